@@ -1,0 +1,46 @@
+# Poolgate — `make help` lists the targets.
+SHELL := /bin/bash
+GO    ?= go
+LINT  := tools/bin/golangci-lint
+PKGS  := ./...
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z/_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
+
+generate: ## Regenerate gen/ (oapi-codegen, sqlc) and clients/ from openapi/ and sql/
+	$(GO) generate ./gen/... ./clients/...
+	$(GO) tool sqlc generate
+
+check: generate lint ## Fail on generated-code drift, go.mod drift, spec-rule or lint violations
+	@if [ -n "$$(git status --porcelain -- gen clients)" ]; then \
+		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- gen clients; exit 1; fi
+	$(GO) mod tidy -diff
+	$(GO) test -count=1 ./openapi/
+
+lint: $(LINT) ## Run golangci-lint (built into tools/bin from tools/go.mod)
+	$(LINT) run ./...
+
+$(LINT): tools/go.mod
+	cd tools && $(GO) build -o bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+test: ## Run every test against the local PostgreSQL and Redis
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+ci: check test ## What CI runs: check, then test
+
+run: ## Start a development server with zero configuration (see README)
+	$(GO) run ./cmd/poolgate dev
+
+build: ## Build bin/poolgate
+	$(GO) build -o bin/poolgate ./cmd/poolgate
+
+bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures to stdout)
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/billing/ ./internal/gateway/
+	$(GO) run ./cmd/poolbench
+
+db/migrate: ## Apply migrations to DATABASE_URL
+	$(GO) run ./cmd/poolgate migrate
+
+.PHONY: help generate check lint test ci run build bench db/migrate

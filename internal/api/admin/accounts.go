@@ -1,0 +1,127 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/secretbox"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+const accountNotFound = "account not found"
+
+// AccountList lists the accounts of a channel, by id; credentials never leave.
+func (h *Handler) AccountList(ctx context.Context, req gen.AccountListRequestObject) (gen.AccountListResponseObject, error) {
+	if err := h.channelExists(ctx, h.Pool, req.Id); err != nil {
+		return nil, err
+	}
+	rows, err := h.Queries.AccountListByChannel(ctx, h.Pool, req.Id)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	out := gen.AccountList200JSONResponse{Items: make([]gen.Account, 0, len(rows))}
+	for _, a := range rows {
+		out.Items = append(out.Items, accountOut(a))
+	}
+	return out, nil
+}
+
+// AccountCreate adds an account to a channel, its credential sealed at rest, and reroutes.
+func (h *Handler) AccountCreate(ctx context.Context, req gen.AccountCreateRequestObject) (gen.AccountCreateResponseObject, error) {
+	b := req.Body
+	p := db.AccountCreateParams{ChannelID: req.Id, CredentialEnc: h.Box.Seal(b.Credential),
+		CredentialTail: secretbox.Tail(b.Credential), Weight: defaultWeight, Status: string(gen.Active)}
+	if b.Name != nil {
+		p.Name = *b.Name
+	}
+	if b.Weight != nil {
+		w, err := int32Of("weight", *b.Weight)
+		if err != nil {
+			return nil, err
+		}
+		p.Weight = w
+	}
+	if b.Status != nil {
+		p.Status = string(*b.Status)
+	}
+	var a *db.Account
+	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if err := h.channelExists(ctx, tx, req.Id); err != nil {
+			return err
+		}
+		var err error
+		a, err = h.Queries.AccountCreate(ctx, tx, p)
+		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
+			return fault.New(fault.NotFound, channelNotFound) // the channel was deleted meanwhile
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.AccountCreate201JSONResponse(accountOut(a)), nil
+}
+
+// AccountUpdate changes the fields present of an account of the channel; a new credential
+// replaces the sealed one. It reroutes.
+func (h *Handler) AccountUpdate(ctx context.Context, req gen.AccountUpdateRequestObject) (gen.AccountUpdateResponseObject, error) {
+	b := req.Body
+	p := db.AccountUpdateParams{ID: req.AccountId, ChannelID: req.Id, Name: b.Name, Status: statusPtr(b.Status)}
+	if b.Credential != nil {
+		tail := secretbox.Tail(*b.Credential)
+		p.CredentialEnc, p.CredentialTail = h.Box.Seal(*b.Credential), &tail
+	}
+	var err error
+	if p.Weight, err = int32Ptr("weight", b.Weight); err != nil {
+		return nil, err
+	}
+	var a *db.Account
+	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if err := h.channelExists(ctx, tx, req.Id); err != nil {
+			return err
+		}
+		var err error
+		a, err = h.Queries.AccountUpdate(ctx, tx, p)
+		return store.Translate(err, accountNotFound)
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.AccountUpdate200JSONResponse(accountOut(a)), nil
+}
+
+// AccountDelete removes an account of the channel and reroutes.
+func (h *Handler) AccountDelete(ctx context.Context, req gen.AccountDeleteRequestObject) (gen.AccountDeleteResponseObject, error) {
+	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if err := h.channelExists(ctx, tx, req.Id); err != nil {
+			return err
+		}
+		n, err := h.Queries.AccountDelete(ctx, tx, db.AccountDeleteParams{ID: req.AccountId, ChannelID: req.Id})
+		if err != nil {
+			return store.Translate(err, "")
+		}
+		if n == 0 {
+			return fault.New(fault.NotFound, accountNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.AccountDelete204Response{}, nil
+}
+
+// channelExists answers "channel not found" for an unknown channel, so account routes tell a
+// missing channel from a missing (or foreign) account.
+func (h *Handler) channelExists(ctx context.Context, tx db.DBTX, id int64) error {
+	_, err := h.Queries.ChannelGet(ctx, tx, id)
+	return store.Translate(err, channelNotFound)
+}

@@ -1,0 +1,165 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	commonc "github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/internal/apptest"
+)
+
+type testBundle struct {
+	env *apptest.Env
+	// admin is the administrator's client; every request and response is checked against the spec.
+	admin *adminc.ClientWithResponses
+	// raw is the administrator's client for requests that break the spec on purpose (responses
+	// are still checked).
+	raw *adminc.ClientWithResponses
+	ctx context.Context
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	env := apptest.New(t)
+	raw, err := adminc.NewClientWithResponses(env.URL, adminc.WithHTTPClient(env.RawHTTP),
+		adminc.WithRequestEditorFn(apptest.Bearer(env.AdminToken)))
+	require.NoError(t, err)
+	return &testBundle{env: env, admin: env.Admin(), raw: raw, ctx: context.Background()}
+}
+
+// requireError checks a management error response: its status and `detail.code`, and that
+// `detail.error` contains msg when msg is set.
+func requireError(t *testing.T, status int, code, msg string, gotStatus int, body []byte) {
+	t.Helper()
+	require.Equal(t, status, gotStatus, string(body))
+	var e struct {
+		Detail struct {
+			Error string `json:"error"`
+			Code  string `json:"code"`
+		} `json:"detail"`
+	}
+	require.NoError(t, json.Unmarshal(body, &e), string(body))
+	require.Equal(t, code, e.Detail.Code, string(body))
+	require.NotEmpty(t, e.Detail.Error)
+	if msg != "" {
+		require.Contains(t, e.Detail.Error, msg)
+	}
+}
+
+func body(s string) *strings.Reader { return strings.NewReader(s) }
+
+const jsonType = "application/json"
+
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	t.Run("NoCredentials", func(t *testing.T) {
+		t.Parallel()
+		anon := b.env.AdminAs("")
+		res, err := anon.ChannelListWithResponse(b.ctx)
+		require.NoError(t, err)
+		requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
+
+		set, err := anon.SettingsGetWithResponse(b.ctx)
+		require.NoError(t, err)
+		requireError(t, http.StatusUnauthorized, "unauthorized", "", set.StatusCode(), set.Body)
+	})
+
+	t.Run("InvalidToken", func(t *testing.T) {
+		t.Parallel()
+		res, err := b.env.AdminAs("not-a-jwt").UserListWithResponse(b.ctx, nil)
+		require.NoError(t, err)
+		requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
+	})
+
+	t.Run("NonAdmin", func(t *testing.T) {
+		t.Parallel()
+		u := b.env.NewUser("mallory", 0)
+		for _, token := range []string{u.Token, u.Key} {
+			c := b.env.AdminAs(token)
+			res, err := c.ChannelListWithResponse(b.ctx)
+			require.NoError(t, err)
+			requireError(t, http.StatusForbidden, "forbidden", "", res.StatusCode(), res.Body)
+
+			up, err := c.UserUpdateWithResponse(b.ctx, u.ID, adminc.UserUpdate{Role: ptr(commonc.UserRoleAdmin)})
+			require.NoError(t, err)
+			requireError(t, http.StatusForbidden, "forbidden", "", up.StatusCode(), up.Body)
+		}
+	})
+}
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	res, err := b.admin.SettingsGetWithResponse(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+	require.Equal(t, adminc.Settings{SiteName: "Poolgate", RegistrationEnabled: true}, *res.JSON200)
+
+	up, err := b.admin.SettingsUpdateWithResponse(b.ctx, adminc.SettingsUpdate{AllowUnpricedModels: ptr(true)})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	require.Equal(t, adminc.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true}, *up.JSON200)
+
+	up, err = b.admin.SettingsUpdateWithResponse(b.ctx, adminc.SettingsUpdate{
+		SiteName: ptr("Pool"), RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(5000))})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	want := adminc.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000}
+	require.Equal(t, want, *up.JSON200)
+
+	res, err = b.admin.SettingsGetWithResponse(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, want, *res.JSON200)
+
+	for name, in := range map[string]string{
+		"Empty":        `{}`,
+		"UnknownField": `{"site_name":"x","colour":"blue"}`,
+		"WrongType":    `{"registration_enabled":"yes"}`,
+		"Negative":     `{"new_user_balance":-1}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad, err := b.raw.SettingsUpdateWithBodyWithResponse(b.ctx, jsonType, body(in))
+			require.NoError(t, err)
+			requireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
+		})
+	}
+
+	res, err = b.admin.SettingsGetWithResponse(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, want, *res.JSON200, "refused updates change nothing")
+}
+
+func TestLogs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	res, err := b.admin.LogListWithResponse(b.ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+	require.Equal(t, adminc.UsageLogPage{Items: []adminc.UsageLog{}, Total: 0, Page: 1, PageSize: 20}, *res.JSON200)
+
+	res, err = b.admin.LogListWithResponse(b.ctx, &adminc.LogListParams{
+		Page: ptr(2), PageSize: ptr(5), UserId: ptr(int64(1)), Model: ptr("gpt-4o-mini")})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+	require.Equal(t, adminc.UsageLogPage{Items: []adminc.UsageLog{}, Total: 0, Page: 2, PageSize: 5}, *res.JSON200)
+
+	res, err = b.raw.LogListWithResponse(b.ctx, &adminc.LogListParams{PageSize: ptr(500)})
+	require.NoError(t, err)
+	requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+
+	res, err = b.raw.LogListWithResponse(b.ctx, &adminc.LogListParams{UserId: ptr(int64(0))})
+	require.NoError(t, err)
+	requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+}
+
+func ptr[T any](v T) *T { return &v }

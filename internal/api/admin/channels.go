@@ -1,0 +1,129 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+const (
+	channelNotFound = "channel not found"
+	channelConflict = "a channel with this name already exists"
+)
+
+// Channel defaults when the create body leaves a field out.
+const (
+	defaultPriority = 0
+	defaultWeight   = 1
+)
+
+// ChannelList lists every channel by id, with its account count.
+func (h *Handler) ChannelList(ctx context.Context, _ gen.ChannelListRequestObject) (gen.ChannelListResponseObject, error) {
+	rows, err := h.Queries.ChannelList(ctx, h.Pool)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	out := gen.ChannelList200JSONResponse{Items: make([]gen.Channel, 0, len(rows))}
+	for _, r := range rows {
+		out.Items = append(out.Items, channelOut((*db.ChannelGetRow)(r)))
+	}
+	return out, nil
+}
+
+// ChannelCreate adds a channel (priority 0, weight 1 and active unless given) and reroutes.
+func (h *Handler) ChannelCreate(ctx context.Context, req gen.ChannelCreateRequestObject) (gen.ChannelCreateResponseObject, error) {
+	b := req.Body
+	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseUrl: b.BaseUrl, Models: b.Models,
+		Priority: defaultPriority, Weight: defaultWeight, Status: string(gen.Active)}
+	var err error
+	if b.Priority != nil {
+		if p.Priority, err = int32Of("priority", *b.Priority); err != nil {
+			return nil, err
+		}
+	}
+	if b.Weight != nil {
+		if p.Weight, err = int32Of("weight", *b.Weight); err != nil {
+			return nil, err
+		}
+	}
+	if b.Status != nil {
+		p.Status = string(*b.Status)
+	}
+	if p.Models == nil {
+		p.Models = []string{}
+	}
+	c, err := h.Queries.ChannelCreate(ctx, h.Pool, p)
+	if store.IsUniqueViolation(err) {
+		return nil, fault.New(fault.Conflict, channelConflict)
+	}
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.ChannelCreate201JSONResponse(channelOut(&db.ChannelGetRow{ID: c.ID, Name: c.Name, Type: c.Type,
+		BaseUrl: c.BaseUrl, Models: c.Models, Priority: c.Priority, Weight: c.Weight, Status: c.Status,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})), nil
+}
+
+// ChannelGet reads one channel.
+func (h *Handler) ChannelGet(ctx context.Context, req gen.ChannelGetRequestObject) (gen.ChannelGetResponseObject, error) {
+	c, err := h.Queries.ChannelGet(ctx, h.Pool, req.Id)
+	if err != nil {
+		return nil, store.Translate(err, channelNotFound)
+	}
+	return gen.ChannelGet200JSONResponse(channelOut(c)), nil
+}
+
+// ChannelUpdate changes the fields present and reroutes.
+func (h *Handler) ChannelUpdate(ctx context.Context, req gen.ChannelUpdateRequestObject) (gen.ChannelUpdateResponseObject, error) {
+	b := req.Body
+	p := db.ChannelUpdateParams{ID: req.Id, Name: b.Name, BaseUrl: b.BaseUrl, Status: statusPtr(b.Status)}
+	if b.Models != nil {
+		p.Models = *b.Models
+		if p.Models == nil {
+			p.Models = []string{}
+		}
+	}
+	var err error
+	if p.Priority, err = int32Ptr("priority", b.Priority); err != nil {
+		return nil, err
+	}
+	if p.Weight, err = int32Ptr("weight", b.Weight); err != nil {
+		return nil, err
+	}
+	var c *db.ChannelGetRow
+	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if _, err := h.Queries.ChannelUpdate(ctx, tx, p); err != nil {
+			if store.IsUniqueViolation(err) {
+				return fault.New(fault.Conflict, channelConflict)
+			}
+			return store.Translate(err, channelNotFound)
+		}
+		c, err = h.Queries.ChannelGet(ctx, tx, req.Id)
+		return store.Translate(err, channelNotFound)
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.ChannelUpdate200JSONResponse(channelOut(c)), nil
+}
+
+// ChannelDelete deletes a channel and its accounts, and reroutes.
+func (h *Handler) ChannelDelete(ctx context.Context, req gen.ChannelDeleteRequestObject) (gen.ChannelDeleteResponseObject, error) {
+	n, err := h.Queries.ChannelDelete(ctx, h.Pool, req.Id)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	if n == 0 {
+		return nil, fault.New(fault.NotFound, channelNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.ChannelDelete204Response{}, nil
+}

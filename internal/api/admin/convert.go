@@ -1,0 +1,99 @@
+package admin
+
+import (
+	"math"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/settings"
+)
+
+// Paging defaults of the contract's Page and PageSize parameters.
+const (
+	defaultPage     = 1
+	defaultPageSize = 20
+	maxPage         = 1_000_000
+	maxPageSize     = 200
+)
+
+// page turns the optional page parameters into the page, its size and the query's offset and
+// limit. The validator bounds both; the bounds are enforced again so the offset fits an int32.
+func page(p, size *int) (pg, ps int, off, lim int32) {
+	pg, ps = defaultPage, defaultPageSize
+	if p != nil {
+		pg = min(max(*p, 1), maxPage)
+	}
+	if size != nil {
+		ps = min(max(*size, 1), maxPageSize)
+	}
+	return pg, ps, int32((pg - 1) * ps), int32(ps) //nolint:gosec // bounded above: at most 2e8
+}
+
+// int32Of narrows a wire integer to a column's int32; the contract bounds the fields far below,
+// so an out-of-range value is a bad request rather than a silent wrap.
+func int32Of(field string, v int) (int32, error) {
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		return 0, fault.New(fault.Invalid, field+": value is out of range")
+	}
+	return int32(v), nil
+}
+
+// int32Ptr is int32Of for an optional field.
+func int32Ptr(field string, v *int) (*int32, error) {
+	if v == nil {
+		return nil, nil
+	}
+	n, err := int32Of(field, *v)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// statusPtr converts an optional status to its column value.
+func statusPtr(s *gen.ActiveStatus) *string {
+	if s == nil {
+		return nil
+	}
+	v := string(*s)
+	return &v
+}
+
+func settingsOut(v *settings.Values) gen.Settings {
+	return gen.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
+		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance}
+}
+
+// channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert
+// to the same type).
+func channelOut(c *db.ChannelGetRow) gen.Channel {
+	models := c.Models
+	if models == nil {
+		models = []string{}
+	}
+	return gen.Channel{Id: c.ID, Name: c.Name, Type: gen.ChannelType(c.Type), BaseUrl: c.BaseUrl, Models: models,
+		Priority: int(c.Priority), Weight: int(c.Weight), Status: gen.ActiveStatus(c.Status),
+		AccountCount: int(c.AccountCount), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+// accountOut converts an account row; the sealed credential never leaves, only whether there is
+// one and its masked tail.
+func accountOut(a *db.Account) gen.Account {
+	return gen.Account{Id: a.ID, ChannelId: a.ChannelID, Name: a.Name, HasCredential: len(a.CredentialEnc) > 0,
+		CredentialTail: a.CredentialTail, Status: gen.ActiveStatus(a.Status), Weight: int(a.Weight),
+		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+}
+
+func modelOut(m *db.Model) gen.Model {
+	return gen.Model{Id: m.ID, Name: m.Name, InputPrice: m.InputPrice, OutputPrice: m.OutputPrice,
+		CachedInputPrice: m.CachedInputPrice, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+}
+
+func usageLogOut(l *db.UsageLog) gen.UsageLog {
+	return gen.UsageLog{Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: l.ApiKeyID,
+		ChannelId: l.ChannelID, AccountId: l.AccountID, Model: l.Model, Endpoint: l.Endpoint, Stream: l.Stream,
+		PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, CachedTokens: l.CachedTokens,
+		Quota: l.Quota, StatusCode: int(l.StatusCode), DurationMs: int(l.DurationMs), CreatedAt: l.CreatedAt}
+}

@@ -1,0 +1,25 @@
+// Package admin implements the admin contract: settings, channels and accounts, models and
+// prices, users and usage logs.
+package admin
+
+import (
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/secretbox"
+	"github.com/poolgate/poolgate/internal/settings"
+)
+
+// Handler implements the admin contract. Changes that affect routing publish bus.TopicRoutes;
+// changes to a user publish bus.TopicUser so every instance's caches drop them.
+type Handler struct {
+	Pool     *pgxpool.Pool
+	Queries  *db.Queries
+	Bus      *bus.Bus
+	Box      *secretbox.Box
+	Settings *settings.Store
+}
+
+var _ gen.StrictServerInterface = (*Handler)(nil)

@@ -1,0 +1,100 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+const (
+	modelNotFound = "model not found"
+	modelConflict = "a model with this name already exists"
+)
+
+// ModelList lists every priced model, by name.
+func (h *Handler) ModelList(ctx context.Context, _ gen.ModelListRequestObject) (gen.ModelListResponseObject, error) {
+	rows, err := h.Queries.ModelList(ctx, h.Pool)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	out := gen.ModelList200JSONResponse{Items: make([]gen.Model, 0, len(rows))}
+	for _, m := range rows {
+		out.Items = append(out.Items, modelOut(m))
+	}
+	return out, nil
+}
+
+// ModelCreate prices a model and reroutes.
+func (h *Handler) ModelCreate(ctx context.Context, req gen.ModelCreateRequestObject) (gen.ModelCreateResponseObject, error) {
+	b := req.Body
+	m, err := h.Queries.ModelCreate(ctx, h.Pool, db.ModelCreateParams{Name: b.Name, InputPrice: b.InputPrice,
+		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice})
+	if store.IsUniqueViolation(err) {
+		return nil, fault.New(fault.Conflict, modelConflict)
+	}
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.ModelCreate201JSONResponse(modelOut(m)), nil
+}
+
+// ModelUpdate changes the prices present and reroutes. A `cached_input_price` of null resets it
+// to the input price; leaving it out keeps it.
+func (h *Handler) ModelUpdate(ctx context.Context, req gen.ModelUpdateRequestObject) (gen.ModelUpdateResponseObject, error) {
+	b := req.Body
+	m, err := h.Queries.ModelUpdate(ctx, h.Pool, db.ModelUpdateParams{ID: req.Id, InputPrice: b.InputPrice,
+		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice,
+		SetCachedInputPrice: b.CachedInputPrice != nil || bodyHas(ctx, "cached_input_price")})
+	if err != nil {
+		return nil, store.Translate(err, modelNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.ModelUpdate200JSONResponse(modelOut(m)), nil
+}
+
+// ModelDelete removes a model's price and reroutes.
+func (h *Handler) ModelDelete(ctx context.Context, req gen.ModelDeleteRequestObject) (gen.ModelDeleteResponseObject, error) {
+	n, err := h.Queries.ModelDelete(ctx, h.Pool, req.Id)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	if n == 0 {
+		return nil, fault.New(fault.NotFound, modelNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicRoutes, "")
+	return gen.ModelDelete204Response{}, nil
+}
+
+// bodyHas reports whether the request's JSON object body has a member named key, even a null
+// one: the generated body types decode both an absent member and a null into a nil pointer. It
+// rereads the body the request validator kept (http.Request.GetBody); without one it reports
+// false, so a null then keeps the stored value rather than resetting it.
+func bodyHas(ctx context.Context, key string) bool {
+	c := httpx.Echo(ctx)
+	if c == nil || c.Request().GetBody == nil {
+		return false
+	}
+	rc, err := c.Request().GetBody()
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		return false
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(raw, &members) != nil {
+		return false
+	}
+	_, ok := members[key]
+	return ok
+}

@@ -1,0 +1,85 @@
+package admin
+
+import (
+	"context"
+	"strconv"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	commonapi "github.com/poolgate/poolgate/gen/api/common"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+const userNotFound = "user not found"
+
+// UserList returns a page of users by id, filtered by name, role and status.
+func (h *Handler) UserList(ctx context.Context, req gen.UserListRequestObject) (gen.UserListResponseObject, error) {
+	q := req.Params
+	pg, ps, off, lim := page(q.Page, q.PageSize)
+	f := db.UserCountParams{Q: q.Q}
+	if q.Role != nil {
+		r := string(*q.Role)
+		f.Role = &r
+	}
+	if q.Status != nil {
+		s := string(*q.Status)
+		f.Status = &s
+	}
+	total, err := h.Queries.UserCount(ctx, h.Pool, f)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	rows, err := h.Queries.UserList(ctx, h.Pool, db.UserListParams{Q: f.Q, Role: f.Role, Status: f.Status,
+		Off: off, Lim: lim})
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	out := gen.UserList200JSONResponse{Items: make([]commonapi.User, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
+	for _, u := range rows {
+		out.Items = append(out.Items, common.User(u))
+	}
+	return out, nil
+}
+
+// UserGet reads one user.
+func (h *Handler) UserGet(ctx context.Context, req gen.UserGetRequestObject) (gen.UserGetResponseObject, error) {
+	u, err := h.Queries.UserGet(ctx, h.Pool, req.Id)
+	if err != nil {
+		return nil, store.Translate(err, userNotFound)
+	}
+	return gen.UserGet200JSONResponse(common.User(u)), nil
+}
+
+// UserUpdate changes a user's role, status or balance (set, or moved by a delta atomically), and
+// makes every instance drop the user from its caches. An administrator cannot disable or demote
+// themselves, so the gateway always keeps the administrator who is making changes.
+func (h *Handler) UserUpdate(ctx context.Context, req gen.UserUpdateRequestObject) (gen.UserUpdateResponseObject, error) {
+	b := req.Body
+	if b.Balance != nil && b.BalanceDelta != nil {
+		return nil, fault.New(fault.Invalid, "balance and balance_delta cannot be used together")
+	}
+	p := db.UserUpdateParams{ID: req.Id, Balance: b.Balance, BalanceDelta: b.BalanceDelta}
+	if b.Role != nil {
+		r := string(*b.Role)
+		p.Role = &r
+	}
+	if b.Status != nil {
+		s := string(*b.Status)
+		p.Status = &s
+	}
+	if me := auth.PrincipalFrom(ctx); me != nil && me.UserID == req.Id {
+		if (p.Role != nil && *p.Role != auth.RoleAdmin) || (p.Status != nil && *p.Status != auth.StatusActive) {
+			return nil, fault.New(fault.Unprocessable, "you cannot disable or demote yourself")
+		}
+	}
+	u, err := h.Queries.UserUpdate(ctx, h.Pool, p)
+	if err != nil {
+		return nil, store.Translate(err, userNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
+	return gen.UserUpdate200JSONResponse(common.User(u)), nil
+}

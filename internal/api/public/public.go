@@ -1,0 +1,101 @@
+// Package public implements the public contract: health, first-run setup and public settings.
+package public
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	gen "github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/settings"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// Handler implements the public contract.
+type Handler struct {
+	Pool     *pgxpool.Pool
+	Redis    redis.UniversalClient // nil when not configured
+	Queries  *db.Queries
+	Auth     *auth.Service
+	Settings *settings.Store
+	Version  string
+}
+
+var _ gen.StrictServerInterface = (*Handler)(nil)
+
+// HealthGet reports the database and Redis state; 503 when the database is down.
+func (h *Handler) HealthGet(ctx context.Context, _ gen.HealthGetRequestObject) (gen.HealthGetResponseObject, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res := gen.Health{Status: gen.HealthStatusOk, Database: gen.HealthDatabaseOk, Redis: gen.HealthRedisDisabled, Version: h.Version}
+	if h.Redis != nil {
+		res.Redis = gen.HealthRedisOk
+		if h.Redis.Ping(ctx).Err() != nil {
+			res.Redis = gen.HealthRedisDown
+		}
+	}
+	if h.Pool.Ping(ctx) != nil {
+		res.Database = gen.HealthDatabaseDown
+		res.Status = gen.HealthStatusUnavailable
+		return gen.HealthGet503JSONResponse(res), nil
+	}
+	return gen.HealthGet200JSONResponse(res), nil
+}
+
+// SetupStatusGet says whether an administrator still has to be created.
+func (h *Handler) SetupStatusGet(ctx context.Context, _ gen.SetupStatusGetRequestObject) (gen.SetupStatusGetResponseObject, error) {
+	exists, err := h.Queries.UserAdminExists(ctx, h.Pool)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	return gen.SetupStatusGet200JSONResponse{NeedsSetup: !exists}, nil
+}
+
+// SetupCreate creates the first administrator, once.
+func (h *Handler) SetupCreate(ctx context.Context, req gen.SetupCreateRequestObject) (gen.SetupCreateResponseObject, error) {
+	hash, err := h.Auth.HashPassword(req.Body.Password)
+	if err != nil {
+		return nil, err
+	}
+	var u *db.User
+	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if err := h.Queries.SetupLock(ctx, tx); err != nil {
+			return store.Translate(err, "")
+		}
+		exists, err := h.Queries.UserAdminExists(ctx, tx)
+		if err != nil {
+			return store.Translate(err, "")
+		}
+		if exists {
+			return fault.Code(fault.Conflict, "setup_completed", "setup has already been completed")
+		}
+		u, err = h.Queries.UserCreate(ctx, tx, db.UserCreateParams{
+			Username: req.Body.Username, PasswordHash: hash, Role: auth.RoleAdmin})
+		if store.IsUniqueViolation(err) {
+			return fault.New(fault.Conflict, "username is already taken")
+		}
+		return store.Translate(err, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gen.SetupCreate201JSONResponse{User: common.User(u)}, nil
+}
+
+// SettingsPublicGet returns the settings a sign-in page needs.
+func (h *Handler) SettingsPublicGet(ctx context.Context, _ gen.SettingsPublicGetRequestObject) (gen.SettingsPublicGetResponseObject, error) {
+	exists, err := h.Queries.UserAdminExists(ctx, h.Pool)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	s := h.Settings.Get()
+	return gen.SettingsPublicGet200JSONResponse{SiteName: s.SiteName, RegistrationEnabled: s.RegistrationEnabled,
+		NeedsSetup: !exists, Version: h.Version}, nil
+}

@@ -1,0 +1,155 @@
+// Package user implements the user contract: the signed-in user and their API keys.
+package user
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	gen "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// MaxKeysPerUser bounds the keys one user may hold.
+const MaxKeysPerUser = 100
+
+// Handler implements the user contract.
+type Handler struct {
+	Pool    *pgxpool.Pool
+	Queries *db.Queries
+	Bus     *bus.Bus
+}
+
+var _ gen.StrictServerInterface = (*Handler)(nil)
+
+func me(ctx context.Context) (*auth.Principal, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, fault.New(fault.Unauthorized, httpx.MsgUnauthorized)
+	}
+	return p, nil
+}
+
+const keyNotFound = "api key not found"
+
+// MeGet returns the signed-in user.
+func (h *Handler) MeGet(ctx context.Context, _ gen.MeGetRequestObject) (gen.MeGetResponseObject, error) {
+	p, err := me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.Queries.UserGet(ctx, h.Pool, p.UserID)
+	if err != nil {
+		return nil, store.Translate(err, "user not found")
+	}
+	return gen.MeGet200JSONResponse(common.User(u)), nil
+}
+
+// ApiKeyList lists the user's keys.
+func (h *Handler) ApiKeyList(ctx context.Context, _ gen.ApiKeyListRequestObject) (gen.ApiKeyListResponseObject, error) {
+	p, err := me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.Queries.ApiKeyListByUser(ctx, h.Pool, p.UserID)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	out := gen.ApiKeyList200JSONResponse{Items: make([]gen.ApiKey, 0, len(rows))}
+	for _, k := range rows {
+		out.Items = append(out.Items, apiKey(k))
+	}
+	return out, nil
+}
+
+// ApiKeyCreate makes a key and shows its secret once.
+func (h *Handler) ApiKeyCreate(ctx context.Context, req gen.ApiKeyCreateRequestObject) (gen.ApiKeyCreateResponseObject, error) {
+	p, err := me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.Queries.ApiKeyCountByUser(ctx, h.Pool, p.UserID)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	if n >= MaxKeysPerUser {
+		return nil, fault.New(fault.Conflict, "a user may hold at most 100 API keys")
+	}
+	key := auth.NewKey()
+	k, err := h.Queries.ApiKeyCreate(ctx, h.Pool, db.ApiKeyCreateParams{
+		UserID: p.UserID, Name: req.Body.Name, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	return gen.ApiKeyCreate201JSONResponse(secret(k, key)), nil
+}
+
+// ApiKeyUpdate renames, disables or enables a key.
+func (h *Handler) ApiKeyUpdate(ctx context.Context, req gen.ApiKeyUpdateRequestObject) (gen.ApiKeyUpdateResponseObject, error) {
+	p, err := me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var status *string
+	if req.Body.Status != nil {
+		s := string(*req.Body.Status)
+		status = &s
+	}
+	k, err := h.Queries.ApiKeyUpdate(ctx, h.Pool, db.ApiKeyUpdateParams{
+		ID: req.Id, UserID: p.UserID, Name: req.Body.Name, Status: status})
+	if err != nil {
+		return nil, store.Translate(err, keyNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(k.ID, 10))
+	return gen.ApiKeyUpdate200JSONResponse(apiKey(k)), nil
+}
+
+// ApiKeyDelete deletes a key; every instance stops accepting it.
+func (h *Handler) ApiKeyDelete(ctx context.Context, req gen.ApiKeyDeleteRequestObject) (gen.ApiKeyDeleteResponseObject, error) {
+	p, err := me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.Queries.ApiKeyDelete(ctx, h.Pool, db.ApiKeyDeleteParams{ID: req.Id, UserID: p.UserID})
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	if n == 0 {
+		return nil, fault.New(fault.NotFound, keyNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(req.Id, 10))
+	return gen.ApiKeyDelete204Response{}, nil
+}
+
+// ApiKeyRotate gives a key a new secret; the old one stops working at once.
+func (h *Handler) ApiKeyRotate(ctx context.Context, req gen.ApiKeyRotateRequestObject) (gen.ApiKeyRotateResponseObject, error) {
+	p, err := me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := auth.NewKey()
+	k, err := h.Queries.ApiKeyRotate(ctx, h.Pool, db.ApiKeyRotateParams{
+		ID: req.Body.Id, UserID: p.UserID, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
+	if err != nil {
+		return nil, store.Translate(err, keyNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(k.ID, 10))
+	return gen.ApiKeyRotate200JSONResponse(secret(k, key)), nil
+}
+
+func apiKey(k *db.ApiKey) gen.ApiKey {
+	return gen.ApiKey{Id: k.ID, Name: k.Name, KeyHint: k.KeyHint, Status: gen.ApiKeyStatus(k.Status),
+		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt}
+}
+
+func secret(k *db.ApiKey, key string) gen.ApiKeySecret {
+	return gen.ApiKeySecret{Id: k.ID, Name: k.Name, Key: key, KeyHint: k.KeyHint, Status: gen.ApiKeyStatus(k.Status),
+		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt}
+}

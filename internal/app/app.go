@@ -1,0 +1,204 @@
+// Package app is Poolgate's composition root: it opens the database and Redis, builds the
+// services, and mounts each contract's generated routes with its own validator and auth.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/billing"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/gateway"
+	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/secretbox"
+	"github.com/poolgate/poolgate/internal/settings"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// Options adjust an App for tests and development.
+type Options struct {
+	// BcryptCost overrides the password hashing cost (tests use a low one; 0 means 12).
+	BcryptCost int
+	// Now overrides the clock.
+	Now func() time.Time
+	// Extra mounts additional handlers (the development echo upstream).
+	Extra func(e *echo.Echo)
+	// Ready runs after the app has started and before it listens (development bootstrap).
+	Ready func(ctx context.Context, a *App) error
+}
+
+// App is a running Poolgate instance's parts.
+type App struct {
+	Cfg      *config.Config
+	Log      *slog.Logger
+	Pool     *pgxpool.Pool
+	Redis    redis.UniversalClient
+	Queries  *db.Queries
+	Bus      *bus.Bus
+	Settings *settings.Store
+	Auth     *auth.Service
+	Box      *secretbox.Box
+	Usage    *billing.Recorder
+	Gateway  *gateway.Gateway
+	Echo     *echo.Echo
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New builds an App: connects, migrates, loads caches and mounts the routes. Start runs its
+// background work; Close releases everything.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (a *App, err error) {
+	a = &App{Cfg: cfg, Log: log, Queries: db.New()}
+	defer func() {
+		if err != nil {
+			a.closeConns()
+		}
+	}()
+	if a.Pool, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err = store.Migrate(ctx, a.Pool); err != nil {
+		return nil, err
+	}
+	var sessions auth.Sessions = auth.NewMemorySessions(opt.Now)
+	if cfg.RedisURL != "" {
+		ropt, perr := redis.ParseURL(cfg.RedisURL)
+		if perr != nil {
+			return nil, fmt.Errorf("parse REDIS_URL: %w", perr)
+		}
+		a.Redis = redis.NewClient(ropt)
+		if err = a.Redis.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("connect to redis: %w", err)
+		}
+		sessions = auth.NewRedisSessions(a.Redis, cfg.RedisPrefix)
+	}
+	a.Bus = bus.New(a.Redis, cfg.RedisPrefix, log)
+	a.Settings = settings.New(a.Pool, a.Queries, a.Bus)
+	if err = a.Settings.Load(ctx); err != nil {
+		return nil, err
+	}
+	if a.Box, err = secretbox.New(cfg.EncryptionKey); err != nil {
+		return nil, err
+	}
+	a.Auth = &auth.Service{Pool: a.Pool, Queries: a.Queries, Sessions: sessions, Secret: cfg.JWTSecret,
+		BcryptCost: opt.BcryptCost, MaxDevices: cfg.SessionMaxDevices, Now: opt.Now}
+	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, billing.RecorderConfig{
+		BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize})
+	a.Gateway, err = gateway.New(ctx, gateway.Deps{
+		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
+		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout,
+		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Echo = a.routes(opt)
+	return a, nil
+}
+
+// Start runs the background work (invalidation listener, usage writer) until Close.
+func (a *App) Start(ctx context.Context) {
+	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); a.Bus.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.Usage.Run(ctx) }()
+	<-a.Bus.Ready()
+}
+
+// Close stops background work, writes every queued usage record, and closes connections.
+func (a *App) Close(ctx context.Context) {
+	if a.Usage != nil {
+		a.Usage.Close(ctx)
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	a.Gateway.Close()
+	a.closeConns()
+}
+
+func (a *App) closeConns() {
+	if a.Redis != nil {
+		_ = a.Redis.Close()
+	}
+	if a.Pool != nil {
+		a.Pool.Close()
+	}
+}
+
+// Serve runs the HTTP server until ctx ends, then shuts down gracefully: it stops accepting,
+// lets open requests and streams finish within SHUTDOWN_TIMEOUT, then stops background work and
+// closes the pools.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) error {
+	a, err := New(ctx, cfg, log, opt)
+	if err != nil {
+		return err
+	}
+	a.Start(ctx)
+	if opt.Ready != nil {
+		if err := opt.Ready(ctx, a); err != nil {
+			a.Close(context.WithoutCancel(ctx))
+			return err
+		}
+	}
+	srv := &http.Server{
+		Addr:              fmt.Sprintf(":%d", cfg.Port),
+		Handler:           a.Echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("poolgate listening", append([]any{"addr", srv.Addr}, cfg.Redacted()...)...)
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	if serr := srv.Shutdown(sctx); serr != nil {
+		log.Warn("shutdown did not finish in time", "error", serr)
+	}
+	a.Close(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// routes mounts every contract.
+func (a *App) routes(opt Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, a.Gateway.ErrorShapes()...)
+	e.Use(httpx.RequestID(httpx.NewIDGen()), httpx.AccessLog(a.Log), httpx.Recover(a.Log))
+	a.mountContracts(e)
+	a.Gateway.Mount(e)
+	mountDocs(e)
+	if opt.Extra != nil {
+		opt.Extra(e)
+	}
+	return e
+}
+
+// bodyLimit bounds management request bodies.
+func bodyLimit(n int64) echo.MiddlewareFunc {
+	return echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{Limit: fmt.Sprintf("%dB", n)})
+}

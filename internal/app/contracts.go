@@ -1,0 +1,44 @@
+package app
+
+import (
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	adminapi "github.com/poolgate/poolgate/gen/api/admin"
+	authapi "github.com/poolgate/poolgate/gen/api/auth"
+	publicapi "github.com/poolgate/poolgate/gen/api/public"
+	userapi "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/internal/api/admin"
+	authh "github.com/poolgate/poolgate/internal/api/auth"
+	"github.com/poolgate/poolgate/internal/api/public"
+	"github.com/poolgate/poolgate/internal/api/user"
+	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/httpx"
+)
+
+// managementBodyLimit bounds management request bodies.
+const managementBodyLimit = 1 << 20
+
+// mountContracts mounts the management contracts, each behind its own validator.
+func (a *App) mountContracts(e *echo.Echo) {
+	mount := func(spec func() (*openapi3.T, error), admin bool) httpx.Router {
+		s, err := spec()
+		if err != nil {
+			panic("embedded spec does not load: " + err.Error()) // generated code; cannot happen at run time
+		}
+		return httpx.Router{E: e, MW: []echo.MiddlewareFunc{bodyLimit(managementBodyLimit), a.validator(s), principal(admin)}}
+	}
+	publicapi.RegisterHandlers(mount(publicapi.GetSwagger, false), publicapi.NewStrictHandler(&public.Handler{
+		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
+	}, nil))
+	authapi.RegisterHandlers(mount(authapi.GetSwagger, false), authapi.NewStrictHandler(&authh.Handler{
+		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
+		SecureCookies: a.Cfg.AppEnv == config.EnvProduction,
+	}, nil))
+	userapi.RegisterHandlers(mount(userapi.GetSwagger, false), userapi.NewStrictHandler(&user.Handler{
+		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus,
+	}, nil))
+	adminapi.RegisterHandlers(mount(adminapi.GetSwagger, true), adminapi.NewStrictHandler(&admin.Handler{
+		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings,
+	}, nil))
+}

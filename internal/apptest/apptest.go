@@ -1,0 +1,204 @@
+// Package apptest starts the real Poolgate app for black-box tests: a fresh database cloned from
+// the migrated template, the real Redis under a per-test key prefix (or none), a fake upstream,
+// and HTTP clients whose every request and response is validated against the contracts.
+package apptest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	authc "github.com/poolgate/poolgate/clients/go/auth"
+	commonc "github.com/poolgate/poolgate/clients/go/common"
+	publicc "github.com/poolgate/poolgate/clients/go/public"
+	userc "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/app"
+	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/testdb"
+)
+
+// Admin credentials of every test app.
+const (
+	AdminUsername = "admin"
+	AdminPassword = "admin-password-1"
+)
+
+// Env is one running app under test.
+type Env struct {
+	T   testing.TB
+	App *app.App
+	// URL is the app's base URL.
+	URL string
+	// Upstream is the fake provider behind the test channels; UpstreamURL is its API root.
+	Upstream    *fakeupstream.Server
+	UpstreamURL string
+	// HTTP validates requests and responses against the contracts; RawHTTP only responses.
+	HTTP    *http.Client
+	RawHTTP *http.Client
+	// AdminToken is the administrator's JWT.
+	AdminToken string
+	// DatabaseURL is the test database.
+	DatabaseURL string
+
+	cfg *config.Config
+}
+
+type options struct {
+	redis     bool
+	configure func(*config.Config)
+	dbURL     string
+	prefix    string
+	noSetup   bool
+}
+
+// Option adjusts New.
+type Option func(*options)
+
+// WithoutRedis runs the app with in-process sessions and caches.
+func WithoutRedis() Option { return func(o *options) { o.redis = false } }
+
+// WithConfig lets a test change the configuration before the app starts.
+func WithConfig(f func(*config.Config)) Option { return func(o *options) { o.configure = f } }
+
+// Sharing runs a second instance on another env's database and Redis prefix.
+func Sharing(other *Env) Option {
+	return func(o *options) { o.dbURL, o.prefix, o.noSetup = other.DatabaseURL, other.cfg.RedisPrefix, true }
+}
+
+// RedisURL is the Redis the tests use (TEST_REDIS_URL, default the local server).
+func RedisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// New starts an app with an administrator set up.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	o := options{redis: true}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.dbURL == "" {
+		o.dbURL = testdb.URL(t)
+	}
+	if o.prefix == "" {
+		o.prefix = "pgtest:" + randomHex(8) + ":"
+	}
+	cfg := &config.Config{
+		Port: 0, AppEnv: config.EnvDevelopment, DatabaseURL: o.dbURL, RedisPrefix: o.prefix,
+		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
+		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
+		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
+		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test",
+	}
+	if o.redis {
+		cfg.RedisURL = RedisURL()
+	}
+	if o.configure != nil {
+		o.configure(cfg)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("TEST_APP_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, log, app.Options{BcryptCost: 4})
+	require.NoError(t, err, "start app")
+	a.Start(ctx)
+	srv := httptest.NewServer(a.Echo)
+	up := fakeupstream.New()
+	upSrv := httptest.NewServer(up)
+	e := &Env{T: t, App: a, URL: srv.URL, Upstream: up, UpstreamURL: upSrv.URL + "/v1", DatabaseURL: o.dbURL, cfg: cfg,
+		HTTP:    &http.Client{Transport: &validatingTransport{t: t, base: http.DefaultTransport, checkRequests: true}},
+		RawHTTP: &http.Client{Transport: &validatingTransport{t: t, base: http.DefaultTransport}}}
+	t.Cleanup(func() {
+		srv.Close()
+		upSrv.Close()
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Close(cctx)
+	})
+	if !o.noSetup {
+		pub := e.Public()
+		res, err := pub.SetupCreateWithResponse(ctx, commonc.Credentials{Username: AdminUsername, Password: AdminPassword})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
+	}
+	e.AdminToken = e.Login(AdminUsername, AdminPassword)
+	return e
+}
+
+// Login signs in and returns the JWT.
+func (e *Env) Login(username, password string) string {
+	e.T.Helper()
+	res, err := e.Auth().PasswordLoginWithResponse(context.Background(), authc.LoginRequest{Username: username, Password: password})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
+	return res.JSON200.Token
+}
+
+// Bearer adds Authorization: Bearer to generated clients' requests.
+func Bearer(token string) func(ctx context.Context, req *http.Request) error {
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// Public is a client of the public contract.
+func (e *Env) Public() *publicc.ClientWithResponses {
+	c, err := publicc.NewClientWithResponses(e.URL, publicc.WithHTTPClient(e.HTTP))
+	require.NoError(e.T, err)
+	return c
+}
+
+// Auth is a client of the auth contract.
+func (e *Env) Auth() *authc.ClientWithResponses {
+	c, err := authc.NewClientWithResponses(e.URL, authc.WithHTTPClient(e.HTTP))
+	require.NoError(e.T, err)
+	return c
+}
+
+// User is a client of the user contract authenticated with token ("" for none).
+func (e *Env) User(token string) *userc.ClientWithResponses {
+	opts := []userc.ClientOption{userc.WithHTTPClient(e.HTTP)}
+	if token != "" {
+		opts = append(opts, userc.WithRequestEditorFn(Bearer(token)))
+	}
+	c, err := userc.NewClientWithResponses(e.URL, opts...)
+	require.NoError(e.T, err)
+	return c
+}
+
+// Admin is a client of the admin contract authenticated as the administrator.
+func (e *Env) Admin() *adminc.ClientWithResponses { return e.AdminAs(e.AdminToken) }
+
+// AdminAs is a client of the admin contract authenticated with token ("" for none).
+func (e *Env) AdminAs(token string) *adminc.ClientWithResponses {
+	opts := []adminc.ClientOption{adminc.WithHTTPClient(e.HTTP)}
+	if token != "" {
+		opts = append(opts, adminc.WithRequestEditorFn(Bearer(token)))
+	}
+	c, err := adminc.NewClientWithResponses(e.URL, opts...)
+	require.NoError(e.T, err)
+	return c
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,85 @@
+package apptest
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	commonc "github.com/poolgate/poolgate/clients/go/common"
+	userc "github.com/poolgate/poolgate/clients/go/user"
+)
+
+// TestUser is a registered user with a JWT and an API key.
+type TestUser struct {
+	ID    int64
+	Name  string
+	Token string
+	Key   string
+	KeyID int64
+}
+
+// NewUser registers a user with the given balance and creates an API key for them.
+func (e *Env) NewUser(name string, balance int64) *TestUser {
+	e.T.Helper()
+	ctx := context.Background()
+	res, err := e.Auth().PasswordRegisterWithResponse(ctx, commonc.Credentials{Username: name, Password: "password-" + name})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
+	u := &TestUser{ID: res.JSON200.User.Id, Name: name, Token: res.JSON200.Token}
+	if balance != 0 {
+		up, err := e.Admin().UserUpdateWithResponse(ctx, u.ID, adminc.UserUpdate{Balance: &balance})
+		require.NoError(e.T, err)
+		require.Equal(e.T, http.StatusOK, up.StatusCode(), string(up.Body))
+	}
+	k, err := e.User(u.Token).ApiKeyCreateWithResponse(ctx, userc.ApiKeyCreateRequest{Name: "test"})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusCreated, k.StatusCode(), string(k.Body))
+	u.Key, u.KeyID = k.JSON201.Key, k.JSON201.Id
+	return u
+}
+
+// Channel creates an OpenAI-type channel on the fake upstream serving models, with one account
+// per credential; it returns the channel id.
+func (e *Env) Channel(name string, models []string, credentials ...string) int64 {
+	e.T.Helper()
+	ctx := context.Background()
+	res, err := e.Admin().ChannelCreateWithResponse(ctx, adminc.ChannelCreate{
+		Name: name, Type: adminc.Openai, BaseUrl: e.UpstreamURL, Models: models})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusCreated, res.StatusCode(), string(res.Body))
+	for _, cred := range credentials {
+		a, err := e.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminc.AccountCreate{Credential: cred})
+		require.NoError(e.T, err)
+		require.Equal(e.T, http.StatusCreated, a.StatusCode(), string(a.Body))
+	}
+	return res.JSON201.Id
+}
+
+// Price prices a model (quota units per million tokens).
+func (e *Env) Price(model string, input, output int64) {
+	e.T.Helper()
+	res, err := e.Admin().ModelCreateWithResponse(context.Background(), adminc.ModelCreate{
+		Name: model, InputPrice: input, OutputPrice: output})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusCreated, res.StatusCode(), string(res.Body))
+}
+
+// FlushUsage waits until every usage record is written.
+func (e *Env) FlushUsage() {
+	e.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(e.T, e.App.Usage.Flush(ctx))
+}
+
+// Balance reads a user's balance through the admin API.
+func (e *Env) Balance(id int64) int64 {
+	e.T.Helper()
+	res, err := e.Admin().UserGetWithResponse(context.Background(), id)
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
+	return res.JSON200.Balance
+}

@@ -1,0 +1,206 @@
+package billing
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/poolgate/poolgate/gen/db"
+)
+
+// Record is one gateway call to log and charge.
+type Record struct {
+	RequestID        string // unique per call: a retried write never charges twice
+	UserID           int64
+	APIKeyID         int64 // 0: none
+	ChannelID        int64 // 0: none
+	AccountID        int64 // 0: none
+	Model            string
+	Endpoint         string
+	Stream           bool
+	PromptTokens     int64
+	CompletionTokens int64
+	CachedTokens     int64
+	Quota            int64
+	StatusCode       int
+	Duration         time.Duration
+	At               time.Time
+}
+
+// RecorderConfig sizes the queue and batches.
+type RecorderConfig struct {
+	BatchSize  int
+	FlushEvery time.Duration
+	QueueSize  int
+}
+
+// Recorder writes usage records in batches off the request path. Add never drops a record: when
+// the queue is full it waits (backpressure). A batch that fails to write is retried until it
+// succeeds or the recorder is closed with a deadline; the request id makes retries idempotent.
+type Recorder struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+	log  *slog.Logger
+	cfg  RecorderConfig
+
+	queue   chan Record
+	closing chan struct{}
+	done    chan struct{}
+	once    sync.Once
+
+	// OnFlush, when set, is called with the records of each batch written (the gateway uses it
+	// to settle its in-process spend counters).
+	OnFlush func([]Record)
+
+	written atomic.Int64
+	pending atomic.Int64
+}
+
+// NewRecorder makes a recorder; Run writes, Close drains.
+func NewRecorder(pool *pgxpool.Pool, q *db.Queries, log *slog.Logger, cfg RecorderConfig) *Recorder {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = 100 * time.Millisecond
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 20000
+	}
+	return &Recorder{pool: pool, q: q, log: log, cfg: cfg, queue: make(chan Record, cfg.QueueSize),
+		closing: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Add queues a record, waiting while the queue is full. It returns false only if the recorder
+// has been closed, in which case the record is written synchronously instead.
+func (r *Recorder) Add(rec Record) {
+	r.pending.Add(1)
+	select {
+	case <-r.closing:
+	default:
+		select {
+		case r.queue <- rec:
+			return
+		case <-r.closing:
+		}
+	}
+	// Closed: write it directly so nothing is lost during shutdown.
+	r.write(context.Background(), []Record{rec})
+}
+
+// Written counts records written so far.
+func (r *Recorder) Written() int64 { return r.written.Load() }
+
+// Pending counts records added but not yet written.
+func (r *Recorder) Pending() int64 { return r.pending.Load() }
+
+// Run writes batches until Close; it returns after the queue is drained.
+func (r *Recorder) Run(ctx context.Context) {
+	defer close(r.done)
+	batch := make([]Record, 0, r.cfg.BatchSize)
+	timer := time.NewTimer(r.cfg.FlushEvery)
+	defer timer.Stop()
+	flush := func() {
+		if len(batch) > 0 {
+			r.write(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	for {
+		select {
+		case rec := <-r.queue:
+			batch = append(batch, rec)
+			if len(batch) >= r.cfg.BatchSize {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+			timer.Reset(r.cfg.FlushEvery)
+		case <-r.closing:
+			for {
+				select {
+				case rec := <-r.queue:
+					batch = append(batch, rec)
+					if len(batch) >= r.cfg.BatchSize {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// Close stops accepting queued records, writes everything queued, and waits (bounded by ctx).
+func (r *Recorder) Close(ctx context.Context) {
+	r.once.Do(func() { close(r.closing) })
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		r.log.Error("usage recorder did not drain before the shutdown deadline", "pending", r.pending.Load())
+	}
+}
+
+// Flush waits until every record added so far is written (tests and shutdown use it).
+func (r *Recorder) Flush(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for r.pending.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func (r *Recorder) write(ctx context.Context, recs []Record) {
+	p := db.UsageSettleParams{}
+	for _, x := range recs {
+		p.RequestIds = append(p.RequestIds, x.RequestID)
+		p.UserIds = append(p.UserIds, x.UserID)
+		p.ApiKeyIds = append(p.ApiKeyIds, x.APIKeyID)
+		p.ChannelIds = append(p.ChannelIds, x.ChannelID)
+		p.AccountIds = append(p.AccountIds, x.AccountID)
+		p.Models = append(p.Models, x.Model)
+		p.Endpoints = append(p.Endpoints, x.Endpoint)
+		p.Streams = append(p.Streams, x.Stream)
+		p.PromptTokens = append(p.PromptTokens, x.PromptTokens)
+		p.CompletionTokens = append(p.CompletionTokens, x.CompletionTokens)
+		p.CachedTokens = append(p.CachedTokens, x.CachedTokens)
+		p.Quotas = append(p.Quotas, x.Quota)
+		p.StatusCodes = append(p.StatusCodes, int32(x.StatusCode))              //nolint:gosec // HTTP status
+		p.DurationsMs = append(p.DurationsMs, int32(x.Duration.Milliseconds())) //nolint:gosec // bounded by timeouts
+		p.CreatedAts = append(p.CreatedAts, x.At)
+	}
+	wctx := context.WithoutCancel(ctx)
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(wctx, 30*time.Second)
+		_, err := r.q.UsageSettle(actx, r.pool, p)
+		cancel()
+		if err == nil {
+			break
+		}
+		r.log.Error("write usage batch", "records", len(recs), "attempt", attempt, "error", err)
+		select {
+		case <-time.After(backoff):
+		case <-r.done:
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+	r.written.Add(int64(len(recs)))
+	if r.OnFlush != nil {
+		r.OnFlush(recs)
+	}
+	r.pending.Add(-int64(len(recs)))
+}

@@ -1,0 +1,282 @@
+// Package config loads Poolgate's typed configuration from environment variables (and an optional
+// .env file), validates it with readable errors, and prints it with secrets redacted.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments accepted in APP_ENV.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Config is every setting Poolgate reads from its environment.
+type Config struct {
+	Port              int
+	AppEnv            string
+	DatabaseURL       string
+	RedisURL          string
+	RedisPrefix       string
+	EncryptionKey     []byte // 32 bytes
+	JWTSecret         []byte // 32+ bytes
+	DataDir           string
+	LogLevel          string
+	LogFormat         string // json or text
+	MaxBodyBytes      int64
+	ShutdownTimeout   time.Duration
+	UpstreamTimeout   time.Duration // time to the upstream's response headers
+	MaxAttempts       int           // upstream accounts tried per call
+	UsageBatchSize    int
+	UsageFlushEvery   time.Duration
+	UsageQueueSize    int
+	SessionMaxDevices int
+	CacheTTL          time.Duration
+	Version           string
+}
+
+// option describes one environment variable.
+type option struct {
+	name, def, help string
+	secret          bool
+}
+
+// Options documents every variable, in the order the configuration reference lists them.
+var Options = []option{
+	{name: "PORT", def: "8080", help: "HTTP listen port."},
+	{name: "APP_ENV", def: "production", help: "`development` or `production`. Development generates and persists missing secrets under DATA_DIR and logs as text."},
+	{name: "DATABASE_URL", help: "PostgreSQL connection string. Required (`poolgate dev` finds or starts a local server when unset)."},
+	{name: "REDIS_URL", help: "Redis URL (redis://host:6379/0). Optional: without it sessions, revocations and caches live in process (one instance only)."},
+	{name: "REDIS_PREFIX", def: "poolgate:", help: "Prefix of every Redis key and channel."},
+	{name: "ENCRYPTION_KEY", secret: true, help: "32 random bytes in base64 (`openssl rand -base64 32`): encrypts upstream credentials at rest. Required in production."},
+	{name: "JWT_SECRET", secret: true, help: "At least 32 characters: signs session JWTs. Required in production."},
+	{name: "DATA_DIR", def: ".poolgate", help: "Where development mode keeps generated secrets and a private PostgreSQL cluster."},
+	{name: "LOG_LEVEL", def: "info", help: "`debug`, `info`, `warn` or `error`."},
+	{name: "LOG_FORMAT", help: "`json` or `text`; default json in production, text in development."},
+	{name: "MAX_BODY_BYTES", def: "33554432", help: "Largest request body accepted (bytes)."},
+	{name: "SHUTDOWN_TIMEOUT", def: "30s", help: "How long shutdown waits for open requests and streams."},
+	{name: "UPSTREAM_TIMEOUT", def: "60s", help: "How long to wait for an upstream's response headers before trying another account."},
+	{name: "MAX_ATTEMPTS", def: "3", help: "Upstream accounts tried per gateway call before giving up (1 disables failover)."},
+	{name: "USAGE_BATCH_SIZE", def: "500", help: "Usage records written per database round trip."},
+	{name: "USAGE_FLUSH_INTERVAL", def: "100ms", help: "Longest a usage record waits before it is written."},
+	{name: "USAGE_QUEUE_SIZE", def: "20000", help: "Usage records buffered in memory; when full, callers wait (nothing is dropped)."},
+	{name: "SESSION_MAX_DEVICES", def: "5", help: "Sessions a user may hold at once; the oldest is evicted."},
+	{name: "CACHE_TTL", def: "60s", help: "Longest an in-process cache entry (keys, users, settings) lives without invalidation."},
+}
+
+// Getenv reads one variable; tests pass a map lookup instead of os.Getenv.
+type Getenv func(string) string
+
+// Load reads the configuration. Variables ending in _FILE name a file holding the value
+// (ENCRYPTION_KEY_FILE, JWT_SECRET_FILE, DATABASE_URL_FILE, REDIS_URL_FILE).
+func Load(getenv Getenv) (*Config, error) {
+	get := func(name string) (string, error) {
+		if v := getenv(name); v != "" {
+			return v, nil
+		}
+		if f := getenv(name + "_FILE"); f != "" {
+			b, err := os.ReadFile(f) //nolint:gosec // the path is the operator's own setting
+			if err != nil {
+				return "", fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			return strings.TrimSpace(string(b)), nil
+		}
+		for _, o := range Options {
+			if o.name == name {
+				return o.def, nil
+			}
+		}
+		return "", nil
+	}
+	var errs []error
+	str := func(name string) string {
+		v, err := get(name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	integer := func(name string, lo, hi int64) int64 {
+		s := str(name)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s must be a whole number from %d to %d, got %q", name, lo, hi, s))
+		}
+		return n
+	}
+	duration := func(name string) time.Duration {
+		s := str(name)
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30s, got %q", name, s))
+		}
+		return d
+	}
+	c := &Config{
+		Port:              int(integer("PORT", 1, 65535)),
+		AppEnv:            str("APP_ENV"),
+		DatabaseURL:       str("DATABASE_URL"),
+		RedisURL:          str("REDIS_URL"),
+		RedisPrefix:       str("REDIS_PREFIX"),
+		DataDir:           str("DATA_DIR"),
+		LogLevel:          strings.ToLower(str("LOG_LEVEL")),
+		LogFormat:         strings.ToLower(str("LOG_FORMAT")),
+		MaxBodyBytes:      integer("MAX_BODY_BYTES", 1024, 1<<31),
+		ShutdownTimeout:   duration("SHUTDOWN_TIMEOUT"),
+		UpstreamTimeout:   duration("UPSTREAM_TIMEOUT"),
+		MaxAttempts:       int(integer("MAX_ATTEMPTS", 1, 10)),
+		UsageBatchSize:    int(integer("USAGE_BATCH_SIZE", 1, 10000)),
+		UsageFlushEvery:   duration("USAGE_FLUSH_INTERVAL"),
+		UsageQueueSize:    int(integer("USAGE_QUEUE_SIZE", 1, 10_000_000)),
+		SessionMaxDevices: int(integer("SESSION_MAX_DEVICES", 1, 1000)),
+		CacheTTL:          duration("CACHE_TTL"),
+		Version:           "0.1.0",
+	}
+	if c.AppEnv != EnvDevelopment && c.AppEnv != EnvProduction {
+		errs = append(errs, fmt.Errorf("APP_ENV must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.AppEnv))
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+		if c.AppEnv == EnvDevelopment {
+			c.LogFormat = "text"
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT must be json or text, got %q", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	if s := str("ENCRYPTION_KEY"); s != "" {
+		k, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(k) != 32 {
+			errs = append(errs, errors.New("ENCRYPTION_KEY must be 32 random bytes in base64 (openssl rand -base64 32)"))
+		}
+		c.EncryptionKey = k
+	}
+	if s := str("JWT_SECRET"); s != "" {
+		if len(s) < 32 {
+			errs = append(errs, errors.New("JWT_SECRET must be at least 32 characters"))
+		}
+		c.JWTSecret = []byte(s)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks what Load cannot: required values for the environment. In development, missing
+// secrets are generated once and kept in DATA_DIR/secrets.json so restarts keep sessions and
+// credentials readable.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.AppEnv == EnvDevelopment && (c.EncryptionKey == nil || c.JWTSecret == nil) {
+		if err := c.devSecrets(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.EncryptionKey == nil {
+		errs = append(errs, errors.New("ENCRYPTION_KEY is required in production (openssl rand -base64 32)"))
+	}
+	if c.JWTSecret == nil {
+		errs = append(errs, errors.New("JWT_SECRET is required in production (32+ characters)"))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required (postgres://user:pass@host:5432/db)"))
+	}
+	return errors.Join(errs...)
+}
+
+type devSecretFile struct {
+	EncryptionKey string `json:"encryption_key"`
+	JWTSecret     string `json:"jwt_secret"`
+}
+
+func (c *Config) devSecrets() error {
+	path := filepath.Join(c.DataDir, "secrets.json")
+	var f devSecretFile
+	if b, err := os.ReadFile(path); err == nil { //nolint:gosec // DATA_DIR is the operator's own setting
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	changed := false
+	if f.EncryptionKey == "" {
+		f.EncryptionKey = base64.StdEncoding.EncodeToString(random(32))
+		changed = true
+	}
+	if f.JWTSecret == "" {
+		f.JWTSecret = base64.RawURLEncoding.EncodeToString(random(48))
+		changed = true
+	}
+	if changed {
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", c.DataDir, err)
+		}
+		b, _ := json.Marshal(f)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if c.EncryptionKey == nil {
+		k, err := base64.StdEncoding.DecodeString(f.EncryptionKey)
+		if err != nil || len(k) != 32 {
+			return fmt.Errorf("%s holds an invalid encryption_key", path)
+		}
+		c.EncryptionKey = k
+	}
+	if c.JWTSecret == nil {
+		c.JWTSecret = []byte(f.JWTSecret)
+	}
+	return nil
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// Redacted lists the configuration for logging, secrets replaced by "set" or "unset".
+func (c *Config) Redacted() []any {
+	mark := func(b []byte) string {
+		if b == nil {
+			return "unset"
+		}
+		return "set"
+	}
+	return []any{
+		"port", c.Port, "app_env", c.AppEnv, "database_url", redactURL(c.DatabaseURL),
+		"redis_url", redactURL(c.RedisURL), "encryption_key", mark(c.EncryptionKey),
+		"jwt_secret", mark(c.JWTSecret), "max_body_bytes", c.MaxBodyBytes, "max_attempts", c.MaxAttempts,
+	}
+}
+
+func redactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	at := strings.LastIndex(s, "@")
+	scheme := strings.Index(s, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return s
+	}
+	userinfo := s[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return s[:scheme+3] + userinfo[:i] + ":***" + s[at:]
+	}
+	return s
+}

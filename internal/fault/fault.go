@@ -1,0 +1,91 @@
+// Package fault defines the typed errors domain code returns. The HTTP layer renders each kind in
+// the contract's error shape; anything else becomes a generic 500 carrying the request id.
+package fault
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Kind classifies an error for rendering.
+type Kind int
+
+// The kinds of errors, with the HTTP status each maps to.
+const (
+	Invalid         Kind = iota + 1 // 400
+	Unauthorized                    // 401
+	PaymentRequired                 // 402
+	Forbidden                       // 403
+	NotFound                        // 404
+	Conflict                        // 409
+	TooLarge                        // 413
+	Unprocessable                   // 422
+	RateLimited                     // 429
+	Upstream                        // 502
+	Unavailable                     // 503
+)
+
+var statuses = map[Kind]int{
+	Invalid: http.StatusBadRequest, Unauthorized: http.StatusUnauthorized,
+	PaymentRequired: http.StatusPaymentRequired, Forbidden: http.StatusForbidden,
+	NotFound: http.StatusNotFound, Conflict: http.StatusConflict, TooLarge: http.StatusRequestEntityTooLarge,
+	Unprocessable: http.StatusUnprocessableEntity, RateLimited: http.StatusTooManyRequests,
+	Upstream: http.StatusBadGateway, Unavailable: http.StatusServiceUnavailable,
+}
+
+var defaultCodes = map[Kind]string{
+	Invalid: "invalid_request", Unauthorized: "unauthorized", PaymentRequired: "insufficient_balance",
+	Forbidden: "forbidden", NotFound: "not_found", Conflict: "conflict", TooLarge: "body_too_large",
+	Unprocessable: "unprocessable", RateLimited: "rate_limited", Upstream: "upstream_error",
+	Unavailable: "unavailable",
+}
+
+// Error is a typed error whose Message is safe to show to the caller.
+type Error struct {
+	Kind    Kind
+	Code    string // stable machine-readable code
+	Message string
+	Err     error // the cause, for logs only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Status is the HTTP status for the error's kind.
+func (e *Error) Status() int { return statuses[e.Kind] }
+
+// New makes an error of a kind with its default code.
+func New(kind Kind, message string) *Error {
+	return &Error{Kind: kind, Code: defaultCodes[kind], Message: message}
+}
+
+// Code makes an error with an explicit code.
+func Code(kind Kind, code, message string) *Error {
+	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// Wrap makes an error of a kind that keeps its cause for the logs.
+func Wrap(kind Kind, message string, err error) *Error {
+	return &Error{Kind: kind, Code: defaultCodes[kind], Message: message, Err: err}
+}
+
+// As finds a *Error in err's chain.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Is reports whether err is a fault of the kind.
+func Is(err error, kind Kind) bool {
+	e, ok := As(err)
+	return ok && e.Kind == kind
+}

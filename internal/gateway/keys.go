@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// caller is an authenticated gateway caller: the key and its owner.
+type caller struct {
+	keyID int64
+	user  *userState
+}
+
+// userState is a user as the gateway sees it: its balance is the database balance at load time
+// minus everything this instance has charged since (queued or written).
+type userState struct {
+	id      int64
+	active  bool
+	balance atomic.Int64
+	pending *atomic.Int64 // shared with keyCache.pending: survives reloads of the user
+}
+
+type keyEntry struct {
+	keyID   int64
+	active  bool
+	user    *userState
+	expires time.Time
+}
+
+// keyCache resolves API keys to callers without a database round trip on a hit. Entries expire
+// after ttl and are dropped at once when a key or user changes on any instance (bus).
+type keyCache struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+	ttl  time.Duration
+
+	mu      sync.RWMutex
+	keys    map[[32]byte]*keyEntry
+	users   map[int64]*userState
+	pending map[int64]*atomic.Int64 // quota queued but not yet written, per user
+}
+
+func newKeyCache(pool *pgxpool.Pool, q *db.Queries, b *bus.Bus, ttl time.Duration) *keyCache {
+	k := &keyCache{pool: pool, q: q, ttl: ttl, keys: map[[32]byte]*keyEntry{}, users: map[int64]*userState{},
+		pending: map[int64]*atomic.Int64{}}
+	b.Subscribe(bus.TopicKey, func(p string) { k.drop(p, func(e *keyEntry, id int64) bool { return e.keyID == id }) })
+	b.Subscribe(bus.TopicUser, func(p string) {
+		k.drop(p, func(e *keyEntry, id int64) bool { return e.user.id == id })
+		if id, err := strconv.ParseInt(p, 10, 64); err == nil {
+			k.mu.Lock()
+			delete(k.users, id)
+			k.mu.Unlock()
+		}
+	})
+	return k
+}
+
+func (k *keyCache) drop(payload string, match func(*keyEntry, int64) bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	id, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil { // empty payload: flush everything
+		k.keys = map[[32]byte]*keyEntry{}
+		k.users = map[int64]*userState{}
+		return
+	}
+	for h, e := range k.keys {
+		if match(e, id) {
+			delete(k.keys, h)
+		}
+	}
+}
+
+var errBadKey = fault.Code(fault.Unauthorized, "invalid_api_key", "Incorrect API key provided.")
+
+// lookup resolves a key. It returns errBadKey for unknown or disabled keys and a forbidden fault
+// for disabled users.
+func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (caller, error) {
+	var h [32]byte
+	copy(h[:], auth.HashKey(key))
+	k.mu.RLock()
+	e := k.keys[h]
+	k.mu.RUnlock()
+	if e == nil || now.After(e.expires) {
+		var err error
+		if e, err = k.load(ctx, h, now); err != nil {
+			return caller{}, err
+		}
+	}
+	if !e.active {
+		return caller{}, errBadKey
+	}
+	if !e.user.active {
+		return caller{}, fault.Code(fault.Forbidden, "user_disabled", "this account is disabled")
+	}
+	return caller{keyID: e.keyID, user: e.user}, nil
+}
+
+func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEntry, error) {
+	row, err := k.q.ApiKeyAuth(ctx, k.pool, h[:])
+	if err != nil {
+		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
+			return nil, errBadKey
+		}
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	u := k.users[row.UserID]
+	if u == nil {
+		u = &userState{id: row.UserID, pending: k.pendingLocked(row.UserID)}
+		k.users[row.UserID] = u
+	}
+	u.active = row.UserStatus == auth.StatusActive
+	u.balance.Store(row.Balance - u.pending.Load())
+	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, expires: now.Add(k.ttl)}
+	k.keys[h] = e
+	return e, nil
+}
+
+func (k *keyCache) pendingLocked(user int64) *atomic.Int64 {
+	p := k.pending[user]
+	if p == nil {
+		p = new(atomic.Int64)
+		k.pending[user] = p
+	}
+	return p
+}
+
+// charge takes quota off the user's cached balance and counts it as pending until written.
+func (k *keyCache) charge(u *userState, quota int64) {
+	if quota == 0 {
+		return
+	}
+	u.pending.Add(quota)
+	u.balance.Add(-quota)
+}
+
+// settled is called when records are written: their quota is no longer pending.
+func (k *keyCache) settled(user int64, quota int64) {
+	if quota == 0 {
+		return
+	}
+	k.mu.Lock()
+	p := k.pendingLocked(user)
+	k.mu.Unlock()
+	p.Add(-quota)
+}

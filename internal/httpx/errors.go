@@ -1,0 +1,152 @@
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/poolgate/poolgate/internal/fault"
+)
+
+// Renderer writes a fault in one contract's error shape.
+type Renderer func(c echo.Context, status int, e *fault.Error, requestID string) error
+
+// ShapeRule picks a Renderer for requests whose path starts with Prefix.
+type ShapeRule struct {
+	Prefix string
+	Render Renderer
+}
+
+// ErrorHandler is echo's one error handler: it classifies err (fault, echo error, or unexpected),
+// logs 5xx at error and 4xx at warn with the request id, and renders it in the shape chosen by the
+// first rule whose prefix matches the path (the management shape otherwise). Unexpected errors
+// become a generic 500 carrying only the request id.
+func ErrorHandler(log *slog.Logger, rules ...ShapeRule) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		fe := classify(err)
+		status := statusOf(fe)
+		rid := c.Response().Header().Get(HeaderRequestID)
+		attrs := []any{"request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", status, "code", fe.Code}
+		if status >= 500 {
+			log.Error("request failed", append(attrs, "error", err.Error())...)
+		} else {
+			log.Warn("request refused", append(attrs, "error", fe.Message)...)
+		}
+		render := Management
+		for _, r := range rules {
+			if strings.HasPrefix(c.Request().URL.Path, r.Prefix) {
+				render = r.Render
+				break
+			}
+		}
+		if rerr := render(c, status, fe, rid); rerr != nil {
+			log.Error("render error", "request_id", rid, "error", rerr)
+		}
+	}
+}
+
+var internal = &fault.Error{Kind: fault.Unavailable, Code: "internal", Message: "internal server error"}
+
+func classify(err error) *fault.Error {
+	if fe, ok := fault.As(err); ok {
+		return fe
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if fe, ok := fault.As(he.Internal); ok {
+			return fe
+		}
+		var inner *echo.HTTPError
+		if errors.As(he.Internal, &inner) && inner.Code == http.StatusRequestEntityTooLarge {
+			return fault.New(fault.TooLarge, "request body is too large")
+		}
+		msg := fmt.Sprint(he.Message)
+		switch he.Code {
+		case http.StatusBadRequest:
+			code := "invalid_request"
+			if strings.Contains(msg, "decode") || strings.Contains(strings.ToLower(msg), "syntax") ||
+				strings.Contains(msg, "unmarshal") {
+				code = "invalid_json"
+			}
+			return fault.Code(fault.Invalid, code, cleanValidation(msg))
+		case http.StatusUnauthorized:
+			return fault.New(fault.Unauthorized, MsgUnauthorized)
+		case http.StatusForbidden:
+			return fault.New(fault.Forbidden, MsgForbidden)
+		case http.StatusNotFound:
+			return fault.New(fault.NotFound, "no such route")
+		case http.StatusMethodNotAllowed:
+			return &fault.Error{Kind: fault.Invalid, Code: "method_not_allowed", Message: "method not allowed"}
+		case http.StatusRequestEntityTooLarge:
+			return fault.New(fault.TooLarge, "request body is too large")
+		case http.StatusUnsupportedMediaType:
+			return fault.Code(fault.Invalid, "unsupported_media_type", "the body must be application/json")
+		case http.StatusTooManyRequests:
+			return fault.New(fault.RateLimited, "too many requests")
+		case http.StatusServiceUnavailable:
+			return fault.New(fault.Unavailable, "service temporarily unavailable")
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return fault.New(fault.Invalid, msg)
+		}
+	}
+	return &fault.Error{Kind: internal.Kind, Code: internal.Code, Message: internal.Message, Err: err}
+}
+
+// Status of an internal error is 500, not the Unavailable kind's 503.
+func statusOf(fe *fault.Error) int {
+	if fe.Code == "internal" {
+		return http.StatusInternalServerError
+	}
+	return fe.Status()
+}
+
+// cleanValidation shortens kin-openapi's messages to the useful part.
+func cleanValidation(msg string) string {
+	msg = strings.TrimPrefix(msg, "request body has an error: ")
+	msg = strings.TrimPrefix(msg, "doesn't match schema: ")
+	if i := strings.Index(msg, "\nSchema:"); i >= 0 {
+		msg = msg[:i]
+	}
+	if i := strings.Index(msg, "\nValue:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSpace(msg)
+}
+
+// The seed's messages for missing/invalid and non-administrator credentials.
+const (
+	MsgUnauthorized = "密钥无效或已失效,请重新登录"
+	MsgForbidden    = "需要管理员权限才能执行这个操作"
+)
+
+// ErrorBody is the management error shape.
+type ErrorBody struct {
+	Detail ErrorDetail `json:"detail"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Error     string `json:"error"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Management renders `{"detail": {"error", "code", "request_id"}}`; the request id is included on
+// server errors.
+func Management(c echo.Context, _ int, e *fault.Error, rid string) error {
+	status := statusOf(e)
+	d := ErrorDetail{Error: e.Message, Code: e.Code}
+	if status >= 500 {
+		d.RequestID = rid
+	}
+	return c.JSON(status, ErrorBody{Detail: d})
+}

@@ -1,0 +1,140 @@
+// Package openai speaks the OpenAI wire format towards upstreams: it prepares relayed request
+// bodies, reads usage from answers and stream events, and reads upstream error bodies. It works
+// on bytes and net/http types only.
+package openai
+
+import (
+	"bytes"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Usage is the token usage OpenAI reports.
+type Usage struct {
+	PromptTokens     int64
+	CompletionTokens int64
+	CachedTokens     int64
+	ReasoningTokens  int64
+}
+
+// Request is what the gateway needs to know of a chat completion request without decoding it.
+type Request struct {
+	Model        string
+	Stream       bool
+	IncludeUsage bool // the caller asked for the usage chunk
+}
+
+// ParseRequest reads model and stream flags from a request body. ok is false when the body is
+// not a JSON object.
+func ParseRequest(body []byte) (r Request, ok bool) {
+	if !gjson.ValidBytes(body) {
+		return r, false
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return r, false
+	}
+	res := root.Get("model")
+	if res.Type == gjson.String {
+		r.Model = res.Str
+	}
+	r.Stream = root.Get("stream").Type == gjson.True
+	r.IncludeUsage = root.Get("stream_options.include_usage").Type == gjson.True
+	return r, true
+}
+
+// ModelIsString reports whether "model" is present and a string.
+func ModelIsString(body []byte) bool {
+	return gjson.GetBytes(body, "model").Type == gjson.String
+}
+
+// WithStreamUsage returns the body with stream_options.include_usage set, so the upstream reports
+// usage at the end of a stream. Other bytes are kept as they are.
+func WithStreamUsage(body []byte) ([]byte, error) {
+	return sjson.SetBytes(body, "stream_options.include_usage", true)
+}
+
+// WithModel returns the body with "model" replaced.
+func WithModel(body []byte, model string) ([]byte, error) {
+	return sjson.SetBytes(body, "model", model)
+}
+
+// UsageOf reads "usage" from a JSON object (a completion or a stream chunk). ok is false when
+// the object carries no usage (absent or null).
+func UsageOf(obj []byte) (u Usage, ok bool) {
+	res := gjson.GetBytes(obj, "usage")
+	if !res.IsObject() {
+		return u, false
+	}
+	u.PromptTokens = res.Get("prompt_tokens").Int()
+	u.CompletionTokens = res.Get("completion_tokens").Int()
+	u.CachedTokens = res.Get("prompt_tokens_details.cached_tokens").Int()
+	u.ReasoningTokens = res.Get("completion_tokens_details.reasoning_tokens").Int()
+	return u, true
+}
+
+// IsUsageOnlyChunk reports whether a stream chunk is the trailing usage chunk (no choices), which
+// is withheld from callers that did not ask for it.
+func IsUsageOnlyChunk(obj []byte) bool {
+	ch := gjson.GetBytes(obj, "choices")
+	return ch.IsArray() && len(ch.Array()) == 0 && gjson.GetBytes(obj, "usage").IsObject()
+}
+
+// ContentLen sums the lengths of delta content in a stream chunk (for estimates when usage is
+// missing).
+func ContentLen(obj []byte) int {
+	n := 0
+	gjson.GetBytes(obj, "choices").ForEach(func(_, ch gjson.Result) bool {
+		d := ch.Get("delta")
+		n += len(d.Get("content").Str) + len(d.Get("reasoning_content").Str)
+		d.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			n += len(tc.Get("function.arguments").Str)
+			return true
+		})
+		return true
+	})
+	return n
+}
+
+// ErrorOf reads an upstream error body's message, type and code. Bodies that are not OpenAI
+// errors give empty strings.
+func ErrorOf(body []byte) (message, typ, code string) {
+	e := gjson.GetBytes(body, "error")
+	if e.Type == gjson.String {
+		return e.Str, "", ""
+	}
+	return e.Get("message").String(), e.Get("type").String(), e.Get("code").String()
+}
+
+// keyPrefixes start the credentials providers echo back in error messages.
+var keyPrefixes = [][]byte{[]byte("sk-"), []byte("sk_"), []byte("AIza"), []byte("xai-"), []byte("Bearer ")}
+
+// Redact removes the secret, and any word that looks like a provider credential (masked or not),
+// from an upstream message before it is shown to a caller.
+func Redact(s, secret string) string {
+	out := []byte(s)
+	if len(secret) >= 6 {
+		out = bytes.ReplaceAll(out, []byte(secret), []byte("[redacted]"))
+	}
+	for _, p := range keyPrefixes {
+		for from := 0; ; {
+			i := bytes.Index(out[from:], p)
+			if i < 0 {
+				break
+			}
+			i += from
+			j := i + len(p)
+			for j < len(out) && !isWordEnd(out[j]) {
+				j++
+			}
+			out = append(out[:i], append([]byte("[redacted]"), out[j:]...)...)
+			from = i + len("[redacted]")
+		}
+	}
+	return string(out)
+}
+
+func isWordEnd(c byte) bool {
+	return c == ' ' || c == '"' || c == '\'' || c == ',' || c == '\n' || c == ')' || c == '('
+}

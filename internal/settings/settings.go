@@ -1,0 +1,111 @@
+// Package settings holds the gateway-wide settings stored in PostgreSQL, cached in process and
+// refreshed on every instance when one of them changes.
+package settings
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// Values are the settings. Field tags are the keys in the settings table.
+type Values struct {
+	SiteName            string `json:"site_name"`
+	RegistrationEnabled bool   `json:"registration_enabled"`
+	AllowUnpricedModels bool   `json:"allow_unpriced_models"`
+	NewUserBalance      int64  `json:"new_user_balance"`
+}
+
+// Defaults are the settings of a fresh install.
+func Defaults() Values {
+	return Values{SiteName: "Poolgate", RegistrationEnabled: true}
+}
+
+// Patch changes some settings; nil fields stay.
+type Patch struct {
+	SiteName            *string
+	RegistrationEnabled *bool
+	AllowUnpricedModels *bool
+	NewUserBalance      *int64
+}
+
+// Store caches the settings.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+	bus  *bus.Bus
+	cur  atomic.Pointer[Values]
+}
+
+// New makes a store and subscribes it to invalidations; call Load before use.
+func New(pool *pgxpool.Pool, q *db.Queries, b *bus.Bus) *Store {
+	s := &Store{pool: pool, q: q, bus: b}
+	d := Defaults()
+	s.cur.Store(&d)
+	b.Subscribe(bus.TopicSettings, func(string) { _ = s.Load(context.Background()) })
+	return s
+}
+
+// Get returns the current settings (never nil).
+func (s *Store) Get() *Values { return s.cur.Load() }
+
+// Load reads the settings from the database.
+func (s *Store) Load(ctx context.Context) error {
+	rows, err := s.q.SettingList(ctx, s.pool)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	v := Defaults()
+	m := map[string]json.RawMessage{}
+	for _, r := range rows {
+		m[r.Key] = r.Value
+	}
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("decode settings: %w", err)
+	}
+	s.cur.Store(&v)
+	return nil
+}
+
+// Update applies a patch in one transaction and tells every instance.
+func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
+	kv := map[string]any{}
+	if p.SiteName != nil {
+		kv["site_name"] = *p.SiteName
+	}
+	if p.RegistrationEnabled != nil {
+		kv["registration_enabled"] = *p.RegistrationEnabled
+	}
+	if p.AllowUnpricedModels != nil {
+		kv["allow_unpriced_models"] = *p.AllowUnpricedModels
+	}
+	if p.NewUserBalance != nil {
+		kv["new_user_balance"] = *p.NewUserBalance
+	}
+	err := store.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		for k, v := range kv {
+			b, _ := json.Marshal(v)
+			if err := s.q.SettingUpsert(ctx, tx, db.SettingUpsertParams{Key: k, Value: b}); err != nil {
+				return store.Translate(err, "")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Load(ctx); err != nil {
+		return nil, err
+	}
+	s.bus.Publish(ctx, bus.TopicSettings, "")
+	return s.Get(), nil
+}

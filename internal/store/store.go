@@ -1,0 +1,119 @@
+// Package store opens the PostgreSQL pool, applies migrations, runs transactions and translates
+// database errors into typed faults in one place.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/migrations"
+)
+
+// Open connects a warm pool: connections are kept alive and health-checked so the hot path never
+// pays for a reconnect.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	cfg.MinConns = 2
+	cfg.MaxConnIdleTime = 30 * time.Minute
+	cfg.HealthCheckPeriod = 30 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, nil
+}
+
+// Migrate applies every pending migration.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	return migrateDB(ctx, db)
+}
+
+func migrateDB(ctx context.Context, db *sql.DB) error {
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// WithTx runs fn in a transaction, committing when it returns nil. The rollback runs even when
+// ctx is cancelled.
+func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return Translate(err, "")
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return Translate(tx.Commit(ctx), "")
+}
+
+// Translate turns database errors into faults: no rows → not found (with the given message),
+// unique violation → conflict, check violation → invalid, connection trouble → unavailable.
+// Other errors are returned wrapped, to be logged and rendered as a generic 500.
+func Translate(err error, notFound string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := fault.As(err); ok {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		if notFound == "" {
+			notFound = "not found"
+		}
+		return fault.Wrap(fault.NotFound, notFound, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return fault.Wrap(fault.Conflict, "already exists", err)
+		case "23514", "22001", "22003", "23502":
+			return fault.Wrap(fault.Invalid, "a value is out of range", err)
+		case "23503":
+			return fault.Wrap(fault.NotFound, "a referenced record does not exist", err)
+		}
+		return fmt.Errorf("database: %w", err)
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) {
+		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
+	}
+	return fmt.Errorf("database: %w", err)
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

@@ -1,0 +1,13 @@
+// Package openapi embeds Poolgate's contracts so the server can publish them under /openapi/ and
+// Swagger UI at /docs can show them.
+package openapi
+
+import "embed"
+
+// FS holds the six contracts and the shared schemas.
+//
+//go:embed *.yaml common/*.yaml
+var FS embed.FS
+
+// Contracts names the six contracts in the order Swagger UI lists them.
+var Contracts = []string{"gateway", "public", "auth", "user", "admin", "hooks"}

@@ -1,0 +1,43 @@
+-- name: UserCreate :one
+INSERT INTO users (username, password_hash, role, balance)
+VALUES (@username, @password_hash, @role, @balance)
+RETURNING *;
+
+-- name: UserGet :one
+SELECT * FROM users WHERE id = @id;
+
+-- name: UserGetByUsername :one
+SELECT * FROM users WHERE lower(username) = lower(@username);
+
+-- name: UserAdminExists :one
+SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin');
+
+-- name: UserList :many
+SELECT * FROM users
+WHERE (sqlc.narg('q')::text IS NULL OR username ILIKE '%' || sqlc.narg('q') || '%')
+  AND (sqlc.narg('role')::text IS NULL OR role = sqlc.narg('role'))
+  AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'))
+ORDER BY id
+LIMIT @lim OFFSET @off;
+
+-- name: UserCount :one
+SELECT count(*) FROM users
+WHERE (sqlc.narg('q')::text IS NULL OR username ILIKE '%' || sqlc.narg('q') || '%')
+  AND (sqlc.narg('role')::text IS NULL OR role = sqlc.narg('role'))
+  AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'));
+
+-- name: UserUpdate :one
+UPDATE users SET
+    role       = coalesce(sqlc.narg('role'), role),
+    status     = coalesce(sqlc.narg('status'), status),
+    balance    = coalesce(sqlc.narg('balance'), balance) + coalesce(sqlc.narg('balance_delta')::bigint, 0),
+    updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: SetupLock :exec
+-- SetupLock serialises first-run setup within a transaction.
+SELECT pg_advisory_xact_lock(7001);
+
+-- name: UserDelete :execrows
+DELETE FROM users WHERE id = @id;
