@@ -28,17 +28,17 @@ func (a *App) mountContracts(e *echo.Echo) {
 		}
 		return httpx.Router{E: e, MW: []echo.MiddlewareFunc{bodyLimit(managementBodyLimit), a.validator(s), principal(admin)}}
 	}
-	publicapi.RegisterHandlers(mount(publicapi.GetSwagger, false), publicapi.NewStrictHandler(&public.Handler{
+	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
 	}, nil))
-	authapi.RegisterHandlers(mount(authapi.GetSwagger, false), authapi.NewStrictHandler(&authh.Handler{
+	authapi.RegisterHandlers(mount(authapi.GetSpec, false), authapi.NewStrictHandler(&authh.Handler{
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
 		SecureCookies: a.Cfg.AppEnv == config.EnvProduction,
 	}, nil))
-	userapi.RegisterHandlers(mount(userapi.GetSwagger, false), userapi.NewStrictHandler(&user.Handler{
+	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(&user.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus,
 	}, nil))
-	adminapi.RegisterHandlers(mount(adminapi.GetSwagger, true), adminapi.NewStrictHandler(&admin.Handler{
+	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings,
 	}, nil))
 }

@@ -226,7 +226,7 @@ func (c *Config) devSecrets() error {
 		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", c.DataDir, err)
 		}
-		b, _ := json.Marshal(f)
+		b, _ := json.Marshal(f) //nolint:gosec // development secrets are persisted on purpose, mode 0600
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}

@@ -112,7 +112,7 @@ func startCluster(ctx context.Context, log *slog.Logger, dataDir string, binDirs
 
 // prepareDirs makes the data and socket directories and, as root, hands them to the owner.
 func (c *cluster) prepareDirs(log *slog.Logger, dataDir string) error {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil { //nolint:gosec // the server user must traverse DATA_DIR
 		return err
 	}
 	if c.owner != nil {
@@ -172,7 +172,7 @@ func (c *cluster) own(dir string) error {
 	default:
 		return fmt.Errorf("%s belongs to uid %d, not to the user running PostgreSQL (uid %d)", dir, st.Uid, uid)
 	}
-	return os.Chmod(dir, 0o700)
+	return os.Chmod(dir, 0o700) //nolint:gosec // PostgreSQL requires 0700 on its data directory
 }
 
 // running reports whether the cluster's server is up.
@@ -228,7 +228,7 @@ func queryEscape(s string) string {
 // run runs a PostgreSQL binary from c.bin (or, with an empty program, a plain command) as the
 // cluster's owner, returning its output in the error when it fails.
 func (c *cluster) run(ctx context.Context, program string, args ...string) error {
-	name := program
+	var name string
 	if program == "" {
 		name, args = args[0], args[1:]
 	} else {
@@ -238,8 +238,8 @@ func (c *cluster) run(ctx context.Context, program string, args ...string) error
 		args = append([]string{"-u", c.owner.Username, "--", name}, args...)
 		name = runuserPath()
 	}
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = "/" // the server user may not be allowed into the current directory
+	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // PostgreSQL binaries found on this machine
+	cmd.Dir = "/"                                  // the server user may not be allowed into the current directory
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -297,7 +297,7 @@ func systemBinDirs() []string {
 // pickBinDir prefers the binaries of the version an existing cluster was made with (a newer
 // major version cannot start it), else the first directory.
 func pickBinDir(dirs []string, data string) string {
-	if b, err := os.ReadFile(filepath.Join(data, "PG_VERSION")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(data, "PG_VERSION")); err == nil { //nolint:gosec // the cluster directory
 		want := strings.TrimSpace(string(b))
 		for _, d := range dirs {
 			if versionOf(d) == want {
@@ -336,7 +336,7 @@ func compareVersions(a, b string) int {
 
 // tail returns up to the last n bytes of a file, for error messages.
 func tail(path string, n int64) string {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // the cluster's own log
 	if err != nil {
 		return ""
 	}

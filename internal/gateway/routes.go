@@ -204,7 +204,7 @@ func weightedOrder[T any](items []T, weight func(T) int) []T {
 		}
 		i := 0
 		if total > 0 {
-			x := rand.IntN(total)
+			x := rand.IntN(total) //nolint:gosec // load spreading needs no cryptographic randomness
 			for j, it := range rest {
 				x -= max(weight(it), 0)
 				if x < 0 {

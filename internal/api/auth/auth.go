@@ -75,7 +75,8 @@ func (h *Handler) signIn(ctx context.Context, u *db.User) (gen.Session, string, 
 	if err != nil {
 		return gen.Session{}, "", err
 	}
-	c := &http.Cookie{Name: authn.SessionCookie, Value: iss.SessionID, Path: "/", MaxAge: int(authn.TokenTTL / time.Second),
+	c := &http.Cookie{ //nolint:gosec // Secure is set in production; development runs over plain HTTP
+		Name: authn.SessionCookie, Value: iss.SessionID, Path: "/", MaxAge: int(authn.TokenTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies}
 	return gen.Session{Token: iss.Token, TokenType: gen.Bearer, ExpiresAt: iss.ExpiresAt.UTC(), User: common.User(u)}, c.String(), nil
 }
@@ -95,7 +96,8 @@ func (h *Handler) SessionLogout(ctx context.Context, _ gen.SessionLogoutRequestO
 	if err := h.Auth.Revoke(ctx, p, sid); err != nil {
 		return nil, err
 	}
-	clear := (&http.Cookie{Name: authn.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	clear := (&http.Cookie{ //nolint:gosec // Secure is set in production; development runs over plain HTTP
+		Name: authn.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies}).String()
 	return gen.SessionLogout204Response{Headers: gen.SessionLogout204ResponseHeaders{SetCookie: &clear}}, nil
 }
