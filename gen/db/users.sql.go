@@ -32,7 +32,7 @@ func (q *Queries) UserAdminExists(ctx context.Context, db DBTX) (bool, error) {
 
 const userCount = `-- name: UserCount :one
 SELECT count(*) FROM users
-WHERE ($1::text IS NULL OR username ILIKE '%' || $1 || '%')
+WHERE ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
 `
@@ -144,7 +144,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 
 const userList = `-- name: UserList :many
 SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at FROM users
-WHERE ($1::text IS NULL OR username ILIKE '%' || $1 || '%')
+WHERE ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
 ORDER BY id

@@ -14,7 +14,7 @@ SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin');
 
 -- name: UserList :many
 SELECT * FROM users
-WHERE (sqlc.narg('q')::text IS NULL OR username ILIKE '%' || sqlc.narg('q') || '%')
+WHERE (sqlc.narg('q')::text IS NULL OR strpos(lower(username), lower(sqlc.narg('q'))) > 0)
   AND (sqlc.narg('role')::text IS NULL OR role = sqlc.narg('role'))
   AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'))
 ORDER BY id
@@ -22,7 +22,7 @@ LIMIT @lim OFFSET @off;
 
 -- name: UserCount :one
 SELECT count(*) FROM users
-WHERE (sqlc.narg('q')::text IS NULL OR username ILIKE '%' || sqlc.narg('q') || '%')
+WHERE (sqlc.narg('q')::text IS NULL OR strpos(lower(username), lower(sqlc.narg('q'))) > 0)
   AND (sqlc.narg('role')::text IS NULL OR role = sqlc.narg('role'))
   AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'));
 

@@ -27,7 +27,7 @@ func page(p, size *int) (pg, ps int, off, lim int32) {
 	if size != nil {
 		ps = min(max(*size, 1), maxPageSize)
 	}
-	return pg, ps, int32((pg - 1) * ps), int32(ps) //nolint:gosec // bounded above: at most 2e8
+	return pg, ps, int32((pg - 1) * ps), int32(ps) // bounded above: at most 2e8
 }
 
 // int32Of narrows a wire integer to a column's int32; the contract bounds the fields far below,
