@@ -1,0 +1,196 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/poolgate/poolgate/internal/app"
+	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"))
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url) //nolint:noctx // test
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestDocsAndSpecs(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, apptest.WithoutRedis())
+	code, body := get(t, env.URL+"/docs/")
+	require.Equal(t, http.StatusOK, code)
+	for _, c := range []string{"gateway", "public", "auth", "user", "admin", "hooks"} {
+		require.Contains(t, body, `/openapi/`+c+`.yaml`, "Swagger UI lists every contract")
+		code, spec := get(t, env.URL+"/openapi/"+c+".yaml")
+		require.Equal(t, http.StatusOK, code)
+		require.True(t, strings.HasPrefix(spec, "openapi: 3.0.3"))
+	}
+	code, _ = get(t, env.URL+"/openapi/common/schemas.yaml")
+	require.Equal(t, http.StatusOK, code, "shared schemas resolve for Swagger UI")
+	code, js := get(t, env.URL+"/docs/swagger-ui-bundle.js")
+	require.Equal(t, http.StatusOK, code, "assets are embedded, no CDN")
+	require.Greater(t, len(js), 100_000)
+	code, _ = get(t, env.URL+"/openapi/../go.mod")
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = get(t, env.URL+"/openapi/embed.go")
+	require.Equal(t, http.StatusNotFound, code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func baseConfig(t *testing.T) *config.Config {
+	return &config.Config{
+		Port: freePort(t), AppEnv: config.EnvDevelopment, DatabaseURL: testdb.URL(t), RedisPrefix: "pgtest:",
+		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
+		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 10 * time.Second,
+		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
+		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test", DataDir: t.TempDir(),
+	}
+}
+
+// syncBuffer is a goroutine-safe bytes.Buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeDev runs the zero-configuration development server for real: the printed demo key
+// answers a normal and a streamed chat completion through the built-in echo upstream, and a
+// stream that is open at shutdown finishes.
+func TestServeDev(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- app.ServeDev(ctx, cfg, slog.New(slog.DiscardHandler), out) }()
+	base := "http://127.0.0.1:" + strconv.Itoa(cfg.Port)
+	require.Eventually(t, func() bool {
+		res, err := http.Get(base + "/health") //nolint:noctx // test
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
+	key := regexp.MustCompile(`demo key\s+(sk-\S+)`).FindStringSubmatch(out.String())
+	require.Len(t, key, 2, out.String())
+	require.Contains(t, out.String(), "admin      admin / dev-")
+
+	post := func(body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(body)) //nolint:noctx // test
+		req.Header.Set("Authorization", "Bearer "+key[1])
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return res
+	}
+	res := post(`{"model":"echo-1","messages":[{"role":"user","content":"hello poolgate"}]}`)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, string(b))
+	require.Contains(t, string(b), "echo: hello poolgate")
+
+	// A stream open while the server shuts down completes.
+	res = post(`{"model":"echo-1","stream":true,"messages":[{"role":"user","content":"one two three four five six seven eight"}]}`)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	sc := bufio.NewScanner(res.Body)
+	require.True(t, sc.Scan(), "first event")
+	cancel()
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
+	}
+	res.Body.Close()
+	require.Contains(t, rest.String(), "data: [DONE]")
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}
+
+// TestShutdownLetsStreamsFinish holds a slow upstream stream open across shutdown.
+func TestShutdownLetsStreamsFinish(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, apptest.WithoutRedis())
+	env.Channel("slow", []string{"slow-model"}, "sk-upstream-slow-0001")
+	env.Price("slow-model", 1, 1)
+	u := env.NewUser("streamer", 1_000_000)
+	env.Upstream.Enqueue(fakeupstream.Reply{Text: "a b c d e f", EventDelay: 100 * time.Millisecond})
+
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = env.DatabaseURL
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{}) }()
+	base := "http://127.0.0.1:" + strconv.Itoa(cfg.Port)
+	require.Eventually(t, func() bool {
+		res, err := http.Get(base + "/health") //nolint:noctx // test
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return true
+	}, 20*time.Second, 50*time.Millisecond)
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", //nolint:noctx // test
+		strings.NewReader(`{"model":"slow-model","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+	req.Header.Set("Authorization", "Bearer "+u.Key)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1))
+	require.Len(t, b, 1, "stream started")
+	cancel()
+	rest, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(rest), "data: [DONE]", "the open stream finished during shutdown")
+	require.NoError(t, <-done)
+}
