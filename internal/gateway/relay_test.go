@@ -306,3 +306,13 @@ func TestGatewayBadInput(t *testing.T) {
 	}
 	require.Empty(t, b.env.Upstream.Requests())
 }
+
+func adminUserBalance(v int64) adminc.UserUpdate { return adminc.UserUpdate{Balance: &v} }
+
+func statusOf(err error) int {
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode
+	}
+	return 0
+}
