@@ -20,7 +20,7 @@ check: generate lint ## Fail on generated-code drift, go.mod drift, spec-rule or
 	$(GO) test -count=1 ./openapi/
 
 lint: $(LINT) ## Run golangci-lint (built into tools/bin from tools/go.mod)
-	$(LINT) run ./...
+	$(LINT) run --allow-parallel-runners ./...
 
 $(LINT): tools/go.mod
 	cd tools && $(GO) build -o bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
@@ -38,6 +38,7 @@ build: ## Build bin/poolgate
 
 bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures to stdout)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/billing/ ./internal/gateway/
+	$(GO) test -run '^$$' -bench Plan -benchtime 2s ./internal/pool/
 	$(GO) run ./cmd/poolbench
 
 db/migrate: ## Apply migrations to DATABASE_URL

@@ -46,6 +46,20 @@ type config struct {
 	logLevel    string
 	words       int
 	timeout     time.Duration
+	extraEnv    envList
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func main() {
@@ -79,6 +93,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "poolgate LOG_LEVEL (info writes one access-log line per request)")
 	fs.IntVar(&c.words, "words", 8, "words in the user message (the fake upstream streams one event per answer word)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	fs.Var(&c.extraEnv, "env", "extra KEY=VALUE for poolgate's environment, e.g. GOMEMLIMIT=80MiB (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

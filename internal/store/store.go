@@ -93,6 +93,10 @@ func Translate(err error, notFound string) error {
 		}
 		return fault.Wrap(fault.NotFound, notFound, err)
 	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) {
+		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -102,12 +106,11 @@ func Translate(err error, notFound string) error {
 			return fault.Wrap(fault.Invalid, "a value is out of range", err)
 		case "23503":
 			return fault.Wrap(fault.NotFound, "a referenced record does not exist", err)
+		case "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006":
+			// admin shutdown, crash shutdown, cannot connect now, too many connections, connection failures
+			return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 		}
 		return fmt.Errorf("database: %w", err)
-	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) {
-		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
 	return fmt.Errorf("database: %w", err)
 }

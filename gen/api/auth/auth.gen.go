@@ -253,6 +253,20 @@ func (response SessionLogout401JSONResponse) VisitSessionLogoutResponse(w http.R
 	return err
 }
 
+type SessionLogout403JSONResponse externalRef0.Error
+
+func (response SessionLogout403JSONResponse) VisitSessionLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SessionLogout503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SessionLogout503JSONResponse) VisitSessionLogoutResponse(w http.ResponseWriter) error {
@@ -602,49 +616,51 @@ func (sh *strictHandler) PasswordRegister(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFnLc9vGGf9XvtlmpvYUpCBKVmxqfFCcFxUncSQ7dmKqxBL4SGwE7MK7C8m0htc2l146k3R666E9p+0l",
-	"h07/HLvNf9HZXQAESEiiIqsTXUQ89nv+vifOSCjSTHDkWpH+GZGoMsEV2ov3aHSAL3JU2lyFgmvk9ifN",
-	"soSFVDPBN75Rgpt7+JKmWYLmZ4SassSdiZD0CeMnNGHRSBbUPIJSCkn6JFcoOU2xDynjLM1TUFoyPoUE",
-	"+VTHwBRskfncIyqMMaWG5jsSJ6RPfrWxkHzDPVXmVir4qLgcfWC5zM35CFUoWWZEJn3yOEYohDEsUppM",
-	"hEwxAiGBwoRhEpn7hdxdMvfIIZtyjAb8aqbAlxmTqEZUkz7p+b2dzuZmp7f12L/b9/2+739NPKLFMRqh",
-	"cLYfjz8K2edsf/Dk1WDzMzZQA35wJ3ww2BkcZ8++fLB/r4uz/VfR0wH7nA1mA+53w17Cx+mHfvRsPylp",
-	"jfQsM2Z/D6lESTxrZSPNmCaUh0j6vkdCiVRjtCRZryEZi0i/55HCUqNQ5EZp3yNSGPUcXY8oTXWuSJ/Q",
-	"ULMTdAyj0YtcaGpfL71sXklYiFfw6CEqZXzW4kTnEWC8C8afYxHNIKRSMlSgY4T9p4937Y8gEyKZUo0j",
-	"5agFEApxzND4WKHuEo/ESCOUFvaHqDsP7HMH5mXgFERKGrc+1jr7nCczDw5piodM4/2H9KUHvW2IRS7V",
-	"bUN/oW2FDrIs1v2tF73Ou6cfbKab0Vcv/ezuLjyiOr6/sQuf0pedvSnev7uz7fu7ULLcbbA0/need0Fk",
-	"jDb3yGMhHlI5xWsGsbHvSAsxSiyxRQyXgWQdwBRoIcC9c7OBW/KzvCTomHLrboXyBCXQMMRMKxu8TzjN",
-	"dSwke4XRNc2Q10ktjPD6h9/99Me/vfnTX9589+2bb79//eM/X//1H2+++9b77w8//vT7P7z5/u//+fO/",
-	"Xv/7uxuwyWcCbJqCUGKEXDOaKDhFiZBJVMg1RqURTihL6DjB69ugorQwgbE7CxE0ppmQVLJkBs03y0Ri",
-	"8grxN/ff3/nq7tPtZ5sfb3327he9gzuP733pf/3JgxvCTUQ1HVNloz7nEmkYG7m6NXY2/h+KKeO1wkej",
-	"iBkyNHkkRYZSM1MeJzRR6JGsduuMZFSpUyGjZpyHQkoMdScWUmFnTLVGOSMeMTXHpt/qmEdS+vKhLX2k",
-	"v9m765GU8ep6JbzrmbXO0CXZBrGd7UtozZ17mDQR8nxB2FtId1QdEuNvMNS2LBb52SjfMEW98tVlO6cI",
-	"VraIqMaOZpbzirpFqVzOynsm18Otjw97d3Zuw0RICPaKILWg7oMrhYHJxAtR3krBbRWxqMBnBHmeGnMW",
-	"pfiozr4qz61evSLyn5gjy0505mrI5NUdU3Bq8+sS+QeL1HJpSCz7poQSUB5BCSbIKJMNd9Sj59yQWe0k",
-	"/q8hePeSEGyq/hANG+VBxKZMKw+CUeBB0A2sJYJOsAs5Zy9y9CCkCjuMK+SKmR4qmTWh2hLRW72GaFsm",
-	"UA0/w/m3z/c6X9POK79zb9TtHP3mHfK24r014ba2SbYsuCItJoAnKGeQUk6nmCLXsPdoALeyfJyw0ANT",
-	"Uj2gUcq4Z/Fyuw8UVJ6hVKjNeR3jkEtMhcYODW0nakj8WkFwNiwq1JD04Wzo6pH5PSTdbndI5vMAVEwz",
-	"7A55E3A/Y1AxxaOy23wFfQuKV61a77uTy34pCK7rivcr/k25nH6reVNpUwI9SGkYM44diTQyd8Ac6EOw",
-	"ZBAD3/KWaRTMdbMvDLwhD+o9knllIuSYRRHa97nQo4nIuX0SCj5JWGgJK9R5NjLmSlCbg0MeMK7yyYSF",
-	"DLkeFeOLeVeatjlhKdOOQ63PCMwQFzBuQoEmwZLTW1y8EtHYDuo9iPOU8oWNUlSKTtEDRScIWoCKxan5",
-	"b7rQkCYJNjNcO4haBKj3SWcXja4R3KKJEsBc5xs86xR9S2cQBeBmmtte2QeC4GVzbFVUTekuaMguyx7O",
-	"Yp6D2RpYfVIUuGUDPyomIpsDuvCFmSCBpibaFVCJYNxqmn07W5rsqdVSEalm3Du++bvOoLvdu9qku9m7",
-	"469ToioRlw1wgCllnPFpQz/4lM5gQpMEVMKmsU5mMMZEnMIrlAJOY+TAeGdin1nY2aFWm862ZpnSHFXF",
-	"Y1zvbC88W1jWOqtmsdbWrfczWjfWrMi9tSRZcsiyvT6iGk/prFA6jE0CikAJmNBm5G2vyU44DF2x7zow",
-	"x+YLdFyZwKE7OG/CaVnbLxaYAJWZeG7R1GFwDV0vnhwuDncW1Vuxwm6V/l4F8IY+y95s4GzNnHEgkpaw",
-	"CWzjEBTdhVv+TB00diEwcgYgeFLihGnbf9XeZhLEKYdjnLlsUjTtRdBb6s3WvXiyAvLzfduS7IKIKVNH",
-	"osCmOwgpB45MxyhBsamJauBCWqnrOtVFrPJQSaspZ/V41Z8Kw1wyPTs0shZ5yQ4kZnJaXH1YImn/6WPS",
-	"NlWbyUuiziXHCMYzK3mH8WrnZVdHS5NOrHXmzCWOGZYML920mVawyYFx29vbXZ1Hiqy7vFZb8KUZ+wRn",
-	"bj/A+ESscj10tD2QOGVKSzs+WrhYriLXXdgDlYchKjXJk1KYwgQKaG0U9Yq9TLUIHPILZlPHBbW6eGe5",
-	"CwVEBEfbN5uxLKTaIXnImy226sJhIThIPBHHqGAsdOy6Is20hUlVdg09c4x45ASlG+yJ393s+sZdIkNO",
-	"M0b6ZKvrd7fsqKBjC50Nc3IjEVOR2zydCaXb6puToNjOLvZTBurnmeVWzjVLTNSeijyJIKYnCG6IjW4b",
-	"ow15hKZjVMX2z2HGgMEC8hJrhglS6Y66W840pl5bQQZmHC22HA+dfl7zM0nP324HEkZgALP+dvnBQpZz",
-	"JV57mby6PL7q4njb3zyvmFUG2GisVuceueNvrXWoWgvWkxHpP2+moedHc++skSeeH82PPKLyNKVyVhga",
-	"nFc0nSqTFMu4PzKkHTLLmdZAlPE6QpuOflS8Z3eAi5L1nohmV9uZ/sxdxnpbz8aGct6szlrmOF9BqH+5",
-	"T6oPXNbzaxyofR5cgOXtb9aLgW2xRhKy2iLdwKb4qRR82sqs69Tcuqaa1TBc01HHTEG51mAKqmp+M5vw",
-	"Fk5Ouc01Yrf6nPQWgn01khmHU6ZjoO1rw1qUL9ZULWHuyrcbMs+rRRPTnDpu2/6WG6QaZb9mnnLCNoMV",
-	"41PbJrZnjoOS8y81eVyw2f3FpJKbiLHzXHsDMXZwDqsig9y7pnbl0uyc9SRNJNJoBpoeI7+hDFLnZ/n8",
-	"AvJHGXlAgeOpm6nKzh1sNW9LHZagPLHd2fMzksuE9MkGMU1G8fpy5njS+j2jNpWUc0hVpLy24SbMpbRD",
-	"vOtWagfL/mV+NP9fAAAA//8=",
+	"3Fnfb9zG8f9XBvsNEAlf3ol3khX7BD8ozq9TnMSR5NiJpR73yLnjRuQuvbuUfBbutQkK9KVAUvStD+1z",
+	"2r7koeg/U8Bu818Uu0vyyBP1K7KKoH6x7sidmZ35zMxn5k5JKNJMcORakcEpkagywRXaD+/SaBef56i0",
+	"+RQKrpHbP2mWJSykmgm+9rUS3HyHL2iaJWj+jFBTlrgzEZIBYfyYJiwayUKaR1BKIcmA5AolpykOIGWc",
+	"pXkKSkvGp5Agn+oYmIJ1Mp97RIUxptTIfEvihAzI/60tLF9zT5X5KhV8VHwcvW+1zM35CFUoWWZMJgOy",
+	"HyMUxhgVKU0mQqYYgZBAYcIwicz3hd1dMvfIHptyjIb8eq7AFxmTqEZUkwHp+/3NTq/X6a/v+3cHvj/w",
+	"/a+IR7Q4QmMUznbi8Ych+4ztDB+/HPY+ZUM15Lt3wgfDzeFR9vSLBzv3ujjbeRk9GbLP2HA25H437Cd8",
+	"nH7gR093klLWSM8y4/Z3kUqUxLNeNtaMaUJ5iGTgeySUSDVGS5b1G5axiAz6Hik8NQpFbi7te0QKcz0n",
+	"1yNKU50rMiA01OwYncJo9DwXmtrXyyibVxIW4jUiuodKmZi1BNFFBBjvgonnWEQzCKmUDBXoGGHnyf6W",
+	"/SPIhEimVONIOWkBhEIcMTQxVqi7xCMx0gilhf0e6s4D+9yBeRk4hZBSxspHWmef8WTmwR5NcY9pvP+Q",
+	"vvCgvwGxyKVaNfIXt63QQZbNur/+vN955+T9XtqLvnzhZ3e34BHV8f21LfiEvuhsT/H+3c0N39+CUuVW",
+	"Q6WJv4u8SyLjtLlH9oV4SOUUb5jExr8jLcQoscIWOVwmkg0AU6CFAPfO7SZuqc/qkqBjym24FcpjlEDD",
+	"EDOtbPI+5jTXsZDsJUY3dENeF7Vwwqsffv3T7/78+vd/fP3dt6+//f7Vj3979ae/vv7uW+/fP/z40ze/",
+	"ff39X/71h7+/+sd3t+CTTwXYMgWhxAi5ZjRRcIISIZOokGuMSiccU5bQcYI390ElaeEC43cWImhMMyGp",
+	"ZMkMmm+WhcTUFeL3dt7b/PLuk42nvY/WP33n8/7unf17X/hfffzglnATUU3HVNmsz7lEGsbGrm5Nnc3/",
+	"h2LKeK3x0ShiRgxNHkmRodTMtMcJTRR6JKt9dUoyqtSJkFEzz0MhJYa6EwupsDOmWqOcEY+YnmPLb3XM",
+	"Iyl98dC2PjLo9e96JGW8+nwmveuVta7QFdmGsM2NS2TNXXiYNBnybCHYW1h3WB0S468x1LYtFvXZXL7h",
+	"inrnq9t2ThOsfBFRjR3NrOYz1y1a5XJV3ja1HlY+2uvf2VyFiZAQbBdJakE9ANcKA1OJF6a8kYbbamLR",
+	"gU8J8jw17ixa8WFdfdWeW6N6TeQ/NkeWg+jc1bDJqwem0NQW1yXxDxal5dKUWI5NCSWgPIISTJBRJhvh",
+	"qGfPuSlzlkn8V1Pw7iUp2Lz6QzRqlAcRmzKtPAhGgQdBN7CeCDrBFuScPc/Rg5Aq7DCukCtmOFQya0K1",
+	"JaPX+w3T1k2iGn1G86+ebXe+op2XfufeqNs5/P+3yJvK99aC20qTbFtwTVpMAI9RziClnE4xRa5h+9EQ",
+	"VrJ8nLDQA9NSPaBRyrhn8bI6AAoqz1Aq1Oa8jvGAS0yFxg4NLRM1It5WEJweFB3qgAzg9MD1I/P3Ael2",
+	"uwdkPg9AxTTD7gFvAu5nDCqmeVR+m59B30LidbvWe+7kclwKgVcNxXuV/qZd7n5n66bSpgV6kNIwZhw7",
+	"EmlkvgFzYADBkkMMfMuvDFEwn5u8MPAOeFDnSOaViZBjFkVo3+dCjyYi5/ZJKPgkYaEVrFDn2ci4K0Ft",
+	"Dh7wgHGVTyYsZMj1qBhfzLvS0OaEpUw7DTWeEZghLmDcpAJNgqWgt4T4TEZjO6i3Ic5Tyhc+SlEpOkUP",
+	"FJ0gaAEqFifmf8NCQ5ok2Kxw7SBqMaDOk04vGl0jWKGJEsAc8w2edgre0hlGAbiZZtUreSAIXpJje0XV",
+	"tO4CQnZZ9XAe8xzMroDVx0WDW3bwo2IisjWgC5+bCRJoarJdAZUIJqyG7NvZ0lRPrZaaSDXj3vHNv5sM",
+	"uhv96026vf4d/yotqjJx2QG7mFLGGZ827gef0BlMaJKAStg01skMxpiIE3iJUsBJjBwY70zsMws7O9Rq",
+	"w2xrnindUXU8xvXmxiKyhWdtsGoea6Vu/Z9B3VizI/evZEmWUD5qMsmmx56Y2xvoG6+/rUAzA24eKVjh",
+	"eZJYLshN71ltYr3v99/p+L2O39u397joKkaQG5q0zPGCdC1gs2zjh1TjCZ0VoQljUyYjUAImtFkfNq7m",
+	"FAfJa7PDXXNsvsDwtQXsuYOG4zI8p+kXrVlVMYGUzkCyCGElT7Sk8M/ffAOZFPb/iURchZxrlkCwFOtg",
+	"yz4GOtEoT6iMXKIXfNo8IjavTA4awU1u7R60cbUqW5fN/3yRcqAyUy5bQuRS/ApBungwu7iasqjOdIuA",
+	"V4HzqvrRuM8yDBtpfMWSvCuSlqoUWF4WFOTNhXbqML0FgbEzAMGTEuBMW3pbe5tJECccjnDWiGFRU630",
+	"ZvSKJ2fCdz4oW3pJEDFl0jYKHBBDyoEj0zFKUGxqiiZwIa3V9TvVTazKfCmraWf1+Gw8FYa5ZHq2Z2wt",
+	"yr6d98xguvj0QYmknSf7pG1pYQZbiTqXHCMYz6zlHcarlaLdzC0NkrHWmXOXOGJYKrx0kWmYdlMD43Z0",
+	"sqtQjxRNbXlrudBLM/Yxztz6hfGJOKt1z8n2QOKUKS3tdG7hYrWKXHdhG1QehqjUJE9KYwoXKKC1Sd8r",
+	"1l7VnvWAXzD6Oy1YlKZzV8JbUEBEcLRjiZl6Q6odkg94c4JRXdgrDAeJx+IIFYyFjh3p1ExbmFSsxsgz",
+	"x4hHjlG6vQnxu72ub8IlMuQ0Y2RA1rt+d91OYjq20FkzJ9cSMRW5bTCZULqNPjgLiuX3Yv1noH6eW1Zc",
+	"+WUaTkSeRBDTYwRXhqNV47QDHqEh5KpYrjrMGDBYQF7izTBBKt1R95VzjaFD1pChmfaLJdJDdz+v+StU",
+	"399oBxJGYABz9eX9g4Ut51p85V392d38dffyG37vvC5cOWCtsbm2h9ZvuLythrHadKtjpsrebYaTqtzd",
+	"zibW1uOaGruevuNudqk7qn1yvcySwbNmgX12OPdOGxXw2eH80CMqT1MqZwWEwOFN06ky5b6saIdGtMu5",
+	"chliko/xeu41IfyoeM8ujxfN+F0Rza4Xr5+5BLtakBqr7XmTdxhyOz+Te/7lMal+GbXwvMKB2u/KizR4",
+	"8z/JFJP+Yv8oZLV+vAVgP5GCT1uVdf9nErdFk7tc7wq5W/0O+QaS/WwmMw4nTMdA2/fNtSxf7Ddb0twR",
+	"EzfenNdlJ4Z2O20b/rqbwBuEpuaecjVjJnLGp5YAt1eO3VLzL7V4XPCTwC+mlNxGjp0X2lvIsd1zVBUV",
+	"5N4Nb1duW8/Za9NEIo1moOkR8lts/aU+q+cXUD/KzAMKHE8cOylnErDdvK10WIHy2PLOZ6cklwkZkDVi",
+	"SEbx+nLleNz6Q1ht3ionrKpJeW1jW5hLadcTjq3UDpb8ZX44/08AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Modes.
+const (
+	modeNormal = "normal"
+	modeStream = "stream"
+)
+
+// maxSamples bounds the latencies kept per worker and scenario.
+const maxSamples = 1 << 20
+
+// target is a server under load.
+type target struct {
+	name string
+	proc int    // pid, for /proc
+	url  string // chat completions URL
+	key  string // bearer credential
+
+	responded atomic.Int64 // answers with any HTTP status, warm-ups included
+	ok        atomic.Int64 // 200 answers read complete
+}
+
+// counts is what a target answered over the whole run.
+type counts struct{ responded, ok int64 }
+
+func (t *target) counts() counts { return counts{responded: t.responded.Load(), ok: t.ok.Load()} }
+
+// scenario is one load level against one target.
+type scenario struct {
+	target      *target
+	mode        string
+	concurrency int
+	body        []byte
+	events      int // data events a complete stream carries, [DONE] included
+}
+
+// result holds a scenario's figures.
+type result struct {
+	target, mode string
+	concurrency  int
+	requests     int64 // complete 200 answers in the measured window
+	errors       int64 // transport errors and non-200 answers
+	incomplete   int64 // 200 answers cut short or malformed (streams: missing events or [DONE])
+	elapsed      time.Duration
+	p50, p99     time.Duration
+	cpu          time.Duration // target CPU over the measured window; -1 when unreadable
+	syscalls     int64         // target read+write system calls over the measured window; -1 when unreadable
+	rssPeak      int64         // largest VmRSS sampled during warm-up and measurement
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// cpuPerReq is the target's CPU time per complete request.
+func (r result) cpuPerReq() time.Duration {
+	if r.requests == 0 || r.cpu < 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.requests)
+}
+
+// syscallsPerReq is the target's read and write system calls per complete request.
+func (r result) syscallsPerReq() float64 {
+	if r.requests == 0 || r.syscalls < 0 {
+		return 0
+	}
+	return float64(r.syscalls) / float64(r.requests)
+}
+
+// worker is one concurrency slot's state.
+type worker struct {
+	lat        []time.Duration
+	errors     int64
+	incomplete int64
+	br         *bufio.Reader
+	buf        bytes.Buffer
+}
+
+// run warms up, then measures for d, sampling the target's CPU and memory.
+func (s scenario) run(ctx context.Context, warmup, d time.Duration) result {
+	tr := tunedTransport(s.concurrency)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	rss := sampleRSS(s.target.proc, 100*time.Millisecond)
+	if warmup > 0 {
+		s.load(ctx, client, warmup, false)
+	}
+	cpu0, sys0 := readCPU(s.target.proc), readSyscalls(s.target.proc)
+	start := time.Now()
+	ws := s.load(ctx, client, d, true)
+	elapsed := time.Since(start)
+	cpu1, sys1 := readCPU(s.target.proc), readSyscalls(s.target.proc)
+	r := result{target: s.target.name, mode: s.mode, concurrency: s.concurrency, elapsed: elapsed,
+		cpu: cpu1 - cpu0, syscalls: sys1 - sys0, rssPeak: rss.stop(s.target.proc)}
+	if cpu0 < 0 || cpu1 < 0 {
+		r.cpu = -1
+	}
+	if sys0 < 0 || sys1 < 0 {
+		r.syscalls = -1
+	}
+	var all []time.Duration
+	for _, w := range ws {
+		all = append(all, w.lat...)
+		r.errors += w.errors
+		r.incomplete += w.incomplete
+	}
+	r.requests = int64(len(all))
+	slices.Sort(all)
+	r.p50, r.p99 = percentile(all, 0.50), percentile(all, 0.99)
+	return r
+}
+
+// load runs one goroutine per concurrency slot, each sending requests back to back until d has
+// passed; a request under way at the deadline is finished, not abandoned.
+func (s scenario) load(ctx context.Context, client *http.Client, d time.Duration, record bool) []*worker {
+	deadline := time.Now().Add(d)
+	ws := make([]*worker, s.concurrency)
+	var wg sync.WaitGroup
+	for i := range ws {
+		w := &worker{br: bufio.NewReaderSize(nil, 16<<10)}
+		if record {
+			w.lat = make([]time.Duration, 0, 1024)
+		}
+		ws[i] = w
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				t0 := time.Now()
+				ok := s.once(ctx, client, w)
+				if record && ok && len(w.lat) < maxSamples {
+					w.lat = append(w.lat, time.Since(t0))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ws
+}
+
+// once sends one request and reads the whole answer; it reports whether it was complete.
+func (s scenario) once(ctx context.Context, client *http.Client, w *worker) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target.url, bytes.NewReader(s.body))
+	if err != nil {
+		w.errors++
+		return false
+	}
+	req.Header.Set("Authorization", "Bearer "+s.target.key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		w.errors++
+		return false
+	}
+	defer res.Body.Close()
+	s.target.responded.Add(1)
+	if res.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, res.Body)
+		w.errors++
+		return false
+	}
+	var complete bool
+	if s.mode == modeStream {
+		w.br.Reset(res.Body)
+		n, done, err := countEvents(w.br)
+		complete = err == nil && done && n == s.events
+	} else {
+		w.buf.Reset()
+		_, err := w.buf.ReadFrom(res.Body)
+		complete = err == nil && bytes.Contains(w.buf.Bytes(), []byte(`"usage"`))
+	}
+	if !complete {
+		w.incomplete++
+		return false
+	}
+	s.target.ok.Add(1)
+	return true
+}
+
+// countEvents reads an SSE body to its end and counts its data events; done reports whether the
+// last one was [DONE].
+func countEvents(br *bufio.Reader) (n int, done bool, err error) {
+	for {
+		line, err := br.ReadSlice('\n')
+		if bytes.HasPrefix(line, []byte("data:")) {
+			n++
+			done = bytes.Equal(bytes.TrimSpace(line[5:]), []byte("[DONE]"))
+		}
+		for errors.Is(err, bufio.ErrBufferFull) { // a line longer than the buffer: skip its rest
+			_, err = br.ReadSlice('\n')
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, done, nil
+			}
+			return n, done, err
+		}
+	}
+}
+
+// percentile returns the q-quantile of sorted (nearest rank).
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted)) + 0.5)
+	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+// requestBodies returns the chat completion bodies of both modes, with a user message of words
+// words (the fake upstream echoes it, one stream event per word).
+func requestBodies(words int) map[string][]byte {
+	vocab := strings.Fields("the quick brown fox jumps over a lazy dog while benchmarks run")
+	parts := make([]string, words)
+	for i := range parts {
+		parts[i] = vocab[i%len(vocab)]
+	}
+	msg, _ := json.Marshal(strings.Join(parts, " "))
+	base := `{"model":"` + benchModel + `","messages":[{"role":"system","content":"be terse"},{"role":"user","content":` + string(msg) + `}]`
+	return map[string][]byte{
+		modeNormal: []byte(base + `}`),
+		modeStream: []byte(base + `,"stream":true}`),
+	}
+}
+
+// calibrate counts the data events of one stream straight from the fake upstream: every stream
+// through either target must carry exactly as many.
+func calibrate(ctx context.Context, url string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer sk-bench-calibration")
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("fake upstream answered %d", res.StatusCode)
+	}
+	n, done, err := countEvents(bufio.NewReader(res.Body))
+	if err != nil {
+		return 0, fmt.Errorf("calibration stream: %w", err)
+	}
+	if !done {
+		return 0, fmt.Errorf("calibration stream ended after %d events without [DONE]", n)
+	}
+	return n, nil
+}

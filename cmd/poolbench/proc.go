@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/<pid>/stat: USER_HZ, 100 on Linux on every
+// architecture Go supports (the kernel's CONFIG_HZ does not change it).
+const clockTick = 10 * time.Millisecond
+
+// readCPU returns the CPU time (user + system, all threads, exited ones included) a process has
+// used so far, or -1 when it cannot be read.
+func readCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) may hold spaces and parentheses: fields are counted after the
+	// last ')'. There, index 0 is field 3 (state), so utime (14) is index 11 and stime (15) 12.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(ut+st) * clockTick
+}
+
+// readStatus returns a size field of /proc/<pid>/status (VmRSS, VmHWM) in bytes, or -1.
+func readStatus(pid int, field string) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, field+":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest) // "12345 kB"
+		if len(f) == 0 {
+			return -1
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return -1
+		}
+		return kb << 10
+	}
+	return -1
+}
+
+// readHWM is the process's peak resident set over its whole life.
+func readHWM(pid int) int64 { return readStatus(pid, "VmHWM") }
+
+// rssSampler records the largest VmRSS of a process seen at a fixed interval.
+type rssSampler struct {
+	stopc chan struct{}
+	wg    sync.WaitGroup
+	max   int64
+}
+
+// sampleRSS starts sampling pid every interval until stop.
+func sampleRSS(pid int, interval time.Duration) *rssSampler {
+	s := &rssSampler{stopc: make(chan struct{}), max: readStatus(pid, "VmRSS")}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stopc:
+				return
+			case <-t.C:
+				s.max = max(s.max, readStatus(pid, "VmRSS"))
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends sampling and returns the peak seen, a last sample included.
+func (s *rssSampler) stop(pid int) int64 {
+	close(s.stopc)
+	s.wg.Wait()
+	return max(s.max, readStatus(pid, "VmRSS"))
+}
+
+// readSyscalls returns the read and write system calls a process has made so far (syscr + syscw
+// of /proc/<pid>/io: read, write and their vector forms, which is how Go moves socket data), or -1.
+func readSyscalls(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return -1
+	}
+	var n int64
+	found := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "syscr" && k != "syscw") {
+			continue
+		}
+		x, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return -1
+		}
+		n += x
+		found++
+	}
+	if found != 2 {
+		return -1
+	}
+	return n
+}

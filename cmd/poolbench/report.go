@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Targets of the foundation slice (issue item 14), full gateway path against the bare proxy.
+const (
+	minThroughputRatio = 0.5                    // at 64 and 256 concurrent
+	maxAddedP50        = 150 * time.Microsecond // at concurrency 1
+	maxRSS             = 100 << 20              // at 256 concurrent
+)
+
+// report renders the figures and judges the targets.
+type report struct {
+	cfg     config
+	results []result
+	meter   meterCheck
+	hwm     map[string]int64 // lifetime peak RSS per target
+	events  int
+	checks  []check
+}
+
+// check is one target's verdict.
+type check struct {
+	ok     bool
+	what   string
+	detail string
+}
+
+func (r *report) find(t, mode string, c int) (result, bool) {
+	for _, x := range r.results {
+		if x.target == t && x.mode == mode && x.concurrency == c {
+			return x, true
+		}
+	}
+	return result{}, false
+}
+
+// print writes the report as markdown.
+func (r *report) print(w io.Writer) {
+	r.judge()
+	redis := r.cfg.redisURL
+	if redis == "" {
+		redis = "none"
+	}
+	fmt.Fprintf(w, "\n## poolbench — full Poolgate path vs bare httputil.ReverseProxy\n\n")
+	fmt.Fprintf(w, "%d CPUs, %s; warm-up %s, measured %s per scenario; poolgate LOG_LEVEL=%s, Redis %s; %d data events per stream.\n\n",
+		runtime.NumCPU(), runtime.Version(), r.cfg.warmup, r.cfg.duration, r.cfg.logLevel, redis, r.events)
+	if len(r.cfg.extraEnv) > 0 {
+		fmt.Fprintf(w, "Extra poolgate environment: %s.\n\n", r.cfg.extraEnv.String())
+	}
+	fmt.Fprintln(w, "| mode | conc | target | req/s | p50 ms | p99 ms | CPU/req µs | syscalls/req | peak RSS MiB | errors | incomplete |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, x := range r.results {
+		fmt.Fprintf(w, "| %s | %d | %s | %.0f | %.3f | %.3f | %.1f | %.1f | %.1f | %d | %d |\n", x.mode, x.concurrency, x.target,
+			x.rps(), ms(x.p50), ms(x.p99), us(x.cpuPerReq()), x.syscallsPerReq(), mib(x.rssPeak), x.errors, x.incomplete)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| mode | conc | throughput poolgate/proxy | p50 added ms | CPU/req poolgate/proxy |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	for _, mode := range r.cfg.modes {
+		for _, c := range r.cfg.concurrency {
+			p, ok1 := r.find("proxy", mode, c)
+			g, ok2 := r.find("poolgate", mode, c)
+			if !ok1 || !ok2 {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %d | %.2f× | %+.3f | %.2f× |\n", mode, c, ratio(g.rps(), p.rps()),
+				ms(g.p50-p.p50), ratio(float64(g.cpuPerReq()), float64(p.cpuPerReq())))
+		}
+	}
+	fmt.Fprintf(w, "\nLifetime peak RSS (VmHWM): proxy %.1f MiB, poolgate %.1f MiB.\n", mib(r.hwm["proxy"]), mib(r.hwm["poolgate"]))
+	m := r.meter
+	fmt.Fprintf(w, "Metering: poolgate answered %d calls (%d complete 200s) over the run; usage_logs holds %d rows (%d with status 200) after %.1f s.\n\n",
+		m.responded, m.ok, m.rows, m.rows200, m.waited.Seconds())
+	for _, c := range r.checks {
+		verdict := "PASS"
+		if !c.ok {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(w, "- %s %s: %s\n", verdict, c.what, c.detail)
+	}
+}
+
+// judge evaluates the targets that the chosen scenarios cover.
+func (r *report) judge() {
+	r.checks = nil
+	add := func(ok bool, what, detail string) { r.checks = append(r.checks, check{ok, what, detail}) }
+	for _, mode := range r.cfg.modes {
+		var parts []string
+		ok, seen := true, false
+		for _, c := range []int{64, 256} {
+			p, ok1 := r.find("proxy", mode, c)
+			g, ok2 := r.find("poolgate", mode, c)
+			if !ok1 || !ok2 {
+				continue
+			}
+			seen = true
+			x := ratio(g.rps(), p.rps())
+			ok = ok && x >= minThroughputRatio
+			parts = append(parts, fmt.Sprintf("c=%d %.2f×", c, x))
+		}
+		if seen {
+			add(ok, fmt.Sprintf("throughput ≥ %.2f× proxy at 64 and 256 concurrent (%s)", minThroughputRatio, mode), strings.Join(parts, ", "))
+		}
+		p, ok1 := r.find("proxy", mode, 1)
+		g, ok2 := r.find("poolgate", mode, 1)
+		if ok1 && ok2 {
+			d := g.p50 - p.p50
+			add(d <= maxAddedP50, fmt.Sprintf("p50 added ≤ %.2f ms at concurrency 1 (%s)", ms(maxAddedP50), mode),
+				fmt.Sprintf("%+.3f ms (%.3f vs %.3f)", ms(d), ms(g.p50), ms(p.p50)))
+		}
+	}
+	var peak int64 = -1
+	for _, x := range r.results {
+		if x.target == "poolgate" && x.concurrency == 256 {
+			peak = max(peak, x.rssPeak)
+		}
+	}
+	if peak >= 0 {
+		add(peak <= maxRSS, "poolgate RSS ≤ 100 MiB at 256 concurrent", fmt.Sprintf("peak sampled VmRSS %.1f MiB", mib(peak)))
+	}
+	for _, mode := range r.cfg.modes {
+		var n, bad, proxyBad int64
+		for _, x := range r.results {
+			if x.mode != mode {
+				continue
+			}
+			if x.target == "poolgate" {
+				n += x.requests
+				bad += x.errors + x.incomplete
+			} else {
+				proxyBad += x.errors + x.incomplete
+			}
+		}
+		what := "every poolgate request answered in full (normal)"
+		if mode == modeStream {
+			what = "every poolgate stream complete"
+		}
+		add(bad == 0, what, fmt.Sprintf("%d complete, %d failed or incomplete (bare proxy: %d failed or incomplete)", n, bad, proxyBad))
+	}
+	m := r.meter
+	add(m.pass(), "usage logged exactly once per answered call",
+		fmt.Sprintf("%d rows for %d answers; %d status-200 rows for %d complete 200s", m.rows, m.responded, m.rows200, m.ok))
+}
+
+// pass reports whether every target was met.
+func (r *report) pass() bool {
+	if r.checks == nil {
+		r.judge()
+	}
+	for _, c := range r.checks {
+		if !c.ok {
+			return false
+		}
+	}
+	return true
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
