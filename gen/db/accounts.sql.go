@@ -7,12 +7,45 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
+const accountCool = `-- name: AccountCool :exec
+UPDATE accounts SET cooling_until = greatest(cooling_until, $1::timestamptz) WHERE id = $2
+`
+
+type AccountCoolParams struct {
+	Until time.Time
+	ID    int64
+}
+
+// AccountCool records an account-wide cooldown for administrators to see; the pool's own state
+// (Redis or in process) is what routing reads.
+func (q *Queries) AccountCool(ctx context.Context, db DBTX, arg AccountCoolParams) error {
+	_, err := db.Exec(ctx, accountCool, arg.Until, arg.ID)
+	return err
+}
+
+const accountCountPublic = `-- name: AccountCountPublic :one
+SELECT count(*) FROM accounts a JOIN channels c ON c.id = a.channel_id
+WHERE c.status = 'active' AND a.owner_user_id IS NULL
+`
+
+func (q *Queries) AccountCountPublic(ctx context.Context, db DBTX) (int64, error) {
+	row := db.QueryRow(ctx, accountCountPublic)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const accountCreate = `-- name: AccountCreate :one
-INSERT INTO accounts (channel_id, name, credential_enc, credential_tail, weight, status)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at
+INSERT INTO accounts (channel_id, name, credential_enc, credential_tail, weight, status,
+                      nickname, tier, owner_user_id, max_concurrency, limits)
+VALUES ($1, $2, $3, $4, $5, $6,
+        coalesce($7::text, ''), coalesce($8::text, 'free'),
+        $9::bigint, coalesce($10::integer, 0),
+        coalesce($11::jsonb, '{}'::jsonb))
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata
 `
 
 type AccountCreateParams struct {
@@ -22,6 +55,11 @@ type AccountCreateParams struct {
 	CredentialTail string
 	Weight         int32
 	Status         string
+	Nickname       *string
+	Tier           *string
+	OwnerUserID    *int64
+	MaxConcurrency *int32
+	Limits         []byte
 }
 
 func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateParams) (*Account, error) {
@@ -32,6 +70,11 @@ func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateP
 		arg.CredentialTail,
 		arg.Weight,
 		arg.Status,
+		arg.Nickname,
+		arg.Tier,
+		arg.OwnerUserID,
+		arg.MaxConcurrency,
+		arg.Limits,
 	)
 	var i Account
 	err := row.Scan(
@@ -47,6 +90,19 @@ func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateP
 		&i.LastUsedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Nickname,
+		&i.Tier,
+		&i.OwnerUserID,
+		&i.StatusReason,
+		&i.CoolingUntil,
+		&i.MaxConcurrency,
+		&i.Limits,
+		&i.ProbedAt,
+		&i.RemoteSourceID,
+		&i.Provider,
+		&i.CredentialHash,
+		&i.Type,
+		&i.Metadata,
 	)
 	return &i, err
 }
@@ -68,8 +124,85 @@ func (q *Queries) AccountDelete(ctx context.Context, db DBTX, arg AccountDeleteP
 	return result.RowsAffected(), nil
 }
 
+const accountFindPublic = `-- name: AccountFindPublic :one
+SELECT a.id, a.name, a.nickname, a.tier, a.status, a.limits, c.status AS channel_status
+FROM accounts a JOIN channels c ON c.id = a.channel_id
+WHERE a.owner_user_id IS NULL
+  AND (a.id::text = $1::text OR a.name = $1::text OR (a.nickname <> '' AND a.nickname = $1::text))
+ORDER BY (a.id::text = $1::text) DESC, a.id
+LIMIT 1
+`
+
+type AccountFindPublicRow struct {
+	ID            int64
+	Name          string
+	Nickname      string
+	Tier          string
+	Status        string
+	Limits        []byte
+	ChannelStatus string
+}
+
+// AccountFindPublic resolves a share-server carid: the account id, or its name or nickname.
+func (q *Queries) AccountFindPublic(ctx context.Context, db DBTX, ref string) (*AccountFindPublicRow, error) {
+	row := db.QueryRow(ctx, accountFindPublic, ref)
+	var i AccountFindPublicRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Nickname,
+		&i.Tier,
+		&i.Status,
+		&i.Limits,
+		&i.ChannelStatus,
+	)
+	return &i, err
+}
+
+const accountGet = `-- name: AccountGet :one
+SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata FROM accounts WHERE id = $1 AND channel_id = $2
+`
+
+type AccountGetParams struct {
+	ID        int64
+	ChannelID int64
+}
+
+func (q *Queries) AccountGet(ctx context.Context, db DBTX, arg AccountGetParams) (*Account, error) {
+	row := db.QueryRow(ctx, accountGet, arg.ID, arg.ChannelID)
+	var i Account
+	err := row.Scan(
+		&i.ID,
+		&i.ChannelID,
+		&i.Name,
+		&i.CredentialEnc,
+		&i.CredentialTail,
+		&i.Status,
+		&i.Weight,
+		&i.SuccessCount,
+		&i.FailureCount,
+		&i.LastUsedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Nickname,
+		&i.Tier,
+		&i.OwnerUserID,
+		&i.StatusReason,
+		&i.CoolingUntil,
+		&i.MaxConcurrency,
+		&i.Limits,
+		&i.ProbedAt,
+		&i.RemoteSourceID,
+		&i.Provider,
+		&i.CredentialHash,
+		&i.Type,
+		&i.Metadata,
+	)
+	return &i, err
+}
+
 const accountListByChannel = `-- name: AccountListByChannel :many
-SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at FROM accounts WHERE channel_id = $1 ORDER BY id
+SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata FROM accounts WHERE channel_id = $1 ORDER BY id
 `
 
 func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID int64) ([]*Account, error) {
@@ -94,6 +227,120 @@ func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID i
 			&i.LastUsedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Nickname,
+			&i.Tier,
+			&i.OwnerUserID,
+			&i.StatusReason,
+			&i.CoolingUntil,
+			&i.MaxConcurrency,
+			&i.Limits,
+			&i.ProbedAt,
+			&i.RemoteSourceID,
+			&i.Provider,
+			&i.CredentialHash,
+			&i.Type,
+			&i.Metadata,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const accountListProbe = `-- name: AccountListProbe :many
+SELECT a.id, a.channel_id, a.credential_enc, a.status, c.type, c.base_url
+FROM accounts a JOIN channels c ON c.id = a.channel_id
+WHERE c.status = 'active'
+  AND (a.status = 'needs_reauth' OR (a.status = 'disabled' AND a.status_reason NOT IN ('admin', '')))
+  AND (a.probed_at IS NULL OR a.probed_at < $1::timestamptz)
+ORDER BY a.probed_at NULLS FIRST, a.id
+LIMIT $2
+`
+
+type AccountListProbeParams struct {
+	Before time.Time
+	Lim    int32
+}
+
+type AccountListProbeRow struct {
+	ID            int64
+	ChannelID     int64
+	CredentialEnc []byte
+	Status        string
+	Type          string
+	BaseUrl       string
+}
+
+// AccountListProbe lists the accounts a probe may bring back: needing re-authentication, or
+// disabled by the pool (not by an administrator), not probed since before.
+func (q *Queries) AccountListProbe(ctx context.Context, db DBTX, arg AccountListProbeParams) ([]*AccountListProbeRow, error) {
+	rows, err := db.Query(ctx, accountListProbe, arg.Before, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*AccountListProbeRow{}
+	for rows.Next() {
+		var i AccountListProbeRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ChannelID,
+			&i.CredentialEnc,
+			&i.Status,
+			&i.Type,
+			&i.BaseUrl,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const accountListPublic = `-- name: AccountListPublic :many
+SELECT a.id, a.name, a.nickname, a.tier, a.status
+FROM accounts a JOIN channels c ON c.id = a.channel_id
+WHERE c.status = 'active' AND a.owner_user_id IS NULL
+ORDER BY a.id
+LIMIT $2 OFFSET $1
+`
+
+type AccountListPublicParams struct {
+	Off int32
+	Lim int32
+}
+
+type AccountListPublicRow struct {
+	ID       int64
+	Name     string
+	Nickname string
+	Tier     string
+	Status   string
+}
+
+// AccountListPublic pages the shared accounts of active channels for the share-server /carpage.
+func (q *Queries) AccountListPublic(ctx context.Context, db DBTX, arg AccountListPublicParams) ([]*AccountListPublicRow, error) {
+	rows, err := db.Query(ctx, accountListPublic, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*AccountListPublicRow{}
+	for rows.Next() {
+		var i AccountListPublicRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Nickname,
+			&i.Tier,
+			&i.Status,
 		); err != nil {
 			return nil, err
 		}
@@ -106,20 +353,27 @@ func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID i
 }
 
 const accountListRoutable = `-- name: AccountListRoutable :many
-SELECT a.id, a.channel_id, a.credential_enc, a.weight
+SELECT a.id, a.channel_id, a.credential_enc, a.weight, a.tier, a.owner_user_id, a.max_concurrency,
+       a.limits, a.cooling_until
 FROM accounts a JOIN channels c ON c.id = a.channel_id
-WHERE a.status = 'active' AND c.status = 'active'
+WHERE a.status IN ('active', 'cooling') AND c.status = 'active'
 ORDER BY a.id
 `
 
 type AccountListRoutableRow struct {
-	ID            int64
-	ChannelID     int64
-	CredentialEnc []byte
-	Weight        int32
+	ID             int64
+	ChannelID      int64
+	CredentialEnc  []byte
+	Weight         int32
+	Tier           string
+	OwnerUserID    *int64
+	MaxConcurrency int32
+	Limits         []byte
+	CoolingUntil   *time.Time
 }
 
-// AccountListRoutable loads every active account of every active channel for the routing snapshot.
+// AccountListRoutable loads every usable account of every active channel for the routing
+// snapshot ('cooling' is active with a cooldown that ends by time).
 func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountListRoutableRow, error) {
 	rows, err := db.Query(ctx, accountListRoutable)
 	if err != nil {
@@ -134,6 +388,11 @@ func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountL
 			&i.ChannelID,
 			&i.CredentialEnc,
 			&i.Weight,
+			&i.Tier,
+			&i.OwnerUserID,
+			&i.MaxConcurrency,
+			&i.Limits,
+			&i.CoolingUntil,
 		); err != nil {
 			return nil, err
 		}
@@ -145,6 +404,96 @@ func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountL
 	return items, nil
 }
 
+const accountProbed = `-- name: AccountProbed :exec
+UPDATE accounts SET probed_at = $1::timestamptz WHERE id = $2
+`
+
+type AccountProbedParams struct {
+	At time.Time
+	ID int64
+}
+
+func (q *Queries) AccountProbed(ctx context.Context, db DBTX, arg AccountProbedParams) error {
+	_, err := db.Exec(ctx, accountProbed, arg.At, arg.ID)
+	return err
+}
+
+const accountReset = `-- name: AccountReset :one
+UPDATE accounts SET status = 'active', status_reason = '', cooling_until = NULL, updated_at = now()
+WHERE id = $1 AND channel_id = $2
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata
+`
+
+type AccountResetParams struct {
+	ID        int64
+	ChannelID int64
+}
+
+// AccountReset puts an account back in rotation by hand: active, no cooldown, no reason.
+func (q *Queries) AccountReset(ctx context.Context, db DBTX, arg AccountResetParams) (*Account, error) {
+	row := db.QueryRow(ctx, accountReset, arg.ID, arg.ChannelID)
+	var i Account
+	err := row.Scan(
+		&i.ID,
+		&i.ChannelID,
+		&i.Name,
+		&i.CredentialEnc,
+		&i.CredentialTail,
+		&i.Status,
+		&i.Weight,
+		&i.SuccessCount,
+		&i.FailureCount,
+		&i.LastUsedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Nickname,
+		&i.Tier,
+		&i.OwnerUserID,
+		&i.StatusReason,
+		&i.CoolingUntil,
+		&i.MaxConcurrency,
+		&i.Limits,
+		&i.ProbedAt,
+		&i.RemoteSourceID,
+		&i.Provider,
+		&i.CredentialHash,
+		&i.Type,
+		&i.Metadata,
+	)
+	return &i, err
+}
+
+const accountSetStatus = `-- name: AccountSetStatus :execrows
+UPDATE accounts SET status = $1, status_reason = $2, updated_at = now(),
+    cooling_until = CASE WHEN $1 = 'active' THEN NULL ELSE cooling_until END
+WHERE id = $3
+  AND ($4::text IS NULL OR status = $4)
+  AND NOT (status = 'disabled' AND status_reason = 'admin')
+`
+
+type AccountSetStatusParams struct {
+	Status     string
+	Reason     string
+	ID         int64
+	OnlyStatus *string
+}
+
+// AccountSetStatus records a health decision of the pool (banned, needs_reauth, disabled after
+// failures) or a passing probe (active). An administrator's disable is never overridden by a
+// probe: only_reason, when set, restricts the change to accounts in that state for that reason.
+func (q *Queries) AccountSetStatus(ctx context.Context, db DBTX, arg AccountSetStatusParams) (int64, error) {
+	result, err := db.Exec(ctx, accountSetStatus,
+		arg.Status,
+		arg.Reason,
+		arg.ID,
+		arg.OnlyStatus,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const accountUpdate = `-- name: AccountUpdate :one
 UPDATE accounts SET
     name            = coalesce($1, name),
@@ -152,9 +501,16 @@ UPDATE accounts SET
     credential_tail = coalesce($3, credential_tail),
     weight          = coalesce($4, weight),
     status          = coalesce($5, status),
+    status_reason   = CASE WHEN $5::text IS NULL THEN status_reason
+                           WHEN $5::text = 'active' THEN '' ELSE 'admin' END,
+    nickname        = coalesce($6, nickname),
+    tier            = coalesce($7, tier),
+    owner_user_id   = CASE WHEN $8::boolean THEN $9::bigint ELSE owner_user_id END,
+    max_concurrency = coalesce($10, max_concurrency),
+    limits          = coalesce($11::jsonb, limits),
     updated_at      = now()
-WHERE id = $6 AND channel_id = $7
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at
+WHERE id = $12 AND channel_id = $13
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata
 `
 
 type AccountUpdateParams struct {
@@ -163,10 +519,19 @@ type AccountUpdateParams struct {
 	CredentialTail *string
 	Weight         *int32
 	Status         *string
+	Nickname       *string
+	Tier           *string
+	SetOwner       bool
+	OwnerUserID    *int64
+	MaxConcurrency *int32
+	Limits         []byte
 	ID             int64
 	ChannelID      int64
 }
 
+// AccountUpdate changes the fields given. A status other than active set by an administrator
+// records the reason "admin" (so probes leave it alone); owner_user_id is
+// changed only when set_owner is true (null then makes the account shared).
 func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateParams) (*Account, error) {
 	row := db.QueryRow(ctx, accountUpdate,
 		arg.Name,
@@ -174,6 +539,12 @@ func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateP
 		arg.CredentialTail,
 		arg.Weight,
 		arg.Status,
+		arg.Nickname,
+		arg.Tier,
+		arg.SetOwner,
+		arg.OwnerUserID,
+		arg.MaxConcurrency,
+		arg.Limits,
 		arg.ID,
 		arg.ChannelID,
 	)
@@ -191,6 +562,40 @@ func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateP
 		&i.LastUsedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Nickname,
+		&i.Tier,
+		&i.OwnerUserID,
+		&i.StatusReason,
+		&i.CoolingUntil,
+		&i.MaxConcurrency,
+		&i.Limits,
+		&i.ProbedAt,
+		&i.RemoteSourceID,
+		&i.Provider,
+		&i.CredentialHash,
+		&i.Type,
+		&i.Metadata,
 	)
 	return &i, err
+}
+
+const poolJobLock = `-- name: PoolJobLock :one
+SELECT pg_try_advisory_lock(7102)
+`
+
+// PoolJobLock takes the session lock that lets one instance at a time run the pool's jobs.
+func (q *Queries) PoolJobLock(ctx context.Context, db DBTX) (bool, error) {
+	row := db.QueryRow(ctx, poolJobLock)
+	var pg_try_advisory_lock bool
+	err := row.Scan(&pg_try_advisory_lock)
+	return pg_try_advisory_lock, err
+}
+
+const poolJobUnlock = `-- name: PoolJobUnlock :exec
+SELECT pg_advisory_unlock(7102)
+`
+
+func (q *Queries) PoolJobUnlock(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, poolJobUnlock)
+	return err
 }

@@ -7,22 +7,26 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const apiKeyAuth = `-- name: ApiKeyAuth :one
-SELECT k.id AS key_id, k.status AS key_status, u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance
+SELECT k.id AS key_id, k.status AS key_status, u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
+       u.tier AS user_tier, u.plan_expires_at
 FROM api_keys k JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = $1
 `
 
 type ApiKeyAuthRow struct {
-	KeyID      int64
-	KeyStatus  string
-	UserID     int64
-	Username   string
-	Role       string
-	UserStatus string
-	Balance    int64
+	KeyID         int64
+	KeyStatus     string
+	UserID        int64
+	Username      string
+	Role          string
+	UserStatus    string
+	Balance       int64
+	UserTier      string
+	PlanExpiresAt *time.Time
 }
 
 // ApiKeyAuth resolves a key hash to the key and its owner for the gateway and management auth.
@@ -37,6 +41,8 @@ func (q *Queries) ApiKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*Api
 		&i.Role,
 		&i.UserStatus,
 		&i.Balance,
+		&i.UserTier,
+		&i.PlanExpiresAt,
 	)
 	return &i, err
 }

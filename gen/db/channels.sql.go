@@ -13,7 +13,7 @@ import (
 const channelCreate = `-- name: ChannelCreate :one
 INSERT INTO channels (name, type, base_url, models, priority, weight, status)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, name, type, base_url, models, priority, weight, status, created_at, updated_at
+RETURNING id, name, type, base_url, models, priority, weight, status, created_at, updated_at, min_tier, upstream_models, models_synced_at, sync_error
 `
 
 type ChannelCreateParams struct {
@@ -48,6 +48,10 @@ func (q *Queries) ChannelCreate(ctx context.Context, db DBTX, arg ChannelCreateP
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.MinTier,
+		&i.UpstreamModels,
+		&i.ModelsSyncedAt,
+		&i.SyncError,
 	)
 	return &i, err
 }
@@ -65,22 +69,26 @@ func (q *Queries) ChannelDelete(ctx context.Context, db DBTX, id int64) (int64, 
 }
 
 const channelGet = `-- name: ChannelGet :one
-SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
+SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, c.min_tier, c.upstream_models, c.models_synced_at, c.sync_error, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
 FROM channels c WHERE c.id = $1
 `
 
 type ChannelGetRow struct {
-	ID           int64
-	Name         string
-	Type         string
-	BaseUrl      string
-	Models       []string
-	Priority     int32
-	Weight       int32
-	Status       string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	AccountCount int64
+	ID             int64
+	Name           string
+	Type           string
+	BaseUrl        string
+	Models         []string
+	Priority       int32
+	Weight         int32
+	Status         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	MinTier        string
+	UpstreamModels []string
+	ModelsSyncedAt *time.Time
+	SyncError      string
+	AccountCount   int64
 }
 
 func (q *Queries) ChannelGet(ctx context.Context, db DBTX, id int64) (*ChannelGetRow, error) {
@@ -97,28 +105,36 @@ func (q *Queries) ChannelGet(ctx context.Context, db DBTX, id int64) (*ChannelGe
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.MinTier,
+		&i.UpstreamModels,
+		&i.ModelsSyncedAt,
+		&i.SyncError,
 		&i.AccountCount,
 	)
 	return &i, err
 }
 
 const channelList = `-- name: ChannelList :many
-SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
+SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, c.min_tier, c.upstream_models, c.models_synced_at, c.sync_error, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
 FROM channels c ORDER BY c.id
 `
 
 type ChannelListRow struct {
-	ID           int64
-	Name         string
-	Type         string
-	BaseUrl      string
-	Models       []string
-	Priority     int32
-	Weight       int32
-	Status       string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	AccountCount int64
+	ID             int64
+	Name           string
+	Type           string
+	BaseUrl        string
+	Models         []string
+	Priority       int32
+	Weight         int32
+	Status         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	MinTier        string
+	UpstreamModels []string
+	ModelsSyncedAt *time.Time
+	SyncError      string
+	AccountCount   int64
 }
 
 func (q *Queries) ChannelList(ctx context.Context, db DBTX) ([]*ChannelListRow, error) {
@@ -141,6 +157,10 @@ func (q *Queries) ChannelList(ctx context.Context, db DBTX) ([]*ChannelListRow, 
 			&i.Status,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.MinTier,
+			&i.UpstreamModels,
+			&i.ModelsSyncedAt,
+			&i.SyncError,
 			&i.AccountCount,
 		); err != nil {
 			return nil, err
@@ -151,6 +171,84 @@ func (q *Queries) ChannelList(ctx context.Context, db DBTX) ([]*ChannelListRow, 
 		return nil, err
 	}
 	return items, nil
+}
+
+const channelProbeTarget = `-- name: ChannelProbeTarget :one
+SELECT c.type, c.base_url, a.credential_enc
+FROM channels c JOIN accounts a ON a.channel_id = c.id
+WHERE c.id = $1 AND a.status IN ('active', 'cooling')
+ORDER BY a.failure_count, a.id
+LIMIT 1
+`
+
+type ChannelProbeTargetRow struct {
+	Type          string
+	BaseUrl       string
+	CredentialEnc []byte
+}
+
+// ChannelProbeTarget picks the account a channel check uses: active first, least failing.
+func (q *Queries) ChannelProbeTarget(ctx context.Context, db DBTX, id int64) (*ChannelProbeTargetRow, error) {
+	row := db.QueryRow(ctx, channelProbeTarget, id)
+	var i ChannelProbeTargetRow
+	err := row.Scan(&i.Type, &i.BaseUrl, &i.CredentialEnc)
+	return &i, err
+}
+
+const channelSetMinTier = `-- name: ChannelSetMinTier :exec
+UPDATE channels SET min_tier = $1, updated_at = now() WHERE id = $2
+`
+
+type ChannelSetMinTierParams struct {
+	MinTier string
+	ID      int64
+}
+
+func (q *Queries) ChannelSetMinTier(ctx context.Context, db DBTX, arg ChannelSetMinTierParams) error {
+	_, err := db.Exec(ctx, channelSetMinTier, arg.MinTier, arg.ID)
+	return err
+}
+
+const channelSetModels = `-- name: ChannelSetModels :exec
+UPDATE channels SET models = $1::text[], updated_at = now() WHERE id = $2
+`
+
+type ChannelSetModelsParams struct {
+	Models []string
+	ID     int64
+}
+
+func (q *Queries) ChannelSetModels(ctx context.Context, db DBTX, arg ChannelSetModelsParams) error {
+	_, err := db.Exec(ctx, channelSetModels, arg.Models, arg.ID)
+	return err
+}
+
+const channelSetSynced = `-- name: ChannelSetSynced :exec
+UPDATE channels SET
+    upstream_models  = CASE WHEN $1::boolean THEN $2::text[] ELSE upstream_models END,
+    models_synced_at = CASE WHEN $1::boolean THEN $3::timestamptz ELSE models_synced_at END,
+    sync_error       = $4
+WHERE id = $5
+`
+
+type ChannelSetSyncedParams struct {
+	Ok             bool
+	UpstreamModels []string
+	At             time.Time
+	SyncError      string
+	ID             int64
+}
+
+// ChannelSetSynced stores the model list an upstream reported (or the error of the attempt).
+func (q *Queries) ChannelSetSynced(ctx context.Context, db DBTX, arg ChannelSetSyncedParams) error {
+	_, err := db.Exec(ctx, channelSetSynced,
+		arg.Ok,
+		arg.UpstreamModels,
+		arg.At,
+		arg.SyncError,
+		arg.ID,
+	)
+	return err
 }
 
 const channelUpdate = `-- name: ChannelUpdate :one

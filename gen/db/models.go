@@ -21,6 +21,19 @@ type Account struct {
 	LastUsedAt     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Nickname       string
+	Tier           string
+	OwnerUserID    *int64
+	StatusReason   string
+	CoolingUntil   *time.Time
+	MaxConcurrency int32
+	Limits         []byte
+	ProbedAt       *time.Time
+	RemoteSourceID *string
+	Provider       *string
+	CredentialHash []byte
+	Type           *string
+	Metadata       []byte
 }
 
 type ApiKey struct {
@@ -38,16 +51,50 @@ type ApiKey struct {
 }
 
 type Channel struct {
-	ID        int64
-	Name      string
-	Type      string
-	BaseUrl   string
-	Models    []string
-	Priority  int32
-	Weight    int32
-	Status    string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID             int64
+	Name           string
+	Type           string
+	BaseUrl        string
+	Models         []string
+	Priority       int32
+	Weight         int32
+	Status         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	MinTier        string
+	UpstreamModels []string
+	ModelsSyncedAt *time.Time
+	SyncError      string
+}
+
+type HookOutbox struct {
+	ID         int64
+	Kind       string
+	Url        string
+	RequestEnc []byte
+	Status     string
+	Attempts   int32
+	NextAt     time.Time
+	LastError  string
+	CreatedAt  time.Time
+}
+
+type ImportJob struct {
+	ID         string
+	Seq        *int64
+	SourceID   string
+	SourceName string
+	Trigger    string
+	Strategy   string
+	Status     string
+	Total      int32
+	Added      int32
+	Skipped    int32
+	Removed    int32
+	Failed     int32
+	Errors     []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 type Model struct {
@@ -60,10 +107,80 @@ type Model struct {
 	UpdatedAt        time.Time
 }
 
+type RemoteSource struct {
+	ID              string
+	Name            string
+	Enabled         bool
+	Url             string
+	Method          string
+	AuthHeader      string
+	AuthTokenEnc    []byte
+	BearerTokenEnc  []byte
+	Provider        string
+	SyncStrategy    string
+	IntervalSeconds *int32
+	ChannelID       *int64
+	LastSyncAt      *time.Time
+	LastJobID       *string
+	NextSyncAt      *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
 type Setting struct {
 	Key       string
 	Value     []byte
 	UpdatedAt time.Time
+}
+
+type ShareLink struct {
+	ID           string
+	Name         string
+	UserID       int64
+	ApiKeyID     int64
+	KeyEnc       []byte
+	Models       []string
+	AuthHost     string
+	QuotaLimit   *int64
+	RequestLimit *int64
+	UsedQuota    int64
+	RequestCount int64
+	Status       string
+	ExpiresAt    *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type StatusCheck struct {
+	ID        int64
+	MonitorID int64
+	Up        bool
+	LatencyMs int32
+	Message   string
+	CheckedAt time.Time
+}
+
+type StatusMonitor struct {
+	ID              int64
+	Name            string
+	ChannelID       int64
+	Model           string
+	IntervalSeconds int32
+	Public          bool
+	Enabled         bool
+	LastStatus      string
+	LastLatencyMs   *int32
+	LastMessage     string
+	LastCheckedAt   *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type TokenLogin struct {
+	TokenHash   []byte
+	UserID      int64
+	CreatedAt   time.Time
+	LastLoginAt time.Time
 }
 
 type UsageLog struct {
@@ -86,14 +203,24 @@ type UsageLog struct {
 }
 
 type User struct {
-	ID           int64
-	Username     string
-	PasswordHash string
-	Role         string
-	Status       string
-	Balance      int64
-	UsedQuota    int64
-	RequestCount int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID            int64
+	Username      string
+	PasswordHash  string
+	Role          string
+	Status        string
+	Balance       int64
+	UsedQuota     int64
+	RequestCount  int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Tier          string
+	PlanExpiresAt *time.Time
+}
+
+type UserChannel struct {
+	ID        int64
+	UserID    int64
+	ChannelID int64
+	Priority  int32
+	CreatedAt time.Time
 }

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const setupLock = `-- name: SetupLock :exec
@@ -53,7 +54,7 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, password_hash, role, balance)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at
 `
 
 type UserCreateParams struct {
@@ -82,6 +83,8 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.RequestCount,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
 	)
 	return &i, err
 }
@@ -99,7 +102,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -116,12 +119,14 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.RequestCount,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -138,12 +143,14 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.RequestCount,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
 	)
 	return &i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at FROM users
 WHERE ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -185,6 +192,8 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.RequestCount,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Tier,
+			&i.PlanExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -196,6 +205,49 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 	return items, nil
 }
 
+const userSetTier = `-- name: UserSetTier :one
+UPDATE users SET
+    tier            = coalesce($1, tier),
+    plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
+    updated_at      = now()
+WHERE id = $4
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at
+`
+
+type UserSetTierParams struct {
+	Tier             *string
+	SetPlanExpiresAt bool
+	PlanExpiresAt    *time.Time
+	ID               int64
+}
+
+// UserSetTier changes a user's tier (grant) and plan expiry; set_plan_expires_at distinguishes
+// clearing the expiry (null) from leaving it.
+func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParams) (*User, error) {
+	row := db.QueryRow(ctx, userSetTier,
+		arg.Tier,
+		arg.SetPlanExpiresAt,
+		arg.PlanExpiresAt,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Role,
+		&i.Status,
+		&i.Balance,
+		&i.UsedQuota,
+		&i.RequestCount,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
+	)
+	return &i, err
+}
+
 const userUpdate = `-- name: UserUpdate :one
 UPDATE users SET
     role       = coalesce($1, role),
@@ -203,7 +255,7 @@ UPDATE users SET
     balance    = coalesce($3, balance) + coalesce($4::bigint, 0),
     updated_at = now()
 WHERE id = $5
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at
 `
 
 type UserUpdateParams struct {
@@ -234,6 +286,8 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.RequestCount,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
 	)
 	return &i, err
 }

@@ -17,12 +17,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/public"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/gateway"
+	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/netguard"
+	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/store"
@@ -53,7 +58,13 @@ type App struct {
 	Box      *secretbox.Box
 	Usage    *billing.Recorder
 	Gateway  *gateway.Gateway
-	Echo     *echo.Echo
+	// Accounts is the account pool: selection state, health, probes and status monitors.
+	Accounts *pool.Pool
+	// Remote imports remote accounts and runs scheduled source syncs.
+	Remote *remote.Service
+	// Hooks calls the third-party hooks and delivers the notify outbox.
+	Hooks *hook.Service
+	Echo  *echo.Echo
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -87,7 +98,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		sessions = auth.NewRedisSessions(a.Redis, cfg.RedisPrefix)
 	}
 	a.Bus = bus.New(a.Redis, cfg.RedisPrefix, log)
-	a.Settings = settings.New(a.Pool, a.Queries, a.Bus)
+	sd := settings.Defaults()
+	sd.OAuthURL, sd.AuditLimitURL, sd.NotifyURL = cfg.OAuthURL, cfg.AuditLimitURL, cfg.NotifyURL
+	a.Settings = settings.NewWithDefaults(a.Pool, a.Queries, a.Bus, sd)
 	if err = a.Settings.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -98,10 +111,37 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		BcryptCost: opt.BcryptCost, MaxDevices: cfg.SessionMaxDevices, Now: opt.Now}
 	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, billing.RecorderConfig{
 		BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize})
+	guard, err := netguard.New(cfg.AllowPrivateOutbound)
+	if err != nil {
+		return nil, err
+	}
+	a.Remote = remote.New(remote.Config{Pool: a.Pool, Queries: a.Queries, Box: a.Box, Guard: guard, Log: log, Now: opt.Now,
+		Changed: func(ctx context.Context) { a.Bus.Publish(ctx, bus.TopicRoutes, "") }})
+	a.Hooks = hook.New(hook.Config{
+		URLs: func() hook.URLs {
+			v := a.Settings.Get()
+			return hook.URLs{OAuth: v.OAuthURL, Audit: v.AuditLimitURL, Notify: v.NotifyURL}
+		},
+		Timeout: cfg.HookTimeout, FailOpen: cfg.HookFailOpen, Secret: cfg.HookSecret, Guard: guard,
+		CarID: cfg.OAuthCarID, NodeType: cfg.OAuthNodeType, PlanType: cfg.OAuthPlanType, Now: opt.Now,
+	}, a.Pool, a.Queries, a.Box, log)
+	var poolStore pool.Store = pool.NewMemoryStore()
+	if a.Redis != nil {
+		poolStore = pool.NewRedisStore(a.Redis, cfg.RedisPrefix)
+	}
+	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
+		Log: log, Now: opt.Now, Client: &http.Client{Transport: gateway.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
+		Config: pool.Config{Rules: cfg.PoolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
+			StickyTTL: cfg.PoolStickyTTL, LeaseTTL: cfg.PoolLeaseTTL, FailureThreshold: cfg.PoolFailureThreshold,
+			ProbeInterval: cfg.PoolProbeInterval}})
+	if err = a.Accounts.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load account cooldowns: %w", err)
+	}
 	a.Gateway, err = gateway.New(ctx, gateway.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
+		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
 	})
 	if err != nil {
 		return nil, err
@@ -110,12 +150,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	return a, nil
 }
 
-// Start runs the background work (invalidation listener, usage writer) until Close.
+// Start runs the background work (invalidation listener, usage writer, scheduled remote syncs, ...)
+// until Close.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	a.wg.Add(2)
+	a.wg.Add(3)
+	go func() { defer a.wg.Done(); a.Remote.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.Bus.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.Usage.Run(ctx) }()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.Accounts.Run(ctx) }()
+	a.Hooks.Run(ctx)
 	<-a.Bus.Ready()
 }
 
@@ -124,11 +169,15 @@ func (a *App) Close(ctx context.Context) {
 	if a.Usage != nil {
 		a.Usage.Close(ctx)
 	}
+	if a.Hooks != nil {
+		a.Hooks.Close() // queued notifications reach the outbox before shutdown
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
 	a.wg.Wait()
 	a.Gateway.Close()
+	a.Remote.Close()
 	a.closeConns()
 }
 
@@ -187,7 +236,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 func (a *App) routes(opt Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, a.Gateway.ErrorShapes()...)
+	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(a.Gateway.ErrorShapes(), public.ShareShapes()...)...)
 	e.Use(httpx.RequestID(httpx.NewIDGen()), httpx.AccessLog(a.Log), httpx.Recover(a.Log))
 	a.mountContracts(e)
 	a.Gateway.Mount(e)

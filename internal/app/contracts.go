@@ -30,6 +30,8 @@ func (a *App) mountContracts(e *echo.Echo) {
 	}
 	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
+		Hooks: a.Hooks, Bus: a.Bus, SecureCookies: a.Cfg.AppEnv == config.EnvProduction,
+		Accounts: a.Accounts,
 	}, nil))
 	authapi.RegisterHandlers(mount(authapi.GetSpec, false), authapi.NewStrictHandler(&authh.Handler{
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
@@ -39,6 +41,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus,
 	}, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
-		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings,
+		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
+		Hooks: a.Hooks, Accounts: a.Accounts,
 	}, nil))
 }

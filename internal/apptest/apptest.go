@@ -59,6 +59,7 @@ type options struct {
 	dbURL     string
 	prefix    string
 	noSetup   bool
+	now       func() time.Time
 }
 
 // Option adjusts New.
@@ -69,6 +70,9 @@ func WithoutRedis() Option { return func(o *options) { o.redis = false } }
 
 // WithConfig lets a test change the configuration before the app starts.
 func WithConfig(f func(*config.Config)) Option { return func(o *options) { o.configure = f } }
+
+// WithClock runs the app on an injected clock (cooldowns, windows and sessions end by it).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Sharing runs a second instance on another env's database and Redis prefix.
 func Sharing(other *Env) Option {
@@ -114,7 +118,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, log, app.Options{BcryptCost: 4})
+	a, err := app.New(ctx, cfg, log, app.Options{BcryptCost: 4, Now: o.now})
 	require.NoError(t, err, "start app")
 	a.Start(ctx)
 	srv := httptest.NewServer(a.Echo)

@@ -72,6 +72,11 @@ func (e *Env) FlushUsage() {
 	e.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// A call's usage is queued when its handler ends, which can be just after the client has
+	// read the whole answer: wait for the calls in flight first.
+	for e.App.Gateway.InFlight() > 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
 	require.NoError(e.T, e.App.Usage.Flush(ctx))
 }
 

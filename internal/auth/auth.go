@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -87,30 +88,46 @@ type Service struct {
 	BcryptCost int
 	MaxDevices int
 	Now        func() time.Time
+
+	dummyOnce sync.Once
+	dummy     []byte
+}
+
+func (s *Service) cost() int {
+	if s.BcryptCost == 0 {
+		return DefaultBcryptCost
+	}
+	return s.BcryptCost
 }
 
 // HashPassword hashes with bcrypt at the service's cost.
 func (s *Service) HashPassword(pw string) (string, error) {
-	cost := s.BcryptCost
-	if cost == 0 {
-		cost = DefaultBcryptCost
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.cost())
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
 }
 
-// dummyHash keeps failed sign-ins for unknown users as slow as for known ones.
-var dummyHash = []byte("$2a$12$C6UzMDM.H6dfI/f/IKxGhuX3gU2Z4oVjW1b1wG6q3yQ6Lk5dQb5xK")
+// dummyHash is compared when the user does not exist, so that a failed sign-in for an unknown
+// user takes as long as one for a known user: it is made once, at the service's own cost.
+func (s *Service) dummyHash() []byte {
+	s.dummyOnce.Do(func() {
+		h, err := bcrypt.GenerateFromPassword([]byte(randomToken(16)), s.cost())
+		if err != nil {
+			panic(fmt.Errorf("bcrypt cost %d: %w", s.cost(), err))
+		}
+		s.dummy = h
+	})
+	return s.dummy
+}
 
 // Login checks a username and password and returns the user.
 func (s *Service) Login(ctx context.Context, username, password string) (*db.User, error) {
 	u, err := s.Queries.UserGetByUsername(ctx, s.Pool, username)
 	if err != nil {
 		if fault.Is(store.Translate(err, ""), fault.NotFound) {
-			_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+			_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 			return nil, fault.New(fault.Unauthorized, "invalid username or password")
 		}
 		return nil, store.Translate(err, "")

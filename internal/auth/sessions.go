@@ -141,21 +141,29 @@ func NewRedisSessions(rdb redis.UniversalClient, prefix string) *RedisSessions {
 	return &RedisSessions{rdb: rdb, prefix: prefix}
 }
 
-// createScript: KEYS[1]=session key, KEYS[2]=user set; ARGV: user id, ttl ms, now ms, max devices,
-// session id, session key prefix. Evicted sessions are deleted.
+// createScript: KEYS[1]=session key, KEYS[2]=user set; ARGV: user id, ttl ms, max devices,
+// session id, session key prefix. Sessions are scored by Redis's own clock in microseconds, so
+// every instance orders them alike; the oldest beyond the limit are deleted, never the session
+// being created (several sessions may share a timestamp).
 var createScript = redis.NewScript(`
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-local max = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('ZADD', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])), ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%.0f', now - ttl * 1000))
+redis.call('PEXPIRE', KEYS[2], ttl)
+local max = tonumber(ARGV[3])
 if max > 0 then
-  local n = redis.call('ZCARD', KEYS[2])
-  if n > max then
-    local old = redis.call('ZRANGE', KEYS[2], 0, n - max - 1)
-    for _, sid in ipairs(old) do
-      redis.call('DEL', ARGV[6] .. sid)
-      redis.call('ZREM', KEYS[2], sid)
+  local excess = redis.call('ZCARD', KEYS[2]) - max
+  if excess > 0 then
+    for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+      if excess == 0 then break end
+      if sid ~= ARGV[4] then
+        redis.call('DEL', ARGV[5] .. sid)
+        redis.call('ZREM', KEYS[2], sid)
+        excess = excess - 1
+      end
     end
   end
 end
@@ -166,7 +174,7 @@ func (r *RedisSessions) Create(ctx context.Context, userID int64, ttl time.Durat
 	id := randomToken(32)
 	uid := strconv.FormatInt(userID, 10)
 	err := createScript.Run(ctx, r.rdb, []string{r.prefix + "sess:" + id, r.prefix + "usess:" + uid},
-		uid, ttl.Milliseconds(), time.Now().UnixMilli(), maxDevices, id, r.prefix+"sess:").Err()
+		uid, ttl.Milliseconds(), maxDevices, id, r.prefix+"sess:").Err()
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
 	}

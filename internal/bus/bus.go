@@ -21,6 +21,7 @@ const (
 	TopicRoutes   = "routes"   // channels, accounts or models changed
 	TopicKey      = "key"      // payload: api key id
 	TopicUser     = "user"     // payload: user id
+	TopicShare    = "share"    // payload: share link id
 )
 
 // Bus is a tiny topic-based broadcaster.

@@ -10,9 +10,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/poolgate/poolgate/internal/netguard"
+	"github.com/poolgate/poolgate/internal/pool"
 )
 
 // Environments accepted in APP_ENV.
@@ -42,7 +46,25 @@ type Config struct {
 	UsageQueueSize    int
 	SessionMaxDevices int
 	CacheTTL          time.Duration
-	Version           string
+	// Account pool (docs/pool.md).
+	PoolRules            []pool.Rule // POOL_ERROR_ACTIONS before the default table
+	PoolDefaultCooldown  time.Duration
+	PoolMaxCooldown      time.Duration
+	PoolStickyTTL        time.Duration
+	PoolLeaseTTL         time.Duration
+	PoolFailureThreshold int
+	PoolProbeInterval    time.Duration
+	PoolRetryBudget      time.Duration
+	Version              string
+	// Hooks (docs/hooks.md).
+	OAuthURL, AuditLimitURL, NotifyURL       string
+	HookTimeout                              time.Duration
+	HookFailOpen                             bool
+	HookSecret                               []byte
+	OAuthCarID, OAuthNodeType, OAuthPlanType string
+	// AllowPrivateOutbound lists the non-public addresses (CIDRs, IPs, host names) that remote
+	// account sources and hooks may call (internal/netguard).
+	AllowPrivateOutbound string
 }
 
 // option describes one environment variable.
@@ -72,6 +94,24 @@ var Options = []option{
 	{name: "USAGE_QUEUE_SIZE", def: "20000", help: "Usage records buffered in memory; when full, callers wait (nothing is dropped)."},
 	{name: "SESSION_MAX_DEVICES", def: "5", help: "Sessions a user may hold at once; the oldest is evicted."},
 	{name: "CACHE_TTL", def: "60s", help: "Longest an in-process cache entry (keys, users, settings) lives without invalidation."},
+	{name: "POOL_ERROR_ACTIONS", help: "Extra rows of the upstream error→action table, tried before the defaults: `STATUS[~body substring]=ACTION[:cooldown]` separated by `;` (e.g. `403~quota=cool_account:6h;418=retry`). STATUS is a number, `4xx`, `5xx` or `conn`; ACTION is `return`, `retry`, `cool`, `cool_account`, `reauth`, `ban` or `disable`. See docs/pool.md."},
+	{name: "POOL_DEFAULT_COOLDOWN", def: "60s", help: "Cooldown of a `cool` rule without a duration when the upstream reports no reset time."},
+	{name: "POOL_MAX_COOLDOWN", def: "24h", help: "Longest cooldown, whatever the upstream's reset headers say."},
+	{name: "POOL_STICKY_TTL", def: "1h", help: "How long a sticky session stays bound to its account after its last call."},
+	{name: "POOL_LEASE_TTL", def: "30m", help: "A concurrency slot not released within this time (its instance crashed) is freed."},
+	{name: "POOL_FAILURE_THRESHOLD", def: "5", help: "Failures in a row (5xx, timeouts, connection errors) that disable an account until a probe passes; 0 never disables."},
+	{name: "POOL_PROBE_INTERVAL", def: "5m", help: "How often accounts needing re-authentication or disabled after failures are probed (and put back when the probe passes); status monitors are checked on their own interval."},
+	{name: "POOL_RETRY_BUDGET", def: "90s", help: "Longest time one gateway call spends failing over between accounts (with MAX_ATTEMPTS)."},
+	{name: "OAUTH_URL", help: "Login-check hook (seed 000): when set, every token sign-in (`/logintoken`) is decided by `POST {OAUTH_URL}` and local token sign-in is off. The `oauth_url` setting overrides it at run time. See docs/hooks.md."},
+	{name: "AUDIT_LIMIT_URL", help: "Pre-chat audit hook: `POST {AUDIT_LIMIT_URL}` before each gateway call reaches an upstream; 200 passes, any other status blocks with the hook's status and body. The `audit_limit_url` setting overrides it."},
+	{name: "NOTIFY_URL", help: "Post-chat notify hook: `POST {NOTIFY_URL}` after each successful gateway call, from a durable outbox with retries. The `notify_url` setting overrides it."},
+	{name: "HOOK_TIMEOUT", def: "5s", help: "How long Poolgate waits for a hook's answer."},
+	{name: "HOOK_FAIL_OPEN", def: "false", help: "`true` lets gateway calls through when the audit hook fails or times out (fail-open); `false` answers 503 (fail-closed). A failing login check always refuses."},
+	{name: "HOOK_SECRET", secret: true, help: "Signs every hook request: `X-Poolgate-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`. Unset: requests are not signed."},
+	{name: "OAUTH_CAR_ID", help: "`carid` sent with every login check."},
+	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
+	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
+	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that remote account sources and hooks may call although they are loopback, private or link-local. Unset: only public addresses are called."},
 }
 
 // Getenv reads one variable; tests pass a map lookup instead of os.Getenv.
@@ -142,6 +182,36 @@ func Load(getenv Getenv) (*Config, error) {
 		CacheTTL:          duration("CACHE_TTL"),
 		Version:           "0.1.0",
 	}
+	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
+	c.HookTimeout = duration("HOOK_TIMEOUT")
+	switch v := strings.ToLower(str("HOOK_FAIL_OPEN")); v {
+	case "true", "1", "yes":
+		c.HookFailOpen = true
+	case "false", "0", "no", "":
+	default:
+		errs = append(errs, fmt.Errorf("HOOK_FAIL_OPEN must be true or false, got %q", v))
+	}
+	if v := str("HOOK_SECRET"); v != "" {
+		c.HookSecret = []byte(v)
+	}
+	c.OAuthCarID, c.OAuthNodeType, c.OAuthPlanType = str("OAUTH_CAR_ID"), str("OAUTH_NODE_TYPE"), str("OAUTH_PLAN_TYPE")
+	c.AllowPrivateOutbound = str("ALLOW_PRIVATE_OUTBOUND")
+	if _, err := netguard.New(c.AllowPrivateOutbound); err != nil {
+		errs = append(errs, err)
+	}
+	rules, err := pool.ParseRules(str("POOL_ERROR_ACTIONS"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("POOL_ERROR_ACTIONS: %w", err))
+	}
+	rules = append(rules, pool.DefaultConfig().Rules...) // configured rows first: the first match wins
+	c.PoolRules = rules
+	c.PoolDefaultCooldown = duration("POOL_DEFAULT_COOLDOWN")
+	c.PoolMaxCooldown = duration("POOL_MAX_COOLDOWN")
+	c.PoolStickyTTL = duration("POOL_STICKY_TTL")
+	c.PoolLeaseTTL = duration("POOL_LEASE_TTL")
+	c.PoolFailureThreshold = int(integer("POOL_FAILURE_THRESHOLD", 0, 1000))
+	c.PoolProbeInterval = duration("POOL_PROBE_INTERVAL")
+	c.PoolRetryBudget = duration("POOL_RETRY_BUDGET")
 	if c.AppEnv != EnvDevelopment && c.AppEnv != EnvProduction {
 		errs = append(errs, fmt.Errorf("APP_ENV must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.AppEnv))
 	}
@@ -188,10 +258,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.EncryptionKey == nil {
+	// In development a failure to generate the secrets is reported above, with its cause.
+	if c.EncryptionKey == nil && c.AppEnv != EnvDevelopment {
 		errs = append(errs, errors.New("ENCRYPTION_KEY is required in production (openssl rand -base64 32)"))
 	}
-	if c.JWTSecret == nil {
+	if c.JWTSecret == nil && c.AppEnv != EnvDevelopment {
 		errs = append(errs, errors.New("JWT_SECRET is required in production (32+ characters)"))
 	}
 	if c.DatabaseURL == "" {
@@ -262,13 +333,22 @@ func (c *Config) Redacted() []any {
 		"port", c.Port, "app_env", c.AppEnv, "database_url", redactURL(c.DatabaseURL),
 		"redis_url", redactURL(c.RedisURL), "encryption_key", mark(c.EncryptionKey),
 		"jwt_secret", mark(c.JWTSecret), "max_body_bytes", c.MaxBodyBytes, "max_attempts", c.MaxAttempts,
+		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "",
+		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen,
 	}
 }
 
+// passwordParam matches a password given as a URL query parameter (`?password=...`) or in a
+// keyword/value connection string (`password=... ` or `password='...'`), sslpassword included.
+var passwordParam = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)`)
+
+// redactURL hides the passwords of a connection string: the URL's userinfo password and any
+// password parameter or keyword.
 func redactURL(s string) string {
 	if s == "" {
 		return ""
 	}
+	s = passwordParam.ReplaceAllString(s, "${1}***")
 	at := strings.LastIndex(s, "@")
 	scheme := strings.Index(s, "://")
 	if at < 0 || scheme < 0 || at < scheme {

@@ -28,8 +28,11 @@
 // # Protocols
 //
 // The scripting, recording and routing core (server.go, script.go, record.go) knows nothing of a
-// wire format. Each wire format lives in its own files (openai.go, openai_stream.go,
-// openai_error.go): it implements the internal protocol interface (credential extraction and
-// native error bodies) and contributes its routes in [New]. Claude and Gemini are meant to be
-// added the same way, as siblings.
+// wire format. Each wire format lives in its own files and contributes its routes in [New]:
+// OpenAI chat completions (openai*.go; Authorization: Bearer), Anthropic Messages
+// (anthropic*.go: .../v1/messages and .../v1/messages/count_tokens, x-api-key, anthropic-version
+// required, named SSE events) and Gemini (gemini*.go: .../models/{model}:generateContent,
+// :streamGenerateContent as SSE with ?alt=sse or a JSON array, :countTokens, :embedContent;
+// x-goog-api-key or ?key=). Each answers with its native error bodies, and renders a [Reply]'s
+// Thinking and ToolCalls in its own shape.
 package fakeupstream

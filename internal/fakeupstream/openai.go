@@ -163,10 +163,11 @@ func (o *openAI) chat(x *exchange) {
 	}
 	rep := x.reply
 	text := rep.Text
-	if text == "" {
+	if text == "" && len(rep.ToolCalls) == 0 {
 		text = "echo: " + req.lastUser
 	}
-	usage := Usage{PromptTokens: max(req.promptWords, 1), CompletionTokens: countWords(text)}
+	usage := Usage{PromptTokens: max(req.promptWords, 1), CompletionTokens: countWords(rep.Thinking) + countWords(text),
+		ReasoningTokens: countWords(rep.Thinking)}
 	if rep.Usage != nil {
 		usage = *rep.Usage
 	}
@@ -182,8 +183,34 @@ func (o *openAI) chat(x *exchange) {
 	b = append(b, `,"model":`...)
 	b = append(b, req.model.Raw...)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendJSONString(b, text)
-	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}]`...)
+	if text == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, text)
+	}
+	if rep.Thinking != "" {
+		b = append(b, `,"reasoning_content":`...)
+		b = appendJSONString(b, rep.Thinking)
+	}
+	finish := "stop"
+	if len(rep.ToolCalls) > 0 {
+		finish = "tool_calls"
+		b = append(b, `,"tool_calls":[`...)
+		for i, tc := range rep.ToolCalls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendJSONString(b, toolID(tc, "call_", i))
+			b = append(b, `,"type":"function","function":{"name":`...)
+			b = appendJSONString(b, tc.Name)
+			b = append(b, `,"arguments":`...)
+			b = appendJSONString(b, tc.Args)
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`+finish+`"}]`...)
 	if !rep.OmitUsage {
 		b = append(b, `,"usage":`...)
 		b = appendUsage(b, usage)

@@ -48,13 +48,14 @@ func (e *sseWriter) chunk(choice string) bool {
 }
 
 const (
-	choiceRole    = `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`
-	choiceFinish  = `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}`
-	contentOpen   = `{"index":0,"delta":{"content":`
-	contentClose  = `},"logprobs":null,"finish_reason":null}`
-	sseDone       = "data: [DONE]\n\n"
-	tailNoUsage   = "]}\n\n"
-	tailNullUsage = `],"usage":null}` + "\n\n"
+	choiceRole       = `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`
+	choiceFinish     = `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}`
+	choiceToolFinish = `{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}`
+	contentOpen      = `{"index":0,"delta":{"content":`
+	contentClose     = `},"logprobs":null,"finish_reason":null}`
+	sseDone          = "data: [DONE]\n\n"
+	tailNoUsage      = "]}\n\n"
+	tailNullUsage    = `],"usage":null}` + "\n\n"
 )
 
 // stream answers a chat completion as chat.completion.chunk events: the role, one event per word,
@@ -87,6 +88,20 @@ func (o *openAI) stream(x *exchange, req *chatRequest, text string, usage Usage)
 		abort(x.w)
 		return
 	}
+	for rest := rep.Thinking; rest != ""; {
+		var word string
+		word, rest = nextChunk(rest)
+		if !e.begin() {
+			return
+		}
+		e.b = append(e.b, `{"index":0,"delta":{"reasoning_content":`...)
+		e.b = appendJSONString(e.b, word)
+		e.b = append(e.b, contentClose...)
+		e.b = append(e.b, e.tail...)
+		if !e.send() {
+			return
+		}
+	}
 	n := 0
 	for rest := text; rest != ""; {
 		var word string
@@ -110,7 +125,36 @@ func (o *openAI) stream(x *exchange, req *chatRequest, text string, usage Usage)
 		abort(x.w)
 		return
 	}
-	if !e.chunk(choiceFinish) {
+	for i, tc := range rep.ToolCalls {
+		half := len(tc.Args) / 2
+		for j, piece := range []string{tc.Args[:half], tc.Args[half:]} {
+			if !e.begin() {
+				return
+			}
+			e.b = append(e.b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+			e.b = strconv.AppendInt(e.b, int64(i), 10)
+			if j == 0 {
+				e.b = append(e.b, `,"id":`...)
+				e.b = appendJSONString(e.b, toolID(tc, "call_", i))
+				e.b = append(e.b, `,"type":"function","function":{"name":`...)
+				e.b = appendJSONString(e.b, tc.Name)
+				e.b = append(e.b, `,"arguments":`...)
+			} else {
+				e.b = append(e.b, `,"function":{"arguments":`...)
+			}
+			e.b = appendJSONString(e.b, piece)
+			e.b = append(e.b, `}}]},"logprobs":null,"finish_reason":null}`...)
+			e.b = append(e.b, e.tail...)
+			if !e.send() {
+				return
+			}
+		}
+	}
+	finish := choiceFinish
+	if len(rep.ToolCalls) > 0 {
+		finish = choiceToolFinish
+	}
+	if !e.chunk(finish) {
 		return
 	}
 	if req.includeUsage && !rep.OmitUsage {

@@ -33,6 +33,19 @@ type Reply struct {
 	CutAfter int
 	// Drop closes the connection without sending any response byte.
 	Drop bool
+	// Thinking is reasoning sent before the answer: OpenAI's reasoning_content, a Claude thinking
+	// block (signed "sig-" + the first word), a Gemini thought part.
+	Thinking string
+	// ToolCalls are tool calls sent after the text; the answer then stops for tool use.
+	ToolCalls []ToolCall
+}
+
+// ToolCall is a scripted tool call. An empty ID gets a generated one (Gemini sends none).
+type ToolCall struct {
+	ID   string
+	Name string
+	// Args is the JSON object of arguments.
+	Args string
 }
 
 // Usage is token usage to report. The total is always PromptTokens + CompletionTokens.
@@ -45,6 +58,10 @@ type Usage struct {
 	CachedTokens int
 	// ReasoningTokens is the part of CompletionTokens spent reasoning.
 	ReasoningTokens int
+	// CacheWrite5mTokens and CacheWrite1hTokens are the parts of PromptTokens written to Claude's
+	// prompt caches (reported by the Claude format only).
+	CacheWrite5mTokens int
+	CacheWrite1hTokens int
 }
 
 // script holds the FIFO queues of scripted replies.

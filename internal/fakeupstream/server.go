@@ -77,6 +77,8 @@ func New(opts ...Option) *Server {
 	s.openai = newOpenAI(s.models)
 	// Sibling protocols append their routes here; the first match wins.
 	s.routes = append(s.routes, s.openai.routes()...)
+	s.routes = append(s.routes, (&anthropic{}).routes()...)
+	s.routes = append(s.routes, (&gemini{}).routes()...)
 	return s
 }
 

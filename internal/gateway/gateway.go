@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,8 +22,10 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
+	"github.com/poolgate/poolgate/internal/translate"
 )
 
 // Deps are the gateway's collaborators and limits.
@@ -38,6 +41,12 @@ type Deps struct {
 	UpstreamTimeout time.Duration
 	MaxAttempts     int
 	MaxBodyBytes    int64
+	// Accounts schedules upstream accounts (selection, cooldowns, health); RetryBudget bounds
+	// the total time spent trying accounts for one call (0: no bound beyond MaxAttempts).
+	Accounts    *pool.Pool
+	RetryBudget time.Duration
+	// Hooks are the audit, notify and share-link hooks (nil: none).
+	Hooks Hooks
 	// Transport overrides the upstream transport (tests).
 	Transport http.RoundTripper
 }
@@ -50,7 +59,15 @@ type Gateway struct {
 	client  *http.Client
 	bufs    sync.Pool // *[]byte request and response bodies
 	readers sync.Pool // *bufio.Reader for streams
+
+	counterOnce sync.Once
+	counter     *translate.Counter // offline tokenizer, loaded on first use (tokens)
+
+	inflight atomic.Int64 // gateway calls being served
 }
+
+// InFlight counts gateway calls being served (their usage may not be queued yet).
+func (g *Gateway) InFlight() int64 { return g.inflight.Load() }
 
 var _ gen.ServerInterface = (*Gateway)(nil)
 
@@ -62,10 +79,13 @@ func New(ctx context.Context, d Deps) (*Gateway, error) {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 32 << 20
 	}
+	if d.Accounts == nil {
+		d.Accounts = pool.New(pool.Deps{DB: d.Pool, Queries: d.Queries, Box: d.Box, Bus: d.Bus, Log: d.Log})
+	}
 	g := &Gateway{
 		d:      d,
 		keys:   newKeyCache(d.Pool, d.Queries, d.Bus, d.CacheTTL),
-		routes: newRouteTable(d.Pool, d.Queries, d.Box, d.Bus, d.Log, d.CacheTTL),
+		routes: newRouteTable(d.Pool, d.Queries, d.Box, d.Bus, d.Log, d.CacheTTL, d.Accounts),
 	}
 	tr := d.Transport
 	if tr == nil {
@@ -113,9 +133,15 @@ func (g *Gateway) Mount(e *echo.Echo) {
 	gen.RegisterHandlers(httpx.Router{E: e, MW: []echo.MiddlewareFunc{g.authenticate}}, g)
 }
 
-// ErrorShapes renders errors on gateway paths in OpenAI's shape.
+// ErrorShapes renders errors on gateway paths in the caller's protocol's shape: Claude's on
+// /v1/messages, Gemini's on /v1beta/ and /v1/models/{model}:{action}, OpenAI's on other /v1/ paths.
 func (g *Gateway) ErrorShapes() []httpx.ShapeRule {
-	return []httpx.ShapeRule{{Prefix: "/v1/", Render: renderOpenAI}}
+	return []httpx.ShapeRule{
+		{Prefix: "/v1/messages", Render: renderClaude},
+		{Prefix: "/v1beta/", Render: renderGemini},
+		{Prefix: "/v1/", Render: renderV1},
+		{Prefix: "/share/", Render: renderOpenAI},
+	}
 }
 
 const callerKey = "gateway.caller"
@@ -124,6 +150,11 @@ const callerKey = "gateway.caller"
 // x-api-key, x-goog-api-key, or ?key=.
 func (g *Gateway) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		g.inflight.Add(1)
+		defer g.inflight.Add(-1)
+		if strings.HasPrefix(c.Path(), "/share/") { // share links authenticate with their own token (share.go)
+			return next(c)
+		}
 		r := c.Request()
 		key := ""
 		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -144,6 +175,7 @@ func (g *Gateway) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(callerKey, cl)
+		c.Set(tokenKey, key)
 		return next(c)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -29,6 +30,17 @@ type userState struct {
 	active  bool
 	balance atomic.Int64
 	pending *atomic.Int64 // shared with keyCache.pending: survives reloads of the user
+	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
+	tier        pool.Tier
+	planExpires *time.Time
+}
+
+// tierAt is the user's effective tier at now: an expired plan rides free accounts only.
+func (u *userState) tierAt(now time.Time) pool.Tier {
+	if u.planExpires != nil && !now.Before(*u.planExpires) {
+		return pool.TierFree
+	}
+	return u.tier
 }
 
 type keyEntry struct {
@@ -123,6 +135,7 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 		k.users[row.UserID] = u
 	}
 	u.active = row.UserStatus == auth.StatusActive
+	u.tier, u.planExpires = pool.ParseTier(row.UserTier), row.PlanExpiresAt
 	u.balance.Store(row.Balance - u.pending.Load())
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, expires: now.Add(k.ttl)}
 	k.keys[h] = e

@@ -3,11 +3,9 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +14,7 @@ import (
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/provider/openai"
+	"github.com/poolgate/poolgate/internal/translate"
 )
 
 // maxResponseBytes bounds a non-streamed upstream answer.
@@ -23,11 +22,6 @@ const maxResponseBytes = 64 << 20
 
 // StatusClientClosed is logged for calls whose caller went away before an answer.
 const StatusClientClosed = 499
-
-// ChatCompletionCreate relays an OpenAI chat completion.
-func (g *Gateway) ChatCompletionCreate(c echo.Context) error {
-	return g.relay(c, "/v1/chat/completions", "/chat/completions")
-}
 
 // call is the state of one gateway call.
 type call struct {
@@ -39,9 +33,17 @@ type call struct {
 	rec      billing.Record
 	start    time.Time
 	estimate int64 // prompt token estimate, used when the upstream reports no usage
+	// ep is the inbound route (caller protocol and operation); tr caches the request's
+	// translations to other protocols (translate.go).
+	ep *endpoint
+	tr translation
+	// raw is the caller's body as received (the hooks' raw_message).
+	raw []byte
 }
 
-func (g *Gateway) relay(c echo.Context, endpoint, upstreamPath string) error {
+// relay serves one gateway call of any protocol; model is the model named in the URL (Gemini),
+// else "" (read from the body).
+func (g *Gateway) relay(c echo.Context, ep *endpoint, model string) error {
 	start := time.Now()
 	cl, _ := c.Get(callerKey).(caller)
 	body, release, err := g.readBody(c)
@@ -49,9 +51,9 @@ func (g *Gateway) relay(c echo.Context, endpoint, upstreamPath string) error {
 		return err
 	}
 	defer release()
-	req, ok := openai.ParseRequest(body)
-	if !ok {
-		return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
+	req, err := ep.parse(body, model)
+	if err != nil {
+		return err
 	}
 	if req.Model == "" {
 		return fault.Code(fault.Invalid, "missing_model", "you must provide a model parameter (a string)")
@@ -61,8 +63,7 @@ func (g *Gateway) relay(c echo.Context, endpoint, upstreamPath string) error {
 	if err != nil {
 		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
-	rt := snap.routes[req.Model]
-	if rt == nil {
+	if !snap.pool.Serves(req.Model) {
 		return fault.Code(fault.NotFound, "model_not_found",
 			"The model `"+req.Model+"` does not exist or you do not have access to it.")
 	}
@@ -74,79 +75,25 @@ func (g *Gateway) relay(c echo.Context, endpoint, upstreamPath string) error {
 		return fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 	}
 	upBody := body
-	if req.Stream && !req.IncludeUsage {
+	if req.Stream && !req.IncludeUsage && ep.in == translate.OpenAI { // ask OpenAI streams for usage
 		if upBody, err = openai.WithStreamUsage(body); err != nil {
 			return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
-	k := &call{c: c, cl: cl, req: req, price: price, priced: priced, start: start,
+	k := &call{c: c, cl: cl, req: req, price: price, priced: priced, start: start, ep: ep, raw: body,
 		estimate: int64(len(body)/4 + 1),
 		rec: billing.Record{RequestID: c.Response().Header().Get(httpx.HeaderRequestID), UserID: cl.user.id,
-			APIKeyID: cl.keyID, Model: req.Model, Endpoint: endpoint, Stream: req.Stream}}
+			APIKeyID: cl.keyID, Model: req.Model, Endpoint: ep.name, Stream: req.Stream}}
 
-	var last *http.Response
-	var lastErr error
-	var lastAcc *account
-	for _, acc := range rt.plan(g.d.MaxAttempts) {
-		if ctx.Err() != nil {
-			break
-		}
-		resp, err := g.send(ctx, acc, upstreamPath, upBody, req.Stream)
-		if last != nil {
-			last.Body.Close()
-		}
-		last, lastErr, lastAcc = resp, err, acc
-		if err != nil {
-			g.d.Log.Warn("upstream unreachable; trying another account", "request_id", k.rec.RequestID,
-				"account_id", acc.id, "error", err)
-			continue
-		}
-		if resp.StatusCode == http.StatusOK {
-			k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
-			if req.Stream {
-				return g.commitStream(k, resp)
-			}
-			return g.commitJSON(k, resp)
-		}
-		if !retryable(resp.StatusCode) {
-			return g.relayError(k, acc, resp)
-		}
-		g.d.Log.Warn("upstream refused; trying another account", "request_id", k.rec.RequestID,
-			"account_id", acc.id, "status", resp.StatusCode)
-	}
-	if last != nil {
-		defer last.Body.Close()
-	}
-	return g.fail(k, lastAcc, last, lastErr, ctx.Err() != nil)
-}
-
-// retryable reports whether another account may succeed where this one failed: rate limits,
-// server errors, and credential problems of this account.
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500 ||
-		status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusPaymentRequired
-}
-
-func (g *Gateway) send(ctx context.Context, acc *account, path string, body []byte, stream bool) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, acc.channel.baseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	r.Header.Set("Authorization", "Bearer "+acc.credential)
-	r.Header.Set("Content-Type", "application/json")
-	if stream {
-		r.Header.Set("Accept", "text/event-stream")
-	} else {
-		r.Header.Set("Accept", "application/json")
-	}
-	r.Header.Set("User-Agent", "Poolgate/0.1")
-	return g.client.Do(r)
+	return g.attempt(k, snap, upBody, ep.path)
 }
 
 // fail answers when no account produced an answer, and logs the call uncharged.
 func (g *Gateway) fail(k *call, acc *account, last *http.Response, lastErr error, clientGone bool) error {
 	var fe *fault.Error
 	switch {
+	case last == nil && isFault(lastErr): // the request cannot be served in this account's protocol
+		fe, _ = fault.As(lastErr)
 	case clientGone:
 		k.finish(g, StatusClientClosed, billing.Usage{}, false)
 		return nil
@@ -171,28 +118,8 @@ func (g *Gateway) fail(k *call, acc *account, last *http.Response, lastErr error
 	return fe
 }
 
-// relayError passes a caller error (400, 404, 422, ...) from the upstream back in OpenAI's shape,
-// with the account's credential scrubbed from the message.
-func (g *Gateway) relayError(k *call, acc *account, resp *http.Response) error {
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	msg, typ, code := openai.ErrorOf(raw)
-	if msg == "" {
-		msg = "the upstream provider rejected the request (HTTP " + strconv.Itoa(resp.StatusCode) + ")"
-	}
-	msg = openai.Redact(msg, acc.credential)
-	if typ == "" {
-		typ = "invalid_request_error"
-	}
-	if code == "" {
-		code = "upstream_" + strconv.Itoa(resp.StatusCode)
-	}
-	k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
-	k.finish(g, resp.StatusCode, billing.Usage{}, false)
-	return k.c.JSON(resp.StatusCode, openAIError{Error: openAIErrorBody{Message: msg, Type: typ, Code: code}})
-}
-
-// commitJSON relays a non-streamed answer unchanged and charges its usage.
+// commitJSON relays a non-streamed answer unchanged and charges its usage (read by answerUsage
+// for the call's protocol and operation).
 func (g *Gateway) commitJSON(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
 	bp := g.buf()
@@ -212,16 +139,12 @@ func (g *Gateway) commitJSON(k *call, resp *http.Response) error {
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(http.StatusOK)
 	_, werr := w.Write(out)
-	u, ok := openai.UsageOf(out)
-	usage := billing.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens}
-	if !ok {
-		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(len(out)/4 + 1)}
-	}
+	usage, charge := k.answerUsage(out)
 	status := http.StatusOK
 	if werr != nil {
 		status = StatusClientClosed
 	}
-	k.finish(g, status, usage, true)
+	k.finish(g, status, usage, charge)
 	return nil
 }
 
@@ -341,12 +264,16 @@ func (k *call) finish(g *Gateway, status int, u billing.Usage, charge bool) {
 	k.rec.At = time.Now()
 	if charge {
 		k.rec.PromptTokens, k.rec.CompletionTokens, k.rec.CachedTokens = u.PromptTokens, u.CompletionTokens, u.CachedTokens
+		// Cache writes and reasoning are priced by billing.Cost but have no log columns yet.
 		if k.priced {
 			k.rec.Quota = billing.Cost(k.price, u)
 		}
 		g.keys.charge(k.cl.user, k.rec.Quota)
 	}
 	g.d.Usage.Add(k.rec)
+	if charge && status == http.StatusOK {
+		g.afterSuccess(k) // notify hooks, queued off the caller's path (hooks.go)
+	}
 }
 
 // readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer.

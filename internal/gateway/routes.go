@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
 )
 
@@ -37,18 +37,14 @@ type channel struct {
 	accounts []*account
 }
 
-// route lists the channels serving a model, grouped by priority (highest first).
-type route struct {
-	tiers [][]*channel
-}
-
 // snapshot is an immutable view of channels, accounts and prices, rebuilt when any of them
-// changes on any instance.
+// changes on any instance. The pool's snapshot indexes the same accounts for selection.
 type snapshot struct {
-	routes map[string]*route
-	prices map[string]billing.Price
-	models []string // served models, sorted
-	built  time.Time
+	pool     *pool.Snapshot
+	accounts map[int64]*account
+	prices   map[string]billing.Price
+	models   []string // served models, sorted
+	built    time.Time
 }
 
 type routeTable struct {
@@ -57,14 +53,15 @@ type routeTable struct {
 	box  *secretbox.Box
 	log  *slog.Logger
 	ttl  time.Duration
+	sel  *pool.Pool
 
 	cur   atomic.Pointer[snapshot]
 	mu    sync.Mutex // one rebuild at a time
 	dirty atomic.Bool
 }
 
-func newRouteTable(pool *pgxpool.Pool, q *db.Queries, box *secretbox.Box, b *bus.Bus, log *slog.Logger, ttl time.Duration) *routeTable {
-	t := &routeTable{pool: pool, q: q, box: box, log: log, ttl: ttl}
+func newRouteTable(dbp *pgxpool.Pool, q *db.Queries, box *secretbox.Box, b *bus.Bus, log *slog.Logger, ttl time.Duration, sel *pool.Pool) *routeTable {
+	t := &routeTable{pool: dbp, q: q, box: box, log: log, ttl: ttl, sel: sel}
 	b.Subscribe(bus.TopicRoutes, func(string) { t.invalidate() })
 	return t
 }
@@ -112,15 +109,27 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load models: %w", err)
 	}
-	s := &snapshot{routes: map[string]*route{}, prices: map[string]billing.Price{}, built: time.Now()}
+	bindings, err := t.q.UserChannelList(ctx, t.pool, db.UserChannelListParams{})
+	if err != nil {
+		return nil, fmt.Errorf("load user channels: %w", err)
+	}
+	s := &snapshot{accounts: make(map[int64]*account, len(accs)), prices: map[string]billing.Price{}, built: time.Now()}
 	byID := map[int64]*channel{}
+	rows := map[int64]*db.ChannelListRow{}
 	for _, c := range chans {
 		if c.Status != "active" {
 			continue
 		}
+		rows[c.ID] = c
 		byID[c.ID] = &channel{id: c.ID, typ: c.Type, baseURL: strings.TrimRight(c.BaseUrl, "/"),
 			priority: int(c.Priority), weight: int(c.Weight)}
 	}
+	users := map[int64][]int64{}
+	for _, b := range bindings {
+		users[b.ChannelID] = append(users[b.ChannelID], b.UserID)
+	}
+	specs := make([]pool.Spec, 0, len(accs))
+	served := map[string]struct{}{}
 	for _, a := range accs {
 		ch := byID[a.ChannelID]
 		if ch == nil {
@@ -131,35 +140,33 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 			t.log.Error("account credential cannot be decrypted; account skipped", "account_id", a.ID, "error", err)
 			continue
 		}
-		ch.accounts = append(ch.accounts, &account{id: a.ID, channel: ch, credential: cred, weight: int(a.Weight)})
-	}
-	for _, c := range chans {
-		ch := byID[c.ID]
-		if ch == nil || len(ch.accounts) == 0 {
-			continue
+		limits, err := pool.ParseLimits(a.Limits)
+		if err != nil {
+			t.log.Error("account limits cannot be read; limits ignored", "account_id", a.ID, "error", err)
 		}
-		for _, m := range c.Models {
-			r := s.routes[m]
-			if r == nil {
-				r = &route{}
-				s.routes[m] = r
-			}
-			placed := false
-			for i, tier := range r.tiers {
-				if tier[0].priority == ch.priority {
-					r.tiers[i] = append(tier, ch)
-					placed = true
-					break
-				}
-			}
-			if !placed {
-				r.tiers = append(r.tiers, []*channel{ch})
-			}
+		acc := &account{id: a.ID, channel: ch, credential: cred, weight: int(a.Weight)}
+		ch.accounts = append(ch.accounts, acc)
+		s.accounts[a.ID] = acc
+		row := rows[a.ChannelID]
+		sp := pool.Spec{ID: a.ID, ChannelID: a.ChannelID, Models: row.Models, Priority: ch.priority,
+			Weight: int(a.Weight), ChannelWeight: ch.weight,
+			Tier:  max(pool.ParseTier(a.Tier), pool.ParseTier(row.MinTier)),
+			Users: users[a.ChannelID], MaxConcurrency: int(a.MaxConcurrency), Limits: limits}
+		if a.OwnerUserID != nil {
+			sp.Owner = *a.OwnerUserID
+		}
+		specs = append(specs, sp)
+		for _, m := range row.Models {
+			served[m] = struct{}{}
 		}
 	}
-	for name, r := range s.routes {
-		sort.Slice(r.tiers, func(i, j int) bool { return r.tiers[i][0].priority > r.tiers[j][0].priority })
-		s.models = append(s.models, name)
+	var known []string
+	for _, c := range rows {
+		known = append(known, c.Models...)
+	}
+	s.pool = t.sel.Build(specs, known...)
+	for m := range served {
+		s.models = append(s.models, m)
 	}
 	sort.Strings(s.models)
 	for _, m := range models {
@@ -170,51 +177,4 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		s.prices[m.Name] = p
 	}
 	return s, nil
-}
-
-// plan orders up to n accounts to try for a route: tiers by priority, channels within a tier and
-// accounts within a channel in weighted random order (weight 0 only when nothing else is left).
-func (r *route) plan(n int) []*account {
-	out := make([]*account, 0, n)
-	for _, tier := range r.tiers {
-		for _, ch := range weightedOrder(tier, func(c *channel) int { return c.weight }) {
-			for _, a := range weightedOrder(ch.accounts, func(a *account) int { return a.weight }) {
-				out = append(out, a)
-				if len(out) == n {
-					return out
-				}
-			}
-		}
-	}
-	return out
-}
-
-// weightedOrder returns items in a random order where each next item is drawn with probability
-// proportional to its weight; zero-weight items come last.
-func weightedOrder[T any](items []T, weight func(T) int) []T {
-	if len(items) == 1 {
-		return items
-	}
-	rest := append([]T(nil), items...)
-	out := make([]T, 0, len(items))
-	for len(rest) > 0 {
-		total := 0
-		for _, it := range rest {
-			total += max(weight(it), 0)
-		}
-		i := 0
-		if total > 0 {
-			x := rand.IntN(total) //nolint:gosec // load spreading needs no cryptographic randomness
-			for j, it := range rest {
-				x -= max(weight(it), 0)
-				if x < 0 {
-					i = j
-					break
-				}
-			}
-		}
-		out = append(out, rest[i])
-		rest = append(rest[:i], rest[i+1:]...)
-	}
-	return out
 }

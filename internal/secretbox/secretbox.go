@@ -52,10 +52,11 @@ func (b *Box) Open(sealed []byte) (string, error) {
 }
 
 // Tail masks a secret down to its last four characters: "****3xYz". Secrets of eight characters
-// or fewer show nothing.
+// or fewer show nothing. Characters are runes, so the mask is always valid UTF-8.
 func Tail(secret string) string {
-	if len(secret) <= 8 {
+	r := []rune(secret)
+	if len(r) <= 8 {
 		return "****"
 	}
-	return "****" + secret[len(secret)-4:]
+	return "****" + string(r[len(r)-4:])
 }

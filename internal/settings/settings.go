@@ -22,6 +22,13 @@ type Values struct {
 	RegistrationEnabled bool   `json:"registration_enabled"`
 	AllowUnpricedModels bool   `json:"allow_unpriced_models"`
 	NewUserBalance      int64  `json:"new_user_balance"`
+	// Hook URLs (docs/hooks.md): empty means off. Unset in the database, they are the
+	// environment's OAUTH_URL, AUDIT_LIMIT_URL and NOTIFY_URL.
+	OAuthURL      string `json:"oauth_url"`
+	AuditLimitURL string `json:"audit_limit_url"`
+	NotifyURL     string `json:"notify_url"`
+	// ExpiredRedirectURL is where /logintoken sends a user whose plan has expired (code -2).
+	ExpiredRedirectURL string `json:"expired_redirect_url"`
 }
 
 // Defaults are the settings of a fresh install.
@@ -35,6 +42,10 @@ type Patch struct {
 	RegistrationEnabled *bool
 	AllowUnpricedModels *bool
 	NewUserBalance      *int64
+	OAuthURL            *string
+	AuditLimitURL       *string
+	NotifyURL           *string
+	ExpiredRedirectURL  *string
 }
 
 // Store caches the settings.
@@ -43,12 +54,18 @@ type Store struct {
 	q    *db.Queries
 	bus  *bus.Bus
 	cur  atomic.Pointer[Values]
+	base Values
 }
 
 // New makes a store and subscribes it to invalidations; call Load before use.
 func New(pool *pgxpool.Pool, q *db.Queries, b *bus.Bus) *Store {
-	s := &Store{pool: pool, q: q, bus: b}
-	d := Defaults()
+	return NewWithDefaults(pool, q, b, Defaults())
+}
+
+// NewWithDefaults is New with the values a key takes while it is not stored (the environment's
+// hook URLs, for instance); call Load before use.
+func NewWithDefaults(pool *pgxpool.Pool, q *db.Queries, b *bus.Bus, d Values) *Store {
+	s := &Store{pool: pool, q: q, bus: b, base: d}
 	s.cur.Store(&d)
 	b.Subscribe(bus.TopicSettings, func(string) { _ = s.Load(context.Background()) })
 	return s
@@ -63,7 +80,7 @@ func (s *Store) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load settings: %w", err)
 	}
-	v := Defaults()
+	v := s.base
 	m := map[string]json.RawMessage{}
 	for _, r := range rows {
 		m[r.Key] = r.Value
@@ -90,6 +107,12 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	}
 	if p.NewUserBalance != nil {
 		kv["new_user_balance"] = *p.NewUserBalance
+	}
+	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
+		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL} {
+		if v != nil {
+			kv[k] = *v
+		}
 	}
 	err := store.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		for k, v := range kv {

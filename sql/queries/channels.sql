@@ -25,3 +25,25 @@ RETURNING id;
 
 -- name: ChannelDelete :execrows
 DELETE FROM channels WHERE id = @id;
+
+-- name: ChannelSetSynced :exec
+-- ChannelSetSynced stores the model list an upstream reported (or the error of the attempt).
+UPDATE channels SET
+    upstream_models  = CASE WHEN @ok::boolean THEN sqlc.narg('upstream_models')::text[] ELSE upstream_models END,
+    models_synced_at = CASE WHEN @ok::boolean THEN @at::timestamptz ELSE models_synced_at END,
+    sync_error       = @sync_error
+WHERE id = @id;
+
+-- name: ChannelSetModels :exec
+UPDATE channels SET models = @models::text[], updated_at = now() WHERE id = @id;
+
+-- name: ChannelSetMinTier :exec
+UPDATE channels SET min_tier = @min_tier, updated_at = now() WHERE id = @id;
+
+-- name: ChannelProbeTarget :one
+-- ChannelProbeTarget picks the account a channel check uses: active first, least failing.
+SELECT c.type, c.base_url, a.credential_enc
+FROM channels c JOIN accounts a ON a.channel_id = c.id
+WHERE c.id = @id AND a.status IN ('active', 'cooling')
+ORDER BY a.failure_count, a.id
+LIMIT 1;

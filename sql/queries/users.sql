@@ -41,3 +41,13 @@ SELECT pg_advisory_xact_lock(7001);
 
 -- name: UserDelete :execrows
 DELETE FROM users WHERE id = @id;
+
+-- name: UserSetTier :one
+-- UserSetTier changes a user's tier (grant) and plan expiry; set_plan_expires_at distinguishes
+-- clearing the expiry (null) from leaving it.
+UPDATE users SET
+    tier            = coalesce(sqlc.narg('tier'), tier),
+    plan_expires_at = CASE WHEN @set_plan_expires_at::boolean THEN sqlc.narg('plan_expires_at')::timestamptz ELSE plan_expires_at END,
+    updated_at      = now()
+WHERE id = @id
+RETURNING *;

@@ -18,18 +18,45 @@ import (
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
 )
 
+// Defines values for AccountStatus.
+const (
+	AccountStatusActive      AccountStatus = "active"
+	AccountStatusBanned      AccountStatus = "banned"
+	AccountStatusCooling     AccountStatus = "cooling"
+	AccountStatusDisabled    AccountStatus = "disabled"
+	AccountStatusNeedsReauth AccountStatus = "needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the AccountStatus enum.
+func (e AccountStatus) Valid() bool {
+	switch e {
+	case AccountStatusActive:
+		return true
+	case AccountStatusBanned:
+		return true
+	case AccountStatusCooling:
+		return true
+	case AccountStatusDisabled:
+		return true
+	case AccountStatusNeedsReauth:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ActiveStatus.
 const (
-	Active   ActiveStatus = "active"
-	Disabled ActiveStatus = "disabled"
+	ActiveStatusActive   ActiveStatus = "active"
+	ActiveStatusDisabled ActiveStatus = "disabled"
 )
 
 // Valid indicates whether the value is a known member of the ActiveStatus enum.
 func (e ActiveStatus) Valid() bool {
 	switch e {
-	case Active:
+	case ActiveStatusActive:
 		return true
-	case Disabled:
+	case ActiveStatusDisabled:
 		return true
 	default:
 		return false
@@ -57,10 +84,247 @@ func (e ChannelType) Valid() bool {
 	}
 }
 
+// Defines values for ImportJobStatus.
+const (
+	Failed  ImportJobStatus = "failed"
+	Running ImportJobStatus = "running"
+	Success ImportJobStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobStatus enum.
+func (e ImportJobStatus) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Running:
+		return true
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteMethod.
+const (
+	RemoteMethodGET  RemoteMethod = "GET"
+	RemoteMethodPOST RemoteMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the RemoteMethod enum.
+func (e RemoteMethod) Valid() bool {
+	switch e {
+	case RemoteMethodGET:
+		return true
+	case RemoteMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteProvider.
+const (
+	RemoteProviderEmpty RemoteProvider = ""
+	RemoteProviderGpt   RemoteProvider = "gpt"
+	RemoteProviderGrok  RemoteProvider = "grok"
+)
+
+// Valid indicates whether the value is a known member of the RemoteProvider enum.
+func (e RemoteProvider) Valid() bool {
+	switch e {
+	case RemoteProviderEmpty:
+		return true
+	case RemoteProviderGpt:
+		return true
+	case RemoteProviderGrok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceCreateMethod.
+const (
+	RemoteSourceCreateMethodGET  RemoteSourceCreateMethod = "GET"
+	RemoteSourceCreateMethodPOST RemoteSourceCreateMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceCreateMethod enum.
+func (e RemoteSourceCreateMethod) Valid() bool {
+	switch e {
+	case RemoteSourceCreateMethodGET:
+		return true
+	case RemoteSourceCreateMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceCreateProvider.
+const (
+	RemoteSourceCreateProviderEmpty RemoteSourceCreateProvider = ""
+	RemoteSourceCreateProviderGpt   RemoteSourceCreateProvider = "gpt"
+	RemoteSourceCreateProviderGrok  RemoteSourceCreateProvider = "grok"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceCreateProvider enum.
+func (e RemoteSourceCreateProvider) Valid() bool {
+	switch e {
+	case RemoteSourceCreateProviderEmpty:
+		return true
+	case RemoteSourceCreateProviderGpt:
+		return true
+	case RemoteSourceCreateProviderGrok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceCreateSyncStrategy.
+const (
+	RemoteSourceCreateSyncStrategyMerge   RemoteSourceCreateSyncStrategy = "merge"
+	RemoteSourceCreateSyncStrategyReplace RemoteSourceCreateSyncStrategy = "replace"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceCreateSyncStrategy enum.
+func (e RemoteSourceCreateSyncStrategy) Valid() bool {
+	switch e {
+	case RemoteSourceCreateSyncStrategyMerge:
+		return true
+	case RemoteSourceCreateSyncStrategyReplace:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceUpdateMethod.
+const (
+	RemoteSourceUpdateMethodGET  RemoteSourceUpdateMethod = "GET"
+	RemoteSourceUpdateMethodPOST RemoteSourceUpdateMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceUpdateMethod enum.
+func (e RemoteSourceUpdateMethod) Valid() bool {
+	switch e {
+	case RemoteSourceUpdateMethodGET:
+		return true
+	case RemoteSourceUpdateMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceUpdateProvider.
+const (
+	RemoteSourceUpdateProviderEmpty RemoteSourceUpdateProvider = ""
+	RemoteSourceUpdateProviderGpt   RemoteSourceUpdateProvider = "gpt"
+	RemoteSourceUpdateProviderGrok  RemoteSourceUpdateProvider = "grok"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceUpdateProvider enum.
+func (e RemoteSourceUpdateProvider) Valid() bool {
+	switch e {
+	case RemoteSourceUpdateProviderEmpty:
+		return true
+	case RemoteSourceUpdateProviderGpt:
+		return true
+	case RemoteSourceUpdateProviderGrok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceUpdateSyncStrategy.
+const (
+	RemoteSourceUpdateSyncStrategyMerge   RemoteSourceUpdateSyncStrategy = "merge"
+	RemoteSourceUpdateSyncStrategyReplace RemoteSourceUpdateSyncStrategy = "replace"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceUpdateSyncStrategy enum.
+func (e RemoteSourceUpdateSyncStrategy) Valid() bool {
+	switch e {
+	case RemoteSourceUpdateSyncStrategyMerge:
+		return true
+	case RemoteSourceUpdateSyncStrategyReplace:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteStrategy.
+const (
+	RemoteStrategyMerge   RemoteStrategy = "merge"
+	RemoteStrategyReplace RemoteStrategy = "replace"
+)
+
+// Valid indicates whether the value is a known member of the RemoteStrategy enum.
+func (e RemoteStrategy) Valid() bool {
+	switch e {
+	case RemoteStrategyMerge:
+		return true
+	case RemoteStrategyReplace:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatusMonitorLastStatus.
+const (
+	Down    StatusMonitorLastStatus = "down"
+	Unknown StatusMonitorLastStatus = "unknown"
+	Up      StatusMonitorLastStatus = "up"
+)
+
+// Valid indicates whether the value is a known member of the StatusMonitorLastStatus enum.
+func (e StatusMonitorLastStatus) Valid() bool {
+	switch e {
+	case Down:
+		return true
+	case Unknown:
+		return true
+	case Up:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Tier.
+const (
+	Free  Tier = "free"
+	Pro   Tier = "pro"
+	Ultra Tier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the Tier enum.
+func (e Tier) Valid() bool {
+	switch e {
+	case Free:
+		return true
+	case Pro:
+		return true
+	case Ultra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
+
+	// CoolingUntil End of the last account-wide cooldown (it ends by time).
+	CoolingUntil *time.Time `json:"cooling_until"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -82,14 +346,48 @@ type Account struct {
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
 	LastUsedAt *time.Time `json:"last_used_at"`
 
+	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+	//
+	// Example: {"gpt-4o":"60/3h"}
+	Limits AccountLimits `json:"limits"`
+
+	// MaxConcurrency Calls in flight at once across instances (0 for no limit).
+	//
+	// Example: 0
+	MaxConcurrency int `json:"max_concurrency"`
+
 	// Name Example: team-key-1
 	Name string `json:"name"`
 
-	// Status Example: active
-	Status ActiveStatus `json:"status"`
+	// Nickname Display name on the share-server pages (empty when unset).
+	//
+	// Example:
+	Nickname string `json:"nickname"`
+
+	// OwnerUserId The user the account is dedicated to (null for shared).
+	OwnerUserId *int64 `json:"owner_user_id"`
+
+	// Status `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
+	// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
+	// passes); `banned` out until an administrator resets it (the provider disabled it);
+	// `needs_reauth` out until a probe passes or an administrator resets it (credential refused).
+	//
+	//
+	// Example: active
+	Status AccountStatus `json:"status"`
+
+	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+	//
+	// Example:
+	StatusReason string `json:"status_reason"`
 
 	// SuccessCount Example: 120
 	SuccessCount int64 `json:"success_count"`
+
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier Tier `json:"tier"`
 
 	// UpdatedAt Example: 2026-11-22T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -105,31 +403,96 @@ type AccountCreate struct {
 	// Example: sk-proj-EXAMPLE0000000000003xYz
 	Credential string `json:"credential"`
 
+	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+	//
+	// Example: {"gpt-4o":"60/3h"}
+	Limits *AccountLimits `json:"limits,omitempty"`
+
+	// MaxConcurrency Example: 0
+	MaxConcurrency *int `json:"max_concurrency,omitempty"`
+
 	// Name Example: team-key-1
 	Name *string `json:"name,omitempty"`
+
+	// Nickname Example:
+	Nickname *string `json:"nickname,omitempty"`
+
+	// OwnerUserId Dedicate the account to this user (null for shared).
+	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier *Tier `json:"tier,omitempty"`
+
 	// Weight Example: 1
 	Weight *int `json:"weight,omitempty"`
 }
+
+// AccountImport defines model for AccountImport.
+type AccountImport struct {
+	Accounts []AccountCreate `json:"accounts"`
+}
+
+// AccountImportResult defines model for AccountImportResult.
+type AccountImportResult struct {
+	// Created Example: 1
+	Created int       `json:"created"`
+	Items   []Account `json:"items"`
+}
+
+// AccountLimits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+//
+// Example: {"gpt-4o":"60/3h"}
+type AccountLimits map[string]string
 
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Items []Account `json:"items"`
 }
 
+// AccountStatus `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
+// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
+// passes); `banned` out until an administrator resets it (the provider disabled it);
+// `needs_reauth` out until a probe passes or an administrator resets it (credential refused).
+//
+// Example: active
+type AccountStatus string
+
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
 	// Credential Example: sk-proj-EXAMPLE0000000000004aBc
 	Credential *string `json:"credential,omitempty"`
 
+	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+	//
+	// Example: {"gpt-4o":"60/3h"}
+	Limits *AccountLimits `json:"limits,omitempty"`
+
+	// MaxConcurrency Example: 0
+	MaxConcurrency *int `json:"max_concurrency,omitempty"`
+
 	// Name Example: team-key-1
 	Name *string `json:"name,omitempty"`
 
+	// Nickname Example:
+	Nickname *string `json:"nickname,omitempty"`
+
+	// OwnerUserId Dedicate the account to this user; 0 makes it shared again.
+	//
+	// Example: 0
+	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
+
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier *Tier `json:"tier,omitempty"`
 
 	// Weight Example: 1
 	Weight *int `json:"weight,omitempty"`
@@ -155,6 +518,11 @@ type Channel struct {
 
 	// Id Example: 1
 	Id int64 `json:"id"`
+
+	// MinTier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	MinTier Tier `json:"min_tier"`
 
 	// Models Model names this channel serves.
 	//
@@ -188,10 +556,22 @@ type Channel struct {
 
 // ChannelCreate defines model for ChannelCreate.
 type ChannelCreate struct {
-	// BaseUrl An `http` or `https` URL.
+	// BaseUrl An `http` or `https` URL: the provider's API root as its SDK takes it. `openai`:
+	// `https://api.openai.com/v1` (Poolgate appends `/chat/completions`, `/embeddings`, ...;
+	// any OpenAI-compatible root works, e.g. `https://api.x.ai/v1`). `anthropic`:
+	// `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
+	// accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
+	// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
+	// ending in `/v1beta` or `/v1` is used as is).
+	//
 	//
 	// Example: https://api.openai.com/v1
 	BaseUrl string `json:"base_url"`
+
+	// MinTier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	MinTier *Tier `json:"min_tier,omitempty"`
 
 	// Models Example: ["gpt-4o-mini","gpt-4o"]
 	Models ModelNames `json:"models"`
@@ -219,6 +599,38 @@ type ChannelList struct {
 	Items []Channel `json:"items"`
 }
 
+// ChannelSelection defines model for ChannelSelection.
+type ChannelSelection struct {
+	// ChannelIds The channels to work on; absent means all.
+	//
+	// Example: [1]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+}
+
+// ChannelSyncItem defines model for ChannelSyncItem.
+type ChannelSyncItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// Error Why the list could not be fetched (empty when ok).
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// Models Models the upstream listed.
+	//
+	// Example: 42
+	Models int `json:"models"`
+
+	// Ok Example: true
+	Ok bool `json:"ok"`
+}
+
+// ChannelSyncResult defines model for ChannelSyncResult.
+type ChannelSyncResult struct {
+	Items []ChannelSyncItem `json:"items"`
+}
+
 // ChannelType The upstream protocol. `openai` also covers OpenAI-compatible providers (Grok, DeepSeek, local servers).
 //
 // Example: openai
@@ -228,6 +640,11 @@ type ChannelType string
 type ChannelUpdate struct {
 	// BaseUrl Example: https://api.openai.com/v1
 	BaseUrl *string `json:"base_url,omitempty"`
+
+	// MinTier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	MinTier *Tier `json:"min_tier,omitempty"`
 
 	// Models Example: ["gpt-4o-mini","gpt-4o"]
 	Models *ModelNames `json:"models,omitempty"`
@@ -243,6 +660,116 @@ type ChannelUpdate struct {
 
 	// Weight Example: 1
 	Weight *int `json:"weight,omitempty"`
+}
+
+// ChannelUsage defines model for ChannelUsage.
+type ChannelUsage struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// CompletionTokens Example: 12000
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// Failed Example: 2
+	Failed int64 `json:"failed"`
+
+	// Name Example: openai-main
+	Name string `json:"name"`
+
+	// PromptTokens Example: 48000
+	PromptTokens int64 `json:"prompt_tokens"`
+
+	// Quota Example: 2400
+	Quota int64 `json:"quota"`
+
+	// Requests Example: 120
+	Requests int64 `json:"requests"`
+
+	// Succeeded Example: 118
+	Succeeded int64 `json:"succeeded"`
+}
+
+// ChannelUsageList defines model for ChannelUsageList.
+type ChannelUsageList struct {
+	Items []ChannelUsage `json:"items"`
+
+	// Since Example: 2026-11-21T00:00:00Z
+	Since time.Time `json:"since"`
+
+	// Until Example: 2026-11-22T00:00:00Z
+	Until time.Time `json:"until"`
+}
+
+// ImportJob One sync or injection and what it did, by count.
+//
+// Example: {"added":1,"created_at":"2026-05-23T10:20:00+00:00","errors":[],"failed":0,"job_id":"9999aaaabbbbccccddddeeeeffff0000","removed":0,"skipped":1,"source_id":"a1b2c3d4e5f6","source_name":"Team GPT Source","status":"success","strategy":"merge","total":2,"updated_at":"2026-05-23T10:20:01+00:00"}
+type ImportJob struct {
+	// Added New accounts.
+	//
+	// Example: 1
+	Added int `json:"added"`
+
+	// CreatedAt A UTC time, RFC 3339 with a `+00:00` offset, to the second.
+	//
+	// Example: 2026-05-23T10:15:30+00:00
+	CreatedAt RemoteTime `json:"created_at"`
+
+	// Errors Why entries failed or the job failed; never tokens, URLs or response bodies.
+	//
+	// Example: []
+	Errors []string `json:"errors"`
+
+	// Failed Payload entries that could not be imported (no token, unknown provider).
+	//
+	// Example: 0
+	Failed int `json:"failed"`
+
+	// JobId Example: 9999aaaabbbbccccddddeeeeffff0000
+	JobId string `json:"job_id"`
+
+	// Removed The source's accounts removed by `replace`.
+	//
+	// Example: 0
+	Removed int `json:"removed"`
+
+	// Skipped Accounts already in the pool (or repeated in the payload).
+	//
+	// Example: 1
+	Skipped int `json:"skipped"`
+
+	// SourceId Example: a1b2c3d4e5f6
+	SourceId string `json:"source_id"`
+
+	// SourceName Example: Team GPT Source
+	SourceName string `json:"source_name"`
+
+	// Status Example: success
+	Status ImportJobStatus `json:"status"`
+
+	// Strategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	Strategy RemoteStrategy `json:"strategy"`
+
+	// Total Accounts in the payload.
+	//
+	// Example: 2
+	Total int `json:"total"`
+
+	// UpdatedAt A UTC time, RFC 3339 with a `+00:00` offset, to the second.
+	//
+	// Example: 2026-05-23T10:15:30+00:00
+	UpdatedAt RemoteTime `json:"updated_at"`
+}
+
+// ImportJobStatus Example: success
+type ImportJobStatus string
+
+// ImportJobList defines model for ImportJobList.
+type ImportJobList struct {
+	ImportJobs []ImportJob `json:"import_jobs"`
 }
 
 // Model defines model for Model.
@@ -302,6 +829,60 @@ type ModelList struct {
 // ModelNames Example: ["gpt-4o-mini","gpt-4o"]
 type ModelNames = []string
 
+// ModelSyncApply defines model for ModelSyncApply.
+type ModelSyncApply struct {
+	// ChannelIds The channels to change; absent means every synced channel.
+	//
+	// Example: [1]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+
+	// Remove Also drop the served models the upstream no longer lists.
+	//
+	// Example: false
+	Remove *bool `json:"remove,omitempty"`
+}
+
+// ModelSyncApplyItem defines model for ModelSyncApplyItem.
+type ModelSyncApplyItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// Models Example: ["gpt-4.1","gpt-4o"]
+	Models []string `json:"models"`
+}
+
+// ModelSyncApplyResult defines model for ModelSyncApplyResult.
+type ModelSyncApplyResult struct {
+	Items []ModelSyncApplyItem `json:"items"`
+}
+
+// ModelSyncPreview defines model for ModelSyncPreview.
+type ModelSyncPreview struct {
+	Items []ModelSyncPreviewItem `json:"items"`
+}
+
+// ModelSyncPreviewItem defines model for ModelSyncPreviewItem.
+type ModelSyncPreviewItem struct {
+	// Add Listed by the upstream, not served yet.
+	//
+	// Example: ["gpt-4.1"]
+	Add []string `json:"add"`
+
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// ChannelName Example: openai-main
+	ChannelName string `json:"channel_name"`
+
+	// Remove Served, no longer listed by the upstream.
+	//
+	// Example: ["gpt-4"]
+	Remove []string `json:"remove"`
+
+	// SyncedAt Example: 2026-11-22T09:30:00Z
+	SyncedAt time.Time `json:"synced_at"`
+}
+
 // ModelUpdate defines model for ModelUpdate.
 type ModelUpdate struct {
 	// CachedInputPrice Example: 37500
@@ -323,6 +904,329 @@ type ModelUpdate struct {
 // Example: 75000
 type Price = int64
 
+// RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
+// optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
+// ignored.
+//
+// Example: {"access_token":"example-gpt-token-3","provider":"gpt","type":"plus"}
+type RemoteAccount struct {
+	// AccessToken Example: example-gpt-token-3
+	AccessToken *string `json:"access_token,omitempty"`
+
+	// Metadata Example: {"team":"ops"}
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Name Example: ops-1
+	Name *string `json:"name,omitempty"`
+
+	// Provider The provider of accounts that name none; empty means `gpt`.
+	//
+	// Example: gpt
+	Provider *RemoteProvider `json:"provider,omitempty"`
+
+	// Status Example: active
+	Status *ActiveStatus `json:"status,omitempty"`
+
+	// Token Example: example-grok-token-1
+	Token *string `json:"token,omitempty"`
+
+	// Type Example: plus
+	Type *string `json:"type,omitempty"`
+}
+
+// RemoteInject Accounts to import; one of `tokens`, `accounts` or `payload` is required.
+//
+// Example: {"provider":"gpt","source_id":"manual-gpt","source_name":"Manual GPT","strategy":"merge","tokens":["example-gpt-token-1","example-gpt-token-2"]}
+type RemoteInject struct {
+	Accounts *[]RemoteAccount `json:"accounts,omitempty"`
+
+	// ChannelId The OpenAI-type channel the accounts join; default the channel named `remote-<provider>`.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Payload A payload in any shape a source may serve (a `tokens` or `accounts` wrapper, or an array of tokens and accounts).
+	//
+	// Example: {"tokens":["example-token-1","example-token-2"]}
+	Payload interface{} `json:"payload,omitempty"`
+
+	// Provider The provider of accounts that name none; empty means `gpt`.
+	//
+	// Example: gpt
+	Provider *RemoteProvider `json:"provider,omitempty"`
+
+	// SourceId A source's id or any label; required by `replace`, which it scopes.
+	//
+	// Example: manual-gpt
+	SourceId *string `json:"source_id,omitempty"`
+
+	// SourceName Example: Manual GPT
+	SourceName *string `json:"source_name,omitempty"`
+
+	// Strategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	Strategy *RemoteStrategy `json:"strategy,omitempty"`
+
+	// Tokens Example: ["example-gpt-token-1","example-gpt-token-2"]
+	Tokens *[]string `json:"tokens,omitempty"`
+}
+
+// RemoteInjectResult defines model for RemoteInjectResult.
+type RemoteInjectResult struct {
+	// Added Example: 2
+	Added int `json:"added"`
+
+	// Removed Example: 0
+	Removed int `json:"removed"`
+
+	// Skipped Example: 0
+	Skipped int `json:"skipped"`
+
+	// SourceId Example: manual-gpt
+	SourceId string `json:"source_id"`
+
+	// SourceName Example: Manual GPT
+	SourceName string `json:"source_name"`
+
+	// Strategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	Strategy RemoteStrategy `json:"strategy"`
+
+	// Total Example: 2
+	Total int `json:"total"`
+}
+
+// RemoteMethod The HTTP method of the sync request.
+//
+// Example: GET
+type RemoteMethod string
+
+// RemoteProvider The provider of accounts that name none; empty means `gpt`.
+//
+// Example: gpt
+type RemoteProvider string
+
+// RemoteSource A remote account source. Its secrets are never returned, only whether they are set.
+type RemoteSource struct {
+	// AuthHeader Example:
+	AuthHeader string `json:"auth_header"`
+
+	// ChannelId The channel the source's accounts join; absent when it is the per-provider default.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// HasAuthToken Example: false
+	HasAuthToken bool `json:"has_auth_token"`
+
+	// HasBearerToken Example: false
+	HasBearerToken bool `json:"has_bearer_token"`
+
+	// Id Example: a1b2c3d4e5f6
+	Id string `json:"id"`
+
+	// ImportJob The latest sync job; null before the first.
+	ImportJob *ImportJob `json:"import_job"`
+
+	// IntervalSeconds Seconds between scheduled syncs; null when the source is synced by hand only.
+	//
+	// Example: 3600
+	IntervalSeconds *int `json:"interval_seconds"`
+
+	// LastSyncAt When the latest successful sync finished (as RemoteTime); empty before one.
+	//
+	// Example: 2026-05-23T10:15:30+00:00
+	LastSyncAt string `json:"last_sync_at"`
+
+	// Method The HTTP method of the sync request.
+	//
+	// Example: GET
+	Method RemoteMethod `json:"method"`
+
+	// Name Example: Team GPT Source
+	Name string `json:"name"`
+
+	// Provider The provider of accounts that name none; empty means `gpt`.
+	//
+	// Example: gpt
+	Provider RemoteProvider `json:"provider"`
+
+	// SyncStrategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	SyncStrategy RemoteStrategy `json:"sync_strategy"`
+
+	// Url Example: https://accounts.example.test/webchat2api.json
+	Url string `json:"url"`
+}
+
+// RemoteSourceCreate A new source. `url` is required; null fields count as absent.
+//
+// Example: {"interval_seconds":3600,"method":"GET","name":"Team GPT Source","provider":"gpt","sync_strategy":"merge","url":"https://accounts.example.test/webchat2api.json"}
+type RemoteSourceCreate struct {
+	// AuthHeader Example: X-Remote-Account-Key
+	AuthHeader *string `json:"auth_header,omitempty"`
+
+	// AuthToken Example: example-upstream-header-token
+	AuthToken *string `json:"auth_token,omitempty"`
+
+	// BearerToken Example: example-upstream-bearer-token
+	BearerToken *string `json:"bearer_token,omitempty"`
+
+	// ChannelId The OpenAI-type channel the accounts join; 0 or null for the per-provider default.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Default true.
+	//
+	// Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Seconds between scheduled syncs; 0 or null for none.
+	//
+	// Example: 3600
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Method Default GET.
+	//
+	// Example: GET
+	Method *RemoteSourceCreateMethod `json:"method,omitempty"`
+
+	// Name Example: Team GPT Source
+	Name *string `json:"name,omitempty"`
+
+	// Provider Example: gpt
+	Provider *RemoteSourceCreateProvider `json:"provider,omitempty"`
+
+	// SyncStrategy Default merge.
+	//
+	// Example: merge
+	SyncStrategy *RemoteSourceCreateSyncStrategy `json:"sync_strategy,omitempty"`
+
+	// Url Example: https://accounts.example.test/webchat2api.json
+	Url *string `json:"url,omitempty"`
+}
+
+// RemoteSourceCreateMethod Default GET.
+//
+// Example: GET
+type RemoteSourceCreateMethod string
+
+// RemoteSourceCreateProvider Example: gpt
+type RemoteSourceCreateProvider string
+
+// RemoteSourceCreateSyncStrategy Default merge.
+//
+// Example: merge
+type RemoteSourceCreateSyncStrategy string
+
+// RemoteSourceList defines model for RemoteSourceList.
+type RemoteSourceList struct {
+	Sources []RemoteSource `json:"sources"`
+}
+
+// RemoteSourceSaved defines model for RemoteSourceSaved.
+type RemoteSourceSaved struct {
+	// Source A remote account source. Its secrets are never returned, only whether they are set.
+	Source  RemoteSource   `json:"source"`
+	Sources []RemoteSource `json:"sources"`
+}
+
+// RemoteSourceUpdate The fields to change; absent and null fields stay.
+//
+// Example: {"enabled":false,"provider":"gpt","sync_strategy":"replace"}
+type RemoteSourceUpdate struct {
+	// AuthHeader Example: X-Remote-Account-Key
+	AuthHeader *string `json:"auth_header,omitempty"`
+
+	// AuthToken A new header token; empty removes it.
+	//
+	// Example: example-upstream-header-token
+	AuthToken *string `json:"auth_token,omitempty"`
+
+	// BearerToken A new bearer token; empty removes it.
+	//
+	// Example: example-upstream-bearer-token
+	BearerToken *string `json:"bearer_token,omitempty"`
+
+	// ChannelId The OpenAI-type channel the accounts join; 0 returns to the per-provider default.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Example: false
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Seconds between scheduled syncs; 0 stops them.
+	//
+	// Example: 3600
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Method Example: GET
+	Method *RemoteSourceUpdateMethod `json:"method,omitempty"`
+
+	// Name Example: Team GPT Source
+	Name *string `json:"name,omitempty"`
+
+	// Provider Example: gpt
+	Provider *RemoteSourceUpdateProvider `json:"provider,omitempty"`
+
+	// SyncStrategy Example: replace
+	SyncStrategy *RemoteSourceUpdateSyncStrategy `json:"sync_strategy,omitempty"`
+
+	// Url Example: https://accounts.example.test/webchat2api.json
+	Url *string `json:"url,omitempty"`
+}
+
+// RemoteSourceUpdateMethod Example: GET
+type RemoteSourceUpdateMethod string
+
+// RemoteSourceUpdateProvider Example: gpt
+type RemoteSourceUpdateProvider string
+
+// RemoteSourceUpdateSyncStrategy Example: replace
+type RemoteSourceUpdateSyncStrategy string
+
+// RemoteStrategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+// source's accounts the payload no longer lists.
+//
+// Example: merge
+type RemoteStrategy string
+
+// RemoteSyncResult defines model for RemoteSyncResult.
+type RemoteSyncResult struct {
+	// ImportJob One sync or injection and what it did, by count.
+	//
+	// Example: {"added":1,"created_at":"2026-05-23T10:20:00+00:00","errors":[],"failed":0,"job_id":"9999aaaabbbbccccddddeeeeffff0000","removed":0,"skipped":1,"source_id":"a1b2c3d4e5f6","source_name":"Team GPT Source","status":"success","strategy":"merge","total":2,"updated_at":"2026-05-23T10:20:01+00:00"}
+	ImportJob ImportJob `json:"import_job"`
+
+	// Source A remote account source. Its secrets are never returned, only whether they are set.
+	Source RemoteSource `json:"source"`
+}
+
+// RemoteSyncStatus defines model for RemoteSyncStatus.
+type RemoteSyncStatus struct {
+	// ImportJob The latest sync job; null before the first.
+	ImportJob *ImportJob `json:"import_job"`
+}
+
+// RemoteTime A UTC time, RFC 3339 with a `+00:00` offset, to the second.
+//
+// Example: 2026-05-23T10:15:30+00:00
+type RemoteTime = string
+
 // Settings defines model for Settings.
 type Settings struct {
 	// AllowUnpricedModels Serve models that have no price, free of charge. Off by default.
@@ -330,10 +1234,30 @@ type Settings struct {
 	// Example: false
 	AllowUnpricedModels bool `json:"allow_unpriced_models"`
 
+	// AuditLimitUrl Pre-chat audit hook in effect (`AUDIT_LIMIT_URL` until set here); empty when off.
+	//
+	// Example:
+	AuditLimitUrl string `json:"audit_limit_url"`
+
+	// ExpiredRedirectUrl Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
+	//
+	// Example:
+	ExpiredRedirectUrl string `json:"expired_redirect_url"`
+
 	// NewUserBalance Quota units granted to each newly registered user.
 	//
 	// Example: 0
 	NewUserBalance int64 `json:"new_user_balance"`
+
+	// NotifyUrl Post-chat notify hook in effect (`NOTIFY_URL` until set here); empty when off.
+	//
+	// Example:
+	NotifyUrl string `json:"notify_url"`
+
+	// OauthUrl Login-check hook in effect (`OAUTH_URL` until set here); empty when off.
+	//
+	// Example: https://hooks.example.com/oauth
+	OauthUrl string `json:"oauth_url"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -349,8 +1273,30 @@ type SettingsUpdate struct {
 	// AllowUnpricedModels Example: true
 	AllowUnpricedModels *bool `json:"allow_unpriced_models,omitempty"`
 
+	// AuditLimitUrl Pre-chat audit hook URL; `""` turns it off.
+	//
+	// Example: https://hooks.example.com/audit_limit
+	AuditLimitUrl *string `json:"audit_limit_url,omitempty"`
+
+	// ExpiredRedirectUrl Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
+	//
+	// Example: https://shop.example.com/renew
+	ExpiredRedirectUrl *string `json:"expired_redirect_url,omitempty"`
+
 	// NewUserBalance Example: 0
 	NewUserBalance *int64 `json:"new_user_balance,omitempty"`
+
+	// NotifyUrl Post-chat notify hook URL; `""` turns it off.
+	//
+	// Example: https://hooks.example.com/notify
+	NotifyUrl *string `json:"notify_url,omitempty"`
+
+	// OauthUrl Login-check hook URL; `""` turns it off. Takes effect on every instance at once.
+	// Refused when it resolves to a private address not allowed by `ALLOW_PRIVATE_OUTBOUND`.
+	//
+	//
+	// Example: https://hooks.example.com/oauth
+	OauthUrl *string `json:"oauth_url,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -358,6 +1304,223 @@ type SettingsUpdate struct {
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
 }
+
+// ShareLink defines model for ShareLink.
+type ShareLink struct {
+	// AuthHost The credential-check host (`{auth_host}/shareAuth/...`); empty admits any caller.
+	//
+	// Example: https://auth.example.com
+	AuthHost string `json:"auth_host"`
+
+	// BaseUrl The OpenAI base URL of the link: callers send `Authorization: Bearer <authToken>`.
+	//
+	// Example: /share/sl_4cT9pQ2mZr8KxW1b/v1
+	BaseUrl string `json:"base_url"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-31T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Example: sl_4cT9pQ2mZr8KxW1b
+	Id string `json:"id"`
+
+	// Models Models callers may use; empty allows every model.
+	//
+	// Example: ["gpt-4o-mini"]
+	Models []string `json:"models"`
+
+	// Name Example: docs-bot
+	Name string `json:"name"`
+
+	// QuotaLimit Quota units the link may spend in total; null for no limit.
+	//
+	// Example: 1000000
+	QuotaLimit *int64 `json:"quota_limit"`
+
+	// RequestCount Example: 3
+	RequestCount int64 `json:"request_count"`
+
+	// RequestLimit Answered questions the link allows in total; null for no limit.
+	//
+	// Example: 100
+	RequestLimit *int64 `json:"request_limit"`
+
+	// Status Example: active
+	Status ActiveStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UsedQuota Example: 1200
+	UsedQuota int64 `json:"used_quota"`
+
+	// UserId The user charged for the link's calls.
+	//
+	// Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// ShareLinkCreate defines model for ShareLinkCreate.
+type ShareLinkCreate struct {
+	// AuthHost Example: https://auth.example.com
+	AuthHost *string `json:"auth_host,omitempty"`
+
+	// ExpiresAt Example: 2026-12-31T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Models Example: ["gpt-4o-mini"]
+	Models *[]string `json:"models,omitempty"`
+
+	// Name Example: docs-bot
+	Name string `json:"name"`
+
+	// QuotaLimit Example: 1000000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+
+	// RequestLimit Example: 100
+	RequestLimit *int64 `json:"request_limit,omitempty"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// ShareLinkList defines model for ShareLinkList.
+type ShareLinkList struct {
+	Items []ShareLink `json:"items"`
+}
+
+// ShareLinkUpdate defines model for ShareLinkUpdate.
+type ShareLinkUpdate struct {
+	// AuthHost Example: https://auth.example.com
+	AuthHost *string `json:"auth_host,omitempty"`
+
+	// ExpiresAt The new expiry.
+	//
+	// Example: 2026-12-31T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Models Example: ["gpt-4o-mini"]
+	Models *[]string `json:"models,omitempty"`
+
+	// Name Example: docs-bot
+	Name *string `json:"name,omitempty"`
+
+	// QuotaLimit The new limit; -1 removes it.
+	//
+	// Example: 1000000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+
+	// RequestLimit The new limit; -1 removes it.
+	//
+	// Example: 100
+	RequestLimit *int64 `json:"request_limit,omitempty"`
+
+	// Status Example: active
+	Status *ActiveStatus `json:"status,omitempty"`
+}
+
+// StatusMonitor defines model for StatusMonitor.
+type StatusMonitor struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// IntervalSeconds Example: 300
+	IntervalSeconds int `json:"interval_seconds"`
+
+	// LastCheckedAt Example: 2026-11-22T09:30:00Z
+	LastCheckedAt *time.Time `json:"last_checked_at"`
+
+	// LastLatencyMs Example: 182
+	LastLatencyMs *int `json:"last_latency_ms"`
+
+	// LastMessage Example: ok
+	LastMessage string `json:"last_message"`
+
+	// LastStatus Example: up
+	LastStatus StatusMonitorLastStatus `json:"last_status"`
+
+	// Model A model the upstream must list (empty for none).
+	//
+	// Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Name Example: OpenAI
+	Name string `json:"name"`
+
+	// Public Shown at `GET /api/public/status`.
+	//
+	// Example: true
+	Public bool `json:"public"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// StatusMonitorLastStatus Example: up
+type StatusMonitorLastStatus string
+
+// StatusMonitorCreate defines model for StatusMonitorCreate.
+type StatusMonitorCreate struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Example: 300
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+
+	// Name Example: OpenAI
+	Name string `json:"name"`
+
+	// Public Example: true
+	Public *bool `json:"public,omitempty"`
+}
+
+// StatusMonitorList defines model for StatusMonitorList.
+type StatusMonitorList struct {
+	Items []StatusMonitor `json:"items"`
+}
+
+// StatusMonitorUpdate defines model for StatusMonitorUpdate.
+type StatusMonitorUpdate struct {
+	// ChannelId Example: 1
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Example: 60
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+
+	// Name Example: OpenAI
+	Name *string `json:"name,omitempty"`
+
+	// Public Example: true
+	Public *bool `json:"public,omitempty"`
+}
+
+// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+//
+// Example: pro
+type Tier string
 
 // UsageLog defines model for UsageLog.
 type UsageLog struct {
@@ -430,6 +1593,41 @@ type UsageLogPage struct {
 	Total int64 `json:"total"`
 }
 
+// UserChannel defines model for UserChannel.
+type UserChannel struct {
+	// ChannelId Example: 3
+	ChannelId int64 `json:"channel_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Priority Example: 0
+	Priority int `json:"priority"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// UserChannelCreate defines model for UserChannelCreate.
+type UserChannelCreate struct {
+	// ChannelId Example: 3
+	ChannelId int64 `json:"channel_id"`
+
+	// Priority Example: 0
+	Priority *int `json:"priority,omitempty"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// UserChannelList defines model for UserChannelList.
+type UserChannelList struct {
+	Items []UserChannel `json:"items"`
+}
+
 // UserPage defines model for UserPage.
 type UserPage struct {
 	Items []externalRef0.User `json:"items"`
@@ -456,6 +1654,13 @@ type UserUpdate struct {
 	// Example: 1000000
 	BalanceDelta *int64 `json:"balance_delta,omitempty"`
 
+	// PlanExpiresAt When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
+	// the expiry: to this value, or to never when it is absent or null.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+
 	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
 	//
 	// Example: user
@@ -465,6 +1670,11 @@ type UserUpdate struct {
 	//
 	// Example: active
 	Status *externalRef0.UserStatus `json:"status,omitempty"`
+
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier *Tier `json:"tier,omitempty"`
 }
 
 // AccountId Example: 4
@@ -476,11 +1686,20 @@ type ChannelId = int64
 // ModelId Example: 1
 type ModelId = int64
 
+// MonitorId Example: 1
+type MonitorId = int64
+
 // Page Example: 1
 type Page = int
 
 // PageSize Example: 20
 type PageSize = int
+
+// RemoteSourceId Example: a1b2c3d4e5f6
+type RemoteSourceId = string
+
+// ShareId Example: sl_4cT9pQ2mZr8KxW1b
+type ShareId = string
 
 // UserId Example: 2
 type UserId = int64
@@ -503,11 +1722,53 @@ type Conflict = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Forbidden = externalRef0.Error
 
+// MonitorConflict The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type MonitorConflict = externalRef0.Error
+
 // NotFound The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
+
+// RemoteBadRequest The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteBadRequest = externalRef0.Error
+
+// RemoteChannelMissing The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteChannelMissing = externalRef0.Error
+
+// RemoteInjectInvalid The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteInjectInvalid = externalRef0.Error
+
+// RemoteSourceDisabled The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteSourceDisabled = externalRef0.Error
+
+// RemoteSourceNotFound The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteSourceNotFound = externalRef0.Error
+
+// RemoteSyncFailed The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteSyncFailed = externalRef0.Error
 
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -527,6 +1788,15 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// ChannelUsageListParams defines parameters for ChannelUsageList.
+type ChannelUsageListParams struct {
+	// Since Start of the period (inclusive); default 24 hours before `until`.
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until End of the period (exclusive); default now.
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
+
 // LogListParams defines parameters for LogList.
 type LogListParams struct {
 	// Page The page number, from 1.
@@ -540,6 +1810,21 @@ type LogListParams struct {
 
 	// Model Only calls for this model.
 	Model *string `form:"model,omitempty" json:"model,omitempty"`
+}
+
+// RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
+type RemoteSourceJobListParams struct {
+	// Limit How many jobs to return, newest first.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// UserChannelListParams defines parameters for UserChannelList.
+type UserChannelListParams struct {
+	// UserId Only the bindings of this user.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// ChannelId Only the bindings of this channel.
+	ChannelId *int64 `form:"channel_id,omitempty" json:"channel_id,omitempty"`
 }
 
 // UserListParams defines parameters for UserList.
@@ -563,11 +1848,17 @@ type UserListParams struct {
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
+// ChannelSyncJSONRequestBody defines body for ChannelSync for application/json ContentType.
+type ChannelSyncJSONRequestBody = ChannelSelection
+
 // ChannelUpdateJSONRequestBody defines body for ChannelUpdate for application/json ContentType.
 type ChannelUpdateJSONRequestBody = ChannelUpdate
 
 // AccountCreateJSONRequestBody defines body for AccountCreate for application/json ContentType.
 type AccountCreateJSONRequestBody = AccountCreate
+
+// AccountImportJSONRequestBody defines body for AccountImport for application/json ContentType.
+type AccountImportJSONRequestBody = AccountImport
 
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
@@ -575,11 +1866,38 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
+// ModelSyncApplyJSONRequestBody defines body for ModelSyncApply for application/json ContentType.
+type ModelSyncApplyJSONRequestBody = ModelSyncApply
+
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
 
+// RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
+type RemoteAccountInjectJSONRequestBody = RemoteInject
+
+// RemoteSourceCreateJSONRequestBody defines body for RemoteSourceCreate for application/json ContentType.
+type RemoteSourceCreateJSONRequestBody = RemoteSourceCreate
+
+// RemoteSourceUpdateJSONRequestBody defines body for RemoteSourceUpdate for application/json ContentType.
+type RemoteSourceUpdateJSONRequestBody = RemoteSourceUpdate
+
 // SettingsUpdateJSONRequestBody defines body for SettingsUpdate for application/json ContentType.
 type SettingsUpdateJSONRequestBody = SettingsUpdate
+
+// ShareLinkCreateJSONRequestBody defines body for ShareLinkCreate for application/json ContentType.
+type ShareLinkCreateJSONRequestBody = ShareLinkCreate
+
+// ShareLinkUpdateJSONRequestBody defines body for ShareLinkUpdate for application/json ContentType.
+type ShareLinkUpdateJSONRequestBody = ShareLinkUpdate
+
+// StatusMonitorCreateJSONRequestBody defines body for StatusMonitorCreate for application/json ContentType.
+type StatusMonitorCreateJSONRequestBody = StatusMonitorCreate
+
+// StatusMonitorUpdateJSONRequestBody defines body for StatusMonitorUpdate for application/json ContentType.
+type StatusMonitorUpdateJSONRequestBody = StatusMonitorUpdate
+
+// UserChannelCreateJSONRequestBody defines body for UserChannelCreate for application/json ContentType.
+type UserChannelCreateJSONRequestBody = UserChannelCreate
 
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
@@ -658,6 +1976,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ChannelUsageList Calls, tokens and quota per channel over a period
+	//
+	// Corresponds with GET /api/channel-usage (the `ChannelUsageList` operationId).
+	ChannelUsageList(ctx context.Context, params *ChannelUsageListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChannelList List channels
 	//
 	// Corresponds with GET /api/channels (the `ChannelList` operationId).
@@ -676,6 +1999,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/channels (the `ChannelCreate` operationId).
 	ChannelCreate(ctx context.Context, body ChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelSyncWithBody Fetch each channel's upstream model list
+	//
+	// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+	// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+	// models do not change until `POST /api/models/sync/apply`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+	ChannelSyncWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelSync Fetch each channel's upstream model list
+	//
+	// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+	// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+	// models do not change until `POST /api/models/sync/apply`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+	ChannelSync(ctx context.Context, body ChannelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelDelete Delete a channel and its accounts
 	//
@@ -728,6 +2073,26 @@ type ClientInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts (the `AccountCreate` operationId).
 	AccountCreate(ctx context.Context, id ChannelId, body AccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AccountImportWithBody Add many accounts to a channel at once
+	//
+	// Bulk import: every account of the body is created in one transaction (all or none), its
+	// credential encrypted at rest. Answers the accounts created, by id.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+	AccountImportWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountImport Add many accounts to a channel at once
+	//
+	// Bulk import: every account of the body is created in one transaction (all or none), its
+	// credential encrypted at rest. Answers the accounts created, by id.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+	AccountImport(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AccountDelete Remove an account
 	//
 	// Corresponds with DELETE /api/channels/{id}/accounts/{account_id} (the `AccountDelete` operationId).
@@ -750,6 +2115,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/channels/{id}/accounts/{account_id} (the `AccountUpdate` operationId).
 	AccountUpdate(ctx context.Context, id ChannelId, accountId AccountId, body AccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountReset Put an account back in rotation
+	//
+	// Clears the account's status (banned, needs_reauth, disabled), its cooldowns on every
+	// instance and its run of failures: it serves again at once.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
+	AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LogList List usage logs
 	//
@@ -787,6 +2160,35 @@ type ClientInterface interface {
 	// Corresponds with POST /api/models (the `ModelCreate` operationId).
 	ModelCreate(ctx context.Context, body ModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ModelSyncApplyWithBody Apply the synced model lists to the channels
+	//
+	// Adds the upstream's models to each selected synced channel (all synced channels when
+	// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+	// lists. Routing changes on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+	ModelSyncApplyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelSyncApply Apply the synced model lists to the channels
+	//
+	// Adds the upstream's models to each selected synced channel (all synced channels when
+	// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+	// lists. Routing changes on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+	ModelSyncApply(ctx context.Context, body ModelSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelSyncPreview What applying the synced model lists would change
+	//
+	// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+	//
+	// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
+	ModelSyncPreview(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ModelDelete Remove a model's price
 	//
 	// Corresponds with DELETE /api/models/{id} (the `ModelDelete` operationId).
@@ -810,6 +2212,143 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/models/{id} (the `ModelUpdate` operationId).
 	ModelUpdate(ctx context.Context, id ModelId, body ModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RemoteAccountInjectWithBody Inject accounts directly
+	//
+	// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+	// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+	// source may serve). `merge` (default) matches accounts by token: a token already in the
+	// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+	// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+	// non-empty payload, and removes only the accounts of that source the payload no longer
+	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+	// counts accounts and never carries tokens.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+	RemoteAccountInjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteAccountInject Inject accounts directly
+	//
+	// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+	// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+	// source may serve). `merge` (default) matches accounts by token: a token already in the
+	// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+	// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+	// non-empty payload, and removes only the accounts of that source the payload no longer
+	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+	// counts accounts and never carries tokens.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+	RemoteAccountInject(ctx context.Context, body RemoteAccountInjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceList List remote account sources
+	//
+	// Every source, oldest first, with its latest sync job. Secrets are never returned: only
+	// `has_auth_token` and `has_bearer_token`.
+	//
+	// Corresponds with GET /api/remote-account/sources (the `RemoteSourceList` operationId).
+	RemoteSourceList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceCreateWithBody Create a remote account source
+	//
+	// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+	// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+	// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+	// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+	// (the first time at once, then every interval), by one instance at a time. `channel_id`
+	// names the OpenAI-type channel its accounts join; without it each account joins the
+	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+	// count as absent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+	RemoteSourceCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceCreate Create a remote account source
+	//
+	// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+	// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+	// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+	// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+	// (the first time at once, then every interval), by one instance at a time. `channel_id`
+	// names the OpenAI-type channel its accounts join; without it each account joins the
+	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+	// count as absent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+	RemoteSourceCreate(ctx context.Context, body RemoteSourceCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceDelete Delete a remote account source
+	//
+	// Deletes the source's configuration (its accounts and its job history stay) and answers
+	// with the sources left.
+	//
+	// Corresponds with DELETE /api/remote-account/sources/{source_id} (the `RemoteSourceDelete` operationId).
+	RemoteSourceDelete(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceUpdateWithBody Change a remote account source
+	//
+	// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+	// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+	// the per-provider default channel.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+	RemoteSourceUpdateWithBody(ctx context.Context, sourceId RemoteSourceId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceUpdate Change a remote account source
+	//
+	// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+	// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+	// the per-provider default channel.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+	RemoteSourceUpdate(ctx context.Context, sourceId RemoteSourceId, body RemoteSourceUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceJobList List a source's import job history
+	//
+	// The jobs recorded under this source id, newest first: its syncs (manual and scheduled)
+	// and injections made with it as `source_id`. History outlives the source, so a deleted
+	// source's id still lists its jobs.
+	//
+	// Corresponds with GET /api/remote-account/sources/{source_id}/jobs (the `RemoteSourceJobList` operationId).
+	RemoteSourceJobList(ctx context.Context, sourceId RemoteSourceId, params *RemoteSourceJobListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceSyncStatus Read a source's latest sync job
+	//
+	// The job of the source's latest sync (`null` before the first).
+	//
+	// Corresponds with GET /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSyncStatus` operationId).
+	RemoteSourceSyncStatus(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourceSync Sync a remote account source now
+	//
+	// Fetches the source's URL (with its bearer or custom auth header) and imports the payload
+	// (a `tokens` wrapper, an `accounts` wrapper, or a bare array) with the source's strategy.
+	// The answer counts accounts; it never carries tokens. Any failure to fetch or import
+	// answers 502 with the fixed message `remote account sync failed` (the job, readable with
+	// GET, records a redacted reason).
+	//
+	// Corresponds with POST /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSync` operationId).
+	RemoteSourceSync(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SettingsGet Read the settings
 	//
 	// Corresponds with GET /api/settings (the `SettingsGet` operationId).
@@ -832,6 +2371,153 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/settings (the `SettingsUpdate` operationId).
 	SettingsUpdate(ctx context.Context, body SettingsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkList List share links
+	//
+	// Corresponds with GET /api/share-links (the `ShareLinkList` operationId).
+	ShareLinkList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkCreateWithBody Create a share link
+	//
+	// The link's calls are charged to `user_id` through a hidden API key created for the link
+	// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+	// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+	ShareLinkCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkCreate Create a share link
+	//
+	// The link's calls are charged to `user_id` through a hidden API key created for the link
+	// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+	// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+	ShareLinkCreate(ctx context.Context, body ShareLinkCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkDelete Delete a share link and its hidden API key
+	//
+	// Corresponds with DELETE /api/share-links/{share_id} (the `ShareLinkDelete` operationId).
+	ShareLinkDelete(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkGet Read a share link
+	//
+	// Corresponds with GET /api/share-links/{share_id} (the `ShareLinkGet` operationId).
+	ShareLinkGet(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkUpdateWithBody Change a share link
+	//
+	// Only the fields present change; a limit of -1 removes that limit.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+	ShareLinkUpdateWithBody(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareLinkUpdate Change a share link
+	//
+	// Only the fields present change; a limit of -1 removes that limit.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+	ShareLinkUpdate(ctx context.Context, shareId ShareId, body ShareLinkUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorList List status monitors
+	//
+	// Corresponds with GET /api/status-monitors (the `StatusMonitorList` operationId).
+	StatusMonitorList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorCreateWithBody Add a status monitor
+	//
+	// A monitor checks a channel on its interval (one instance at a time): the channel's model
+	// list must answer with one of its active accounts and, when `model` is set, list it.
+	// Public monitors appear at `GET /api/public/status`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+	StatusMonitorCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorCreate Add a status monitor
+	//
+	// A monitor checks a channel on its interval (one instance at a time): the channel's model
+	// list must answer with one of its active accounts and, when `model` is set, list it.
+	// Public monitors appear at `GET /api/public/status`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+	StatusMonitorCreate(ctx context.Context, body StatusMonitorCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorDelete Remove a status monitor and its history
+	//
+	// Corresponds with DELETE /api/status-monitors/{id} (the `StatusMonitorDelete` operationId).
+	StatusMonitorDelete(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorGet Read a status monitor
+	//
+	// Corresponds with GET /api/status-monitors/{id} (the `StatusMonitorGet` operationId).
+	StatusMonitorGet(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorUpdateWithBody Change a status monitor
+	//
+	// Only the fields present change.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+	StatusMonitorUpdateWithBody(ctx context.Context, id MonitorId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorUpdate Change a status monitor
+	//
+	// Only the fields present change.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+	StatusMonitorUpdate(ctx context.Context, id MonitorId, body StatusMonitorUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatusMonitorCheck Check a status monitor now
+	//
+	// Runs the monitor's check at once and records it like a scheduled one.
+	//
+	// Corresponds with POST /api/status-monitors/{id}/check (the `StatusMonitorCheck` operationId).
+	StatusMonitorCheck(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelList List user channels (channels dedicated to users)
+	//
+	// Corresponds with GET /api/user-channels (the `UserChannelList` operationId).
+	UserChannelList(ctx context.Context, params *UserChannelListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelCreateWithBody Dedicate a channel to a user
+	//
+	// The channel's accounts then serve that user (and any other user bound to it) before the
+	// shared pool, whatever their tier, and no longer serve anyone else.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+	UserChannelCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelCreate Dedicate a channel to a user
+	//
+	// The channel's accounts then serve that user (and any other user bound to it) before the
+	// shared pool, whatever their tier, and no longer serve anyone else.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+	UserChannelCreate(ctx context.Context, body UserChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelDelete Return a channel to the shared pool for this user
+	//
+	// Corresponds with DELETE /api/user-channels/{id} (the `UserChannelDelete` operationId).
+	UserChannelDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UserList List users
 	//
@@ -866,6 +2552,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdate(ctx context.Context, id UserId, body UserUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ChannelUsageList Calls, tokens and quota per channel over a period
+//
+// Corresponds with GET /api/channel-usage (the `ChannelUsageList` operationId).
+func (c *Client) ChannelUsageList(ctx context.Context, params *ChannelUsageListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelUsageListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ChannelList List channels
@@ -907,6 +2608,48 @@ func (c *Client) ChannelCreateWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /api/channels (the `ChannelCreate` operationId).
 func (c *Client) ChannelCreate(ctx context.Context, body ChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChannelCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelSyncWithBody Fetch each channel's upstream model list
+//
+// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+// models do not change until `POST /api/models/sync/apply`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+func (c *Client) ChannelSyncWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelSyncRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelSync Fetch each channel's upstream model list
+//
+// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+// models do not change until `POST /api/models/sync/apply`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+func (c *Client) ChannelSync(ctx context.Context, body ChannelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelSyncRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1038,6 +2781,46 @@ func (c *Client) AccountCreate(ctx context.Context, id ChannelId, body AccountCr
 	return c.Client.Do(req)
 }
 
+// AccountImportWithBody Add many accounts to a channel at once
+//
+// Bulk import: every account of the body is created in one transaction (all or none), its
+// credential encrypted at rest. Answers the accounts created, by id.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+func (c *Client) AccountImportWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountImportRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountImport Add many accounts to a channel at once
+//
+// Bulk import: every account of the body is created in one transaction (all or none), its
+// credential encrypted at rest. Answers the accounts created, by id.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+func (c *Client) AccountImport(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountImportRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AccountDelete Remove an account
 //
 // Corresponds with DELETE /api/channels/{id}/accounts/{account_id} (the `AccountDelete` operationId).
@@ -1081,6 +2864,24 @@ func (c *Client) AccountUpdateWithBody(ctx context.Context, id ChannelId, accoun
 // Corresponds with PUT /api/channels/{id}/accounts/{account_id} (the `AccountUpdate` operationId).
 func (c *Client) AccountUpdate(ctx context.Context, id ChannelId, accountId AccountId, body AccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAccountUpdateRequest(c.Server, id, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountReset Put an account back in rotation
+//
+// Clears the account's status (banned, needs_reauth, disabled), its cooldowns on every
+// instance and its run of failures: it serves again at once.
+//
+// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
+func (c *Client) AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountResetRequest(c.Server, id, accountId)
 	if err != nil {
 		return nil, err
 	}
@@ -1167,6 +2968,65 @@ func (c *Client) ModelCreate(ctx context.Context, body ModelCreateJSONRequestBod
 	return c.Client.Do(req)
 }
 
+// ModelSyncApplyWithBody Apply the synced model lists to the channels
+//
+// Adds the upstream's models to each selected synced channel (all synced channels when
+// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+// lists. Routing changes on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+func (c *Client) ModelSyncApplyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncApplyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelSyncApply Apply the synced model lists to the channels
+//
+// Adds the upstream's models to each selected synced channel (all synced channels when
+// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+// lists. Routing changes on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+func (c *Client) ModelSyncApply(ctx context.Context, body ModelSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncApplyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelSyncPreview What applying the synced model lists would change
+//
+// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+//
+// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
+func (c *Client) ModelSyncPreview(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncPreviewRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ModelDelete Remove a model's price
 //
 // Corresponds with DELETE /api/models/{id} (the `ModelDelete` operationId).
@@ -1220,6 +3080,253 @@ func (c *Client) ModelUpdate(ctx context.Context, id ModelId, body ModelUpdateJS
 	return c.Client.Do(req)
 }
 
+// RemoteAccountInjectWithBody Inject accounts directly
+//
+// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+// source may serve). `merge` (default) matches accounts by token: a token already in the
+// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+// non-empty payload, and removes only the accounts of that source the payload no longer
+// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+// counts accounts and never carries tokens.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+func (c *Client) RemoteAccountInjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteAccountInjectRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteAccountInject Inject accounts directly
+//
+// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+// source may serve). `merge` (default) matches accounts by token: a token already in the
+// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+// non-empty payload, and removes only the accounts of that source the payload no longer
+// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+// counts accounts and never carries tokens.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+func (c *Client) RemoteAccountInject(ctx context.Context, body RemoteAccountInjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteAccountInjectRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceList List remote account sources
+//
+// Every source, oldest first, with its latest sync job. Secrets are never returned: only
+// `has_auth_token` and `has_bearer_token`.
+//
+// Corresponds with GET /api/remote-account/sources (the `RemoteSourceList` operationId).
+func (c *Client) RemoteSourceList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceCreateWithBody Create a remote account source
+//
+// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+// (the first time at once, then every interval), by one instance at a time. `channel_id`
+// names the OpenAI-type channel its accounts join; without it each account joins the
+// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+// count as absent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+func (c *Client) RemoteSourceCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceCreate Create a remote account source
+//
+// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+// (the first time at once, then every interval), by one instance at a time. `channel_id`
+// names the OpenAI-type channel its accounts join; without it each account joins the
+// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+// count as absent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+func (c *Client) RemoteSourceCreate(ctx context.Context, body RemoteSourceCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceDelete Delete a remote account source
+//
+// Deletes the source's configuration (its accounts and its job history stay) and answers
+// with the sources left.
+//
+// Corresponds with DELETE /api/remote-account/sources/{source_id} (the `RemoteSourceDelete` operationId).
+func (c *Client) RemoteSourceDelete(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceDeleteRequest(c.Server, sourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceUpdateWithBody Change a remote account source
+//
+// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+// the per-provider default channel.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+func (c *Client) RemoteSourceUpdateWithBody(ctx context.Context, sourceId RemoteSourceId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceUpdateRequestWithBody(c.Server, sourceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceUpdate Change a remote account source
+//
+// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+// the per-provider default channel.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+func (c *Client) RemoteSourceUpdate(ctx context.Context, sourceId RemoteSourceId, body RemoteSourceUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceUpdateRequest(c.Server, sourceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceJobList List a source's import job history
+//
+// The jobs recorded under this source id, newest first: its syncs (manual and scheduled)
+// and injections made with it as `source_id`. History outlives the source, so a deleted
+// source's id still lists its jobs.
+//
+// Corresponds with GET /api/remote-account/sources/{source_id}/jobs (the `RemoteSourceJobList` operationId).
+func (c *Client) RemoteSourceJobList(ctx context.Context, sourceId RemoteSourceId, params *RemoteSourceJobListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceJobListRequest(c.Server, sourceId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceSyncStatus Read a source's latest sync job
+//
+// The job of the source's latest sync (`null` before the first).
+//
+// Corresponds with GET /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSyncStatus` operationId).
+func (c *Client) RemoteSourceSyncStatus(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceSyncStatusRequest(c.Server, sourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourceSync Sync a remote account source now
+//
+// Fetches the source's URL (with its bearer or custom auth header) and imports the payload
+// (a `tokens` wrapper, an `accounts` wrapper, or a bare array) with the source's strategy.
+// The answer counts accounts; it never carries tokens. Any failure to fetch or import
+// answers 502 with the fixed message `remote account sync failed` (the job, readable with
+// GET, records a redacted reason).
+//
+// Corresponds with POST /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSync` operationId).
+func (c *Client) RemoteSourceSync(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourceSyncRequest(c.Server, sourceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SettingsGet Read the settings
 //
 // Corresponds with GET /api/settings (the `SettingsGet` operationId).
@@ -1263,6 +3370,343 @@ func (c *Client) SettingsUpdateWithBody(ctx context.Context, contentType string,
 // Corresponds with PUT /api/settings (the `SettingsUpdate` operationId).
 func (c *Client) SettingsUpdate(ctx context.Context, body SettingsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSettingsUpdateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkList List share links
+//
+// Corresponds with GET /api/share-links (the `ShareLinkList` operationId).
+func (c *Client) ShareLinkList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkCreateWithBody Create a share link
+//
+// The link's calls are charged to `user_id` through a hidden API key created for the link
+// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+func (c *Client) ShareLinkCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkCreate Create a share link
+//
+// The link's calls are charged to `user_id` through a hidden API key created for the link
+// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+func (c *Client) ShareLinkCreate(ctx context.Context, body ShareLinkCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkDelete Delete a share link and its hidden API key
+//
+// Corresponds with DELETE /api/share-links/{share_id} (the `ShareLinkDelete` operationId).
+func (c *Client) ShareLinkDelete(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkDeleteRequest(c.Server, shareId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkGet Read a share link
+//
+// Corresponds with GET /api/share-links/{share_id} (the `ShareLinkGet` operationId).
+func (c *Client) ShareLinkGet(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkGetRequest(c.Server, shareId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkUpdateWithBody Change a share link
+//
+// Only the fields present change; a limit of -1 removes that limit.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+func (c *Client) ShareLinkUpdateWithBody(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkUpdateRequestWithBody(c.Server, shareId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareLinkUpdate Change a share link
+//
+// Only the fields present change; a limit of -1 removes that limit.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+func (c *Client) ShareLinkUpdate(ctx context.Context, shareId ShareId, body ShareLinkUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareLinkUpdateRequest(c.Server, shareId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorList List status monitors
+//
+// Corresponds with GET /api/status-monitors (the `StatusMonitorList` operationId).
+func (c *Client) StatusMonitorList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorCreateWithBody Add a status monitor
+//
+// A monitor checks a channel on its interval (one instance at a time): the channel's model
+// list must answer with one of its active accounts and, when `model` is set, list it.
+// Public monitors appear at `GET /api/public/status`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+func (c *Client) StatusMonitorCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorCreate Add a status monitor
+//
+// A monitor checks a channel on its interval (one instance at a time): the channel's model
+// list must answer with one of its active accounts and, when `model` is set, list it.
+// Public monitors appear at `GET /api/public/status`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+func (c *Client) StatusMonitorCreate(ctx context.Context, body StatusMonitorCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorDelete Remove a status monitor and its history
+//
+// Corresponds with DELETE /api/status-monitors/{id} (the `StatusMonitorDelete` operationId).
+func (c *Client) StatusMonitorDelete(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorGet Read a status monitor
+//
+// Corresponds with GET /api/status-monitors/{id} (the `StatusMonitorGet` operationId).
+func (c *Client) StatusMonitorGet(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorGetRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorUpdateWithBody Change a status monitor
+//
+// Only the fields present change.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+func (c *Client) StatusMonitorUpdateWithBody(ctx context.Context, id MonitorId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorUpdate Change a status monitor
+//
+// Only the fields present change.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+func (c *Client) StatusMonitorUpdate(ctx context.Context, id MonitorId, body StatusMonitorUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusMonitorCheck Check a status monitor now
+//
+// Runs the monitor's check at once and records it like a scheduled one.
+//
+// Corresponds with POST /api/status-monitors/{id}/check (the `StatusMonitorCheck` operationId).
+func (c *Client) StatusMonitorCheck(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusMonitorCheckRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelList List user channels (channels dedicated to users)
+//
+// Corresponds with GET /api/user-channels (the `UserChannelList` operationId).
+func (c *Client) UserChannelList(ctx context.Context, params *UserChannelListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelCreateWithBody Dedicate a channel to a user
+//
+// The channel's accounts then serve that user (and any other user bound to it) before the
+// shared pool, whatever their tier, and no longer serve anyone else.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+func (c *Client) UserChannelCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelCreate Dedicate a channel to a user
+//
+// The channel's accounts then serve that user (and any other user bound to it) before the
+// shared pool, whatever their tier, and no longer serve anyone else.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+func (c *Client) UserChannelCreate(ctx context.Context, body UserChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelDelete Return a channel to the shared pool for this user
+//
+// Corresponds with DELETE /api/user-channels/{id} (the `UserChannelDelete` operationId).
+func (c *Client) UserChannelDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelDeleteRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1347,6 +3791,72 @@ func (c *Client) UserUpdate(ctx context.Context, id UserId, body UserUpdateJSONR
 	return c.Client.Do(req)
 }
 
+// NewChannelUsageListRequest constructs an http.Request for the ChannelUsageList method
+func NewChannelUsageListRequest(server string, params *ChannelUsageListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channel-usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewChannelListRequest constructs an http.Request for the ChannelList method
 func NewChannelListRequest(server string) (*http.Request, error) {
 	var err error
@@ -1395,6 +3905,46 @@ func NewChannelCreateRequestWithBody(server string, contentType string, body io.
 	}
 
 	operationPath := fmt.Sprintf("/api/channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewChannelSyncRequest calls the generic ChannelSync builder with application/json body
+func NewChannelSyncRequest(server string, body ChannelSyncJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChannelSyncRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChannelSyncRequestWithBody constructs an http.Request for the ChannelSync method, with any body, and a specified content type
+func NewChannelSyncRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/sync")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1610,6 +4160,53 @@ func NewAccountCreateRequestWithBody(server string, id ChannelId, contentType st
 	return req, nil
 }
 
+// NewAccountImportRequest calls the generic AccountImport builder with application/json body
+func NewAccountImportRequest(server string, id ChannelId, body AccountImportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAccountImportRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAccountImportRequestWithBody constructs an http.Request for the AccountImport method, with any body, and a specified content type
+func NewAccountImportRequestWithBody(server string, id ChannelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/accounts/import", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewAccountDeleteRequest constructs an http.Request for the AccountDelete method
 func NewAccountDeleteRequest(server string, id ChannelId, accountId AccountId) (*http.Request, error) {
 	var err error
@@ -1701,6 +4298,47 @@ func NewAccountUpdateRequestWithBody(server string, id ChannelId, accountId Acco
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAccountResetRequest constructs an http.Request for the AccountReset method
+func NewAccountResetRequest(server string, id ChannelId, accountId AccountId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/accounts/%s/reset", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1862,6 +4500,73 @@ func NewModelCreateRequestWithBody(server string, contentType string, body io.Re
 	return req, nil
 }
 
+// NewModelSyncApplyRequest calls the generic ModelSyncApply builder with application/json body
+func NewModelSyncApplyRequest(server string, body ModelSyncApplyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelSyncApplyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelSyncApplyRequestWithBody constructs an http.Request for the ModelSyncApply method, with any body, and a specified content type
+func NewModelSyncApplyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/sync/apply")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewModelSyncPreviewRequest constructs an http.Request for the ModelSyncPreview method
+func NewModelSyncPreviewRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/sync/preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewModelDeleteRequest constructs an http.Request for the ModelDelete method
 func NewModelDeleteRequest(server string, id ModelId) (*http.Request, error) {
 	var err error
@@ -1943,6 +4648,323 @@ func NewModelUpdateRequestWithBody(server string, id ModelId, contentType string
 	return req, nil
 }
 
+// NewRemoteAccountInjectRequest calls the generic RemoteAccountInject builder with application/json body
+func NewRemoteAccountInjectRequest(server string, body RemoteAccountInjectJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoteAccountInjectRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRemoteAccountInjectRequestWithBody constructs an http.Request for the RemoteAccountInject method, with any body, and a specified content type
+func NewRemoteAccountInjectRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/inject")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoteSourceListRequest constructs an http.Request for the RemoteSourceList method
+func NewRemoteSourceListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoteSourceCreateRequest calls the generic RemoteSourceCreate builder with application/json body
+func NewRemoteSourceCreateRequest(server string, body RemoteSourceCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoteSourceCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRemoteSourceCreateRequestWithBody constructs an http.Request for the RemoteSourceCreate method, with any body, and a specified content type
+func NewRemoteSourceCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoteSourceDeleteRequest constructs an http.Request for the RemoteSourceDelete method
+func NewRemoteSourceDeleteRequest(server string, sourceId RemoteSourceId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "source_id", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoteSourceUpdateRequest calls the generic RemoteSourceUpdate builder with application/json body
+func NewRemoteSourceUpdateRequest(server string, sourceId RemoteSourceId, body RemoteSourceUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoteSourceUpdateRequestWithBody(server, sourceId, "application/json", bodyReader)
+}
+
+// NewRemoteSourceUpdateRequestWithBody constructs an http.Request for the RemoteSourceUpdate method, with any body, and a specified content type
+func NewRemoteSourceUpdateRequestWithBody(server string, sourceId RemoteSourceId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "source_id", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoteSourceJobListRequest constructs an http.Request for the RemoteSourceJobList method
+func NewRemoteSourceJobListRequest(server string, sourceId RemoteSourceId, params *RemoteSourceJobListParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "source_id", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources/%s/jobs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoteSourceSyncStatusRequest constructs an http.Request for the RemoteSourceSyncStatus method
+func NewRemoteSourceSyncStatusRequest(server string, sourceId RemoteSourceId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "source_id", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources/%s/sync", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoteSourceSyncRequest constructs an http.Request for the RemoteSourceSync method
+func NewRemoteSourceSyncRequest(server string, sourceId RemoteSourceId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "source_id", sourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/remote-account/sources/%s/sync", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSettingsGetRequest constructs an http.Request for the SettingsGet method
 func NewSettingsGetRequest(server string) (*http.Request, error) {
 	var err error
@@ -2006,6 +5028,544 @@ func NewSettingsUpdateRequestWithBody(server string, contentType string, body io
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewShareLinkListRequest constructs an http.Request for the ShareLinkList method
+func NewShareLinkListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/share-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewShareLinkCreateRequest calls the generic ShareLinkCreate builder with application/json body
+func NewShareLinkCreateRequest(server string, body ShareLinkCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareLinkCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewShareLinkCreateRequestWithBody constructs an http.Request for the ShareLinkCreate method, with any body, and a specified content type
+func NewShareLinkCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/share-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewShareLinkDeleteRequest constructs an http.Request for the ShareLinkDelete method
+func NewShareLinkDeleteRequest(server string, shareId ShareId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/share-links/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewShareLinkGetRequest constructs an http.Request for the ShareLinkGet method
+func NewShareLinkGetRequest(server string, shareId ShareId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/share-links/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewShareLinkUpdateRequest calls the generic ShareLinkUpdate builder with application/json body
+func NewShareLinkUpdateRequest(server string, shareId ShareId, body ShareLinkUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareLinkUpdateRequestWithBody(server, shareId, "application/json", bodyReader)
+}
+
+// NewShareLinkUpdateRequestWithBody constructs an http.Request for the ShareLinkUpdate method, with any body, and a specified content type
+func NewShareLinkUpdateRequestWithBody(server string, shareId ShareId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/share-links/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStatusMonitorListRequest constructs an http.Request for the StatusMonitorList method
+func NewStatusMonitorListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/status-monitors")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStatusMonitorCreateRequest calls the generic StatusMonitorCreate builder with application/json body
+func NewStatusMonitorCreateRequest(server string, body StatusMonitorCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStatusMonitorCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewStatusMonitorCreateRequestWithBody constructs an http.Request for the StatusMonitorCreate method, with any body, and a specified content type
+func NewStatusMonitorCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/status-monitors")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStatusMonitorDeleteRequest constructs an http.Request for the StatusMonitorDelete method
+func NewStatusMonitorDeleteRequest(server string, id MonitorId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/status-monitors/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStatusMonitorGetRequest constructs an http.Request for the StatusMonitorGet method
+func NewStatusMonitorGetRequest(server string, id MonitorId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/status-monitors/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStatusMonitorUpdateRequest calls the generic StatusMonitorUpdate builder with application/json body
+func NewStatusMonitorUpdateRequest(server string, id MonitorId, body StatusMonitorUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStatusMonitorUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewStatusMonitorUpdateRequestWithBody constructs an http.Request for the StatusMonitorUpdate method, with any body, and a specified content type
+func NewStatusMonitorUpdateRequestWithBody(server string, id MonitorId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/status-monitors/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStatusMonitorCheckRequest constructs an http.Request for the StatusMonitorCheck method
+func NewStatusMonitorCheckRequest(server string, id MonitorId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/status-monitors/%s/check", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUserChannelListRequest constructs an http.Request for the UserChannelList method
+func NewUserChannelListRequest(server string, params *UserChannelListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user-channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChannelId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "channel_id", *params.ChannelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUserChannelCreateRequest calls the generic UserChannelCreate builder with application/json body
+func NewUserChannelCreateRequest(server string, body UserChannelCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUserChannelCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUserChannelCreateRequestWithBody constructs an http.Request for the UserChannelCreate method, with any body, and a specified content type
+func NewUserChannelCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user-channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUserChannelDeleteRequest constructs an http.Request for the UserChannelDelete method
+func NewUserChannelDeleteRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2237,6 +5797,13 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ChannelUsageListWithResponse Calls, tokens and quota per channel over a period
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/channel-usage (the `ChannelUsageList` operationId).
+	ChannelUsageListWithResponse(ctx context.Context, params *ChannelUsageListParams, reqEditors ...RequestEditorFn) (*ChannelUsageListResponse, error)
+
 	// ChannelListWithResponse List channels
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2257,6 +5824,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/channels (the `ChannelCreate` operationId).
 	ChannelCreateWithResponse(ctx context.Context, body ChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelCreateResponse, error)
+
+	// ChannelSyncWithBodyWithResponse Fetch each channel's upstream model list
+	//
+	// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+	// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+	// models do not change until `POST /api/models/sync/apply`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+	ChannelSyncWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelSyncResponse, error)
+
+	// ChannelSyncWithResponse Fetch each channel's upstream model list
+	//
+	// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+	// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+	// models do not change until `POST /api/models/sync/apply`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+	ChannelSyncWithResponse(ctx context.Context, body ChannelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelSyncResponse, error)
 
 	// ChannelDeleteWithResponse Delete a channel and its accounts
 	//
@@ -2315,6 +5904,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts (the `AccountCreate` operationId).
 	AccountCreateWithResponse(ctx context.Context, id ChannelId, body AccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountCreateResponse, error)
 
+	// AccountImportWithBodyWithResponse Add many accounts to a channel at once
+	//
+	// Bulk import: every account of the body is created in one transaction (all or none), its
+	// credential encrypted at rest. Answers the accounts created, by id.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+	AccountImportWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountImportResponse, error)
+
+	// AccountImportWithResponse Add many accounts to a channel at once
+	//
+	// Bulk import: every account of the body is created in one transaction (all or none), its
+	// credential encrypted at rest. Answers the accounts created, by id.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+	AccountImportWithResponse(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountImportResponse, error)
+
 	// AccountDeleteWithResponse Remove an account
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2339,6 +5948,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/channels/{id}/accounts/{account_id} (the `AccountUpdate` operationId).
 	AccountUpdateWithResponse(ctx context.Context, id ChannelId, accountId AccountId, body AccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountUpdateResponse, error)
+
+	// AccountResetWithResponse Put an account back in rotation
+	//
+	// Clears the account's status (banned, needs_reauth, disabled), its cooldowns on every
+	// instance and its run of failures: it serves again at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
+	AccountResetWithResponse(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*AccountResetResponse, error)
 
 	// LogListWithResponse List usage logs
 	//
@@ -2380,6 +5999,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/models (the `ModelCreate` operationId).
 	ModelCreateWithResponse(ctx context.Context, body ModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelCreateResponse, error)
 
+	// ModelSyncApplyWithBodyWithResponse Apply the synced model lists to the channels
+	//
+	// Adds the upstream's models to each selected synced channel (all synced channels when
+	// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+	// lists. Routing changes on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+	ModelSyncApplyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncApplyResponse, error)
+
+	// ModelSyncApplyWithResponse Apply the synced model lists to the channels
+	//
+	// Adds the upstream's models to each selected synced channel (all synced channels when
+	// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+	// lists. Routing changes on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+	ModelSyncApplyWithResponse(ctx context.Context, body ModelSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncApplyResponse, error)
+
+	// ModelSyncPreviewWithResponse What applying the synced model lists would change
+	//
+	// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
+	ModelSyncPreviewWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error)
+
 	// ModelDeleteWithResponse Remove a model's price
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2405,6 +6055,153 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/models/{id} (the `ModelUpdate` operationId).
 	ModelUpdateWithResponse(ctx context.Context, id ModelId, body ModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelUpdateResponse, error)
 
+	// RemoteAccountInjectWithBodyWithResponse Inject accounts directly
+	//
+	// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+	// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+	// source may serve). `merge` (default) matches accounts by token: a token already in the
+	// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+	// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+	// non-empty payload, and removes only the accounts of that source the payload no longer
+	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+	// counts accounts and never carries tokens.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+	RemoteAccountInjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoteAccountInjectResponse, error)
+
+	// RemoteAccountInjectWithResponse Inject accounts directly
+	//
+	// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+	// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+	// source may serve). `merge` (default) matches accounts by token: a token already in the
+	// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+	// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+	// non-empty payload, and removes only the accounts of that source the payload no longer
+	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+	// counts accounts and never carries tokens.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+	RemoteAccountInjectWithResponse(ctx context.Context, body RemoteAccountInjectJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoteAccountInjectResponse, error)
+
+	// RemoteSourceListWithResponse List remote account sources
+	//
+	// Every source, oldest first, with its latest sync job. Secrets are never returned: only
+	// `has_auth_token` and `has_bearer_token`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/remote-account/sources (the `RemoteSourceList` operationId).
+	RemoteSourceListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourceListResponse, error)
+
+	// RemoteSourceCreateWithBodyWithResponse Create a remote account source
+	//
+	// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+	// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+	// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+	// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+	// (the first time at once, then every interval), by one instance at a time. `channel_id`
+	// names the OpenAI-type channel its accounts join; without it each account joins the
+	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+	// count as absent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+	RemoteSourceCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoteSourceCreateResponse, error)
+
+	// RemoteSourceCreateWithResponse Create a remote account source
+	//
+	// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+	// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+	// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+	// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+	// (the first time at once, then every interval), by one instance at a time. `channel_id`
+	// names the OpenAI-type channel its accounts join; without it each account joins the
+	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+	// count as absent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+	RemoteSourceCreateWithResponse(ctx context.Context, body RemoteSourceCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoteSourceCreateResponse, error)
+
+	// RemoteSourceDeleteWithResponse Delete a remote account source
+	//
+	// Deletes the source's configuration (its accounts and its job history stay) and answers
+	// with the sources left.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/remote-account/sources/{source_id} (the `RemoteSourceDelete` operationId).
+	RemoteSourceDeleteWithResponse(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*RemoteSourceDeleteResponse, error)
+
+	// RemoteSourceUpdateWithBodyWithResponse Change a remote account source
+	//
+	// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+	// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+	// the per-provider default channel.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+	RemoteSourceUpdateWithBodyWithResponse(ctx context.Context, sourceId RemoteSourceId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoteSourceUpdateResponse, error)
+
+	// RemoteSourceUpdateWithResponse Change a remote account source
+	//
+	// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+	// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+	// the per-provider default channel.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+	RemoteSourceUpdateWithResponse(ctx context.Context, sourceId RemoteSourceId, body RemoteSourceUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoteSourceUpdateResponse, error)
+
+	// RemoteSourceJobListWithResponse List a source's import job history
+	//
+	// The jobs recorded under this source id, newest first: its syncs (manual and scheduled)
+	// and injections made with it as `source_id`. History outlives the source, so a deleted
+	// source's id still lists its jobs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/remote-account/sources/{source_id}/jobs (the `RemoteSourceJobList` operationId).
+	RemoteSourceJobListWithResponse(ctx context.Context, sourceId RemoteSourceId, params *RemoteSourceJobListParams, reqEditors ...RequestEditorFn) (*RemoteSourceJobListResponse, error)
+
+	// RemoteSourceSyncStatusWithResponse Read a source's latest sync job
+	//
+	// The job of the source's latest sync (`null` before the first).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSyncStatus` operationId).
+	RemoteSourceSyncStatusWithResponse(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*RemoteSourceSyncStatusResponse, error)
+
+	// RemoteSourceSyncWithResponse Sync a remote account source now
+	//
+	// Fetches the source's URL (with its bearer or custom auth header) and imports the payload
+	// (a `tokens` wrapper, an `accounts` wrapper, or a bare array) with the source's strategy.
+	// The answer counts accounts; it never carries tokens. Any failure to fetch or import
+	// answers 502 with the fixed message `remote account sync failed` (the job, readable with
+	// GET, records a redacted reason).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSync` operationId).
+	RemoteSourceSyncWithResponse(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*RemoteSourceSyncResponse, error)
+
 	// SettingsGetWithResponse Read the settings
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2429,6 +6226,171 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/settings (the `SettingsUpdate` operationId).
 	SettingsUpdateWithResponse(ctx context.Context, body SettingsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*SettingsUpdateResponse, error)
+
+	// ShareLinkListWithResponse List share links
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/share-links (the `ShareLinkList` operationId).
+	ShareLinkListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ShareLinkListResponse, error)
+
+	// ShareLinkCreateWithBodyWithResponse Create a share link
+	//
+	// The link's calls are charged to `user_id` through a hidden API key created for the link
+	// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+	// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+	ShareLinkCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareLinkCreateResponse, error)
+
+	// ShareLinkCreateWithResponse Create a share link
+	//
+	// The link's calls are charged to `user_id` through a hidden API key created for the link
+	// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+	// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+	ShareLinkCreateWithResponse(ctx context.Context, body ShareLinkCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareLinkCreateResponse, error)
+
+	// ShareLinkDeleteWithResponse Delete a share link and its hidden API key
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/share-links/{share_id} (the `ShareLinkDelete` operationId).
+	ShareLinkDeleteWithResponse(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*ShareLinkDeleteResponse, error)
+
+	// ShareLinkGetWithResponse Read a share link
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/share-links/{share_id} (the `ShareLinkGet` operationId).
+	ShareLinkGetWithResponse(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*ShareLinkGetResponse, error)
+
+	// ShareLinkUpdateWithBodyWithResponse Change a share link
+	//
+	// Only the fields present change; a limit of -1 removes that limit.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+	ShareLinkUpdateWithBodyWithResponse(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareLinkUpdateResponse, error)
+
+	// ShareLinkUpdateWithResponse Change a share link
+	//
+	// Only the fields present change; a limit of -1 removes that limit.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+	ShareLinkUpdateWithResponse(ctx context.Context, shareId ShareId, body ShareLinkUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareLinkUpdateResponse, error)
+
+	// StatusMonitorListWithResponse List status monitors
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/status-monitors (the `StatusMonitorList` operationId).
+	StatusMonitorListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatusMonitorListResponse, error)
+
+	// StatusMonitorCreateWithBodyWithResponse Add a status monitor
+	//
+	// A monitor checks a channel on its interval (one instance at a time): the channel's model
+	// list must answer with one of its active accounts and, when `model` is set, list it.
+	// Public monitors appear at `GET /api/public/status`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+	StatusMonitorCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StatusMonitorCreateResponse, error)
+
+	// StatusMonitorCreateWithResponse Add a status monitor
+	//
+	// A monitor checks a channel on its interval (one instance at a time): the channel's model
+	// list must answer with one of its active accounts and, when `model` is set, list it.
+	// Public monitors appear at `GET /api/public/status`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+	StatusMonitorCreateWithResponse(ctx context.Context, body StatusMonitorCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*StatusMonitorCreateResponse, error)
+
+	// StatusMonitorDeleteWithResponse Remove a status monitor and its history
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/status-monitors/{id} (the `StatusMonitorDelete` operationId).
+	StatusMonitorDeleteWithResponse(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*StatusMonitorDeleteResponse, error)
+
+	// StatusMonitorGetWithResponse Read a status monitor
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/status-monitors/{id} (the `StatusMonitorGet` operationId).
+	StatusMonitorGetWithResponse(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*StatusMonitorGetResponse, error)
+
+	// StatusMonitorUpdateWithBodyWithResponse Change a status monitor
+	//
+	// Only the fields present change.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+	StatusMonitorUpdateWithBodyWithResponse(ctx context.Context, id MonitorId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StatusMonitorUpdateResponse, error)
+
+	// StatusMonitorUpdateWithResponse Change a status monitor
+	//
+	// Only the fields present change.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+	StatusMonitorUpdateWithResponse(ctx context.Context, id MonitorId, body StatusMonitorUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StatusMonitorUpdateResponse, error)
+
+	// StatusMonitorCheckWithResponse Check a status monitor now
+	//
+	// Runs the monitor's check at once and records it like a scheduled one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/status-monitors/{id}/check (the `StatusMonitorCheck` operationId).
+	StatusMonitorCheckWithResponse(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*StatusMonitorCheckResponse, error)
+
+	// UserChannelListWithResponse List user channels (channels dedicated to users)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user-channels (the `UserChannelList` operationId).
+	UserChannelListWithResponse(ctx context.Context, params *UserChannelListParams, reqEditors ...RequestEditorFn) (*UserChannelListResponse, error)
+
+	// UserChannelCreateWithBodyWithResponse Dedicate a channel to a user
+	//
+	// The channel's accounts then serve that user (and any other user bound to it) before the
+	// shared pool, whatever their tier, and no longer serve anyone else.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+	UserChannelCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelCreateResponse, error)
+
+	// UserChannelCreateWithResponse Dedicate a channel to a user
+	//
+	// The channel's accounts then serve that user (and any other user bound to it) before the
+	// shared pool, whatever their tier, and no longer serve anyone else.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+	UserChannelCreateWithResponse(ctx context.Context, body UserChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelCreateResponse, error)
+
+	// UserChannelDeleteWithResponse Return a channel to the shared pool for this user
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/user-channels/{id} (the `UserChannelDelete` operationId).
+	UserChannelDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*UserChannelDeleteResponse, error)
 
 	// UserListWithResponse List users
 	//
@@ -2467,6 +6429,75 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdateWithResponse(ctx context.Context, id UserId, body UserUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserUpdateResponse, error)
+}
+
+type ChannelUsageListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelUsageList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelUsageListResponse) GetJSON200() *ChannelUsageList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelUsageListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelUsageListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelUsageListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelUsageListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelUsageListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelUsageListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelUsageListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelUsageListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ChannelListResponse struct {
@@ -2608,6 +6639,82 @@ func (r ChannelCreateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChannelCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelSyncResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelSyncResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelSyncResponse) GetJSON200() *ChannelSyncResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelSyncResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelSyncResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelSyncResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChannelSyncResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelSyncResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelSyncResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelSyncResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelSyncResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelSyncResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3008,6 +7115,89 @@ func (r AccountCreateResponse) ContentType() string {
 	return ""
 }
 
+type AccountImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AccountImportResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AccountImportResponse) GetJSON201() *AccountImportResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AccountImportResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AccountImportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AccountImportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AccountImportResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AccountImportResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AccountImportResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type AccountDeleteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3154,6 +7344,82 @@ func (r AccountUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AccountUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AccountResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Account
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AccountResetResponse) GetJSON200() *Account {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AccountResetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AccountResetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AccountResetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AccountResetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AccountResetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountResetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3374,6 +7640,144 @@ func (r ModelCreateResponse) ContentType() string {
 	return ""
 }
 
+type ModelSyncApplyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelSyncApplyResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelSyncApplyResponse) GetJSON200() *ModelSyncApplyResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelSyncApplyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelSyncApplyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelSyncApplyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelSyncApplyResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelSyncApplyResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelSyncApplyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelSyncApplyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelSyncApplyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelSyncApplyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ModelSyncPreviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelSyncPreview
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelSyncPreviewResponse) GetJSON200() *ModelSyncPreview {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelSyncPreviewResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelSyncPreviewResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelSyncPreviewResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelSyncPreviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelSyncPreviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelSyncPreviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelSyncPreviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ModelDeleteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3526,6 +7930,628 @@ func (r ModelUpdateResponse) ContentType() string {
 	return ""
 }
 
+type RemoteAccountInjectResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteInjectResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *RemoteInjectInvalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *RemoteChannelMissing
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON200() *RemoteInjectResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON400() *RemoteInjectInvalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON422() *RemoteChannelMissing {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteAccountInjectResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteAccountInjectResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteAccountInjectResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteAccountInjectResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteAccountInjectResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteSourceList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceListResponse) GetJSON200() *RemoteSourceList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteSourceSaved
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *RemoteBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *RemoteChannelMissing
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON200() *RemoteSourceSaved {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON400() *RemoteBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON422() *RemoteChannelMissing {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteSourceList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *RemoteSourceNotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceDeleteResponse) GetJSON200() *RemoteSourceList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoteSourceDeleteResponse) GetJSON404() *RemoteSourceNotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteSourceSaved
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *RemoteBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *RemoteSourceNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *RemoteChannelMissing
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON200() *RemoteSourceSaved {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON400() *RemoteBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON404() *RemoteSourceNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON422() *RemoteChannelMissing {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceJobListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportJobList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceJobListResponse) GetJSON200() *ImportJobList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoteSourceJobListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceJobListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceJobListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceJobListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceJobListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceJobListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceJobListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceJobListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceSyncStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteSyncStatus
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *RemoteSourceNotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceSyncStatusResponse) GetJSON200() *RemoteSyncStatus {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceSyncStatusResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceSyncStatusResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoteSourceSyncStatusResponse) GetJSON404() *RemoteSourceNotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceSyncStatusResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceSyncStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceSyncStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceSyncStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceSyncStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoteSourceSyncResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteSyncResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *RemoteSourceDisabled
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *RemoteSourceNotFound
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *RemoteSyncFailed
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON200() *RemoteSyncResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON400() *RemoteSourceDisabled {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON404() *RemoteSourceNotFound {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON502() *RemoteSyncFailed {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoteSourceSyncResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourceSyncResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourceSyncResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourceSyncResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourceSyncResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SettingsGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3658,6 +8684,1056 @@ func (r SettingsUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SettingsUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareLinkListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareLinkList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareLinkListResponse) GetJSON200() *ShareLinkList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareLinkListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareLinkListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareLinkListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareLinkListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareLinkListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareLinkListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareLinkListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareLinkCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ShareLink
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON201() *ShareLink {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareLinkCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareLinkCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareLinkCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareLinkCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareLinkCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareLinkDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareLinkDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareLinkDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ShareLinkDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareLinkDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareLinkDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareLinkDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareLinkDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareLinkDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareLinkGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareLink
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareLinkGetResponse) GetJSON200() *ShareLink {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareLinkGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareLinkGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ShareLinkGetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareLinkGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareLinkGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareLinkGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareLinkGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareLinkGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareLinkUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareLink
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON200() *ShareLink {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareLinkUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareLinkUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareLinkUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareLinkUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareLinkUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusMonitorListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StatusMonitorList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatusMonitorListResponse) GetJSON200() *StatusMonitorList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatusMonitorListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatusMonitorListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusMonitorListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusMonitorListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusMonitorListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusMonitorListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusMonitorListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusMonitorCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StatusMonitor
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *MonitorConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON201() *StatusMonitor {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON409() *MonitorConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusMonitorCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusMonitorCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusMonitorCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusMonitorCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusMonitorCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusMonitorDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StatusMonitorDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatusMonitorDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatusMonitorDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StatusMonitorDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusMonitorDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusMonitorDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusMonitorDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusMonitorDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusMonitorDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusMonitorGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StatusMonitor
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatusMonitorGetResponse) GetJSON200() *StatusMonitor {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StatusMonitorGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatusMonitorGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatusMonitorGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StatusMonitorGetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusMonitorGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusMonitorGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusMonitorGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusMonitorGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusMonitorGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusMonitorUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StatusMonitor
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *MonitorConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON200() *StatusMonitor {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON409() *MonitorConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusMonitorUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusMonitorUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusMonitorUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusMonitorUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusMonitorUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusMonitorCheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StatusMonitor
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatusMonitorCheckResponse) GetJSON200() *StatusMonitor {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StatusMonitorCheckResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatusMonitorCheckResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatusMonitorCheckResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StatusMonitorCheckResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusMonitorCheckResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusMonitorCheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusMonitorCheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusMonitorCheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusMonitorCheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserChannelListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserChannelList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UserChannelListResponse) GetJSON200() *UserChannelList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserChannelListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserChannelListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserChannelListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserChannelListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserChannelListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserChannelListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserChannelListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserChannelListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserChannelCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UserChannel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UserChannelCreateResponse) GetJSON201() *UserChannel {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserChannelCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserChannelCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserChannelCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserChannelCreateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UserChannelCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UserChannelCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserChannelCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserChannelCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserChannelCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserChannelCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserChannelCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserChannelDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserChannelDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserChannelDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserChannelDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserChannelDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserChannelDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserChannelDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserChannelDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserChannelDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserChannelDeleteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3899,6 +9975,19 @@ func (r UserUpdateResponse) ContentType() string {
 	return ""
 }
 
+// ChannelUsageListWithResponse Calls, tokens and quota per channel over a period
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/channel-usage (the `ChannelUsageList` operationId).
+func (c *ClientWithResponses) ChannelUsageListWithResponse(ctx context.Context, params *ChannelUsageListParams, reqEditors ...RequestEditorFn) (*ChannelUsageListResponse, error) {
+	rsp, err := c.ChannelUsageList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelUsageListResponse(rsp)
+}
+
 // ChannelListWithResponse List channels
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3936,6 +10025,40 @@ func (c *ClientWithResponses) ChannelCreateWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseChannelCreateResponse(rsp)
+}
+
+// ChannelSyncWithBodyWithResponse Fetch each channel's upstream model list
+//
+// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+// models do not change until `POST /api/models/sync/apply`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+func (c *ClientWithResponses) ChannelSyncWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelSyncResponse, error) {
+	rsp, err := c.ChannelSyncWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelSyncResponse(rsp)
+}
+
+// ChannelSyncWithResponse Fetch each channel's upstream model list
+//
+// Asks each channel's upstream for its model list (`GET {base_url}/models` with one of its
+// active accounts) and stores it for `GET /api/models/sync/preview`. The channels' served
+// models do not change until `POST /api/models/sync/apply`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/sync (the `ChannelSync` operationId).
+func (c *ClientWithResponses) ChannelSyncWithResponse(ctx context.Context, body ChannelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelSyncResponse, error) {
+	rsp, err := c.ChannelSync(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelSyncResponse(rsp)
 }
 
 // ChannelDeleteWithResponse Delete a channel and its accounts
@@ -4037,6 +10160,38 @@ func (c *ClientWithResponses) AccountCreateWithResponse(ctx context.Context, id 
 	return ParseAccountCreateResponse(rsp)
 }
 
+// AccountImportWithBodyWithResponse Add many accounts to a channel at once
+//
+// Bulk import: every account of the body is created in one transaction (all or none), its
+// credential encrypted at rest. Answers the accounts created, by id.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+func (c *ClientWithResponses) AccountImportWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountImportResponse, error) {
+	rsp, err := c.AccountImportWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountImportResponse(rsp)
+}
+
+// AccountImportWithResponse Add many accounts to a channel at once
+//
+// Bulk import: every account of the body is created in one transaction (all or none), its
+// credential encrypted at rest. Answers the accounts created, by id.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
+func (c *ClientWithResponses) AccountImportWithResponse(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountImportResponse, error) {
+	rsp, err := c.AccountImport(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountImportResponse(rsp)
+}
+
 // AccountDeleteWithResponse Remove an account
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4078,6 +10233,22 @@ func (c *ClientWithResponses) AccountUpdateWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseAccountUpdateResponse(rsp)
+}
+
+// AccountResetWithResponse Put an account back in rotation
+//
+// Clears the account's status (banned, needs_reauth, disabled), its cooldowns on every
+// instance and its run of failures: it serves again at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
+func (c *ClientWithResponses) AccountResetWithResponse(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*AccountResetResponse, error) {
+	rsp, err := c.AccountReset(ctx, id, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountResetResponse(rsp)
 }
 
 // LogListWithResponse List usage logs
@@ -4144,6 +10315,55 @@ func (c *ClientWithResponses) ModelCreateWithResponse(ctx context.Context, body 
 	return ParseModelCreateResponse(rsp)
 }
 
+// ModelSyncApplyWithBodyWithResponse Apply the synced model lists to the channels
+//
+// Adds the upstream's models to each selected synced channel (all synced channels when
+// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+// lists. Routing changes on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+func (c *ClientWithResponses) ModelSyncApplyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncApplyResponse, error) {
+	rsp, err := c.ModelSyncApplyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncApplyResponse(rsp)
+}
+
+// ModelSyncApplyWithResponse Apply the synced model lists to the channels
+//
+// Adds the upstream's models to each selected synced channel (all synced channels when
+// `channel_ids` is absent); with `remove`, also drops the models the upstream no longer
+// lists. Routing changes on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
+func (c *ClientWithResponses) ModelSyncApplyWithResponse(ctx context.Context, body ModelSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncApplyResponse, error) {
+	rsp, err := c.ModelSyncApply(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncApplyResponse(rsp)
+}
+
+// ModelSyncPreviewWithResponse What applying the synced model lists would change
+//
+// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
+func (c *ClientWithResponses) ModelSyncPreviewWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error) {
+	rsp, err := c.ModelSyncPreview(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncPreviewResponse(rsp)
+}
+
 // ModelDeleteWithResponse Remove a model's price
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4187,6 +10407,219 @@ func (c *ClientWithResponses) ModelUpdateWithResponse(ctx context.Context, id Mo
 	return ParseModelUpdateResponse(rsp)
 }
 
+// RemoteAccountInjectWithBodyWithResponse Inject accounts directly
+//
+// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+// source may serve). `merge` (default) matches accounts by token: a token already in the
+// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+// non-empty payload, and removes only the accounts of that source the payload no longer
+// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+// counts accounts and never carries tokens.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+func (c *ClientWithResponses) RemoteAccountInjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoteAccountInjectResponse, error) {
+	rsp, err := c.RemoteAccountInjectWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteAccountInjectResponse(rsp)
+}
+
+// RemoteAccountInjectWithResponse Inject accounts directly
+//
+// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
+// or `token`; an account's `provider` wins over the request's) or `payload` (any shape a
+// source may serve). `merge` (default) matches accounts by token: a token already in the
+// pool is skipped and keeps its state (status, quota, cooldowns, counters) unless the
+// account gives a new `status`, `type` or `metadata`. `replace` needs `source_id` and a
+// non-empty payload, and removes only the accounts of that source the payload no longer
+// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
+// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
+// counts accounts and never carries tokens.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/inject (the `RemoteAccountInject` operationId).
+func (c *ClientWithResponses) RemoteAccountInjectWithResponse(ctx context.Context, body RemoteAccountInjectJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoteAccountInjectResponse, error) {
+	rsp, err := c.RemoteAccountInject(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteAccountInjectResponse(rsp)
+}
+
+// RemoteSourceListWithResponse List remote account sources
+//
+// Every source, oldest first, with its latest sync job. Secrets are never returned: only
+// `has_auth_token` and `has_bearer_token`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/remote-account/sources (the `RemoteSourceList` operationId).
+func (c *ClientWithResponses) RemoteSourceListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourceListResponse, error) {
+	rsp, err := c.RemoteSourceList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceListResponse(rsp)
+}
+
+// RemoteSourceCreateWithBodyWithResponse Create a remote account source
+//
+// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+// (the first time at once, then every interval), by one instance at a time. `channel_id`
+// names the OpenAI-type channel its accounts join; without it each account joins the
+// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+// count as absent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+func (c *ClientWithResponses) RemoteSourceCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoteSourceCreateResponse, error) {
+	rsp, err := c.RemoteSourceCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceCreateResponse(rsp)
+}
+
+// RemoteSourceCreateWithResponse Create a remote account source
+//
+// `url` is required (an absolute http or https URL). `method` is `GET` (default) or `POST`.
+// With `bearer_token` the sync sends `Authorization: Bearer <bearer_token>`; otherwise, with
+// both `auth_header` and `auth_token`, it sends that header. `provider` (`""`, `gpt` or
+// `grok`) is the default of accounts that name none (empty means `gpt`). `sync_strategy` is
+// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
+// (the first time at once, then every interval), by one instance at a time. `channel_id`
+// names the OpenAI-type channel its accounts join; without it each account joins the
+// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
+// count as absent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/sources (the `RemoteSourceCreate` operationId).
+func (c *ClientWithResponses) RemoteSourceCreateWithResponse(ctx context.Context, body RemoteSourceCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoteSourceCreateResponse, error) {
+	rsp, err := c.RemoteSourceCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceCreateResponse(rsp)
+}
+
+// RemoteSourceDeleteWithResponse Delete a remote account source
+//
+// Deletes the source's configuration (its accounts and its job history stay) and answers
+// with the sources left.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/remote-account/sources/{source_id} (the `RemoteSourceDelete` operationId).
+func (c *ClientWithResponses) RemoteSourceDeleteWithResponse(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*RemoteSourceDeleteResponse, error) {
+	rsp, err := c.RemoteSourceDelete(ctx, sourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceDeleteResponse(rsp)
+}
+
+// RemoteSourceUpdateWithBodyWithResponse Change a remote account source
+//
+// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+// the per-provider default channel.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+func (c *ClientWithResponses) RemoteSourceUpdateWithBodyWithResponse(ctx context.Context, sourceId RemoteSourceId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoteSourceUpdateResponse, error) {
+	rsp, err := c.RemoteSourceUpdateWithBody(ctx, sourceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceUpdateResponse(rsp)
+}
+
+// RemoteSourceUpdateWithResponse Change a remote account source
+//
+// Only the fields present and not null change. An empty `auth_token` or `bearer_token`
+// removes that secret; `interval_seconds: 0` stops scheduled syncs; `channel_id: 0` returns to
+// the per-provider default channel.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/sources/{source_id} (the `RemoteSourceUpdate` operationId).
+func (c *ClientWithResponses) RemoteSourceUpdateWithResponse(ctx context.Context, sourceId RemoteSourceId, body RemoteSourceUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoteSourceUpdateResponse, error) {
+	rsp, err := c.RemoteSourceUpdate(ctx, sourceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceUpdateResponse(rsp)
+}
+
+// RemoteSourceJobListWithResponse List a source's import job history
+//
+// The jobs recorded under this source id, newest first: its syncs (manual and scheduled)
+// and injections made with it as `source_id`. History outlives the source, so a deleted
+// source's id still lists its jobs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/remote-account/sources/{source_id}/jobs (the `RemoteSourceJobList` operationId).
+func (c *ClientWithResponses) RemoteSourceJobListWithResponse(ctx context.Context, sourceId RemoteSourceId, params *RemoteSourceJobListParams, reqEditors ...RequestEditorFn) (*RemoteSourceJobListResponse, error) {
+	rsp, err := c.RemoteSourceJobList(ctx, sourceId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceJobListResponse(rsp)
+}
+
+// RemoteSourceSyncStatusWithResponse Read a source's latest sync job
+//
+// The job of the source's latest sync (`null` before the first).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSyncStatus` operationId).
+func (c *ClientWithResponses) RemoteSourceSyncStatusWithResponse(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*RemoteSourceSyncStatusResponse, error) {
+	rsp, err := c.RemoteSourceSyncStatus(ctx, sourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceSyncStatusResponse(rsp)
+}
+
+// RemoteSourceSyncWithResponse Sync a remote account source now
+//
+// Fetches the source's URL (with its bearer or custom auth header) and imports the payload
+// (a `tokens` wrapper, an `accounts` wrapper, or a bare array) with the source's strategy.
+// The answer counts accounts; it never carries tokens. Any failure to fetch or import
+// answers 502 with the fixed message `remote account sync failed` (the job, readable with
+// GET, records a redacted reason).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/remote-account/sources/{source_id}/sync (the `RemoteSourceSync` operationId).
+func (c *ClientWithResponses) RemoteSourceSyncWithResponse(ctx context.Context, sourceId RemoteSourceId, reqEditors ...RequestEditorFn) (*RemoteSourceSyncResponse, error) {
+	rsp, err := c.RemoteSourceSync(ctx, sourceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourceSyncResponse(rsp)
+}
+
 // SettingsGetWithResponse Read the settings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4228,6 +10661,285 @@ func (c *ClientWithResponses) SettingsUpdateWithResponse(ctx context.Context, bo
 		return nil, err
 	}
 	return ParseSettingsUpdateResponse(rsp)
+}
+
+// ShareLinkListWithResponse List share links
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/share-links (the `ShareLinkList` operationId).
+func (c *ClientWithResponses) ShareLinkListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ShareLinkListResponse, error) {
+	rsp, err := c.ShareLinkList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkListResponse(rsp)
+}
+
+// ShareLinkCreateWithBodyWithResponse Create a share link
+//
+// The link's calls are charged to `user_id` through a hidden API key created for the link
+// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+func (c *ClientWithResponses) ShareLinkCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareLinkCreateResponse, error) {
+	rsp, err := c.ShareLinkCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkCreateResponse(rsp)
+}
+
+// ShareLinkCreateWithResponse Create a share link
+//
+// The link's calls are charged to `user_id` through a hidden API key created for the link
+// (named `share:<id>` in that user's keys; disabling or deleting it stops the link). With an
+// `auth_host`, callers are checked by `{auth_host}/shareAuth/init|start|finish` (seed 004).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/share-links (the `ShareLinkCreate` operationId).
+func (c *ClientWithResponses) ShareLinkCreateWithResponse(ctx context.Context, body ShareLinkCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareLinkCreateResponse, error) {
+	rsp, err := c.ShareLinkCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkCreateResponse(rsp)
+}
+
+// ShareLinkDeleteWithResponse Delete a share link and its hidden API key
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/share-links/{share_id} (the `ShareLinkDelete` operationId).
+func (c *ClientWithResponses) ShareLinkDeleteWithResponse(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*ShareLinkDeleteResponse, error) {
+	rsp, err := c.ShareLinkDelete(ctx, shareId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkDeleteResponse(rsp)
+}
+
+// ShareLinkGetWithResponse Read a share link
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/share-links/{share_id} (the `ShareLinkGet` operationId).
+func (c *ClientWithResponses) ShareLinkGetWithResponse(ctx context.Context, shareId ShareId, reqEditors ...RequestEditorFn) (*ShareLinkGetResponse, error) {
+	rsp, err := c.ShareLinkGet(ctx, shareId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkGetResponse(rsp)
+}
+
+// ShareLinkUpdateWithBodyWithResponse Change a share link
+//
+// Only the fields present change; a limit of -1 removes that limit.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+func (c *ClientWithResponses) ShareLinkUpdateWithBodyWithResponse(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareLinkUpdateResponse, error) {
+	rsp, err := c.ShareLinkUpdateWithBody(ctx, shareId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkUpdateResponse(rsp)
+}
+
+// ShareLinkUpdateWithResponse Change a share link
+//
+// Only the fields present change; a limit of -1 removes that limit.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
+func (c *ClientWithResponses) ShareLinkUpdateWithResponse(ctx context.Context, shareId ShareId, body ShareLinkUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareLinkUpdateResponse, error) {
+	rsp, err := c.ShareLinkUpdate(ctx, shareId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareLinkUpdateResponse(rsp)
+}
+
+// StatusMonitorListWithResponse List status monitors
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/status-monitors (the `StatusMonitorList` operationId).
+func (c *ClientWithResponses) StatusMonitorListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatusMonitorListResponse, error) {
+	rsp, err := c.StatusMonitorList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorListResponse(rsp)
+}
+
+// StatusMonitorCreateWithBodyWithResponse Add a status monitor
+//
+// A monitor checks a channel on its interval (one instance at a time): the channel's model
+// list must answer with one of its active accounts and, when `model` is set, list it.
+// Public monitors appear at `GET /api/public/status`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+func (c *ClientWithResponses) StatusMonitorCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StatusMonitorCreateResponse, error) {
+	rsp, err := c.StatusMonitorCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorCreateResponse(rsp)
+}
+
+// StatusMonitorCreateWithResponse Add a status monitor
+//
+// A monitor checks a channel on its interval (one instance at a time): the channel's model
+// list must answer with one of its active accounts and, when `model` is set, list it.
+// Public monitors appear at `GET /api/public/status`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/status-monitors (the `StatusMonitorCreate` operationId).
+func (c *ClientWithResponses) StatusMonitorCreateWithResponse(ctx context.Context, body StatusMonitorCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*StatusMonitorCreateResponse, error) {
+	rsp, err := c.StatusMonitorCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorCreateResponse(rsp)
+}
+
+// StatusMonitorDeleteWithResponse Remove a status monitor and its history
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/status-monitors/{id} (the `StatusMonitorDelete` operationId).
+func (c *ClientWithResponses) StatusMonitorDeleteWithResponse(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*StatusMonitorDeleteResponse, error) {
+	rsp, err := c.StatusMonitorDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorDeleteResponse(rsp)
+}
+
+// StatusMonitorGetWithResponse Read a status monitor
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/status-monitors/{id} (the `StatusMonitorGet` operationId).
+func (c *ClientWithResponses) StatusMonitorGetWithResponse(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*StatusMonitorGetResponse, error) {
+	rsp, err := c.StatusMonitorGet(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorGetResponse(rsp)
+}
+
+// StatusMonitorUpdateWithBodyWithResponse Change a status monitor
+//
+// Only the fields present change.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+func (c *ClientWithResponses) StatusMonitorUpdateWithBodyWithResponse(ctx context.Context, id MonitorId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StatusMonitorUpdateResponse, error) {
+	rsp, err := c.StatusMonitorUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorUpdateResponse(rsp)
+}
+
+// StatusMonitorUpdateWithResponse Change a status monitor
+//
+// Only the fields present change.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/status-monitors/{id} (the `StatusMonitorUpdate` operationId).
+func (c *ClientWithResponses) StatusMonitorUpdateWithResponse(ctx context.Context, id MonitorId, body StatusMonitorUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StatusMonitorUpdateResponse, error) {
+	rsp, err := c.StatusMonitorUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorUpdateResponse(rsp)
+}
+
+// StatusMonitorCheckWithResponse Check a status monitor now
+//
+// Runs the monitor's check at once and records it like a scheduled one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/status-monitors/{id}/check (the `StatusMonitorCheck` operationId).
+func (c *ClientWithResponses) StatusMonitorCheckWithResponse(ctx context.Context, id MonitorId, reqEditors ...RequestEditorFn) (*StatusMonitorCheckResponse, error) {
+	rsp, err := c.StatusMonitorCheck(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusMonitorCheckResponse(rsp)
+}
+
+// UserChannelListWithResponse List user channels (channels dedicated to users)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user-channels (the `UserChannelList` operationId).
+func (c *ClientWithResponses) UserChannelListWithResponse(ctx context.Context, params *UserChannelListParams, reqEditors ...RequestEditorFn) (*UserChannelListResponse, error) {
+	rsp, err := c.UserChannelList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelListResponse(rsp)
+}
+
+// UserChannelCreateWithBodyWithResponse Dedicate a channel to a user
+//
+// The channel's accounts then serve that user (and any other user bound to it) before the
+// shared pool, whatever their tier, and no longer serve anyone else.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+func (c *ClientWithResponses) UserChannelCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelCreateResponse, error) {
+	rsp, err := c.UserChannelCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelCreateResponse(rsp)
+}
+
+// UserChannelCreateWithResponse Dedicate a channel to a user
+//
+// The channel's accounts then serve that user (and any other user bound to it) before the
+// shared pool, whatever their tier, and no longer serve anyone else.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user-channels (the `UserChannelCreate` operationId).
+func (c *ClientWithResponses) UserChannelCreateWithResponse(ctx context.Context, body UserChannelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelCreateResponse, error) {
+	rsp, err := c.UserChannelCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelCreateResponse(rsp)
+}
+
+// UserChannelDeleteWithResponse Return a channel to the shared pool for this user
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/user-channels/{id} (the `UserChannelDelete` operationId).
+func (c *ClientWithResponses) UserChannelDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*UserChannelDeleteResponse, error) {
+	rsp, err := c.UserChannelDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelDeleteResponse(rsp)
 }
 
 // UserListWithResponse List users
@@ -4290,6 +11002,60 @@ func (c *ClientWithResponses) UserUpdateWithResponse(ctx context.Context, id Use
 		return nil, err
 	}
 	return ParseUserUpdateResponse(rsp)
+}
+
+// ParseChannelUsageListResponse parses an HTTP response from a ChannelUsageListWithResponse call
+func ParseChannelUsageListResponse(rsp *http.Response) (*ChannelUsageListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelUsageListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelUsageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseChannelListResponse parses an HTTP response from a ChannelListWithResponse call
@@ -4387,6 +11153,67 @@ func ParseChannelCreateResponse(rsp *http.Response) (*ChannelCreateResponse, err
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelSyncResponse parses an HTTP response from a ChannelSyncWithResponse call
+func ParseChannelSyncResponse(rsp *http.Response) (*ChannelSyncResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelSyncResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelSyncResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
@@ -4729,6 +11556,74 @@ func ParseAccountCreateResponse(rsp *http.Response) (*AccountCreateResponse, err
 	return response, nil
 }
 
+// ParseAccountImportResponse parses an HTTP response from a AccountImportWithResponse call
+func ParseAccountImportResponse(rsp *http.Response) (*AccountImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AccountImportResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseAccountDeleteResponse parses an HTTP response from a AccountDeleteWithResponse call
 func ParseAccountDeleteResponse(rsp *http.Response) (*AccountDeleteResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4841,6 +11736,67 @@ func ParseAccountUpdateResponse(rsp *http.Response) (*AccountUpdateResponse, err
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAccountResetResponse parses an HTTP response from a AccountResetWithResponse call
+func ParseAccountResetResponse(rsp *http.Response) (*AccountResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Account
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -5023,6 +11979,114 @@ func ParseModelCreateResponse(rsp *http.Response) (*ModelCreateResponse, error) 
 	return response, nil
 }
 
+// ParseModelSyncApplyResponse parses an HTTP response from a ModelSyncApplyWithResponse call
+func ParseModelSyncApplyResponse(rsp *http.Response) (*ModelSyncApplyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelSyncApplyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelSyncApplyResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseModelSyncPreviewResponse parses an HTTP response from a ModelSyncPreviewWithResponse call
+func ParseModelSyncPreviewResponse(rsp *http.Response) (*ModelSyncPreviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelSyncPreviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelSyncPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseModelDeleteResponse parses an HTTP response from a ModelDeleteWithResponse call
 func ParseModelDeleteResponse(rsp *http.Response) (*ModelDeleteResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5148,6 +12212,508 @@ func ParseModelUpdateResponse(rsp *http.Response) (*ModelUpdateResponse, error) 
 	return response, nil
 }
 
+// ParseRemoteAccountInjectResponse parses an HTTP response from a RemoteAccountInjectWithResponse call
+func ParseRemoteAccountInjectResponse(rsp *http.Response) (*RemoteAccountInjectResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteAccountInjectResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteInjectResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest RemoteInjectInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest RemoteChannelMissing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceListResponse parses an HTTP response from a RemoteSourceListWithResponse call
+func ParseRemoteSourceListResponse(rsp *http.Response) (*RemoteSourceListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteSourceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceCreateResponse parses an HTTP response from a RemoteSourceCreateWithResponse call
+func ParseRemoteSourceCreateResponse(rsp *http.Response) (*RemoteSourceCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteSourceSaved
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest RemoteBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest RemoteChannelMissing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceDeleteResponse parses an HTTP response from a RemoteSourceDeleteWithResponse call
+func ParseRemoteSourceDeleteResponse(rsp *http.Response) (*RemoteSourceDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteSourceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest RemoteSourceNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceUpdateResponse parses an HTTP response from a RemoteSourceUpdateWithResponse call
+func ParseRemoteSourceUpdateResponse(rsp *http.Response) (*RemoteSourceUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteSourceSaved
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest RemoteBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest RemoteSourceNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest RemoteChannelMissing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceJobListResponse parses an HTTP response from a RemoteSourceJobListWithResponse call
+func ParseRemoteSourceJobListResponse(rsp *http.Response) (*RemoteSourceJobListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceJobListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportJobList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceSyncStatusResponse parses an HTTP response from a RemoteSourceSyncStatusWithResponse call
+func ParseRemoteSourceSyncStatusResponse(rsp *http.Response) (*RemoteSourceSyncStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceSyncStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteSyncStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest RemoteSourceNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourceSyncResponse parses an HTTP response from a RemoteSourceSyncWithResponse call
+func ParseRemoteSourceSyncResponse(rsp *http.Response) (*RemoteSourceSyncResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourceSyncResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteSyncResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest RemoteSourceDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest RemoteSourceNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest RemoteSyncFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseSettingsGetResponse parses an HTTP response from a SettingsGetWithResponse call
 func ParseSettingsGetResponse(rsp *http.Response) (*SettingsGetResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5243,6 +12809,855 @@ func ParseSettingsUpdateResponse(rsp *http.Response) (*SettingsUpdateResponse, e
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareLinkListResponse parses an HTTP response from a ShareLinkListWithResponse call
+func ParseShareLinkListResponse(rsp *http.Response) (*ShareLinkListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareLinkListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareLinkList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareLinkCreateResponse parses an HTTP response from a ShareLinkCreateWithResponse call
+func ParseShareLinkCreateResponse(rsp *http.Response) (*ShareLinkCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareLinkCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ShareLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareLinkDeleteResponse parses an HTTP response from a ShareLinkDeleteWithResponse call
+func ParseShareLinkDeleteResponse(rsp *http.Response) (*ShareLinkDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareLinkDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareLinkGetResponse parses an HTTP response from a ShareLinkGetWithResponse call
+func ParseShareLinkGetResponse(rsp *http.Response) (*ShareLinkGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareLinkGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareLinkUpdateResponse parses an HTTP response from a ShareLinkUpdateWithResponse call
+func ParseShareLinkUpdateResponse(rsp *http.Response) (*ShareLinkUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareLinkUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusMonitorListResponse parses an HTTP response from a StatusMonitorListWithResponse call
+func ParseStatusMonitorListResponse(rsp *http.Response) (*StatusMonitorListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusMonitorListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StatusMonitorList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusMonitorCreateResponse parses an HTTP response from a StatusMonitorCreateWithResponse call
+func ParseStatusMonitorCreateResponse(rsp *http.Response) (*StatusMonitorCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusMonitorCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StatusMonitor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest MonitorConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusMonitorDeleteResponse parses an HTTP response from a StatusMonitorDeleteWithResponse call
+func ParseStatusMonitorDeleteResponse(rsp *http.Response) (*StatusMonitorDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusMonitorDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusMonitorGetResponse parses an HTTP response from a StatusMonitorGetWithResponse call
+func ParseStatusMonitorGetResponse(rsp *http.Response) (*StatusMonitorGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusMonitorGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StatusMonitor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusMonitorUpdateResponse parses an HTTP response from a StatusMonitorUpdateWithResponse call
+func ParseStatusMonitorUpdateResponse(rsp *http.Response) (*StatusMonitorUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusMonitorUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StatusMonitor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest MonitorConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusMonitorCheckResponse parses an HTTP response from a StatusMonitorCheckWithResponse call
+func ParseStatusMonitorCheckResponse(rsp *http.Response) (*StatusMonitorCheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusMonitorCheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StatusMonitor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserChannelListResponse parses an HTTP response from a UserChannelListWithResponse call
+func ParseUserChannelListResponse(rsp *http.Response) (*UserChannelListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserChannelListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserChannelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserChannelCreateResponse parses an HTTP response from a UserChannelCreateWithResponse call
+func ParseUserChannelCreateResponse(rsp *http.Response) (*UserChannelCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserChannelCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UserChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserChannelDeleteResponse parses an HTTP response from a UserChannelDeleteWithResponse call
+func ParseUserChannelDeleteResponse(rsp *http.Response) (*UserChannelDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserChannelDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -7,6 +7,27 @@ import (
 	"time"
 )
 
+// Defines values for UserTier.
+const (
+	Free  UserTier = "free"
+	Pro   UserTier = "pro"
+	Ultra UserTier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the UserTier enum.
+func (e UserTier) Valid() bool {
+	switch e {
+	case Free:
+		return true
+	case Pro:
+		return true
+	case Ultra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserRole.
 const (
 	UserRoleAdmin UserRole = "admin"
@@ -100,6 +121,11 @@ type User struct {
 	// Id Example: 2
 	Id int64 `json:"id"`
 
+	// PlanExpiresAt When the user's tier ends (null for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+
 	// RequestCount Gateway calls charged so far.
 	//
 	// Example: 42
@@ -115,6 +141,11 @@ type User struct {
 	// Example: active
 	Status UserStatus `json:"status"`
 
+	// Tier The accounts the user may ride (ultra ⊇ pro ⊇ free) until `plan_expires_at`; free afterwards.
+	//
+	// Example: pro
+	Tier *UserTier `json:"tier,omitempty"`
+
 	// UsedQuota Quota units spent so far.
 	//
 	// Example: 1250
@@ -123,6 +154,11 @@ type User struct {
 	// Username Example: alice
 	Username string `json:"username"`
 }
+
+// UserTier The accounts the user may ride (ultra ⊇ pro ⊇ free) until `plan_expires_at`; free afterwards.
+//
+// Example: pro
+type UserTier string
 
 // UserRole `admin` manages the gateway; `user` only calls it and manages their own keys.
 //

@@ -33,28 +33,91 @@ func (e ChatCompletionObject) Valid() bool {
 
 // Defines values for ChatMessageRole.
 const (
-	Assistant ChatMessageRole = "assistant"
-	Developer ChatMessageRole = "developer"
-	Function  ChatMessageRole = "function"
-	System    ChatMessageRole = "system"
-	Tool      ChatMessageRole = "tool"
-	User      ChatMessageRole = "user"
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+	ChatMessageRoleDeveloper ChatMessageRole = "developer"
+	ChatMessageRoleFunction  ChatMessageRole = "function"
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleTool      ChatMessageRole = "tool"
+	ChatMessageRoleUser      ChatMessageRole = "user"
 )
 
 // Valid indicates whether the value is a known member of the ChatMessageRole enum.
 func (e ChatMessageRole) Valid() bool {
 	switch e {
-	case Assistant:
+	case ChatMessageRoleAssistant:
 		return true
-	case Developer:
+	case ChatMessageRoleDeveloper:
 		return true
-	case Function:
+	case ChatMessageRoleFunction:
 		return true
-	case System:
+	case ChatMessageRoleSystem:
 		return true
-	case Tool:
+	case ChatMessageRoleTool:
 		return true
-	case User:
+	case ChatMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeErrorType.
+const (
+	Error ClaudeErrorType = "error"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeErrorType enum.
+func (e ClaudeErrorType) Valid() bool {
+	switch e {
+	case Error:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeMessageRole.
+const (
+	ClaudeMessageRoleAssistant ClaudeMessageRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeMessageRole enum.
+func (e ClaudeMessageRole) Valid() bool {
+	switch e {
+	case ClaudeMessageRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeMessageType.
+const (
+	Message ClaudeMessageType = "message"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeMessageType enum.
+func (e ClaudeMessageType) Valid() bool {
+	switch e {
+	case Message:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeMessageRequestMessagesRole.
+const (
+	ClaudeMessageRequestMessagesRoleAssistant ClaudeMessageRequestMessagesRole = "assistant"
+	ClaudeMessageRequestMessagesRoleUser      ClaudeMessageRequestMessagesRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeMessageRequestMessagesRole enum.
+func (e ClaudeMessageRequestMessagesRole) Valid() bool {
+	switch e {
+	case ClaudeMessageRequestMessagesRoleAssistant:
+		return true
+	case ClaudeMessageRequestMessagesRoleUser:
 		return true
 	default:
 		return false
@@ -85,6 +148,60 @@ const (
 func (e ModelListObject) Valid() bool {
 	switch e {
 	case List:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GoogAlt.
+const (
+	GoogAltJson GoogAlt = "json"
+	GoogAltSse  GoogAlt = "sse"
+)
+
+// Valid indicates whether the value is a known member of the GoogAlt enum.
+func (e GoogAlt) Valid() bool {
+	switch e {
+	case GoogAltJson:
+		return true
+	case GoogAltSse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GeminiModelActionV1ParamsAlt.
+const (
+	GeminiModelActionV1ParamsAltJson GeminiModelActionV1ParamsAlt = "json"
+	GeminiModelActionV1ParamsAltSse  GeminiModelActionV1ParamsAlt = "sse"
+)
+
+// Valid indicates whether the value is a known member of the GeminiModelActionV1ParamsAlt enum.
+func (e GeminiModelActionV1ParamsAlt) Valid() bool {
+	switch e {
+	case GeminiModelActionV1ParamsAltJson:
+		return true
+	case GeminiModelActionV1ParamsAltSse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GeminiModelActionParamsAlt.
+const (
+	GeminiModelActionParamsAltJson GeminiModelActionParamsAlt = "json"
+	GeminiModelActionParamsAltSse  GeminiModelActionParamsAlt = "sse"
+)
+
+// Valid indicates whether the value is a known member of the GeminiModelActionParamsAlt enum.
+func (e GeminiModelActionParamsAlt) Valid() bool {
+	switch e {
+	case GeminiModelActionParamsAltJson:
+		return true
+	case GeminiModelActionParamsAltSse:
 		return true
 	default:
 		return false
@@ -239,6 +356,222 @@ type ChatMessage_Content struct {
 // ChatMessageRole Example: user
 type ChatMessageRole string
 
+// ClaudeError defines model for ClaudeError.
+type ClaudeError struct {
+	Error struct {
+		// Message Example: messages: field required
+		Message string `json:"message"`
+
+		// Type `invalid_request_error`, `authentication_error`, `billing_error`, `permission_error`, `not_found_error`, `request_too_large`, `rate_limit_error`, `api_error`, `overloaded_error` or `timeout_error`.
+		//
+		// Example: invalid_request_error
+		Type string `json:"type"`
+	} `json:"error"`
+
+	// RequestId Example: req_01AbC123
+	RequestId *string `json:"request_id,omitempty"`
+
+	// Type Example: error
+	Type ClaudeErrorType `json:"type"`
+}
+
+// ClaudeErrorType Example: error
+type ClaudeErrorType string
+
+// ClaudeMessage defines model for ClaudeMessage.
+type ClaudeMessage struct {
+	Content []map[string]interface{} `json:"content"`
+
+	// Id Example: msg_01AbC123
+	Id string `json:"id"`
+
+	// Model Example: claude-sonnet-4-5
+	Model string `json:"model"`
+
+	// Role Example: assistant
+	Role ClaudeMessageRole `json:"role"`
+
+	// StopReason Example: end_turn
+	StopReason   *string `json:"stop_reason,omitempty"`
+	StopSequence *string `json:"stop_sequence,omitempty"`
+
+	// Type Example: message
+	Type                 ClaudeMessageType      `json:"type"`
+	Usage                ClaudeMessage_Usage    `json:"usage"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeMessageRole Example: assistant
+type ClaudeMessageRole string
+
+// ClaudeMessageType Example: message
+type ClaudeMessageType string
+
+// ClaudeMessage_Usage defines model for ClaudeMessage.Usage.
+type ClaudeMessage_Usage struct {
+	// CacheCreationInputTokens Example: 0
+	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
+
+	// CacheReadInputTokens Example: 0
+	CacheReadInputTokens *int `json:"cache_read_input_tokens,omitempty"`
+
+	// InputTokens Example: 10
+	InputTokens int `json:"input_tokens"`
+
+	// OutputTokens Example: 3
+	OutputTokens         int                    `json:"output_tokens"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeMessageRequest Anthropic's Messages request. Fields not listed are passed through to `anthropic` channels.
+type ClaudeMessageRequest struct {
+	// MaxTokens Example: 1024
+	MaxTokens *int                                 `json:"max_tokens,omitempty"`
+	Messages  []ClaudeMessageRequest_Messages_Item `json:"messages"`
+
+	// Model Example: claude-sonnet-4-5
+	Model string `json:"model"`
+
+	// Stream Example: false
+	Stream *bool `json:"stream,omitempty"`
+
+	// System A string or an array of text blocks.
+	//
+	// Example: You are terse.
+	System *ClaudeMessageRequest_System `json:"system,omitempty"`
+
+	// Thinking Example: {"budget_tokens":2048,"type":"enabled"}
+	Thinking *map[string]interface{} `json:"thinking,omitempty"`
+
+	// ToolChoice Example: {"type":"auto"}
+	ToolChoice           *map[string]interface{}   `json:"tool_choice,omitempty"`
+	Tools                *[]map[string]interface{} `json:"tools,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// ClaudeMessageRequestMessagesContent0 defines model for ClaudeMessageRequest.Messages.Content.0.
+type ClaudeMessageRequestMessagesContent0 = string
+
+// ClaudeMessageRequestMessagesContent1 defines model for ClaudeMessageRequest.Messages.Content.1.
+type ClaudeMessageRequestMessagesContent1 = []map[string]interface{}
+
+// ClaudeMessageRequest_Messages_Content A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
+//
+// Example: Say hello.
+type ClaudeMessageRequest_Messages_Content struct {
+	union json.RawMessage
+}
+
+// ClaudeMessageRequestMessagesRole Example: user
+type ClaudeMessageRequestMessagesRole string
+
+// ClaudeMessageRequest_Messages_Item defines model for ClaudeMessageRequest.messages.Item.
+type ClaudeMessageRequest_Messages_Item struct {
+	// Content A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
+	//
+	// Example: Say hello.
+	Content ClaudeMessageRequest_Messages_Content `json:"content"`
+
+	// Role Example: user
+	Role                 ClaudeMessageRequestMessagesRole `json:"role"`
+	AdditionalProperties map[string]interface{}           `json:"-"`
+}
+
+// ClaudeMessageRequestSystem0 defines model for ClaudeMessageRequest.System.0.
+type ClaudeMessageRequestSystem0 = string
+
+// ClaudeMessageRequestSystem1 defines model for ClaudeMessageRequest.System.1.
+type ClaudeMessageRequestSystem1 = []map[string]interface{}
+
+// ClaudeMessageRequest_System A string or an array of text blocks.
+//
+// Example: You are terse.
+type ClaudeMessageRequest_System struct {
+	union json.RawMessage
+}
+
+// ClaudeTokenCount defines model for ClaudeTokenCount.
+type ClaudeTokenCount struct {
+	// InputTokens Example: 10
+	InputTokens          int                    `json:"input_tokens"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiAnswer A Gemini answer, or for `streamGenerateContent` without `alt=sse` the JSON array of its chunks.
+type GeminiAnswer struct {
+	union json.RawMessage
+}
+
+// GeminiAnswer1 defines model for GeminiAnswer.1.
+type GeminiAnswer1 = []GeminiResponse
+
+// GeminiError defines model for GeminiError.
+type GeminiError struct {
+	Error struct {
+		// Code Example: 400
+		Code int `json:"code"`
+
+		// Message Example: API key not valid. Please pass a valid API key.
+		Message string `json:"message"`
+
+		// Status `INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`, `NOT_FOUND`, `RESOURCE_EXHAUSTED`, `INTERNAL`, `UNAVAILABLE`, `DEADLINE_EXCEEDED`, ...
+		//
+		// Example: INVALID_ARGUMENT
+		Status string `json:"status"`
+	} `json:"error"`
+}
+
+// GeminiModel defines model for GeminiModel.
+type GeminiModel struct {
+	// BaseModelId Example: gemini-2.5-flash
+	BaseModelId *string `json:"baseModelId,omitempty"`
+
+	// DisplayName Example: gemini-2.5-flash
+	DisplayName *string `json:"displayName,omitempty"`
+
+	// Name Example: models/gemini-2.5-flash
+	Name string `json:"name"`
+
+	// SupportedGenerationMethods Example: ["generateContent"]
+	SupportedGenerationMethods *[]string `json:"supportedGenerationMethods,omitempty"`
+
+	// Version Example: poolgate
+	Version              *string                `json:"version,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiModelList defines model for GeminiModelList.
+type GeminiModelList struct {
+	Models []GeminiModel `json:"models"`
+
+	// NextPageToken Example:
+	NextPageToken *string `json:"nextPageToken,omitempty"`
+}
+
+// GeminiRequest A Gemini request body: `GenerateContentRequest` (`contents`, `systemInstruction`,
+// `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
+// `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
+type GeminiRequest struct {
+	Content              *map[string]interface{}   `json:"content,omitempty"`
+	Contents             *[]map[string]interface{} `json:"contents,omitempty"`
+	GenerationConfig     *map[string]interface{}   `json:"generationConfig,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// GeminiResponse defines model for GeminiResponse.
+type GeminiResponse struct {
+	Candidates *[]map[string]interface{} `json:"candidates,omitempty"`
+	Embedding  *map[string]interface{}   `json:"embedding,omitempty"`
+
+	// ModelVersion Example: gemini-2.5-flash
+	ModelVersion *string `json:"modelVersion,omitempty"`
+
+	// TotalTokens Example: 3
+	TotalTokens          *int                    `json:"totalTokens,omitempty"`
+	UsageMetadata        *map[string]interface{} `json:"usageMetadata,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
 // Model defines model for Model.
 type Model struct {
 	// Created Example: 1732262400
@@ -285,6 +618,44 @@ type OpenAIError struct {
 	} `json:"error"`
 }
 
+// OpenAIModelRequest An OpenAI request body; only `model` (and `stream`) are read, every field is passed through.
+type OpenAIModelRequest struct {
+	// Model Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Stream Example: false
+	Stream               *bool                  `json:"stream,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// OpenAIObject An OpenAI answer, relayed as the upstream sent it.
+type OpenAIObject struct {
+	Usage                *map[string]interface{} `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
+// ShareInfo defines model for ShareInfo.
+type ShareInfo struct {
+	// BaseUrl The OpenAI base URL to use with the link.
+	//
+	// Example: /share/sl_4cT9pQ2mZr8KxW1b/v1
+	BaseUrl string `json:"base_url"`
+
+	// Id Example: sl_4cT9pQ2mZr8KxW1b
+	Id string `json:"id"`
+
+	// Models Models the link allows; empty allows every model.
+	//
+	// Example: ["gpt-4o-mini"]
+	Models []string `json:"models"`
+
+	// Name Example: docs-bot
+	Name string `json:"name"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
 // Usage defines model for Usage.
 type Usage struct {
 	// CompletionTokens Example: 2
@@ -314,6 +685,24 @@ type Usage_PromptTokensDetails struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// AnthropicBeta Example: prompt-caching-2024-07-31
+type AnthropicBeta = string
+
+// AnthropicVersion Example: 2023-06-01
+type AnthropicVersion = string
+
+// GoogAlt Example: sse
+type GoogAlt string
+
+// GoogKey Example: sk-0123456789abcdef
+type GoogKey = string
+
+// ModelAction Example: gemini-2.5-flash:generateContent
+type ModelAction = string
+
+// ShareId Example: sl_4cT9pQ2mZr8KxW1b
+type ShareId = string
+
 // BadGateway defines model for BadGateway.
 type BadGateway = OpenAIError
 
@@ -332,6 +721,9 @@ type ModelNotFound = OpenAIError
 // RateLimited defines model for RateLimited.
 type RateLimited = OpenAIError
 
+// ShareNotFound defines model for ShareNotFound.
+type ShareNotFound = OpenAIError
+
 // TooLarge defines model for TooLarge.
 type TooLarge = OpenAIError
 
@@ -341,8 +733,95 @@ type Unauthorized = OpenAIError
 // Unavailable defines model for Unavailable.
 type Unavailable = OpenAIError
 
+// ShareInitParams defines parameters for ShareInit.
+type ShareInitParams struct {
+	// AuthToken The caller's token, checked by the link's credential host.
+	AuthToken *string `form:"authToken,omitempty" json:"authToken,omitempty"`
+}
+
+// MessageCreateParams defines parameters for MessageCreate.
+type MessageCreateParams struct {
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+
+	// AnthropicBeta Claude beta flags; passed to `anthropic` channels unchanged.
+	AnthropicBeta *AnthropicBeta `json:"anthropic-beta,omitempty"`
+}
+
+// MessageTokenCountParams defines parameters for MessageTokenCount.
+type MessageTokenCountParams struct {
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+
+	// AnthropicBeta Claude beta flags; passed to `anthropic` channels unchanged.
+	AnthropicBeta *AnthropicBeta `json:"anthropic-beta,omitempty"`
+}
+
+// GeminiModelActionV1Params defines parameters for GeminiModelActionV1.
+type GeminiModelActionV1Params struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// Alt `sse` for server-sent events on `streamGenerateContent`; otherwise a JSON-array stream.
+	Alt *GeminiModelActionV1ParamsAlt `form:"alt,omitempty" json:"alt,omitempty"`
+}
+
+// GeminiModelActionV1ParamsAlt defines parameters for GeminiModelActionV1.
+type GeminiModelActionV1ParamsAlt string
+
+// GeminiModelListParams defines parameters for GeminiModelList.
+type GeminiModelListParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// PageSize Ignored; every model is listed in one page.
+	PageSize *int `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// PageToken Ignored; there is never a next page.
+	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// GeminiModelActionParams defines parameters for GeminiModelAction.
+type GeminiModelActionParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// Alt `sse` for server-sent events on `streamGenerateContent`; otherwise a JSON-array stream.
+	Alt *GeminiModelActionParamsAlt `form:"alt,omitempty" json:"alt,omitempty"`
+}
+
+// GeminiModelActionParamsAlt defines parameters for GeminiModelAction.
+type GeminiModelActionParamsAlt string
+
+// ShareChatCompletionCreateJSONRequestBody defines body for ShareChatCompletionCreate for application/json ContentType.
+type ShareChatCompletionCreateJSONRequestBody = ChatCompletionRequest
+
 // ChatCompletionCreateJSONRequestBody defines body for ChatCompletionCreate for application/json ContentType.
 type ChatCompletionCreateJSONRequestBody = ChatCompletionRequest
+
+// CompletionCreateJSONRequestBody defines body for CompletionCreate for application/json ContentType.
+type CompletionCreateJSONRequestBody = OpenAIModelRequest
+
+// EmbeddingCreateJSONRequestBody defines body for EmbeddingCreate for application/json ContentType.
+type EmbeddingCreateJSONRequestBody = OpenAIModelRequest
+
+// ImageCreateJSONRequestBody defines body for ImageCreate for application/json ContentType.
+type ImageCreateJSONRequestBody = OpenAIModelRequest
+
+// MessageCreateJSONRequestBody defines body for MessageCreate for application/json ContentType.
+type MessageCreateJSONRequestBody = ClaudeMessageRequest
+
+// MessageTokenCountJSONRequestBody defines body for MessageTokenCount for application/json ContentType.
+type MessageTokenCountJSONRequestBody = ClaudeMessageRequest
+
+// GeminiModelActionV1JSONRequestBody defines body for GeminiModelActionV1 for application/json ContentType.
+type GeminiModelActionV1JSONRequestBody = GeminiRequest
+
+// ResponseCreateJSONRequestBody defines body for ResponseCreate for application/json ContentType.
+type ResponseCreateJSONRequestBody = OpenAIModelRequest
+
+// GeminiModelActionJSONRequestBody defines body for GeminiModelAction for application/json ContentType.
+type GeminiModelActionJSONRequestBody = GeminiRequest
 
 // Getter for additional properties for ChatCompletion. Returns the specified
 // element and whether it was found
@@ -1041,6 +1520,1095 @@ func (a ChatMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ClaudeMessage. Returns the specified
+// element and whether it was found
+func (a ClaudeMessage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessage
+func (a *ClaudeMessage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessage to handle AdditionalProperties
+func (a *ClaudeMessage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if raw, found := object["stop_reason"]; found {
+		err = json.Unmarshal(raw, &a.StopReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop_reason': %w", err)
+		}
+		delete(object, "stop_reason")
+	}
+
+	if raw, found := object["stop_sequence"]; found {
+		err = json.Unmarshal(raw, &a.StopSequence)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop_sequence': %w", err)
+		}
+		delete(object, "stop_sequence")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessage to handle AdditionalProperties
+func (a ClaudeMessage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["role"], err = json.Marshal(a.Role)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'role': %w", err)
+	}
+
+	if a.StopReason != nil {
+		object["stop_reason"], err = json.Marshal(a.StopReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop_reason': %w", err)
+		}
+	}
+
+	if a.StopSequence != nil {
+		object["stop_sequence"], err = json.Marshal(a.StopSequence)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop_sequence': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	object["usage"], err = json.Marshal(a.Usage)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeMessage_Usage. Returns the specified
+// element and whether it was found
+func (a ClaudeMessage_Usage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessage_Usage
+func (a *ClaudeMessage_Usage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessage_Usage to handle AdditionalProperties
+func (a *ClaudeMessage_Usage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cache_creation_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreationInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation_input_tokens': %w", err)
+		}
+		delete(object, "cache_creation_input_tokens")
+	}
+
+	if raw, found := object["cache_read_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheReadInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_read_input_tokens': %w", err)
+		}
+		delete(object, "cache_read_input_tokens")
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessage_Usage to handle AdditionalProperties
+func (a ClaudeMessage_Usage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CacheCreationInputTokens != nil {
+		object["cache_creation_input_tokens"], err = json.Marshal(a.CacheCreationInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation_input_tokens': %w", err)
+		}
+	}
+
+	if a.CacheReadInputTokens != nil {
+		object["cache_read_input_tokens"], err = json.Marshal(a.CacheReadInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_read_input_tokens': %w", err)
+		}
+	}
+
+	object["input_tokens"], err = json.Marshal(a.InputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	object["output_tokens"], err = json.Marshal(a.OutputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeMessageRequest. Returns the specified
+// element and whether it was found
+func (a ClaudeMessageRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessageRequest
+func (a *ClaudeMessageRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessageRequest to handle AdditionalProperties
+func (a *ClaudeMessageRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["max_tokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_tokens': %w", err)
+		}
+		delete(object, "max_tokens")
+	}
+
+	if raw, found := object["messages"]; found {
+		err = json.Unmarshal(raw, &a.Messages)
+		if err != nil {
+			return fmt.Errorf("error reading 'messages': %w", err)
+		}
+		delete(object, "messages")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if raw, found := object["system"]; found {
+		err = json.Unmarshal(raw, &a.System)
+		if err != nil {
+			return fmt.Errorf("error reading 'system': %w", err)
+		}
+		delete(object, "system")
+	}
+
+	if raw, found := object["thinking"]; found {
+		err = json.Unmarshal(raw, &a.Thinking)
+		if err != nil {
+			return fmt.Errorf("error reading 'thinking': %w", err)
+		}
+		delete(object, "thinking")
+	}
+
+	if raw, found := object["tool_choice"]; found {
+		err = json.Unmarshal(raw, &a.ToolChoice)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_choice': %w", err)
+		}
+		delete(object, "tool_choice")
+	}
+
+	if raw, found := object["tools"]; found {
+		err = json.Unmarshal(raw, &a.Tools)
+		if err != nil {
+			return fmt.Errorf("error reading 'tools': %w", err)
+		}
+		delete(object, "tools")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessageRequest to handle AdditionalProperties
+func (a ClaudeMessageRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.MaxTokens != nil {
+		object["max_tokens"], err = json.Marshal(a.MaxTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_tokens': %w", err)
+		}
+	}
+
+	if a.Messages != nil {
+		object["messages"], err = json.Marshal(a.Messages)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'messages': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	if a.System != nil {
+		object["system"], err = json.Marshal(a.System)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'system': %w", err)
+		}
+	}
+
+	if a.Thinking != nil {
+		object["thinking"], err = json.Marshal(a.Thinking)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thinking': %w", err)
+		}
+	}
+
+	if a.ToolChoice != nil {
+		object["tool_choice"], err = json.Marshal(a.ToolChoice)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_choice': %w", err)
+		}
+	}
+
+	if a.Tools != nil {
+		object["tools"], err = json.Marshal(a.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeMessageRequest_Messages_Item. Returns the specified
+// element and whether it was found
+func (a ClaudeMessageRequest_Messages_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessageRequest_Messages_Item
+func (a *ClaudeMessageRequest_Messages_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Messages_Item to handle AdditionalProperties
+func (a *ClaudeMessageRequest_Messages_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Messages_Item to handle AdditionalProperties
+func (a ClaudeMessageRequest_Messages_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["content"], err = json.Marshal(a.Content)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'content': %w", err)
+	}
+
+	object["role"], err = json.Marshal(a.Role)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'role': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeTokenCount. Returns the specified
+// element and whether it was found
+func (a ClaudeTokenCount) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeTokenCount
+func (a *ClaudeTokenCount) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeTokenCount to handle AdditionalProperties
+func (a *ClaudeTokenCount) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeTokenCount to handle AdditionalProperties
+func (a ClaudeTokenCount) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["input_tokens"], err = json.Marshal(a.InputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiModel. Returns the specified
+// element and whether it was found
+func (a GeminiModel) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiModel
+func (a *GeminiModel) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiModel to handle AdditionalProperties
+func (a *GeminiModel) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["baseModelId"]; found {
+		err = json.Unmarshal(raw, &a.BaseModelId)
+		if err != nil {
+			return fmt.Errorf("error reading 'baseModelId': %w", err)
+		}
+		delete(object, "baseModelId")
+	}
+
+	if raw, found := object["displayName"]; found {
+		err = json.Unmarshal(raw, &a.DisplayName)
+		if err != nil {
+			return fmt.Errorf("error reading 'displayName': %w", err)
+		}
+		delete(object, "displayName")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["supportedGenerationMethods"]; found {
+		err = json.Unmarshal(raw, &a.SupportedGenerationMethods)
+		if err != nil {
+			return fmt.Errorf("error reading 'supportedGenerationMethods': %w", err)
+		}
+		delete(object, "supportedGenerationMethods")
+	}
+
+	if raw, found := object["version"]; found {
+		err = json.Unmarshal(raw, &a.Version)
+		if err != nil {
+			return fmt.Errorf("error reading 'version': %w", err)
+		}
+		delete(object, "version")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiModel to handle AdditionalProperties
+func (a GeminiModel) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.BaseModelId != nil {
+		object["baseModelId"], err = json.Marshal(a.BaseModelId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'baseModelId': %w", err)
+		}
+	}
+
+	if a.DisplayName != nil {
+		object["displayName"], err = json.Marshal(a.DisplayName)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'displayName': %w", err)
+		}
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	if a.SupportedGenerationMethods != nil {
+		object["supportedGenerationMethods"], err = json.Marshal(a.SupportedGenerationMethods)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'supportedGenerationMethods': %w", err)
+		}
+	}
+
+	if a.Version != nil {
+		object["version"], err = json.Marshal(a.Version)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'version': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiRequest. Returns the specified
+// element and whether it was found
+func (a GeminiRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiRequest
+func (a *GeminiRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiRequest to handle AdditionalProperties
+func (a *GeminiRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["contents"]; found {
+		err = json.Unmarshal(raw, &a.Contents)
+		if err != nil {
+			return fmt.Errorf("error reading 'contents': %w", err)
+		}
+		delete(object, "contents")
+	}
+
+	if raw, found := object["generationConfig"]; found {
+		err = json.Unmarshal(raw, &a.GenerationConfig)
+		if err != nil {
+			return fmt.Errorf("error reading 'generationConfig': %w", err)
+		}
+		delete(object, "generationConfig")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiRequest to handle AdditionalProperties
+func (a GeminiRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.Contents != nil {
+		object["contents"], err = json.Marshal(a.Contents)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'contents': %w", err)
+		}
+	}
+
+	if a.GenerationConfig != nil {
+		object["generationConfig"], err = json.Marshal(a.GenerationConfig)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'generationConfig': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiResponse. Returns the specified
+// element and whether it was found
+func (a GeminiResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiResponse
+func (a *GeminiResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiResponse to handle AdditionalProperties
+func (a *GeminiResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["candidates"]; found {
+		err = json.Unmarshal(raw, &a.Candidates)
+		if err != nil {
+			return fmt.Errorf("error reading 'candidates': %w", err)
+		}
+		delete(object, "candidates")
+	}
+
+	if raw, found := object["embedding"]; found {
+		err = json.Unmarshal(raw, &a.Embedding)
+		if err != nil {
+			return fmt.Errorf("error reading 'embedding': %w", err)
+		}
+		delete(object, "embedding")
+	}
+
+	if raw, found := object["modelVersion"]; found {
+		err = json.Unmarshal(raw, &a.ModelVersion)
+		if err != nil {
+			return fmt.Errorf("error reading 'modelVersion': %w", err)
+		}
+		delete(object, "modelVersion")
+	}
+
+	if raw, found := object["totalTokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'totalTokens': %w", err)
+		}
+		delete(object, "totalTokens")
+	}
+
+	if raw, found := object["usageMetadata"]; found {
+		err = json.Unmarshal(raw, &a.UsageMetadata)
+		if err != nil {
+			return fmt.Errorf("error reading 'usageMetadata': %w", err)
+		}
+		delete(object, "usageMetadata")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiResponse to handle AdditionalProperties
+func (a GeminiResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Candidates != nil {
+		object["candidates"], err = json.Marshal(a.Candidates)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'candidates': %w", err)
+		}
+	}
+
+	if a.Embedding != nil {
+		object["embedding"], err = json.Marshal(a.Embedding)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'embedding': %w", err)
+		}
+	}
+
+	if a.ModelVersion != nil {
+		object["modelVersion"], err = json.Marshal(a.ModelVersion)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'modelVersion': %w", err)
+		}
+	}
+
+	if a.TotalTokens != nil {
+		object["totalTokens"], err = json.Marshal(a.TotalTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'totalTokens': %w", err)
+		}
+	}
+
+	if a.UsageMetadata != nil {
+		object["usageMetadata"], err = json.Marshal(a.UsageMetadata)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usageMetadata': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAIModelRequest. Returns the specified
+// element and whether it was found
+func (a OpenAIModelRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAIModelRequest
+func (a *OpenAIModelRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
+func (a *OpenAIModelRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
+func (a OpenAIModelRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAIObject. Returns the specified
+// element and whether it was found
+func (a OpenAIObject) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAIObject
+func (a *OpenAIObject) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAIObject to handle AdditionalProperties
+func (a *OpenAIObject) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAIObject to handle AdditionalProperties
+func (a OpenAIObject) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for Usage. Returns the specified
 // element and whether it was found
 func (a Usage) Get(fieldName string) (value interface{}, found bool) {
@@ -1485,6 +3053,192 @@ func (t *ChatMessage_Content) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsClaudeMessageRequestMessagesContent0 returns the union data inside the ClaudeMessageRequest_Messages_Content as a ClaudeMessageRequestMessagesContent0
+func (t ClaudeMessageRequest_Messages_Content) AsClaudeMessageRequestMessagesContent0() (ClaudeMessageRequestMessagesContent0, error) {
+	var body ClaudeMessageRequestMessagesContent0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestMessagesContent0 overwrites any union data inside the ClaudeMessageRequest_Messages_Content as the provided ClaudeMessageRequestMessagesContent0
+func (t *ClaudeMessageRequest_Messages_Content) FromClaudeMessageRequestMessagesContent0(v ClaudeMessageRequestMessagesContent0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestMessagesContent0 performs a merge with any union data inside the ClaudeMessageRequest_Messages_Content, using the provided ClaudeMessageRequestMessagesContent0
+func (t *ClaudeMessageRequest_Messages_Content) MergeClaudeMessageRequestMessagesContent0(v ClaudeMessageRequestMessagesContent0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeMessageRequestMessagesContent1 returns the union data inside the ClaudeMessageRequest_Messages_Content as a ClaudeMessageRequestMessagesContent1
+func (t ClaudeMessageRequest_Messages_Content) AsClaudeMessageRequestMessagesContent1() (ClaudeMessageRequestMessagesContent1, error) {
+	var body ClaudeMessageRequestMessagesContent1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestMessagesContent1 overwrites any union data inside the ClaudeMessageRequest_Messages_Content as the provided ClaudeMessageRequestMessagesContent1
+func (t *ClaudeMessageRequest_Messages_Content) FromClaudeMessageRequestMessagesContent1(v ClaudeMessageRequestMessagesContent1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestMessagesContent1 performs a merge with any union data inside the ClaudeMessageRequest_Messages_Content, using the provided ClaudeMessageRequestMessagesContent1
+func (t *ClaudeMessageRequest_Messages_Content) MergeClaudeMessageRequestMessagesContent1(v ClaudeMessageRequestMessagesContent1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ClaudeMessageRequest_Messages_Content) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ClaudeMessageRequest_Messages_Content) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsClaudeMessageRequestSystem0 returns the union data inside the ClaudeMessageRequest_System as a ClaudeMessageRequestSystem0
+func (t ClaudeMessageRequest_System) AsClaudeMessageRequestSystem0() (ClaudeMessageRequestSystem0, error) {
+	var body ClaudeMessageRequestSystem0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestSystem0 overwrites any union data inside the ClaudeMessageRequest_System as the provided ClaudeMessageRequestSystem0
+func (t *ClaudeMessageRequest_System) FromClaudeMessageRequestSystem0(v ClaudeMessageRequestSystem0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestSystem0 performs a merge with any union data inside the ClaudeMessageRequest_System, using the provided ClaudeMessageRequestSystem0
+func (t *ClaudeMessageRequest_System) MergeClaudeMessageRequestSystem0(v ClaudeMessageRequestSystem0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeMessageRequestSystem1 returns the union data inside the ClaudeMessageRequest_System as a ClaudeMessageRequestSystem1
+func (t ClaudeMessageRequest_System) AsClaudeMessageRequestSystem1() (ClaudeMessageRequestSystem1, error) {
+	var body ClaudeMessageRequestSystem1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestSystem1 overwrites any union data inside the ClaudeMessageRequest_System as the provided ClaudeMessageRequestSystem1
+func (t *ClaudeMessageRequest_System) FromClaudeMessageRequestSystem1(v ClaudeMessageRequestSystem1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestSystem1 performs a merge with any union data inside the ClaudeMessageRequest_System, using the provided ClaudeMessageRequestSystem1
+func (t *ClaudeMessageRequest_System) MergeClaudeMessageRequestSystem1(v ClaudeMessageRequestSystem1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ClaudeMessageRequest_System) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ClaudeMessageRequest_System) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsGeminiResponse returns the union data inside the GeminiAnswer as a GeminiResponse
+func (t GeminiAnswer) AsGeminiResponse() (GeminiResponse, error) {
+	var body GeminiResponse
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiResponse overwrites any union data inside the GeminiAnswer as the provided GeminiResponse
+func (t *GeminiAnswer) FromGeminiResponse(v GeminiResponse) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiResponse performs a merge with any union data inside the GeminiAnswer, using the provided GeminiResponse
+func (t *GeminiAnswer) MergeGeminiResponse(v GeminiResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGeminiAnswer1 returns the union data inside the GeminiAnswer as a GeminiAnswer1
+func (t GeminiAnswer) AsGeminiAnswer1() (GeminiAnswer1, error) {
+	var body GeminiAnswer1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiAnswer1 overwrites any union data inside the GeminiAnswer as the provided GeminiAnswer1
+func (t *GeminiAnswer) FromGeminiAnswer1(v GeminiAnswer1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiAnswer1 performs a merge with any union data inside the GeminiAnswer, using the provided GeminiAnswer1
+func (t *GeminiAnswer) MergeGeminiAnswer1(v GeminiAnswer1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GeminiAnswer) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -1559,6 +3313,47 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ShareInit Open a share link
+	//
+	// What a share-link page calls when it is opened. When the link has a credential-check host,
+	// Poolgate asks `POST {host}/shareAuth/init` `{"token": <authToken>}` and answers 403 with the
+	// host's `message` (or `msg`) unless it says `success: true`. Errors use OpenAI's shape.
+	//
+	// Corresponds with GET /share/{share_id}/init (the `ShareInit` operationId).
+	ShareInit(ctx context.Context, shareId ShareId, params *ShareInitParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareChatCompletionCreateWithBody Create a chat completion through a share link (OpenAI protocol)
+	//
+	// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+	// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+	// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+	// the host's message unless it says `success: true`; after each answer it reports
+	// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+	// link's models, request and quota limits and expiry apply; the call is charged to the
+	// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+	// and notify hooks, with the authToken as `userToken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+	ShareChatCompletionCreateWithBody(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareChatCompletionCreate Create a chat completion through a share link (OpenAI protocol)
+	//
+	// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+	// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+	// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+	// the host's message unless it says `success: true`; after each answer it reports
+	// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+	// link's models, request and quota limits and expiry apply; the call is charged to the
+	// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+	// and notify hooks, with the authToken as `userToken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+	ShareChatCompletionCreate(ctx context.Context, shareId ShareId, body ShareChatCompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChatCompletionCreateWithBody Create a chat completion (OpenAI protocol)
 	//
 	// The body is OpenAI's chat completion request; every field is passed through. With
@@ -1585,10 +3380,266 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/chat/completions (the `ChatCompletionCreate` operationId).
 	ChatCompletionCreate(ctx context.Context, body ChatCompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CompletionCreateWithBody Create a legacy text completion (OpenAI protocol)
+	//
+	// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+	// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+	CompletionCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompletionCreate Create a legacy text completion (OpenAI protocol)
+	//
+	// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+	// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+	CompletionCreate(ctx context.Context, body CompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EmbeddingCreateWithBody Create embeddings (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+	EmbeddingCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EmbeddingCreate Create embeddings (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+	EmbeddingCreate(ctx context.Context, body EmbeddingCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImageCreateWithBody Generate images (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+	// (gpt-image-1), else for the prompt tokens only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+	ImageCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImageCreate Generate images (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+	// (gpt-image-1), else for the prompt tokens only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+	ImageCreate(ctx context.Context, body ImageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MessageCreateWithBody Create a message (Anthropic Messages protocol)
+	//
+	// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+	// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+	// With `"stream": true` the answer is Claude's event stream (`message_start`,
+	// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+	// carries the input token count measured with an offline tokenizer before sending, and
+	// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+	// `error` event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+	MessageCreateWithBody(ctx context.Context, params *MessageCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MessageCreate Create a message (Anthropic Messages protocol)
+	//
+	// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+	// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+	// With `"stream": true` the answer is Claude's event stream (`message_start`,
+	// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+	// carries the input token count measured with an offline tokenizer before sending, and
+	// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+	// `error` event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+	MessageCreate(ctx context.Context, params *MessageCreateParams, body MessageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MessageTokenCountWithBody Count a message request's input tokens (Anthropic protocol)
+	//
+	// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+	// locally with an offline tokenizer (an estimate). Never charged.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+	MessageTokenCountWithBody(ctx context.Context, params *MessageTokenCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MessageTokenCount Count a message request's input tokens (Anthropic protocol)
+	//
+	// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+	// locally with an offline tokenizer (an estimate). Never charged.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+	MessageTokenCount(ctx context.Context, params *MessageTokenCountParams, body MessageTokenCountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ModelsList List the models the key may call
 	//
 	// Corresponds with GET /v1/models (the `ModelsList` operationId).
 	ModelsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GeminiModelActionV1WithBody Call a Gemini model method on the v1 path
+	//
+	// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+	GeminiModelActionV1WithBody(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GeminiModelActionV1 Call a Gemini model method on the v1 path
+	//
+	// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+	GeminiModelActionV1(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, body GeminiModelActionV1JSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResponseCreateWithBody Create a model response (OpenAI Responses API)
+	//
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+	// typed event stream; usage is read from `response.completed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+	ResponseCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResponseCreate Create a model response (OpenAI Responses API)
+	//
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+	// typed event stream; usage is read from `response.completed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+	ResponseCreate(ctx context.Context, body ResponseCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GeminiModelList List the models the key may call (Gemini shape)
+	//
+	// Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
+	GeminiModelList(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GeminiModelActionWithBody Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+	//
+	// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+	// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+	// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+	// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+	// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+	// and translated for `openai` and `anthropic` channels.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+	GeminiModelActionWithBody(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GeminiModelAction Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+	//
+	// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+	// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+	// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+	// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+	// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+	// and translated for `openai` and `anthropic` channels.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+	GeminiModelAction(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, body GeminiModelActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ShareInit Open a share link
+//
+// What a share-link page calls when it is opened. When the link has a credential-check host,
+// Poolgate asks `POST {host}/shareAuth/init` `{"token": <authToken>}` and answers 403 with the
+// host's `message` (or `msg`) unless it says `success: true`. Errors use OpenAI's shape.
+//
+// Corresponds with GET /share/{share_id}/init (the `ShareInit` operationId).
+func (c *Client) ShareInit(ctx context.Context, shareId ShareId, params *ShareInitParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareInitRequest(c.Server, shareId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareChatCompletionCreateWithBody Create a chat completion through a share link (OpenAI protocol)
+//
+// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+// the host's message unless it says `success: true`; after each answer it reports
+// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+// link's models, request and quota limits and expiry apply; the call is charged to the
+// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+// and notify hooks, with the authToken as `userToken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+func (c *Client) ShareChatCompletionCreateWithBody(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareChatCompletionCreateRequestWithBody(c.Server, shareId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareChatCompletionCreate Create a chat completion through a share link (OpenAI protocol)
+//
+// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+// the host's message unless it says `success: true`; after each answer it reports
+// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+// link's models, request and quota limits and expiry apply; the call is charged to the
+// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+// and notify hooks, with the authToken as `userToken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+func (c *Client) ShareChatCompletionCreate(ctx context.Context, shareId ShareId, body ShareChatCompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareChatCompletionCreateRequest(c.Server, shareId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ChatCompletionCreateWithBody Create a chat completion (OpenAI protocol)
@@ -1637,6 +3688,218 @@ func (c *Client) ChatCompletionCreate(ctx context.Context, body ChatCompletionCr
 	return c.Client.Do(req)
 }
 
+// CompletionCreateWithBody Create a legacy text completion (OpenAI protocol)
+//
+// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+func (c *Client) CompletionCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompletionCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompletionCreate Create a legacy text completion (OpenAI protocol)
+//
+// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+func (c *Client) CompletionCreate(ctx context.Context, body CompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompletionCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EmbeddingCreateWithBody Create embeddings (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+func (c *Client) EmbeddingCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEmbeddingCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EmbeddingCreate Create embeddings (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+func (c *Client) EmbeddingCreate(ctx context.Context, body EmbeddingCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEmbeddingCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImageCreateWithBody Generate images (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+// (gpt-image-1), else for the prompt tokens only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+func (c *Client) ImageCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImageCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImageCreate Generate images (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+// (gpt-image-1), else for the prompt tokens only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+func (c *Client) ImageCreate(ctx context.Context, body ImageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImageCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MessageCreateWithBody Create a message (Anthropic Messages protocol)
+//
+// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+// With `"stream": true` the answer is Claude's event stream (`message_start`,
+// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+// carries the input token count measured with an offline tokenizer before sending, and
+// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+// `error` event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+func (c *Client) MessageCreateWithBody(ctx context.Context, params *MessageCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMessageCreateRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MessageCreate Create a message (Anthropic Messages protocol)
+//
+// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+// With `"stream": true` the answer is Claude's event stream (`message_start`,
+// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+// carries the input token count measured with an offline tokenizer before sending, and
+// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+// `error` event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+func (c *Client) MessageCreate(ctx context.Context, params *MessageCreateParams, body MessageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMessageCreateRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MessageTokenCountWithBody Count a message request's input tokens (Anthropic protocol)
+//
+// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+// locally with an offline tokenizer (an estimate). Never charged.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+func (c *Client) MessageTokenCountWithBody(ctx context.Context, params *MessageTokenCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMessageTokenCountRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MessageTokenCount Count a message request's input tokens (Anthropic protocol)
+//
+// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+// locally with an offline tokenizer (an estimate). Never charged.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+func (c *Client) MessageTokenCount(ctx context.Context, params *MessageTokenCountParams, body MessageTokenCountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMessageTokenCountRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ModelsList List the models the key may call
 //
 // Corresponds with GET /v1/models (the `ModelsList` operationId).
@@ -1650,6 +3913,257 @@ func (c *Client) ModelsList(ctx context.Context, reqEditors ...RequestEditorFn) 
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// GeminiModelActionV1WithBody Call a Gemini model method on the v1 path
+//
+// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+func (c *Client) GeminiModelActionV1WithBody(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGeminiModelActionV1RequestWithBody(c.Server, modelAction, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GeminiModelActionV1 Call a Gemini model method on the v1 path
+//
+// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+func (c *Client) GeminiModelActionV1(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, body GeminiModelActionV1JSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGeminiModelActionV1Request(c.Server, modelAction, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResponseCreateWithBody Create a model response (OpenAI Responses API)
+//
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+// typed event stream; usage is read from `response.completed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+func (c *Client) ResponseCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResponseCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResponseCreate Create a model response (OpenAI Responses API)
+//
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+// typed event stream; usage is read from `response.completed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+func (c *Client) ResponseCreate(ctx context.Context, body ResponseCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResponseCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GeminiModelList List the models the key may call (Gemini shape)
+//
+// Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
+func (c *Client) GeminiModelList(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGeminiModelListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GeminiModelActionWithBody Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+//
+// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+// and translated for `openai` and `anthropic` channels.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+func (c *Client) GeminiModelActionWithBody(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGeminiModelActionRequestWithBody(c.Server, modelAction, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GeminiModelAction Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+//
+// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+// and translated for `openai` and `anthropic` channels.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+func (c *Client) GeminiModelAction(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, body GeminiModelActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGeminiModelActionRequest(c.Server, modelAction, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewShareInitRequest constructs an http.Request for the ShareInit method
+func NewShareInitRequest(server string, shareId ShareId, params *ShareInitParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/share/%s/init", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AuthToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "authToken", *params.AuthToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewShareChatCompletionCreateRequest calls the generic ShareChatCompletionCreate builder with application/json body
+func NewShareChatCompletionCreateRequest(server string, shareId ShareId, body ShareChatCompletionCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareChatCompletionCreateRequestWithBody(server, shareId, "application/json", bodyReader)
+}
+
+// NewShareChatCompletionCreateRequestWithBody constructs an http.Request for the ShareChatCompletionCreate method, with any body, and a specified content type
+func NewShareChatCompletionCreateRequestWithBody(server string, shareId ShareId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/share/%s/v1/chat/completions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewChatCompletionCreateRequest calls the generic ChatCompletionCreate builder with application/json body
@@ -1692,6 +4206,258 @@ func NewChatCompletionCreateRequestWithBody(server string, contentType string, b
 	return req, nil
 }
 
+// NewCompletionCreateRequest calls the generic CompletionCreate builder with application/json body
+func NewCompletionCreateRequest(server string, body CompletionCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompletionCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCompletionCreateRequestWithBody constructs an http.Request for the CompletionCreate method, with any body, and a specified content type
+func NewCompletionCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/completions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEmbeddingCreateRequest calls the generic EmbeddingCreate builder with application/json body
+func NewEmbeddingCreateRequest(server string, body EmbeddingCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEmbeddingCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewEmbeddingCreateRequestWithBody constructs an http.Request for the EmbeddingCreate method, with any body, and a specified content type
+func NewEmbeddingCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/embeddings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewImageCreateRequest calls the generic ImageCreate builder with application/json body
+func NewImageCreateRequest(server string, body ImageCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewImageCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewImageCreateRequestWithBody constructs an http.Request for the ImageCreate method, with any body, and a specified content type
+func NewImageCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/images/generations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMessageCreateRequest calls the generic MessageCreate builder with application/json body
+func NewMessageCreateRequest(server string, params *MessageCreateParams, body MessageCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMessageCreateRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewMessageCreateRequestWithBody constructs an http.Request for the MessageCreate method, with any body, and a specified content type
+func NewMessageCreateRequestWithBody(server string, params *MessageCreateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.AnthropicVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "anthropic-version", *params.AnthropicVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("anthropic-version", headerParam0)
+		}
+
+		if params.AnthropicBeta != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "anthropic-beta", *params.AnthropicBeta, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("anthropic-beta", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewMessageTokenCountRequest calls the generic MessageTokenCount builder with application/json body
+func NewMessageTokenCountRequest(server string, params *MessageTokenCountParams, body MessageTokenCountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMessageTokenCountRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewMessageTokenCountRequestWithBody constructs an http.Request for the MessageTokenCount method, with any body, and a specified content type
+func NewMessageTokenCountRequestWithBody(server string, params *MessageTokenCountParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages/count_tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.AnthropicVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "anthropic-version", *params.AnthropicVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("anthropic-version", headerParam0)
+		}
+
+		if params.AnthropicBeta != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "anthropic-beta", *params.AnthropicBeta, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("anthropic-beta", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewModelsListRequest constructs an http.Request for the ModelsList method
 func NewModelsListRequest(server string) (*http.Request, error) {
 	var err error
@@ -1715,6 +4481,296 @@ func NewModelsListRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGeminiModelActionV1Request calls the generic GeminiModelActionV1 builder with application/json body
+func NewGeminiModelActionV1Request(server string, modelAction ModelAction, params *GeminiModelActionV1Params, body GeminiModelActionV1JSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGeminiModelActionV1RequestWithBody(server, modelAction, params, "application/json", bodyReader)
+}
+
+// NewGeminiModelActionV1RequestWithBody constructs an http.Request for the GeminiModelActionV1 method, with any body, and a specified content type
+func NewGeminiModelActionV1RequestWithBody(server string, modelAction ModelAction, params *GeminiModelActionV1Params, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelAction", modelAction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Alt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "alt", *params.Alt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResponseCreateRequest calls the generic ResponseCreate builder with application/json body
+func NewResponseCreateRequest(server string, body ResponseCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResponseCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewResponseCreateRequestWithBody constructs an http.Request for the ResponseCreate method, with any body, and a specified content type
+func NewResponseCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/responses")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGeminiModelListRequest constructs an http.Request for the GeminiModelList method
+func NewGeminiModelListRequest(server string, params *GeminiModelListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1beta/models")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGeminiModelActionRequest calls the generic GeminiModelAction builder with application/json body
+func NewGeminiModelActionRequest(server string, modelAction ModelAction, params *GeminiModelActionParams, body GeminiModelActionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGeminiModelActionRequestWithBody(server, modelAction, params, "application/json", bodyReader)
+}
+
+// NewGeminiModelActionRequestWithBody constructs an http.Request for the GeminiModelAction method, with any body, and a specified content type
+func NewGeminiModelActionRequestWithBody(server string, modelAction ModelAction, params *GeminiModelActionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelAction", modelAction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1beta/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Alt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "alt", *params.Alt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1763,6 +4819,49 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ShareInitWithResponse Open a share link
+	//
+	// What a share-link page calls when it is opened. When the link has a credential-check host,
+	// Poolgate asks `POST {host}/shareAuth/init` `{"token": <authToken>}` and answers 403 with the
+	// host's `message` (or `msg`) unless it says `success: true`. Errors use OpenAI's shape.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /share/{share_id}/init (the `ShareInit` operationId).
+	ShareInitWithResponse(ctx context.Context, shareId ShareId, params *ShareInitParams, reqEditors ...RequestEditorFn) (*ShareInitResponse, error)
+
+	// ShareChatCompletionCreateWithBodyWithResponse Create a chat completion through a share link (OpenAI protocol)
+	//
+	// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+	// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+	// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+	// the host's message unless it says `success: true`; after each answer it reports
+	// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+	// link's models, request and quota limits and expiry apply; the call is charged to the
+	// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+	// and notify hooks, with the authToken as `userToken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+	ShareChatCompletionCreateWithBodyWithResponse(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareChatCompletionCreateResponse, error)
+
+	// ShareChatCompletionCreateWithResponse Create a chat completion through a share link (OpenAI protocol)
+	//
+	// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+	// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+	// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+	// the host's message unless it says `success: true`; after each answer it reports
+	// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+	// link's models, request and quota limits and expiry apply; the call is charged to the
+	// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+	// and notify hooks, with the authToken as `userToken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+	ShareChatCompletionCreateWithResponse(ctx context.Context, shareId ShareId, body ShareChatCompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareChatCompletionCreateResponse, error)
+
 	// ChatCompletionCreateWithBodyWithResponse Create a chat completion (OpenAI protocol)
 	//
 	// The body is OpenAI's chat completion request; every field is passed through. With
@@ -1789,12 +4888,393 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/chat/completions (the `ChatCompletionCreate` operationId).
 	ChatCompletionCreateWithResponse(ctx context.Context, body ChatCompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatCompletionCreateResponse, error)
 
+	// CompletionCreateWithBodyWithResponse Create a legacy text completion (OpenAI protocol)
+	//
+	// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+	// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+	CompletionCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompletionCreateResponse, error)
+
+	// CompletionCreateWithResponse Create a legacy text completion (OpenAI protocol)
+	//
+	// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+	// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+	CompletionCreateWithResponse(ctx context.Context, body CompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CompletionCreateResponse, error)
+
+	// EmbeddingCreateWithBodyWithResponse Create embeddings (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+	EmbeddingCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EmbeddingCreateResponse, error)
+
+	// EmbeddingCreateWithResponse Create embeddings (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+	EmbeddingCreateWithResponse(ctx context.Context, body EmbeddingCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*EmbeddingCreateResponse, error)
+
+	// ImageCreateWithBodyWithResponse Generate images (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+	// (gpt-image-1), else for the prompt tokens only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+	ImageCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImageCreateResponse, error)
+
+	// ImageCreateWithResponse Generate images (OpenAI protocol)
+	//
+	// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+	// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+	// (gpt-image-1), else for the prompt tokens only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+	ImageCreateWithResponse(ctx context.Context, body ImageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ImageCreateResponse, error)
+
+	// MessageCreateWithBodyWithResponse Create a message (Anthropic Messages protocol)
+	//
+	// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+	// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+	// With `"stream": true` the answer is Claude's event stream (`message_start`,
+	// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+	// carries the input token count measured with an offline tokenizer before sending, and
+	// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+	// `error` event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+	MessageCreateWithBodyWithResponse(ctx context.Context, params *MessageCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MessageCreateResponse, error)
+
+	// MessageCreateWithResponse Create a message (Anthropic Messages protocol)
+	//
+	// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+	// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+	// With `"stream": true` the answer is Claude's event stream (`message_start`,
+	// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+	// carries the input token count measured with an offline tokenizer before sending, and
+	// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+	// `error` event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+	MessageCreateWithResponse(ctx context.Context, params *MessageCreateParams, body MessageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*MessageCreateResponse, error)
+
+	// MessageTokenCountWithBodyWithResponse Count a message request's input tokens (Anthropic protocol)
+	//
+	// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+	// locally with an offline tokenizer (an estimate). Never charged.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+	MessageTokenCountWithBodyWithResponse(ctx context.Context, params *MessageTokenCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MessageTokenCountResponse, error)
+
+	// MessageTokenCountWithResponse Count a message request's input tokens (Anthropic protocol)
+	//
+	// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+	// locally with an offline tokenizer (an estimate). Never charged.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+	MessageTokenCountWithResponse(ctx context.Context, params *MessageTokenCountParams, body MessageTokenCountJSONRequestBody, reqEditors ...RequestEditorFn) (*MessageTokenCountResponse, error)
+
 	// ModelsListWithResponse List the models the key may call
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/models (the `ModelsList` operationId).
 	ModelsListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelsListResponse, error)
+
+	// GeminiModelActionV1WithBodyWithResponse Call a Gemini model method on the v1 path
+	//
+	// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+	GeminiModelActionV1WithBodyWithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GeminiModelActionV1Response, error)
+
+	// GeminiModelActionV1WithResponse Call a Gemini model method on the v1 path
+	//
+	// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+	GeminiModelActionV1WithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, body GeminiModelActionV1JSONRequestBody, reqEditors ...RequestEditorFn) (*GeminiModelActionV1Response, error)
+
+	// ResponseCreateWithBodyWithResponse Create a model response (OpenAI Responses API)
+	//
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+	// typed event stream; usage is read from `response.completed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+	ResponseCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResponseCreateResponse, error)
+
+	// ResponseCreateWithResponse Create a model response (OpenAI Responses API)
+	//
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+	// typed event stream; usage is read from `response.completed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+	ResponseCreateWithResponse(ctx context.Context, body ResponseCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ResponseCreateResponse, error)
+
+	// GeminiModelListWithResponse List the models the key may call (Gemini shape)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
+	GeminiModelListWithResponse(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*GeminiModelListResponse, error)
+
+	// GeminiModelActionWithBodyWithResponse Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+	//
+	// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+	// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+	// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+	// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+	// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+	// and translated for `openai` and `anthropic` channels.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+	GeminiModelActionWithBodyWithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GeminiModelActionResponse, error)
+
+	// GeminiModelActionWithResponse Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+	//
+	// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+	// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+	// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+	// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+	// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+	// and translated for `openai` and `anthropic` channels.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+	GeminiModelActionWithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, body GeminiModelActionJSONRequestBody, reqEditors ...RequestEditorFn) (*GeminiModelActionResponse, error)
+}
+
+// ShareInitResponse429Headers the declared response headers of an HTTP 429 response for ShareInit
+type ShareInitResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ShareInitResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareInfo
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ShareNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ShareInitResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareInitResponse) GetJSON200() *ShareInfo {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareInitResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareInitResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ShareInitResponse) GetJSON404() *ShareNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ShareInitResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareInitResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareInitResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareInitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareInitResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareInitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ShareChatCompletionCreateResponse429Headers the declared response headers of an HTTP 429 response for ShareChatCompletionCreate
+type ShareChatCompletionCreateResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ShareChatCompletionCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatCompletion
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *InsufficientBalance
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ModelNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ShareChatCompletionCreateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON200() *ChatCompletion {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON402() *InsufficientBalance {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON404() *ModelNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ShareChatCompletionCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareChatCompletionCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareChatCompletionCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareChatCompletionCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareChatCompletionCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ChatCompletionCreateResponse429Headers the declared response headers of an HTTP 429 response for ChatCompletionCreate
@@ -1908,6 +5388,540 @@ func (r ChatCompletionCreateResponse) ContentType() string {
 	return ""
 }
 
+// CompletionCreateResponse429Headers the declared response headers of an HTTP 429 response for CompletionCreate
+type CompletionCreateResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CompletionCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIObject
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *InsufficientBalance
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ModelNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompletionCreateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompletionCreateResponse) GetJSON200() *OpenAIObject {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompletionCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CompletionCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r CompletionCreateResponse) GetJSON402() *InsufficientBalance {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CompletionCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CompletionCreateResponse) GetJSON404() *ModelNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CompletionCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CompletionCreateResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CompletionCreateResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CompletionCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CompletionCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompletionCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompletionCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompletionCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EmbeddingCreateResponse429Headers the declared response headers of an HTTP 429 response for EmbeddingCreate
+type EmbeddingCreateResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EmbeddingCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIObject
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *InsufficientBalance
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ModelNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EmbeddingCreateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON200() *OpenAIObject {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON402() *InsufficientBalance {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON404() *ModelNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EmbeddingCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EmbeddingCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EmbeddingCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EmbeddingCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EmbeddingCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ImageCreateResponse429Headers the declared response headers of an HTTP 429 response for ImageCreate
+type ImageCreateResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ImageCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIObject
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *InsufficientBalance
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ModelNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ImageCreateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ImageCreateResponse) GetJSON200() *OpenAIObject {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ImageCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ImageCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r ImageCreateResponse) GetJSON402() *InsufficientBalance {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ImageCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ImageCreateResponse) GetJSON404() *ModelNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ImageCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ImageCreateResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ImageCreateResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ImageCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ImageCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImageCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImageCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImageCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MessageCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaudeMessage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ClaudeError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ClaudeError
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *ClaudeError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ClaudeError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ClaudeError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ClaudeError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ClaudeError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ClaudeError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ClaudeError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MessageCreateResponse) GetJSON200() *ClaudeMessage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MessageCreateResponse) GetJSON400() *ClaudeError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MessageCreateResponse) GetJSON401() *ClaudeError {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r MessageCreateResponse) GetJSON402() *ClaudeError {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MessageCreateResponse) GetJSON403() *ClaudeError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MessageCreateResponse) GetJSON404() *ClaudeError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MessageCreateResponse) GetJSON413() *ClaudeError {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MessageCreateResponse) GetJSON429() *ClaudeError {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r MessageCreateResponse) GetJSON502() *ClaudeError {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MessageCreateResponse) GetJSON503() *ClaudeError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MessageCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MessageCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MessageCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MessageCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MessageTokenCountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaudeTokenCount
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ClaudeError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ClaudeError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ClaudeError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ClaudeError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ClaudeError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ClaudeError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ClaudeError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ClaudeError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MessageTokenCountResponse) GetJSON200() *ClaudeTokenCount {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MessageTokenCountResponse) GetJSON400() *ClaudeError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MessageTokenCountResponse) GetJSON401() *ClaudeError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MessageTokenCountResponse) GetJSON403() *ClaudeError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MessageTokenCountResponse) GetJSON404() *ClaudeError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MessageTokenCountResponse) GetJSON413() *ClaudeError {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MessageTokenCountResponse) GetJSON429() *ClaudeError {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r MessageTokenCountResponse) GetJSON502() *ClaudeError {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MessageTokenCountResponse) GetJSON503() *ClaudeError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MessageTokenCountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MessageTokenCountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MessageTokenCountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MessageTokenCountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ModelsListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1970,6 +5984,448 @@ func (r ModelsListResponse) ContentType() string {
 	return ""
 }
 
+type GeminiModelActionV1Response struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GeminiAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GeminiError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *GeminiError
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *GeminiError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GeminiError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GeminiError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *GeminiError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *GeminiError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *GeminiError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GeminiError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON200() *GeminiAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON400() *GeminiError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON401() *GeminiError {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON402() *GeminiError {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON403() *GeminiError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON404() *GeminiError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON413() *GeminiError {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON429() *GeminiError {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON502() *GeminiError {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GeminiModelActionV1Response) GetJSON503() *GeminiError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GeminiModelActionV1Response) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GeminiModelActionV1Response) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GeminiModelActionV1Response) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GeminiModelActionV1Response) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResponseCreateResponse429Headers the declared response headers of an HTTP 429 response for ResponseCreate
+type ResponseCreateResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ResponseCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIObject
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *InsufficientBalance
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ModelNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResponseCreateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResponseCreateResponse) GetJSON200() *OpenAIObject {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResponseCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResponseCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r ResponseCreateResponse) GetJSON402() *InsufficientBalance {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResponseCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResponseCreateResponse) GetJSON404() *ModelNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ResponseCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResponseCreateResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ResponseCreateResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResponseCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResponseCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResponseCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResponseCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResponseCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GeminiModelListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GeminiModelList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *GeminiError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GeminiError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GeminiError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GeminiModelListResponse) GetJSON200() *GeminiModelList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GeminiModelListResponse) GetJSON401() *GeminiError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GeminiModelListResponse) GetJSON403() *GeminiError {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GeminiModelListResponse) GetJSON503() *GeminiError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GeminiModelListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GeminiModelListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GeminiModelListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GeminiModelListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GeminiModelActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GeminiAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GeminiError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *GeminiError
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *GeminiError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GeminiError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GeminiError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *GeminiError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *GeminiError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *GeminiError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GeminiError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GeminiModelActionResponse) GetJSON200() *GeminiAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GeminiModelActionResponse) GetJSON400() *GeminiError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GeminiModelActionResponse) GetJSON401() *GeminiError {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r GeminiModelActionResponse) GetJSON402() *GeminiError {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GeminiModelActionResponse) GetJSON403() *GeminiError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GeminiModelActionResponse) GetJSON404() *GeminiError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GeminiModelActionResponse) GetJSON413() *GeminiError {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GeminiModelActionResponse) GetJSON429() *GeminiError {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GeminiModelActionResponse) GetJSON502() *GeminiError {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GeminiModelActionResponse) GetJSON503() *GeminiError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GeminiModelActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GeminiModelActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GeminiModelActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GeminiModelActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ShareInitWithResponse Open a share link
+//
+// What a share-link page calls when it is opened. When the link has a credential-check host,
+// Poolgate asks `POST {host}/shareAuth/init` `{"token": <authToken>}` and answers 403 with the
+// host's `message` (or `msg`) unless it says `success: true`. Errors use OpenAI's shape.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /share/{share_id}/init (the `ShareInit` operationId).
+func (c *ClientWithResponses) ShareInitWithResponse(ctx context.Context, shareId ShareId, params *ShareInitParams, reqEditors ...RequestEditorFn) (*ShareInitResponse, error) {
+	rsp, err := c.ShareInit(ctx, shareId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareInitResponse(rsp)
+}
+
+// ShareChatCompletionCreateWithBodyWithResponse Create a chat completion through a share link (OpenAI protocol)
+//
+// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+// the host's message unless it says `success: true`; after each answer it reports
+// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+// link's models, request and quota limits and expiry apply; the call is charged to the
+// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+// and notify hooks, with the authToken as `userToken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+func (c *ClientWithResponses) ShareChatCompletionCreateWithBodyWithResponse(ctx context.Context, shareId ShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareChatCompletionCreateResponse, error) {
+	rsp, err := c.ShareChatCompletionCreateWithBody(ctx, shareId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareChatCompletionCreateResponse(rsp)
+}
+
+// ShareChatCompletionCreateWithResponse Create a chat completion through a share link (OpenAI protocol)
+//
+// Point an OpenAI SDK at `<poolgate>/share/{share_id}/v1` with the link's `authToken` as its
+// API key. Before each question Poolgate asks `POST {host}/shareAuth/start`
+// `{"token", "question"}` (question: the text of the last user message) and answers 403 with
+// the host's message unless it says `success: true`; after each answer it reports
+// `POST {host}/shareAuth/finish` `{"token", "responseData"}` from the durable outbox. The
+// link's models, request and quota limits and expiry apply; the call is charged to the
+// link's owner. Otherwise it behaves as `POST /v1/chat/completions` (including the audit
+// and notify hooks, with the authToken as `userToken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /share/{share_id}/v1/chat/completions (the `ShareChatCompletionCreate` operationId).
+func (c *ClientWithResponses) ShareChatCompletionCreateWithResponse(ctx context.Context, shareId ShareId, body ShareChatCompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareChatCompletionCreateResponse, error) {
+	rsp, err := c.ShareChatCompletionCreate(ctx, shareId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareChatCompletionCreateResponse(rsp)
+}
+
 // ChatCompletionCreateWithBodyWithResponse Create a chat completion (OpenAI protocol)
 //
 // The body is OpenAI's chat completion request; every field is passed through. With
@@ -2008,6 +6464,178 @@ func (c *ClientWithResponses) ChatCompletionCreateWithResponse(ctx context.Conte
 	return ParseChatCompletionCreateResponse(rsp)
 }
 
+// CompletionCreateWithBodyWithResponse Create a legacy text completion (OpenAI protocol)
+//
+// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+func (c *ClientWithResponses) CompletionCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompletionCreateResponse, error) {
+	rsp, err := c.CompletionCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompletionCreateResponse(rsp)
+}
+
+// CompletionCreateWithResponse Create a legacy text completion (OpenAI protocol)
+//
+// OpenAI's legacy completions. Relayed unchanged to `openai`-type channels only (other
+// channel types answer 400 `unsupported_endpoint`). Streams as for chat completions.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/completions (the `CompletionCreate` operationId).
+func (c *ClientWithResponses) CompletionCreateWithResponse(ctx context.Context, body CompletionCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CompletionCreateResponse, error) {
+	rsp, err := c.CompletionCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompletionCreateResponse(rsp)
+}
+
+// EmbeddingCreateWithBodyWithResponse Create embeddings (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+func (c *ClientWithResponses) EmbeddingCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EmbeddingCreateResponse, error) {
+	rsp, err := c.EmbeddingCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEmbeddingCreateResponse(rsp)
+}
+
+// EmbeddingCreateWithResponse Create embeddings (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/embeddings (the `EmbeddingCreate` operationId).
+func (c *ClientWithResponses) EmbeddingCreateWithResponse(ctx context.Context, body EmbeddingCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*EmbeddingCreateResponse, error) {
+	rsp, err := c.EmbeddingCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEmbeddingCreateResponse(rsp)
+}
+
+// ImageCreateWithBodyWithResponse Generate images (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+// (gpt-image-1), else for the prompt tokens only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+func (c *ClientWithResponses) ImageCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImageCreateResponse, error) {
+	rsp, err := c.ImageCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImageCreateResponse(rsp)
+}
+
+// ImageCreateWithResponse Generate images (OpenAI protocol)
+//
+// Relayed unchanged to `openai`-type channels only (other channel types answer 400
+// `unsupported_endpoint`). Charged from the answer's `usage` when the model reports it
+// (gpt-image-1), else for the prompt tokens only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/generations (the `ImageCreate` operationId).
+func (c *ClientWithResponses) ImageCreateWithResponse(ctx context.Context, body ImageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ImageCreateResponse, error) {
+	rsp, err := c.ImageCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImageCreateResponse(rsp)
+}
+
+// MessageCreateWithBodyWithResponse Create a message (Anthropic Messages protocol)
+//
+// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+// With `"stream": true` the answer is Claude's event stream (`message_start`,
+// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+// carries the input token count measured with an offline tokenizer before sending, and
+// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+// `error` event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+func (c *ClientWithResponses) MessageCreateWithBodyWithResponse(ctx context.Context, params *MessageCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MessageCreateResponse, error) {
+	rsp, err := c.MessageCreateWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMessageCreateResponse(rsp)
+}
+
+// MessageCreateWithResponse Create a message (Anthropic Messages protocol)
+//
+// Anthropic's Messages API. Relayed unchanged to `anthropic` channels (with the caller's
+// `anthropic-version` and `anthropic-beta`); translated for `openai` and `gemini` channels.
+// With `"stream": true` the answer is Claude's event stream (`message_start`,
+// `content_block_*`, `message_delta`, `message_stop`); when translating, `message_start`
+// carries the input token count measured with an offline tokenizer before sending, and
+// `message_delta` the upstream's exact usage. A failure mid-stream ends the stream with an
+// `error` event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/messages (the `MessageCreate` operationId).
+func (c *ClientWithResponses) MessageCreateWithResponse(ctx context.Context, params *MessageCreateParams, body MessageCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*MessageCreateResponse, error) {
+	rsp, err := c.MessageCreate(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMessageCreateResponse(rsp)
+}
+
+// MessageTokenCountWithBodyWithResponse Count a message request's input tokens (Anthropic protocol)
+//
+// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+// locally with an offline tokenizer (an estimate). Never charged.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+func (c *ClientWithResponses) MessageTokenCountWithBodyWithResponse(ctx context.Context, params *MessageTokenCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MessageTokenCountResponse, error) {
+	rsp, err := c.MessageTokenCountWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMessageTokenCountResponse(rsp)
+}
+
+// MessageTokenCountWithResponse Count a message request's input tokens (Anthropic protocol)
+//
+// Relayed to an `anthropic` channel serving the model when there is one; otherwise counted
+// locally with an offline tokenizer (an estimate). Never charged.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/messages/count_tokens (the `MessageTokenCount` operationId).
+func (c *ClientWithResponses) MessageTokenCountWithResponse(ctx context.Context, params *MessageTokenCountParams, body MessageTokenCountJSONRequestBody, reqEditors ...RequestEditorFn) (*MessageTokenCountResponse, error) {
+	rsp, err := c.MessageTokenCount(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMessageTokenCountResponse(rsp)
+}
+
 // ModelsListWithResponse List the models the key may call
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2019,6 +6647,302 @@ func (c *ClientWithResponses) ModelsListWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseModelsListResponse(rsp)
+}
+
+// GeminiModelActionV1WithBodyWithResponse Call a Gemini model method on the v1 path
+//
+// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+func (c *ClientWithResponses) GeminiModelActionV1WithBodyWithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GeminiModelActionV1Response, error) {
+	rsp, err := c.GeminiModelActionV1WithBody(ctx, modelAction, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGeminiModelActionV1Response(rsp)
+}
+
+// GeminiModelActionV1WithResponse Call a Gemini model method on the v1 path
+//
+// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/models/{modelAction} (the `GeminiModelActionV1` operationId).
+func (c *ClientWithResponses) GeminiModelActionV1WithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionV1Params, body GeminiModelActionV1JSONRequestBody, reqEditors ...RequestEditorFn) (*GeminiModelActionV1Response, error) {
+	rsp, err := c.GeminiModelActionV1(ctx, modelAction, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGeminiModelActionV1Response(rsp)
+}
+
+// ResponseCreateWithBodyWithResponse Create a model response (OpenAI Responses API)
+//
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+// typed event stream; usage is read from `response.completed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+func (c *ClientWithResponses) ResponseCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResponseCreateResponse, error) {
+	rsp, err := c.ResponseCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResponseCreateResponse(rsp)
+}
+
+// ResponseCreateWithResponse Create a model response (OpenAI Responses API)
+//
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
+// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
+// typed event stream; usage is read from `response.completed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/responses (the `ResponseCreate` operationId).
+func (c *ClientWithResponses) ResponseCreateWithResponse(ctx context.Context, body ResponseCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ResponseCreateResponse, error) {
+	rsp, err := c.ResponseCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResponseCreateResponse(rsp)
+}
+
+// GeminiModelListWithResponse List the models the key may call (Gemini shape)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
+func (c *ClientWithResponses) GeminiModelListWithResponse(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*GeminiModelListResponse, error) {
+	rsp, err := c.GeminiModelList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGeminiModelListResponse(rsp)
+}
+
+// GeminiModelActionWithBodyWithResponse Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+//
+// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+// and translated for `openai` and `anthropic` channels.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+func (c *ClientWithResponses) GeminiModelActionWithBodyWithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GeminiModelActionResponse, error) {
+	rsp, err := c.GeminiModelActionWithBody(ctx, modelAction, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGeminiModelActionResponse(rsp)
+}
+
+// GeminiModelActionWithResponse Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+//
+// `modelAction` is `<model>:<action>`, e.g. `gemini-2.5-flash:generateContent` (the colon is
+// part of the one path segment; Poolgate splits it at the last `:`). Actions:
+// `generateContent`; `streamGenerateContent` (server-sent events with `?alt=sse`, else
+// Gemini's JSON-array stream); `countTokens` (relayed to a `gemini` channel, else counted
+// offline; never charged); `embedContent` (relayed to `gemini` channels only). Generation is relayed unchanged to `gemini` channels
+// and translated for `openai` and `anthropic` channels.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1beta/models/{modelAction} (the `GeminiModelAction` operationId).
+func (c *ClientWithResponses) GeminiModelActionWithResponse(ctx context.Context, modelAction ModelAction, params *GeminiModelActionParams, body GeminiModelActionJSONRequestBody, reqEditors ...RequestEditorFn) (*GeminiModelActionResponse, error) {
+	rsp, err := c.GeminiModelAction(ctx, modelAction, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGeminiModelActionResponse(rsp)
+}
+
+// ParseShareInitResponse parses an HTTP response from a ShareInitWithResponse call
+func ParseShareInitResponse(rsp *http.Response) (*ShareInitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareInitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ShareNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ShareInitResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseShareChatCompletionCreateResponse parses an HTTP response from a ShareChatCompletionCreateWithResponse call
+func ParseShareChatCompletionCreateResponse(rsp *http.Response) (*ShareChatCompletionCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareChatCompletionCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatCompletion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest InsufficientBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ModelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ShareChatCompletionCreateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseChatCompletionCreateResponse parses an HTTP response from a ChatCompletionCreateWithResponse call
@@ -2126,6 +7050,489 @@ func ParseChatCompletionCreateResponse(rsp *http.Response) (*ChatCompletionCreat
 	return response, nil
 }
 
+// ParseCompletionCreateResponse parses an HTTP response from a CompletionCreateWithResponse call
+func ParseCompletionCreateResponse(rsp *http.Response) (*CompletionCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompletionCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIObject
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest InsufficientBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ModelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CompletionCreateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEmbeddingCreateResponse parses an HTTP response from a EmbeddingCreateWithResponse call
+func ParseEmbeddingCreateResponse(rsp *http.Response) (*EmbeddingCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EmbeddingCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIObject
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest InsufficientBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ModelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EmbeddingCreateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseImageCreateResponse parses an HTTP response from a ImageCreateWithResponse call
+func ParseImageCreateResponse(rsp *http.Response) (*ImageCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImageCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIObject
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest InsufficientBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ModelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ImageCreateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMessageCreateResponse parses an HTTP response from a MessageCreateWithResponse call
+func ParseMessageCreateResponse(rsp *http.Response) (*MessageCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MessageCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaudeMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseMessageTokenCountResponse parses an HTTP response from a MessageTokenCountWithResponse call
+func ParseMessageTokenCountResponse(rsp *http.Response) (*MessageTokenCountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MessageTokenCountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaudeTokenCount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ClaudeError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseModelsListResponse parses an HTTP response from a ModelsListWithResponse call
 func ParseModelsListResponse(rsp *http.Response) (*ModelsListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2167,6 +7574,342 @@ func ParseModelsListResponse(rsp *http.Response) (*ModelsListResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGeminiModelActionV1Response parses an HTTP response from a GeminiModelActionV1WithResponse call
+func ParseGeminiModelActionV1Response(rsp *http.Response) (*GeminiModelActionV1Response, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GeminiModelActionV1Response{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GeminiAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseResponseCreateResponse parses an HTTP response from a ResponseCreateWithResponse call
+func ParseResponseCreateResponse(rsp *http.Response) (*ResponseCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResponseCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIObject
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest InsufficientBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ModelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ResponseCreateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGeminiModelListResponse parses an HTTP response from a GeminiModelListWithResponse call
+func ParseGeminiModelListResponse(rsp *http.Response) (*GeminiModelListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GeminiModelListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GeminiModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGeminiModelActionResponse parses an HTTP response from a GeminiModelActionWithResponse call
+func ParseGeminiModelActionResponse(rsp *http.Response) (*GeminiModelActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GeminiModelActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GeminiAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
 
 	}
 

@@ -16,6 +16,30 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AuditRefusalError.
+const (
+	ContentRefused   AuditRefusalError = "content_refused"
+	ModelCapExceeded AuditRefusalError = "model_cap_exceeded"
+	ModelDisabled    AuditRefusalError = "model_disabled"
+	TokenRefused     AuditRefusalError = "token_refused"
+)
+
+// Valid indicates whether the value is a known member of the AuditRefusalError enum.
+func (e AuditRefusalError) Valid() bool {
+	switch e {
+	case ContentRefused:
+		return true
+	case ModelCapExceeded:
+		return true
+	case ModelDisabled:
+		return true
+	case TokenRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChatEventAction.
 const (
 	Next ChatEventAction = "next"
@@ -55,6 +79,21 @@ func (e ChatMessageAuthorRole) Valid() bool {
 	}
 }
 
+// Defines values for ChatMessageContentContentType.
+const (
+	Text ChatMessageContentContentType = "text"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageContentContentType enum.
+func (e ChatMessageContentContentType) Valid() bool {
+	switch e {
+	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LoginDecisionGrant.
 const (
 	Free  LoginDecisionGrant = "free"
@@ -76,12 +115,31 @@ func (e LoginDecisionGrant) Valid() bool {
 	}
 }
 
+// AuditRefusal The reference server's refusal body (any body works; it is shown to the caller as is).
+type AuditRefusal struct {
+	// ClearsIn Seconds until the limit frees a slot.
+	//
+	// Example: 3512
+	ClearsIn *int `json:"clears_in,omitempty"`
+
+	// Error Example: model_cap_exceeded
+	Error AuditRefusalError `json:"error"`
+
+	// Message Example: limit of 60 per 3h0m0s reached for gpt-4o
+	Message *string `json:"message,omitempty"`
+}
+
+// AuditRefusalError Example: model_cap_exceeded
+type AuditRefusalError string
+
 // ChatEvent defines model for ChatEvent.
 type ChatEvent struct {
 	// Action Example: next
 	Action ChatEventAction `json:"action"`
 
-	// CarId Example: car-1
+	// CarId The id of the account Poolgate picked for the call.
+	//
+	// Example: 17
 	CarId            string `json:"carId"`
 	ConversationMode *struct {
 		// Kind Example: primary_assistant
@@ -95,7 +153,7 @@ type ChatEvent struct {
 	// ParentMessageId Example: 3c9d7e2a-1b4f-4e8a-9c6d-5f2e1a0b7c33
 	ParentMessageId *string `json:"parent_message_id,omitempty"`
 
-	// RawMessage The original request body, when available.
+	// RawMessage The caller's original request body.
 	RawMessage *map[string]interface{} `json:"raw_message,omitempty"`
 
 	// Timezone Example: Asia/Shanghai
@@ -104,7 +162,9 @@ type ChatEvent struct {
 	// TimezoneOffsetMin Example: -480
 	TimezoneOffsetMin *int `json:"timezone_offset_min,omitempty"`
 
-	// UserToken Example: user-token-123
+	// UserToken The caller's API key, or a share link's `authToken`.
+	//
+	// Example: user-token-123
 	UserToken string `json:"userToken"`
 }
 
@@ -119,22 +179,29 @@ type ChatMessage struct {
 	} `json:"author"`
 	Content struct {
 		// ContentType Example: text
-		ContentType string `json:"content_type"`
+		ContentType ChatMessageContentContentType `json:"content_type"`
 
 		// Parts Example: ["Hello"]
 		Parts []string `json:"parts"`
 	} `json:"content"`
 
-	// CreateTime Example: 1704067200.123
-	CreateTime *float32 `json:"create_time,omitempty"`
+	// CreateTime Unix seconds with fractions.
+	//
+	// Example: 1704067200.123
+	CreateTime *float64 `json:"create_time,omitempty"`
 
-	// Id Example: 6b1f0f8e-4d7a-4c1e-9f5e-2a7c9d3b8e11
-	Id       *string                 `json:"id,omitempty"`
-	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+	// Id A UUID Poolgate assigns, stable between the audit and notify of one call.
+	//
+	// Example: 6b1f0f8e-4d7a-4c1e-9f5e-2a7c9d3b8e11
+	Id       string                 `json:"id"`
+	Metadata map[string]interface{} `json:"metadata"`
 }
 
 // ChatMessageAuthorRole Example: user
 type ChatMessageAuthorRole string
+
+// ChatMessageContentContentType Example: text
+type ChatMessageContentContentType string
 
 // LoginDecision defines model for LoginDecision.
 type LoginDecision struct {
@@ -143,7 +210,9 @@ type LoginDecision struct {
 	// Example: 1
 	Code int `json:"code"`
 
-	// Grant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free` free only.
+	// Grant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free`
+	// free only. Absent: the user keeps the tier they have (`free` for a new user).
+	//
 	//
 	// Example: pro
 	Grant *LoginDecisionGrant `json:"grant,omitempty"`
@@ -151,46 +220,197 @@ type LoginDecision struct {
 	// Msg Shown to the user when the sign-in is refused.
 	//
 	// Example: success
-	Msg string `json:"msg"`
+	Msg *string `json:"msg,omitempty"`
 }
 
-// LoginDecisionGrant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free` free only.
+// LoginDecisionGrant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free`
+// free only. Absent: the user keeps the tier they have (`free` for a new user).
 //
 // Example: pro
 type LoginDecisionGrant string
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
-	// Carid The configured OAuth car id.
+	// Carid The configured OAuth car id (`OAUTH_CAR_ID`).
 	//
 	// Example: car-1
 	Carid string `json:"carid"`
 
-	// NodeType Example: pro
+	// NodeType The configured node type (`OAUTH_NODE_TYPE`).
+	//
+	// Example: pro
 	NodeType string `json:"nodeType"`
 
-	// PlanType Example: 3
+	// PlanType The configured plan type (`OAUTH_PLAN_TYPE`).
+	//
+	// Example: 3
 	PlanType string `json:"planType"`
 
-	// Usertoken The credential the user entered.
+	// Usertoken The credential the user entered (`access_token` of `/logintoken`).
 	//
 	// Example: user-token-123
 	Usertoken string `json:"usertoken"`
 }
 
-// Carid Example: car-1
+// RemoteAccount One account; `access_token` or `token` is required.
+type RemoteAccount struct {
+	// AccessToken Example: example-token-3
+	AccessToken *string                 `json:"access_token,omitempty"`
+	Metadata    *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Provider `gpt` or `grok` (empty: the source's provider, else `gpt`).
+	//
+	// Example: gpt
+	Provider *string `json:"provider,omitempty"`
+
+	// Token Example: example-token-4
+	Token *string `json:"token,omitempty"`
+
+	// Type The account's plan as the provider names it (`plus`, `basic`, ...).
+	//
+	// Example: plus
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// RemoteAccountItem A token string or an account object.
+type RemoteAccountItem struct {
+	union json.RawMessage
+}
+
+// RemoteAccountItem0 Example: example-token-5
+type RemoteAccountItem0 = string
+
+// RemoteAccountPayload `{"tokens": [...]}`, `{"accounts": [...]}` or a bare array of tokens and accounts.
+type RemoteAccountPayload struct {
+	union json.RawMessage
+}
+
+// RemoteAccountPayload0 defines model for RemoteAccountPayload.0.
+type RemoteAccountPayload0 struct {
+	// Tokens Example: ["example-token-1","example-token-2"]
+	Tokens []string `json:"tokens"`
+}
+
+// RemoteAccountPayload1 defines model for RemoteAccountPayload.1.
+type RemoteAccountPayload1 struct {
+	Accounts []RemoteAccount `json:"accounts"`
+}
+
+// RemoteAccountPayload2 defines model for RemoteAccountPayload.2.
+type RemoteAccountPayload2 = []RemoteAccountItem
+
+// ShareAuthFinishRequest defines model for ShareAuthFinishRequest.
+type ShareAuthFinishRequest struct {
+	ResponseData []ShareAuthModule `json:"responseData"`
+
+	// Token Example: fastgpt
+	Token string `json:"token"`
+}
+
+// ShareAuthInitRequest defines model for ShareAuthInitRequest.
+type ShareAuthInitRequest struct {
+	// Token The `authToken` the caller presented.
+	//
+	// Example: fastgpt
+	Token string `json:"token"`
+}
+
+// ShareAuthModule defines model for ShareAuthModule.
+type ShareAuthModule struct {
+	// Answer Example: 电影《铃芽之旅》的导演是新海诚。
+	Answer *string `json:"answer,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+
+	// ModuleName Example: AI Chat
+	ModuleName string `json:"moduleName"`
+
+	// Price What the answer cost, in Poolgate quota units.
+	//
+	// Example: 454
+	Price *int64 `json:"price,omitempty"`
+
+	// Question Example: 导演是谁
+	Question *string `json:"question,omitempty"`
+
+	// Tokens Prompt and completion tokens.
+	//
+	// Example: 303
+	Tokens *int64 `json:"tokens,omitempty"`
+}
+
+// ShareAuthStartRequest defines model for ShareAuthStartRequest.
+type ShareAuthStartRequest struct {
+	// Question The text of the last user message.
+	//
+	// Example: 导演是谁
+	Question string `json:"question"`
+
+	// Token Example: fastgpt
+	Token string `json:"token"`
+}
+
+// ShareAuthVerdict `success: true` admits; anything else refuses with `message`, or `msg` when `message` is
+// absent (FastGPT accepts both).
+type ShareAuthVerdict struct {
+	// Message Example: 分享链接无效
+	Message *string `json:"message,omitempty"`
+
+	// Msg Example: 分享链接无效
+	Msg *string `json:"msg,omitempty"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
+// Carid Example: 17
 type Carid = string
+
+// Signature Example: t=1704067200,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+type Signature = string
 
 // AuditCheckParams defines parameters for AuditCheck.
 type AuditCheckParams struct {
-	// Carid The id of the account (car) serving the call.
+	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
 	Carid Carid `json:"Carid"`
+
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // NotifySendParams defines parameters for NotifySend.
 type NotifySendParams struct {
-	// Carid The id of the account (car) serving the call.
+	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
 	Carid Carid `json:"Carid"`
+
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// LoginCheckParams defines parameters for LoginCheck.
+type LoginCheckParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// ShareAuthFinishParams defines parameters for ShareAuthFinish.
+type ShareAuthFinishParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// ShareAuthInitParams defines parameters for ShareAuthInit.
+type ShareAuthInitParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// ShareAuthStartParams defines parameters for ShareAuthStart.
+type ShareAuthStartParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // AuditCheckJSONRequestBody defines body for AuditCheck for application/json ContentType.
@@ -201,6 +421,293 @@ type NotifySendJSONRequestBody = ChatEvent
 
 // LoginCheckJSONRequestBody defines body for LoginCheck for application/json ContentType.
 type LoginCheckJSONRequestBody = LoginRequest
+
+// ShareAuthFinishJSONRequestBody defines body for ShareAuthFinish for application/json ContentType.
+type ShareAuthFinishJSONRequestBody = ShareAuthFinishRequest
+
+// ShareAuthInitJSONRequestBody defines body for ShareAuthInit for application/json ContentType.
+type ShareAuthInitJSONRequestBody = ShareAuthInitRequest
+
+// ShareAuthStartJSONRequestBody defines body for ShareAuthStart for application/json ContentType.
+type ShareAuthStartJSONRequestBody = ShareAuthStartRequest
+
+// Getter for additional properties for RemoteAccount. Returns the specified
+// element and whether it was found
+func (a RemoteAccount) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RemoteAccount
+func (a *RemoteAccount) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RemoteAccount to handle AdditionalProperties
+func (a *RemoteAccount) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["access_token"]; found {
+		err = json.Unmarshal(raw, &a.AccessToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'access_token': %w", err)
+		}
+		delete(object, "access_token")
+	}
+
+	if raw, found := object["metadata"]; found {
+		err = json.Unmarshal(raw, &a.Metadata)
+		if err != nil {
+			return fmt.Errorf("error reading 'metadata': %w", err)
+		}
+		delete(object, "metadata")
+	}
+
+	if raw, found := object["provider"]; found {
+		err = json.Unmarshal(raw, &a.Provider)
+		if err != nil {
+			return fmt.Errorf("error reading 'provider': %w", err)
+		}
+		delete(object, "provider")
+	}
+
+	if raw, found := object["token"]; found {
+		err = json.Unmarshal(raw, &a.Token)
+		if err != nil {
+			return fmt.Errorf("error reading 'token': %w", err)
+		}
+		delete(object, "token")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RemoteAccount to handle AdditionalProperties
+func (a RemoteAccount) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.AccessToken != nil {
+		object["access_token"], err = json.Marshal(a.AccessToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'access_token': %w", err)
+		}
+	}
+
+	if a.Metadata != nil {
+		object["metadata"], err = json.Marshal(a.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'metadata': %w", err)
+		}
+	}
+
+	if a.Provider != nil {
+		object["provider"], err = json.Marshal(a.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'provider': %w", err)
+		}
+	}
+
+	if a.Token != nil {
+		object["token"], err = json.Marshal(a.Token)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'token': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// AsRemoteAccountItem0 returns the union data inside the RemoteAccountItem as a RemoteAccountItem0
+func (t RemoteAccountItem) AsRemoteAccountItem0() (RemoteAccountItem0, error) {
+	var body RemoteAccountItem0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountItem0 overwrites any union data inside the RemoteAccountItem as the provided RemoteAccountItem0
+func (t *RemoteAccountItem) FromRemoteAccountItem0(v RemoteAccountItem0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountItem0 performs a merge with any union data inside the RemoteAccountItem, using the provided RemoteAccountItem0
+func (t *RemoteAccountItem) MergeRemoteAccountItem0(v RemoteAccountItem0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRemoteAccount returns the union data inside the RemoteAccountItem as a RemoteAccount
+func (t RemoteAccountItem) AsRemoteAccount() (RemoteAccount, error) {
+	var body RemoteAccount
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccount overwrites any union data inside the RemoteAccountItem as the provided RemoteAccount
+func (t *RemoteAccountItem) FromRemoteAccount(v RemoteAccount) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccount performs a merge with any union data inside the RemoteAccountItem, using the provided RemoteAccount
+func (t *RemoteAccountItem) MergeRemoteAccount(v RemoteAccount) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RemoteAccountItem) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RemoteAccountItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsRemoteAccountPayload0 returns the union data inside the RemoteAccountPayload as a RemoteAccountPayload0
+func (t RemoteAccountPayload) AsRemoteAccountPayload0() (RemoteAccountPayload0, error) {
+	var body RemoteAccountPayload0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountPayload0 overwrites any union data inside the RemoteAccountPayload as the provided RemoteAccountPayload0
+func (t *RemoteAccountPayload) FromRemoteAccountPayload0(v RemoteAccountPayload0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountPayload0 performs a merge with any union data inside the RemoteAccountPayload, using the provided RemoteAccountPayload0
+func (t *RemoteAccountPayload) MergeRemoteAccountPayload0(v RemoteAccountPayload0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRemoteAccountPayload1 returns the union data inside the RemoteAccountPayload as a RemoteAccountPayload1
+func (t RemoteAccountPayload) AsRemoteAccountPayload1() (RemoteAccountPayload1, error) {
+	var body RemoteAccountPayload1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountPayload1 overwrites any union data inside the RemoteAccountPayload as the provided RemoteAccountPayload1
+func (t *RemoteAccountPayload) FromRemoteAccountPayload1(v RemoteAccountPayload1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountPayload1 performs a merge with any union data inside the RemoteAccountPayload, using the provided RemoteAccountPayload1
+func (t *RemoteAccountPayload) MergeRemoteAccountPayload1(v RemoteAccountPayload1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRemoteAccountPayload2 returns the union data inside the RemoteAccountPayload as a RemoteAccountPayload2
+func (t RemoteAccountPayload) AsRemoteAccountPayload2() (RemoteAccountPayload2, error) {
+	var body RemoteAccountPayload2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountPayload2 overwrites any union data inside the RemoteAccountPayload as the provided RemoteAccountPayload2
+func (t *RemoteAccountPayload) FromRemoteAccountPayload2(v RemoteAccountPayload2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountPayload2 performs a merge with any union data inside the RemoteAccountPayload, using the provided RemoteAccountPayload2
+func (t *RemoteAccountPayload) MergeRemoteAccountPayload2(v RemoteAccountPayload2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RemoteAccountPayload) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RemoteAccountPayload) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -278,9 +785,16 @@ type ClientInterface interface {
 
 	// AuditCheckWithBody Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -289,9 +803,16 @@ type ClientInterface interface {
 
 	// AuditCheck Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -300,8 +821,11 @@ type ClientInterface interface {
 
 	// NotifySendWithBody Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -310,8 +834,11 @@ type ClientInterface interface {
 
 	// NotifySend Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -320,32 +847,122 @@ type ClientInterface interface {
 
 	// LoginCheckWithBody Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheckWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginCheckWithBody(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginCheck Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheck(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginCheck(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourcePayloadGet Serve accounts to a remote account source
+	//
+	// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+	// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+	// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+	// bare array mixing token strings and account objects. An account's `provider` overrides the
+	// source's; `access_token` and `token` are synonyms.
+	//
+	// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+	RemoteSourcePayloadGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthFinishWithBody Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthFinish Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinish(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthInitWithBody Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInitWithBody(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthInit Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInit(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthStartWithBody Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStartWithBody(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthStart Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStart(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AuditCheckWithBody Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes any type of body and a specified content type.
 //
@@ -364,9 +981,16 @@ func (c *Client) AuditCheckWithBody(ctx context.Context, params *AuditCheckParam
 
 // AuditCheck Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -385,8 +1009,11 @@ func (c *Client) AuditCheck(ctx context.Context, params *AuditCheckParams, body 
 
 // NotifySendWithBody Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes any type of body and a specified content type.
 //
@@ -405,8 +1032,11 @@ func (c *Client) NotifySendWithBody(ctx context.Context, params *NotifySendParam
 
 // NotifySend Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -425,15 +1055,17 @@ func (c *Client) NotifySend(ctx context.Context, params *NotifySendParams, body 
 
 // LoginCheckWithBody Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *Client) LoginCheckWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginCheckRequestWithBody(c.Server, contentType, body)
+func (c *Client) LoginCheckWithBody(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginCheckRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -446,15 +1078,166 @@ func (c *Client) LoginCheckWithBody(ctx context.Context, contentType string, bod
 
 // LoginCheck Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *Client) LoginCheck(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginCheckRequest(c.Server, body)
+func (c *Client) LoginCheck(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginCheckRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourcePayloadGet Serve accounts to a remote account source
+//
+// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+// bare array mixing token strings and account objects. An account's `provider` overrides the
+// source's; `access_token` and `token` are synonyms.
+//
+// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+func (c *Client) RemoteSourcePayloadGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourcePayloadGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthFinishWithBody Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *Client) ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthFinishRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthFinish Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *Client) ShareAuthFinish(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthFinishRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthInitWithBody Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *Client) ShareAuthInitWithBody(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthInitRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthInit Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *Client) ShareAuthInit(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthInitRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthStartWithBody Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *Client) ShareAuthStartWithBody(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthStartRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthStart Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *Client) ShareAuthStart(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthStartRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -513,6 +1296,17 @@ func NewAuditCheckRequestWithBody(server string, params *AuditCheckParams, conte
 
 		req.Header.Set("Carid", headerParam0)
 
+		if params.XPoolgateSignature != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -566,24 +1360,35 @@ func NewNotifySendRequestWithBody(server string, params *NotifySendParams, conte
 
 		req.Header.Set("Carid", headerParam0)
 
+		if params.XPoolgateSignature != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam1)
+		}
+
 	}
 
 	return req, nil
 }
 
 // NewLoginCheckRequest calls the generic LoginCheck builder with application/json body
-func NewLoginCheckRequest(server string, body LoginCheckJSONRequestBody) (*http.Request, error) {
+func NewLoginCheckRequest(server string, params *LoginCheckParams, body LoginCheckJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginCheckRequestWithBody(server, "application/json", bodyReader)
+	return NewLoginCheckRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewLoginCheckRequestWithBody constructs an http.Request for the LoginCheck method, with any body, and a specified content type
-func NewLoginCheckRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginCheckRequestWithBody(server string, params *LoginCheckParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -607,6 +1412,213 @@ func NewLoginCheckRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoteSourcePayloadGetRequest constructs an http.Request for the RemoteSourcePayloadGet method
+func NewRemoteSourcePayloadGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remote-accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewShareAuthFinishRequest calls the generic ShareAuthFinish builder with application/json body
+func NewShareAuthFinishRequest(server string, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareAuthFinishRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewShareAuthFinishRequestWithBody constructs an http.Request for the ShareAuthFinish method, with any body, and a specified content type
+func NewShareAuthFinishRequestWithBody(server string, params *ShareAuthFinishParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shareAuth/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewShareAuthInitRequest calls the generic ShareAuthInit builder with application/json body
+func NewShareAuthInitRequest(server string, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareAuthInitRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewShareAuthInitRequestWithBody constructs an http.Request for the ShareAuthInit method, with any body, and a specified content type
+func NewShareAuthInitRequestWithBody(server string, params *ShareAuthInitParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shareAuth/init")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewShareAuthStartRequest calls the generic ShareAuthStart builder with application/json body
+func NewShareAuthStartRequest(server string, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareAuthStartRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewShareAuthStartRequestWithBody constructs an http.Request for the ShareAuthStart method, with any body, and a specified content type
+func NewShareAuthStartRequestWithBody(server string, params *ShareAuthStartParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shareAuth/start")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -657,9 +1669,16 @@ type ClientWithResponsesInterface interface {
 
 	// AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -668,9 +1687,16 @@ type ClientWithResponsesInterface interface {
 
 	// AuditCheckWithResponse Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -679,8 +1705,11 @@ type ClientWithResponsesInterface interface {
 
 	// NotifySendWithBodyWithResponse Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -689,8 +1718,11 @@ type ClientWithResponsesInterface interface {
 
 	// NotifySendWithResponse Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -699,30 +1731,129 @@ type ClientWithResponsesInterface interface {
 
 	// LoginCheckWithBodyWithResponse Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheckWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
+	LoginCheckWithBodyWithResponse(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
 
 	// LoginCheckWithResponse Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheckWithResponse(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
+	LoginCheckWithResponse(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
+
+	// RemoteSourcePayloadGetWithResponse Serve accounts to a remote account source
+	//
+	// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+	// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+	// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+	// bare array mixing token strings and account objects. An account's `provider` overrides the
+	// source's; `access_token` and `token` are synonyms.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+	RemoteSourcePayloadGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error)
+
+	// ShareAuthFinishWithBodyWithResponse Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinishWithBodyWithResponse(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error)
+
+	// ShareAuthFinishWithResponse Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinishWithResponse(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error)
+
+	// ShareAuthInitWithBodyWithResponse Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInitWithBodyWithResponse(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error)
+
+	// ShareAuthInitWithResponse Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInitWithResponse(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error)
+
+	// ShareAuthStartWithBodyWithResponse Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStartWithBodyWithResponse(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error)
+
+	// ShareAuthStartWithResponse Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStartWithResponse(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error)
 }
 
 type AuditCheckResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *AuditRefusal
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *AuditRefusal
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuditCheckResponse) GetJSON403() *AuditRefusal {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AuditCheckResponse) GetJSON429() *AuditRefusal {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -829,11 +1960,182 @@ func (r LoginCheckResponse) ContentType() string {
 	return ""
 }
 
+type RemoteSourcePayloadGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteAccountPayload
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourcePayloadGetResponse) GetJSON200() *RemoteAccountPayload {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourcePayloadGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourcePayloadGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourcePayloadGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourcePayloadGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareAuthFinishResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareAuthFinishResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareAuthFinishResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareAuthFinishResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareAuthFinishResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareAuthFinishResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareAuthInitResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareAuthVerdict
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareAuthInitResponse) GetJSON200() *ShareAuthVerdict {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareAuthInitResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareAuthInitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareAuthInitResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareAuthInitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareAuthStartResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareAuthVerdict
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareAuthStartResponse) GetJSON200() *ShareAuthVerdict {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareAuthStartResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareAuthStartResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareAuthStartResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareAuthStartResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -848,9 +2150,16 @@ func (c *ClientWithResponses) AuditCheckWithBodyWithResponse(ctx context.Context
 
 // AuditCheckWithResponse Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -865,8 +2174,11 @@ func (c *ClientWithResponses) AuditCheckWithResponse(ctx context.Context, params
 
 // NotifySendWithBodyWithResponse Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -881,8 +2193,11 @@ func (c *ClientWithResponses) NotifySendWithBodyWithResponse(ctx context.Context
 
 // NotifySendWithResponse Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -897,15 +2212,17 @@ func (c *ClientWithResponses) NotifySendWithResponse(ctx context.Context, params
 
 // LoginCheckWithBodyWithResponse Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
-	rsp, err := c.LoginCheckWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
+	rsp, err := c.LoginCheckWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -914,19 +2231,144 @@ func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context
 
 // LoginCheckWithResponse Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *ClientWithResponses) LoginCheckWithResponse(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
-	rsp, err := c.LoginCheck(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginCheckWithResponse(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
+	rsp, err := c.LoginCheck(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseLoginCheckResponse(rsp)
+}
+
+// RemoteSourcePayloadGetWithResponse Serve accounts to a remote account source
+//
+// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+// bare array mixing token strings and account objects. An account's `provider` overrides the
+// source's; `access_token` and `token` are synonyms.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error) {
+	rsp, err := c.RemoteSourcePayloadGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourcePayloadGetResponse(rsp)
+}
+
+// ShareAuthFinishWithBodyWithResponse Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *ClientWithResponses) ShareAuthFinishWithBodyWithResponse(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error) {
+	rsp, err := c.ShareAuthFinishWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthFinishResponse(rsp)
+}
+
+// ShareAuthFinishWithResponse Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *ClientWithResponses) ShareAuthFinishWithResponse(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error) {
+	rsp, err := c.ShareAuthFinish(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthFinishResponse(rsp)
+}
+
+// ShareAuthInitWithBodyWithResponse Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *ClientWithResponses) ShareAuthInitWithBodyWithResponse(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error) {
+	rsp, err := c.ShareAuthInitWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthInitResponse(rsp)
+}
+
+// ShareAuthInitWithResponse Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *ClientWithResponses) ShareAuthInitWithResponse(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error) {
+	rsp, err := c.ShareAuthInit(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthInitResponse(rsp)
+}
+
+// ShareAuthStartWithBodyWithResponse Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *ClientWithResponses) ShareAuthStartWithBodyWithResponse(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error) {
+	rsp, err := c.ShareAuthStartWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthStartResponse(rsp)
+}
+
+// ShareAuthStartWithResponse Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *ClientWithResponses) ShareAuthStartWithResponse(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error) {
+	rsp, err := c.ShareAuthStart(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthStartResponse(rsp)
 }
 
 // ParseAuditCheckResponse parses an HTTP response from a AuditCheckWithResponse call
@@ -940,6 +2382,29 @@ func ParseAuditCheckResponse(rsp *http.Response) (*AuditCheckResponse, error) {
 	response := &AuditCheckResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AuditRefusal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest AuditRefusal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/plain) unsupported
+
+	case rsp.StatusCode == 429:
+		// Content-type (text/plain) unsupported
+
 	}
 
 	return response, nil
@@ -977,6 +2442,110 @@ func ParseLoginCheckResponse(rsp *http.Response) (*LoginCheckResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest LoginDecision
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoteSourcePayloadGetResponse parses an HTTP response from a RemoteSourcePayloadGetWithResponse call
+func ParseRemoteSourcePayloadGetResponse(rsp *http.Response) (*RemoteSourcePayloadGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourcePayloadGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteAccountPayload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareAuthFinishResponse parses an HTTP response from a ShareAuthFinishWithResponse call
+func ParseShareAuthFinishResponse(rsp *http.Response) (*ShareAuthFinishResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareAuthFinishResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareAuthInitResponse parses an HTTP response from a ShareAuthInitWithResponse call
+func ParseShareAuthInitResponse(rsp *http.Response) (*ShareAuthInitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareAuthInitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareAuthVerdict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareAuthStartResponse parses an HTTP response from a ShareAuthStartWithResponse call
+func ParseShareAuthStartResponse(rsp *http.Response) (*ShareAuthStartResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareAuthStartResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareAuthVerdict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

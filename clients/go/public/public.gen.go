@@ -12,9 +12,95 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/oapi-codegen/runtime"
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
 )
+
+// Defines values for BadgeColor.
+const (
+	Green     BadgeColor = "green"
+	Lightgrey BadgeColor = "lightgrey"
+	Red       BadgeColor = "red"
+	Yellow    BadgeColor = "yellow"
+)
+
+// Valid indicates whether the value is a known member of the BadgeColor enum.
+func (e BadgeColor) Valid() bool {
+	switch e {
+	case Green:
+		return true
+	case Lightgrey:
+		return true
+	case Red:
+		return true
+	case Yellow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BadgeMessage.
+const (
+	BadgeMessageCooling     BadgeMessage = "Cooling"
+	BadgeMessageReady       BadgeMessage = "Ready"
+	BadgeMessageUnavailable BadgeMessage = "Unavailable"
+	BadgeMessageUnknown     BadgeMessage = "Unknown"
+)
+
+// Valid indicates whether the value is a known member of the BadgeMessage enum.
+func (e BadgeMessage) Valid() bool {
+	switch e {
+	case BadgeMessageCooling:
+		return true
+	case BadgeMessageReady:
+		return true
+	case BadgeMessageUnavailable:
+		return true
+	case BadgeMessageUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BadgeSchemaVersion.
+const (
+	N1 BadgeSchemaVersion = 1
+)
+
+// Valid indicates whether the value is a known member of the BadgeSchemaVersion enum.
+func (e BadgeSchemaVersion) Valid() bool {
+	switch e {
+	case N1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CarPageAccountType.
+const (
+	Free  CarPageAccountType = "free"
+	Pro   CarPageAccountType = "pro"
+	Ultra CarPageAccountType = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the CarPageAccountType enum.
+func (e CarPageAccountType) Valid() bool {
+	switch e {
+	case Free:
+		return true
+	case Pro:
+		return true
+	case Ultra:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for HealthDatabase.
 const (
@@ -71,6 +157,173 @@ func (e HealthStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// Defines values for StatusMonitorResultStatus.
+const (
+	StatusMonitorResultStatusDown    StatusMonitorResultStatus = "down"
+	StatusMonitorResultStatusUnknown StatusMonitorResultStatus = "unknown"
+	StatusMonitorResultStatusUp      StatusMonitorResultStatus = "up"
+)
+
+// Valid indicates whether the value is a known member of the StatusMonitorResultStatus enum.
+func (e StatusMonitorResultStatus) Valid() bool {
+	switch e {
+	case StatusMonitorResultStatusDown:
+		return true
+	case StatusMonitorResultStatusUnknown:
+		return true
+	case StatusMonitorResultStatusUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenLoginResultCode.
+const (
+	Minus1 TokenLoginResultCode = -1
+	Minus2 TokenLoginResultCode = -2
+	N0     TokenLoginResultCode = 0
+)
+
+// Valid indicates whether the value is a known member of the TokenLoginResultCode enum.
+func (e TokenLoginResultCode) Valid() bool {
+	switch e {
+	case Minus1:
+		return true
+	case Minus2:
+		return true
+	case N0:
+		return true
+	default:
+		return false
+	}
+}
+
+// Badge Shields.io endpoint badge JSON.
+type Badge struct {
+	// Color Example: green
+	Color BadgeColor `json:"color"`
+
+	// Label Example: Poolgate Status
+	Label string `json:"label"`
+
+	// Message Example: Ready
+	Message BadgeMessage `json:"message"`
+
+	// SchemaVersion Example: 1
+	SchemaVersion BadgeSchemaVersion `json:"schemaVersion"`
+}
+
+// BadgeColor Example: green
+type BadgeColor string
+
+// BadgeMessage Example: Ready
+type BadgeMessage string
+
+// BadgeSchemaVersion Example: 1
+type BadgeSchemaVersion int
+
+// CarPage defines model for CarPage.
+type CarPage struct {
+	// Code 0 on success.
+	//
+	// Example: 0
+	Code int         `json:"code"`
+	Data CarPageData `json:"data"`
+
+	// Messages "success" (the seed names this field `messages`).
+	//
+	// Example: success
+	Messages string `json:"messages"`
+
+	// Notice Example: 公告内容
+	Notice string `json:"notice"`
+}
+
+// CarPageAccount defines model for CarPageAccount.
+type CarPageAccount struct {
+	// Disabled Out of rotation (disabled, banned or needing re-authentication).
+	//
+	// Example: false
+	Disabled bool `json:"disabled"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Name Example: account-name
+	Name string `json:"name"`
+
+	// Nickname The display name (empty when unset).
+	//
+	// Example: 显示名称
+	Nickname string `json:"nickname"`
+
+	// Type The account's tier.
+	//
+	// Example: pro
+	Type CarPageAccountType `json:"type"`
+}
+
+// CarPageAccountType The account's tier.
+//
+// Example: pro
+type CarPageAccountType string
+
+// CarPageData defines model for CarPageData.
+type CarPageData struct {
+	Accounts []CarPageAccount `json:"accounts"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// Size Example: 10
+	Size int `json:"size"`
+
+	// Total Example: 100
+	Total int64 `json:"total"`
+}
+
+// CarPageRequest defines model for CarPageRequest.
+type CarPageRequest struct {
+	// Page The page, from 1.
+	//
+	// Example: 1
+	Page *int `json:"page,omitempty"`
+
+	// Size Accounts per page.
+	//
+	// Example: 10
+	Size *int `json:"size,omitempty"`
+}
+
+// CarStatus defines model for CarStatus.
+type CarStatus struct {
+	// AccountReady In rotation and not cooling down.
+	//
+	// Example: true
+	AccountReady bool `json:"accountReady"`
+
+	// ClearsIn Seconds until the usage window resets (0 when none runs).
+	//
+	// Example: 3600
+	ClearsIn int64 `json:"clears_in"`
+
+	// Count Calls in the account's current usage window.
+	//
+	// Example: 50
+	Count int64 `json:"count"`
+
+	// IsPlus The account's tier is pro or ultra.
+	//
+	// Example: true
+	IsPlus bool `json:"isPlus"`
+
+	// TeamClearsIn Seconds until the account's upstream cooldown ends (0 when not cooling).
+	//
+	// Example: 7200
+	TeamClearsIn int64 `json:"team_clears_in"`
 }
 
 // Health defines model for Health.
@@ -134,6 +387,68 @@ type SetupStatus struct {
 	NeedsSetup bool `json:"needs_setup"`
 }
 
+// ShareError The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareError struct {
+	// Code Example: -1
+	Code int `json:"code"`
+
+	// Msg Example: account not found
+	Msg string `json:"msg"`
+}
+
+// StatusMonitorResult defines model for StatusMonitorResult.
+type StatusMonitorResult struct {
+	// CheckedAt Example: 2026-11-22T09:30:00Z
+	CheckedAt *time.Time `json:"checked_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// LatencyMs Example: 182
+	LatencyMs *int `json:"latency_ms"`
+
+	// Message Example: ok
+	Message string `json:"message"`
+
+	// Name Example: OpenAI
+	Name string `json:"name"`
+
+	// Status Example: up
+	Status StatusMonitorResultStatus `json:"status"`
+
+	// Uptime24h Percentage of passing checks in the last 24 hours (null without checks).
+	//
+	// Example: 99.3
+	Uptime24h *float32 `json:"uptime_24h"`
+}
+
+// StatusMonitorResultStatus Example: up
+type StatusMonitorResultStatus string
+
+// StatusPage defines model for StatusPage.
+type StatusPage struct {
+	Monitors []StatusMonitorResult `json:"monitors"`
+}
+
+// TokenLoginResult The seed's `{code, msg}` answer of `/logintoken`.
+type TokenLoginResult struct {
+	// Code 0 signed in; -1 token invalid or expired (or refused by the login hook); -2 plan expired.
+	//
+	// Example: -1
+	Code TokenLoginResultCode `json:"code"`
+
+	// Msg Example: token invalid or expired
+	Msg string `json:"msg"`
+}
+
+// TokenLoginResultCode 0 signed in; -1 token invalid or expired (or refused by the login hook); -2 plan expired.
+//
+// Example: -1
+type TokenLoginResultCode int
+
+// CarId Example: 1
+type CarId = string
+
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -145,6 +460,15 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
+
+// ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareBadRequest = ShareError
+
+// ShareTooLarge The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareTooLarge = ShareError
+
+// ShareUnavailable The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareUnavailable = ShareError
 
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -158,8 +482,38 @@ type TooLarge = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// CarBadgeGetParams defines parameters for CarBadgeGet.
+type CarBadgeGetParams struct {
+	// Carid The account's id, name or nickname.
+	Carid CarId `form:"carid" json:"carid"`
+}
+
+// LoginTokenGetParams defines parameters for LoginTokenGet.
+type LoginTokenGetParams struct {
+	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
+	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
+
+	// Account Preferred account (aliases `carid`, `nickname`), passed on to `/app` as `?account=`.
+	Account *string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Carid Alias of `account`.
+	Carid *string `form:"carid,omitempty" json:"carid,omitempty"`
+
+	// Nickname Alias of `account`.
+	Nickname *string `form:"nickname,omitempty" json:"nickname,omitempty"`
+}
+
+// CarStatusGetParams defines parameters for CarStatusGet.
+type CarStatusGetParams struct {
+	// Carid The account's id, name or nickname.
+	Carid CarId `form:"carid" json:"carid"`
+}
+
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
+
+// CarPageListJSONRequestBody defines body for CarPageList for application/json ContentType.
+type CarPageListJSONRequestBody = CarPageRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -240,6 +594,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/public/settings (the `SettingsPublicGet` operationId).
 	SettingsPublicGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StatusPageGet Status-monitor results for a status page
+	//
+	// The public, enabled status monitors with their last check and uptime over 24 hours.
+	//
+	// Corresponds with GET /api/public/status (the `StatusPageGet` operationId).
+	StatusPageGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetupCreateWithBody Create the first administrator
 	//
 	// Only works once, while no administrator exists; afterwards it answers 409.
@@ -263,6 +624,41 @@ type ClientInterface interface {
 	// Corresponds with GET /api/setup/status (the `SetupStatusGet` operationId).
 	SetupStatusGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CarPageListWithBody Page the shared accounts (seed 000 `/carpage`)
+	//
+	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// `{"code": -1, "msg"}`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /carpage (the `CarPageList` operationId).
+	CarPageListWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CarPageList Page the shared accounts (seed 000 `/carpage`)
+	//
+	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// `{"code": -1, "msg"}`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /carpage (the `CarPageList` operationId).
+	CarPageList(ctx context.Context, body CarPageListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CarBadgeGet One account's state as a Shields.io badge (seed 000 `/endpoint`)
+	//
+	// Shields.io endpoint JSON (`https://img.shields.io/endpoint?url=...`): `Ready` (green),
+	// `Cooling` (yellow), `Unavailable` (red) or, for an unknown account, `Unknown`
+	// (lightgrey, still 200 so the badge renders). The label is the site name + " Status".
+	//
+	// Corresponds with GET /endpoint (the `CarBadgeGet` operationId).
+	CarBadgeGet(ctx context.Context, params *CarBadgeGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// HealthGet Health of the server and its dependencies
 	//
 	// Reports PostgreSQL and Redis state. Answers 503 when the database is unreachable; Redis
@@ -270,6 +666,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /health (the `HealthGet` operationId).
 	HealthGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LoginTokenGet Sign in with a token and go to the app (seed 000)
+	//
+	// Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
+	// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
+	// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+	// `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
+	// `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
+	// user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
+	// Codes: 0 signed in (302 to `/app`); -1 token invalid or expired (401); -2 the user's
+	// plan has expired (302 to `expired_redirect_url` when that setting is set, else 403).
+	//
+	// Corresponds with GET /logintoken (the `LoginTokenGet` operationId).
+	LoginTokenGet(ctx context.Context, params *LoginTokenGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CarStatusGet One account's state (seed 000 `/status`)
+	//
+	// `isPlus`: the account's tier is above free. `accountReady`: it is in rotation and not
+	// cooling down. `count`: calls in its current usage window (0 without limits).
+	// `clears_in`: seconds until that window resets (0 when none runs). `team_clears_in`:
+	// seconds until the account's upstream cooldown (a rate limit shared by everyone riding it)
+	// ends (0 when not cooling). Errors answer `{"code": -1, "msg"}`.
+	//
+	// Corresponds with GET /status (the `CarStatusGet` operationId).
+	CarStatusGet(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // SettingsPublicGet Public site settings
@@ -277,6 +698,23 @@ type ClientInterface interface {
 // Corresponds with GET /api/public/settings (the `SettingsPublicGet` operationId).
 func (c *Client) SettingsPublicGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSettingsPublicGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatusPageGet Status-monitor results for a status page
+//
+// The public, enabled status monitors with their last check and uptime over 24 hours.
+//
+// Corresponds with GET /api/public/status (the `StatusPageGet` operationId).
+func (c *Client) StatusPageGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatusPageGetRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -340,6 +778,71 @@ func (c *Client) SetupStatusGet(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
+// CarPageListWithBody Page the shared accounts (seed 000 `/carpage`)
+//
+// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// `{"code": -1, "msg"}`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /carpage (the `CarPageList` operationId).
+func (c *Client) CarPageListWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCarPageListRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CarPageList Page the shared accounts (seed 000 `/carpage`)
+//
+// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// `{"code": -1, "msg"}`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /carpage (the `CarPageList` operationId).
+func (c *Client) CarPageList(ctx context.Context, body CarPageListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCarPageListRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CarBadgeGet One account's state as a Shields.io badge (seed 000 `/endpoint`)
+//
+// Shields.io endpoint JSON (`https://img.shields.io/endpoint?url=...`): `Ready` (green),
+// `Cooling` (yellow), `Unavailable` (red) or, for an unknown account, `Unknown`
+// (lightgrey, still 200 so the badge renders). The label is the site name + " Status".
+//
+// Corresponds with GET /endpoint (the `CarBadgeGet` operationId).
+func (c *Client) CarBadgeGet(ctx context.Context, params *CarBadgeGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCarBadgeGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // HealthGet Health of the server and its dependencies
 //
 // Reports PostgreSQL and Redis state. Answers 503 when the database is unreachable; Redis
@@ -348,6 +851,51 @@ func (c *Client) SetupStatusGet(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /health (the `HealthGet` operationId).
 func (c *Client) HealthGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHealthGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LoginTokenGet Sign in with a token and go to the app (seed 000)
+//
+// Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
+// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
+// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+// `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
+// `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
+// user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
+// Codes: 0 signed in (302 to `/app`); -1 token invalid or expired (401); -2 the user's
+// plan has expired (302 to `expired_redirect_url` when that setting is set, else 403).
+//
+// Corresponds with GET /logintoken (the `LoginTokenGet` operationId).
+func (c *Client) LoginTokenGet(ctx context.Context, params *LoginTokenGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginTokenGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CarStatusGet One account's state (seed 000 `/status`)
+//
+// `isPlus`: the account's tier is above free. `accountReady`: it is in rotation and not
+// cooling down. `count`: calls in its current usage window (0 without limits).
+// `clears_in`: seconds until that window resets (0 when none runs). `team_clears_in`:
+// seconds until the account's upstream cooldown (a rate limit shared by everyone riding it)
+// ends (0 when not cooling). Errors answer `{"code": -1, "msg"}`.
+//
+// Corresponds with GET /status (the `CarStatusGet` operationId).
+func (c *Client) CarStatusGet(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCarStatusGetRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -368,6 +916,33 @@ func NewSettingsPublicGetRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/public/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStatusPageGetRequest constructs an http.Request for the StatusPageGet method
+func NewStatusPageGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/public/status")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -452,6 +1027,96 @@ func NewSetupStatusGetRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCarPageListRequest calls the generic CarPageList builder with application/json body
+func NewCarPageListRequest(server string, body CarPageListJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCarPageListRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCarPageListRequestWithBody constructs an http.Request for the CarPageList method, with any body, and a specified content type
+func NewCarPageListRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/carpage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCarBadgeGetRequest constructs an http.Request for the CarBadgeGet method
+func NewCarBadgeGetRequest(server string, params *CarBadgeGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/endpoint")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "carid", params.Carid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewHealthGetRequest constructs an http.Request for the HealthGet method
 func NewHealthGetRequest(server string) (*http.Request, error) {
 	var err error
@@ -469,6 +1134,146 @@ func NewHealthGetRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLoginTokenGetRequest constructs an http.Request for the LoginTokenGet method
+func NewLoginTokenGetRequest(server string, params *LoginTokenGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/logintoken")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AccessToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "access_token", *params.AccessToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Carid != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "carid", *params.Carid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Nickname != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "nickname", *params.Nickname, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCarStatusGetRequest constructs an http.Request for the CarStatusGet method
+func NewCarStatusGetRequest(server string, params *CarStatusGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "carid", params.Carid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -530,6 +1335,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/public/settings (the `SettingsPublicGet` operationId).
 	SettingsPublicGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SettingsPublicGetResponse, error)
 
+	// StatusPageGetWithResponse Status-monitor results for a status page
+	//
+	// The public, enabled status monitors with their last check and uptime over 24 hours.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/public/status (the `StatusPageGet` operationId).
+	StatusPageGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatusPageGetResponse, error)
+
 	// SetupCreateWithBodyWithResponse Create the first administrator
 	//
 	// Only works once, while no administrator exists; afterwards it answers 409.
@@ -555,6 +1369,43 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/setup/status (the `SetupStatusGet` operationId).
 	SetupStatusGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SetupStatusGetResponse, error)
 
+	// CarPageListWithBodyWithResponse Page the shared accounts (seed 000 `/carpage`)
+	//
+	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// `{"code": -1, "msg"}`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /carpage (the `CarPageList` operationId).
+	CarPageListWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CarPageListResponse, error)
+
+	// CarPageListWithResponse Page the shared accounts (seed 000 `/carpage`)
+	//
+	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// `{"code": -1, "msg"}`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /carpage (the `CarPageList` operationId).
+	CarPageListWithResponse(ctx context.Context, body CarPageListJSONRequestBody, reqEditors ...RequestEditorFn) (*CarPageListResponse, error)
+
+	// CarBadgeGetWithResponse One account's state as a Shields.io badge (seed 000 `/endpoint`)
+	//
+	// Shields.io endpoint JSON (`https://img.shields.io/endpoint?url=...`): `Ready` (green),
+	// `Cooling` (yellow), `Unavailable` (red) or, for an unknown account, `Unknown`
+	// (lightgrey, still 200 so the badge renders). The label is the site name + " Status".
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /endpoint (the `CarBadgeGet` operationId).
+	CarBadgeGetWithResponse(ctx context.Context, params *CarBadgeGetParams, reqEditors ...RequestEditorFn) (*CarBadgeGetResponse, error)
+
 	// HealthGetWithResponse Health of the server and its dependencies
 	//
 	// Reports PostgreSQL and Redis state. Answers 503 when the database is unreachable; Redis
@@ -564,6 +1415,35 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /health (the `HealthGet` operationId).
 	HealthGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthGetResponse, error)
+
+	// LoginTokenGetWithResponse Sign in with a token and go to the app (seed 000)
+	//
+	// Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
+	// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
+	// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+	// `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
+	// `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
+	// user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
+	// Codes: 0 signed in (302 to `/app`); -1 token invalid or expired (401); -2 the user's
+	// plan has expired (302 to `expired_redirect_url` when that setting is set, else 403).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /logintoken (the `LoginTokenGet` operationId).
+	LoginTokenGetWithResponse(ctx context.Context, params *LoginTokenGetParams, reqEditors ...RequestEditorFn) (*LoginTokenGetResponse, error)
+
+	// CarStatusGetWithResponse One account's state (seed 000 `/status`)
+	//
+	// `isPlus`: the account's tier is above free. `accountReady`: it is in rotation and not
+	// cooling down. `count`: calls in its current usage window (0 without limits).
+	// `clears_in`: seconds until that window resets (0 when none runs). `team_clears_in`:
+	// seconds until the account's upstream cooldown (a rate limit shared by everyone riding it)
+	// ends (0 when not cooling). Errors answer `{"code": -1, "msg"}`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /status (the `CarStatusGet` operationId).
+	CarStatusGetWithResponse(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*CarStatusGetResponse, error)
 }
 
 type SettingsPublicGetResponse struct {
@@ -608,6 +1488,54 @@ func (r SettingsPublicGetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SettingsPublicGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatusPageGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StatusPage
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatusPageGetResponse) GetJSON200() *StatusPage {
+	return r.JSON200
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatusPageGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatusPageGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatusPageGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatusPageGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatusPageGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -731,6 +1659,123 @@ func (r SetupStatusGetResponse) ContentType() string {
 	return ""
 }
 
+type CarPageListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CarPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ShareBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ShareTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ShareUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CarPageListResponse) GetJSON200() *CarPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CarPageListResponse) GetJSON400() *ShareBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CarPageListResponse) GetJSON413() *ShareTooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CarPageListResponse) GetJSON503() *ShareUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CarPageListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CarPageListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CarPageListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CarPageListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CarBadgeGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Badge
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ShareBadRequest
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ShareUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CarBadgeGetResponse) GetJSON200() *Badge {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CarBadgeGetResponse) GetJSON400() *ShareBadRequest {
+	return r.JSON400
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CarBadgeGetResponse) GetJSON503() *ShareUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CarBadgeGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CarBadgeGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CarBadgeGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CarBadgeGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type HealthGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -779,6 +1824,138 @@ func (r HealthGetResponse) ContentType() string {
 	return ""
 }
 
+// LoginTokenGetResponse302Headers the declared response headers of an HTTP 302 response for LoginTokenGet
+type LoginTokenGetResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type LoginTokenGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON302 the response for an HTTP 302 `application/json` response
+	JSON302 *TokenLoginResult
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *TokenLoginResult
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *TokenLoginResult
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *LoginTokenGetResponse302Headers
+}
+
+// GetJSON302 returns the response for an HTTP 302 `application/json` response
+func (r LoginTokenGetResponse) GetJSON302() *TokenLoginResult {
+	return r.JSON302
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LoginTokenGetResponse) GetJSON401() *TokenLoginResult {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LoginTokenGetResponse) GetJSON403() *TokenLoginResult {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LoginTokenGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LoginTokenGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LoginTokenGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LoginTokenGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LoginTokenGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CarStatusGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CarStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ShareBadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ShareError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ShareUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CarStatusGetResponse) GetJSON200() *CarStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CarStatusGetResponse) GetJSON400() *ShareBadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CarStatusGetResponse) GetJSON404() *ShareError {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CarStatusGetResponse) GetJSON503() *ShareUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CarStatusGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CarStatusGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CarStatusGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CarStatusGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SettingsPublicGetWithResponse Public site settings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -790,6 +1967,21 @@ func (c *ClientWithResponses) SettingsPublicGetWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseSettingsPublicGetResponse(rsp)
+}
+
+// StatusPageGetWithResponse Status-monitor results for a status page
+//
+// The public, enabled status monitors with their last check and uptime over 24 hours.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/public/status (the `StatusPageGet` operationId).
+func (c *ClientWithResponses) StatusPageGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatusPageGetResponse, error) {
+	rsp, err := c.StatusPageGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatusPageGetResponse(rsp)
 }
 
 // SetupCreateWithBodyWithResponse Create the first administrator
@@ -835,6 +2027,61 @@ func (c *ClientWithResponses) SetupStatusGetWithResponse(ctx context.Context, re
 	return ParseSetupStatusGetResponse(rsp)
 }
 
+// CarPageListWithBodyWithResponse Page the shared accounts (seed 000 `/carpage`)
+//
+// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// `{"code": -1, "msg"}`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /carpage (the `CarPageList` operationId).
+func (c *ClientWithResponses) CarPageListWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CarPageListResponse, error) {
+	rsp, err := c.CarPageListWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCarPageListResponse(rsp)
+}
+
+// CarPageListWithResponse Page the shared accounts (seed 000 `/carpage`)
+//
+// The share-server compatible account list: the shared accounts (not dedicated to a user) of
+// active channels, by id. `type` is the account's tier; `disabled` is true when the account
+// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
+// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// `{"code": -1, "msg"}`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /carpage (the `CarPageList` operationId).
+func (c *ClientWithResponses) CarPageListWithResponse(ctx context.Context, body CarPageListJSONRequestBody, reqEditors ...RequestEditorFn) (*CarPageListResponse, error) {
+	rsp, err := c.CarPageList(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCarPageListResponse(rsp)
+}
+
+// CarBadgeGetWithResponse One account's state as a Shields.io badge (seed 000 `/endpoint`)
+//
+// Shields.io endpoint JSON (`https://img.shields.io/endpoint?url=...`): `Ready` (green),
+// `Cooling` (yellow), `Unavailable` (red) or, for an unknown account, `Unknown`
+// (lightgrey, still 200 so the badge renders). The label is the site name + " Status".
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /endpoint (the `CarBadgeGet` operationId).
+func (c *ClientWithResponses) CarBadgeGetWithResponse(ctx context.Context, params *CarBadgeGetParams, reqEditors ...RequestEditorFn) (*CarBadgeGetResponse, error) {
+	rsp, err := c.CarBadgeGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCarBadgeGetResponse(rsp)
+}
+
 // HealthGetWithResponse Health of the server and its dependencies
 //
 // Reports PostgreSQL and Redis state. Answers 503 when the database is unreachable; Redis
@@ -849,6 +2096,47 @@ func (c *ClientWithResponses) HealthGetWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseHealthGetResponse(rsp)
+}
+
+// LoginTokenGetWithResponse Sign in with a token and go to the app (seed 000)
+//
+// Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
+// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
+// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+// `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
+// `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
+// user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
+// Codes: 0 signed in (302 to `/app`); -1 token invalid or expired (401); -2 the user's
+// plan has expired (302 to `expired_redirect_url` when that setting is set, else 403).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /logintoken (the `LoginTokenGet` operationId).
+func (c *ClientWithResponses) LoginTokenGetWithResponse(ctx context.Context, params *LoginTokenGetParams, reqEditors ...RequestEditorFn) (*LoginTokenGetResponse, error) {
+	rsp, err := c.LoginTokenGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLoginTokenGetResponse(rsp)
+}
+
+// CarStatusGetWithResponse One account's state (seed 000 `/status`)
+//
+// `isPlus`: the account's tier is above free. `accountReady`: it is in rotation and not
+// cooling down. `count`: calls in its current usage window (0 without limits).
+// `clears_in`: seconds until that window resets (0 when none runs). `team_clears_in`:
+// seconds until the account's upstream cooldown (a rate limit shared by everyone riding it)
+// ends (0 when not cooling). Errors answer `{"code": -1, "msg"}`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /status (the `CarStatusGet` operationId).
+func (c *ClientWithResponses) CarStatusGetWithResponse(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*CarStatusGetResponse, error) {
+	rsp, err := c.CarStatusGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCarStatusGetResponse(rsp)
 }
 
 // ParseSettingsPublicGetResponse parses an HTTP response from a SettingsPublicGetWithResponse call
@@ -867,6 +2155,39 @@ func ParseSettingsPublicGetResponse(rsp *http.Response) (*SettingsPublicGetRespo
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest PublicSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatusPageGetResponse parses an HTTP response from a StatusPageGetWithResponse call
+func ParseStatusPageGetResponse(rsp *http.Response) (*StatusPageGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatusPageGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StatusPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -971,6 +2292,93 @@ func ParseSetupStatusGetResponse(rsp *http.Response) (*SetupStatusGetResponse, e
 	return response, nil
 }
 
+// ParseCarPageListResponse parses an HTTP response from a CarPageListWithResponse call
+func ParseCarPageListResponse(rsp *http.Response) (*CarPageListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CarPageListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CarPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ShareBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ShareTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ShareUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCarBadgeGetResponse parses an HTTP response from a CarBadgeGetWithResponse call
+func ParseCarBadgeGetResponse(rsp *http.Response) (*CarBadgeGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CarBadgeGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Badge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ShareBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ShareUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseHealthGetResponse parses an HTTP response from a HealthGetWithResponse call
 func ParseHealthGetResponse(rsp *http.Response) (*HealthGetResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -994,6 +2402,120 @@ func ParseHealthGetResponse(rsp *http.Response) (*HealthGetResponse, error) {
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Health
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLoginTokenGetResponse parses an HTTP response from a LoginTokenGetWithResponse call
+func ParseLoginTokenGetResponse(rsp *http.Response) (*LoginTokenGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LoginTokenGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 302:
+		var dest TokenLoginResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON302 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest TokenLoginResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TokenLoginResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers LoginTokenGetResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCarStatusGetResponse parses an HTTP response from a CarStatusGetWithResponse call
+func ParseCarStatusGetResponse(rsp *http.Response) (*CarStatusGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CarStatusGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CarStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ShareBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ShareError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ShareUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

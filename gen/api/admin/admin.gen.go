@@ -22,18 +22,45 @@ import (
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
 
+// Defines values for AccountStatus.
+const (
+	AccountStatusActive      AccountStatus = "active"
+	AccountStatusBanned      AccountStatus = "banned"
+	AccountStatusCooling     AccountStatus = "cooling"
+	AccountStatusDisabled    AccountStatus = "disabled"
+	AccountStatusNeedsReauth AccountStatus = "needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the AccountStatus enum.
+func (e AccountStatus) Valid() bool {
+	switch e {
+	case AccountStatusActive:
+		return true
+	case AccountStatusBanned:
+		return true
+	case AccountStatusCooling:
+		return true
+	case AccountStatusDisabled:
+		return true
+	case AccountStatusNeedsReauth:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ActiveStatus.
 const (
-	Active   ActiveStatus = "active"
-	Disabled ActiveStatus = "disabled"
+	ActiveStatusActive   ActiveStatus = "active"
+	ActiveStatusDisabled ActiveStatus = "disabled"
 )
 
 // Valid indicates whether the value is a known member of the ActiveStatus enum.
 func (e ActiveStatus) Valid() bool {
 	switch e {
-	case Active:
+	case ActiveStatusActive:
 		return true
-	case Disabled:
+	case ActiveStatusDisabled:
 		return true
 	default:
 		return false
@@ -61,10 +88,247 @@ func (e ChannelType) Valid() bool {
 	}
 }
 
+// Defines values for ImportJobStatus.
+const (
+	Failed  ImportJobStatus = "failed"
+	Running ImportJobStatus = "running"
+	Success ImportJobStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobStatus enum.
+func (e ImportJobStatus) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Running:
+		return true
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteMethod.
+const (
+	RemoteMethodGET  RemoteMethod = "GET"
+	RemoteMethodPOST RemoteMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the RemoteMethod enum.
+func (e RemoteMethod) Valid() bool {
+	switch e {
+	case RemoteMethodGET:
+		return true
+	case RemoteMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteProvider.
+const (
+	RemoteProviderEmpty RemoteProvider = ""
+	RemoteProviderGpt   RemoteProvider = "gpt"
+	RemoteProviderGrok  RemoteProvider = "grok"
+)
+
+// Valid indicates whether the value is a known member of the RemoteProvider enum.
+func (e RemoteProvider) Valid() bool {
+	switch e {
+	case RemoteProviderEmpty:
+		return true
+	case RemoteProviderGpt:
+		return true
+	case RemoteProviderGrok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceCreateMethod.
+const (
+	RemoteSourceCreateMethodGET  RemoteSourceCreateMethod = "GET"
+	RemoteSourceCreateMethodPOST RemoteSourceCreateMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceCreateMethod enum.
+func (e RemoteSourceCreateMethod) Valid() bool {
+	switch e {
+	case RemoteSourceCreateMethodGET:
+		return true
+	case RemoteSourceCreateMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceCreateProvider.
+const (
+	RemoteSourceCreateProviderEmpty RemoteSourceCreateProvider = ""
+	RemoteSourceCreateProviderGpt   RemoteSourceCreateProvider = "gpt"
+	RemoteSourceCreateProviderGrok  RemoteSourceCreateProvider = "grok"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceCreateProvider enum.
+func (e RemoteSourceCreateProvider) Valid() bool {
+	switch e {
+	case RemoteSourceCreateProviderEmpty:
+		return true
+	case RemoteSourceCreateProviderGpt:
+		return true
+	case RemoteSourceCreateProviderGrok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceCreateSyncStrategy.
+const (
+	RemoteSourceCreateSyncStrategyMerge   RemoteSourceCreateSyncStrategy = "merge"
+	RemoteSourceCreateSyncStrategyReplace RemoteSourceCreateSyncStrategy = "replace"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceCreateSyncStrategy enum.
+func (e RemoteSourceCreateSyncStrategy) Valid() bool {
+	switch e {
+	case RemoteSourceCreateSyncStrategyMerge:
+		return true
+	case RemoteSourceCreateSyncStrategyReplace:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceUpdateMethod.
+const (
+	RemoteSourceUpdateMethodGET  RemoteSourceUpdateMethod = "GET"
+	RemoteSourceUpdateMethodPOST RemoteSourceUpdateMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceUpdateMethod enum.
+func (e RemoteSourceUpdateMethod) Valid() bool {
+	switch e {
+	case RemoteSourceUpdateMethodGET:
+		return true
+	case RemoteSourceUpdateMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceUpdateProvider.
+const (
+	RemoteSourceUpdateProviderEmpty RemoteSourceUpdateProvider = ""
+	RemoteSourceUpdateProviderGpt   RemoteSourceUpdateProvider = "gpt"
+	RemoteSourceUpdateProviderGrok  RemoteSourceUpdateProvider = "grok"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceUpdateProvider enum.
+func (e RemoteSourceUpdateProvider) Valid() bool {
+	switch e {
+	case RemoteSourceUpdateProviderEmpty:
+		return true
+	case RemoteSourceUpdateProviderGpt:
+		return true
+	case RemoteSourceUpdateProviderGrok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteSourceUpdateSyncStrategy.
+const (
+	RemoteSourceUpdateSyncStrategyMerge   RemoteSourceUpdateSyncStrategy = "merge"
+	RemoteSourceUpdateSyncStrategyReplace RemoteSourceUpdateSyncStrategy = "replace"
+)
+
+// Valid indicates whether the value is a known member of the RemoteSourceUpdateSyncStrategy enum.
+func (e RemoteSourceUpdateSyncStrategy) Valid() bool {
+	switch e {
+	case RemoteSourceUpdateSyncStrategyMerge:
+		return true
+	case RemoteSourceUpdateSyncStrategyReplace:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoteStrategy.
+const (
+	RemoteStrategyMerge   RemoteStrategy = "merge"
+	RemoteStrategyReplace RemoteStrategy = "replace"
+)
+
+// Valid indicates whether the value is a known member of the RemoteStrategy enum.
+func (e RemoteStrategy) Valid() bool {
+	switch e {
+	case RemoteStrategyMerge:
+		return true
+	case RemoteStrategyReplace:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatusMonitorLastStatus.
+const (
+	Down    StatusMonitorLastStatus = "down"
+	Unknown StatusMonitorLastStatus = "unknown"
+	Up      StatusMonitorLastStatus = "up"
+)
+
+// Valid indicates whether the value is a known member of the StatusMonitorLastStatus enum.
+func (e StatusMonitorLastStatus) Valid() bool {
+	switch e {
+	case Down:
+		return true
+	case Unknown:
+		return true
+	case Up:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Tier.
+const (
+	Free  Tier = "free"
+	Pro   Tier = "pro"
+	Ultra Tier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the Tier enum.
+func (e Tier) Valid() bool {
+	switch e {
+	case Free:
+		return true
+	case Pro:
+		return true
+	case Ultra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
+
+	// CoolingUntil End of the last account-wide cooldown (it ends by time).
+	CoolingUntil *time.Time `json:"cooling_until"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -86,14 +350,48 @@ type Account struct {
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
 	LastUsedAt *time.Time `json:"last_used_at"`
 
+	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+	//
+	// Example: {"gpt-4o":"60/3h"}
+	Limits AccountLimits `json:"limits"`
+
+	// MaxConcurrency Calls in flight at once across instances (0 for no limit).
+	//
+	// Example: 0
+	MaxConcurrency int `json:"max_concurrency"`
+
 	// Name Example: team-key-1
 	Name string `json:"name"`
 
-	// Status Example: active
-	Status ActiveStatus `json:"status"`
+	// Nickname Display name on the share-server pages (empty when unset).
+	//
+	// Example:
+	Nickname string `json:"nickname"`
+
+	// OwnerUserId The user the account is dedicated to (null for shared).
+	OwnerUserId *int64 `json:"owner_user_id"`
+
+	// Status `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
+	// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
+	// passes); `banned` out until an administrator resets it (the provider disabled it);
+	// `needs_reauth` out until a probe passes or an administrator resets it (credential refused).
+	//
+	//
+	// Example: active
+	Status AccountStatus `json:"status"`
+
+	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+	//
+	// Example:
+	StatusReason string `json:"status_reason"`
 
 	// SuccessCount Example: 120
 	SuccessCount int64 `json:"success_count"`
+
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier Tier `json:"tier"`
 
 	// UpdatedAt Example: 2026-11-22T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -109,31 +407,96 @@ type AccountCreate struct {
 	// Example: sk-proj-EXAMPLE0000000000003xYz
 	Credential string `json:"credential"`
 
+	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+	//
+	// Example: {"gpt-4o":"60/3h"}
+	Limits *AccountLimits `json:"limits,omitempty"`
+
+	// MaxConcurrency Example: 0
+	MaxConcurrency *int `json:"max_concurrency,omitempty"`
+
 	// Name Example: team-key-1
 	Name *string `json:"name,omitempty"`
+
+	// Nickname Example:
+	Nickname *string `json:"nickname,omitempty"`
+
+	// OwnerUserId Dedicate the account to this user (null for shared).
+	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier *Tier `json:"tier,omitempty"`
+
 	// Weight Example: 1
 	Weight *int `json:"weight,omitempty"`
 }
+
+// AccountImport defines model for AccountImport.
+type AccountImport struct {
+	Accounts []AccountCreate `json:"accounts"`
+}
+
+// AccountImportResult defines model for AccountImportResult.
+type AccountImportResult struct {
+	// Created Example: 1
+	Created int       `json:"created"`
+	Items   []Account `json:"items"`
+}
+
+// AccountLimits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+//
+// Example: {"gpt-4o":"60/3h"}
+type AccountLimits map[string]string
 
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Items []Account `json:"items"`
 }
 
+// AccountStatus `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
+// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
+// passes); `banned` out until an administrator resets it (the provider disabled it);
+// `needs_reauth` out until a probe passes or an administrator resets it (credential refused).
+//
+// Example: active
+type AccountStatus string
+
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
 	// Credential Example: sk-proj-EXAMPLE0000000000004aBc
 	Credential *string `json:"credential,omitempty"`
 
+	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
+	//
+	// Example: {"gpt-4o":"60/3h"}
+	Limits *AccountLimits `json:"limits,omitempty"`
+
+	// MaxConcurrency Example: 0
+	MaxConcurrency *int `json:"max_concurrency,omitempty"`
+
 	// Name Example: team-key-1
 	Name *string `json:"name,omitempty"`
 
+	// Nickname Example:
+	Nickname *string `json:"nickname,omitempty"`
+
+	// OwnerUserId Dedicate the account to this user; 0 makes it shared again.
+	//
+	// Example: 0
+	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
+
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier *Tier `json:"tier,omitempty"`
 
 	// Weight Example: 1
 	Weight *int `json:"weight,omitempty"`
@@ -159,6 +522,11 @@ type Channel struct {
 
 	// Id Example: 1
 	Id int64 `json:"id"`
+
+	// MinTier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	MinTier Tier `json:"min_tier"`
 
 	// Models Model names this channel serves.
 	//
@@ -192,10 +560,22 @@ type Channel struct {
 
 // ChannelCreate defines model for ChannelCreate.
 type ChannelCreate struct {
-	// BaseUrl An `http` or `https` URL.
+	// BaseUrl An `http` or `https` URL: the provider's API root as its SDK takes it. `openai`:
+	// `https://api.openai.com/v1` (Poolgate appends `/chat/completions`, `/embeddings`, ...;
+	// any OpenAI-compatible root works, e.g. `https://api.x.ai/v1`). `anthropic`:
+	// `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
+	// accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
+	// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
+	// ending in `/v1beta` or `/v1` is used as is).
+	//
 	//
 	// Example: https://api.openai.com/v1
 	BaseUrl string `json:"base_url"`
+
+	// MinTier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	MinTier *Tier `json:"min_tier,omitempty"`
 
 	// Models Example: ["gpt-4o-mini","gpt-4o"]
 	Models ModelNames `json:"models"`
@@ -223,6 +603,38 @@ type ChannelList struct {
 	Items []Channel `json:"items"`
 }
 
+// ChannelSelection defines model for ChannelSelection.
+type ChannelSelection struct {
+	// ChannelIds The channels to work on; absent means all.
+	//
+	// Example: [1]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+}
+
+// ChannelSyncItem defines model for ChannelSyncItem.
+type ChannelSyncItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// Error Why the list could not be fetched (empty when ok).
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// Models Models the upstream listed.
+	//
+	// Example: 42
+	Models int `json:"models"`
+
+	// Ok Example: true
+	Ok bool `json:"ok"`
+}
+
+// ChannelSyncResult defines model for ChannelSyncResult.
+type ChannelSyncResult struct {
+	Items []ChannelSyncItem `json:"items"`
+}
+
 // ChannelType The upstream protocol. `openai` also covers OpenAI-compatible providers (Grok, DeepSeek, local servers).
 //
 // Example: openai
@@ -232,6 +644,11 @@ type ChannelType string
 type ChannelUpdate struct {
 	// BaseUrl Example: https://api.openai.com/v1
 	BaseUrl *string `json:"base_url,omitempty"`
+
+	// MinTier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	MinTier *Tier `json:"min_tier,omitempty"`
 
 	// Models Example: ["gpt-4o-mini","gpt-4o"]
 	Models *ModelNames `json:"models,omitempty"`
@@ -247,6 +664,116 @@ type ChannelUpdate struct {
 
 	// Weight Example: 1
 	Weight *int `json:"weight,omitempty"`
+}
+
+// ChannelUsage defines model for ChannelUsage.
+type ChannelUsage struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// CompletionTokens Example: 12000
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// Failed Example: 2
+	Failed int64 `json:"failed"`
+
+	// Name Example: openai-main
+	Name string `json:"name"`
+
+	// PromptTokens Example: 48000
+	PromptTokens int64 `json:"prompt_tokens"`
+
+	// Quota Example: 2400
+	Quota int64 `json:"quota"`
+
+	// Requests Example: 120
+	Requests int64 `json:"requests"`
+
+	// Succeeded Example: 118
+	Succeeded int64 `json:"succeeded"`
+}
+
+// ChannelUsageList defines model for ChannelUsageList.
+type ChannelUsageList struct {
+	Items []ChannelUsage `json:"items"`
+
+	// Since Example: 2026-11-21T00:00:00Z
+	Since time.Time `json:"since"`
+
+	// Until Example: 2026-11-22T00:00:00Z
+	Until time.Time `json:"until"`
+}
+
+// ImportJob One sync or injection and what it did, by count.
+//
+// Example: {"added":1,"created_at":"2026-05-23T10:20:00+00:00","errors":[],"failed":0,"job_id":"9999aaaabbbbccccddddeeeeffff0000","removed":0,"skipped":1,"source_id":"a1b2c3d4e5f6","source_name":"Team GPT Source","status":"success","strategy":"merge","total":2,"updated_at":"2026-05-23T10:20:01+00:00"}
+type ImportJob struct {
+	// Added New accounts.
+	//
+	// Example: 1
+	Added int `json:"added"`
+
+	// CreatedAt A UTC time, RFC 3339 with a `+00:00` offset, to the second.
+	//
+	// Example: 2026-05-23T10:15:30+00:00
+	CreatedAt RemoteTime `json:"created_at"`
+
+	// Errors Why entries failed or the job failed; never tokens, URLs or response bodies.
+	//
+	// Example: []
+	Errors []string `json:"errors"`
+
+	// Failed Payload entries that could not be imported (no token, unknown provider).
+	//
+	// Example: 0
+	Failed int `json:"failed"`
+
+	// JobId Example: 9999aaaabbbbccccddddeeeeffff0000
+	JobId string `json:"job_id"`
+
+	// Removed The source's accounts removed by `replace`.
+	//
+	// Example: 0
+	Removed int `json:"removed"`
+
+	// Skipped Accounts already in the pool (or repeated in the payload).
+	//
+	// Example: 1
+	Skipped int `json:"skipped"`
+
+	// SourceId Example: a1b2c3d4e5f6
+	SourceId string `json:"source_id"`
+
+	// SourceName Example: Team GPT Source
+	SourceName string `json:"source_name"`
+
+	// Status Example: success
+	Status ImportJobStatus `json:"status"`
+
+	// Strategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	Strategy RemoteStrategy `json:"strategy"`
+
+	// Total Accounts in the payload.
+	//
+	// Example: 2
+	Total int `json:"total"`
+
+	// UpdatedAt A UTC time, RFC 3339 with a `+00:00` offset, to the second.
+	//
+	// Example: 2026-05-23T10:15:30+00:00
+	UpdatedAt RemoteTime `json:"updated_at"`
+}
+
+// ImportJobStatus Example: success
+type ImportJobStatus string
+
+// ImportJobList defines model for ImportJobList.
+type ImportJobList struct {
+	ImportJobs []ImportJob `json:"import_jobs"`
 }
 
 // Model defines model for Model.
@@ -306,6 +833,60 @@ type ModelList struct {
 // ModelNames Example: ["gpt-4o-mini","gpt-4o"]
 type ModelNames = []string
 
+// ModelSyncApply defines model for ModelSyncApply.
+type ModelSyncApply struct {
+	// ChannelIds The channels to change; absent means every synced channel.
+	//
+	// Example: [1]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+
+	// Remove Also drop the served models the upstream no longer lists.
+	//
+	// Example: false
+	Remove *bool `json:"remove,omitempty"`
+}
+
+// ModelSyncApplyItem defines model for ModelSyncApplyItem.
+type ModelSyncApplyItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// Models Example: ["gpt-4.1","gpt-4o"]
+	Models []string `json:"models"`
+}
+
+// ModelSyncApplyResult defines model for ModelSyncApplyResult.
+type ModelSyncApplyResult struct {
+	Items []ModelSyncApplyItem `json:"items"`
+}
+
+// ModelSyncPreview defines model for ModelSyncPreview.
+type ModelSyncPreview struct {
+	Items []ModelSyncPreviewItem `json:"items"`
+}
+
+// ModelSyncPreviewItem defines model for ModelSyncPreviewItem.
+type ModelSyncPreviewItem struct {
+	// Add Listed by the upstream, not served yet.
+	//
+	// Example: ["gpt-4.1"]
+	Add []string `json:"add"`
+
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// ChannelName Example: openai-main
+	ChannelName string `json:"channel_name"`
+
+	// Remove Served, no longer listed by the upstream.
+	//
+	// Example: ["gpt-4"]
+	Remove []string `json:"remove"`
+
+	// SyncedAt Example: 2026-11-22T09:30:00Z
+	SyncedAt time.Time `json:"synced_at"`
+}
+
 // ModelUpdate defines model for ModelUpdate.
 type ModelUpdate struct {
 	// CachedInputPrice Example: 37500
@@ -327,6 +908,329 @@ type ModelUpdate struct {
 // Example: 75000
 type Price = int64
 
+// RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
+// optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
+// ignored.
+//
+// Example: {"access_token":"example-gpt-token-3","provider":"gpt","type":"plus"}
+type RemoteAccount struct {
+	// AccessToken Example: example-gpt-token-3
+	AccessToken *string `json:"access_token,omitempty"`
+
+	// Metadata Example: {"team":"ops"}
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Name Example: ops-1
+	Name *string `json:"name,omitempty"`
+
+	// Provider The provider of accounts that name none; empty means `gpt`.
+	//
+	// Example: gpt
+	Provider *RemoteProvider `json:"provider,omitempty"`
+
+	// Status Example: active
+	Status *ActiveStatus `json:"status,omitempty"`
+
+	// Token Example: example-grok-token-1
+	Token *string `json:"token,omitempty"`
+
+	// Type Example: plus
+	Type *string `json:"type,omitempty"`
+}
+
+// RemoteInject Accounts to import; one of `tokens`, `accounts` or `payload` is required.
+//
+// Example: {"provider":"gpt","source_id":"manual-gpt","source_name":"Manual GPT","strategy":"merge","tokens":["example-gpt-token-1","example-gpt-token-2"]}
+type RemoteInject struct {
+	Accounts *[]RemoteAccount `json:"accounts,omitempty"`
+
+	// ChannelId The OpenAI-type channel the accounts join; default the channel named `remote-<provider>`.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Payload A payload in any shape a source may serve (a `tokens` or `accounts` wrapper, or an array of tokens and accounts).
+	//
+	// Example: {"tokens":["example-token-1","example-token-2"]}
+	Payload interface{} `json:"payload,omitempty"`
+
+	// Provider The provider of accounts that name none; empty means `gpt`.
+	//
+	// Example: gpt
+	Provider *RemoteProvider `json:"provider,omitempty"`
+
+	// SourceId A source's id or any label; required by `replace`, which it scopes.
+	//
+	// Example: manual-gpt
+	SourceId *string `json:"source_id,omitempty"`
+
+	// SourceName Example: Manual GPT
+	SourceName *string `json:"source_name,omitempty"`
+
+	// Strategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	Strategy *RemoteStrategy `json:"strategy,omitempty"`
+
+	// Tokens Example: ["example-gpt-token-1","example-gpt-token-2"]
+	Tokens *[]string `json:"tokens,omitempty"`
+}
+
+// RemoteInjectResult defines model for RemoteInjectResult.
+type RemoteInjectResult struct {
+	// Added Example: 2
+	Added int `json:"added"`
+
+	// Removed Example: 0
+	Removed int `json:"removed"`
+
+	// Skipped Example: 0
+	Skipped int `json:"skipped"`
+
+	// SourceId Example: manual-gpt
+	SourceId string `json:"source_id"`
+
+	// SourceName Example: Manual GPT
+	SourceName string `json:"source_name"`
+
+	// Strategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	Strategy RemoteStrategy `json:"strategy"`
+
+	// Total Example: 2
+	Total int `json:"total"`
+}
+
+// RemoteMethod The HTTP method of the sync request.
+//
+// Example: GET
+type RemoteMethod string
+
+// RemoteProvider The provider of accounts that name none; empty means `gpt`.
+//
+// Example: gpt
+type RemoteProvider string
+
+// RemoteSource A remote account source. Its secrets are never returned, only whether they are set.
+type RemoteSource struct {
+	// AuthHeader Example:
+	AuthHeader string `json:"auth_header"`
+
+	// ChannelId The channel the source's accounts join; absent when it is the per-provider default.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// HasAuthToken Example: false
+	HasAuthToken bool `json:"has_auth_token"`
+
+	// HasBearerToken Example: false
+	HasBearerToken bool `json:"has_bearer_token"`
+
+	// Id Example: a1b2c3d4e5f6
+	Id string `json:"id"`
+
+	// ImportJob The latest sync job; null before the first.
+	ImportJob *ImportJob `json:"import_job"`
+
+	// IntervalSeconds Seconds between scheduled syncs; null when the source is synced by hand only.
+	//
+	// Example: 3600
+	IntervalSeconds *int `json:"interval_seconds"`
+
+	// LastSyncAt When the latest successful sync finished (as RemoteTime); empty before one.
+	//
+	// Example: 2026-05-23T10:15:30+00:00
+	LastSyncAt string `json:"last_sync_at"`
+
+	// Method The HTTP method of the sync request.
+	//
+	// Example: GET
+	Method RemoteMethod `json:"method"`
+
+	// Name Example: Team GPT Source
+	Name string `json:"name"`
+
+	// Provider The provider of accounts that name none; empty means `gpt`.
+	//
+	// Example: gpt
+	Provider RemoteProvider `json:"provider"`
+
+	// SyncStrategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+	// source's accounts the payload no longer lists.
+	//
+	//
+	// Example: merge
+	SyncStrategy RemoteStrategy `json:"sync_strategy"`
+
+	// Url Example: https://accounts.example.test/webchat2api.json
+	Url string `json:"url"`
+}
+
+// RemoteSourceCreate A new source. `url` is required; null fields count as absent.
+//
+// Example: {"interval_seconds":3600,"method":"GET","name":"Team GPT Source","provider":"gpt","sync_strategy":"merge","url":"https://accounts.example.test/webchat2api.json"}
+type RemoteSourceCreate struct {
+	// AuthHeader Example: X-Remote-Account-Key
+	AuthHeader *string `json:"auth_header,omitempty"`
+
+	// AuthToken Example: example-upstream-header-token
+	AuthToken *string `json:"auth_token,omitempty"`
+
+	// BearerToken Example: example-upstream-bearer-token
+	BearerToken *string `json:"bearer_token,omitempty"`
+
+	// ChannelId The OpenAI-type channel the accounts join; 0 or null for the per-provider default.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Default true.
+	//
+	// Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Seconds between scheduled syncs; 0 or null for none.
+	//
+	// Example: 3600
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Method Default GET.
+	//
+	// Example: GET
+	Method *RemoteSourceCreateMethod `json:"method,omitempty"`
+
+	// Name Example: Team GPT Source
+	Name *string `json:"name,omitempty"`
+
+	// Provider Example: gpt
+	Provider *RemoteSourceCreateProvider `json:"provider,omitempty"`
+
+	// SyncStrategy Default merge.
+	//
+	// Example: merge
+	SyncStrategy *RemoteSourceCreateSyncStrategy `json:"sync_strategy,omitempty"`
+
+	// Url Example: https://accounts.example.test/webchat2api.json
+	Url *string `json:"url,omitempty"`
+}
+
+// RemoteSourceCreateMethod Default GET.
+//
+// Example: GET
+type RemoteSourceCreateMethod string
+
+// RemoteSourceCreateProvider Example: gpt
+type RemoteSourceCreateProvider string
+
+// RemoteSourceCreateSyncStrategy Default merge.
+//
+// Example: merge
+type RemoteSourceCreateSyncStrategy string
+
+// RemoteSourceList defines model for RemoteSourceList.
+type RemoteSourceList struct {
+	Sources []RemoteSource `json:"sources"`
+}
+
+// RemoteSourceSaved defines model for RemoteSourceSaved.
+type RemoteSourceSaved struct {
+	// Source A remote account source. Its secrets are never returned, only whether they are set.
+	Source  RemoteSource   `json:"source"`
+	Sources []RemoteSource `json:"sources"`
+}
+
+// RemoteSourceUpdate The fields to change; absent and null fields stay.
+//
+// Example: {"enabled":false,"provider":"gpt","sync_strategy":"replace"}
+type RemoteSourceUpdate struct {
+	// AuthHeader Example: X-Remote-Account-Key
+	AuthHeader *string `json:"auth_header,omitempty"`
+
+	// AuthToken A new header token; empty removes it.
+	//
+	// Example: example-upstream-header-token
+	AuthToken *string `json:"auth_token,omitempty"`
+
+	// BearerToken A new bearer token; empty removes it.
+	//
+	// Example: example-upstream-bearer-token
+	BearerToken *string `json:"bearer_token,omitempty"`
+
+	// ChannelId The OpenAI-type channel the accounts join; 0 returns to the per-provider default.
+	//
+	// Example: 3
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Example: false
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Seconds between scheduled syncs; 0 stops them.
+	//
+	// Example: 3600
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Method Example: GET
+	Method *RemoteSourceUpdateMethod `json:"method,omitempty"`
+
+	// Name Example: Team GPT Source
+	Name *string `json:"name,omitempty"`
+
+	// Provider Example: gpt
+	Provider *RemoteSourceUpdateProvider `json:"provider,omitempty"`
+
+	// SyncStrategy Example: replace
+	SyncStrategy *RemoteSourceUpdateSyncStrategy `json:"sync_strategy,omitempty"`
+
+	// Url Example: https://accounts.example.test/webchat2api.json
+	Url *string `json:"url,omitempty"`
+}
+
+// RemoteSourceUpdateMethod Example: GET
+type RemoteSourceUpdateMethod string
+
+// RemoteSourceUpdateProvider Example: gpt
+type RemoteSourceUpdateProvider string
+
+// RemoteSourceUpdateSyncStrategy Example: replace
+type RemoteSourceUpdateSyncStrategy string
+
+// RemoteStrategy `merge` adds new tokens and keeps existing accounts' state; `replace` also removes the
+// source's accounts the payload no longer lists.
+//
+// Example: merge
+type RemoteStrategy string
+
+// RemoteSyncResult defines model for RemoteSyncResult.
+type RemoteSyncResult struct {
+	// ImportJob One sync or injection and what it did, by count.
+	//
+	// Example: {"added":1,"created_at":"2026-05-23T10:20:00+00:00","errors":[],"failed":0,"job_id":"9999aaaabbbbccccddddeeeeffff0000","removed":0,"skipped":1,"source_id":"a1b2c3d4e5f6","source_name":"Team GPT Source","status":"success","strategy":"merge","total":2,"updated_at":"2026-05-23T10:20:01+00:00"}
+	ImportJob ImportJob `json:"import_job"`
+
+	// Source A remote account source. Its secrets are never returned, only whether they are set.
+	Source RemoteSource `json:"source"`
+}
+
+// RemoteSyncStatus defines model for RemoteSyncStatus.
+type RemoteSyncStatus struct {
+	// ImportJob The latest sync job; null before the first.
+	ImportJob *ImportJob `json:"import_job"`
+}
+
+// RemoteTime A UTC time, RFC 3339 with a `+00:00` offset, to the second.
+//
+// Example: 2026-05-23T10:15:30+00:00
+type RemoteTime = string
+
 // Settings defines model for Settings.
 type Settings struct {
 	// AllowUnpricedModels Serve models that have no price, free of charge. Off by default.
@@ -334,10 +1238,30 @@ type Settings struct {
 	// Example: false
 	AllowUnpricedModels bool `json:"allow_unpriced_models"`
 
+	// AuditLimitUrl Pre-chat audit hook in effect (`AUDIT_LIMIT_URL` until set here); empty when off.
+	//
+	// Example:
+	AuditLimitUrl string `json:"audit_limit_url"`
+
+	// ExpiredRedirectUrl Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
+	//
+	// Example:
+	ExpiredRedirectUrl string `json:"expired_redirect_url"`
+
 	// NewUserBalance Quota units granted to each newly registered user.
 	//
 	// Example: 0
 	NewUserBalance int64 `json:"new_user_balance"`
+
+	// NotifyUrl Post-chat notify hook in effect (`NOTIFY_URL` until set here); empty when off.
+	//
+	// Example:
+	NotifyUrl string `json:"notify_url"`
+
+	// OauthUrl Login-check hook in effect (`OAUTH_URL` until set here); empty when off.
+	//
+	// Example: https://hooks.example.com/oauth
+	OauthUrl string `json:"oauth_url"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -353,8 +1277,30 @@ type SettingsUpdate struct {
 	// AllowUnpricedModels Example: true
 	AllowUnpricedModels *bool `json:"allow_unpriced_models,omitempty"`
 
+	// AuditLimitUrl Pre-chat audit hook URL; `""` turns it off.
+	//
+	// Example: https://hooks.example.com/audit_limit
+	AuditLimitUrl *string `json:"audit_limit_url,omitempty"`
+
+	// ExpiredRedirectUrl Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
+	//
+	// Example: https://shop.example.com/renew
+	ExpiredRedirectUrl *string `json:"expired_redirect_url,omitempty"`
+
 	// NewUserBalance Example: 0
 	NewUserBalance *int64 `json:"new_user_balance,omitempty"`
+
+	// NotifyUrl Post-chat notify hook URL; `""` turns it off.
+	//
+	// Example: https://hooks.example.com/notify
+	NotifyUrl *string `json:"notify_url,omitempty"`
+
+	// OauthUrl Login-check hook URL; `""` turns it off. Takes effect on every instance at once.
+	// Refused when it resolves to a private address not allowed by `ALLOW_PRIVATE_OUTBOUND`.
+	//
+	//
+	// Example: https://hooks.example.com/oauth
+	OauthUrl *string `json:"oauth_url,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -362,6 +1308,223 @@ type SettingsUpdate struct {
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
 }
+
+// ShareLink defines model for ShareLink.
+type ShareLink struct {
+	// AuthHost The credential-check host (`{auth_host}/shareAuth/...`); empty admits any caller.
+	//
+	// Example: https://auth.example.com
+	AuthHost string `json:"auth_host"`
+
+	// BaseUrl The OpenAI base URL of the link: callers send `Authorization: Bearer <authToken>`.
+	//
+	// Example: /share/sl_4cT9pQ2mZr8KxW1b/v1
+	BaseUrl string `json:"base_url"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-31T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Example: sl_4cT9pQ2mZr8KxW1b
+	Id string `json:"id"`
+
+	// Models Models callers may use; empty allows every model.
+	//
+	// Example: ["gpt-4o-mini"]
+	Models []string `json:"models"`
+
+	// Name Example: docs-bot
+	Name string `json:"name"`
+
+	// QuotaLimit Quota units the link may spend in total; null for no limit.
+	//
+	// Example: 1000000
+	QuotaLimit *int64 `json:"quota_limit"`
+
+	// RequestCount Example: 3
+	RequestCount int64 `json:"request_count"`
+
+	// RequestLimit Answered questions the link allows in total; null for no limit.
+	//
+	// Example: 100
+	RequestLimit *int64 `json:"request_limit"`
+
+	// Status Example: active
+	Status ActiveStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UsedQuota Example: 1200
+	UsedQuota int64 `json:"used_quota"`
+
+	// UserId The user charged for the link's calls.
+	//
+	// Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// ShareLinkCreate defines model for ShareLinkCreate.
+type ShareLinkCreate struct {
+	// AuthHost Example: https://auth.example.com
+	AuthHost *string `json:"auth_host,omitempty"`
+
+	// ExpiresAt Example: 2026-12-31T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Models Example: ["gpt-4o-mini"]
+	Models *[]string `json:"models,omitempty"`
+
+	// Name Example: docs-bot
+	Name string `json:"name"`
+
+	// QuotaLimit Example: 1000000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+
+	// RequestLimit Example: 100
+	RequestLimit *int64 `json:"request_limit,omitempty"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// ShareLinkList defines model for ShareLinkList.
+type ShareLinkList struct {
+	Items []ShareLink `json:"items"`
+}
+
+// ShareLinkUpdate defines model for ShareLinkUpdate.
+type ShareLinkUpdate struct {
+	// AuthHost Example: https://auth.example.com
+	AuthHost *string `json:"auth_host,omitempty"`
+
+	// ExpiresAt The new expiry.
+	//
+	// Example: 2026-12-31T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Models Example: ["gpt-4o-mini"]
+	Models *[]string `json:"models,omitempty"`
+
+	// Name Example: docs-bot
+	Name *string `json:"name,omitempty"`
+
+	// QuotaLimit The new limit; -1 removes it.
+	//
+	// Example: 1000000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+
+	// RequestLimit The new limit; -1 removes it.
+	//
+	// Example: 100
+	RequestLimit *int64 `json:"request_limit,omitempty"`
+
+	// Status Example: active
+	Status *ActiveStatus `json:"status,omitempty"`
+}
+
+// StatusMonitor defines model for StatusMonitor.
+type StatusMonitor struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// IntervalSeconds Example: 300
+	IntervalSeconds int `json:"interval_seconds"`
+
+	// LastCheckedAt Example: 2026-11-22T09:30:00Z
+	LastCheckedAt *time.Time `json:"last_checked_at"`
+
+	// LastLatencyMs Example: 182
+	LastLatencyMs *int `json:"last_latency_ms"`
+
+	// LastMessage Example: ok
+	LastMessage string `json:"last_message"`
+
+	// LastStatus Example: up
+	LastStatus StatusMonitorLastStatus `json:"last_status"`
+
+	// Model A model the upstream must list (empty for none).
+	//
+	// Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Name Example: OpenAI
+	Name string `json:"name"`
+
+	// Public Shown at `GET /api/public/status`.
+	//
+	// Example: true
+	Public bool `json:"public"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// StatusMonitorLastStatus Example: up
+type StatusMonitorLastStatus string
+
+// StatusMonitorCreate defines model for StatusMonitorCreate.
+type StatusMonitorCreate struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Example: 300
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+
+	// Name Example: OpenAI
+	Name string `json:"name"`
+
+	// Public Example: true
+	Public *bool `json:"public,omitempty"`
+}
+
+// StatusMonitorList defines model for StatusMonitorList.
+type StatusMonitorList struct {
+	Items []StatusMonitor `json:"items"`
+}
+
+// StatusMonitorUpdate defines model for StatusMonitorUpdate.
+type StatusMonitorUpdate struct {
+	// ChannelId Example: 1
+	ChannelId *int64 `json:"channel_id,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// IntervalSeconds Example: 60
+	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+
+	// Name Example: OpenAI
+	Name *string `json:"name,omitempty"`
+
+	// Public Example: true
+	Public *bool `json:"public,omitempty"`
+}
+
+// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+//
+// Example: pro
+type Tier string
 
 // UsageLog defines model for UsageLog.
 type UsageLog struct {
@@ -434,6 +1597,41 @@ type UsageLogPage struct {
 	Total int64 `json:"total"`
 }
 
+// UserChannel defines model for UserChannel.
+type UserChannel struct {
+	// ChannelId Example: 3
+	ChannelId int64 `json:"channel_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Priority Example: 0
+	Priority int `json:"priority"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// UserChannelCreate defines model for UserChannelCreate.
+type UserChannelCreate struct {
+	// ChannelId Example: 3
+	ChannelId int64 `json:"channel_id"`
+
+	// Priority Example: 0
+	Priority *int `json:"priority,omitempty"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// UserChannelList defines model for UserChannelList.
+type UserChannelList struct {
+	Items []UserChannel `json:"items"`
+}
+
 // UserPage defines model for UserPage.
 type UserPage struct {
 	Items []externalRef0.User `json:"items"`
@@ -460,6 +1658,13 @@ type UserUpdate struct {
 	// Example: 1000000
 	BalanceDelta *int64 `json:"balance_delta,omitempty"`
 
+	// PlanExpiresAt When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
+	// the expiry: to this value, or to never when it is absent or null.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+
 	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
 	//
 	// Example: user
@@ -469,6 +1674,11 @@ type UserUpdate struct {
 	//
 	// Example: active
 	Status *externalRef0.UserStatus `json:"status,omitempty"`
+
+	// Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
+	//
+	// Example: pro
+	Tier *Tier `json:"tier,omitempty"`
 }
 
 // AccountId Example: 4
@@ -480,11 +1690,20 @@ type ChannelId = int64
 // ModelId Example: 1
 type ModelId = int64
 
+// MonitorId Example: 1
+type MonitorId = int64
+
 // Page Example: 1
 type Page = int
 
 // PageSize Example: 20
 type PageSize = int
+
+// RemoteSourceId Example: a1b2c3d4e5f6
+type RemoteSourceId = string
+
+// ShareId Example: sl_4cT9pQ2mZr8KxW1b
+type ShareId = string
 
 // UserId Example: 2
 type UserId = int64
@@ -507,11 +1726,53 @@ type Conflict = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Forbidden = externalRef0.Error
 
+// MonitorConflict The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type MonitorConflict = externalRef0.Error
+
 // NotFound The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
+
+// RemoteBadRequest The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteBadRequest = externalRef0.Error
+
+// RemoteChannelMissing The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteChannelMissing = externalRef0.Error
+
+// RemoteInjectInvalid The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteInjectInvalid = externalRef0.Error
+
+// RemoteSourceDisabled The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteSourceDisabled = externalRef0.Error
+
+// RemoteSourceNotFound The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteSourceNotFound = externalRef0.Error
+
+// RemoteSyncFailed The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type RemoteSyncFailed = externalRef0.Error
 
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -531,6 +1792,15 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// ChannelUsageListParams defines parameters for ChannelUsageList.
+type ChannelUsageListParams struct {
+	// Since Start of the period (inclusive); default 24 hours before `until`.
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until End of the period (exclusive); default now.
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
+
 // LogListParams defines parameters for LogList.
 type LogListParams struct {
 	// Page The page number, from 1.
@@ -544,6 +1814,21 @@ type LogListParams struct {
 
 	// Model Only calls for this model.
 	Model *string `form:"model,omitempty" json:"model,omitempty"`
+}
+
+// RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
+type RemoteSourceJobListParams struct {
+	// Limit How many jobs to return, newest first.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// UserChannelListParams defines parameters for UserChannelList.
+type UserChannelListParams struct {
+	// UserId Only the bindings of this user.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// ChannelId Only the bindings of this channel.
+	ChannelId *int64 `form:"channel_id,omitempty" json:"channel_id,omitempty"`
 }
 
 // UserListParams defines parameters for UserList.
@@ -567,11 +1852,17 @@ type UserListParams struct {
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
+// ChannelSyncJSONRequestBody defines body for ChannelSync for application/json ContentType.
+type ChannelSyncJSONRequestBody = ChannelSelection
+
 // ChannelUpdateJSONRequestBody defines body for ChannelUpdate for application/json ContentType.
 type ChannelUpdateJSONRequestBody = ChannelUpdate
 
 // AccountCreateJSONRequestBody defines body for AccountCreate for application/json ContentType.
 type AccountCreateJSONRequestBody = AccountCreate
+
+// AccountImportJSONRequestBody defines body for AccountImport for application/json ContentType.
+type AccountImportJSONRequestBody = AccountImport
 
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
@@ -579,23 +1870,56 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
+// ModelSyncApplyJSONRequestBody defines body for ModelSyncApply for application/json ContentType.
+type ModelSyncApplyJSONRequestBody = ModelSyncApply
+
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
 
+// RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
+type RemoteAccountInjectJSONRequestBody = RemoteInject
+
+// RemoteSourceCreateJSONRequestBody defines body for RemoteSourceCreate for application/json ContentType.
+type RemoteSourceCreateJSONRequestBody = RemoteSourceCreate
+
+// RemoteSourceUpdateJSONRequestBody defines body for RemoteSourceUpdate for application/json ContentType.
+type RemoteSourceUpdateJSONRequestBody = RemoteSourceUpdate
+
 // SettingsUpdateJSONRequestBody defines body for SettingsUpdate for application/json ContentType.
 type SettingsUpdateJSONRequestBody = SettingsUpdate
+
+// ShareLinkCreateJSONRequestBody defines body for ShareLinkCreate for application/json ContentType.
+type ShareLinkCreateJSONRequestBody = ShareLinkCreate
+
+// ShareLinkUpdateJSONRequestBody defines body for ShareLinkUpdate for application/json ContentType.
+type ShareLinkUpdateJSONRequestBody = ShareLinkUpdate
+
+// StatusMonitorCreateJSONRequestBody defines body for StatusMonitorCreate for application/json ContentType.
+type StatusMonitorCreateJSONRequestBody = StatusMonitorCreate
+
+// StatusMonitorUpdateJSONRequestBody defines body for StatusMonitorUpdate for application/json ContentType.
+type StatusMonitorUpdateJSONRequestBody = StatusMonitorUpdate
+
+// UserChannelCreateJSONRequestBody defines body for UserChannelCreate for application/json ContentType.
+type UserChannelCreateJSONRequestBody = UserChannelCreate
 
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ChannelUsageList Calls, tokens and quota per channel over a period
+	// (GET /api/channel-usage)
+	ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error
 	// ChannelList List channels
 	// (GET /api/channels)
 	ChannelList(ctx echo.Context) error
 	// ChannelCreate Create a channel
 	// (POST /api/channels)
 	ChannelCreate(ctx echo.Context) error
+	// ChannelSync Fetch each channel's upstream model list
+	// (POST /api/channels/sync)
+	ChannelSync(ctx echo.Context) error
 	// ChannelDelete Delete a channel and its accounts
 	// (DELETE /api/channels/{id})
 	ChannelDelete(ctx echo.Context, id ChannelId) error
@@ -611,12 +1935,18 @@ type ServerInterface interface {
 	// AccountCreate Add an account to a channel
 	// (POST /api/channels/{id}/accounts)
 	AccountCreate(ctx echo.Context, id ChannelId) error
+	// AccountImport Add many accounts to a channel at once
+	// (POST /api/channels/{id}/accounts/import)
+	AccountImport(ctx echo.Context, id ChannelId) error
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx echo.Context, id ChannelId, accountId AccountId) error
 	// AccountUpdate Change an account
 	// (PUT /api/channels/{id}/accounts/{account_id})
 	AccountUpdate(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// AccountReset Put an account back in rotation
+	// (POST /api/channels/{id}/accounts/{account_id}/reset)
+	AccountReset(ctx echo.Context, id ChannelId, accountId AccountId) error
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx echo.Context, params LogListParams) error
@@ -626,18 +1956,90 @@ type ServerInterface interface {
 	// ModelCreate Price a model
 	// (POST /api/models)
 	ModelCreate(ctx echo.Context) error
+	// ModelSyncApply Apply the synced model lists to the channels
+	// (POST /api/models/sync/apply)
+	ModelSyncApply(ctx echo.Context) error
+	// ModelSyncPreview What applying the synced model lists would change
+	// (GET /api/models/sync/preview)
+	ModelSyncPreview(ctx echo.Context) error
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx echo.Context, id ModelId) error
 	// ModelUpdate Change a model's prices
 	// (PUT /api/models/{id})
 	ModelUpdate(ctx echo.Context, id ModelId) error
+	// RemoteAccountInject Inject accounts directly
+	// (POST /api/remote-account/inject)
+	RemoteAccountInject(ctx echo.Context) error
+	// RemoteSourceList List remote account sources
+	// (GET /api/remote-account/sources)
+	RemoteSourceList(ctx echo.Context) error
+	// RemoteSourceCreate Create a remote account source
+	// (POST /api/remote-account/sources)
+	RemoteSourceCreate(ctx echo.Context) error
+	// RemoteSourceDelete Delete a remote account source
+	// (DELETE /api/remote-account/sources/{source_id})
+	RemoteSourceDelete(ctx echo.Context, sourceId RemoteSourceId) error
+	// RemoteSourceUpdate Change a remote account source
+	// (POST /api/remote-account/sources/{source_id})
+	RemoteSourceUpdate(ctx echo.Context, sourceId RemoteSourceId) error
+	// RemoteSourceJobList List a source's import job history
+	// (GET /api/remote-account/sources/{source_id}/jobs)
+	RemoteSourceJobList(ctx echo.Context, sourceId RemoteSourceId, params RemoteSourceJobListParams) error
+	// RemoteSourceSyncStatus Read a source's latest sync job
+	// (GET /api/remote-account/sources/{source_id}/sync)
+	RemoteSourceSyncStatus(ctx echo.Context, sourceId RemoteSourceId) error
+	// RemoteSourceSync Sync a remote account source now
+	// (POST /api/remote-account/sources/{source_id}/sync)
+	RemoteSourceSync(ctx echo.Context, sourceId RemoteSourceId) error
 	// SettingsGet Read the settings
 	// (GET /api/settings)
 	SettingsGet(ctx echo.Context) error
 	// SettingsUpdate Change settings
 	// (PUT /api/settings)
 	SettingsUpdate(ctx echo.Context) error
+	// ShareLinkList List share links
+	// (GET /api/share-links)
+	ShareLinkList(ctx echo.Context) error
+	// ShareLinkCreate Create a share link
+	// (POST /api/share-links)
+	ShareLinkCreate(ctx echo.Context) error
+	// ShareLinkDelete Delete a share link and its hidden API key
+	// (DELETE /api/share-links/{share_id})
+	ShareLinkDelete(ctx echo.Context, shareId ShareId) error
+	// ShareLinkGet Read a share link
+	// (GET /api/share-links/{share_id})
+	ShareLinkGet(ctx echo.Context, shareId ShareId) error
+	// ShareLinkUpdate Change a share link
+	// (PUT /api/share-links/{share_id})
+	ShareLinkUpdate(ctx echo.Context, shareId ShareId) error
+	// StatusMonitorList List status monitors
+	// (GET /api/status-monitors)
+	StatusMonitorList(ctx echo.Context) error
+	// StatusMonitorCreate Add a status monitor
+	// (POST /api/status-monitors)
+	StatusMonitorCreate(ctx echo.Context) error
+	// StatusMonitorDelete Remove a status monitor and its history
+	// (DELETE /api/status-monitors/{id})
+	StatusMonitorDelete(ctx echo.Context, id MonitorId) error
+	// StatusMonitorGet Read a status monitor
+	// (GET /api/status-monitors/{id})
+	StatusMonitorGet(ctx echo.Context, id MonitorId) error
+	// StatusMonitorUpdate Change a status monitor
+	// (PUT /api/status-monitors/{id})
+	StatusMonitorUpdate(ctx echo.Context, id MonitorId) error
+	// StatusMonitorCheck Check a status monitor now
+	// (POST /api/status-monitors/{id}/check)
+	StatusMonitorCheck(ctx echo.Context, id MonitorId) error
+	// UserChannelList List user channels (channels dedicated to users)
+	// (GET /api/user-channels)
+	UserChannelList(ctx echo.Context, params UserChannelListParams) error
+	// UserChannelCreate Dedicate a channel to a user
+	// (POST /api/user-channels)
+	UserChannelCreate(ctx echo.Context) error
+	// UserChannelDelete Return a channel to the shared pool for this user
+	// (DELETE /api/user-channels/{id})
+	UserChannelDelete(ctx echo.Context, id int64) error
 	// UserList List users
 	// (GET /api/users)
 	UserList(ctx echo.Context, params UserListParams) error
@@ -652,6 +2054,31 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ChannelUsageList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelUsageList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ChannelUsageListParams
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelUsageList(ctx, params)
+	return err
 }
 
 // ChannelList converts echo context to params.
@@ -669,6 +2096,15 @@ func (w *ServerInterfaceWrapper) ChannelCreate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChannelCreate(ctx)
+	return err
+}
+
+// ChannelSync converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelSync(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelSync(ctx)
 	return err
 }
 
@@ -752,6 +2188,22 @@ func (w *ServerInterfaceWrapper) AccountCreate(ctx echo.Context) error {
 	return err
 }
 
+// AccountImport converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountImport(ctx, id)
+	return err
+}
+
 // AccountDelete converts echo context to params.
 func (w *ServerInterfaceWrapper) AccountDelete(ctx echo.Context) error {
 	var err error
@@ -797,6 +2249,30 @@ func (w *ServerInterfaceWrapper) AccountUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountUpdate(ctx, id, accountId)
+	return err
+}
+
+// AccountReset converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountReset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountReset(ctx, id, accountId)
 	return err
 }
 
@@ -857,6 +2333,24 @@ func (w *ServerInterfaceWrapper) ModelCreate(ctx echo.Context) error {
 	return err
 }
 
+// ModelSyncApply converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelSyncApply(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelSyncApply(ctx)
+	return err
+}
+
+// ModelSyncPreview converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelSyncPreview(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelSyncPreview(ctx)
+	return err
+}
+
 // ModelDelete converts echo context to params.
 func (w *ServerInterfaceWrapper) ModelDelete(ctx echo.Context) error {
 	var err error
@@ -889,6 +2383,122 @@ func (w *ServerInterfaceWrapper) ModelUpdate(ctx echo.Context) error {
 	return err
 }
 
+// RemoteAccountInject converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteAccountInject(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteAccountInject(ctx)
+	return err
+}
+
+// RemoteSourceList converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceList(ctx)
+	return err
+}
+
+// RemoteSourceCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceCreate(ctx)
+	return err
+}
+
+// RemoteSourceDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "source_id" -------------
+	var sourceId RemoteSourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source_id", ctx.Param("source_id"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceDelete(ctx, sourceId)
+	return err
+}
+
+// RemoteSourceUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "source_id" -------------
+	var sourceId RemoteSourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source_id", ctx.Param("source_id"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceUpdate(ctx, sourceId)
+	return err
+}
+
+// RemoteSourceJobList converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceJobList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "source_id" -------------
+	var sourceId RemoteSourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source_id", ctx.Param("source_id"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RemoteSourceJobListParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceJobList(ctx, sourceId, params)
+	return err
+}
+
+// RemoteSourceSyncStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceSyncStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "source_id" -------------
+	var sourceId RemoteSourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source_id", ctx.Param("source_id"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceSyncStatus(ctx, sourceId)
+	return err
+}
+
+// RemoteSourceSync converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourceSync(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "source_id" -------------
+	var sourceId RemoteSourceId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source_id", ctx.Param("source_id"), &sourceId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourceSync(ctx, sourceId)
+	return err
+}
+
 // SettingsGet converts echo context to params.
 func (w *ServerInterfaceWrapper) SettingsGet(ctx echo.Context) error {
 	var err error
@@ -904,6 +2514,204 @@ func (w *ServerInterfaceWrapper) SettingsUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SettingsUpdate(ctx)
+	return err
+}
+
+// ShareLinkList converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareLinkList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareLinkList(ctx)
+	return err
+}
+
+// ShareLinkCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareLinkCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareLinkCreate(ctx)
+	return err
+}
+
+// ShareLinkDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareLinkDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId ShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareLinkDelete(ctx, shareId)
+	return err
+}
+
+// ShareLinkGet converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareLinkGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId ShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareLinkGet(ctx, shareId)
+	return err
+}
+
+// ShareLinkUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareLinkUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId ShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareLinkUpdate(ctx, shareId)
+	return err
+}
+
+// StatusMonitorList converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusMonitorList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusMonitorList(ctx)
+	return err
+}
+
+// StatusMonitorCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusMonitorCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusMonitorCreate(ctx)
+	return err
+}
+
+// StatusMonitorDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusMonitorDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id MonitorId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusMonitorDelete(ctx, id)
+	return err
+}
+
+// StatusMonitorGet converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusMonitorGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id MonitorId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusMonitorGet(ctx, id)
+	return err
+}
+
+// StatusMonitorUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusMonitorUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id MonitorId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusMonitorUpdate(ctx, id)
+	return err
+}
+
+// StatusMonitorCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusMonitorCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id MonitorId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusMonitorCheck(ctx, id)
+	return err
+}
+
+// UserChannelList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UserChannelListParams
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelList(ctx, params)
+	return err
+}
+
+// UserChannelCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelCreate(ctx)
+	return err
+}
+
+// UserChannelDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelDelete(ctx, id)
 	return err
 }
 
@@ -1051,6 +2859,34 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
 	router.GET(options.BaseURL+"/api/logs", wrapper.LogList, options.OperationMiddlewares["logList"]...)
+	router.GET(options.BaseURL+"/api/remote-account/sources", wrapper.RemoteSourceList, options.OperationMiddlewares["remoteSourceList"]...)
+	router.POST(options.BaseURL+"/api/remote-account/sources", wrapper.RemoteSourceCreate, options.OperationMiddlewares["remoteSourceCreate"]...)
+	router.DELETE(options.BaseURL+"/api/remote-account/sources/:source_id", wrapper.RemoteSourceDelete, options.OperationMiddlewares["remoteSourceDelete"]...)
+	router.POST(options.BaseURL+"/api/remote-account/sources/:source_id", wrapper.RemoteSourceUpdate, options.OperationMiddlewares["remoteSourceUpdate"]...)
+	router.GET(options.BaseURL+"/api/remote-account/sources/:source_id/sync", wrapper.RemoteSourceSyncStatus, options.OperationMiddlewares["remoteSourceSyncStatus"]...)
+	router.POST(options.BaseURL+"/api/remote-account/sources/:source_id/sync", wrapper.RemoteSourceSync, options.OperationMiddlewares["remoteSourceSync"]...)
+	router.GET(options.BaseURL+"/api/remote-account/sources/:source_id/jobs", wrapper.RemoteSourceJobList, options.OperationMiddlewares["remoteSourceJobList"]...)
+	router.POST(options.BaseURL+"/api/remote-account/inject", wrapper.RemoteAccountInject, options.OperationMiddlewares["remoteAccountInject"]...)
+	router.GET(options.BaseURL+"/api/share-links", wrapper.ShareLinkList, options.OperationMiddlewares["shareLinkList"]...)
+	router.POST(options.BaseURL+"/api/share-links", wrapper.ShareLinkCreate, options.OperationMiddlewares["shareLinkCreate"]...)
+	router.DELETE(options.BaseURL+"/api/share-links/:share_id", wrapper.ShareLinkDelete, options.OperationMiddlewares["shareLinkDelete"]...)
+	router.GET(options.BaseURL+"/api/share-links/:share_id", wrapper.ShareLinkGet, options.OperationMiddlewares["shareLinkGet"]...)
+	router.PUT(options.BaseURL+"/api/share-links/:share_id", wrapper.ShareLinkUpdate, options.OperationMiddlewares["shareLinkUpdate"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/import", wrapper.AccountImport, options.OperationMiddlewares["accountImport"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/reset", wrapper.AccountReset, options.OperationMiddlewares["accountReset"]...)
+	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
+	router.GET(options.BaseURL+"/api/models/sync/preview", wrapper.ModelSyncPreview, options.OperationMiddlewares["modelSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/sync/apply", wrapper.ModelSyncApply, options.OperationMiddlewares["modelSyncApply"]...)
+	router.GET(options.BaseURL+"/api/channel-usage", wrapper.ChannelUsageList, options.OperationMiddlewares["channelUsageList"]...)
+	router.GET(options.BaseURL+"/api/user-channels", wrapper.UserChannelList, options.OperationMiddlewares["userChannelList"]...)
+	router.POST(options.BaseURL+"/api/user-channels", wrapper.UserChannelCreate, options.OperationMiddlewares["userChannelCreate"]...)
+	router.DELETE(options.BaseURL+"/api/user-channels/:id", wrapper.UserChannelDelete, options.OperationMiddlewares["userChannelDelete"]...)
+	router.GET(options.BaseURL+"/api/status-monitors", wrapper.StatusMonitorList, options.OperationMiddlewares["statusMonitorList"]...)
+	router.POST(options.BaseURL+"/api/status-monitors", wrapper.StatusMonitorCreate, options.OperationMiddlewares["statusMonitorCreate"]...)
+	router.DELETE(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorDelete, options.OperationMiddlewares["statusMonitorDelete"]...)
+	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
+	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
+	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
 
 }
 
@@ -1060,13 +2896,105 @@ type ConflictJSONResponse externalRef0.Error
 
 type ForbiddenJSONResponse externalRef0.Error
 
+type MonitorConflictJSONResponse externalRef0.Error
+
 type NotFoundJSONResponse externalRef0.Error
+
+type RemoteBadRequestJSONResponse externalRef0.Error
+
+type RemoteChannelMissingJSONResponse externalRef0.Error
+
+type RemoteInjectInvalidJSONResponse externalRef0.Error
+
+type RemoteSourceDisabledJSONResponse externalRef0.Error
+
+type RemoteSourceNotFoundJSONResponse externalRef0.Error
+
+type RemoteSyncFailedJSONResponse externalRef0.Error
 
 type TooLargeJSONResponse externalRef0.Error
 
 type UnauthorizedJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type ChannelUsageListRequestObject struct {
+	Params ChannelUsageListParams
+}
+
+type ChannelUsageListResponseObject interface {
+	VisitChannelUsageListResponse(w http.ResponseWriter) error
+}
+
+type ChannelUsageList200JSONResponse ChannelUsageList
+
+func (response ChannelUsageList200JSONResponse) VisitChannelUsageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelUsageList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelUsageList400JSONResponse) VisitChannelUsageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelUsageList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelUsageList401JSONResponse) VisitChannelUsageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelUsageList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelUsageList403JSONResponse) VisitChannelUsageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelUsageList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelUsageList503JSONResponse) VisitChannelUsageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ChannelListRequestObject struct {
 }
@@ -1226,6 +3154,98 @@ func (response ChannelCreate413JSONResponse) VisitChannelCreateResponse(w http.R
 type ChannelCreate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ChannelCreate503JSONResponse) VisitChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelSyncRequestObject struct {
+	Body *ChannelSyncJSONRequestBody
+}
+
+type ChannelSyncResponseObject interface {
+	VisitChannelSyncResponse(w http.ResponseWriter) error
+}
+
+type ChannelSync200JSONResponse ChannelSyncResult
+
+func (response ChannelSync200JSONResponse) VisitChannelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelSync400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelSync400JSONResponse) VisitChannelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelSync401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelSync401JSONResponse) VisitChannelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelSync403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelSync403JSONResponse) VisitChannelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelSync413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelSync413JSONResponse) VisitChannelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelSync503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelSync503JSONResponse) VisitChannelSyncResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1735,6 +3755,113 @@ func (response AccountCreate503JSONResponse) VisitAccountCreateResponse(w http.R
 	return err
 }
 
+type AccountImportRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *AccountImportJSONRequestBody
+}
+
+type AccountImportResponseObject interface {
+	VisitAccountImportResponse(w http.ResponseWriter) error
+}
+
+type AccountImport201JSONResponse AccountImportResult
+
+func (response AccountImport201JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountImport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountImport400JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountImport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountImport401JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountImport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountImport403JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountImport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountImport404JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountImport413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountImport413JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountImport503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountImport503JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AccountDeleteRequestObject struct {
 	Id        ChannelId `json:"id"`
 	AccountId AccountId `json:"account_id"`
@@ -1919,6 +4046,99 @@ func (response AccountUpdate413JSONResponse) VisitAccountUpdateResponse(w http.R
 type AccountUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AccountUpdate503JSONResponse) VisitAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountResetRequestObject struct {
+	Id        ChannelId `json:"id"`
+	AccountId AccountId `json:"account_id"`
+}
+
+type AccountResetResponseObject interface {
+	VisitAccountResetResponse(w http.ResponseWriter) error
+}
+
+type AccountReset200JSONResponse Account
+
+func (response AccountReset200JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountReset400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountReset400JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountReset401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountReset401JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountReset403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountReset403JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountReset404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountReset404JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountReset503JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2177,6 +4397,161 @@ func (response ModelCreate503JSONResponse) VisitModelCreateResponse(w http.Respo
 	return err
 }
 
+type ModelSyncApplyRequestObject struct {
+	Body *ModelSyncApplyJSONRequestBody
+}
+
+type ModelSyncApplyResponseObject interface {
+	VisitModelSyncApplyResponse(w http.ResponseWriter) error
+}
+
+type ModelSyncApply200JSONResponse ModelSyncApplyResult
+
+func (response ModelSyncApply200JSONResponse) VisitModelSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncApply400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelSyncApply400JSONResponse) VisitModelSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncApply401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelSyncApply401JSONResponse) VisitModelSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncApply403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelSyncApply403JSONResponse) VisitModelSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncApply413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelSyncApply413JSONResponse) VisitModelSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncApply503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelSyncApply503JSONResponse) VisitModelSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewRequestObject struct {
+}
+
+type ModelSyncPreviewResponseObject interface {
+	VisitModelSyncPreviewResponse(w http.ResponseWriter) error
+}
+
+type ModelSyncPreview200JSONResponse ModelSyncPreview
+
+func (response ModelSyncPreview200JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreview401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelSyncPreview401JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreview403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelSyncPreview403JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreview503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelSyncPreview503JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ModelDeleteRequestObject struct {
 	Id ModelId `json:"id"`
 }
@@ -2370,6 +4745,789 @@ func (response ModelUpdate503JSONResponse) VisitModelUpdateResponse(w http.Respo
 	return err
 }
 
+type RemoteAccountInjectRequestObject struct {
+	Body *RemoteAccountInjectJSONRequestBody
+}
+
+type RemoteAccountInjectResponseObject interface {
+	VisitRemoteAccountInjectResponse(w http.ResponseWriter) error
+}
+
+type RemoteAccountInject200JSONResponse RemoteInjectResult
+
+func (response RemoteAccountInject200JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject400JSONResponse struct {
+	RemoteInjectInvalidJSONResponse
+}
+
+func (response RemoteAccountInject400JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteAccountInject401JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteAccountInject403JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RemoteAccountInject404JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RemoteAccountInject413JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject422JSONResponse struct {
+	RemoteChannelMissingJSONResponse
+}
+
+func (response RemoteAccountInject422JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteAccountInject503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteAccountInject503JSONResponse) VisitRemoteAccountInjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceListRequestObject struct {
+}
+
+type RemoteSourceListResponseObject interface {
+	VisitRemoteSourceListResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceList200JSONResponse RemoteSourceList
+
+func (response RemoteSourceList200JSONResponse) VisitRemoteSourceListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceList401JSONResponse) VisitRemoteSourceListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceList403JSONResponse) VisitRemoteSourceListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceList503JSONResponse) VisitRemoteSourceListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreateRequestObject struct {
+	Body *RemoteSourceCreateJSONRequestBody
+}
+
+type RemoteSourceCreateResponseObject interface {
+	VisitRemoteSourceCreateResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceCreate200JSONResponse RemoteSourceSaved
+
+func (response RemoteSourceCreate200JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate400JSONResponse struct{ RemoteBadRequestJSONResponse }
+
+func (response RemoteSourceCreate400JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceCreate401JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceCreate403JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RemoteSourceCreate404JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RemoteSourceCreate413JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate422JSONResponse struct {
+	RemoteChannelMissingJSONResponse
+}
+
+func (response RemoteSourceCreate422JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceCreate503JSONResponse) VisitRemoteSourceCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceDeleteRequestObject struct {
+	SourceId RemoteSourceId `json:"source_id"`
+}
+
+type RemoteSourceDeleteResponseObject interface {
+	VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceDelete200JSONResponse RemoteSourceList
+
+func (response RemoteSourceDelete200JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceDelete401JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceDelete403JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceDelete404JSONResponse struct {
+	RemoteSourceNotFoundJSONResponse
+}
+
+func (response RemoteSourceDelete404JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceDelete503JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdateRequestObject struct {
+	SourceId RemoteSourceId `json:"source_id"`
+	Body     *RemoteSourceUpdateJSONRequestBody
+}
+
+type RemoteSourceUpdateResponseObject interface {
+	VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceUpdate200JSONResponse RemoteSourceSaved
+
+func (response RemoteSourceUpdate200JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate400JSONResponse struct{ RemoteBadRequestJSONResponse }
+
+func (response RemoteSourceUpdate400JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceUpdate401JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceUpdate403JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate404JSONResponse struct {
+	RemoteSourceNotFoundJSONResponse
+}
+
+func (response RemoteSourceUpdate404JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RemoteSourceUpdate413JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate422JSONResponse struct {
+	RemoteChannelMissingJSONResponse
+}
+
+func (response RemoteSourceUpdate422JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceUpdate503JSONResponse) VisitRemoteSourceUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceJobListRequestObject struct {
+	SourceId RemoteSourceId `json:"source_id"`
+	Params   RemoteSourceJobListParams
+}
+
+type RemoteSourceJobListResponseObject interface {
+	VisitRemoteSourceJobListResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceJobList200JSONResponse ImportJobList
+
+func (response RemoteSourceJobList200JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceJobList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RemoteSourceJobList400JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceJobList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceJobList401JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceJobList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceJobList403JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceJobList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceJobList503JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncStatusRequestObject struct {
+	SourceId RemoteSourceId `json:"source_id"`
+}
+
+type RemoteSourceSyncStatusResponseObject interface {
+	VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceSyncStatus200JSONResponse RemoteSyncStatus
+
+func (response RemoteSourceSyncStatus200JSONResponse) VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncStatus401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceSyncStatus401JSONResponse) VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncStatus403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceSyncStatus403JSONResponse) VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncStatus404JSONResponse struct {
+	RemoteSourceNotFoundJSONResponse
+}
+
+func (response RemoteSourceSyncStatus404JSONResponse) VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncStatus503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceSyncStatus503JSONResponse) VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncRequestObject struct {
+	SourceId RemoteSourceId `json:"source_id"`
+}
+
+type RemoteSourceSyncResponseObject interface {
+	VisitRemoteSourceSyncResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourceSync200JSONResponse RemoteSyncResult
+
+func (response RemoteSourceSync200JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSync400JSONResponse struct {
+	RemoteSourceDisabledJSONResponse
+}
+
+func (response RemoteSourceSync400JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSync401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoteSourceSync401JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSync403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoteSourceSync403JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSync404JSONResponse struct {
+	RemoteSourceNotFoundJSONResponse
+}
+
+func (response RemoteSourceSync404JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSync502JSONResponse struct{ RemoteSyncFailedJSONResponse }
+
+func (response RemoteSourceSync502JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSync503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoteSourceSync503JSONResponse) VisitRemoteSourceSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SettingsGetRequestObject struct {
 }
 
@@ -2514,6 +5672,1290 @@ func (response SettingsUpdate413JSONResponse) VisitSettingsUpdateResponse(w http
 type SettingsUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SettingsUpdate503JSONResponse) VisitSettingsUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkListRequestObject struct {
+}
+
+type ShareLinkListResponseObject interface {
+	VisitShareLinkListResponse(w http.ResponseWriter) error
+}
+
+type ShareLinkList200JSONResponse ShareLinkList
+
+func (response ShareLinkList200JSONResponse) VisitShareLinkListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ShareLinkList401JSONResponse) VisitShareLinkListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ShareLinkList403JSONResponse) VisitShareLinkListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ShareLinkList503JSONResponse) VisitShareLinkListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreateRequestObject struct {
+	Body *ShareLinkCreateJSONRequestBody
+}
+
+type ShareLinkCreateResponseObject interface {
+	VisitShareLinkCreateResponse(w http.ResponseWriter) error
+}
+
+type ShareLinkCreate201JSONResponse ShareLink
+
+func (response ShareLinkCreate201JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ShareLinkCreate400JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ShareLinkCreate401JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ShareLinkCreate403JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ShareLinkCreate404JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ShareLinkCreate413JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ShareLinkCreate503JSONResponse) VisitShareLinkCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkDeleteRequestObject struct {
+	ShareId ShareId `json:"share_id"`
+}
+
+type ShareLinkDeleteResponseObject interface {
+	VisitShareLinkDeleteResponse(w http.ResponseWriter) error
+}
+
+type ShareLinkDelete204Response struct {
+}
+
+func (response ShareLinkDelete204Response) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ShareLinkDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ShareLinkDelete401JSONResponse) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ShareLinkDelete403JSONResponse) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ShareLinkDelete404JSONResponse) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ShareLinkDelete503JSONResponse) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkGetRequestObject struct {
+	ShareId ShareId `json:"share_id"`
+}
+
+type ShareLinkGetResponseObject interface {
+	VisitShareLinkGetResponse(w http.ResponseWriter) error
+}
+
+type ShareLinkGet200JSONResponse ShareLink
+
+func (response ShareLinkGet200JSONResponse) VisitShareLinkGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ShareLinkGet401JSONResponse) VisitShareLinkGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ShareLinkGet403JSONResponse) VisitShareLinkGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkGet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ShareLinkGet404JSONResponse) VisitShareLinkGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ShareLinkGet503JSONResponse) VisitShareLinkGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdateRequestObject struct {
+	ShareId ShareId `json:"share_id"`
+	Body    *ShareLinkUpdateJSONRequestBody
+}
+
+type ShareLinkUpdateResponseObject interface {
+	VisitShareLinkUpdateResponse(w http.ResponseWriter) error
+}
+
+type ShareLinkUpdate200JSONResponse ShareLink
+
+func (response ShareLinkUpdate200JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ShareLinkUpdate400JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ShareLinkUpdate401JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ShareLinkUpdate403JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ShareLinkUpdate404JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ShareLinkUpdate413JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ShareLinkUpdate503JSONResponse) VisitShareLinkUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorListRequestObject struct {
+}
+
+type StatusMonitorListResponseObject interface {
+	VisitStatusMonitorListResponse(w http.ResponseWriter) error
+}
+
+type StatusMonitorList200JSONResponse StatusMonitorList
+
+func (response StatusMonitorList200JSONResponse) VisitStatusMonitorListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatusMonitorList401JSONResponse) VisitStatusMonitorListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatusMonitorList403JSONResponse) VisitStatusMonitorListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusMonitorList503JSONResponse) VisitStatusMonitorListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreateRequestObject struct {
+	Body *StatusMonitorCreateJSONRequestBody
+}
+
+type StatusMonitorCreateResponseObject interface {
+	VisitStatusMonitorCreateResponse(w http.ResponseWriter) error
+}
+
+type StatusMonitorCreate201JSONResponse StatusMonitor
+
+func (response StatusMonitorCreate201JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StatusMonitorCreate400JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatusMonitorCreate401JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatusMonitorCreate403JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StatusMonitorCreate404JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate409JSONResponse struct{ MonitorConflictJSONResponse }
+
+func (response StatusMonitorCreate409JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response StatusMonitorCreate413JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusMonitorCreate503JSONResponse) VisitStatusMonitorCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorDeleteRequestObject struct {
+	Id MonitorId `json:"id"`
+}
+
+type StatusMonitorDeleteResponseObject interface {
+	VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error
+}
+
+type StatusMonitorDelete204Response struct {
+}
+
+func (response StatusMonitorDelete204Response) VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StatusMonitorDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StatusMonitorDelete400JSONResponse) VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatusMonitorDelete401JSONResponse) VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatusMonitorDelete403JSONResponse) VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StatusMonitorDelete404JSONResponse) VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusMonitorDelete503JSONResponse) VisitStatusMonitorDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorGetRequestObject struct {
+	Id MonitorId `json:"id"`
+}
+
+type StatusMonitorGetResponseObject interface {
+	VisitStatusMonitorGetResponse(w http.ResponseWriter) error
+}
+
+type StatusMonitorGet200JSONResponse StatusMonitor
+
+func (response StatusMonitorGet200JSONResponse) VisitStatusMonitorGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StatusMonitorGet400JSONResponse) VisitStatusMonitorGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatusMonitorGet401JSONResponse) VisitStatusMonitorGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatusMonitorGet403JSONResponse) VisitStatusMonitorGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorGet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StatusMonitorGet404JSONResponse) VisitStatusMonitorGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusMonitorGet503JSONResponse) VisitStatusMonitorGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdateRequestObject struct {
+	Id   MonitorId `json:"id"`
+	Body *StatusMonitorUpdateJSONRequestBody
+}
+
+type StatusMonitorUpdateResponseObject interface {
+	VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error
+}
+
+type StatusMonitorUpdate200JSONResponse StatusMonitor
+
+func (response StatusMonitorUpdate200JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StatusMonitorUpdate400JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatusMonitorUpdate401JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatusMonitorUpdate403JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StatusMonitorUpdate404JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate409JSONResponse struct{ MonitorConflictJSONResponse }
+
+func (response StatusMonitorUpdate409JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response StatusMonitorUpdate413JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusMonitorUpdate503JSONResponse) VisitStatusMonitorUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCheckRequestObject struct {
+	Id MonitorId `json:"id"`
+}
+
+type StatusMonitorCheckResponseObject interface {
+	VisitStatusMonitorCheckResponse(w http.ResponseWriter) error
+}
+
+type StatusMonitorCheck200JSONResponse StatusMonitor
+
+func (response StatusMonitorCheck200JSONResponse) VisitStatusMonitorCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StatusMonitorCheck400JSONResponse) VisitStatusMonitorCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatusMonitorCheck401JSONResponse) VisitStatusMonitorCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatusMonitorCheck403JSONResponse) VisitStatusMonitorCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StatusMonitorCheck404JSONResponse) VisitStatusMonitorCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusMonitorCheck503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusMonitorCheck503JSONResponse) VisitStatusMonitorCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelListRequestObject struct {
+	Params UserChannelListParams
+}
+
+type UserChannelListResponseObject interface {
+	VisitUserChannelListResponse(w http.ResponseWriter) error
+}
+
+type UserChannelList200JSONResponse UserChannelList
+
+func (response UserChannelList200JSONResponse) VisitUserChannelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelList400JSONResponse) VisitUserChannelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelList401JSONResponse) VisitUserChannelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelList403JSONResponse) VisitUserChannelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelList503JSONResponse) VisitUserChannelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreateRequestObject struct {
+	Body *UserChannelCreateJSONRequestBody
+}
+
+type UserChannelCreateResponseObject interface {
+	VisitUserChannelCreateResponse(w http.ResponseWriter) error
+}
+
+type UserChannelCreate201JSONResponse UserChannel
+
+func (response UserChannelCreate201JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelCreate400JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelCreate401JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelCreate403JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelCreate404JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate409JSONResponse externalRef0.Error
+
+func (response UserChannelCreate409JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UserChannelCreate413JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelCreate503JSONResponse) VisitUserChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type UserChannelDeleteResponseObject interface {
+	VisitUserChannelDeleteResponse(w http.ResponseWriter) error
+}
+
+type UserChannelDelete204Response struct {
+}
+
+func (response UserChannelDelete204Response) VisitUserChannelDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserChannelDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelDelete400JSONResponse) VisitUserChannelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelDelete401JSONResponse) VisitUserChannelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelDelete403JSONResponse) VisitUserChannelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelDelete404JSONResponse) VisitUserChannelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelDelete503JSONResponse) VisitUserChannelDeleteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2818,12 +7260,18 @@ func (response UserUpdate503JSONResponse) VisitUserUpdateResponse(w http.Respons
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ChannelUsageList Calls, tokens and quota per channel over a period
+	// (GET /api/channel-usage)
+	ChannelUsageList(ctx context.Context, request ChannelUsageListRequestObject) (ChannelUsageListResponseObject, error)
 	// ChannelList List channels
 	// (GET /api/channels)
 	ChannelList(ctx context.Context, request ChannelListRequestObject) (ChannelListResponseObject, error)
 	// ChannelCreate Create a channel
 	// (POST /api/channels)
 	ChannelCreate(ctx context.Context, request ChannelCreateRequestObject) (ChannelCreateResponseObject, error)
+	// ChannelSync Fetch each channel's upstream model list
+	// (POST /api/channels/sync)
+	ChannelSync(ctx context.Context, request ChannelSyncRequestObject) (ChannelSyncResponseObject, error)
 	// ChannelDelete Delete a channel and its accounts
 	// (DELETE /api/channels/{id})
 	ChannelDelete(ctx context.Context, request ChannelDeleteRequestObject) (ChannelDeleteResponseObject, error)
@@ -2839,12 +7287,18 @@ type StrictServerInterface interface {
 	// AccountCreate Add an account to a channel
 	// (POST /api/channels/{id}/accounts)
 	AccountCreate(ctx context.Context, request AccountCreateRequestObject) (AccountCreateResponseObject, error)
+	// AccountImport Add many accounts to a channel at once
+	// (POST /api/channels/{id}/accounts/import)
+	AccountImport(ctx context.Context, request AccountImportRequestObject) (AccountImportResponseObject, error)
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx context.Context, request AccountDeleteRequestObject) (AccountDeleteResponseObject, error)
 	// AccountUpdate Change an account
 	// (PUT /api/channels/{id}/accounts/{account_id})
 	AccountUpdate(ctx context.Context, request AccountUpdateRequestObject) (AccountUpdateResponseObject, error)
+	// AccountReset Put an account back in rotation
+	// (POST /api/channels/{id}/accounts/{account_id}/reset)
+	AccountReset(ctx context.Context, request AccountResetRequestObject) (AccountResetResponseObject, error)
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx context.Context, request LogListRequestObject) (LogListResponseObject, error)
@@ -2854,18 +7308,90 @@ type StrictServerInterface interface {
 	// ModelCreate Price a model
 	// (POST /api/models)
 	ModelCreate(ctx context.Context, request ModelCreateRequestObject) (ModelCreateResponseObject, error)
+	// ModelSyncApply Apply the synced model lists to the channels
+	// (POST /api/models/sync/apply)
+	ModelSyncApply(ctx context.Context, request ModelSyncApplyRequestObject) (ModelSyncApplyResponseObject, error)
+	// ModelSyncPreview What applying the synced model lists would change
+	// (GET /api/models/sync/preview)
+	ModelSyncPreview(ctx context.Context, request ModelSyncPreviewRequestObject) (ModelSyncPreviewResponseObject, error)
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx context.Context, request ModelDeleteRequestObject) (ModelDeleteResponseObject, error)
 	// ModelUpdate Change a model's prices
 	// (PUT /api/models/{id})
 	ModelUpdate(ctx context.Context, request ModelUpdateRequestObject) (ModelUpdateResponseObject, error)
+	// RemoteAccountInject Inject accounts directly
+	// (POST /api/remote-account/inject)
+	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
+	// RemoteSourceList List remote account sources
+	// (GET /api/remote-account/sources)
+	RemoteSourceList(ctx context.Context, request RemoteSourceListRequestObject) (RemoteSourceListResponseObject, error)
+	// RemoteSourceCreate Create a remote account source
+	// (POST /api/remote-account/sources)
+	RemoteSourceCreate(ctx context.Context, request RemoteSourceCreateRequestObject) (RemoteSourceCreateResponseObject, error)
+	// RemoteSourceDelete Delete a remote account source
+	// (DELETE /api/remote-account/sources/{source_id})
+	RemoteSourceDelete(ctx context.Context, request RemoteSourceDeleteRequestObject) (RemoteSourceDeleteResponseObject, error)
+	// RemoteSourceUpdate Change a remote account source
+	// (POST /api/remote-account/sources/{source_id})
+	RemoteSourceUpdate(ctx context.Context, request RemoteSourceUpdateRequestObject) (RemoteSourceUpdateResponseObject, error)
+	// RemoteSourceJobList List a source's import job history
+	// (GET /api/remote-account/sources/{source_id}/jobs)
+	RemoteSourceJobList(ctx context.Context, request RemoteSourceJobListRequestObject) (RemoteSourceJobListResponseObject, error)
+	// RemoteSourceSyncStatus Read a source's latest sync job
+	// (GET /api/remote-account/sources/{source_id}/sync)
+	RemoteSourceSyncStatus(ctx context.Context, request RemoteSourceSyncStatusRequestObject) (RemoteSourceSyncStatusResponseObject, error)
+	// RemoteSourceSync Sync a remote account source now
+	// (POST /api/remote-account/sources/{source_id}/sync)
+	RemoteSourceSync(ctx context.Context, request RemoteSourceSyncRequestObject) (RemoteSourceSyncResponseObject, error)
 	// SettingsGet Read the settings
 	// (GET /api/settings)
 	SettingsGet(ctx context.Context, request SettingsGetRequestObject) (SettingsGetResponseObject, error)
 	// SettingsUpdate Change settings
 	// (PUT /api/settings)
 	SettingsUpdate(ctx context.Context, request SettingsUpdateRequestObject) (SettingsUpdateResponseObject, error)
+	// ShareLinkList List share links
+	// (GET /api/share-links)
+	ShareLinkList(ctx context.Context, request ShareLinkListRequestObject) (ShareLinkListResponseObject, error)
+	// ShareLinkCreate Create a share link
+	// (POST /api/share-links)
+	ShareLinkCreate(ctx context.Context, request ShareLinkCreateRequestObject) (ShareLinkCreateResponseObject, error)
+	// ShareLinkDelete Delete a share link and its hidden API key
+	// (DELETE /api/share-links/{share_id})
+	ShareLinkDelete(ctx context.Context, request ShareLinkDeleteRequestObject) (ShareLinkDeleteResponseObject, error)
+	// ShareLinkGet Read a share link
+	// (GET /api/share-links/{share_id})
+	ShareLinkGet(ctx context.Context, request ShareLinkGetRequestObject) (ShareLinkGetResponseObject, error)
+	// ShareLinkUpdate Change a share link
+	// (PUT /api/share-links/{share_id})
+	ShareLinkUpdate(ctx context.Context, request ShareLinkUpdateRequestObject) (ShareLinkUpdateResponseObject, error)
+	// StatusMonitorList List status monitors
+	// (GET /api/status-monitors)
+	StatusMonitorList(ctx context.Context, request StatusMonitorListRequestObject) (StatusMonitorListResponseObject, error)
+	// StatusMonitorCreate Add a status monitor
+	// (POST /api/status-monitors)
+	StatusMonitorCreate(ctx context.Context, request StatusMonitorCreateRequestObject) (StatusMonitorCreateResponseObject, error)
+	// StatusMonitorDelete Remove a status monitor and its history
+	// (DELETE /api/status-monitors/{id})
+	StatusMonitorDelete(ctx context.Context, request StatusMonitorDeleteRequestObject) (StatusMonitorDeleteResponseObject, error)
+	// StatusMonitorGet Read a status monitor
+	// (GET /api/status-monitors/{id})
+	StatusMonitorGet(ctx context.Context, request StatusMonitorGetRequestObject) (StatusMonitorGetResponseObject, error)
+	// StatusMonitorUpdate Change a status monitor
+	// (PUT /api/status-monitors/{id})
+	StatusMonitorUpdate(ctx context.Context, request StatusMonitorUpdateRequestObject) (StatusMonitorUpdateResponseObject, error)
+	// StatusMonitorCheck Check a status monitor now
+	// (POST /api/status-monitors/{id}/check)
+	StatusMonitorCheck(ctx context.Context, request StatusMonitorCheckRequestObject) (StatusMonitorCheckResponseObject, error)
+	// UserChannelList List user channels (channels dedicated to users)
+	// (GET /api/user-channels)
+	UserChannelList(ctx context.Context, request UserChannelListRequestObject) (UserChannelListResponseObject, error)
+	// UserChannelCreate Dedicate a channel to a user
+	// (POST /api/user-channels)
+	UserChannelCreate(ctx context.Context, request UserChannelCreateRequestObject) (UserChannelCreateResponseObject, error)
+	// UserChannelDelete Return a channel to the shared pool for this user
+	// (DELETE /api/user-channels/{id})
+	UserChannelDelete(ctx context.Context, request UserChannelDeleteRequestObject) (UserChannelDeleteResponseObject, error)
 	// UserList List users
 	// (GET /api/users)
 	UserList(ctx context.Context, request UserListRequestObject) (UserListResponseObject, error)
@@ -2887,6 +7413,31 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ChannelUsageList operation middleware
+func (sh *strictHandler) ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error {
+	var request ChannelUsageListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelUsageList(ctx.Request().Context(), request.(ChannelUsageListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelUsageList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelUsageListResponseObject); ok {
+		return validResponse.VisitChannelUsageListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ChannelList operation middleware
@@ -2952,6 +7503,52 @@ func (sh *strictHandler) ChannelCreate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ChannelCreateResponseObject); ok {
 		return validResponse.VisitChannelCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelSync operation middleware
+func (sh *strictHandler) ChannelSync(ctx echo.Context) error {
+	var request ChannelSyncRequestObject
+
+	var body ChannelSyncJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelSync(ctx.Request().Context(), request.(ChannelSyncRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelSync")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelSyncResponseObject); ok {
+		return validResponse.VisitChannelSyncResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3129,6 +7726,54 @@ func (sh *strictHandler) AccountCreate(ctx echo.Context, id ChannelId) error {
 	return nil
 }
 
+// AccountImport operation middleware
+func (sh *strictHandler) AccountImport(ctx echo.Context, id ChannelId) error {
+	var request AccountImportRequestObject
+
+	request.Id = id
+
+	var body AccountImportJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountImport(ctx.Request().Context(), request.(AccountImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountImportResponseObject); ok {
+		return validResponse.VisitAccountImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AccountDelete operation middleware
 func (sh *strictHandler) AccountDelete(ctx echo.Context, id ChannelId, accountId AccountId) error {
 	var request AccountDeleteRequestObject
@@ -3198,6 +7843,32 @@ func (sh *strictHandler) AccountUpdate(ctx echo.Context, id ChannelId, accountId
 		return err
 	} else if validResponse, ok := response.(AccountUpdateResponseObject); ok {
 		return validResponse.VisitAccountUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountReset operation middleware
+func (sh *strictHandler) AccountReset(ctx echo.Context, id ChannelId, accountId AccountId) error {
+	var request AccountResetRequestObject
+
+	request.Id = id
+	request.AccountId = accountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountReset(ctx.Request().Context(), request.(AccountResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountResetResponseObject); ok {
+		return validResponse.VisitAccountResetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3298,6 +7969,75 @@ func (sh *strictHandler) ModelCreate(ctx echo.Context) error {
 	return nil
 }
 
+// ModelSyncApply operation middleware
+func (sh *strictHandler) ModelSyncApply(ctx echo.Context) error {
+	var request ModelSyncApplyRequestObject
+
+	var body ModelSyncApplyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelSyncApply(ctx.Request().Context(), request.(ModelSyncApplyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelSyncApply")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelSyncApplyResponseObject); ok {
+		return validResponse.VisitModelSyncApplyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelSyncPreview operation middleware
+func (sh *strictHandler) ModelSyncPreview(ctx echo.Context) error {
+	var request ModelSyncPreviewRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelSyncPreview(ctx.Request().Context(), request.(ModelSyncPreviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelSyncPreview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelSyncPreviewResponseObject); ok {
+		return validResponse.VisitModelSyncPreviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ModelDelete operation middleware
 func (sh *strictHandler) ModelDelete(ctx echo.Context, id ModelId) error {
 	var request ModelDeleteRequestObject
@@ -3371,6 +8111,270 @@ func (sh *strictHandler) ModelUpdate(ctx echo.Context, id ModelId) error {
 	return nil
 }
 
+// RemoteAccountInject operation middleware
+func (sh *strictHandler) RemoteAccountInject(ctx echo.Context) error {
+	var request RemoteAccountInjectRequestObject
+
+	var body RemoteAccountInjectJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteAccountInject(ctx.Request().Context(), request.(RemoteAccountInjectRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteAccountInject")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteAccountInjectResponseObject); ok {
+		return validResponse.VisitRemoteAccountInjectResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceList operation middleware
+func (sh *strictHandler) RemoteSourceList(ctx echo.Context) error {
+	var request RemoteSourceListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceList(ctx.Request().Context(), request.(RemoteSourceListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceListResponseObject); ok {
+		return validResponse.VisitRemoteSourceListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceCreate operation middleware
+func (sh *strictHandler) RemoteSourceCreate(ctx echo.Context) error {
+	var request RemoteSourceCreateRequestObject
+
+	var body RemoteSourceCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceCreate(ctx.Request().Context(), request.(RemoteSourceCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceCreateResponseObject); ok {
+		return validResponse.VisitRemoteSourceCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceDelete operation middleware
+func (sh *strictHandler) RemoteSourceDelete(ctx echo.Context, sourceId RemoteSourceId) error {
+	var request RemoteSourceDeleteRequestObject
+
+	request.SourceId = sourceId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceDelete(ctx.Request().Context(), request.(RemoteSourceDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceDeleteResponseObject); ok {
+		return validResponse.VisitRemoteSourceDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceUpdate operation middleware
+func (sh *strictHandler) RemoteSourceUpdate(ctx echo.Context, sourceId RemoteSourceId) error {
+	var request RemoteSourceUpdateRequestObject
+
+	request.SourceId = sourceId
+
+	var body RemoteSourceUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceUpdate(ctx.Request().Context(), request.(RemoteSourceUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceUpdateResponseObject); ok {
+		return validResponse.VisitRemoteSourceUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceJobList operation middleware
+func (sh *strictHandler) RemoteSourceJobList(ctx echo.Context, sourceId RemoteSourceId, params RemoteSourceJobListParams) error {
+	var request RemoteSourceJobListRequestObject
+
+	request.SourceId = sourceId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceJobList(ctx.Request().Context(), request.(RemoteSourceJobListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceJobList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceJobListResponseObject); ok {
+		return validResponse.VisitRemoteSourceJobListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceSyncStatus operation middleware
+func (sh *strictHandler) RemoteSourceSyncStatus(ctx echo.Context, sourceId RemoteSourceId) error {
+	var request RemoteSourceSyncStatusRequestObject
+
+	request.SourceId = sourceId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceSyncStatus(ctx.Request().Context(), request.(RemoteSourceSyncStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceSyncStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceSyncStatusResponseObject); ok {
+		return validResponse.VisitRemoteSourceSyncStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoteSourceSync operation middleware
+func (sh *strictHandler) RemoteSourceSync(ctx echo.Context, sourceId RemoteSourceId) error {
+	var request RemoteSourceSyncRequestObject
+
+	request.SourceId = sourceId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourceSync(ctx.Request().Context(), request.(RemoteSourceSyncRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourceSync")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourceSyncResponseObject); ok {
+		return validResponse.VisitRemoteSourceSyncResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SettingsGet operation middleware
 func (sh *strictHandler) SettingsGet(ctx echo.Context) error {
 	var request SettingsGetRequestObject
@@ -3434,6 +8438,461 @@ func (sh *strictHandler) SettingsUpdate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(SettingsUpdateResponseObject); ok {
 		return validResponse.VisitSettingsUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareLinkList operation middleware
+func (sh *strictHandler) ShareLinkList(ctx echo.Context) error {
+	var request ShareLinkListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareLinkList(ctx.Request().Context(), request.(ShareLinkListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareLinkList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareLinkListResponseObject); ok {
+		return validResponse.VisitShareLinkListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareLinkCreate operation middleware
+func (sh *strictHandler) ShareLinkCreate(ctx echo.Context) error {
+	var request ShareLinkCreateRequestObject
+
+	var body ShareLinkCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareLinkCreate(ctx.Request().Context(), request.(ShareLinkCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareLinkCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareLinkCreateResponseObject); ok {
+		return validResponse.VisitShareLinkCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareLinkDelete operation middleware
+func (sh *strictHandler) ShareLinkDelete(ctx echo.Context, shareId ShareId) error {
+	var request ShareLinkDeleteRequestObject
+
+	request.ShareId = shareId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareLinkDelete(ctx.Request().Context(), request.(ShareLinkDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareLinkDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareLinkDeleteResponseObject); ok {
+		return validResponse.VisitShareLinkDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareLinkGet operation middleware
+func (sh *strictHandler) ShareLinkGet(ctx echo.Context, shareId ShareId) error {
+	var request ShareLinkGetRequestObject
+
+	request.ShareId = shareId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareLinkGet(ctx.Request().Context(), request.(ShareLinkGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareLinkGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareLinkGetResponseObject); ok {
+		return validResponse.VisitShareLinkGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareLinkUpdate operation middleware
+func (sh *strictHandler) ShareLinkUpdate(ctx echo.Context, shareId ShareId) error {
+	var request ShareLinkUpdateRequestObject
+
+	request.ShareId = shareId
+
+	var body ShareLinkUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareLinkUpdate(ctx.Request().Context(), request.(ShareLinkUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareLinkUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareLinkUpdateResponseObject); ok {
+		return validResponse.VisitShareLinkUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusMonitorList operation middleware
+func (sh *strictHandler) StatusMonitorList(ctx echo.Context) error {
+	var request StatusMonitorListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusMonitorList(ctx.Request().Context(), request.(StatusMonitorListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusMonitorList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusMonitorListResponseObject); ok {
+		return validResponse.VisitStatusMonitorListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusMonitorCreate operation middleware
+func (sh *strictHandler) StatusMonitorCreate(ctx echo.Context) error {
+	var request StatusMonitorCreateRequestObject
+
+	var body StatusMonitorCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusMonitorCreate(ctx.Request().Context(), request.(StatusMonitorCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusMonitorCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusMonitorCreateResponseObject); ok {
+		return validResponse.VisitStatusMonitorCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusMonitorDelete operation middleware
+func (sh *strictHandler) StatusMonitorDelete(ctx echo.Context, id MonitorId) error {
+	var request StatusMonitorDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusMonitorDelete(ctx.Request().Context(), request.(StatusMonitorDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusMonitorDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusMonitorDeleteResponseObject); ok {
+		return validResponse.VisitStatusMonitorDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusMonitorGet operation middleware
+func (sh *strictHandler) StatusMonitorGet(ctx echo.Context, id MonitorId) error {
+	var request StatusMonitorGetRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusMonitorGet(ctx.Request().Context(), request.(StatusMonitorGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusMonitorGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusMonitorGetResponseObject); ok {
+		return validResponse.VisitStatusMonitorGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusMonitorUpdate operation middleware
+func (sh *strictHandler) StatusMonitorUpdate(ctx echo.Context, id MonitorId) error {
+	var request StatusMonitorUpdateRequestObject
+
+	request.Id = id
+
+	var body StatusMonitorUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusMonitorUpdate(ctx.Request().Context(), request.(StatusMonitorUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusMonitorUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusMonitorUpdateResponseObject); ok {
+		return validResponse.VisitStatusMonitorUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusMonitorCheck operation middleware
+func (sh *strictHandler) StatusMonitorCheck(ctx echo.Context, id MonitorId) error {
+	var request StatusMonitorCheckRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusMonitorCheck(ctx.Request().Context(), request.(StatusMonitorCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusMonitorCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusMonitorCheckResponseObject); ok {
+		return validResponse.VisitStatusMonitorCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserChannelList operation middleware
+func (sh *strictHandler) UserChannelList(ctx echo.Context, params UserChannelListParams) error {
+	var request UserChannelListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelList(ctx.Request().Context(), request.(UserChannelListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelListResponseObject); ok {
+		return validResponse.VisitUserChannelListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserChannelCreate operation middleware
+func (sh *strictHandler) UserChannelCreate(ctx echo.Context) error {
+	var request UserChannelCreateRequestObject
+
+	var body UserChannelCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelCreate(ctx.Request().Context(), request.(UserChannelCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelCreateResponseObject); ok {
+		return validResponse.VisitUserChannelCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserChannelDelete operation middleware
+func (sh *strictHandler) UserChannelDelete(ctx echo.Context, id int64) error {
+	var request UserChannelDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelDelete(ctx.Request().Context(), request.(UserChannelDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelDeleteResponseObject); ok {
+		return validResponse.VisitUserChannelDeleteResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3543,100 +9002,274 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D3bjhzHdb9S6BjQUuqZnZldUuTwIViJskSLlGheItlceqa2+8xMaburmlXVuxwRCyQw4MhABDgJZEeA",
-	"A8RALkAe4iQvDhAIecivWJT0F0Zduru6p3tuO6OlKO7TTl+qTp069zrn9FMvYHHCKFApvP5TL8EcxyCB",
-	"618HQcBSKm+G6kcIIuAkkYRRr+/dnwDC5vYrApEQ7RCJ4lRIdAQRo2MkGZITQMEEUwrRpbbne0S9mGA5",
-	"8XyP4hi8vmeHGJDQ8z0Oj1PCIfT6kqfgeyKYQIzV3PAEx0kEXn/f90aMx1h6fY9QeWXf872YUBKnsdfv",
-	"+p6cJmBuwRi4d3bme28aCJoWYQHUi2gAclnguqsDd5uFzaDF6uYFAXYHj6EeqgSPAdE0PgLuoxFnMerm",
-	"4D1OgU8L+NSjngtRCCOcRlJP6kIX4ycWmI7+Wwq8e+TjGhBvSogFSoBrQOdBNhBqgFrweh0HPvUjB7C3",
-	"BHAPBPCmPU0F8E1saW/VLT1Tw4qEUQGat9/A4V14nIKQ6lfAqASq/8VJEpEAK5h3PxIKcGdatSSJSWTe",
-	"Cc0UJzgi4YDb0XwPOGfc63tHWMAg5VEfCckJHaOQgUCUSRRjGUy0fEiwlMCpxluxzB9wGHl97892C+m0",
-	"a+4KdSlmdGB/Dt7Sk+n1zWLbwoSIQDGOFMIgRIwjjEYEolBdt+C3PSUqGB1FJDgvRoJsmAIVOJMz6JRI",
-	"tXIikNpxhCMOOJwieEKEFFtCg56JiHyyVIBZ8A8ZPyJhCPScKx7l4xRL/ua3f/n1v/7VV//xu69+9Ysv",
-	"//Yfnv3jz7/5/FfPfvnp1z//4tkv/+3r3/3N1//3+R//59+f/f2nf/zit1taeMAhBCoJjgTCHJDeanSU",
-	"Sk2FmCIcKqYRkmPJ+CtCI+U9Jn/IUhqeEyeUycFIj1PgJCMCNbu5t/l1v8eQSIMJ4iBYygPQa7rP2C3M",
-	"jUg/x5qOWDgdSMYGkR6sWFjGaOoBRWmSMWSe2S5jZ/PpuTiSE0y1WBHAT4ArCwUSabb1AcWpnDBOPobz",
-	"bm3qDlUg4cvf/+Kbv/uXZ7/5p2efffLsk19/+Yf//vKf/+vZZ5/4X//+D9/89afPfv2fX33+v19+8dl2",
-	"Nt3Qtkvxp8ABJRwEUGkZ/gHFJ5hE+CiC8+MgH6lAgcI7CQBJiBPGMSfRFJWftDunLL6+1+n+6MaVn1z9",
-	"YP/D7jt7773+497dy/ev/UXnp+++uSW6CbHESi0pmkkpBxxMFFxtZzrX8tUmMWcJcEmM2rQcrMFfYGFV",
-	"VbDvBRywhHCAZellr9fpXWl1u61e737nar/T6Xc6P/WcEUMsoSVJDMWoRqPaQe2OD7ItmicIX1HMIrT4",
-	"4UopcRwocx8dwYTQEGEhgRNxLJR9UkD46quvvrr35Ccf1wEwwiRKOQxyjM01UmaxMsFiUMBXGsCYP/aV",
-	"I8YiwFS9UsH+/lLzqGUPlOqbi/9r/b25+KdpZNmnBFyBDmPIucNLwHHrGKatbh36hMQyFYuI/CCQ5ATu",
-	"mWfVW2kQgBA1SO8qe3UJdKRJuHliPAUynsgqa9TYyIWJ+9DYvA5jWRzOUMYsrefYy2euYqZKnhUyKPFk",
-	"CSePcrDZ0UcQSLU6KxXe1K9ooRmGRHEZju44UmKEIwF+VXCUKLzGMUiE5IBjdHDnJjqGqTJT3z9I5UQr",
-	"MaFU6jHQNvqAEwktRqNpmUPFcSvh7KPWWx8e3L5z662O82cZN9/BBAtxyrhCdIyf3AI6lhOvf7V7rad9",
-	"iPzC6sTtDHdlf2O0XhDVGv5jZyH5OTszZ9NvEVGjDojyNkv/zF+YIcKzfBrMOZ7OMoQebA4wDzSdLqTA",
-	"mFD3anc+TS5FS/v4jeDFoKVz0U/NxjjzqNGpevmhh/V1z/dCIpTaCNW2FivOb88sz4atZkkuC5nlkr8s",
-	"SyyFKMfWDcCVhMVenT7IvPWGqA9nJyTUsQsloDhT/pNARAp078a7SOJjUL/KMmkiZSL6u7s4IW2WAMWk",
-	"HbB496TbYMdsXh+tZabpuJuYxYMO1mlnWhgPPnPntLdRtpgeeuNEtvZZSxGS2vNcQMzAWBYFdXxhcNeK",
-	"MaF1i0w4YZzI6SzE75DxBLh2yDiBEI0IF+U96nbqMLAeb5lx5r9jyfq+enT7RkgZG/cmmANiIyQ5Ho1I",
-	"gHDM6DjbRaHuwOMURyhDaBlTy9kx1nTRjzpMlVOVs12u0ZKZMWXuXs08sbhdyzxp5v4DioaKkYfKItH/",
-	"iSF6cPfW8qzuSPJeZ/9qVTFkIcC+9zM9yp/3d3frtrVgy3kEppn0PcWjy/BSRck4gHUXMpo1RToVbpqj",
-	"S1r5pQtkuS1bU4vofw7hbsLEytTm+iaWi675lnrCmWQBi9poaKhqiHAkGArYifKo30+AHtxsKSCxJEdR",
-	"oUQF2nmbs2Mf3QBI7gEc+yhiAbaKhAt9WpZZEGZoJRqonHCWEGV/jSHTK1XKnmNLbMhqdEXF91gAXBzT",
-	"b8uG1ZirCXnhYALhgNAklYOEk6CGL+6oy0qBmoeRfti4rOI6omkUoRgwFdokNTf1SGWz9PXLnbrYRUPI",
-	"ZduBtbVsxwqW5m2rxlk9jbq2Yw1kLJWrz7IFU2uO/ePioQKwX0dRq1k6mlLXC8PUEvNCEqwyVx2LLSbT",
-	"bRCHI8C6vatVCeaI1oc/OzwUj177wYYIql7tz9n2xn3chNo3omt9pe8oDRfXDyvINr9K7txG8B/jJzfN",
-	"gN2MrLLflSX5XkrJ4xTsbUVpGfibCgp91zhkPeKdIYE79ZrtxymTGKWUSJNVEpMoIoxa3VbSXwoz66Jm",
-	"FhX3QEpCx6ImAhRF7HSQUr3icNAUrrinjEmTRKT0LpZogk8AUWZUr49GHIzOnmA+hjZ6fzRCR1Nk3YLS",
-	"0iztzJ7EUDgdpAL44AhHmC5C4JhjKiFEkiHAwQRROI2miMOYCAkcQp0eU5p4ubMMMwLXp5cDoCbQNgPJ",
-	"BxOQE+AI0ymjgGJcTG3SMjDKwpklGJpOoQSRMJiVz3cYi8aKExfpy+L9hhX4DVtdg/Y6oZZR0IYEQyPZ",
-	"LURUHZHM3eF6jlmCaZoIYQN7uYqnUCdfHgg8hlts3BzRXeJUc7EExQkZHMO0Otjr69nVRhcYWbdw12re",
-	"X/60fAlgmHpb72wNQNeubOwIftER8Iz6DlNLcXEZpqvdXh0MQMOEkcqxrbd70t0NJljuFusUS7gle90V",
-	"gtoreRkJZ3EiHVxXEi0dF8/P/D5GQSBCgygNoSxEe8uB+Vhpi/lKxKir8uh7y+qJIvnExcScPJTGk6eB",
-	"SYSpixC9c//+HWSeMmcwOIqAIw4BkJMqXpoiAxxwvJTo0pK1sqJlMi/qvDcHQcXAJaFSOakvJXAbGnMI",
-	"PF9HlZrquLkqbjJiKCO8zG0lhn40R+pm+czncTJyCV5zaJPY8ecdF/hO2nFps2opQDJZOZftrrGpel3Z",
-	"YH6WkV3AUY8z4JvAVyUxSw37fUDdxsKsDQa1zuiFU2Qf8BGh6HEhH0vS5bK1mtaysFqz9+qOjTUUgxCi",
-	"RYJbMoTDEO1QGGNJTkBdCCFMA3mpjd5jEmkLU7sHY2Opa6t8aKcYVg4ut740ziJYg8bvqteWDu7WDJBF",
-	"euusyNpkx1oS0SmZJkGWjRCcAJ+iGFM8hhio1Kf4O0l6FJHARziVE98kQ/vaB7vURxiJNAEuQOoj0wkc",
-	"Ug4xk9CyMl8N8YpAw6eHNjv00Oujp4cmF1T9f+i12+1D7+xsiMQEJ9A+pO4OrlRLoIDK0thzLj07qzJN",
-	"MeKqGaM3zJtVKWAHfLTkVtzI568EVWpthQNlJBxF4KMYBxNCocUBh+oKUi/00bCCkKFfXPpIMKp+l3Oy",
-	"h/4hHbr5yeqRPD1f/cjz0tWPrFRB/S9ApsnA6mX14iEdEirS0YgEBKjMvDf1LMcSBhGJiTQzODm+5pxY",
-	"sRGnOBpWNr1mi2fsK6gn6gM0SWNMCxzFIJRG9pHAIy1MxISd5oVn2uYqH1LXElENAGUzcU5ZSYh29Imf",
-	"zbUZftiyNTWtm+EQTQCHwC/5WQ42YjRLTNdLrOTYrmKEVqjUYMw3ZLYErWpVXIPgzN01cRhkhDeOTUIR",
-	"5oCsdGzUN47aylSP63E1HTYoRPcKvNvUpv1eJoP1zhVpEk7elE7ktE5Dt3e54+ebrJ6KbIhwSc16F2JM",
-	"KKHj0vrQbTxFIxxFSERkPJHRVNc4nqKPgTN0OgGKCG2N9D1NdgIJkDKC5TTxxZxm9Vbylxpyzd7GEk7x",
-	"1C7a+mVIMDTCZc7bX3K6C1a4ZXKaZ8qIRPFzzUoNDS6Tfp2TqbvFhmKXOmjLB7B4c5KIMgIvrae6mwtd",
-	"pyZMzyBmqA2HobUujMs7NqRxHQ0VnEPEaJTRCZEI09B9mnDETik6hqlwMx8s0+vRy6kO9s5sDmHj3tYI",
-	"u2GWkjnU4g4FmCIKRBuegowVVyPKuIbaXZML4prpnYpYIUg5kdN7ClYrlwBz4AepnNRmYVVq1TSMLULR",
-	"jz64r1Rulje+MxTHrXa7PdRZJBoVOmCgBy9AmUiZGJSxYwLLTwpCEEaReS0vYjU/nfpaq0gG9vliXpyQ",
-	"d2Fq6nMIHbGaWYsp1UzG+MyQ39eyldCx8IvEPUVOhozy3Bxrowo/OwDBNDw0oWthTFzzWqosCBSxsWgj",
-	"hQSgkgRKA2IxUx+Y1W6Ci/pDujM8sNaWBriP3tCoRodpp7MXqEfUPzC85BsjoYqboUWmrytTZ1FuN7Z5",
-	"ony/0W0ihFJfjGd1reUSSCpOgaP9Tvc6wqZg7JBSRlvlZZrHBNrv7LWRPhYzuDJKscEMuG5OlYyZkAA/",
-	"pJWTMvQg25tqVeZpXtLQR3mNMgow51M0LNeADDUg+JDGWBwrTxGTyEdUeTfG6sufNHanJLIUxzfIVSj1",
-	"fO8EuDAk12l32x19lpgAxQnx+t5eu9Pe0/6+nGju3MUJ2c1ITl0Yg1aJyrLQ+3Ez9PqlVLZKxXWv01mt",
-	"5s4GWR7O5HzvudnaczOvljW+ukV2VfOZt+XtcgJVkRLV7dQZaJlayZLT3DSUJoiyBKfu2aOlqwBdxNcU",
-	"/72l/V+7fT46miJb873f6TYNne/ebql2VL+0t/ilorj6zPcuL/OGW53p6ghNA652ePjozH9aEt0PH509",
-	"8j2RxjHmU6/vKTzkAlJtAx7rvc0vKcwmTDSTsE2vyc2GN1g4XY1+l6TRjRBemcxWpRq71rOyoWWTKypM",
-	"3F0NCRXW7XxvWHfFLWgs4c/qVzTbdRYzkdPY4ttj7/3OtcVv5O0l1AvdJabIq/YvQIAYlkB544p6GXLm",
-	"l/Xi7lMSnhmTLgITBK8VLjfM7Rnm2p81B82j4XNPAPuL38g7S1zAfho0FvupDSnlymaWcpOSmGfmvA3n",
-	"t3K+t7bN90xAPuf8cRdwuEja+aX+aA/roSse2S1aj6m5krQmhPY+jabac9ENiUQeKlazmvZVtYxnzxjP",
-	"YZzl1JxHLlYlSAvDUkbTCy8TciyuIBWubV8qIDySmWtsKerFEhMvoOGl92ktw2s31+VN4Qm3mcHmwhNu",
-	"ml93OSac6VrjtpipdJTpzfaIMblQar79amOXplQ+y82lHgOzKr3SV0U3U9lWyMLdjAY2LsKYJmKB3qzE",
-	"zkzoi4NMOX1pJG8kaoKdnqA1xnF+6dz2gI2+zOvWhIhAQAM+TSSECEvEQUi0c/DWvVbv8pXW22/evqQN",
-	"+SoZ+PV8f/6YjsuES/ScmWW6Vblji6GZLYutzkpii6ZRtKaQ6mzL88j71cwVTi+cSfG8WwgHYajPiWwa",
-	"lmS1xoIjp+YbC7tPiyTeubEbSw4vYzffvm8asxNw9nzj6shf+HDRC3xNX/Y6wjptdeie5nFIIhzYnAEh",
-	"GTc1BI0K7EL93jIM2/B7v/uGtOMHr2RKX+vvXd6ynnrxfeHvimu7QI5l6ipiY9eTrQobnbaha3LHTh6a",
-	"r4SMMpLzXldlQXKLja33u5qw1AURS8jJvDO9erZGPpocKJ3UQkRe71rXo74ov9lE//d50IwYN+DomFgT",
-	"PFl1Tw00C3oSVLOfHm0+M8JKMLf68fWZ+sWOPyNhZ2sKr12ZI3gdMVgq+tOVfkVdX1Mxn5pVF+zZarwK",
-	"3ioVd71uXg+311m+c3KlQE0XmGXlZEbc5xVjPa3Ldf1Nt1Rio+tqTBXN8mK4VGtVI4sPzLcj2MjNunq+",
-	"ZfCFBCAK7DjyUf8sZGNRfV0b5ysaa2wwylfTGMJ2g1gh7F563XZMsAKmzAzltg57Nn16saO7QgCuwFJj",
-	"xpApdjeCUQfhFKwvfOJQkTNps/ocQsz6uJ01RbDuFHmANXmCdU000IFJsg2YkOKQDgMg0c5OSl2KQ///",
-	"G+TQDnoNVe/O0id6DRkqUrdderqEdlHXVwTV6XQuDQ+pTWEczo4xzPph6Pq1oXtHwa2xYao6QkUexfn6",
-	"USoP6SmRE5ZKhA0eTeHJSJnY6mEnrxWlNNJdnieAhrWdFoZZ5qsahFGT31jD9eeP8Z2LRVdjvm1G92rE",
-	"lQmyPVfSaiV0NXk41m57mSL1rYpK0/QOo8wwnpGQZWW9MDdKb/HL6NpFRdfy761l7cvqNN5KPmP2dbe1",
-	"I2a1+kh3U1QPSl1LY+sdK00Vayjr/LGzipDrrS7vtxk7u0h531sg769tQd6/jGc9N6kaJckh5qkC4XR1",
-	"q/XcsqZdG0mtrO/YZRtQzHbl6jQ10LKfISx6ZBWNsZYm6LyfXQNNZ5h5kZ0rnWQoncU6pJJf0npmjVxB",
-	"dF9/hAFGIwh0rbnp+UCokGp7Z7VCpT/cORRDA6FZub4afWwzrbAZzOeWHb5zUv47IrTnc2AmrnWhaKOs",
-	"fiCAX+hhgqljPZ0wYT/yqXgBE2q/TyLhiUQ7ARbQIlQAFUSSE7jUFOB/3BDcxxFZ+D2e+QDm3zzlLGr8",
-	"Jm9Wxb7OR/+KNgBLAmJC5E2g5JX0awOT9/DZ4FnHc9haY7PHB7bt2IKjA+CiXMD58vCgdHigZFAh1Mzv",
-	"ikTLQxGNYm0T5udz2QpmbY5uUtTmCPdlCGYDxTdZW48K6a6qXe3319etuSkaziEdY1FP2ivX83um390Q",
-	"4TDUBwNEHtK6xnYISxaTAEfR1EenExJMkNI+eATqVwR6dPtReHMYjzmgIyDmw1S60ekhvaGzatQ1gyR7",
-	"iJA1TzmGqTmssR0lBMLKAQigjaotPFCAKWUShbqV2yFlHNmUHTVWLCA6AVF3tuB0NjxXSXipW6DtwreS",
-	"itiif5ALrO4LL7FeBo+qfsh+r3fuT2InnAUgROWj2FOW5mxneU2xneZANGUpFxCNtvUFfOPtEGG+eG8b",
-	"bO6MGEd2KbNtbsJc2hQi4VL7QgNsVkIqhvKzzsqMo6LR1Yy5s9bE5vNb+nlTa7irtYgdvKH9WeuUhG74",
-	"qvAichd/xifJe+FkOUMC7WRfB0PKtfKR/kz5g7u38g5G5pDZz79OqCW+SZa85MyaF4nNmdXtwMNGxaG1",
-	"M0yejzc7zO0iO8DoHxP2bFdSxWohMNa7ea20m2o0u53tcg5c/ThZioyC383/c8HQOTNnj87+FAAA//8=",
+	"7L1ZjxtJnhj+VeLPnT9U1U2ySFZJLVEwFtUttVrT6lZNVWl6ZkQNM5gZJEOVjGBnBKvEVpdhY4E9DC+w",
+	"trG7XmANeAEfgB+8tl/WgLHwg7+JsdM78y2M+EVEZuRFJi9dXfMwrWJmxvm7z9c1n0+mnBEmRa37ujbF",
+	"EZ4QSSL469j3+YzJx4H6IyDCj+hUUs5q3dr5mCCsH98SiAZoj0o0mQmJBiTkbIQkR3JMkD/GjJFwv1mr",
+	"16j6cIrluFavMTwhtW7NDNGnQa1ei8i3MxqRoNaV0YzUa8IfkwlWc5NXeDINSa17VK8NeTTBstatUSbv",
+	"HNXqtQlldDKb1Lrtek3Op0Q/IiMS1a6v67XP9ArKNmEWCJsoWWTVxbVXX9xXPChf2kQ9fGsLY1TyqGxp",
+	"QmI5E2ii33pLazzBI1K8vCkeEcRmkwGJ6mgY8Qlqx8v7dkaiebI+9WrNXVFAhngWSpjUXd0EvzKLacH/",
+	"Ki3vjH5XsMTHkkwEmpIIFrpoZX2hBihcXqflrE/9ES+wU2Fxp2TCJTnjs8gnZZccwTtIwEsGy9sdNCav",
+	"UEBHVIoyrNZfVEbqGm4POv5hcERuD+/UYCNPCBvJca175wh2Yv9M9iJkRNkItnI2xlHpHoR6iELKLhYB",
+	"KbxVfb0i7B/55/emP+tMfhXd/fLVN+3B6st+Jkgpes0E2QpSdVZFqms1rJhyJghwgE9xcEq+nREh1V8+",
+	"Z5Iw+CeeTkPqY7Xmg5dCLdyZVm1JYhrqbwI9xSUOadCPzGj1GokiHtW6tQEWpD+Lwi7Sh4MCTgRiXKIJ",
+	"lv4YuMgUS0kiBueWbPMnERnWurXfO0h42IF+KtRPE8765s/+Q5gM9lcE57AmRAWa4FAdGAkQjxBGQ0rC",
+	"QP1ult+sKYbC2TCk/qYn4tthkqPAlhuhKyrVzqlA6sYRDiOCgzkir6iQYkfHADNREU82E0Rv+HMeDWgQ",
+	"ELbhjofxOMmWf/fX/+y3/+mf/+N//Zt//LM//M2/+rc//Ls/+N1f/dkPf/Knv/2Dv//hT/7zb//mX/72",
+	"f//VP/zP//LDv/nTf/j7v97Rxv2IBIRJikOBFLWAq0aDmQQoxAzhQCGNkBEGZgeHYhjkLoEhzWTfOEwc",
+	"r7QAOJSvufycz1iw4WkwLvtDGCc5DosZ6kr0s+3v+GuOxMwfo4hoDgZ70pzyDRDCWRQq9IvJ+i5uNCZo",
+	"EyqEIrY8StE2vVkjMn+l39lww1qK6Jv765uJnX0zHpO9IY/QNOKXNCARGkX8oquQE0uisJBPCcM0flfB",
+	"YIB6ZvyGertXU/uZYiHsW4qn7wRO7CokviACeJRRZQTiQ4TjXdTVihxFyCybag73dErY8eOGYsPO8T9m",
+	"L4kvH+trqX76wLDJZCrn6h9iNpngaA6rlWOqNTIKI9fqtUsczlaFzymehxwH9Xinem/8gjCRAdzrul7I",
+	"KZmG2Cfp9ZgfNTlhenFrLikyQ5mpBcKIcdaAue0ykVm3XhbjWuYtXxKfSYSN0LutZSUC8fX1bniYvlnK",
+	"GRpjBVvpS7ILCrF/IRCVdkUg5ZgXHQDUR/SACjwIyabE3Ow9sKMlx2TWQAWKH+7mcPIT5Ta7Q85lZt81",
+	"49KzqNsHFp0i6Gdz5n+O6eaXaYi5mDO/P9QDumAP+qLFO/USMi/t9F59PgsDON8BQUMi/bGW3xWcG+RH",
+	"dDLlkSRBE4FlhQiBRwARQ/qKBAizADFySaIe83EUUUPTn50+qaMxwQGJRN2SOkPQrZ6EBjyYN3tMnfY5",
+	"509wpK0SG5yyGrEvOe+HMJh7wlpTUS+oxUvOkX5nt5qRnQ/mUtvHDM5AkOiSAAkhU0NBnjE8k2Me0e82",
+	"BraZO1RyCL/52z/83b/+jz/85b//4c//+Ic//ovf/N3/+M1/+O8//Pkf13/7t3/3uz/60x/+4r/941/9",
+	"r9/8/Z/vBs+0cuCqDFckImgaEUGYNJTlGcOXmIaK1Gx+BvFIDkkh0SX1CZJEgTWOaDhH6TfNzSmW0621",
+	"2j99cOeXd785+kX7i8OvP/lZ5/T2+b2ft3715Wc7gpsAS6z0egUzMxYR7I/VuprOdK6BGSzPEZ+SSFIt",
+	"xjji2zIjYdaGUa/5nIeUjfozJvVZphf4kAVKRlPwG2IhLb1qXNFA0RIeBvyKgT2bsECgwRxJOiFg64on",
+	"D7AkDfVzrV5js9DctLbDZEw99ZoWYYM+lmkzUqfVudNotxudznnrbrfV6rZavyqbpGhQA4F9CzKLNNtb",
+	"Qm92yGeRkkUj7EsSCTQgY8oChIUkERUXQu0yWeFHH3300eGrX35XtABF2WcR6cc3uNDqlL+lMRb9ZH2p",
+	"AVLnOOA8JBjIawYajirNo7bdn4kl53+ve7jw/JdeckgnVPtQFiGRAfgn+uVrMBr2fc78WRQR5s/z1/gZ",
+	"DkOBKEPDkI7GEmGJOPMVl424UA+ExMwnAu21QH1iHMFS9lM32So6GW1MdE9EEjxpXJB5o11044z6F/ab",
+	"9CIfUDEN8VzbBbjhDWMckYbhEFM8UkvUgvnVmDA0Y4JkFlkrmpRfMRKp+4sMMSi2lroqGAh6JFBklgRK",
+	"7dlTtwenA4sK0rhsQafkip0D0/aQind8pl+OP+tHBBuCn97CN+N5dvVKB+FDFHEJnKKLPDBBeXXkDRRh",
+	"DNS/XPao/jYIKdS/gVF4qQOnLB6vwrGLme8TIQqwu91pVcI7SUm07KjOqX53Ng22TyGviEKYLP8o8IUk",
+	"hvTn2rLucB+DJQ7w5yhXnhbHkJK9e3MqWajOsqw8WYjpS7yt7BVlCXKG8KW4UOrAX8RnwgdgHbiuW778",
+	"GXwCYksQUAU5ODxx+PQQh4LUs6w7RdMLsHUqZETwBB2fPEYXZK7k6afHMzkGMVIILWY30TcRlaTBWThP",
+	"Q6u4aEwj/rLx8BfHX508edhy/mdYVQweUyzEFY+CtHPmbvteJ+WeubtTcu7S4IwP0XHGrEOgMw6nhfQ6",
+	"he3LPlxCcx8Y2pqiWuDvV+KeIsbVCK7ridoe8ZX0kiS0dxUqlBCMNXzAraWkxUGMBTj3GBTVFXHO2nDU",
+	"v6kkk6qAaxBcA+5j/WHb7sv+Ha8VRxGe57YVz710U6dEwKG+zlMMRYyWUep6srVV9ghQsGgDdno7/oJ9",
+	"PImpQvHlvK5ZT2W39uvn7ca9F89bjXsvXrfqd68P4J8f703E9+L7yffj74P9nxSxrTSuPQM7xRVlAb8C",
+	"XQSCQtCe95HXRTgM9d+KaI6IHJNov468z54++/r84MGz0+Pzx0+/9rRPAwvk3WkdHI49RXA9dcsH7cBr",
+	"omM0VMiqpwD9J2XPRsCSEJVIabgyrSC8ro2msnHEa90ajG0gyT2Sdqu16DxFATzs5pqXXu5ZTGDSV+Bh",
+	"oCmeK0HdR55h2amfER5KEiGcqJGgQu7ZP4X6O9Yo7/eYZw2SHsh8e4N5zt8IBtyBFhGnnIdmDivtqekx",
+	"iviVuShwPQxIjynmR8T+/VhkhBnMS5k5zN2qW96DeawPxi4PUQnLZYQEIM3M5Dg1oJ4V6UnBrLxgioQS",
+	"oogMlYiy3+yBV5gpUqpoijrxRC6q1WuO/VjvR8lkzmrUzToRJXaAHHqZy34GAtBSMjuhLAXMi4WdSkLK",
+	"Ef7UvxFS3r6Qch+10AS8d1QaMQXhEaYsqziXyy2tty2nbCSbFNBBZ01q9Cw2xjhYEdeMHzlP4W3YZ6xd",
+	"ZvzU1pVKmes7TV3MYdHZ21iikqhAQ9VuCdA9Is6lYotUCnT24EvjyqUyrW6MpZyK7sEBntKm9kA3fT45",
+	"uGzX3pSlby0b6ISy/iowpcWI/LlBgCrYdYxfyfqxwbCTlgaeG2mgoQBPwUjMv3N7SnPqIiKiz7oxwZQV",
+	"Hco0ojyissBg9gUdjUkE3pGIkgANaSTSd9reJt7COIu/MWhwrl7dvbEjfRoQHAnm7ggPh9RHeMLZyN4i",
+	"BCuQb2c4RPZA0ydVzV5i7CLwqoOEMVQ51+XaL6yNJIbVeoYwrGa0MMe8ltGinHAcM+QpGqDFZqAGHnp2",
+	"+qSL5AokBXkanr1uj3mlJMVDeyechyMIeJlOQXb0DvwxlgBWIVFrAvveAZkMSBBQNlJ/NpvN+z2G2dwG",
+	"lKi3saSDkOglXfHoQtQRaY6aKDX9qyamauL9JvIwk+OIT6mfW2T8RK2zeJGX7QPjVBXefRBIOfhPKBsp",
+	"Ku7B7qjoMe0rBLssV7OOiKIWXjdZ14gwEmGFZiFmoxkekeaI81FI8JSKkhX0mJphQCQ+0DB38Br+e901",
+	"o5HPtA9OX2NXm6AepZ/9Pg7lPxGCxBvosfQO1Ph6ALMdiJGECxdWgq3EOBzZptM6upsV9BwlEkb5/e7B",
+	"QRHSr0/kF70NJP9rRfGrUOZVop6zZNsYWVoZ2rxAkmnEP71FAr5jO9EyarqA9m1Dn7ZC2/r6tBnhjIQ6",
+	"JGlVA3JsfRcLU3aEEucVZUNKH8cDQZhEE4KZQDhMC4vP2640slJIfN40ljuV0gOYM199uWX3tgkCKHMj",
+	"hVTI4pAY1xvELyo4gRYKhdpKFFvz1bQkSI151ClaPr+o4OvNmuhchwy/cCULfRovFt9CmeVxLcyIr3Vj",
+	"DDk3tGeBk2Qaccl9HiYSBMKh4MjnlyQSBfzeSiQC7T2K+EUdPSBkekbIRR2F3MdGcI907o7V8PTQSv6y",
+	"nL5Wr2nOnNb14hfLdL0t2VVceeyGpVZmqW+Pje7KJmHBSphcv62GCVmRuq8j+7Ju7lY1R/cwDqxcMQJm",
+	"DaWXT6ayaLVHd6uu9tsZl5kksaOKn5qYMrFWOAB4q0mQdfO071b4ehE3MNJSvDZ3pvhuskdXdPn2aF4s",
+	"gcItylgaqgvMIYIyn5RYB9rnYBpYyToQR8IVWxtWHC9zHXqxdpJFXjTtBvwpH+SZ3lNGdMAwJKTYWHbM",
+	"AnQ1xhJRiQIa1NFgjsA0kPFC4QAAq522wOk9tm43Oofn7Va3o/b4MezUyg2i1n3+IsHgVr32kg90zOS9",
+	"e/fuYYzxYDAY+L7vB0EQEELIcDgcKlIGMDfhl+Y7cUGnU7OGJNo/l9pqHpk0znPF4R+dnKMzm21gia8N",
+	"7oCflIo6mte6tQnR4cCSSxwClXFtSQXbbZvtXuccxoHBxEx8K7ly8gHqS9yxaWvnInjXUejnCpquk6Mv",
+	"kmAJkxB9ra/Exlq/5APzy30dpm1isevo2ekToTMckmhsmrVLrmSKTMh5enUnJpLcrlAquEzJ2TbGHO0x",
+	"rhdYRzN2wfgVi8WyCmF5FgRdbK0Aja7nudW4hxvDF68PO9eFPuYYcl+XRtXfEklGk3ldYZ9nUkm85fuI",
+	"UaLUvG8zCI2ZH7ybezpdBSArfqCPfn85SDqotyDBPB/t5qKl+2EeQ/Pf5vwl0Ywx7bRMsNhAVUqYTp4W",
+	"DGqRvgpindm3r2PasMylYo40daKF6lraWl0VyTMswoC0Y/MtM+zWU8UD3HtxDsXusm7oWAJrCWg7vN/Q",
+	"m4UcqYSrw+P+Sz6oztsTJrdUP3RGL1ocaA0FQi9W2nyfsulM9qcR9Qt0yBP1M+JDpF9G8LIhmvcRRGdp",
+	"S4mE3DH1EEZKu9g+uV0oGS6P1Xp3/GCZU1p0cXBmxXK569cqckXP5Oqz7MANtMA3455DZsH1IohazfUC",
+	"kLpetGghMC8FwaxiWaReLgfTXQCHo7y3O3ez2rvLpH/d64kXH/9kSwBVbERecO2l97gNBUeTrvUNZI7B",
+	"xD3r55nDNtFnrny3lfOvHg2p1B767YyYxwrS7PLP5sw/nk7D+S7t3+rfI5IxfysJeQ7qFAkKgyd2aA+3",
+	"HDjlHjH7zIgkoeAoiPg0SSUM4nBG1wbKOAo5G5EIjMxp2d6MXGA/Loap+FJ2YJhPbIFZgG22i4F1iTKy",
+	"yO6xwBmU3uh2bN8Fh7chdqvBTiJyScnV1hZnxtvy8opBBQcFqs0T8ILYcE0LwXXQEA2Ez4ksippptleL",
+	"mNnM9Gk+XtkC6eJ2KswE9lbPoGr+JIp2vtq+NVXbKJdvsdSUwrLUQbmTg+oRqxvlYLStONP3TUxaT4LJ",
+	"neFJsXrzsxmXGM0YZPiTCE1oGFLOjIKTAjJ1MuseTf4otI7rpC3nrZg21lSXgdFqdhcigmB1aM/TeU7a",
+	"7qzDSfQ/9+tO2Rg1dx1h1mN8qsEGeVp79mAIHZKuPo5DyPfBXjqMCGmo7SJvQiQOsMReEz2VYxLp8j9Q",
+	"5KrH6IjxiASZsBWIzYxXV+vaJw2FqvBb41Cb02GdWvxNcGoaandQLtzTGdJF2+LRXRnuzuHdouhfu7Vy",
+	"zNLQ7GxMEjwBCufEfTigVkQLRSPnWmwV+2XMaVSxkJzYt9ePWVlwkBG/MCfZrnaSNgAmGQsucVkAdtER",
+	"uuWLFpigJDem0vuIM7BSaASAyDZrdNSwbfDHc+sLZWz/OVB0ze8TzGY4bKQeGOP7V/AIPTo5LzOyay/b",
+	"8wIgbSdLcH7t1F5cb5yZlaYwOXG7SOBOiwJ5fcGpMpXUrXIrVr3klN1HRlovqFblmRpbvVmrdejbA4e/",
+	"Mobgw/qq2oStzpQHl6R2C0OYzZEY4ymJSzOhCZ5rkQrt4RiAAGgSELqK8HRqinBhhuDEIBhWV3JR5NK+",
+	"vJ8Bq/z1568+ufbNiIBrtM7V4HOqr8Iu5ijEAxLej/EhZZavo6sx9ceQ0+DzacYTksaHrKpc3Syewp2l",
+	"5HETY3bO070SOpbYBcp4yhJMW0byyjSt2Nm22NLuOGUqO1aWvFjsDUkBwZqXvguPxaLjyfqcE1dAub9g",
+	"uZPgRemNfkXkmJfQ0y/Oz0/QBF6whWTAdW1iENzAqkcP1WGdPD07T7t+9O+5Q8zQhoVZLCBgxix1jKWu",
+	"vsE4I/eRjvTT1iBvNJWeuyhti1D/H/GL9LpKYMKtlFZEpLKVv3T1TPRYCiSIHxGpC6tq121E5CxiSlvk",
+	"LIRwRJBN5ZjM4S2hFeQMDs3kuK8rceUyxfJpOEsYossE895OzQ2NQU2XzoCiHOA2I1EjSY7UDHMpAywI",
+	"4WRxZb2lRW/GWPRh93mpr8T4pb8ZEByRaJWvlnhNixzM7RIHc+LagssLw6fDWvd5ZcfZi6KiUiGWRJiy",
+	"ci/5wLixBmTII53lF2f6pFVa0GAliS5x2BfE56zIrnqmH6ABkVeEMKQWFcxCEsB81mcG0CBTFQWNlXUw",
+	"R2MlTuTqVRzeaVVSsqFaB9TVw7IoNMJMbA9Bu46Hs9CU2aOMCojxxQIljth9SwnMKXGW9vBlQkbat7uH",
+	"SYSMc98/+f7XvV7w+ui6of7Tsf851//ppv7T6+kRig3rMVldziMMCS5UzSr45TeQx9QtrM/PysNWbWSN",
+	"edRUV3lwRQb+GMsOntLmS1MkprJbzxISPWt8vvUUvXTOIru5AtTIgGIKl3PUqIDUlPNUfVeJmzDLRRi5",
+	"ilmHN4vClNZnMNBYMDSfwcKQ6Yzsnkd3jYUW+gz7LY3CyquUaYiIdUS46lXv97oyb/tFQx9cw6iDjS/J",
+	"vEDgzhIXl1D/f7/3k/9fKWqdO7c++rj56773/T9tNe4dN36FG981XnxUiKQl3CYWsa0xt6HX3LCgsCSl",
+	"/ah1706FQmqlfCs/v351y/NvSZtuKW0tLoOztuywmqXWkSuy2fBGt49maQ6gRyoZ2ZUNNueg6RNhWV5k",
+	"UNSaZQ/bt9UvKxurJyWCuz2BRw/PqwvoS4GlCmdahq4LOVdlmX3pqDmuVnw+QNrcE7K0zlgY0nPbh0tn",
+	"35wp5hI8lsx5vYQPFYc5aP6zqrnO3PUyl6MdfBmLPMPGDlC0tlVX9AZ2VKtX3lriD8tTVsPb81ENUJ3Z",
+	"4f5C4nmG5ceULwmpWMzCLTi/Z9y4SGbSi9VGTSvwawtHvpzF2+HhRavW76y56neb82sLh7A98N4s48/q",
+	"+W+ItwvJp2AjmeyWq98w7mqc2f74vvHmUgHFg+16CAeBAALiOHEuCJkK3YiIslGMkLeggxG5n7hHdPKs",
+	"JTNyTHosbwB04uNzsWepMmWVRKMyY+qitOSU9axysPk68kFpSHrM0xex9Dnzk3JRi/bwli2A5bss3xwk",
+	"MhTwrmfnn0H5vjo6/fwzdHh4eE93ssHI04YvD/HhUBBZt/Rfk9W1DG/bsbqdEanwouCWcBjyq/6MQZxO",
+	"0C9L+IfwriQ2E0s0xpdEIQd8WIegE0g3GGOlPqCnwyEazAuZXan5Gc8CKvtQ0664FM9JRBqK8iB4E405",
+	"v0CUITIcEl+iPe/42YPH5/0nj796fN5/dvrEM7UJBZFoTKLEGKoLIAyHywsgkFdTBTP9iAQ0In7Jur5R",
+	"oyPvIOQjykxUj/1CIKxL4l6NuSBoGmLdoceMjPZ8HhDU6MSLw0xckUign549/Xr5Ahm50iXwBjjEbFmo",
+	"1CjCzJREJ9gfKyoaKqFrRIUkajVqqKXl7woSmbmkw3nJpXEh9a3pt/LX9vXT88ef/3JLN8ZBXC5cyRN1",
+	"PQ1/TPyL/CKeHj87/2KNNVhWqQZM+KTPJwewkuIYypEuikk565dabL4xbjHM5pzpaAd7UZbeWGG3wKCT",
+	"xy5BZZFT1xZSqpDlK2PHauEO6iXEpABI3WvK430KnkpwsIhsWyq3pZDLUtK49KjXImTPTp/cR16v1qt5",
+	"SGsPVK4Cbs6kRQKZw1P24gIYzY/3f/8nu6J76saFS/bMoPEuLaXzXveg202v1m10rj1oaUEyqYnxxsWY",
+	"T1P7jggjV0U7rkQrF9f5LAwRrVISdWV6uOnt67E2v/hVyGfpmtE5lL0ztJUzk49iW5XYFibNHjvV1X9j",
+	"L3tEBA9BMudQUpheQo23IIiI0B0TAStNzNPxkydPv+mfnD7++fH5w/7TZ+efPn329QOvrBBbOYne8NDK",
+	"CPoWaPKKPaXzNHGMI/KEsosC0Q/sXFzIZa2D4jsXilG+jr+7PoCqucczOT5oNpteIsIEEyVtYDZHPg7D",
+	"jEiRaJczOXavo+hoFxd01QYZBJ2mnp0+ibs6UXbRNVMLJAgLkHdsWqWYfiqfauOTDmhUCzlX5KsoorGm",
+	"d3lQ0PP7TRaB1cRTlAzaaRxWKAuy1BCQDQAp7nO+apkwexFKhJmJODgJMNnmqsEQuysmG3BfNAa8MLYJ",
+	"qr4YxrlQeragpSNPpwqsKEMQZHbf9Wvp/kuZirOGb6yRS207ueU78RyuUrWnbIfHwIVJgOAtypmzUXNF",
+	"K+xyp22V0kHwOymjC+1y8iWS2p2KJZKW96nSGnIQe4XVQd/SSCKy1RhWLYzkRoYkvYViOTyh+Gmoz8JI",
+	"6hiyAOjUcHBoUqpO5SqZ4zGDWit7PMXDKnGYrQjGOybD5XmkBdRwcb7z4hjnFUnnanXpMnS1Ai1czSWQ",
+	"o2tL6NBqozuIvBAjFyU3FKfk25EXYsM2cvAT2W/9VNh4jG0p1W8XYfM0mZErrZjOC+yzFRH6x4HAxWcH",
+	"j++jRrvMd1sB3RvtNeSWVRaw+uTriCSF+hc8+4ozKnXN3m3Wr9yJnrGC+rpmQZ68szmRaItLkkJAKmih",
+	"O+/iqmYKsSTMn/cnmUqXdzuVA7lNLfxMPulFrWzKfBExUzgOJKhavRaof6f8i/BzMekpclvpvmGpuhqT",
+	"mZC6XLSpDG3j8jKloZdUP8qTHK2XFwZlzwYh9YvaVPArhrBE3qOH5+gAT+mBfvXA5DxXsnG/2ZJK+XIc",
+	"xeHUZs9usLZ753mgy8BQHv5XFLFdGrRekabqZGpxsmfK22Fqw2TytFcLUjFjAN1IU5HYeHv3zlHKYlvc",
+	"/SXGm6p1nVZBgxULOjs4ssoZFYubzt0tBY6tSJ0pjreB5OmOs60qGjuA47UAN/7ozgcCqctBM3fB55QU",
+	"djHA0rrMwedJA5KUAcbM6ZLdRbNQRhj933/xR2gacfjvMCKp4GX1t07oUHRSvZ5movpBbmO60DMflXcu",
+	"q9CKfrmogKe0f0Hm2cE+Wa/moi4RU5Ay3VqpJlAF5KiwmIW11e/d2ZqAu2Ktn3otmBlHTUa6u9vuFGN6",
+	"MOU0Y3itHVy2c22ZKpSsPGyvUEhspQqUucrwaax67JT/rNuaoJxB91A/nAWZohqd9mql5Mtt5sbamQ4J",
+	"XanafC57vdX+6YM7v7z7zdEv2l8cfv3Jzzqnt8/v/bz1qy8/K6/O2/d5QBYkc+u3dOUL8FagiPiEXmbP",
+	"paxjQgSlZSowg6pmpSqGXueAXHOvQ1QyMqpDuxKBNQbweB/ViuWnyY0FhvSBp7EthdBFLN9S3ZPCXg+r",
+	"iSExBS/wD02zmllJYZIR6Qv6XfrVTiEE5EsYtNe4VNhXUrZgqoX/ZB3FZ0ai0jabJST98O2ZF9YyGRR2",
+	"OGltYrWtgl4JRqWQyOlkuBSc46vZpta1RomdZU3X1m8WswMzeeG5LznfbSguLiatr7aoUbZBv3w+mXDW",
+	"N3/21bA/BlK2tfZRJdGw1mpsXqgjytC3ibyS4va3Sw3XFeLCGvlnRe2KYRX9gITLBCnJEQ4CtMfICFpj",
+	"qh8CEsx8ud9EXzuBUZKPdOAoBIl6Zgqvqk1+W1ubhpj1Fzlf4ooWCt9vCSQpiUy3fKgEI9Vz0P4gtjxO",
+	"zuAsnO83kQn2RJ76zqR1CCJFj6kxtUenG/f7vsThjEAVMMlNFRqnsIvJMjTZydnwsU6r80mj1W60tuHa",
+	"jXhI1kD9U/VZZbdEwQDrNBovUtozQz8sbkWosAyaLqABD6DgmonywQyPyEQd9vHJY7Sn7Qd1hGdyXIew",
+	"MVYHeNjvIozEbEoiQaQJ6+oxU4XOWgCOTx7f0tGjAZGYhr1aF73u6W4P6t+9WrPZ7NWurz1dOi5X6VJ/",
+	"BqwW1IMaZZc4pEHfSNZxd8EuMCUor+RUpKhd53JHkxFXuB84xAf6yywhNQO+qHgVD+L5M6JEofpzrPSe",
+	"QUjqaIL9MWWkEREcqF+Q+qCLvMyBePXkp5eCM/W3uuG+5LwfKk3Pq/eYN2PYRNuRQL0y5NGABgGB9xmX",
+	"/SGfMXjiczYMqQ8DCyJn075RNdSHPeZRJmbDIfUpYdKG7ap3IyyJdgzqGWYMX2IKqKdLAILRjeEwFwya",
+	"v+K8C6wYqI/ReDbBLDkjY5+vI4GHQI/FmF/ZnJ+iwMdCICqMJ3U13zxqmeeIBmgPCJ/p6eL9onGqHzUe",
+	"B55JC4aiskQTOGaaP2rkzJQGXEWvzkCpPrG6BrMKsArSTMEBx12dIQ8Faf6HJ6ZZUESQYTClLNvh/JZ7",
+	"5xuC5XUXddCdXKTdUcfSa7g5tzuXLr+bDpTqtju3W/X4ktVbIS1KMC8VTk7JBFOmuJq7P/QVnqMhDkMk",
+	"Qjoay3COBiTkV+g7EnHDxlhjCM90GJlihDIk1YSZt6P4VWuQuIkQkYQqKt6z39whT88GaKbX+AhLcoXn",
+	"5mps+J/gaIijXLvcKnaxd0aEyFOmVApt2oa/V2ys3zfpVl7mrr37Ru4bShJd4SgQWzDrp6M7y4VtMSVQ",
+	"xTB3RRrFK8aB5t0smiBU8jHHA5gLd8IukyyqhWGaS6wTZSCSz7sGucwzwpu+2pGG6fvIU+v0dCFHDeBU",
+	"l+tw3qYR4lcMXZB56g4NTYXRM5EN+kk+sL4UKAt4SVIW3cTdYoYYoaAaCTpSRBMxHsGq3T25S4zJvB0r",
+	"vc74cf4+BfFnEZXzM7VWQ/Yh5eB4JsdFQdha+tVpJFyRMrXGBmXop9+cK4lGycsXZI72PHHRgGwLtVA4",
+	"CjAxw+DJUsZSTvWR8QtKqk9KhKCcIf1ZE+IZal0zSlIxbWr4dN+8n8yLp/RLMq9dX4Pjc8gLZk2mVDOZ",
+	"lA1z+F1gXZSNRD3pcqPASYNRHLli6Uzd5iRjFvR0pp6om8wz9dlMCWgo5CPRROoQCJPUh5QiAb5Ed/ta",
+	"YYZ87eToe2xvYeqIekUnjezXtQyWPRvPHGZcgzpz5OZiyyeK7xt9RYVQ0gG0SAUx1snSESafDh212vcR",
+	"RvC8xxhnjfQ2bdrdUeuwiaC/gj4rLXOUSFn3daK3lsKmJOqxTMsF9MzeTWpJEUFXEZWkoShEN+7SKZCP",
+	"o2iOvDEW/eQDT1fk7rEJFhckQEqZqduGn6mcJC3WSypTCVP6cNWR1uq1SxIJDXKtZrsJPVChucmU1rq1",
+	"w2areahT7ceAnRByZECuMbOxWyMCDF1Jb3Apj4NaN98MWA0T4QmRBBrK5mKbJI6sEqvOjvIA7YHfTdBL",
+	"sp8UXu8coTGfRcJWNPCANXoxGn47I9E8wULbd1fTw611C76uZzfwkAXZ5ZNX+eUzflW2VNsaeOFS12hE",
+	"/EKxPQNSatROq6XVXSaJlsXwdBoqlKecHUCxEnfu2Bb7PG1tbxc6sG1HcNMfthPvLt0zJ+OKNZ25jdSh",
+	"e20njbShe7bTGrvdvqs2Zfo/l12jaedcfHTX7jFXbUINcAxUO3P1YLcxZwPtl2lQ15SSQo6voq+2pSjA",
+	"RlMt4EjfQ9Hs8X0dfIoDo67qT9rLP3nmWBb0R4fLP/rcmh/UF7erfPEsMSekuDkAisvHn79Q2OIy2ecv",
+	"4P5mkwmO5opYKKGo7taq0VR1qlOBoIYUV/QNm/NTUI5HwulEJHR/AZdCiWXEydClbSGH9RwbFefQTcxM",
+	"gventKlRAZJrITmyqvbdBvtyX2sWVry3YfTlXf9KENC6u9qtIp3disLwUa2oh3Z+jVdEqde1bvv6xar4",
+	"tQpqNT9gTFDnEAt1xVBer01NakghUBsvakw/P+XBfDWIrgi1WwG8NJitCjVmr9dp5dCUM8+gdXu1Q8gg",
+	"c+tHjMwrXkoRGjv9BN5x1nfUurf8i8+MRR4+aFeY4pzzJzgakbfCXAEgEbYXUI13Hog5g6DVaWHxg2Nx",
+	"IXR5JPPBLZEonkOle0lhsil07gSkLLy2OHR9oCHd01KSaXBFpegxDbRJxyEQB4TkESQtwdhJ+oMeBdZ6",
+	"MNV9KL0mctu/3jIdJXvMKMEBhxIZuniqtaudPD0rGFGRiLlxjhTS2jN1RhtQ2lQT2+ftlbnmGQmJDzdS",
+	"iQRuS+y3/j6HYB116jV+YSZefR9Jmb8S4hHBU1cgfNfpyLtOFj4n0h+XonCCuhXJxWsaXGsyERIdm1KI",
+	"MQ/04xxoHhXV2gYX5zvPL46Wf/E1l5/zGQvexj3rY0zIP9BTqDxjm+6VSJmLNKdHZHPF6UZd+rFKWO84",
+	"xpwSHCwTl3LWzKLVJa/Ym3scQNHW6aywLW44N/VZoX67DUjQkkqzTAYxwYAbSCExNMcOnJWtY3oNuxBC",
+	"PgQqEZ/rCnTi3u7phHYbx51MFYx9WITjA9TltNayqi6nhLMDt8luIW83HRu2bBXNuQx4SNmob6zzbBaG",
+	"1XA1cWv1dfhe7aOPPvro8NUvv6tpd8MsIpZKdHTHreQTG5aiFnFkUsUhLqAA7+JUOQidU9vXBUX6Pmf+",
+	"LIoI8+e6Po4mAZLgSeOCzKHBKqP+hfldEewrRqJ+HP6vN5sXHkw2UEQwHKT60rSusxsCD0iaRO3KIOtC",
+	"QQn9SBzL2h6LPst4M9MtLG/kkS3YhLGjpRVI7vFPG4smFWpdIioQYX40n0oSIAwVSSXaO3541ujcvtN4",
+	"9NlX2mqTBYN6McHZ3GLtInpNXDSmEX/ZePiL469Onjx0Y/ANtcgj7qrYsUPD89ugl62V6KVewztEHTek",
+	"jSve/RKq+MEJUe+6THQcBG7JAyiKnBePHAK5WDw60H0vwPS9dTr66Sy8QHqCrkn3sOs2sSOQC0IFMiiO",
+	"KAPruIwwExhsvWgPhyGyRYjq2mruEOccZW6iYxPNlOrDZGawTLzAym0AXjcc2YQ+J6Ln860Q6+qDHOFP",
+	"/YJBOrXVJSJzDDuh+foqgOC/Xcn5x80J1oSJxa6LLMLdMIi3wCAmmM2dwHvu2sN1of21eMXrpFrEQu+H",
+	"AZcb78ebt+VO+CVx5IOt60z1pS9bWrG27fc+wpCP7blBwKadmmbq4B8PbOf6Qth7q3bi9Bp2YSe+MTOV",
+	"sU/H+rxdQ9O97uHtHStTH76J+n2xOC8hoCvwSbVOspl+tTLNLVTGPgsJTitFt4QtcrU3UJMFdcQICQBj",
+	"IPve4pJWu5CiMgG/YiLu39NjSQMf42ePZpDAY2iH6CIqdUySQHiEKXM6/ZTR7lM4sRsS+Z5Z4t8sgQS0",
+	"upEXNyN3J7NU/cwB9qEDYsQloNVi4hfyketdy4p4kGMHIWwjJ9tZkZgrImTSljVNAp7wUXH+1BIKCPWV",
+	"KlBK9d4Z/U6/WyCV6oRVsE5REfe+LMxfimtSFWQwrV7vasFqdFsYKpKOSEXrscX7ivKpVioGu80MKrc0",
+	"6lG6uOknufKkrXqFjKt7dxaQbYeIpmp6QiHPpGxnWa1ONSvU4zTFNjPnlsni6rTjFK7DVrpCx+LCGan6",
+	"k1A/0laL1Mwiptsd4OaQd9hOVewCqqyLclUnsalSigV09hipGRTsOymyN5lbOd9kcjoOfYQ/E9qYdPso",
+	"jD2ALmjbjjzQyETZdCb7kJlb6x5+cnuVeidtRVmcz9XXibyRRgY+k+5EppTIcgPkClbH5JRKU6V0I1ZN",
+	"GMG0r9b6wWdMJQnuJgXbAUQDeW7iVLbRbJy0XZDUDQw7m8d9rCsi+FxI0WOeT2i4tzdjLsSh//OXyIEd",
+	"9DHKPs3DJ/oYaShSj1142kcHqF1XANVqtfa9HjP55l5+DM+mGoOZ03OfqHXrwG6dE6HAI7GDDmayx66o",
+	"HHMlA+lz1EWYdPvRwdwtQoBmLCRCa09eYRdgz5YpUINwVqTeADxv7v7fCEVXQ75dOv4LyFV1peyNUauV",
+	"jqtMezFy200m2JtVbgClMbKCcY5Cppm1kwS1IBEsCESqYc4tYamxbaAvIEuJBEiNR4KY4IAfO/2bgFJd",
+	"iqImmVFeUn1y/74p2Km7WHl1XdIyiPhUL8LO7DbwYRyFnI1I1GMhFVI00SmfAV3SJkWxsPlyMc06mzP/",
+	"GA5mi9lfaii1LVPAdTVMS1b0RlPBMoHSzXYSJF1PN3NbVcyJN7TYu5rk+VkZ4D2zGL/z3lN1B9rJpFE1",
+	"SQ0TcR3HfML6QppiUjVLbSUnJMoQhnqmKZe+aypRwInueQ4iDZoTaUshWSFnIU3Q+2iWY/mJWeoWLQBB",
+	"4OLLi7yOb/4sTDGwJMIMoD7XJ7VA918H9ey+S9AuoMMhiQiDUlKDuELDB16dQffdUQih2EcJTlzxWRgY",
+	"4lMBIZYlTsKN3AQOvK3AAX21t4TWh0rUypUMs3ChmwQDFCp9UMkTXABAFg1h1romvFJC4zYPC8hoEp3V",
+	"lapdhgW8TaWqs0SpurcDperGY/7O5GilKMdC2Shds/2AMqg/Wqpz6ahDgTxtjvLQnvZUCDQgPp8Q5GHt",
+	"s4Tnntivwy/grvLQni5vKowqlXq1x3hkhvXuO46wWwJ504hf0oBEHrqiTOh6XDIptH1L7ENR8SmehxwH",
+	"HtrDbK5ryiPcY4LPIp9ApVuQy/abyJuQaEQ8tGcMVvtogqU/JkmCC9ic1GK6COt/IBxGBAdzU06tx6ac",
+	"Qz6KuKDTKQlA+LsgZCrA9y4klkQdD5YzUddmvXritlf/nDFFlfcde1aPWfffiIKXXgdfmR6rdeTJ+dRU",
+	"UJ8QiQMssddUOikEZHk6ZAB5esd9GsQFGxlnDd1D1hxSHZ7Ylszc0v2kjcMQSSVymMOD+nH6ywKt1p1Q",
+	"acxQGrgx5NEEhXgA+rYZ6JZANNCVNrV9eL+Jju2cLzlNK+CeLp+tzoLVEQkFcWV++D7QGrkkDV3w04KK",
+	"qfqpQAHp7okNdXY9Zj6+j7zRVOrz8UYRv/DACmsEdzmO+Gw0tl8qvMWSDsJEjhf7utiLrtbZY2YL8fkl",
+	"SUg+jiJKhDXgFuj1p7ABGzeiMXBNrqjdHBG/gKi5RJOyywLEs6BTq9eg8UYuTj5+ofsaIhtAFRCmUjoc",
+	"r+I/ke6XrLZV69oFNNTPDfgRYiFsizUsqK/ljtwIMfDUurUJZjMcNtJPDMP7Cp6hR+aZjLAkI7U7QGZT",
+	"phkQIb35U/0jJDPEUOgkssVn4C5tKjMrw+1Bxz8Mjsjt4Z3c0s6VZvfo5Bydwc/p5dlFmbMCOmxPi5Gr",
+	"hh5Kn5mmzEmbQMeCFmJqvQCVF22P032QOc2T86LDLFqrEjiSi83/2lGLryxPaKA30L5t+Qu+2AwYcBCY",
+	"tAhNJPW/Da0H//j2ocM4kVeEALPSjrPSVvlKNwIJWGBnzVsut6aBcquVhpe6qhQKqE4PWjGxzZ3vsa7B",
+	"/EFJlEedTtVDMEGLpij12xBH9TUkPDGgEfElWK6tPJoWPxcIphpSy2OctAtav1VHPAziuCanHG6IpfpZ",
+	"zJmPXvJBE50RPyKyKHO8CzJRj0EFbAUXRkzVAoP6UZ+F+bmcrWuc30p8QXwGz1/XYEm6g4wOFoxbXuu4",
+	"lfSy48Zs2YXHD4qomM4W7L/kgzRBzOuvrduNzuF5u9Vt3+527n0MuqXtzqTW+yIpy9yq117ygaZF7Xa7",
+	"3el0OoeHh4dHR0dHt2/fvn3nzp07n3zyySd37969Wyshae0Nia+JvTTxlYuJXZES7W73sGW2W9hK/PCO",
+	"UsMh1FRB3bIx6kr0GnO1qUcPz5N4svwm8mxfDV+wj0y5GoNoTQNWTYUQB1dk4I+x7OApbQLcrWC2zUF5",
+	"iYnAAO8HHw+i6VYcxmlxdhHJK4sO8WZR6LnNqECbwQPBw5kkSN2pUqXgbtGz0ydasVXwA195jx6euyqu",
+	"0hpPnp6dK2L1jW4+6JKw2KiMBHToWdhXwf3SqFr3EZdjEl1RQTTJ7bEBBzU/IVWGfDr0tK5j0hm4crE0",
+	"TbGars6/5/VqvZrSfkFj41GPaY1tX+1SrdpWuOdDt8MNlqAhQrIy2tPa74RgJvRA6rRSSKMOrcfypgF1",
+	"blbDbiJ9cllMN6enlWUqrHGeM6TwJJiFpMf2tGE1EhJJOok9vXXdStG6gfW4+yD8qIW7jmEMHzaRqyL3",
+	"mNqkPgdH0U3cIq5WqjRs7cjmM6lOHrzkFlbVU2OGWEHFbqJjBXzoaswFQWMOOCB4eElMtmPI+XSA/Ys6",
+	"mkb0EksCVxhSdtEIuY9DhIMgIkK4ET/GJOIdP3ny9Jv+yenjnx+fP+w/fXb+6dNnXz/wdDdNgahsoq+h",
+	"kRTYq40aDt1DwGu/jC1vFgDktI3JqNsWEgZkTFmAMNJvaeHdld3TvDhWqqyVoaGfN+x3xdzhJOJShzns",
+	"jkVM7RyGQVzXa1b6WLxzfyYknxi8TqktKQnmFw19Lw1jqmh8SZSc6Iow+dPRX+dPR1G55Hi+gLeQc0oR",
+	"vyg+JmNayJxToqJVOSk1SHJIFv2D7Dnp3pr2uAy90ERgzGepkyoTK94RWeF6LVlhlXC2VTX/DSFTv1gZ",
+	"RpdI3smv5YK33w465HB4hG8PsoK3dhnlQcAUQEhLlu8iEtQX6C03J7rOib7YFmEpA/Tdq5Nld1CoL707",
+	"alH9rerg7+mhvViTQ5zhS2jiXKhOMnIVW3uUTkEc+8+q5sIP1Pv8XtkK41YRhfrzBhbDg9exqSgT7FQU",
+	"vCQcPe6WQD5nQzoy2Wtoj2Y9fBR0qgEaUyG5gj+J57oAoenip9ManEEFCslwqV5SFnS1tsFwZ/YcvZ13",
+	"DW/cTbwTFfBXh+pVY7vcLS+sPVAW4wUeay51OJcJ4EHHDGnDiWuzAYtIynake/+Dxg9BA2BWv583k3RR",
+	"y0NC8qmI7SI6Nh8SimKjBrymLfECSd5jpn1dw3Kq2OJj684vwafNQ81i1m549VKeaaW7tRBvh2FpVWQ+",
+	"R1D5IOSX1STt9cW+m3Pbhhdhodxn1JpsqOGHLASWMbMPXCC0sYy7FAgPXvJBuU9ZwZt6AUXE51EAZumA",
+	"mPoP1tYfpKtodHXwn2JpaE/HWug2Ypbd7fcYSI420kGgCQ6I9VEjnArfa6IvjGTJZzKklyn5tI4ERxhp",
+	"gTawcY46wk5IGtqsACOkimVM8qd8UKVd8hf8Stc0hKOR3DDqfDGRosIYUE4nVRjDcPJa93bL6d2u/pjg",
+	"V7pGB+TNL6zYsXmVjJjcxpkyxulc6uxudzutbquVd3bXhkT6467rEdLaAAnQF+fnJ0ihUolH/N69e/cw",
+	"xngwGAx83/eDIAgIIWQ4HA5bLZinSpDPuh5xs6RFDvHWAoe4PpJ27BC/CRpYGjRQnUXq0GuLpCXsUQFw",
+	"FhNvqobkOxoktBJO1VXid6uVrcCbbBvMRbzJ1u6O9+OGOO15SnL0bLv62P2831zIB87mzD/T4L49slo5",
+	"gqiEqG6ZXr4zxCBFMFcVl5OLKiEHBhpe8sGNiWZxy7VCBFJw+1ZsNNAhM2uMfHb6BO3FsYwmooBH1o+p",
+	"bs04M7UJkppcHSd3o8f2cJK7cxXh6ZRESndys3Tin3mEMBrgiCAcRXi+jzK2TKhZqcG+2WNJNgTKJEPc",
+	"V4JtYTIEOmZzW55SiZIgOal59dqVqKzbB9xudZLZh/QVCdCECCj+5GUVBHVzmlZ4CGJuXvJBHUUEBwpe",
+	"TGjSo4fndSPXC1AyAgxOPF1/cX+ZrBy3372hjm+MOtbfor/y5noqXM9a4a/uGO9OSMvqjHhxrZAhZVSM",
+	"SQAyW1wlYi1DlfEQOYXQ3w+2Xtn2pE7zc40ub0EeULOXWZ0Q41eVLE+m/Fh50cEz88JWuhkXlUCLKRue",
+	"BVT2we5iWpdC8taURiToR0TnZCRPGLnStYoHOMRMEdtWvca4pMN58hIH0hr/GZERBdSjnPUzhFhQGdOi",
+	"E87DEfg1qqKXPaZSa7B5/iFHlYOAKp3NOhAY/wSy6BqtfdE5viACkeGQ+DJfjSqvKNob2dyjVgK2xsm1",
+	"Gnzssgtw+TJ/JMh1U9dqN66Nxfgcs5IxjkgjpOxiATdR7zyh7GLLZWy1lA0aaiJCzeQ4Fp98Pqml2mLr",
+	"5R6IsH/kn9+b/qwz+VV098tX37QH1Vtja/wRTpsvEHMLxixtl510yQ64LxoDrk4FSjBoZK112y1Td9KW",
+	"ik66fNtfzJtlBfur9PeC9gKmLnUbqku79aSrY2rqfksL8MLZIwUqhSbgD9eem2w8hUz21BblWIGVjLKL",
+	"W8IUeFcj+WNFGgKoYmsuzItrQmA0ht2i45PH6ILM436JujS8Hq7H9kzqDKyiqzNnaGDLUkANESyhqP0t",
+	"oYYR902LD8pGiEfarQclbKWJmLFj75skJMx6zItR1KvDBkhkt0D8C10613sdv3St8VMd5QFlVH4vJI7k",
+	"91o78dCeICRArdZRof0jhsLNy+ZWJCwbI7eDbSvj2g7r7f4I6WprZ3R1w2sulX5imnJTxuptxQInd1BG",
+	"1gukpIPX8MeyvogxAKxd4PCmWmEqxDW5rDg0Os0oy1nzYqF2KzYSh+LulrKadzqNw/Y5vOAU9NsyrdUU",
+	"dCmhbeuuJu8Lnb1BK9ctuZQCruqDhAvZrCEowBXiQ9Roo1TcNzxolguOb7URaHYVOzEWvTEyszMBriJR",
+	"Ke/0ubzm6BumKzd1Sd+ZuqQrCHQAWY0JZ1SCE7XM9AXvfaVf23YXp0xx9CoomjbQxlV8c47R2C9qFPXF",
+	"TSjViyGWhPlz6KHWvtsxv5ooiFq3BjnG2tVqsXI2rZX1TzNUQFcMqSlWMAipH3c922brqPwVlVYR1pcN",
+	"tU8+7HLu2mylG77GMJ6gxJTzcIHR6th+o808wmmlxBlI3hbi0F5xDZn9rltJ1TZO0QVd0WQmpA3lgaAb",
+	"NQYfmlIySnxMZUHWdZVWD4aAykOCyDoEnyMqmz12ojPS7T4Rnk4JjtRivEcPzxHgu4Y/g/aF5dRSYLS5",
+	"Caqom8gSLFkP4nfZt+lNEyinRIJLjpyfE3qUp0bsgvErtjuStNb1LCFGH5ysUKW1lIXc96nD1HEA+lKK",
+	"pOYpaol4sbQVRgpkblpivLWWGOn7dQxN2dD9mIMulxof7aDB+Y2oeEOX3wv70hJ6uXqHGRhofftSc7Hc",
+	"t7kFKY9gd1rrQegue8fsjpzceT+pyb3u4e3dUZMP30T0oYp9iWlpA8nvAHABuilsQu0KdfXTGbMNQuHl",
+	"W0Ir7bb8q+nDohNRqEQhvYDtxOVROFtGFD+D1b/3Iky7jOjcu52jOXE7xXRmtUK/LC0K3judM8l0guO6",
+	"JVAEyQU3Ms+mtALwLqtEpIP6M+RiJkjUiJuMllmhnwkSmZIZVUooxCLQgLIAQmwhjZcKiAcrq51gvSQu",
+	"yMX426nXhjyaAKRSJu8c1ZaUTKhXX5QtslSyLodwFC6tverSXuzGhH+4Uue9aUS5hrN1ozazQFGC9Pa4",
+	"01bvm3x9x1Cujj/p070X/ysggYICHampXhL71Y3o5yn7t1M3njDT0TeO0ER7uqTfXJe4178NFBlTE1O5",
+	"76TY9xj4swKkpq+jqzGWxPSroxGSVOfbOl3UzGSYzTkj0OSsyPrtANN2bd+Ha7lf88vZtX17O9i7xv6W",
+	"4O0HqilUv6SASExD/U0A/MDqDyYDttatQQdshTRUxG0UY/xxecwKqZc+n0w465s/+w9hqpK7WjA3Sdjb",
+	"+6DvPDAkz3H5QZMFtcOKUsxSY7cD/Dem7jdvmJOziKWvV9p4Fs1VTKaBERcrGO1KiRcUC4vluimW40Ss",
+	"A3EuTdC3JN65ULlYpi4Wppdo5ScYULPSe2f0O/1ugSwMyzNtTaCRjKKJWLdIoQJJ8kqiPR8L0qBMECao",
+	"pJdkv0xK/rZYOK7hUOmhE/zqCWEjBRB3juIz0711S4V1s0CtLFKBIh6SsunVs9qapFXdxCnXoF1pIVrB",
+	"KluKsLWF1l5MXPRmi5pCnJJ52yQwVJU2OrlouSP1Ew+tzlYrjL5NZYbdNlKKOSEcUp9omxKYO9r6H32h",
+	"oLXbaTm9IlcRaDRi5DnkMVKjK3UPLvJGEVmoiLhxOvrvNJ9N+GspWduGx/EdhNcNMHqR4HYjUWzF1ZeR",
+	"FSzorspd1W1t4N5DngFcDwliilOZX+7Hz/oBCSX2EA4CoTXsHttjZIQh9kxypfjPfLmPsOQT6uMwnCtN",
+	"m/pjiD7DQ6L+CnXJO5NimWR3DghlI5vj2eyxB3HapT4k04RMGJX9gsx1sX9BhICCrcZyD9XRcaBkHUjQ",
+	"5xHyMWNcogAKg0BHexMYrcaaCBJeElGm3W/u2kydXpyKtxKL2KFPMyZY7Q+eYt1EnJeUnt7AqjBj04j7",
+	"RAA6OaaFOZ/FaGdwDbKnoXzPnM8iQcLhjswK+nIVzVHTQ6UQEqA9pZ6ZrSCcJRFJkndCEvabb9V1aiik",
+	"Qqi6dY7wyJLlInFnrYlJdGl5jMmJAS5iBs/ykbMkp9/JSzd5RkTGye62maU6aFOsaSY05R9hSa7wvOmo",
+	"HkmqQV6VeaRfb1zRwK0slHwc10vJffrMuiMJC6acMinQXtyrQilzdTTAgqBnp0/qOtRaaLNvAE0xwVQJ",
+	"POaK0NFYF2hNe1cWzupHJCBMUhyC0wa7HhtL8GyRqvwwX+n1mKpkNEJQ6sbducklKliB1hf0Zyn4UaMZ",
+	"AGqmXVhF40DtSHN7U87DW65tPzH8p/wAushlJobemQuMIUVLVrpOyLV/y4CIlg6cj9Xzgo9PC5v72gPQ",
+	"Vd/VqnThH6edvYXgQ/dqs/XDrl9c/78AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,6 +16,27 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
+// Defines values for UserTier.
+const (
+	Free  UserTier = "free"
+	Pro   UserTier = "pro"
+	Ultra UserTier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the UserTier enum.
+func (e UserTier) Valid() bool {
+	switch e {
+	case Free:
+		return true
+	case Pro:
+		return true
+	case Ultra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserRole.
 const (
 	UserRoleAdmin UserRole = "admin"
@@ -109,6 +130,11 @@ type User struct {
 	// Id Example: 2
 	Id int64 `json:"id"`
 
+	// PlanExpiresAt When the user's tier ends (null for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+
 	// RequestCount Gateway calls charged so far.
 	//
 	// Example: 42
@@ -124,6 +150,11 @@ type User struct {
 	// Example: active
 	Status UserStatus `json:"status"`
 
+	// Tier The accounts the user may ride (ultra ⊇ pro ⊇ free) until `plan_expires_at`; free afterwards.
+	//
+	// Example: pro
+	Tier *UserTier `json:"tier,omitempty"`
+
 	// UsedQuota Quota units spent so far.
 	//
 	// Example: 1250
@@ -132,6 +163,11 @@ type User struct {
 	// Username Example: alice
 	Username string `json:"username"`
 }
+
+// UserTier The accounts the user may ride (ultra ⊇ pro ⊇ free) until `plan_expires_at`; free afterwards.
+//
+// Example: pro
+type UserTier string
 
 // UserRole `admin` manages the gateway; `user` only calls it and manages their own keys.
 //
@@ -148,27 +184,29 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"jFZhk9M2EP0rOyozwFQOvtxBD/PpBjqFlnbgoC2F0HhjrWNRWTKSfEfI5L93JCdOnOTg8iW2Ja3evn37",
-	"pCUrTN0YTdo7li2ZKyqqMT4+tSRIe4kqvqIQ0kujUb2ypiHrJTmWlagccSbIFVY2YZxl7AJaR1ZjTYBa",
-	"QIPOXRsbHqQdMc7oC9aNohB1M8YyVhhrqfBJZayjZIbek10wzjaxWMZQyYLYirNmB8JukOU29o3xSmNr",
-	"9CzbLuOsxi8vSc99xbKT8TlntdSb93PO/KIJAZ23Us/D9ltIy73UX1LYxnEQci6945BPcw75KI9M5En+",
-	"BFotP7fEoUBHidSOtJNeXpFaDLhZJzvAdjoeQDvlrIlphZ3//XCRvMfka5o8no6Sjz/eYQfAV5xZ+txK",
-	"S4JlH7ZZ8C0VH/tFZvaJCh+y/dlaYw9TfVsRUBiCmRELMCXQFdkF1KhxTjVpDxevXsC9pp0pWXDA1lcc",
-	"UNRS8yiQ+xkguLYh68iH9b6iibZUG08JFoVpuxB3HeTLCRPkUaoJy2A5YXHj8Dxho9FowlarHFyFDY0m",
-	"eqiwbll4KowIiUl9hUqKaaCCnA+zuwR7QkA66IlaHchtG/GOpZJl7IcH2yZ6sO6gB5G1Z93UfebXEW4k",
-	"+1m/w3DnLoPlQbs5jzNFHGosKqkpsYQifIGwIIN8L+WgyM2nT87o8B5qOPXGTBXaOeV8ovNWh5IZK7+S",
-	"CFNKY2dSCIrztfHT0rQ6jhRGl0oWMbAj3zbTQIgiHxZOdC61a8tSFpK0n85QoS4ozLXoaapkLX23Q6vx",
-	"CqUK0HMwNqAM6kaV75X1SBEPmpSOy/YCqrZGveWoJudwThwclgTegKvMdfj3FUGBStHQtI7L5AiANbap",
-	"FMebZz0OUsA9VM6A1HHP/F1y2Q0lL0QOFaEge59DY8mFrjIaHNkrsl37uSG69OTXZ4/+Of/77N3J89M/",
-	"fno9vnz49vFf6fvfnn7XEDrGeCezY+L809FRRl8Zo+boKbb1CF63xiNgHRrYAVqCUMc5WfgcR1otvds7",
-	"CNaqYNnDNPw4KyyhJzGNVj1Ox4+Sk5NkPH6bnmdpmqXpe8ZZYHa8JTo6BsvOwifTl4px5jz61gVPLYLT",
-	"doeKmEY0wfEfprc5ZnqI+wRcUo1SSz0f5Ae/4wJKVAqckvPKqwXMSJlr+ErWwHVFGqROyjgWdebAkfeK",
-	"Bsxs6OhPLan9o7NtKdfMBrS7jO0ehDeQ10cU6CnxMh4EByKWw1N1fCskewXZ5+sX9HSNi3XSRRUcR4Az",
-	"UOKw1c5uuZ3pNPQtOw7SvQzzVls5fH/Fm27maiiY/Xxeb6sOrgkteiSXTmW3yGb3cnF4G/h2B0uxe2Fa",
-	"M9MnzHsJD/LZr9dASTfZwKVRRzohj8d7vr4DuGhn867aTyAPwHIwWm1KL328Fu3MlhbMtYb/aNEZhG7r",
-	"zVWFcRajB0hDMz6m253qHTGsXEgXzF/k0bKgQA2apK/IgpPz0JmgjY0wd5PYxdR7ySbWEFg/vF+x0FS6",
-	"NIew3nTCC/cYSwJmi95X7zoojPYWi+Arz40SDrSBBn3lIoPagCXXGO0o8ualjyB6Y17H3FzvObsi67pt",
-	"09HJKA2UmYY0NpJl7HSUjk7jtdBXgb/V6v8AAAD//w==",
+	"jFfhctNIEn6VrjmqSOokIzsBgviVgquDO+4KQu5gwaw11rSsYUczYmaUYFL+vVX7mPskWz2SZct2QvLH",
+	"knqm5+uvv+6e3LDcVLXRqL1j6Q1zeYkVD48vLArUXnIVXrkQ0kujuXprTY3WS3QsLbhyGDGBLreyJjtL",
+	"2Tk0Dq3mFQLXAmru3LWx9CDtiEUMv/OqVkhe1zaWstxYi7mPS2MdxnPuPdoli9jaF0sZVzJHtopYvQVh",
+	"28nNxvet/gpjK+5ZutkWsYp/f4N64UuWjidnEaukXr+fRcwva3LovJV6QcdvIN3shP4G6RgXgZAL6V0E",
+	"2SyLIBtlgYkszp5Do+W3BiPIucNYaofaSS+vUC0H3HTBDrCdTAbQTiJWh7Do5F8/n8efePwjiZ/NRvGX",
+	"vz9ge8BXEbP4rZEWBUs/b6KINlR86TeZ+VfMPUX7D2uN3Q/1skRAMsHciCWYAvAK7RIqrvkCK9Qezt++",
+	"hqO6mSuZR8AbX0bARSV1FARynAIH19RoHXra70ucaouV8RjzPDdN6+Khg+xmygR6LtWUpXAzZeFgep6y",
+	"0Wg0ZatVBq7kNY6meqiwdhs95UZQYFJfcSXFjKhA52l1G2BPCEgHPVGrPbltPD6wWLCU/e3RpogedRX0",
+	"KLD2sl26y3zn4VayX/YnDE9uI7jZKzfn+VxhBBXPS6kxtsgFfQHakEK2EzIpcv3pqzOa3imHM2/MTHG7",
+	"wCya6qzRlDJj5Q8UtKQwdi6FwLBeGz8rTKODJTe6UDIPjh36pp4RIQo9bZzqTGrXFIXMJWo/m3PFdY60",
+	"1nKPMyUr6dsTGs2vuFQEPQNjCSWpm6tsJ60HkrhXpHhYtudQNhXXG44qdI4vMALHCwRvwJXmmn59iZBz",
+	"pXDYtA7L5ACADttMisPF09lBCjjiyhmQOpyZfYwvWlP8WmRQIhdojyOoLTqqKqPBob1C25afG6JLxv96",
+	"+eSXsw+nH8evTv779N3k4vHls/8nn/794qcNoWUsamV2SJz/c3iQ0bfGqAX3GMp6BO8a4znwigrYAbcI",
+	"lMcFWvgWLI2W3u0Mgk4VLH2c0F/Ecovco5iFVj1JJk/i8TieTC6TszRJ0iT5xCJGzE42RIeOwdJT+mT6",
+	"VLGIOc9946in5tRp26EiZgENdfzHyX3GTA9xl4ALrLjUUi8G8cF/+BIKrhQ4JRelV0uYozLX8AOtgesS",
+	"NUgdF8EWdObAofcKB8ys6einltT+yekmlR2zhHabse1BeAt5vUfBPcZehkGwJ2I5nKqTeyGpFdcz/F5L",
+	"i66DM2TsA0VPWifWHzrwktSshYMj3SgFhbGgaZwcD8U9SSZP42QcJ+PLEMddoZAjKnCWetvgHfXZyWYX",
+	"4z+5x2u+7FKTl9QXBTgDBR82hNP7kdJK8u6hQQV2QetWG9H+fMf7duUqYsTj4WbTzVPXsw4VX4KVAuGo",
+	"Ud5y+POP36G2JvwWFvEYGu2lgmwnm9nzYAZeeLTX3Iq2lHVTUQ8hEwuVQ1VGjqmTbDLYGg7dqPp63IX/",
+	"blNU4GrqgAeS0BbxPdKwfXfbv2zd3SCl2L6PdintMxX1HWIQz67QBoV6W5e9MOpAo8nC7SnrrlhtLhet",
+	"TJ9DRsAyMFqtNSt9uHVurZYWzLWG33A5SFrXJoP3Ybo6y16+tmR3YB5kQjoqPZG1Usu5Bo3Sl2jByQU1",
+	"PtDGBpjbQWxj6lv12tcQWG/ezRj1LF2YfVjv24qha6JFAfNlP7YeOsiN9pbn1LZfGSUcaAM196ULDGoD",
+	"Fl1ttMPAm5c+gOjnXudz/d9TxK7QuvbYZDQeJUSZqVHzWrKUnYyS0Um4dfuS+Fut/goAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -36,28 +37,91 @@ func (e ChatCompletionObject) Valid() bool {
 
 // Defines values for ChatMessageRole.
 const (
-	Assistant ChatMessageRole = "assistant"
-	Developer ChatMessageRole = "developer"
-	Function  ChatMessageRole = "function"
-	System    ChatMessageRole = "system"
-	Tool      ChatMessageRole = "tool"
-	User      ChatMessageRole = "user"
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+	ChatMessageRoleDeveloper ChatMessageRole = "developer"
+	ChatMessageRoleFunction  ChatMessageRole = "function"
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleTool      ChatMessageRole = "tool"
+	ChatMessageRoleUser      ChatMessageRole = "user"
 )
 
 // Valid indicates whether the value is a known member of the ChatMessageRole enum.
 func (e ChatMessageRole) Valid() bool {
 	switch e {
-	case Assistant:
+	case ChatMessageRoleAssistant:
 		return true
-	case Developer:
+	case ChatMessageRoleDeveloper:
 		return true
-	case Function:
+	case ChatMessageRoleFunction:
 		return true
-	case System:
+	case ChatMessageRoleSystem:
 		return true
-	case Tool:
+	case ChatMessageRoleTool:
 		return true
-	case User:
+	case ChatMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeErrorType.
+const (
+	Error ClaudeErrorType = "error"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeErrorType enum.
+func (e ClaudeErrorType) Valid() bool {
+	switch e {
+	case Error:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeMessageRole.
+const (
+	ClaudeMessageRoleAssistant ClaudeMessageRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeMessageRole enum.
+func (e ClaudeMessageRole) Valid() bool {
+	switch e {
+	case ClaudeMessageRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeMessageType.
+const (
+	Message ClaudeMessageType = "message"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeMessageType enum.
+func (e ClaudeMessageType) Valid() bool {
+	switch e {
+	case Message:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeMessageRequestMessagesRole.
+const (
+	ClaudeMessageRequestMessagesRoleAssistant ClaudeMessageRequestMessagesRole = "assistant"
+	ClaudeMessageRequestMessagesRoleUser      ClaudeMessageRequestMessagesRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeMessageRequestMessagesRole enum.
+func (e ClaudeMessageRequestMessagesRole) Valid() bool {
+	switch e {
+	case ClaudeMessageRequestMessagesRoleAssistant:
+		return true
+	case ClaudeMessageRequestMessagesRoleUser:
 		return true
 	default:
 		return false
@@ -88,6 +152,60 @@ const (
 func (e ModelListObject) Valid() bool {
 	switch e {
 	case List:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GoogAlt.
+const (
+	GoogAltJson GoogAlt = "json"
+	GoogAltSse  GoogAlt = "sse"
+)
+
+// Valid indicates whether the value is a known member of the GoogAlt enum.
+func (e GoogAlt) Valid() bool {
+	switch e {
+	case GoogAltJson:
+		return true
+	case GoogAltSse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GeminiModelActionV1ParamsAlt.
+const (
+	GeminiModelActionV1ParamsAltJson GeminiModelActionV1ParamsAlt = "json"
+	GeminiModelActionV1ParamsAltSse  GeminiModelActionV1ParamsAlt = "sse"
+)
+
+// Valid indicates whether the value is a known member of the GeminiModelActionV1ParamsAlt enum.
+func (e GeminiModelActionV1ParamsAlt) Valid() bool {
+	switch e {
+	case GeminiModelActionV1ParamsAltJson:
+		return true
+	case GeminiModelActionV1ParamsAltSse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GeminiModelActionParamsAlt.
+const (
+	GeminiModelActionParamsAltJson GeminiModelActionParamsAlt = "json"
+	GeminiModelActionParamsAltSse  GeminiModelActionParamsAlt = "sse"
+)
+
+// Valid indicates whether the value is a known member of the GeminiModelActionParamsAlt enum.
+func (e GeminiModelActionParamsAlt) Valid() bool {
+	switch e {
+	case GeminiModelActionParamsAltJson:
+		return true
+	case GeminiModelActionParamsAltSse:
 		return true
 	default:
 		return false
@@ -242,6 +360,222 @@ type ChatMessage_Content struct {
 // ChatMessageRole Example: user
 type ChatMessageRole string
 
+// ClaudeError defines model for ClaudeError.
+type ClaudeError struct {
+	Error struct {
+		// Message Example: messages: field required
+		Message string `json:"message"`
+
+		// Type `invalid_request_error`, `authentication_error`, `billing_error`, `permission_error`, `not_found_error`, `request_too_large`, `rate_limit_error`, `api_error`, `overloaded_error` or `timeout_error`.
+		//
+		// Example: invalid_request_error
+		Type string `json:"type"`
+	} `json:"error"`
+
+	// RequestId Example: req_01AbC123
+	RequestId *string `json:"request_id,omitempty"`
+
+	// Type Example: error
+	Type ClaudeErrorType `json:"type"`
+}
+
+// ClaudeErrorType Example: error
+type ClaudeErrorType string
+
+// ClaudeMessage defines model for ClaudeMessage.
+type ClaudeMessage struct {
+	Content []map[string]interface{} `json:"content"`
+
+	// Id Example: msg_01AbC123
+	Id string `json:"id"`
+
+	// Model Example: claude-sonnet-4-5
+	Model string `json:"model"`
+
+	// Role Example: assistant
+	Role ClaudeMessageRole `json:"role"`
+
+	// StopReason Example: end_turn
+	StopReason   *string `json:"stop_reason,omitempty"`
+	StopSequence *string `json:"stop_sequence,omitempty"`
+
+	// Type Example: message
+	Type                 ClaudeMessageType      `json:"type"`
+	Usage                ClaudeMessage_Usage    `json:"usage"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeMessageRole Example: assistant
+type ClaudeMessageRole string
+
+// ClaudeMessageType Example: message
+type ClaudeMessageType string
+
+// ClaudeMessage_Usage defines model for ClaudeMessage.Usage.
+type ClaudeMessage_Usage struct {
+	// CacheCreationInputTokens Example: 0
+	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
+
+	// CacheReadInputTokens Example: 0
+	CacheReadInputTokens *int `json:"cache_read_input_tokens,omitempty"`
+
+	// InputTokens Example: 10
+	InputTokens int `json:"input_tokens"`
+
+	// OutputTokens Example: 3
+	OutputTokens         int                    `json:"output_tokens"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeMessageRequest Anthropic's Messages request. Fields not listed are passed through to `anthropic` channels.
+type ClaudeMessageRequest struct {
+	// MaxTokens Example: 1024
+	MaxTokens *int                                 `json:"max_tokens,omitempty"`
+	Messages  []ClaudeMessageRequest_Messages_Item `json:"messages"`
+
+	// Model Example: claude-sonnet-4-5
+	Model string `json:"model"`
+
+	// Stream Example: false
+	Stream *bool `json:"stream,omitempty"`
+
+	// System A string or an array of text blocks.
+	//
+	// Example: You are terse.
+	System *ClaudeMessageRequest_System `json:"system,omitempty"`
+
+	// Thinking Example: {"budget_tokens":2048,"type":"enabled"}
+	Thinking *map[string]interface{} `json:"thinking,omitempty"`
+
+	// ToolChoice Example: {"type":"auto"}
+	ToolChoice           *map[string]interface{}   `json:"tool_choice,omitempty"`
+	Tools                *[]map[string]interface{} `json:"tools,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// ClaudeMessageRequestMessagesContent0 defines model for ClaudeMessageRequest.Messages.Content.0.
+type ClaudeMessageRequestMessagesContent0 = string
+
+// ClaudeMessageRequestMessagesContent1 defines model for ClaudeMessageRequest.Messages.Content.1.
+type ClaudeMessageRequestMessagesContent1 = []map[string]interface{}
+
+// ClaudeMessageRequest_Messages_Content A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
+//
+// Example: Say hello.
+type ClaudeMessageRequest_Messages_Content struct {
+	union json.RawMessage
+}
+
+// ClaudeMessageRequestMessagesRole Example: user
+type ClaudeMessageRequestMessagesRole string
+
+// ClaudeMessageRequest_Messages_Item defines model for ClaudeMessageRequest.messages.Item.
+type ClaudeMessageRequest_Messages_Item struct {
+	// Content A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
+	//
+	// Example: Say hello.
+	Content ClaudeMessageRequest_Messages_Content `json:"content"`
+
+	// Role Example: user
+	Role                 ClaudeMessageRequestMessagesRole `json:"role"`
+	AdditionalProperties map[string]interface{}           `json:"-"`
+}
+
+// ClaudeMessageRequestSystem0 defines model for ClaudeMessageRequest.System.0.
+type ClaudeMessageRequestSystem0 = string
+
+// ClaudeMessageRequestSystem1 defines model for ClaudeMessageRequest.System.1.
+type ClaudeMessageRequestSystem1 = []map[string]interface{}
+
+// ClaudeMessageRequest_System A string or an array of text blocks.
+//
+// Example: You are terse.
+type ClaudeMessageRequest_System struct {
+	union json.RawMessage
+}
+
+// ClaudeTokenCount defines model for ClaudeTokenCount.
+type ClaudeTokenCount struct {
+	// InputTokens Example: 10
+	InputTokens          int                    `json:"input_tokens"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiAnswer A Gemini answer, or for `streamGenerateContent` without `alt=sse` the JSON array of its chunks.
+type GeminiAnswer struct {
+	union json.RawMessage
+}
+
+// GeminiAnswer1 defines model for GeminiAnswer.1.
+type GeminiAnswer1 = []GeminiResponse
+
+// GeminiError defines model for GeminiError.
+type GeminiError struct {
+	Error struct {
+		// Code Example: 400
+		Code int `json:"code"`
+
+		// Message Example: API key not valid. Please pass a valid API key.
+		Message string `json:"message"`
+
+		// Status `INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`, `NOT_FOUND`, `RESOURCE_EXHAUSTED`, `INTERNAL`, `UNAVAILABLE`, `DEADLINE_EXCEEDED`, ...
+		//
+		// Example: INVALID_ARGUMENT
+		Status string `json:"status"`
+	} `json:"error"`
+}
+
+// GeminiModel defines model for GeminiModel.
+type GeminiModel struct {
+	// BaseModelId Example: gemini-2.5-flash
+	BaseModelId *string `json:"baseModelId,omitempty"`
+
+	// DisplayName Example: gemini-2.5-flash
+	DisplayName *string `json:"displayName,omitempty"`
+
+	// Name Example: models/gemini-2.5-flash
+	Name string `json:"name"`
+
+	// SupportedGenerationMethods Example: ["generateContent"]
+	SupportedGenerationMethods *[]string `json:"supportedGenerationMethods,omitempty"`
+
+	// Version Example: poolgate
+	Version              *string                `json:"version,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiModelList defines model for GeminiModelList.
+type GeminiModelList struct {
+	Models []GeminiModel `json:"models"`
+
+	// NextPageToken Example:
+	NextPageToken *string `json:"nextPageToken,omitempty"`
+}
+
+// GeminiRequest A Gemini request body: `GenerateContentRequest` (`contents`, `systemInstruction`,
+// `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
+// `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
+type GeminiRequest struct {
+	Content              *map[string]interface{}   `json:"content,omitempty"`
+	Contents             *[]map[string]interface{} `json:"contents,omitempty"`
+	GenerationConfig     *map[string]interface{}   `json:"generationConfig,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// GeminiResponse defines model for GeminiResponse.
+type GeminiResponse struct {
+	Candidates *[]map[string]interface{} `json:"candidates,omitempty"`
+	Embedding  *map[string]interface{}   `json:"embedding,omitempty"`
+
+	// ModelVersion Example: gemini-2.5-flash
+	ModelVersion *string `json:"modelVersion,omitempty"`
+
+	// TotalTokens Example: 3
+	TotalTokens          *int                    `json:"totalTokens,omitempty"`
+	UsageMetadata        *map[string]interface{} `json:"usageMetadata,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
 // Model defines model for Model.
 type Model struct {
 	// Created Example: 1732262400
@@ -288,6 +622,44 @@ type OpenAIError struct {
 	} `json:"error"`
 }
 
+// OpenAIModelRequest An OpenAI request body; only `model` (and `stream`) are read, every field is passed through.
+type OpenAIModelRequest struct {
+	// Model Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Stream Example: false
+	Stream               *bool                  `json:"stream,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// OpenAIObject An OpenAI answer, relayed as the upstream sent it.
+type OpenAIObject struct {
+	Usage                *map[string]interface{} `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
+// ShareInfo defines model for ShareInfo.
+type ShareInfo struct {
+	// BaseUrl The OpenAI base URL to use with the link.
+	//
+	// Example: /share/sl_4cT9pQ2mZr8KxW1b/v1
+	BaseUrl string `json:"base_url"`
+
+	// Id Example: sl_4cT9pQ2mZr8KxW1b
+	Id string `json:"id"`
+
+	// Models Models the link allows; empty allows every model.
+	//
+	// Example: ["gpt-4o-mini"]
+	Models []string `json:"models"`
+
+	// Name Example: docs-bot
+	Name string `json:"name"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
 // Usage defines model for Usage.
 type Usage struct {
 	// CompletionTokens Example: 2
@@ -317,6 +689,24 @@ type Usage_PromptTokensDetails struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// AnthropicBeta Example: prompt-caching-2024-07-31
+type AnthropicBeta = string
+
+// AnthropicVersion Example: 2023-06-01
+type AnthropicVersion = string
+
+// GoogAlt Example: sse
+type GoogAlt string
+
+// GoogKey Example: sk-0123456789abcdef
+type GoogKey = string
+
+// ModelAction Example: gemini-2.5-flash:generateContent
+type ModelAction = string
+
+// ShareId Example: sl_4cT9pQ2mZr8KxW1b
+type ShareId = string
+
 // BadGateway defines model for BadGateway.
 type BadGateway = OpenAIError
 
@@ -335,6 +725,9 @@ type ModelNotFound = OpenAIError
 // RateLimited defines model for RateLimited.
 type RateLimited = OpenAIError
 
+// ShareNotFound defines model for ShareNotFound.
+type ShareNotFound = OpenAIError
+
 // TooLarge defines model for TooLarge.
 type TooLarge = OpenAIError
 
@@ -344,8 +737,95 @@ type Unauthorized = OpenAIError
 // Unavailable defines model for Unavailable.
 type Unavailable = OpenAIError
 
+// ShareInitParams defines parameters for ShareInit.
+type ShareInitParams struct {
+	// AuthToken The caller's token, checked by the link's credential host.
+	AuthToken *string `form:"authToken,omitempty" json:"authToken,omitempty"`
+}
+
+// MessageCreateParams defines parameters for MessageCreate.
+type MessageCreateParams struct {
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+
+	// AnthropicBeta Claude beta flags; passed to `anthropic` channels unchanged.
+	AnthropicBeta *AnthropicBeta `json:"anthropic-beta,omitempty"`
+}
+
+// MessageTokenCountParams defines parameters for MessageTokenCount.
+type MessageTokenCountParams struct {
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+
+	// AnthropicBeta Claude beta flags; passed to `anthropic` channels unchanged.
+	AnthropicBeta *AnthropicBeta `json:"anthropic-beta,omitempty"`
+}
+
+// GeminiModelActionV1Params defines parameters for GeminiModelActionV1.
+type GeminiModelActionV1Params struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// Alt `sse` for server-sent events on `streamGenerateContent`; otherwise a JSON-array stream.
+	Alt *GeminiModelActionV1ParamsAlt `form:"alt,omitempty" json:"alt,omitempty"`
+}
+
+// GeminiModelActionV1ParamsAlt defines parameters for GeminiModelActionV1.
+type GeminiModelActionV1ParamsAlt string
+
+// GeminiModelListParams defines parameters for GeminiModelList.
+type GeminiModelListParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// PageSize Ignored; every model is listed in one page.
+	PageSize *int `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// PageToken Ignored; there is never a next page.
+	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// GeminiModelActionParams defines parameters for GeminiModelAction.
+type GeminiModelActionParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// Alt `sse` for server-sent events on `streamGenerateContent`; otherwise a JSON-array stream.
+	Alt *GeminiModelActionParamsAlt `form:"alt,omitempty" json:"alt,omitempty"`
+}
+
+// GeminiModelActionParamsAlt defines parameters for GeminiModelAction.
+type GeminiModelActionParamsAlt string
+
+// ShareChatCompletionCreateJSONRequestBody defines body for ShareChatCompletionCreate for application/json ContentType.
+type ShareChatCompletionCreateJSONRequestBody = ChatCompletionRequest
+
 // ChatCompletionCreateJSONRequestBody defines body for ChatCompletionCreate for application/json ContentType.
 type ChatCompletionCreateJSONRequestBody = ChatCompletionRequest
+
+// CompletionCreateJSONRequestBody defines body for CompletionCreate for application/json ContentType.
+type CompletionCreateJSONRequestBody = OpenAIModelRequest
+
+// EmbeddingCreateJSONRequestBody defines body for EmbeddingCreate for application/json ContentType.
+type EmbeddingCreateJSONRequestBody = OpenAIModelRequest
+
+// ImageCreateJSONRequestBody defines body for ImageCreate for application/json ContentType.
+type ImageCreateJSONRequestBody = OpenAIModelRequest
+
+// MessageCreateJSONRequestBody defines body for MessageCreate for application/json ContentType.
+type MessageCreateJSONRequestBody = ClaudeMessageRequest
+
+// MessageTokenCountJSONRequestBody defines body for MessageTokenCount for application/json ContentType.
+type MessageTokenCountJSONRequestBody = ClaudeMessageRequest
+
+// GeminiModelActionV1JSONRequestBody defines body for GeminiModelActionV1 for application/json ContentType.
+type GeminiModelActionV1JSONRequestBody = GeminiRequest
+
+// ResponseCreateJSONRequestBody defines body for ResponseCreate for application/json ContentType.
+type ResponseCreateJSONRequestBody = OpenAIModelRequest
+
+// GeminiModelActionJSONRequestBody defines body for GeminiModelAction for application/json ContentType.
+type GeminiModelActionJSONRequestBody = GeminiRequest
 
 // Getter for additional properties for ChatCompletion. Returns the specified
 // element and whether it was found
@@ -1044,6 +1524,1095 @@ func (a ChatMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ClaudeMessage. Returns the specified
+// element and whether it was found
+func (a ClaudeMessage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessage
+func (a *ClaudeMessage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessage to handle AdditionalProperties
+func (a *ClaudeMessage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if raw, found := object["stop_reason"]; found {
+		err = json.Unmarshal(raw, &a.StopReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop_reason': %w", err)
+		}
+		delete(object, "stop_reason")
+	}
+
+	if raw, found := object["stop_sequence"]; found {
+		err = json.Unmarshal(raw, &a.StopSequence)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop_sequence': %w", err)
+		}
+		delete(object, "stop_sequence")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessage to handle AdditionalProperties
+func (a ClaudeMessage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["role"], err = json.Marshal(a.Role)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'role': %w", err)
+	}
+
+	if a.StopReason != nil {
+		object["stop_reason"], err = json.Marshal(a.StopReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop_reason': %w", err)
+		}
+	}
+
+	if a.StopSequence != nil {
+		object["stop_sequence"], err = json.Marshal(a.StopSequence)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop_sequence': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	object["usage"], err = json.Marshal(a.Usage)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeMessage_Usage. Returns the specified
+// element and whether it was found
+func (a ClaudeMessage_Usage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessage_Usage
+func (a *ClaudeMessage_Usage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessage_Usage to handle AdditionalProperties
+func (a *ClaudeMessage_Usage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cache_creation_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreationInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation_input_tokens': %w", err)
+		}
+		delete(object, "cache_creation_input_tokens")
+	}
+
+	if raw, found := object["cache_read_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheReadInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_read_input_tokens': %w", err)
+		}
+		delete(object, "cache_read_input_tokens")
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessage_Usage to handle AdditionalProperties
+func (a ClaudeMessage_Usage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CacheCreationInputTokens != nil {
+		object["cache_creation_input_tokens"], err = json.Marshal(a.CacheCreationInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation_input_tokens': %w", err)
+		}
+	}
+
+	if a.CacheReadInputTokens != nil {
+		object["cache_read_input_tokens"], err = json.Marshal(a.CacheReadInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_read_input_tokens': %w", err)
+		}
+	}
+
+	object["input_tokens"], err = json.Marshal(a.InputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	object["output_tokens"], err = json.Marshal(a.OutputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeMessageRequest. Returns the specified
+// element and whether it was found
+func (a ClaudeMessageRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessageRequest
+func (a *ClaudeMessageRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessageRequest to handle AdditionalProperties
+func (a *ClaudeMessageRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["max_tokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_tokens': %w", err)
+		}
+		delete(object, "max_tokens")
+	}
+
+	if raw, found := object["messages"]; found {
+		err = json.Unmarshal(raw, &a.Messages)
+		if err != nil {
+			return fmt.Errorf("error reading 'messages': %w", err)
+		}
+		delete(object, "messages")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if raw, found := object["system"]; found {
+		err = json.Unmarshal(raw, &a.System)
+		if err != nil {
+			return fmt.Errorf("error reading 'system': %w", err)
+		}
+		delete(object, "system")
+	}
+
+	if raw, found := object["thinking"]; found {
+		err = json.Unmarshal(raw, &a.Thinking)
+		if err != nil {
+			return fmt.Errorf("error reading 'thinking': %w", err)
+		}
+		delete(object, "thinking")
+	}
+
+	if raw, found := object["tool_choice"]; found {
+		err = json.Unmarshal(raw, &a.ToolChoice)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_choice': %w", err)
+		}
+		delete(object, "tool_choice")
+	}
+
+	if raw, found := object["tools"]; found {
+		err = json.Unmarshal(raw, &a.Tools)
+		if err != nil {
+			return fmt.Errorf("error reading 'tools': %w", err)
+		}
+		delete(object, "tools")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessageRequest to handle AdditionalProperties
+func (a ClaudeMessageRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.MaxTokens != nil {
+		object["max_tokens"], err = json.Marshal(a.MaxTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_tokens': %w", err)
+		}
+	}
+
+	if a.Messages != nil {
+		object["messages"], err = json.Marshal(a.Messages)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'messages': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	if a.System != nil {
+		object["system"], err = json.Marshal(a.System)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'system': %w", err)
+		}
+	}
+
+	if a.Thinking != nil {
+		object["thinking"], err = json.Marshal(a.Thinking)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thinking': %w", err)
+		}
+	}
+
+	if a.ToolChoice != nil {
+		object["tool_choice"], err = json.Marshal(a.ToolChoice)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_choice': %w", err)
+		}
+	}
+
+	if a.Tools != nil {
+		object["tools"], err = json.Marshal(a.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeMessageRequest_Messages_Item. Returns the specified
+// element and whether it was found
+func (a ClaudeMessageRequest_Messages_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessageRequest_Messages_Item
+func (a *ClaudeMessageRequest_Messages_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Messages_Item to handle AdditionalProperties
+func (a *ClaudeMessageRequest_Messages_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Messages_Item to handle AdditionalProperties
+func (a ClaudeMessageRequest_Messages_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["content"], err = json.Marshal(a.Content)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'content': %w", err)
+	}
+
+	object["role"], err = json.Marshal(a.Role)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'role': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeTokenCount. Returns the specified
+// element and whether it was found
+func (a ClaudeTokenCount) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeTokenCount
+func (a *ClaudeTokenCount) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeTokenCount to handle AdditionalProperties
+func (a *ClaudeTokenCount) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeTokenCount to handle AdditionalProperties
+func (a ClaudeTokenCount) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["input_tokens"], err = json.Marshal(a.InputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiModel. Returns the specified
+// element and whether it was found
+func (a GeminiModel) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiModel
+func (a *GeminiModel) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiModel to handle AdditionalProperties
+func (a *GeminiModel) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["baseModelId"]; found {
+		err = json.Unmarshal(raw, &a.BaseModelId)
+		if err != nil {
+			return fmt.Errorf("error reading 'baseModelId': %w", err)
+		}
+		delete(object, "baseModelId")
+	}
+
+	if raw, found := object["displayName"]; found {
+		err = json.Unmarshal(raw, &a.DisplayName)
+		if err != nil {
+			return fmt.Errorf("error reading 'displayName': %w", err)
+		}
+		delete(object, "displayName")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["supportedGenerationMethods"]; found {
+		err = json.Unmarshal(raw, &a.SupportedGenerationMethods)
+		if err != nil {
+			return fmt.Errorf("error reading 'supportedGenerationMethods': %w", err)
+		}
+		delete(object, "supportedGenerationMethods")
+	}
+
+	if raw, found := object["version"]; found {
+		err = json.Unmarshal(raw, &a.Version)
+		if err != nil {
+			return fmt.Errorf("error reading 'version': %w", err)
+		}
+		delete(object, "version")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiModel to handle AdditionalProperties
+func (a GeminiModel) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.BaseModelId != nil {
+		object["baseModelId"], err = json.Marshal(a.BaseModelId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'baseModelId': %w", err)
+		}
+	}
+
+	if a.DisplayName != nil {
+		object["displayName"], err = json.Marshal(a.DisplayName)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'displayName': %w", err)
+		}
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	if a.SupportedGenerationMethods != nil {
+		object["supportedGenerationMethods"], err = json.Marshal(a.SupportedGenerationMethods)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'supportedGenerationMethods': %w", err)
+		}
+	}
+
+	if a.Version != nil {
+		object["version"], err = json.Marshal(a.Version)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'version': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiRequest. Returns the specified
+// element and whether it was found
+func (a GeminiRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiRequest
+func (a *GeminiRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiRequest to handle AdditionalProperties
+func (a *GeminiRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["contents"]; found {
+		err = json.Unmarshal(raw, &a.Contents)
+		if err != nil {
+			return fmt.Errorf("error reading 'contents': %w", err)
+		}
+		delete(object, "contents")
+	}
+
+	if raw, found := object["generationConfig"]; found {
+		err = json.Unmarshal(raw, &a.GenerationConfig)
+		if err != nil {
+			return fmt.Errorf("error reading 'generationConfig': %w", err)
+		}
+		delete(object, "generationConfig")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiRequest to handle AdditionalProperties
+func (a GeminiRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.Contents != nil {
+		object["contents"], err = json.Marshal(a.Contents)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'contents': %w", err)
+		}
+	}
+
+	if a.GenerationConfig != nil {
+		object["generationConfig"], err = json.Marshal(a.GenerationConfig)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'generationConfig': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiResponse. Returns the specified
+// element and whether it was found
+func (a GeminiResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiResponse
+func (a *GeminiResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiResponse to handle AdditionalProperties
+func (a *GeminiResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["candidates"]; found {
+		err = json.Unmarshal(raw, &a.Candidates)
+		if err != nil {
+			return fmt.Errorf("error reading 'candidates': %w", err)
+		}
+		delete(object, "candidates")
+	}
+
+	if raw, found := object["embedding"]; found {
+		err = json.Unmarshal(raw, &a.Embedding)
+		if err != nil {
+			return fmt.Errorf("error reading 'embedding': %w", err)
+		}
+		delete(object, "embedding")
+	}
+
+	if raw, found := object["modelVersion"]; found {
+		err = json.Unmarshal(raw, &a.ModelVersion)
+		if err != nil {
+			return fmt.Errorf("error reading 'modelVersion': %w", err)
+		}
+		delete(object, "modelVersion")
+	}
+
+	if raw, found := object["totalTokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'totalTokens': %w", err)
+		}
+		delete(object, "totalTokens")
+	}
+
+	if raw, found := object["usageMetadata"]; found {
+		err = json.Unmarshal(raw, &a.UsageMetadata)
+		if err != nil {
+			return fmt.Errorf("error reading 'usageMetadata': %w", err)
+		}
+		delete(object, "usageMetadata")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiResponse to handle AdditionalProperties
+func (a GeminiResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Candidates != nil {
+		object["candidates"], err = json.Marshal(a.Candidates)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'candidates': %w", err)
+		}
+	}
+
+	if a.Embedding != nil {
+		object["embedding"], err = json.Marshal(a.Embedding)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'embedding': %w", err)
+		}
+	}
+
+	if a.ModelVersion != nil {
+		object["modelVersion"], err = json.Marshal(a.ModelVersion)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'modelVersion': %w", err)
+		}
+	}
+
+	if a.TotalTokens != nil {
+		object["totalTokens"], err = json.Marshal(a.TotalTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'totalTokens': %w", err)
+		}
+	}
+
+	if a.UsageMetadata != nil {
+		object["usageMetadata"], err = json.Marshal(a.UsageMetadata)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usageMetadata': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAIModelRequest. Returns the specified
+// element and whether it was found
+func (a OpenAIModelRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAIModelRequest
+func (a *OpenAIModelRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
+func (a *OpenAIModelRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
+func (a OpenAIModelRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAIObject. Returns the specified
+// element and whether it was found
+func (a OpenAIObject) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAIObject
+func (a *OpenAIObject) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAIObject to handle AdditionalProperties
+func (a *OpenAIObject) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAIObject to handle AdditionalProperties
+func (a OpenAIObject) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for Usage. Returns the specified
 // element and whether it was found
 func (a Usage) Get(fieldName string) (value interface{}, found bool) {
@@ -1488,19 +3057,279 @@ func (t *ChatMessage_Content) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsClaudeMessageRequestMessagesContent0 returns the union data inside the ClaudeMessageRequest_Messages_Content as a ClaudeMessageRequestMessagesContent0
+func (t ClaudeMessageRequest_Messages_Content) AsClaudeMessageRequestMessagesContent0() (ClaudeMessageRequestMessagesContent0, error) {
+	var body ClaudeMessageRequestMessagesContent0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestMessagesContent0 overwrites any union data inside the ClaudeMessageRequest_Messages_Content as the provided ClaudeMessageRequestMessagesContent0
+func (t *ClaudeMessageRequest_Messages_Content) FromClaudeMessageRequestMessagesContent0(v ClaudeMessageRequestMessagesContent0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestMessagesContent0 performs a merge with any union data inside the ClaudeMessageRequest_Messages_Content, using the provided ClaudeMessageRequestMessagesContent0
+func (t *ClaudeMessageRequest_Messages_Content) MergeClaudeMessageRequestMessagesContent0(v ClaudeMessageRequestMessagesContent0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeMessageRequestMessagesContent1 returns the union data inside the ClaudeMessageRequest_Messages_Content as a ClaudeMessageRequestMessagesContent1
+func (t ClaudeMessageRequest_Messages_Content) AsClaudeMessageRequestMessagesContent1() (ClaudeMessageRequestMessagesContent1, error) {
+	var body ClaudeMessageRequestMessagesContent1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestMessagesContent1 overwrites any union data inside the ClaudeMessageRequest_Messages_Content as the provided ClaudeMessageRequestMessagesContent1
+func (t *ClaudeMessageRequest_Messages_Content) FromClaudeMessageRequestMessagesContent1(v ClaudeMessageRequestMessagesContent1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestMessagesContent1 performs a merge with any union data inside the ClaudeMessageRequest_Messages_Content, using the provided ClaudeMessageRequestMessagesContent1
+func (t *ClaudeMessageRequest_Messages_Content) MergeClaudeMessageRequestMessagesContent1(v ClaudeMessageRequestMessagesContent1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ClaudeMessageRequest_Messages_Content) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ClaudeMessageRequest_Messages_Content) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsClaudeMessageRequestSystem0 returns the union data inside the ClaudeMessageRequest_System as a ClaudeMessageRequestSystem0
+func (t ClaudeMessageRequest_System) AsClaudeMessageRequestSystem0() (ClaudeMessageRequestSystem0, error) {
+	var body ClaudeMessageRequestSystem0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestSystem0 overwrites any union data inside the ClaudeMessageRequest_System as the provided ClaudeMessageRequestSystem0
+func (t *ClaudeMessageRequest_System) FromClaudeMessageRequestSystem0(v ClaudeMessageRequestSystem0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestSystem0 performs a merge with any union data inside the ClaudeMessageRequest_System, using the provided ClaudeMessageRequestSystem0
+func (t *ClaudeMessageRequest_System) MergeClaudeMessageRequestSystem0(v ClaudeMessageRequestSystem0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeMessageRequestSystem1 returns the union data inside the ClaudeMessageRequest_System as a ClaudeMessageRequestSystem1
+func (t ClaudeMessageRequest_System) AsClaudeMessageRequestSystem1() (ClaudeMessageRequestSystem1, error) {
+	var body ClaudeMessageRequestSystem1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeMessageRequestSystem1 overwrites any union data inside the ClaudeMessageRequest_System as the provided ClaudeMessageRequestSystem1
+func (t *ClaudeMessageRequest_System) FromClaudeMessageRequestSystem1(v ClaudeMessageRequestSystem1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeMessageRequestSystem1 performs a merge with any union data inside the ClaudeMessageRequest_System, using the provided ClaudeMessageRequestSystem1
+func (t *ClaudeMessageRequest_System) MergeClaudeMessageRequestSystem1(v ClaudeMessageRequestSystem1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ClaudeMessageRequest_System) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ClaudeMessageRequest_System) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsGeminiResponse returns the union data inside the GeminiAnswer as a GeminiResponse
+func (t GeminiAnswer) AsGeminiResponse() (GeminiResponse, error) {
+	var body GeminiResponse
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiResponse overwrites any union data inside the GeminiAnswer as the provided GeminiResponse
+func (t *GeminiAnswer) FromGeminiResponse(v GeminiResponse) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiResponse performs a merge with any union data inside the GeminiAnswer, using the provided GeminiResponse
+func (t *GeminiAnswer) MergeGeminiResponse(v GeminiResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGeminiAnswer1 returns the union data inside the GeminiAnswer as a GeminiAnswer1
+func (t GeminiAnswer) AsGeminiAnswer1() (GeminiAnswer1, error) {
+	var body GeminiAnswer1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiAnswer1 overwrites any union data inside the GeminiAnswer as the provided GeminiAnswer1
+func (t *GeminiAnswer) FromGeminiAnswer1(v GeminiAnswer1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiAnswer1 performs a merge with any union data inside the GeminiAnswer, using the provided GeminiAnswer1
+func (t *GeminiAnswer) MergeGeminiAnswer1(v GeminiAnswer1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GeminiAnswer) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ShareInit Open a share link
+	// (GET /share/{share_id}/init)
+	ShareInit(ctx echo.Context, shareId ShareId, params ShareInitParams) error
+	// ShareChatCompletionCreate Create a chat completion through a share link (OpenAI protocol)
+	// (POST /share/{share_id}/v1/chat/completions)
+	ShareChatCompletionCreate(ctx echo.Context, shareId ShareId) error
 	// ChatCompletionCreate Create a chat completion (OpenAI protocol)
 	// (POST /v1/chat/completions)
 	ChatCompletionCreate(ctx echo.Context) error
+	// CompletionCreate Create a legacy text completion (OpenAI protocol)
+	// (POST /v1/completions)
+	CompletionCreate(ctx echo.Context) error
+	// EmbeddingCreate Create embeddings (OpenAI protocol)
+	// (POST /v1/embeddings)
+	EmbeddingCreate(ctx echo.Context) error
+	// ImageCreate Generate images (OpenAI protocol)
+	// (POST /v1/images/generations)
+	ImageCreate(ctx echo.Context) error
+	// MessageCreate Create a message (Anthropic Messages protocol)
+	// (POST /v1/messages)
+	MessageCreate(ctx echo.Context, params MessageCreateParams) error
+	// MessageTokenCount Count a message request's input tokens (Anthropic protocol)
+	// (POST /v1/messages/count_tokens)
+	MessageTokenCount(ctx echo.Context, params MessageTokenCountParams) error
 	// ModelsList List the models the key may call
 	// (GET /v1/models)
 	ModelsList(ctx echo.Context) error
+	// GeminiModelActionV1 Call a Gemini model method on the v1 path
+	// (POST /v1/models/{modelAction})
+	GeminiModelActionV1(ctx echo.Context, modelAction ModelAction, params GeminiModelActionV1Params) error
+	// ResponseCreate Create a model response (OpenAI Responses API)
+	// (POST /v1/responses)
+	ResponseCreate(ctx echo.Context) error
+	// GeminiModelList List the models the key may call (Gemini shape)
+	// (GET /v1beta/models)
+	GeminiModelList(ctx echo.Context, params GeminiModelListParams) error
+	// GeminiModelAction Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
+	// (POST /v1beta/models/{modelAction})
+	GeminiModelAction(ctx echo.Context, modelAction ModelAction, params GeminiModelActionParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ShareInit converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareInit(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId ShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ShareInitParams
+	// ------------- Optional query parameter "authToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "authToken", ctx.QueryParams(), &params.AuthToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter authToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareInit(ctx, shareId, params)
+	return err
+}
+
+// ShareChatCompletionCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareChatCompletionCreate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId ShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareChatCompletionCreate(ctx, shareId)
+	return err
 }
 
 // ChatCompletionCreate converts echo context to params.
@@ -1512,12 +3341,232 @@ func (w *ServerInterfaceWrapper) ChatCompletionCreate(ctx echo.Context) error {
 	return err
 }
 
+// CompletionCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) CompletionCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompletionCreate(ctx)
+	return err
+}
+
+// EmbeddingCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) EmbeddingCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmbeddingCreate(ctx)
+	return err
+}
+
+// ImageCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) ImageCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImageCreate(ctx)
+	return err
+}
+
+// MessageCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) MessageCreate(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MessageCreateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "anthropic-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("anthropic-version")]; found {
+		var AnthropicVersion AnthropicVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for anthropic-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "anthropic-version", valueList[0], &AnthropicVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter anthropic-version: %s", err))
+		}
+
+		params.AnthropicVersion = &AnthropicVersion
+	}
+	// ------------- Optional header parameter "anthropic-beta" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("anthropic-beta")]; found {
+		var AnthropicBeta AnthropicBeta
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for anthropic-beta, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "anthropic-beta", valueList[0], &AnthropicBeta, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter anthropic-beta: %s", err))
+		}
+
+		params.AnthropicBeta = &AnthropicBeta
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MessageCreate(ctx, params)
+	return err
+}
+
+// MessageTokenCount converts echo context to params.
+func (w *ServerInterfaceWrapper) MessageTokenCount(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MessageTokenCountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "anthropic-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("anthropic-version")]; found {
+		var AnthropicVersion AnthropicVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for anthropic-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "anthropic-version", valueList[0], &AnthropicVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter anthropic-version: %s", err))
+		}
+
+		params.AnthropicVersion = &AnthropicVersion
+	}
+	// ------------- Optional header parameter "anthropic-beta" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("anthropic-beta")]; found {
+		var AnthropicBeta AnthropicBeta
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for anthropic-beta, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "anthropic-beta", valueList[0], &AnthropicBeta, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter anthropic-beta: %s", err))
+		}
+
+		params.AnthropicBeta = &AnthropicBeta
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MessageTokenCount(ctx, params)
+	return err
+}
+
 // ModelsList converts echo context to params.
 func (w *ServerInterfaceWrapper) ModelsList(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ModelsList(ctx)
+	return err
+}
+
+// GeminiModelActionV1 converts echo context to params.
+func (w *ServerInterfaceWrapper) GeminiModelActionV1(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "modelAction" -------------
+	var modelAction ModelAction
+
+	err = runtime.BindStyledParameterWithOptions("simple", "modelAction", ctx.Param("modelAction"), &modelAction, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter modelAction: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GeminiModelActionV1Params
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// ------------- Optional query parameter "alt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "alt", ctx.QueryParams(), &params.Alt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alt: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GeminiModelActionV1(ctx, modelAction, params)
+	return err
+}
+
+// ResponseCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) ResponseCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResponseCreate(ctx)
+	return err
+}
+
+// GeminiModelList converts echo context to params.
+func (w *ServerInterfaceWrapper) GeminiModelList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GeminiModelListParams
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageSize" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageSize: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GeminiModelList(ctx, params)
+	return err
+}
+
+// GeminiModelAction converts echo context to params.
+func (w *ServerInterfaceWrapper) GeminiModelAction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "modelAction" -------------
+	var modelAction ModelAction
+
+	err = runtime.BindStyledParameterWithOptions("simple", "modelAction", ctx.Param("modelAction"), &modelAction, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter modelAction: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GeminiModelActionParams
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// ------------- Optional query parameter "alt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "alt", ctx.QueryParams(), &params.Alt, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alt: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GeminiModelAction(ctx, modelAction, params)
 	return err
 }
 
@@ -1570,6 +3619,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/v1/models", wrapper.ModelsList, options.OperationMiddlewares["modelsList"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.ChatCompletionCreate, options.OperationMiddlewares["chatCompletionCreate"]...)
+	router.POST(options.BaseURL+"/v1/completions", wrapper.CompletionCreate, options.OperationMiddlewares["completionCreate"]...)
+	router.POST(options.BaseURL+"/v1/responses", wrapper.ResponseCreate, options.OperationMiddlewares["responseCreate"]...)
+	router.POST(options.BaseURL+"/v1/embeddings", wrapper.EmbeddingCreate, options.OperationMiddlewares["embeddingCreate"]...)
+	router.POST(options.BaseURL+"/v1/images/generations", wrapper.ImageCreate, options.OperationMiddlewares["imageCreate"]...)
+	router.POST(options.BaseURL+"/v1/messages", wrapper.MessageCreate, options.OperationMiddlewares["messageCreate"]...)
+	router.POST(options.BaseURL+"/v1/messages/count_tokens", wrapper.MessageTokenCount, options.OperationMiddlewares["messageTokenCount"]...)
+	router.GET(options.BaseURL+"/v1beta/models", wrapper.GeminiModelList, options.OperationMiddlewares["geminiModelList"]...)
+	router.POST(options.BaseURL+"/v1beta/models/:modelAction", wrapper.GeminiModelAction, options.OperationMiddlewares["geminiModelAction"]...)
+	router.POST(options.BaseURL+"/v1/models/:modelAction", wrapper.GeminiModelActionV1, options.OperationMiddlewares["geminiModelActionV1"]...)
+	router.GET(options.BaseURL+"/share/:share_id/init", wrapper.ShareInit, options.OperationMiddlewares["shareInit"]...)
+	router.POST(options.BaseURL+"/share/:share_id/v1/chat/completions", wrapper.ShareChatCompletionCreate, options.OperationMiddlewares["shareChatCompletionCreate"]...)
 
 }
 
@@ -1578,59 +3638,143 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFp9U9w4k/8qKt1VJakyAwxk93byF2STO/byshWSutvC1IzG7hlrsSWvJAPzUPPdn+qW320YWJJ6nr9g",
-	"bHer9ev3lu54pLNcK1DO8tkdN2BzrSzQj1MR/7dwcCM2+CvSyoFy+K/I81RGwkmt9v+0WuEzuBVZngL9",
-	"a4w2niQGPuNFbp0Bkc39i4BnYK1Y4yuXAKtes9zoaxmDYSshU4iZ00woewNIkgsjMj5TRZoG3G3yEb7b",
-	"bcBtlEAmcO3/NLDiM/4f+80G9/1bu/85B3Vy9q6k2gY8BhsZmeOG+Ix/bQtVyqIVg2swGyaiSBfKMWck",
-	"xBO+DRCmL/BXAdY9DyaprkUq4zl92gfJ+BXYUscbJi1T2jH6nP12/vnTPQBVHEviH4HTuDwB04YtMh1D",
-	"usC3mbRWqjXB9V6bpYxjUM9Di5jPlXbz3MgI4g5i9JKtc7d3rFkiUDxGn7FIq5VcF4YISsz857yGLQdD",
-	"Amv1QyzLgkFMYmnFMoWYsEIVe6E70goVs0L5Dfr3lgkDhLZIU31TmuCZssVqJSMJyp2KVKgInmuLDcP5",
-	"X4V2ooNv+zVb+gXfMKdzVuRsowvDKppxsxww/64IX8GG6RsF5oWthEPACwsxK3IC7CNi+Um797pQ8fcy",
-	"xBUxa+P0tVbrAo3x9Z4rzFIvWKzBuwzcSuvQADa6YLGmZ4m4BgwzYC2GQOkm95vqD/bwT5qJyMlrYFEi",
-	"lIKUWTDXYBt7JTS/CAcfZCYdPBNLIxzMU+Q0h9sIIO75tUjTJjKXkdiyFTkQhhmCGh0EGe2lXqQ3zIAz",
-	"G5YKd28qaS/8fSF8R1kDUrmWyxQG0qNhtoVFXScgYjCUgr+g5HsnK5R8dtdjfQ6RVjEZyY2QLmA3CSjW",
-	"SalWSGLZbKVGf3rQsiIHayDxtwH/qvUHYdbPjCCYGOZO63lKvNpa7OcypzWrvvpXpjFvcpYtPp78//z0",
-	"869/zE//+PrufEE2/k2JwiXayH8818ir7Yhczq9g04HmTEXaGIgcO/n9jAJZWRTFk3vAQalAuXL9H4FN",
-	"JUmTxwNWqCulbxRGriqPVShdC5nig+eBpPS85jQvfaWDlNKjvlQT9aLCPehRODM/LmxWkkVC+dDZyvRG",
-	"rhPHlL6ZtFYmr3+bCPdWIzSe4R0XcSzxf5H+bnQOxkks0Z0pIOB568kdjxItI/+vdJDZp1GvpJI2mRsQ",
-	"fRVx63TOA47wefV6+gpIZ6RaowlIFcNth3Qk0LQ0+TDSCMXH8lNECWOAxOptdlGu1LAKeuJf1uvq5Z8Q",
-	"OVy28hpjxAZ/RwZEmbZqeQ9/PppOf5oeHxwEfKVNJpwX/adjPrYT2aXmUSJclOXp3sny7eH0iI9g5E2y",
-	"Q+WL1b1MKjlGUe4ASVSR4e5xmUnUWMll0JOh/XKEY/EY+L+NA49ZuZSogTCoi5PKBscU0LXtVuP0kJF2",
-	"3ct73wuLRYljzS6rJmnC3ktIY19hpdI6iFkCBqgyyIXFOtAlRhfrhBUKK5t1GV87vpCJ23nDfO70FSjb",
-	"TaGvfwo4aixDlRze6xxtsxe334uTt/qupz/alWi1M092OHSLnQaaidsPoNYuaWSvfh+OGFs3lhwSfbnX",
-	"6X89defVkGJeOefDxtPKMiUvzD/zQUxoHljoRYTj6Ugk2C0ohcxB2XbCPC6YPIscq7fj8olFI6wXveCh",
-	"Csmv+ytpBZ9XfHZxNwC6ZQrDoCNuS4Uf9xV+ScJiLvXirkSROj5bidS2ASx/l7RLrVMQite0c01b3Jly",
-	"+tvpup1UUVrEMK/jU718B+Z69TEFOshyMMIVpsvhYPJzy/SmLcM7uFefqsiWXp1O63TuY9tQqwulFSwC",
-	"thCF0/i3CpgLavCFYl48pkSGyhdsVagIiTtKx3pO84dV/BC2PSguS7EfXw/szJhO5/P8fnd+IqaF9Z1N",
-	"AwA+2TucHh0Pk1YvDVXppo6E9+Wbj02t8YRCqqldx/03QKUSLEyvWPk5y4Vxlr1cOLh1aAYyE2uYFyal",
-	"Hyov3FwUsSQTWckUFq/IPhAoKlmFtdI6oRy2RSmLRJp2wwI/FxuWQJrqCf+boeEZ+keDUiLruhUXKfrE",
-	"SNw3uizvy6LFbqyDjGNGv4YU1+alDQS83jn3Nov1XOki3eKm/H6wmPdPkabzQUmGD8Uyuqccqwm/m5v0",
-	"LJVgGLPOj1We7dne969Kn1xfeu/qAN8bPrWobxTE8+Wmu2SudboWDnY68n31ZM32Xug+SF88duGLhROP",
-	"Lou8CkYC3RASrCW7iNCTXdurd0Zyje2l3U8OdgPjj32j3MZ7OFjY2ay1urCGz8NDiAGPsq++272afzDI",
-	"nKPznTKVDmYb+Lw/oPehtT9Uxqf1WLb5sD/qw2fdk6QFnV60RwOLQY4ezlx2Zqu6S6XvhmbQ+95zHbOW",
-	"b38nmT3Yx4wFkAHJPAYnZPrM8s735lKtxwQZG0mOAJAbneVujMHh6FY633+fbUQiSiB+xh6cdiId3cLx",
-	"KIO2aXT3P6Iq3uM/amwWosJItznHQOh3tQRhwJwU2MYNy57fy3heh4WXC3u1N5lMFq/qGTOV5sSlcYjE",
-	"udyPyaRa6SFnGjKesbU/a56wtyJNmXTsRrqE5mW50U5HOvVHS+e//i8TqQERb5jNQVzZN6zlkeDpRC1u",
-	"qIbyshsaCLhEOOKXF84y6Sx+NmHvyxM5H5ab5elzaUO1OClnwRQAZuyUdsxK7m9YriUWcAkgczqFssC+",
-	"ffnAhGOLsDg4OIqq5Ei/YP/6cDHBdq8ciPhjPgOp2EDcDCnYy2rwuvITDppoGKBYFb/yJ+bDuWguoyuI",
-	"2croLFQEqNbphJ3TV92l4JqO9Db+nwmjWEOHFCA8h84BwwtbHtGzl1qFypYca0sR9sqfz1TqXHRbxUmn",
-	"21u88cxpzSgp1BWuXE5skL9W6aY55cCKDbBips3RIq8Cf3IaB3R2GiXCrP1NAucPBl9YfzTI4FZELt0w",
-	"rSIg5Cn70ikhqwdMNhE5zNjiLvThOOQzdhdWoTzkAQvJyP1/lAj9v5icQ77dolLREaSjxFHjUto6ehIP",
-	"+DUY613hYHI4OaDiIwclcsln/GhyMDmi8bVLyEn3rw/3o0S4/cbt6XmurRt3ruqgZdfg7E15x4GMqwV9",
-	"OSybsP+TLgnVIiwbfoQDg+OC0C0NQVpGzc8+WdCe/3KBLdKiN5WckIoX3tQsAxVLtQ6VtxOslWbs4tfP",
-	"n95dLiascyeDzJEuYDCtmFDaJWgHpbWTfUhXymPZ8fQXTOivb29DpQ2LhFLasSXaPAXxgAnLUo09OY0M",
-	"E2zPE2HZEkAxC9SKtQ1uA27CTnUswftOeXQXKqcHZ0fsZTlNYUdT9lGevvIGoWk8IbU6i/msNxN9S/Uv",
-	"D6pzslMdP/ECTjMavGiR8T90QfI6MBYwYvvurGrKsEVsPu50meWH1HhtL+vxYK+pqCZINCZ69FnK+EB4",
-	"2815aGWtyR/Z+/Tg4Gmw1EcjF4ODjup0ozy8OOhUxg0o/9MDpGlZtwhL3ba1ezVsxEbOBMYhrHqOkQF+",
-	"0YgzqOWmg5qICqFOiXF4vP2bOvEFTN+luz2Dd9e7kMs45LOwv+GQB2G5ufr1IBLQRyWGYQfE0MNFpC3A",
-	"PIHXaohqDb0CQ9RgyGNInQj57C4kfRF1rTFP6zVLb7xuQ74Nwq51hP7McHu5xTTxb73RMdlDsu2Qd+T3",
-	"cZVCUWMR/dsF2P/sUfzzEXpWRWVfwfSiFqXr384/f/IVzYLlmGWRMMDgqfohPVRnq+5lhRWW5SyTcWlh",
-	"ARNsJZVIK9JOGp5MJtttmTwwI6CgoZLKOqxUMN00K400Z6NH3Y2iaCjXrlh8jvOr+Sd04H3sg9CYM9XB",
-	"ar91Q5BIDneTdK4bENF0N9HYNTCiPdpN21zLI4rj3RTdO1RIdfiIderbJUgw/WU3Qfty0Tbgrx8DROvm",
-	"KpEcPQrw+uZCuzuibNHuiy4uMdTbIsuE2WDyJj9mYlBUvey1D6/QCsXa0kgIyzvJL3ElrOf83T6Ucg2U",
-	"yroFAkFtP/hh0/OSoJ+NXdw9kKzuSUnV9K8Z9jUTPoSk/pCGYo/ONc0cb8Qp/cb91YkY2xLhWArCOqYV",
-	"9O+mvcSSvyr/C5WCtaO3J8ubk68mz/DGp3rUj7VBhK+5WWKrZodlYkNF66jlPWIBSgG+YCoMViv7pOmS",
-	"193oufwebk04uu0GKqZWmE4w/LFBJcD2cvvPAAAA//8=",
+	"7H3tcts6luCroLhTFXuWkiVZzu3I1TXlJO573TexM7Fz7/SaHhESIYkTCtAlQNtqt6pm9xmmtrb2JXr+",
+	"bO2feZrd2q55jC0cACRIgvqwndt3uvMnsUji6+DgfJ+DB2/M5gtGCRXcGzx4C5ziOREkhV8nVMxStojH",
+	"r4nA8kFE+DiNFyJm1Bt4bxKcRQSNiMBokuApP0YLzDmJkGAoxKZxiMYzTClJOMqo/HNKorbne7HsY0Zw",
+	"RFLP9yieE2/g5a1aslvP9/h4RuYwOLnH80UiP1qkbL4QrTEez2I6bfU6vX6r803rsOv53hzfvyN0Kmbe",
+	"oNvp9X1PLBeyDRdpTKfeauUXy/qBpByW0rCykw9n6FZ9s3FpexGZ4CwRKOx1eoetzstWpxvub7FOPUDD",
+	"UovOymt76VzZt4xNTxJRX1DIOQnRhKWIk/SWpC1OqEDkVu47YhSFXKQEz78llKRYkDeMCkJFeIyYmJH0",
+	"LuYEYfTby4vzFk5TvETq83x1P2UkXVqLS0R5OTSbe4Nrj3Pi+d4/cUa9G99apHruXs73ZFlfztWMoA+M",
+	"JVMs1C59JksfYY6+JfOYxmicxLAyTmiEYoFiisSMIJgmUgM0zf0zWTZsBf/c6nR7h/2jl9/86hUejSMy",
+	"Ke9J7+ilaxXvWUSSk7FwYloYZJ3O4Xguv4E/yUA9wdBAPQp9RNrTNgqnsLxWr33UmiSYzwbubcvXtsBi",
+	"Vixtbk3E91LyUxanJPIGIs2Ie8m18ablkcrrP+x0fDmkIKkc/B+v/3FwcPOf9wbq//2/HexVmv/BOf0/",
+	"jFlGxRX7TCj/A5mPSKRf7P+NE0suZzglZ5EbS7h8iZKYfn7BURw1QAa+GsbRlmDhybA/vnq1+Pve/L+k",
+	"v/r+/sfuaPPpXMm++YJRToC4vsbRt1iQOwz4PdYAHTx4eLFI4jGWiziAs2KP/eCRNGWpahLJAbKFguJQ",
+	"vfC9OeEcT+UrifPmNVqk7DaOSIomOE4UIcOU3wFRArLvDWiWJPnEK/3K+Rew+JuUTLyB958OCvZxoN7y",
+	"g4sFoSdnp7rVynfsSj4pPRdGJS1KlwiPYfORSGPJJFa+BNNH8lNGuHgamGJ6i5M4GsKnVSClagQ0YtES",
+	"xRxRJhB8DjSvAUCmR934S8DJPR8fsRSFcJpD+XYecw4UbeVrznVaLH5neBWQgREGaAxdtjL6mbI7WhxB",
+	"ysRwwjIamZXnb/Lf2wHCnrMDECcUQYeSiqtPX3B5rhfkGKg6F1hkHHG85OhuFo9naK/f6SC9PWZvfdTv",
+	"dNEIR4pX9Ds9NMIJpmOCMsnXs4V8eCh55CiOIkIlkDO6SOMxiRCAQn7QRxoO+aPuIRKMoQSnU+Kjfu8V",
+	"krSslcTzWJDIR0edXhXf5cNDRBnKOB4lxGD9Puzgb8wEnobvML2h3CO1hBLOw0s0XYhWn6EZlgiG4DM0",
+	"ZnQST7MUGmisV58XG78gKaAco1+ENnCSSqyOYgBOBNgu91lNujRbTKPKHnEk6b08LzhJ2J0mIkoseMqp",
+	"UFDtd/o1MPIDzSUNYujzCkcDRC5LjES3XSPXAtZ6A+/84mr4m4tP5293AKO9ng0nRn36F31izijPJpN4",
+	"LGW+12qGT+UVRYfDnzIGG1Zsu/3agOQYCbZA2QItWZYi08bNNmqdP+v5+UyWiN1Rkr7g+X7F3GwZAAwk",
+	"0nMmfiNR9LnIDOB7CU5X+aENJak5aoksHbEQRYyoI0LuYy4k1ixZhiIGz2b4FraXcC5FlFi0mwnRF+bA",
+	"5wxJKfyWGC1PKU+8oEYAzY9YkHcKd58GS3kKhnAKhuR+TEhUodo4SYpzoU8ABwojZlIMAFBL8mcfp2OU",
+	"EpEuUYJFo6hnD/y8IDwFqY4k8TSWx7Y6e4mY9mTlXitNGUTkj3LmrZOJnHlNur8kY0YjQJI7HAsf3c2I",
+	"UvPyUThWEr9Dhu91LCwSZEpg+kabeJ6zobQK99ko9JKCWfx55Mxzhng2nlmaEmD1FWPvJIF+GgikADsU",
+	"jA2B2JcgUJW5c5bwZxa31dHjKHx/8g/D1xdvfzd8/bur08sQoPKJ4kzMWBr//qmH3SwHL+KhsjkUoDmj",
+	"Y5amZCyMbcMob1G7AThyVoQKPf6XgI2ZSaFv+DljZ2kurRko3eI4kQ+eBiTKhnlPQ00zSpCSEoGDpuSN",
+	"KtSxAXrKJvbl2IeZ2RhTxUIseTaNpzOBKLtrWyMD9Xszw+INk6AxpiMcRbH8GycfUrYgqYgJN3aKhfXk",
+	"wRvPWDxWf8aCzPlurScxjflsmBJc3SKPC7bwfE+CT22val8xdvheTCNyX2rqILjWTm7QEGdYvNefKkOK",
+	"MdJc65GKrvzK9G/ycdnon8hYWHoq2DLl73FKsGbf+Xy73xz2ei97/U7H9yYsnWOhpv6y77lWEpdbe+MZ",
+	"FuP5ImmdjN50e4eeA0YKJcsGN1DJWlJkd7XQK7BMqnKY9rjAkpJdtfrS0WO2Dfg/uQEvGZaeUQFCPxfS",
+	"DA66NqCM25aBZx2Slo+XOn0vuBTOBCpWadSXNvpNTJJISZpJzAWJ0IykBCQkY8yfpSybzsp+ifJZmOP7",
+	"YdH5UIBZsixKHL30Pbljc7kl3cbDYaM9vn+unhTWl0/61kcJRjtTzbr1Y7ERQavG73lMc+eLA9nKtKQL",
+	"7fVae7/adeXGmDo0h3M98lhcRvcl+c+wRhOKB5xUKEK/56AEmycKJLMmvp5oPwQozQspxfb1Ey6RMB/0",
+	"2gtoAOe6OhKj5GLiDa4faoC2UKFOdPC93vB+dcNvYLKSl6rpgj/LG0xwwm0A6t+67YixhGDq5W2HDJa4",
+	"keVUl1M+djEdJ1lEhjl9yocvgTkf3bWBgswXJMUiS8s9dNrfWKjXsxCv07ifNJuP1HYKxpKhom0Odw5l",
+	"lIQ+CnEmmPzfEMwQzFiYIjU9RPFcbj5Gk4yCR6a06VKeY976LV4H2woobvS0t5cHNnJMwRbDRfNx3hGm",
+	"GVcaXgEA+aTV7R32nS4fmw0ZdpNTwiZ+876QNXYQpArZ1X1+fbmpyinKJkh/jhY4FRzthYLcC4kG8RxP",
+	"yTBLE/hBF5kY4iyKAUUmcULCfcAPCSgQWTHnMReYCqkWJWiMk6RMFrxLvEQzkiSs7T2SNDxh/yVCKdeZ",
+	"vWc4kWfCQfdTpsV74wdeckHmnuTotySRY3saB3wvX7mncFbKc/qIlIUb/X1tMHU+cZIMayKZfIhH4wZx",
+	"LG/4bMekgqkABid2lp02ZQwk7seW5Fys0JyBAZpI2Qflo7uWCw9qBMypZmuKVlMx5fNRnCQxnRYPqu4B",
+	"+aziKzKUUQ6QWwfgYcUSBQMv4uIHuyVpwnBETE/gCxPxnLDMtCkfFLfdYBNVgbeFUuHaNdNhFc1S8tOw",
+	"020W+w3gzWlQEyrh9k5zzNs34NVT6d7zMIwqlOZ8uhZKDtlTOyI5o5SIVr91tA2tKehJCcIlMlPtQ0ps",
+	"Tu2X0GgospRuowFDJ1ziiPZHbGxRRQwL+WpHfK0ut8M24/GMDEF3k+dVcSaHZtLZRtBVnaUER0/sqLF1",
+	"12lEYJlo+P7QYeStWg+sptWu6mfKpQLrYwiI5+cHp9CDs0YKUjqfj1KC81C2Fxzpfvg6Bdih+zYEtLk1",
+	"Yeee9Ppl3W1LLfUZhTAtW9fEsFHCxp9rcpj8A5h9xou/U8KzBL4Rs5h+julUMakIjwWJhtbDdru9v0YW",
+	"+zlkryqRq8lOW0hKLuGkQN9trGZbkugdjQSFBrqFxqkEya3xQqKBRoryDv6OZXA2BEk5+bl20eDUDqaL",
+	"URZNSUHqep3+r4qoGwoWeKcto6K07mYoAWW0qdcvJSxvp9YBukGo4BvwDexEVnZiM+v4hmtqKu7iREXY",
+	"ORBUR6qqEDxQ/qTe1xCHi+5iMWOZQCFOxK8hllfMCASDFcgdC47Gs4wq3C4QeHMgyUdtSitj907tHOhd",
+	"CbrZSqtRfh/b5tbZ5DcoDrFxUeXRcm30ISGYK5aHsA6h05+13ZKfisqpqUVn5z+cvDt7Ozz5+O2n96fn",
+	"V5I5fDo/+XT13en51dmbk6vTt/LRh9OP788uL88uzodvT8/P1MM8wkf++Hh6efHp45vT4ek/fHfy6VK3",
+	"Ozu/Ov14fvJOd/vDydm7k9fvTuXPt6cnb9+dncsGb05P38L37XaZfFVnt5HaA5xtn4le+EaJp1nZUNv9",
+	"3vCE7Y/hCHMCzc6i9dHHrg2LYr5I8PK8ZozYpnHdhFGO6FrbmGeLBUsFifRhjRl9T8SMRWVacu1VY6Zv",
+	"/DXm2SqPvS1SFKz8Bx36vnGbYYEbNutdrITOirAHgNjaq2BvvmMVlNyLD3iqKHV5LdvZ99bR2McJzoYA",
+	"22EIAxRWKK/uO0R7oZaMuDyTSu44o1ykGZimQj+gIEdyI1C+gUBK+Wua40f+TIqQPgrfFIHu+UAsDWh4",
+	"akW9mzdtNMZzkryR9AzTCHGKP5PhWP5Uxh652Sr8ccTEDGKoFoJE7YB6awTqnTi2gcHzmQWqwNmxw9Ua",
+	"rNC8aUd9mEZxhAV5xiVCCkO0hZxX6wlQ/wcXBdiGQAkmcHK1lVKsldT3ROAIq1SvJ25Czgcq8H1+R/vO",
+	"LnMlWZaNKuW4Qqv1HSXRcLR8JP1tcpHn3d40gc5Nlc3mbEWTG6lxHSSJHK0EEXiyaXn5ymBerrXYITKP",
+	"lgEdsVIbbWlOAXF9XFWtDx0qtIPl7qm2dJfpvB4v3GRQd9jOy0k8ylhuRzuFNbdjPYxsI4MuWySfIEIq",
+	"bAG8faQ1DKkuSlz9GDGaLPOEmT3JPLWeFe6reFmCI19nICleGvOKmcxhDnvm4Ijt7R5OTbkZnhf5cX8M",
+	"JI2CmpIEL0mEMK/E2BIqTJR2CT5bWaMbTtY6zqLS/eiE1SmH1CSGWZq4UwH1guRH6NPHd0gwlHECqjUs",
+	"SYW+2sfhAGJiDxzpfge3XRfFqPImd6Kg29fh0Drfq4wWMzmV0sKPEZkvxFL/0mirw9FLgSM2Ou6kdNT1",
+	"ooiNeWvE3N6SDKL1twvSsBHXNPQVn4RRc2D4xW66UPvTY1xaa6O4nB6NapNhRASOkycGtyjXUkynDR4S",
+	"h+2pBgCVA++0XjmXUvr+eZYB/p7oCWsACdW5hP5GA1x5/Y6t8ir9O/kSJ+MsjcXyUspMalV4EX9Plt+p",
+	"fH2H4a6ed34HYYW5KwZdvv1ep56LGYlT3lgE4L6FF3FLSTTmDMLoEjgjglOSnmSSX2yeBdoL+edWu91W",
+	"NQdABoSzB70U/c+EWIDexdj05JEr1ZrzDsuUo61bazGbv4ds/G0W7MjpR3t6ah9PL68QF8uE7K/P86/N",
+	"BCh+bqaoeRXsbHKQ4uDTEO0Z1CyyUIBizzBHGI1TEkmxCiet8YyMP6MZ42KbfVqBM1SxOkdI/hmaqgzy",
+	"NnqDkwTFouBmi5QJNmaJSki7fPs9womUc5aILwj+zNH/+ed/0SzR12m1aC/H4YAab+K+lBk1WGUTKT1Z",
+	"YqLmn3gdQmq0ETMsYCKLTPCAxoLL7wYoPNEpFSB0DtBrAEWI9jTDlnh2jBYspgJWljNwLJAun2AUMlUu",
+	"4eC2G+77AQ3z8xVaS9P95b04uwj3fRSW8VYJz3/3mSx/HeaIBn0FdFNn7YAG9IRKpB1BWmi+OzFXGQER",
+	"Gi0RpstCsDI5ZxIh0F7IFoTiGJSH3Fnrm4oQ4X5AJyyFUOgW4L0OGUM/GnSUvyEnMB8aq5NrBnqhbEeQ",
+	"H4rnxFewVsk5ATXiXx4pjfZM9sdEeZnBtZwStZp9u3JIDDkZIsWUJxgyPMF+xeDpjATUyJhQj0QCQv0B",
+	"5UoAGLyNgOFDvhjBEZqkbF6SQ+XsoRe0x4zsGlDdukBOzD+rjDlzVMJy0Gq7FHcaqnRZ+Fu5VizFgNGA",
+	"gmJxVwaxHINEepB9X2Uq6zWPZzidqtoLQqVqvuAqWRORezwWyRIxOiZtdElIQEMpdR2Y/eLteRTqfBaC",
+	"tPUZzbFI43vAL9CyIdHTveEmB3hgJOHwIVDKWOAN0ENgFLnA81EAdEj9BWpw4PkBDUA3D7zVKoSiMQe3",
+	"3QN5wnMCIntUDQco79tH5WGKnvMBVYcBhR6Nxy/0Dd2pTlTNotSD/KF8GKXpjYjAMEUJftO/svE/wP+r",
+	"wYOqtLIKAYjfMQYBAwD6mfwhwb4/ULuMKcJZFAsk35joAgyg9m0UmBKhxHb5nYS7mhnd6/deyR9Ljvq9",
+	"Vyp9Wv/sHO4XxFs30xitVS6V0q1X7KuTKLFJGXhFLEBSz1FdswZJjz3Lj+B12r12B8xAkqIsYm/gHbY7",
+	"7UPIjRIzkIG04vNg6qKsDmIagwo5JY4wjB8lZceKO7aA7y3gxEgSpACnSIAckUQWUdrEI/2Alo9u+OHi",
+	"8go9yHcrNUnJPGB2ocI+yY8B/VQVHcOiFSVehYp/AVwB6DnMAyo7lWxdQzhEe1Bmg0/DfZTRhHAulwFJ",
+	"86FWXQZIysVhG1lnL89LgcOmNocttJH7LPIGRoONhUlH0wW3Gny1xScHptTNynfJA/mJByD4COCoOIsB",
+	"9gtuARpA3FjDyUCuoRrSBHMxXVQqAPU7rxwlkG4qlW96nc5uaYGFXr9RJZcaeFN9Hq1l1xRjvWJLx81V",
+	"Wrm9W+cDFpaJhhxKQPc5XqKRKqEAyZL9Trep4xxqB6W8U2h0uLlRUUkEWvQ3tygnP8tWvVebW9kJ8Cvf",
+	"O9pmbnaKqK2IeYPrGwn/+RxLPQBMWIa0APwkqcNT2EZ46N3I5nWCdds9kNLQQaEXqgJ3jDsI2AcQLnFu",
+	"9AJxuUm6dAwVlq1IFeUAS8LBA2oCD9BrMmEpQQSPZwjslDGjaCtCxwVORRhQi9RJzmc6CbxViPbMrwFM",
+	"CGKe2ERNDnOhCqxoIrfvpIcBVUwI6KH+cgMJPEZ4IqQYI9ek+VYsUEqklMID2rAelapZIt1yPQZP3mKB",
+	"YU25vBdlKeT1skyM2H0bXUnKrWGuDrifG3/l0sBgjsAqzuEBuV/E6RJJirM8znm25E5l4SzvFcSzNrqw",
+	"xdkRmeFbwuXOqoW50C1Ee0qalJqpHAhEByntRogyEU+WwOe5XyBPjjTQs9wohUL7jWyknEj5BjxMj2cr",
+	"N3lU+2sW7ViXrIjxvLaaef/vj//2p3/7lz/9jz/++7/+VxMlq0MS5XDail4iydsXjnJmka7KpiJNwp/G",
+	"gfJ86utadrRJidYZz52S76mAw5/++7/+6X/973//4//8v//83wo4FBGbwCZz96jtEwWWVk8ndkGu8O05",
+	"cn+zYlI1Q2i/ZlAEK2LJPtd9uXrkzijrH7kXB6DYtRyuDnAhgnAfR4E3CKoLlvqHXlz+2lpeG7Qz+EjD",
+	"MCgBMVDggqYWwFQDtbeB3NxAbWMg9zHwIpJI+jMAlQM2EjqwtzLwVn5QRolAVRdY3aykQqHWdf324vz0",
+	"JigLU44KgQ6hLl8jBAnaSqsKAlS6sinICZy+s5n/WmX1Hi+D9DY3ctVm+nLyS7mwkWzV3WKcvNTJowWe",
+	"3lYAN+Uen0FGeigZKq9vVv7DqiQ3KU4g9apKdrwJ+7dlqtzUZkwF+w1S1k5ClV3AcFOy/vEG7yv6EcSS",
+	"MNBuUqnhgdyh2KaWNzgKa1QmlLJP6CQXoSmAS6jk0QFVh8s+sSFIGIVRDuxPUJwSMYowBSNXXt/DqLq5",
+	"PNV7Jc/s0f19QFmKxphSJoUHlBJwnUDJ2oTRKYKidmImJQWpDo8Iocqzqi1F2q6wJKKNXrMo1oFeumxS",
+	"QAWr1aspKhIf9tD7+LVThmgQH55bCKiF12v2p+P3pTpbfFzKpthGXih85+Aw/4sUH76rAOSXIjj0thEc",
+	"+n/FgoPcL2id75hqa8kTam+3lCR+oQt1zT0A3A68zZJQtbJbtUT5wFBlpZBXqBYY5n97eXGu3S1oIRVR",
+	"2RCMsrRK0gN6NikHsUxwnHA0jyONYT7CaBJTnJimJQN0u91erTTzUA4cKgIaUy4IjoDdFCN5/lcx76uY",
+	"93gxz44CuL7ZUsZbJ84pP6Ilz20jyuXiW0KmeLy0xuJt9LHmGpTSiPZXtsB9md+SAA6zPZCaAmp7OHNn",
+	"R7/TQWFG8+yKIaER+H7D/Ta61P48rJx4lXVzp4TznNKNlQHbfVnmpIdtXd+0Feu0AM+wxrJMs2N5uVI0",
+	"5J9dNpG8uJBGNkgejVKHE1a5ACLHGD5BADmsyh9Hu5b0u7DCD3cUPpr5cWVZ23PiOrQ2MGU5Ukmw+Gqh",
+	"+Mq6fqGsSzMUcFI8koPl+TVrGNgjeRRqYlEBbeJRDhZ0aib4dA4EaccQYpckDN2xNIks2iqh2MrB0Tps",
+	"8TlOkl8cx1FZLNcPdmbUdafd6fQO/Zb8/9Xhjc10cs5QfG+bAhpWbbXTySw5G6kwjJrC2ns0w3ASyAJB",
+	"v1K/r9SvoH4FXuxE76CGCT8oMid/EXQPvdHu09xVq1q9AEcmxNPkgXK68rHyDaNYBHRPCjqwsFZ330ck",
+	"4SQPdVOnVQW1qFm6iOyZbPwMIr4lpur52HL8CUri6UzMWMYJwgJFGG7E4fHvpZzU7fT69/KfX56Q75LS",
+	"czo8etlX9yINvPiH1xcf7zrffztlvwYqmxPNcrWMbqdWd6nffdmpUtJ+95vO8xJTk00fIXUOvpLUryTV",
+	"G3gmb19jxU4E1a5O5SajzjJbJx/Omowfzgsi8ygPE6cX0LB2DaQKUAzL12CG+8dW+LQqFKNpuPpcR4EX",
+	"xbsC+iOoYZv8Zfl9WraOhvZMDORQxRv5ATXlD4YQ9Dr829DPAyWHYAS2H3DBFnLOiuDriUOt1ErHAR3j",
+	"NI31lSpAYRSdR8qhNieYZ5BVAUkGFLHJJIkpUR/FvycpGqlYKq58eL6O8y1PrRopDrHWKqy7jU7A+pul",
+	"xLL/IgI3i8BVSfBbjx/QUCfSArxcfEijxyMjcWpXk6787dvALa1Pi+GxDVyqrpvbobeVj65eDGzHK+Eq",
+	"lfG+CGM0X14/VIxbueEeHst1gVWrUreyea0OV12lsqRdTrJSLbJ0PUWRYL09Mz5cPQ7W2xi94M0AlY6y",
+	"5Z7SCQB5cL7+wPOtcP1BYTKzAQofVdvDwwY3WmEpq21Axc12feMHNvi1Dcw8NKAvHmfWTC1oBwDuoAxv",
+	"+XC1AmuaBk6ZXDaCyPWZnLdtzit9oyaUt1emPtvmF3hr5qHcdRvnob16fqNTszS+9XnN8rgWJmyxDUjY",
+	"ojwTu8cSmV+HgsUUrVWUsSHIjyN858KKVRktqihwuHLNrWmdpffe6jGW1zwX5BnNrqXLOLcUk2tteo9o",
+	"c/iINv3d23QfMc42AnKlzdEjYHC0MwyqEnI5dxnCwrYzw5ogbytNMpdzXSK0orZ1EfoA5DYrpXu9WQLu",
+	"IHaJy5AUaeKmlbnAWA9SyAJklNgphjAsiQKaMCldL9cIjHuYIsJFPMeC7LfROblV9o4ilcop0FlFJv+j",
+	"CXV/4SJcVRbacYbWxjaQ2Zpe8jNT06+U8c9AGUH/LAijPn0vuI0N3KaXW5HJvNCLzqOskBp4/U55K57J",
+	"x9Lsn2+I/zO10IrSZ0W9Mwmjsldl68NWVDVznDJd6MbKhBcoIZgLSeerl7BCASeTVa2zklyXQOsLoPd/",
+	"ziy7L2vkkuArOCI3OeSQUjhWPq9GG5ed9HyiMp7Xh25zPCelBCfIpXb1E/pgkoJ6IMX94YoF23dfh7dd",
+	"qDdWRnqrdKjq74fuzhzWar0Nc/2Wsamq97HVpyeJeBoHLspmXj94cDWQbW+wY4Nuqqx4xyvBv6ipxKqN",
+	"eV1qWFvSd7XlzE0xQhWI8tGYQC6vLj5YEUa5x8EuRVkMbFf6zgN/7IeHdtlL/exo13vVddHuXcJ/iinq",
+	"eJzC8GDHAGtzhR8okOlv61rzTRFO+7HQTyWsKrrwzc5644kKndviVG8v5ZSuo9+S1tba9B7R5vARbfq7",
+	"t+k+YpxtJKNKm6NHwOBoZxhUGU69EpSSjmo1mbYQmnCSIGyqdii1bQ41sRFTnt/bLlpgMbMYlXJdFIyq",
+	"RKM2RKOaGr9rfTFbO7sDun0g6nbeFTNR1XNUssgc67IypYo2oVm9CdwnUejSSc3Cny+gqKQNPikp9+f1",
+	"aA+xcIi2suvhtgkvZh759T9l9tbsGDD2P+MfcNj7KxZ8OC76igEv3+Jmw/5hza7f+xmDW7UhM8dJa73t",
+	"Rovrmq9t86vF7CybaR391w5RfAUuAv245F2wMAE+arbqHzqM+j0/KIE7AHg/ylZrZqcvAP0aKvs1smHH",
+	"UFkTNaXxyEQ4lJjgmjAHS9BrNEBUr4XYVQ+zFavyETibUpaS6NguVyt5n76XLKag6S/wlDQVJJLvLuPf",
+	"E3c9oqNO+crZevXQxhnlNmUKpmCMKLkXG6eyrjaS9wVqIOXViyoXpriuAihdiuL6QK+j+baTdZeb1G80",
+	"MQm439aej4sbLrwbuwqZZVLaUTt7NkMSZF+rPqHsl9aB4mgVylPGsnSch5d1fxbl5BclzG8yNuU1MKHO",
+	"2X6zSN+oYTZL+KH1WQh5/SrxU+nPkOU50AXe4Bud+Okj0p62TThUgdCDafU+rT2Iw2IJo1DdUmrjpkaS",
+	"okNihjiZzgkVx0VlJr5IYghYlWiV11MKB1IjUJPlg4CG1dGOG6/12uO1VFctFPyduehLBcMGNEfU315e",
+	"nLfUpV+q1/1jFFrnDIrRFu61WnCYjq7NPWbaQ3asyZ/2hMlOiXULTbnXWsAZ6FP7bVSQC6XYuBSyaltV",
+	"EWltfJvrfkqHWlQzJX41JP41GxLL1+e4+OBXU+MOpkajPRl4qQGrgNGalAuQtkJVenq0MqFcerdU7mNl",
+	"vx4ZJGPKAtev9lI4HFYv4tKPodxz+SIu/Ubd1V9Eh341lH41lD6boXSvIj34yCk7+Mhi+T6yWbVbFNug",
+	"cvpuF/kua5YrBHFGUXBdrxVot56O25DbkluBRTxKCDI2VrhMQGspWo+ta3COWCVXe+2Er7eXLDnJrzNw",
+	"NdXgqze9zGtncSnEkQh1Ov19KJAPRQmKKltQX8uqxIuRmMVp1JJUeekqxquHVmW3Vjer/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -22,6 +22,30 @@ import (
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
 
+// Defines values for AuditRefusalError.
+const (
+	ContentRefused   AuditRefusalError = "content_refused"
+	ModelCapExceeded AuditRefusalError = "model_cap_exceeded"
+	ModelDisabled    AuditRefusalError = "model_disabled"
+	TokenRefused     AuditRefusalError = "token_refused"
+)
+
+// Valid indicates whether the value is a known member of the AuditRefusalError enum.
+func (e AuditRefusalError) Valid() bool {
+	switch e {
+	case ContentRefused:
+		return true
+	case ModelCapExceeded:
+		return true
+	case ModelDisabled:
+		return true
+	case TokenRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChatEventAction.
 const (
 	Next ChatEventAction = "next"
@@ -61,6 +85,21 @@ func (e ChatMessageAuthorRole) Valid() bool {
 	}
 }
 
+// Defines values for ChatMessageContentContentType.
+const (
+	Text ChatMessageContentContentType = "text"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageContentContentType enum.
+func (e ChatMessageContentContentType) Valid() bool {
+	switch e {
+	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LoginDecisionGrant.
 const (
 	Free  LoginDecisionGrant = "free"
@@ -82,12 +121,31 @@ func (e LoginDecisionGrant) Valid() bool {
 	}
 }
 
+// AuditRefusal The reference server's refusal body (any body works; it is shown to the caller as is).
+type AuditRefusal struct {
+	// ClearsIn Seconds until the limit frees a slot.
+	//
+	// Example: 3512
+	ClearsIn *int `json:"clears_in,omitempty"`
+
+	// Error Example: model_cap_exceeded
+	Error AuditRefusalError `json:"error"`
+
+	// Message Example: limit of 60 per 3h0m0s reached for gpt-4o
+	Message *string `json:"message,omitempty"`
+}
+
+// AuditRefusalError Example: model_cap_exceeded
+type AuditRefusalError string
+
 // ChatEvent defines model for ChatEvent.
 type ChatEvent struct {
 	// Action Example: next
 	Action ChatEventAction `json:"action"`
 
-	// CarId Example: car-1
+	// CarId The id of the account Poolgate picked for the call.
+	//
+	// Example: 17
 	CarId            string `json:"carId"`
 	ConversationMode *struct {
 		// Kind Example: primary_assistant
@@ -101,7 +159,7 @@ type ChatEvent struct {
 	// ParentMessageId Example: 3c9d7e2a-1b4f-4e8a-9c6d-5f2e1a0b7c33
 	ParentMessageId *string `json:"parent_message_id,omitempty"`
 
-	// RawMessage The original request body, when available.
+	// RawMessage The caller's original request body.
 	RawMessage *map[string]interface{} `json:"raw_message,omitempty"`
 
 	// Timezone Example: Asia/Shanghai
@@ -110,7 +168,9 @@ type ChatEvent struct {
 	// TimezoneOffsetMin Example: -480
 	TimezoneOffsetMin *int `json:"timezone_offset_min,omitempty"`
 
-	// UserToken Example: user-token-123
+	// UserToken The caller's API key, or a share link's `authToken`.
+	//
+	// Example: user-token-123
 	UserToken string `json:"userToken"`
 }
 
@@ -125,22 +185,29 @@ type ChatMessage struct {
 	} `json:"author"`
 	Content struct {
 		// ContentType Example: text
-		ContentType string `json:"content_type"`
+		ContentType ChatMessageContentContentType `json:"content_type"`
 
 		// Parts Example: ["Hello"]
 		Parts []string `json:"parts"`
 	} `json:"content"`
 
-	// CreateTime Example: 1704067200.123
-	CreateTime *float32 `json:"create_time,omitempty"`
+	// CreateTime Unix seconds with fractions.
+	//
+	// Example: 1704067200.123
+	CreateTime *float64 `json:"create_time,omitempty"`
 
-	// Id Example: 6b1f0f8e-4d7a-4c1e-9f5e-2a7c9d3b8e11
-	Id       *string                 `json:"id,omitempty"`
-	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+	// Id A UUID Poolgate assigns, stable between the audit and notify of one call.
+	//
+	// Example: 6b1f0f8e-4d7a-4c1e-9f5e-2a7c9d3b8e11
+	Id       string                 `json:"id"`
+	Metadata map[string]interface{} `json:"metadata"`
 }
 
 // ChatMessageAuthorRole Example: user
 type ChatMessageAuthorRole string
+
+// ChatMessageContentContentType Example: text
+type ChatMessageContentContentType string
 
 // LoginDecision defines model for LoginDecision.
 type LoginDecision struct {
@@ -149,7 +216,9 @@ type LoginDecision struct {
 	// Example: 1
 	Code int `json:"code"`
 
-	// Grant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free` free only.
+	// Grant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free`
+	// free only. Absent: the user keeps the tier they have (`free` for a new user).
+	//
 	//
 	// Example: pro
 	Grant *LoginDecisionGrant `json:"grant,omitempty"`
@@ -157,46 +226,197 @@ type LoginDecision struct {
 	// Msg Shown to the user when the sign-in is refused.
 	//
 	// Example: success
-	Msg string `json:"msg"`
+	Msg *string `json:"msg,omitempty"`
 }
 
-// LoginDecisionGrant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free` free only.
+// LoginDecisionGrant The tier granted: `ultra` rides ultra, pro and free accounts; `pro` pro and free; `free`
+// free only. Absent: the user keeps the tier they have (`free` for a new user).
 //
 // Example: pro
 type LoginDecisionGrant string
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
-	// Carid The configured OAuth car id.
+	// Carid The configured OAuth car id (`OAUTH_CAR_ID`).
 	//
 	// Example: car-1
 	Carid string `json:"carid"`
 
-	// NodeType Example: pro
+	// NodeType The configured node type (`OAUTH_NODE_TYPE`).
+	//
+	// Example: pro
 	NodeType string `json:"nodeType"`
 
-	// PlanType Example: 3
+	// PlanType The configured plan type (`OAUTH_PLAN_TYPE`).
+	//
+	// Example: 3
 	PlanType string `json:"planType"`
 
-	// Usertoken The credential the user entered.
+	// Usertoken The credential the user entered (`access_token` of `/logintoken`).
 	//
 	// Example: user-token-123
 	Usertoken string `json:"usertoken"`
 }
 
-// Carid Example: car-1
+// RemoteAccount One account; `access_token` or `token` is required.
+type RemoteAccount struct {
+	// AccessToken Example: example-token-3
+	AccessToken *string                 `json:"access_token,omitempty"`
+	Metadata    *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Provider `gpt` or `grok` (empty: the source's provider, else `gpt`).
+	//
+	// Example: gpt
+	Provider *string `json:"provider,omitempty"`
+
+	// Token Example: example-token-4
+	Token *string `json:"token,omitempty"`
+
+	// Type The account's plan as the provider names it (`plus`, `basic`, ...).
+	//
+	// Example: plus
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// RemoteAccountItem A token string or an account object.
+type RemoteAccountItem struct {
+	union json.RawMessage
+}
+
+// RemoteAccountItem0 Example: example-token-5
+type RemoteAccountItem0 = string
+
+// RemoteAccountPayload `{"tokens": [...]}`, `{"accounts": [...]}` or a bare array of tokens and accounts.
+type RemoteAccountPayload struct {
+	union json.RawMessage
+}
+
+// RemoteAccountPayload0 defines model for RemoteAccountPayload.0.
+type RemoteAccountPayload0 struct {
+	// Tokens Example: ["example-token-1","example-token-2"]
+	Tokens []string `json:"tokens"`
+}
+
+// RemoteAccountPayload1 defines model for RemoteAccountPayload.1.
+type RemoteAccountPayload1 struct {
+	Accounts []RemoteAccount `json:"accounts"`
+}
+
+// RemoteAccountPayload2 defines model for RemoteAccountPayload.2.
+type RemoteAccountPayload2 = []RemoteAccountItem
+
+// ShareAuthFinishRequest defines model for ShareAuthFinishRequest.
+type ShareAuthFinishRequest struct {
+	ResponseData []ShareAuthModule `json:"responseData"`
+
+	// Token Example: fastgpt
+	Token string `json:"token"`
+}
+
+// ShareAuthInitRequest defines model for ShareAuthInitRequest.
+type ShareAuthInitRequest struct {
+	// Token The `authToken` the caller presented.
+	//
+	// Example: fastgpt
+	Token string `json:"token"`
+}
+
+// ShareAuthModule defines model for ShareAuthModule.
+type ShareAuthModule struct {
+	// Answer Example: 电影《铃芽之旅》的导演是新海诚。
+	Answer *string `json:"answer,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+
+	// ModuleName Example: AI Chat
+	ModuleName string `json:"moduleName"`
+
+	// Price What the answer cost, in Poolgate quota units.
+	//
+	// Example: 454
+	Price *int64 `json:"price,omitempty"`
+
+	// Question Example: 导演是谁
+	Question *string `json:"question,omitempty"`
+
+	// Tokens Prompt and completion tokens.
+	//
+	// Example: 303
+	Tokens *int64 `json:"tokens,omitempty"`
+}
+
+// ShareAuthStartRequest defines model for ShareAuthStartRequest.
+type ShareAuthStartRequest struct {
+	// Question The text of the last user message.
+	//
+	// Example: 导演是谁
+	Question string `json:"question"`
+
+	// Token Example: fastgpt
+	Token string `json:"token"`
+}
+
+// ShareAuthVerdict `success: true` admits; anything else refuses with `message`, or `msg` when `message` is
+// absent (FastGPT accepts both).
+type ShareAuthVerdict struct {
+	// Message Example: 分享链接无效
+	Message *string `json:"message,omitempty"`
+
+	// Msg Example: 分享链接无效
+	Msg *string `json:"msg,omitempty"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
+// Carid Example: 17
 type Carid = string
+
+// Signature Example: t=1704067200,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+type Signature = string
 
 // AuditCheckParams defines parameters for AuditCheck.
 type AuditCheckParams struct {
-	// Carid The id of the account (car) serving the call.
+	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
 	Carid Carid `json:"Carid"`
+
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // NotifySendParams defines parameters for NotifySend.
 type NotifySendParams struct {
-	// Carid The id of the account (car) serving the call.
+	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
 	Carid Carid `json:"Carid"`
+
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// LoginCheckParams defines parameters for LoginCheck.
+type LoginCheckParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// ShareAuthFinishParams defines parameters for ShareAuthFinish.
+type ShareAuthFinishParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// ShareAuthInitParams defines parameters for ShareAuthInit.
+type ShareAuthInitParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// ShareAuthStartParams defines parameters for ShareAuthStart.
+type ShareAuthStartParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // AuditCheckJSONRequestBody defines body for AuditCheck for application/json ContentType.
@@ -207,6 +427,293 @@ type NotifySendJSONRequestBody = ChatEvent
 
 // LoginCheckJSONRequestBody defines body for LoginCheck for application/json ContentType.
 type LoginCheckJSONRequestBody = LoginRequest
+
+// ShareAuthFinishJSONRequestBody defines body for ShareAuthFinish for application/json ContentType.
+type ShareAuthFinishJSONRequestBody = ShareAuthFinishRequest
+
+// ShareAuthInitJSONRequestBody defines body for ShareAuthInit for application/json ContentType.
+type ShareAuthInitJSONRequestBody = ShareAuthInitRequest
+
+// ShareAuthStartJSONRequestBody defines body for ShareAuthStart for application/json ContentType.
+type ShareAuthStartJSONRequestBody = ShareAuthStartRequest
+
+// Getter for additional properties for RemoteAccount. Returns the specified
+// element and whether it was found
+func (a RemoteAccount) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RemoteAccount
+func (a *RemoteAccount) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RemoteAccount to handle AdditionalProperties
+func (a *RemoteAccount) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["access_token"]; found {
+		err = json.Unmarshal(raw, &a.AccessToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'access_token': %w", err)
+		}
+		delete(object, "access_token")
+	}
+
+	if raw, found := object["metadata"]; found {
+		err = json.Unmarshal(raw, &a.Metadata)
+		if err != nil {
+			return fmt.Errorf("error reading 'metadata': %w", err)
+		}
+		delete(object, "metadata")
+	}
+
+	if raw, found := object["provider"]; found {
+		err = json.Unmarshal(raw, &a.Provider)
+		if err != nil {
+			return fmt.Errorf("error reading 'provider': %w", err)
+		}
+		delete(object, "provider")
+	}
+
+	if raw, found := object["token"]; found {
+		err = json.Unmarshal(raw, &a.Token)
+		if err != nil {
+			return fmt.Errorf("error reading 'token': %w", err)
+		}
+		delete(object, "token")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RemoteAccount to handle AdditionalProperties
+func (a RemoteAccount) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.AccessToken != nil {
+		object["access_token"], err = json.Marshal(a.AccessToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'access_token': %w", err)
+		}
+	}
+
+	if a.Metadata != nil {
+		object["metadata"], err = json.Marshal(a.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'metadata': %w", err)
+		}
+	}
+
+	if a.Provider != nil {
+		object["provider"], err = json.Marshal(a.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'provider': %w", err)
+		}
+	}
+
+	if a.Token != nil {
+		object["token"], err = json.Marshal(a.Token)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'token': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// AsRemoteAccountItem0 returns the union data inside the RemoteAccountItem as a RemoteAccountItem0
+func (t RemoteAccountItem) AsRemoteAccountItem0() (RemoteAccountItem0, error) {
+	var body RemoteAccountItem0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountItem0 overwrites any union data inside the RemoteAccountItem as the provided RemoteAccountItem0
+func (t *RemoteAccountItem) FromRemoteAccountItem0(v RemoteAccountItem0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountItem0 performs a merge with any union data inside the RemoteAccountItem, using the provided RemoteAccountItem0
+func (t *RemoteAccountItem) MergeRemoteAccountItem0(v RemoteAccountItem0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRemoteAccount returns the union data inside the RemoteAccountItem as a RemoteAccount
+func (t RemoteAccountItem) AsRemoteAccount() (RemoteAccount, error) {
+	var body RemoteAccount
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccount overwrites any union data inside the RemoteAccountItem as the provided RemoteAccount
+func (t *RemoteAccountItem) FromRemoteAccount(v RemoteAccount) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccount performs a merge with any union data inside the RemoteAccountItem, using the provided RemoteAccount
+func (t *RemoteAccountItem) MergeRemoteAccount(v RemoteAccount) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RemoteAccountItem) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RemoteAccountItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsRemoteAccountPayload0 returns the union data inside the RemoteAccountPayload as a RemoteAccountPayload0
+func (t RemoteAccountPayload) AsRemoteAccountPayload0() (RemoteAccountPayload0, error) {
+	var body RemoteAccountPayload0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountPayload0 overwrites any union data inside the RemoteAccountPayload as the provided RemoteAccountPayload0
+func (t *RemoteAccountPayload) FromRemoteAccountPayload0(v RemoteAccountPayload0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountPayload0 performs a merge with any union data inside the RemoteAccountPayload, using the provided RemoteAccountPayload0
+func (t *RemoteAccountPayload) MergeRemoteAccountPayload0(v RemoteAccountPayload0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRemoteAccountPayload1 returns the union data inside the RemoteAccountPayload as a RemoteAccountPayload1
+func (t RemoteAccountPayload) AsRemoteAccountPayload1() (RemoteAccountPayload1, error) {
+	var body RemoteAccountPayload1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountPayload1 overwrites any union data inside the RemoteAccountPayload as the provided RemoteAccountPayload1
+func (t *RemoteAccountPayload) FromRemoteAccountPayload1(v RemoteAccountPayload1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountPayload1 performs a merge with any union data inside the RemoteAccountPayload, using the provided RemoteAccountPayload1
+func (t *RemoteAccountPayload) MergeRemoteAccountPayload1(v RemoteAccountPayload1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRemoteAccountPayload2 returns the union data inside the RemoteAccountPayload as a RemoteAccountPayload2
+func (t RemoteAccountPayload) AsRemoteAccountPayload2() (RemoteAccountPayload2, error) {
+	var body RemoteAccountPayload2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRemoteAccountPayload2 overwrites any union data inside the RemoteAccountPayload as the provided RemoteAccountPayload2
+func (t *RemoteAccountPayload) FromRemoteAccountPayload2(v RemoteAccountPayload2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRemoteAccountPayload2 performs a merge with any union data inside the RemoteAccountPayload, using the provided RemoteAccountPayload2
+func (t *RemoteAccountPayload) MergeRemoteAccountPayload2(v RemoteAccountPayload2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RemoteAccountPayload) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RemoteAccountPayload) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -284,9 +791,16 @@ type ClientInterface interface {
 
 	// AuditCheckWithBody Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -295,9 +809,16 @@ type ClientInterface interface {
 
 	// AuditCheck Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -306,8 +827,11 @@ type ClientInterface interface {
 
 	// NotifySendWithBody Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -316,8 +840,11 @@ type ClientInterface interface {
 
 	// NotifySend Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -326,32 +853,122 @@ type ClientInterface interface {
 
 	// LoginCheckWithBody Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheckWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginCheckWithBody(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginCheck Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheck(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginCheck(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoteSourcePayloadGet Serve accounts to a remote account source
+	//
+	// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+	// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+	// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+	// bare array mixing token strings and account objects. An account's `provider` overrides the
+	// source's; `access_token` and `token` are synonyms.
+	//
+	// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+	RemoteSourcePayloadGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthFinishWithBody Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthFinish Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinish(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthInitWithBody Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInitWithBody(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthInit Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInit(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthStartWithBody Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStartWithBody(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ShareAuthStart Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStart(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AuditCheckWithBody Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes any type of body and a specified content type.
 //
@@ -370,9 +987,16 @@ func (c *Client) AuditCheckWithBody(ctx context.Context, params *AuditCheckParam
 
 // AuditCheck Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -391,8 +1015,11 @@ func (c *Client) AuditCheck(ctx context.Context, params *AuditCheckParams, body 
 
 // NotifySendWithBody Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes any type of body and a specified content type.
 //
@@ -411,8 +1038,11 @@ func (c *Client) NotifySendWithBody(ctx context.Context, params *NotifySendParam
 
 // NotifySend Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -431,15 +1061,17 @@ func (c *Client) NotifySend(ctx context.Context, params *NotifySendParams, body 
 
 // LoginCheckWithBody Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *Client) LoginCheckWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginCheckRequestWithBody(c.Server, contentType, body)
+func (c *Client) LoginCheckWithBody(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginCheckRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -452,15 +1084,166 @@ func (c *Client) LoginCheckWithBody(ctx context.Context, contentType string, bod
 
 // LoginCheck Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *Client) LoginCheck(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginCheckRequest(c.Server, body)
+func (c *Client) LoginCheck(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginCheckRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoteSourcePayloadGet Serve accounts to a remote account source
+//
+// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+// bare array mixing token strings and account objects. An account's `provider` overrides the
+// source's; `access_token` and `token` are synonyms.
+//
+// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+func (c *Client) RemoteSourcePayloadGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourcePayloadGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthFinishWithBody Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *Client) ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthFinishRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthFinish Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *Client) ShareAuthFinish(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthFinishRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthInitWithBody Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *Client) ShareAuthInitWithBody(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthInitRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthInit Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *Client) ShareAuthInit(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthInitRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthStartWithBody Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *Client) ShareAuthStartWithBody(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthStartRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ShareAuthStart Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *Client) ShareAuthStart(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewShareAuthStartRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -519,6 +1302,17 @@ func NewAuditCheckRequestWithBody(server string, params *AuditCheckParams, conte
 
 		req.Header.Set("Carid", headerParam0)
 
+		if params.XPoolgateSignature != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -572,24 +1366,35 @@ func NewNotifySendRequestWithBody(server string, params *NotifySendParams, conte
 
 		req.Header.Set("Carid", headerParam0)
 
+		if params.XPoolgateSignature != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam1)
+		}
+
 	}
 
 	return req, nil
 }
 
 // NewLoginCheckRequest calls the generic LoginCheck builder with application/json body
-func NewLoginCheckRequest(server string, body LoginCheckJSONRequestBody) (*http.Request, error) {
+func NewLoginCheckRequest(server string, params *LoginCheckParams, body LoginCheckJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginCheckRequestWithBody(server, "application/json", bodyReader)
+	return NewLoginCheckRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewLoginCheckRequestWithBody constructs an http.Request for the LoginCheck method, with any body, and a specified content type
-func NewLoginCheckRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginCheckRequestWithBody(server string, params *LoginCheckParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -613,6 +1418,213 @@ func NewLoginCheckRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoteSourcePayloadGetRequest constructs an http.Request for the RemoteSourcePayloadGet method
+func NewRemoteSourcePayloadGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remote-accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewShareAuthFinishRequest calls the generic ShareAuthFinish builder with application/json body
+func NewShareAuthFinishRequest(server string, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareAuthFinishRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewShareAuthFinishRequestWithBody constructs an http.Request for the ShareAuthFinish method, with any body, and a specified content type
+func NewShareAuthFinishRequestWithBody(server string, params *ShareAuthFinishParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shareAuth/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewShareAuthInitRequest calls the generic ShareAuthInit builder with application/json body
+func NewShareAuthInitRequest(server string, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareAuthInitRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewShareAuthInitRequestWithBody constructs an http.Request for the ShareAuthInit method, with any body, and a specified content type
+func NewShareAuthInitRequestWithBody(server string, params *ShareAuthInitParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shareAuth/init")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewShareAuthStartRequest calls the generic ShareAuthStart builder with application/json body
+func NewShareAuthStartRequest(server string, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewShareAuthStartRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewShareAuthStartRequestWithBody constructs an http.Request for the ShareAuthStart method, with any body, and a specified content type
+func NewShareAuthStartRequestWithBody(server string, params *ShareAuthStartParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/shareAuth/start")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -663,9 +1675,16 @@ type ClientWithResponsesInterface interface {
 
 	// AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -674,9 +1693,16 @@ type ClientWithResponsesInterface interface {
 
 	// AuditCheckWithResponse Check a chat before it is sent upstream
 	//
-	// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-	// the caller as the error message, in the caller's protocol's error shape, with the same
-	// status (429 stays 429, 403 stays 403).
+	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+	// shown to the caller as the error message, in the caller's protocol's error shape, with the
+	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	//
+	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+	// Poolgate API key the call was made with, or for share links the link's `authToken`.
+	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+	// images and other parts are dropped); `raw_message` is the caller's original request body.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -685,8 +1711,11 @@ type ClientWithResponsesInterface interface {
 
 	// NotifySendWithBodyWithResponse Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -695,8 +1724,11 @@ type ClientWithResponsesInterface interface {
 
 	// NotifySendWithResponse Learn of a completed chat
 	//
-	// Sent after a successful call, never slowing the caller, with the same headers and body as
-	// the audit check. The response is ignored.
+	// Sent after a successful call with the same headers and body as the audit check, from a
+	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+	// notification may therefore arrive more than once; `messages[0].id` is stable across
+	// retries and can be used to drop duplicates. The response body is ignored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -705,30 +1737,129 @@ type ClientWithResponsesInterface interface {
 
 	// LoginCheckWithBodyWithResponse Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheckWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
+	LoginCheckWithBodyWithResponse(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
 
 	// LoginCheckWithResponse Decide a token sign-in
 	//
-	// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-	// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-	// other code refuses and `msg` is shown to the user.
+	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+	// an unreadable body or a timeout refuses the sign-in.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /oauth (the `LoginCheck` operationId).
-	LoginCheckWithResponse(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
+	LoginCheckWithResponse(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error)
+
+	// RemoteSourcePayloadGetWithResponse Serve accounts to a remote account source
+	//
+	// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+	// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+	// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+	// bare array mixing token strings and account objects. An account's `provider` overrides the
+	// source's; `access_token` and `token` are synonyms.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+	RemoteSourcePayloadGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error)
+
+	// ShareAuthFinishWithBodyWithResponse Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinishWithBodyWithResponse(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error)
+
+	// ShareAuthFinishWithResponse Learn the result of an answered question
+	//
+	// Sent after each answer given through a share link, from the durable outbox (retried until
+	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+	// used, the price in Poolgate quota units, the question and the answer. The response body
+	// is ignored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+	ShareAuthFinishWithResponse(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error)
+
+	// ShareAuthInitWithBodyWithResponse Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInitWithBodyWithResponse(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error)
+
+	// ShareAuthInitWithResponse Check a share link when it is opened
+	//
+	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+	// `message` (or `msg`) is shown to the caller.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+	ShareAuthInitWithResponse(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error)
+
+	// ShareAuthStartWithBodyWithResponse Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStartWithBodyWithResponse(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error)
+
+	// ShareAuthStartWithResponse Check a question before it is answered
+	//
+	// Sent before each question asked through a share link. `question` is the text of the last
+	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+	// is shown to the caller and nothing is sent upstream.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+	ShareAuthStartWithResponse(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error)
 }
 
 type AuditCheckResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *AuditRefusal
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *AuditRefusal
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuditCheckResponse) GetJSON403() *AuditRefusal {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AuditCheckResponse) GetJSON429() *AuditRefusal {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -835,11 +1966,182 @@ func (r LoginCheckResponse) ContentType() string {
 	return ""
 }
 
+type RemoteSourcePayloadGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemoteAccountPayload
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoteSourcePayloadGetResponse) GetJSON200() *RemoteAccountPayload {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoteSourcePayloadGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoteSourcePayloadGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoteSourcePayloadGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoteSourcePayloadGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareAuthFinishResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareAuthFinishResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareAuthFinishResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareAuthFinishResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareAuthFinishResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareAuthFinishResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareAuthInitResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareAuthVerdict
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareAuthInitResponse) GetJSON200() *ShareAuthVerdict {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareAuthInitResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareAuthInitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareAuthInitResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareAuthInitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ShareAuthStartResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ShareAuthVerdict
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ShareAuthStartResponse) GetJSON200() *ShareAuthVerdict {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ShareAuthStartResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ShareAuthStartResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ShareAuthStartResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ShareAuthStartResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -854,9 +2156,16 @@ func (c *ClientWithResponses) AuditCheckWithBodyWithResponse(ctx context.Context
 
 // AuditCheckWithResponse Check a chat before it is sent upstream
 //
-// Status 200 lets the call through. Any other status blocks it: the response body is shown to
-// the caller as the error message, in the caller's protocol's error shape, with the same
-// status (429 stays 429, 403 stays 403).
+// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
+// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
+// shown to the caller as the error message, in the caller's protocol's error shape, with the
+// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+//
+// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
+// Poolgate API key the call was made with, or for share links the link's `authToken`.
+// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
+// call. `messages` are the caller's chat messages converted to this shape (text parts only;
+// images and other parts are dropped); `raw_message` is the caller's original request body.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -871,8 +2180,11 @@ func (c *ClientWithResponses) AuditCheckWithResponse(ctx context.Context, params
 
 // NotifySendWithBodyWithResponse Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -887,8 +2199,11 @@ func (c *ClientWithResponses) NotifySendWithBodyWithResponse(ctx context.Context
 
 // NotifySendWithResponse Learn of a completed chat
 //
-// Sent after a successful call, never slowing the caller, with the same headers and body as
-// the audit check. The response is ignored.
+// Sent after a successful call with the same headers and body as the audit check, from a
+// durable outbox: never in front of the caller's answer, retried with backoff (first retry
+// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
+// notification may therefore arrive more than once; `messages[0].id` is stable across
+// retries and can be used to drop duplicates. The response body is ignored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -903,15 +2218,17 @@ func (c *ClientWithResponses) NotifySendWithResponse(ctx context.Context, params
 
 // LoginCheckWithBodyWithResponse Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
-	rsp, err := c.LoginCheckWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context, params *LoginCheckParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
+	rsp, err := c.LoginCheckWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -920,19 +2237,144 @@ func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context
 
 // LoginCheckWithResponse Decide a token sign-in
 //
-// Called when a user signs in with a token while `OAUTH_URL` is configured (local token and
-// code sign-in are then disabled). `code` 1 signs the user in with `grant` as their tier; any
-// other code refuses and `msg` is shown to the user.
+// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
+// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
+// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
+// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
+// an unreadable body or a timeout refuses the sign-in.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /oauth (the `LoginCheck` operationId).
-func (c *ClientWithResponses) LoginCheckWithResponse(ctx context.Context, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
-	rsp, err := c.LoginCheck(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginCheckWithResponse(ctx context.Context, params *LoginCheckParams, body LoginCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginCheckResponse, error) {
+	rsp, err := c.LoginCheck(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseLoginCheckResponse(rsp)
+}
+
+// RemoteSourcePayloadGetWithResponse Serve accounts to a remote account source
+//
+// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
+// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
+// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
+// bare array mixing token strings and account objects. An account's `provider` overrides the
+// source's; `access_token` and `token` are synonyms.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
+func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error) {
+	rsp, err := c.RemoteSourcePayloadGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoteSourcePayloadGetResponse(rsp)
+}
+
+// ShareAuthFinishWithBodyWithResponse Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *ClientWithResponses) ShareAuthFinishWithBodyWithResponse(ctx context.Context, params *ShareAuthFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error) {
+	rsp, err := c.ShareAuthFinishWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthFinishResponse(rsp)
+}
+
+// ShareAuthFinishWithResponse Learn the result of an answered question
+//
+// Sent after each answer given through a share link, from the durable outbox (retried until
+// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
+// used, the price in Poolgate quota units, the question and the answer. The response body
+// is ignored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/finish (the `ShareAuthFinish` operationId).
+func (c *ClientWithResponses) ShareAuthFinishWithResponse(ctx context.Context, params *ShareAuthFinishParams, body ShareAuthFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthFinishResponse, error) {
+	rsp, err := c.ShareAuthFinish(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthFinishResponse(rsp)
+}
+
+// ShareAuthInitWithBodyWithResponse Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *ClientWithResponses) ShareAuthInitWithBodyWithResponse(ctx context.Context, params *ShareAuthInitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error) {
+	rsp, err := c.ShareAuthInitWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthInitResponse(rsp)
+}
+
+// ShareAuthInitWithResponse Check a share link when it is opened
+//
+// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
+// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
+// `message` (or `msg`) is shown to the caller.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/init (the `ShareAuthInit` operationId).
+func (c *ClientWithResponses) ShareAuthInitWithResponse(ctx context.Context, params *ShareAuthInitParams, body ShareAuthInitJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthInitResponse, error) {
+	rsp, err := c.ShareAuthInit(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthInitResponse(rsp)
+}
+
+// ShareAuthStartWithBodyWithResponse Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *ClientWithResponses) ShareAuthStartWithBodyWithResponse(ctx context.Context, params *ShareAuthStartParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error) {
+	rsp, err := c.ShareAuthStartWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthStartResponse(rsp)
+}
+
+// ShareAuthStartWithResponse Check a question before it is answered
+//
+// Sent before each question asked through a share link. `question` is the text of the last
+// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
+// is shown to the caller and nothing is sent upstream.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
+func (c *ClientWithResponses) ShareAuthStartWithResponse(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error) {
+	rsp, err := c.ShareAuthStart(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseShareAuthStartResponse(rsp)
 }
 
 // ParseAuditCheckResponse parses an HTTP response from a AuditCheckWithResponse call
@@ -946,6 +2388,29 @@ func ParseAuditCheckResponse(rsp *http.Response) (*AuditCheckResponse, error) {
 	response := &AuditCheckResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AuditRefusal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest AuditRefusal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/plain) unsupported
+
+	case rsp.StatusCode == 429:
+		// Content-type (text/plain) unsupported
+
 	}
 
 	return response, nil
@@ -993,6 +2458,110 @@ func ParseLoginCheckResponse(rsp *http.Response) (*LoginCheckResponse, error) {
 	return response, nil
 }
 
+// ParseRemoteSourcePayloadGetResponse parses an HTTP response from a RemoteSourcePayloadGetWithResponse call
+func ParseRemoteSourcePayloadGetResponse(rsp *http.Response) (*RemoteSourcePayloadGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoteSourcePayloadGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemoteAccountPayload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareAuthFinishResponse parses an HTTP response from a ShareAuthFinishWithResponse call
+func ParseShareAuthFinishResponse(rsp *http.Response) (*ShareAuthFinishResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareAuthFinishResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareAuthInitResponse parses an HTTP response from a ShareAuthInitWithResponse call
+func ParseShareAuthInitResponse(rsp *http.Response) (*ShareAuthInitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareAuthInitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareAuthVerdict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseShareAuthStartResponse parses an HTTP response from a ShareAuthStartWithResponse call
+func ParseShareAuthStartResponse(rsp *http.Response) (*ShareAuthStartResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ShareAuthStartResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ShareAuthVerdict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AuditCheck Check a chat before it is sent upstream
@@ -1003,7 +2572,19 @@ type ServerInterface interface {
 	NotifySend(ctx echo.Context, params NotifySendParams) error
 	// LoginCheck Decide a token sign-in
 	// (POST /oauth)
-	LoginCheck(ctx echo.Context) error
+	LoginCheck(ctx echo.Context, params LoginCheckParams) error
+	// RemoteSourcePayloadGet Serve accounts to a remote account source
+	// (GET /remote-accounts)
+	RemoteSourcePayloadGet(ctx echo.Context) error
+	// ShareAuthFinish Learn the result of an answered question
+	// (POST /shareAuth/finish)
+	ShareAuthFinish(ctx echo.Context, params ShareAuthFinishParams) error
+	// ShareAuthInit Check a share link when it is opened
+	// (POST /shareAuth/init)
+	ShareAuthInit(ctx echo.Context, params ShareAuthInitParams) error
+	// ShareAuthStart Check a question before it is answered
+	// (POST /shareAuth/start)
+	ShareAuthStart(ctx echo.Context, params ShareAuthStartParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1036,6 +2617,21 @@ func (w *ServerInterfaceWrapper) AuditCheck(ctx echo.Context) error {
 	} else {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Carid is required, but not found"))
 	}
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AuditCheck(ctx, params)
@@ -1067,6 +2663,21 @@ func (w *ServerInterfaceWrapper) NotifySend(ctx echo.Context) error {
 	} else {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Carid is required, but not found"))
 	}
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.NotifySend(ctx, params)
@@ -1077,8 +2688,124 @@ func (w *ServerInterfaceWrapper) NotifySend(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) LoginCheck(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LoginCheckParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.LoginCheck(ctx)
+	err = w.Handler.LoginCheck(ctx, params)
+	return err
+}
+
+// RemoteSourcePayloadGet converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoteSourcePayloadGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoteSourcePayloadGet(ctx)
+	return err
+}
+
+// ShareAuthFinish converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareAuthFinish(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ShareAuthFinishParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareAuthFinish(ctx, params)
+	return err
+}
+
+// ShareAuthInit converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareAuthInit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ShareAuthInitParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareAuthInit(ctx, params)
+	return err
+}
+
+// ShareAuthStart converts echo context to params.
+func (w *ServerInterfaceWrapper) ShareAuthStart(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ShareAuthStartParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ShareAuthStart(ctx, params)
 	return err
 }
 
@@ -1132,6 +2859,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/oauth", wrapper.LoginCheck, options.OperationMiddlewares["loginCheck"]...)
 	router.POST(options.BaseURL+"/audit_limit", wrapper.AuditCheck, options.OperationMiddlewares["auditCheck"]...)
 	router.POST(options.BaseURL+"/notify", wrapper.NotifySend, options.OperationMiddlewares["notifySend"]...)
+	router.POST(options.BaseURL+"/shareAuth/init", wrapper.ShareAuthInit, options.OperationMiddlewares["shareAuthInit"]...)
+	router.POST(options.BaseURL+"/shareAuth/start", wrapper.ShareAuthStart, options.OperationMiddlewares["shareAuthStart"]...)
+	router.POST(options.BaseURL+"/shareAuth/finish", wrapper.ShareAuthFinish, options.OperationMiddlewares["shareAuthFinish"]...)
+	router.GET(options.BaseURL+"/remote-accounts", wrapper.RemoteSourcePayloadGet, options.OperationMiddlewares["remoteSourcePayloadGet"]...)
 
 }
 
@@ -1155,6 +2886,31 @@ func (response AuditCheck200TextResponse) VisitAuditCheckResponse(w http.Respons
 	return err
 }
 
+type AuditCheck401TextResponse string
+
+func (response AuditCheck401TextResponse) VisitAuditCheckResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(401)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type AuditCheck403JSONResponse AuditRefusal
+
+func (response AuditCheck403JSONResponse) VisitAuditCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditCheck403TextResponse string
 
 func (response AuditCheck403TextResponse) VisitAuditCheckResponse(w http.ResponseWriter) error {
@@ -1163,6 +2919,20 @@ func (response AuditCheck403TextResponse) VisitAuditCheckResponse(w http.Respons
 	w.WriteHeader(403)
 
 	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type AuditCheck429JSONResponse AuditRefusal
+
+func (response AuditCheck429JSONResponse) VisitAuditCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -1209,7 +2979,8 @@ func (response NotifySend400TextResponse) VisitNotifySendResponse(w http.Respons
 }
 
 type LoginCheckRequestObject struct {
-	Body *LoginCheckJSONRequestBody
+	Params LoginCheckParams
+	Body   *LoginCheckJSONRequestBody
 }
 
 type LoginCheckResponseObject interface {
@@ -1241,6 +3012,159 @@ func (response LoginCheck400TextResponse) VisitLoginCheckResponse(w http.Respons
 	return err
 }
 
+type LoginCheck401TextResponse string
+
+func (response LoginCheck401TextResponse) VisitLoginCheckResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(401)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type RemoteSourcePayloadGetRequestObject struct {
+}
+
+type RemoteSourcePayloadGetResponseObject interface {
+	VisitRemoteSourcePayloadGetResponse(w http.ResponseWriter) error
+}
+
+type RemoteSourcePayloadGet200JSONResponse RemoteAccountPayload
+
+func (t RemoteSourcePayloadGet200JSONResponse) MarshalJSON() ([]byte, error) {
+	return RemoteAccountPayload(t).MarshalJSON()
+}
+
+func (t *RemoteSourcePayloadGet200JSONResponse) UnmarshalJSON(b []byte) error {
+	return (*RemoteAccountPayload)(t).UnmarshalJSON(b)
+}
+
+func (response RemoteSourcePayloadGet200JSONResponse) VisitRemoteSourcePayloadGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourcePayloadGet401TextResponse string
+
+func (response RemoteSourcePayloadGet401TextResponse) VisitRemoteSourcePayloadGetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(401)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ShareAuthFinishRequestObject struct {
+	Params ShareAuthFinishParams
+	Body   *ShareAuthFinishJSONRequestBody
+}
+
+type ShareAuthFinishResponseObject interface {
+	VisitShareAuthFinishResponse(w http.ResponseWriter) error
+}
+
+type ShareAuthFinish200JSONResponse map[string]interface{}
+
+func (response ShareAuthFinish200JSONResponse) VisitShareAuthFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareAuthFinish400TextResponse string
+
+func (response ShareAuthFinish400TextResponse) VisitShareAuthFinishResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(400)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ShareAuthInitRequestObject struct {
+	Params ShareAuthInitParams
+	Body   *ShareAuthInitJSONRequestBody
+}
+
+type ShareAuthInitResponseObject interface {
+	VisitShareAuthInitResponse(w http.ResponseWriter) error
+}
+
+type ShareAuthInit200JSONResponse ShareAuthVerdict
+
+func (response ShareAuthInit200JSONResponse) VisitShareAuthInitResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareAuthInit400TextResponse string
+
+func (response ShareAuthInit400TextResponse) VisitShareAuthInitResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(400)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ShareAuthStartRequestObject struct {
+	Params ShareAuthStartParams
+	Body   *ShareAuthStartJSONRequestBody
+}
+
+type ShareAuthStartResponseObject interface {
+	VisitShareAuthStartResponse(w http.ResponseWriter) error
+}
+
+type ShareAuthStart200JSONResponse ShareAuthVerdict
+
+func (response ShareAuthStart200JSONResponse) VisitShareAuthStartResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareAuthStart400TextResponse string
+
+func (response ShareAuthStart400TextResponse) VisitShareAuthStartResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(400)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AuditCheck Check a chat before it is sent upstream
@@ -1252,6 +3176,18 @@ type StrictServerInterface interface {
 	// LoginCheck Decide a token sign-in
 	// (POST /oauth)
 	LoginCheck(ctx context.Context, request LoginCheckRequestObject) (LoginCheckResponseObject, error)
+	// RemoteSourcePayloadGet Serve accounts to a remote account source
+	// (GET /remote-accounts)
+	RemoteSourcePayloadGet(ctx context.Context, request RemoteSourcePayloadGetRequestObject) (RemoteSourcePayloadGetResponseObject, error)
+	// ShareAuthFinish Learn the result of an answered question
+	// (POST /shareAuth/finish)
+	ShareAuthFinish(ctx context.Context, request ShareAuthFinishRequestObject) (ShareAuthFinishResponseObject, error)
+	// ShareAuthInit Check a share link when it is opened
+	// (POST /shareAuth/init)
+	ShareAuthInit(ctx context.Context, request ShareAuthInitRequestObject) (ShareAuthInitResponseObject, error)
+	// ShareAuthStart Check a question before it is answered
+	// (POST /shareAuth/start)
+	ShareAuthStart(ctx context.Context, request ShareAuthStartRequestObject) (ShareAuthStartResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1363,8 +3299,10 @@ func (sh *strictHandler) NotifySend(ctx echo.Context, params NotifySendParams) e
 }
 
 // LoginCheck operation middleware
-func (sh *strictHandler) LoginCheck(ctx echo.Context) error {
+func (sh *strictHandler) LoginCheck(ctx echo.Context, params LoginCheckParams) error {
 	var request LoginCheckRequestObject
+
+	request.Params = params
 
 	var body LoginCheckJSONRequestBody
 	var err error
@@ -1408,45 +3346,265 @@ func (sh *strictHandler) LoginCheck(ctx echo.Context) error {
 	return nil
 }
 
+// RemoteSourcePayloadGet operation middleware
+func (sh *strictHandler) RemoteSourcePayloadGet(ctx echo.Context) error {
+	var request RemoteSourcePayloadGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoteSourcePayloadGet(ctx.Request().Context(), request.(RemoteSourcePayloadGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoteSourcePayloadGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoteSourcePayloadGetResponseObject); ok {
+		return validResponse.VisitRemoteSourcePayloadGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareAuthFinish operation middleware
+func (sh *strictHandler) ShareAuthFinish(ctx echo.Context, params ShareAuthFinishParams) error {
+	var request ShareAuthFinishRequestObject
+
+	request.Params = params
+
+	var body ShareAuthFinishJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareAuthFinish(ctx.Request().Context(), request.(ShareAuthFinishRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareAuthFinish")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareAuthFinishResponseObject); ok {
+		return validResponse.VisitShareAuthFinishResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareAuthInit operation middleware
+func (sh *strictHandler) ShareAuthInit(ctx echo.Context, params ShareAuthInitParams) error {
+	var request ShareAuthInitRequestObject
+
+	request.Params = params
+
+	var body ShareAuthInitJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareAuthInit(ctx.Request().Context(), request.(ShareAuthInitRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareAuthInit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareAuthInitResponseObject); ok {
+		return validResponse.VisitShareAuthInitResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ShareAuthStart operation middleware
+func (sh *strictHandler) ShareAuthStart(ctx echo.Context, params ShareAuthStartParams) error {
+	var request ShareAuthStartRequestObject
+
+	request.Params = params
+
+	var body ShareAuthStartJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ShareAuthStart(ctx.Request().Context(), request.(ShareAuthStartRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ShareAuthStart")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ShareAuthStartResponseObject); ok {
+		return validResponse.VisitShareAuthStartResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Fnfb9s4Ev5XCN4BTQD5t7dp3Ke0e3dbINsWbfpwSAJ7LI4sbiRSR1JJvYX/98OQkizZSpv04XDYp8YS",
-	"yRkO5/v4feo3Huu80AqVs3zxjRdgIEeHxv96C0YK+kOgjY0snNSKL/hVikwKphPmUmQQx7pUjp3EYE6Z",
-	"RXMv1ca/iSHLhjzikialCAINj7iCHPmiWjviBv9TSoOCL5wpMeI2TjEHCopfIS8yGhuDGUx4xN22oJ/W",
-	"Gak2fLfb1cNDtim4f9yjcn4jRhdonET/CuKQ+jeOqsz54por/Or4bdQK4p8cxYgo+DvxpHwiHmt1j8YC",
-	"RVvmWuBxKndSHaxWGJmD2S7BWmkdqJ4sds0Tvf4DY0excrQWNmFR6TD3f/zdYMIX/G+j/bGOqhKNqD6/",
-	"h0l8vyAYA1u/nhaYdTPbYC6VHMyG40GSgU37tlyAQeWWVTZLebC5WXwuznAKg8l6ngzm+AoG5/FLMfgl",
-	"meIExuuzeDbrW9bAQ72mP0AhJBUVso+taoaOOW5ObeRGKsgYNRdax9ZabCP2kKJicA8yg3WGQ95TVCdz",
-	"/FMr7G7iwkoYfU5BbVKQfdnW05Y6SSy6ZS5VZ4XB/NW4mSaVww0amldaNFf6Druj/eOBo+eDyXTW2w57",
-	"2FzX3d1qifo02xHqTr7t2Xa7NY7BU7pUm+PnRmfYhhSF4hFvt7HdWoc5bUDrrAu3avT3d+ZD9CUca+V6",
-	"kV69WIYZ7aK6R/BdgAnc1wy95r9hlmkK3ADr+Mg78DnIu5NFHaJ3HwbB4ZL6p5PC5Gw8H788m47Hw8l0",
-	"1kxUZb4OnXOIs5frSTJOXuFgLs5gMI8nODhPfsHBFM7iczFbv8JJL2Pl6ECAgx+B7CDzww4MLbI/l769",
-	"XuqNVL9iLG3FxYcnF+iyC+cJyxGUZbaMY7T2NQO1dSndMJhZZAaT0qIlLO9r14e0jYHQLsds4SQa5t+j",
-	"WLBVmTkDK2akQMv8j4gVRjNQgiUGmwvPvmarwuhV5+VrtqJ/VmGkVtnWp1YjhFajfjCaR5yGdDERnh+f",
-	"kd0cZ/451Q+KOe1vWgJToDf6ZeVGDaRi0lb1EZ368KqWP0SfP5EQ/tHz/BQYtuc4H9cOsVaJ3JQGBftw",
-	"UbqUxWCYPEjy0TtWaYFXR+h+pHRFBup4cO+NQzV0NRf3JG1QoHISsn3FUTk0h9V9Jnnvw0ZVzVpbbG3g",
-	"tg+DFuPSSLf9TFd8qHvnSjneBr1+YZmPyE5WFx648k+vWBbsDYJBw741i+xWp7Q7LyEo9toP2G8qda4I",
-	"QkyqRPeHRCUKLZWzDJhLpRED4sMtS7W+83oRDZNUvBz9ICXYR62zDbggIe2Q/QsVGvoN9YTE6PxGuVRa",
-	"lsgMCQgGY5T3SMeTDxlF/vLp0jIwnY57kC5lqw8XX65+W375dLmK2Oriy6/vrpaX735/d+UfUQo3avX+",
-	"w9W7f/47PDnRxh97Di727GPROak29vQ1Q4hTVoBL2Roz/UCwo6H+SaWRW/G/fLoc3tBhO+l8vzR7pXoQ",
-	"KElBhuqNh5PhmHpTF6igkNS6w/Fw5q8Ul/rzHkEppFtmMpcBhdr28NxnB660bDoeswydbeQ5c6nR5SYd",
-	"sgu1ZdqlaJgNY9eZju8sk27hRxu0hVYWvZaiPdqKgOgUwmJoGISl0RhtWCVHIiYV2495YYkxnY519sJW",
-	"I20KBUbhbDyDQY43qkrkZD49p6S2ls2n5xGbj2f1z/HsNBSTmMf3MEl1fkEleZtifBcu38bSXPcr5P2Q",
-	"UbAlu9sAUrTujRbblrDw92RRZDL24UZ/WN0Vb3uzUTuKykA0jNZrEoIt6PECHaV/3VZjQX8FIdWVRF0R",
-	"VCufSug06uZQfhxqDqLvp+qKlozYUfEqM9HnIHoMw1NdQtcUdOT6sUbvk+RBh7co8pCtd20D+iMzFczm",
-	"rsvoJJf8gwAXj9HpeHzQQnQkoyKDA5/A9R1vZ9BjeHtuJsJxDluCVYwoAvfVMJUbpf0dtYv4fDx7Yh7+",
-	"/JZCWnJK4nk5vSHiQPHaI/mQLVpEEFKanj8rpRiKJX6lbf5kWmy9ZcA8XT4lw9Yl6+HX6p3rW+p0W+aE",
-	"WL7gnnAYsDgFx9aYaINMOr80KsfKwjqD4N0QbGyQzUI6fktBRko7mWy/w+C0BiSOSLZWw0mZ+UwjppAu",
-	"RZvph/bHFzQHnMrCV5hwyfqNgw387VNhMW0h9E/D960e6qHa9z7tz6jE/yPV/rWY8y/EW5+CVvsuVz01",
-	"9hpE/aHneUm8147MHBaO2KrRYSGLIGRA2Yfn8sAlglGk/IDRAWToUHhSeAT5mhrzceC/JSCL6uNV8B1k",
-	"8CypKg9uqNT8Q0pCuCVtqaQt5XmS6Zjcix/sJS4ZvMYtkk52FKRm/dMhW9GIFZtUERvjU4deedu8qmSf",
-	"NN5Le49+o4KY9CEql+5ZZ5XbzeqIb2nVPnrxHrNWcj9NE5UXbWhhbyEr37i3id4btqzgTwOt445/Cms/",
-	"2pRXjpPm00a1Ff+xoLH4z0u3+TjziNIQ1fv/FUDDPeSZgjqpzART2jGDICpP4hdtYbfutNZnkCPwdsBK",
-	"WxbYYKia00JqRoUhpPpFyHuG26Q0WeV/7WI08t5tWG15GOvc32vVGkdXeYW4upyWnbRQ6w139Z8kIfgu",
-	"Olzho8GBlxn+wqb5hx721IONGCUM9PKi6iYa3zK37YCBl3a3u/8GAAD//w==",
+	"3HxLbyTJcf9XSdRfwJDz7242X8OZJhYCd2Z2l9C8MORIFtg0K7squjvFqsxSZhbJ1oiA/IQgAb5Itmyd",
+	"fPFJh5UPgmFZ6y+zu6Pdb2FEZNaru5qPGa3W3hO765EZGRkR+YuIX/N1EKk0UxKkNcHgdZBxzVOwoOnb",
+	"Q65FjB9iMJEWmRVKBoPgcApMxEyNmZ0C41GkcmnZSsT1KjOgz4Sc0J2IJ0mHPhmeAjvjSQ6MGxZGXO/H",
+	"IROSbo5UPOsFnUDg2FPgMeigE0ieQjDwInQCDT/MhYY4GFidQycw0RRSjrLBBU+zBJ9d3wk6gZ1l+NlY",
+	"LeQkuLzsBAdiIrnNNSyu5IUGA9Ky8ylIFn70/Pl3Tg4eP3z5+DBkwjADdsBC+94w7/c3o1yKC2YgUjI2",
+	"dAU6Z+v+3hQu2EdP9x52Dz7a29i+h6oZBu6Wdc/23Ddcq7vg70PYG8pli/+L7gulkgm30K0W0b52+976",
+	"Tn+rf29no99HubY3tnf4/XsPYAciGEHMNzf4eMzvbURxxDfHfHs94vEO7OzwPmzfG4+3N+/F/Qjuw3r/",
+	"fnx/hCrPuLWgUa6/tO8d9bsPjv8/joyfeHd8/Pre1uW3WhR+WQhIJrSXx8K+hHFueNJuSRrGoEFGQLYD",
+	"+o7BS/g8WQZb4XLmPp0rfWp2mbC0OVN1LplVpaWBRtsSZhVtKdMqA20FkBBRAlybE9TxvAQHbkNZLq1I",
+	"aKxEpMKysQYwjDOTKIsDlpre3F7fKBctpIUJ6OCyE4DWStOeyDwNBkdBqmJITmJh+CgB1Ke7EPHsBC4i",
+	"gJguWnUK8oQWTN8jJS1IW145rk29ZISm/jtBCsbwCTTtw61Kjdm9PstAs81pP+2jpnk0hZiNlWaTzHa3",
+	"VKsLVd535Bd6XD6mRj+AyOLED6fcPj4DaSmSNHaAR07flXokXNjm6uhKy3ooWtw0ChUOwzIRnfqFFRbS",
+	"2MfWaEH6PwNtOE5ygvpeXMupkHFTuZkWKdezE26MMJZL26rEBX35jaJBhYWUPnxLwzgYBP9vrQrMa96f",
+	"1lDBT/3uVgNyrfmMxkPzaEo2gVRI0d3s9bvjhJtp25IzrtHivDQnYm5xm9GDeAc2eHd9tDXubsF93n0Q",
+	"3Yu72+MNWOf90U60udk2rObnJzVT5HEsUKk8eVHTpgvmixvrHPqOYUqLiZA8YWiCYGx5Wixo04oUfqTk",
+	"nN3vGcHXDqZcTqZctIlZvHaixmMD9iR1UaIcobt1v9/m77kBfYjO226Z5QL2XuyzU5h1mNIYTqZcY4iR",
+	"p3cMC3lupzRG2DRNHLtLkaG7vrF5rUd656oZVGELdTELR1rmuU+rvZrz3dxOXWhrXtcqgbpH41RBJ6g7",
+	"gZkZCymFOZU0vd0/ffXKaIo2gX2YXBSqiJ/ujUo4uxBu7JJwk3HtsFD56FHwESSJwtdLN120o4Yzzq2j",
+	"IVUxReu6NHALJ2iUi3b1qoZA2LmwUzbWbu9Nw34qJNBb39jsBGOlU26DQRCrfJRAtWiZpyNnzW0wb4+9",
+	"erX/qIqouLETaTrMWDzS2AjsOYDDcByPecZlzKSyYjzDsKxkW9i9N1of98f3obsV7/DuVrQO3Qfjbehu",
+	"8J3oQbw5ug/r6+2nmuUxt/y6WDKn0rmNICzpDbqyotrobZvyRE2EfASRMP4Mmze5uGWz1lkKXBpm8igC",
+	"Y3YZlzM7RWgMiQEHcWBu39rizERzZ+eLMcYK0IzuQzxgYZ5YzUOmRQyG0ZcOy7SiXUE4U5yRZpeFmVZh",
+	"4+YuC/FPOJT0qJLJrMf2RoiOB7TD6K/sFCAz9JXmtlOYsSk/A7bi3qbjljMJ5/T8qsO2ZYBAmRw4CzoB",
+	"vtD0SHd9cefNpAW31eEfyUYYnpINMZFdIREkehTVtEC/I9cGH9rXpfbw0p1HLeawPGmKlByLSa4hZs/3",
+	"cjtlEdeIYVbC53uvDj86ebj38mT/UbjalDfiutvqElLFcOjj3JWT4YMMXy9nevb80eOTw++/eDw/2ZI9",
+	"yBIubzQVPtic6sWTvWetU7WiBtxKe8WxqiEGaQVPqo0HaQGnXgk5bewJvR9iCArXEtwrd2H1nQ7ZSrCO",
+	"3+LaBtQU1GYwLyFVFvac+90ODD2Xpd/usvkFahb6j2TrTtjF9Kf+VhMd+U9eDZt/wrhLMpwJTGcXNjKc",
+	"ZNZJP9HqNGQrkGZ25sKMUbmO4I5hxesdFy/pnbkdnGStB/i169xqfWupdXv1o0xo3NwFwEI+hrm6waR0",
+	"JcyS3IQdFo64EVHYYb1eb969ktzcLDlo2Mw+oqiWA5rWw9wwBDBlmQi5kXB2JeH5OBgcLVfIdotCrs5E",
+	"mhZ9eTwv8As+SxRvCYPh66HbIDMMBuyo1+sdX6LKXg+D4niq3XCgeYSYmYAVZXv0Nh1cxRvNVTaN3z0+",
+	"h+eay1+vtshf2XgHrOcnbIkDi0mxE//G+d+c1q8RpBy+VZTbT0hGuDApbv0BZjV4oH0gpDDTpUejBpMp",
+	"aeCRjyc3kqEc/KmK86Q18W3x+DE3tjU+tO0W1RdrorXF8FKMfSns0hVecXTVsr16zSpzJch5kHI7+a8U",
+	"2OttMa+T5tyF52raP/7yd59/8u+f/uRnX/7ib7742Sef/efP3/zq7z79yc//+Ou//fzjP7z5wy/f/PPH",
+	"b/7pt29+9x9ffPzrT3/y160nRksZgkpL3VRIseSNPIFnPJ1P3vcZZqatgESLqCVef2/KrUtIaHEsUsZ2",
+	"mJBVFvPDXFnOcilsE3xvbW/VMiUh7b3aMVHD47TxRS2rlLRUzhe//aulZ5JpK0CrNHOJE5p+Anjdh7hm",
+	"2bG/eQPx5oyjptcrLeTAcr3cpusrbklC4MIWRbiEG+swma9ENG36Rkp6NzcuZb1yvd8FHYuoJasKfW4w",
+	"YAhqQsbjVNhluZtLwUO/1JAqPGFqJqFvJxQ3mDBDySmVYisfcGM/fHGIRxdk1rCRslOfJjW13lrF/fyn",
+	"f//Z73/z5S/++80//NubX/3rm3/86RUJ021fK/Ki+qsNbDdSKgEuF5RfvHjcln0biHIt7OwAw7lbmsN4",
+	"7wPXbejQ9QTw3KnAYDiihz3w7RU9EBLKDVNOPbU2u019zkGolXCPigLiR1T5HTAnHXtdDnMZrrb2ssoH",
+	"FvpZ14iIyhFyrNrlAxlnSkhrGGd2KnTczbi2MzZV6tQ3SpjAPUqBHpJxFeJwbabHPgQJmgo3xQtjrdKh",
+	"tFNh2FgkgOmzhgjEGaDgKVsJozRey4qeE85lKLfgC10aNvGjx4zGO+czNOOhvHv3e1PQUEljQMYEmdPe",
+	"3bsM10Y5GYumEJ12FitHr14+MQwRXy2rPJ+qBMjfhtKnla9ePkHcuPfq0f7hyZP9p/uHdIlGCp89P9z/",
+	"4PvuworvABiwVsiJYaHCk/gk10nYGcqQBDih/oi7xkInCX1bHdRaCspYNBgGFzyyycwd45WUr14+6bDz",
+	"KbdAu2PNUGbcTnddvsDt1LARJOqcrYRrJAPOtVabn767ycNV0gG+qSS4lGN+D4aSSkiM4lo3EfLUKdWw",
+	"iUIxw9dTZezlmini3pqQwv7YYLT/8ZigWogC43aF+CjtNekK3xhKX6euku4ujc/w2R6rOWqRdGQO9uMw",
+	"Y7Cus6RVSvbT9OhXL594cyk7m2ge31vWiO0wVOqsbANEXGsBZijDtibpgN2wa+t7sIUSFq57fSTqHHQ3",
+	"4gYY3pS1Xm+HncIMTRQPA2dnkUZ51bgYb1EG3w3W/LzR1yg6wuy7oNEVhGUjGCvcCqtzg+ZLqqQ3Bui7",
+	"Ks1y68wEZWLqzJXl2GhmwRTeHXcIXaBBoeMpSfV5ZkUKHXSYoXRHGl0xlqeZYaki8+OSjTE+pELmOCJt",
+	"50zlmkWJik7ZioYs4TNMhy1QLboIA4ci9c1UF57GXCS5BoPbXLrUOcfbbsMP958+fv7q0BcRpYdwPbZX",
+	"Dxgokh1KHMzggUsSM5Xb8lSulQB3aRgKMPgaa3krAWtKOM7sVKt8Mh3KGiHgg739JyfPXzx+9p7HBDJm",
+	"I1y7S/q3+5urTNkp6HNhYLeIYhSGKsfz3sbIrWJIxBmVrLxzxLmmirrK7Uhd0LsarBaFWY14dKrGY9+k",
+	"5mzj4qLQDiEHKyyd86VaKXIHneAMtKtZB/3eRq+P56LKQPJMBINgs9fvbbo+/5TO5XooIhiojG3rmMvC",
+	"LBlnON05nzn1uW4ybveM5ZmxGnhaxIYeO7Dc5oZt9PvLtL5SHJ/od2IilYZ4tcfu3t2TM6djZtwg5Qbc",
+	"vTvwsdHlb54zkGcYALfYd8T7q4S/ltAF8Bs1tAvE2ilO8RIgoGWrSCV3jH/STHkGndLhh5IQgRdsZWvj",
+	"AX6eGba18aDDtvqbxdf+5uquExxid0ZTiJfKsmjK9QRi8pw6olhBUyClODhCYGW1iEqliLWqKDeVc51K",
+	"dY46Gjgxy+u+JVltwDk3LOWxO2EJx47dOn2v0gfBxa7lUBZcnlLSkBg7IXNcllLWG3TqhTa26NcPJXWO",
+	"ShBtwvI4rFaNLl3cZ65xT3hEOUhC+8RWKEGhjht1NXaHUqT0BkrsjMrdxQlirbIM4tVdFtb61+GCxtvb",
+	"0uSMCOIJRO7HmMKiSz3EyOX6fiW76qi96lE9suaoT8sqcbUHK27Q5bFD5mDs+yqe1RqilPBnWSIikm3t",
+	"B2Yuha04GgURw/Muyv5DKzXCkSFaGBANfsNRvYvs+sauAdxs5Tabt0WH1jdkyy7sfJt0vt0p4pu3GWvV",
+	"7UtUnq9dtPEmWmgSN+VGNKkQDa7CIkGhjY/gSAi1lGa+e3FZZ4VdRyFxHJ3LZhqHh9tlVQejA2Gj358z",
+	"IdyStSzhcySJQJ02eGktnLD2FIylDjtEALFDlHPhv4dL2+qv31AOIc94ImJW1ANuIdL7PjKvYAjyIyJ+",
+	"yCXGUV+UKQrSMUEMcrrVXVY/tloOGr+Gzdu5oyeUtfDICkvyZTWctbx9Y0NoEPOoA7FEpQvz316nN9TQ",
+	"xoPbaahG63OsvKbK5nhyldpuzoX7qrQ5J9pbWOloxrhD1zdRbq0OQ8G4FkmOjjHumTzF+B0MAjqrGHen",
+	"q4d5nnGJwK+AdRip+ITCMqHG4Bgn8cnrNeCRjy0QGcrVjcZ54mFImUIhoHIAwh3TtDoP1xye99UDB6CH",
+	"somgB0y6FFziA7KsT5bHtwPPnXaUveKQCN6bDSXeEpJxNobzIolbrdFFfYql/ZgGwXmH8UgrU4NiGijr",
+	"Nj22N5SkJG/XFAARhHhArTVlW2XypWQEuxUMOuof9xBd4XY4Fo6bCTM4XIpTV8QlG1F3nNAQghoW586X",
+	"wBSZex0w1wJuC4h5Rrt6ADL+Pw9ivlmY5BuECF76UsVVKOCmc+P57C3odkI8U9ZX5vHQqnmv862E29uG",
+	"0yfAtcT4w4sGDyZ/vqnVEkCpLrg8fj7ECBa7BgN3rRYi5WGooyDGy4L2h48PWY3+8u06C+S9Xq8XrrLz",
+	"qUigUVFFnVcVzV2WqIgnBc2g4lVZnL+ABBRyXHWu+eBEgRlKn927nIzCdo+FkYohZOte+JLKU6wiJFZb",
+	"6EO+0EQ3ozaMz9jw/aJq5WKe67zMn4A0KjfEL6B3ggHrrnfYMEjNBL+4Qhx+odrbZdhje0wq2d24uPA5",
+	"fWcoCQZq4LEjPqJxEhBEZ19Se2qLo0Qce7tk8E8UHj05rQyHFYXMM78qohfxs2p0rLcOMA263FvFmOsW",
+	"RbnoesmV9EuhNljZnLqduCXbc0nuEvv7f67AdFhHGpHKE2qXIGSNPQqhQRsxa9Ek3y6XMq0/PbqRyOWr",
+	"LBZO4jOqbF8rZzPCNiIqbk0MZaDz79TCKcU8H05d26FbZ9pMwC7hDfD5dka9W1HiO4q9VXdrJiPP/vrw",
+	"8aFjtb14fnAYdnzwGko3SjOy+vLhkq6j/61YredZ9COKXlYhWJQbq9KhxFOjKLnhCaoBXP3LlbWKM23A",
+	"uKcMmpCda55liIK5JGYhaah2GSPcUNbIV6m4oJ/21UhnDR6W55whyJU11lxYUOVCak84fnJNM3fMArOR",
+	"AnrxWZOWlZylpi2oOo7SAQ3laWcfgg3eNahUJnM0z6BsoU1WZMcmK5H4fp75VT6gCRu1D1ZjdRCL0BGs",
+	"bha5Whl4Szyzos7dKibkknuLvW3ieliabcPlq9K1cYksOpRr1LQArSZz4Oj4svO6CbcOQJ9Vi0MUsMSp",
+	"a/FC1wzIh435xs2NElrg0bTgHU3EGbHRHfSp/+7H56y41Lm2z0qRjVJyOZT1Ps9qj4V1ilrIptzQLyxC",
+	"T5IKmWP7MJBWz6pcmrIHx1zwvEuJeWHHk1hFBMvoUe6RglHDigJ/0ZZbSCKH8uosco4l+HVBoCYJ8aji",
+	"wb0N+a3MzRoEtzqfrUZi85w1YppVpKoFWpSnim32N3GdRZgomFA3jgZLSJlfAQC7bAkEJQNoeaL3vzmn",
+	"a8nhfJcxT6icVPanIS5dpBZTygCyEFCEvLa56rM736VUGdGdayGkSO7oytpr+nMi4ksa+9tle84leb2h",
+	"rP1IYEkfj7UT32pFs92qxz2UFbVtpeC8rS4rPl4VCPZRF19TGHh3v6oTgb+KtKYqWH/x+9989l+ffPnL",
+	"f/ni44+DGlFvzBMDtxe8oD8uOaXP3O0/p3/mMgZtrFLxksxgSSW7tXJdcxTyJFe9Rjdyv5e/1kWpVHsz",
+	"AgSd+dURaU6JD7d46vdYWDxV+uE8c5YO5oo6u+CTJWminM/PVPNN1uaadDC3EiAc646YrfMF/isdlwjD",
+	"X5fnXnN0vpNPN5jQX4VTl77rR/vmu26xXTdz3tK2G62n4qhd5r40sD4r7DDXiafZmsHaGpGhen65vUil",
+	"ZH5+nAXn9rXLosBjyt8xvnr5xP0Azf9zFldmwNxu4X/KdKl55rmYKwsc1VVyPAwu7sF6Pwifr7FX6xO6",
+	"MvHihHX6Z0UEKmdfIIESLOiwgolOzEArRgnU5qq0uzhfLX0sCZ9LsixHVDW1gRvJ1uXx5f8EAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

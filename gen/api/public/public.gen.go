@@ -14,12 +14,97 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
+
+// Defines values for BadgeColor.
+const (
+	Green     BadgeColor = "green"
+	Lightgrey BadgeColor = "lightgrey"
+	Red       BadgeColor = "red"
+	Yellow    BadgeColor = "yellow"
+)
+
+// Valid indicates whether the value is a known member of the BadgeColor enum.
+func (e BadgeColor) Valid() bool {
+	switch e {
+	case Green:
+		return true
+	case Lightgrey:
+		return true
+	case Red:
+		return true
+	case Yellow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BadgeMessage.
+const (
+	BadgeMessageCooling     BadgeMessage = "Cooling"
+	BadgeMessageReady       BadgeMessage = "Ready"
+	BadgeMessageUnavailable BadgeMessage = "Unavailable"
+	BadgeMessageUnknown     BadgeMessage = "Unknown"
+)
+
+// Valid indicates whether the value is a known member of the BadgeMessage enum.
+func (e BadgeMessage) Valid() bool {
+	switch e {
+	case BadgeMessageCooling:
+		return true
+	case BadgeMessageReady:
+		return true
+	case BadgeMessageUnavailable:
+		return true
+	case BadgeMessageUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BadgeSchemaVersion.
+const (
+	N1 BadgeSchemaVersion = 1
+)
+
+// Valid indicates whether the value is a known member of the BadgeSchemaVersion enum.
+func (e BadgeSchemaVersion) Valid() bool {
+	switch e {
+	case N1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CarPageAccountType.
+const (
+	Free  CarPageAccountType = "free"
+	Pro   CarPageAccountType = "pro"
+	Ultra CarPageAccountType = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the CarPageAccountType enum.
+func (e CarPageAccountType) Valid() bool {
+	switch e {
+	case Free:
+		return true
+	case Pro:
+		return true
+	case Ultra:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for HealthDatabase.
 const (
@@ -76,6 +161,173 @@ func (e HealthStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// Defines values for StatusMonitorResultStatus.
+const (
+	StatusMonitorResultStatusDown    StatusMonitorResultStatus = "down"
+	StatusMonitorResultStatusUnknown StatusMonitorResultStatus = "unknown"
+	StatusMonitorResultStatusUp      StatusMonitorResultStatus = "up"
+)
+
+// Valid indicates whether the value is a known member of the StatusMonitorResultStatus enum.
+func (e StatusMonitorResultStatus) Valid() bool {
+	switch e {
+	case StatusMonitorResultStatusDown:
+		return true
+	case StatusMonitorResultStatusUnknown:
+		return true
+	case StatusMonitorResultStatusUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenLoginResultCode.
+const (
+	Minus1 TokenLoginResultCode = -1
+	Minus2 TokenLoginResultCode = -2
+	N0     TokenLoginResultCode = 0
+)
+
+// Valid indicates whether the value is a known member of the TokenLoginResultCode enum.
+func (e TokenLoginResultCode) Valid() bool {
+	switch e {
+	case Minus1:
+		return true
+	case Minus2:
+		return true
+	case N0:
+		return true
+	default:
+		return false
+	}
+}
+
+// Badge Shields.io endpoint badge JSON.
+type Badge struct {
+	// Color Example: green
+	Color BadgeColor `json:"color"`
+
+	// Label Example: Poolgate Status
+	Label string `json:"label"`
+
+	// Message Example: Ready
+	Message BadgeMessage `json:"message"`
+
+	// SchemaVersion Example: 1
+	SchemaVersion BadgeSchemaVersion `json:"schemaVersion"`
+}
+
+// BadgeColor Example: green
+type BadgeColor string
+
+// BadgeMessage Example: Ready
+type BadgeMessage string
+
+// BadgeSchemaVersion Example: 1
+type BadgeSchemaVersion int
+
+// CarPage defines model for CarPage.
+type CarPage struct {
+	// Code 0 on success.
+	//
+	// Example: 0
+	Code int         `json:"code"`
+	Data CarPageData `json:"data"`
+
+	// Messages "success" (the seed names this field `messages`).
+	//
+	// Example: success
+	Messages string `json:"messages"`
+
+	// Notice Example: 公告内容
+	Notice string `json:"notice"`
+}
+
+// CarPageAccount defines model for CarPageAccount.
+type CarPageAccount struct {
+	// Disabled Out of rotation (disabled, banned or needing re-authentication).
+	//
+	// Example: false
+	Disabled bool `json:"disabled"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Name Example: account-name
+	Name string `json:"name"`
+
+	// Nickname The display name (empty when unset).
+	//
+	// Example: 显示名称
+	Nickname string `json:"nickname"`
+
+	// Type The account's tier.
+	//
+	// Example: pro
+	Type CarPageAccountType `json:"type"`
+}
+
+// CarPageAccountType The account's tier.
+//
+// Example: pro
+type CarPageAccountType string
+
+// CarPageData defines model for CarPageData.
+type CarPageData struct {
+	Accounts []CarPageAccount `json:"accounts"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// Size Example: 10
+	Size int `json:"size"`
+
+	// Total Example: 100
+	Total int64 `json:"total"`
+}
+
+// CarPageRequest defines model for CarPageRequest.
+type CarPageRequest struct {
+	// Page The page, from 1.
+	//
+	// Example: 1
+	Page *int `json:"page,omitempty"`
+
+	// Size Accounts per page.
+	//
+	// Example: 10
+	Size *int `json:"size,omitempty"`
+}
+
+// CarStatus defines model for CarStatus.
+type CarStatus struct {
+	// AccountReady In rotation and not cooling down.
+	//
+	// Example: true
+	AccountReady bool `json:"accountReady"`
+
+	// ClearsIn Seconds until the usage window resets (0 when none runs).
+	//
+	// Example: 3600
+	ClearsIn int64 `json:"clears_in"`
+
+	// Count Calls in the account's current usage window.
+	//
+	// Example: 50
+	Count int64 `json:"count"`
+
+	// IsPlus The account's tier is pro or ultra.
+	//
+	// Example: true
+	IsPlus bool `json:"isPlus"`
+
+	// TeamClearsIn Seconds until the account's upstream cooldown ends (0 when not cooling).
+	//
+	// Example: 7200
+	TeamClearsIn int64 `json:"team_clears_in"`
 }
 
 // Health defines model for Health.
@@ -139,6 +391,68 @@ type SetupStatus struct {
 	NeedsSetup bool `json:"needs_setup"`
 }
 
+// ShareError The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareError struct {
+	// Code Example: -1
+	Code int `json:"code"`
+
+	// Msg Example: account not found
+	Msg string `json:"msg"`
+}
+
+// StatusMonitorResult defines model for StatusMonitorResult.
+type StatusMonitorResult struct {
+	// CheckedAt Example: 2026-11-22T09:30:00Z
+	CheckedAt *time.Time `json:"checked_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// LatencyMs Example: 182
+	LatencyMs *int `json:"latency_ms"`
+
+	// Message Example: ok
+	Message string `json:"message"`
+
+	// Name Example: OpenAI
+	Name string `json:"name"`
+
+	// Status Example: up
+	Status StatusMonitorResultStatus `json:"status"`
+
+	// Uptime24h Percentage of passing checks in the last 24 hours (null without checks).
+	//
+	// Example: 99.3
+	Uptime24h *float32 `json:"uptime_24h"`
+}
+
+// StatusMonitorResultStatus Example: up
+type StatusMonitorResultStatus string
+
+// StatusPage defines model for StatusPage.
+type StatusPage struct {
+	Monitors []StatusMonitorResult `json:"monitors"`
+}
+
+// TokenLoginResult The seed's `{code, msg}` answer of `/logintoken`.
+type TokenLoginResult struct {
+	// Code 0 signed in; -1 token invalid or expired (or refused by the login hook); -2 plan expired.
+	//
+	// Example: -1
+	Code TokenLoginResultCode `json:"code"`
+
+	// Msg Example: token invalid or expired
+	Msg string `json:"msg"`
+}
+
+// TokenLoginResultCode 0 signed in; -1 token invalid or expired (or refused by the login hook); -2 plan expired.
+//
+// Example: -1
+type TokenLoginResultCode int
+
+// CarId Example: 1
+type CarId = string
+
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -150,6 +464,15 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
+
+// ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareBadRequest = ShareError
+
+// ShareTooLarge The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareTooLarge = ShareError
+
+// ShareUnavailable The share-server error shape of `/carpage`, `/status` and `/endpoint`.
+type ShareUnavailable = ShareError
 
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -163,23 +486,68 @@ type TooLarge = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// CarBadgeGetParams defines parameters for CarBadgeGet.
+type CarBadgeGetParams struct {
+	// Carid The account's id, name or nickname.
+	Carid CarId `form:"carid" json:"carid"`
+}
+
+// LoginTokenGetParams defines parameters for LoginTokenGet.
+type LoginTokenGetParams struct {
+	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
+	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
+
+	// Account Preferred account (aliases `carid`, `nickname`), passed on to `/app` as `?account=`.
+	Account *string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Carid Alias of `account`.
+	Carid *string `form:"carid,omitempty" json:"carid,omitempty"`
+
+	// Nickname Alias of `account`.
+	Nickname *string `form:"nickname,omitempty" json:"nickname,omitempty"`
+}
+
+// CarStatusGetParams defines parameters for CarStatusGet.
+type CarStatusGetParams struct {
+	// Carid The account's id, name or nickname.
+	Carid CarId `form:"carid" json:"carid"`
+}
+
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
+
+// CarPageListJSONRequestBody defines body for CarPageList for application/json ContentType.
+type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx echo.Context) error
+	// StatusPageGet Status-monitor results for a status page
+	// (GET /api/public/status)
+	StatusPageGet(ctx echo.Context) error
 	// SetupCreate Create the first administrator
 	// (POST /api/setup)
 	SetupCreate(ctx echo.Context) error
 	// SetupStatusGet Whether the first administrator still has to be created
 	// (GET /api/setup/status)
 	SetupStatusGet(ctx echo.Context) error
+	// CarPageList Page the shared accounts (seed 000 `/carpage`)
+	// (POST /carpage)
+	CarPageList(ctx echo.Context) error
+	// CarBadgeGet One account's state as a Shields.io badge (seed 000 `/endpoint`)
+	// (GET /endpoint)
+	CarBadgeGet(ctx echo.Context, params CarBadgeGetParams) error
 	// HealthGet Health of the server and its dependencies
 	// (GET /health)
 	HealthGet(ctx echo.Context) error
+	// LoginTokenGet Sign in with a token and go to the app (seed 000)
+	// (GET /logintoken)
+	LoginTokenGet(ctx echo.Context, params LoginTokenGetParams) error
+	// CarStatusGet One account's state (seed 000 `/status`)
+	// (GET /status)
+	CarStatusGet(ctx echo.Context, params CarStatusGetParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -193,6 +561,15 @@ func (w *ServerInterfaceWrapper) SettingsPublicGet(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SettingsPublicGet(ctx)
+	return err
+}
+
+// StatusPageGet converts echo context to params.
+func (w *ServerInterfaceWrapper) StatusPageGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatusPageGet(ctx)
 	return err
 }
 
@@ -214,12 +591,96 @@ func (w *ServerInterfaceWrapper) SetupStatusGet(ctx echo.Context) error {
 	return err
 }
 
+// CarPageList converts echo context to params.
+func (w *ServerInterfaceWrapper) CarPageList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CarPageList(ctx)
+	return err
+}
+
+// CarBadgeGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CarBadgeGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CarBadgeGetParams
+	// ------------- Required query parameter "carid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "carid", ctx.QueryParams(), &params.Carid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter carid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CarBadgeGet(ctx, params)
+	return err
+}
+
 // HealthGet converts echo context to params.
 func (w *ServerInterfaceWrapper) HealthGet(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HealthGet(ctx)
+	return err
+}
+
+// LoginTokenGet converts echo context to params.
+func (w *ServerInterfaceWrapper) LoginTokenGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LoginTokenGetParams
+	// ------------- Optional query parameter "access_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "access_token", ctx.QueryParams(), &params.AccessToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter access_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// ------------- Optional query parameter "carid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "carid", ctx.QueryParams(), &params.Carid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter carid: %s", err))
+	}
+
+	// ------------- Optional query parameter "nickname" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "nickname", ctx.QueryParams(), &params.Nickname, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter nickname: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LoginTokenGet(ctx, params)
+	return err
+}
+
+// CarStatusGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CarStatusGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CarStatusGetParams
+	// ------------- Required query parameter "carid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "carid", ctx.QueryParams(), &params.Carid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter carid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CarStatusGet(ctx, params)
 	return err
 }
 
@@ -274,12 +735,23 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/setup/status", wrapper.SetupStatusGet, options.OperationMiddlewares["setupStatusGet"]...)
 	router.POST(options.BaseURL+"/api/setup", wrapper.SetupCreate, options.OperationMiddlewares["setupCreate"]...)
 	router.GET(options.BaseURL+"/api/public/settings", wrapper.SettingsPublicGet, options.OperationMiddlewares["settingsPublicGet"]...)
+	router.GET(options.BaseURL+"/logintoken", wrapper.LoginTokenGet, options.OperationMiddlewares["loginTokenGet"]...)
+	router.POST(options.BaseURL+"/carpage", wrapper.CarPageList, options.OperationMiddlewares["carPageList"]...)
+	router.GET(options.BaseURL+"/status", wrapper.CarStatusGet, options.OperationMiddlewares["carStatusGet"]...)
+	router.GET(options.BaseURL+"/endpoint", wrapper.CarBadgeGet, options.OperationMiddlewares["carBadgeGet"]...)
+	router.GET(options.BaseURL+"/api/public/status", wrapper.StatusPageGet, options.OperationMiddlewares["statusPageGet"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
 
 type ConflictJSONResponse externalRef0.Error
+
+type ShareBadRequestJSONResponse ShareError
+
+type ShareTooLargeJSONResponse ShareError
+
+type ShareUnavailableJSONResponse ShareError
 
 type TooLargeJSONResponse externalRef0.Error
 
@@ -309,6 +781,41 @@ func (response SettingsPublicGet200JSONResponse) VisitSettingsPublicGetResponse(
 type SettingsPublicGet503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SettingsPublicGet503JSONResponse) VisitSettingsPublicGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusPageGetRequestObject struct {
+}
+
+type StatusPageGetResponseObject interface {
+	VisitStatusPageGetResponse(w http.ResponseWriter) error
+}
+
+type StatusPageGet200JSONResponse StatusPage
+
+func (response StatusPageGet200JSONResponse) VisitStatusPageGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatusPageGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatusPageGet503JSONResponse) VisitStatusPageGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -433,6 +940,120 @@ func (response SetupStatusGet503JSONResponse) VisitSetupStatusGetResponse(w http
 	return err
 }
 
+type CarPageListRequestObject struct {
+	Body *CarPageListJSONRequestBody
+}
+
+type CarPageListResponseObject interface {
+	VisitCarPageListResponse(w http.ResponseWriter) error
+}
+
+type CarPageList200JSONResponse CarPage
+
+func (response CarPageList200JSONResponse) VisitCarPageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarPageList400JSONResponse struct{ ShareBadRequestJSONResponse }
+
+func (response CarPageList400JSONResponse) VisitCarPageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarPageList413JSONResponse struct{ ShareTooLargeJSONResponse }
+
+func (response CarPageList413JSONResponse) VisitCarPageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarPageList503JSONResponse struct{ ShareUnavailableJSONResponse }
+
+func (response CarPageList503JSONResponse) VisitCarPageListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarBadgeGetRequestObject struct {
+	Params CarBadgeGetParams
+}
+
+type CarBadgeGetResponseObject interface {
+	VisitCarBadgeGetResponse(w http.ResponseWriter) error
+}
+
+type CarBadgeGet200JSONResponse Badge
+
+func (response CarBadgeGet200JSONResponse) VisitCarBadgeGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarBadgeGet400JSONResponse struct{ ShareBadRequestJSONResponse }
+
+func (response CarBadgeGet400JSONResponse) VisitCarBadgeGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarBadgeGet503JSONResponse struct{ ShareUnavailableJSONResponse }
+
+func (response CarBadgeGet503JSONResponse) VisitCarBadgeGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HealthGetRequestObject struct {
 }
 
@@ -468,20 +1089,177 @@ func (response HealthGet503JSONResponse) VisitHealthGetResponse(w http.ResponseW
 	return err
 }
 
+type LoginTokenGetRequestObject struct {
+	Params LoginTokenGetParams
+}
+
+type LoginTokenGetResponseObject interface {
+	VisitLoginTokenGetResponse(w http.ResponseWriter) error
+}
+
+type LoginTokenGet302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type LoginTokenGet302JSONResponse struct {
+	Body    TokenLoginResult
+	Headers LoginTokenGet302ResponseHeaders
+}
+
+func (response LoginTokenGet302JSONResponse) VisitLoginTokenGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LoginTokenGet401JSONResponse TokenLoginResult
+
+func (response LoginTokenGet401JSONResponse) VisitLoginTokenGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LoginTokenGet403JSONResponse TokenLoginResult
+
+func (response LoginTokenGet403JSONResponse) VisitLoginTokenGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LoginTokenGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LoginTokenGet503JSONResponse) VisitLoginTokenGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarStatusGetRequestObject struct {
+	Params CarStatusGetParams
+}
+
+type CarStatusGetResponseObject interface {
+	VisitCarStatusGetResponse(w http.ResponseWriter) error
+}
+
+type CarStatusGet200JSONResponse CarStatus
+
+func (response CarStatusGet200JSONResponse) VisitCarStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarStatusGet400JSONResponse struct{ ShareBadRequestJSONResponse }
+
+func (response CarStatusGet400JSONResponse) VisitCarStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarStatusGet404JSONResponse ShareError
+
+func (response CarStatusGet404JSONResponse) VisitCarStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CarStatusGet503JSONResponse struct{ ShareUnavailableJSONResponse }
+
+func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx context.Context, request SettingsPublicGetRequestObject) (SettingsPublicGetResponseObject, error)
+	// StatusPageGet Status-monitor results for a status page
+	// (GET /api/public/status)
+	StatusPageGet(ctx context.Context, request StatusPageGetRequestObject) (StatusPageGetResponseObject, error)
 	// SetupCreate Create the first administrator
 	// (POST /api/setup)
 	SetupCreate(ctx context.Context, request SetupCreateRequestObject) (SetupCreateResponseObject, error)
 	// SetupStatusGet Whether the first administrator still has to be created
 	// (GET /api/setup/status)
 	SetupStatusGet(ctx context.Context, request SetupStatusGetRequestObject) (SetupStatusGetResponseObject, error)
+	// CarPageList Page the shared accounts (seed 000 `/carpage`)
+	// (POST /carpage)
+	CarPageList(ctx context.Context, request CarPageListRequestObject) (CarPageListResponseObject, error)
+	// CarBadgeGet One account's state as a Shields.io badge (seed 000 `/endpoint`)
+	// (GET /endpoint)
+	CarBadgeGet(ctx context.Context, request CarBadgeGetRequestObject) (CarBadgeGetResponseObject, error)
 	// HealthGet Health of the server and its dependencies
 	// (GET /health)
 	HealthGet(ctx context.Context, request HealthGetRequestObject) (HealthGetResponseObject, error)
+	// LoginTokenGet Sign in with a token and go to the app (seed 000)
+	// (GET /logintoken)
+	LoginTokenGet(ctx context.Context, request LoginTokenGetRequestObject) (LoginTokenGetResponseObject, error)
+	// CarStatusGet One account's state (seed 000 `/status`)
+	// (GET /status)
+	CarStatusGet(ctx context.Context, request CarStatusGetRequestObject) (CarStatusGetResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -513,6 +1291,29 @@ func (sh *strictHandler) SettingsPublicGet(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(SettingsPublicGetResponseObject); ok {
 		return validResponse.VisitSettingsPublicGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StatusPageGet operation middleware
+func (sh *strictHandler) StatusPageGet(ctx echo.Context) error {
+	var request StatusPageGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatusPageGet(ctx.Request().Context(), request.(StatusPageGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatusPageGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatusPageGetResponseObject); ok {
+		return validResponse.VisitStatusPageGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -588,6 +1389,77 @@ func (sh *strictHandler) SetupStatusGet(ctx echo.Context) error {
 	return nil
 }
 
+// CarPageList operation middleware
+func (sh *strictHandler) CarPageList(ctx echo.Context) error {
+	var request CarPageListRequestObject
+
+	var body CarPageListJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CarPageList(ctx.Request().Context(), request.(CarPageListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CarPageList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CarPageListResponseObject); ok {
+		return validResponse.VisitCarPageListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CarBadgeGet operation middleware
+func (sh *strictHandler) CarBadgeGet(ctx echo.Context, params CarBadgeGetParams) error {
+	var request CarBadgeGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CarBadgeGet(ctx.Request().Context(), request.(CarBadgeGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CarBadgeGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CarBadgeGetResponseObject); ok {
+		return validResponse.VisitCarBadgeGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // HealthGet operation middleware
 func (sh *strictHandler) HealthGet(ctx echo.Context) error {
 	var request HealthGetRequestObject
@@ -611,51 +1483,150 @@ func (sh *strictHandler) HealthGet(ctx echo.Context) error {
 	return nil
 }
 
+// LoginTokenGet operation middleware
+func (sh *strictHandler) LoginTokenGet(ctx echo.Context, params LoginTokenGetParams) error {
+	var request LoginTokenGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LoginTokenGet(ctx.Request().Context(), request.(LoginTokenGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LoginTokenGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LoginTokenGetResponseObject); ok {
+		return validResponse.VisitLoginTokenGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CarStatusGet operation middleware
+func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParams) error {
+	var request CarStatusGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CarStatusGet(ctx.Request().Context(), request.(CarStatusGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CarStatusGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CarStatusGetResponseObject); ok {
+		return validResponse.VisitCarStatusGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"tFlrd9s20v4rc/D2nLc9S118STdRPrlJt81uduvYybab2CtCxEhEQwIMAFpRfPTf9wxAUiQlOXLi5Ess",
-	"khjM5ZmZZ4Bblui80AqVs2xyywzaQiuL/sdPXFzghxKto1+JVg6V/5MXRSYT7qRWoz+tVvQMP/K8yJD+",
-	"FOi4zMIagWzCpLrhmRRTU0mLGBqjDZuwglu71EZMIJdK5mUO1hmpFpChWrgUpIXHbL2OmE1SzDnJ/M7g",
-	"nE3Y/402mo/CW0uPcq2m1c/pz36XNa0XaBMjC1KZTdjrFKFShrbIeTbXJkcB2gCHucRM0PNK7yFbR+yZ",
-	"VvNMJl/rCouuLKakeoYORcsV/g2k3ALPDHKxghmigs2nD++GS7/lsrVls5u3+bXWL7lZ4FfaPNNiNXVa",
-	"TzMvbGNyHQL6gPzttIbwzbcNeb2f38uAS7kClyJYNDdogCcJFs56F7xR/IbLjM+yr/VC2ZLUjrq5kQmC",
-	"w7zQhhuZraD7ZaX0VAo2YeOjvz//8T+Pfz/94+jXk3/99dXxxaPXT/49fvuPZ9/IZYI7PuMWyV2lMsiT",
-	"lPQatrbzteJX5JlL6a/C6AKNk6GG1Ou9d1SZs8k7pt+ziAm9VOw62rgsPHarwqeJrwIUAINCBkkd3WIh",
-	"LSkiYlimqCC++Pn5i8vpm4uXMamqtAOLbkie3to1YvXirgLN0x1qWMddabesaIfqAGNu0FjZgwobD4+G",
-	"4+2v1yH00qCg7SoFoo1Ha99sxF43QvTsT0wcbXlezjKZXKJzUi3sdoAUorBTX3w6as15ZrGRN9M6Q65C",
-	"QBbSOuOBP0UVPLYVn99TdCkaiM9/u3wNI166dFQX+1EQgSauUw0ULqG0aKyPWK2DM+VOFax0OFU8x64j",
-	"z7XOFtzhQ3u+2W2P8VHHiXeHw5fcC7Rl5rZjQR64Z/K+oSV9jb2cvbtfNlC+Ewm9WmBKhGUqMwSlgQtq",
-	"194R2gB+lNYdErmemu0Nd2nbM/WZQYHKSZ55dbkQkpTj2XnLjAq2XeXPPLYohMCVgBqHUHBpOmrfNoSE",
-	"TViijcHEDVJtLA5m3Dk0K8r5ShabMJ7JBEnVric3Qtpo2yePqAd3LTLEIpbzjy89A2KTo+PHEculqn8/",
-	"3oHujUr9uL1E2sZGIORCOhtBPI0jiIex90Q8iJ9CqeSHEiNIuMWBVBaVlU7eYLbq+KYytqPbyXFHtZOI",
-	"Fd4s2vm/784Gb/ng03jwZDocXP/lu88mWmNFtHHFAbgI/WsbsSmC77Kh3es54A2aFeRc8QXmqBycnb+A",
-	"7wtfICOgEhUFZEceLz9MgIMtCzQWHa13KV4pg7l2OOBJossg4v8txLdXVcO/YhO4vQrtnf6+YsPh8Iqt",
-	"1zHYlBc4vFJdwN2DLDcglhYav6230LeReF8S8Dys7MelEnhoKJ43+3f1CvbdbuWmdVRGI8h5kkqFA2Ki",
-	"9ARowQTinkMIvvUj4l30u8sw4+hKxaWigGojP6GgT+bazKQQ6L9X2k3nulT+TVIxe/q7R8+9JKlsOZ/L",
-	"RKJy0xnPuEqQvjXc4TSTuXRhhxYXiGmQiKWiVOBZ3Av6jhBvZTTuBvUZpGXO1cZHOVrLFxiB5XMEp8Gm",
-	"ekn/E59NeJZht8LtBtFO3rWhnbd3jU8CvueZ1SADh47/GFRD4+CFiCFFLtD8EEFh0FLOaVXTbG9it23c",
-	"xW8/Vz2Cx6IAswOw+qZqtn0H1yzC14AhvCq148BzynYL3CBQWGls+ODflEr2et8tq0DCJo/G9C9iiUHu",
-	"UEx9mT8eH/84ODoaHB+/Hj+ejMeT8fgtixg5+njjd19e2OSUHukmcmzDRBlPqEqHhiSmXhvqFo/Gh7So",
-	"RsW+Ay4w51LRCN62D/7JVzDnWQY2k4vUZTSdZnoJn9DowMClGsz9Ow87S/Tb0aDQ8kztjqbjSeV+PN1E",
-	"tvKsD1bLY+0musd5jUTBHQ6czHeSQNntyMcHadILSN9fv3CHS76qjE5SKkACrIY572be6YHb6YChe3LA",
-	"C1rWmVPuKaBihesunPrWvtpgAmxB+bzD0oDBA2xt05ZtnnF3ukvRpmKV36LNmFQDvGNPP5odnB1YMy50",
-	"tiNtYk8c4opdWF8KFwEaTyEmPWPQKqtxIp3nX62vpQG9VPAeV7Y9tVZJ76V3J8zqzRbI98d2R7FrjdEk",
-	"DxKuQKH0o5uVC8pqUNp4rds2tVVs6tDuqbp53Y8nJaSa6221flai0JLKrUu5AxoTaOhINvx/Qn0lI742",
-	"l8a6gSmpq7iyCPzeMzqguc1XIRp8h1fKkxNLdnpLWjww0ETPz/ZSuQiufGvxXC40dCddZ+6sNz47f9Ga",
-	"Ausxcx0xXaDihWQTdjIcD088z3WpD8yIF3IU1o9sa1hfoK85VLr90PlChHM7/0GY7X9B54HdOrk9Ho/v",
-	"d1rVmf2qGWr3oB8mu9YE3h67d9h82JFU75Riz2FU7Rji5XKhBlJBwRdIZCvJiJ55rISDu0fjk32bNq4a",
-	"tU/3/IEWJqWRbsUm764jZss852ZFJu5AFAGAU5DesebRNQnxoWzG6ELbHV3jNyoFS23eW9Aqweju0fop",
-	"8LlDs+RGVKXDLtFYOB0/oUTcAkdZPPNlbVPvftJidT9EtAZhPsi0Wgy8ZoPWkNpmGb4+fekJZHuyX3cL",
-	"PcFtvYXuo/vZUp+rNKTnHpTsaIsBjBtGFqz+HCUb7/LUwa5qHxjtSYsuZJbcQmWcT4TTUAvuToTWVY9f",
-	"8uTzS5oLEVpwdECyNbcJD52dAey+qPt20HVIN0/Lop+kow1l2lds6zOzB6+0FbrvgYSapu27zCFj8OEL",
-	"YH2cu8fHYJ3MMn955TTMsAbgHt+nzWVB5fH+CFJo4yyca+sWBi9fvfRt/QKFtJWBcFaVwEfjkzB+uP2X",
-	"FU/D0is1Q5prBPEsP/3SNihgVjoQGsOtwZzLwHSSFJP3QXbYubpWSLSay0VpUAQW0EVLuAd5CKBsbk7C",
-	"ZUJ1EdK+pWjqjv/gi5tvdXezt+mGSzElgFh/42MahcuiDbUvsq26kamt85Y0dnVvwr6BgWfNGQgILFAJ",
-	"VIm/GiS1hnemRBBanQtueakWRuP2Jgkq4F+vg2BaQs9vWWkyNmEjtr5uPt46yZU3qNBav0dL2SrjI1Y1",
-	"mGqPddQX8LceVf4+JKndl9Q/tISG7N2WuYsYdZdVhO56/b8AAAD//w==",
+	"xFzdjhvJdX6Vg44Bc+Ampzkz2pU4WBhjre3VRl7NarS2s6LCLnYfkuVpVvVWVWvEFebSCWAgQHKXBwiQ",
+	"myDIbXKRhwmw8WsEp6r6l80Zzs/GutGwWV1V56fO+c5P8WOQyHUuBQqjg8nHIGeKrdGgsp+eM/UipT9S",
+	"1IniueFSBJPgzQqBJYkshPmpBp6GINgaQSoQPLmkv0dBGHAa+l2BahOEAT0MJkHCFE+DMFD4XcEVpsHE",
+	"qALDQCcrXDNaCT+wdZ7R2HEQBmv24SWKpVkFk/HR0zBYc1F9DgOzyWmgNoqLZXB9fU0T61wKjXb7v2Dp",
+	"a/yuQG3oUyKFQWH/ZHme8YQROYd/0ERTY2Gi1jCeuXdSWoGL9yzj6Uz52cIAlZIqmAQ50/pKqnQCay74",
+	"uliD2w1kdpvANTwNaGM1hT9RuAgmwV8d1pw/dN9qerSWYuY/zn5pV7GEbUvAb4aWWLNsIdUaU5IBgwXH",
+	"LKXnft+j4DoMnkuxyHjyUFZoNEU+o61naDBtsMJ+AyumgWUKWbqBOaKAeujjs+HCLnnVWLJazdJ8sWIK",
+	"76sFjuDhOAzWelmqMlQHBKZOm6cBcbpS6L1ptHvbSdlZYyGpwKwQ5jLddIVqJ3kj5Uumlvgw8kp1Kpcx",
+	"UkJmp30kkpo6Wy5iFyDymLA0alTvUZFxwdzomsRvBHvPeMbm2QOppAV4gmBwnUvFFM82UDQmf0RaU2bY",
+	"nGkkOguhkCUrWsISdT+RbR1GYuPMSDlzgqrP4g3C/FFt0R3kem+RbnGhKb+mObpZ0mHJpBlPg0kQjb/8",
+	"/JO/efq7k9+Pvzj+6tOvj14/efPst9G3f/38R2LZbvWoliud2BK3ffDFioy8HnEJKNJccmFgTkPhy4tX",
+	"X5H/zZXMURnufGEiM2LLxwBFsQ4mb4OlQhRBGGwwy+SVZQdZ84wvV2apcBO8CxvOuBzdcblhkLE5Zm3H",
+	"fS5ltmQG4cIwU+i+t9aoNXNklft5TfY7ID8lMxrV1hD6dCnklWhvq3xpawHHwN+i0twrkFtm3Hy9hhBc",
+	"GFyiChyEKLHJ2840JbX1/kPP13fVTHL+B0yMdbhMnXsau6JIewQagRSgiyRBrUl81S6j7V2GAWnPbdro",
+	"N/A5Da15rreXngZ+3WkAA3dcMbWYToNZce0BRVzOEB+0Nli+3ScHIQ1PsK0fP/zx3374pz/98Hd//OHf",
+	"/3P7nY4ELLMam/ekVzPfwPkzB1G3BZByTUrVg2xfFQbkApQ01vzAoBwawpwJ4QCWQEwJ4ikcssKsUBhv",
+	"rdpsWbBMY7W7uZQZMkHb42mLH+MwIPDGjJPwJydBn8AdgG6y0SPwof2mj/Uei/fj95TrPGMbh9wHuM7N",
+	"Bq5WKKAQGk1HwP/7z//953/5rx/+8R/+/K//0beUe3BzmGA4KjurP+8LheisVBAGRWYUax9t98XNymFj",
+	"CU9/Ra5/KazFfIOOfO7PUVtB/K7t39zgWu951EqNq1gSMKXYhj7npbm7wfiEgebfd0b1nn4jDcs646I9",
+	"1KjDvorMcka/Tb+PG9jWANRtzpVkprhgRWYsmdtaQaNCWCi5hnFL08Y25KM4ypJE/2zQ55/cxLJ6xWgL",
+	"THs6IUdl126vGbUXvXnB636meFe3S5Ocn9o6IS9EbWqYSEFIA4nzf5DKK9Hap4uUt81JkiFTesZFD0jA",
+	"RIqU8IXhmQViBVlRuOIilVegUKPRMIjcyRdSIKhC6PbpP/5kL90iV+itbXsTz1mWUdRi16/tQVIohcK0",
+	"dtRa98l+q3J9nhV6H+tDSCtXkky4tTd7cdcgW8/uxOJ60SLXRiFbW5mSPAmqNfldSbvN8U+P7nOaPSPC",
+	"ts6VYmnqyRZVfSf9C2SZWfU4T49bm9hNXpK53UJn9vGWs1CY8h55xaW5jh134te//PzFxeyb1y9jEhwx",
+	"S6NpepB61batrzdQPe1DiNWJbc3XDBH2IOZ9A2FWQ6PReBTd6rx0iY4rjpa8qaftE8x5Mc94coHGcLHs",
+	"MTkET/TMZmNa29qJRxQuuTbKmqEZih3Q6HcrNCtUEJ+/ungDh4R8Dsvs16GbAlVchngg8AoKjUrvdco0",
+	"NzjbhjhlJPHYnK9W20F82GLizeKwOajXqK3v6cqCOHDHoPEb3XO27Tw7V9/lfDqa0LGPqkC4WvEMQUhg",
+	"KTk9ywipAD9wbfaRXGebzQV7d1snTXrttabvhz5ZYAN5epQjYfL4MGGKnHccQnzoDk9svWZ8WEbAcV/c",
+	"m7aVatiLImx2qAddW7uzkIVI945U9LKfdrvj30jBjVS79CVZYXKJ6YyZ9m6OoqNPhuPx8OjoTfRschxN",
+	"oujboOEiUmZwaLgDwkXmsyotmdUn517xR8YMimQzc1i4fvnp0c4Vm+xtxPu3WNRtK/AqR3H2Yj8bXvgs",
+	"QRjYg7vtk+zjrYmKnJg3OzpZbSvmOaoEhSGUIhdAJo/gmZVUBWsypg0cncBKFkrDgBgCV9ysZGH8yLaH",
+	"f/ZsdLyTb6JYz/v8eyPYqXxHQyytrEStRy3iditmf6pi7dR1/0CoT8u3oqEOYdUifbt7Iy9RvJRLLuoz",
+	"02M4ENOfaog/0iEMYa2X12Qb9BUqZzsymsHQXDfYiG5CRvMlhfxcnMJwDPbtMvsO1krmRAIMpAKFi0Jj",
+	"CvON0wdaDlZSXh6cwvAI8oyJcnwDwkThcBwOj5oKuqd52rWZh1qpjjN6rjBFYTjLXDSTppy4w7LzBgM9",
+	"sOgWMMhn2ewC2egSKUDOuGodhY9VDS2YBIlUChMzXEmlcThnxrjyYTkX6VDGE5un7wae5SRNNu2arzJ4",
+	"1Ws31hqf9pmMaktdxXmJtIwOIeVLbnQI8Yx81sh7q2F8CoXg3xUYQsI0DrnQKDQ3/D1mm3bixRHb2tvx",
+	"UWtrxxSz03q08t++PRt+y4bfR8Nns9Hw3c9+cqs6VFSENSv20IsbfLhz27YQIBeA71FtYM0EW+Kawr2z",
+	"8xcwyC2EDYFAZOiwR2j15WACDHSRo9JoM3FmhVOhcC0NDkuXfHb+wp71qS8FTIMJfJy6xD/9PQ1Go9E0",
+	"uL6OHXoYTUVb4e5Q362UuFXj29K+esa7lgc+d2925eIn3FcUn1fr72PZzkAb8jshrFmy4gKHCllKT4Be",
+	"mEDcYQipb/noD1oK+tyuPcXhVMSFIIFKxb/HlIYspJrzNEU7Xkgzs0CKPiS+GE1/dyrKdiYudLFY8ISj",
+	"MLM5y5hILO5TzOAs42tu3AqNaC0mKxiTzVSCZXFH6D0i3jrR2K/UZ7Aq1kzUPPJuNgTNFghGgl7JK/qf",
+	"LH/CsgzbFq5fiXoj47og9fGmin8KA5ZpWaKP+PdDn5AbvkhjWCFLUR2EkCvUdOakgCambgP7mypft1kP",
+	"x7HQqdkeuvqND4e6DK4qRsSpEXxdSMOArV3SjikE7wrhO/tNIXgnOvkYeCUJJk981jBRyIyH0i38/HQS",
+	"lfiZGH1U890nsE7okawkV8MtigrISjuHlM7sbshbPIn2cVHVFrsMeI1rxgWhyiZ98Bu2gQXLMtC2KJdt",
+	"YI6ZvILvUUmXI+FiuLDfWbXToNGYDDtZNMeOffJ3DY7tCj4azOsNPm4LNo722gnBpZlDNNpvZysZIXw+",
+	"E1WZ3nPJNYu9F7ZM8x5Vp5BxFB19OozGw2j8xtLxoDiqozbdPf6aGbxiGy+aZEVmMgUtYcHa9uFkP6Y4",
+	"lbxzLuG19G0NVax0xwl8doFQPEd1Y6JVVzKBNduA4inCwOZa4X/+9Pc2+Ur/LxTigc+Yxh1Zx6f2a2AL",
+	"g+qKqVQ/uGjUPq3d7X9dHznQOZnLHhG5I76HkJqocBvG7VHNagAyK/BGrFfajxY9XTVsHeM9TfJrmfVY",
+	"pdjistiDNyfapdPpU4hpnzFIkZUKzo2Ft43RXIG8EnCJm5YMvU21s3dic/fNlvh2K2WPL2nkka0iJkyA",
+	"QG5zlxTQkdMUUtldN2lqbrEy8/1p5errngZELhZye1u/9Akq4gsztoIMQkJSh1cTctsZweEFV9oMVUFO",
+	"2xS5C58sYAbNDVojz8VSj6bCYj9NdFpKGjC7mTzbhZRDmFrPbaGyw0uGm3YLh1/47PxFIw1a5lmvw0Dm",
+	"KFjOg0lwPIpGxzaMMCsrmEOW80P3/qFuZKuXaI0leUabdX2Ruk4+O8Alt3+NJuj0ch5F0d3ahFrJTx+i",
+	"9me6fQtqnYJu5p17aN6vF6iTpt/RBVQyhsIevhRDLmyBkrBskhH6tbriOqaeRMe7Fq1YddhsmrGdRJgU",
+	"iptNMHn7Lgx0sV4ztSESezSKFICRkN4G1aN3NElLlNXJ84LsKe/68M5zGNwrUOZ5bGbMGwibOLPZKqvn",
+	"LlUFkrBqmU6jg9lRlipj9RiKUue43rYTsLuyrgRpxu2MqE2DVklOl9n0ulRlLysQaVOQzYzjs2ej4+t3",
+	"+7ce1gm7HVpVkhTCfAO+VfRRtcdtYejXAWVTc9rCLlaK27cSVBq1Ygob6lSVJXKpe/ToFXmWK6kuNUiR",
+	"YHhzqeK0gRecJ9JXqDScRM961IdWfm69ZO0+fyFdgX5/vWmkrdgwk2I5tDsbNlJKzZjAurv7dhI283DX",
+	"bdxA1ut66wyM70ZLWaeqQpQ7BFDjLSQcVfGTo/q2ACrq49T+x6FRgNtxHtoqc8U0eOLsyThxFuPmk9Ho",
+	"IrevPLv9larjnl4Y73H6qq7gxz6uTtktRrDoos2Qttkv8u4h3Tb5PefJWYRHd9xeu++gCWW4suu2ABGD",
+	"j28Ry/L4Dh6DNjzL7O0II2GOpQLu4L0vde42j1vVUto8M3yeVcEYZFybiWu/ppFpHaUNhDSQYkpSwJR2",
+	"xFz6FeRiKtwZpYhVCMwqJwIxwV3bjGG2emtOm7ibRrjqMra6fqaCa5APbLG0mUSeYAwJU4q7UGMqLJBx",
+	"3/h2xkmdViK2CwnNMR7gwAbNwQg8kHZuYyoIMTtkPIHhmHDyWi+nQYmS2+rvW+Jecm0e5k6WrhjrGtrG",
+	"0d5q3+nJ28s/RPe5RhHVfcd1h+TbZj+tx9neLZQGvd2oWvel7ugrpSD++l24zZGq8XEcRa2G5kYHctlw",
+	"3O4yvisvd13JcTXgkvj9vUf3ItK+HqF9v2dfm7V1ZebGQICI6jUStgs8iqJG68XBDkBXNmDsDAv6rit8",
+	"efHqKxjEK2NyPTk85OvlSFfDqil/Xqjss9FoFB9MILY9bTEM7HWEg3AqYn9dIIaBu8hwEEL8TbMqMFCY",
+	"HoBUoUOnAnyLQEmoHW+fxFMxqK4/hN5iH0URaJfad9crFIoUlT4YwRtb+J9jVppEZ1/YGuFnMA389Ydp",
+	"sMNo2IsdzmE2b12+7ZduPeTQ3cqkE/LQQ22vhFR3O/xVjp77G3VkUzYVdu5XjPc+YO46yw6cZjn8oFP1",
+	"+OfjlWj6OosegFG83lBppxnNA1N1JO06MauqvbL3vLzGXCqj4VxqUseLr1/a+Pg1ptxvYgRnPsh5Eh3X",
+	"rnbHtaJT9+pUzLFsLnbVKFoGU5gXBlKJrs9ywXwrqwvM7dxuZd+ImUix4MtCYdqn265z9DGgYN1r6kJq",
+	"3zra7OusIgs74N7ZGt/tujNL466viRS40TWPmUIo8iaYvBdtvoe1pM5SUmcLWregfgQCz6qaJKSYk3UT",
+	"ib3E5zrQbzobblJfp9/iUjkZx2ZmySu+OwV1W85uz8GXQnt8Cly4WwMMMi4uYaC5WGboUmdSHEzANrTb",
+	"mmjurdhMoyaWxZBIecltO8pUEK8VJsbC8fiQ5XkMg5hgTgwRgUxmAcXMtQwRN1gNJ8/OX8AlbmAQ68uh",
+	"dU323jWBUJfC+/J3b0qmuIqmrVcx1xY0dKdqJeUlzVufJRjEr86+efOF63l2t36nIpaEgGeFyuIStB5A",
+	"JhOW+Y6kclHC1ovFxLdcuO+WdKR9ZZoWDOFqJTXN6kgd27dtG9vARiRkHKoajhQ+lPFLHFjZKkykS7No",
+	"iJeKCROTQbSbbZTjQjuYiQ1IGxj5bizXKOVzgDtw9gSmRRQdJ+Wuf6qBntMztBj8uUxRT6DRoQWD4+io",
+	"luXBLR1bJ9HYNWbVNcSpsE1aFCpUw8o5/YNZqTVOGt7mMlMFE9yWYEPATCOcRMcHfebRNrPZtrZe579t",
+	"fUqmWmoGpfJJBQ11O3UMZY3OM5I1M6QNlfjL7uyDXb/P0NT6oP9nGfTlMF+e/Cra79+zD193+pdOomef",
+	"9FTCtrouFS5QNQApDFjGGalObO/d254SH0rEB6HtMKPgUTRONNMQ/9y//1l8A9G+dNZHb8LUsO+nKG6l",
+	"4Iy2a7sP/QLxbb+K8RdavnFz7iE76OLR4+jonkGmv6rvY7q9XdxWq2hfDqg2GLQcRAchlKfaZUKc6pyW",
+	"v7rQ7Nz07wyPnCHcYRacESBmu0Ycy4yX0tHdU2b1zscZxFpbnXlZ8vcU6JS78SsO7a7KZUc7BEcT9xad",
+	"L9AMn1tnuKub1nrM0mF6Ttli78Guxbru9rNvL5+NRqNTOGdm9dnhKfyGfRieLfGzp5+cRNEpfGFM/kpk",
+	"m1O4YGu84AY/e8k+9NVUbTQwftjPPuxsl31U5SLe+ZV0z2KVFGsbXfUNc1Mq1/jAB0DH9yL5qCR5IwsF",
+	"XZf2+PR657TtO1tHRcjbTsujV6h8qd+7RScW2spSloCI5XkdszXjNFPR7mHqLTXP2F29iyc9iVELHefy",
+	"Pdq2llFljV0mY0KCt8qydRF0Klo3QSF2RnxStlsIC8D6blHaC4b+8oHtldSEQ+Lqul9MMLl9a5GZ2++E",
+	"Qty+NRhPpkLf6fbjgIEi/Gw3Veab5huHWO1C3GZ9uTmYit1XJdvZWrhrsrZZqfjLJF7al4Jd+0Hjiqm7",
+	"cOtraU+i+oqr70Pr3Ej99Ci6U654d4GkfWW2LpTcO8UZnTzMbG9fwnqk3+f5SnbSna4ys6Kj6AoQ9kfM",
+	"/t8SSs3Ukb/a1ps4stNSlO30tVAZ+Xmrkn7sduK1v0jUjh0HrRsyIVRWcVTDxIZV3EabF7fUonLbFDbo",
+	"vcQXNvNljbWtJbSJhbqhoLEfx5TtrbwkyIRa29cbGQ2vz9X7PhGxPcGvOg1YLjL2HXA9tb0mk1wRryec",
+	"6Wvgar3m24TeXf9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -33,33 +34,18 @@ func (h *Handler) AccountList(ctx context.Context, req gen.AccountListRequestObj
 
 // AccountCreate adds an account to a channel, its credential sealed at rest, and reroutes.
 func (h *Handler) AccountCreate(ctx context.Context, req gen.AccountCreateRequestObject) (gen.AccountCreateResponseObject, error) {
-	b := req.Body
-	p := db.AccountCreateParams{ChannelID: req.Id, CredentialEnc: h.Box.Seal(b.Credential),
-		CredentialTail: secretbox.Tail(b.Credential), Weight: defaultWeight, Status: string(gen.Active)}
-	if b.Name != nil {
-		p.Name = *b.Name
-	}
-	if b.Weight != nil {
-		w, err := int32Of("weight", *b.Weight)
-		if err != nil {
-			return nil, err
-		}
-		p.Weight = w
-	}
-	if b.Status != nil {
-		p.Status = string(*b.Status)
+	p, err := h.accountCreateParams(req.Id, req.Body)
+	if err != nil {
+		return nil, err
 	}
 	var a *db.Account
-	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		if err := h.channelExists(ctx, tx, req.Id); err != nil {
 			return err
 		}
 		var err error
 		a, err = h.Queries.AccountCreate(ctx, tx, p)
-		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
-			return fault.New(fault.NotFound, channelNotFound) // the channel was deleted meanwhile
-		}
-		return err
+		return translateAccountWrite(err)
 	})
 	if err != nil {
 		return nil, err
@@ -72,13 +58,26 @@ func (h *Handler) AccountCreate(ctx context.Context, req gen.AccountCreateReques
 // replaces the sealed one. It reroutes.
 func (h *Handler) AccountUpdate(ctx context.Context, req gen.AccountUpdateRequestObject) (gen.AccountUpdateResponseObject, error) {
 	b := req.Body
-	p := db.AccountUpdateParams{ID: req.AccountId, ChannelID: req.Id, Name: b.Name, Status: statusPtr(b.Status)}
+	p := db.AccountUpdateParams{ID: req.AccountId, ChannelID: req.Id, Name: b.Name, Status: statusPtr(b.Status),
+		Nickname: b.Nickname, Tier: tierPtr(b.Tier)}
+	if b.OwnerUserId != nil {
+		p.SetOwner = true
+		if *b.OwnerUserId != 0 {
+			p.OwnerUserID = b.OwnerUserId
+		}
+	}
 	if b.Credential != nil {
 		tail := secretbox.Tail(*b.Credential)
 		p.CredentialEnc, p.CredentialTail = h.Box.Seal(*b.Credential), &tail
 	}
 	var err error
 	if p.Weight, err = int32Ptr("weight", b.Weight); err != nil {
+		return nil, err
+	}
+	if p.MaxConcurrency, err = int32Ptr("max_concurrency", b.MaxConcurrency); err != nil {
+		return nil, err
+	}
+	if p.Limits, err = limitsIn(b.Limits); err != nil {
 		return nil, err
 	}
 	var a *db.Account
@@ -88,7 +87,10 @@ func (h *Handler) AccountUpdate(ctx context.Context, req gen.AccountUpdateReques
 		}
 		var err error
 		a, err = h.Queries.AccountUpdate(ctx, tx, p)
-		return store.Translate(err, accountNotFound)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fault.New(fault.NotFound, accountNotFound)
+		}
+		return translateAccountWrite(err) // an owner that does not exist
 	})
 	if err != nil {
 		return nil, err

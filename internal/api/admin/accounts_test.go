@@ -27,7 +27,7 @@ func TestAccounts(t *testing.T) {
 	require.Equal(t, "team-key-1", a.Name)
 	require.True(t, a.HasCredential)
 	require.Equal(t, "****3xYz", a.CredentialTail)
-	require.Equal(t, adminc.Active, a.Status)
+	require.Equal(t, adminc.AccountStatusActive, a.Status)
 	require.Equal(t, 1, a.Weight)
 	require.Zero(t, a.SuccessCount)
 	require.Zero(t, a.FailureCount)
@@ -42,13 +42,13 @@ func TestAccounts(t *testing.T) {
 	require.Equal(t, secret, opened)
 
 	res, err = b.admin.AccountCreateWithResponse(b.ctx, ch.Id, adminc.AccountCreate{
-		Credential: "sk-second-credential-9999", Weight: ptr(5), Status: ptr(adminc.Disabled)})
+		Credential: "sk-second-credential-9999", Weight: ptr(5), Status: ptr(adminc.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	a2 := *res.JSON201
 	require.Empty(t, a2.Name)
 	require.Equal(t, 5, a2.Weight)
-	require.Equal(t, adminc.Disabled, a2.Status)
+	require.Equal(t, adminc.AccountStatusDisabled, a2.Status)
 
 	list, err := b.admin.AccountListWithResponse(b.ctx, ch.Id)
 	require.NoError(t, err)
@@ -76,23 +76,23 @@ func TestAccounts(t *testing.T) {
 	require.True(t, up.JSON200.HasCredential)
 	require.Equal(t, "****4aBc", up.JSON200.CredentialTail)
 	require.Equal(t, "team-key-1", up.JSON200.Name, "fields left out stay")
-	require.Equal(t, adminc.Active, up.JSON200.Status)
+	require.Equal(t, adminc.AccountStatusActive, up.JSON200.Status)
 	require.NoError(t, b.env.App.Pool.QueryRow(b.ctx, "SELECT credential_enc FROM accounts WHERE id = $1", a.Id).Scan(&enc))
 	opened, err = b.env.App.Box.Open(enc)
 	require.NoError(t, err)
 	require.Equal(t, rotated, opened)
 
 	up, err = b.admin.AccountUpdateWithResponse(b.ctx, ch.Id, a.Id, adminc.AccountUpdate{
-		Name: ptr("renamed"), Weight: ptr(7), Status: ptr(adminc.Disabled)})
+		Name: ptr("renamed"), Weight: ptr(7), Status: ptr(adminc.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, "renamed", up.JSON200.Name)
 	require.Equal(t, 7, up.JSON200.Weight)
-	require.Equal(t, adminc.Disabled, up.JSON200.Status)
+	require.Equal(t, adminc.AccountStatusDisabled, up.JSON200.Status)
 	require.Equal(t, "****4aBc", up.JSON200.CredentialTail, "credential kept")
 
 	t.Run("OtherChannel", func(t *testing.T) {
-		up, err := b.admin.AccountUpdateWithResponse(b.ctx, other.Id, a.Id, adminc.AccountUpdate{Status: ptr(adminc.Active)})
+		up, err := b.admin.AccountUpdateWithResponse(b.ctx, other.Id, a.Id, adminc.AccountUpdate{Status: ptr(adminc.ActiveStatusActive)})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "account not found", up.StatusCode(), up.Body)
 
@@ -103,7 +103,7 @@ func TestAccounts(t *testing.T) {
 		list, err := b.admin.AccountListWithResponse(b.ctx, ch.Id)
 		require.NoError(t, err)
 		require.Len(t, list.JSON200.Items, 2, "the account is untouched")
-		require.Equal(t, adminc.Disabled, list.JSON200.Items[0].Status)
+		require.Equal(t, adminc.AccountStatusDisabled, list.JSON200.Items[0].Status)
 	})
 
 	t.Run("UnknownChannel", func(t *testing.T) {

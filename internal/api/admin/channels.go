@@ -40,7 +40,7 @@ func (h *Handler) ChannelList(ctx context.Context, _ gen.ChannelListRequestObjec
 func (h *Handler) ChannelCreate(ctx context.Context, req gen.ChannelCreateRequestObject) (gen.ChannelCreateResponseObject, error) {
 	b := req.Body
 	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseUrl: b.BaseUrl, Models: b.Models,
-		Priority: defaultPriority, Weight: defaultWeight, Status: string(gen.Active)}
+		Priority: defaultPriority, Weight: defaultWeight, Status: string(gen.ActiveStatusActive)}
 	var err error
 	if b.Priority != nil {
 		if p.Priority, err = int32Of("priority", *b.Priority); err != nil {
@@ -65,10 +65,16 @@ func (h *Handler) ChannelCreate(ctx context.Context, req gen.ChannelCreateReques
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
+	if b.MinTier != nil {
+		if err := h.Queries.ChannelSetMinTier(ctx, h.Pool, db.ChannelSetMinTierParams{ID: c.ID, MinTier: string(*b.MinTier)}); err != nil {
+			return nil, store.Translate(err, "")
+		}
+		c.MinTier = string(*b.MinTier)
+	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
 	return gen.ChannelCreate201JSONResponse(channelOut(&db.ChannelGetRow{ID: c.ID, Name: c.Name, Type: c.Type,
 		BaseUrl: c.BaseUrl, Models: c.Models, Priority: c.Priority, Weight: c.Weight, Status: c.Status,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})), nil
+		MinTier: c.MinTier, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})), nil
 }
 
 // ChannelGet reads one channel.
@@ -104,6 +110,11 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req gen.ChannelUpdateReques
 				return fault.New(fault.Conflict, channelConflict)
 			}
 			return store.Translate(err, channelNotFound)
+		}
+		if b.MinTier != nil {
+			if err := h.Queries.ChannelSetMinTier(ctx, tx, db.ChannelSetMinTierParams{ID: req.Id, MinTier: string(*b.MinTier)}); err != nil {
+				return store.Translate(err, "")
+			}
 		}
 		c, err = h.Queries.ChannelGet(ctx, tx, req.Id)
 		return store.Translate(err, channelNotFound)

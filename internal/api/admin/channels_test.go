@@ -35,18 +35,18 @@ func TestChannels(t *testing.T) {
 	require.Equal(t, []string{"gpt-4o-mini", "gpt-4o"}, c.Models)
 	require.Equal(t, 0, c.Priority, "default priority")
 	require.Equal(t, 1, c.Weight, "default weight")
-	require.Equal(t, adminc.Active, c.Status, "default status")
+	require.Equal(t, adminc.ActiveStatusActive, c.Status, "default status")
 	require.Equal(t, 0, c.AccountCount)
 
 	res, err = b.admin.ChannelCreateWithResponse(b.ctx, adminc.ChannelCreate{
 		Name: "claude", Type: adminc.Anthropic, BaseUrl: "http://127.0.0.1:9/v1", Models: []string{"claude-sonnet-4"},
-		Priority: ptr(-5), Weight: ptr(0), Status: ptr(adminc.Disabled)})
+		Priority: ptr(-5), Weight: ptr(0), Status: ptr(adminc.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	c2 := *res.JSON201
 	require.Equal(t, -5, c2.Priority)
 	require.Equal(t, 0, c2.Weight)
-	require.Equal(t, adminc.Disabled, c2.Status)
+	require.Equal(t, adminc.ActiveStatusDisabled, c2.Status)
 
 	list, err := b.admin.ChannelListWithResponse(b.ctx)
 	require.NoError(t, err)
@@ -73,13 +73,13 @@ func TestChannels(t *testing.T) {
 	require.False(t, u.UpdatedAt.Before(c.UpdatedAt))
 
 	up, err = b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminc.ChannelUpdate{
-		Name: ptr("openai-renamed"), BaseUrl: ptr("http://localhost:11434/v1"), Weight: ptr(3), Status: ptr(adminc.Disabled)})
+		Name: ptr("openai-renamed"), BaseUrl: ptr("http://localhost:11434/v1"), Weight: ptr(3), Status: ptr(adminc.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, "openai-renamed", up.JSON200.Name)
 	require.Equal(t, "http://localhost:11434/v1", up.JSON200.BaseUrl)
 	require.Equal(t, 3, up.JSON200.Weight)
-	require.Equal(t, adminc.Disabled, up.JSON200.Status)
+	require.Equal(t, adminc.ActiveStatusDisabled, up.JSON200.Status)
 	require.Equal(t, 10, up.JSON200.Priority)
 
 	t.Run("Conflict", func(t *testing.T) {

@@ -62,7 +62,8 @@ func statusPtr(s *gen.ActiveStatus) *string {
 
 func settingsOut(v *settings.Values) gen.Settings {
 	return gen.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
-		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance}
+		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, OauthUrl: v.OAuthURL,
+		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert
@@ -73,7 +74,7 @@ func channelOut(c *db.ChannelGetRow) gen.Channel {
 		models = []string{}
 	}
 	return gen.Channel{Id: c.ID, Name: c.Name, Type: gen.ChannelType(c.Type), BaseUrl: c.BaseUrl, Models: models,
-		Priority: int(c.Priority), Weight: int(c.Weight), Status: gen.ActiveStatus(c.Status),
+		Priority: int(c.Priority), Weight: int(c.Weight), Status: gen.ActiveStatus(c.Status), MinTier: gen.Tier(c.MinTier),
 		AccountCount: int(c.AccountCount), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -81,9 +82,11 @@ func channelOut(c *db.ChannelGetRow) gen.Channel {
 // one and its masked tail.
 func accountOut(a *db.Account) gen.Account {
 	return gen.Account{Id: a.ID, ChannelId: a.ChannelID, Name: a.Name, HasCredential: len(a.CredentialEnc) > 0,
-		CredentialTail: a.CredentialTail, Status: gen.ActiveStatus(a.Status), Weight: int(a.Weight),
+		CredentialTail: a.CredentialTail, Status: accountStatus(a), Weight: int(a.Weight),
 		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
+		Tier: gen.Tier(a.Tier), OwnerUserId: a.OwnerUserID, CoolingUntil: a.CoolingUntil,
+		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits)}
 }
 
 func modelOut(m *db.Model) gen.Model {

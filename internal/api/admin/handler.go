@@ -8,6 +8,9 @@ import (
 	gen "github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
 )
@@ -20,6 +23,12 @@ type Handler struct {
 	Bus      *bus.Bus
 	Box      *secretbox.Box
 	Settings *settings.Store
+	// Remote imports remote accounts (sources, syncs, injection).
+	Remote *remote.Service
+	// Hooks validates hook URLs and share-link credential hosts.
+	Hooks *hook.Service
+	// Accounts is the account pool (resets, status monitor checks, model listing).
+	Accounts *pool.Pool
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)

@@ -15,8 +15,16 @@ func (h *Handler) SettingsGet(_ context.Context, _ gen.SettingsGetRequestObject)
 // SettingsUpdate changes the settings present in the body; the store tells every instance.
 func (h *Handler) SettingsUpdate(ctx context.Context, req gen.SettingsUpdateRequestObject) (gen.SettingsUpdateResponseObject, error) {
 	b := req.Body
+	for _, u := range []*string{b.OauthUrl, b.AuditLimitUrl, b.NotifyUrl} {
+		if u != nil {
+			if err := h.Hooks.CheckURL(ctx, *u); err != nil {
+				return nil, err
+			}
+		}
+	}
 	v, err := h.Settings.Update(ctx, settings.Patch{SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
-		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance})
+		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, OAuthURL: b.OauthUrl,
+		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5"
 	"strconv"
 
 	gen "github.com/poolgate/poolgate/gen/api/admin"
@@ -76,9 +78,22 @@ func (h *Handler) UserUpdate(ctx context.Context, req gen.UserUpdateRequestObjec
 			return nil, fault.New(fault.Unprocessable, "you cannot disable or demote yourself")
 		}
 	}
-	u, err := h.Queries.UserUpdate(ctx, h.Pool, p)
+	var u *db.User
+	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		var err error
+		if u, err = h.Queries.UserUpdate(ctx, tx, p); err != nil {
+			return store.Translate(err, userNotFound)
+		}
+		if b.Tier == nil && b.PlanExpiresAt == nil {
+			return nil
+		}
+		// Granting a tier sets its expiry too (absent: never), so an old expiry never cuts a new grant short.
+		u, err = h.Queries.UserSetTier(ctx, tx, db.UserSetTierParams{ID: req.Id, Tier: tierPtr(b.Tier),
+			SetPlanExpiresAt: true, PlanExpiresAt: b.PlanExpiresAt})
+		return store.Translate(err, userNotFound)
+	})
 	if err != nil {
-		return nil, store.Translate(err, userNotFound)
+		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
 	return gen.UserUpdate200JSONResponse(common.User(u)), nil

@@ -8,8 +8,10 @@ import (
 
 // User converts a user row; the password hash never leaves.
 func User(u *db.User) common.User {
+	tier := common.UserTier(u.Tier)
 	return common.User{
 		Id: u.ID, Username: u.Username, Role: common.UserRole(u.Role), Status: common.UserStatus(u.Status),
 		Balance: u.Balance, UsedQuota: u.UsedQuota, RequestCount: u.RequestCount, CreatedAt: u.CreatedAt,
+		Tier: &tier, PlanExpiresAt: u.PlanExpiresAt,
 	}
 }

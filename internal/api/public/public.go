@@ -13,7 +13,10 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/api/common"
 	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -25,7 +28,15 @@ type Handler struct {
 	Queries  *db.Queries
 	Auth     *auth.Service
 	Settings *settings.Store
+	// Accounts is the account pool (share-server pages read its state).
+	Accounts *pool.Pool
 	Version  string
+	// Hooks decides token sign-ins when a login-check hook is configured (logintoken.go).
+	Hooks *hook.Service
+	// Bus tells every instance when a sign-in changed a user's tier.
+	Bus *bus.Bus
+	// SecureCookies marks the session cookie Secure (production behind TLS).
+	SecureCookies bool
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)

@@ -1,0 +1,305 @@
+package admin
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/remote"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// Remote source defaults when the create body leaves a field out.
+const (
+	defaultRemoteMethod = "GET"
+	defaultJobLimit     = 50
+	maxJobLimit         = 500
+	// newSourceAttempts bounds retries on the (48-bit) source id colliding.
+	newSourceAttempts = 3
+)
+
+// RemoteSourceList lists every remote source with its latest sync job.
+func (h *Handler) RemoteSourceList(ctx context.Context, _ gen.RemoteSourceListRequestObject) (gen.RemoteSourceListResponseObject, error) {
+	list, err := h.remoteSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RemoteSourceList200JSONResponse{Sources: list}, nil
+}
+
+// RemoteSourceCreate saves a new source (its secrets sealed) and answers with it and every source.
+func (h *Handler) RemoteSourceCreate(ctx context.Context, req gen.RemoteSourceCreateRequestObject) (gen.RemoteSourceCreateResponseObject, error) {
+	b := req.Body
+	if b.Url == nil || strings.TrimSpace(*b.Url) == "" {
+		return nil, fault.New(fault.Invalid, remote.MsgURLRequired)
+	}
+	p := db.RemoteSourceCreateParams{Name: deref(b.Name), Enabled: b.Enabled == nil || *b.Enabled,
+		Url: strings.TrimSpace(*b.Url), Method: defaultRemoteMethod, AuthHeader: deref(b.AuthHeader),
+		Provider: string(deref(b.Provider)), SyncStrategy: remote.StrategyMerge}
+	if err := h.Remote.CheckURL(ctx, p.Url); err != nil {
+		return nil, err
+	}
+	if b.Method != nil {
+		p.Method = string(*b.Method)
+	}
+	if b.SyncStrategy != nil {
+		p.SyncStrategy = string(*b.SyncStrategy)
+	}
+	p.AuthTokenEnc = h.sealOptional(b.AuthToken)
+	p.BearerTokenEnc = h.sealOptional(b.BearerToken)
+	var err error
+	if p.IntervalSeconds, err = intervalOf(b.IntervalSeconds); err != nil {
+		return nil, err
+	}
+	if p.ChannelID, err = h.remoteChannel(ctx, b.ChannelId); err != nil {
+		return nil, err
+	}
+	var src *db.RemoteSource
+	for range newSourceAttempts {
+		p.ID = remote.NewSourceID()
+		src, err = h.Queries.RemoteSourceCreate(ctx, h.Pool, p)
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	return h.remoteSaved(ctx, src.ID)
+}
+
+// RemoteSourceUpdate changes the fields present and not null.
+func (h *Handler) RemoteSourceUpdate(ctx context.Context, req gen.RemoteSourceUpdateRequestObject) (gen.RemoteSourceUpdateResponseObject, error) {
+	b := req.Body
+	p := db.RemoteSourceUpdateParams{ID: req.SourceId, Name: b.Name, Enabled: b.Enabled, AuthHeader: b.AuthHeader}
+	if b.Url != nil {
+		u := strings.TrimSpace(*b.Url)
+		if u == "" {
+			return nil, fault.New(fault.Invalid, remote.MsgURLRequired)
+		}
+		if err := h.Remote.CheckURL(ctx, u); err != nil {
+			return nil, err
+		}
+		p.Url = &u
+	}
+	if b.Method != nil {
+		p.Method = ptrTo(string(*b.Method))
+	}
+	if b.Provider != nil {
+		p.Provider = ptrTo(string(*b.Provider))
+	}
+	if b.SyncStrategy != nil {
+		p.SyncStrategy = ptrTo(string(*b.SyncStrategy))
+	}
+	if b.AuthToken != nil {
+		p.SetAuthToken, p.AuthTokenEnc = true, h.sealOptional(b.AuthToken)
+	}
+	if b.BearerToken != nil {
+		p.SetBearerToken, p.BearerTokenEnc = true, h.sealOptional(b.BearerToken)
+	}
+	var err error
+	if b.IntervalSeconds != nil {
+		p.SetInterval = true
+		if p.IntervalSeconds, err = intervalOf(b.IntervalSeconds); err != nil {
+			return nil, err
+		}
+	}
+	if b.ChannelId != nil {
+		p.SetChannel = true
+		if p.ChannelID, err = h.remoteChannel(ctx, b.ChannelId); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := h.Queries.RemoteSourceUpdate(ctx, h.Pool, p); err != nil {
+		return nil, store.Translate(err, remote.MsgSourceNotFound)
+	}
+	res, err := h.remoteSaved(ctx, req.SourceId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RemoteSourceUpdate200JSONResponse(res), nil
+}
+
+// RemoteSourceDelete deletes a source's configuration (not its accounts, not its job history)
+// and answers with the sources left.
+func (h *Handler) RemoteSourceDelete(ctx context.Context, req gen.RemoteSourceDeleteRequestObject) (gen.RemoteSourceDeleteResponseObject, error) {
+	n, err := h.Queries.RemoteSourceDelete(ctx, h.Pool, req.SourceId)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	if n == 0 {
+		return nil, fault.New(fault.NotFound, remote.MsgSourceNotFound)
+	}
+	list, err := h.remoteSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RemoteSourceDelete200JSONResponse{Sources: list}, nil
+}
+
+// RemoteSourceSync syncs a source now and answers with its job and the source.
+func (h *Handler) RemoteSourceSync(ctx context.Context, req gen.RemoteSourceSyncRequestObject) (gen.RemoteSourceSyncResponseObject, error) {
+	job, src, err := h.Remote.Sync(ctx, req.SourceId, remote.TriggerManual)
+	if err != nil {
+		return nil, err
+	}
+	out := importJobOut(job)
+	s := remoteSourceOut(src, &out)
+	return gen.RemoteSourceSync200JSONResponse{ImportJob: out, Source: s}, nil
+}
+
+// RemoteSourceSyncStatus answers with a source's latest sync job (null before the first).
+func (h *Handler) RemoteSourceSyncStatus(ctx context.Context, req gen.RemoteSourceSyncStatusRequestObject) (gen.RemoteSourceSyncStatusResponseObject, error) {
+	src, err := h.Queries.RemoteSourceGet(ctx, h.Pool, req.SourceId)
+	if err != nil {
+		return nil, store.Translate(err, remote.MsgSourceNotFound)
+	}
+	jobs, err := h.remoteJobs(ctx, []*db.RemoteSource{src})
+	if err != nil {
+		return nil, err
+	}
+	return gen.RemoteSourceSyncStatus200JSONResponse{ImportJob: jobs[src.ID]}, nil
+}
+
+// RemoteSourceJobList lists the jobs recorded under a source id, newest first.
+func (h *Handler) RemoteSourceJobList(ctx context.Context, req gen.RemoteSourceJobListRequestObject) (gen.RemoteSourceJobListResponseObject, error) {
+	limit := defaultJobLimit
+	if req.Params.Limit != nil {
+		limit = min(max(*req.Params.Limit, 1), maxJobLimit)
+	}
+	rows, err := h.Queries.ImportJobListBySource(ctx, h.Pool, db.ImportJobListBySourceParams{
+		SourceID: req.SourceId, Lim: int32(limit)})
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	out := gen.RemoteSourceJobList200JSONResponse{ImportJobs: make([]gen.ImportJob, 0, len(rows))}
+	for _, j := range rows {
+		out.ImportJobs = append(out.ImportJobs, importJobOut(j))
+	}
+	return out, nil
+}
+
+// remoteSaved answers a create or update: the source and every source.
+func (h *Handler) remoteSaved(ctx context.Context, id string) (gen.RemoteSourceCreate200JSONResponse, error) {
+	list, err := h.remoteSources(ctx)
+	if err != nil {
+		return gen.RemoteSourceCreate200JSONResponse{}, err
+	}
+	for _, s := range list {
+		if s.Id == id {
+			return gen.RemoteSourceCreate200JSONResponse{Source: s, Sources: list}, nil
+		}
+	}
+	return gen.RemoteSourceCreate200JSONResponse{}, fault.New(fault.NotFound, remote.MsgSourceNotFound) // deleted meanwhile
+}
+
+// remoteSources reads every source with its latest job.
+func (h *Handler) remoteSources(ctx context.Context) ([]gen.RemoteSource, error) {
+	rows, err := h.Queries.RemoteSourceList(ctx, h.Pool)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	jobs, err := h.remoteJobs(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gen.RemoteSource, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, remoteSourceOut(r, jobs[r.ID]))
+	}
+	return out, nil
+}
+
+// remoteJobs reads the latest job of each source, by source id.
+func (h *Handler) remoteJobs(ctx context.Context, srcs []*db.RemoteSource) (map[string]*gen.ImportJob, error) {
+	ids := make([]string, 0, len(srcs))
+	for _, s := range srcs {
+		if s.LastJobID != nil {
+			ids = append(ids, *s.LastJobID)
+		}
+	}
+	out := make(map[string]*gen.ImportJob, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := h.Queries.ImportJobListByIDs(ctx, h.Pool, ids)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	for _, j := range rows {
+		o := importJobOut(j)
+		out[j.SourceID] = &o
+	}
+	return out, nil
+}
+
+// remoteChannel checks an explicit channel of a source (0 means the per-provider default).
+func (h *Handler) remoteChannel(ctx context.Context, id *int64) (*int64, error) {
+	if id == nil || *id == 0 {
+		return nil, nil
+	}
+	if err := h.Remote.CheckChannel(ctx, *id); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// sealOptional seals a secret; an absent or empty one is none.
+func (h *Handler) sealOptional(s *string) []byte {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return h.Box.Seal(*s)
+}
+
+// intervalOf converts an optional interval; 0 means none.
+func intervalOf(v *int) (*int32, error) {
+	if v == nil || *v == 0 {
+		return nil, nil
+	}
+	return int32Ptr("interval_seconds", v)
+}
+
+// remoteTimeLayout renders times as the seed does: RFC 3339, to the second, with +00:00.
+const remoteTimeLayout = "2006-01-02T15:04:05-07:00"
+
+func remoteTime(t time.Time) string { return t.UTC().Format(remoteTimeLayout) }
+
+func importJobOut(j *db.ImportJob) gen.ImportJob {
+	errs := j.Errors
+	if errs == nil {
+		errs = []string{}
+	}
+	return gen.ImportJob{JobId: j.ID, Status: gen.ImportJobStatus(j.Status), CreatedAt: remoteTime(j.CreatedAt),
+		UpdatedAt: remoteTime(j.UpdatedAt), SourceId: j.SourceID, SourceName: j.SourceName,
+		Strategy: gen.RemoteStrategy(j.Strategy), Total: int(j.Total), Added: int(j.Added), Skipped: int(j.Skipped),
+		Removed: int(j.Removed), Failed: int(j.Failed), Errors: errs}
+}
+
+// remoteSourceOut converts a source; its secrets never leave, only whether they are set.
+func remoteSourceOut(s *db.RemoteSource, job *gen.ImportJob) gen.RemoteSource {
+	out := gen.RemoteSource{Id: s.ID, Name: s.Name, Enabled: s.Enabled, Url: s.Url, Method: gen.RemoteMethod(s.Method),
+		AuthHeader: s.AuthHeader, Provider: gen.RemoteProvider(s.Provider), SyncStrategy: gen.RemoteStrategy(s.SyncStrategy),
+		ImportJob: job, HasAuthToken: s.AuthTokenEnc != nil, HasBearerToken: s.BearerTokenEnc != nil, ChannelId: s.ChannelID}
+	if s.IntervalSeconds != nil {
+		v := int(*s.IntervalSeconds)
+		out.IntervalSeconds = &v
+	}
+	if s.LastSyncAt != nil {
+		out.LastSyncAt = remoteTime(*s.LastSyncAt)
+	}
+	return out
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,152 @@
+package public
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	gen "github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/store"
+)
+
+// Token login answers (seed 000).
+const (
+	msgTokenInvalid = "token invalid or expired"
+	msgPlanExpired  = "your plan has expired"
+)
+
+func refused(msg string) gen.LoginTokenGet401JSONResponse {
+	return gen.LoginTokenGet401JSONResponse{Code: -1, Msg: msg}
+}
+
+// LoginTokenGet signs a user in from a link: with a login-check hook configured every token
+// goes to the hook; otherwise the token is one of the user's API keys or sign-in JWTs. It sets
+// the session cookie and redirects to /app.
+func (h *Handler) LoginTokenGet(ctx context.Context, req gen.LoginTokenGetRequestObject) (gen.LoginTokenGetResponseObject, error) {
+	p := req.Params
+	tok := ""
+	if p.AccessToken != nil {
+		tok = *p.AccessToken
+	}
+	if tok == "" {
+		return refused("access_token is required"), nil
+	}
+	var uid int64
+	d, err := h.Hooks.Login(ctx, tok)
+	switch {
+	case errors.Is(err, hook.ErrLoginOff):
+		pr, err := h.Auth.AuthenticateToken(ctx, tok)
+		if err != nil {
+			if fault.Is(err, fault.Unauthorized) || fault.Is(err, fault.Forbidden) {
+				return refused(msgTokenInvalid), nil
+			}
+			return nil, err
+		}
+		uid = pr.UserID
+	case err != nil:
+		return nil, err
+	case !d.OK:
+		return refused(d.Msg), nil
+	default:
+		if uid, err = h.tokenUser(ctx, tok, d.Grant); err != nil {
+			return nil, err
+		}
+	}
+	u, err := h.Queries.UserGet(ctx, h.Pool, uid)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	if u.Status != auth.StatusActive {
+		return refused("this account is disabled"), nil
+	}
+	if u.PlanExpiresAt != nil && !u.PlanExpiresAt.After(time.Now()) {
+		if to := h.Settings.Get().ExpiredRedirectURL; to != "" {
+			return gen.LoginTokenGet302JSONResponse{Body: gen.TokenLoginResult{Code: -2, Msg: msgPlanExpired},
+				Headers: gen.LoginTokenGet302ResponseHeaders{Location: &to}}, nil
+		}
+		return gen.LoginTokenGet403JSONResponse{Code: -2, Msg: msgPlanExpired}, nil
+	}
+	iss, err := h.Auth.Issue(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	cookie := (&http.Cookie{ //nolint:gosec // Secure is set in production; development runs over plain HTTP
+		Name: auth.SessionCookie, Value: iss.SessionID, Path: "/", MaxAge: int(auth.TokenTTL / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies}).String()
+	loc := "/app"
+	for _, a := range []*string{p.Account, p.Carid, p.Nickname} {
+		if a != nil && *a != "" {
+			loc += "?account=" + url.QueryEscape(*a)
+			break
+		}
+	}
+	return gen.LoginTokenGet302JSONResponse{Body: gen.TokenLoginResult{Code: 0, Msg: "success"},
+		Headers: gen.LoginTokenGet302ResponseHeaders{Location: &loc, SetCookie: &cookie}}, nil
+}
+
+// tokenUser finds or creates the user a hook-approved token signs in, and records the hook's
+// grant as the user's tier. Tokens are stored hashed.
+func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, error) {
+	sum := sha256.Sum256([]byte(tok))
+	hash := sum[:]
+	var uid int64
+	for attempt := 0; attempt < 2 && uid == 0; attempt++ {
+		row, err := h.Queries.TokenLoginGet(ctx, h.Pool, hash)
+		if err == nil {
+			uid = row.UserID
+			_ = h.Queries.TokenLoginTouch(ctx, h.Pool, hash)
+			break
+		}
+		if err = store.Translate(err, ""); !fault.Is(err, fault.NotFound) {
+			return 0, err
+		}
+		pw := make([]byte, 24)
+		_, _ = rand.Read(pw)
+		ph, err := h.Auth.HashPassword(hex.EncodeToString(pw)) // unusable: the user signs in by token only
+		if err != nil {
+			return 0, err
+		}
+		err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+			u, err := h.Queries.UserCreate(ctx, tx, db.UserCreateParams{Username: "token-" + hex.EncodeToString(hash[:6]),
+				PasswordHash: ph, Role: auth.RoleUser, Balance: h.Settings.Get().NewUserBalance})
+			if err != nil {
+				return err
+			}
+			if err := h.Queries.TokenLoginCreate(ctx, tx, db.TokenLoginCreateParams{TokenHash: hash, UserID: u.ID}); err != nil {
+				return err
+			}
+			uid = u.ID
+			return nil
+		})
+		if store.IsUniqueViolation(err) { // signed in concurrently: read the other sign-in's user
+			uid = 0
+			continue
+		}
+		if err != nil {
+			return 0, store.Translate(err, "")
+		}
+	}
+	if uid == 0 {
+		return 0, fault.New(fault.Conflict, "sign-in raced; try again")
+	}
+	if grant != "" {
+		if err := h.Queries.UserGrantSet(ctx, h.Pool, db.UserGrantSetParams{ID: uid, Tier: grant}); err != nil {
+			return 0, store.Translate(err, "")
+		}
+		h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(uid, 10))
+	}
+	return uid, nil
+}

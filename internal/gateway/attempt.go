@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/poolgate/poolgate/internal/billing"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/pool"
+)
+
+// maxErrorBody bounds the part of an upstream error body read to classify it.
+const maxErrorBody = 64 << 10
+
+// attempt places a call on the pool's accounts: it plans candidates (preferred, sticky,
+// dedicated, shared), takes each one's concurrency slot, sends, reports the outcome to the pool
+// (which cools, bans or flags the account by the error table), and fails over only while nothing
+// has reached the caller, within MAX_ATTEMPTS and POOL_RETRY_BUDGET. Only a committed answer is
+// charged, once.
+func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) error {
+	p := g.d.Accounts
+	r := k.c.Request()
+	ctx := r.Context()
+	user := k.cl.user.id
+	session := pool.SessionID(r.Header, body)
+	var bound int64
+	if session != "" {
+		bound = p.Bound(ctx, user, session)
+	}
+	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Tier: k.cl.user.tierAt(p.Now()),
+		Prefer: pool.PreferredAccount(r.Header), Bound: bound}, 2*g.d.MaxAttempts)
+	if len(plan.Accounts) == 0 {
+		return g.unplaced(k, plan)
+	}
+	if stop, err := g.beforeUpstream(k, plan.Accounts[0].ID); stop { // share start check, audit hook
+		return err
+	}
+	var (
+		last     *http.Response
+		lastErr  error
+		lastAcc  *account
+		stripped []byte
+		attempts int
+		busy     int
+	)
+	for _, pa := range plan.Accounts {
+		if attempts >= g.d.MaxAttempts || ctx.Err() != nil ||
+			(attempts > 0 && g.d.RetryBudget > 0 && time.Since(k.start) > g.d.RetryBudget) {
+			break
+		}
+		acc := snap.accounts[pa.ID]
+		if acc == nil {
+			continue
+		}
+		lease, ok := p.Acquire(ctx, pa, k.req.Model, k.rec.RequestID)
+		if !ok {
+			busy++
+			continue
+		}
+		attempts++
+		send := body
+		if bound != 0 && pa.ID != bound { // the session moves: drop what only its old account accepts
+			if stripped == nil {
+				stripped, _ = pool.StripArtefacts(body)
+			}
+			send = stripped
+		}
+		resp, err := g.send(ctx, k, acc, send) // builds the request in the account's protocol (upstream.go)
+		if last != nil {
+			last.Body.Close()
+		}
+		last, lastErr, lastAcc = resp, err, acc
+		if err != nil {
+			if ctx.Err() == nil {
+				p.Report(ctx, pa, k.req.Model, pool.Outcome{})
+				g.d.Log.Warn("upstream unreachable; trying another account", "request_id", k.rec.RequestID,
+					"account_id", acc.id, "error", err)
+			}
+			p.Release(ctx, lease)
+			continue
+		}
+		if resp.StatusCode == http.StatusOK {
+			defer p.Release(ctx, lease)
+			p.Succeeded(pa)
+			if session != "" && pa.ID != bound {
+				p.Bind(ctx, user, session, pa.ID)
+			}
+			k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
+			return g.commit(k, acc, resp) // relays or translates by protocol (commit.go)
+		}
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		rule := p.Report(ctx, pa, k.req.Model, pool.Outcome{Status: resp.StatusCode, Header: resp.Header, Body: raw})
+		p.Release(ctx, lease)
+		if rule.Action == pool.ActReturn {
+			return g.relayError(k, acc, resp)
+		}
+		g.d.Log.Warn("upstream refused; trying another account", "request_id", k.rec.RequestID,
+			"account_id", acc.id, "status", resp.StatusCode, "action", rule.Action.String())
+	}
+	if last != nil {
+		defer last.Body.Close()
+	}
+	if attempts == 0 && busy > 0 && ctx.Err() == nil {
+		return g.unplaced(k, pool.Plan{Busy: true})
+	}
+	return g.fail(k, lastAcc, last, lastErr, ctx.Err() != nil)
+}
+
+// unplaced answers a call no account could take, and logs it uncharged.
+func (g *Gateway) unplaced(k *call, plan pool.Plan) error {
+	var fe *fault.Error
+	switch {
+	case plan.TierDenied:
+		fe = fault.Code(fault.Forbidden, "tier_required", "model "+k.req.Model+" needs a higher plan than yours")
+	case plan.Cooling:
+		secs := math.Ceil(plan.RetryAt.Sub(g.d.Accounts.Now()).Seconds())
+		k.c.Response().Header().Set("Retry-After", strconv.Itoa(max(int(secs), 1)))
+		fe = fault.Code(fault.RateLimited, "rate_limit_exceeded", "all upstream accounts for this model are cooling down; retry later")
+	case plan.Busy:
+		k.c.Response().Header().Set("Retry-After", "1")
+		fe = fault.Code(fault.RateLimited, "accounts_busy", "all upstream accounts for this model are at their concurrency limit; retry shortly")
+	default:
+		fe = fault.Code(fault.Unavailable, "no_available_account", "no upstream account is available for this model")
+	}
+	k.finish(g, fe.Status(), billing.Usage{}, false)
+	return fe
+}

@@ -1,0 +1,402 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/billing"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/provider/openai"
+	"github.com/poolgate/poolgate/internal/translate"
+)
+
+// maxEventBytes bounds one streamed event; memory per open stream stays bounded by it.
+const maxEventBytes = 16 << 20
+
+// commit answers the caller from an upstream's 200: the OpenAI chat and completion pass-through
+// keeps its dedicated fast path (raw bytes), other same-protocol calls are relayed unchanged, and
+// calls across protocols are translated (streams event by event).
+func (g *Gateway) commit(k *call, acc *account, resp *http.Response) error {
+	up, _ := protocolOf(acc)
+	if resp.Header.Get(localHeader) != "" {
+		up = k.ep.in
+	}
+	same := up == k.ep.in
+	switch {
+	case same && up == translate.OpenAI && k.req.Stream && (k.ep.op == opChat || k.ep.op == opCompletion):
+		return g.commitStream(k, resp)
+	case same && !k.req.Stream:
+		return g.commitJSON(k, resp)
+	case !k.req.Stream:
+		return g.commitTranslated(k, up, resp)
+	}
+	return g.commitEvents(k, up, resp)
+}
+
+// answerUsage reads the usage of a same-protocol answer; charge is false for calls that are
+// never charged (token counts).
+func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
+	var u translate.Usage
+	ok := false
+	switch {
+	case k.ep.op == opCount:
+		return billing.Usage{}, false
+	case k.ep.in == translate.Claude:
+		u, ok = translate.UsageOf(translate.Claude, out)
+	case k.ep.in == translate.Gemini:
+		u, ok = translate.UsageOf(translate.Gemini, out)
+	case k.ep.op == opResponses || k.ep.op == opImages:
+		u, ok = responsesUsage(gjson.GetBytes(out, "usage"))
+	default:
+		ou, found := openai.UsageOf(out)
+		u, ok = translate.Usage{Input: ou.PromptTokens, Output: ou.CompletionTokens, CachedInput: ou.CachedTokens,
+			Reasoning: ou.ReasoningTokens}, found
+	}
+	if !ok {
+		completion := int64(len(out)/4 + 1)
+		if k.ep.op == opEmbeddings || k.ep.op == opImages {
+			completion = 0
+		}
+		return billing.Usage{PromptTokens: k.estimate, CompletionTokens: completion}, true
+	}
+	return billingUsage(u), true
+}
+
+// responsesUsage reads the usage of a Responses API answer or an image generation.
+func responsesUsage(u gjson.Result) (translate.Usage, bool) {
+	if !u.IsObject() {
+		return translate.Usage{}, false
+	}
+	return translate.Usage{Input: u.Get("input_tokens").Int(), CachedInput: u.Get("input_tokens_details.cached_tokens").Int(),
+		Output: u.Get("output_tokens").Int(), Reasoning: u.Get("output_tokens_details.reasoning_tokens").Int()}, true
+}
+
+func billingUsage(u translate.Usage) billing.Usage {
+	return billing.Usage{PromptTokens: u.Input, CompletionTokens: u.Output, CachedTokens: u.CachedInput,
+		CacheWrite5mTokens: u.CacheWrite5m, CacheWrite1hTokens: u.CacheWrite1h, ReasoningTokens: u.Reasoning}
+}
+
+// readAnswer reads a non-streamed upstream answer, bounded, into a pooled buffer.
+func (g *Gateway) readAnswer(resp *http.Response) ([]byte, func(), error) {
+	bp := g.buf()
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
+	return buf.Bytes(), func() { *bp = buf.Bytes()[:0]; g.bufs.Put(bp) }, err
+}
+
+// commitTranslated converts a non-streamed answer to the caller's protocol.
+func (g *Gateway) commitTranslated(k *call, up translate.Protocol, resp *http.Response) error {
+	defer resp.Body.Close()
+	raw, release, err := g.readAnswer(resp)
+	defer release()
+	if err != nil {
+		return g.fail(k, nil, nil, err, k.c.Request().Context().Err() != nil)
+	}
+	var r *translate.Response
+	switch up {
+	case translate.Claude:
+		r, err = translate.DecodeClaudeResponse(raw)
+	case translate.Gemini:
+		r, err = translate.DecodeGeminiResponse(raw)
+	default:
+		r, err = translate.DecodeOpenAIResponse(raw)
+	}
+	if err != nil {
+		g.d.Log.Warn("upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", err)
+		fe := fault.Code(fault.Upstream, "upstream_error", "the upstream provider sent an answer that could not be read")
+		k.finish(g, fe.Status(), billing.Usage{PromptTokens: k.estimate}, true)
+		return fe
+	}
+	var out []byte
+	switch k.ep.in {
+	case translate.Claude:
+		out = translate.EncodeClaudeResponse(r, k.req.Model)
+	case translate.Gemini:
+		out = translate.EncodeGeminiResponse(r, k.req.Model)
+	default:
+		r.Model = k.req.Model
+		out = translate.EncodeOpenAIResponse(r, time.Now().Unix())
+	}
+	w := k.c.Response()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, werr := w.Write(out)
+	usage := billingUsage(r.Usage)
+	if !r.HasUsage {
+		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(len(raw)/4 + 1)}
+	}
+	status := http.StatusOK
+	if werr != nil {
+		status = StatusClientClosed
+	}
+	k.finish(g, status, usage, true)
+	return nil
+}
+
+// passFramer re-frames a same-protocol stream's events unchanged (Claude, Gemini, OpenAI
+// Responses), as server-sent events or as Gemini's JSON array.
+type passFramer struct {
+	in    translate.Protocol
+	array bool
+	n     int
+}
+
+func (p *passFramer) frame(dst []byte, name string, data []byte) []byte {
+	p.n++
+	if p.array {
+		if p.n == 1 {
+			dst = append(dst, '[')
+		} else {
+			dst = append(dst, ",\r\n"...)
+		}
+		return append(dst, data...)
+	}
+	return translate.AppendSSE(dst, name, data)
+}
+
+func (p *passFramer) finish(dst []byte) []byte {
+	if !p.array {
+		return dst
+	}
+	if p.n == 0 {
+		return append(dst, "[]"...)
+	}
+	return append(dst, ']')
+}
+
+// commitEvents relays or translates a stream event by event: each upstream event is decoded, and
+// either forwarded unchanged (same protocol) or encoded in the caller's protocol, then written
+// and flushed before the next is read. Usage comes from the upstream's events; a stream that
+// ends before the upstream finished, or with an upstream error event, ends with the caller's
+// protocol's error event and is logged 502, charged for what was generated.
+func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Response) error {
+	defer resp.Body.Close()
+	array, _ := k.c.Get(geminiArrayKey).(bool)
+	var dec translate.StreamDecoder
+	if k.ep.op == opResponses {
+		dec = &responsesDecoder{}
+	} else {
+		dec = translate.NewDecoder(up)
+	}
+	opts := translate.EncoderOptions{Model: k.req.Model, Created: time.Now().Unix(), IncludeUsage: k.req.IncludeUsage,
+		GeminiArray: array}
+	var enc translate.StreamEncoder
+	var pass *passFramer
+	if up == k.ep.in {
+		pass = &passFramer{in: up, array: array}
+	} else {
+		if k.ep.in == translate.Claude && k.tr.ir != nil {
+			opts.InputTokens = g.tokens().Request(k.tr.ir)
+		}
+		enc = translate.NewEncoder(k.ep.in, opts)
+	}
+
+	w := k.c.Response()
+	h := w.Header()
+	if array {
+		h.Set("Content-Type", "application/json")
+	} else {
+		h.Set("Content-Type", "text/event-stream")
+	}
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+
+	br := g.reader(resp.Body)
+	defer g.readers.Put(br)
+	sr := sseReader{r: br}
+	var (
+		evs       []translate.Event
+		out       []byte
+		usage     translate.Usage
+		haveUsage bool
+		streamed  int
+		upErr     string
+		clientErr error
+		readErr   error
+	)
+	for clientErr == nil && upErr == "" {
+		name, data, err := sr.next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		evs, err = dec.Decode(evs[:0], data)
+		if err != nil {
+			readErr = err
+			break
+		}
+		out = out[:0]
+		for i := range evs {
+			ev := &evs[i]
+			switch ev.Kind {
+			case translate.EvUsage:
+				usage, haveUsage = ev.Usage, true
+			case translate.EvText, translate.EvThinking, translate.EvToolArgs:
+				streamed += len(ev.Text)
+			case translate.EvError:
+				upErr = ev.Text
+				if upErr == "" {
+					upErr = "the upstream provider failed mid-stream"
+				}
+			}
+			if enc != nil && ev.Kind != translate.EvError {
+				out = enc.Encode(out, ev)
+			}
+		}
+		if pass != nil {
+			out = pass.frame(out, name, data)
+		}
+		if len(out) > 0 {
+			if _, clientErr = w.Write(out); clientErr == nil {
+				w.Flush()
+			}
+		}
+	}
+	status := http.StatusOK
+	out = out[:0]
+	switch {
+	case clientErr != nil || k.c.Request().Context().Err() != nil:
+		status = StatusClientClosed
+	case upErr != "" || !dec.Done():
+		g.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
+			"error", readErr, "upstream_error", upErr)
+		status = http.StatusBadGateway
+		switch {
+		case pass != nil && upErr != "":
+			// The upstream's own error event, in the caller's protocol, was already forwarded.
+			out = pass.finish(out)
+		case pass != nil:
+			out = translate.NewEncoder(k.ep.in, translate.EncoderOptions{GeminiArray: array}).
+				Fail(out, http.StatusBadGateway, "the upstream stream was interrupted before it finished")
+			if array && pass.n > 0 { // continue the array the framer opened
+				out = append([]byte(",\r\n"), out[1:]...)
+			}
+		default:
+			msg := "the upstream stream was interrupted before it finished"
+			if upErr != "" {
+				msg = "the upstream provider failed mid-stream: " + openai.Redact(upErr, "")
+			}
+			out = enc.Fail(out, http.StatusBadGateway, msg)
+		}
+	case enc != nil:
+		out = enc.Finish(out)
+	default:
+		out = pass.finish(out)
+	}
+	if len(out) > 0 && status != StatusClientClosed {
+		if _, err := w.Write(out); err == nil {
+			w.Flush()
+		}
+	}
+	bu := billingUsage(usage)
+	if !haveUsage {
+		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed/4 + 1)}
+	}
+	if k.ep.op == opCount {
+		k.finish(g, status, billing.Usage{}, false)
+		return nil
+	}
+	k.finish(g, status, bu, true)
+	return nil
+}
+
+// sseReader splits a server-sent event stream into events (name and data), line by line as the
+// bytes arrive. Comments and events without data are skipped; an event longer than
+// maxEventBytes is an error.
+type sseReader struct {
+	r    *bufio.Reader
+	name []byte
+	data []byte
+	long []byte
+}
+
+func (s *sseReader) next() (string, []byte, error) {
+	s.name, s.data = s.name[:0], s.data[:0]
+	for {
+		line, err := s.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			s.long = append(s.long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = s.r.ReadSlice('\n')
+				s.long = append(s.long, line...)
+				if len(s.long) > maxEventBytes {
+					return "", nil, errors.New("upstream stream event too large")
+				}
+			}
+			line = s.long
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", nil, err
+		}
+		eof := err != nil
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0:
+			if len(s.data) > 0 {
+				return string(s.name), s.data, nil
+			}
+		case bytes.HasPrefix(line, []byte("data:")):
+			v := line[5:]
+			if len(v) > 0 && v[0] == ' ' {
+				v = v[1:]
+			}
+			if len(s.data) > 0 {
+				s.data = append(s.data, '\n')
+			}
+			s.data = append(s.data, v...)
+			if len(s.data) > maxEventBytes {
+				return "", nil, errors.New("upstream stream event too large")
+			}
+		case bytes.HasPrefix(line, []byte("event:")):
+			s.name = append(s.name[:0], bytes.TrimSpace(line[6:])...)
+		}
+		if eof {
+			if len(s.data) > 0 {
+				return string(s.name), s.data, nil
+			}
+			return "", nil, io.EOF
+		}
+	}
+}
+
+// responsesDecoder follows an OpenAI Responses API stream for its usage and its end.
+type responsesDecoder struct{ done bool }
+
+func (d *responsesDecoder) Done() bool { return d.done }
+
+func (d *responsesDecoder) Decode(dst []translate.Event, payload []byte) ([]translate.Event, error) {
+	root := gjson.ParseBytes(payload)
+	switch root.Get("type").String() {
+	case "response.completed", "response.incomplete":
+		d.done = true
+		if u, ok := responsesUsage(root.Get("response.usage")); ok {
+			dst = append(dst, translate.Event{Kind: translate.EvUsage, Usage: u})
+		}
+	case "response.failed":
+		dst = append(dst, translate.Event{Kind: translate.EvError, Text: root.Get("response.error.message").String()})
+	case "error":
+		dst = append(dst, translate.Event{Kind: translate.EvError, Text: root.Get("message").String()})
+	case "response.output_text.delta":
+		dst = append(dst, translate.Event{Kind: translate.EvText, Text: root.Get("delta").String()})
+	}
+	return dst, nil
+}
+
+// gjsonGet returns the raw JSON of an object field of body, or nil.
+func gjsonGet(body []byte, path string) []byte {
+	r := gjson.GetBytes(body, path)
+	if !r.IsObject() {
+		return nil
+	}
+	return []byte(r.Raw)
+}

@@ -1,0 +1,200 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/provider/anthropic"
+	"github.com/poolgate/poolgate/internal/provider/gemini"
+	"github.com/poolgate/poolgate/internal/translate"
+)
+
+// translation caches one call's conversions: the canonical request decoded from the caller's
+// body (once) and the body encoded for each upstream protocol tried.
+type translation struct {
+	src    []byte // the body ir was decoded from
+	ir     *translate.Request
+	err    error
+	bodies [4][]byte // by translate.Protocol
+}
+
+// localHeader marks an answer Poolgate made itself (a token count no upstream of the caller's
+// protocol could give); it never reaches the caller.
+const localHeader = "X-Poolgate-Local"
+
+// protocolOf is the wire format of an account's channel.
+func protocolOf(acc *account) (translate.Protocol, bool) {
+	return translate.ProtocolOf(acc.channel.typ)
+}
+
+func isFault(err error) bool {
+	_, ok := fault.As(err)
+	return ok
+}
+
+// send posts the call to one account, in the account's protocol: the caller's body unchanged when
+// the protocols match (body may differ from the caller's by what relay and the pool changed: the
+// stream usage flag, dropped session artefacts), else translated. A request that cannot be
+// expressed in the account's protocol returns a fault without any upstream call.
+func (g *Gateway) send(ctx context.Context, k *call, acc *account, body []byte) (*http.Response, error) {
+	up, ok := protocolOf(acc)
+	if !ok {
+		return nil, fault.Code(fault.Unavailable, "unsupported_channel", "channel type "+acc.channel.typ+" is not supported")
+	}
+	if up != k.ep.in {
+		if k.ep.op == opCount {
+			return g.countLocally(k, body)
+		}
+		if k.ep.op != opChat {
+			return nil, fault.Code(fault.Invalid, "unsupported_endpoint", k.ep.name+" is not available for model "+
+				k.req.Model+": it is served by a "+up.String()+" channel, which does not offer this endpoint")
+		}
+		var err error
+		if body, err = k.translated(body, up); err != nil {
+			return nil, err
+		}
+	}
+	var url string
+	switch up {
+	case translate.Claude:
+		path := "/messages"
+		if up == k.ep.in {
+			path = k.ep.path
+		}
+		url = anthropic.URL(acc.channel.baseURL, path)
+	case translate.Gemini:
+		action := "generateContent"
+		switch {
+		case up == k.ep.in:
+			action = k.ep.path
+		case k.req.Stream:
+			action = "streamGenerateContent"
+		}
+		url = gemini.URL(acc.channel.baseURL, k.req.Model, action)
+	default:
+		path := "/chat/completions"
+		if up == k.ep.in {
+			path = k.ep.path
+		}
+		url = acc.channel.baseURL + path
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	h := r.Header
+	switch up {
+	case translate.Claude:
+		var version, beta string
+		if k.ep.in == translate.Claude {
+			in := k.c.Request().Header
+			version, beta = in.Get("Anthropic-Version"), in.Get("Anthropic-Beta")
+		}
+		anthropic.SetHeaders(h, acc.credential, version, beta)
+	case translate.Gemini:
+		gemini.SetHeaders(h, acc.credential)
+	default:
+		h.Set("Authorization", "Bearer "+acc.credential)
+	}
+	h.Set("Content-Type", "application/json")
+	if k.req.Stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	h.Set("User-Agent", "Poolgate/0.1")
+	return g.client.Do(r)
+}
+
+// request decodes the caller's body into the canonical request, once per distinct body.
+func (k *call) request(body []byte) (*translate.Request, error) {
+	t := &k.tr
+	if t.ir != nil || t.err != nil {
+		if len(body) == len(t.src) && (len(body) == 0 || &body[0] == &t.src[0]) {
+			return t.ir, t.err
+		}
+		*t = translation{}
+	}
+	t.src = body
+	var err error
+	switch k.ep.in {
+	case translate.Claude:
+		t.ir, err = translate.DecodeClaudeRequest(body)
+	case translate.Gemini:
+		t.ir, err = translate.DecodeGeminiRequest(body, k.req.Model, k.req.Stream)
+	default:
+		t.ir, err = translate.DecodeOpenAIRequest(body)
+	}
+	var te *translate.Error
+	if errors.As(err, &te) {
+		t.err = fault.Code(fault.Invalid, "unsupported_request", te.Message)
+	} else if err != nil {
+		t.err = fault.Wrap(fault.Invalid, "the request could not be read", err)
+	}
+	if t.ir != nil {
+		t.ir.Model, t.ir.Stream = k.req.Model, k.req.Stream
+	}
+	return t.ir, t.err
+}
+
+// translated returns the body in protocol up.
+func (k *call) translated(body []byte, up translate.Protocol) ([]byte, error) {
+	ir, err := k.request(body)
+	if err != nil {
+		return nil, err
+	}
+	if b := k.tr.bodies[up]; b != nil {
+		return b, nil
+	}
+	var out []byte
+	switch up {
+	case translate.Claude:
+		out = translate.EncodeClaudeRequest(ir)
+	case translate.Gemini:
+		out = translate.EncodeGeminiRequest(ir)
+	default:
+		out = translate.EncodeOpenAIRequest(ir)
+	}
+	k.tr.bodies[up] = out
+	return out, nil
+}
+
+// countLocally answers a token count with the offline tokenizer, for a model no upstream of the
+// caller's protocol serves.
+func (g *Gateway) countLocally(k *call, body []byte) (*http.Response, error) {
+	src := body
+	if k.ep.in == translate.Gemini {
+		// countTokens takes {"contents": ...} or {"generateContentRequest": {...}}.
+		if inner := gjsonGet(body, "generateContentRequest"); inner != nil {
+			src = inner
+		}
+	}
+	ir, err := k.request(src)
+	if err != nil {
+		return nil, err
+	}
+	n := g.tokens().Request(ir)
+	var out []byte
+	if k.ep.in == translate.Gemini {
+		out = strconv.AppendInt([]byte(`{"totalTokens":`), n, 10)
+	} else {
+		out = strconv.AppendInt([]byte(`{"input_tokens":`), n, 10)
+	}
+	out = append(out, '}')
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(localHeader, "1")
+	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(out)),
+		ContentLength: int64(len(out))}, nil
+}
+
+// tokens returns the offline tokenizer, loaded on first use.
+func (g *Gateway) tokens() *translate.Counter {
+	g.counterOnce.Do(func() { g.counter = translate.NewCounter() })
+	return g.counter
+}

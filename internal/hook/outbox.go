@@ -1,0 +1,299 @@
+package hook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/poolgate/poolgate/gen/api/hooks"
+	"github.com/poolgate/poolgate/gen/db"
+)
+
+// Outbox kinds.
+const (
+	kindNotify      = "notify"
+	kindShareFinish = "share_finish"
+)
+
+// pending is a notification on its way to the outbox. The caller's goroutine only copies what
+// it needs into one and queues it; the writer builds, seals and inserts it in batches.
+type pending struct {
+	kind     string
+	url      string
+	token    string
+	carID    string
+	model    string
+	body     []byte
+	question string
+	at       time.Time
+	res      Result
+}
+
+// envelope is what the outbox stores (sealed): the request's credentials and body.
+type envelope struct {
+	Token string          `json:"token"`
+	CarID string          `json:"car_id,omitempty"`
+	Body  json.RawMessage `json:"body"`
+}
+
+// Notify queues the NOTIFY_URL notification of a successful call; it does nothing when no URL is
+// configured. It never touches the database: a background writer does.
+func (s *Service) Notify(c Call, r Result) {
+	u := s.cfg.URLs().Notify
+	if u == "" {
+		return
+	}
+	s.enqueue(pending{kind: kindNotify, url: u, token: c.Token, carID: strconv.FormatInt(c.AccountID, 10),
+		model: c.Model, body: bytes.Clone(c.Body), at: c.At, res: r})
+}
+
+// ShareFinish queues the {host}/shareAuth/finish report of an answered share-link question.
+func (s *Service) ShareFinish(host, token, question, model string, r Result) {
+	if host == "" {
+		return
+	}
+	s.enqueue(pending{kind: kindShareFinish, url: host, token: token, question: question, model: model, res: r})
+}
+
+func (s *Service) enqueue(p pending) {
+	select {
+	case s.queue <- p:
+	case <-s.done:
+		s.log.Error("hook outbox closed; notification dropped", "kind", p.kind)
+	}
+}
+
+// Run starts the outbox writer and the delivery loop; they stop at Close.
+func (s *Service) Run(ctx context.Context) {
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.writer() }()
+	go func() { defer s.wg.Done(); s.deliverer(ctx) }()
+}
+
+// Close writes every queued notification to the outbox and stops delivering; undelivered
+// notifications stay in the outbox for the next instance.
+func (s *Service) Close() {
+	s.once.Do(func() { close(s.done) })
+	s.wg.Wait()
+	s.http.CloseIdleConnections()
+}
+
+const writeBatch = 256
+
+func (s *Service) writer() {
+	batch := make([]pending, 0, writeBatch)
+	for {
+		select {
+		case p := <-s.queue:
+			batch = append(batch[:0], p)
+		drain:
+			for len(batch) < writeBatch {
+				select {
+				case p := <-s.queue:
+					batch = append(batch, p)
+				default:
+					break drain
+				}
+			}
+			s.write(batch)
+		case <-s.done:
+			for {
+				batch = batch[:0]
+				for len(batch) < writeBatch {
+					select {
+					case p := <-s.queue:
+						batch = append(batch, p)
+						continue
+					default:
+					}
+					break
+				}
+				if len(batch) == 0 {
+					return
+				}
+				s.write(batch)
+			}
+		}
+	}
+}
+
+// write inserts a batch into the outbox (one statement), retrying a failing database a few times
+// before giving up on the batch.
+func (s *Service) write(batch []pending) {
+	var kinds, urls []string
+	var reqs [][]byte
+	for i := range batch {
+		p := &batch[i]
+		if p.url == "" {
+			continue
+		}
+		body, err := s.build(p)
+		if err != nil {
+			s.log.Error("build hook notification", "kind", p.kind, "error", err)
+			continue
+		}
+		env, _ := json.Marshal(envelope{Token: p.token, CarID: p.carID, Body: body})
+		kinds, urls, reqs = append(kinds, p.kind), append(urls, p.url), append(reqs, s.box.Seal(string(env)))
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.insert(kinds, urls, reqs)
+		if err == nil {
+			break
+		}
+		if attempt == 4 {
+			s.log.Error("hook outbox write failed; notifications dropped", "count", len(kinds), "error", err)
+			return
+		}
+		s.log.Warn("hook outbox write failed; retrying", "error", err)
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	if len(kinds) > 0 {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Service) insert(kinds, urls []string, reqs [][]byte) error {
+	if len(kinds) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.q.HookOutboxInsert(ctx, s.pool, db.HookOutboxInsertParams{Kinds: kinds, Urls: urls, Requests: reqs}); err != nil {
+		return fmt.Errorf("insert outbox: %w", err)
+	}
+	return nil
+}
+
+// build makes the request body of a notification.
+func (s *Service) build(p *pending) ([]byte, error) {
+	switch p.kind {
+	case kindNotify:
+		return json.Marshal(newEvent(Call{Token: p.token, Model: p.model, Body: p.body, At: p.at}, p.carID))
+	default:
+		name, price, tokens := "AI Chat", p.res.Quota, p.res.PromptTokens+p.res.CompletionTokens
+		return json.Marshal(hooks.ShareAuthFinishRequest{Token: p.token, ResponseData: []hooks.ShareAuthModule{{
+			ModuleName: name, Model: &p.model, Price: &price, Tokens: &tokens, Question: &p.question}}})
+	}
+}
+
+const claimBatch = 16
+
+func (s *Service) deliverer(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Poll)
+	defer t.Stop()
+	for {
+		if n := s.deliverDue(ctx); n == claimBatch {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.done:
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// deliverDue claims due notifications (FOR UPDATE SKIP LOCKED: one instance per row) and
+// delivers them concurrently; it returns how many it claimed.
+func (s *Service) deliverDue(ctx context.Context) int {
+	now := s.cfg.Now()
+	lease := (s.cfg.Timeout + 10*time.Second).Seconds()
+	rows, err := s.q.HookOutboxClaim(ctx, s.pool, db.HookOutboxClaimParams{Now: &now, LeaseSeconds: lease, Lim: claimBatch})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("claim hook notifications", "error", err)
+		}
+		return 0
+	}
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.deliverRow(context.WithoutCancel(ctx), r) }()
+	}
+	wg.Wait()
+	return len(rows)
+}
+
+func (s *Service) deliverRow(ctx context.Context, r *db.HookOutbox) {
+	err := s.deliver(ctx, r)
+	if err == nil {
+		if derr := s.q.HookOutboxDelete(ctx, s.pool, r.ID); derr != nil {
+			s.log.Warn("delete delivered notification", "id", r.ID, "error", derr)
+		}
+		return
+	}
+	now := s.cfg.Now()
+	delay := s.cfg.RetryBase << min(r.Attempts-1, 20)
+	if delay > s.cfg.RetryMax || delay <= 0 {
+		delay = s.cfg.RetryMax
+	}
+	dead := now.Sub(r.CreatedAt) > s.cfg.GiveUpAfter
+	if dead {
+		s.log.Error("hook notification given up", "id", r.ID, "kind", r.Kind, "attempts", r.Attempts, "error", err)
+	} else {
+		s.log.Warn("hook notification failed; will retry", "id", r.ID, "kind", r.Kind, "attempts", r.Attempts,
+			"retry_in", delay, "error", err)
+	}
+	msg := err.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	if uerr := s.q.HookOutboxRetry(ctx, s.pool, db.HookOutboxRetryParams{ID: r.ID, NextAt: now.Add(delay),
+		LastError: msg, Dead: dead}); uerr != nil {
+		s.log.Warn("reschedule notification", "id", r.ID, "error", uerr)
+	}
+}
+
+// deliver sends one notification; only a 2xx answer counts as delivered.
+func (s *Service) deliver(ctx context.Context, r *db.HookOutbox) error {
+	plain, err := s.box.Open(r.RequestEnc)
+	if err != nil {
+		return fmt.Errorf("open notification: %w", err)
+	}
+	var env envelope
+	if err := json.Unmarshal([]byte(plain), &env); err != nil {
+		return fmt.Errorf("decode notification: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	var status int
+	switch r.Kind {
+	case kindNotify:
+		cl, err := s.client(r.Url, true)
+		if err != nil {
+			return err
+		}
+		res, err := cl.NotifySendWithBodyWithResponse(ctx, &hooks.NotifySendParams{Carid: env.CarID,
+			XPoolgateSignature: s.signature(env.Body)}, "application/json", bytes.NewReader(env.Body), bearer(env.Token))
+		if err != nil {
+			return fmt.Errorf("call notify hook: %w", err)
+		}
+		status = res.StatusCode()
+	default:
+		cl, err := s.client(r.Url, false)
+		if err != nil {
+			return err
+		}
+		res, err := cl.ShareAuthFinishWithBodyWithResponse(ctx, &hooks.ShareAuthFinishParams{
+			XPoolgateSignature: s.signature(env.Body)}, "application/json", bytes.NewReader(env.Body))
+		if err != nil {
+			return fmt.Errorf("call shareAuth/finish: %w", err)
+		}
+		status = res.StatusCode()
+	}
+	if status < 200 || status >= 300 {
+		return fmt.Errorf("receiver answered %d %s", status, http.StatusText(status))
+	}
+	return nil
+}

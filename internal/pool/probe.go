@@ -1,0 +1,208 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/bus"
+)
+
+// probeBatch bounds the accounts probed per tick.
+const probeBatch = 50
+
+// ErrNoAccount is returned by a channel check when the channel has no usable account.
+var ErrNoAccount = errors.New("the channel has no active account")
+
+// FetchModels lists the models an upstream serves (GET {base}/models with the provider's auth):
+// OpenAI-compatible and Anthropic `data[].id`, Gemini `models[].name` without "models/". An
+// answer other than 200 is an error carrying the status.
+func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string) ([]string, error) {
+	base := strings.TrimRight(baseURL, "/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/models", nil)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "anthropic":
+		req.Header.Set("X-Api-Key", credential)
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+	case "gemini":
+		req.Header.Set("X-Goog-Api-Key", credential)
+	default:
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "Poolgate/0.1")
+	res, err := p.d.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("upstream unreachable: %w", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read model list: %w", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, &StatusError{Status: res.StatusCode}
+	}
+	var out []string
+	if typ == "gemini" {
+		for _, m := range gjson.GetBytes(body, "models.#.name").Array() {
+			out = append(out, strings.TrimPrefix(m.Str, "models/"))
+		}
+	} else {
+		for _, m := range gjson.GetBytes(body, "data.#.id").Array() {
+			out = append(out, m.Str)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// StatusError is an upstream answer other than 200 to a probe or model listing.
+type StatusError struct{ Status int }
+
+func (e *StatusError) Error() string { return fmt.Sprintf("upstream answered HTTP %d", e.Status) }
+
+// Run runs the pool's periodic jobs until ctx ends: probing accounts out of rotation and
+// checking status monitors. Each tick runs on one instance only (a PostgreSQL advisory lock).
+func (p *Pool) Run(ctx context.Context) {
+	if p.d.DB == nil {
+		return
+	}
+	tick := min(p.cfg.ProbeInterval, 10*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := p.RunJobs(ctx); err != nil && ctx.Err() == nil {
+				p.warn("pool jobs", err)
+			}
+		}
+	}
+}
+
+// RunJobs runs one round of the periodic jobs if no other instance is running them.
+func (p *Pool) RunJobs(ctx context.Context) error {
+	conn, err := p.d.DB.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	got, err := p.d.Queries.PoolJobLock(ctx, conn)
+	if err != nil || !got {
+		return err
+	}
+	defer func() {
+		if err := p.d.Queries.PoolJobUnlock(context.WithoutCancel(ctx), conn); err != nil {
+			p.warn("release pool job lock", err)
+		}
+	}()
+	return errors.Join(p.probeAccounts(ctx), p.checkMonitors(ctx))
+}
+
+// probeAccounts probes accounts needing re-authentication or disabled after failures, and puts
+// those that pass back in rotation. Banned accounts wait for an administrator.
+func (p *Pool) probeAccounts(ctx context.Context) error {
+	now := p.now()
+	rows, err := p.d.Queries.AccountListProbe(ctx, p.d.DB, db.AccountListProbeParams{
+		Before: now.Add(-p.cfg.ProbeInterval), Lim: probeBatch})
+	if err != nil {
+		return fmt.Errorf("list accounts to probe: %w", err)
+	}
+	changed := false
+	for _, a := range rows {
+		if err := p.d.Queries.AccountProbed(ctx, p.d.DB, db.AccountProbedParams{ID: a.ID, At: now}); err != nil {
+			return fmt.Errorf("record probe: %w", err)
+		}
+		cred, err := p.d.Box.Open(a.CredentialEnc)
+		if err != nil {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = p.FetchModels(pctx, a.Type, a.BaseUrl, cred)
+		cancel()
+		if err != nil {
+			continue
+		}
+		n, err := p.d.Queries.AccountSetStatus(ctx, p.d.DB, db.AccountSetStatusParams{ID: a.ID, Status: StatusActive,
+			Reason: "", OnlyStatus: &a.Status})
+		if err != nil {
+			return fmt.Errorf("re-enable account: %w", err)
+		}
+		if n > 0 {
+			changed = true
+			p.state(a.ID).clear()
+			if p.d.Log != nil {
+				p.d.Log.Info("account back in rotation after a passing probe", "account_id", a.ID, "was", a.Status)
+			}
+		}
+	}
+	if changed && p.d.Bus != nil {
+		p.d.Bus.Publish(ctx, bus.TopicRoutes, "")
+	}
+	return nil
+}
+
+// checkMonitors checks the monitors whose interval has passed.
+func (p *Pool) checkMonitors(ctx context.Context) error {
+	due, err := p.d.Queries.StatusMonitorListDue(ctx, p.d.DB, p.now())
+	if err != nil {
+		return fmt.Errorf("list due monitors: %w", err)
+	}
+	for _, m := range due {
+		if _, err := p.CheckMonitor(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckMonitor checks a monitor's channel now (its model list answers with one of its accounts,
+// and lists the monitor's model if it names one) and records the result.
+func (p *Pool) CheckMonitor(ctx context.Context, m *db.StatusMonitor) (*db.StatusMonitor, error) {
+	start := time.Now()
+	msg := "ok"
+	up := false
+	t, err := p.d.Queries.ChannelProbeTarget(ctx, p.d.DB, m.ChannelID)
+	switch {
+	case err != nil:
+		msg = ErrNoAccount.Error()
+	default:
+		cred, oerr := p.d.Box.Open(t.CredentialEnc)
+		if oerr != nil {
+			msg = "the account's credential cannot be decrypted"
+			break
+		}
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		models, ferr := p.FetchModels(cctx, t.Type, t.BaseUrl, cred)
+		cancel()
+		switch {
+		case ferr != nil:
+			msg = ferr.Error()
+		case m.Model != "" && !slices.Contains(models, m.Model):
+			msg = "model " + m.Model + " is not listed by the upstream"
+		default:
+			up = true
+		}
+	}
+	latency := int32(min(time.Since(start).Milliseconds(), 1<<30)) //nolint:gosec // bounded above
+	out, err := p.d.Queries.StatusMonitorRecord(ctx, p.d.DB, db.StatusMonitorRecordParams{ID: m.ID, Up: up,
+		LatencyMs: latency, Message: msg, CheckedAt: p.now()})
+	if err != nil {
+		return nil, fmt.Errorf("record monitor check: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,44 @@
+// Package anthropic speaks the Anthropic (Claude) Messages wire format towards upstreams: request
+// URLs and headers, and error bodies. It works on bytes and net/http types only; conversion to
+// and from other protocols lives in internal/translate.
+package anthropic
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// DefaultVersion is the anthropic-version sent when the caller gave none.
+const DefaultVersion = "2023-06-01"
+
+// URL joins a channel's base URL (the API root, e.g. https://api.anthropic.com, with or without
+// /v1) and an API path below /v1 (e.g. "/messages").
+func URL(base, path string) string {
+	base = strings.TrimRight(base, "/")
+	if strings.HasSuffix(base, "/v1") {
+		return base + path
+	}
+	return base + "/v1" + path
+}
+
+// SetHeaders sets the credential and version headers of an upstream request. version and beta
+// are the caller's (when the caller speaks Claude); an empty version sends DefaultVersion.
+func SetHeaders(h http.Header, credential, version, beta string) {
+	h.Set("X-Api-Key", credential)
+	if version == "" {
+		version = DefaultVersion
+	}
+	h.Set("Anthropic-Version", version)
+	if beta != "" {
+		h.Set("Anthropic-Beta", beta)
+	}
+}
+
+// ErrorOf reads an upstream error body's message and type ({"type":"error","error":{"type",
+// "message"}}). Bodies that are not Claude errors give empty strings.
+func ErrorOf(body []byte) (message, typ string) {
+	e := gjson.GetBytes(body, "error")
+	return e.Get("message").String(), e.Get("type").String()
+}

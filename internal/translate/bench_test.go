@@ -1,0 +1,68 @@
+package translate
+
+import (
+	"testing"
+)
+
+// BenchmarkConvert measures the CPU translation adds to one call: the request (decode and
+// encode), the answer (decode and encode), and a whole recorded stream (every event decoded and
+// encoded), for each pair of protocols. Pass-through does none of this work.
+//
+//	go test -run '^$' -bench Convert -benchmem ./internal/translate/
+func BenchmarkConvert(b *testing.B) {
+	for _, from := range protocols {
+		for _, to := range protocols {
+			if from == to {
+				continue
+			}
+			req := read(b, "requests/"+name(from)+".json")
+			resp := read(b, "responses/"+name(to)+".json")
+			sse := read(b, "streams/"+name(to)+".sse")
+			b.Run("request_"+name(from)+"_to_"+name(to), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r, err := decodeRequest(from, req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					encodeRequest(to, r)
+				}
+			})
+			b.Run("answer_"+name(to)+"_to_"+name(from), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r, err := decodeResponse(to, resp)
+					if err != nil {
+						b.Fatal(err)
+					}
+					encodeResponse(from, r)
+				}
+			})
+			events := payloads(sse)
+			b.Run("stream_"+name(to)+"_to_"+name(from), func(b *testing.B) {
+				b.ReportAllocs()
+				var evs []Event
+				var out []byte
+				for b.Loop() {
+					dec, enc := NewDecoder(to), NewEncoder(from, EncoderOptions{Model: "m", IncludeUsage: true})
+					for _, p := range events {
+						evs, _ = dec.Decode(evs[:0], p)
+						out = out[:0]
+						for i := range evs {
+							out = enc.Encode(out, &evs[i])
+						}
+					}
+					enc.Finish(out[:0])
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(events)), "ns/event")
+			})
+		}
+	}
+	r, _ := DecodeOpenAIRequest(read(b, "requests/openai.json"))
+	c := NewCounter()
+	b.Run("count_tokens_fixture", func(b *testing.B) {
+		for b.Loop() {
+			c.Request(r)
+		}
+	})
+}

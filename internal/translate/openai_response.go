@@ -1,0 +1,174 @@
+package translate
+
+import (
+	"strconv"
+
+	"github.com/tidwall/gjson"
+)
+
+// openAIUsage reads OpenAI's usage object.
+func openAIUsage(u gjson.Result) Usage {
+	return Usage{
+		Input:       u.Get("prompt_tokens").Int(),
+		CachedInput: u.Get("prompt_tokens_details.cached_tokens").Int(),
+		Output:      u.Get("completion_tokens").Int(),
+		Reasoning:   u.Get("completion_tokens_details.reasoning_tokens").Int(),
+	}
+}
+
+func appendOpenAIUsage(w *jw, u Usage) {
+	w.obj()
+	w.kInt("prompt_tokens", u.Input)
+	w.kInt("completion_tokens", u.Output)
+	w.kInt("total_tokens", u.Input+u.Output)
+	w.key("prompt_tokens_details")
+	w.obj()
+	w.kInt("cached_tokens", u.CachedInput)
+	w.end()
+	w.key("completion_tokens_details")
+	w.obj()
+	w.kInt("reasoning_tokens", u.Reasoning)
+	w.end()
+	w.end()
+}
+
+func openAIStop(s string) StopReason {
+	switch s {
+	case "length":
+		return StopMaxTokens
+	case "tool_calls", "function_call":
+		return StopToolUse
+	case "content_filter":
+		return StopFiltered
+	}
+	return StopEnd
+}
+
+func openAIFinish(s StopReason) string {
+	switch s {
+	case StopMaxTokens:
+		return "length"
+	case StopToolUse:
+		return "tool_calls"
+	case StopFiltered:
+		return "content_filter"
+	}
+	return "stop"
+}
+
+// DecodeOpenAIResponse reads an OpenAI chat completion.
+func DecodeOpenAIResponse(body []byte) (*Response, error) {
+	if !gjson.ValidBytes(body) {
+		return nil, errorf("the upstream answer is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	r := &Response{ID: root.Get("id").String(), Model: root.Get("model").String()}
+	ch := root.Get("choices.0")
+	msg := ch.Get("message")
+	if rc := get(msg, "reasoning_content", "reasoning"); rc.Type == gjson.String && rc.Str != "" {
+		r.Parts = append(r.Parts, Part{Kind: Thinking, Text: rc.Str})
+	}
+	if c := msg.Get("content"); c.Type == gjson.String && c.Str != "" {
+		r.Parts = append(r.Parts, Part{Kind: Text, Text: c.Str})
+	} else if rf := msg.Get("refusal"); rf.Type == gjson.String && rf.Str != "" {
+		r.Parts = append(r.Parts, Part{Kind: Text, Text: rf.Str})
+	}
+	msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		r.Parts = append(r.Parts, Part{Kind: ToolCall, ToolID: tc.Get("id").String(),
+			ToolName: tc.Get("function.name").String(), Args: validArgs([]byte(tc.Get("function.arguments").String()))})
+		return true
+	})
+	r.Stop = openAIStop(ch.Get("finish_reason").String())
+	if u := root.Get("usage"); u.IsObject() {
+		r.Usage, r.HasUsage = openAIUsage(u), true
+	}
+	return r, nil
+}
+
+// EncodeOpenAIResponse writes r as an OpenAI chat completion.
+func EncodeOpenAIResponse(r *Response, created int64) []byte {
+	w := &jw{b: make([]byte, 0, 512)}
+	w.obj()
+	w.kStr("id", idOr(r.ID, "chatcmpl-"))
+	w.kStr("object", "chat.completion")
+	w.kInt("created", created)
+	w.kStr("model", r.Model)
+	w.key("choices")
+	w.arr()
+	w.obj()
+	w.kInt("index", 0)
+	w.key("message")
+	w.obj()
+	w.kStr("role", "assistant")
+	text, thinking := "", ""
+	for _, p := range r.Parts {
+		switch p.Kind {
+		case Text:
+			text += p.Text
+		case Thinking:
+			thinking += p.Text
+		}
+	}
+	w.key("content")
+	if text == "" && hasKind(r.Parts, ToolCall) {
+		w.null()
+	} else {
+		w.str(text)
+	}
+	if thinking != "" {
+		w.kStr("reasoning_content", thinking)
+	}
+	appendOpenAIToolCalls(w, r.Parts)
+	w.end()
+	w.kStr("finish_reason", openAIFinish(r.Stop))
+	w.end()
+	w.endArr()
+	w.key("usage")
+	appendOpenAIUsage(w, r.Usage)
+	w.end()
+	return w.b
+}
+
+func hasKind(parts []Part, k PartKind) bool {
+	for _, p := range parts {
+		if p.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// idOr returns id, or a fresh id with prefix when id is empty.
+func idOr(id, prefix string) string {
+	if id != "" {
+		return id
+	}
+	return prefix + strconv.FormatUint(nextID(), 36)
+}
+
+// appendOpenAIToolCalls writes "tool_calls" for the ToolCall parts, if there are any.
+func appendOpenAIToolCalls(w *jw, parts []Part) {
+	calls := 0
+	for _, p := range parts {
+		if p.Kind != ToolCall {
+			continue
+		}
+		if calls == 0 {
+			w.key("tool_calls")
+			w.arr()
+		}
+		calls++
+		w.obj()
+		w.kStr("id", p.ToolID)
+		w.kStr("type", "function")
+		w.key("function")
+		w.obj()
+		w.kStr("name", p.ToolName)
+		w.kStr("arguments", string(validArgs(p.Args)))
+		w.end()
+		w.end()
+	}
+	if calls > 0 {
+		w.endArr()
+	}
+}

@@ -1,0 +1,202 @@
+package translate
+
+import (
+	"bytes"
+
+	"github.com/tidwall/gjson"
+)
+
+// openAIDecoder reads chat.completion.chunk events.
+type openAIDecoder struct {
+	started  bool
+	done     bool
+	finished bool
+	tools    map[int64]bool // tool call indexes already opened
+}
+
+func (d *openAIDecoder) Done() bool { return d.done || d.finished }
+
+func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
+	payload = bytes.TrimSpace(payload)
+	if bytes.Equal(payload, []byte("[DONE]")) {
+		d.done = true
+		return dst, nil
+	}
+	if !gjson.ValidBytes(payload) {
+		return dst, errorf("the upstream sent an invalid stream event")
+	}
+	root := gjson.ParseBytes(payload)
+	if e := root.Get("error"); e.Exists() {
+		msg := e.Get("message").String()
+		if e.Type == gjson.String {
+			msg = e.Str
+		}
+		return append(dst, Event{Kind: EvError, Text: msg, ErrType: e.Get("type").String()}), nil
+	}
+	if !d.started {
+		d.started = true
+		dst = append(dst, Event{Kind: EvStart, ID: root.Get("id").String(), Model: root.Get("model").String()})
+	}
+	ch := root.Get("choices.0")
+	delta := ch.Get("delta")
+	if rc := get(delta, "reasoning_content", "reasoning"); rc.Type == gjson.String && rc.Str != "" {
+		dst = append(dst, Event{Kind: EvThinking, Text: rc.Str})
+	}
+	if c := delta.Get("content"); c.Type == gjson.String && c.Str != "" {
+		dst = append(dst, Event{Kind: EvText, Text: c.Str})
+	}
+	if rf := delta.Get("refusal"); rf.Type == gjson.String && rf.Str != "" {
+		dst = append(dst, Event{Kind: EvText, Text: rf.Str})
+	}
+	delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		idx := tc.Get("index").Int()
+		if d.tools == nil {
+			d.tools = map[int64]bool{}
+		}
+		if !d.tools[idx] {
+			d.tools[idx] = true
+			dst = append(dst, Event{Kind: EvToolStart, Index: int(idx), ID: tc.Get("id").String(),
+				Name: tc.Get("function.name").String()})
+		}
+		if a := tc.Get("function.arguments"); a.Str != "" {
+			dst = append(dst, Event{Kind: EvToolArgs, Index: int(idx), Text: a.Str})
+		}
+		return true
+	})
+	if fr := ch.Get("finish_reason"); fr.Type == gjson.String && fr.Str != "" {
+		d.finished = true
+		dst = append(dst, Event{Kind: EvStop, Stop: openAIStop(fr.Str)})
+	}
+	if u := root.Get("usage"); u.IsObject() {
+		dst = append(dst, Event{Kind: EvUsage, Usage: openAIUsage(u)})
+	}
+	return dst, nil
+}
+
+// openAIEncoder writes chat.completion.chunk events.
+type openAIEncoder struct {
+	o       EncoderOptions
+	id      string
+	started bool
+	stop    StopReason
+	usage   Usage
+	prefix  []byte // `{"id":...,"choices":[` shared by every chunk
+}
+
+func (e *openAIEncoder) start(dst []byte, id string) []byte {
+	e.started = true
+	e.id = idOr(id, "chatcmpl-")
+	w := &jw{}
+	w.obj()
+	w.kStr("id", e.id)
+	w.kStr("object", "chat.completion.chunk")
+	w.kInt("created", e.o.Created)
+	w.kStr("model", e.o.Model)
+	w.b = append(w.b, `,"choices":[`...)
+	e.prefix = w.b
+	return e.chunk(dst, `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}`, nil)
+}
+
+// chunk appends one chunk event whose only choice is choice (raw JSON).
+func (e *openAIEncoder) chunk(dst []byte, choice string, choiceB []byte) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, e.prefix...)
+	dst = append(dst, choice...)
+	dst = append(dst, choiceB...)
+	return append(dst, "]}\n\n"...)
+}
+
+func (e *openAIEncoder) delta(dst []byte, build func(w *jw)) []byte {
+	w := &jw{b: make([]byte, 0, 128)}
+	w.obj()
+	w.kInt("index", 0)
+	w.key("delta")
+	w.obj()
+	build(w)
+	w.end()
+	w.key("finish_reason")
+	w.null()
+	w.end()
+	return e.chunk(dst, "", w.b)
+}
+
+func (e *openAIEncoder) Encode(dst []byte, ev *Event) []byte {
+	if !e.started && ev.Kind != EvUsage && ev.Kind != EvStop && ev.Kind != EvPing {
+		dst = e.start(dst, ev.ID)
+	}
+	switch ev.Kind {
+	case EvText:
+		dst = e.delta(dst, func(w *jw) { w.kStr("content", ev.Text) })
+	case EvThinking:
+		dst = e.delta(dst, func(w *jw) { w.kStr("reasoning_content", ev.Text) })
+	case EvToolStart:
+		dst = e.delta(dst, func(w *jw) {
+			w.key("tool_calls")
+			w.arr()
+			w.obj()
+			w.kInt("index", int64(ev.Index))
+			w.kStr("id", idOr(ev.ID, "call_"))
+			w.kStr("type", "function")
+			w.key("function")
+			w.obj()
+			w.kStr("name", ev.Name)
+			w.kStr("arguments", "")
+			w.end()
+			w.end()
+			w.endArr()
+		})
+	case EvToolArgs:
+		dst = e.delta(dst, func(w *jw) {
+			w.key("tool_calls")
+			w.arr()
+			w.obj()
+			w.kInt("index", int64(ev.Index))
+			w.key("function")
+			w.obj()
+			w.kStr("arguments", ev.Text)
+			w.end()
+			w.end()
+			w.endArr()
+		})
+	case EvUsage:
+		e.usage = ev.Usage
+	case EvStop:
+		e.stop = ev.Stop
+	}
+	return dst
+}
+
+func (e *openAIEncoder) Finish(dst []byte) []byte {
+	if !e.started {
+		dst = e.start(dst, "")
+	}
+	stop := e.stop
+	if stop == 0 {
+		stop = StopEnd
+	}
+	dst = e.chunk(dst, `{"index":0,"delta":{},"finish_reason":"`+openAIFinish(stop)+`"}`, nil)
+	if e.o.IncludeUsage {
+		w := &jw{b: append(dst, "data: "...)}
+		w.b = append(w.b, e.prefix[:len(e.prefix)-len(`,"choices":[`)]...)
+		w.b = append(w.b, `,"choices":[],"usage":`...)
+		appendOpenAIUsage(w, e.usage)
+		w.b = append(w.b, "}\n\n"...)
+		dst = w.b
+	}
+	return append(dst, "data: [DONE]\n\n"...)
+}
+
+func (e *openAIEncoder) Fail(dst []byte, _ int, message string) []byte {
+	w := &jw{b: append(dst, "data: "...)}
+	w.obj()
+	w.key("error")
+	w.obj()
+	w.kStr("message", message)
+	w.kStr("type", "upstream_error")
+	w.key("param")
+	w.null()
+	w.kStr("code", "stream_interrupted")
+	w.end()
+	w.end()
+	return append(w.b, '\n', '\n')
+}
