@@ -182,11 +182,11 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the buffer: forward it in pieces without inspecting it.
-			streamed += len(line)
+			streamed += len(line) / 4
 			write(line)
 			for errors.Is(err, bufio.ErrBufferFull) {
 				line, err = br.ReadSlice('\n')
-				streamed += len(line)
+				streamed += len(line) / 4
 				write(line)
 			}
 			if err != nil {
@@ -203,7 +203,9 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 					skipBlank = false
 				} else {
 					write(line)
-					if clientErr == nil {
+					// Flush once the events already read are written: one syscall for a burst of
+					// events, and never a delay for the last one.
+					if clientErr == nil && br.Buffered() == 0 {
 						w.Flush()
 					}
 				}
@@ -214,7 +216,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 					write(line)
 					break
 				}
-				if bytes.Contains(payload, []byte(`"usage"`)) {
+				if hasUsage(payload) {
 					if u, ok := openai.UsageOf(payload); ok {
 						usage = billing.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens}
 						haveUsage = true
@@ -224,7 +226,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 						}
 					}
 				}
-				streamed += openai.ContentLen(payload)
+				streamed++ // about one token per content event, for the estimate when usage never comes
 				write(line)
 			default:
 				write(line)
@@ -251,7 +253,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 		status = http.StatusBadGateway
 	}
 	if !haveUsage {
-		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed/4 + 1)}
+		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed + 1)}
 	}
 	k.finish(g, status, usage, true)
 	return nil
@@ -310,5 +312,25 @@ func (g *Gateway) reader(r io.Reader) *bufio.Reader {
 		br.Reset(r)
 		return br
 	}
-	return bufio.NewReaderSize(r, 64<<10)
+	return bufio.NewReaderSize(r, 16<<10)
+}
+
+// hasUsage reports whether a stream chunk carries a usage object (not "usage": null), without
+// parsing it.
+func hasUsage(payload []byte) bool {
+	i := bytes.Index(payload, []byte(`"usage"`))
+	if i < 0 {
+		return false
+	}
+	for _, c := range payload[i+len(`"usage"`):] {
+		switch c {
+		case ' ', '\t', '\r', '\n', ':':
+			continue
+		case '{':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }

@@ -81,22 +81,6 @@ func IsUsageOnlyChunk(obj []byte) bool {
 	return ch.IsArray() && len(ch.Array()) == 0 && gjson.GetBytes(obj, "usage").IsObject()
 }
 
-// ContentLen sums the lengths of delta content in a stream chunk (for estimates when usage is
-// missing).
-func ContentLen(obj []byte) int {
-	n := 0
-	gjson.GetBytes(obj, "choices").ForEach(func(_, ch gjson.Result) bool {
-		d := ch.Get("delta")
-		n += len(d.Get("content").Str) + len(d.Get("reasoning_content").Str)
-		d.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-			n += len(tc.Get("function.arguments").Str)
-			return true
-		})
-		return true
-	})
-	return n
-}
-
 // ErrorOf reads an upstream error body's message, type and code. Bodies that are not OpenAI
 // errors give empty strings.
 func ErrorOf(body []byte) (message, typ, code string) {
