@@ -29,8 +29,11 @@ const maxSamples = 1 << 20
 type target struct {
 	name string
 	proc int    // pid, for /proc
-	url  string // chat completions URL
-	key  string // bearer credential
+	url  string // chat completions URL (Claude targets: the messages URL)
+	key  string // bearer credential (Claude targets: x-api-key)
+	// claude marks a Claude inbound (/v1/messages, x-api-key, anthropic-version): its streams end
+	// with message_stop instead of [DONE].
+	claude bool
 
 	responded atomic.Int64 // answers with any HTTP status, warm-ups included
 	ok        atomic.Int64 // 200 answers read complete
@@ -158,8 +161,7 @@ func (s scenario) once(ctx context.Context, client *http.Client, w *worker) bool
 		w.errors++
 		return false
 	}
-	req.Header.Set("Authorization", "Bearer "+s.target.key)
-	req.Header.Set("Content-Type", "application/json")
+	setAuth(req, s.target)
 	res, err := client.Do(req)
 	if err != nil {
 		w.errors++
@@ -175,7 +177,7 @@ func (s scenario) once(ctx context.Context, client *http.Client, w *worker) bool
 	var complete bool
 	if s.mode == modeStream {
 		w.br.Reset(res.Body)
-		n, done, err := countEvents(w.br)
+		n, done, err := countEvents(w.br, s.target.claude)
 		complete = err == nil && done && n == s.events
 	} else {
 		w.buf.Reset()
@@ -190,14 +192,29 @@ func (s scenario) once(ctx context.Context, client *http.Client, w *worker) bool
 	return true
 }
 
+// setAuth sets the credential and content headers of the target's protocol.
+func setAuth(req *http.Request, t *target) {
+	if t.claude {
+		req.Header.Set("X-Api-Key", t.key)
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+t.key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+}
+
 // countEvents reads an SSE body to its end and counts its data events; done reports whether the
-// last one was [DONE].
-func countEvents(br *bufio.Reader) (n int, done bool, err error) {
+// last one was [DONE] (Claude streams: a message_stop event).
+func countEvents(br *bufio.Reader, claude bool) (n int, done bool, err error) {
 	for {
 		line, err := br.ReadSlice('\n')
 		if bytes.HasPrefix(line, []byte("data:")) {
 			n++
-			done = bytes.Equal(bytes.TrimSpace(line[5:]), []byte("[DONE]"))
+			if claude {
+				done = bytes.Contains(line, []byte(`"type":"message_stop"`))
+			} else {
+				done = bytes.Equal(bytes.TrimSpace(line[5:]), []byte("[DONE]"))
+			}
 		}
 		for errors.Is(err, bufio.ErrBufferFull) { // a line longer than the buffer: skip its rest
 			_, err = br.ReadSlice('\n')
@@ -223,28 +240,53 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 // requestBodies returns the chat completion bodies of both modes, with a user message of words
 // words (the fake upstream echoes it, one stream event per word).
 func requestBodies(words int) map[string][]byte {
-	vocab := strings.Fields("the quick brown fox jumps over a lazy dog while benchmarks run")
-	parts := make([]string, words)
-	for i := range parts {
-		parts[i] = vocab[i%len(vocab)]
-	}
-	msg, _ := json.Marshal(strings.Join(parts, " "))
-	base := `{"model":"` + benchModel + `","messages":[{"role":"system","content":"be terse"},{"role":"user","content":` + string(msg) + `}]`
+	return chatBodies(benchModel, userMessage(words))
+}
+
+// claudeBodies returns the Claude messages bodies of both modes, the same conversation as
+// requestBodies.
+func claudeBodies(words int) map[string][]byte {
+	return messagesBodies(benchModel, userMessage(words))
+}
+
+// messagesBodies builds Claude messages bodies (normal and stream) for model and message.
+func messagesBodies(model, msg string) map[string][]byte {
+	m, _ := json.Marshal(msg)
+	base := `{"model":"` + model + `","max_tokens":1024,"system":"be terse","messages":[{"role":"user","content":` + string(m) + `}]`
 	return map[string][]byte{
 		modeNormal: []byte(base + `}`),
 		modeStream: []byte(base + `,"stream":true}`),
 	}
 }
 
-// calibrate counts the data events of one stream straight from the fake upstream: every stream
-// through either target must carry exactly as many.
-func calibrate(ctx context.Context, url string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// chatBodies builds chat completion bodies (normal and stream) for model and message.
+func chatBodies(model, msg string) map[string][]byte {
+	m, _ := json.Marshal(msg)
+	base := `{"model":"` + model + `","messages":[{"role":"system","content":"be terse"},{"role":"user","content":` + string(m) + `}]`
+	return map[string][]byte{
+		modeNormal: []byte(base + `}`),
+		modeStream: []byte(base + `,"stream":true}`),
+	}
+}
+
+// userMessage is a user message of words words.
+func userMessage(words int) string {
+	vocab := strings.Fields("the quick brown fox jumps over a lazy dog while benchmarks run")
+	parts := make([]string, words)
+	for i := range parts {
+		parts[i] = vocab[i%len(vocab)]
+	}
+	return strings.Join(parts, " ")
+}
+
+// calibrate counts the data events of one stream from t (for the OpenAI targets: straight from
+// the fake upstream): every stream through a target of that protocol must carry exactly as many.
+func calibrate(ctx context.Context, t *target, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer sk-bench-calibration")
-	req.Header.Set("Content-Type", "application/json")
+	setAuth(req, t)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
 	res, err := client.Do(req)
@@ -255,12 +297,12 @@ func calibrate(ctx context.Context, url string, body []byte) (int, error) {
 	if res.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("fake upstream answered %d", res.StatusCode)
 	}
-	n, done, err := countEvents(bufio.NewReader(res.Body))
+	n, done, err := countEvents(bufio.NewReader(res.Body), t.claude)
 	if err != nil {
 		return 0, fmt.Errorf("calibration stream: %w", err)
 	}
 	if !done {
-		return 0, fmt.Errorf("calibration stream ended after %d events without [DONE]", n)
+		return 0, fmt.Errorf("calibration stream ended after %d events without its end event", n)
 	}
 	return n, nil
 }

@@ -3,6 +3,13 @@
 // beside a bare [net/http/httputil.ReverseProxy] in front of the same fake upstream, on loopback,
 // and checks the figures against the targets of the foundation slice.
 //
+// It also measures translation (the protocols issue): a Claude caller (/v1/messages, x-api-key,
+// anthropic-version) on the same OpenAI channel, served by a second Poolgate process on the same
+// database so that its CPU per request compares with the same-protocol path's; the delay between
+// an upstream event's flush and its read by the client, on one clock (a time-stamping fake
+// upstream served in this process); and the memory of a third, fresh Poolgate process holding
+// -open-streams translated streams open at once.
+//
 // Every server runs in its own process so that its CPU and memory can be read from /proc: the
 // fake upstream and the bare proxy are this binary re-executed with a subcommand, Poolgate is its
 // real binary started on a fresh database (created on the local PostgreSQL, dropped at the end)
@@ -28,6 +35,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +55,12 @@ type config struct {
 	words       int
 	timeout     time.Duration
 	extraEnv    envList
+	// translated adds the Claude-inbound scenarios translated to the OpenAI channel.
+	translated bool
+	// streamChecks adds the per-event delay and open-streams memory measurements.
+	streamChecks bool
+	openStreams  int           // concurrent open streams for the memory measurement
+	eventDelay   time.Duration // upstream delay between events while streams are held open
 }
 
 // envList is a repeatable KEY=VALUE flag.
@@ -93,6 +107,10 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "poolgate LOG_LEVEL (info writes one access-log line per request)")
 	fs.IntVar(&c.words, "words", 8, "words in the user message (the fake upstream streams one event per answer word)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	fs.BoolVar(&c.translated, "translated", true, "also load a Claude inbound (/v1/messages) translated to the OpenAI channel")
+	fs.BoolVar(&c.streamChecks, "stream-checks", true, "also measure the per-event forwarding delay and memory with -open-streams open streams")
+	fs.IntVar(&c.openStreams, "open-streams", 500, "concurrent open streams for the memory measurement")
+	fs.DurationVar(&c.eventDelay, "event-delay", 100*time.Millisecond, "upstream delay between events in the stream measurements")
 	fs.Var(&c.extraEnv, "env", "extra KEY=VALUE for poolgate's environment, e.g. GOMEMLIMIT=80MiB (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -111,8 +129,9 @@ func parseFlags(args []string) (config, error) {
 		}
 		c.modes = append(c.modes, m)
 	}
-	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 {
-		return c, errors.New("-duration must be positive, -warmup not negative, -words from 1 to 10000")
+	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 || c.openStreams < 1 || c.openStreams > 4096 ||
+		c.eventDelay < time.Millisecond || c.eventDelay > 5*time.Second {
+		return c, errors.New("-duration must be positive, -warmup not negative, -words from 1 to 10000, -open-streams from 1 to 4096, -event-delay from 1ms to 5s")
 	}
 	return c, nil
 }
@@ -140,7 +159,16 @@ func run(cfg config) int {
 	if err != nil {
 		return fail("start the bare proxy", err)
 	}
-	pg, err := startPoolgate(ctx, cfg, &kids, up.url+"/v1")
+	var stamp *stampUpstream
+	slowAPI := ""
+	if cfg.streamChecks {
+		if stamp, err = startStampUpstream(); err != nil {
+			return fail("start the time-stamping upstream", err)
+		}
+		defer stamp.close()
+		slowAPI = stamp.url + "/v1"
+	}
+	pg, err := startPoolgate(ctx, cfg, &kids, up.url+"/v1", slowAPI)
 	if err != nil {
 		if pg != nil {
 			pg.cleanup()
@@ -149,14 +177,35 @@ func run(cfg config) int {
 	}
 	defer pg.cleanup()
 
-	body := requestBodies(cfg.words)
-	expected, err := calibrate(ctx, up.url+"/v1/chat/completions", body[modeStream])
+	rawUp := &target{name: "upstream", url: up.url + "/v1/chat/completions", key: "sk-bench-calibration"}
+	expected, err := calibrate(ctx, rawUp, requestBodies(cfg.words)[modeStream])
 	if err != nil {
 		return fail("calibrate stream events", err)
 	}
 	targets := []*target{
 		{name: "proxy", proc: proxy.pid, url: proxy.url + "/v1/chat/completions", key: "sk-bench-bare-proxy"},
 		{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey},
+	}
+	bodies := map[string]map[string][]byte{"proxy": requestBodies(cfg.words), "poolgate": requestBodies(cfg.words)}
+	events := map[string]int{"proxy": expected, "poolgate": expected}
+	if cfg.translated {
+		// Claude inbound translated to the OpenAI channel, served by a second Poolgate process on
+		// the same database and Redis, so that each path's CPU and memory are its own (the
+		// foundation targets stay about the same-protocol path). Its event count is taken from
+		// one stream through it (no other server speaks that translation); every later stream
+		// must match it and end with message_stop.
+		pc, err := pg.launch(ctx, &kids, targetClaude, filepath.Join(pg.dir, "poolgate-claude.log"))
+		if err != nil {
+			return fail("start the second poolgate", err)
+		}
+		cl := &target{name: targetClaude, proc: pc.pid, url: pc.url + "/v1/messages", key: pg.apiKey, claude: true}
+		bodies[cl.name] = claudeBodies(cfg.words)
+		if events[cl.name], err = calibrate(ctx, cl, bodies[cl.name][modeStream]); err != nil {
+			return fail("calibrate translated stream events", err)
+		}
+		cl.responded.Add(1) // the calibration call is metered too
+		cl.ok.Add(1)
+		targets = append(targets, cl)
 	}
 	fmt.Fprintf(os.Stderr, "poolbench: upstream %s (pid %d), proxy %s (pid %d), poolgate %s (pid %d, db %s, redis %q, LOG_LEVEL=%s); %d events per stream\n",
 		up.url, up.pid, proxy.url, proxy.pid, pg.child.url, pg.child.pid, pg.dbName, pg.redisPrefix, cfg.logLevel, expected)
@@ -168,13 +217,29 @@ func run(cfg config) int {
 				if ctx.Err() != nil {
 					return fail("interrupted", ctx.Err())
 				}
-				s := scenario{target: t, mode: mode, concurrency: n, body: body[mode], events: expected}
+				s := scenario{target: t, mode: mode, concurrency: n, body: bodies[t.name][mode], events: events[t.name]}
 				r := s.run(ctx, cfg.warmup, cfg.duration)
-				fmt.Fprintf(os.Stderr, "poolbench: %-8s %-6s c=%-3d %8.0f req/s p50 %6.2f ms p99 %7.2f ms errors %d incomplete %d\n",
+				fmt.Fprintf(os.Stderr, "poolbench: %-15s %-6s c=%-3d %8.0f req/s p50 %6.2f ms p99 %7.2f ms errors %d incomplete %d\n",
 					t.name, mode, n, r.rps(), ms(r.p50), ms(r.p99), r.errors, r.incomplete)
 				results = append(results, r)
 			}
 		}
+	}
+	var streams *streamFigures
+	if cfg.streamChecks {
+		if streams, err = measureStreams(ctx, cfg, pg, &kids, stamp); err != nil {
+			return fail("stream delay and memory", err)
+		}
+	}
+	if cfg.translated {
+		// The translated calls are answered and metered too: count them with Poolgate's.
+		c := targets[2].counts()
+		targets[1].responded.Add(c.responded)
+		targets[1].ok.Add(c.ok)
+	}
+	if streams != nil {
+		targets[1].responded.Add(streams.answered)
+		targets[1].ok.Add(streams.complete)
 	}
 	poolgateCounts := targets[1].counts()
 	meter, err := pg.checkMetering(ctx, poolgateCounts)
@@ -182,7 +247,10 @@ func run(cfg config) int {
 		return fail("check metering", err)
 	}
 	hwm := map[string]int64{"proxy": readHWM(proxy.pid), "poolgate": readHWM(pg.child.pid)}
-	rep := report{cfg: cfg, results: results, meter: meter, hwm: hwm, events: expected}
+	if cfg.translated {
+		hwm[targetClaude] = readHWM(targets[2].proc)
+	}
+	rep := report{cfg: cfg, results: results, meter: meter, hwm: hwm, events: expected, streams: streams}
 	rep.print(os.Stdout)
 	if !rep.pass() {
 		return 1

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -44,12 +45,17 @@ type poolgateProc struct {
 	redisURL    string
 	redisPrefix string
 	apiKey      string
+	extra       []*child // further processes on the same database (launch)
+	bin         string   // the binary run
+	env         []string // its environment, PORT excluded
 }
 
 // startPoolgate builds (unless -poolgate names a binary) and starts Poolgate on a fresh database,
 // waits for /health and seeds it through its API. On error the returned value, when not nil,
 // still needs cleanup.
-func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI string) (*poolgateProc, error) {
+// slowAPI, when not empty, is the base URL of a second OpenAI upstream seeded as its own channel
+// for model slowModel.
+func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI, slowAPI string) (*poolgateProc, error) {
 	dir, err := os.MkdirTemp("", "poolbench-")
 	if err != nil {
 		return nil, err
@@ -69,13 +75,8 @@ func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI 
 	if p.dbURL, err = p.createDatabase(ctx); err != nil {
 		return p, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return p, err
-	}
 	env := []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"PORT=" + strconv.Itoa(port), "APP_ENV=production", "DATABASE_URL=" + p.dbURL,
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "APP_ENV=production", "DATABASE_URL=" + p.dbURL,
 		"ENCRYPTION_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(32)),
 		"JWT_SECRET=" + randomHex(24), "LOG_LEVEL=" + cfg.logLevel, "LOG_FORMAT=json",
 	}
@@ -84,22 +85,40 @@ func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI 
 		env = append(env, "REDIS_URL="+cfg.redisURL, "REDIS_PREFIX="+p.redisPrefix)
 	}
 	env = append(env, cfg.extraEnv...)
-	logf, err := os.Create(p.logPath)
-	if err != nil {
+	p.bin, p.env = bin, env
+	if p.child, err = p.launch(ctx, kids, "poolgate", p.logPath); err != nil {
 		return p, err
+	}
+	return p, p.seed(ctx, upstreamAPI, slowAPI)
+}
+
+// launch starts one more Poolgate process on the same database and Redis, logging to logPath, and
+// waits until it is healthy.
+func (p *poolgateProc) launch(ctx context.Context, kids *children, name, logPath string) (*child, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath) //nolint:gosec // our own temporary directory
+	if err != nil {
+		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve") //nolint:gosec // the binary just built or named by the operator
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, logf, logf
+	cmd := exec.Command(p.bin, "serve") //nolint:gosec // the binary just built or named by the operator
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = p.dir, append(slices.Clone(p.env), "PORT="+strconv.Itoa(port)), logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if p.child, err = kids.start("poolgate", cmd); err != nil {
-		return p, err
+	c, err := kids.start(name, cmd)
+	if err != nil {
+		return nil, err
 	}
-	p.child.url = "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := p.waitHealthy(ctx, 60*time.Second); err != nil {
-		return p, err
+	c.url = "http://127.0.0.1:" + strconv.Itoa(port)
+	if p.child != nil {
+		p.extra = append(p.extra, c)
 	}
-	return p, p.seed(ctx, upstreamAPI)
+	if err := p.waitHealthy(ctx, c, logPath, 60*time.Second); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // createDatabase creates the benchmark database and returns its URL.
@@ -123,12 +142,12 @@ func (p *poolgateProc) createDatabase(ctx context.Context) (string, error) {
 }
 
 // waitHealthy polls GET /health until it answers 200, Poolgate exits, or limit passes.
-func (p *poolgateProc) waitHealthy(ctx context.Context, limit time.Duration) error {
+func (p *poolgateProc) waitHealthy(ctx context.Context, c *child, logPath string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
 	for time.Now().Before(deadline) {
-		res, err := client.Get(p.child.url + "/health")
+		res, err := client.Get(c.url + "/health") //nolint:gosec // the loopback URL of a process this benchmark started
 		if err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
@@ -137,19 +156,19 @@ func (p *poolgateProc) waitHealthy(ctx context.Context, limit time.Duration) err
 			}
 		}
 		select {
-		case <-p.child.exited:
-			return fmt.Errorf("poolgate exited (%v); its log:\n%s", p.child.cmd.ProcessState, p.logTail())
+		case <-c.exited:
+			return fmt.Errorf("%s exited (%v); its log:\n%s", c.name, c.cmd.ProcessState, logTail(logPath))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("poolgate not healthy within %s; its log:\n%s", limit, p.logTail())
+	return fmt.Errorf("%s not healthy within %s; its log:\n%s", c.name, limit, logTail(logPath))
 }
 
 // seed creates, through the API, the administrator, a channel on the fake upstream with one
 // account, the model's price, a user with a large balance, and that user's API key.
-func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string) error {
+func (p *poolgateProc) seed(ctx context.Context, upstreamAPI, slowAPI string) error {
 	a := apiClient{base: p.child.url, http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}}
 	defer a.http.CloseIdleConnections()
 	creds := map[string]string{"username": adminUser, "password": adminPassword}
@@ -160,18 +179,17 @@ func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string) error {
 	if err := a.do(ctx, http.MethodPost, "/auth/password/login", "", creds, http.StatusOK, &login); err != nil {
 		return err
 	}
-	var ch struct{ ID int64 }
-	if err := a.do(ctx, http.MethodPost, "/api/channels", login.Token, map[string]any{
-		"name": "bench", "type": "openai", "base_url": upstreamAPI, "models": []string{benchModel}}, http.StatusCreated, &ch); err != nil {
-		return err
-	}
-	if err := a.do(ctx, http.MethodPost, "/api/channels/"+strconv.FormatInt(ch.ID, 10)+"/accounts", login.Token,
-		map[string]string{"credential": "sk-upstream-bench-0001"}, http.StatusCreated, nil); err != nil { //nolint:gosec // a fake upstream's made-up key
+	if err := seedChannel(ctx, a, login.Token, "bench", upstreamAPI, benchModel); err != nil {
 		return err
 	}
 	if err := a.do(ctx, http.MethodPost, "/api/models", login.Token, map[string]any{
 		"name": benchModel, "input_price": 1_000_000, "output_price": 2_000_000}, http.StatusCreated, nil); err != nil {
 		return err
+	}
+	if slowAPI != "" {
+		if err := seedChannel(ctx, a, login.Token, "bench-slow", slowAPI, slowModel); err != nil {
+			return err
+		}
 	}
 	var reg struct {
 		Token string
@@ -194,6 +212,25 @@ func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string) error {
 	}
 	p.apiKey = key.Key
 	return nil
+}
+
+// seedChannel creates an OpenAI channel for model on base with one account and, unless it is the
+// main benchmark model (priced by seed), the model's price.
+func seedChannel(ctx context.Context, a apiClient, token, name, base, model string) error {
+	var ch struct{ ID int64 }
+	if err := a.do(ctx, http.MethodPost, "/api/channels", token, map[string]any{
+		"name": name, "type": "openai", "base_url": base, "models": []string{model}}, http.StatusCreated, &ch); err != nil {
+		return err
+	}
+	if err := a.do(ctx, http.MethodPost, "/api/channels/"+strconv.FormatInt(ch.ID, 10)+"/accounts", token,
+		map[string]string{"credential": "sk-upstream-" + name + "-0001"}, http.StatusCreated, nil); err != nil {
+		return err
+	}
+	if model == benchModel {
+		return nil
+	}
+	return a.do(ctx, http.MethodPost, "/api/models", token, map[string]any{
+		"name": model, "input_price": 1_000_000, "output_price": 2_000_000}, http.StatusCreated, nil)
 }
 
 // meterCheck compares the usage log with what the load generator saw from Poolgate.
@@ -231,6 +268,9 @@ func (p *poolgateProc) checkMetering(ctx context.Context, c counts) (meterCheck,
 
 // cleanup stops Poolgate, drops its database, deletes its Redis keys and the temporary directory.
 func (p *poolgateProc) cleanup() {
+	for _, c := range p.extra {
+		c.stop(15 * time.Second)
+	}
 	if p.child != nil {
 		p.child.stop(15 * time.Second)
 	}
@@ -257,9 +297,9 @@ func (p *poolgateProc) cleanup() {
 	_ = os.RemoveAll(p.dir) //nolint:gosec // the directory os.MkdirTemp made
 }
 
-// logTail returns the end of Poolgate's log.
-func (p *poolgateProc) logTail() string {
-	b, _ := os.ReadFile(p.logPath)
+// logTail returns the end of a Poolgate log.
+func logTail(path string) string {
+	b, _ := os.ReadFile(path) //nolint:gosec // our own temporary directory
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}

@@ -15,6 +15,14 @@ const (
 	maxRSS             = 100 << 20              // at 256 concurrent
 )
 
+// Targets of the protocols issue (translation).
+const (
+	maxTranslatedCPU = 1.20             // CPU/req translated ÷ same-protocol pass-through
+	maxEventDelay    = time.Millisecond // upstream flush → client read, p99
+	maxStreamMemory  = 128 << 10        // RSS added per open stream
+	maxStreamsRSS    = 200 << 20        // RSS with all streams open
+)
+
 // report renders the figures and judges the targets.
 type report struct {
 	cfg     config
@@ -23,6 +31,7 @@ type report struct {
 	hwm     map[string]int64 // lifetime peak RSS per target
 	events  int
 	checks  []check
+	streams *streamFigures // nil when not measured
 }
 
 // check is one target's verdict.
@@ -75,6 +84,7 @@ func (r *report) print(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nLifetime peak RSS (VmHWM): proxy %.1f MiB, poolgate %.1f MiB.\n", mib(r.hwm["proxy"]), mib(r.hwm["poolgate"]))
+	r.printTranslation(w)
 	m := r.meter
 	fmt.Fprintf(w, "Metering: poolgate answered %d calls (%d complete 200s) over the run; usage_logs holds %d rows (%d with status 200) after %.1f s.\n\n",
 		m.responded, m.ok, m.rows, m.rows200, m.waited.Seconds())
@@ -144,6 +154,7 @@ func (r *report) judge() {
 		}
 		add(bad == 0, what, fmt.Sprintf("%d complete, %d failed or incomplete (bare proxy: %d failed or incomplete)", n, bad, proxyBad))
 	}
+	r.judgeTranslation(add)
 	m := r.meter
 	add(m.pass(), "usage logged exactly once per answered call",
 		fmt.Sprintf("%d rows for %d answers; %d status-200 rows for %d complete 200s", m.rows, m.responded, m.rows200, m.ok))

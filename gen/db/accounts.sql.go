@@ -10,6 +10,85 @@ import (
 	"time"
 )
 
+const accountBindKey = `-- name: AccountBindKey :one
+UPDATE accounts SET
+    api_key_id    = $1::bigint,
+    owner_user_id = CASE WHEN $1::bigint IS NULL THEN owner_user_id
+                         ELSE (SELECT k.user_id FROM api_keys k WHERE k.id = $1::bigint) END,
+    updated_at    = now()
+WHERE accounts.id = $2 AND accounts.channel_id = $3
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
+`
+
+type AccountBindKeyParams struct {
+	ApiKeyID  *int64
+	ID        int64
+	ChannelID int64
+}
+
+// AccountBindKey binds an account to one API key (null unbinds it); a bound account is also
+// dedicated to the key's owner, so it never falls back into the shared pool when the key goes.
+func (q *Queries) AccountBindKey(ctx context.Context, db DBTX, arg AccountBindKeyParams) (*Account, error) {
+	row := db.QueryRow(ctx, accountBindKey, arg.ApiKeyID, arg.ID, arg.ChannelID)
+	var i Account
+	err := row.Scan(
+		&i.ID,
+		&i.ChannelID,
+		&i.Name,
+		&i.CredentialEnc,
+		&i.CredentialTail,
+		&i.Status,
+		&i.Weight,
+		&i.SuccessCount,
+		&i.FailureCount,
+		&i.LastUsedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Nickname,
+		&i.Tier,
+		&i.OwnerUserID,
+		&i.StatusReason,
+		&i.CoolingUntil,
+		&i.MaxConcurrency,
+		&i.Limits,
+		&i.ProbedAt,
+		&i.RemoteSourceID,
+		&i.Provider,
+		&i.CredentialHash,
+		&i.Type,
+		&i.Metadata,
+		&i.ApiKeyID,
+	)
+	return &i, err
+}
+
+const accountBindKeyByOwner = `-- name: AccountBindKeyByOwner :one
+UPDATE accounts SET api_key_id = $1::bigint, updated_at = now()
+WHERE accounts.id = $2 AND accounts.owner_user_id = $3
+  AND ($1::bigint IS NULL OR EXISTS (
+      SELECT 1 FROM api_keys k WHERE k.id = $1::bigint AND k.user_id = $3))
+RETURNING accounts.id, accounts.api_key_id
+`
+
+type AccountBindKeyByOwnerParams struct {
+	ApiKeyID    *int64
+	ID          int64
+	OwnerUserID *int64
+}
+
+type AccountBindKeyByOwnerRow struct {
+	ID       int64
+	ApiKeyID *int64
+}
+
+// AccountBindKeyByOwner lets an account's owner bind it to one of their own keys (null unbinds).
+func (q *Queries) AccountBindKeyByOwner(ctx context.Context, db DBTX, arg AccountBindKeyByOwnerParams) (*AccountBindKeyByOwnerRow, error) {
+	row := db.QueryRow(ctx, accountBindKeyByOwner, arg.ApiKeyID, arg.ID, arg.OwnerUserID)
+	var i AccountBindKeyByOwnerRow
+	err := row.Scan(&i.ID, &i.ApiKeyID)
+	return &i, err
+}
+
 const accountCool = `-- name: AccountCool :exec
 UPDATE accounts SET cooling_until = greatest(cooling_until, $1::timestamptz) WHERE id = $2
 `
@@ -45,7 +124,7 @@ VALUES ($1, $2, $3, $4, $5, $6,
         coalesce($7::text, ''), coalesce($8::text, 'free'),
         $9::bigint, coalesce($10::integer, 0),
         coalesce($11::jsonb, '{}'::jsonb))
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
 `
 
 type AccountCreateParams struct {
@@ -103,6 +182,7 @@ func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateP
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
+		&i.ApiKeyID,
 	)
 	return &i, err
 }
@@ -122,6 +202,21 @@ func (q *Queries) AccountDelete(ctx context.Context, db DBTX, arg AccountDeleteP
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const accountFindForPreference = `-- name: AccountFindForPreference :one
+SELECT id FROM accounts
+WHERE id::text = $1::text OR name = $1::text OR (nickname <> '' AND nickname = $1::text)
+ORDER BY (id::text = $1::text) DESC, id
+LIMIT 1
+`
+
+// AccountFindForPreference resolves a preferred account by id, name or nickname.
+func (q *Queries) AccountFindForPreference(ctx context.Context, db DBTX, ref string) (int64, error) {
+	row := db.QueryRow(ctx, accountFindForPreference, ref)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const accountFindPublic = `-- name: AccountFindPublic :one
@@ -160,7 +255,7 @@ func (q *Queries) AccountFindPublic(ctx context.Context, db DBTX, ref string) (*
 }
 
 const accountGet = `-- name: AccountGet :one
-SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata FROM accounts WHERE id = $1 AND channel_id = $2
+SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id FROM accounts WHERE id = $1 AND channel_id = $2
 `
 
 type AccountGetParams struct {
@@ -197,12 +292,13 @@ func (q *Queries) AccountGet(ctx context.Context, db DBTX, arg AccountGetParams)
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
+		&i.ApiKeyID,
 	)
 	return &i, err
 }
 
 const accountListByChannel = `-- name: AccountListByChannel :many
-SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata FROM accounts WHERE channel_id = $1 ORDER BY id
+SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id FROM accounts WHERE channel_id = $1 ORDER BY id
 `
 
 func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID int64) ([]*Account, error) {
@@ -240,6 +336,7 @@ func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID i
 			&i.CredentialHash,
 			&i.Type,
 			&i.Metadata,
+			&i.ApiKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -354,7 +451,7 @@ func (q *Queries) AccountListPublic(ctx context.Context, db DBTX, arg AccountLis
 
 const accountListRoutable = `-- name: AccountListRoutable :many
 SELECT a.id, a.channel_id, a.credential_enc, a.weight, a.tier, a.owner_user_id, a.max_concurrency,
-       a.limits, a.cooling_until
+       a.limits, a.cooling_until, a.api_key_id
 FROM accounts a JOIN channels c ON c.id = a.channel_id
 WHERE a.status IN ('active', 'cooling') AND c.status = 'active'
 ORDER BY a.id
@@ -370,6 +467,7 @@ type AccountListRoutableRow struct {
 	MaxConcurrency int32
 	Limits         []byte
 	CoolingUntil   *time.Time
+	ApiKeyID       *int64
 }
 
 // AccountListRoutable loads every usable account of every active channel for the routing
@@ -393,6 +491,7 @@ func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountL
 			&i.MaxConcurrency,
 			&i.Limits,
 			&i.CoolingUntil,
+			&i.ApiKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -421,7 +520,7 @@ func (q *Queries) AccountProbed(ctx context.Context, db DBTX, arg AccountProbedP
 const accountReset = `-- name: AccountReset :one
 UPDATE accounts SET status = 'active', status_reason = '', cooling_until = NULL, updated_at = now()
 WHERE id = $1 AND channel_id = $2
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
 `
 
 type AccountResetParams struct {
@@ -459,6 +558,7 @@ func (q *Queries) AccountReset(ctx context.Context, db DBTX, arg AccountResetPar
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
+		&i.ApiKeyID,
 	)
 	return &i, err
 }
@@ -510,7 +610,7 @@ UPDATE accounts SET
     limits          = coalesce($11::jsonb, limits),
     updated_at      = now()
 WHERE id = $12 AND channel_id = $13
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
 `
 
 type AccountUpdateParams struct {
@@ -575,6 +675,7 @@ func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateP
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
+		&i.ApiKeyID,
 	)
 	return &i, err
 }

@@ -12,21 +12,25 @@ import (
 
 const apiKeyAuth = `-- name: ApiKeyAuth :one
 SELECT k.id AS key_id, k.status AS key_status, u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
-       u.tier AS user_tier, u.plan_expires_at
-FROM api_keys k JOIN users u ON u.id = k.user_id
+       u.tier AS user_tier, u.plan_expires_at, u.group_id, u.preferred_account_id,
+       coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
+FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN groups g ON g.id = u.group_id
 WHERE k.key_hash = $1
 `
 
 type ApiKeyAuthRow struct {
-	KeyID         int64
-	KeyStatus     string
-	UserID        int64
-	Username      string
-	Role          string
-	UserStatus    string
-	Balance       int64
-	UserTier      string
-	PlanExpiresAt *time.Time
+	KeyID              int64
+	KeyStatus          string
+	UserID             int64
+	Username           string
+	Role               string
+	UserStatus         string
+	Balance            int64
+	UserTier           string
+	PlanExpiresAt      *time.Time
+	GroupID            *int64
+	PreferredAccountID *int64
+	MultiplierPermille int32
 }
 
 // ApiKeyAuth resolves a key hash to the key and its owner for the gateway and management auth.
@@ -43,6 +47,9 @@ func (q *Queries) ApiKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*Api
 		&i.Balance,
 		&i.UserTier,
 		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
+		&i.MultiplierPermille,
 	)
 	return &i, err
 }

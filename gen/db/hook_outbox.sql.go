@@ -19,7 +19,7 @@ WHERE id IN (
     ORDER BY next_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, url, request_enc, status, attempts, next_at, last_error, created_at
+RETURNING id, kind, url, request_enc, status, attempts, next_at, last_error, created_at, delivered_at, retry_from, updated_at
 `
 
 type HookOutboxClaimParams struct {
@@ -49,6 +49,9 @@ func (q *Queries) HookOutboxClaim(ctx context.Context, db DBTX, arg HookOutboxCl
 			&i.NextAt,
 			&i.LastError,
 			&i.CreatedAt,
+			&i.DeliveredAt,
+			&i.RetryFrom,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -77,13 +80,57 @@ func (q *Queries) HookOutboxCount(ctx context.Context, db DBTX) (*HookOutboxCoun
 	return &i, err
 }
 
-const hookOutboxDelete = `-- name: HookOutboxDelete :exec
-DELETE FROM hook_outbox WHERE id = $1
+const hookOutboxDelivered = `-- name: HookOutboxDelivered :exec
+UPDATE hook_outbox SET status = 'delivered', request_enc = '\x'::bytea, last_error = '',
+    delivered_at = coalesce($1::timestamptz, now()), updated_at = coalesce($1::timestamptz, now())
+WHERE id = $2
 `
 
-func (q *Queries) HookOutboxDelete(ctx context.Context, db DBTX, id int64) error {
-	_, err := db.Exec(ctx, hookOutboxDelete, id)
+type HookOutboxDeliveredParams struct {
+	Now *time.Time
+	ID  int64
+}
+
+// HookOutboxDelivered keeps a delivered row's metadata only: its sealed payload is emptied.
+func (q *Queries) HookOutboxDelivered(ctx context.Context, db DBTX, arg HookOutboxDeliveredParams) error {
+	_, err := db.Exec(ctx, hookOutboxDelivered, arg.Now, arg.ID)
 	return err
+}
+
+const hookOutboxGet = `-- name: HookOutboxGet :one
+SELECT id, kind, url, status, attempts, next_at, last_error, delivered_at, created_at, updated_at
+FROM hook_outbox WHERE id = $1
+`
+
+type HookOutboxGetRow struct {
+	ID          int64
+	Kind        string
+	Url         string
+	Status      string
+	Attempts    int32
+	NextAt      time.Time
+	LastError   string
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (q *Queries) HookOutboxGet(ctx context.Context, db DBTX, id int64) (*HookOutboxGetRow, error) {
+	row := db.QueryRow(ctx, hookOutboxGet, id)
+	var i HookOutboxGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.Url,
+		&i.Status,
+		&i.Attempts,
+		&i.NextAt,
+		&i.LastError,
+		&i.DeliveredAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return &i, err
 }
 
 const hookOutboxInsert = `-- name: HookOutboxInsert :exec
@@ -102,6 +149,76 @@ func (q *Queries) HookOutboxInsert(ctx context.Context, db DBTX, arg HookOutboxI
 	return err
 }
 
+const hookOutboxList = `-- name: HookOutboxList :many
+SELECT id, kind, url, status, attempts, next_at, last_error, delivered_at, created_at, updated_at
+FROM hook_outbox
+WHERE $1::text IS NULL OR status = $1::text
+ORDER BY id DESC
+LIMIT $3 OFFSET $2
+`
+
+type HookOutboxListParams struct {
+	Status *string
+	Off    int32
+	Lim    int32
+}
+
+type HookOutboxListRow struct {
+	ID          int64
+	Kind        string
+	Url         string
+	Status      string
+	Attempts    int32
+	NextAt      time.Time
+	LastError   string
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (q *Queries) HookOutboxList(ctx context.Context, db DBTX, arg HookOutboxListParams) ([]*HookOutboxListRow, error) {
+	rows, err := db.Query(ctx, hookOutboxList, arg.Status, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*HookOutboxListRow{}
+	for rows.Next() {
+		var i HookOutboxListRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.Url,
+			&i.Status,
+			&i.Attempts,
+			&i.NextAt,
+			&i.LastError,
+			&i.DeliveredAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const hookOutboxListCount = `-- name: HookOutboxListCount :one
+SELECT count(*) FROM hook_outbox
+WHERE $1::text IS NULL OR status = $1::text
+`
+
+func (q *Queries) HookOutboxListCount(ctx context.Context, db DBTX, status *string) (int64, error) {
+	row := db.QueryRow(ctx, hookOutboxListCount, status)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const hookOutboxNextDue = `-- name: HookOutboxNextDue :one
 SELECT coalesce(min(next_at), 'infinity'::timestamptz)::timestamptz FROM hook_outbox WHERE status = 'pending'
 `
@@ -113,8 +230,58 @@ func (q *Queries) HookOutboxNextDue(ctx context.Context, db DBTX) (time.Time, er
 	return column_1, err
 }
 
+const hookOutboxPurgeDelivered = `-- name: HookOutboxPurgeDelivered :execrows
+DELETE FROM hook_outbox WHERE status = 'delivered' AND delivered_at < $1::timestamptz
+`
+
+func (q *Queries) HookOutboxPurgeDelivered(ctx context.Context, db DBTX, before time.Time) (int64, error) {
+	result, err := db.Exec(ctx, hookOutboxPurgeDelivered, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const hookOutboxRequeue = `-- name: HookOutboxRequeue :one
+UPDATE hook_outbox SET status = 'pending', next_at = now(), retry_from = now(), updated_at = now()
+WHERE id = $1 AND status = 'dead'
+RETURNING id, kind, url, status, attempts, next_at, last_error, delivered_at, created_at, updated_at
+`
+
+type HookOutboxRequeueRow struct {
+	ID          int64
+	Kind        string
+	Url         string
+	Status      string
+	Attempts    int32
+	NextAt      time.Time
+	LastError   string
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// HookOutboxRequeue puts a dead row back in the queue, due now, with a new 24-hour window.
+func (q *Queries) HookOutboxRequeue(ctx context.Context, db DBTX, id int64) (*HookOutboxRequeueRow, error) {
+	row := db.QueryRow(ctx, hookOutboxRequeue, id)
+	var i HookOutboxRequeueRow
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.Url,
+		&i.Status,
+		&i.Attempts,
+		&i.NextAt,
+		&i.LastError,
+		&i.DeliveredAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return &i, err
+}
+
 const hookOutboxRetry = `-- name: HookOutboxRetry :exec
-UPDATE hook_outbox SET next_at = $1, last_error = $2,
+UPDATE hook_outbox SET next_at = $1, last_error = $2, updated_at = now(),
     status = CASE WHEN $3::boolean THEN 'dead' ELSE 'pending' END
 WHERE id = $4
 `

@@ -34,6 +34,7 @@ type Account struct {
 	CredentialHash []byte
 	Type           *string
 	Metadata       []byte
+	ApiKeyID       *int64
 }
 
 type ApiKey struct {
@@ -67,16 +68,33 @@ type Channel struct {
 	SyncError      string
 }
 
+type ChannelGroup struct {
+	ChannelID int64
+	GroupID   int64
+}
+
+type Group struct {
+	ID                 int64
+	Name               string
+	MultiplierPermille int32
+	Description        string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
 type HookOutbox struct {
-	ID         int64
-	Kind       string
-	Url        string
-	RequestEnc []byte
-	Status     string
-	Attempts   int32
-	NextAt     time.Time
-	LastError  string
-	CreatedAt  time.Time
+	ID          int64
+	Kind        string
+	Url         string
+	RequestEnc  []byte
+	Status      string
+	Attempts    int32
+	NextAt      time.Time
+	LastError   string
+	CreatedAt   time.Time
+	DeliveredAt *time.Time
+	RetryFrom   time.Time
+	UpdatedAt   time.Time
 }
 
 type ImportJob struct {
@@ -184,37 +202,42 @@ type TokenLogin struct {
 }
 
 type UsageLog struct {
-	ID               int64
-	RequestID        string
-	UserID           int64
-	ApiKeyID         *int64
-	ChannelID        *int64
-	AccountID        *int64
-	Model            string
-	Endpoint         string
-	Stream           bool
-	PromptTokens     int64
-	CompletionTokens int64
-	CachedTokens     int64
-	Quota            int64
-	StatusCode       int32
-	DurationMs       int32
-	CreatedAt        time.Time
+	ID                 int64
+	RequestID          string
+	UserID             int64
+	ApiKeyID           *int64
+	ChannelID          *int64
+	AccountID          *int64
+	Model              string
+	Endpoint           string
+	Stream             bool
+	PromptTokens       int64
+	CompletionTokens   int64
+	CachedTokens       int64
+	Quota              int64
+	StatusCode         int32
+	DurationMs         int32
+	CreatedAt          time.Time
+	CacheWrite5mTokens int64
+	CacheWrite1hTokens int64
+	ReasoningTokens    int64
 }
 
 type User struct {
-	ID            int64
-	Username      string
-	PasswordHash  string
-	Role          string
-	Status        string
-	Balance       int64
-	UsedQuota     int64
-	RequestCount  int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	Tier          string
-	PlanExpiresAt *time.Time
+	ID                 int64
+	Username           string
+	PasswordHash       string
+	Role               string
+	Status             string
+	Balance            int64
+	UsedQuota          int64
+	RequestCount       int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Tier               string
+	PlanExpiresAt      *time.Time
+	GroupID            *int64
+	PreferredAccountID *int64
 }
 
 type UserChannel struct {

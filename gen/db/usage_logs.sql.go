@@ -29,7 +29,7 @@ func (q *Queries) UsageLogCount(ctx context.Context, db DBTX, arg UsageLogCountP
 }
 
 const usageLogList = `-- name: UsageLogList :many
-SELECT id, request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at FROM usage_logs
+SELECT id, request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens FROM usage_logs
 WHERE ($1::bigint IS NULL OR user_id = $1)
   AND ($2::text IS NULL OR model = $2)
 ORDER BY id DESC
@@ -74,6 +74,9 @@ func (q *Queries) UsageLogList(ctx context.Context, db DBTX, arg UsageLogListPar
 			&i.StatusCode,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.CacheWrite5mTokens,
+			&i.CacheWrite1hTokens,
+			&i.ReasoningTokens,
 		); err != nil {
 			return nil, err
 		}
@@ -99,15 +102,20 @@ WITH batch AS (
         unnest($9::bigint[]) AS prompt_tokens,
         unnest($10::bigint[]) AS completion_tokens,
         unnest($11::bigint[]) AS cached_tokens,
-        unnest($12::bigint[]) AS quota,
-        unnest($13::integer[]) AS status_code,
-        unnest($14::integer[]) AS duration_ms,
-        unnest($15::timestamptz[]) AS created_at
+        unnest($12::bigint[]) AS cache_write_5m_tokens,
+        unnest($13::bigint[]) AS cache_write_1h_tokens,
+        unnest($14::bigint[]) AS reasoning_tokens,
+        unnest($15::bigint[]) AS quota,
+        unnest($16::integer[]) AS status_code,
+        unnest($17::integer[]) AS duration_ms,
+        unnest($18::timestamptz[]) AS created_at
 ), inserted AS (
     INSERT INTO usage_logs (request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream,
-                            prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at)
+                            prompt_tokens, completion_tokens, cached_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+                            reasoning_tokens, quota, status_code, duration_ms, created_at)
     SELECT b.request_id, b.user_id, nullif(b.api_key_id, 0), nullif(b.channel_id, 0), nullif(b.account_id, 0),
-           b.model, b.endpoint, b.stream, b.prompt_tokens, b.completion_tokens, b.cached_tokens, b.quota,
+           b.model, b.endpoint, b.stream, b.prompt_tokens, b.completion_tokens, b.cached_tokens,
+           b.cache_write_5m_tokens, b.cache_write_1h_tokens, b.reasoning_tokens, b.quota,
            b.status_code, b.duration_ms, b.created_at
     FROM batch b
     ON CONFLICT (request_id) DO NOTHING
@@ -146,21 +154,24 @@ SELECT count(*) FROM inserted
 `
 
 type UsageSettleParams struct {
-	RequestIds       []string
-	UserIds          []int64
-	ApiKeyIds        []int64
-	ChannelIds       []int64
-	AccountIds       []int64
-	Models           []string
-	Endpoints        []string
-	Streams          []bool
-	PromptTokens     []int64
-	CompletionTokens []int64
-	CachedTokens     []int64
-	Quotas           []int64
-	StatusCodes      []int32
-	DurationsMs      []int32
-	CreatedAts       []time.Time
+	RequestIds         []string
+	UserIds            []int64
+	ApiKeyIds          []int64
+	ChannelIds         []int64
+	AccountIds         []int64
+	Models             []string
+	Endpoints          []string
+	Streams            []bool
+	PromptTokens       []int64
+	CompletionTokens   []int64
+	CachedTokens       []int64
+	CacheWrite5mTokens []int64
+	CacheWrite1hTokens []int64
+	ReasoningTokens    []int64
+	Quotas             []int64
+	StatusCodes        []int32
+	DurationsMs        []int32
+	CreatedAts         []time.Time
 }
 
 // UsageSettle records a batch of calls and charges them in one statement. A request id already
@@ -178,6 +189,9 @@ func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParam
 		arg.PromptTokens,
 		arg.CompletionTokens,
 		arg.CachedTokens,
+		arg.CacheWrite5mTokens,
+		arg.CacheWrite1hTokens,
+		arg.ReasoningTokens,
 		arg.Quotas,
 		arg.StatusCodes,
 		arg.DurationsMs,

@@ -54,7 +54,7 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, password_hash, role, balance)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
 `
 
 type UserCreateParams struct {
@@ -85,6 +85,8 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.UpdatedAt,
 		&i.Tier,
 		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
 	)
 	return &i, err
 }
@@ -102,7 +104,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -121,12 +123,14 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.UpdatedAt,
 		&i.Tier,
 		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -145,12 +149,14 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.UpdatedAt,
 		&i.Tier,
 		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
 	)
 	return &i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id FROM users
 WHERE ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -194,6 +200,8 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.UpdatedAt,
 			&i.Tier,
 			&i.PlanExpiresAt,
+			&i.GroupID,
+			&i.PreferredAccountID,
 		); err != nil {
 			return nil, err
 		}
@@ -205,13 +213,62 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 	return items, nil
 }
 
+const userSetGroup = `-- name: UserSetGroup :one
+UPDATE users SET group_id = $1::bigint, updated_at = now()
+WHERE id = $2
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
+`
+
+type UserSetGroupParams struct {
+	GroupID *int64
+	ID      int64
+}
+
+// UserSetGroup moves a user to a group (null: no group).
+func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupParams) (*User, error) {
+	row := db.QueryRow(ctx, userSetGroup, arg.GroupID, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Role,
+		&i.Status,
+		&i.Balance,
+		&i.UsedQuota,
+		&i.RequestCount,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
+	)
+	return &i, err
+}
+
+const userSetPreferredAccount = `-- name: UserSetPreferredAccount :exec
+UPDATE users SET preferred_account_id = $1::bigint WHERE id = $2
+`
+
+type UserSetPreferredAccountParams struct {
+	AccountID *int64
+	ID        int64
+}
+
+// UserSetPreferredAccount records the account a user asked for at /logintoken (null: none).
+func (q *Queries) UserSetPreferredAccount(ctx context.Context, db DBTX, arg UserSetPreferredAccountParams) error {
+	_, err := db.Exec(ctx, userSetPreferredAccount, arg.AccountID, arg.ID)
+	return err
+}
+
 const userSetTier = `-- name: UserSetTier :one
 UPDATE users SET
     tier            = coalesce($1, tier),
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
 `
 
 type UserSetTierParams struct {
@@ -244,6 +301,8 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.UpdatedAt,
 		&i.Tier,
 		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
 	)
 	return &i, err
 }
@@ -255,7 +314,7 @@ UPDATE users SET
     balance    = coalesce($3, balance) + coalesce($4::bigint, 0),
     updated_at = now()
 WHERE id = $5
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
 `
 
 type UserUpdateParams struct {
@@ -288,6 +347,8 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.UpdatedAt,
 		&i.Tier,
 		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
 	)
 	return &i, err
 }

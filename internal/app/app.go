@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 			v := a.Settings.Get()
 			return hook.URLs{OAuth: v.OAuthURL, Audit: v.AuditLimitURL, Notify: v.NotifyURL}
 		},
-		Timeout: cfg.HookTimeout, FailOpen: cfg.HookFailOpen, Secret: cfg.HookSecret, Guard: guard,
+		Timeout: cfg.HookTimeout, FailOpen: cfg.HookFailOpen, UserToken: cfg.HookUserToken, Secret: cfg.HookSecret, Guard: guard,
 		CarID: cfg.OAuthCarID, NodeType: cfg.OAuthNodeType, PlanType: cfg.OAuthPlanType, Now: opt.Now,
 	}, a.Pool, a.Queries, a.Box, log)
 	var poolStore pool.Store = pool.NewMemoryStore()

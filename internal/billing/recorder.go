@@ -25,10 +25,15 @@ type Record struct {
 	PromptTokens     int64
 	CompletionTokens int64
 	CachedTokens     int64
-	Quota            int64
-	StatusCode       int
-	Duration         time.Duration
-	At               time.Time
+	// CacheWrite5mTokens and CacheWrite1hTokens are the parts of PromptTokens written to a prompt
+	// cache; ReasoningTokens the part of CompletionTokens spent reasoning.
+	CacheWrite5mTokens int64
+	CacheWrite1hTokens int64
+	ReasoningTokens    int64
+	Quota              int64
+	StatusCode         int
+	Duration           time.Duration
+	At                 time.Time
 }
 
 // RecorderConfig sizes the queue and batches.
@@ -175,6 +180,9 @@ func (r *Recorder) write(ctx context.Context, recs []Record) {
 		p.PromptTokens = append(p.PromptTokens, x.PromptTokens)
 		p.CompletionTokens = append(p.CompletionTokens, x.CompletionTokens)
 		p.CachedTokens = append(p.CachedTokens, x.CachedTokens)
+		p.CacheWrite5mTokens = append(p.CacheWrite5mTokens, x.CacheWrite5mTokens)
+		p.CacheWrite1hTokens = append(p.CacheWrite1hTokens, x.CacheWrite1hTokens)
+		p.ReasoningTokens = append(p.ReasoningTokens, x.ReasoningTokens)
 		p.Quotas = append(p.Quotas, x.Quota)
 		p.StatusCodes = append(p.StatusCodes, int32(x.StatusCode))              //nolint:gosec // HTTP status
 		p.DurationsMs = append(p.DurationsMs, int32(x.Duration.Milliseconds())) //nolint:gosec // bounded by timeouts

@@ -57,9 +57,11 @@ type Config struct {
 	PoolRetryBudget      time.Duration
 	Version              string
 	// Hooks (docs/hooks.md).
-	OAuthURL, AuditLimitURL, NotifyURL       string
-	HookTimeout                              time.Duration
-	HookFailOpen                             bool
+	OAuthURL, AuditLimitURL, NotifyURL string
+	HookTimeout                        time.Duration
+	HookFailOpen                       bool
+	// HookUserToken is what hooks receive as userToken: `key`, `hash` or `user_id`.
+	HookUserToken                            string
 	HookSecret                               []byte
 	OAuthCarID, OAuthNodeType, OAuthPlanType string
 	// AllowPrivateOutbound lists the non-public addresses (CIDRs, IPs, host names) that remote
@@ -107,6 +109,7 @@ var Options = []option{
 	{name: "NOTIFY_URL", help: "Post-chat notify hook: `POST {NOTIFY_URL}` after each successful gateway call, from a durable outbox with retries. The `notify_url` setting overrides it."},
 	{name: "HOOK_TIMEOUT", def: "5s", help: "How long Poolgate waits for a hook's answer."},
 	{name: "HOOK_FAIL_OPEN", def: "false", help: "`true` lets gateway calls through when the audit hook fails or times out (fail-open); `false` answers 503 (fail-closed). A failing login check always refuses."},
+	{name: "HOOK_USER_TOKEN", def: "key", help: "What the audit and notify hooks receive as `userToken` (and `Authorization: Bearer`): `key` sends the caller's credential (its API key, or a share link's authToken) as seed 000 does; `hash` sends its SHA-256 (lowercase hex), so a receiver can tell callers apart and match keys it knows without holding them; `user_id` sends the Poolgate user id. Share-link checks (`shareAuth/*`) always carry the authToken."},
 	{name: "HOOK_SECRET", secret: true, help: "Signs every hook request: `X-Poolgate-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`. Unset: requests are not signed."},
 	{name: "OAUTH_CAR_ID", help: "`carid` sent with every login check."},
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
@@ -190,6 +193,12 @@ func Load(getenv Getenv) (*Config, error) {
 	case "false", "0", "no", "":
 	default:
 		errs = append(errs, fmt.Errorf("HOOK_FAIL_OPEN must be true or false, got %q", v))
+	}
+	switch v := strings.ToLower(str("HOOK_USER_TOKEN")); v {
+	case "key", "hash", "user_id":
+		c.HookUserToken = v
+	default:
+		errs = append(errs, fmt.Errorf("HOOK_USER_TOKEN must be key, hash or user_id, got %q", v))
 	}
 	if v := str("HOOK_SECRET"); v != "" {
 		c.HookSecret = []byte(v)
@@ -334,7 +343,7 @@ func (c *Config) Redacted() []any {
 		"redis_url", redactURL(c.RedisURL), "encryption_key", mark(c.EncryptionKey),
 		"jwt_secret", mark(c.JWTSecret), "max_body_bytes", c.MaxBodyBytes, "max_attempts", c.MaxAttempts,
 		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "",
-		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen,
+		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen, "hook_user_token", c.HookUserToken,
 	}
 }
 

@@ -33,7 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogLevel: "info", LogFormat: "json", MaxBodyBytes: 32 << 20, ShutdownTimeout: 30 * time.Second,
 		UpstreamTimeout: 60 * time.Second, MaxAttempts: 3, UsageBatchSize: 500,
 		UsageFlushEvery: 100 * time.Millisecond, UsageQueueSize: 20000, SessionMaxDevices: 5,
-		CacheTTL: 60 * time.Second, Version: "0.1.0", HookTimeout: 5 * time.Second,
+		CacheTTL: 60 * time.Second, Version: "0.1.0", HookTimeout: 5 * time.Second, HookUserToken: "key",
 		PoolRules: pool.DefaultConfig().Rules, PoolDefaultCooldown: time.Minute, PoolMaxCooldown: 24 * time.Hour,
 		PoolStickyTTL: time.Hour, PoolLeaseTTL: 30 * time.Minute, PoolFailureThreshold: 5,
 		PoolProbeInterval: 5 * time.Minute, PoolRetryBudget: 90 * time.Second,
@@ -54,7 +54,7 @@ func TestLoadValues(t *testing.T) {
 		"USAGE_QUEUE_SIZE": "7", "SESSION_MAX_DEVICES": "1000", "CACHE_TTL": "2h",
 		"OAUTH_URL": "https://hooks.example/login", "AUDIT_LIMIT_URL": "https://hooks.example/audit",
 		"NOTIFY_URL": "https://hooks.example/notify", "HOOK_TIMEOUT": "750ms", "HOOK_FAIL_OPEN": "TRUE",
-		"HOOK_SECRET": "hook-secret", "OAUTH_CAR_ID": "car-1", "OAUTH_NODE_TYPE": "pro", "OAUTH_PLAN_TYPE": "3",
+		"HOOK_USER_TOKEN": "Hash", "HOOK_SECRET": "hook-secret", "OAUTH_CAR_ID": "car-1", "OAUTH_NODE_TYPE": "pro", "OAUTH_PLAN_TYPE": "3",
 		"ALLOW_PRIVATE_OUTBOUND": "127.0.0.0/8, 10.0.0.7,hooks.internal",
 		"POOL_ERROR_ACTIONS":     "418~teapot=cool:2m; 4xx=retry", "POOL_DEFAULT_COOLDOWN": "30s", "POOL_MAX_COOLDOWN": "1h",
 		"POOL_STICKY_TTL": "10m", "POOL_LEASE_TTL": "5m", "POOL_FAILURE_THRESHOLD": "0", "POOL_PROBE_INTERVAL": "1m",
@@ -69,7 +69,8 @@ func TestLoadValues(t *testing.T) {
 		UsageFlushEvery: 5 * time.Millisecond, UsageQueueSize: 7, SessionMaxDevices: 1000, CacheTTL: 2 * time.Hour,
 		Version: "0.1.0", OAuthURL: "https://hooks.example/login", AuditLimitURL: "https://hooks.example/audit",
 		NotifyURL: "https://hooks.example/notify", HookTimeout: 750 * time.Millisecond, HookFailOpen: true,
-		HookSecret: []byte("hook-secret"), OAuthCarID: "car-1", OAuthNodeType: "pro", OAuthPlanType: "3",
+		HookUserToken: "hash",
+		HookSecret:    []byte("hook-secret"), OAuthCarID: "car-1", OAuthNodeType: "pro", OAuthPlanType: "3",
 		AllowPrivateOutbound: "127.0.0.0/8, 10.0.0.7,hooks.internal",
 		PoolRules: append([]pool.Rule{
 			{StatusLo: 418, StatusHi: 418, Match: "teapot", Action: pool.ActCool, Cooldown: 2 * time.Minute},
@@ -84,6 +85,11 @@ func TestLoadValues(t *testing.T) {
 		require.NoError(t, err, v)
 		require.Equal(t, want, c.HookFailOpen, v)
 	}
+	for v, want := range map[string]string{"": "key", "key": "key", "hash": "hash", "USER_ID": "user_id"} {
+		c, err := config.Load(env(map[string]string{"HOOK_USER_TOKEN": v}))
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.HookUserToken, v)
+	}
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -93,7 +99,7 @@ func TestLoadErrors(t *testing.T) {
 		"SHUTDOWN_TIMEOUT": "soon", "UPSTREAM_TIMEOUT": "-1s", "MAX_ATTEMPTS": "11", "USAGE_BATCH_SIZE": "0",
 		"USAGE_FLUSH_INTERVAL": "0s", "USAGE_QUEUE_SIZE": "1e3", "SESSION_MAX_DEVICES": "0", "CACHE_TTL": "60",
 		"ENCRYPTION_KEY": "c2hvcnQ=", "JWT_SECRET": "short", "HOOK_TIMEOUT": "never", "HOOK_FAIL_OPEN": "maybe",
-		"ALLOW_PRIVATE_OUTBOUND": "10.0.0.0/8,not a host",
+		"HOOK_USER_TOKEN": "plain", "ALLOW_PRIVATE_OUTBOUND": "10.0.0.0/8,not a host",
 	}))
 	require.Error(t, err)
 	// Every problem is reported at once, one readable line each.
@@ -110,6 +116,7 @@ func TestLoadErrors(t *testing.T) {
 		`CACHE_TTL must be a positive duration such as 30s, got "60"`,
 		`HOOK_TIMEOUT must be a positive duration such as 30s, got "never"`,
 		`HOOK_FAIL_OPEN must be true or false, got "maybe"`,
+		`HOOK_USER_TOKEN must be key, hash or user_id, got "plain"`,
 		`ALLOW_PRIVATE_OUTBOUND: "not a host" is not a CIDR, an IP address or a host name`,
 		`APP_ENV must be "development" or "production", got "staging"`,
 		`LOG_FORMAT must be json or text, got "xml"`,

@@ -17,7 +17,7 @@ import (
 const maxErrorBody = 64 << 10
 
 // attempt places a call on the pool's accounts: it plans candidates (preferred, sticky,
-// dedicated, shared), takes each one's concurrency slot, sends, reports the outcome to the pool
+// key-bound, dedicated, the shared pool of the caller's group), takes each one's concurrency slot, sends, reports the outcome to the pool
 // (which cools, bans or flags the account by the error table), and fails over only while nothing
 // has reached the caller, within MAX_ATTEMPTS and POOL_RETRY_BUDGET. Only a committed answer is
 // charged, once.
@@ -31,8 +31,12 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 	if session != "" {
 		bound = p.Bound(ctx, user, session)
 	}
-	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Tier: k.cl.user.tierAt(p.Now()),
-		Prefer: pool.PreferredAccount(r.Header), Bound: bound}, 2*g.d.MaxAttempts)
+	prefer := pool.PreferredAccount(r.Header)
+	if prefer == 0 {
+		prefer = k.cl.user.prefer // chosen at /logintoken
+	}
+	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Key: k.cl.keyID, Group: k.cl.user.group,
+		Tier: k.cl.user.tierAt(p.Now()), Prefer: prefer, Bound: bound}, 2*g.d.MaxAttempts)
 	if len(plan.Accounts) == 0 {
 		return g.unplaced(k, plan)
 	}

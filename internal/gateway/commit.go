@@ -221,6 +221,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		upErr     string
 		clientErr error
 		readErr   error
+		dirty     bool // written to the caller since the last flush
 	)
 	for clientErr == nil && upErr == "" {
 		name, data, err := sr.next()
@@ -257,15 +258,23 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 			out = pass.frame(out, name, data)
 		}
 		if len(out) > 0 {
-			if _, clientErr = w.Write(out); clientErr == nil {
-				w.Flush()
-			}
+			_, clientErr = w.Write(out)
+			dirty = clientErr == nil
+		}
+		// Flush once the events already read are written: one write for a burst of events that
+		// arrived together, and never a delay for the last one (as the same-protocol relay does).
+		if dirty && br.Buffered() == 0 {
+			w.Flush()
+			dirty = false
 		}
 	}
 	status := http.StatusOK
 	out = out[:0]
+	// A caller that hangs up right after the last event cancels the request context, but a
+	// complete stream is still a success.
+	complete := clientErr == nil && upErr == "" && dec.Done()
 	switch {
-	case clientErr != nil || k.c.Request().Context().Err() != nil:
+	case clientErr != nil || (!complete && k.c.Request().Context().Err() != nil):
 		status = StatusClientClosed
 	case upErr != "" || !dec.Done():
 		g.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
@@ -295,8 +304,11 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	}
 	if len(out) > 0 && status != StatusClientClosed {
 		if _, err := w.Write(out); err == nil {
-			w.Flush()
+			dirty = true
 		}
+	}
+	if dirty && status != StatusClientClosed {
+		w.Flush()
 	}
 	bu := billingUsage(usage)
 	if !haveUsage {

@@ -180,24 +180,6 @@ func (g *Gateway) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// ModelsList lists the models the caller may use.
-func (g *Gateway) ModelsList(c echo.Context) error {
-	snap, err := g.routes.get(c.Request().Context())
-	if err != nil {
-		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-	}
-	allowUnpriced := g.d.Settings.Get().AllowUnpricedModels
-	out := gen.ModelList{Object: gen.List, Data: make([]gen.Model, 0, len(snap.models))}
-	created := snap.built.Unix()
-	for _, m := range snap.models {
-		if _, ok := snap.prices[m]; !ok && !allowUnpriced {
-			continue
-		}
-		out.Data = append(out.Data, gen.Model{Id: m, Object: gen.ModelObjectModel, Created: created, OwnedBy: "poolgate"})
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
 var openAITypes = map[fault.Kind]string{
 	fault.Invalid: "invalid_request_error", fault.Unauthorized: "authentication_error",
 	fault.PaymentRequired: "insufficient_quota", fault.Forbidden: "permission_error",

@@ -25,7 +25,7 @@ type Hooks interface {
 	Notify(c hook.Call, r hook.Result)
 	ShareInit(ctx context.Context, host, token string) (hook.Verdict, error)
 	ShareStart(ctx context.Context, host, token, question string) (hook.Verdict, error)
-	ShareFinish(host, token, question, model string, r hook.Result)
+	ShareFinish(r hook.ShareReport)
 }
 
 // tokenKey holds the caller's credential as the hooks see it (userToken): the API key, or a
@@ -59,7 +59,7 @@ func (g *Gateway) beforeUpstream(k *call, accountID int64) (stop bool, err error
 			return true, g.refuse(k, fault.Code(fault.Forbidden, "share_auth_refused", v.Message))
 		}
 	}
-	err = g.d.Hooks.Audit(ctx, hook.Call{Token: callToken(k.c), AccountID: accountID, Model: k.req.Model,
+	err = g.d.Hooks.Audit(ctx, hook.Call{Token: callToken(k.c), UserID: k.cl.user.id, AccountID: accountID, Model: k.req.Model,
 		Body: k.raw, At: k.start})
 	if err == nil {
 		return false, nil
@@ -138,8 +138,19 @@ func (g *Gateway) afterSuccess(k *call) {
 	}
 	res := hook.Result{PromptTokens: k.rec.PromptTokens, CompletionTokens: k.rec.CompletionTokens, Quota: k.rec.Quota}
 	tok := callToken(k.c)
-	g.d.Hooks.Notify(hook.Call{Token: tok, AccountID: k.rec.AccountID, Model: k.req.Model, Body: k.raw, At: k.start}, res)
+	g.d.Hooks.Notify(hook.Call{Token: tok, UserID: k.cl.user.id, AccountID: k.rec.AccountID, Model: k.req.Model, Body: k.raw, At: k.start}, res)
 	if l != nil && l.authHost != "" {
-		g.d.Hooks.ShareFinish(l.authHost, tok, hook.Question(k.raw), k.req.Model, res)
+		rep := hook.ShareReport{Host: l.authHost, Token: tok, Question: hook.Question(k.raw), Model: k.req.Model, Result: res}
+		if l.answer != nil {
+			rep.Answer = l.answer.answer()
+		}
+		for _, f := range [...]string{"max_completion_tokens", "max_tokens"} {
+			if v := gjson.GetBytes(k.raw, f); v.Type == gjson.Number {
+				n := v.Int()
+				rep.MaxTokens = &n
+				break
+			}
+		}
+		g.d.Hooks.ShareFinish(rep)
 	}
 }

@@ -33,6 +33,11 @@ type userState struct {
 	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
 	tier        pool.Tier
 	planExpires *time.Time
+	// group is the user's group (0: none); multiplier its price multiplier in thousandths.
+	group      int64
+	multiplier int64
+	// prefer is the account the user asked for at /logintoken (0: none).
+	prefer int64
 }
 
 // tierAt is the user's effective tier at now: an expired plan rides free accounts only.
@@ -136,6 +141,8 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	}
 	u.active = row.UserStatus == auth.StatusActive
 	u.tier, u.planExpires = pool.ParseTier(row.UserTier), row.PlanExpiresAt
+	u.group, u.prefer = deref(row.GroupID), deref(row.PreferredAccountID)
+	u.multiplier = int64(row.MultiplierPermille)
 	u.balance.Store(row.Balance - u.pending.Load())
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, expires: now.Add(k.ttl)}
 	k.keys[h] = e
@@ -169,4 +176,11 @@ func (k *keyCache) settled(user int64, quota int64) {
 	p := k.pendingLocked(user)
 	k.mu.Unlock()
 	p.Add(-quota)
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

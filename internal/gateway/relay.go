@@ -218,7 +218,8 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 				}
 				if hasUsage(payload) {
 					if u, ok := openai.UsageOf(payload); ok {
-						usage = billing.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens}
+						usage = billing.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens,
+							ReasoningTokens: u.ReasoningTokens}
 						haveUsage = true
 						if !k.req.IncludeUsage && openai.IsUsageOnlyChunk(payload) {
 							skipBlank = true
@@ -244,6 +245,9 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 	}
 	status := http.StatusOK
 	switch {
+	case done && clientErr == nil:
+		// Complete: the caller may hang up right after [DONE], which cancels the request
+		// context, but the call succeeded.
 	case clientErr != nil || k.c.Request().Context().Err() != nil:
 		status = StatusClientClosed
 	case !done:
@@ -266,9 +270,9 @@ func (k *call) finish(g *Gateway, status int, u billing.Usage, charge bool) {
 	k.rec.At = time.Now()
 	if charge {
 		k.rec.PromptTokens, k.rec.CompletionTokens, k.rec.CachedTokens = u.PromptTokens, u.CompletionTokens, u.CachedTokens
-		// Cache writes and reasoning are priced by billing.Cost but have no log columns yet.
+		k.rec.CacheWrite5mTokens, k.rec.CacheWrite1hTokens, k.rec.ReasoningTokens = u.CacheWrite5mTokens, u.CacheWrite1hTokens, u.ReasoningTokens
 		if k.priced {
-			k.rec.Quota = billing.Cost(k.price, u)
+			k.rec.Quota = billing.Multiply(billing.Cost(k.price, u), k.cl.user.multiplier)
 		}
 		g.keys.charge(k.cl.user, k.rec.Quota)
 	}

@@ -113,6 +113,14 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load user channels: %w", err)
 	}
+	restrictions, err := t.q.ChannelGroupList(ctx, t.pool)
+	if err != nil {
+		return nil, fmt.Errorf("load channel groups: %w", err)
+	}
+	groups := map[int64][]int64{}
+	for _, r := range restrictions {
+		groups[r.ChannelID] = append(groups[r.ChannelID], r.GroupID)
+	}
 	s := &snapshot{accounts: make(map[int64]*account, len(accs)), prices: map[string]billing.Price{}, built: time.Now()}
 	byID := map[int64]*channel{}
 	rows := map[int64]*db.ChannelListRow{}
@@ -151,9 +159,12 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		sp := pool.Spec{ID: a.ID, ChannelID: a.ChannelID, Models: row.Models, Priority: ch.priority,
 			Weight: int(a.Weight), ChannelWeight: ch.weight,
 			Tier:  max(pool.ParseTier(a.Tier), pool.ParseTier(row.MinTier)),
-			Users: users[a.ChannelID], MaxConcurrency: int(a.MaxConcurrency), Limits: limits}
+			Users: users[a.ChannelID], Groups: groups[a.ChannelID], MaxConcurrency: int(a.MaxConcurrency), Limits: limits}
 		if a.OwnerUserID != nil {
 			sp.Owner = *a.OwnerUserID
+		}
+		if a.ApiKeyID != nil {
+			sp.Key = *a.ApiKeyID
 		}
 		specs = append(specs, sp)
 		for _, m := range row.Models {

@@ -20,6 +20,7 @@ type shareLink struct {
 	authHost string
 	key      string // the hidden API key its calls are charged through
 	models   []string
+	answer   *answerCapture // collects the answer for shareAuth/finish (share_answer.go)
 }
 
 const shareKey = "gateway.share"
@@ -127,5 +128,9 @@ func (g *Gateway) ShareChatCompletionCreate(c echo.Context, shareID gen.ShareId)
 	c.Set(callerKey, cl)
 	c.Set(tokenKey, token)
 	c.Set(shareKey, l)
+	if l.authHost != "" && g.d.Hooks != nil { // shareAuth/finish carries the answer
+		l.answer = &answerCapture{ResponseWriter: c.Response().Writer}
+		c.Response().Writer = l.answer
+	}
 	return g.relay(c, epChat, "")
 }

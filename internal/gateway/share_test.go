@@ -94,6 +94,7 @@ func TestShareLink(t *testing.T) {
 	require.EqualValues(t, 14, *m.Tokens)
 	want := int64(10*3 + 4*7)
 	require.Equal(t, want, *m.Price)
+	b.env.FlushUsage()
 	require.Equal(t, int64(1_000_000)-want, b.env.Balance(b.user.ID), "the link's owner pays")
 
 	// The request limit (2) counts answered questions.

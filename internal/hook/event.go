@@ -16,6 +16,8 @@ import (
 type Call struct {
 	// Token is the caller's credential: the Poolgate API key, or a share link's authToken.
 	Token string
+	// UserID is the Poolgate user the call is charged to (a share link's owner).
+	UserID int64
 	// AccountID is the upstream account picked for the call (the seed's car id).
 	AccountID int64
 	// Model is the requested model.

@@ -40,6 +40,9 @@ type Config struct {
 	Timeout time.Duration
 	// FailOpen lets gateway calls through when the audit hook fails or times out.
 	FailOpen bool
+	// UserToken is what the audit and notify hooks receive as userToken (HOOK_USER_TOKEN):
+	// UserTokenKey (default), UserTokenHash or UserTokenUserID.
+	UserToken string
 	// Secret signs every request (X-Poolgate-Signature) when set.
 	Secret []byte
 	// CarID, NodeType and PlanType are sent with every login check.
@@ -195,6 +198,7 @@ func (s *Service) Audit(ctx context.Context, c Call) error {
 		return nil
 	}
 	carID := fmt.Sprint(c.AccountID)
+	c.Token = s.userToken(c)
 	body, err := json.Marshal(newEvent(c, carID))
 	if err != nil {
 		return fmt.Errorf("encode audit event: %w", err)

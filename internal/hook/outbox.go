@@ -30,8 +30,11 @@ type pending struct {
 	model    string
 	body     []byte
 	question string
-	at       time.Time
-	res      Result
+	// answer and maxTokens complete a share_finish report.
+	answer    string
+	maxTokens *int64
+	at        time.Time
+	res       Result
 }
 
 // envelope is what the outbox stores (sealed): the request's credentials and body.
@@ -48,16 +51,30 @@ func (s *Service) Notify(c Call, r Result) {
 	if u == "" {
 		return
 	}
-	s.enqueue(pending{kind: kindNotify, url: u, token: c.Token, carID: strconv.FormatInt(c.AccountID, 10),
+	s.enqueue(pending{kind: kindNotify, url: u, token: s.userToken(c), carID: strconv.FormatInt(c.AccountID, 10),
 		model: c.Model, body: bytes.Clone(c.Body), at: c.At, res: r})
 }
 
+// ShareReport is an answered share-link question, for {host}/shareAuth/finish.
+type ShareReport struct {
+	// Host is the link's credential-check host; Token the caller's authToken.
+	Host, Token string
+	// Question is the last user message; Answer the assistant's answer text (bounded by the
+	// gateway); Model the requested model.
+	Question, Answer, Model string
+	// MaxTokens is the caller's completion token limit, when it set one.
+	MaxTokens *int64
+	// Result is what the answer used and cost.
+	Result Result
+}
+
 // ShareFinish queues the {host}/shareAuth/finish report of an answered share-link question.
-func (s *Service) ShareFinish(host, token, question, model string, r Result) {
-	if host == "" {
+func (s *Service) ShareFinish(r ShareReport) {
+	if r.Host == "" {
 		return
 	}
-	s.enqueue(pending{kind: kindShareFinish, url: host, token: token, question: question, model: model, res: r})
+	s.enqueue(pending{kind: kindShareFinish, url: r.Host, token: r.Token, question: r.Question, answer: r.Answer,
+		maxTokens: r.MaxTokens, model: r.Model, res: r.Result})
 }
 
 func (s *Service) enqueue(p pending) {
@@ -65,6 +82,15 @@ func (s *Service) enqueue(p pending) {
 	case s.queue <- p:
 	case <-s.done:
 		s.log.Error("hook outbox closed; notification dropped", "kind", p.kind)
+	}
+}
+
+// Wake makes this instance's delivery loop look for due rows now (e.g. after an administrator
+// requeued one); other instances find it on their next poll.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -180,16 +206,27 @@ func (s *Service) build(p *pending) ([]byte, error) {
 	default:
 		name, price, tokens := "AI Chat", p.res.Quota, p.res.PromptTokens+p.res.CompletionTokens
 		return json.Marshal(hooks.ShareAuthFinishRequest{Token: p.token, ResponseData: []hooks.ShareAuthModule{{
-			ModuleName: name, Model: &p.model, Price: &price, Tokens: &tokens, Question: &p.question}}})
+			ModuleName: name, Model: &p.model, Price: &price, Tokens: &tokens, Question: &p.question,
+			Answer: &p.answer, MaxToken: p.maxTokens}}})
 	}
 }
 
 const claimBatch = 16
 
+// keepDelivered is how long delivered rows (metadata only) stay for the admin view.
+const keepDelivered = 7 * 24 * time.Hour
+
 func (s *Service) deliverer(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
+	var purged time.Time
 	for {
+		if now := s.cfg.Now(); now.Sub(purged) > time.Hour {
+			purged = now
+			if _, err := s.q.HookOutboxPurgeDelivered(ctx, s.pool, now.Add(-keepDelivered)); err != nil && ctx.Err() == nil {
+				s.log.Warn("purge delivered notifications", "error", err)
+			}
+		}
 		if n := s.deliverDue(ctx); n == claimBatch {
 			continue
 		}
@@ -227,28 +264,25 @@ func (s *Service) deliverDue(ctx context.Context) int {
 
 func (s *Service) deliverRow(ctx context.Context, r *db.HookOutbox) {
 	err := s.deliver(ctx, r)
+	now := s.cfg.Now()
 	if err == nil {
-		if derr := s.q.HookOutboxDelete(ctx, s.pool, r.ID); derr != nil {
-			s.log.Warn("delete delivered notification", "id", r.ID, "error", derr)
+		if derr := s.q.HookOutboxDelivered(ctx, s.pool, db.HookOutboxDeliveredParams{ID: r.ID, Now: &now}); derr != nil {
+			s.log.Warn("mark notification delivered", "id", r.ID, "error", derr)
 		}
 		return
 	}
-	now := s.cfg.Now()
 	delay := s.cfg.RetryBase << min(r.Attempts-1, 20)
 	if delay > s.cfg.RetryMax || delay <= 0 {
 		delay = s.cfg.RetryMax
 	}
-	dead := now.Sub(r.CreatedAt) > s.cfg.GiveUpAfter
+	dead := now.Sub(r.RetryFrom) > s.cfg.GiveUpAfter
 	if dead {
 		s.log.Error("hook notification given up", "id", r.ID, "kind", r.Kind, "attempts", r.Attempts, "error", err)
 	} else {
 		s.log.Warn("hook notification failed; will retry", "id", r.ID, "kind", r.Kind, "attempts", r.Attempts,
 			"retry_in", delay, "error", err)
 	}
-	msg := err.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
+	msg := SanitizeError(err.Error())
 	if uerr := s.q.HookOutboxRetry(ctx, s.pool, db.HookOutboxRetryParams{ID: r.ID, NextAt: now.Add(delay),
 		LastError: msg, Dead: dead}); uerr != nil {
 		s.log.Warn("reschedule notification", "id", r.ID, "error", uerr)

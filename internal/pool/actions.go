@@ -73,6 +73,7 @@ const DefaultRules = `403~organization has been disabled=ban;` +
 	`403~has been suspended=ban;` +
 	`401=reauth;` +
 	`403~invalid authentication=reauth;` +
+	`400~API_KEY_INVALID=reauth;` +
 	`403~permission_denied=retry;` +
 	`402=cool_account:1h;` +
 	`429~insufficient_quota=cool_account:1h;` +

@@ -34,6 +34,9 @@ func TestDefaultRules(t *testing.T) {
 		{400, `{"error":{"message":"Your credit balance is too low to access the Anthropic API"}}`, pool.ActCoolAccount},
 		{404, ``, pool.ActReturn},
 		{422, ``, pool.ActReturn},
+		{400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",` +
+			`"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}`, pool.ActReauth},
+		{400, `{"error":{"code":400,"message":"Invalid JSON payload","status":"INVALID_ARGUMENT"}}`, pool.ActReturn},
 	} {
 		require.Equal(t, tc.want, pool.Classify(rules, tc.status, []byte(tc.body)).Action, "%d %s", tc.status, tc.body)
 	}

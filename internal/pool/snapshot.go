@@ -24,6 +24,11 @@ type Account struct {
 	// Users are the users the account's channel is bound to (user channels); when set, the
 	// account serves only them.
 	Users []int64
+	// Key is the API key the account is bound to (0: none); a key-bound account serves only
+	// calls made with that key, before anything else.
+	Key int64
+	// Groups are the user groups the account's channel is restricted to (nil: every group).
+	Groups []int64
 	// MaxConcurrency bounds calls in flight across instances (0: unbounded).
 	MaxConcurrency int
 	// Limits are per-model windows ("*": all models together).
@@ -49,9 +54,12 @@ type Spec struct {
 	Weight        int
 	ChannelWeight int
 	// Tier is the effective tier (the higher of the account's and the channel's minimum).
-	Tier           Tier
-	Owner          int64
-	Users          []int64
+	Tier  Tier
+	Owner int64
+	Users []int64
+	// Key binds the account to one API key; Groups restrict its channel to user groups.
+	Key            int64
+	Groups         []int64
 	MaxConcurrency int
 	Limits         map[string]Limit
 }
@@ -62,16 +70,25 @@ func (a *Account) Serves(model string) bool {
 	return ok
 }
 
-// dedicated reports whether the account serves only some users.
-func (a *Account) dedicated() bool { return a.Owner != 0 || len(a.Users) > 0 }
+// dedicated reports whether the account serves only some users (or one key).
+func (a *Account) dedicated() bool { return a.Key != 0 || a.Owner != 0 || len(a.Users) > 0 }
 
-// allows reports whether user may use the account: a dedicated account only its users (tier
-// does not apply to them), a shared one any user of a high enough tier.
-func (a *Account) allows(user int64, tier Tier) bool {
-	if a.Owner != 0 || len(a.Users) > 0 {
-		return a.Owner == user || slices.Contains(a.Users, user)
+// allows reports whether a call may use the account: a key-bound account only calls with its
+// key, a dedicated one only its users (tier does not apply to them), a shared one any user of a
+// high enough tier whose group its channel serves.
+func (a *Account) allows(req *Request, tier Tier) bool {
+	if a.Key != 0 {
+		return a.Key == req.Key
 	}
-	return a.Tier <= tier
+	if a.Owner != 0 || len(a.Users) > 0 {
+		return a.Owner == req.User || slices.Contains(a.Users, req.User)
+	}
+	return a.Tier <= tier && a.servesGroup(req.Group)
+}
+
+// servesGroup reports whether the account's channel serves users of group (0: no group).
+func (a *Account) servesGroup(group int64) bool {
+	return len(a.Groups) == 0 || (group != 0 && slices.Contains(a.Groups, group))
 }
 
 // band is the shared accounts of one priority serving one model at one tier.
@@ -85,6 +102,8 @@ type band struct {
 type route struct {
 	byTier  [3][]*band
 	minTier Tier // the lowest tier that has shared accounts; 0 when only dedicated ones
+	// restricted: some shared account serving the model belongs to a channel restricted to groups.
+	restricted bool
 }
 
 // Snapshot is an immutable view of every routable account, indexed for selection.
@@ -92,6 +111,7 @@ type Snapshot struct {
 	byID      map[int64]*Account
 	routes    map[string]*route
 	dedicated map[int64][]*Account // by user: owned accounts, then user-channel accounts
+	byKey     map[int64][]*Account // key-bound accounts by API key
 	served    map[string]struct{}
 }
 
@@ -109,7 +129,7 @@ func (s *Snapshot) Serves(model string) bool {
 // learns that no account is available rather than that the model does not exist.
 func (p *Pool) Build(specs []Spec, known ...string) *Snapshot {
 	s := &Snapshot{byID: make(map[int64]*Account, len(specs)), routes: map[string]*route{},
-		dedicated: map[int64][]*Account{}, served: map[string]struct{}{}}
+		dedicated: map[int64][]*Account{}, byKey: map[int64][]*Account{}, served: map[string]struct{}{}}
 	for _, m := range known {
 		s.served[m] = struct{}{}
 	}
@@ -140,12 +160,16 @@ func (p *Pool) Build(specs []Spec, known ...string) *Snapshot {
 			w = float64(max(sp.ChannelWeight, 0)) * float64(max(sp.Weight, 0)) / float64(cw)
 		}
 		a := &Account{ID: sp.ID, ChannelID: sp.ChannelID, Priority: sp.Priority, Weight: w, Tier: tier,
-			Owner: sp.Owner, Users: sp.Users, MaxConcurrency: sp.MaxConcurrency, Limits: sp.Limits,
+			Owner: sp.Owner, Users: sp.Users, Key: sp.Key, Groups: sp.Groups, MaxConcurrency: sp.MaxConcurrency, Limits: sp.Limits,
 			models: ms, st: p.state(sp.ID)}
 		a.st.out.Store(false)
 		s.byID[a.ID] = a
 		for m := range ms {
 			s.served[m] = struct{}{}
+		}
+		if a.Key != 0 {
+			s.byKey[a.Key] = append(s.byKey[a.Key], a)
+			continue
 		}
 		if a.dedicated() {
 			if a.Owner != 0 {
@@ -176,6 +200,9 @@ func (p *Pool) Build(specs []Spec, known ...string) *Snapshot {
 			if r.minTier == 0 || tier < r.minTier {
 				r.minTier = tier
 			}
+			if len(a.Groups) > 0 {
+				r.restricted = true
+			}
 		}
 	}
 	for k, b := range bands {
@@ -202,6 +229,9 @@ func (p *Pool) Build(specs []Spec, known ...string) *Snapshot {
 			sort.Slice(r.byTier[t], func(i, j int) bool { return r.byTier[t][i].accs[0].Priority > r.byTier[t][j].accs[0].Priority })
 		}
 	}
+	for _, list := range s.byKey {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Priority > list[j].Priority })
+	}
 	for u, list := range s.dedicated {
 		// Owned accounts first, then channel priority, then weight.
 		sort.SliceStable(list, func(i, j int) bool {
@@ -222,6 +252,10 @@ func (p *Pool) Build(specs []Spec, known ...string) *Snapshot {
 type Request struct {
 	Model string
 	User  int64
+	// Key is the API key the call was made with (0: none, a share link).
+	Key int64
+	// Group is the caller's user group (0: none): restricted channels serve only their groups.
+	Group int64
 	// Tier is the caller's effective tier (an expired plan is free).
 	Tier Tier
 	// Prefer is an account the caller asked for; Bound the account its sticky session is on.
@@ -242,7 +276,8 @@ type Plan struct {
 }
 
 // Plan orders up to n accounts to try for a call: the preferred account, the sticky one, the
-// caller's dedicated accounts, then the shared pool at the caller's tier by priority, weight and
+// accounts bound to the caller's key, the caller's dedicated accounts, then the shared pool of
+// the caller's group at the caller's tier by priority, weight and
 // least recent use. Accounts cooling down for the model, out of rotation, or at their
 // concurrency limit (as this instance sees it) are skipped. Plan does no I/O.
 func (p *Pool) Plan(s *Snapshot, req Request, n int) Plan {
@@ -282,8 +317,15 @@ func (p *Pool) Plan(s *Snapshot, req Request, n int) Plan {
 		return pl
 	}
 	for _, id := range [2]int64{req.Prefer, req.Bound} {
-		if a := s.byID[id]; id != 0 && a != nil && a.Serves(req.Model) && a.allows(req.User, tier) && consider(a) {
+		if a := s.byID[id]; id != 0 && a != nil && a.Serves(req.Model) && a.allows(&req, tier) && consider(a) {
 			return done()
+		}
+	}
+	if req.Key != 0 {
+		for _, a := range s.byKey[req.Key] {
+			if a.Serves(req.Model) && consider(a) {
+				return done()
+			}
 		}
 	}
 	for _, a := range s.dedicated[req.User] {
@@ -299,8 +341,12 @@ func (p *Pool) Plan(s *Snapshot, req Request, n int) Plan {
 		pl.TierDenied = true
 		return done()
 	}
+	visit := consider
+	if r.restricted { // some channel serving the model is restricted to groups
+		visit = func(a *Account) bool { return a.servesGroup(req.Group) && consider(a) }
+	}
 	for _, b := range r.byTier[tier-1] {
-		if b.walk(consider) {
+		if b.walk(visit) {
 			return done()
 		}
 	}

@@ -29,6 +29,8 @@ type Values struct {
 	NotifyURL     string `json:"notify_url"`
 	// ExpiredRedirectURL is where /logintoken sends a user whose plan has expired (code -2).
 	ExpiredRedirectURL string `json:"expired_redirect_url"`
+	// CarpageNotice is the notice /carpage shows (empty: none).
+	CarpageNotice string `json:"carpage_notice"`
 }
 
 // Defaults are the settings of a fresh install.
@@ -46,6 +48,7 @@ type Patch struct {
 	AuditLimitURL       *string
 	NotifyURL           *string
 	ExpiredRedirectURL  *string
+	CarpageNotice       *string
 }
 
 // Store caches the settings.
@@ -109,7 +112,7 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 		kv["new_user_balance"] = *p.NewUserBalance
 	}
 	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
-		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL} {
+		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice} {
 		if v != nil {
 			kv[k] = *v
 		}

@@ -25,30 +25,78 @@ func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 	if !gjson.ValidBytes(payload) {
 		return dst, errorf("the upstream sent an invalid stream event")
 	}
-	root := gjson.ParseBytes(payload)
-	if e := root.Get("error"); e.Exists() {
-		msg := e.Get("message").String()
-		if e.Type == gjson.String {
-			msg = e.Str
+	// One pass over the top-level keys and one over the delta's, rather than a scan from the
+	// start of the payload per field read: this runs for every event of a translated stream.
+	var errR, id, model, choices, usage gjson.Result
+	gjson.ParseBytes(payload).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "error":
+			errR = v
+		case "id":
+			id = v
+		case "model":
+			model = v
+		case "choices":
+			choices = v
+		case "usage":
+			usage = v
 		}
-		return append(dst, Event{Kind: EvError, Text: msg, ErrType: e.Get("type").String()}), nil
+		return true
+	})
+	if errR.Exists() {
+		msg := errR.Get("message").String()
+		if errR.Type == gjson.String {
+			msg = errR.Str
+		}
+		return append(dst, Event{Kind: EvError, Text: msg, ErrType: errR.Get("type").String()}), nil
 	}
 	if !d.started {
 		d.started = true
-		dst = append(dst, Event{Kind: EvStart, ID: root.Get("id").String(), Model: root.Get("model").String()})
+		dst = append(dst, Event{Kind: EvStart, ID: id.String(), Model: model.String()})
 	}
-	ch := root.Get("choices.0")
-	delta := ch.Get("delta")
-	if rc := get(delta, "reasoning_content", "reasoning"); rc.Type == gjson.String && rc.Str != "" {
+	var delta, finish gjson.Result
+	choices.ForEach(func(_, ch gjson.Result) bool {
+		ch.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "delta":
+				delta = v
+			case "finish_reason":
+				finish = v
+			}
+			return true
+		})
+		return false // the first choice only
+	})
+	var reasoningContent, reasoning, content, refusal, toolCalls gjson.Result
+	delta.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "reasoning_content":
+			reasoningContent = v
+		case "reasoning":
+			reasoning = v
+		case "content":
+			content = v
+		case "refusal":
+			refusal = v
+		case "tool_calls":
+			toolCalls = v
+		}
+		return true
+	})
+	rc := reasoningContent
+	if !rc.Exists() {
+		rc = reasoning
+	}
+	if rc.Type == gjson.String && rc.Str != "" {
 		dst = append(dst, Event{Kind: EvThinking, Text: rc.Str})
 	}
-	if c := delta.Get("content"); c.Type == gjson.String && c.Str != "" {
-		dst = append(dst, Event{Kind: EvText, Text: c.Str})
+	if content.Type == gjson.String && content.Str != "" {
+		dst = append(dst, Event{Kind: EvText, Text: content.Str})
 	}
-	if rf := delta.Get("refusal"); rf.Type == gjson.String && rf.Str != "" {
-		dst = append(dst, Event{Kind: EvText, Text: rf.Str})
+	if refusal.Type == gjson.String && refusal.Str != "" {
+		dst = append(dst, Event{Kind: EvText, Text: refusal.Str})
 	}
-	delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	toolCalls.ForEach(func(_, tc gjson.Result) bool {
 		idx := tc.Get("index").Int()
 		if d.tools == nil {
 			d.tools = map[int64]bool{}
@@ -63,12 +111,12 @@ func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 		}
 		return true
 	})
-	if fr := ch.Get("finish_reason"); fr.Type == gjson.String && fr.Str != "" {
+	if finish.Type == gjson.String && finish.Str != "" {
 		d.finished = true
-		dst = append(dst, Event{Kind: EvStop, Stop: openAIStop(fr.Str)})
+		dst = append(dst, Event{Kind: EvStop, Stop: openAIStop(finish.Str)})
 	}
-	if u := root.Get("usage"); u.IsObject() {
-		dst = append(dst, Event{Kind: EvUsage, Usage: openAIUsage(u)})
+	if usage.IsObject() {
+		dst = append(dst, Event{Kind: EvUsage, Usage: openAIUsage(usage)})
 	}
 	return dst, nil
 }

@@ -41,7 +41,7 @@ DELETE FROM accounts WHERE id = @id AND channel_id = @channel_id;
 -- AccountListRoutable loads every usable account of every active channel for the routing
 -- snapshot ('cooling' is active with a cooldown that ends by time).
 SELECT a.id, a.channel_id, a.credential_enc, a.weight, a.tier, a.owner_user_id, a.max_concurrency,
-       a.limits, a.cooling_until
+       a.limits, a.cooling_until, a.api_key_id
 FROM accounts a JOIN channels c ON c.id = a.channel_id
 WHERE a.status IN ('active', 'cooling') AND c.status = 'active'
 ORDER BY a.id;
@@ -108,3 +108,29 @@ SELECT pg_try_advisory_lock(7102);
 
 -- name: PoolJobUnlock :exec
 SELECT pg_advisory_unlock(7102);
+
+-- name: AccountBindKey :one
+-- AccountBindKey binds an account to one API key (null unbinds it); a bound account is also
+-- dedicated to the key's owner, so it never falls back into the shared pool when the key goes.
+UPDATE accounts SET
+    api_key_id    = sqlc.narg('api_key_id')::bigint,
+    owner_user_id = CASE WHEN sqlc.narg('api_key_id')::bigint IS NULL THEN owner_user_id
+                         ELSE (SELECT k.user_id FROM api_keys k WHERE k.id = sqlc.narg('api_key_id')::bigint) END,
+    updated_at    = now()
+WHERE accounts.id = @id AND accounts.channel_id = @channel_id
+RETURNING *;
+
+-- name: AccountFindForPreference :one
+-- AccountFindForPreference resolves a preferred account by id, name or nickname.
+SELECT id FROM accounts
+WHERE id::text = @ref::text OR name = @ref::text OR (nickname <> '' AND nickname = @ref::text)
+ORDER BY (id::text = @ref::text) DESC, id
+LIMIT 1;
+
+-- name: AccountBindKeyByOwner :one
+-- AccountBindKeyByOwner lets an account's owner bind it to one of their own keys (null unbinds).
+UPDATE accounts SET api_key_id = sqlc.narg('api_key_id')::bigint, updated_at = now()
+WHERE accounts.id = @id AND accounts.owner_user_id = @owner_user_id
+  AND (sqlc.narg('api_key_id')::bigint IS NULL OR EXISTS (
+      SELECT 1 FROM api_keys k WHERE k.id = sqlc.narg('api_key_id')::bigint AND k.user_id = @owner_user_id))
+RETURNING accounts.id, accounts.api_key_id;

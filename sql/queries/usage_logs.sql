@@ -26,15 +26,20 @@ WITH batch AS (
         unnest(@prompt_tokens::bigint[]) AS prompt_tokens,
         unnest(@completion_tokens::bigint[]) AS completion_tokens,
         unnest(@cached_tokens::bigint[]) AS cached_tokens,
+        unnest(@cache_write_5m_tokens::bigint[]) AS cache_write_5m_tokens,
+        unnest(@cache_write_1h_tokens::bigint[]) AS cache_write_1h_tokens,
+        unnest(@reasoning_tokens::bigint[]) AS reasoning_tokens,
         unnest(@quotas::bigint[]) AS quota,
         unnest(@status_codes::integer[]) AS status_code,
         unnest(@durations_ms::integer[]) AS duration_ms,
         unnest(@created_ats::timestamptz[]) AS created_at
 ), inserted AS (
     INSERT INTO usage_logs (request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream,
-                            prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at)
+                            prompt_tokens, completion_tokens, cached_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+                            reasoning_tokens, quota, status_code, duration_ms, created_at)
     SELECT b.request_id, b.user_id, nullif(b.api_key_id, 0), nullif(b.channel_id, 0), nullif(b.account_id, 0),
-           b.model, b.endpoint, b.stream, b.prompt_tokens, b.completion_tokens, b.cached_tokens, b.quota,
+           b.model, b.endpoint, b.stream, b.prompt_tokens, b.completion_tokens, b.cached_tokens,
+           b.cache_write_5m_tokens, b.cache_write_1h_tokens, b.reasoning_tokens, b.quota,
            b.status_code, b.duration_ms, b.created_at
     FROM batch b
     ON CONFLICT (request_id) DO NOTHING

@@ -51,3 +51,13 @@ UPDATE users SET
     updated_at      = now()
 WHERE id = @id
 RETURNING *;
+
+-- name: UserSetGroup :one
+-- UserSetGroup moves a user to a group (null: no group).
+UPDATE users SET group_id = sqlc.narg('group_id')::bigint, updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: UserSetPreferredAccount :exec
+-- UserSetPreferredAccount records the account a user asked for at /logintoken (null: none).
+UPDATE users SET preferred_account_id = sqlc.narg('account_id')::bigint WHERE id = @id;

@@ -84,6 +84,45 @@ func (e ChannelType) Valid() bool {
 	}
 }
 
+// Defines values for HookDeliveryKind.
+const (
+	Notify      HookDeliveryKind = "notify"
+	ShareFinish HookDeliveryKind = "share_finish"
+)
+
+// Valid indicates whether the value is a known member of the HookDeliveryKind enum.
+func (e HookDeliveryKind) Valid() bool {
+	switch e {
+	case Notify:
+		return true
+	case ShareFinish:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HookDeliveryStatus.
+const (
+	Dead      HookDeliveryStatus = "dead"
+	Delivered HookDeliveryStatus = "delivered"
+	Pending   HookDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the HookDeliveryStatus enum.
+func (e HookDeliveryStatus) Valid() bool {
+	switch e {
+	case Dead:
+		return true
+	case Delivered:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ImportJobStatus.
 const (
 	Failed  ImportJobStatus = "failed"
@@ -320,6 +359,9 @@ func (e Tier) Valid() bool {
 
 // Account defines model for Account.
 type Account struct {
+	// ApiKeyId The API key the account is bound to (null for none).
+	ApiKeyId *int64 `json:"api_key_id"`
+
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
 
@@ -464,6 +506,14 @@ type AccountStatus string
 
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
+	// ApiKeyId Bind the account to one API key (0 unbinds it): calls made with that key try it before
+	// anything else, and no other key uses it. Binding also dedicates the account to the
+	// key's owner, so it stays out of the shared pool if the key is deleted.
+	//
+	//
+	// Example: 0
+	ApiKeyId *int64 `json:"api_key_id,omitempty"`
+
 	// Credential Example: sk-proj-EXAMPLE0000000000004aBc
 	Credential *string `json:"credential,omitempty"`
 
@@ -699,6 +749,139 @@ type ChannelUsageList struct {
 	// Until Example: 2026-11-22T00:00:00Z
 	Until time.Time `json:"until"`
 }
+
+// Group defines model for Group.
+type Group struct {
+	// ChannelIds Channels restricted to this group (and any other group listing them).
+	//
+	// Example: [3]
+	ChannelIds []int64 `json:"channel_ids"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: Priority channels, ×1.5
+	Description string `json:"description"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// MultiplierPermille Price multiplier in thousandths (1000 = ×1, 1500 = ×1.5, 0 = free).
+	//
+	// Example: 1500
+	MultiplierPermille int `json:"multiplier_permille"`
+
+	// Name Example: vip
+	Name string `json:"name"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// GroupCreate defines model for GroupCreate.
+type GroupCreate struct {
+	// ChannelIds Example: [3]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+
+	// Description Example: Priority channels, ×1.5
+	Description *string `json:"description,omitempty"`
+
+	// MultiplierPermille Example: 1500
+	MultiplierPermille *int `json:"multiplier_permille,omitempty"`
+
+	// Name Example: vip
+	Name string `json:"name"`
+}
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	Items []Group `json:"items"`
+}
+
+// GroupUpdate defines model for GroupUpdate.
+type GroupUpdate struct {
+	// ChannelIds Example: [3]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+
+	// Description Example: Priority channels
+	Description *string `json:"description,omitempty"`
+
+	// MultiplierPermille Example: 1200
+	MultiplierPermille *int `json:"multiplier_permille,omitempty"`
+
+	// Name Example: vip
+	Name *string `json:"name,omitempty"`
+}
+
+// HookDelivery One queued hook request; its payload (sealed at rest) is never returned.
+type HookDelivery struct {
+	// Attempts Delivery attempts so far.
+	//
+	// Example: 37
+	Attempts int32 `json:"attempts"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+
+	// Host The receiver's host (no path, query or credentials).
+	//
+	// Example: hooks.example.com
+	Host string `json:"host"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// Kind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+	//
+	// Example: notify
+	Kind HookDeliveryKind `json:"kind"`
+
+	// LastError Why the last attempt failed, sanitized; empty when none failed.
+	//
+	// Example: receiver answered 500 Internal Server Error
+	LastError string `json:"last_error"`
+
+	// NextAt When a pending delivery is tried next.
+	//
+	// Example: 2026-11-23T08:00:00Z
+	NextAt time.Time `json:"next_at"`
+
+	// Status `pending` (queued or between retries), `delivered` (a receiver answered 2xx) or `dead`
+	// (given up after 24 hours of retries; retry it with `POST /api/hook-deliveries/{id}/retry`).
+	//
+	//
+	// Example: dead
+	Status HookDeliveryStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-23T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// HookDeliveryKind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+//
+// Example: notify
+type HookDeliveryKind string
+
+// HookDeliveryPage defines model for HookDeliveryPage.
+type HookDeliveryPage struct {
+	Items []HookDelivery `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// HookDeliveryStatus `pending` (queued or between retries), `delivered` (a receiver answered 2xx) or `dead`
+// (given up after 24 hours of retries; retry it with `POST /api/hook-deliveries/{id}/retry`).
+//
+// Example: dead
+type HookDeliveryStatus string
 
 // ImportJob One sync or injection and what it did, by count.
 //
@@ -1239,6 +1422,11 @@ type Settings struct {
 	// Example:
 	AuditLimitUrl string `json:"audit_limit_url"`
 
+	// CarpageNotice The notice `/carpage` shows (`notice`); empty for none.
+	//
+	// Example: 公告内容
+	CarpageNotice string `json:"carpage_notice"`
+
 	// ExpiredRedirectUrl Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
 	//
 	// Example:
@@ -1277,6 +1465,11 @@ type SettingsUpdate struct {
 	//
 	// Example: https://hooks.example.com/audit_limit
 	AuditLimitUrl *string `json:"audit_limit_url,omitempty"`
+
+	// CarpageNotice The notice `/carpage` shows; `""` for none.
+	//
+	// Example: 公告内容
+	CarpageNotice *string `json:"carpage_notice,omitempty"`
 
 	// ExpiredRedirectUrl Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
 	//
@@ -1530,7 +1723,19 @@ type UsageLog struct {
 	// ApiKeyId Example: 7
 	ApiKeyId *int64 `json:"api_key_id"`
 
-	// CachedTokens Example: 0
+	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Part of prompt_tokens written to a 5-minute prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Part of prompt_tokens read from the upstream's prompt cache.
+	//
+	// Example: 0
 	CachedTokens int64 `json:"cached_tokens"`
 
 	// ChannelId Example: 1
@@ -1563,6 +1768,11 @@ type UsageLog struct {
 	//
 	// Example: 30
 	Quota int64 `json:"quota"`
+
+	// ReasoningTokens Part of completion_tokens spent reasoning (thinking), as the upstream reported it.
+	//
+	// Example: 0
+	ReasoningTokens int64 `json:"reasoning_tokens"`
 
 	// RequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId string `json:"request_id"`
@@ -1653,6 +1863,11 @@ type UserUpdate struct {
 	//
 	// Example: 1000000
 	BalanceDelta *int64 `json:"balance_delta,omitempty"`
+
+	// GroupId Move the user to this group (`/api/groups`); 0 leaves every group.
+	//
+	// Example: 1
+	GroupId *int64 `json:"group_id,omitempty"`
 
 	// PlanExpiresAt When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
 	// the expiry: to this value, or to never when it is absent or null.
@@ -1797,6 +2012,18 @@ type ChannelUsageListParams struct {
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
+// HookDeliveryListParams defines parameters for HookDeliveryList.
+type HookDeliveryListParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Status Only deliveries in this state.
+	Status *HookDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
 // LogListParams defines parameters for LogList.
 type LogListParams struct {
 	// Page The page number, from 1.
@@ -1862,6 +2089,12 @@ type AccountImportJSONRequestBody = AccountImport
 
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
+
+// GroupCreateJSONRequestBody defines body for GroupCreate for application/json ContentType.
+type GroupCreateJSONRequestBody = GroupCreate
+
+// GroupUpdateJSONRequestBody defines body for GroupUpdate for application/json ContentType.
+type GroupUpdateJSONRequestBody = GroupUpdate
 
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
@@ -2123,6 +2356,80 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 	AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GroupList List groups
+	//
+	// Corresponds with GET /api/groups (the `GroupList` operationId).
+	GroupList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GroupCreateWithBody Create a group
+	//
+	// `channel_ids` restricts those channels to this group (and any other group that lists
+	// them): their accounts then serve only users of those groups. A channel no group lists
+	// serves every user. Charges of the group's users are multiplied by
+	// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+	GroupCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GroupCreate Create a group
+	//
+	// `channel_ids` restricts those channels to this group (and any other group that lists
+	// them): their accounts then serve only users of those groups. A channel no group lists
+	// serves every user. Charges of the group's users are multiplied by
+	// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+	GroupCreate(ctx context.Context, body GroupCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GroupDelete Delete a group
+	//
+	// Its users are left without a group; channels it alone restricted serve everyone again.
+	//
+	// Corresponds with DELETE /api/groups/{id} (the `GroupDelete` operationId).
+	GroupDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GroupUpdateWithBody Change a group
+	//
+	// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+	GroupUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GroupUpdate Change a group
+	//
+	// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+	GroupUpdate(ctx context.Context, id int64, body GroupUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HookDeliveryList List hook deliveries
+	//
+	// The notify outbox: every NOTIFY_URL notification and shareAuth/finish report Poolgate has
+	// queued, newest first. Payloads are sealed at rest and never returned (they carry the
+	// caller's token and messages); a delivered row keeps only its metadata and is removed after
+	// 7 days. `last_error` is sanitized: URLs are reduced to their host and anything that looks
+	// like a key is masked.
+	//
+	// Corresponds with GET /api/hook-deliveries (the `HookDeliveryList` operationId).
+	HookDeliveryList(ctx context.Context, params *HookDeliveryListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HookDeliveryRetry Retry a dead hook delivery
+	//
+	// Puts a `dead` delivery back in the queue: it is tried at once (by whichever instance claims
+	// it first), then retried with the usual backoff for another 24 hours. Only dead deliveries
+	// can be retried (409 otherwise).
+	//
+	// Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
+	HookDeliveryRetry(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LogList List usage logs
 	//
@@ -2882,6 +3189,160 @@ func (c *Client) AccountUpdate(ctx context.Context, id ChannelId, accountId Acco
 // Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 func (c *Client) AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAccountResetRequest(c.Server, id, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GroupList List groups
+//
+// Corresponds with GET /api/groups (the `GroupList` operationId).
+func (c *Client) GroupList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGroupListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GroupCreateWithBody Create a group
+//
+// `channel_ids` restricts those channels to this group (and any other group that lists
+// them): their accounts then serve only users of those groups. A channel no group lists
+// serves every user. Charges of the group's users are multiplied by
+// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+func (c *Client) GroupCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGroupCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GroupCreate Create a group
+//
+// `channel_ids` restricts those channels to this group (and any other group that lists
+// them): their accounts then serve only users of those groups. A channel no group lists
+// serves every user. Charges of the group's users are multiplied by
+// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+func (c *Client) GroupCreate(ctx context.Context, body GroupCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGroupCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GroupDelete Delete a group
+//
+// Its users are left without a group; channels it alone restricted serve everyone again.
+//
+// Corresponds with DELETE /api/groups/{id} (the `GroupDelete` operationId).
+func (c *Client) GroupDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGroupDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GroupUpdateWithBody Change a group
+//
+// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+func (c *Client) GroupUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGroupUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GroupUpdate Change a group
+//
+// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+func (c *Client) GroupUpdate(ctx context.Context, id int64, body GroupUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGroupUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HookDeliveryList List hook deliveries
+//
+// The notify outbox: every NOTIFY_URL notification and shareAuth/finish report Poolgate has
+// queued, newest first. Payloads are sealed at rest and never returned (they carry the
+// caller's token and messages); a delivered row keeps only its metadata and is removed after
+// 7 days. `last_error` is sanitized: URLs are reduced to their host and anything that looks
+// like a key is masked.
+//
+// Corresponds with GET /api/hook-deliveries (the `HookDeliveryList` operationId).
+func (c *Client) HookDeliveryList(ctx context.Context, params *HookDeliveryListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHookDeliveryListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HookDeliveryRetry Retry a dead hook delivery
+//
+// Puts a `dead` delivery back in the queue: it is tried at once (by whichever instance claims
+// it first), then retried with the usual backoff for another 24 hours. Only dead deliveries
+// can be retried (409 otherwise).
+//
+// Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
+func (c *Client) HookDeliveryRetry(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHookDeliveryRetryRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4326,6 +4787,266 @@ func NewAccountResetRequest(server string, id ChannelId, accountId AccountId) (*
 	}
 
 	operationPath := fmt.Sprintf("/api/channels/%s/accounts/%s/reset", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGroupListRequest constructs an http.Request for the GroupList method
+func NewGroupListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/groups")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGroupCreateRequest calls the generic GroupCreate builder with application/json body
+func NewGroupCreateRequest(server string, body GroupCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGroupCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewGroupCreateRequestWithBody constructs an http.Request for the GroupCreate method, with any body, and a specified content type
+func NewGroupCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/groups")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGroupDeleteRequest constructs an http.Request for the GroupDelete method
+func NewGroupDeleteRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/groups/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGroupUpdateRequest calls the generic GroupUpdate builder with application/json body
+func NewGroupUpdateRequest(server string, id int64, body GroupUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGroupUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewGroupUpdateRequestWithBody constructs an http.Request for the GroupUpdate method, with any body, and a specified content type
+func NewGroupUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/groups/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewHookDeliveryListRequest constructs an http.Request for the HookDeliveryList method
+func NewHookDeliveryListRequest(server string, params *HookDeliveryListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/hook-deliveries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHookDeliveryRetryRequest constructs an http.Request for the HookDeliveryRetry method
+func NewHookDeliveryRetryRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/hook-deliveries/%s/retry", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5959,6 +6680,88 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 	AccountResetWithResponse(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*AccountResetResponse, error)
 
+	// GroupListWithResponse List groups
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/groups (the `GroupList` operationId).
+	GroupListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GroupListResponse, error)
+
+	// GroupCreateWithBodyWithResponse Create a group
+	//
+	// `channel_ids` restricts those channels to this group (and any other group that lists
+	// them): their accounts then serve only users of those groups. A channel no group lists
+	// serves every user. Charges of the group's users are multiplied by
+	// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+	GroupCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GroupCreateResponse, error)
+
+	// GroupCreateWithResponse Create a group
+	//
+	// `channel_ids` restricts those channels to this group (and any other group that lists
+	// them): their accounts then serve only users of those groups. A channel no group lists
+	// serves every user. Charges of the group's users are multiplied by
+	// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+	GroupCreateWithResponse(ctx context.Context, body GroupCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*GroupCreateResponse, error)
+
+	// GroupDeleteWithResponse Delete a group
+	//
+	// Its users are left without a group; channels it alone restricted serve everyone again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/groups/{id} (the `GroupDelete` operationId).
+	GroupDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GroupDeleteResponse, error)
+
+	// GroupUpdateWithBodyWithResponse Change a group
+	//
+	// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+	GroupUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GroupUpdateResponse, error)
+
+	// GroupUpdateWithResponse Change a group
+	//
+	// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+	GroupUpdateWithResponse(ctx context.Context, id int64, body GroupUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*GroupUpdateResponse, error)
+
+	// HookDeliveryListWithResponse List hook deliveries
+	//
+	// The notify outbox: every NOTIFY_URL notification and shareAuth/finish report Poolgate has
+	// queued, newest first. Payloads are sealed at rest and never returned (they carry the
+	// caller's token and messages); a delivered row keeps only its metadata and is removed after
+	// 7 days. `last_error` is sanitized: URLs are reduced to their host and anything that looks
+	// like a key is masked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/hook-deliveries (the `HookDeliveryList` operationId).
+	HookDeliveryListWithResponse(ctx context.Context, params *HookDeliveryListParams, reqEditors ...RequestEditorFn) (*HookDeliveryListResponse, error)
+
+	// HookDeliveryRetryWithResponse Retry a dead hook delivery
+	//
+	// Puts a `dead` delivery back in the queue: it is tried at once (by whichever instance claims
+	// it first), then retried with the usual backoff for another 24 hours. Only dead deliveries
+	// can be retried (409 otherwise).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
+	HookDeliveryRetryWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*HookDeliveryRetryResponse, error)
+
 	// LogListWithResponse List usage logs
 	//
 	// One log per gateway call, newest first.
@@ -7420,6 +8223,455 @@ func (r AccountResetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AccountResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GroupListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GroupListResponse) GetJSON200() *GroupList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GroupListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GroupListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GroupListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GroupListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GroupListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GroupListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GroupListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GroupCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Group
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r GroupCreateResponse) GetJSON201() *Group {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GroupCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GroupCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GroupCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GroupCreateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GroupCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GroupCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GroupCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GroupCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GroupCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GroupCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GroupDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GroupDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GroupDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GroupDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GroupDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GroupDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GroupDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GroupDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GroupDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GroupDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GroupUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Group
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GroupUpdateResponse) GetJSON200() *Group {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GroupUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GroupUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GroupUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GroupUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GroupUpdateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GroupUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GroupUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GroupUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GroupUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GroupUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GroupUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HookDeliveryListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HookDeliveryPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HookDeliveryListResponse) GetJSON200() *HookDeliveryPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HookDeliveryListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HookDeliveryListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HookDeliveryListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HookDeliveryListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r HookDeliveryListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HookDeliveryListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HookDeliveryListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HookDeliveryListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HookDeliveryRetryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HookDelivery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HookDeliveryRetryResponse) GetJSON200() *HookDelivery {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HookDeliveryRetryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HookDeliveryRetryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HookDeliveryRetryResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r HookDeliveryRetryResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HookDeliveryRetryResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r HookDeliveryRetryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HookDeliveryRetryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HookDeliveryRetryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HookDeliveryRetryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10251,6 +11503,136 @@ func (c *ClientWithResponses) AccountResetWithResponse(ctx context.Context, id C
 	return ParseAccountResetResponse(rsp)
 }
 
+// GroupListWithResponse List groups
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/groups (the `GroupList` operationId).
+func (c *ClientWithResponses) GroupListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GroupListResponse, error) {
+	rsp, err := c.GroupList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGroupListResponse(rsp)
+}
+
+// GroupCreateWithBodyWithResponse Create a group
+//
+// `channel_ids` restricts those channels to this group (and any other group that lists
+// them): their accounts then serve only users of those groups. A channel no group lists
+// serves every user. Charges of the group's users are multiplied by
+// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+func (c *ClientWithResponses) GroupCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GroupCreateResponse, error) {
+	rsp, err := c.GroupCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGroupCreateResponse(rsp)
+}
+
+// GroupCreateWithResponse Create a group
+//
+// `channel_ids` restricts those channels to this group (and any other group that lists
+// them): their accounts then serve only users of those groups. A channel no group lists
+// serves every user. Charges of the group's users are multiplied by
+// `multiplier_permille` / 1000, rounded up to a whole quota unit.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/groups (the `GroupCreate` operationId).
+func (c *ClientWithResponses) GroupCreateWithResponse(ctx context.Context, body GroupCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*GroupCreateResponse, error) {
+	rsp, err := c.GroupCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGroupCreateResponse(rsp)
+}
+
+// GroupDeleteWithResponse Delete a group
+//
+// Its users are left without a group; channels it alone restricted serve everyone again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/groups/{id} (the `GroupDelete` operationId).
+func (c *ClientWithResponses) GroupDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GroupDeleteResponse, error) {
+	rsp, err := c.GroupDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGroupDeleteResponse(rsp)
+}
+
+// GroupUpdateWithBodyWithResponse Change a group
+//
+// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+func (c *ClientWithResponses) GroupUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GroupUpdateResponse, error) {
+	rsp, err := c.GroupUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGroupUpdateResponse(rsp)
+}
+
+// GroupUpdateWithResponse Change a group
+//
+// Fields absent stay; `channel_ids`, when present, replaces the group's channels.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/groups/{id} (the `GroupUpdate` operationId).
+func (c *ClientWithResponses) GroupUpdateWithResponse(ctx context.Context, id int64, body GroupUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*GroupUpdateResponse, error) {
+	rsp, err := c.GroupUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGroupUpdateResponse(rsp)
+}
+
+// HookDeliveryListWithResponse List hook deliveries
+//
+// The notify outbox: every NOTIFY_URL notification and shareAuth/finish report Poolgate has
+// queued, newest first. Payloads are sealed at rest and never returned (they carry the
+// caller's token and messages); a delivered row keeps only its metadata and is removed after
+// 7 days. `last_error` is sanitized: URLs are reduced to their host and anything that looks
+// like a key is masked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/hook-deliveries (the `HookDeliveryList` operationId).
+func (c *ClientWithResponses) HookDeliveryListWithResponse(ctx context.Context, params *HookDeliveryListParams, reqEditors ...RequestEditorFn) (*HookDeliveryListResponse, error) {
+	rsp, err := c.HookDeliveryList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHookDeliveryListResponse(rsp)
+}
+
+// HookDeliveryRetryWithResponse Retry a dead hook delivery
+//
+// Puts a `dead` delivery back in the queue: it is tried at once (by whichever instance claims
+// it first), then retried with the usual backoff for another 24 hours. Only dead deliveries
+// can be retried (409 otherwise).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
+func (c *ClientWithResponses) HookDeliveryRetryWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*HookDeliveryRetryResponse, error) {
+	rsp, err := c.HookDeliveryRetry(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHookDeliveryRetryResponse(rsp)
+}
+
 // LogListWithResponse List usage logs
 //
 // One log per gateway call, newest first.
@@ -11797,6 +13179,368 @@ func ParseAccountResetResponse(rsp *http.Response) (*AccountResetResponse, error
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGroupListResponse parses an HTTP response from a GroupListWithResponse call
+func ParseGroupListResponse(rsp *http.Response) (*GroupListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GroupListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGroupCreateResponse parses an HTTP response from a GroupCreateWithResponse call
+func ParseGroupCreateResponse(rsp *http.Response) (*GroupCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GroupCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Group
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGroupDeleteResponse parses an HTTP response from a GroupDeleteWithResponse call
+func ParseGroupDeleteResponse(rsp *http.Response) (*GroupDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GroupDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGroupUpdateResponse parses an HTTP response from a GroupUpdateWithResponse call
+func ParseGroupUpdateResponse(rsp *http.Response) (*GroupUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GroupUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Group
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHookDeliveryListResponse parses an HTTP response from a HookDeliveryListWithResponse call
+func ParseHookDeliveryListResponse(rsp *http.Response) (*HookDeliveryListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HookDeliveryListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HookDeliveryPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHookDeliveryRetryResponse parses an HTTP response from a HookDeliveryRetryWithResponse call
+func ParseHookDeliveryRetryResponse(rsp *http.Response) (*HookDeliveryRetryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HookDeliveryRetryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

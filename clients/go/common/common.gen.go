@@ -118,6 +118,9 @@ type User struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// GroupId The user's group (null for none).
+	GroupId *int64 `json:"group_id,omitempty"`
+
 	// Id Example: 2
 	Id int64 `json:"id"`
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -118,6 +119,21 @@ func (e ClaudeMessageRequestMessagesRole) Valid() bool {
 	case ClaudeMessageRequestMessagesRoleAssistant:
 		return true
 	case ClaudeMessageRequestMessagesRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeModelType.
+const (
+	ClaudeModelTypeModel ClaudeModelType = "model"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeModelType enum.
+func (e ClaudeModelType) Valid() bool {
+	switch e {
+	case ClaudeModelTypeModel:
 		return true
 	default:
 		return false
@@ -490,6 +506,46 @@ type ClaudeMessageRequest_System struct {
 	union json.RawMessage
 }
 
+// ClaudeModel defines model for ClaudeModel.
+type ClaudeModel struct {
+	// CreatedAt When Poolgate's routing table last changed (the same for every model).
+	//
+	// Example: 2024-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DisplayName The model's name as Poolgate serves it (the same as id).
+	//
+	// Example: claude-sonnet-4-5
+	DisplayName string `json:"display_name"`
+
+	// Id Example: claude-sonnet-4-5
+	Id string `json:"id"`
+
+	// Type Example: model
+	Type ClaudeModelType `json:"type"`
+}
+
+// ClaudeModelType Example: model
+type ClaudeModelType string
+
+// ClaudeModelList Anthropic's models list shape, for Claude callers. Every model is on one page.
+type ClaudeModelList struct {
+	Data []ClaudeModel `json:"data"`
+
+	// FirstId The first model's id; null when the list is empty.
+	//
+	// Example: claude-sonnet-4-5
+	FirstId *string `json:"first_id"`
+
+	// HasMore Example: false
+	HasMore bool `json:"has_more"`
+
+	// LastId The last model's id; null when the list is empty.
+	//
+	// Example: claude-sonnet-4-5
+	LastId *string `json:"last_id"`
+}
+
 // ClaudeTokenCount defines model for ClaudeTokenCount.
 type ClaudeTokenCount struct {
 	// InputTokens Example: 10
@@ -755,6 +811,17 @@ type MessageTokenCountParams struct {
 
 	// AnthropicBeta Claude beta flags; passed to `anthropic` channels unchanged.
 	AnthropicBeta *AnthropicBeta `json:"anthropic-beta,omitempty"`
+}
+
+// ModelsListParams defines parameters for ModelsList.
+type ModelsListParams struct {
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+}
+
+// ModelsList200JSONResponseBody defines parameters for ModelsList.
+type ModelsList200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // GeminiModelActionV1Params defines parameters for GeminiModelActionV1.
@@ -3239,6 +3306,68 @@ func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsModelList returns the union data inside the ModelsList200JSONResponseBody as a ModelList
+func (t ModelsList200JSONResponseBody) AsModelList() (ModelList, error) {
+	var body ModelList
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromModelList overwrites any union data inside the ModelsList200JSONResponseBody as the provided ModelList
+func (t *ModelsList200JSONResponseBody) FromModelList(v ModelList) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeModelList performs a merge with any union data inside the ModelsList200JSONResponseBody, using the provided ModelList
+func (t *ModelsList200JSONResponseBody) MergeModelList(v ModelList) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeModelList returns the union data inside the ModelsList200JSONResponseBody as a ClaudeModelList
+func (t ModelsList200JSONResponseBody) AsClaudeModelList() (ClaudeModelList, error) {
+	var body ClaudeModelList
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeModelList overwrites any union data inside the ModelsList200JSONResponseBody as the provided ClaudeModelList
+func (t *ModelsList200JSONResponseBody) FromClaudeModelList(v ClaudeModelList) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeModelList performs a merge with any union data inside the ModelsList200JSONResponseBody, using the provided ClaudeModelList
+func (t *ModelsList200JSONResponseBody) MergeClaudeModelList(v ClaudeModelList) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ModelsList200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ModelsList200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -3494,8 +3623,14 @@ type ClientInterface interface {
 
 	// ModelsList List the models the key may call
 	//
+	// OpenAI's model list by default. A Claude caller — a request carrying `anthropic-version`,
+	// or authenticated with `x-api-key` rather than `Authorization: Bearer` — gets Anthropic's
+	// shape instead (`ClaudeModelList`: `type: model` entries with `display_name` and an RFC 3339
+	// `created_at`, `has_more: false`, `first_id` and `last_id`), which is what the Anthropic SDKs'
+	// `models.list` reads. Both list the same models in the same order.
+	//
 	// Corresponds with GET /v1/models (the `ModelsList` operationId).
-	ModelsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ModelsList(ctx context.Context, params *ModelsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GeminiModelActionV1WithBody Call a Gemini model method on the v1 path
 	//
@@ -3902,9 +4037,15 @@ func (c *Client) MessageTokenCount(ctx context.Context, params *MessageTokenCoun
 
 // ModelsList List the models the key may call
 //
+// OpenAI's model list by default. A Claude caller — a request carrying `anthropic-version`,
+// or authenticated with `x-api-key` rather than `Authorization: Bearer` — gets Anthropic's
+// shape instead (`ClaudeModelList`: `type: model` entries with `display_name` and an RFC 3339
+// `created_at`, `has_more: false`, `first_id` and `last_id`), which is what the Anthropic SDKs'
+// `models.list` reads. Both list the same models in the same order.
+//
 // Corresponds with GET /v1/models (the `ModelsList` operationId).
-func (c *Client) ModelsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewModelsListRequest(c.Server)
+func (c *Client) ModelsList(ctx context.Context, params *ModelsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelsListRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4459,7 +4600,7 @@ func NewMessageTokenCountRequestWithBody(server string, params *MessageTokenCoun
 }
 
 // NewModelsListRequest constructs an http.Request for the ModelsList method
-func NewModelsListRequest(server string) (*http.Request, error) {
+func NewModelsListRequest(server string, params *ModelsListParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4480,6 +4621,21 @@ func NewModelsListRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AnthropicVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "anthropic-version", *params.AnthropicVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("anthropic-version", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5002,10 +5158,16 @@ type ClientWithResponsesInterface interface {
 
 	// ModelsListWithResponse List the models the key may call
 	//
+	// OpenAI's model list by default. A Claude caller — a request carrying `anthropic-version`,
+	// or authenticated with `x-api-key` rather than `Authorization: Bearer` — gets Anthropic's
+	// shape instead (`ClaudeModelList`: `type: model` entries with `display_name` and an RFC 3339
+	// `created_at`, `has_more: false`, `first_id` and `last_id`), which is what the Anthropic SDKs'
+	// `models.list` reads. Both list the same models in the same order.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/models (the `ModelsList` operationId).
-	ModelsListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelsListResponse, error)
+	ModelsListWithResponse(ctx context.Context, params *ModelsListParams, reqEditors ...RequestEditorFn) (*ModelsListResponse, error)
 
 	// GeminiModelActionV1WithBodyWithResponse Call a Gemini model method on the v1 path
 	//
@@ -5926,7 +6088,7 @@ type ModelsListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ModelList
+	JSON200 *ModelsList200JSONResponseBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -5936,7 +6098,7 @@ type ModelsListResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ModelsListResponse) GetJSON200() *ModelList {
+func (r ModelsListResponse) GetJSON200() *ModelsList200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -6638,11 +6800,17 @@ func (c *ClientWithResponses) MessageTokenCountWithResponse(ctx context.Context,
 
 // ModelsListWithResponse List the models the key may call
 //
+// OpenAI's model list by default. A Claude caller — a request carrying `anthropic-version`,
+// or authenticated with `x-api-key` rather than `Authorization: Bearer` — gets Anthropic's
+// shape instead (`ClaudeModelList`: `type: model` entries with `display_name` and an RFC 3339
+// `created_at`, `has_more: false`, `first_id` and `last_id`), which is what the Anthropic SDKs'
+// `models.list` reads. Both list the same models in the same order.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/models (the `ModelsList` operationId).
-func (c *ClientWithResponses) ModelsListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelsListResponse, error) {
-	rsp, err := c.ModelsList(ctx, reqEditors...)
+func (c *ClientWithResponses) ModelsListWithResponse(ctx context.Context, params *ModelsListParams, reqEditors ...RequestEditorFn) (*ModelsListResponse, error) {
+	rsp, err := c.ModelsList(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7548,7 +7716,7 @@ func ParseModelsListResponse(rsp *http.Response) (*ModelsListResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ModelList
+		var dest ModelsList200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

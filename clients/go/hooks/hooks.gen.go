@@ -318,8 +318,17 @@ type ShareAuthInitRequest struct {
 
 // ShareAuthModule defines model for ShareAuthModule.
 type ShareAuthModule struct {
-	// Answer Example: 电影《铃芽之旅》的导演是新海诚。
+	// Answer The assistant's answer text as the caller received it (streamed answers joined). At most
+	// 64 KiB; a longer answer is cut at a character boundary and ends with `…[truncated]`.
+	//
+	//
+	// Example: 电影《铃芽之旅》的导演是新海诚。
 	Answer *string `json:"answer,omitempty"`
+
+	// MaxToken The caller's `max_completion_tokens` (or `max_tokens`); absent when it set none.
+	//
+	// Example: 2050
+	MaxToken *int64 `json:"maxToken,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model *string `json:"model,omitempty"`
@@ -886,8 +895,10 @@ type ClientInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -898,8 +909,10 @@ type ClientInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1124,8 +1137,10 @@ func (c *Client) RemoteSourcePayloadGet(ctx context.Context, reqEditors ...Reque
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1146,8 +1161,10 @@ func (c *Client) ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthF
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1772,8 +1789,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1784,8 +1803,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2271,8 +2292,10 @@ func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Con
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2289,8 +2312,10 @@ func (c *ClientWithResponses) ShareAuthFinishWithBodyWithResponse(ctx context.Co
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -493,7 +493,7 @@ type LoginTokenGetParams struct {
 	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
 	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
 
-	// Account Preferred account (aliases `carid`, `nickname`), passed on to `/app` as `?account=`.
+	// Account Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`.
 	Account *string `form:"account,omitempty" json:"account,omitempty"`
 
 	// Carid Alias of `account`.
@@ -628,8 +628,8 @@ type ClientInterface interface {
 	//
 	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
 	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
-	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+	// `carpage_notice` setting (empty when unset). Errors answer
 	// `{"code": -1, "msg"}`.
 	//
 	// Takes any type of body and a specified content type.
@@ -641,8 +641,8 @@ type ClientInterface interface {
 	//
 	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
 	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
-	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+	// `carpage_notice` setting (empty when unset). Errors answer
 	// `{"code": -1, "msg"}`.
 	//
 	// Takes a body of the `application/json` content type.
@@ -782,8 +782,8 @@ func (c *Client) SetupStatusGet(ctx context.Context, reqEditors ...RequestEditor
 //
 // The share-server compatible account list: the shared accounts (not dedicated to a user) of
 // active channels, by id. `type` is the account's tier; `disabled` is true when the account
-// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+// `carpage_notice` setting (empty when unset). Errors answer
 // `{"code": -1, "msg"}`.
 //
 // Takes any type of body and a specified content type.
@@ -805,8 +805,8 @@ func (c *Client) CarPageListWithBody(ctx context.Context, contentType string, bo
 //
 // The share-server compatible account list: the shared accounts (not dedicated to a user) of
 // active channels, by id. `type` is the account's tier; `disabled` is true when the account
-// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+// `carpage_notice` setting (empty when unset). Errors answer
 // `{"code": -1, "msg"}`.
 //
 // Takes a body of the `application/json` content type.
@@ -1373,8 +1373,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
 	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
-	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+	// `carpage_notice` setting (empty when unset). Errors answer
 	// `{"code": -1, "msg"}`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1386,8 +1386,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The share-server compatible account list: the shared accounts (not dedicated to a user) of
 	// active channels, by id. `type` is the account's tier; `disabled` is true when the account
-	// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-	// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+	// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+	// `carpage_notice` setting (empty when unset). Errors answer
 	// `{"code": -1, "msg"}`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -2031,8 +2031,8 @@ func (c *ClientWithResponses) SetupStatusGetWithResponse(ctx context.Context, re
 //
 // The share-server compatible account list: the shared accounts (not dedicated to a user) of
 // active channels, by id. `type` is the account's tier; `disabled` is true when the account
-// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+// `carpage_notice` setting (empty when unset). Errors answer
 // `{"code": -1, "msg"}`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2050,8 +2050,8 @@ func (c *ClientWithResponses) CarPageListWithBodyWithResponse(ctx context.Contex
 //
 // The share-server compatible account list: the shared accounts (not dedicated to a user) of
 // active channels, by id. `type` is the account's tier; `disabled` is true when the account
-// is out of rotation (disabled, banned or needing re-authentication). `notice` carries the
-// site notice (empty: Poolgate has no site notice setting yet). Errors answer
+// is out of rotation (disabled, banned or needing re-authentication). `notice` is the
+// `carpage_notice` setting (empty when unset). Errors answer
 // `{"code": -1, "msg"}`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

@@ -36,6 +36,25 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// AccountKeyBinding defines model for AccountKeyBinding.
+type AccountKeyBinding struct {
+	// ApiKeyId One of your API keys; 0 unbinds the account.
+	//
+	// Example: 7
+	ApiKeyId int64 `json:"api_key_id"`
+}
+
+// AccountKeyBound defines model for AccountKeyBound.
+type AccountKeyBound struct {
+	// AccountId Example: 4
+	AccountId int64 `json:"account_id"`
+
+	// ApiKeyId The key the account is bound to (null for none).
+	//
+	// Example: 7
+	ApiKeyId *int64 `json:"api_key_id"`
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// CreatedAt Example: 2026-11-22T08:05:00Z
@@ -167,6 +186,9 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// AccountKeyBindJSONRequestBody defines body for AccountKeyBind for application/json ContentType.
+type AccountKeyBindJSONRequestBody = AccountKeyBinding
+
 // ApiKeyRotateJSONRequestBody defines body for ApiKeyRotate for application/json ContentType.
 type ApiKeyRotateJSONRequestBody = ApiKeyRotateRequest
 
@@ -250,6 +272,28 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// AccountKeyBindWithBody Bind one of your dedicated accounts to one of your API keys
+	//
+	// Calls made with that key try the account before anything else, and no other key uses it.
+	// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+	// that are not yours answer 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+	AccountKeyBindWithBody(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
+	//
+	// Calls made with that key try the account before anything else, and no other key uses it.
+	// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+	// that are not yours answer 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+	AccountKeyBind(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ApiKeyRotateWithBody Rotate an API key
 	//
 	// Replaces the secret of an existing key, keeping its id, name and counters. The old secret
@@ -324,6 +368,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/user/me (the `MeGet` operationId).
 	MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// AccountKeyBindWithBody Bind one of your dedicated accounts to one of your API keys
+//
+// Calls made with that key try the account before anything else, and no other key uses it.
+// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+// that are not yours answer 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+func (c *Client) AccountKeyBindWithBody(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountKeyBindRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
+//
+// Calls made with that key try the account before anything else, and no other key uses it.
+// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+// that are not yours answer 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+func (c *Client) AccountKeyBind(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountKeyBindRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ApiKeyRotateWithBody Rotate an API key
@@ -489,6 +575,53 @@ func (c *Client) MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewAccountKeyBindRequest calls the generic AccountKeyBind builder with application/json body
+func NewAccountKeyBindRequest(server string, accountId int64, body AccountKeyBindJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAccountKeyBindRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewAccountKeyBindRequestWithBody constructs an http.Request for the AccountKeyBind method, with any body, and a specified content type
+func NewAccountKeyBindRequestWithBody(server string, accountId int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts/%s/api-key", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewApiKeyRotateRequest calls the generic ApiKeyRotate builder with application/json body
@@ -750,6 +883,28 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// AccountKeyBindWithBodyWithResponse Bind one of your dedicated accounts to one of your API keys
+	//
+	// Calls made with that key try the account before anything else, and no other key uses it.
+	// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+	// that are not yours answer 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+	AccountKeyBindWithBodyWithResponse(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountKeyBindResponse, error)
+
+	// AccountKeyBindWithResponse Bind one of your dedicated accounts to one of your API keys
+	//
+	// Calls made with that key try the account before anything else, and no other key uses it.
+	// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+	// that are not yours answer 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+	AccountKeyBindWithResponse(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountKeyBindResponse, error)
+
 	// ApiKeyRotateWithBodyWithResponse Rotate an API key
 	//
 	// Replaces the secret of an existing key, keeping its id, name and counters. The old secret
@@ -830,6 +985,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/user/me (the `MeGet` operationId).
 	MeGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MeGetResponse, error)
+}
+
+type AccountKeyBindResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountKeyBound
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AccountKeyBindResponse) GetJSON200() *AccountKeyBound {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AccountKeyBindResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AccountKeyBindResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AccountKeyBindResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AccountKeyBindResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AccountKeyBindResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AccountKeyBindResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountKeyBindResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountKeyBindResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountKeyBindResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountKeyBindResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ApiKeyRotateResponse struct {
@@ -1274,6 +1512,40 @@ func (r MeGetResponse) ContentType() string {
 	return ""
 }
 
+// AccountKeyBindWithBodyWithResponse Bind one of your dedicated accounts to one of your API keys
+//
+// Calls made with that key try the account before anything else, and no other key uses it.
+// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+// that are not yours answer 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+func (c *ClientWithResponses) AccountKeyBindWithBodyWithResponse(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountKeyBindResponse, error) {
+	rsp, err := c.AccountKeyBindWithBody(ctx, accountId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountKeyBindResponse(rsp)
+}
+
+// AccountKeyBindWithResponse Bind one of your dedicated accounts to one of your API keys
+//
+// Calls made with that key try the account before anything else, and no other key uses it.
+// `api_key_id: 0` unbinds it (it stays dedicated to you). Accounts you do not own and keys
+// that are not yours answer 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
+func (c *ClientWithResponses) AccountKeyBindWithResponse(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountKeyBindResponse, error) {
+	rsp, err := c.AccountKeyBind(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountKeyBindResponse(rsp)
+}
+
 // ApiKeyRotateWithBodyWithResponse Rotate an API key
 //
 // Replaces the secret of an existing key, keeping its id, name and counters. The old secret
@@ -1407,6 +1679,74 @@ func (c *ClientWithResponses) MeGetWithResponse(ctx context.Context, reqEditors 
 		return nil, err
 	}
 	return ParseMeGetResponse(rsp)
+}
+
+// ParseAccountKeyBindResponse parses an HTTP response from a AccountKeyBindWithResponse call
+func ParseAccountKeyBindResponse(rsp *http.Response) (*AccountKeyBindResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountKeyBindResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountKeyBound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseApiKeyRotateResponse parses an HTTP response from a ApiKeyRotateWithResponse call

@@ -88,6 +88,45 @@ func (e ChannelType) Valid() bool {
 	}
 }
 
+// Defines values for HookDeliveryKind.
+const (
+	Notify      HookDeliveryKind = "notify"
+	ShareFinish HookDeliveryKind = "share_finish"
+)
+
+// Valid indicates whether the value is a known member of the HookDeliveryKind enum.
+func (e HookDeliveryKind) Valid() bool {
+	switch e {
+	case Notify:
+		return true
+	case ShareFinish:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HookDeliveryStatus.
+const (
+	Dead      HookDeliveryStatus = "dead"
+	Delivered HookDeliveryStatus = "delivered"
+	Pending   HookDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the HookDeliveryStatus enum.
+func (e HookDeliveryStatus) Valid() bool {
+	switch e {
+	case Dead:
+		return true
+	case Delivered:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ImportJobStatus.
 const (
 	Failed  ImportJobStatus = "failed"
@@ -324,6 +363,9 @@ func (e Tier) Valid() bool {
 
 // Account defines model for Account.
 type Account struct {
+	// ApiKeyId The API key the account is bound to (null for none).
+	ApiKeyId *int64 `json:"api_key_id"`
+
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
 
@@ -468,6 +510,14 @@ type AccountStatus string
 
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
+	// ApiKeyId Bind the account to one API key (0 unbinds it): calls made with that key try it before
+	// anything else, and no other key uses it. Binding also dedicates the account to the
+	// key's owner, so it stays out of the shared pool if the key is deleted.
+	//
+	//
+	// Example: 0
+	ApiKeyId *int64 `json:"api_key_id,omitempty"`
+
 	// Credential Example: sk-proj-EXAMPLE0000000000004aBc
 	Credential *string `json:"credential,omitempty"`
 
@@ -703,6 +753,139 @@ type ChannelUsageList struct {
 	// Until Example: 2026-11-22T00:00:00Z
 	Until time.Time `json:"until"`
 }
+
+// Group defines model for Group.
+type Group struct {
+	// ChannelIds Channels restricted to this group (and any other group listing them).
+	//
+	// Example: [3]
+	ChannelIds []int64 `json:"channel_ids"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: Priority channels, ×1.5
+	Description string `json:"description"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// MultiplierPermille Price multiplier in thousandths (1000 = ×1, 1500 = ×1.5, 0 = free).
+	//
+	// Example: 1500
+	MultiplierPermille int `json:"multiplier_permille"`
+
+	// Name Example: vip
+	Name string `json:"name"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// GroupCreate defines model for GroupCreate.
+type GroupCreate struct {
+	// ChannelIds Example: [3]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+
+	// Description Example: Priority channels, ×1.5
+	Description *string `json:"description,omitempty"`
+
+	// MultiplierPermille Example: 1500
+	MultiplierPermille *int `json:"multiplier_permille,omitempty"`
+
+	// Name Example: vip
+	Name string `json:"name"`
+}
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	Items []Group `json:"items"`
+}
+
+// GroupUpdate defines model for GroupUpdate.
+type GroupUpdate struct {
+	// ChannelIds Example: [3]
+	ChannelIds *[]int64 `json:"channel_ids,omitempty"`
+
+	// Description Example: Priority channels
+	Description *string `json:"description,omitempty"`
+
+	// MultiplierPermille Example: 1200
+	MultiplierPermille *int `json:"multiplier_permille,omitempty"`
+
+	// Name Example: vip
+	Name *string `json:"name,omitempty"`
+}
+
+// HookDelivery One queued hook request; its payload (sealed at rest) is never returned.
+type HookDelivery struct {
+	// Attempts Delivery attempts so far.
+	//
+	// Example: 37
+	Attempts int32 `json:"attempts"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+
+	// Host The receiver's host (no path, query or credentials).
+	//
+	// Example: hooks.example.com
+	Host string `json:"host"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// Kind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+	//
+	// Example: notify
+	Kind HookDeliveryKind `json:"kind"`
+
+	// LastError Why the last attempt failed, sanitized; empty when none failed.
+	//
+	// Example: receiver answered 500 Internal Server Error
+	LastError string `json:"last_error"`
+
+	// NextAt When a pending delivery is tried next.
+	//
+	// Example: 2026-11-23T08:00:00Z
+	NextAt time.Time `json:"next_at"`
+
+	// Status `pending` (queued or between retries), `delivered` (a receiver answered 2xx) or `dead`
+	// (given up after 24 hours of retries; retry it with `POST /api/hook-deliveries/{id}/retry`).
+	//
+	//
+	// Example: dead
+	Status HookDeliveryStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-23T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// HookDeliveryKind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+//
+// Example: notify
+type HookDeliveryKind string
+
+// HookDeliveryPage defines model for HookDeliveryPage.
+type HookDeliveryPage struct {
+	Items []HookDelivery `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// HookDeliveryStatus `pending` (queued or between retries), `delivered` (a receiver answered 2xx) or `dead`
+// (given up after 24 hours of retries; retry it with `POST /api/hook-deliveries/{id}/retry`).
+//
+// Example: dead
+type HookDeliveryStatus string
 
 // ImportJob One sync or injection and what it did, by count.
 //
@@ -1243,6 +1426,11 @@ type Settings struct {
 	// Example:
 	AuditLimitUrl string `json:"audit_limit_url"`
 
+	// CarpageNotice The notice `/carpage` shows (`notice`); empty for none.
+	//
+	// Example: 公告内容
+	CarpageNotice string `json:"carpage_notice"`
+
 	// ExpiredRedirectUrl Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
 	//
 	// Example:
@@ -1281,6 +1469,11 @@ type SettingsUpdate struct {
 	//
 	// Example: https://hooks.example.com/audit_limit
 	AuditLimitUrl *string `json:"audit_limit_url,omitempty"`
+
+	// CarpageNotice The notice `/carpage` shows; `""` for none.
+	//
+	// Example: 公告内容
+	CarpageNotice *string `json:"carpage_notice,omitempty"`
 
 	// ExpiredRedirectUrl Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
 	//
@@ -1534,7 +1727,19 @@ type UsageLog struct {
 	// ApiKeyId Example: 7
 	ApiKeyId *int64 `json:"api_key_id"`
 
-	// CachedTokens Example: 0
+	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Part of prompt_tokens written to a 5-minute prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Part of prompt_tokens read from the upstream's prompt cache.
+	//
+	// Example: 0
 	CachedTokens int64 `json:"cached_tokens"`
 
 	// ChannelId Example: 1
@@ -1567,6 +1772,11 @@ type UsageLog struct {
 	//
 	// Example: 30
 	Quota int64 `json:"quota"`
+
+	// ReasoningTokens Part of completion_tokens spent reasoning (thinking), as the upstream reported it.
+	//
+	// Example: 0
+	ReasoningTokens int64 `json:"reasoning_tokens"`
 
 	// RequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId string `json:"request_id"`
@@ -1657,6 +1867,11 @@ type UserUpdate struct {
 	//
 	// Example: 1000000
 	BalanceDelta *int64 `json:"balance_delta,omitempty"`
+
+	// GroupId Move the user to this group (`/api/groups`); 0 leaves every group.
+	//
+	// Example: 1
+	GroupId *int64 `json:"group_id,omitempty"`
 
 	// PlanExpiresAt When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
 	// the expiry: to this value, or to never when it is absent or null.
@@ -1801,6 +2016,18 @@ type ChannelUsageListParams struct {
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
+// HookDeliveryListParams defines parameters for HookDeliveryList.
+type HookDeliveryListParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Status Only deliveries in this state.
+	Status *HookDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
 // LogListParams defines parameters for LogList.
 type LogListParams struct {
 	// Page The page number, from 1.
@@ -1866,6 +2093,12 @@ type AccountImportJSONRequestBody = AccountImport
 
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
+
+// GroupCreateJSONRequestBody defines body for GroupCreate for application/json ContentType.
+type GroupCreateJSONRequestBody = GroupCreate
+
+// GroupUpdateJSONRequestBody defines body for GroupUpdate for application/json ContentType.
+type GroupUpdateJSONRequestBody = GroupUpdate
 
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
@@ -1947,6 +2180,24 @@ type ServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// GroupList List groups
+	// (GET /api/groups)
+	GroupList(ctx echo.Context) error
+	// GroupCreate Create a group
+	// (POST /api/groups)
+	GroupCreate(ctx echo.Context) error
+	// GroupDelete Delete a group
+	// (DELETE /api/groups/{id})
+	GroupDelete(ctx echo.Context, id int64) error
+	// GroupUpdate Change a group
+	// (PUT /api/groups/{id})
+	GroupUpdate(ctx echo.Context, id int64) error
+	// HookDeliveryList List hook deliveries
+	// (GET /api/hook-deliveries)
+	HookDeliveryList(ctx echo.Context, params HookDeliveryListParams) error
+	// HookDeliveryRetry Retry a dead hook delivery
+	// (POST /api/hook-deliveries/{id}/retry)
+	HookDeliveryRetry(ctx echo.Context, id int64) error
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx echo.Context, params LogListParams) error
@@ -2273,6 +2524,104 @@ func (w *ServerInterfaceWrapper) AccountReset(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountReset(ctx, id, accountId)
+	return err
+}
+
+// GroupList converts echo context to params.
+func (w *ServerInterfaceWrapper) GroupList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GroupList(ctx)
+	return err
+}
+
+// GroupCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) GroupCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GroupCreate(ctx)
+	return err
+}
+
+// GroupDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) GroupDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GroupDelete(ctx, id)
+	return err
+}
+
+// GroupUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) GroupUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GroupUpdate(ctx, id)
+	return err
+}
+
+// HookDeliveryList converts echo context to params.
+func (w *ServerInterfaceWrapper) HookDeliveryList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HookDeliveryListParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HookDeliveryList(ctx, params)
+	return err
+}
+
+// HookDeliveryRetry converts echo context to params.
+func (w *ServerInterfaceWrapper) HookDeliveryRetry(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HookDeliveryRetry(ctx, id)
 	return err
 }
 
@@ -2872,6 +3221,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/share-links/:share_id", wrapper.ShareLinkDelete, options.OperationMiddlewares["shareLinkDelete"]...)
 	router.GET(options.BaseURL+"/api/share-links/:share_id", wrapper.ShareLinkGet, options.OperationMiddlewares["shareLinkGet"]...)
 	router.PUT(options.BaseURL+"/api/share-links/:share_id", wrapper.ShareLinkUpdate, options.OperationMiddlewares["shareLinkUpdate"]...)
+	router.GET(options.BaseURL+"/api/hook-deliveries", wrapper.HookDeliveryList, options.OperationMiddlewares["hookDeliveryList"]...)
+	router.POST(options.BaseURL+"/api/hook-deliveries/:id/retry", wrapper.HookDeliveryRetry, options.OperationMiddlewares["hookDeliveryRetry"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/import", wrapper.AccountImport, options.OperationMiddlewares["accountImport"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/reset", wrapper.AccountReset, options.OperationMiddlewares["accountReset"]...)
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
@@ -2887,6 +3238,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
+	router.GET(options.BaseURL+"/api/groups", wrapper.GroupList, options.OperationMiddlewares["groupList"]...)
+	router.POST(options.BaseURL+"/api/groups", wrapper.GroupCreate, options.OperationMiddlewares["groupCreate"]...)
+	router.DELETE(options.BaseURL+"/api/groups/:id", wrapper.GroupDelete, options.OperationMiddlewares["groupDelete"]...)
+	router.PUT(options.BaseURL+"/api/groups/:id", wrapper.GroupUpdate, options.OperationMiddlewares["groupUpdate"]...)
 
 }
 
@@ -4139,6 +4494,552 @@ func (response AccountReset404JSONResponse) VisitAccountResetResponse(w http.Res
 type AccountReset503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AccountReset503JSONResponse) VisitAccountResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupListRequestObject struct {
+}
+
+type GroupListResponseObject interface {
+	VisitGroupListResponse(w http.ResponseWriter) error
+}
+
+type GroupList200JSONResponse GroupList
+
+func (response GroupList200JSONResponse) VisitGroupListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GroupList401JSONResponse) VisitGroupListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GroupList403JSONResponse) VisitGroupListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GroupList503JSONResponse) VisitGroupListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreateRequestObject struct {
+	Body *GroupCreateJSONRequestBody
+}
+
+type GroupCreateResponseObject interface {
+	VisitGroupCreateResponse(w http.ResponseWriter) error
+}
+
+type GroupCreate201JSONResponse Group
+
+func (response GroupCreate201JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GroupCreate400JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GroupCreate401JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GroupCreate403JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GroupCreate409JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response GroupCreate413JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GroupCreate503JSONResponse) VisitGroupCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type GroupDeleteResponseObject interface {
+	VisitGroupDeleteResponse(w http.ResponseWriter) error
+}
+
+type GroupDelete204Response struct {
+}
+
+func (response GroupDelete204Response) VisitGroupDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type GroupDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GroupDelete400JSONResponse) VisitGroupDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GroupDelete401JSONResponse) VisitGroupDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GroupDelete403JSONResponse) VisitGroupDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GroupDelete404JSONResponse) VisitGroupDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GroupDelete503JSONResponse) VisitGroupDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *GroupUpdateJSONRequestBody
+}
+
+type GroupUpdateResponseObject interface {
+	VisitGroupUpdateResponse(w http.ResponseWriter) error
+}
+
+type GroupUpdate200JSONResponse Group
+
+func (response GroupUpdate200JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GroupUpdate400JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GroupUpdate401JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GroupUpdate403JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GroupUpdate404JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GroupUpdate409JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response GroupUpdate413JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GroupUpdate503JSONResponse) VisitGroupUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryListRequestObject struct {
+	Params HookDeliveryListParams
+}
+
+type HookDeliveryListResponseObject interface {
+	VisitHookDeliveryListResponse(w http.ResponseWriter) error
+}
+
+type HookDeliveryList200JSONResponse HookDeliveryPage
+
+func (response HookDeliveryList200JSONResponse) VisitHookDeliveryListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response HookDeliveryList400JSONResponse) VisitHookDeliveryListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response HookDeliveryList401JSONResponse) VisitHookDeliveryListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response HookDeliveryList403JSONResponse) VisitHookDeliveryListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response HookDeliveryList503JSONResponse) VisitHookDeliveryListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryRetryRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type HookDeliveryRetryResponseObject interface {
+	VisitHookDeliveryRetryResponse(w http.ResponseWriter) error
+}
+
+type HookDeliveryRetry200JSONResponse HookDelivery
+
+func (response HookDeliveryRetry200JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryRetry401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response HookDeliveryRetry401JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryRetry403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response HookDeliveryRetry403JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryRetry404JSONResponse externalRef0.Error
+
+func (response HookDeliveryRetry404JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryRetry409JSONResponse externalRef0.Error
+
+func (response HookDeliveryRetry409JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HookDeliveryRetry503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response HookDeliveryRetry503JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7299,6 +8200,24 @@ type StrictServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx context.Context, request AccountResetRequestObject) (AccountResetResponseObject, error)
+	// GroupList List groups
+	// (GET /api/groups)
+	GroupList(ctx context.Context, request GroupListRequestObject) (GroupListResponseObject, error)
+	// GroupCreate Create a group
+	// (POST /api/groups)
+	GroupCreate(ctx context.Context, request GroupCreateRequestObject) (GroupCreateResponseObject, error)
+	// GroupDelete Delete a group
+	// (DELETE /api/groups/{id})
+	GroupDelete(ctx context.Context, request GroupDeleteRequestObject) (GroupDeleteResponseObject, error)
+	// GroupUpdate Change a group
+	// (PUT /api/groups/{id})
+	GroupUpdate(ctx context.Context, request GroupUpdateRequestObject) (GroupUpdateResponseObject, error)
+	// HookDeliveryList List hook deliveries
+	// (GET /api/hook-deliveries)
+	HookDeliveryList(ctx context.Context, request HookDeliveryListRequestObject) (HookDeliveryListResponseObject, error)
+	// HookDeliveryRetry Retry a dead hook delivery
+	// (POST /api/hook-deliveries/{id}/retry)
+	HookDeliveryRetry(ctx context.Context, request HookDeliveryRetryRequestObject) (HookDeliveryRetryResponseObject, error)
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx context.Context, request LogListRequestObject) (LogListResponseObject, error)
@@ -7869,6 +8788,198 @@ func (sh *strictHandler) AccountReset(ctx echo.Context, id ChannelId, accountId 
 		return err
 	} else if validResponse, ok := response.(AccountResetResponseObject); ok {
 		return validResponse.VisitAccountResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GroupList operation middleware
+func (sh *strictHandler) GroupList(ctx echo.Context) error {
+	var request GroupListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GroupList(ctx.Request().Context(), request.(GroupListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GroupList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GroupListResponseObject); ok {
+		return validResponse.VisitGroupListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GroupCreate operation middleware
+func (sh *strictHandler) GroupCreate(ctx echo.Context) error {
+	var request GroupCreateRequestObject
+
+	var body GroupCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GroupCreate(ctx.Request().Context(), request.(GroupCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GroupCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GroupCreateResponseObject); ok {
+		return validResponse.VisitGroupCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GroupDelete operation middleware
+func (sh *strictHandler) GroupDelete(ctx echo.Context, id int64) error {
+	var request GroupDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GroupDelete(ctx.Request().Context(), request.(GroupDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GroupDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GroupDeleteResponseObject); ok {
+		return validResponse.VisitGroupDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GroupUpdate operation middleware
+func (sh *strictHandler) GroupUpdate(ctx echo.Context, id int64) error {
+	var request GroupUpdateRequestObject
+
+	request.Id = id
+
+	var body GroupUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GroupUpdate(ctx.Request().Context(), request.(GroupUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GroupUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GroupUpdateResponseObject); ok {
+		return validResponse.VisitGroupUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// HookDeliveryList operation middleware
+func (sh *strictHandler) HookDeliveryList(ctx echo.Context, params HookDeliveryListParams) error {
+	var request HookDeliveryListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.HookDeliveryList(ctx.Request().Context(), request.(HookDeliveryListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HookDeliveryList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HookDeliveryListResponseObject); ok {
+		return validResponse.VisitHookDeliveryListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// HookDeliveryRetry operation middleware
+func (sh *strictHandler) HookDeliveryRetry(ctx echo.Context, id int64) error {
+	var request HookDeliveryRetryRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.HookDeliveryRetry(ctx.Request().Context(), request.(HookDeliveryRetryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HookDeliveryRetry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HookDeliveryRetryResponseObject); ok {
+		return validResponse.VisitHookDeliveryRetryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9002,274 +10113,312 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1ZjxtJnhj+VeLPnT9U1U2ySFZJLVEwFtUttVrT6lZNVWl6ZkQNM5gZJEOVjGBnBKvEVpdhY4E9DC+w",
-	"trG7XmANeAEfgB+8tl/WgLHwg7+JsdM78y2M+EVEZuRFJi9dXfMwrWJmxvm7z9c1n0+mnBEmRa37ujbF",
-	"EZ4QSSL469j3+YzJx4H6IyDCj+hUUs5q3dr5mCCsH98SiAZoj0o0mQmJBiTkbIQkR3JMkD/GjJFwv1mr",
-	"16j6cIrluFavMTwhtW7NDNGnQa1ei8i3MxqRoNaV0YzUa8IfkwlWc5NXeDINSa17VK8NeTTBstatUSbv",
-	"HNXqtQlldDKb1Lrtek3Op0Q/IiMS1a6v67XP9ArKNmEWCJsoWWTVxbVXX9xXPChf2kQ9fGsLY1TyqGxp",
-	"QmI5E2ii33pLazzBI1K8vCkeEcRmkwGJ6mgY8Qlqx8v7dkaiebI+9WrNXVFAhngWSpjUXd0EvzKLacH/",
-	"Ki3vjH5XsMTHkkwEmpIIFrpoZX2hBihcXqflrE/9ES+wU2Fxp2TCJTnjs8gnZZccwTtIwEsGy9sdNCav",
-	"UEBHVIoyrNZfVEbqGm4POv5hcERuD+/UYCNPCBvJca175wh2Yv9M9iJkRNkItnI2xlHpHoR6iELKLhYB",
-	"KbxVfb0i7B/55/emP+tMfhXd/fLVN+3B6st+Jkgpes0E2QpSdVZFqms1rJhyJghwgE9xcEq+nREh1V8+",
-	"Z5Iw+CeeTkPqY7Xmg5dCLdyZVm1JYhrqbwI9xSUOadCPzGj1GokiHtW6tQEWpD+Lwi7Sh4MCTgRiXKIJ",
-	"lv4YuMgUS0kiBueWbPMnERnWurXfO0h42IF+KtRPE8765s/+Q5gM9lcE57AmRAWa4FAdGAkQjxBGQ0rC",
-	"QP1ult+sKYbC2TCk/qYn4tthkqPAlhuhKyrVzqlA6sYRDiOCgzkir6iQYkfHADNREU82E0Rv+HMeDWgQ",
-	"ELbhjofxOMmWf/fX/+y3/+mf/+N//Zt//LM//M2/+rc//Ls/+N1f/dkPf/Knv/2Dv//hT/7zb//mX/72",
-	"f//VP/zP//LDv/nTf/j7v97Rxv2IBIRJikOBFLWAq0aDmQQoxAzhQCGNkBEGZgeHYhjkLoEhzWTfOEwc",
-	"r7QAOJSvufycz1iw4WkwLvtDGCc5DosZ6kr0s+3v+GuOxMwfo4hoDgZ70pzyDRDCWRQq9IvJ+i5uNCZo",
-	"EyqEIrY8StE2vVkjMn+l39lww1qK6Jv765uJnX0zHpO9IY/QNOKXNCARGkX8oquQE0uisJBPCcM0flfB",
-	"YIB6ZvyGertXU/uZYiHsW4qn7wRO7CokviACeJRRZQTiQ4TjXdTVihxFyCybag73dErY8eOGYsPO8T9m",
-	"L4kvH+trqX76wLDJZCrn6h9iNpngaA6rlWOqNTIKI9fqtUsczlaFzymehxwH9Xinem/8gjCRAdzrul7I",
-	"KZmG2Cfp9ZgfNTlhenFrLikyQ5mpBcKIcdaAue0ykVm3XhbjWuYtXxKfSYSN0LutZSUC8fX1bniYvlnK",
-	"GRpjBVvpS7ILCrF/IRCVdkUg5ZgXHQDUR/SACjwIyabE3Ow9sKMlx2TWQAWKH+7mcPIT5Ta7Q85lZt81",
-	"49KzqNsHFp0i6Gdz5n+O6eaXaYi5mDO/P9QDumAP+qLFO/USMi/t9F59PgsDON8BQUMi/bGW3xWcG+RH",
-	"dDLlkSRBE4FlhQiBRwARQ/qKBAizADFySaIe83EUUUPTn50+qaMxwQGJRN2SOkPQrZ6EBjyYN3tMnfY5",
-	"509wpK0SG5yyGrEvOe+HMJh7wlpTUS+oxUvOkX5nt5qRnQ/mUtvHDM5AkOiSAAkhU0NBnjE8k2Me0e82",
-	"BraZO1RyCL/52z/83b/+jz/85b//4c//+Ic//ovf/N3/+M1/+O8//Pkf13/7t3/3uz/60x/+4r/941/9",
-	"r9/8/Z/vBs+0cuCqDFckImgaEUGYNJTlGcOXmIaK1Gx+BvFIDkkh0SX1CZJEgTWOaDhH6TfNzSmW0621",
-	"2j99cOeXd785+kX7i8OvP/lZ5/T2+b2ft3715Wc7gpsAS6z0egUzMxYR7I/VuprOdK6BGSzPEZ+SSFIt",
-	"xjji2zIjYdaGUa/5nIeUjfozJvVZphf4kAVKRlPwG2IhLb1qXNFA0RIeBvyKgT2bsECgwRxJOiFg64on",
-	"D7AkDfVzrV5js9DctLbDZEw99ZoWYYM+lmkzUqfVudNotxudznnrbrfV6rZavyqbpGhQA4F9CzKLNNtb",
-	"Qm92yGeRkkUj7EsSCTQgY8oChIUkERUXQu0yWeFHH3300eGrX35XtABF2WcR6cc3uNDqlL+lMRb9ZH2p",
-	"AVLnOOA8JBjIawYajirNo7bdn4kl53+ve7jw/JdeckgnVPtQFiGRAfgn+uVrMBr2fc78WRQR5s/z1/gZ",
-	"DkOBKEPDkI7GEmGJOPMVl424UA+ExMwnAu21QH1iHMFS9lM32So6GW1MdE9EEjxpXJB5o11044z6F/ab",
-	"9CIfUDEN8VzbBbjhDWMckYbhEFM8UkvUgvnVmDA0Y4JkFlkrmpRfMRKp+4sMMSi2lroqGAh6JFBklgRK",
-	"7dlTtwenA4sK0rhsQafkip0D0/aQind8pl+OP+tHBBuCn97CN+N5dvVKB+FDFHEJnKKLPDBBeXXkDRRh",
-	"DNS/XPao/jYIKdS/gVF4qQOnLB6vwrGLme8TIQqwu91pVcI7SUm07KjOqX53Ng22TyGviEKYLP8o8IUk",
-	"hvTn2rLucB+DJQ7w5yhXnhbHkJK9e3MqWajOsqw8WYjpS7yt7BVlCXKG8KW4UOrAX8RnwgdgHbiuW778",
-	"GXwCYksQUAU5ODxx+PQQh4LUs6w7RdMLsHUqZETwBB2fPEYXZK7k6afHMzkGMVIILWY30TcRlaTBWThP",
-	"Q6u4aEwj/rLx8BfHX508edhy/mdYVQweUyzEFY+CtHPmbvteJ+WeubtTcu7S4IwP0XHGrEOgMw6nhfQ6",
-	"he3LPlxCcx8Y2pqiWuDvV+KeIsbVCK7ridoe8ZX0kiS0dxUqlBCMNXzAraWkxUGMBTj3GBTVFXHO2nDU",
-	"v6kkk6qAaxBcA+5j/WHb7sv+Ha8VRxGe57YVz710U6dEwKG+zlMMRYyWUep6srVV9ghQsGgDdno7/oJ9",
-	"PImpQvHlvK5ZT2W39uvn7ca9F89bjXsvXrfqd68P4J8f703E9+L7yffj74P9nxSxrTSuPQM7xRVlAb8C",
-	"XQSCQtCe95HXRTgM9d+KaI6IHJNov468z54++/r84MGz0+Pzx0+/9rRPAwvk3WkdHI49RXA9dcsH7cBr",
-	"omM0VMiqpwD9J2XPRsCSEJVIabgyrSC8ro2msnHEa90ajG0gyT2Sdqu16DxFATzs5pqXXu5ZTGDSV+Bh",
-	"oCmeK0HdR55h2amfER5KEiGcqJGgQu7ZP4X6O9Yo7/eYZw2SHsh8e4N5zt8IBtyBFhGnnIdmDivtqekx",
-	"iviVuShwPQxIjynmR8T+/VhkhBnMS5k5zN2qW96DeawPxi4PUQnLZYQEIM3M5Dg1oJ4V6UnBrLxgioQS",
-	"oogMlYiy3+yBV5gpUqpoijrxRC6q1WuO/VjvR8lkzmrUzToRJXaAHHqZy34GAtBSMjuhLAXMi4WdSkLK",
-	"Ef7UvxFS3r6Qch+10AS8d1QaMQXhEaYsqziXyy2tty2nbCSbFNBBZ01q9Cw2xjhYEdeMHzlP4W3YZ6xd",
-	"ZvzU1pVKmes7TV3MYdHZ21iikqhAQ9VuCdA9Is6lYotUCnT24EvjyqUyrW6MpZyK7sEBntKm9kA3fT45",
-	"uGzX3pSlby0b6ISy/iowpcWI/LlBgCrYdYxfyfqxwbCTlgaeG2mgoQBPwUjMv3N7SnPqIiKiz7oxwZQV",
-	"Hco0ojyissBg9gUdjUkE3pGIkgANaSTSd9reJt7COIu/MWhwrl7dvbEjfRoQHAnm7ggPh9RHeMLZyN4i",
-	"BCuQb2c4RPZA0ydVzV5i7CLwqoOEMVQ51+XaL6yNJIbVeoYwrGa0MMe8ltGinHAcM+QpGqDFZqAGHnp2",
-	"+qSL5AokBXkanr1uj3mlJMVDeyechyMIeJlOQXb0DvwxlgBWIVFrAvveAZkMSBBQNlJ/NpvN+z2G2dwG",
-	"lKi3saSDkOglXfHoQtQRaY6aKDX9qyamauL9JvIwk+OIT6mfW2T8RK2zeJGX7QPjVBXefRBIOfhPKBsp",
-	"Ku7B7qjoMe0rBLssV7OOiKIWXjdZ14gwEmGFZiFmoxkekeaI81FI8JSKkhX0mJphQCQ+0DB38Br+e901",
-	"o5HPtA9OX2NXm6AepZ/9Pg7lPxGCxBvosfQO1Ph6ALMdiJGECxdWgq3EOBzZptM6upsV9BwlEkb5/e7B",
-	"QRHSr0/kF70NJP9rRfGrUOZVop6zZNsYWVoZ2rxAkmnEP71FAr5jO9EyarqA9m1Dn7ZC2/r6tBnhjIQ6",
-	"JGlVA3JsfRcLU3aEEucVZUNKH8cDQZhEE4KZQDhMC4vP2640slJIfN40ljuV0gOYM199uWX3tgkCKHMj",
-	"hVTI4pAY1xvELyo4gRYKhdpKFFvz1bQkSI151ClaPr+o4OvNmuhchwy/cCULfRovFt9CmeVxLcyIr3Vj",
-	"DDk3tGeBk2Qaccl9HiYSBMKh4MjnlyQSBfzeSiQC7T2K+EUdPSBkekbIRR2F3MdGcI907o7V8PTQSv6y",
-	"nL5Wr2nOnNb14hfLdL0t2VVceeyGpVZmqW+Pje7KJmHBSphcv62GCVmRuq8j+7Ju7lY1R/cwDqxcMQJm",
-	"DaWXT6ayaLVHd6uu9tsZl5kksaOKn5qYMrFWOAB4q0mQdfO071b4ehE3MNJSvDZ3pvhuskdXdPn2aF4s",
-	"gcItylgaqgvMIYIyn5RYB9rnYBpYyToQR8IVWxtWHC9zHXqxdpJFXjTtBvwpH+SZ3lNGdMAwJKTYWHbM",
-	"AnQ1xhJRiQIa1NFgjsA0kPFC4QAAq522wOk9tm43Oofn7Va3o/b4MezUyg2i1n3+IsHgVr32kg90zOS9",
-	"e/fuYYzxYDAY+L7vB0EQEELIcDgcKlIGMDfhl+Y7cUGnU7OGJNo/l9pqHpk0znPF4R+dnKMzm21gia8N",
-	"7oCflIo6mte6tQnR4cCSSxwClXFtSQXbbZvtXuccxoHBxEx8K7ly8gHqS9yxaWvnInjXUejnCpquk6Mv",
-	"kmAJkxB9ra/Exlq/5APzy30dpm1isevo2ekToTMckmhsmrVLrmSKTMh5enUnJpLcrlAquEzJ2TbGHO0x",
-	"rhdYRzN2wfgVi8WyCmF5FgRdbK0Aja7nudW4hxvDF68PO9eFPuYYcl+XRtXfEklGk3ldYZ9nUkm85fuI",
-	"UaLUvG8zCI2ZH7ybezpdBSArfqCPfn85SDqotyDBPB/t5qKl+2EeQ/Pf5vwl0Ywx7bRMsNhAVUqYTp4W",
-	"DGqRvgpindm3r2PasMylYo40daKF6lraWl0VyTMswoC0Y/MtM+zWU8UD3HtxDsXusm7oWAJrCWg7vN/Q",
-	"m4UcqYSrw+P+Sz6oztsTJrdUP3RGL1ocaA0FQi9W2nyfsulM9qcR9Qt0yBP1M+JDpF9G8LIhmvcRRGdp",
-	"S4mE3DH1EEZKu9g+uV0oGS6P1Xp3/GCZU1p0cXBmxXK569cqckXP5Oqz7MANtMA3455DZsH1IohazfUC",
-	"kLpetGghMC8FwaxiWaReLgfTXQCHo7y3O3ez2rvLpH/d64kXH/9kSwBVbERecO2l97gNBUeTrvUNZI7B",
-	"xD3r55nDNtFnrny3lfOvHg2p1B767YyYxwrS7PLP5sw/nk7D+S7t3+rfI5IxfysJeQ7qFAkKgyd2aA+3",
-	"HDjlHjH7zIgkoeAoiPg0SSUM4nBG1wbKOAo5G5EIjMxp2d6MXGA/Loap+FJ2YJhPbIFZgG22i4F1iTKy",
-	"yO6xwBmU3uh2bN8Fh7chdqvBTiJyScnV1hZnxtvy8opBBQcFqs0T8ILYcE0LwXXQEA2Ez4ksippptleL",
-	"mNnM9Gk+XtkC6eJ2KswE9lbPoGr+JIp2vtq+NVXbKJdvsdSUwrLUQbmTg+oRqxvlYLStONP3TUxaT4LJ",
-	"neFJsXrzsxmXGM0YZPiTCE1oGFLOjIKTAjJ1MuseTf4otI7rpC3nrZg21lSXgdFqdhcigmB1aM/TeU7a",
-	"7qzDSfQ/9+tO2Rg1dx1h1mN8qsEGeVp79mAIHZKuPo5DyPfBXjqMCGmo7SJvQiQOsMReEz2VYxLp8j9Q",
-	"5KrH6IjxiASZsBWIzYxXV+vaJw2FqvBb41Cb02GdWvxNcGoaandQLtzTGdJF2+LRXRnuzuHdouhfu7Vy",
-	"zNLQ7GxMEjwBCufEfTigVkQLRSPnWmwV+2XMaVSxkJzYt9ePWVlwkBG/MCfZrnaSNgAmGQsucVkAdtER",
-	"uuWLFpigJDem0vuIM7BSaASAyDZrdNSwbfDHc+sLZWz/OVB0ze8TzGY4bKQeGOP7V/AIPTo5LzOyay/b",
-	"8wIgbSdLcH7t1F5cb5yZlaYwOXG7SOBOiwJ5fcGpMpXUrXIrVr3klN1HRlovqFblmRpbvVmrdejbA4e/",
-	"Mobgw/qq2oStzpQHl6R2C0OYzZEY4ymJSzOhCZ5rkQrt4RiAAGgSELqK8HRqinBhhuDEIBhWV3JR5NK+",
-	"vJ8Bq/z1568+ufbNiIBrtM7V4HOqr8Iu5ijEAxLej/EhZZavo6sx9ceQ0+DzacYTksaHrKpc3Syewp2l",
-	"5HETY3bO070SOpbYBcp4yhJMW0byyjSt2Nm22NLuOGUqO1aWvFjsDUkBwZqXvguPxaLjyfqcE1dAub9g",
-	"uZPgRemNfkXkmJfQ0y/Oz0/QBF6whWTAdW1iENzAqkcP1WGdPD07T7t+9O+5Q8zQhoVZLCBgxix1jKWu",
-	"vsE4I/eRjvTT1iBvNJWeuyhti1D/H/GL9LpKYMKtlFZEpLKVv3T1TPRYCiSIHxGpC6tq121E5CxiSlvk",
-	"LIRwRJBN5ZjM4S2hFeQMDs3kuK8rceUyxfJpOEsYossE895OzQ2NQU2XzoCiHOA2I1EjSY7UDHMpAywI",
-	"4WRxZb2lRW/GWPRh93mpr8T4pb8ZEByRaJWvlnhNixzM7RIHc+LagssLw6fDWvd5ZcfZi6KiUiGWRJiy",
-	"ci/5wLixBmTII53lF2f6pFVa0GAliS5x2BfE56zIrnqmH6ABkVeEMKQWFcxCEsB81mcG0CBTFQWNlXUw",
-	"R2MlTuTqVRzeaVVSsqFaB9TVw7IoNMJMbA9Bu46Hs9CU2aOMCojxxQIljth9SwnMKXGW9vBlQkbat7uH",
-	"SYSMc98/+f7XvV7w+ui6of7Tsf851//ppv7T6+kRig3rMVldziMMCS5UzSr45TeQx9QtrM/PysNWbWSN",
-	"edRUV3lwRQb+GMsOntLmS1MkprJbzxISPWt8vvUUvXTOIru5AtTIgGIKl3PUqIDUlPNUfVeJmzDLRRi5",
-	"ilmHN4vClNZnMNBYMDSfwcKQ6Yzsnkd3jYUW+gz7LY3CyquUaYiIdUS46lXv97oyb/tFQx9cw6iDjS/J",
-	"vEDgzhIXl1D/f7/3k/9fKWqdO7c++rj56773/T9tNe4dN36FG981XnxUiKQl3CYWsa0xt6HX3LCgsCSl",
-	"/ah1706FQmqlfCs/v351y/NvSZtuKW0tLoOztuywmqXWkSuy2fBGt49maQ6gRyoZ2ZUNNueg6RNhWV5k",
-	"UNSaZQ/bt9UvKxurJyWCuz2BRw/PqwvoS4GlCmdahq4LOVdlmX3pqDmuVnw+QNrcE7K0zlgY0nPbh0tn",
-	"35wp5hI8lsx5vYQPFYc5aP6zqrnO3PUyl6MdfBmLPMPGDlC0tlVX9AZ2VKtX3lriD8tTVsPb81ENUJ3Z",
-	"4f5C4nmG5ceULwmpWMzCLTi/Z9y4SGbSi9VGTSvwawtHvpzF2+HhRavW76y56neb82sLh7A98N4s48/q",
-	"+W+ItwvJp2AjmeyWq98w7mqc2f74vvHmUgHFg+16CAeBAALiOHEuCJkK3YiIslGMkLeggxG5n7hHdPKs",
-	"JTNyTHosbwB04uNzsWepMmWVRKMyY+qitOSU9axysPk68kFpSHrM0xex9Dnzk3JRi/bwli2A5bss3xwk",
-	"MhTwrmfnn0H5vjo6/fwzdHh4eE93ssHI04YvD/HhUBBZt/Rfk9W1DG/bsbqdEanwouCWcBjyq/6MQZxO",
-	"0C9L+IfwriQ2E0s0xpdEIQd8WIegE0g3GGOlPqCnwyEazAuZXan5Gc8CKvtQ0664FM9JRBqK8iB4E405",
-	"v0CUITIcEl+iPe/42YPH5/0nj796fN5/dvrEM7UJBZFoTKLEGKoLIAyHywsgkFdTBTP9iAQ0In7Jur5R",
-	"oyPvIOQjykxUj/1CIKxL4l6NuSBoGmLdoceMjPZ8HhDU6MSLw0xckUign549/Xr5Ahm50iXwBjjEbFmo",
-	"1CjCzJREJ9gfKyoaKqFrRIUkajVqqKXl7woSmbmkw3nJpXEh9a3pt/LX9vXT88ef/3JLN8ZBXC5cyRN1",
-	"PQ1/TPyL/CKeHj87/2KNNVhWqQZM+KTPJwewkuIYypEuikk565dabL4xbjHM5pzpaAd7UZbeWGG3wKCT",
-	"xy5BZZFT1xZSqpDlK2PHauEO6iXEpABI3WvK430KnkpwsIhsWyq3pZDLUtK49KjXImTPTp/cR16v1qt5",
-	"SGsPVK4Cbs6kRQKZw1P24gIYzY/3f/8nu6J76saFS/bMoPEuLaXzXveg202v1m10rj1oaUEyqYnxxsWY",
-	"T1P7jggjV0U7rkQrF9f5LAwRrVISdWV6uOnt67E2v/hVyGfpmtE5lL0ztJUzk49iW5XYFibNHjvV1X9j",
-	"L3tEBA9BMudQUpheQo23IIiI0B0TAStNzNPxkydPv+mfnD7++fH5w/7TZ+efPn329QOvrBBbOYne8NDK",
-	"CPoWaPKKPaXzNHGMI/KEsosC0Q/sXFzIZa2D4jsXilG+jr+7PoCqucczOT5oNpteIsIEEyVtYDZHPg7D",
-	"jEiRaJczOXavo+hoFxd01QYZBJ2mnp0+ibs6UXbRNVMLJAgLkHdsWqWYfiqfauOTDmhUCzlX5KsoorGm",
-	"d3lQ0PP7TRaB1cRTlAzaaRxWKAuy1BCQDQAp7nO+apkwexFKhJmJODgJMNnmqsEQuysmG3BfNAa8MLYJ",
-	"qr4YxrlQeragpSNPpwqsKEMQZHbf9Wvp/kuZirOGb6yRS207ueU78RyuUrWnbIfHwIVJgOAtypmzUXNF",
-	"K+xyp22V0kHwOymjC+1y8iWS2p2KJZKW96nSGnIQe4XVQd/SSCKy1RhWLYzkRoYkvYViOTyh+Gmoz8JI",
-	"6hiyAOjUcHBoUqpO5SqZ4zGDWit7PMXDKnGYrQjGOybD5XmkBdRwcb7z4hjnFUnnanXpMnS1Ai1czSWQ",
-	"o2tL6NBqozuIvBAjFyU3FKfk25EXYsM2cvAT2W/9VNh4jG0p1W8XYfM0mZErrZjOC+yzFRH6x4HAxWcH",
-	"j++jRrvMd1sB3RvtNeSWVRaw+uTriCSF+hc8+4ozKnXN3m3Wr9yJnrGC+rpmQZ68szmRaItLkkJAKmih",
-	"O+/iqmYKsSTMn/cnmUqXdzuVA7lNLfxMPulFrWzKfBExUzgOJKhavRaof6f8i/BzMekpclvpvmGpuhqT",
-	"mZC6XLSpDG3j8jKloZdUP8qTHK2XFwZlzwYh9YvaVPArhrBE3qOH5+gAT+mBfvXA5DxXsnG/2ZJK+XIc",
-	"xeHUZs9usLZ753mgy8BQHv5XFLFdGrRekabqZGpxsmfK22Fqw2TytFcLUjFjAN1IU5HYeHv3zlHKYlvc",
-	"/SXGm6p1nVZBgxULOjs4ssoZFYubzt0tBY6tSJ0pjreB5OmOs60qGjuA47UAN/7ozgcCqctBM3fB55QU",
-	"djHA0rrMwedJA5KUAcbM6ZLdRbNQRhj933/xR2gacfjvMCKp4GX1t07oUHRSvZ5movpBbmO60DMflXcu",
-	"q9CKfrmogKe0f0Hm2cE+Wa/moi4RU5Ay3VqpJlAF5KiwmIW11e/d2ZqAu2Ktn3otmBlHTUa6u9vuFGN6",
-	"MOU0Y3itHVy2c22ZKpSsPGyvUEhspQqUucrwaax67JT/rNuaoJxB91A/nAWZohqd9mql5Mtt5sbamQ4J",
-	"XanafC57vdX+6YM7v7z7zdEv2l8cfv3Jzzqnt8/v/bz1qy8/K6/O2/d5QBYkc+u3dOUL8FagiPiEXmbP",
-	"paxjQgSlZSowg6pmpSqGXueAXHOvQ1QyMqpDuxKBNQbweB/ViuWnyY0FhvSBp7EthdBFLN9S3ZPCXg+r",
-	"iSExBS/wD02zmllJYZIR6Qv6XfrVTiEE5EsYtNe4VNhXUrZgqoX/ZB3FZ0ai0jabJST98O2ZF9YyGRR2",
-	"OGltYrWtgl4JRqWQyOlkuBSc46vZpta1RomdZU3X1m8WswMzeeG5LznfbSguLiatr7aoUbZBv3w+mXDW",
-	"N3/21bA/BlK2tfZRJdGw1mpsXqgjytC3ibyS4va3Sw3XFeLCGvlnRe2KYRX9gITLBCnJEQ4CtMfICFpj",
-	"qh8CEsx8ud9EXzuBUZKPdOAoBIl6Zgqvqk1+W1ubhpj1Fzlf4ooWCt9vCSQpiUy3fKgEI9Vz0P4gtjxO",
-	"zuAsnO83kQn2RJ76zqR1CCJFj6kxtUenG/f7vsThjEAVMMlNFRqnsIvJMjTZydnwsU6r80mj1W60tuHa",
-	"jXhI1kD9U/VZZbdEwQDrNBovUtozQz8sbkWosAyaLqABD6DgmonywQyPyEQd9vHJY7Sn7Qd1hGdyXIew",
-	"MVYHeNjvIozEbEoiQaQJ6+oxU4XOWgCOTx7f0tGjAZGYhr1aF73u6W4P6t+9WrPZ7NWurz1dOi5X6VJ/",
-	"BqwW1IMaZZc4pEHfSNZxd8EuMCUor+RUpKhd53JHkxFXuB84xAf6yywhNQO+qHgVD+L5M6JEofpzrPSe",
-	"QUjqaIL9MWWkEREcqF+Q+qCLvMyBePXkp5eCM/W3uuG+5LwfKk3Pq/eYN2PYRNuRQL0y5NGABgGB9xmX",
-	"/SGfMXjiczYMqQ8DCyJn075RNdSHPeZRJmbDIfUpYdKG7ap3IyyJdgzqGWYMX2IKqKdLAILRjeEwFwya",
-	"v+K8C6wYqI/ReDbBLDkjY5+vI4GHQI/FmF/ZnJ+iwMdCICqMJ3U13zxqmeeIBmgPCJ/p6eL9onGqHzUe",
-	"B55JC4aiskQTOGaaP2rkzJQGXEWvzkCpPrG6BrMKsArSTMEBx12dIQ8Faf6HJ6ZZUESQYTClLNvh/JZ7",
-	"5xuC5XUXddCdXKTdUcfSa7g5tzuXLr+bDpTqtju3W/X4ktVbIS1KMC8VTk7JBFOmuJq7P/QVnqMhDkMk",
-	"Qjoay3COBiTkV+g7EnHDxlhjCM90GJlihDIk1YSZt6P4VWuQuIkQkYQqKt6z39whT88GaKbX+AhLcoXn",
-	"5mps+J/gaIijXLvcKnaxd0aEyFOmVApt2oa/V2ys3zfpVl7mrr37Ru4bShJd4SgQWzDrp6M7y4VtMSVQ",
-	"xTB3RRrFK8aB5t0smiBU8jHHA5gLd8IukyyqhWGaS6wTZSCSz7sGucwzwpu+2pGG6fvIU+v0dCFHDeBU",
-	"l+tw3qYR4lcMXZB56g4NTYXRM5EN+kk+sL4UKAt4SVIW3cTdYoYYoaAaCTpSRBMxHsGq3T25S4zJvB0r",
-	"vc74cf4+BfFnEZXzM7VWQ/Yh5eB4JsdFQdha+tVpJFyRMrXGBmXop9+cK4lGycsXZI72PHHRgGwLtVA4",
-	"CjAxw+DJUsZSTvWR8QtKqk9KhKCcIf1ZE+IZal0zSlIxbWr4dN+8n8yLp/RLMq9dX4Pjc8gLZk2mVDOZ",
-	"lA1z+F1gXZSNRD3pcqPASYNRHLli6Uzd5iRjFvR0pp6om8wz9dlMCWgo5CPRROoQCJPUh5QiAb5Ed/ta",
-	"YYZ87eToe2xvYeqIekUnjezXtQyWPRvPHGZcgzpz5OZiyyeK7xt9RYVQ0gG0SAUx1snSESafDh212vcR",
-	"RvC8xxhnjfQ2bdrdUeuwiaC/gj4rLXOUSFn3daK3lsKmJOqxTMsF9MzeTWpJEUFXEZWkoShEN+7SKZCP",
-	"o2iOvDEW/eQDT1fk7rEJFhckQEqZqduGn6mcJC3WSypTCVP6cNWR1uq1SxIJDXKtZrsJPVChucmU1rq1",
-	"w2areahT7ceAnRByZECuMbOxWyMCDF1Jb3Apj4NaN98MWA0T4QmRBBrK5mKbJI6sEqvOjvIA7YHfTdBL",
-	"sp8UXu8coTGfRcJWNPCANXoxGn47I9E8wULbd1fTw611C76uZzfwkAXZ5ZNX+eUzflW2VNsaeOFS12hE",
-	"/EKxPQNSatROq6XVXSaJlsXwdBoqlKecHUCxEnfu2Bb7PG1tbxc6sG1HcNMfthPvLt0zJ+OKNZ25jdSh",
-	"e20njbShe7bTGrvdvqs2Zfo/l12jaedcfHTX7jFXbUINcAxUO3P1YLcxZwPtl2lQ15SSQo6voq+2pSjA",
-	"RlMt4EjfQ9Hs8X0dfIoDo67qT9rLP3nmWBb0R4fLP/rcmh/UF7erfPEsMSekuDkAisvHn79Q2OIy2ecv",
-	"4P5mkwmO5opYKKGo7taq0VR1qlOBoIYUV/QNm/NTUI5HwulEJHR/AZdCiWXEydClbSGH9RwbFefQTcxM",
-	"gventKlRAZJrITmyqvbdBvtyX2sWVry3YfTlXf9KENC6u9qtIp3disLwUa2oh3Z+jVdEqde1bvv6xar4",
-	"tQpqNT9gTFDnEAt1xVBer01NakghUBsvakw/P+XBfDWIrgi1WwG8NJitCjVmr9dp5dCUM8+gdXu1Q8gg",
-	"c+tHjMwrXkoRGjv9BN5x1nfUurf8i8+MRR4+aFeY4pzzJzgakbfCXAEgEbYXUI13Hog5g6DVaWHxg2Nx",
-	"IXR5JPPBLZEonkOle0lhsil07gSkLLy2OHR9oCHd01KSaXBFpegxDbRJxyEQB4TkESQtwdhJ+oMeBdZ6",
-	"MNV9KL0mctu/3jIdJXvMKMEBhxIZuniqtaudPD0rGFGRiLlxjhTS2jN1RhtQ2lQT2+ftlbnmGQmJDzdS",
-	"iQRuS+y3/j6HYB116jV+YSZefR9Jmb8S4hHBU1cgfNfpyLtOFj4n0h+XonCCuhXJxWsaXGsyERIdm1KI",
-	"MQ/04xxoHhXV2gYX5zvPL46Wf/E1l5/zGQvexj3rY0zIP9BTqDxjm+6VSJmLNKdHZHPF6UZd+rFKWO84",
-	"xpwSHCwTl3LWzKLVJa/Ym3scQNHW6aywLW44N/VZoX67DUjQkkqzTAYxwYAbSCExNMcOnJWtY3oNuxBC",
-	"PgQqEZ/rCnTi3u7phHYbx51MFYx9WITjA9TltNayqi6nhLMDt8luIW83HRu2bBXNuQx4SNmob6zzbBaG",
-	"1XA1cWv1dfhe7aOPPvro8NUvv6tpd8MsIpZKdHTHreQTG5aiFnFkUsUhLqAA7+JUOQidU9vXBUX6Pmf+",
-	"LIoI8+e6Po4mAZLgSeOCzKHBKqP+hfldEewrRqJ+HP6vN5sXHkw2UEQwHKT60rSusxsCD0iaRO3KIOtC",
-	"QQn9SBzL2h6LPst4M9MtLG/kkS3YhLGjpRVI7vFPG4smFWpdIioQYX40n0oSIAwVSSXaO3541ujcvtN4",
-	"9NlX2mqTBYN6McHZ3GLtInpNXDSmEX/ZePiL469Onjx0Y/ANtcgj7qrYsUPD89ugl62V6KVewztEHTek",
-	"jSve/RKq+MEJUe+6THQcBG7JAyiKnBePHAK5WDw60H0vwPS9dTr66Sy8QHqCrkn3sOs2sSOQC0IFMiiO",
-	"KAPruIwwExhsvWgPhyGyRYjq2mruEOccZW6iYxPNlOrDZGawTLzAym0AXjcc2YQ+J6Ln860Q6+qDHOFP",
-	"/YJBOrXVJSJzDDuh+foqgOC/Xcn5x80J1oSJxa6LLMLdMIi3wCAmmM2dwHvu2sN1of21eMXrpFrEQu+H",
-	"AZcb78ebt+VO+CVx5IOt60z1pS9bWrG27fc+wpCP7blBwKadmmbq4B8PbOf6Qth7q3bi9Bp2YSe+MTOV",
-	"sU/H+rxdQ9O97uHtHStTH76J+n2xOC8hoCvwSbVOspl+tTLNLVTGPgsJTitFt4QtcrU3UJMFdcQICQBj",
-	"IPve4pJWu5CiMgG/YiLu39NjSQMf42ePZpDAY2iH6CIqdUySQHiEKXM6/ZTR7lM4sRsS+Z5Z4t8sgQS0",
-	"upEXNyN3J7NU/cwB9qEDYsQloNVi4hfyketdy4p4kGMHIWwjJ9tZkZgrImTSljVNAp7wUXH+1BIKCPWV",
-	"KlBK9d4Z/U6/WyCV6oRVsE5REfe+LMxfimtSFWQwrV7vasFqdFsYKpKOSEXrscX7ivKpVioGu80MKrc0",
-	"6lG6uOknufKkrXqFjKt7dxaQbYeIpmp6QiHPpGxnWa1ONSvU4zTFNjPnlsni6rTjFK7DVrpCx+LCGan6",
-	"k1A/0laL1Mwiptsd4OaQd9hOVewCqqyLclUnsalSigV09hipGRTsOymyN5lbOd9kcjoOfYQ/E9qYdPso",
-	"jD2ALmjbjjzQyETZdCb7kJlb6x5+cnuVeidtRVmcz9XXibyRRgY+k+5EppTIcgPkClbH5JRKU6V0I1ZN",
-	"GMG0r9b6wWdMJQnuJgXbAUQDeW7iVLbRbJy0XZDUDQw7m8d9rCsi+FxI0WOeT2i4tzdjLsSh//OXyIEd",
-	"9DHKPs3DJ/oYaShSj1142kcHqF1XANVqtfa9HjP55l5+DM+mGoOZ03OfqHXrwG6dE6HAI7GDDmayx66o",
-	"HHMlA+lz1EWYdPvRwdwtQoBmLCRCa09eYRdgz5YpUINwVqTeADxv7v7fCEVXQ75dOv4LyFV1peyNUauV",
-	"jqtMezFy200m2JtVbgClMbKCcY5Cppm1kwS1IBEsCESqYc4tYamxbaAvIEuJBEiNR4KY4IAfO/2bgFJd",
-	"iqImmVFeUn1y/74p2Km7WHl1XdIyiPhUL8LO7DbwYRyFnI1I1GMhFVI00SmfAV3SJkWxsPlyMc06mzP/",
-	"GA5mi9lfaii1LVPAdTVMS1b0RlPBMoHSzXYSJF1PN3NbVcyJN7TYu5rk+VkZ4D2zGL/z3lN1B9rJpFE1",
-	"SQ0TcR3HfML6QppiUjVLbSUnJMoQhnqmKZe+aypRwInueQ4iDZoTaUshWSFnIU3Q+2iWY/mJWeoWLQBB",
-	"4OLLi7yOb/4sTDGwJMIMoD7XJ7VA918H9ey+S9AuoMMhiQiDUlKDuELDB16dQffdUQih2EcJTlzxWRgY",
-	"4lMBIZYlTsKN3AQOvK3AAX21t4TWh0rUypUMs3ChmwQDFCp9UMkTXABAFg1h1romvFJC4zYPC8hoEp3V",
-	"lapdhgW8TaWqs0SpurcDperGY/7O5GilKMdC2Shds/2AMqg/Wqpz6ahDgTxtjvLQnvZUCDQgPp8Q5GHt",
-	"s4Tnntivwy/grvLQni5vKowqlXq1x3hkhvXuO46wWwJ504hf0oBEHrqiTOh6XDIptH1L7ENR8SmehxwH",
-	"HtrDbK5ryiPcY4LPIp9ApVuQy/abyJuQaEQ8tGcMVvtogqU/JkmCC9ic1GK6COt/IBxGBAdzU06tx6ac",
-	"Qz6KuKDTKQlA+LsgZCrA9y4klkQdD5YzUddmvXritlf/nDFFlfcde1aPWfffiIKXXgdfmR6rdeTJ+dRU",
-	"UJ8QiQMssddUOikEZHk6ZAB5esd9GsQFGxlnDd1D1hxSHZ7Ylszc0v2kjcMQSSVymMOD+nH6ywKt1p1Q",
-	"acxQGrgx5NEEhXgA+rYZ6JZANNCVNrV9eL+Jju2cLzlNK+CeLp+tzoLVEQkFcWV++D7QGrkkDV3w04KK",
-	"qfqpQAHp7okNdXY9Zj6+j7zRVOrz8UYRv/DACmsEdzmO+Gw0tl8qvMWSDsJEjhf7utiLrtbZY2YL8fkl",
-	"SUg+jiJKhDXgFuj1p7ABGzeiMXBNrqjdHBG/gKi5RJOyywLEs6BTq9eg8UYuTj5+ofsaIhtAFRCmUjoc",
-	"r+I/ke6XrLZV69oFNNTPDfgRYiFsizUsqK/ljtwIMfDUurUJZjMcNtJPDMP7Cp6hR+aZjLAkI7U7QGZT",
-	"phkQIb35U/0jJDPEUOgkssVn4C5tKjMrw+1Bxz8Mjsjt4Z3c0s6VZvfo5Bydwc/p5dlFmbMCOmxPi5Gr",
-	"hh5Kn5mmzEmbQMeCFmJqvQCVF22P032QOc2T86LDLFqrEjiSi83/2lGLryxPaKA30L5t+Qu+2AwYcBCY",
-	"tAhNJPW/Da0H//j2ocM4kVeEALPSjrPSVvlKNwIJWGBnzVsut6aBcquVhpe6qhQKqE4PWjGxzZ3vsa7B",
-	"/EFJlEedTtVDMEGLpij12xBH9TUkPDGgEfElWK6tPJoWPxcIphpSy2OctAtav1VHPAziuCanHG6IpfpZ",
-	"zJmPXvJBE50RPyKyKHO8CzJRj0EFbAUXRkzVAoP6UZ+F+bmcrWuc30p8QXwGz1/XYEm6g4wOFoxbXuu4",
-	"lfSy48Zs2YXHD4qomM4W7L/kgzRBzOuvrduNzuF5u9Vt3+527n0MuqXtzqTW+yIpy9yq117ygaZF7Xa7",
-	"3el0OoeHh4dHR0dHt2/fvn3nzp07n3zyySd37969Wyshae0Nia+JvTTxlYuJXZES7W73sGW2W9hK/PCO",
-	"UsMh1FRB3bIx6kr0GnO1qUcPz5N4svwm8mxfDV+wj0y5GoNoTQNWTYUQB1dk4I+x7OApbQLcrWC2zUF5",
-	"iYnAAO8HHw+i6VYcxmlxdhHJK4sO8WZR6LnNqECbwQPBw5kkSN2pUqXgbtGz0ydasVXwA195jx6euyqu",
-	"0hpPnp6dK2L1jW4+6JKw2KiMBHToWdhXwf3SqFr3EZdjEl1RQTTJ7bEBBzU/IVWGfDr0tK5j0hm4crE0",
-	"TbGars6/5/VqvZrSfkFj41GPaY1tX+1SrdpWuOdDt8MNlqAhQrIy2tPa74RgJvRA6rRSSKMOrcfypgF1",
-	"blbDbiJ9cllMN6enlWUqrHGeM6TwJJiFpMf2tGE1EhJJOok9vXXdStG6gfW4+yD8qIW7jmEMHzaRqyL3",
-	"mNqkPgdH0U3cIq5WqjRs7cjmM6lOHrzkFlbVU2OGWEHFbqJjBXzoaswFQWMOOCB4eElMtmPI+XSA/Ys6",
-	"mkb0EksCVxhSdtEIuY9DhIMgIkK4ET/GJOIdP3ny9Jv+yenjnx+fP+w/fXb+6dNnXz/wdDdNgahsoq+h",
-	"kRTYq40aDt1DwGu/jC1vFgDktI3JqNsWEgZkTFmAMNJvaeHdld3TvDhWqqyVoaGfN+x3xdzhJOJShzns",
-	"jkVM7RyGQVzXa1b6WLxzfyYknxi8TqktKQnmFw19Lw1jqmh8SZSc6Iow+dPRX+dPR1G55Hi+gLeQc0oR",
-	"vyg+JmNayJxToqJVOSk1SHJIFv2D7Dnp3pr2uAy90ERgzGepkyoTK94RWeF6LVlhlXC2VTX/DSFTv1gZ",
-	"RpdI3smv5YK33w465HB4hG8PsoK3dhnlQcAUQEhLlu8iEtQX6C03J7rOib7YFmEpA/Tdq5Nld1CoL707",
-	"alH9rerg7+mhvViTQ5zhS2jiXKhOMnIVW3uUTkEc+8+q5sIP1Pv8XtkK41YRhfrzBhbDg9exqSgT7FQU",
-	"vCQcPe6WQD5nQzoy2Wtoj2Y9fBR0qgEaUyG5gj+J57oAoenip9ManEEFCslwqV5SFnS1tsFwZ/YcvZ13",
-	"DW/cTbwTFfBXh+pVY7vcLS+sPVAW4wUeay51OJcJ4EHHDGnDiWuzAYtIynake/+Dxg9BA2BWv583k3RR",
-	"y0NC8qmI7SI6Nh8SimKjBrymLfECSd5jpn1dw3Kq2OJj684vwafNQ81i1m549VKeaaW7tRBvh2FpVWQ+",
-	"R1D5IOSX1STt9cW+m3Pbhhdhodxn1JpsqOGHLASWMbMPXCC0sYy7FAgPXvJBuU9ZwZt6AUXE51EAZumA",
-	"mPoP1tYfpKtodHXwn2JpaE/HWug2Ypbd7fcYSI420kGgCQ6I9VEjnArfa6IvjGTJZzKklyn5tI4ERxhp",
-	"gTawcY46wk5IGtqsACOkimVM8qd8UKVd8hf8Stc0hKOR3DDqfDGRosIYUE4nVRjDcPJa93bL6d2u/pjg",
-	"V7pGB+TNL6zYsXmVjJjcxpkyxulc6uxudzutbquVd3bXhkT6467rEdLaAAnQF+fnJ0ihUolH/N69e/cw",
-	"xngwGAx83/eDIAgIIWQ4HA5bLZinSpDPuh5xs6RFDvHWAoe4PpJ27BC/CRpYGjRQnUXq0GuLpCXsUQFw",
-	"FhNvqobkOxoktBJO1VXid6uVrcCbbBvMRbzJ1u6O9+OGOO15SnL0bLv62P2831zIB87mzD/T4L49slo5",
-	"gqiEqG6ZXr4zxCBFMFcVl5OLKiEHBhpe8sGNiWZxy7VCBFJw+1ZsNNAhM2uMfHb6BO3FsYwmooBH1o+p",
-	"bs04M7UJkppcHSd3o8f2cJK7cxXh6ZRESndys3Tin3mEMBrgiCAcRXi+jzK2TKhZqcG+2WNJNgTKJEPc",
-	"V4JtYTIEOmZzW55SiZIgOal59dqVqKzbB9xudZLZh/QVCdCECCj+5GUVBHVzmlZ4CGJuXvJBHUUEBwpe",
-	"TGjSo4fndSPXC1AyAgxOPF1/cX+ZrBy3372hjm+MOtbfor/y5noqXM9a4a/uGO9OSMvqjHhxrZAhZVSM",
-	"SQAyW1wlYi1DlfEQOYXQ3w+2Xtn2pE7zc40ub0EeULOXWZ0Q41eVLE+m/Fh50cEz88JWuhkXlUCLKRue",
-	"BVT2we5iWpdC8taURiToR0TnZCRPGLnStYoHOMRMEdtWvca4pMN58hIH0hr/GZERBdSjnPUzhFhQGdOi",
-	"E87DEfg1qqKXPaZSa7B5/iFHlYOAKp3NOhAY/wSy6BqtfdE5viACkeGQ+DJfjSqvKNob2dyjVgK2xsm1",
-	"Gnzssgtw+TJ/JMh1U9dqN66Nxfgcs5IxjkgjpOxiATdR7zyh7GLLZWy1lA0aaiJCzeQ4Fp98Pqml2mLr",
-	"5R6IsH/kn9+b/qwz+VV098tX37QH1Vtja/wRTpsvEHMLxixtl510yQ64LxoDrk4FSjBoZK112y1Td9KW",
-	"ik66fNtfzJtlBfur9PeC9gKmLnUbqku79aSrY2rqfksL8MLZIwUqhSbgD9eem2w8hUz21BblWIGVjLKL",
-	"W8IUeFcj+WNFGgKoYmsuzItrQmA0ht2i45PH6ILM436JujS8Hq7H9kzqDKyiqzNnaGDLUkANESyhqP0t",
-	"oYYR902LD8pGiEfarQclbKWJmLFj75skJMx6zItR1KvDBkhkt0D8C10613sdv3St8VMd5QFlVH4vJI7k",
-	"91o78dCeICRArdZRof0jhsLNy+ZWJCwbI7eDbSvj2g7r7f4I6WprZ3R1w2sulX5imnJTxuptxQInd1BG",
-	"1gukpIPX8MeyvogxAKxd4PCmWmEqxDW5rDg0Os0oy1nzYqF2KzYSh+LulrKadzqNw/Y5vOAU9NsyrdUU",
-	"dCmhbeuuJu8Lnb1BK9ctuZQCruqDhAvZrCEowBXiQ9Roo1TcNzxolguOb7URaHYVOzEWvTEyszMBriJR",
-	"Ke/0ubzm6BumKzd1Sd+ZuqQrCHQAWY0JZ1SCE7XM9AXvfaVf23YXp0xx9CoomjbQxlV8c47R2C9qFPXF",
-	"TSjViyGWhPlz6KHWvtsxv5ooiFq3BjnG2tVqsXI2rZX1TzNUQFcMqSlWMAipH3c922brqPwVlVYR1pcN",
-	"tU8+7HLu2mylG77GMJ6gxJTzcIHR6th+o808wmmlxBlI3hbi0F5xDZn9rltJ1TZO0QVd0WQmpA3lgaAb",
-	"NQYfmlIySnxMZUHWdZVWD4aAykOCyDoEnyMqmz12ojPS7T4Rnk4JjtRivEcPzxHgu4Y/g/aF5dRSYLS5",
-	"Caqom8gSLFkP4nfZt+lNEyinRIJLjpyfE3qUp0bsgvErtjuStNb1LCFGH5ysUKW1lIXc96nD1HEA+lKK",
-	"pOYpaol4sbQVRgpkblpivLWWGOn7dQxN2dD9mIMulxof7aDB+Y2oeEOX3wv70hJ6uXqHGRhofftSc7Hc",
-	"t7kFKY9gd1rrQegue8fsjpzceT+pyb3u4e3dUZMP30T0oYp9iWlpA8nvAHABuilsQu0KdfXTGbMNQuHl",
-	"W0Ir7bb8q+nDohNRqEQhvYDtxOVROFtGFD+D1b/3Iky7jOjcu52jOXE7xXRmtUK/LC0K3judM8l0guO6",
-	"JVAEyQU3Ms+mtALwLqtEpIP6M+RiJkjUiJuMllmhnwkSmZIZVUooxCLQgLIAQmwhjZcKiAcrq51gvSQu",
-	"yMX426nXhjyaAKRSJu8c1ZaUTKhXX5QtslSyLodwFC6tverSXuzGhH+4Uue9aUS5hrN1ozazQFGC9Pa4",
-	"01bvm3x9x1Cujj/p070X/ysggYICHampXhL71Y3o5yn7t1M3njDT0TeO0ER7uqTfXJe4178NFBlTE1O5",
-	"76TY9xj4swKkpq+jqzGWxPSroxGSVOfbOl3UzGSYzTkj0OSsyPrtANN2bd+Ha7lf88vZtX17O9i7xv6W",
-	"4O0HqilUv6SASExD/U0A/MDqDyYDttatQQdshTRUxG0UY/xxecwKqZc+n0w465s/+w9hqpK7WjA3Sdjb",
-	"+6DvPDAkz3H5QZMFtcOKUsxSY7cD/Dem7jdvmJOziKWvV9p4Fs1VTKaBERcrGO1KiRcUC4vluimW40Ss",
-	"A3EuTdC3JN65ULlYpi4Wppdo5ScYULPSe2f0O/1ugSwMyzNtTaCRjKKJWLdIoQJJ8kqiPR8L0qBMECao",
-	"pJdkv0xK/rZYOK7hUOmhE/zqCWEjBRB3juIz0711S4V1s0CtLFKBIh6SsunVs9qapFXdxCnXoF1pIVrB",
-	"KluKsLWF1l5MXPRmi5pCnJJ52yQwVJU2OrlouSP1Ew+tzlYrjL5NZYbdNlKKOSEcUp9omxKYO9r6H32h",
-	"oLXbaTm9IlcRaDRi5DnkMVKjK3UPLvJGEVmoiLhxOvrvNJ9N+GspWduGx/EdhNcNMHqR4HYjUWzF1ZeR",
-	"FSzorspd1W1t4N5DngFcDwliilOZX+7Hz/oBCSX2EA4CoTXsHttjZIQh9kxypfjPfLmPsOQT6uMwnCtN",
-	"m/pjiD7DQ6L+CnXJO5NimWR3DghlI5vj2eyxB3HapT4k04RMGJX9gsx1sX9BhICCrcZyD9XRcaBkHUjQ",
-	"5xHyMWNcogAKg0BHexMYrcaaCBJeElGm3W/u2kydXpyKtxKL2KFPMyZY7Q+eYt1EnJeUnt7AqjBj04j7",
-	"RAA6OaaFOZ/FaGdwDbKnoXzPnM8iQcLhjswK+nIVzVHTQ6UQEqA9pZ6ZrSCcJRFJkndCEvabb9V1aiik",
-	"Qqi6dY7wyJLlInFnrYlJdGl5jMmJAS5iBs/ykbMkp9/JSzd5RkTGye62maU6aFOsaSY05R9hSa7wvOmo",
-	"HkmqQV6VeaRfb1zRwK0slHwc10vJffrMuiMJC6acMinQXtyrQilzdTTAgqBnp0/qOtRaaLNvAE0xwVQJ",
-	"POaK0NFYF2hNe1cWzupHJCBMUhyC0wa7HhtL8GyRqvwwX+n1mKpkNEJQ6sbducklKliB1hf0Zyn4UaMZ",
-	"AGqmXVhF40DtSHN7U87DW65tPzH8p/wAushlJobemQuMIUVLVrpOyLV/y4CIlg6cj9Xzgo9PC5v72gPQ",
-	"Vd/VqnThH6edvYXgQ/dqs/XDrl9c/78AAAD//w==",
+	"7L17jyNJnhj2VcLUGl01S7JIVlVPNwvCoWa6p6d3eqZrq6pvdnfYxwxmBsnoSkbkZERWNae3DBmCTifB",
+	"B0i2T+cDZMAC/AAMQ7L9j2wYB/9x30S4mdv9FkL8IjIz8kUmX/2a2j92upiZ8fy9n28aLp8FnBEmRaP/",
+	"phHgEM+IJCH8deq6PGLyqaf+8IhwQxpIylmj37icEoT143sCUQ/tUYlmkZBoRHzOJkhyJKcEuVPMGPH3",
+	"241mg6oPAyynjWaD4Rlp9BtmiCH1Gs1GSL6PaEi8Rl+GEWk2hDslM6zmJq/xLPBJo3/UbIx5OMOy0W9Q",
+	"Ju8fNZqNGWV0Fs0a/W6zIecB0Y/IhISN29tm43O9gqpNmAXCJioWWXdx3dUX9zX3qpc2Uw/f2cIYlTys",
+	"WpqQWEYCzfRb72iNZ3hCypcX4AlBLJqNSNhE45DPUDdZ3vcRCefp+tSrDXtFHhnjyJcwqb26GX5tFtOB",
+	"/9Va3gX9oWSJTyWZCRSQEBa6aGVDoQYoXV6vY61P/ZEssFdjcedkxiW54FHokqpLDuEdJOAlg+XdHpqS",
+	"18ijEypFFVbrL2ojdQN3Rz330Dsix+P7DdjIM8Imctro3z+CncR/pnsRMqRsAlu5mOKwcg9CPUQ+ZVeL",
+	"gBTeqr9e4Q+P3MuHwa97s9+FD756/W13tPqyXwhSiV6RIFtBqt6qSHWrhhUBZ4IAB/gMe+fk+4gIqf5y",
+	"OZOEwT9xEPjUxWrNB6+EWrg1rdqSxNTX33h6imvsU28YmtGaDRKGPGz0GyMsyDAK/T7Sh4M8TgRiXKIZ",
+	"lu4UuEiApSQhg3NLt/mLkIwb/cY/Okh52IF+KtRPM86G5s/hY5gM9lcG57AmRAWaYV8dGPEQDxFGY0p8",
+	"T/1ult9uKIbC2din7qYn4sbDpEeBY26EbqhUO6cCqRtH2A8J9uaIvKZCih0dA8xERTJZJIje8Bc8HFHP",
+	"I2zDHY+TcdIt//Hf/pM//K//9T/8+3/3D//qz3/81//DT//jP/3j3/yrn/7FX/7hn/7tT//if/vDv/tv",
+	"/vD//83f/z//+0//3V/+/d/+2x1t3A2JR5ik2BdIUQu4ajSKJEAhZgh7CmmEDDEwOzgUwyB3CQxZJvvW",
+	"YeJ0pQXAoXzD5Rc8Yt6Gp8G4HI5hnPQ4YsxQV6KfbX/H33AkIneKQqI5GOxJc8q3QAij0Ffol5D1Xdxo",
+	"QtBmVAhFbHmYoW16s0Zk/lq/s+GGtRQxNPc3NBNb+2Y8IXtjHqIg5NfUIyGahPyqr5ATS6KwkAeEYZq8",
+	"q2DQQwMzfku9PWio/QRYiPgtxdN3AifxKiS+IgJ4lFFlBOJjhJNdNNWKLEXILJtqDvc8IOz0aUuxYev4",
+	"n7JXxJVP9bXUP31g2GQWyLn6h4hmMxzOYbVySrVGRmHkRrNxjf1oVfgM8Nzn2GsmO9V741eEiRzg3jb1",
+	"Qs5J4GOXZNdjftTkhOnFrbmk0AxlphYII8ZZC+aOl4nMuvWyGNcyb/WSeCQRNkLvtpaVCsS3t7vhYfpm",
+	"KWdoihVsZS8pXpCP3SuBqIxXBFKOedECQH1Ej6jAI59sSszN3r14tPSYzBqoQMnD3RxOcaLCZnfIuczs",
+	"u2ZcehZ1+8CiMwT9Ys7cLzDd/DINMRdz5g7HekAb7EFfjPFOvYTMSzu9V5dHvgfnOyJoTKQ71fK7gnOD",
+	"/IjOAh5K4rURWFaIEHgCEDGmr4mHMPMQI9ckHDAXhyE1NP3F+bMmmhLskVA0Y1JnCHqsJ6ER9+btAVOn",
+	"fcn5Mxxqq8QGp6xGHErOhz4MZp+w1lTUC2rxknOk39mtZhTPB3Op7WMGZyBIeE2AhJDAUJAXDEdyykP6",
+	"w8bAFtlDpYfw43/48z/+t//LT3/9P/30V3/x01/8mx//4//94//8f/30V3/R/MN/+I9//Od/+dO/+T//",
+	"4W/+vx//9q92g2daObBVhhsSEhSERBAmDWV5wfA1pr4iNZufQTKSRVJIeE1dgiRRYI1D6s9R9k1zc4rl",
+	"9Bud7q8e3f/tg2+PftP98vCbT3/dOz++fPinnd999fmO4MbDEiu9XsFMxEKC3alaV9uazjYwg+U55AEJ",
+	"JdViDA7o8IrMh7TCQHJ69hRdkbkteKm5Roq+KkFnj0W+FicZZwTsVAVDiHpF35C2n+SNIc2GJUQuM1WW",
+	"fMy5T9lkGDGpbzS7i8fMU5Ki2oCPhYx30bqhnqJo3Pf4DQOrOmGeQKM5knSW24mHJWmpn6t3Exucmg0t",
+	"SHtDLLPGrF6nd7/V7bZ6vcvOg36n0+90flc1SdmgBg+GMeAu0q/vCb3ZMY9CJRGH2JUkFGhEppR5CAtJ",
+	"QiquhNplusJPPvnkk8PXv/2hbAGKv0QhGSZwtND2VbylKRbDdH2ZATLnOOLcJxiIfA4ajmrNo7Y9jMSS",
+	"83/YP1x4/ksv2aczqj05i1DZoN0z/fItmC6HLmduFIaEufPiNX6OfV8gytDYp5OpRFgizlyFeyEX6oGQ",
+	"mLlEoL2OwToES9nP3GSn7GS0SdM+EUnwrHVF5q1u2Y0z6l7F32QX+YiKwMdzbZ3ghkNNcUhahk8FeKKW",
+	"qNWDmylhKGKC5BbZKJuU3zASqvsLK0mSepinRx7xFLEnOZoEi/LWpUraKlPzji/0y8lnw5Bgw3ayW/h2",
+	"WqCmShPiYxRyCfyqjxwwhDlN5IwUYfTUv2wmrf42CCnUv4FdOZkDpywZr8axi8h1iRAl2N3tdWrhnaQk",
+	"XHZUl1S/GwXe9inkDVEIk+cfJR6Z1Jz/nbbvW9zHYIkF/AXKVaTFCaTk796cSh6qmzbXzfOvIo1IiE2y",
+	"x/x95alzjgpmWFLm9F8mB8RHYLC4bcaiwufwCYgInkcVGGH/zBIdxtgXpJmTJrIEvgR1AyFDgmeJWMFD",
+	"9Pw0klOQbIXQkn8bfRtSSVqc+fMs6IqrVhDyV63Hvzn9+uzZ4471P8O3ElgJsBA3PPSy/qIH3Ye9jMfo",
+	"wU5pu02Qc25Nyz+0DrXO+cAWEu8M6i/7cAkBfmQIbYaEQQiCkkAVZa5HfW3n2PYosaTXJCXEq5CklHqs",
+	"4ZbuLKUzFmIswLmnoDuviHOxWUn9m0oyqwu4BsE14D7VH3bjfcV/J2vFYYjnhW0lcy/d1DkRcKhvihRD",
+	"EaNlZLuZbm2VPQIULNpAPH08/oJ9PEuoQvnlvGnEztN+48++67Yevvyu03r48k2n+eD2AP75y72Z+L34",
+	"/ez30997+78o42FZXHsBppMbyjx+A4oJxKmgPecTp4+w7+u/FdGcEDkl4X4TOZ8/f/HN5cGjF+enl0+f",
+	"f+NoNwsWyLnfOTicOorgOuqWD7qe00anaKyQVU8BylDGxI6AJSEqkVK6ZVZbeNOYBLJ1xBv9BoxtIMk+",
+	"km6ns+g8RQk87Oaal17uRUJgslfgYKApji1OnSDHsOzMzwiPJQkRTnVK0Cf34j+F+jtRL08GzIltpA4I",
+	"gHujecEFCjblkZYXA859M0cs+qnpMQr5jbko8IaMyIAp5kfE/kkiP8IM5qXcHOZu1S3vwTyxWyheHqIS",
+	"lssI8UC0ieQ0M6CeFelJwdK9YIqUEqKQjJWIst8egKOaKVKqaIo68VQuajQblklb70cJaNZq1M1aQS7x",
+	"AAX0Mpf9AgSgpWR2RlkGmJsrmE4+U1p2jkVylppT9jooYiOqAITK/T5yQe2bYY/Ezl8std0lnKtjG5Ex",
+	"D8mAYTbXPiailqitqRxxhf3weqRugMo2UgtQ72Ff8EQ7EkWuTQbsiszvCQR8v4kEV9MJieeJWpJod56G",
+	"Qap/UtOB5uUTSTxzh5a8U83yS+WdCtvAIpHvCH/m3ol8717kO0EdNAP3rAIdDSl4gilrbwYSb1Pq20jS",
+	"K+Eq1prU6HnallC0mpTLBAqU2G9NXG+iuOcCEWJfOWW2czxzMYdlZx8Hi1WEfRoecU8ARQs5l0rIoFKg",
+	"i0dfGV89lVnlbSplIPoHBzigbR1i0Hb57OC623hbRtS1zMszyoarwJQWyornBhHIYDIzjsM4UAFsZlnZ",
+	"6jsjW7UU4CkYSaShwp6yck8ZEdFn3ZphysoOJQgpD6kssUV+SSeKr1CBZEiJh8Y0FNk77W4Tb2Gcxd8Y",
+	"NLhUr+7ejpQ9DYh+BX4Y4vGYugjPOJvEtwjRKOT7CPsoPtDsSdUzRRmTE7xqIWECVdZ12dag2PyUwGoz",
+	"RxhWMwGZY17LBFRNOE4ZchQN0EoIUAMHvTh/1kdyBZKCHA3PTn/AnEqS4qC9M879CUQ0BQFI4s6BO8US",
+	"wMonak1gOj0gsxHxlKyk/my32ycgZcURQ+ptLOnIJ3pJNzy8Ek1E2pM2ykz/uo2pmni/jRzM5DTkAXUL",
+	"i0yeqHWWL/K6e2C85sI5AfGeg2tKSXOUwQsOomLAtDMYTN5czTohilo4/XRdE8JIiBWa+ZhNIjwh7Qnn",
+	"E5/ggIqKFQyYmmFEJD7QMHfwBv572zejkc+1k1VfY18b9J5kn/0J9uU/FoIkGxiw7A7U+HoAsx0IgoUL",
+	"F/s5WXIh47Bkm17n6EFe0LNUchjlT/oHB2VIvz6RX/Q2kPxvFMWvQ5lXCWvPk21jsurkaPMCSaaV/PQO",
+	"CfiOrW7LqOkC2rcN60QstK1vnTAjXBBfx5ytao5PHBtiYU6WUOK8omyIsxOER4IwiWYEM4GwnxUWv+va",
+	"0shKOQ9FQ2PhVCoPYM5c9WWJ/XCTyAET5VHlofOpkOUxT7ajjV/V8K8tFAq1Wp74RtS0xMuMedQrWz6/",
+	"quFGzxs8bV8Xv7IlC30aLxffQpUddy3MSK51Ywy5NLRngcspCLnkLvdTCUIbR1x+TUJRwu9jiUSgvSch",
+	"v2qiR4QEF4RcNZHPXWwE91AnZ8Uanh5ayV8xp280G5ozZ3W95MUqXW9LVipbHrtjqbVZ6rtjo7uyScRg",
+	"JUwy5xbpaCpSD3XoZj6CoFMvhmCcRM6uGFy0htLLZ4EsW+3Rg7qr/T7iMpcFeFTzUxM0KNaKtADfP/Hy",
+	"TrPugxpfL+IGRlpK1mbPlNxN/ujKLj8+mpdLoHCLMpaG6hJziKDMJRXWge4lmAZWsg4kQYbl1oYVx8td",
+	"h15sPMkin+STkEfBIiwukTU+j4W9kKj5XRMtBbaoiRoP7WHmIaX8aoeC/lGJI5DVMiWzrKTz3eFCWbAk",
+	"Rih3OTsx8mU2bY96Zsh7IvU20d/9dbd9vD1LYeRLGviUhMOAhDPq+yUyyVlIXYLSV7VllkcCM09OBdpT",
+	"BB79Y7W0Juoex/9uHzeR+uc4JCR7C+qdejTxmgalIL19K9oC01bZIWUvrZkB49UsV4AX64UuZVGnLpBv",
+	"ovCsB6uWTHPc7ZUJXlVgGGvYsJQc/KwmX1RD14q5+QVtvfJSt8EsNNVcX9mA77ckl7/n8LYBoGUEv3cG",
+	"WYXL+5Lzq0fEp9ckLPF1PGcEfR+RiHhoyvlVnJBzkslt2hME+8RDGAJi5D5kl5JrEqKQyChkWmvPOeik",
+	"JLNAijK/ql4Mil9BgqMxDrPOuU+zrOew16jwnu+Ck8ICk2HXi5SfciGryp64RE1wTyD1EtpjHAVYTpsI",
+	"CrQgHtrpPzkri7ol0TZ/K+W1Bhs/qqdNXFGdnriIlNjQ9JV6P049WGZTghQUfeEmZ6+JBGZU0h+Id4Is",
+	"wxLjjJhXsluPzw1hJm7U/SAlJjxlSi3HPrrQMfg6b6gsToC8luZG82skDGEUGFO9F8Nn4gBUX2aXksDX",
+	"4RrwVU8/tk861ZKXCi2HWxFaABQsBxsAczNF6sylp0ebw53VZJgCaBWj0hiXdDx30N43zy+ffvHb4Yvz",
+	"Z/vgTdH1dcaUUTF10B7OluWBP04jOT3Qb2QsV3pMtVlrjKzNKnmlcJX2ms9KDQyrceoMsS7RHAIzx+KY",
+	"0bSwU0ZLL2U7kstc6FF3dX1a7y0erBnXvErXsey+K+MQDVI6aM9wKR6iEZE3hDDFfEJKxH4TOQnYweUX",
+	"CUXv9WsNKB7BnjNgexN6TRiKAhNZ2DtCUx6F4M02w57APyAKDULTnLPnF5foAAf0QNHglpmSEnHwhnq3",
+	"B/C2kwvqM8u3EQP+jXMRMPBLCXzpIOJf8VE554YMaKiwESfnK032ZoqlWrZHvSYazRG4wnMxrNgDQ0o3",
+	"y0I1GekcKzLS7fR7ioz8EohJbCcXjf53L1OLVafZeMVHOgn04cOHDzHGeDQajVzXdT3P8wghZDwej5UA",
+	"BDaWGb8234krGgRmDWn5gkKtLvPI1KW6JHiGnpxdoou4fEJMTOPUEPgpxJJM5o1+Y0Z0frOB8l6WgJZs",
+	"t2u2e1uQZzxjecol7JIbq8BBcwliZsWVRYRAp9VfKoJ9mx59GXclDMDVcMw4efwVH5lfToyopo1UTfTi",
+	"/JnQJRvS9HKaj8NZKfQmNV/mVH4jPsYrhODOjF8pTpoHEQgW2EQRu2L8hiVuiBoZfjEI2gyxBjTaceud",
+	"1kPcGr98c9i7LY1QTyD3TWWZgHsiLdFiXlfY55jaGM7yfSQoURnOFpdEMmFtEJe6p+tvAGQlD/TR7y8H",
+	"SQv1FlTMK8owNlraHxYxdIH8E5PJMGJMk8kUiw1UZchk+rRk0Bjp6yDWRfy2zQEXhxCaI82caKl7Miui",
+	"1UXyHEc1IG2JYFWiVDNTDdG+F+tQUtas6VgKayloW7ZuQ2/KuHbCkSoME/B4+IqP6gs9KZNbaqKwRi9b",
+	"HHjJSszD2J0Sb0hZEMlhEFK30j7Jx0i/jOBlQzRPEOR26cgACcVw1EMYKae1Hpd6QmpUAnhv4j5zp7To",
+	"4uDMym0XdhxnWeh1JFef5e0abO1zyC24WQZRqyk7AKnrGWxLgXkpCObNUWVGqeVgugvgsAxc3d6DvIXL",
+	"ZtJ/NhiIl7/8xZYAqjxoasG1V97jNmy0mnStb6O1AgQyZtXcYZvcNVu+28r518+lbDYiRr+PiHmsIC1e",
+	"/sWcuadB4M93Ge+l/j0huXAvAgYfpU4RrzRZYIfxXzEHzjgrzD5zIgkkNYU8SGsjeUkypB3zwzjyOZuQ",
+	"ELyYWdnejFwSL1UOU8ml7CAQLY19yQNsu1sOrEuUkUV+/gXBj9mNbifWq+TwNsRuNdhZSK4pudna4sx4",
+	"W15eOahgr0S1eQZRf3GyZwzBTdAQDYTPiSzLEml3V8sQ2SzUx3y8csSNjduZtArYWzOHqsWTKNv5avvW",
+	"VG2jskCLpaYMlmUOyp4cVI9E3agGo235GT80MWk9CaZwhmfl6s2vIy4xihi49UiIZtT3KWdGwckAmTqZ",
+	"dY+meBRax7XqsBWtmHFupa5rq9XsPjggYXVoz9FVUnSclU6f0P/cb1p1cNXcTYTZgPFAgw1ytPbswBA6",
+	"oR2MwHEC+j7YS8chIS21XeTMiMQelthpo+cQCwT1jKFq94DRCeNhIeUXchGT1TX68ZOWQlX4rXWovaOw",
+	"Ti3+pjgV+NqxU0hvtIa00bZ8dFuGu3/4oCzbNd5aNWZpaLY2JgmeAYWz8hwsUCujhaJVCKXtlMchmtOo",
+	"YyE5i99eP0djwUGG/MqcZLfeScYJH+lYcInLEo7LjtCux7zABCW5MZWeQDY9HxsEgEyu2OioYdvgj2MX",
+	"TM7Z/gugaJvfZ5hF2G9lHhjj+9fwCD05u6wysuuo0u9KgLSbLsH6tdd4ebtxXZcshSmI22UCd1YUKOoL",
+	"VtnstBC3XYL7FafsBBlpvaT8tmOKhg+iTufQjQ8c/soZgg+bq2oTcbnpIrikxWgZhDOKKQ5IUmsazfBc",
+	"i1RoDycABECTgtBNiIPAVBXHDMGJQfKnLk0LgZLm5f0cWBWvv3j16bVvRgRso3WhqYDVTgZ2MUc+HhH/",
+	"JMGHjFm+iW6m1J1CDr/Lg5wnJIsPeVW5vlk8gztLyeMmxuxCZPdK6FhhF6jiKUswbRnJq9K0EmfbYku7",
+	"5ZSp7VhZ8mK5NyQDBGte+i48FouOJx9jnboCqv0Fy50ELytv9Gsip7yCnn55eXmGZvBCUlllztw42swO",
+	"x3jyWB3W2fOLy6zrR/9eOMQcbVhYtQEEzISlTrHUhTwZZyQOQNLWIGcSSMdelLZFqP8P+VV2XRUwYZd+",
+	"LyNS+VLmuh0IeioFEsQNidSdYrJRdk3EmQ9RUiCbyimZw1tCK8g5HIrkdKhLixcqoxTLTixhiDYTLHo7",
+	"NTc0BjVdhRPqe4LbjISttLSSZphLGWBJyiJLWgUsrZ87xWIIuy9KfRXGL/3NiOCQhKt8tcRrWuZg7lY4",
+	"mFPXFlye7z8fN/rf1XacvSyrku1jSYSpk/+Kj4wbS9dUgstJKltkVVrQYCUJr7E/FMTlrMyueqEfJNE4",
+	"alFe5BMP5ot9ZgANMtMiwVhZR3M0VeJEodrl4f1OLSUbItCgUUBlUJ+0DkG7jseRb/oGQJwX8dAeFih1",
+	"xO7HlMCcEmekJPIvCRnpHvcP0wgZ675/8fs/Gwy8N0e3LfWfXvyfS/2ffuY/g4EeodywnpDV5TzCkOBS",
+	"1ayGX34DeUzdwvr8rDpNM46sieNd1VUe3JCRO8WyhwPafmXqzdZ268WERM+anG8zQy+ts8hvrgQ1cqCY",
+	"weUCNSohNdU8Vd9V6ibMcxFGbhLW4UShn9H6DAYaC4bmM1gYMp2T3YvorrEwhj7DfiujsIoqZRYiEh0R",
+	"rnrV+72tzdt+09IH1zLqYOsrMi8RuPPExSbU/8U/+sV/qRS13v17n/yy/WdD5/f/Vaf18LT1O9z6ofXy",
+	"k1IkreA2iYgdG3Nbes2tGBSWlHA76jy8XyPSvJJvFefXr255/i1p0x2lrSVFdNeWHVaz1FpyRT5Lwej2",
+	"YZTlAHqkipFt2WBzDpo9EZbnRQZFY7PsYfdY/bKysXpWIbjHJ/Dk8WV9AX0psNThTMvQdSHnqi2zLx21",
+	"wNXKzwdIm31CMa0zFobs3PHDpbNvzhQLBQ2WzHm7hA+Vhzlo/rOquc7c9TKXYzz4MhZ5gY0doGxtq67o",
+	"Leyo0ay9tdQfVqSshrcXoxqgQKrF/YXE8xzLTyhfGlKxmIXH4PyBceMymUkvVhs1Y4FfWziK5RvfDQ8v",
+	"W7V+Z81Vv9+cX1s4RNzU/+0y/rye/5Z4u5A8ABvJbLdc/Y5x1+PM8Y8fGm+uFFAc2K6DsOcJICCWE+eK",
+	"kEDozspQLtus+x60ZCYnqXtEF4uKyQwUzi4aAK34+ELsWSYfqpZoVGVMXVSGK2M9qx1svo58UBmSnvD0",
+	"RSx9ztw0123RHt6xBbB6l9Wbg0SGEt714vJzKP7fROdffI4ODw8f6ow6jBxt+HIQH48Fkc2Y/muyupbh",
+	"bTtWtwsiFV6U3BL2fX4zjBjE6XjDqgJ3EN6VxmZiiab4mijkgA+bEHQC6QZTrNQH9Hw8RqN5KbOrND/j",
+	"yKNyCDXcy0vPnoWkpSgPgjd1hj9liIzHxJVozzl98ejp5fDZ06+fXg5fnD9zTGcDQSSakjA1huqCf+Px",
+	"8oJ/Lg4h65NxWRqHpIBSP0POgXnZQWLKbwTac/QTJ5m3VO1t/PjP/o8f//W//PHP/9mP//7/LVsDeR0o",
+	"uB2GxKMhcSvO5lu1Q+Qc+HxCmYksir8QCOumPjdTLggKfKzbHpuR0Z7LPYJavWShOtFUoF9dPP9m+SEx",
+	"cqPLzo+wj9mycK1JiJmpWUSwO1WU3FeC34QKCcmtaqilJedLCk5AVnMF4HAhNeTot4qgk2ZgbwFqOIjs",
+	"pSt5pq6n5U6Je1VcxPPTF5dfrrGGmF0XiikcwErK4zgnuq0H5WxYaTX61rjmMJtzpiMu4ouKaV4scJcY",
+	"lYoYLqgscyzHxYtrVNaSiXO3dAfNCoJWAqT2NRVpTwaeKnCwQB7KeElMerfVraSKXi89+7Wo64vzZyfI",
+	"GTQGDQdplYbKVeDPmrRMSrQY3V5ShbL9y/0/+cWWiXGyiVokuKA57oQmK2gUNkk2gyZrjamw82YA7Y0H",
+	"jX6rd+tA91CSS91M7kBMeZC5gpAwclN2+LXo+OK+H6UhtHWKA61MqzcFxKTmxYYwuAppr1wzuoQy+Ibu",
+	"c2bydeKusHG32PaAneveSkkUQkgE90Fz4dCwiV5DzXfPC4kQkGQABMLEhJ0+e/b82+HZ+dM/Pb18PHz+",
+	"4vKz5y++eeRUFWavZh8bHloVs9kCv9i0nBS0g3hG2VWJaAx2wMqyR2lNo+TOhWLib5Lvbg/SSi3tdjuV",
+	"A7E3U5IQZnPoGJUTd1LtO5LTZaWRFjd40QYrBK3FX5w/SxpoU3bVN1MLJAjzkHNqutKa1rWfaeOcDvhU",
+	"C7lU5Kss4rOhd3kg/OGRe/kw+HVv9rvwwVevv+2O3mZTGE08RcWgvdZhjTKhSw0l+QCZkj2vUTY8vggl",
+	"XkUiCd4CTI5z+WCI3TWX8bgrWiNeGvsFVWAND18o2cegpSNzAwVWlCEIwjux/X661XWuA43hG2vkmset",
+	"+4tNjw9XqeJbtcPTuOgOvEU5szZqrmiFXe60g3U2SWAnbXWgGXGxZLKuEVjjsJe3BNcWBC/xmpuiV9Ba",
+	"L1+tYuXCTlbkTNrGOdERUoqfhfo8jGSOIQ+AVo0LiyZl+lasklmfMKi1suszPKwWh9mQ1b8VMlydZ1tC",
+	"DRfngy+OAV+RdK5Wpz5HV2vQwtVcJgW6toQOrTa6hcgLMXJR8kd5yYJ45IXYsI0aBanst36qcDLGtvT7",
+	"d4uwJQo1udGK6bysZGQ9hP55IHD52cHjE9TqVvm2a6B7q7uG3LLKAlaffB2RpFT/gmdfc0alrre6zX4W",
+	"O9EzVlBf1yxYVHTGpxJteZF4CNgFLXTDzPilrBdm8rEkzJ0PZ7nOFw96tQPdTW+8XL7tVaNqymKRNVNY",
+	"DySoRrPhqX9n/K9RUEl6ytx6uit7pu7ILBJSt4/ayzpwckWMl1SHKpIcrZeXBq1HI5+6ZW0r+Q1DWCLn",
+	"yWNTtlO/emBywmvZ399uyaliuZLycHOzZzuY3b7zItDlYKgI/yuK2DYN2rDrwFKEX5wMm/HEmNo5uTz2",
+	"1YJ4zBiHmV4Bh5mQnAf3jzIW2/JusAne1K17tQoarNjgycKRVc6oXNy07m4pcGxF6sxwvA0kT3ucrXcz",
+	"2B4crwW4yUf3PxJIXQ6ahQu+pKS0Aj2WsTsf/LHUI2mZZMySHEwq+ijyZYjRf/qX/xwFIYf/jkOSCe5W",
+	"f+uEF0Un1etZJqofFDamGz/xSXUn83zN/rUMXzigwysyzw/26Xo1KbE7JcObkEoy7E6tpmH5Mr8h1G7J",
+	"NMhC6jNJmPa7dFtTHoXmDV1hE+197uPIS4UHsb9GDIO9xOPZJks8VsAeSbKrRXorLi4k2EPjkM8yEtY9",
+	"kVnfOoupT7FqQMjCBngP729N61ixQFWz4UXGe5YTuR90e+Xk1ws4zVnDGwfX3ULv7Bp1Vg+7K1S/W6ls",
+	"aqF9XxaSnlo1a5txIVvOlAbLXD/ycpVget3V+v1VOzKMCTobx1y3JSAWnFE2WYofBWADl4lEyQhoT04p",
+	"u6Jsst9EOFcSMSSm1HhOmV+pcWGhMESn+6tH93/74Nuj33S/PPzm01/3zo8vH/5p53dffV5d+Hroco8s",
+	"qJOg39JFZcDRFfczyN1eVfPNEKo21ZAj6lok6/gIrAOyPQUWP8qpNxbbS3WdBA2TfdTru5ilsFVsoYqj",
+	"lQBhDPXZO8uSlQzlKhM4Y56/jcYgifzwkTcFeSFIGPcPr2vcOnx3xq21DFal/XY7m/gM6mBoipQZPEwW",
+	"UwOck6vZps6/RgEs6/wShbaTpelrti7egZOm9NyXnO821GYbk9ZXmtUo26BfLp/NOBuaP4dq2J8DKdta",
+	"M/OKOPHYZ2FeaCLK0PepYJYRGI4r3SY1ohJbxWfFszarGHrEXyYxKp3L89AeIxMs6TVRP3jEi1y530bf",
+	"WGF5kk90SLVuwmSmcOp6hLa1NegJXBqH8TW/1qk0YGHINRZ2wPAMfwhn/wR1kE/wNYmDlOBBvkfLQj9z",
+	"CTL4mA0XOSWTSjhqgfcEkpSEiDBPKHmZQLVhpq0ikJOSJHVx5s/328jEYyNHfWfSwQSRYsDUmNrT2U/2",
+	"fY39iED1QMlN9SqrIJTJTjZVDfJhlb1O79NWp9vqbCPkIeQ+WYMonavParvrSgawao7S5aV0wGRVaszK",
+	"Df24vL2iwn9o1oJG3INCjSb6DTM8ITN12KdnT9Getqs1EY7ktAnhlKwJ8LDfRxiJKCChINKEOw6YqV4Z",
+	"W8ZOz57e01HVHpGY+oNGH70Z6C4x6t+DRrvdHjRubx1dcrJQIVd/BkIA6D4Nyq6xT72hURviljONPrBL",
+	"KMtmVbJp3BZyztMRV7gfOMRH+ss8iTcDvqx5FY+S+XNCTqlud6qUupFPmmiG3SllpBUS7KlfkPqgj5zc",
+	"gTjN9KdXgjP1t7rhoeR86Ctl22kOmBMxbKJQiadeGfNwRD2PwPuMy+GYRwyeuJyNferCwILIKBgaPUp9",
+	"OGAOZSIaj6lLCZNxOLt6N8SSaIe5niFi+BpTQD1dOpSa9puFIOniFRddw+VAfYqm0Qyz9IyM36qJBB4D",
+	"pxBTfhPnCpYFBJcCUWmcta3Wl3VqheeIemgPCJ/pBeX8pnWuH7Weeo4pJwDFqIkmcEwXWg01cuZKiq5i",
+	"NMhBadxwE8CsBqyCnFVywHFAuM4dQ5oz45lpMhYSZBhMpTBhySSxXFFsJFjUqtRB9woRqEe9mF7Dzdld",
+	"/XTZ7mwAYb/bO+40k0tWb/m0rDBFpdh0TmaYgsnI3h/6Gs/RGPs+Ej6dTKU/RyPi8xv0Awm5YWOsNYZn",
+	"OrxSMULpk3pi1ltSSasllctUBjDiSaa2EJi21zACr6Gfbia1pKtWzG6/vUMhIh8pnV3jEyzJDZ4bWIjj",
+	"cEu6WddswPz+yCxFwMnk+medaXvlXrN9k5Pp5O7aOTGC5liS8AaHntiCfy0bZl2td2iTcckVaZpSMyC7",
+	"6O/UFKhWsEcygLlwK/45TbVcGC+9xFBTBSLFAhEgCDpGWtRXO9EwfYIctU5HV5zVAE51XSHrbRoifsPQ",
+	"FZln7tAQcRg9F2KknxQzXCqBsoR5pf0bTAA8ZogRClqioBNFpRHjIaza3pO9xISvxGNl15k8Lt6nIG4U",
+	"Ujm/UGs1fAZyf04jOS3LhtDits7n4oqUqTW2KEO/+vZSiVBKQL8ic7TniKsWpD2phcJRgMEeBk+XMpUy",
+	"0EfGryipPykRgnKG9GdtCCxq9M0oaWnHwAgGQ/N+Oi8O6Fdk3ri9hQiEMS+ZNZ1SzWRyp8zh94FXUjYR",
+	"zbQdlwInDUaJnyamM824eAJm3kBn74qmSQFVn0VKIkQ+n4g2UodAmKQu5PYJcOrb29e2AygskR79gO0t",
+	"zOFSr+jsrf2mFvryZ+OYw0yK5eeO3Fxs9UTJfaOvqRBKHIFeziA3W+lywiS2oqNO9wRhBM8HjHHWym4z",
+	"zn896hy2ETSC0WelhZwKse5EV6TQYl9AwgHL9YZBL+K7ySwpJOBAJy1FIfpJO2GBXByGc+RMsRimHzi6",
+	"dcCAzbC4Ih5S2lMz7kycSQ7UeoSkMpO5qA9XHWmj2bgmodAg12l329CsGbowBbTRbxy2O+1DXRNkCtgJ",
+	"JhgDcq0oDqKcEGDoSlyES3nqNfoNYy/VzhYKSkuAQzwjkkDn60KQoTS+SVO0inIP7YGvVdBrsp92iEj6",
+	"i5vSKw6wRidBw+8jEs5TLBRUcwFNDyuEw9XjyG+b+Q08Zl5++eR1cfmM31QtFTaybKm91Zf6UrE9A1Jq",
+	"1F6no/VrJomWxXAQ+ArlKWcHUFXJnjsxS3+XdTx0S4MWuj0tsptG1r1kd9nmXjn3+9ED+MpIHT0ItTKs",
+	"Wo9p2hkT3Wq9+0BtSl9t5TXq46w4ulv7mBfJeAU4Bqqdu3owFJmzgT7x1GtqSkkh2V7R17j3McBGWy3g",
+	"SN9D2ezJfR18hj2jH+tPuss/eWGZMvRHh8s/+iK2d6gvjut88SK1X2S4OQCKzce/e6mwxWay372E+4tm",
+	"MxzOFbFQQlHTLqqlqWqgc/Kg2B1X9A2b81NQjifCapkmdCMUm0KJZcTJ0KVtIUfshzcqzqGdIZ1m0QS0",
+	"rVEBstwhS7muut8FA/ZQaxaxeB/ns1S3J61AwNjz1+2UGQliURg+apQ1+y+u8YYofb7R796+XBW/VkGt",
+	"9keMCeocEqGuHMqbjcDkaJUCtXEoJ/TzM+7NV4PomlC7FcDLgtmqUGP2eptVDk3fhRxad1c7hBwyd37G",
+	"yLzipZShsdX45D1nfUedh8u/+Ny4AOCDbo0pLjl/hsMJeSfMFQAS4fgC6vHOAzFnED0elFYhORVXQtdQ",
+	"Mx/cE6niOVa6lxQmrUknMUHu0JsYh24PNKQ7WkoynfioFAOmgTZtjQbigJA8hOxBGDvNQ9KjwFoPAt0w",
+	"12kju0/1PdP6dsCMEuxxqFWjqzzHdrWz5xclIyoSMTfemFJae6HOaANKm+m2/V13Za55QXziwo3UIoHb",
+	"EvtjB6NFsI56zQa/MhOvvo+0HmkF8QjhqS0Qvu905H0nC18Q6U4rUThF3Zrk4g31bjWZ8IkO0ynFmEf6",
+	"cQE0j8qaAoBP9b3nF0fLv/iGyy94xLx3cc/6GFPyD/QUSkDF3UErpMxFmtMTsrnidKcu/VwlrPccY84J",
+	"9paJSwVrZtnq0lfim3vqQXXpICrt3+3PTSFpaDQRR0BoSaVdJYOYuMgNpJAEmhMHzsrWMb2GXQghHwOV",
+	"SM51BTrxcPd0QruNk5bLCsY+LsLxEepyWmtZVZdTwtmB3Q28lLeb1jLbtopaebQs8v1m0YnAfcomQ2Ov",
+	"N+/UwN7U0TXUEYSNTz755JPD17/9oaEdEFFIYrrR080C00/iQBW1iCNTxQEiBUowMUmYhOg9dSC61s/Q",
+	"5cyNwpAwd65LV2miIAmeta7IHHpDM+pemd8VCb9hJBwmuRF6s0VxwqRK6WQq/aXpuhlvCHwiWaK1KxOt",
+	"DRcVFCV1NWsLLfo859/Mdt+9k1C2YCXGlt5WIssnP20srNQoQ4uoQIS54TyQxEMYigVLtHf6+KLVO77f",
+	"evL519qOkweDZjkJ2tyGbSN6Q1y1gpC/aj3+zenXZ88e2wkKhloUEXdV7NilKfq9oKCdlSioXsN7RC83",
+	"pJYrQsMSOvnRCVrvu9x06nl2fRIoU1EUoSySuViEOtBNfMA8vnXK+lnkXyE9Qd/koMTrNvElkKBCBTIo",
+	"jigDC7oMMRMY7MFoD/s+iqORm9qybpHrAq1uo1MT8ZRpKmdmiNl6iSXcALzunrQJxU7F0++2Qr7rD3KE",
+	"P3NLBuk1VpeRzDHsgguYqwCC/75J1z9v3rAmlCx2eORR8I5lvAOWMcNsboXrc9uKrvtkrMU93qQVOxb6",
+	"TAy43PlM3r4FeMaviSUxbF2vai59OaYVa1uMTxCGhHbHDh023SI1mwevOpQ1qtTE3ql1ObuGnViX74xT",
+	"tRmqZcXernnqYf/weMcK18dv6v5QLNdLSOoKnFOtk2ymg61MhUsVts99grOK0z0Rlx7bG6nJvCZihHiA",
+	"MVA2IMYlrZohRWU8fsNE0pBrwNKOXMZfH0aQCGRoh+gjKnVsk0B4gimzWndVUfNzOLE7ovnBW/TfLskE",
+	"RLuTKTcjgGdRpkTuCLvQgDXkEhBtMTnUZW8qPXdP1OMt++2ysYmHL+thcL6tp/aHJ9GYTfR3f91tH1uu",
+	"98iXNPApCYcBCWfUhwTi406Ketc0qKWRr6CGp8dVmXEAB/5zyTcw0JVCoPnBzjXIpTtb0OGAATGkLmS0",
+	"c5HG3uZLOEHeIpsjDvnF+kdo6A3t7aEK0my/b9JY7Sx5UwNEZ1DrxFUwharJ9Frb6DRRzRk3Y5thDZPU",
+	"plRdpeNzKDAgksRa9fq9uC0qDglK4NJDo/mAOSVw6qAD1O10Ok0UKppCPKS2wxFGN1PuEysxtIwjAwxu",
+	"wc9VwNLaGFgP9VZDqh16wT44erTSwVUxY1PW7C5l4t2kTMDxlxHGLGMuiX7OlZOWNnHxyVhC4gNXMoGe",
+	"5CSlmlQi7HNGErpKPEP/gISpJyDwt8uJyp258J2FWFeCy5Lk90uLB1EvyQ8PMHRANoQnKQ6dEtXSXPFV",
+	"O2ZUmhe/0FZFU2lQSChlYjP+pq7kZMyOzaxxMd5PDNYV0Lq5gbGcZPc6ndUo8A6tjO+SdfXqs66HP0fW",
+	"dRdSGoeULuV1U86vWh7x6TUJTVk4o42WVNLV/fN5JEf8dRzG8M3zy6df/Hb44vyZfm5QRmf4Je3Kx5RR",
+	"MTVdBtLyelMsBuz7iETamnZDhERjGgrZRmd47nPsaeYqCPatGLRi1Jmp1aprq0CNTl338J7QBQh0ZSZd",
+	"J1HsnyCMzJ6Jh0J+g64ICXRJV53kSCT2sMTaTidMp0NPm08G7FPk4bloIwfsUZA556jXBGZUKsDtoxfn",
+	"z/TSQ+JFLhTqNToQtHU3WpOcUjYx6hLnV2LAfHql7u2KQDCIrgZTpmp8yfnVI72FeXkpliVGUKhaXcNY",
+	"qt67oD/od0tcVSns6GoYVJtJSWXtlriYVz1qZO8z6fu4xeInWEoyC6Ro9A8/rUvCDeBYcQ+6wWpDIZPI",
+	"tVMFy2Wv2biiTN2bxqG4xVycdGk6WMQlioiHjjsd9NTUDkUXuljmY1PdkpHXMrfEw8wSU/cOwV4ldzjM",
+	"GFri4uLdTP1wMF/qEuH1bZH2nWkwKzKTU6RmUbp6CkB3BVSKZhwFUtYRWaR8mp6yelBJ0rW3JSQynFen",
+	"fp9FUiCMHAUwTjzfPDFoKtkPyHTfVKqWIdX0mDOXoL3RHN1MqTsFmpw4OVwf05kYMGqIui4UxhTRhs+T",
+	"smORiLAPk/HxGLLBMdP2pLgwVBsZYoM96zQUlWdoRJIR9446D7Ul6oYKsr+McJ7DodSQ4+MD2YYof9Rb",
+	"Q5bf0Lnz0RC5hyVELiDMo2yyiM6tLgXbYFIlDMdQ0URmCbEK/9Zl3fqgUCg1npTBtoqM20RnDpUV9Bu3",
+	"tY+vtDx7yTF+w5GI3Gk62V4ql1mShRakLBkMaRFsv23J7xscQjz9UJ2GYZrxYfASwoOydGcHB2PDlyK4",
+	"6hJgEXtCUt+PIQ5qKyZHpo/j7QdWyXAOEjX2MvxqXodb+XxSrXU8Z1DDEkpETKxqwjlloUDkn/HJOxWK",
+	"dUFYcERQbSSsrA+YtL8pYRWrt9ZZsBrFVmE5kAdbtZ641VhZvcKVup5uVUi3eoAeZbt4flrZh7NT2f6y",
+	"U+g52WnWqIL48P4C3mmFH2R6K0JDxbR9YlXPRDUr9EU0TQ9zZ52rrNjrJmUVDztlPQI72dr9i0vqZ9ru",
+	"gWkpbpKnZZgkDKK3VS0h0/5toYZg1bK90xAKGkJ6Oha5hT9TIhunvleEGnytHm871EBjGGVBJIdQQldJ",
+	"n8erdELoKhJlfa6+Tg2fWQzhkbQnMk0GthphkJ5SZYQBTO9pCguBBmqtH32oQVqJ2tRKtgDRQF511MFZ",
+	"Wl25pPoycP58weVTXbrc5RAJ4LiE+nt7EbMhDv3dXyMLdtAvUf5pET7RL5GGIvXYhqd9dIC6TQVQnU5n",
+	"3xkwUxjaKY7hxDWBIU7CsZ+odesKTLp4mQKPNPVgFMkBS92HekFgeRxHQr9sVQtHEfOJ0D4ZB1qBDSNd",
+	"BNwbxkXYTD1xNQhnZZowwPPm0QoboehqyLfLSIQSclU/xvGtUauVjqtKrzAC4F38wduNFQSUxiiWsAsU",
+	"MsusrWqFCyo2ep7IN0A31FhyXQdOQDlB4iE1HvESggPJpNnfBLh+FUW1A8GSvnT7J6bJoNbEnaZudueF",
+	"PNCLiGe2+0ozjnzOJiQcMIjcaqNzHgFd0jH7aXR0ajdcEPMMcH0xZ+4pHMwWyzSqodS2TNPJ1TAtXdFb",
+	"rdmYq2jU7qbVjJoZivNyVTEn2dDihMa0IGcsA3xgKRnvfcKiugOd16VRNa3hKJIOb8XK0gtpiqmpWml0",
+	"OSNhjjA0szht7ppK5HGiTVM6lGlOZNyzJBZyFtIEvY92NZafmaVu0ZTgeTa+vCwq/ubP0lpgMYkwA6jP",
+	"9UktMAisg3rxvqsMg3Q8JiFh0PNllISPfORhzd9OsUTAELXTvBQnbnjke4b41ECIZRVO4Ubugu/eVa6u",
+	"vtp7QutDFWrlShZeuNBN8m9LlT5ouQcZNUAWDWHWuia8UkHjNg+Uy2kSvdWVql3GyL1Lpaq3RKl6uAOl",
+	"6i4l9b2JfMtQjoWyUbab8wFl0CiwUufShT4EcrQ5ykF72uUh0Ii4fEaQg3UKIDx3xH4TfoG8Fwft6T6E",
+	"wqhSmVcHjIdmWOfEyiu7J5AThPyaeiR00A1lQjfOkWkL3ntiH9oNBzpqzkF7mM11t2mEB0zwKHQJtKQE",
+	"uWy/jZwZCSfEQXvGYLWPZli6U5LWnQObk1pMH+E4is4PCfbmJiRkwALOoUycuKJBQDwQ/nQoHTSTlFgS",
+	"dTxYRqKpzXrNNC9W/TNiiirvW/asAYuz6SYU0mB1vQM9iNNEjpwHprdyHKXntJVOCmHKjs7JRY7e8ZB6",
+	"SWc1xlmLzAI5R+aQmvBEi3Qm9i9TJwncd1gic3jQ6El/WaLV2hMqjRl6eLbGPJwhH49A3zYDQQyJbomn",
+	"7cP7bXQaz/mK06wC7uhwbHUWrImIL4gt88P3ntbIJWnpznwxqJj2fAoU0POAsNOnLXV2A2Y+PkHOJJD6",
+	"fJxJyK8cE2sJgruchjyaTOMvFd5iSUd+KseLfd2VQYdzDJjZQnJ+aZSmi0PwmhsDbolefw4biBOzNQau",
+	"yRW1myPkV1CoItWk4mUB4sWg02g2oCV/oVhV8kL/DSQKgyogTA9lOF7Ff9QszQZsq9GPF9BSP7fgR0gt",
+	"No7RERbU1XJHYYQEeBr9xgyzCPut7BPD8L6GZ+iJeSZDLMlE7Q6Q2fRTBUTIbv5c/wgVxRIotOpLJmdg",
+	"Ly2QuZXh7qjnHnpH5Hh8v7C0S6XZPTm7RBfwc3Z58aLMWQEdjk+LkZuWHkqfmabM8Xv2Ls58TGMvQO1F",
+	"x8dpP8id5tll2WGWrVUJHOnFFn/tqcXXlic00Bto37b8BV9sBgzY80xtMhN7A/82tB6czNuHDuNEXhEC",
+	"zEp71ko71SvdCCRggb01b7namgbKrVYaXun2L8ijukbfitUl7fme6mapH5VEedTr1T0EUxXEdI99F+Ko",
+	"voaUJ3o0JK707ciorPi5QDDVkFodLKVd0PqtJuK+lwRIWX0rfSzVz2LOXPSKj9rogrihUluLBZ37IBMN",
+	"GLSqVXBhxFQtMKgf9VmYn6vZusb5rcQXJGfw3ZsGLGlKsKb80Lxa1zIycSvZZRu7vv7ZXnjyoIyK6ZKd",
+	"w1d8lCWIRf21c9zqHV52O/3ucb/38JegW8ZRhGq9L9P+qZ1m4xUfaVrU7Xa7vV6vd3h4eHh0dHR0fHx8",
+	"fP/+/fuffvrppw8ePHjQqCBp3Q2Jr4mdNeVKFhO7MiXa3u5hx2wXWl9LEl5jfyiIy5knGv3D+0oNh0hg",
+	"BXXLxmgq0WvKIZfw8WUamFbcRJHtq+FL9pHrK2EQLQlhVghxcENG7hTLHg5oG+BuBbNtAcorTAQGeD/6",
+	"eBBNt5KqKDHOLiJ5lTUpotB3dByEloxAm8Ejwf1IEqTuVKlScLfoxfkzrdgq+IGvnCePL20VV2mNZ88v",
+	"LhWx+hYU8AwJS4zKSBCmtMhFDdDtL42qdZLmHmiSO2AjDmp+SqoM+bToaVMXfWLgysUS6ffats6/5wwa",
+	"g4bSfkFj4+GAaY1tH5IxIFZYt6LmY7vIBpagIULFYLSntd8ZwUzogdRpZZBGHdqAFU0D6txiDbuN9Mnl",
+	"Md2cnlaWqYiN85whhSde5JMB29OG1VBIJOks8fSavJDYDazH3QfhRy3cdgxj+LBt5yw7A6Y2qc/BUnRT",
+	"t4itlSoN+yRJ1KdSe8ljWFVPjRliBRW7jU4V8KEbKF4CCX4hEdy/JqbAqM95MMLuVRMFIb3GksAV+pRd",
+	"tXzuYh9hzwuJEHbEjzGJOKfPnj3/dnh2/vRPTy8fD5+/uPzs+YtvHjkIwn4EorKNvol839irjRoObf7B",
+	"a7+MLW8WAARcXGNCTt2OIWFEppR5CCP9lhbebdk9y4sTpSq2MrT081b8XTl3OAu51GEOu2MRQTyHYRC3",
+	"zUYsfSzeuRsJyWcGrzNqS0aC+U1L30vLmCpaXxElJ9oiTPF09NfF01FULj2eL+EtZJ1SyK/Kj8mYFnLn",
+	"lKpodU5KDZIeUoz+Xv6cgmjkUzc+LkMvNBGY8ihzUlVixXsiK9yuJSusEs62qua/IWTqF2vD6BLJO/21",
+	"WvB2u16PHI6P8PEoL3hrl1ERBEzN8axk+T4iQXOB3nJ3ouuc6MttEZYqQN+9Oll1B6X60vujFjXfqQ7+",
+	"gR7ayzU5xAW+huzCUnWSkZvE2qN0CmLZf1Y1F36k3ucPylaYFCgr1Z83sBgevElMRQsLmungJWHpcfcE",
+	"cjkb04lJaUN7NO/ho6BTjdCUCskV/Ek83zf1TaD5jE5rsAYVUCttmV5SFXS1tsFwZ/YcvZ33DW/sTbwX",
+	"ddRWh+pVY7vsLS8s7l0V4wUeay51OJcJ4EGnDGnDiW2zAYtIxnY0YHEkgQ4aALP6SdFM0kcdBwnJA5HY",
+	"RXRsvsgUYoPXtCVeIMmhjioKSNiKOVVi8YkbRC/Bp81DzRLWbnj1Up4ZS3drId4Ow9LqyHyWoPJRyC+r",
+	"Sdrri31357YNL8JCuc+oNflQw49ZCKxiZh+5QBjHMu5SIDx4xUeLy/6pF1BIXB5CPWzmEVNIIrb152r3",
+	"9XXwn2JpaE/HWuhqgDG72x8wkBzjSAeBZtgjsY8a4Uz4Xht9aSRLHkmfXmfk0yYSXNfyI5J4cZyjjrDT",
+	"dVJ0VoARUsUyJvkrPiqvG5I9lS/5jW4jBkcjuWHUxaokZRU2oDtFpsKG4eSN/nGnmfIp9ccMv9bFPiBv",
+	"frdFolJym2TKGKdzpbO72+91+p1O0dndGBPpTvu2Rygp+vTl5eUZUqhU4RF/+PDhQ4wxHo1GI9d1Xc/z",
+	"PEIIGY/H404H5qkT5LOuR9wsaZFDvLPAIa6PpJs4xO+CBpYGDdRnkTr0OkbSCvaoADiPiXdVQ4qNxlNa",
+	"CadqK/G71cpW4E2KiSzjTXG/h2Q/dojTnqMkRweNyJiHBCXu5/32Qj5wMWfuRVyodFtktXYEUQVR3TK9",
+	"fG+IQYZgrioupxdVQQ4MNLziozsTTWW2HfZsgpCLEXw3NpoviM5GyaD2i/NnaC+JZTQRBTyM/Zjq1owz",
+	"U5sgqcnVsXI3BmwPp7k7NyEOAhIq3cnO0kl+5iHCaIRDgnAY4vk+ytkyoSmcBvv2gKXZECiXDHGiBNvS",
+	"ZAh0yuZx/zclSoLkpObVa1eisu7hfdzppbOP6WuSFLSOg1NSBUHdnKYVDlTGVtfYRCHBnoIXE5r05PFl",
+	"08j1ApQMD4MTT5cT218mKyvUu6OOb5c6Nt+hv/Luempcz1rhr/YY709Iy+qMeHGtEN0CgHggsyVVItYy",
+	"VBkPkdV7+MNg67VtT+o0v9Do8g7kATV7ldUJMX5Ty/Jkyo9VFx28MC882Ub30rISaAllw5FH5RDsLkON",
+	"DI1mw8UhVLBkXEK+OFDQ1wENiTcMic7TSN9m5Ea3Ax1hHzP1fqdpylynL3Egt8mfIZlQQEfK2TBHnAWV",
+	"CX2Ku2HU95PER1dpITbPP+ZIcxBapbVZCyqTn0A+Xb3KQxtd4isiEBmPiSuLFaqKymN8I5t72SpA2Ti+",
+	"VoOPXTZZr17mzxjh7upf7cYFshjHE5YzxSFp+ZRdLeA66p1nlF1tudytlsZNh4RY1IrkNNcoYYQFMQCr",
+	"l3sg/OGRe/kw+HVv9rvwwVevv+2ODq67jXolUjT+CKtJA4jDJWM2CtXi4tJwiYjpcVe0RlydCpRq0Ajc",
+	"6Hc7pj5lXFLa9LY+TH8xb1b1yV5e2BKqTHtDU9RaNziz607Xx9TM/VYW6oWzRwpUSk3FH6/dN914Bpni",
+	"U1uUiwXWNMqu7glTUV6N5ELTXWhv5ZgLc5LaERhNYbfo9OwptLQyMG1q0evhBmzPpNjAKvo6w4Z6cfkK",
+	"qDWCJVTRvyfUMOLE9NqnbGL6HxBd6laayJp47H2TrITZgDkJijpNpLuDxVsg7pUuseu8SV66PUi7l1FG",
+	"5e+FxKH8vdZiHLQnCPFQp3NUaidJoHDz8ro1CcvGyG1h28q4tsO6vD9DutrZGV3d8JorpZ+EptyVu3pX",
+	"McPpHVSR9RIp6eAN/DFcUgQxAYC1CyHeVTXMhMKml5WEUGcZZTVrXizUbsWWYlHc3VJW806vddi9hBes",
+	"wn9bprWagi4ltF3d/eRDobN3aGW7L5dSwFV9lXAhm9QKxQjgCvExanVRJj4cHrSrBcfNDUlpE1DLTr4i",
+	"JO7SgPTWyMzOBLiaRCUnvSXXUac26VumK3f1S9+b+qUrCHQAWa0ZZ1SCs7XK9AXvfa1f23a3p1wR9Too",
+	"mjXQJtV+Cw7UxH9qFPWFzdfgRR9Lwtw5NGDrPuiZX020RKPfgFxk7ZKNsRK6pJc3XzNUQFcWaShWMPKp",
+	"m3RH22aLqeIVVVYb1pcNNVI+7rLv2mwFB5Ns20KJgHN/gdHqNP5Gm3mE1XKJM5C8Y4hDe+W1Zvb7dsXV",
+	"uMGKLvyKZhE0c4eQHwjOUWPwsSk5o8THTLZkU1dzdWAI3TKeyCYEqSMq2wN2pjPX430iHAQEh2oxzpPH",
+	"lwjwXcOfQfvSsmsZMNrcBFXWdWQJlqwH8bvs7/S2CZRVSsEmR9bPKT0qUiN2xfgN2x1JWut6lhCjj05W",
+	"qNOCKobcD6kT1akH+lKGpBYpaoV4sbRlRgZk7lpnvLPWGdn7tQxN+RD/hIMulxq3YV+6ExXv6PIHaV9a",
+	"Qi9X70QDA61vX2ovlvs2tyAVEex+Zz0I3WWPmd2Rk/sfJjV52D883h01+fhNRB+r2JealjaQ/A4AF6Dr",
+	"wibUrlRXP49Y3EgUXr4ntNIel4k1/Vp0wgqVyKdXsJ2kjApny4ji57D6D16E6VYRnYfHBZqTtF3MZmAr",
+	"9MvTIu+D0znTjCg4rnsChZCEcCfzbEorAO/ySkQ2+D9HLiJBwlbSjLTKCv1CkNCU1qhTaiERgUaUeRBi",
+	"C+m+VEA8WFWNhdhLYoNcgr+9ZmPMwxlAKmXy/lFjSWmFZv1FxcWYKtZlEY7SpXVXXdrL3ZjwD1fq0BeE",
+	"lGs4WzdqMw8UFUgfH3fW6n2X128ZytXxp/2895J/ecRTUKAjNdVLYr++Ef0yY/+26ssTZjr/JhGaaE+X",
+	"/pvrUvj6t5EiY2piKvetVPwBA3+Wh9T0TXQzxZKYvnY0RJLqvFyr25qZDLM5ZwSaoZVZvy1g2q7t+3At",
+	"92txObu2b28He9fY3xK8/Ug1hfqX5BGJqa+/8YAfxPqDyZRt9BvQKVshDRVJu8UEf2wes0KKpstnM86G",
+	"5s/hY5iq4q4WzE1S9vYh6DuPDMmzXH7QjEHtsKYUs9TYbQH/nan77RvmZBSy7PXKOJ5FcxWTaWDExRpG",
+	"u0riBUXFErkuwHKainUgzmUJ+pbEOxsqF8vU5cL0Eq38DANq1nrvgv6g3y2RhWF5pv0JNJxRNBHrVipU",
+	"IEleS7TnYkFalAnCBJX0muxXScnflwvHDewrPXSGXz8jbKIA4v5Rcma6B2+lsG4WqJVFKlDIfVI1vXrW",
+	"WJO0qps45xq0ay1EK1hVSxFxDaK1F5MUx9mippCkZB6bBIa60kavEC13pH7ifqyzNUqjbzOZYcdGSjEn",
+	"hH3qEm1TAnNHV/9jKBS09nsdq6fkKgKNRowihzxFanSl7sFF3ikiCxURO05H/53lsyl/rSRr2/A4vofw",
+	"ugFGLxLc7iSKrbj6crJCDLqrcld1Wxu495BjANdBgpgiVuaXk+TZ0CO+xA7Cnie0hj1ge4xMMMSeSa4U",
+	"/8iV+whLPqMu9v250rSpO4XoMzwm6i9fl8YzKZZpdueIUDaJczzbA/YoSbvUh2SalQmjsl+RuW4KIIgQ",
+	"UNjVWO6hijr2lKwDCfo8RC5mjEvkQQER6HxvAqPVWDNB/GsiqrT7zV2bmdNLUvFWYhE79GkmBKv70VOs",
+	"u4jzihLVG1gVIhaE3CUC0MkyLcx5lKCdwTXInoYyP3MehYL44x2ZFfTlKpqjpofqIcRDe0o9M1tBOE8i",
+	"0iTvlCTst9+p69RQSIVQzdg5wsOYLJeJO2tNTMLrmMeYnBjgImbwPB+5SHP6rbx0k2dEZJLsHje9VAdt",
+	"ijpFQlP+CZbkBs/bluqRphoUVZkn+vXWDfXsakPpx0m9lMKnL2J3JGFewCmTAu0lPS2UMtdEIywIenH+",
+	"rKlDrYU2+3rQPBNMlcBjbgidTHUh16x3ZeGsbkg8wiTFPjhtsO2xiQleXMyqOMzXej2mehkNEZS/sXdu",
+	"colKVqD1Bf1ZBn7UaAaA2lkXVtk4UGPS3F7AuX/Ptu2nhv+MH0AXw8zF0FtzgTGkbMlK1/G59m8ZENHS",
+	"gfWxel6xXzQJeRQI9J/+yX9fMMzEAgT1SHKg+jjRLPIlDXyq+cIcBRnA1GNWnIyuEIR4JEf8Ndr75vnl",
+	"0y9+O3xx/kw/MVRUNFFa3EFXdEAhgVKh+7DYa0puTLSBDO3Jp5xfPSI+vSYhJWWLOC/tfRzfuy6KrwbW",
+	"9Y6sbv8x4h7aEJ0vr3b78vY/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

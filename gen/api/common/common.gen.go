@@ -127,6 +127,9 @@ type User struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// GroupId The user's group (null for none).
+	GroupId *int64 `json:"group_id,omitempty"`
+
 	// Id Example: 2
 	Id int64 `json:"id"`
 
@@ -184,29 +187,30 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"jFfhctNIEn6VrjmqSOokIzsBgviVgquDO+4KQu5gwaw11rSsYUczYmaUYFL+vVX7mPskWz2SZct2QvLH",
-	"knqm5+uvv+6e3LDcVLXRqL1j6Q1zeYkVD48vLArUXnIVXrkQ0kujuXprTY3WS3QsLbhyGDGBLreyJjtL",
-	"2Tk0Dq3mFQLXAmru3LWx9CDtiEUMv/OqVkhe1zaWstxYi7mPS2MdxnPuPdoli9jaF0sZVzJHtopYvQVh",
-	"28nNxvet/gpjK+5ZutkWsYp/f4N64UuWjidnEaukXr+fRcwva3LovJV6QcdvIN3shP4G6RgXgZAL6V0E",
-	"2SyLIBtlgYkszp5Do+W3BiPIucNYaofaSS+vUC0H3HTBDrCdTAbQTiJWh7Do5F8/n8efePwjiZ/NRvGX",
-	"vz9ge8BXEbP4rZEWBUs/b6KINlR86TeZ+VfMPUX7D2uN3Q/1skRAMsHciCWYAvAK7RIqrvkCK9Qezt++",
-	"hqO6mSuZR8AbX0bARSV1FARynAIH19RoHXra70ucaouV8RjzPDdN6+Khg+xmygR6LtWUpXAzZeFgep6y",
-	"0Wg0ZatVBq7kNY6meqiwdhs95UZQYFJfcSXFjKhA52l1G2BPCEgHPVGrPbltPD6wWLCU/e3RpogedRX0",
-	"KLD2sl26y3zn4VayX/YnDE9uI7jZKzfn+VxhBBXPS6kxtsgFfQHakEK2EzIpcv3pqzOa3imHM2/MTHG7",
-	"wCya6qzRlDJj5Q8UtKQwdi6FwLBeGz8rTKODJTe6UDIPjh36pp4RIQo9bZzqTGrXFIXMJWo/m3PFdY60",
-	"1nKPMyUr6dsTGs2vuFQEPQNjCSWpm6tsJ60HkrhXpHhYtudQNhXXG44qdI4vMALHCwRvwJXmmn59iZBz",
-	"pXDYtA7L5ACADttMisPF09lBCjjiyhmQOpyZfYwvWlP8WmRQIhdojyOoLTqqKqPBob1C25afG6JLxv96",
-	"+eSXsw+nH8evTv779N3k4vHls/8nn/794qcNoWUsamV2SJz/c3iQ0bfGqAX3GMp6BO8a4znwigrYAbcI",
-	"lMcFWvgWLI2W3u0Mgk4VLH2c0F/Ecovco5iFVj1JJk/i8TieTC6TszRJ0iT5xCJGzE42RIeOwdJT+mT6",
-	"VLGIOc9946in5tRp26EiZgENdfzHyX3GTA9xl4ALrLjUUi8G8cF/+BIKrhQ4JRelV0uYozLX8AOtgesS",
-	"NUgdF8EWdObAofcKB8ys6einltT+yekmlR2zhHabse1BeAt5vUfBPcZehkGwJ2I5nKqTeyGpFdcz/F5L",
-	"i66DM2TsA0VPWifWHzrwktSshYMj3SgFhbGgaZwcD8U9SSZP42QcJ+PLEMddoZAjKnCWetvgHfXZyWYX",
-	"4z+5x2u+7FKTl9QXBTgDBR82hNP7kdJK8u6hQQV2QetWG9H+fMf7duUqYsTj4WbTzVPXsw4VX4KVAuGo",
-	"Ud5y+POP36G2JvwWFvEYGu2lgmwnm9nzYAZeeLTX3Iq2lHVTUQ8hEwuVQ1VGjqmTbDLYGg7dqPp63IX/",
-	"blNU4GrqgAeS0BbxPdKwfXfbv2zd3SCl2L6PdintMxX1HWIQz67QBoV6W5e9MOpAo8nC7SnrrlhtLhet",
-	"TJ9DRsAyMFqtNSt9uHVurZYWzLWG33A5SFrXJoP3Ybo6y16+tmR3YB5kQjoqPZG1Usu5Bo3Sl2jByQU1",
-	"PtDGBpjbQWxj6lv12tcQWG/ezRj1LF2YfVjv24qha6JFAfNlP7YeOsiN9pbn1LZfGSUcaAM196ULDGoD",
-	"Fl1ttMPAm5c+gOjnXudz/d9TxK7QuvbYZDQeJUSZqVHzWrKUnYyS0Um4dfuS+Fut/goAAP//",
+	"jFdxc9O4Ev8qO3rM0M6zg5MWKOavDrx58B53A6V3cBAuVqx1LE6WjCS3hE7+vpn7mPdJblZ2nDhJof0n",
+	"tlda/fa3u79Vb1huqtpo1N6x9Ia5vMSKh8dnFgVqL7kKr1wI6aXRXL22pkbrJTqWFlw5jJhAl1tZk52l",
+	"7Bwah1bzCoFrATV37tpYepB2xCKGX3lVKySvaxtLWW6sxdzHpbEO4zn3Hu2SRWzti6WMK5kjW0Ws3oKw",
+	"7eRm4/tWf4WxFfcs3WyLWMW/vkK98CVLx5OziFVSr9/PIuaXNTl03kq9oOM3kG52Qn+FdIyLQMiF9C6C",
+	"bJZFkI2ywEQWZ0+h0fJLgxHk3GEstUPtpJdXqJYDbrpgB9hOJgNoJxGrQ1h08u8fz+MPPP6WxE9mo/jT",
+	"v++xPeCriFn80kiLgqUfN1FEGyo+9ZvM/DPmnqL9j7XG7od6WSIgmWBuxBJMAXiFdgkV13yBFWoP569f",
+	"wlHdzJXMI+CNLyPgopI6CgVynAIH19RoHXra70ucaouV8RjzPDdN6+K+g+xmygR6LtWUpXAzZeFgep6y",
+	"0Wg0ZatVBq7kNY6melhh7TZ6yo2gwKS+4kqKGVGBztPqNsCeEJAOeqJWe+W28XjPYsFS9q8HmyZ60HXQ",
+	"g8Da83bpLvOdh1vJft6fMDy5jeBmr92c53OFEVQ8L6XG2CIX9AVoQwrZTshUketPn53R9E45nHljZorb",
+	"BWbRVGeNppQZK7+hoCWFsXMpBIb12vhZYRodLLnRhZJ5cOzQN/WMCFHoaeNUZ1K7pihkLlH72ZwrrnOk",
+	"tZZ7nClZSd+e0Gh+xaUi6BkYSyipurnKdtJ6IIl7TYqHy/YcyqbiesNRhc7xBUbgeIHgDbjSXNOvLxFy",
+	"rhQORetwmRwA0GGbSXG4eTo7SAFHXDkDUoczs/fxRWuKX4oMSuQC7XEEtUVHXWU0OLRXaNv2c0N0yfh/",
+	"zx/9dvbu9P34xcnPj99MLh5ePvk1+fD/Zz8UhJaxqC2zQ8X5i8ODjL42Ri24x9DWI3jTGM+BV9TADrhF",
+	"oDwu0MKXYGm09G5nEHRVwdKHCf1FLLfIPYpZkOpJMnkUj8fxZHKZnKVJkibJBxYxYnayITooBktP6ZPp",
+	"U8Ui5jz3jSNNzUlp26EiZgENKf7D5C5jpoe4S8AFVlxqqReD+OAnvoSCKwVOyUXp1RLmqMw1fENr4LpE",
+	"DVLHRbCFOnPg0HuFA2bWdPRTS2r/6HSTyo5ZQrvN2PYgvIW83qPgHmMvwyDYK+KFNU19awkTafcdhEVw",
+	"pBuloDAWtNF4PGIHUNMS6jqWetvgoSjkcIxP7hR6rbie4ddaWnRd/EOw74huv0HsJbWPFm4bNc2v42E3",
+	"TZLJ4zgZx8n4MhD3Pe5uiW1fELo63cX4X+7xmi+7WshLEmIBzkDBhwp0ejdS2h74/pSijr6gdatNl/x4",
+	"x9t25SpixOPh0ugGuOtZh4ovwUqBcNQobzn8/defUFsTfguLeAyN9lJBtpPN7GkwAy882mtuRasduqlI",
+	"tMjEQqtSW5Njkq5NBlvDoStcLwC78N9suhhcTZJ7IAmtatwhDduXxf3b3fcVWYrtC3CX0j5TUS9Jg3h2",
+	"C22gDLfJ+oVRB5QtC9e1rLvTtblctGX6FDICloHRal2z0odr7tZqacFca/gDl4OkdbocvA/T1Vn28rVV",
+	"dgcGUCako9YTWVtqOdegUfoSLTi5IKUFbWyAuR3ENqZ+Nqx9DYH15t2MkWbpwuzDett2DN1LLQqYL/s5",
+	"ed9BbrS3PKc58cIo4UAbqLkvXWBQG7DoaqMdBt689AFEP2g7n+t/1yJ2hda1xyaj8SghykyNmteSpexk",
+	"lIxOwjXfl8TfavVPAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

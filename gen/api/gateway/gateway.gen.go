@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -122,6 +123,21 @@ func (e ClaudeMessageRequestMessagesRole) Valid() bool {
 	case ClaudeMessageRequestMessagesRoleAssistant:
 		return true
 	case ClaudeMessageRequestMessagesRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaudeModelType.
+const (
+	ClaudeModelTypeModel ClaudeModelType = "model"
+)
+
+// Valid indicates whether the value is a known member of the ClaudeModelType enum.
+func (e ClaudeModelType) Valid() bool {
+	switch e {
+	case ClaudeModelTypeModel:
 		return true
 	default:
 		return false
@@ -494,6 +510,46 @@ type ClaudeMessageRequest_System struct {
 	union json.RawMessage
 }
 
+// ClaudeModel defines model for ClaudeModel.
+type ClaudeModel struct {
+	// CreatedAt When Poolgate's routing table last changed (the same for every model).
+	//
+	// Example: 2024-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DisplayName The model's name as Poolgate serves it (the same as id).
+	//
+	// Example: claude-sonnet-4-5
+	DisplayName string `json:"display_name"`
+
+	// Id Example: claude-sonnet-4-5
+	Id string `json:"id"`
+
+	// Type Example: model
+	Type ClaudeModelType `json:"type"`
+}
+
+// ClaudeModelType Example: model
+type ClaudeModelType string
+
+// ClaudeModelList Anthropic's models list shape, for Claude callers. Every model is on one page.
+type ClaudeModelList struct {
+	Data []ClaudeModel `json:"data"`
+
+	// FirstId The first model's id; null when the list is empty.
+	//
+	// Example: claude-sonnet-4-5
+	FirstId *string `json:"first_id"`
+
+	// HasMore Example: false
+	HasMore bool `json:"has_more"`
+
+	// LastId The last model's id; null when the list is empty.
+	//
+	// Example: claude-sonnet-4-5
+	LastId *string `json:"last_id"`
+}
+
 // ClaudeTokenCount defines model for ClaudeTokenCount.
 type ClaudeTokenCount struct {
 	// InputTokens Example: 10
@@ -759,6 +815,17 @@ type MessageTokenCountParams struct {
 
 	// AnthropicBeta Claude beta flags; passed to `anthropic` channels unchanged.
 	AnthropicBeta *AnthropicBeta `json:"anthropic-beta,omitempty"`
+}
+
+// ModelsListParams defines parameters for ModelsList.
+type ModelsListParams struct {
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+}
+
+// ModelsList200JSONResponseBody defines parameters for ModelsList.
+type ModelsList200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // GeminiModelActionV1Params defines parameters for GeminiModelActionV1.
@@ -3243,6 +3310,68 @@ func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsModelList returns the union data inside the ModelsList200JSONResponseBody as a ModelList
+func (t ModelsList200JSONResponseBody) AsModelList() (ModelList, error) {
+	var body ModelList
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromModelList overwrites any union data inside the ModelsList200JSONResponseBody as the provided ModelList
+func (t *ModelsList200JSONResponseBody) FromModelList(v ModelList) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeModelList performs a merge with any union data inside the ModelsList200JSONResponseBody, using the provided ModelList
+func (t *ModelsList200JSONResponseBody) MergeModelList(v ModelList) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeModelList returns the union data inside the ModelsList200JSONResponseBody as a ClaudeModelList
+func (t ModelsList200JSONResponseBody) AsClaudeModelList() (ClaudeModelList, error) {
+	var body ClaudeModelList
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeModelList overwrites any union data inside the ModelsList200JSONResponseBody as the provided ClaudeModelList
+func (t *ModelsList200JSONResponseBody) FromClaudeModelList(v ClaudeModelList) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeModelList performs a merge with any union data inside the ModelsList200JSONResponseBody, using the provided ClaudeModelList
+func (t *ModelsList200JSONResponseBody) MergeClaudeModelList(v ClaudeModelList) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ModelsList200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ModelsList200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ShareInit Open a share link
@@ -3271,7 +3400,7 @@ type ServerInterface interface {
 	MessageTokenCount(ctx echo.Context, params MessageTokenCountParams) error
 	// ModelsList List the models the key may call
 	// (GET /v1/models)
-	ModelsList(ctx echo.Context) error
+	ModelsList(ctx echo.Context, params ModelsListParams) error
 	// GeminiModelActionV1 Call a Gemini model method on the v1 path
 	// (POST /v1/models/{modelAction})
 	GeminiModelActionV1(ctx echo.Context, modelAction ModelAction, params GeminiModelActionV1Params) error
@@ -3460,8 +3589,28 @@ func (w *ServerInterfaceWrapper) MessageTokenCount(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) ModelsList(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModelsListParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "anthropic-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("anthropic-version")]; found {
+		var AnthropicVersion AnthropicVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for anthropic-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "anthropic-version", valueList[0], &AnthropicVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter anthropic-version: %s", err))
+		}
+
+		params.AnthropicVersion = &AnthropicVersion
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ModelsList(ctx)
+	err = w.Handler.ModelsList(ctx, params)
 	return err
 }
 
@@ -3638,143 +3787,152 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcts6luCroLhTFXuWkiVZzu3I1TXlJO573TexM7Fz7/SaHhESIYkTCtAlQNtqt6pm9xmmtrb2JXr+",
-	"bO2feZrd2q55jC0cACRIgvqwndt3uvMnsUji6+DgfJ+DB2/M5gtGCRXcGzx4C5ziOREkhV8nVMxStojH",
-	"r4nA8kFE+DiNFyJm1Bt4bxKcRQSNiMBokuApP0YLzDmJkGAoxKZxiMYzTClJOMqo/HNKorbne7HsY0Zw",
-	"RFLP9yieE2/g5a1aslvP9/h4RuYwOLnH80UiP1qkbL4QrTEez2I6bfU6vX6r803rsOv53hzfvyN0Kmbe",
-	"oNvp9X1PLBeyDRdpTKfeauUXy/qBpByW0rCykw9n6FZ9s3FpexGZ4CwRKOx1eoetzstWpxvub7FOPUDD",
-	"UovOymt76VzZt4xNTxJRX1DIOQnRhKWIk/SWpC1OqEDkVu47YhSFXKQEz78llKRYkDeMCkJFeIyYmJH0",
-	"LuYEYfTby4vzFk5TvETq83x1P2UkXVqLS0R5OTSbe4Nrj3Pi+d4/cUa9G99apHruXs73ZFlfztWMoA+M",
-	"JVMs1C59JksfYY6+JfOYxmicxLAyTmiEYoFiisSMIJgmUgM0zf0zWTZsBf/c6nR7h/2jl9/86hUejSMy",
-	"Ke9J7+ilaxXvWUSSk7FwYloYZJ3O4Xguv4E/yUA9wdBAPQp9RNrTNgqnsLxWr33UmiSYzwbubcvXtsBi",
-	"Vixtbk3E91LyUxanJPIGIs2Ie8m18ablkcrrP+x0fDmkIKkc/B+v/3FwcPOf9wbq//2/HexVmv/BOf0/",
-	"jFlGxRX7TCj/A5mPSKRf7P+NE0suZzglZ5EbS7h8iZKYfn7BURw1QAa+GsbRlmDhybA/vnq1+Pve/L+k",
-	"v/r+/sfuaPPpXMm++YJRToC4vsbRt1iQOwz4PdYAHTx4eLFI4jGWiziAs2KP/eCRNGWpahLJAbKFguJQ",
-	"vfC9OeEcT+UrifPmNVqk7DaOSIomOE4UIcOU3wFRArLvDWiWJPnEK/3K+Rew+JuUTLyB958OCvZxoN7y",
-	"g4sFoSdnp7rVynfsSj4pPRdGJS1KlwiPYfORSGPJJFa+BNNH8lNGuHgamGJ6i5M4GsKnVSClagQ0YtES",
-	"xRxRJhB8DjSvAUCmR934S8DJPR8fsRSFcJpD+XYecw4UbeVrznVaLH5neBWQgREGaAxdtjL6mbI7WhxB",
-	"ysRwwjIamZXnb/Lf2wHCnrMDECcUQYeSiqtPX3B5rhfkGKg6F1hkHHG85OhuFo9naK/f6SC9PWZvfdTv",
-	"dNEIR4pX9Ds9NMIJpmOCMsnXs4V8eCh55CiOIkIlkDO6SOMxiRCAQn7QRxoO+aPuIRKMoQSnU+Kjfu8V",
-	"krSslcTzWJDIR0edXhXf5cNDRBnKOB4lxGD9Puzgb8wEnobvML2h3CO1hBLOw0s0XYhWn6EZlgiG4DM0",
-	"ZnQST7MUGmisV58XG78gKaAco1+ENnCSSqyOYgBOBNgu91lNujRbTKPKHnEk6b08LzhJ2J0mIkoseMqp",
-	"UFDtd/o1MPIDzSUNYujzCkcDRC5LjES3XSPXAtZ6A+/84mr4m4tP5293AKO9ng0nRn36F31izijPJpN4",
-	"LGW+12qGT+UVRYfDnzIGG1Zsu/3agOQYCbZA2QItWZYi08bNNmqdP+v5+UyWiN1Rkr7g+X7F3GwZAAwk",
-	"0nMmfiNR9LnIDOB7CU5X+aENJak5aoksHbEQRYyoI0LuYy4k1ixZhiIGz2b4FraXcC5FlFi0mwnRF+bA",
-	"5wxJKfyWGC1PKU+8oEYAzY9YkHcKd58GS3kKhnAKhuR+TEhUodo4SYpzoU8ABwojZlIMAFBL8mcfp2OU",
-	"EpEuUYJFo6hnD/y8IDwFqY4k8TSWx7Y6e4mY9mTlXitNGUTkj3LmrZOJnHlNur8kY0YjQJI7HAsf3c2I",
-	"UvPyUThWEr9Dhu91LCwSZEpg+kabeJ6zobQK99ko9JKCWfx55Mxzhng2nlmaEmD1FWPvJIF+GgikADsU",
-	"jA2B2JcgUJW5c5bwZxa31dHjKHx/8g/D1xdvfzd8/bur08sQoPKJ4kzMWBr//qmH3SwHL+KhsjkUoDmj",
-	"Y5amZCyMbcMob1G7AThyVoQKPf6XgI2ZSaFv+DljZ2kurRko3eI4kQ+eBiTKhnlPQ00zSpCSEoGDpuSN",
-	"KtSxAXrKJvbl2IeZ2RhTxUIseTaNpzOBKLtrWyMD9Xszw+INk6AxpiMcRbH8GycfUrYgqYgJN3aKhfXk",
-	"wRvPWDxWf8aCzPlurScxjflsmBJc3SKPC7bwfE+CT22val8xdvheTCNyX2rqILjWTm7QEGdYvNefKkOK",
-	"MdJc65GKrvzK9G/ycdnon8hYWHoq2DLl73FKsGbf+Xy73xz2ei97/U7H9yYsnWOhpv6y77lWEpdbe+MZ",
-	"FuP5ImmdjN50e4eeA0YKJcsGN1DJWlJkd7XQK7BMqnKY9rjAkpJdtfrS0WO2Dfg/uQEvGZaeUQFCPxfS",
-	"DA66NqCM25aBZx2Slo+XOn0vuBTOBCpWadSXNvpNTJJISZpJzAWJ0IykBCQkY8yfpSybzsp+ifJZmOP7",
-	"YdH5UIBZsixKHL30Pbljc7kl3cbDYaM9vn+unhTWl0/61kcJRjtTzbr1Y7ERQavG73lMc+eLA9nKtKQL",
-	"7fVae7/adeXGmDo0h3M98lhcRvcl+c+wRhOKB5xUKEK/56AEmycKJLMmvp5oPwQozQspxfb1Ey6RMB/0",
-	"2gtoAOe6OhKj5GLiDa4faoC2UKFOdPC93vB+dcNvYLKSl6rpgj/LG0xwwm0A6t+67YixhGDq5W2HDJa4",
-	"keVUl1M+djEdJ1lEhjl9yocvgTkf3bWBgswXJMUiS8s9dNrfWKjXsxCv07ifNJuP1HYKxpKhom0Odw5l",
-	"lIQ+CnEmmPzfEMwQzFiYIjU9RPFcbj5Gk4yCR6a06VKeY976LV4H2woobvS0t5cHNnJMwRbDRfNx3hGm",
-	"GVcaXgEA+aTV7R32nS4fmw0ZdpNTwiZ+876QNXYQpArZ1X1+fbmpyinKJkh/jhY4FRzthYLcC4kG8RxP",
-	"yTBLE/hBF5kY4iyKAUUmcULCfcAPCSgQWTHnMReYCqkWJWiMk6RMFrxLvEQzkiSs7T2SNDxh/yVCKdeZ",
-	"vWc4kWfCQfdTpsV74wdeckHmnuTotySRY3saB3wvX7mncFbKc/qIlIUb/X1tMHU+cZIMayKZfIhH4wZx",
-	"LG/4bMekgqkABid2lp02ZQwk7seW5Fys0JyBAZpI2Qflo7uWCw9qBMypZmuKVlMx5fNRnCQxnRYPqu4B",
-	"+aziKzKUUQ6QWwfgYcUSBQMv4uIHuyVpwnBETE/gCxPxnLDMtCkfFLfdYBNVgbeFUuHaNdNhFc1S8tOw",
-	"020W+w3gzWlQEyrh9k5zzNs34NVT6d7zMIwqlOZ8uhZKDtlTOyI5o5SIVr91tA2tKehJCcIlMlPtQ0ps",
-	"Tu2X0GgospRuowFDJ1ziiPZHbGxRRQwL+WpHfK0ut8M24/GMDEF3k+dVcSaHZtLZRtBVnaUER0/sqLF1",
-	"12lEYJlo+P7QYeStWg+sptWu6mfKpQLrYwiI5+cHp9CDs0YKUjqfj1KC81C2Fxzpfvg6Bdih+zYEtLk1",
-	"Yeee9Ppl3W1LLfUZhTAtW9fEsFHCxp9rcpj8A5h9xou/U8KzBL4Rs5h+julUMakIjwWJhtbDdru9v0YW",
-	"+zlkryqRq8lOW0hKLuGkQN9trGZbkugdjQSFBrqFxqkEya3xQqKBRoryDv6OZXA2BEk5+bl20eDUDqaL",
-	"URZNSUHqep3+r4qoGwoWeKcto6K07mYoAWW0qdcvJSxvp9YBukGo4BvwDexEVnZiM+v4hmtqKu7iREXY",
-	"ORBUR6qqEDxQ/qTe1xCHi+5iMWOZQCFOxK8hllfMCASDFcgdC47Gs4wq3C4QeHMgyUdtSitj907tHOhd",
-	"CbrZSqtRfh/b5tbZ5DcoDrFxUeXRcm30ISGYK5aHsA6h05+13ZKfisqpqUVn5z+cvDt7Ozz5+O2n96fn",
-	"V5I5fDo/+XT13en51dmbk6vTt/LRh9OP788uL88uzodvT8/P1MM8wkf++Hh6efHp45vT4ek/fHfy6VK3",
-	"Ozu/Ov14fvJOd/vDydm7k9fvTuXPt6cnb9+dncsGb05P38L37XaZfFVnt5HaA5xtn4le+EaJp1nZUNv9",
-	"3vCE7Y/hCHMCzc6i9dHHrg2LYr5I8PK8ZozYpnHdhFGO6FrbmGeLBUsFifRhjRl9T8SMRWVacu1VY6Zv",
-	"/DXm2SqPvS1SFKz8Bx36vnGbYYEbNutdrITOirAHgNjaq2BvvmMVlNyLD3iqKHV5LdvZ99bR2McJzoYA",
-	"22EIAxRWKK/uO0R7oZaMuDyTSu44o1ykGZimQj+gIEdyI1C+gUBK+Wua40f+TIqQPgrfFIHu+UAsDWh4",
-	"akW9mzdtNMZzkryR9AzTCHGKP5PhWP5Uxh652Sr8ccTEDGKoFoJE7YB6awTqnTi2gcHzmQWqwNmxw9Ua",
-	"rNC8aUd9mEZxhAV5xiVCCkO0hZxX6wlQ/wcXBdiGQAkmcHK1lVKsldT3ROAIq1SvJ25Czgcq8H1+R/vO",
-	"LnMlWZaNKuW4Qqv1HSXRcLR8JP1tcpHn3d40gc5Nlc3mbEWTG6lxHSSJHK0EEXiyaXn5ymBerrXYITKP",
-	"lgEdsVIbbWlOAXF9XFWtDx0qtIPl7qm2dJfpvB4v3GRQd9jOy0k8ylhuRzuFNbdjPYxsI4MuWySfIEIq",
-	"bAG8faQ1DKkuSlz9GDGaLPOEmT3JPLWeFe6reFmCI19nICleGvOKmcxhDnvm4Ijt7R5OTbkZnhf5cX8M",
-	"JI2CmpIEL0mEMK/E2BIqTJR2CT5bWaMbTtY6zqLS/eiE1SmH1CSGWZq4UwH1guRH6NPHd0gwlHECqjUs",
-	"SYW+2sfhAGJiDxzpfge3XRfFqPImd6Kg29fh0Drfq4wWMzmV0sKPEZkvxFL/0mirw9FLgSM2Ou6kdNT1",
-	"ooiNeWvE3N6SDKL1twvSsBHXNPQVn4RRc2D4xW66UPvTY1xaa6O4nB6NapNhRASOkycGtyjXUkynDR4S",
-	"h+2pBgCVA++0XjmXUvr+eZYB/p7oCWsACdW5hP5GA1x5/Y6t8ir9O/kSJ+MsjcXyUspMalV4EX9Plt+p",
-	"fH2H4a6ed34HYYW5KwZdvv1ep56LGYlT3lgE4L6FF3FLSTTmDMLoEjgjglOSnmSSX2yeBdoL+edWu91W",
-	"NQdABoSzB70U/c+EWIDexdj05JEr1ZrzDsuUo61bazGbv4ds/G0W7MjpR3t6ah9PL68QF8uE7K/P86/N",
-	"BCh+bqaoeRXsbHKQ4uDTEO0Z1CyyUIBizzBHGI1TEkmxCiet8YyMP6MZ42KbfVqBM1SxOkdI/hmaqgzy",
-	"NnqDkwTFouBmi5QJNmaJSki7fPs9womUc5aILwj+zNH/+ed/0SzR12m1aC/H4YAab+K+lBk1WGUTKT1Z",
-	"YqLmn3gdQmq0ETMsYCKLTPCAxoLL7wYoPNEpFSB0DtBrAEWI9jTDlnh2jBYspgJWljNwLJAun2AUMlUu",
-	"4eC2G+77AQ3z8xVaS9P95b04uwj3fRSW8VYJz3/3mSx/HeaIBn0FdFNn7YAG9IRKpB1BWmi+OzFXGQER",
-	"Gi0RpstCsDI5ZxIh0F7IFoTiGJSH3Fnrm4oQ4X5AJyyFUOgW4L0OGUM/GnSUvyEnMB8aq5NrBnqhbEeQ",
-	"H4rnxFewVsk5ATXiXx4pjfZM9sdEeZnBtZwStZp9u3JIDDkZIsWUJxgyPMF+xeDpjATUyJhQj0QCQv0B",
-	"5UoAGLyNgOFDvhjBEZqkbF6SQ+XsoRe0x4zsGlDdukBOzD+rjDlzVMJy0Gq7FHcaqnRZ+Fu5VizFgNGA",
-	"gmJxVwaxHINEepB9X2Uq6zWPZzidqtoLQqVqvuAqWRORezwWyRIxOiZtdElIQEMpdR2Y/eLteRTqfBaC",
-	"tPUZzbFI43vAL9CyIdHTveEmB3hgJOHwIVDKWOAN0ENgFLnA81EAdEj9BWpw4PkBDUA3D7zVKoSiMQe3",
-	"3QN5wnMCIntUDQco79tH5WGKnvMBVYcBhR6Nxy/0Dd2pTlTNotSD/KF8GKXpjYjAMEUJftO/svE/wP+r",
-	"wYOqtLIKAYjfMQYBAwD6mfwhwb4/ULuMKcJZFAsk35joAgyg9m0UmBKhxHb5nYS7mhnd6/deyR9Ljvq9",
-	"Vyp9Wv/sHO4XxFs30xitVS6V0q1X7KuTKLFJGXhFLEBSz1FdswZJjz3Lj+B12r12B8xAkqIsYm/gHbY7",
-	"7UPIjRIzkIG04vNg6qKsDmIagwo5JY4wjB8lZceKO7aA7y3gxEgSpACnSIAckUQWUdrEI/2Alo9u+OHi",
-	"8go9yHcrNUnJPGB2ocI+yY8B/VQVHcOiFSVehYp/AVwB6DnMAyo7lWxdQzhEe1Bmg0/DfZTRhHAulwFJ",
-	"86FWXQZIysVhG1lnL89LgcOmNocttJH7LPIGRoONhUlH0wW3Gny1xScHptTNynfJA/mJByD4COCoOIsB",
-	"9gtuARpA3FjDyUCuoRrSBHMxXVQqAPU7rxwlkG4qlW96nc5uaYGFXr9RJZcaeFN9Hq1l1xRjvWJLx81V",
-	"Wrm9W+cDFpaJhhxKQPc5XqKRKqEAyZL9Trep4xxqB6W8U2h0uLlRUUkEWvQ3tygnP8tWvVebW9kJ8Cvf",
-	"O9pmbnaKqK2IeYPrGwn/+RxLPQBMWIa0APwkqcNT2EZ46N3I5nWCdds9kNLQQaEXqgJ3jDsI2AcQLnFu",
-	"9AJxuUm6dAwVlq1IFeUAS8LBA2oCD9BrMmEpQQSPZwjslDGjaCtCxwVORRhQi9RJzmc6CbxViPbMrwFM",
-	"CGKe2ERNDnOhCqxoIrfvpIcBVUwI6KH+cgMJPEZ4IqQYI9ek+VYsUEqklMID2rAelapZIt1yPQZP3mKB",
-	"YU25vBdlKeT1skyM2H0bXUnKrWGuDrifG3/l0sBgjsAqzuEBuV/E6RJJirM8znm25E5l4SzvFcSzNrqw",
-	"xdkRmeFbwuXOqoW50C1Ee0qalJqpHAhEByntRogyEU+WwOe5XyBPjjTQs9wohUL7jWyknEj5BjxMj2cr",
-	"N3lU+2sW7ViXrIjxvLaaef/vj//2p3/7lz/9jz/++7/+VxMlq0MS5XDail4iydsXjnJmka7KpiJNwp/G",
-	"gfJ86utadrRJidYZz52S76mAw5/++7/+6X/973//4//8v//83wo4FBGbwCZz96jtEwWWVk8ndkGu8O05",
-	"cn+zYlI1Q2i/ZlAEK2LJPtd9uXrkzijrH7kXB6DYtRyuDnAhgnAfR4E3CKoLlvqHXlz+2lpeG7Qz+EjD",
-	"MCgBMVDggqYWwFQDtbeB3NxAbWMg9zHwIpJI+jMAlQM2EjqwtzLwVn5QRolAVRdY3aykQqHWdf324vz0",
-	"JigLU44KgQ6hLl8jBAnaSqsKAlS6sinICZy+s5n/WmX1Hi+D9DY3ctVm+nLyS7mwkWzV3WKcvNTJowWe",
-	"3lYAN+Uen0FGeigZKq9vVv7DqiQ3KU4g9apKdrwJ+7dlqtzUZkwF+w1S1k5ClV3AcFOy/vEG7yv6EcSS",
-	"MNBuUqnhgdyh2KaWNzgKa1QmlLJP6CQXoSmAS6jk0QFVh8s+sSFIGIVRDuxPUJwSMYowBSNXXt/DqLq5",
-	"PNV7Jc/s0f19QFmKxphSJoUHlBJwnUDJ2oTRKYKidmImJQWpDo8Iocqzqi1F2q6wJKKNXrMo1oFeumxS",
-	"QAWr1aspKhIf9tD7+LVThmgQH55bCKiF12v2p+P3pTpbfFzKpthGXih85+Aw/4sUH76rAOSXIjj0thEc",
-	"+n/FgoPcL2id75hqa8kTam+3lCR+oQt1zT0A3A68zZJQtbJbtUT5wFBlpZBXqBYY5n97eXGu3S1oIRVR",
-	"2RCMsrRK0gN6NikHsUxwnHA0jyONYT7CaBJTnJimJQN0u91erTTzUA4cKgIaUy4IjoDdFCN5/lcx76uY",
-	"93gxz44CuL7ZUsZbJ84pP6Ilz20jyuXiW0KmeLy0xuJt9LHmGpTSiPZXtsB9md+SAA6zPZCaAmp7OHNn",
-	"R7/TQWFG8+yKIaER+H7D/Ta61P48rJx4lXVzp4TznNKNlQHbfVnmpIdtXd+0Feu0AM+wxrJMs2N5uVI0",
-	"5J9dNpG8uJBGNkgejVKHE1a5ACLHGD5BADmsyh9Hu5b0u7DCD3cUPpr5cWVZ23PiOrQ2MGU5Ukmw+Gqh",
-	"+Mq6fqGsSzMUcFI8koPl+TVrGNgjeRRqYlEBbeJRDhZ0aib4dA4EaccQYpckDN2xNIks2iqh2MrB0Tps",
-	"8TlOkl8cx1FZLNcPdmbUdafd6fQO/Zb8/9Xhjc10cs5QfG+bAhpWbbXTySw5G6kwjJrC2ns0w3ASyAJB",
-	"v1K/r9SvoH4FXuxE76CGCT8oMid/EXQPvdHu09xVq1q9AEcmxNPkgXK68rHyDaNYBHRPCjqwsFZ330ck",
-	"4SQPdVOnVQW1qFm6iOyZbPwMIr4lpur52HL8CUri6UzMWMYJwgJFGG7E4fHvpZzU7fT69/KfX56Q75LS",
-	"czo8etlX9yINvPiH1xcf7zrffztlvwYqmxPNcrWMbqdWd6nffdmpUtJ+95vO8xJTk00fIXUOvpLUryTV",
-	"G3gmb19jxU4E1a5O5SajzjJbJx/Omowfzgsi8ygPE6cX0LB2DaQKUAzL12CG+8dW+LQqFKNpuPpcR4EX",
-	"xbsC+iOoYZv8Zfl9WraOhvZMDORQxRv5ATXlD4YQ9Dr829DPAyWHYAS2H3DBFnLOiuDriUOt1ErHAR3j",
-	"NI31lSpAYRSdR8qhNieYZ5BVAUkGFLHJJIkpUR/FvycpGqlYKq58eL6O8y1PrRopDrHWKqy7jU7A+pul",
-	"xLL/IgI3i8BVSfBbjx/QUCfSArxcfEijxyMjcWpXk6787dvALa1Pi+GxDVyqrpvbobeVj65eDGzHK+Eq",
-	"lfG+CGM0X14/VIxbueEeHst1gVWrUreyea0OV12lsqRdTrJSLbJ0PUWRYL09Mz5cPQ7W2xi94M0AlY6y",
-	"5Z7SCQB5cL7+wPOtcP1BYTKzAQofVdvDwwY3WmEpq21Axc12feMHNvi1Dcw8NKAvHmfWTC1oBwDuoAxv",
-	"+XC1AmuaBk6ZXDaCyPWZnLdtzit9oyaUt1emPtvmF3hr5qHcdRvnob16fqNTszS+9XnN8rgWJmyxDUjY",
-	"ojwTu8cSmV+HgsUUrVWUsSHIjyN858KKVRktqihwuHLNrWmdpffe6jGW1zwX5BnNrqXLOLcUk2tteo9o",
-	"c/iINv3d23QfMc42AnKlzdEjYHC0MwyqEnI5dxnCwrYzw5ogbytNMpdzXSK0orZ1EfoA5DYrpXu9WQLu",
-	"IHaJy5AUaeKmlbnAWA9SyAJklNgphjAsiQKaMCldL9cIjHuYIsJFPMeC7LfROblV9o4ilcop0FlFJv+j",
-	"CXV/4SJcVRbacYbWxjaQ2Zpe8jNT06+U8c9AGUH/LAijPn0vuI0N3KaXW5HJvNCLzqOskBp4/U55K57J",
-	"x9Lsn2+I/zO10IrSZ0W9Mwmjsldl68NWVDVznDJd6MbKhBcoIZgLSeerl7BCASeTVa2zklyXQOsLoPd/",
-	"ziy7L2vkkuArOCI3OeSQUjhWPq9GG5ed9HyiMp7Xh25zPCelBCfIpXb1E/pgkoJ6IMX94YoF23dfh7dd",
-	"qDdWRnqrdKjq74fuzhzWar0Nc/2Wsamq97HVpyeJeBoHLspmXj94cDWQbW+wY4Nuqqx4xyvBv6ipxKqN",
-	"eV1qWFvSd7XlzE0xQhWI8tGYQC6vLj5YEUa5x8EuRVkMbFf6zgN/7IeHdtlL/exo13vVddHuXcJ/iinq",
-	"eJzC8GDHAGtzhR8okOlv61rzTRFO+7HQTyWsKrrwzc5644kKndviVG8v5ZSuo9+S1tba9B7R5vARbfq7",
-	"t+k+YpxtJKNKm6NHwOBoZxhUGU69EpSSjmo1mbYQmnCSIGyqdii1bQ41sRFTnt/bLlpgMbMYlXJdFIyq",
-	"RKM2RKOaGr9rfTFbO7sDun0g6nbeFTNR1XNUssgc67IypYo2oVm9CdwnUejSSc3Cny+gqKQNPikp9+f1",
-	"aA+xcIi2suvhtgkvZh759T9l9tbsGDD2P+MfcNj7KxZ8OC76igEv3+Jmw/5hza7f+xmDW7UhM8dJa73t",
-	"Rovrmq9t86vF7CybaR391w5RfAUuAv245F2wMAE+arbqHzqM+j0/KIE7AHg/ylZrZqcvAP0aKvs1smHH",
-	"UFkTNaXxyEQ4lJjgmjAHS9BrNEBUr4XYVQ+zFavyETibUpaS6NguVyt5n76XLKag6S/wlDQVJJLvLuPf",
-	"E3c9oqNO+crZevXQxhnlNmUKpmCMKLkXG6eyrjaS9wVqIOXViyoXpriuAihdiuL6QK+j+baTdZeb1G80",
-	"MQm439aej4sbLrwbuwqZZVLaUTt7NkMSZF+rPqHsl9aB4mgVylPGsnSch5d1fxbl5BclzG8yNuU1MKHO",
-	"2X6zSN+oYTZL+KH1WQh5/SrxU+nPkOU50AXe4Bud+Okj0p62TThUgdCDafU+rT2Iw2IJo1DdUmrjpkaS",
-	"okNihjiZzgkVx0VlJr5IYghYlWiV11MKB1IjUJPlg4CG1dGOG6/12uO1VFctFPyduehLBcMGNEfU315e",
-	"nLfUpV+q1/1jFFrnDIrRFu61WnCYjq7NPWbaQ3asyZ/2hMlOiXULTbnXWsAZ6FP7bVSQC6XYuBSyaltV",
-	"EWltfJvrfkqHWlQzJX41JP41GxLL1+e4+OBXU+MOpkajPRl4qQGrgNGalAuQtkJVenq0MqFcerdU7mNl",
-	"vx4ZJGPKAtev9lI4HFYv4tKPodxz+SIu/Ubd1V9Eh341lH41lD6boXSvIj34yCk7+Mhi+T6yWbVbFNug",
-	"cvpuF/kua5YrBHFGUXBdrxVot56O25DbkluBRTxKCDI2VrhMQGspWo+ta3COWCVXe+2Er7eXLDnJrzNw",
-	"NdXgqze9zGtncSnEkQh1Ov19KJAPRQmKKltQX8uqxIuRmMVp1JJUeekqxquHVmW3Vjer/x8AAP//",
+	"7H3vctu4lueroLhTFXuWkiVZSXfkujXlJO5u307sTOx0zx3TI0IiJHFMAWoCdKzrq6rZfYapra19iTtf",
+	"tvbLPM1u7a15jC0cACRIgvpjO7m99+ZLd0wR/w4OzvmdPzi898ZsvmCUUMG9wb23wCmeE0FS+OuYilnK",
+	"FvH4FRFYPogIH6fxQsSMegPvdYKziKARERhNEjzlR2iBOScREgyF2DQO0XiGKSUJRxmV/5ySqO35Xiz7",
+	"mBEckdTzPYrnxBt4eauW7NbzPT6ekTkMTu7wfJHIlxYpmy9Ea4zHs5hOW71Or9/qfNM67Hq+N8d3bwmd",
+	"ipk36HZ6fd8Ty4Vsw0Ua06m3WvnFsn4iKYelNKzs+P0pulXvbFzaXkQmOEsECnud3mGr86LV6Yb7W6xT",
+	"D9Cw1KKz8tpeOFf2PWPT40TUFxRyTkI0YSniJL0laYsTKhC5lfuOGEUhFynB8+8JJSkW5DWjglARHiEm",
+	"ZiT9FHOCMPrtxflZC6cpXiL1er66XzKSLq3FJaK8HJrNvcGVxznxfO+fOaPetW8tUj13L+dHsqwv53JG",
+	"0HvGkikWapduyNJHmKPvyTymMRonMayMExqhWKCYIjEjCKaJ1ABNc78hy4at4DetTrd32H/+4ptvX+LR",
+	"OCKT8p70nr9wreIdi0hyPBZOTguDrNM5HM/lO/BPMlBPMDRQj0Ifkfa0jcIpLK/Vaz9vTRLMZwP3tuVr",
+	"W2AxK5Y2tybieyn5JYtTEnkDkWbEveTaeNPySOX1H3Y6vhxSkFQO/k9X/zQ4uP7PewP1//2/HexVmv/B",
+	"Of0/jFlGxSW7IZT/gcxHJNI/7P+Nk0suZjglp5GbS7j8ESUxvXnGURw1UAbeGsbRlmThybA/vny5+Pve",
+	"/B/Tb3+8+7k72nw6V7JvvmCUExCur3D0PRbkEwb+HmuCDu49vFgk8RjLRRzAWbHHvvdImrJUNYnkANlC",
+	"UXGofvC9OeEcT+VPkufNz2iRsts4Iima4DhRggxT/gmEEoh9b0CzJMknXulXzr+gxd+kZOINvP90UKiP",
+	"A/UrPzhfEHp8eqJbrXzHruST0nNhVMqidInwGDYfiTSWSmLlSzJ9IL9khIvHkSmmtziJoyG8WiVSqkZA",
+	"IxYtUcwRZQLB6yDzGghketSNPwed3PPxEUtRCKc5lL/OY85Boq18rblOisXvTK+CMjDCAI2hy1ZGbyj7",
+	"RIsjSJkYTlhGI7Py/Jf87+0IYc/ZQYhjiqBDKcXVq8+4PNcLcgRSnQssMo44XnL0aRaPZ2iv3+kgvT1m",
+	"b33U73TRCEdKV/Q7PTTCCaZjgjKp17OFfHgodeQojiJCJZEzukjjMYkQkEK+0EeaDvmj7iESjKEEp1Pi",
+	"o37vJZKyrJXE81iQyEfPO70qv8uHh4gylHE8Sojh+n3Ywe/MBB7H7zC9odwjtYQSz8OPaLoQrT5DMywZ",
+	"DMFraMzoJJ5mKTTQXK9eLzZ+QVJgOUY/i2zgJJVcHcVAnAi4Xe6zmnRptphGlT3iSMp7eV5wkrBPWogo",
+	"WPCYU6Go2u/0a2TkB1pLGsbQ5xWOBkAuC0ai267BtcC13sA7O78cfnf+8ezNDmS017PhxKhX/6JPzCnl",
+	"2WQSjyXme6Vm+FhdUXQ4/CVjsGHFtts/G5IcIcEWKFugJctSZNq41Uat8yc9PzdkidgnStJnPN+vmJst",
+	"A4IBIj1j4jvJok8lZoDfS3S6zA9tKEXN85bI0hELUcSIOiLkLuZCcs2SZShi8GyGb2F7CecSosSi3SyI",
+	"PrMGPmNIovBbYqw8ZTzxQhoBNT9gQd4q3n0cLeUpGMIpGJK7MSFRRWrjJCnOhT4BHCSMmEkYAKSW4s8+",
+	"TkcoJSJdogSLRqhnD/y0JDwBVEeSeBrLY1udvWRMe7Jyr5WlDBD5g5x563giZ15D9xdkzGgETPIJx8JH",
+	"n2ZEmXn5KBwrxO/A8L2OxUWCTAlM31gTT3M2lFXhPhuFXVIoiz8PzjxjiGfjmWUpAVdfMvZWCujHkUAC",
+	"2KFgbAjCvkSBKubOVcKfGW6ro8dR+O74H4avzt/8bvjqd5cnFyFQ5SPFmZixNP79Yw+7WQ5exEPlcyhI",
+	"c0rHLE3JWBjfhjHeonYDceSsCBV6/M9BGzOTwt7wc8XO0hytGSrd4jiRDx5HJMqGeU9DLTNKlJKIwCFT",
+	"8kYV6dhAPeUT+3zqw8xsjKlSIRaeTePpTCDKPrWtkUH6vZ5h8ZpJ0hjXEY6iWP4bJ+9TtiCpiAk3foqF",
+	"9eTeG89YPFb/jAWZ891aT2Ia89kwJbi6RR4XbOH5niSf2l7VvuLs8L2YRuSu1NQhcK2d3GAhzrB4p19V",
+	"jhTjpLnSIxVd+ZXpX+fjstE/k7Gw7FTwZcq/xynBWn3n8+1+c9jrvej1Ox3fm7B0joWa+ou+51pJXG7t",
+	"jWdYjOeLpHU8et3tHXoOGimWLDvcwCRrScjuaqFXYLlU5TDtccElJb9q9UdHj9k25P/oJrxUWHpGBQn9",
+	"HKQZHnRtQJm3LQfPOiYtHy91+p5xCc4EKlZpzJc2+i4mSaSQZhJzQSI0IykBhGSc+bOUZdNZOS5RPgtz",
+	"fDcsOh8KcEuWocTzF74nd2wut6TbeDhstsd3T9WT4vrySd/6KMFop6pZt34sNjJo1fk9j2kefHEwW1mW",
+	"dKG9Xmvv211XbpypQ3M41zOPpWV0X1L/DGsyoXjASUUi9HsOSbB5oiAya/D1WMchwGheSBTb10+4ZMJ8",
+	"0CsvoAGc6+pIjJLziTe4uq8R2mKFutDBd3rD+9UNv4bJSl2qpgvxLG8wwQm3Caj/1m1HjCUEUy9vO2Sw",
+	"xI0qp7qc8rGL6TjJIjLM5VM+fInM+eiuDRRkviApFlla7qHT/sZivZ7FeJ3G/aTZfKS2UzCWDJVsc4Rz",
+	"KKMk9FGIM8Hk/43ADMGNhSlS00MUz+XmYzTJKERkSpsu8Rzz1m/xOtpWSHGtp709HtioMQVbDBfNx3lH",
+	"mmZcWXgFAeSTVrd32HeGfGw1ZNRNLgmb9M27AmvsAKQK7Oo+v77cVBUUZROkX0cLnAqO9kJB7oRkg3iO",
+	"p2SYpQn8QReZGOIsioFFJnFCwn3gD0kogKyY85gLTIU0ixI0xklSFgveBV6iGUkS1vYeKBoesf+SoVTo",
+	"zN4znMgz4ZD7KdPw3sSBl1yQuSc1+i1J5Nie5gHfy1fuKZ6VeE4fkTK40e/XBlPnEyfJsAbJ5EM8GjfA",
+	"sbzhkx2TCqcCGZzcWQ7alDmQuB9byLlYoTkDAzSR2Aflo7uWCw9qAsxpZmuJVjMx5fNRnCQxnRYPquEB",
+	"+awSKzKSUQ6QewfgYcUTBQMv4uIPdkvShOGImJ4gFibiOWGZaVM+KG6/wSapAr8WRoVr10yHVTZLyS/D",
+	"TrcZ9hvCm9OgJlTi7Z3mmLdv4KvHyr2nURhVKs35dC2VHNhTByI5o5SIVr/1fBtZU8iTEoVLYqbah0Rs",
+	"TuuX0GgospRuYwFDJ1zyiI5HbGxRZQyL+WpHfK0tt8M24/GMDMF2k+dVaSaHZdLZBuiqzlKCo0d21Ni6",
+	"63QisEw0vH/ocPJWvQdW02pX9TPlMoH1MQTG8/ODU9jBWaMEKZ3PBxnBeSrbM450P3ydAeywfRsS2tyW",
+	"sHNPev2y7ballfqEIExj6xoMGyVsfFPDYfIfoOwzXvw7JTxL4B0xi+lNTKdKSUV4LEg0tB622+39NVjs",
+	"S2CvqpCrYactkJILnBTsu43XbEsRvaOToLBAt7A4FZDcmi8kG2imKO/g71gGZ0OQlJMvtYuGp3ZwXYyy",
+	"aEoKUdfr9L8tsm4oeOCdvoyK0bqbowSM0aZePxdY3s6sUwLU8GFFaiiP5BA7BMfPM0LzDNJnHKUsE5Jf",
+	"BAQNEswF0h5BtAcZE3iuYgkqTQ0mVxECkIXc7bZ6vcvOt4NOZ9Dp/KNnOYwiLEhLAlWX6o5ivkjwcmiM",
+	"qnr8BYZ8xpF8A2FepL/qmHQsrJlijuKoMr+t0FPNZNqmUQ23wH6UUUs5cL8e0IJWLVHEtzdzAyO8jblL",
+	"U1iKUicKSZWosmJ82Fqd9C0tQJLyNjopthrFkCXNqNSeU1LXjRFWCfLbuWAtrnWI1Umc5lZFnQ/g15wb",
+	"4uhIOQ3y4DesKuaIzBdiuZkDNoLSGebDOat40BoFsjw5jVOHY/WlZl5hLdggazUWmYtZN3MWZCO/hvDj",
+	"TshlJyS7Dpq6pqZSu45VEq9DB+pkeJXlC/4lyeYNqf7oUyxmLBMoxIn4DVwXkJvy24vzs0J/xoKj8Syj",
+	"Sn0WOnJzrtoH7a0vK9Cd2jk0aCWvbyvHiQot2279zqbQZMGIJgqeJ+S20fuEYK5QNcI6S1e/1nYblyrx",
+	"r+Z5OT376fjt6Zvh8YfvP747ObuU+PPj2fHHyx9Ozi5PXx9fnryRj96ffHh3enFxen42fHNydqoe5kmE",
+	"8o8PJxfnHz+8Phme/MMPxx8vdLvTs8uTD2fHb3W3Px2fvj1+9fZE/vnm5PjN29Mz2eD1yckbeL/dLh/B",
+	"6uw2CnOgsx2W1QvfaFQ1+zPUdufqfvtjOMJcydvTaP0FhzW6+azm79ymcd1LWk4aXduYZ4sFSwWJ9GGN",
+	"GX1HxIxFZVly5VWvZVz7ayJAVX1zW9yCsq5YaXixcZthgRs2y6jkij0JhNhaa9qb71gFJXfiPZ4qSV1e",
+	"y3YhhHUy9mG2uRHAdqbTAIUVyav7DtFeqI0vLs+kMm1OKRdpBt7v0A8omKrc2KyvIVdb/jXN+SN/Jq1U",
+	"H4Wvi7s0+UAsDWh4Yl2sMb+00RjPSfJayjNMI8QpviHDsfxT+ZPlZqsM6xETM0jTXAgStQPqrbHZdzIK",
+	"DA2ezvNYJc6OHa7WcIXWTTu63GgUS2PgCZcIt6SiLUzJWk/A+j+5JMA2AkowgZPLrfxu2g/2jghswPIj",
+	"N2G92feUuTw7Z+VsbwH5HvtESTQcLR8of5uycPJur5tI55bKO1kyjdK4ThKJ7ssUgSeblpevDOblWoud",
+	"hfdgDOhIx9xoGTkB4vrUzVofOhtxh+DAY8N1ruhc/UpCU8zOEZ4r3xNU8Tg7oTKsZTbUM1U3Kuhy0OMR",
+	"EFJxC/DtAx3uSHVR0upHiNFkmd/J25PKU9tZ4b5KySc48rX3SOnSmFc88Q6P+xPnX23vWnU645rpeZ4f",
+	"94dQ0hioKUnwkkQI80oaP6HCXAQp0WergFfDyVqnWdSNYjphdckhLYlhliZuD4dekHwJffzwFgmGMk7A",
+	"tNYuDnpTPg4HkHZ/4LhRfHDb3cZD576L7A6nOqzOd8oXZianbs3xI+WE0X/ZTs9KbprNjjsZHXW7KGJj",
+	"3hoxd0A2gwtB2+WB2YxrGmqnonYmamL4xW66WPvjQ6LmaxNFnUHTapNhRASOk0fmz6nodUynDUFYh++p",
+	"RgBVZsPpvXIupfT+0ywDQsrRI9YACNW5hP5GB1x5/Y6t8ir9O/USJ+MsjcXyQmImtSq8iH8kyx9USRCH",
+	"465e2uITZC7nTmx08eZHXd1CzEic8sY6I3ctvIhbCtGYMwijS+KMCE5JepxJfbF5Fmgv5DetdrutypoA",
+	"BoSzB70U/c+EWIDdxdj0+IEr1ZbzDsuUo61bazGbv4eCH9ss2FE2BO3pqX04ubhEXCwTsr++lEhtJiDx",
+	"czdFLXBpF6wAFAevhmjPsKbtMac3cCEao3FKIgmrcNIaz8j4Bs0YF9vs0wryLZSqc9z6OUVTVaSijV7j",
+	"JEGxKLTZImWCjVmi7rxevPkR4UTinCXiC4JvOPrf//KvWiX6Jrqyl/NwQE3Cwr7EjJqssolETxZM1PoT",
+	"r2NIzTZihgVMZJEJHtBYcPneAIXH+tYWgM4BegWkCNGeVtiSz47QgsVUwMpyBY4F0hVajEGmKrIc3HbD",
+	"fT+gYX6+Qmtpur+8F2cX4b6PwjLfKvD8dzdk+ZswZzToK6CbOmsHNKDHVDLtCG6e57sTcxUjjNBoiTBd",
+	"FsDKXGuVDIH2QrYgFMdgPOT5IL4pOhPuB3TCUrht0QK+11mp6GfDjipy9owXQ2N1cs1Az5TvyIQpfUVr",
+	"df8voAb+5Zcx0J65YDZRiSyQvZIStZp9uzhRDJEjkWLKEwyXyMF/xeDpjATUYEwoeSQJof4BFZGAGLyN",
+	"QOHDlVSCIzRJ2byEQ+XsoRe0xwx2DahuXTAn5jfqUq45KmE5L75dSm0P1Y18+LcKrViGAaMBBcPiU5nE",
+	"cgwS6UH2fVUMQa95PMPpVJV3Eeo2+DOu7oMjcofHIlkiRsekjS4ICWgoUdeB2S/enkehvjJHkPY+ozkW",
+	"aXwH/AVWNtwld2+4KTMwMEg4vA+UMRZ4A3QfGEMu8HwUgBxS/wIzOPD8gAZgmwfeahVCXaqD2+6BPOG5",
+	"AJE9qoYDlPfto/IwRc/5gKrDgEKPJqkg9I3cqU5UzaLUg/xDxTBK0xsRgWGKkvymf+Xjv4f/rwb3qpjT",
+	"KgQi/sAY5CQB6WfyD0n2/YHaZUwRzqJYIPmLSWDCQGrfZoEpEQq2y/ck3dXM6F6/91L+seSo33upKjTo",
+	"PzuH+4Xw1s00R2uTS1WN0Cv21UmU3KQcvCIWgNRzVteqQcpjz4ojeJ12r90BN5CUKIvYG3iH7U77EK5f",
+	"ihlgIG343JvSS6uDmMZgQk6JM2EDC4SVdmyB3lvAiZEiSBFOiQA5IoksobRJR/oBLR/d8P35xSW6l7+t",
+	"1CSl8oDZhYr7pD4G9lOFuoyKVpJ4FSr9BXQFouc0D6jsVKp1TeEQ7UElHz4N91FGE8IhjwPqcoTadBkg",
+	"iYvDNrLOXn71DQ6b2hy20E7u08gbGAs2FubGq67p1xCrLV45MNW0Vr4LD+QnHojgI6Cj0iyG2M+4RWgg",
+	"cWOZOEO5hoJrE8zFdFEpMtbvvHRUWbuuFNfqdTq73Twu7PqNJrm0wJtKgGkru2YY6xVbNm5u0srt3frK",
+	"ceGZaLimDew+x0s0UlVa4D52v9Nt6jin2kHpajs0OtzcqChWBC36m1uU6yvIVr2Xm1vZNTZWvvd8m7nZ",
+	"t9BtQ8wbXF1L+s/nWNoB4MIyogXoJ0UdnsI2wkPvWjavC6zb7oFEQweFXahqaDJXAtJ7AJc4d3oBXG5C",
+	"l46hwrIXqWIcYCk4eEBN4gF6RSYsJYjg8QyBnzJmFG0l6LjAqQgDaok6qflMJ4G3CtGe+WsAE4K0SjZR",
+	"k8NcqBpOWsjtO+VhQJUSAnmo39wgAo8QnggJY+SatN6KBUqJRCk8oA3rUbfBS6JbrsfwyRssMKwpx3tR",
+	"lkIWIMvEiN210aWU3Jrm6oD7ufNXLg0c5gi84hwekLtFnC6RlDjLo1xnS+1UBmd5rwDP2ujchrMjMsO3",
+	"hMudVQtzsVuI9hSahNzFGVHQQaLdCFEm4skS9Dz3C+bJmQZ6lhulWGi/UY2U72q/hgjTw9XKdX5x5hWL",
+	"dix9WKSRX1nNvP/7x3//07//65/++x//49/+i0nE11nPcjjtRS+J5O1r0zkvqq/KriItwh+ngfKSDVe1",
+	"Agym6oIuqtApxZ4KOvzpv/3bn/7n//qPP/6P//Mv/7WgQ5EUDmoyD4/aMVFQafWKBS7KFbE9R3mBrJhU",
+	"zRHarzkUwYtY8s91X6weuDPK+0fuxAEYdi1HqANCiADu4yjwBkF1wdL+0IvLf7aW1wbrDF7SNAxKRAwU",
+	"uaCpRTDVQO1tIDc3UNsYyH0MvIgkUv4MwOSAjYQO7K0MvJUflFkiUAVMVtcraVCodV29OT87uQ7KYMpR",
+	"hNQB6vI1QpKgbbSqJEBlK5uav6DpO5v1r1W58+EYpLe5kav82+fDL+XaabJVd4tx8mpKDwY8va0IbirK",
+	"PgFGui85Kq+uV/79qoSblCaQdlWlAIe5WWRjqtzVZlwF+w0oaydQZddI3VQP5GhD9BX9DLAkDHSYVFp4",
+	"gDuU2tR4g6OwJmVCiX1Cp7gITY1tQqWODqg6XPaJDQFhFE458D9B/VvEKMIUnFx5CSFj6uZ4qvdSntnn",
+	"d3cBZSkaY0qZBA8oJRA6garYCaNTBHUzxUwiBWkOjwihKrKqPUXar7Akoo1esSjWiV66MltABauVxCqK",
+	"nh/20Lv4lRNDNMCHpwYBtRs8Wv3pK0LSnC1eLl3Y2gYvFLFzCJj/RcKHHyoE+bUAh942wKH/Vwwc5H5B",
+	"63zHVFsLT6i93RJJ/EoX6pp7ALwdeJuRULV4ZPUrCAMjlZVBXpFa4Jj/7cX5mQ63oAVJVUNwytKqSA/o",
+	"6aScxDLBccLRPI40h/kIo0lMcWKalhzQ7XZ7tdLKQwVwqAhoTLkgOAJ1U4zk+V9h3leY93CYZ2cBXF1v",
+	"ifHWwTkVR7Tw3DZQLodvCZni8dIai7fRh1poUKIRHa9sQfgy/xALBMz2ADUF1I5w5sGOfqeDwozmtyuG",
+	"hEYQ+w332+hCx/OwCuJV1s2dCOcp0Y11yb77oqxJD9u6hHIr1tcCPKMay5hmxwqWpWzIPzs2kbq4QCMb",
+	"kEcj6nDSKgcgcozhIwDIYRV/PN+1aui5lX64I/ho1seVZW2vievU2qCU5UglYPHVQ/FVdf1KVZdWKBCk",
+	"eKAGy+/XrFFgD9RRqElFBbRJRzlU0ImZ4OM1EFw7hhS7JGHoE0uTyJKtkoqtnBytwxaf4yT51WkcdYvl",
+	"6t6+GXXVaXc6vUO/Jf//8vDaVjq5Zijet10BDau22unLLLkaqSiMmsHae7DCcArIgkG/Sr+v0q+QfgVf",
+	"7CTvoEwSPyhuTv4q5B56rcOneahWtXoGgUzIp8kT5XRxdRUbRrEI6J4EOrCwVnffRyThJE91U6dVJbWo",
+	"WbqE7Kls/AQQ34Kpej42jj9GSTydiRnLOEFYoAjDR7d4/HuJk7qdXv9O/ufXB/JdKD2Xw6MXffXptYEX",
+	"//Tq/MOnzo/fT9lvQMrmQrNcLaPbqZV263dfdKqStN/9pvO0wtTcpo+QOgdfRepXkeoNPHNvX3PFTgLV",
+	"LoDnFqPOSn7H70+bnB/Ob9DmWR4mTy+gYe1LsypBMSx/aTfcP7LSp1WhGC3D1es6C7yoDxjQn8EM2xQv",
+	"yz/ZZ9toaM/kQA5VvpEfUFP+YAhJr8O/Df08UXIITmD7ARdsIeesBL6eOJRjrnQc0DFO01h/tQkkjJLz",
+	"SAXU5gTzDG5VwCUDithkksSUqJfi35MUjVQuFVcxPF/n+ZanVs0Uh1xrldbdRsfg/c1SYvl/EYGPF8HX",
+	"2OBvPX5AQ32RFujl0kOaPR6YiVP7+vHK374NfAj6cTk8toNLlY50B/S2itHVC0Pt+NXJSvHNz6IYzZtX",
+	"9xXnVu64h8dyXeDVqpTGbV6rI1RXKV5rV6ytFKQtfQGnuGC9vTI+XD2M1ts4veCXASodZSs8pS8A5Mn5",
+	"+gXPt9L1B4XLzCYovFRtDw8bwmiFp6y2AZUw29W1H9jk1z4w89CQvnicWTO1qB0AuYMyveXD1Qq8aZo4",
+	"ZXHZSCLXa3Letjuv9I6aUN5eufpsn1/grZmHCtdtnIeO6vmNQc3S+NbrNc/jWpqwxTYkYYvyTOweS2J+",
+	"HQsWU7RWUeaGID+O8J6LK1ZltqiywOHKNbemdZZ+91YP8bzmd0Ge0O1a+t7vljC51qb3gDaHD2jT371N",
+	"9wHjbAOQK22eP4AGz3emQRUhl+8uQ1rYdm5Yk+RtXZPMca4LQitpW4fQB4DbrCvd690S8JlzF1yGS5Em",
+	"b1q5C4z3ICWq4CexrxjCsCQKaMIkul6uAYx7mCLCRTzHguy30Rm5Vf6O4iqVE9BZRSb/fwN1f+EQroqF",
+	"dpyhtbENYrZml3xhafpVMv4ZJCPYn4Vg1KfvGbe5gdvycisxmRd6cd6jzNMslMSDmrujJdJ5nNJULZVB",
+	"Vvfx8+su0pReSpnp8Cr4kIBq39vXNrV9Rz7F4PsVMymTGy7lyyHhdqvlEgkoXHVEJgNqL6xUfA4HKJSA",
+	"ZoB0DSZCBVj9OuHWqiZtLmiiD9+9RoeHhy8DGhblpUMfhaZK8ABBtqf6SJOqFqy9IbpicLjv6w+oxxx9",
+	"mmFVPaBcB+BZQFVdKN6W1A7hdjlvo1dMzBT987LdujC1LjsBj1gakdSpM+Ddtyrs9Fhl8ajrk6pQi2LD",
+	"wb3N4CVO2quxjMSUOW9Inr7FSVYO39k13JsqrJdrpzvNZJUs0lzLXOkiSYai+Lbz/aIati6clRe8dukx",
+	"cwM6LtNF+w0NXUrHQJ8CH1GJWyoEW0sjR3pMQ/qtKUVYVB4syg1KGpSDmquymb9d0eeiwGATEHEUQ1fv",
+	"XztUpK5SZZWxECghmAsoyV75SDtUXzMlEfSVwoyqB+aI4ZSo4lYk2v+SV2Sf3EPtO/ROScu8NRJmXlT6",
+	"uiFLuCM8VkHsRqe1XcXgWJUwWH8Xw3x8IL+xCMURXP2EquY+FPgZQ1nWwgl7/P4UGRER3nahgGBZ+Fm1",
+	"gFV/P3V3loJW623Q8veMTVUBn61ePU7E4yB1UQf36t6DzwnaDkQ72e+6iq23Rqfl4safxfdpFbu9KjWs",
+	"LemH2nLmprqoyiz7YHyaF5fn762UwTyEaNeWLQa2S/fnmXz2w0O7jq1+tkM+X6kK/y75fMUUdYJd4Um0",
+	"k/q1/9EPFMn0u3U32HWRH/+hcDhJWlWcW9c7O4KOVS7sFqd6e7PFLt2/rfyttek9oM3hA9r0d2/TfcA4",
+	"25g6lTbPH0CD5zvToKqE6qXdlCqqFVnbwgrCSYKwKcOjrJI5FLlHTOHg2y5aYDGzFJWKRRaKqiSjNqSX",
+	"m6Lda4OrW2evBHT7zPLtwqVmoqrnqORiPdJ1okolqkKzenMTh0Shy2AwC3+6DMGSe+dRt+y/bIoKWBM1",
+	"sCy7Hm57g83MI/9kYFm9NUf6jEPfBPwcAbxKSA6Oi/5miJdvcXOk7rAWqOt9wWx1HZnIedJab7sxhLLm",
+	"bTueYik7KwhSZ/+1QxRvQcxPPy6FCy1OgJeaw3SHjihdzw9K5A6A3g8KvpjZ6Y+Gf819/5qqtGPuu0mD",
+	"1HxkUpZKSnBN3pIF9CyPYqMt9iBvlG1YlY/A6ZSylERHdv1pqfv0t0zj8gfZXBXG5G8X8e+Ju8DY8075",
+	"M/X1csCNM8qDRBRiOxhRcic2TmVdsTPvMxQ1y8uRVb6A5Pq2R+krR64X9DqaP1+07mtF9U8UmRv139ee",
+	"j4tP1njXdllBy0m1o3VmuZce51yCcgqqT6jjp22gOFqF8pSxLB3n+aLdL2Kc/KrA/CZnU17UFrz5+82Q",
+	"vtHCbEb4ofVaCIU61E1uZT/Dte2BrtgI7+ib3D4i7Wnb5DcWDD2YVj+QB5/XHLOEUShXK61xU/RMySEx",
+	"Q5xM54SKI+vznIskhgx0pKMDUCAtHEiLQE2WDwIaVkc7avxO3x6v3V3XoODvzJf7VHZ7QHNG/e3F+VlL",
+	"fcVP9bp/hELrnEF16SJeXsv21OnyeQhch7yPtPjToW3ZKbE+K1XutZZBCvbUfhsV4kIZNi6DrNpWlThb",
+	"m7Dq+qa1wyyquRK/OhL/mh2J5e9hufTgV1fjDq5GYz0ZeqkBq4TRlpSLkLZBVXr6fGVyM/VuqcvMlf16",
+	"YNabqfNd/1af4uGw+mU9/Rjqt5e/rKd/2QfjrUj3/uoo/eoofTJH6V4FPfjIiR18ZKl8H9mq2g3FHhB7",
+	"9Hdbs1whwBklwXUBZpDdejpuR25LbgUW8SghyPhY4esg2krRdmzdgnMkH7ra63SGenupkpP8+ySuppp8",
+	"9aYXeTE8LkEciVCn09+HdJexSh0xZfOgYJ5VWhsjMYvTqCWl8tJVXVsPrerora5X/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -324,8 +324,17 @@ type ShareAuthInitRequest struct {
 
 // ShareAuthModule defines model for ShareAuthModule.
 type ShareAuthModule struct {
-	// Answer Example: 电影《铃芽之旅》的导演是新海诚。
+	// Answer The assistant's answer text as the caller received it (streamed answers joined). At most
+	// 64 KiB; a longer answer is cut at a character boundary and ends with `…[truncated]`.
+	//
+	//
+	// Example: 电影《铃芽之旅》的导演是新海诚。
 	Answer *string `json:"answer,omitempty"`
+
+	// MaxToken The caller's `max_completion_tokens` (or `max_tokens`); absent when it set none.
+	//
+	// Example: 2050
+	MaxToken *int64 `json:"maxToken,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model *string `json:"model,omitempty"`
@@ -892,8 +901,10 @@ type ClientInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -904,8 +915,10 @@ type ClientInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1130,8 +1143,10 @@ func (c *Client) RemoteSourcePayloadGet(ctx context.Context, reqEditors ...Reque
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1152,8 +1167,10 @@ func (c *Client) ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthF
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1778,8 +1795,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1790,8 +1809,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Sent after each answer given through a share link, from the durable outbox (retried until
 	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question and the answer. The response body
-	// is ignored.
+	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+	// response body is ignored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2277,8 +2298,10 @@ func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Con
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2295,8 +2318,10 @@ func (c *ClientWithResponses) ShareAuthFinishWithBodyWithResponse(ctx context.Co
 //
 // Sent after each answer given through a share link, from the durable outbox (retried until
 // a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question and the answer. The response body
-// is ignored.
+// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
+// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
+// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
+// response body is ignored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3518,93 +3543,97 @@ func (sh *strictHandler) ShareAuthStart(ctx echo.Context, params ShareAuthStartP
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3HxLbyTJcf9XSdRfwJDz7242X8OZJhYCd2Z2l9C8MORIFtg0K7squjvFqsxSZhbJ1oiA/IQgAb5Itmyd",
-	"fPFJh5UPgmFZ6y+zu6Pdb2FEZNaru5qPGa3W3hO765EZGRkR+YuIX/N1EKk0UxKkNcHgdZBxzVOwoOnb",
-	"Q65FjB9iMJEWmRVKBoPgcApMxEyNmZ0C41GkcmnZSsT1KjOgz4Sc0J2IJ0mHPhmeAjvjSQ6MGxZGXO/H",
-	"IROSbo5UPOsFnUDg2FPgMeigE0ieQjDwInQCDT/MhYY4GFidQycw0RRSjrLBBU+zBJ9d3wk6gZ1l+NlY",
-	"LeQkuLzsBAdiIrnNNSyu5IUGA9Ky8ylIFn70/Pl3Tg4eP3z5+DBkwjADdsBC+94w7/c3o1yKC2YgUjI2",
-	"dAU6Z+v+3hQu2EdP9x52Dz7a29i+h6oZBu6Wdc/23Ddcq7vg70PYG8pli/+L7gulkgm30K0W0b52+976",
-	"Tn+rf29no99HubY3tnf4/XsPYAciGEHMNzf4eMzvbURxxDfHfHs94vEO7OzwPmzfG4+3N+/F/Qjuw3r/",
-	"fnx/hCrPuLWgUa6/tO8d9bsPjv8/joyfeHd8/Pre1uW3WhR+WQhIJrSXx8K+hHFueNJuSRrGoEFGQLYD",
-	"+o7BS/g8WQZb4XLmPp0rfWp2mbC0OVN1LplVpaWBRtsSZhVtKdMqA20FkBBRAlybE9TxvAQHbkNZLq1I",
-	"aKxEpMKysQYwjDOTKIsDlpre3F7fKBctpIUJ6OCyE4DWStOeyDwNBkdBqmJITmJh+CgB1Ke7EPHsBC4i",
-	"gJguWnUK8oQWTN8jJS1IW145rk29ZISm/jtBCsbwCTTtw61Kjdm9PstAs81pP+2jpnk0hZiNlWaTzHa3",
-	"VKsLVd535Bd6XD6mRj+AyOLED6fcPj4DaSmSNHaAR07flXokXNjm6uhKy3ooWtw0ChUOwzIRnfqFFRbS",
-	"2MfWaEH6PwNtOE5ygvpeXMupkHFTuZkWKdezE26MMJZL26rEBX35jaJBhYWUPnxLwzgYBP9vrQrMa96f",
-	"1lDBT/3uVgNyrfmMxkPzaEo2gVRI0d3s9bvjhJtp25IzrtHivDQnYm5xm9GDeAc2eHd9tDXubsF93n0Q",
-	"3Yu72+MNWOf90U60udk2rObnJzVT5HEsUKk8eVHTpgvmixvrHPqOYUqLiZA8YWiCYGx5Wixo04oUfqTk",
-	"nN3vGcHXDqZcTqZctIlZvHaixmMD9iR1UaIcobt1v9/m77kBfYjO226Z5QL2XuyzU5h1mNIYTqZcY4iR",
-	"p3cMC3lupzRG2DRNHLtLkaG7vrF5rUd656oZVGELdTELR1rmuU+rvZrz3dxOXWhrXtcqgbpH41RBJ6g7",
-	"gZkZCymFOZU0vd0/ffXKaIo2gX2YXBSqiJ/ujUo4uxBu7JJwk3HtsFD56FHwESSJwtdLN120o4Yzzq2j",
-	"IVUxReu6NHALJ2iUi3b1qoZA2LmwUzbWbu9Nw34qJNBb39jsBGOlU26DQRCrfJRAtWiZpyNnzW0wb4+9",
-	"erX/qIqouLETaTrMWDzS2AjsOYDDcByPecZlzKSyYjzDsKxkW9i9N1of98f3obsV7/DuVrQO3Qfjbehu",
-	"8J3oQbw5ug/r6+2nmuUxt/y6WDKn0rmNICzpDbqyotrobZvyRE2EfASRMP4Mmze5uGWz1lkKXBpm8igC",
-	"Y3YZlzM7RWgMiQEHcWBu39rizERzZ+eLMcYK0IzuQzxgYZ5YzUOmRQyG0ZcOy7SiXUE4U5yRZpeFmVZh",
-	"4+YuC/FPOJT0qJLJrMf2RoiOB7TD6K/sFCAz9JXmtlOYsSk/A7bi3qbjljMJ5/T8qsO2ZYBAmRw4CzoB",
-	"vtD0SHd9cefNpAW31eEfyUYYnpINMZFdIREkehTVtEC/I9cGH9rXpfbw0p1HLeawPGmKlByLSa4hZs/3",
-	"cjtlEdeIYVbC53uvDj86ebj38mT/UbjalDfiutvqElLFcOjj3JWT4YMMXy9nevb80eOTw++/eDw/2ZI9",
-	"yBIubzQVPtic6sWTvWetU7WiBtxKe8WxqiEGaQVPqo0HaQGnXgk5bewJvR9iCArXEtwrd2H1nQ7ZSrCO",
-	"3+LaBtQU1GYwLyFVFvac+90ODD2Xpd/usvkFahb6j2TrTtjF9Kf+VhMd+U9eDZt/wrhLMpwJTGcXNjKc",
-	"ZNZJP9HqNGQrkGZ25sKMUbmO4I5hxesdFy/pnbkdnGStB/i169xqfWupdXv1o0xo3NwFwEI+hrm6waR0",
-	"JcyS3IQdFo64EVHYYb1eb969ktzcLDlo2Mw+oqiWA5rWw9wwBDBlmQi5kXB2JeH5OBgcLVfIdotCrs5E",
-	"mhZ9eTwv8As+SxRvCYPh66HbIDMMBuyo1+sdX6LKXg+D4niq3XCgeYSYmYAVZXv0Nh1cxRvNVTaN3z0+",
-	"h+eay1+vtshf2XgHrOcnbIkDi0mxE//G+d+c1q8RpBy+VZTbT0hGuDApbv0BZjV4oH0gpDDTpUejBpMp",
-	"aeCRjyc3kqEc/KmK86Q18W3x+DE3tjU+tO0W1RdrorXF8FKMfSns0hVecXTVsr16zSpzJch5kHI7+a8U",
-	"2OttMa+T5tyF52raP/7yd59/8u+f/uRnX/7ib7742Sef/efP3/zq7z79yc//+Ou//fzjP7z5wy/f/PPH",
-	"b/7pt29+9x9ffPzrT3/y160nRksZgkpL3VRIseSNPIFnPJ1P3vcZZqatgESLqCVef2/KrUtIaHEsUsZ2",
-	"mJBVFvPDXFnOcilsE3xvbW/VMiUh7b3aMVHD47TxRS2rlLRUzhe//aulZ5JpK0CrNHOJE5p+Anjdh7hm",
-	"2bG/eQPx5oyjptcrLeTAcr3cpusrbklC4MIWRbiEG+swma9ENG36Rkp6NzcuZb1yvd8FHYuoJasKfW4w",
-	"YAhqQsbjVNhluZtLwUO/1JAqPGFqJqFvJxQ3mDBDySmVYisfcGM/fHGIRxdk1rCRslOfJjW13lrF/fyn",
-	"f//Z73/z5S/++80//NubX/3rm3/86RUJ021fK/Ki+qsNbDdSKgEuF5RfvHjcln0biHIt7OwAw7lbmsN4",
-	"7wPXbejQ9QTw3KnAYDiihz3w7RU9EBLKDVNOPbU2u019zkGolXCPigLiR1T5HTAnHXtdDnMZrrb2ssoH",
-	"FvpZ14iIyhFyrNrlAxlnSkhrGGd2KnTczbi2MzZV6tQ3SpjAPUqBHpJxFeJwbabHPgQJmgo3xQtjrdKh",
-	"tFNh2FgkgOmzhgjEGaDgKVsJozRey4qeE85lKLfgC10aNvGjx4zGO+czNOOhvHv3e1PQUEljQMYEmdPe",
-	"3bsM10Y5GYumEJ12FitHr14+MQwRXy2rPJ+qBMjfhtKnla9ePkHcuPfq0f7hyZP9p/uHdIlGCp89P9z/",
-	"4PvuworvABiwVsiJYaHCk/gk10nYGcqQBDih/oi7xkInCX1bHdRaCspYNBgGFzyyycwd45WUr14+6bDz",
-	"KbdAu2PNUGbcTnddvsDt1LARJOqcrYRrJAPOtVabn767ycNV0gG+qSS4lGN+D4aSSkiM4lo3EfLUKdWw",
-	"iUIxw9dTZezlmini3pqQwv7YYLT/8ZigWogC43aF+CjtNekK3xhKX6euku4ujc/w2R6rOWqRdGQO9uMw",
-	"Y7Cus6RVSvbT9OhXL594cyk7m2ge31vWiO0wVOqsbANEXGsBZijDtibpgN2wa+t7sIUSFq57fSTqHHQ3",
-	"4gYY3pS1Xm+HncIMTRQPA2dnkUZ51bgYb1EG3w3W/LzR1yg6wuy7oNEVhGUjGCvcCqtzg+ZLqqQ3Bui7",
-	"Ks1y68wEZWLqzJXl2GhmwRTeHXcIXaBBoeMpSfV5ZkUKHXSYoXRHGl0xlqeZYaki8+OSjTE+pELmOCJt",
-	"50zlmkWJik7ZioYs4TNMhy1QLboIA4ci9c1UF57GXCS5BoPbXLrUOcfbbsMP958+fv7q0BcRpYdwPbZX",
-	"Dxgokh1KHMzggUsSM5Xb8lSulQB3aRgKMPgaa3krAWtKOM7sVKt8Mh3KGiHgg739JyfPXzx+9p7HBDJm",
-	"I1y7S/q3+5urTNkp6HNhYLeIYhSGKsfz3sbIrWJIxBmVrLxzxLmmirrK7Uhd0LsarBaFWY14dKrGY9+k",
-	"5mzj4qLQDiEHKyyd86VaKXIHneAMtKtZB/3eRq+P56LKQPJMBINgs9fvbbo+/5TO5XooIhiojG3rmMvC",
-	"LBlnON05nzn1uW4ybveM5ZmxGnhaxIYeO7Dc5oZt9PvLtL5SHJ/od2IilYZ4tcfu3t2TM6djZtwg5Qbc",
-	"vTvwsdHlb54zkGcYALfYd8T7q4S/ltAF8Bs1tAvE2ilO8RIgoGWrSCV3jH/STHkGndLhh5IQgRdsZWvj",
-	"AX6eGba18aDDtvqbxdf+5uquExxid0ZTiJfKsmjK9QRi8pw6olhBUyClODhCYGW1iEqliLWqKDeVc51K",
-	"dY46Gjgxy+u+JVltwDk3LOWxO2EJx47dOn2v0gfBxa7lUBZcnlLSkBg7IXNcllLWG3TqhTa26NcPJXWO",
-	"ShBtwvI4rFaNLl3cZ65xT3hEOUhC+8RWKEGhjht1NXaHUqT0BkrsjMrdxQlirbIM4tVdFtb61+GCxtvb",
-	"0uSMCOIJRO7HmMKiSz3EyOX6fiW76qi96lE9suaoT8sqcbUHK27Q5bFD5mDs+yqe1RqilPBnWSIikm3t",
-	"B2Yuha04GgURw/Muyv5DKzXCkSFaGBANfsNRvYvs+sauAdxs5Tabt0WH1jdkyy7sfJt0vt0p4pu3GWvV",
-	"7UtUnq9dtPEmWmgSN+VGNKkQDa7CIkGhjY/gSAi1lGa+e3FZZ4VdRyFxHJ3LZhqHh9tlVQejA2Gj358z",
-	"IdyStSzhcySJQJ02eGktnLD2FIylDjtEALFDlHPhv4dL2+qv31AOIc94ImJW1ANuIdL7PjKvYAjyIyJ+",
-	"yCXGUV+UKQrSMUEMcrrVXVY/tloOGr+Gzdu5oyeUtfDICkvyZTWctbx9Y0NoEPOoA7FEpQvz316nN9TQ",
-	"xoPbaahG63OsvKbK5nhyldpuzoX7qrQ5J9pbWOloxrhD1zdRbq0OQ8G4FkmOjjHumTzF+B0MAjqrGHen",
-	"q4d5nnGJwK+AdRip+ITCMqHG4Bgn8cnrNeCRjy0QGcrVjcZ54mFImUIhoHIAwh3TtDoP1xye99UDB6CH",
-	"somgB0y6FFziA7KsT5bHtwPPnXaUveKQCN6bDSXeEpJxNobzIolbrdFFfYql/ZgGwXmH8UgrU4NiGijr",
-	"Nj22N5SkJG/XFAARhHhArTVlW2XypWQEuxUMOuof9xBd4XY4Fo6bCTM4XIpTV8QlG1F3nNAQghoW586X",
-	"wBSZex0w1wJuC4h5Rrt6ADL+Pw9ivlmY5BuECF76UsVVKOCmc+P57C3odkI8U9ZX5vHQqnmv862E29uG",
-	"0yfAtcT4w4sGDyZ/vqnVEkCpLrg8fj7ECBa7BgN3rRYi5WGooyDGy4L2h48PWY3+8u06C+S9Xq8XrrLz",
-	"qUigUVFFnVcVzV2WqIgnBc2g4lVZnL+ABBRyXHWu+eBEgRlKn927nIzCdo+FkYohZOte+JLKU6wiJFZb",
-	"6EO+0EQ3ozaMz9jw/aJq5WKe67zMn4A0KjfEL6B3ggHrrnfYMEjNBL+4Qhx+odrbZdhje0wq2d24uPA5",
-	"fWcoCQZq4LEjPqJxEhBEZ19Se2qLo0Qce7tk8E8UHj05rQyHFYXMM78qohfxs2p0rLcOMA263FvFmOsW",
-	"RbnoesmV9EuhNljZnLqduCXbc0nuEvv7f67AdFhHGpHKE2qXIGSNPQqhQRsxa9Ek3y6XMq0/PbqRyOWr",
-	"LBZO4jOqbF8rZzPCNiIqbk0MZaDz79TCKcU8H05d26FbZ9pMwC7hDfD5dka9W1HiO4q9VXdrJiPP/vrw",
-	"8aFjtb14fnAYdnzwGko3SjOy+vLhkq6j/61YredZ9COKXlYhWJQbq9KhxFOjKLnhCaoBXP3LlbWKM23A",
-	"uKcMmpCda55liIK5JGYhaah2GSPcUNbIV6m4oJ/21UhnDR6W55whyJU11lxYUOVCak84fnJNM3fMArOR",
-	"AnrxWZOWlZylpi2oOo7SAQ3laWcfgg3eNahUJnM0z6BsoU1WZMcmK5H4fp75VT6gCRu1D1ZjdRCL0BGs",
-	"bha5Whl4Szyzos7dKibkknuLvW3ieliabcPlq9K1cYksOpRr1LQArSZz4Oj4svO6CbcOQJ9Vi0MUsMSp",
-	"a/FC1wzIh435xs2NElrg0bTgHU3EGbHRHfSp/+7H56y41Lm2z0qRjVJyOZT1Ps9qj4V1ilrIptzQLyxC",
-	"T5IKmWP7MJBWz6pcmrIHx1zwvEuJeWHHk1hFBMvoUe6RglHDigJ/0ZZbSCKH8uosco4l+HVBoCYJ8aji",
-	"wb0N+a3MzRoEtzqfrUZi85w1YppVpKoFWpSnim32N3GdRZgomFA3jgZLSJlfAQC7bAkEJQNoeaL3vzmn",
-	"a8nhfJcxT6icVPanIS5dpBZTygCyEFCEvLa56rM736VUGdGdayGkSO7oytpr+nMi4ksa+9tle84leb2h",
-	"rP1IYEkfj7UT32pFs92qxz2UFbVtpeC8rS4rPl4VCPZRF19TGHh3v6oTgb+KtKYqWH/x+9989l+ffPnL",
-	"f/ni44+DGlFvzBMDtxe8oD8uOaXP3O0/p3/mMgZtrFLxksxgSSW7tXJdcxTyJFe9Rjdyv5e/1kWpVHsz",
-	"AgSd+dURaU6JD7d46vdYWDxV+uE8c5YO5oo6u+CTJWminM/PVPNN1uaadDC3EiAc646YrfMF/isdlwjD",
-	"X5fnXnN0vpNPN5jQX4VTl77rR/vmu26xXTdz3tK2G62n4qhd5r40sD4r7DDXiafZmsHaGpGhen65vUil",
-	"ZH5+nAXn9rXLosBjyt8xvnr5xP0Azf9zFldmwNxu4X/KdKl55rmYKwsc1VVyPAwu7sF6Pwifr7FX6xO6",
-	"MvHihHX6Z0UEKmdfIIESLOiwgolOzEArRgnU5qq0uzhfLX0sCZ9LsixHVDW1gRvJ1uXx5f8EAAD//w==",
+	"3HzfbyPJcf+/0pivgaX2S1LUz92lcDB0e3t3gvd2FyutHUNUNM2ZItnWTPe4u0cSvRZw+QnDBvJiJ078",
+	"lJfkxQ/nPBhBHDt/TGyvz/9FUNU9v8jhirrz2ck9iZwf3dXVVdWfqvpQr4NIpZmSIK0Jhq+DjGueggVN",
+	"3x5zLWL8EIOJtMisUDIYBiczYCJmasLsDBiPIpVLyzoR1xvMgL4Uckp3Ip4kXfpkeArskic5MG5YGHF9",
+	"FIdMSLo5VvG8H3QDgWPPgMegg24geQrB0IvQDTR8Oxca4mBodQ7dwEQzSDnKBtc8zRJ8dutB0A3sPMPP",
+	"xmohp8HNTTc4FlPJba5heSUvNBiQll3NQLLww+fPv3Z+/OTxyycnIROGGbBDFtp3RvlgsBPlUlwzA5GS",
+	"saEr0L3c8vdmcM0+/Ojwce/4w8PtvX1UzShwt6x7tu++4VrdBX8fwv5Irlr8n/VeKJVMuYVetYj2tdt3",
+	"th4Mdgf7D7YHA5Rrb3vvAX+4/wgeQARjiPnONp9M+P52FEd8Z8L3tiIeP4AHD/gA9vYnk72d/XgQwUPY",
+	"GjyMH45R5Rm3FjTK9ef2ndNB79HZ/8eR8RPvTc5e7+/efKVF4TeFgGRCh3ks7EuY5IYn7ZakYQIaZARk",
+	"O6DvGbyEz5NlsA6Xc/fpSukLc8CEpc2ZqSvJrCotDTTaljAbaEuZVhloK4CEiBLg2pyjjhclOHYbynJp",
+	"RUJjJSIVlk00gGGcmURZHLDU9M7e1na5aCEtTEEHN90AtFaa9kTmaTA8DVIVQ3IeC8PHCaA+3YWIZ+dw",
+	"HQHEdNGqC5DntGD6HilpQdryyllt6hUjNPXfDVIwhk+haR9uVWrC9gcsA812ZoN0gJrm0QxiNlGaTTPb",
+	"21WtLlR536lf6Fn5mBp/CyKLEz+ecfvkEqSlSNLYAR45fVfqkXBtm6ujKy3roWixbhQqHIZlIrrwCyss",
+	"pLGPrdGC9H8J2nCc5Bz1vbyWCyHjpnIzLVKu5+fcGGEsl7ZViUv68htFgwoLKX34ioZJMAz+32YVmDe9",
+	"P22igj/yu1sNyLXmcxoPzaMp2RRSIUVvpz/oTRJuZm1LzrhGi/PSnIuFxe1Ej+IHsM17W+PdSW8XHvLe",
+	"o2g/7u1NtmGLD8YPop2dtmE1vzqvmSKPY4FK5cmLmjZdMF/eWOfQ9wxTWkyF5AlDEwRjy9NiSZtWpPAd",
+	"JRfs/tAIvnk843I646JNzOK1czWZGLDnqYsS5Qi93YeDNn/PDegTdN52yywXcPjiiF3AvMuUxnAy4xpD",
+	"jLy4Z1jIczujMcKmaeLYPYoMva3tnVs90jtXzaAKW6iLWTjSKs/9qNqrBd/N7cyFtuZ1rRKoezROFXSD",
+	"uhOYubGQUphTSdPb/dNvXxlN0SawD5PLQhXx071RCWeXwo1dEW4yrh0WKh89DT6EJFH4eummy3bUcMaF",
+	"dTSkKqZoXZcGbuEcjXLZrl7VEAi7EnbGJtrtvWnYT4UE+lvbO91gonTKbTAMYpWPE6gWLfN07Ky5DeYd",
+	"slevjt6rIipu7FSaLjMWjzQ2BnsF4DAcx2OecRkzqayYzDEsK9kWdvfHW5PB5CH0duMHvLcbbUHv0WQP",
+	"etv8QfQo3hk/hK2t9lPN8phbflssWVDpwkYQlvQGXVlRbfS2TXmqpkK+B5Ew/gxbNLm4ZbO2WApcGmby",
+	"KAJjDhiXcztDaAyJAQdxYGHf2uLMVHNn58sxxgrQjO5DPGRhnljNQ6ZFDIbRly7LtKJdQThTnJHmgIWZ",
+	"VmHj5gEL8U84kvSoksm8zw7HiI6HtMPor+wCIDP0lea2M5izGb8E1nFv03HLmYQren7DYdsyQKBMDpwF",
+	"3QBfaHqku76882bagtvq8I9kIwxPyYaYyp6QCBI9impaoN+RW4MP7etKe3jpzqMWc1idNEVKTsQ01xCz",
+	"54e5nbGIa8QwnfD54auTD88fH748P3ov3GjKG3Hda3UJqWI48XHurZPhgwxfL2d69vy9J+cn33zxZHGy",
+	"FXuQJVyuNRU+2JzqxdPDZ61TtaIG3Er7lmNVQwzSCp5UGw/SAk7dCTlt7Dm9H2IICjcT3Ct3YeNzHbKV",
+	"YF2/xbUNqCmozWBeQqosHDr3uxsYei5Lvz1giwvULPQfydadsMvpT/2tJjryn7wadv6AcZdkuBSYzi5t",
+	"ZDjNrJN+qtVFyDqQZnbuwoxRuY7gnmHF610XL+mdhR2cZq0H+K3r3G19a6V1e/WjTGjc3AXAQj6GubrB",
+	"pLQTZkluwi4Lx9yIKOyyfr+/6F5JbtZLDho2c4QoquWApvUwNwwBTFkmQm4knF1JeD4JhqerFbLXopC3",
+	"ZyJNi745WxT4BZ8nireEwfD1yG2QGQVDdtrv989uUGWvR0FxPNVuONA8RsxMwIqyPXqbDq7ijeYqm8bv",
+	"Hl/Ac83lb1Vb5K9sfw6s5ydsiQPLSbETf+38b0HrtwhSDt8qyt0nJCNcmhS3/hizGjzQ3hdSmNnKo1GD",
+	"yZQ08J6PJ2vJUA7+kYrzpDXxbfH4CTe2NT607RbVF2uitcXwUowjKezKFb7l6Kple/WaVeZKkIsg5W7y",
+	"v1Vgr7flvE6aq7bwTDGvSOLuoafhcwzzpSL4edk1RCAuIaboZ6wGnkLsnzfsW0pIiDf67NCyVBk7kvu7",
+	"7Gvi3QPGWaLkFHQxtDAsyi3jlnEWzTgmNaDZWOUy5npOrg5lzhP+98f/emp1LiNuIT7z9dNKc7/70c9/",
+	"+6t/+/XH3//9D//q0+//6jf/8YM3P/6bX3/8g9/95K9/+8kv3/zyR2/+8ZM3//CzNz//908/+cmvP/7L",
+	"1kOPX6+T24cpvz5Hk02A6kXO9UPWwbMN7/kLGweMj6tCs7DMgGVSSWhs+vZgb1DL1oS0+7WjqpYTtBV6",
+	"qHjXS4VsrXKkZAPPeLpYHjlimPu3Qj4topYT8Rszbl3K5/YuUsZ2mZBVnvjtXFnOcilsM73Z3dtda3Xk",
+	"WkW1sJS03LtPf/YXK09901biV2nmUtNqp/wh0izsDnbWEG/B/Wp6fasPHluuV0eN+opb0jx0PF/mTLix",
+	"DvX6Wk8zaqylpM8XKEtZ37rer4OORdSSt4Y++xoyhI0h43Eq7Krs2Du8X2pINbQwNdPQN2yKG0yYkfQe",
+	"1nmfG/vBixMEB5BZw8bKznwi2tR6a538t9/729/84qe//+F/vfm7f3nz439+8/ffe0tKetfXisyz/moD",
+	"PY+VSoDLJeUXL5611TcMRLkWdn6MB6ZbmkPR7wLXqwK8ppO9gtvhmB72qUW/6DKRUG6YcuqZtdldKqAO",
+	"pHbCQyq7iO9QbX3InHTsdTnMTbjR2i0sH1jqGN4iIipHyIlqlw9knCkhrWGc2ZnQcS/j2s7ZTKkL34pi",
+	"AvcoBXpIxlWIw7WZPvsAJGgqjRUvTLRKR9LOhGETkQCzqjgkUfCUdcIojTezoquHcxnK3vhSH4xN/egx",
+	"o/Gu+BzNeCTv3//GDDRU0hg6HHH8/v37DNdGWS+LZhBddJdrc69ePjUMMXUtb7+aqQTI30bSJ+6vXj5F",
+	"ZH746r2jk/OnRx8dndAlGil89vzk6P1vugsd32MxYK2QU8NChVjnPNdJ2B3JkAQ4pw6Uu8ZCJwl92xjW",
+	"mjbKWDQYBtc8ssncgY1Kylcvn3bZ1YxboN2xZiQzbmcHLiPjdmbYGBJ1xTrhJsmAc23W5qfvbvJwg3SA",
+	"byoJDtcs7sFIUpGOUVzrJUJeOKUaNlUoZvh6poy92TRF3NsUUtjvGoz2350QGA5RYNyuEB+lvSZd4Rsj",
+	"6TsBVVmjR+MzfLbPao5apHWZS6xwmAlY17vTKiX7aXr0q5dPvbmUvWM0j2+sanV3GSp1XjZaIq61ADOS",
+	"YVsbesjW7Iv7LnehhKXrXh+JugLdi7gBhjdlrZveZRcwRxPFw8DZWaRRXjUpxluWwffbNb9qdI6Knjv7",
+	"Omh0BWHZGCYKt8Lq3KD5kirpjSH6rkqz3DozQZmYunSFTzaeWzAlBO4SukCDQsdTksAzsyKFLjrMSLoj",
+	"ja4Yy9PMsFSR+XHJJhgfUiFzHJG2c65yzaJERResoyFL+JxlWlmgan8RBk5E6tvVLjxNuEhyDQa3uXSp",
+	"K4633YafHH305PmrE1+mlR7C9dlhPWCgSHYkcTCDBy5JzFRuy1O5VmQ9oGEowOBrrOWtBGyVNDA70yqf",
+	"zkayRrl4//Do6fnzF0+eveMxgYzZGNfuyip7g50NpuwM9JUwcFBEMQpDleN5b2PkVjEk4pKKgt454lxT",
+	"z0Lldqyu6V0NVovCrMY8ulCTiacBcLZ9fV1oh5CDFZbO+VKtFLmDbnAJ2nUFgkF/uz/Ac1FlIHkmgmGw",
+	"0x/0dxyTYkbncj0UEQxUxrZxEmRhlowznO6Kz536XL8et3vO8sylXEVs6LNjy21u2PZgsErrneL4RL8T",
+	"U6k0ZWj37x/KudMxM26QcgPu3x/62OgyZM/KyDMMgJTQbRD+WkHIwG9EGSgQa7c4xUuAgJatIpXcM/5J",
+	"M+MZdEuHH0lCBF6wzu72I/w8N2x3+1GX7Q52iq+DnY0DJzjE7oymEC+VpbRyCjF5Th1RdNAUSCkOjhBY",
+	"2SiiUilire7MTeVcF1JdoY6GTszyum/6VhtwxQ1LeexOWMKxE7dO3w32QXC5LzySBVuqlDQkTlTIHFuo",
+	"lHUNLoTQxhaMiJGk3lwJok1YHofVqtGli/vMUSMIjygHSWifWIcSFOppUt/oYCRFSm+gxM6o3F2cINYq",
+	"yyDeOGBhjSEQLmm8vfFPzoggnkDkUYwpLLrUY4xcrrNa8tdO2+tK1SObjly2qtZZe7BiX92cOWQOxr6r",
+	"4nmt5UwllSxLRESybX7LLKSwFQumoLp4ZkvZ4Wklnzi6SQvHpMEgOa336V1n3rXYm83yZnu86IH7lnfZ",
+	"515sRC82lEW8fiO31j+4QeX52kUbM6WFiLIu+6RJNmmwQZYpIG2MD0fzqKU0i/2hmzrv7jaSjmNB3TTT",
+	"ODzcbqpKIx0I24PBggnhlmxmCV+goQTqosH8a2HdtadgLHXYIQKIHaJcCP99XNruYGtNOYS85ImIWVEP",
+	"uINI7/rI3MEQ5EdE/JBLjKO+KFOU/GOCGOR0Gwesfmy1HDR+DTt3c0dP2Wth6hWW5MtqOGt5e21DaFAf",
+	"qcezQqVL899dp2tqaPvR3TRUI0463mNTZQtMxEpt67MNvyhtLoj2Gax0PGfcoet1lFurw1AwrkWS0zOM",
+	"eyZPMX4Hw4DOKlfpLmGe57Qi8CtgHUYqPqWwTKgxOMNJfPJ6C3jkEwtEN3N1o0meeBhSplAIqByAcMc0",
+	"rc7DNYfnffXAAeiRbCLoIZMuBZf4gCzrk+Xx7cBztx1ldxwSwXvzkcRbQjLOJnBVJHEbNUKuT7F02VjY",
+	"vr7uMh5pZWpQTANl3abPDkeSlOTtmgIgghAPqLWmbKtMvpSM4KCCQaeDsz6iK9wOx3NyM2EGh0tx6oq4",
+	"ZGPiHxAaQlDD4tz5Epgic68D5lrAbQExz2hXj0HG/+dBzJcLk3yJEMFLX6p4GwpYd248n70F3U2IZ8r6",
+	"yjweWjXvdb6VcHvXcPoUuJYYf3jR4MHkzze1WgIo1QVXx8/HGMFi12DgrtVCtEcMdRTEeFnQ/uDJCasR",
+	"jL5a59m80+/3ww12NRMJNCqq1OwsK5oHLFERTwoiR8Vcszh/AQlcB5Sqc80HpwrMSPrs3uVkFLb7LIxU",
+	"DCHb8sKXZKliFSHxBkMf8oUmQh+1YXzGhu8XVSsX81znZfEEpFG5IQYHvRMMWW+ry0ZBaqb4xRXi8AvV",
+	"3m7CPjtkUsne9vW1z+m7I0kwUAOPHbUUjZOAIDr7itpTWxwlat5nSwb/QOHR0//KcFiR9Dy3rqLSEQOu",
+	"Rnj7zAGmQUj8TDHmtkVRLrpVslH9UqgNVjan7iZuyaddkbvE/v4fKzCd1JFGpPKE2iUIWWOPQmjQRsxa",
+	"NsnPlkuZ1h93rSVy+SqLhZP4kirbt8rZjLCNiIpbE0MZ6Pw7tXBKMc+HU9d26NW5TFOwK3gDfLGdUe9W",
+	"lPiOYm/V3ZrLyPPrPnhy4niDL54fn4RdH7xG0o3SjKy+fLii6+h/jVfreRb9iKKXVQgW5caqdCTx1ChK",
+	"bniCagBX/3JlreJMGzLuSZkmZFeaZxmiYC6Ju0kaql3GCDeSNXpbKq7px5M1Wl+D6eZZfQhyZY2XGBZk",
+	"xJDaE44BXtPMPbPEHaWAXnzWpGUl56lpC6qOBXZMQ3li3wdgg88bVCqTOV3kqLYQUys6aZP3SYxKz60r",
+	"H9CEjdoHq7E6iKfpKGzrRa5WjuMKz6zIiXeKCbnk3mLvmrielGbbcPmqdG1cIosO5Ro1LUCryRw4Pbvp",
+	"vm7CrWPQl9XiEAWscOpavNA1A/JhY7Fxs1ZCCzyaFbyjqbgkvr+DPvVfVvmcFZe60PbpFNkoJZcjWe/z",
+	"bPRZWCcBhmzGDf2GJfQkqZA5tg8DafW8yqUpe3DMBc9slZgXdj1NWESwih7lHikYNd06rapD7DeEfpbt",
+	"+y4L9RHtMrWCihQO1RuA+J6hvkQC8RR6Y26ATQQksWGd8GvvsmPgOpoVa0HoFRqRioSjCYRdFpZ9chQU",
+	"ngpjww33Iw+p6DctGKHqC6L4pMFXBAxIJwuCx/UT4AUK6Z8KvTUZqqcVSfKz0AorFqFj9pVpZoOrV6fm",
+	"1fh4nn5HpLmKH7bE8PKst53BDq67iHgFqWvtwLaCwfsFYMmblphWkplW56z/m9PTlnTUN0zzhCpjZasd",
+	"4tLba+GxjIVLsVHIW/vEPlH1DVeVETe+Fg2LPJWubL6mP+civqGxv1p2Gl2+2h/J2i9KVrQkWTuHr1b/",
+	"O6ja9SNZsfQ6BX1vY1Ud9W2B4Qh18ScKC5/fr+qs8S8iQ6tq75/+4qe/+c9f/f5H//TpJ58ENc7hhCcG",
+	"7i54weRcATgu3e0/pn/iuaiNVSpekeSsKMq3FuFrjlJws4UhN3L/XOFWF6Wq83pcDoIvhf8zbi6I2rcM",
+	"YPp49rqnSj9cJAETxqhYwEs+WfI/yvn8TDXfZG2uOZKr/rmGIxASSXexV/FWxyXu85/Kc285Oj+XTzdI",
+	"3V+EU5e+60f78rtusV3rOW9p240uWnHUrnJfGlhfFnaY68Qzhs1wc5N4XX2/3H6kUjI/P86Sc/sybFGr",
+	"MuWPXl+9fOp+rej/k4+rmGCauvQPiHrUB/S00s4S3ZZgPxFj3YP11hY+XyPi1id0Fe/lCetM1orTVM6+",
+	"xGclWNBlBameSI5WjBOozVVpd3m+WiZccldXJIyOc2tqAzfyxpuzm/8JAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

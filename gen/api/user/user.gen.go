@@ -40,6 +40,25 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// AccountKeyBinding defines model for AccountKeyBinding.
+type AccountKeyBinding struct {
+	// ApiKeyId One of your API keys; 0 unbinds the account.
+	//
+	// Example: 7
+	ApiKeyId int64 `json:"api_key_id"`
+}
+
+// AccountKeyBound defines model for AccountKeyBound.
+type AccountKeyBound struct {
+	// AccountId Example: 4
+	AccountId int64 `json:"account_id"`
+
+	// ApiKeyId The key the account is bound to (null for none).
+	//
+	// Example: 7
+	ApiKeyId *int64 `json:"api_key_id"`
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// CreatedAt Example: 2026-11-22T08:05:00Z
@@ -171,6 +190,9 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// AccountKeyBindJSONRequestBody defines body for AccountKeyBind for application/json ContentType.
+type AccountKeyBindJSONRequestBody = AccountKeyBinding
+
 // ApiKeyRotateJSONRequestBody defines body for ApiKeyRotate for application/json ContentType.
 type ApiKeyRotateJSONRequestBody = ApiKeyRotateRequest
 
@@ -182,6 +204,9 @@ type ApiKeyUpdateJSONRequestBody = ApiKeyUpdateRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
+	// (PUT /api/user/accounts/{account_id}/api-key)
+	AccountKeyBind(ctx echo.Context, accountId int64) error
 	// ApiKeyRotate Rotate an API key
 	// (POST /api/user/api-key/rotate)
 	ApiKeyRotate(ctx echo.Context) error
@@ -205,6 +230,22 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// AccountKeyBind converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountKeyBind(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountKeyBind(ctx, accountId)
+	return err
 }
 
 // ApiKeyRotate converts echo context to params.
@@ -328,6 +369,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
 	router.PUT(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyUpdate, options.OperationMiddlewares["apiKeyUpdate"]...)
 	router.POST(options.BaseURL+"/api/user/api-key/rotate", wrapper.ApiKeyRotate, options.OperationMiddlewares["apiKeyRotate"]...)
+	router.PUT(options.BaseURL+"/api/user/accounts/:account_id/api-key", wrapper.AccountKeyBind, options.OperationMiddlewares["accountKeyBind"]...)
 
 }
 
@@ -342,6 +384,113 @@ type TooLargeJSONResponse externalRef0.Error
 type UnauthorizedJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type AccountKeyBindRequestObject struct {
+	AccountId int64 `json:"account_id"`
+	Body      *AccountKeyBindJSONRequestBody
+}
+
+type AccountKeyBindResponseObject interface {
+	VisitAccountKeyBindResponse(w http.ResponseWriter) error
+}
+
+type AccountKeyBind200JSONResponse AccountKeyBound
+
+func (response AccountKeyBind200JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountKeyBind400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountKeyBind400JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountKeyBind401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountKeyBind401JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountKeyBind403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountKeyBind403JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountKeyBind404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountKeyBind404JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountKeyBind413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountKeyBind413JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountKeyBind503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountKeyBind503JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ApiKeyRotateRequestObject struct {
 	Body *ApiKeyRotateJSONRequestBody
@@ -876,6 +1025,9 @@ func (response MeGet503JSONResponse) VisitMeGetResponse(w http.ResponseWriter) e
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
+	// (PUT /api/user/accounts/{account_id}/api-key)
+	AccountKeyBind(ctx context.Context, request AccountKeyBindRequestObject) (AccountKeyBindResponseObject, error)
 	// ApiKeyRotate Rotate an API key
 	// (POST /api/user/api-key/rotate)
 	ApiKeyRotate(ctx context.Context, request ApiKeyRotateRequestObject) (ApiKeyRotateResponseObject, error)
@@ -906,6 +1058,54 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// AccountKeyBind operation middleware
+func (sh *strictHandler) AccountKeyBind(ctx echo.Context, accountId int64) error {
+	var request AccountKeyBindRequestObject
+
+	request.AccountId = accountId
+
+	var body AccountKeyBindJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountKeyBind(ctx.Request().Context(), request.(AccountKeyBindRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountKeyBind")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountKeyBindResponseObject); ok {
+		return validResponse.VisitAccountKeyBindResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ApiKeyRotate operation middleware
@@ -1124,57 +1324,64 @@ func (sh *strictHandler) MeGet(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FrbbxvH1f9XBvN9QGxgSS11sWz6SY4/J46dxBc5zmdLIIe7h+SEuzPrmVlJjEAgT01QoC8FkqJvfWjz",
-	"mrYveSj6zxiw2/wXxZnZK7kUKcl206B60S53Z+bcz++cs6c0kHEiBQijafeUJkyxGAwoe7eX8HswvRvi",
-	"dQg6UDwxXArapftjIHsP7pIJTN/ThIdt6lGODxJmxtSjgsVAu5SH1KMKXqRcQUi7RqXgUR2MIWa4J5yw",
-	"OImAdnc9OpQqZgbXCHNtm3o05oLHaUy7HY+aaQLuEYxA0dlshtvqRAoNltJbLHwEL1LQBu8CKQwIe8mS",
-	"JOIBQ7I3vtBIe+VY5MowHrk1oTviiEU87KlsN4+CUlLRrmWpSzKqiDaKixGJQIzMmHBNOhSJKnn7XwVD",
-	"2qX/s1EKeMM91fhTLEUvu+39nz3BMrUo5YwQPCJmEUoJQiIVYWTIIQrx94zmNp159I5UAx6GIC4ph2Gx",
-	"TykBM+aasCCQqbD0hFyzQQThW+I81aCqx1j+PpHmjkxFeEn2hDS9od2nZI8lHO2ZCGmIe/bm+fpEEp0G",
-	"Y3vOACIpRpoYSUzGrmVxX8r7TI3gkiwOZDjtGSl7kd2s5DO3KHwB5WukJO6dt2vB+Xn2LEXMmAnLuAZ1",
-	"BAoNCxKjrQieCJaasVT8S7isptPqVqUQXv3wq59++6fXv/vD62+/ef3Nd69+/OurP/7l9bffeP/84cef",
-	"vv7N6+/+/I/f/+3V3799OzZg/ZUECkIQhrNIk2NQQBIFGoTJTP2JYEeMR2j7l5dBsVMpApQ7D4AYiBOp",
-	"mOLRlNTfzDTX4yHtUr/z0e1r/3/96fbnnQ+3Ptl9uPloZ//GZ/6ze++/JbsJmWEDpgFtJhUKWDBGutqV",
-	"4ypZymYvJRNQhrucEChgBsIeMzX50E1/81qr02ltbu7717v+Ttf3n9FKAgqZgZbhMUogSzwu2qNSeLgy",
-	"cc0nK49OYNobc6e7RT5dDh1ypQ1hIiQR04YEY6ZYgInYwwChIJAjwVEYBnNtyY2etJLR9p2XX31/4+Rh",
-	"I8m4Xy/VKyRxo7vlnyUJkUaZKbosvnCMS/nV7SOWGJk0kZQblk0ltUXbm2tJVBtmUr3K2pxlPHbvzjxq",
-	"hfAilaaOPjqbO/4ap86qUOa5wzaW6YqCC8pqh80zPKcTr2qqh8XBcvAFBAbpdny8b1+qwBwWhhztiEUP",
-	"KoY/ZJEGb84XzlBOzE7uWxRDu9e2LezKbzsLmpsTgd11OcH3uaOzTgo3ENcvVqsQ98wOYUqx6aIy7F7L",
-	"SXkkzYVlt4bLn4lVF8xmOZmPIVDg6IuiT4e0+3xN6cwLeeIC4mKwGaZRhBGnTR4bqTCcECGPb+L/gAmE",
-	"PgMgeiyPBWEjxkVjsHk26OjdYHPywv9QbD29Pv0ovK92zGcnzRFoTgBI2qIEDuczwJ7ICwxi5AjMGBQ5",
-	"5oi1jXZcaCssL6NWimhKpAigXRFnESVAoHaeUxYYfoQ0Ftj1sMpf8XghYrkNnyThOcwo5qL6a2e1U8oI",
-	"w/8FHPNiEXHWYIiNGbrRlCyOcKhODgkcgZqSmAk2ghiEsdq7kqSDiAceQQzmERbGXHgW6V7tEkZ0moDS",
-	"YHC9GcOBUBBLA628xth7cPc9TfqnBxmkOaBdcnrgAAxeH9B2u31AZ7M+0WOWQPtAVM31XOUdEoUKQbRR",
-	"mCtKqK6zcsfzwpzbbuW8O2QbHq6pitvF+XNgx/I3r6Y9og2auUdiFoy5gJYCFuIvBBd0SX9OIH2v/AmR",
-	"Jd7XC4m+dyD6VVCNrxTVIt4UtRXeBFIMIx7YjTWYNOmhuCIwuPBA9LnQ6XDIAw7C9AYsYiIAfFcxA72I",
-	"x9y4EyrAtI/lbx/jqxIs6s8pvUHFC74CzUa9R8ZpzEQpoxi0ZiPwiGZDQBiGoSav1wIWRVixVc9uNKIz",
-	"8A9f0lopiv6QXGGRloS7Uqn/eSsLPq27YZ+MgYWgrnp54UCkyKspy6KuU3cGgl8VtJ3EPGdma9jqEw2N",
-	"An4gZTRiJqt2yUOER4TF6O2aMMxHLm0SC5xIKripM3FKMyOh3R0f/2rgaQHc55AWBb25gDsRbCpZaK5E",
-	"b5VMUMWMDijmSsa3Ih4AXQgSBYnzAngEMeOCi1GNP/Ixm5Ihw5QW8dHYRK43cEy+BCXJ8RgE4aI1tM+s",
-	"2WmiwRgshSqSycWxBnpeszLyL1MZrYfjk4iJHpwkXIHOyKlL7Clyn7dH3tPEcDRuEWpyBSsSMpSKCMw9",
-	"V+u2vulv7rb8Tsvv7Fs+LlXaLJQrdRo/YAaO2TRTDVZuIwiJlmTI6vFhzeLGmeS5Mgz62yNctjYSaNig",
-	"LJRQys2RKUvNutAJidmUKB4CuZJGRjHy8tdfk0RJ+3+oAK6SVBgekf6crvs37WPChgbUMVOhc/QMqOEj",
-	"av0KfRA3riM192BBU/UKr07+w9LliE4wXDaoaM1asBoFqh7kAsKqaGpLx2KDTOGV0jGPHyuKyBVV4zIT",
-	"WRBM3+KyfgbenGpHzqZvkj7S2Xfw2hk4d22KyttcEYTgE5jWdJjFVLt7XXvZkwX1LTfKhlzSzzF83xli",
-	"wAQRwG2loPkIgyYRUlmqqzxVSbxgPYBeBkGquJk+RlqzsA9MgdpLEaI3+Q4S1eKCfPR030MMIwVkyDeP",
-	"blnFo8mVvp602u1234Y1Kw/b07UnlPSMjUmc3OSEwxkng9ZcCuLew+xBBtOcnmJ2456W05skS9a9bHl5",
-	"LsvqThQEF0PZiDz5SECI/GbM2ZoyQ/ZoQDmzbYKEgzA8QGRgizxTF9eBuNLfyxCnbXt2yS0rCnKQ+v5W",
-	"gK/gBfSveg4ozdPez3hfIfjlBxX6WBO0WFRquLF2VIM9eBj16BEo7WTltzttH9UoExAs4bRLt9p+ewvj",
-	"HzNja1sbLOEbuBovWhOYbijb0rCVgNSmCWskEQsyd3a1MjLNBIETrg2CkAlMPTIBSPAGwyIPPWLxK+rH",
-	"agqUbhM0ISxN3S4HQhuZaHIs1QQXMmPr7pv2IAHHVrxcV+tyC18tJnYzOycdhExWyHdDtJhKo6YMdrdk",
-	"OD1f9xtxyO7aDemm9tCsHq8RFMzPGzd9/3xUnQVSdyogdddzvRvXanm4GV//PPDvq+3x/rWjWx3xTN+4",
-	"F249ne7e+WKHVRuPxYKXX33vHtXbvst6vZmrF02HBoS8GhOfU9pZl2tJ238C07LRg+bkrM62dbad2JuO",
-	"KNSzUZkF2yWd1Utq8ya7aGv1onLUaldsr15RDC9xQWeNI4pR4MyjO+vQVJ0ZVbOU7SRW89Pzw5l3Wssb",
-	"zw9nhx7VaRwzhQbofALjRRYcMZ6xkbZp08UgTQ/xkIXYZF1kBA1B6R4mNwyZEdcGQqdoRtCEXc5jgyB8",
-	"+dX3xyfTLzGWW2iP4WOYRlF7ScywfebLOmjWjX5+XletuV91DvMu/e/wnB5oJbbc/zQK/hi0cVOp9jv0",
-	"o3dt5SiJJiDQbOzeklzrejaOPDtSx4SJiQ8rTHuX992LxHgzy4xGkzHT9hMSbaSCcJmVu/HPZTJj3dbO",
-	"aTL16dNaKbLzLlLkymnE+j4q0iha6ZH+Kod849nQa5x7/Ozz4Y1LfrSQd46rX+iUHYcx4lFmSCy1IR3f",
-	"Lx33LX6MxCIFLJyiw1qnjtmJ/RhMpPEAFKJrV7x1fP9q+z8iyTuvvliS3zjl4cypLgIDzVExq7mJgmGq",
-	"s2IEw2BWNHhEimx0xIU2zM7vmuPfbXfKQpTZXjzYvRr+0iDjuzYOJ8aVxuHVvhpdMrEuX9kovirF05K0",
-	"IZ1+ipnRft6oi9FGNgGx48ZgzMQI2mSv+DYwT63OzEIymFY7Prm1LTMtN9Z9A6m1Nr8t0kT5neT5MkN9",
-	"2vzvr0rfDNStyegsuFuI7dIF59KgbgVsjee/5eW7Li8B7cHLPZhIRUDYq3MlI9eAz2rNum9/DB/A5evC",
-	"n+W48UL4xs5kz4A3v+QyL2+/lw3pim3FgFZ1oQPssN1lvVRFtEs3bFbLdl42BCipaJdxMQb7HddcGz0f",
-	"CAylqmW0ckCQfwCVNUlcWWmHxpmlomu5ZnFYOa5wqNnh7F8BAAD//w==",
+	"7FvbbxvHev9XPmwL2AJWFKmLZdNPclwnjp3EFzlObQnicPcjOdHuzHpm1tJGEJCnJijQlwJJ0bc+tHlN",
+	"25c8FP1nDNjn5L84+Gb2Si5F0rJ9coL4xSR3Z+a7/L776MwLZJxIgcJor3/mJUyxGA0q+20v4fcwuxvS",
+	"5xB1oHhiuBRe39ufIOw9uAvHmF3RwMOO53ucHiTMTDzfEyxGr+/x0PM9hS9SrjD0+kal6Hs6mGDMaE88",
+	"ZXESodff9b2RVDEztEaYa9ue78Vc8DiNvX7P90yWoHuEY1Te+fk5basTKTRaSm+x8BG+SFEb+hZIYVDY",
+	"jyxJIh4wInvja020144lrgzjkVsTuiNesoiHRyrfzfdQKam8vmWpDzlVoI3iYgwRirGZANfQ84ioire/",
+	"Vzjy+t7fbVQC3nBPNf0US3GUfz36B3uCZWpWyjkhdETMIpIShiAVMBhxjEL6Pae545373h2phjwMUVxS",
+	"DqNyn0oCZsI1sCCQqbD0hFyzYYThe+I81ajqx1j+PpfmjkxFeEn2hDRHI7tPxR5LOOEZhDTgnr17vj6X",
+	"oNNgYs8ZYiTFWIORYHJ2LYv7Ut5naoyXZHEow+zISHkU2c0qPgtE0QskXyMluHfeL4KL8+xZCsyECcu4",
+	"RvUSFQELE6OtCJ4IlpqJVPwbvKym0/pWlRBe//xPv/7rf735t/9488P3b77/8fUv//v6P//nzQ/f+3/+",
+	"+Zdfv/uXNz/+95/+/f9e//8P7wcD1l4hUBiiMJxFGk5QISQKNQqTQ/2JYC8Zjwj7l5dBuVMlApI7DxAM",
+	"xolUTPEog+abueaOeOj1vW7v09vX/vH60+2vep9sfb77cPPRzv6NL7vP7n30nnATMsOGTCNhJhUKWTAh",
+	"ujq141yUch7pHma3uAi5GFsRhSGnvVj0QMkEleEUKEYs0uh7Se0nkiY/OsbMcjkd574QCHIEmUxVEe/0",
+	"TehCKoZchNriN/eIFAKXC2jdloBWD5PP6yQdli/L4dcYGEJGjePCF06x5F7IWSqp2m6hapoS/0J5kF7I",
+	"d9X4JvUMiQxyZFdFGkUwkgqEFLi2UCb0ugO4yw0WyaXiy18oJJu8zMomUMgMhkfMNGTjbXY3r633euub",
+	"m/vd6/3uTr/bfebVSA6ZwXXDY6yE5pIAOmxK0LtLCZqIn3Bn0q1ivqJhxJU2wEQIEdMGgglTLKD8zCdx",
+	"KwzkWHCykSb+PH28noy377z69qcbpw9bSab9jlK9QBI3+lvdiyQxR4HVMS4TrG8fscTIpI2kwt9YJTeR",
+	"u7mURLVhJtWLnJBDxmP37rnvWSG8SKVpJqW9zZ3uEqdOQdRC0zJdU3BJWeOwaYandOLXoTof4R/Zl2rZ",
+	"7wqu7wLlxOz0vk1uvf61beu8iq+9Gc1NicDuOp/g+9zR2SSFG4ybHxarkPbMD2FKsWxWGXav+aQ8kuat",
+	"ZbeEyV9YwszAZj6ZjzFQ6OiLoi9GXv/5ktKZFvKxc4izzmZEbvsYsw48NlKROwEhT27S/wETlBEPEfRE",
+	"nghgY8ZFq7N5Nuzp3WDz+EX3E7H19Hr2aXhf7ZgvT9s90JQAiLRZCRxOJwZ7oojDYOQYzQQVnHAqwYx2",
+	"XGgrLD+nVoooAykC7NTEWXoJFKQdiiuGvyQay5LmsM5f+XjGY7kNnyThCjCKuaj/2ltslDIi9/8Whvl2",
+	"HvG8BYitiVsrlGx66ZJ9OQJ8iSqDmAk2xhiFsdq7mqTDiAc+UGruAwtjLnxbAK31gYFOE1QaDa03EzwQ",
+	"CmNpcL1IOPYe3L2iYXB2kGe6B14fzg5cXkufD7xOp3PgnZ8PQE9Ygp0DUYfrSlU/EUUKoSynhCtJqKmz",
+	"asdVs9/bbuW0OeQbHi6pitvl+VPJjuVvWk17oA3B3IeYBRMucF0hC+kXoAV9GEwJZOBXP1HBQd+b9eXA",
+	"PxCDeq1Fr5RNBPpSltz0JZBiFPHAbqzRpMkRiStCQwsPxIALnY5GPOAozNGQRUwESO8qZvAo4jE37oRa",
+	"vTIAqYhKQwqLBlNKb1HxjK1gO6j3YJLGTFQyilFrNkYfNBshpWHkaooyPmBRRIV8/exWEF2Q/8zLvMte",
+	"UAhXWaQlcFdBD75az53P+t1wABNkIao1v6gnQYqiyLYs6iZ1FxR2i5y2k5jvYLYEVp9obBXwAymjMTN5",
+	"EwQeUnoELCZr18AoHrmwCTZxglRw02TizMtB4vV3uvSvkTzNJPdFSkuC3pzJOynZVLLUXJW91SJBPWd0",
+	"iWKhZHor4gF6M06iJHFaAI8wZlxwMW7wB5+xDEaMQlrExxMTuZbRCXyDSsLJBAVwsT6yzyzsNGg0hirk",
+	"mmQKcSyRPS9ZGXVXqozGSqbJXEST0K5osC+1FY8rF4wzpdhyhUMSMXGEpwlXqHP+m8Q+JXGbimLDyZpE",
+	"qOtUU7Br1rwku931bm+929u3grtULTVTHzVp/JgZPGFZjgUqFccYgpYwYk2HtGQ15WxgpZBGBv6Ili2d",
+	"erRsUFVmJOV24OS5gC51AjHLQPEQ4WoaGcXg1T9/B4mS9v+RQlyDVBgewWBK14Ob9jGwkUF1wlToPEue",
+	"GdIjzxoyGT1t3EwN3YMZTTVLyib5DysbB52Qf25R0ZLFZ93t1E3WeaBF7tvWquUGucJrtWrhsBZUrQvK",
+	"1HkQmRHMwCaCgzxbdKodO0zfhAHROXD5vAM4d32R2ttcAeX8x5g1dJg7cbt7U3v5kxn1zQdlS/AaFEXD",
+	"wAExYAIEcluaaD4mLw1CKkt1nac6iW9ZgJCVYZAqbrLHRGseZ5ApVHsp1QRttkNErXMBnz7d9ylpkq7J",
+	"WfNuRasTrg708Xqn0xlYt2blYWcL9oSKnokxiZObPOZ4wcmoNZcC3HsUrmCYFfSUM0T3tJoiJnl2cJQv",
+	"r85leaFLguBiJFtTXT4WGBK/OXO2iM1LCQJQwWwHiHAUhgeUitiq0jTFdSCuDvbyFNe23/twy4oCDtJu",
+	"dyugV+gDDtZ8l5lN0z7IeV8g+PkHlfpYMkuyabDhxuKokWfRYZ7vvUSlnay6nV6nS2qUCQqWcK/vbXW6",
+	"nS3yf8xMLLY2WMI3aPVG4YE3zqqu7Dk9Xs+7DPVZ8vM2NPCQuGcC0kQbhSwu1RJiaJXgesryRGAIw2yt",
+	"VEelzzmD50ajeIkB9Paq3ZtD30vSlhj8kXVNMQtLADHjuhWq2TUf4kgqBCYyM6HMDyONvsWjkCCt86Bl",
+	"qUbydJ0DMaj63X3oDsoRBDdwlRuq6DLdFFwm07UO7BWRMpMphNKON60JiDCHmqWR8EOPMpkqDUzoE1Sw",
+	"3d12AKI01uLwbkhG1Zi4VBHhlgyz1UZV9VnD7tJTpNmJz3kztJGep68IbHa7K9JWG6Js+5cnNR8pt866",
+	"ho4P26TadoS27VoytFG78GCX9BYvaQxV7aKtxYuq+wR2xfbiFeWEnhb0ljiinHef+97OMjTVB6P1EGjd",
+	"TD34PT88988aQen5IVmuTuOYqczre4Sfwg3bIV9lQFWGKRtvFC6a3Coba9esyRcVLSrtHRJhNWfp3OKG",
+	"sg1n6x2lNm2VYBKxIM99XCcz95F4yrUhR3GMmQ/HiAl9oRyShz7Y7gJZtD0ele4AwUpGYb7LgdBGJhpO",
+	"pDqmhczYruhNe5DAE8si1/WuqW0u2I6FE3yrJ6i10S/jB1Y0qpbm/fvwABe1EHZqLYRd33XWXSP84WZ8",
+	"/auge19tT/avvbzVE8/0jXvh1tNs987XO6w+FioXvPr2J/eoOZSbN4nLg1zZEm7pXyzuWKwo7XwGMcd/",
+	"Uagq2/AEJ4e6P/zZB/ZnzibIX+Ruqualch80zzdZExlji1O6R5UA5QcR1+QZraIZEIRdgcCGQfjq259O",
+	"TrNvKPG1fRByH6M0ijpzfIadAl7WQPNZ4fNVTbVhfvUp+Ye0v8MVLdBKbL79aRL8CWrj7gx0PqAdfWiU",
+	"kyTaqqZ2sPtzYq3rqDvy7D04CpgU+AyP0X4rpqJlYLyZR0ajYcK0vfepjVQYzkO5G85fJjI2sbYiZJp3",
+	"A5YKkb0PESIXzoqXt1GRRtFCi+wuMsh3Hg391qn0bz4e3rjkTcNirle/Vlu1ZyeUjzIDsdQGet1uZbjv",
+	"8QYxixSyMCODtUYds1N7g1uk8RAVZdeu09Xrdtc6fxNB3ln12wX5jTMenjvVRWiw3SvmDUpQOLL9B5Nn",
+	"eHnR4IMU+WCfC22YvV3R7v9uu1NmvMz27MHu1fD3ljJ+aHA4MS4Ehz/dnmsjsHplo/xTkLmdry8oMtq/",
+	"SdDl4DmfT9vLIMGEiTF2YK+80F+EVgezEIZZvT1eoG0etNylm3cQWhu3a8owUf1xw2qRoXkX6K9flb6b",
+	"VLcho4vS3VJsly445zp1K2ALnj/Kyw9dXiLhwS8sGKQCFPbTSsHITSvzWrNp25/hx3j5uvA3eRnkrfIb",
+	"e2PmgvTm91zm7c9Me2rYipFQ9VYH2KtQLuqlKvL63oaNavnO8yamzZlTrtwY7S3bqZljMT0dSdWIaNU0",
+	"tbiemjdJXFlpr/TkSCXTcs3isHZcaVCzhz6ZmqFNzYKKatmNmEz155uALJjU/4ajdlxLX/v88PwvAQAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

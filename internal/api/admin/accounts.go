@@ -90,7 +90,11 @@ func (h *Handler) AccountUpdate(ctx context.Context, req gen.AccountUpdateReques
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fault.New(fault.NotFound, accountNotFound)
 		}
-		return translateAccountWrite(err) // an owner that does not exist
+		if err != nil || b.ApiKeyId == nil {
+			return translateAccountWrite(err) // an owner that does not exist
+		}
+		a, err = h.bindKey(ctx, tx, a, *b.ApiKeyId)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -126,4 +130,20 @@ func (h *Handler) AccountDelete(ctx context.Context, req gen.AccountDeleteReques
 func (h *Handler) channelExists(ctx context.Context, tx db.DBTX, id int64) error {
 	_, err := h.Queries.ChannelGet(ctx, tx, id)
 	return store.Translate(err, channelNotFound)
+}
+
+// bindKey binds an account to an API key (0 unbinds it); the key's owner becomes the account's.
+func (h *Handler) bindKey(ctx context.Context, tx pgx.Tx, a *db.Account, key int64) (*db.Account, error) {
+	var k *int64
+	if key != 0 {
+		k = &key
+	}
+	b, err := h.Queries.AccountBindKey(ctx, tx, db.AccountBindKeyParams{ID: a.ID, ChannelID: a.ChannelID, ApiKeyID: k})
+	if err != nil {
+		if err = store.Translate(err, accountNotFound); fault.Is(err, fault.NotFound) {
+			return nil, fault.New(fault.NotFound, "api key not found")
+		}
+		return nil, err
+	}
+	return b, nil
 }

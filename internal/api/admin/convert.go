@@ -63,7 +63,8 @@ func statusPtr(s *gen.ActiveStatus) *string {
 func settingsOut(v *settings.Values) gen.Settings {
 	return gen.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
 		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, OauthUrl: v.OAuthURL,
-		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL}
+		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
+		CarpageNotice: v.CarpageNotice}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert
@@ -85,7 +86,7 @@ func accountOut(a *db.Account) gen.Account {
 		CredentialTail: a.CredentialTail, Status: accountStatus(a), Weight: int(a.Weight),
 		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
-		Tier: gen.Tier(a.Tier), OwnerUserId: a.OwnerUserID, CoolingUntil: a.CoolingUntil,
+		Tier: gen.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.ApiKeyID, CoolingUntil: a.CoolingUntil,
 		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits)}
 }
 
@@ -98,5 +99,6 @@ func usageLogOut(l *db.UsageLog) gen.UsageLog {
 	return gen.UsageLog{Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: l.ApiKeyID,
 		ChannelId: l.ChannelID, AccountId: l.AccountID, Model: l.Model, Endpoint: l.Endpoint, Stream: l.Stream,
 		PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, CachedTokens: l.CachedTokens,
+		CacheWrite5mTokens: l.CacheWrite5mTokens, CacheWrite1hTokens: l.CacheWrite1hTokens, ReasoningTokens: l.ReasoningTokens,
 		Quota: l.Quota, StatusCode: int(l.StatusCode), DurationMs: int(l.DurationMs), CreatedAt: l.CreatedAt}
 }

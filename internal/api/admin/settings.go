@@ -24,7 +24,8 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req gen.SettingsUpdateRequ
 	}
 	v, err := h.Settings.Update(ctx, settings.Patch{SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, OAuthURL: b.OauthUrl,
-		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl})
+		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
+		CarpageNotice: b.CarpageNotice})
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,15 @@ func (h *Handler) UserUpdate(ctx context.Context, req gen.UserUpdateRequestObjec
 		if u, err = h.Queries.UserUpdate(ctx, tx, p); err != nil {
 			return store.Translate(err, userNotFound)
 		}
+		if b.GroupId != nil {
+			var g *int64
+			if *b.GroupId != 0 {
+				g = b.GroupId
+			}
+			if u, err = h.Queries.UserSetGroup(ctx, tx, db.UserSetGroupParams{ID: req.Id, GroupID: g}); err != nil {
+				return store.Translate(err, groupNotFound) // a group that does not exist
+			}
+		}
 		if b.Tier == nil && b.PlanExpiresAt == nil {
 			return nil
 		}

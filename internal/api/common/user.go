@@ -12,6 +12,6 @@ func User(u *db.User) common.User {
 	return common.User{
 		Id: u.ID, Username: u.Username, Role: common.UserRole(u.Role), Status: common.UserStatus(u.Status),
 		Balance: u.Balance, UsedQuota: u.UsedQuota, RequestCount: u.RequestCount, CreatedAt: u.CreatedAt,
-		Tier: &tier, PlanExpiresAt: u.PlanExpiresAt,
+		Tier: &tier, PlanExpiresAt: u.PlanExpiresAt, GroupId: u.GroupID,
 	}
 }

@@ -79,6 +79,9 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req gen.LoginTokenGetReques
 		}
 		return gen.LoginTokenGet403JSONResponse{Code: -2, Msg: msgPlanExpired}, nil
 	}
+	if err := h.preferAccount(ctx, u.ID, p.Account, p.Carid, p.Nickname); err != nil {
+		return nil, err
+	}
 	iss, err := h.Auth.Issue(ctx, u)
 	if err != nil {
 		return nil, err
@@ -149,4 +152,32 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 		h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(uid, 10))
 	}
 	return uid, nil
+}
+
+// preferAccount records the account a user asked for (account, or its aliases carid and
+// nickname: an id, name or nickname) as the user's preferred account, which the gateway tries
+// first for the user's calls while it is eligible. An unknown account is ignored.
+func (h *Handler) preferAccount(ctx context.Context, uid int64, refs ...*string) error {
+	ref := ""
+	for _, r := range refs {
+		if r != nil && *r != "" {
+			ref = *r
+			break
+		}
+	}
+	if ref == "" {
+		return nil
+	}
+	id, err := h.Queries.AccountFindForPreference(ctx, h.Pool, ref)
+	if err != nil {
+		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
+			return nil
+		}
+		return err
+	}
+	if err := h.Queries.UserSetPreferredAccount(ctx, h.Pool, db.UserSetPreferredAccountParams{ID: uid, AccountID: &id}); err != nil {
+		return store.Translate(err, "")
+	}
+	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(uid, 10))
+	return nil
 }

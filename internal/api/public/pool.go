@@ -44,7 +44,7 @@ func (h *Handler) CarPageList(ctx context.Context, req gen.CarPageListRequestObj
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.CarPageList200JSONResponse{Code: 0, Messages: "success", Notice: "",
+	out := gen.CarPageList200JSONResponse{Code: 0, Messages: "success", Notice: h.Settings.Get().CarpageNotice,
 		Data: gen.CarPageData{Accounts: make([]gen.CarPageAccount, 0, len(rows)), Total: total, Page: pg, Size: size}}
 	for _, a := range rows {
 		out.Data.Accounts = append(out.Data.Accounts, gen.CarPageAccount{Id: a.ID, Name: a.Name, Nickname: a.Nickname,

@@ -106,6 +106,7 @@ func TestCarPage(t *testing.T) {
 	require.Equal(t, []string{"code", "data", "messages", "notice"}, jsonKeys(body))
 	require.EqualValues(t, 0, body["code"])
 	require.Equal(t, "success", body["messages"])
+	require.Equal(t, "", body["notice"])
 	data := body["data"].(map[string]any)
 	require.Equal(t, []string{"accounts", "page", "size", "total"}, jsonKeys(data))
 	require.EqualValues(t, 2, data["total"], "dedicated accounts are not listed")
@@ -124,6 +125,16 @@ func TestCarPage(t *testing.T) {
 	require.Len(t, res.JSON200.Data.Accounts, 1)
 	require.Equal(t, b.free.Id, res.JSON200.Data.Accounts[0].Id)
 	require.EqualValues(t, 2, res.JSON200.Data.Total)
+
+	// The notice is the carpage_notice setting.
+	notice := "公告内容"
+	set, err := b.env.Admin().SettingsUpdateWithResponse(ctx, adminc.SettingsUpdate{CarpageNotice: &notice})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
+	require.Equal(t, notice, set.JSON200.CarpageNotice)
+	status, body = rawJSON(t, b.env, http.MethodPost, "/carpage", `{}`)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, notice, body["notice"])
 
 	status, body = rawJSON(t, b.env, http.MethodPost, "/carpage", `{"page": 0}`)
 	require.Equal(t, http.StatusBadRequest, status)

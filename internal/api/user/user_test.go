@@ -75,7 +75,7 @@ func gateway(t *testing.T, env *apptest.Env, key string) *gatewayc.ClientWithRes
 // models returns the status of GET /v1/models with key on env.
 func models(t *testing.T, env *apptest.Env, key string) int {
 	t.Helper()
-	res, err := gateway(t, env, key).ModelsListWithResponse(context.Background())
+	res, err := gateway(t, env, key).ModelsListWithResponse(context.Background(), nil)
 	require.NoError(t, err)
 	if res.StatusCode() != http.StatusOK {
 		requireRefusedKey(t, res.StatusCode(), res.Body)

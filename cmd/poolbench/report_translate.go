@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// printTranslation writes the translated-versus-pass-through table and the stream measurements.
+func (r *report) printTranslation(w io.Writer) {
+	if _, ok := r.findAny(targetClaude); ok {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| mode | conc | CPU/req µs openai→openai | CPU/req µs claude→openai | translated/pass-through | req/s translated/pass-through |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+		for _, mode := range r.cfg.modes {
+			for _, c := range r.cfg.concurrency {
+				g, ok1 := r.find("poolgate", mode, c)
+				t, ok2 := r.find(targetClaude, mode, c)
+				if !ok1 || !ok2 {
+					continue
+				}
+				fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.2f× | %.2f× |\n", mode, c, us(g.cpuPerReq()), us(t.cpuPerReq()),
+					ratio(float64(t.cpuPerReq()), float64(g.cpuPerReq())), ratio(t.rps(), g.rps()))
+			}
+		}
+		fmt.Fprintf(w, "\nThe translated path runs in its own Poolgate process (same binary, database and Redis): lifetime peak RSS (VmHWM) %.1f MiB.\n",
+			mib(r.hwm[targetClaude]))
+	}
+	s := r.streams
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nPer-event delay, upstream flush → client read (%d concurrent streams × %d rounds, %d events %s apart):\n\n",
+		delayStreams, delayRounds, delayWords, delayEventGap)
+	fmt.Fprintln(w, "| path | events | p50 ms | p99 ms | max ms | warm-up stream max ms | incomplete streams |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, d := range s.delays {
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %d |\n", d.path, d.samples, ms(d.p50), ms(d.p99), ms(d.max), ms(d.cold), d.incomplete)
+	}
+	fmt.Fprintf(w, "\nOpen streams (fresh Poolgate process, claude→openai, %d events %s apart, ~%s each): %d requested, at most %d open at once; "+
+		"RSS idle %.1f MiB, peak sampled %.1f MiB (VmHWM %.1f MiB), %.1f KiB per open stream; %d failed or incomplete.\n",
+		memWords, s.eventGap, s.memStreamLife, s.wanted, s.open, mib(s.idleRSS), mib(s.peakRSS), mib(s.hwm), perStream(s)/1024, s.memIncomplete)
+}
+
+// judgeTranslation adds the translation targets' verdicts.
+func (r *report) judgeTranslation(add func(ok bool, what, detail string)) {
+	for _, mode := range r.cfg.modes {
+		var parts []string
+		ok, seen := true, false
+		for _, c := range r.cfg.concurrency {
+			if c == 1 {
+				continue // one caller: CPU per request is dominated by wake-ups, not by the work
+			}
+			g, ok1 := r.find("poolgate", mode, c)
+			t, ok2 := r.find(targetClaude, mode, c)
+			if !ok1 || !ok2 {
+				continue
+			}
+			seen = true
+			x := ratio(float64(t.cpuPerReq()), float64(g.cpuPerReq()))
+			ok = ok && x <= maxTranslatedCPU
+			parts = append(parts, fmt.Sprintf("c=%d %.2f× (%.1f vs %.1f µs)", c, x, us(t.cpuPerReq()), us(g.cpuPerReq())))
+		}
+		if seen {
+			add(ok, fmt.Sprintf("translation CPU/req ≤ %.2f× same-protocol pass-through (%s, claude→openai vs openai→openai)", maxTranslatedCPU, mode),
+				strings.Join(parts, ", "))
+		}
+		var bad int64
+		for _, x := range r.results {
+			if x.target == targetClaude && x.mode == mode {
+				bad += x.errors + x.incomplete
+			}
+		}
+		if _, ok := r.findAny(targetClaude); ok {
+			add(bad == 0, fmt.Sprintf("every translated answer complete (%s)", mode), fmt.Sprintf("%d failed or incomplete", bad))
+		}
+	}
+	s := r.streams
+	if s == nil {
+		return
+	}
+	direct := s.delays[0] // the same streams straight from the upstream: loopback and scheduling alone
+	for _, d := range s.delays[1:] {
+		added := d.p99 - direct.p99
+		add(d.p50 <= maxEventDelay && added <= maxEventDelay && d.incomplete == 0,
+			fmt.Sprintf("streamed event forwarded within %s: p50, and p99 over the direct path (%s)", fmtDur(maxEventDelay), d.path),
+			fmt.Sprintf("p50 %s, p99 %s (direct %s, %+.3f ms), max %s over %d events; %d incomplete streams",
+				fmtDur(d.p50), fmtDur(d.p99), fmtDur(direct.p99), ms(added), fmtDur(d.max), d.samples, d.incomplete))
+	}
+	add(s.open == s.wanted && s.memIncomplete == 0 && perStream(s) <= maxStreamMemory && s.peakRSS <= maxStreamsRSS,
+		fmt.Sprintf("%d concurrent open streams: all open at once and complete, ≤ %d KiB RSS each, ≤ %d MiB in all", s.wanted, maxStreamMemory>>10, maxStreamsRSS>>20),
+		fmt.Sprintf("%d open at once, %d failed; RSS %.1f → %.1f MiB, %.1f KiB per stream", s.open, s.memIncomplete, mib(s.idleRSS), mib(s.peakRSS), perStream(s)/1024))
+}
+
+// findAny reports whether any result is for target t.
+func (r *report) findAny(t string) (result, bool) {
+	for _, x := range r.results {
+		if x.target == t {
+			return x, true
+		}
+	}
+	return result{}, false
+}
+
+// perStream is the RSS added per open stream, in bytes.
+func perStream(s *streamFigures) float64 {
+	if s.open == 0 {
+		return 0
+	}
+	return float64(s.peakRSS-s.idleRSS) / float64(s.open)
+}

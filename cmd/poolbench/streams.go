@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/poolgate/poolgate/internal/fakeupstream"
+)
+
+// Stream measurement settings.
+const (
+	targetClaude = "poolgate-claude" // Claude inbound translated to the OpenAI channel
+	slowModel    = "gpt-4o-slow"     // model of the channel on the in-process, time-stamping upstream
+
+	delayEventGap = 10 * time.Millisecond // upstream pause between events in the delay measurement
+	delayWords    = 40                    // content events per stream in the delay measurement
+	delayStreams  = 32                    // concurrent streams in the delay measurement
+	delayRounds   = 3                     // rounds of delayStreams streams per path
+	memWords      = 50                    // content events per stream in the memory measurement
+)
+
+// tokenRE matches the unique words the time-stamping upstream streams.
+var tokenRE = regexp.MustCompile(`q[0-9]{7}`)
+
+// stampUpstream is the fake upstream served in this process, so that the moment each event
+// leaves it and the moment the client reads it are taken on one clock. Every answer is scripted
+// with unique words; the time each word's event was flushed to the socket is recorded.
+type stampUpstream struct {
+	fake *fakeupstream.Server
+	srv  *http.Server
+	url  string
+	next atomic.Int64
+
+	mu   sync.Mutex
+	sent map[string]time.Time
+}
+
+// startStampUpstream serves the time-stamping upstream on a loopback port.
+func startStampUpstream() (*stampUpstream, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	u := &stampUpstream{fake: fakeupstream.New(fakeupstream.WithoutRecording()), url: "http://" + ln.Addr().String(), sent: map[string]time.Time{}}
+	u.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.fake.ServeHTTP(&stampWriter{ResponseWriter: w, u: u}, r)
+	})}
+	go func() { _ = u.srv.Serve(ln) }()
+	return u, nil
+}
+
+// close stops the server.
+func (u *stampUpstream) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = u.srv.Shutdown(ctx)
+}
+
+// script queues one answer of words unique words, gap apart.
+func (u *stampUpstream) script(words int, gap time.Duration) {
+	parts := make([]string, words)
+	for i := range parts {
+		parts[i] = "q" + fmt.Sprintf("%07d", u.next.Add(1))
+	}
+	u.fake.Enqueue(fakeupstream.Reply{Text: strings.Join(parts, " "), EventDelay: gap})
+}
+
+// sentAt returns when the event carrying token was flushed.
+func (u *stampUpstream) sentAt(token string) (time.Time, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	t, ok := u.sent[token]
+	return t, ok
+}
+
+// stampWriter records, at each flush, the time of the tokens written since the previous one.
+type stampWriter struct {
+	http.ResponseWriter
+	u       *stampUpstream
+	pending []byte
+}
+
+func (w *stampWriter) Write(b []byte) (int, error) {
+	w.pending = append(w.pending, b...)
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush flushes, then stamps the tokens written since the previous flush.
+func (w *stampWriter) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	now := time.Now()
+	toks := tokenRE.FindAll(w.pending, -1)
+	w.pending = w.pending[:0]
+	if len(toks) == 0 {
+		return
+	}
+	w.u.mu.Lock()
+	for _, t := range toks {
+		w.u.sent[string(t)] = now
+	}
+	w.u.mu.Unlock()
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *stampWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// delayFigures are the per-event forwarding delays of one path.
+type delayFigures struct {
+	path          string
+	samples       int
+	p50, p99, max time.Duration
+	incomplete    int
+	// cold is the largest delay of the warm-up stream (not counted above): the first translated
+	// stream of a process also loads the offline tokenizer for Claude's message_start.
+	cold time.Duration
+}
+
+// streamFigures are the results of the stream measurements.
+type streamFigures struct {
+	delays []delayFigures
+	// Memory with open streams, on a fresh Poolgate process.
+	open, wanted            int
+	idleRSS, peakRSS, hwm   int64
+	memIncomplete           int
+	answered, complete      int64 // calls Poolgate answered in these measurements, for metering
+	eventGap, memStreamLife time.Duration
+}
+
+// measureStreams measures the per-event forwarding delay (direct, same-protocol, translated) and
+// the memory of a fresh Poolgate process holding cfg.openStreams translated streams open.
+func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *children, u *stampUpstream) (*streamFigures, error) {
+	f := &streamFigures{wanted: cfg.openStreams, eventGap: cfg.eventDelay, memStreamLife: time.Duration(memWords) * cfg.eventDelay}
+	direct := &target{name: "direct (no gateway)", url: u.url + "/v1/chat/completions", key: "sk-bench-direct"}
+	same := &target{name: "poolgate openai→openai", url: pg.child.url + "/v1/chat/completions", key: pg.apiKey}
+	tr := &target{name: "poolgate claude→openai", url: pg.child.url + "/v1/messages", key: pg.apiKey, claude: true}
+	chat, msgs := chatBodies(slowModel, "hi")[modeStream], messagesBodies(slowModel, "hi")[modeStream]
+	for _, p := range []struct {
+		t    *target
+		body []byte
+	}{{direct, chat}, {same, chat}, {tr, msgs}} {
+		d, n, err := measureDelay(ctx, u, p.t, p.body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.t.name, err)
+		}
+		if p.t != direct {
+			f.answered += int64(n)
+			f.complete += int64(n - d.incomplete)
+		}
+		f.delays = append(f.delays, d)
+	}
+
+	// Memory: a fresh process, so that its RSS is not what earlier scenarios left behind.
+	c, err := pg.launch(ctx, kids, "poolgate-streams", filepath.Join(pg.dir, "poolgate-streams.log"))
+	if c != nil {
+		defer c.stop(15 * time.Second)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := &target{name: "poolgate-streams", proc: c.pid, url: c.url + "/v1/messages", key: pg.apiKey, claude: true}
+	// A few calls first, so that the idle figure includes the process's warmed caches and pools.
+	for range 4 {
+		u.script(3, time.Millisecond)
+		n, ok := oneStream(ctx, http.DefaultClient, t, msgs, nil)
+		f.answered++
+		if ok && n > 0 {
+			f.complete++
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	f.idleRSS = readRSS(c.pid)
+	rss := sampleRSS(c.pid, 20*time.Millisecond)
+	var open atomic.Int64
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	client := &http.Client{Transport: tunedTransport(cfg.openStreams), Timeout: f.memStreamLife + time.Minute}
+	defer client.CloseIdleConnections()
+	for range cfg.openStreams {
+		u.script(memWords, cfg.eventDelay)
+	}
+	var maxOpen atomic.Int64
+	for range cfg.openStreams {
+		wg.Go(func() {
+			first := true
+			_, ok := oneStream(ctx, client, t, msgs, func() {
+				if first {
+					first = false
+					maxOpen.Store(max(maxOpen.Load(), open.Add(1)))
+				}
+			})
+			if !first {
+				open.Add(-1)
+			}
+			if !ok {
+				bad.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	f.peakRSS = rss.stop(c.pid)
+	f.hwm = readHWM(c.pid)
+	f.open = int(maxOpen.Load())
+	f.memIncomplete = int(bad.Load())
+	f.answered += int64(cfg.openStreams)
+	f.complete += int64(cfg.openStreams) - bad.Load()
+	return f, nil
+}
+
+// measureDelay runs delayRounds rounds of delayStreams concurrent streams through t and collects,
+// for every content event, the time from its flush by the upstream to its read by the client.
+func measureDelay(ctx context.Context, u *stampUpstream, t *target, body []byte) (delayFigures, int, error) {
+	d := delayFigures{path: t.name}
+	client := &http.Client{Transport: tunedTransport(delayStreams), Timeout: time.Minute}
+	defer client.CloseIdleConnections()
+	var mu sync.Mutex
+	var all []time.Duration
+	calls := 1
+	u.script(delayWords, delayEventGap)
+	_, ok := oneStreamTokens(ctx, client, t, body, func(tok string, at time.Time) {
+		if sent, ok := u.sentAt(tok); ok {
+			d.cold = max(d.cold, at.Sub(sent))
+		}
+	}, nil)
+	if !ok {
+		d.incomplete++
+	}
+	for range delayRounds {
+		for range delayStreams {
+			u.script(delayWords, delayEventGap)
+		}
+		var wg sync.WaitGroup
+		for range delayStreams {
+			wg.Go(func() {
+				var lat []time.Duration
+				_, ok := oneStreamTokens(ctx, client, t, body, func(tok string, at time.Time) {
+					if sent, ok := u.sentAt(tok); ok {
+						lat = append(lat, at.Sub(sent))
+					}
+				}, nil)
+				mu.Lock()
+				defer mu.Unlock()
+				all = append(all, lat...)
+				if !ok {
+					d.incomplete++
+				}
+			})
+		}
+		wg.Wait()
+		calls += delayStreams
+		if ctx.Err() != nil {
+			return d, calls, ctx.Err()
+		}
+	}
+	if len(all) == 0 {
+		return d, calls, errors.New("no event was matched to its upstream time")
+	}
+	slices.Sort(all)
+	d.samples, d.p50, d.p99, d.max = len(all), percentile(all, 0.5), percentile(all, 0.99), all[len(all)-1]
+	return d, calls, nil
+}
+
+// oneStream sends one streamed request and reads it to the end, calling onEvent (when not nil)
+// at each data event; it reports the events read and whether the stream was complete.
+func oneStream(ctx context.Context, client *http.Client, t *target, body []byte, onEvent func()) (int, bool) {
+	return oneStreamTokens(ctx, client, t, body, nil, onEvent)
+}
+
+// oneStreamTokens is oneStream that also calls onToken with each unique word read and the time
+// its line was read.
+func oneStreamTokens(ctx context.Context, client *http.Client, t *target, body []byte, onToken func(string, time.Time), onEvent func()) (int, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, false
+	}
+	setAuth(req, t)
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	br := bufio.NewReaderSize(res.Body, 16<<10)
+	n, done := 0, false
+	for {
+		line, err := br.ReadSlice('\n')
+		if bytes.HasPrefix(line, []byte("data:")) {
+			at := time.Now()
+			n++
+			if onEvent != nil {
+				onEvent()
+			}
+			if onToken != nil {
+				for _, tok := range tokenRE.FindAll(line, -1) {
+					onToken(string(tok), at)
+				}
+			}
+			if t.claude {
+				done = bytes.Contains(line, []byte(`"type":"message_stop"`))
+			} else {
+				done = bytes.Equal(bytes.TrimSpace(line[5:]), []byte("[DONE]"))
+			}
+		}
+		if err != nil {
+			return n, done && errors.Is(err, io.EOF)
+		}
+	}
+}
+
+// readRSS returns the process's current VmRSS in bytes, -1 when unreadable.
+func readRSS(pid int) int64 { return readStatus(pid, "VmRSS") }
+
+// fmtDur formats d in milliseconds.
+func fmtDur(d time.Duration) string { return strconv.FormatFloat(ms(d), 'f', 3, 64) + " ms" }
