@@ -213,6 +213,16 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 	return items, nil
 }
 
+const userLock = `-- name: UserLock :exec
+SELECT id FROM users WHERE id = $1 FOR UPDATE
+`
+
+// UserLock serialises per-user changes (e.g. the API key limit) within a transaction.
+func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
+	_, err := db.Exec(ctx, userLock, id)
+	return err
+}
+
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2

@@ -194,3 +194,15 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	require.Contains(t, string(rest), "data: [DONE]", "the open stream finished during shutdown")
 	require.NoError(t, <-done)
 }
+
+func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, apptest.WithoutRedis())
+	req, _ := http.NewRequest(http.MethodDelete, env.URL+"/api/setup/status", nil) //nolint:noctx // test
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	require.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+	require.JSONEq(t, `{"detail":{"error":"method not allowed","code":"method_not_allowed"}}`, string(b))
+}

@@ -55,7 +55,7 @@ type Env struct {
 
 type options struct {
 	redis     bool
-	configure func(*config.Config)
+	configure []func(*config.Config)
 	dbURL     string
 	prefix    string
 	noSetup   bool
@@ -69,7 +69,9 @@ type Option func(*options)
 func WithoutRedis() Option { return func(o *options) { o.redis = false } }
 
 // WithConfig lets a test change the configuration before the app starts.
-func WithConfig(f func(*config.Config)) Option { return func(o *options) { o.configure = f } }
+func WithConfig(f func(*config.Config)) Option {
+	return func(o *options) { o.configure = append(o.configure, f) }
+}
 
 // WithClock runs the app on an injected clock (cooldowns, windows and sessions end by it).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -110,8 +112,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.redis {
 		cfg.RedisURL = RedisURL()
 	}
-	if o.configure != nil {
-		o.configure(cfg)
+	for _, f := range o.configure {
+		f(cfg)
 	}
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("TEST_APP_LOG") != "" {

@@ -13,30 +13,31 @@ type Kind int
 
 // The kinds of errors, with the HTTP status each maps to.
 const (
-	Invalid         Kind = iota + 1 // 400
-	Unauthorized                    // 401
-	PaymentRequired                 // 402
-	Forbidden                       // 403
-	NotFound                        // 404
-	Conflict                        // 409
-	TooLarge                        // 413
-	Unprocessable                   // 422
-	RateLimited                     // 429
-	Upstream                        // 502
-	Unavailable                     // 503
+	Invalid          Kind = iota + 1 // 400
+	Unauthorized                     // 401
+	PaymentRequired                  // 402
+	Forbidden                        // 403
+	NotFound                         // 404
+	Conflict                         // 409
+	TooLarge                         // 413
+	Unprocessable                    // 422
+	RateLimited                      // 429
+	Upstream                         // 502
+	Unavailable                      // 503
+	MethodNotAllowed                 // 405
 )
 
 var statuses = map[Kind]int{
 	Invalid: http.StatusBadRequest, Unauthorized: http.StatusUnauthorized,
 	PaymentRequired: http.StatusPaymentRequired, Forbidden: http.StatusForbidden,
-	NotFound: http.StatusNotFound, Conflict: http.StatusConflict, TooLarge: http.StatusRequestEntityTooLarge,
+	NotFound: http.StatusNotFound, MethodNotAllowed: http.StatusMethodNotAllowed, Conflict: http.StatusConflict, TooLarge: http.StatusRequestEntityTooLarge,
 	Unprocessable: http.StatusUnprocessableEntity, RateLimited: http.StatusTooManyRequests,
 	Upstream: http.StatusBadGateway, Unavailable: http.StatusServiceUnavailable,
 }
 
 var defaultCodes = map[Kind]string{
 	Invalid: "invalid_request", Unauthorized: "unauthorized", PaymentRequired: "insufficient_balance",
-	Forbidden: "forbidden", NotFound: "not_found", Conflict: "conflict", TooLarge: "body_too_large",
+	Forbidden: "forbidden", NotFound: "not_found", MethodNotAllowed: "method_not_allowed", Conflict: "conflict", TooLarge: "body_too_large",
 	Unprocessable: "unprocessable", RateLimited: "rate_limited", Upstream: "upstream_error",
 	Unavailable: "unavailable",
 }

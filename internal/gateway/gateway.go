@@ -185,7 +185,8 @@ var openAITypes = map[fault.Kind]string{
 	fault.PaymentRequired: "insufficient_quota", fault.Forbidden: "permission_error",
 	fault.NotFound: "invalid_request_error", fault.Conflict: "invalid_request_error",
 	fault.TooLarge: "invalid_request_error", fault.Unprocessable: "invalid_request_error",
-	fault.RateLimited: "rate_limit_error", fault.Upstream: "upstream_error", fault.Unavailable: "server_error",
+	fault.MethodNotAllowed: "invalid_request_error",
+	fault.RateLimited:      "rate_limit_error", fault.Upstream: "upstream_error", fault.Unavailable: "server_error",
 }
 
 type openAIError struct {

@@ -84,7 +84,7 @@ func classify(err error) *fault.Error {
 		case http.StatusNotFound:
 			return fault.New(fault.NotFound, "no such route")
 		case http.StatusMethodNotAllowed:
-			return &fault.Error{Kind: fault.Invalid, Code: "method_not_allowed", Message: "method not allowed"}
+			return fault.New(fault.MethodNotAllowed, "method not allowed")
 		case http.StatusRequestEntityTooLarge:
 			return fault.New(fault.TooLarge, "request body is too large")
 		case http.StatusUnsupportedMediaType:

@@ -61,3 +61,7 @@ RETURNING *;
 -- name: UserSetPreferredAccount :exec
 -- UserSetPreferredAccount records the account a user asked for at /logintoken (null: none).
 UPDATE users SET preferred_account_id = sqlc.narg('account_id')::bigint WHERE id = @id;
+
+-- name: UserLock :exec
+-- UserLock serialises per-user changes (e.g. the API key limit) within a transaction.
+SELECT id FROM users WHERE id = @id FOR UPDATE;

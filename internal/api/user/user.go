@@ -5,6 +5,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	gen "github.com/poolgate/poolgate/gen/api/user"
@@ -75,18 +76,26 @@ func (h *Handler) ApiKeyCreate(ctx context.Context, req gen.ApiKeyCreateRequestO
 	if err != nil {
 		return nil, err
 	}
-	n, err := h.Queries.ApiKeyCountByUser(ctx, h.Pool, p.UserID)
-	if err != nil {
-		return nil, store.Translate(err, "")
-	}
-	if n >= MaxKeysPerUser {
-		return nil, fault.New(fault.Conflict, "a user may hold at most 100 API keys")
-	}
 	key := auth.NewKey()
-	k, err := h.Queries.ApiKeyCreate(ctx, h.Pool, db.ApiKeyCreateParams{
-		UserID: p.UserID, Name: req.Body.Name, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
+	var k *db.ApiKey
+	// The user row is locked so concurrent creates cannot pass the limit together.
+	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if err := h.Queries.UserLock(ctx, tx, p.UserID); err != nil {
+			return store.Translate(err, "")
+		}
+		n, err := h.Queries.ApiKeyCountByUser(ctx, tx, p.UserID)
+		if err != nil {
+			return store.Translate(err, "")
+		}
+		if n >= MaxKeysPerUser {
+			return fault.New(fault.Conflict, "a user may hold at most 100 API keys")
+		}
+		k, err = h.Queries.ApiKeyCreate(ctx, tx, db.ApiKeyCreateParams{
+			UserID: p.UserID, Name: req.Body.Name, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
+		return store.Translate(err, "")
+	})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return gen.ApiKeyCreate201JSONResponse(secret(k, key)), nil
 }
