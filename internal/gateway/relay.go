@@ -173,6 +173,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 		clientErr error
 		readErr   error
 	)
+	var scratch []byte
 	write := func(b []byte) {
 		if clientErr == nil {
 			_, clientErr = w.Write(b)
@@ -228,6 +229,14 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 					}
 				}
 				streamed++ // about one token per content event, for the estimate when usage never comes
+				if !k.req.IncludeUsage {
+					// Poolgate asked for usage, not the caller: drop the `"usage":null` OpenAI then
+					// adds to every chunk, so the caller gets the bytes it would have got.
+					if i := bytes.Index(line, usageNull); i >= 0 {
+						scratch = append(append(scratch[:0], line[:i]...), line[i+len(usageNull):]...)
+						line = scratch
+					}
+				}
 				write(line)
 			default:
 				write(line)
@@ -318,6 +327,8 @@ func (g *Gateway) reader(r io.Reader) *bufio.Reader {
 	}
 	return bufio.NewReaderSize(r, 16<<10)
 }
+
+var usageNull = []byte(`,"usage":null`)
 
 // hasUsage reports whether a stream chunk carries a usage object (not "usage": null), without
 // parsing it.

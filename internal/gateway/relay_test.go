@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,6 +113,7 @@ func TestChatCompletionStream(t *testing.T) {
 
 	// Poolgate asked the upstream for usage and charged it.
 	reqs := b.env.Upstream.Requests()
+	require.Equal(t, 1, len(reqs))
 	require.Contains(t, string(reqs[0].Body), `"include_usage":true`)
 	ls := logs(t, b.env, b.user.ID)
 	require.Len(t, ls, 1)
@@ -315,4 +317,24 @@ func statusOf(err error) int {
 		return apiErr.StatusCode
 	}
 	return 0
+}
+
+// TestStreamBytesAsWithoutUsage: a caller that did not ask for usage gets chunks without the
+// `"usage": null` field OpenAI adds when usage is requested.
+func TestStreamBytesAsWithoutUsage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	req, err := http.NewRequest(http.MethodPost, b.env.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"a b c"}]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+b.user.Key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := b.env.RawHTTP.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "data: [DONE]")
+	require.NotContains(t, string(raw), `"usage"`)
+	require.Positive(t, logs(t, b.env, b.user.ID)[0].Quota, "still charged from the usage Poolgate asked for")
 }
