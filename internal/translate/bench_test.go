@@ -66,3 +66,32 @@ func BenchmarkConvert(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTextStream measures the common case of a translated stream: an OpenAI upstream's
+// text-only answer (role, one chunk per word, finish, usage) read and written as Claude events.
+//
+//	go test -run '^$' -bench TextStream -benchmem ./internal/translate/
+func BenchmarkTextStream(b *testing.B) {
+	head := `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[`
+	events := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}`)}
+	for _, w := range []string{"The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ", "dog.\\n", "\\\"Done\\\""} {
+		events = append(events, []byte(head+`{"index":0,"delta":{"content":"`+w+`"},"finish_reason":null}],"usage":null}`))
+	}
+	events = append(events, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`),
+		[]byte(head+`],"usage":{"prompt_tokens":9,"completion_tokens":10,"total_tokens":19}}`), []byte("[DONE]"))
+	b.ReportAllocs()
+	var evs []Event
+	var out []byte
+	for b.Loop() {
+		dec, enc := NewDecoder(OpenAI), NewEncoder(Claude, EncoderOptions{Model: "m", InputTokens: 9})
+		for _, p := range events {
+			evs, _ = dec.Decode(evs[:0], p)
+			out = out[:0]
+			for i := range evs {
+				out = enc.Encode(out, &evs[i])
+			}
+		}
+		enc.Finish(out[:0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(events)), "ns/event")
+}

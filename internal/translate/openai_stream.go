@@ -22,6 +22,20 @@ func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 		d.done = true
 		return dst, nil
 	}
+	// Most events of an answer are text deltas: read (and check) those without a parse.
+	if d.started && !d.finished {
+		if text, ok := openAIFastText(payload); ok {
+			if text != "" {
+				dst = append(dst, Event{Kind: EvText, Text: text})
+			}
+			return dst, nil
+		}
+	}
+	return d.decodeFull(dst, payload)
+}
+
+// decodeFull reads any chunk with a full parse.
+func (d *openAIDecoder) decodeFull(dst []Event, payload []byte) ([]Event, error) {
 	if !gjson.ValidBytes(payload) {
 		return dst, errorf("the upstream sent an invalid stream event")
 	}

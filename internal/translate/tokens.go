@@ -1,6 +1,10 @@
 package translate
 
 import (
+	"hash/maphash"
+	"strings"
+	"sync/atomic"
+
 	"github.com/tiktoken-go/tokenizer"
 )
 
@@ -11,6 +15,22 @@ const imageTokens = 1000
 // Counter estimates input tokens offline with the o200k tokenizer. It is safe for concurrent use.
 type Counter struct {
 	codec tokenizer.Codec
+	seed  maphash.Seed
+	// cache remembers the counts of recent texts (system prompts and earlier turns repeat on
+	// every call of a conversation): a fixed table indexed by the text's hash, the newer entry
+	// replacing the older on a collision, so its memory is bounded (cacheSlots × cacheMaxText).
+	cache [cacheSlots]atomic.Pointer[countEntry]
+}
+
+// cacheSlots and cacheMaxText bound the count cache: at most 4 MiB of remembered text.
+const (
+	cacheSlots   = 1024
+	cacheMaxText = exactBytes
+)
+
+type countEntry struct {
+	text string
+	n    int64
 }
 
 // NewCounter loads the tokenizer tables (embedded; no network).
@@ -19,7 +39,7 @@ func NewCounter() *Counter {
 	if err != nil {
 		panic("o200k tokenizer is compiled in: " + err.Error())
 	}
-	return &Counter{codec: c}
+	return &Counter{codec: c, seed: maphash.MakeSeed()}
 }
 
 // maxRun is the longest run of non-space (or space) bytes given to the tokenizer: byte-pair
@@ -27,8 +47,22 @@ func NewCounter() *Counter {
 // are estimated at 4 bytes per token instead.
 const maxRun = 64
 
-// Text counts the tokens of s, tokenizing it in pieces of about 2 KiB cut at spaces.
+// Text counts the tokens of s, tokenizing it in pieces of about 2 KiB cut at spaces. The counts
+// of texts up to cacheMaxText bytes are remembered.
 func (c *Counter) Text(s string) int64 {
+	if s == "" || len(s) > cacheMaxText {
+		return c.text(s)
+	}
+	slot := &c.cache[maphash.String(c.seed, s)%cacheSlots]
+	if e := slot.Load(); e != nil && e.text == s {
+		return e.n
+	}
+	n := c.text(s)
+	slot.Store(&countEntry{text: strings.Clone(s), n: n}) // not a view of the request body
+	return n
+}
+
+func (c *Counter) text(s string) int64 {
 	var n int64
 	start := 0 // start of the pending piece
 	for i := 0; i < len(s); {
