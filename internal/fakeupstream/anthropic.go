@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // anthropic speaks Anthropic's Messages wire format (POST .../v1/messages and
@@ -158,23 +160,23 @@ func (a *anthropic) messages(x *exchange) {
 	if rep.Thinking != "" {
 		sep()
 		b = append(b, `{"type":"thinking","thinking":`...)
-		b = appendJSONString(b, rep.Thinking)
+		b = jsonx.AppendString(b, rep.Thinking)
 		b = append(b, `,"signature":`...)
-		b = appendJSONString(b, signature(rep.Thinking))
+		b = jsonx.AppendString(b, signature(rep.Thinking))
 		b = append(b, '}')
 	}
 	if text != "" {
 		sep()
 		b = append(b, `{"type":"text","text":`...)
-		b = appendJSONString(b, text)
+		b = jsonx.AppendString(b, text)
 		b = append(b, '}')
 	}
 	for i, tc := range rep.ToolCalls {
 		sep()
 		b = append(b, `{"type":"tool_use","id":`...)
-		b = appendJSONString(b, toolID(tc, "toolu_", i))
+		b = jsonx.AppendString(b, toolID(tc, "toolu_", i))
 		b = append(b, `,"name":`...)
-		b = appendJSONString(b, tc.Name)
+		b = jsonx.AppendString(b, tc.Name)
 		b = append(b, `,"input":`...)
 		b = append(b, tc.Args...)
 		b = append(b, '}')

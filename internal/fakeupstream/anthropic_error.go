@@ -3,6 +3,8 @@ package fakeupstream
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // ClaudeOverloadedEvent is the error event Claude sends when it fails mid-stream. Tests append
@@ -13,9 +15,9 @@ const ClaudeOverloadedEvent = "event: error\ndata: {\"type\":\"error\",\"error\"
 func (a *anthropic) writeError(x *exchange, status int, typ, message string) {
 	b := x.scratch.out[:0]
 	b = append(b, `{"type":"error","error":{"type":`...)
-	b = appendJSONString(b, typ)
+	b = jsonx.AppendString(b, typ)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = jsonx.AppendString(b, message)
 	b = append(b, `},"request_id":"req_`...)
 	b = appendID(b, 24)
 	b = append(b, "\"}\n"...)

@@ -3,6 +3,8 @@ package fakeupstream
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // claudeEvents writes Claude's named server-sent events, flushing after each.
@@ -36,7 +38,7 @@ func deltaEvent(index int, kind, field, value string) func(b []byte) []byte {
 		b = append(b, `{"type":"content_block_delta","index":`...)
 		b = strconv.AppendInt(b, int64(index), 10)
 		b = append(b, `,"delta":{"type":"`+kind+`","`+field+`":`...)
-		b = appendJSONString(b, value)
+		b = jsonx.AppendString(b, value)
 		return append(b, "}}"...)
 	}
 }
@@ -114,8 +116,8 @@ func (a *anthropic) stream(x *exchange, req *claudeRequest, text string, usage U
 		return
 	}
 	for i, tc := range rep.ToolCalls {
-		start := `,"content_block":{"type":"tool_use","id":` + string(appendJSONString(nil, toolID(tc, "toolu_", i))) +
-			`,"name":` + string(appendJSONString(nil, tc.Name)) + `,"input":{}}}`
+		start := `,"content_block":{"type":"tool_use","id":` + string(jsonx.AppendString(nil, toolID(tc, "toolu_", i))) +
+			`,"name":` + string(jsonx.AppendString(nil, tc.Name)) + `,"input":{}}}`
 		half := len(tc.Args) / 2
 		if !c.send("content_block_start", blockEvent("content_block_start", idx, start)) ||
 			!c.send("content_block_delta", deltaEvent(idx, "input_json_delta", "partial_json", tc.Args[:half])) ||

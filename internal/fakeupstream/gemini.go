@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // gemini speaks the Gemini API's wire format: POST .../models/{model}:generateContent,
@@ -182,13 +184,13 @@ func (g *gemini) generate(x *exchange) {
 	if rep.Thinking != "" {
 		sep()
 		b = append(b, `{"text":`...)
-		b = appendJSONString(b, rep.Thinking)
+		b = jsonx.AppendString(b, rep.Thinking)
 		b = append(b, `,"thought":true}`...)
 	}
 	if text != "" {
 		sep()
 		b = append(b, `{"text":`...)
-		b = appendJSONString(b, text)
+		b = jsonx.AppendString(b, text)
 		b = append(b, '}')
 	}
 	for _, tc := range rep.ToolCalls {
@@ -201,7 +203,7 @@ func (g *gemini) generate(x *exchange) {
 		b = appendGeminiUsage(b, usage)
 	}
 	b = append(b, `,"modelVersion":`...)
-	b = appendJSONString(b, req.model)
+	b = jsonx.AppendString(b, req.model)
 	b = append(b, `,"responseId":"`...)
 	b = appendID(b, 22)
 	b = append(b, "\"}\n"...)
@@ -211,12 +213,12 @@ func (g *gemini) generate(x *exchange) {
 
 func appendFunctionCall(b []byte, tc ToolCall) []byte {
 	b = append(b, `{"functionCall":{"name":`...)
-	b = appendJSONString(b, tc.Name)
+	b = jsonx.AppendString(b, tc.Name)
 	b = append(b, `,"args":`...)
 	b = append(b, tc.Args...)
 	if tc.ID != "" {
 		b = append(b, `,"id":`...)
-		b = appendJSONString(b, tc.ID)
+		b = jsonx.AppendString(b, tc.ID)
 	}
 	return append(b, `},"thoughtSignature":"c2lnLWdlbWluaQ=="}`...)
 }

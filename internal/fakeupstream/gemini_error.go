@@ -3,6 +3,8 @@ package fakeupstream
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // writeStatus writes Gemini's error object with an explicit status name.
@@ -11,7 +13,7 @@ func (g *gemini) writeStatus(x *exchange, status int, message, name string) {
 	b = append(b, `{"error":{"code":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = jsonx.AppendString(b, message)
 	b = append(b, `,"status":"`+name+`"}}`+"\n"...)
 	x.scratch.out = b
 	g.writeRaw(x, status, b)

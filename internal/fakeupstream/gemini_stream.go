@@ -2,6 +2,8 @@ package fakeupstream
 
 import (
 	"net/http"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // stream answers :streamGenerateContent: one chunk per thought word and per answer word, one per
@@ -47,7 +49,7 @@ func (g *gemini) stream(x *exchange, req *geminiRequest, text string, usage Usag
 			b = appendGeminiUsage(b, usage)
 		}
 		b = append(b, `,"modelVersion":`...)
-		b = appendJSONString(b, req.model)
+		b = jsonx.AppendString(b, req.model)
 		b = append(b, `,"responseId":"`+responseID+`"}`...)
 		if req.sse {
 			b = append(b, "\r\n\r\n"...)
@@ -60,7 +62,7 @@ func (g *gemini) stream(x *exchange, req *geminiRequest, text string, usage Usag
 	textPart := func(word string, thought bool) func(b []byte) []byte {
 		return func(b []byte) []byte {
 			b = append(b, `{"text":`...)
-			b = appendJSONString(b, word)
+			b = jsonx.AppendString(b, word)
 			if thought {
 				b = append(b, `,"thought":true`...)
 			}

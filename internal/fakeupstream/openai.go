@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // openAI speaks OpenAI's chat completions wire format.
@@ -31,7 +33,7 @@ func newOpenAI(models []string) *openAI {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendJSONString(b, id)
+		b = jsonx.AppendString(b, id)
 		b = append(b, `,"object":"model","created":1715367049,"owned_by":"system"}`...)
 	}
 	b = append(b, "]}\n"...)
@@ -186,11 +188,11 @@ func (o *openAI) chat(x *exchange) {
 	if text == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, text)
+		b = jsonx.AppendString(b, text)
 	}
 	if rep.Thinking != "" {
 		b = append(b, `,"reasoning_content":`...)
-		b = appendJSONString(b, rep.Thinking)
+		b = jsonx.AppendString(b, rep.Thinking)
 	}
 	finish := "stop"
 	if len(rep.ToolCalls) > 0 {
@@ -201,11 +203,11 @@ func (o *openAI) chat(x *exchange) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"id":`...)
-			b = appendJSONString(b, toolID(tc, "call_", i))
+			b = jsonx.AppendString(b, toolID(tc, "call_", i))
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = appendJSONString(b, tc.Name)
+			b = jsonx.AppendString(b, tc.Name)
 			b = append(b, `,"arguments":`...)
-			b = appendJSONString(b, tc.Args)
+			b = jsonx.AppendString(b, tc.Args)
 			b = append(b, "}}"...)
 		}
 		b = append(b, ']')

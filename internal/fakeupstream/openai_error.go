@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // OpenAI error types and messages as the real API sends them.
@@ -53,9 +55,9 @@ func MaskKey(key string) string {
 func (o *openAI) writeError(x *exchange, status int, message, typ, param, code string) {
 	b := x.scratch.out[:0]
 	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, message)
+	b = jsonx.AppendString(b, message)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, typ)
+	b = jsonx.AppendString(b, typ)
 	b = append(b, `,"param":`...)
 	b = appendNullable(b, param)
 	b = append(b, `,"code":`...)
@@ -77,7 +79,7 @@ func appendNullable(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, s)
+	return jsonx.AppendString(b, s)
 }
 
 // unauthorized answers OpenAI's 401 for a missing or incorrect API key.

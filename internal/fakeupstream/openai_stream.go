@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // sseWriter writes server-sent events built in a reused buffer, flushing after each.
@@ -95,7 +97,7 @@ func (o *openAI) stream(x *exchange, req *chatRequest, text string, usage Usage)
 			return
 		}
 		e.b = append(e.b, `{"index":0,"delta":{"reasoning_content":`...)
-		e.b = appendJSONString(e.b, word)
+		e.b = jsonx.AppendString(e.b, word)
 		e.b = append(e.b, contentClose...)
 		e.b = append(e.b, e.tail...)
 		if !e.send() {
@@ -110,7 +112,7 @@ func (o *openAI) stream(x *exchange, req *chatRequest, text string, usage Usage)
 			return
 		}
 		e.b = append(e.b, contentOpen...)
-		e.b = appendJSONString(e.b, word)
+		e.b = jsonx.AppendString(e.b, word)
 		e.b = append(e.b, contentClose...)
 		e.b = append(e.b, e.tail...)
 		if !e.send() {
@@ -135,14 +137,14 @@ func (o *openAI) stream(x *exchange, req *chatRequest, text string, usage Usage)
 			e.b = strconv.AppendInt(e.b, int64(i), 10)
 			if j == 0 {
 				e.b = append(e.b, `,"id":`...)
-				e.b = appendJSONString(e.b, toolID(tc, "call_", i))
+				e.b = jsonx.AppendString(e.b, toolID(tc, "call_", i))
 				e.b = append(e.b, `,"type":"function","function":{"name":`...)
-				e.b = appendJSONString(e.b, tc.Name)
+				e.b = jsonx.AppendString(e.b, tc.Name)
 				e.b = append(e.b, `,"arguments":`...)
 			} else {
 				e.b = append(e.b, `,"function":{"arguments":`...)
 			}
-			e.b = appendJSONString(e.b, piece)
+			e.b = jsonx.AppendString(e.b, piece)
 			e.b = append(e.b, `}}]},"logprobs":null,"finish_reason":null}`...)
 			e.b = append(e.b, e.tail...)
 			if !e.send() {

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 func TestWords(t *testing.T) {
@@ -43,7 +45,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := appendJSONString(nil, s)
+		b := jsonx.AppendString(nil, s)
 		var got string
 		require.NoError(t, json.Unmarshal(b, &got), "%q", b)
 		want := strings.ToValidUTF8(s, "\ufffd")

@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 type claudeBlock struct {
@@ -204,7 +206,7 @@ func (e *claudeEncoder) Encode(dst []byte, ev *Event) []byte {
 		dst = append(dst, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":"...)
 		dst = strconv.AppendInt(dst, int64(e.open), 10)
 		dst = append(dst, `,"delta":{"type":"text_delta","text":`...)
-		dst = appendStr(dst, ev.Text)
+		dst = jsonx.AppendString(dst, ev.Text)
 		dst = append(dst, "}}\n\n"...)
 	case EvThinking:
 		if e.open < 0 || e.openKind != Thinking {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // DecodeGeminiRequest reads a Gemini generateContent request (camelCase or snake_case fields).
@@ -211,7 +213,7 @@ func writeLowerTypes(b *bytes.Buffer, v gjson.Result) {
 			b.WriteString(k.Raw)
 			b.WriteByte(':')
 			if k.Str == "type" && val.Type == gjson.String {
-				b.Write(appendStr(nil, strings.ToLower(val.Str)))
+				b.Write(jsonx.AppendString(nil, strings.ToLower(val.Str)))
 			} else {
 				writeLowerTypes(b, val)
 			}

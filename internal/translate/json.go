@@ -4,9 +4,10 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // jw appends compact JSON to a byte slice, inserting commas itself.
@@ -39,12 +40,12 @@ func (w *jw) endArr() {
 
 func (w *jw) key(k string) {
 	w.sep()
-	w.b = appendStr(w.b, k)
+	w.b = jsonx.AppendString(w.b, k)
 	w.b = append(w.b, ':')
 	w.afterKey = true
 }
 
-func (w *jw) str(s string)    { w.sep(); w.b = appendStr(w.b, s) }
+func (w *jw) str(s string)    { w.sep(); w.b = jsonx.AppendString(w.b, s) }
 func (w *jw) raw(r []byte)    { w.sep(); w.b = append(w.b, r...) }
 func (w *jw) rawS(r string)   { w.sep(); w.b = append(w.b, r...) }
 func (w *jw) int(v int64)     { w.sep(); w.b = strconv.AppendInt(w.b, v, 10) }
@@ -56,58 +57,6 @@ func (w *jw) float(v float64) { w.sep(); w.b = strconv.AppendFloat(w.b, v, 'g', 
 func (w *jw) kStr(k, v string)        { w.key(k); w.str(v) }
 func (w *jw) kInt(k string, v int64)  { w.key(k); w.int(v) }
 func (w *jw) kRaw(k string, v []byte) { w.key(k); w.raw(v) }
-
-const hexDigits = "0123456789abcdef"
-
-// appendStr appends s as a JSON string, replacing invalid UTF-8 with U+FFFD.
-func appendStr(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			if r == '\u2028' || r == '\u2029' {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hexDigits[r&0xf])
-				i += n
-				start = i
-				continue
-			}
-			i += n
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // get reads the first of several spellings of a field (Gemini accepts camelCase and snake_case).
 func get(r gjson.Result, names ...string) gjson.Result {
