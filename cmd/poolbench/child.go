@@ -23,6 +23,8 @@ type child struct {
 	cmd  *exec.Cmd
 	pid  int
 	url  string // http://127.0.0.1:port
+	// debugAddr serves runtime profiles (Poolgate's DEBUG_ADDR) when -profile is set.
+	debugAddr string
 	// stdin is kept open while the parent lives: a self-spawned child exits when it closes.
 	stdin  io.Closer
 	exited chan struct{}

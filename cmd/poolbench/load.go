@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +37,8 @@ type target struct {
 	// claude marks a Claude inbound (/v1/messages, x-api-key, anthropic-version): its streams end
 	// with message_stop instead of [DONE].
 	claude bool
+	// debugAddr serves the target's runtime profiles (Poolgate with -profile); empty: none.
+	debugAddr string
 
 	responded atomic.Int64 // answers with any HTTP status, warm-ups included
 	ok        atomic.Int64 // 200 answers read complete
@@ -51,6 +56,7 @@ type scenario struct {
 	concurrency int
 	body        []byte
 	events      int // data events a complete stream carries, [DONE] included
+	profileDir  string
 }
 
 // result holds a scenario's figures.
@@ -105,8 +111,10 @@ func (s scenario) run(ctx context.Context, warmup, d time.Duration) result {
 	}
 	cpu0, sys0 := readCPU(s.target.proc), readSyscalls(s.target.proc)
 	start := time.Now()
+	prof := s.profile(ctx, d)
 	ws := s.load(ctx, client, d, true)
 	elapsed := time.Since(start)
+	<-prof
 	cpu1, sys1 := readCPU(s.target.proc), readSyscalls(s.target.proc)
 	r := result{target: s.target.name, mode: s.mode, concurrency: s.concurrency, elapsed: elapsed,
 		cpu: cpu1 - cpu0, syscalls: sys1 - sys0, rssPeak: rss.stop(s.target.proc)}
@@ -305,4 +313,47 @@ func calibrate(ctx context.Context, t *target, body []byte) (int, error) {
 		return 0, fmt.Errorf("calibration stream ended after %d events without its end event", n)
 	}
 	return n, nil
+}
+
+// profile records the target's CPU profile over the next d (whole seconds, at least one) into
+// profileDir, when both are set; the returned channel closes when it is written or failed.
+func (s scenario) profile(ctx context.Context, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if s.profileDir == "" || s.target.debugAddr == "" {
+		close(done)
+		return done
+	}
+	secs := max(1, int(d/time.Second))
+	path := filepath.Join(s.profileDir, fmt.Sprintf("%s-%s-c%d.pprof", s.target.name, s.mode, s.concurrency))
+	go func() {
+		defer close(done)
+		if err := fetchProfile(ctx, "http://"+s.target.debugAddr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), path); err != nil {
+			fmt.Fprintf(os.Stderr, "poolbench: profile %s: %v\n", path, err)
+		}
+	}()
+	return done
+}
+
+func fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	f, err := os.Create(path) //nolint:gosec // the operator's -profile directory
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

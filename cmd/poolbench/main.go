@@ -61,6 +61,8 @@ type config struct {
 	streamChecks bool
 	openStreams  int           // concurrent open streams for the memory measurement
 	eventDelay   time.Duration // upstream delay between events while streams are held open
+	// profileDir, when set, receives a CPU profile of each Poolgate process per scenario.
+	profileDir string
 }
 
 // envList is a repeatable KEY=VALUE flag.
@@ -111,6 +113,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.streamChecks, "stream-checks", true, "also measure the per-event forwarding delay and memory with -open-streams open streams")
 	fs.IntVar(&c.openStreams, "open-streams", 500, "concurrent open streams for the memory measurement")
 	fs.DurationVar(&c.eventDelay, "event-delay", 100*time.Millisecond, "upstream delay between events in the stream measurements")
+	fs.StringVar(&c.profileDir, "profile", "", "directory for a CPU profile of each Poolgate process over each measured scenario (TARGET-MODE-cN.pprof; go tool pprof)")
 	fs.Var(&c.extraEnv, "env", "extra KEY=VALUE for poolgate's environment, e.g. GOMEMLIMIT=80MiB (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -144,6 +147,12 @@ func run(cfg config) int {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o750); err != nil {
+			fmt.Fprintln(os.Stderr, "poolbench: -profile:", err)
+			return 2
+		}
+	}
 	var kids children
 	defer kids.stopAll()
 	fail := func(what string, err error) int {
@@ -184,7 +193,8 @@ func run(cfg config) int {
 	}
 	targets := []*target{
 		{name: "proxy", proc: proxy.pid, url: proxy.url + "/v1/chat/completions", key: "sk-bench-bare-proxy"},
-		{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey},
+		{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey,
+			debugAddr: pg.child.debugAddr},
 	}
 	bodies := map[string]map[string][]byte{"proxy": requestBodies(cfg.words), "poolgate": requestBodies(cfg.words)}
 	events := map[string]int{"proxy": expected, "poolgate": expected}
@@ -198,7 +208,8 @@ func run(cfg config) int {
 		if err != nil {
 			return fail("start the second poolgate", err)
 		}
-		cl := &target{name: targetClaude, proc: pc.pid, url: pc.url + "/v1/messages", key: pg.apiKey, claude: true}
+		cl := &target{name: targetClaude, proc: pc.pid, url: pc.url + "/v1/messages", key: pg.apiKey, claude: true,
+			debugAddr: pc.debugAddr}
 		bodies[cl.name] = claudeBodies(cfg.words)
 		if events[cl.name], err = calibrate(ctx, cl, bodies[cl.name][modeStream]); err != nil {
 			return fail("calibrate translated stream events", err)
@@ -217,7 +228,8 @@ func run(cfg config) int {
 				if ctx.Err() != nil {
 					return fail("interrupted", ctx.Err())
 				}
-				s := scenario{target: t, mode: mode, concurrency: n, body: bodies[t.name][mode], events: events[t.name]}
+				s := scenario{target: t, mode: mode, concurrency: n, body: bodies[t.name][mode], events: events[t.name],
+					profileDir: cfg.profileDir}
 				r := s.run(ctx, cfg.warmup, cfg.duration)
 				fmt.Fprintf(os.Stderr, "poolbench: %-15s %-6s c=%-3d %8.0f req/s p50 %6.2f ms p99 %7.2f ms errors %d incomplete %d\n",
 					t.name, mode, n, r.rps(), ms(r.p50), ms(r.p99), r.errors, r.incomplete)

@@ -48,6 +48,7 @@ type poolgateProc struct {
 	extra       []*child // further processes on the same database (launch)
 	bin         string   // the binary run
 	env         []string // its environment, PORT excluded
+	profiles    bool     // serve runtime profiles (DEBUG_ADDR) for -profile
 }
 
 // startPoolgate builds (unless -poolgate names a binary) and starts Poolgate on a fresh database,
@@ -85,7 +86,7 @@ func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI,
 		env = append(env, "REDIS_URL="+cfg.redisURL, "REDIS_PREFIX="+p.redisPrefix)
 	}
 	env = append(env, cfg.extraEnv...)
-	p.bin, p.env = bin, env
+	p.bin, p.env, p.profiles = bin, env, cfg.profileDir != ""
 	if p.child, err = p.launch(ctx, kids, "poolgate", p.logPath); err != nil {
 		return p, err
 	}
@@ -104,14 +105,25 @@ func (p *poolgateProc) launch(ctx context.Context, kids *children, name, logPath
 		return nil, err
 	}
 	defer logf.Close()
+	env := append(slices.Clone(p.env), "PORT="+strconv.Itoa(port))
+	debugAddr := ""
+	if p.profiles {
+		dport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		debugAddr = "127.0.0.1:" + strconv.Itoa(dport)
+		env = append(env, "DEBUG_ADDR="+debugAddr)
+	}
 	cmd := exec.Command(p.bin, "serve") //nolint:gosec // the binary just built or named by the operator
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = p.dir, append(slices.Clone(p.env), "PORT="+strconv.Itoa(port)), logf, logf
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = p.dir, env, logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	c, err := kids.start(name, cmd)
 	if err != nil {
 		return nil, err
 	}
 	c.url = "http://127.0.0.1:" + strconv.Itoa(port)
+	c.debugAddr = debugAddr
 	if p.child != nil {
 		p.extra = append(p.extra, c)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -212,8 +213,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
+	var debug *http.Server
+	if cfg.DebugAddr != "" {
+		debug = debugServer(cfg.DebugAddr)
+		go func() {
+			if err := debug.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("DEBUG_ADDR: %w", err)
+			}
+		}()
+		log.Info("runtime profiles served", "addr", cfg.DebugAddr, "path", "/debug/pprof/")
+	}
 	log.Info("poolgate listening", append([]any{"addr", srv.Addr}, cfg.Redacted()...)...)
 	select {
 	case err = <-errc:
@@ -222,6 +233,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	if debug != nil {
+		_ = debug.Close()
+	}
 	if serr := srv.Shutdown(sctx); serr != nil {
 		log.Warn("shutdown did not finish in time", "error", serr)
 	}
@@ -230,6 +244,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 		err = nil
 	}
 	return err
+}
+
+// debugServer serves Go's runtime profiles (net/http/pprof) on a listener of its own, never on the
+// public one.
+func debugServer(addr string) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
 // routes mounts every contract.

@@ -167,6 +167,7 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 
 	cfg := baseConfig(t)
 	cfg.DatabaseURL = env.DatabaseURL
+	cfg.DebugAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{}) }()
@@ -180,10 +181,22 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 		return true
 	}, 20*time.Second, 50*time.Millisecond)
 
+	// Runtime profiles are served on DEBUG_ADDR only, never on the public listener.
+	res, err := http.Get("http://" + cfg.DebugAddr + "/debug/pprof/") //nolint:noctx // test
+	require.NoError(t, err)
+	index, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, string(index), "goroutine")
+	res, err = http.Get(base + "/debug/pprof/") //nolint:noctx // test
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", //nolint:noctx // test
 		strings.NewReader(`{"model":"slow-model","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 	req.Header.Set("Authorization", "Bearer "+u.Key)
-	res, err := http.DefaultClient.Do(req)
+	res, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1))
 	require.Len(t, b, 1, "stream started")

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,6 +68,8 @@ type Config struct {
 	// AllowPrivateOutbound lists the non-public addresses (CIDRs, IPs, host names) that remote
 	// account sources and hooks may call (internal/netguard).
 	AllowPrivateOutbound string
+	// DebugAddr is where Go's runtime profiles (/debug/pprof/) are served; empty: nowhere.
+	DebugAddr string
 }
 
 // option describes one environment variable.
@@ -115,6 +118,7 @@ var Options = []option{
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
 	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
 	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that remote account sources and hooks may call although they are loopback, private or link-local. Unset: only public addresses are called."},
+	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines), for diagnosing a running instance (`go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`). Unauthenticated: bind it to loopback or a private interface. Unset: off."},
 }
 
 // Getenv reads one variable; tests pass a map lookup instead of os.Getenv.
@@ -207,6 +211,11 @@ func Load(getenv Getenv) (*Config, error) {
 	c.AllowPrivateOutbound = str("ALLOW_PRIVATE_OUTBOUND")
 	if _, err := netguard.New(c.AllowPrivateOutbound); err != nil {
 		errs = append(errs, err)
+	}
+	if c.DebugAddr = str("DEBUG_ADDR"); c.DebugAddr != "" {
+		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got %q", c.DebugAddr))
+		}
 	}
 	rules, err := pool.ParseRules(str("POOL_ERROR_ACTIONS"))
 	if err != nil {

@@ -100,6 +100,7 @@ func TestLoadErrors(t *testing.T) {
 		"USAGE_FLUSH_INTERVAL": "0s", "USAGE_QUEUE_SIZE": "1e3", "SESSION_MAX_DEVICES": "0", "CACHE_TTL": "60",
 		"ENCRYPTION_KEY": "c2hvcnQ=", "JWT_SECRET": "short", "HOOK_TIMEOUT": "never", "HOOK_FAIL_OPEN": "maybe",
 		"HOOK_USER_TOKEN": "plain", "ALLOW_PRIVATE_OUTBOUND": "10.0.0.0/8,not a host",
+		"DEBUG_ADDR": "6060",
 	}))
 	require.Error(t, err)
 	// Every problem is reported at once, one readable line each.
@@ -118,6 +119,7 @@ func TestLoadErrors(t *testing.T) {
 		`HOOK_FAIL_OPEN must be true or false, got "maybe"`,
 		`HOOK_USER_TOKEN must be key, hash or user_id, got "plain"`,
 		`ALLOW_PRIVATE_OUTBOUND: "not a host" is not a CIDR, an IP address or a host name`,
+		`DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got "6060"`,
 		`APP_ENV must be "development" or "production", got "staging"`,
 		`LOG_FORMAT must be json or text, got "xml"`,
 		`LOG_LEVEL must be debug, info, warn or error, got "loud"`,

@@ -222,6 +222,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		clientErr error
 		readErr   error
 		dirty     bool // written to the caller since the last flush
+		ended     bool // the upstream's end marker was read; out holds its events, not yet written
 	)
 	for clientErr == nil && upErr == "" {
 		name, data, err := sr.next()
@@ -257,6 +258,11 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		if pass != nil {
 			out = pass.frame(out, name, data)
 		}
+		if enc != nil && dec.Ended() {
+			// The answer is complete: its last events and the closing ones go out in one write.
+			ended = true
+			break
+		}
 		if len(out) > 0 {
 			_, clientErr = w.Write(out)
 			dirty = clientErr == nil
@@ -269,7 +275,9 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		}
 	}
 	status := http.StatusOK
-	out = out[:0]
+	if !ended {
+		out = out[:0]
+	}
 	// A caller that hangs up right after the last event cancels the request context, but a
 	// complete stream is still a success.
 	complete := clientErr == nil && upErr == "" && dec.Done()
@@ -309,6 +317,11 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	}
 	if dirty && status != StatusClientClosed {
 		w.Flush()
+	}
+	if ended {
+		// Read what follows the end marker (the chunked body's end), so that the upstream
+		// connection is reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(br, maxEventBytes))
 	}
 	bu := billingUsage(usage)
 	if !haveUsage {
@@ -385,6 +398,8 @@ func (s *sseReader) next() (string, []byte, error) {
 type responsesDecoder struct{ done bool }
 
 func (d *responsesDecoder) Done() bool { return d.done }
+
+func (d *responsesDecoder) Ended() bool { return d.done }
 
 func (d *responsesDecoder) Decode(dst []translate.Event, payload []byte) ([]translate.Event, error) {
 	root := gjson.ParseBytes(payload)

@@ -1,5 +1,7 @@
-// Package jsonx holds the small JSON writing primitive shared by the hand-written encoders of the
-// translation layer and the fake upstream (both build JSON into reused buffers, without reflection).
+// Package jsonx holds the small JSON primitives of the hot path: the string writer shared by the
+// hand-written encoders of the translation layer and the fake upstream (both build JSON into
+// reused buffers, without reflection), and a one-pass validating scanner that reads an object's
+// top-level members for the decoders.
 package jsonx
 
 import "unicode/utf8"

@@ -95,3 +95,32 @@ func BenchmarkTextStream(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(events)), "ns/event")
 }
+
+// BenchmarkSmallCall measures the per-call work of the commonest translated call (the shape
+// poolbench loads): a short Claude request to an OpenAI channel and its non-streamed answer.
+//
+//	go test -run '^$' -bench SmallCall -benchmem ./internal/translate/
+func BenchmarkSmallCall(b *testing.B) {
+	req := []byte(`{"model":"gpt-4o-bench","max_tokens":1024,"system":"be terse","messages":[{"role":"user","content":"w0 w1 w2 w3 w4 w5 w6 w7"}]}`)
+	resp := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-bench","choices":[{"index":0,"message":{"role":"assistant","content":"w0 w1 w2 w3 w4 w5 w6 w7","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}`)
+	b.Run("request_claude_to_openai", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := DecodeClaudeRequest(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			EncodeOpenAIRequest(r)
+		}
+	})
+	b.Run("answer_openai_to_claude", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := DecodeOpenAIResponse(resp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			EncodeClaudeResponse(r, "claude-bench")
+		}
+	})
+}

@@ -7,23 +7,49 @@ import (
 // DefaultClaudeMaxTokens is the max_tokens sent to Claude, which requires it, when the caller set none.
 const DefaultClaudeMaxTokens = 8192
 
+// The top-level members of a Messages request that translation reads, in one pass (members).
+const (
+	cfModel = iota
+	cfMaxTokens
+	cfStream
+	cfTemperature
+	cfTopP
+	cfTopK
+	cfStop
+	cfMetadata
+	cfSystem
+	cfThinking
+	cfOutputFormat
+	cfOutputConfig
+	cfTools
+	cfToolChoice
+	cfMessages
+	claudeFieldCount
+)
+
+var claudeFields = [claudeFieldCount]string{"model", "max_tokens", "stream", "temperature", "top_p", "top_k",
+	"stop_sequences", "metadata", "system", "thinking", "output_format", "output_config", "tools", "tool_choice", "messages"}
+
+// roleContent are the members of a chat message read first.
+var roleContent = [2]string{"role", "content"}
+
 // DecodeClaudeRequest reads an Anthropic Messages request.
 func DecodeClaudeRequest(body []byte) (*Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errorf("the request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
+	var f [claudeFieldCount]gjson.Result
+	if !parseMembers(body, claudeFields[:], f[:]) {
+		if !gjson.ValidBytes(body) {
+			return nil, errorf("the request body is not valid JSON")
+		}
 		return nil, errorf("the request body must be a JSON object")
 	}
-	r := &Request{Model: root.Get("model").String(), MaxTokens: root.Get("max_tokens").Int()}
-	r.Stream = root.Get("stream").Type == gjson.True
-	r.Temperature = floatPtr(root.Get("temperature"))
-	r.TopP = floatPtr(root.Get("top_p"))
-	r.TopK = intPtr(root.Get("top_k"))
-	r.Stop = stringList(root.Get("stop_sequences"))
-	r.User = root.Get("metadata.user_id").String()
-	sys := root.Get("system")
+	r := &Request{Model: f[cfModel].String(), MaxTokens: f[cfMaxTokens].Int()}
+	r.Stream = f[cfStream].Type == gjson.True
+	r.Temperature = floatPtr(f[cfTemperature])
+	r.TopP = floatPtr(f[cfTopP])
+	r.TopK = intPtr(f[cfTopK])
+	r.Stop = stringList(f[cfStop])
+	r.User = f[cfMetadata].Get("user_id").String()
+	sys := f[cfSystem]
 	if sys.Type == gjson.String {
 		r.System = []Part{{Kind: Text, Text: sys.Str}}
 	} else {
@@ -34,7 +60,7 @@ func DecodeClaudeRequest(body []byte) (*Request, error) {
 			return true
 		})
 	}
-	switch th := root.Get("thinking"); th.Get("type").String() {
+	switch th := f[cfThinking]; th.Get("type").String() {
 	case "enabled":
 		r.Reasoning.Budget = max(th.Get("budget_tokens").Int(), 1024)
 	case "adaptive":
@@ -42,11 +68,15 @@ func DecodeClaudeRequest(body []byte) (*Request, error) {
 	case "disabled":
 		r.Reasoning.Off = true
 	}
-	if f := get(root, "output_format", "output_config.format"); f.Get("type").String() == "json_schema" {
-		r.Format = Format{Kind: FormatJSONSchema, Schema: rawObject(f.Get("schema")), Strict: true}
+	format := f[cfOutputFormat]
+	if !format.Exists() {
+		format = f[cfOutputConfig].Get("format")
+	}
+	if format.Get("type").String() == "json_schema" {
+		r.Format = Format{Kind: FormatJSONSchema, Schema: rawObject(format.Get("schema")), Strict: true}
 	}
 	var err error
-	root.Get("tools").ForEach(func(_, t gjson.Result) bool {
+	f[cfTools].ForEach(func(_, t gjson.Result) bool {
 		if typ := t.Get("type").String(); typ != "" && typ != "custom" {
 			err = errorf("tool type %q is not supported when the model is served by another protocol", typ)
 			return false
@@ -58,7 +88,7 @@ func DecodeClaudeRequest(body []byte) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := root.Get("tool_choice")
+	tc := f[cfToolChoice]
 	switch tc.Get("type").String() {
 	case "auto":
 		r.Choice.Mode = ToolAuto
@@ -70,18 +100,20 @@ func DecodeClaudeRequest(body []byte) (*Request, error) {
 		r.Choice = ToolChoice{Mode: ToolNamed, Name: tc.Get("name").String()}
 	}
 	r.NoParallel = tc.Get("disable_parallel_tool_use").Bool()
-	root.Get("messages").ForEach(func(_, m gjson.Result) bool {
+	f[cfMessages].ForEach(func(_, m gjson.Result) bool {
+		var mf [2]gjson.Result
+		members(m, roleContent[:], mf[:])
 		role := User
-		switch m.Get("role").String() {
+		switch mf[0].String() {
 		case "user":
 		case "assistant":
 			role = Assistant
 		default:
-			err = errorf("message role %q is not supported", m.Get("role").String())
+			err = errorf("message role %q is not supported", mf[0].String())
 			return false
 		}
 		var parts []Part
-		parts, err = decodeClaudeContent(m.Get("content"))
+		parts, err = decodeClaudeContent(mf[1])
 		if err != nil {
 			return false
 		}

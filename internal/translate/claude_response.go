@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"strconv"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -20,18 +22,27 @@ func claudeUsage(u gjson.Result) Usage {
 }
 
 func appendClaudeUsage(w *jw, u Usage) {
+	w.sep()
+	w.b = appendClaudeUsageObject(w.b, u)
+}
+
+// appendClaudeUsageObject writes Claude's usage object (written on every Claude answer and twice
+// per stream, so directly rather than member by member).
+func appendClaudeUsageObject(b []byte, u Usage) []byte {
 	writes := u.CacheWrite5m + u.CacheWrite1h
-	w.obj()
-	w.kInt("input_tokens", max(u.Input-u.CachedInput-writes, 0))
-	w.kInt("cache_creation_input_tokens", writes)
-	w.kInt("cache_read_input_tokens", u.CachedInput)
-	w.key("cache_creation")
-	w.obj()
-	w.kInt("ephemeral_5m_input_tokens", u.CacheWrite5m)
-	w.kInt("ephemeral_1h_input_tokens", u.CacheWrite1h)
-	w.end()
-	w.kInt("output_tokens", u.Output)
-	w.end()
+	b = append(b, `{"input_tokens":`...)
+	b = strconv.AppendInt(b, max(u.Input-u.CachedInput-writes, 0), 10)
+	b = append(b, `,"cache_creation_input_tokens":`...)
+	b = strconv.AppendInt(b, writes, 10)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = strconv.AppendInt(b, u.CachedInput, 10)
+	b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
+	b = strconv.AppendInt(b, u.CacheWrite5m, 10)
+	b = append(b, `,"ephemeral_1h_input_tokens":`...)
+	b = strconv.AppendInt(b, u.CacheWrite1h, 10)
+	b = append(b, `},"output_tokens":`...)
+	b = strconv.AppendInt(b, u.Output, 10)
+	return append(b, '}')
 }
 
 func claudeStop(s string) StopReason {

@@ -24,6 +24,8 @@ type claudeDecoder struct {
 
 func (d *claudeDecoder) Done() bool { return d.done }
 
+func (d *claudeDecoder) Ended() bool { return d.done }
+
 func (d *claudeDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 	if !gjson.ValidBytes(payload) {
 		return dst, errorf("the upstream sent an invalid stream event")

@@ -13,6 +13,8 @@ type geminiDecoder struct {
 
 func (d *geminiDecoder) Done() bool { return d.finished }
 
+func (d *geminiDecoder) Ended() bool { return false }
+
 func (d *geminiDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 	if !gjson.ValidBytes(payload) {
 		return dst, errorf("the upstream sent an invalid stream event")

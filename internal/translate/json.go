@@ -38,10 +38,13 @@ func (w *jw) endArr() {
 	w.comma = w.comma[:len(w.comma)-1]
 }
 
+// key writes a member name. Every name the encoders write is a literal that needs no escaping,
+// so it is copied as is.
 func (w *jw) key(k string) {
 	w.sep()
-	w.b = jsonx.AppendString(w.b, k)
-	w.b = append(w.b, ':')
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
 	w.afterKey = true
 }
 
@@ -57,6 +60,15 @@ func (w *jw) float(v float64) { w.sep(); w.b = strconv.AppendFloat(w.b, v, 'g', 
 func (w *jw) kStr(k, v string)        { w.key(k); w.str(v) }
 func (w *jw) kInt(k string, v int64)  { w.key(k); w.int(v) }
 func (w *jw) kRaw(k string, v []byte) { w.key(k); w.raw(v) }
+
+// members reads an object's members named in names in one pass (jsonx.Members).
+func members(obj gjson.Result, names []string, out []gjson.Result) { jsonx.Members(obj, names, out) }
+
+// parseMembers validates body as a JSON object and reads its members named in names in the same
+// pass (jsonx.ParseMembers).
+func parseMembers(body []byte, names []string, out []gjson.Result) bool {
+	return jsonx.ParseMembers(body, names, out)
+}
 
 // get reads the first of several spellings of a field (Gemini accepts camelCase and snake_case).
 func get(r gjson.Result, names ...string) gjson.Result {

@@ -5,83 +5,86 @@ import (
 	"unicode/utf8"
 )
 
-// Markers of the common OpenAI chunk that carries only a text delta of the first choice, as
-// OpenAI and compatible upstreams write it.
+// The common OpenAI chunk's choices: only the first choice, whose delta holds only "content"
+// and whose finish_reason is null (after an optional null logprobs), as OpenAI and compatible
+// upstreams write it.
 var (
-	fastContent = []byte(`"choices":[{"index":0,"delta":{"content":"`)
-	fastUsage   = []byte(`"usage"`)
-	fastNull    = []byte(`"usage":null`)
-	fastError   = []byte(`"error"`)
-	fastChoices = []byte(`"choices"`)
+	fastChoice = []byte(`[{"index":0,"delta":{"content":"`)
+	fastEnd    = []byte(`},"finish_reason":null}]`)
+	fastEndLP  = []byte(`},"logprobs":null,"finish_reason":null}]`)
 )
 
 // openAIFastText reads a chunk whose first choice's delta holds only "content" and whose
-// finish_reason is null, with no usage and no error, in one pass of byte searches instead of a
-// parse. ok is false for any other chunk (the caller then parses it fully); payload must already
-// be known to be valid JSON.
+// finish_reason is null, with no usage (or a null one) and no error, in one validating pass over
+// its members instead of a parse. ok is false for any other chunk, and for anything that is not
+// compact valid JSON (the caller then parses it fully and reports what is wrong).
 func openAIFastText(payload []byte) (text string, ok bool) {
-	i := bytes.Index(payload, fastContent)
-	if i < 0 {
+	b := payload
+	if len(b) < 2 || b[0] != '{' {
 		return "", false
 	}
-	start := i + len(fastContent)
-	end, escaped := -1, false
-	for j := start; j < len(payload); j++ {
-		c := payload[j]
-		if c == '"' {
-			end = j
+	b = b[1:]
+	var raw []byte
+	escaped, choices := false, false
+	for {
+		n := stringLen(b)
+		if n < 0 || n >= len(b) || b[n] != ':' {
+			return "", false
+		}
+		key := b[1 : n-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return "", false // a key spelled with escapes: left to the parser
+		}
+		b = b[n+1:]
+		switch string(key) {
+		case "choices":
+			if choices || !bytes.HasPrefix(b, fastChoice) {
+				return "", false
+			}
+			choices = true
+			b = b[len(fastChoice)-1:] // at the text's opening quote
+			if n = stringLen(b); n < 0 {
+				return "", false
+			}
+			raw = b[1 : n-1]
+			escaped = bytes.IndexByte(raw, '\\') >= 0
+			b = b[n:]
+			switch {
+			case bytes.HasPrefix(b, fastEnd):
+				b = b[len(fastEnd):]
+			case bytes.HasPrefix(b, fastEndLP):
+				b = b[len(fastEndLP):]
+			default:
+				return "", false
+			}
+		case "usage":
+			if !bytes.HasPrefix(b, []byte("null")) {
+				return "", false
+			}
+			b = b[len("null"):]
+		case "error":
+			return "", false
+		default:
+			if n = scalarLen(b); n < 0 {
+				return "", false
+			}
+			b = b[n:]
+		}
+		if len(b) == 1 && b[0] == '}' {
 			break
 		}
-		if c == '\\' {
-			escaped = true
-			j++
+		if len(b) == 0 || b[0] != ',' {
+			return "", false
 		}
+		b = b[1:]
 	}
-	if end < 0 {
+	if !choices {
 		return "", false
 	}
-	rest := payload[end+1:]
-	// The delta holds only content; the choice ends with a null finish_reason (after an optional
-	// null logprobs) and is the only one.
-	switch {
-	case bytes.HasPrefix(rest, []byte(`},"finish_reason":null}]`)):
-		rest = rest[len(`},"finish_reason":null}]`):]
-	case bytes.HasPrefix(rest, []byte(`},"logprobs":null,"finish_reason":null}]`)):
-		rest = rest[len(`},"logprobs":null,"finish_reason":null}]`):]
-	default:
-		return "", false
-	}
-	if !plainTop(payload[:i]) || !plainTop(rest) {
-		return "", false
-	}
-	// The whole chunk must be valid JSON, as the full path checks: the parts around the choices
-	// are flat members with scalar values, and the text a valid string.
-	if !flatMembers(payload[:i], true) || !flatMembers(rest, false) || !validStringBody(payload[start:end]) {
-		return "", false
-	}
-	raw := payload[start:end]
 	if !escaped {
 		return string(raw), true
 	}
 	return unescapeJSON(raw)
-}
-
-// plainTop reports whether a part of a chunk outside its choices carries no error, no other
-// choices and no usage other than null.
-func plainTop(b []byte) bool {
-	if bytes.Contains(b, fastError) || bytes.Contains(b, fastChoices) {
-		return false
-	}
-	for {
-		k := bytes.Index(b, fastUsage)
-		if k < 0 {
-			return true
-		}
-		if !bytes.HasPrefix(b[k:], fastNull) {
-			return false
-		}
-		b = b[k+len(fastNull):]
-	}
 }
 
 // unescapeJSON decodes the body of a valid JSON string; ok is false for escapes it leaves to
@@ -119,47 +122,6 @@ func unescapeJSON(raw []byte) (string, bool) {
 		return "", false
 	}
 	return string(out), true
-}
-
-// flatMembers reports whether b is a run of `"key":scalar` members without whitespace: for the
-// head of an object (head true) `{` then members each followed by a comma; for its tail (after
-// the choices array) members each preceded by a comma, then `}`.
-func flatMembers(b []byte, head bool) bool {
-	if head {
-		if len(b) == 0 || b[0] != '{' {
-			return false
-		}
-		b = b[1:]
-	}
-	for {
-		if head && len(b) == 0 {
-			return true
-		}
-		if !head {
-			if len(b) == 1 && b[0] == '}' {
-				return true
-			}
-			if len(b) == 0 || b[0] != ',' {
-				return false
-			}
-			b = b[1:]
-		}
-		n := stringLen(b)
-		if n < 0 || n >= len(b) || b[n] != ':' {
-			return false
-		}
-		b = b[n+1:]
-		if n = scalarLen(b); n < 0 {
-			return false
-		}
-		b = b[n:]
-		if head {
-			if len(b) == 0 || b[0] != ',' {
-				return false
-			}
-			b = b[1:]
-		}
-	}
 }
 
 // stringLen is the length of the valid JSON string at the start of b, or -1.

@@ -6,13 +6,17 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+var openAIUsageFields = [4]string{"prompt_tokens", "prompt_tokens_details", "completion_tokens", "completion_tokens_details"}
+
 // openAIUsage reads OpenAI's usage object.
 func openAIUsage(u gjson.Result) Usage {
+	var f [4]gjson.Result
+	members(u, openAIUsageFields[:], f[:])
 	return Usage{
-		Input:       u.Get("prompt_tokens").Int(),
-		CachedInput: u.Get("prompt_tokens_details.cached_tokens").Int(),
-		Output:      u.Get("completion_tokens").Int(),
-		Reasoning:   u.Get("completion_tokens_details.reasoning_tokens").Int(),
+		Input:       f[0].Int(),
+		CachedInput: f[1].Get("cached_tokens").Int(),
+		Output:      f[2].Int(),
+		Reasoning:   f[3].Get("reasoning_tokens").Int(),
 	}
 }
 
@@ -56,30 +60,55 @@ func openAIFinish(s StopReason) string {
 	return "stop"
 }
 
+// Members of an OpenAI chat completion read in one pass each (members).
+var (
+	openAIAnswerFields  = [4]string{"id", "model", "choices", "usage"}
+	openAIChoiceFields  = [2]string{"message", "finish_reason"}
+	openAIMessageFields = [6]string{"role", "content", "reasoning_content", "reasoning", "refusal", "tool_calls"}
+)
+
+// Indexes into openAIMessageFields.
+const (
+	omRole = iota
+	omContent
+	omReasoningContent
+	omReasoning
+	omRefusal
+	omToolCalls
+)
+
 // DecodeOpenAIResponse reads an OpenAI chat completion.
 func DecodeOpenAIResponse(body []byte) (*Response, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errorf("the upstream answer is not valid JSON")
+	var f [4]gjson.Result
+	if !parseMembers(body, openAIAnswerFields[:], f[:]) {
+		return nil, errorf("the upstream answer is not a valid JSON object")
 	}
-	root := gjson.ParseBytes(body)
-	r := &Response{ID: root.Get("id").String(), Model: root.Get("model").String()}
-	ch := root.Get("choices.0")
-	msg := ch.Get("message")
-	if rc := get(msg, "reasoning_content", "reasoning"); rc.Type == gjson.String && rc.Str != "" {
+	r := &Response{ID: f[0].String(), Model: f[1].String()}
+	var ch gjson.Result
+	f[2].ForEach(func(_, c gjson.Result) bool { ch = c; return false })
+	var cf [2]gjson.Result
+	members(ch, openAIChoiceFields[:], cf[:])
+	var m [6]gjson.Result
+	members(cf[0], openAIMessageFields[:], m[:])
+	rc := m[omReasoningContent]
+	if !rc.Exists() {
+		rc = m[omReasoning]
+	}
+	if rc.Type == gjson.String && rc.Str != "" {
 		r.Parts = append(r.Parts, Part{Kind: Thinking, Text: rc.Str})
 	}
-	if c := msg.Get("content"); c.Type == gjson.String && c.Str != "" {
+	if c := m[omContent]; c.Type == gjson.String && c.Str != "" {
 		r.Parts = append(r.Parts, Part{Kind: Text, Text: c.Str})
-	} else if rf := msg.Get("refusal"); rf.Type == gjson.String && rf.Str != "" {
+	} else if rf := m[omRefusal]; rf.Type == gjson.String && rf.Str != "" {
 		r.Parts = append(r.Parts, Part{Kind: Text, Text: rf.Str})
 	}
-	msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	m[omToolCalls].ForEach(func(_, tc gjson.Result) bool {
 		r.Parts = append(r.Parts, Part{Kind: ToolCall, ToolID: tc.Get("id").String(),
 			ToolName: tc.Get("function.name").String(), Args: validArgs([]byte(tc.Get("function.arguments").String()))})
 		return true
 	})
-	r.Stop = openAIStop(ch.Get("finish_reason").String())
-	if u := root.Get("usage"); u.IsObject() {
+	r.Stop = openAIStop(cf[1].String())
+	if u := f[3]; u.IsObject() {
 		r.Usage, r.HasUsage = openAIUsage(u), true
 	}
 	return r, nil

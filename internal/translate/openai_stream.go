@@ -16,6 +16,8 @@ type openAIDecoder struct {
 
 func (d *openAIDecoder) Done() bool { return d.done || d.finished }
 
+func (d *openAIDecoder) Ended() bool { return d.done }
+
 func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 	payload = bytes.TrimSpace(payload)
 	if bytes.Equal(payload, []byte("[DONE]")) {
@@ -34,29 +36,19 @@ func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 	return d.decodeFull(dst, payload)
 }
 
+// openAIChunkFields are the top-level members of a chunk that decodeFull reads.
+var openAIChunkFields = [5]string{"error", "id", "model", "choices", "usage"}
+
 // decodeFull reads any chunk with a full parse.
 func (d *openAIDecoder) decodeFull(dst []Event, payload []byte) ([]Event, error) {
-	if !gjson.ValidBytes(payload) {
+	// One validating pass over the top-level members, rather than a validation and then a scan
+	// from the start of the payload per field read: this runs for several events of every
+	// translated stream.
+	var f [5]gjson.Result
+	if !parseMembers(payload, openAIChunkFields[:], f[:]) {
 		return dst, errorf("the upstream sent an invalid stream event")
 	}
-	// One pass over the top-level keys and one over the delta's, rather than a scan from the
-	// start of the payload per field read: this runs for every event of a translated stream.
-	var errR, id, model, choices, usage gjson.Result
-	gjson.ParseBytes(payload).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "error":
-			errR = v
-		case "id":
-			id = v
-		case "model":
-			model = v
-		case "choices":
-			choices = v
-		case "usage":
-			usage = v
-		}
-		return true
-	})
+	errR, id, model, choices, usage := f[0], f[1], f[2], f[3], f[4]
 	if errR.Exists() {
 		msg := errR.Get("message").String()
 		if errR.Type == gjson.String {

@@ -10,6 +10,10 @@ type StreamDecoder interface {
 	Decode(dst []Event, payload []byte) ([]Event, error)
 	// Done reports whether the upstream signalled the end of a complete answer.
 	Done() bool
+	// Ended reports whether the upstream's explicit end-of-stream marker was read (OpenAI's
+	// [DONE], Claude's message_stop): nothing of the answer follows it. Gemini has none (its
+	// stream ends with the connection), so its decoder never reports it.
+	Ended() bool
 }
 
 // StreamEncoder writes canonical events as the caller's protocol's stream.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // Usage is the token usage OpenAI reports.
@@ -28,21 +30,20 @@ type Request struct {
 // ParseRequest reads model and stream flags from a request body. ok is false when the body is
 // not a JSON object.
 func ParseRequest(body []byte) (r Request, ok bool) {
-	if !gjson.ValidBytes(body) {
+	var f [3]gjson.Result
+	if !jsonx.ParseMembers(body, requestFields[:], f[:]) {
 		return r, false
 	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return r, false
+	if f[0].Type == gjson.String {
+		r.Model = f[0].Str
 	}
-	res := root.Get("model")
-	if res.Type == gjson.String {
-		r.Model = res.Str
-	}
-	r.Stream = root.Get("stream").Type == gjson.True
-	r.IncludeUsage = root.Get("stream_options.include_usage").Type == gjson.True
+	r.Stream = f[1].Type == gjson.True
+	r.IncludeUsage = f[2].Get("include_usage").Type == gjson.True
 	return r, true
 }
+
+// requestFields are the members ParseRequest reads, in one validating pass.
+var requestFields = [3]string{"model", "stream", "stream_options"}
 
 // ModelIsString reports whether "model" is present and a string.
 func ModelIsString(body []byte) bool {

@@ -1,0 +1,302 @@
+package jsonx
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// maxDepth bounds the nesting the scanner follows; deeper documents are rejected (no upstream or
+// caller sends anything close to it, and it keeps the recursion bounded on hostile input).
+const maxDepth = 512
+
+// scanner checks JSON text in one pass while it walks an object's members. It accepts exactly
+// what gjson.Valid accepts (RFC 8259 syntax, any bytes from 0x20 in strings), so decoders can
+// validate and read a document's top level in a single pass instead of validating first and then
+// walking it again.
+type scanner struct {
+	s     string
+	i     int
+	depth int
+	esc   bool // the last string scanned holds an escape
+}
+
+// ParseMembers validates body as one JSON object and reads its members named in names: out[i]
+// becomes the first member named names[i] (absent members stay the zero Result). The Results
+// point into one copy of body. ok is false when body is not a valid JSON object.
+func ParseMembers(body []byte, names []string, out []gjson.Result) bool {
+	p := scanner{s: string(body)}
+	p.space()
+	if p.i >= len(p.s) || p.s[p.i] != '{' {
+		return false
+	}
+	if !p.object(names, out) {
+		return false
+	}
+	p.space()
+	return p.i == len(p.s)
+}
+
+func (p *scanner) space() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// object scans the object at p.i ('{'); when names is not nil, its members are matched against
+// them into out.
+func (p *scanner) object(names []string, out []gjson.Result) bool {
+	if p.depth++; p.depth > maxDepth {
+		return false
+	}
+	p.i++ // '{'
+	p.space()
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		p.depth--
+		return true
+	}
+	for {
+		p.space()
+		k0 := p.i
+		if !p.str() {
+			return false
+		}
+		key, esc := p.s[k0+1:p.i-1], p.esc
+		p.space()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			return false
+		}
+		p.i++
+		p.space()
+		v0 := p.i
+		if !p.value() {
+			return false
+		}
+		if names != nil {
+			p.match(key, esc, v0, names, out)
+		}
+		p.space()
+		if p.i >= len(p.s) {
+			return false
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			p.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// match stores the value starting at v0 (and ending at p.i) when its member name is wanted.
+func (p *scanner) match(key string, esc bool, v0 int, names []string, out []gjson.Result) {
+	if esc {
+		key = gjson.Parse(`"` + key + `"`).Str
+	}
+	for i, n := range names {
+		if key == n {
+			if !out[i].Exists() {
+				out[i] = gjson.Parse(p.s[v0:p.i])
+			}
+			return
+		}
+	}
+}
+
+func (p *scanner) array() bool {
+	if p.depth++; p.depth > maxDepth {
+		return false
+	}
+	p.i++ // '['
+	p.space()
+	if p.i < len(p.s) && p.s[p.i] == ']' {
+		p.i++
+		p.depth--
+		return true
+	}
+	for {
+		p.space()
+		if !p.value() {
+			return false
+		}
+		p.space()
+		if p.i >= len(p.s) {
+			return false
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			p.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// value scans any JSON value at p.i.
+func (p *scanner) value() bool {
+	if p.i >= len(p.s) {
+		return false
+	}
+	switch c := p.s[p.i]; c {
+	case '{':
+		return p.object(nil, nil)
+	case '[':
+		return p.array()
+	case '"':
+		return p.str()
+	case 't':
+		return p.literal("true")
+	case 'f':
+		return p.literal("false")
+	case 'n':
+		return p.literal("null")
+	default:
+		return p.number()
+	}
+}
+
+func (p *scanner) literal(lit string) bool {
+	if !strings.HasPrefix(p.s[p.i:], lit) {
+		return false
+	}
+	p.i += len(lit)
+	return true
+}
+
+// plainByte marks the bytes a JSON string holds as they are: not a control character, a quote or
+// a backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str scans a string at p.i ('"'): no control characters, only valid escapes.
+func (p *scanner) str() bool {
+	s := p.s
+	if p.i >= len(s) || s[p.i] != '"' {
+		return false
+	}
+	j := p.i + 1
+	p.esc = false
+	for {
+		for j < len(s) && plainByte[s[j]] {
+			j++
+		}
+		if j >= len(s) {
+			return false
+		}
+		switch s[j] {
+		case '"':
+			p.i = j + 1
+			return true
+		case '\\':
+			if !validEscape(s, j) {
+				return false
+			}
+			p.esc = true
+			if s[j+1] == 'u' {
+				j += 6
+			} else {
+				j += 2
+			}
+		default: // a control character
+			return false
+		}
+	}
+}
+
+// validEscape reports whether s[j] (a backslash) starts a valid escape.
+func validEscape(s string, j int) bool {
+	if j+1 >= len(s) {
+		return false
+	}
+	switch s[j+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return true
+	case 'u':
+		if j+6 > len(s) {
+			return false
+		}
+		for k := j + 2; k < j+6; k++ {
+			if !isHex(s[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// number scans a JSON number at p.i.
+func (p *scanner) number() bool {
+	s, j := p.s, p.i
+	if j < len(s) && s[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(s) && s[j] == '0':
+		j++
+	case j < len(s) && s[j] >= '1' && s[j] <= '9':
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+	default:
+		return false
+	}
+	if j < len(s) && s[j] == '.' {
+		k := j + 1
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		if k == j+1 {
+			return false
+		}
+		j = k
+	}
+	if j < len(s) && (s[j] == 'e' || s[j] == 'E') {
+		j++
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		k := j
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		if k == j {
+			return false
+		}
+		j = k
+	}
+	p.i = j
+	return true
+}
+
+// Members reads the members named in names of obj, a JSON object already known to be valid, in
+// one pass over it: out[i] becomes the first member named names[i]; members that are absent stay
+// the zero Result.
+func Members(obj gjson.Result, names []string, out []gjson.Result) {
+	if !obj.IsObject() {
+		return
+	}
+	p := scanner{s: obj.Raw}
+	p.space()
+	p.object(names, out)
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
