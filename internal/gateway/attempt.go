@@ -79,7 +79,10 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 		}
 		last, lastErr, lastAcc = resp, err, acc
 		if err != nil {
-			if ctx.Err() == nil {
+			// A fault of Poolgate's own (the request cannot be expressed in this account's
+			// protocol, or the endpoint is not offered by it) says nothing about the account:
+			// another account may speak a protocol that can carry the request.
+			if ctx.Err() == nil && !isFault(err) {
 				p.Report(ctx, pa, k.req.Model, pool.Outcome{})
 				g.d.Log.Warn("upstream unreachable; trying another account", "request_id", k.rec.RequestID,
 					"account_id", acc.id, "error", err)

@@ -114,10 +114,12 @@ func (g *Gateway) commitTranslated(k *call, up translate.Protocol, resp *http.Re
 		return fe
 	}
 	var out []byte
-	switch k.ep.in {
-	case translate.Claude:
+	switch {
+	case k.ep.op == opResponses:
+		out = translate.EncodeResponsesResponse(r, k.req.Model, time.Now().Unix())
+	case k.ep.in == translate.Claude:
 		out = translate.EncodeClaudeResponse(r, k.req.Model)
-	case translate.Gemini:
+	case k.ep.in == translate.Gemini:
 		out = translate.EncodeGeminiResponse(r, k.req.Model)
 	default:
 		r.Model = k.req.Model
@@ -179,7 +181,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	defer resp.Body.Close()
 	array, _ := k.c.Get(geminiArrayKey).(bool)
 	var dec translate.StreamDecoder
-	if k.ep.op == opResponses {
+	if k.ep.op == opResponses && up == translate.OpenAI {
 		dec = &responsesDecoder{}
 	} else {
 		dec = translate.NewDecoder(up)
@@ -194,7 +196,11 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		if k.ep.in == translate.Claude && k.tr.ir != nil {
 			opts.InputTokens = g.tokens().Request(k.tr.ir)
 		}
-		enc = translate.NewEncoder(k.ep.in, opts)
+		if k.ep.op == opResponses {
+			enc = translate.NewResponsesEncoder(opts)
+		} else {
+			enc = translate.NewEncoder(k.ep.in, opts)
+		}
 	}
 
 	w := k.c.Response()
@@ -292,6 +298,9 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		case pass != nil && upErr != "":
 			// The upstream's own error event, in the caller's protocol, was already forwarded.
 			out = pass.finish(out)
+		case pass != nil && k.ep.op == opResponses:
+			out = translate.NewResponsesEncoder(translate.EncoderOptions{Model: k.req.Model}).
+				Fail(out, http.StatusBadGateway, "the upstream stream was interrupted before it finished")
 		case pass != nil:
 			out = translate.NewEncoder(k.ep.in, translate.EncoderOptions{GeminiArray: array}).
 				Fail(out, http.StatusBadGateway, "the upstream stream was interrupted before it finished")

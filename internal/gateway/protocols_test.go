@@ -18,7 +18,9 @@ import (
 
 	adminc "github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/pool"
 )
 
 // The matrix's models: one per upstream channel type, all on the same fake upstream.
@@ -476,11 +478,47 @@ func TestProtocolErrors(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 	require.Equal(t, http.StatusBadRequest, oe.StatusCode)
 	require.Equal(t, "unsupported_endpoint", oe.Code)
-
 	// The only account serving m-claude is rate-limited: Gemini's 429 RESOURCE_EXHAUSTED.
 	env.Upstream.Enqueue(fakeupstream.Reply{Status: 429})
 	_, err = gc.Models.GenerateContent(ctx, "m-claude", genai.Text("hi"), nil)
 	require.ErrorAs(t, err, &ge)
 	require.Equal(t, http.StatusTooManyRequests, ge.Code)
 	require.Equal(t, "RESOURCE_EXHAUSTED", ge.Status)
+}
+
+// TestOwnRefusalsLeaveAccountsHealthy: a call Poolgate refuses itself before any upstream call
+// (an endpoint the account's protocol does not offer, a request it cannot express) says nothing
+// about the account, so however many there are, they never count as upstream failures towards
+// POOL_FAILURE_THRESHOLD and the account keeps serving.
+func TestOwnRefusalsLeaveAccountsHealthy(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, apptest.WithoutRedis(), apptest.WithConfig(func(c *config.Config) {
+		c.PoolFailureThreshold = 2
+		c.PoolRules = pool.DefaultConfig().Rules
+	}))
+	ctx := context.Background()
+	res, err := env.Admin().ChannelCreateWithResponse(ctx, adminc.ChannelCreate{Name: "claude", Type: "anthropic",
+		BaseUrl: strings.TrimSuffix(env.UpstreamURL, "/v1"), Models: []string{"m-claude"}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
+	a, err := env.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminc.AccountCreate{Credential: "sk-upstream-claude-0001"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, a.StatusCode(), string(a.Body))
+	env.Price("m-claude", 1, 1)
+	oa := client(env, env.NewUser("refused", 1_000_000).Key)
+	for range 4 {
+		_, err = oa.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "m-claude",
+			Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hi")}})
+		var oe *openai.Error
+		require.ErrorAs(t, err, &oe)
+		require.Equal(t, "unsupported_endpoint", oe.Code)
+		_, err = oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "m-claude", N: openai.Int(2),
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("two answers")}})
+		require.ErrorAs(t, err, &oe)
+		require.Equal(t, "unsupported_request", oe.Code)
+	}
+	ok, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "m-claude",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("still there?")}})
+	require.NoError(t, err)
+	require.NotEmpty(t, ok.Choices)
 }

@@ -75,7 +75,9 @@ func (g *Gateway) relay(c echo.Context, ep *endpoint, model string) error {
 		return fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 	}
 	upBody := body
-	if req.Stream && !req.IncludeUsage && ep.in == translate.OpenAI { // ask OpenAI streams for usage
+	// Ask OpenAI chat and completion streams for usage (the Responses API reports it anyway and
+	// has no stream_options.include_usage).
+	if req.Stream && !req.IncludeUsage && ep.in == translate.OpenAI && (ep.op == opChat || ep.op == opCompletion) {
 		if upBody, err = openai.WithStreamUsage(body); err != nil {
 			return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}

@@ -50,7 +50,7 @@ func (g *Gateway) send(ctx context.Context, k *call, acc *account, body []byte) 
 		if k.ep.op == opCount {
 			return g.countLocally(k, body)
 		}
-		if k.ep.op != opChat {
+		if k.ep.op != opChat && k.ep.op != opResponses { // Responses calls translate too (responses_*.go)
 			return nil, fault.Code(fault.Invalid, "unsupported_endpoint", k.ep.name+" is not available for model "+
 				k.req.Model+": it is served by a "+up.String()+" channel, which does not offer this endpoint")
 		}
@@ -122,10 +122,12 @@ func (k *call) request(body []byte) (*translate.Request, error) {
 	}
 	t.src = body
 	var err error
-	switch k.ep.in {
-	case translate.Claude:
+	switch {
+	case k.ep.op == opResponses:
+		t.ir, err = translate.DecodeResponsesRequest(body)
+	case k.ep.in == translate.Claude:
 		t.ir, err = translate.DecodeClaudeRequest(body)
-	case translate.Gemini:
+	case k.ep.in == translate.Gemini:
 		t.ir, err = translate.DecodeGeminiRequest(body, k.req.Model, k.req.Stream)
 	default:
 		t.ir, err = translate.DecodeOpenAIRequest(body)

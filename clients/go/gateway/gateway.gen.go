@@ -3652,9 +3652,13 @@ type ClientInterface interface {
 
 	// ResponseCreateWithBody Create a model response (OpenAI Responses API)
 	//
-	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-	// typed event stream; usage is read from `response.completed`.
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+	// models served by `anthropic` or `gemini` channels (send the whole conversation:
+	// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+	// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+	// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+	// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+	// (and `response.failed` when translated), never `response.completed`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3663,9 +3667,13 @@ type ClientInterface interface {
 
 	// ResponseCreate Create a model response (OpenAI Responses API)
 	//
-	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-	// typed event stream; usage is read from `response.completed`.
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+	// models served by `anthropic` or `gemini` channels (send the whole conversation:
+	// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+	// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+	// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+	// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+	// (and `response.failed` when translated), never `response.completed`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4096,9 +4104,13 @@ func (c *Client) GeminiModelActionV1(ctx context.Context, modelAction ModelActio
 
 // ResponseCreateWithBody Create a model response (OpenAI Responses API)
 //
-// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-// typed event stream; usage is read from `response.completed`.
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+// models served by `anthropic` or `gemini` channels (send the whole conversation:
+// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+// (and `response.failed` when translated), never `response.completed`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4117,9 +4129,13 @@ func (c *Client) ResponseCreateWithBody(ctx context.Context, contentType string,
 
 // ResponseCreate Create a model response (OpenAI Responses API)
 //
-// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-// typed event stream; usage is read from `response.completed`.
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+// models served by `anthropic` or `gemini` channels (send the whole conversation:
+// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+// (and `response.failed` when translated), never `response.completed`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5189,9 +5205,13 @@ type ClientWithResponsesInterface interface {
 
 	// ResponseCreateWithBodyWithResponse Create a model response (OpenAI Responses API)
 	//
-	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-	// typed event stream; usage is read from `response.completed`.
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+	// models served by `anthropic` or `gemini` channels (send the whole conversation:
+	// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+	// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+	// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+	// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+	// (and `response.failed` when translated), never `response.completed`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5200,9 +5220,13 @@ type ClientWithResponsesInterface interface {
 
 	// ResponseCreateWithResponse Create a model response (OpenAI Responses API)
 	//
-	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-	// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-	// typed event stream; usage is read from `response.completed`.
+	// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+	// models served by `anthropic` or `gemini` channels (send the whole conversation:
+	// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+	// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+	// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+	// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+	// (and `response.failed` when translated), never `response.completed`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6849,9 +6873,13 @@ func (c *ClientWithResponses) GeminiModelActionV1WithResponse(ctx context.Contex
 
 // ResponseCreateWithBodyWithResponse Create a model response (OpenAI Responses API)
 //
-// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-// typed event stream; usage is read from `response.completed`.
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+// models served by `anthropic` or `gemini` channels (send the whole conversation:
+// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+// (and `response.failed` when translated), never `response.completed`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6866,9 +6894,13 @@ func (c *ClientWithResponses) ResponseCreateWithBodyWithResponse(ctx context.Con
 
 // ResponseCreateWithResponse Create a model response (OpenAI Responses API)
 //
-// OpenAI's Responses API. Relayed unchanged to `openai`-type channels only (other channel
-// types answer 400 `unsupported_endpoint`). With `"stream": true` the answer is OpenAI's
-// typed event stream; usage is read from `response.completed`.
+// OpenAI's Responses API. Relayed unchanged to `openai`-type channels; translated for
+// models served by `anthropic` or `gemini` channels (send the whole conversation:
+// `previous_response_id`, `conversation`, built-in tools and item references answer 400
+// `unsupported_request`). With `"stream": true` the answer is OpenAI's typed event stream
+// (`response.created` … `response.completed`, every event with `sequence_number`); usage is
+// read from `response.completed`. A stream that fails mid-way ends with an `error` event
+// (and `response.failed` when translated), never `response.completed`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
