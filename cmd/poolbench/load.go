@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,12 +43,51 @@ type target struct {
 
 	responded atomic.Int64 // answers with any HTTP status, warm-ups included
 	ok        atomic.Int64 // 200 answers read complete
+
+	mu       sync.Mutex
+	statuses map[int]int64 // answers other than 200, by status, warm-ups included
+	partial  int64         // 200 answers that were not complete, warm-ups included
+}
+
+// note records an answer that was not a complete 200.
+func (t *target) note(status int, partial bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if partial {
+		t.partial++
+		return
+	}
+	if t.statuses == nil {
+		t.statuses = map[int]int64{}
+	}
+	t.statuses[status]++
 }
 
 // counts is what a target answered over the whole run.
-type counts struct{ responded, ok int64 }
+type counts struct {
+	responded, ok int64
+	statuses      map[int]int64 // answers other than 200, by status
+	partial       int64         // incomplete 200s
+}
 
-func (t *target) counts() counts { return counts{responded: t.responded.Load(), ok: t.ok.Load()} }
+func (t *target) counts() counts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return counts{responded: t.responded.Load(), ok: t.ok.Load(), statuses: maps.Clone(t.statuses), partial: t.partial}
+}
+
+// add adds o's counts to c.
+func (c *counts) add(o counts) {
+	c.responded += o.responded
+	c.ok += o.ok
+	c.partial += o.partial
+	for k, v := range o.statuses {
+		if c.statuses == nil {
+			c.statuses = map[int]int64{}
+		}
+		c.statuses[k] += v
+	}
+}
 
 // scenario is one load level against one target.
 type scenario struct {
@@ -180,6 +220,7 @@ func (s scenario) once(ctx context.Context, client *http.Client, w *worker) bool
 	if res.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, res.Body)
 		w.errors++
+		s.target.note(res.StatusCode, false)
 		return false
 	}
 	var complete bool
@@ -194,6 +235,7 @@ func (s scenario) once(ctx context.Context, client *http.Client, w *worker) bool
 	}
 	if !complete {
 		w.incomplete++
+		s.target.note(http.StatusOK, true)
 		return false
 	}
 	s.target.ok.Add(1)

@@ -243,17 +243,14 @@ func run(cfg config) int {
 			return fail("stream delay and memory", err)
 		}
 	}
+	poolgateCounts := targets[1].counts()
 	if cfg.translated {
 		// The translated calls are answered and metered too: count them with Poolgate's.
-		c := targets[2].counts()
-		targets[1].responded.Add(c.responded)
-		targets[1].ok.Add(c.ok)
+		poolgateCounts.add(targets[2].counts())
 	}
 	if streams != nil {
-		targets[1].responded.Add(streams.answered)
-		targets[1].ok.Add(streams.complete)
+		poolgateCounts.add(counts{responded: streams.answered, ok: streams.complete})
 	}
-	poolgateCounts := targets[1].counts()
 	meter, err := pg.checkMetering(ctx, poolgateCounts)
 	if err != nil {
 		return fail("check metering", err)

@@ -250,13 +250,35 @@ type meterCheck struct {
 	responded, ok int64 // Poolgate answers with any status; 200 answers complete at the client
 	rows, rows200 int64 // usage_logs rows; of which status 200
 	waited        time.Duration
+	// What the client saw besides complete 200s (warm-ups included), and the rows by status.
+	statuses map[int]int64
+	partial  int64
+	logged   map[int]int64
 }
 
 func (m meterCheck) pass() bool { return m.rows == m.responded && m.rows200 == m.ok }
 
+// loggedByStatus counts usage_logs rows by status.
+func loggedByStatus(ctx context.Context, conn *pgx.Conn) (map[int]int64, error) {
+	rows, err := conn.Query(ctx, `SELECT status_code, count(*) FROM usage_logs GROUP BY status_code`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]int64{}
+	for rows.Next() {
+		var status int
+		var n int64
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, err
+		}
+		out[status] = n
+	}
+	return out, rows.Err()
+}
+
 // checkMetering waits (up to 15 s) for the batch writer to log every answered call, then counts.
 func (p *poolgateProc) checkMetering(ctx context.Context, c counts) (meterCheck, error) {
-	m := meterCheck{responded: c.responded, ok: c.ok}
+	m := meterCheck{responded: c.responded, ok: c.ok, statuses: c.statuses, partial: c.partial}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(cctx, p.dbURL)
@@ -272,7 +294,8 @@ func (p *poolgateProc) checkMetering(ctx context.Context, c counts) (meterCheck,
 		}
 		m.waited = time.Since(start)
 		if m.rows >= m.responded || m.waited > 15*time.Second {
-			return m, nil
+			m.logged, err = loggedByStatus(cctx, conn)
+			return m, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,8 +88,10 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nLifetime peak RSS (VmHWM): proxy %.1f MiB, poolgate %.1f MiB.\n", mib(r.hwm["proxy"]), mib(r.hwm["poolgate"]))
 	r.printTranslation(w)
 	m := r.meter
-	fmt.Fprintf(w, "Metering: poolgate answered %d calls (%d complete 200s) over the run; usage_logs holds %d rows (%d with status 200) after %.1f s.\n\n",
+	fmt.Fprintf(w, "Metering: poolgate answered %d calls (%d complete 200s) over the run; usage_logs holds %d rows (%d with status 200) after %.1f s.",
 		m.responded, m.ok, m.rows, m.rows200, m.waited.Seconds())
+	fmt.Fprintf(w, " Other answers seen by the client (warm-ups included): %s, %d incomplete 200s; rows by status: %s.\n\n",
+		byStatus(m.statuses), m.partial, byStatus(m.logged))
 	for _, c := range r.checks {
 		verdict := "PASS"
 		if !c.ok {
@@ -183,3 +187,16 @@ func ratio(a, b float64) float64 {
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// byStatus formats counts by HTTP status, e.g. "200×5, 502×1", or "none".
+func byStatus(m map[int]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d×%d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
