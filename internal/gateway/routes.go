@@ -45,6 +45,7 @@ type snapshot struct {
 	prices   map[string]billing.Price
 	models   []string // served models, sorted
 	built    time.Time
+	gen      uint64 // the table's generation the snapshot was read at
 }
 
 type routeTable struct {
@@ -55,43 +56,62 @@ type routeTable struct {
 	ttl  time.Duration
 	sel  *pool.Pool
 
-	cur   atomic.Pointer[snapshot]
-	mu    sync.Mutex // one rebuild at a time
-	dirty atomic.Bool
+	cur atomic.Pointer[snapshot]
+	mu  sync.Mutex    // one rebuild at a time
+	gen atomic.Uint64 // bumped by every invalidation
+	// load reads a snapshot from the database (build; tests replace it).
+	load func(context.Context) (*snapshot, error)
 }
+
+// buildTimeout bounds one snapshot rebuild (it runs detached from the caller that triggered it,
+// since other callers may be waiting for it).
+const buildTimeout = 15 * time.Second
 
 func newRouteTable(dbp *pgxpool.Pool, q *db.Queries, box *secretbox.Box, b *bus.Bus, log *slog.Logger, ttl time.Duration, sel *pool.Pool) *routeTable {
 	t := &routeTable{pool: dbp, q: q, box: box, log: log, ttl: ttl, sel: sel}
+	t.load = t.build
 	b.Subscribe(bus.TopicRoutes, func(string) { t.invalidate() })
 	return t
 }
 
-// invalidate marks the snapshot stale; the next call rebuilds it synchronously, so a change made
-// through the admin API is visible to the very next gateway call.
-func (t *routeTable) invalidate() { t.dirty.Store(true) }
+// invalidate marks the snapshot stale: every later call waits for a snapshot read after the
+// invalidation, so a change made through the admin API is visible to the very next gateway call
+// on this instance (and to the next one after the message arrives on the others).
+func (t *routeTable) invalidate() { t.gen.Add(1) }
 
-// get returns a fresh snapshot, rebuilding it when stale or older than ttl.
+// get returns a snapshot no older than the last invalidation. A snapshot that is only older than
+// ttl (nothing changed that this instance heard of) is refreshed by one caller while the others
+// keep using it; a snapshot made stale by an invalidation is never returned once the
+// invalidation is known: callers wait for the rebuild (one rebuild serves them all).
 func (t *routeTable) get(ctx context.Context) (*snapshot, error) {
 	s := t.cur.Load()
-	if s != nil && !t.dirty.Load() && time.Since(s.built) < t.ttl {
-		return s, nil
+	if s != nil && s.gen == t.gen.Load() {
+		if time.Since(s.built) < t.ttl {
+			return s, nil
+		}
+		if !t.mu.TryLock() {
+			return s, nil // another caller is refreshing it
+		}
+	} else {
+		t.mu.Lock()
 	}
-	t.mu.Lock()
 	defer t.mu.Unlock()
 	s = t.cur.Load()
-	if s != nil && !t.dirty.Load() && time.Since(s.built) < t.ttl {
-		return s, nil
+	g := t.gen.Load()
+	if s != nil && s.gen == g && time.Since(s.built) < t.ttl {
+		return s, nil // rebuilt while this caller waited
 	}
-	t.dirty.Store(false)
-	ns, err := t.build(ctx)
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
+	defer cancel()
+	ns, err := t.load(bctx)
 	if err != nil {
-		t.dirty.Store(true)
 		if s != nil {
 			t.log.Warn("routing snapshot rebuild failed; serving the previous one", "error", err)
 			return s, nil
 		}
 		return nil, err
 	}
+	ns.gen = g // an invalidation during the read leaves it stale: the next call reads again
 	t.cur.Store(ns)
 	return ns, nil
 }
