@@ -8,6 +8,13 @@
 //	POST .../chat/completions   echo answer, or the next scripted [Reply]
 //	GET  .../models             the ids given to [WithModels]
 //
+// and OpenAI's other endpoints, scripted the same way (openai_more.go, openai_responses*.go):
+// legacy .../completions (text_completion, streamed like chat), .../responses (the response
+// object or its typed event stream; unknown stream_options members such as include_usage are
+// refused with 400 unknown_parameter as the real API does), .../embeddings (deterministic
+// vectors, floats or base64) and .../images/generations (gpt-image-* base64 with token usage,
+// DALL·E URLs without usage).
+//
 // # Echo mode
 //
 // With no script, a chat completion answers "echo: " followed by the text of the last user message

@@ -43,6 +43,11 @@ func newOpenAI(models []string) *openAI {
 func (o *openAI) routes() []route {
 	return []route{
 		{method: http.MethodPost, suffix: "/chat/completions", proto: o, scripted: true, serve: o.chat},
+		// After chat: "/completions" is also chat's suffix (openai_more.go, openai_responses*.go).
+		{method: http.MethodPost, suffix: "/completions", proto: o, scripted: true, serve: o.completion},
+		{method: http.MethodPost, suffix: "/responses", proto: o, scripted: true, serve: o.responses},
+		{method: http.MethodPost, suffix: "/embeddings", proto: o, scripted: true, serve: o.embeddings},
+		{method: http.MethodPost, suffix: "/images/generations", proto: o, scripted: true, serve: o.images},
 		{method: http.MethodGet, suffix: "/models", proto: o, serve: o.listModels},
 	}
 }

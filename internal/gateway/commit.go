@@ -6,12 +6,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/translate"
 )
@@ -182,7 +185,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	array, _ := k.c.Get(geminiArrayKey).(bool)
 	var dec translate.StreamDecoder
 	if k.ep.op == opResponses && up == translate.OpenAI {
-		dec = &responsesDecoder{}
+		dec = newResponsesDecoder()
 	} else {
 		dec = translate.NewDecoder(up)
 	}
@@ -298,9 +301,10 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		case pass != nil && upErr != "":
 			// The upstream's own error event, in the caller's protocol, was already forwarded.
 			out = pass.finish(out)
-		case pass != nil && k.ep.op == opResponses:
-			out = translate.NewResponsesEncoder(translate.EncoderOptions{Model: k.req.Model}).
-				Fail(out, http.StatusBadGateway, "the upstream stream was interrupted before it finished")
+		case pass != nil && isResponses(dec):
+			// Continue the upstream's own event sequence: an error event, then response.failed
+			// for the upstream's response.
+			out = dec.(*responsesDecoder).fail(out, "the upstream stream was interrupted before it finished")
 		case pass != nil:
 			out = translate.NewEncoder(k.ep.in, translate.EncoderOptions{GeminiArray: array}).
 				Fail(out, http.StatusBadGateway, "the upstream stream was interrupted before it finished")
@@ -403,8 +407,21 @@ func (s *sseReader) next() (string, []byte, error) {
 	}
 }
 
-// responsesDecoder follows an OpenAI Responses API stream for its usage and its end.
-type responsesDecoder struct{ done bool }
+// responsesDecoder follows a relayed OpenAI Responses API stream for its usage and its end, and
+// remembers where it stands (the response id, the last sequence number) so that a cut can be
+// reported in the same sequence.
+type responsesDecoder struct {
+	done     bool
+	seq      int64  // the last sequence_number relayed; -1 before the first event
+	response []byte // the last response object relayed (response.created, .in_progress)
+}
+
+func isResponses(d translate.StreamDecoder) bool {
+	_, ok := d.(*responsesDecoder)
+	return ok
+}
+
+func newResponsesDecoder() *responsesDecoder { return &responsesDecoder{seq: -1} }
 
 func (d *responsesDecoder) Done() bool { return d.done }
 
@@ -412,7 +429,14 @@ func (d *responsesDecoder) Ended() bool { return d.done }
 
 func (d *responsesDecoder) Decode(dst []translate.Event, payload []byte) ([]translate.Event, error) {
 	root := gjson.ParseBytes(payload)
+	if n := root.Get("sequence_number"); n.Type == gjson.Number {
+		d.seq = n.Int()
+	}
 	switch root.Get("type").String() {
+	case "response.created", "response.in_progress":
+		if r := root.Get("response"); r.IsObject() {
+			d.response = append(d.response[:0], r.Raw...)
+		}
 	case "response.completed", "response.incomplete":
 		d.done = true
 		if u, ok := responsesUsage(root.Get("response.usage")); ok {
@@ -426,6 +450,37 @@ func (d *responsesDecoder) Decode(dst []translate.Event, payload []byte) ([]tran
 		dst = append(dst, translate.Event{Kind: translate.EvText, Text: root.Get("delta").String()})
 	}
 	return dst, nil
+}
+
+// fail appends the events that end a relayed stream the upstream cut: an error event, then (when
+// the upstream announced its response) response.failed for that response, numbered after the
+// last event relayed.
+func (d *responsesDecoder) fail(dst []byte, message string) []byte {
+	var w []byte
+	d.seq++
+	w = append(w, `{"type":"error","code":"stream_interrupted","message":`...)
+	w = jsonx.AppendString(w, message)
+	w = append(w, `,"param":null,"sequence_number":`...)
+	w = strconv.AppendInt(w, d.seq, 10)
+	w = append(w, '}')
+	dst = translate.AppendSSE(dst, "error", w)
+	if len(d.response) == 0 {
+		return dst
+	}
+	resp, err := sjson.SetBytes(d.response, "status", "failed")
+	if err == nil {
+		resp, err = sjson.SetRawBytes(resp, "error", []byte(`{"code":"server_error","message":`+string(jsonx.AppendString(nil, message))+`}`))
+	}
+	if err != nil {
+		return dst
+	}
+	d.seq++
+	w = append(w[:0], `{"type":"response.failed","sequence_number":`...)
+	w = strconv.AppendInt(w, d.seq, 10)
+	w = append(w, `,"response":`...)
+	w = append(w, resp...)
+	w = append(w, '}')
+	return translate.AppendSSE(dst, "response.failed", w)
 }
 
 // gjsonGet returns the raw JSON of an object field of body, or nil.
