@@ -45,8 +45,8 @@ type target struct {
 	ok        atomic.Int64 // 200 answers read complete
 
 	mu       sync.Mutex
-	statuses map[int]int64 // answers other than 200, by status, warm-ups included
-	partial  int64         // 200 answers that were not complete, warm-ups included
+	statuses map[string]int64 // answers other than 200, by "status (target)", warm-ups included
+	partial  int64            // 200 answers that were not complete, warm-ups included
 }
 
 // note records an answer that was not a complete 200.
@@ -58,16 +58,16 @@ func (t *target) note(status int, partial bool) {
 		return
 	}
 	if t.statuses == nil {
-		t.statuses = map[int]int64{}
+		t.statuses = map[string]int64{}
 	}
-	t.statuses[status]++
+	t.statuses[strconv.Itoa(status)+" ("+t.name+")"]++
 }
 
 // counts is what a target answered over the whole run.
 type counts struct {
 	responded, ok int64
-	statuses      map[int]int64 // answers other than 200, by status
-	partial       int64         // incomplete 200s
+	statuses      map[string]int64 // answers other than 200, by "status (target)"
+	partial       int64            // incomplete 200s
 }
 
 func (t *target) counts() counts {
@@ -83,7 +83,7 @@ func (c *counts) add(o counts) {
 	c.partial += o.partial
 	for k, v := range o.statuses {
 		if c.statuses == nil {
-			c.statuses = map[int]int64{}
+			c.statuses = map[string]int64{}
 		}
 		c.statuses[k] += v
 	}
@@ -108,9 +108,32 @@ type result struct {
 	incomplete   int64 // 200 answers cut short or malformed (streams: missing events or [DONE])
 	elapsed      time.Duration
 	p50, p99     time.Duration
-	cpu          time.Duration // target CPU over the measured window; -1 when unreadable
-	syscalls     int64         // target read+write system calls over the measured window; -1 when unreadable
-	rssPeak      int64         // largest VmRSS sampled during warm-up and measurement
+	cpu          time.Duration   // target CPU over the measured window; -1 when unreadable
+	syscalls     int64           // target read+write system calls over the measured window; -1 when unreadable
+	rssPeak      int64           // largest VmRSS sampled during warm-up and measurement
+	lat          []time.Duration // the measured latencies, sorted (for merging rounds)
+}
+
+// merge adds another round of the same scenario to r.
+func (r *result) merge(o result) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.incomplete += o.incomplete
+	r.elapsed += o.elapsed
+	if r.cpu >= 0 && o.cpu >= 0 {
+		r.cpu += o.cpu
+	} else {
+		r.cpu = -1
+	}
+	if r.syscalls >= 0 && o.syscalls >= 0 {
+		r.syscalls += o.syscalls
+	} else {
+		r.syscalls = -1
+	}
+	r.rssPeak = max(r.rssPeak, o.rssPeak)
+	r.lat = append(r.lat, o.lat...)
+	slices.Sort(r.lat)
+	r.p50, r.p99 = percentile(r.lat, 0.50), percentile(r.lat, 0.99)
 }
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -173,6 +196,7 @@ func (s scenario) run(ctx context.Context, warmup, d time.Duration) result {
 	r.requests = int64(len(all))
 	slices.Sort(all)
 	r.p50, r.p99 = percentile(all, 0.50), percentile(all, 0.99)
+	r.lat = all
 	return r
 }
 

@@ -63,6 +63,8 @@ type config struct {
 	eventDelay   time.Duration // upstream delay between events while streams are held open
 	// profileDir, when set, receives a CPU profile of each Poolgate process per scenario.
 	profileDir string
+	// rounds splits each scenario's measured duration into rounds, the targets taking turns.
+	rounds int
 }
 
 // envList is a repeatable KEY=VALUE flag.
@@ -114,6 +116,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.openStreams, "open-streams", 500, "concurrent open streams for the memory measurement")
 	fs.DurationVar(&c.eventDelay, "event-delay", 100*time.Millisecond, "upstream delay between events in the stream measurements")
 	fs.StringVar(&c.profileDir, "profile", "", "directory for a CPU profile of each Poolgate process over each measured scenario (TARGET-MODE-cN.pprof; go tool pprof)")
+	fs.IntVar(&c.rounds, "rounds", 3, "split each scenario's measured duration into this many rounds, the targets taking turns, so that each target sees the same stretches of background noise")
 	fs.Var(&c.extraEnv, "env", "extra KEY=VALUE for poolgate's environment, e.g. GOMEMLIMIT=80MiB (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -131,6 +134,9 @@ func parseFlags(args []string) (config, error) {
 			return c, fmt.Errorf("bad -modes %q: want normal and/or stream", m)
 		}
 		c.modes = append(c.modes, m)
+	}
+	if c.rounds < 1 || c.rounds > 100 {
+		return c, errors.New("-rounds must be from 1 to 100")
 	}
 	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 || c.openStreams < 1 || c.openStreams > 4096 ||
 		c.eventDelay < time.Millisecond || c.eventDelay > 5*time.Second {
@@ -221,21 +227,9 @@ func run(cfg config) int {
 	fmt.Fprintf(os.Stderr, "poolbench: upstream %s (pid %d), proxy %s (pid %d), poolgate %s (pid %d, db %s, redis %q, LOG_LEVEL=%s); %d events per stream\n",
 		up.url, up.pid, proxy.url, proxy.pid, pg.child.url, pg.child.pid, pg.dbName, pg.redisPrefix, cfg.logLevel, expected)
 
-	var results []result
-	for _, mode := range cfg.modes {
-		for _, n := range cfg.concurrency {
-			for _, t := range targets {
-				if ctx.Err() != nil {
-					return fail("interrupted", ctx.Err())
-				}
-				s := scenario{target: t, mode: mode, concurrency: n, body: bodies[t.name][mode], events: events[t.name],
-					profileDir: cfg.profileDir}
-				r := s.run(ctx, cfg.warmup, cfg.duration)
-				fmt.Fprintf(os.Stderr, "poolbench: %-15s %-6s c=%-3d %8.0f req/s p50 %6.2f ms p99 %7.2f ms errors %d incomplete %d\n",
-					t.name, mode, n, r.rps(), ms(r.p50), ms(r.p99), r.errors, r.incomplete)
-				results = append(results, r)
-			}
-		}
+	results, err := runScenarios(ctx, cfg, targets, bodies, events)
+	if err != nil {
+		return fail("interrupted", err)
 	}
 	var streams *streamFigures
 	if cfg.streamChecks {
@@ -255,6 +249,13 @@ func run(cfg config) int {
 	if err != nil {
 		return fail("check metering", err)
 	}
+	if !meter.pass() {
+		// Show what Poolgate said about the calls that were not logged (its logs go with the
+		// temporary directory).
+		for _, f := range []string{"poolgate.log", "poolgate-claude.log"} {
+			fmt.Fprintf(os.Stderr, "poolbench: metering mismatch; end of %s:\n%s\n", f, logTail(filepath.Join(pg.dir, f)))
+		}
+	}
 	hwm := map[string]int64{"proxy": readHWM(proxy.pid), "poolgate": readHWM(pg.child.pid)}
 	if cfg.translated {
 		hwm[targetClaude] = readHWM(targets[2].proc)
@@ -265,6 +266,48 @@ func run(cfg config) int {
 		return 1
 	}
 	return 0
+}
+
+// runScenarios measures every mode, concurrency and target. Each scenario's duration is split into
+// cfg.rounds rounds and the targets take turns round by round (a full warm-up before the first,
+// a short one before the others), so that a stretch of background load on the machine falls on
+// every target alike; each target's rounds are merged into one result.
+func runScenarios(ctx context.Context, cfg config, targets []*target, bodies map[string]map[string][]byte,
+	events map[string]int) ([]result, error) {
+	var results []result
+	round := cfg.duration / time.Duration(cfg.rounds)
+	for _, mode := range cfg.modes {
+		for _, n := range cfg.concurrency {
+			merged := make([]result, len(targets))
+			for i := range cfg.rounds {
+				for j, t := range targets {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					s := scenario{target: t, mode: mode, concurrency: n, body: bodies[t.name][mode], events: events[t.name]}
+					warmup := cfg.warmup
+					if i > 0 {
+						warmup = min(warmup, 250*time.Millisecond)
+					} else {
+						s.profileDir = cfg.profileDir
+					}
+					r := s.run(ctx, warmup, round)
+					if i == 0 {
+						merged[j] = r
+					} else {
+						merged[j].merge(r)
+					}
+				}
+			}
+			for _, r := range merged {
+				fmt.Fprintf(os.Stderr, "poolbench: %-15s %-6s c=%-3d %8.0f req/s p50 %6.2f ms p99 %7.2f ms errors %d incomplete %d\n",
+					r.target, mode, n, r.rps(), ms(r.p50), ms(r.p99), r.errors, r.incomplete)
+				r.lat = nil
+				results = append(results, r)
+			}
+		}
+	}
+	return results, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

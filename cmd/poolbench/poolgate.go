@@ -251,7 +251,7 @@ type meterCheck struct {
 	rows, rows200 int64 // usage_logs rows; of which status 200
 	waited        time.Duration
 	// What the client saw besides complete 200s (warm-ups included), and the rows by status.
-	statuses map[int]int64
+	statuses map[string]int64
 	partial  int64
 	logged   map[int]int64
 }

@@ -188,15 +188,15 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-// byStatus formats counts by HTTP status, e.g. "200×5, 502×1", or "none".
-func byStatus(m map[int]int64) string {
+// byStatus formats counts by HTTP status (or another label), e.g. "200×5, 502×1", or "none".
+func byStatus[K int | string](m map[K]int64) string {
 	if len(m) == 0 {
 		return "none"
 	}
 	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%d×%d", k, m[k]))
+		parts = append(parts, fmt.Sprintf("%v×%d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }

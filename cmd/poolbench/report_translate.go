@@ -30,8 +30,8 @@ func (r *report) printTranslation(w io.Writer) {
 	if s == nil {
 		return
 	}
-	fmt.Fprintf(w, "\nPer-event delay, upstream flush → client read (%d concurrent streams × %d rounds, %d events %s apart):\n\n",
-		delayStreams, delayRounds, delayWords, delayEventGap)
+	fmt.Fprintf(w, "\nPer-event delay, upstream flush → client read (%d concurrent streams started %s apart × %d rounds per path, paths taking turns, %d events %s apart):\n\n",
+		delayStreams, delayEventGap/delayStreams, delayRounds, delayWords, delayEventGap)
 	fmt.Fprintln(w, "| path | events | p50 ms | p99 ms | max ms | warm-up stream max ms | incomplete streams |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, d := range s.delays {

@@ -29,7 +29,7 @@ const (
 	delayEventGap = 10 * time.Millisecond // upstream pause between events in the delay measurement
 	delayWords    = 40                    // content events per stream in the delay measurement
 	delayStreams  = 32                    // concurrent streams in the delay measurement
-	delayRounds   = 3                     // rounds of delayStreams streams per path
+	delayRounds   = 6                     // rounds of delayStreams streams per path
 	memWords      = 50                    // content events per stream in the memory measurement
 )
 
@@ -148,19 +148,20 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 	same := &target{name: "poolgate openai→openai", url: pg.child.url + "/v1/chat/completions", key: pg.apiKey}
 	tr := &target{name: "poolgate claude→openai", url: pg.child.url + "/v1/messages", key: pg.apiKey, claude: true}
 	chat, msgs := chatBodies(slowModel, "hi")[modeStream], messagesBodies(slowModel, "hi")[modeStream]
-	for _, p := range []struct {
-		t    *target
-		body []byte
-	}{{direct, chat}, {same, chat}, {tr, msgs}} {
-		d, n, err := measureDelay(ctx, u, p.t, p.body)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.t.name, err)
-		}
+	paths := []*delayPath{
+		{t: direct, body: chat, d: delayFigures{path: direct.name}},
+		{t: same, body: chat, d: delayFigures{path: same.name}},
+		{t: tr, body: msgs, d: delayFigures{path: tr.name}},
+	}
+	if err := measureDelays(ctx, u, paths); err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
 		if p.t != direct {
-			f.answered += int64(n)
-			f.complete += int64(n - d.incomplete)
+			f.answered += int64(p.calls)
+			f.complete += int64(p.calls - p.d.incomplete)
 		}
-		f.delays = append(f.delays, d)
+		f.delays = append(f.delays, p.d)
 	}
 
 	// Memory: a fresh process, so that its RSS is not what earlier scenarios left behind.
@@ -220,57 +221,79 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 	return f, nil
 }
 
-// measureDelay runs delayRounds rounds of delayStreams concurrent streams through t and collects,
-// for every content event, the time from its flush by the upstream to its read by the client.
-func measureDelay(ctx context.Context, u *stampUpstream, t *target, body []byte) (delayFigures, int, error) {
-	d := delayFigures{path: t.name}
+// delayPath is one path of the delay measurement and what was measured on it.
+type delayPath struct {
+	t     *target
+	body  []byte
+	d     delayFigures
+	calls int
+	all   []time.Duration
+}
+
+// measureDelays collects, for every content event, the time from its flush by the upstream to
+// its read by the client, on each path: one warm-up stream, then delayRounds rounds of
+// delayStreams concurrent streams. The paths take turns round by round, so that each sees the
+// same stretches of the machine's background noise; within a round the streams start
+// delayEventGap/delayStreams apart, so that their events arrive spread over the gap as
+// independent streams' events do, not all in the same instant.
+func measureDelays(ctx context.Context, u *stampUpstream, paths []*delayPath) error {
 	client := &http.Client{Transport: tunedTransport(delayStreams), Timeout: time.Minute}
 	defer client.CloseIdleConnections()
-	var mu sync.Mutex
-	var all []time.Duration
-	calls := 1
-	u.script(delayWords, delayEventGap)
-	_, ok := oneStreamTokens(ctx, client, t, body, func(tok string, at time.Time) {
-		if sent, ok := u.sentAt(tok); ok {
-			d.cold = max(d.cold, at.Sub(sent))
+	for _, p := range paths {
+		u.script(delayWords, delayEventGap)
+		_, ok := oneStreamTokens(ctx, client, p.t, p.body, func(tok string, at time.Time) {
+			if sent, ok := u.sentAt(tok); ok {
+				p.d.cold = max(p.d.cold, at.Sub(sent))
+			}
+		}, nil)
+		p.calls++
+		if !ok {
+			p.d.incomplete++
 		}
-	}, nil)
-	if !ok {
-		d.incomplete++
 	}
 	for range delayRounds {
-		for range delayStreams {
-			u.script(delayWords, delayEventGap)
+		for _, p := range paths {
+			delayRound(ctx, client, u, p)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 		}
-		var wg sync.WaitGroup
-		for range delayStreams {
-			wg.Go(func() {
-				var lat []time.Duration
-				_, ok := oneStreamTokens(ctx, client, t, body, func(tok string, at time.Time) {
-					if sent, ok := u.sentAt(tok); ok {
-						lat = append(lat, at.Sub(sent))
-					}
-				}, nil)
-				mu.Lock()
-				defer mu.Unlock()
-				all = append(all, lat...)
-				if !ok {
-					d.incomplete++
+	}
+	for _, p := range paths {
+		if len(p.all) == 0 {
+			return fmt.Errorf("%s: no event was matched to its upstream time", p.t.name)
+		}
+		slices.Sort(p.all)
+		p.d.samples, p.d.p50, p.d.p99, p.d.max = len(p.all), percentile(p.all, 0.5), percentile(p.all, 0.99), p.all[len(p.all)-1]
+	}
+	return nil
+}
+
+// delayRound runs delayStreams concurrent streams through p, started delayEventGap/delayStreams
+// apart, and adds their events' delays to p.
+func delayRound(ctx context.Context, client *http.Client, u *stampUpstream, p *delayPath) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range delayStreams {
+		u.script(delayWords, delayEventGap)
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * delayEventGap / delayStreams)
+			var lat []time.Duration
+			_, ok := oneStreamTokens(ctx, client, p.t, p.body, func(tok string, at time.Time) {
+				if sent, ok := u.sentAt(tok); ok {
+					lat = append(lat, at.Sub(sent))
 				}
-			})
-		}
-		wg.Wait()
-		calls += delayStreams
-		if ctx.Err() != nil {
-			return d, calls, ctx.Err()
-		}
+			}, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			p.all = append(p.all, lat...)
+			if !ok {
+				p.d.incomplete++
+			}
+		})
 	}
-	if len(all) == 0 {
-		return d, calls, errors.New("no event was matched to its upstream time")
-	}
-	slices.Sort(all)
-	d.samples, d.p50, d.p99, d.max = len(all), percentile(all, 0.5), percentile(all, 0.99), all[len(all)-1]
-	return d, calls, nil
+	wg.Wait()
+	p.calls += delayStreams
 }
 
 // oneStream sends one streamed request and reads it to the end, calling onEvent (when not nil)
