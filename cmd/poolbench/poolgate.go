@@ -48,7 +48,7 @@ type poolgateProc struct {
 	extra       []*child // further processes on the same database (launch)
 	bin         string   // the binary run
 	env         []string // its environment, PORT excluded
-	profiles    bool     // serve runtime profiles (DEBUG_ADDR) for -profile
+	profiles    bool     // serve runtime profiles and forwarding delays (DEBUG_ADDR)
 }
 
 // startPoolgate builds (unless -poolgate names a binary) and starts Poolgate on a fresh database,
@@ -86,7 +86,7 @@ func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI,
 		env = append(env, "REDIS_URL="+cfg.redisURL, "REDIS_PREFIX="+p.redisPrefix)
 	}
 	env = append(env, cfg.extraEnv...)
-	p.bin, p.env, p.profiles = bin, env, cfg.profileDir != ""
+	p.bin, p.env, p.profiles = bin, env, true
 	if p.child, err = p.launch(ctx, kids, "poolgate", p.logPath); err != nil {
 		return p, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -132,6 +133,8 @@ type delayFigures struct {
 // streamFigures are the results of the stream measurements.
 type streamFigures struct {
 	delays []delayFigures
+	// inGateway holds, by path name, Poolgate's own forwarding delays over the delay measurement.
+	inGateway map[string]histFigures
 	// Memory with open streams, on a fresh Poolgate process.
 	open, wanted            int
 	idleRSS, peakRSS, hwm   int64
@@ -153,8 +156,20 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 		{t: same, body: chat, d: delayFigures{path: same.name}},
 		{t: tr, body: msgs, d: delayFigures{path: tr.name}},
 	}
+	before, err := fetchForwarding(ctx, pg.child.debugAddr)
+	if err != nil {
+		return nil, err
+	}
 	if err := measureDelays(ctx, u, paths); err != nil {
 		return nil, err
+	}
+	after, err := fetchForwarding(ctx, pg.child.debugAddr)
+	if err != nil {
+		return nil, err
+	}
+	f.inGateway = map[string]histFigures{
+		same.name: histDelta(before.Relayed, after.Relayed),
+		tr.name:   histDelta(before.Translated, after.Translated),
 	}
 	for _, p := range paths {
 		if p.t != direct {
@@ -219,6 +234,90 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 	f.answered += int64(cfg.openStreams)
 	f.complete += int64(cfg.openStreams) - bad.Load()
 	return f, nil
+}
+
+// forwarding is Poolgate's /debug/forwarding answer (gateway.ForwardingStats).
+type forwarding struct {
+	Relayed    []fwdBucket `json:"relayed"`
+	Translated []fwdBucket `json:"translated"`
+}
+
+type fwdBucket struct {
+	LeMicros int64  `json:"le_us"`
+	Count    uint64 `json:"count"`
+}
+
+// histFigures summarise the in-gateway forwarding delays of one kind of stream over the delay
+// measurement (bucket upper bounds: 10 µs resolution below 1 ms).
+type histFigures struct {
+	events        uint64
+	p50, p99, max time.Duration // -1: beyond the last bounded bucket (100 ms)
+}
+
+func fetchForwarding(ctx context.Context, addr string) (forwarding, error) {
+	var f forwarding
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/forwarding", nil) //nolint:gosec // the loopback DEBUG_ADDR poolbench gave Poolgate
+	if err != nil {
+		return f, err
+	}
+	res, err := http.DefaultClient.Do(req) //nolint:gosec // the loopback DEBUG_ADDR poolbench gave Poolgate
+	if err != nil {
+		return f, fmt.Errorf("read Poolgate's forwarding delays: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return f, fmt.Errorf("read Poolgate's forwarding delays: status %d", res.StatusCode)
+	}
+	return f, json.NewDecoder(res.Body).Decode(&f)
+}
+
+// histDelta summarises the events counted between two readings of one histogram.
+func histDelta(before, after []fwdBucket) histFigures {
+	prev := map[int64]uint64{}
+	for _, b := range before {
+		prev[b.LeMicros] = b.Count
+	}
+	type bucket struct {
+		le int64
+		n  uint64
+	}
+	var bs []bucket
+	var h histFigures
+	for _, b := range after {
+		if n := b.Count - prev[b.LeMicros]; n > 0 {
+			bs = append(bs, bucket{b.LeMicros, n})
+			h.events += n
+		}
+	}
+	// Bounded buckets in order, the unbounded one (-1) last.
+	slices.SortFunc(bs, func(a, b bucket) int {
+		switch {
+		case a.le == b.le:
+			return 0
+		case a.le == -1:
+			return 1
+		case b.le == -1:
+			return -1
+		}
+		return int(a.le - b.le)
+	})
+	at := func(q float64) time.Duration {
+		var seen uint64
+		for _, b := range bs {
+			seen += b.n
+			if float64(seen) >= q*float64(h.events) {
+				if b.le < 0 {
+					return -1
+				}
+				return time.Duration(b.le) * time.Microsecond
+			}
+		}
+		return 0
+	}
+	if h.events > 0 {
+		h.p50, h.p99, h.max = at(0.5), at(0.99), at(1)
+	}
+	return h
 }
 
 // delayPath is one path of the delay measurement and what was measured on it.

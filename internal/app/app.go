@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -217,7 +218,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 	go func() { errc <- srv.ListenAndServe() }()
 	var debug *http.Server
 	if cfg.DebugAddr != "" {
-		debug = debugServer(cfg.DebugAddr)
+		debug = debugServer(cfg.DebugAddr, a.Gateway)
 		go func() {
 			if err := debug.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("DEBUG_ADDR: %w", err)
@@ -246,10 +247,15 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 	return err
 }
 
-// debugServer serves Go's runtime profiles (net/http/pprof) on a listener of its own, never on the
-// public one.
-func debugServer(addr string) *http.Server {
+// debugServer serves Go's runtime profiles (net/http/pprof) and the streamed events' forwarding
+// delays (/debug/forwarding, gateway.ForwardingStats as JSON) on a listener of its own, never on
+// the public one.
+func debugServer(addr string, gw *gateway.Gateway) *http.Server {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/forwarding", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(gw.Forwarding())
+	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

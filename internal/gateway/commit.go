@@ -233,8 +233,13 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		dirty     bool // written to the caller since the last flush
 		ended     bool // the upstream's end marker was read; out holds its events, not yet written
 	)
+	clock := forwardClock{h: &g.fwdTranslated}
+	if pass != nil {
+		clock.h = &g.fwdRelayed
+	}
 	for clientErr == nil && upErr == "" {
 		name, data, err := sr.next()
+		readAt := time.Now()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				readErr = err
@@ -267,6 +272,9 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		if pass != nil {
 			out = pass.frame(out, name, data)
 		}
+		if len(out) > 0 {
+			clock.written(readAt)
+		}
 		if enc != nil && dec.Ended() {
 			// The answer is complete: its last events and the closing ones go out in one write.
 			ended = true
@@ -281,6 +289,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		if dirty && br.Buffered() == 0 {
 			w.Flush()
 			dirty = false
+			clock.flushed()
 		}
 	}
 	status := http.StatusOK
@@ -330,6 +339,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	}
 	if dirty && status != StatusClientClosed {
 		w.Flush()
+		clock.flushed()
 	}
 	if ended {
 		// Read what follows the end marker (the chunked body's end), so that the upstream

@@ -64,6 +64,8 @@ type Gateway struct {
 	counter     *translate.Counter // offline tokenizer, loaded on first use (tokens)
 
 	inflight atomic.Int64 // gateway calls being served
+
+	fwdRelayed, fwdTranslated latencyHist // streamed events' forwarding delay (forwarding.go)
 }
 
 // InFlight counts gateway calls being served (their usage may not be queued yet).

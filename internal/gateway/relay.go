@@ -176,6 +176,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 		readErr   error
 	)
 	var scratch []byte
+	clock := forwardClock{h: &g.fwdRelayed}
 	write := func(b []byte) {
 		if clientErr == nil {
 			_, clientErr = w.Write(b)
@@ -210,13 +211,16 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 					// events, and never a delay for the last one.
 					if clientErr == nil && br.Buffered() == 0 {
 						w.Flush()
+						clock.flushed()
 					}
 				}
 			case bytes.HasPrefix(trimmed, []byte("data:")):
+				readAt := time.Now()
 				payload := bytes.TrimSpace(trimmed[5:])
 				if bytes.Equal(payload, []byte("[DONE]")) {
 					done = true
 					write(line)
+					clock.written(readAt)
 					break
 				}
 				if hasUsage(payload) {
@@ -240,6 +244,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 					}
 				}
 				write(line)
+				clock.written(readAt)
 			default:
 				write(line)
 			}
