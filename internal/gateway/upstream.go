@@ -21,6 +21,13 @@ type translation struct {
 	ir     *translate.Request
 	err    error
 	bodies [4][]byte // by translate.Protocol
+	// fast is the OpenAI body of a Claude request converted without ir (fastSrc: from which body).
+	fast, fastSrc []byte
+}
+
+// sameSlice reports whether a and b are the same bytes in memory.
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // localHeader marks an answer Poolgate made itself (a token count no upstream of the caller's
@@ -115,7 +122,7 @@ func (g *Gateway) send(ctx context.Context, k *call, acc *account, body []byte) 
 func (k *call) request(body []byte) (*translate.Request, error) {
 	t := &k.tr
 	if t.ir != nil || t.err != nil {
-		if len(body) == len(t.src) && (len(body) == 0 || &body[0] == &t.src[0]) {
+		if sameSlice(body, t.src) {
 			return t.ir, t.err
 		}
 		*t = translation{}
@@ -146,6 +153,18 @@ func (k *call) request(body []byte) (*translate.Request, error) {
 
 // translated returns the body in protocol up.
 func (k *call) translated(body []byte, up translate.Protocol) ([]byte, error) {
+	if up == translate.OpenAI && k.ep.in == translate.Claude && k.ep.op == opChat && !k.req.Stream {
+		// The commonest translated call, converted without the canonical request (a stream
+		// needs it for message_start's input count, so streams take the general path).
+		t := &k.tr
+		if t.fast != nil && sameSlice(t.fastSrc, body) {
+			return t.fast, nil
+		}
+		if out, ok := translate.ClaudeToOpenAIFast(body, k.req.Model, false); ok {
+			t.fast, t.fastSrc = out, body
+			return out, nil
+		}
+	}
 	ir, err := k.request(body)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ type scanner struct {
 	i     int
 	depth int
 	esc   bool // the last string scanned holds an escape
+	other bool // a member not in the names asked for was met
 }
 
 // ParseMembers validates body as one JSON object and reads its members named in names: out[i]
@@ -26,6 +27,11 @@ type scanner struct {
 // point into one copy of body. ok is false when body is not a valid JSON object.
 func ParseMembers(body []byte, names []string, out []gjson.Result) bool {
 	p := scanner{s: string(body)}
+	return p.top(names, out)
+}
+
+// top scans the whole text as one object.
+func (p *scanner) top(names []string, out []gjson.Result) bool {
 	p.space()
 	if p.i >= len(p.s) || p.s[p.i] != '{' {
 		return false
@@ -107,10 +113,13 @@ func (p *scanner) match(key string, esc bool, v0 int, names []string, out []gjso
 		if key == n {
 			if !out[i].Exists() {
 				out[i] = gjson.Parse(p.s[v0:p.i])
+			} else {
+				p.other = true // a repeated member: not the simple shape either
 			}
 			return
 		}
 	}
+	p.other = true
 }
 
 func (p *scanner) array() bool {
@@ -285,6 +294,24 @@ func (p *scanner) number() bool {
 	}
 	p.i = j
 	return true
+}
+
+// ParseMembersOnly is ParseMembers for an object that must have no members besides names (each
+// at most once): ok is false otherwise.
+func ParseMembersOnly(body []byte, names []string, out []gjson.Result) bool {
+	p := scanner{s: string(body)}
+	return p.top(names, out) && !p.other
+}
+
+// MembersOnly is Members for an object that must have no members besides names (each at most
+// once): ok is false otherwise.
+func MembersOnly(obj gjson.Result, names []string, out []gjson.Result) bool {
+	if !obj.IsObject() {
+		return false
+	}
+	p := scanner{s: obj.Raw}
+	p.space()
+	return p.object(names, out) && !p.other
 }
 
 // Members reads the members named in names of obj, a JSON object already known to be valid, in
