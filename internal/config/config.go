@@ -118,7 +118,7 @@ var Options = []option{
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
 	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
 	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that remote account sources and hooks may call although they are loopback, private or link-local. Unset: only public addresses are called."},
-	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines), for diagnosing a running instance (`go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`). Unauthenticated: bind it to loopback or a private interface. Unset: off."},
+	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines), for diagnosing a running instance (`go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`), and `/debug/forwarding`: histograms of the streamed events' forwarding delay inside Poolgate. Unauthenticated: bind it to loopback or a private interface. Unset: off."},
 }
 
 // Getenv reads one variable; tests pass a map lookup instead of os.Getenv.

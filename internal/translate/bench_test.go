@@ -113,6 +113,14 @@ func BenchmarkSmallCall(b *testing.B) {
 			EncodeOpenAIRequest(r)
 		}
 	})
+	b.Run("request_claude_to_openai_direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := ClaudeToOpenAIFast(req, "gpt-4o-bench", false); !ok {
+				b.Fatal("not the common shape")
+			}
+		}
+	})
 	b.Run("answer_openai_to_claude", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
