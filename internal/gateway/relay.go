@@ -259,6 +259,12 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 			break
 		}
 	}
+	if clientErr == nil && len(clock.pending) > 0 {
+		// Events written since the last flush (the loop flushes only when nothing more is
+		// buffered): flush them now, so they are forwarded and counted.
+		w.Flush()
+		clock.flushed()
+	}
 	status := http.StatusOK
 	switch {
 	case done && clientErr == nil:
