@@ -8,10 +8,10 @@ import (
 
 	gen "github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/provider/gemini"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/translate"
-	"github.com/tidwall/gjson"
 )
 
 // opKind is what a gateway call does, whatever its protocol.
@@ -56,7 +56,7 @@ var (
 // URL for Gemini) and the stream flags.
 func (ep *endpoint) parse(body []byte, model string) (openai.Request, error) {
 	if ep.in == translate.Gemini {
-		if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+		if !jsonx.ParseMembers(body, nil, nil) { // one JSON object, checked in one pass
 			return openai.Request{}, fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 		return openai.Request{Model: model, Stream: ep.stream}, nil

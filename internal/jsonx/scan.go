@@ -1,8 +1,6 @@
 package jsonx
 
 import (
-	"strings"
-
 	"github.com/tidwall/gjson"
 )
 
@@ -179,11 +177,72 @@ func (p *scanner) value() bool {
 }
 
 func (p *scanner) literal(lit string) bool {
-	if !strings.HasPrefix(p.s[p.i:], lit) {
+	if n := literalLen(p.s[p.i:], lit); n > 0 {
+		p.i += n
+		return true
+	}
+	return false
+}
+
+// str scans a string at p.i ('"'): no control characters, only valid escapes.
+func (p *scanner) str() bool {
+	end, esc := stringEnd(p.s, p.i)
+	if end < 0 {
 		return false
 	}
-	p.i += len(lit)
+	p.i, p.esc = end, esc
 	return true
+}
+
+// number scans a JSON number at p.i.
+func (p *scanner) number() bool {
+	end := numberEnd(p.s, p.i)
+	if end < 0 {
+		return false
+	}
+	p.i = end
+	return true
+}
+
+// text is what the token functions read: a string or a byte slice.
+type text interface{ ~string | ~[]byte }
+
+// StringLen is the length of the valid JSON string (quotes included) at the start of s, or -1.
+func StringLen[T text](s T) int {
+	end, _ := stringEnd(s, 0)
+	return end
+}
+
+// ScalarLen is the length of the valid JSON string, number, true, false or null at the start of
+// s, or -1.
+func ScalarLen[T text](s T) int {
+	if len(s) == 0 {
+		return -1
+	}
+	switch s[0] {
+	case '"':
+		return StringLen(s)
+	case 't':
+		return literalLen(s, "true")
+	case 'f':
+		return literalLen(s, "false")
+	case 'n':
+		return literalLen(s, "null")
+	}
+	return numberEnd(s, 0)
+}
+
+// literalLen is len(lit) when s starts with lit, else -1.
+func literalLen[T text](s T, lit string) int {
+	if len(s) < len(lit) {
+		return -1
+	}
+	for i := range len(lit) {
+		if s[i] != lit[i] {
+			return -1
+		}
+	}
+	return len(lit)
 }
 
 // plainByte marks the bytes a JSON string holds as they are: not a control character, a quote or
@@ -195,43 +254,41 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
-// str scans a string at p.i ('"'): no control characters, only valid escapes.
-func (p *scanner) str() bool {
-	s := p.s
-	if p.i >= len(s) || s[p.i] != '"' {
-		return false
+// stringEnd returns the index just after the valid JSON string starting at s[i] ('"'), or -1; esc
+// reports whether it holds an escape.
+func stringEnd[T text](s T, i int) (end int, esc bool) {
+	if i >= len(s) || s[i] != '"' {
+		return -1, false
 	}
-	j := p.i + 1
-	p.esc = false
+	j := i + 1
 	for {
 		for j < len(s) && plainByte[s[j]] {
 			j++
 		}
 		if j >= len(s) {
-			return false
+			return -1, false
 		}
 		switch s[j] {
 		case '"':
-			p.i = j + 1
-			return true
+			return j + 1, esc
 		case '\\':
 			if !validEscape(s, j) {
-				return false
+				return -1, false
 			}
-			p.esc = true
+			esc = true
 			if s[j+1] == 'u' {
 				j += 6
 			} else {
 				j += 2
 			}
 		default: // a control character
-			return false
+			return -1, false
 		}
 	}
 }
 
 // validEscape reports whether s[j] (a backslash) starts a valid escape.
-func validEscape(s string, j int) bool {
+func validEscape[T text](s T, j int) bool {
 	if j+1 >= len(s) {
 		return false
 	}
@@ -252,9 +309,9 @@ func validEscape(s string, j int) bool {
 	return false
 }
 
-// number scans a JSON number at p.i.
-func (p *scanner) number() bool {
-	s, j := p.s, p.i
+// numberEnd returns the index just after the valid JSON number starting at s[i], or -1.
+func numberEnd[T text](s T, i int) int {
+	j := i
 	if j < len(s) && s[j] == '-' {
 		j++
 	}
@@ -262,19 +319,14 @@ func (p *scanner) number() bool {
 	case j < len(s) && s[j] == '0':
 		j++
 	case j < len(s) && s[j] >= '1' && s[j] <= '9':
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
+		j = digitsEnd(s, j)
 	default:
-		return false
+		return -1
 	}
 	if j < len(s) && s[j] == '.' {
-		k := j + 1
-		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
-			k++
-		}
+		k := digitsEnd(s, j+1)
 		if k == j+1 {
-			return false
+			return -1
 		}
 		j = k
 	}
@@ -283,17 +335,20 @@ func (p *scanner) number() bool {
 		if j < len(s) && (s[j] == '+' || s[j] == '-') {
 			j++
 		}
-		k := j
-		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
-			k++
-		}
+		k := digitsEnd(s, j)
 		if k == j {
-			return false
+			return -1
 		}
 		j = k
 	}
-	p.i = j
-	return true
+	return j
+}
+
+func digitsEnd[T text](s T, j int) int {
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	return j
 }
 
 // ParseMembersOnly is ParseMembers for an object that must have no members besides names (each

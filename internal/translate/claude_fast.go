@@ -75,15 +75,13 @@ func ClaudeToOpenAIFast(body []byte, model string, stream bool) (out []byte, ok 
 	return append(w, '}'), true
 }
 
-var roleContent2 = [2]string{"role", "content"}
-
 // appendFastTurns writes the turns: each an object of exactly a role (user, assistant; never
 // twice in a row, which the general path would merge) and non-empty string content.
 func appendFastTurns(w []byte, messages gjson.Result, comma bool) ([]byte, bool) {
 	ok, last := true, ""
 	messages.ForEach(func(_, m gjson.Result) bool {
 		var mf [2]gjson.Result
-		if !m.IsObject() || !jsonx.MembersOnly(m, roleContent2[:], mf[:]) ||
+		if !m.IsObject() || !jsonx.MembersOnly(m, roleContent[:], mf[:]) ||
 			mf[0].Type != gjson.String || mf[1].Type != gjson.String || mf[1].Str == "" ||
 			(mf[0].Str != "user" && mf[0].Str != "assistant") || mf[0].Str == last {
 			ok = false

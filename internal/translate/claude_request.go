@@ -2,6 +2,8 @@ package translate
 
 import (
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // DefaultClaudeMaxTokens is the max_tokens sent to Claude, which requires it, when the caller set none.
@@ -36,11 +38,11 @@ var roleContent = [2]string{"role", "content"}
 // DecodeClaudeRequest reads an Anthropic Messages request.
 func DecodeClaudeRequest(body []byte) (*Request, error) {
 	var f [claudeFieldCount]gjson.Result
-	if !parseMembers(body, claudeFields[:], f[:]) {
-		if !gjson.ValidBytes(body) {
-			return nil, errorf("the request body is not valid JSON")
+	if !jsonx.ParseMembers(body, claudeFields[:], f[:]) {
+		if _, err := requestObject(body); err != nil {
+			return nil, err
 		}
-		return nil, errorf("the request body must be a JSON object")
+		return nil, errorf("the request body is not valid JSON") // nested beyond the scanner's depth
 	}
 	r := &Request{Model: f[cfModel].String(), MaxTokens: f[cfMaxTokens].Int()}
 	r.Stream = f[cfStream].Type == gjson.True
@@ -102,7 +104,7 @@ func DecodeClaudeRequest(body []byte) (*Request, error) {
 	r.NoParallel = tc.Get("disable_parallel_tool_use").Bool()
 	f[cfMessages].ForEach(func(_, m gjson.Result) bool {
 		var mf [2]gjson.Result
-		members(m, roleContent[:], mf[:])
+		jsonx.Members(m, roleContent[:], mf[:])
 		role := User
 		switch mf[0].String() {
 		case "user":

@@ -13,12 +13,9 @@ import (
 // DecodeGeminiRequest reads a Gemini generateContent request (camelCase or snake_case fields).
 // The model and the stream flag come from the URL, not the body.
 func DecodeGeminiRequest(body []byte, model string, stream bool) (*Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errorf("the request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, errorf("the request body must be a JSON object")
+	root, err := requestObject(body)
+	if err != nil {
+		return nil, err
 	}
 	r := &Request{Model: model, Stream: stream}
 	get(root, "systemInstruction", "system_instruction").Get("parts").ForEach(func(_, p gjson.Result) bool {
@@ -57,7 +54,6 @@ func DecodeGeminiRequest(body []byte, model string, stream bool) (*Request, erro
 	} else if get(tc, "includeThoughts", "include_thoughts").Bool() {
 		r.Reasoning.Effort = "medium"
 	}
-	var err error
 	root.Get("tools").ForEach(func(_, t gjson.Result) bool {
 		decls := get(t, "functionDeclarations", "function_declarations")
 		if !decls.Exists() {

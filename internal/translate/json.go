@@ -61,13 +61,16 @@ func (w *jw) kStr(k, v string)        { w.key(k); w.str(v) }
 func (w *jw) kInt(k string, v int64)  { w.key(k); w.int(v) }
 func (w *jw) kRaw(k string, v []byte) { w.key(k); w.raw(v) }
 
-// members reads an object's members named in names in one pass (jsonx.Members).
-func members(obj gjson.Result, names []string, out []gjson.Result) { jsonx.Members(obj, names, out) }
-
-// parseMembers validates body as a JSON object and reads its members named in names in the same
-// pass (jsonx.ParseMembers).
-func parseMembers(body []byte, names []string, out []gjson.Result) bool {
-	return jsonx.ParseMembers(body, names, out)
+// requestObject parses a request body, which must be one JSON object.
+func requestObject(body []byte) (gjson.Result, error) {
+	if !gjson.ValidBytes(body) {
+		return gjson.Result{}, errorf("the request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return root, errorf("the request body must be a JSON object")
+	}
+	return root, nil
 }
 
 // get reads the first of several spellings of a field (Gemini accepts camelCase and snake_case).

@@ -3,6 +3,8 @@ package translate
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // The common OpenAI chunk's choices: only the first choice, whose delta holds only "content"
@@ -27,7 +29,7 @@ func openAIFastText(payload []byte) (text string, ok bool) {
 	var raw []byte
 	escaped, choices := false, false
 	for {
-		n := stringLen(b)
+		n := jsonx.StringLen(b)
 		if n < 0 || n >= len(b) || b[n] != ':' {
 			return "", false
 		}
@@ -43,7 +45,7 @@ func openAIFastText(payload []byte) (text string, ok bool) {
 			}
 			choices = true
 			b = b[len(fastChoice)-1:] // at the text's opening quote
-			if n = stringLen(b); n < 0 {
+			if n = jsonx.StringLen(b); n < 0 {
 				return "", false
 			}
 			raw = b[1 : n-1]
@@ -65,7 +67,7 @@ func openAIFastText(payload []byte) (text string, ok bool) {
 		case "error":
 			return "", false
 		default:
-			if n = scalarLen(b); n < 0 {
+			if n = jsonx.ScalarLen(b); n < 0 {
 				return "", false
 			}
 			b = b[n:]
@@ -123,124 +125,3 @@ func unescapeJSON(raw []byte) (string, bool) {
 	}
 	return string(out), true
 }
-
-// stringLen is the length of the valid JSON string at the start of b, or -1.
-func stringLen(b []byte) int {
-	if len(b) == 0 || b[0] != '"' {
-		return -1
-	}
-	for j := 1; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			if !validStringBody(b[1:j]) {
-				return -1
-			}
-			return j + 1
-		case '\\':
-			j++
-		}
-	}
-	return -1
-}
-
-// scalarLen is the length of the string, number, true, false or null at the start of b, or -1.
-func scalarLen(b []byte) int {
-	if len(b) == 0 {
-		return -1
-	}
-	switch b[0] {
-	case '"':
-		return stringLen(b)
-	case 't':
-		return literalLen(b, "true")
-	case 'f':
-		return literalLen(b, "false")
-	case 'n':
-		return literalLen(b, "null")
-	}
-	return numberLen(b)
-}
-
-func literalLen(b []byte, lit string) int {
-	if len(b) >= len(lit) && string(b[:len(lit)]) == lit {
-		return len(lit)
-	}
-	return -1
-}
-
-// numberLen is the length of the JSON number at the start of b, or -1.
-func numberLen(b []byte) int {
-	j := 0
-	if j < len(b) && b[j] == '-' {
-		j++
-	}
-	switch {
-	case j < len(b) && b[j] == '0':
-		j++
-	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		j = digits(b, j)
-	default:
-		return -1
-	}
-	if j < len(b) && b[j] == '.' {
-		k := digits(b, j+1)
-		if k == j+1 {
-			return -1
-		}
-		j = k
-	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		j++
-		if j < len(b) && (b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		k := digits(b, j)
-		if k == j {
-			return -1
-		}
-		j = k
-	}
-	return j
-}
-
-func digits(b []byte, j int) int {
-	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-		j++
-	}
-	return j
-}
-
-// validStringBody reports whether b (between the quotes) is a valid JSON string body: no
-// control characters, no unescaped quote, only valid escapes.
-func validStringBody(b []byte) bool {
-	for j := 0; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c < 0x20 || c == '"':
-			return false
-		case c == '\\':
-			j++
-			if j >= len(b) {
-				return false
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+5 > len(b) {
-					return false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !isHex(h) {
-						return false
-					}
-				}
-				j += 4
-			default:
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

@@ -8,12 +8,9 @@ import (
 
 // DecodeOpenAIRequest reads an OpenAI chat completion request.
 func DecodeOpenAIRequest(body []byte) (*Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errorf("the request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, errorf("the request body must be a JSON object")
+	root, err := requestObject(body)
+	if err != nil {
+		return nil, err
 	}
 	r := &Request{Model: root.Get("model").String()}
 	r.Stream = root.Get("stream").Type == gjson.True
@@ -45,7 +42,6 @@ func DecodeOpenAIRequest(body []byte) (*Request, error) {
 		return nil, err
 	}
 	names := map[string]string{} // tool call id → function name, for Gemini's function responses
-	var err error
 	root.Get("messages").ForEach(func(_, m gjson.Result) bool {
 		err = decodeOpenAIMessage(m, r, names)
 		return err == nil

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 var openAIUsageFields = [4]string{"prompt_tokens", "prompt_tokens_details", "completion_tokens", "completion_tokens_details"}
@@ -11,7 +13,7 @@ var openAIUsageFields = [4]string{"prompt_tokens", "prompt_tokens_details", "com
 // openAIUsage reads OpenAI's usage object.
 func openAIUsage(u gjson.Result) Usage {
 	var f [4]gjson.Result
-	members(u, openAIUsageFields[:], f[:])
+	jsonx.Members(u, openAIUsageFields[:], f[:])
 	return Usage{
 		Input:       f[0].Int(),
 		CachedInput: f[1].Get("cached_tokens").Int(),
@@ -80,16 +82,16 @@ const (
 // DecodeOpenAIResponse reads an OpenAI chat completion.
 func DecodeOpenAIResponse(body []byte) (*Response, error) {
 	var f [4]gjson.Result
-	if !parseMembers(body, openAIAnswerFields[:], f[:]) {
+	if !jsonx.ParseMembers(body, openAIAnswerFields[:], f[:]) {
 		return nil, errorf("the upstream answer is not a valid JSON object")
 	}
 	r := &Response{ID: f[0].String(), Model: f[1].String()}
 	var ch gjson.Result
 	f[2].ForEach(func(_, c gjson.Result) bool { ch = c; return false })
 	var cf [2]gjson.Result
-	members(ch, openAIChoiceFields[:], cf[:])
+	jsonx.Members(ch, openAIChoiceFields[:], cf[:])
 	var m [6]gjson.Result
-	members(cf[0], openAIMessageFields[:], m[:])
+	jsonx.Members(cf[0], openAIMessageFields[:], m[:])
 	rc := m[omReasoningContent]
 	if !rc.Exists() {
 		rc = m[omReasoning]

@@ -4,6 +4,8 @@ import (
 	"bytes"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
 )
 
 // openAIDecoder reads chat.completion.chunk events.
@@ -45,7 +47,7 @@ func (d *openAIDecoder) decodeFull(dst []Event, payload []byte) ([]Event, error)
 	// from the start of the payload per field read: this runs for several events of every
 	// translated stream.
 	var f [5]gjson.Result
-	if !parseMembers(payload, openAIChunkFields[:], f[:]) {
+	if !jsonx.ParseMembers(payload, openAIChunkFields[:], f[:]) {
 		return dst, errorf("the upstream sent an invalid stream event")
 	}
 	errR, id, model, choices, usage := f[0], f[1], f[2], f[3], f[4]

@@ -10,12 +10,9 @@ import (
 // resolved, and fail with an *Error, as do built-in tools and input the other protocols cannot
 // express. Reasoning items of earlier turns are skipped (they carry OpenAI's encrypted state).
 func DecodeResponsesRequest(body []byte) (*Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errorf("the request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, errorf("the request body must be a JSON object")
+	root, err := requestObject(body)
+	if err != nil {
+		return nil, err
 	}
 	if p := root.Get("previous_response_id"); p.Type == gjson.String && p.Str != "" {
 		return nil, errorf("previous_response_id is not supported when the model is served by another protocol: " +
