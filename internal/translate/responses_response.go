@@ -11,9 +11,20 @@ type respItem struct {
 	kind PartKind // Thinking, Text or ToolCall
 	id   string   // rs_…, msg_…, fc_…
 	text string   // the summary or message text; a call's arguments
+	// acc holds what a stream has added to text since the last settle (appending to a byte
+	// slice, not concatenating strings, keeps a long answer's deltas linear).
+	acc []byte
 	// callID and name identify a function call.
 	callID string
 	name   string
+}
+
+// settle moves the streamed additions into text.
+func (it *respItem) settle() {
+	if len(it.acc) > 0 {
+		it.text += string(it.acc)
+		it.acc = it.acc[:0]
+	}
 }
 
 // respAnswer is what a Responses API response object says, in progress or final.

@@ -46,6 +46,9 @@ func (e *responsesEncoder) event(dst []byte, typ string, body func(w *jw)) []byt
 
 // answer is the response object as it stands.
 func (e *responsesEncoder) answer(status string) *respAnswer {
+	for i := range e.items {
+		e.items[i].settle()
+	}
 	a := &respAnswer{id: e.id, model: e.o.Model, created: e.o.Created, status: status, items: e.items, stop: e.stop}
 	if status != "in_progress" {
 		u := e.usage
@@ -115,6 +118,7 @@ func (e *responsesEncoder) closeItem(dst []byte) []byte {
 	e.open = false
 	idx := int64(len(e.items) - 1)
 	it := &e.items[idx]
+	it.settle()
 	switch it.kind {
 	case Thinking:
 		dst = e.event(dst, "response.reasoning_summary_text.done", func(w *jw) {
@@ -177,7 +181,8 @@ func (e *responsesEncoder) Encode(dst []byte, ev *Event) []byte {
 		if !e.openKind(Text) {
 			dst = e.openItem(dst, respItem{kind: Text, id: responsesItemID("msg_", e.id, len(e.items))})
 		}
-		e.items[len(e.items)-1].text += ev.Text
+		it := &e.items[len(e.items)-1]
+		it.acc = append(it.acc, ev.Text...)
 		dst = e.textDelta(dst, ev.Text)
 	case EvThinking:
 		if ev.Text == "" {
@@ -186,7 +191,8 @@ func (e *responsesEncoder) Encode(dst []byte, ev *Event) []byte {
 		if !e.openKind(Thinking) {
 			dst = e.openItem(dst, respItem{kind: Thinking, id: responsesItemID("rs_", e.id, len(e.items))})
 		}
-		e.items[len(e.items)-1].text += ev.Text
+		it := &e.items[len(e.items)-1]
+		it.acc = append(it.acc, ev.Text...)
 		dst = e.event(dst, "response.reasoning_summary_text.delta", func(w *jw) {
 			e.itemRef(w)
 			w.kInt("summary_index", 0)
@@ -199,7 +205,8 @@ func (e *responsesEncoder) Encode(dst []byte, ev *Event) []byte {
 		if ev.Text == "" || !e.openKind(ToolCall) || e.tool != ev.Index {
 			return dst
 		}
-		e.items[len(e.items)-1].text += ev.Text
+		it := &e.items[len(e.items)-1]
+		it.acc = append(it.acc, ev.Text...)
 		dst = e.event(dst, "response.function_call_arguments.delta", func(w *jw) {
 			e.itemRef(w)
 			w.kStr("delta", ev.Text)
