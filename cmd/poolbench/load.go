@@ -112,6 +112,13 @@ type result struct {
 	syscalls     int64           // target read+write system calls over the measured window; -1 when unreadable
 	rssPeak      int64           // largest VmRSS sampled during warm-up and measurement
 	lat          []time.Duration // the measured latencies, sorted (for merging rounds)
+	rounds       []perRound      // each round's own CPU and requests
+}
+
+// perRound is one round's share of a result.
+type perRound struct {
+	cpu      time.Duration
+	requests int64
 }
 
 // merge adds another round of the same scenario to r.
@@ -132,6 +139,7 @@ func (r *result) merge(o result) {
 	}
 	r.rssPeak = max(r.rssPeak, o.rssPeak)
 	r.lat = append(r.lat, o.lat...)
+	r.rounds = append(r.rounds, o.rounds...)
 	slices.Sort(r.lat)
 	r.p50, r.p99 = percentile(r.lat, 0.50), percentile(r.lat, 0.99)
 }
@@ -197,6 +205,7 @@ func (s scenario) run(ctx context.Context, warmup, d time.Duration) result {
 	slices.Sort(all)
 	r.p50, r.p99 = percentile(all, 0.50), percentile(all, 0.99)
 	r.lat = all
+	r.rounds = []perRound{{cpu: r.cpu, requests: r.requests}}
 	return r
 }
 
@@ -422,4 +431,27 @@ func fetchProfile(ctx context.Context, url, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// cpuRatioMedian is the median over rounds of t's CPU per request divided by g's in the same
+// round (the targets take turns round by round), and the number of rounds compared; a round that
+// falls on a burst of background load moves the median much less than it moves the totals.
+func cpuRatioMedian(t, g result) (float64, int) {
+	var xs []float64
+	for i := range min(len(t.rounds), len(g.rounds)) {
+		a, b := t.rounds[i], g.rounds[i]
+		if a.requests == 0 || b.requests == 0 || a.cpu <= 0 || b.cpu <= 0 {
+			continue
+		}
+		xs = append(xs, (float64(a.cpu)/float64(a.requests))/(float64(b.cpu)/float64(b.requests)))
+	}
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2], n
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2, n
 }

@@ -116,7 +116,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.openStreams, "open-streams", 500, "concurrent open streams for the memory measurement")
 	fs.DurationVar(&c.eventDelay, "event-delay", 100*time.Millisecond, "upstream delay between events in the stream measurements")
 	fs.StringVar(&c.profileDir, "profile", "", "directory for a CPU profile of each Poolgate process over each measured scenario (TARGET-MODE-cN.pprof; go tool pprof)")
-	fs.IntVar(&c.rounds, "rounds", 3, "split each scenario's measured duration into this many rounds, the targets taking turns, so that each target sees the same stretches of background noise")
+	fs.IntVar(&c.rounds, "rounds", 5, "split each scenario's measured duration into this many rounds, the targets taking turns, so that each target sees the same stretches of background noise")
 	fs.Var(&c.extraEnv, "env", "extra KEY=VALUE for poolgate's environment, e.g. GOMEMLIMIT=80MiB (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
