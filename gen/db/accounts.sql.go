@@ -21,7 +21,7 @@ RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight,
 `
 
 type AccountBindKeyParams struct {
-	ApiKeyID  *int64
+	APIKeyID  *int64
 	ID        int64
 	ChannelID int64
 }
@@ -29,7 +29,7 @@ type AccountBindKeyParams struct {
 // AccountBindKey binds an account to one API key (null unbinds it); a bound account is also
 // dedicated to the key's owner, so it never falls back into the shared pool when the key goes.
 func (q *Queries) AccountBindKey(ctx context.Context, db DBTX, arg AccountBindKeyParams) (*Account, error) {
-	row := db.QueryRow(ctx, accountBindKey, arg.ApiKeyID, arg.ID, arg.ChannelID)
+	row := db.QueryRow(ctx, accountBindKey, arg.APIKeyID, arg.ID, arg.ChannelID)
 	var i Account
 	err := row.Scan(
 		&i.ID,
@@ -57,7 +57,7 @@ func (q *Queries) AccountBindKey(ctx context.Context, db DBTX, arg AccountBindKe
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 	)
 	return &i, err
 }
@@ -71,21 +71,21 @@ RETURNING accounts.id, accounts.api_key_id
 `
 
 type AccountBindKeyByOwnerParams struct {
-	ApiKeyID    *int64
+	APIKeyID    *int64
 	ID          int64
 	OwnerUserID *int64
 }
 
 type AccountBindKeyByOwnerRow struct {
 	ID       int64
-	ApiKeyID *int64
+	APIKeyID *int64
 }
 
 // AccountBindKeyByOwner lets an account's owner bind it to one of their own keys (null unbinds).
 func (q *Queries) AccountBindKeyByOwner(ctx context.Context, db DBTX, arg AccountBindKeyByOwnerParams) (*AccountBindKeyByOwnerRow, error) {
-	row := db.QueryRow(ctx, accountBindKeyByOwner, arg.ApiKeyID, arg.ID, arg.OwnerUserID)
+	row := db.QueryRow(ctx, accountBindKeyByOwner, arg.APIKeyID, arg.ID, arg.OwnerUserID)
 	var i AccountBindKeyByOwnerRow
-	err := row.Scan(&i.ID, &i.ApiKeyID)
+	err := row.Scan(&i.ID, &i.APIKeyID)
 	return &i, err
 }
 
@@ -182,7 +182,7 @@ func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateP
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 	)
 	return &i, err
 }
@@ -292,7 +292,7 @@ func (q *Queries) AccountGet(ctx context.Context, db DBTX, arg AccountGetParams)
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 	)
 	return &i, err
 }
@@ -336,7 +336,7 @@ func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID i
 			&i.CredentialHash,
 			&i.Type,
 			&i.Metadata,
-			&i.ApiKeyID,
+			&i.APIKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -369,7 +369,7 @@ type AccountListProbeRow struct {
 	CredentialEnc []byte
 	Status        string
 	Type          string
-	BaseUrl       string
+	BaseURL       string
 }
 
 // AccountListProbe lists the accounts a probe may bring back: needing re-authentication, or
@@ -389,7 +389,7 @@ func (q *Queries) AccountListProbe(ctx context.Context, db DBTX, arg AccountList
 			&i.CredentialEnc,
 			&i.Status,
 			&i.Type,
-			&i.BaseUrl,
+			&i.BaseURL,
 		); err != nil {
 			return nil, err
 		}
@@ -467,7 +467,7 @@ type AccountListRoutableRow struct {
 	MaxConcurrency int32
 	Limits         []byte
 	CoolingUntil   *time.Time
-	ApiKeyID       *int64
+	APIKeyID       *int64
 }
 
 // AccountListRoutable loads every usable account of every active channel for the routing
@@ -491,7 +491,7 @@ func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountL
 			&i.MaxConcurrency,
 			&i.Limits,
 			&i.CoolingUntil,
-			&i.ApiKeyID,
+			&i.APIKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -558,7 +558,7 @@ func (q *Queries) AccountReset(ctx context.Context, db DBTX, arg AccountResetPar
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 	)
 	return &i, err
 }
@@ -675,7 +675,7 @@ func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateP
 		&i.CredentialHash,
 		&i.Type,
 		&i.Metadata,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 	)
 	return &i, err
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const apiKeyAuth = `-- name: ApiKeyAuth :one
+const aPIKeyAuth = `-- name: APIKeyAuth :one
 SELECT k.id AS key_id, k.status AS key_status, u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
        u.tier AS user_tier, u.plan_expires_at, u.group_id, u.preferred_account_id,
        coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
@@ -18,7 +18,7 @@ FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN groups g ON g.id = u.
 WHERE k.key_hash = $1
 `
 
-type ApiKeyAuthRow struct {
+type APIKeyAuthRow struct {
 	KeyID              int64
 	KeyStatus          string
 	UserID             int64
@@ -34,9 +34,9 @@ type ApiKeyAuthRow struct {
 }
 
 // ApiKeyAuth resolves a key hash to the key and its owner for the gateway and management auth.
-func (q *Queries) ApiKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*ApiKeyAuthRow, error) {
-	row := db.QueryRow(ctx, apiKeyAuth, keyHash)
-	var i ApiKeyAuthRow
+func (q *Queries) APIKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*APIKeyAuthRow, error) {
+	row := db.QueryRow(ctx, aPIKeyAuth, keyHash)
+	var i APIKeyAuthRow
 	err := row.Scan(
 		&i.KeyID,
 		&i.KeyStatus,
@@ -54,38 +54,38 @@ func (q *Queries) ApiKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*Api
 	return &i, err
 }
 
-const apiKeyCountByUser = `-- name: ApiKeyCountByUser :one
+const aPIKeyCountByUser = `-- name: APIKeyCountByUser :one
 SELECT count(*) FROM api_keys WHERE user_id = $1
 `
 
-func (q *Queries) ApiKeyCountByUser(ctx context.Context, db DBTX, userID int64) (int64, error) {
-	row := db.QueryRow(ctx, apiKeyCountByUser, userID)
+func (q *Queries) APIKeyCountByUser(ctx context.Context, db DBTX, userID int64) (int64, error) {
+	row := db.QueryRow(ctx, aPIKeyCountByUser, userID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const apiKeyCreate = `-- name: ApiKeyCreate :one
+const aPIKeyCreate = `-- name: APIKeyCreate :one
 INSERT INTO api_keys (user_id, name, key_hash, key_hint)
 VALUES ($1, $2, $3, $4)
 RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at
 `
 
-type ApiKeyCreateParams struct {
+type APIKeyCreateParams struct {
 	UserID  int64
 	Name    string
 	KeyHash []byte
 	KeyHint string
 }
 
-func (q *Queries) ApiKeyCreate(ctx context.Context, db DBTX, arg ApiKeyCreateParams) (*ApiKey, error) {
-	row := db.QueryRow(ctx, apiKeyCreate,
+func (q *Queries) APIKeyCreate(ctx context.Context, db DBTX, arg APIKeyCreateParams) (*APIKey, error) {
+	row := db.QueryRow(ctx, aPIKeyCreate,
 		arg.UserID,
 		arg.Name,
 		arg.KeyHash,
 		arg.KeyHint,
 	)
-	var i ApiKey
+	var i APIKey
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
@@ -102,36 +102,36 @@ func (q *Queries) ApiKeyCreate(ctx context.Context, db DBTX, arg ApiKeyCreatePar
 	return &i, err
 }
 
-const apiKeyDelete = `-- name: ApiKeyDelete :execrows
+const aPIKeyDelete = `-- name: APIKeyDelete :execrows
 DELETE FROM api_keys WHERE id = $1 AND user_id = $2
 `
 
-type ApiKeyDeleteParams struct {
+type APIKeyDeleteParams struct {
 	ID     int64
 	UserID int64
 }
 
-func (q *Queries) ApiKeyDelete(ctx context.Context, db DBTX, arg ApiKeyDeleteParams) (int64, error) {
-	result, err := db.Exec(ctx, apiKeyDelete, arg.ID, arg.UserID)
+func (q *Queries) APIKeyDelete(ctx context.Context, db DBTX, arg APIKeyDeleteParams) (int64, error) {
+	result, err := db.Exec(ctx, aPIKeyDelete, arg.ID, arg.UserID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const apiKeyListByUser = `-- name: ApiKeyListByUser :many
+const aPIKeyListByUser = `-- name: APIKeyListByUser :many
 SELECT id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at FROM api_keys WHERE user_id = $1 ORDER BY id DESC
 `
 
-func (q *Queries) ApiKeyListByUser(ctx context.Context, db DBTX, userID int64) ([]*ApiKey, error) {
-	rows, err := db.Query(ctx, apiKeyListByUser, userID)
+func (q *Queries) APIKeyListByUser(ctx context.Context, db DBTX, userID int64) ([]*APIKey, error) {
+	rows, err := db.Query(ctx, aPIKeyListByUser, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []*ApiKey{}
+	items := []*APIKey{}
 	for rows.Next() {
-		var i ApiKey
+		var i APIKey
 		if err := rows.Scan(
 			&i.ID,
 			&i.UserID,
@@ -155,27 +155,27 @@ func (q *Queries) ApiKeyListByUser(ctx context.Context, db DBTX, userID int64) (
 	return items, nil
 }
 
-const apiKeyRotate = `-- name: ApiKeyRotate :one
+const aPIKeyRotate = `-- name: APIKeyRotate :one
 UPDATE api_keys SET key_hash = $1, key_hint = $2, updated_at = now()
 WHERE id = $3 AND user_id = $4
 RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at
 `
 
-type ApiKeyRotateParams struct {
+type APIKeyRotateParams struct {
 	KeyHash []byte
 	KeyHint string
 	ID      int64
 	UserID  int64
 }
 
-func (q *Queries) ApiKeyRotate(ctx context.Context, db DBTX, arg ApiKeyRotateParams) (*ApiKey, error) {
-	row := db.QueryRow(ctx, apiKeyRotate,
+func (q *Queries) APIKeyRotate(ctx context.Context, db DBTX, arg APIKeyRotateParams) (*APIKey, error) {
+	row := db.QueryRow(ctx, aPIKeyRotate,
 		arg.KeyHash,
 		arg.KeyHint,
 		arg.ID,
 		arg.UserID,
 	)
-	var i ApiKey
+	var i APIKey
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
@@ -192,7 +192,7 @@ func (q *Queries) ApiKeyRotate(ctx context.Context, db DBTX, arg ApiKeyRotatePar
 	return &i, err
 }
 
-const apiKeyUpdate = `-- name: ApiKeyUpdate :one
+const aPIKeyUpdate = `-- name: APIKeyUpdate :one
 UPDATE api_keys SET
     name       = coalesce($1, name),
     status     = coalesce($2, status),
@@ -201,21 +201,21 @@ WHERE id = $3 AND user_id = $4
 RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at
 `
 
-type ApiKeyUpdateParams struct {
+type APIKeyUpdateParams struct {
 	Name   *string
 	Status *string
 	ID     int64
 	UserID int64
 }
 
-func (q *Queries) ApiKeyUpdate(ctx context.Context, db DBTX, arg ApiKeyUpdateParams) (*ApiKey, error) {
-	row := db.QueryRow(ctx, apiKeyUpdate,
+func (q *Queries) APIKeyUpdate(ctx context.Context, db DBTX, arg APIKeyUpdateParams) (*APIKey, error) {
+	row := db.QueryRow(ctx, aPIKeyUpdate,
 		arg.Name,
 		arg.Status,
 		arg.ID,
 		arg.UserID,
 	)
-	var i ApiKey
+	var i APIKey
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,

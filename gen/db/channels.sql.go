@@ -19,7 +19,7 @@ RETURNING id, name, type, base_url, models, priority, weight, status, created_at
 type ChannelCreateParams struct {
 	Name     string
 	Type     string
-	BaseUrl  string
+	BaseURL  string
 	Models   []string
 	Priority int32
 	Weight   int32
@@ -30,7 +30,7 @@ func (q *Queries) ChannelCreate(ctx context.Context, db DBTX, arg ChannelCreateP
 	row := db.QueryRow(ctx, channelCreate,
 		arg.Name,
 		arg.Type,
-		arg.BaseUrl,
+		arg.BaseURL,
 		arg.Models,
 		arg.Priority,
 		arg.Weight,
@@ -41,7 +41,7 @@ func (q *Queries) ChannelCreate(ctx context.Context, db DBTX, arg ChannelCreateP
 		&i.ID,
 		&i.Name,
 		&i.Type,
-		&i.BaseUrl,
+		&i.BaseURL,
 		&i.Models,
 		&i.Priority,
 		&i.Weight,
@@ -77,7 +77,7 @@ type ChannelGetRow struct {
 	ID             int64
 	Name           string
 	Type           string
-	BaseUrl        string
+	BaseURL        string
 	Models         []string
 	Priority       int32
 	Weight         int32
@@ -98,7 +98,7 @@ func (q *Queries) ChannelGet(ctx context.Context, db DBTX, id int64) (*ChannelGe
 		&i.ID,
 		&i.Name,
 		&i.Type,
-		&i.BaseUrl,
+		&i.BaseURL,
 		&i.Models,
 		&i.Priority,
 		&i.Weight,
@@ -123,7 +123,7 @@ type ChannelListRow struct {
 	ID             int64
 	Name           string
 	Type           string
-	BaseUrl        string
+	BaseURL        string
 	Models         []string
 	Priority       int32
 	Weight         int32
@@ -150,7 +150,7 @@ func (q *Queries) ChannelList(ctx context.Context, db DBTX) ([]*ChannelListRow, 
 			&i.ID,
 			&i.Name,
 			&i.Type,
-			&i.BaseUrl,
+			&i.BaseURL,
 			&i.Models,
 			&i.Priority,
 			&i.Weight,
@@ -183,7 +183,7 @@ LIMIT 1
 
 type ChannelProbeTargetRow struct {
 	Type          string
-	BaseUrl       string
+	BaseURL       string
 	CredentialEnc []byte
 }
 
@@ -191,7 +191,7 @@ type ChannelProbeTargetRow struct {
 func (q *Queries) ChannelProbeTarget(ctx context.Context, db DBTX, id int64) (*ChannelProbeTargetRow, error) {
 	row := db.QueryRow(ctx, channelProbeTarget, id)
 	var i ChannelProbeTargetRow
-	err := row.Scan(&i.Type, &i.BaseUrl, &i.CredentialEnc)
+	err := row.Scan(&i.Type, &i.BaseURL, &i.CredentialEnc)
 	return &i, err
 }
 
@@ -266,7 +266,7 @@ RETURNING id
 
 type ChannelUpdateParams struct {
 	Name     *string
-	BaseUrl  *string
+	BaseURL  *string
 	Models   []string
 	Priority *int32
 	Weight   *int32
@@ -277,7 +277,7 @@ type ChannelUpdateParams struct {
 func (q *Queries) ChannelUpdate(ctx context.Context, db DBTX, arg ChannelUpdateParams) (int64, error) {
 	row := db.QueryRow(ctx, channelUpdate,
 		arg.Name,
-		arg.BaseUrl,
+		arg.BaseURL,
 		arg.Models,
 		arg.Priority,
 		arg.Weight,

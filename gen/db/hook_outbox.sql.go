@@ -42,7 +42,7 @@ func (q *Queries) HookOutboxClaim(ctx context.Context, db DBTX, arg HookOutboxCl
 		if err := rows.Scan(
 			&i.ID,
 			&i.Kind,
-			&i.Url,
+			&i.URL,
 			&i.RequestEnc,
 			&i.Status,
 			&i.Attempts,
@@ -105,7 +105,7 @@ FROM hook_outbox WHERE id = $1
 type HookOutboxGetRow struct {
 	ID          int64
 	Kind        string
-	Url         string
+	URL         string
 	Status      string
 	Attempts    int32
 	NextAt      time.Time
@@ -121,7 +121,7 @@ func (q *Queries) HookOutboxGet(ctx context.Context, db DBTX, id int64) (*HookOu
 	err := row.Scan(
 		&i.ID,
 		&i.Kind,
-		&i.Url,
+		&i.URL,
 		&i.Status,
 		&i.Attempts,
 		&i.NextAt,
@@ -166,7 +166,7 @@ type HookOutboxListParams struct {
 type HookOutboxListRow struct {
 	ID          int64
 	Kind        string
-	Url         string
+	URL         string
 	Status      string
 	Attempts    int32
 	NextAt      time.Time
@@ -188,7 +188,7 @@ func (q *Queries) HookOutboxList(ctx context.Context, db DBTX, arg HookOutboxLis
 		if err := rows.Scan(
 			&i.ID,
 			&i.Kind,
-			&i.Url,
+			&i.URL,
 			&i.Status,
 			&i.Attempts,
 			&i.NextAt,
@@ -251,7 +251,7 @@ RETURNING id, kind, url, status, attempts, next_at, last_error, delivered_at, cr
 type HookOutboxRequeueRow struct {
 	ID          int64
 	Kind        string
-	Url         string
+	URL         string
 	Status      string
 	Attempts    int32
 	NextAt      time.Time
@@ -268,7 +268,7 @@ func (q *Queries) HookOutboxRequeue(ctx context.Context, db DBTX, id int64) (*Ho
 	err := row.Scan(
 		&i.ID,
 		&i.Kind,
-		&i.Url,
+		&i.URL,
 		&i.Status,
 		&i.Attempts,
 		&i.NextAt,

@@ -8,6 +8,20 @@ import (
 	"time"
 )
 
+type APIKey struct {
+	ID           int64
+	UserID       int64
+	Name         string
+	KeyHash      []byte
+	KeyHint      string
+	Status       string
+	UsedQuota    int64
+	RequestCount int64
+	LastUsedAt   *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
 type Account struct {
 	ID             int64
 	ChannelID      int64
@@ -34,28 +48,14 @@ type Account struct {
 	CredentialHash []byte
 	Type           *string
 	Metadata       []byte
-	ApiKeyID       *int64
-}
-
-type ApiKey struct {
-	ID           int64
-	UserID       int64
-	Name         string
-	KeyHash      []byte
-	KeyHint      string
-	Status       string
-	UsedQuota    int64
-	RequestCount int64
-	LastUsedAt   *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	APIKeyID       *int64
 }
 
 type Channel struct {
 	ID             int64
 	Name           string
 	Type           string
-	BaseUrl        string
+	BaseURL        string
 	Models         []string
 	Priority       int32
 	Weight         int32
@@ -85,7 +85,7 @@ type Group struct {
 type HookOutbox struct {
 	ID          int64
 	Kind        string
-	Url         string
+	URL         string
 	RequestEnc  []byte
 	Status      string
 	Attempts    int32
@@ -129,7 +129,7 @@ type RemoteSource struct {
 	ID              string
 	Name            string
 	Enabled         bool
-	Url             string
+	URL             string
 	Method          string
 	AuthHeader      string
 	AuthTokenEnc    []byte
@@ -155,7 +155,7 @@ type ShareLink struct {
 	ID           string
 	Name         string
 	UserID       int64
-	ApiKeyID     int64
+	APIKeyID     int64
 	KeyEnc       []byte
 	Models       []string
 	AuthHost     string
@@ -205,7 +205,7 @@ type UsageLog struct {
 	ID                 int64
 	RequestID          string
 	UserID             int64
-	ApiKeyID           *int64
+	APIKeyID           *int64
 	ChannelID          *int64
 	AccountID          *int64
 	Model              string

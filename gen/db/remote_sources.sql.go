@@ -235,7 +235,7 @@ func (q *Queries) RemoteSourceClaimDue(ctx context.Context, db DBTX, now time.Ti
 			&i.ID,
 			&i.Name,
 			&i.Enabled,
-			&i.Url,
+			&i.URL,
 			&i.Method,
 			&i.AuthHeader,
 			&i.AuthTokenEnc,
@@ -273,7 +273,7 @@ type RemoteSourceCreateParams struct {
 	ID              string
 	Name            string
 	Enabled         bool
-	Url             string
+	URL             string
 	Method          string
 	AuthHeader      string
 	AuthTokenEnc    []byte
@@ -289,7 +289,7 @@ func (q *Queries) RemoteSourceCreate(ctx context.Context, db DBTX, arg RemoteSou
 		arg.ID,
 		arg.Name,
 		arg.Enabled,
-		arg.Url,
+		arg.URL,
 		arg.Method,
 		arg.AuthHeader,
 		arg.AuthTokenEnc,
@@ -304,7 +304,7 @@ func (q *Queries) RemoteSourceCreate(ctx context.Context, db DBTX, arg RemoteSou
 		&i.ID,
 		&i.Name,
 		&i.Enabled,
-		&i.Url,
+		&i.URL,
 		&i.Method,
 		&i.AuthHeader,
 		&i.AuthTokenEnc,
@@ -345,7 +345,7 @@ func (q *Queries) RemoteSourceGet(ctx context.Context, db DBTX, id string) (*Rem
 		&i.ID,
 		&i.Name,
 		&i.Enabled,
-		&i.Url,
+		&i.URL,
 		&i.Method,
 		&i.AuthHeader,
 		&i.AuthTokenEnc,
@@ -380,7 +380,7 @@ func (q *Queries) RemoteSourceList(ctx context.Context, db DBTX) ([]*RemoteSourc
 			&i.ID,
 			&i.Name,
 			&i.Enabled,
-			&i.Url,
+			&i.URL,
 			&i.Method,
 			&i.AuthHeader,
 			&i.AuthTokenEnc,
@@ -452,7 +452,7 @@ RETURNING id, name, enabled, url, method, auth_header, auth_token_enc, bearer_to
 type RemoteSourceUpdateParams struct {
 	Name            *string
 	Enabled         *bool
-	Url             *string
+	URL             *string
 	Method          *string
 	AuthHeader      *string
 	SetAuthToken    bool
@@ -474,7 +474,7 @@ func (q *Queries) RemoteSourceUpdate(ctx context.Context, db DBTX, arg RemoteSou
 	row := db.QueryRow(ctx, remoteSourceUpdate,
 		arg.Name,
 		arg.Enabled,
-		arg.Url,
+		arg.URL,
 		arg.Method,
 		arg.AuthHeader,
 		arg.SetAuthToken,
@@ -494,7 +494,7 @@ func (q *Queries) RemoteSourceUpdate(ctx context.Context, db DBTX, arg RemoteSou
 		&i.ID,
 		&i.Name,
 		&i.Enabled,
-		&i.Url,
+		&i.URL,
 		&i.Method,
 		&i.AuthHeader,
 		&i.AuthTokenEnc,

@@ -21,7 +21,7 @@ type ShareLinkCreateParams struct {
 	ID           string
 	Name         string
 	UserID       int64
-	ApiKeyID     int64
+	APIKeyID     int64
 	KeyEnc       []byte
 	Models       []string
 	AuthHost     string
@@ -36,7 +36,7 @@ func (q *Queries) ShareLinkCreate(ctx context.Context, db DBTX, arg ShareLinkCre
 		arg.ID,
 		arg.Name,
 		arg.UserID,
-		arg.ApiKeyID,
+		arg.APIKeyID,
 		arg.KeyEnc,
 		arg.Models,
 		arg.AuthHost,
@@ -50,7 +50,7 @@ func (q *Queries) ShareLinkCreate(ctx context.Context, db DBTX, arg ShareLinkCre
 		&i.ID,
 		&i.Name,
 		&i.UserID,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 		&i.KeyEnc,
 		&i.Models,
 		&i.AuthHost,
@@ -88,7 +88,7 @@ func (q *Queries) ShareLinkGet(ctx context.Context, db DBTX, id string) (*ShareL
 		&i.ID,
 		&i.Name,
 		&i.UserID,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 		&i.KeyEnc,
 		&i.Models,
 		&i.AuthHost,
@@ -121,7 +121,7 @@ func (q *Queries) ShareLinkList(ctx context.Context, db DBTX) ([]*ShareLink, err
 			&i.ID,
 			&i.Name,
 			&i.UserID,
-			&i.ApiKeyID,
+			&i.APIKeyID,
 			&i.KeyEnc,
 			&i.Models,
 			&i.AuthHost,
@@ -191,7 +191,7 @@ func (q *Queries) ShareLinkUpdate(ctx context.Context, db DBTX, arg ShareLinkUpd
 		&i.ID,
 		&i.Name,
 		&i.UserID,
-		&i.ApiKeyID,
+		&i.APIKeyID,
 		&i.KeyEnc,
 		&i.Models,
 		&i.AuthHost,

@@ -61,7 +61,7 @@ func (q *Queries) UsageLogList(ctx context.Context, db DBTX, arg UsageLogListPar
 			&i.ID,
 			&i.RequestID,
 			&i.UserID,
-			&i.ApiKeyID,
+			&i.APIKeyID,
 			&i.ChannelID,
 			&i.AccountID,
 			&i.Model,
@@ -156,7 +156,7 @@ SELECT count(*) FROM inserted
 type UsageSettleParams struct {
 	RequestIds         []string
 	UserIds            []int64
-	ApiKeyIds          []int64
+	APIKeyIds          []int64
 	ChannelIds         []int64
 	AccountIds         []int64
 	Models             []string
@@ -180,7 +180,7 @@ func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParam
 	row := db.QueryRow(ctx, usageSettle,
 		arg.RequestIds,
 		arg.UserIds,
-		arg.ApiKeyIds,
+		arg.APIKeyIds,
 		arg.ChannelIds,
 		arg.AccountIds,
 		arg.Models,

@@ -106,11 +106,11 @@ func (a *App) devBootstrap(ctx context.Context) (*devState, error) {
 		if err != nil {
 			return fmt.Errorf("read demo user: %w", err)
 		}
-		if _, err := a.Queries.ApiKeyAuth(ctx, tx, auth.HashKey(st.DemoKey)); err != nil {
+		if _, err := a.Queries.APIKeyAuth(ctx, tx, auth.HashKey(st.DemoKey)); err != nil {
 			if !fault.Is(store.Translate(err, ""), fault.NotFound) {
 				return err
 			}
-			if _, err := a.Queries.ApiKeyCreate(ctx, tx, db.ApiKeyCreateParams{UserID: demo.ID, Name: "demo",
+			if _, err := a.Queries.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{UserID: demo.ID, Name: "demo",
 				KeyHash: auth.HashKey(st.DemoKey), KeyHint: auth.KeyHint(st.DemoKey)}); err != nil {
 				return fmt.Errorf("create demo key: %w", err)
 			}
@@ -151,7 +151,7 @@ func (a *App) ensureDemoChannel(ctx context.Context, tx pgx.Tx) error {
 	base := fmt.Sprintf("http://127.0.0.1:%d%s/v1", a.Cfg.Port, devEchoPrefix)
 	for _, c := range chans {
 		if c.Name == devChannel {
-			_, err := a.Queries.ChannelUpdate(ctx, tx, db.ChannelUpdateParams{ID: c.ID, BaseUrl: &base})
+			_, err := a.Queries.ChannelUpdate(ctx, tx, db.ChannelUpdateParams{ID: c.ID, BaseURL: &base})
 			return store.Translate(err, "")
 		}
 	}
@@ -159,7 +159,7 @@ func (a *App) ensureDemoChannel(ctx context.Context, tx pgx.Tx) error {
 	for _, m := range devModels {
 		names = append(names, m.name)
 	}
-	ch, err := a.Queries.ChannelCreate(ctx, tx, db.ChannelCreateParams{Name: devChannel, Type: "openai", BaseUrl: base,
+	ch, err := a.Queries.ChannelCreate(ctx, tx, db.ChannelCreateParams{Name: devChannel, Type: "openai", BaseURL: base,
 		Models: names, Priority: 0, Weight: 1, Status: "active"})
 	if err != nil {
 		return fmt.Errorf("create demo channel: %w", err)

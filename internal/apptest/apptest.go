@@ -16,11 +16,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	authc "github.com/poolgate/poolgate/clients/go/auth"
-	commonc "github.com/poolgate/poolgate/clients/go/common"
-	publicc "github.com/poolgate/poolgate/clients/go/public"
-	userc "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/auth"
+	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/clients/go/public"
+	"github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -138,7 +138,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	})
 	if !o.noSetup {
 		pub := e.Public()
-		res, err := pub.SetupCreateWithResponse(ctx, commonc.Credentials{Username: AdminUsername, Password: AdminPassword})
+		res, err := pub.SetupCreateWithResponse(ctx, commonclient.Credentials{Username: AdminUsername, Password: AdminPassword})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	}
@@ -149,7 +149,7 @@ func New(t testing.TB, opts ...Option) *Env {
 // Login signs in and returns the JWT.
 func (e *Env) Login(username, password string) string {
 	e.T.Helper()
-	res, err := e.Auth().PasswordLoginWithResponse(context.Background(), authc.LoginRequest{Username: username, Password: password})
+	res, err := e.Auth().PasswordLoginWithResponse(context.Background(), authclient.LoginRequest{Username: username, Password: password})
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
 	return res.JSON200.Token
@@ -164,40 +164,40 @@ func Bearer(token string) func(ctx context.Context, req *http.Request) error {
 }
 
 // Public is a client of the public contract.
-func (e *Env) Public() *publicc.ClientWithResponses {
-	c, err := publicc.NewClientWithResponses(e.URL, publicc.WithHTTPClient(e.HTTP))
+func (e *Env) Public() *publicclient.ClientWithResponses {
+	c, err := publicclient.NewClientWithResponses(e.URL, publicclient.WithHTTPClient(e.HTTP))
 	require.NoError(e.T, err)
 	return c
 }
 
 // Auth is a client of the auth contract.
-func (e *Env) Auth() *authc.ClientWithResponses {
-	c, err := authc.NewClientWithResponses(e.URL, authc.WithHTTPClient(e.HTTP))
+func (e *Env) Auth() *authclient.ClientWithResponses {
+	c, err := authclient.NewClientWithResponses(e.URL, authclient.WithHTTPClient(e.HTTP))
 	require.NoError(e.T, err)
 	return c
 }
 
 // User is a client of the user contract authenticated with token ("" for none).
-func (e *Env) User(token string) *userc.ClientWithResponses {
-	opts := []userc.ClientOption{userc.WithHTTPClient(e.HTTP)}
+func (e *Env) User(token string) *userclient.ClientWithResponses {
+	opts := []userclient.ClientOption{userclient.WithHTTPClient(e.HTTP)}
 	if token != "" {
-		opts = append(opts, userc.WithRequestEditorFn(Bearer(token)))
+		opts = append(opts, userclient.WithRequestEditorFn(Bearer(token)))
 	}
-	c, err := userc.NewClientWithResponses(e.URL, opts...)
+	c, err := userclient.NewClientWithResponses(e.URL, opts...)
 	require.NoError(e.T, err)
 	return c
 }
 
 // Admin is a client of the admin contract authenticated as the administrator.
-func (e *Env) Admin() *adminc.ClientWithResponses { return e.AdminAs(e.AdminToken) }
+func (e *Env) Admin() *adminclient.ClientWithResponses { return e.AdminAs(e.AdminToken) }
 
 // AdminAs is a client of the admin contract authenticated with token ("" for none).
-func (e *Env) AdminAs(token string) *adminc.ClientWithResponses {
-	opts := []adminc.ClientOption{adminc.WithHTTPClient(e.HTTP)}
+func (e *Env) AdminAs(token string) *adminclient.ClientWithResponses {
+	opts := []adminclient.ClientOption{adminclient.WithHTTPClient(e.HTTP)}
 	if token != "" {
-		opts = append(opts, adminc.WithRequestEditorFn(Bearer(token)))
+		opts = append(opts, adminclient.WithRequestEditorFn(Bearer(token)))
 	}
-	c, err := adminc.NewClientWithResponses(e.URL, opts...)
+	c, err := adminclient.NewClientWithResponses(e.URL, opts...)
 	require.NoError(e.T, err)
 	return c
 }

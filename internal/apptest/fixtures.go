@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	commonc "github.com/poolgate/poolgate/clients/go/common"
-	userc "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/clients/go/user"
 )
 
 // TestUser is a registered user with a JWT and an API key.
@@ -25,16 +25,16 @@ type TestUser struct {
 func (e *Env) NewUser(name string, balance int64) *TestUser {
 	e.T.Helper()
 	ctx := context.Background()
-	res, err := e.Auth().PasswordRegisterWithResponse(ctx, commonc.Credentials{Username: name, Password: "password-" + name})
+	res, err := e.Auth().PasswordRegisterWithResponse(ctx, commonclient.Credentials{Username: name, Password: "password-" + name})
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
 	u := &TestUser{ID: res.JSON200.User.Id, Name: name, Token: res.JSON200.Token}
 	if balance != 0 {
-		up, err := e.Admin().UserUpdateWithResponse(ctx, u.ID, adminc.UserUpdate{Balance: &balance})
+		up, err := e.Admin().UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{Balance: &balance})
 		require.NoError(e.T, err)
 		require.Equal(e.T, http.StatusOK, up.StatusCode(), string(up.Body))
 	}
-	k, err := e.User(u.Token).ApiKeyCreateWithResponse(ctx, userc.ApiKeyCreateRequest{Name: "test"})
+	k, err := e.User(u.Token).ApiKeyCreateWithResponse(ctx, userclient.ApiKeyCreateRequest{Name: "test"})
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusCreated, k.StatusCode(), string(k.Body))
 	u.Key, u.KeyID = k.JSON201.Key, k.JSON201.Id
@@ -46,12 +46,12 @@ func (e *Env) NewUser(name string, balance int64) *TestUser {
 func (e *Env) Channel(name string, models []string, credentials ...string) int64 {
 	e.T.Helper()
 	ctx := context.Background()
-	res, err := e.Admin().ChannelCreateWithResponse(ctx, adminc.ChannelCreate{
-		Name: name, Type: adminc.Openai, BaseUrl: e.UpstreamURL, Models: models})
+	res, err := e.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{
+		Name: name, Type: adminclient.Openai, BaseUrl: e.UpstreamURL, Models: models})
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusCreated, res.StatusCode(), string(res.Body))
 	for _, cred := range credentials {
-		a, err := e.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminc.AccountCreate{Credential: cred})
+		a, err := e.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminclient.AccountCreate{Credential: cred})
 		require.NoError(e.T, err)
 		require.Equal(e.T, http.StatusCreated, a.StatusCode(), string(a.Body))
 	}
@@ -61,7 +61,7 @@ func (e *Env) Channel(name string, models []string, credentials ...string) int64
 // Price prices a model (quota units per million tokens).
 func (e *Env) Price(model string, input, output int64) {
 	e.T.Helper()
-	res, err := e.Admin().ModelCreateWithResponse(context.Background(), adminc.ModelCreate{
+	res, err := e.Admin().ModelCreateWithResponse(context.Background(), adminclient.ModelCreate{
 		Name: model, InputPrice: input, OutputPrice: output})
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusCreated, res.StatusCode(), string(res.Body))

@@ -32,7 +32,7 @@ var (
 func contractRouters() ([]routers.Router, error) {
 	routersOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
-		for _, get := range []func() (*openapi3.T, error){public.GetSpec, auth.GetSpec, user.GetSpec, admin.GetSpec, gateway.GetSpec} {
+		for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec, adminapi.GetSpec, gatewayapi.GetSpec} {
 			spec, err := get()
 			if err != nil {
 				routersErr = err

@@ -251,7 +251,7 @@ func (s *Service) authJWT(ctx context.Context, tok string) (*Principal, error) {
 }
 
 func (s *Service) authKey(ctx context.Context, key string) (*Principal, error) {
-	row, err := s.Queries.ApiKeyAuth(ctx, s.Pool, HashKey(key))
+	row, err := s.Queries.APIKeyAuth(ctx, s.Pool, HashKey(key))
 	if err != nil {
 		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
 			return nil, errUnauthorized

@@ -280,7 +280,7 @@ func TestDisabledUser(t *testing.T) {
 	iss, err := b.svc.Issue(b.ctx, b.alice)
 	require.NoError(t, err)
 	key := auth.NewKey()
-	_, err = b.svc.Queries.ApiKeyCreate(b.ctx, b.svc.Pool, db.ApiKeyCreateParams{UserID: b.alice.ID, Name: "k",
+	_, err = b.svc.Queries.APIKeyCreate(b.ctx, b.svc.Pool, db.APIKeyCreateParams{UserID: b.alice.ID, Name: "k",
 		KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
 	require.NoError(t, err)
 	b.disable(t, b.alice)
@@ -305,7 +305,7 @@ func TestAPIKeys(t *testing.T) {
 	require.Equal(t, key[:7]+"…"+key[len(key)-4:], auth.KeyHint(key))
 	require.Equal(t, "sk-…", auth.KeyHint("sk-short"))
 
-	row, err := b.svc.Queries.ApiKeyCreate(b.ctx, b.svc.Pool, db.ApiKeyCreateParams{UserID: b.alice.ID, Name: "k",
+	row, err := b.svc.Queries.APIKeyCreate(b.ctx, b.svc.Pool, db.APIKeyCreateParams{UserID: b.alice.ID, Name: "k",
 		KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
 	require.NoError(t, err)
 	p, err := b.authenticate("Bearer "+key, "")
@@ -319,7 +319,7 @@ func TestAPIKeys(t *testing.T) {
 	requireUnauthorized(t, p, err)
 
 	st := auth.StatusDisabled
-	_, err = b.svc.Queries.ApiKeyUpdate(b.ctx, b.svc.Pool, db.ApiKeyUpdateParams{ID: row.ID, UserID: b.alice.ID, Status: &st})
+	_, err = b.svc.Queries.APIKeyUpdate(b.ctx, b.svc.Pool, db.APIKeyUpdateParams{ID: row.ID, UserID: b.alice.ID, Status: &st})
 	require.NoError(t, err)
 	p, err = b.authenticate("Bearer "+key, "")
 	requireUnauthorized(t, p, err)

@@ -171,7 +171,7 @@ func (r *Recorder) write(ctx context.Context, recs []Record) {
 	for _, x := range recs {
 		p.RequestIds = append(p.RequestIds, x.RequestID)
 		p.UserIds = append(p.UserIds, x.UserID)
-		p.ApiKeyIds = append(p.ApiKeyIds, x.APIKeyID)
+		p.APIKeyIds = append(p.APIKeyIds, x.APIKeyID)
 		p.ChannelIds = append(p.ChannelIds, x.ChannelID)
 		p.AccountIds = append(p.AccountIds, x.AccountID)
 		p.Models = append(p.Models, x.Model)

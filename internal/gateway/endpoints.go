@@ -6,7 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	gen "github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/provider/gemini"
@@ -87,22 +87,22 @@ func (g *Gateway) EmbeddingCreate(c echo.Context) error { return g.relay(c, epEm
 func (g *Gateway) ImageCreate(c echo.Context) error { return g.relay(c, epImages, "") }
 
 // MessageCreate serves Claude's Messages API.
-func (g *Gateway) MessageCreate(c echo.Context, _ gen.MessageCreateParams) error {
+func (g *Gateway) MessageCreate(c echo.Context, _ gatewayapi.MessageCreateParams) error {
 	return g.relay(c, epMessages, "")
 }
 
 // MessageTokenCount serves Claude's count_tokens.
-func (g *Gateway) MessageTokenCount(c echo.Context, _ gen.MessageTokenCountParams) error {
+func (g *Gateway) MessageTokenCount(c echo.Context, _ gatewayapi.MessageTokenCountParams) error {
 	return g.relay(c, epCountTokens, "")
 }
 
 // GeminiModelAction serves POST /v1beta/models/{model}:{action}.
-func (g *Gateway) GeminiModelAction(c echo.Context, modelAction gen.ModelAction, _ gen.GeminiModelActionParams) error {
+func (g *Gateway) GeminiModelAction(c echo.Context, modelAction gatewayapi.ModelAction, _ gatewayapi.GeminiModelActionParams) error {
 	return g.geminiAction(c, modelAction)
 }
 
 // GeminiModelActionV1 serves POST /v1/models/{model}:{action}.
-func (g *Gateway) GeminiModelActionV1(c echo.Context, modelAction gen.ModelAction, _ gen.GeminiModelActionV1Params) error {
+func (g *Gateway) GeminiModelActionV1(c echo.Context, modelAction gatewayapi.ModelAction, _ gatewayapi.GeminiModelActionV1Params) error {
 	return g.geminiAction(c, modelAction)
 }
 
@@ -126,20 +126,20 @@ func (g *Gateway) geminiAction(c echo.Context, modelAction string) error {
 const geminiArrayKey = "gateway.geminiArray"
 
 // GeminiModelList lists the models the caller may use, in Gemini's shape.
-func (g *Gateway) GeminiModelList(c echo.Context, _ gen.GeminiModelListParams) error {
+func (g *Gateway) GeminiModelList(c echo.Context, _ gatewayapi.GeminiModelListParams) error {
 	snap, err := g.routes.get(c.Request().Context())
 	if err != nil {
 		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
 	allowUnpriced := g.d.Settings.Get().AllowUnpricedModels
 	methods := []string{"generateContent", "streamGenerateContent", "countTokens"}
-	out := gen.GeminiModelList{Models: make([]gen.GeminiModel, 0, len(snap.models))}
+	out := gatewayapi.GeminiModelList{Models: make([]gatewayapi.GeminiModel, 0, len(snap.models))}
 	for _, m := range snap.models {
 		if _, ok := snap.prices[m]; !ok && !allowUnpriced {
 			continue
 		}
 		id, version := m, "poolgate"
-		out.Models = append(out.Models, gen.GeminiModel{Name: "models/" + m, BaseModelId: &id, DisplayName: &id,
+		out.Models = append(out.Models, gatewayapi.GeminiModel{Name: "models/" + m, BaseModelId: &id, DisplayName: &id,
 			Version: &version, SupportedGenerationMethods: &methods})
 	}
 	return c.JSON(http.StatusOK, out)

@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
-	gen "github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
@@ -71,7 +71,7 @@ type Gateway struct {
 // InFlight counts gateway calls being served (their usage may not be queued yet).
 func (g *Gateway) InFlight() int64 { return g.inflight.Load() }
 
-var _ gen.ServerInterface = (*Gateway)(nil)
+var _ gatewayapi.ServerInterface = (*Gateway)(nil)
 
 // New builds the gateway and loads its routing snapshot.
 func New(ctx context.Context, d Deps) (*Gateway, error) {
@@ -132,7 +132,7 @@ func (g *Gateway) Close() { g.client.CloseIdleConnections() }
 
 // Mount adds the gateway routes behind API key authentication.
 func (g *Gateway) Mount(e *echo.Echo) {
-	gen.RegisterHandlers(httpx.Router{E: e, MW: []echo.MiddlewareFunc{g.authenticate}}, g)
+	gatewayapi.RegisterHandlers(httpx.Router{E: e, MW: []echo.MiddlewareFunc{g.authenticate}}, g)
 }
 
 // ErrorShapes renders errors on gateway paths in the caller's protocol's shape: Claude's on

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	userc "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -22,7 +22,7 @@ func group(t *testing.T, env *apptest.Env, name string, permille int, channels .
 	if channels == nil {
 		channels = []int64{}
 	}
-	res, err := env.Admin().GroupCreateWithResponse(context.Background(), adminc.GroupCreate{Name: name,
+	res, err := env.Admin().GroupCreateWithResponse(context.Background(), adminclient.GroupCreate{Name: name,
 		MultiplierPermille: &permille, ChannelIds: &channels})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
@@ -31,7 +31,7 @@ func group(t *testing.T, env *apptest.Env, name string, permille int, channels .
 
 func setGroup(t *testing.T, env *apptest.Env, user, g int64) {
 	t.Helper()
-	res, err := env.Admin().UserUpdateWithResponse(context.Background(), user, adminc.UserUpdate{GroupId: &g})
+	res, err := env.Admin().UserUpdateWithResponse(context.Background(), user, adminclient.UserUpdate{GroupId: &g})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 }
@@ -44,7 +44,7 @@ func TestGroupsRestrictChannelsAndMultiplyCharges(t *testing.T) {
 	open := env.Channel("open", []string{model}, "sk-open-account-0001")
 	vip := env.Channel("vip", []string{model}, "sk-vip-account-0002")
 	prio := 10
-	res, err := env.Admin().ChannelUpdateWithResponse(ctx, vip, adminc.ChannelUpdate{Priority: &prio})
+	res, err := env.Admin().ChannelUpdateWithResponse(ctx, vip, adminclient.ChannelUpdate{Priority: &prio})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	vipGroup := group(t, env, "vip", 1234, vip)
@@ -76,7 +76,7 @@ func TestGroupsRestrictChannelsAndMultiplyCharges(t *testing.T) {
 
 	// Lifting the restriction (no channels) opens the channel to everyone, at once.
 	empty := []int64{}
-	up, err := env.Admin().GroupUpdateWithResponse(ctx, vipGroup, adminc.GroupUpdate{ChannelIds: &empty})
+	up, err := env.Admin().GroupUpdateWithResponse(ctx, vipGroup, adminclient.GroupUpdate{ChannelIds: &empty})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Empty(t, up.JSON200.ChannelIds)
@@ -94,12 +94,12 @@ func TestKeyBoundAccountFirst(t *testing.T) {
 	ch := env.Channel("main", []string{model}, "sk-shared-account-0001", "sk-bound-account-0002")
 	alice := env.NewUser("alice", 1_000_000)
 	bob := env.NewUser("bob", 1_000_000)
-	k2, err := env.User(alice.Token).ApiKeyCreateWithResponse(ctx, userc.ApiKeyCreateRequest{Name: "second"})
+	k2, err := env.User(alice.Token).ApiKeyCreateWithResponse(ctx, userclient.ApiKeyCreateRequest{Name: "second"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, k2.StatusCode(), string(k2.Body))
 
 	bound := accounts(t, env, ch)["0002"]
-	res, err := env.Admin().AccountUpdateWithResponse(ctx, ch, bound.Id, adminc.AccountUpdate{ApiKeyId: &k2.JSON201.Id})
+	res, err := env.Admin().AccountUpdateWithResponse(ctx, ch, bound.Id, adminclient.AccountUpdate{ApiKeyId: &k2.JSON201.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Equal(t, k2.JSON201.Id, *res.JSON200.ApiKeyId)
@@ -124,7 +124,7 @@ func TestKeyBoundAccountFirst(t *testing.T) {
 	require.Equal(t, []string{"sk-bound-account-0002", "sk-shared-account-0001"}, credentials(env))
 
 	bad := int64(999_999)
-	res, err = env.Admin().AccountUpdateWithResponse(ctx, ch, bound.Id, adminc.AccountUpdate{ApiKeyId: &bad})
+	res, err = env.Admin().AccountUpdateWithResponse(ctx, ch, bound.Id, adminclient.AccountUpdate{ApiKeyId: &bad})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, res.StatusCode(), string(res.Body))
 }
@@ -137,7 +137,7 @@ func TestLoginTokenPreferredAccount(t *testing.T) {
 	ch := env.Channel("main", []string{model}, "sk-first-account-0001", "sk-liked-account-0002")
 	liked := accounts(t, env, ch)["0002"]
 	nick := "Car B"
-	res, err := env.Admin().AccountUpdateWithResponse(ctx, ch, liked.Id, adminc.AccountUpdate{Nickname: &nick})
+	res, err := env.Admin().AccountUpdateWithResponse(ctx, ch, liked.Id, adminclient.AccountUpdate{Nickname: &nick})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	u := env.NewUser("alice", 1_000_000)
@@ -170,12 +170,12 @@ func TestGeminiInvalidKeyFailsOver(t *testing.T) {
 	const good, bad = "sk-gemini-good-0001", "sk-gemini-bad-00002"
 	up := httptest.NewServer(fakeupstream.New(fakeupstream.WithKeys(good)))
 	t.Cleanup(up.Close)
-	ch, err := env.Admin().ChannelCreateWithResponse(ctx, adminc.ChannelCreate{Name: "gemini", Type: adminc.Gemini,
+	ch, err := env.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{Name: "gemini", Type: adminclient.Gemini,
 		BaseUrl: up.URL, Models: []string{"m-gemini"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, ch.StatusCode(), string(ch.Body))
 	for _, cred := range []string{bad, good} {
-		a, err := env.Admin().AccountCreateWithResponse(ctx, ch.JSON201.Id, adminc.AccountCreate{Credential: cred})
+		a, err := env.Admin().AccountCreateWithResponse(ctx, ch.JSON201.Id, adminclient.AccountCreate{Credential: cred})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, a.StatusCode(), string(a.Body))
 	}
@@ -193,8 +193,8 @@ func TestGeminiInvalidKeyFailsOver(t *testing.T) {
 		require.NotEmpty(t, out.Choices)
 	}
 	accs := accounts(t, env, ch.JSON201.Id)
-	require.Equal(t, adminc.AccountStatusNeedsReauth, accs["0002"].Status)
-	require.Equal(t, adminc.AccountStatusActive, accs["0001"].Status)
+	require.Equal(t, adminclient.AccountStatusNeedsReauth, accs["0002"].Status)
+	require.Equal(t, adminclient.AccountStatusActive, accs["0001"].Status)
 }
 
 func TestOwnerBindsKey(t *testing.T) {
@@ -205,22 +205,22 @@ func TestOwnerBindsKey(t *testing.T) {
 	alice := env.NewUser("alice", 1_000_000)
 	bob := env.NewUser("bob", 1_000_000)
 	ch := env.Channel("main", []string{model}, "sk-shared-account-0001")
-	own, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminc.AccountCreate{Credential: "sk-alice-account-0002", OwnerUserId: &alice.ID})
+	own, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: "sk-alice-account-0002", OwnerUserId: &alice.ID})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, own.StatusCode(), string(own.Body))
-	k2, err := env.User(alice.Token).ApiKeyCreateWithResponse(ctx, userc.ApiKeyCreateRequest{Name: "bound"})
+	k2, err := env.User(alice.Token).ApiKeyCreateWithResponse(ctx, userclient.ApiKeyCreateRequest{Name: "bound"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, k2.StatusCode(), string(k2.Body))
 
 	// Others cannot bind it, nor bind it to a key that is not the owner's.
-	res, err := env.User(bob.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userc.AccountKeyBinding{ApiKeyId: bob.KeyID})
+	res, err := env.User(bob.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userclient.AccountKeyBinding{ApiKeyId: bob.KeyID})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, res.StatusCode(), string(res.Body))
-	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userc.AccountKeyBinding{ApiKeyId: bob.KeyID})
+	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userclient.AccountKeyBinding{ApiKeyId: bob.KeyID})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, res.StatusCode(), string(res.Body))
 
-	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userc.AccountKeyBinding{ApiKeyId: k2.JSON201.Id})
+	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userclient.AccountKeyBinding{ApiKeyId: k2.JSON201.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Equal(t, k2.JSON201.Id, *res.JSON200.ApiKeyId)
@@ -229,7 +229,7 @@ func TestOwnerBindsKey(t *testing.T) {
 	require.Equal(t, []string{"sk-shared-account-0001", "sk-alice-account-0002"}, credentials(env))
 
 	// Unbound, it is Alice's dedicated account again, for all her keys.
-	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userc.AccountKeyBinding{ApiKeyId: 0})
+	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userclient.AccountKeyBinding{ApiKeyId: 0})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Nil(t, res.JSON200.ApiKeyId)

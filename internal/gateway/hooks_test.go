@@ -12,7 +12,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 	"github.com/poolgate/poolgate/internal/hookserver"
@@ -24,7 +24,7 @@ func hookPolicy() hookserver.Config {
 }
 
 // setHooks changes the hook URLs at run time through PUT /api/settings.
-func setHooks(t *testing.T, env *apptest.Env, upd adminc.SettingsUpdate) {
+func setHooks(t *testing.T, env *apptest.Env, upd adminclient.SettingsUpdate) {
 	t.Helper()
 	res, err := env.Admin().SettingsUpdateWithResponse(context.Background(), upd)
 	require.NoError(t, err)
@@ -45,7 +45,7 @@ func TestAuditHook(t *testing.T) {
 	t.Parallel()
 	recv := apptest.NewHookReceiver(t, hookPolicy())
 	b := setup(t, apptest.HookConfig(2*time.Second, false))
-	setHooks(t, b.env, adminc.SettingsUpdate{AuditLimitUrl: strp(recv.URL + "/audit_limit"), NotifyUrl: strp(recv.URL + "/notify")})
+	setHooks(t, b.env, adminclient.SettingsUpdate{AuditLimitUrl: strp(recv.URL + "/audit_limit"), NotifyUrl: strp(recv.URL + "/notify")})
 	ctx := context.Background()
 
 	b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "first", Usage: &fakeupstream.Usage{PromptTokens: 2, CompletionTokens: 3}})
@@ -117,7 +117,7 @@ func TestAuditFailurePolicy(t *testing.T) {
 			recv := apptest.NewHookReceiver(t, hookPolicy())
 			recv.Slow.Store(true)
 			b := setup(t, apptest.HookConfig(200*time.Millisecond, failOpen))
-			setHooks(t, b.env, adminc.SettingsUpdate{AuditLimitUrl: strp(recv.URL + "/audit_limit")})
+			setHooks(t, b.env, adminclient.SettingsUpdate{AuditLimitUrl: strp(recv.URL + "/audit_limit")})
 			b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "through", Usage: &fakeupstream.Usage{PromptTokens: 1, CompletionTokens: 1}})
 			res, err := b.sdk.Chat.Completions.New(context.Background(), params())
 			if failOpen {
@@ -146,7 +146,7 @@ func TestHookURLsAtRunTime(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, recv.Ref.Audits())
 
-	setHooks(t, b.env, adminc.SettingsUpdate{AuditLimitUrl: strp(recv.URL + "/audit_limit")})
+	setHooks(t, b.env, adminclient.SettingsUpdate{AuditLimitUrl: strp(recv.URL + "/audit_limit")})
 	require.Eventually(t, func() bool {
 		got, err := other.Admin().SettingsGetWithResponse(ctx)
 		return err == nil && got.JSON200.AuditLimitUrl == recv.URL+"/audit_limit"
@@ -157,7 +157,7 @@ func TestHookURLsAtRunTime(t *testing.T) {
 		return err != nil && statusOf(err) == http.StatusTooManyRequests // the second audited call is over 1/1h
 	}, 5*time.Second, 20*time.Millisecond, "the second instance audits")
 
-	setHooks(t, b.env, adminc.SettingsUpdate{AuditLimitUrl: strp("")})
+	setHooks(t, b.env, adminclient.SettingsUpdate{AuditLimitUrl: strp("")})
 	require.Eventually(t, func() bool {
 		b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "ok"})
 		_, err := sdk.Chat.Completions.New(ctx, params())
@@ -165,7 +165,7 @@ func TestHookURLsAtRunTime(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "an empty URL turns the audit off everywhere")
 
 	// A hook URL on a private address not allowed by ALLOW_PRIVATE_OUTBOUND is refused.
-	bad, err := b.env.Admin().SettingsUpdateWithResponse(ctx, adminc.SettingsUpdate{NotifyUrl: strp("http://10.1.2.3/notify")})
+	bad, err := b.env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{NotifyUrl: strp("http://10.1.2.3/notify")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, bad.StatusCode(), string(bad.Body))
 }

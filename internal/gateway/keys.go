@@ -125,7 +125,7 @@ func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (calle
 }
 
 func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEntry, error) {
-	row, err := k.q.ApiKeyAuth(ctx, k.pool, h[:])
+	row, err := k.q.APIKeyAuth(ctx, k.pool, h[:])
 	if err != nil {
 		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
 			return nil, errBadKey

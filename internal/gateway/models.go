@@ -7,13 +7,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	gen "github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/internal/fault"
 )
 
 // ModelsList lists the models the caller may use: in OpenAI's shape, or in Anthropic's for a
 // Claude caller (anthropic-version sent, or the key given as x-api-key rather than a bearer).
-func (g *Gateway) ModelsList(c echo.Context, params gen.ModelsListParams) error {
+func (g *Gateway) ModelsList(c echo.Context, params gatewayapi.ModelsListParams) error {
 	snap, err := g.routes.get(c.Request().Context())
 	if err != nil {
 		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
@@ -28,17 +28,17 @@ func (g *Gateway) ModelsList(c echo.Context, params gen.ModelsListParams) error 
 	if isClaudeCaller(c.Request(), params) {
 		return c.JSON(http.StatusOK, claudeModelList(ids, snap))
 	}
-	out := gen.ModelList{Object: gen.List, Data: make([]gen.Model, 0, len(ids))}
+	out := gatewayapi.ModelList{Object: gatewayapi.List, Data: make([]gatewayapi.Model, 0, len(ids))}
 	created := snap.built.Unix()
 	for _, m := range ids {
-		out.Data = append(out.Data, gen.Model{Id: m, Object: gen.ModelObjectModel, Created: created, OwnedBy: "poolgate"})
+		out.Data = append(out.Data, gatewayapi.Model{Id: m, Object: gatewayapi.ModelObjectModel, Created: created, OwnedBy: "poolgate"})
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
 // isClaudeCaller reports whether a request comes from a Claude client: it names an Anthropic API
 // version, or authenticates with x-api-key and no bearer token.
-func isClaudeCaller(r *http.Request, params gen.ModelsListParams) bool {
+func isClaudeCaller(r *http.Request, params gatewayapi.ModelsListParams) bool {
 	if params.AnthropicVersion != nil && *params.AnthropicVersion != "" {
 		return true
 	}
@@ -48,11 +48,11 @@ func isClaudeCaller(r *http.Request, params gen.ModelsListParams) bool {
 }
 
 // claudeModelList is ids in Anthropic's models list shape, all on one page.
-func claudeModelList(ids []string, snap *snapshot) gen.ClaudeModelList {
-	out := gen.ClaudeModelList{Data: make([]gen.ClaudeModel, 0, len(ids))}
+func claudeModelList(ids []string, snap *snapshot) gatewayapi.ClaudeModelList {
+	out := gatewayapi.ClaudeModelList{Data: make([]gatewayapi.ClaudeModel, 0, len(ids))}
 	created := snap.built.UTC().Truncate(time.Second)
 	for _, m := range ids {
-		out.Data = append(out.Data, gen.ClaudeModel{Type: gen.ClaudeModelTypeModel, Id: m, DisplayName: m, CreatedAt: created})
+		out.Data = append(out.Data, gatewayapi.ClaudeModel{Type: gatewayapi.ClaudeModelTypeModel, Id: m, DisplayName: m, CreatedAt: created})
 	}
 	if len(ids) > 0 {
 		out.FirstId, out.LastId = &ids[0], &ids[len(ids)-1]

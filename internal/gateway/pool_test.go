@@ -16,7 +16,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -54,12 +54,12 @@ func apiStatus(err error) (int, string) {
 }
 
 // accounts lists a channel's accounts by credential tail.
-func accounts(t *testing.T, env *apptest.Env, channel int64) map[string]adminc.Account {
+func accounts(t *testing.T, env *apptest.Env, channel int64) map[string]adminclient.Account {
 	t.Helper()
 	res, err := env.Admin().AccountListWithResponse(context.Background(), channel)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	out := map[string]adminc.Account{}
+	out := map[string]adminclient.Account{}
 	for _, a := range res.JSON200.Items {
 		out[a.CredentialTail[len(a.CredentialTail)-4:]] = a
 	}
@@ -146,9 +146,9 @@ func TestBanAndReauthStates(t *testing.T) {
 	require.Equal(t, "no_available_account", code)
 
 	accs := accounts(t, env, ch)
-	require.Equal(t, adminc.AccountStatusBanned, accs["1111"].Status)
+	require.Equal(t, adminclient.AccountStatusBanned, accs["1111"].Status)
 	require.Equal(t, "banned", accs["1111"].StatusReason)
-	require.Equal(t, adminc.AccountStatusNeedsReauth, accs["2222"].Status)
+	require.Equal(t, adminclient.AccountStatusNeedsReauth, accs["2222"].Status)
 
 	// Both are out of rotation: nothing reaches the upstream, whatever happens meanwhile.
 	_, err = sdk.Chat.Completions.New(ctx, params())
@@ -160,7 +160,7 @@ func TestBanAndReauthStates(t *testing.T) {
 	res, err := env.Admin().AccountResetWithResponse(ctx, ch, accs["1111"].Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminc.AccountStatusActive, res.JSON200.Status)
+	require.Equal(t, adminclient.AccountStatusActive, res.JSON200.Status)
 	out, err := sdk.Chat.Completions.New(ctx, params())
 	require.NoError(t, err)
 	require.NotEmpty(t, out.Choices)
@@ -180,9 +180,9 @@ func TestProbeReenablesNeedsReauthNotBanned(t *testing.T) {
 
 	// The probe (GET /models with the credential, which the fake upstream accepts) passes.
 	require.Eventually(t, func() bool {
-		return accounts(t, env, ch)["1111"].Status == adminc.AccountStatusActive
+		return accounts(t, env, ch)["1111"].Status == adminclient.AccountStatusActive
 	}, 10*time.Second, 50*time.Millisecond, "a passing probe re-enables a needs_reauth account")
-	require.Equal(t, adminc.AccountStatusBanned, accounts(t, env, ch)["2222"].Status, "banned waits for an administrator")
+	require.Equal(t, adminclient.AccountStatusBanned, accounts(t, env, ch)["2222"].Status, "banned waits for an administrator")
 	err = chat(env, u.Key)
 	require.NoError(t, err)
 }
@@ -203,7 +203,7 @@ func TestFailuresInARowDisableUntilProbe(t *testing.T) {
 		require.Error(t, err)
 	}
 	a := accounts(t, env, ch)["1111"]
-	require.Equal(t, adminc.AccountStatusDisabled, a.Status)
+	require.Equal(t, adminclient.AccountStatusDisabled, a.Status)
 	require.Equal(t, "failures", a.StatusReason)
 }
 
@@ -229,10 +229,10 @@ func TestDedicatedBeforeSharedAndTiers(t *testing.T) {
 	alice := env.NewUser("alice", 1_000_000)
 	bob := env.NewUser("bob", 1_000_000)
 	shared := env.Channel("shared", []string{model}, "sk-shared-free-0001")
-	res, err := ad.AccountCreateWithResponse(ctx, shared, adminc.AccountCreate{Credential: "sk-shared-pro-0002", Tier: poolPtr(adminc.Pro)})
+	res, err := ad.AccountCreateWithResponse(ctx, shared, adminclient.AccountCreate{Credential: "sk-shared-pro-0002", Tier: poolPtr(adminclient.Pro)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
-	own, err := ad.AccountCreateWithResponse(ctx, shared, adminc.AccountCreate{Credential: "sk-alice-own-0003", OwnerUserId: &alice.ID})
+	own, err := ad.AccountCreateWithResponse(ctx, shared, adminclient.AccountCreate{Credential: "sk-alice-own-0003", OwnerUserId: &alice.ID})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, own.StatusCode(), string(own.Body))
 	require.Equal(t, alice.ID, *own.JSON201.OwnerUserId)
@@ -270,7 +270,7 @@ func TestTierRules(t *testing.T) {
 	env.Price(model, inPrice, outPrice)
 	u := env.NewUser("carol", 1_000_000)
 	ch := env.Channel("pro-only", []string{model})
-	res, err := ad.AccountCreateWithResponse(ctx, ch, adminc.AccountCreate{Credential: "sk-pro-account-0001", Tier: poolPtr(adminc.Pro)})
+	res, err := ad.AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: "sk-pro-account-0001", Tier: poolPtr(adminclient.Pro)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	sdk := client(env, u.Key)
@@ -280,7 +280,7 @@ func TestTierRules(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, status)
 	require.Equal(t, "tier_required", code)
 
-	up, err := ad.UserUpdateWithResponse(ctx, u.ID, adminc.UserUpdate{Tier: poolPtr(adminc.Ultra)})
+	up, err := ad.UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{Tier: poolPtr(adminclient.Ultra)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, "ultra", string(*up.JSON200.Tier))
@@ -288,7 +288,7 @@ func TestTierRules(t *testing.T) {
 	require.NoError(t, err, "ultra rides pro accounts")
 
 	past := time.Now().Add(-time.Hour)
-	up, err = ad.UserUpdateWithResponse(ctx, u.ID, adminc.UserUpdate{Tier: poolPtr(adminc.Ultra), PlanExpiresAt: &past})
+	up, err = ad.UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{Tier: poolPtr(adminclient.Ultra), PlanExpiresAt: &past})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	_, err = sdk.Chat.Completions.New(ctx, params())
@@ -298,9 +298,9 @@ func TestTierRules(t *testing.T) {
 
 	// A channel's minimum tier raises its accounts' tier.
 	free := env.Channel("min-pro", []string{model}, "sk-free-in-pro-0002")
-	cu, err := ad.ChannelUpdateWithResponse(ctx, free, adminc.ChannelUpdate{MinTier: poolPtr(adminc.Pro)})
+	cu, err := ad.ChannelUpdateWithResponse(ctx, free, adminclient.ChannelUpdate{MinTier: poolPtr(adminclient.Pro)})
 	require.NoError(t, err)
-	require.Equal(t, adminc.Pro, cu.JSON200.MinTier)
+	require.Equal(t, adminclient.Pro, cu.JSON200.MinTier)
 	_, err = sdk.Chat.Completions.New(ctx, params())
 	status, _ = apiStatus(err)
 	require.Equal(t, http.StatusForbidden, status)
@@ -315,10 +315,10 @@ func TestUserChannelIsDedicated(t *testing.T) {
 	bob := env.NewUser("bob", 1_000_000)
 	env.Channel("shared", []string{model}, "sk-shared-0001")
 	mine := env.Channel("alices", []string{model}, "sk-alices-channel-0002")
-	res, err := env.Admin().UserChannelCreateWithResponse(ctx, adminc.UserChannelCreate{UserId: alice.ID, ChannelId: mine})
+	res, err := env.Admin().UserChannelCreateWithResponse(ctx, adminclient.UserChannelCreate{UserId: alice.ID, ChannelId: mine})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
-	dup, err := env.Admin().UserChannelCreateWithResponse(ctx, adminc.UserChannelCreate{UserId: alice.ID, ChannelId: mine})
+	dup, err := env.Admin().UserChannelCreateWithResponse(ctx, adminclient.UserChannelCreate{UserId: alice.ID, ChannelId: mine})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusConflict, dup.StatusCode())
 
@@ -335,7 +335,7 @@ func TestUserChannelIsDedicated(t *testing.T) {
 			require.Equal(t, "sk-shared-0001", c, "bob never rides alice's channel")
 		}
 	}
-	list, err := env.Admin().UserChannelListWithResponse(ctx, &adminc.UserChannelListParams{UserId: &alice.ID})
+	list, err := env.Admin().UserChannelListWithResponse(ctx, &adminclient.UserChannelListParams{UserId: &alice.ID})
 	require.NoError(t, err)
 	require.Len(t, list.JSON200.Items, 1)
 	del, err := env.Admin().UserChannelDeleteWithResponse(ctx, res.JSON201.Id)
@@ -418,7 +418,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	ctx := context.Background()
 	env.Price(model, inPrice, outPrice)
 	ch := env.Channel("one", []string{model})
-	res, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminc.AccountCreate{Credential: credA, MaxConcurrency: poolPtr(1)})
+	res, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: credA, MaxConcurrency: poolPtr(1)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	u := env.NewUser("alice", 1_000_000)
@@ -460,8 +460,8 @@ func TestWindowLimitCoolsUntilReset(t *testing.T) {
 	ctx := context.Background()
 	env.Price(model, inPrice, outPrice)
 	ch := env.Channel("one", []string{model})
-	res, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminc.AccountCreate{Credential: credA,
-		Limits: &adminc.AccountLimits{model: "2/1h"}})
+	res, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: credA,
+		Limits: &adminclient.AccountLimits{model: "2/1h"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	u := env.NewUser("alice", 1_000_000)

@@ -16,7 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 	"google.golang.org/genai"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -39,16 +39,16 @@ func matrixEnv(t *testing.T) (*apptest.Env, *apptest.TestUser) {
 		if typ == "openai" {
 			base = env.UpstreamURL
 		}
-		res, err := env.Admin().ChannelCreateWithResponse(context.Background(), adminc.ChannelCreate{
-			Name: typ, Type: adminc.ChannelType(typ), BaseUrl: base, Models: []string{m}})
+		res, err := env.Admin().ChannelCreateWithResponse(context.Background(), adminclient.ChannelCreate{
+			Name: typ, Type: adminclient.ChannelType(typ), BaseUrl: base, Models: []string{m}})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 		a, err := env.Admin().AccountCreateWithResponse(context.Background(), res.JSON201.Id,
-			adminc.AccountCreate{Credential: "sk-upstream-" + typ + "-0001"})
+			adminclient.AccountCreate{Credential: "sk-upstream-" + typ + "-0001"})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, a.StatusCode(), string(a.Body))
 		cached := int64(1_000_000)
-		pr, err := env.Admin().ModelCreateWithResponse(context.Background(), adminc.ModelCreate{
+		pr, err := env.Admin().ModelCreateWithResponse(context.Background(), adminclient.ModelCreate{
 			Name: m, InputPrice: inPrice, OutputPrice: outPrice, CachedInputPrice: &cached})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, pr.StatusCode(), string(pr.Body))
@@ -497,11 +497,11 @@ func TestOwnRefusalsLeaveAccountsHealthy(t *testing.T) {
 		c.PoolRules = pool.DefaultConfig().Rules
 	}))
 	ctx := context.Background()
-	res, err := env.Admin().ChannelCreateWithResponse(ctx, adminc.ChannelCreate{Name: "claude", Type: "anthropic",
+	res, err := env.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{Name: "claude", Type: "anthropic",
 		BaseUrl: strings.TrimSuffix(env.UpstreamURL, "/v1"), Models: []string{"m-claude"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
-	a, err := env.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminc.AccountCreate{Credential: "sk-upstream-claude-0001"})
+	a, err := env.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminclient.AccountCreate{Credential: "sk-upstream-claude-0001"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, a.StatusCode(), string(a.Body))
 	env.Price("m-claude", 1, 1)

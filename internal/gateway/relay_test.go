@@ -13,7 +13,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -53,10 +53,10 @@ func params() openai.ChatCompletionNewParams {
 	}
 }
 
-func logs(t *testing.T, env *apptest.Env, userID int64) []adminc.UsageLog {
+func logs(t *testing.T, env *apptest.Env, userID int64) []adminclient.UsageLog {
 	t.Helper()
 	env.FlushUsage()
-	res, err := env.Admin().LogListWithResponse(context.Background(), &adminc.LogListParams{UserId: &userID})
+	res, err := env.Admin().LogListWithResponse(context.Background(), &adminclient.LogListParams{UserId: &userID})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	return res.JSON200.Items
@@ -309,7 +309,7 @@ func TestGatewayBadInput(t *testing.T) {
 	require.Empty(t, b.env.Upstream.Requests())
 }
 
-func adminUserBalance(v int64) adminc.UserUpdate { return adminc.UserUpdate{Balance: &v} }
+func adminUserBalance(v int64) adminclient.UserUpdate { return adminclient.UserUpdate{Balance: &v} }
 
 func statusOf(err error) int {
 	var apiErr *openai.Error

@@ -149,7 +149,7 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 			continue
 		}
 		rows[c.ID] = c
-		byID[c.ID] = &channel{id: c.ID, typ: c.Type, baseURL: strings.TrimRight(c.BaseUrl, "/"),
+		byID[c.ID] = &channel{id: c.ID, typ: c.Type, baseURL: strings.TrimRight(c.BaseURL, "/"),
 			priority: int(c.Priority), weight: int(c.Weight)}
 	}
 	users := map[int64][]int64{}
@@ -183,8 +183,8 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		if a.OwnerUserID != nil {
 			sp.Owner = *a.OwnerUserID
 		}
-		if a.ApiKeyID != nil {
-			sp.Key = *a.ApiKeyID
+		if a.APIKeyID != nil {
+			sp.Key = *a.APIKeyID
 		}
 		specs = append(specs, sp)
 		for _, m := range row.Models {

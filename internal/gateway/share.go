@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	gen "github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -63,7 +63,7 @@ func (g *Gateway) loadShare(ctx context.Context, id string) (*shareLink, error) 
 }
 
 // ShareInit opens a share link: the credential host's shareAuth/init decides when configured.
-func (g *Gateway) ShareInit(c echo.Context, shareID gen.ShareId, params gen.ShareInitParams) error {
+func (g *Gateway) ShareInit(c echo.Context, shareID gatewayapi.ShareId, params gatewayapi.ShareInitParams) error {
 	ctx := c.Request().Context()
 	l, err := g.loadShare(ctx, shareID)
 	if err != nil {
@@ -82,7 +82,7 @@ func (g *Gateway) ShareInit(c echo.Context, shareID gen.ShareId, params gen.Shar
 	if models == nil {
 		models = []string{}
 	}
-	return c.JSON(http.StatusOK, gen.ShareInfo{Success: true, Id: l.id, Name: l.name, Models: models,
+	return c.JSON(http.StatusOK, gatewayapi.ShareInfo{Success: true, Id: l.id, Name: l.name, Models: models,
 		BaseUrl: "/share/" + l.id + "/v1"})
 }
 
@@ -105,7 +105,7 @@ func (g *Gateway) shareAuthInit(ctx context.Context, l *shareLink, token string)
 
 // ShareChatCompletionCreate serves an OpenAI chat completion through a share link: the caller's
 // bearer token is the link's authToken; the call rides the link's hidden API key.
-func (g *Gateway) ShareChatCompletionCreate(c echo.Context, shareID gen.ShareId) error {
+func (g *Gateway) ShareChatCompletionCreate(c echo.Context, shareID gatewayapi.ShareId) error {
 	r := c.Request()
 	l, err := g.loadShare(r.Context(), shareID)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/gen/api/hooks"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -33,18 +33,18 @@ func TestShareFinishAnswer(t *testing.T) {
 		if typ == "openai" {
 			base = env.UpstreamURL
 		}
-		res, err := env.Admin().ChannelCreateWithResponse(ctx, adminc.ChannelCreate{
-			Name: typ, Type: adminc.ChannelType(typ), BaseUrl: base, Models: []string{m}})
+		res, err := env.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{
+			Name: typ, Type: adminclient.ChannelType(typ), BaseUrl: base, Models: []string{m}})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
-		a, err := env.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminc.AccountCreate{Credential: "sk-upstream-" + typ + "-0001"})
+		a, err := env.Admin().AccountCreateWithResponse(ctx, res.JSON201.Id, adminclient.AccountCreate{Credential: "sk-upstream-" + typ + "-0001"})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, a.StatusCode(), string(a.Body))
 		env.Price(m, inPrice, outPrice)
 		models = append(models, m)
 	}
 	owner := env.NewUser("owner", 10_000_000)
-	res, err := env.Admin().ShareLinkCreateWithResponse(ctx, adminc.ShareLinkCreate{Name: "films", UserId: owner.ID,
+	res, err := env.Admin().ShareLinkCreateWithResponse(ctx, adminclient.ShareLinkCreate{Name: "films", UserId: owner.ID,
 		Models: &models, AuthHost: strp(recv.URL)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
@@ -105,7 +105,7 @@ func TestShareFinishAnswer(t *testing.T) {
 		model, price, tokens, question := tc.model, int64(10*3+4*7), int64(14), "导演是谁"
 		require.NotNil(t, fin.ShareFinish.ResponseData[0].Answer)
 		require.Len(t, *fin.ShareFinish.ResponseData[0].Answer, len(answer), "%s stream=%v", tc.model, tc.stream)
-		require.Equal(t, []hooks.ShareAuthModule{{ModuleName: "AI Chat", Model: &model, Price: &price, Tokens: &tokens,
+		require.Equal(t, []hooksapi.ShareAuthModule{{ModuleName: "AI Chat", Model: &model, Price: &price, Tokens: &tokens,
 			Question: &question, Answer: &answer, MaxToken: want}}, fin.ShareFinish.ResponseData, "%s stream=%v", tc.model, tc.stream)
 	}
 }

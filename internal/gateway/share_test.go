@@ -10,8 +10,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	gatewayc "github.com/poolgate/poolgate/clients/go/gateway"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/gateway"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -35,25 +35,25 @@ func TestShareLink(t *testing.T) {
 	b := setup(t, apptest.HookConfig(2*time.Second, false))
 	ctx := context.Background()
 	limit := int64(2)
-	res, err := b.env.Admin().ShareLinkCreateWithResponse(ctx, adminc.ShareLinkCreate{Name: "films", UserId: b.user.ID,
+	res, err := b.env.Admin().ShareLinkCreateWithResponse(ctx, adminclient.ShareLinkCreate{Name: "films", UserId: b.user.ID,
 		Models: &[]string{model}, AuthHost: strp(recv.URL), RequestLimit: &limit})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	link := res.JSON201
 	require.Equal(t, "/share/"+link.Id+"/v1", link.BaseUrl)
 
-	gw, err := gatewayc.NewClientWithResponses(b.env.URL, gatewayc.WithHTTPClient(b.env.HTTP))
+	gw, err := gatewayclient.NewClientWithResponses(b.env.URL, gatewayclient.WithHTTPClient(b.env.HTTP))
 	require.NoError(t, err)
-	init, err := gw.ShareInitWithResponse(ctx, link.Id, &gatewayc.ShareInitParams{AuthToken: strp("fastgpt")})
+	init, err := gw.ShareInitWithResponse(ctx, link.Id, &gatewayclient.ShareInitParams{AuthToken: strp("fastgpt")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, init.StatusCode(), string(init.Body))
 	require.True(t, init.JSON200.Success)
 	require.Equal(t, []string{model}, init.JSON200.Models)
-	init, err = gw.ShareInitWithResponse(ctx, link.Id, &gatewayc.ShareInitParams{AuthToken: strp("intruder")})
+	init, err = gw.ShareInitWithResponse(ctx, link.Id, &gatewayclient.ShareInitParams{AuthToken: strp("intruder")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, init.StatusCode(), string(init.Body))
 	require.Contains(t, string(init.Body), "身份错误")
-	init, err = gw.ShareInitWithResponse(ctx, "sl_missing", &gatewayc.ShareInitParams{AuthToken: strp("fastgpt")})
+	init, err = gw.ShareInitWithResponse(ctx, "sl_missing", &gatewayclient.ShareInitParams{AuthToken: strp("fastgpt")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, init.StatusCode(), string(init.Body))
 
@@ -111,8 +111,8 @@ func TestShareLink(t *testing.T) {
 	require.EqualValues(t, 2, got.JSON200.RequestCount)
 
 	// Disabled and deleted links refuse.
-	st := adminc.ActiveStatusDisabled
-	upd, err := b.env.Admin().ShareLinkUpdateWithResponse(ctx, link.Id, adminc.ShareLinkUpdate{Status: &st, RequestLimit: ptrI(-1)})
+	st := adminclient.ActiveStatusDisabled
+	upd, err := b.env.Admin().ShareLinkUpdateWithResponse(ctx, link.Id, adminclient.ShareLinkUpdate{Status: &st, RequestLimit: ptrI(-1)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upd.StatusCode(), string(upd.Body))
 	require.Nil(t, upd.JSON200.RequestLimit)

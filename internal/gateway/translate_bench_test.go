@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -28,13 +28,13 @@ func BenchmarkTranslation(b *testing.B) {
 		if typ == "openai" {
 			base += "/v1"
 		}
-		res, err := env.Admin().ChannelCreateWithResponse(context.Background(), adminc.ChannelCreate{
-			Name: typ, Type: adminc.ChannelType(typ), BaseUrl: base, Models: []string{model}})
+		res, err := env.Admin().ChannelCreateWithResponse(context.Background(), adminclient.ChannelCreate{
+			Name: typ, Type: adminclient.ChannelType(typ), BaseUrl: base, Models: []string{model}})
 		if err != nil || res.StatusCode() != http.StatusCreated {
 			b.Fatal(err, string(res.Body))
 		}
 		if a, err := env.Admin().AccountCreateWithResponse(context.Background(), res.JSON201.Id,
-			adminc.AccountCreate{Credential: "sk-bench-" + typ}); err != nil || a.StatusCode() != http.StatusCreated {
+			adminclient.AccountCreate{Credential: "sk-bench-" + typ}); err != nil || a.StatusCode() != http.StatusCreated {
 			b.Fatal(err)
 		}
 		env.Price(model, 1_000_000, 2_000_000)

@@ -39,7 +39,7 @@ type Result struct {
 // chatEvent is the audit/notify body: the generated ChatEvent with raw_message kept as the
 // caller's bytes (the outer field shadows the embedded one in encoding/json).
 type chatEvent struct {
-	hooks.ChatEvent
+	hooksapi.ChatEvent
 	RawMessage json.RawMessage `json:"raw_message,omitempty"`
 }
 
@@ -49,19 +49,19 @@ type chatEvent struct {
 // `messages` (and Claude's `system`) and Gemini `contents` (and `systemInstruction`) are read.
 func newEvent(c Call, carID string) chatEvent {
 	ct := float64(c.At.UnixMilli()) / 1000
-	out := []hooks.ChatMessage{}
-	add := func(role hooks.ChatMessageAuthorRole, parts []string) {
-		msg := hooks.ChatMessage{Id: newID(), CreateTime: &ct, Metadata: map[string]any{}}
+	out := []hooksapi.ChatMessage{}
+	add := func(role hooksapi.ChatMessageAuthorRole, parts []string) {
+		msg := hooksapi.ChatMessage{Id: newID(), CreateTime: &ct, Metadata: map[string]any{}}
 		msg.Author.Role = role
-		msg.Content.ContentType = hooks.Text
+		msg.Content.ContentType = hooksapi.Text
 		msg.Content.Parts = parts
 		out = append(out, msg)
 	}
 	if sys := gjson.GetBytes(c.Body, "system"); sys.Exists() { // Claude
-		add(hooks.System, textParts(sys))
+		add(hooksapi.System, textParts(sys))
 	}
 	if sys := gjson.GetBytes(c.Body, "systemInstruction.parts"); sys.Exists() { // Gemini
-		add(hooks.System, textParts(sys))
+		add(hooksapi.System, textParts(sys))
 	}
 	for _, m := range gjson.GetBytes(c.Body, "messages").Array() {
 		add(roleOf(m.Get("role").String()), textParts(m.Get("content")))
@@ -69,7 +69,7 @@ func newEvent(c Call, carID string) chatEvent {
 	for _, m := range gjson.GetBytes(c.Body, "contents").Array() {
 		add(roleOf(m.Get("role").String()), textParts(m.Get("parts")))
 	}
-	ev := chatEvent{ChatEvent: hooks.ChatEvent{Action: hooks.Next, Messages: out, Model: c.Model,
+	ev := chatEvent{ChatEvent: hooksapi.ChatEvent{Action: hooksapi.Next, Messages: out, Model: c.Model,
 		UserToken: c.Token, CarId: carID}}
 	if gjson.ValidBytes(c.Body) && len(c.Body) > 0 && c.Body[0] == '{' {
 		ev.RawMessage = c.Body
@@ -77,16 +77,16 @@ func newEvent(c Call, carID string) chatEvent {
 	return ev
 }
 
-func roleOf(r string) hooks.ChatMessageAuthorRole {
-	switch role := hooks.ChatMessageAuthorRole(r); role {
-	case hooks.User, hooks.Assistant, hooks.System, hooks.Tool:
+func roleOf(r string) hooksapi.ChatMessageAuthorRole {
+	switch role := hooksapi.ChatMessageAuthorRole(r); role {
+	case hooksapi.User, hooksapi.Assistant, hooksapi.System, hooksapi.Tool:
 		return role
 	case "developer":
-		return hooks.System
+		return hooksapi.System
 	case "model":
-		return hooks.Assistant
+		return hooksapi.Assistant
 	default:
-		return hooks.User
+		return hooksapi.User
 	}
 }
 
@@ -110,7 +110,7 @@ func textParts(content gjson.Result) []string {
 func Question(body []byte) string {
 	ev := newEvent(Call{Body: body}, "")
 	for i := len(ev.Messages) - 1; i >= 0; i-- {
-		if ev.Messages[i].Author.Role == hooks.User {
+		if ev.Messages[i].Author.Role == hooksapi.User {
 			return strings.Join(ev.Messages[i].Content.Parts, "\n")
 		}
 	}

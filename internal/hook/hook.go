@@ -132,20 +132,20 @@ func (s *Service) CheckURL(ctx context.Context, raw string) error {
 
 // client is a generated hooks client for server; when exact is set, every request goes to
 // exactly that URL (the configured OAUTH_URL, AUDIT_LIMIT_URL or NOTIFY_URL, whatever its path).
-func (s *Service) client(server string, exact bool) (*hooks.ClientWithResponses, error) {
+func (s *Service) client(server string, exact bool) (*hooksapi.ClientWithResponses, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("hook URL is not an absolute http(s) URL")
 	}
-	opts := []hooks.ClientOption{hooks.WithHTTPClient(s.http)}
+	opts := []hooksapi.ClientOption{hooksapi.WithHTTPClient(s.http)}
 	if exact {
-		opts = append(opts, hooks.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		opts = append(opts, hooksapi.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 			target := *u
 			r.URL, r.Host = &target, u.Host
 			return nil
 		}))
 	}
-	return hooks.NewClientWithResponses(strings.TrimRight(server, "/"), opts...)
+	return hooksapi.NewClientWithResponses(strings.TrimRight(server, "/"), opts...)
 }
 
 // signature signs body when a secret is configured.
@@ -157,7 +157,7 @@ func (s *Service) signature(body []byte) *string {
 	return &v
 }
 
-func bearer(token string) hooks.RequestEditorFn {
+func bearer(token string) hooksapi.RequestEditorFn {
 	return func(_ context.Context, r *http.Request) error {
 		if token != "" {
 			r.Header.Set("Authorization", "Bearer "+token)
@@ -222,7 +222,7 @@ func (s *Service) audit(ctx context.Context, u, carID, token string, body []byte
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := cl.AuditCheckWithBodyWithResponse(ctx, &hooks.AuditCheckParams{Carid: carID,
+	res, err := cl.AuditCheckWithBodyWithResponse(ctx, &hooksapi.AuditCheckParams{Carid: carID,
 		XPoolgateSignature: s.signature(body)}, "application/json", bytes.NewReader(body), bearer(token))
 	if err != nil {
 		return fmt.Errorf("call audit hook: %w", err)
@@ -259,7 +259,7 @@ func (s *Service) Login(ctx context.Context, token string) (Decision, error) {
 	if u == "" {
 		return Decision{}, ErrLoginOff
 	}
-	body, err := json.Marshal(hooks.LoginRequest{Usertoken: token, Carid: s.cfg.CarID,
+	body, err := json.Marshal(hooksapi.LoginRequest{Usertoken: token, Carid: s.cfg.CarID,
 		NodeType: s.cfg.NodeType, PlanType: s.cfg.PlanType})
 	if err != nil {
 		return Decision{}, fmt.Errorf("encode login check: %w", err)
@@ -270,7 +270,7 @@ func (s *Service) Login(ctx context.Context, token string) (Decision, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := cl.LoginCheckWithBodyWithResponse(ctx, &hooks.LoginCheckParams{XPoolgateSignature: s.signature(body)},
+	res, err := cl.LoginCheckWithBodyWithResponse(ctx, &hooksapi.LoginCheckParams{XPoolgateSignature: s.signature(body)},
 		"application/json", bytes.NewReader(body))
 	if err != nil {
 		s.log.Warn("login hook failed", "error", err)

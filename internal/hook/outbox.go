@@ -205,7 +205,7 @@ func (s *Service) build(p *pending) ([]byte, error) {
 		return json.Marshal(newEvent(Call{Token: p.token, Model: p.model, Body: p.body, At: p.at}, p.carID))
 	default:
 		name, price, tokens := "AI Chat", p.res.Quota, p.res.PromptTokens+p.res.CompletionTokens
-		return json.Marshal(hooks.ShareAuthFinishRequest{Token: p.token, ResponseData: []hooks.ShareAuthModule{{
+		return json.Marshal(hooksapi.ShareAuthFinishRequest{Token: p.token, ResponseData: []hooksapi.ShareAuthModule{{
 			ModuleName: name, Model: &p.model, Price: &price, Tokens: &tokens, Question: &p.question,
 			Answer: &p.answer, MaxToken: p.maxTokens}}})
 	}
@@ -304,22 +304,22 @@ func (s *Service) deliver(ctx context.Context, r *db.HookOutbox) error {
 	var status int
 	switch r.Kind {
 	case kindNotify:
-		cl, err := s.client(r.Url, true)
+		cl, err := s.client(r.URL, true)
 		if err != nil {
 			return err
 		}
-		res, err := cl.NotifySendWithBodyWithResponse(ctx, &hooks.NotifySendParams{Carid: env.CarID,
+		res, err := cl.NotifySendWithBodyWithResponse(ctx, &hooksapi.NotifySendParams{Carid: env.CarID,
 			XPoolgateSignature: s.signature(env.Body)}, "application/json", bytes.NewReader(env.Body), bearer(env.Token))
 		if err != nil {
 			return fmt.Errorf("call notify hook: %w", err)
 		}
 		status = res.StatusCode()
 	default:
-		cl, err := s.client(r.Url, false)
+		cl, err := s.client(r.URL, false)
 		if err != nil {
 			return err
 		}
-		res, err := cl.ShareAuthFinishWithBodyWithResponse(ctx, &hooks.ShareAuthFinishParams{
+		res, err := cl.ShareAuthFinishWithBodyWithResponse(ctx, &hooksapi.ShareAuthFinishParams{
 			XPoolgateSignature: s.signature(env.Body)}, "application/json", bytes.NewReader(env.Body))
 		if err != nil {
 			return fmt.Errorf("call shareAuth/finish: %w", err)

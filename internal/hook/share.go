@@ -19,7 +19,7 @@ type Verdict struct {
 // ShareInit asks {host}/shareAuth/init whether token may open the link. A receiver that answers
 // anything but a 200 verdict refuses; one that cannot be reached is a 503 fault.
 func (s *Service) ShareInit(ctx context.Context, host, token string) (Verdict, error) {
-	body, err := json.Marshal(hooks.ShareAuthInitRequest{Token: token})
+	body, err := json.Marshal(hooksapi.ShareAuthInitRequest{Token: token})
 	if err != nil {
 		return Verdict{}, fmt.Errorf("encode shareAuth/init: %w", err)
 	}
@@ -29,7 +29,7 @@ func (s *Service) ShareInit(ctx context.Context, host, token string) (Verdict, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := cl.ShareAuthInitWithBodyWithResponse(ctx, &hooks.ShareAuthInitParams{XPoolgateSignature: s.signature(body)},
+	res, err := cl.ShareAuthInitWithBodyWithResponse(ctx, &hooksapi.ShareAuthInitParams{XPoolgateSignature: s.signature(body)},
 		"application/json", bytes.NewReader(body))
 	if err != nil {
 		return Verdict{}, fault.Wrap(fault.Unavailable, "the share link's credential service is unavailable", err)
@@ -39,7 +39,7 @@ func (s *Service) ShareInit(ctx context.Context, host, token string) (Verdict, e
 
 // ShareStart asks {host}/shareAuth/start whether token may ask question.
 func (s *Service) ShareStart(ctx context.Context, host, token, question string) (Verdict, error) {
-	body, err := json.Marshal(hooks.ShareAuthStartRequest{Token: token, Question: question})
+	body, err := json.Marshal(hooksapi.ShareAuthStartRequest{Token: token, Question: question})
 	if err != nil {
 		return Verdict{}, fmt.Errorf("encode shareAuth/start: %w", err)
 	}
@@ -49,7 +49,7 @@ func (s *Service) ShareStart(ctx context.Context, host, token, question string) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := cl.ShareAuthStartWithBodyWithResponse(ctx, &hooks.ShareAuthStartParams{XPoolgateSignature: s.signature(body)},
+	res, err := cl.ShareAuthStartWithBodyWithResponse(ctx, &hooksapi.ShareAuthStartParams{XPoolgateSignature: s.signature(body)},
 		"application/json", bytes.NewReader(body))
 	if err != nil {
 		return Verdict{}, fault.Wrap(fault.Unavailable, "the share link's credential service is unavailable", err)
@@ -57,7 +57,7 @@ func (s *Service) ShareStart(ctx context.Context, host, token, question string) 
 	return verdict(res.JSON200), nil
 }
 
-func verdict(v *hooks.ShareAuthVerdict) Verdict {
+func verdict(v *hooksapi.ShareAuthVerdict) Verdict {
 	if v == nil {
 		return Verdict{Message: "the share link's credential check failed"}
 	}

@@ -67,8 +67,8 @@ type Received struct {
 	// CarID is the Carid header (notify).
 	CarID string
 	// Notify is the notify body; ShareFinish the shareAuth/finish body.
-	Notify      *hooks.ChatEvent
-	ShareFinish *hooks.ShareAuthFinishRequest
+	Notify      *hooksapi.ChatEvent
+	ShareFinish *hooksapi.ShareAuthFinishRequest
 }
 
 // Server implements the hooks contract.
@@ -78,10 +78,10 @@ type Server struct {
 	mu       sync.Mutex
 	calls    map[string][]time.Time // "token\x00model" → call times within the window
 	received []Received
-	audits   []hooks.ChatEvent
+	audits   []hooksapi.ChatEvent
 }
 
-var _ hooks.StrictServerInterface = (*Server)(nil)
+var _ hooksapi.StrictServerInterface = (*Server)(nil)
 
 // New makes a server.
 func New(cfg Config) *Server {
@@ -99,7 +99,7 @@ func (s *Server) Handler() http.Handler {
 		e.Use(s.verify)
 	}
 	e.Use(withBearer)
-	hooks.RegisterHandlers(e, hooks.NewStrictHandler(s, nil))
+	hooksapi.RegisterHandlers(e, hooksapi.NewStrictHandler(s, nil))
 	return e
 }
 
@@ -138,47 +138,47 @@ func (s *Server) Received() []Received {
 }
 
 // Audits returns the audit requests recorded so far.
-func (s *Server) Audits() []hooks.ChatEvent {
+func (s *Server) Audits() []hooksapi.ChatEvent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]hooks.ChatEvent(nil), s.audits...)
+	return append([]hooksapi.ChatEvent(nil), s.audits...)
 }
 
 // LoginCheck accepts the configured tokens with their grant.
-func (s *Server) LoginCheck(_ context.Context, req hooks.LoginCheckRequestObject) (hooks.LoginCheckResponseObject, error) {
+func (s *Server) LoginCheck(_ context.Context, req hooksapi.LoginCheckRequestObject) (hooksapi.LoginCheckResponseObject, error) {
 	grant, ok := s.cfg.LoginTokens[req.Body.Usertoken]
 	if !ok {
 		msg := "token not recognised"
-		return hooks.LoginCheck200JSONResponse{Code: 0, Msg: &msg}, nil
+		return hooksapi.LoginCheck200JSONResponse{Code: 0, Msg: &msg}, nil
 	}
 	msg := "success"
-	out := hooks.LoginCheck200JSONResponse{Code: 1, Msg: &msg}
-	if g := hooks.LoginDecisionGrant(grant); g.Valid() {
+	out := hooksapi.LoginCheck200JSONResponse{Code: 1, Msg: &msg}
+	if g := hooksapi.LoginDecisionGrant(grant); g.Valid() {
 		out.Grant = &g
 	}
 	return out, nil
 }
 
 // AuditCheck applies the blocked words and the per-model limits.
-func (s *Server) AuditCheck(_ context.Context, req hooks.AuditCheckRequestObject) (hooks.AuditCheckResponseObject, error) {
+func (s *Server) AuditCheck(_ context.Context, req hooksapi.AuditCheckRequestObject) (hooksapi.AuditCheckResponseObject, error) {
 	ev := req.Body
 	s.mu.Lock()
 	s.audits = append(s.audits, *ev)
 	s.mu.Unlock()
 	if w := s.blocked(lastUserText(ev.Messages)); w != "" {
 		msg := "the question contains a blocked word: " + w
-		return hooks.AuditCheck403JSONResponse{Error: hooks.ContentRefused, Message: &msg}, nil
+		return hooksapi.AuditCheck403JSONResponse{Error: hooksapi.ContentRefused, Message: &msg}, nil
 	}
 	lim, ok := s.cfg.Limits[ev.Model]
 	if !ok {
 		lim, ok = s.cfg.Limits["*"]
 	}
 	if !ok {
-		return hooks.AuditCheck200TextResponse("ok"), nil
+		return hooksapi.AuditCheck200TextResponse("ok"), nil
 	}
 	if lim.Disabled {
 		msg := ev.Model + " is disabled"
-		return hooks.AuditCheck403JSONResponse{Error: hooks.ModelDisabled, Message: &msg}, nil
+		return hooksapi.AuditCheck403JSONResponse{Error: hooksapi.ModelDisabled, Message: &msg}, nil
 	}
 	now := s.cfg.Now()
 	key := ev.UserToken + "\x00" + ev.Model
@@ -194,58 +194,58 @@ func (s *Server) AuditCheck(_ context.Context, req hooks.AuditCheckRequestObject
 		s.calls[key] = kept
 		clears := int(lim.Window.Seconds() - now.Sub(kept[0]).Seconds() + 0.999)
 		msg := fmt.Sprintf("limit of %d per %s reached for %s", lim.Count, lim.Window, ev.Model)
-		return hooks.AuditCheck429JSONResponse{Error: hooks.ModelCapExceeded, Message: &msg, ClearsIn: &clears}, nil
+		return hooksapi.AuditCheck429JSONResponse{Error: hooksapi.ModelCapExceeded, Message: &msg, ClearsIn: &clears}, nil
 	}
 	s.calls[key] = append(kept, now)
-	return hooks.AuditCheck200TextResponse("ok"), nil
+	return hooksapi.AuditCheck200TextResponse("ok"), nil
 }
 
 // NotifySend records the notification.
-func (s *Server) NotifySend(ctx context.Context, req hooks.NotifySendRequestObject) (hooks.NotifySendResponseObject, error) {
+func (s *Server) NotifySend(ctx context.Context, req hooksapi.NotifySendRequestObject) (hooksapi.NotifySendResponseObject, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.received = append(s.received, Received{Kind: "notify", Token: bearerOf(ctx), CarID: req.Params.Carid, Notify: req.Body})
-	return hooks.NotifySend200TextResponse("ok"), nil
+	return hooksapi.NotifySend200TextResponse("ok"), nil
 }
 
 // ShareAuthInit admits only the configured share token.
-func (s *Server) ShareAuthInit(_ context.Context, req hooks.ShareAuthInitRequestObject) (hooks.ShareAuthInitResponseObject, error) {
+func (s *Server) ShareAuthInit(_ context.Context, req hooksapi.ShareAuthInitRequestObject) (hooksapi.ShareAuthInitResponseObject, error) {
 	if req.Body.Token != s.cfg.ShareToken {
-		return hooks.ShareAuthInit200JSONResponse(refuse("身份错误")), nil
+		return hooksapi.ShareAuthInit200JSONResponse(refuse("身份错误")), nil
 	}
-	return hooks.ShareAuthInit200JSONResponse{Success: true}, nil
+	return hooksapi.ShareAuthInit200JSONResponse{Success: true}, nil
 }
 
 // ShareAuthStart admits the configured share token's questions without blocked words.
-func (s *Server) ShareAuthStart(_ context.Context, req hooks.ShareAuthStartRequestObject) (hooks.ShareAuthStartResponseObject, error) {
+func (s *Server) ShareAuthStart(_ context.Context, req hooksapi.ShareAuthStartRequestObject) (hooksapi.ShareAuthStartResponseObject, error) {
 	if req.Body.Token != s.cfg.ShareToken {
-		return hooks.ShareAuthStart200JSONResponse(refuse("身份错误")), nil
+		return hooksapi.ShareAuthStart200JSONResponse(refuse("身份错误")), nil
 	}
 	if s.blocked(req.Body.Question) != "" {
-		return hooks.ShareAuthStart200JSONResponse(refuse("内容不合规")), nil
+		return hooksapi.ShareAuthStart200JSONResponse(refuse("内容不合规")), nil
 	}
-	return hooks.ShareAuthStart200JSONResponse{Success: true}, nil
+	return hooksapi.ShareAuthStart200JSONResponse{Success: true}, nil
 }
 
 // ShareAuthFinish records the report.
-func (s *Server) ShareAuthFinish(_ context.Context, req hooks.ShareAuthFinishRequestObject) (hooks.ShareAuthFinishResponseObject, error) {
+func (s *Server) ShareAuthFinish(_ context.Context, req hooksapi.ShareAuthFinishRequestObject) (hooksapi.ShareAuthFinishResponseObject, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.received = append(s.received, Received{Kind: "share_finish", Token: req.Body.Token, ShareFinish: req.Body})
-	return hooks.ShareAuthFinish200JSONResponse{}, nil
+	return hooksapi.ShareAuthFinish200JSONResponse{}, nil
 }
 
 // RemoteSourcePayloadGet serves the configured tokens.
-func (s *Server) RemoteSourcePayloadGet(_ context.Context, _ hooks.RemoteSourcePayloadGetRequestObject) (hooks.RemoteSourcePayloadGetResponseObject, error) {
-	var p hooks.RemoteAccountPayload
-	if err := p.FromRemoteAccountPayload0(hooks.RemoteAccountPayload0{Tokens: append([]string{}, s.cfg.RemoteTokens...)}); err != nil {
+func (s *Server) RemoteSourcePayloadGet(_ context.Context, _ hooksapi.RemoteSourcePayloadGetRequestObject) (hooksapi.RemoteSourcePayloadGetResponseObject, error) {
+	var p hooksapi.RemoteAccountPayload
+	if err := p.FromRemoteAccountPayload0(hooksapi.RemoteAccountPayload0{Tokens: append([]string{}, s.cfg.RemoteTokens...)}); err != nil {
 		return nil, err
 	}
-	return hooks.RemoteSourcePayloadGet200JSONResponse(p), nil
+	return hooksapi.RemoteSourcePayloadGet200JSONResponse(p), nil
 }
 
-func refuse(msg string) hooks.ShareAuthVerdict {
-	return hooks.ShareAuthVerdict{Success: false, Message: &msg}
+func refuse(msg string) hooksapi.ShareAuthVerdict {
+	return hooksapi.ShareAuthVerdict{Success: false, Message: &msg}
 }
 
 func (s *Server) blocked(text string) string {
@@ -257,9 +257,9 @@ func (s *Server) blocked(text string) string {
 	return ""
 }
 
-func lastUserText(msgs []hooks.ChatMessage) string {
+func lastUserText(msgs []hooksapi.ChatMessage) string {
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Author.Role == hooks.User {
+		if msgs[i].Author.Role == hooksapi.User {
 			return strings.Join(msgs[i].Content.Parts, "\n")
 		}
 	}

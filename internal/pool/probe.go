@@ -132,7 +132,7 @@ func (p *Pool) probeAccounts(ctx context.Context) error {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = p.FetchModels(pctx, a.Type, a.BaseUrl, cred)
+		_, err = p.FetchModels(pctx, a.Type, a.BaseURL, cred)
 		cancel()
 		if err != nil {
 			continue
@@ -187,7 +187,7 @@ func (p *Pool) CheckMonitor(ctx context.Context, m *db.StatusMonitor) (*db.Statu
 			break
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		models, ferr := p.FetchModels(cctx, t.Type, t.BaseUrl, cred)
+		models, ferr := p.FetchModels(cctx, t.Type, t.BaseURL, cred)
 		cancel()
 		switch {
 		case ferr != nil:

@@ -82,7 +82,7 @@ func (b *testBundle) service(t testing.TB, allow string) *remote.Service {
 func (b *testBundle) channel(t testing.TB, name, typ string) int64 {
 	t.Helper()
 	c, err := b.q.ChannelCreate(b.ctx, b.pool, db.ChannelCreateParams{Name: name, Type: typ,
-		BaseUrl: "http://127.0.0.1:1/v1", Models: []string{}, Weight: 1, Status: "active"})
+		BaseURL: "http://127.0.0.1:1/v1", Models: []string{}, Weight: 1, Status: "active"})
 	require.NoError(t, err)
 	return c.ID
 }
@@ -325,7 +325,7 @@ func TestSync(t *testing.T) {
 	b := setup(t)
 	up := newSource(t, `{"tokens": ["example-token-1", "example-token-2"]}`)
 
-	bearer := b.source(t, db.RemoteSourceCreateParams{Name: "Protected", Url: up.srv.URL + "/protected.json?k=v",
+	bearer := b.source(t, db.RemoteSourceCreateParams{Name: "Protected", URL: up.srv.URL + "/protected.json?k=v",
 		BearerTokenEnc: b.box.Seal("example-upstream-bearer-token"), Provider: "gpt"})
 	job, src, err := b.svc.Sync(b.ctx, bearer.ID, remote.TriggerManual)
 	require.NoError(t, err)
@@ -342,7 +342,7 @@ func TestSync(t *testing.T) {
 	// A custom header, POST, the accounts wrapper, per-account providers over the source's.
 	up.set(`{"accounts": [{"access_token": "example-token-3", "provider": "gpt", "type": "plus"},
 		{"token": "example-token-4", "provider": "grok", "type": "basic"}, {"token": "example-token-5"}]}`, http.StatusOK)
-	header := b.source(t, db.RemoteSourceCreateParams{Name: "Header", Url: up.srv.URL, Method: "POST", AuthHeader: "X-Remote-Account-Key",
+	header := b.source(t, db.RemoteSourceCreateParams{Name: "Header", URL: up.srv.URL, Method: "POST", AuthHeader: "X-Remote-Account-Key",
 		AuthTokenEnc: b.box.Seal("example-upstream-header-token"), Provider: "grok", SyncStrategy: "replace"})
 	job, _, err = b.svc.Sync(b.ctx, header.ID, remote.TriggerManual)
 	require.NoError(t, err)
@@ -368,7 +368,7 @@ func TestSync(t *testing.T) {
 	require.Equal(t, []string{"[2]: no access_token or token"}, job.Errors)
 	require.ElementsMatch(t, []string{"example-token-1", "example-token-2", "example-token-5", "example-token-6"}, b.tokens(t))
 
-	plain := b.source(t, db.RemoteSourceCreateParams{Name: "Plain", Url: up.srv.URL})
+	plain := b.source(t, db.RemoteSourceCreateParams{Name: "Plain", URL: up.srv.URL})
 	_, _, err = b.svc.Sync(b.ctx, plain.ID, remote.TriggerManual)
 	require.NoError(t, err)
 	h, _ = up.seen()
@@ -382,7 +382,7 @@ func TestSyncFailures(t *testing.T) {
 	const secret = "example-upstream-bearer-token"
 	up := newSource(t, `{"error": "leaked-body-text"}`)
 	up.set(`{"error": "leaked-body-text"}`, http.StatusServiceUnavailable)
-	src := b.source(t, db.RemoteSourceCreateParams{Name: "S", Url: up.srv.URL + "/p?key=leaked-query", BearerTokenEnc: b.box.Seal(secret)})
+	src := b.source(t, db.RemoteSourceCreateParams{Name: "S", URL: up.srv.URL + "/p?key=leaked-query", BearerTokenEnc: b.box.Seal(secret)})
 
 	failed := func(reason string) *db.ImportJob {
 		t.Helper()
@@ -442,9 +442,9 @@ func TestSchedule(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	up := newSource(t, `{"tokens": ["scheduled-token"]}`)
-	hourly := b.source(t, db.RemoteSourceCreateParams{Name: "Hourly", Url: up.srv.URL, IntervalSeconds: ptr(int32(3600))})
-	b.source(t, db.RemoteSourceCreateParams{Name: "Manual only", Url: up.srv.URL})
-	off := b.source(t, db.RemoteSourceCreateParams{Name: "Disabled", Url: up.srv.URL, IntervalSeconds: ptr(int32(60))})
+	hourly := b.source(t, db.RemoteSourceCreateParams{Name: "Hourly", URL: up.srv.URL, IntervalSeconds: ptr(int32(3600))})
+	b.source(t, db.RemoteSourceCreateParams{Name: "Manual only", URL: up.srv.URL})
+	off := b.source(t, db.RemoteSourceCreateParams{Name: "Disabled", URL: up.srv.URL, IntervalSeconds: ptr(int32(60))})
 	_, err := b.pool.Exec(b.ctx, `UPDATE remote_sources SET enabled = false WHERE id = $1`, off.ID)
 	require.NoError(t, err)
 
@@ -486,7 +486,7 @@ func TestScheduleOneInstance(t *testing.T) {
 	up := newSource(t, `{"tokens": ["scheduled-token"]}`)
 	release := make(chan struct{})
 	up.block, up.entered = release, make(chan struct{}, 1)
-	b.source(t, db.RemoteSourceCreateParams{Name: "Hourly", Url: up.srv.URL, IntervalSeconds: ptr(int32(3600))})
+	b.source(t, db.RemoteSourceCreateParams{Name: "Hourly", URL: up.srv.URL, IntervalSeconds: ptr(int32(3600))})
 	other := b.service(t, "127.0.0.0/8")
 
 	type result struct {
@@ -531,7 +531,7 @@ func TestSync10k(t *testing.T) {
 	body, err := json.Marshal(map[string]any{"tokens": toks})
 	require.NoError(t, err)
 	up := newSource(t, string(body))
-	src := b.source(t, db.RemoteSourceCreateParams{Name: "Bulk", Url: up.srv.URL, SyncStrategy: "replace"})
+	src := b.source(t, db.RemoteSourceCreateParams{Name: "Bulk", URL: up.srv.URL, SyncStrategy: "replace"})
 
 	start := time.Now()
 	job, _, err := b.svc.Sync(b.ctx, src.ID, remote.TriggerManual)
@@ -556,7 +556,7 @@ func TestSync10k(t *testing.T) {
 func BenchmarkSync10k(b *testing.B) {
 	tb := setup(b)
 	up := newSource(b, "")
-	src := tb.source(b, db.RemoteSourceCreateParams{Name: "Bulk", Url: up.srv.URL, SyncStrategy: "replace"})
+	src := tb.source(b, db.RemoteSourceCreateParams{Name: "Bulk", URL: up.srv.URL, SyncStrategy: "replace"})
 	bodies := [2]string{}
 	for k := range bodies {
 		toks := make([]string, 10_000)

@@ -96,10 +96,10 @@ func (s *Service) run(ctx context.Context, src *db.RemoteSource) (c Counts, errs
 // fetch reads a source's payload. Failures are described without the URL, the headers, the
 // credentials or the response body.
 func (s *Service) fetch(ctx context.Context, src *db.RemoteSource) ([]byte, string) {
-	if err := s.cfg.Guard.Check(ctx, src.Url); err != nil {
+	if err := s.cfg.Guard.Check(ctx, src.URL); err != nil {
 		return nil, fetchReason(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, src.Method, src.Url, http.NoBody)
+	req, err := http.NewRequestWithContext(ctx, src.Method, src.URL, http.NoBody)
 	if err != nil {
 		return nil, "fetch: the source URL is invalid"
 	}

@@ -1,15 +1,15 @@
--- name: ApiKeyCreate :one
+-- name: APIKeyCreate :one
 INSERT INTO api_keys (user_id, name, key_hash, key_hint)
 VALUES (@user_id, @name, @key_hash, @key_hint)
 RETURNING *;
 
--- name: ApiKeyCountByUser :one
+-- name: APIKeyCountByUser :one
 SELECT count(*) FROM api_keys WHERE user_id = @user_id;
 
--- name: ApiKeyListByUser :many
+-- name: APIKeyListByUser :many
 SELECT * FROM api_keys WHERE user_id = @user_id ORDER BY id DESC;
 
--- name: ApiKeyUpdate :one
+-- name: APIKeyUpdate :one
 UPDATE api_keys SET
     name       = coalesce(sqlc.narg('name'), name),
     status     = coalesce(sqlc.narg('status'), status),
@@ -17,15 +17,15 @@ UPDATE api_keys SET
 WHERE id = @id AND user_id = @user_id
 RETURNING *;
 
--- name: ApiKeyRotate :one
+-- name: APIKeyRotate :one
 UPDATE api_keys SET key_hash = @key_hash, key_hint = @key_hint, updated_at = now()
 WHERE id = @id AND user_id = @user_id
 RETURNING *;
 
--- name: ApiKeyDelete :execrows
+-- name: APIKeyDelete :execrows
 DELETE FROM api_keys WHERE id = @id AND user_id = @user_id;
 
--- name: ApiKeyAuth :one
+-- name: APIKeyAuth :one
 -- ApiKeyAuth resolves a key hash to the key and its owner for the gateway and management auth.
 SELECT k.id AS key_id, k.status AS key_status, u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
        u.tier AS user_tier, u.plan_expires_at, u.group_id, u.preferred_account_id,

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -17,7 +17,7 @@ import (
 const accountNotFound = "account not found"
 
 // AccountList lists the accounts of a channel, by id; credentials never leave.
-func (h *Handler) AccountList(ctx context.Context, req gen.AccountListRequestObject) (gen.AccountListResponseObject, error) {
+func (h *Handler) AccountList(ctx context.Context, req adminapi.AccountListRequestObject) (adminapi.AccountListResponseObject, error) {
 	if err := h.channelExists(ctx, h.Pool, req.Id); err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (h *Handler) AccountList(ctx context.Context, req gen.AccountListRequestObj
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.AccountList200JSONResponse{Items: make([]gen.Account, 0, len(rows))}
+	out := adminapi.AccountList200JSONResponse{Items: make([]adminapi.Account, 0, len(rows))}
 	for _, a := range rows {
 		out.Items = append(out.Items, accountOut(a))
 	}
@@ -33,7 +33,7 @@ func (h *Handler) AccountList(ctx context.Context, req gen.AccountListRequestObj
 }
 
 // AccountCreate adds an account to a channel, its credential sealed at rest, and reroutes.
-func (h *Handler) AccountCreate(ctx context.Context, req gen.AccountCreateRequestObject) (gen.AccountCreateResponseObject, error) {
+func (h *Handler) AccountCreate(ctx context.Context, req adminapi.AccountCreateRequestObject) (adminapi.AccountCreateResponseObject, error) {
 	p, err := h.accountCreateParams(req.Id, req.Body)
 	if err != nil {
 		return nil, err
@@ -51,12 +51,12 @@ func (h *Handler) AccountCreate(ctx context.Context, req gen.AccountCreateReques
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.AccountCreate201JSONResponse(accountOut(a)), nil
+	return adminapi.AccountCreate201JSONResponse(accountOut(a)), nil
 }
 
 // AccountUpdate changes the fields present of an account of the channel; a new credential
 // replaces the sealed one. It reroutes.
-func (h *Handler) AccountUpdate(ctx context.Context, req gen.AccountUpdateRequestObject) (gen.AccountUpdateResponseObject, error) {
+func (h *Handler) AccountUpdate(ctx context.Context, req adminapi.AccountUpdateRequestObject) (adminapi.AccountUpdateResponseObject, error) {
 	b := req.Body
 	p := db.AccountUpdateParams{ID: req.AccountId, ChannelID: req.Id, Name: b.Name, Status: statusPtr(b.Status),
 		Nickname: b.Nickname, Tier: tierPtr(b.Tier)}
@@ -100,11 +100,11 @@ func (h *Handler) AccountUpdate(ctx context.Context, req gen.AccountUpdateReques
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.AccountUpdate200JSONResponse(accountOut(a)), nil
+	return adminapi.AccountUpdate200JSONResponse(accountOut(a)), nil
 }
 
 // AccountDelete removes an account of the channel and reroutes.
-func (h *Handler) AccountDelete(ctx context.Context, req gen.AccountDeleteRequestObject) (gen.AccountDeleteResponseObject, error) {
+func (h *Handler) AccountDelete(ctx context.Context, req adminapi.AccountDeleteRequestObject) (adminapi.AccountDeleteResponseObject, error) {
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		if err := h.channelExists(ctx, tx, req.Id); err != nil {
 			return err
@@ -122,7 +122,7 @@ func (h *Handler) AccountDelete(ctx context.Context, req gen.AccountDeleteReques
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.AccountDelete204Response{}, nil
+	return adminapi.AccountDelete204Response{}, nil
 }
 
 // channelExists answers "channel not found" for an unknown channel, so account routes tell a
@@ -138,7 +138,7 @@ func (h *Handler) bindKey(ctx context.Context, tx pgx.Tx, a *db.Account, key int
 	if key != 0 {
 		k = &key
 	}
-	b, err := h.Queries.AccountBindKey(ctx, tx, db.AccountBindKeyParams{ID: a.ID, ChannelID: a.ChannelID, ApiKeyID: k})
+	b, err := h.Queries.AccountBindKey(ctx, tx, db.AccountBindKeyParams{ID: a.ID, ChannelID: a.ChannelID, APIKeyID: k})
 	if err != nil {
 		if err = store.Translate(err, accountNotFound); fault.Is(err, fault.NotFound) {
 			return nil, fault.New(fault.NotFound, "api key not found")

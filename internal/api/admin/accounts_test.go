@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 )
 
 func TestAccounts(t *testing.T) {
@@ -16,7 +16,7 @@ func TestAccounts(t *testing.T) {
 	other := b.channel(t, "other")
 
 	const secret = "sk-proj-SECRET-0000000000003xYz"
-	res, err := b.admin.AccountCreateWithResponse(b.ctx, ch.Id, adminc.AccountCreate{Name: ptr("team-key-1"), Credential: secret})
+	res, err := b.admin.AccountCreateWithResponse(b.ctx, ch.Id, adminclient.AccountCreate{Name: ptr("team-key-1"), Credential: secret})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	require.NotContains(t, string(res.Body), secret)
@@ -27,7 +27,7 @@ func TestAccounts(t *testing.T) {
 	require.Equal(t, "team-key-1", a.Name)
 	require.True(t, a.HasCredential)
 	require.Equal(t, "****3xYz", a.CredentialTail)
-	require.Equal(t, adminc.AccountStatusActive, a.Status)
+	require.Equal(t, adminclient.AccountStatusActive, a.Status)
 	require.Equal(t, 1, a.Weight)
 	require.Zero(t, a.SuccessCount)
 	require.Zero(t, a.FailureCount)
@@ -41,21 +41,21 @@ func TestAccounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, secret, opened)
 
-	res, err = b.admin.AccountCreateWithResponse(b.ctx, ch.Id, adminc.AccountCreate{
-		Credential: "sk-second-credential-9999", Weight: ptr(5), Status: ptr(adminc.ActiveStatusDisabled)})
+	res, err = b.admin.AccountCreateWithResponse(b.ctx, ch.Id, adminclient.AccountCreate{
+		Credential: "sk-second-credential-9999", Weight: ptr(5), Status: ptr(adminclient.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	a2 := *res.JSON201
 	require.Empty(t, a2.Name)
 	require.Equal(t, 5, a2.Weight)
-	require.Equal(t, adminc.AccountStatusDisabled, a2.Status)
+	require.Equal(t, adminclient.AccountStatusDisabled, a2.Status)
 
 	list, err := b.admin.AccountListWithResponse(b.ctx, ch.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, list.StatusCode(), string(list.Body))
 	require.NotContains(t, string(list.Body), secret)
 	require.NotContains(t, string(list.Body), "sk-second-credential")
-	require.Equal(t, []adminc.Account{a, a2}, list.JSON200.Items)
+	require.Equal(t, []adminclient.Account{a, a2}, list.JSON200.Items)
 
 	get, err := b.admin.ChannelGetWithResponse(b.ctx, ch.Id)
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func TestAccounts(t *testing.T) {
 
 	// A new credential replaces the stored one and is never echoed either.
 	const rotated = "sk-proj-ROTATED-000000000004aBc"
-	up, err := b.admin.AccountUpdateWithResponse(b.ctx, ch.Id, a.Id, adminc.AccountUpdate{Credential: ptr(rotated)})
+	up, err := b.admin.AccountUpdateWithResponse(b.ctx, ch.Id, a.Id, adminclient.AccountUpdate{Credential: ptr(rotated)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.NotContains(t, string(up.Body), rotated)
@@ -76,23 +76,23 @@ func TestAccounts(t *testing.T) {
 	require.True(t, up.JSON200.HasCredential)
 	require.Equal(t, "****4aBc", up.JSON200.CredentialTail)
 	require.Equal(t, "team-key-1", up.JSON200.Name, "fields left out stay")
-	require.Equal(t, adminc.AccountStatusActive, up.JSON200.Status)
+	require.Equal(t, adminclient.AccountStatusActive, up.JSON200.Status)
 	require.NoError(t, b.env.App.Pool.QueryRow(b.ctx, "SELECT credential_enc FROM accounts WHERE id = $1", a.Id).Scan(&enc))
 	opened, err = b.env.App.Box.Open(enc)
 	require.NoError(t, err)
 	require.Equal(t, rotated, opened)
 
-	up, err = b.admin.AccountUpdateWithResponse(b.ctx, ch.Id, a.Id, adminc.AccountUpdate{
-		Name: ptr("renamed"), Weight: ptr(7), Status: ptr(adminc.ActiveStatusDisabled)})
+	up, err = b.admin.AccountUpdateWithResponse(b.ctx, ch.Id, a.Id, adminclient.AccountUpdate{
+		Name: ptr("renamed"), Weight: ptr(7), Status: ptr(adminclient.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, "renamed", up.JSON200.Name)
 	require.Equal(t, 7, up.JSON200.Weight)
-	require.Equal(t, adminc.AccountStatusDisabled, up.JSON200.Status)
+	require.Equal(t, adminclient.AccountStatusDisabled, up.JSON200.Status)
 	require.Equal(t, "****4aBc", up.JSON200.CredentialTail, "credential kept")
 
 	t.Run("OtherChannel", func(t *testing.T) {
-		up, err := b.admin.AccountUpdateWithResponse(b.ctx, other.Id, a.Id, adminc.AccountUpdate{Status: ptr(adminc.ActiveStatusActive)})
+		up, err := b.admin.AccountUpdateWithResponse(b.ctx, other.Id, a.Id, adminclient.AccountUpdate{Status: ptr(adminclient.ActiveStatusActive)})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "account not found", up.StatusCode(), up.Body)
 
@@ -103,7 +103,7 @@ func TestAccounts(t *testing.T) {
 		list, err := b.admin.AccountListWithResponse(b.ctx, ch.Id)
 		require.NoError(t, err)
 		require.Len(t, list.JSON200.Items, 2, "the account is untouched")
-		require.Equal(t, adminc.AccountStatusDisabled, list.JSON200.Items[0].Status)
+		require.Equal(t, adminclient.AccountStatusDisabled, list.JSON200.Items[0].Status)
 	})
 
 	t.Run("UnknownChannel", func(t *testing.T) {
@@ -112,11 +112,11 @@ func TestAccounts(t *testing.T) {
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "channel not found", list.StatusCode(), list.Body)
 
-		cr, err := b.admin.AccountCreateWithResponse(b.ctx, unknown, adminc.AccountCreate{Credential: "sk-whatever-123456"})
+		cr, err := b.admin.AccountCreateWithResponse(b.ctx, unknown, adminclient.AccountCreate{Credential: "sk-whatever-123456"})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "channel not found", cr.StatusCode(), cr.Body)
 
-		up, err := b.admin.AccountUpdateWithResponse(b.ctx, unknown, a.Id, adminc.AccountUpdate{Weight: ptr(1)})
+		up, err := b.admin.AccountUpdateWithResponse(b.ctx, unknown, a.Id, adminclient.AccountUpdate{Weight: ptr(1)})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "channel not found", up.StatusCode(), up.Body)
 
@@ -153,7 +153,7 @@ func TestAccounts(t *testing.T) {
 
 	list, err = b.admin.AccountListWithResponse(b.ctx, ch.Id)
 	require.NoError(t, err)
-	require.Equal(t, []adminc.Account{a2}, list.JSON200.Items)
+	require.Equal(t, []adminclient.Account{a2}, list.JSON200.Items)
 
 	// Deleting the channel deletes its accounts.
 	chDel, err := b.admin.ChannelDeleteWithResponse(b.ctx, ch.Id)

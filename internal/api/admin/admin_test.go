@@ -9,26 +9,26 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	commonc "github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/common"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 type testBundle struct {
 	env *apptest.Env
 	// admin is the administrator's client; every request and response is checked against the spec.
-	admin *adminc.ClientWithResponses
+	admin *adminclient.ClientWithResponses
 	// raw is the administrator's client for requests that break the spec on purpose (responses
 	// are still checked).
-	raw *adminc.ClientWithResponses
+	raw *adminclient.ClientWithResponses
 	ctx context.Context
 }
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	env := apptest.New(t)
-	raw, err := adminc.NewClientWithResponses(env.URL, adminc.WithHTTPClient(env.RawHTTP),
-		adminc.WithRequestEditorFn(apptest.Bearer(env.AdminToken)))
+	raw, err := adminclient.NewClientWithResponses(env.URL, adminclient.WithHTTPClient(env.RawHTTP),
+		adminclient.WithRequestEditorFn(apptest.Bearer(env.AdminToken)))
 	require.NoError(t, err)
 	return &testBundle{env: env, admin: env.Admin(), raw: raw, ctx: context.Background()}
 }
@@ -88,7 +88,7 @@ func TestAuth(t *testing.T) {
 			require.NoError(t, err)
 			requireError(t, http.StatusForbidden, "forbidden", "", res.StatusCode(), res.Body)
 
-			up, err := c.UserUpdateWithResponse(b.ctx, u.ID, adminc.UserUpdate{Role: ptr(commonc.UserRoleAdmin)})
+			up, err := c.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{Role: ptr(commonclient.UserRoleAdmin)})
 			require.NoError(t, err)
 			requireError(t, http.StatusForbidden, "forbidden", "", up.StatusCode(), up.Body)
 		}
@@ -102,18 +102,18 @@ func TestSettings(t *testing.T) {
 	res, err := b.admin.SettingsGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminc.Settings{SiteName: "Poolgate", RegistrationEnabled: true}, *res.JSON200)
+	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true}, *res.JSON200)
 
-	up, err := b.admin.SettingsUpdateWithResponse(b.ctx, adminc.SettingsUpdate{AllowUnpricedModels: ptr(true)})
+	up, err := b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{AllowUnpricedModels: ptr(true)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	require.Equal(t, adminc.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true}, *up.JSON200)
+	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true}, *up.JSON200)
 
-	up, err = b.admin.SettingsUpdateWithResponse(b.ctx, adminc.SettingsUpdate{
+	up, err = b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{
 		SiteName: ptr("Pool"), RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(5000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	want := adminc.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000}
+	want := adminclient.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000}
 	require.Equal(t, want, *up.JSON200)
 
 	res, err = b.admin.SettingsGetWithResponse(b.ctx)
@@ -145,19 +145,19 @@ func TestLogs(t *testing.T) {
 	res, err := b.admin.LogListWithResponse(b.ctx, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminc.UsageLogPage{Items: []adminc.UsageLog{}, Total: 0, Page: 1, PageSize: 20}, *res.JSON200)
+	require.Equal(t, adminclient.UsageLogPage{Items: []adminclient.UsageLog{}, Total: 0, Page: 1, PageSize: 20}, *res.JSON200)
 
-	res, err = b.admin.LogListWithResponse(b.ctx, &adminc.LogListParams{
+	res, err = b.admin.LogListWithResponse(b.ctx, &adminclient.LogListParams{
 		Page: ptr(2), PageSize: ptr(5), UserId: ptr(int64(1)), Model: ptr("gpt-4o-mini")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminc.UsageLogPage{Items: []adminc.UsageLog{}, Total: 0, Page: 2, PageSize: 5}, *res.JSON200)
+	require.Equal(t, adminclient.UsageLogPage{Items: []adminclient.UsageLog{}, Total: 0, Page: 2, PageSize: 5}, *res.JSON200)
 
-	res, err = b.raw.LogListWithResponse(b.ctx, &adminc.LogListParams{PageSize: ptr(500)})
+	res, err = b.raw.LogListWithResponse(b.ctx, &adminclient.LogListParams{PageSize: ptr(500)})
 	require.NoError(t, err)
 	requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 
-	res, err = b.raw.LogListWithResponse(b.ctx, &adminc.LogListParams{UserId: ptr(int64(0))})
+	res, err = b.raw.LogListWithResponse(b.ctx, &adminclient.LogListParams{UserId: ptr(int64(0))})
 	require.NoError(t, err)
 	requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 }

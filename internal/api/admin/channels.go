@@ -5,7 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -24,12 +24,12 @@ const (
 )
 
 // ChannelList lists every channel by id, with its account count.
-func (h *Handler) ChannelList(ctx context.Context, _ gen.ChannelListRequestObject) (gen.ChannelListResponseObject, error) {
+func (h *Handler) ChannelList(ctx context.Context, _ adminapi.ChannelListRequestObject) (adminapi.ChannelListResponseObject, error) {
 	rows, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ChannelList200JSONResponse{Items: make([]gen.Channel, 0, len(rows))}
+	out := adminapi.ChannelList200JSONResponse{Items: make([]adminapi.Channel, 0, len(rows))}
 	for _, r := range rows {
 		out.Items = append(out.Items, channelOut((*db.ChannelGetRow)(r)))
 	}
@@ -37,10 +37,10 @@ func (h *Handler) ChannelList(ctx context.Context, _ gen.ChannelListRequestObjec
 }
 
 // ChannelCreate adds a channel (priority 0, weight 1 and active unless given) and reroutes.
-func (h *Handler) ChannelCreate(ctx context.Context, req gen.ChannelCreateRequestObject) (gen.ChannelCreateResponseObject, error) {
+func (h *Handler) ChannelCreate(ctx context.Context, req adminapi.ChannelCreateRequestObject) (adminapi.ChannelCreateResponseObject, error) {
 	b := req.Body
-	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseUrl: b.BaseUrl, Models: b.Models,
-		Priority: defaultPriority, Weight: defaultWeight, Status: string(gen.ActiveStatusActive)}
+	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseURL: b.BaseUrl, Models: b.Models,
+		Priority: defaultPriority, Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive)}
 	var err error
 	if b.Priority != nil {
 		if p.Priority, err = int32Of("priority", *b.Priority); err != nil {
@@ -72,24 +72,24 @@ func (h *Handler) ChannelCreate(ctx context.Context, req gen.ChannelCreateReques
 		c.MinTier = string(*b.MinTier)
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.ChannelCreate201JSONResponse(channelOut(&db.ChannelGetRow{ID: c.ID, Name: c.Name, Type: c.Type,
-		BaseUrl: c.BaseUrl, Models: c.Models, Priority: c.Priority, Weight: c.Weight, Status: c.Status,
+	return adminapi.ChannelCreate201JSONResponse(channelOut(&db.ChannelGetRow{ID: c.ID, Name: c.Name, Type: c.Type,
+		BaseURL: c.BaseURL, Models: c.Models, Priority: c.Priority, Weight: c.Weight, Status: c.Status,
 		MinTier: c.MinTier, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})), nil
 }
 
 // ChannelGet reads one channel.
-func (h *Handler) ChannelGet(ctx context.Context, req gen.ChannelGetRequestObject) (gen.ChannelGetResponseObject, error) {
+func (h *Handler) ChannelGet(ctx context.Context, req adminapi.ChannelGetRequestObject) (adminapi.ChannelGetResponseObject, error) {
 	c, err := h.Queries.ChannelGet(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, channelNotFound)
 	}
-	return gen.ChannelGet200JSONResponse(channelOut(c)), nil
+	return adminapi.ChannelGet200JSONResponse(channelOut(c)), nil
 }
 
 // ChannelUpdate changes the fields present and reroutes.
-func (h *Handler) ChannelUpdate(ctx context.Context, req gen.ChannelUpdateRequestObject) (gen.ChannelUpdateResponseObject, error) {
+func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateRequestObject) (adminapi.ChannelUpdateResponseObject, error) {
 	b := req.Body
-	p := db.ChannelUpdateParams{ID: req.Id, Name: b.Name, BaseUrl: b.BaseUrl, Status: statusPtr(b.Status)}
+	p := db.ChannelUpdateParams{ID: req.Id, Name: b.Name, BaseURL: b.BaseUrl, Status: statusPtr(b.Status)}
 	if b.Models != nil {
 		p.Models = *b.Models
 		if p.Models == nil {
@@ -123,11 +123,11 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req gen.ChannelUpdateReques
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.ChannelUpdate200JSONResponse(channelOut(c)), nil
+	return adminapi.ChannelUpdate200JSONResponse(channelOut(c)), nil
 }
 
 // ChannelDelete deletes a channel and its accounts, and reroutes.
-func (h *Handler) ChannelDelete(ctx context.Context, req gen.ChannelDeleteRequestObject) (gen.ChannelDeleteResponseObject, error) {
+func (h *Handler) ChannelDelete(ctx context.Context, req adminapi.ChannelDeleteRequestObject) (adminapi.ChannelDeleteResponseObject, error) {
 	n, err := h.Queries.ChannelDelete(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -136,5 +136,5 @@ func (h *Handler) ChannelDelete(ctx context.Context, req gen.ChannelDeleteReques
 		return nil, fault.New(fault.NotFound, channelNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.ChannelDelete204Response{}, nil
+	return adminapi.ChannelDelete204Response{}, nil
 }

@@ -6,13 +6,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 )
 
-func (b *testBundle) channel(t *testing.T, name string) adminc.Channel {
+func (b *testBundle) channel(t *testing.T, name string) adminclient.Channel {
 	t.Helper()
-	res, err := b.admin.ChannelCreateWithResponse(b.ctx, adminc.ChannelCreate{
-		Name: name, Type: adminc.Openai, BaseUrl: b.env.UpstreamURL, Models: []string{"gpt-4o-mini"}})
+	res, err := b.admin.ChannelCreateWithResponse(b.ctx, adminclient.ChannelCreate{
+		Name: name, Type: adminclient.Openai, BaseUrl: b.env.UpstreamURL, Models: []string{"gpt-4o-mini"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	return *res.JSON201
@@ -22,36 +22,36 @@ func TestChannels(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	res, err := b.admin.ChannelCreateWithResponse(b.ctx, adminc.ChannelCreate{
-		Name: "openai-main", Type: adminc.Openai, BaseUrl: "https://api.openai.com/v1",
+	res, err := b.admin.ChannelCreateWithResponse(b.ctx, adminclient.ChannelCreate{
+		Name: "openai-main", Type: adminclient.Openai, BaseUrl: "https://api.openai.com/v1",
 		Models: []string{"gpt-4o-mini", "gpt-4o"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	c := *res.JSON201
 	require.Positive(t, c.Id)
 	require.Equal(t, "openai-main", c.Name)
-	require.Equal(t, adminc.Openai, c.Type)
+	require.Equal(t, adminclient.Openai, c.Type)
 	require.Equal(t, "https://api.openai.com/v1", c.BaseUrl)
 	require.Equal(t, []string{"gpt-4o-mini", "gpt-4o"}, c.Models)
 	require.Equal(t, 0, c.Priority, "default priority")
 	require.Equal(t, 1, c.Weight, "default weight")
-	require.Equal(t, adminc.ActiveStatusActive, c.Status, "default status")
+	require.Equal(t, adminclient.ActiveStatusActive, c.Status, "default status")
 	require.Equal(t, 0, c.AccountCount)
 
-	res, err = b.admin.ChannelCreateWithResponse(b.ctx, adminc.ChannelCreate{
-		Name: "claude", Type: adminc.Anthropic, BaseUrl: "http://127.0.0.1:9/v1", Models: []string{"claude-sonnet-4"},
-		Priority: ptr(-5), Weight: ptr(0), Status: ptr(adminc.ActiveStatusDisabled)})
+	res, err = b.admin.ChannelCreateWithResponse(b.ctx, adminclient.ChannelCreate{
+		Name: "claude", Type: adminclient.Anthropic, BaseUrl: "http://127.0.0.1:9/v1", Models: []string{"claude-sonnet-4"},
+		Priority: ptr(-5), Weight: ptr(0), Status: ptr(adminclient.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	c2 := *res.JSON201
 	require.Equal(t, -5, c2.Priority)
 	require.Equal(t, 0, c2.Weight)
-	require.Equal(t, adminc.ActiveStatusDisabled, c2.Status)
+	require.Equal(t, adminclient.ActiveStatusDisabled, c2.Status)
 
 	list, err := b.admin.ChannelListWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, list.StatusCode(), string(list.Body))
-	require.Equal(t, []adminc.Channel{c, c2}, list.JSON200.Items)
+	require.Equal(t, []adminclient.Channel{c, c2}, list.JSON200.Items)
 
 	get, err := b.admin.ChannelGetWithResponse(b.ctx, c.Id)
 	require.NoError(t, err)
@@ -59,7 +59,7 @@ func TestChannels(t *testing.T) {
 	require.Equal(t, c, *get.JSON200)
 
 	// A partial update changes only the fields present.
-	up, err := b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminc.ChannelUpdate{Priority: ptr(10), Models: &[]string{"gpt-4.1"}})
+	up, err := b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminclient.ChannelUpdate{Priority: ptr(10), Models: &[]string{"gpt-4.1"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	u := *up.JSON200
@@ -72,23 +72,23 @@ func TestChannels(t *testing.T) {
 	require.Equal(t, c.CreatedAt, u.CreatedAt)
 	require.False(t, u.UpdatedAt.Before(c.UpdatedAt))
 
-	up, err = b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminc.ChannelUpdate{
-		Name: ptr("openai-renamed"), BaseUrl: ptr("http://localhost:11434/v1"), Weight: ptr(3), Status: ptr(adminc.ActiveStatusDisabled)})
+	up, err = b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminclient.ChannelUpdate{
+		Name: ptr("openai-renamed"), BaseUrl: ptr("http://localhost:11434/v1"), Weight: ptr(3), Status: ptr(adminclient.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, "openai-renamed", up.JSON200.Name)
 	require.Equal(t, "http://localhost:11434/v1", up.JSON200.BaseUrl)
 	require.Equal(t, 3, up.JSON200.Weight)
-	require.Equal(t, adminc.ActiveStatusDisabled, up.JSON200.Status)
+	require.Equal(t, adminclient.ActiveStatusDisabled, up.JSON200.Status)
 	require.Equal(t, 10, up.JSON200.Priority)
 
 	t.Run("Conflict", func(t *testing.T) {
-		dup, err := b.admin.ChannelCreateWithResponse(b.ctx, adminc.ChannelCreate{
-			Name: "claude", Type: adminc.Openai, BaseUrl: "https://example.com/v1", Models: []string{"m"}})
+		dup, err := b.admin.ChannelCreateWithResponse(b.ctx, adminclient.ChannelCreate{
+			Name: "claude", Type: adminclient.Openai, BaseUrl: "https://example.com/v1", Models: []string{"m"}})
 		require.NoError(t, err)
 		requireError(t, http.StatusConflict, "conflict", "a channel with this name already exists", dup.StatusCode(), dup.Body)
 
-		ren, err := b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminc.ChannelUpdate{Name: ptr("claude")})
+		ren, err := b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminclient.ChannelUpdate{Name: ptr("claude")})
 		require.NoError(t, err)
 		requireError(t, http.StatusConflict, "conflict", "a channel with this name already exists", ren.StatusCode(), ren.Body)
 	})
@@ -99,7 +99,7 @@ func TestChannels(t *testing.T) {
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "channel not found", get.StatusCode(), get.Body)
 
-		up, err := b.admin.ChannelUpdateWithResponse(b.ctx, unknown, adminc.ChannelUpdate{Priority: ptr(1)})
+		up, err := b.admin.ChannelUpdateWithResponse(b.ctx, unknown, adminclient.ChannelUpdate{Priority: ptr(1)})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "channel not found", up.StatusCode(), up.Body)
 

@@ -3,7 +3,7 @@ package admin
 import (
 	"math"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/settings"
@@ -52,7 +52,7 @@ func int32Ptr(field string, v *int) (*int32, error) {
 }
 
 // statusPtr converts an optional status to its column value.
-func statusPtr(s *gen.ActiveStatus) *string {
+func statusPtr(s *adminapi.ActiveStatus) *string {
 	if s == nil {
 		return nil
 	}
@@ -60,8 +60,8 @@ func statusPtr(s *gen.ActiveStatus) *string {
 	return &v
 }
 
-func settingsOut(v *settings.Values) gen.Settings {
-	return gen.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
+func settingsOut(v *settings.Values) adminapi.Settings {
+	return adminapi.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
 		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, OauthUrl: v.OAuthURL,
 		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
 		CarpageNotice: v.CarpageNotice}
@@ -69,34 +69,34 @@ func settingsOut(v *settings.Values) gen.Settings {
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert
 // to the same type).
-func channelOut(c *db.ChannelGetRow) gen.Channel {
+func channelOut(c *db.ChannelGetRow) adminapi.Channel {
 	models := c.Models
 	if models == nil {
 		models = []string{}
 	}
-	return gen.Channel{Id: c.ID, Name: c.Name, Type: gen.ChannelType(c.Type), BaseUrl: c.BaseUrl, Models: models,
-		Priority: int(c.Priority), Weight: int(c.Weight), Status: gen.ActiveStatus(c.Status), MinTier: gen.Tier(c.MinTier),
+	return adminapi.Channel{Id: c.ID, Name: c.Name, Type: adminapi.ChannelType(c.Type), BaseUrl: c.BaseURL, Models: models,
+		Priority: int(c.Priority), Weight: int(c.Weight), Status: adminapi.ActiveStatus(c.Status), MinTier: adminapi.Tier(c.MinTier),
 		AccountCount: int(c.AccountCount), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // accountOut converts an account row; the sealed credential never leaves, only whether there is
 // one and its masked tail.
-func accountOut(a *db.Account) gen.Account {
-	return gen.Account{Id: a.ID, ChannelId: a.ChannelID, Name: a.Name, HasCredential: len(a.CredentialEnc) > 0,
+func accountOut(a *db.Account) adminapi.Account {
+	return adminapi.Account{Id: a.ID, ChannelId: a.ChannelID, Name: a.Name, HasCredential: len(a.CredentialEnc) > 0,
 		CredentialTail: a.CredentialTail, Status: accountStatus(a), Weight: int(a.Weight),
 		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
-		Tier: gen.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.ApiKeyID, CoolingUntil: a.CoolingUntil,
+		Tier: adminapi.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.APIKeyID, CoolingUntil: a.CoolingUntil,
 		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits)}
 }
 
-func modelOut(m *db.Model) gen.Model {
-	return gen.Model{Id: m.ID, Name: m.Name, InputPrice: m.InputPrice, OutputPrice: m.OutputPrice,
+func modelOut(m *db.Model) adminapi.Model {
+	return adminapi.Model{Id: m.ID, Name: m.Name, InputPrice: m.InputPrice, OutputPrice: m.OutputPrice,
 		CachedInputPrice: m.CachedInputPrice, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
-func usageLogOut(l *db.UsageLog) gen.UsageLog {
-	return gen.UsageLog{Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: l.ApiKeyID,
+func usageLogOut(l *db.UsageLog) adminapi.UsageLog {
+	return adminapi.UsageLog{Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: l.APIKeyID,
 		ChannelId: l.ChannelID, AccountId: l.AccountID, Model: l.Model, Endpoint: l.Endpoint, Stream: l.Stream,
 		PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, CachedTokens: l.CachedTokens,
 		CacheWrite5mTokens: l.CacheWrite5mTokens, CacheWrite1hTokens: l.CacheWrite1hTokens, ReasoningTokens: l.ReasoningTokens,

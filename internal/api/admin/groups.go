@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -16,12 +16,12 @@ import (
 const groupNotFound = "group not found"
 
 // GroupList lists every group with the channels restricted to it.
-func (h *Handler) GroupList(ctx context.Context, _ gen.GroupListRequestObject) (gen.GroupListResponseObject, error) {
+func (h *Handler) GroupList(ctx context.Context, _ adminapi.GroupListRequestObject) (adminapi.GroupListResponseObject, error) {
 	rows, err := h.Queries.GroupList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.GroupList200JSONResponse{Items: make([]gen.Group, 0, len(rows))}
+	out := adminapi.GroupList200JSONResponse{Items: make([]adminapi.Group, 0, len(rows))}
 	for _, g := range rows {
 		out.Items = append(out.Items, groupOut((*db.GroupGetRow)(g)))
 	}
@@ -29,7 +29,7 @@ func (h *Handler) GroupList(ctx context.Context, _ gen.GroupListRequestObject) (
 }
 
 // GroupCreate creates a group and restricts the channels given to it.
-func (h *Handler) GroupCreate(ctx context.Context, req gen.GroupCreateRequestObject) (gen.GroupCreateResponseObject, error) {
+func (h *Handler) GroupCreate(ctx context.Context, req adminapi.GroupCreateRequestObject) (adminapi.GroupCreateResponseObject, error) {
 	b := req.Body
 	var g *db.GroupGetRow
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
@@ -51,11 +51,11 @@ func (h *Handler) GroupCreate(ctx context.Context, req gen.GroupCreateRequestObj
 		return nil, err
 	}
 	h.groupsChanged(ctx)
-	return gen.GroupCreate201JSONResponse(groupOut(g)), nil
+	return adminapi.GroupCreate201JSONResponse(groupOut(g)), nil
 }
 
 // GroupUpdate changes a group; channel_ids, when present, replaces its channels.
-func (h *Handler) GroupUpdate(ctx context.Context, req gen.GroupUpdateRequestObject) (gen.GroupUpdateResponseObject, error) {
+func (h *Handler) GroupUpdate(ctx context.Context, req adminapi.GroupUpdateRequestObject) (adminapi.GroupUpdateResponseObject, error) {
 	b := req.Body
 	var g *db.GroupGetRow
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
@@ -85,11 +85,11 @@ func (h *Handler) GroupUpdate(ctx context.Context, req gen.GroupUpdateRequestObj
 		return nil, err
 	}
 	h.groupsChanged(ctx)
-	return gen.GroupUpdate200JSONResponse(groupOut(g)), nil
+	return adminapi.GroupUpdate200JSONResponse(groupOut(g)), nil
 }
 
 // GroupDelete deletes a group: its users are left without one, its channel restrictions go.
-func (h *Handler) GroupDelete(ctx context.Context, req gen.GroupDeleteRequestObject) (gen.GroupDeleteResponseObject, error) {
+func (h *Handler) GroupDelete(ctx context.Context, req adminapi.GroupDeleteRequestObject) (adminapi.GroupDeleteResponseObject, error) {
 	n, err := h.Queries.GroupDelete(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -98,7 +98,7 @@ func (h *Handler) GroupDelete(ctx context.Context, req gen.GroupDeleteRequestObj
 		return nil, fault.New(fault.NotFound, groupNotFound)
 	}
 	h.groupsChanged(ctx)
-	return gen.GroupDelete204Response{}, nil
+	return adminapi.GroupDelete204Response{}, nil
 }
 
 // setGroupChannels restricts channels to a group, refusing unknown channel ids.
@@ -124,12 +124,12 @@ func (h *Handler) groupsChanged(ctx context.Context) {
 	h.Bus.Publish(ctx, bus.TopicUser, "")
 }
 
-func groupOut(g *db.GroupGetRow) gen.Group {
+func groupOut(g *db.GroupGetRow) adminapi.Group {
 	ids := g.ChannelIds
 	if ids == nil {
 		ids = []int64{}
 	}
-	return gen.Group{Id: g.ID, Name: g.Name, MultiplierPermille: int(g.MultiplierPermille), Description: g.Description,
+	return adminapi.Group{Id: g.ID, Name: g.Name, MultiplierPermille: int(g.MultiplierPermille), Description: g.Description,
 		ChannelIds: ids, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 }
 

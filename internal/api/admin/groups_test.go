@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 )
 
 func TestGroupsCRUD(t *testing.T) {
@@ -14,7 +14,7 @@ func TestGroupsCRUD(t *testing.T) {
 	b := setup(t)
 	ch := b.env.Channel("vip", []string{"gpt-4o-mini"})
 
-	res, err := b.admin.GroupCreateWithResponse(b.ctx, adminc.GroupCreate{Name: "vip", MultiplierPermille: ptr(1500),
+	res, err := b.admin.GroupCreateWithResponse(b.ctx, adminclient.GroupCreate{Name: "vip", MultiplierPermille: ptr(1500),
 		Description: ptr("priority"), ChannelIds: &[]int64{ch, ch}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
@@ -23,20 +23,20 @@ func TestGroupsCRUD(t *testing.T) {
 	require.Equal(t, 1500, g.MultiplierPermille)
 	require.Equal(t, []int64{ch}, g.ChannelIds)
 
-	def, err := b.admin.GroupCreateWithResponse(b.ctx, adminc.GroupCreate{Name: "default"})
+	def, err := b.admin.GroupCreateWithResponse(b.ctx, adminclient.GroupCreate{Name: "default"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, def.StatusCode(), string(def.Body))
 	require.Equal(t, 1000, def.JSON201.MultiplierPermille)
 	require.Empty(t, def.JSON201.ChannelIds)
 
-	dup, err := b.admin.GroupCreateWithResponse(b.ctx, adminc.GroupCreate{Name: "vip"})
+	dup, err := b.admin.GroupCreateWithResponse(b.ctx, adminclient.GroupCreate{Name: "vip"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusConflict, dup.StatusCode(), string(dup.Body))
-	unknown, err := b.admin.GroupCreateWithResponse(b.ctx, adminc.GroupCreate{Name: "x", ChannelIds: &[]int64{ch + 1000}})
+	unknown, err := b.admin.GroupCreateWithResponse(b.ctx, adminclient.GroupCreate{Name: "x", ChannelIds: &[]int64{ch + 1000}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, unknown.StatusCode(), string(unknown.Body))
 
-	up, err := b.admin.GroupUpdateWithResponse(b.ctx, g.Id, adminc.GroupUpdate{MultiplierPermille: ptr(1200)})
+	up, err := b.admin.GroupUpdateWithResponse(b.ctx, g.Id, adminclient.GroupUpdate{MultiplierPermille: ptr(1200)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, 1200, up.JSON200.MultiplierPermille)
@@ -44,11 +44,11 @@ func TestGroupsCRUD(t *testing.T) {
 
 	// A user joins and leaves a group.
 	u := b.env.NewUser("alice", 0)
-	uu, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminc.UserUpdate{GroupId: &g.Id})
+	uu, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{GroupId: &g.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, uu.StatusCode(), string(uu.Body))
 	require.Equal(t, g.Id, *uu.JSON200.GroupId)
-	bad, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminc.UserUpdate{GroupId: ptr(int64(999_999))})
+	bad, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{GroupId: ptr(int64(999_999))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, bad.StatusCode(), string(bad.Body))
 
@@ -63,7 +63,7 @@ func TestGroupsCRUD(t *testing.T) {
 	gone, err := b.admin.GroupDeleteWithResponse(b.ctx, g.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, gone.StatusCode(), string(gone.Body))
-	missing, err := b.admin.GroupUpdateWithResponse(b.ctx, g.Id, adminc.GroupUpdate{Name: ptr("y")})
+	missing, err := b.admin.GroupUpdateWithResponse(b.ctx, g.Id, adminclient.GroupUpdate{Name: ptr("y")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, missing.StatusCode(), string(missing.Body))
 

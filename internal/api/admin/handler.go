@@ -5,7 +5,7 @@ package admin
 import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/hook"
@@ -31,4 +31,4 @@ type Handler struct {
 	Accounts *pool.Pool
 }
 
-var _ gen.StrictServerInterface = (*Handler)(nil)
+var _ adminapi.StrictServerInterface = (*Handler)(nil)

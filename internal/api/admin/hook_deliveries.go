@@ -3,7 +3,7 @@ package admin
 import (
 	"context"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/hook"
@@ -14,7 +14,7 @@ const deliveryNotFound = "hook delivery not found"
 
 // HookDeliveryList returns a page of the notify outbox, newest first, optionally by status. The
 // sealed payloads (caller token, messages) are never read.
-func (h *Handler) HookDeliveryList(ctx context.Context, req gen.HookDeliveryListRequestObject) (gen.HookDeliveryListResponseObject, error) {
+func (h *Handler) HookDeliveryList(ctx context.Context, req adminapi.HookDeliveryListRequestObject) (adminapi.HookDeliveryListResponseObject, error) {
 	q := req.Params
 	pg, ps, off, lim := page(q.Page, q.PageSize)
 	var status *string
@@ -33,7 +33,7 @@ func (h *Handler) HookDeliveryList(ctx context.Context, req gen.HookDeliveryList
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.HookDeliveryList200JSONResponse{Items: make([]gen.HookDelivery, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
+	out := adminapi.HookDeliveryList200JSONResponse{Items: make([]adminapi.HookDelivery, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
 	for _, r := range rows {
 		out.Items = append(out.Items, hookDeliveryOut(r))
 	}
@@ -41,13 +41,13 @@ func (h *Handler) HookDeliveryList(ctx context.Context, req gen.HookDeliveryList
 }
 
 // HookDeliveryRetry puts a dead delivery back in the queue, due now, for another retry window.
-func (h *Handler) HookDeliveryRetry(ctx context.Context, req gen.HookDeliveryRetryRequestObject) (gen.HookDeliveryRetryResponseObject, error) {
+func (h *Handler) HookDeliveryRetry(ctx context.Context, req adminapi.HookDeliveryRetryRequestObject) (adminapi.HookDeliveryRetryResponseObject, error) {
 	r, err := h.Queries.HookOutboxRequeue(ctx, h.Pool, req.Id)
 	if err == nil {
 		if h.Hooks != nil {
 			h.Hooks.Wake()
 		}
-		return gen.HookDeliveryRetry200JSONResponse(hookDeliveryOut((*db.HookOutboxListRow)(r))), nil
+		return adminapi.HookDeliveryRetry200JSONResponse(hookDeliveryOut((*db.HookOutboxListRow)(r))), nil
 	}
 	if err = store.Translate(err, deliveryNotFound); !fault.Is(err, fault.NotFound) {
 		return nil, err
@@ -58,8 +58,8 @@ func (h *Handler) HookDeliveryRetry(ctx context.Context, req gen.HookDeliveryRet
 	return nil, fault.Code(fault.Conflict, "delivery_not_dead", "only dead deliveries can be retried")
 }
 
-func hookDeliveryOut(r *db.HookOutboxListRow) gen.HookDelivery {
-	return gen.HookDelivery{Id: r.ID, Kind: gen.HookDeliveryKind(r.Kind), Status: gen.HookDeliveryStatus(r.Status),
-		Host: hook.HostOf(r.Url), Attempts: r.Attempts, LastError: hook.SanitizeError(r.LastError), NextAt: r.NextAt,
+func hookDeliveryOut(r *db.HookOutboxListRow) adminapi.HookDelivery {
+	return adminapi.HookDelivery{Id: r.ID, Kind: adminapi.HookDeliveryKind(r.Kind), Status: adminapi.HookDeliveryStatus(r.Status),
+		Host: hook.HostOf(r.URL), Attempts: r.Attempts, LastError: hook.SanitizeError(r.LastError), NextAt: r.NextAt,
 		DeliveredAt: r.DeliveredAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/hookserver"
@@ -34,13 +34,13 @@ func TestHookDeliveries(t *testing.T) {
 	env.Price("gpt-4o-mini", 1_000_000, 1_000_000)
 	user := env.NewUser("alice", 1_000_000)
 	// The notify URL carries a secret of its own in its query: it must never be shown.
-	set, err := admin.SettingsUpdateWithResponse(ctx, adminc.SettingsUpdate{NotifyUrl: ptr(recv.URL + "/notify?sig=url-secret-123")})
+	set, err := admin.SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{NotifyUrl: ptr(recv.URL + "/notify?sig=url-secret-123")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
 
-	list := func(status *adminc.HookDeliveryStatus) *adminc.HookDeliveryPage {
+	list := func(status *adminclient.HookDeliveryStatus) *adminclient.HookDeliveryPage {
 		t.Helper()
-		res, err := admin.HookDeliveryListWithResponse(ctx, &adminc.HookDeliveryListParams{Status: status})
+		res, err := admin.HookDeliveryListWithResponse(ctx, &adminclient.HookDeliveryListParams{Status: status})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 		for _, secret := range []string{user.Key, "url-secret-123", "/notify"} {
@@ -48,7 +48,7 @@ func TestHookDeliveries(t *testing.T) {
 		}
 		return res.JSON200
 	}
-	dead, pending, delivered := adminc.Dead, adminc.Pending, adminc.Delivered
+	dead, pending, delivered := adminclient.Dead, adminclient.Pending, adminclient.Delivered
 
 	recv.Slow.Store(true) // every attempt times out
 	req, err := http.NewRequest(http.MethodPost, env.URL+"/v1/chat/completions",
@@ -77,8 +77,8 @@ func TestHookDeliveries(t *testing.T) {
 	p := list(&dead)
 	require.EqualValues(t, 1, p.Total)
 	d := p.Items[0]
-	require.Equal(t, adminc.Notify, d.Kind)
-	require.Equal(t, adminc.Dead, d.Status)
+	require.Equal(t, adminclient.Notify, d.Kind)
+	require.Equal(t, adminclient.Dead, d.Status)
 	require.Equal(t, strings.TrimPrefix(recv.URL, "http://"), d.Host)
 	require.GreaterOrEqual(t, d.Attempts, int32(2))
 	require.Contains(t, d.LastError, "http://"+d.Host, "URLs are reduced to their host")
@@ -94,7 +94,7 @@ func TestHookDeliveries(t *testing.T) {
 	res, err := admin.HookDeliveryRetryWithResponse(ctx, d.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminc.Pending, res.JSON200.Status)
+	require.Equal(t, adminclient.Pending, res.JSON200.Status)
 	require.NotContains(t, string(res.Body), user.Key)
 	require.Eventually(t, func() bool { return len(recv.Ref.Received()) == 1 }, 10*time.Second, 20*time.Millisecond)
 	got := recv.Ref.Received()[0]

@@ -3,13 +3,13 @@ package admin
 import (
 	"context"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
 // LogList returns a page of usage logs, newest first, filtered by user and model.
-func (h *Handler) LogList(ctx context.Context, req gen.LogListRequestObject) (gen.LogListResponseObject, error) {
+func (h *Handler) LogList(ctx context.Context, req adminapi.LogListRequestObject) (adminapi.LogListResponseObject, error) {
 	q := req.Params
 	pg, ps, off, lim := page(q.Page, q.PageSize)
 	total, err := h.Queries.UsageLogCount(ctx, h.Pool, db.UsageLogCountParams{UserID: q.UserId, Model: q.Model})
@@ -21,7 +21,7 @@ func (h *Handler) LogList(ctx context.Context, req gen.LogListRequestObject) (ge
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.LogList200JSONResponse{Items: make([]gen.UsageLog, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
+	out := adminapi.LogList200JSONResponse{Items: make([]adminapi.UsageLog, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
 	for _, l := range rows {
 		out.Items = append(out.Items, usageLogOut(l))
 	}

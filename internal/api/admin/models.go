@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -19,12 +19,12 @@ const (
 )
 
 // ModelList lists every priced model, by name.
-func (h *Handler) ModelList(ctx context.Context, _ gen.ModelListRequestObject) (gen.ModelListResponseObject, error) {
+func (h *Handler) ModelList(ctx context.Context, _ adminapi.ModelListRequestObject) (adminapi.ModelListResponseObject, error) {
 	rows, err := h.Queries.ModelList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ModelList200JSONResponse{Items: make([]gen.Model, 0, len(rows))}
+	out := adminapi.ModelList200JSONResponse{Items: make([]adminapi.Model, 0, len(rows))}
 	for _, m := range rows {
 		out.Items = append(out.Items, modelOut(m))
 	}
@@ -32,7 +32,7 @@ func (h *Handler) ModelList(ctx context.Context, _ gen.ModelListRequestObject) (
 }
 
 // ModelCreate prices a model and reroutes.
-func (h *Handler) ModelCreate(ctx context.Context, req gen.ModelCreateRequestObject) (gen.ModelCreateResponseObject, error) {
+func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateRequestObject) (adminapi.ModelCreateResponseObject, error) {
 	b := req.Body
 	m, err := h.Queries.ModelCreate(ctx, h.Pool, db.ModelCreateParams{Name: b.Name, InputPrice: b.InputPrice,
 		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice})
@@ -43,12 +43,12 @@ func (h *Handler) ModelCreate(ctx context.Context, req gen.ModelCreateRequestObj
 		return nil, store.Translate(err, "")
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.ModelCreate201JSONResponse(modelOut(m)), nil
+	return adminapi.ModelCreate201JSONResponse(modelOut(m)), nil
 }
 
 // ModelUpdate changes the prices present and reroutes. A `cached_input_price` of null resets it
 // to the input price; leaving it out keeps it.
-func (h *Handler) ModelUpdate(ctx context.Context, req gen.ModelUpdateRequestObject) (gen.ModelUpdateResponseObject, error) {
+func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateRequestObject) (adminapi.ModelUpdateResponseObject, error) {
 	b := req.Body
 	m, err := h.Queries.ModelUpdate(ctx, h.Pool, db.ModelUpdateParams{ID: req.Id, InputPrice: b.InputPrice,
 		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice,
@@ -57,11 +57,11 @@ func (h *Handler) ModelUpdate(ctx context.Context, req gen.ModelUpdateRequestObj
 		return nil, store.Translate(err, modelNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.ModelUpdate200JSONResponse(modelOut(m)), nil
+	return adminapi.ModelUpdate200JSONResponse(modelOut(m)), nil
 }
 
 // ModelDelete removes a model's price and reroutes.
-func (h *Handler) ModelDelete(ctx context.Context, req gen.ModelDeleteRequestObject) (gen.ModelDeleteResponseObject, error) {
+func (h *Handler) ModelDelete(ctx context.Context, req adminapi.ModelDeleteRequestObject) (adminapi.ModelDeleteResponseObject, error) {
 	n, err := h.Queries.ModelDelete(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -70,7 +70,7 @@ func (h *Handler) ModelDelete(ctx context.Context, req gen.ModelDeleteRequestObj
 		return nil, fault.New(fault.NotFound, modelNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.ModelDelete204Response{}, nil
+	return adminapi.ModelDelete204Response{}, nil
 }
 
 // bodyHas reports whether the request's JSON object body has a member named key, even a null

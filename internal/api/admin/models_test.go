@@ -6,14 +6,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 )
 
 func TestModels(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	res, err := b.admin.ModelCreateWithResponse(b.ctx, adminc.ModelCreate{Name: "gpt-4o-mini", InputPrice: 75000, OutputPrice: 300000})
+	res, err := b.admin.ModelCreateWithResponse(b.ctx, adminclient.ModelCreate{Name: "gpt-4o-mini", InputPrice: 75000, OutputPrice: 300000})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	mini := *res.JSON201
@@ -24,7 +24,7 @@ func TestModels(t *testing.T) {
 	require.Nil(t, mini.CachedInputPrice)
 	require.Contains(t, string(res.Body), `"cached_input_price":null`)
 
-	res, err = b.admin.ModelCreateWithResponse(b.ctx, adminc.ModelCreate{Name: "claude-sonnet-4", InputPrice: 3_000_000,
+	res, err = b.admin.ModelCreateWithResponse(b.ctx, adminclient.ModelCreate{Name: "claude-sonnet-4", InputPrice: 3_000_000,
 		OutputPrice: 15_000_000, CachedInputPrice: ptr(int64(300_000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
@@ -34,21 +34,21 @@ func TestModels(t *testing.T) {
 	list, err := b.admin.ModelListWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, list.StatusCode(), string(list.Body))
-	require.Equal(t, []adminc.Model{sonnet, mini}, list.JSON200.Items, "by name")
+	require.Equal(t, []adminclient.Model{sonnet, mini}, list.JSON200.Items, "by name")
 
-	dup, err := b.admin.ModelCreateWithResponse(b.ctx, adminc.ModelCreate{Name: "gpt-4o-mini", InputPrice: 1, OutputPrice: 1})
+	dup, err := b.admin.ModelCreateWithResponse(b.ctx, adminclient.ModelCreate{Name: "gpt-4o-mini", InputPrice: 1, OutputPrice: 1})
 	require.NoError(t, err)
 	requireError(t, http.StatusConflict, "conflict", "a model with this name already exists", dup.StatusCode(), dup.Body)
 
 	// Fields left out stay, cached_input_price included.
-	up, err := b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminc.ModelUpdate{OutputPrice: ptr(int64(16_000_000))})
+	up, err := b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminclient.ModelUpdate{OutputPrice: ptr(int64(16_000_000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, int64(16_000_000), up.JSON200.OutputPrice)
 	require.Equal(t, int64(3_000_000), up.JSON200.InputPrice)
 	require.Equal(t, ptr(int64(300_000)), up.JSON200.CachedInputPrice)
 
-	up, err = b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminc.ModelUpdate{InputPrice: ptr(int64(2_000_000)), CachedInputPrice: ptr(int64(0))})
+	up, err = b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminclient.ModelUpdate{InputPrice: ptr(int64(2_000_000)), CachedInputPrice: ptr(int64(0))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, int64(2_000_000), up.JSON200.InputPrice)
@@ -68,7 +68,7 @@ func TestModels(t *testing.T) {
 	require.Equal(t, ptr(int64(37500)), upb.JSON200.CachedInputPrice)
 
 	t.Run("NotFound", func(t *testing.T) {
-		up, err := b.admin.ModelUpdateWithResponse(b.ctx, 999999, adminc.ModelUpdate{InputPrice: ptr(int64(1))})
+		up, err := b.admin.ModelUpdateWithResponse(b.ctx, 999999, adminclient.ModelUpdate{InputPrice: ptr(int64(1))})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "model not found", up.StatusCode(), up.Body)
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -25,16 +25,16 @@ const (
 )
 
 // accountStatus is the status shown for an account: an active one cooling down shows cooling.
-func accountStatus(a *db.Account) gen.AccountStatus {
+func accountStatus(a *db.Account) adminapi.AccountStatus {
 	if a.Status == pool.StatusActive && a.CoolingUntil != nil && a.CoolingUntil.After(time.Now()) {
-		return gen.AccountStatusCooling
+		return adminapi.AccountStatusCooling
 	}
-	return gen.AccountStatus(a.Status)
+	return adminapi.AccountStatus(a.Status)
 }
 
 // limitsOut converts the limits column (a JSON object of strings) to the wire map.
-func limitsOut(raw []byte) gen.AccountLimits {
-	out := gen.AccountLimits{}
+func limitsOut(raw []byte) adminapi.AccountLimits {
+	out := adminapi.AccountLimits{}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &out) // the column only ever holds what limitsIn wrote
 	}
@@ -42,7 +42,7 @@ func limitsOut(raw []byte) gen.AccountLimits {
 }
 
 // limitsIn validates wire limits and encodes them for the limits column (nil when absent).
-func limitsIn(l *gen.AccountLimits) ([]byte, error) {
+func limitsIn(l *adminapi.AccountLimits) ([]byte, error) {
 	if l == nil {
 		return nil, nil
 	}
@@ -55,9 +55,9 @@ func limitsIn(l *gen.AccountLimits) ([]byte, error) {
 }
 
 // accountCreateParams turns one create body into query parameters.
-func (h *Handler) accountCreateParams(channel int64, b *gen.AccountCreate) (db.AccountCreateParams, error) {
+func (h *Handler) accountCreateParams(channel int64, b *adminapi.AccountCreate) (db.AccountCreateParams, error) {
 	p := db.AccountCreateParams{ChannelID: channel, CredentialEnc: h.Box.Seal(b.Credential),
-		CredentialTail: secretbox.Tail(b.Credential), Weight: defaultWeight, Status: string(gen.ActiveStatusActive),
+		CredentialTail: secretbox.Tail(b.Credential), Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive),
 		Nickname: b.Nickname, OwnerUserID: b.OwnerUserId}
 	if b.Name != nil {
 		p.Name = *b.Name
@@ -95,7 +95,7 @@ func translateAccountWrite(err error) error {
 }
 
 // AccountImport adds many accounts to a channel in one transaction.
-func (h *Handler) AccountImport(ctx context.Context, req gen.AccountImportRequestObject) (gen.AccountImportResponseObject, error) {
+func (h *Handler) AccountImport(ctx context.Context, req adminapi.AccountImportRequestObject) (adminapi.AccountImportResponseObject, error) {
 	params := make([]db.AccountCreateParams, 0, len(req.Body.Accounts))
 	for i := range req.Body.Accounts {
 		p, err := h.accountCreateParams(req.Id, &req.Body.Accounts[i])
@@ -104,7 +104,7 @@ func (h *Handler) AccountImport(ctx context.Context, req gen.AccountImportReques
 		}
 		params = append(params, p)
 	}
-	out := gen.AccountImport201JSONResponse{Items: make([]gen.Account, 0, len(params))}
+	out := adminapi.AccountImport201JSONResponse{Items: make([]adminapi.Account, 0, len(params))}
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		if err := h.channelExists(ctx, tx, req.Id); err != nil {
 			return err
@@ -127,7 +127,7 @@ func (h *Handler) AccountImport(ctx context.Context, req gen.AccountImportReques
 }
 
 // AccountReset puts an account back in rotation: active, no cooldown anywhere, no failures.
-func (h *Handler) AccountReset(ctx context.Context, req gen.AccountResetRequestObject) (gen.AccountResetResponseObject, error) {
+func (h *Handler) AccountReset(ctx context.Context, req adminapi.AccountResetRequestObject) (adminapi.AccountResetResponseObject, error) {
 	a, err := h.Queries.AccountReset(ctx, h.Pool, db.AccountResetParams{ID: req.AccountId, ChannelID: req.Id})
 	if err != nil {
 		if err := h.channelExists(ctx, h.Pool, req.Id); err != nil {
@@ -139,20 +139,20 @@ func (h *Handler) AccountReset(ctx context.Context, req gen.AccountResetRequestO
 		return nil, fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.AccountReset200JSONResponse(accountOut(a)), nil
+	return adminapi.AccountReset200JSONResponse(accountOut(a)), nil
 }
 
-func userChannelOut(u *db.UserChannel) gen.UserChannel {
-	return gen.UserChannel{Id: u.ID, UserId: u.UserID, ChannelId: u.ChannelID, Priority: int(u.Priority), CreatedAt: u.CreatedAt}
+func userChannelOut(u *db.UserChannel) adminapi.UserChannel {
+	return adminapi.UserChannel{Id: u.ID, UserId: u.UserID, ChannelId: u.ChannelID, Priority: int(u.Priority), CreatedAt: u.CreatedAt}
 }
 
 // UserChannelList lists the bindings of users to dedicated channels.
-func (h *Handler) UserChannelList(ctx context.Context, req gen.UserChannelListRequestObject) (gen.UserChannelListResponseObject, error) {
+func (h *Handler) UserChannelList(ctx context.Context, req adminapi.UserChannelListRequestObject) (adminapi.UserChannelListResponseObject, error) {
 	rows, err := h.Queries.UserChannelList(ctx, h.Pool, db.UserChannelListParams{UserID: req.Params.UserId, ChannelID: req.Params.ChannelId})
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.UserChannelList200JSONResponse{Items: make([]gen.UserChannel, 0, len(rows))}
+	out := adminapi.UserChannelList200JSONResponse{Items: make([]adminapi.UserChannel, 0, len(rows))}
 	for _, r := range rows {
 		out.Items = append(out.Items, userChannelOut(r))
 	}
@@ -160,7 +160,7 @@ func (h *Handler) UserChannelList(ctx context.Context, req gen.UserChannelListRe
 }
 
 // UserChannelCreate dedicates a channel to a user and reroutes.
-func (h *Handler) UserChannelCreate(ctx context.Context, req gen.UserChannelCreateRequestObject) (gen.UserChannelCreateResponseObject, error) {
+func (h *Handler) UserChannelCreate(ctx context.Context, req adminapi.UserChannelCreateRequestObject) (adminapi.UserChannelCreateResponseObject, error) {
 	b := req.Body
 	p := db.UserChannelCreateParams{UserID: b.UserId, ChannelID: b.ChannelId}
 	if b.Priority != nil {
@@ -181,11 +181,11 @@ func (h *Handler) UserChannelCreate(ctx context.Context, req gen.UserChannelCrea
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.UserChannelCreate201JSONResponse(userChannelOut(u)), nil
+	return adminapi.UserChannelCreate201JSONResponse(userChannelOut(u)), nil
 }
 
 // UserChannelDelete removes a binding and reroutes.
-func (h *Handler) UserChannelDelete(ctx context.Context, req gen.UserChannelDeleteRequestObject) (gen.UserChannelDeleteResponseObject, error) {
+func (h *Handler) UserChannelDelete(ctx context.Context, req adminapi.UserChannelDeleteRequestObject) (adminapi.UserChannelDeleteResponseObject, error) {
 	n, err := h.Queries.UserChannelDelete(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -194,13 +194,13 @@ func (h *Handler) UserChannelDelete(ctx context.Context, req gen.UserChannelDele
 		return nil, fault.New(fault.NotFound, userChannelNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.UserChannelDelete204Response{}, nil
+	return adminapi.UserChannelDelete204Response{}, nil
 }
 
-func monitorOut(m *db.StatusMonitor) gen.StatusMonitor {
-	out := gen.StatusMonitor{Id: m.ID, Name: m.Name, ChannelId: m.ChannelID, Model: m.Model,
+func monitorOut(m *db.StatusMonitor) adminapi.StatusMonitor {
+	out := adminapi.StatusMonitor{Id: m.ID, Name: m.Name, ChannelId: m.ChannelID, Model: m.Model,
 		IntervalSeconds: int(m.IntervalSeconds), Public: m.Public, Enabled: m.Enabled,
-		LastStatus: gen.StatusMonitorLastStatus(m.LastStatus), LastMessage: m.LastMessage,
+		LastStatus: adminapi.StatusMonitorLastStatus(m.LastStatus), LastMessage: m.LastMessage,
 		LastCheckedAt: m.LastCheckedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 	if m.LastLatencyMs != nil {
 		v := int(*m.LastLatencyMs)
@@ -224,12 +224,12 @@ func monitorWriteErr(err error) error {
 }
 
 // StatusMonitorList lists the status monitors.
-func (h *Handler) StatusMonitorList(ctx context.Context, _ gen.StatusMonitorListRequestObject) (gen.StatusMonitorListResponseObject, error) {
+func (h *Handler) StatusMonitorList(ctx context.Context, _ adminapi.StatusMonitorListRequestObject) (adminapi.StatusMonitorListResponseObject, error) {
 	rows, err := h.Queries.StatusMonitorList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.StatusMonitorList200JSONResponse{Items: make([]gen.StatusMonitor, 0, len(rows))}
+	out := adminapi.StatusMonitorList200JSONResponse{Items: make([]adminapi.StatusMonitor, 0, len(rows))}
 	for _, m := range rows {
 		out.Items = append(out.Items, monitorOut(m))
 	}
@@ -237,7 +237,7 @@ func (h *Handler) StatusMonitorList(ctx context.Context, _ gen.StatusMonitorList
 }
 
 // StatusMonitorCreate adds a monitor (every 300 s, public and enabled unless given).
-func (h *Handler) StatusMonitorCreate(ctx context.Context, req gen.StatusMonitorCreateRequestObject) (gen.StatusMonitorCreateResponseObject, error) {
+func (h *Handler) StatusMonitorCreate(ctx context.Context, req adminapi.StatusMonitorCreateRequestObject) (adminapi.StatusMonitorCreateResponseObject, error) {
 	b := req.Body
 	p := db.StatusMonitorCreateParams{Name: b.Name, ChannelID: b.ChannelId, IntervalSeconds: 300, Public: true, Enabled: true}
 	if b.Model != nil {
@@ -263,20 +263,20 @@ func (h *Handler) StatusMonitorCreate(ctx context.Context, req gen.StatusMonitor
 	if err != nil {
 		return nil, monitorWriteErr(err)
 	}
-	return gen.StatusMonitorCreate201JSONResponse(monitorOut(m)), nil
+	return adminapi.StatusMonitorCreate201JSONResponse(monitorOut(m)), nil
 }
 
 // StatusMonitorGet reads a monitor.
-func (h *Handler) StatusMonitorGet(ctx context.Context, req gen.StatusMonitorGetRequestObject) (gen.StatusMonitorGetResponseObject, error) {
+func (h *Handler) StatusMonitorGet(ctx context.Context, req adminapi.StatusMonitorGetRequestObject) (adminapi.StatusMonitorGetResponseObject, error) {
 	m, err := h.Queries.StatusMonitorGet(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, monitorNotFound)
 	}
-	return gen.StatusMonitorGet200JSONResponse(monitorOut(m)), nil
+	return adminapi.StatusMonitorGet200JSONResponse(monitorOut(m)), nil
 }
 
 // StatusMonitorUpdate changes the fields present.
-func (h *Handler) StatusMonitorUpdate(ctx context.Context, req gen.StatusMonitorUpdateRequestObject) (gen.StatusMonitorUpdateResponseObject, error) {
+func (h *Handler) StatusMonitorUpdate(ctx context.Context, req adminapi.StatusMonitorUpdateRequestObject) (adminapi.StatusMonitorUpdateResponseObject, error) {
 	b := req.Body
 	p := db.StatusMonitorUpdateParams{ID: req.Id, Name: b.Name, ChannelID: b.ChannelId, Model: b.Model,
 		Public: b.Public, Enabled: b.Enabled}
@@ -293,11 +293,11 @@ func (h *Handler) StatusMonitorUpdate(ctx context.Context, req gen.StatusMonitor
 	if err != nil {
 		return nil, monitorWriteErr(err)
 	}
-	return gen.StatusMonitorUpdate200JSONResponse(monitorOut(m)), nil
+	return adminapi.StatusMonitorUpdate200JSONResponse(monitorOut(m)), nil
 }
 
 // StatusMonitorDelete removes a monitor and its history.
-func (h *Handler) StatusMonitorDelete(ctx context.Context, req gen.StatusMonitorDeleteRequestObject) (gen.StatusMonitorDeleteResponseObject, error) {
+func (h *Handler) StatusMonitorDelete(ctx context.Context, req adminapi.StatusMonitorDeleteRequestObject) (adminapi.StatusMonitorDeleteResponseObject, error) {
 	n, err := h.Queries.StatusMonitorDelete(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -305,11 +305,11 @@ func (h *Handler) StatusMonitorDelete(ctx context.Context, req gen.StatusMonitor
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, monitorNotFound)
 	}
-	return gen.StatusMonitorDelete204Response{}, nil
+	return adminapi.StatusMonitorDelete204Response{}, nil
 }
 
 // StatusMonitorCheck checks a monitor now and records the result.
-func (h *Handler) StatusMonitorCheck(ctx context.Context, req gen.StatusMonitorCheckRequestObject) (gen.StatusMonitorCheckResponseObject, error) {
+func (h *Handler) StatusMonitorCheck(ctx context.Context, req adminapi.StatusMonitorCheckRequestObject) (adminapi.StatusMonitorCheckResponseObject, error) {
 	m, err := h.Queries.StatusMonitorGet(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, monitorNotFound)
@@ -317,24 +317,24 @@ func (h *Handler) StatusMonitorCheck(ctx context.Context, req gen.StatusMonitorC
 	if m, err = h.Accounts.CheckMonitor(ctx, m); err != nil {
 		return nil, err
 	}
-	return gen.StatusMonitorCheck200JSONResponse(monitorOut(m)), nil
+	return adminapi.StatusMonitorCheck200JSONResponse(monitorOut(m)), nil
 }
 
 // selected filters channels by an optional id list.
 func selected(ids *[]int64, id int64) bool { return ids == nil || slices.Contains(*ids, id) }
 
 // ChannelSync fetches each selected channel's upstream model list and stores it.
-func (h *Handler) ChannelSync(ctx context.Context, req gen.ChannelSyncRequestObject) (gen.ChannelSyncResponseObject, error) {
+func (h *Handler) ChannelSync(ctx context.Context, req adminapi.ChannelSyncRequestObject) (adminapi.ChannelSyncResponseObject, error) {
 	chans, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ChannelSync200JSONResponse{Items: []gen.ChannelSyncItem{}}
+	out := adminapi.ChannelSync200JSONResponse{Items: []adminapi.ChannelSyncItem{}}
 	for _, c := range chans {
 		if !selected(req.Body.ChannelIds, c.ID) {
 			continue
 		}
-		item := gen.ChannelSyncItem{ChannelId: c.ID}
+		item := adminapi.ChannelSyncItem{ChannelId: c.ID}
 		models, ferr := h.fetchChannelModels(ctx, c.ID)
 		if ferr != nil {
 			item.Error = ferr.Error()
@@ -367,7 +367,7 @@ func (h *Handler) fetchChannelModels(ctx context.Context, channel int64) ([]stri
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return h.Accounts.FetchModels(ctx, t.Type, t.BaseUrl, cred)
+	return h.Accounts.FetchModels(ctx, t.Type, t.BaseURL, cred)
 }
 
 // modelDiff is what the upstream lists that the channel does not serve, and the reverse.
@@ -387,18 +387,18 @@ func modelDiff(served, upstream []string) (add, remove []string) {
 }
 
 // ModelSyncPreview shows, per synced channel, what applying its upstream list would change.
-func (h *Handler) ModelSyncPreview(ctx context.Context, _ gen.ModelSyncPreviewRequestObject) (gen.ModelSyncPreviewResponseObject, error) {
+func (h *Handler) ModelSyncPreview(ctx context.Context, _ adminapi.ModelSyncPreviewRequestObject) (adminapi.ModelSyncPreviewResponseObject, error) {
 	chans, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ModelSyncPreview200JSONResponse{Items: []gen.ModelSyncPreviewItem{}}
+	out := adminapi.ModelSyncPreview200JSONResponse{Items: []adminapi.ModelSyncPreviewItem{}}
 	for _, c := range chans {
 		if c.ModelsSyncedAt == nil {
 			continue
 		}
 		add, remove := modelDiff(c.Models, c.UpstreamModels)
-		out.Items = append(out.Items, gen.ModelSyncPreviewItem{ChannelId: c.ID, ChannelName: c.Name,
+		out.Items = append(out.Items, adminapi.ModelSyncPreviewItem{ChannelId: c.ID, ChannelName: c.Name,
 			SyncedAt: *c.ModelsSyncedAt, Add: add, Remove: remove})
 	}
 	return out, nil
@@ -406,13 +406,13 @@ func (h *Handler) ModelSyncPreview(ctx context.Context, _ gen.ModelSyncPreviewRe
 
 // ModelSyncApply adds the upstream's models to the selected synced channels (and with remove,
 // drops the ones it no longer lists), then reroutes.
-func (h *Handler) ModelSyncApply(ctx context.Context, req gen.ModelSyncApplyRequestObject) (gen.ModelSyncApplyResponseObject, error) {
+func (h *Handler) ModelSyncApply(ctx context.Context, req adminapi.ModelSyncApplyRequestObject) (adminapi.ModelSyncApplyResponseObject, error) {
 	chans, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
 	remove := req.Body.Remove != nil && *req.Body.Remove
-	out := gen.ModelSyncApply200JSONResponse{Items: []gen.ModelSyncApplyItem{}}
+	out := adminapi.ModelSyncApply200JSONResponse{Items: []adminapi.ModelSyncApplyItem{}}
 	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		for _, c := range chans {
 			if c.ModelsSyncedAt == nil || !selected(req.Body.ChannelIds, c.ID) {
@@ -433,7 +433,7 @@ func (h *Handler) ModelSyncApply(ctx context.Context, req gen.ModelSyncApplyRequ
 			if err := h.Queries.ChannelSetModels(ctx, tx, db.ChannelSetModelsParams{ID: c.ID, Models: models}); err != nil {
 				return store.Translate(err, "")
 			}
-			out.Items = append(out.Items, gen.ModelSyncApplyItem{ChannelId: c.ID, Models: models})
+			out.Items = append(out.Items, adminapi.ModelSyncApplyItem{ChannelId: c.ID, Models: models})
 		}
 		return nil
 	})
@@ -445,7 +445,7 @@ func (h *Handler) ModelSyncApply(ctx context.Context, req gen.ModelSyncApplyRequ
 }
 
 // ChannelUsageList aggregates the usage logs per channel over a period (default the last day).
-func (h *Handler) ChannelUsageList(ctx context.Context, req gen.ChannelUsageListRequestObject) (gen.ChannelUsageListResponseObject, error) {
+func (h *Handler) ChannelUsageList(ctx context.Context, req adminapi.ChannelUsageListRequestObject) (adminapi.ChannelUsageListResponseObject, error) {
 	until := h.Accounts.Now()
 	if req.Params.Until != nil {
 		until = *req.Params.Until
@@ -461,9 +461,9 @@ func (h *Handler) ChannelUsageList(ctx context.Context, req gen.ChannelUsageList
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ChannelUsageList200JSONResponse{Since: since, Until: until, Items: make([]gen.ChannelUsage, 0, len(rows))}
+	out := adminapi.ChannelUsageList200JSONResponse{Since: since, Until: until, Items: make([]adminapi.ChannelUsage, 0, len(rows))}
 	for _, r := range rows {
-		out.Items = append(out.Items, gen.ChannelUsage{ChannelId: r.ChannelID, Name: r.Name, Requests: r.Requests,
+		out.Items = append(out.Items, adminapi.ChannelUsage{ChannelId: r.ChannelID, Name: r.Name, Requests: r.Requests,
 			Succeeded: r.Succeeded, Failed: r.Failed, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 			Quota: r.Quota})
 	}
@@ -471,7 +471,7 @@ func (h *Handler) ChannelUsageList(ctx context.Context, req gen.ChannelUsageList
 }
 
 // tierPtr converts an optional wire tier to its column value.
-func tierPtr(t *gen.Tier) *string {
+func tierPtr(t *adminapi.Tier) *string {
 	if t == nil {
 		return nil
 	}

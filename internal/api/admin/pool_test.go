@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 )
 
 func TestAccountPoolFields(t *testing.T) {
@@ -18,48 +18,48 @@ func TestAccountPoolFields(t *testing.T) {
 	ch := b.env.Channel("main", []string{"gpt-4o-mini"})
 	u := b.env.NewUser("alice", 0)
 
-	res, err := b.admin.AccountCreateWithResponse(b.ctx, ch, adminc.AccountCreate{Credential: "sk-upstream-0000aaaa",
-		Nickname: ptr("Car A"), Tier: ptr(adminc.Ultra), OwnerUserId: &u.ID, MaxConcurrency: ptr(3),
-		Limits: &adminc.AccountLimits{"gpt-4o-mini": "60/3h", "*": "1000/1d"}})
+	res, err := b.admin.AccountCreateWithResponse(b.ctx, ch, adminclient.AccountCreate{Credential: "sk-upstream-0000aaaa",
+		Nickname: ptr("Car A"), Tier: ptr(adminclient.Ultra), OwnerUserId: &u.ID, MaxConcurrency: ptr(3),
+		Limits: &adminclient.AccountLimits{"gpt-4o-mini": "60/3h", "*": "1000/1d"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	a := res.JSON201
 	require.Equal(t, "Car A", a.Nickname)
-	require.Equal(t, adminc.Ultra, a.Tier)
+	require.Equal(t, adminclient.Ultra, a.Tier)
 	require.Equal(t, u.ID, *a.OwnerUserId)
 	require.Equal(t, 3, a.MaxConcurrency)
-	require.Equal(t, adminc.AccountLimits{"gpt-4o-mini": "60/3h", "*": "1000/1d"}, a.Limits)
-	require.Equal(t, adminc.AccountStatusActive, a.Status)
+	require.Equal(t, adminclient.AccountLimits{"gpt-4o-mini": "60/3h", "*": "1000/1d"}, a.Limits)
+	require.Equal(t, adminclient.AccountStatusActive, a.Status)
 	require.Empty(t, a.StatusReason)
 	require.Nil(t, a.CoolingUntil)
 
 	// Owner 0 makes it shared; other fields stay.
-	up, err := b.admin.AccountUpdateWithResponse(b.ctx, ch, a.Id, adminc.AccountUpdate{OwnerUserId: ptr(int64(0)), Tier: ptr(adminc.Pro)})
+	up, err := b.admin.AccountUpdateWithResponse(b.ctx, ch, a.Id, adminclient.AccountUpdate{OwnerUserId: ptr(int64(0)), Tier: ptr(adminclient.Pro)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Nil(t, up.JSON200.OwnerUserId)
-	require.Equal(t, adminc.Pro, up.JSON200.Tier)
+	require.Equal(t, adminclient.Pro, up.JSON200.Tier)
 	require.Equal(t, 3, up.JSON200.MaxConcurrency)
 
 	// An administrator's disable records its reason; a reset clears it.
-	up, err = b.admin.AccountUpdateWithResponse(b.ctx, ch, a.Id, adminc.AccountUpdate{Status: ptr(adminc.ActiveStatusDisabled)})
+	up, err = b.admin.AccountUpdateWithResponse(b.ctx, ch, a.Id, adminclient.AccountUpdate{Status: ptr(adminclient.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, "admin", up.JSON200.StatusReason)
 	rs, err := b.admin.AccountResetWithResponse(b.ctx, ch, a.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, rs.StatusCode(), string(rs.Body))
-	require.Equal(t, adminc.AccountStatusActive, rs.JSON200.Status)
+	require.Equal(t, adminclient.AccountStatusActive, rs.JSON200.Status)
 	require.Empty(t, rs.JSON200.StatusReason)
 	rs, err = b.admin.AccountResetWithResponse(b.ctx, ch, 999)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, rs.StatusCode())
 
 	// Bad limits and unknown owners are refused.
-	bad, err := b.raw.AccountCreateWithResponse(b.ctx, ch, adminc.AccountCreate{Credential: "sk-upstream-0000bbbb",
-		Limits: &adminc.AccountLimits{"m": "lots"}})
+	bad, err := b.raw.AccountCreateWithResponse(b.ctx, ch, adminclient.AccountCreate{Credential: "sk-upstream-0000bbbb",
+		Limits: &adminclient.AccountLimits{"m": "lots"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, bad.StatusCode())
-	bad, err = b.admin.AccountCreateWithResponse(b.ctx, ch, adminc.AccountCreate{Credential: "sk-upstream-0000bbbb", OwnerUserId: ptr(int64(999))})
+	bad, err = b.admin.AccountCreateWithResponse(b.ctx, ch, adminclient.AccountCreate{Credential: "sk-upstream-0000bbbb", OwnerUserId: ptr(int64(999))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, bad.StatusCode())
 }
@@ -68,9 +68,9 @@ func TestAccountImport(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ch := b.env.Channel("main", []string{"gpt-4o-mini"})
-	res, err := b.admin.AccountImportWithResponse(b.ctx, ch, adminc.AccountImport{Accounts: []adminc.AccountCreate{
+	res, err := b.admin.AccountImportWithResponse(b.ctx, ch, adminclient.AccountImport{Accounts: []adminclient.AccountCreate{
 		{Credential: "sk-import-00000001", Name: ptr("one")},
-		{Credential: "sk-import-00000002", Tier: ptr(adminc.Pro)},
+		{Credential: "sk-import-00000002", Tier: ptr(adminclient.Pro)},
 	}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
@@ -78,7 +78,7 @@ func TestAccountImport(t *testing.T) {
 	require.Equal(t, "****0002", res.JSON201.Items[1].CredentialTail)
 
 	// All or nothing.
-	res, err = b.admin.AccountImportWithResponse(b.ctx, ch, adminc.AccountImport{Accounts: []adminc.AccountCreate{
+	res, err = b.admin.AccountImportWithResponse(b.ctx, ch, adminclient.AccountImport{Accounts: []adminclient.AccountCreate{
 		{Credential: "sk-import-00000003"}, {Credential: "sk-import-00000004", OwnerUserId: ptr(int64(999))},
 	}})
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func TestAccountImport(t *testing.T) {
 	list, err := b.admin.AccountListWithResponse(b.ctx, ch)
 	require.NoError(t, err)
 	require.Len(t, list.JSON200.Items, 2)
-	res, err = b.admin.AccountImportWithResponse(b.ctx, 999, adminc.AccountImport{Accounts: []adminc.AccountCreate{{Credential: "sk-import-00000005"}}})
+	res, err = b.admin.AccountImportWithResponse(b.ctx, 999, adminclient.AccountImport{Accounts: []adminclient.AccountCreate{{Credential: "sk-import-00000005"}}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, res.StatusCode())
 }
@@ -101,7 +101,7 @@ func TestModelSync(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pv.JSON200.Items, "nothing synced yet")
 
-	sync, err := b.admin.ChannelSyncWithResponse(b.ctx, adminc.ChannelSelection{})
+	sync, err := b.admin.ChannelSyncWithResponse(b.ctx, adminclient.ChannelSelection{})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, sync.StatusCode(), string(sync.Body))
 	require.Len(t, sync.JSON200.Items, 2)
@@ -117,13 +117,13 @@ func TestModelSync(t *testing.T) {
 	require.ElementsMatch(t, []string{"gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-5-mini"}, pv.JSON200.Items[0].Add)
 	require.Equal(t, []string{"legacy-model"}, pv.JSON200.Items[0].Remove)
 
-	ap, err := b.admin.ModelSyncApplyWithResponse(b.ctx, adminc.ModelSyncApply{ChannelIds: &[]int64{ch, empty}})
+	ap, err := b.admin.ModelSyncApplyWithResponse(b.ctx, adminclient.ModelSyncApply{ChannelIds: &[]int64{ch, empty}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, ap.StatusCode(), string(ap.Body))
 	require.Len(t, ap.JSON200.Items, 1, "only synced channels change")
 	require.Contains(t, ap.JSON200.Items[0].Models, "legacy-model", "kept without remove")
 	require.Contains(t, ap.JSON200.Items[0].Models, "gpt-5-mini")
-	ap, err = b.admin.ModelSyncApplyWithResponse(b.ctx, adminc.ModelSyncApply{Remove: ptr(true)})
+	ap, err = b.admin.ModelSyncApplyWithResponse(b.ctx, adminclient.ModelSyncApply{Remove: ptr(true)})
 	require.NoError(t, err)
 	require.NotContains(t, ap.JSON200.Items[0].Models, "legacy-model")
 	got, err := b.admin.ChannelGetWithResponse(b.ctx, ch)
@@ -149,7 +149,7 @@ func TestChannelUsage(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 	}
 	b.env.FlushUsage()
-	res, err := b.admin.ChannelUsageListWithResponse(b.ctx, &adminc.ChannelUsageListParams{})
+	res, err := b.admin.ChannelUsageListWithResponse(b.ctx, &adminclient.ChannelUsageListParams{})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Len(t, res.JSON200.Items, 1)
@@ -160,10 +160,10 @@ func TestChannelUsage(t *testing.T) {
 	require.Positive(t, it.Quota)
 
 	past := time.Now().Add(-48 * time.Hour)
-	res, err = b.admin.ChannelUsageListWithResponse(b.ctx, &adminc.ChannelUsageListParams{Until: &past})
+	res, err = b.admin.ChannelUsageListWithResponse(b.ctx, &adminclient.ChannelUsageListParams{Until: &past})
 	require.NoError(t, err)
 	require.Zero(t, res.JSON200.Items[0].Requests)
-	res, err = b.admin.ChannelUsageListWithResponse(b.ctx, &adminc.ChannelUsageListParams{Since: ptr(time.Now()), Until: &past})
+	res, err = b.admin.ChannelUsageListWithResponse(b.ctx, &adminclient.ChannelUsageListParams{Since: ptr(time.Now()), Until: &past})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, res.StatusCode())
 }

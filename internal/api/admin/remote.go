@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/remote"
@@ -22,24 +22,24 @@ const (
 )
 
 // RemoteSourceList lists every remote source with its latest sync job.
-func (h *Handler) RemoteSourceList(ctx context.Context, _ gen.RemoteSourceListRequestObject) (gen.RemoteSourceListResponseObject, error) {
+func (h *Handler) RemoteSourceList(ctx context.Context, _ adminapi.RemoteSourceListRequestObject) (adminapi.RemoteSourceListResponseObject, error) {
 	list, err := h.remoteSources(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return gen.RemoteSourceList200JSONResponse{Sources: list}, nil
+	return adminapi.RemoteSourceList200JSONResponse{Sources: list}, nil
 }
 
 // RemoteSourceCreate saves a new source (its secrets sealed) and answers with it and every source.
-func (h *Handler) RemoteSourceCreate(ctx context.Context, req gen.RemoteSourceCreateRequestObject) (gen.RemoteSourceCreateResponseObject, error) {
+func (h *Handler) RemoteSourceCreate(ctx context.Context, req adminapi.RemoteSourceCreateRequestObject) (adminapi.RemoteSourceCreateResponseObject, error) {
 	b := req.Body
 	if b.Url == nil || strings.TrimSpace(*b.Url) == "" {
 		return nil, fault.New(fault.Invalid, remote.MsgURLRequired)
 	}
 	p := db.RemoteSourceCreateParams{Name: deref(b.Name), Enabled: b.Enabled == nil || *b.Enabled,
-		Url: strings.TrimSpace(*b.Url), Method: defaultRemoteMethod, AuthHeader: deref(b.AuthHeader),
+		URL: strings.TrimSpace(*b.Url), Method: defaultRemoteMethod, AuthHeader: deref(b.AuthHeader),
 		Provider: string(deref(b.Provider)), SyncStrategy: remote.StrategyMerge}
-	if err := h.Remote.CheckURL(ctx, p.Url); err != nil {
+	if err := h.Remote.CheckURL(ctx, p.URL); err != nil {
 		return nil, err
 	}
 	if b.Method != nil {
@@ -72,7 +72,7 @@ func (h *Handler) RemoteSourceCreate(ctx context.Context, req gen.RemoteSourceCr
 }
 
 // RemoteSourceUpdate changes the fields present and not null.
-func (h *Handler) RemoteSourceUpdate(ctx context.Context, req gen.RemoteSourceUpdateRequestObject) (gen.RemoteSourceUpdateResponseObject, error) {
+func (h *Handler) RemoteSourceUpdate(ctx context.Context, req adminapi.RemoteSourceUpdateRequestObject) (adminapi.RemoteSourceUpdateResponseObject, error) {
 	b := req.Body
 	p := db.RemoteSourceUpdateParams{ID: req.SourceId, Name: b.Name, Enabled: b.Enabled, AuthHeader: b.AuthHeader}
 	if b.Url != nil {
@@ -83,7 +83,7 @@ func (h *Handler) RemoteSourceUpdate(ctx context.Context, req gen.RemoteSourceUp
 		if err := h.Remote.CheckURL(ctx, u); err != nil {
 			return nil, err
 		}
-		p.Url = &u
+		p.URL = &u
 	}
 	if b.Method != nil {
 		p.Method = ptrTo(string(*b.Method))
@@ -120,12 +120,12 @@ func (h *Handler) RemoteSourceUpdate(ctx context.Context, req gen.RemoteSourceUp
 	if err != nil {
 		return nil, err
 	}
-	return gen.RemoteSourceUpdate200JSONResponse(res), nil
+	return adminapi.RemoteSourceUpdate200JSONResponse(res), nil
 }
 
 // RemoteSourceDelete deletes a source's configuration (not its accounts, not its job history)
 // and answers with the sources left.
-func (h *Handler) RemoteSourceDelete(ctx context.Context, req gen.RemoteSourceDeleteRequestObject) (gen.RemoteSourceDeleteResponseObject, error) {
+func (h *Handler) RemoteSourceDelete(ctx context.Context, req adminapi.RemoteSourceDeleteRequestObject) (adminapi.RemoteSourceDeleteResponseObject, error) {
 	n, err := h.Queries.RemoteSourceDelete(ctx, h.Pool, req.SourceId)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -137,22 +137,22 @@ func (h *Handler) RemoteSourceDelete(ctx context.Context, req gen.RemoteSourceDe
 	if err != nil {
 		return nil, err
 	}
-	return gen.RemoteSourceDelete200JSONResponse{Sources: list}, nil
+	return adminapi.RemoteSourceDelete200JSONResponse{Sources: list}, nil
 }
 
 // RemoteSourceSync syncs a source now and answers with its job and the source.
-func (h *Handler) RemoteSourceSync(ctx context.Context, req gen.RemoteSourceSyncRequestObject) (gen.RemoteSourceSyncResponseObject, error) {
+func (h *Handler) RemoteSourceSync(ctx context.Context, req adminapi.RemoteSourceSyncRequestObject) (adminapi.RemoteSourceSyncResponseObject, error) {
 	job, src, err := h.Remote.Sync(ctx, req.SourceId, remote.TriggerManual)
 	if err != nil {
 		return nil, err
 	}
 	out := importJobOut(job)
 	s := remoteSourceOut(src, &out)
-	return gen.RemoteSourceSync200JSONResponse{ImportJob: out, Source: s}, nil
+	return adminapi.RemoteSourceSync200JSONResponse{ImportJob: out, Source: s}, nil
 }
 
 // RemoteSourceSyncStatus answers with a source's latest sync job (null before the first).
-func (h *Handler) RemoteSourceSyncStatus(ctx context.Context, req gen.RemoteSourceSyncStatusRequestObject) (gen.RemoteSourceSyncStatusResponseObject, error) {
+func (h *Handler) RemoteSourceSyncStatus(ctx context.Context, req adminapi.RemoteSourceSyncStatusRequestObject) (adminapi.RemoteSourceSyncStatusResponseObject, error) {
 	src, err := h.Queries.RemoteSourceGet(ctx, h.Pool, req.SourceId)
 	if err != nil {
 		return nil, store.Translate(err, remote.MsgSourceNotFound)
@@ -161,11 +161,11 @@ func (h *Handler) RemoteSourceSyncStatus(ctx context.Context, req gen.RemoteSour
 	if err != nil {
 		return nil, err
 	}
-	return gen.RemoteSourceSyncStatus200JSONResponse{ImportJob: jobs[src.ID]}, nil
+	return adminapi.RemoteSourceSyncStatus200JSONResponse{ImportJob: jobs[src.ID]}, nil
 }
 
 // RemoteSourceJobList lists the jobs recorded under a source id, newest first.
-func (h *Handler) RemoteSourceJobList(ctx context.Context, req gen.RemoteSourceJobListRequestObject) (gen.RemoteSourceJobListResponseObject, error) {
+func (h *Handler) RemoteSourceJobList(ctx context.Context, req adminapi.RemoteSourceJobListRequestObject) (adminapi.RemoteSourceJobListResponseObject, error) {
 	limit := defaultJobLimit
 	if req.Params.Limit != nil {
 		limit = min(max(*req.Params.Limit, 1), maxJobLimit)
@@ -175,7 +175,7 @@ func (h *Handler) RemoteSourceJobList(ctx context.Context, req gen.RemoteSourceJ
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.RemoteSourceJobList200JSONResponse{ImportJobs: make([]gen.ImportJob, 0, len(rows))}
+	out := adminapi.RemoteSourceJobList200JSONResponse{ImportJobs: make([]adminapi.ImportJob, 0, len(rows))}
 	for _, j := range rows {
 		out.ImportJobs = append(out.ImportJobs, importJobOut(j))
 	}
@@ -183,21 +183,21 @@ func (h *Handler) RemoteSourceJobList(ctx context.Context, req gen.RemoteSourceJ
 }
 
 // remoteSaved answers a create or update: the source and every source.
-func (h *Handler) remoteSaved(ctx context.Context, id string) (gen.RemoteSourceCreate200JSONResponse, error) {
+func (h *Handler) remoteSaved(ctx context.Context, id string) (adminapi.RemoteSourceCreate200JSONResponse, error) {
 	list, err := h.remoteSources(ctx)
 	if err != nil {
-		return gen.RemoteSourceCreate200JSONResponse{}, err
+		return adminapi.RemoteSourceCreate200JSONResponse{}, err
 	}
 	for _, s := range list {
 		if s.Id == id {
-			return gen.RemoteSourceCreate200JSONResponse{Source: s, Sources: list}, nil
+			return adminapi.RemoteSourceCreate200JSONResponse{Source: s, Sources: list}, nil
 		}
 	}
-	return gen.RemoteSourceCreate200JSONResponse{}, fault.New(fault.NotFound, remote.MsgSourceNotFound) // deleted meanwhile
+	return adminapi.RemoteSourceCreate200JSONResponse{}, fault.New(fault.NotFound, remote.MsgSourceNotFound) // deleted meanwhile
 }
 
 // remoteSources reads every source with its latest job.
-func (h *Handler) remoteSources(ctx context.Context) ([]gen.RemoteSource, error) {
+func (h *Handler) remoteSources(ctx context.Context) ([]adminapi.RemoteSource, error) {
 	rows, err := h.Queries.RemoteSourceList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
@@ -206,7 +206,7 @@ func (h *Handler) remoteSources(ctx context.Context) ([]gen.RemoteSource, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]gen.RemoteSource, 0, len(rows))
+	out := make([]adminapi.RemoteSource, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, remoteSourceOut(r, jobs[r.ID]))
 	}
@@ -214,14 +214,14 @@ func (h *Handler) remoteSources(ctx context.Context) ([]gen.RemoteSource, error)
 }
 
 // remoteJobs reads the latest job of each source, by source id.
-func (h *Handler) remoteJobs(ctx context.Context, srcs []*db.RemoteSource) (map[string]*gen.ImportJob, error) {
+func (h *Handler) remoteJobs(ctx context.Context, srcs []*db.RemoteSource) (map[string]*adminapi.ImportJob, error) {
 	ids := make([]string, 0, len(srcs))
 	for _, s := range srcs {
 		if s.LastJobID != nil {
 			ids = append(ids, *s.LastJobID)
 		}
 	}
-	out := make(map[string]*gen.ImportJob, len(ids))
+	out := make(map[string]*adminapi.ImportJob, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -268,21 +268,21 @@ const remoteTimeLayout = "2006-01-02T15:04:05-07:00"
 
 func remoteTime(t time.Time) string { return t.UTC().Format(remoteTimeLayout) }
 
-func importJobOut(j *db.ImportJob) gen.ImportJob {
+func importJobOut(j *db.ImportJob) adminapi.ImportJob {
 	errs := j.Errors
 	if errs == nil {
 		errs = []string{}
 	}
-	return gen.ImportJob{JobId: j.ID, Status: gen.ImportJobStatus(j.Status), CreatedAt: remoteTime(j.CreatedAt),
+	return adminapi.ImportJob{JobId: j.ID, Status: adminapi.ImportJobStatus(j.Status), CreatedAt: remoteTime(j.CreatedAt),
 		UpdatedAt: remoteTime(j.UpdatedAt), SourceId: j.SourceID, SourceName: j.SourceName,
-		Strategy: gen.RemoteStrategy(j.Strategy), Total: int(j.Total), Added: int(j.Added), Skipped: int(j.Skipped),
+		Strategy: adminapi.RemoteStrategy(j.Strategy), Total: int(j.Total), Added: int(j.Added), Skipped: int(j.Skipped),
 		Removed: int(j.Removed), Failed: int(j.Failed), Errors: errs}
 }
 
 // remoteSourceOut converts a source; its secrets never leave, only whether they are set.
-func remoteSourceOut(s *db.RemoteSource, job *gen.ImportJob) gen.RemoteSource {
-	out := gen.RemoteSource{Id: s.ID, Name: s.Name, Enabled: s.Enabled, Url: s.Url, Method: gen.RemoteMethod(s.Method),
-		AuthHeader: s.AuthHeader, Provider: gen.RemoteProvider(s.Provider), SyncStrategy: gen.RemoteStrategy(s.SyncStrategy),
+func remoteSourceOut(s *db.RemoteSource, job *adminapi.ImportJob) adminapi.RemoteSource {
+	out := adminapi.RemoteSource{Id: s.ID, Name: s.Name, Enabled: s.Enabled, Url: s.URL, Method: adminapi.RemoteMethod(s.Method),
+		AuthHeader: s.AuthHeader, Provider: adminapi.RemoteProvider(s.Provider), SyncStrategy: adminapi.RemoteStrategy(s.SyncStrategy),
 		ImportJob: job, HasAuthToken: s.AuthTokenEnc != nil, HasBearerToken: s.BearerTokenEnc != nil, ChannelId: s.ChannelID}
 	if s.IntervalSeconds != nil {
 		v := int(*s.IntervalSeconds)

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/remote"
 )
 
 // RemoteAccountInject imports tokens, accounts or a payload given directly, and answers with
 // counts only.
-func (h *Handler) RemoteAccountInject(ctx context.Context, req gen.RemoteAccountInjectRequestObject) (gen.RemoteAccountInjectResponseObject, error) {
+func (h *Handler) RemoteAccountInject(ctx context.Context, req adminapi.RemoteAccountInjectRequestObject) (adminapi.RemoteAccountInjectResponseObject, error) {
 	b := req.Body
 	if b.Tokens == nil && b.Accounts == nil && b.Payload == nil {
 		return nil, fault.New(fault.Invalid, remote.MsgPayloadRequired)
@@ -53,6 +53,6 @@ func (h *Handler) RemoteAccountInject(ctx context.Context, req gen.RemoteAccount
 	if err != nil {
 		return nil, err
 	}
-	return gen.RemoteAccountInject200JSONResponse{Strategy: gen.RemoteStrategy(t.Strategy), SourceId: t.SourceID,
+	return adminapi.RemoteAccountInject200JSONResponse{Strategy: adminapi.RemoteStrategy(t.Strategy), SourceId: t.SourceID,
 		SourceName: t.SourceName, Total: c.Total, Added: c.Added, Skipped: c.Skipped, Removed: c.Removed}, nil
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 )
@@ -31,8 +31,8 @@ func remoteSetup(t *testing.T, opts ...apptest.Option) *remoteBundle {
 	t.Helper()
 	opts = append([]apptest.Option{apptest.WithConfig(func(c *config.Config) { c.AllowPrivateOutbound = "127.0.0.0/8" })}, opts...)
 	env := apptest.New(t, opts...)
-	raw, err := adminc.NewClientWithResponses(env.URL, adminc.WithHTTPClient(env.RawHTTP),
-		adminc.WithRequestEditorFn(apptest.Bearer(env.AdminToken)))
+	raw, err := adminclient.NewClientWithResponses(env.URL, adminclient.WithHTTPClient(env.RawHTTP),
+		adminclient.WithRequestEditorFn(apptest.Bearer(env.AdminToken)))
 	require.NoError(t, err)
 	b := &remoteBundle{testBundle: &testBundle{env: env, admin: env.Admin(), raw: raw, ctx: context.Background()}}
 	b.gpt = env.Channel("remote-gpt", []string{"gpt-4o-mini"})
@@ -421,7 +421,7 @@ func TestRemoteSeedInject(t *testing.T) {
 
 	// An account changed by the pool keeps its state through a merge that omits it.
 	acc := gpt.JSON200.Items[0]
-	up, err := b.admin.AccountUpdateWithResponse(b.ctx, b.gpt, acc.Id, adminc.AccountUpdate{Status: ptr(adminc.ActiveStatusDisabled), Weight: ptr(7)})
+	up, err := b.admin.AccountUpdateWithResponse(b.ctx, b.gpt, acc.Id, adminclient.AccountUpdate{Status: ptr(adminclient.ActiveStatusDisabled), Weight: ptr(7)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	status, res := b.call(t, http.MethodPost, injectPath, seedTokensReq)
@@ -429,7 +429,7 @@ func TestRemoteSeedInject(t *testing.T) {
 	requireExact(t, `{"strategy": "merge", "source_id": "manual-gpt", "source_name": "Manual GPT", "total": 2, "added": 0, "skipped": 2, "removed": 0}`, res)
 	gpt, err = b.admin.AccountListWithResponse(b.ctx, b.gpt)
 	require.NoError(t, err)
-	require.Equal(t, adminc.AccountStatusDisabled, gpt.JSON200.Items[0].Status)
+	require.Equal(t, adminclient.AccountStatusDisabled, gpt.JSON200.Items[0].Status)
 	require.Equal(t, 7, gpt.JSON200.Items[0].Weight)
 
 	// A payload of any source shape is accepted, and the channel may be named.
@@ -605,7 +605,7 @@ func TestRemoteSourceAuth(t *testing.T) {
 	require.Equal(t, [5]int{2, 1, 1, 1, 0}, [5]int{j.Total, j.Added, j.Skipped, j.Removed, j.Failed}, "replace drops shape-token-3")
 
 	// An update can remove a secret; the next sync goes without it.
-	upd, err := b.admin.RemoteSourceUpdateWithResponse(b.ctx, bearer, adminc.RemoteSourceUpdate{BearerToken: ptr("")})
+	upd, err := b.admin.RemoteSourceUpdateWithResponse(b.ctx, bearer, adminclient.RemoteSourceUpdate{BearerToken: ptr("")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upd.StatusCode(), string(upd.Body))
 	require.False(t, upd.JSON200.Source.HasBearerToken)
@@ -638,7 +638,7 @@ func TestRemotePrivateRefused(t *testing.T) {
 	require.Equal(t, http.StatusBadGateway, status, string(res))
 	require.Contains(t, string(res), "remote account sync failed")
 	require.Zero(t, up.hits.Load())
-	jobs, err := b.admin.RemoteSourceJobListWithResponse(b.ctx, "0123456789ab", &adminc.RemoteSourceJobListParams{Limit: ptr(1)})
+	jobs, err := b.admin.RemoteSourceJobListWithResponse(b.ctx, "0123456789ab", &adminclient.RemoteSourceJobListParams{Limit: ptr(1)})
 	require.NoError(t, err)
 	require.Equal(t, []string{"fetch: the source's address is not allowed (loopback, private or link-local; see ALLOW_PRIVATE_OUTBOUND)"},
 		jobs.JSON200.ImportJobs[0].Errors)
@@ -655,7 +655,7 @@ func TestRemoteScheduled(t *testing.T) {
 	id := sourceID(t, res)
 	require.Eventually(t, func() bool {
 		r, err := b.admin.RemoteSourceSyncStatusWithResponse(b.ctx, id)
-		return err == nil && r.JSON200 != nil && r.JSON200.ImportJob != nil && r.JSON200.ImportJob.Status == adminc.Success
+		return err == nil && r.JSON200 != nil && r.JSON200.ImportJob != nil && r.JSON200.ImportJob.Status == adminclient.Success
 	}, 15*time.Second, 50*time.Millisecond)
 	require.EqualValues(t, 1, up.hits.Load())
 	list, err := b.admin.AccountListWithResponse(b.ctx, b.gpt)

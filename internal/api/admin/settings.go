@@ -3,17 +3,17 @@ package admin
 import (
 	"context"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/internal/settings"
 )
 
 // SettingsGet returns every setting.
-func (h *Handler) SettingsGet(_ context.Context, _ gen.SettingsGetRequestObject) (gen.SettingsGetResponseObject, error) {
-	return gen.SettingsGet200JSONResponse(settingsOut(h.Settings.Get())), nil
+func (h *Handler) SettingsGet(_ context.Context, _ adminapi.SettingsGetRequestObject) (adminapi.SettingsGetResponseObject, error) {
+	return adminapi.SettingsGet200JSONResponse(settingsOut(h.Settings.Get())), nil
 }
 
 // SettingsUpdate changes the settings present in the body; the store tells every instance.
-func (h *Handler) SettingsUpdate(ctx context.Context, req gen.SettingsUpdateRequestObject) (gen.SettingsUpdateResponseObject, error) {
+func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdateRequestObject) (adminapi.SettingsUpdateResponseObject, error) {
 	b := req.Body
 	for _, u := range []*string{b.OauthUrl, b.AuditLimitUrl, b.NotifyUrl} {
 		if u != nil {
@@ -29,5 +29,5 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req gen.SettingsUpdateRequ
 	if err != nil {
 		return nil, err
 	}
-	return gen.SettingsUpdate200JSONResponse(settingsOut(v)), nil
+	return adminapi.SettingsUpdate200JSONResponse(settingsOut(v)), nil
 }

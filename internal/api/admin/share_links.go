@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
@@ -18,20 +18,20 @@ import (
 const shareNotFound = "share link not found"
 
 // ShareLinkList lists every share link.
-func (h *Handler) ShareLinkList(ctx context.Context, _ gen.ShareLinkListRequestObject) (gen.ShareLinkListResponseObject, error) {
+func (h *Handler) ShareLinkList(ctx context.Context, _ adminapi.ShareLinkListRequestObject) (adminapi.ShareLinkListResponseObject, error) {
 	rows, err := h.Queries.ShareLinkList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ShareLinkList{Items: make([]gen.ShareLink, 0, len(rows))}
+	out := adminapi.ShareLinkList{Items: make([]adminapi.ShareLink, 0, len(rows))}
 	for _, r := range rows {
 		out.Items = append(out.Items, shareLinkOut(r))
 	}
-	return gen.ShareLinkList200JSONResponse(out), nil
+	return adminapi.ShareLinkList200JSONResponse(out), nil
 }
 
 // ShareLinkCreate creates a share link and the hidden API key its calls are charged through.
-func (h *Handler) ShareLinkCreate(ctx context.Context, req gen.ShareLinkCreateRequestObject) (gen.ShareLinkCreateResponseObject, error) {
+func (h *Handler) ShareLinkCreate(ctx context.Context, req adminapi.ShareLinkCreateRequestObject) (adminapi.ShareLinkCreateResponseObject, error) {
 	b := req.Body
 	host := ""
 	if b.AuthHost != nil {
@@ -51,33 +51,33 @@ func (h *Handler) ShareLinkCreate(ctx context.Context, req gen.ShareLinkCreateRe
 		if _, err := h.Queries.UserGet(ctx, tx, b.UserId); err != nil {
 			return store.Translate(err, "user not found")
 		}
-		k, err := h.Queries.ApiKeyCreate(ctx, tx, db.ApiKeyCreateParams{UserID: b.UserId, Name: "share:" + id,
+		k, err := h.Queries.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{UserID: b.UserId, Name: "share:" + id,
 			KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
 		if err != nil {
 			return store.Translate(err, "")
 		}
 		link, err = h.Queries.ShareLinkCreate(ctx, tx, db.ShareLinkCreateParams{ID: id, Name: b.Name, UserID: b.UserId,
-			ApiKeyID: k.ID, KeyEnc: h.Box.Seal(key), Models: models, AuthHost: host, QuotaLimit: b.QuotaLimit,
-			RequestLimit: b.RequestLimit, Status: string(gen.ActiveStatusActive), ExpiresAt: b.ExpiresAt})
+			APIKeyID: k.ID, KeyEnc: h.Box.Seal(key), Models: models, AuthHost: host, QuotaLimit: b.QuotaLimit,
+			RequestLimit: b.RequestLimit, Status: string(adminapi.ActiveStatusActive), ExpiresAt: b.ExpiresAt})
 		return store.Translate(err, "")
 	})
 	if err != nil {
 		return nil, err
 	}
-	return gen.ShareLinkCreate201JSONResponse(shareLinkOut(link)), nil
+	return adminapi.ShareLinkCreate201JSONResponse(shareLinkOut(link)), nil
 }
 
 // ShareLinkGet reads a share link.
-func (h *Handler) ShareLinkGet(ctx context.Context, req gen.ShareLinkGetRequestObject) (gen.ShareLinkGetResponseObject, error) {
+func (h *Handler) ShareLinkGet(ctx context.Context, req adminapi.ShareLinkGetRequestObject) (adminapi.ShareLinkGetResponseObject, error) {
 	l, err := h.Queries.ShareLinkGet(ctx, h.Pool, req.ShareId)
 	if err != nil {
 		return nil, store.Translate(err, shareNotFound)
 	}
-	return gen.ShareLinkGet200JSONResponse(shareLinkOut(l)), nil
+	return adminapi.ShareLinkGet200JSONResponse(shareLinkOut(l)), nil
 }
 
 // ShareLinkUpdate changes the fields present; every instance drops its cached copy.
-func (h *Handler) ShareLinkUpdate(ctx context.Context, req gen.ShareLinkUpdateRequestObject) (gen.ShareLinkUpdateResponseObject, error) {
+func (h *Handler) ShareLinkUpdate(ctx context.Context, req adminapi.ShareLinkUpdateRequestObject) (adminapi.ShareLinkUpdateResponseObject, error) {
 	b := req.Body
 	if b.AuthHost != nil {
 		if err := h.Hooks.CheckURL(ctx, *b.AuthHost); err != nil {
@@ -100,11 +100,11 @@ func (h *Handler) ShareLinkUpdate(ctx context.Context, req gen.ShareLinkUpdateRe
 		return nil, store.Translate(err, shareNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicShare, l.ID)
-	return gen.ShareLinkUpdate200JSONResponse(shareLinkOut(l)), nil
+	return adminapi.ShareLinkUpdate200JSONResponse(shareLinkOut(l)), nil
 }
 
 // ShareLinkDelete deletes a share link and its hidden API key.
-func (h *Handler) ShareLinkDelete(ctx context.Context, req gen.ShareLinkDeleteRequestObject) (gen.ShareLinkDeleteResponseObject, error) {
+func (h *Handler) ShareLinkDelete(ctx context.Context, req adminapi.ShareLinkDeleteRequestObject) (adminapi.ShareLinkDeleteResponseObject, error) {
 	l, err := h.Queries.ShareLinkGet(ctx, h.Pool, req.ShareId)
 	if err != nil {
 		return nil, store.Translate(err, shareNotFound)
@@ -113,15 +113,15 @@ func (h *Handler) ShareLinkDelete(ctx context.Context, req gen.ShareLinkDeleteRe
 		if _, err := h.Queries.ShareLinkDelete(ctx, tx, l.ID); err != nil {
 			return store.Translate(err, shareNotFound)
 		}
-		_, err := h.Queries.ApiKeyDelete(ctx, tx, db.ApiKeyDeleteParams{ID: l.ApiKeyID, UserID: l.UserID})
+		_, err := h.Queries.APIKeyDelete(ctx, tx, db.APIKeyDeleteParams{ID: l.APIKeyID, UserID: l.UserID})
 		return store.Translate(err, "")
 	})
 	if err != nil {
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicShare, l.ID)
-	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(l.ApiKeyID, 10))
-	return gen.ShareLinkDelete204Response{}, nil
+	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(l.APIKeyID, 10))
+	return adminapi.ShareLinkDelete204Response{}, nil
 }
 
 // limitPatch turns an update's limit (-1 removes it) into the query's set flag and value.
@@ -136,14 +136,14 @@ func limitPatch(v *int64) (bool, *int64) {
 	}
 }
 
-func shareLinkOut(l *db.ShareLink) gen.ShareLink {
+func shareLinkOut(l *db.ShareLink) adminapi.ShareLink {
 	models := l.Models
 	if models == nil {
 		models = []string{}
 	}
-	return gen.ShareLink{Id: l.ID, Name: l.Name, UserId: l.UserID, Models: models, AuthHost: l.AuthHost,
+	return adminapi.ShareLink{Id: l.ID, Name: l.Name, UserId: l.UserID, Models: models, AuthHost: l.AuthHost,
 		QuotaLimit: l.QuotaLimit, RequestLimit: l.RequestLimit, UsedQuota: l.UsedQuota, RequestCount: l.RequestCount,
-		Status: gen.ActiveStatus(l.Status), ExpiresAt: l.ExpiresAt, BaseUrl: "/share/" + l.ID + "/v1",
+		Status: adminapi.ActiveStatus(l.Status), ExpiresAt: l.ExpiresAt, BaseUrl: "/share/" + l.ID + "/v1",
 		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
 }
 

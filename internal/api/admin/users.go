@@ -6,10 +6,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"strconv"
 
-	gen "github.com/poolgate/poolgate/gen/api/admin"
-	commonapi "github.com/poolgate/poolgate/gen/api/common"
+	"github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/common"
 	"github.com/poolgate/poolgate/gen/db"
-	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -19,7 +19,7 @@ import (
 const userNotFound = "user not found"
 
 // UserList returns a page of users by id, filtered by name, role and status.
-func (h *Handler) UserList(ctx context.Context, req gen.UserListRequestObject) (gen.UserListResponseObject, error) {
+func (h *Handler) UserList(ctx context.Context, req adminapi.UserListRequestObject) (adminapi.UserListResponseObject, error) {
 	q := req.Params
 	pg, ps, off, lim := page(q.Page, q.PageSize)
 	f := db.UserCountParams{Q: q.Q}
@@ -40,26 +40,26 @@ func (h *Handler) UserList(ctx context.Context, req gen.UserListRequestObject) (
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.UserList200JSONResponse{Items: make([]commonapi.User, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
+	out := adminapi.UserList200JSONResponse{Items: make([]commonapi.User, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
 	for _, u := range rows {
-		out.Items = append(out.Items, common.User(u))
+		out.Items = append(out.Items, wire.User(u))
 	}
 	return out, nil
 }
 
 // UserGet reads one user.
-func (h *Handler) UserGet(ctx context.Context, req gen.UserGetRequestObject) (gen.UserGetResponseObject, error) {
+func (h *Handler) UserGet(ctx context.Context, req adminapi.UserGetRequestObject) (adminapi.UserGetResponseObject, error) {
 	u, err := h.Queries.UserGet(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, userNotFound)
 	}
-	return gen.UserGet200JSONResponse(common.User(u)), nil
+	return adminapi.UserGet200JSONResponse(wire.User(u)), nil
 }
 
 // UserUpdate changes a user's role, status or balance (set, or moved by a delta atomically), and
 // makes every instance drop the user from its caches. An administrator cannot disable or demote
 // themselves, so the gateway always keeps the administrator who is making changes.
-func (h *Handler) UserUpdate(ctx context.Context, req gen.UserUpdateRequestObject) (gen.UserUpdateResponseObject, error) {
+func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequestObject) (adminapi.UserUpdateResponseObject, error) {
 	b := req.Body
 	if b.Balance != nil && b.BalanceDelta != nil {
 		return nil, fault.New(fault.Invalid, "balance and balance_delta cannot be used together")
@@ -105,5 +105,5 @@ func (h *Handler) UserUpdate(ctx context.Context, req gen.UserUpdateRequestObjec
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
-	return gen.UserUpdate200JSONResponse(common.User(u)), nil
+	return adminapi.UserUpdate200JSONResponse(wire.User(u)), nil
 }

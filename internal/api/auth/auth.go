@@ -8,9 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	gen "github.com/poolgate/poolgate/gen/api/auth"
+	"github.com/poolgate/poolgate/gen/api/auth"
 	"github.com/poolgate/poolgate/gen/db"
-	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	authn "github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
@@ -28,10 +28,10 @@ type Handler struct {
 	SecureCookies bool
 }
 
-var _ gen.StrictServerInterface = (*Handler)(nil)
+var _ authapi.StrictServerInterface = (*Handler)(nil)
 
 // PasswordRegister creates a user and signs them in.
-func (h *Handler) PasswordRegister(ctx context.Context, req gen.PasswordRegisterRequestObject) (gen.PasswordRegisterResponseObject, error) {
+func (h *Handler) PasswordRegister(ctx context.Context, req authapi.PasswordRegisterRequestObject) (authapi.PasswordRegisterResponseObject, error) {
 	s := h.Settings.Get()
 	if !s.RegistrationEnabled {
 		return nil, fault.New(fault.Forbidden, "registration is disabled")
@@ -52,12 +52,12 @@ func (h *Handler) PasswordRegister(ctx context.Context, req gen.PasswordRegister
 	if err != nil {
 		return nil, err
 	}
-	return gen.PasswordRegister200JSONResponse{SignedInJSONResponse: gen.SignedInJSONResponse{
-		Body: body, Headers: gen.SignedInResponseHeaders{SetCookie: &cookie}}}, nil
+	return authapi.PasswordRegister200JSONResponse{SignedInJSONResponse: authapi.SignedInJSONResponse{
+		Body: body, Headers: authapi.SignedInResponseHeaders{SetCookie: &cookie}}}, nil
 }
 
 // PasswordLogin signs a user in.
-func (h *Handler) PasswordLogin(ctx context.Context, req gen.PasswordLoginRequestObject) (gen.PasswordLoginResponseObject, error) {
+func (h *Handler) PasswordLogin(ctx context.Context, req authapi.PasswordLoginRequestObject) (authapi.PasswordLoginResponseObject, error) {
 	u, err := h.Auth.Login(ctx, req.Body.Username, req.Body.Password)
 	if err != nil {
 		return nil, err
@@ -66,23 +66,23 @@ func (h *Handler) PasswordLogin(ctx context.Context, req gen.PasswordLoginReques
 	if err != nil {
 		return nil, err
 	}
-	return gen.PasswordLogin200JSONResponse{SignedInJSONResponse: gen.SignedInJSONResponse{
-		Body: body, Headers: gen.SignedInResponseHeaders{SetCookie: &cookie}}}, nil
+	return authapi.PasswordLogin200JSONResponse{SignedInJSONResponse: authapi.SignedInJSONResponse{
+		Body: body, Headers: authapi.SignedInResponseHeaders{SetCookie: &cookie}}}, nil
 }
 
-func (h *Handler) signIn(ctx context.Context, u *db.User) (gen.Session, string, error) {
+func (h *Handler) signIn(ctx context.Context, u *db.User) (authapi.Session, string, error) {
 	iss, err := h.Auth.Issue(ctx, u)
 	if err != nil {
-		return gen.Session{}, "", err
+		return authapi.Session{}, "", err
 	}
 	c := &http.Cookie{ //nolint:gosec // Secure is set in production; development runs over plain HTTP
 		Name: authn.SessionCookie, Value: iss.SessionID, Path: "/", MaxAge: int(authn.TokenTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies}
-	return gen.Session{Token: iss.Token, TokenType: gen.Bearer, ExpiresAt: iss.ExpiresAt.UTC(), User: common.User(u)}, c.String(), nil
+	return authapi.Session{Token: iss.Token, TokenType: authapi.Bearer, ExpiresAt: iss.ExpiresAt.UTC(), User: wire.User(u)}, c.String(), nil
 }
 
 // SessionLogout revokes the presented JWT and deletes the session cookie's session.
-func (h *Handler) SessionLogout(ctx context.Context, _ gen.SessionLogoutRequestObject) (gen.SessionLogoutResponseObject, error) {
+func (h *Handler) SessionLogout(ctx context.Context, _ authapi.SessionLogoutRequestObject) (authapi.SessionLogoutResponseObject, error) {
 	p := authn.PrincipalFrom(ctx)
 	if p == nil {
 		return nil, fault.New(fault.Unauthorized, httpx.MsgUnauthorized)
@@ -99,5 +99,5 @@ func (h *Handler) SessionLogout(ctx context.Context, _ gen.SessionLogoutRequestO
 	clear := (&http.Cookie{ //nolint:gosec // Secure is set in production; development runs over plain HTTP
 		Name: authn.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies}).String()
-	return gen.SessionLogout204Response{Headers: gen.SessionLogout204ResponseHeaders{SetCookie: &clear}}, nil
+	return authapi.SessionLogout204Response{Headers: authapi.SessionLogout204ResponseHeaders{SetCookie: &clear}}, nil
 }

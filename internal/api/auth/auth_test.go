@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	authc "github.com/poolgate/poolgate/clients/go/auth"
-	commonc "github.com/poolgate/poolgate/clients/go/common"
-	userc "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/auth"
+	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 )
@@ -27,16 +27,16 @@ const (
 type testBundle struct {
 	env *apptest.Env
 	// auth is the anonymous auth client; every request and response is checked against the spec.
-	auth *authc.ClientWithResponses
+	auth *authclient.ClientWithResponses
 	// raw sends requests that break the spec on purpose (responses are still checked).
-	raw *authc.ClientWithResponses
+	raw *authclient.ClientWithResponses
 	ctx context.Context
 }
 
 func setup(t *testing.T, opts ...apptest.Option) *testBundle {
 	t.Helper()
 	env := apptest.New(t, opts...)
-	raw, err := authc.NewClientWithResponses(env.URL, authc.WithHTTPClient(env.RawHTTP))
+	raw, err := authclient.NewClientWithResponses(env.URL, authclient.WithHTTPClient(env.RawHTTP))
 	require.NoError(t, err)
 	return &testBundle{env: env, auth: env.Auth(), raw: raw, ctx: context.Background()}
 }
@@ -84,12 +84,12 @@ func withCookie(value string) func(context.Context, *http.Request) error {
 type signedIn struct {
 	token  string
 	cookie *http.Cookie
-	user   commonc.User
+	user   commonclient.User
 }
 
 func (b *testBundle) register(t *testing.T, username, password string) signedIn {
 	t.Helper()
-	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonc.Credentials{Username: username, Password: password})
+	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: username, Password: password})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	return signedIn{token: res.JSON200.Token, cookie: sessionCookie(t, res.HTTPResponse), user: res.JSON200.User}
@@ -97,7 +97,7 @@ func (b *testBundle) register(t *testing.T, username, password string) signedIn 
 
 func (b *testBundle) login(t *testing.T, username, password string) signedIn {
 	t.Helper()
-	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authc.LoginRequest{Username: username, Password: password})
+	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: username, Password: password})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	return signedIn{token: res.JSON200.Token, cookie: sessionCookie(t, res.HTTPResponse), user: res.JSON200.User}
@@ -115,23 +115,23 @@ func sessionCookie(t *testing.T, res *http.Response) *http.Cookie {
 }
 
 // meStatus calls GET /api/user/me with the given editors and returns the status and body.
-func (b *testBundle) me(t *testing.T, editors ...userc.RequestEditorFn) (int, []byte) {
+func (b *testBundle) me(t *testing.T, editors ...userclient.RequestEditorFn) (int, []byte) {
 	t.Helper()
 	res, err := b.env.User("").MeGetWithResponse(b.ctx, editors...)
 	require.NoError(t, err)
 	return res.StatusCode(), res.Body
 }
 
-func requireMe(t *testing.T, b *testBundle, want string, editors ...userc.RequestEditorFn) {
+func requireMe(t *testing.T, b *testBundle, want string, editors ...userclient.RequestEditorFn) {
 	t.Helper()
 	status, body := b.me(t, editors...)
 	require.Equal(t, http.StatusOK, status, string(body))
-	var u commonc.User
+	var u commonclient.User
 	require.NoError(t, json.Unmarshal(body, &u))
 	require.Equal(t, want, u.Username)
 }
 
-func requireMeRefused(t *testing.T, b *testBundle, editors ...userc.RequestEditorFn) {
+func requireMeRefused(t *testing.T, b *testBundle, editors ...userclient.RequestEditorFn) {
 	t.Helper()
 	status, body := b.me(t, editors...)
 	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, status, body)
@@ -142,16 +142,16 @@ func TestRegister(t *testing.T) {
 	stores(t, func(t *testing.T, opts ...apptest.Option) {
 		b := setup(t, opts...)
 		start := time.Now()
-		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonc.Credentials{Username: "Alice", Password: "alice-password"})
+		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: "Alice", Password: "alice-password"})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 		s := res.JSON200
 		require.NotEmpty(t, s.Token)
-		require.Equal(t, authc.Bearer, s.TokenType)
+		require.Equal(t, authclient.Bearer, s.TokenType)
 		require.WithinDuration(t, start.Add(24*time.Hour), s.ExpiresAt, time.Minute)
 		require.Equal(t, "Alice", s.User.Username)
-		require.Equal(t, commonc.UserRoleUser, s.User.Role)
-		require.Equal(t, commonc.Active, s.User.Status)
+		require.Equal(t, commonclient.UserRoleUser, s.User.Role)
+		require.Equal(t, commonclient.Active, s.User.Status)
 		require.Zero(t, s.User.Balance)
 		require.NotContains(t, string(res.Body), "alice-password")
 		require.NotContains(t, string(res.Body), "$2a$")
@@ -177,7 +177,7 @@ func TestRegisterNewUserBalance(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	bal := int64(4242)
-	up, err := b.env.Admin().SettingsUpdateWithResponse(b.ctx, adminc.SettingsUpdate{NewUserBalance: &bal})
+	up, err := b.env.Admin().SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{NewUserBalance: &bal})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	s := b.register(t, "rich", "rich-password")
@@ -189,13 +189,13 @@ func TestRegisterDuplicate(t *testing.T) {
 	b := setup(t)
 	b.register(t, "Bob", "bob-password")
 	for _, name := range []string{"Bob", "bob", "BOB", "admin", "ADMIN"} {
-		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonc.Credentials{Username: name, Password: "other-password"})
+		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: name, Password: "other-password"})
 		require.NoError(t, err)
 		requireError(t, http.StatusConflict, "conflict", "username is already taken", res.StatusCode(), res.Body)
 	}
 	// The first owner keeps the name and the password.
 	b.login(t, "bob", "bob-password")
-	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authc.LoginRequest{Username: "bob", Password: "other-password"})
+	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "bob", Password: "other-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
 }
@@ -204,16 +204,16 @@ func TestRegisterDisabled(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	set := func(on bool) {
-		res, err := b.env.Admin().SettingsUpdateWithResponse(b.ctx, adminc.SettingsUpdate{RegistrationEnabled: &on})
+		res, err := b.env.Admin().SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{RegistrationEnabled: &on})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	}
 	set(false)
-	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonc.Credentials{Username: "carol", Password: "carol-password"})
+	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: "carol", Password: "carol-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusForbidden, "forbidden", "registration is disabled", res.StatusCode(), res.Body)
 	// Nobody was created.
-	lr, err := b.auth.PasswordLoginWithResponse(b.ctx, authc.LoginRequest{Username: "carol", Password: "carol-password"})
+	lr, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "carol", Password: "carol-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
 	// Existing users still sign in.
@@ -237,7 +237,7 @@ func TestLogin(t *testing.T) {
 	requireMe(t, b, "dave", withCookie(s.cookie.Value))
 	b.login(t, "DAVE", "dave-password") // usernames are case-insensitive
 
-	for name, req := range map[string]authc.LoginRequest{
+	for name, req := range map[string]authclient.LoginRequest{
 		"WrongPassword":   {Username: "dave", Password: "wrong-password"},
 		"PasswordCase":    {Username: "dave", Password: "DAVE-PASSWORD"},
 		"UnknownUser":     {Username: "nobody", Password: "dave-password"},
@@ -254,22 +254,22 @@ func TestLoginDisabledUser(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	s := b.register(t, "erin", "erin-password")
-	disabled := commonc.Disabled
-	up, err := b.env.Admin().UserUpdateWithResponse(b.ctx, s.user.Id, adminc.UserUpdate{Status: &disabled})
+	disabled := commonclient.Disabled
+	up, err := b.env.Admin().UserUpdateWithResponse(b.ctx, s.user.Id, adminclient.UserUpdate{Status: &disabled})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 
-	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authc.LoginRequest{Username: "erin", Password: "erin-password"})
+	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "erin", Password: "erin-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusForbidden, "forbidden", "this account is disabled", res.StatusCode(), res.Body)
 	require.Empty(t, res.HTTPResponse.Header.Values("Set-Cookie"))
 	// A wrong password still says only that the credentials are wrong.
-	res, err = b.auth.PasswordLoginWithResponse(b.ctx, authc.LoginRequest{Username: "erin", Password: "wrong-password"})
+	res, err = b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "erin", Password: "wrong-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 
 	// What was issued before stops working.
-	for _, ed := range []userc.RequestEditorFn{apptest.Bearer(s.token), withCookie(s.cookie.Value)} {
+	for _, ed := range []userclient.RequestEditorFn{apptest.Bearer(s.token), withCookie(s.cookie.Value)} {
 		status, body := b.me(t, ed)
 		requireError(t, http.StatusForbidden, "forbidden", "this account is disabled", status, body)
 	}
@@ -327,7 +327,7 @@ func TestLogoutCookie(t *testing.T) {
 func TestLogoutWithoutCredentials(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	for name, eds := range map[string][]authc.RequestEditorFn{
+	for name, eds := range map[string][]authclient.RequestEditorFn{
 		"None":          nil,
 		"UnknownCookie": {withCookie("no-such-session")},
 		"BadToken":      {apptest.Bearer("not-a-jwt")},
@@ -392,15 +392,15 @@ func TestBadInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.register(t, "kate", "kate-password")
-	type call func(ctx context.Context, contentType string, body io.Reader, reqEditors ...authc.RequestEditorFn) (int, []byte, error)
-	register := func(ctx context.Context, ct string, body io.Reader, eds ...authc.RequestEditorFn) (int, []byte, error) {
+	type call func(ctx context.Context, contentType string, body io.Reader, reqEditors ...authclient.RequestEditorFn) (int, []byte, error)
+	register := func(ctx context.Context, ct string, body io.Reader, eds ...authclient.RequestEditorFn) (int, []byte, error) {
 		res, err := b.raw.PasswordRegisterWithBodyWithResponse(ctx, ct, body, eds...)
 		if err != nil {
 			return 0, nil, err
 		}
 		return res.StatusCode(), res.Body, nil
 	}
-	login := func(ctx context.Context, ct string, body io.Reader, eds ...authc.RequestEditorFn) (int, []byte, error) {
+	login := func(ctx context.Context, ct string, body io.Reader, eds ...authclient.RequestEditorFn) (int, []byte, error) {
 		res, err := b.raw.PasswordLoginWithBodyWithResponse(ctx, ct, body, eds...)
 		if err != nil {
 			return 0, nil, err
@@ -465,7 +465,7 @@ func TestBadInput(t *testing.T) {
 	codeOf(t, body)
 
 	// None of it created anybody.
-	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authc.LoginRequest{Username: "leo", Password: "leo-password"})
+	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "leo", Password: "leo-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	gen "github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/api/public"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
@@ -28,14 +28,14 @@ const (
 	msgPlanExpired  = "your plan has expired"
 )
 
-func refused(msg string) gen.LoginTokenGet401JSONResponse {
-	return gen.LoginTokenGet401JSONResponse{Code: -1, Msg: msg}
+func refused(msg string) publicapi.LoginTokenGet401JSONResponse {
+	return publicapi.LoginTokenGet401JSONResponse{Code: -1, Msg: msg}
 }
 
 // LoginTokenGet signs a user in from a link: with a login-check hook configured every token
 // goes to the hook; otherwise the token is one of the user's API keys or sign-in JWTs. It sets
 // the session cookie and redirects to /app.
-func (h *Handler) LoginTokenGet(ctx context.Context, req gen.LoginTokenGetRequestObject) (gen.LoginTokenGetResponseObject, error) {
+func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGetRequestObject) (publicapi.LoginTokenGetResponseObject, error) {
 	p := req.Params
 	tok := ""
 	if p.AccessToken != nil {
@@ -74,10 +74,10 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req gen.LoginTokenGetReques
 	}
 	if u.PlanExpiresAt != nil && !u.PlanExpiresAt.After(time.Now()) {
 		if to := h.Settings.Get().ExpiredRedirectURL; to != "" {
-			return gen.LoginTokenGet302JSONResponse{Body: gen.TokenLoginResult{Code: -2, Msg: msgPlanExpired},
-				Headers: gen.LoginTokenGet302ResponseHeaders{Location: &to}}, nil
+			return publicapi.LoginTokenGet302JSONResponse{Body: publicapi.TokenLoginResult{Code: -2, Msg: msgPlanExpired},
+				Headers: publicapi.LoginTokenGet302ResponseHeaders{Location: &to}}, nil
 		}
-		return gen.LoginTokenGet403JSONResponse{Code: -2, Msg: msgPlanExpired}, nil
+		return publicapi.LoginTokenGet403JSONResponse{Code: -2, Msg: msgPlanExpired}, nil
 	}
 	if err := h.preferAccount(ctx, u.ID, p.Account, p.Carid, p.Nickname); err != nil {
 		return nil, err
@@ -96,8 +96,8 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req gen.LoginTokenGetReques
 			break
 		}
 	}
-	return gen.LoginTokenGet302JSONResponse{Body: gen.TokenLoginResult{Code: 0, Msg: "success"},
-		Headers: gen.LoginTokenGet302ResponseHeaders{Location: &loc, SetCookie: &cookie}}, nil
+	return publicapi.LoginTokenGet302JSONResponse{Body: publicapi.TokenLoginResult{Code: 0, Msg: "success"},
+		Headers: publicapi.LoginTokenGet302ResponseHeaders{Location: &loc, SetCookie: &cookie}}, nil
 }
 
 // tokenUser finds or creates the user a hook-approved token signs in, and records the hook's

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/hookserver"
 )
@@ -91,7 +91,7 @@ func TestLoginTokenLocal(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, got.status)
 	require.Equal(t, -2, got.code)
 	to := "https://shop.example.com/renew"
-	res, err := env.Admin().SettingsUpdateWithResponse(context.Background(), adminc.SettingsUpdate{ExpiredRedirectUrl: &to})
+	res, err := env.Admin().SettingsUpdateWithResponse(context.Background(), adminclient.SettingsUpdate{ExpiredRedirectUrl: &to})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	got = logintoken(t, env, url.Values{"access_token": {u.Key}})
@@ -111,7 +111,7 @@ func TestLoginTokenHook(t *testing.T) {
 	other := apptest.New(t, apptest.Sharing(env), apptest.HookConfig(2*time.Second, false))
 	u := env.NewUser("local", 0)
 	oauth := recv.URL + "/oauth"
-	res, err := env.Admin().SettingsUpdateWithResponse(context.Background(), adminc.SettingsUpdate{OauthUrl: &oauth})
+	res, err := env.Admin().SettingsUpdateWithResponse(context.Background(), adminclient.SettingsUpdate{OauthUrl: &oauth})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 

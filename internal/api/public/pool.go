@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	gen "github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/api/public"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
@@ -25,7 +25,7 @@ const (
 )
 
 // CarPageList pages the shared accounts (seed 000 /carpage).
-func (h *Handler) CarPageList(ctx context.Context, req gen.CarPageListRequestObject) (gen.CarPageListResponseObject, error) {
+func (h *Handler) CarPageList(ctx context.Context, req publicapi.CarPageListRequestObject) (publicapi.CarPageListResponseObject, error) {
 	pg, size := 1, carPageDefaultSize
 	if b := req.Body; b != nil {
 		if b.Page != nil {
@@ -44,11 +44,11 @@ func (h *Handler) CarPageList(ctx context.Context, req gen.CarPageListRequestObj
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.CarPageList200JSONResponse{Code: 0, Messages: "success", Notice: h.Settings.Get().CarpageNotice,
-		Data: gen.CarPageData{Accounts: make([]gen.CarPageAccount, 0, len(rows)), Total: total, Page: pg, Size: size}}
+	out := publicapi.CarPageList200JSONResponse{Code: 0, Messages: "success", Notice: h.Settings.Get().CarpageNotice,
+		Data: publicapi.CarPageData{Accounts: make([]publicapi.CarPageAccount, 0, len(rows)), Total: total, Page: pg, Size: size}}
 	for _, a := range rows {
-		out.Data.Accounts = append(out.Data.Accounts, gen.CarPageAccount{Id: a.ID, Name: a.Name, Nickname: a.Nickname,
-			Type: gen.CarPageAccountType(pool.ParseTier(a.Tier).String()), Disabled: !routable(a.Status)})
+		out.Data.Accounts = append(out.Data.Accounts, publicapi.CarPageAccount{Id: a.ID, Name: a.Name, Nickname: a.Nickname,
+			Type: publicapi.CarPageAccountType(pool.ParseTier(a.Tier).String()), Disabled: !routable(a.Status)})
 	}
 	return out, nil
 }
@@ -88,48 +88,48 @@ func secondsUntil(t, now time.Time) int64 {
 }
 
 // CarStatusGet reports one shared account's state (seed 000 /status).
-func (h *Handler) CarStatusGet(ctx context.Context, req gen.CarStatusGetRequestObject) (gen.CarStatusGetResponseObject, error) {
+func (h *Handler) CarStatusGet(ctx context.Context, req publicapi.CarStatusGetRequestObject) (publicapi.CarStatusGetResponseObject, error) {
 	cs, err := h.carState(ctx, req.Params.Carid)
 	if errors.Is(err, errCarNotFound) {
-		return gen.CarStatusGet404JSONResponse{Code: -1, Msg: err.Error()}, nil
+		return publicapi.CarStatusGet404JSONResponse{Code: -1, Msg: err.Error()}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	now := h.Accounts.Now()
-	return gen.CarStatusGet200JSONResponse{IsPlus: cs.tier > pool.TierFree, AccountReady: cs.ready,
+	return publicapi.CarStatusGet200JSONResponse{IsPlus: cs.tier > pool.TierFree, AccountReady: cs.ready,
 		Count: cs.state.Count, ClearsIn: secondsUntil(cs.state.WindowReset, now),
 		TeamClearsIn: secondsUntil(cs.state.CoolingUntil, now)}, nil
 }
 
 // CarBadgeGet renders one shared account's state as a Shields.io badge (seed 000 /endpoint).
-func (h *Handler) CarBadgeGet(ctx context.Context, req gen.CarBadgeGetRequestObject) (gen.CarBadgeGetResponseObject, error) {
-	b := gen.CarBadgeGet200JSONResponse{SchemaVersion: gen.N1, Label: h.Settings.Get().SiteName + " Status"}
+func (h *Handler) CarBadgeGet(ctx context.Context, req publicapi.CarBadgeGetRequestObject) (publicapi.CarBadgeGetResponseObject, error) {
+	b := publicapi.CarBadgeGet200JSONResponse{SchemaVersion: publicapi.N1, Label: h.Settings.Get().SiteName + " Status"}
 	cs, err := h.carState(ctx, req.Params.Carid)
 	switch {
 	case errors.Is(err, errCarNotFound):
-		b.Message, b.Color = gen.BadgeMessageUnknown, gen.Lightgrey
+		b.Message, b.Color = publicapi.BadgeMessageUnknown, publicapi.Lightgrey
 	case err != nil:
 		return nil, err
 	case cs.ready:
-		b.Message, b.Color = gen.BadgeMessageReady, gen.Green
+		b.Message, b.Color = publicapi.BadgeMessageReady, publicapi.Green
 	case !cs.state.CoolingUntil.IsZero():
-		b.Message, b.Color = gen.BadgeMessageCooling, gen.Yellow
+		b.Message, b.Color = publicapi.BadgeMessageCooling, publicapi.Yellow
 	default:
-		b.Message, b.Color = gen.BadgeMessageUnavailable, gen.Red
+		b.Message, b.Color = publicapi.BadgeMessageUnavailable, publicapi.Red
 	}
 	return b, nil
 }
 
 // StatusPageGet lists the public status monitors with their last check and 24-hour uptime.
-func (h *Handler) StatusPageGet(ctx context.Context, _ gen.StatusPageGetRequestObject) (gen.StatusPageGetResponseObject, error) {
+func (h *Handler) StatusPageGet(ctx context.Context, _ publicapi.StatusPageGetRequestObject) (publicapi.StatusPageGetResponseObject, error) {
 	rows, err := h.Queries.StatusMonitorListPublic(ctx, h.Pool, h.Accounts.Now().Add(-24*time.Hour))
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.StatusPageGet200JSONResponse{Monitors: make([]gen.StatusMonitorResult, 0, len(rows))}
+	out := publicapi.StatusPageGet200JSONResponse{Monitors: make([]publicapi.StatusMonitorResult, 0, len(rows))}
 	for _, m := range rows {
-		r := gen.StatusMonitorResult{Id: m.ID, Name: m.Name, Status: gen.StatusMonitorResultStatus(m.LastStatus),
+		r := publicapi.StatusMonitorResult{Id: m.ID, Name: m.Name, Status: publicapi.StatusMonitorResultStatus(m.LastStatus),
 			Message: m.LastMessage, CheckedAt: m.LastCheckedAt}
 		if m.LastLatencyMs != nil {
 			l := int(*m.LastLatencyMs)
@@ -154,7 +154,7 @@ func ShareShapes() []httpx.ShapeRule {
 				msg = "service temporarily unavailable"
 			}
 		}
-		return c.JSON(status, gen.ShareError{Code: -1, Msg: msg})
+		return c.JSON(status, publicapi.ShareError{Code: -1, Msg: msg})
 	}
 	return []httpx.ShapeRule{{Prefix: "/carpage", Render: render}, {Prefix: "/status", Render: render},
 		{Prefix: "/endpoint", Render: render}}

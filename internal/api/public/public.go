@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	gen "github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/api/public"
 	"github.com/poolgate/poolgate/gen/db"
-	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -39,38 +39,38 @@ type Handler struct {
 	SecureCookies bool
 }
 
-var _ gen.StrictServerInterface = (*Handler)(nil)
+var _ publicapi.StrictServerInterface = (*Handler)(nil)
 
 // HealthGet reports the database and Redis state; 503 when the database is down.
-func (h *Handler) HealthGet(ctx context.Context, _ gen.HealthGetRequestObject) (gen.HealthGetResponseObject, error) {
+func (h *Handler) HealthGet(ctx context.Context, _ publicapi.HealthGetRequestObject) (publicapi.HealthGetResponseObject, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	res := gen.Health{Status: gen.HealthStatusOk, Database: gen.HealthDatabaseOk, Redis: gen.HealthRedisDisabled, Version: h.Version}
+	res := publicapi.Health{Status: publicapi.HealthStatusOk, Database: publicapi.HealthDatabaseOk, Redis: publicapi.HealthRedisDisabled, Version: h.Version}
 	if h.Redis != nil {
-		res.Redis = gen.HealthRedisOk
+		res.Redis = publicapi.HealthRedisOk
 		if h.Redis.Ping(ctx).Err() != nil {
-			res.Redis = gen.HealthRedisDown
+			res.Redis = publicapi.HealthRedisDown
 		}
 	}
 	if h.Pool.Ping(ctx) != nil {
-		res.Database = gen.HealthDatabaseDown
-		res.Status = gen.HealthStatusUnavailable
-		return gen.HealthGet503JSONResponse(res), nil
+		res.Database = publicapi.HealthDatabaseDown
+		res.Status = publicapi.HealthStatusUnavailable
+		return publicapi.HealthGet503JSONResponse(res), nil
 	}
-	return gen.HealthGet200JSONResponse(res), nil
+	return publicapi.HealthGet200JSONResponse(res), nil
 }
 
 // SetupStatusGet says whether an administrator still has to be created.
-func (h *Handler) SetupStatusGet(ctx context.Context, _ gen.SetupStatusGetRequestObject) (gen.SetupStatusGetResponseObject, error) {
+func (h *Handler) SetupStatusGet(ctx context.Context, _ publicapi.SetupStatusGetRequestObject) (publicapi.SetupStatusGetResponseObject, error) {
 	exists, err := h.Queries.UserAdminExists(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	return gen.SetupStatusGet200JSONResponse{NeedsSetup: !exists}, nil
+	return publicapi.SetupStatusGet200JSONResponse{NeedsSetup: !exists}, nil
 }
 
 // SetupCreate creates the first administrator, once.
-func (h *Handler) SetupCreate(ctx context.Context, req gen.SetupCreateRequestObject) (gen.SetupCreateResponseObject, error) {
+func (h *Handler) SetupCreate(ctx context.Context, req publicapi.SetupCreateRequestObject) (publicapi.SetupCreateResponseObject, error) {
 	hash, err := h.Auth.HashPassword(req.Body.Password)
 	if err != nil {
 		return nil, err
@@ -97,16 +97,16 @@ func (h *Handler) SetupCreate(ctx context.Context, req gen.SetupCreateRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return gen.SetupCreate201JSONResponse{User: common.User(u)}, nil
+	return publicapi.SetupCreate201JSONResponse{User: wire.User(u)}, nil
 }
 
 // SettingsPublicGet returns the settings a sign-in page needs.
-func (h *Handler) SettingsPublicGet(ctx context.Context, _ gen.SettingsPublicGetRequestObject) (gen.SettingsPublicGetResponseObject, error) {
+func (h *Handler) SettingsPublicGet(ctx context.Context, _ publicapi.SettingsPublicGetRequestObject) (publicapi.SettingsPublicGetResponseObject, error) {
 	exists, err := h.Queries.UserAdminExists(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
 	s := h.Settings.Get()
-	return gen.SettingsPublicGet200JSONResponse{SiteName: s.SiteName, RegistrationEnabled: s.RegistrationEnabled,
+	return publicapi.SettingsPublicGet200JSONResponse{SiteName: s.SiteName, RegistrationEnabled: s.RegistrationEnabled,
 		NeedsSetup: !exists, Version: h.Version}, nil
 }

@@ -16,10 +16,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	authc "github.com/poolgate/poolgate/clients/go/auth"
-	commonc "github.com/poolgate/poolgate/clients/go/common"
-	publicc "github.com/poolgate/poolgate/clients/go/public"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/auth"
+	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/clients/go/public"
 	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
@@ -50,10 +50,10 @@ func TestHealth(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		opts  []apptest.Option
-		redis publicc.HealthRedis
+		redis publicclient.HealthRedis
 	}{
-		{"Redis", nil, publicc.HealthRedisOk},
-		{"WithoutRedis", []apptest.Option{apptest.WithoutRedis()}, publicc.HealthRedisDisabled},
+		{"Redis", nil, publicclient.HealthRedisOk},
+		{"WithoutRedis", []apptest.Option{apptest.WithoutRedis()}, publicclient.HealthRedisDisabled},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -61,7 +61,7 @@ func TestHealth(t *testing.T) {
 			res, err := env.Public().HealthGetWithResponse(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-			require.Equal(t, publicc.Health{Status: publicc.HealthStatusOk, Database: publicc.HealthDatabaseOk,
+			require.Equal(t, publicclient.Health{Status: publicclient.HealthStatusOk, Database: publicclient.HealthDatabaseOk,
 				Redis: tt.redis, Version: "test"}, *res.JSON200)
 		})
 	}
@@ -103,10 +103,10 @@ func TestHealthDatabaseDown(t *testing.T) {
 		res, err := pub.HealthGetWithResponse(ctx)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusServiceUnavailable, res.StatusCode(), string(res.Body))
-		var h publicc.Health
+		var h publicclient.Health
 		require.NoError(t, json.Unmarshal(res.Body, &h))
-		require.Equal(t, publicc.Health{Status: publicc.HealthStatusUnavailable, Database: publicc.HealthDatabaseDown,
-			Redis: publicc.HealthRedisOk, Version: "test"}, h)
+		require.Equal(t, publicclient.Health{Status: publicclient.HealthStatusUnavailable, Database: publicclient.HealthDatabaseDown,
+			Redis: publicclient.HealthRedisOk, Version: "test"}, h)
 	}
 	allow(true)
 	restored = true
@@ -130,7 +130,7 @@ func TestSetupCompleted(t *testing.T) {
 	require.Equal(t, http.StatusOK, st.StatusCode(), string(st.Body))
 	require.False(t, st.JSON200.NeedsSetup)
 
-	for _, creds := range []commonc.Credentials{
+	for _, creds := range []commonclient.Credentials{
 		{Username: "intruder", Password: "intruder-password"},
 		{Username: apptest.AdminUsername, Password: "another-password"},
 	} {
@@ -139,10 +139,10 @@ func TestSetupCompleted(t *testing.T) {
 		requireError(t, http.StatusConflict, "setup_completed", "setup has already been completed", res.StatusCode(), res.Body)
 	}
 	// Nobody was created and the administrator's password is unchanged.
-	lr, err := env.Auth().PasswordLoginWithResponse(ctx, authc.LoginRequest{Username: "intruder", Password: "intruder-password"})
+	lr, err := env.Auth().PasswordLoginWithResponse(ctx, authclient.LoginRequest{Username: "intruder", Password: "intruder-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
-	lr, err = env.Auth().PasswordLoginWithResponse(ctx, authc.LoginRequest{Username: apptest.AdminUsername, Password: "another-password"})
+	lr, err = env.Auth().PasswordLoginWithResponse(ctx, authclient.LoginRequest{Username: apptest.AdminUsername, Password: "another-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
 	env.Login(apptest.AdminUsername, apptest.AdminPassword)
@@ -151,7 +151,7 @@ func TestSetupCompleted(t *testing.T) {
 // freshApp starts the real app on a database where no administrator exists yet and returns a
 // public client for it whose traffic is checked against the contracts by env's transport.
 // apptest always runs setup, so the app is built here with the same configuration.
-func freshApp(t *testing.T, env *apptest.Env) *publicc.ClientWithResponses {
+func freshApp(t *testing.T, env *apptest.Env) *publicclient.ClientWithResponses {
 	t.Helper()
 	ctx := context.Background()
 	cfg := &config.Config{
@@ -171,7 +171,7 @@ func freshApp(t *testing.T, env *apptest.Env) *publicc.ClientWithResponses {
 		defer cancel()
 		a.Close(cctx)
 	})
-	c, err := publicc.NewClientWithResponses(srv.URL, publicc.WithHTTPClient(env.HTTP))
+	c, err := publicclient.NewClientWithResponses(srv.URL, publicclient.WithHTTPClient(env.HTTP))
 	require.NoError(t, err)
 	return c
 }
@@ -191,13 +191,13 @@ func TestSetupFresh(t *testing.T) {
 	require.Equal(t, http.StatusOK, ps.StatusCode(), string(ps.Body))
 	require.True(t, ps.JSON200.NeedsSetup)
 
-	res, err := pub.SetupCreateWithResponse(ctx, commonc.Credentials{Username: "Root", Password: "root-password"})
+	res, err := pub.SetupCreateWithResponse(ctx, commonclient.Credentials{Username: "Root", Password: "root-password"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	u := res.JSON201.User
 	require.Equal(t, "Root", u.Username)
-	require.Equal(t, commonc.UserRoleAdmin, u.Role)
-	require.Equal(t, commonc.Active, u.Status)
+	require.Equal(t, commonclient.UserRoleAdmin, u.Role)
+	require.Equal(t, commonclient.Active, u.Status)
 	require.Positive(t, u.Id)
 	require.NotContains(t, string(res.Body), "root-password")
 	require.NotContains(t, string(res.Body), "$2a$", "the password hash never leaves")
@@ -209,7 +209,7 @@ func TestSetupFresh(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ps.JSON200.NeedsSetup)
 
-	res, err = pub.SetupCreateWithResponse(ctx, commonc.Credentials{Username: "second", Password: "second-password"})
+	res, err = pub.SetupCreateWithResponse(ctx, commonclient.Credentials{Username: "second", Password: "second-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusConflict, "setup_completed", "", res.StatusCode(), res.Body)
 }
@@ -233,7 +233,7 @@ func TestSetupRace(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			res, err := pub.SetupCreateWithResponse(ctx, commonc.Credentials{
+			res, err := pub.SetupCreateWithResponse(ctx, commonclient.Credentials{
 				Username: "admin" + strconv.Itoa(i), Password: "admin-password-" + strconv.Itoa(i)})
 			if err != nil {
 				results[i] = result{err: err}
@@ -262,7 +262,7 @@ func TestSetupRace(t *testing.T) {
 func TestSetupBadInput(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	raw, err := publicc.NewClientWithResponses(env.URL, publicc.WithHTTPClient(env.RawHTTP))
+	raw, err := publicclient.NewClientWithResponses(env.URL, publicclient.WithHTTPClient(env.RawHTTP))
 	require.NoError(t, err)
 	ctx := context.Background()
 	for name, body := range map[string]string{
@@ -287,15 +287,15 @@ func TestPublicSettings(t *testing.T) {
 	res, err := pub.SettingsPublicGetWithResponse(ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, publicc.PublicSettings{SiteName: "Poolgate", RegistrationEnabled: true, NeedsSetup: false, Version: "test"}, *res.JSON200)
+	require.Equal(t, publicclient.PublicSettings{SiteName: "Poolgate", RegistrationEnabled: true, NeedsSetup: false, Version: "test"}, *res.JSON200)
 
 	name, off := "Team Pool", false
-	up, err := env.Admin().SettingsUpdateWithResponse(ctx, adminc.SettingsUpdate{SiteName: &name, RegistrationEnabled: &off})
+	up, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{SiteName: &name, RegistrationEnabled: &off})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	res, err = pub.SettingsPublicGetWithResponse(ctx)
 	require.NoError(t, err)
-	require.Equal(t, publicc.PublicSettings{SiteName: "Team Pool", RegistrationEnabled: false, NeedsSetup: false, Version: "test"}, *res.JSON200)
+	require.Equal(t, publicclient.PublicSettings{SiteName: "Team Pool", RegistrationEnabled: false, NeedsSetup: false, Version: "test"}, *res.JSON200)
 	// Nothing an administrator alone should see is public.
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(res.Body, &m))

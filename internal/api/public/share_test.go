@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	adminc "github.com/poolgate/poolgate/clients/go/admin"
-	publicc "github.com/poolgate/poolgate/clients/go/public"
+	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/public"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -68,7 +68,7 @@ func chat(t *testing.T, env *apptest.Env, key string) int {
 type shareBundle struct {
 	env            *apptest.Env
 	ch             int64
-	pro, free, own adminc.Account
+	pro, free, own adminclient.Account
 	user           *apptest.TestUser
 }
 
@@ -79,16 +79,16 @@ func shareSetup(t *testing.T) *shareBundle {
 	b := &shareBundle{env: env, user: env.NewUser("alice", 1_000_000)}
 	b.ch = env.Channel("main", []string{"gpt-4o-mini"})
 	env.Price("gpt-4o-mini", 1, 1)
-	mk := func(body adminc.AccountCreate) adminc.Account {
+	mk := func(body adminclient.AccountCreate) adminclient.Account {
 		res, err := env.Admin().AccountCreateWithResponse(ctx, b.ch, body)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 		return *res.JSON201
 	}
-	b.pro = mk(adminc.AccountCreate{Name: sharePtr("car-pro"), Nickname: sharePtr("显示名称"), Credential: "sk-upstream-pro-0001",
-		Tier: sharePtr(adminc.Pro), Limits: &adminc.AccountLimits{"*": "10/1h"}})
-	b.free = mk(adminc.AccountCreate{Name: sharePtr("car-free"), Credential: "sk-upstream-free-0002"})
-	b.own = mk(adminc.AccountCreate{Name: sharePtr("car-own"), Credential: "sk-upstream-own-0003", OwnerUserId: &b.user.ID})
+	b.pro = mk(adminclient.AccountCreate{Name: sharePtr("car-pro"), Nickname: sharePtr("显示名称"), Credential: "sk-upstream-pro-0001",
+		Tier: sharePtr(adminclient.Pro), Limits: &adminclient.AccountLimits{"*": "10/1h"}})
+	b.free = mk(adminclient.AccountCreate{Name: sharePtr("car-free"), Credential: "sk-upstream-free-0002"})
+	b.own = mk(adminclient.AccountCreate{Name: sharePtr("car-own"), Credential: "sk-upstream-own-0003", OwnerUserId: &b.user.ID})
 	return b
 }
 
@@ -96,7 +96,7 @@ func TestCarPage(t *testing.T) {
 	t.Parallel()
 	b := shareSetup(t)
 	ctx := context.Background()
-	up, err := b.env.Admin().AccountUpdateWithResponse(ctx, b.ch, b.free.Id, adminc.AccountUpdate{Status: sharePtr(adminc.ActiveStatusDisabled)})
+	up, err := b.env.Admin().AccountUpdateWithResponse(ctx, b.ch, b.free.Id, adminclient.AccountUpdate{Status: sharePtr(adminclient.ActiveStatusDisabled)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 
@@ -119,7 +119,7 @@ func TestCarPage(t *testing.T) {
 	require.Equal(t, map[string]any{"id": float64(b.free.Id), "name": "car-free", "nickname": "", "type": "free", "disabled": true}, accs[1])
 
 	// Paging, through the generated client.
-	res, err := b.env.Public().CarPageListWithResponse(ctx, publicc.CarPageListJSONRequestBody{Page: sharePtr(2), Size: sharePtr(1)})
+	res, err := b.env.Public().CarPageListWithResponse(ctx, publicclient.CarPageListJSONRequestBody{Page: sharePtr(2), Size: sharePtr(1)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode())
 	require.Len(t, res.JSON200.Data.Accounts, 1)
@@ -128,7 +128,7 @@ func TestCarPage(t *testing.T) {
 
 	// The notice is the carpage_notice setting.
 	notice := "公告内容"
-	set, err := b.env.Admin().SettingsUpdateWithResponse(ctx, adminc.SettingsUpdate{CarpageNotice: &notice})
+	set, err := b.env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{CarpageNotice: &notice})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
 	require.Equal(t, notice, set.JSON200.CarpageNotice)
@@ -158,12 +158,12 @@ func TestCarStatusAndBadge(t *testing.T) {
 
 	// Calls count in its window (an ultra user so it may ride the pro account), then a rate
 	// limit cools it.
-	ultra := sharePtr(adminc.Ultra)
-	u, err := b.env.Admin().UserUpdateWithResponse(context.Background(), b.user.ID, adminc.UserUpdate{Tier: ultra})
+	ultra := sharePtr(adminclient.Ultra)
+	u, err := b.env.Admin().UserUpdateWithResponse(context.Background(), b.user.ID, adminclient.UserUpdate{Tier: ultra})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, u.StatusCode(), string(u.Body))
 	other := b.env.NewUser("bob", 1_000_000)
-	_, err = b.env.Admin().UserUpdateWithResponse(context.Background(), other.ID, adminc.UserUpdate{Tier: ultra})
+	_, err = b.env.Admin().UserUpdateWithResponse(context.Background(), other.ID, adminclient.UserUpdate{Tier: ultra})
 	require.NoError(t, err)
 	for range 6 {
 		require.Equal(t, http.StatusOK, chat(t, b.env, other.Key))
@@ -209,25 +209,25 @@ func TestStatusMonitors(t *testing.T) {
 	ch := env.Channel("main", []string{"gpt-4o-mini"}, "sk-upstream-aaaa1111")
 	empty := env.Channel("empty", []string{"gpt-4o-mini"})
 
-	mk := func(body adminc.StatusMonitorCreate) adminc.StatusMonitor {
+	mk := func(body adminclient.StatusMonitorCreate) adminclient.StatusMonitor {
 		res, err := ad.StatusMonitorCreateWithResponse(ctx, body)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 		require.Equal(t, "unknown", string(res.JSON201.LastStatus))
 		return *res.JSON201
 	}
-	up := mk(adminc.StatusMonitorCreate{Name: "OpenAI", ChannelId: ch, Model: sharePtr("gpt-4o-mini")})
-	missing := mk(adminc.StatusMonitorCreate{Name: "Missing model", ChannelId: ch, Model: sharePtr("no-such-model")})
-	noAcc := mk(adminc.StatusMonitorCreate{Name: "No account", ChannelId: empty, Public: sharePtr(false)})
+	up := mk(adminclient.StatusMonitorCreate{Name: "OpenAI", ChannelId: ch, Model: sharePtr("gpt-4o-mini")})
+	missing := mk(adminclient.StatusMonitorCreate{Name: "Missing model", ChannelId: ch, Model: sharePtr("no-such-model")})
+	noAcc := mk(adminclient.StatusMonitorCreate{Name: "No account", ChannelId: empty, Public: sharePtr(false)})
 
-	dup, err := ad.StatusMonitorCreateWithResponse(ctx, adminc.StatusMonitorCreate{Name: "OpenAI", ChannelId: ch})
+	dup, err := ad.StatusMonitorCreateWithResponse(ctx, adminclient.StatusMonitorCreate{Name: "OpenAI", ChannelId: ch})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusConflict, dup.StatusCode())
-	bad, err := ad.StatusMonitorCreateWithResponse(ctx, adminc.StatusMonitorCreate{Name: "x", ChannelId: 999})
+	bad, err := ad.StatusMonitorCreateWithResponse(ctx, adminclient.StatusMonitorCreate{Name: "x", ChannelId: 999})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, bad.StatusCode())
 
-	check := func(id int64) adminc.StatusMonitor {
+	check := func(id int64) adminclient.StatusMonitor {
 		res, err := ad.StatusMonitorCheckWithResponse(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
@@ -249,12 +249,12 @@ func TestStatusMonitors(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode())
 	require.Len(t, res.JSON200.Monitors, 2)
 	require.Equal(t, "OpenAI", res.JSON200.Monitors[0].Name)
-	require.Equal(t, publicc.StatusMonitorResultStatusUp, res.JSON200.Monitors[0].Status)
+	require.Equal(t, publicclient.StatusMonitorResultStatusUp, res.JSON200.Monitors[0].Status)
 	require.InDelta(t, 100, *res.JSON200.Monitors[0].Uptime24h, 0.01)
 	require.InDelta(t, 0, *res.JSON200.Monitors[1].Uptime24h, 0.01)
 
 	// Update, list, delete.
-	upd, err := ad.StatusMonitorUpdateWithResponse(ctx, missing.Id, adminc.StatusMonitorUpdate{Model: sharePtr("gpt-4o"), IntervalSeconds: sharePtr(60)})
+	upd, err := ad.StatusMonitorUpdateWithResponse(ctx, missing.Id, adminclient.StatusMonitorUpdate{Model: sharePtr("gpt-4o"), IntervalSeconds: sharePtr(60)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upd.StatusCode(), string(upd.Body))
 	require.Equal(t, 60, upd.JSON200.IntervalSeconds)
@@ -276,12 +276,12 @@ func TestStatusMonitorsRunOnSchedule(t *testing.T) {
 	other := apptest.New(t, apptest.Sharing(env), apptest.WithConfig(func(c *config.Config) { c.PoolProbeInterval = 50 * time.Millisecond }))
 	ch := env.Channel("main", []string{"gpt-4o-mini"}, "sk-upstream-aaaa1111")
 	res, err := env.Admin().StatusMonitorCreateWithResponse(context.Background(),
-		adminc.StatusMonitorCreate{Name: "OpenAI", ChannelId: ch, IntervalSeconds: sharePtr(10)})
+		adminclient.StatusMonitorCreate{Name: "OpenAI", ChannelId: ch, IntervalSeconds: sharePtr(10)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	require.Eventually(t, func() bool {
 		r, err := other.Public().StatusPageGetWithResponse(context.Background())
-		return err == nil && len(r.JSON200.Monitors) == 1 && r.JSON200.Monitors[0].Status == publicc.StatusMonitorResultStatusUp
+		return err == nil && len(r.JSON200.Monitors) == 1 && r.JSON200.Monitors[0].Status == publicclient.StatusMonitorResultStatusUp
 	}, 10*time.Second, 50*time.Millisecond, "a scheduled check ran on one of the instances")
 	// One check per interval across both instances: the advisory lock keeps them from doubling up.
 	time.Sleep(300 * time.Millisecond)

@@ -3,7 +3,7 @@ package user
 import (
 	"context"
 
-	gen "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -12,7 +12,7 @@ import (
 
 // AccountKeyBind binds one of the user's dedicated accounts to one of their API keys (0 unbinds
 // it) and reroutes every instance.
-func (h *Handler) AccountKeyBind(ctx context.Context, req gen.AccountKeyBindRequestObject) (gen.AccountKeyBindResponseObject, error) {
+func (h *Handler) AccountKeyBind(ctx context.Context, req userapi.AccountKeyBindRequestObject) (userapi.AccountKeyBindResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
@@ -22,7 +22,7 @@ func (h *Handler) AccountKeyBind(ctx context.Context, req gen.AccountKeyBindRequ
 		key = &req.Body.ApiKeyId
 	}
 	row, err := h.Queries.AccountBindKeyByOwner(ctx, h.Pool, db.AccountBindKeyByOwnerParams{ID: req.AccountId,
-		OwnerUserID: &p.UserID, ApiKeyID: key})
+		OwnerUserID: &p.UserID, APIKeyID: key})
 	if err != nil {
 		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
 			return nil, fault.New(fault.NotFound, "no such account of yours, or no such key of yours")
@@ -30,5 +30,5 @@ func (h *Handler) AccountKeyBind(ctx context.Context, req gen.AccountKeyBindRequ
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return gen.AccountKeyBind200JSONResponse{AccountId: row.ID, ApiKeyId: row.ApiKeyID}, nil
+	return userapi.AccountKeyBind200JSONResponse{AccountId: row.ID, ApiKeyId: row.APIKeyID}, nil
 }

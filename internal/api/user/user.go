@@ -8,9 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	gen "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
-	"github.com/poolgate/poolgate/internal/api/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -28,7 +28,7 @@ type Handler struct {
 	Bus     *bus.Bus
 }
 
-var _ gen.StrictServerInterface = (*Handler)(nil)
+var _ userapi.StrictServerInterface = (*Handler)(nil)
 
 func me(ctx context.Context) (*auth.Principal, error) {
 	p := auth.PrincipalFrom(ctx)
@@ -41,7 +41,7 @@ func me(ctx context.Context) (*auth.Principal, error) {
 const keyNotFound = "api key not found"
 
 // MeGet returns the signed-in user.
-func (h *Handler) MeGet(ctx context.Context, _ gen.MeGetRequestObject) (gen.MeGetResponseObject, error) {
+func (h *Handler) MeGet(ctx context.Context, _ userapi.MeGetRequestObject) (userapi.MeGetResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
@@ -50,20 +50,20 @@ func (h *Handler) MeGet(ctx context.Context, _ gen.MeGetRequestObject) (gen.MeGe
 	if err != nil {
 		return nil, store.Translate(err, "user not found")
 	}
-	return gen.MeGet200JSONResponse(common.User(u)), nil
+	return userapi.MeGet200JSONResponse(wire.User(u)), nil
 }
 
 // ApiKeyList lists the user's keys.
-func (h *Handler) ApiKeyList(ctx context.Context, _ gen.ApiKeyListRequestObject) (gen.ApiKeyListResponseObject, error) {
+func (h *Handler) ApiKeyList(ctx context.Context, _ userapi.ApiKeyListRequestObject) (userapi.ApiKeyListResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := h.Queries.ApiKeyListByUser(ctx, h.Pool, p.UserID)
+	rows, err := h.Queries.APIKeyListByUser(ctx, h.Pool, p.UserID)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
-	out := gen.ApiKeyList200JSONResponse{Items: make([]gen.ApiKey, 0, len(rows))}
+	out := userapi.ApiKeyList200JSONResponse{Items: make([]userapi.ApiKey, 0, len(rows))}
 	for _, k := range rows {
 		out.Items = append(out.Items, apiKey(k))
 	}
@@ -71,37 +71,37 @@ func (h *Handler) ApiKeyList(ctx context.Context, _ gen.ApiKeyListRequestObject)
 }
 
 // ApiKeyCreate makes a key and shows its secret once.
-func (h *Handler) ApiKeyCreate(ctx context.Context, req gen.ApiKeyCreateRequestObject) (gen.ApiKeyCreateResponseObject, error) {
+func (h *Handler) ApiKeyCreate(ctx context.Context, req userapi.ApiKeyCreateRequestObject) (userapi.ApiKeyCreateResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
 	}
 	key := auth.NewKey()
-	var k *db.ApiKey
+	var k *db.APIKey
 	// The user row is locked so concurrent creates cannot pass the limit together.
 	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		if err := h.Queries.UserLock(ctx, tx, p.UserID); err != nil {
 			return store.Translate(err, "")
 		}
-		n, err := h.Queries.ApiKeyCountByUser(ctx, tx, p.UserID)
+		n, err := h.Queries.APIKeyCountByUser(ctx, tx, p.UserID)
 		if err != nil {
 			return store.Translate(err, "")
 		}
 		if n >= MaxKeysPerUser {
 			return fault.New(fault.Conflict, "a user may hold at most 100 API keys")
 		}
-		k, err = h.Queries.ApiKeyCreate(ctx, tx, db.ApiKeyCreateParams{
+		k, err = h.Queries.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{
 			UserID: p.UserID, Name: req.Body.Name, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
 		return store.Translate(err, "")
 	})
 	if err != nil {
 		return nil, err
 	}
-	return gen.ApiKeyCreate201JSONResponse(secret(k, key)), nil
+	return userapi.ApiKeyCreate201JSONResponse(secret(k, key)), nil
 }
 
 // ApiKeyUpdate renames, disables or enables a key.
-func (h *Handler) ApiKeyUpdate(ctx context.Context, req gen.ApiKeyUpdateRequestObject) (gen.ApiKeyUpdateResponseObject, error) {
+func (h *Handler) ApiKeyUpdate(ctx context.Context, req userapi.ApiKeyUpdateRequestObject) (userapi.ApiKeyUpdateResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
@@ -111,22 +111,22 @@ func (h *Handler) ApiKeyUpdate(ctx context.Context, req gen.ApiKeyUpdateRequestO
 		s := string(*req.Body.Status)
 		status = &s
 	}
-	k, err := h.Queries.ApiKeyUpdate(ctx, h.Pool, db.ApiKeyUpdateParams{
+	k, err := h.Queries.APIKeyUpdate(ctx, h.Pool, db.APIKeyUpdateParams{
 		ID: req.Id, UserID: p.UserID, Name: req.Body.Name, Status: status})
 	if err != nil {
 		return nil, store.Translate(err, keyNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(k.ID, 10))
-	return gen.ApiKeyUpdate200JSONResponse(apiKey(k)), nil
+	return userapi.ApiKeyUpdate200JSONResponse(apiKey(k)), nil
 }
 
 // ApiKeyDelete deletes a key; every instance stops accepting it.
-func (h *Handler) ApiKeyDelete(ctx context.Context, req gen.ApiKeyDeleteRequestObject) (gen.ApiKeyDeleteResponseObject, error) {
+func (h *Handler) ApiKeyDelete(ctx context.Context, req userapi.ApiKeyDeleteRequestObject) (userapi.ApiKeyDeleteResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := h.Queries.ApiKeyDelete(ctx, h.Pool, db.ApiKeyDeleteParams{ID: req.Id, UserID: p.UserID})
+	n, err := h.Queries.APIKeyDelete(ctx, h.Pool, db.APIKeyDeleteParams{ID: req.Id, UserID: p.UserID})
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
@@ -134,31 +134,31 @@ func (h *Handler) ApiKeyDelete(ctx context.Context, req gen.ApiKeyDeleteRequestO
 		return nil, fault.New(fault.NotFound, keyNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(req.Id, 10))
-	return gen.ApiKeyDelete204Response{}, nil
+	return userapi.ApiKeyDelete204Response{}, nil
 }
 
 // ApiKeyRotate gives a key a new secret; the old one stops working at once.
-func (h *Handler) ApiKeyRotate(ctx context.Context, req gen.ApiKeyRotateRequestObject) (gen.ApiKeyRotateResponseObject, error) {
+func (h *Handler) ApiKeyRotate(ctx context.Context, req userapi.ApiKeyRotateRequestObject) (userapi.ApiKeyRotateResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
 		return nil, err
 	}
 	key := auth.NewKey()
-	k, err := h.Queries.ApiKeyRotate(ctx, h.Pool, db.ApiKeyRotateParams{
+	k, err := h.Queries.APIKeyRotate(ctx, h.Pool, db.APIKeyRotateParams{
 		ID: req.Body.Id, UserID: p.UserID, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
 	if err != nil {
 		return nil, store.Translate(err, keyNotFound)
 	}
 	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(k.ID, 10))
-	return gen.ApiKeyRotate200JSONResponse(secret(k, key)), nil
+	return userapi.ApiKeyRotate200JSONResponse(secret(k, key)), nil
 }
 
-func apiKey(k *db.ApiKey) gen.ApiKey {
-	return gen.ApiKey{Id: k.ID, Name: k.Name, KeyHint: k.KeyHint, Status: gen.ApiKeyStatus(k.Status),
+func apiKey(k *db.APIKey) userapi.ApiKey {
+	return userapi.ApiKey{Id: k.ID, Name: k.Name, KeyHint: k.KeyHint, Status: userapi.ApiKeyStatus(k.Status),
 		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt}
 }
 
-func secret(k *db.ApiKey, key string) gen.ApiKeySecret {
-	return gen.ApiKeySecret{Id: k.ID, Name: k.Name, Key: key, KeyHint: k.KeyHint, Status: gen.ApiKeyStatus(k.Status),
+func secret(k *db.APIKey, key string) userapi.ApiKeySecret {
+	return userapi.ApiKeySecret{Id: k.ID, Name: k.Name, Key: key, KeyHint: k.KeyHint, Status: userapi.ApiKeyStatus(k.Status),
 		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt}
 }

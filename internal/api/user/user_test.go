@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	gatewayc "github.com/poolgate/poolgate/clients/go/gateway"
-	userc "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/clients/go/gateway"
+	"github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -24,9 +24,9 @@ type testBundle struct {
 	env *apptest.Env
 	// alice is a user with an API key; user is her client, checked against the spec both ways.
 	alice *apptest.TestUser
-	user  *userc.ClientWithResponses
+	user  *userclient.ClientWithResponses
 	// raw is alice's client for requests that break the spec on purpose (responses are checked).
-	raw *userc.ClientWithResponses
+	raw *userclient.ClientWithResponses
 	ctx context.Context
 }
 
@@ -38,8 +38,8 @@ func setup(t *testing.T, opts ...apptest.Option) *testBundle {
 
 func bundle(t *testing.T, env *apptest.Env, u *apptest.TestUser) *testBundle {
 	t.Helper()
-	raw, err := userc.NewClientWithResponses(env.URL, userc.WithHTTPClient(env.RawHTTP),
-		userc.WithRequestEditorFn(apptest.Bearer(u.Token)))
+	raw, err := userclient.NewClientWithResponses(env.URL, userclient.WithHTTPClient(env.RawHTTP),
+		userclient.WithRequestEditorFn(apptest.Bearer(u.Token)))
 	require.NoError(t, err)
 	return &testBundle{env: env, alice: u, user: env.User(u.Token), raw: raw, ctx: context.Background()}
 }
@@ -64,10 +64,10 @@ func requireError(t *testing.T, status int, code, msg string, gotStatus int, bod
 }
 
 // gateway is a gateway client of env calling with key.
-func gateway(t *testing.T, env *apptest.Env, key string) *gatewayc.ClientWithResponses {
+func gateway(t *testing.T, env *apptest.Env, key string) *gatewayclient.ClientWithResponses {
 	t.Helper()
-	c, err := gatewayc.NewClientWithResponses(env.URL, gatewayc.WithHTTPClient(env.HTTP),
-		gatewayc.WithRequestEditorFn(apptest.Bearer(key)))
+	c, err := gatewayclient.NewClientWithResponses(env.URL, gatewayclient.WithHTTPClient(env.HTTP),
+		gatewayclient.WithRequestEditorFn(apptest.Bearer(key)))
 	require.NoError(t, err)
 	return c
 }
@@ -113,15 +113,15 @@ func requireKeyRefused(t *testing.T, env *apptest.Env, key string) {
 	requireRefusedKey(t, res.StatusCode(), res.Body)
 }
 
-func (b *testBundle) createKey(t *testing.T, name string) *userc.ApiKeySecret {
+func (b *testBundle) createKey(t *testing.T, name string) *userclient.ApiKeySecret {
 	t.Helper()
-	res, err := b.user.ApiKeyCreateWithResponse(b.ctx, userc.ApiKeyCreateRequest{Name: name})
+	res, err := b.user.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: name})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	return res.JSON201
 }
 
-func (b *testBundle) list(t *testing.T) ([]userc.ApiKey, []byte) {
+func (b *testBundle) list(t *testing.T) ([]userclient.ApiKey, []byte) {
 	t.Helper()
 	res, err := b.user.ApiKeyListWithResponse(b.ctx)
 	require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestNoCredentials(t *testing.T) {
 		ls, err := c.ApiKeyListWithResponse(b.ctx)
 		require.NoError(t, err, name)
 		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, ls.StatusCode(), ls.Body)
-		cr, err := c.ApiKeyCreateWithResponse(b.ctx, userc.ApiKeyCreateRequest{Name: "x"})
+		cr, err := c.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "x"})
 		require.NoError(t, err, name)
 		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, cr.StatusCode(), cr.Body)
 	}
@@ -182,7 +182,7 @@ func TestAdminRoutesRefuseUsers(t *testing.T) {
 		require.JSONEq(t, `{"detail":{"error":"`+msgForbidden+`","code":"forbidden"}}`, string(res.Body))
 	}
 	// An administrator's API key is an administrator's credential.
-	key, err := b.env.User(b.env.AdminToken).ApiKeyCreateWithResponse(b.ctx, userc.ApiKeyCreateRequest{Name: "ops"})
+	key, err := b.env.User(b.env.AdminToken).ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "ops"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, key.StatusCode(), string(key.Body))
 	res, err := b.env.AdminAs(key.JSON201.Key).ChannelListWithResponse(b.ctx)
@@ -198,7 +198,7 @@ func TestAPIKeyCreate(t *testing.T) {
 	require.Regexp(t, `^sk-[0-9A-Za-z]{48}$`, k.Key)
 	require.Equal(t, hint(k.Key), k.KeyHint)
 	require.Equal(t, "laptop", k.Name)
-	require.Equal(t, userc.Active, k.Status)
+	require.Equal(t, userclient.Active, k.Status)
 	require.Zero(t, k.UsedQuota)
 	require.Zero(t, k.RequestCount)
 	require.Nil(t, k.LastUsedAt)
@@ -238,20 +238,20 @@ func TestAPIKeyUpdate(t *testing.T) {
 	requireKeyAccepted(t, b.env, k.Key) // the gateway now holds it in its cache
 
 	name := "old laptop"
-	res, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userc.ApiKeyUpdateRequest{Name: &name})
+	res, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userclient.ApiKeyUpdateRequest{Name: &name})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Equal(t, "old laptop", res.JSON200.Name)
-	require.Equal(t, userc.Active, res.JSON200.Status)
+	require.Equal(t, userclient.Active, res.JSON200.Status)
 	require.Equal(t, k.KeyHint, res.JSON200.KeyHint)
 	require.NotContains(t, string(res.Body), k.Key)
 	requireKeyAccepted(t, b.env, k.Key)
 
-	disabled := userc.Disabled
-	res, err = b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userc.ApiKeyUpdateRequest{Status: &disabled})
+	disabled := userclient.Disabled
+	res, err = b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userclient.ApiKeyUpdateRequest{Status: &disabled})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, userc.Disabled, res.JSON200.Status)
+	require.Equal(t, userclient.Disabled, res.JSON200.Status)
 	require.Equal(t, "old laptop", res.JSON200.Name, "absent fields stay")
 	// Refused at once, by the gateway and as a management credential.
 	requireKeyRefused(t, b.env, k.Key)
@@ -260,18 +260,18 @@ func TestAPIKeyUpdate(t *testing.T) {
 	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
 	requireKeyAccepted(t, b.env, b.alice.Key) // the user's other key is untouched
 
-	active := userc.Active
+	active := userclient.Active
 	name = "laptop"
-	res, err = b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userc.ApiKeyUpdateRequest{Name: &name, Status: &active})
+	res, err = b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userclient.ApiKeyUpdateRequest{Name: &name, Status: &active})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Equal(t, "laptop", res.JSON200.Name)
-	require.Equal(t, userc.Active, res.JSON200.Status)
+	require.Equal(t, userclient.Active, res.JSON200.Status)
 	requireKeyAccepted(t, b.env, k.Key)
 
 	items, _ := b.list(t)
 	require.Equal(t, "laptop", items[0].Name)
-	require.Equal(t, userc.Active, items[0].Status)
+	require.Equal(t, userclient.Active, items[0].Status)
 }
 
 func TestAPIKeyDelete(t *testing.T) {
@@ -296,10 +296,10 @@ func TestAPIKeyDelete(t *testing.T) {
 	require.NoError(t, err)
 	requireError(t, http.StatusNotFound, "not_found", "api key not found", res.StatusCode(), res.Body)
 	name := "again"
-	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userc.ApiKeyUpdateRequest{Name: &name})
+	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userclient.ApiKeyUpdateRequest{Name: &name})
 	require.NoError(t, err)
 	requireError(t, http.StatusNotFound, "not_found", "api key not found", up.StatusCode(), up.Body)
-	rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userc.ApiKeyRotateRequest{Id: k.Id})
+	rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: k.Id})
 	require.NoError(t, err)
 	requireError(t, http.StatusNotFound, "not_found", "api key not found", rot.StatusCode(), rot.Body)
 }
@@ -310,7 +310,7 @@ func TestAPIKeyRotate(t *testing.T) {
 	k := b.createKey(t, "laptop")
 	requireKeyAccepted(t, b.env, k.Key)
 
-	res, err := b.user.ApiKeyRotateWithResponse(b.ctx, userc.ApiKeyRotateRequest{Id: k.Id})
+	res, err := b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: k.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	n := res.JSON200
@@ -335,14 +335,14 @@ func TestAPIKeyRotate(t *testing.T) {
 	require.NotContains(t, string(raw), n.Key)
 
 	// A disabled key stays disabled through a rotation.
-	disabled := userc.Disabled
-	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userc.ApiKeyUpdateRequest{Status: &disabled})
+	disabled := userclient.Disabled
+	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userclient.ApiKeyUpdateRequest{Status: &disabled})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	res, err = b.user.ApiKeyRotateWithResponse(b.ctx, userc.ApiKeyRotateRequest{Id: k.Id})
+	res, err = b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: k.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, userc.Disabled, res.JSON200.Status)
+	require.Equal(t, userclient.Disabled, res.JSON200.Status)
 	requireKeyRefused(t, b.env, res.JSON200.Key)
 }
 
@@ -353,12 +353,12 @@ func TestAPIKeyOfAnotherUser(t *testing.T) {
 	requireKeyAccepted(t, b.env, bob.Key)
 
 	name := "mine now"
-	disabled := userc.Disabled
+	disabled := userclient.Disabled
 	for _, id := range []int64{bob.KeyID, 999_999} {
-		up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, id, userc.ApiKeyUpdateRequest{Name: &name, Status: &disabled})
+		up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, id, userclient.ApiKeyUpdateRequest{Name: &name, Status: &disabled})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "api key not found", up.StatusCode(), up.Body)
-		rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userc.ApiKeyRotateRequest{Id: id})
+		rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: id})
 		require.NoError(t, err)
 		requireError(t, http.StatusNotFound, "not_found", "api key not found", rot.StatusCode(), rot.Body)
 		del, err := b.user.ApiKeyDeleteWithResponse(b.ctx, id)
@@ -371,7 +371,7 @@ func TestAPIKeyOfAnotherUser(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.JSON200.Items, 1)
 	require.Equal(t, "test", res.JSON200.Items[0].Name)
-	require.Equal(t, userc.Active, res.JSON200.Items[0].Status)
+	require.Equal(t, userclient.Active, res.JSON200.Items[0].Status)
 	// And alice does not see it.
 	items, raw := b.list(t)
 	require.Len(t, items, 1)
@@ -384,7 +384,7 @@ func TestAPIKeyLimit(t *testing.T) {
 	for range 99 { // alice already holds one
 		b.createKey(t, "k")
 	}
-	res, err := b.user.ApiKeyCreateWithResponse(b.ctx, userc.ApiKeyCreateRequest{Name: "one too many"})
+	res, err := b.user.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "one too many"})
 	require.NoError(t, err)
 	requireError(t, http.StatusConflict, "conflict", "at most 100", res.StatusCode(), res.Body)
 	items, _ := b.list(t)
@@ -452,7 +452,7 @@ func TestBadInput(t *testing.T) {
 	items, _ := b.list(t)
 	require.Len(t, items, 1)
 	require.Equal(t, "test", items[0].Name)
-	require.Equal(t, userc.Active, items[0].Status)
+	require.Equal(t, userclient.Active, items[0].Status)
 	requireKeyAccepted(t, b.env, b.alice.Key)
 }
 
@@ -480,13 +480,13 @@ func TestCrossInstance(t *testing.T) {
 	requireKeyRefused(t, b.env, deleted.Key)
 	eventually(deleted.Key)
 
-	st := userc.Disabled
-	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, disabled.Id, userc.ApiKeyUpdateRequest{Status: &st})
+	st := userclient.Disabled
+	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, disabled.Id, userclient.ApiKeyUpdateRequest{Status: &st})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	eventually(disabled.Key)
 
-	rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userc.ApiKeyRotateRequest{Id: rotated.Id})
+	rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: rotated.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, rot.StatusCode(), string(rot.Body))
 	eventually(rotated.Key)

@@ -1,5 +1,5 @@
-// Package common converts database rows shared by several contracts to their wire types.
-package common
+// Package wire converts database rows shared by several contracts to their wire types.
+package wire
 
 import (
 	"github.com/poolgate/poolgate/gen/api/common"
@@ -7,10 +7,10 @@ import (
 )
 
 // User converts a user row; the password hash never leaves.
-func User(u *db.User) common.User {
-	tier := common.UserTier(u.Tier)
-	return common.User{
-		Id: u.ID, Username: u.Username, Role: common.UserRole(u.Role), Status: common.UserStatus(u.Status),
+func User(u *db.User) commonapi.User {
+	tier := commonapi.UserTier(u.Tier)
+	return commonapi.User{
+		Id: u.ID, Username: u.Username, Role: commonapi.UserRole(u.Role), Status: commonapi.UserStatus(u.Status),
 		Balance: u.Balance, UsedQuota: u.UsedQuota, RequestCount: u.RequestCount, CreatedAt: u.CreatedAt,
 		Tier: &tier, PlanExpiresAt: u.PlanExpiresAt, GroupId: u.GroupID,
 	}
