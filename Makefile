@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO    ?= go
 LINT  := tools/bin/golangci-lint
 PKGS  := ./...
+# Node tools (spec linters, Prism, TypeScript generator, oidc-provider, maildev, playwright-core).
+NODE_MODULES := tools/node/node_modules
 
 .DEFAULT_GOAL := help
 
@@ -22,10 +24,16 @@ check: generate lint ## Fail on generated-code drift, go.mod drift, spec-rule or
 lint: $(LINT) ## Run golangci-lint (built into tools/bin from tools/go.mod)
 	$(LINT) run --allow-parallel-runners ./...
 
+node: $(NODE_MODULES) ## Install the pinned Node tools into tools/node (npm ci)
+
+$(NODE_MODULES): tools/node/package.json tools/node/package-lock.json
+	npm ci --prefix tools/node --no-audit --no-fund --loglevel=error
+	@touch $(NODE_MODULES)
+
 $(LINT): tools/go.mod
 	cd tools && $(GO) build -o bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
-test: ## Run every test against the local PostgreSQL and Redis
+test: $(NODE_MODULES) ## Run every test against the local PostgreSQL and Redis
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 ci: check test ## What CI runs: check, then test
@@ -44,4 +52,4 @@ bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures t
 db/migrate: ## Apply migrations to DATABASE_URL
 	$(GO) run ./cmd/poolgate migrate
 
-.PHONY: help generate check lint test ci run build bench db/migrate
+.PHONY: help generate check lint node test ci run build bench db/migrate
