@@ -45,7 +45,7 @@ build: ## Build bin/poolgate
 	$(GO) build -o bin/poolgate ./cmd/poolgate
 
 bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures to stdout)
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/billing/ ./internal/gateway/
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/billing/ ./internal/api/gateway/
 	$(GO) test -run '^$$' -bench Plan -benchtime 2s ./internal/pool/
 	$(GO) run ./cmd/poolbench
 

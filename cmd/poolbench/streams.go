@@ -236,7 +236,7 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 	return f, nil
 }
 
-// forwarding is Poolgate's /debug/forwarding answer (gateway.ForwardingStats).
+// forwarding is Poolgate's /debug/forwarding answer (relay.ForwardingStats).
 type forwarding struct {
 	Relayed    []fwdBucket `json:"relayed"`
 	Translated []fwdBucket `json:"translated"`

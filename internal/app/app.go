@@ -19,16 +19,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/poolgate/poolgate/gen/db"
+	gatewayh "github.com/poolgate/poolgate/internal/api/gateway"
 	"github.com/poolgate/poolgate/internal/api/public"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/config"
-	"github.com/poolgate/poolgate/internal/gateway"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
@@ -59,7 +60,8 @@ type App struct {
 	Auth     *auth.Service
 	Box      *secretbox.Box
 	Usage    *billing.Recorder
-	Gateway  *gateway.Gateway
+	// Relay serves gateway calls (the hot path); the gateway contract's handlers call it.
+	Relay *relay.Relay
 	// Accounts is the account pool: selection state, health, probes and status monitors.
 	Accounts *pool.Pool
 	// Remote imports remote accounts and runs scheduled source syncs.
@@ -132,14 +134,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		poolStore = pool.NewRedisStore(a.Redis, cfg.RedisPrefix)
 	}
 	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
-		Log: log, Now: opt.Now, Client: &http.Client{Transport: gateway.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
+		Log: log, Now: opt.Now, Client: &http.Client{Transport: relay.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
 		Config: pool.Config{Rules: cfg.PoolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
 			StickyTTL: cfg.PoolStickyTTL, LeaseTTL: cfg.PoolLeaseTTL, FailureThreshold: cfg.PoolFailureThreshold,
 			ProbeInterval: cfg.PoolProbeInterval}})
 	if err = a.Accounts.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load account cooldowns: %w", err)
 	}
-	a.Gateway, err = gateway.New(ctx, gateway.Deps{
+	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
@@ -178,7 +180,7 @@ func (a *App) Close(ctx context.Context) {
 		a.cancel()
 	}
 	a.wg.Wait()
-	a.Gateway.Close()
+	a.Relay.Close()
 	a.Remote.Close()
 	a.closeConns()
 }
@@ -218,7 +220,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 	go func() { errc <- srv.ListenAndServe() }()
 	var debug *http.Server
 	if cfg.DebugAddr != "" {
-		debug = debugServer(cfg.DebugAddr, a.Gateway)
+		debug = debugServer(cfg.DebugAddr, a.Relay)
 		go func() {
 			if err := debug.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("DEBUG_ADDR: %w", err)
@@ -248,9 +250,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 }
 
 // debugServer serves Go's runtime profiles (net/http/pprof) and the streamed events' forwarding
-// delays (/debug/forwarding, gateway.ForwardingStats as JSON) on a listener of its own, never on
+// delays (/debug/forwarding, relay.ForwardingStats as JSON) on a listener of its own, never on
 // the public one.
-func debugServer(addr string, gw *gateway.Gateway) *http.Server {
+func debugServer(addr string, gw *relay.Relay) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/forwarding", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -268,10 +270,10 @@ func debugServer(addr string, gw *gateway.Gateway) *http.Server {
 func (a *App) routes(opt Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(a.Gateway.ErrorShapes(), public.ShareShapes()...)...)
+	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(gatewayh.ErrorShapes(), public.ShareShapes()...)...)
 	e.Use(httpx.RequestID(httpx.NewIDGen()), httpx.AccessLog(a.Log), httpx.Recover(a.Log))
 	a.mountContracts(e)
-	a.Gateway.Mount(e)
+	(&gatewayh.Handler{Relay: a.Relay}).Mount(e)
 	mountDocs(e)
 	if opt.Extra != nil {
 		opt.Extra(e)

@@ -74,7 +74,7 @@ func (e *Env) FlushUsage() {
 	defer cancel()
 	// A call's usage is queued when its handler ends, which can be just after the client has
 	// read the whole answer: wait for the calls in flight first.
-	for e.App.Gateway.InFlight() > 0 && ctx.Err() == nil {
+	for e.App.Relay.InFlight() > 0 && ctx.Err() == nil {
 		time.Sleep(time.Millisecond)
 	}
 	require.NoError(e.T, e.App.Usage.Flush(ctx))

@@ -48,6 +48,16 @@ type Error struct {
 	Code    string // stable machine-readable code
 	Message string
 	Err     error // the cause, for logs only
+	// HTTPStatus, when not 0, is the status to answer with instead of the kind's: an upstream's or
+	// a hook's own status passed on to the caller.
+	HTTPStatus int
+	// Type is the error's type in the caller's protocol when it is known better than the kind
+	// says: an upstream error relayed to a caller of the upstream's own protocol keeps its type
+	// (OpenAI's and Claude's "type", Gemini's "status").
+	Type string
+	// RetryAfter, when set, is sent as the Retry-After header (seconds, or an HTTP date passed on
+	// from an upstream): when the caller may try again.
+	RetryAfter string
 }
 
 func (e *Error) Error() string {
@@ -60,8 +70,13 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Status is the HTTP status for the error's kind.
-func (e *Error) Status() int { return statuses[e.Kind] }
+// Status is the HTTP status to answer with: HTTPStatus when set, else the kind's.
+func (e *Error) Status() int {
+	if e.HTTPStatus != 0 {
+		return e.HTTPStatus
+	}
+	return statuses[e.Kind]
+}
 
 // New makes an error of a kind with its default code.
 func New(kind Kind, message string) *Error {

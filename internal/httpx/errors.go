@@ -40,6 +40,9 @@ func ErrorHandler(log *slog.Logger, rules ...ShapeRule) echo.HTTPErrorHandler {
 		} else {
 			log.Warn("request refused", append(attrs, "error", fe.Message)...)
 		}
+		if fe.RetryAfter != "" {
+			c.Response().Header().Set("Retry-After", fe.RetryAfter)
+		}
 		render := Management
 		for _, r := range rules {
 			if strings.HasPrefix(c.Request().URL.Path, r.Prefix) {

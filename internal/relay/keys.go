@@ -1,4 +1,4 @@
-package gateway
+package relay
 
 import (
 	"context"
@@ -17,10 +17,27 @@ import (
 	"github.com/poolgate/poolgate/internal/store"
 )
 
-// caller is an authenticated gateway caller: the key and its owner.
-type caller struct {
-	keyID int64
+// Caller is who a gateway call is charged to, resolved by the API layer from the credential the
+// caller presented (Authenticate for an API key). The relay reads the user's balance, tier, group
+// and multiplier from it; Token is the credential as the hooks see it (their userToken).
+type Caller struct {
+	KeyID int64 // the API key the call came with
+	Token string
 	user  *userState
+}
+
+// UserID is the user the call is charged to.
+func (c Caller) UserID() int64 { return c.user.id }
+
+// Authenticate resolves an API key to its caller. It returns an Unauthorized fault for unknown or
+// disabled keys and a Forbidden one for disabled users.
+func (rl *Relay) Authenticate(ctx context.Context, key string) (Caller, error) {
+	cl, err := rl.keys.lookup(ctx, key, time.Now())
+	if err != nil {
+		return Caller{}, err
+	}
+	cl.Token = key
+	return cl, nil
 }
 
 // userState is a user as the gateway sees it: its balance is the database balance at load time
@@ -103,7 +120,7 @@ var errBadKey = fault.Code(fault.Unauthorized, "invalid_api_key", "Incorrect API
 
 // lookup resolves a key. It returns errBadKey for unknown or disabled keys and a forbidden fault
 // for disabled users.
-func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (caller, error) {
+func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (Caller, error) {
 	var h [32]byte
 	copy(h[:], auth.HashKey(key))
 	k.mu.RLock()
@@ -112,16 +129,16 @@ func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (calle
 	if e == nil || now.After(e.expires) {
 		var err error
 		if e, err = k.load(ctx, h, now); err != nil {
-			return caller{}, err
+			return Caller{}, err
 		}
 	}
 	if !e.active {
-		return caller{}, errBadKey
+		return Caller{}, errBadKey
 	}
 	if !e.user.active {
-		return caller{}, fault.Code(fault.Forbidden, "user_disabled", "this account is disabled")
+		return Caller{}, fault.Code(fault.Forbidden, "user_disabled", "this account is disabled")
 	}
-	return caller{keyID: e.keyID, user: e.user}, nil
+	return Caller{KeyID: e.keyID, user: e.user}, nil
 }
 
 func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEntry, error) {

@@ -1,4 +1,4 @@
-package gateway
+package relay
 
 import (
 	"sync/atomic"
@@ -82,8 +82,8 @@ func (h *latencyHist) buckets() []ForwardingBucket {
 }
 
 // Forwarding returns the forwarding-delay histograms of streamed events.
-func (g *Gateway) Forwarding() ForwardingStats {
-	return ForwardingStats{Relayed: g.fwdRelayed.buckets(), Translated: g.fwdTranslated.buckets()}
+func (rl *Relay) Forwarding() ForwardingStats {
+	return ForwardingStats{Relayed: rl.fwdRelayed.buckets(), Translated: rl.fwdTranslated.buckets()}
 }
 
 // forwardClock notes when each streamed event that is passed on to the caller was read and, at

@@ -9,10 +9,10 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/stretchr/testify/require"
 
-	"github.com/poolgate/poolgate/internal/gateway"
+	"github.com/poolgate/poolgate/internal/relay"
 )
 
-func total(bs []gateway.ForwardingBucket) uint64 {
+func total(bs []relay.ForwardingBucket) uint64 {
 	var n uint64
 	for _, b := range bs {
 		n += b.Count
@@ -32,7 +32,7 @@ func TestForwardingRecorded(t *testing.T) {
 	require.NoError(t, stream.Err())
 	// The handler counts an event right after the flush that delivered it, so the caller may
 	// have read the whole stream a moment before the last events are counted.
-	g := b.env.App.Gateway
+	g := b.env.App.Relay
 	// role, one chunk per word of "echo: be terse say hello", finish, usage, [DONE]
 	require.Eventually(t, func() bool { return total(g.Forwarding().Relayed) >= 6 }, 10*time.Second, 5*time.Millisecond)
 	require.Zero(t, total(g.Forwarding().Translated))

@@ -1,4 +1,4 @@
-package gateway
+package relay
 
 import (
 	"bytes"
@@ -21,9 +21,9 @@ const maxErrorBody = 64 << 10
 // (which cools, bans or flags the account by the error table), and fails over only while nothing
 // has reached the caller, within MAX_ATTEMPTS and POOL_RETRY_BUDGET. Only a committed answer is
 // charged, once.
-func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) error {
-	p := g.d.Accounts
-	r := k.c.Request()
+func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) error {
+	p := rl.d.Accounts
+	r := k.r
 	ctx := r.Context()
 	user := k.cl.user.id
 	session := pool.SessionID(r.Header, body)
@@ -35,12 +35,12 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 	if prefer == 0 {
 		prefer = k.cl.user.prefer // chosen at /logintoken
 	}
-	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Key: k.cl.keyID, Group: k.cl.user.group,
-		Tier: k.cl.user.tierAt(p.Now()), Prefer: prefer, Bound: bound}, 2*g.d.MaxAttempts)
+	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Key: k.cl.KeyID, Group: k.cl.user.group,
+		Tier: k.cl.user.tierAt(p.Now()), Prefer: prefer, Bound: bound}, 2*rl.d.MaxAttempts)
 	if len(plan.Accounts) == 0 {
-		return g.unplaced(k, plan)
+		return rl.unplaced(k, plan)
 	}
-	if stop, err := g.beforeUpstream(k, plan.Accounts[0].ID); stop { // share start check, audit hook
+	if stop, err := rl.beforeUpstream(k, plan.Accounts[0].ID); stop { // share start check, audit hook
 		return err
 	}
 	var (
@@ -52,8 +52,8 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 		busy     int
 	)
 	for _, pa := range plan.Accounts {
-		if attempts >= g.d.MaxAttempts || ctx.Err() != nil ||
-			(attempts > 0 && g.d.RetryBudget > 0 && time.Since(k.start) > g.d.RetryBudget) {
+		if attempts >= rl.d.MaxAttempts || ctx.Err() != nil ||
+			(attempts > 0 && rl.d.RetryBudget > 0 && time.Since(k.start) > rl.d.RetryBudget) {
 			break
 		}
 		acc := snap.accounts[pa.ID]
@@ -73,7 +73,7 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 			}
 			send = stripped
 		}
-		resp, err := g.send(ctx, k, acc, send) // builds the request in the account's protocol (upstream.go)
+		resp, err := rl.send(ctx, k, acc, send) // builds the request in the account's protocol (upstream.go)
 		if last != nil {
 			last.Body.Close()
 		}
@@ -84,7 +84,7 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 			// another account may speak a protocol that can carry the request.
 			if ctx.Err() == nil && !isFault(err) {
 				p.Report(ctx, pa, k.req.Model, pool.Outcome{})
-				g.d.Log.Warn("upstream unreachable; trying another account", "request_id", k.rec.RequestID,
+				rl.d.Log.Warn("upstream unreachable; trying another account", "request_id", k.rec.RequestID,
 					"account_id", acc.id, "error", err)
 			}
 			p.Release(ctx, lease)
@@ -97,7 +97,7 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 				p.Bind(ctx, user, session, pa.ID)
 			}
 			k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
-			return g.commit(k, acc, resp) // relays or translates by protocol (commit.go)
+			return rl.commit(k, acc, resp) // relays or translates by protocol (commit.go)
 		}
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
@@ -105,36 +105,36 @@ func (g *Gateway) attempt(k *call, snap *snapshot, body []byte, path string) err
 		rule := p.Report(ctx, pa, k.req.Model, pool.Outcome{Status: resp.StatusCode, Header: resp.Header, Body: raw})
 		p.Release(ctx, lease)
 		if rule.Action == pool.ActReturn {
-			return g.relayError(k, acc, resp)
+			return rl.relayError(k, acc, resp)
 		}
-		g.d.Log.Warn("upstream refused; trying another account", "request_id", k.rec.RequestID,
+		rl.d.Log.Warn("upstream refused; trying another account", "request_id", k.rec.RequestID,
 			"account_id", acc.id, "status", resp.StatusCode, "action", rule.Action.String())
 	}
 	if last != nil {
 		defer last.Body.Close()
 	}
 	if attempts == 0 && busy > 0 && ctx.Err() == nil {
-		return g.unplaced(k, pool.Plan{Busy: true})
+		return rl.unplaced(k, pool.Plan{Busy: true})
 	}
-	return g.fail(k, lastAcc, last, lastErr, ctx.Err() != nil)
+	return rl.fail(k, lastAcc, last, lastErr, ctx.Err() != nil)
 }
 
 // unplaced answers a call no account could take, and logs it uncharged.
-func (g *Gateway) unplaced(k *call, plan pool.Plan) error {
+func (rl *Relay) unplaced(k *call, plan pool.Plan) error {
 	var fe *fault.Error
 	switch {
 	case plan.TierDenied:
 		fe = fault.Code(fault.Forbidden, "tier_required", "model "+k.req.Model+" needs a higher plan than yours")
 	case plan.Cooling:
-		secs := math.Ceil(plan.RetryAt.Sub(g.d.Accounts.Now()).Seconds())
-		k.c.Response().Header().Set("Retry-After", strconv.Itoa(max(int(secs), 1)))
+		secs := math.Ceil(plan.RetryAt.Sub(rl.d.Accounts.Now()).Seconds())
 		fe = fault.Code(fault.RateLimited, "rate_limit_exceeded", "all upstream accounts for this model are cooling down; retry later")
+		fe.RetryAfter = strconv.Itoa(max(int(secs), 1))
 	case plan.Busy:
-		k.c.Response().Header().Set("Retry-After", "1")
 		fe = fault.Code(fault.RateLimited, "accounts_busy", "all upstream accounts for this model are at their concurrency limit; retry shortly")
+		fe.RetryAfter = "1"
 	default:
 		fe = fault.Code(fault.Unavailable, "no_available_account", "no upstream account is available for this model")
 	}
-	k.finish(g, fe.Status(), billing.Usage{}, false)
+	k.finish(rl, fe.Status(), billing.Usage{}, false)
 	return fe
 }

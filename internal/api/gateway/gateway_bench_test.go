@@ -23,7 +23,7 @@ const benchModel = "gpt-4o-mini"
 // inbound side skips the network and the answer goes to a discarding writer, so a CPU profile of
 // this benchmark shows the gateway's own costs:
 //
-//	go test -run '^$' -bench FullPath -benchtime 20000x -cpuprofile cpu.out ./internal/gateway/
+//	go test -run '^$' -bench FullPath -benchtime 20000x -cpuprofile cpu.out ./internal/api/gateway/
 //	go tool pprof -top -cum -focus 'Echo..ServeHTTP' gateway.test cpu.out
 //
 // BenchmarkBareProxy is the same load through a bare httputil.ReverseProxy, for comparison.

@@ -1,4 +1,4 @@
-package gateway
+package relay
 
 import (
 	"bytes"
@@ -48,14 +48,14 @@ func isFault(err error) bool {
 // the protocols match (body may differ from the caller's by what relay and the pool changed: the
 // stream usage flag, dropped session artefacts), else translated. A request that cannot be
 // expressed in the account's protocol returns a fault without any upstream call.
-func (g *Gateway) send(ctx context.Context, k *call, acc *account, body []byte) (*http.Response, error) {
+func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (*http.Response, error) {
 	up, ok := protocolOf(acc)
 	if !ok {
 		return nil, fault.Code(fault.Unavailable, "unsupported_channel", "channel type "+acc.channel.typ+" is not supported")
 	}
 	if up != k.ep.in {
 		if k.ep.op == opCount {
-			return g.countLocally(k, body)
+			return rl.countLocally(k, body)
 		}
 		if k.ep.op != opChat && k.ep.op != opResponses { // Responses calls translate too (responses_*.go)
 			return nil, fault.Code(fault.Invalid, "unsupported_endpoint", k.ep.name+" is not available for model "+
@@ -99,7 +99,7 @@ func (g *Gateway) send(ctx context.Context, k *call, acc *account, body []byte) 
 	case translate.Claude:
 		var version, beta string
 		if k.ep.in == translate.Claude {
-			in := k.c.Request().Header
+			in := k.r.Header
 			version, beta = in.Get("Anthropic-Version"), in.Get("Anthropic-Beta")
 		}
 		anthropic.SetHeaders(h, acc.credential, version, beta)
@@ -115,7 +115,7 @@ func (g *Gateway) send(ctx context.Context, k *call, acc *account, body []byte) 
 		h.Set("Accept", "application/json")
 	}
 	h.Set("User-Agent", "Poolgate/0.1")
-	return g.client.Do(r)
+	return rl.client.Do(r)
 }
 
 // request decodes the caller's body into the canonical request, once per distinct body.
@@ -187,7 +187,7 @@ func (k *call) translated(body []byte, up translate.Protocol) ([]byte, error) {
 
 // countLocally answers a token count with the offline tokenizer, for a model no upstream of the
 // caller's protocol serves.
-func (g *Gateway) countLocally(k *call, body []byte) (*http.Response, error) {
+func (rl *Relay) countLocally(k *call, body []byte) (*http.Response, error) {
 	src := body
 	if k.ep.in == translate.Gemini {
 		// countTokens takes {"contents": ...} or {"generateContentRequest": {...}}.
@@ -199,7 +199,7 @@ func (g *Gateway) countLocally(k *call, body []byte) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := g.tokens().Request(ir)
+	n := rl.tokens().Request(ir)
 	var out []byte
 	if k.ep.in == translate.Gemini {
 		out = strconv.AppendInt([]byte(`{"totalTokens":`), n, 10)
@@ -215,7 +215,7 @@ func (g *Gateway) countLocally(k *call, body []byte) (*http.Response, error) {
 }
 
 // tokens returns the offline tokenizer, loaded on first use.
-func (g *Gateway) tokens() *translate.Counter {
-	g.counterOnce.Do(func() { g.counter = translate.NewCounter() })
-	return g.counter
+func (rl *Relay) tokens() *translate.Counter {
+	rl.counterOnce.Do(func() { rl.counter = translate.NewCounter() })
+	return rl.counter
 }

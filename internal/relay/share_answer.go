@@ -1,4 +1,4 @@
-package gateway
+package relay
 
 import (
 	"bytes"
@@ -22,9 +22,9 @@ const maxCaptureJSON = 4 << 20
 // maxCaptureLine bounds one buffered stream line; longer lines are skipped.
 const maxCaptureLine = 1 << 20
 
-// answerCapture wraps the response writer of a share-link call (and only of those: the normal
-// path never sees it) and collects the assistant's answer text from the bytes the caller
-// receives, in the share route's protocol (OpenAI chat completions): `choices[0].message.content`
+// answerCapture wraps the response writer of a share-link call with a credential host (and only
+// of those: the normal path never sees it) and collects the assistant's answer text from the
+// bytes the caller receives, in the share route's protocol (OpenAI chat completions): `choices[0].message.content`
 // of a JSON answer, the `choices[0].delta.content` of every streamed chunk. Text past
 // maxShareAnswer is dropped and the answer marked as truncated.
 type answerCapture struct {
@@ -39,8 +39,11 @@ type answerCapture struct {
 	jsonLost  bool
 }
 
-// Unwrap lets http.ResponseController (echo's Flush) reach the connection's writer.
+// Unwrap lets http.ResponseController reach the connection's writer.
 func (a *answerCapture) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// Flush sends what was written so far to the caller.
+func (a *answerCapture) Flush() { _ = http.NewResponseController(a.ResponseWriter).Flush() }
 
 func (a *answerCapture) Write(p []byte) (int, error) {
 	n, err := a.ResponseWriter.Write(p)

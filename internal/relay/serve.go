@@ -1,18 +1,16 @@
-package gateway
+package relay
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/translate"
 )
@@ -23,10 +21,32 @@ const maxResponseBytes = 64 << 20
 // StatusClientClosed is logged for calls whose caller went away before an answer.
 const StatusClientClosed = 499
 
+// Call is one gateway call as the HTTP layer hands it over.
+type Call struct {
+	// Endpoint is the inbound route (Chat, Messages, GeminiEndpoint(...), ...).
+	Endpoint *Endpoint
+	// Model is the model named in the URL (Gemini routes); "" reads it from the body.
+	Model string
+	// Caller is who the call is charged to.
+	Caller Caller
+	// Share is the share link the call came through (nil: none).
+	Share *ShareLink
+	// GeminiArray answers a Gemini stream as a JSON array rather than server-sent events.
+	GeminiArray bool
+	// RequestID identifies the call in logs, usage records and hooks.
+	RequestID string
+}
+
 // call is the state of one gateway call.
 type call struct {
-	c        echo.Context
-	cl       caller
+	w        http.ResponseWriter
+	r        *http.Request
+	ctx      context.Context
+	flusher  http.Flusher // nil when w cannot flush
+	cl       Caller
+	share    *ShareLink
+	answer   *answerCapture // a share link's answer for shareAuth/finish (nil: not collected)
+	array    bool           // Gemini stream as a JSON array
 	req      openai.Request
 	price    billing.Price
 	priced   bool
@@ -35,31 +55,42 @@ type call struct {
 	estimate int64 // prompt token estimate, used when the upstream reports no usage
 	// ep is the inbound route (caller protocol and operation); tr caches the request's
 	// translations to other protocols (translate.go).
-	ep *endpoint
+	ep *Endpoint
 	tr translation
 	// raw is the caller's body as received (the hooks' raw_message).
 	raw []byte
 }
 
-// relay serves one gateway call of any protocol; model is the model named in the URL (Gemini),
-// else "" (read from the body).
-func (g *Gateway) relay(c echo.Context, ep *endpoint, model string) error {
+// flush sends what was written to the caller so far.
+func (k *call) flush() {
+	if k.flusher != nil {
+		k.flusher.Flush()
+	}
+}
+
+// Serve serves one gateway call of any protocol: it answers the caller through w (the answer,
+// relayed or translated, streamed event by event) and returns nil, or returns the fault to render
+// in the caller's protocol's shape when no answer was started. Every call is logged for usage,
+// and only a call that reached an upstream answer is charged.
+func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
+	rl.inflight.Add(1)
+	defer rl.inflight.Add(-1)
 	start := time.Now()
-	cl, _ := c.Get(callerKey).(caller)
-	body, release, err := g.readBody(c)
+	ep := c.Endpoint
+	body, release, err := rl.readBody(r)
 	if err != nil {
 		return err
 	}
 	defer release()
-	req, err := ep.parse(body, model)
+	req, err := ep.parse(body, c.Model)
 	if err != nil {
 		return err
 	}
 	if req.Model == "" {
 		return fault.Code(fault.Invalid, "missing_model", "you must provide a model parameter (a string)")
 	}
-	ctx := c.Request().Context()
-	snap, err := g.routes.get(ctx)
+	ctx := r.Context()
+	snap, err := rl.routes.get(ctx)
 	if err != nil {
 		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
@@ -68,9 +99,10 @@ func (g *Gateway) relay(c echo.Context, ep *endpoint, model string) error {
 			"The model `"+req.Model+"` does not exist or you do not have access to it.")
 	}
 	price, priced := snap.prices[req.Model]
-	if !priced && !g.d.Settings.Get().AllowUnpricedModels {
+	if !priced && !rl.d.Settings.Get().AllowUnpricedModels {
 		return fault.Code(fault.Forbidden, "model_not_priced", "model "+req.Model+" has no price configured")
 	}
+	cl := c.Caller
 	if priced && cl.user.balance.Load() <= 0 && (price.Input > 0 || price.Output > 0) {
 		return fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 	}
@@ -82,32 +114,34 @@ func (g *Gateway) relay(c echo.Context, ep *endpoint, model string) error {
 			return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
-	k := &call{c: c, cl: cl, req: req, price: price, priced: priced, start: start, ep: ep, raw: body,
-		estimate: int64(len(body)/4 + 1),
-		rec: billing.Record{RequestID: c.Response().Header().Get(httpx.HeaderRequestID), UserID: cl.user.id,
-			APIKeyID: cl.keyID, Model: req.Model, Endpoint: ep.name, Stream: req.Stream}}
-
-	return g.attempt(k, snap, upBody, ep.path)
+	k := &call{w: w, r: r, ctx: ctx, cl: cl, share: c.Share, array: c.GeminiArray, req: req, price: price, priced: priced,
+		start: start, ep: ep, raw: body, estimate: int64(len(body)/4 + 1),
+		rec: billing.Record{RequestID: c.RequestID, UserID: cl.user.id,
+			APIKeyID: cl.KeyID, Model: req.Model, Endpoint: ep.name, Stream: req.Stream}}
+	if c.Share != nil && c.Share.authHost != "" && rl.d.Hooks != nil { // shareAuth/finish carries the answer
+		k.answer = &answerCapture{ResponseWriter: w}
+		k.w = k.answer
+	}
+	k.flusher, _ = k.w.(http.Flusher)
+	return rl.attempt(k, snap, upBody, ep.path)
 }
 
 // fail answers when no account produced an answer, and logs the call uncharged.
-func (g *Gateway) fail(k *call, acc *account, last *http.Response, lastErr error, clientGone bool) error {
+func (rl *Relay) fail(k *call, acc *account, last *http.Response, lastErr error, clientGone bool) error {
 	var fe *fault.Error
 	switch {
 	case last == nil && isFault(lastErr): // the request cannot be served in this account's protocol
 		fe, _ = fault.As(lastErr)
 	case clientGone:
-		k.finish(g, StatusClientClosed, billing.Usage{}, false)
+		k.finish(rl, StatusClientClosed, billing.Usage{}, false)
 		return nil
 	case last == nil && lastErr == nil:
 		fe = fault.Code(fault.Unavailable, "no_available_account", "no upstream account is available for this model")
 	case last == nil:
 		fe = fault.Code(fault.Upstream, "upstream_error", "the upstream provider could not be reached")
 	case last.StatusCode == http.StatusTooManyRequests:
-		if ra := last.Header.Get("Retry-After"); ra != "" {
-			k.c.Response().Header().Set("Retry-After", ra)
-		}
 		fe = fault.Code(fault.RateLimited, "rate_limit_exceeded", "all upstream accounts for this model are rate-limited; retry later")
+		fe.RetryAfter = last.Header.Get("Retry-After")
 	case last.StatusCode == http.StatusUnauthorized || last.StatusCode == http.StatusForbidden || last.StatusCode == http.StatusPaymentRequired:
 		fe = fault.Code(fault.Unavailable, "no_available_account", "no upstream account for this model is usable right now")
 	default:
@@ -116,24 +150,24 @@ func (g *Gateway) fail(k *call, acc *account, last *http.Response, lastErr error
 	if acc != nil {
 		k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
 	}
-	k.finish(g, fe.Status(), billing.Usage{}, false)
+	k.finish(rl, fe.Status(), billing.Usage{}, false)
 	return fe
 }
 
 // commitJSON relays a non-streamed answer unchanged and charges its usage (read by answerUsage
 // for the call's protocol and operation).
-func (g *Gateway) commitJSON(k *call, resp *http.Response) error {
+func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
-	bp := g.buf()
-	defer g.bufs.Put(bp)
+	bp := rl.buf()
+	defer rl.bufs.Put(bp)
 	buf := bytes.NewBuffer((*bp)[:0])
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
 	*bp = buf.Bytes()[:0]
 	if err != nil {
-		return g.fail(k, nil, nil, err, k.c.Request().Context().Err() != nil)
+		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
 	out := buf.Bytes()
-	w := k.c.Response()
+	w := k.w
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
@@ -146,7 +180,7 @@ func (g *Gateway) commitJSON(k *call, resp *http.Response) error {
 	if werr != nil {
 		status = StatusClientClosed
 	}
-	k.finish(g, status, usage, charge)
+	k.finish(rl, status, usage, charge)
 	return nil
 }
 
@@ -154,18 +188,18 @@ func (g *Gateway) commitJSON(k *call, resp *http.Response) error {
 // chunk is withheld when the caller did not ask for it. A stream the upstream cuts short ends with
 // an error event; a caller that goes away is charged for what was generated (the reported usage,
 // or an estimate when the upstream never reported it).
-func (g *Gateway) commitStream(k *call, resp *http.Response) error {
+func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
-	w := k.c.Response()
+	w := k.w
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	k.flush()
 
-	br := g.reader(resp.Body)
-	defer g.readers.Put(br)
+	br := rl.reader(resp.Body)
+	defer rl.readers.Put(br)
 	var (
 		usage     billing.Usage
 		haveUsage bool
@@ -176,7 +210,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 		readErr   error
 	)
 	var scratch []byte
-	clock := forwardClock{h: &g.fwdRelayed}
+	clock := forwardClock{h: &rl.fwdRelayed}
 	write := func(b []byte) {
 		if clientErr == nil {
 			_, clientErr = w.Write(b)
@@ -210,7 +244,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 					// Flush once the events already read are written: one syscall for a burst of
 					// events, and never a delay for the last one.
 					if clientErr == nil && br.Buffered() == 0 {
-						w.Flush()
+						k.flush()
 						clock.flushed()
 					}
 				}
@@ -262,7 +296,7 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 	if clientErr == nil && len(clock.pending) > 0 {
 		// Events written since the last flush (the loop flushes only when nothing more is
 		// buffered): flush them now, so they are forwarded and counted.
-		w.Flush()
+		k.flush()
 		clock.flushed()
 	}
 	status := http.StatusOK
@@ -270,23 +304,23 @@ func (g *Gateway) commitStream(k *call, resp *http.Response) error {
 	case done && clientErr == nil:
 		// Complete: the caller may hang up right after [DONE], which cancels the request
 		// context, but the call succeeded.
-	case clientErr != nil || k.c.Request().Context().Err() != nil:
+	case clientErr != nil || k.ctx.Err() != nil:
 		status = StatusClientClosed
 	case !done:
-		g.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", readErr)
+		rl.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", readErr)
 		write([]byte(`data: {"error":{"message":"the upstream stream was interrupted before it finished","type":"upstream_error","param":null,"code":"stream_interrupted"}}` + "\n\n"))
-		w.Flush()
+		k.flush()
 		status = http.StatusBadGateway
 	}
 	if !haveUsage {
 		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed + 1)}
 	}
-	k.finish(g, status, usage, true)
+	k.finish(rl, status, usage, true)
 	return nil
 }
 
 // finish prices and records the call. Only calls that reached an upstream answer are charged.
-func (k *call) finish(g *Gateway, status int, u billing.Usage, charge bool) {
+func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 	k.rec.StatusCode = status
 	k.rec.Duration = time.Since(k.start)
 	k.rec.At = time.Now()
@@ -296,45 +330,44 @@ func (k *call) finish(g *Gateway, status int, u billing.Usage, charge bool) {
 		if k.priced {
 			k.rec.Quota = billing.Multiply(billing.Cost(k.price, u), k.cl.user.multiplier)
 		}
-		g.keys.charge(k.cl.user, k.rec.Quota)
+		rl.keys.charge(k.cl.user, k.rec.Quota)
 	}
-	g.d.Usage.Add(k.rec)
+	rl.d.Usage.Add(k.rec)
 	if charge && status == http.StatusOK {
-		g.afterSuccess(k) // notify hooks, queued off the caller's path (hooks.go)
+		rl.afterSuccess(k) // notify hooks, queued off the caller's path (hooks.go)
 	}
 }
 
 // readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer.
-func (g *Gateway) readBody(c echo.Context) ([]byte, func(), error) {
-	r := c.Request()
-	if r.ContentLength > g.d.MaxBodyBytes {
+func (rl *Relay) readBody(r *http.Request) ([]byte, func(), error) {
+	if r.ContentLength > rl.d.MaxBodyBytes {
 		return nil, func() {}, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
 	}
-	bp := g.buf()
+	bp := rl.buf()
 	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, g.d.MaxBodyBytes+1))
-	release := func() { *bp = buf.Bytes()[:0]; g.bufs.Put(bp) }
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, rl.d.MaxBodyBytes+1))
+	release := func() { *bp = buf.Bytes()[:0]; rl.bufs.Put(bp) }
 	if err != nil {
 		release()
 		return nil, func() {}, fault.Wrap(fault.Invalid, "could not read the request body", err)
 	}
-	if int64(buf.Len()) > g.d.MaxBodyBytes {
+	if int64(buf.Len()) > rl.d.MaxBodyBytes {
 		release()
 		return nil, func() {}, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
 	}
 	return buf.Bytes(), release, nil
 }
 
-func (g *Gateway) buf() *[]byte {
-	if bp, ok := g.bufs.Get().(*[]byte); ok {
+func (rl *Relay) buf() *[]byte {
+	if bp, ok := rl.bufs.Get().(*[]byte); ok {
 		return bp
 	}
 	b := make([]byte, 0, 16<<10)
 	return &b
 }
 
-func (g *Gateway) reader(r io.Reader) *bufio.Reader {
-	if br, ok := g.readers.Get().(*bufio.Reader); ok {
+func (rl *Relay) reader(r io.Reader) *bufio.Reader {
+	if br, ok := rl.readers.Get().(*bufio.Reader); ok {
 		br.Reset(r)
 		return br
 	}

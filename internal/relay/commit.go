@@ -1,4 +1,4 @@
-package gateway
+package relay
 
 import (
 	"bufio"
@@ -25,7 +25,7 @@ const maxEventBytes = 16 << 20
 // commit answers the caller from an upstream's 200: the OpenAI chat and completion pass-through
 // keeps its dedicated fast path (raw bytes), other same-protocol calls are relayed unchanged, and
 // calls across protocols are translated (streams event by event).
-func (g *Gateway) commit(k *call, acc *account, resp *http.Response) error {
+func (rl *Relay) commit(k *call, acc *account, resp *http.Response) error {
 	up, _ := protocolOf(acc)
 	if resp.Header.Get(localHeader) != "" {
 		up = k.ep.in
@@ -33,13 +33,13 @@ func (g *Gateway) commit(k *call, acc *account, resp *http.Response) error {
 	same := up == k.ep.in
 	switch {
 	case same && up == translate.OpenAI && k.req.Stream && (k.ep.op == opChat || k.ep.op == opCompletion):
-		return g.commitStream(k, resp)
+		return rl.commitStream(k, resp)
 	case same && !k.req.Stream:
-		return g.commitJSON(k, resp)
+		return rl.commitJSON(k, resp)
 	case !k.req.Stream:
-		return g.commitTranslated(k, up, resp)
+		return rl.commitTranslated(k, up, resp)
 	}
-	return g.commitEvents(k, up, resp)
+	return rl.commitEvents(k, up, resp)
 }
 
 // answerUsage reads the usage of a same-protocol answer; charge is false for calls that are
@@ -86,20 +86,20 @@ func billingUsage(u translate.Usage) billing.Usage {
 }
 
 // readAnswer reads a non-streamed upstream answer, bounded, into a pooled buffer.
-func (g *Gateway) readAnswer(resp *http.Response) ([]byte, func(), error) {
-	bp := g.buf()
+func (rl *Relay) readAnswer(resp *http.Response) ([]byte, func(), error) {
+	bp := rl.buf()
 	buf := bytes.NewBuffer((*bp)[:0])
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
-	return buf.Bytes(), func() { *bp = buf.Bytes()[:0]; g.bufs.Put(bp) }, err
+	return buf.Bytes(), func() { *bp = buf.Bytes()[:0]; rl.bufs.Put(bp) }, err
 }
 
 // commitTranslated converts a non-streamed answer to the caller's protocol.
-func (g *Gateway) commitTranslated(k *call, up translate.Protocol, resp *http.Response) error {
+func (rl *Relay) commitTranslated(k *call, up translate.Protocol, resp *http.Response) error {
 	defer resp.Body.Close()
-	raw, release, err := g.readAnswer(resp)
+	raw, release, err := rl.readAnswer(resp)
 	defer release()
 	if err != nil {
-		return g.fail(k, nil, nil, err, k.c.Request().Context().Err() != nil)
+		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
 	var r *translate.Response
 	switch up {
@@ -111,9 +111,9 @@ func (g *Gateway) commitTranslated(k *call, up translate.Protocol, resp *http.Re
 		r, err = translate.DecodeOpenAIResponse(raw)
 	}
 	if err != nil {
-		g.d.Log.Warn("upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", err)
+		rl.d.Log.Warn("upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", err)
 		fe := fault.Code(fault.Upstream, "upstream_error", "the upstream provider sent an answer that could not be read")
-		k.finish(g, fe.Status(), billing.Usage{PromptTokens: k.estimate}, true)
+		k.finish(rl, fe.Status(), billing.Usage{PromptTokens: k.estimate}, true)
 		return fe
 	}
 	var out []byte
@@ -128,7 +128,7 @@ func (g *Gateway) commitTranslated(k *call, up translate.Protocol, resp *http.Re
 		r.Model = k.req.Model
 		out = translate.EncodeOpenAIResponse(r, time.Now().Unix())
 	}
-	w := k.c.Response()
+	w := k.w
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, werr := w.Write(out)
@@ -140,7 +140,7 @@ func (g *Gateway) commitTranslated(k *call, up translate.Protocol, resp *http.Re
 	if werr != nil {
 		status = StatusClientClosed
 	}
-	k.finish(g, status, usage, true)
+	k.finish(rl, status, usage, true)
 	return nil
 }
 
@@ -180,9 +180,9 @@ func (p *passFramer) finish(dst []byte) []byte {
 // and flushed before the next is read. Usage comes from the upstream's events; a stream that
 // ends before the upstream finished, or with an upstream error event, ends with the caller's
 // protocol's error event and is logged 502, charged for what was generated.
-func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Response) error {
+func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Response) error {
 	defer resp.Body.Close()
-	array, _ := k.c.Get(geminiArrayKey).(bool)
+	array := k.array
 	var dec translate.StreamDecoder
 	if k.ep.op == opResponses && up == translate.OpenAI {
 		dec = newResponsesDecoder()
@@ -197,7 +197,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		pass = &passFramer{in: up, array: array}
 	} else {
 		if k.ep.in == translate.Claude && k.tr.ir != nil {
-			opts.InputTokens = g.tokens().Request(k.tr.ir)
+			opts.InputTokens = rl.tokens().Request(k.tr.ir)
 		}
 		if k.ep.op == opResponses {
 			enc = translate.NewResponsesEncoder(opts)
@@ -206,7 +206,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		}
 	}
 
-	w := k.c.Response()
+	w := k.w
 	h := w.Header()
 	if array {
 		h.Set("Content-Type", "application/json")
@@ -216,10 +216,10 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	k.flush()
 
-	br := g.reader(resp.Body)
-	defer g.readers.Put(br)
+	br := rl.reader(resp.Body)
+	defer rl.readers.Put(br)
 	sr := sseReader{r: br}
 	var (
 		evs       []translate.Event
@@ -233,9 +233,9 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		dirty     bool // written to the caller since the last flush
 		ended     bool // the upstream's end marker was read; out holds its events, not yet written
 	)
-	clock := forwardClock{h: &g.fwdTranslated}
+	clock := forwardClock{h: &rl.fwdTranslated}
 	if pass != nil {
-		clock.h = &g.fwdRelayed
+		clock.h = &rl.fwdRelayed
 	}
 	for clientErr == nil && upErr == "" {
 		name, data, err := sr.next()
@@ -287,7 +287,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		// Flush once the events already read are written: one write for a burst of events that
 		// arrived together, and never a delay for the last one (as the same-protocol relay does).
 		if dirty && br.Buffered() == 0 {
-			w.Flush()
+			k.flush()
 			dirty = false
 			clock.flushed()
 		}
@@ -300,10 +300,10 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 	// complete stream is still a success.
 	complete := clientErr == nil && upErr == "" && dec.Done()
 	switch {
-	case clientErr != nil || (!complete && k.c.Request().Context().Err() != nil):
+	case clientErr != nil || (!complete && k.ctx.Err() != nil):
 		status = StatusClientClosed
 	case upErr != "" || !dec.Done():
-		g.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
+		rl.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
 			"error", readErr, "upstream_error", upErr)
 		status = http.StatusBadGateway
 		switch {
@@ -338,7 +338,7 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		}
 	}
 	if dirty && status != StatusClientClosed {
-		w.Flush()
+		k.flush()
 		clock.flushed()
 	}
 	if ended {
@@ -351,10 +351,10 @@ func (g *Gateway) commitEvents(k *call, up translate.Protocol, resp *http.Respon
 		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed/4 + 1)}
 	}
 	if k.ep.op == opCount {
-		k.finish(g, status, billing.Usage{}, false)
+		k.finish(rl, status, billing.Usage{}, false)
 		return nil
 	}
-	k.finish(g, status, bu, true)
+	k.finish(rl, status, bu, true)
 	return nil
 }
 

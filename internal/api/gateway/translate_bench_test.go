@@ -18,7 +18,7 @@ import (
 // convert the answer or each streamed event). Each sub-benchmark is one caller protocol against
 // one channel type, normal and streamed:
 //
-//	go test -run '^$' -bench Translation -benchtime 5000x ./internal/gateway/
+//	go test -run '^$' -bench Translation -benchtime 5000x ./internal/api/gateway/
 func BenchmarkTranslation(b *testing.B) {
 	env := apptest.New(b, apptest.WithoutRedis())
 	up := httptest.NewServer(fakeupstream.New(fakeupstream.WithoutRecording()))

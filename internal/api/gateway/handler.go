@@ -1,0 +1,68 @@
+// Package gateway implements the gateway contract's HTTP side: it authenticates each call (the
+// API key in the header each SDK uses), hands it to the relay (internal/relay) with the route's
+// endpoint, lists models and opens share links in each protocol's shape, and renders faults in
+// the caller's protocol's error shape.
+package gateway
+
+import (
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/relay"
+)
+
+// Handler serves the gateway contract over the relay.
+type Handler struct {
+	Relay *relay.Relay
+}
+
+var _ gatewayapi.ServerInterface = (*Handler)(nil)
+
+// Mount adds the gateway routes behind API key authentication.
+func (h *Handler) Mount(e *echo.Echo) {
+	gatewayapi.RegisterHandlers(httpx.Router{E: e, MW: []echo.MiddlewareFunc{h.authenticate}}, h)
+}
+
+const callerKey = "gateway.caller"
+
+// authenticate resolves the API key from the header each SDK uses: Authorization: Bearer,
+// x-api-key, x-goog-api-key, or ?key=. Share links authenticate with their own token (share.go).
+func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Path(), "/share/") {
+			return next(c)
+		}
+		r := c.Request()
+		key := ""
+		if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+			key = strings.TrimSpace(v[7:])
+		} else if v := r.Header.Get("X-Api-Key"); v != "" {
+			key = v
+		} else if v := r.Header.Get("X-Goog-Api-Key"); v != "" {
+			key = v
+		} else if r.URL.RawQuery != "" {
+			key = r.URL.Query().Get("key")
+		}
+		if key == "" {
+			return fault.Code(fault.Unauthorized, "missing_api_key",
+				"You didn't provide an API key. Send it as Authorization: Bearer sk-...")
+		}
+		cl, err := h.Relay.Authenticate(r.Context(), key)
+		if err != nil {
+			return err
+		}
+		c.Set(callerKey, cl)
+		return next(c)
+	}
+}
+
+// serve hands a call to the relay; model is the model named in the URL (Gemini), else "".
+func (h *Handler) serve(c echo.Context, ep *relay.Endpoint, model string, geminiArray bool) error {
+	cl, _ := c.Get(callerKey).(relay.Caller)
+	return h.Relay.Serve(c.Response(), c.Request(), relay.Call{Endpoint: ep, Model: model, Caller: cl,
+		GeminiArray: geminiArray, RequestID: c.Response().Header().Get(httpx.HeaderRequestID)})
+}
