@@ -67,6 +67,8 @@ type App struct {
 	// Hooks calls the third-party hooks and delivers the notify outbox.
 	Hooks *hook.Service
 	Echo  *echo.Echo
+	// Guard refuses outbound fetches to private addresses unless ALLOW_PRIVATE_OUTBOUND allows them.
+	Guard *netguard.Guard
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -117,6 +119,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	a.Guard = guard
 	a.Remote = remote.New(remote.Config{Pool: a.Pool, Queries: a.Queries, Box: a.Box, Guard: guard, Log: log, Now: opt.Now,
 		Changed: func(ctx context.Context) { a.Bus.Publish(ctx, bus.TopicRoutes, "") }})
 	a.Hooks = hook.New(hook.Config{
