@@ -70,6 +70,10 @@ type Config struct {
 	AllowPrivateOutbound string
 	// DebugAddr is where Go's runtime profiles (/debug/pprof/) are served; empty: nowhere.
 	DebugAddr string
+	// Observability (docs/observability.md): /metrics on MetricsAddr (or the main port when only
+	// MetricsToken is set), guarded by MetricsToken when set; OTLP traces when an endpoint is set.
+	MetricsAddr, MetricsToken                         string
+	OTelEndpoint, OTelTracesEndpoint, OTelServiceName string
 }
 
 // option describes one environment variable.
@@ -118,6 +122,11 @@ var Options = []option{
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
 	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
 	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that remote account sources and hooks may call although they are loopback, private or link-local. Unset: only public addresses are called."},
+	{name: "METRICS_ADDR", help: "`host:port` of a second listener serving Prometheus metrics at `/metrics` (without authentication unless METRICS_TOKEN is set). Unset: metrics are served on the main port, and only when METRICS_TOKEN is set. See [observability](observability.md)."},
+	{name: "METRICS_TOKEN", secret: true, help: "Bearer token `/metrics` requires (`Authorization: Bearer <token>`). On the main port metrics are served only when it is set."},
+	{name: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. `http://otel-collector:4318`): each request becomes a span sent to `{url}/v1/traces`, continuing the caller's `traceparent`. The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) apply. Unset: no traces."},
+	{name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", help: "Full URL traces are sent to, in place of `{OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`."},
+	{name: "OTEL_SERVICE_NAME", def: "poolgate", help: "`service.name` of the spans."},
 	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines), for diagnosing a running instance (`go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`), and `/debug/forwarding`: histograms of the streamed events' forwarding delay inside Poolgate. Unauthenticated: bind it to loopback or a private interface. Unset: off."},
 }
 
@@ -215,6 +224,19 @@ func Load(getenv Getenv) (*Config, error) {
 	if c.DebugAddr = str("DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
 			errs = append(errs, fmt.Errorf("DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got %q", c.DebugAddr))
+		}
+	}
+	if c.MetricsAddr = str("METRICS_ADDR"); c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR must be host:port such as 127.0.0.1:9090, got %q", c.MetricsAddr))
+		}
+	}
+	c.MetricsToken = str("METRICS_TOKEN")
+	c.OTelEndpoint, c.OTelTracesEndpoint = str("OTEL_EXPORTER_OTLP_ENDPOINT"), str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	c.OTelServiceName = str("OTEL_SERVICE_NAME")
+	for name, v := range map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": c.OTelEndpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": c.OTelTracesEndpoint} {
+		if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			errs = append(errs, fmt.Errorf("%s must be an http or https URL, got %q", name, v))
 		}
 	}
 	rules, err := pool.ParseRules(str("POOL_ERROR_ACTIONS"))
@@ -353,6 +375,7 @@ func (c *Config) Redacted() []any {
 		"jwt_secret", mark(c.JWTSecret), "max_body_bytes", c.MaxBodyBytes, "max_attempts", c.MaxAttempts,
 		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "",
 		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen, "hook_user_token", c.HookUserToken,
+		"metrics_addr", c.MetricsAddr, "metrics_token", c.MetricsToken != "", "otel_traces", c.OTelEndpoint != "" || c.OTelTracesEndpoint != "",
 	}
 }
 

@@ -214,4 +214,3 @@ func Fetch(ctx context.Context, client *http.Client, url string) ([]byte, error)
 	}
 	return body, nil
 }
-
