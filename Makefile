@@ -11,7 +11,7 @@ NODE_MODULES := tools/node/node_modules
 help: ## List the targets
 	@grep -hE '^[a-zA-Z/_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
 
-generate: ## Regenerate gen/ (oapi-codegen, sqlc) and clients/ from openapi/ and sql/
+generate: $(NODE_MODULES) ## Regenerate gen/ (oapi-codegen, sqlc) and clients/ (Go, TypeScript) from openapi/ and sql/
 	$(GO) generate ./gen/... ./clients/...
 	$(GO) tool sqlc generate
 
