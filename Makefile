@@ -11,13 +11,14 @@ NODE_MODULES := tools/node/node_modules
 help: ## List the targets
 	@grep -hE '^[a-zA-Z/_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
 
-generate: ## Regenerate gen/ (oapi-codegen, sqlc) and clients/ from openapi/ and sql/
+generate: $(NODE_MODULES) ## Regenerate gen/ (oapi-codegen, sqlc) and clients/ (Go, TypeScript) from openapi/ and sql/
 	$(GO) generate ./gen/... ./clients/...
 	$(GO) tool sqlc generate
+	$(GO) run ./internal/config/configdoc docs/configuration.md
 
 check: generate lint ## Fail on generated-code drift, go.mod drift, spec-rule or lint violations
-	@if [ -n "$$(git status --porcelain -- gen clients)" ]; then \
-		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- gen clients; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- gen clients docs/configuration.md)" ]; then \
+		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- gen clients docs/configuration.md; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GO) test -count=1 ./openapi/
 

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"net/netip"
 	"time"
 )
 
@@ -66,16 +67,22 @@ func (q *Queries) APIKeyCountByUser(ctx context.Context, db DBTX, userID int64) 
 }
 
 const aPIKeyCreate = `-- name: APIKeyCreate :one
-INSERT INTO api_keys (user_id, name, key_hash, key_hint)
-VALUES ($1, $2, $3, $4)
-RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at
+INSERT INTO api_keys (user_id, name, key_hash, key_hint, description, allowed_models, quota_limit, expires_at, allowed_ips)
+VALUES ($1, $2, $3, $4, $5, $6::text[],
+        $7::bigint, $8::timestamptz, $9::cidr[])
+RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at, description, allowed_models, quota_limit, expires_at, allowed_ips
 `
 
 type APIKeyCreateParams struct {
-	UserID  int64
-	Name    string
-	KeyHash []byte
-	KeyHint string
+	UserID        int64
+	Name          string
+	KeyHash       []byte
+	KeyHint       string
+	Description   string
+	AllowedModels []string
+	QuotaLimit    *int64
+	ExpiresAt     *time.Time
+	AllowedIps    []netip.Prefix
 }
 
 func (q *Queries) APIKeyCreate(ctx context.Context, db DBTX, arg APIKeyCreateParams) (*APIKey, error) {
@@ -84,6 +91,11 @@ func (q *Queries) APIKeyCreate(ctx context.Context, db DBTX, arg APIKeyCreatePar
 		arg.Name,
 		arg.KeyHash,
 		arg.KeyHint,
+		arg.Description,
+		arg.AllowedModels,
+		arg.QuotaLimit,
+		arg.ExpiresAt,
+		arg.AllowedIps,
 	)
 	var i APIKey
 	err := row.Scan(
@@ -98,6 +110,11 @@ func (q *Queries) APIKeyCreate(ctx context.Context, db DBTX, arg APIKeyCreatePar
 		&i.LastUsedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
+		&i.AllowedModels,
+		&i.QuotaLimit,
+		&i.ExpiresAt,
+		&i.AllowedIps,
 	)
 	return &i, err
 }
@@ -120,7 +137,7 @@ func (q *Queries) APIKeyDelete(ctx context.Context, db DBTX, arg APIKeyDeletePar
 }
 
 const aPIKeyListByUser = `-- name: APIKeyListByUser :many
-SELECT id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at FROM api_keys WHERE user_id = $1 ORDER BY id DESC
+SELECT id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at, description, allowed_models, quota_limit, expires_at, allowed_ips FROM api_keys WHERE user_id = $1 ORDER BY id DESC
 `
 
 func (q *Queries) APIKeyListByUser(ctx context.Context, db DBTX, userID int64) ([]*APIKey, error) {
@@ -144,6 +161,11 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, db DBTX, userID int64) (
 			&i.LastUsedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Description,
+			&i.AllowedModels,
+			&i.QuotaLimit,
+			&i.ExpiresAt,
+			&i.AllowedIps,
 		); err != nil {
 			return nil, err
 		}
@@ -158,7 +180,7 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, db DBTX, userID int64) (
 const aPIKeyRotate = `-- name: APIKeyRotate :one
 UPDATE api_keys SET key_hash = $1, key_hint = $2, updated_at = now()
 WHERE id = $3 AND user_id = $4
-RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at
+RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at, description, allowed_models, quota_limit, expires_at, allowed_ips
 `
 
 type APIKeyRotateParams struct {
@@ -188,30 +210,60 @@ func (q *Queries) APIKeyRotate(ctx context.Context, db DBTX, arg APIKeyRotatePar
 		&i.LastUsedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
+		&i.AllowedModels,
+		&i.QuotaLimit,
+		&i.ExpiresAt,
+		&i.AllowedIps,
 	)
 	return &i, err
 }
 
 const aPIKeyUpdate = `-- name: APIKeyUpdate :one
 UPDATE api_keys SET
-    name       = coalesce($1, name),
-    status     = coalesce($2, status),
-    updated_at = now()
-WHERE id = $3 AND user_id = $4
-RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at
+    name           = coalesce($1, name),
+    status         = coalesce($2, status),
+    description    = coalesce($3, description),
+    allowed_models = CASE WHEN $4::boolean THEN $5::text[] ELSE allowed_models END,
+    quota_limit    = CASE WHEN $6::boolean THEN $7::bigint ELSE quota_limit END,
+    expires_at     = CASE WHEN $8::boolean THEN $9::timestamptz ELSE expires_at END,
+    allowed_ips    = CASE WHEN $10::boolean THEN $11::cidr[] ELSE allowed_ips END,
+    updated_at     = now()
+WHERE id = $12 AND user_id = $13
+RETURNING id, user_id, name, key_hash, key_hint, status, used_quota, request_count, last_used_at, created_at, updated_at, description, allowed_models, quota_limit, expires_at, allowed_ips
 `
 
 type APIKeyUpdateParams struct {
-	Name   *string
-	Status *string
-	ID     int64
-	UserID int64
+	Name             *string
+	Status           *string
+	Description      *string
+	SetAllowedModels bool
+	AllowedModels    []string
+	SetQuotaLimit    bool
+	QuotaLimit       *int64
+	SetExpiresAt     bool
+	ExpiresAt        *time.Time
+	SetAllowedIps    bool
+	AllowedIps       []netip.Prefix
+	ID               int64
+	UserID           int64
 }
 
+// APIKeyUpdate changes the fields present; a restriction's set_* flag distinguishes clearing it
+// (null) from leaving it.
 func (q *Queries) APIKeyUpdate(ctx context.Context, db DBTX, arg APIKeyUpdateParams) (*APIKey, error) {
 	row := db.QueryRow(ctx, aPIKeyUpdate,
 		arg.Name,
 		arg.Status,
+		arg.Description,
+		arg.SetAllowedModels,
+		arg.AllowedModels,
+		arg.SetQuotaLimit,
+		arg.QuotaLimit,
+		arg.SetExpiresAt,
+		arg.ExpiresAt,
+		arg.SetAllowedIps,
+		arg.AllowedIps,
 		arg.ID,
 		arg.UserID,
 	)
@@ -228,6 +280,11 @@ func (q *Queries) APIKeyUpdate(ctx context.Context, db DBTX, arg APIKeyUpdatePar
 		&i.LastUsedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
+		&i.AllowedModels,
+		&i.QuotaLimit,
+		&i.ExpiresAt,
+		&i.AllowedIps,
 	)
 	return &i, err
 }

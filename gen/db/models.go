@@ -5,21 +5,27 @@
 package db
 
 import (
+	"net/netip"
 	"time"
 )
 
 type APIKey struct {
-	ID           int64
-	UserID       int64
-	Name         string
-	KeyHash      []byte
-	KeyHint      string
-	Status       string
-	UsedQuota    int64
-	RequestCount int64
-	LastUsedAt   *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID            int64
+	UserID        int64
+	Name          string
+	KeyHash       []byte
+	KeyHint       string
+	Status        string
+	UsedQuota     int64
+	RequestCount  int64
+	LastUsedAt    *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Description   string
+	AllowedModels []string
+	QuotaLimit    *int64
+	ExpiresAt     *time.Time
+	AllowedIps    []netip.Prefix
 }
 
 type Account struct {
@@ -51,6 +57,17 @@ type Account struct {
 	APIKeyID       *int64
 }
 
+type Announcement struct {
+	ID        int64
+	Title     string
+	Content   string
+	StartsAt  *time.Time
+	EndsAt    *time.Time
+	Audience  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type Channel struct {
 	ID             int64
 	Name           string
@@ -71,6 +88,15 @@ type Channel struct {
 type ChannelGroup struct {
 	ChannelID int64
 	GroupID   int64
+}
+
+type ChannelModel struct {
+	ID           int64
+	ChannelID    int64
+	Name         string
+	UpstreamName string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 type Group struct {
@@ -221,6 +247,8 @@ type UsageLog struct {
 	CacheWrite5mTokens int64
 	CacheWrite1hTokens int64
 	ReasoningTokens    int64
+	UpstreamModel      string
+	FirstTokenMs       *int32
 }
 
 type User struct {
@@ -238,6 +266,7 @@ type User struct {
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
 	PreferredAccountID *int64
+	DeletedAt          *time.Time
 }
 
 type UserChannel struct {

@@ -124,3 +124,41 @@ func (q *Queries) ModelUpdate(ctx context.Context, db DBTX, arg ModelUpdateParam
 	)
 	return &i, err
 }
+
+const modelUpdateByName = `-- name: ModelUpdateByName :one
+UPDATE models SET
+    input_price        = $1,
+    output_price       = $2,
+    cached_input_price = $3::bigint,
+    updated_at         = now()
+WHERE name = $4
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at
+`
+
+type ModelUpdateByNameParams struct {
+	InputPrice       int64
+	OutputPrice      int64
+	CachedInputPrice *int64
+	Name             string
+}
+
+// ModelUpdateByName sets every price of a model (price sync).
+func (q *Queries) ModelUpdateByName(ctx context.Context, db DBTX, arg ModelUpdateByNameParams) (*Model, error) {
+	row := db.QueryRow(ctx, modelUpdateByName,
+		arg.InputPrice,
+		arg.OutputPrice,
+		arg.CachedInputPrice,
+		arg.Name,
+	)
+	var i Model
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.InputPrice,
+		&i.OutputPrice,
+		&i.CachedInputPrice,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return &i, err
+}

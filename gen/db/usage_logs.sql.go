@@ -10,44 +10,53 @@ import (
 	"time"
 )
 
-const usageLogCount = `-- name: UsageLogCount :one
-SELECT count(*) FROM usage_logs
-WHERE ($1::bigint IS NULL OR user_id = $1)
-  AND ($2::text IS NULL OR model = $2)
-`
-
-type UsageLogCountParams struct {
-	UserID *int64
-	Model  *string
-}
-
-func (q *Queries) UsageLogCount(ctx context.Context, db DBTX, arg UsageLogCountParams) (int64, error) {
-	row := db.QueryRow(ctx, usageLogCount, arg.UserID, arg.Model)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const usageLogList = `-- name: UsageLogList :many
-SELECT id, request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens FROM usage_logs
+SELECT id, request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, upstream_model, first_token_ms FROM usage_logs
 WHERE ($1::bigint IS NULL OR user_id = $1)
-  AND ($2::text IS NULL OR model = $2)
+  AND ($2::bigint IS NULL OR api_key_id = $2)
+  AND ($3::text IS NULL OR model = $3)
+  AND ($4::bigint IS NULL OR channel_id = $4)
+  AND ($5::bigint IS NULL OR account_id = $5)
+  AND ($6::text IS NULL OR request_id = $6)
+  AND ($7::integer IS NULL
+       OR ($7 = 2 AND status_code < 400)
+       OR ($7 = 4 AND status_code >= 400 AND status_code < 500)
+       OR ($7 = 5 AND status_code >= 500))
+  AND ($8::timestamptz IS NULL OR created_at >= $8)
+  AND ($9::timestamptz IS NULL OR created_at < $9)
+  AND ($10::bigint IS NULL OR id < $10)
 ORDER BY id DESC
-LIMIT $4 OFFSET $3
+LIMIT $11
 `
 
 type UsageLogListParams struct {
-	UserID *int64
-	Model  *string
-	Off    int32
-	Lim    int32
+	UserID      *int64
+	APIKeyID    *int64
+	Model       *string
+	ChannelID   *int64
+	AccountID   *int64
+	RequestID   *string
+	StatusClass *int32
+	FromAt      *time.Time
+	ToAt        *time.Time
+	BeforeID    *int64
+	Lim         int32
 }
 
+// UsageLogList is one page of usage logs, newest first, after the cursor (ids below before_id).
+// Status classes: 2 = 2xx/3xx (served), 4 = 4xx, 5 = 5xx.
 func (q *Queries) UsageLogList(ctx context.Context, db DBTX, arg UsageLogListParams) ([]*UsageLog, error) {
 	rows, err := db.Query(ctx, usageLogList,
 		arg.UserID,
+		arg.APIKeyID,
 		arg.Model,
-		arg.Off,
+		arg.ChannelID,
+		arg.AccountID,
+		arg.RequestID,
+		arg.StatusClass,
+		arg.FromAt,
+		arg.ToAt,
+		arg.BeforeID,
 		arg.Lim,
 	)
 	if err != nil {
@@ -77,6 +86,8 @@ func (q *Queries) UsageLogList(ctx context.Context, db DBTX, arg UsageLogListPar
 			&i.CacheWrite5mTokens,
 			&i.CacheWrite1hTokens,
 			&i.ReasoningTokens,
+			&i.UpstreamModel,
+			&i.FirstTokenMs,
 		); err != nil {
 			return nil, err
 		}
@@ -200,4 +211,139 @@ func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParam
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const usageStats = `-- name: UsageStats :many
+SELECT
+    (CASE $1::text
+        WHEN 'day'     THEN to_char(date_trunc('day', created_at AT TIME ZONE $2::text), 'YYYY-MM-DD"T"HH24:MI:SS')
+        WHEN 'hour'    THEN to_char(date_trunc('hour', created_at AT TIME ZONE $2::text), 'YYYY-MM-DD"T"HH24:MI:SS')
+        WHEN 'model'   THEN model
+        WHEN 'channel' THEN coalesce(channel_id::text, '')
+        WHEN 'user'    THEN user_id::text
+        WHEN 'key'     THEN coalesce(api_key_id::text, '')
+        ELSE '' END)::text AS bucket,
+    count(*)::bigint AS calls,
+    coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+    coalesce(sum(cached_tokens), 0)::bigint AS cached_tokens,
+    coalesce(sum(cache_write_5m_tokens), 0)::bigint AS cache_write_5m_tokens,
+    coalesce(sum(cache_write_1h_tokens), 0)::bigint AS cache_write_1h_tokens,
+    coalesce(sum(reasoning_tokens), 0)::bigint AS reasoning_tokens,
+    coalesce(sum(quota), 0)::bigint AS quota,
+    count(*) FILTER (WHERE status_code >= 400)::bigint AS errors,
+    count(*) FILTER (WHERE status_code = 429)::bigint AS errors_rate_limited,
+    count(*) FILTER (WHERE status_code IN (401, 403))::bigint AS errors_auth,
+    count(*) FILTER (WHERE status_code >= 400 AND status_code < 500 AND status_code NOT IN (401, 403, 429))::bigint AS errors_client,
+    count(*) FILTER (WHERE status_code IN (502, 503, 504))::bigint AS errors_upstream,
+    count(*) FILTER (WHERE status_code >= 500 AND status_code NOT IN (502, 503, 504))::bigint AS errors_server,
+    coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::integer AS latency_p50_ms,
+    coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms), 0)::integer AS latency_p95_ms,
+    coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY duration_ms), 0)::integer AS latency_p99_ms,
+    count(first_token_ms)::bigint AS streams_timed,
+    coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY first_token_ms), 0)::integer AS first_token_p50_ms,
+    coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY first_token_ms), 0)::integer AS first_token_p95_ms,
+    coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY first_token_ms), 0)::integer AS first_token_p99_ms
+FROM usage_logs
+WHERE created_at >= $3::timestamptz AND created_at < $4::timestamptz
+  AND ($5::bigint IS NULL OR user_id = $5)
+  AND ($6::text IS NULL OR model = $6)
+  AND ($7::bigint IS NULL OR channel_id = $7)
+  AND ($8::bigint IS NULL OR api_key_id = $8)
+GROUP BY 1
+ORDER BY 1
+LIMIT 10000
+`
+
+type UsageStatsParams struct {
+	GroupBy   string
+	Tz        string
+	FromAt    time.Time
+	ToAt      time.Time
+	UserID    *int64
+	Model     *string
+	ChannelID *int64
+	APIKeyID  *int64
+}
+
+type UsageStatsRow struct {
+	Bucket             string
+	Calls              int64
+	PromptTokens       int64
+	CompletionTokens   int64
+	CachedTokens       int64
+	CacheWrite5mTokens int64
+	CacheWrite1hTokens int64
+	ReasoningTokens    int64
+	Quota              int64
+	Errors             int64
+	ErrorsRateLimited  int64
+	ErrorsAuth         int64
+	ErrorsClient       int64
+	ErrorsUpstream     int64
+	ErrorsServer       int64
+	LatencyP50Ms       int32
+	LatencyP95Ms       int32
+	LatencyP99Ms       int32
+	StreamsTimed       int64
+	FirstTokenP50Ms    int32
+	FirstTokenP95Ms    int32
+	FirstTokenP99Ms    int32
+}
+
+// UsageStats aggregates usage logs in [from, to) by one dimension: day or hour (in time zone
+// @tz, bucket start as local time text), model, channel, user or key (the id as text, empty for
+// none). Error classes: rate_limited 429, auth 401/403, client other 4xx, upstream 502/503/504,
+// server other 5xx. Latencies are the nearest-rank percentiles of duration_ms; first-token ones
+// over streamed calls that recorded one.
+func (q *Queries) UsageStats(ctx context.Context, db DBTX, arg UsageStatsParams) ([]*UsageStatsRow, error) {
+	rows, err := db.Query(ctx, usageStats,
+		arg.GroupBy,
+		arg.Tz,
+		arg.FromAt,
+		arg.ToAt,
+		arg.UserID,
+		arg.Model,
+		arg.ChannelID,
+		arg.APIKeyID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*UsageStatsRow{}
+	for rows.Next() {
+		var i UsageStatsRow
+		if err := rows.Scan(
+			&i.Bucket,
+			&i.Calls,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.CachedTokens,
+			&i.CacheWrite5mTokens,
+			&i.CacheWrite1hTokens,
+			&i.ReasoningTokens,
+			&i.Quota,
+			&i.Errors,
+			&i.ErrorsRateLimited,
+			&i.ErrorsAuth,
+			&i.ErrorsClient,
+			&i.ErrorsUpstream,
+			&i.ErrorsServer,
+			&i.LatencyP50Ms,
+			&i.LatencyP95Ms,
+			&i.LatencyP99Ms,
+			&i.StreamsTimed,
+			&i.FirstTokenP50Ms,
+			&i.FirstTokenP95Ms,
+			&i.FirstTokenP99Ms,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -83,3 +83,26 @@ func (q *Queries) UserChannelList(ctx context.Context, db DBTX, arg UserChannelL
 	}
 	return items, nil
 }
+
+const userChannelUpdate = `-- name: UserChannelUpdate :one
+UPDATE user_channels SET priority = $1 WHERE id = $2
+RETURNING id, user_id, channel_id, priority, created_at
+`
+
+type UserChannelUpdateParams struct {
+	Priority int32
+	ID       int64
+}
+
+func (q *Queries) UserChannelUpdate(ctx context.Context, db DBTX, arg UserChannelUpdateParams) (*UserChannel, error) {
+	row := db.QueryRow(ctx, userChannelUpdate, arg.Priority, arg.ID)
+	var i UserChannel
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.ChannelID,
+		&i.Priority,
+		&i.CreatedAt,
+	)
+	return &i, err
+}

@@ -33,7 +33,7 @@ func (q *Queries) UserAdminExists(ctx context.Context, db DBTX) (bool, error) {
 
 const userCount = `-- name: UserCount :one
 SELECT count(*) FROM users
-WHERE ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
+WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
 `
@@ -54,7 +54,7 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, password_hash, role, balance)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
 `
 
 type UserCreateParams struct {
@@ -87,6 +87,7 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.DeletedAt,
 	)
 	return &i, err
 }
@@ -104,7 +105,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -125,12 +126,13 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.DeletedAt,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -151,13 +153,14 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.DeletedAt,
 	)
 	return &i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id FROM users
-WHERE ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at FROM users
+WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
 ORDER BY id
@@ -202,6 +205,7 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.PlanExpiresAt,
 			&i.GroupID,
 			&i.PreferredAccountID,
+			&i.DeletedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -226,7 +230,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
 `
 
 type UserSetGroupParams struct {
@@ -253,6 +257,7 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.DeletedAt,
 	)
 	return &i, err
 }
@@ -278,7 +283,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
 `
 
 type UserSetTierParams struct {
@@ -313,6 +318,38 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.DeletedAt,
+	)
+	return &i, err
+}
+
+const userSoftDelete = `-- name: UserSoftDelete :one
+UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
+WHERE id = $1
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
+`
+
+// UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
+// cache drops them on the user's invalidation) and their usage history stays.
+func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User, error) {
+	row := db.QueryRow(ctx, userSoftDelete, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Role,
+		&i.Status,
+		&i.Balance,
+		&i.UsedQuota,
+		&i.RequestCount,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
+		&i.DeletedAt,
 	)
 	return &i, err
 }
@@ -324,7 +361,7 @@ UPDATE users SET
     balance    = coalesce($3, balance) + coalesce($4::bigint, 0),
     updated_at = now()
 WHERE id = $5
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
 `
 
 type UserUpdateParams struct {
@@ -359,6 +396,7 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.DeletedAt,
 	)
 	return &i, err
 }

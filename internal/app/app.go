@@ -27,6 +27,7 @@ import (
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/metrics"
 	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/relay"
@@ -34,6 +35,7 @@ import (
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/store"
+	"github.com/poolgate/poolgate/internal/telemetry"
 )
 
 // Options adjust an App for tests and development.
@@ -69,6 +71,11 @@ type App struct {
 	// Hooks calls the third-party hooks and delivers the notify outbox.
 	Hooks *hook.Service
 	Echo  *echo.Echo
+	// Guard refuses outbound fetches to private addresses unless ALLOW_PRIVATE_OUTBOUND allows them.
+	Guard *netguard.Guard
+	// Metrics are served at /metrics (or on METRICS_ADDR); Tracing sends spans when OTLP is configured.
+	Metrics *metrics.Metrics
+	Tracing *telemetry.Tracing
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -119,6 +126,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	a.Guard = guard
 	a.Remote = remote.New(remote.Config{Pool: a.Pool, Queries: a.Queries, Box: a.Box, Guard: guard, Log: log, Now: opt.Now,
 		Changed: func(ctx context.Context) { a.Bus.Publish(ctx, bus.TopicRoutes, "") }})
 	a.Hooks = hook.New(hook.Config{
@@ -148,6 +156,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
 	})
 	if err != nil {
+		return nil, err
+	}
+	a.observability(ctx)
+	if a.Tracing, err = telemetry.Setup(ctx, telemetry.Config{Endpoint: cfg.OTelEndpoint,
+		TracesEndpoint: cfg.OTelTracesEndpoint, ServiceName: cfg.OTelServiceName, Version: cfg.Version}); err != nil {
 		return nil, err
 	}
 	a.Echo = a.routes(opt)
@@ -182,6 +195,11 @@ func (a *App) Close(ctx context.Context) {
 	a.wg.Wait()
 	a.Relay.Close()
 	a.Remote.Close()
+	if a.Tracing != nil {
+		if err := a.Tracing.Shutdown(ctx); err != nil {
+			a.Log.Warn("traces not all sent at shutdown", "error", err)
+		}
+	}
 	a.closeConns()
 }
 
@@ -218,6 +236,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
+	if cfg.MetricsAddr != "" {
+		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: a.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("METRICS_ADDR: %w", err)
+			}
+		}()
+		defer func() { _ = ms.Close() }()
+		log.Info("metrics served", "addr", cfg.MetricsAddr, "path", "/metrics")
+	}
 	var debug *http.Server
 	if cfg.DebugAddr != "" {
 		debug = debugServer(cfg.DebugAddr, a.Relay)
@@ -271,7 +299,8 @@ func (a *App) routes(opt Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(gatewayh.ErrorShapes(), public.ShareShapes()...)...)
-	e.Use(httpx.RequestID(httpx.NewIDGen()), httpx.AccessLog(a.Log), httpx.Recover(a.Log))
+	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log))
+	a.mountMetrics(e)
 	a.mountContracts(e)
 	(&gatewayh.Handler{Relay: a.Relay}).Mount(e)
 	mountDocs(e)

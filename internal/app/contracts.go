@@ -42,6 +42,6 @@ func (a *App) mountContracts(e *echo.Echo) {
 	}, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
-		Hooks: a.Hooks, Accounts: a.Accounts,
+		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard,
 	}, nil))
 }

@@ -22,6 +22,9 @@ Commands:
             creates an admin, a demo user with an API key and a demo channel on a built-in
             echo upstream, and prints how to call it
   version   print the version
+  healthcheck
+            exit 0 when the server on 127.0.0.1:$PORT answers GET /health with 200 (for
+            container health checks: the image has no shell or curl)
 `
 
 // Run executes a command and returns the process exit code.
@@ -36,6 +39,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "poolgate 0.1.0")
 		return 0
+	case "healthcheck":
+		return healthcheck(ctx, getenv, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -70,6 +70,10 @@ type Config struct {
 	AllowPrivateOutbound string
 	// DebugAddr is where Go's runtime profiles (/debug/pprof/) are served; empty: nowhere.
 	DebugAddr string
+	// Observability (docs/observability.md): /metrics on MetricsAddr (or the main port when only
+	// MetricsToken is set), guarded by MetricsToken when set; OTLP traces when an endpoint is set.
+	MetricsAddr, MetricsToken                         string
+	OTelEndpoint, OTelTracesEndpoint, OTelServiceName string
 }
 
 // option describes one environment variable.
@@ -99,7 +103,7 @@ var Options = []option{
 	{name: "USAGE_QUEUE_SIZE", def: "20000", help: "Usage records buffered in memory; when full, callers wait (nothing is dropped)."},
 	{name: "SESSION_MAX_DEVICES", def: "5", help: "Sessions a user may hold at once; the oldest is evicted."},
 	{name: "CACHE_TTL", def: "60s", help: "Longest an in-process cache entry (keys, users, settings) lives without invalidation."},
-	{name: "POOL_ERROR_ACTIONS", help: "Extra rows of the upstream error→action table, tried before the defaults: `STATUS[~body substring]=ACTION[:cooldown]` separated by `;` (e.g. `403~quota=cool_account:6h;418=retry`). STATUS is a number, `4xx`, `5xx` or `conn`; ACTION is `return`, `retry`, `cool`, `cool_account`, `reauth`, `ban` or `disable`. See docs/pool.md."},
+	{name: "POOL_ERROR_ACTIONS", help: "Extra rows of the upstream error→action table, tried before the defaults: `STATUS[~body substring]=ACTION[:cooldown]` separated by `;` (e.g. `403~quota=cool_account:6h;418=retry`). STATUS is a number, `4xx`, `5xx` or `conn`; ACTION is `return`, `retry`, `cool`, `cool_account`, `reauth`, `ban` or `disable`. See [pool](pool.md)."},
 	{name: "POOL_DEFAULT_COOLDOWN", def: "60s", help: "Cooldown of a `cool` rule without a duration when the upstream reports no reset time."},
 	{name: "POOL_MAX_COOLDOWN", def: "24h", help: "Longest cooldown, whatever the upstream's reset headers say."},
 	{name: "POOL_STICKY_TTL", def: "1h", help: "How long a sticky session stays bound to its account after its last call."},
@@ -107,18 +111,23 @@ var Options = []option{
 	{name: "POOL_FAILURE_THRESHOLD", def: "5", help: "Failures in a row (5xx, timeouts, connection errors) that disable an account until a probe passes; 0 never disables."},
 	{name: "POOL_PROBE_INTERVAL", def: "5m", help: "How often accounts needing re-authentication or disabled after failures are probed (and put back when the probe passes); status monitors are checked on their own interval."},
 	{name: "POOL_RETRY_BUDGET", def: "90s", help: "Longest time one gateway call spends failing over between accounts (with MAX_ATTEMPTS)."},
-	{name: "OAUTH_URL", help: "Login-check hook (seed 000): when set, every token sign-in (`/logintoken`) is decided by `POST {OAUTH_URL}` and local token sign-in is off. The `oauth_url` setting overrides it at run time. See docs/hooks.md."},
+	{name: "OAUTH_URL", help: "Login-check hook (seed 000): when set, every token sign-in (`/logintoken`) is decided by `POST {OAUTH_URL}` and local token sign-in is off. The `oauth_url` setting overrides it at run time. See [hooks](hooks.md)."},
 	{name: "AUDIT_LIMIT_URL", help: "Pre-chat audit hook: `POST {AUDIT_LIMIT_URL}` before each gateway call reaches an upstream; 200 passes, any other status blocks with the hook's status and body. The `audit_limit_url` setting overrides it."},
 	{name: "NOTIFY_URL", help: "Post-chat notify hook: `POST {NOTIFY_URL}` after each successful gateway call, from a durable outbox with retries. The `notify_url` setting overrides it."},
 	{name: "HOOK_TIMEOUT", def: "5s", help: "How long Poolgate waits for a hook's answer."},
 	{name: "HOOK_FAIL_OPEN", def: "false", help: "`true` lets gateway calls through when the audit hook fails or times out (fail-open); `false` answers 503 (fail-closed). A failing login check always refuses."},
-	{name: "HOOK_USER_TOKEN", def: "key", help: "What the audit and notify hooks receive as `userToken` (and `Authorization: Bearer`): `key` sends the caller's credential (its API key, or a share link's authToken) as seed 000 does; `hash` sends its SHA-256 (lowercase hex), so a receiver can tell callers apart and match keys it knows without holding them; `user_id` sends the Poolgate user id. Share-link checks (`shareAuth/*`) always carry the authToken."},
+	{name: "HOOK_USER_TOKEN", def: "key", help: "What the audit and notify hooks receive as `userToken` and as `Authorization: Bearer`: `key` sends the caller's credential (its API key, or a share link's authToken) as seed 000 does; `hash` sends its SHA-256 in lowercase hex, so a receiver tells callers apart and can match keys it knows without ever holding one; `user_id` sends the Poolgate user id. Share-link checks (`shareAuth/*`) always carry the authToken. See docs/hooks.md."},
 	{name: "HOOK_SECRET", secret: true, help: "Signs every hook request: `X-Poolgate-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`. Unset: requests are not signed."},
 	{name: "OAUTH_CAR_ID", help: "`carid` sent with every login check."},
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
 	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
-	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that remote account sources and hooks may call although they are loopback, private or link-local. Unset: only public addresses are called."},
-	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines), for diagnosing a running instance (`go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`), and `/debug/forwarding`: histograms of the streamed events' forwarding delay inside Poolgate. Unauthenticated: bind it to loopback or a private interface. Unset: off."},
+	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that remote account sources and hooks may call although they are loopback, private or link-local. Unset: only public addresses are called (see docs/remote-accounts.md)."},
+	{name: "METRICS_ADDR", help: "`host:port` of a second listener serving Prometheus metrics at `/metrics` (without authentication unless METRICS_TOKEN is set). Unset: metrics are served on the main port, and only when METRICS_TOKEN is set. See [observability](observability.md)."},
+	{name: "METRICS_TOKEN", secret: true, help: "Bearer token `/metrics` requires (`Authorization: Bearer <token>`). On the main port metrics are served only when it is set."},
+	{name: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. `http://otel-collector:4318`): each request becomes a span sent to `{url}/v1/traces`, continuing the caller's `traceparent`. The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) apply. Unset: no traces."},
+	{name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", help: "Full URL traces are sent to, in place of `{OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`."},
+	{name: "OTEL_SERVICE_NAME", def: "poolgate", help: "`service.name` of the spans."},
+	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines, mutex), for diagnosing a running instance: `go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`. It also serves `/debug/forwarding`: histograms (JSON) of the streamed events' forwarding delay inside Poolgate, relayed and translated. Unauthenticated: bind it to loopback or a private interface. Unset: off. `make bench` uses it (`poolbench -profile DIR`)."},
 }
 
 // Getenv reads one variable; tests pass a map lookup instead of os.Getenv.
@@ -215,6 +224,19 @@ func Load(getenv Getenv) (*Config, error) {
 	if c.DebugAddr = str("DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
 			errs = append(errs, fmt.Errorf("DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got %q", c.DebugAddr))
+		}
+	}
+	if c.MetricsAddr = str("METRICS_ADDR"); c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR must be host:port such as 127.0.0.1:9090, got %q", c.MetricsAddr))
+		}
+	}
+	c.MetricsToken = str("METRICS_TOKEN")
+	c.OTelEndpoint, c.OTelTracesEndpoint = str("OTEL_EXPORTER_OTLP_ENDPOINT"), str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	c.OTelServiceName = str("OTEL_SERVICE_NAME")
+	for name, v := range map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": c.OTelEndpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": c.OTelTracesEndpoint} {
+		if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			errs = append(errs, fmt.Errorf("%s must be an http or https URL, got %q", name, v))
 		}
 	}
 	rules, err := pool.ParseRules(str("POOL_ERROR_ACTIONS"))
@@ -353,6 +375,7 @@ func (c *Config) Redacted() []any {
 		"jwt_secret", mark(c.JWTSecret), "max_body_bytes", c.MaxBodyBytes, "max_attempts", c.MaxAttempts,
 		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "",
 		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen, "hook_user_token", c.HookUserToken,
+		"metrics_addr", c.MetricsAddr, "metrics_token", c.MetricsToken != "", "otel_traces", c.OTelEndpoint != "" || c.OTelTracesEndpoint != "",
 	}
 }
 

@@ -36,7 +36,7 @@ func TestLoadDefaults(t *testing.T) {
 		CacheTTL: 60 * time.Second, Version: "0.1.0", HookTimeout: 5 * time.Second, HookUserToken: "key",
 		PoolRules: pool.DefaultConfig().Rules, PoolDefaultCooldown: time.Minute, PoolMaxCooldown: 24 * time.Hour,
 		PoolStickyTTL: time.Hour, PoolLeaseTTL: 30 * time.Minute, PoolFailureThreshold: 5,
-		PoolProbeInterval: 5 * time.Minute, PoolRetryBudget: 90 * time.Second,
+		PoolProbeInterval: 5 * time.Minute, PoolRetryBudget: 90 * time.Second, OTelServiceName: "poolgate",
 	}, c)
 
 	c, err = config.Load(env(map[string]string{"APP_ENV": "development"}))
@@ -77,7 +77,7 @@ func TestLoadValues(t *testing.T) {
 			{StatusLo: 400, StatusHi: 499, Action: pool.ActRetry},
 		}, pool.DefaultConfig().Rules...),
 		PoolDefaultCooldown: 30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
-		PoolLeaseTTL: 5 * time.Minute, PoolProbeInterval: time.Minute, PoolRetryBudget: 20 * time.Second,
+		PoolLeaseTTL: 5 * time.Minute, PoolProbeInterval: time.Minute, PoolRetryBudget: 20 * time.Second, OTelServiceName: "poolgate",
 	}, c)
 
 	for v, want := range map[string]bool{"true": true, "1": true, "yes": true, "false": false, "0": false, "no": false, "": false} {

@@ -1,6 +1,7 @@
 -- name: APIKeyCreate :one
-INSERT INTO api_keys (user_id, name, key_hash, key_hint)
-VALUES (@user_id, @name, @key_hash, @key_hint)
+INSERT INTO api_keys (user_id, name, key_hash, key_hint, description, allowed_models, quota_limit, expires_at, allowed_ips)
+VALUES (@user_id, @name, @key_hash, @key_hint, @description, sqlc.narg('allowed_models')::text[],
+        sqlc.narg('quota_limit')::bigint, sqlc.narg('expires_at')::timestamptz, sqlc.narg('allowed_ips')::cidr[])
 RETURNING *;
 
 -- name: APIKeyCountByUser :one
@@ -10,10 +11,17 @@ SELECT count(*) FROM api_keys WHERE user_id = @user_id;
 SELECT * FROM api_keys WHERE user_id = @user_id ORDER BY id DESC;
 
 -- name: APIKeyUpdate :one
+-- APIKeyUpdate changes the fields present; a restriction's set_* flag distinguishes clearing it
+-- (null) from leaving it.
 UPDATE api_keys SET
-    name       = coalesce(sqlc.narg('name'), name),
-    status     = coalesce(sqlc.narg('status'), status),
-    updated_at = now()
+    name           = coalesce(sqlc.narg('name'), name),
+    status         = coalesce(sqlc.narg('status'), status),
+    description    = coalesce(sqlc.narg('description'), description),
+    allowed_models = CASE WHEN @set_allowed_models::boolean THEN sqlc.narg('allowed_models')::text[] ELSE allowed_models END,
+    quota_limit    = CASE WHEN @set_quota_limit::boolean THEN sqlc.narg('quota_limit')::bigint ELSE quota_limit END,
+    expires_at     = CASE WHEN @set_expires_at::boolean THEN sqlc.narg('expires_at')::timestamptz ELSE expires_at END,
+    allowed_ips    = CASE WHEN @set_allowed_ips::boolean THEN sqlc.narg('allowed_ips')::cidr[] ELSE allowed_ips END,
+    updated_at     = now()
 WHERE id = @id AND user_id = @user_id
 RETURNING *;
 

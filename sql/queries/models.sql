@@ -17,3 +17,13 @@ RETURNING *;
 
 -- name: ModelDelete :execrows
 DELETE FROM models WHERE id = @id;
+
+-- name: ModelUpdateByName :one
+-- ModelUpdateByName sets every price of a model (price sync).
+UPDATE models SET
+    input_price        = @input_price,
+    output_price       = @output_price,
+    cached_input_price = sqlc.narg('cached_input_price')::bigint,
+    updated_at         = now()
+WHERE name = @name
+RETURNING *;

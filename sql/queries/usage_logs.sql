@@ -1,14 +1,68 @@
 -- name: UsageLogList :many
+-- UsageLogList is one page of usage logs, newest first, after the cursor (ids below before_id).
+-- Status classes: 2 = 2xx/3xx (served), 4 = 4xx, 5 = 5xx.
 SELECT * FROM usage_logs
 WHERE (sqlc.narg('user_id')::bigint IS NULL OR user_id = sqlc.narg('user_id'))
+  AND (sqlc.narg('api_key_id')::bigint IS NULL OR api_key_id = sqlc.narg('api_key_id'))
   AND (sqlc.narg('model')::text IS NULL OR model = sqlc.narg('model'))
+  AND (sqlc.narg('channel_id')::bigint IS NULL OR channel_id = sqlc.narg('channel_id'))
+  AND (sqlc.narg('account_id')::bigint IS NULL OR account_id = sqlc.narg('account_id'))
+  AND (sqlc.narg('request_id')::text IS NULL OR request_id = sqlc.narg('request_id'))
+  AND (sqlc.narg('status_class')::integer IS NULL
+       OR (sqlc.narg('status_class') = 2 AND status_code < 400)
+       OR (sqlc.narg('status_class') = 4 AND status_code >= 400 AND status_code < 500)
+       OR (sqlc.narg('status_class') = 5 AND status_code >= 500))
+  AND (sqlc.narg('from_at')::timestamptz IS NULL OR created_at >= sqlc.narg('from_at'))
+  AND (sqlc.narg('to_at')::timestamptz IS NULL OR created_at < sqlc.narg('to_at'))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR id < sqlc.narg('before_id'))
 ORDER BY id DESC
-LIMIT @lim OFFSET @off;
+LIMIT @lim;
 
--- name: UsageLogCount :one
-SELECT count(*) FROM usage_logs
-WHERE (sqlc.narg('user_id')::bigint IS NULL OR user_id = sqlc.narg('user_id'))
-  AND (sqlc.narg('model')::text IS NULL OR model = sqlc.narg('model'));
+-- name: UsageStats :many
+-- UsageStats aggregates usage logs in [from, to) by one dimension: day or hour (in time zone
+-- @tz, bucket start as local time text), model, channel, user or key (the id as text, empty for
+-- none). Error classes: rate_limited 429, auth 401/403, client other 4xx, upstream 502/503/504,
+-- server other 5xx. Latencies are the nearest-rank percentiles of duration_ms; first-token ones
+-- over streamed calls that recorded one.
+SELECT
+    (CASE @group_by::text
+        WHEN 'day'     THEN to_char(date_trunc('day', created_at AT TIME ZONE @tz::text), 'YYYY-MM-DD"T"HH24:MI:SS')
+        WHEN 'hour'    THEN to_char(date_trunc('hour', created_at AT TIME ZONE @tz::text), 'YYYY-MM-DD"T"HH24:MI:SS')
+        WHEN 'model'   THEN model
+        WHEN 'channel' THEN coalesce(channel_id::text, '')
+        WHEN 'user'    THEN user_id::text
+        WHEN 'key'     THEN coalesce(api_key_id::text, '')
+        ELSE '' END)::text AS bucket,
+    count(*)::bigint AS calls,
+    coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+    coalesce(sum(cached_tokens), 0)::bigint AS cached_tokens,
+    coalesce(sum(cache_write_5m_tokens), 0)::bigint AS cache_write_5m_tokens,
+    coalesce(sum(cache_write_1h_tokens), 0)::bigint AS cache_write_1h_tokens,
+    coalesce(sum(reasoning_tokens), 0)::bigint AS reasoning_tokens,
+    coalesce(sum(quota), 0)::bigint AS quota,
+    count(*) FILTER (WHERE status_code >= 400)::bigint AS errors,
+    count(*) FILTER (WHERE status_code = 429)::bigint AS errors_rate_limited,
+    count(*) FILTER (WHERE status_code IN (401, 403))::bigint AS errors_auth,
+    count(*) FILTER (WHERE status_code >= 400 AND status_code < 500 AND status_code NOT IN (401, 403, 429))::bigint AS errors_client,
+    count(*) FILTER (WHERE status_code IN (502, 503, 504))::bigint AS errors_upstream,
+    count(*) FILTER (WHERE status_code >= 500 AND status_code NOT IN (502, 503, 504))::bigint AS errors_server,
+    coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::integer AS latency_p50_ms,
+    coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms), 0)::integer AS latency_p95_ms,
+    coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY duration_ms), 0)::integer AS latency_p99_ms,
+    count(first_token_ms)::bigint AS streams_timed,
+    coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY first_token_ms), 0)::integer AS first_token_p50_ms,
+    coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY first_token_ms), 0)::integer AS first_token_p95_ms,
+    coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY first_token_ms), 0)::integer AS first_token_p99_ms
+FROM usage_logs
+WHERE created_at >= @from_at::timestamptz AND created_at < @to_at::timestamptz
+  AND (sqlc.narg('user_id')::bigint IS NULL OR user_id = sqlc.narg('user_id'))
+  AND (sqlc.narg('model')::text IS NULL OR model = sqlc.narg('model'))
+  AND (sqlc.narg('channel_id')::bigint IS NULL OR channel_id = sqlc.narg('channel_id'))
+  AND (sqlc.narg('api_key_id')::bigint IS NULL OR api_key_id = sqlc.narg('api_key_id'))
+GROUP BY 1
+ORDER BY 1
+LIMIT 10000;
 
 -- name: UsageSettle :one
 -- UsageSettle records a batch of calls and charges them in one statement. A request id already

@@ -11,3 +11,7 @@ ORDER BY id;
 
 -- name: UserChannelDelete :execrows
 DELETE FROM user_channels WHERE id = @id;
+
+-- name: UserChannelUpdate :one
+UPDATE user_channels SET priority = @priority WHERE id = @id
+RETURNING *;

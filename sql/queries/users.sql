@@ -14,7 +14,7 @@ SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin');
 
 -- name: UserList :many
 SELECT * FROM users
-WHERE (sqlc.narg('q')::text IS NULL OR strpos(lower(username), lower(sqlc.narg('q'))) > 0)
+WHERE deleted_at IS NULL AND (sqlc.narg('q')::text IS NULL OR strpos(lower(username), lower(sqlc.narg('q'))) > 0)
   AND (sqlc.narg('role')::text IS NULL OR role = sqlc.narg('role'))
   AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'))
 ORDER BY id
@@ -22,7 +22,7 @@ LIMIT @lim OFFSET @off;
 
 -- name: UserCount :one
 SELECT count(*) FROM users
-WHERE (sqlc.narg('q')::text IS NULL OR strpos(lower(username), lower(sqlc.narg('q'))) > 0)
+WHERE deleted_at IS NULL AND (sqlc.narg('q')::text IS NULL OR strpos(lower(username), lower(sqlc.narg('q'))) > 0)
   AND (sqlc.narg('role')::text IS NULL OR role = sqlc.narg('role'))
   AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'));
 
@@ -65,3 +65,10 @@ UPDATE users SET preferred_account_id = sqlc.narg('account_id')::bigint WHERE id
 -- name: UserLock :exec
 -- UserLock serialises per-user changes (e.g. the API key limit) within a transaction.
 SELECT id FROM users WHERE id = @id FOR UPDATE;
+
+-- name: UserSoftDelete :one
+-- UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
+-- cache drops them on the user's invalidation) and their usage history stays.
+UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
+WHERE id = @id
+RETURNING *;

@@ -144,6 +144,24 @@ func (e ImportJobStatus) Valid() bool {
 	}
 }
 
+// Defines values for PriceSyncItemAction.
+const (
+	Create PriceSyncItemAction = "create"
+	Update PriceSyncItemAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the PriceSyncItemAction enum.
+func (e PriceSyncItemAction) Valid() bool {
+	switch e {
+	case Create:
+		return true
+	case Update:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RemoteMethod.
 const (
 	RemoteMethodGET  RemoteMethod = "GET"
@@ -551,6 +569,32 @@ type AccountUpdate struct {
 // ActiveStatus Example: active
 type ActiveStatus string
 
+// AnnouncementWrite defines model for AnnouncementWrite.
+type AnnouncementWrite struct {
+	// Audience `all` shows it to everyone (signed in or not), `users` to signed-in users, `admins` to administrators.
+	//
+	// Example: all
+	Audience *externalRef0.AnnouncementAudience `json:"audience,omitempty"`
+
+	// Content The text (Markdown).
+	//
+	// Example: The gateway restarts at 02:00 UTC for about a minute.
+	Content string `json:"content"`
+
+	// EndsAt Shown until this time (absent or null for no end); after `starts_at`.
+	//
+	// Example: 2026-11-29T00:00:00Z
+	EndsAt *time.Time `json:"ends_at,omitempty"`
+
+	// StartsAt Shown from this time (absent or null for at once).
+	//
+	// Example: 2026-11-22T00:00:00Z
+	StartsAt *time.Time `json:"starts_at,omitempty"`
+
+	// Title Example: Maintenance on Saturday
+	Title string `json:"title"`
+}
+
 // Channel defines model for Channel.
 type Channel struct {
 	// AccountCount Accounts in the channel.
@@ -647,6 +691,56 @@ type ChannelCreate struct {
 // ChannelList defines model for ChannelList.
 type ChannelList struct {
 	Items []Channel `json:"items"`
+}
+
+// ChannelModel defines model for ChannelModel.
+type ChannelModel struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3
+	Id int64 `json:"id"`
+
+	// Name The model name callers use.
+	//
+	// Example: gpt-4o
+	Name string `json:"name"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UpstreamName The model name sent upstream.
+	//
+	// Example: gpt-4o-2024-11-20
+	UpstreamName string `json:"upstream_name"`
+}
+
+// ChannelModelCreate defines model for ChannelModelCreate.
+type ChannelModelCreate struct {
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// UpstreamName The name sent upstream; absent means `name`.
+	//
+	// Example: gpt-4o-2024-11-20
+	UpstreamName *string `json:"upstream_name,omitempty"`
+}
+
+// ChannelModelList defines model for ChannelModelList.
+type ChannelModelList struct {
+	Items []ChannelModel `json:"items"`
+}
+
+// ChannelModelUpdate defines model for ChannelModelUpdate.
+type ChannelModelUpdate struct {
+	// Name Example: gpt-4o
+	Name *string `json:"name,omitempty"`
+
+	// UpstreamName Example: gpt-4o-2024-08-06
+	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
 // ChannelSelection defines model for ChannelSelection.
@@ -1066,6 +1160,15 @@ type ModelSyncPreviewItem struct {
 	SyncedAt time.Time `json:"synced_at"`
 }
 
+// ModelSyncResult defines model for ModelSyncResult.
+type ModelSyncResult struct {
+	// Applied The models of each channel whose list was applied.
+	Applied []ModelSyncApplyItem `json:"applied"`
+
+	// Fetched The fetch result per selected channel.
+	Fetched []ChannelSyncItem `json:"fetched"`
+}
+
 // ModelUpdate defines model for ModelUpdate.
 type ModelUpdate struct {
 	// CachedInputPrice Example: 37500
@@ -1086,6 +1189,62 @@ type ModelUpdate struct {
 //
 // Example: 75000
 type Price = int64
+
+// PriceSet defines model for PriceSet.
+type PriceSet struct {
+	// CachedInputPrice Example: 625000
+	CachedInputPrice *int64 `json:"cached_input_price"`
+
+	// InputPrice Example: 1250000
+	InputPrice int64 `json:"input_price"`
+
+	// OutputPrice Example: 5000000
+	OutputPrice int64 `json:"output_price"`
+}
+
+// PriceSyncItem defines model for PriceSyncItem.
+type PriceSyncItem struct {
+	// Action Example: update
+	Action PriceSyncItemAction `json:"action"`
+
+	// Current The price today (null when the model has none).
+	Current *PriceSet `json:"current"`
+
+	// Name Example: gpt-4o
+	Name     string   `json:"name"`
+	Proposed PriceSet `json:"proposed"`
+}
+
+// PriceSyncItemAction Example: update
+type PriceSyncItemAction string
+
+// PriceSyncPreview defines model for PriceSyncPreview.
+type PriceSyncPreview struct {
+	Items []PriceSyncItem `json:"items"`
+
+	// Unchanged Models in the list whose price is already the same.
+	//
+	// Example: 12
+	Unchanged int `json:"unchanged"`
+}
+
+// PriceSyncRequest defines model for PriceSyncRequest.
+type PriceSyncRequest struct {
+	// Names Apply only these models (apply only; absent means every proposed change).
+	//
+	// Example: ["gpt-4o"]
+	Names *[]string `json:"names,omitempty"`
+
+	// QuotaPerUsd Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
+	//
+	// Example: 500000
+	QuotaPerUsd *int64 `json:"quota_per_usd,omitempty"`
+
+	// Url Where the price list is fetched from (GET, JSON, at most 8 MiB).
+	//
+	// Example: https://prices.example.com/models.json
+	Url string `json:"url"`
+}
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
@@ -1715,94 +1874,6 @@ type StatusMonitorUpdate struct {
 // Example: pro
 type Tier string
 
-// UsageLog defines model for UsageLog.
-type UsageLog struct {
-	// AccountId Example: 4
-	AccountId *int64 `json:"account_id"`
-
-	// ApiKeyId Example: 7
-	ApiKeyId *int64 `json:"api_key_id"`
-
-	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
-	//
-	// Example: 0
-	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
-
-	// CacheWrite5mTokens Part of prompt_tokens written to a 5-minute prompt cache (Claude upstreams).
-	//
-	// Example: 0
-	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
-
-	// CachedTokens Part of prompt_tokens read from the upstream's prompt cache.
-	//
-	// Example: 0
-	CachedTokens int64 `json:"cached_tokens"`
-
-	// ChannelId Example: 1
-	ChannelId *int64 `json:"channel_id"`
-
-	// CompletionTokens Example: 96
-	CompletionTokens int64 `json:"completion_tokens"`
-
-	// CreatedAt Example: 2026-11-22T09:30:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// DurationMs Example: 812
-	DurationMs int `json:"duration_ms"`
-
-	// Endpoint Example: /v1/chat/completions
-	Endpoint string `json:"endpoint"`
-
-	// Id Example: 311
-	Id int64 `json:"id"`
-
-	// Model Example: gpt-4o-mini
-	Model string `json:"model"`
-
-	// PromptTokens Input tokens, cached ones included.
-	//
-	// Example: 21
-	PromptTokens int64 `json:"prompt_tokens"`
-
-	// Quota Quota units charged.
-	//
-	// Example: 30
-	Quota int64 `json:"quota"`
-
-	// ReasoningTokens Part of completion_tokens spent reasoning (thinking), as the upstream reported it.
-	//
-	// Example: 0
-	ReasoningTokens int64 `json:"reasoning_tokens"`
-
-	// RequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
-	RequestId string `json:"request_id"`
-
-	// StatusCode The HTTP status the caller received.
-	//
-	// Example: 200
-	StatusCode int `json:"status_code"`
-
-	// Stream Example: true
-	Stream bool `json:"stream"`
-
-	// UserId Example: 2
-	UserId int64 `json:"user_id"`
-}
-
-// UsageLogPage defines model for UsageLogPage.
-type UsageLogPage struct {
-	Items []UsageLog `json:"items"`
-
-	// Page Example: 1
-	Page int `json:"page"`
-
-	// PageSize Example: 20
-	PageSize int `json:"page_size"`
-
-	// Total Example: 1
-	Total int64 `json:"total"`
-}
-
 // UserChannel defines model for UserChannel.
 type UserChannel struct {
 	// ChannelId Example: 3
@@ -1836,6 +1907,12 @@ type UserChannelCreate struct {
 // UserChannelList defines model for UserChannelList.
 type UserChannelList struct {
 	Items []UserChannel `json:"items"`
+}
+
+// UserChannelUpdate defines model for UserChannelUpdate.
+type UserChannelUpdate struct {
+	// Priority Example: 5
+	Priority int `json:"priority"`
 }
 
 // UserPage defines model for UserPage.
@@ -1895,8 +1972,51 @@ type UserUpdate struct {
 // AccountId Example: 4
 type AccountId = int64
 
+// AnnouncementId Example: 1
+type AnnouncementId = int64
+
 // ChannelId Example: 1
 type ChannelId = int64
+
+// ChannelModelId Example: 3
+type ChannelModelId = int64
+
+// From Example: 2026-11-21T00:00:00Z
+type From = time.Time
+
+// GroupBy The dimension rows are grouped by.
+//
+// Example: day
+type GroupBy = externalRef0.StatsGroupBy
+
+// LogAccount Example: 4
+type LogAccount = int64
+
+// LogChannel Example: 1
+type LogChannel = int64
+
+// LogCursor Example: 311
+type LogCursor = string
+
+// LogKey Example: 7
+type LogKey = int64
+
+// LogLimit Example: 50
+type LogLimit = int
+
+// LogModel Example: gpt-4o-mini
+type LogModel = string
+
+// LogRequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+type LogRequestId = string
+
+// LogStatusClass `2xx` served calls (below 400), `4xx` refused by Poolgate or the upstream as the caller's fault, `5xx` failed.
+//
+// Example: 5xx
+type LogStatusClass = externalRef0.StatusClass
+
+// LogUser Example: 2
+type LogUser = int64
 
 // ModelId Example: 1
 type ModelId = int64
@@ -1916,14 +2036,32 @@ type RemoteSourceId = string
 // ShareId Example: sl_4cT9pQ2mZr8KxW1b
 type ShareId = string
 
+// TimeZone Example: Asia/Shanghai
+type TimeZone = string
+
+// To Example: 2026-11-22T00:00:00Z
+type To = time.Time
+
 // UserId Example: 2
 type UserId = int64
+
+// AnnouncementWindow The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type AnnouncementWindow = externalRef0.Error
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
+
+// ChannelModelConflict The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ChannelModelConflict = externalRef0.Error
 
 // Conflict The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -1948,6 +2086,12 @@ type MonitorConflict = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
+
+// PriceListUnusable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PriceListUnusable = externalRef0.Error
 
 // RemoteBadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -2026,23 +2170,101 @@ type HookDeliveryListParams struct {
 
 // LogListParams defines parameters for LogList.
 type LogListParams struct {
-	// Page The page number, from 1.
-	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+	// Cursor The `next_cursor` of the previous page (absent for the first page).
+	Cursor *LogCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// PageSize Items per page.
-	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+	// Limit Logs per page.
+	Limit *LogLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// UserId Only calls of this user.
-	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+	UserId *LogUser `form:"user_id,omitempty" json:"user_id,omitempty"`
 
-	// Model Only calls for this model.
-	Model *string `form:"model,omitempty" json:"model,omitempty"`
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// AccountId Only calls served by this upstream account.
+	AccountId *LogAccount `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// StatusClass Only calls whose answer's status is in this class.
+	StatusClass *LogStatusClass `form:"status_class,omitempty" json:"status_class,omitempty"`
+
+	// RequestId Only the call with this request id (the `X-Request-Id` it was answered with).
+	RequestId *LogRequestId `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// LogExportParams defines parameters for LogExport.
+type LogExportParams struct {
+	// UserId Only calls of this user.
+	UserId *LogUser `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// AccountId Only calls served by this upstream account.
+	AccountId *LogAccount `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// StatusClass Only calls whose answer's status is in this class.
+	StatusClass *LogStatusClass `form:"status_class,omitempty" json:"status_class,omitempty"`
+
+	// RequestId Only the call with this request id (the `X-Request-Id` it was answered with).
+	RequestId *LogRequestId `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
 type RemoteSourceJobListParams struct {
 	// Limit How many jobs to return, newest first.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// StatsGetParams defines parameters for StatsGet.
+type StatsGetParams struct {
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+
+	// Tz The IANA time zone days and hours are cut in.
+	Tz *TimeZone `form:"tz,omitempty" json:"tz,omitempty"`
+
+	// GroupBy The dimension rows are grouped by (default `day`).
+	GroupBy *GroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// UserId Only calls of this user.
+	UserId *LogUser `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
 }
 
 // UserChannelListParams defines parameters for UserChannelList.
@@ -2072,6 +2294,15 @@ type UserListParams struct {
 	Status *externalRef0.UserStatus `form:"status,omitempty" json:"status,omitempty"`
 }
 
+// AnnouncementCreateJSONRequestBody defines body for AnnouncementCreate for application/json ContentType.
+type AnnouncementCreateJSONRequestBody = AnnouncementWrite
+
+// AnnouncementUpdateJSONRequestBody defines body for AnnouncementUpdate for application/json ContentType.
+type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
+
+// ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
+type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
+
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -2090,6 +2321,9 @@ type AccountImportJSONRequestBody = AccountImport
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
+// ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
+type ChannelModelCreateJSONRequestBody = ChannelModelCreate
+
 // GroupCreateJSONRequestBody defines body for GroupCreate for application/json ContentType.
 type GroupCreateJSONRequestBody = GroupCreate
 
@@ -2099,8 +2333,20 @@ type GroupUpdateJSONRequestBody = GroupUpdate
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
+// ModelPriceSyncApplyJSONRequestBody defines body for ModelPriceSyncApply for application/json ContentType.
+type ModelPriceSyncApplyJSONRequestBody = PriceSyncRequest
+
+// ModelPriceSyncPreviewJSONRequestBody defines body for ModelPriceSyncPreview for application/json ContentType.
+type ModelPriceSyncPreviewJSONRequestBody = PriceSyncRequest
+
+// ModelSyncJSONRequestBody defines body for ModelSync for application/json ContentType.
+type ModelSyncJSONRequestBody = ModelSyncApply
+
 // ModelSyncApplyJSONRequestBody defines body for ModelSyncApply for application/json ContentType.
 type ModelSyncApplyJSONRequestBody = ModelSyncApply
+
+// ModelSyncPreviewJSONRequestBody defines body for ModelSyncPreview for application/json ContentType.
+type ModelSyncPreviewJSONRequestBody = ChannelSelection
 
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
@@ -2131,6 +2377,9 @@ type StatusMonitorUpdateJSONRequestBody = StatusMonitorUpdate
 
 // UserChannelCreateJSONRequestBody defines body for UserChannelCreate for application/json ContentType.
 type UserChannelCreateJSONRequestBody = UserChannelCreate
+
+// UserChannelUpdateJSONRequestBody defines body for UserChannelUpdate for application/json ContentType.
+type UserChannelUpdateJSONRequestBody = UserChannelUpdate
 
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
@@ -2208,6 +2457,69 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// AnnouncementList List every announcement
+	//
+	// All announcements, past, current and scheduled, newest first.
+	//
+	// Corresponds with GET /api/announcements (the `AnnouncementList` operationId).
+	AnnouncementList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnouncementCreateWithBody Publish an announcement
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+	AnnouncementCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnouncementCreate Publish an announcement
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+	AnnouncementCreate(ctx context.Context, body AnnouncementCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnouncementDelete Delete an announcement
+	//
+	// Corresponds with DELETE /api/announcements/{id} (the `AnnouncementDelete` operationId).
+	AnnouncementDelete(ctx context.Context, id AnnouncementId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnouncementUpdateWithBody Replace an announcement
+	//
+	// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+	AnnouncementUpdateWithBody(ctx context.Context, id AnnouncementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnouncementUpdate Replace an announcement
+	//
+	// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+	AnnouncementUpdate(ctx context.Context, id AnnouncementId, body AnnouncementUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelDelete Stop serving a model on a channel
+	//
+	// Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
+	ChannelModelDelete(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelUpdateWithBody Rename or remap a channel model
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+	ChannelModelUpdateWithBody(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelUpdate Rename or remap a channel model
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+	ChannelModelUpdate(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	//
@@ -2357,6 +2669,33 @@ type ClientInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 	AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ChannelModelList The models a channel serves, with their mapping
+	//
+	// One row per model the channel serves: `name` is what callers ask for, `upstream_name` what
+	// Poolgate sends upstream (equal when not mapped). The channel's `models` array is the list
+	// of names; both views always agree.
+	//
+	// Corresponds with GET /api/channels/{id}/models (the `ChannelModelList` operationId).
+	ChannelModelList(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelCreateWithBody Serve a model on a channel
+	//
+	// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+	ChannelModelCreateWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelCreate Serve a model on a channel
+	//
+	// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+	ChannelModelCreate(ctx context.Context, id ChannelId, body ChannelModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GroupList List groups
 	//
 	// Corresponds with GET /api/groups (the `GroupList` operationId).
@@ -2433,10 +2772,20 @@ type ClientInterface interface {
 
 	// LogList List usage logs
 	//
-	// One log per gateway call, newest first.
+	// One log per gateway call, newest first, filtered by the parameters given. Cursor
+	// pagination: pass the answer's `next_cursor` as `cursor` for the next page.
 	//
 	// Corresponds with GET /api/logs (the `LogList` operationId).
 	LogList(ctx context.Context, params *LogListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LogExport Export usage logs as CSV
+	//
+	// Every log matching the filters (those of `GET /api/logs`), newest first, as CSV with a
+	// header row. The answer is streamed as it is read from the database, in bounded memory
+	// whatever its size.
+	//
+	// Corresponds with GET /api/logs/export (the `LogExport` operationId).
+	LogExport(ctx context.Context, params *LogExportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ModelList List models and prices
 	//
@@ -2467,6 +2816,80 @@ type ClientInterface interface {
 	// Corresponds with POST /api/models (the `ModelCreate` operationId).
 	ModelCreate(ctx context.Context, body ModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ModelPriceSyncApplyWithBody Sync prices from a price list
+	//
+	// Fetches the price list as the preview does and writes the proposed prices (only the
+	// models in `names` when given). Routing and prices change on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+	ModelPriceSyncApplyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelPriceSyncApply Sync prices from a price list
+	//
+	// Fetches the price list as the preview does and writes the proposed prices (only the
+	// models in `names` when given). Routing and prices change on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+	ModelPriceSyncApply(ctx context.Context, body ModelPriceSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelPriceSyncPreviewWithBody What syncing prices from a price list would change
+	//
+	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+	// quota units per million tokens) and an OpenRouter-style model list
+	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+	// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+	// match by the part after the last `/`. Only models that have a price already or that a
+	// channel serves are considered. The URL may not resolve to a private address unless
+	// `ALLOW_PRIVATE_OUTBOUND` allows it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+	ModelPriceSyncPreviewWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelPriceSyncPreview What syncing prices from a price list would change
+	//
+	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+	// quota units per million tokens) and an OpenRouter-style model list
+	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+	// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+	// match by the part after the last `/`. Only models that have a price already or that a
+	// channel serves are considered. The URL may not resolve to a private address unless
+	// `ALLOW_PRIVATE_OUTBOUND` allows it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+	ModelPriceSyncPreview(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelSyncWithBody Fetch the upstream model lists and apply them in one step
+	//
+	// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+	// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+	// models are added (and, with `remove`, the ones no longer listed dropped).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+	ModelSyncWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelSync Fetch the upstream model lists and apply them in one step
+	//
+	// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+	// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+	// models are added (and, with `remove`, the ones no longer listed dropped).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+	ModelSync(ctx context.Context, body ModelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ModelSyncApplyWithBody Apply the synced model lists to the channels
 	//
 	// Adds the upstream's models to each selected synced channel (all synced channels when
@@ -2489,12 +2912,23 @@ type ClientInterface interface {
 	// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
 	ModelSyncApply(ctx context.Context, body ModelSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ModelSyncPreviewWithBody What applying the synced model lists would change
+	//
+	// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+	ModelSyncPreviewWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ModelSyncPreview What applying the synced model lists would change
 	//
 	// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
 	//
-	// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
-	ModelSyncPreview(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+	ModelSyncPreview(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ModelDelete Remove a model's price
 	//
@@ -2734,6 +3168,16 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
 	ShareLinkUpdate(ctx context.Context, shareId ShareId, body ShareLinkUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StatsGet Usage statistics
+	//
+	// Calls, tokens by dimension, cost (quota units), errors by class, latency and first-token
+	// latency percentiles over `[from, to)`, grouped by day, hour, model, channel, user or key.
+	// Days and hours are cut in the time zone `tz`. Default range: the 7 days before `to`
+	// (default now). At most 10000 rows.
+	//
+	// Corresponds with GET /api/stats (the `StatsGet` operationId).
+	StatsGet(ctx context.Context, params *StatsGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StatusMonitorList List status monitors
 	//
 	// Corresponds with GET /api/status-monitors (the `StatusMonitorList` operationId).
@@ -2826,10 +3270,33 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/user-channels/{id} (the `UserChannelDelete` operationId).
 	UserChannelDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UserChannelUpdateWithBody Change a binding's priority
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+	UserChannelUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelUpdate Change a binding's priority
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+	UserChannelUpdate(ctx context.Context, id int64, body UserChannelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UserList List users
 	//
 	// Corresponds with GET /api/users (the `UserList` operationId).
 	UserList(ctx context.Context, params *UserListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserDelete Delete a user (soft)
+	//
+	// The user can no longer sign in, their API keys and sessions stop on every instance at
+	// once, and they leave the user list; their usage history is kept. Deleting twice is not an
+	// error.
+	//
+	// Corresponds with DELETE /api/users/{id} (the `UserDelete` operationId).
+	UserDelete(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UserGet Read a user
 	//
@@ -2859,6 +3326,159 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdate(ctx context.Context, id UserId, body UserUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// AnnouncementList List every announcement
+//
+// All announcements, past, current and scheduled, newest first.
+//
+// Corresponds with GET /api/announcements (the `AnnouncementList` operationId).
+func (c *Client) AnnouncementList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnouncementCreateWithBody Publish an announcement
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+func (c *Client) AnnouncementCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnouncementCreate Publish an announcement
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+func (c *Client) AnnouncementCreate(ctx context.Context, body AnnouncementCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnouncementDelete Delete an announcement
+//
+// Corresponds with DELETE /api/announcements/{id} (the `AnnouncementDelete` operationId).
+func (c *Client) AnnouncementDelete(ctx context.Context, id AnnouncementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnouncementUpdateWithBody Replace an announcement
+//
+// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+func (c *Client) AnnouncementUpdateWithBody(ctx context.Context, id AnnouncementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnouncementUpdate Replace an announcement
+//
+// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+func (c *Client) AnnouncementUpdate(ctx context.Context, id AnnouncementId, body AnnouncementUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelDelete Stop serving a model on a channel
+//
+// Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
+func (c *Client) ChannelModelDelete(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelUpdateWithBody Rename or remap a channel model
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+func (c *Client) ChannelModelUpdateWithBody(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelUpdate Rename or remap a channel model
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+func (c *Client) ChannelModelUpdate(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ChannelUsageList Calls, tokens and quota per channel over a period
@@ -3199,6 +3819,63 @@ func (c *Client) AccountReset(ctx context.Context, id ChannelId, accountId Accou
 	return c.Client.Do(req)
 }
 
+// ChannelModelList The models a channel serves, with their mapping
+//
+// One row per model the channel serves: `name` is what callers ask for, `upstream_name` what
+// Poolgate sends upstream (equal when not mapped). The channel's `models` array is the list
+// of names; both views always agree.
+//
+// Corresponds with GET /api/channels/{id}/models (the `ChannelModelList` operationId).
+func (c *Client) ChannelModelList(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelListRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelCreateWithBody Serve a model on a channel
+//
+// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+func (c *Client) ChannelModelCreateWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelCreateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelCreate Serve a model on a channel
+//
+// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+func (c *Client) ChannelModelCreate(ctx context.Context, id ChannelId, body ChannelModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelCreateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GroupList List groups
 //
 // Corresponds with GET /api/groups (the `GroupList` operationId).
@@ -3355,11 +4032,31 @@ func (c *Client) HookDeliveryRetry(ctx context.Context, id int64, reqEditors ...
 
 // LogList List usage logs
 //
-// One log per gateway call, newest first.
+// One log per gateway call, newest first, filtered by the parameters given. Cursor
+// pagination: pass the answer's `next_cursor` as `cursor` for the next page.
 //
 // Corresponds with GET /api/logs (the `LogList` operationId).
 func (c *Client) LogList(ctx context.Context, params *LogListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LogExport Export usage logs as CSV
+//
+// Every log matching the filters (those of `GET /api/logs`), newest first, as CSV with a
+// header row. The answer is streamed as it is read from the database, in bounded memory
+// whatever its size.
+//
+// Corresponds with GET /api/logs/export (the `LogExport` operationId).
+func (c *Client) LogExport(ctx context.Context, params *LogExportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogExportRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3429,6 +4126,140 @@ func (c *Client) ModelCreate(ctx context.Context, body ModelCreateJSONRequestBod
 	return c.Client.Do(req)
 }
 
+// ModelPriceSyncApplyWithBody Sync prices from a price list
+//
+// Fetches the price list as the preview does and writes the proposed prices (only the
+// models in `names` when given). Routing and prices change on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+func (c *Client) ModelPriceSyncApplyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPriceSyncApplyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelPriceSyncApply Sync prices from a price list
+//
+// Fetches the price list as the preview does and writes the proposed prices (only the
+// models in `names` when given). Routing and prices change on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+func (c *Client) ModelPriceSyncApply(ctx context.Context, body ModelPriceSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPriceSyncApplyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelPriceSyncPreviewWithBody What syncing prices from a price list would change
+//
+// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+// quota units per million tokens) and an OpenRouter-style model list
+// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+// match by the part after the last `/`. Only models that have a price already or that a
+// channel serves are considered. The URL may not resolve to a private address unless
+// `ALLOW_PRIVATE_OUTBOUND` allows it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+func (c *Client) ModelPriceSyncPreviewWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPriceSyncPreviewRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelPriceSyncPreview What syncing prices from a price list would change
+//
+// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+// quota units per million tokens) and an OpenRouter-style model list
+// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+// match by the part after the last `/`. Only models that have a price already or that a
+// channel serves are considered. The URL may not resolve to a private address unless
+// `ALLOW_PRIVATE_OUTBOUND` allows it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+func (c *Client) ModelPriceSyncPreview(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPriceSyncPreviewRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelSyncWithBody Fetch the upstream model lists and apply them in one step
+//
+// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+// models are added (and, with `remove`, the ones no longer listed dropped).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+func (c *Client) ModelSyncWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelSync Fetch the upstream model lists and apply them in one step
+//
+// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+// models are added (and, with `remove`, the ones no longer listed dropped).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+func (c *Client) ModelSync(ctx context.Context, body ModelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ModelSyncApplyWithBody Apply the synced model lists to the channels
 //
 // Adds the upstream's models to each selected synced channel (all synced channels when
@@ -3471,13 +4302,34 @@ func (c *Client) ModelSyncApply(ctx context.Context, body ModelSyncApplyJSONRequ
 	return c.Client.Do(req)
 }
 
+// ModelSyncPreviewWithBody What applying the synced model lists would change
+//
+// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+func (c *Client) ModelSyncPreviewWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncPreviewRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ModelSyncPreview What applying the synced model lists would change
 //
 // Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
 //
-// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
-func (c *Client) ModelSyncPreview(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewModelSyncPreviewRequest(c.Server)
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+func (c *Client) ModelSyncPreview(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncPreviewRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3966,6 +4818,26 @@ func (c *Client) ShareLinkUpdate(ctx context.Context, shareId ShareId, body Shar
 	return c.Client.Do(req)
 }
 
+// StatsGet Usage statistics
+//
+// Calls, tokens by dimension, cost (quota units), errors by class, latency and first-token
+// latency percentiles over `[from, to)`, grouped by day, hour, model, channel, user or key.
+// Days and hours are cut in the time zone `tz`. Default range: the 7 days before `to`
+// (default now). At most 10000 rows.
+//
+// Corresponds with GET /api/stats (the `StatsGet` operationId).
+func (c *Client) StatsGet(ctx context.Context, params *StatsGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatsGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // StatusMonitorList List status monitors
 //
 // Corresponds with GET /api/status-monitors (the `StatusMonitorList` operationId).
@@ -4178,11 +5050,64 @@ func (c *Client) UserChannelDelete(ctx context.Context, id int64, reqEditors ...
 	return c.Client.Do(req)
 }
 
+// UserChannelUpdateWithBody Change a binding's priority
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+func (c *Client) UserChannelUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelUpdate Change a binding's priority
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+func (c *Client) UserChannelUpdate(ctx context.Context, id int64, body UserChannelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UserList List users
 //
 // Corresponds with GET /api/users (the `UserList` operationId).
 func (c *Client) UserList(ctx context.Context, params *UserListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUserListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserDelete Delete a user (soft)
+//
+// The user can no longer sign in, their API keys and sessions stop on every instance at
+// once, and they leave the user list; their usage history is kept. Deleting twice is not an
+// error.
+//
+// Corresponds with DELETE /api/users/{id} (the `UserDelete` operationId).
+func (c *Client) UserDelete(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserDeleteRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4250,6 +5175,235 @@ func (c *Client) UserUpdate(ctx context.Context, id UserId, body UserUpdateJSONR
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewAnnouncementListRequest constructs an http.Request for the AnnouncementList method
+func NewAnnouncementListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/announcements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAnnouncementCreateRequest calls the generic AnnouncementCreate builder with application/json body
+func NewAnnouncementCreateRequest(server string, body AnnouncementCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnnouncementCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAnnouncementCreateRequestWithBody constructs an http.Request for the AnnouncementCreate method, with any body, and a specified content type
+func NewAnnouncementCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/announcements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAnnouncementDeleteRequest constructs an http.Request for the AnnouncementDelete method
+func NewAnnouncementDeleteRequest(server string, id AnnouncementId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/announcements/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAnnouncementUpdateRequest calls the generic AnnouncementUpdate builder with application/json body
+func NewAnnouncementUpdateRequest(server string, id AnnouncementId, body AnnouncementUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnnouncementUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAnnouncementUpdateRequestWithBody constructs an http.Request for the AnnouncementUpdate method, with any body, and a specified content type
+func NewAnnouncementUpdateRequestWithBody(server string, id AnnouncementId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/announcements/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewChannelModelDeleteRequest constructs an http.Request for the ChannelModelDelete method
+func NewChannelModelDeleteRequest(server string, id ChannelModelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channel-models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewChannelModelUpdateRequest calls the generic ChannelModelUpdate builder with application/json body
+func NewChannelModelUpdateRequest(server string, id ChannelModelId, body ChannelModelUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChannelModelUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewChannelModelUpdateRequestWithBody constructs an http.Request for the ChannelModelUpdate method, with any body, and a specified content type
+func NewChannelModelUpdateRequestWithBody(server string, id ChannelModelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channel-models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewChannelUsageListRequest constructs an http.Request for the ChannelUsageList method
@@ -4804,6 +5958,87 @@ func NewAccountResetRequest(server string, id ChannelId, accountId AccountId) (*
 	return req, nil
 }
 
+// NewChannelModelListRequest constructs an http.Request for the ChannelModelList method
+func NewChannelModelListRequest(server string, id ChannelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/models", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewChannelModelCreateRequest calls the generic ChannelModelCreate builder with application/json body
+func NewChannelModelCreateRequest(server string, id ChannelId, body ChannelModelCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChannelModelCreateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewChannelModelCreateRequestWithBody constructs an http.Request for the ChannelModelCreate method, with any body, and a specified content type
+func NewChannelModelCreateRequestWithBody(server string, id ChannelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/models", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGroupListRequest constructs an http.Request for the GroupList method
 func NewGroupListRequest(server string) (*http.Request, error) {
 	var err error
@@ -5092,9 +6327,9 @@ func NewLogListRequest(server string, params *LogListParams) (*http.Request, err
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if params.Page != nil {
+		if params.Cursor != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5104,9 +6339,9 @@ func NewLogListRequest(server string, params *LogListParams) (*http.Request, err
 
 		}
 
-		if params.PageSize != nil {
+		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5128,9 +6363,243 @@ func NewLogListRequest(server string, params *LogListParams) (*http.Request, err
 
 		}
 
+		if params.ApiKeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_key_id", *params.ApiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Model != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChannelId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "channel_id", *params.ChannelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccountId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account_id", *params.AccountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StatusClass != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status_class", *params.StatusClass, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RequestId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "request_id", *params.RequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLogExportRequest constructs an http.Request for the LogExport method
+func NewLogExportRequest(server string, params *LogExportParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/logs/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiKeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_key_id", *params.ApiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChannelId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "channel_id", *params.ChannelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccountId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account_id", *params.AccountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StatusClass != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status_class", *params.StatusClass, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RequestId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "request_id", *params.RequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5221,6 +6690,126 @@ func NewModelCreateRequestWithBody(server string, contentType string, body io.Re
 	return req, nil
 }
 
+// NewModelPriceSyncApplyRequest calls the generic ModelPriceSyncApply builder with application/json body
+func NewModelPriceSyncApplyRequest(server string, body ModelPriceSyncApplyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelPriceSyncApplyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelPriceSyncApplyRequestWithBody constructs an http.Request for the ModelPriceSyncApply method, with any body, and a specified content type
+func NewModelPriceSyncApplyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/prices/sync/apply")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewModelPriceSyncPreviewRequest calls the generic ModelPriceSyncPreview builder with application/json body
+func NewModelPriceSyncPreviewRequest(server string, body ModelPriceSyncPreviewJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelPriceSyncPreviewRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelPriceSyncPreviewRequestWithBody constructs an http.Request for the ModelPriceSyncPreview method, with any body, and a specified content type
+func NewModelPriceSyncPreviewRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/prices/sync/preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewModelSyncRequest calls the generic ModelSync builder with application/json body
+func NewModelSyncRequest(server string, body ModelSyncJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelSyncRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelSyncRequestWithBody constructs an http.Request for the ModelSync method, with any body, and a specified content type
+func NewModelSyncRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/sync")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewModelSyncApplyRequest calls the generic ModelSyncApply builder with application/json body
 func NewModelSyncApplyRequest(server string, body ModelSyncApplyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5261,8 +6850,19 @@ func NewModelSyncApplyRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
-// NewModelSyncPreviewRequest constructs an http.Request for the ModelSyncPreview method
-func NewModelSyncPreviewRequest(server string) (*http.Request, error) {
+// NewModelSyncPreviewRequest calls the generic ModelSyncPreview builder with application/json body
+func NewModelSyncPreviewRequest(server string, body ModelSyncPreviewJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelSyncPreviewRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelSyncPreviewRequestWithBody constructs an http.Request for the ModelSyncPreview method, with any body, and a specified content type
+func NewModelSyncPreviewRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5280,10 +6880,12 @@ func NewModelSyncPreviewRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5935,6 +7537,144 @@ func NewShareLinkUpdateRequestWithBody(server string, shareId ShareId, contentTy
 	return req, nil
 }
 
+// NewStatsGetRequest constructs an http.Request for the StatsGet method
+func NewStatsGetRequest(server string, params *StatsGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/stats")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tz != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tz", *params.Tz, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChannelId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "channel_id", *params.ChannelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiKeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_key_id", *params.ApiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewStatusMonitorListRequest constructs an http.Request for the StatusMonitorList method
 func NewStatusMonitorListRequest(server string) (*http.Request, error) {
 	var err error
@@ -6291,6 +8031,53 @@ func NewUserChannelDeleteRequest(server string, id int64) (*http.Request, error)
 	return req, nil
 }
 
+// NewUserChannelUpdateRequest calls the generic UserChannelUpdate builder with application/json body
+func NewUserChannelUpdateRequest(server string, id int64, body UserChannelUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUserChannelUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUserChannelUpdateRequestWithBody constructs an http.Request for the UserChannelUpdate method, with any body, and a specified content type
+func NewUserChannelUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUserListRequest constructs an http.Request for the UserList method
 func NewUserListRequest(server string, params *UserListParams) (*http.Request, error) {
 	var err error
@@ -6386,6 +8173,40 @@ func NewUserListRequest(server string, params *UserListParams) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUserDeleteRequest constructs an http.Request for the UserDelete method
+func NewUserDeleteRequest(server string, id UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6517,6 +8338,75 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// AnnouncementListWithResponse List every announcement
+	//
+	// All announcements, past, current and scheduled, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/announcements (the `AnnouncementList` operationId).
+	AnnouncementListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementListResponse, error)
+
+	// AnnouncementCreateWithBodyWithResponse Publish an announcement
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+	AnnouncementCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnouncementCreateResponse, error)
+
+	// AnnouncementCreateWithResponse Publish an announcement
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+	AnnouncementCreateWithResponse(ctx context.Context, body AnnouncementCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnouncementCreateResponse, error)
+
+	// AnnouncementDeleteWithResponse Delete an announcement
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/announcements/{id} (the `AnnouncementDelete` operationId).
+	AnnouncementDeleteWithResponse(ctx context.Context, id AnnouncementId, reqEditors ...RequestEditorFn) (*AnnouncementDeleteResponse, error)
+
+	// AnnouncementUpdateWithBodyWithResponse Replace an announcement
+	//
+	// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+	AnnouncementUpdateWithBodyWithResponse(ctx context.Context, id AnnouncementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnouncementUpdateResponse, error)
+
+	// AnnouncementUpdateWithResponse Replace an announcement
+	//
+	// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+	AnnouncementUpdateWithResponse(ctx context.Context, id AnnouncementId, body AnnouncementUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnouncementUpdateResponse, error)
+
+	// ChannelModelDeleteWithResponse Stop serving a model on a channel
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
+	ChannelModelDeleteWithResponse(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*ChannelModelDeleteResponse, error)
+
+	// ChannelModelUpdateWithBodyWithResponse Rename or remap a channel model
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+	ChannelModelUpdateWithBodyWithResponse(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelUpdateResponse, error)
+
+	// ChannelModelUpdateWithResponse Rename or remap a channel model
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+	ChannelModelUpdateWithResponse(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelUpdateResponse, error)
 
 	// ChannelUsageListWithResponse Calls, tokens and quota per channel over a period
 	//
@@ -6680,6 +8570,35 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 	AccountResetWithResponse(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*AccountResetResponse, error)
 
+	// ChannelModelListWithResponse The models a channel serves, with their mapping
+	//
+	// One row per model the channel serves: `name` is what callers ask for, `upstream_name` what
+	// Poolgate sends upstream (equal when not mapped). The channel's `models` array is the list
+	// of names; both views always agree.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/channels/{id}/models (the `ChannelModelList` operationId).
+	ChannelModelListWithResponse(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*ChannelModelListResponse, error)
+
+	// ChannelModelCreateWithBodyWithResponse Serve a model on a channel
+	//
+	// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+	ChannelModelCreateWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelCreateResponse, error)
+
+	// ChannelModelCreateWithResponse Serve a model on a channel
+	//
+	// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+	ChannelModelCreateWithResponse(ctx context.Context, id ChannelId, body ChannelModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelCreateResponse, error)
+
 	// GroupListWithResponse List groups
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6764,12 +8683,24 @@ type ClientWithResponsesInterface interface {
 
 	// LogListWithResponse List usage logs
 	//
-	// One log per gateway call, newest first.
+	// One log per gateway call, newest first, filtered by the parameters given. Cursor
+	// pagination: pass the answer's `next_cursor` as `cursor` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/logs (the `LogList` operationId).
 	LogListWithResponse(ctx context.Context, params *LogListParams, reqEditors ...RequestEditorFn) (*LogListResponse, error)
+
+	// LogExportWithResponse Export usage logs as CSV
+	//
+	// Every log matching the filters (those of `GET /api/logs`), newest first, as CSV with a
+	// header row. The answer is streamed as it is read from the database, in bounded memory
+	// whatever its size.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/logs/export (the `LogExport` operationId).
+	LogExportWithResponse(ctx context.Context, params *LogExportParams, reqEditors ...RequestEditorFn) (*LogExportResponse, error)
 
 	// ModelListWithResponse List models and prices
 	//
@@ -6802,6 +8733,80 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/models (the `ModelCreate` operationId).
 	ModelCreateWithResponse(ctx context.Context, body ModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelCreateResponse, error)
 
+	// ModelPriceSyncApplyWithBodyWithResponse Sync prices from a price list
+	//
+	// Fetches the price list as the preview does and writes the proposed prices (only the
+	// models in `names` when given). Routing and prices change on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+	ModelPriceSyncApplyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelPriceSyncApplyResponse, error)
+
+	// ModelPriceSyncApplyWithResponse Sync prices from a price list
+	//
+	// Fetches the price list as the preview does and writes the proposed prices (only the
+	// models in `names` when given). Routing and prices change on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+	ModelPriceSyncApplyWithResponse(ctx context.Context, body ModelPriceSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncApplyResponse, error)
+
+	// ModelPriceSyncPreviewWithBodyWithResponse What syncing prices from a price list would change
+	//
+	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+	// quota units per million tokens) and an OpenRouter-style model list
+	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+	// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+	// match by the part after the last `/`. Only models that have a price already or that a
+	// channel serves are considered. The URL may not resolve to a private address unless
+	// `ALLOW_PRIVATE_OUTBOUND` allows it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+	ModelPriceSyncPreviewWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewResponse, error)
+
+	// ModelPriceSyncPreviewWithResponse What syncing prices from a price list would change
+	//
+	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+	// quota units per million tokens) and an OpenRouter-style model list
+	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+	// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+	// match by the part after the last `/`. Only models that have a price already or that a
+	// channel serves are considered. The URL may not resolve to a private address unless
+	// `ALLOW_PRIVATE_OUTBOUND` allows it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+	ModelPriceSyncPreviewWithResponse(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewResponse, error)
+
+	// ModelSyncWithBodyWithResponse Fetch the upstream model lists and apply them in one step
+	//
+	// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+	// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+	// models are added (and, with `remove`, the ones no longer listed dropped).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+	ModelSyncWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncResponse, error)
+
+	// ModelSyncWithResponse Fetch the upstream model lists and apply them in one step
+	//
+	// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+	// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+	// models are added (and, with `remove`, the ones no longer listed dropped).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+	ModelSyncWithResponse(ctx context.Context, body ModelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncResponse, error)
+
 	// ModelSyncApplyWithBodyWithResponse Apply the synced model lists to the channels
 	//
 	// Adds the upstream's models to each selected synced channel (all synced channels when
@@ -6824,14 +8829,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/models/sync/apply (the `ModelSyncApply` operationId).
 	ModelSyncApplyWithResponse(ctx context.Context, body ModelSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncApplyResponse, error)
 
+	// ModelSyncPreviewWithBodyWithResponse What applying the synced model lists would change
+	//
+	// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+	ModelSyncPreviewWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error)
+
 	// ModelSyncPreviewWithResponse What applying the synced model lists would change
 	//
 	// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
-	ModelSyncPreviewWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error)
+	// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+	ModelSyncPreviewWithResponse(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error)
 
 	// ModelDeleteWithResponse Remove a model's price
 	//
@@ -7091,6 +9105,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/share-links/{share_id} (the `ShareLinkUpdate` operationId).
 	ShareLinkUpdateWithResponse(ctx context.Context, shareId ShareId, body ShareLinkUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareLinkUpdateResponse, error)
 
+	// StatsGetWithResponse Usage statistics
+	//
+	// Calls, tokens by dimension, cost (quota units), errors by class, latency and first-token
+	// latency percentiles over `[from, to)`, grouped by day, hour, model, channel, user or key.
+	// Days and hours are cut in the time zone `tz`. Default range: the 7 days before `to`
+	// (default now). At most 10000 rows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/stats (the `StatsGet` operationId).
+	StatsGetWithResponse(ctx context.Context, params *StatsGetParams, reqEditors ...RequestEditorFn) (*StatsGetResponse, error)
+
 	// StatusMonitorListWithResponse List status monitors
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7195,12 +9221,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/user-channels/{id} (the `UserChannelDelete` operationId).
 	UserChannelDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*UserChannelDeleteResponse, error)
 
+	// UserChannelUpdateWithBodyWithResponse Change a binding's priority
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+	UserChannelUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelUpdateResponse, error)
+
+	// UserChannelUpdateWithResponse Change a binding's priority
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+	UserChannelUpdateWithResponse(ctx context.Context, id int64, body UserChannelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelUpdateResponse, error)
+
 	// UserListWithResponse List users
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/users (the `UserList` operationId).
 	UserListWithResponse(ctx context.Context, params *UserListParams, reqEditors ...RequestEditorFn) (*UserListResponse, error)
+
+	// UserDeleteWithResponse Delete a user (soft)
+	//
+	// The user can no longer sign in, their API keys and sessions stop on every instance at
+	// once, and they leave the user list; their usage history is kept. Deleting twice is not an
+	// error.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/users/{id} (the `UserDelete` operationId).
+	UserDeleteWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserDeleteResponse, error)
 
 	// UserGetWithResponse Read a user
 	//
@@ -7232,6 +9283,469 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdateWithResponse(ctx context.Context, id UserId, body UserUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserUpdateResponse, error)
+}
+
+type AnnouncementListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.AnnouncementList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnnouncementListResponse) GetJSON200() *externalRef0.AnnouncementList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnnouncementListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnnouncementListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnnouncementListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnouncementListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnouncementListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnouncementListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnouncementListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnnouncementCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.Announcement
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *AnnouncementWindow
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON201() *externalRef0.Announcement {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON422() *AnnouncementWindow {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnnouncementCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnouncementCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnouncementCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnouncementCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnouncementCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnnouncementDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnnouncementDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnnouncementDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnnouncementDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AnnouncementDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnnouncementDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnouncementDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnouncementDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnouncementDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnouncementDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnnouncementUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.Announcement
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *AnnouncementWindow
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON200() *externalRef0.Announcement {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON422() *AnnouncementWindow {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnnouncementUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnouncementUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnouncementUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnouncementUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnouncementUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelModelDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelModelDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelModelDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelModelDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelModelDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelModelDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelModelDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelModelDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelModelDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelModelDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelModelUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ChannelModelConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON200() *ChannelModel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON409() *ChannelModelConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelModelUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelModelUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelModelUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelModelUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelModelUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ChannelUsageListResponse struct {
@@ -8229,6 +10743,172 @@ func (r AccountResetResponse) ContentType() string {
 	return ""
 }
 
+type ChannelModelListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelModelList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelModelListResponse) GetJSON200() *ChannelModelList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelModelListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelModelListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelModelListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelModelListResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelModelListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelModelListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelModelListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelModelListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelModelListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelModelCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ChannelModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ChannelModelConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON201() *ChannelModel {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON409() *ChannelModelConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelModelCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelModelCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelModelCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelModelCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelModelCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GroupListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8682,7 +11362,7 @@ type LogListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *UsageLogPage
+	JSON200 *externalRef0.UsageLogPage
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8694,7 +11374,7 @@ type LogListResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LogListResponse) GetJSON200() *UsageLogPage {
+func (r LogListResponse) GetJSON200() *externalRef0.UsageLogPage {
 	return r.JSON200
 }
 
@@ -8741,6 +11421,75 @@ func (r LogListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LogListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LogExportResponse200Headers the declared response headers of an HTTP 200 response for LogExport
+type LogExportResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type LogExportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LogExportResponse200Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LogExportResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LogExportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LogExportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LogExportResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LogExportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LogExportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LogExportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LogExportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8892,6 +11641,248 @@ func (r ModelCreateResponse) ContentType() string {
 	return ""
 }
 
+type ModelPriceSyncApplyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PriceListUnusable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON200() *ModelList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON422() *PriceListUnusable {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelPriceSyncApplyResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelPriceSyncApplyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelPriceSyncApplyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelPriceSyncApplyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelPriceSyncApplyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ModelPriceSyncPreviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PriceSyncPreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PriceListUnusable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON200() *PriceSyncPreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON422() *PriceListUnusable {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelPriceSyncPreviewResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelPriceSyncPreviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelPriceSyncPreviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelPriceSyncPreviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelPriceSyncPreviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ModelSyncResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelSyncResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelSyncResponse) GetJSON200() *ModelSyncResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelSyncResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelSyncResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelSyncResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelSyncResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelSyncResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelSyncResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelSyncResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelSyncResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelSyncResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ModelSyncApplyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8973,10 +11964,14 @@ type ModelSyncPreviewResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ModelSyncPreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 }
@@ -8984,6 +11979,11 @@ type ModelSyncPreviewResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ModelSyncPreviewResponse) GetJSON200() *ModelSyncPreview {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelSyncPreviewResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -8994,6 +11994,11 @@ func (r ModelSyncPreviewResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ModelSyncPreviewResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelSyncPreviewResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -10301,6 +13306,75 @@ func (r ShareLinkUpdateResponse) ContentType() string {
 	return ""
 }
 
+type StatsGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.Stats
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatsGetResponse) GetJSON200() *externalRef0.Stats {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StatsGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StatsGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StatsGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StatsGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StatsGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatsGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatsGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatsGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type StatusMonitorListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10992,6 +14066,89 @@ func (r UserChannelDeleteResponse) ContentType() string {
 	return ""
 }
 
+type UserChannelUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserChannel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON200() *UserChannel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserChannelUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserChannelUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserChannelUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserChannelUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserChannelUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type UserListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11055,6 +14212,82 @@ func (r UserListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UserListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UserDeleteResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserDeleteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11225,6 +14458,129 @@ func (r UserUpdateResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// AnnouncementListWithResponse List every announcement
+//
+// All announcements, past, current and scheduled, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/announcements (the `AnnouncementList` operationId).
+func (c *ClientWithResponses) AnnouncementListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementListResponse, error) {
+	rsp, err := c.AnnouncementList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementListResponse(rsp)
+}
+
+// AnnouncementCreateWithBodyWithResponse Publish an announcement
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+func (c *ClientWithResponses) AnnouncementCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnouncementCreateResponse, error) {
+	rsp, err := c.AnnouncementCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementCreateResponse(rsp)
+}
+
+// AnnouncementCreateWithResponse Publish an announcement
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
+func (c *ClientWithResponses) AnnouncementCreateWithResponse(ctx context.Context, body AnnouncementCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnouncementCreateResponse, error) {
+	rsp, err := c.AnnouncementCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementCreateResponse(rsp)
+}
+
+// AnnouncementDeleteWithResponse Delete an announcement
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/announcements/{id} (the `AnnouncementDelete` operationId).
+func (c *ClientWithResponses) AnnouncementDeleteWithResponse(ctx context.Context, id AnnouncementId, reqEditors ...RequestEditorFn) (*AnnouncementDeleteResponse, error) {
+	rsp, err := c.AnnouncementDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementDeleteResponse(rsp)
+}
+
+// AnnouncementUpdateWithBodyWithResponse Replace an announcement
+//
+// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+func (c *ClientWithResponses) AnnouncementUpdateWithBodyWithResponse(ctx context.Context, id AnnouncementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnouncementUpdateResponse, error) {
+	rsp, err := c.AnnouncementUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementUpdateResponse(rsp)
+}
+
+// AnnouncementUpdateWithResponse Replace an announcement
+//
+// Every field is replaced (absent `starts_at`/`ends_at` clear them; absent `audience` is `all`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/announcements/{id} (the `AnnouncementUpdate` operationId).
+func (c *ClientWithResponses) AnnouncementUpdateWithResponse(ctx context.Context, id AnnouncementId, body AnnouncementUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnouncementUpdateResponse, error) {
+	rsp, err := c.AnnouncementUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementUpdateResponse(rsp)
+}
+
+// ChannelModelDeleteWithResponse Stop serving a model on a channel
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
+func (c *ClientWithResponses) ChannelModelDeleteWithResponse(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*ChannelModelDeleteResponse, error) {
+	rsp, err := c.ChannelModelDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelDeleteResponse(rsp)
+}
+
+// ChannelModelUpdateWithBodyWithResponse Rename or remap a channel model
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+func (c *ClientWithResponses) ChannelModelUpdateWithBodyWithResponse(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelUpdateResponse, error) {
+	rsp, err := c.ChannelModelUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelUpdateResponse(rsp)
+}
+
+// ChannelModelUpdateWithResponse Rename or remap a channel model
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
+func (c *ClientWithResponses) ChannelModelUpdateWithResponse(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelUpdateResponse, error) {
+	rsp, err := c.ChannelModelUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelUpdateResponse(rsp)
 }
 
 // ChannelUsageListWithResponse Calls, tokens and quota per channel over a period
@@ -11503,6 +14859,53 @@ func (c *ClientWithResponses) AccountResetWithResponse(ctx context.Context, id C
 	return ParseAccountResetResponse(rsp)
 }
 
+// ChannelModelListWithResponse The models a channel serves, with their mapping
+//
+// One row per model the channel serves: `name` is what callers ask for, `upstream_name` what
+// Poolgate sends upstream (equal when not mapped). The channel's `models` array is the list
+// of names; both views always agree.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/channels/{id}/models (the `ChannelModelList` operationId).
+func (c *ClientWithResponses) ChannelModelListWithResponse(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*ChannelModelListResponse, error) {
+	rsp, err := c.ChannelModelList(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelListResponse(rsp)
+}
+
+// ChannelModelCreateWithBodyWithResponse Serve a model on a channel
+//
+// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+func (c *ClientWithResponses) ChannelModelCreateWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelCreateResponse, error) {
+	rsp, err := c.ChannelModelCreateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelCreateResponse(rsp)
+}
+
+// ChannelModelCreateWithResponse Serve a model on a channel
+//
+// Adds the model to the channel (mapped to `upstream_name`, default the same name); routing changes on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/models (the `ChannelModelCreate` operationId).
+func (c *ClientWithResponses) ChannelModelCreateWithResponse(ctx context.Context, id ChannelId, body ChannelModelCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelCreateResponse, error) {
+	rsp, err := c.ChannelModelCreate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelCreateResponse(rsp)
+}
+
 // GroupListWithResponse List groups
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11635,7 +15038,8 @@ func (c *ClientWithResponses) HookDeliveryRetryWithResponse(ctx context.Context,
 
 // LogListWithResponse List usage logs
 //
-// One log per gateway call, newest first.
+// One log per gateway call, newest first, filtered by the parameters given. Cursor
+// pagination: pass the answer's `next_cursor` as `cursor` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11646,6 +15050,23 @@ func (c *ClientWithResponses) LogListWithResponse(ctx context.Context, params *L
 		return nil, err
 	}
 	return ParseLogListResponse(rsp)
+}
+
+// LogExportWithResponse Export usage logs as CSV
+//
+// Every log matching the filters (those of `GET /api/logs`), newest first, as CSV with a
+// header row. The answer is streamed as it is read from the database, in bounded memory
+// whatever its size.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/logs/export (the `LogExport` operationId).
+func (c *ClientWithResponses) LogExportWithResponse(ctx context.Context, params *LogExportParams, reqEditors ...RequestEditorFn) (*LogExportResponse, error) {
+	rsp, err := c.LogExport(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLogExportResponse(rsp)
 }
 
 // ModelListWithResponse List models and prices
@@ -11697,6 +15118,116 @@ func (c *ClientWithResponses) ModelCreateWithResponse(ctx context.Context, body 
 	return ParseModelCreateResponse(rsp)
 }
 
+// ModelPriceSyncApplyWithBodyWithResponse Sync prices from a price list
+//
+// Fetches the price list as the preview does and writes the proposed prices (only the
+// models in `names` when given). Routing and prices change on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+func (c *ClientWithResponses) ModelPriceSyncApplyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelPriceSyncApplyResponse, error) {
+	rsp, err := c.ModelPriceSyncApplyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPriceSyncApplyResponse(rsp)
+}
+
+// ModelPriceSyncApplyWithResponse Sync prices from a price list
+//
+// Fetches the price list as the preview does and writes the proposed prices (only the
+// models in `names` when given). Routing and prices change on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/prices/sync/apply (the `ModelPriceSyncApply` operationId).
+func (c *ClientWithResponses) ModelPriceSyncApplyWithResponse(ctx context.Context, body ModelPriceSyncApplyJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncApplyResponse, error) {
+	rsp, err := c.ModelPriceSyncApply(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPriceSyncApplyResponse(rsp)
+}
+
+// ModelPriceSyncPreviewWithBodyWithResponse What syncing prices from a price list would change
+//
+// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+// quota units per million tokens) and an OpenRouter-style model list
+// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+// match by the part after the last `/`. Only models that have a price already or that a
+// channel serves are considered. The URL may not resolve to a private address unless
+// `ALLOW_PRIVATE_OUTBOUND` allows it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+func (c *ClientWithResponses) ModelPriceSyncPreviewWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewResponse, error) {
+	rsp, err := c.ModelPriceSyncPreviewWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPriceSyncPreviewResponse(rsp)
+}
+
+// ModelPriceSyncPreviewWithResponse What syncing prices from a price list would change
+//
+// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
+// quota units per million tokens) and an OpenRouter-style model list
+// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
+// token, converted with `quota_per_usd`). Model ids with a vendor prefix (`openai/gpt-4o`)
+// match by the part after the last `/`. Only models that have a price already or that a
+// channel serves are considered. The URL may not resolve to a private address unless
+// `ALLOW_PRIVATE_OUTBOUND` allows it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
+func (c *ClientWithResponses) ModelPriceSyncPreviewWithResponse(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewResponse, error) {
+	rsp, err := c.ModelPriceSyncPreview(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPriceSyncPreviewResponse(rsp)
+}
+
+// ModelSyncWithBodyWithResponse Fetch the upstream model lists and apply them in one step
+//
+// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+// models are added (and, with `remove`, the ones no longer listed dropped).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+func (c *ClientWithResponses) ModelSyncWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncResponse, error) {
+	rsp, err := c.ModelSyncWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncResponse(rsp)
+}
+
+// ModelSyncWithResponse Fetch the upstream model lists and apply them in one step
+//
+// `POST /api/channels/sync` then `POST /api/models/sync/apply` for the selected channels
+// (all when `channel_ids` is absent): each channel's upstream list is fetched, then its new
+// models are added (and, with `remove`, the ones no longer listed dropped).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync (the `ModelSync` operationId).
+func (c *ClientWithResponses) ModelSyncWithResponse(ctx context.Context, body ModelSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncResponse, error) {
+	rsp, err := c.ModelSync(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncResponse(rsp)
+}
+
 // ModelSyncApplyWithBodyWithResponse Apply the synced model lists to the channels
 //
 // Adds the upstream's models to each selected synced channel (all synced channels when
@@ -11731,15 +15262,30 @@ func (c *ClientWithResponses) ModelSyncApplyWithResponse(ctx context.Context, bo
 	return ParseModelSyncApplyResponse(rsp)
 }
 
+// ModelSyncPreviewWithBodyWithResponse What applying the synced model lists would change
+//
+// Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+func (c *ClientWithResponses) ModelSyncPreviewWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error) {
+	rsp, err := c.ModelSyncPreviewWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncPreviewResponse(rsp)
+}
+
 // ModelSyncPreviewWithResponse What applying the synced model lists would change
 //
 // Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /api/models/sync/preview (the `ModelSyncPreview` operationId).
-func (c *ClientWithResponses) ModelSyncPreviewWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error) {
-	rsp, err := c.ModelSyncPreview(ctx, reqEditors...)
+// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
+func (c *ClientWithResponses) ModelSyncPreviewWithResponse(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error) {
+	rsp, err := c.ModelSyncPreview(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12148,6 +15694,24 @@ func (c *ClientWithResponses) ShareLinkUpdateWithResponse(ctx context.Context, s
 	return ParseShareLinkUpdateResponse(rsp)
 }
 
+// StatsGetWithResponse Usage statistics
+//
+// Calls, tokens by dimension, cost (quota units), errors by class, latency and first-token
+// latency percentiles over `[from, to)`, grouped by day, hour, model, channel, user or key.
+// Days and hours are cut in the time zone `tz`. Default range: the 7 days before `to`
+// (default now). At most 10000 rows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/stats (the `StatsGet` operationId).
+func (c *ClientWithResponses) StatsGetWithResponse(ctx context.Context, params *StatsGetParams, reqEditors ...RequestEditorFn) (*StatsGetResponse, error) {
+	rsp, err := c.StatsGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatsGetResponse(rsp)
+}
+
 // StatusMonitorListWithResponse List status monitors
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12324,6 +15888,32 @@ func (c *ClientWithResponses) UserChannelDeleteWithResponse(ctx context.Context,
 	return ParseUserChannelDeleteResponse(rsp)
 }
 
+// UserChannelUpdateWithBodyWithResponse Change a binding's priority
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+func (c *ClientWithResponses) UserChannelUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelUpdateResponse, error) {
+	rsp, err := c.UserChannelUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelUpdateResponse(rsp)
+}
+
+// UserChannelUpdateWithResponse Change a binding's priority
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
+func (c *ClientWithResponses) UserChannelUpdateWithResponse(ctx context.Context, id int64, body UserChannelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelUpdateResponse, error) {
+	rsp, err := c.UserChannelUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelUpdateResponse(rsp)
+}
+
 // UserListWithResponse List users
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12335,6 +15925,23 @@ func (c *ClientWithResponses) UserListWithResponse(ctx context.Context, params *
 		return nil, err
 	}
 	return ParseUserListResponse(rsp)
+}
+
+// UserDeleteWithResponse Delete a user (soft)
+//
+// The user can no longer sign in, their API keys and sessions stop on every instance at
+// once, and they leave the user list; their usage history is kept. Deleting twice is not an
+// error.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/users/{id} (the `UserDelete` operationId).
+func (c *ClientWithResponses) UserDeleteWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserDeleteResponse, error) {
+	rsp, err := c.UserDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserDeleteResponse(rsp)
 }
 
 // UserGetWithResponse Read a user
@@ -12384,6 +15991,385 @@ func (c *ClientWithResponses) UserUpdateWithResponse(ctx context.Context, id Use
 		return nil, err
 	}
 	return ParseUserUpdateResponse(rsp)
+}
+
+// ParseAnnouncementListResponse parses an HTTP response from a AnnouncementListWithResponse call
+func ParseAnnouncementListResponse(rsp *http.Response) (*AnnouncementListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnouncementListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.AnnouncementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnnouncementCreateResponse parses an HTTP response from a AnnouncementCreateWithResponse call
+func ParseAnnouncementCreateResponse(rsp *http.Response) (*AnnouncementCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnouncementCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.Announcement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest AnnouncementWindow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnnouncementDeleteResponse parses an HTTP response from a AnnouncementDeleteWithResponse call
+func ParseAnnouncementDeleteResponse(rsp *http.Response) (*AnnouncementDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnouncementDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnnouncementUpdateResponse parses an HTTP response from a AnnouncementUpdateWithResponse call
+func ParseAnnouncementUpdateResponse(rsp *http.Response) (*AnnouncementUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnouncementUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.Announcement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest AnnouncementWindow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelModelDeleteResponse parses an HTTP response from a ChannelModelDeleteWithResponse call
+func ParseChannelModelDeleteResponse(rsp *http.Response) (*ChannelModelDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelModelDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelModelUpdateResponse parses an HTTP response from a ChannelModelUpdateWithResponse call
+func ParseChannelModelUpdateResponse(rsp *http.Response) (*ChannelModelUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelModelUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ChannelModelConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseChannelUsageListResponse parses an HTTP response from a ChannelUsageListWithResponse call
@@ -13192,6 +17178,142 @@ func ParseAccountResetResponse(rsp *http.Response) (*AccountResetResponse, error
 	return response, nil
 }
 
+// ParseChannelModelListResponse parses an HTTP response from a ChannelModelListWithResponse call
+func ParseChannelModelListResponse(rsp *http.Response) (*ChannelModelListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelModelListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelModelCreateResponse parses an HTTP response from a ChannelModelCreateWithResponse call
+func ParseChannelModelCreateResponse(rsp *http.Response) (*ChannelModelCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelModelCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ChannelModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ChannelModelConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGroupListResponse parses an HTTP response from a GroupListWithResponse call
 func ParseGroupListResponse(rsp *http.Response) (*GroupListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13569,7 +17691,7 @@ func ParseLogListResponse(rsp *http.Response) (*LogListResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest UsageLogPage
+		var dest externalRef0.UsageLogPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13603,6 +17725,66 @@ func ParseLogListResponse(rsp *http.Response) (*LogListResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseLogExportResponse parses an HTTP response from a LogExportWithResponse call
+func ParseLogExportResponse(rsp *http.Response) (*LogExportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LogExportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers LogExportResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -13723,6 +17905,203 @@ func ParseModelCreateResponse(rsp *http.Response) (*ModelCreateResponse, error) 
 	return response, nil
 }
 
+// ParseModelPriceSyncApplyResponse parses an HTTP response from a ModelPriceSyncApplyWithResponse call
+func ParseModelPriceSyncApplyResponse(rsp *http.Response) (*ModelPriceSyncApplyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelPriceSyncApplyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PriceListUnusable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseModelPriceSyncPreviewResponse parses an HTTP response from a ModelPriceSyncPreviewWithResponse call
+func ParseModelPriceSyncPreviewResponse(rsp *http.Response) (*ModelPriceSyncPreviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelPriceSyncPreviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PriceSyncPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PriceListUnusable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseModelSyncResponse parses an HTTP response from a ModelSyncWithResponse call
+func ParseModelSyncResponse(rsp *http.Response) (*ModelSyncResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelSyncResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelSyncResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseModelSyncApplyResponse parses an HTTP response from a ModelSyncApplyWithResponse call
 func ParseModelSyncApplyResponse(rsp *http.Response) (*ModelSyncApplyResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13805,6 +18184,13 @@ func ParseModelSyncPreviewResponse(rsp *http.Response) (*ModelSyncPreviewRespons
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13818,6 +18204,13 @@ func ParseModelSyncPreviewResponse(rsp *http.Response) (*ModelSyncPreviewRespons
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -14853,6 +19246,60 @@ func ParseShareLinkUpdateResponse(rsp *http.Response) (*ShareLinkUpdateResponse,
 	return response, nil
 }
 
+// ParseStatsGetResponse parses an HTTP response from a StatsGetWithResponse call
+func ParseStatsGetResponse(rsp *http.Response) (*StatsGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatsGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.Stats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseStatusMonitorListResponse parses an HTTP response from a StatusMonitorListWithResponse call
 func ParseStatusMonitorListResponse(rsp *http.Response) (*StatusMonitorListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15415,6 +19862,74 @@ func ParseUserChannelDeleteResponse(rsp *http.Response) (*UserChannelDeleteRespo
 	return response, nil
 }
 
+// ParseUserChannelUpdateResponse parses an HTTP response from a UserChannelUpdateWithResponse call
+func ParseUserChannelUpdateResponse(rsp *http.Response) (*UserChannelUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserChannelUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseUserListResponse parses an HTTP response from a UserListWithResponse call
 func ParseUserListResponse(rsp *http.Response) (*UserListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15456,6 +19971,70 @@ func ParseUserListResponse(rsp *http.Response) (*UserListResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserDeleteResponse parses an HTTP response from a UserDeleteWithResponse call
+func ParseUserDeleteResponse(rsp *http.Response) (*UserDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -7,6 +7,78 @@ import (
 	"time"
 )
 
+// Defines values for AnnouncementAudience.
+const (
+	Admins AnnouncementAudience = "admins"
+	All    AnnouncementAudience = "all"
+	Users  AnnouncementAudience = "users"
+)
+
+// Valid indicates whether the value is a known member of the AnnouncementAudience enum.
+func (e AnnouncementAudience) Valid() bool {
+	switch e {
+	case Admins:
+		return true
+	case All:
+		return true
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatsGroupBy.
+const (
+	StatsGroupByChannel StatsGroupBy = "channel"
+	StatsGroupByDay     StatsGroupBy = "day"
+	StatsGroupByHour    StatsGroupBy = "hour"
+	StatsGroupByKey     StatsGroupBy = "key"
+	StatsGroupByModel   StatsGroupBy = "model"
+	StatsGroupByUser    StatsGroupBy = "user"
+)
+
+// Valid indicates whether the value is a known member of the StatsGroupBy enum.
+func (e StatsGroupBy) Valid() bool {
+	switch e {
+	case StatsGroupByChannel:
+		return true
+	case StatsGroupByDay:
+		return true
+	case StatsGroupByHour:
+		return true
+	case StatsGroupByKey:
+		return true
+	case StatsGroupByModel:
+		return true
+	case StatsGroupByUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatusClass.
+const (
+	N2xx StatusClass = "2xx"
+	N4xx StatusClass = "4xx"
+	N5xx StatusClass = "5xx"
+)
+
+// Valid indicates whether the value is a known member of the StatusClass enum.
+func (e StatusClass) Valid() bool {
+	switch e {
+	case N2xx:
+		return true
+	case N4xx:
+		return true
+	case N5xx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserTier.
 const (
 	Free  UserTier = "free"
@@ -64,6 +136,51 @@ func (e UserStatus) Valid() bool {
 	}
 }
 
+// Announcement defines model for Announcement.
+type Announcement struct {
+	// Audience `all` shows it to everyone (signed in or not), `users` to signed-in users, `admins` to administrators.
+	//
+	// Example: all
+	Audience AnnouncementAudience `json:"audience"`
+
+	// Content The text (Markdown).
+	//
+	// Example: The gateway restarts at 02:00 UTC for about a minute.
+	Content string `json:"content"`
+
+	// CreatedAt Example: 2026-11-21T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// EndsAt Shown until this time (null for no end).
+	//
+	// Example: 2026-11-29T00:00:00Z
+	EndsAt *time.Time `json:"ends_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// StartsAt Shown from this time (null for at once).
+	//
+	// Example: 2026-11-22T00:00:00Z
+	StartsAt *time.Time `json:"starts_at"`
+
+	// Title Example: Maintenance on Saturday
+	Title string `json:"title"`
+
+	// UpdatedAt Example: 2026-11-21T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AnnouncementAudience `all` shows it to everyone (signed in or not), `users` to signed-in users, `admins` to administrators.
+//
+// Example: all
+type AnnouncementAudience string
+
+// AnnouncementList defines model for AnnouncementList.
+type AnnouncementList struct {
+	Items []Announcement `json:"items"`
+}
+
 // Credentials A username and password pair.
 //
 // Example: {"password":"correct-horse-battery","username":"alice"}
@@ -104,6 +221,219 @@ type ErrorDetail struct {
 	//
 	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId *string `json:"request_id,omitempty"`
+}
+
+// Stats defines model for Stats.
+type Stats struct {
+	// From Example: 2026-11-21T00:00:00Z
+	From time.Time `json:"from"`
+
+	// GroupBy The dimension rows are grouped by.
+	//
+	// Example: day
+	GroupBy StatsGroupBy `json:"group_by"`
+	Items   []StatsRow   `json:"items"`
+
+	// To Example: 2026-11-22T00:00:00Z
+	To time.Time `json:"to"`
+
+	// Tz Example: Asia/Shanghai
+	Tz string `json:"tz"`
+}
+
+// StatsErrors Failed calls (status 400 and above) by class.
+type StatsErrors struct {
+	// Auth Status 401 and 403.
+	//
+	// Example: 0
+	Auth int64 `json:"auth"`
+
+	// Client Other 4xx.
+	//
+	// Example: 1
+	Client int64 `json:"client"`
+
+	// RateLimited Status 429.
+	//
+	// Example: 1
+	RateLimited int64 `json:"rate_limited"`
+
+	// Server Other 5xx.
+	//
+	// Example: 0
+	Server int64 `json:"server"`
+
+	// Total Example: 3
+	Total int64 `json:"total"`
+
+	// Upstream Status 502, 503 and 504 (the upstream failed or no account could serve).
+	//
+	// Example: 1
+	Upstream int64 `json:"upstream"`
+}
+
+// StatsGroupBy The dimension rows are grouped by.
+//
+// Example: day
+type StatsGroupBy string
+
+// StatsLatency Nearest-rank percentiles in milliseconds (null when no call was timed).
+type StatsLatency struct {
+	// P50 Example: 640
+	P50 *int `json:"p50"`
+
+	// P95 Example: 1900
+	P95 *int `json:"p95"`
+
+	// P99 Example: 3100
+	P99 *int `json:"p99"`
+}
+
+// StatsRow defines model for StatsRow.
+type StatsRow struct {
+	// CacheWrite1hTokens Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Example: 4000
+	CachedTokens int64 `json:"cached_tokens"`
+
+	// Calls Example: 120
+	Calls int64 `json:"calls"`
+
+	// CompletionTokens Example: 12000
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// Errors Failed calls (status 400 and above) by class.
+	Errors StatsErrors `json:"errors"`
+
+	// FirstTokenMs Nearest-rank percentiles in milliseconds (null when no call was timed).
+	FirstTokenMs StatsLatency `json:"first_token_ms"`
+
+	// Key The group: for `day` and `hour` the bucket's start in the requested time zone (local
+	// time, `YYYY-MM-DDTHH:MM:SS`); for `model` the model; for `channel`, `user` and `key` the
+	// id (empty for calls without one).
+	//
+	//
+	// Example: 2026-11-22T00:00:00
+	Key string `json:"key"`
+
+	// LatencyMs Nearest-rank percentiles in milliseconds (null when no call was timed).
+	LatencyMs StatsLatency `json:"latency_ms"`
+
+	// PromptTokens Example: 48000
+	PromptTokens int64 `json:"prompt_tokens"`
+
+	// Quota Quota units charged (the cost).
+	//
+	// Example: 2400
+	Quota int64 `json:"quota"`
+
+	// ReasoningTokens Example: 800
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+}
+
+// StatusClass `2xx` served calls (below 400), `4xx` refused by Poolgate or the upstream as the caller's fault, `5xx` failed.
+//
+// Example: 5xx
+type StatusClass string
+
+// UsageLog One gateway call.
+type UsageLog struct {
+	// AccountId Example: 4
+	AccountId *int64 `json:"account_id"`
+
+	// ApiKeyId Example: 7
+	ApiKeyId *int64 `json:"api_key_id"`
+
+	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Part of prompt_tokens written to a 5-minute prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Part of prompt_tokens read from the upstream's prompt cache.
+	//
+	// Example: 0
+	CachedTokens int64 `json:"cached_tokens"`
+
+	// ChannelId Example: 1
+	ChannelId *int64 `json:"channel_id"`
+
+	// CompletionTokens Example: 96
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// CreatedAt Example: 2026-11-22T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DurationMs Milliseconds from the request to the end of the answer.
+	//
+	// Example: 812
+	DurationMs int `json:"duration_ms"`
+
+	// Endpoint Example: /v1/chat/completions
+	Endpoint string `json:"endpoint"`
+
+	// FirstTokenMs Streams only, milliseconds from the request to the first byte of the answer (null when not streamed).
+	//
+	// Example: 240
+	FirstTokenMs *int `json:"first_token_ms"`
+
+	// Id Example: 311
+	Id int64 `json:"id"`
+
+	// Model The model the caller asked for.
+	//
+	// Example: gpt-4o
+	Model string `json:"model"`
+
+	// PromptTokens Input tokens, cached ones included.
+	//
+	// Example: 21
+	PromptTokens int64 `json:"prompt_tokens"`
+
+	// Quota Quota units charged.
+	//
+	// Example: 30
+	Quota int64 `json:"quota"`
+
+	// ReasoningTokens Part of completion_tokens spent reasoning (thinking), as the upstream reported it.
+	//
+	// Example: 0
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+
+	// RequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+	RequestId string `json:"request_id"`
+
+	// StatusCode The HTTP status the caller received.
+	//
+	// Example: 200
+	StatusCode int `json:"status_code"`
+
+	// Stream Example: true
+	Stream bool `json:"stream"`
+
+	// UpstreamModel The model name sent upstream (the channel's mapping of `model`; empty when not recorded).
+	//
+	// Example: gpt-4o-2024-11-20
+	UpstreamModel string `json:"upstream_model"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// UsageLogPage A page of usage logs, newest first. Pass `next_cursor` as `cursor` for the next page; null on the last page.
+type UsageLogPage struct {
+	Items []UsageLog `json:"items"`
+
+	// NextCursor Example: 311
+	NextCursor *string `json:"next_cursor"`
 }
 
 // User A Poolgate user. Quota amounts are integer quota units.

@@ -589,6 +589,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// AnnouncementPublicList Current announcements for everyone
+	//
+	// The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
+	//
+	// Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
+	AnnouncementPublicList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SettingsPublicGet Public site settings
 	//
 	// Corresponds with GET /api/public/settings (the `SettingsPublicGet` operationId).
@@ -691,6 +698,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /status (the `CarStatusGet` operationId).
 	CarStatusGet(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// AnnouncementPublicList Current announcements for everyone
+//
+// The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
+//
+// Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
+func (c *Client) AnnouncementPublicList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementPublicListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SettingsPublicGet Public site settings
@@ -904,6 +928,33 @@ func (c *Client) CarStatusGet(ctx context.Context, params *CarStatusGetParams, r
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewAnnouncementPublicListRequest constructs an http.Request for the AnnouncementPublicList method
+func NewAnnouncementPublicListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/public/announcements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewSettingsPublicGetRequest constructs an http.Request for the SettingsPublicGet method
@@ -1328,6 +1379,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// AnnouncementPublicListWithResponse Current announcements for everyone
+	//
+	// The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
+	AnnouncementPublicListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementPublicListResponse, error)
+
 	// SettingsPublicGetWithResponse Public site settings
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1444,6 +1504,54 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /status (the `CarStatusGet` operationId).
 	CarStatusGetWithResponse(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*CarStatusGetResponse, error)
+}
+
+type AnnouncementPublicListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.AnnouncementList
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnnouncementPublicListResponse) GetJSON200() *externalRef0.AnnouncementList {
+	return r.JSON200
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnnouncementPublicListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnouncementPublicListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnouncementPublicListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnouncementPublicListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnouncementPublicListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type SettingsPublicGetResponse struct {
@@ -1956,6 +2064,21 @@ func (r CarStatusGetResponse) ContentType() string {
 	return ""
 }
 
+// AnnouncementPublicListWithResponse Current announcements for everyone
+//
+// The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
+func (c *ClientWithResponses) AnnouncementPublicListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementPublicListResponse, error) {
+	rsp, err := c.AnnouncementPublicList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementPublicListResponse(rsp)
+}
+
 // SettingsPublicGetWithResponse Public site settings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2137,6 +2260,39 @@ func (c *ClientWithResponses) CarStatusGetWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseCarStatusGetResponse(rsp)
+}
+
+// ParseAnnouncementPublicListResponse parses an HTTP response from a AnnouncementPublicListWithResponse call
+func ParseAnnouncementPublicListResponse(rsp *http.Response) (*AnnouncementPublicListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnouncementPublicListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.AnnouncementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseSettingsPublicGetResponse parses an HTTP response from a SettingsPublicGetWithResponse call

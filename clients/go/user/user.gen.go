@@ -36,6 +36,30 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsageStatsUserGetParamsGroupBy.
+const (
+	Day   UsageStatsUserGetParamsGroupBy = "day"
+	Hour  UsageStatsUserGetParamsGroupBy = "hour"
+	Key   UsageStatsUserGetParamsGroupBy = "key"
+	Model UsageStatsUserGetParamsGroupBy = "model"
+)
+
+// Valid indicates whether the value is a known member of the UsageStatsUserGetParamsGroupBy enum.
+func (e UsageStatsUserGetParamsGroupBy) Valid() bool {
+	switch e {
+	case Day:
+		return true
+	case Hour:
+		return true
+	case Key:
+		return true
+	case Model:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountKeyBinding defines model for AccountKeyBinding.
 type AccountKeyBinding struct {
 	// ApiKeyId One of your API keys; 0 unbinds the account.
@@ -57,8 +81,28 @@ type AccountKeyBound struct {
 
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
+	// AllowedIps The only client addresses (IPs or CIDR prefixes) the key is accepted from (null for any).
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedIps *[]string `json:"allowed_ips"`
+
+	// AllowedModels The only models the key may call (null for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models"`
+
 	// CreatedAt Example: 2026-11-22T08:05:00Z
 	CreatedAt time.Time `json:"created_at"`
+
+	// Description What the key is for.
+	//
+	// Example: CI runner for the docs site
+	Description string `json:"description"`
+
+	// ExpiresAt When the gateway stops accepting the key (null for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Id Example: 7
 	Id int64 `json:"id"`
@@ -74,6 +118,11 @@ type ApiKey struct {
 	// Name Example: laptop
 	Name string `json:"name"`
 
+	// QuotaLimit The most quota units the key may spend in total (null for no limit beyond the balance).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit"`
+
 	// RequestCount Example: 42
 	RequestCount int64 `json:"request_count"`
 
@@ -86,8 +135,31 @@ type ApiKey struct {
 
 // ApiKeyCreateRequest defines model for ApiKeyCreateRequest.
 type ApiKeyCreateRequest struct {
+	// AllowedIps The only client addresses the key is accepted from, as IPs or CIDR prefixes (null or absent for any).
+	//
+	// Example: ["203.0.113.0/24","2001:db8::1"]
+	AllowedIps *[]string `json:"allowed_ips,omitempty"`
+
+	// AllowedModels The only models the key may call (null or absent for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models,omitempty"`
+
+	// Description Example: CI runner for the docs site
+	Description *string `json:"description,omitempty"`
+
+	// ExpiresAt When the gateway stops accepting the key (null or absent for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
 	// Name Example: laptop
 	Name string `json:"name"`
+
+	// QuotaLimit The most quota units the key may spend in total (null or absent for no limit).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
 }
 
 // ApiKeyList defines model for ApiKeyList.
@@ -103,8 +175,28 @@ type ApiKeyRotateRequest struct {
 
 // ApiKeySecret An API key together with its full secret, shown only once.
 type ApiKeySecret struct {
+	// AllowedIps The only client addresses (IPs or CIDR prefixes) the key is accepted from (null for any).
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedIps *[]string `json:"allowed_ips"`
+
+	// AllowedModels The only models the key may call (null for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models"`
+
 	// CreatedAt Example: 2026-11-22T08:05:00Z
 	CreatedAt time.Time `json:"created_at"`
+
+	// Description What the key is for.
+	//
+	// Example: CI runner for the docs site
+	Description string `json:"description"`
+
+	// ExpiresAt When the gateway stops accepting the key (null for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Id Example: 7
 	Id int64 `json:"id"`
@@ -125,6 +217,11 @@ type ApiKeySecret struct {
 	// Name Example: laptop
 	Name string `json:"name"`
 
+	// QuotaLimit The most quota units the key may spend in total (null for no limit beyond the balance).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit"`
+
 	// RequestCount Example: 42
 	RequestCount int64 `json:"request_count"`
 
@@ -140,8 +237,31 @@ type ApiKeyStatus string
 
 // ApiKeyUpdateRequest defines model for ApiKeyUpdateRequest.
 type ApiKeyUpdateRequest struct {
+	// AllowedIps The only client addresses the key is accepted from, as IPs or CIDR prefixes (null or absent for any).
+	//
+	// Example: ["203.0.113.0/24","2001:db8::1"]
+	AllowedIps *[]string `json:"allowed_ips,omitempty"`
+
+	// AllowedModels The only models the key may call (null or absent for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models,omitempty"`
+
+	// Description Example: CI runner for the docs site
+	Description *string `json:"description,omitempty"`
+
+	// ExpiresAt When the gateway stops accepting the key (null or absent for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
 	// Name Example: old laptop
 	Name *string `json:"name,omitempty"`
+
+	// QuotaLimit The most quota units the key may spend in total (null or absent for no limit).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
 
 	// Status Example: active
 	Status *ApiKeyStatus `json:"status,omitempty"`
@@ -149,6 +269,41 @@ type ApiKeyUpdateRequest struct {
 
 // ApiKeyId Example: 7
 type ApiKeyId = int64
+
+// From Example: 2026-11-21T00:00:00Z
+type From = time.Time
+
+// LogAccount Example: 4
+type LogAccount = int64
+
+// LogChannel Example: 1
+type LogChannel = int64
+
+// LogCursor Example: 311
+type LogCursor = string
+
+// LogKey Example: 7
+type LogKey = int64
+
+// LogLimit Example: 50
+type LogLimit = int
+
+// LogModel Example: gpt-4o-mini
+type LogModel = string
+
+// LogRequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+type LogRequestId = string
+
+// LogStatusClass `2xx` served calls (below 400), `4xx` refused by Poolgate or the upstream as the caller's fault, `5xx` failed.
+//
+// Example: 5xx
+type LogStatusClass = externalRef0.StatusClass
+
+// TimeZone Example: Asia/Shanghai
+type TimeZone = string
+
+// To Example: 2026-11-22T00:00:00Z
+type To = time.Time
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -185,6 +340,63 @@ type Unauthorized = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
+
+// UsageLogUserListParams defines parameters for UsageLogUserList.
+type UsageLogUserListParams struct {
+	// Cursor The `next_cursor` of the previous page (absent for the first page).
+	Cursor *LogCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Logs per page.
+	Limit *LogLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// AccountId Only calls served by this upstream account.
+	AccountId *LogAccount `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// StatusClass Only calls whose answer's status is in this class.
+	StatusClass *LogStatusClass `form:"status_class,omitempty" json:"status_class,omitempty"`
+
+	// RequestId Only the call with this request id (the `X-Request-Id` it was answered with).
+	RequestId *LogRequestId `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
+type UsageStatsUserGetParams struct {
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+
+	// Tz The IANA time zone days and hours are cut in.
+	Tz *TimeZone `form:"tz,omitempty" json:"tz,omitempty"`
+
+	// GroupBy The dimension rows are grouped by (default `day`).
+	GroupBy *UsageStatsUserGetParamsGroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+}
+
+// UsageStatsUserGetParamsGroupBy defines parameters for UsageStatsUserGet.
+type UsageStatsUserGetParamsGroupBy string
 
 // AccountKeyBindJSONRequestBody defines body for AccountKeyBind for application/json ContentType.
 type AccountKeyBindJSONRequestBody = AccountKeyBinding
@@ -294,6 +506,13 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
 	AccountKeyBind(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AnnouncementUserList Announcements for you
+	//
+	// The announcements shown now to everyone and to signed-in users (and to administrators, for one), newest first.
+	//
+	// Corresponds with GET /api/user/announcements (the `AnnouncementUserList` operationId).
+	AnnouncementUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ApiKeyRotateWithBody Rotate an API key
 	//
 	// Replaces the secret of an existing key, keeping its id, name and counters. The old secret
@@ -364,10 +583,27 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UsageLogUserList Your gateway calls
+	//
+	// Your own calls, newest first, with the filters of the admin log list (less the user).
+	// Cursor pagination: pass the answer's `next_cursor` as `cursor` for the next page.
+	//
+	// Corresponds with GET /api/user/logs (the `UsageLogUserList` operationId).
+	UsageLogUserList(ctx context.Context, params *UsageLogUserListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// MeGet The signed-in user
 	//
 	// Corresponds with GET /api/user/me (the `MeGet` operationId).
 	MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UsageStatsUserGet Your usage statistics
+	//
+	// Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
+	// `to`, default now), grouped by day (default), hour, model or key; days and hours are cut in
+	// the time zone `tz`.
+	//
+	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
+	UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AccountKeyBindWithBody Bind one of your dedicated accounts to one of your API keys
@@ -402,6 +638,23 @@ func (c *Client) AccountKeyBindWithBody(ctx context.Context, accountId int64, co
 // Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
 func (c *Client) AccountKeyBind(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAccountKeyBindRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnouncementUserList Announcements for you
+//
+// The announcements shown now to everyone and to signed-in users (and to administrators, for one), newest first.
+//
+// Corresponds with GET /api/user/announcements (the `AnnouncementUserList` operationId).
+func (c *Client) AnnouncementUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnouncementUserListRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -562,11 +815,48 @@ func (c *Client) ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdat
 	return c.Client.Do(req)
 }
 
+// UsageLogUserList Your gateway calls
+//
+// Your own calls, newest first, with the filters of the admin log list (less the user).
+// Cursor pagination: pass the answer's `next_cursor` as `cursor` for the next page.
+//
+// Corresponds with GET /api/user/logs (the `UsageLogUserList` operationId).
+func (c *Client) UsageLogUserList(ctx context.Context, params *UsageLogUserListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUsageLogUserListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // MeGet The signed-in user
 //
 // Corresponds with GET /api/user/me (the `MeGet` operationId).
 func (c *Client) MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMeGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UsageStatsUserGet Your usage statistics
+//
+// Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
+// `to`, default now), grouped by day (default), hour, model or key; days and hours are cut in
+// the time zone `tz`.
+//
+// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
+func (c *Client) UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUsageStatsUserGetRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -620,6 +910,33 @@ func NewAccountKeyBindRequestWithBody(server string, accountId int64, contentTyp
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAnnouncementUserListRequest constructs an http.Request for the AnnouncementUserList method
+func NewAnnouncementUserListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/announcements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -812,6 +1129,168 @@ func NewApiKeyUpdateRequestWithBody(server string, id ApiKeyId, contentType stri
 	return req, nil
 }
 
+// NewUsageLogUserListRequest constructs an http.Request for the UsageLogUserList method
+func NewUsageLogUserListRequest(server string, params *UsageLogUserListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/logs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiKeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_key_id", *params.ApiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChannelId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "channel_id", *params.ChannelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccountId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account_id", *params.AccountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StatusClass != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status_class", *params.StatusClass, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RequestId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "request_id", *params.RequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMeGetRequest constructs an http.Request for the MeGet method
 func NewMeGetRequest(server string) (*http.Request, error) {
 	var err error
@@ -829,6 +1308,120 @@ func NewMeGetRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUsageStatsUserGetRequest constructs an http.Request for the UsageStatsUserGet method
+func NewUsageStatsUserGetRequest(server string, params *UsageStatsUserGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/stats")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tz != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tz", *params.Tz, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiKeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_key_id", *params.ApiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -905,6 +1498,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/accounts/{account_id}/api-key (the `AccountKeyBind` operationId).
 	AccountKeyBindWithResponse(ctx context.Context, accountId int64, body AccountKeyBindJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountKeyBindResponse, error)
 
+	// AnnouncementUserListWithResponse Announcements for you
+	//
+	// The announcements shown now to everyone and to signed-in users (and to administrators, for one), newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/announcements (the `AnnouncementUserList` operationId).
+	AnnouncementUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementUserListResponse, error)
+
 	// ApiKeyRotateWithBodyWithResponse Rotate an API key
 	//
 	// Replaces the secret of an existing key, keeping its id, name and counters. The old secret
@@ -979,12 +1581,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdateWithResponse(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ApiKeyUpdateResponse, error)
 
+	// UsageLogUserListWithResponse Your gateway calls
+	//
+	// Your own calls, newest first, with the filters of the admin log list (less the user).
+	// Cursor pagination: pass the answer's `next_cursor` as `cursor` for the next page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/logs (the `UsageLogUserList` operationId).
+	UsageLogUserListWithResponse(ctx context.Context, params *UsageLogUserListParams, reqEditors ...RequestEditorFn) (*UsageLogUserListResponse, error)
+
 	// MeGetWithResponse The signed-in user
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/user/me (the `MeGet` operationId).
 	MeGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MeGetResponse, error)
+
+	// UsageStatsUserGetWithResponse Your usage statistics
+	//
+	// Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
+	// `to`, default now), grouped by day (default), hour, model or key; days and hours are cut in
+	// the time zone `tz`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
+	UsageStatsUserGetWithResponse(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*UsageStatsUserGetResponse, error)
 }
 
 type AccountKeyBindResponse struct {
@@ -1064,6 +1687,68 @@ func (r AccountKeyBindResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AccountKeyBindResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnnouncementUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.AnnouncementList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnnouncementUserListResponse) GetJSON200() *externalRef0.AnnouncementList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnnouncementUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnnouncementUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnnouncementUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnouncementUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnouncementUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnouncementUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnouncementUserListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1450,6 +2135,75 @@ func (r ApiKeyUpdateResponse) ContentType() string {
 	return ""
 }
 
+type UsageLogUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.UsageLogPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UsageLogUserListResponse) GetJSON200() *externalRef0.UsageLogPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UsageLogUserListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UsageLogUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UsageLogUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UsageLogUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UsageLogUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UsageLogUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UsageLogUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UsageLogUserListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type MeGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1512,6 +2266,75 @@ func (r MeGetResponse) ContentType() string {
 	return ""
 }
 
+type UsageStatsUserGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.Stats
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UsageStatsUserGetResponse) GetJSON200() *externalRef0.Stats {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UsageStatsUserGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UsageStatsUserGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UsageStatsUserGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UsageStatsUserGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UsageStatsUserGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UsageStatsUserGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UsageStatsUserGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UsageStatsUserGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AccountKeyBindWithBodyWithResponse Bind one of your dedicated accounts to one of your API keys
 //
 // Calls made with that key try the account before anything else, and no other key uses it.
@@ -1544,6 +2367,21 @@ func (c *ClientWithResponses) AccountKeyBindWithResponse(ctx context.Context, ac
 		return nil, err
 	}
 	return ParseAccountKeyBindResponse(rsp)
+}
+
+// AnnouncementUserListWithResponse Announcements for you
+//
+// The announcements shown now to everyone and to signed-in users (and to administrators, for one), newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/announcements (the `AnnouncementUserList` operationId).
+func (c *ClientWithResponses) AnnouncementUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementUserListResponse, error) {
+	rsp, err := c.AnnouncementUserList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnouncementUserListResponse(rsp)
 }
 
 // ApiKeyRotateWithBodyWithResponse Rotate an API key
@@ -1668,6 +2506,22 @@ func (c *ClientWithResponses) ApiKeyUpdateWithResponse(ctx context.Context, id A
 	return ParseApiKeyUpdateResponse(rsp)
 }
 
+// UsageLogUserListWithResponse Your gateway calls
+//
+// Your own calls, newest first, with the filters of the admin log list (less the user).
+// Cursor pagination: pass the answer's `next_cursor` as `cursor` for the next page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/logs (the `UsageLogUserList` operationId).
+func (c *ClientWithResponses) UsageLogUserListWithResponse(ctx context.Context, params *UsageLogUserListParams, reqEditors ...RequestEditorFn) (*UsageLogUserListResponse, error) {
+	rsp, err := c.UsageLogUserList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUsageLogUserListResponse(rsp)
+}
+
 // MeGetWithResponse The signed-in user
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1679,6 +2533,23 @@ func (c *ClientWithResponses) MeGetWithResponse(ctx context.Context, reqEditors 
 		return nil, err
 	}
 	return ParseMeGetResponse(rsp)
+}
+
+// UsageStatsUserGetWithResponse Your usage statistics
+//
+// Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
+// `to`, default now), grouped by day (default), hour, model or key; days and hours are cut in
+// the time zone `tz`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
+func (c *ClientWithResponses) UsageStatsUserGetWithResponse(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*UsageStatsUserGetResponse, error) {
+	rsp, err := c.UsageStatsUserGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUsageStatsUserGetResponse(rsp)
 }
 
 // ParseAccountKeyBindResponse parses an HTTP response from a AccountKeyBindWithResponse call
@@ -1736,6 +2607,53 @@ func ParseAccountKeyBindResponse(rsp *http.Response) (*AccountKeyBindResponse, e
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnnouncementUserListResponse parses an HTTP response from a AnnouncementUserListWithResponse call
+func ParseAnnouncementUserListResponse(rsp *http.Response) (*AnnouncementUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnouncementUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.AnnouncementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -2057,6 +2975,60 @@ func ParseApiKeyUpdateResponse(rsp *http.Response) (*ApiKeyUpdateResponse, error
 	return response, nil
 }
 
+// ParseUsageLogUserListResponse parses an HTTP response from a UsageLogUserListWithResponse call
+func ParseUsageLogUserListResponse(rsp *http.Response) (*UsageLogUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UsageLogUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.UsageLogPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseMeGetResponse parses an HTTP response from a MeGetWithResponse call
 func ParseMeGetResponse(rsp *http.Response) (*MeGetResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2077,6 +3049,60 @@ func ParseMeGetResponse(rsp *http.Response) (*MeGetResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUsageStatsUserGetResponse parses an HTTP response from a UsageStatsUserGetWithResponse call
+func ParseUsageStatsUserGetResponse(rsp *http.Response) (*UsageStatsUserGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UsageStatsUserGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.Stats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

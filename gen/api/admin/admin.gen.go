@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -142,6 +143,24 @@ func (e ImportJobStatus) Valid() bool {
 	case Running:
 		return true
 	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PriceSyncItemAction.
+const (
+	Create PriceSyncItemAction = "create"
+	Update PriceSyncItemAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the PriceSyncItemAction enum.
+func (e PriceSyncItemAction) Valid() bool {
+	switch e {
+	case Create:
+		return true
+	case Update:
 		return true
 	default:
 		return false
@@ -555,6 +574,32 @@ type AccountUpdate struct {
 // ActiveStatus Example: active
 type ActiveStatus string
 
+// AnnouncementWrite defines model for AnnouncementWrite.
+type AnnouncementWrite struct {
+	// Audience `all` shows it to everyone (signed in or not), `users` to signed-in users, `admins` to administrators.
+	//
+	// Example: all
+	Audience *externalRef0.AnnouncementAudience `json:"audience,omitempty"`
+
+	// Content The text (Markdown).
+	//
+	// Example: The gateway restarts at 02:00 UTC for about a minute.
+	Content string `json:"content"`
+
+	// EndsAt Shown until this time (absent or null for no end); after `starts_at`.
+	//
+	// Example: 2026-11-29T00:00:00Z
+	EndsAt *time.Time `json:"ends_at,omitempty"`
+
+	// StartsAt Shown from this time (absent or null for at once).
+	//
+	// Example: 2026-11-22T00:00:00Z
+	StartsAt *time.Time `json:"starts_at,omitempty"`
+
+	// Title Example: Maintenance on Saturday
+	Title string `json:"title"`
+}
+
 // Channel defines model for Channel.
 type Channel struct {
 	// AccountCount Accounts in the channel.
@@ -651,6 +696,56 @@ type ChannelCreate struct {
 // ChannelList defines model for ChannelList.
 type ChannelList struct {
 	Items []Channel `json:"items"`
+}
+
+// ChannelModel defines model for ChannelModel.
+type ChannelModel struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3
+	Id int64 `json:"id"`
+
+	// Name The model name callers use.
+	//
+	// Example: gpt-4o
+	Name string `json:"name"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UpstreamName The model name sent upstream.
+	//
+	// Example: gpt-4o-2024-11-20
+	UpstreamName string `json:"upstream_name"`
+}
+
+// ChannelModelCreate defines model for ChannelModelCreate.
+type ChannelModelCreate struct {
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// UpstreamName The name sent upstream; absent means `name`.
+	//
+	// Example: gpt-4o-2024-11-20
+	UpstreamName *string `json:"upstream_name,omitempty"`
+}
+
+// ChannelModelList defines model for ChannelModelList.
+type ChannelModelList struct {
+	Items []ChannelModel `json:"items"`
+}
+
+// ChannelModelUpdate defines model for ChannelModelUpdate.
+type ChannelModelUpdate struct {
+	// Name Example: gpt-4o
+	Name *string `json:"name,omitempty"`
+
+	// UpstreamName Example: gpt-4o-2024-08-06
+	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
 // ChannelSelection defines model for ChannelSelection.
@@ -1070,6 +1165,15 @@ type ModelSyncPreviewItem struct {
 	SyncedAt time.Time `json:"synced_at"`
 }
 
+// ModelSyncResult defines model for ModelSyncResult.
+type ModelSyncResult struct {
+	// Applied The models of each channel whose list was applied.
+	Applied []ModelSyncApplyItem `json:"applied"`
+
+	// Fetched The fetch result per selected channel.
+	Fetched []ChannelSyncItem `json:"fetched"`
+}
+
 // ModelUpdate defines model for ModelUpdate.
 type ModelUpdate struct {
 	// CachedInputPrice Example: 37500
@@ -1090,6 +1194,62 @@ type ModelUpdate struct {
 //
 // Example: 75000
 type Price = int64
+
+// PriceSet defines model for PriceSet.
+type PriceSet struct {
+	// CachedInputPrice Example: 625000
+	CachedInputPrice *int64 `json:"cached_input_price"`
+
+	// InputPrice Example: 1250000
+	InputPrice int64 `json:"input_price"`
+
+	// OutputPrice Example: 5000000
+	OutputPrice int64 `json:"output_price"`
+}
+
+// PriceSyncItem defines model for PriceSyncItem.
+type PriceSyncItem struct {
+	// Action Example: update
+	Action PriceSyncItemAction `json:"action"`
+
+	// Current The price today (null when the model has none).
+	Current *PriceSet `json:"current"`
+
+	// Name Example: gpt-4o
+	Name     string   `json:"name"`
+	Proposed PriceSet `json:"proposed"`
+}
+
+// PriceSyncItemAction Example: update
+type PriceSyncItemAction string
+
+// PriceSyncPreview defines model for PriceSyncPreview.
+type PriceSyncPreview struct {
+	Items []PriceSyncItem `json:"items"`
+
+	// Unchanged Models in the list whose price is already the same.
+	//
+	// Example: 12
+	Unchanged int `json:"unchanged"`
+}
+
+// PriceSyncRequest defines model for PriceSyncRequest.
+type PriceSyncRequest struct {
+	// Names Apply only these models (apply only; absent means every proposed change).
+	//
+	// Example: ["gpt-4o"]
+	Names *[]string `json:"names,omitempty"`
+
+	// QuotaPerUsd Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
+	//
+	// Example: 500000
+	QuotaPerUsd *int64 `json:"quota_per_usd,omitempty"`
+
+	// Url Where the price list is fetched from (GET, JSON, at most 8 MiB).
+	//
+	// Example: https://prices.example.com/models.json
+	Url string `json:"url"`
+}
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
@@ -1719,94 +1879,6 @@ type StatusMonitorUpdate struct {
 // Example: pro
 type Tier string
 
-// UsageLog defines model for UsageLog.
-type UsageLog struct {
-	// AccountId Example: 4
-	AccountId *int64 `json:"account_id"`
-
-	// ApiKeyId Example: 7
-	ApiKeyId *int64 `json:"api_key_id"`
-
-	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
-	//
-	// Example: 0
-	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
-
-	// CacheWrite5mTokens Part of prompt_tokens written to a 5-minute prompt cache (Claude upstreams).
-	//
-	// Example: 0
-	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
-
-	// CachedTokens Part of prompt_tokens read from the upstream's prompt cache.
-	//
-	// Example: 0
-	CachedTokens int64 `json:"cached_tokens"`
-
-	// ChannelId Example: 1
-	ChannelId *int64 `json:"channel_id"`
-
-	// CompletionTokens Example: 96
-	CompletionTokens int64 `json:"completion_tokens"`
-
-	// CreatedAt Example: 2026-11-22T09:30:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// DurationMs Example: 812
-	DurationMs int `json:"duration_ms"`
-
-	// Endpoint Example: /v1/chat/completions
-	Endpoint string `json:"endpoint"`
-
-	// Id Example: 311
-	Id int64 `json:"id"`
-
-	// Model Example: gpt-4o-mini
-	Model string `json:"model"`
-
-	// PromptTokens Input tokens, cached ones included.
-	//
-	// Example: 21
-	PromptTokens int64 `json:"prompt_tokens"`
-
-	// Quota Quota units charged.
-	//
-	// Example: 30
-	Quota int64 `json:"quota"`
-
-	// ReasoningTokens Part of completion_tokens spent reasoning (thinking), as the upstream reported it.
-	//
-	// Example: 0
-	ReasoningTokens int64 `json:"reasoning_tokens"`
-
-	// RequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
-	RequestId string `json:"request_id"`
-
-	// StatusCode The HTTP status the caller received.
-	//
-	// Example: 200
-	StatusCode int `json:"status_code"`
-
-	// Stream Example: true
-	Stream bool `json:"stream"`
-
-	// UserId Example: 2
-	UserId int64 `json:"user_id"`
-}
-
-// UsageLogPage defines model for UsageLogPage.
-type UsageLogPage struct {
-	Items []UsageLog `json:"items"`
-
-	// Page Example: 1
-	Page int `json:"page"`
-
-	// PageSize Example: 20
-	PageSize int `json:"page_size"`
-
-	// Total Example: 1
-	Total int64 `json:"total"`
-}
-
 // UserChannel defines model for UserChannel.
 type UserChannel struct {
 	// ChannelId Example: 3
@@ -1840,6 +1912,12 @@ type UserChannelCreate struct {
 // UserChannelList defines model for UserChannelList.
 type UserChannelList struct {
 	Items []UserChannel `json:"items"`
+}
+
+// UserChannelUpdate defines model for UserChannelUpdate.
+type UserChannelUpdate struct {
+	// Priority Example: 5
+	Priority int `json:"priority"`
 }
 
 // UserPage defines model for UserPage.
@@ -1899,8 +1977,51 @@ type UserUpdate struct {
 // AccountId Example: 4
 type AccountId = int64
 
+// AnnouncementId Example: 1
+type AnnouncementId = int64
+
 // ChannelId Example: 1
 type ChannelId = int64
+
+// ChannelModelId Example: 3
+type ChannelModelId = int64
+
+// From Example: 2026-11-21T00:00:00Z
+type From = time.Time
+
+// GroupBy The dimension rows are grouped by.
+//
+// Example: day
+type GroupBy = externalRef0.StatsGroupBy
+
+// LogAccount Example: 4
+type LogAccount = int64
+
+// LogChannel Example: 1
+type LogChannel = int64
+
+// LogCursor Example: 311
+type LogCursor = string
+
+// LogKey Example: 7
+type LogKey = int64
+
+// LogLimit Example: 50
+type LogLimit = int
+
+// LogModel Example: gpt-4o-mini
+type LogModel = string
+
+// LogRequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+type LogRequestId = string
+
+// LogStatusClass `2xx` served calls (below 400), `4xx` refused by Poolgate or the upstream as the caller's fault, `5xx` failed.
+//
+// Example: 5xx
+type LogStatusClass = externalRef0.StatusClass
+
+// LogUser Example: 2
+type LogUser = int64
 
 // ModelId Example: 1
 type ModelId = int64
@@ -1920,14 +2041,32 @@ type RemoteSourceId = string
 // ShareId Example: sl_4cT9pQ2mZr8KxW1b
 type ShareId = string
 
+// TimeZone Example: Asia/Shanghai
+type TimeZone = string
+
+// To Example: 2026-11-22T00:00:00Z
+type To = time.Time
+
 // UserId Example: 2
 type UserId = int64
+
+// AnnouncementWindow The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type AnnouncementWindow = externalRef0.Error
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
+
+// ChannelModelConflict The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ChannelModelConflict = externalRef0.Error
 
 // Conflict The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -1952,6 +2091,12 @@ type MonitorConflict = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
+
+// PriceListUnusable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PriceListUnusable = externalRef0.Error
 
 // RemoteBadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -2030,23 +2175,101 @@ type HookDeliveryListParams struct {
 
 // LogListParams defines parameters for LogList.
 type LogListParams struct {
-	// Page The page number, from 1.
-	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+	// Cursor The `next_cursor` of the previous page (absent for the first page).
+	Cursor *LogCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// PageSize Items per page.
-	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+	// Limit Logs per page.
+	Limit *LogLimit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// UserId Only calls of this user.
-	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+	UserId *LogUser `form:"user_id,omitempty" json:"user_id,omitempty"`
 
-	// Model Only calls for this model.
-	Model *string `form:"model,omitempty" json:"model,omitempty"`
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// AccountId Only calls served by this upstream account.
+	AccountId *LogAccount `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// StatusClass Only calls whose answer's status is in this class.
+	StatusClass *LogStatusClass `form:"status_class,omitempty" json:"status_class,omitempty"`
+
+	// RequestId Only the call with this request id (the `X-Request-Id` it was answered with).
+	RequestId *LogRequestId `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// LogExportParams defines parameters for LogExport.
+type LogExportParams struct {
+	// UserId Only calls of this user.
+	UserId *LogUser `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// AccountId Only calls served by this upstream account.
+	AccountId *LogAccount `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// StatusClass Only calls whose answer's status is in this class.
+	StatusClass *LogStatusClass `form:"status_class,omitempty" json:"status_class,omitempty"`
+
+	// RequestId Only the call with this request id (the `X-Request-Id` it was answered with).
+	RequestId *LogRequestId `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
 type RemoteSourceJobListParams struct {
 	// Limit How many jobs to return, newest first.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// StatsGetParams defines parameters for StatsGet.
+type StatsGetParams struct {
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+
+	// Tz The IANA time zone days and hours are cut in.
+	Tz *TimeZone `form:"tz,omitempty" json:"tz,omitempty"`
+
+	// GroupBy The dimension rows are grouped by (default `day`).
+	GroupBy *GroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// UserId Only calls of this user.
+	UserId *LogUser `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
 }
 
 // UserChannelListParams defines parameters for UserChannelList.
@@ -2076,6 +2299,15 @@ type UserListParams struct {
 	Status *externalRef0.UserStatus `form:"status,omitempty" json:"status,omitempty"`
 }
 
+// AnnouncementCreateJSONRequestBody defines body for AnnouncementCreate for application/json ContentType.
+type AnnouncementCreateJSONRequestBody = AnnouncementWrite
+
+// AnnouncementUpdateJSONRequestBody defines body for AnnouncementUpdate for application/json ContentType.
+type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
+
+// ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
+type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
+
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -2094,6 +2326,9 @@ type AccountImportJSONRequestBody = AccountImport
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
+// ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
+type ChannelModelCreateJSONRequestBody = ChannelModelCreate
+
 // GroupCreateJSONRequestBody defines body for GroupCreate for application/json ContentType.
 type GroupCreateJSONRequestBody = GroupCreate
 
@@ -2103,8 +2338,20 @@ type GroupUpdateJSONRequestBody = GroupUpdate
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
+// ModelPriceSyncApplyJSONRequestBody defines body for ModelPriceSyncApply for application/json ContentType.
+type ModelPriceSyncApplyJSONRequestBody = PriceSyncRequest
+
+// ModelPriceSyncPreviewJSONRequestBody defines body for ModelPriceSyncPreview for application/json ContentType.
+type ModelPriceSyncPreviewJSONRequestBody = PriceSyncRequest
+
+// ModelSyncJSONRequestBody defines body for ModelSync for application/json ContentType.
+type ModelSyncJSONRequestBody = ModelSyncApply
+
 // ModelSyncApplyJSONRequestBody defines body for ModelSyncApply for application/json ContentType.
 type ModelSyncApplyJSONRequestBody = ModelSyncApply
+
+// ModelSyncPreviewJSONRequestBody defines body for ModelSyncPreview for application/json ContentType.
+type ModelSyncPreviewJSONRequestBody = ChannelSelection
 
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
@@ -2136,11 +2383,32 @@ type StatusMonitorUpdateJSONRequestBody = StatusMonitorUpdate
 // UserChannelCreateJSONRequestBody defines body for UserChannelCreate for application/json ContentType.
 type UserChannelCreateJSONRequestBody = UserChannelCreate
 
+// UserChannelUpdateJSONRequestBody defines body for UserChannelUpdate for application/json ContentType.
+type UserChannelUpdateJSONRequestBody = UserChannelUpdate
+
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// AnnouncementList List every announcement
+	// (GET /api/announcements)
+	AnnouncementList(ctx echo.Context) error
+	// AnnouncementCreate Publish an announcement
+	// (POST /api/announcements)
+	AnnouncementCreate(ctx echo.Context) error
+	// AnnouncementDelete Delete an announcement
+	// (DELETE /api/announcements/{id})
+	AnnouncementDelete(ctx echo.Context, id AnnouncementId) error
+	// AnnouncementUpdate Replace an announcement
+	// (PUT /api/announcements/{id})
+	AnnouncementUpdate(ctx echo.Context, id AnnouncementId) error
+	// ChannelModelDelete Stop serving a model on a channel
+	// (DELETE /api/channel-models/{id})
+	ChannelModelDelete(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelUpdate Rename or remap a channel model
+	// (PUT /api/channel-models/{id})
+	ChannelModelUpdate(ctx echo.Context, id ChannelModelId) error
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error
@@ -2180,6 +2448,12 @@ type ServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// ChannelModelList The models a channel serves, with their mapping
+	// (GET /api/channels/{id}/models)
+	ChannelModelList(ctx echo.Context, id ChannelId) error
+	// ChannelModelCreate Serve a model on a channel
+	// (POST /api/channels/{id}/models)
+	ChannelModelCreate(ctx echo.Context, id ChannelId) error
 	// GroupList List groups
 	// (GET /api/groups)
 	GroupList(ctx echo.Context) error
@@ -2201,17 +2475,29 @@ type ServerInterface interface {
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx echo.Context, params LogListParams) error
+	// LogExport Export usage logs as CSV
+	// (GET /api/logs/export)
+	LogExport(ctx echo.Context, params LogExportParams) error
 	// ModelList List models and prices
 	// (GET /api/models)
 	ModelList(ctx echo.Context) error
 	// ModelCreate Price a model
 	// (POST /api/models)
 	ModelCreate(ctx echo.Context) error
+	// ModelPriceSyncApply Sync prices from a price list
+	// (POST /api/models/prices/sync/apply)
+	ModelPriceSyncApply(ctx echo.Context) error
+	// ModelPriceSyncPreview What syncing prices from a price list would change
+	// (POST /api/models/prices/sync/preview)
+	ModelPriceSyncPreview(ctx echo.Context) error
+	// ModelSync Fetch the upstream model lists and apply them in one step
+	// (POST /api/models/sync)
+	ModelSync(ctx echo.Context) error
 	// ModelSyncApply Apply the synced model lists to the channels
 	// (POST /api/models/sync/apply)
 	ModelSyncApply(ctx echo.Context) error
 	// ModelSyncPreview What applying the synced model lists would change
-	// (GET /api/models/sync/preview)
+	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx echo.Context) error
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
@@ -2264,6 +2550,9 @@ type ServerInterface interface {
 	// ShareLinkUpdate Change a share link
 	// (PUT /api/share-links/{share_id})
 	ShareLinkUpdate(ctx echo.Context, shareId ShareId) error
+	// StatsGet Usage statistics
+	// (GET /api/stats)
+	StatsGet(ctx echo.Context, params StatsGetParams) error
 	// StatusMonitorList List status monitors
 	// (GET /api/status-monitors)
 	StatusMonitorList(ctx echo.Context) error
@@ -2291,9 +2580,15 @@ type ServerInterface interface {
 	// UserChannelDelete Return a channel to the shared pool for this user
 	// (DELETE /api/user-channels/{id})
 	UserChannelDelete(ctx echo.Context, id int64) error
+	// UserChannelUpdate Change a binding's priority
+	// (PUT /api/user-channels/{id})
+	UserChannelUpdate(ctx echo.Context, id int64) error
 	// UserList List users
 	// (GET /api/users)
 	UserList(ctx echo.Context, params UserListParams) error
+	// UserDelete Delete a user (soft)
+	// (DELETE /api/users/{id})
+	UserDelete(ctx echo.Context, id UserId) error
 	// UserGet Read a user
 	// (GET /api/users/{id})
 	UserGet(ctx echo.Context, id UserId) error
@@ -2305,6 +2600,88 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// AnnouncementList converts echo context to params.
+func (w *ServerInterfaceWrapper) AnnouncementList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnnouncementList(ctx)
+	return err
+}
+
+// AnnouncementCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) AnnouncementCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnnouncementCreate(ctx)
+	return err
+}
+
+// AnnouncementDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) AnnouncementDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id AnnouncementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnnouncementDelete(ctx, id)
+	return err
+}
+
+// AnnouncementUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) AnnouncementUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id AnnouncementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnnouncementUpdate(ctx, id)
+	return err
+}
+
+// ChannelModelDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelDelete(ctx, id)
+	return err
+}
+
+// ChannelModelUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelUpdate(ctx, id)
+	return err
 }
 
 // ChannelUsageList converts echo context to params.
@@ -2527,6 +2904,38 @@ func (w *ServerInterfaceWrapper) AccountReset(ctx echo.Context) error {
 	return err
 }
 
+// ChannelModelList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelList(ctx, id)
+	return err
+}
+
+// ChannelModelCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelCreate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelCreate(ctx, id)
+	return err
+}
+
 // GroupList converts echo context to params.
 func (w *ServerInterfaceWrapper) GroupList(ctx echo.Context) error {
 	var err error
@@ -2631,18 +3040,18 @@ func (w *ServerInterfaceWrapper) LogList(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params LogListParams
-	// ------------- Optional query parameter "page" -------------
+	// ------------- Optional query parameter "cursor" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
 	}
 
-	// ------------- Optional query parameter "page_size" -------------
+	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
 	}
 
 	// ------------- Optional query parameter "user_id" -------------
@@ -2652,6 +3061,13 @@ func (w *ServerInterfaceWrapper) LogList(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
 	}
 
+	// ------------- Optional query parameter "api_key_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "api_key_id", ctx.QueryParams(), &params.ApiKeyId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter api_key_id: %s", err))
+	}
+
 	// ------------- Optional query parameter "model" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -2659,8 +3075,124 @@ func (w *ServerInterfaceWrapper) LogList(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
 	}
 
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "account_id", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status_class" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status_class", ctx.QueryParams(), &params.StatusClass, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status_class: %s", err))
+	}
+
+	// ------------- Optional query parameter "request_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "request_id", ctx.QueryParams(), &params.RequestId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.LogList(ctx, params)
+	return err
+}
+
+// LogExport converts echo context to params.
+func (w *ServerInterfaceWrapper) LogExport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LogExportParams
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "api_key_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "api_key_id", ctx.QueryParams(), &params.ApiKeyId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter api_key_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "account_id", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status_class" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status_class", ctx.QueryParams(), &params.StatusClass, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status_class: %s", err))
+	}
+
+	// ------------- Optional query parameter "request_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "request_id", ctx.QueryParams(), &params.RequestId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LogExport(ctx, params)
 	return err
 }
 
@@ -2679,6 +3211,33 @@ func (w *ServerInterfaceWrapper) ModelCreate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ModelCreate(ctx)
+	return err
+}
+
+// ModelPriceSyncApply converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelPriceSyncApply(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelPriceSyncApply(ctx)
+	return err
+}
+
+// ModelPriceSyncPreview converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelPriceSyncPreview(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelPriceSyncPreview(ctx)
+	return err
+}
+
+// ModelSync converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelSync(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelSync(ctx)
 	return err
 }
 
@@ -2932,6 +3491,73 @@ func (w *ServerInterfaceWrapper) ShareLinkUpdate(ctx echo.Context) error {
 	return err
 }
 
+// StatsGet converts echo context to params.
+func (w *ServerInterfaceWrapper) StatsGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StatsGetParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "tz" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tz", ctx.QueryParams(), &params.Tz, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tz: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_by", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "api_key_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "api_key_id", ctx.QueryParams(), &params.ApiKeyId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter api_key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StatsGet(ctx, params)
+	return err
+}
+
 // StatusMonitorList converts echo context to params.
 func (w *ServerInterfaceWrapper) StatusMonitorList(ctx echo.Context) error {
 	var err error
@@ -3064,6 +3690,22 @@ func (w *ServerInterfaceWrapper) UserChannelDelete(ctx echo.Context) error {
 	return err
 }
 
+// UserChannelUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelUpdate(ctx, id)
+	return err
+}
+
 // UserList converts echo context to params.
 func (w *ServerInterfaceWrapper) UserList(ctx echo.Context) error {
 	var err error
@@ -3107,6 +3749,22 @@ func (w *ServerInterfaceWrapper) UserList(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UserList(ctx, params)
+	return err
+}
+
+// UserDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) UserDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserDelete(ctx, id)
 	return err
 }
 
@@ -3191,6 +3849,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/settings", wrapper.SettingsGet, options.OperationMiddlewares["settingsGet"]...)
 	router.PUT(options.BaseURL+"/api/settings", wrapper.SettingsUpdate, options.OperationMiddlewares["settingsUpdate"]...)
+	router.GET(options.BaseURL+"/api/announcements", wrapper.AnnouncementList, options.OperationMiddlewares["announcementList"]...)
+	router.POST(options.BaseURL+"/api/announcements", wrapper.AnnouncementCreate, options.OperationMiddlewares["announcementCreate"]...)
+	router.DELETE(options.BaseURL+"/api/announcements/:id", wrapper.AnnouncementDelete, options.OperationMiddlewares["announcementDelete"]...)
+	router.PUT(options.BaseURL+"/api/announcements/:id", wrapper.AnnouncementUpdate, options.OperationMiddlewares["announcementUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels", wrapper.ChannelList, options.OperationMiddlewares["channelList"]...)
 	router.POST(options.BaseURL+"/api/channels", wrapper.ChannelCreate, options.OperationMiddlewares["channelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/channels/:id", wrapper.ChannelDelete, options.OperationMiddlewares["channelDelete"]...)
@@ -3200,14 +3862,21 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountCreate, options.OperationMiddlewares["accountCreate"]...)
 	router.DELETE(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountDelete, options.OperationMiddlewares["accountDelete"]...)
 	router.PUT(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountUpdate, options.OperationMiddlewares["accountUpdate"]...)
+	router.GET(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelList, options.OperationMiddlewares["channelModelList"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelCreate, options.OperationMiddlewares["channelModelCreate"]...)
+	router.DELETE(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelDelete, options.OperationMiddlewares["channelModelDelete"]...)
+	router.PUT(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelUpdate, options.OperationMiddlewares["channelModelUpdate"]...)
 	router.GET(options.BaseURL+"/api/models", wrapper.ModelList, options.OperationMiddlewares["modelList"]...)
 	router.POST(options.BaseURL+"/api/models", wrapper.ModelCreate, options.OperationMiddlewares["modelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/models/:id", wrapper.ModelDelete, options.OperationMiddlewares["modelDelete"]...)
 	router.PUT(options.BaseURL+"/api/models/:id", wrapper.ModelUpdate, options.OperationMiddlewares["modelUpdate"]...)
 	router.GET(options.BaseURL+"/api/users", wrapper.UserList, options.OperationMiddlewares["userList"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
 	router.GET(options.BaseURL+"/api/logs", wrapper.LogList, options.OperationMiddlewares["logList"]...)
+	router.GET(options.BaseURL+"/api/logs/export", wrapper.LogExport, options.OperationMiddlewares["logExport"]...)
+	router.GET(options.BaseURL+"/api/stats", wrapper.StatsGet, options.OperationMiddlewares["statsGet"]...)
 	router.GET(options.BaseURL+"/api/remote-account/sources", wrapper.RemoteSourceList, options.OperationMiddlewares["remoteSourceList"]...)
 	router.POST(options.BaseURL+"/api/remote-account/sources", wrapper.RemoteSourceCreate, options.OperationMiddlewares["remoteSourceCreate"]...)
 	router.DELETE(options.BaseURL+"/api/remote-account/sources/:source_id", wrapper.RemoteSourceDelete, options.OperationMiddlewares["remoteSourceDelete"]...)
@@ -3226,12 +3895,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/import", wrapper.AccountImport, options.OperationMiddlewares["accountImport"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/reset", wrapper.AccountReset, options.OperationMiddlewares["accountReset"]...)
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
-	router.GET(options.BaseURL+"/api/models/sync/preview", wrapper.ModelSyncPreview, options.OperationMiddlewares["modelSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/sync", wrapper.ModelSync, options.OperationMiddlewares["modelSync"]...)
+	router.POST(options.BaseURL+"/api/models/sync/preview", wrapper.ModelSyncPreview, options.OperationMiddlewares["modelSyncPreview"]...)
 	router.POST(options.BaseURL+"/api/models/sync/apply", wrapper.ModelSyncApply, options.OperationMiddlewares["modelSyncApply"]...)
+	router.POST(options.BaseURL+"/api/models/prices/sync/preview", wrapper.ModelPriceSyncPreview, options.OperationMiddlewares["modelPriceSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/prices/sync/apply", wrapper.ModelPriceSyncApply, options.OperationMiddlewares["modelPriceSyncApply"]...)
 	router.GET(options.BaseURL+"/api/channel-usage", wrapper.ChannelUsageList, options.OperationMiddlewares["channelUsageList"]...)
 	router.GET(options.BaseURL+"/api/user-channels", wrapper.UserChannelList, options.OperationMiddlewares["userChannelList"]...)
 	router.POST(options.BaseURL+"/api/user-channels", wrapper.UserChannelCreate, options.OperationMiddlewares["userChannelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user-channels/:id", wrapper.UserChannelDelete, options.OperationMiddlewares["userChannelDelete"]...)
+	router.PUT(options.BaseURL+"/api/user-channels/:id", wrapper.UserChannelUpdate, options.OperationMiddlewares["userChannelUpdate"]...)
 	router.GET(options.BaseURL+"/api/status-monitors", wrapper.StatusMonitorList, options.OperationMiddlewares["statusMonitorList"]...)
 	router.POST(options.BaseURL+"/api/status-monitors", wrapper.StatusMonitorCreate, options.OperationMiddlewares["statusMonitorCreate"]...)
 	router.DELETE(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorDelete, options.OperationMiddlewares["statusMonitorDelete"]...)
@@ -3245,7 +3918,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type AnnouncementWindowJSONResponse externalRef0.Error
+
 type BadRequestJSONResponse externalRef0.Error
+
+type ChannelModelConflictJSONResponse externalRef0.Error
 
 type ConflictJSONResponse externalRef0.Error
 
@@ -3254,6 +3931,8 @@ type ForbiddenJSONResponse externalRef0.Error
 type MonitorConflictJSONResponse externalRef0.Error
 
 type NotFoundJSONResponse externalRef0.Error
+
+type PriceListUnusableJSONResponse externalRef0.Error
 
 type RemoteBadRequestJSONResponse externalRef0.Error
 
@@ -3272,6 +3951,591 @@ type TooLargeJSONResponse externalRef0.Error
 type UnauthorizedJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type AnnouncementListRequestObject struct {
+}
+
+type AnnouncementListResponseObject interface {
+	VisitAnnouncementListResponse(w http.ResponseWriter) error
+}
+
+type AnnouncementList200JSONResponse externalRef0.AnnouncementList
+
+func (response AnnouncementList200JSONResponse) VisitAnnouncementListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnnouncementList401JSONResponse) VisitAnnouncementListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnnouncementList403JSONResponse) VisitAnnouncementListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AnnouncementList503JSONResponse) VisitAnnouncementListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreateRequestObject struct {
+	Body *AnnouncementCreateJSONRequestBody
+}
+
+type AnnouncementCreateResponseObject interface {
+	VisitAnnouncementCreateResponse(w http.ResponseWriter) error
+}
+
+type AnnouncementCreate201JSONResponse externalRef0.Announcement
+
+func (response AnnouncementCreate201JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AnnouncementCreate400JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnnouncementCreate401JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnnouncementCreate403JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AnnouncementCreate413JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreate422JSONResponse struct{ AnnouncementWindowJSONResponse }
+
+func (response AnnouncementCreate422JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AnnouncementCreate503JSONResponse) VisitAnnouncementCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementDeleteRequestObject struct {
+	Id AnnouncementId `json:"id"`
+}
+
+type AnnouncementDeleteResponseObject interface {
+	VisitAnnouncementDeleteResponse(w http.ResponseWriter) error
+}
+
+type AnnouncementDelete204Response struct {
+}
+
+func (response AnnouncementDelete204Response) VisitAnnouncementDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AnnouncementDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AnnouncementDelete400JSONResponse) VisitAnnouncementDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnnouncementDelete401JSONResponse) VisitAnnouncementDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnnouncementDelete403JSONResponse) VisitAnnouncementDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AnnouncementDelete404JSONResponse) VisitAnnouncementDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AnnouncementDelete503JSONResponse) VisitAnnouncementDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdateRequestObject struct {
+	Id   AnnouncementId `json:"id"`
+	Body *AnnouncementUpdateJSONRequestBody
+}
+
+type AnnouncementUpdateResponseObject interface {
+	VisitAnnouncementUpdateResponse(w http.ResponseWriter) error
+}
+
+type AnnouncementUpdate200JSONResponse externalRef0.Announcement
+
+func (response AnnouncementUpdate200JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AnnouncementUpdate400JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnnouncementUpdate401JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnnouncementUpdate403JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AnnouncementUpdate404JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AnnouncementUpdate413JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate422JSONResponse struct{ AnnouncementWindowJSONResponse }
+
+func (response AnnouncementUpdate422JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AnnouncementUpdate503JSONResponse) VisitAnnouncementUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelDeleteRequestObject struct {
+	Id ChannelModelId `json:"id"`
+}
+
+type ChannelModelDeleteResponseObject interface {
+	VisitChannelModelDeleteResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelDelete204Response struct {
+}
+
+func (response ChannelModelDelete204Response) VisitChannelModelDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ChannelModelDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelDelete400JSONResponse) VisitChannelModelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelDelete401JSONResponse) VisitChannelModelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelDelete403JSONResponse) VisitChannelModelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelDelete404JSONResponse) VisitChannelModelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelDelete503JSONResponse) VisitChannelModelDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdateRequestObject struct {
+	Id   ChannelModelId `json:"id"`
+	Body *ChannelModelUpdateJSONRequestBody
+}
+
+type ChannelModelUpdateResponseObject interface {
+	VisitChannelModelUpdateResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelUpdate200JSONResponse ChannelModel
+
+func (response ChannelModelUpdate200JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelUpdate400JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelUpdate401JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelUpdate403JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelUpdate404JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate409JSONResponse struct {
+	ChannelModelConflictJSONResponse
+}
+
+func (response ChannelModelUpdate409JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelModelUpdate413JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelUpdate503JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ChannelUsageListRequestObject struct {
 	Params ChannelUsageListParams
@@ -4505,6 +5769,221 @@ func (response AccountReset503JSONResponse) VisitAccountResetResponse(w http.Res
 	return err
 }
 
+type ChannelModelListRequestObject struct {
+	Id ChannelId `json:"id"`
+}
+
+type ChannelModelListResponseObject interface {
+	VisitChannelModelListResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelList200JSONResponse ChannelModelList
+
+func (response ChannelModelList200JSONResponse) VisitChannelModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelList400JSONResponse) VisitChannelModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelList401JSONResponse) VisitChannelModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelList403JSONResponse) VisitChannelModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelList404JSONResponse) VisitChannelModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelList503JSONResponse) VisitChannelModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreateRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *ChannelModelCreateJSONRequestBody
+}
+
+type ChannelModelCreateResponseObject interface {
+	VisitChannelModelCreateResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelCreate201JSONResponse ChannelModel
+
+func (response ChannelModelCreate201JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelCreate400JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelCreate401JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelCreate403JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelCreate404JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate409JSONResponse struct {
+	ChannelModelConflictJSONResponse
+}
+
+func (response ChannelModelCreate409JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelModelCreate413JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelCreate503JSONResponse) VisitChannelModelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GroupListRequestObject struct {
 }
 
@@ -5059,7 +6538,7 @@ type LogListResponseObject interface {
 	VisitLogListResponse(w http.ResponseWriter) error
 }
 
-type LogList200JSONResponse UsageLogPage
+type LogList200JSONResponse externalRef0.UsageLogPage
 
 func (response LogList200JSONResponse) VisitLogListResponse(w http.ResponseWriter) error {
 
@@ -5118,6 +6597,98 @@ func (response LogList403JSONResponse) VisitLogListResponse(w http.ResponseWrite
 type LogList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response LogList503JSONResponse) VisitLogListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogExportRequestObject struct {
+	Params LogExportParams
+}
+
+type LogExportResponseObject interface {
+	VisitLogExportResponse(w http.ResponseWriter) error
+}
+
+type LogExport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type LogExport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       LogExport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response LogExport200TextcsvResponse) VisitLogExportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type LogExport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LogExport400JSONResponse) VisitLogExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogExport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LogExport401JSONResponse) VisitLogExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogExport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LogExport403JSONResponse) VisitLogExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogExport503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LogExport503JSONResponse) VisitLogExportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5298,6 +6869,310 @@ func (response ModelCreate503JSONResponse) VisitModelCreateResponse(w http.Respo
 	return err
 }
 
+type ModelPriceSyncApplyRequestObject struct {
+	Body *ModelPriceSyncApplyJSONRequestBody
+}
+
+type ModelPriceSyncApplyResponseObject interface {
+	VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error
+}
+
+type ModelPriceSyncApply200JSONResponse ModelList
+
+func (response ModelPriceSyncApply200JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncApply400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelPriceSyncApply400JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncApply401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelPriceSyncApply401JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncApply403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelPriceSyncApply403JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncApply413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelPriceSyncApply413JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncApply422JSONResponse struct{ PriceListUnusableJSONResponse }
+
+func (response ModelPriceSyncApply422JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncApply503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelPriceSyncApply503JSONResponse) VisitModelPriceSyncApplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewRequestObject struct {
+	Body *ModelPriceSyncPreviewJSONRequestBody
+}
+
+type ModelPriceSyncPreviewResponseObject interface {
+	VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error
+}
+
+type ModelPriceSyncPreview200JSONResponse PriceSyncPreview
+
+func (response ModelPriceSyncPreview200JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreview400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelPriceSyncPreview400JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreview401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelPriceSyncPreview401JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreview403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelPriceSyncPreview403JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreview413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelPriceSyncPreview413JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreview422JSONResponse struct{ PriceListUnusableJSONResponse }
+
+func (response ModelPriceSyncPreview422JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreview503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelPriceSyncPreview503JSONResponse) VisitModelPriceSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncRequestObject struct {
+	Body *ModelSyncJSONRequestBody
+}
+
+type ModelSyncResponseObject interface {
+	VisitModelSyncResponse(w http.ResponseWriter) error
+}
+
+type ModelSync200JSONResponse ModelSyncResult
+
+func (response ModelSync200JSONResponse) VisitModelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSync400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelSync400JSONResponse) VisitModelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSync401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelSync401JSONResponse) VisitModelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSync403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelSync403JSONResponse) VisitModelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSync413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelSync413JSONResponse) VisitModelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSync503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelSync503JSONResponse) VisitModelSyncResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ModelSyncApplyRequestObject struct {
 	Body *ModelSyncApplyJSONRequestBody
 }
@@ -5391,6 +7266,7 @@ func (response ModelSyncApply503JSONResponse) VisitModelSyncApplyResponse(w http
 }
 
 type ModelSyncPreviewRequestObject struct {
+	Body *ModelSyncPreviewJSONRequestBody
 }
 
 type ModelSyncPreviewResponseObject interface {
@@ -5407,6 +7283,20 @@ func (response ModelSyncPreview200JSONResponse) VisitModelSyncPreviewResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreview400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelSyncPreview400JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5435,6 +7325,20 @@ func (response ModelSyncPreview403JSONResponse) VisitModelSyncPreviewResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreview413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelSyncPreview413JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7010,6 +8914,84 @@ func (response ShareLinkUpdate503JSONResponse) VisitShareLinkUpdateResponse(w ht
 	return err
 }
 
+type StatsGetRequestObject struct {
+	Params StatsGetParams
+}
+
+type StatsGetResponseObject interface {
+	VisitStatsGetResponse(w http.ResponseWriter) error
+}
+
+type StatsGet200JSONResponse externalRef0.Stats
+
+func (response StatsGet200JSONResponse) VisitStatsGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatsGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StatsGet400JSONResponse) VisitStatsGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatsGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StatsGet401JSONResponse) VisitStatsGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatsGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StatsGet403JSONResponse) VisitStatsGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StatsGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StatsGet503JSONResponse) VisitStatsGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StatusMonitorListRequestObject struct {
 }
 
@@ -7868,6 +9850,113 @@ func (response UserChannelDelete503JSONResponse) VisitUserChannelDeleteResponse(
 	return err
 }
 
+type UserChannelUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *UserChannelUpdateJSONRequestBody
+}
+
+type UserChannelUpdateResponseObject interface {
+	VisitUserChannelUpdateResponse(w http.ResponseWriter) error
+}
+
+type UserChannelUpdate200JSONResponse UserChannel
+
+func (response UserChannelUpdate200JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelUpdate400JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelUpdate401JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelUpdate403JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelUpdate404JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UserChannelUpdate413JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelUpdate503JSONResponse) VisitUserChannelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UserListRequestObject struct {
 	Params UserListParams
 }
@@ -7935,6 +10024,106 @@ func (response UserList403JSONResponse) VisitUserListResponse(w http.ResponseWri
 type UserList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response UserList503JSONResponse) VisitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserDeleteRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserDeleteResponseObject interface {
+	VisitUserDeleteResponse(w http.ResponseWriter) error
+}
+
+type UserDelete204Response struct {
+}
+
+func (response UserDelete204Response) VisitUserDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserDelete400JSONResponse) VisitUserDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserDelete401JSONResponse) VisitUserDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserDelete403JSONResponse) VisitUserDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserDelete404JSONResponse) VisitUserDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserDelete422JSONResponse externalRef0.Error
+
+func (response UserDelete422JSONResponse) VisitUserDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserDelete503JSONResponse) VisitUserDeleteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -8161,6 +10350,24 @@ func (response UserUpdate503JSONResponse) VisitUserUpdateResponse(w http.Respons
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// AnnouncementList List every announcement
+	// (GET /api/announcements)
+	AnnouncementList(ctx context.Context, request AnnouncementListRequestObject) (AnnouncementListResponseObject, error)
+	// AnnouncementCreate Publish an announcement
+	// (POST /api/announcements)
+	AnnouncementCreate(ctx context.Context, request AnnouncementCreateRequestObject) (AnnouncementCreateResponseObject, error)
+	// AnnouncementDelete Delete an announcement
+	// (DELETE /api/announcements/{id})
+	AnnouncementDelete(ctx context.Context, request AnnouncementDeleteRequestObject) (AnnouncementDeleteResponseObject, error)
+	// AnnouncementUpdate Replace an announcement
+	// (PUT /api/announcements/{id})
+	AnnouncementUpdate(ctx context.Context, request AnnouncementUpdateRequestObject) (AnnouncementUpdateResponseObject, error)
+	// ChannelModelDelete Stop serving a model on a channel
+	// (DELETE /api/channel-models/{id})
+	ChannelModelDelete(ctx context.Context, request ChannelModelDeleteRequestObject) (ChannelModelDeleteResponseObject, error)
+	// ChannelModelUpdate Rename or remap a channel model
+	// (PUT /api/channel-models/{id})
+	ChannelModelUpdate(ctx context.Context, request ChannelModelUpdateRequestObject) (ChannelModelUpdateResponseObject, error)
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx context.Context, request ChannelUsageListRequestObject) (ChannelUsageListResponseObject, error)
@@ -8200,6 +10407,12 @@ type StrictServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx context.Context, request AccountResetRequestObject) (AccountResetResponseObject, error)
+	// ChannelModelList The models a channel serves, with their mapping
+	// (GET /api/channels/{id}/models)
+	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
+	// ChannelModelCreate Serve a model on a channel
+	// (POST /api/channels/{id}/models)
+	ChannelModelCreate(ctx context.Context, request ChannelModelCreateRequestObject) (ChannelModelCreateResponseObject, error)
 	// GroupList List groups
 	// (GET /api/groups)
 	GroupList(ctx context.Context, request GroupListRequestObject) (GroupListResponseObject, error)
@@ -8221,17 +10434,29 @@ type StrictServerInterface interface {
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx context.Context, request LogListRequestObject) (LogListResponseObject, error)
+	// LogExport Export usage logs as CSV
+	// (GET /api/logs/export)
+	LogExport(ctx context.Context, request LogExportRequestObject) (LogExportResponseObject, error)
 	// ModelList List models and prices
 	// (GET /api/models)
 	ModelList(ctx context.Context, request ModelListRequestObject) (ModelListResponseObject, error)
 	// ModelCreate Price a model
 	// (POST /api/models)
 	ModelCreate(ctx context.Context, request ModelCreateRequestObject) (ModelCreateResponseObject, error)
+	// ModelPriceSyncApply Sync prices from a price list
+	// (POST /api/models/prices/sync/apply)
+	ModelPriceSyncApply(ctx context.Context, request ModelPriceSyncApplyRequestObject) (ModelPriceSyncApplyResponseObject, error)
+	// ModelPriceSyncPreview What syncing prices from a price list would change
+	// (POST /api/models/prices/sync/preview)
+	ModelPriceSyncPreview(ctx context.Context, request ModelPriceSyncPreviewRequestObject) (ModelPriceSyncPreviewResponseObject, error)
+	// ModelSync Fetch the upstream model lists and apply them in one step
+	// (POST /api/models/sync)
+	ModelSync(ctx context.Context, request ModelSyncRequestObject) (ModelSyncResponseObject, error)
 	// ModelSyncApply Apply the synced model lists to the channels
 	// (POST /api/models/sync/apply)
 	ModelSyncApply(ctx context.Context, request ModelSyncApplyRequestObject) (ModelSyncApplyResponseObject, error)
 	// ModelSyncPreview What applying the synced model lists would change
-	// (GET /api/models/sync/preview)
+	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx context.Context, request ModelSyncPreviewRequestObject) (ModelSyncPreviewResponseObject, error)
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
@@ -8284,6 +10509,9 @@ type StrictServerInterface interface {
 	// ShareLinkUpdate Change a share link
 	// (PUT /api/share-links/{share_id})
 	ShareLinkUpdate(ctx context.Context, request ShareLinkUpdateRequestObject) (ShareLinkUpdateResponseObject, error)
+	// StatsGet Usage statistics
+	// (GET /api/stats)
+	StatsGet(ctx context.Context, request StatsGetRequestObject) (StatsGetResponseObject, error)
 	// StatusMonitorList List status monitors
 	// (GET /api/status-monitors)
 	StatusMonitorList(ctx context.Context, request StatusMonitorListRequestObject) (StatusMonitorListResponseObject, error)
@@ -8311,9 +10539,15 @@ type StrictServerInterface interface {
 	// UserChannelDelete Return a channel to the shared pool for this user
 	// (DELETE /api/user-channels/{id})
 	UserChannelDelete(ctx context.Context, request UserChannelDeleteRequestObject) (UserChannelDeleteResponseObject, error)
+	// UserChannelUpdate Change a binding's priority
+	// (PUT /api/user-channels/{id})
+	UserChannelUpdate(ctx context.Context, request UserChannelUpdateRequestObject) (UserChannelUpdateResponseObject, error)
 	// UserList List users
 	// (GET /api/users)
 	UserList(ctx context.Context, request UserListRequestObject) (UserListResponseObject, error)
+	// UserDelete Delete a user (soft)
+	// (DELETE /api/users/{id})
+	UserDelete(ctx context.Context, request UserDeleteRequestObject) (UserDeleteResponseObject, error)
 	// UserGet Read a user
 	// (GET /api/users/{id})
 	UserGet(ctx context.Context, request UserGetRequestObject) (UserGetResponseObject, error)
@@ -8332,6 +10566,221 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// AnnouncementList operation middleware
+func (sh *strictHandler) AnnouncementList(ctx echo.Context) error {
+	var request AnnouncementListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnnouncementList(ctx.Request().Context(), request.(AnnouncementListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnnouncementList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnnouncementListResponseObject); ok {
+		return validResponse.VisitAnnouncementListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnnouncementCreate operation middleware
+func (sh *strictHandler) AnnouncementCreate(ctx echo.Context) error {
+	var request AnnouncementCreateRequestObject
+
+	var body AnnouncementCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnnouncementCreate(ctx.Request().Context(), request.(AnnouncementCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnnouncementCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnnouncementCreateResponseObject); ok {
+		return validResponse.VisitAnnouncementCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnnouncementDelete operation middleware
+func (sh *strictHandler) AnnouncementDelete(ctx echo.Context, id AnnouncementId) error {
+	var request AnnouncementDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnnouncementDelete(ctx.Request().Context(), request.(AnnouncementDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnnouncementDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnnouncementDeleteResponseObject); ok {
+		return validResponse.VisitAnnouncementDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnnouncementUpdate operation middleware
+func (sh *strictHandler) AnnouncementUpdate(ctx echo.Context, id AnnouncementId) error {
+	var request AnnouncementUpdateRequestObject
+
+	request.Id = id
+
+	var body AnnouncementUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnnouncementUpdate(ctx.Request().Context(), request.(AnnouncementUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnnouncementUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnnouncementUpdateResponseObject); ok {
+		return validResponse.VisitAnnouncementUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelDelete operation middleware
+func (sh *strictHandler) ChannelModelDelete(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelDelete(ctx.Request().Context(), request.(ChannelModelDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelDeleteResponseObject); ok {
+		return validResponse.VisitChannelModelDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelUpdate operation middleware
+func (sh *strictHandler) ChannelModelUpdate(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelUpdateRequestObject
+
+	request.Id = id
+
+	var body ChannelModelUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelUpdate(ctx.Request().Context(), request.(ChannelModelUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelUpdateResponseObject); ok {
+		return validResponse.VisitChannelModelUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ChannelUsageList operation middleware
@@ -8794,6 +11243,79 @@ func (sh *strictHandler) AccountReset(ctx echo.Context, id ChannelId, accountId 
 	return nil
 }
 
+// ChannelModelList operation middleware
+func (sh *strictHandler) ChannelModelList(ctx echo.Context, id ChannelId) error {
+	var request ChannelModelListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelList(ctx.Request().Context(), request.(ChannelModelListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelListResponseObject); ok {
+		return validResponse.VisitChannelModelListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelCreate operation middleware
+func (sh *strictHandler) ChannelModelCreate(ctx echo.Context, id ChannelId) error {
+	var request ChannelModelCreateRequestObject
+
+	request.Id = id
+
+	var body ChannelModelCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelCreate(ctx.Request().Context(), request.(ChannelModelCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelCreateResponseObject); ok {
+		return validResponse.VisitChannelModelCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GroupList operation middleware
 func (sh *strictHandler) GroupList(ctx echo.Context) error {
 	var request GroupListRequestObject
@@ -9011,6 +11533,31 @@ func (sh *strictHandler) LogList(ctx echo.Context, params LogListParams) error {
 	return nil
 }
 
+// LogExport operation middleware
+func (sh *strictHandler) LogExport(ctx echo.Context, params LogExportParams) error {
+	var request LogExportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LogExport(ctx.Request().Context(), request.(LogExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LogExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LogExportResponseObject); ok {
+		return validResponse.VisitLogExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ModelList operation middleware
 func (sh *strictHandler) ModelList(ctx echo.Context) error {
 	var request ModelListRequestObject
@@ -9080,6 +11627,144 @@ func (sh *strictHandler) ModelCreate(ctx echo.Context) error {
 	return nil
 }
 
+// ModelPriceSyncApply operation middleware
+func (sh *strictHandler) ModelPriceSyncApply(ctx echo.Context) error {
+	var request ModelPriceSyncApplyRequestObject
+
+	var body ModelPriceSyncApplyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelPriceSyncApply(ctx.Request().Context(), request.(ModelPriceSyncApplyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelPriceSyncApply")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelPriceSyncApplyResponseObject); ok {
+		return validResponse.VisitModelPriceSyncApplyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelPriceSyncPreview operation middleware
+func (sh *strictHandler) ModelPriceSyncPreview(ctx echo.Context) error {
+	var request ModelPriceSyncPreviewRequestObject
+
+	var body ModelPriceSyncPreviewJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelPriceSyncPreview(ctx.Request().Context(), request.(ModelPriceSyncPreviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelPriceSyncPreview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelPriceSyncPreviewResponseObject); ok {
+		return validResponse.VisitModelPriceSyncPreviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelSync operation middleware
+func (sh *strictHandler) ModelSync(ctx echo.Context) error {
+	var request ModelSyncRequestObject
+
+	var body ModelSyncJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelSync(ctx.Request().Context(), request.(ModelSyncRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelSync")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelSyncResponseObject); ok {
+		return validResponse.VisitModelSyncResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ModelSyncApply operation middleware
 func (sh *strictHandler) ModelSyncApply(ctx echo.Context) error {
 	var request ModelSyncApplyRequestObject
@@ -9129,6 +11814,29 @@ func (sh *strictHandler) ModelSyncApply(ctx echo.Context) error {
 // ModelSyncPreview operation middleware
 func (sh *strictHandler) ModelSyncPreview(ctx echo.Context) error {
 	var request ModelSyncPreviewRequestObject
+
+	var body ModelSyncPreviewJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ModelSyncPreview(ctx.Request().Context(), request.(ModelSyncPreviewRequestObject))
@@ -9722,6 +12430,31 @@ func (sh *strictHandler) ShareLinkUpdate(ctx echo.Context, shareId ShareId) erro
 	return nil
 }
 
+// StatsGet operation middleware
+func (sh *strictHandler) StatsGet(ctx echo.Context, params StatsGetParams) error {
+	var request StatsGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StatsGet(ctx.Request().Context(), request.(StatsGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StatsGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StatsGetResponseObject); ok {
+		return validResponse.VisitStatsGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // StatusMonitorList operation middleware
 func (sh *strictHandler) StatusMonitorList(ctx echo.Context) error {
 	var request StatusMonitorListRequestObject
@@ -10010,6 +12743,54 @@ func (sh *strictHandler) UserChannelDelete(ctx echo.Context, id int64) error {
 	return nil
 }
 
+// UserChannelUpdate operation middleware
+func (sh *strictHandler) UserChannelUpdate(ctx echo.Context, id int64) error {
+	var request UserChannelUpdateRequestObject
+
+	request.Id = id
+
+	var body UserChannelUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelUpdate(ctx.Request().Context(), request.(UserChannelUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelUpdateResponseObject); ok {
+		return validResponse.VisitUserChannelUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UserList operation middleware
 func (sh *strictHandler) UserList(ctx echo.Context, params UserListParams) error {
 	var request UserListRequestObject
@@ -10029,6 +12810,31 @@ func (sh *strictHandler) UserList(ctx echo.Context, params UserListParams) error
 		return err
 	} else if validResponse, ok := response.(UserListResponseObject); ok {
 		return validResponse.VisitUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserDelete operation middleware
+func (sh *strictHandler) UserDelete(ctx echo.Context, id UserId) error {
+	var request UserDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserDelete(ctx.Request().Context(), request.(UserDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserDeleteResponseObject); ok {
+		return validResponse.VisitUserDeleteResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10113,312 +12919,397 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17jyNJnhj2VcLUGl01S7JIVlVPNwvCoWa6p6d3eqZrq6pvdnfYxwxmBsnoSkbkZERWNae3DBmCTifB",
-	"B0i2T+cDZMAC/AAMQ7L9j2wYB/9x30S4mdv9FkL8IjIz8kUmX/2a2j92upiZ8fy9n28aLp8FnBEmRaP/",
-	"phHgEM+IJCH8deq6PGLyqaf+8IhwQxpIylmj37icEoT143sCUQ/tUYlmkZBoRHzOJkhyJKcEuVPMGPH3",
-	"241mg6oPAyynjWaD4Rlp9BtmiCH1Gs1GSL6PaEi8Rl+GEWk2hDslM6zmJq/xLPBJo3/UbIx5OMOy0W9Q",
-	"Ju8fNZqNGWV0Fs0a/W6zIecB0Y/IhISN29tm43O9gqpNmAXCJioWWXdx3dUX9zX3qpc2Uw/f2cIYlTys",
-	"WpqQWEYCzfRb72iNZ3hCypcX4AlBLJqNSNhE45DPUDdZ3vcRCefp+tSrDXtFHhnjyJcwqb26GX5tFtOB",
-	"/9Va3gX9oWSJTyWZCRSQEBa6aGVDoQYoXV6vY61P/ZEssFdjcedkxiW54FHokqpLDuEdJOAlg+XdHpqS",
-	"18ijEypFFVbrL2ojdQN3Rz330Dsix+P7DdjIM8Imctro3z+CncR/pnsRMqRsAlu5mOKwcg9CPUQ+ZVeL",
-	"gBTeqr9e4Q+P3MuHwa97s9+FD756/W13tPqyXwhSiV6RIFtBqt6qSHWrhhUBZ4IAB/gMe+fk+4gIqf5y",
-	"OZOEwT9xEPjUxWrNB6+EWrg1rdqSxNTX33h6imvsU28YmtGaDRKGPGz0GyMsyDAK/T7Sh4M8TgRiXKIZ",
-	"lu4UuEiApSQhg3NLt/mLkIwb/cY/Okh52IF+KtRPM86G5s/hY5gM9lcG57AmRAWaYV8dGPEQDxFGY0p8",
-	"T/1ult9uKIbC2din7qYn4sbDpEeBY26EbqhUO6cCqRtH2A8J9uaIvKZCih0dA8xERTJZJIje8Bc8HFHP",
-	"I2zDHY+TcdIt//Hf/pM//K//9T/8+3/3D//qz3/81//DT//jP/3j3/yrn/7FX/7hn/7tT//if/vDv/tv",
-	"/vD//83f/z//+0//3V/+/d/+2x1t3A2JR5ik2BdIUQu4ajSKJEAhZgh7CmmEDDEwOzgUwyB3CQxZJvvW",
-	"YeJ0pQXAoXzD5Rc8Yt6Gp8G4HI5hnPQ4YsxQV6KfbX/H33AkIneKQqI5GOxJc8q3QAij0Ffol5D1Xdxo",
-	"QtBmVAhFbHmYoW16s0Zk/lq/s+GGtRQxNPc3NBNb+2Y8IXtjHqIg5NfUIyGahPyqr5ATS6KwkAeEYZq8",
-	"q2DQQwMzfku9PWio/QRYiPgtxdN3AifxKiS+IgJ4lFFlBOJjhJNdNNWKLEXILJtqDvc8IOz0aUuxYev4",
-	"n7JXxJVP9bXUP31g2GQWyLn6h4hmMxzOYbVySrVGRmHkRrNxjf1oVfgM8Nzn2GsmO9V741eEiRzg3jb1",
-	"Qs5J4GOXZNdjftTkhOnFrbmk0AxlphYII8ZZC+aOl4nMuvWyGNcyb/WSeCQRNkLvtpaVCsS3t7vhYfpm",
-	"KWdoihVsZS8pXpCP3SuBqIxXBFKOedECQH1Ej6jAI59sSszN3r14tPSYzBqoQMnD3RxOcaLCZnfIuczs",
-	"u2ZcehZ1+8CiMwT9Ys7cLzDd/DINMRdz5g7HekAb7EFfjPFOvYTMSzu9V5dHvgfnOyJoTKQ71fK7gnOD",
-	"/IjOAh5K4rURWFaIEHgCEDGmr4mHMPMQI9ckHDAXhyE1NP3F+bMmmhLskVA0Y1JnCHqsJ6ER9+btAVOn",
-	"fcn5Mxxqq8QGp6xGHErOhz4MZp+w1lTUC2rxknOk39mtZhTPB3Op7WMGZyBIeE2AhJDAUJAXDEdyykP6",
-	"w8bAFtlDpYfw43/48z/+t//LT3/9P/30V3/x01/8mx//4//94//8f/30V3/R/MN/+I9//Od/+dO/+T//",
-	"4W/+vx//9q92g2daObBVhhsSEhSERBAmDWV5wfA1pr4iNZufQTKSRVJIeE1dgiRRYI1D6s9R9k1zc4rl",
-	"9Bud7q8e3f/tg2+PftP98vCbT3/dOz++fPinnd999fmO4MbDEiu9XsFMxEKC3alaV9uazjYwg+U55AEJ",
-	"JdViDA7o8IrMh7TCQHJ69hRdkbkteKm5Roq+KkFnj0W+FicZZwTsVAVDiHpF35C2n+SNIc2GJUQuM1WW",
-	"fMy5T9lkGDGpbzS7i8fMU5Ki2oCPhYx30bqhnqJo3Pf4DQOrOmGeQKM5knSW24mHJWmpn6t3Exucmg0t",
-	"SHtDLLPGrF6nd7/V7bZ6vcvOg36n0+90flc1SdmgBg+GMeAu0q/vCb3ZMY9CJRGH2JUkFGhEppR5CAtJ",
-	"QiquhNplusJPPvnkk8PXv/2hbAGKv0QhGSZwtND2VbylKRbDdH2ZATLnOOLcJxiIfA4ajmrNo7Y9jMSS",
-	"83/YP1x4/ksv2aczqj05i1DZoN0z/fItmC6HLmduFIaEufPiNX6OfV8gytDYp5OpRFgizlyFeyEX6oGQ",
-	"mLlEoL2OwToES9nP3GSn7GS0SdM+EUnwrHVF5q1u2Y0z6l7F32QX+YiKwMdzbZ3ghkNNcUhahk8FeKKW",
-	"qNWDmylhKGKC5BbZKJuU3zASqvsLK0mSepinRx7xFLEnOZoEi/LWpUraKlPzji/0y8lnw5Bgw3ayW/h2",
-	"WqCmShPiYxRyCfyqjxwwhDlN5IwUYfTUv2wmrf42CCnUv4FdOZkDpywZr8axi8h1iRAl2N3tdWrhnaQk",
-	"XHZUl1S/GwXe9inkDVEIk+cfJR6Z1Jz/nbbvW9zHYIkF/AXKVaTFCaTk796cSh6qmzbXzfOvIo1IiE2y",
-	"x/x95alzjgpmWFLm9F8mB8RHYLC4bcaiwufwCYgInkcVGGH/zBIdxtgXpJmTJrIEvgR1AyFDgmeJWMFD",
-	"9Pw0klOQbIXQkn8bfRtSSVqc+fMs6IqrVhDyV63Hvzn9+uzZ4471P8O3ElgJsBA3PPSy/qIH3Ye9jMfo",
-	"wU5pu02Qc25Nyz+0DrXO+cAWEu8M6i/7cAkBfmQIbYaEQQiCkkAVZa5HfW3n2PYosaTXJCXEq5CklHqs",
-	"4ZbuLKUzFmIswLmnoDuviHOxWUn9m0oyqwu4BsE14D7VH3bjfcV/J2vFYYjnhW0lcy/d1DkRcKhvihRD",
-	"EaNlZLuZbm2VPQIULNpAPH08/oJ9PEuoQvnlvGnEztN+48++67Yevvyu03r48k2n+eD2AP75y72Z+L34",
-	"/ez30997+78o42FZXHsBppMbyjx+A4oJxKmgPecTp4+w7+u/FdGcEDkl4X4TOZ8/f/HN5cGjF+enl0+f",
-	"f+NoNwsWyLnfOTicOorgOuqWD7qe00anaKyQVU8BylDGxI6AJSEqkVK6ZVZbeNOYBLJ1xBv9BoxtIMk+",
-	"km6ns+g8RQk87Oaal17uRUJgslfgYKApji1OnSDHsOzMzwiPJQkRTnVK0Cf34j+F+jtRL08GzIltpA4I",
-	"gHujecEFCjblkZYXA859M0cs+qnpMQr5jbko8IaMyIAp5kfE/kkiP8IM5qXcHOZu1S3vwTyxWyheHqIS",
-	"lssI8UC0ieQ0M6CeFelJwdK9YIqUEqKQjJWIst8egKOaKVKqaIo68VQuajQblklb70cJaNZq1M1aQS7x",
-	"AAX0Mpf9AgSgpWR2RlkGmJsrmE4+U1p2jkVylppT9jooYiOqAITK/T5yQe2bYY/Ezl8std0lnKtjG5Ex",
-	"D8mAYTbXPiailqitqRxxhf3weqRugMo2UgtQ72Ff8EQ7EkWuTQbsiszvCQR8v4kEV9MJieeJWpJod56G",
-	"Qap/UtOB5uUTSTxzh5a8U83yS+WdCtvAIpHvCH/m3ol8717kO0EdNAP3rAIdDSl4gilrbwYSb1Pq20jS",
-	"K+Eq1prU6HnallC0mpTLBAqU2G9NXG+iuOcCEWJfOWW2czxzMYdlZx8Hi1WEfRoecU8ARQs5l0rIoFKg",
-	"i0dfGV89lVnlbSplIPoHBzigbR1i0Hb57OC623hbRtS1zMszyoarwJQWyornBhHIYDIzjsM4UAFsZlnZ",
-	"6jsjW7UU4CkYSaShwp6yck8ZEdFn3ZphysoOJQgpD6kssUV+SSeKr1CBZEiJh8Y0FNk77W4Tb2Gcxd8Y",
-	"NLhUr+7ejpQ9DYh+BX4Y4vGYugjPOJvEtwjRKOT7CPsoPtDsSdUzRRmTE7xqIWECVdZ12dag2PyUwGoz",
-	"RxhWMwGZY17LBFRNOE4ZchQN0EoIUAMHvTh/1kdyBZKCHA3PTn/AnEqS4qC9M879CUQ0BQFI4s6BO8US",
-	"wMonak1gOj0gsxHxlKyk/my32ycgZcURQ+ptLOnIJ3pJNzy8Ek1E2pM2ykz/uo2pmni/jRzM5DTkAXUL",
-	"i0yeqHWWL/K6e2C85sI5AfGeg2tKSXOUwQsOomLAtDMYTN5czTohilo4/XRdE8JIiBWa+ZhNIjwh7Qnn",
-	"E5/ggIqKFQyYmmFEJD7QMHfwBv572zejkc+1k1VfY18b9J5kn/0J9uU/FoIkGxiw7A7U+HoAsx0IgoUL",
-	"F/s5WXIh47Bkm17n6EFe0LNUchjlT/oHB2VIvz6RX/Q2kPxvFMWvQ5lXCWvPk21jsurkaPMCSaaV/PQO",
-	"CfiOrW7LqOkC2rcN60QstK1vnTAjXBBfx5ytao5PHBtiYU6WUOK8omyIsxOER4IwiWYEM4GwnxUWv+va",
-	"0shKOQ9FQ2PhVCoPYM5c9WWJ/XCTyAET5VHlofOpkOUxT7ajjV/V8K8tFAq1Wp74RtS0xMuMedQrWz6/",
-	"quFGzxs8bV8Xv7IlC30aLxffQpUddy3MSK51Ywy5NLRngcspCLnkLvdTCUIbR1x+TUJRwu9jiUSgvSch",
-	"v2qiR4QEF4RcNZHPXWwE91AnZ8Uanh5ayV8xp280G5ozZ3W95MUqXW9LVipbHrtjqbVZ6rtjo7uyScRg",
-	"JUwy5xbpaCpSD3XoZj6CoFMvhmCcRM6uGFy0htLLZ4EsW+3Rg7qr/T7iMpcFeFTzUxM0KNaKtADfP/Hy",
-	"TrPugxpfL+IGRlpK1mbPlNxN/ujKLj8+mpdLoHCLMpaG6hJziKDMJRXWge4lmAZWsg4kQYbl1oYVx8td",
-	"h15sPMkin+STkEfBIiwukTU+j4W9kKj5XRMtBbaoiRoP7WHmIaX8aoeC/lGJI5DVMiWzrKTz3eFCWbAk",
-	"Rih3OTsx8mU2bY96Zsh7IvU20d/9dbd9vD1LYeRLGviUhMOAhDPq+yUyyVlIXYLSV7VllkcCM09OBdpT",
-	"BB79Y7W0Juoex/9uHzeR+uc4JCR7C+qdejTxmgalIL19K9oC01bZIWUvrZkB49UsV4AX64UuZVGnLpBv",
-	"ovCsB6uWTHPc7ZUJXlVgGGvYsJQc/KwmX1RD14q5+QVtvfJSt8EsNNVcX9mA77ckl7/n8LYBoGUEv3cG",
-	"WYXL+5Lzq0fEp9ckLPF1PGcEfR+RiHhoyvlVnJBzkslt2hME+8RDGAJi5D5kl5JrEqKQyChkWmvPOeik",
-	"JLNAijK/ql4Mil9BgqMxDrPOuU+zrOew16jwnu+Ck8ICk2HXi5SfciGryp64RE1wTyD1EtpjHAVYTpsI",
-	"CrQgHtrpPzkri7ol0TZ/K+W1Bhs/qqdNXFGdnriIlNjQ9JV6P049WGZTghQUfeEmZ6+JBGZU0h+Id4Is",
-	"wxLjjJhXsluPzw1hJm7U/SAlJjxlSi3HPrrQMfg6b6gsToC8luZG82skDGEUGFO9F8Nn4gBUX2aXksDX",
-	"4RrwVU8/tk861ZKXCi2HWxFaABQsBxsAczNF6sylp0ebw53VZJgCaBWj0hiXdDx30N43zy+ffvHb4Yvz",
-	"Z/vgTdH1dcaUUTF10B7OluWBP04jOT3Qb2QsV3pMtVlrjKzNKnmlcJX2ms9KDQyrceoMsS7RHAIzx+KY",
-	"0bSwU0ZLL2U7kstc6FF3dX1a7y0erBnXvErXsey+K+MQDVI6aM9wKR6iEZE3hDDFfEJKxH4TOQnYweUX",
-	"CUXv9WsNKB7BnjNgexN6TRiKAhNZ2DtCUx6F4M02w57APyAKDULTnLPnF5foAAf0QNHglpmSEnHwhnq3",
-	"B/C2kwvqM8u3EQP+jXMRMPBLCXzpIOJf8VE554YMaKiwESfnK032ZoqlWrZHvSYazRG4wnMxrNgDQ0o3",
-	"y0I1GekcKzLS7fR7ioz8EohJbCcXjf53L1OLVafZeMVHOgn04cOHDzHGeDQajVzXdT3P8wghZDwej5UA",
-	"BDaWGb8234krGgRmDWn5gkKtLvPI1KW6JHiGnpxdoou4fEJMTOPUEPgpxJJM5o1+Y0Z0frOB8l6WgJZs",
-	"t2u2e1uQZzxjecol7JIbq8BBcwliZsWVRYRAp9VfKoJ9mx59GXclDMDVcMw4efwVH5lfToyopo1UTfTi",
-	"/JnQJRvS9HKaj8NZKfQmNV/mVH4jPsYrhODOjF8pTpoHEQgW2EQRu2L8hiVuiBoZfjEI2gyxBjTaceud",
-	"1kPcGr98c9i7LY1QTyD3TWWZgHsiLdFiXlfY55jaGM7yfSQoURnOFpdEMmFtEJe6p+tvAGQlD/TR7y8H",
-	"SQv1FlTMK8owNlraHxYxdIH8E5PJMGJMk8kUiw1UZchk+rRk0Bjp6yDWRfy2zQEXhxCaI82caKl7Miui",
-	"1UXyHEc1IG2JYFWiVDNTDdG+F+tQUtas6VgKayloW7ZuQ2/KuHbCkSoME/B4+IqP6gs9KZNbaqKwRi9b",
-	"HHjJSszD2J0Sb0hZEMlhEFK30j7Jx0i/jOBlQzRPEOR26cgACcVw1EMYKae1Hpd6QmpUAnhv4j5zp7To",
-	"4uDMym0XdhxnWeh1JFef5e0abO1zyC24WQZRqyk7AKnrGWxLgXkpCObNUWVGqeVgugvgsAxc3d6DvIXL",
-	"ZtJ/NhiIl7/8xZYAqjxoasG1V97jNmy0mnStb6O1AgQyZtXcYZvcNVu+28r518+lbDYiRr+PiHmsIC1e",
-	"/sWcuadB4M93Ge+l/j0huXAvAgYfpU4RrzRZYIfxXzEHzjgrzD5zIgkkNYU8SGsjeUkypB3zwzjyOZuQ",
-	"ELyYWdnejFwSL1UOU8ml7CAQLY19yQNsu1sOrEuUkUV+/gXBj9mNbifWq+TwNsRuNdhZSK4pudna4sx4",
-	"W15eOahgr0S1eQZRf3GyZwzBTdAQDYTPiSzLEml3V8sQ2SzUx3y8csSNjduZtArYWzOHqsWTKNv5avvW",
-	"VG2jskCLpaYMlmUOyp4cVI9E3agGo235GT80MWk9CaZwhmfl6s2vIy4xihi49UiIZtT3KWdGwckAmTqZ",
-	"dY+meBRax7XqsBWtmHFupa5rq9XsPjggYXVoz9FVUnSclU6f0P/cb1p1cNXcTYTZgPFAgw1ytPbswBA6",
-	"oR2MwHEC+j7YS8chIS21XeTMiMQelthpo+cQCwT1jKFq94DRCeNhIeUXchGT1TX68ZOWQlX4rXWovaOw",
-	"Ti3+pjgV+NqxU0hvtIa00bZ8dFuGu3/4oCzbNd5aNWZpaLY2JgmeAYWz8hwsUCujhaJVCKXtlMchmtOo",
-	"YyE5i99eP0djwUGG/MqcZLfeScYJH+lYcInLEo7LjtCux7zABCW5MZWeQDY9HxsEgEyu2OioYdvgj2MX",
-	"TM7Z/gugaJvfZ5hF2G9lHhjj+9fwCD05u6wysuuo0u9KgLSbLsH6tdd4ebtxXZcshSmI22UCd1YUKOoL",
-	"VtnstBC3XYL7FafsBBlpvaT8tmOKhg+iTufQjQ8c/soZgg+bq2oTcbnpIrikxWgZhDOKKQ5IUmsazfBc",
-	"i1RoDycABECTgtBNiIPAVBXHDMGJQfKnLk0LgZLm5f0cWBWvv3j16bVvRgRso3WhqYDVTgZ2MUc+HhH/",
-	"JMGHjFm+iW6m1J1CDr/Lg5wnJIsPeVW5vlk8gztLyeMmxuxCZPdK6FhhF6jiKUswbRnJq9K0EmfbYku7",
-	"5ZSp7VhZ8mK5NyQDBGte+i48FouOJx9jnboCqv0Fy50ELytv9Gsip7yCnn55eXmGZvBCUlllztw42swO",
-	"x3jyWB3W2fOLy6zrR/9eOMQcbVhYtQEEzISlTrHUhTwZZyQOQNLWIGcSSMdelLZFqP8P+VV2XRUwYZd+",
-	"LyNS+VLmuh0IeioFEsQNidSdYrJRdk3EmQ9RUiCbyimZw1tCK8g5HIrkdKhLixcqoxTLTixhiDYTLHo7",
-	"NTc0BjVdhRPqe4LbjISttLSSZphLGWBJyiJLWgUsrZ87xWIIuy9KfRXGL/3NiOCQhKt8tcRrWuZg7lY4",
-	"mFPXFlye7z8fN/rf1XacvSyrku1jSYSpk/+Kj4wbS9dUgstJKltkVVrQYCUJr7E/FMTlrMyueqEfJNE4",
-	"alFe5BMP5ot9ZgANMtMiwVhZR3M0VeJEodrl4f1OLSUbItCgUUBlUJ+0DkG7jseRb/oGQJwX8dAeFih1",
-	"xO7HlMCcEmekJPIvCRnpHvcP0wgZ675/8fs/Gwy8N0e3LfWfXvyfS/2ffuY/g4EeodywnpDV5TzCkOBS",
-	"1ayGX34DeUzdwvr8rDpNM46sieNd1VUe3JCRO8WyhwPafmXqzdZ268WERM+anG8zQy+ts8hvrgQ1cqCY",
-	"weUCNSohNdU8Vd9V6ibMcxFGbhLW4UShn9H6DAYaC4bmM1gYMp2T3YvorrEwhj7DfiujsIoqZRYiEh0R",
-	"rnrV+72tzdt+09IH1zLqYOsrMi8RuPPExSbU/8U/+sV/qRS13v17n/yy/WdD5/f/Vaf18LT1O9z6ofXy",
-	"k1IkreA2iYgdG3Nbes2tGBSWlHA76jy8XyPSvJJvFefXr255/i1p0x2lrSVFdNeWHVaz1FpyRT5Lwej2",
-	"YZTlAHqkipFt2WBzDpo9EZbnRQZFY7PsYfdY/bKysXpWIbjHJ/Dk8WV9AX0psNThTMvQdSHnqi2zLx21",
-	"wNXKzwdIm31CMa0zFobs3PHDpbNvzhQLBQ2WzHm7hA+Vhzlo/rOquc7c9TKXYzz4MhZ5gY0doGxtq67o",
-	"Leyo0ay9tdQfVqSshrcXoxqgQKrF/YXE8xzLTyhfGlKxmIXH4PyBceMymUkvVhs1Y4FfWziK5RvfDQ8v",
-	"W7V+Z81Vv9+cX1s4RNzU/+0y/rye/5Z4u5A8ABvJbLdc/Y5x1+PM8Y8fGm+uFFAc2K6DsOcJICCWE+eK",
-	"kEDozspQLtus+x60ZCYnqXtEF4uKyQwUzi4aAK34+ELsWSYfqpZoVGVMXVSGK2M9qx1svo58UBmSnvD0",
-	"RSx9ztw0123RHt6xBbB6l9Wbg0SGEt714vJzKP7fROdffI4ODw8f6ow6jBxt+HIQH48Fkc2Y/muyupbh",
-	"bTtWtwsiFV6U3BL2fX4zjBjE6XjDqgJ3EN6VxmZiiab4mijkgA+bEHQC6QZTrNQH9Hw8RqN5KbOrND/j",
-	"yKNyCDXcy0vPnoWkpSgPgjd1hj9liIzHxJVozzl98ejp5fDZ06+fXg5fnD9zTGcDQSSakjA1huqCf+Px",
-	"8oJ/Lg4h65NxWRqHpIBSP0POgXnZQWLKbwTac/QTJ5m3VO1t/PjP/o8f//W//PHP/9mP//7/LVsDeR0o",
-	"uB2GxKMhcSvO5lu1Q+Qc+HxCmYksir8QCOumPjdTLggKfKzbHpuR0Z7LPYJavWShOtFUoF9dPP9m+SEx",
-	"cqPLzo+wj9mycK1JiJmpWUSwO1WU3FeC34QKCcmtaqilJedLCk5AVnMF4HAhNeTot4qgk2ZgbwFqOIjs",
-	"pSt5pq6n5U6Je1VcxPPTF5dfrrGGmF0XiikcwErK4zgnuq0H5WxYaTX61rjmMJtzpiMu4ouKaV4scJcY",
-	"lYoYLqgscyzHxYtrVNaSiXO3dAfNCoJWAqT2NRVpTwaeKnCwQB7KeElMerfVraSKXi89+7Wo64vzZyfI",
-	"GTQGDQdplYbKVeDPmrRMSrQY3V5ShbL9y/0/+cWWiXGyiVokuKA57oQmK2gUNkk2gyZrjamw82YA7Y0H",
-	"jX6rd+tA91CSS91M7kBMeZC5gpAwclN2+LXo+OK+H6UhtHWKA61MqzcFxKTmxYYwuAppr1wzuoQy+Ibu",
-	"c2bydeKusHG32PaAneveSkkUQkgE90Fz4dCwiV5DzXfPC4kQkGQABMLEhJ0+e/b82+HZ+dM/Pb18PHz+",
-	"4vKz5y++eeRUFWavZh8bHloVs9kCv9i0nBS0g3hG2VWJaAx2wMqyR2lNo+TOhWLib5Lvbg/SSi3tdjuV",
-	"A7E3U5IQZnPoGJUTd1LtO5LTZaWRFjd40QYrBK3FX5w/SxpoU3bVN1MLJAjzkHNqutKa1rWfaeOcDvhU",
-	"C7lU5Kss4rOhd3kg/OGRe/kw+HVv9rvwwVevv+2O3mZTGE08RcWgvdZhjTKhSw0l+QCZkj2vUTY8vggl",
-	"XkUiCd4CTI5z+WCI3TWX8bgrWiNeGvsFVWAND18o2cegpSNzAwVWlCEIwjux/X661XWuA43hG2vkmset",
-	"+4tNjw9XqeJbtcPTuOgOvEU5szZqrmiFXe60g3U2SWAnbXWgGXGxZLKuEVjjsJe3BNcWBC/xmpuiV9Ba",
-	"L1+tYuXCTlbkTNrGOdERUoqfhfo8jGSOIQ+AVo0LiyZl+lasklmfMKi1suszPKwWh9mQ1b8VMlydZ1tC",
-	"DRfngy+OAV+RdK5Wpz5HV2vQwtVcJgW6toQOrTa6hcgLMXJR8kd5yYJ45IXYsI0aBanst36qcDLGtvT7",
-	"d4uwJQo1udGK6bysZGQ9hP55IHD52cHjE9TqVvm2a6B7q7uG3LLKAlaffB2RpFT/gmdfc0alrre6zX4W",
-	"O9EzVlBf1yxYVHTGpxJteZF4CNgFLXTDzPilrBdm8rEkzJ0PZ7nOFw96tQPdTW+8XL7tVaNqymKRNVNY",
-	"DySoRrPhqX9n/K9RUEl6ytx6uit7pu7ILBJSt4/ayzpwckWMl1SHKpIcrZeXBq1HI5+6ZW0r+Q1DWCLn",
-	"yWNTtlO/emBywmvZ399uyaliuZLycHOzZzuY3b7zItDlYKgI/yuK2DYN2rDrwFKEX5wMm/HEmNo5uTz2",
-	"1YJ4zBiHmV4Bh5mQnAf3jzIW2/JusAne1K17tQoarNjgycKRVc6oXNy07m4pcGxF6sxwvA0kT3ucrXcz",
-	"2B4crwW4yUf3PxJIXQ6ahQu+pKS0Aj2WsTsf/LHUI2mZZMySHEwq+ijyZYjRf/qX/xwFIYf/jkOSCe5W",
-	"f+uEF0Un1etZJqofFDamGz/xSXUn83zN/rUMXzigwysyzw/26Xo1KbE7JcObkEoy7E6tpmH5Mr8h1G7J",
-	"NMhC6jNJmPa7dFtTHoXmDV1hE+197uPIS4UHsb9GDIO9xOPZJks8VsAeSbKrRXorLi4k2EPjkM8yEtY9",
-	"kVnfOoupT7FqQMjCBngP729N61ixQFWz4UXGe5YTuR90e+Xk1ws4zVnDGwfX3ULv7Bp1Vg+7K1S/W6ls",
-	"aqF9XxaSnlo1a5txIVvOlAbLXD/ycpVget3V+v1VOzKMCTobx1y3JSAWnFE2WYofBWADl4lEyQhoT04p",
-	"u6Jsst9EOFcSMSSm1HhOmV+pcWGhMESn+6tH93/74Nuj33S/PPzm01/3zo8vH/5p53dffV5d+Hroco8s",
-	"qJOg39JFZcDRFfczyN1eVfPNEKo21ZAj6lok6/gIrAOyPQUWP8qpNxbbS3WdBA2TfdTru5ilsFVsoYqj",
-	"lQBhDPXZO8uSlQzlKhM4Y56/jcYgifzwkTcFeSFIGPcPr2vcOnx3xq21DFal/XY7m/gM6mBoipQZPEwW",
-	"UwOck6vZps6/RgEs6/wShbaTpelrti7egZOm9NyXnO821GYbk9ZXmtUo26BfLp/NOBuaP4dq2J8DKdta",
-	"M/OKOPHYZ2FeaCLK0PepYJYRGI4r3SY1ohJbxWfFszarGHrEXyYxKp3L89AeIxMs6TVRP3jEi1y530bf",
-	"WGF5kk90SLVuwmSmcOp6hLa1NegJXBqH8TW/1qk0YGHINRZ2wPAMfwhn/wR1kE/wNYmDlOBBvkfLQj9z",
-	"CTL4mA0XOSWTSjhqgfcEkpSEiDBPKHmZQLVhpq0ikJOSJHVx5s/328jEYyNHfWfSwQSRYsDUmNrT2U/2",
-	"fY39iED1QMlN9SqrIJTJTjZVDfJhlb1O79NWp9vqbCPkIeQ+WYMonavParvrSgawao7S5aV0wGRVaszK",
-	"Df24vL2iwn9o1oJG3INCjSb6DTM8ITN12KdnT9Getqs1EY7ktAnhlKwJ8LDfRxiJKCChINKEOw6YqV4Z",
-	"W8ZOz57e01HVHpGY+oNGH70Z6C4x6t+DRrvdHjRubx1dcrJQIVd/BkIA6D4Nyq6xT72hURviljONPrBL",
-	"KMtmVbJp3BZyztMRV7gfOMRH+ss8iTcDvqx5FY+S+XNCTqlud6qUupFPmmiG3SllpBUS7KlfkPqgj5zc",
-	"gTjN9KdXgjP1t7rhoeR86Ctl22kOmBMxbKJQiadeGfNwRD2PwPuMy+GYRwyeuJyNferCwILIKBgaPUp9",
-	"OGAOZSIaj6lLCZNxOLt6N8SSaIe5niFi+BpTQD1dOpSa9puFIOniFRddw+VAfYqm0Qyz9IyM36qJBB4D",
-	"pxBTfhPnCpYFBJcCUWmcta3Wl3VqheeIemgPCJ/pBeX8pnWuH7Weeo4pJwDFqIkmcEwXWg01cuZKiq5i",
-	"NMhBadxwE8CsBqyCnFVywHFAuM4dQ5oz45lpMhYSZBhMpTBhySSxXFFsJFjUqtRB9woRqEe9mF7Dzdld",
-	"/XTZ7mwAYb/bO+40k0tWb/m0rDBFpdh0TmaYgsnI3h/6Gs/RGPs+Ej6dTKU/RyPi8xv0Awm5YWOsNYZn",
-	"OrxSMULpk3pi1ltSSasllctUBjDiSaa2EJi21zACr6Gfbia1pKtWzG6/vUMhIh8pnV3jEyzJDZ4bWIjj",
-	"cEu6WddswPz+yCxFwMnk+medaXvlXrN9k5Pp5O7aOTGC5liS8AaHntiCfy0bZl2td2iTcckVaZpSMyC7",
-	"6O/UFKhWsEcygLlwK/45TbVcGC+9xFBTBSLFAhEgCDpGWtRXO9EwfYIctU5HV5zVAE51XSHrbRoifsPQ",
-	"FZln7tAQcRg9F2KknxQzXCqBsoR5pf0bTAA8ZogRClqioBNFpRHjIaza3pO9xISvxGNl15k8Lt6nIG4U",
-	"Ujm/UGs1fAZyf04jOS3LhtDits7n4oqUqTW2KEO/+vZSiVBKQL8ic7TniKsWpD2phcJRgMEeBk+XMpUy",
-	"0EfGryipPykRgnKG9GdtCCxq9M0oaWnHwAgGQ/N+Oi8O6Fdk3ri9hQiEMS+ZNZ1SzWRyp8zh94FXUjYR",
-	"zbQdlwInDUaJnyamM824eAJm3kBn74qmSQFVn0VKIkQ+n4g2UodAmKQu5PYJcOrb29e2AygskR79gO0t",
-	"zOFSr+jsrf2mFvryZ+OYw0yK5eeO3Fxs9UTJfaOvqRBKHIFeziA3W+lywiS2oqNO9wRhBM8HjHHWym4z",
-	"zn896hy2ETSC0WelhZwKse5EV6TQYl9AwgHL9YZBL+K7ySwpJOBAJy1FIfpJO2GBXByGc+RMsRimHzi6",
-	"dcCAzbC4Ih5S2lMz7kycSQ7UeoSkMpO5qA9XHWmj2bgmodAg12l329CsGbowBbTRbxy2O+1DXRNkCtgJ",
-	"JhgDcq0oDqKcEGDoSlyES3nqNfoNYy/VzhYKSkuAQzwjkkDn60KQoTS+SVO0inIP7YGvVdBrsp92iEj6",
-	"i5vSKw6wRidBw+8jEs5TLBRUcwFNDyuEw9XjyG+b+Q08Zl5++eR1cfmM31QtFTaybKm91Zf6UrE9A1Jq",
-	"1F6no/VrJomWxXAQ+ArlKWcHUFXJnjsxS3+XdTx0S4MWuj0tsptG1r1kd9nmXjn3+9ED+MpIHT0ItTKs",
-	"Wo9p2hkT3Wq9+0BtSl9t5TXq46w4ulv7mBfJeAU4Bqqdu3owFJmzgT7x1GtqSkkh2V7R17j3McBGWy3g",
-	"SN9D2ezJfR18hj2jH+tPuss/eWGZMvRHh8s/+iK2d6gvjut88SK1X2S4OQCKzce/e6mwxWay372E+4tm",
-	"MxzOFbFQQlHTLqqlqWqgc/Kg2B1X9A2b81NQjifCapkmdCMUm0KJZcTJ0KVtIUfshzcqzqGdIZ1m0QS0",
-	"rVEBstwhS7muut8FA/ZQaxaxeB/ns1S3J61AwNjz1+2UGQliURg+apQ1+y+u8YYofb7R796+XBW/VkGt",
-	"9keMCeocEqGuHMqbjcDkaJUCtXEoJ/TzM+7NV4PomlC7FcDLgtmqUGP2eptVDk3fhRxad1c7hBwyd37G",
-	"yLzipZShsdX45D1nfUedh8u/+Ny4AOCDbo0pLjl/hsMJeSfMFQAS4fgC6vHOAzFnED0elFYhORVXQtdQ",
-	"Mx/cE6niOVa6lxQmrUknMUHu0JsYh24PNKQ7WkoynfioFAOmgTZtjQbigJA8hOxBGDvNQ9KjwFoPAt0w",
-	"12kju0/1PdP6dsCMEuxxqFWjqzzHdrWz5xclIyoSMTfemFJae6HOaANKm+m2/V13Za55QXziwo3UIoHb",
-	"EvtjB6NFsI56zQa/MhOvvo+0HmkF8QjhqS0Qvu905H0nC18Q6U4rUThF3Zrk4g31bjWZ8IkO0ynFmEf6",
-	"cQE0j8qaAoBP9b3nF0fLv/iGyy94xLx3cc/6GFPyD/QUSkDF3UErpMxFmtMTsrnidKcu/VwlrPccY84J",
-	"9paJSwVrZtnq0lfim3vqQXXpICrt3+3PTSFpaDQRR0BoSaVdJYOYuMgNpJAEmhMHzsrWMb2GXQghHwOV",
-	"SM51BTrxcPd0QruNk5bLCsY+LsLxEepyWmtZVZdTwtmB3Q28lLeb1jLbtopaebQs8v1m0YnAfcomQ2Ov",
-	"N+/UwN7U0TXUEYSNTz755JPD17/9oaEdEFFIYrrR080C00/iQBW1iCNTxQEiBUowMUmYhOg9dSC61s/Q",
-	"5cyNwpAwd65LV2miIAmeta7IHHpDM+pemd8VCb9hJBwmuRF6s0VxwqRK6WQq/aXpuhlvCHwiWaK1KxOt",
-	"DRcVFCV1NWsLLfo859/Mdt+9k1C2YCXGlt5WIssnP20srNQoQ4uoQIS54TyQxEMYigVLtHf6+KLVO77f",
-	"evL519qOkweDZjkJ2tyGbSN6Q1y1gpC/aj3+zenXZ88e2wkKhloUEXdV7NilKfq9oKCdlSioXsN7RC83",
-	"pJYrQsMSOvnRCVrvu9x06nl2fRIoU1EUoSySuViEOtBNfMA8vnXK+lnkXyE9Qd/koMTrNvElkKBCBTIo",
-	"jigDC7oMMRMY7MFoD/s+iqORm9qybpHrAq1uo1MT8ZRpKmdmiNl6iSXcALzunrQJxU7F0++2Qr7rD3KE",
-	"P3NLBuk1VpeRzDHsgguYqwCC/75J1z9v3rAmlCx2eORR8I5lvAOWMcNsboXrc9uKrvtkrMU93qQVOxb6",
-	"TAy43PlM3r4FeMaviSUxbF2vai59OaYVa1uMTxCGhHbHDh023SI1mwevOpQ1qtTE3ql1ObuGnViX74xT",
-	"tRmqZcXernnqYf/weMcK18dv6v5QLNdLSOoKnFOtk2ymg61MhUsVts99grOK0z0Rlx7bG6nJvCZihHiA",
-	"MVA2IMYlrZohRWU8fsNE0pBrwNKOXMZfH0aQCGRoh+gjKnVsk0B4gimzWndVUfNzOLE7ovnBW/TfLskE",
-	"RLuTKTcjgGdRpkTuCLvQgDXkEhBtMTnUZW8qPXdP1OMt++2ysYmHL+thcL6tp/aHJ9GYTfR3f91tH1uu",
-	"98iXNPApCYcBCWfUhwTi406Ketc0qKWRr6CGp8dVmXEAB/5zyTcw0JVCoPnBzjXIpTtb0OGAATGkLmS0",
-	"c5HG3uZLOEHeIpsjDvnF+kdo6A3t7aEK0my/b9JY7Sx5UwNEZ1DrxFUwharJ9Frb6DRRzRk3Y5thDZPU",
-	"plRdpeNzKDAgksRa9fq9uC0qDglK4NJDo/mAOSVw6qAD1O10Ok0UKppCPKS2wxFGN1PuEysxtIwjAwxu",
-	"wc9VwNLaGFgP9VZDqh16wT44erTSwVUxY1PW7C5l4t2kTMDxlxHGLGMuiX7OlZOWNnHxyVhC4gNXMoGe",
-	"5CSlmlQi7HNGErpKPEP/gISpJyDwt8uJyp258J2FWFeCy5Lk90uLB1EvyQ8PMHRANoQnKQ6dEtXSXPFV",
-	"O2ZUmhe/0FZFU2lQSChlYjP+pq7kZMyOzaxxMd5PDNYV0Lq5gbGcZPc6ndUo8A6tjO+SdfXqs66HP0fW",
-	"dRdSGoeULuV1U86vWh7x6TUJTVk4o42WVNLV/fN5JEf8dRzG8M3zy6df/Hb44vyZfm5QRmf4Je3Kx5RR",
-	"MTVdBtLyelMsBuz7iETamnZDhERjGgrZRmd47nPsaeYqCPatGLRi1Jmp1aprq0CNTl338J7QBQh0ZSZd",
-	"J1HsnyCMzJ6Jh0J+g64ICXRJV53kSCT2sMTaTidMp0NPm08G7FPk4bloIwfsUZA556jXBGZUKsDtoxfn",
-	"z/TSQ+JFLhTqNToQtHU3WpOcUjYx6hLnV2LAfHql7u2KQDCIrgZTpmp8yfnVI72FeXkpliVGUKhaXcNY",
-	"qt67oD/od0tcVSns6GoYVJtJSWXtlriYVz1qZO8z6fu4xeInWEoyC6Ro9A8/rUvCDeBYcQ+6wWpDIZPI",
-	"tVMFy2Wv2biiTN2bxqG4xVycdGk6WMQlioiHjjsd9NTUDkUXuljmY1PdkpHXMrfEw8wSU/cOwV4ldzjM",
-	"GFri4uLdTP1wMF/qEuH1bZH2nWkwKzKTU6RmUbp6CkB3BVSKZhwFUtYRWaR8mp6yelBJ0rW3JSQynFen",
-	"fp9FUiCMHAUwTjzfPDFoKtkPyHTfVKqWIdX0mDOXoL3RHN1MqTsFmpw4OVwf05kYMGqIui4UxhTRhs+T",
-	"smORiLAPk/HxGLLBMdP2pLgwVBsZYoM96zQUlWdoRJIR9446D7Ul6oYKsr+McJ7DodSQ4+MD2YYof9Rb",
-	"Q5bf0Lnz0RC5hyVELiDMo2yyiM6tLgXbYFIlDMdQ0URmCbEK/9Zl3fqgUCg1npTBtoqM20RnDpUV9Bu3",
-	"tY+vtDx7yTF+w5GI3Gk62V4ql1mShRakLBkMaRFsv23J7xscQjz9UJ2GYZrxYfASwoOydGcHB2PDlyK4",
-	"6hJgEXtCUt+PIQ5qKyZHpo/j7QdWyXAOEjX2MvxqXodb+XxSrXU8Z1DDEkpETKxqwjlloUDkn/HJOxWK",
-	"dUFYcERQbSSsrA+YtL8pYRWrt9ZZsBrFVmE5kAdbtZ641VhZvcKVup5uVUi3eoAeZbt4flrZh7NT2f6y",
-	"U+g52WnWqIL48P4C3mmFH2R6K0JDxbR9YlXPRDUr9EU0TQ9zZ52rrNjrJmUVDztlPQI72dr9i0vqZ9ru",
-	"gWkpbpKnZZgkDKK3VS0h0/5toYZg1bK90xAKGkJ6Oha5hT9TIhunvleEGnytHm871EBjGGVBJIdQQldJ",
-	"n8erdELoKhJlfa6+Tg2fWQzhkbQnMk0GthphkJ5SZYQBTO9pCguBBmqtH32oQVqJ2tRKtgDRQF511MFZ",
-	"Wl25pPoycP58weVTXbrc5RAJ4LiE+nt7EbMhDv3dXyMLdtAvUf5pET7RL5GGIvXYhqd9dIC6TQVQnU5n",
-	"3xkwUxjaKY7hxDWBIU7CsZ+odesKTLp4mQKPNPVgFMkBS92HekFgeRxHQr9sVQtHEfOJ0D4ZB1qBDSNd",
-	"BNwbxkXYTD1xNQhnZZowwPPm0QoboehqyLfLSIQSclU/xvGtUauVjqtKrzAC4F38wduNFQSUxiiWsAsU",
-	"MsusrWqFCyo2ep7IN0A31FhyXQdOQDlB4iE1HvESggPJpNnfBLh+FUW1A8GSvnT7J6bJoNbEnaZudueF",
-	"PNCLiGe2+0ozjnzOJiQcMIjcaqNzHgFd0jH7aXR0ajdcEPMMcH0xZ+4pHMwWyzSqodS2TNPJ1TAtXdFb",
-	"rdmYq2jU7qbVjJoZivNyVTEn2dDihMa0IGcsA3xgKRnvfcKiugOd16VRNa3hKJIOb8XK0gtpiqmpWml0",
-	"OSNhjjA0szht7ppK5HGiTVM6lGlOZNyzJBZyFtIEvY92NZafmaVu0ZTgeTa+vCwq/ubP0lpgMYkwA6jP",
-	"9UktMAisg3rxvqsMg3Q8JiFh0PNllISPfORhzd9OsUTAELXTvBQnbnjke4b41ECIZRVO4Ubugu/eVa6u",
-	"vtp7QutDFWrlShZeuNBN8m9LlT5ouQcZNUAWDWHWuia8UkHjNg+Uy2kSvdWVql3GyL1Lpaq3RKl6uAOl",
-	"6i4l9b2JfMtQjoWyUbab8wFl0CiwUufShT4EcrQ5ykF72uUh0Ii4fEaQg3UKIDx3xH4TfoG8Fwft6T6E",
-	"wqhSmVcHjIdmWOfEyiu7J5AThPyaeiR00A1lQjfOkWkL3ntiH9oNBzpqzkF7mM11t2mEB0zwKHQJtKQE",
-	"uWy/jZwZCSfEQXvGYLWPZli6U5LWnQObk1pMH+E4is4PCfbmJiRkwALOoUycuKJBQDwQ/nQoHTSTlFgS",
-	"dTxYRqKpzXrNNC9W/TNiiirvW/asAYuz6SYU0mB1vQM9iNNEjpwHprdyHKXntJVOCmHKjs7JRY7e8ZB6",
-	"SWc1xlmLzAI5R+aQmvBEi3Qm9i9TJwncd1gic3jQ6El/WaLV2hMqjRl6eLbGPJwhH49A3zYDQQyJbomn",
-	"7cP7bXQaz/mK06wC7uhwbHUWrImIL4gt88P3ntbIJWnpznwxqJj2fAoU0POAsNOnLXV2A2Y+PkHOJJD6",
-	"fJxJyK8cE2sJgruchjyaTOMvFd5iSUd+KseLfd2VQYdzDJjZQnJ+aZSmi0PwmhsDbolefw4biBOzNQau",
-	"yRW1myPkV1CoItWk4mUB4sWg02g2oCV/oVhV8kL/DSQKgyogTA9lOF7Ff9QszQZsq9GPF9BSP7fgR0gt",
-	"No7RERbU1XJHYYQEeBr9xgyzCPut7BPD8L6GZ+iJeSZDLMlE7Q6Q2fRTBUTIbv5c/wgVxRIotOpLJmdg",
-	"Ly2QuZXh7qjnHnpH5Hh8v7C0S6XZPTm7RBfwc3Z58aLMWQEdjk+LkZuWHkqfmabM8Xv2Ls58TGMvQO1F",
-	"x8dpP8id5tll2WGWrVUJHOnFFn/tqcXXlic00Bto37b8BV9sBgzY80xtMhN7A/82tB6czNuHDuNEXhEC",
-	"zEp71ko71SvdCCRggb01b7namgbKrVYaXun2L8ijukbfitUl7fme6mapH5VEedTr1T0EUxXEdI99F+Ko",
-	"voaUJ3o0JK707ciorPi5QDDVkFodLKVd0PqtJuK+lwRIWX0rfSzVz2LOXPSKj9rogrihUluLBZ37IBMN",
-	"GLSqVXBhxFQtMKgf9VmYn6vZusb5rcQXJGfw3ZsGLGlKsKb80Lxa1zIycSvZZRu7vv7ZXnjyoIyK6ZKd",
-	"w1d8lCWIRf21c9zqHV52O/3ucb/38JegW8ZRhGq9L9P+qZ1m4xUfaVrU7Xa7vV6vd3h4eHh0dHR0fHx8",
-	"fP/+/fuffvrppw8ePHjQqCBp3Q2Jr4mdNeVKFhO7MiXa3u5hx2wXWl9LEl5jfyiIy5knGv3D+0oNh0hg",
-	"BXXLxmgq0WvKIZfw8WUamFbcRJHtq+FL9pHrK2EQLQlhVghxcENG7hTLHg5oG+BuBbNtAcorTAQGeD/6",
-	"eBBNt5KqKDHOLiJ5lTUpotB3dByEloxAm8Ejwf1IEqTuVKlScLfoxfkzrdgq+IGvnCePL20VV2mNZ88v",
-	"LhWx+hYU8AwJS4zKSBCmtMhFDdDtL42qdZLmHmiSO2AjDmp+SqoM+bToaVMXfWLgysUS6ffats6/5wwa",
-	"g4bSfkFj4+GAaY1tH5IxIFZYt6LmY7vIBpagIULFYLSntd8ZwUzogdRpZZBGHdqAFU0D6txiDbuN9Mnl",
-	"Md2cnlaWqYiN85whhSde5JMB29OG1VBIJOks8fSavJDYDazH3QfhRy3cdgxj+LBt5yw7A6Y2qc/BUnRT",
-	"t4itlSoN+yRJ1KdSe8ljWFVPjRliBRW7jU4V8KEbKF4CCX4hEdy/JqbAqM95MMLuVRMFIb3GksAV+pRd",
-	"tXzuYh9hzwuJEHbEjzGJOKfPnj3/dnh2/vRPTy8fD5+/uPzs+YtvHjkIwn4EorKNvol839irjRoObf7B",
-	"a7+MLW8WAARcXGNCTt2OIWFEppR5CCP9lhbebdk9y4sTpSq2MrT081b8XTl3OAu51GEOu2MRQTyHYRC3",
-	"zUYsfSzeuRsJyWcGrzNqS0aC+U1L30vLmCpaXxElJ9oiTPF09NfF01FULj2eL+EtZJ1SyK/Kj8mYFnLn",
-	"lKpodU5KDZIeUoz+Xv6cgmjkUzc+LkMvNBGY8ihzUlVixXsiK9yuJSusEs62qua/IWTqF2vD6BLJO/21",
-	"WvB2u16PHI6P8PEoL3hrl1ERBEzN8axk+T4iQXOB3nJ3ouuc6MttEZYqQN+9Oll1B6X60vujFjXfqQ7+",
-	"gR7ayzU5xAW+huzCUnWSkZvE2qN0CmLZf1Y1F36k3ucPylaYFCgr1Z83sBgevElMRQsLmungJWHpcfcE",
-	"cjkb04lJaUN7NO/ho6BTjdCUCskV/Ek83zf1TaD5jE5rsAYVUCttmV5SFXS1tsFwZ/YcvZ33DW/sTbwX",
-	"ddRWh+pVY7vsLS8s7l0V4wUeay51OJcJ4EGnDGnDiW2zAYtIxnY0YHEkgQ4aALP6SdFM0kcdBwnJA5HY",
-	"RXRsvsgUYoPXtCVeIMmhjioKSNiKOVVi8YkbRC/Bp81DzRLWbnj1Up4ZS3drId4Ow9LqyHyWoPJRyC+r",
-	"Sdrri31357YNL8JCuc+oNflQw49ZCKxiZh+5QBjHMu5SIDx4xUeLy/6pF1BIXB5CPWzmEVNIIrb152r3",
-	"9XXwn2JpaE/HWuhqgDG72x8wkBzjSAeBZtgjsY8a4Uz4Xht9aSRLHkmfXmfk0yYSXNfyI5J4cZyjjrDT",
-	"dVJ0VoARUsUyJvkrPiqvG5I9lS/5jW4jBkcjuWHUxaokZRU2oDtFpsKG4eSN/nGnmfIp9ccMv9bFPiBv",
-	"frdFolJym2TKGKdzpbO72+91+p1O0dndGBPpTvu2Rygp+vTl5eUZUqhU4RF/+PDhQ4wxHo1GI9d1Xc/z",
-	"PEIIGY/H404H5qkT5LOuR9wsaZFDvLPAIa6PpJs4xO+CBpYGDdRnkTr0OkbSCvaoADiPiXdVQ4qNxlNa",
-	"CadqK/G71cpW4E2KiSzjTXG/h2Q/dojTnqMkRweNyJiHBCXu5/32Qj5wMWfuRVyodFtktXYEUQVR3TK9",
-	"fG+IQYZgrioupxdVQQ4MNLziozsTTWW2HfZsgpCLEXw3NpoviM5GyaD2i/NnaC+JZTQRBTyM/Zjq1owz",
-	"U5sgqcnVsXI3BmwPp7k7NyEOAhIq3cnO0kl+5iHCaIRDgnAY4vk+ytkyoSmcBvv2gKXZECiXDHGiBNvS",
-	"ZAh0yuZx/zclSoLkpObVa1eisu7hfdzppbOP6WuSFLSOg1NSBUHdnKYVDlTGVtfYRCHBnoIXE5r05PFl",
-	"08j1ApQMD4MTT5cT218mKyvUu6OOb5c6Nt+hv/Luempcz1rhr/YY709Iy+qMeHGtEN0CgHggsyVVItYy",
-	"VBkPkdV7+MNg67VtT+o0v9Do8g7kATV7ldUJMX5Ty/Jkyo9VFx28MC882Ub30rISaAllw5FH5RDsLkON",
-	"DI1mw8UhVLBkXEK+OFDQ1wENiTcMic7TSN9m5Ea3Ax1hHzP1fqdpylynL3Egt8mfIZlQQEfK2TBHnAWV",
-	"CX2Ku2HU95PER1dpITbPP+ZIcxBapbVZCyqTn0A+Xb3KQxtd4isiEBmPiSuLFaqKymN8I5t72SpA2Ti+",
-	"VoOPXTZZr17mzxjh7upf7cYFshjHE5YzxSFp+ZRdLeA66p1nlF1tudytlsZNh4RY1IrkNNcoYYQFMQCr",
-	"l3sg/OGRe/kw+HVv9rvwwVevv+2ODq67jXolUjT+CKtJA4jDJWM2CtXi4tJwiYjpcVe0RlydCpRq0Ajc",
-	"6Hc7pj5lXFLa9LY+TH8xb1b1yV5e2BKqTHtDU9RaNziz607Xx9TM/VYW6oWzRwpUSk3FH6/dN914Bpni",
-	"U1uUiwXWNMqu7glTUV6N5ELTXWhv5ZgLc5LaERhNYbfo9OwptLQyMG1q0evhBmzPpNjAKvo6w4Z6cfkK",
-	"qDWCJVTRvyfUMOLE9NqnbGL6HxBd6laayJp47H2TrITZgDkJijpNpLuDxVsg7pUuseu8SV66PUi7l1FG",
-	"5e+FxKH8vdZiHLQnCPFQp3NUaidJoHDz8ro1CcvGyG1h28q4tsO6vD9DutrZGV3d8JorpZ+EptyVu3pX",
-	"McPpHVSR9RIp6eAN/DFcUgQxAYC1CyHeVTXMhMKml5WEUGcZZTVrXizUbsWWYlHc3VJW806vddi9hBes",
-	"wn9bprWagi4ltF3d/eRDobN3aGW7L5dSwFV9lXAhm9QKxQjgCvExanVRJj4cHrSrBcfNDUlpE1DLTr4i",
-	"JO7SgPTWyMzOBLiaRCUnvSXXUac26VumK3f1S9+b+qUrCHQAWa0ZZ1SCs7XK9AXvfa1f23a3p1wR9Too",
-	"mjXQJtV+Cw7UxH9qFPWFzdfgRR9Lwtw5NGDrPuiZX020RKPfgFxk7ZKNsRK6pJc3XzNUQFcWaShWMPKp",
-	"m3RH22aLqeIVVVYb1pcNNVI+7rLv2mwFB5Ns20KJgHN/gdHqNP5Gm3mE1XKJM5C8Y4hDe+W1Zvb7dsXV",
-	"uMGKLvyKZhE0c4eQHwjOUWPwsSk5o8THTLZkU1dzdWAI3TKeyCYEqSMq2wN2pjPX430iHAQEh2oxzpPH",
-	"lwjwXcOfQfvSsmsZMNrcBFXWdWQJlqwH8bvs7/S2CZRVSsEmR9bPKT0qUiN2xfgN2x1JWut6lhCjj05W",
-	"qNOCKobcD6kT1akH+lKGpBYpaoV4sbRlRgZk7lpnvLPWGdn7tQxN+RD/hIMulxq3YV+6ExXv6PIHaV9a",
-	"Qi9X70QDA61vX2ovlvs2tyAVEex+Zz0I3WWPmd2Rk/sfJjV52D883h01+fhNRB+r2JealjaQ/A4AF6Dr",
-	"wibUrlRXP49Y3EgUXr4ntNIel4k1/Vp0wgqVyKdXsJ2kjApny4ji57D6D16E6VYRnYfHBZqTtF3MZmAr",
-	"9MvTIu+D0znTjCg4rnsChZCEcCfzbEorAO/ySkQ2+D9HLiJBwlbSjLTKCv1CkNCU1qhTaiERgUaUeRBi",
-	"C+m+VEA8WFWNhdhLYoNcgr+9ZmPMwxlAKmXy/lFjSWmFZv1FxcWYKtZlEY7SpXVXXdrL3ZjwD1fq0BeE",
-	"lGs4WzdqMw8UFUgfH3fW6n2X128ZytXxp/2895J/ecRTUKAjNdVLYr++Ef0yY/+26ssTZjr/JhGaaE+X",
-	"/pvrUvj6t5EiY2piKvetVPwBA3+Wh9T0TXQzxZKYvnY0RJLqvFyr25qZDLM5ZwSaoZVZvy1g2q7t+3At",
-	"92txObu2b28He9fY3xK8/Ug1hfqX5BGJqa+/8YAfxPqDyZRt9BvQKVshDRVJu8UEf2wes0KKpstnM86G",
-	"5s/hY5iq4q4WzE1S9vYh6DuPDMmzXH7QjEHtsKYUs9TYbQH/nan77RvmZBSy7PXKOJ5FcxWTaWDExRpG",
-	"u0riBUXFErkuwHKainUgzmUJ+pbEOxsqF8vU5cL0Eq38DANq1nrvgv6g3y2RhWF5pv0JNJxRNBHrVipU",
-	"IEleS7TnYkFalAnCBJX0muxXScnflwvHDewrPXSGXz8jbKIA4v5Rcma6B2+lsG4WqJVFKlDIfVI1vXrW",
-	"WJO0qps45xq0ay1EK1hVSxFxDaK1F5MUx9mippCkZB6bBIa60kavEC13pH7ifqyzNUqjbzOZYcdGSjEn",
-	"hH3qEm1TAnNHV/9jKBS09nsdq6fkKgKNRowihzxFanSl7sFF3ikiCxURO05H/53lsyl/rSRr2/A4vofw",
-	"ugFGLxLc7iSKrbj6crJCDLqrcld1Wxu495BjANdBgpgiVuaXk+TZ0CO+xA7Cnie0hj1ge4xMMMSeSa4U",
-	"/8iV+whLPqMu9v250rSpO4XoMzwm6i9fl8YzKZZpdueIUDaJczzbA/YoSbvUh2SalQmjsl+RuW4KIIgQ",
-	"UNjVWO6hijr2lKwDCfo8RC5mjEvkQQER6HxvAqPVWDNB/GsiqrT7zV2bmdNLUvFWYhE79GkmBKv70VOs",
-	"u4jzihLVG1gVIhaE3CUC0MkyLcx5lKCdwTXInoYyP3MehYL44x2ZFfTlKpqjpofqIcRDe0o9M1tBOE8i",
-	"0iTvlCTst9+p69RQSIVQzdg5wsOYLJeJO2tNTMLrmMeYnBjgImbwPB+5SHP6rbx0k2dEZJLsHje9VAdt",
-	"ijpFQlP+CZbkBs/bluqRphoUVZkn+vXWDfXsakPpx0m9lMKnL2J3JGFewCmTAu0lPS2UMtdEIywIenH+",
-	"rKlDrYU2+3rQPBNMlcBjbgidTHUh16x3ZeGsbkg8wiTFPjhtsO2xiQleXMyqOMzXej2mehkNEZS/sXdu",
-	"colKVqD1Bf1ZBn7UaAaA2lkXVtk4UGPS3F7AuX/Ptu2nhv+MH0AXw8zF0FtzgTGkbMlK1/G59m8ZENHS",
-	"gfWxel6xXzQJeRQI9J/+yX9fMMzEAgT1SHKg+jjRLPIlDXyq+cIcBRnA1GNWnIyuEIR4JEf8Ndr75vnl",
-	"0y9+O3xx/kw/MVRUNFFa3EFXdEAhgVKh+7DYa0puTLSBDO3Jp5xfPSI+vSYhJWWLOC/tfRzfuy6KrwbW",
-	"9Y6sbv8x4h7aEJ0vr3b78vY/BwAA//8=",
+	"7P19jyNJmhiGf5X4UftDV+0mWSSrqqeLDeFQ090z0zvd071dVTs7O+xjBjODZEwlIzgZkVXN6S1DhqDT",
+	"SfABku3T+QAZsAC/AIYh2f5HNoyD/7hvImj37r6FEU9EZEYmM8nkS/Xb1knY6WJGRj4R8cTz/vK2EfDp",
+	"jDPCpGj03jZmOMZTIkkMf50GAU+YfBqqP0IigpjOJOWs0WucTwjC+vE9gWiI9qhE00RINCQRZ2MkOZIT",
+	"goIJZoxE+62G16DqxRmWk4bXYHhKGr2GmWJAw4bXiMmPCY1J2OjJOCFeQwQTMsXq2+QNns4i0ugdeY0R",
+	"j6dYNnoNyuT9o4bXmFJGp8m00et4DTmfEf2IjEncuLnxGqeM8YQFZEqWrMQZA8upALcumJ31wXykN6oK",
+	"QrOP7xe45zxcCSGaqkG7gPNwfTi/iPl0EboziWOJ+AgQUtIpQTFmY4L2KAuiRNAr4qFXXzxCh4eHJxmi",
+	"/piQeJ5BPVJTl8LZ6La795udTrPbOW+3e/D/f9twgA+xJE313UYKtJAxZWOA+cuYJ7PP5+WbGtIpYYJy",
+	"hmJ+LRCOCRqr8SREwznaC8kIJ5FEfojnfiXo8MZgOM+B/7OYjBq9xj86yAjAgX4q1E9Tzgbmz8GZxFJY",
+	"MBXIz/jYkIZFqF+waI4CHEUCCRJfaUDlhAqUzISMCZ5aulEFbo4m7IYGPONjg8LrAGwwugpO87gSzs5m",
+	"cCax4HE5NviMvJGDAEb4FqFnMbmiPBFohhVO46EgTKIRj+HpiMZCwqNK9NDzVeD2YaejwMZvnhE2lpNG",
+	"77DrqfssSaym+tPv282T17/4WSlmP+Pjr8l86Y5PcUjQNZUTveOnL5+iSzKvxIwZHVySeeWOf7bRjj+j",
+	"U1qCyM/4WKAZiWHzqiCK4F0XGHMlG73jtpdBpv6Y4jcakuN2uw5cQG2X7p4+ZCo0zUV76sAVYJrz4igi",
+	"McLikoRqZOX5w8sVxz+eyeYRbypg82jQ6T6ANaR/VyDAK/JjQkQp44WFWEgdJIj1KyBUqMf+b5pmlubT",
+	"0EdUomssEGbimsQkhBcr12bmqsSYRrvzy8f3v3vw7dFvOl8dfvPZr7qvjs9Pft3+7dePNluvopWJeBRh",
+	"IZYe3fWEC2IWcU8gAa8hKhBlhvioKaqWpYcPYMw2VN1CaoC/ECReCjWQHEXKBYmrYFPPKve7u/4NXSp0",
+	"7EzY6GwCGKOSx1WgmSOd6lHvCcaXeEzKwQNuwZLpkMQeUsIN6lSdqBpaTuM6Xg66lMJ12vB/tcA7oz+V",
+	"gPhUkulq8queDYSaoBS8rkuCuy4J7tYA7hWZcknOeBIHpOqQYxiDBAwyilCniybkDQrpmEpRpfjoN2rr",
+	"PQ3cGXaDw/CIHI/u5ynT/aPVhOlsguPKNQj1EEWUXS5DUhhVH14RDY6C85PZr7rT38YPvn7zbWe4Ptjn",
+	"dEp+y1kFBj89/eZUi/M/cUZQiOeKK4RowpNYi8pBIhFlVcgjfyrHmsbFuSL+2VpOBcUHZxPMxhNMV63C",
+	"lY1Om7/FzZ/azZPBL/r95kGVnHTOFxf4hIVlGgt5U19jkXyVvtLdRF9RTKIKlRTt3wWlW5tN3KhpxYwz",
+	"QbTlwlHov6Us5Nfq14AzSbTSgmeziAZYwX7wg1ALcD6vliYxjfQ7IXA1Not5QITAw0jtC4ljJaU3CAvF",
+	"AKemD4RHksSK9sdS/Q47thF7fgIfgJUtt1cgBQIakhGPiRKO9LdbjRuv8TkOjeS05eopu8IRDQdGnHLW",
+	"P8SCDJI46iGNIijkRCDGJZpiGUy0hmKuxO3sRSouKm0iUmhDQsRjhNGIkijUMhWAD3vimjIecTaKaLDt",
+	"7gR2mmxbHNMXwlFMcDjX2qVA2EjrVpaCq3E7W7MGBHpvbm0/cApLJueDpmJBI2+okOKW9gG+REX6sUQQ",
+	"jQxf8HhIw5CwLVc8SufJlvwP//af/P3//F/+3b//d3/3r/7s9//6v/vDf/9P/+Gv/9Uf/sVf/P0//Zs/",
+	"/Iv/5e//3X/19//vX//n/+t//cN/8xf/+W/+7W0hQExCwiTFkWaIcA3QMJFwQzFDOFRkVcgYg4wKm2Lk",
+	"2ttEhrxs/M5x4nQtAGBTvuHyC56wcMvdYFwORjBPth32Zqgj0c92v+JvOBJJMEEx0YInrOllTAPyjAp5",
+	"wRLN126HR87Ud1BEhew5RkCrvx+1j24J+7PvooAnUQg7PCRoRGQw0UxCnTPshRb23wHDTOIIGSMHCEG3",
+	"gd0p45tSIRRT5nGOB+rFWk6ox2y5YK0IDaxN1HzYWTfjKQsY8RjNYn5FQxKjccwve4pQYankGsRnhGGa",
+	"jlX3MUR9M39Tje431HpmWKQWWqWW3MqdsVBIfEkEyDLGOA2mEJyuwkPG3JoHm2pJ6MWMsNOnTSW0Otv/",
+	"lP1AAvlUH0v93QfxlkxnEgyrIplOcTwHaOWEar8bhZkbXuMKR8m6+DnD84jj0EtXqtfGLwkTBcS98TQg",
+	"r8gswgHJw2N+1KSVaeA2BCk2U5lPKwGGcdaEb1swkYFbg8W4VturQeKJRNjo7bsCK9Ppb25uh6Lpk6Wc",
+	"oQlWuJU/JAtQhINLgai0EIE0bAY6CKi36DEFcr0tYzNrD+1s2TYZGKhA6cPb2ZzFDy0s9ha5uPn6bTNx",
+	"/RV1+iCu5Aj62ZwFX2C6/WEaYi7mLBiM9IQu2oPJy947NQiZQbd6rlUsXOG5ufyITmc8liRsITAOK1Fk",
+	"DBgxom9ICNYhRq5I3GcBjmNqaPrFq2cemhAcklh4ltQZgm6tCmjIw3mrzxpgr+HPcDzeVlxSMw4k54MI",
+	"JnN3WGu0aoACXnKO9Jjb1aDt9+BbavmYwR6A2ggkhMwMBblgOJETHtOftka2xJ0q24Tf/4c/+4f/+n/6",
+	"w1/9D3/4yz//w5//m9//x//z9//j//GHv/xz7+//w3/8h3/+F3/4N//73/31//P7v/nL27lnWlFy1Scl",
+	"rKJZTARh0lCWC4avMI12IjlnMzkkhcRXSoKVRKE1jmk0R/mRjntrqSvrdvAmxBIPsYALlrCY4GCi4Go5",
+	"n3PDiCC+KOYzEkuqxRjHn1tqTjTuYFfwUt8aKvqqBJ09lkRanGScaQf3gtlQDdEnpK2NRdOh5/rxV3lb",
+	"Sl7mPKJsPEiYpNFSM26EhbSraF7TUFE0HoX8mkHslLbizcHam1+Ja46tWI01z3oNLUiHAyyrbb4P1rP5",
+	"wqTmHgws4i6zNdwTerEjnsRKIo5xIEks0JBMKAsRFpLEVFyCdzOD8Oc///nPD99891MZAIq/JDEZpHi0",
+	"1FK8eEoTLAYZfLkJcvs45DwiGIh8ARuOan1HLXuQiBX7f9I7XLr/Kw8Zog7Eqqtsrt0zPfgG/BaDgLMg",
+	"iWPCgpLAjEfg5KUMjSI6nkiEJeIsUHcv5kI9EBKzgAi01za3DgEo+7mTbJftjHYAuDsiCZ42L8m82Sk7",
+	"cUaDS/tOHsjHVMwiPNeWGm441ATHpGn41AyPFYhaPbieEIYSJkgByEbZR/k1I/HAOrArPRxFehSSUBF7",
+	"UqBJAFS4KVXSFqqaZ6x9+dlrg5hgw3byS/h2skBNlSbERyjmEvhVD/lgFPQ95A8VYQzVv1wmrf42F1Ko",
+	"fwO78nMbTlk6X41tF0kQECFKbnen26517yTVgQvLtuqc6rHJLNw9hbwm6sIU+UeJUzlzfn2vvWG5KDLA",
+	"eAf5FyjXIi1OMaV49mZXiljt5aOo8vxrkUakxCZdY/G8itS5QAVzLCm3+6/TDeJDMFjceFZUeASvgIgQ",
+	"hlShEY5eOqLDCEeCeAVpIk/gS66uNT1asYLH6MVpIicg2QqhJf8W+jamkjQ5i+Z51BWXzVnMf2g++c3p",
+	"85fPnrSd/zN8K8WVGRbimsdh3ln8oHPSzbmLH9wqbXcJciEyw/GmbkKtCw7wpcQ7d/VXvbiCAD82hDZH",
+	"wiDQ3MQk1aS+rit5d5RY0iuSEeJ1SFJGPTaIrGmvpDPOxVhy556C7rzmnbNmJfVvKsm0LuKaC64R96l+",
+	"sWPXZf9OYcVxjOcLy0q/vXJRr4iATX27SDEUMVpFtr1saeusEbBg2QLs5+38S9bxLKUK5YfzNhd30mme",
+	"vIbA3Ldt78HNgY7R3ZuK34nfTX83+V24/7MyHpa/axdgOrmG2AlQTEyMqf9zv4dwZOL8FdEcEzkh8b6H",
+	"/EcvLr45P3h88er0/OmLb3ztcsIC+ffbB4cTXxFcX53yQSf0W+gUjRII/FSfAGUoZ2JHwJIQlUgp3TKv",
+	"Lbw1kamNXgPmNpjkbkmn3V62n6IEH27nmFce7llKYPJH4GOgKb4rTj1EvmHZuZ9N3AnOdErQJ/fsn0L9",
+	"naqXD/vMtzZSHwTAveF8wR0MNuWhlhdnnEfmG1b0U5/HKObX5qDAGzIkfaaYHxH7D1P5Eb5gBhW+Yc5W",
+	"nfKeDmY3biELHqISwGWEhCDaJHKSm1B/FemPgqV7yScySohiMlIiyn6rD057pkipoilqxzO5qOE1HJO2",
+	"Xo8S0Bxo1Mk6cXp2goXrZQ77AgSglWR2SlkOmb01TCefKy27wCI5y8wpe22UsCFVCELlfq8kFB9LbXeJ",
+	"52rbdGxRn2E21z4mokDU1lSOuLr9MDxRJ0BlCykA1DgcCZ5qR2KRa5M+uyTzewIB3/eQ4CaAaZ6qJal2",
+	"F2ocpPon9TnQvCIiSWjO0JF3qll+qbxTYRtYJvId4c+DO5Hv/Yt8D1EbTcE9q1BHYwoeYx32uQVKvEup",
+	"bytJr4SrODCp2Yu0LaVodSmXG0yplKN1hcQkpIRpb+watmf3s6d2CjC5pnb2RSVPkjcS7T3H8aViewXj",
+	"gxowxpJc47niChAoibBE7W6v3UYX549Ac8BD7RyeUpZICD13cLirz2Rhj0wcaEny4URxY82sAGkhnNem",
+	"afEYOTZsxaT3Hxo+66dBpH5+Famh4mR1+O5KU2IWqVoBOaQGLAfcmAn3K8Ds7gBMSWVUoC3PsboFDLMA",
+	"zIBnWCZxiOcLx7U6zNwV1vSHMiQrE9ucVMJSbWhQkRp5amNHKHODRXLbdlhGi2yQbUUmh5GZ7un8uZhz",
+	"qYRuKgU6e/y1iV2hMn86EylnondwgGe0pUNuWgGfHlx1Gu/KqbCRu2VK2WAdGquVlMV9g/BfMCGLXK6n",
+	"CZHN7dX3uSy41442uIimOT2gjKnqvW5OMWVlmzKLKY+pLLHNf0XHSs5S9zCmJNSJnTk4O7vkYzDP8nfM",
+	"NThXQ2/frlqkTTgmIB/GeDSiAcJTzsb2FCE6i/yY4AjZDc3vVD3TrDHBwlDnEqZY5RyXax215tgUV70C",
+	"YVjPJGq2eSOTaDXhOGXIVzRAK+VADXx08epZD8k1SAryNT77vT7zK0mKj/Zech6NIcJvNgPN1D8IJlgC",
+	"WkVEwQSuhAMyHZJQ6Q7qz1ar9RC0DhtBp0ZjSYcR0SBd8/hSeIi0xi2U+/ybFqbqw/st5GMmJzGf0WAB",
+	"yPSJgrMcyKvOgYkiEf5DUHc5uGqVdkMZDPARFX2mgyPABcTVV8dEUQu/l8E1JozEWF2zCLNxgsekNeZ8",
+	"HBE8o6ICgj5TXxgSiQ80zh28hf/e9Mxs5JHmU/oYe9rA/WX+2Z/gSP5jIUi6gD7Lr0DNrycwy4EAeThw",
+	"sV/QrZYyjhzjPXpQVHwcExXM8ie9g4OyS785kV82Gkj+N4ri16HM62SqFcm2MeG2C7R5iWTfTH96jwT8",
+	"lq3Qq6jpEtq3C2udFdo2t9a5mUMltuStokjegYB1WAuScp97mmqtve66tACQibxUaYyyJcDcinRgPXqD",
+	"WlCD3mJfKYO72W13jwCYdmOVnlDpu83DtBGr17lpm/D7RaqWnsjyWgau9+BP+31Rmqpaa8MXt/ohMjrj",
+	"lGAmkK9G+Kv3fwcAl1GgVfu+Q1qjKcVuCM6OzMbvHEHKz7j9oNm+v7Mzrtq4MxLpaPl1AwnSay2WlroS",
+	"SHKQQRFnBSTHUV6t/77j6o1r5TYvukgX0KlyA+YsUG/umFuZ+NSq2KLqhCs3RIhf1ogMWqq+a4dCGtWh",
+	"PkvC3JxH3TLw+WWNAMCiq9al9PzS1QH1brxefgpVHuiN6Ep6rFuTlnMjJS4JlpnFXPKAR5mup906Ab9S",
+	"IsCiZmZ1R4H2voz5pYceEzI7I+TSQxEPsDGxxLoyhrVN66mVpmx1sobX0DpU3kqdDlzAFbOkHRFKV3O+",
+	"U35qKz/vT+G5LW+KRSthKunsUupPjR8DnXRSjH1s14t+HKU5P2uGRW9gnuTTmSyD9uhBXWh/TLgsVPs4",
+	"qvmqSXcQG8WIQtQiCYvhPp0HNd5exg2MnJ/C5n4pPZvi1pUdvt2a1yuwcIcSqsbqEsO1oMZft5Mql14j",
+	"TY/YVRUa9zg0sPYjy6KpoIjlsltcIms8ssJeTNT3AxPnDV4DqKyJ9jALEWZzEwqhf1TiCOTjTsg0L+l8",
+	"f7hUFiyJbi4czq1YC3KLdmd9ach7KvV66G//qtM63p1PJ4kknUWUxIMZiac0ikpkEqhVgLKh2ofGE4FZ",
+	"KCcC7SkCj/6xAs1DnWP779axh9Q/RzEp+Cc7x+2acRBXdPaOLBpLnBBlm5Q/NC+HxusZHuBebBZ0nb86",
+	"dZF8G4VnM1x1ZJrjTrdM8KpCQ2sLBVAK+LOefFGNXWsWRqtl1YBD3QWz0FRzc2UD3t+RXP6B49sWiJYT",
+	"/N4bZi0c3lecXz4mEb0icWkpX4J+TEhCQjTh/NKmEj/MZWXvCYIjEiIMobxyH+pikCsSo5jIJGZaay+E",
+	"UkhJpjMpyiLCNDDIDkGCoxGO82EUhVLAh913Z3cPNYDptJtFvEy4kFU1JwOiPnBPIDUI7TGOZlhOPAQF",
+	"ABGP3cTlgpVFnZJomb+V8lqDjR/V0yYuqS6ssIyUuNj0tRpvkyZX2ZQgeVYfuKk24CGBGZX0JxI+RI5h",
+	"iXFGzJD80u2+ZaWHlJjwlCm1HEfoTGcP6oznsghH8kaWxkl9q76K0cw4VUOLn2mohnqzIjbqcAP8qqcf",
+	"uzudackrhZbDnQgtgApOKAQgs5dd6tyhZ1tbuDvryTALqLUYT8+4pKO5j/a+eXH+9IvvBhevnu2D31sX",
+	"Nx1RRsXER3s4XxMV/jhN5ORAj8hZrvScarHOHHmbVTpk4ShdmF+WGhjW49Q5Yl2iOczMN5Znu2RVdXNa",
+	"einbkVwWgqY76+vTem12Ms8WHM7gWHXelRkU5lL6aM9wKR6jIZHXhDDFfGJKxL6H/BTt4PAXCUX3zRuN",
+	"KCHBod9ne2N6RRhKZiZWs3tkqs7ykZ32IfwD4uchqN5/+eLsHB3gGT1QNLhpPkmJOHhLw5sDGO0X0hEM",
+	"+O7FgH/jQuwu/FKCXzr96Zd8WM65oXYL1AazZYWUJns9wVKBHdLQQ8M5Sps1ONk3OARDSifPQjUZaR8r",
+	"MtJp97qKjPwCiIm1k4tG7/vXmcWq7TV+4ENdvuLk5OQEY4yHw+EwCIIgDMOQEEJGo9FICUBgY5nyK/Oe",
+	"uKSzmYEhK7y0UCjZPDL1Z88JnqIvX56jM1v4yRJTm9QKP8VYkvG80WtMia7MYrC8myegJcvtmOXeLMgz",
+	"obE8FUqNkGunNJO34mLmxZVlhEAXBDpXBPsm2/oy7koYoKvhmLbszQ98aH55aEQ1baTy0MWrZ0IXm8oK",
+	"49BixORaQZKZ+bKg8hvx0UIIaSk5v5It9wMiEADooYRdMn7NUjdEjdoEFgVdhlgDGwtdMHBz9PrtYfem",
+	"1C+aYu7bygJH90RWXM4MV7fPN1W9/NXrSK9EZeCxLWxpApAho2ZPVw4DzEof6K3fX42SztVbUq58UYZx",
+	"r6X74uINXSL/WDIZJ4xpMpndYoNVOTKZPS2Z1F76OhfrzI52OeDyYG+zpbkdLXVP5kW0upe8wFENSjsi",
+	"WJUo5eVK0bvn4mxKxpo1HctwLUNtx9Zt6E0Z1045UoVhAh4PfuDD+kJPxuRWmiic2cuAqwrtwsGEhAPK",
+	"ZokcQFHRKvskHyE9GMFgQzQf6lQJHRkgoYyfeggzFbTW41JPSI0aRh9MhH5hl5YdHOxZue0i33dmMWks",
+	"ket/5d0abN19KADslWHUesrO5iFi5ci8EgWL5qgyo9RqNL0N5NhJ3NIGCFUe3rrk2CvPcRc22m1jzZwA",
+	"gZxZtbDZJlrMle92sv/1q0B4jYTRHxNiHitMs+CfzVlwOptF89uM91L/HpNCuBcBg49Sp0hYmtZ1i/Ff",
+	"lgPnnBVmnQWRBNKxYz7LqjqGaRkHN+aHcRRxNiYxeDHzsr2ZuSReqhyn0kO5hUC0LPaliLCtTjmyrlBG",
+	"lvn5l4Sp5xe6m1ivks3b8naryV7G5IqS650BZ+bbMXjlqILDEtXmGUT92TIVFoM90BANhs+JLMvna3XW",
+	"y+XbLtTHvLx2xI17t3MJcLA2r3BVF3eibOXrrVtTta0KGi6XmnK3LLdR7sdB9UjVjeVoVHUDoSwrWdZK",
+	"TmcO4mCS9SuBRn0Q0wptB/UUrYa3u2vsNUyAbDlg8BDFsCboiCYgrjnPaW4lftSC5aU7V7ntu3LvfmzS",
+	"6WaC48IevizXKn+VcIlRwsCbSmI0pVFEOTN6Ze5uq53ZdGsWtwLgOSOyrjKcgnG/WwHH2tvv+MOP23WD",
+	"C4vH4TRgbdecpMi11tTjXledbnUwPk6TFKxBS6uCqRqYt2KZ38ry9KEUjK7hFkUvRo3e9zUwUh3zzevq",
+	"BiqSh3huKuuBh1WmeVW6C4EpvZw/4SWaW0Vk6YwLEta6QwBxuf5l9jLbC2fqpUezI8kof9QlpD5hWoMI",
+	"K7MajMFQsxzgPvocnAZWIL9D1y7XPtut7WjLgFi6J04vnDWT0EoUKWCAiJumvyJluHs4fVCqVdnjM5rX",
+	"fmlthjU00hW6Z4l+BWG5gxmUKQpXE+mLMxTyKMKxB/oiZ1ckhmZbL2aEveKJJHFTyHlkjnjPHpBp54yh",
+	"efcUFwoWH1fRr5UEvlSnLC0K8O2ExMQUAEhbJ1GR5u9ALZi9L5+ce+iXZy++8RCWaMqFRA/Qc/r5fnmF",
+	"EZgqF3JictlbP+gytTtJnCggulpeGWprk/mS5vVZkSnd4Edb7XsQzwRcF+35ulysDtvWefP6n/ue0xBI",
+	"fdpDmPUZn+mLAxV9ZCJ8mEJX9gOfsq3Etw/u11FMSFOdMvKnROIQS+y30AsILYbGTtDKrc/omPF4ofYZ",
+	"FKFJoWv07JOmuifwW/NQ00SAU9PkbDtnkY4TWahr40zpEvTy2d0LeP/wQVnZL7u0atqixQRnYZLgKShM",
+	"ToK7c7RlqpVodkrqAZUxH7MbdRwuL+3ozZPzl2xkzC/NTnbq7aTN9M/mgkNcVXntpvJ26MZUSzxakhvP",
+	"60MoK8hH5gJACQ/rw9S4be6P73aOKoQSLKCi682fYpbgqJl7YHz5z+ER+vLleZXPXiepfF+CpJ0MBOfX",
+	"buP1zdYFbvMUZpG9tFdZFhbFMKd/WNaRzO1F9gOn7CEyxr+SPmS+6Z7WT9rtw8BuOPxV8CsfeusaJ23f",
+	"rUV0ybryMMiOEBM8I2nTLTTFpiEp2sMpAgHSZCh0HePZzLRXwwzBjkHVH92jB/IuzOD9AlotHv/i0WfH",
+	"vh0RcH3gC50mndbgsIo5ivCQRA/T+5Dz8nvoekKDCRQzDPisEFiRvw9FOae+lz13d1aSx2184wuJYmtd",
+	"xwqhroqnrLhpq0hepdkoDBfT68qy09IYj9pxGisGlgdX5JBgw0O/jQCIZdtTTNnKIguqww9WxxxUi3jP",
+	"iZzwCnr61fn5SzSFAWmJ2TkLbPC6G9355RO1WS9fnJ3ndXD9+8ImFmjD0nJ9IGCmLFWJ/VA6Q6nTNp7Z",
+	"FMwYz0wJSAOUdm2o/435ZR6uCpxwe+CVEaliTzfdIxY9lQIJEsRE6vbB+aB9Tytz1xOo/622cQ6jhLa3",
+	"F2uAyslA91hbKBG7aMdYwRBdJrgYPKW5odEkdTsS0GJAryFxM6sxrRnmSgZYUgGBpT0TVzYSmmAxgNUv",
+	"Sn0VvjT9zpDgmMTrvLUiCKssXq1TEa+WRcrUNyY5cTil1qQISyJMw8Af+NBExZjG9epw0pKGC5YktfXx",
+	"FY4GggSclblpz/SDNLhXARUmEQnhezYEJzVfZb0ijdN2OEcTJU4stP04vN+uZTyGgHbomFiZIyCdTdCR",
+	"aKMkMg0UIWychGgPC5TFde1bSmB2iTNSkkiQRqB2jnuHWcCtc94/+92f9vvh26ObpvpP1/7nXP+nl/tP",
+	"v69nKPfTp2R1NY8wJLhUNasR5reFPKZOYXN+Vl31wQbqWluGOsqDazIMJlh28Yxai0b9KCFLSPRX0/31",
+	"cvTS2Yvi4kquRgEVc3d5gRqVkJpqnqrPKos6KnIRRq5T1uEncZTT+swNNBYMzWewMGS6ILsvXnd9Cy32",
+	"GfZbGdS9qFLmMSLVEeGo1z3fm9q87TdNvXFNow42vyZl9YmLxMUl1P+/f/Sz/79S1Lr37/38F60/Hfi/",
+	"+y/azZPT5m9x86fm65+XXtIKbpOK2NY33NQwNy0qrKhlf9Q+uV8jca2Sby1+Xw/d8fd3pE23cyWuN5Yd",
+	"1vNAOnJFMenR6PZxkucAeqaKmV3ZYHsO2i5UKy/wInNFrTX6sHOsflnbCTutENztDnz55Ly+gL4SWepw",
+	"plXXdSnnqi2zr67UXuRq5fsDpM3dIUvrjIUh/237cOXXt2eKC2b+Fd+8WcGHyqMmNf9Z11xnznpVPISd",
+	"fBWLPMPGDlAG27oQvYMVNbzaS8viPEoCVTRvXwyShE4xDvcXEs8LLD+lfJlLcTkLt+j8kXHjMplJA6uN",
+	"mlbg1xaOxbr974eHl0Gtx2wI9YfN+bWFQ5gmRe+Y8Rf1/HfE24XkM7CRTG+Xq98x7nqc2f74sfHmSgHF",
+	"h+X6CIehAALiOHEuCZkJRN6YmlkW7nuKU0jyMHOP6NqTlsxAB7FFA6CTbrcQyp5Lr64lGlUZU5dV9cxZ",
+	"z2rnrm0iH1RmuKU8fRlLn7MgS51ftob3bAGsXmX14iAvsoR3XZw/glZGHnr1xSN0eHh4ohP0MfK14ctH",
+	"fDQSRHqW/muyupHhbTdWtzMi1b0oOSUcRfx6kDAIsgkHVfVyIVo8S/XAEk3wFVGXA170IOgEshcnWKkP",
+	"6MVohIbzUmZXaX7GSUjlAJrZlfcceRmTpqI8CEbqgkGUITIakUCiPf/04vHT88Gzp8+fng8uXj3zTdcs",
+	"QSSakDgzhur6waPR6vrBAY6hiATjsjS+FgqWwzPkH5jBPhITfi3Qnq+f+Ol3S9Xexu//2f/2+3/9L3//",
+	"Z//s9//+/y6DgbyZKbwdxCSkMQkq9kaHXvkHER9TZiKL7BsCYd3d2EQDRphB5KWZGe0FPCSo2U0B1XUr",
+	"BARprd4kRq51/70hjjBbFYY8jjEzJRAhTp6R60gJfmMqJNTKUFOt7L1XUr8KiqRUIA4XUmOOHrWIOllB",
+	"lx1gDQeRvRSSZ+p4msGEBJeLQLw4vTj/agMYLLteqM10AJCUp4WMdX9Tytmg0mr0rXHNYTbnTEdc2IOy",
+	"NM8K3CVGpcUbLqgscyzbrjU1CnXK1LlbugKvgqCVIKl7TIu0J4dPFXdwgTyU8RJLenfVtrWKXq/c+42o",
+	"68WrZw+R32/0Gz7SKg2V6+Cf89EyKdFhdHtpbGbrF/t/8rMdE+N0EbVI8ILmeCs0WWGjcEmymTSF1VJh",
+	"/22/oSh0v9Frdm98RJmQpFAJIj0DMeGz3BHEhJHrss2vRceXN0AtjRyuU2twbVq9LSKmJbS2xMF1SHsl",
+	"zOgc+p8Zus+ZCVRX5wrdKE0/zFafvdJNptMohJgIHoHmwqFzNb2CZl9hGBMhIGcRCISJCTt99uzFt4OX",
+	"r57++vT8yeDFxfnnLy6+eexXdeSqZh9bbloVs9kBv9i2OiX0AXxG2WWJaAx2wMoqilmJxPTMhWLib9P3",
+	"bg6ywm+tViuTA3E4VZIQZnPTCamitWYiJ6sqLS7v7KkNVkgNUthog5Uiyi57aRMmQViIfAUlj+lPcEg9",
+	"9Lk2zumATwXIuSJfZRGfDb3KAxENjoLzk9mvutPfxg++fvNtZ/guu4Fq4ikqJu02Dzs76CJbDJApWfMG",
+	"XUjsQSjxKhFp8BbcZJvEAlPcXlfRkAeiOeSlsV86e0Xz8KWSvUUtHZk7U2hFGYIgvIe5LsUwV6H1aFV2",
+	"ymrToIm6y5rmrhmLZd+vWOGpreEHoyhnzkLNEa2xyo1WuFmSwO10TBMkHCx2YNAlh2tsdmWfdugZo3RU",
+	"bUEIU6+5qaGpLokoFr9aOxfT7bNmIHE68WQUP4/1RRzJbUMRAZ2SWQ5NyjUsXKdQT8qgNirWk+NhtTjM",
+	"lqz+nZDh6rIdJdRwm2S+NUnnem1vCnS1Bi1cz2WyQNdW0KH1Zncu8tIbuSz5ozwD18689DbsouRRJvtt",
+	"XnkknWNX+v37vbAlCjW51orpvKwCdb0L/cdxgcv3Dh4/RM1OlW+7xnVvdjaQW9YBYP2PbyKSlOpf8Ow5",
+	"Z1Tq8u0felPcddTXDesfLjrjM4m2vOcMBOyCFrploZ2VrBe+FGFJWDAfTAuNtB50awe6m6bohXzby0bV",
+	"Jxdrtpo6vSBBNbxGqP5dKHNRSXrK3Hq6IEWujNk0EdLk2OcdOPul3Werik0ukhytl5cGrSfDiAYlDrgJ",
+	"v2YIS+R/+cRUAddDD0xOeC37+7utYLlY/aw83Nys2Q1md898EekKOLSI/2uK2C4N2rKJ0coLvzwZNueJ",
+	"MaX4Cnns6wXxmDkOc62HDnMhOQ/uH+XLPbQrS+WtU0ZznWuwZr9I546ss0fl4qZzdiuRYydSZ47jbSF5",
+	"uvPsvDnS7vB4I8TNykF9Ipi6GjUXDvicktKGNlhadz74Y2lIsq4LmKU5mFT0UBLJGKP/9C//OZrFHP47",
+	"ikkuuFv9rRNeFJ1Uw/NMVD9YWNiFILEpBldbaDt8f0LbRoJYaVva9ja6cB3rVGaWyrHPFJjcDpXRBedo",
+	"dsnLNijs4OxfSqjb+biODTv83oLxoXTfV+zvLtiBe5M2ZwbOLDVZQR7mUlw/3vB8ClCnc1cBvovGRQGf",
+	"TjkbmD8HatpPvX+RWuPOmpVXBG5ZI4IZ4CHK0I+Zy2ebAmPl2OQ8W9xrA8UgJJH2PyzxRXGEwxDtMTLG",
+	"kl4R9UNIwiSQ+y30jeMnl3ysY5x0kyXzCb+uiWZXS4Oev6WOkef8Sse2AssvNA72QROEP4S//xC1UUTw",
+	"FbFeQ3hQ7MGy1PBbchkizAbLrIRparoC8J5AkpIYERYKtAclHaR6DmIKBImmUdacRfP9FjIBUshX75n4",
+	"bEGk6DM1pzY99tJ1X+EoIVDOR3JTTsKp0GDShUyaYTHOodvuftZsd5rtXfggYh6RDYjSK/VabftZyQRO",
+	"EbDaTf7LpMvC1KeM8YQFZGrKfxat0iElLFh3we6kp3YK+DaThFXYLCV5I9HecxxfhvyaFSwtasAYS3IN",
+	"kYhC4lgKhCVqd3vtNkRmj3iM8JAnSkieUpZIEHfXj0HobGQbDMuviLbe6JhOQGM1g6mIarzFhBW6JWWg",
+	"nOw+cqGeBKz3d8mKoJ5j2YJMBFPViro7WJGkMlooUKSAZxBDxRk6wzKJQzzfqPl2ZyeWMA1khvHunmb4",
+	"4mUXbD3LVZ37tphHg6PIxqhTCXHYillwRtCeoGOmu3gBVsp9D/kQp+ircfppkzIdu+ghH4dTyvRD+KcO",
+	"8+KxcHVMHEVGsQEnO7yS1zL1iMVLWr28XYjey0jg5qJ4YdYn5X1pFSGDLldoyEMoSWfifDDDYwABnb58",
+	"iva0BcFDOJETT++xB7u/30MYiWRGYkGkCezqM1Onz9oATl8+vafjR0MiMY36jR5629fttdS/+41Wq9Vv",
+	"3Nz4urjeQi1Q/RqohTzU1OEKRzQcGOeT7dXV6MH5QgEqp2ZH42YhuzabcY2jgU18rN8snoSZsO5RPE6/",
+	"X1B7YX0l5fekokIemuJgQhlpxgSH6hekXughv7Ahvpf99IPgTP2tTnggOR9EOB4T3+szP2HYxNuRUA0Z",
+	"8XhIw5DAeMblYMQTBk8CzkYRDWBiQWQyG6jtiohUL/aZT5lIRiMaUMKkDdxVY2MsiXYN6i8kDF9hCiRV",
+	"F0mkpm/xQjjo4hEvMrpypD5Fk2SKWbZHxkLvIYFHIIIrqmOzospCH0uRqDSiVPs+qyKJzHNEQ7QHEqWp",
+	"ie3/pmlqUjefhr5JnIayu0RLjkyXlIz15SwUT2x3fvn4/ncPvj36Teerw28++1X31fH5ya/bv/360Upu",
+	"YDsVA5rVwFUl5pWkaymGW82w1vbDa61jOF/zOgJw0JT/c9CqtyK7MNkrfl2mrktebQRce7Hyp/xkp4Li",
+	"g7MJZuMJpisPEHYeIIKZnL3z6jMDWOuTimaqX+gGqhDohva0goCO2m1dpXTIr8g+dNONsBDl9fFKxDQ7",
+	"SwdmOWofbpBZFUS0VFrXJaWP3rxZqWGWBC845Kka7O7JBlPrC1wF7nEB3HpbsGjlqWfNtq7kyiUet7se",
+	"Om4fwvEct49AZ8480FlTXcZTy75uYQvL3F97fwpobS1OufPQkZCN9OSddaTbWxfbLZkoJdMhnRImKGco",
+	"VtIojok2WUD+gitCail+wpPYcSUbQ62RLRte45LMC22ty4X/MjifafdyWYdlrDTNZozZJZqROCBKjSMQ",
+	"9QvtVIzbym1wwThcY2j4o8iRVu0KJtfjdt7TdVQr7m52cpzX5E7aNd87yeNvp857RVPuMaQnnxw39IR1",
+	"kUCR9/JGMIPrmEoy6JgKJ2JlzlEJeXLmOZ5uOU9Y9v5R3e4xQLuLgdH13tRCHeWsDIBOty4EWafudVmw",
+	"YUs3XgOS6DUYg83Yub1MN/pOlt59uOg9sBb4IZ77QAF9dcV9ENWGSXBJ5D0o9hNLK8AZwY6E2uLwE2it",
+	"EQ9w1Gc6Kd//7rvvvms+f958/Pj8q696z5/3zs78/Yf6Q0A6/KwBjfnZUBLfaLsGlksy97VapcTILAJI",
+	"c+hrKic8USIj2S+xNBbllPLIJjeOaotNnsV8OpOlqPugLuakQf3VRnUbmg88KuCi0GGke1TzUzHBgjPK",
+	"xmUQP9ikydIlVGLS16+4HWWXq3jbq6iIV0GlStZgdzC9g7nzXbhVNUlnIh4pea/EitN988a3HQqNzDgk",
+	"Eb9WIuO+h/wj9Tw2+YPDObJJc7ZDfypjYOGoY/cEAk+th/xjNYEWQFxW3H3zpuE1juB/j9+8yTPcY/h5",
+	"FcO9UErhMz4u759i7bsKoBI5VwtBRe/v0UaJNXhGB5dkXpzss81aaFfxs0J+q6JmfIRySIrUa5IwndfZ",
+	"aSoyaEbohuBo71GEkzA7tkK/gi1Z5dogHje1cf22gAzXBC4mOLTm6Oz790QOvk2AqR8RVQNDljL5k/s7",
+	"C5BZs5+m1wgTk507LUtTdKXcdI+ticVYcwhLa+HrvPXcZj/odMvDxMIZp4WsvcbBVecgmGB5kO2XKAN6",
+	"UU4pqliAg+Bo9PKyetUqYEo0nEuSX0xeuJdIoxcJFxhgrT6FhciazhrNipe0HnWoOMLiUqfQlQUqVxTL",
+	"zksQ+Y88ZbNEmoJbnr5MoZJ8lBYURElYaMrT7exY5MiXlNtcyignJQv3ErJXJUpnUBIPZZeUjfc9yy9T",
+	"/hmTGY+VRFrIq2ivlX1aTC1ex9Zo3cmDciN22rLC2JQcPIlJQOhV8fTKQxQyS0aNOHM9eLASZ8HYC6bX",
+	"dD/3nP5D9wSa4tlMHQEfWfE9VwxH3caYBDwOi7fRRn12290jIIztioTWncXuOWfpBvI5UkYhqs8RZjKz",
+	"RmHzHCqZnsF7F3FdfMtzjwWyvDJgsUI4tFFhi02hxkCcEzUORXwsPMTItSLiuvobeomFQD4jb+QgSGLB",
+	"lT4nkG//bROL1QCYzaRtc9tgQeifF2XPLUPSjNBblpCfwZqnAoedTqNOMcWyYDJ30lr7TkpdOqneAHW5",
+	"kCbOeKpjeHBMkLkSlXFhTniZDRFzZZiqyF51J7sL2f1HXRt6Y41+NpKmoVsi5pOzofevl7qVwNVMy4r+",
+	"VkbAvSJTTIEHuOtDz/EcjXAUIRHR8URGc6SVr59IzE1EEmuO4JnRzgSRMiL1IubeUVh0ddDZeRbOZSLN",
+	"cnXbgdBu0qF5fTq7XQBaBjW5IvFiOMoO48GKVSjyMH7pKLWZIUVwNMJ5Ge2o3qZ8OOFni4iTq6OaT1TY",
+	"K89I2DexUX7hrP2HJmZwJEl8jeNQ7CB3IV/Colr01DJgyRFpmlKz2MViLommQLXCh9IJzIE7tSWyMnZL",
+	"a1Gsy3sNipQEDYVTynwTn6KP1hhqHlqjKXTz0ghOdc12ZzSNEb9m6JLMc2doiDjMXkjf1E9W25JSpCxh",
+	"XllvXFNcBDPECAVPoKBjRaURMyZdd0258CXLV+xchdgl+3jxPAUJkpjK+ZmC1fAZqKt0WuqsPWX5IKp7",
+	"AmBsUoZ++e054jGEBF2SOdrzxWUTSkopQGErQAKHyTNQJlLO9JbxS0rqf5QI8Mnp11qQtNnomVmytjkz",
+	"IxgMzPjsu3hGvybzxs0NZHeNeMlXs0+qLxld22x+D3glZUqyM+KyrvKs0SgzXBo649nCtJiFfV0ZUXim",
+	"vJ56LZMUW0htAmGSBlA3TUDClLt8HQYORXuzre+zvaX1sdQQXRlr39NhJsW98c1mpo1IC1tuDrb6Q+l5",
+	"o+dUCNCHYmQidZxSZMLaK47anYcII3jeZ4yzZn6ZtrbgUfuwhaBfu94rLeRUiHUPdbVfLfbNSNxnYFRR",
+	"gjMoCC10Yc8mB1JMwHhImopC9FBMxIwzQQQKcBzPkT/BYpC9oL0vuM+m2oohMY08E+stc4XXtNvFBIKm",
+	"VeH05qotbXiNKxILjXLtVqfVhhJ+M8LwjCrputVuHep6yxO4nRBNj504QPh1TMrKQkURyo300AwL6aEg",
+	"iWPbsyItk19QURoAhUb+pyHcwkJoo6LkZpfUt7vttg5SSwOn8WwWKSymnB1AEXaXx6Qayvdu7LYJs0wn",
+	"2Tiaulx8z0fMprHQVXHMShbs5GKMq8J77AFXh/e60bzlAN28vjGEEm8RFgpHA2StROpxkaGlEO2o3an6",
+	"Vnq4BxdOJKB+6XD1S1/YcEH1xnGdNy6y8L8cawIUcZnS969vvLc5jvH965vXXkMk0ymO541eQ22CiVZ1",
+	"16wOCo+hYXL+BkFPbFPRphrrTa5iKsF8zsP5eih/C4i+Eol3gL218dLdrW8VOdWYmAmNptdlgXB03vsu",
+	"fozkYgfEog6hMHSivfoCf45DE7n6DknLUafGG+ecP1PqLLzQ7a5+IYfIlIU69vNdk7GXyTCiYgLSWD0y",
+	"duOVCAgHb2l4o8WDiOhUzGoi91iPWbijR2Xt2CDG+0NHEA368je+4fILnrDwfZyy3sY1DllJgzGeEkli",
+	"UdmvJBuSQ+anIfQtmSUl8uITYJjQv0wHt0PHmBDtmZxFP6Vs/oFvqKGPgohgkHqnaS8031Jo6I4KyTz7",
+	"ywVKkyS8G9Zq03hWsAVFcBMW4nmOQbQqyDM0Y0eSm3dunSe239/y12KGLImiMtanf6+zk0uY3ckds9uO",
+	"ln3K3PGVpk8bcEdjsWlqm8xK9miqVkAp7Dv2+K6P+UzyGQQRQtc045PnDGGUBdfbA7emuA2YpHvIeSZZ",
+	"jQzbc63UkW4Mlm48QPtBs32/PuUrAew2GI0bbdap7yY9TG2yaYBPOdXvOlTfu639qWIFtmOmKWX/ifGC",
+	"9snqF9xdemTyOjdiJO+eG0CcDo9RTKZ4lpEHZGNUSohEkSEktuCnsaeWXn0dJaEtoAUas5A/Fdu8ZzQj",
+	"MeUh2oNgNEGvyP5D23oOdY/QhCexsG0CfXA1+qlb48eExPPMqyGo9qpleL+TXEu1wwWFIAuYtOCTN4vg",
+	"M35dBSosZBWo62dKqqPflfG5SNAWA2BtagvEmUNIgFkdmOlpc4opW4h3smkNxourEw8MnxAm6UYkQUBI",
+	"qCbtdB4APlMtw1cco97Oiq1blxJmeFxCDbUuaPbGQ8M5oqGnPU8UGkPhMbEJLxo3PnBy+a7p0SMcRcJz",
+	"G8BqL9VM948AysSvSIyw2b9aFEqsIk679syY6D8TMnLodvPJKr7PaEtfBejIBB116soFHajtNNCRGjZc",
+	"wtZe/75QFdOIDq8rL6CtENdplwVd2dACeGmZAOLAeE3oeCIbvc4a3hn3KGperU/eGZPib5WwXup9yReJ",
+	"3ELOrom1O0G8PJqtizVmrbfiN8lf5vYf8WVe81BW6AsfvKZQR/D/mIR9fUlWmQCKvPNAzBlUOp6Vdsw7",
+	"FZdC9/vNIvuzKgc8BsFHmx90wX2oc//W3qGbA43pvpaSOIMQcCpFn2mkTYOB9nXgheQxdLrQ+b1pzXxj",
+	"lFKwHsxickXJtd9CDraJeyanss9MUFHIIcdAPR8TG6f48sVZyYyKRMxNPZ1SWnum9mgLSpuJ0+o4Omtz",
+	"zTMSkQBO5DasF5Vivy0R5RCso67X4Jfmw+uvI+udX0E8YnjqCoSfmqv1XZOFL4gMJpVXOLu6NclFTbvw",
+	"nUn4fXlMU0VK0VNoV2oobJWUuUxz+pJsrzjdqUt/rBLWB35jXhEc3pLHZFlEwQsWzU3SMolCkdaw05JK",
+	"q0oG2d6vkmJzGhC/tnXs9lwonwKVSPd1DTpxcvt0QqfhIJueq3Dsj9GJ81HpclprWVeXU8LZQcrvq6yi",
+	"p3rArq2iTk0WHeey4ETgEWXjgbHXmzE1bm+WODDQNWAbP//5z39++Oa7nxraAZHExNKNrtfIZyXYxD8F",
+	"xJHpOAaZVyU3MS2+AQX11IbovpSDgDOdHhDMdZtVTRQkwdPmJZk3IdmXBpfmd0XCrxmJB2mSul7sojhh",
+	"8rF1xrZ+E/wfQtgFgU8kT7Ruy0Tr4kVVWFCauqMttOhRIV9Ep3vERCYxu5Ppd2Ilxo7eViLLpz9tLayU",
+	"GoDOc5k7iApEWBDPZ5KECEuInEN7p0/Omt3j+80vHz3XdpwiGnjlJGh7G7Z70RvisjmL+Q/NJ785ff7y",
+	"2RO3d4ehFosXd93bcZum6A+CgrbXoqAahg+IXm5JLdfEhhV08o8+cvJdE8zTMHR76UHJs0URyiGZy0Wo",
+	"Azqd8Vg3LNg5Zf08iS6R/kDP5mUZuE18CbQYoAKZKw7tHRhBMsZMYLAHoz0cRchWd/C0Zd0h1wu0uoVO",
+	"TQapdDP+zRcsWy+xhBuEf6o3ZJuY9FQ8/X4n5Lv+JEf486Bkkm5jfRnJbMNtcAFzFEDwPzTp+o+bN2yI",
+	"JcsdHsUreMcy3gPLmGI2d8qfcNeKrjsibcQ93mZ1wpanmulhdz6Td28BnvIr4kgMO9ervNWJaIZWbGwx",
+	"fogw9Hr03VIMJk9Ns3nwqkPdx0pN7L1al/Mw3Ip1+c44VZuhOlbs3ZqnTnqHx7escH36pu6PxXK9gqSu",
+	"wTkVnGQ7HWxtKlyqsD2KCM4rTrrLgUwE2huqj0G9GBLCjYHGb/YuadUMKSoT8msGiaag8vUZZUJCCqj1",
+	"18cJFFYytEP0EJU6tkkgPMaUWZFkiZb2Cnbsjmh+9Bb9d0sy4aLdyZTb1qeQrglqiINLRBmKuYSLtg45",
+	"tN7pilJWLxhBMb+GYDmnkrhRXDTJ6CFfoTDUHLieYGkKSAuExSUa8dhDfi6d0IdRfZYW5RJQkDMr8kx+",
+	"TLBTUH2KZzMS7udiMe8JU/FZ+AhK5aqPQ4leKmSf8RFUjxYP0ZDLCbqi5FogHF3juSJwMSFLAjEhBW/H",
+	"jst3kLz5oF7ypi52vX5YZbYrywMB7plQXeHZLCUeh/ruz9E1iQnCYXinVW5LAdIq6cKxI+jr6KV1Cmls",
+	"K6TfSuBReTB3GIqsh1Laz9NAuKfvsvq5QBO8NKsRtEk8JXCD9x+imCfQBF4L25lYgzKpxggrS2/09n7A",
+	"xau48pptcslu0fv3wZGhuxzyuxzyRq9xpgjXGjUmrCgD9cerg5Cgv+StcXL19+Hrereo0FvEhPaliSUe",
+	"+tu/6rSOnSjCJJJ0FlESD2YkntIIaksftzMt4orOal3DNTh9tl2VyZOw4X8sqZMGuzIMND+4aZOFStgO",
+	"dvjgC41pAMXOucjSiDRTpGn5fChpy+aIQ+lp/aNUcrSSZUWfyQmZ7vcMQ3cLqJuG1Lq4tq5pDF5d9TEN",
+	"awudpnSRcTO3mdbo+5qX6gYOj6D2vEhrLqvh94QtlxwTlOJliIbzPvNL8NRHB6jTbrc9xbhZSEKklsMR",
+	"RtcTHhGnZnCZDA44uIOQnYVbWvsG1rt6612qd8LSPxJ6tNbGVfF6wMy77M/3lf0J219GGPOMuSSRq9A6",
+	"TLrEJSIjmbZONR95mFFNKhGOOCMpXSWm0bUmYeoJ2C5b5UTlzvP53rLFKtFlRR2fc4cH0TAtdTPD0IDc",
+	"EJ60u1ZGVEvL3pS1nZtSRqfJFB4uNPGq8pR+oR2kpuSmkNDlwmX8njZdGQ+ql/eT2vVYtK7A1u19peUk",
+	"u9tur0eB30lFs3fPurr1WdfJHyPrusuOsdkxK3ndhPPLZkgiekVi0zGs1JSuDp9xSUdzxBM55G9sROY3",
+	"L86ffvHd4OLVM/3cXBldrGCCY4DwYEQZFRPTUTLrvDbBos9+TEiy0EgCvcTziONQM1dBcOSE0y8G0ENv",
+	"xblpuwGdzdOuz1BLSTftIULgMRH7DxFGZs0kBA/BJSEz3U9V12sgEodYYu1yFCgmuvwseIL67DMU4rlo",
+	"IR9ca1AEAPwHAjMqFeL20MWrZxr0mIRJoI2GWgeacLMCzOZyQtnYqEucX4o+i+ilOrdLAj4B3SikTNX4",
+	"ivPLx3oJ8/KqcivModCFsIbfV407oz/psSVRNxnuaJM51R5fUlmGzvZ5qkeN3HXaFl27rOOGpSTTmRSN",
+	"3uFndUm4QRwnhHMCCnVDXSbRMt9pBXxqCPlR12tcUqbOTd+hhvHK2voRplup7V5DQnTcbqOnTJKY4QiB",
+	"hSlGT2C06X+YB/EwB2IWqUJwWMkdDnOGFoU/Yy1pqH8MhDrzHnhiucTROm5V98w0mi0yk6zdZYZAd7Xg",
+	"Fs04CqWcLXJI+STbZfWgkqRrT2lMZDyvrmLzMpECYeQrhPHt9+apb1bJfkCmIdaCCiRjqukxZwFBe8M5",
+	"up7QYAI0OfVsBBGmU9Fn1BB13UOKKaINr6cdqRKR4Ag+xkcj3WuDaXuSrXHZQobY4NDZDUXlGRqSdMa9",
+	"o/aJtkRdU0H2VxHOV7ApNeR4uyG7EOVL+yCukuW3jFP5ZIjcSQmRmxEWai9hJZ1bXwp20aRKGLZY4SED",
+	"glXh37msWx8VQqLjidQ7IdFnNRiBJJyVM3KJzhyiGPSIm00L6utDLdnGbzgSSTDJPraXyWWOZKEFKUcG",
+	"Q1oE22858vsWm2A/P1C7YZim3QxeQnhQnu7cwsa4+KUIrjoEAGJPSBpFFuOg7V66ZXo73n2MuIznIFHj",
+	"MMev5nW4VcTHywN4Ij6GAJ6x02g2ryx4aEQjCTgz1GHgGUFHY3pFWAs9gnbRfTbDY8pMB8IZFiZYEQjS",
+	"vbV6a5fxlmd8vJEs/oyPNXx1BHL4yJTKmmOh+3W9odDastZI48quNTYtwVFrdBqSV2u01ggeRViImm8Y",
+	"sbFezOsXMZ/WGXfOGzvVSbLm+b2jXJf93mdVTe177ao2+OmTMPfLyvrVJ/eXiApO4KjbI7/3oNN12vr3",
+	"GgdXnYNgguVB9oGSTvq97lHbBGt0OqbmjBuvUaiR3e2kBbIP2yXd/HtZzWxYX6Pd+eXj+989+PboN52v",
+	"Dr/57FfdV8fnJ79u//brR4WO/z2wrOnADyvCpYEgebDcSBDdzxi+1VWIkOt6r4SnTdmDba2/WotyWsHe",
+	"aVELWlS2Ow5Lgj/zjOiAvLHpzKX8SMcRKI40xTIwxhti2I9Ae9p7zUdOYU41rb9fZFhYoEdnv9YaEO6z",
+	"CcEhiVHMr3WcqOl1C7YUhXtK7BFG9YoVmx3FfAqfDrHEQywIBCwOjc96SqY8nvfZ9QRLrZJJgZRCX8G0",
+	"nrwxOctrs6077vKhcBdJ3siDQFzluyXQ0MtouJcRRc8QLC9jLl7GEryMA3lA9bw8EfQshff0r55DQ70c",
+	"sfYWGIuX40VeKc/ySnmcVyT0HjABz2FAXp6x9JniJ2V8y6tmCV7X+8zreEeepvPeArn3ypiaB8xCsY9u",
+	"xzu577XN/ztse4ondo/acPUyLlDsTVGqASji4UFJA0UtYn4NZUpbDa+hKQbgwiONBM3HVMy4oPr1xTb3",
+	"UuJgMiVMPlT0Cvqe/ON+AyhjE/hGIK76Db9V0Xej5vslXTdu7viRw480rXU4kuEF1YxpIckhT79vJeJf",
+	"31HKZokcQGv0Ru/wM4iYWaOaYO519Xa7EIpriwnyRLofgloUOw4PXJoBoNk6fD7UYZwQJahg/eTjBG0c",
+	"PgtND3wHEQ3mVYcMvsy65pd01dd5N4VG+qegwKOAQxifHxAa7e0lzMU49Ld/hRzcQb9AxaeL+Il+gTQW",
+	"qccuPu2jA9TxFEK12+19v89Mw39/cQ7fRvFDkKPvPlFw6/heXURdoUeWujBMZJ9lsT8aIBDVRonIrBLW",
+	"gpGwiBjLg4+jiF8PEqaRb2CzggSRkDZABeKsTGrbUVbAVld0vct3m2GEJeSqfq7lO6NWa21XlUjwcSQI",
+	"fGoBFUDobIx/GYXMM+sDTUqd5gnVrjcoP2/iqzTlgD4R2P4CvRxQyIkm0iAU22d8xhV90V9De9yUwUhb",
+	"PFCmsxuFr6O6wBi630KvTFZSRvVtG4jq/KQqIgRbczZnwSmsc8sUJafUcOO1MfMMZpBXHDZ6x/ay5Yoe",
+	"6xW4LilzDC34SO17l64kvTG320uihGrd72rCsynd6sD77cWUpzzR0vvYrhU3tiMZy8n5UygsCfvU+lbU",
+	"aoIMOKb26IIlQlOm95CxNGeBvfdgScIO5VmTuhkCtT59k8hP4sgHGqQWjE1fmzQqQMtb5nKj82uOtNsc",
+	"5M0+iwkOe2ko2T2B+DVDe/7bvgG7rzamDxeh3/D67j2Bv90bAT8s3se+wn7f67PlQu2+CedCL2aEKdJK",
+	"4qaQ84g4zUP6DEALscQGMBrCV9WHKBv3G723fWPo1tCktgUHem0XUSvvN24ANnRxhkIeRTgGyPoMQPJQ",
+	"wNkViaWNsvBzhNTfbyG4rIiGwhgh0RVhIY8VwxnRN2jP15XZDzQF8ff7DEyejofNLYwQYSGRf+CbOA1z",
+	"0SGwbYIhO04fPY4U8HME3jQsEe6zfP4v6BIBZ4KGJCahNodevHqGplh7omMieHRFdFLOLKZXENQfhrES",
+	"qbVk3Wf+6bNnL74dvHz19Nen508GLy7OP39x8c1jH4G4rdBsNTt7aRB7C4b2KXMvXV6z0TMspOE1dLkQ",
+	"uVwgz3Mry4by3OmobdWLIhezEk/VNyz7LOeJpTwQwmsSpsUfxVG76++4RZUStrdYguIafAT6OlzzJArR",
+	"kKQFTHlsBLHwjju+L+74rSJMircpCbmKS5qj04dVg2UubyLntF3LtZ3zdcDc0q5saWiCgB5oJEyzCfoM",
+	"it+C5J9P7qQ2A2S/V9n4ClZJBRoB/w5N7J7igIxcpxoGtjUxIBPUVG/wdayO7+kSGowIxDiKOBuTGOYl",
+	"IQpjrgujVBHiXbeUU1MpqBq9EY4EWU+qzfSb2ym+B1mpZcVWCv1XWp2s94qXs0sAEpuzqtmq7nCjTnXp",
+	"fiwv2wqg2G51Sj6SmQLARzms06JAYGmhwu1Pj/69n652EF272MpOmxKAfqghU1s4W0gyq0nMVpk10lIq",
+	"9vNpbR0lusHxpwRLn3hWZ0VRrfxvAqhYn1WRsYdFwoMjwYHGCBfxctuRkqQ+gz3JzCKri7UsI1pb20E+",
+	"IspVWSRqHbq14YKW05+s7anlVB9Z4csPviy0pR72qrrkJV85SdSlKSuNCS9JXKAMXgmNAzsCWEyVxqjT",
+	"rOckY0PGh7OUKOiFtKqv+Q70w4+l6y0OQ/cmv14MHzR/lvaCs8TLTKBe10e4JKxwE6KwRAuDaGo6GpGY",
+	"sIDo5kyW29A7UWMXChOIAzYgroQirKkvreqiC6d+VxXhfdWD10d7T2iNuCJkYK1gQjjQbWq8lzr0WRJF",
+	"umor8ATDlnQcAQypIPDbVzAoeIm76zvMb7N4wft0mHdru5525zC/K3v+wZQkyFGOpZKhEhwkaZpg1APK",
+	"fiCBrJYNdTMZgXztlfHRng5BFGhIAj4lyMe6zDQ898W+B79AQTIf7fGhmt64Q/JD+4zHZlr/oVO7+J5A",
+	"/izmVzQksY+uKROIX6WlogFn7ol9pF6e6XIGPtrDbI7EBM8Iwn0meBIHBJwbIJTut5A/JfGY+GjPBCPt",
+	"61hzkvU2BB+MAqaHsC1vYPwqOle3z2acQytCcUmhZKmSfHWNAwgFl1gStT1YJsLTIVteVntd/TNhiirv",
+	"O7FKfWYrNo8pOGp0Tw09ie8hX85nxIfF2vIJfktp5FA/xtd135GvVzygofb84T5jnDXJdCbnyGySB0+0",
+	"2GiKMuR6cUGBNyyR2TztjoI3S3R694NUQT2KCWmOeDxFER6CtcFMBMm9CJKPdezffgud2m/+wGne/OBG",
+	"VHiIRILkasUyCNr3DQr3k3b7MLCoAn8RQAVwGZ4+baq9S11hD5E/nkm9P/445pe+KYIBWoucxDwZT+yb",
+	"4DqVdBhlSozYd7MI+swsId2/rHxGgGNIZzTBeSVWjVewAFv8X9/ADbmiDmGN+SU0Q8n0SAsWXDyLOg2v",
+	"cYWjZLEhWjoAYt7xFNQNoSia3V7Ff9RXvAYsq9GzADTVz034EcrXm0DlIRY00HLHwgwp8jR6jSlmCY6a",
+	"+SeG4T2HZ+hL80zGWJKxWh1c5oZm4XAR8ot/pX/UxjeLhU4P03QPXNBmsgAZ7gy7wWF4RI5H9xdAO1dq",
+	"7Zcvz9EZ/JwHzwJl9grosN0tRq6beiq9Z5oy23HuKl5GmFpneG2g7Xa6Dwq7+fK8bDPLYFUCR3awi792",
+	"FfC15QmN9Abbdy1/wRvbIQM4XEAGM0nR8G9D6yH9bffYYWqArIkBBtKuA2m7GtKtUAIA7G54ytW2RFBu",
+	"tdLwgza2oJDqPpBrdjB1v/eUXeGIhp+URFnLw6s3wdZ6pkJAjsi7F0f1MWQ8MaQxCWTkpqznxc8lgqnG",
+	"VLEia1CP8hCPQicREJiekskiLNXPYs4C9AMfttAZCWIiy5qG90Am6jN/gsVA4YURU7XAoH7Ue2F+rmbr",
+	"+s7vJHck3YPv3zYAJJ2gpB2OhOl+WSajNg+28Wron13A0wdlVEy3hR38wId5griov7aPm93D80671znu",
+	"dU9+AbqlLe+g4H2tG+oYcvQDH2pa1Ol0Ot1ut3t4eHh4dHR0dHx8fHz//v37n3322WcPHjx40KggaZ0t",
+	"ia8pamJa4iwndmVKtLvcw7ZZ7o0H5WTiKxwNBAk4C0Wjd3hfqeFQokVh3ao5PCV6TTgUeXxyntW9WVzE",
+	"IttX05esIx8IZS9aGgqlLsTBNRkGEyy7eEZNQNTrNSm8g+UVJgKDvJ98ro+mW2nnHXtnl5G8ymLhELsJ",
+	"OS5aMgJtBg8FjxJJkDpTpUrB2aKLV8+0YqvwB97yv3xy7qq4Smt8+eLsXBGrb0EBz5Gw1Khsuu34p2b7",
+	"TSWPz2Ew0mqW+6ZRtR5mRaE0ye0zaK3jO6TKkE+Hnnq6sRgLbSQjjGu5Ov+e32/0G0r7BY2Nx32mNbZ9",
+	"29LHNgbhI7f6OZagIUJXarSntd8pwUzoidRu5S6N2rQ+WzQNqH2zGnYL6Z0r3nSze1pZpsIa5zlD6p6E",
+	"SUT6bE8bVmMhkaTT1M9tgn6sE1zPuw/CjwLcdYtjeLHlBhr5fQYh/fB9R9HNXC+uVqo07IdpBWUqdYyA",
+	"xVX11Jgh1lCxW+gUgkd1zB1UXjTxo6aJbcT5bIiDSy8NJeVgOmCXzYgHOEojS51sLmMSqRFjir5JosjY",
+	"q40ajrCNWVjFlrdL7gIurm9CQd22mDAkE8pChJEepYV3V3bP8+JUqbJWhqZ+3rTvlXOHlzGXOsjj9ljE",
+	"zH7DMIgbmx69auVBIiSfmnudU1tyEsxvmvpcmsZU0fyaKDnRFWEWd0e/vbg7ispl2/OVLvzg7FLML8u3",
+	"yZgWCvuUqWh1dkpNkm2Svf5hcZ9myTCigd0uQy80EZjwJLdTVWLFByIr3GwkK6yTqriu5r8lZuqBtXF0",
+	"heSd/VoteAedsEsOR0f4eFgUvG1IdxEFTF/7vGT5IV4Cb4necrejm+zo610RlipEv311suoMSvWlD0ct",
+	"8t6rDv6RbtrrDTnEGb6Cso+l6iQj16m1R+kUxLH/rGsu/ES9zx+VrTDtHFOqP29hMTx4m5qKlnaa0cFL",
+	"wtHj7gkUcDaiY1P7CO3RooePgk41RBMqJFf4J/HcZiqKaxILXbLCmVRAE5tVeklV0NXGBsNbs+fo5Xxo",
+	"98ZdxAfR4GZ9rF43tstd8tL+q1UxXuCx5lKHc5kAHnTKkDacuDYbsIjkbEd9ZiMJdNAAmNUfLppJeqjt",
+	"IyH5TKR2EZ2ZIHIdcmCYtsQLJDk0uEMzEjctp0otPuadVfdp+1CzlLUbXr2SZ1rpbqOLd4thaXVkPkdQ",
+	"+STkl/Uk7c3Fvrt924UXYancZ9SaYqjhpywEVjGzT1wgtLGMtykQHvzAh8v7MakBKCYBj6FRKdOd6qlI",
+	"bf2Fpko9HfynWBra07EWuk2TZXf7fQaSo410EGiKQ2J91FAPPYuma6GvjGTJExnRq5x86iHBdZMlIklo",
+	"4xx1hJ0uYK+zAoyQKlYxyV/yYXll9fyufMWv0RSzud4ayQ2jLvSWquhMFEFVdZcqGE7e6B23vYxPqT+m",
+	"+I3u1wE1EW+3e0dGbtNsHON0rnR2d3rddq/dXnR26wzhnusRSrtxfHV+/hKpq1ThET85OTnBGOPhcDgM",
+	"giAIwzAkhJDRaDRqt+E7dYJ8NvWIG5CWOcTbSxzieks6qUP8LmhgZdBAfRapQ6/tJa1gjwqBizfxrjRs",
+	"0UfvRiPDrrpK/O1qZWvwJlvOYhlvso240/W4IU57vpIcfTQkIx4TlLqf91tL+cDZnAVntoPcrshq7Qii",
+	"CqK6Y3r5wRCDHMFcV1zODqqqtrXGhh/48M5EU5lth0OXIBRiBN+Pjcat55ZCdvHqGdpLYxlNRAGPrR9T",
+	"nZpxZmoTJDW5Ok7uRp/t4Sx35zrGsxmJle7kZumkP/MYYTSE6jNxjOf7qGDLvAetEwDtW33m9FQoJEM8",
+	"VIJtaTIEOmVzpO51EkO1MV3QhMcGdiUqgxkVHbe72ddH9A1JO43a4JRMQVAnp2mFDy1L1TF60NJB4YsJ",
+	"Tfryybln5HoBSkaIwYmn69/vr5KV08I5d9TxnVFH7z36K++Op8bxbBT+6s7x4YS0rM+IV1Rqgt7MJASZ",
+	"LS2RsZGhyniIqNAI/9Gw9dq2J7WbX+jr8r7qtlZYnRDj17UsT6a0fHVDiTMz4EuyfVpAaXn7lLLhJKRy",
+	"AHaXgb4MDa8R4BgaEDMuIV8cKOibGY1JOIiJztPIRjNyPYBeNkMcYabGtz3TfzQbxIHcpn/GZEzhOlLO",
+	"BgXiLKhM6ZOtLVvfT2K3rtJCbJ5/ypHmILRKZ7EOVqY/gXy6fpWHFjrHl0QgMhqRQC7W51pUHu2JbO9l",
+	"q0Bl4/haDz9u0Ye2BMw/4gt3V/3rdlwgy+94ynImOCbNiLLLJVxHjXlG2eWOWxlpady0rraiViInhQ7W",
+	"QyyIQVgN7oGIBkfB+cnsV93pb+MHX7/5tjM8uOo06pVI0fdHON2zQRwumbOxUCvPFsZLRcyQB6I55GpX",
+	"dEVp7anIyifbvm66uV3vMPvFjNQgpNI1DiS9Io06TUugtWU4MO02O9Af0212Wf+m5s63sgkT7D1SqFJq",
+	"Kv507b7ZwnOXye7aslwssKZRdnlPQG8lU0N9okhDCJ2MzIH5ae0IjCawWnT68im6JPO0/rStJaym67M9",
+	"k2IDUPR0hg0NbfkKqDWCJVKz3xNqGvEQhSD7UzY2jamJbmMkTWSNnXvfJCth1md+ekV9DxZAYrsEElzq",
+	"9kn+23TQjb6faisPKKPyd0LiWP5OazE+2hOEhKjdPiq1k6RYuH3rpJqEZevL7dy2te/aLfZc+iOkq+1b",
+	"o6tbHnOl9JPSlLtyV+8rZjg7gyqyXiIlHbyFPwYriiCmCLBxIcS7qoa5UNjssNIQ6jyjrGbNy4XandhS",
+	"HIp7u5TVjOk2DzvnMMAp/LdjWqsp6EpC29F92T8WOnt3rVz35UoKuK6vEg5km1qhGAFeIT5CzQ7KxYfD",
+	"g1a14Li9ISlF49Cxk6+JibdpQHpnZObWBLiaRKUgvaXHUac26TumK3f1Sz+Y+qVrCHQSy+oI3kdKVfdM",
+	"tIHScUM6JUxQDt3bhER7Tte5fQ9pjy3UHYuwEB5Eg7BgDpIK2Eh0sYE+sw9mJA4IkzQipi6p//0o5lP1",
+	"zX3fQ+OYJzOtXod47kEGrmfbX6fV9RVeK13+ksxbffYYz3V2mRpstPREmrKjunTIT5wR5Muf/BZ6bDJh",
+	"YrV1Ouj0M/UtYcO+fMn9PrPlTBDj1/stdCrRVK0f1DAU8+vS6OAztblarFqPeXwR8ynEf64Yd85rjaJT",
+	"8lvOSJ2xX6oN/3xeZ+gzPr4QJK451NQ/rjXWRM/XHP01mTe2j2BWWOcS0rxUCXg4GIJn3LTXLTRJHUDT",
+	"20HHhEwIHfzsPDmeLjwJ01+OdEdVdd3Aguk5vRXTQZ0ujLJhEZoN6tkiCqvseI0YS6KZhw11IPEViWGY",
+	"CUo4VMxDlwBp9Do3XgNupv7MYAozz47bjV630/Yas5PjRu/oAfzrpNE7gQrhSstwWt6Zy+y+e//Ivts5",
+	"aduXDzvwtu4gma39ASzLsKnukbZqYMEZZeN01IN2Wx2y5AVu5xyS/KnRa1ycP6ovqwR8OuVsYP4cwH1d",
+	"1SEPUMFT5OSSzBGPQxLfxQjn2NAFxJUpzkKFpIFrK474uMh9EtGcckalwelyHRXGPdfDdux8KbYJqSMg",
+	"5t2Daa35hfCdNHrHmImXdBMxA92r1HnQNb+aWL1GrwGVMHRAkJUJk5kVQxeq2hsZVNe1UlwIaltYuGu0",
+	"g1/Dd7JwRJW17vVhQ4UuGn76ThPYmHTZzmWYcR4tcZmc2ne0k0EgnBYl47rJocU4tFde6Wy/59b7ts3N",
+	"dNlxNE2EtAGnEBqq5uAjU/BM0iuSy9X3TI9GmALq4wkiPdOBUbb67KWum2LXifBsRnAMPZS/fGI6Q2r8",
+	"M9ferxKZUjTa3gFS1vFrxS3ZDONv0YvxzgmUU8jHJUfOzxk9WqRG7JLxa3Z7JGmj41lBjD45TbV9svoF",
+	"i7mcjSIayI+joVsI1rocSV2kqBXixcqGTTmUuWvc9N4aN+XP13FzFBPMUg66WmrchXfjTlS8o8sfpXdj",
+	"Bb1cvw8aTLS5d6O1XO7b3n+xeMHutzfD0NvscHZ75OT+x0lNTnqHx7dHTT59B8WnKvZljo0tJL8DuAtg",
+	"odyG2pXq6q8SZpt4w+B7Qivttki56Ram0yWpRBG9hOWkRbw4W0UUHwH0H70I06kiOifHCzQn7Xicr/+h",
+	"rl+RFoUfnc6Z5ePCdt0TKIYUuDuZZ1taAfeuqETkU88K5CIRJG6mjcCrrNAXgsTGNVWn0E8qAg0pCyHB",
+	"A4pNUAH+yqoKP9ZH76Jcen+7XmPE4ylgKmXy/lFjRWEfrz5QthRgBVwO4SgFrbMuaK9vx4R/uFZ/2FlM",
+	"ucazTXMGikhRcentduet3nceI8dQDl58ewnRXvqvkIQKC3SegBok9usb0c9z9m+nuwlhpul+mh+A9nTh",
+	"2bluxKJ/Gyoypj5M5b5TCKbPIJoiROrzHrqeYElMV1UaI0l1VQin16f5GGZzzgi04iyzfjvItFvb9+FG",
+	"wT+L4Ny2fXs3t3eD9a24t5+oplD/kEIiMY30OyHwA6s/mICERq+h2ApcGirSZr/p/XF5zBoFAgoe+ifw",
+	"qYqzWvJtkrG3j0HfeWxInuPyg1ZAaoU1pZiVxm4H+e9M3e/eMCeTmOWPV9poSs1VTJ6bERdrGO0qiReU",
+	"tEzluhmWk0ysA3EuT9B3Jt4Zw2Al2m1v5ssYwPEmRP8d2fY2ZWrHd0ztE43PzS5metpLqfpynbRcGV1h",
+	"1XqJx7UCQtW4M/qTHluiSwJ4pnkdtAtUdwTrRnhUIEneSLQXYEGalAnCBJX0iuxXaZk/liuXDRzRBlS0",
+	"fUbYWG3t/aOU5ggZQ43l5QBqYwsVKOYRqfq8etbYUDRRJ/GKaySpBYg2UFSBImwFyY2BSUsb7lDTTgtq",
+	"HJv007qErbuQ63CkfuKRtXk0SnOncnn9x0bKNzuEIxoQbZMFc2FH/2MgFLb2um2nI/g6tFNfjEXCeYrU",
+	"7IiP9EHeKfJLFXk3zk3/XaBoJfJphUQfYObq0XTMEGWeUbVNzqMO+BdECCgJLiSfLVbeQVj2mW4ZakqI",
+	"zVFE8JUu7QrfiqiQD83UCYSx2tY0VKBLMpMt9NgWDJDXVDcrZVxCkQDQg6rU+jsZ25TP30LnTNgs5gER",
+	"kAPlKJ5znigsUeegsQnNeRILEo1uQdM8ZQiHSvSFakE8LnxZTshUkOjKtGp+b2nC2qIl+Ejul1xFr1qa",
+	"2EWgzAfIJrZgpMvsDXeK8E4iVAoqboam6wm16rS2iEpBvkFcHwliKv+aXx6mzwYhiST2EQ5DoQ3DfbbH",
+	"yBhDyLTkKCRhEsh9hCWf0gBH0dxD1xMaTCBoGo+I+ivKmE6uJM6QKNZiCuO0+uxxWqvGXGnd4VkYHrXI",
+	"+ozDGVpPVdCpKZekz3hsCuHkaFYF99peVc/tXlq/ZC3J7BbV9ZRgdT55inWXplvR1+eWBRNz16DkFNRG",
+	"vUUZ5Tw93FQ+jSJ+TUK0N+IxMktBuEgisspYGUnYb71XU4mhkOpCedanz2NLlsu0jI0+DEmSmseYQgLA",
+	"RczkRT5ylhVCc4p5meIMRKYVwpSyzxMJG20q4SZCU/4xluQaz1uOxp/lZy9aEL7Uw5vXNHRLtGYvp0Um",
+	"F169sFE0hIUzTpkUaC9tBCjnM+KhIRYEXbx6ZlKrhfZWhl5qngIec03oeKK7X+SDApZ+NYhJSJikOIJY",
+	"A+wGGliCZysAL07zXMNj9DUaI6gZ6q7cFGAogUCr6fq1HP6o2QwCtfKRF2XzQGF+c3ozzqN7rks681fn",
+	"3Ne6g0Ah9cv5Ftj4ykBWKmfEdViGQRErHZgJdU6lTpZXt9SZFbIrF2c9ZYwnLCBTdV2RmPBrpuQUUI45",
+	"U9tCx4yETcqMjYrHebqgEZkyk1aGrikL+bV7gO4XKo5CJ84K9J/+yX+74Oqwsg0NSXrW+qTRNIkknUVU",
+	"r3aOZrk7o+esODRd8RXxRA75G7T3zYvzp198N7h49Uw/MQReeCgr1qcr9KGYQOuHfQD2ipJrE78nY/fj",
+	"E84vH5OIXpGYkjIgXpUVwU5RUjc5UxPr+rVZT7OUphy6l61YLvvm9c3/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

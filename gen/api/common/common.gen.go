@@ -16,6 +16,78 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
+// Defines values for AnnouncementAudience.
+const (
+	Admins AnnouncementAudience = "admins"
+	All    AnnouncementAudience = "all"
+	Users  AnnouncementAudience = "users"
+)
+
+// Valid indicates whether the value is a known member of the AnnouncementAudience enum.
+func (e AnnouncementAudience) Valid() bool {
+	switch e {
+	case Admins:
+		return true
+	case All:
+		return true
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatsGroupBy.
+const (
+	StatsGroupByChannel StatsGroupBy = "channel"
+	StatsGroupByDay     StatsGroupBy = "day"
+	StatsGroupByHour    StatsGroupBy = "hour"
+	StatsGroupByKey     StatsGroupBy = "key"
+	StatsGroupByModel   StatsGroupBy = "model"
+	StatsGroupByUser    StatsGroupBy = "user"
+)
+
+// Valid indicates whether the value is a known member of the StatsGroupBy enum.
+func (e StatsGroupBy) Valid() bool {
+	switch e {
+	case StatsGroupByChannel:
+		return true
+	case StatsGroupByDay:
+		return true
+	case StatsGroupByHour:
+		return true
+	case StatsGroupByKey:
+		return true
+	case StatsGroupByModel:
+		return true
+	case StatsGroupByUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatusClass.
+const (
+	N2xx StatusClass = "2xx"
+	N4xx StatusClass = "4xx"
+	N5xx StatusClass = "5xx"
+)
+
+// Valid indicates whether the value is a known member of the StatusClass enum.
+func (e StatusClass) Valid() bool {
+	switch e {
+	case N2xx:
+		return true
+	case N4xx:
+		return true
+	case N5xx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserTier.
 const (
 	Free  UserTier = "free"
@@ -73,6 +145,51 @@ func (e UserStatus) Valid() bool {
 	}
 }
 
+// Announcement defines model for Announcement.
+type Announcement struct {
+	// Audience `all` shows it to everyone (signed in or not), `users` to signed-in users, `admins` to administrators.
+	//
+	// Example: all
+	Audience AnnouncementAudience `json:"audience"`
+
+	// Content The text (Markdown).
+	//
+	// Example: The gateway restarts at 02:00 UTC for about a minute.
+	Content string `json:"content"`
+
+	// CreatedAt Example: 2026-11-21T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// EndsAt Shown until this time (null for no end).
+	//
+	// Example: 2026-11-29T00:00:00Z
+	EndsAt *time.Time `json:"ends_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// StartsAt Shown from this time (null for at once).
+	//
+	// Example: 2026-11-22T00:00:00Z
+	StartsAt *time.Time `json:"starts_at"`
+
+	// Title Example: Maintenance on Saturday
+	Title string `json:"title"`
+
+	// UpdatedAt Example: 2026-11-21T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AnnouncementAudience `all` shows it to everyone (signed in or not), `users` to signed-in users, `admins` to administrators.
+//
+// Example: all
+type AnnouncementAudience string
+
+// AnnouncementList defines model for AnnouncementList.
+type AnnouncementList struct {
+	Items []Announcement `json:"items"`
+}
+
 // Credentials A username and password pair.
 //
 // Example: {"password":"correct-horse-battery","username":"alice"}
@@ -113,6 +230,219 @@ type ErrorDetail struct {
 	//
 	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId *string `json:"request_id,omitempty"`
+}
+
+// Stats defines model for Stats.
+type Stats struct {
+	// From Example: 2026-11-21T00:00:00Z
+	From time.Time `json:"from"`
+
+	// GroupBy The dimension rows are grouped by.
+	//
+	// Example: day
+	GroupBy StatsGroupBy `json:"group_by"`
+	Items   []StatsRow   `json:"items"`
+
+	// To Example: 2026-11-22T00:00:00Z
+	To time.Time `json:"to"`
+
+	// Tz Example: Asia/Shanghai
+	Tz string `json:"tz"`
+}
+
+// StatsErrors Failed calls (status 400 and above) by class.
+type StatsErrors struct {
+	// Auth Status 401 and 403.
+	//
+	// Example: 0
+	Auth int64 `json:"auth"`
+
+	// Client Other 4xx.
+	//
+	// Example: 1
+	Client int64 `json:"client"`
+
+	// RateLimited Status 429.
+	//
+	// Example: 1
+	RateLimited int64 `json:"rate_limited"`
+
+	// Server Other 5xx.
+	//
+	// Example: 0
+	Server int64 `json:"server"`
+
+	// Total Example: 3
+	Total int64 `json:"total"`
+
+	// Upstream Status 502, 503 and 504 (the upstream failed or no account could serve).
+	//
+	// Example: 1
+	Upstream int64 `json:"upstream"`
+}
+
+// StatsGroupBy The dimension rows are grouped by.
+//
+// Example: day
+type StatsGroupBy string
+
+// StatsLatency Nearest-rank percentiles in milliseconds (null when no call was timed).
+type StatsLatency struct {
+	// P50 Example: 640
+	P50 *int `json:"p50"`
+
+	// P95 Example: 1900
+	P95 *int `json:"p95"`
+
+	// P99 Example: 3100
+	P99 *int `json:"p99"`
+}
+
+// StatsRow defines model for StatsRow.
+type StatsRow struct {
+	// CacheWrite1hTokens Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Example: 4000
+	CachedTokens int64 `json:"cached_tokens"`
+
+	// Calls Example: 120
+	Calls int64 `json:"calls"`
+
+	// CompletionTokens Example: 12000
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// Errors Failed calls (status 400 and above) by class.
+	Errors StatsErrors `json:"errors"`
+
+	// FirstTokenMs Nearest-rank percentiles in milliseconds (null when no call was timed).
+	FirstTokenMs StatsLatency `json:"first_token_ms"`
+
+	// Key The group: for `day` and `hour` the bucket's start in the requested time zone (local
+	// time, `YYYY-MM-DDTHH:MM:SS`); for `model` the model; for `channel`, `user` and `key` the
+	// id (empty for calls without one).
+	//
+	//
+	// Example: 2026-11-22T00:00:00
+	Key string `json:"key"`
+
+	// LatencyMs Nearest-rank percentiles in milliseconds (null when no call was timed).
+	LatencyMs StatsLatency `json:"latency_ms"`
+
+	// PromptTokens Example: 48000
+	PromptTokens int64 `json:"prompt_tokens"`
+
+	// Quota Quota units charged (the cost).
+	//
+	// Example: 2400
+	Quota int64 `json:"quota"`
+
+	// ReasoningTokens Example: 800
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+}
+
+// StatusClass `2xx` served calls (below 400), `4xx` refused by Poolgate or the upstream as the caller's fault, `5xx` failed.
+//
+// Example: 5xx
+type StatusClass string
+
+// UsageLog One gateway call.
+type UsageLog struct {
+	// AccountId Example: 4
+	AccountId *int64 `json:"account_id"`
+
+	// ApiKeyId Example: 7
+	ApiKeyId *int64 `json:"api_key_id"`
+
+	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Part of prompt_tokens written to a 5-minute prompt cache (Claude upstreams).
+	//
+	// Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Part of prompt_tokens read from the upstream's prompt cache.
+	//
+	// Example: 0
+	CachedTokens int64 `json:"cached_tokens"`
+
+	// ChannelId Example: 1
+	ChannelId *int64 `json:"channel_id"`
+
+	// CompletionTokens Example: 96
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// CreatedAt Example: 2026-11-22T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DurationMs Milliseconds from the request to the end of the answer.
+	//
+	// Example: 812
+	DurationMs int `json:"duration_ms"`
+
+	// Endpoint Example: /v1/chat/completions
+	Endpoint string `json:"endpoint"`
+
+	// FirstTokenMs Streams only, milliseconds from the request to the first byte of the answer (null when not streamed).
+	//
+	// Example: 240
+	FirstTokenMs *int `json:"first_token_ms"`
+
+	// Id Example: 311
+	Id int64 `json:"id"`
+
+	// Model The model the caller asked for.
+	//
+	// Example: gpt-4o
+	Model string `json:"model"`
+
+	// PromptTokens Input tokens, cached ones included.
+	//
+	// Example: 21
+	PromptTokens int64 `json:"prompt_tokens"`
+
+	// Quota Quota units charged.
+	//
+	// Example: 30
+	Quota int64 `json:"quota"`
+
+	// ReasoningTokens Part of completion_tokens spent reasoning (thinking), as the upstream reported it.
+	//
+	// Example: 0
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+
+	// RequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+	RequestId string `json:"request_id"`
+
+	// StatusCode The HTTP status the caller received.
+	//
+	// Example: 200
+	StatusCode int `json:"status_code"`
+
+	// Stream Example: true
+	Stream bool `json:"stream"`
+
+	// UpstreamModel The model name sent upstream (the channel's mapping of `model`; empty when not recorded).
+	//
+	// Example: gpt-4o-2024-11-20
+	UpstreamModel string `json:"upstream_model"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+}
+
+// UsageLogPage A page of usage logs, newest first. Pass `next_cursor` as `cursor` for the next page; null on the last page.
+type UsageLogPage struct {
+	Items []UsageLog `json:"items"`
+
+	// NextCursor Example: 311
+	NextCursor *string `json:"next_cursor"`
 }
 
 // User A Poolgate user. Quota amounts are integer quota units.
@@ -187,30 +517,57 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"jFdxc9O4Ev8qO3rM0M6zg5MWKOavDrx58B53A6V3cBAuVqx1LE6WjCS3hE7+vpn7mPdJblZ2nDhJof0n",
-	"tlda/fa3u79Vb1huqtpo1N6x9Ia5vMSKh8dnFgVqL7kKr1wI6aXRXL22pkbrJTqWFlw5jJhAl1tZk52l",
-	"7Bwah1bzCoFrATV37tpYepB2xCKGX3lVKySvaxtLWW6sxdzHpbEO4zn3Hu2SRWzti6WMK5kjW0Ws3oKw",
-	"7eRm4/tWf4WxFfcs3WyLWMW/vkK98CVLx5OziFVSr9/PIuaXNTl03kq9oOM3kG52Qn+FdIyLQMiF9C6C",
-	"bJZFkI2ywEQWZ0+h0fJLgxHk3GEstUPtpJdXqJYDbrpgB9hOJgNoJxGrQ1h08u8fz+MPPP6WxE9mo/jT",
-	"v++xPeCriFn80kiLgqUfN1FEGyo+9ZvM/DPmnqL9j7XG7od6WSIgmWBuxBJMAXiFdgkV13yBFWoP569f",
-	"wlHdzJXMI+CNLyPgopI6CgVynAIH19RoHXra70ucaouV8RjzPDdN6+K+g+xmygR6LtWUpXAzZeFgep6y",
-	"0Wg0ZatVBq7kNY6melhh7TZ6yo2gwKS+4kqKGVGBztPqNsCeEJAOeqJWe+W28XjPYsFS9q8HmyZ60HXQ",
-	"g8Da83bpLvOdh1vJft6fMDy5jeBmr92c53OFEVQ8L6XG2CIX9AVoQwrZTshUketPn53R9E45nHljZorb",
-	"BWbRVGeNppQZK7+hoCWFsXMpBIb12vhZYRodLLnRhZJ5cOzQN/WMCFHoaeNUZ1K7pihkLlH72ZwrrnOk",
-	"tZZ7nClZSd+e0Gh+xaUi6BkYSyipurnKdtJ6IIl7TYqHy/YcyqbiesNRhc7xBUbgeIHgDbjSXNOvLxFy",
-	"rhQORetwmRwA0GGbSXG4eTo7SAFHXDkDUoczs/fxRWuKX4oMSuQC7XEEtUVHXWU0OLRXaNv2c0N0yfh/",
-	"zx/9dvbu9P34xcnPj99MLh5ePvk1+fD/Zz8UhJaxqC2zQ8X5i8ODjL42Ri24x9DWI3jTGM+BV9TADrhF",
-	"oDwu0MKXYGm09G5nEHRVwdKHCf1FLLfIPYpZkOpJMnkUj8fxZHKZnKVJkibJBxYxYnayITooBktP6ZPp",
-	"U8Ui5jz3jSNNzUlp26EiZgENKf7D5C5jpoe4S8AFVlxqqReD+OAnvoSCKwVOyUXp1RLmqMw1fENr4LpE",
-	"DVLHRbCFOnPg0HuFA2bWdPRTS2r/6HSTyo5ZQrvN2PYgvIW83qPgHmMvwyDYK+KFNU19awkTafcdhEVw",
-	"pBuloDAWtNF4PGIHUNMS6jqWetvgoSjkcIxP7hR6rbie4ddaWnRd/EOw74huv0HsJbWPFm4bNc2v42E3",
-	"TZLJ4zgZx8n4MhD3Pe5uiW1fELo63cX4X+7xmi+7WshLEmIBzkDBhwp0ejdS2h74/pSijr6gdatNl/x4",
-	"x9t25SpixOPh0ugGuOtZh4ovwUqBcNQobzn8/defUFsTfguLeAyN9lJBtpPN7GkwAy882mtuRasduqlI",
-	"tMjEQqtSW5Njkq5NBlvDoStcLwC78N9suhhcTZJ7IAmtatwhDduXxf3b3fcVWYrtC3CX0j5TUS9Jg3h2",
-	"C22gDLfJ+oVRB5QtC9e1rLvTtblctGX6FDICloHRal2z0odr7tZqacFca/gDl4OkdbocvA/T1Vn28rVV",
-	"dgcGUCako9YTWVtqOdegUfoSLTi5IKUFbWyAuR3ENqZ+Nqx9DYH15t2MkWbpwuzDett2DN1LLQqYL/s5",
-	"ed9BbrS3PKc58cIo4UAbqLkvXWBQG7DoaqMdBt689AFEP2g7n+t/1yJ2hda1xyaj8SghykyNmteSpexk",
-	"lIxOwjXfl8TfavVPAAAA//8=",
+	"xFrvcts4kn+VLt5Uxa6jHEqWMrbyKZfcTeY2ns0knp3JjGdFiGyJGJMAA4CWlZQ/b9U+5j7JVgMURVBU",
+	"LHuztV8SmQAajf776wY+B4ksSilQGB1MPwc6ybBg9ucLIWQlEixQGPq7VLJEZTjaUValHEWC9PsbhYtg",
+	"GvzX0y2tpzWhp20qLzZr7sIgkcLUhFPUieKl4VIE0+AyQzB4a+DogqnrVK7E8UkQBnjLijLHesKSGVyx",
+	"NSjUhimjgRmIRtMogp8uX8JCKmBzWRlgUHBRGSQKZl3Scm0UF0vLgkJmMJ0xy8V2g1E0ejYYDgej4WV0",
+	"No2iaRT9GoTBQqqCpgYpMzgwvMA+oihSXVP0z/U+kysBlTA8B5NxDUQBjkSV55ZhIQFF2jlrw8r5peXj",
+	"S6wQJTanZUZV2MMaT71zDlt0uDDPxtvjcGFwiYoWOfl+4UQLJYveAzEDUiS470Sjr3Aiw02OvvIuGDEv",
+	"mEgQpID3zFQqZes+VVVl+rX1fxcGCj9WXGEaTH8jiW+Y3Fp8W6Zbewm3HuVZpsfm782Gcv4HJoZO0etg",
+	"O7qKWZ7HoDO50sANGAl4g2otBcKR5kuBKXAB1gzNcQhxpVHpmOa50QEXYL+FELO04MIN2p9cG8WMVNpq",
+	"WlQFHZ3lOfFOS+hsdgnxvxWzm7GjlfZ53nDdE3q4wcL/cWgAsjbjNmRKsfWuwizFPjG/VJiiMJzlLvyl",
+	"KSfRsvxti7cFyzWGHdG/sIITrEBgIoWSab2Sin5w5fnG52AzFkyDRCqFiRlkUmkczJkxqNa1RImWFSB3",
+	"sdQXz5ZI26j30WusulkWBgW7fYNiabJgOhydhUHBxebvsz4/aljqWt0bpG10CClfckO2M4tDiE9iK4l4",
+	"ED+HSvCPFYaQMI0DLjQKzQ2/wXztxw13WI+305HH2mkYlPZYtPNff3sx+JUNPkWD89nJ4Pf//uZeX21O",
+	"EW5F0WcI/6uUVP1pC2kI5jJdg1w4B4OCCba0xgcv3n4PR2U1z3kSAqtMFjr/Ca2BHE+Bga5KVBoNrTcZ",
+	"XgmFhTQ4YEkiK0fiiYb481WQomE8vwqm8PkqsBvT76vg5OTkKri7I19nJZ5cCd/C3DL6lcjUhfoblvN0",
+	"RqJAbSOSO2AjEOAaGkHd7ZjbluKXvNBK7ZWb2pV8TWGvsF81O/g7uxN83nE3bShphFCwJOMCBwpZSl+A",
+	"Fkwh7hyZLHLz6Q8tBf1NOpwZKWc5U0uMwysRV4JUJhX/hClNWUg152mKdr6QZraQlbAjiRSLnCeWsEZT",
+	"lTMSSI6GFl6JmAtdLRY84SjMbM5yylU0VzGDs5wX3LgdKsFuGLcZMKbQHFNmU4LlcUetPUrcxSX9ZvsC",
+	"sqpgYiujArVmSwxBswXa+J/JFf1vMoSE5Tn6QavfTHoYqHmbORSy6zz1OPAUjliuJeUj2jP+ZfDODQ2+",
+	"T2PIkKWojkMoFWryKilAo7pB5dxP+9xFw/9/9ezD2c/jX4avT3/49sfRu8nl+V+iX//08t6A4CQWOjPr",
+	"M873hjnQ7JslAaL9gCJ6KKBcKlmVs/n6Pg+z3HxHk/9nbdHeg7KkXf1OrnYzZBgYuec4o0ccx3zyib3Q",
+	"nD19nzGxzBi/VydWtpYjS6klnfALudsezoYSvWt7/8d4jqk1bQ1H2jBTaRhHkU1RbC5v8Bjma0hypq1t",
+	"dcsgSj07yHhDZWipjKNTzyqjg5B3kvPeAunPJkMF49tbj+ZhaL4dYvazPTp/BGnnhPvYnXTYPUwERhqW",
+	"e/ZyetC6qtRGISv2HnESjUKYRKdWPZNoDEcUajbLYOFswlVlm9ybyCpPXaw5frB8OnbsDtbRR+isqdF8",
+	"6xyNePea98bze2NrygvCVVKAogKAKQTrOJjCfN1G7a5SymRFga+QKRKTScaEwA2cD8LgGtc+lN9TYFnG",
+	"3jCDIulh7AdkVL4PFBPXUKJKCF7nqCnwFzzPucZEilTXJeUqQ0HqIEeFFXPlpquXO/h3Enkm82wc7S0l",
+	"WzZTnk/88vg8OnDduW+hw0PWdeyBeHYsOIJ71UwhehcIsSTD2Upxg7NhNjPyGoX2mDow4rToTIp/kU7a",
+	"t34cRYeSyHN/6XB04EqHtbgUfQwMR4dygE2+uDdv1qnlLgwWXGnj9p0dmHQ3/nHn/KrXf62zTm1XJU7Z",
+	"ui6fyE1ji5HmVXKN5okG21nYIKcaUWHqOjOfbLGfy4TlV4K+hBB/+PDhw+DiYvDq1eXr19OLi+n79/Hx",
+	"c7eRdX9H3/6sP9fRIK6bBDUv17iOXcVC+A2L0qztdJdWV9xksiKshsdd7NqDJvpiSe7E9AiplkoWpem1",
+	"xrNDjeFjJQ3b1c2P9JlKWKMhyahUSF0mSaQ2fpIYjQ/cSiHTUnCx7OP47CAineBCZrXxqK44+vyl68D7",
+	"AkO4J/D0nGEjwcatPIXu+M2+8FfplwTDetpbo9vb2OXmBsrNMZcrQnLHIcRjGle4qLTNefBWynzJDFKO",
+	"91I/JZam0nmiYcGq3IQQT4iAwwXthDm6vQ3CYGz/ndze+mlxYj/vmPJPVGC9kcserCS2rW3ioAdvOjAy",
+	"6/Ryxz1WcX/qYiWfXeO6S+zbRxHbm4T8I76lACUX4Jkh0DKDwrYUYTigyFbPAEsXjl7mrEq3etLHj0HU",
+	"+/Lbg1mcDNy9wr+LyfSBzFH5vunEb/d/oj3+HsOMC/azA64ODrCQL2bm82eHcXTfpc3oMjqfnj6sKE0r",
+	"xSxfRY/EL9pYtJHxpl1Rd0ZQpHXPDpjQq06T5Gw46oUYIi0lF52TPL0ZPk0yZp5u5aX7mN7FGt1Sx9og",
+	"SJGvQx9R7zuFJQnzNcXF9mF8CG7AmRemOynuEDPo2NLp8LD60lUjvfDIDrXCNjB9jSnhD78ZtCzNYCz7",
+	"ZLmDEfxNvhdlRUKi0dA5U0pghmqVJK/SOic0ghh+ZVDhUT99PI7oDyU7fgm6RGGgoUCYhotrLpbH4SZB",
+	"NglTYSkVgUxuHhFg/K7g4/p29kLNVHrW3xAmC3l9efkW6t5Oy04UJshvutojjNV3EbrpKDQzPQufS5kj",
+	"E+32w+xem7WNU9vGbOTp8KOLu080FKwsSQVysUHkz8HB68YbFSZSpV1vrK19MIpGYxsYe2E1Qfiu8EcP",
+	"h5j2orOlyy1hD2V4CSVsg5ltt6EjvFaUbHTwHwexbXvzs8dOWPYyVh+u3aDBt2zZe5tRsqWNxhXNg1wu",
+	"dQgCVxS17VYn8JZpDbHAWzNLKqUl1WQa4s3vRQ1xaYKl9hxsNJeuSsyZdp93webDWsgNrO1pIbeY8/38",
+	"dDi8/6K/95LWJ9ovWey98WiwP9noCbh4ywoyRdcbq60cPm4jceeitr61CaaTKLI1ZBuWeFik9YCA3Gy0",
+	"dRNr+8F0TJ9kc5XSWBeJLzH8Bp0zpbM6XQxHk+iQa+CGxa4A3mHBuA3r7fPBBVvDguU56JwvM5OvwRVQ",
+	"n1BJF2u4GCzsWF1haTQm91HlRhxfCcidPe6yZN8VEwntiXbdFO/ljXAd3Udg2keEzjAocyZmeFtyhf0v",
+	"a34mcZstx4ajIoip21zjDardxzXfDqLhIBp+hcc1HTvt8vhdq07ddj+0hAXzYdf4MKE4H7gvxKB6R/Pu",
+	"tl5y/wrXOXDvhXDP1X2dinQjdSjYGhRPEY6q3CgG//j736iasv8vFOJx/ZYr7mgzfm6HgS0MqhVTqfcs",
+	"hoZcnCW3JsJ+y8AN9KXpJgB8CS864NajBBc1Drk6aT3m2H19ccBzp9Y7CqvSRlNhE5K883QN7YCEWRtB",
+	"zyOntOAirt9cOF3W7ZTnm24lVUO1zXJje5et2VyBXAm4xrWntDouW+q+uuqRnhZPY3Y9CShOuSbXS2Nn",
+	"agkTIJDbizLNlxRpQdTN0/YhvPdVm9ywodV5XLUZ7mqMYpZYyJ5y0XkM6Iwpv0f2REMihVEsoTzxWuap",
+	"BiGhZCbTVoJCgkJdSqHRyq1+lhc0ibamuXlcGgY3qLTbNjoZnkQkMlmiYCUnTHASnZzaZzgmI/nd3f0z",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

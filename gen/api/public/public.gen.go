@@ -521,6 +521,9 @@ type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// AnnouncementPublicList Current announcements for everyone
+	// (GET /api/public/announcements)
+	AnnouncementPublicList(ctx echo.Context) error
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx echo.Context) error
@@ -553,6 +556,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// AnnouncementPublicList converts echo context to params.
+func (w *ServerInterfaceWrapper) AnnouncementPublicList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnnouncementPublicList(ctx)
+	return err
 }
 
 // SettingsPublicGet converts echo context to params.
@@ -735,6 +747,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/setup/status", wrapper.SetupStatusGet, options.OperationMiddlewares["setupStatusGet"]...)
 	router.POST(options.BaseURL+"/api/setup", wrapper.SetupCreate, options.OperationMiddlewares["setupCreate"]...)
 	router.GET(options.BaseURL+"/api/public/settings", wrapper.SettingsPublicGet, options.OperationMiddlewares["settingsPublicGet"]...)
+	router.GET(options.BaseURL+"/api/public/announcements", wrapper.AnnouncementPublicList, options.OperationMiddlewares["announcementPublicList"]...)
 	router.GET(options.BaseURL+"/logintoken", wrapper.LoginTokenGet, options.OperationMiddlewares["loginTokenGet"]...)
 	router.POST(options.BaseURL+"/carpage", wrapper.CarPageList, options.OperationMiddlewares["carPageList"]...)
 	router.GET(options.BaseURL+"/status", wrapper.CarStatusGet, options.OperationMiddlewares["carStatusGet"]...)
@@ -756,6 +769,41 @@ type ShareUnavailableJSONResponse ShareError
 type TooLargeJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type AnnouncementPublicListRequestObject struct {
+}
+
+type AnnouncementPublicListResponseObject interface {
+	VisitAnnouncementPublicListResponse(w http.ResponseWriter) error
+}
+
+type AnnouncementPublicList200JSONResponse externalRef0.AnnouncementList
+
+func (response AnnouncementPublicList200JSONResponse) VisitAnnouncementPublicListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementPublicList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AnnouncementPublicList503JSONResponse) VisitAnnouncementPublicListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type SettingsPublicGetRequestObject struct {
 }
@@ -1233,6 +1281,9 @@ func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// AnnouncementPublicList Current announcements for everyone
+	// (GET /api/public/announcements)
+	AnnouncementPublicList(ctx context.Context, request AnnouncementPublicListRequestObject) (AnnouncementPublicListResponseObject, error)
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx context.Context, request SettingsPublicGetRequestObject) (SettingsPublicGetResponseObject, error)
@@ -1272,6 +1323,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// AnnouncementPublicList operation middleware
+func (sh *strictHandler) AnnouncementPublicList(ctx echo.Context) error {
+	var request AnnouncementPublicListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnnouncementPublicList(ctx.Request().Context(), request.(AnnouncementPublicListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnnouncementPublicList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnnouncementPublicListResponseObject); ok {
+		return validResponse.VisitAnnouncementPublicListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // SettingsPublicGet operation middleware
@@ -1538,96 +1612,103 @@ func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xFzdjhvJdX6Vg46B5cBNTnNmtCtxsDDGWturjbya1WhtZ0WFXew+JMvTrOqtqtaIK8ylE8BAgOQuDxAg",
-	"N0GQ2+QiDxNg49cITlX1L5sznB/HutGwWV1V56fO+c5P8WOQyHUuBQqjg8nHIGeKrdGgsp+eM/UipT9S",
-	"1IniueFSBJPgzQqBJYkshPlEA09DEGyNIBUInlzS36MgDDgN/b5AtQnCgB4GkyBhiqdBGCj8vuAK02Bi",
-	"VIFhoJMVrhmthB/YOs9o7DgIgzX78BLF0qyCyfjoaRisuag+h4HZ5DRQG8XFMri+vqaJdS6FRrv9n7P0",
-	"NX5foDb0KZHCoLB/sjzPeMKInMPfa6KpsTBRaxjP3DsprcDFe5bxdKb8bGGASkkVTIKcaX0lVTqBNRd8",
-	"XazB7QYyu03gGp4GtLGawp8oXAST4K8Oa84fum81PVpLMfMfZ7+wq1jCtiXgN0NLrFm2kGqNKcmAwYJj",
-	"ltJzv+9RcB0Gz6VYZDx5KCs0miKf0dYzNJg2WGG/gRXTwDKFLN3AHFFAPfTx2XBhl7xqLFmtZmm+WDGF",
-	"99UCR/BwHAZrvSxVGaoDAlOnzdOAOF0p9N402r3tpOyssZBUYFYIc5luukK1k7yR8iVTS3wYeaU6lcsY",
-	"KSGz0z4SSU2dLRexCxB5TFgaNar3qMi4YG50TeK3gr1nPGPz7IFU0gI8QTC4zqViimcbKBqTPyKtKTNs",
-	"zjQSnYVQyJIVLWGJup/Itg4jsXFmpJw5QdVn8QZh/llt0R3kem+RbnGhKb+mObpZ0mHJpBlPg0kQjb/6",
-	"4tO/efrbk9+Nvzz++rNvjl4/efPsN9F3f/38z8Sy3epRLVc6sSVu++CLFRl5PeISUKS55MLAnIbCVxev",
-	"vib/myuZozLc+cJEZsSWjwGKYh1M3gZLhSiCMNhglskryw6y5hlfrsxS4SZ4FzaccTm643LDIGNzzNqO",
-	"+1zKbMkMwoVhptB9b61Ra+bIKvfzmux3QH5KZjSqrSH06VLIK9HeVvnS1gKOgb9BpblXILfMuPl6DSG4",
-	"MLhEFTgIUWKTt51pSmrr/Yeer++qmeT895gY63CZOvc0dkWR9gg0AilAF0mCWpP4ql1G27sMA9Ke27TR",
-	"b+ALGlrzXG8vPQ38utMABu64YmoxnQaz4toDiricIT5obbB8u08OQhqeYFs/fvzDv/34T3/88e/+8OO/",
-	"/+f2Ox0JWGY1Nu9Jr2a+gfNnDqJuCyDlmpSqB9m+KgzIBShprPmBQTk0hDkTwgEsgZgSxFM4ZIVZoTDe",
-	"WrXZsmCZxmp3cykzZIK2x9MWP8ZhQOCNGSfhT0+CPoE7AN1ko0fgQ/tNH+s9Fu/H7ynXecY2DrkPcJ2b",
-	"DVytUEAhNJqOgP/3n//7T//yXz/+4z/86V//o28p9+DmMMFwVHZWf94XCtFZqSAMiswo1j7a7oublcPG",
-	"Ep7+ilz/UliL+QYd+cKfo7aC+F3bv7nBtd7zqJUaV7EkYEqxDX3OS3N3g/EJA81/6IzqPf1GGpZ1xkV7",
-	"qFGHfRWZ5Yx+m34fN7CtAajbnCvJTHHBisxYMre1gkaFsFByDeOWpo1tyEdxlCWJ/tmgzz+5iWX1itEW",
-	"mPZ0Qo7Krt1eM2ovevOC1/1M8a5ulyY5P7V1Ql6I2tQwkYKQBhLn/yCVV6K1Txcpb5uTJEOm9IyLHpCA",
-	"iRQp4QvDMwvECrKicMVFKq9AoUajYRC5ky+kQFCF0O3Tf/zpXrpFrtBb2/YmnrMso6jFrl/bg6RQCoVp",
-	"7ai17pP9VuX6PCv0PtaHkFauJJlwa2/24q5Btp7dicX1okWujUK2tjIleRJUa/K7knab458d3ec0e0aE",
-	"bZ0rxdLUky2q+k76l8gys+pxnh63NrGbvCRzu4XO7OMtZ6Ew5T3yiktzHTvuxK9/8cWLi9m3r1/GJDhi",
-	"lkbT9CD1qm1bX2+getqHEKsT25qvGSLsQcz7BsKshkaj8Si61XnpEh1XHC15U0/bJ5jzYp7x5AKN4WLZ",
-	"Y3IInuiZzca0trUTjyhccm2UNUMzFDug0W9XaFaoID5/dfEGDgn5HJbZr0M3Baq4DPFA4BUUGpXe65Rp",
-	"bnC2DXHKSOKxOV+ttoP4sMXEm8Vhc1CvUVvf05UFceCOQeO3uuds23l2rr7L+XQ0oWMfVYFwteIZgpDA",
-	"UnJ6lhFSAX7g2uwjuc42mwv27rZOmvTaa03fD32ywAby9ChHwuTxYcIUOe84hPjQHZ7Yes34sIyA4764",
-	"N20r1bAXRdjsUA+6tnZnIQuR7h2p6GU/7XbHv5aCG6l26UuywuQS0xkz7d0cRUefDsfj4dHRm+jZ5Dia",
-	"RNF3QcNFpMzg0HAHhIvMZ1VaMqtPzr3ij4wZFMlm5rBw/fLTo50rNtnbiPdvsajbVuBVjuLsxX42vPBZ",
-	"gjCwB3fbJ9nHWxMVOTFvdnSy2lbMc1QJCkMoRS6ATB7BMyupCtZkTBs4OoGVLJSGATEErrhZycL4kW0P",
-	"/+zZ6Hgn30Sxnvf590awU/mOhlhaWYlaj1rE7VbM/lTF2qnr/oFQn5ZvRUMdwqpF+nb3Rl6ieCmXXNRn",
-	"psdwIKafaIg/0iEMYa2X12Qb9BUqZzsymsHQXDfYiG5CRvMlhfxcnMJwDPbtMvsO1krmRAIMpAKFi0Jj",
-	"CvON0wdaDlZSXh6cwvAI8oyJcnwDwkThcBwOj5oKuqd52rWZh1qpjjN6rjBFYTjLXDSTppy4w7LzBgM9",
-	"sOgWMMhn2ewC2egSKUDOuGodhY9VDS2YBIlUChMzXEmlcThnxrjyYTkX6VDGE5un7wae5SRNNu2arzJ4",
-	"1Ws31hqf9pmMaktdxXmJtIwOIeVLbnQI8Yx81sh7q2F8CoXg3xcYQsI0DrnQKDQ3/D1mm3bixRHb2tvx",
-	"UWtrxxSz03q08t++PRt+x4Y/RMNns9Hw3U9/cqs6VFSENSv20IsbfLhz27YQIBeA71FtYM0EW+Kawr2z",
-	"8xcwyC2EDYFAZOiwR2j15WACDHSRo9JoM3FmhVOhcC0NDkuXfHb+wp71qS8FTIMJfJy6xD/9PQ1Go9E0",
-	"uL6OHXoYTUVb4e5Q362UuFXj29K+esa7lge+cG925eIn3FcUX1Tr72PZzkAb8jshrFmy4gKHCllKT4Be",
-	"mEDcYQipb/no91oK+tyuPcXhVMSFIIFKxX/AlIYspJrzNEU7Xkgzs0CKPiS+GE1/dyrKdiYudLFY8ISj",
-	"MLM5y5hILO5TzOAs42tu3AqNaC0mKxiTzVSCZXFH6D0i3jrR2K/UZ7Aq1kzUPPJuNgTNFghGgl7JK/qf",
-	"LH/CsgzbFq5fiXoj47og9fGmin8KA5ZpWaKP+HdDn5AbvkhjWCFLUR2EkCvUdOakgCambgP7mypft1kP",
-	"x7HQqdkeuvqtD4e6DK4qRsSpEXxTSMOArV3SjikE7wrhe/tNIXgnOvkYeCUJJk981jBRyIyH0i38/HQS",
-	"lfiZGH1U890nsE7okawkV8MtigrISjuHlM7sbshbPIn2cVHVFrsMeI1rxgWhyiZ98Gu2gQXLMtC2KJdt",
-	"YI6ZvIIfUEmXI+FiuLDfWbXToNGYDDtZNMeOffJ3DY7tCj4azOsNPrZ0eqlkke/UaGLaJxrsIA+bF1LZ",
-	"TKQFzFu7vj3U6EQ3R3uRTvhs5iCU9vRvZT+ET6DaHdt8osvm1bsmZ9epnBxFR58No/EwGr+xjHtQ4NbR",
-	"0+4ef8UMXrGN14VkRXY5BS1hwdoG6WQ/prgzcOfkxWvp+yiq4OyOE/h0BoUNHNWNmV1dyQTWbAOKpwgD",
-	"m9yF//nj39tsL/2/UIgHPkUbd2Qdn9qvgS0MqiumUv3gKlXbPHS3/019xkHnZJ97RORsyh5CasLQbdy4",
-	"R/msgQCtwBvBZWmwWvR01bBlN/b0Aa9l1mMGYwsEY48WnWiXTqdPIaZ9xiBFVio4NxZPN0ZzBfJKwCVu",
-	"WjL0RtzO3kkGuG+2xLdbKXucVyNxbRUxYQIEcpsspQiSvLSQyu66SVNzi5Vf6c9jV1/3dDxysZDb2/qF",
-	"z4gRX5ixJWsQEpI6npsQTsgIfy+40maoCkIJpshdvGYROmhu0HoVLpZ6NBUWbGqi01LSwPXNbN0uaB7C",
-	"1EIFi80dQDPctHtG/MJn5y8aedcysXsdBjJHwXIeTILjUTQ6tnGLWVnBHLKcH7r3D3UjPb5EayzJFds0",
-	"74vUtQ7aAS6b/is0Qad59CiK7taX1Mq2+pi4P7Xue17rnHcz0d1D837NR526wI62o5IxFGfxpRhyYSui",
-	"BJ6TjOC21RXXovUkOt61aMWqw2aXjm1dwqRQ3GyCydt3YaCL9ZqpDZHYo1GkAIyE9DaoHr2jSVqirE6e",
-	"F2RPPdnHk57D4F6BMrFkU3HeQNhMnU2PWT13uTGQBI7L/B0dzI6yVCmyx1CUOqn2tp3x3ZXmJUgzbqdg",
-	"bd61yqq6VKrXpSpdWqFWm/NspjifPRsdX7/bv9exzhDu0KqSpBDmG/C9qY+qPW4LQ78OKJsL1BZ2sVLc",
-	"vneh0qgVU9hQp6oOkkvdo0evyLNcSXWpQYoEw5trI6cNvOA8kb5CpeEketajPrTyc+sla/f5c+k6AvbX",
-	"m0aejA0zKZZDu7NhI4fVDEKsu7tv62Iz8Xfdxg1kva63zsD4brSUhbEqJrpDxDbeQsJRFbA5qm+L2KI+",
-	"Tu1/HBoVvx3noa0yV0yDJ86ejBNnMW4+GY22dfvKs9tfqVr86YXxHqevakN+7OPqlN1iBIsu2gxpm/0i",
-	"7x7SbZPfc56cRXh0x+21+w6aUIYru64nEDH4+BaxrMfv4DFow7PMXscwEuZYKuAO3vva6m7zuFWepc0z",
-	"w+dZFYxBxrWZuH5vGpnWUdpASAMppiQFTGlHzOV7QS6mwp1RiliFwKxyIhAT3LXdH2armee0ibtphCtn",
-	"Y6vNaCq4BvnAnk6buuRJtZGpiD23ZuUXHrz09VGCh8zOQUwFYWOHgScwHBMiXuvlNCjxcFvRfbfdS67N",
-	"wxzH0tV5Xa/cONpbwTvtfnt5gug+NzSiuqW5br5822zV9YjaO4DSdLd7YOuW1x0tqxSuX78LtzlS9VSO",
-	"o6jVK91obi57mdsNzHfl5a7bPq68XBK/v5/o3nHa1/a3rw7ta522buPcCPmJqF5zYBvMoyhqdHUc7IBu",
-	"ZW/HzgCg7ybEVxevvoZBvDIm15PDQ75ejnQ1rJryZ4XKPh+NRvHBBGLbLhfDwN50OAinIvY3EWIYuDsS",
-	"ByHE3zYLDgOF6QFIFTocSmfedh+UhNrx9kk8FYPqZkXobfNRFIF2VQN3c0OhSFHpgxG8sT0Fc8xK42fD",
-	"JltD+ClMA3+zYhrsMBr2zohzjc0LnW/7pVsPOXQXPumEPPRQ29sm1bURf0uk52pIHcOU/YqdqxvjvQ+Y",
-	"uymzA5FZDj/oVD3++Xglml7N4gRgFJk3VNppRvPAVM1Ou07Mqurc7D0vrzGXymg4l5rU8eKblzYSfo0p",
-	"95sYwZkPZ55Ex7VT3XFj6dS9OhVzLPuWXaGLlsEU5oWBVKJr4Vww3yXrQnA7t1vZ93gmUiz4slCY9um2",
-	"a0p9DNBXt7G64Nl3pTZbRqsYwg64d17GN9LuzMe4m3EiBW50zWOmEIq8CRvvRZtvjy2ps5TUeYHWBas/",
-	"A4FnVbkTUszJuonE3g90ze03nQ03qW8B2OJSORnHZg7JK747BXXHz27PwZdCeyQKXLgLCQwyLi5hoLlY",
-	"ZuiSZFIcTMD2yttya+6t2EyjJpbFkEh5yW2ny1QQrxUmxgLv+JDleQyDmGBODBHBSWYBxcx1IxE3WF0A",
-	"PTt/AZe4gUGsL4fWNdkr3VNRJuu++u2bkimuWGorU8x1HA3dqVpJeUnz1mcJBvGrs2/ffOnaqd2F4qmI",
-	"JWHdWaGyCsIeQCYTlvlmp3JRQtGLxcR3c7jvlnSkfdGbFgzhaiW1RceW1LF923bIDWzsQcahqtZI4YMW",
-	"v8SBla3CRLqEioZ4qZgwMRlEu9lG4S20g5nYgLQhkG/0cj1YPtu3A2dPYFpE0XFS7voTDfScnqHF4M9l",
-	"inoCjeYvGBxHR7UsD25pBjuJxq7nq64WToXt/6JYrBpWzukfzEqtcdLwNpeZKrTgtrobAmYa4SQ6Pugz",
-	"j7ZPznbM9Tr/nfVXR82gVD6poKFup46hrNHURrJmhrShEn/Z+H2w66cfmlof9P/ig74c5suTX0b7/Xv2",
-	"4ZtOa9RJ9OzTnprXVkOnwgWqBiCFAcs4I9WJ7ZV+267iQwnChqxCdP0/dgGvrd7ShLpZJM67C9mkYrJq",
-	"VoHAKI7aH4aFO5lc+RKXS0Fy+xsPmPElt+42Z1pT1CoaBoZpiH/mV/k8vkEGvmbXx/6EqWHfj27cytAz",
-	"4p7ts/QLxLf9/sdfaPnGHcGH7KALj4+jo3vGvP5HCXyIubfH3WqK7Us+1faLloPoIITSyLgUjFOd0/L3",
-	"JZo9qv6d4ZGzyzuslLNJxGzXcmSZ8VI6unvqu94XOvtca6uzdkv+nuKucjd+xaHdVbnsaIfgaOLeavcF",
-	"muFz65t39Q1bB176b88pW2U+2LVY1/t//t3ls9FodArnzKw+PzyFX7MPw7Mlfv7005MoOoUvjclfiWxz",
-	"ChdsjRfc4Ocv2Ye+Yq4NTsYP+4GLnY3Bj6pcxDu/ku5ZrJJi7TKqDmluSuUaH/h47PheJB+VJG9koaDr",
-	"YR+f3tKob7ny1lER8rbT8uilMd9j4L20EwttZSlLfMbyvA4hm2GjqWj3qPmWYmvsLhnGk56MrEWyc/ke",
-	"bT/NqLLGLrEy8W6Mb195nYrWnVeInRGflH0ewuLBvvui9iqlv2Zhu0I1waK4utgYE2pv389k5vbbrxC3",
-	"70fGk6nQd7rnOWCgCM7bTZXpr/nGAWi7ELfpZm4OpmL3pdB28hjumjtulkj+Mnmg9vVn1/fQuEzrrhb7",
-	"It6TqL7M6xvgOndvPzuK7pS63l2ZaV8Oris09864RicPM9vb180e6ZeIvpad7KsrCa3oKLrKh/25tv+3",
-	"/FYzk+Uv8fXmsey0FPQ7fS1URn7eqqQfu50H7q9OtUPZQesuUAiVVRzVMLFhFbfR5sUtRbDcdqMNeq8r",
-	"hs30XWNtawltnqPuZGjsxzFleysvCTKh1vb1RoLF63P1vs+LbE/wy07nlwvUfetdT1GxySRXPeyJrvo6",
-	"x1qv+f6kd9f/FwAA//8=",
+	"xHzdbhtHmuirfOgzQChMk2pKcmJTCAYaZ2biHCdWLHsyJ6YPu9T9kaxRs6pTVW1ZMXQ55wADLLB7tw+w",
+	"wN4sFnu7e7EPs0B2XmPxVVX/sluiZGXGNxbJ7qr6/v/rQ5DITS4FCqOD2YcgZ4pt0KCyn54y9SylP1LU",
+	"ieK54VIEs+DVGoEliSyE+UQDT0MQbIMgFQieXNDfkyAMOD36Q4HqKggD+jKYBQlTPA3CQOEPBVeYBjOj",
+	"CgwDnaxxw2gnfM82eUbPToMw2LD3z1GszDqYTQ8eh8GGi+pzGJirnB7URnGxCq6vr2lhnUuh0R7/1yx9",
+	"iT8UqA19SqQwKOyfLM8znjACZ/+PmmBqbEzQGsYz905KO3DxjmU8XSi/WhigUlIFsyBnWl9Klc5gwwXf",
+	"FBtwp4HMHhO4hscBHayG8BcKl8Es+F/7Neb33a+avtpIsfAfF7+xu1jAtingD0NbbFi2lGqDKdGAwZJj",
+	"ltL3/tyT4DoMnkqxzHjysajQaIp8QUfP0GDaQIX9BdZMA8sUsvQKzhEF1I8+PBrO7JaXjS2r3SzMZ2um",
+	"8L5c4AAeT8Ngo1clK0MlIDB33DwPCNMVQ+8Moz3bIGQnjY2kArNGOJfpVZeodpFXUj5naoUfB17JTuU2",
+	"RkrI7LIPBFKTZ8tN7AYEHhMWRo3qHSpSLpgbXYP4WrB3jGfsPPtIKGkDniAY3ORSMcWzKygaiz8grCkz",
+	"7JxpJDgLoZAla9rCAnU/km0JI6FxYaRcOELVsngDMX9WXXQHut6bpFtYaNKvqY5upnRYImnB02AWRNOv",
+	"vvj0/zz+7ugP0y8Pv/ns24OXj149+X30/f9++jOhbJg9qu1KI7bCbRt8tiYlrydcAoo0l1wYOKdH4auz",
+	"F9+Q/c2VzFEZ7mxhIjNCy4cARbEJZm+ClUIUQRhcYZbJS4sO0uYZX63NSuFV8DZsGOPy6Y7JDYOMnWPW",
+	"NtynUmYrZhDODDOF7ntrg1ozB1Z5npekvwOyUzKjp9ocQp8uhLwU7WOVL21t4BD4e1SaewZy20ybr9cu",
+	"BBcGV6gC50KUvsmbzjIltPX5Q4/Xt9VK8vyPmBhrcJk69TB2SZH2EDQCKUAXSYJaE/mqU0bbpwwD4p7b",
+	"uNEf4At6tMa53t56Hvh95wGMnLhian06DWbNtXco4nKFeK91wPLtPjoIaXiCbf746U//8tM//Pmn//en",
+	"n/7137ff6VDAIqtxeA96tfINmD9xLuo2AVKuial6PNsXhQG5BCWNVT8wKh8N4ZwJ4RwsgZiSi6dwzAqz",
+	"RmG8tmqjZckyjdXpzqXMkAk6Hk9b+JiGATlvzDgKf3oU9BHcOdBNNHoPfGx/6UO998X7/feU6zxjV85z",
+	"H+EmN1dwuUYBhdBoOgT+73/8z7/803/89Pd/95d//re+rdwXN4cJhqOyq3p5XypEp6WCMCgyo1hbtN0P",
+	"NzOHjSU8/BW4/qWwJvMNPPKFl6M2g/hT27+5wY3eUdRKjqtQEjCl2BV9zkt1d4PyCQPNf+w81Sv9RhqW",
+	"dZ6LdmCjDvoqMMsV/TH9OW5AW8OhbmOuBDPFJSsyY8Hc5gp6KoSlkhuYtjhtakM+iqMsSPTPBn3+m5tQ",
+	"Vu8YbTnTHk7IUdm923tG7U1v3vC6Hyne1A1xkrNTWxLyTNSqhokUhDSQOPsHqbwUrXO6SHlbnSQZMqUX",
+	"XPQ4CZhIkZJ/YXhmHbGCtChccpHKS1Co0WgYRU7yhRQIqhC6Lf2Hn+7EW2QKvbZtH+IpyzKKWuz+tT5I",
+	"CqVQmNaJWvs+2m1Xrk+zQu+ifcjTypUkFW71zU7YNcg2izuhuN60yLVRyDaWpkRPctWa+K6o3cb4Zwf3",
+	"kWaPiLDNcyVZmnyyBVWfpH+JLDPrHuPp/dam7yYvSN1ueWf26y1joTDlPfSKS3UdO+zEL3/zxbOzxeuX",
+	"z2MiHCFLo2lakHrXtq6vD1B92+chVhLbWq8ZIuwAzLuGh1k9Gk2mk+hW46VL77jCaImbetk+wpwW5xlP",
+	"ztAYLlY9KofcE72w2ZjWsQb9EYUrro2yamiBYsA1+m6NZo0K4tMXZ69gnzyf/TL7te+WQBWXIR4IvIRC",
+	"o9I7SZnmBhfbLk4ZSTw05qvdBoAPW0i8mRw2B/UStbU9XVoQBu4YNL7WPbJt1xncfcj4dDihox9VgXC5",
+	"5hmCkMBSMnoWEVIBvufa7EK5zjGbG/aetk6a9OprTb+PfbLABvL0VY7kk8f7CVNkvOMQ4n0nPLG1mvF+",
+	"GQHHfXFv2maqca8XYbNDPd611TtLWYh050hFr/phtyf+WgpupBril2SNyQWmC2bapzmIDj4dT6fjg4NX",
+	"0ZPZYTSLou+DholImcGx4c4RLjKfVWnRrJace8UfGTMokquF84Xrlx8fDO7YRG8j3r9Fo25rgRc5ipNn",
+	"u+nwwmcJwsAK7rZNsl9vLVTkhLzFwdF6mzFPUSUoDHkpcgmk8sg9s5Sq3JqMaQMHR7CWhdIwIoTAJTdr",
+	"WRj/ZNvCP3kyORzEmyg25332vRHsVLajQZZWVqLmoxZww4zZn6rYOHbdPRDq4/KtaKgDWLVJ3+leyQsU",
+	"z+WKi1pmehQHYvqJhvgDCWEIG726Jt2gL1E53ZHRCobWukFHdBMymq8o5OfiGMZTsG+X2XewWjInEGAk",
+	"FShcFhpTOL9y/EDbwVrKi71jGB9AnjFRPt9wYaJwPA3HB00G3VE9DR3mY7VUxxidCCELkeAG+/IorEg5",
+	"CpfeuYOFay56Ui5h965SwNsUNvjewOhrpi5Ipjv5CXqA/IRLdkVBjWHKaGAGooNZFMHrV09hKRWwcxJH",
+	"BhsuCmNjwC09kChk5ib9O30VPZ5FN+rfrUXJ6fcrdnO4FBOUkQOnKGWDXnvQgYXN7XZgrY7y5JU9x1/f",
+	"FDj83gCRDez7AGIGpEhwCKKDB4DIcJN17MfXjA4vmEgQpIAzZgqVsqt+O5A+NP37tLg7ZM3xTZzW/BLW",
+	"AtbizNYx7yjEJw2R7cRfLMti0Gt5qYEbMBLwHaorKRBGlSK06U9p9kKIrXMf03Pu1zEXzuEPIbbepPux",
+	"5VjqZvjGsoxAoVcIVPtK21a7J7aFdBi857wvKVVZrp1M2E0q8DZT5jbYgSZPFaYoDGeZ06RpyokOLDtt",
+	"nNxHbN3KMKHMpm3J+S1DMMgZVy25+lA1JwSzIJFKYWLGa6k0js+ZMa4vo1zLYps7PdzN6JWLNAViaL1K",
+	"IqrXbmzieNwng9WRuiz6HGkbHULKV9wQoy0oGJj4MGAcH0Mh+A8FhpAwjWMuNArNDX+H2VVb5zhgW2c7",
+	"PGgd7TAMcgsW7fx/35yMv2fjH6Pxk8Vk/PaXv7hVzisowhoVO/DFDcGRi4dshVUunXDChgm2sqwJJ6fP",
+	"YJTb3EAIFJ2HTvZCyy97M2CgixyVRlviMGucC4UbaXBcxjonp8+sEzX3NdZ5MIMPc1dRpb/nwWQymQfX",
+	"17ELyyZz0Wa4OzTOVEzcap7Y4r56xbvWXb9wb3bp4hfclRRfVPvv4jKegDZknULYsGTNBY4VspS+AXph",
+	"BnEHIcS+5Vd/1FLQ53ZRPw7nIi4EEVQq/iOm9MhSqnOepmifF9IsbIRKHxLf5UN/d1p17Epc6GK55AlH",
+	"YRbnLCOjSM8qZnCR8Q03bodGGiwmpR+TCVWCZXGH6D0k3naA+pn6BNbFhokaRz5+CUGzJVrLspaX9D+5",
+	"1AnLMmxruH4m6k051pX+Dze1UqUwYpmWZVgX/2HsKx3jZ2kMa2Qpqr0QcoWaZE4KaCYr2hmTm1oKbtMe",
+	"DmOhY7MdePW1zzN1EVyV4glTE/i2kIYB27hqCFMI3q2DH+wvheCdtM+HwDNJMHvkyzFNH7nluzUcI0L0",
+	"QY13Xxk4oq9kRbk6jp0FLCEt7QxSurCnIWvxKNrFRFVH7CLgJW4YFxSuN+GDr9kVLFmWgbbdDtkVnGMm",
+	"L+FHVNIln7kYL+1vlu00aDQmw055wqFjl8LIbVHFwT2iipWSRT7I0YS0TzTYh1oRhXDe99apb8/hdGKF",
+	"g51Ap8B34WLT/ojhO0K3qU9sCzWuTFKfmozddtDw2TiajqPpAwQNHT7tnvF3PrR0vJCsSS+noCUsWVsh",
+	"He2GFCcDd84Kv5S+Qa3Ket1xAZ8ntlESqhtLZrqiCWwoqOYpwshWzeC//vz/bRmN/l8qxD0fwcYdWsfH",
+	"9mdgS4PqkqlUf3T5v60eusf/tpZx0Dnp5x4SOZ2yA5Gabui237hDkNfwAC3BG1m7UmG14OmyYUtv7GgD",
+	"XsqsN7QjRzD23qIjrU+XHLtALgYpspLBubH+dONproDi+gu8atHQK3G7eifL6n65LXRrMGWP8WpUBC0j",
+	"JkyAQG6rUBRzkpUWUtlTN2FqBZmlXekvEFY/97SSc7GU28f6jS81EF6Ysb1AICQkdTw3Iz8hI/97yZU2",
+	"Y1WQl2CK3MVr1kMHzQ1aq8LFSk/mwjqbmuC0kDT8+mYZZMg1D2FuXQXrmzsHzedB6mY8v/HJ6bNGQaus",
+	"mF2HgcxRsJwHs+BwEk0Obdxi1pYw+yzn++79fdYIh+2PKxzI2LWehMu11AhlQoMcNpdwIJy432yuyHcm",
+	"cJFkRYoahLwMQeAleWcWnTBiBjZSG5hGkbUJ5AnY8t0zCnSb4bqrlNqcQGcy4CCK7tZ06jMHb5pJT5+f",
+	"qBa5dxqy36Nqp5qqJOJQApDM87SVnBtKrJWsMZwXa6bB+g90/fa+TbFb6ZqB/tiyP8TzbYubbAPxo+hw",
+	"aOuK1vvNHlLbWItJobi5CmZv3oaBLjYbpq6CWfDU79ZmWiJXmQUjxLGVtvXjsvb+lpZsSoduVOW9YLTZ",
+	"syzbO9b8HX48Z7aKvD5j1F/R96M2dam9WV/v0Qi7kbfTjjBAzRIxwKzqHnNhG7EotEwyCkatJv0ZCHva",
+	"o293I2VllwY1XJlt8RgG9wqU9SxbAfTm0xYIbVXOajxXkgNJoWNZNtzWZXVl7iEYpa7lvWkXmoeqy16j",
+	"NCu/ttxbFXNdBdfzUlWlrWI6W2ptVlafPJkc3kFxNAqTA1xVghTC+RX4kZgH5R53hLHfh5R6kXm9wEpy",
+	"+5bJiqPWTGGDnar2i1zqHj56QX7XpVQX2pZGwptbMo4b3rTz0/QlKg1H0ZMe9qGdn1rbUjuXv5auEXF3",
+	"vmlkkdk4k2I1ticbNzK8zRDdOoP3NQ7NtPh126sm7XW9JQPTu8FS9uNUGYM75DOmW3FiVKUzHNS35TOi",
+	"PkztLg6NRqMBeWizzCXT4IGzknHkNMbNktGYlrOvPLn9lWqykF6Y7iB91fTTg1txC631oJ2z2EJIW+0X",
+	"eVdIt1V+jzw5jfDghttz9x04oQzmh6YiCRh8eI1YtgEO4Bi04Vlmp0CNhHMsGXAA976la1g9bnWF0eGZ",
+	"4edZlaqAjGszc2Nm9GRa5zBGQhpIMSUqYGrLka4aAnI5F05GIVkzITCrjAjEFAzaplOz1UN83IxK6QnX",
+	"RYet7ua54BrkR46S2MQ+T6qDzEXssbUof/DOS9/4BviA0hmIuaDI0UWIMxhPKV7c6NU8KKPFNqP7Jv8q",
+	"cLq34Vi5ngLXoj+NdmbwzpTBTpYgus9gaFRPUtUzH2+aE0Leo/YGoFTd7dGbetJmYFImVzK4fhtuY6Qa",
+	"5ZhGUWtEqzFTVY5Qteem7orLoSFj19VWAr+7neiOVu+q+9sTy7tqp60h4BtdfgKqVx3YubYoihrNpHsD",
+	"rlvZUjoYAPQNYH519uIbGMVrY3I929/nm9VEV49VS/6qUNnnk8kk3ptBbLv0YxjZAcu9cC5iPwAZw8iN",
+	"Zu6FEL9uluNGCtM9kCp0fijJvG16LAG1z9tv4rkYVQOdodfNB1EE2tXU3MCoQpGi0nsTeGVbGc8xK5Wf",
+	"DZtshe2XMA/8QOc8GFAadlTVmcbmPRJv+qlbP7Lv7pkgCflYobZDrtW0qh9O7ZlIrWOYckyiMzE63VnA",
+	"3IDugEdmMfxRUvXw8vFCNK2a9ROAUWTeYGnHGU2BqXqshyRmXQ2M9MrLS8ylMhpOpSZ2PPv2uY2EX2LK",
+	"/SEmcOLDmUfRYW1UBwalj92rc3GO5biUKwPTNpjCeWEglegmR5bMD+e4ENyu7Xb2oyWJFEu+KhSmfbzt",
+	"ZmEewumrp2dc8OyHYZqTKlUMYR+4d17Gz+8M5mPcQL5IgRtd45gphCJvuo33gs1P5ZTQWUjqvEBrrvtn",
+	"APCkagaAFHPSbiKx1xK4mbqbZMMt6htktrBULsaxmUPyjO+koG40HrYcfCW090SB+3ZJBhkXFzDSXKwy",
+	"dEkyKfZmYEf0bDNC7rXYQqMmlMWQSHnBbR/YXBCuFSbGOt7xPsvzGEYxuTkxROROMutQLFwTNGGD1e0B",
+	"J6fP4AKvYBTri7E1TfYmmbkok3VfffeqRIprJbB1W+YancdOqtZSXtC6tSzBKH5x8vrVl26Ky91jMhex",
+	"JF93UaiscmH3IJMJy3yPdbkpedHL5cz3OrnfViTSviWENgxd9YC8Ywvq1L5tG/NHNvYg5VDVMqXwQYvf",
+	"Ys/SVmEiXUJFQ7xSTJiYFKI9bKMsHdqHmbgCaUMg31/uWr99tm/Az57BvIiiw6Q89Sca6Hv6Dq0P/lSm",
+	"qGfQ6DmH0WF0UNNy75Ye9KNo6lrN61r6XNi2c4rFqsfKNf0Xi5JrHDW8zmWmCi247X0IATONcBQd7vWp",
+	"R9uebxv1e43/YHeCg2ZUMp9U0GC3Y4dQ1uilJ1ozQ9xQkb+cN9sbunGqyfVB/0VT+mKcr45+G+3278n7",
+	"bzuNg0fRk097KsJbcyQKl6gaDimMWMYZsU5sbxKyzVw+lCDfkFUeXf8dW/DS8i0tqJstFHl3I5tUTNbN",
+	"GikYxVF7YVg6yeTKF4BdCpLbq6Uw4ytuzW3OtKaoVTQUDNMQ/8rv8nl8Aw18RbsP/QlT4767vm5F6Alh",
+	"z453+A3i264d+xtt37ia4GNO0HWPD6ODe8a8/i4kH2LubHG3ZnH6kk+1/qLtINoLoVQyLgXjWOe4vNaq",
+	"ORrj3xkfOL08oKWcTiJku4Y8i4zn0sHd0/3gbaHTzzW3Om234u8o7ipP43cc21OV204GCEcL9/aCnKEZ",
+	"P7W2eWhcyRrw0n57TNkejL2hzbrW//PvL55MJpNjOGVm/fn+MXzN3o9PVvj540+PougYvjQmfyGyq2M4",
+	"Yxs84wY/f87e97U62OBk+nH3ag3OIz0oc9lBILeT7tmsomJtMqrBLG5K5pru+Xjs8F4gH5QgX8lCQdfC",
+	"Pjy8pVLfMuUtURHyNml58NKY78DxVtqRhY6ykqV/xvK8DiGbYaOpYPde8y3F1tjdbRDPejKy1pM9l+/Q",
+	"dptNKm3sEiszb8b49k0bc9G6agNip8RnZReUsP5g3zUV9gYHP91pe6Y1uUVxdZ9CTF57+1oIZm6/dAPi",
+	"9rUM8Wwu9J2ulxgxUOTO20OV6a/zq3qSR3GbbuZmby6G76JoJ4/hrrnjZonkb5MHat+64voeGnd4uBtN",
+	"fBHvUVTfIeLbQztXfnx2EN0pdT1cmWnfSVJXaO6dcY2OPk5tb0+5P9AFiN/ITvbVlYTWJIqu8mFvif2r",
+	"5beamSx/d0BvHssuS0G/49dCZWTnLUv6Z7fzwP3VqXYoO2qNIIdQacVJ7SY2tOK2t3l2SxEst72ao95b",
+	"EsJm+q6xt9WENs9RdzI0zuOQsn2U5+Qyodb29UaCxfNz9b7Pi2wv8NtOX6QL1H1jak9RsYkkVz3sia76",
+	"+ipbr/n+pLfX/xMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

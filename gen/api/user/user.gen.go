@@ -40,6 +40,30 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsageStatsUserGetParamsGroupBy.
+const (
+	Day   UsageStatsUserGetParamsGroupBy = "day"
+	Hour  UsageStatsUserGetParamsGroupBy = "hour"
+	Key   UsageStatsUserGetParamsGroupBy = "key"
+	Model UsageStatsUserGetParamsGroupBy = "model"
+)
+
+// Valid indicates whether the value is a known member of the UsageStatsUserGetParamsGroupBy enum.
+func (e UsageStatsUserGetParamsGroupBy) Valid() bool {
+	switch e {
+	case Day:
+		return true
+	case Hour:
+		return true
+	case Key:
+		return true
+	case Model:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountKeyBinding defines model for AccountKeyBinding.
 type AccountKeyBinding struct {
 	// ApiKeyId One of your API keys; 0 unbinds the account.
@@ -61,8 +85,28 @@ type AccountKeyBound struct {
 
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
+	// AllowedIps The only client addresses (IPs or CIDR prefixes) the key is accepted from (null for any).
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedIps *[]string `json:"allowed_ips"`
+
+	// AllowedModels The only models the key may call (null for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models"`
+
 	// CreatedAt Example: 2026-11-22T08:05:00Z
 	CreatedAt time.Time `json:"created_at"`
+
+	// Description What the key is for.
+	//
+	// Example: CI runner for the docs site
+	Description string `json:"description"`
+
+	// ExpiresAt When the gateway stops accepting the key (null for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Id Example: 7
 	Id int64 `json:"id"`
@@ -78,6 +122,11 @@ type ApiKey struct {
 	// Name Example: laptop
 	Name string `json:"name"`
 
+	// QuotaLimit The most quota units the key may spend in total (null for no limit beyond the balance).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit"`
+
 	// RequestCount Example: 42
 	RequestCount int64 `json:"request_count"`
 
@@ -90,8 +139,31 @@ type ApiKey struct {
 
 // ApiKeyCreateRequest defines model for ApiKeyCreateRequest.
 type ApiKeyCreateRequest struct {
+	// AllowedIps The only client addresses the key is accepted from, as IPs or CIDR prefixes (null or absent for any).
+	//
+	// Example: ["203.0.113.0/24","2001:db8::1"]
+	AllowedIps *[]string `json:"allowed_ips,omitempty"`
+
+	// AllowedModels The only models the key may call (null or absent for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models,omitempty"`
+
+	// Description Example: CI runner for the docs site
+	Description *string `json:"description,omitempty"`
+
+	// ExpiresAt When the gateway stops accepting the key (null or absent for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
 	// Name Example: laptop
 	Name string `json:"name"`
+
+	// QuotaLimit The most quota units the key may spend in total (null or absent for no limit).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
 }
 
 // ApiKeyList defines model for ApiKeyList.
@@ -107,8 +179,28 @@ type ApiKeyRotateRequest struct {
 
 // ApiKeySecret An API key together with its full secret, shown only once.
 type ApiKeySecret struct {
+	// AllowedIps The only client addresses (IPs or CIDR prefixes) the key is accepted from (null for any).
+	//
+	// Example: ["203.0.113.0/24"]
+	AllowedIps *[]string `json:"allowed_ips"`
+
+	// AllowedModels The only models the key may call (null for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models"`
+
 	// CreatedAt Example: 2026-11-22T08:05:00Z
 	CreatedAt time.Time `json:"created_at"`
+
+	// Description What the key is for.
+	//
+	// Example: CI runner for the docs site
+	Description string `json:"description"`
+
+	// ExpiresAt When the gateway stops accepting the key (null for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Id Example: 7
 	Id int64 `json:"id"`
@@ -129,6 +221,11 @@ type ApiKeySecret struct {
 	// Name Example: laptop
 	Name string `json:"name"`
 
+	// QuotaLimit The most quota units the key may spend in total (null for no limit beyond the balance).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit"`
+
 	// RequestCount Example: 42
 	RequestCount int64 `json:"request_count"`
 
@@ -144,8 +241,31 @@ type ApiKeyStatus string
 
 // ApiKeyUpdateRequest defines model for ApiKeyUpdateRequest.
 type ApiKeyUpdateRequest struct {
+	// AllowedIps The only client addresses the key is accepted from, as IPs or CIDR prefixes (null or absent for any).
+	//
+	// Example: ["203.0.113.0/24","2001:db8::1"]
+	AllowedIps *[]string `json:"allowed_ips,omitempty"`
+
+	// AllowedModels The only models the key may call (null or absent for any).
+	//
+	// Example: ["gpt-4o-mini"]
+	AllowedModels *[]string `json:"allowed_models,omitempty"`
+
+	// Description Example: CI runner for the docs site
+	Description *string `json:"description,omitempty"`
+
+	// ExpiresAt When the gateway stops accepting the key (null or absent for never).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
 	// Name Example: old laptop
 	Name *string `json:"name,omitempty"`
+
+	// QuotaLimit The most quota units the key may spend in total (null or absent for no limit).
+	//
+	// Example: 100000
+	QuotaLimit *int64 `json:"quota_limit,omitempty"`
 
 	// Status Example: active
 	Status *ApiKeyStatus `json:"status,omitempty"`
@@ -153,6 +273,41 @@ type ApiKeyUpdateRequest struct {
 
 // ApiKeyId Example: 7
 type ApiKeyId = int64
+
+// From Example: 2026-11-21T00:00:00Z
+type From = time.Time
+
+// LogAccount Example: 4
+type LogAccount = int64
+
+// LogChannel Example: 1
+type LogChannel = int64
+
+// LogCursor Example: 311
+type LogCursor = string
+
+// LogKey Example: 7
+type LogKey = int64
+
+// LogLimit Example: 50
+type LogLimit = int
+
+// LogModel Example: gpt-4o-mini
+type LogModel = string
+
+// LogRequestId Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+type LogRequestId = string
+
+// LogStatusClass `2xx` served calls (below 400), `4xx` refused by Poolgate or the upstream as the caller's fault, `5xx` failed.
+//
+// Example: 5xx
+type LogStatusClass = externalRef0.StatusClass
+
+// TimeZone Example: Asia/Shanghai
+type TimeZone = string
+
+// To Example: 2026-11-22T00:00:00Z
+type To = time.Time
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -190,6 +345,63 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// UsageLogUserListParams defines parameters for UsageLogUserList.
+type UsageLogUserListParams struct {
+	// Cursor The `next_cursor` of the previous page (absent for the first page).
+	Cursor *LogCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Logs per page.
+	Limit *LogLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ChannelId Only calls served by this channel.
+	ChannelId *LogChannel `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+
+	// AccountId Only calls served by this upstream account.
+	AccountId *LogAccount `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// StatusClass Only calls whose answer's status is in this class.
+	StatusClass *LogStatusClass `form:"status_class,omitempty" json:"status_class,omitempty"`
+
+	// RequestId Only the call with this request id (the `X-Request-Id` it was answered with).
+	RequestId *LogRequestId `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
+type UsageStatsUserGetParams struct {
+	// From Start of the time range (inclusive, RFC 3339).
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the time range (exclusive, RFC 3339).
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+
+	// Tz The IANA time zone days and hours are cut in.
+	Tz *TimeZone `form:"tz,omitempty" json:"tz,omitempty"`
+
+	// GroupBy The dimension rows are grouped by (default `day`).
+	GroupBy *UsageStatsUserGetParamsGroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// Model Only calls for this model (the name the caller asked for).
+	Model *LogModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// ApiKeyId Only calls made with this API key.
+	ApiKeyId *LogKey `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+}
+
+// UsageStatsUserGetParamsGroupBy defines parameters for UsageStatsUserGet.
+type UsageStatsUserGetParamsGroupBy string
+
 // AccountKeyBindJSONRequestBody defines body for AccountKeyBind for application/json ContentType.
 type AccountKeyBindJSONRequestBody = AccountKeyBinding
 
@@ -207,6 +419,9 @@ type ServerInterface interface {
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
 	// (PUT /api/user/accounts/{account_id}/api-key)
 	AccountKeyBind(ctx echo.Context, accountId int64) error
+	// AnnouncementUserList Announcements for you
+	// (GET /api/user/announcements)
+	AnnouncementUserList(ctx echo.Context) error
 	// ApiKeyRotate Rotate an API key
 	// (POST /api/user/api-key/rotate)
 	ApiKeyRotate(ctx echo.Context) error
@@ -222,9 +437,15 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// UsageLogUserList Your gateway calls
+	// (GET /api/user/logs)
+	UsageLogUserList(ctx echo.Context, params UsageLogUserListParams) error
 	// MeGet The signed-in user
 	// (GET /api/user/me)
 	MeGet(ctx echo.Context) error
+	// UsageStatsUserGet Your usage statistics
+	// (GET /api/user/stats)
+	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -245,6 +466,15 @@ func (w *ServerInterfaceWrapper) AccountKeyBind(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountKeyBind(ctx, accountId)
+	return err
+}
+
+// AnnouncementUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) AnnouncementUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnnouncementUserList(ctx)
 	return err
 }
 
@@ -307,12 +537,146 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 	return err
 }
 
+// UsageLogUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) UsageLogUserList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UsageLogUserListParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "api_key_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "api_key_id", ctx.QueryParams(), &params.ApiKeyId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter api_key_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "account_id", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status_class" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status_class", ctx.QueryParams(), &params.StatusClass, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status_class: %s", err))
+	}
+
+	// ------------- Optional query parameter "request_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "request_id", ctx.QueryParams(), &params.RequestId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UsageLogUserList(ctx, params)
+	return err
+}
+
 // MeGet converts echo context to params.
 func (w *ServerInterfaceWrapper) MeGet(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.MeGet(ctx)
+	return err
+}
+
+// UsageStatsUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UsageStatsUserGetParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "tz" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tz", ctx.QueryParams(), &params.Tz, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tz: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_by", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "api_key_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "api_key_id", ctx.QueryParams(), &params.ApiKeyId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter api_key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UsageStatsUserGet(ctx, params)
 	return err
 }
 
@@ -364,6 +728,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
+	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
+	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -481,6 +848,69 @@ func (response AccountKeyBind413JSONResponse) VisitAccountKeyBindResponse(w http
 type AccountKeyBind503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AccountKeyBind503JSONResponse) VisitAccountKeyBindResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUserListRequestObject struct {
+}
+
+type AnnouncementUserListResponseObject interface {
+	VisitAnnouncementUserListResponse(w http.ResponseWriter) error
+}
+
+type AnnouncementUserList200JSONResponse externalRef0.AnnouncementList
+
+func (response AnnouncementUserList200JSONResponse) VisitAnnouncementUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnnouncementUserList401JSONResponse) VisitAnnouncementUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnnouncementUserList403JSONResponse) VisitAnnouncementUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnnouncementUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AnnouncementUserList503JSONResponse) VisitAnnouncementUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -960,6 +1390,84 @@ func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 	return err
 }
 
+type UsageLogUserListRequestObject struct {
+	Params UsageLogUserListParams
+}
+
+type UsageLogUserListResponseObject interface {
+	VisitUsageLogUserListResponse(w http.ResponseWriter) error
+}
+
+type UsageLogUserList200JSONResponse externalRef0.UsageLogPage
+
+func (response UsageLogUserList200JSONResponse) VisitUsageLogUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageLogUserList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UsageLogUserList400JSONResponse) VisitUsageLogUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageLogUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UsageLogUserList401JSONResponse) VisitUsageLogUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageLogUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UsageLogUserList403JSONResponse) VisitUsageLogUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageLogUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UsageLogUserList503JSONResponse) VisitUsageLogUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type MeGetRequestObject struct {
 }
 
@@ -1023,11 +1531,92 @@ func (response MeGet503JSONResponse) VisitMeGetResponse(w http.ResponseWriter) e
 	return err
 }
 
+type UsageStatsUserGetRequestObject struct {
+	Params UsageStatsUserGetParams
+}
+
+type UsageStatsUserGetResponseObject interface {
+	VisitUsageStatsUserGetResponse(w http.ResponseWriter) error
+}
+
+type UsageStatsUserGet200JSONResponse externalRef0.Stats
+
+func (response UsageStatsUserGet200JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageStatsUserGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UsageStatsUserGet400JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageStatsUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UsageStatsUserGet401JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageStatsUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UsageStatsUserGet403JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UsageStatsUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
 	// (PUT /api/user/accounts/{account_id}/api-key)
 	AccountKeyBind(ctx context.Context, request AccountKeyBindRequestObject) (AccountKeyBindResponseObject, error)
+	// AnnouncementUserList Announcements for you
+	// (GET /api/user/announcements)
+	AnnouncementUserList(ctx context.Context, request AnnouncementUserListRequestObject) (AnnouncementUserListResponseObject, error)
 	// ApiKeyRotate Rotate an API key
 	// (POST /api/user/api-key/rotate)
 	ApiKeyRotate(ctx context.Context, request ApiKeyRotateRequestObject) (ApiKeyRotateResponseObject, error)
@@ -1043,9 +1632,15 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// UsageLogUserList Your gateway calls
+	// (GET /api/user/logs)
+	UsageLogUserList(ctx context.Context, request UsageLogUserListRequestObject) (UsageLogUserListResponseObject, error)
 	// MeGet The signed-in user
 	// (GET /api/user/me)
 	MeGet(ctx context.Context, request MeGetRequestObject) (MeGetResponseObject, error)
+	// UsageStatsUserGet Your usage statistics
+	// (GET /api/user/stats)
+	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1102,6 +1697,29 @@ func (sh *strictHandler) AccountKeyBind(ctx echo.Context, accountId int64) error
 		return err
 	} else if validResponse, ok := response.(AccountKeyBindResponseObject); ok {
 		return validResponse.VisitAccountKeyBindResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnnouncementUserList operation middleware
+func (sh *strictHandler) AnnouncementUserList(ctx echo.Context) error {
+	var request AnnouncementUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnnouncementUserList(ctx.Request().Context(), request.(AnnouncementUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnnouncementUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnnouncementUserListResponseObject); ok {
+		return validResponse.VisitAnnouncementUserListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1296,6 +1914,31 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 	return nil
 }
 
+// UsageLogUserList operation middleware
+func (sh *strictHandler) UsageLogUserList(ctx echo.Context, params UsageLogUserListParams) error {
+	var request UsageLogUserListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UsageLogUserList(ctx.Request().Context(), request.(UsageLogUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UsageLogUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UsageLogUserListResponseObject); ok {
+		return validResponse.VisitUsageLogUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // MeGet operation middleware
 func (sh *strictHandler) MeGet(ctx echo.Context) error {
 	var request MeGetRequestObject
@@ -1319,69 +1962,146 @@ func (sh *strictHandler) MeGet(ctx echo.Context) error {
 	return nil
 }
 
+// UsageStatsUserGet operation middleware
+func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error {
+	var request UsageStatsUserGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UsageStatsUserGet(ctx.Request().Context(), request.(UsageStatsUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UsageStatsUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UsageStatsUserGetResponseObject); ok {
+		return validResponse.VisitUsageStatsUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FvbbxvHev9XPmwL2AJWFKmLZdNPclwnjp3EFzlObQnicPcjOdHuzHpm1tJGEJCnJijQlwJJ0bc+tHlN",
-	"25c8FP1nDNjn5L84+Gb2Si5F0rJ9coL4xSR3Z+a7/L776MwLZJxIgcJor3/mJUyxGA0q+20v4fcwuxvS",
-	"5xB1oHhiuBRe39ufIOw9uAvHmF3RwMOO53ucHiTMTDzfEyxGr+/x0PM9hS9SrjD0+kal6Hs6mGDMaE88",
-	"ZXESodff9b2RVDEztEaYa9ue78Vc8DiNvX7P90yWoHuEY1Te+fk5basTKTRaSm+x8BG+SFEb+hZIYVDY",
-	"jyxJIh4wInvja020144lrgzjkVsTuiNesoiHRyrfzfdQKam8vmWpDzlVoI3iYgwRirGZANfQ84ioire/",
-	"Vzjy+t7fbVQC3nBPNf0US3GUfz36B3uCZWpWyjkhdETMIpIShiAVMBhxjEL6Pae545373h2phjwMUVxS",
-	"DqNyn0oCZsI1sCCQqbD0hFyzYYThe+I81ajqx1j+PpfmjkxFeEn2hDRHI7tPxR5LOOEZhDTgnr17vj6X",
-	"oNNgYs8ZYiTFWIORYHJ2LYv7Ut5naoyXZHEow+zISHkU2c0qPgtE0QskXyMluHfeL4KL8+xZCsyECcu4",
-	"RvUSFQELE6OtCJ4IlpqJVPwbvKym0/pWlRBe//xPv/7rf735t/9488P3b77/8fUv//v6P//nzQ/f+3/+",
-	"+Zdfv/uXNz/+95/+/f9e//8P7wcD1l4hUBiiMJxFGk5QISQKNQqTQ/2JYC8Zjwj7l5dBuVMlApI7DxAM",
-	"xolUTPEog+abueaOeOj1vW7v09vX/vH60+2vep9sfb77cPPRzv6NL7vP7n30nnATMsOGTCNhJhUKWTAh",
-	"ujq141yUch7pHma3uAi5GFsRhSGnvVj0QMkEleEUKEYs0uh7Se0nkiY/OsbMcjkd574QCHIEmUxVEe/0",
-	"TehCKoZchNriN/eIFAKXC2jdloBWD5PP6yQdli/L4dcYGEJGjePCF06x5F7IWSqp2m6hapoS/0J5kF7I",
-	"d9X4JvUMiQxyZFdFGkUwkgqEFLi2UCb0ugO4yw0WyaXiy18oJJu8zMomUMgMhkfMNGTjbXY3r633euub",
-	"m/vd6/3uTr/bfebVSA6ZwXXDY6yE5pIAOmxK0LtLCZqIn3Bn0q1ivqJhxJU2wEQIEdMGgglTLKD8zCdx",
-	"KwzkWHCykSb+PH28noy377z69qcbpw9bSab9jlK9QBI3+lvdiyQxR4HVMS4TrG8fscTIpI2kwt9YJTeR",
-	"u7mURLVhJtWLnJBDxmP37rnvWSG8SKVpJqW9zZ3uEqdOQdRC0zJdU3BJWeOwaYandOLXoTof4R/Zl2rZ",
-	"7wqu7wLlxOz0vk1uvf61beu8iq+9Gc1NicDuOp/g+9zR2SSFG4ybHxarkPbMD2FKsWxWGXav+aQ8kuat",
-	"ZbeEyV9YwszAZj6ZjzFQ6OiLoi9GXv/5ktKZFvKxc4izzmZEbvsYsw48NlKROwEhT27S/wETlBEPEfRE",
-	"nghgY8ZFq7N5Nuzp3WDz+EX3E7H19Hr2aXhf7ZgvT9s90JQAiLRZCRxOJwZ7oojDYOQYzQQVnHAqwYx2",
-	"XGgrLD+nVoooAykC7NTEWXoJFKQdiiuGvyQay5LmsM5f+XjGY7kNnyThCjCKuaj/2ltslDIi9/8Whvl2",
-	"HvG8BYitiVsrlGx66ZJ9OQJ8iSqDmAk2xhiFsdq7mqTDiAc+UGruAwtjLnxbAK31gYFOE1QaDa03EzwQ",
-	"CmNpcL1IOPYe3L2iYXB2kGe6B14fzg5cXkufD7xOp3PgnZ8PQE9Ygp0DUYfrSlU/EUUKoSynhCtJqKmz",
-	"asdVs9/bbuW0OeQbHi6pitvl+VPJjuVvWk17oA3B3IeYBRMucF0hC+kXoAV9GEwJZOBXP1HBQd+b9eXA",
-	"PxCDeq1Fr5RNBPpSltz0JZBiFPHAbqzRpMkRiStCQwsPxIALnY5GPOAozNGQRUwESO8qZvAo4jE37oRa",
-	"vTIAqYhKQwqLBlNKb1HxjK1gO6j3YJLGTFQyilFrNkYfNBshpWHkaooyPmBRRIV8/exWEF2Q/8zLvMte",
-	"UAhXWaQlcFdBD75az53P+t1wABNkIao1v6gnQYqiyLYs6iZ1FxR2i5y2k5jvYLYEVp9obBXwAymjMTN5",
-	"EwQeUnoELCZr18AoHrmwCTZxglRw02TizMtB4vV3uvSvkTzNJPdFSkuC3pzJOynZVLLUXJW91SJBPWd0",
-	"iWKhZHor4gF6M06iJHFaAI8wZlxwMW7wB5+xDEaMQlrExxMTuZbRCXyDSsLJBAVwsT6yzyzsNGg0hirk",
-	"mmQKcSyRPS9ZGXVXqozGSqbJXEST0K5osC+1FY8rF4wzpdhyhUMSMXGEpwlXqHP+m8Q+JXGbimLDyZpE",
-	"qOtUU7Br1rwku931bm+929u3grtULTVTHzVp/JgZPGFZjgUqFccYgpYwYk2HtGQ15WxgpZBGBv6Ili2d",
-	"erRsUFVmJOV24OS5gC51AjHLQPEQ4WoaGcXg1T9/B4mS9v+RQlyDVBgewWBK14Ob9jGwkUF1wlToPEue",
-	"GdIjzxoyGT1t3EwN3YMZTTVLyib5DysbB52Qf25R0ZLFZ93t1E3WeaBF7tvWquUGucJrtWrhsBZUrQvK",
-	"1HkQmRHMwCaCgzxbdKodO0zfhAHROXD5vAM4d32R2ttcAeX8x5g1dJg7cbt7U3v5kxn1zQdlS/AaFEXD",
-	"wAExYAIEcluaaD4mLw1CKkt1nac6iW9ZgJCVYZAqbrLHRGseZ5ApVHsp1QRttkNErXMBnz7d9ylpkq7J",
-	"WfNuRasTrg708Xqn0xlYt2blYWcL9oSKnokxiZObPOZ4wcmoNZcC3HsUrmCYFfSUM0T3tJoiJnl2cJQv",
-	"r85leaFLguBiJFtTXT4WGBK/OXO2iM1LCQJQwWwHiHAUhgeUitiq0jTFdSCuDvbyFNe23/twy4oCDtJu",
-	"dyugV+gDDtZ8l5lN0z7IeV8g+PkHlfpYMkuyabDhxuKokWfRYZ7vvUSlnay6nV6nS2qUCQqWcK/vbXW6",
-	"nS3yf8xMLLY2WMI3aPVG4YE3zqqu7Dk9Xs+7DPVZ8vM2NPCQuGcC0kQbhSwu1RJiaJXgesryRGAIw2yt",
-	"VEelzzmD50ajeIkB9Paq3ZtD30vSlhj8kXVNMQtLADHjuhWq2TUf4kgqBCYyM6HMDyONvsWjkCCt86Bl",
-	"qUbydJ0DMaj63X3oDsoRBDdwlRuq6DLdFFwm07UO7BWRMpMphNKON60JiDCHmqWR8EOPMpkqDUzoE1Sw",
-	"3d12AKI01uLwbkhG1Zi4VBHhlgyz1UZV9VnD7tJTpNmJz3kztJGep68IbHa7K9JWG6Js+5cnNR8pt866",
-	"ho4P26TadoS27VoytFG78GCX9BYvaQxV7aKtxYuq+wR2xfbiFeWEnhb0ljiinHef+97OMjTVB6P1EGjd",
-	"TD34PT88988aQen5IVmuTuOYqczre4Sfwg3bIV9lQFWGKRtvFC6a3Coba9esyRcVLSrtHRJhNWfp3OKG",
-	"sg1n6x2lNm2VYBKxIM99XCcz95F4yrUhR3GMmQ/HiAl9oRyShz7Y7gJZtD0ele4AwUpGYb7LgdBGJhpO",
-	"pDqmhczYruhNe5DAE8si1/WuqW0u2I6FE3yrJ6i10S/jB1Y0qpbm/fvwABe1EHZqLYRd33XWXSP84WZ8",
-	"/auge19tT/avvbzVE8/0jXvh1tNs987XO6w+FioXvPr2J/eoOZSbN4nLg1zZEm7pXyzuWKwo7XwGMcd/",
-	"Uagq2/AEJ4e6P/zZB/ZnzibIX+Ruqualch80zzdZExlji1O6R5UA5QcR1+QZraIZEIRdgcCGQfjq259O",
-	"TrNvKPG1fRByH6M0ijpzfIadAl7WQPNZ4fNVTbVhfvUp+Ye0v8MVLdBKbL79aRL8CWrj7gx0PqAdfWiU",
-	"kyTaqqZ2sPtzYq3rqDvy7D04CpgU+AyP0X4rpqJlYLyZR0ajYcK0vfepjVQYzkO5G85fJjI2sbYiZJp3",
-	"A5YKkb0PESIXzoqXt1GRRtFCi+wuMsh3Hg391qn0bz4e3rjkTcNirle/Vlu1ZyeUjzIDsdQGet1uZbjv",
-	"8QYxixSyMCODtUYds1N7g1uk8RAVZdeu09Xrdtc6fxNB3ln12wX5jTMenjvVRWiw3SvmDUpQOLL9B5Nn",
-	"eHnR4IMU+WCfC22YvV3R7v9uu1NmvMz27MHu1fD3ljJ+aHA4MS4Ehz/dnmsjsHplo/xTkLmdry8oMtq/",
-	"SdDl4DmfT9vLIMGEiTF2YK+80F+EVgezEIZZvT1eoG0etNylm3cQWhu3a8owUf1xw2qRoXkX6K9flb6b",
-	"VLcho4vS3VJsly445zp1K2ALnj/Kyw9dXiLhwS8sGKQCFPbTSsHITSvzWrNp25/hx3j5uvA3eRnkrfIb",
-	"e2PmgvTm91zm7c9Me2rYipFQ9VYH2KtQLuqlKvL63oaNavnO8yamzZlTrtwY7S3bqZljMT0dSdWIaNU0",
-	"tbiemjdJXFlpr/TkSCXTcs3isHZcaVCzhz6ZmqFNzYKKatmNmEz155uALJjU/4ajdlxLX/v88PwvAQAA",
-	"//8=",
+	"7H1dbxzHlehfKfQNIBLpGfYMSUkcPVzQcmQrlhxZouLYoi6n2F0zU2ZPVbuqmuRIIJCnm2CBfVkgWezb",
+	"PuzmNbv7kofF/hkD9m7+xeKc6q/q6eb0DCklMWQEEcmuqj516nzXOaffeqGcJ1IwYbQ3euslVNE5M0zh",
+	"b4cJ/4wtHkfwc8R0qHhiuBTeyDuaMXL47DE5Y4s7mvCo7/kehwcJNTPP9wSdM2/k8cjzPcW+TblikTcy",
+	"KmW+p8MZm1NYk13SeRIzb3TP9yZSzamBOcLc3fN8b84Fn6dzbzTwPbNImH3Epkx5V1e+90jJ+TJcLwxV",
+	"hsgJMTNGDJ8zoqiYMrLFRRinmp8znzx/9JDs7u4ebBdAf5sytSihnsDSjXB6w2B4tzcY9IaDoyAY4f++",
+	"9irAR9SwHrzXK4DWRnExRZifyOlhGMpUmGXIfyHiBQlpHGuimTpnETldEDPjmqSJNorROaF2bhvY2eMT",
+	"RHoD8HvrI/mJnD6cUSFYvA7AoZ3SBmf2uBXOwWZwpkpL1UypY8EuzUmII8Y5dSSKnXOZapJQIBB6qpkw",
+	"ZCIVPp1wpQ0+aiUTu14LoewOBgA2vXzCxNTMvNHu0AfmMEzBUv/vVdA7eP3Tn7SRyWdscS3G5zRi5IKb",
+	"mcV4xoqtlJHwkzO2aMX4vY0w/oTPeQMhP5FTTRKmEHltEMU4twpMxCY0jY032g/8EjL4ZU4vLST7QdAF",
+	"rqcyWkGv9pC5JnMYSrbgwAEwPHkYwhSh+oxFMLL1/HFyy/FPE9Pbkz0A1iWDwfA+7qH4vYUAnrNvU6ZN",
+	"k+zFjeSQVohA2SmER3ZH41/1slV6j6Mx4YZcUE2o0BdMsQgntu4tW6uVYrxg8POP7351/8u9Xw0+3f38",
+	"3hfD5/tHB78Mvv7s4Wb7fWGoSfXDmGp97dFdzKRm2SbuaKJxGuGacJEJH1iibVt2+AmOcTb2E8Um3sj7",
+	"PzulOtyxTzX8aS7FSfbrSRVSAP6Iz9nXUrBm0fP48PNDq4jeSMFIRBdwBBGZyVRpQhUjYWoIF20QmzfN",
+	"XOK9PAJMlwdyqDndeTGjYjqjNZq7u1c/gqogOux9TXtvgt7ByU+Pj3s7bULpSC5v8GciatK17LK7rjVy",
+	"laYdrq9pr8Do0IkUmiE1fUSjjBPgt1AKw6wKpkkS85DCdna+0bCnCgiwW0N5bOdEVtKc05hHJxl7wAEo",
+	"BVoHtzMimXAiFhISI8aBOgeIw43o7Wf4BtzUMnkVPA8qIQbksIhIRSiZcBZHljEQ5r4HRpNUpzyKmLgh",
+	"HibFOiUGkPsyGwTeG3FNT2MWvaOdp5qp6mtwf59L80imIrrh9oQ0JxNcp9weTTioWCIkGAnw7Pb39bkk",
+	"Og1n+J5TFksx1cRI5C/YLm7xSMonVE3ZDbd4KqPFiZHyJMbFyn3mFAUDAL9GSmLHvFsKzt+H7wL1TAVu",
+	"HG1LBYTFEqMRBS8FTc1MKv6G3fSk0+pSJRK+/+P///M//OsP//jPP/zutz/89vff/+k/vv+Xf//hd7/1",
+	"/+ePf/rzb/7+h9//23//039+/1+/ezc0gPxKQsUiJgynoPWYQoMVTNSM1F8Kek55DLR/cxwUK5UoALzz",
+	"kBHD5olUVPF4QdyRFRvhWnvg3dBNRA09pZoBzaRCMRrOAK5+5XXWh7US6TO2+IiLCPQDoCiKOKxF42dK",
+	"JkwZDopiQmPNfC+p/Olt1XZusEsY6L+FTFVugusHJCCpOOUi0ki/Faetm70dNNq1pRP9qgrS62KwPP2G",
+	"hQYoo7LjXBbWtlQ6iqv8wzok/rX4gHMB2VXZNxzPKYABgmxLpHGM1reQwjpW1+IEhlsCt5GDVXipOsCr",
+	"kIShjQbcxLG8YNEJT3Tz/iTaojEHZ5FGkWJaM022Hj/ToHcfPv74OTDqhF8yvY2IAIRYzcgSAy6FkvMK",
+	"JqhYuIh45Q2D3X7QHwx2+8HOcA/A54bNEZ6apdOKIqoUXeBxZftBZ+W6LdkBBcRzai3u6yGtujk3AjNU",
+	"jBoWnVDTbgXeHwX7a1iBNaFR3/iXM2qq5zORytmc9/AxUakQTBUxgUiGmmhuGl/GLhOumM52UH8Xs8ps",
+	"Sg27oAuijUxykgBDMYejwiDsnCkX3YCMe71g0As6BJ9aEF7CW2P+e52YHxhqxpvCVxnr39FZ5AR8nJhq",
+	"Q8IZVTQ0TGkfRIBioZwKDnLblYmePusl071H3/36DweXXzSiGNY7SfUKMjkY7d4MM9YzqS4f08TIpAmk",
+	"b1Np6EncHAkBnMylNgRHkVRw4zKYTpiI0HOVhsaOeCS4JjllCwmyc8bIKY2pCGtScxDAfxuIzlJ9F/HI",
+	"UhEMOxGDdaZX6XQraK3TDLPw/BAhbtBvuB90eGtN4qOkx/Oq0GYBmfOy+oZr5OSIIFd0LAlR99gd1vcd",
+	"BdKueB7iyypO6ToWyWYqqk0X+YRq0qS+MnoEyV/GRlerK98bBsFgFJ3eH40GjlaohCT2DpyQxHJs9LD3",
+	"iPYmo/7rn27tYKz07cDfvdr+vz9p4sI5vXxsXzIAZnhPOnElYtq041rhseruhit353up4N+mLJsAI5YV",
+	"YVcdV4ETQ6/vUue5yHzn2u8aGX9t4Ox9KIAaKjJV0FHuF8FyO6L8z/Uw1rSsEV3t0uwJt0LMlVMFvRc/",
+	"rNYTsKbLrnWJj2u1g/Jcmo0FaweTaMXtQ003tYP5goWKmUya/2LijV51xE4dyWdNF0VAdxMgpTO26JMX",
+	"Riowt4iQFw/g35AKIcG2IHomLwShU2oD0EvG2NenA30vHJ59G3wqdr+8v/h59ETtm19eNltoNQQAaMsY",
+	"eF135g9F7jsTI6fMzJiylxrALLgLjcjyM2hRMksRsn4FnYUpwgScDviChp8DjEUY8nV1f8XjJYa2C75M",
+	"ojXIaM5F9a+DDxr7g8b+oLHftcaWMbiYH7T2TX2yqwYtVYvEHgohUxGyeRZirom3NOJMhGzN8G510cN8",
+	"CXx3EcpePhjDLg3ZekrVWSQvRI3gjirEq5g2VBlNqCHBcBQE5OXRQ8v3pzI1hJI5F6nBDIUl+lgZjhpg",
+	"OCpYKxzFRNTMeC9Qr6XC8NjeYeNlqhMNYCJaZi4LysHtB4MGXf1/Za7bEUY6mzZEDSrwth0Nb2FHhpu4",
+	"Ji+eUgBeUBGCsiAvqElVhBJ4aXaK6v9Wz78pcmGBLCm+itOSXvySwWpRigqYr9dj4sMKy7pHN6ZxPEZT",
+	"S4OtaCQByb6QgpEtzaeCoeRDqjTbPhmnmik9hnH2aY8LvKzUPhnTaM6FfYg/cm0UNVJhfkZhqcWxjdQo",
+	"DVvFKTVjDUcsM2n79m7DIblOBG7upTRecTVKOryIs9eicmIPgcypoFMEAW3mrSQ9jXnoE5qamW9x7CP2",
+	"t0eEEp0mTGmW50MeC8Xm0rBefjVz+OzxHU3Gb4+zO8Fjb0TeHtsbQPj52Ov3+8fe1RXQA01Y/1hUGXat",
+	"/AgAClOsskQlxBSgzT2icsV17wk/tjPrJ5Et2PUoPi7e78Jl91c/pkOiDUghn8xpOOOC9RSjEfyFwIQR",
+	"GdcQMvbLP32jpYDf3Zv4sX8sxtVbaRhSpFvAL0VyAvwSSjGJeYgLa2bS5ATQFTMDE4/FmAudTiY8BM/i",
+	"JIsgw1hFDbP2j31D5WZ3DMw9BlGpBI3HtUNvOOJlRddM1Idkls6pKHE0Z1rTKfOJphOGEmQmL/KEB5uG",
+	"52qIRiJqAKB6M/32uqyZiGzRWEubPLaUMTdjNGJq289v3kFrZOkIuEXtQndtStz12sBizLdk1oFWwXTT",
+	"y1Q6yXKibyVf2femSqbJyeligwQ5/QnM/QidtxuJXVzsubxYFrm+Z+StpYz5nnnjLlbPp7v+ALOUccxm",
+	"w5S9And+d2WAe0Ux1ODiPqI8ZlGWBbmV5T3uBQHetNFTec62yemiTH+sm+jgCjVky9tVBrjKXrDrUHTQ",
+	"yQy0YYuG5AiM5OxdXrouUKc1q+KpHezhwQZLWwZuA3e/Bm43FKAf6JDPbqd5eWZ/6xb3g6FP9oNdPJ79",
+	"YM8m9hYFARNLE9ZFyLV6KNM4snJqe2381Mjabqx2Hr6lpuLkK/so0NuV2nMx0SimIz5nQnMpiAJrlCpG",
+	"kK2w1KBqQlorfiZTkKF5WnZWZpDZlvaC0LUrW4z/JjifUMNE2ADn54yCp9lTVJyRhKmQgRvHMB95zuOY",
+	"axZKEeWhuYsZE3BYNnWbWs/IunYuwyb7gUNQd/c6+f/Jwb7ryR0EHecduPQ7CNa/JQCYLQh2wa5EAOJ9",
+	"2eKi4YydXChu2MlgdmLkGRPagbGjeKqssz+/4TpR0/y95phO0xJxrGu33h1nWqOOS9EEwGDYFQJWKJd1",
+	"VXCmlq58D/M7LBgnm6nznJlsQkkz7yOjjzBaMI7oYowScAwsPrbZEGl4xoytAFAmN+Ayw45FlZT7rViG",
+	"ND4W8BefjL/66quvek+f9j7++OjTT0dPn45evBhvP7AvQtFh18cfsz9nkmScebsZLGdsMbZuFZiRbJ6Y",
+	"BQ7P6hS4mckUTEa2XTehG+yU5nQXRNPNkZwoOU9MI+ne70o5RcaGe1RfVEKk4QwcmKz4JJS6Fvwc7nV8",
+	"lWJUS8HFtAni+8EGaSJAZTn71dHRxFx1bm+TIn6LlGrYQ47Bgged813iqo6is7ViZjy8vBzndXmZzXjK",
+	"YnkBJuO2T8Z78FyxSapt4d4zKeMpNYxktwpl0aGuuGN3NMH6E5+M92EBa4BUVfHw8tLzvT38//3LS1fh",
+	"7uOfVyncl+AUPpHT5nzbPL4LADXYud1TW1crRTfV9UaZqn67PnO3+CyrX3WIlMA0wwQG0sigB2IwG0Fw",
+	"XbL1MKZpVB6b3t7Ekm9TlWuDuN+zwfV3BWS0JnCK0SgPR5fvv6Md+DYBpixlXRU/70Ah1yr5g7vdIOqQ",
+	"SLsqQ3I5kTZVWE6QqSIX40+rVm6B4zzEkkVzWFkpZmv3HGTfHwwbrRURJZLXkhO9nfPBTjijZqfEl24C",
+	"etlOqbtYSIN4b+y7tnrbLmxq6+nCMHczrnFviCUvFi0pwC5kUKOl3UE3v3beXPV6lNsyjbWtbgDL3n43",
+	"4XLJgnBf8lgkKSAJnvqWmSKwfMALCuM0ylREgYjBLZsczuq7m1sZzaJkiS/xAtiQYgWweLg442K67ef6",
+	"stCfiiVSgUVay3fuCmU1krlZrNEvyl4bg9hAIZ8eHT3La2krdKJYyPh5/fSCoPk2MI9kFCMdCj+VMmZU",
+	"VMMeJytpFoO9GHot8GmtSyt372gyp0kCRyAnufn+gFhbvOBGxUKpojo35rkew2C4h4Kx0QYHe7+O/OGG",
+	"ecpOTXW+sO8W5zu9EZx6ljysUUNeRUoWZ/AXN3Gr9OZqjyWx7GisDlZvbhw+o9PGCxls5iAnJIVxJJZT",
+	"7RPBLkCI45v75BnVutYRgmoyzn/O02pgAK72gNj8DuthYk1D3tngFq8XC6O3Ic5dgbWpycSKu/DGq0l3",
+	"0U54Z41XOoXfgAWqxApnOge6tRG7jCWqyTR99xYxu5bClCV0R6s2TL0CKDdcgCeHS0UMe/AnWdwVlaUA",
+	"lYy/agGCrTrIr5XwqpnbJBT3aAsQ6wh4zuaUow6o7o88pQsyoXFMdMynMxPbct4L8oYpaQUTF70JPita",
+	"qBgTuyboflu20GZW3/3Nrn/a7tAAaXe0jdM0FfZtYABvIGd9L4mpOOmU1pZBbDhTYI/q91lttVRs48L4",
+	"ScWpLQMpWpIJdW20jqU5lgfWFEBMPYdpnbPIGhYoy3wAy82Ek2k1XZwJ5tQpHjGylcZGUfLd3/0GHDP8",
+	"d6IY285yo8a1sx4/wMeETgxTF1RFTl4JPLIyGpgeFnaDEfZBk8av1Ce1m57WBmw4oo6VTFWx89ZJduFh",
+	"x/ShYoHswCuFT7nAWlECta7uzUikIWkomnMxzvJTdDWL9EEeNJVlExdu6wMro7ki8kJgAXX1DDMhjqu7",
+	"p5c9WR1LKoiyQXmN8+TwsSXEkAoiGMebQM2nIKWJyEK61T056UubJZrjTWSYKm4WLwDWTM8wqpg6bLys",
+	"Bd4BoHpckJ9/eeQTqcDHyj3RTLrlZehka6zPev1+f4xiDfGBZji+oYRnZkxi8SbPOLvmzUzjTZwdB+qK",
+	"nC5yeIrmLvZp2d0lyayDk2x6+V6aFTQAIriYyMbkGieh7I5GEsmvOYGA8s32CQDOhOEhmCJZSyQHXcdi",
+	"a3yYJdWgNToiHyEqyHEaBLshDIEf2Hjbt7kgddjH2d5XIL79RcV5dLSS8NYgy2P0HDsLXub53jlT2uIq",
+	"6A/6ARyjTJigCQfbsB/0dz3M0p8hbe3QhO/A7J1cAu+8LT2MK3jcy65jql0AXzVRA8doDhVLvelIxCI8",
+	"BFvvLy8Ehpe3i+Moz7OlZaDj9HRoHbh2V7vXvpekDTr44VJjNWpsVYpyOxqcsolUjFCxALd/SlismY/0",
+	"KCSRKDxgWqoZSLr+sRiXLt6IBOOiPQQ3ZIsb8LsX2kXcQqbbfXKYa8qFTEkk0ZlFFhBRRmoII9APPFrY",
+	"llI2IrUX7FkCAjMW6fBxBEzldMMoNcJHMlqs10akGhy/17nDx3I3jitXtWX1D077pmEQrAlb5RZgz785",
+	"qFm7n8Y+JKd2H1iMtGcBbVq12NBOpRkVThmsnuI0vMFJu6snlb2ecMbe6hlF9ySYMOjwiqIX0ZXv7XeB",
+	"qdq0pqoCUcxUld+r11f+W0cpvXoNnKvT+ZyqhTfygH5yMYwNWEoGKi1M6YzIRTSIVTrVNj00m5QnxWrv",
+	"NQBWEZaVvF+kxilrKU1wRmbFasImNBYp1NQ2QqmlSpOt7O9ulrSPvgk4VLUYxjJbV14NJg/mP9+Ui7Iw",
+	"xqtqgUeRp10s42WXOrCDTxiAnxdhWbl0QYojLzBhvca+1+bqu9n1Rd0EeFmF51+pPrB/zzXl5+yCFIX6",
+	"1UT+5vWvXm/anmgp4bxFQoSpUljYV6WP/ntk/vfNmocOIwANL2RaYbo5W2Iya3vsKKzeRRNEatMUbkli",
+	"GmYOhi0LzQwRdsk1FqmdsYVPzhjDqDA4ajzybRwZKBR5nCndJ1gyiIlysMqxsMVuF1KdwcSsQuVBFgq8",
+	"QDnCdbUENW84maOwUd1WapJvomzX1FwNldDvRM1Wy1otE9YLNe1frwvo5S193IN2u2pUOP9eljNkK5S/",
+	"GM7v/yoMnqi92dHd848G4mt98Fm0++Xi3qNv9mm1KUgx4btf/8E+crvJtF2Q5v1q8zpDp3LQgtUQg1wd",
+	"dVzzMLN68RYJA+ZmUTIN1GqJ+oNN8p4Fn2U5EEeZqVERepmI0y2ir920+Ay8edClMcfMNjxoSoCqrZNP",
+	"T8Pou1//4eJy8WaMlsI5UyCdJqnNkGkSSbdtIPzFJIHD3dXuUX9h9n69JoNfZ0AAedQtwB+v9QCYaAqs",
+	"NPOS32Ip2DIfCx62Mc07BGBiqKk0yCjU+oNMrxtNZlRj215tpLLX301MZJs43USvu+S3Jsm4PaQ6KfjB",
+	"35qCX9mCpLsIsK9Yn+GDVfx+67rcb+x/8levzQ9u2Ic2r2WsNl0uL4hmYKxTYzszDIKglAvvsL80jRWj",
+	"0QLkgc0Kt30aiEjnp0yB62Fj7YMg2O7/TZgoVmhsZqLsvOXRlT26mJmWVKKy/8IkrTaxyTwqn0iRBQG4",
+	"0IZiH59m8fqxfcuSENtbfrEdGv3YDN73TRwWjSuJw69fEDQBWA7ZKT4j1Bp7xw88YMd6XRTbZiUdWAAf",
+	"zqiYsj45LNq955q7ksJebV2TUVsbadn2TreguZ0eNIWaKFvfr6cZ3K5TPy6X/XYMdQffaxrrxanc2Btv",
+	"1Rk22mg/xfPB936/vjcDEvFzAUGkIkzgT2vpulhO213xr2Rq8xQwjcF1yfzy2nnCY5B7RY54NOeCxHKK",
+	"HjzZipkuk1+2+8fCfrqKJHTKRXZlnNBsTPGlmzUyFpsikXl+YeV2YD0hXn5iC05i9WD7dahuY/PWhqtH",
+	"2m87dRubf7ms2+j8w2zdRjsfAeo0o/ygU4fx+HG7DuOOJOrUWwvjXHNv2lrBFLQWDgVL1TqBWzIzaCx6",
+	"Obh7jfqpqASnKgVLSMqCkbYqkXpRSKmlsM4iS0gvKyFqhQ/DQVGWsBs01RAE3T+LUUvLx7T6PIk+6ytZ",
+	"T5RvzFkvUtSHQApOrjDsblPnyEm0btB3Zao13q2W+dZ/5Zrvfesl1BnVosVqIAuxVldBNiMwU0CuFH/K",
+	"PmE3j9v+VSZcb0ik7FoH/sccJz1ayqi69opV5y2D2i2bzKop6rgkWDW2XDn7noNhIuRME3nOFBm/ss1o",
+	"jdwek63sy3Roidyz37mziVLHYmzk2Cf5ACEvtv1KIw8YW0zf9vHLeH5W/yMxlepB+2fzjkXx8Tks9h+b",
+	"N+NW8wfr4oFkLBOtZ/+so5I7jMo/Gghj1+x8UuIaOyO0flqv0oKokjd3XcuUpQ4p+YOl5NXbttXQAryx",
+	"JWP7XxUSbLDvZO6X7ayy3ZeGzy2ZNra/B1giDWbNADV82YHDtmQKygZKQb3vUVB2KwqKJkNBtW1Q0Fjn",
+	"ir1jrGWD/WDyHw8Ki8BG2Buag3n1thO4FjafwaVsPxlcCn5cLg3dwwYNmbTHitcGIwlO2sj2jl3mTfaB",
+	"y6sbfKNTNymGXwgGLIXfp0V68AnHtHMiVVToiw+2S8V2sZYdqA+uDQ8bzZeNXoOkbfkvVWDd7qAIyBZv",
+	"S393E4jzT/E2CdIiFT53kHMrrEyNz3vKZ7fl9gIQ67Mykwg0kE1KivrO95Rt8GD5pUWIwDH5UHeVKLT6",
+	"08zYvLKoRebyii9rKda1VOE8kGAzkE35XXbCaDirfn6t8q6GtMer11f/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -138,28 +138,4 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, want, *res.JSON200, "refused updates change nothing")
 }
 
-func TestLogs(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-
-	res, err := b.admin.LogListWithResponse(b.ctx, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminclient.UsageLogPage{Items: []adminclient.UsageLog{}, Total: 0, Page: 1, PageSize: 20}, *res.JSON200)
-
-	res, err = b.admin.LogListWithResponse(b.ctx, &adminclient.LogListParams{
-		Page: ptr(2), PageSize: ptr(5), UserId: ptr(int64(1)), Model: ptr("gpt-4o-mini")})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminclient.UsageLogPage{Items: []adminclient.UsageLog{}, Total: 0, Page: 2, PageSize: 5}, *res.JSON200)
-
-	res, err = b.raw.LogListWithResponse(b.ctx, &adminclient.LogListParams{PageSize: ptr(500)})
-	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
-
-	res, err = b.raw.LogListWithResponse(b.ctx, &adminclient.LogListParams{UserId: ptr(int64(0))})
-	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
-}
-
 func ptr[T any](v T) *T { return &v }

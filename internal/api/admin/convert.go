@@ -94,11 +94,3 @@ func modelOut(m *db.Model) adminapi.Model {
 	return adminapi.Model{Id: m.ID, Name: m.Name, InputPrice: m.InputPrice, OutputPrice: m.OutputPrice,
 		CachedInputPrice: m.CachedInputPrice, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
-
-func usageLogOut(l *db.UsageLog) adminapi.UsageLog {
-	return adminapi.UsageLog{Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: l.APIKeyID,
-		ChannelId: l.ChannelID, AccountId: l.AccountID, Model: l.Model, Endpoint: l.Endpoint, Stream: l.Stream,
-		PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, CachedTokens: l.CachedTokens,
-		CacheWrite5mTokens: l.CacheWrite5mTokens, CacheWrite1hTokens: l.CacheWrite1hTokens, ReasoningTokens: l.ReasoningTokens,
-		Quota: l.Quota, StatusCode: int(l.StatusCode), DurationMs: int(l.DurationMs), CreatedAt: l.CreatedAt}
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
@@ -29,6 +30,8 @@ type Handler struct {
 	Hooks *hook.Service
 	// Accounts is the account pool (resets, status monitor checks, model listing).
 	Accounts *pool.Pool
+	// Guard refuses outbound fetches to private addresses (price lists) unless allowed.
+	Guard *netguard.Guard
 }
 
 var _ adminapi.StrictServerInterface = (*Handler)(nil)

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
@@ -52,7 +50,7 @@ func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateReque
 	b := req.Body
 	m, err := h.Queries.ModelUpdate(ctx, h.Pool, db.ModelUpdateParams{ID: req.Id, InputPrice: b.InputPrice,
 		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice,
-		SetCachedInputPrice: b.CachedInputPrice != nil || bodyHas(ctx, "cached_input_price")})
+		SetCachedInputPrice: b.CachedInputPrice != nil || httpx.BodyHas(ctx, "cached_input_price")})
 	if err != nil {
 		return nil, store.Translate(err, modelNotFound)
 	}
@@ -71,30 +69,4 @@ func (h *Handler) ModelDelete(ctx context.Context, req adminapi.ModelDeleteReque
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
 	return adminapi.ModelDelete204Response{}, nil
-}
-
-// bodyHas reports whether the request's JSON object body has a member named key, even a null
-// one: the generated body types decode both an absent member and a null into a nil pointer. It
-// rereads the body the request validator kept (http.Request.GetBody); without one it reports
-// false, so a null then keeps the stored value rather than resetting it.
-func bodyHas(ctx context.Context, key string) bool {
-	c := httpx.Echo(ctx)
-	if c == nil || c.Request().GetBody == nil {
-		return false
-	}
-	rc, err := c.Request().GetBody()
-	if err != nil {
-		return false
-	}
-	defer rc.Close()
-	raw, err := io.ReadAll(rc)
-	if err != nil {
-		return false
-	}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(raw, &members) != nil {
-		return false
-	}
-	_, ok := members[key]
-	return ok
 }

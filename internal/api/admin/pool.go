@@ -387,14 +387,14 @@ func modelDiff(served, upstream []string) (add, remove []string) {
 }
 
 // ModelSyncPreview shows, per synced channel, what applying its upstream list would change.
-func (h *Handler) ModelSyncPreview(ctx context.Context, _ adminapi.ModelSyncPreviewRequestObject) (adminapi.ModelSyncPreviewResponseObject, error) {
+func (h *Handler) ModelSyncPreview(ctx context.Context, req adminapi.ModelSyncPreviewRequestObject) (adminapi.ModelSyncPreviewResponseObject, error) {
 	chans, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
 	out := adminapi.ModelSyncPreview200JSONResponse{Items: []adminapi.ModelSyncPreviewItem{}}
 	for _, c := range chans {
-		if c.ModelsSyncedAt == nil {
+		if c.ModelsSyncedAt == nil || !selected(req.Body.ChannelIds, c.ID) {
 			continue
 		}
 		add, remove := modelDiff(c.Models, c.UpstreamModels)

@@ -97,7 +97,7 @@ func TestModelSync(t *testing.T) {
 	ch := b.env.Channel("main", []string{"gpt-4o-mini", "legacy-model"}, "sk-upstream-aaaa1111")
 	empty := b.env.Channel("empty", []string{"gpt-4o"})
 
-	pv, err := b.admin.ModelSyncPreviewWithResponse(b.ctx)
+	pv, err := b.admin.ModelSyncPreviewWithResponse(b.ctx, adminclient.ChannelSelection{})
 	require.NoError(t, err)
 	require.Empty(t, pv.JSON200.Items, "nothing synced yet")
 
@@ -110,7 +110,7 @@ func TestModelSync(t *testing.T) {
 	require.False(t, sync.JSON200.Items[1].Ok)
 	require.Contains(t, sync.JSON200.Items[1].Error, "no active account")
 
-	pv, err = b.admin.ModelSyncPreviewWithResponse(b.ctx)
+	pv, err = b.admin.ModelSyncPreviewWithResponse(b.ctx, adminclient.ChannelSelection{})
 	require.NoError(t, err)
 	require.Len(t, pv.JSON200.Items, 1)
 	require.Equal(t, ch, pv.JSON200.Items[0].ChannelId)

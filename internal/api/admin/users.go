@@ -107,3 +107,17 @@ func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequest
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
 	return adminapi.UserUpdate200JSONResponse(wire.User(u)), nil
 }
+
+// UserDelete soft-deletes a user: disabled for good and hidden from the list; their keys and
+// sessions stop on every instance, their usage history stays.
+func (h *Handler) UserDelete(ctx context.Context, req adminapi.UserDeleteRequestObject) (adminapi.UserDeleteResponseObject, error) {
+	if me := auth.PrincipalFrom(ctx); me != nil && me.UserID == req.Id {
+		return nil, fault.New(fault.Unprocessable, "you cannot delete yourself")
+	}
+	u, err := h.Queries.UserSoftDelete(ctx, h.Pool, req.Id)
+	if err != nil {
+		return nil, store.Translate(err, userNotFound)
+	}
+	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
+	return adminapi.UserDelete204Response{}, nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/clients/go/common"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -53,7 +54,7 @@ func params() openai.ChatCompletionNewParams {
 	}
 }
 
-func logs(t *testing.T, env *apptest.Env, userID int64) []adminclient.UsageLog {
+func logs(t *testing.T, env *apptest.Env, userID int64) []commonclient.UsageLog {
 	t.Helper()
 	env.FlushUsage()
 	res, err := env.Admin().LogListWithResponse(context.Background(), &adminclient.LogListParams{UserId: &userID})

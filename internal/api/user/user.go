@@ -77,6 +77,10 @@ func (h *Handler) ApiKeyCreate(ctx context.Context, req userapi.ApiKeyCreateRequ
 		return nil, err
 	}
 	key := auth.NewKey()
+	params := db.APIKeyCreateParams{UserID: p.UserID, Name: req.Body.Name, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)}
+	if err := createRestrictions(&params, req.Body); err != nil {
+		return nil, err
+	}
 	var k *db.APIKey
 	// The user row is locked so concurrent creates cannot pass the limit together.
 	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
@@ -90,8 +94,7 @@ func (h *Handler) ApiKeyCreate(ctx context.Context, req userapi.ApiKeyCreateRequ
 		if n >= MaxKeysPerUser {
 			return fault.New(fault.Conflict, "a user may hold at most 100 API keys")
 		}
-		k, err = h.Queries.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{
-			UserID: p.UserID, Name: req.Body.Name, KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
+		k, err = h.Queries.APIKeyCreate(ctx, tx, params)
 		return store.Translate(err, "")
 	})
 	if err != nil {
@@ -111,8 +114,11 @@ func (h *Handler) ApiKeyUpdate(ctx context.Context, req userapi.ApiKeyUpdateRequ
 		s := string(*req.Body.Status)
 		status = &s
 	}
-	k, err := h.Queries.APIKeyUpdate(ctx, h.Pool, db.APIKeyUpdateParams{
-		ID: req.Id, UserID: p.UserID, Name: req.Body.Name, Status: status})
+	params := db.APIKeyUpdateParams{ID: req.Id, UserID: p.UserID, Name: req.Body.Name, Status: status}
+	if err := updateRestrictions(ctx, &params, req.Body); err != nil {
+		return nil, err
+	}
+	k, err := h.Queries.APIKeyUpdate(ctx, h.Pool, params)
 	if err != nil {
 		return nil, store.Translate(err, keyNotFound)
 	}
@@ -151,14 +157,4 @@ func (h *Handler) ApiKeyRotate(ctx context.Context, req userapi.ApiKeyRotateRequ
 	}
 	h.Bus.Publish(ctx, bus.TopicKey, strconv.FormatInt(k.ID, 10))
 	return userapi.ApiKeyRotate200JSONResponse(secret(k, key)), nil
-}
-
-func apiKey(k *db.APIKey) userapi.ApiKey {
-	return userapi.ApiKey{Id: k.ID, Name: k.Name, KeyHint: k.KeyHint, Status: userapi.ApiKeyStatus(k.Status),
-		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt}
-}
-
-func secret(k *db.APIKey, key string) userapi.ApiKeySecret {
-	return userapi.ApiKeySecret{Id: k.ID, Name: k.Name, Key: key, KeyHint: k.KeyHint, Status: userapi.ApiKeyStatus(k.Status),
-		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt}
 }

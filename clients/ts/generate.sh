@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Regenerates src/gen/<contract>.ts from openapi/<contract>.yaml with openapi-typescript (pinned in
+# tools/node; `make node` installs it). Run by `make generate` (go generate ./clients/...).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+bin=../../tools/node/node_modules/.bin/openapi-typescript
+if [[ ! -x $bin ]]; then
+	echo "openapi-typescript is not installed: run make node" >&2
+	exit 1
+fi
+pids=()
+for c in public auth gateway admin user hooks; do
+	"$bin" "../../openapi/$c.yaml" -o "src/gen/$c.ts" --default-non-nullable false --alphabetize --silent &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do
+	wait "$p"
+done

@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/poolgate/poolgate/internal/billing"
+	"github.com/poolgate/poolgate/internal/metrics"
+)
+
+// observability builds the metrics and feeds them each usage batch after it is written (after
+// the gateway's own accounting of the batch), off the request path.
+func (a *App) observability(_ context.Context) {
+	a.Metrics = metrics.New(metrics.Sources{DB: a.Pool, Queries: a.Queries, Redis: a.Redis, UsageQueue: a.Usage.Pending})
+	prev := a.Usage.OnFlush
+	a.Usage.OnFlush = func(recs []billing.Record) {
+		if prev != nil {
+			prev(recs)
+		}
+		a.Metrics.ObserveUsage(recs)
+	}
+}
+
+// mountMetrics serves /metrics on the main port when no METRICS_ADDR is set and METRICS_TOKEN
+// is: the main port is public, so the metrics there always need the token.
+func (a *App) mountMetrics(e *echo.Echo) {
+	if a.Cfg.MetricsAddr != "" || a.Cfg.MetricsToken == "" {
+		return
+	}
+	e.GET("/metrics", echo.WrapHandler(a.Metrics.Handler(a.Cfg.MetricsToken)))
+}
+
+// metricsMux serves /metrics on METRICS_ADDR (with METRICS_TOKEN when set).
+func (a *App) metricsMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.Metrics.Handler(a.Cfg.MetricsToken))
+	return mux
+}

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/metrics"
+)
+
+// firstByteWriter notes when a streamed answer's first body byte is written.
+type firstByteWriter struct {
+	http.ResponseWriter
+	start, first time.Time
+}
+
+func (w *firstByteWriter) Write(b []byte) (int, error) {
+	if w.first.IsZero() && len(b) > 0 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+		w.first = time.Now()
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes flushes through, so streams still stream.
+func (w *firstByteWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack passes connection hijacking through.
+func (w *firstByteWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("hijacking is not supported")
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *firstByteWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe counts every request in the metrics and, when tracing is on, wraps it in a span
+// (continuing the caller's trace from its traceparent header). It runs outside the access log,
+// which renders errors, so the status it sees is the one sent.
+func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
+	prop := otel.GetTextMapPropagator()
+	tracing := a.Tracing != nil && a.Tracing.Enabled
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			w := &firstByteWriter{ResponseWriter: c.Response().Writer, start: time.Now()}
+			c.Response().Writer = w
+			var span trace.Span
+			if tracing {
+				ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+				ctx, span = tracer.Start(ctx, r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
+					trace.WithAttributes(attribute.String("http.request.method", r.Method),
+						attribute.String("url.path", r.URL.Path)))
+				c.SetRequest(r.WithContext(ctx))
+			}
+			err := next(c)
+			route := c.Path()
+			status := c.Response().Status
+			var ttfb time.Duration
+			if !w.first.IsZero() {
+				ttfb = w.first.Sub(w.start)
+			}
+			a.Metrics.ObserveRequest(route, metrics.Protocol(r.URL.Path), status, time.Since(w.start), ttfb)
+			if span != nil {
+				if route != "" {
+					span.SetName(r.Method + " " + route)
+				}
+				span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
+					attribute.String("poolgate.request_id", c.Response().Header().Get(httpx.HeaderRequestID)),
+					attribute.String("poolgate.protocol", metrics.Protocol(r.URL.Path)))
+				if status >= 500 {
+					span.SetStatus(codes.Error, strconv.Itoa(status))
+				}
+				span.End()
+			}
+			return err
+		}
+	}
+}
