@@ -96,9 +96,25 @@ type Error struct {
 
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
-	// Code A stable, machine-readable code: `invalid_request`, `invalid_json`, `body_too_large`,
-	// `unauthorized`, `forbidden`, `not_found`, `conflict`, `setup_completed`,
-	// `insufficient_balance`, `rate_limited`, `unavailable` or `internal`.
+	// Code A stable, machine-readable code; the message beside it may change. Every code any
+	// Poolgate API answers with is listed here (gateway errors carry the same codes in each
+	// protocol's own shape, plus an audit hook's own code when it blocks a call).
+	//
+	// | status | codes |
+	// |---|---|
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
+	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+	// | 402 | `insufficient_balance`, `insufficient_quota` |
+	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+	// | 404 | `not_found`, `model_not_found`, `share_not_found` |
+	// | 405 | `method_not_allowed` |
+	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+	// | 413 | `body_too_large` |
+	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
+	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+	// | 500 | `internal` (with `request_id`) |
+	// | 502 | `upstream_error`, `remote_sync_failed` |
+	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
 	//
 	//
 	// Example: invalid_request
@@ -114,6 +130,10 @@ type ErrorDetail struct {
 	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId *string `json:"request_id,omitempty"`
 }
+
+// NullValue The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
+// `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
+type NullValue = map[string]interface{}
 
 // User A Poolgate user. Quota amounts are integer quota units.
 //
@@ -187,30 +207,43 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"jFdxc9O4Ev8qO3rM0M6zg5MWKOavDrx58B53A6V3cBAuVqx1LE6WjCS3hE7+vpn7mPdJblZ2nDhJof0n",
-	"tlda/fa3u79Vb1huqtpo1N6x9Ia5vMSKh8dnFgVqL7kKr1wI6aXRXL22pkbrJTqWFlw5jJhAl1tZk52l",
-	"7Bwah1bzCoFrATV37tpYepB2xCKGX3lVKySvaxtLWW6sxdzHpbEO4zn3Hu2SRWzti6WMK5kjW0Ws3oKw",
-	"7eRm4/tWf4WxFfcs3WyLWMW/vkK98CVLx5OziFVSr9/PIuaXNTl03kq9oOM3kG52Qn+FdIyLQMiF9C6C",
-	"bJZFkI2ywEQWZ0+h0fJLgxHk3GEstUPtpJdXqJYDbrpgB9hOJgNoJxGrQ1h08u8fz+MPPP6WxE9mo/jT",
-	"v++xPeCriFn80kiLgqUfN1FEGyo+9ZvM/DPmnqL9j7XG7od6WSIgmWBuxBJMAXiFdgkV13yBFWoP569f",
-	"wlHdzJXMI+CNLyPgopI6CgVynAIH19RoHXra70ucaouV8RjzPDdN6+K+g+xmygR6LtWUpXAzZeFgep6y",
-	"0Wg0ZatVBq7kNY6melhh7TZ6yo2gwKS+4kqKGVGBztPqNsCeEJAOeqJWe+W28XjPYsFS9q8HmyZ60HXQ",
-	"g8Da83bpLvOdh1vJft6fMDy5jeBmr92c53OFEVQ8L6XG2CIX9AVoQwrZTshUketPn53R9E45nHljZorb",
-	"BWbRVGeNppQZK7+hoCWFsXMpBIb12vhZYRodLLnRhZJ5cOzQN/WMCFHoaeNUZ1K7pihkLlH72ZwrrnOk",
-	"tZZ7nClZSd+e0Gh+xaUi6BkYSyipurnKdtJ6IIl7TYqHy/YcyqbiesNRhc7xBUbgeIHgDbjSXNOvLxFy",
-	"rhQORetwmRwA0GGbSXG4eTo7SAFHXDkDUoczs/fxRWuKX4oMSuQC7XEEtUVHXWU0OLRXaNv2c0N0yfh/",
-	"zx/9dvbu9P34xcnPj99MLh5ePvk1+fD/Zz8UhJaxqC2zQ8X5i8ODjL42Ri24x9DWI3jTGM+BV9TADrhF",
-	"oDwu0MKXYGm09G5nEHRVwdKHCf1FLLfIPYpZkOpJMnkUj8fxZHKZnKVJkibJBxYxYnayITooBktP6ZPp",
-	"U8Ui5jz3jSNNzUlp26EiZgENKf7D5C5jpoe4S8AFVlxqqReD+OAnvoSCKwVOyUXp1RLmqMw1fENr4LpE",
-	"DVLHRbCFOnPg0HuFA2bWdPRTS2r/6HSTyo5ZQrvN2PYgvIW83qPgHmMvwyDYK+KFNU19awkTafcdhEVw",
-	"pBuloDAWtNF4PGIHUNMS6jqWetvgoSjkcIxP7hR6rbie4ddaWnRd/EOw74huv0HsJbWPFm4bNc2v42E3",
-	"TZLJ4zgZx8n4MhD3Pe5uiW1fELo63cX4X+7xmi+7WshLEmIBzkDBhwp0ejdS2h74/pSijr6gdatNl/x4",
-	"x9t25SpixOPh0ugGuOtZh4ovwUqBcNQobzn8/defUFsTfguLeAyN9lJBtpPN7GkwAy882mtuRasduqlI",
-	"tMjEQqtSW5Njkq5NBlvDoStcLwC78N9suhhcTZJ7IAmtatwhDduXxf3b3fcVWYrtC3CX0j5TUS9Jg3h2",
-	"C22gDLfJ+oVRB5QtC9e1rLvTtblctGX6FDICloHRal2z0odr7tZqacFca/gDl4OkdbocvA/T1Vn28rVV",
-	"dgcGUCako9YTWVtqOdegUfoSLTi5IKUFbWyAuR3ENqZ+Nqx9DYH15t2MkWbpwuzDett2DN1LLQqYL/s5",
-	"ed9BbrS3PKc58cIo4UAbqLkvXWBQG7DoaqMdBt689AFEP2g7n+t/1yJ2hda1xyaj8SghykyNmteSpexk",
-	"lIxOwjXfl8TfavVPAAAA//8=",
+	"jFhtc9y2Ef4rO2hmLE3JC3WSHPv8yRNnmqSp35uk9rkkjtw7IgYBGgAln2V97kx/Zn9JZwG+38mxZzw6",
+	"LoDFvj0PFrhhua5qrVA5y1Y3zOYlVtz//N5ggcoJLv0nLwrhhFZcPje6RuMEWrbacmkxYgXa3IiaxtmK",
+	"PYbGolG8QuCqgJpbe60N/RBmwSKGH3lVSySt3RhbsVwbg7mLS20sxhvuHJo9i1ini60YlyJHdhuxemTC",
+	"WMnNoPtOfVttKu7YalgWsYp//AXVzpVsdbZ8ELFKqO77QcTcviaF1hmhdrT9YNLNzPVfkLaxERRiJ5yN",
+	"IEuzCLJF5iORxdkjaJT40GAEObcYC2VRWeHEFcr9JDatsxPbzpcT084jVnu3aOd/v30cv+HxpyR+mC7i",
+	"d3/9hh0Yfhsxgx8aYbBgq7eDF9EQinf9Ir35A3NH3v5gjDaHrr4uEZCGYKOLPegt4BWaPVRc8R1WqBw8",
+	"fv4TnNTNRoo8At64MgJeVEJFvkBOV8DBNjUai47WuxLXymClHcY8z3UTVNyzkN2sWYGOC7lmK7hZM78x",
+	"/V6zxWKxZre3GdiS17hYq2mFhWX0K9cFOSbUFZeiSCkUaB3NDg72AQFhoQ/U7UG5DRq/MbhlK/aXbwcQ",
+	"fdsi6FsftSdh6jzyrYY7g/2k32G6c/Dg5gBu1vGNxAgqnpdCYWyQFyQBWvCI4goVWst3CBu0okAQDiq+",
+	"h7zkaocL+MFnjmYDV/u1eq613HGHPoNc2Ws0Fq6FKyk0UliHBZRoEE5o1jXfh0qwkHNj9n5DS4EkjRaE",
+	"AuR5uVa10U7nWt6zoK9VSFgEtWwscAW8KYSDUuv37bi357pEReZupM7fW+CQcylPF2u1Vp/JcddY+Nxu",
+	"9HmtPsdx7P/T8EWSwGfIZhnP4GTDiY0Mr5DQCm0Nn0bD3D+sVoTcRtmmrrVxWKQVFoKnlLJsNDPYMJaQ",
+	"C2ljJMl4URi0NlXapVxKfY0Fia1uTI5pISzlyYsqYa1Qu7TSBcr51p3pMzGqotZCuQxaf8/I30YR1rQR",
+	"n6aaeS3S97gfmzoS9bMaV6ZOv0fVa12GKNpmuxW5QOXSDZdc5W0cRvIPjXa8X3dO67babERRYAinRTPx",
+	"2gk0aYcNbwa5Pw/XIKyNyNsQltxgsNbgtrFj6XiHIMGPdbeDr7PU1xMWGZxo4wu2LbyQztPOhQtygTbe",
+	"6kbNbOlFYYtB1C2+pMUVulIXE4+68Yc0nmu1lSL3ubXomjolNpHogrUFSkHo9AoK5P3qMx9dqtvUaZ1K",
+	"bnbYjS2XoQ5qo3MC/kZiBiccfNKhLSbvdd4YQ1RNbiOEQFoCQuDhlBhCoUzb6ug38KYb7jCVohKtrcN3",
+	"ih9zxGKcgSA3xARtHgLF23TT2H2r+LJDLJ1qXGZw4lkna01ORZGddjODj7V1BnmVegLKBsPtXuXplgvZ",
+	"x/sy1GOj+BUX0sckotym/XfamjSHWRsEr4fOC9VUROOHJ8mYPah1OUoeo3mh2EaCjjpYxI4wB4vYjDio",
+	"PxjzxmzTwbIxJ4wWtfgfWTBIDgnBTztkgbnYk0DotALy2y5ubPUE97TZHPYTWUA9uX8A+l44Uj6BPH1P",
+	"YUXBHXMAi1iP3cm2nWSGb5pzAGoWsQ7JjBriGWpZxKZQ9TkZ4ZNRi3AMcrOUtqMzaXcQkJYRKCefPSZ7",
+	"jyaQpKiMEemzGmBIm01wNhg7glmosg5LPqiH0KKmZ+hxDxE0bVkj9jHe6figAcfjLeljKJuKq6H/abue",
+	"CCzfIjgNttTX9NdTH5cSpxeS4y3gkRvAwEfHG+OOYkUBJ1xaTT0Q7Zn9Hr8MQ/FPRQYl8gLNaQS1QUs0",
+	"rBVYNFdo2oZqal1y9vOT+/968NvF72c/nj/97sXy5eXrh78mb/7+/Z82+13afAt5rPF82kj5K5cNHnfo",
+	"51fPntLx0SCoRsoFPKtRUXd4vkig5BaU9gNAisNlhz7DycPrWgq0oJXcdx0oX6usbaWsBg7dbDqD0KDK",
+	"fQ6ujXAOFWRc7Z9tV/B23STJee4bTN9o+2+MoDf/XbYYkzSpfRexTjtbOdPgEff/afFoQfWdMFXGAl4Q",
+	"tQGvPEyAGwTCyA4NeNKjy52zsztux5Kry4T+RSw3yAm0/ha6TJb347OzeLl8nTxYJckqSd4Q9Aq2Wg51",
+	"FrCzuiCR7iuVgBxOkBXjOV0iA9MWLQWvzpaXydfcoHsT5wF4iRUXSqjdxD/4B9/DlksJVopd6XxWpb6G",
+	"T2h027GreOvHPMwsWHRO4iQyXTj6C7lQ7v7FUMltZMnaccTGd/w7gtdrLLjD2Al/xz3A8M7opr4TwRS0",
+	"exb8JDjxpb3VBpRWeLpgR6y+o8RGXojpC8Xyq1yvJVftUWZb/6fG/kbhdoPFdLICqsKOraar+emUTJbJ",
+	"8rs4OYuTs9c+cF+K3R2+HfJhW6dzG//W3hJDLeQlHYAF4X7LpwR88XVBCRj48gWcEP2S5t0OKPnzFa/C",
+	"zNvQoRwvje6Y7KPu79KGWO2kkc5w+N9//wO10f7v1iCeQqOckJDNspk98sPAtw7NNTdF4I62v6Qh5qFK",
+	"sCbF09MzDBx7neoJYG7+iwHFYGvf+B8mIbDGV6Rh/A52+HD15QNJFOO3vTalfaYiNvSWI3/mhTZhhnd3",
+	"0PpLLY8wW+ZforL2uSrksn3MeBTuqVk4r0LNCucPtdFsYfwjxXvcT5LW8rLXPk1XO3KQr1HZHTmAsv4u",
+	"G0ot5woUCleiASt2xLSgtPFmjp0Y29SfDX2PPDGsH55njDhLbfWhWa8CYsC3kQVs9v05ec9CrpUzPKdz",
+	"4kctC98a1NyV1kdQaTBoa60s+rg54bwR/UHb6uxeoiN2hcaGbZPF2SKhkOkaFa8FW7HzRbI49y+YrqT4",
+	"3d7+PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
