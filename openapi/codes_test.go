@@ -20,7 +20,10 @@ import (
 var dynamicCodes = map[string]string{
 	// An audit hook's own `error` code (`model_cap_exceeded`, ...) is passed through to the caller
 	// on gateway routes, in the caller's protocol's shape (hooks.yaml, AuditRefusal).
-	"internal/gateway/hooks.go": "an audit hook's own error code, passed through on gateway routes",
+	"internal/relay/hooks.go": "an audit hook's own error code, passed through on gateway routes",
+	// An upstream's own error code (or `upstream_<status>`) is passed through to the caller on
+	// gateway routes, in the caller's protocol's shape.
+	"internal/relay/errors.go": "an upstream's own error code, passed through on gateway routes",
 }
 
 // TestFaultCodesDocumented walks every fault code the server can emit — fault's default codes,
@@ -227,12 +230,19 @@ func localValues(name string, fn *ast.FuncDecl) (vals []string, dynamic bool) {
 			return true
 		}
 		for i, lhs := range as.Lhs {
-			if id, ok := lhs.(*ast.Ident); ok && id.Name == name && i < len(as.Rhs) {
-				if s, ok := stringLit(as.Rhs[i]); ok {
-					vals = append(vals, s)
-				} else {
-					dynamic = true
-				}
+			id, ok := lhs.(*ast.Ident)
+			if !ok || id.Name != name {
+				continue
+			}
+			if len(as.Lhs) != len(as.Rhs) { // a, b := f()
+				dynamic = true
+				continue
+			}
+			switch s, ok := stringLit(as.Rhs[i]); {
+			case !ok:
+				dynamic = true
+			case s != "": // "" means no code yet
+				vals = append(vals, s)
 			}
 		}
 		return true

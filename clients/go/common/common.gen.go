@@ -88,8 +88,10 @@ type Error struct {
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Code A stable, machine-readable code; the message beside it may change. Every code any
-	// Poolgate API answers with is listed here (gateway errors carry the same codes in each
-	// protocol's own shape, plus an audit hook's own code when it blocks a call).
+	// Poolgate API answers with is listed here. Gateway errors carry the same codes in each
+	// protocol's own shape, and two more kinds: an audit hook's own code when it blocks a
+	// call, and an upstream's own code (or `upstream_<status>`) when the upstream refuses the
+	// caller's request.
 	//
 	// | status | codes |
 	// |---|---|

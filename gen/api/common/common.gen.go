@@ -97,8 +97,10 @@ type Error struct {
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Code A stable, machine-readable code; the message beside it may change. Every code any
-	// Poolgate API answers with is listed here (gateway errors carry the same codes in each
-	// protocol's own shape, plus an audit hook's own code when it blocks a call).
+	// Poolgate API answers with is listed here. Gateway errors carry the same codes in each
+	// protocol's own shape, and two more kinds: an audit hook's own code when it blocks a
+	// call, and an upstream's own code (or `upstream_<status>`) when the upstream refuses the
+	// caller's request.
 	//
 	// | status | codes |
 	// |---|---|
@@ -207,43 +209,43 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"jFhtc9y2Ef4rO2hmLE3JC3WSHPv8yRNnmqSp35uk9rkkjtw7IgYBGgAln2V97kx/Zn9JZwG+38mxZzw6",
-	"LoDFvj0PFrhhua5qrVA5y1Y3zOYlVtz//N5ggcoJLv0nLwrhhFZcPje6RuMEWrbacmkxYgXa3IiaxtmK",
-	"PYbGolG8QuCqgJpbe60N/RBmwSKGH3lVSySt3RhbsVwbg7mLS20sxhvuHJo9i1ini60YlyJHdhuxemTC",
-	"WMnNoPtOfVttKu7YalgWsYp//AXVzpVsdbZ8ELFKqO77QcTcviaF1hmhdrT9YNLNzPVfkLaxERRiJ5yN",
-	"IEuzCLJF5iORxdkjaJT40GAEObcYC2VRWeHEFcr9JDatsxPbzpcT084jVnu3aOd/v30cv+HxpyR+mC7i",
-	"d3/9hh0Yfhsxgx8aYbBgq7eDF9EQinf9Ir35A3NH3v5gjDaHrr4uEZCGYKOLPegt4BWaPVRc8R1WqBw8",
-	"fv4TnNTNRoo8At64MgJeVEJFvkBOV8DBNjUai47WuxLXymClHcY8z3UTVNyzkN2sWYGOC7lmK7hZM78x",
-	"/V6zxWKxZre3GdiS17hYq2mFhWX0K9cFOSbUFZeiSCkUaB3NDg72AQFhoQ/U7UG5DRq/MbhlK/aXbwcQ",
-	"fdsi6FsftSdh6jzyrYY7g/2k32G6c/Dg5gBu1vGNxAgqnpdCYWyQFyQBWvCI4goVWst3CBu0okAQDiq+",
-	"h7zkaocL+MFnjmYDV/u1eq613HGHPoNc2Ws0Fq6FKyk0UliHBZRoEE5o1jXfh0qwkHNj9n5DS4EkjRaE",
-	"AuR5uVa10U7nWt6zoK9VSFgEtWwscAW8KYSDUuv37bi357pEReZupM7fW+CQcylPF2u1Vp/JcddY+Nxu",
-	"9HmtPsdx7P/T8EWSwGfIZhnP4GTDiY0Mr5DQCm0Nn0bD3D+sVoTcRtmmrrVxWKQVFoKnlLJsNDPYMJaQ",
-	"C2ljJMl4URi0NlXapVxKfY0Fia1uTI5pISzlyYsqYa1Qu7TSBcr51p3pMzGqotZCuQxaf8/I30YR1rQR",
-	"n6aaeS3S97gfmzoS9bMaV6ZOv0fVa12GKNpmuxW5QOXSDZdc5W0cRvIPjXa8X3dO67babERRYAinRTPx",
-	"2gk0aYcNbwa5Pw/XIKyNyNsQltxgsNbgtrFj6XiHIMGPdbeDr7PU1xMWGZxo4wu2LbyQztPOhQtygTbe",
-	"6kbNbOlFYYtB1C2+pMUVulIXE4+68Yc0nmu1lSL3ubXomjolNpHogrUFSkHo9AoK5P3qMx9dqtvUaZ1K",
-	"bnbYjS2XoQ5qo3MC/kZiBiccfNKhLSbvdd4YQ1RNbiOEQFoCQuDhlBhCoUzb6ug38KYb7jCVohKtrcN3",
-	"ih9zxGKcgSA3xARtHgLF23TT2H2r+LJDLJ1qXGZw4lkna01ORZGddjODj7V1BnmVegLKBsPtXuXplgvZ",
-	"x/sy1GOj+BUX0sckotym/XfamjSHWRsEr4fOC9VUROOHJ8mYPah1OUoeo3mh2EaCjjpYxI4wB4vYjDio",
-	"PxjzxmzTwbIxJ4wWtfgfWTBIDgnBTztkgbnYk0DotALy2y5ubPUE97TZHPYTWUA9uX8A+l44Uj6BPH1P",
-	"YUXBHXMAi1iP3cm2nWSGb5pzAGoWsQ7JjBriGWpZxKZQ9TkZ4ZNRi3AMcrOUtqMzaXcQkJYRKCefPSZ7",
-	"jyaQpKiMEemzGmBIm01wNhg7glmosg5LPqiH0KKmZ+hxDxE0bVkj9jHe6figAcfjLeljKJuKq6H/abue",
-	"CCzfIjgNttTX9NdTH5cSpxeS4y3gkRvAwEfHG+OOYkUBJ1xaTT0Q7Zn9Hr8MQ/FPRQYl8gLNaQS1QUs0",
-	"rBVYNFdo2oZqal1y9vOT+/968NvF72c/nj/97sXy5eXrh78mb/7+/Z82+13afAt5rPF82kj5K5cNHnfo",
-	"51fPntLx0SCoRsoFPKtRUXd4vkig5BaU9gNAisNlhz7DycPrWgq0oJXcdx0oX6usbaWsBg7dbDqD0KDK",
-	"fQ6ujXAOFWRc7Z9tV/B23STJee4bTN9o+2+MoDf/XbYYkzSpfRexTjtbOdPgEff/afFoQfWdMFXGAl4Q",
-	"tQGvPEyAGwTCyA4NeNKjy52zsztux5Kry4T+RSw3yAm0/ha6TJb347OzeLl8nTxYJckqSd4Q9Aq2Wg51",
-	"FrCzuiCR7iuVgBxOkBXjOV0iA9MWLQWvzpaXydfcoHsT5wF4iRUXSqjdxD/4B9/DlksJVopd6XxWpb6G",
-	"T2h027GreOvHPMwsWHRO4iQyXTj6C7lQ7v7FUMltZMnaccTGd/w7gtdrLLjD2Al/xz3A8M7opr4TwRS0",
-	"exb8JDjxpb3VBpRWeLpgR6y+o8RGXojpC8Xyq1yvJVftUWZb/6fG/kbhdoPFdLICqsKOraar+emUTJbJ",
-	"8rs4OYuTs9c+cF+K3R2+HfJhW6dzG//W3hJDLeQlHYAF4X7LpwR88XVBCRj48gWcEP2S5t0OKPnzFa/C",
-	"zNvQoRwvje6Y7KPu79KGWO2kkc5w+N9//wO10f7v1iCeQqOckJDNspk98sPAtw7NNTdF4I62v6Qh5qFK",
-	"sCbF09MzDBx7neoJYG7+iwHFYGvf+B8mIbDGV6Rh/A52+HD15QNJFOO3vTalfaYiNvSWI3/mhTZhhnd3",
-	"0PpLLY8wW+ZforL2uSrksn3MeBTuqVk4r0LNCucPtdFsYfwjxXvcT5LW8rLXPk1XO3KQr1HZHTmAsv4u",
-	"G0ot5woUCleiASt2xLSgtPFmjp0Y29SfDX2PPDGsH55njDhLbfWhWa8CYsC3kQVs9v05ec9CrpUzPKdz",
-	"4kctC98a1NyV1kdQaTBoa60s+rg54bwR/UHb6uxeoiN2hcaGbZPF2SKhkOkaFa8FW7HzRbI49y+YrqT4",
-	"3d7+PwAA//8=",
+	"jFh7k9u2Ef8qO2hmfDclFUl3lzjyX5440yRN/W6S2nJJiFyJyIEADYAny+f7uzP9mP0knQX4ls6xZzwn",
+	"4rHY1++3C9yyTJeVVqicZatbZrMCS+5/fm8wR+UEl/6T57lwQisunxtdoXECLVttubQYsRxtZkRF82zF",
+	"HkNt0SheInCVQ8Wt3WtDP4SZsYjhB15WEklqO8dWLNPGYObiQhuL8YY7h+bAItbKYivGpciQ3UWsGqgw",
+	"FHLby75X3labkju26rdFrOQffkG1cwVbLZYPI1YK1X4/jJg7VCTQOiPUjo7vVbqdmP4L0jE2glzshLMR",
+	"pEkaQTpLvSfSOH0EtRLva4wg4xZjoSwqK5y4QXkY+aYxdqTbxXKk2kXEKm8Wnfzvt4/jNzz+OI+/S2bx",
+	"u79+xY4Uv4uYwfe1MJiz1dveiqh3xbtuk978gZkja38wRptjU18XCEhTsNH5AfQW8AbNAUqu+A5LVA4e",
+	"P/8Jzqp6I0UWAa9dEQHPS6EinyDnK+Bg6wqNRUf7XYFrZbDUDmOeZboOIh5YSG/XLEfHhVyzFdyumT+Y",
+	"fq/ZbDZbs7u7FGzBK5yt1TjDwjb6lemcDBPqhkuRJ+QKtI5WBwM7h4Cw0Dnq7ijdeolfGdyyFfvL1z2I",
+	"vm4Q9LX32pOwdOr5RsK9zn7SnTA+OVhwewQ36/hGYgQlzwqhMDbIcxoB2vCI/AolWst3CBu0IkcQDkp+",
+	"gKzgaocz+MFHjlYDV4e1eq613HGHPoJc2T0aC3vhCnKNFNZhDgUanMHfuMM9P4RMsJBxYw7+QEuOJIkW",
+	"hALkWbFWldFOZ1o+sKD3KgQs8shwew2lNgjXQuV2BVwBr3PhoND6ulnu1dsXqEj7jdTZtQW+VhmXMgjh",
+	"CurKOoO8HG450wbSdiJZ1/P5RWYdd7X1vzE9D1JJ63YZGNzWFm3ISToCzYOQFWjdbK3W6hMEIfCpMfPT",
+	"Wn2K49j/p+nL+Rw+QTrJtxTONpy40PASiSugQdB51K/9w2pFvFErW1eVNg7zpMRc8IQSJh2sDDoMR8hj",
+	"SW0kjfE8N2htorRLuJR6jzkNW12bDJNcWMoSP1QKa4XaJaXOUU6PblWfDKPKKy2US6Gxd0H21oqQro34",
+	"OJbMK5Fc42Go6mCoW1W7InH6GlUndRm8aOvtVmQClUs2XHKVNX4YjL+vtePdvgvat9VmI/IcgzstmpHV",
+	"TqBJWmR6Ncj8qbv6wcqIrHFhwQ0GbUOqDEaHJ4QR/FC1J/i0Tnz6Yp765KTEa/I8hPO8NeGSTKCDt7pW",
+	"E126oXBEP9RuvqLNJbpC5yOL2vnvaD7TaitF5mNr0dVVQlwm0QVtc5SCuMELyJF3uxfeu5S3idM6kdzs",
+	"sJ1bLkMeVEZnRDsbiSmccfBBbzHkrc5qY6hQkNnYYo6AEKpAQvykUCZNdnQHeNUNd5hIUYpG1/47wQ8Z",
+	"Yj6MQBg3xENNHEKBscmmtodG8FWLWKqpXKZw5jkvbVRORJ6etyuDjS2rePpLe8XtQWXJlgvZ+fsq5GOt",
+	"+A0X0vskotgm3XfSqDSFWeMEL4eqlapLKiLHdWzIHtQ4nSSPwbqQbIOBljpYxE4wB4vYhDioOxnyxuTQ",
+	"XrMhJww2NfgfaNCPHBOCX3bMAtNhTwKhzwvIb3rIodYj3NNhU9iPxgLqyfwj0HeDA+EjyNP3GFbk3CEH",
+	"sIh12B0d245M8E1rjkDNItYimVE7PkEti9gYqj4mA3wyalBOQW4S0mZ2MtoWApIyAOXos8NkZ9EIkuSV",
+	"ISJ9VAMM6bARznplBzALWdZiyTv1GFrUcvUd9jGCxg1zxD7EOx0ftf94uiF+DEVdctV3X03PFYHlWwSn",
+	"wRZ6T3899fmeYtzyn2xAT9w/ej463Za3FCtyOOPSaurA6Mz09/hlmIp/ylMokOdoziOoDFqiYa3AorlB",
+	"07RzY+3mi5+ffPOvh79d/r748eLpty+WL69ef/fr/M3fv//Tq0YbNt/Anmp7n9ZS/spljacN+vnVs6dU",
+	"PmoEVUs5g2cVKupNL2ZzKLgFpf0EkOBw1aLPUHl4VUmBFrSSh7b/5WuVNq2U1cChXU01CA2qzMdgb4Rz",
+	"qCDl6vBsu4K3oXn07a1v80MDGUGn/rt0NiRpEvsuYq10tnKmxhPm/9PiyYTq+nDKjBm8IGoDXnqYADcI",
+	"hJEdGvCkR1dLZyc37JYlV1dz+hexzCAn0Po78HK+/CZeLOLl8vX84Wo+X83nbwh6OVst+zwL2Fld0pDu",
+	"MpWAHCrIivGMrrCBafOGgleL5dX8S+7vnYpTB7zEkgsl1G5kH/yDH2DLpQQrxa5wPqpS7+EjGt1cEFS8",
+	"9XMeZhYsOidx5JnWHd1zgFDum8s+kxvPkrZDjw1fGO5xXicx5w5jJ/wN+wjDO6Pr6l4Ek9MeWPCL4Myn",
+	"9lYbUFrh+Yyd0PqeFBtYIcbvI8svMr2SXDWlzDb2j5X9rbs5BY2psgKq3A61xhs052MyWc6X38bzRTxf",
+	"vPaO+5zv7rHtmA+bPJ3q2N5RQy5kBRXAnHC/5WMCvvwypwQMfP76T4h+SevuepT8+Y5XYeVd6FBOp0Zb",
+	"Jjuv+5u8IVY7q6UzHP733/9AZbT/uzWI51ArJySkk2imj/w08K1Ds+cmD9zR9Jc0xTxUCdYkeFw9w8Sp",
+	"t7GOAKbqv+hRDLbyjf9xEAJrfEEYhq9wx89mny9IIh++LDYh7SIVsb63HNgzTbQRM7y7h9ZfanmC2VL/",
+	"DpY2j2UhlruQpo/CPTUN9SrkrHC+qA1WC+MfOK7xMApaw8te+jhczcxRvAZpd6IApd1dNqRaxhUoFK5A",
+	"A1bsiGlBaePVHBox1KmrDV2PPFKsm55GjDhLbfWxWq8CYsC3kTlsDl2dfGAh08oZnlGd+FHL3LcGFXeF",
+	"9R5UGgzaSiuL3m9OOK9EV2gbme07eMRu0Nhw7Hy2mM3JZbpCxSvBVuxiNp9d+PdTV5D/7u7+HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
