@@ -258,7 +258,9 @@ UPDATE channels SET
     models     = coalesce($3::text[], models),
     priority   = coalesce($4, priority),
     weight     = coalesce($5, weight),
-    status     = coalesce($6, status),
+    status     = CASE WHEN $6::text IS NOT NULL THEN $6::text
+                      WHEN base_url = '' AND coalesce($2, '') <> '' THEN 'active'
+                      ELSE status END,
     updated_at = now()
 WHERE id = $7
 RETURNING id
@@ -274,6 +276,9 @@ type ChannelUpdateParams struct {
 	ID       int64
 }
 
+// ChannelUpdate changes the fields given. A channel without a base URL (one Poolgate created for
+// imported accounts) is enabled by the update that gives it one, unless that update sets the
+// status itself.
 func (q *Queries) ChannelUpdate(ctx context.Context, db DBTX, arg ChannelUpdateParams) (int64, error) {
 	row := db.QueryRow(ctx, channelUpdate,
 		arg.Name,

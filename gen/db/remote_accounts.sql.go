@@ -135,6 +135,28 @@ func (q *Queries) RemoteAccountMerge(ctx context.Context, db DBTX, arg RemoteAcc
 	return result.RowsAffected(), nil
 }
 
+const remoteChannelCreate = `-- name: RemoteChannelCreate :one
+INSERT INTO channels (name, type, base_url, models, status)
+VALUES ($1, 'openai', '', '{}', 'disabled')
+ON CONFLICT (name) DO NOTHING
+RETURNING id, type
+`
+
+type RemoteChannelCreateRow struct {
+	ID   int64
+	Type string
+}
+
+// RemoteChannelCreate makes a provider's default channel for imported accounts: OpenAI-type,
+// without a base URL or models, disabled until an administrator gives it its upstream. It returns
+// no row when another import created it first.
+func (q *Queries) RemoteChannelCreate(ctx context.Context, db DBTX, name string) (*RemoteChannelCreateRow, error) {
+	row := db.QueryRow(ctx, remoteChannelCreate, name)
+	var i RemoteChannelCreateRow
+	err := row.Scan(&i.ID, &i.Type)
+	return &i, err
+}
+
 const remoteChannelGet = `-- name: RemoteChannelGet :one
 SELECT id, type FROM channels WHERE id = $1
 `

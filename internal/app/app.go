@@ -304,6 +304,7 @@ func (a *App) routes(opt Options) *echo.Echo {
 	a.mountContracts(e)
 	(&gatewayh.Handler{Relay: a.Relay}).Mount(e)
 	mountDocs(e)
+	mountApp(e)
 	if opt.Extra != nil {
 		opt.Extra(e)
 	}

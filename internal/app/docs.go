@@ -13,7 +13,11 @@ import (
 )
 
 // mountDocs serves the raw specs under /openapi/ and Swagger UI (assets embedded, no CDN) at
-// /docs with every contract in its dropdown.
+// /docs with every contract in its dropdown, the gateway's first (Swagger UI opens the first).
+//
+// swgui writes each SettingsUI key into the page's script as is: a key with a dot, such as
+// `urls.primaryName`, is a syntax error there and leaves the page blank, so the primary contract
+// is chosen by its place in `urls`, never by that key.
 func mountDocs(e *echo.Echo) {
 	urls := make([]string, 0, len(openapi.Contracts))
 	for _, c := range openapi.Contracts {
@@ -26,7 +30,6 @@ func mountDocs(e *echo.Echo) {
 		ShowTopBar:  true,
 		SettingsUI: map[string]string{
 			"urls":                     "[" + strings.Join(urls, ",") + "]",
-			"urls.primaryName":         `"gateway"`,
 			"defaultModelsExpandDepth": "1",
 			"persistAuthorization":     "true",
 		},

@@ -50,7 +50,7 @@ func (a *App) validator(spec *openapi3.T) echo.MiddlewareFunc {
 				return nil
 			},
 		},
-		ErrorHandler: func(_ echo.Context, err *echo.HTTPError) error { return err },
+		ErrorHandler: func(_ echo.Context, err *echo.HTTPError) error { return requestProblem(err) },
 	})
 }
 

@@ -385,3 +385,41 @@ func TestRedactedConnectionStrings(t *testing.T) {
 		require.NotContains(t, m["database_url"], "hunter")
 	}
 }
+
+// TestRedisVariables: seed 000's REDIS_ENABLE, REDIS_HOST and REDIS_PORT, beside REDIS_URL.
+func TestRedisVariables(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, ""},
+		{map[string]string{"REDIS_URL": "redis://r:6379/1"}, "redis://r:6379/1"},
+		{map[string]string{"REDIS_ENABLE": "true"}, "redis://127.0.0.1:6379/0"},
+		{map[string]string{"REDIS_ENABLE": "true", "REDIS_HOST": "cache", "REDIS_PORT": "6380"}, "redis://cache:6380/0"},
+		{map[string]string{"REDIS_HOST": "10.0.0.5"}, "redis://10.0.0.5:6379/0"},
+		{map[string]string{"REDIS_HOST": "::1", "REDIS_PORT": "7000"}, "redis://[::1]:7000/0"},
+		{map[string]string{"REDIS_ENABLE": "true", "REDIS_HOST": "cache", "REDIS_URL": "redis://r:6379/1"}, "redis://r:6379/1"},
+		{map[string]string{"REDIS_ENABLE": "false", "REDIS_HOST": "cache", "REDIS_URL": "redis://r:6379/1"}, ""},
+		{map[string]string{"REDIS_ENABLE": "FALSE", "REDIS_HOST": "cache"}, ""},
+	} {
+		c, err := config.Load(env(tt.vars))
+		require.NoError(t, err, "%v", tt.vars)
+		require.Equal(t, tt.want, c.RedisURL, "%v", tt.vars)
+	}
+	for vars, msg := range map[string]string{
+		"REDIS_ENABLE=maybe":   `REDIS_ENABLE must be true or false, got "maybe"`,
+		"REDIS_PORT=70000":     `REDIS_PORT must be a whole number from 1 to 65535, got "70000"`,
+		"REDIS_HOST=user@host": `REDIS_HOST must be a host name or address, got "user@host"`,
+	} {
+		k, v, _ := strings.Cut(vars, "=")
+		_, err := config.Load(env(map[string]string{k: v}))
+		require.ErrorContains(t, err, msg)
+	}
+
+	// The seed's deployment: PORT and the Redis switch.
+	c, err := config.Load(env(map[string]string{"PORT": "9000", "REDIS_ENABLE": "true", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379"}))
+	require.NoError(t, err)
+	require.Equal(t, 9000, c.Port)
+	require.Equal(t, "redis://127.0.0.1:6379/0", c.RedisURL)
+}

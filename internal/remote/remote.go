@@ -4,7 +4,10 @@
 // scheduled syncs on one instance at a time.
 //
 // Imported accounts join an OpenAI-type channel: the one a source or an injection names
-// (channel_id), else the channel named "remote-<provider>" ("remote-gpt", "remote-grok").
+// (channel_id), else the channel named "remote-<provider>" ("remote-gpt", "remote-grok"), which
+// is created, disabled and without a base URL, when it does not exist yet: an import never fails
+// for want of a channel, and the accounts are routed once an administrator gives the channel its
+// upstream.
 package remote
 
 import (
@@ -15,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +45,8 @@ const (
 const (
 	CodeSourceDisabled = "source_disabled"
 	CodeSyncFailed     = "remote_sync_failed"
+	// CodeChannelMissing: the channel an import names, or a provider's default channel, is not
+	// OpenAI-type.
 	CodeChannelMissing = "remote_channel_missing"
 )
 
@@ -172,22 +178,37 @@ func (s *Service) channel(ctx context.Context, tx db.DBTX, id *int64, provider s
 		}
 		if c.Type != openaiChannel {
 			return 0, fault.Code(fault.Unprocessable, CodeChannelMissing,
-				fmt.Sprintf("channel %d is a %s channel; remote accounts join openai channels", c.ID, c.Type))
+				fmt.Sprintf("channel %d has type %s; remote accounts join openai channels", c.ID, c.Type))
 		}
 		return c.ID, nil
 	}
 	name := DefaultChannelPrefix + provider
 	c, err := s.cfg.Queries.RemoteChannelGetByName(ctx, tx, name)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fault.Code(fault.Unprocessable, CodeChannelMissing,
-			fmt.Sprintf("no channel for provider %s: create an openai channel named %q or pass channel_id", provider, name))
+		return s.createChannel(ctx, tx, name)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("read channel %s: %w", name, err)
 	}
 	if c.Type != openaiChannel {
 		return 0, fault.Code(fault.Unprocessable, CodeChannelMissing,
-			fmt.Sprintf("channel %q is a %s channel; remote accounts join openai channels", name, c.Type))
+			fmt.Sprintf("channel %q has type %s; remote accounts join openai channels", name, c.Type))
 	}
+	return c.ID, nil
+}
+
+// createChannel makes a provider's default channel (see RemoteChannelCreate): Poolgate knows no
+// upstream base URL for web-account tokens, so the channel stays disabled until an administrator
+// sets one. A channel created meanwhile by another import is used instead.
+func (s *Service) createChannel(ctx context.Context, tx db.DBTX, name string) (int64, error) {
+	c, err := s.cfg.Queries.RemoteChannelCreate(ctx, tx, name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.channel(ctx, tx, nil, strings.TrimPrefix(name, DefaultChannelPrefix))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create channel %s: %w", name, err)
+	}
+	s.cfg.Log.InfoContext(ctx, "created the default channel of imported accounts; set its base_url and models to route them",
+		"channel", name, "channel_id", c.ID)
 	return c.ID, nil
 }

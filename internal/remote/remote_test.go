@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -247,16 +248,52 @@ func TestImportChannels(t *testing.T) {
 
 	_, err = b.svc.Inject(b.ctx, remote.Target{ChannelID: &claude}, parse(t, `["p2"]`, ""))
 	requireFault(t, err, fault.Unprocessable, "remote_channel_missing",
-		fmt.Sprintf("channel %d is a anthropic channel; remote accounts join openai channels", claude))
+		fmt.Sprintf("channel %d has type anthropic; remote accounts join openai channels", claude))
 	_, err = b.svc.Inject(b.ctx, remote.Target{ChannelID: ptr(int64(999))}, parse(t, `["p2"]`, ""))
 	requireFault(t, err, fault.NotFound, "not_found", "channel not found")
 
-	_, err = b.pool.Exec(b.ctx, `DELETE FROM channels WHERE name = 'remote-grok'`)
+	// A provider's default channel that is not OpenAI-type refuses the import, which writes nothing.
+	_, err = b.pool.Exec(b.ctx, `UPDATE channels SET type = 'anthropic' WHERE name = 'remote-grok'`)
 	require.NoError(t, err)
 	_, err = b.svc.Inject(b.ctx, remote.Target{}, parse(t, `["p3", {"token": "g3", "provider": "grok"}]`, ""))
 	requireFault(t, err, fault.Unprocessable, "remote_channel_missing",
-		`no channel for provider grok: create an openai channel named "remote-grok" or pass channel_id`)
+		`channel "remote-grok" has type anthropic; remote accounts join openai channels`)
 	require.Len(t, b.tokens(t), 2, "a refused import writes nothing")
+
+	// A missing default channel is created: OpenAI-type, disabled, without base URL or models.
+	_, err = b.pool.Exec(b.ctx, `DELETE FROM channels WHERE name = 'remote-grok'`)
+	require.NoError(t, err)
+	c, err = b.svc.Inject(b.ctx, remote.Target{}, parse(t, `["p3", {"token": "g3", "provider": "grok"}]`, ""))
+	require.NoError(t, err)
+	require.Equal(t, 2, c.Added)
+	var typ, status, baseURL string
+	var models []string
+	var grokAccounts int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT type, status, base_url, models,
+		(SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) FROM channels c WHERE name = 'remote-grok'`).
+		Scan(&typ, &status, &baseURL, &models, &grokAccounts))
+	require.Equal(t, []any{"openai", "disabled", "", 0, 1}, []any{typ, status, baseURL, len(models), grokAccounts})
+}
+
+// TestImportCreatesChannelsOnce: concurrent imports into a fresh install create each provider's
+// default channel once.
+func TestImportCreatesChannelsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.pool.Exec(b.ctx, `DELETE FROM channels`)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := b.svc.Inject(b.ctx, remote.Target{}, parse(t, fmt.Sprintf(`["c%d", {"token": "cg%d", "provider": "grok"}]`, i, i), ""))
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	var names []string
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT array_agg(name ORDER BY name) FROM channels`).Scan(&names))
+	require.Equal(t, []string{"remote-gpt", "remote-grok"}, names)
+	require.Len(t, b.tokens(t), 16)
 }
 
 // source is a remote account source served by an httptest server.
@@ -409,9 +446,9 @@ func TestSyncFailures(t *testing.T) {
 	require.NoError(t, err)
 	failed("import: replace requires a non-empty account payload")
 	up.set(`[{"token": "leaked-token", "provider": "grok"}]`, http.StatusOK)
-	_, err = b.pool.Exec(b.ctx, `DELETE FROM channels WHERE name = 'remote-grok'`)
+	_, err = b.pool.Exec(b.ctx, `UPDATE channels SET type = 'gemini' WHERE name = 'remote-grok'`)
 	require.NoError(t, err)
-	job := failed(`import: no channel for provider grok: create an openai channel named "remote-grok" or pass channel_id`)
+	job := failed(`import: channel "remote-grok" has type gemini; remote accounts join openai channels`)
 	require.EqualValues(t, 1, job.Total)
 
 	// The private-address guard: a strict instance refuses the loopback source at connect time.

@@ -12,13 +12,18 @@ SELECT c.*, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS accou
 FROM channels c ORDER BY c.id;
 
 -- name: ChannelUpdate :one
+-- ChannelUpdate changes the fields given. A channel without a base URL (one Poolgate created for
+-- imported accounts) is enabled by the update that gives it one, unless that update sets the
+-- status itself.
 UPDATE channels SET
     name       = coalesce(sqlc.narg('name'), name),
     base_url   = coalesce(sqlc.narg('base_url'), base_url),
     models     = coalesce(sqlc.narg('models')::text[], models),
     priority   = coalesce(sqlc.narg('priority'), priority),
     weight     = coalesce(sqlc.narg('weight'), weight),
-    status     = coalesce(sqlc.narg('status'), status),
+    status     = CASE WHEN sqlc.narg('status')::text IS NOT NULL THEN sqlc.narg('status')::text
+                      WHEN base_url = '' AND coalesce(sqlc.narg('base_url'), '') <> '' THEN 'active'
+                      ELSE status END,
     updated_at = now()
 WHERE id = @id
 RETURNING id;

@@ -43,3 +43,12 @@ SELECT id, type FROM channels WHERE id = @id;
 
 -- name: RemoteChannelGetByName :one
 SELECT id, type FROM channels WHERE name = @name;
+
+-- name: RemoteChannelCreate :one
+-- RemoteChannelCreate makes a provider's default channel for imported accounts: OpenAI-type,
+-- without a base URL or models, disabled until an administrator gives it its upstream. It returns
+-- no row when another import created it first.
+INSERT INTO channels (name, type, base_url, models, status)
+VALUES (@name, 'openai', '', '{}', 'disabled')
+ON CONFLICT (name) DO NOTHING
+RETURNING id, type;

@@ -602,7 +602,9 @@ type Channel struct {
 	// Example: 3
 	AccountCount int `json:"account_count"`
 
-	// BaseUrl The provider's API root as its SDK takes it.
+	// BaseUrl The provider's API root as its SDK takes it. Empty for a channel Poolgate created for
+	// imported accounts until an administrator sets it (the channel is disabled until then).
+	//
 	//
 	// Example: https://api.openai.com/v1
 	BaseUrl string `json:"base_url"`
@@ -1282,7 +1284,7 @@ type RemoteAccount struct {
 type RemoteInject struct {
 	Accounts *[]RemoteAccount `json:"accounts,omitempty"`
 
-	// ChannelId The OpenAI-type channel the accounts join; default the channel named `remote-<provider>`.
+	// ChannelId The OpenAI-type channel the accounts join; default the channel named `remote-<provider>` (created when missing).
 	//
 	// Example: 3
 	ChannelId *int64 `json:"channel_id,omitempty"`
@@ -2579,7 +2581,9 @@ type ClientInterface interface {
 
 	// ChannelUpdateWithBody Change a channel
 	//
-	// Only the fields present change.
+	// Only the fields present change. A channel without a base URL (one Poolgate created for
+	// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+	// the update that gives it a base URL enables it unless that update sets `status` itself.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2588,7 +2592,9 @@ type ClientInterface interface {
 
 	// ChannelUpdate Change a channel
 	//
-	// Only the fields present change.
+	// Only the fields present change. A channel without a base URL (one Poolgate created for
+	// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+	// the update that gives it a base URL enables it unless that update sets `status` itself.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2963,8 +2969,10 @@ type ClientInterface interface {
 	// non-empty payload, and removes only the accounts of that source the payload no longer
 	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-	// counts accounts and never carries tokens.
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+	// `remote-<provider>` channel is created, disabled and without a base URL: the import
+	// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+	// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2981,8 +2989,10 @@ type ClientInterface interface {
 	// non-empty payload, and removes only the accounts of that source the payload no longer
 	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-	// counts accounts and never carries tokens.
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+	// `remote-<provider>` channel is created, disabled and without a base URL: the import
+	// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+	// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3006,7 +3016,8 @@ type ClientInterface interface {
 	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 	// (the first time at once, then every interval), by one instance at a time. `channel_id`
 	// names the OpenAI-type channel its accounts join; without it each account joins the
-	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+	// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 	// count as absent.
 	//
@@ -3024,7 +3035,8 @@ type ClientInterface interface {
 	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 	// (the first time at once, then every interval), by one instance at a time. `channel_id`
 	// names the OpenAI-type channel its accounts join; without it each account joins the
-	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+	// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 	// count as absent.
 	//
@@ -3619,7 +3631,9 @@ func (c *Client) ChannelGet(ctx context.Context, id ChannelId, reqEditors ...Req
 
 // ChannelUpdateWithBody Change a channel
 //
-// Only the fields present change.
+// Only the fields present change. A channel without a base URL (one Poolgate created for
+// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+// the update that gives it a base URL enables it unless that update sets `status` itself.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3638,7 +3652,9 @@ func (c *Client) ChannelUpdateWithBody(ctx context.Context, id ChannelId, conten
 
 // ChannelUpdate Change a channel
 //
-// Only the fields present change.
+// Only the fields present change. A channel without a base URL (one Poolgate created for
+// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+// the update that gives it a base URL enables it unless that update sets `status` itself.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4403,8 +4419,10 @@ func (c *Client) ModelUpdate(ctx context.Context, id ModelId, body ModelUpdateJS
 // non-empty payload, and removes only the accounts of that source the payload no longer
 // lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 // `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-// counts accounts and never carries tokens.
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+// `remote-<provider>` channel is created, disabled and without a base URL: the import
+// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4431,8 +4449,10 @@ func (c *Client) RemoteAccountInjectWithBody(ctx context.Context, contentType st
 // non-empty payload, and removes only the accounts of that source the payload no longer
 // lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 // `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-// counts accounts and never carries tokens.
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+// `remote-<provider>` channel is created, disabled and without a base URL: the import
+// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4476,7 +4496,8 @@ func (c *Client) RemoteSourceList(ctx context.Context, reqEditors ...RequestEdit
 // `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 // (the first time at once, then every interval), by one instance at a time. `channel_id`
 // names the OpenAI-type channel its accounts join; without it each account joins the
-// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 // link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 // count as absent.
 //
@@ -4504,7 +4525,8 @@ func (c *Client) RemoteSourceCreateWithBody(ctx context.Context, contentType str
 // `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 // (the first time at once, then every interval), by one instance at a time. `channel_id`
 // names the OpenAI-type channel its accounts join; without it each account joins the
-// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 // link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 // count as absent.
 //
@@ -8474,7 +8496,9 @@ type ClientWithResponsesInterface interface {
 
 	// ChannelUpdateWithBodyWithResponse Change a channel
 	//
-	// Only the fields present change.
+	// Only the fields present change. A channel without a base URL (one Poolgate created for
+	// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+	// the update that gives it a base URL enables it unless that update sets `status` itself.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8483,7 +8507,9 @@ type ClientWithResponsesInterface interface {
 
 	// ChannelUpdateWithResponse Change a channel
 	//
-	// Only the fields present change.
+	// Only the fields present change. A channel without a base URL (one Poolgate created for
+	// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+	// the update that gives it a base URL enables it unless that update sets `status` itself.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8882,8 +8908,10 @@ type ClientWithResponsesInterface interface {
 	// non-empty payload, and removes only the accounts of that source the payload no longer
 	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-	// counts accounts and never carries tokens.
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+	// `remote-<provider>` channel is created, disabled and without a base URL: the import
+	// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+	// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8900,8 +8928,10 @@ type ClientWithResponsesInterface interface {
 	// non-empty payload, and removes only the accounts of that source the payload no longer
 	// lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 	// `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-	// counts accounts and never carries tokens.
+	// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+	// `remote-<provider>` channel is created, disabled and without a base URL: the import
+	// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+	// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8927,7 +8957,8 @@ type ClientWithResponsesInterface interface {
 	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 	// (the first time at once, then every interval), by one instance at a time. `channel_id`
 	// names the OpenAI-type channel its accounts join; without it each account joins the
-	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+	// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 	// count as absent.
 	//
@@ -8945,7 +8976,8 @@ type ClientWithResponsesInterface interface {
 	// `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 	// (the first time at once, then every interval), by one instance at a time. `channel_id`
 	// names the OpenAI-type channel its accounts join; without it each account joins the
-	// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+	// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+	// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 	// link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 	// count as absent.
 	//
@@ -10200,6 +10232,8 @@ type ChannelUpdateResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 }
@@ -10237,6 +10271,11 @@ func (r ChannelUpdateResponse) GetJSON409() *Conflict {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r ChannelUpdateResponse) GetJSON413() *TooLarge {
 	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ChannelUpdateResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -14697,7 +14736,9 @@ func (c *ClientWithResponses) ChannelGetWithResponse(ctx context.Context, id Cha
 
 // ChannelUpdateWithBodyWithResponse Change a channel
 //
-// Only the fields present change.
+// Only the fields present change. A channel without a base URL (one Poolgate created for
+// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+// the update that gives it a base URL enables it unless that update sets `status` itself.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14712,7 +14753,9 @@ func (c *ClientWithResponses) ChannelUpdateWithBodyWithResponse(ctx context.Cont
 
 // ChannelUpdateWithResponse Change a channel
 //
-// Only the fields present change.
+// Only the fields present change. A channel without a base URL (one Poolgate created for
+// imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+// the update that gives it a base URL enables it unless that update sets `status` itself.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15345,8 +15388,10 @@ func (c *ClientWithResponses) ModelUpdateWithResponse(ctx context.Context, id Mo
 // non-empty payload, and removes only the accounts of that source the payload no longer
 // lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 // `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-// counts accounts and never carries tokens.
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+// `remote-<provider>` channel is created, disabled and without a base URL: the import
+// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15369,8 +15414,10 @@ func (c *ClientWithResponses) RemoteAccountInjectWithBodyWithResponse(ctx contex
 // non-empty payload, and removes only the accounts of that source the payload no longer
 // lists. `source_id` is a free-form label (a source's id or any name). Accounts join
 // `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-// counts accounts and never carries tokens.
+// channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+// `remote-<provider>` channel is created, disabled and without a base URL: the import
+// succeeds, and the accounts are routed once an administrator gives the channel its base URL
+// and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15408,7 +15455,8 @@ func (c *ClientWithResponses) RemoteSourceListWithResponse(ctx context.Context, 
 // `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 // (the first time at once, then every interval), by one instance at a time. `channel_id`
 // names the OpenAI-type channel its accounts join; without it each account joins the
-// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 // link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 // count as absent.
 //
@@ -15432,7 +15480,8 @@ func (c *ClientWithResponses) RemoteSourceCreateWithBodyWithResponse(ctx context
 // `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
 // (the first time at once, then every interval), by one instance at a time. `channel_id`
 // names the OpenAI-type channel its accounts join; without it each account joins the
-// channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+// channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+// without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
 // link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
 // count as absent.
 //
@@ -16782,6 +16831,13 @@ func ParseChannelUpdateResponse(rsp *http.Response) (*ChannelUpdateResponse, err
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

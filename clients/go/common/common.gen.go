@@ -204,9 +204,27 @@ type Error struct {
 
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
-	// Code A stable, machine-readable code: `invalid_request`, `invalid_json`, `body_too_large`,
-	// `unauthorized`, `forbidden`, `not_found`, `conflict`, `setup_completed`,
-	// `insufficient_balance`, `rate_limited`, `unavailable` or `internal`.
+	// Code A stable, machine-readable code; the message beside it may change. Every code any
+	// Poolgate API answers with is listed here. Gateway errors carry the same codes in each
+	// protocol's own shape, and two more kinds: an audit hook's own code when it blocks a
+	// call, and an upstream's own code (or `upstream_<status>`) when the upstream refuses the
+	// caller's request.
+	//
+	// | status | codes |
+	// |---|---|
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
+	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+	// | 402 | `insufficient_balance`, `insufficient_quota` |
+	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+	// | 404 | `not_found`, `model_not_found`, `share_not_found` |
+	// | 405 | `method_not_allowed` |
+	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+	// | 413 | `body_too_large` |
+	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
+	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+	// | 500 | `internal` (with `request_id`) |
+	// | 502 | `upstream_error`, `remote_sync_failed` |
+	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
 	//
 	//
 	// Example: invalid_request
@@ -222,6 +240,10 @@ type ErrorDetail struct {
 	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId *string `json:"request_id,omitempty"`
 }
+
+// NullValue The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
+// `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
+type NullValue = map[string]interface{}
 
 // Stats defines model for Stats.
 type Stats struct {

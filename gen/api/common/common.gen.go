@@ -213,9 +213,27 @@ type Error struct {
 
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
-	// Code A stable, machine-readable code: `invalid_request`, `invalid_json`, `body_too_large`,
-	// `unauthorized`, `forbidden`, `not_found`, `conflict`, `setup_completed`,
-	// `insufficient_balance`, `rate_limited`, `unavailable` or `internal`.
+	// Code A stable, machine-readable code; the message beside it may change. Every code any
+	// Poolgate API answers with is listed here. Gateway errors carry the same codes in each
+	// protocol's own shape, and two more kinds: an audit hook's own code when it blocks a
+	// call, and an upstream's own code (or `upstream_<status>`) when the upstream refuses the
+	// caller's request.
+	//
+	// | status | codes |
+	// |---|---|
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
+	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+	// | 402 | `insufficient_balance`, `insufficient_quota` |
+	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+	// | 404 | `not_found`, `model_not_found`, `share_not_found` |
+	// | 405 | `method_not_allowed` |
+	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+	// | 413 | `body_too_large` |
+	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
+	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+	// | 500 | `internal` (with `request_id`) |
+	// | 502 | `upstream_error`, `remote_sync_failed` |
+	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
 	//
 	//
 	// Example: invalid_request
@@ -231,6 +249,10 @@ type ErrorDetail struct {
 	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
 	RequestId *string `json:"request_id,omitempty"`
 }
+
+// NullValue The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
+// `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
+type NullValue = map[string]interface{}
 
 // Stats defines model for Stats.
 type Stats struct {
@@ -517,57 +539,70 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xFrvcts4kn+VLt5Uxa6jHEqWMrbyKZfcTeY2ns0knp3JjGdFiGyJGJMAA4CWlZQ/b9U+5j7JVgMURVBU",
-	"LHuztV8SmQAajf776wY+B4ksSilQGB1MPwc6ybBg9ucLIWQlEixQGPq7VLJEZTjaUValHEWC9PsbhYtg",
-	"GvzX0y2tpzWhp20qLzZr7sIgkcLUhFPUieKl4VIE0+AyQzB4a+DogqnrVK7E8UkQBnjLijLHesKSGVyx",
-	"NSjUhimjgRmIRtMogp8uX8JCKmBzWRlgUHBRGSQKZl3Scm0UF0vLgkJmMJ0xy8V2g1E0ejYYDgej4WV0",
-	"No2iaRT9GoTBQqqCpgYpMzgwvMA+oihSXVP0z/U+kysBlTA8B5NxDUQBjkSV55ZhIQFF2jlrw8r5peXj",
-	"S6wQJTanZUZV2MMaT71zDlt0uDDPxtvjcGFwiYoWOfl+4UQLJYveAzEDUiS470Sjr3Aiw02OvvIuGDEv",
-	"mEgQpID3zFQqZes+VVVl+rX1fxcGCj9WXGEaTH8jiW+Y3Fp8W6Zbewm3HuVZpsfm782Gcv4HJoZO0etg",
-	"O7qKWZ7HoDO50sANGAl4g2otBcKR5kuBKXAB1gzNcQhxpVHpmOa50QEXYL+FELO04MIN2p9cG8WMVNpq",
-	"WlQFHZ3lOfFOS+hsdgnxvxWzm7GjlfZ53nDdE3q4wcL/cWgAsjbjNmRKsfWuwizFPjG/VJiiMJzlLvyl",
-	"KSfRsvxti7cFyzWGHdG/sIITrEBgIoWSab2Sin5w5fnG52AzFkyDRCqFiRlkUmkczJkxqNa1RImWFSB3",
-	"sdQXz5ZI26j30WusulkWBgW7fYNiabJgOhydhUHBxebvsz4/aljqWt0bpG10CClfckO2M4tDiE9iK4l4",
-	"ED+HSvCPFYaQMI0DLjQKzQ2/wXztxw13WI+305HH2mkYlPZYtPNff3sx+JUNPkWD89nJ4Pf//uZeX21O",
-	"EW5F0WcI/6uUVP1pC2kI5jJdg1w4B4OCCba0xgcv3n4PR2U1z3kSAqtMFjr/Ca2BHE+Bga5KVBoNrTcZ",
-	"XgmFhTQ4YEkiK0fiiYb481WQomE8vwqm8PkqsBvT76vg5OTkKri7I19nJZ5cCd/C3DL6lcjUhfoblvN0",
-	"RqJAbSOSO2AjEOAaGkHd7ZjbluKXvNBK7ZWb2pV8TWGvsF81O/g7uxN83nE3bShphFCwJOMCBwpZSl+A",
-	"Fkwh7hyZLHLz6Q8tBf1NOpwZKWc5U0uMwysRV4JUJhX/hClNWUg152mKdr6QZraQlbAjiRSLnCeWsEZT",
-	"lTMSSI6GFl6JmAtdLRY84SjMbM5yylU0VzGDs5wX3LgdKsFuGLcZMKbQHFNmU4LlcUetPUrcxSX9ZvsC",
-	"sqpgYiujArVmSwxBswXa+J/JFf1vMoSE5Tn6QavfTHoYqHmbORSy6zz1OPAUjliuJeUj2jP+ZfDODQ2+",
-	"T2PIkKWojkMoFWryKilAo7pB5dxP+9xFw/9/9ezD2c/jX4avT3/49sfRu8nl+V+iX//08t6A4CQWOjPr",
-	"M873hjnQ7JslAaL9gCJ6KKBcKlmVs/n6Pg+z3HxHk/9nbdHeg7KkXf1OrnYzZBgYuec4o0ccx3zyib3Q",
-	"nD19nzGxzBi/VydWtpYjS6klnfALudsezoYSvWt7/8d4jqk1bQ1H2jBTaRhHkU1RbC5v8Bjma0hypq1t",
-	"dcsgSj07yHhDZWipjKNTzyqjg5B3kvPeAunPJkMF49tbj+ZhaL4dYvazPTp/BGnnhPvYnXTYPUwERhqW",
-	"e/ZyetC6qtRGISv2HnESjUKYRKdWPZNoDEcUajbLYOFswlVlm9ybyCpPXaw5frB8OnbsDtbRR+isqdF8",
-	"6xyNePea98bze2NrygvCVVKAogKAKQTrOJjCfN1G7a5SymRFga+QKRKTScaEwA2cD8LgGtc+lN9TYFnG",
-	"3jCDIulh7AdkVL4PFBPXUKJKCF7nqCnwFzzPucZEilTXJeUqQ0HqIEeFFXPlpquXO/h3Enkm82wc7S0l",
-	"WzZTnk/88vg8OnDduW+hw0PWdeyBeHYsOIJ71UwhehcIsSTD2Upxg7NhNjPyGoX2mDow4rToTIp/kU7a",
-	"t34cRYeSyHN/6XB04EqHtbgUfQwMR4dygE2+uDdv1qnlLgwWXGnj9p0dmHQ3/nHn/KrXf62zTm1XJU7Z",
-	"ui6fyE1ji5HmVXKN5okG21nYIKcaUWHqOjOfbLGfy4TlV4K+hBB/+PDhw+DiYvDq1eXr19OLi+n79/Hx",
-	"c7eRdX9H3/6sP9fRIK6bBDUv17iOXcVC+A2L0qztdJdWV9xksiKshsdd7NqDJvpiSe7E9AiplkoWpem1",
-	"xrNDjeFjJQ3b1c2P9JlKWKMhyahUSF0mSaQ2fpIYjQ/cSiHTUnCx7OP47CAineBCZrXxqK44+vyl68D7",
-	"AkO4J/D0nGEjwcatPIXu+M2+8FfplwTDetpbo9vb2OXmBsrNMZcrQnLHIcRjGle4qLTNefBWynzJDFKO",
-	"91I/JZam0nmiYcGq3IQQT4iAwwXthDm6vQ3CYGz/ndze+mlxYj/vmPJPVGC9kcserCS2rW3ioAdvOjAy",
-	"6/Ryxz1WcX/qYiWfXeO6S+zbRxHbm4T8I76lACUX4Jkh0DKDwrYUYTigyFbPAEsXjl7mrEq3etLHj0HU",
-	"+/Lbg1mcDNy9wr+LyfSBzFH5vunEb/d/oj3+HsOMC/azA64ODrCQL2bm82eHcXTfpc3oMjqfnj6sKE0r",
-	"xSxfRY/EL9pYtJHxpl1Rd0ZQpHXPDpjQq06T5Gw46oUYIi0lF52TPL0ZPk0yZp5u5aX7mN7FGt1Sx9og",
-	"SJGvQx9R7zuFJQnzNcXF9mF8CG7AmRemOynuEDPo2NLp8LD60lUjvfDIDrXCNjB9jSnhD78ZtCzNYCz7",
-	"ZLmDEfxNvhdlRUKi0dA5U0pghmqVJK/SOic0ghh+ZVDhUT99PI7oDyU7fgm6RGGgoUCYhotrLpbH4SZB",
-	"NglTYSkVgUxuHhFg/K7g4/p29kLNVHrW3xAmC3l9efkW6t5Oy04UJshvutojjNV3EbrpKDQzPQufS5kj",
-	"E+32w+xem7WNU9vGbOTp8KOLu080FKwsSQVysUHkz8HB68YbFSZSpV1vrK19MIpGYxsYe2E1Qfiu8EcP",
-	"h5j2orOlyy1hD2V4CSVsg5ltt6EjvFaUbHTwHwexbXvzs8dOWPYyVh+u3aDBt2zZe5tRsqWNxhXNg1wu",
-	"dQgCVxS17VYn8JZpDbHAWzNLKqUl1WQa4s3vRQ1xaYKl9hxsNJeuSsyZdp93webDWsgNrO1pIbeY8/38",
-	"dDi8/6K/95LWJ9ovWey98WiwP9noCbh4ywoyRdcbq60cPm4jceeitr61CaaTKLI1ZBuWeFik9YCA3Gy0",
-	"dRNr+8F0TJ9kc5XSWBeJLzH8Bp0zpbM6XQxHk+iQa+CGxa4A3mHBuA3r7fPBBVvDguU56JwvM5OvwRVQ",
-	"n1BJF2u4GCzsWF1haTQm91HlRhxfCcidPe6yZN8VEwntiXbdFO/ljXAd3Udg2keEzjAocyZmeFtyhf0v",
-	"a34mcZstx4ajIoip21zjDardxzXfDqLhIBp+hcc1HTvt8vhdq07ddj+0hAXzYdf4MKE4H7gvxKB6R/Pu",
-	"tl5y/wrXOXDvhXDP1X2dinQjdSjYGhRPEY6q3CgG//j736iasv8vFOJx/ZYr7mgzfm6HgS0MqhVTqfcs",
-	"hoZcnCW3JsJ+y8AN9KXpJgB8CS864NajBBc1Drk6aT3m2H19ccBzp9Y7CqvSRlNhE5K883QN7YCEWRtB",
-	"zyOntOAirt9cOF3W7ZTnm24lVUO1zXJje5et2VyBXAm4xrWntDouW+q+uuqRnhZPY3Y9CShOuSbXS2Nn",
-	"agkTIJDbizLNlxRpQdTN0/YhvPdVm9ywodV5XLUZ7mqMYpZYyJ5y0XkM6Iwpv0f2REMihVEsoTzxWuap",
-	"BiGhZCbTVoJCgkJdSqHRyq1+lhc0ibamuXlcGgY3qLTbNjoZnkQkMlmiYCUnTHASnZzaZzgmI/nd3f0z",
-	"AAD//w==",
+	"xFttc9s4kv4rXbytil1HKZQsZ2LlUy7Zm8xeMpNNvC+Z8RwJkS0JaxJgANCykvjzVd3PvF9y1QBJERQV",
+	"K75c7YeZUHhpdDf65UED/hyksiilQGF0MP8c6HSNBbOfz4WQlUixQGHod6lkicpwtL2syjiKFOn7DwqX",
+	"wTz4l8c7Wo9rQo+7VJ43c+7CIJXC1IQz1KnipeFSBPPgco1g8NbAyRumrjO5EafjIAzwlhVljvWAFTO4",
+	"YVtQqA1TRgMzEE3nUQR/uXwBS6mALWRlgEHBRWWQKJhtSdO1UVysLAsKmcEsZpaL3QLTaPpkNJmMppPL",
+	"6Ok8iuZR9GsQBkupChoaZMzgyPACh4iiyHRN0Zfr/VpuBFTC8BzMmmsgCnAiqjy3DAsJKLKerC0rF5eW",
+	"j6+xQpTYgqYZVeEAazzz5Jx06HBhnsx24nBhcIWKJjn9fkWipZLFoEDMgBQpHpJo+h0kMtzk6G/eG0bM",
+	"CyZSBCngPTOVyth2aKuqMvve+38XBgo/VlxhFsx/I403TO4svqvTnb2EO4/yLNNj8/d2Qbn4B6aGpBh0",
+	"sL29SlieJ6DXcqOBGzAS8AbVVgqEE81XAjPgAqwZmtMQkkqj0gmNc70jLsC2hZCwrODCddpPro1iRipt",
+	"d1pUBYnO8px4pykkm51C/O/U7Ebs7UpXntdcD4QebrDwP44NQNZm3IJMKbbd3zBLcUjNLxRmKAxnuQt/",
+	"WcZJtSx/2+FtyXKNYU/1z63iBCsQmMigZFpvpKIPrjzf+Bw0fcE8SKVSmJrRWiqNowUzBtW21ijRsgrk",
+	"Lpb66tkR6Rr1IXqtVbfTwqBgt69RrMw6mE+mT8Og4KL5/XTIj1qW+lb3GmkZHULGV9yQ7cRJCMk4sZpI",
+	"RskzqAT/WGEIKdM44kKj0NzwG8y3ftxwwnq8nU091s7CoLRi0cr/+dvz0a9s9CkaXcTj0e//+od7fbWV",
+	"ItypYsgQ/qiUVMNpC6kLFjLbglw6B4OCCbayxgfP3/4EJ2W1yHkaAqvMOnT+E1oDOZ0DA12VqDQamm/W",
+	"eCUUFtLgiKWprByJRxqSz1dBhobx/CqYw+erwC5M31fBeDy+Cu7uyNdZieMr4VuYm0ZfqcxcqL9hOc9i",
+	"UgVqG5GcgK1CgGtoFXW3Z247il/zQqu1l25oX/M1hYPKftmu4K/sJPi8527aUNIIoWDpmgscKWQZtQBN",
+	"eEZ6hQK1ZiuEBWqeIUXEgm0hXTOxwjH80e4cjQYmtlfirZQ5IQ67g0zoDSoNG27WpJqca4MZrFHhGH6s",
+	"cYnVoYaUKbW1C2pSJFHUFGeRpesrUSppZCrzRxookdoNC61nmI2EQiqEay4yPQcmgLKDgbWU1/Vwy95m",
+	"jYK4X+QyvdbArkTK8twRYQKqUhuFrOhOOZEKkqYjvqqi6CzVhplK229MTh1V4roZBgqXlUbtbJKWQPXI",
+	"WQVqM74SV+ILOCLwpRbzy5X4MhqN7H/UPYsi+AJJz94SOFkwioWKFUixAmoPoiTUjP2HloLiRiV0VZZS",
+	"UTYsMOMsJoNJOiMdD90W0lhcqTyxiStTqHUspIlZnssNZtSsZaVSjDOuyUpsU8G15mIVFzLDvL90w3qv",
+	"GUVWSi5MArW8E5K3EuTpUvFPPmVW8vgat11WO03tqMqsYyOvUbRUp06LulouecpRmHjBcoI7jlSn/WMl",
+	"DWvnndG8pVQLnmXo1KlReVIbjipuPNOyQeL31bVrLBVPaxWumULHrTOVTmt3BdeCt2WzgjXr2JovZok1",
+	"TjK82s7ddp42IsxIBFp4KSvR46VtckvsmprJ5zS5QLOWmSdR039B/akUy5yndm81mqqMKZblaBy3Geac",
+	"YoMlkCFrZ0+sdsluYyNlnDO1wqZvOnV2UCqZUthZ5JjACQO76Y0PWanTSilKFCQ2Nj5HjuCyQEzxSWAe",
+	"19bRLmBZV8xgnPOC17zufsd4myJm3R1w7YriUL0PLsHoeFHpbU34vPFYyqksT+DExrykZjnmWXLajHQy",
+	"NlHFhr9kx7jeijReMp63+j539lgJdsO4Bfk0XMi4/R3XLPXdrFaCpdPBm/t5rBs9CDgNBo/OOGdsnYYm",
+	"dFj8uhc5CMf7gYPQSTdu9BbdcdaNCZ1Jtf93ONi17AcEO2w/CvSbbRBwOM95fo0hu1x7fk+L9d3ea3Ne",
+	"T+LvOX3b2CHuuTz99t2qPvi0MYCOfY3vess2LT3/pjF7Tu1OW9aTA4LjPa8NwsB3VbsnHf8MCKAMuVxv",
+	"S+veXmuTCIhKxym9n61PthJ5Lkla6Xqk3VXnhvZE2PWzHbMdN3NW1viSVeq+a/nnsX0P8gFzGNyOVnK0",
+	"X/EYBsTPYV0VTOzQV425QtBsifZkuZYb+teGPospfMg/CEAHzh+7eDQMy5sQyzM4YbmWhMBozeTvo3eu",
+	"a/RTlsAaWYbqNIRSoaYwLAVoVDeoajjncxdN/vTyyYenf5v9ffLq7Ocf/jx9d3558dfo1/94ce9Ro9k2",
+	"C2CHYO/PVZ7/leUVDgv0p/e//Ezpo0IQVZ6P4ZcSBWHTs3EEa6ZBSNsBRNgdtZpSSgKsLHOOGqTItw3+",
+	"ZVciqaGUlsCgGU05CBWK1O7BRnFjUEDCxPaX5Rx+c+DRwlsL8x2ADKFl//dk3A3SRPb3g2WdnfjvDXPV",
+	"SB/vL5UsDldqom+t1K2UrMp4sb3v6GK5+ZEG/9vWltG+qfxgZ7+Tm/3SQxgYeUCc6QPEMZ98Ys81Z4/f",
+	"04lmzfi9Jml1azmylDraCb9SFLHC2TOa3rfUf7eByHq2hpP6dECnAHs4WcgbPIXFFtKcaeta/foynen3",
+	"So4NlYmlMovOPKeMjipppjkfrDz/YtaoYHZ769E8rkzqBfqDbE8vHkDaxaBD7J732D1OBUYalnv2cnbU",
+	"vCbzHBTxPJqGFtzR9pxHMzjxzpEuObk6IzRFjVRWeeZC7ek366dnx06wvcRrrand+Y4crXoPmnfj+YOR",
+	"OOMFCs2lACU3GphCsI6DGSy23XKoK0GvZaUaUEPs7OCDRuogrOfl5AOVa8vYa2ZQpAOM/YxMUVJTTFxD",
+	"iSpFYXjuKg8Fz3OuMZUi03Wt3p72hbSOChvm6vjuIqJXWDyPPJN5MosOBvOOzZQX5/69w0V05LwL30In",
+	"x8zr2QPx7FhwBA9uM4Xo/QoTgbGY8h7Gkxp3a4+pIyNOh8558X+kkw3Nn0XRsSTy3J86mR4500F2LsUQ",
+	"A5PpsRxgmy/uzZt1arkLgyVX2rh14yOTbuMfd86vBv3XOuvcXlclGdvWdWly08RCxEWVXqNxlQhlGuBY",
+	"A0rM3JXXJ3uLksuU5VeCWkJIPnz48GH05s3o5cvLV6/mb97M379PTp+5hVxRydUh6bNubg62dWWm5uUa",
+	"t4kruxF8xaI0WzvcpVU6kMuKoCqe9mq9Q2hiKJbkTk0P0GqpZFGaQWt8eqwxuOPp3t78mZqhEtxoSNd0",
+	"RMtcJkmlNn6SmM6OXEoh01LQIXqA46dHEekFF3c0dx7VV8eQv/Qd+FBgCA8EngEZGg22buVt6J7fHAp/",
+	"lX5BMGzg3nB6e5u43NxCuQXmckNI7jSEZEb99fGf4FxbK68reW3qZ7pz0HukYcmq3ISQnBMBhwu6CXN6",
+	"exuEwcz+//z21k+L57Z5z5T/QufL13I1gJXE7s0AcTCANx0YiXuX5LMBq7g/ddV1mz6xHx5E7GAS8kV8",
+	"SwFKLsEzw/bMZuhYNxlRZKtHgKULJy9yVmW7fdKnD0HUh/LbN7N4PnIPNv6/mMy+kTmFLGueOGD3PqXL",
+	"30OYqetKR7zJOMJCvpqZL54cx9F9r2Gml9HF/OzbDqVZpZjlqxjQ+JsuFm113BbEXWEIRVZfhtY3b56y",
+	"n06mgxCjqcB5kjy+mTxO18w83ulLDzG9jzX6Rx1rg7aCEvqI+pAUliQsthQXu8L4ENyAMy/M9lLcMWbQ",
+	"s6WzyXHnS3caGYRHtqsTtoHpa8wIf/i1sFVpRjM5pMs9jOAv8pMoK1IS9YbOmTICM3RWSfMqq3NCq4jJ",
+	"dwYVHvWzh+OI4VCy55egSxQGWgqEabi45mJ1GjYJsnPn6urJwM0DAoxfFH1Y2dK+VDKVjodv2slCXl1e",
+	"vm1ufjt2ojBFftPfPcJYQy/MmopCO9Kz8IWUOTLRLT/E99qsrRvbKm6rT4cfXdx9pKFgZUlbIJcNIn8G",
+	"Dl633qgwlSrre2Nt7aNpNJ3ZwDgIq+0dS0/502+HmPYFWWcvd4Q9lOEllLALZnbVhp7yOlGy3YN/Oojt",
+	"2pufPfbCspexhnBtgwbfstXgM5GSrWw0ruxLkFyudAgCNxS17VJjeMu0hkTgrYnTSmlJZzINSfO9rCEu",
+	"DbDUnrmqu3SnxJxp17wPNr+thNzC2oEScoc538/PJpP7X1AOvn7ziQ5rFgcvfFrsTzY6BhdvWWGvsWxt",
+	"rLZy+LiLxL0XcM0t5vw8iuwZsgtLPCzSeZlJbjbduYm725rPqEm2N0mtdZH6UsNv0DlTVl+RzifT8+iY",
+	"93Uti30FvMOCcRvWu/LBG7aFJctz0DlfrY29daED1CdUsn7AI0ZL21efsDQak/uoslHHdwJyTx92WXLo",
+	"ho2U9ki7aor3pFm4iu4DMO0DQmcYlDkT9VXz8JPlv7UvmxzHhqMiiKm7XOMNqv1Xyz+MoskomnyHV8s9",
+	"O+3z+GPnnLqrfmgJS+bDrtlxSnE+cF+IQfWOxt3tvOT+Ga5y4B5i44E3kc01dqt1+9JO8QzhpMqNYvA/",
+	"//1fdJqy/y4V4mn9SD7p7WbyzHYDWxpUG6Yy770xdbk4S25NhP2SgesYStNtAPgaXnTAbWATXNQ45uqk",
+	"80p2/1nrEe/IOw9U7Za2OxUGu7cfHXn6hnZEwqyNYOD1eFZwkdSPWd1e1uWUZ0210t4nO5vlxtYuO6O5",
+	"sg8Qr3HrbVodly11f7vqnoEST2t2Awkoad+aOVNLmQCB3F6Uab6iSAuiLp52hfAerje5oX3D4r9ab7r7",
+	"O0YxSyzlwHHReQzYZx5ejeyRhlQKo1hKeeKVzDN7dV8ys9ZWg0KCQl1KodHqrf57h6BNtDXN5q92wuAG",
+	"lXbLRuPJOCKVyRIFKzlhgnE0PrPvm82a9Hd3978BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -117,7 +117,13 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateR
 			}
 		}
 		c, err = h.Queries.ChannelGet(ctx, tx, req.Id)
-		return store.Translate(err, channelNotFound)
+		if err != nil {
+			return store.Translate(err, channelNotFound)
+		}
+		if c.Status == string(adminapi.ActiveStatusActive) && c.BaseURL == "" {
+			return fault.New(fault.Unprocessable, "set this channel's base_url before enabling it")
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -551,17 +551,80 @@ func TestRemoteErrors(t *testing.T) {
 	})
 }
 
-// TestRemoteNoChannel: without the provider's default channel, an injection says what to do.
-func TestRemoteNoChannel(t *testing.T) {
+// TestRemoteSeedFreshInstall replays the seed's requests, exactly as the seed shows them, on a
+// fresh install with no channel at all: every injection and the sync succeed with the seed's
+// counts. Poolgate creates each provider's channel (visible in the admin API, disabled, no base
+// URL); giving it a base URL enables it, and the imported accounts then serve calls.
+func TestRemoteSeedFreshInstall(t *testing.T) {
 	t.Parallel()
-	b := remoteSetup(t)
-	del, err := b.admin.ChannelDeleteWithResponse(b.ctx, b.grok)
+	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) { c.AllowPrivateOutbound = "127.0.0.0/8" }))
+	b := &remoteBundle{testBundle: &testBundle{env: env, admin: env.Admin(), ctx: context.Background()}}
+	channels := func() map[string]adminclient.Channel {
+		res, err := b.admin.ChannelListWithResponse(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+		out := map[string]adminclient.Channel{}
+		for _, c := range res.JSON200.Items {
+			out[c.Name] = c
+		}
+		return out
+	}
+	require.Empty(t, channels())
+
+	for _, step := range []struct{ req, res string }{
+		{seedTokensReq, seedTokensRes},
+		{seedGPTAccReq, seedGPTAccRes},
+		{seedGrokAccReq, seedGrokAccRes},
+	} {
+		status, res := b.call(t, http.MethodPost, injectPath, step.req)
+		require.Equal(t, http.StatusOK, status, string(res))
+		requireExact(t, step.res, res)
+	}
+
+	// The seed's sync: two tokens served, one of them already in the pool.
+	up := newPayloadServer(t, `{"tokens": ["example-token-1", "example-token-2"]}`)
+	status, res := b.call(t, http.MethodPost, injectPath, `{"tokens": ["example-token-1"]}`)
+	require.Equal(t, http.StatusOK, status, string(res))
+	status, res = b.call(t, http.MethodPost, sourcesPath, strings.Replace(seedCreateReq, seedUnavailable, up.srv.URL+"/webchat2api.json", 1))
+	require.Equal(t, http.StatusOK, status, string(res))
+	status, res = b.call(t, http.MethodPost, sourcesPath+"/"+sourceID(t, res)+"/sync", "")
+	require.Equal(t, http.StatusOK, status, string(res))
+	requireSeed(t, seedSyncRes, res, map[string]string{up.srv.URL + "/webchat2api.json": seedUnavailable})
+
+	cs := channels()
+	require.Len(t, cs, 2)
+	gpt, grok := cs["remote-gpt"], cs["remote-grok"]
+	for _, c := range []adminclient.Channel{gpt, grok} {
+		require.Equal(t, adminclient.Openai, c.Type)
+		require.Equal(t, adminclient.ActiveStatusDisabled, c.Status, "not routed until it has an upstream")
+		require.Empty(t, c.BaseUrl)
+		require.Empty(t, c.Models)
+	}
+	require.Equal(t, 5, gpt.AccountCount, "example-gpt-token-1..3, example-token-1..2")
+	require.Equal(t, 1, grok.AccountCount)
+
+	// Enabling a channel without a base URL is refused; giving it one enables it.
+	en, err := b.admin.ChannelUpdateWithResponse(b.ctx, grok.Id, adminclient.ChannelUpdate{Status: ptr(adminclient.ActiveStatusActive)})
 	require.NoError(t, err)
-	require.Equal(t, http.StatusNoContent, del.StatusCode())
-	status, res := b.call(t, http.MethodPost, injectPath, seedGrokAccReq)
-	require.Equal(t, http.StatusUnprocessableEntity, status)
-	requireExact(t, `{"detail": {"error": "no channel for provider grok: create an openai channel named \"remote-grok\" or pass channel_id",
-		"code": "remote_channel_missing"}}`, res)
+	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "set this channel's base_url before enabling it", en.StatusCode(), en.Body)
+	set, err := b.admin.ChannelUpdateWithResponse(b.ctx, gpt.Id, adminclient.ChannelUpdate{BaseUrl: &env.UpstreamURL,
+		Models: &[]string{"gpt-4o-mini"}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
+	require.Equal(t, adminclient.ActiveStatusActive, set.JSON200.Status)
+
+	env.Price("gpt-4o-mini", 1000, 2000)
+	u := env.NewUser("fresh-caller", 1_000_000)
+	call, err := http.NewRequestWithContext(b.ctx, http.MethodPost, env.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}`))
+	require.NoError(t, err)
+	call.Header.Set("Authorization", "Bearer "+u.Key)
+	call.Header.Set("Content-Type", jsonType)
+	ans, err := http.DefaultClient.Do(call)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(ans.Body)
+	_ = ans.Body.Close()
+	require.Equal(t, http.StatusOK, ans.StatusCode, string(body))
 }
 
 // TestRemoteSourceAuth syncs a real source in the three payload shapes, with bearer and custom

@@ -119,7 +119,9 @@ export interface paths {
         get: operations["channelGet"];
         /**
          * Change a channel
-         * @description Only the fields present change.
+         * @description Only the fields present change. A channel without a base URL (one Poolgate created for
+         *     imported accounts, see `docs/remote-accounts.md`) cannot be enabled until it has one, and
+         *     the update that gives it a base URL enables it unless that update sets `status` itself.
          */
         put: operations["channelUpdate"];
         post?: never;
@@ -600,8 +602,10 @@ export interface paths {
          *     non-empty payload, and removes only the accounts of that source the payload no longer
          *     lists. `source_id` is a free-form label (a source's id or any name). Accounts join
          *     `channel_id` when given, else the channel named `remote-<provider>` (an OpenAI-type
-         *     channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). The answer
-         *     counts accounts and never carries tokens.
+         *     channel; `gpt` and `grok` are served through OpenAI-compatible upstreams). A missing
+         *     `remote-<provider>` channel is created, disabled and without a base URL: the import
+         *     succeeds, and the accounts are routed once an administrator gives the channel its base URL
+         *     and models (`PUT /api/channels/{id}`). The answer counts accounts and never carries tokens.
          */
         post: operations["remoteAccountInject"];
         delete?: never;
@@ -633,7 +637,8 @@ export interface paths {
          *     `merge` (default) or `replace`. With `interval_seconds` the source is synced on schedule
          *     (the first time at once, then every interval), by one instance at a time. `channel_id`
          *     names the OpenAI-type channel its accounts join; without it each account joins the
-         *     channel named `remote-<provider>`. A URL whose host resolves to a loopback, private or
+         *     channel named `remote-<provider>`, which Poolgate creates when it is missing (disabled,
+         *     without a base URL, until an administrator sets one). A URL whose host resolves to a loopback, private or
          *     link-local address is refused unless `ALLOW_PRIVATE_OUTBOUND` allows it. Null fields
          *     count as absent.
          */
@@ -1243,7 +1248,8 @@ export interface components {
              */
             account_count: number;
             /**
-             * @description The provider's API root as its SDK takes it.
+             * @description The provider's API root as its SDK takes it. Empty for a channel Poolgate created for
+             *     imported accounts until an administrator sets it (the channel is disabled until then).
              * @example https://api.openai.com/v1
              */
             base_url: string;
@@ -1484,12 +1490,31 @@ export interface components {
         };
         ErrorDetail: {
             /**
-             * @description A stable, machine-readable code: `invalid_request`, `invalid_json`, `body_too_large`,
-             *     `unauthorized`, `forbidden`, `not_found`, `conflict`, `setup_completed`,
-             *     `insufficient_balance`, `rate_limited`, `unavailable` or `internal`.
+             * @description A stable, machine-readable code; the message beside it may change. Every code any
+             *     Poolgate API answers with is listed here. Gateway errors carry the same codes in each
+             *     protocol's own shape, and two more kinds: an audit hook's own code when it blocks a
+             *     call, and an upstream's own code (or `upstream_<status>`) when the upstream refuses the
+             *     caller's request.
+             *
+             *     | status | codes |
+             *     |---|---|
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
+             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+             *     | 402 | `insufficient_balance`, `insufficient_quota` |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
+             *     | 405 | `method_not_allowed` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+             *     | 413 | `body_too_large` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+             *     | 500 | `internal` (with `request_id`) |
+             *     | 502 | `upstream_error`, `remote_sync_failed` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
              * @example invalid_request
+             * @enum {string}
              */
-            code: string;
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1834,6 +1859,13 @@ export interface components {
             output_price?: components["schemas"]["Price"];
         };
         /**
+         * @description The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
+         *     `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
+         * @example null
+         * @enum {object|null}
+         */
+        NullValue: never | null;
+        /**
          * Format: int64
          * @description Quota units per million tokens.
          * @example 75000
@@ -1943,7 +1975,7 @@ export interface components {
             accounts?: components["schemas"]["RemoteAccount"][];
             /**
              * Format: int64
-             * @description The OpenAI-type channel the accounts join; default the channel named `remote-<provider>`.
+             * @description The OpenAI-type channel the accounts join; default the channel named `remote-<provider>` (created when missing).
              * @example 3
              */
             channel_id?: number;
@@ -2020,7 +2052,7 @@ export interface components {
             /** @example a1b2c3d4e5f6 */
             id: string;
             /** @description The latest sync job; null before the first. */
-            import_job: components["schemas"]["ImportJob"] | null;
+            import_job: components["schemas"]["ImportJob"] | components["schemas"]["NullValue"];
             /**
              * @description Seconds between scheduled syncs; null when the source is synced by hand only.
              * @example 3600
@@ -2177,7 +2209,7 @@ export interface components {
         };
         RemoteSyncStatus: {
             /** @description The latest sync job; null before the first. */
-            import_job: components["schemas"]["ImportJob"] | null;
+            import_job: components["schemas"]["ImportJob"] | components["schemas"]["NullValue"];
         };
         /**
          * @description A UTC time, RFC 3339 with a `+00:00` offset, to the second.
@@ -3066,7 +3098,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description No channel takes the accounts of a provider, or the channel named is not OpenAI-type. */
+        /**
+         * @description The channel named by `channel_id`, or the provider's default channel `remote-<provider>`,
+         *     is not OpenAI-type. (A missing default channel is created, never refused.)
+         */
         RemoteChannelMissing: {
             headers: {
                 [name: string]: unknown;
@@ -3075,7 +3110,7 @@ export interface components {
                 /**
                  * @example {
                  *       "detail": {
-                 *         "error": "no channel for provider grok: create an openai channel named \"remote-grok\" or pass channel_id",
+                 *         "error": "channel 7 has type anthropic; remote accounts join openai channels",
                  *         "code": "remote_channel_missing"
                  *       }
                  *     }
@@ -3755,6 +3790,23 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
+            /** @description The channel has no base URL, so it cannot be enabled. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "set this channel's base_url before enabling it",
+                     *         "code": "unprocessable"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };

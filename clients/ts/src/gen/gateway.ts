@@ -351,7 +351,7 @@ export interface components {
              * @enum {string}
              */
             object: "chat.completion.chunk";
-            usage?: components["schemas"]["Usage"] | null;
+            usage?: components["schemas"]["Usage"] | components["schemas"]["NullValue"];
         } & {
             [key: string]: unknown;
         };
@@ -385,7 +385,7 @@ export interface components {
              *       "\n\n"
              *     ]
              */
-            stop?: (string | string[]) | null;
+            stop?: (string | null) | string[];
             /**
              * @default false
              * @example false
@@ -421,9 +421,9 @@ export interface components {
              * @description A string, an array of content parts (`text`, `image_url`, `input_audio`, `file`), or null for assistant tool calls.
              * @example Say hello.
              */
-            content?: (string | {
+            content?: (string | null) | {
                 [key: string]: unknown;
-            }[]) | null;
+            }[];
             /** @example alice */
             name?: string;
             /**
@@ -687,6 +687,13 @@ export interface components {
              */
             object: "list";
         };
+        /**
+         * @description The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
+         *     `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
+         * @example null
+         * @enum {object|null}
+         */
+        NullValue: never | null;
         OpenAIError: {
             error: {
                 /** @example invalid_api_key */
