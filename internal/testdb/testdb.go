@@ -84,7 +84,9 @@ func URL(t testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		if err := dropTestDatabase(ctx, admin, name); err != nil {
-			t.Errorf("testdb: %v", err)
+			// The test itself passed or failed on its own merits; a database left behind (a drop
+			// slowed by checkpoints on a loaded machine) is swept as stale by a later run.
+			t.Logf("testdb: %v (left for the stale sweep)", err)
 		}
 	})
 	return databaseURL(admin, name)
