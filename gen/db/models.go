@@ -225,6 +225,7 @@ type TokenLogin struct {
 	UserID      int64
 	CreatedAt   time.Time
 	LastLoginAt time.Time
+	TokenEnc    []byte
 }
 
 type UsageLog struct {

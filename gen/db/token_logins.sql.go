@@ -10,16 +10,17 @@ import (
 )
 
 const tokenLoginCreate = `-- name: TokenLoginCreate :exec
-INSERT INTO token_logins (token_hash, user_id) VALUES ($1, $2)
+INSERT INTO token_logins (token_hash, user_id, token_enc) VALUES ($1, $2, $3)
 `
 
 type TokenLoginCreateParams struct {
 	TokenHash []byte
 	UserID    int64
+	TokenEnc  []byte
 }
 
 func (q *Queries) TokenLoginCreate(ctx context.Context, db DBTX, arg TokenLoginCreateParams) error {
-	_, err := db.Exec(ctx, tokenLoginCreate, arg.TokenHash, arg.UserID)
+	_, err := db.Exec(ctx, tokenLoginCreate, arg.TokenHash, arg.UserID, arg.TokenEnc)
 	return err
 }
 
@@ -39,11 +40,32 @@ func (q *Queries) TokenLoginGet(ctx context.Context, db DBTX, tokenHash []byte) 
 	return &i, err
 }
 
-const tokenLoginTouch = `-- name: TokenLoginTouch :exec
-UPDATE token_logins SET last_login_at = now() WHERE token_hash = $1
+const tokenLoginSealedForUser = `-- name: TokenLoginSealedForUser :one
+SELECT token_enc FROM token_logins
+WHERE user_id = $1 AND token_enc IS NOT NULL
+ORDER BY last_login_at DESC LIMIT 1
 `
 
-func (q *Queries) TokenLoginTouch(ctx context.Context, db DBTX, tokenHash []byte) error {
-	_, err := db.Exec(ctx, tokenLoginTouch, tokenHash)
+// TokenLoginSealedForUser is the sealed login-hook token a user last signed in with.
+func (q *Queries) TokenLoginSealedForUser(ctx context.Context, db DBTX, userID int64) ([]byte, error) {
+	row := db.QueryRow(ctx, tokenLoginSealedForUser, userID)
+	var token_enc []byte
+	err := row.Scan(&token_enc)
+	return token_enc, err
+}
+
+const tokenLoginTouch = `-- name: TokenLoginTouch :exec
+UPDATE token_logins SET last_login_at = now(), token_enc = coalesce(token_enc, $1)
+WHERE token_hash = $2
+`
+
+type TokenLoginTouchParams struct {
+	TokenEnc  []byte
+	TokenHash []byte
+}
+
+// TokenLoginTouch records a sign-in, and seals the token of a row from before tokens were kept.
+func (q *Queries) TokenLoginTouch(ctx context.Context, db DBTX, arg TokenLoginTouchParams) error {
+	_, err := db.Exec(ctx, tokenLoginTouch, arg.TokenEnc, arg.TokenHash)
 	return err
 }

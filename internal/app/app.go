@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.Guard = guard
 	a.Remote = remote.New(remote.Config{Pool: a.Pool, Queries: a.Queries, Box: a.Box, Guard: guard, Log: log, Now: opt.Now,
+		Secret:  cfg.HookSecret,
 		Changed: func(ctx context.Context) { a.Bus.Publish(ctx, bus.TopicRoutes, "") }})
 	a.Hooks = hook.New(hook.Config{
 		URLs: func() hook.URLs {
@@ -135,7 +136,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 			return hook.URLs{OAuth: v.OAuthURL, Audit: v.AuditLimitURL, Notify: v.NotifyURL}
 		},
 		Timeout: cfg.HookTimeout, FailOpen: cfg.HookFailOpen, UserToken: cfg.HookUserToken, Secret: cfg.HookSecret, Guard: guard,
-		CarID: cfg.OAuthCarID, NodeType: cfg.OAuthNodeType, PlanType: cfg.OAuthPlanType, Now: opt.Now,
+		QuotaPerUnit: func() int64 { return a.Settings.Get().QuotaPerUnit },
+		CarID:        cfg.OAuthCarID, NodeType: cfg.OAuthNodeType, PlanType: cfg.OAuthPlanType, Now: opt.Now,
 	}, a.Pool, a.Queries, a.Box, log)
 	var poolStore pool.Store = pool.NewMemoryStore()
 	if a.Redis != nil {

@@ -119,8 +119,8 @@ var Options = []option{
 	{name: "NOTIFY_URL", help: "Post-chat notify hook: `POST {NOTIFY_URL}` after each successful gateway call, from a durable outbox with retries. The `notify_url` setting overrides it."},
 	{name: "HOOK_TIMEOUT", def: "5s", help: "How long Poolgate waits for a hook's answer."},
 	{name: "HOOK_FAIL_OPEN", def: "false", help: "`true` lets gateway calls through when the audit hook fails or times out (fail-open); `false` answers 503 (fail-closed). A failing login check always refuses."},
-	{name: "HOOK_USER_TOKEN", def: "key", help: "What the audit and notify hooks receive as `userToken` and as `Authorization: Bearer`: `key` sends the caller's credential (its API key, or a share link's authToken) as seed 000 does; `hash` sends its SHA-256 in lowercase hex, so a receiver tells callers apart and can match keys it knows without ever holding one; `user_id` sends the Poolgate user id. Share-link checks (`shareAuth/*`) always carry the authToken. See docs/hooks.md."},
-	{name: "HOOK_SECRET", secret: true, help: "Signs every hook request: `X-Poolgate-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`. Unset: requests are not signed."},
+	{name: "HOOK_USER_TOKEN", def: "login", help: "What the audit and notify hooks receive as `userToken` (and `Authorization: Bearer`): `login` (default) sends back the token the login hook (OAUTH_URL) approved when the user signed in with it, else the SHA-256 of the caller's credential (lowercase hex), and a share link's authToken for share-link callers: no secret Poolgate issued leaves it; `hash` sends the SHA-256 of the credential; `user_id` the Poolgate user id; `key` (opt-in) the credential itself (the sk- API key), as seed 000 does. Share-link checks (`shareAuth/*`) always carry the authToken."},
+	{name: "HOOK_SECRET", secret: true, help: "Signs every request Poolgate sends to a third party (hooks, share-link checks, remote-source fetches): `X-Poolgate-Signature: t=<unix>,v2=<hex HMAC-SHA256>` over the time, method, path, `Authorization`, `Carid` and body (openapi/hooks.yaml). Unset: requests are not signed."},
 	{name: "OAUTH_CAR_ID", help: "`carid` sent with every login check."},
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
 	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
@@ -211,10 +211,10 @@ func Load(getenv Getenv) (*Config, error) {
 		errs = append(errs, fmt.Errorf("HOOK_FAIL_OPEN must be true or false, got %q", v))
 	}
 	switch v := strings.ToLower(str("HOOK_USER_TOKEN")); v {
-	case "key", "hash", "user_id":
+	case "login", "key", "hash", "user_id":
 		c.HookUserToken = v
 	default:
-		errs = append(errs, fmt.Errorf("HOOK_USER_TOKEN must be key, hash or user_id, got %q", v))
+		errs = append(errs, fmt.Errorf("HOOK_USER_TOKEN must be login, key, hash or user_id, got %q", v))
 	}
 	if v := str("HOOK_SECRET"); v != "" {
 		c.HookSecret = []byte(v)

@@ -33,7 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogLevel: "info", LogFormat: "json", MaxBodyBytes: 32 << 20, ShutdownTimeout: 30 * time.Second,
 		UpstreamTimeout: 60 * time.Second, MaxAttempts: 3, UsageBatchSize: 500,
 		UsageFlushEvery: 100 * time.Millisecond, UsageQueueSize: 20000, SessionMaxDevices: 5,
-		CacheTTL: 60 * time.Second, Version: "0.1.0", HookTimeout: 5 * time.Second, HookUserToken: "key",
+		CacheTTL: 60 * time.Second, Version: "0.1.0", HookTimeout: 5 * time.Second, HookUserToken: "login",
 		PoolRules: pool.DefaultConfig().Rules, PoolDefaultCooldown: time.Minute, PoolMaxCooldown: 24 * time.Hour,
 		PoolStickyTTL: time.Hour, PoolLeaseTTL: 30 * time.Minute, PoolFailureThreshold: 5,
 		PoolProbeInterval: 5 * time.Minute, PoolRetryBudget: 90 * time.Second, OTelServiceName: "poolgate",
@@ -85,7 +85,7 @@ func TestLoadValues(t *testing.T) {
 		require.NoError(t, err, v)
 		require.Equal(t, want, c.HookFailOpen, v)
 	}
-	for v, want := range map[string]string{"": "key", "key": "key", "hash": "hash", "USER_ID": "user_id"} {
+	for v, want := range map[string]string{"": "login", "Login": "login", "key": "key", "hash": "hash", "USER_ID": "user_id"} {
 		c, err := config.Load(env(map[string]string{"HOOK_USER_TOKEN": v}))
 		require.NoError(t, err, v)
 		require.Equal(t, want, c.HookUserToken, v)
@@ -117,7 +117,7 @@ func TestLoadErrors(t *testing.T) {
 		`CACHE_TTL must be a positive duration such as 30s, got "60"`,
 		`HOOK_TIMEOUT must be a positive duration such as 30s, got "never"`,
 		`HOOK_FAIL_OPEN must be true or false, got "maybe"`,
-		`HOOK_USER_TOKEN must be key, hash or user_id, got "plain"`,
+		`HOOK_USER_TOKEN must be login, key, hash or user_id, got "plain"`,
 		`ALLOW_PRIVATE_OUTBOUND: "not a host" is not a CIDR, an IP address or a host name`,
 		`DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got "6060"`,
 		`APP_ENV must be "development" or "production", got "staging"`,

@@ -1,8 +1,10 @@
-// Package hook calls the third-party hooks of openapi/hooks.yaml through the client generated
-// from it: the login check (OAUTH_URL), the pre-chat audit (AUDIT_LIMIT_URL), the post-chat
-// notification (NOTIFY_URL) and the share-link credential checks (shareAuth init/start/finish).
-// Every request is signed with HOOK_SECRET when set; outbound addresses pass netguard.
-// Notifications go through a durable PostgreSQL outbox (outbox.go).
+// Package hook calls the third-party hooks of openapi/hooks.yaml (the whole contract: statuses,
+// retries, bounds, what userToken holds) through the client generated from it: the login check
+// (OAUTH_URL), the pre-chat audit (AUDIT_LIMIT_URL), the post-chat notification (NOTIFY_URL) and
+// the share-link credential checks (shareAuth init/start/finish). Every request is signed with
+// HOOK_SECRET when set (internal/hooksig); answers are read as JSON whatever their Content-Type;
+// outbound addresses pass netguard. Notifications go through a durable PostgreSQL outbox
+// (outbox.go).
 package hook
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/poolgate/poolgate/gen/api/hooks"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/hooksig"
 	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/secretbox"
 )
@@ -41,8 +44,11 @@ type Config struct {
 	// FailOpen lets gateway calls through when the audit hook fails or times out.
 	FailOpen bool
 	// UserToken is what the audit and notify hooks receive as userToken (HOOK_USER_TOKEN):
-	// UserTokenKey (default), UserTokenHash or UserTokenUserID.
+	// UserTokenLogin (default), UserTokenKey, UserTokenHash or UserTokenUserID.
 	UserToken string
+	// QuotaPerUnit is the quota units one unit of the site's currency buys (the quota_per_unit
+	// setting), for shareAuth/finish prices on FastGPT's scale; read on every report.
+	QuotaPerUnit func() int64
 	// Secret signs every request (X-Poolgate-Signature) when set.
 	Secret []byte
 	// CarID, NodeType and PlanType are sent with every login check.
@@ -70,6 +76,8 @@ type Service struct {
 	box  *secretbox.Box
 	log  *slog.Logger
 	http *http.Client
+
+	tokens loginTokens
 
 	queue chan pending
 	wake  chan struct{}
@@ -104,11 +112,14 @@ func New(cfg Config, pool *pgxpool.Pool, q *db.Queries, box *secretbox.Box, log 
 	if cfg.URLs == nil {
 		cfg.URLs = func() URLs { return URLs{} }
 	}
+	if cfg.QuotaPerUnit == nil {
+		cfg.QuotaPerUnit = func() int64 { return DefaultQuotaPerUnit }
+	}
 	tr := cfg.Transport
 	if tr == nil {
 		tr = cfg.Guard.Transport()
 	}
-	return &Service{cfg: cfg, pool: pool, q: q, box: box, log: log,
+	return &Service{cfg: cfg, pool: pool, q: q, box: box, log: log, tokens: loginTokens{m: map[int64]cachedToken{}},
 		http: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}},
@@ -148,13 +159,15 @@ func (s *Service) client(server string, exact bool) (*hooksapi.ClientWithRespons
 	return hooksapi.NewClientWithResponses(strings.TrimRight(server, "/"), opts...)
 }
 
-// signature signs body when a secret is configured.
-func (s *Service) signature(body []byte) *string {
-	if len(s.cfg.Secret) == 0 {
+// sign signs a request once its URL and headers are final (it must be the last editor), when a
+// secret is configured.
+func (s *Service) sign(body []byte) hooksapi.RequestEditorFn {
+	return func(_ context.Context, r *http.Request) error {
+		if len(s.cfg.Secret) > 0 {
+			hooksig.SignRequest(s.cfg.Secret, r, body, s.cfg.Now())
+		}
 		return nil
 	}
-	v := Sign(s.cfg.Secret, body, s.cfg.Now())
-	return &v
 }
 
 func bearer(token string) hooksapi.RequestEditorFn {
@@ -198,12 +211,12 @@ func (s *Service) Audit(ctx context.Context, c Call) error {
 		return nil
 	}
 	carID := fmt.Sprint(c.AccountID)
-	c.Token = s.userToken(c)
-	body, err := json.Marshal(newEvent(c, carID))
+	token := s.userToken(ctx, c)
+	body, err := json.Marshal(newEvent(c, carID, token))
 	if err != nil {
 		return fmt.Errorf("encode audit event: %w", err)
 	}
-	err = s.audit(ctx, u, carID, c.Token, body)
+	err = s.audit(ctx, u, carID, token, body)
 	var b *Blocked
 	if err == nil || errors.As(err, &b) {
 		return err
@@ -222,20 +235,21 @@ func (s *Service) audit(ctx context.Context, u, carID, token string, body []byte
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := cl.AuditCheckWithBodyWithResponse(ctx, &hooksapi.AuditCheckParams{Carid: carID,
-		XPoolgateSignature: s.signature(body)}, "application/json", bytes.NewReader(body), bearer(token))
+	res, err := cl.AuditCheckWithBody(ctx, &hooksapi.AuditCheckParams{Carid: carID}, "application/json",
+		bytes.NewReader(body), bearer(token), s.sign(body))
 	if err != nil {
 		return fmt.Errorf("call audit hook: %w", err)
 	}
-	switch st := res.StatusCode(); {
+	answer := readAnswer(res)
+	switch st := res.StatusCode; {
 	case st == http.StatusOK:
 		return nil
 	case st >= 500:
 		return fmt.Errorf("audit hook answered %d", st)
 	case st >= 400:
-		return &Blocked{Status: st, Message: message(res.Body, st)}
+		return &Blocked{Status: st, Message: message(answer, st)}
 	default:
-		return &Blocked{Status: http.StatusForbidden, Message: message(res.Body, st)}
+		return &Blocked{Status: http.StatusForbidden, Message: message(answer, st)}
 	}
 }
 
@@ -253,7 +267,8 @@ type Decision struct {
 var ErrLoginOff = errors.New("login hook not configured")
 
 // Login asks OAUTH_URL whether token may sign in. It returns ErrLoginOff when no URL is
-// configured. A failing hook (unreachable, timeout, non-200, unreadable answer) refuses.
+// configured. The answer is read as JSON whatever its Content-Type; a refusal carries the hook's
+// own msg. A failing hook (unreachable, timeout, 5xx, unreadable answer) refuses.
 func (s *Service) Login(ctx context.Context, token string) (Decision, error) {
 	u := s.cfg.URLs().OAuth
 	if u == "" {
@@ -270,25 +285,32 @@ func (s *Service) Login(ctx context.Context, token string) (Decision, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := cl.LoginCheckWithBodyWithResponse(ctx, &hooksapi.LoginCheckParams{XPoolgateSignature: s.signature(body)},
-		"application/json", bytes.NewReader(body))
+	res, err := cl.LoginCheckWithBody(ctx, &hooksapi.LoginCheckParams{}, "application/json", bytes.NewReader(body), s.sign(body))
 	if err != nil {
 		s.log.Warn("login hook failed", "error", err)
 		return Decision{Msg: "the login service is unavailable; try again later"}, nil
 	}
-	if res.JSON200 == nil {
-		s.log.Warn("login hook answered without a decision", "status", res.StatusCode())
+	answer := readAnswer(res)
+	var a loginAnswer
+	decoded := decodeLenient(answer, &a)
+	ok := res.StatusCode >= 200 && res.StatusCode < 300
+	switch {
+	case ok && decoded && a.Code.ok:
+		d := Decision{OK: a.Code.n == 1, Msg: a.msg()}
+		if g := hooksapi.LoginDecisionGrant(a.Grant); g.Valid() {
+			d.Grant = string(g)
+		}
+		if !d.OK && d.Msg == "" {
+			d.Msg = "sign-in refused"
+		}
+		return d, nil
+	case decoded && a.msg() != "":
+		s.log.Warn("login hook refused", "status", res.StatusCode)
+		return Decision{Msg: a.msg()}, nil
+	case !ok && plainMessage(answer) != "" && res.StatusCode < 500:
+		return Decision{Msg: plainMessage(answer)}, nil
+	default:
+		s.log.Warn("login hook answered without a decision", "status", res.StatusCode)
 		return Decision{Msg: "the login service refused the request"}, nil
 	}
-	d := Decision{OK: res.JSON200.Code == 1}
-	if res.JSON200.Msg != nil {
-		d.Msg = *res.JSON200.Msg
-	}
-	if res.JSON200.Grant != nil && res.JSON200.Grant.Valid() {
-		d.Grant = string(*res.JSON200.Grant)
-	}
-	if !d.OK && d.Msg == "" {
-		d.Msg = "sign-in refused"
-	}
-	return d, nil
 }

@@ -2,7 +2,10 @@ package hook_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -65,10 +68,20 @@ func (b *bundle) service(t *testing.T, mod func(*hook.Config)) *hook.Service {
 	return hook.New(cfg, b.pool, db.New(), b.box, slog.New(slog.DiscardHandler))
 }
 
+var requests atomic.Int64
+
+// call is a chat call with a fresh request id, made with the API key sk-caller by user 5.
 func call(model, text string) hook.Call {
 	body := `{"model":"` + model + `","messages":[{"role":"system","content":"be terse"},` +
 		`{"role":"user","content":[{"type":"text","text":"` + text + `"},{"type":"image_url","image_url":{"url":"x"}}]}]}`
-	return hook.Call{Token: "sk-caller", AccountID: 17, Model: model, Body: []byte(body), At: time.Unix(1704067200, 123e6)}
+	return hook.Call{RequestID: fmt.Sprintf("req-%d", requests.Add(1)), Token: "sk-caller", UserID: 5, AccountID: 17,
+		Model: model, Body: []byte(body), At: time.Unix(1704067200, 123e6)}
+}
+
+// sha is the SHA-256 of s in hex: what the hooks receive for a credential by default.
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func TestLogin(t *testing.T) {
@@ -110,7 +123,8 @@ func TestAuditPassAndBlock(t *testing.T) {
 	ev := r.Ref.Audits()[0]
 	require.Equal(t, "next", string(ev.Action))
 	require.Equal(t, "gpt-4o", ev.Model)
-	require.Equal(t, "sk-caller", ev.UserToken)
+	require.Equal(t, sha("sk-caller"), ev.UserToken, "no Poolgate secret leaves it")
+	require.NotContains(t, ev.UserToken, "sk-")
 	require.Equal(t, "17", ev.CarId)
 	require.Len(t, ev.Messages, 2)
 	require.Equal(t, "system", string(ev.Messages[0].Author.Role))
@@ -170,19 +184,10 @@ func TestAuditFailurePolicy(t *testing.T) {
 	require.NoError(t, open.Audit(ctx, call("gpt-4o", "hello")))
 }
 
-func TestSignature(t *testing.T) {
+// TestSignatureOverHTTP: the reference server refuses requests signed with another secret or
+// unsigned, and takes those signed with its own.
+func TestSignatureOverHTTP(t *testing.T) {
 	t.Parallel()
-	now := time.Unix(1704067200, 0)
-	body := []byte(`{"a":1}`)
-	sig := hook.Sign(secret, body, now)
-	require.Regexp(t, `^t=1704067200,v1=[0-9a-f]{64}$`, sig)
-	require.NoError(t, hook.Verify(secret, body, sig, now.Add(time.Minute)))
-	require.ErrorIs(t, hook.Verify(secret, []byte(`{"a":2}`), sig, now), hook.ErrBadSignature)
-	require.ErrorIs(t, hook.Verify([]byte("other"), body, sig, now), hook.ErrBadSignature)
-	require.ErrorIs(t, hook.Verify(secret, body, sig, now.Add(10*time.Minute)), hook.ErrStale)
-	require.ErrorIs(t, hook.Verify(secret, body, "", now), hook.ErrNoSignature)
-
-	// Over HTTP: the reference server refuses requests signed with another secret or unsigned.
 	b := setup(t)
 	r := newReceiver(t, refConfig())
 	b.urls.Store(&hook.URLs{OAuth: r.URL + "/oauth", Audit: r.URL + "/audit_limit"})
@@ -191,7 +196,7 @@ func TestSignature(t *testing.T) {
 		s := b.service(t, func(c *hook.Config) { c.Secret = sec })
 		d, err := s.Login(ctx, "good-token")
 		require.NoError(t, err)
-		require.False(t, d.OK)
+		require.Equal(t, hook.Decision{Msg: "invalid signature"}, d, "a plain-text refusal is shown as is")
 		var blocked *hook.Blocked
 		require.ErrorAs(t, s.Audit(ctx, call("x", "hi")), &blocked)
 		require.Equal(t, http.StatusUnauthorized, blocked.Status)
@@ -264,7 +269,7 @@ func TestNotifySurvivesRestart(t *testing.T) {
 	require.Eventually(t, func() bool { return len(r.Ref.Received()) == 1 }, 5*time.Second, 10*time.Millisecond)
 	got := r.Ref.Received()[0]
 	require.Equal(t, "notify", got.Kind)
-	require.Equal(t, "sk-caller", got.Token, "Authorization: Bearer {userToken}")
+	require.Equal(t, sha("sk-caller"), got.Token, "Authorization: Bearer {userToken}")
 	require.Equal(t, "17", got.CarID, "Carid header")
 	require.Equal(t, "gpt-4o", got.Notify.Model)
 	require.Equal(t, []string{"hello"}, got.Notify.Messages[1].Content.Parts)

@@ -23,18 +23,16 @@ const (
 // pending is a notification on its way to the outbox. The caller's goroutine only copies what
 // it needs into one and queues it; the writer builds, seals and inserts it in batches.
 type pending struct {
-	kind     string
-	url      string
-	token    string
-	carID    string
-	model    string
-	body     []byte
-	question string
-	// answer and maxTokens complete a share_finish report.
-	answer    string
-	maxTokens *int64
-	at        time.Time
-	res       Result
+	kind string
+	url  string
+	// call is the call notified (its Body a copy); res what it used and cost.
+	call Call
+	res  Result
+	// question, answer, maxTokens and quotaPerUnit complete a share_finish report.
+	question     string
+	answer       string
+	maxTokens    *int64
+	quotaPerUnit int64
 }
 
 // envelope is what the outbox stores (sealed): the request's credentials and body.
@@ -51,14 +49,18 @@ func (s *Service) Notify(c Call, r Result) {
 	if u == "" {
 		return
 	}
-	s.enqueue(pending{kind: kindNotify, url: u, token: s.userToken(c), carID: strconv.FormatInt(c.AccountID, 10),
-		model: c.Model, body: bytes.Clone(c.Body), at: c.At, res: r})
+	c.Body = bytes.Clone(c.Body)
+	s.enqueue(pending{kind: kindNotify, url: u, call: c, res: r})
 }
 
 // ShareReport is an answered share-link question, for {host}/shareAuth/finish.
 type ShareReport struct {
 	// Host is the link's credential-check host; Token the caller's authToken.
 	Host, Token string
+	// RequestID is the call's id: the report's `id`, the same on every retry.
+	RequestID string
+	// Body is the caller's request (for completeMessages); ShareFinish copies it.
+	Body []byte
 	// Question is the last user message; Answer the assistant's answer text (bounded by the
 	// gateway); Model the requested model.
 	Question, Answer, Model string
@@ -73,8 +75,9 @@ func (s *Service) ShareFinish(r ShareReport) {
 	if r.Host == "" {
 		return
 	}
-	s.enqueue(pending{kind: kindShareFinish, url: r.Host, token: r.Token, question: r.Question, answer: r.Answer,
-		maxTokens: r.MaxTokens, model: r.Model, res: r.Result})
+	s.enqueue(pending{kind: kindShareFinish, url: r.Host, question: r.Question, answer: r.Answer, maxTokens: r.MaxTokens,
+		quotaPerUnit: s.cfg.QuotaPerUnit(), res: r.Result,
+		call: Call{RequestID: r.RequestID, Token: r.Token, Share: true, Model: r.Model, Body: bytes.Clone(r.Body)}})
 }
 
 func (s *Service) enqueue(p pending) {
@@ -158,13 +161,17 @@ func (s *Service) write(batch []pending) {
 		if p.url == "" {
 			continue
 		}
-		body, err := s.build(p)
+		env, err := s.build(p)
 		if err != nil {
 			s.log.Error("build hook notification", "kind", p.kind, "error", err)
 			continue
 		}
-		env, _ := json.Marshal(envelope{Token: p.token, CarID: p.carID, Body: body})
-		kinds, urls, reqs = append(kinds, p.kind), append(urls, p.url), append(reqs, s.box.Seal(string(env)))
+		sealed, err := json.Marshal(env)
+		if err != nil {
+			s.log.Error("encode hook notification", "kind", p.kind, "error", err)
+			continue
+		}
+		kinds, urls, reqs = append(kinds, p.kind), append(urls, p.url), append(reqs, s.box.Seal(string(sealed)))
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.insert(kinds, urls, reqs)
@@ -198,16 +205,31 @@ func (s *Service) insert(kinds, urls []string, reqs [][]byte) error {
 	return nil
 }
 
-// build makes the request body of a notification.
-func (s *Service) build(p *pending) ([]byte, error) {
+// build makes what the outbox keeps of a notification: the credentials and the body to send.
+// The notify's userToken is resolved here, off the caller's path (it may read the database).
+func (s *Service) build(p *pending) (envelope, error) {
 	switch p.kind {
 	case kindNotify:
-		return json.Marshal(newEvent(Call{Token: p.token, Model: p.model, Body: p.body, At: p.at}, p.carID))
+		token := s.userToken(context.Background(), p.call)
+		carID := strconv.FormatInt(p.call.AccountID, 10)
+		ev := newEvent(p.call, carID, token)
+		r := p.res
+		ev.Usage = &hooksapi.ChatUsage{InputTokens: r.PromptTokens, OutputTokens: r.CompletionTokens,
+			CachedTokens: r.CachedTokens, CacheWrite5mTokens: r.CacheWrite5mTokens, CacheWrite1hTokens: r.CacheWrite1hTokens,
+			ReasoningTokens: r.ReasoningTokens}
+		ev.Charge = &r.Quota
+		body, err := json.Marshal(ev)
+		return envelope{Token: token, CarID: carID, Body: body}, err
 	default:
-		name, price, tokens := "AI Chat", p.res.Quota, p.res.PromptTokens+p.res.CompletionTokens
-		return json.Marshal(hooksapi.ShareAuthFinishRequest{Token: p.token, ResponseData: []hooksapi.ShareAuthModule{{
-			ModuleName: name, Model: &p.model, Price: &price, Tokens: &tokens, Question: &p.question,
-			Answer: &p.answer, MaxToken: p.maxTokens}}})
+		name := "AI Chat"
+		price := SharePrice(p.res.Quota, p.quotaPerUnit)
+		tokens := p.res.PromptTokens + p.res.CompletionTokens
+		msgs, _ := completeMessages(p.call.Body, p.answer)
+		quotes := []map[string]any{}
+		body, err := json.Marshal(hooksapi.ShareAuthFinishRequest{Token: p.call.Token, Id: p.call.RequestID,
+			ResponseData: []hooksapi.ShareAuthModule{{ModuleName: name, Model: &p.call.Model, Price: &price, Tokens: &tokens,
+				Question: &p.question, Answer: &p.answer, MaxToken: p.maxTokens, QuoteList: &quotes, CompleteMessages: &msgs}}})
+		return envelope{Token: p.call.Token, Body: body}, err
 	}
 }
 
@@ -308,23 +330,25 @@ func (s *Service) deliver(ctx context.Context, r *db.HookOutbox) error {
 		if err != nil {
 			return err
 		}
-		res, err := cl.NotifySendWithBodyWithResponse(ctx, &hooksapi.NotifySendParams{Carid: env.CarID,
-			XPoolgateSignature: s.signature(env.Body)}, "application/json", bytes.NewReader(env.Body), bearer(env.Token))
+		res, err := cl.NotifySendWithBody(ctx, &hooksapi.NotifySendParams{Carid: env.CarID}, "application/json",
+			bytes.NewReader(env.Body), bearer(env.Token), s.sign(env.Body))
 		if err != nil {
 			return fmt.Errorf("call notify hook: %w", err)
 		}
-		status = res.StatusCode()
+		readAnswer(res)
+		status = res.StatusCode
 	default:
 		cl, err := s.client(r.URL, false)
 		if err != nil {
 			return err
 		}
-		res, err := cl.ShareAuthFinishWithBodyWithResponse(ctx, &hooksapi.ShareAuthFinishParams{
-			XPoolgateSignature: s.signature(env.Body)}, "application/json", bytes.NewReader(env.Body))
+		res, err := cl.ShareAuthFinishWithBody(ctx, &hooksapi.ShareAuthFinishParams{}, "application/json",
+			bytes.NewReader(env.Body), s.sign(env.Body))
 		if err != nil {
 			return fmt.Errorf("call shareAuth/finish: %w", err)
 		}
-		status = res.StatusCode()
+		readAnswer(res)
+		status = res.StatusCode
 	}
 	if status < 200 || status >= 300 {
 		return fmt.Errorf("receiver answered %d %s", status, http.StatusText(status))

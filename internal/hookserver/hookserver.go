@@ -13,14 +13,14 @@
 //   - notify and shareAuth/finish are recorded;
 //   - remote accounts: the configured tokens are served as a `tokens` wrapper.
 //
-// When a secret is configured every request's X-Poolgate-Signature is verified first.
+// When a secret is configured every request's X-Poolgate-Signature is verified first (method,
+// path, Authorization, Carid and body; remote-source fetches included), and refused with 401 when
+// it does not match or is more than five minutes old.
 package hookserver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,7 +30,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/poolgate/poolgate/gen/api/hooks"
-	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/hooksig"
 )
 
 // Limit is a model's audit rule: at most Count calls per Window, or Disabled.
@@ -114,16 +114,10 @@ func withBearer(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// verify refuses requests whose signature does not match the body received.
+// verify refuses requests whose signature does not match what was received.
 func (s *Server) verify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r := c.Request()
-		body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-		if err != nil {
-			return c.String(http.StatusBadRequest, "bad request")
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err := hook.Verify(s.cfg.Secret, body, r.Header.Get(hook.SignatureHeader), s.cfg.Now()); err != nil {
+		if err := hooksig.VerifyRequest(s.cfg.Secret, c.Request(), 8<<20, s.cfg.Now()); err != nil {
 			return c.String(http.StatusUnauthorized, "invalid signature")
 		}
 		return next(c)
@@ -259,7 +253,7 @@ func (s *Server) blocked(text string) string {
 
 func lastUserText(msgs []hooksapi.ChatMessage) string {
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Author.Role == hooksapi.User {
+		if msgs[i].Author.Role == hooksapi.ChatMessageAuthorRoleUser {
 			return strings.Join(msgs[i].Content.Parts, "\n")
 		}
 	}

@@ -48,8 +48,7 @@ func (rl *Relay) beforeUpstream(k *call, accountID int64) (stop bool, err error)
 			return true, rl.refuse(k, fault.Code(fault.Forbidden, "share_auth_refused", v.Message))
 		}
 	}
-	err = rl.d.Hooks.Audit(ctx, hook.Call{Token: k.cl.Token, UserID: k.cl.user.id, AccountID: accountID, Model: k.req.Model,
-		Body: k.raw, At: k.start})
+	err = rl.d.Hooks.Audit(ctx, k.hookCall(accountID))
 	if err == nil {
 		return false, nil
 	}
@@ -106,11 +105,14 @@ func (rl *Relay) afterSuccess(k *call) {
 	if rl.d.Hooks == nil {
 		return
 	}
-	res := hook.Result{PromptTokens: k.rec.PromptTokens, CompletionTokens: k.rec.CompletionTokens, Quota: k.rec.Quota}
-	tok := k.cl.Token
-	rl.d.Hooks.Notify(hook.Call{Token: tok, UserID: k.cl.user.id, AccountID: k.rec.AccountID, Model: k.req.Model, Body: k.raw, At: k.start}, res)
+	r := &k.rec
+	res := hook.Result{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, CachedTokens: r.CachedTokens,
+		CacheWrite5mTokens: r.CacheWrite5mTokens, CacheWrite1hTokens: r.CacheWrite1hTokens, ReasoningTokens: r.ReasoningTokens,
+		Quota: r.Quota}
+	rl.d.Hooks.Notify(k.hookCall(r.AccountID), res)
 	if l != nil && l.authHost != "" {
-		rep := hook.ShareReport{Host: l.authHost, Token: tok, Question: hook.Question(k.raw), Model: k.req.Model, Result: res}
+		rep := hook.ShareReport{Host: l.authHost, Token: k.cl.Token, RequestID: r.RequestID, Body: k.raw,
+			Question: hook.Question(k.raw), Model: k.req.Model, Result: res}
 		if k.answer != nil {
 			rep.Answer = k.answer.answer()
 		}
@@ -123,4 +125,11 @@ func (rl *Relay) afterSuccess(k *call) {
 		}
 		rl.d.Hooks.ShareFinish(rep)
 	}
+}
+
+// hookCall is the call as the hooks see it; accountID is the account planned first (audit) or
+// that answered (notify).
+func (k *call) hookCall(accountID int64) hook.Call {
+	return hook.Call{RequestID: k.rec.RequestID, Token: k.cl.Token, Share: k.share != nil, UserID: k.cl.user.id,
+		AccountID: accountID, Model: k.req.Model, Body: k.raw, At: k.start}
 }

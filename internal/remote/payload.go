@@ -71,7 +71,7 @@ type wrapper struct {
 // Entries that cannot be imported are counted and described in Errors; a payload of another
 // shape is an error wrapping ErrPayload.
 func Parse(data []byte, defaultProvider string) (*Batch, error) {
-	data = bytes.TrimSpace(data)
+	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) // a UTF-8 byte order mark
 	b := &Batch{}
 	switch {
 	case len(data) > 0 && data[0] == '[':

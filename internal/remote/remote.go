@@ -77,6 +77,9 @@ type Config struct {
 	Box     *secretbox.Box
 	Guard   *netguard.Guard
 	Log     *slog.Logger
+	// Secret signs every fetch (X-Poolgate-Signature, internal/hooksig) like every other request
+	// Poolgate sends to a third party (HOOK_SECRET); nil sends none.
+	Secret []byte
 	// Changed runs after an import changed accounts (the app publishes a routing invalidation).
 	Changed func(ctx context.Context)
 	// Now is the clock (default time.Now).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/hooksig"
 	"github.com/poolgate/poolgate/internal/netguard"
 )
 
@@ -118,6 +119,9 @@ func (s *Service) fetch(ctx context.Context, src *db.RemoteSource) ([]byte, stri
 			return nil, "fetch: the source's auth token cannot be decrypted"
 		}
 		req.Header.Set(src.AuthHeader, tok)
+	}
+	if len(s.cfg.Secret) > 0 {
+		hooksig.SignRequest(s.cfg.Secret, req, nil, s.cfg.Now())
 	}
 	res, err := s.client.Do(req) //nolint:gosec // the URL is an administrator's, checked by the guard at dial time
 	if err != nil {

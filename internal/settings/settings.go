@@ -22,6 +22,9 @@ type Values struct {
 	RegistrationEnabled bool   `json:"registration_enabled"`
 	AllowUnpricedModels bool   `json:"allow_unpriced_models"`
 	NewUserBalance      int64  `json:"new_user_balance"`
+	// QuotaPerUnit is the quota units one unit of the site's currency buys (shareAuth/finish
+	// prices on FastGPT's scale).
+	QuotaPerUnit int64 `json:"quota_per_unit"`
 	// Hook URLs (docs/hooks.md): empty means off. Unset in the database, they are the
 	// environment's OAUTH_URL, AUDIT_LIMIT_URL and NOTIFY_URL.
 	OAuthURL      string `json:"oauth_url"`
@@ -33,9 +36,12 @@ type Values struct {
 	CarpageNotice string `json:"carpage_notice"`
 }
 
+// DefaultQuotaPerUnit is the quota units one unit of the site's currency buys on a fresh install.
+const DefaultQuotaPerUnit = 500000
+
 // Defaults are the settings of a fresh install.
 func Defaults() Values {
-	return Values{SiteName: "Poolgate", RegistrationEnabled: true}
+	return Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: DefaultQuotaPerUnit}
 }
 
 // Patch changes some settings; nil fields stay.
@@ -44,6 +50,7 @@ type Patch struct {
 	RegistrationEnabled *bool
 	AllowUnpricedModels *bool
 	NewUserBalance      *int64
+	QuotaPerUnit        *int64
 	OAuthURL            *string
 	AuditLimitURL       *string
 	NotifyURL           *string
@@ -110,6 +117,9 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	}
 	if p.NewUserBalance != nil {
 		kv["new_user_balance"] = *p.NewUserBalance
+	}
+	if p.QuotaPerUnit != nil {
+		kv["quota_per_unit"] = *p.QuotaPerUnit
 	}
 	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
 		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice} {

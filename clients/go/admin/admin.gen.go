@@ -1608,6 +1608,14 @@ type Settings struct {
 	// Example: https://hooks.example.com/oauth
 	OauthUrl string `json:"oauth_url"`
 
+	// QuotaPerUnit Quota units one unit of the site's currency buys (default 500000). Converts charges to
+	// the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
+	// on FastGPT's scale (currency × 100000).
+	//
+	//
+	// Example: 500000
+	QuotaPerUnit int64 `json:"quota_per_unit"`
+
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
 	// Example: true
@@ -1651,6 +1659,11 @@ type SettingsUpdate struct {
 	//
 	// Example: https://hooks.example.com/oauth
 	OauthUrl *string `json:"oauth_url,omitempty"`
+
+	// QuotaPerUnit Quota units one unit of the site's currency buys.
+	//
+	// Example: 500000
+	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`

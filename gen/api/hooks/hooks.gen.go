@@ -63,22 +63,22 @@ func (e ChatEventAction) Valid() bool {
 
 // Defines values for ChatMessageAuthorRole.
 const (
-	Assistant ChatMessageAuthorRole = "assistant"
-	System    ChatMessageAuthorRole = "system"
-	Tool      ChatMessageAuthorRole = "tool"
-	User      ChatMessageAuthorRole = "user"
+	ChatMessageAuthorRoleAssistant ChatMessageAuthorRole = "assistant"
+	ChatMessageAuthorRoleSystem    ChatMessageAuthorRole = "system"
+	ChatMessageAuthorRoleTool      ChatMessageAuthorRole = "tool"
+	ChatMessageAuthorRoleUser      ChatMessageAuthorRole = "user"
 )
 
 // Valid indicates whether the value is a known member of the ChatMessageAuthorRole enum.
 func (e ChatMessageAuthorRole) Valid() bool {
 	switch e {
-	case Assistant:
+	case ChatMessageAuthorRoleAssistant:
 		return true
-	case System:
+	case ChatMessageAuthorRoleSystem:
 		return true
-	case Tool:
+	case ChatMessageAuthorRoleTool:
 		return true
-	case User:
+	case ChatMessageAuthorRoleUser:
 		return true
 	default:
 		return false
@@ -121,6 +121,27 @@ func (e LoginDecisionGrant) Valid() bool {
 	}
 }
 
+// Defines values for ShareAuthMessageObj.
+const (
+	ShareAuthMessageObjAI     ShareAuthMessageObj = "AI"
+	ShareAuthMessageObjHuman  ShareAuthMessageObj = "Human"
+	ShareAuthMessageObjSystem ShareAuthMessageObj = "System"
+)
+
+// Valid indicates whether the value is a known member of the ShareAuthMessageObj enum.
+func (e ShareAuthMessageObj) Valid() bool {
+	switch e {
+	case ShareAuthMessageObjAI:
+		return true
+	case ShareAuthMessageObjHuman:
+		return true
+	case ShareAuthMessageObjSystem:
+		return true
+	default:
+		return false
+	}
+}
+
 // AuditRefusal The reference server's refusal body (any body works; it is shown to the caller as is).
 type AuditRefusal struct {
 	// ClearsIn Seconds until the limit frees a slot.
@@ -143,32 +164,61 @@ type ChatEvent struct {
 	// Action Example: next
 	Action ChatEventAction `json:"action"`
 
-	// CarId The id of the account Poolgate picked for the call.
+	// CarId The id of the account Poolgate planned first (audit) or that answered (notify).
 	//
 	// Example: 17
-	CarId            string `json:"carId"`
-	ConversationMode *struct {
-		// Kind Example: primary_assistant
-		Kind *string `json:"kind,omitempty"`
-	} `json:"conversation_mode,omitempty"`
+	CarId string `json:"carId"`
+
+	// Charge Notify only. The quota units charged to the caller for the call.
+	//
+	// Example: 1250
+	Charge *int64 `json:"charge,omitempty"`
+
+	// ConversationMode The caller's when its body has one, else `{"kind": "primary_assistant"}`.
+	ConversationMode *ChatEvent_ConversationMode `json:"conversation_mode,omitempty"`
+
+	// Messages The conversation, oldest first; never empty when the caller sent any text.
 	Messages []ChatMessage `json:"messages"`
 
 	// Model Example: gemini-3.0-flash
 	Model string `json:"model"`
 
-	// ParentMessageId Example: 3c9d7e2a-1b4f-4e8a-9c6d-5f2e1a0b7c33
+	// ParentMessageId The caller's `parent_message_id` when its body has one; else the id of the message
+	// before the last one, or `client-created-root` for a conversation of one message.
+	//
+	//
+	// Example: 3c9d7e2a-1b4f-4e8a-9c6d-5f2e1a0b7c33
 	ParentMessageId *string `json:"parent_message_id,omitempty"`
 
-	// RawMessage The caller's original request body.
+	// RawMessage The caller's original request body, when it is at most 256 KiB of JSON.
 	RawMessage *map[string]interface{} `json:"raw_message,omitempty"`
 
-	// Timezone Example: Asia/Shanghai
+	// RequestId The call's id (its `X-Request-Id`), the same in the audit and the notify of one call.
+	//
+	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+	RequestId string `json:"request_id"`
+
+	// Timezone The caller's IANA time zone when its body has one, else `UTC`.
+	//
+	// Example: Asia/Shanghai
 	Timezone *string `json:"timezone,omitempty"`
 
-	// TimezoneOffsetMin Example: -480
+	// TimezoneOffsetMin The caller's, when its body has one; else that of `timezone` at the call's time
+	// (minutes, UTC minus local time: -480 for Asia/Shanghai), 0 for UTC.
+	//
+	//
+	// Example: -480
 	TimezoneOffsetMin *int `json:"timezone_offset_min,omitempty"`
 
-	// UserToken The caller's API key, or a share link's `authToken`.
+	// Truncated Present and true when message text was cut or left out, or `raw_message` omitted, to keep the body bounded.
+	//
+	// Example: true
+	Truncated *bool `json:"truncated,omitempty"`
+
+	// Usage Notify only. The tokens the call used, as the upstream reported them.
+	Usage *ChatUsage `json:"usage,omitempty"`
+
+	// UserToken Identifies the caller, by `HOOK_USER_TOKEN` (see "userToken" above).
 	//
 	// Example: user-token-123
 	UserToken string `json:"userToken"`
@@ -176,6 +226,13 @@ type ChatEvent struct {
 
 // ChatEventAction Example: next
 type ChatEventAction string
+
+// ChatEvent_ConversationMode The caller's when its body has one, else `{"kind": "primary_assistant"}`.
+type ChatEvent_ConversationMode struct {
+	// Kind Example: primary_assistant
+	Kind                 *string                `json:"kind,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
 
 // ChatMessage defines model for ChatMessage.
 type ChatMessage struct {
@@ -196,7 +253,9 @@ type ChatMessage struct {
 	// Example: 1704067200.123
 	CreateTime *float64 `json:"create_time,omitempty"`
 
-	// Id A UUID Poolgate assigns, stable between the audit and notify of one call.
+	// Id A UUID derived from the call's request id and the message's place in the
+	// conversation: the same in the audit and the notify of one call, and across retries.
+	//
 	//
 	// Example: 6b1f0f8e-4d7a-4c1e-9f5e-2a7c9d3b8e11
 	Id       string                 `json:"id"`
@@ -209,9 +268,42 @@ type ChatMessageAuthorRole string
 // ChatMessageContentContentType Example: text
 type ChatMessageContentContentType string
 
+// ChatUsage Notify only. The tokens the call used, as the upstream reported them.
+type ChatUsage struct {
+	// CacheWrite1hTokens Input tokens written to a 1-hour prompt cache (Claude).
+	//
+	// Example: 0
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
+	// CacheWrite5mTokens Input tokens written to a 5-minute prompt cache (Claude).
+	//
+	// Example: 0
+	CacheWrite5mTokens int64 `json:"cache_write_5m_tokens"`
+
+	// CachedTokens Input tokens read from a prompt cache.
+	//
+	// Example: 1024
+	CachedTokens int64 `json:"cached_tokens"`
+
+	// InputTokens All input tokens, cached and cache-write ones included.
+	//
+	// Example: 1200
+	InputTokens int64 `json:"input_tokens"`
+
+	// OutputTokens All output tokens, reasoning ones included.
+	//
+	// Example: 300
+	OutputTokens int64 `json:"output_tokens"`
+
+	// ReasoningTokens Output tokens spent reasoning.
+	//
+	// Example: 120
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+}
+
 // LoginDecision defines model for LoginDecision.
 type LoginDecision struct {
-	// Code 1 means success; anything else refuses.
+	// Code 1 means success; anything else refuses. `"1"` (a string) is read as 1.
 	//
 	// Example: 1
 	Code int `json:"code"`
@@ -223,7 +315,7 @@ type LoginDecision struct {
 	// Example: pro
 	Grant *LoginDecisionGrant `json:"grant,omitempty"`
 
-	// Msg Shown to the user when the sign-in is refused.
+	// Msg Shown to the user when the sign-in is refused: `{"code": -1, "msg": <msg>}`.
 	//
 	// Example: success
 	Msg *string `json:"msg,omitempty"`
@@ -308,6 +400,10 @@ type RemoteAccountPayload2 = []RemoteAccountItem
 
 // ShareAuthFinishRequest defines model for ShareAuthFinishRequest.
 type ShareAuthFinishRequest struct {
+	// Id The call's request id; the same on every retry of this report, so a receiver deduplicates on it.
+	//
+	// Example: 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+	Id           string            `json:"id"`
 	ResponseData []ShareAuthModule `json:"responseData"`
 
 	// Token Example: fastgpt
@@ -322,6 +418,18 @@ type ShareAuthInitRequest struct {
 	Token string `json:"token"`
 }
 
+// ShareAuthMessage defines model for ShareAuthMessage.
+type ShareAuthMessage struct {
+	// Obj Example: Human
+	Obj ShareAuthMessageObj `json:"obj"`
+
+	// Value Example: 导演是谁
+	Value string `json:"value"`
+}
+
+// ShareAuthMessageObj Example: Human
+type ShareAuthMessageObj string
+
 // ShareAuthModule defines model for ShareAuthModule.
 type ShareAuthModule struct {
 	// Answer The assistant's answer text as the caller received it (streamed answers joined). At most
@@ -330,6 +438,11 @@ type ShareAuthModule struct {
 	//
 	// Example: 电影《铃芽之旅》的导演是新海诚。
 	Answer *string `json:"answer,omitempty"`
+
+	// CompleteMessages The conversation the answer was given in, then the answer: system messages as
+	// `System`, the user's as `Human`, the assistant's (and the answer) as `AI`; text only,
+	// bounded like the audit's messages.
+	CompleteMessages *[]ShareAuthMessage `json:"completeMessages,omitempty"`
 
 	// MaxToken The caller's `max_completion_tokens` (or `max_tokens`); absent when it set none.
 	//
@@ -342,13 +455,22 @@ type ShareAuthModule struct {
 	// ModuleName Example: AI Chat
 	ModuleName string `json:"moduleName"`
 
-	// Price What the answer cost, in Poolgate quota units.
+	// Price FastGPT's scale: what the answer cost in the site's currency × 100000, rounded to a
+	// whole number. The quota units charged are converted with the `quota_per_unit` setting
+	// (quota units per currency unit, default 500000): `price = round(quota × 100000 /
+	// quota_per_unit)`.
+	//
 	//
 	// Example: 454
 	Price *int64 `json:"price,omitempty"`
 
 	// Question Example: 导演是谁
 	Question *string `json:"question,omitempty"`
+
+	// QuoteList The knowledge-base quotes used; always empty (Poolgate has no knowledge base).
+	//
+	// Example: []
+	QuoteList *[]map[string]interface{} `json:"quoteList,omitempty"`
 
 	// Tokens Prompt and completion tokens.
 	//
@@ -383,7 +505,7 @@ type ShareAuthVerdict struct {
 // Carid Example: 17
 type Carid = string
 
-// Signature Example: t=1704067200,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+// Signature Example: t=1704067200,v2=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
 type Signature = string
 
 // AuditCheckParams defines parameters for AuditCheck.
@@ -391,7 +513,9 @@ type AuditCheckParams struct {
 	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
 	Carid Carid `json:"Carid"`
 
-	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
@@ -400,31 +524,49 @@ type NotifySendParams struct {
 	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
 	Carid Carid `json:"Carid"`
 
-	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // LoginCheckParams defines parameters for LoginCheck.
 type LoginCheckParams struct {
-	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
+// RemoteSourcePayloadGetParams defines parameters for RemoteSourcePayloadGet.
+type RemoteSourcePayloadGetParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // ShareAuthFinishParams defines parameters for ShareAuthFinish.
 type ShareAuthFinishParams struct {
-	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // ShareAuthInitParams defines parameters for ShareAuthInit.
 type ShareAuthInitParams struct {
-	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
 // ShareAuthStartParams defines parameters for ShareAuthStart.
 type ShareAuthStartParams struct {
-	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
 
@@ -445,6 +587,74 @@ type ShareAuthInitJSONRequestBody = ShareAuthInitRequest
 
 // ShareAuthStartJSONRequestBody defines body for ShareAuthStart for application/json ContentType.
 type ShareAuthStartJSONRequestBody = ShareAuthStartRequest
+
+// Getter for additional properties for ChatEvent_ConversationMode. Returns the specified
+// element and whether it was found
+func (a ChatEvent_ConversationMode) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatEvent_ConversationMode
+func (a *ChatEvent_ConversationMode) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatEvent_ConversationMode to handle AdditionalProperties
+func (a *ChatEvent_ConversationMode) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["kind"]; found {
+		err = json.Unmarshal(raw, &a.Kind)
+		if err != nil {
+			return fmt.Errorf("error reading 'kind': %w", err)
+		}
+		delete(object, "kind")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatEvent_ConversationMode to handle AdditionalProperties
+func (a ChatEvent_ConversationMode) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Kind != nil {
+		object["kind"], err = json.Marshal(a.Kind)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'kind': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // Getter for additional properties for RemoteAccount. Returns the specified
 // element and whether it was found
@@ -800,16 +1010,26 @@ type ClientInterface interface {
 
 	// AuditCheckWithBody Check a chat before it is sent upstream
 	//
-	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-	// shown to the caller as the error message, in the caller's protocol's error shape, with the
-	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	// Sent once per gateway call, after an account is planned and before any upstream request.
+	// What the caller then gets, by your status:
 	//
-	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-	// Poolgate API key the call was made with, or for share links the link's `authToken`.
-	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-	// images and other parts are dropped); `raw_message` is the caller's original request body.
+	// | your answer | the call | the caller gets |
+	// |---|---|---|
+	// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+	// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+	// | other 2xx, 3xx | blocked | 403, your body as the message |
+	// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+	//
+	// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+	// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+	// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+	// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+	// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+	// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+	// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+	// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+	// before the last (`client-created-root` for a single message), `UTC`, `0` and
+	// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -818,16 +1038,26 @@ type ClientInterface interface {
 
 	// AuditCheck Check a chat before it is sent upstream
 	//
-	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-	// shown to the caller as the error message, in the caller's protocol's error shape, with the
-	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	// Sent once per gateway call, after an account is planned and before any upstream request.
+	// What the caller then gets, by your status:
 	//
-	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-	// Poolgate API key the call was made with, or for share links the link's `authToken`.
-	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-	// images and other parts are dropped); `raw_message` is the caller's original request body.
+	// | your answer | the call | the caller gets |
+	// |---|---|---|
+	// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+	// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+	// | other 2xx, 3xx | blocked | 403, your body as the message |
+	// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+	//
+	// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+	// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+	// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+	// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+	// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+	// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+	// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+	// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+	// before the last (`client-created-root` for a single message), `UTC`, `0` and
+	// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -836,11 +1066,12 @@ type ClientInterface interface {
 
 	// NotifySendWithBody Learn of a completed chat
 	//
-	// Sent after a successful call with the same headers and body as the audit check, from a
-	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-	// notification may therefore arrive more than once; `messages[0].id` is stable across
-	// retries and can be used to drop duplicates. The response body is ignored.
+	// Sent after a successful (answered, charged) call with the same headers and body as the
+	// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+	// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+	// charged to the caller). `carId` is the account that answered. Delivered from the durable
+	// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+	// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -849,11 +1080,12 @@ type ClientInterface interface {
 
 	// NotifySend Learn of a completed chat
 	//
-	// Sent after a successful call with the same headers and body as the audit check, from a
-	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-	// notification may therefore arrive more than once; `messages[0].id` is stable across
-	// retries and can be used to drop duplicates. The response body is ignored.
+	// Sent after a successful (answered, charged) call with the same headers and body as the
+	// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+	// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+	// charged to the caller). `carId` is the account that answered. Delivered from the durable
+	// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+	// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -864,9 +1096,12 @@ type ClientInterface interface {
 	//
 	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-	// an unreadable body or a timeout refuses the sign-in.
+	// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+	// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+	// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+	// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+	// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+	// Poolgate's own.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -877,9 +1112,12 @@ type ClientInterface interface {
 	//
 	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-	// an unreadable body or a timeout refuses the sign-in.
+	// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+	// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+	// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+	// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+	// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+	// Poolgate's own.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -889,22 +1127,25 @@ type ClientInterface interface {
 	// RemoteSourcePayloadGet Serve accounts to a remote account source
 	//
 	// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
-	// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
-	// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
-	// bare array mixing token strings and account objects. An account's `provider` overrides the
-	// source's; `access_token` and `token` are synonyms.
+	// source is configured, with no body, `Authorization: Bearer <bearer_token>` or the source's
+	// custom auth header, and the signature when `HOOK_SECRET` is set). Three shapes are
+	// accepted: a `tokens` wrapper, an `accounts` wrapper, or a bare array mixing token strings
+	// and account objects, whatever the `Content-Type` (a UTF-8 byte order mark is ignored). An
+	// account's `provider` overrides the source's; `access_token` and `token` are synonyms. Any
+	// status but 2xx fails the sync (the job keeps the status, never the body).
 	//
 	// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
-	RemoteSourcePayloadGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoteSourcePayloadGet(ctx context.Context, params *RemoteSourcePayloadGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ShareAuthFinishWithBody Learn the result of an answered question
 	//
-	// Sent after each answer given through a share link, from the durable outbox (retried until
-	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-	// response body is ignored.
+	// Sent after each answer given through a share link, from the durable outbox (see "Time
+	// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+	// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+	// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+	// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+	// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+	// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -913,12 +1154,13 @@ type ClientInterface interface {
 
 	// ShareAuthFinish Learn the result of an answered question
 	//
-	// Sent after each answer given through a share link, from the durable outbox (retried until
-	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-	// response body is ignored.
+	// Sent after each answer given through a share link, from the durable outbox (see "Time
+	// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+	// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+	// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+	// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+	// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+	// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -928,8 +1170,9 @@ type ClientInterface interface {
 	// ShareAuthInitWithBody Check a share link when it is opened
 	//
 	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-	// `message` (or `msg`) is shown to the caller.
+	// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+	// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+	// or a timeout answers the caller 503.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -939,8 +1182,9 @@ type ClientInterface interface {
 	// ShareAuthInit Check a share link when it is opened
 	//
 	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-	// `message` (or `msg`) is shown to the caller.
+	// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+	// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+	// or a timeout answers the caller 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -950,8 +1194,9 @@ type ClientInterface interface {
 	// ShareAuthStartWithBody Check a question before it is answered
 	//
 	// Sent before each question asked through a share link. `question` is the text of the last
-	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-	// is shown to the caller and nothing is sent upstream.
+	// user message. `success: true` lets the question through; anything else refuses it: the
+	// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+	// upstream and nothing is charged.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -961,8 +1206,9 @@ type ClientInterface interface {
 	// ShareAuthStart Check a question before it is answered
 	//
 	// Sent before each question asked through a share link. `question` is the text of the last
-	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-	// is shown to the caller and nothing is sent upstream.
+	// user message. `success: true` lets the question through; anything else refuses it: the
+	// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+	// upstream and nothing is charged.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -972,16 +1218,26 @@ type ClientInterface interface {
 
 // AuditCheckWithBody Check a chat before it is sent upstream
 //
-// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-// shown to the caller as the error message, in the caller's protocol's error shape, with the
-// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+// Sent once per gateway call, after an account is planned and before any upstream request.
+// What the caller then gets, by your status:
 //
-// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-// Poolgate API key the call was made with, or for share links the link's `authToken`.
-// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-// images and other parts are dropped); `raw_message` is the caller's original request body.
+// | your answer | the call | the caller gets |
+// |---|---|---|
+// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+// | other 2xx, 3xx | blocked | 403, your body as the message |
+// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+//
+// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+// before the last (`client-created-root` for a single message), `UTC`, `0` and
+// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1000,16 +1256,26 @@ func (c *Client) AuditCheckWithBody(ctx context.Context, params *AuditCheckParam
 
 // AuditCheck Check a chat before it is sent upstream
 //
-// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-// shown to the caller as the error message, in the caller's protocol's error shape, with the
-// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+// Sent once per gateway call, after an account is planned and before any upstream request.
+// What the caller then gets, by your status:
 //
-// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-// Poolgate API key the call was made with, or for share links the link's `authToken`.
-// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-// images and other parts are dropped); `raw_message` is the caller's original request body.
+// | your answer | the call | the caller gets |
+// |---|---|---|
+// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+// | other 2xx, 3xx | blocked | 403, your body as the message |
+// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+//
+// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+// before the last (`client-created-root` for a single message), `UTC`, `0` and
+// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1028,11 +1294,12 @@ func (c *Client) AuditCheck(ctx context.Context, params *AuditCheckParams, body 
 
 // NotifySendWithBody Learn of a completed chat
 //
-// Sent after a successful call with the same headers and body as the audit check, from a
-// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-// notification may therefore arrive more than once; `messages[0].id` is stable across
-// retries and can be used to drop duplicates. The response body is ignored.
+// Sent after a successful (answered, charged) call with the same headers and body as the
+// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+// charged to the caller). `carId` is the account that answered. Delivered from the durable
+// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1051,11 +1318,12 @@ func (c *Client) NotifySendWithBody(ctx context.Context, params *NotifySendParam
 
 // NotifySend Learn of a completed chat
 //
-// Sent after a successful call with the same headers and body as the audit check, from a
-// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-// notification may therefore arrive more than once; `messages[0].id` is stable across
-// retries and can be used to drop duplicates. The response body is ignored.
+// Sent after a successful (answered, charged) call with the same headers and body as the
+// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+// charged to the caller). `carId` is the account that answered. Delivered from the durable
+// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1076,9 +1344,12 @@ func (c *Client) NotifySend(ctx context.Context, params *NotifySendParams, body 
 //
 // Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 // `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-// an unreadable body or a timeout refuses the sign-in.
+// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+// Poolgate's own.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1099,9 +1370,12 @@ func (c *Client) LoginCheckWithBody(ctx context.Context, params *LoginCheckParam
 //
 // Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 // `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-// an unreadable body or a timeout refuses the sign-in.
+// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+// Poolgate's own.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1121,14 +1395,16 @@ func (c *Client) LoginCheck(ctx context.Context, params *LoginCheckParams, body 
 // RemoteSourcePayloadGet Serve accounts to a remote account source
 //
 // What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
-// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
-// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
-// bare array mixing token strings and account objects. An account's `provider` overrides the
-// source's; `access_token` and `token` are synonyms.
+// source is configured, with no body, `Authorization: Bearer <bearer_token>` or the source's
+// custom auth header, and the signature when `HOOK_SECRET` is set). Three shapes are
+// accepted: a `tokens` wrapper, an `accounts` wrapper, or a bare array mixing token strings
+// and account objects, whatever the `Content-Type` (a UTF-8 byte order mark is ignored). An
+// account's `provider` overrides the source's; `access_token` and `token` are synonyms. Any
+// status but 2xx fails the sync (the job keeps the status, never the body).
 //
 // Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
-func (c *Client) RemoteSourcePayloadGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoteSourcePayloadGetRequest(c.Server)
+func (c *Client) RemoteSourcePayloadGet(ctx context.Context, params *RemoteSourcePayloadGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoteSourcePayloadGetRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1141,12 +1417,13 @@ func (c *Client) RemoteSourcePayloadGet(ctx context.Context, reqEditors ...Reque
 
 // ShareAuthFinishWithBody Learn the result of an answered question
 //
-// Sent after each answer given through a share link, from the durable outbox (retried until
-// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-// response body is ignored.
+// Sent after each answer given through a share link, from the durable outbox (see "Time
+// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1165,12 +1442,13 @@ func (c *Client) ShareAuthFinishWithBody(ctx context.Context, params *ShareAuthF
 
 // ShareAuthFinish Learn the result of an answered question
 //
-// Sent after each answer given through a share link, from the durable outbox (retried until
-// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-// response body is ignored.
+// Sent after each answer given through a share link, from the durable outbox (see "Time
+// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1190,8 +1468,9 @@ func (c *Client) ShareAuthFinish(ctx context.Context, params *ShareAuthFinishPar
 // ShareAuthInitWithBody Check a share link when it is opened
 //
 // Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-// `message` (or `msg`) is shown to the caller.
+// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+// or a timeout answers the caller 503.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1211,8 +1490,9 @@ func (c *Client) ShareAuthInitWithBody(ctx context.Context, params *ShareAuthIni
 // ShareAuthInit Check a share link when it is opened
 //
 // Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-// `message` (or `msg`) is shown to the caller.
+// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+// or a timeout answers the caller 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1232,8 +1512,9 @@ func (c *Client) ShareAuthInit(ctx context.Context, params *ShareAuthInitParams,
 // ShareAuthStartWithBody Check a question before it is answered
 //
 // Sent before each question asked through a share link. `question` is the text of the last
-// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-// is shown to the caller and nothing is sent upstream.
+// user message. `success: true` lets the question through; anything else refuses it: the
+// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+// upstream and nothing is charged.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1253,8 +1534,9 @@ func (c *Client) ShareAuthStartWithBody(ctx context.Context, params *ShareAuthSt
 // ShareAuthStart Check a question before it is answered
 //
 // Sent before each question asked through a share link. `question` is the text of the last
-// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-// is shown to the caller and nothing is sent upstream.
+// user message. `success: true` lets the question through; anything else refuses it: the
+// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+// upstream and nothing is charged.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1455,7 +1737,7 @@ func NewLoginCheckRequestWithBody(server string, params *LoginCheckParams, conte
 }
 
 // NewRemoteSourcePayloadGetRequest constructs an http.Request for the RemoteSourcePayloadGet method
-func NewRemoteSourcePayloadGetRequest(server string) (*http.Request, error) {
+func NewRemoteSourcePayloadGetRequest(server string, params *RemoteSourcePayloadGetParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1476,6 +1758,21 @@ func NewRemoteSourcePayloadGetRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -1692,16 +1989,26 @@ type ClientWithResponsesInterface interface {
 
 	// AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 	//
-	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-	// shown to the caller as the error message, in the caller's protocol's error shape, with the
-	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	// Sent once per gateway call, after an account is planned and before any upstream request.
+	// What the caller then gets, by your status:
 	//
-	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-	// Poolgate API key the call was made with, or for share links the link's `authToken`.
-	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-	// images and other parts are dropped); `raw_message` is the caller's original request body.
+	// | your answer | the call | the caller gets |
+	// |---|---|---|
+	// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+	// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+	// | other 2xx, 3xx | blocked | 403, your body as the message |
+	// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+	//
+	// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+	// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+	// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+	// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+	// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+	// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+	// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+	// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+	// before the last (`client-created-root` for a single message), `UTC`, `0` and
+	// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1710,16 +2017,26 @@ type ClientWithResponsesInterface interface {
 
 	// AuditCheckWithResponse Check a chat before it is sent upstream
 	//
-	// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-	// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-	// shown to the caller as the error message, in the caller's protocol's error shape, with the
-	// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+	// Sent once per gateway call, after an account is planned and before any upstream request.
+	// What the caller then gets, by your status:
 	//
-	// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-	// Poolgate API key the call was made with, or for share links the link's `authToken`.
-	// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-	// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-	// images and other parts are dropped); `raw_message` is the caller's original request body.
+	// | your answer | the call | the caller gets |
+	// |---|---|---|
+	// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+	// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+	// | other 2xx, 3xx | blocked | 403, your body as the message |
+	// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+	//
+	// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+	// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+	// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+	// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+	// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+	// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+	// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+	// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+	// before the last (`client-created-root` for a single message), `UTC`, `0` and
+	// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1728,11 +2045,12 @@ type ClientWithResponsesInterface interface {
 
 	// NotifySendWithBodyWithResponse Learn of a completed chat
 	//
-	// Sent after a successful call with the same headers and body as the audit check, from a
-	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-	// notification may therefore arrive more than once; `messages[0].id` is stable across
-	// retries and can be used to drop duplicates. The response body is ignored.
+	// Sent after a successful (answered, charged) call with the same headers and body as the
+	// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+	// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+	// charged to the caller). `carId` is the account that answered. Delivered from the durable
+	// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+	// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1741,11 +2059,12 @@ type ClientWithResponsesInterface interface {
 
 	// NotifySendWithResponse Learn of a completed chat
 	//
-	// Sent after a successful call with the same headers and body as the audit check, from a
-	// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-	// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-	// notification may therefore arrive more than once; `messages[0].id` is stable across
-	// retries and can be used to drop duplicates. The response body is ignored.
+	// Sent after a successful (answered, charged) call with the same headers and body as the
+	// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+	// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+	// charged to the caller). `carId` is the account that answered. Delivered from the durable
+	// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+	// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1756,9 +2075,12 @@ type ClientWithResponsesInterface interface {
 	//
 	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-	// an unreadable body or a timeout refuses the sign-in.
+	// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+	// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+	// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+	// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+	// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+	// Poolgate's own.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1769,9 +2091,12 @@ type ClientWithResponsesInterface interface {
 	//
 	// Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 	// `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-	// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-	// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-	// an unreadable body or a timeout refuses the sign-in.
+	// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+	// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+	// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+	// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+	// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+	// Poolgate's own.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1781,24 +2106,27 @@ type ClientWithResponsesInterface interface {
 	// RemoteSourcePayloadGetWithResponse Serve accounts to a remote account source
 	//
 	// What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
-	// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
-	// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
-	// bare array mixing token strings and account objects. An account's `provider` overrides the
-	// source's; `access_token` and `token` are synonyms.
+	// source is configured, with no body, `Authorization: Bearer <bearer_token>` or the source's
+	// custom auth header, and the signature when `HOOK_SECRET` is set). Three shapes are
+	// accepted: a `tokens` wrapper, an `accounts` wrapper, or a bare array mixing token strings
+	// and account objects, whatever the `Content-Type` (a UTF-8 byte order mark is ignored). An
+	// account's `provider` overrides the source's; `access_token` and `token` are synonyms. Any
+	// status but 2xx fails the sync (the job keeps the status, never the body).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
-	RemoteSourcePayloadGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error)
+	RemoteSourcePayloadGetWithResponse(ctx context.Context, params *RemoteSourcePayloadGetParams, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error)
 
 	// ShareAuthFinishWithBodyWithResponse Learn the result of an answered question
 	//
-	// Sent after each answer given through a share link, from the durable outbox (retried until
-	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-	// response body is ignored.
+	// Sent after each answer given through a share link, from the durable outbox (see "Time
+	// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+	// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+	// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+	// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+	// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+	// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1807,12 +2135,13 @@ type ClientWithResponsesInterface interface {
 
 	// ShareAuthFinishWithResponse Learn the result of an answered question
 	//
-	// Sent after each answer given through a share link, from the durable outbox (retried until
-	// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-	// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-	// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-	// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-	// response body is ignored.
+	// Sent after each answer given through a share link, from the durable outbox (see "Time
+	// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+	// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+	// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+	// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+	// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+	// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1822,8 +2151,9 @@ type ClientWithResponsesInterface interface {
 	// ShareAuthInitWithBodyWithResponse Check a share link when it is opened
 	//
 	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-	// `message` (or `msg`) is shown to the caller.
+	// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+	// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+	// or a timeout answers the caller 503.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1833,8 +2163,9 @@ type ClientWithResponsesInterface interface {
 	// ShareAuthInitWithResponse Check a share link when it is opened
 	//
 	// Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-	// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-	// `message` (or `msg`) is shown to the caller.
+	// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+	// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+	// or a timeout answers the caller 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1844,8 +2175,9 @@ type ClientWithResponsesInterface interface {
 	// ShareAuthStartWithBodyWithResponse Check a question before it is answered
 	//
 	// Sent before each question asked through a share link. `question` is the text of the last
-	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-	// is shown to the caller and nothing is sent upstream.
+	// user message. `success: true` lets the question through; anything else refuses it: the
+	// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+	// upstream and nothing is charged.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1855,8 +2187,9 @@ type ClientWithResponsesInterface interface {
 	// ShareAuthStartWithResponse Check a question before it is answered
 	//
 	// Sent before each question asked through a share link. `question` is the text of the last
-	// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-	// is shown to the caller and nothing is sent upstream.
+	// user message. `success: true` lets the question through; anything else refuses it: the
+	// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+	// upstream and nothing is charged.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2153,16 +2486,26 @@ func (r ShareAuthStartResponse) ContentType() string {
 
 // AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 //
-// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-// shown to the caller as the error message, in the caller's protocol's error shape, with the
-// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+// Sent once per gateway call, after an account is planned and before any upstream request.
+// What the caller then gets, by your status:
 //
-// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-// Poolgate API key the call was made with, or for share links the link's `authToken`.
-// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-// images and other parts are dropped); `raw_message` is the caller's original request body.
+// | your answer | the call | the caller gets |
+// |---|---|---|
+// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+// | other 2xx, 3xx | blocked | 403, your body as the message |
+// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+//
+// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+// before the last (`client-created-root` for a single message), `UTC`, `0` and
+// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2177,16 +2520,26 @@ func (c *ClientWithResponses) AuditCheckWithBodyWithResponse(ctx context.Context
 
 // AuditCheckWithResponse Check a chat before it is sent upstream
 //
-// Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-// (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-// shown to the caller as the error message, in the caller's protocol's error shape, with the
-// same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+// Sent once per gateway call, after an account is planned and before any upstream request.
+// What the caller then gets, by your status:
 //
-// `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-// Poolgate API key the call was made with, or for share links the link's `authToken`.
-// `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-// call. `messages` are the caller's chat messages converted to this shape (text parts only;
-// images and other parts are dropped); `raw_message` is the caller's original request body.
+// | your answer | the call | the caller gets |
+// |---|---|---|
+// | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+// | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+// | other 2xx, 3xx | blocked | 403, your body as the message |
+// | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+//
+// `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+// (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+// `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+// same one, and the same message ids. `messages` are the caller's conversation in this shape,
+// from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+// `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+// `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+// caller's when its body carries them (ChatGPT-style clients), else the id of the message
+// before the last (`client-created-root` for a single message), `UTC`, `0` and
+// `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2201,11 +2554,12 @@ func (c *ClientWithResponses) AuditCheckWithResponse(ctx context.Context, params
 
 // NotifySendWithBodyWithResponse Learn of a completed chat
 //
-// Sent after a successful call with the same headers and body as the audit check, from a
-// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-// notification may therefore arrive more than once; `messages[0].id` is stable across
-// retries and can be used to drop duplicates. The response body is ignored.
+// Sent after a successful (answered, charged) call with the same headers and body as the
+// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+// charged to the caller). `carId` is the account that answered. Delivered from the durable
+// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2220,11 +2574,12 @@ func (c *ClientWithResponses) NotifySendWithBodyWithResponse(ctx context.Context
 
 // NotifySendWithResponse Learn of a completed chat
 //
-// Sent after a successful call with the same headers and body as the audit check, from a
-// durable outbox: never in front of the caller's answer, retried with backoff (first retry
-// within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-// notification may therefore arrive more than once; `messages[0].id` is stable across
-// retries and can be used to drop duplicates. The response body is ignored.
+// Sent after a successful (answered, charged) call with the same headers and body as the
+// audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+// write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+// charged to the caller). `carId` is the account that answered. Delivered from the durable
+// outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+// `request_id`. Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2241,9 +2596,12 @@ func (c *ClientWithResponses) NotifySendWithResponse(ctx context.Context, params
 //
 // Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 // `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-// an unreadable body or a timeout refuses the sign-in.
+// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+// Poolgate's own.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2260,9 +2618,12 @@ func (c *ClientWithResponses) LoginCheckWithBodyWithResponse(ctx context.Context
 //
 // Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
 // `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-// through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-// refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-// an unreadable body or a timeout refuses the sign-in.
+// through this check. `code` 1 signs the user in with `grant` as their tier (the first
+// sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+// and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+// JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+// has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+// Poolgate's own.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2278,16 +2639,18 @@ func (c *ClientWithResponses) LoginCheckWithResponse(ctx context.Context, params
 // RemoteSourcePayloadGetWithResponse Serve accounts to a remote account source
 //
 // What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
-// source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
-// auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
-// bare array mixing token strings and account objects. An account's `provider` overrides the
-// source's; `access_token` and `token` are synonyms.
+// source is configured, with no body, `Authorization: Bearer <bearer_token>` or the source's
+// custom auth header, and the signature when `HOOK_SECRET` is set). Three shapes are
+// accepted: a `tokens` wrapper, an `accounts` wrapper, or a bare array mixing token strings
+// and account objects, whatever the `Content-Type` (a UTF-8 byte order mark is ignored). An
+// account's `provider` overrides the source's; `access_token` and `token` are synonyms. Any
+// status but 2xx fails the sync (the job keeps the status, never the body).
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /remote-accounts (the `RemoteSourcePayloadGet` operationId).
-func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error) {
-	rsp, err := c.RemoteSourcePayloadGet(ctx, reqEditors...)
+func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Context, params *RemoteSourcePayloadGetParams, reqEditors ...RequestEditorFn) (*RemoteSourcePayloadGetResponse, error) {
+	rsp, err := c.RemoteSourcePayloadGet(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2296,12 +2659,13 @@ func (c *ClientWithResponses) RemoteSourcePayloadGetWithResponse(ctx context.Con
 
 // ShareAuthFinishWithBodyWithResponse Learn the result of an answered question
 //
-// Sent after each answer given through a share link, from the durable outbox (retried until
-// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-// response body is ignored.
+// Sent after each answer given through a share link, from the durable outbox (see "Time
+// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2316,12 +2680,13 @@ func (c *ClientWithResponses) ShareAuthFinishWithBodyWithResponse(ctx context.Co
 
 // ShareAuthFinishWithResponse Learn the result of an answered question
 //
-// Sent after each answer given through a share link, from the durable outbox (retried until
-// a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-// used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-// the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-// `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-// response body is ignored.
+// Sent after each answer given through a share link, from the durable outbox (see "Time
+// limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+// module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+// answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+// KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+// `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+// no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2337,8 +2702,9 @@ func (c *ClientWithResponses) ShareAuthFinishWithResponse(ctx context.Context, p
 // ShareAuthInitWithBodyWithResponse Check a share link when it is opened
 //
 // Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-// `message` (or `msg`) is shown to the caller.
+// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+// or a timeout answers the caller 503.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2354,8 +2720,9 @@ func (c *ClientWithResponses) ShareAuthInitWithBodyWithResponse(ctx context.Cont
 // ShareAuthInitWithResponse Check a share link when it is opened
 //
 // Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-// `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-// `message` (or `msg`) is shown to the caller.
+// `token` is the link's `authToken`. `success: true` admits the caller; anything else
+// refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+// or a timeout answers the caller 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2371,8 +2738,9 @@ func (c *ClientWithResponses) ShareAuthInitWithResponse(ctx context.Context, par
 // ShareAuthStartWithBodyWithResponse Check a question before it is answered
 //
 // Sent before each question asked through a share link. `question` is the text of the last
-// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-// is shown to the caller and nothing is sent upstream.
+// user message. `success: true` lets the question through; anything else refuses it: the
+// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+// upstream and nothing is charged.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2388,8 +2756,9 @@ func (c *ClientWithResponses) ShareAuthStartWithBodyWithResponse(ctx context.Con
 // ShareAuthStartWithResponse Check a question before it is answered
 //
 // Sent before each question asked through a share link. `question` is the text of the last
-// user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-// is shown to the caller and nothing is sent upstream.
+// user message. `success: true` lets the question through; anything else refuses it: the
+// caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+// upstream and nothing is charged.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2600,7 +2969,7 @@ type ServerInterface interface {
 	LoginCheck(ctx echo.Context, params LoginCheckParams) error
 	// RemoteSourcePayloadGet Serve accounts to a remote account source
 	// (GET /remote-accounts)
-	RemoteSourcePayloadGet(ctx echo.Context) error
+	RemoteSourcePayloadGet(ctx echo.Context, params RemoteSourcePayloadGetParams) error
 	// ShareAuthFinish Learn the result of an answered question
 	// (POST /shareAuth/finish)
 	ShareAuthFinish(ctx echo.Context, params ShareAuthFinishParams) error
@@ -2742,8 +3111,28 @@ func (w *ServerInterfaceWrapper) LoginCheck(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RemoteSourcePayloadGet(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RemoteSourcePayloadGetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RemoteSourcePayloadGet(ctx)
+	err = w.Handler.RemoteSourcePayloadGet(ctx, params)
 	return err
 }
 
@@ -3049,6 +3438,7 @@ func (response LoginCheck401TextResponse) VisitLoginCheckResponse(w http.Respons
 }
 
 type RemoteSourcePayloadGetRequestObject struct {
+	Params RemoteSourcePayloadGetParams
 }
 
 type RemoteSourcePayloadGetResponseObject interface {
@@ -3372,8 +3762,10 @@ func (sh *strictHandler) LoginCheck(ctx echo.Context, params LoginCheckParams) e
 }
 
 // RemoteSourcePayloadGet operation middleware
-func (sh *strictHandler) RemoteSourcePayloadGet(ctx echo.Context) error {
+func (sh *strictHandler) RemoteSourcePayloadGet(ctx echo.Context, params RemoteSourcePayloadGetParams) error {
 	var request RemoteSourcePayloadGetRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RemoteSourcePayloadGet(ctx.Request().Context(), request.(RemoteSourcePayloadGetRequestObject))
@@ -3543,97 +3935,147 @@ func (sh *strictHandler) ShareAuthStart(ctx echo.Context, params ShareAuthStartP
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3HzfbyPJcf+/0pivgaX2S1LUz92lcDB0e3t3gvd2FyutHUNUNM2ZItnWTPe4u0cSvRZw+QnDBvJiJ078",
-	"lJfkxQ/nPBhBHDt/TGyvz/9FUNU9v8jhirrz2ck9iZwf3dXVVdWfqvpQr4NIpZmSIK0Jhq+DjGueggVN",
-	"3x5zLWL8EIOJtMisUDIYBiczYCJmasLsDBiPIpVLyzoR1xvMgL4Uckp3Ip4kXfpkeArskic5MG5YGHF9",
-	"FIdMSLo5VvG8H3QDgWPPgMegg24geQrB0IvQDTR8Oxca4mBodQ7dwEQzSDnKBtc8zRJ8dutB0A3sPMPP",
-	"xmohp8HNTTc4FlPJba5heSUvNBiQll3NQLLww+fPv3Z+/OTxyycnIROGGbBDFtp3RvlgsBPlUlwzA5GS",
-	"saEr0L3c8vdmcM0+/Ojwce/4w8PtvX1UzShwt6x7tu++4VrdBX8fwv5Irlr8n/VeKJVMuYVetYj2tdt3",
-	"th4Mdgf7D7YHA5Rrb3vvAX+4/wgeQARjiPnONp9M+P52FEd8Z8L3tiIeP4AHD/gA9vYnk72d/XgQwUPY",
-	"GjyMH45R5Rm3FjTK9ef2ndNB79HZ/8eR8RPvTc5e7+/efKVF4TeFgGRCh3ks7EuY5IYn7ZakYQIaZARk",
-	"O6DvGbyEz5NlsA6Xc/fpSukLc8CEpc2ZqSvJrCotDTTaljAbaEuZVhloK4CEiBLg2pyjjhclOHYbynJp",
-	"RUJjJSIVlk00gGGcmURZHLDU9M7e1na5aCEtTEEHN90AtFaa9kTmaTA8DVIVQ3IeC8PHCaA+3YWIZ+dw",
-	"HQHEdNGqC5DntGD6HilpQdryyllt6hUjNPXfDVIwhk+haR9uVWrC9gcsA812ZoN0gJrm0QxiNlGaTTPb",
-	"21WtLlR536lf6Fn5mBp/CyKLEz+ecfvkEqSlSNLYAR45fVfqkXBtm6ujKy3roWixbhQqHIZlIrrwCyss",
-	"pLGPrdGC9H8J2nCc5Bz1vbyWCyHjpnIzLVKu5+fcGGEsl7ZViUv68htFgwoLKX34ioZJMAz+32YVmDe9",
-	"P22igj/yu1sNyLXmcxoPzaMp2RRSIUVvpz/oTRJuZm1LzrhGi/PSnIuFxe1Ej+IHsM17W+PdSW8XHvLe",
-	"o2g/7u1NtmGLD8YPop2dtmE1vzqvmSKPY4FK5cmLmjZdMF/eWOfQ9wxTWkyF5AlDEwRjy9NiSZtWpPAd",
-	"JRfs/tAIvnk843I646JNzOK1czWZGLDnqYsS5Qi93YeDNn/PDegTdN52yywXcPjiiF3AvMuUxnAy4xpD",
-	"jLy4Z1jIczujMcKmaeLYPYoMva3tnVs90jtXzaAKW6iLWTjSKs/9qNqrBd/N7cyFtuZ1rRKoezROFXSD",
-	"uhOYubGQUphTSdPb/dNvXxlN0SawD5PLQhXx071RCWeXwo1dEW4yrh0WKh89DT6EJFH4eummy3bUcMaF",
-	"dTSkKqZoXZcGbuEcjXLZrl7VEAi7EnbGJtrtvWnYT4UE+lvbO91gonTKbTAMYpWPE6gWLfN07Ky5DeYd",
-	"slevjt6rIipu7FSaLjMWjzQ2BnsF4DAcx2OecRkzqayYzDEsK9kWdvfHW5PB5CH0duMHvLcbbUHv0WQP",
-	"etv8QfQo3hk/hK2t9lPN8phbflssWVDpwkYQlvQGXVlRbfS2TXmqpkK+B5Ew/gxbNLm4ZbO2WApcGmby",
-	"KAJjDhiXcztDaAyJAQdxYGHf2uLMVHNn58sxxgrQjO5DPGRhnljNQ6ZFDIbRly7LtKJdQThTnJHmgIWZ",
-	"VmHj5gEL8U84kvSoksm8zw7HiI6HtMPor+wCIDP0lea2M5izGb8E1nFv03HLmYQren7DYdsyQKBMDpwF",
-	"3QBfaHqku76882bagtvq8I9kIwxPyYaYyp6QCBI9impaoN+RW4MP7etKe3jpzqMWc1idNEVKTsQ01xCz",
-	"54e5nbGIa8QwnfD54auTD88fH748P3ov3GjKG3Hda3UJqWI48XHurZPhgwxfL2d69vy9J+cn33zxZHGy",
-	"FXuQJVyuNRU+2JzqxdPDZ61TtaIG3Er7lmNVQwzSCp5UGw/SAk7dCTlt7Dm9H2IICjcT3Ct3YeNzHbKV",
-	"YF2/xbUNqCmozWBeQqosHDr3uxsYei5Lvz1giwvULPQfydadsMvpT/2tJjryn7wadv6AcZdkuBSYzi5t",
-	"ZDjNrJN+qtVFyDqQZnbuwoxRuY7gnmHF610XL+mdhR2cZq0H+K3r3G19a6V1e/WjTGjc3AXAQj6GubrB",
-	"pLQTZkluwi4Lx9yIKOyyfr+/6F5JbtZLDho2c4QoquWApvUwNwwBTFkmQm4knF1JeD4JhqerFbLXopC3",
-	"ZyJNi745WxT4BZ8nireEwfD1yG2QGQVDdtrv989uUGWvR0FxPNVuONA8RsxMwIqyPXqbDq7ijeYqm8bv",
-	"Hl/Ac83lb1Vb5K9sfw6s5ydsiQPLSbETf+38b0HrtwhSDt8qyt0nJCNcmhS3/hizGjzQ3hdSmNnKo1GD",
-	"yZQ08J6PJ2vJUA7+kYrzpDXxbfH4CTe2NT607RbVF2uitcXwUowjKezKFb7l6Kple/WaVeZKkIsg5W7y",
-	"v1Vgr7flvE6aq7bwTDGvSOLuoafhcwzzpSL4edk1RCAuIaboZ6wGnkLsnzfsW0pIiDf67NCyVBk7kvu7",
-	"7Gvi3QPGWaLkFHQxtDAsyi3jlnEWzTgmNaDZWOUy5npOrg5lzhP+98f/emp1LiNuIT7z9dNKc7/70c9/",
-	"+6t/+/XH3//9D//q0+//6jf/8YM3P/6bX3/8g9/95K9/+8kv3/zyR2/+8ZM3//CzNz//908/+cmvP/7L",
-	"1kOPX6+T24cpvz5Hk02A6kXO9UPWwbMN7/kLGweMj6tCs7DMgGVSSWhs+vZgb1DL1oS0+7WjqpYTtBV6",
-	"qHjXS4VsrXKkZAPPeLpYHjlimPu3Qj4topYT8Rszbl3K5/YuUsZ2mZBVnvjtXFnOcilsM73Z3dtda3Xk",
-	"WkW1sJS03LtPf/YXK09901biV2nmUtNqp/wh0izsDnbWEG/B/Wp6fasPHluuV0eN+opb0jx0PF/mTLix",
-	"DvX6Wk8zaqylpM8XKEtZ37rer4OORdSSt4Y++xoyhI0h43Eq7Krs2Du8X2pINbQwNdPQN2yKG0yYkfQe",
-	"1nmfG/vBixMEB5BZw8bKznwi2tR6a538t9/729/84qe//+F/vfm7f3nz439+8/ffe0tKetfXisyz/moD",
-	"PY+VSoDLJeUXL5611TcMRLkWdn6MB6ZbmkPR7wLXqwK8ppO9gtvhmB72qUW/6DKRUG6YcuqZtdldKqAO",
-	"pHbCQyq7iO9QbX3InHTsdTnMTbjR2i0sH1jqGN4iIipHyIlqlw9knCkhrWGc2ZnQcS/j2s7ZTKkL34pi",
-	"AvcoBXpIxlWIw7WZPvsAJGgqjRUvTLRKR9LOhGETkQCzqjgkUfCUdcIojTezoquHcxnK3vhSH4xN/egx",
-	"o/Gu+BzNeCTv3//GDDRU0hg6HHH8/v37DNdGWS+LZhBddJdrc69ePjUMMXUtb7+aqQTI30bSJ+6vXj5F",
-	"ZH746r2jk/OnRx8dndAlGil89vzk6P1vugsd32MxYK2QU8NChVjnPNdJ2B3JkAQ4pw6Uu8ZCJwl92xjW",
-	"mjbKWDQYBtc8ssncgY1Kylcvn3bZ1YxboN2xZiQzbmcHLiPjdmbYGBJ1xTrhJsmAc23W5qfvbvJwg3SA",
-	"byoJDtcs7sFIUpGOUVzrJUJeOKUaNlUoZvh6poy92TRF3NsUUtjvGoz2350QGA5RYNyuEB+lvSZd4Rsj",
-	"6TsBVVmjR+MzfLbPao5apHWZS6xwmAlY17vTKiX7aXr0q5dPvbmUvWM0j2+sanV3GSp1XjZaIq61ADOS",
-	"YVsbesjW7Iv7LnehhKXrXh+JugLdi7gBhjdlrZveZRcwRxPFw8DZWaRRXjUpxluWwffbNb9qdI6Knjv7",
-	"Omh0BWHZGCYKt8Lq3KD5kirpjSH6rkqz3DozQZmYunSFTzaeWzAlBO4SukCDQsdTksAzsyKFLjrMSLoj",
-	"ja4Yy9PMsFSR+XHJJhgfUiFzHJG2c65yzaJERResoyFL+JxlWlmgan8RBk5E6tvVLjxNuEhyDQa3uXSp",
-	"K4633YafHH305PmrE1+mlR7C9dlhPWCgSHYkcTCDBy5JzFRuy1O5VmQ9oGEowOBrrOWtBGyVNDA70yqf",
-	"zkayRrl4//Do6fnzF0+eveMxgYzZGNfuyip7g50NpuwM9JUwcFBEMQpDleN5b2PkVjEk4pKKgt454lxT",
-	"z0Lldqyu6V0NVovCrMY8ulCTiacBcLZ9fV1oh5CDFZbO+VKtFLmDbnAJ2nUFgkF/uz/Ac1FlIHkmgmGw",
-	"0x/0dxyTYkbncj0UEQxUxrZxEmRhlowznO6Kz536XL8et3vO8sylXEVs6LNjy21u2PZgsErrneL4RL8T",
-	"U6k0ZWj37x/KudMxM26QcgPu3x/62OgyZM/KyDMMgJTQbRD+WkHIwG9EGSgQa7c4xUuAgJatIpXcM/5J",
-	"M+MZdEuHH0lCBF6wzu72I/w8N2x3+1GX7Q52iq+DnY0DJzjE7oymEC+VpbRyCjF5Th1RdNAUSCkOjhBY",
-	"2SiiUilire7MTeVcF1JdoY6GTszyum/6VhtwxQ1LeexOWMKxE7dO3w32QXC5LzySBVuqlDQkTlTIHFuo",
-	"lHUNLoTQxhaMiJGk3lwJok1YHofVqtGli/vMUSMIjygHSWifWIcSFOppUt/oYCRFSm+gxM6o3F2cINYq",
-	"yyDeOGBhjSEQLmm8vfFPzoggnkDkUYwpLLrUY4xcrrNa8tdO2+tK1SObjly2qtZZe7BiX92cOWQOxr6r",
-	"4nmt5UwllSxLRESybX7LLKSwFQumoLp4ZkvZ4Wklnzi6SQvHpMEgOa336V1n3rXYm83yZnu86IH7lnfZ",
-	"515sRC82lEW8fiO31j+4QeX52kUbM6WFiLIu+6RJNmmwQZYpIG2MD0fzqKU0i/2hmzrv7jaSjmNB3TTT",
-	"ODzcbqpKIx0I24PBggnhlmxmCV+goQTqosH8a2HdtadgLHXYIQKIHaJcCP99XNruYGtNOYS85ImIWVEP",
-	"uINI7/rI3MEQ5EdE/JBLjKO+KFOU/GOCGOR0Gwesfmy1HDR+DTt3c0dP2Wth6hWW5MtqOGt5e21DaFAf",
-	"qcezQqVL899dp2tqaPvR3TRUI0463mNTZQtMxEpt67MNvyhtLoj2Gax0PGfcoet1lFurw1AwrkWS0zOM",
-	"eyZPMX4Hw4DOKlfpLmGe57Qi8CtgHUYqPqWwTKgxOMNJfPJ6C3jkEwtEN3N1o0meeBhSplAIqByAcMc0",
-	"rc7DNYfnffXAAeiRbCLoIZMuBZf4gCzrk+Xx7cBztx1ldxwSwXvzkcRbQjLOJnBVJHEbNUKuT7F02VjY",
-	"vr7uMh5pZWpQTANl3abPDkeSlOTtmgIgghAPqLWmbKtMvpSM4KCCQaeDsz6iK9wOx3NyM2EGh0tx6oq4",
-	"ZGPiHxAaQlDD4tz5Epgic68D5lrAbQExz2hXj0HG/+dBzJcLk3yJEMFLX6p4GwpYd248n70F3U2IZ8r6",
-	"yjweWjXvdb6VcHvXcPoUuJYYf3jR4MHkzze1WgIo1QVXx8/HGMFi12DgrtVCtEcMdRTEeFnQ/uDJCasR",
-	"jL5a59m80+/3ww12NRMJNCqq1OwsK5oHLFERTwoiR8Vcszh/AQlcB5Sqc80HpwrMSPrs3uVkFLb7LIxU",
-	"DCHb8sKXZKliFSHxBkMf8oUmQh+1YXzGhu8XVSsX81znZfEEpFG5IQYHvRMMWW+ry0ZBaqb4xRXi8AvV",
-	"3m7CPjtkUsne9vW1z+m7I0kwUAOPHbUUjZOAIDr7itpTWxwlat5nSwb/QOHR0//KcFiR9Dy3rqLSEQOu",
-	"Rnj7zAGmQUj8TDHmtkVRLrpVslH9UqgNVjan7iZuyaddkbvE/v4fKzCd1JFGpPKE2iUIWWOPQmjQRsxa",
-	"NsnPlkuZ1h93rSVy+SqLhZP4kirbt8rZjLCNiIpbE0MZ6Pw7tXBKMc+HU9d26NW5TFOwK3gDfLGdUe9W",
-	"lPiOYm/V3ZrLyPPrPnhy4niDL54fn4RdH7xG0o3SjKy+fLii6+h/jVfreRb9iKKXVQgW5caqdCTx1ChK",
-	"bniCagBX/3JlreJMGzLuSZkmZFeaZxmiYC6Ju0kaql3GCDeSNXpbKq7px5M1Wl+D6eZZfQhyZY2XGBZk",
-	"xJDaE44BXtPMPbPEHaWAXnzWpGUl56lpC6qOBXZMQ3li3wdgg88bVCqTOV3kqLYQUys6aZP3SYxKz60r",
-	"H9CEjdoHq7E6iKfpKGzrRa5WjuMKz6zIiXeKCbnk3mLvmrielGbbcPmqdG1cIosO5Ro1LUCryRw4Pbvp",
-	"vm7CrWPQl9XiEAWscOpavNA1A/JhY7Fxs1ZCCzyaFbyjqbgkvr+DPvVfVvmcFZe60PbpFNkoJZcjWe/z",
-	"bPRZWCcBhmzGDf2GJfQkqZA5tg8DafW8yqUpe3DMBc9slZgXdj1NWESwih7lHikYNd06rapD7DeEfpbt",
-	"+y4L9RHtMrWCihQO1RuA+J6hvkQC8RR6Y26ATQQksWGd8GvvsmPgOpoVa0HoFRqRioSjCYRdFpZ9chQU",
-	"ngpjww33Iw+p6DctGKHqC6L4pMFXBAxIJwuCx/UT4AUK6Z8KvTUZqqcVSfKz0AorFqFj9pVpZoOrV6fm",
-	"1fh4nn5HpLmKH7bE8PKst53BDq67iHgFqWvtwLaCwfsFYMmblphWkplW56z/m9PTlnTUN0zzhCpjZasd",
-	"4tLba+GxjIVLsVHIW/vEPlH1DVeVETe+Fg2LPJWubL6mP+civqGxv1p2Gl2+2h/J2i9KVrQkWTuHr1b/",
-	"O6ja9SNZsfQ6BX1vY1Ud9W2B4Qh18ScKC5/fr+qs8S8iQ6tq75/+4qe/+c9f/f5H//TpJ58ENc7hhCcG",
-	"7i54weRcATgu3e0/pn/iuaiNVSpekeSsKMq3FuFrjlJws4UhN3L/XOFWF6Wq83pcDoIvhf8zbi6I2rcM",
-	"YPp49rqnSj9cJAETxqhYwEs+WfI/yvn8TDXfZG2uOZKr/rmGIxASSXexV/FWxyXu85/Kc285Oj+XTzdI",
-	"3V+EU5e+60f78rtusV3rOW9p240uWnHUrnJfGlhfFnaY68Qzhs1wc5N4XX2/3H6kUjI/P86Sc/sybFGr",
-	"MuWPXl+9fOp+rej/k4+rmGCauvQPiHrUB/S00s4S3ZZgPxFj3YP11hY+XyPi1id0Fe/lCetM1orTVM6+",
-	"xGclWNBlBameSI5WjBOozVVpd3m+WiZccldXJIyOc2tqAzfyxpuzm/8JAAD//w==",
+	"7H1rjyRHcthfSbQFbDevurfntY8eEELvckmOuNxZ787cw1vrqeyq7O7kVGfWZWbNTGt3APpxhiAB90W0",
+	"T5YBQzBgfxFsyjYEwyedv/if6Ege+S+MiMysyuqungfJ09mCBejYU1WZGRkZGe+IfdNJ5aKQggmjO6M3",
+	"nYIqumCGKfzrMVU8gx8Z06niheFSdEadozkjPCNySsycEZqmshSGdFOqekQzdcbFDN+kNM8j/KXpgpEz",
+	"mpeMUE2SlKqDLCFc4MuJzJaDTtThMPec0YypTtQRdME6IwdC1FHspyVXLOuMjCpZ1NHpnC0owMYu6KLI",
+	"4dut+52oY5YF/NZGcTHrXF5GnZd8JqgpFVvfyXPFNBOGnM+ZIMmHh4cfnbx88vjFk6OEcE00MyOSmHfj",
+	"cjjcSUvBL4hmqRSZxicsOtt27+bsgnz48fhx/+WH4+29e/Z1QuQZU7DFWBi+YNrQRRGRBTNzmUUEdsS0",
+	"IYaqGTMRScalmUvF/5ACcElEEtx7QqjIEEfk5Yfj/vbePdLVjNlpg93Y4+CapFIYRVPTG8RiE1Z/3H8u",
+	"ZT6jhvVr7LQj1by7dX+4O7x3f3s4hA3vbe/dpw/uPWT3WcomLKM723Q6pfe20yylO1O6t5XS7D67f58O",
+	"2d696XRv5142TNkDtjV8kD2YwFkW1BimAK5/at59New/fP0DmBl+0f709Zt7u5e/13KSlx5ApM1xmXHz",
+	"gk1LTfN2ElVsyhQTKUOiZOqOhkfwvUVnl4ql/XUu1aneJ9zgqc/luSBGViTMFBAt1z0g0kLJginDGQKR",
+	"5owqfQI4XoXgpaUUUgrDc5wr5wtuyFQxpgklOpcGJqwwvbO3tV1tmgvDZkx1LqMOU0oqPBNRLjqjV52F",
+	"zFh+knFNJzkDfNoHKS1O2EXKWIYPjTxl4gQ3jH8DWTBhqievg6U3zNDEf9RZMK3pjDXpw+5KTsm9ISmY",
+	"Ijvz4WIImKbpnGVkKhWZFaa/K1vvZn2tX7mNvq4+k5NPWGpg4cdzap6cMWGQRTVOgKYW3zV6BLswzd3h",
+	"k5b9IBu6KXvzF4YUORUCdsaVNqRLgQ57RMJFp4ZQoc+ZYhnpCmn4dNlrnHEri4o66Rx4wDokz3AKIkW+",
+	"HBAA66elNJSUghtN7KBshVKnCIj9s7H01vbeMOpMpVpQYwns3m6njd5SKc6Y0siFToAwEM1ZxuEBzZ8H",
+	"6LeseB17FpY72vJVABav2ZxqIgWLCMs1I8mbuHPKRRZ3RiTuFIovqFqeUK25NlSYuHOZrF84GNCkv7WB",
+	"rXS2RlKOlnX78Yc4iIjMM2DUeOD7RDDg6mxRmKXdX4B9FCbAVgy7wNvNDVvgGr+n2LQz6vyju7W8veu4",
+	"2V0g74/d3aphpUrRJYIKl7O56RlbcMH7O4Nhf5pTPW8jqoIquO9uoyebBHl1VsnagKT9/Pbt+ZnGNXGj",
+	"YjFhU6ns25xqYw9cKpKkOWfC9FPFqGFZX0lpEiRX2kA3TChFNaEVYvXOd9KH2X22Tftbk91pf5c9oP2H",
+	"6b2svzfdZlt0OLmf7uy0YUPR85OAf31LepaKz7igeSW8AS+RRxNID2rIQmpDQE5/xB/Bbv7g5eGzQaeF",
+	"Bt0kVx7NHQ1I7sIZJD/uv7Aj+gdZ0gs0K6dIIStCdQH+Eo55WHSu8YPOcOsP3rv3kwc/2v3x1oc7z+7/",
+	"4+0Xe0cPfzj8Jx89bsMfKDB/KAW7hogOxs/GBL4l8PHV9//46HHSBGmsOb37ck7FbE75VVCcyOlUM3Oy",
+	"aJO8IUDRNSRMUXQlft4Ezs/UqIfnseguuCgN0xE5PnpM4A9NcpnSHN+PSH/3wRApuQF/LyL26fHR4xUq",
+	"hgFtrNeoUqRwOzZrqni6qnSodRSN7IacU03S0sBly9nUEFkae/MC2k+IXHBjWBaB3DhlrKhUcDKRpchY",
+	"1jgSeyMcpBMpc0YFQFr6i3QdXzv2XK3UTB2BTrK+t4OMCcOnnOmAl0ZksnQq+fHLJy9Ojg4/evIssbpv",
+	"XM8WdwidyDO2ImfhfR9VoP7W9s61qofTIgKx4NluCLjXGBo3d5O+8nHNbFY0FlTz158rmbNQj4F1O1En",
+	"lGt6qQ1boHIn86aO476+epu4RBvATjlcB8prjXZEDZxZU7LMBiWroMqaltWnrzofsjyXMLwSj+s3vSEE",
+	"V/bRgMov0bovFDYncE3Xye44MOjIOTdzMlWWEHRTc6rsn8HW9k6gQ2WynOSs3rQoFxN7kds4+pgcHx+8",
+	"RzKm+Bmoj0ouQlbjJQrPKg7uiPGOBp0z9Ww+FqG4HN1aCkT4jqZKaljVKM70qpS9N9maDqcPWH83u0/7",
+	"u+kW6z+c7rH+Nr2fPsx2Jg/Y1la7hWBoRg29TsSuHNTK8aLB765JTZvB7Jvu3LG/cdeo0cgYamZDwCCK",
+	"wMiDJ2WhjWJ0QRQrpDIM8bhosf3AwDk5V9ywk635iZ2zhbmJojR+RfjaMLQuKdnqz2WpSKHkojAEpyPd",
+	"xzktsxVudkO9PYBnb/Et4NnrWzn3/UKU3QwSxai7E7SxfvMmDrd3b7Qyh6k3LjzOc8KDxSO7lL14+LOP",
+	"aIQrowkXaV6uysWt7eHNcCBLcx0o9pMKFsWoloKL2RXL79xw9WqujQAchosTXYCOUY1a3fIN1ly9yuFB",
+	"rGJjlUI20XC04a617K+NMzyVMy7eYynXzlOwKuKyFp6xRRaMAkbKNGVa74NVZ+ZwKqg5Wi+KHpAk7mzF",
+	"nYR0KbFssAdWAFIz1WSricG2I5opagXvuhJrOFME37NsRJIyN4omRPGMaYJ/RHBVkGqnilWuCr1PkkLJ",
+	"pPFynyTwnyQW+KnlheMJ6JRWhIACgQqh5YK4tpkzUJnPGOna0c5eE+wcv3cuxkpjAZgsn+xEHRjQVBHs",
+	"83WhoWct7rPQC4ewVba25jPR58LiGZ1ZI3QmwEHGnRHpb0UkhlnRs4D+WfgDfbKXKxaHO95rNSckko3E",
+	"5cyyFtra7EBPpZjyWalYRg7HpZmTlCo09ZLD8fHRhyePxy9ODt5LVvTalKp+q+QVMmNHTkm7cjH4kMDw",
+	"aqVnh+89OTn6yfMnq4ttOK8ip+JGS8GHzaWePx0/a12q1WaHYzftJgOupBgaDjSviYQJY71vCcWDtXwh",
+	"QSPvbg5nZR98N3OhBixyRxwcQICgNoJ5wRbSsLG9qrdzRRyK6o7vk9UNKpK4n9wqkwDsutYSjmr6lNwv",
+	"h4ad71G9QxjOeMbU+kEms8JY6GdKniaki441p9XKUqWo/rrh3nMAY1ZOcFa0Wh/X7nO3ddRG6nbotyq5",
+	"8Cqjh48IugCRbUg3KfJSJxFJJlTzNInIYDBYvV55qW/mrGzQzAGYgC3WBe7HCSFAKIDnfNd2JlhdCnY4",
+	"7YxebUbIXgtCrjbzmxR9+XoV4Od0mUvawgaBaVu5DZz61WAweH0JKHsTd7woC17gnsiEKkbQKkTPo1Vb",
+	"rEFjRzR32ST+WgkKjNHm9rfqI3JPtr+DobpZK1mPY1jw4feNnMYrWL8GkGr6VlBuvyAS4dqicPQv51Qx",
+	"EGjvc8H1fKNovMbpWZvD+7WFKwVhZ0wt0WxdVhFPa6hFRIMVo1jK+BlTJGNZWeQ8pYZpGMnNd/F/KqYL",
+	"KTR7z7G/G6GswsXHMivzVud+C4OaUm1a2VkbcXWijouPB/C1yZ0KlgPBzcZTuULcJmCRH1kRE4Q8CuuY",
+	"XDFQbrmJKwHe6EmTk09Cn9RL7x37sFxQQMz4oKl/+udrh4uZCc1D+PLzv/3qbz/76s8+//qv/tm1mwBA",
+	"/CxXb8XSwbpPEKOGG0SOdwDe0S66aN29NPSWerLPUPhYBwYatPC9Jp9ILljWG5CxDU/E4t4u+Yg/2ieU",
+	"5FLMmPJTc+tDpoZQjDDS1DBlXcNULZHTsspflvzdp//pVeW0fp2supF+89lff/mr//rrT//4mz/9F1//",
+	"8a+++J9/8tUvfvbrT//kN3/+Lyv8fvVv/uqrv/4fX3/+57/+9J+3xkYlTGbYxzcO2FkvmN3OOdVkxs+Y",
+	"IFxgwCR8OyLWoeodbZpQHYvE0lESVVolIF6TBMnHPQ4Ppet9bXbWHn48Pkj27TmBqRXFwnnXSc5PWe2n",
+	"u6OrxV26xu34yhVRQ3pxdIXuXEX9FvTixOGYS+Hs6IR0QSWDd+5Bb5/QSZ0rww3RzBAhRdNDsz28YZS5",
+	"LaiJaQL9BRetsZ8F3p1ndLFyU8cH5PGctvueFU9bFLn3qTYfPD+6o4lOac5G5Hzuwj6OalIJksdbmwZU",
+	"0LRUiol0Sf73L8jWEP4vIsodqZGExuJ8LnNGrA94c7Qe1BdLrIZl9hbBKgl+e1IwdQLfJ4Bdw8UsFt1w",
+	"lgKA85DAo4hkbErL3JA9BKo3Atufp4y8a8Fzwyuoyd1YNNfqrV7b3b2bOdlQhPjkixsyThglDXvK9Qaf",
+	"x6mQ5znLZqw/odqikGl00O4Tmp/TpXah926VkDGnmghZjyQwsqlrvwpVuFtZLq3yWrfF59BniR7E6jY5",
+	"/XTFdbdzezdaQPtXypeXhqrNwj08sBZvEzKraR25R4Pah+EbfP26M/4elJoK1iv3+0OmMp62kFLiHDsj",
+	"DJYmhGYLbjZ58Zww8yFSGzRd6JnLf6heEK5j4bhg1zERsDtYgeFlM3f+sCbWW7Omvvyjf/XFL//ymz/9",
+	"X1/9/D9+9Yu/+Opf/9EVnrHbDvNOrXBoeyB3Bfl+4Ou2CI1maam4Wb4EIWS3Zg30R4yqTcqLQqOhtuST",
+	"CX7svBYDn3OIQNlpqqXnxhTXBI4bkszav91mGuWIWOjIm2qay0bqRJ2UWn2wlph6DYiXGHCYynb4mMgK",
+	"yYXRhIK1orJ+QZVZkrmUpy4xkXA4owXDj0RWp5rB3jTIEq7JlOcMtDMADEUNxgEx03NEZkwwBSOonxJD",
+	"KdyAbHKqIYaxSDdJF9ndwmd/AhQaXUa0zpeMhZvET5tZO+ucLnv7JMlkqu/iwMEiS1C/IeyiyCkXmszl",
+	"OawJygGuVxaDWMTinXd+NGeK1VvTqEViZO2dd1BaoneOpHOWnkZBENMFMI9fPNVeeHr/opW4cHlj4RyM",
+	"xy+eJhFJxsfvHRydPD34+OAIH+FMybPDo4P3f2IfdF2enJOzmiQS7JuTUuVJFIsEATjB5Eb7jCQWEvyr",
+	"NwryAaU2QH2EXdDU5EurlddQHr94GqGGgXlj3OhYFNTMrVkLvzSZsFyek25yF2GAte4G6+PfdvGkhziA",
+	"kRgcMi1prrGwkQlkkv2ci1OLVE1mEsBM3sylNpd3tWeid7ng5q0G0fF2ikZ7gmkzipEEPk082eGIWMCU",
+	"oBFV7tc+zk/gW6v4uFvv3U+FdQDBNFNmbFqojfStsofjF08HsRhnmWJa4/6oIYppmQP9SpJLWUwoEEih",
+	"+BlgXyoC8PRtPo5gBnN5EUsuOEBKkTMNiv346dPDH508f3Hww/HRk5PD46NHh8fP3ksIzXN5bolxnyiW",
+	"ccVSY+cQ0pCphPcsI90GuHpEygKA2us5Eq9SqYGkf7QppTyqfBjWw/F3n37mnsCdiiyWg3MD2o2FXbpv",
+	"l7ZoxJEpVYozTA5bT+kekRsmr7uE9erYV1/EwpEAIEL1U1DNVnLeI3LKlqFKq1mqYLdWpdDwAOywnAPh",
+	"WoMUU3ziWCSjWCRn297kCmCNXCKEmcuMdJPnhy+PPPtu5s8DC7eCGa4U3veflkwtYebGZXKjV7Ltic2Q",
+	"r2cJ8jutxPfjXFJ+9T0wy00DvGG4gjWfx++ULZuM7v6w0zgv7lSqWICN1RuQA0Mm3PFMO8QFx7yAsavZ",
+	"ZxY6HbrDKJA0CERKUloAdWQwt+FTnlqzWbEip8s6o9jyYD89akXWAIQTpgAcGDSriASQHZIikkmm8Q6d",
+	"McWnywF5wUA7Lg0D2YTlEWh7LWVZeTAiVKDh8oE4kALNbMy0i/xVgHsN4tQXVZCFTTmlguwMh1VODzKZ",
+	"pSwVSXOZnpJuvfWKelIKSCATBvO6/efUMNXbt6DB/ToDVnQOVhXsHbUDqVljLa5DhyNSNhhsPItFN6nT",
+	"xYCX8yzpDcgjNucis9kOF0vP6TDEra1YiBzW6iuFpB2KUOM4T6C8WN7j7dlVMYpiu9IIVtQedKMjo2xT",
+	"oZL2jLwRQPC2JVPvLRk/P+ifMus00kxrIDKrrmnytsHn/MNYvO33+9X/48SoFySk6wzdHnlrA9So7uHp",
+	"BppDFWkEId8jtCiUPENVwXl+0KjRfAbchwuLWm72MbAN7zRoFS7HO+OZvfTNC8tVoKHVMcjuvd3Vi57x",
+	"GTfaQ+zkZuhHtTucUz1P3Ec3Wqrt05Z5YT+Yxm2/r2ZCHGCoOe7sbsedJISQyHOB+rT/ys51ypagNBWm",
+	"z0VvdcLx8wPg/qSb6NP+YDBIsB7Cx+ntSXGjWT4dgQVmM4MlZkno6gg13EXMQMlCz5v1X1yFwVg8WlZu",
+	"ECGd4Kmh41qXDLUPPFXkYZjwhOo4QXV8sKqCOmdDLLyArWluwoA31zTUzVjKM5uw47LA0VdTqkJqBhpz",
+	"rWq9k7RO3LKxLuLFJkGcMuF1jLH16MItrzZo8Wh1COvBuuPSnanG7POG+kmSxzajrn+0LEC0dxNaWL7F",
+	"pbj7ibbFZ4ZdmLuo1GPkDaUQCA98RKyVY7lWodC8CVMwti4TW1Q1iMUz9Ih5NywIWBRuGsnPD7BZND1X",
+	"64bW6YYRzka1g8CqhXGxwLAgmuIsGxCLJcABYNgqgzRz+pp1fTt8HvGFq8zSEZlSnpeKWSvMp0aGmD6n",
+	"iEDkdUcHHz85PD6qORPZI7pnM2RELOxBRLUodlV8AzJu0BmiEBbWpFsKLJuik5xFKN0whXvv4qJXuSow",
+	"AdTdrH2M8SKLD2bJmQlSG81cyXI2Dysc3x8fPD05fP7k2bvONwKQgYAEuo0FssS94Q6RZs7UOdeMdGE6",
+	"z3/3wchc1VFx/UqWVtVfPv5QBypisTfcGRCXkolmWX07nPWBB5axHPSW2lbISgWIIbI0E3kROR7NBbwX",
+	"3nMF18r5A7yPH9a2tVrUGFCvvBCnTni7uIA7b0KnhimyTXREduF/HsD/DAaDWGC+L9xzp/cTVxdAJsyc",
+	"MyBVu4COXNUfJdsXF8RTAlDG9i6Zy1LpfbeMcZI6Fm6/S2Afp6xAhTbJGM0S0qXZAjBjFDVSgYbKHIX+",
+	"tGQlqlLUgM1YcLTL+24uznQCfGNMqsnPUXHhqFSljGTcMka798wBtULfPyBbQ6IH5L0AQmpIzqg2sZAi",
+	"ZaNQ9wEuGGo8VSUcutXwwfqRe/b2SJYiwzs39qSNzAepBVmaNnSpSSlQ+57I0pB7wyGW2lRMzlPbKMyi",
+	"1ndigS5Oj1/BzquqLneivmgHiCPPQV8E4eCIW0lnkjIbDgtDZbG4dazMlpWpOvY0YUspMH4H5O8rOHpO",
+	"6W0WcfDwSnlmj44Yp+jQq4qRSNcVgcSiuuO9AUkq6LzXVAOqtQTzC8i+pcAEuFnADOogIqA4FhW3rR1u",
+	"53RpvaSGG/Rp1n580E07UeeMKZup2RkOdgZDzKItmKAF74w6O4PhYMfWEM/RBxkad+jylm2hhZcg9IFU",
+	"MYQCy53TpU+HR6IP0mW4roo8kTfaijYqlmFuONL3IBaVru0CschLZgyYwGRplRttqCm1U5TxicPT25pP",
+	"vw3ngOGtyvD2cEjegsWQMpZpN8gDVceHu5WNCIaVZpZY+UxIxbKe1eh2Ly7IW8v3webK5WzmrfcA6Ait",
+	"Nx+8ehu+It3d7YfuOu5uP4zI7nDH/znc6cElAmEJGkyhpJGpzO9ogkW+QDIFI93DgonxQURsijnQ1QdY",
+	"2NiL7ELWMrY3FMmo56Pe7iaALEKKhi9BgYptFbHVDqwXA1UMdGPEnYRMwAB119jCAu8jqxhV5dxJZdeh",
+	"Zv2CGbXsj4FOKssfkYjXB5h8RHZCfJK3gINwF0247eg9GFeJ+UD4u4NFFzEIdZwQRHJSG3XYaCFFl3Ap",
+	"6BnlOYwE5roi5Kc018y5VrwMj0hQJlzTU7dVQehZJTu0FKuQt/WIOxWVcFvItQxpeXPBlu8DEYtquqZ3",
+	"pef53I2rsRvVz8A0AzEU8MzNRZWjlaKZim0hogKVPRYuI4nVbh584k+YZ3pQhY50UvltK57dSFlAnwI2",
+	"H6AFi2KBOo+9HnD7TDBTdV0Sm70AAjp8a6+Qf3sgtFFlan0zP4hF4spptA1zvXBpQ5okvP5S45yYux9k",
+	"tsP3GETt7VtZE4pTwPZ6AXEUlFYGv4PyTeeaXys6rxAWaHTNUs7gMBak+3hOzQfPj/raLHNGbK2x7kW3",
+	"KlXuXlWjrLmY5dXgXmTrVyOSDBMnoW9Qz06uFuNVeTEaCiglZcEUYuUg64xs04vHoHHbsreqV8ur9oSR",
+	"+pO7tpHKplzO4MO6Icjl66rS8ZHMlkE9IIbRV4zGRrixbszguy+4ZgtVBntrmwFb3t9S09+o2H8VFlHa",
+	"sklb/9isZGzWLvoCRVePWBUhrlYJrlb78ezm9XBBfvQlIM8lubSV67dU59+0tr1Zyr5SR35NWmNVxb1e",
+	"a91WWm0LlYMI7Gqm/GXYNOa6WmDbwuOyGXUGERPkV6JOtz0crhBb7Y1oBsTlaaNtTUvLmPaIMVnQpZd7",
+	"1veDPKXWkgawtd3h1g3h4OKM5jwjPn3hFiA9cipDF/iMmxG00VKcisr945OfM/Q74fXs7dehgPa2NW4P",
+	"O7e7uK7fTEubGU9zLlMLfd7+9Y0JodG3B7PdN6B0bf3b4/SGGNp+eDsMBV1/bNOeJspW2ujUaLt5q5zf",
+	"FjZXQPsWVDpZEmr9ZTdBbpA2gmw74CSvXgOH1OUCOH1n1Hlsva5W23GS2TVkAtvNGznAqegMGTjqwZ3X",
+	"sIgLj19j/zlDz9f0TUsw8V2/nsgbOT3LH+owJih1q048p87HwuriLmmhyEtd5xJWlcUuKUybEUlKK/i7",
+	"qFtFrvSzqj91T/GvWNgaVOvo8SWhvkj0ylrlntOpcEOJtQaDLELrrFhrHVQr5F4v8cp2o7FR5QcKa9id",
+	"by4W1jnnlf5rnatxpzeqfElon2MWf9Ob1NTjB2QsloFfjdjCBsBI5TJskqbn6C36lHVDvmQi+39fn3I9",
+	"pLa3/r9u1aJbtWj235sqdXz0eJMCNQxapWxoGDDcWLo/XCuhH66WtoP0WSkxf9hW9j28/Aelxr1wuQJX",
+	"qW43XRuUKnfstwPimTRVyGk/jMbZOAJmEdxOBj5lVGEDLOqTiFmGAnGD1MN0sc1C7zHwdRf7pnXkW1eB",
+	"b1olTX7w5IgE9bG/H5aJvmsjuudzDhw+iK8T223SJbrt+55Itg6xLtJGj6jX46xXHMMIzQ9nkulY+HCV",
+	"7WQJYhWkEvoDthzwVRTf7yLBEvnEyUSubO16t4r7VPEyi1m7rGUENlLbCIzv24Oz+XVTjh75HiYOO28f",
+	"QOPDcVEsYD/o5rMZwzzQACzGGdO3qk9vkLRrJBCL68K4AzImQoo+CEbnn/Uhw26ly3gvaZ3bzE0sXE8s",
+	"3KT1QmbohLS9zaj3ULqa0tBN6dJEG2nUtPKAyWksPGrvoCO4TQRjAf23c2l8T5LVFelXkrQupXcV8HXB",
+	"O9apB2Xp35qPNtoGfCtWet2mUOpvVf0l3FYwo7zK874duFULjQ12debe/33xX5tp6tLbUlnmmOVkr0yQ",
+	"INhgzVUQ3fOdb2nn69auuTcCuRpKMp4FyXHXwtkUJA3BAUeTsYq5uTGB1EDW7qSGSyUNK45nrEV8YGSL",
+	"ribzhrm6VXwfeUmdmLYUqauC/+DJka3ux8zNqLKbXB5rQ4BEloEI6TjPhkx+yzHDOoKq3bJqtA2IRVpq",
+	"IxcEpKQz4QJnfXUMG5s/94AXK8asVx7zSGLhJf6IUNdxQSfkXNGisLNjYwZEbPB4tXR9wS8qa85nt1hR",
+	"0izZ11Ezqt3k+aRLyfHR+/0HZLLEVGiMJ1N1Gkb7wF5CqF3fgsQ3K7DtqW03mRBta60l0Jj0vxUerxTL",
+	"hUZLLBZO2kxKg1aZTULBCZcitWL4EzkJWstUkcVqW3DevTbhYGvOXyJkro3AB8x8Z0HxXRhrfW1erXbT",
+	"aGmhUTe+aHaowN4PrgtA9YFCNbh9sqBIDDtK2GL7m3Hv1m4MG7hT3UbhVnyxFNRd1ts6lo4q0muwvTrb",
+	"Ue/X1ITE1aJTNwuRXr2+jN40NeuXoKlUm7Ppf62MLeCZKiA+xzpX81Zu5HACdck7K2xKm9dyXSIVpv9F",
+	"a94Usu5MicXV3pT9tUQcm2ychO0BEt8FlSSudjaJha0wRAbtK9usTwkYuUukAYs7qhMhteubZwtOE1hu",
+	"pbIWb79PhcOQ5w3qal2ivS8AjMLC3K6voqaG3NuNxUf8kft8pQwM0RSB6dCsHnfesEbstVm+HdkU6Ddx",
+	"R04+sbE8WxAed8hbEtsmAu73+CDugC6PRWRx59IlMCZVjSuw6KBoNagamsMqLVWr36d3a6UVx+9Kv77e",
+	"l9JsrvGq7ofwbToIrDcMeOVaRdQdIlzDh84Xv/qLL/7mZ1/+u3//m//82Zc/++9f/PLn1YK/+fl/W1nw",
+	"m1/8l2/+w5/BIsC47Yy+pYSfsFEZW382Pgi+ufWe0N1VlfPbEvvK/dUomg9r5IPCeFcHj4XddRHwahlv",
+	"UJkN2qV3He0Mdy5f12LJF/LeWPpsaAjzWzB6LlsET1XAutmH9H+zu6jFPWRNG13mGEqiov4nB6qjrWVY",
+	"JbDWBBgX1+bLOceRS+SRBbZaCkSW9xvhk7tv8D8nPLvEuX+/ymW3/qNBLIIGZe1J7wPSXrcdcPiVEm5f",
+	"DaStYu8cMT6/ousLuXub/mEPtDh2hzvAdxuujTl2SUG93fs/1pOZyd5w50rGewBI/h2x3e9+YcNOQb8N",
+	"H0UdGf36l3/5xd/86pvP/u3Xn3/eCQrYMXft9oD7tgAb1M0z+/rv8+JjvrI2UmYbzPwNIdPWEGlwA4N/",
+	"eQDup/13W669+1jre83ldyFYVF49YyFUn2KMcV19HYDWY7+qLvhqRwmsTK5bSqxd9qpyoVrPrbSpb4PT",
+	"TH2KmM2b3R3u+AzzEyzpdnXASS/Ibm3jEZjriou4oHMsqviqK6Hzb10A9cq7j704fleXf7OU/+5sodFk",
+	"5LfBF6rr72b7h3/7/XHd7P5X16ORJuHVgE0cACdWZ54OS5W7DhZ6dNe1c3DbHaRygeTn5lnjDy6c4h2+",
+	"ull1Oaj/nTHrdgQ9eO1fs+hjoofrTNBd69hgLSngT/bDsFIZvg96OYQL2ujY+oJhM4S6jrJafa0lAqos",
+	"UWUKY0Wy4ZOcBWvV2F1fL3ClVO0PNngcbBRFBxM3HA+Xry//TwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -102,18 +102,20 @@ func TestSettings(t *testing.T) {
 	res, err := b.admin.SettingsGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true}, *res.JSON200)
+	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000}, *res.JSON200)
 
 	up, err := b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{AllowUnpricedModels: ptr(true)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true}, *up.JSON200)
+	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true,
+		QuotaPerUnit: 500000}, *up.JSON200)
 
 	up, err = b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{
-		SiteName: ptr("Pool"), RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(5000))})
+		SiteName: ptr("Pool"), RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(5000)), QuotaPerUnit: ptr(int64(7_000_000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	want := adminclient.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000}
+	want := adminclient.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000,
+		QuotaPerUnit: 7_000_000}
 	require.Equal(t, want, *up.JSON200)
 
 	res, err = b.admin.SettingsGetWithResponse(b.ctx)
@@ -125,6 +127,7 @@ func TestSettings(t *testing.T) {
 		"UnknownField": `{"site_name":"x","colour":"blue"}`,
 		"WrongType":    `{"registration_enabled":"yes"}`,
 		"Negative":     `{"new_user_balance":-1}`,
+		"ZeroRate":     `{"quota_per_unit":0}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad, err := b.raw.SettingsUpdateWithBodyWithResponse(b.ctx, jsonType, body(in))

@@ -62,7 +62,7 @@ func statusPtr(s *adminapi.ActiveStatus) *string {
 
 func settingsOut(v *settings.Values) adminapi.Settings {
 	return adminapi.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
-		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, OauthUrl: v.OAuthURL,
+		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, QuotaPerUnit: v.QuotaPerUnit, OauthUrl: v.OAuthURL,
 		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
 		CarpageNotice: v.CarpageNotice}
 }

@@ -2,6 +2,8 @@ package admin_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -98,7 +100,8 @@ func TestHookDeliveries(t *testing.T) {
 	require.NotContains(t, string(res.Body), user.Key)
 	require.Eventually(t, func() bool { return len(recv.Ref.Received()) == 1 }, 10*time.Second, 20*time.Millisecond)
 	got := recv.Ref.Received()[0]
-	require.Equal(t, user.Key, got.Token, "the retried notification is the one queued")
+	sum := sha256.Sum256([]byte(user.Key))
+	require.Equal(t, hex.EncodeToString(sum[:]), got.Token, "the retried notification is the one queued")
 	require.Eventually(t, func() bool { return list(&delivered).Total == 1 }, 10*time.Second, 20*time.Millisecond)
 	done := list(&delivered).Items[0]
 	require.Equal(t, d.Id, done.Id)

@@ -23,7 +23,7 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 		}
 	}
 	v, err := h.Settings.Update(ctx, settings.Patch{SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
-		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, OAuthURL: b.OauthUrl,
+		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
 		CarpageNotice: b.CarpageNotice})
 	if err != nil {

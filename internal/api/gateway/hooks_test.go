@@ -57,7 +57,7 @@ func TestAuditHook(t *testing.T) {
 	ev := audits[0]
 	require.Equal(t, "next", string(ev.Action))
 	require.Equal(t, model, ev.Model)
-	require.Equal(t, b.user.Key, ev.UserToken, "userToken is the caller's API key")
+	require.Equal(t, sha(b.user.Key), ev.UserToken, "userToken: by default the SHA-256 of the caller's key, never the key")
 	_, err = strconv.ParseInt(ev.CarId, 10, 64)
 	require.NoError(t, err, "carId is the account id")
 	require.Len(t, ev.Messages, 2)
@@ -100,7 +100,7 @@ func TestAuditHook(t *testing.T) {
 	require.Eventually(t, func() bool { return len(recv.Ref.Received()) == 1 }, 10*time.Second, 20*time.Millisecond)
 	n := recv.Ref.Received()[0]
 	require.Equal(t, "notify", n.Kind)
-	require.Equal(t, b.user.Key, n.Token)
+	require.Equal(t, sha(b.user.Key), n.Token)
 	require.Equal(t, ev.CarId, n.CarID)
 	require.Equal(t, model, n.Notify.Model)
 	time.Sleep(100 * time.Millisecond)

@@ -15,6 +15,8 @@ import (
 	"github.com/poolgate/poolgate/gen/api/hooks"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/settings"
 )
 
 // TestShareFinishAnswer: shareAuth/finish carries the answer the caller received, normal and
@@ -102,10 +104,15 @@ func TestShareFinishAnswer(t *testing.T) {
 		fin := recv.Ref.Received()[i]
 		require.Equal(t, "share_finish", fin.Kind)
 		require.Equal(t, "fastgpt", fin.ShareFinish.Token)
-		model, price, tokens, question := tc.model, int64(10*3+4*7), int64(14), "导演是谁"
+		model, price, tokens, question := tc.model, hook.SharePrice(10*3+4*7, settings.DefaultQuotaPerUnit), int64(14), "导演是谁"
 		require.NotNil(t, fin.ShareFinish.ResponseData[0].Answer)
 		require.Len(t, *fin.ShareFinish.ResponseData[0].Answer, len(answer), "%s stream=%v", tc.model, tc.stream)
+		quotes := []map[string]any{}
+		msgs := []hooksapi.ShareAuthMessage{{Obj: hooksapi.ShareAuthMessageObjSystem, Value: "answer about films"},
+			{Obj: hooksapi.ShareAuthMessageObjHuman, Value: question},
+			{Obj: hooksapi.ShareAuthMessageObjAI, Value: answer}}
 		require.Equal(t, []hooksapi.ShareAuthModule{{ModuleName: "AI Chat", Model: &model, Price: &price, Tokens: &tokens,
-			Question: &question, Answer: &answer, MaxToken: want}}, fin.ShareFinish.ResponseData, "%s stream=%v", tc.model, tc.stream)
+			Question: &question, Answer: &answer, MaxToken: want, QuoteList: &quotes, CompleteMessages: &msgs}},
+			fin.ShareFinish.ResponseData, "%s stream=%v", tc.model, tc.stream)
 	}
 }

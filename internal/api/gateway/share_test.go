@@ -14,6 +14,8 @@ import (
 	"github.com/poolgate/poolgate/clients/go/gateway"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/settings"
 )
 
 func shareSDK(env *apptest.Env, id, token string) openai.Client {
@@ -93,7 +95,8 @@ func TestShareLink(t *testing.T) {
 	require.Equal(t, "导演是谁", *m.Question)
 	require.EqualValues(t, 14, *m.Tokens)
 	want := int64(10*3 + 4*7)
-	require.Equal(t, want, *m.Price)
+	require.Equal(t, hook.SharePrice(want, settings.DefaultQuotaPerUnit), *m.Price, "FastGPT's scale: currency × 100000")
+	require.NotEmpty(t, fin.ShareFinish.Id, "an id to deduplicate on")
 	b.env.FlushUsage()
 	require.Equal(t, int64(1_000_000)-want, b.env.Balance(b.user.ID), "the link's owner pays")
 

@@ -101,7 +101,8 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 }
 
 // tokenUser finds or creates the user a hook-approved token signs in, and records the hook's
-// grant as the user's tier. Tokens are stored hashed.
+// grant as the user's tier. Tokens are found by their hash, and kept sealed so the audit and
+// notify hooks can be given back the token their login check approved (HOOK_USER_TOKEN=login).
 func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, error) {
 	sum := sha256.Sum256([]byte(tok))
 	hash := sum[:]
@@ -110,7 +111,7 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 		row, err := h.Queries.TokenLoginGet(ctx, h.Pool, hash)
 		if err == nil {
 			uid = row.UserID
-			_ = h.Queries.TokenLoginTouch(ctx, h.Pool, hash)
+			_ = h.Queries.TokenLoginTouch(ctx, h.Pool, db.TokenLoginTouchParams{TokenHash: hash, TokenEnc: h.Hooks.SealToken(tok)})
 			break
 		}
 		if err = store.Translate(err, ""); !fault.Is(err, fault.NotFound) {
@@ -128,7 +129,8 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 			if err != nil {
 				return err
 			}
-			if err := h.Queries.TokenLoginCreate(ctx, tx, db.TokenLoginCreateParams{TokenHash: hash, UserID: u.ID}); err != nil {
+			if err := h.Queries.TokenLoginCreate(ctx, tx, db.TokenLoginCreateParams{TokenHash: hash, UserID: u.ID,
+				TokenEnc: h.Hooks.SealToken(tok)}); err != nil {
 				return err
 			}
 			uid = u.ID

@@ -3,8 +3,11 @@ package public_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,4 +151,52 @@ func TestLoginTokenHook(t *testing.T) {
 	recv.Down.Store(true)
 	got = logintoken(t, env, url.Values{"access_token": {"vip-token"}})
 	require.Equal(t, -1, got.code, "a failing hook refuses")
+}
+
+// TestLoginTokenSeedScript: seed 000's login check as a plain script writes it — the seed's JSON
+// answer with a text/plain Content-Type, or none — signs users in, and a refusal shows the
+// script's own msg. The request it receives is the seed's.
+func TestLoginTokenSeedScript(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []byte
+	answer := `{"code": 1, "msg": "success", "grant": "pro"}`
+	contentType := "text/plain; charset=utf-8"
+	script := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = b
+		a, ct := answer, contentType
+		mu.Unlock()
+		w.Header()["Content-Type"] = nil
+		if ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		_, _ = io.WriteString(w, a)
+	}))
+	t.Cleanup(script.Close)
+	env := apptest.New(t, apptest.HookConfig(2*time.Second, false))
+	oauth := script.URL + "/auth.php"
+	res, err := env.Admin().SettingsUpdateWithResponse(context.Background(), adminclient.SettingsUpdate{OauthUrl: &oauth})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+
+	for _, ct := range []string{"text/plain; charset=utf-8", ""} {
+		mu.Lock()
+		contentType = ct
+		mu.Unlock()
+		in := logintoken(t, env, url.Values{"access_token": {"seed-user-token"}})
+		require.Equal(t, http.StatusFound, in.status, "Content-Type %q", ct)
+		require.Equal(t, 0, in.code)
+		require.Equal(t, "/app", in.location)
+		require.Equal(t, http.StatusOK, me(t, env, in.cookie))
+	}
+	mu.Lock()
+	require.JSONEq(t, `{"usertoken": "seed-user-token", "carid": "", "nodeType": "", "planType": ""}`, string(got))
+	answer = `{"code": 0, "msg": "账号已到期,请续费"}`
+	mu.Unlock()
+	refused := logintoken(t, env, url.Values{"access_token": {"seed-user-token"}})
+	require.Equal(t, http.StatusUnauthorized, refused.status)
+	require.Equal(t, -1, refused.code)
+	require.Equal(t, "账号已到期,请续费", refused.msg, "the script's own msg")
 }

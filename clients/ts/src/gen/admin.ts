@@ -2254,6 +2254,14 @@ export interface components {
              */
             oauth_url: string;
             /**
+             * Format: int64
+             * @description Quota units one unit of the site's currency buys (default 500000). Converts charges to
+             *     the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
+             *     on FastGPT's scale (currency × 100000).
+             * @example 500000
+             */
+            quota_per_unit: number;
+            /**
              * @description Whether anyone may register with a password.
              * @example true
              */
@@ -2295,6 +2303,12 @@ export interface components {
              * @example https://hooks.example.com/oauth
              */
             oauth_url?: string;
+            /**
+             * Format: int64
+             * @description Quota units one unit of the site's currency buys.
+             * @example 500000
+             */
+            quota_per_unit?: number;
             /** @example true */
             registration_enabled?: boolean;
             /** @example Poolgate */
@@ -5616,6 +5630,7 @@ export interface operations {
                      *       "registration_enabled": true,
                      *       "allow_unpriced_models": false,
                      *       "new_user_balance": 0,
+                     *       "quota_per_unit": 500000,
                      *       "oauth_url": "",
                      *       "audit_limit_url": "",
                      *       "notify_url": "",
@@ -5661,6 +5676,7 @@ export interface operations {
                      *       "registration_enabled": true,
                      *       "allow_unpriced_models": true,
                      *       "new_user_balance": 0,
+                     *       "quota_per_unit": 500000,
                      *       "oauth_url": "",
                      *       "audit_limit_url": "",
                      *       "notify_url": "",

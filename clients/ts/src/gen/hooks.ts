@@ -15,16 +15,26 @@ export interface paths {
         put?: never;
         /**
          * Check a chat before it is sent upstream
-         * @description Sent before a gateway call reaches any upstream account. Status 200 lets the call through
-         *     (the body is ignored). **Any other status blocks it**: the response body (up to 4 KiB) is
-         *     shown to the caller as the error message, in the caller's protocol's error shape, with the
-         *     same status (429 stays 429, 403 stays 403); blocked calls are not charged.
+         * @description Sent once per gateway call, after an account is planned and before any upstream request.
+         *     What the caller then gets, by your status:
          *
-         *     `userToken` (and the bearer token) is the caller's credential as Poolgate knows it: the
-         *     Poolgate API key the call was made with, or for share links the link's `authToken`.
-         *     `carId` (and the `Carid` header) is the id of the account Poolgate picked first for the
-         *     call. `messages` are the caller's chat messages converted to this shape (text parts only;
-         *     images and other parts are dropped); `raw_message` is the caller's original request body.
+         *     | your answer | the call | the caller gets |
+         *     |---|---|---|
+         *     | 200 | proceeds | the upstream's answer (the body you send is ignored) |
+         *     | 4xx | blocked, logged with your status, not charged | your status (429 stays 429, 403 stays 403) in its own protocol's error shape (OpenAI, Claude or Gemini), your body (first 4 KiB) as the message; a JSON body's `"error": "<code>"` becomes the error code, its `clears_in` seconds the `Retry-After` header |
+         *     | other 2xx, 3xx | blocked | 403, your body as the message |
+         *     | 5xx, timeout, unreachable | the hook failed | 503 `the audit service is unavailable` (`HOOK_FAIL_OPEN=false`, the default), or the call proceeds (`HOOK_FAIL_OPEN=true`) |
+         *
+         *     `userToken` (and the bearer token) identify the caller (see "userToken" above). `carId`
+         *     (and the `Carid` header) is the id of the account Poolgate planned first for the call.
+         *     `request_id` is the call's id (its `X-Request-Id`): the notify of the same call carries the
+         *     same one, and the same message ids. `messages` are the caller's conversation in this shape,
+         *     from OpenAI chat `messages`, Claude `system` + `messages`, Gemini `systemInstruction` +
+         *     `contents`, or Responses `instructions` + `input` (a string or items); only text is kept.
+         *     `parent_message_id`, `timezone`, `timezone_offset_min` and `conversation_mode` are the
+         *     caller's when its body carries them (ChatGPT-style clients), else the id of the message
+         *     before the last (`client-created-root` for a single message), `UTC`, `0` and
+         *     `{"kind": "primary_assistant"}`. `raw_message` is the caller's original body.
          */
         post: operations["auditCheck"];
         delete?: never;
@@ -44,11 +54,12 @@ export interface paths {
         put?: never;
         /**
          * Learn of a completed chat
-         * @description Sent after a successful call with the same headers and body as the audit check, from a
-         *     durable outbox: never in front of the caller's answer, retried with backoff (first retry
-         *     within a few seconds) until the receiver answers 2xx, across Poolgate restarts. A
-         *     notification may therefore arrive more than once; `messages[0].id` is stable across
-         *     retries and can be used to drop duplicates. The response body is ignored.
+         * @description Sent after a successful (answered, charged) call with the same headers and body as the
+         *     audit check, plus what the call used and cost: `usage` (input, output, cached input, cache
+         *     write and reasoning tokens, as the upstream reported them) and `charge` (the quota units
+         *     charged to the caller). `carId` is the account that answered. Delivered from the durable
+         *     outbox (see "Time limits, failures and retries"): at least once, so deduplicate on
+         *     `request_id`. Any 2xx answer counts as delivered; the body is ignored.
          */
         post: operations["notifySend"];
         delete?: never;
@@ -70,9 +81,12 @@ export interface paths {
          * Decide a token sign-in
          * @description Called when a user signs in with a token (`GET /logintoken?access_token=...`) while
          *     `OAUTH_URL` is configured; local token sign-in is then disabled and every token sign-in goes
-         *     through this check. `code` 1 signs the user in with `grant` as their tier; any other code
-         *     refuses and `msg` is shown to the user as `{"code": -1, "msg": <msg>}`. A non-2xx status,
-         *     an unreadable body or a timeout refuses the sign-in.
+         *     through this check. `code` 1 signs the user in with `grant` as their tier (the first
+         *     sign-in of a token creates its Poolgate user; later ones find it); any other code refuses,
+         *     and your `msg` is what the user sees: `{"code": -1, "msg": <msg>}`. The body is read as
+         *     JSON whatever its `Content-Type`. A non-2xx status refuses (with the body's `msg` when it
+         *     has one); an unreadable body, a timeout or an unreachable server refuses with a message of
+         *     Poolgate's own.
          */
         post: operations["loginCheck"];
         delete?: never;
@@ -91,10 +105,12 @@ export interface paths {
         /**
          * Serve accounts to a remote account source
          * @description What a remote account source's URL answers when Poolgate syncs it (`GET` or `POST`, as the
-         *     source is configured, with `Authorization: Bearer <bearer_token>` or the source's custom
-         *     auth header). Three shapes are accepted: a `tokens` wrapper, an `accounts` wrapper, or a
-         *     bare array mixing token strings and account objects. An account's `provider` overrides the
-         *     source's; `access_token` and `token` are synonyms.
+         *     source is configured, with no body, `Authorization: Bearer <bearer_token>` or the source's
+         *     custom auth header, and the signature when `HOOK_SECRET` is set). Three shapes are
+         *     accepted: a `tokens` wrapper, an `accounts` wrapper, or a bare array mixing token strings
+         *     and account objects, whatever the `Content-Type` (a UTF-8 byte order mark is ignored). An
+         *     account's `provider` overrides the source's; `access_token` and `token` are synonyms. Any
+         *     status but 2xx fails the sync (the job keeps the status, never the body).
          */
         get: operations["remoteSourcePayloadGet"];
         put?: never;
@@ -116,12 +132,13 @@ export interface paths {
         put?: never;
         /**
          * Learn the result of an answered question
-         * @description Sent after each answer given through a share link, from the durable outbox (retried until
-         *     a 2xx answer). `responseData` has one `AI Chat` module entry with the model, the tokens
-         *     used, the price in Poolgate quota units, the question, the answer (bounded at 64 KiB) and
-         *     the caller's token limit. The seed's knowledge-base fields (`KB Search` modules,
-         *     `similarity`, `limit`, `quoteList`) have no meaning in Poolgate and are never sent. The
-         *     response body is ignored.
+         * @description Sent after each answer given through a share link, from the durable outbox (see "Time
+         *     limits, failures and retries"; deduplicate on `id`). `responseData` has one `AI Chat`
+         *     module, as FastGPT reports it: the model, the tokens used, `price` on FastGPT's scale (the
+         *     answer's cost in the site's currency × 100000), the question, the answer (bounded at 64
+         *     KiB), the caller's token limit, `completeMessages` (the conversation and the answer, as
+         *     `{"obj": "System" | "Human" | "AI", "value"}`) and `quoteList` (always empty: Poolgate has
+         *     no knowledge base). Any 2xx answer counts as delivered; the body is ignored.
          */
         post: operations["shareAuthFinish"];
         delete?: never;
@@ -142,8 +159,9 @@ export interface paths {
         /**
          * Check a share link when it is opened
          * @description Sent when a caller opens a share link (`GET /share/{share_id}/init?authToken=...`).
-         *     `token` is the link's `authToken`. `success: true` admits the caller; otherwise
-         *     `message` (or `msg`) is shown to the caller.
+         *     `token` is the link's `authToken`. `success: true` admits the caller; anything else
+         *     refuses, and your `message` (or `msg`) is shown to the caller with 403. An unreachable host
+         *     or a timeout answers the caller 503.
          */
         post: operations["shareAuthInit"];
         delete?: never;
@@ -164,8 +182,9 @@ export interface paths {
         /**
          * Check a question before it is answered
          * @description Sent before each question asked through a share link. `question` is the text of the last
-         *     user message. `success: true` lets the question through; otherwise `message` (or `msg`)
-         *     is shown to the caller and nothing is sent upstream.
+         *     user message. `success: true` lets the question through; anything else refuses it: the
+         *     caller gets 403 (`share_auth_refused`) with your `message` (or `msg`), nothing is sent
+         *     upstream and nothing is charged.
          */
         post: operations["shareAuthStart"];
         delete?: never;
@@ -200,29 +219,61 @@ export interface components {
              */
             action: "next";
             /**
-             * @description The id of the account Poolgate picked for the call.
+             * @description The id of the account Poolgate planned first (audit) or that answered (notify).
              * @example 17
              */
             carId: string;
+            /**
+             * Format: int64
+             * @description Notify only. The quota units charged to the caller for the call.
+             * @example 1250
+             */
+            charge?: number;
+            /** @description The caller's when its body has one, else `{"kind": "primary_assistant"}`. */
             conversation_mode?: {
                 /** @example primary_assistant */
                 kind?: string;
+            } & {
+                [key: string]: unknown;
             };
+            /** @description The conversation, oldest first; never empty when the caller sent any text. */
             messages: components["schemas"]["ChatMessage"][];
             /** @example gemini-3.0-flash */
             model: string;
-            /** @example 3c9d7e2a-1b4f-4e8a-9c6d-5f2e1a0b7c33 */
+            /**
+             * @description The caller's `parent_message_id` when its body has one; else the id of the message
+             *     before the last one, or `client-created-root` for a conversation of one message.
+             * @example 3c9d7e2a-1b4f-4e8a-9c6d-5f2e1a0b7c33
+             */
             parent_message_id?: string;
-            /** @description The caller's original request body. */
+            /** @description The caller's original request body, when it is at most 256 KiB of JSON. */
             raw_message?: {
                 [key: string]: unknown;
             };
-            /** @example Asia/Shanghai */
+            /**
+             * @description The call's id (its `X-Request-Id`), the same in the audit and the notify of one call.
+             * @example 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+             */
+            request_id: string;
+            /**
+             * @description The caller's IANA time zone when its body has one, else `UTC`.
+             * @example Asia/Shanghai
+             */
             timezone?: string;
-            /** @example -480 */
+            /**
+             * @description The caller's, when its body has one; else that of `timezone` at the call's time
+             *     (minutes, UTC minus local time: -480 for Asia/Shanghai), 0 for UTC.
+             * @example -480
+             */
             timezone_offset_min?: number;
             /**
-             * @description The caller's API key, or a share link's `authToken`.
+             * @description Present and true when message text was cut or left out, or `raw_message` omitted, to keep the body bounded.
+             * @example true
+             */
+            truncated?: boolean;
+            usage?: components["schemas"]["ChatUsage"];
+            /**
+             * @description Identifies the caller, by `HOOK_USER_TOKEN` (see "userToken" above).
              * @example user-token-123
              */
             userToken: string;
@@ -255,7 +306,8 @@ export interface components {
              */
             create_time?: number;
             /**
-             * @description A UUID Poolgate assigns, stable between the audit and notify of one call.
+             * @description A UUID derived from the call's request id and the message's place in the
+             *     conversation: the same in the audit and the notify of one call, and across retries.
              * @example 6b1f0f8e-4d7a-4c1e-9f5e-2a7c9d3b8e11
              */
             id: string;
@@ -263,9 +315,48 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description Notify only. The tokens the call used, as the upstream reported them. */
+        ChatUsage: {
+            /**
+             * Format: int64
+             * @description Input tokens written to a 1-hour prompt cache (Claude).
+             * @example 0
+             */
+            cache_write_1h_tokens: number;
+            /**
+             * Format: int64
+             * @description Input tokens written to a 5-minute prompt cache (Claude).
+             * @example 0
+             */
+            cache_write_5m_tokens: number;
+            /**
+             * Format: int64
+             * @description Input tokens read from a prompt cache.
+             * @example 1024
+             */
+            cached_tokens: number;
+            /**
+             * Format: int64
+             * @description All input tokens, cached and cache-write ones included.
+             * @example 1200
+             */
+            input_tokens: number;
+            /**
+             * Format: int64
+             * @description All output tokens, reasoning ones included.
+             * @example 300
+             */
+            output_tokens: number;
+            /**
+             * Format: int64
+             * @description Output tokens spent reasoning.
+             * @example 120
+             */
+            reasoning_tokens: number;
+        };
         LoginDecision: {
             /**
-             * @description 1 means success; anything else refuses.
+             * @description 1 means success; anything else refuses. `"1"` (a string) is read as 1.
              * @example 1
              */
             code: number;
@@ -277,7 +368,7 @@ export interface components {
              */
             grant?: "ultra" | "pro" | "free";
             /**
-             * @description Shown to the user when the sign-in is refused.
+             * @description Shown to the user when the sign-in is refused: `{"code": -1, "msg": <msg>}`.
              * @example success
              */
             msg?: string;
@@ -341,6 +432,11 @@ export interface components {
             accounts: components["schemas"]["RemoteAccount"][];
         } | components["schemas"]["RemoteAccountItem"][];
         ShareAuthFinishRequest: {
+            /**
+             * @description The call's request id; the same on every retry of this report, so a receiver deduplicates on it.
+             * @example 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
+             */
+            id: string;
             responseData: components["schemas"]["ShareAuthModule"][];
             /** @example fastgpt */
             token: string;
@@ -352,6 +448,15 @@ export interface components {
              */
             token: string;
         };
+        ShareAuthMessage: {
+            /**
+             * @example Human
+             * @enum {string}
+             */
+            obj: "System" | "Human" | "AI";
+            /** @example 导演是谁 */
+            value: string;
+        };
         ShareAuthModule: {
             /**
              * @description The assistant's answer text as the caller received it (streamed answers joined). At most
@@ -359,6 +464,12 @@ export interface components {
              * @example 电影《铃芽之旅》的导演是新海诚。
              */
             answer?: string;
+            /**
+             * @description The conversation the answer was given in, then the answer: system messages as
+             *     `System`, the user's as `Human`, the assistant's (and the answer) as `AI`; text only,
+             *     bounded like the audit's messages.
+             */
+            completeMessages?: components["schemas"]["ShareAuthMessage"][];
             /**
              * Format: int64
              * @description The caller's `max_completion_tokens` (or `max_tokens`); absent when it set none.
@@ -371,12 +482,22 @@ export interface components {
             moduleName: string;
             /**
              * Format: int64
-             * @description What the answer cost, in Poolgate quota units.
+             * @description FastGPT's scale: what the answer cost in the site's currency × 100000, rounded to a
+             *     whole number. The quota units charged are converted with the `quota_per_unit` setting
+             *     (quota units per currency unit, default 500000): `price = round(quota × 100000 /
+             *     quota_per_unit)`.
              * @example 454
              */
             price?: number;
             /** @example 导演是谁 */
             question?: string;
+            /**
+             * @description The knowledge-base quotes used; always empty (Poolgate has no knowledge base).
+             * @example []
+             */
+            quoteList?: {
+                [key: string]: unknown;
+            }[];
             /**
              * Format: int64
              * @description Prompt and completion tokens.
@@ -410,7 +531,11 @@ export interface components {
     parameters: {
         /** @description The id of the account (car) serving the call, the same value as `carId` in the body. */
         Carid: string;
-        /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+        /**
+         * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+         *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+         *     description of this contract).
+         */
         Signature: string;
     };
     requestBodies: never;
@@ -425,7 +550,11 @@ export interface operations {
             header: {
                 /** @description The id of the account (car) serving the call, the same value as `carId` in the body. */
                 Carid: components["parameters"]["Carid"];
-                /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
                 "X-Poolgate-Signature"?: components["parameters"]["Signature"];
             };
             path?: never;
@@ -461,6 +590,7 @@ export interface operations {
                  *       },
                  *       "userToken": "user-token-123",
                  *       "carId": "car-1",
+                 *       "request_id": "01JD6Y8W4X1H3N7Q2R5T9V0ZKC",
                  *       "raw_message": {}
                  *     }
                  */
@@ -531,7 +661,11 @@ export interface operations {
             header: {
                 /** @description The id of the account (car) serving the call, the same value as `carId` in the body. */
                 Carid: components["parameters"]["Carid"];
-                /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
                 "X-Poolgate-Signature"?: components["parameters"]["Signature"];
             };
             path?: never;
@@ -558,9 +692,26 @@ export interface operations {
                  *           "metadata": {}
                  *         }
                  *       ],
+                 *       "parent_message_id": "client-created-root",
                  *       "model": "gemini-3.0-flash",
+                 *       "timezone_offset_min": 0,
+                 *       "timezone": "UTC",
+                 *       "conversation_mode": {
+                 *         "kind": "primary_assistant"
+                 *       },
                  *       "userToken": "user-token-123",
-                 *       "carId": "car-1"
+                 *       "carId": "car-1",
+                 *       "request_id": "01JD6Y8W4X1H3N7Q2R5T9V0ZKC",
+                 *       "raw_message": {},
+                 *       "usage": {
+                 *         "input_tokens": 12,
+                 *         "output_tokens": 9,
+                 *         "cached_tokens": 0,
+                 *         "cache_write_5m_tokens": 0,
+                 *         "cache_write_1h_tokens": 0,
+                 *         "reasoning_tokens": 0
+                 *       },
+                 *       "charge": 21
                  *     }
                  */
                 "application/json": components["schemas"]["ChatEvent"];
@@ -593,7 +744,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
                 "X-Poolgate-Signature"?: components["parameters"]["Signature"];
             };
             path?: never;
@@ -654,7 +809,14 @@ export interface operations {
     remoteSourcePayloadGet: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
+                "X-Poolgate-Signature"?: components["parameters"]["Signature"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -701,7 +863,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
                 "X-Poolgate-Signature"?: components["parameters"]["Signature"];
             };
             path?: never;
@@ -712,6 +878,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "token": "fastgpt",
+                 *       "id": "01JD6Y8W4X1H3N7Q2R5T9V0ZKC",
                  *       "responseData": [
                  *         {
                  *           "moduleName": "AI Chat",
@@ -720,7 +887,22 @@ export interface operations {
                  *           "tokens": 303,
                  *           "question": "导演是谁",
                  *           "answer": "电影《铃芽之旅》的导演是新海诚。",
-                 *           "maxToken": 2050
+                 *           "maxToken": 2050,
+                 *           "quoteList": [],
+                 *           "completeMessages": [
+                 *             {
+                 *               "obj": "System",
+                 *               "value": "你仅回答关于电影《玲芽之旅》的问题。"
+                 *             },
+                 *             {
+                 *               "obj": "Human",
+                 *               "value": "导演是谁"
+                 *             },
+                 *             {
+                 *               "obj": "AI",
+                 *               "value": "电影《铃芽之旅》的导演是新海诚。"
+                 *             }
+                 *           ]
                  *         }
                  *       ]
                  *     }
@@ -755,7 +937,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
                 "X-Poolgate-Signature"?: components["parameters"]["Signature"];
             };
             path?: never;
@@ -803,7 +989,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
                 "X-Poolgate-Signature"?: components["parameters"]["Signature"];
             };
             path?: never;
