@@ -59,7 +59,7 @@ func New(src Sources) *Metrics {
 			Help: "Time from a request's arrival to the end of its answer.", Buckets: latencyBuckets},
 			[]string{"route", "protocol"}),
 		firstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "poolgate_stream_first_byte_seconds",
-			Help: "Streamed answers (text/event-stream): time from the request's arrival to the first byte of the stream (first token).",
+			Help:    "Streamed answers (text/event-stream): time from the request's arrival to the first byte of the stream (first token).",
 			Buckets: latencyBuckets}, []string{"route", "protocol"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "poolgate_tokens_total",
 			Help: "Tokens of gateway calls served by a channel, by model and kind (prompt, completion, cached, cache_write_5m, cache_write_1h, reasoning)."},

@@ -1895,7 +1895,7 @@ export interface components {
              */
             action: "create" | "update";
             /** @description The price today (null when the model has none). */
-            current: components["schemas"]["PriceSet"] | null;
+            current: components["schemas"]["PriceSet"] | components["schemas"]["NullValue"];
             /** @example gpt-4o */
             name: string;
             proposed: components["schemas"]["PriceSet"];
