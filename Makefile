@@ -8,6 +8,8 @@ NODE_MODULES := tools/node/node_modules
 NODE_BIN     := $(NODE_MODULES)/.bin
 # The six contracts. (The openapi-typescript flags of clients/ts are in openapi/lint/typescript.flags.)
 SPECS        := $(foreach c,public auth gateway admin user hooks,openapi/$(c).yaml)
+# Where `make test` records the API tests' exchanges for `make contract` (cmd/contractreplay).
+CONTRACT_DIR := .contract
 
 .DEFAULT_GOAL := help
 
@@ -41,10 +43,14 @@ $(NODE_MODULES): tools/node/package.json tools/node/package-lock.json
 $(LINT): tools/go.mod
 	cd tools && $(GO) build -o bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
-test: $(NODE_MODULES) ## Run every test against the local PostgreSQL and Redis
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+test: $(NODE_MODULES) ## Run every test against the local PostgreSQL and Redis (recording API exchanges for make contract)
+	rm -rf $(CONTRACT_DIR)
+	CONTRACT_RECORD_DIR=$(abspath $(CONTRACT_DIR)) $(GO) test -count=1 -timeout 20m $(PKGS)
 
-ci: check test ## What CI runs: check, then test
+contract: $(NODE_MODULES) ## Replay the exchanges make test recorded through prism proxy --errors, one per contract; any violation fails
+	$(GO) run ./cmd/contractreplay $(CONTRACT_DIR)
+
+ci: check test contract ## What CI runs: check, test, then the contract replay through Prism
 
 run: ## Start a development server with zero configuration (see README)
 	$(GO) run ./cmd/poolgate dev
@@ -60,4 +66,4 @@ bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures t
 db/migrate: ## Apply migrations to DATABASE_URL
 	$(GO) run ./cmd/poolgate migrate
 
-.PHONY: help generate check lint speclint node test ci run build bench db/migrate
+.PHONY: help generate check lint speclint node test contract ci run build bench db/migrate

@@ -28,6 +28,9 @@ var (
 	routersErr  error
 )
 
+// contractNames are the served contracts, in the order of their routers.
+var contractNames = []string{"public", "auth", "user", "admin", "gateway"}
+
 // contractRouters builds one router per served contract from the embedded specs.
 func contractRouters() ([]routers.Router, error) {
 	routersOnce.Do(func() {
@@ -67,8 +70,10 @@ func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	}
 	var route *routers.Route
 	var params map[string]string
-	for _, r := range rs {
+	contract := ""
+	for i, r := range rs {
 		if route, params, err = r.FindRoute(req); err == nil {
+			contract = contractNames[i]
 			break
 		}
 	}
@@ -106,6 +111,11 @@ func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 		v.t.Errorf("response %d to %s %s does not match its contract: %v\nbody: %s", resp.StatusCode, req.Method,
 			req.URL.Path, err, truncate(body))
+	}
+	if !stream {
+		if err := record(contract, v.checkRequests, req, reqBody, resp, body); err != nil {
+			v.t.Errorf("record the exchange for the contract replay: %v", err)
+		}
 	}
 	return resp, nil
 }

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/poolgate/poolgate/internal/apptest"
+)
+
+const replayHeader = "X-Contract-Replay"
+
+type replay struct {
+	prism, specs string
+	workers      int
+	out          io.Writer
+
+	exchanges []apptest.Exchange
+}
+
+// load reads every recorded exchange whose request was meant to match its contract.
+func (r *replay) load(dir string) (skipped, redirects int, err error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(files) == 0 {
+		return 0, 0, fmt.Errorf("no recorded exchanges in %s (run the tests with %s=%s)", dir, apptest.RecordDirEnv, dir)
+	}
+	for _, f := range files {
+		fh, err := os.Open(f) //nolint:gosec // the recording directory
+		if err != nil {
+			return 0, 0, err
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 8<<20)
+		for sc.Scan() {
+			var e apptest.Exchange
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				_ = fh.Close()
+				return 0, 0, fmt.Errorf("%s: %w", f, err)
+			}
+			switch {
+			case !e.Checked:
+				skipped++
+				continue
+			case e.Status >= 300 && e.Status < 400: // prism's proxy follows redirects: it cannot pass one back
+				redirects++
+				continue
+			}
+			r.exchanges = append(r.exchanges, e)
+		}
+		_ = fh.Close()
+		if err := sc.Err(); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return skipped, redirects, nil
+}
+
+// serve answers each replayed request with its recorded response.
+func (r *replay) serve(w http.ResponseWriter, req *http.Request) {
+	i, err := strconv.Atoi(req.Header.Get(replayHeader))
+	if err != nil || i < 0 || i >= len(r.exchanges) {
+		http.Error(w, "unknown exchange", http.StatusTeapot)
+		return
+	}
+	e := &r.exchanges[i]
+	for k, v := range e.RespHeader {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.RespBody)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startPrism runs `prism proxy --errors` for a contract in front of upstream and waits until it listens.
+func (r *replay) startPrism(ctx context.Context, contract, upstream string) (string, func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	var logs bytes.Buffer
+	cmd := exec.CommandContext(ctx, r.prism, "proxy", filepath.Join(r.specs, contract+".yaml"), upstream, //nolint:gosec // our own tool
+		"--errors", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start prism: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			return "http://" + addr, stop, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return "", nil, fmt.Errorf("prism for %s did not listen within 60 s:\n%s", contract, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// violation is one exchange Prism found at fault.
+type violation struct {
+	contract, method, path string
+	status                 int
+	detail                 string
+}
+
+// check sends one exchange through Prism and reports what Prism found wrong.
+func check(ctx context.Context, client *http.Client, base string, i int, e *apptest.Exchange) (*violation, error) {
+	req, err := http.NewRequestWithContext(ctx, e.Method, base+e.URI, bytes.NewReader(e.Body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range e.Header {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set(replayHeader, strconv.Itoa(i))
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	path, _, _ := strings.Cut(e.URI, "?")
+	v := &violation{contract: e.Contract, method: e.Method, path: path, status: e.Status}
+	if sl := res.Header.Get("sl-violations"); sl != "" {
+		v.detail = sl
+		return v, nil
+	}
+	if res.StatusCode != e.Status {
+		v.detail = fmt.Sprintf("prism answered %d instead of the recorded %d: %s", res.StatusCode, e.Status, truncate(body))
+		return v, nil
+	}
+	return nil, nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 400 {
+		return string(b[:400]) + "…"
+	}
+	return string(b)
+}
+
+func (r *replay) run(ctx context.Context, dir string) error {
+	start := time.Now()
+	skipped, redirects, err := r.load(dir)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	upstream := "http://" + l.Addr().String()
+
+	byContract := map[string][]int{}
+	for i := range r.exchanges {
+		byContract[r.exchanges[i].Contract] = append(byContract[r.exchanges[i].Contract], i)
+	}
+	var (
+		mu         sync.Mutex
+		violations []violation
+		errs       []error
+		wg         sync.WaitGroup
+	)
+	for contract, idx := range byContract {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			base, stop, err := r.startPrism(ctx, contract, upstream)
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return
+			}
+			defer stop()
+			client := &http.Client{Timeout: 30 * time.Second}
+			jobs := make(chan int)
+			var inner sync.WaitGroup
+			for range r.workers {
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					for i := range jobs {
+						v, err := check(ctx, client, base, i, &r.exchanges[i])
+						mu.Lock()
+						if err != nil {
+							errs = append(errs, fmt.Errorf("%s %s: %w", r.exchanges[i].Method, r.exchanges[i].URI, err))
+						} else if v != nil {
+							violations = append(violations, *v)
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			for _, i := range idx {
+				jobs <- i
+			}
+			close(jobs)
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	return r.report(len(r.exchanges), skipped, redirects, len(byContract), violations, errs, time.Since(start))
+}
+
+func (r *replay) report(n, skipped, redirects, contracts int, violations []violation, errs []error, took time.Duration) error {
+	fmt.Fprintf(r.out, "contract replay: %d exchanges through prism proxy --errors for %d contracts in %.1f s "+
+		"(left out: %d with deliberately invalid requests, %d redirects, which prism's proxy follows)\n",
+		n, contracts, took.Seconds(), skipped, redirects)
+	seen := map[string]int{}
+	keys := []string{}
+	for _, v := range violations {
+		k := fmt.Sprintf("%s %s %s → %d: %s", v.contract, v.method, v.path, v.status, v.detail)
+		if seen[k] == 0 {
+			keys = append(keys, k)
+		}
+		seen[k]++
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i == 50 {
+			fmt.Fprintf(r.out, "... and %d more distinct violations\n", len(keys)-50)
+			break
+		}
+		fmt.Fprintf(r.out, "VIOLATION (×%d) %s\n", seen[k], k)
+	}
+	fmt.Fprintf(r.out, "%d passed, %d failed\n", n-len(violations)-len(errs), len(violations)+len(errs))
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(violations) > 0 {
+		return fmt.Errorf("%d exchanges violate their contracts", len(violations))
+	}
+	return nil
+}
