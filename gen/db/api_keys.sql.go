@@ -12,7 +12,9 @@ import (
 )
 
 const aPIKeyAuth = `-- name: APIKeyAuth :one
-SELECT k.id AS key_id, k.status AS key_status, u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
+SELECT k.id AS key_id, k.status AS key_status, k.allowed_models AS key_allowed_models, k.quota_limit AS key_quota_limit,
+       k.used_quota AS key_used_quota, k.expires_at AS key_expires_at, k.allowed_ips AS key_allowed_ips,
+       u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
        u.tier AS user_tier, u.plan_expires_at, u.group_id, u.preferred_account_id,
        coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
 FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN groups g ON g.id = u.group_id
@@ -22,6 +24,11 @@ WHERE k.key_hash = $1
 type APIKeyAuthRow struct {
 	KeyID              int64
 	KeyStatus          string
+	KeyAllowedModels   []string
+	KeyQuotaLimit      *int64
+	KeyUsedQuota       int64
+	KeyExpiresAt       *time.Time
+	KeyAllowedIps      []netip.Prefix
 	UserID             int64
 	Username           string
 	Role               string
@@ -41,6 +48,11 @@ func (q *Queries) APIKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*API
 	err := row.Scan(
 		&i.KeyID,
 		&i.KeyStatus,
+		&i.KeyAllowedModels,
+		&i.KeyQuotaLimit,
+		&i.KeyUsedQuota,
+		&i.KeyExpiresAt,
+		&i.KeyAllowedIps,
 		&i.UserID,
 		&i.Username,
 		&i.Role,

@@ -119,15 +119,17 @@ WITH batch AS (
         unnest($15::bigint[]) AS quota,
         unnest($16::integer[]) AS status_code,
         unnest($17::integer[]) AS duration_ms,
-        unnest($18::timestamptz[]) AS created_at
+        unnest($18::timestamptz[]) AS created_at,
+        unnest($19::text[]) AS upstream_model,
+        unnest($20::integer[]) AS first_token_ms
 ), inserted AS (
     INSERT INTO usage_logs (request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream,
                             prompt_tokens, completion_tokens, cached_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
-                            reasoning_tokens, quota, status_code, duration_ms, created_at)
+                            reasoning_tokens, quota, status_code, duration_ms, created_at, upstream_model, first_token_ms)
     SELECT b.request_id, b.user_id, nullif(b.api_key_id, 0), nullif(b.channel_id, 0), nullif(b.account_id, 0),
            b.model, b.endpoint, b.stream, b.prompt_tokens, b.completion_tokens, b.cached_tokens,
            b.cache_write_5m_tokens, b.cache_write_1h_tokens, b.reasoning_tokens, b.quota,
-           b.status_code, b.duration_ms, b.created_at
+           b.status_code, b.duration_ms, b.created_at, b.upstream_model, nullif(b.first_token_ms, -1)
     FROM batch b
     ON CONFLICT (request_id) DO NOTHING
     RETURNING user_id, api_key_id, account_id, quota, status_code, created_at
@@ -183,10 +185,13 @@ type UsageSettleParams struct {
 	StatusCodes        []int32
 	DurationsMs        []int32
 	CreatedAts         []time.Time
+	UpstreamModels     []string
+	FirstTokensMs      []int32
 }
 
 // UsageSettle records a batch of calls and charges them in one statement. A request id already
-// recorded is skipped, so a retried batch never charges twice. Ids of 0 mean none.
+// recorded is skipped, so a retried batch never charges twice. Ids of 0 and a first-token time
+// of -1 mean none.
 func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParams) (int64, error) {
 	row := db.QueryRow(ctx, usageSettle,
 		arg.RequestIds,
@@ -207,6 +212,8 @@ func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParam
 		arg.StatusCodes,
 		arg.DurationsMs,
 		arg.CreatedAts,
+		arg.UpstreamModels,
+		arg.FirstTokensMs,
 	)
 	var count int64
 	err := row.Scan(&count)

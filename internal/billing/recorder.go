@@ -34,6 +34,11 @@ type Record struct {
 	StatusCode         int
 	Duration           time.Duration
 	At                 time.Time
+	// UpstreamModel is the model name sent upstream (the channel's mapping of Model; "" before an
+	// upstream was tried). FirstToken is the time from the request to the first byte of a streamed
+	// answer (0: not streamed or nothing sent).
+	UpstreamModel string
+	FirstToken    time.Duration
 }
 
 // RecorderConfig sizes the queue and batches.
@@ -187,6 +192,12 @@ func (r *Recorder) write(ctx context.Context, recs []Record) {
 		p.StatusCodes = append(p.StatusCodes, int32(x.StatusCode))              //nolint:gosec // HTTP status
 		p.DurationsMs = append(p.DurationsMs, int32(x.Duration.Milliseconds())) //nolint:gosec // bounded by timeouts
 		p.CreatedAts = append(p.CreatedAts, x.At)
+		p.UpstreamModels = append(p.UpstreamModels, x.UpstreamModel)
+		ft := int32(-1)
+		if x.FirstToken > 0 {
+			ft = int32(max(x.FirstToken.Milliseconds(), 1)) //nolint:gosec // bounded by timeouts
+		}
+		p.FirstTokensMs = append(p.FirstTokensMs, ft)
 	}
 	wctx := context.WithoutCancel(ctx)
 	backoff := 50 * time.Millisecond

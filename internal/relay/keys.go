@@ -24,7 +24,16 @@ type Caller struct {
 	KeyID int64 // the API key the call came with
 	Token string
 	user  *userState
+	// limits are the key's restrictions (nil: none, e.g. a share link's caller).
+	limits *keyLimits
 }
+
+// AllowsAddr reports whether the caller's key may be used from remoteAddr (the connection's
+// peer, http.Request.RemoteAddr).
+func (c Caller) AllowsAddr(remoteAddr string) bool { return c.limits.allowsAddr(remoteAddr) }
+
+// ErrAddrNotAllowed is the fault for a key used from an address outside its allow-list.
+var ErrAddrNotAllowed = errKeyIP
 
 // UserID is the user the call is charged to.
 func (c Caller) UserID() int64 { return c.user.id }
@@ -69,6 +78,7 @@ type keyEntry struct {
 	keyID   int64
 	active  bool
 	user    *userState
+	limits  *keyLimits
 	expires time.Time
 }
 
@@ -135,10 +145,13 @@ func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (Calle
 	if !e.active {
 		return Caller{}, errBadKey
 	}
+	if e.limits.expired(now) {
+		return Caller{}, errKeyExpired
+	}
 	if !e.user.active {
 		return Caller{}, fault.Code(fault.Forbidden, "user_disabled", "this account is disabled")
 	}
-	return Caller{KeyID: e.keyID, user: e.user}, nil
+	return Caller{KeyID: e.keyID, user: e.user, limits: e.limits}, nil
 }
 
 func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEntry, error) {
@@ -161,7 +174,8 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	u.group, u.prefer = deref(row.GroupID), deref(row.PreferredAccountID)
 	u.multiplier = int64(row.MultiplierPermille)
 	u.balance.Store(row.Balance - u.pending.Load())
-	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, expires: now.Add(k.ttl)}
+	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, limits: newKeyLimits(row),
+		expires: now.Add(k.ttl)}
 	k.keys[h] = e
 	return e, nil
 }

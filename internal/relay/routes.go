@@ -35,6 +35,17 @@ type channel struct {
 	priority int
 	weight   int
 	accounts []*account
+	// upstream maps a model name callers use to the name sent upstream (channel models whose
+	// upstream_name differs; nil when the channel maps none).
+	upstream map[string]string
+}
+
+// upstreamModel is the name the channel sends upstream for a model callers ask for.
+func (c *channel) upstreamModel(model string) string {
+	if up, ok := c.upstream[model]; ok {
+		return up
+	}
+	return model
 }
 
 // snapshot is an immutable view of channels, accounts and prices, rebuilt when any of them
@@ -137,6 +148,10 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load channel groups: %w", err)
 	}
+	mappings, err := t.q.ChannelModelMappings(ctx, t.pool)
+	if err != nil {
+		return nil, fmt.Errorf("load channel model mappings: %w", err)
+	}
 	groups := map[int64][]int64{}
 	for _, r := range restrictions {
 		groups[r.ChannelID] = append(groups[r.ChannelID], r.GroupID)
@@ -151,6 +166,14 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		rows[c.ID] = c
 		byID[c.ID] = &channel{id: c.ID, typ: c.Type, baseURL: strings.TrimRight(c.BaseURL, "/"),
 			priority: int(c.Priority), weight: int(c.Weight)}
+	}
+	for _, m := range mappings {
+		if ch := byID[m.ChannelID]; ch != nil {
+			if ch.upstream == nil {
+				ch.upstream = map[string]string{}
+			}
+			ch.upstream[m.Name] = m.UpstreamName
+		}
 	}
 	users := map[int64][]int64{}
 	for _, b := range bindings {

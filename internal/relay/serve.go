@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/poolgate/poolgate/internal/billing"
@@ -103,6 +104,9 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		return fault.Code(fault.Forbidden, "model_not_priced", "model "+req.Model+" has no price configured")
 	}
 	cl := c.Caller
+	if err := cl.limits.check(req.Model); err != nil {
+		return err
+	}
 	if priced && cl.user.balance.Load() <= 0 && (price.Input > 0 || price.Output > 0) {
 		return fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 	}
@@ -122,9 +126,35 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		k.answer = &answerCapture{ResponseWriter: w}
 		k.w = k.answer
 	}
+	if req.Stream { // the usage log keeps the time to the stream's first byte
+		k.w = &firstByte{ResponseWriter: k.w, k: k}
+	}
 	k.flusher, _ = k.w.(http.Flusher)
 	return rl.attempt(k, snap, upBody, ep.path)
 }
+
+// firstByte notes in the call's usage record when the first byte of a streamed answer is written.
+type firstByte struct {
+	http.ResponseWriter
+	k *call
+}
+
+func (w *firstByte) Write(b []byte) (int, error) {
+	if w.k.rec.FirstToken == 0 && len(b) > 0 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+		w.k.rec.FirstToken = max(time.Since(w.k.start), time.Nanosecond)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes flushes through, so the stream still streams.
+func (w *firstByte) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *firstByte) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // fail answers when no account produced an answer, and logs the call uncharged.
 func (rl *Relay) fail(k *call, acc *account, last *http.Response, lastErr error, clientGone bool) error {
@@ -331,6 +361,7 @@ func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 			k.rec.Quota = billing.Multiply(billing.Cost(k.price, u), k.cl.user.multiplier)
 		}
 		rl.keys.charge(k.cl.user, k.rec.Quota)
+		k.cl.limits.charge(k.rec.Quota)
 	}
 	rl.d.Usage.Add(k.rec)
 	if charge && status == http.StatusOK {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tidwall/sjson"
+
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/provider/anthropic"
 	"github.com/poolgate/poolgate/internal/provider/gemini"
@@ -66,6 +68,14 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 			return nil, err
 		}
 	}
+	model := acc.channel.upstreamModel(k.req.Model)
+	k.rec.UpstreamModel = model
+	if model != k.req.Model && up != translate.Gemini { // Gemini names the model in the URL
+		var err error
+		if body, err = sjson.SetBytes(body, "model", model); err != nil {
+			return nil, fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
+		}
+	}
 	var url string
 	switch up {
 	case translate.Claude:
@@ -82,7 +92,7 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 		case k.req.Stream:
 			action = "streamGenerateContent"
 		}
-		url = gemini.URL(acc.channel.baseURL, k.req.Model, action)
+		url = gemini.URL(acc.channel.baseURL, model, action)
 	default:
 		path := "/chat/completions"
 		if up == k.ep.in {

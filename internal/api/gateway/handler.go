@@ -55,6 +55,9 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if !cl.AllowsAddr(r.RemoteAddr) { // the connection's peer: see docs/gateway.md, API key restrictions
+			return relay.ErrAddrNotAllowed
+		}
 		c.Set(callerKey, cl)
 		return next(c)
 	}
