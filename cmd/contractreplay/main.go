@@ -26,11 +26,11 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	r := &replay{prism: *prism, specs: *specs, workers: *workers, out: os.Stdout}
-	if err := r.run(ctx, flag.Arg(0)); err != nil {
+	err := r.run(ctx, flag.Arg(0))
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "contractreplay: %v\n", err)
-		stop()
 		os.Exit(1)
 	}
 }

@@ -92,8 +92,8 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	return port, l.Close()
 }
 
 // startPrism runs `prism proxy --errors` for a contract in front of upstream and waits until it listens.
@@ -194,7 +194,7 @@ func (r *replay) run(ctx context.Context, dir string) error {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
+	defer func() { _ = srv.Close() }()
 	upstream := "http://" + l.Addr().String()
 
 	byContract := map[string][]int{}

@@ -62,7 +62,7 @@ func record(contract string, checked bool, req *http.Request, reqBody []byte, re
 		return nil
 	}
 	recorder.once.Do(func() {
-		if recorder.err = os.MkdirAll(dir, 0o750); recorder.err != nil {
+		if recorder.err = os.MkdirAll(dir, 0o750); recorder.err != nil { //nolint:gosec // the test run's own directory
 			return
 		}
 		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("exchanges-%d.jsonl", os.Getpid())), //nolint:gosec // the test run's own directory
