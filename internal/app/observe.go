@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -16,6 +18,11 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/gen/api/auth"
+	"github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/metrics"
 )
@@ -57,9 +64,12 @@ func (w *firstByteWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter
 func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 	prop := otel.GetTextMapPropagator()
 	tracing := a.Tracing != nil && a.Tracing.Enabled
+	ops := OperationIDs()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
+			op := ops[r.Method+" "+c.Path()]
+			httpx.SetOperationID(c, op)
 			w := &firstByteWriter{ResponseWriter: c.Response().Writer, start: time.Now()}
 			c.Response().Writer = w
 			var span trace.Span
@@ -84,6 +94,7 @@ func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 				}
 				span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
 					attribute.String("poolgate.request_id", c.Response().Header().Get(httpx.HeaderRequestID)),
+					attribute.String("poolgate.operation_id", op),
 					attribute.String("poolgate.protocol", metrics.Protocol(r.URL.Path)))
 				if status >= 500 {
 					span.SetStatus(codes.Error, strconv.Itoa(status))
@@ -94,3 +105,31 @@ func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// OperationIDs maps "METHOD /echo/:path" to the operationId of the contract that serves it; the
+// access log, the error renderer and spans carry it.
+func OperationIDs() map[string]string {
+	out := map[string]string{}
+	for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec,
+		adminapi.GetSpec, gatewayapi.GetSpec} {
+		spec, err := get()
+		if err != nil {
+			continue // generated code: the embedded specs load (the routes' mount fails loudly otherwise)
+		}
+		for path, item := range spec.Paths.Map() {
+			echoPath := pathParam.ReplaceAllString(path, ":$1")
+			for method, op := range item.Operations() {
+				// The embedded specs carry oapi-codegen's Go names (ChannelGet); the contracts' ids
+				// are the same with a lower-case first letter.
+				id := op.OperationID
+				if id != "" {
+					id = strings.ToLower(id[:1]) + id[1:]
+				}
+				out[method+" "+echoPath] = id
+			}
+		}
+	}
+	return out
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)

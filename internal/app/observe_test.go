@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -141,4 +142,20 @@ func TestTraces(t *testing.T) {
 	require.Contains(t, all, "GET /api/public/settings")
 	require.Contains(t, all, "poolgate-test")
 	require.Contains(t, all, string([]byte{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6}), "the caller's trace id")
+}
+
+// TestOperationIDs checks that every route the contracts mount has its operationId for the logs.
+func TestOperationIDs(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, apptest.WithoutRedis())
+	ops := app.OperationIDs()
+	require.Equal(t, "channelGet", ops["GET /api/channels/:id"])
+	require.Equal(t, "chatCompletionCreate", ops["POST /v1/chat/completions"])
+	missing := []string{}
+	for _, r := range env.App.Echo.Routes() {
+		if strings.HasPrefix(r.Path, "/api/") && ops[r.Method+" "+r.Path] == "" {
+			missing = append(missing, r.Method+" "+r.Path)
+		}
+	}
+	require.Empty(t, missing, "management routes without an operationId")
 }

@@ -33,7 +33,7 @@ func ErrorHandler(log *slog.Logger, rules ...ShapeRule) echo.HTTPErrorHandler {
 		fe := classify(err)
 		status := statusOf(fe)
 		rid := c.Response().Header().Get(HeaderRequestID)
-		attrs := []any{"request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path,
+		attrs := []any{"request_id", rid, "operation_id", OperationID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
 			"status", status, "code", fe.Code}
 		if status >= 500 {
 			log.Error("request failed", append(attrs, "error", err.Error())...)

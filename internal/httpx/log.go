@@ -22,6 +22,7 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 			res := c.Response()
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", res.Header().Get(HeaderRequestID)),
+				slog.String("operation_id", OperationID(c)),
 				slog.String("method", c.Request().Method),
 				slog.String("path", c.Request().URL.Path),
 				slog.Int("status", res.Status),
@@ -48,7 +49,7 @@ func Recover(log *slog.Logger) echo.MiddlewareFunc {
 				}
 				buf := make([]byte, 8<<10)
 				buf = buf[:runtime.Stack(buf, false)]
-				log.Error("panic", "request_id", c.Response().Header().Get(HeaderRequestID),
+				log.Error("panic", "request_id", c.Response().Header().Get(HeaderRequestID), "operation_id", OperationID(c),
 					"panic", fmt.Sprint(r), "stack", string(buf))
 				err = fmt.Errorf("panic: %v", r)
 			}()
