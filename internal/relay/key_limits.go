@@ -94,3 +94,18 @@ func boundName(s string) string {
 	}
 	return s
 }
+
+// VisibleModels keeps the models the caller's key may call (all of them without an allow-list),
+// for the models lists.
+func (c Caller) VisibleModels(ids []string) []string {
+	if c.limits == nil || c.limits.models == nil {
+		return ids
+	}
+	out := make([]string, 0, len(c.limits.models))
+	for _, m := range ids {
+		if slices.Contains(c.limits.models, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

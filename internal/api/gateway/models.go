@@ -8,12 +8,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/internal/relay"
 )
 
 // ModelsList lists the models the caller may use: in OpenAI's shape, or in Anthropic's for a
 // Claude caller (anthropic-version sent, or the key given as x-api-key rather than a bearer).
 func (h *Handler) ModelsList(c echo.Context, params gatewayapi.ModelsListParams) error {
-	list, err := h.Relay.Models(c.Request().Context())
+	list, err := h.models(c)
 	if err != nil {
 		return err
 	}
@@ -26,6 +27,17 @@ func (h *Handler) ModelsList(c echo.Context, params gatewayapi.ModelsListParams)
 		out.Data = append(out.Data, gatewayapi.Model{Id: m, Object: gatewayapi.ModelObjectModel, Created: created, OwnedBy: "poolgate"})
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// models lists the served models the caller's key may call.
+func (h *Handler) models(c echo.Context) (relay.ModelList, error) {
+	list, err := h.Relay.Models(c.Request().Context())
+	if err != nil {
+		return list, err
+	}
+	cl, _ := c.Get(callerKey).(relay.Caller)
+	list.IDs = cl.VisibleModels(list.IDs)
+	return list, nil
 }
 
 // isClaudeCaller reports whether a request comes from a Claude client: it names an Anthropic API
@@ -54,7 +66,7 @@ func claudeModelList(ids []string, listed time.Time) gatewayapi.ClaudeModelList 
 
 // GeminiModelList lists the models the caller may use, in Gemini's shape.
 func (h *Handler) GeminiModelList(c echo.Context, _ gatewayapi.GeminiModelListParams) error {
-	list, err := h.Relay.Models(c.Request().Context())
+	list, err := h.models(c)
 	if err != nil {
 		return err
 	}

@@ -123,10 +123,14 @@ func TestKeyRestrictions(t *testing.T) {
 		oe := openaiError(t, c, model)
 		require.Equal(t, http.StatusForbidden, oe.StatusCode)
 		require.Equal(t, "model_not_allowed", oe.Code)
+		page, err := c.Models.List(context.Background())
+		require.NoError(t, err)
+		require.Len(t, page.Data, 1, "the models list shows only the allowed models")
+		require.Equal(t, "gpt-4o", page.Data[0].ID)
 		b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "ok"})
 		p := params()
 		p.Model = "gpt-4o"
-		_, err := c.Chat.Completions.New(context.Background(), p)
+		_, err = c.Chat.Completions.New(context.Background(), p)
 		require.NoError(t, err)
 	})
 	t.Run("Expired", func(t *testing.T) {
