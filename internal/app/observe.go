@@ -68,7 +68,7 @@ func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			op := ops[r.Method+" "+c.Path()]
+			op := ops[r.Method][c.Path()]
 			httpx.SetOperationID(c, op)
 			w := &firstByteWriter{ResponseWriter: c.Response().Writer, start: time.Now()}
 			c.Response().Writer = w
@@ -94,7 +94,7 @@ func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 				}
 				span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
 					attribute.String("poolgate.request_id", c.Response().Header().Get(httpx.HeaderRequestID)),
-					attribute.String("poolgate.operation_id", op),
+					attribute.String("poolgate.operation_id", httpx.OperationID(c)),
 					attribute.String("poolgate.protocol", metrics.Protocol(r.URL.Path)))
 				if status >= 500 {
 					span.SetStatus(codes.Error, strconv.Itoa(status))
@@ -106,10 +106,11 @@ func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 	}
 }
 
-// OperationIDs maps "METHOD /echo/:path" to the operationId of the contract that serves it; the
+// OperationIDs maps a method and an echo route ("/api/channels/:id") to the operationId of the
+// contract that serves it (held by pointer, so recording it per request allocates nothing); the
 // access log, the error renderer and spans carry it.
-func OperationIDs() map[string]string {
-	out := map[string]string{}
+func OperationIDs() map[string]map[string]*string {
+	out := map[string]map[string]*string{}
 	for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec,
 		adminapi.GetSpec, gatewayapi.GetSpec} {
 		spec, err := get()
@@ -125,7 +126,10 @@ func OperationIDs() map[string]string {
 				if id != "" {
 					id = strings.ToLower(id[:1]) + id[1:]
 				}
-				out[method+" "+echoPath] = id
+				if out[method] == nil {
+					out[method] = map[string]*string{}
+				}
+				out[method][echoPath] = &id
 			}
 		}
 	}

@@ -6,11 +6,18 @@ import "github.com/labstack/echo/v4"
 // the contract that serves the route) on the echo context.
 const operationKey = "httpx.operation_id"
 
-// SetOperationID records the request's operationId for the access log and the error renderer.
-func SetOperationID(c echo.Context, id string) { c.Set(operationKey, id) }
+// SetOperationID records the request's operationId (nil: none) for the access log and the error
+// renderer.
+func SetOperationID(c echo.Context, id *string) {
+	if id != nil {
+		c.Set(operationKey, id)
+	}
+}
 
 // OperationID is the request's operationId ("" when its route is in no contract).
 func OperationID(c echo.Context) string {
-	id, _ := c.Get(operationKey).(string)
-	return id
+	if id, ok := c.Get(operationKey).(*string); ok {
+		return *id
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,9 @@ type Metrics struct {
 	cost           *prometheus.CounterVec
 	calls          *prometheus.CounterVec
 	upstreamErrors *prometheus.CounterVec
+
+	mu     sync.RWMutex
+	routes map[routeKey]*routeSeries
 }
 
 // latencyBuckets span a cached answer to a long generation (seconds).
@@ -51,6 +55,7 @@ var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 // New registers Poolgate's collectors on a new registry.
 func New(src Sources) *Metrics {
 	m := &Metrics{
+		routes:   map[routeKey]*routeSeries{},
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "poolgate_http_requests_total",
 			Help: "HTTP requests answered, by route template, protocol (openai, claude, gemini, or the management contract) and status."},
@@ -101,16 +106,62 @@ func Protocol(path string) string {
 	return "other"
 }
 
+// routeKey names a route's series.
+type routeKey struct{ route, protocol string }
+
+// routeSeries are one route's children of the request collectors, looked up once and kept, so a
+// request costs map reads rather than label hashing and allocations.
+type routeSeries struct {
+	latency, firstByte prometheus.Observer
+	mu                 sync.RWMutex
+	byStatus           map[int]prometheus.Counter
+}
+
+func (m *Metrics) series(route, protocol string) *routeSeries {
+	k := routeKey{route, protocol}
+	m.mu.RLock()
+	s := m.routes[k]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s = m.routes[k]; s == nil {
+		s = &routeSeries{latency: m.latency.WithLabelValues(route, protocol),
+			firstByte: m.firstByte.WithLabelValues(route, protocol), byStatus: map[int]prometheus.Counter{}}
+		m.routes[k] = s
+	}
+	return s
+}
+
+func (s *routeSeries) requests(m *Metrics, k routeKey, status int) prometheus.Counter {
+	s.mu.RLock()
+	c := s.byStatus[status]
+	s.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c = s.byStatus[status]; c == nil {
+		c = m.requests.WithLabelValues(k.route, k.protocol, strconv.Itoa(status))
+		s.byStatus[status] = c
+	}
+	return c
+}
+
 // ObserveRequest counts one answered request. route is the route template ("" for no route);
 // firstByte is the time to a stream's first byte, 0 when the answer was not streamed.
 func (m *Metrics) ObserveRequest(route, protocol string, status int, d, firstByte time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, protocol, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, protocol).Observe(d.Seconds())
+	s := m.series(route, protocol)
+	s.requests(m, routeKey{route, protocol}, status).Inc()
+	s.latency.Observe(d.Seconds())
 	if firstByte > 0 {
-		m.firstByte.WithLabelValues(route, protocol).Observe(firstByte.Seconds())
+		s.firstByte.Observe(firstByte.Seconds())
 	}
 }
 
