@@ -2482,6 +2482,8 @@ type ClientInterface interface {
 
 	// AnnouncementCreateWithBody Publish an announcement
 	//
+	// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
@@ -2489,12 +2491,16 @@ type ClientInterface interface {
 
 	// AnnouncementCreate Publish an announcement
 	//
+	// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
 	AnnouncementCreate(ctx context.Context, body AnnouncementCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnnouncementDelete Delete an announcement
+	//
+	// It disappears from the public and user lists at once.
 	//
 	// Corresponds with DELETE /api/announcements/{id} (the `AnnouncementDelete` operationId).
 	AnnouncementDelete(ctx context.Context, id AnnouncementId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2519,10 +2525,14 @@ type ClientInterface interface {
 
 	// ChannelModelDelete Stop serving a model on a channel
 	//
+	// The name leaves the channel's `models`; routing changes on every instance at once.
+	//
 	// Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
 	ChannelModelDelete(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelModelUpdateWithBody Rename or remap a channel model
+	//
+	// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2530,6 +2540,8 @@ type ClientInterface interface {
 	ChannelModelUpdateWithBody(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelModelUpdate Rename or remap a channel model
+	//
+	// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3297,12 +3309,16 @@ type ClientInterface interface {
 
 	// UserChannelUpdateWithBody Change a binding's priority
 	//
+	// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
 	UserChannelUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UserChannelUpdate Change a binding's priority
+	//
+	// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3372,6 +3388,8 @@ func (c *Client) AnnouncementList(ctx context.Context, reqEditors ...RequestEdit
 
 // AnnouncementCreateWithBody Publish an announcement
 //
+// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
@@ -3389,6 +3407,8 @@ func (c *Client) AnnouncementCreateWithBody(ctx context.Context, contentType str
 
 // AnnouncementCreate Publish an announcement
 //
+// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
@@ -3405,6 +3425,8 @@ func (c *Client) AnnouncementCreate(ctx context.Context, body AnnouncementCreate
 }
 
 // AnnouncementDelete Delete an announcement
+//
+// It disappears from the public and user lists at once.
 //
 // Corresponds with DELETE /api/announcements/{id} (the `AnnouncementDelete` operationId).
 func (c *Client) AnnouncementDelete(ctx context.Context, id AnnouncementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3459,6 +3481,8 @@ func (c *Client) AnnouncementUpdate(ctx context.Context, id AnnouncementId, body
 
 // ChannelModelDelete Stop serving a model on a channel
 //
+// The name leaves the channel's `models`; routing changes on every instance at once.
+//
 // Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
 func (c *Client) ChannelModelDelete(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChannelModelDeleteRequest(c.Server, id)
@@ -3473,6 +3497,8 @@ func (c *Client) ChannelModelDelete(ctx context.Context, id ChannelModelId, reqE
 }
 
 // ChannelModelUpdateWithBody Rename or remap a channel model
+//
+// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3490,6 +3516,8 @@ func (c *Client) ChannelModelUpdateWithBody(ctx context.Context, id ChannelModel
 }
 
 // ChannelModelUpdate Rename or remap a channel model
+//
+// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5087,6 +5115,8 @@ func (c *Client) UserChannelDelete(ctx context.Context, id int64, reqEditors ...
 
 // UserChannelUpdateWithBody Change a binding's priority
 //
+// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
@@ -5103,6 +5133,8 @@ func (c *Client) UserChannelUpdateWithBody(ctx context.Context, id int64, conten
 }
 
 // UserChannelUpdate Change a binding's priority
+//
+// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8385,6 +8417,8 @@ type ClientWithResponsesInterface interface {
 
 	// AnnouncementCreateWithBodyWithResponse Publish an announcement
 	//
+	// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
@@ -8392,12 +8426,16 @@ type ClientWithResponsesInterface interface {
 
 	// AnnouncementCreateWithResponse Publish an announcement
 	//
+	// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
 	AnnouncementCreateWithResponse(ctx context.Context, body AnnouncementCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnouncementCreateResponse, error)
 
 	// AnnouncementDeleteWithResponse Delete an announcement
+	//
+	// It disappears from the public and user lists at once.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8424,6 +8462,8 @@ type ClientWithResponsesInterface interface {
 
 	// ChannelModelDeleteWithResponse Stop serving a model on a channel
 	//
+	// The name leaves the channel's `models`; routing changes on every instance at once.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
@@ -8431,12 +8471,16 @@ type ClientWithResponsesInterface interface {
 
 	// ChannelModelUpdateWithBodyWithResponse Rename or remap a channel model
 	//
+	// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
 	ChannelModelUpdateWithBodyWithResponse(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelUpdateResponse, error)
 
 	// ChannelModelUpdateWithResponse Rename or remap a channel model
+	//
+	// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9268,12 +9312,16 @@ type ClientWithResponsesInterface interface {
 
 	// UserChannelUpdateWithBodyWithResponse Change a binding's priority
 	//
+	// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
 	UserChannelUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelUpdateResponse, error)
 
 	// UserChannelUpdateWithResponse Change a binding's priority
+	//
+	// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14529,6 +14577,8 @@ func (c *ClientWithResponses) AnnouncementListWithResponse(ctx context.Context, 
 
 // AnnouncementCreateWithBodyWithResponse Publish an announcement
 //
+// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
@@ -14542,6 +14592,8 @@ func (c *ClientWithResponses) AnnouncementCreateWithBodyWithResponse(ctx context
 
 // AnnouncementCreateWithResponse Publish an announcement
 //
+// Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/announcements (the `AnnouncementCreate` operationId).
@@ -14554,6 +14606,8 @@ func (c *ClientWithResponses) AnnouncementCreateWithResponse(ctx context.Context
 }
 
 // AnnouncementDeleteWithResponse Delete an announcement
+//
+// It disappears from the public and user lists at once.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14598,6 +14652,8 @@ func (c *ClientWithResponses) AnnouncementUpdateWithResponse(ctx context.Context
 
 // ChannelModelDeleteWithResponse Stop serving a model on a channel
 //
+// The name leaves the channel's `models`; routing changes on every instance at once.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/channel-models/{id} (the `ChannelModelDelete` operationId).
@@ -14611,6 +14667,8 @@ func (c *ClientWithResponses) ChannelModelDeleteWithResponse(ctx context.Context
 
 // ChannelModelUpdateWithBodyWithResponse Rename or remap a channel model
 //
+// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
@@ -14623,6 +14681,8 @@ func (c *ClientWithResponses) ChannelModelUpdateWithBodyWithResponse(ctx context
 }
 
 // ChannelModelUpdateWithResponse Rename or remap a channel model
+//
+// Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15952,6 +16012,8 @@ func (c *ClientWithResponses) UserChannelDeleteWithResponse(ctx context.Context,
 
 // UserChannelUpdateWithBodyWithResponse Change a binding's priority
 //
+// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/user-channels/{id} (the `UserChannelUpdate` operationId).
@@ -15964,6 +16026,8 @@ func (c *ClientWithResponses) UserChannelUpdateWithBodyWithResponse(ctx context.
 }
 
 // UserChannelUpdateWithResponse Change a binding's priority
+//
+// Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -17,7 +17,10 @@ export interface paths {
          */
         get: operations["announcementList"];
         put?: never;
-        /** Publish an announcement */
+        /**
+         * Publish an announcement
+         * @description Shown to its audience while now is in `[starts_at, ends_at)` (absent bounds are open); `audience` defaults to `all`.
+         */
         post: operations["announcementCreate"];
         delete?: never;
         options?: never;
@@ -42,7 +45,10 @@ export interface paths {
          */
         put: operations["announcementUpdate"];
         post?: never;
-        /** Delete an announcement */
+        /**
+         * Delete an announcement
+         * @description It disappears from the public and user lists at once.
+         */
         delete: operations["announcementDelete"];
         options?: never;
         head?: never;
@@ -60,10 +66,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Rename or remap a channel model */
+        /**
+         * Rename or remap a channel model
+         * @description Only the fields present change; the channel's `models` follows a rename, and routing changes on every instance at once.
+         */
         put: operations["channelModelUpdate"];
         post?: never;
-        /** Stop serving a model on a channel */
+        /**
+         * Stop serving a model on a channel
+         * @description The name leaves the channel's `models`; routing changes on every instance at once.
+         */
         delete: operations["channelModelDelete"];
         options?: never;
         head?: never;
@@ -931,7 +943,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change a binding's priority */
+        /**
+         * Change a binding's priority
+         * @description Among a user's dedicated channels, higher priorities are tried first; routing changes on every instance at once.
+         */
         put: operations["userChannelUpdate"];
         post?: never;
         /** Return a channel to the shared pool for this user */
