@@ -186,6 +186,10 @@ func TestUserDelete(t *testing.T) {
 	logs, err := b.admin.LogListWithResponse(b.ctx, &adminclient.LogListParams{UserId: &alice.ID})
 	require.NoError(t, err)
 	require.Len(t, logs.JSON200.Items, 1)
+
+	back, err := b.admin.UserUpdateWithResponse(b.ctx, alice.ID, adminclient.UserUpdate{Status: ptr(commonclient.UserStatus("active"))})
+	require.NoError(t, err)
+	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "deleted", back.StatusCode(), back.Body)
 }
 
 func TestUserChannelUpdate(t *testing.T) {

@@ -78,6 +78,9 @@ func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequest
 			return nil, fault.New(fault.Unprocessable, "you cannot disable or demote yourself")
 		}
 	}
+	if err := h.refuseDeleted(ctx, req.Id, p.Status); err != nil {
+		return nil, err
+	}
 	var u *db.User
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		var err error
@@ -120,4 +123,19 @@ func (h *Handler) UserDelete(ctx context.Context, req adminapi.UserDeleteRequest
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
 	return adminapi.UserDelete204Response{}, nil
+}
+
+// refuseDeleted refuses to re-activate a deleted user (their keys and sessions were ended for good).
+func (h *Handler) refuseDeleted(ctx context.Context, id int64, status *string) error {
+	if status == nil || *status == "disabled" {
+		return nil
+	}
+	u, err := h.Queries.UserGet(ctx, h.Pool, id)
+	if err != nil {
+		return store.Translate(err, userNotFound)
+	}
+	if u.DeletedAt != nil {
+		return fault.New(fault.Unprocessable, "the user is deleted")
+	}
+	return nil
 }
