@@ -215,7 +215,7 @@ type ErrorDetail struct {
 	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
 	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
 	// | 402 | `insufficient_balance`, `insufficient_quota` |
-	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
 	// | 404 | `not_found`, `model_not_found`, `share_not_found` |
 	// | 405 | `method_not_allowed` |
 	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
