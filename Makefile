@@ -7,6 +7,8 @@ PKGS  := ./...
 NODE_MODULES := tools/node/node_modules
 NODE_BIN     := $(NODE_MODULES)/.bin
 # The six contracts. (The openapi-typescript flags of clients/ts are in openapi/lint/typescript.flags.)
+# The web console's build tools (Vite, TypeScript, Preact), from web/'s own lock file.
+WEB_MODULES  := web/node_modules
 SPECS        := $(foreach c,public auth gateway admin user hooks,openapi/$(c).yaml)
 # Where `make test` records the API tests' exchanges for `make contract` (cmd/contractreplay).
 CONTRACT_DIR := .contract
@@ -21,9 +23,10 @@ generate: $(NODE_MODULES) ## Regenerate gen/ (oapi-codegen, sqlc) and clients/ (
 	$(GO) tool sqlc generate
 	$(GO) run ./internal/config/configdoc docs/configuration.md
 
-check: generate lint speclint ## Fail on generated-code drift, go.mod drift, spec-rule, spec-lint or lint violations
-	@if [ -n "$$(git status --porcelain -- gen clients docs/configuration.md)" ]; then \
-		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- gen clients docs/configuration.md; exit 1; fi
+check: generate web lint speclint ## Fail on generated-code or console-build drift, go.mod drift, spec-rule, spec-lint or lint violations
+	@if [ -n "$$(git status --porcelain -- gen clients docs/configuration.md web/dist)" ]; then \
+		echo "generated code or the console build is out of date; run make generate web and commit:"; \
+		git status --porcelain -- gen clients docs/configuration.md web/dist; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GO) test -count=1 ./openapi/
 
@@ -35,6 +38,13 @@ speclint: $(NODE_MODULES) ## Lint the contracts with Redocly and Spectral: no pr
 	$(NODE_BIN)/spectral lint --ruleset openapi/lint/spectral.yaml --fail-severity=warn --format=text $(SPECS)
 
 node: $(NODE_MODULES) ## Install the pinned Node tools into tools/node (npm ci)
+
+web: $(WEB_MODULES) ## Rebuild the web console into web/dist (committed, embedded in the binary; deterministic)
+	npm run --prefix web --silent build
+
+$(WEB_MODULES): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $(WEB_MODULES)
 
 $(NODE_MODULES): tools/node/package.json tools/node/package-lock.json
 	npm ci --prefix tools/node --no-audit --no-fund --loglevel=error
@@ -66,4 +76,4 @@ bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures t
 db/migrate: ## Apply migrations to DATABASE_URL
 	$(GO) run ./cmd/poolgate migrate
 
-.PHONY: help generate check lint speclint node test contract ci run build bench db/migrate
+.PHONY: help generate check web lint speclint node test contract ci run build bench db/migrate

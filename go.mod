@@ -2,6 +2,9 @@ module github.com/poolgate/poolgate
 
 go 1.26.8
 
+// The web console's npm packages (web/node_modules) hold no Go code of this module.
+ignore ./web/node_modules
+
 tool (
 	github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 	github.com/sqlc-dev/sqlc/cmd/sqlc

@@ -1,28 +1,22 @@
 package app
 
 import (
-	_ "embed" // the signed-in page
-	"net/http"
-
 	"github.com/labstack/echo/v4"
+
+	"github.com/poolgate/poolgate/web"
 )
 
-// appPage is the page /logintoken lands on (seed 000 redirects a signed-in user to /app): a
-// small, self-contained page that shows who is signed in (GET /api/user/me with the session
-// cookie) and can sign out. The web console replaces it.
-//
-//go:embed web/app.html
-var appPage []byte
+// consolePages are the paths answered with the web console (a single-page app that picks the
+// page from the path): the user's /app (where /logintoken lands), the administrator's /admin,
+// the share-link chat (/share/{id}, and FastGPT's /chat/share?shareId=), the status page and
+// the pricing page.
+var consolePages = []string{"/app", "/app/*", "/admin", "/admin/*", "/share/:share_id", "/chat/share", "/uptime", "/pricing"}
 
-// mountApp serves appPage at /app and under it.
+// mountApp serves the web console: its pages and, under /console/, its assets.
 func mountApp(e *echo.Echo) {
-	page := func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline' 'self'")
-		return c.Blob(http.StatusOK, "text/html; charset=utf-8", appPage)
+	page := echo.WrapHandler(web.Index())
+	for _, p := range consolePages {
+		e.GET(p, page)
 	}
-	e.GET("/app", page)
-	e.GET("/app/*", page)
+	e.GET("/console/*", echo.WrapHandler(web.Static("/console")))
 }

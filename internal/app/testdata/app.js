@@ -1,5 +1,5 @@
-// /logintoken lands on a page that exists: a sign-in link opens /app, which shows who is signed
-// in, and signing out there ends the session.
+// /logintoken lands in the web console: a sign-in link opens /app signed in, which shows who is
+// signed in and the preferred account, and signing out there ends the session.
 // Env: BASE_URL, ACCESS_TOKEN, USERNAME.
 'use strict';
 
@@ -12,12 +12,12 @@ module.exports = async function (t) {
     expect(url.pathname === '/app' && url.searchParams.get('account') === 'car-1', `landed on ${page.url()}`);
   });
   await step('see who is signed in', async () => {
-    await page.locator('#title', { hasText: `Welcome, ${env.USERNAME}` }).waitFor();
-    expect((await page.locator('#balance').innerText()) !== '', 'the balance is shown');
-    expect((await page.locator('#account').innerText()) === 'car-1', 'the preferred account is shown');
+    await page.locator('h1', { hasText: `Welcome, ${env.USERNAME}` }).waitFor();
+    expect((await page.locator('[data-testid=balance]').innerText()).trim() !== '', 'the balance is shown');
+    await page.locator('main', { hasText: 'Preferred account: car-1' }).waitFor();
   });
   await step('sign out', async () => {
-    await page.click('#logout');
-    await page.locator('#state', { hasText: 'not signed in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('h2', { hasText: 'Sign in' }).waitFor();
   });
 };

@@ -1,0 +1,130 @@
+package web_test
+
+import (
+	"context"
+	_ "embed" // the browser scenarios
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/browsertest"
+	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/hookserver"
+)
+
+var (
+	//go:embed testdata/lib.js
+	libJS string
+	//go:embed testdata/user.js
+	userJS string
+	//go:embed testdata/admin.js
+	adminJS string
+	//go:embed testdata/public.js
+	publicJS string
+)
+
+const model = "gpt-4o-mini"
+
+// scenario runs a console scenario with the shared helpers (screenshots of every page kept in
+// its artifact directory, axe-core checks, the 375 px check).
+func scenario(t *testing.T, script string, env map[string]string) {
+	t.Helper()
+	browsertest.Run(t, browsertest.Scenario{Script: libJS + "\n" + script, Env: env, Timeout: 4 * time.Minute})
+}
+
+// TestConsoleUser: a user signs in at /app, creates a key (shown once), chats in the playground
+// with a streamed answer from the fake upstream, finds the call in their usage, and switches
+// to Chinese.
+func TestConsoleUser(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.Channel("pool", []string{model}, "sk-upstream-1")
+	env.Price(model, 1000, 2000)
+	u := env.NewUser("carol", 1_000_000)
+	answer := "Pools share accounts fairly across a whole community of users"
+	env.Upstream.Enqueue(fakeupstream.Reply{Text: answer, EventDelay: 150 * time.Millisecond})
+	scenario(t, userJS, map[string]string{
+		"BASE_URL": env.URL, "USERNAME": u.Name, "PASSWORD": "password-" + u.Name, "MODEL": model, "ANSWER": answer,
+	})
+}
+
+// TestConsoleAdmin: an administrator creates a channel, an account and a price in /admin, sees
+// a call in the logs and the statistics, and every admin page passes the checks.
+func TestConsoleAdmin(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	u := env.NewUser("dave", 1_000_000)
+	scenario(t, adminJS, map[string]string{
+		"BASE_URL": env.URL, "ADMIN_USER": apptest.AdminUsername, "ADMIN_PASSWORD": apptest.AdminPassword,
+		"UPSTREAM_URL": env.UpstreamURL, "MODEL": model, "CREDENTIAL": "sk-upstream-admin-ui", "USER_KEY": u.Key,
+	})
+}
+
+// TestConsolePublic: the status page, the pricing page and the share-link chat (init, chat, the
+// credential host's refusal).
+func TestConsolePublic(t *testing.T) {
+	t.Parallel()
+	recv := apptest.NewHookReceiver(t, hookserver.Config{LoginTokens: map[string]string{}, ShareToken: "fastgpt"})
+	env := apptest.New(t, apptest.HookConfig(2*time.Second, false))
+	ch := env.Channel("pool", []string{model}, "sk-upstream-1")
+	env.Price(model, 1000, 2000)
+	u := env.NewUser("erin", 1_000_000)
+	ctx := context.Background()
+	public := true
+	mon, err := env.Admin().StatusMonitorCreateWithResponse(ctx, adminclient.StatusMonitorCreate{Name: "Chat API", ChannelId: ch, Public: &public})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, mon.StatusCode(), string(mon.Body))
+	chk, err := env.Admin().StatusMonitorCheckWithResponse(ctx, mon.JSON201.Id)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, chk.StatusCode(), string(chk.Body))
+	models := []string{model}
+	link, err := env.Admin().ShareLinkCreateWithResponse(ctx, adminclient.ShareLinkCreate{Name: "films", UserId: u.ID, Models: &models, AuthHost: &recv.URL})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, link.StatusCode(), string(link.Body))
+	env.Upstream.Enqueue(fakeupstream.Reply{Text: "新海诚。"})
+	scenario(t, publicJS, map[string]string{"BASE_URL": env.URL, "SHARE_ID": link.JSON201.Id, "SHARE_TOKEN": "fastgpt", "MODEL": model})
+}
+
+// TestConsoleServed: every console path answers the page with a strict CSP; assets are served
+// with a long cache; anything else under /console/ is not found.
+func TestConsoleServed(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, apptest.WithoutRedis())
+	get := func(p string) (*http.Response, string) {
+		res, err := http.Get(env.URL + p) //nolint:noctx // test
+		require.NoError(t, err)
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		return res, string(b)
+	}
+	var asset string
+	for _, p := range []string{"/app", "/app/", "/app/keys", "/admin", "/admin/channels", "/share/sl_x", "/chat/share?shareId=sl_x", "/uptime", "/pricing"} {
+		res, body := get(p)
+		require.Equal(t, http.StatusOK, res.StatusCode, p)
+		require.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"), p)
+		require.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'self'", p)
+		require.Contains(t, body, `<div id="root">`, p)
+		i := strings.Index(body, "/console/assets/")
+		require.Positive(t, i, p)
+		asset = body[i : i+strings.IndexByte(body[i:], '"')]
+	}
+	res, body := get(asset)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, res.Header.Get("Content-Type"), "javascript")
+	require.Contains(t, res.Header.Get("Cache-Control"), "immutable")
+	require.NotEmpty(t, body)
+	for _, p := range []string{"/console/index.html", "/console/", "/console/assets/missing.js", "/console/../go.mod"} {
+		res, _ := get(p)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, p)
+	}
+	// The gateway's share routes are not shadowed by the share page.
+	res, _ = get("/share/sl_missing/init")
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.Equal(t, "application/json", strings.Split(res.Header.Get("Content-Type"), ";")[0])
+}

@@ -1,0 +1,78 @@
+// The administrator's console at /admin.
+import type { JSX } from "preact";
+import { useEffect } from "preact/hooks";
+import { t, useLang } from "../lib/i18n";
+import { useLocation } from "../lib/router";
+import { refreshMe, useMe } from "../lib/session";
+import { Alert, Card, Link, Loading } from "../ui/kit";
+import { Shell, type NavItem } from "../ui/shell";
+import { SignIn } from "../user/signin";
+import { Pending } from "../user/pending";
+import { Channels } from "./channels";
+import { Announcements, Groups, Monitors, ShareLinks } from "./lists";
+import { Models } from "./models";
+import { HookDeliveries, Remote } from "./remote";
+import { Logs, Settings, Stats } from "./usage";
+import { Users } from "./users";
+
+const pages: Record<string, () => JSX.Element> = {
+  "/admin": Channels,
+  "/admin/channels": Channels,
+  "/admin/models": Models,
+  "/admin/users": Users,
+  "/admin/groups": Groups,
+  "/admin/logs": Logs,
+  "/admin/stats": Stats,
+  "/admin/monitors": Monitors,
+  "/admin/remote": Remote,
+  "/admin/hooks": HookDeliveries,
+  "/admin/share-links": ShareLinks,
+  "/admin/announcements": Announcements,
+  "/admin/settings": Settings,
+  "/admin/money": () => (
+    <Pending title={t("Codes, plans and orders")} items={[t("Redemption codes: batches and export"), t("Plans"), t("Orders and payments"), t("Limits")]} />
+  ),
+};
+
+/** /admin and its pages. */
+export function AdminApp() {
+  useLang();
+  const user = useMe();
+  const { path } = useLocation();
+  useEffect(() => {
+    if (user === undefined) refreshMe().catch(() => undefined);
+  }, [user]);
+  if (user === undefined) return <Loading />;
+  if (user === null) return <SignIn admin />;
+  if (user.role !== "admin")
+    return (
+      <main id="main" class="signin">
+        <Card title={t("Administrators only")}>
+          <p>{t("You are signed in as {name}, who is not an administrator.", { name: user.username })}</p>
+          <Link href="/app">{t("Go to your console")}</Link>
+        </Card>
+      </main>
+    );
+  const nav: NavItem[] = [
+    { href: "/admin/channels", label: t("Channels and accounts") },
+    { href: "/admin/models", label: t("Models and prices") },
+    { href: "/admin/users", label: t("Users") },
+    { href: "/admin/groups", label: t("Groups") },
+    { href: "/admin/money", label: t("Codes, plans and orders") },
+    { href: "/admin/logs", label: t("Logs") },
+    { href: "/admin/stats", label: t("Statistics") },
+    { href: "/admin/monitors", label: t("Status monitors") },
+    { href: "/admin/remote", label: t("Remote sources") },
+    { href: "/admin/hooks", label: t("Hook deliveries") },
+    { href: "/admin/share-links", label: t("Share links") },
+    { href: "/admin/announcements", label: t("Announcements") },
+    { href: "/admin/settings", label: t("Settings") },
+    { href: "/app", label: t("My console") },
+  ];
+  const Page = pages[path];
+  return (
+    <Shell area={t("Administration")} nav={nav}>
+      {Page ? <Page /> : <Alert>{t("There is no page at this address.")}</Alert>}
+    </Shell>
+  );
+}

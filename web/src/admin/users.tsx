@@ -1,0 +1,142 @@
+// /admin/users: search, status, role, tier and plan expiry, group, balance adjustment, delete.
+import { useState } from "preact/hooks";
+import { must, pg, useAction, useLoad, type AdminSchema } from "../lib/api";
+import { num, t, when } from "../lib/i18n";
+import { ActionState, Alert, Badge, Button, Card, Dialog, Field, Loading, Pager, Table } from "../ui/kit";
+import { SpecFields, int, opts, str, type Draft } from "../ui/form";
+import { isoOf } from "../ui/usage";
+import { localOf } from "../user/keys";
+
+type User = AdminSchema<"User">;
+
+/** /admin/users */
+export function Users() {
+  const [q, setQ] = useState("");
+  const [query, setQuery] = useState("");
+  const [page, setPage] = useState(1);
+  const users = useLoad(() => must(pg.admin.GET("/api/users", { params: { query: { q: query || undefined, page, page_size: 20 } } })), [query, page]);
+  const [editing, setEditing] = useState<User | null>(null);
+  const [draft, setDraft] = useState<Draft>({});
+  const save = useAction();
+  const row = useAction();
+  const submit = (e: Event) => {
+    e.preventDefault();
+    if (!editing) return;
+    void save.run(async () => {
+      const delta = int(draft, "balance_delta");
+      await must(
+        pg.admin.PUT("/api/users/{id}", {
+          params: { path: { id: editing.id } },
+          body: {
+            role: str(draft, "role") as AdminSchema<"UserRole">,
+            status: str(draft, "status") as AdminSchema<"UserStatus">,
+            tier: str(draft, "tier") as AdminSchema<"Tier">,
+            plan_expires_at: isoOf(str(draft, "plan_expires_at")) ?? null,
+            ...(int(draft, "group_id") !== undefined ? { group_id: int(draft, "group_id") } : {}),
+            ...(delta ? { balance_delta: delta } : {}),
+          },
+        }),
+      );
+      setEditing(null);
+      users.reload();
+    });
+  };
+  return (
+    <>
+      <h1>{t("Users")}</h1>
+      <Card>
+        <form
+          class="filters"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setPage(1);
+            setQuery(q.trim());
+          }}
+        >
+          <Field label={t("Search by name")}>{(id) => <input id={id} type="search" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />}</Field>
+          <div class="row end">
+            <Button type="submit" kind="primary" busy={users.loading}>
+              {t("Search")}
+            </Button>
+          </div>
+        </form>
+        <ActionState a={row} />
+        <Alert>{users.error}</Alert>
+        {users.loading && !users.data ? (
+          <Loading />
+        ) : (
+          <Table
+            label={t("Users")}
+            rows={users.data?.items}
+            rowKey={(u) => u.id}
+            cols={[
+              { label: "ID", cell: (u) => u.id, num: true },
+              { label: t("Username"), cell: (u) => u.username },
+              { label: t("Role"), cell: (u) => t(u.role) },
+              { label: t("Status"), cell: (u) => <Badge value={u.status} /> },
+              { label: t("Tier"), cell: (u) => `${t(u.tier ?? "free")}${u.plan_expires_at ? ` · ${when(u.plan_expires_at)}` : ""}` },
+              { label: t("Balance"), cell: (u) => num(u.balance), num: true },
+              { label: t("Used"), cell: (u) => num(u.used_quota), num: true },
+              { label: t("Calls"), cell: (u) => num(u.request_count), num: true },
+              {
+                label: t("Actions"),
+                cell: (u) => (
+                  <div class="row">
+                    <Button
+                      onClick={() => {
+                        save.clear();
+                        setDraft({ role: u.role, status: u.status, tier: u.tier ?? "free", plan_expires_at: localOf(u.plan_expires_at), group_id: u.group_id ? String(u.group_id) : "", balance_delta: "" });
+                        setEditing(u);
+                      }}
+                    >
+                      {t("Edit")}
+                    </Button>
+                    <Button
+                      kind="danger"
+                      busy={row.busy}
+                      onClick={() =>
+                        confirm(t("Delete {noun} “{name}”?", { noun: t("user"), name: u.username })) &&
+                        void row.run(async () => {
+                          await must(pg.admin.DELETE("/api/users/{id}", { params: { path: { id: u.id } } }));
+                          users.reload();
+                        }, t("Deleted."))
+                      }
+                    >
+                      {t("Delete")}
+                    </Button>
+                  </div>
+                ),
+              },
+            ]}
+          />
+        )}
+        {users.data && <Pager page={users.data.page} pageSize={users.data.page_size} total={users.data.total} onPage={setPage} />}
+      </Card>
+      <Dialog title={t("Edit {noun}", { noun: editing?.username ?? "" })} open={editing !== null} onClose={() => setEditing(null)} wide>
+        <form class="stack" onSubmit={submit}>
+          <p class="muted">{t("Balance now: {n} quota units", { n: num(editing?.balance) })}</p>
+          <SpecFields
+            editing
+            draft={draft}
+            onChange={setDraft}
+            specs={[
+              { key: "role", label: t("Role"), type: "select", options: opts("user", "admin") },
+              { key: "status", label: t("Status"), type: "select", options: opts("active", "disabled") },
+              { key: "tier", label: t("Tier"), type: "select", options: opts("free", "pro", "ultra") },
+              { key: "plan_expires_at", label: t("Plan expires"), type: "datetime", hint: t("Empty for never.") },
+              { key: "group_id", label: t("Group id"), type: "number" },
+              { key: "balance_delta", label: t("Adjust balance by"), type: "number", hint: t("Quota units to add (negative to take away).") },
+            ]}
+          />
+          <ActionState a={save} />
+          <div class="row end">
+            <Button onClick={() => setEditing(null)}>{t("Cancel")}</Button>
+            <Button kind="primary" type="submit" busy={save.busy}>
+              {t("Save")}
+            </Button>
+          </div>
+        </form>
+      </Dialog>
+    </>
+  );
+}

@@ -1,0 +1,106 @@
+// Widgets: countdowns, bar charts (inline SVG, no chart library), the once-shown secret and
+// uptime bars.
+import { useEffect, useState } from "preact/hooks";
+import { duration, num, t } from "../lib/i18n";
+import { Button } from "./kit";
+
+/** Seconds left until `until` (an ISO time) or from `seconds` at mount, ticking each second. */
+export function Countdown(props: { until?: string | null; seconds?: number | null }) {
+  const [now, setNow] = useState(Date.now());
+  const [start] = useState(Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  let left: number | null = null;
+  if (props.until) left = (new Date(props.until).getTime() - now) / 1000;
+  else if (props.seconds !== null && props.seconds !== undefined) left = props.seconds - (now - start) / 1000;
+  if (left === null) return <span class="muted">—</span>;
+  if (left <= 0) return <span>{t("cleared")}</span>;
+  return (
+    <span class="countdown" title={props.until ?? undefined}>
+      {t("clears in {d}", { d: duration(Math.ceil(left)) })}
+    </span>
+  );
+}
+
+/** One bar of a BarChart. */
+export interface Bar {
+  label: string;
+  value: number;
+}
+
+/** A horizontal bar chart with the figures beside each bar (readable at 375 px). */
+export function BarChart(props: { title: string; bars: Bar[]; format?: (n: number) => string }) {
+  const fmt = props.format ?? num;
+  const max = Math.max(1, ...props.bars.map((b) => b.value));
+  return (
+    <figure class="chart">
+      <figcaption>{props.title}</figcaption>
+      {props.bars.length === 0 ? (
+        <p class="muted">{t("No data in this period.")}</p>
+      ) : (
+        <ul role="list">
+          {props.bars.map((b) => (
+            <li>
+              <span class="chart-label" title={b.label}>
+                {b.label}
+              </span>
+              <svg class="chart-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+                <rect x="0" y="0" height="10" width={Math.max(0.5, (b.value / max) * 100)} rx="1" />
+              </svg>
+              <span class="chart-value">{fmt(b.value)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </figure>
+  );
+}
+
+/**
+ * A secret shown once, right after it was created: it can be copied, and once dismissed it is
+ * gone from the page for good (the server never returns it again).
+ */
+export function SecretOnce(props: { secret: string; label: string; onDone: () => void }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div class="secret" role="region" aria-label={props.label}>
+      <p>
+        <strong>{props.label}</strong> — {t("shown only now: copy it and keep it safe.")}
+      </p>
+      <code class="secret-value" data-testid="secret">
+        {props.secret}
+      </code>
+      <div class="row">
+        <Button
+          onClick={async () => {
+            try {
+              await navigator.clipboard.writeText(props.secret);
+              setCopied(true);
+            } catch {
+              setCopied(false);
+            }
+          }}
+        >
+          {copied ? t("Copied") : t("Copy")}
+        </Button>
+        <Button kind="primary" onClick={props.onDone}>
+          {t("I have saved it")}
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+/** An uptime bar: the share of passing checks, coloured by health. */
+export function UptimeBar({ pct }: { pct: number | null | undefined }) {
+  if (pct === null || pct === undefined) return <span class="muted">{t("no checks yet")}</span>;
+  const tone = pct >= 99 ? "ok" : pct >= 90 ? "warn" : "bad";
+  return (
+    <span class="uptime" role="img" aria-label={t("{pct}% up in the last 24 hours", { pct: pct.toFixed(1) })}>
+      <span class={`uptime-fill ${tone}`} style={{ width: `${Math.max(1, Math.min(100, pct))}%` }} />
+      <span class="uptime-text">{pct.toFixed(1)}%</span>
+    </span>
+  );
+}

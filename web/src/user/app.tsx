@@ -1,0 +1,67 @@
+// The user's console at /app: sign-in, dashboard, API keys, usage, playground, wallet,
+// contributed accounts and security.
+import { useEffect } from "preact/hooks";
+import { t, useLang } from "../lib/i18n";
+import { useLocation } from "../lib/router";
+import { refreshMe, useMe } from "../lib/session";
+import { Alert, Loading } from "../ui/kit";
+import { Shell, type NavItem } from "../ui/shell";
+import { Dashboard } from "./dashboard";
+import { Keys } from "./keys";
+import { Pending } from "./pending";
+import { Playground } from "./playground";
+import { SignIn } from "./signin";
+import { Usage } from "./usage";
+
+function page(path: string) {
+  switch (path) {
+    case "/app":
+      return <Dashboard />;
+    case "/app/keys":
+      return <Keys />;
+    case "/app/usage":
+      return <Usage />;
+    case "/app/playground":
+      return <Playground />;
+    case "/app/wallet":
+      return (
+        <Pending
+          title={t("Wallet")}
+          items={[t("Redeem a code"), t("Daily check-in"), t("Top up and buy a plan (payment and the order's status)"), t("Referral link and earnings")]}
+        />
+      );
+    case "/app/accounts":
+      return <Pending title={t("Contributed accounts")} items={[t("Add an account by credential or OAuth"), t("Shared or dedicated"), t("Each account's state")]} />;
+    case "/app/security":
+      return <Pending title={t("Security")} items={[t("Change the password"), t("Passkeys"), t("Two-factor authentication (TOTP)"), t("Sessions, with sign-out of each")]} />;
+    default:
+      return <Alert>{t("There is no page at this address.")}</Alert>;
+  }
+}
+
+/** /app and its pages. */
+export function UserApp() {
+  useLang();
+  const user = useMe();
+  const { path } = useLocation();
+  useEffect(() => {
+    if (user === undefined) refreshMe().catch(() => undefined);
+  }, [user]);
+  if (user === undefined) return <Loading />;
+  if (user === null) return <SignIn />;
+  const nav: NavItem[] = [
+    { href: "/app", label: t("Dashboard") },
+    { href: "/app/keys", label: t("API keys") },
+    { href: "/app/playground", label: t("Playground") },
+    { href: "/app/usage", label: t("Usage") },
+    { href: "/app/wallet", label: t("Wallet") },
+    { href: "/app/accounts", label: t("Contributed accounts") },
+    { href: "/app/security", label: t("Security") },
+    ...(user.role === "admin" ? [{ href: "/admin", label: t("Administration") }] : []),
+  ];
+  return (
+    <Shell area={t("Console")} nav={nav}>
+      {page(path)}
+    </Shell>
+  );
+}
