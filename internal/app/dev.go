@@ -67,6 +67,7 @@ func ServeDev(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.
 			fmt.Fprintf(out, `
 Poolgate development server
   URL        %[1]s   (Swagger UI: %[1]s/docs)
+  console    %[1]s/app (users)   %[1]s/admin (administrators)   %[1]s/uptime (status)
   admin      %[2]s / %[3]s
   demo key   %[4]s   (user %[5]s)
   upstream   built-in echo at %[1]s%[6]s/v1 (models: echo-1, gpt-4o-mini)

@@ -3,7 +3,7 @@ import type { JSX } from "preact";
 import { useEffect } from "preact/hooks";
 import { t, useLang } from "../lib/i18n";
 import { useLocation } from "../lib/router";
-import { refreshMe, useMe } from "../lib/session";
+import { refreshMe, useMe, useMeError } from "../lib/session";
 import { Alert, Card, Link, Loading } from "../ui/kit";
 import { Shell, type NavItem } from "../ui/shell";
 import { SignIn } from "../user/signin";
@@ -38,10 +38,12 @@ const pages: Record<string, () => JSX.Element> = {
 export function AdminApp() {
   useLang();
   const user = useMe();
+  const failed = useMeError();
   const { path } = useLocation();
   useEffect(() => {
-    if (user === undefined) refreshMe().catch(() => undefined);
+    if (user === undefined) void refreshMe();
   }, [user]);
+  if (user === undefined && failed) return <main id="main" class="signin"><Alert>{failed}</Alert></main>;
   if (user === undefined) return <Loading />;
   if (user === null) return <SignIn admin />;
   if (user.role !== "admin")

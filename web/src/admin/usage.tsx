@@ -17,10 +17,8 @@ export function Logs() {
       <h1>{t("Logs")}</h1>
       <LogsView
         admin
-        load={(f, cursor) => {
-          setFilter(f);
-          return must(pg.admin.GET("/api/logs", { params: { query: { ...f, cursor, limit: 20 } } }));
-        }}
+        onFilter={setFilter}
+        load={(f, cursor) => must(pg.admin.GET("/api/logs", { params: { query: { ...f, cursor, limit: 20 } } }))}
       />
       <Card title={t("Export")}>
         <p class="muted">{t("Every log matching the filters above, as CSV.")}</p>

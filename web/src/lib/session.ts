@@ -5,13 +5,17 @@ import { store, useStore } from "./store";
 /** The signed-in user: undefined while unknown, null when signed out. */
 export const me = store<UserSchema<"User"> | null | undefined>(undefined);
 
+/** Why the signed-in user could not be read (the server down, ...), shown instead of the page. */
+export const meError = store<string | undefined>(undefined);
+
 /** Reads the signed-in user again (after a sign-in, or a change to the balance). */
 export async function refreshMe(): Promise<void> {
   try {
     me.set(await must(pg.user.GET("/api/user/me")));
+    meError.set(undefined);
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) me.set(null);
-    else throw e;
+    else meError.set((e as Error).message);
   }
 }
 
@@ -23,6 +27,9 @@ export async function signOut(): Promise<void> {
 
 /** The signed-in user; re-renders on change. */
 export const useMe = () => useStore(me);
+
+/** The error reading the signed-in user, if any; re-renders on change. */
+export const useMeError = () => useStore(meError);
 
 /** The site's public settings (name, registration), loaded once. */
 export const site = store<PublicSchema<"PublicSettings"> | undefined>(undefined);

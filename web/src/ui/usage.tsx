@@ -38,7 +38,8 @@ function clean(f: LogFilter): LogFilter {
 export function LogsView(props: {
   load: (f: LogFilter, cursor?: string) => Promise<LogPage>;
   admin?: boolean;
-  exportHref?: (f: LogFilter) => string;
+  /** Told the filters each time they are applied (the CSV export follows them). */
+  onFilter?: (f: LogFilter) => void;
 }) {
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [filter, setFilter] = useState<LogFilter>({});
@@ -49,8 +50,7 @@ export function LogsView(props: {
   const apply = (e: Event) => {
     e.preventDefault();
     setCursors([]);
-    setFilter(
-      clean({
+    const next = clean({
         model: draft.model?.trim(),
         status_class: (draft.status_class || undefined) as LogFilter["status_class"],
         request_id: draft.request_id?.trim(),
@@ -58,8 +58,9 @@ export function LogsView(props: {
         to: isoOf(draft.to ?? ""),
         user_id: draft.user_id ? Number(draft.user_id) : undefined,
         channel_id: draft.channel_id ? Number(draft.channel_id) : undefined,
-      }),
-    );
+    });
+    setFilter(next);
+    props.onFilter?.(next);
     page.reload();
   };
   const cols: Column<Log>[] = [
@@ -98,11 +99,6 @@ export function LogsView(props: {
           <Button kind="primary" type="submit" busy={page.loading}>
             {t("Apply")}
           </Button>
-          {props.exportHref && (
-            <a class="btn btn-plain" href={props.exportHref(filter)} download>
-              {t("Export CSV")}
-            </a>
-          )}
         </div>
       </form>
       <Alert>{page.error}</Alert>

@@ -3,7 +3,7 @@
 import { useEffect } from "preact/hooks";
 import { t, useLang } from "../lib/i18n";
 import { useLocation } from "../lib/router";
-import { refreshMe, useMe } from "../lib/session";
+import { refreshMe, useMe, useMeError } from "../lib/session";
 import { Alert, Loading } from "../ui/kit";
 import { Shell, type NavItem } from "../ui/shell";
 import { Dashboard } from "./dashboard";
@@ -43,10 +43,12 @@ function page(path: string) {
 export function UserApp() {
   useLang();
   const user = useMe();
+  const failed = useMeError();
   const { path } = useLocation();
   useEffect(() => {
-    if (user === undefined) refreshMe().catch(() => undefined);
+    if (user === undefined) void refreshMe();
   }, [user]);
+  if (user === undefined && failed) return <main id="main" class="signin"><Alert>{failed}</Alert></main>;
   if (user === undefined) return <Loading />;
   if (user === null) return <SignIn />;
   const nav: NavItem[] = [
