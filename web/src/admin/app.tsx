@@ -1,12 +1,11 @@
 // The administrator's console at /admin.
 import type { JSX } from "preact";
-import { useEffect } from "preact/hooks";
-import { t, useLang } from "../lib/i18n";
+import { t } from "../lib/i18n";
 import { useLocation } from "../lib/router";
-import { refreshMe, useMe, useMeError } from "../lib/session";
-import { Alert, Card, Link, Loading } from "../ui/kit";
+import type { UserSchema } from "../lib/api";
+import { Gate } from "../ui/gate";
+import { Alert, Card, Link } from "../ui/kit";
 import { Shell, type NavItem } from "../ui/shell";
-import { SignIn } from "../user/signin";
 import { Pending } from "../user/pending";
 import { Channels } from "./channels";
 import { Announcements, Groups, Monitors, ShareLinks } from "./lists";
@@ -36,16 +35,11 @@ const pages: Record<string, () => JSX.Element> = {
 
 /** /admin and its pages. */
 export function AdminApp() {
-  useLang();
-  const user = useMe();
-  const failed = useMeError();
+  return <Gate admin>{(user) => <AdminArea user={user} />}</Gate>;
+}
+
+function AdminArea({ user }: { user: UserSchema<"User"> }) {
   const { path } = useLocation();
-  useEffect(() => {
-    if (user === undefined) void refreshMe();
-  }, [user]);
-  if (user === undefined && failed) return <main id="main" class="signin"><Alert>{failed}</Alert></main>;
-  if (user === undefined) return <Loading />;
-  if (user === null) return <SignIn admin />;
   if (user.role !== "admin")
     return (
       <main id="main" class="signin">

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad, type AdminSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
-import { ActionState, Alert, Badge, Button, Card, Dialog, Field, Loading, Pager, Table } from "../ui/kit";
+import { ActionState, FormButtons, Alert, Badge, Button, Card, Dialog, Field, Loading, Pager, Table } from "../ui/kit";
 import { SpecFields, int, opts, str, type Draft } from "../ui/form";
 import { isoOf } from "../ui/usage";
 import { localOf } from "../user/keys";
@@ -129,12 +129,7 @@ export function Users() {
             ]}
           />
           <ActionState a={save} />
-          <div class="row end">
-            <Button onClick={() => setEditing(null)}>{t("Cancel")}</Button>
-            <Button kind="primary" type="submit" busy={save.busy}>
-              {t("Save")}
-            </Button>
-          </div>
+          <FormButtons onCancel={() => setEditing(null)} busy={save.busy} label={t("Save")} />
         </form>
       </Dialog>
     </>

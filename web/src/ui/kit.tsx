@@ -174,6 +174,18 @@ export function Dialog(props: { title: string; open: boolean; onClose: () => voi
   );
 }
 
+/** A dialog form's footer: Cancel, and the submit button showing progress. */
+export function FormButtons(props: { onCancel: () => void; busy: boolean; label: string }) {
+  return (
+    <div class="row end">
+      <Button onClick={props.onCancel}>{t("Cancel")}</Button>
+      <Button kind="primary" type="submit" busy={props.busy}>
+        {props.label}
+      </Button>
+    </div>
+  );
+}
+
 /** Previous/next page buttons for page-numbered lists. */
 export function Pager(props: { page: number; pageSize: number; total: number; onPage: (p: number) => void }) {
   const last = Math.max(1, Math.ceil(props.total / props.pageSize));

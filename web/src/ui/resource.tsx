@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { useAction, useLoad, type Loaded } from "../lib/api";
 import { t } from "../lib/i18n";
-import { ActionState, Alert, Button, Card, Dialog, Loading, Table, type Column } from "./kit";
+import { ActionState, FormButtons, Alert, Button, Card, Dialog, Loading, Table, type Column } from "./kit";
 import { SpecFields, type Draft, type Spec } from "./form";
 
 /** What a Resource needs to know about its records. */
@@ -95,12 +95,7 @@ export function Resource<T>(p: ResourceProps<T>) {
         <form onSubmit={submit} class="stack">
           <SpecFields specs={p.specs} draft={draft} onChange={setDraft} editing={editing !== "new"} />
           <ActionState a={save} />
-          <div class="row end">
-            <Button onClick={() => setEditing(null)}>{t("Cancel")}</Button>
-            <Button kind="primary" type="submit" busy={save.busy}>
-              {editing === "new" ? t("Create") : t("Save")}
-            </Button>
-          </div>
+          <FormButtons onCancel={() => setEditing(null)} busy={save.busy} label={editing === "new" ? t("Create") : t("Save")} />
         </form>
       </Dialog>
     </>

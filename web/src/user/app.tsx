@@ -1,16 +1,15 @@
 // The user's console at /app: sign-in, dashboard, API keys, usage, playground, wallet,
 // contributed accounts and security.
-import { useEffect } from "preact/hooks";
-import { t, useLang } from "../lib/i18n";
+import { t } from "../lib/i18n";
 import { useLocation } from "../lib/router";
-import { refreshMe, useMe, useMeError } from "../lib/session";
-import { Alert, Loading } from "../ui/kit";
+import type { UserSchema } from "../lib/api";
+import { Gate } from "../ui/gate";
+import { Alert } from "../ui/kit";
 import { Shell, type NavItem } from "../ui/shell";
 import { Dashboard } from "./dashboard";
 import { Keys } from "./keys";
 import { Pending } from "./pending";
 import { Playground } from "./playground";
-import { SignIn } from "./signin";
 import { Usage } from "./usage";
 
 function page(path: string) {
@@ -41,16 +40,11 @@ function page(path: string) {
 
 /** /app and its pages. */
 export function UserApp() {
-  useLang();
-  const user = useMe();
-  const failed = useMeError();
+  return <Gate>{(user) => <UserArea user={user} />}</Gate>;
+}
+
+function UserArea({ user }: { user: UserSchema<"User"> }) {
   const { path } = useLocation();
-  useEffect(() => {
-    if (user === undefined) void refreshMe();
-  }, [user]);
-  if (user === undefined && failed) return <main id="main" class="signin"><Alert>{failed}</Alert></main>;
-  if (user === undefined) return <Loading />;
-  if (user === null) return <SignIn />;
   const nav: NavItem[] = [
     { href: "/app", label: t("Dashboard") },
     { href: "/app/keys", label: t("API keys") },

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad, type UserSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
 import { freshKey } from "../lib/keys";
-import { ActionState, Alert, Badge, Button, Card, Dialog, Field, Loading, Table } from "../ui/kit";
+import { ActionState, FormButtons, Alert, Badge, Button, Card, Dialog, Field, Loading, Table } from "../ui/kit";
 import { SecretOnce } from "../ui/widgets";
 import { isoOf } from "../ui/usage";
 
@@ -184,12 +184,7 @@ export function Keys() {
         <form onSubmit={submit} class="stack">
           <KeyForm draft={draft} edit={editing !== "new"} onChange={setDraft} />
           <ActionState a={save} />
-          <div class="row end">
-            <Button onClick={() => setEditing(null)}>{t("Cancel")}</Button>
-            <Button kind="primary" type="submit" busy={save.busy}>
-              {editing === "new" ? t("Create") : t("Save")}
-            </Button>
-          </div>
+          <FormButtons onCancel={() => setEditing(null)} busy={save.busy} label={editing === "new" ? t("Create") : t("Save")} />
         </form>
       </Dialog>
     </>
