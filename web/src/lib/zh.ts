@@ -383,4 +383,5 @@ export const zh: Record<string, string> = {
   "audit limit url": "审计钩子 URL(AUDIT_LIMIT_URL)",
   "notify url": "通知钩子 URL(NOTIFY_URL)",
   "expired redirect url": "过期跳转 URL",
+  "quota per unit": "每货币单位对应的额度单位",
 };
