@@ -65,6 +65,9 @@ export const zh: Record<string, string> = {
   "I have saved it": "我已保存",
   "no checks yet": "尚无检测",
   "{pct}% up in the last 24 hours": "过去 24 小时可用率 {pct}%",
+  "no checks": "无检测",
+  "24 hours ago": "24 小时前",
+  "now": "现在",
   // sign-in
   "Administrator sign-in": "管理员登录",
   "Sign in": "登录",

@@ -7,7 +7,7 @@ import { num, t, useLang, when } from "../lib/i18n";
 import { ChatBox } from "../ui/chat";
 import { Alert, Badge, Card, Field, Loading, Table } from "../ui/kit";
 import { PublicFrame } from "../ui/shell";
-import { UptimeBar } from "../ui/widgets";
+import { UptimeBars } from "../ui/widgets";
 
 /** /uptime */
 export function StatusPage() {
@@ -33,7 +33,7 @@ export function StatusPage() {
                 <strong>{m.name}</strong>
                 <Badge value={m.status} />
               </div>
-              <UptimeBar pct={m.uptime_24h} />
+              <UptimeBars hours={m.history} pct={m.uptime_24h} />
               <p class="muted small">
                 {m.latency_ms !== null && `${num(m.latency_ms)} ms · `}
                 {t("checked {when}", { when: when(m.checked_at) })}

@@ -1,7 +1,7 @@
 // Widgets: countdowns, bar charts (inline SVG, no chart library), the once-shown secret and
-// uptime bars.
+// hourly uptime bars.
 import { useEffect, useState } from "preact/hooks";
-import { duration, num, t } from "../lib/i18n";
+import { duration, num, t, when } from "../lib/i18n";
 import { Button } from "./kit";
 
 /** Seconds left until `until` (an ISO time) or from `seconds` at mount, ticking each second. */
@@ -93,14 +93,34 @@ export function SecretOnce(props: { secret: string; label: string; onDone: () =>
   );
 }
 
-/** An uptime bar: the share of passing checks, coloured by health. */
-export function UptimeBar({ pct }: { pct: number | null | undefined }) {
-  if (pct === null || pct === undefined) return <span class="muted">{t("no checks yet")}</span>;
-  const tone = pct >= 99 ? "ok" : pct >= 90 ? "warn" : "bad";
+/** One hour of a monitor's checks. */
+export interface UptimeHour {
+  start: string;
+  checks: number;
+  up: number;
+}
+
+/**
+ * A monitor's last 24 hours as one bar per hour: green when every check passed, amber when some
+ * failed, red when most failed, grey without checks.
+ */
+export function UptimeBars({ hours, pct }: { hours: UptimeHour[]; pct: number | null | undefined }) {
+  const tone = (h: UptimeHour) => (h.checks === 0 ? "none" : h.up === h.checks ? "ok" : h.up * 2 >= h.checks ? "warn" : "bad");
+  const label = pct === null || pct === undefined ? t("no checks yet") : t("{pct}% up in the last 24 hours", { pct: pct.toFixed(1) });
   return (
-    <span class="uptime" role="img" aria-label={t("{pct}% up in the last 24 hours", { pct: pct.toFixed(1) })}>
-      <span class={`uptime-fill ${tone}`} style={{ width: `${Math.max(1, Math.min(100, pct))}%` }} />
-      <span class="uptime-text">{pct.toFixed(1)}%</span>
-    </span>
+    <div class="uptime-bars">
+      <svg viewBox={`0 0 ${hours.length * 10} 24`} preserveAspectRatio="none" role="img" aria-label={label}>
+        {hours.map((h, i) => (
+          <rect class={`hour ${tone(h)}`} x={i * 10 + 1} y="0" width="8" height="24" rx="1.5">
+            <title>{`${when(h.start)}: ${h.checks ? `${h.up}/${h.checks}` : t("no checks")}`}</title>
+          </rect>
+        ))}
+      </svg>
+      <div class="row between small muted">
+        <span>{t("24 hours ago")}</span>
+        <span>{pct === null || pct === undefined ? t("no checks yet") : `${pct.toFixed(1)}%`}</span>
+        <span>{t("now")}</span>
+      </div>
+    </div>
   );
 }
