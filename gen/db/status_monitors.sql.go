@@ -10,6 +10,52 @@ import (
 	"time"
 )
 
+const statusCheckHours = `-- name: StatusCheckHours :many
+SELECT s.monitor_id,
+       (date_trunc('hour', s.checked_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS hour,
+       count(*) AS checks,
+       count(*) FILTER (WHERE s.up) AS checks_up
+FROM status_checks s
+JOIN status_monitors m ON m.id = s.monitor_id
+WHERE m.public AND m.enabled AND s.checked_at >= $1::timestamptz
+GROUP BY s.monitor_id, hour
+ORDER BY s.monitor_id, hour
+`
+
+type StatusCheckHoursRow struct {
+	MonitorID int64
+	Hour      time.Time
+	Checks    int64
+	ChecksUp  int64
+}
+
+// StatusCheckHours counts the public monitors' checks, and those that passed, per UTC hour since
+// @since (the status page's uptime bars).
+func (q *Queries) StatusCheckHours(ctx context.Context, db DBTX, since time.Time) ([]*StatusCheckHoursRow, error) {
+	rows, err := db.Query(ctx, statusCheckHours, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*StatusCheckHoursRow{}
+	for rows.Next() {
+		var i StatusCheckHoursRow
+		if err := rows.Scan(
+			&i.MonitorID,
+			&i.Hour,
+			&i.Checks,
+			&i.ChecksUp,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const statusMonitorCreate = `-- name: StatusMonitorCreate :one
 INSERT INTO status_monitors (name, channel_id, model, interval_seconds, public, enabled)
 VALUES ($1, $2, $3, $4, $5, $6)

@@ -18,6 +18,19 @@ FROM status_monitors m
 WHERE m.public AND m.enabled
 ORDER BY m.id;
 
+-- name: StatusCheckHours :many
+-- StatusCheckHours counts the public monitors' checks, and those that passed, per UTC hour since
+-- @since (the status page's uptime bars).
+SELECT s.monitor_id,
+       (date_trunc('hour', s.checked_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS hour,
+       count(*) AS checks,
+       count(*) FILTER (WHERE s.up) AS checks_up
+FROM status_checks s
+JOIN status_monitors m ON m.id = s.monitor_id
+WHERE m.public AND m.enabled AND s.checked_at >= @since::timestamptz
+GROUP BY s.monitor_id, hour
+ORDER BY s.monitor_id, hour;
+
 -- name: StatusMonitorListDue :many
 -- StatusMonitorListDue lists the enabled monitors whose interval has passed at @now.
 SELECT * FROM status_monitors

@@ -401,6 +401,10 @@ type StatusMonitorResult struct {
 	// CheckedAt Example: 2026-11-22T09:30:00Z
 	CheckedAt *time.Time `json:"checked_at"`
 
+	// History The last 24 hours by the hour, oldest first: 24 entries, the last one the current hour
+	// (hours start on the hour in UTC). An hour without checks has `checks: 0`.
+	History []UptimeHour `json:"history"`
+
 	// Id Example: 1
 	Id int64 `json:"id"`
 
@@ -445,6 +449,24 @@ type TokenLoginResult struct {
 //
 // Example: -1
 type TokenLoginResultCode int
+
+// UptimeHour One hour of a status monitor's checks.
+type UptimeHour struct {
+	// Checks Checks run in the hour.
+	//
+	// Example: 12
+	Checks int64 `json:"checks"`
+
+	// Start When the hour starts (UTC).
+	//
+	// Example: 2026-11-22T09:00:00Z
+	Start time.Time `json:"start"`
+
+	// Up Checks that passed.
+	//
+	// Example: 12
+	Up int64 `json:"up"`
+}
 
 // CarId Example: 1
 type CarId = string

@@ -121,12 +121,20 @@ func (h *Handler) CarBadgeGet(ctx context.Context, req publicapi.CarBadgeGetRequ
 	return b, nil
 }
 
-// StatusPageGet lists the public status monitors with their last check and 24-hour uptime.
+// StatusPageGet lists the public status monitors with their last check, 24-hour uptime and the
+// checks of each of the last 24 hours.
 func (h *Handler) StatusPageGet(ctx context.Context, _ publicapi.StatusPageGetRequestObject) (publicapi.StatusPageGetResponseObject, error) {
-	rows, err := h.Queries.StatusMonitorListPublic(ctx, h.Pool, h.Accounts.Now().Add(-24*time.Hour))
+	now := h.Accounts.Now()
+	rows, err := h.Queries.StatusMonitorListPublic(ctx, h.Pool, now.Add(-24*time.Hour))
 	if err != nil {
 		return nil, store.Translate(err, "")
 	}
+	first := now.UTC().Truncate(time.Hour).Add(-23 * time.Hour)
+	hours, err := h.Queries.StatusCheckHours(ctx, h.Pool, first)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	history := uptimeHours(first, hours)
 	out := publicapi.StatusPageGet200JSONResponse{Monitors: make([]publicapi.StatusMonitorResult, 0, len(rows))}
 	for _, m := range rows {
 		r := publicapi.StatusMonitorResult{Id: m.ID, Name: m.Name, Status: publicapi.StatusMonitorResultStatus(m.LastStatus),
@@ -139,9 +147,33 @@ func (h *Handler) StatusPageGet(ctx context.Context, _ publicapi.StatusPageGetRe
 			up := float32(math.Round(float64(m.ChecksUp)*1000/float64(m.Checks)) / 10)
 			r.Uptime24h = &up
 		}
+		r.History = history(m.ID)
 		out.Monitors = append(out.Monitors, r)
 	}
 	return out, nil
+}
+
+// uptimeHours returns each monitor's 24 hours from first (UTC, on the hour), oldest first, filled
+// from the counted checks (hours without checks count zero).
+func uptimeHours(first time.Time, rows []*db.StatusCheckHoursRow) func(id int64) []publicapi.UptimeHour {
+	counted := map[int64]map[time.Time]*db.StatusCheckHoursRow{}
+	for _, r := range rows {
+		if counted[r.MonitorID] == nil {
+			counted[r.MonitorID] = map[time.Time]*db.StatusCheckHoursRow{}
+		}
+		counted[r.MonitorID][r.Hour.UTC()] = r
+	}
+	return func(id int64) []publicapi.UptimeHour {
+		out := make([]publicapi.UptimeHour, 24)
+		for i := range out {
+			start := first.Add(time.Duration(i) * time.Hour)
+			out[i].Start = start
+			if r := counted[id][start]; r != nil {
+				out[i].Checks, out[i].Up = r.Checks, r.ChecksUp
+			}
+		}
+		return out
+	}
 }
 
 // ShareShapes renders errors of the share-server endpoints in their `{"code": -1, "msg"}` shape.

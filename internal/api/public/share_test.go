@@ -252,6 +252,17 @@ func TestStatusMonitors(t *testing.T) {
 	require.Equal(t, publicclient.StatusMonitorResultStatusUp, res.JSON200.Monitors[0].Status)
 	require.InDelta(t, 100, *res.JSON200.Monitors[0].Uptime24h, 0.01)
 	require.InDelta(t, 0, *res.JSON200.Monitors[1].Uptime24h, 0.01)
+	// Each monitor's last 24 hours by the hour, oldest first: the checks just run are in the last.
+	for i, wantUp := range []int64{1, 0} {
+		hist := res.JSON200.Monitors[i].History
+		require.Len(t, hist, 24)
+		require.Equal(t, time.Hour*23, hist[23].Start.Sub(hist[0].Start))
+		require.Zero(t, hist[0].Start.Minute())
+		// (the check ran in this hour, or in the one before when an hour began in between)
+		require.EqualValues(t, 1, hist[22].Checks+hist[23].Checks)
+		require.EqualValues(t, wantUp, hist[22].Up+hist[23].Up)
+		require.Zero(t, hist[0].Checks)
+	}
 
 	// Update, list, delete.
 	upd, err := ad.StatusMonitorUpdateWithResponse(ctx, missing.Id, adminclient.StatusMonitorUpdate{Model: sharePtr("gpt-4o"), IntervalSeconds: sharePtr(60)})

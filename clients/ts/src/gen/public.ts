@@ -509,6 +509,11 @@ export interface components {
              */
             checked_at: string | null;
             /**
+             * @description The last 24 hours by the hour, oldest first: 24 entries, the last one the current hour
+             *     (hours start on the hour in UTC). An hour without checks has `checks: 0`.
+             */
+            history: components["schemas"]["UptimeHour"][];
+            /**
              * Format: int64
              * @example 1
              */
@@ -543,6 +548,27 @@ export interface components {
             code: 0 | -1 | -2;
             /** @example token invalid or expired */
             msg: string;
+        };
+        /** @description One hour of a status monitor's checks. */
+        UptimeHour: {
+            /**
+             * Format: int64
+             * @description Checks run in the hour.
+             * @example 12
+             */
+            checks: number;
+            /**
+             * Format: date-time
+             * @description When the hour starts (UTC).
+             * @example 2026-11-22T09:00:00Z
+             */
+            start: string;
+            /**
+             * Format: int64
+             * @description Checks that passed.
+             * @example 12
+             */
+            up: number;
         };
         /**
          * @description A Poolgate user. Quota amounts are integer quota units.
@@ -839,7 +865,19 @@ export interface operations {
                      *           "latency_ms": 182,
                      *           "message": "ok",
                      *           "checked_at": "2026-11-22T09:30:00Z",
-                     *           "uptime_24h": 99.3
+                     *           "uptime_24h": 99.3,
+                     *           "history": [
+                     *             {
+                     *               "start": "2026-11-21T10:00:00Z",
+                     *               "checks": 12,
+                     *               "up": 12
+                     *             },
+                     *             {
+                     *               "start": "2026-11-21T11:00:00Z",
+                     *               "checks": 12,
+                     *               "up": 11
+                     *             }
+                     *           ]
                      *         }
                      *       ]
                      *     }
