@@ -87,10 +87,11 @@ function body(d: Draft) {
   return {
     name: d.name.trim(),
     description: d.description,
-    allowed_models: list(d.models),
+    // An empty list is sent as null: "any" (an empty list would allow nothing).
+    allowed_models: list(d.models).length ? list(d.models) : null,
     quota_limit: d.quota === "" ? null : Number(d.quota),
     expires_at: isoOf(d.expires) ?? null,
-    allowed_ips: list(d.ips),
+    allowed_ips: list(d.ips).length ? list(d.ips) : null,
   };
 }
 
