@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -19,8 +20,30 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
+
+// Defines values for EmailCodeRequestPurpose.
+const (
+	Change   EmailCodeRequestPurpose = "change"
+	Register EmailCodeRequestPurpose = "register"
+	Reset    EmailCodeRequestPurpose = "reset"
+)
+
+// Valid indicates whether the value is a known member of the EmailCodeRequestPurpose enum.
+func (e EmailCodeRequestPurpose) Valid() bool {
+	switch e {
+	case Change:
+		return true
+	case Register:
+		return true
+	case Reset:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for SessionTokenType.
 const (
@@ -37,18 +60,110 @@ func (e SessionTokenType) Valid() bool {
 	}
 }
 
+// Email An e-mail address (unique among users, case-insensitively).
+//
+// Example: alice@example.com
+type Email = openapi_types.Email
+
+// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+//
+// Example: 042917
+type EmailCode = string
+
+// EmailCodeRequest defines model for EmailCodeRequest.
+type EmailCodeRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email Email `json:"email"`
+
+	// Purpose What the code will be good for.
+	//
+	// Example: register
+	Purpose EmailCodeRequestPurpose `json:"purpose"`
+}
+
+// EmailCodeRequestPurpose What the code will be good for.
+//
+// Example: register
+type EmailCodeRequestPurpose string
+
+// EmailCodeSent defines model for EmailCodeSent.
+type EmailCodeSent struct {
+	// ExpiresIn Seconds the code stays valid.
+	//
+	// Example: 600
+	ExpiresIn int `json:"expires_in"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Password Example: correct-horse-battery
 	Password string `json:"password"`
 
-	// Username Example: alice
+	// TotpCode The current code of the user's authenticator app, when TOTP is on.
+	//
+	// Example: 492039
+	TotpCode *string `json:"totp_code,omitempty"`
+
+	// Username The username, or the user's e-mail address.
+	//
+	// Example: alice
+	Username string `json:"username"`
+}
+
+// PasskeyOptions WebAuthn options as `PublicKeyCredentialRequestOptionsJSON` under `publicKey`.
+//
+// Example: {"publicKey":{"challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw","rpId":"gate.example.com","timeout":300000,"userVerification":"preferred"}}
+type PasskeyOptions = json.RawMessage
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email Email `json:"email"`
+
+	// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+	//
+	// Example: 042917
+	EmailCode EmailCode `json:"email_code"`
+
+	// NewPassword Example: correct-horse-battery-staple
+	NewPassword string `json:"new_password"`
+}
+
+// PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+//
+// Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"},"type":"public-key"}
+type PublicKeyCredentialJSON = json.RawMessage
+
+// RegisterRequest defines model for RegisterRequest.
+type RegisterRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email *Email `json:"email,omitempty"`
+
+	// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+	//
+	// Example: 042917
+	EmailCode *EmailCode `json:"email_code,omitempty"`
+
+	// Password Example: correct-horse-battery
+	Password string `json:"password"`
+
+	// Username Letters, digits, `_`, `.` and `-`; unique, case-insensitively.
+	//
+	// Example: alice
 	Username string `json:"username"`
 }
 
 // Session defines model for Session.
 type Session struct {
-	// ExpiresAt Example: 2026-11-23T08:00:00Z
+	// ExpiresAt When the session ends unless it is used again (each use pushes this forward).
+	//
+	// Example: 2026-11-23T08:00:00Z
 	ExpiresAt time.Time `json:"expires_at"`
 
 	// Token A JWT (HS256) for `Authorization: Bearer`.
@@ -74,6 +189,12 @@ type SessionTokenType string
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
 
+// ProviderFailed The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderFailed = externalRef0.Error
+
 // SignedIn defines model for SignedIn.
 type SignedIn = Session
 
@@ -82,6 +203,12 @@ type SignedIn = Session
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type TooLarge = externalRef0.Error
+
+// TooManyAttempts The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type TooManyAttempts = externalRef0.Error
 
 // Unauthorized The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -95,28 +222,177 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// SsoCallbackParams defines parameters for SsoCallback.
+type SsoCallbackParams struct {
+	// Code The authorization code.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state sent to the provider.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error The provider's error code, when the user refused or the provider failed.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription The provider's error text.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+
+	// Iss The issuer, sent by providers implementing RFC 9207.
+	Iss *string `form:"iss,omitempty" json:"iss,omitempty"`
+
+	// PoolgateSso The cookie set by `GET /auth/login`.
+	PoolgateSso *string `form:"poolgate_sso,omitempty" json:"poolgate_sso,omitempty"`
+}
+
+// SsoLoginParams defines parameters for SsoLogin.
+type SsoLoginParams struct {
+	// Provider The provider's slug (default `oidc`, the one configured by `OIDC_ISSUER`).
+	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+
+	// ReturnTo Where to land after signing in; a path on this site (default `/app`).
+	ReturnTo *string `form:"return_to,omitempty" json:"return_to,omitempty"`
+
+	// Bind A binding token from `POST /api/user/oidc/bind-url`.
+	Bind *string `form:"bind,omitempty" json:"bind,omitempty"`
+}
+
+// PasskeyLoginJSONRequestBody defines body for PasskeyLogin for application/json ContentType.
+type PasskeyLoginJSONRequestBody = PublicKeyCredentialJSON
+
+// EmailCodeSendJSONRequestBody defines body for EmailCodeSend for application/json ContentType.
+type EmailCodeSendJSONRequestBody = EmailCodeRequest
+
 // PasswordLoginJSONRequestBody defines body for PasswordLogin for application/json ContentType.
 type PasswordLoginJSONRequestBody = LoginRequest
 
 // PasswordRegisterJSONRequestBody defines body for PasswordRegister for application/json ContentType.
-type PasswordRegisterJSONRequestBody = externalRef0.Credentials
+type PasswordRegisterJSONRequestBody = RegisterRequest
+
+// PasswordResetJSONRequestBody defines body for PasswordReset for application/json ContentType.
+type PasswordResetJSONRequestBody = PasswordResetRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// SsoCallback Finish a single sign-on
+	// (GET /auth/callback)
+	SsoCallback(ctx echo.Context, params SsoCallbackParams) error
+	// SsoLogin Start a single sign-on
+	// (GET /auth/login)
+	SsoLogin(ctx echo.Context, params SsoLoginParams) error
 	// SessionLogout Sign out
 	// (POST /auth/logout)
 	SessionLogout(ctx echo.Context) error
-	// PasswordLogin Sign in with a username and password
+	// PasskeyLogin Finish a passkey sign-in
+	// (POST /auth/passkey/login)
+	PasskeyLogin(ctx echo.Context) error
+	// PasskeyLoginOptions Start a passkey sign-in
+	// (POST /auth/passkey/login/options)
+	PasskeyLoginOptions(ctx echo.Context) error
+	// EmailCodeSend Send a one-time code by e-mail
+	// (POST /auth/password/email-code)
+	EmailCodeSend(ctx echo.Context) error
+	// PasswordLogin Sign in with a username (or e-mail address) and password
 	// (POST /auth/password/login)
 	PasswordLogin(ctx echo.Context) error
 	// PasswordRegister Register a new user and sign in
 	// (POST /auth/password/register)
 	PasswordRegister(ctx echo.Context) error
+	// PasswordReset Set a new password with an e-mail code
+	// (POST /auth/password/reset)
+	PasswordReset(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// SsoCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) SsoCallback(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SsoCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// ------------- Optional query parameter "iss" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "iss", ctx.QueryParams(), &params.Iss, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter iss: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("poolgate_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "poolgate_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter poolgate_sso: %s", err))
+		}
+		params.PoolgateSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SsoCallback(ctx, params)
+	return err
+}
+
+// SsoLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) SsoLogin(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SsoLoginParams
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "return_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "return_to", ctx.QueryParams(), &params.ReturnTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter return_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "bind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "bind", ctx.QueryParams(), &params.Bind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter bind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SsoLogin(ctx, params)
+	return err
 }
 
 // SessionLogout converts echo context to params.
@@ -125,6 +401,33 @@ func (w *ServerInterfaceWrapper) SessionLogout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SessionLogout(ctx)
+	return err
+}
+
+// PasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyLogin(ctx)
+	return err
+}
+
+// PasskeyLoginOptions converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyLoginOptions(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyLoginOptions(ctx)
+	return err
+}
+
+// EmailCodeSend converts echo context to params.
+func (w *ServerInterfaceWrapper) EmailCodeSend(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmailCodeSend(ctx)
 	return err
 }
 
@@ -143,6 +446,15 @@ func (w *ServerInterfaceWrapper) PasswordRegister(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PasswordRegister(ctx)
+	return err
+}
+
+// PasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordReset(ctx)
 	return err
 }
 
@@ -195,11 +507,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.POST(options.BaseURL+"/auth/password/register", wrapper.PasswordRegister, options.OperationMiddlewares["passwordRegister"]...)
 	router.POST(options.BaseURL+"/auth/password/login", wrapper.PasswordLogin, options.OperationMiddlewares["passwordLogin"]...)
+	router.POST(options.BaseURL+"/auth/password/email-code", wrapper.EmailCodeSend, options.OperationMiddlewares["emailCodeSend"]...)
+	router.POST(options.BaseURL+"/auth/password/reset", wrapper.PasswordReset, options.OperationMiddlewares["passwordReset"]...)
+	router.POST(options.BaseURL+"/auth/passkey/login/options", wrapper.PasskeyLoginOptions, options.OperationMiddlewares["passkeyLoginOptions"]...)
+	router.POST(options.BaseURL+"/auth/passkey/login", wrapper.PasskeyLogin, options.OperationMiddlewares["passkeyLogin"]...)
+	router.GET(options.BaseURL+"/auth/login", wrapper.SsoLogin, options.OperationMiddlewares["ssoLogin"]...)
+	router.GET(options.BaseURL+"/auth/callback", wrapper.SsoCallback, options.OperationMiddlewares["ssoCallback"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.SessionLogout, options.OperationMiddlewares["sessionLogout"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
+
+type ProviderFailedJSONResponse externalRef0.Error
 
 type SignedInResponseHeaders struct {
 	SetCookie *string
@@ -212,9 +532,280 @@ type SignedInJSONResponse struct {
 
 type TooLargeJSONResponse externalRef0.Error
 
+type TooManyAttemptsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyAttemptsJSONResponse struct {
+	Body externalRef0.Error
+
+	Headers TooManyAttemptsResponseHeaders
+}
+
 type UnauthorizedJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type SsoCallbackRequestObject struct {
+	Params SsoCallbackParams
+}
+
+type SsoCallbackResponseObject interface {
+	VisitSsoCallbackResponse(w http.ResponseWriter) error
+}
+
+type SsoCallback302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoCallback302Response struct {
+	Headers SsoCallback302ResponseHeaders
+}
+
+func (response SsoCallback302Response) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type SsoCallback400JSONResponse externalRef0.Error
+
+func (response SsoCallback400JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback400TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback400TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(400)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback403JSONResponse externalRef0.Error
+
+func (response SsoCallback403JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback403TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback403TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(403)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback409JSONResponse externalRef0.Error
+
+func (response SsoCallback409JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback409TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback409TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(409)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback502JSONResponse externalRef0.Error
+
+func (response SsoCallback502JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback502TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback502TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(502)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SsoCallback503JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLoginRequestObject struct {
+	Params SsoLoginParams
+}
+
+type SsoLoginResponseObject interface {
+	VisitSsoLoginResponse(w http.ResponseWriter) error
+}
+
+type SsoLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoLogin302Response struct {
+	Headers SsoLogin302ResponseHeaders
+}
+
+func (response SsoLogin302Response) VisitSsoLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type SsoLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SsoLogin400JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLogin404JSONResponse externalRef0.Error
+
+func (response SsoLogin404JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLogin502JSONResponse struct{ ProviderFailedJSONResponse }
+
+func (response SsoLogin502JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLogin503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SsoLogin503JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type SessionLogoutRequestObject struct {
 }
@@ -270,6 +861,217 @@ func (response SessionLogout403JSONResponse) VisitSessionLogoutResponse(w http.R
 type SessionLogout503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SessionLogout503JSONResponse) VisitSessionLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginRequestObject struct {
+	Body *PasskeyLoginJSONRequestBody
+}
+
+type PasskeyLoginResponseObject interface {
+	VisitPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type PasskeyLogin200JSONResponse struct{ SignedInJSONResponse }
+
+func (response PasskeyLogin200JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PasskeyLogin400JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin401JSONResponse externalRef0.Error
+
+func (response PasskeyLogin401JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin403JSONResponse externalRef0.Error
+
+func (response PasskeyLogin403JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasskeyLogin413JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyLogin503JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginOptionsRequestObject struct {
+}
+
+type PasskeyLoginOptionsResponseObject interface {
+	VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error
+}
+
+type PasskeyLoginOptions200JSONResponse PasskeyOptions
+
+func (response PasskeyLoginOptions200JSONResponse) VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginOptions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyLoginOptions503JSONResponse) VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSendRequestObject struct {
+	Body *EmailCodeSendJSONRequestBody
+}
+
+type EmailCodeSendResponseObject interface {
+	VisitEmailCodeSendResponse(w http.ResponseWriter) error
+}
+
+type EmailCodeSend202JSONResponse EmailCodeSent
+
+func (response EmailCodeSend202JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response EmailCodeSend400JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response EmailCodeSend413JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response EmailCodeSend429JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend503JSONResponse externalRef0.Error
+
+func (response EmailCodeSend503JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -362,6 +1164,23 @@ func (response PasswordLogin413JSONResponse) VisitPasswordLoginResponse(w http.R
 	return err
 }
 
+type PasswordLogin429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordLogin429JSONResponse) VisitPasswordLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PasswordLogin503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PasswordLogin503JSONResponse) VisitPasswordLoginResponse(w http.ResponseWriter) error {
@@ -401,7 +1220,7 @@ func (response PasswordRegister200JSONResponse) VisitPasswordRegisterResponse(w 
 	return err
 }
 
-type PasswordRegister400JSONResponse struct{ BadRequestJSONResponse }
+type PasswordRegister400JSONResponse externalRef0.Error
 
 func (response PasswordRegister400JSONResponse) VisitPasswordRegisterResponse(w http.ResponseWriter) error {
 
@@ -457,6 +1276,23 @@ func (response PasswordRegister413JSONResponse) VisitPasswordRegisterResponse(w 
 	return err
 }
 
+type PasswordRegister429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordRegister429JSONResponse) VisitPasswordRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PasswordRegister503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PasswordRegister503JSONResponse) VisitPasswordRegisterResponse(w http.ResponseWriter) error {
@@ -471,17 +1307,110 @@ func (response PasswordRegister503JSONResponse) VisitPasswordRegisterResponse(w 
 	return err
 }
 
+type PasswordResetRequestObject struct {
+	Body *PasswordResetJSONRequestBody
+}
+
+type PasswordResetResponseObject interface {
+	VisitPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type PasswordReset204Response struct {
+}
+
+func (response PasswordReset204Response) VisitPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PasswordReset400JSONResponse externalRef0.Error
+
+func (response PasswordReset400JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordReset413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasswordReset413JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordReset429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordReset429JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordReset503JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// SsoCallback Finish a single sign-on
+	// (GET /auth/callback)
+	SsoCallback(ctx context.Context, request SsoCallbackRequestObject) (SsoCallbackResponseObject, error)
+	// SsoLogin Start a single sign-on
+	// (GET /auth/login)
+	SsoLogin(ctx context.Context, request SsoLoginRequestObject) (SsoLoginResponseObject, error)
 	// SessionLogout Sign out
 	// (POST /auth/logout)
 	SessionLogout(ctx context.Context, request SessionLogoutRequestObject) (SessionLogoutResponseObject, error)
-	// PasswordLogin Sign in with a username and password
+	// PasskeyLogin Finish a passkey sign-in
+	// (POST /auth/passkey/login)
+	PasskeyLogin(ctx context.Context, request PasskeyLoginRequestObject) (PasskeyLoginResponseObject, error)
+	// PasskeyLoginOptions Start a passkey sign-in
+	// (POST /auth/passkey/login/options)
+	PasskeyLoginOptions(ctx context.Context, request PasskeyLoginOptionsRequestObject) (PasskeyLoginOptionsResponseObject, error)
+	// EmailCodeSend Send a one-time code by e-mail
+	// (POST /auth/password/email-code)
+	EmailCodeSend(ctx context.Context, request EmailCodeSendRequestObject) (EmailCodeSendResponseObject, error)
+	// PasswordLogin Sign in with a username (or e-mail address) and password
 	// (POST /auth/password/login)
 	PasswordLogin(ctx context.Context, request PasswordLoginRequestObject) (PasswordLoginResponseObject, error)
 	// PasswordRegister Register a new user and sign in
 	// (POST /auth/password/register)
 	PasswordRegister(ctx context.Context, request PasswordRegisterRequestObject) (PasswordRegisterResponseObject, error)
+	// PasswordReset Set a new password with an e-mail code
+	// (POST /auth/password/reset)
+	PasswordReset(ctx context.Context, request PasswordResetRequestObject) (PasswordResetResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -494,6 +1423,56 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// SsoCallback operation middleware
+func (sh *strictHandler) SsoCallback(ctx echo.Context, params SsoCallbackParams) error {
+	var request SsoCallbackRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SsoCallback(ctx.Request().Context(), request.(SsoCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SsoCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SsoCallbackResponseObject); ok {
+		return validResponse.VisitSsoCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SsoLogin operation middleware
+func (sh *strictHandler) SsoLogin(ctx echo.Context, params SsoLoginParams) error {
+	var request SsoLoginRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SsoLogin(ctx.Request().Context(), request.(SsoLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SsoLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SsoLoginResponseObject); ok {
+		return validResponse.VisitSsoLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // SessionLogout operation middleware
@@ -513,6 +1492,121 @@ func (sh *strictHandler) SessionLogout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(SessionLogoutResponseObject); ok {
 		return validResponse.VisitSessionLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyLogin operation middleware
+func (sh *strictHandler) PasskeyLogin(ctx echo.Context) error {
+	var request PasskeyLoginRequestObject
+
+	var body PasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyLogin(ctx.Request().Context(), request.(PasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyLoginResponseObject); ok {
+		return validResponse.VisitPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyLoginOptions operation middleware
+func (sh *strictHandler) PasskeyLoginOptions(ctx echo.Context) error {
+	var request PasskeyLoginOptionsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyLoginOptions(ctx.Request().Context(), request.(PasskeyLoginOptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyLoginOptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyLoginOptionsResponseObject); ok {
+		return validResponse.VisitPasskeyLoginOptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EmailCodeSend operation middleware
+func (sh *strictHandler) EmailCodeSend(ctx echo.Context) error {
+	var request EmailCodeSendRequestObject
+
+	var body EmailCodeSendJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EmailCodeSend(ctx.Request().Context(), request.(EmailCodeSendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EmailCodeSend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EmailCodeSendResponseObject); ok {
+		return validResponse.VisitEmailCodeSendResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -611,69 +1705,185 @@ func (sh *strictHandler) PasswordRegister(ctx echo.Context) error {
 	return nil
 }
 
+// PasswordReset operation middleware
+func (sh *strictHandler) PasswordReset(ctx echo.Context) error {
+	var request PasswordResetRequestObject
+
+	var body PasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordReset(ctx.Request().Context(), request.(PasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordResetResponseObject); ok {
+		return validResponse.VisitPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3DpNbxxHdn/lobKASaRnNBySsjSED7LsXZOrtWVRWnmtUWZqut9M17K7ql1VTWpEzTVrBMglgDfILYfk",
-	"vEkuewjyZwJYif9F8Kr6e5oSaVmBsQIETldXvffqfX/0JQtVmimJ0ho2uWQaTaakQffwMY8e4Tc5GktP",
-	"oZIWpfvJsywRIbdCyVu/N0rSGr7gaZYg/YzQcpH4MxGyCRPynCcimukCWsBQa6XZhOUGteQpTiAVUqR5",
-	"CsZqIVeQoFzZGISBfbbZBMyEMaacYP5C45JN2F/dqim/5d8aWkqVnBWPs08dlg2dj9CEWmREMpuwxzFC",
-	"QQyhSHmyVDrFCJQGDkuBSUTrBd1DtgnYqVhJjI7lzViBLzKh0cy4ZRM2Ho1vD/b2BuP9x6M7k9FoMhp9",
-	"zQJm1RkSUbg+iRe/CsUX4uT4ycvjvc/FsTmWjw7D+8e3j8+yr357/+TuENcnL6Onx+ILcbw+lqNhOE7k",
-	"Iv3lKPrqJClhzew6I7Z/jFyjZoHjMlGz4AmXIbLJKGChRm4x6lA2blEmIjYZB6zg1CxUOV16FDCt6Hoe",
-	"bsCM5TY3bMJ4aMU5eoTR7JtcWe62l1KmLYkI8QYSPUVjSGY9QvQSASGHQPJcqGgNIddaoAEbI5w8fXzk",
-	"fswzpZIVtzgzHtocQqXOBJKMDdohC1iMPELt1P4U7eC+e++Vuas4BZASxs5n1mZfyGQdwClP8VRY/OgB",
-	"fxHA+ABilWuzS/Dr21bawbpkfbT/zXjw4cWne+le9LsXo+zOETzkNv7o1hH8hr8Y3FvhR3duH4xGR1Ci",
-	"PGqhJPl7yXsjIqZtAvZYqQdcr/AdjZj4O7NKzRIHrLbh0pCcAIQBqxT4Pe/XcEt8DpcGG3PpxG1Qn6MG",
-	"HoaYWeOM94nkuY2VFi8xekc25E1QNRO+/9Pf/vAP//r6H//59Xffvv72j9//+T++/5d/f/3dt8H//unP",
-	"P/zh71//8d/+55/+8/v/+u498ORzBc5NQagxQmkFTwxcoEbINBqUFqOSCedcJHyR4LvzoIJUs4D4LkIE",
-	"i2mmNNciWUN7Z+lIyK+w0d7JJ7d/d+fpwVd7n+1//uGX40eHj+/+dvT1r++/J72JuOULbpzV51IjD2Oi",
-	"a9hA5+z/gVoJ2Qh8PIoEgeHJQ60y1FZQeFzyxGDAssbSJcu4MRdKR207D5XWGNpBrLTBwYJbi3rNAkYx",
-	"x7nf6ljAUv7igQt9bLI3vhOwVMjqecu8m561idA72Raw2wdvgbXx4hGaLORZDTioqXteHVKL32NoXVgs",
-	"/DNdvsWKZuRr0nZFEKx4EXGLAysc5q3rFqGy65Xvka+Hnc9Ox4e3d2GpNMzvFUbqlHoCPhTOyRPXpPwk",
-	"AbeXxCICXzKUeUrsLELx8yb6Kjz3SvWGmv+EjnSF6NnVoiloCqbA1CfXDvj7tWt5q0l0ZVOqEnAZQalM",
-	"kHGhW+JoWs+VJrOdSfy/muCdt5hg++oPkNCYACKxEtYEMJ/NA5gP544T88H8CHIpvskxgJAbHAhpUBpB",
-	"OVSybqtqj0Xvj1uk7ZOhEj7C/DfP7g2+5oOXo8Hd2XDw/K9/wX4qe+91uL1pkgsLPkirJeA56jWkXPIV",
-	"pigt3Ht4DDtZvkhEGACF1AB4lAoZOH3ZnQAHk2eoDVo6b2OcSo2psjjgoctECcQHBuaX0yJCTdkELqc+",
-	"HtHvKRsOh1O22czBxDzD4VS2Fe5HFCoUPCq+bba0r4Z406j1iT/ZlUsB8Lqi+KTC36bL32/bbxpLITCA",
-	"lIexkDjQyCNaATrgs+cUjeErhAUaESEICylfQxhzucIhfOrkSruBy/VUPixyWidfLs0FagMXwpdyiTAW",
-	"I4hR4xB+xS1e8LXXE+My97XP34jNBJEKMKAwPZWZVlaFKvnAgLqQXpyBMyN7oSBVGuFMyMhMgEvgeSQs",
-	"xEqdFdsdeRcxSqJ+kajwzACfypAniQfCJeSZsRp52jyyQ5GkfDGb5qPRfuiLHfcb57seKlFdbgONy9z4",
-	"EsSjQP2BKZPW4VRO5SvwQOBVcc1XU/lqMBi4//T6YDSCVzDvaOMcdhacHKfmKZJjgcK+doN6L6Vv5GRy",
-	"afIsU5pKvBQjwZ37nzd2ehqaK8SxWa4TWuNRpNGYmVR2xpNEXWBEy0blOsRZJAxpiVtKhTFCrmapijDp",
-	"oi5J7yyjjDIlpJ1Dcd89um8ztW5C5pmYneG6SWpjqdqV23jmIl0Fdey5aPLlUoQCpZ0VFbAH1Vh3tWp1",
-	"bp/OLZVeiChCz06DunVrK1DPSkN1ZND1u+wSWXel3pZpERZMjblGT79XnsZqE6df8fHbLThFnzmFxmju",
-	"1JVUsdB8L+Dd8lIHdClCvFS57NBSLXkU9VJ5+JAOp2hjFbVuVL6/S+9DJZeJCJ20Ddo8m5HvS9B6aiNM",
-	"BHkLByBCXp3ec/xu15flu/HYa0amVUiOaJHgHHZ4UfGUpSDdOsy1psBC18bSCsk0fNSYkceSmMwKfakQ",
-	"ONI1leGJSEVBa/08wxchYtSUgF93BUQhBx+QzGyRm3UB+LC0YQrJPJnDjvOC87oGmu+WO/0dSz/jHOK8",
-	"JtysZThbcpFU/D70Gtoormi7VLPqeVaQ1DW8ggkODkW3Ij3djntNf0J5V687aewrekD1QulMWMB6fAkL",
-	"WMeVUHLT9CQdpDVlnQK84yQaFNQr2y7Cbdv2C91l38JyaaL3BUUK2qS65QkIWdcRENCss9B1A8SPLS9Q",
-	"LTawtXwAPbftjLjddAosYJUxt9CWKx2Dpz1bVs4o1/CmzSi975gxC7Z7Qy2DdZV/nw12ZFy87ayWsYKg",
-	"NKy09VgZaXWjlo0SV5om6sTs7ZKQtQyvJrZhd17tGp2MPltrV3fbJtVOwAP2YrBSg61yAvsz6nsQ5ymX",
-	"dYJWpGUBGL5EsApMrC7or/OFLu1olxC9GWxPPdNs0ly+qW8ewQ5PjKIkzXVZvxoUTZPBcTQH31DdDcom",
-	"FChZduZ8xtem7g3doLeVLqXYXI57jUT5SVFddxlcpa7EqSF8SbYPPHVqA1wjkM6sUIPzClS6WdOpYKsG",
-	"++GI/r1Ll/1gfLM2+974cHSd+rgiscuAR5hyIYVcte4Hv+FrWPIkAZOIVWyTNSwwURfwErUqcmo5WLp3",
-	"Tu1cR90m2OJMyY6q3BbS3j6oJVtw1gmrwbHevtH4R/SNVlrl2ZUaTUz7wIDbBDsyTxLXQ5JKouvdb1FN",
-	"W3wb1eoc+24h2v2H8bWuniVcztp9szaxT6tiw1NMoQdQRqZJNVXau23jGo/GHw5Ge4PR3mPHuDfx7oq7",
-	"bfuHQk+7NJZlndeFMKaAEIFRsORth3RwPaZ4G7hxL+wRHdvURnNjAKf+4MYH+H7FKYNKJRNXGmsqk3fy",
-	"xGoO//13f4BMK/d3qRF3IZdWJDDvyHp+5F4DX1rUF1xH3rMU6Rm9Ys6QyegJcDvW+Bd9nanKPXTJ/7K2",
-	"cTCZy5u3ReR9yjWE9OY29Jvdt4iafb1C4JXgAlanZo37dNWw5TeuGQMeqaTHDc5dF2petKq8aFdep498",
-	"HTgHJZNSwYV1DYTGbqFdA+EM1y0ZFk7cQW9Lr3izJb6rlbIneM2rQtErYsglSBQ2Rg1GrMhLg1TaUd28",
-	"U5PEKq5U+WaLzur1tjwNhrkWdn1KtBZxxnW37+U2rp9+WWrSydPHrG9Ec/L0MWi0uZYYwWLtKB8IWQ1Q",
-	"3Ryy0zaPrc08u9SZwBLhW8e2Bm0Hg5CuUewGvwEromh3Rlvj5Zn4Na79sEnIpdrGeuphB6BxJYzVbhbh",
-	"1MVhVbkdwj0weUiJ8jJPSmIKFhjgjblGUJS81VR5Kt8w6PBYsHBNVw7Aj6BQESXRNWFRWhFyW7av2v1a",
-	"M4TTgnDQeK7O0MBC2dj3Va2wTk2qNIrg0TEWsHPUfkrERsO94YjEpTKUPBNswvaHo+G+6zvb2KnOLTp5",
-	"K1ErlbsAkylj+/IVT0Ex6q+HnaTqV7Flx7tfYeFC5UkEMT9HKKqpXWLaVEZIlZQpRsleZ0gZnEK+hZth",
-	"glz7o37Js4byL0fIcURq4U898PcL2t/cjEcH/YqEEZDCXP9Thfs1LVdSfO0vE7a/RLjpVwgHo72ronDF",
-	"gFutOb07tP+Oo+pm5V728m0sTBm7qRqq3N37mTs7f9xA44bxh/5mb2VHVXM23SybPGs72GfPN8FlywM+",
-	"e755HjCTpynX60KFwOub5StD7r70aM8JtLe5cvRDxidk0/baKvyw2OdG5XUw/lhF65vJ60eO/K4npNYg",
-	"f9POOyi53WzZ3ujtMqm+A3PqeY0Dja/oajP46T9AKfoN9bRV6WrY+h4U+6lWctWLbPgXY7g9mPzl9q5h",
-	"u9VXVz+BsW9bspB+qMb7p+sNK6+nuT1m7hMTX95cFWVdK9JjOxjt+5K/ldA02FP2ggxaK+TKJcD9nuNR",
-	"ifnn6jze8AHEz8aVvA8bu0q078HGHl2BqvAgd9/xdo2edd8UnycaebQGy89QvsfQX+JzeH4G/qO0POAg",
-	"8cJnJ2VNAi6a97kOB1Cfu7zz2SXLdcIm7BajJKPY3vUcT3o/+2nUW2WFVQWpoK9sq8Z6PltpHCzzl83z",
-	"zf8FAAD//w==",
+	"5H1dbyQ3tthfYSoLuBupbrVaGnlGwiCRNTO2xvMpaTz2uCdd7Cp2N60qskyy1GqPBeQpdxEgLwn2BnnL",
+	"Q/J8k7zchyB/5gLr5P6L4PCjilVdrc/R3t2NAdsqFos8PDzf55D9KYh5lnNGmJLB7qdAEJlzJol++Aon",
+	"R+TngkgFTzFnijD9J87zlMZYUc42fpKcQRs5x1meEvgzIQrT1HyTkGA3oOwMpzQZCztaGBAhuAh2g0IS",
+	"wXBGdlFGGc2KDEklKJuhlLCZmiMq0VZwcREGMp6TDMOYvxNkGuwG/3yjgnzDvJXQlHE2to/jp3qWC/g+",
+	"ITIWNAeQg93gZE6QBQamyHA65SIjCeICYTSlJE2g3cLdDy7C4I3gZzQh4hmmKUnuiBAp+XhqBqpwoeYE",
+	"STpjPcpQbmdDMS/SBDGuUMzZlIoMed3uCTOrQGAGEEwAaTieGzxRJVFCZczPiFiihMdFRphqou2YzhhJ",
+	"DtnNEEbOcyqIHGMV7AbDwXCnt7nZG26dDB7uDga7g8GHIAwUPyUAMVk+n0++julr+vzw3S+Hm6/ooTxk",
+	"Rw/ig8Odw9P8++8Onj/qk+XzX5L3h/Q1PVweskE/HqZskj0bJN8/T91YY7XMYXO+IlgQEYSaOAGaCU4x",
+	"i0mwOwiDWBCsSNKAbFiDjCbB7jAMLIGNY17AogdhIDgsz4wbBlJhVchgN8CxomfETJiMfy64wrq7Yw7o",
+	"ktKY3GC7j4mUsKEtO2x2BFHWR7DZE54sUYyFoERq2nr+/mRP/xHlnKczrMhYmtEiFHN+SgnssSRqD024",
+	"miOAEHFGkO3VD8JgTnBChBYix0T1DvRnhhNWiM185YbufKNU/pqlyxAd44wcU0Uev8DnIZpyYUjf9P9C",
+	"opROiaIZ6cKMFVpKMgqa8D/e+nnY+3LxdDPbTH44H+QP+/q/+j976A1W88cbe+glPu/tz8jjhzvbg8Ee",
+	"cvDs1eABmjHUYuQVIPoiDE44f4HFjNxRPMCejBXn41QPVokIJ7P0plGJFOfI9LlfGenm03PBPmBmN0Oc",
+	"EYFwHJNcSc3wJ5y/xGy5rxTJcqNU7oAJQEKG2XKM3XievOQcwTvk3u0hJZYIzzBlKMWKiPvAymWT4qki",
+	"AkVHRIllbx8eIiRJzFkiG1zhdVlli2PzCSqYoinCjKs5INlMCNuA05QvSLKG7h9uD0rqpEyRmUYELOUd",
+	"w4Wac0F/ubMGK/yhqj3549/923/8D//tt//0X377w+9/+/3f/vHv/+cf/+v/+O0Pvw//79/9/T/+zb//",
+	"7W//+//5z//rj//7D/ewM6840moHxYIkhCmKU4kWRBCUCyIJU8RopHcMn2Ga4klK7o6DcqQKBcATNCYI",
+	"dosLLGi6RPWeTjGAnggGm8+f7Pzw8P3295vfbL368u3w6MHJo+8GH749uCeeTrDCEyy1FC+YVugAV9+b",
+	"TpPo08yutj7EPkOkB68QThJBpESdgtGfC4JwxtkMgdKSIYqxJD3KJGGSgnZLl1pMV8JZa7R/ZZ/7Mc+C",
+	"MAAjTCtWoucOgwyfv9CGYLA7fLAdBhll7nlrRQKHBuQDvTkrYKOdXkJnFOyoBAQXU2iyRNGb18cnaANo",
+	"eSPHUi64SDb07D3oF9VhHmwPH21+GYRBDswoYNx//eOg9+jjp52L3wWXAeTZ0ThJKACF0zeC50QoCtb2",
+	"FKeShEHuNX2yaLhi780+XYRBXoicy5a1v59jpcW1XvqCpimYcjPOE9CqeomsyILdHwNBZlQqbZ0Az4Cl",
+	"Hs8xm5Hgo48Hr1tTCxrqpgIEzI/lPjrQPpYf8MlPJFY1HB1bNmzgwJqClK0XlOXapMJLiaz16UG8M2gT",
+	"iQ1Yq4nawHzBZ5TdbhsdYdWtk5gLQWLVm3MhSW+iKWrpM0H5WY0PNocPa3yw2UJ2iqt8HLfyAUiAuBAC",
+	"6F+jjE81+oBtv5AIGAFkZ4wVuEJ5HqLFnDB08vrkDQgMY95Vi9h+NBxsPboBR1Q2bRtk7m2IrLVnwapL",
+	"nBZBcrms2LyKTkuowgrrbUTwBkt5SpavNcyyhdPIZL9Qc4a46YGwRNGbYpLS+FuyPCgVk6UjO87z49ev",
+	"IlQwcLWi3PWuy55PQflCa6A5TsFFBvCaVu36/yyAr/NDUDtgF/fr0hdsaV6oYHdrAP+YvfqOCDq1ShFo",
+	"UpApEYA1QGGDzH0A29lDiWKFO7ylNNEJampnuxBpfcdvtuDLd76afXW/G12r9a10DYPz3oz3bCPYDv0j",
+	"vHhJpMRgmxvCAao6Aqn6p1AGuncpA678RCvNizBgZDG+gbjqSYVzbdPcUGo9vK7m8NbRgK6VP1dZDZjr",
+	"KoJsmgqVBQkMDHJoIvjCiKI2du4rDtN0uhGa0TMiEVWoUxKviSfJboOftfW3PzlInk4Hm8Ot7Qc7Xz58",
+	"dMkz8C5eHN7iKxvT08yWUsLUE6ywwUtAls8H5Puv0sOfOE2G39Efvv9ugL/eLj4MvxscsoHWJgbLhvx7",
+	"p2QZrLA+bRDLzQD06WQw3G7RGnbh9zqFh6UbCK8GPn0Ir0JtDaqHm4+GbTyxQuKm4VNpsnnbUrPRvPar",
+	"eI0mJW3Zrh46bi7rjqx1+Gcs5u7VInt4I7PnBYFpZIi0dyJDFI2jEEX9CGGWoKgX7SHjX7X5VFdaQlvD",
+	"ptPkG2r7vQ+498ug92jc7338F78LPpeZ5KKPa415rNq8FML8CB8iJgaSgo9JddyjkCSxoZYO+K3QgPJC",
+	"znXokkpwZxZYJA1Xc00AudzWBCvSA+snaLWldZh51Z98/v4Edb45Hj7Y6ergZLRvAyLaVtpFJozc8CA/",
+	"S7C6FcRxUzDYMHZNKJSh7VYCvWGU4Z1s8aIMumowhf6225naqKY1iNHqJuhQiwlK8ikiOgGRYYZnRKcg",
+	"9t8coo6Rf6H2aEKEk4yyULsT3V2EkSxyIiRR1v0ZMUEyrkgPxzpaD0OArv80slGfUbCLPo1MjAf+HgX9",
+	"fn8UXFxESM5xTvojVtfut8iBAYWXqFw1r6sRbxoJemK+bG6VHfC6W/GknL+hAtfEW6TCk5SEKMPxnDLS",
+	"EwQn0KLdTpNhyIzSQBMiaUKAyTO8RCbi0EdP9b5qJxWz5Yi9seF8vb+YyQUREi2oyRKmoHISNCeC9NHX",
+	"WJEFXho6kTq7sTSiBdAMI0pEGQIRMmK54IrHPP1CIr5gZjtDLXzVgqOMC4JOKUvkLsIM4SKhCs05P7Xd",
+	"TUgFRBdVaJLy+FQiPGIxTlMzCGaoyKUSBGf+Jx2QGO7FeFQMBluxSQjpv0nUNaNqJ9h2Q4JMC2nSNGYK",
+	"bZFaiuqP2Ij9iswg6Fe7zF9H7Nder6f/hdfbgwH6FUUNaozAXE1QjgXOCKgjZPmrG1Z9QdWDaiqYLPKc",
+	"C0WScUYSijWbR15PA4PfAhgbFyKFNuvFjxlXYxvJhmbJCxGTcUIlUIluyqiUlM3GGU9I2pzagd5oJizJ",
+	"OWW63VgHjuarFkDN2IIGrU6ZjSmzNgC06ihKo9cpWfpNUnK9WNJsTAijJImQxfkm4NwPmfurwzkdn5Kl",
+	"jy6vqexVqPlYS9USNn9hVwHrIBma3ZfFdEpjsF3HNrtppvfadR6y/G4LvptyMaFJYkAAsVXbLUWJqMGk",
+	"t625zTRvtlTdckFjSwxzLIhZsyF6r9Wf07QY/aIbNIOONSMC/js2jmQ51hBm10GfFcoOY0yOGvSxFFN/",
+	"8pJIUj6jrA6F5GMTExVa+Y/jlNuvlCikGqfkjKQmo8cXJU63Aaew7ikvWAMVZZNZYdXkPn4AH2dEzXlS",
+	"Q6h7/wjex5xNU2rIWRJV5GNQGSmxy05ISkHI6gESgs0GaadWLccKA7HZ8TY1AdQTk+7dcGjIOxc8Bok+",
+	"SUmEOtimY1wOUXmRR80zTpzBdhj1OwbRz0g6tkRfcaxrcDPq1QlgvJRm1C6neh6T85iQxKcR027rFzSl",
+	"GFUvx5NCLg0LNXKNdrYHTmSC3YzTCHW00omqNE7UdT0NJpxY1/onqpYnlyy2dR+ObOyT+37LCgqXLYJu",
+	"jI/L57GFuin1LOIqhDXGsOJA1tphUi/4v2qh+JIfLLdWwe/1sxUNVYMT+0EYtEj9IAwaQh+cF1/mNyat",
+	"IGukHxui1IOgalkVpLrbqiRsNpuCDO0vGOlnjVgf6prsg8maog8GzRsNTcEH+FiRe2WjN1tN6sFznbUB",
+	"274YDMKglB+1aV1LQ8ZAnxXBEoBVaKRJEAYrkiMIV6sWahJBxxTamLyxx/Zto9VpdR2oqLi+9lgyfbmi",
+	"Gs8DVnyW19tsWBomq/FsBazHsobsvDxuG2OWIUuPGFaNDs+BrmyOwCZu6n08JQ7rahocts3YG24Eb+5K",
+	"z2k6qas52FNPy/lQ1ZWcnaVFx8GUqypOF0H5aqTEQrXpbaUd9bq4piCrMFKTY3UXd1WK1X3deviqcoBJ",
+	"u7u5j+ZFhlnlvVifJUQSTwlSHMk5X8D/tX7TNnnd5W9171oDkFVVwKfL6hUT1MGp5ODB6DKt73s20tY7",
+	"TCJkiky6oat6QJy5Mh3jDjVS2uvLD64M0VtO0Q7gNbzId5K0Irj06wBTffQWxC3CmeZUhAVBNmOLtCBG",
+	"BaNKNmLpZYXeA5u6un2Z3vbwZnV6m8MHraV6Tfe9BLGJgCOgc0bZrLY+9BIv0RSnKZIpnc1VukQTkvIF",
+	"+oUIbh1O1pvqd5rsdEmeSkkNMw4dZaiLMrWzHazmwusY+9QWPBveInhG2mtITtZldlGHFWmqw2mMM3KN",
+	"khHob0p5THh+BYSZ4EW+lqksFLpT2+QriFszn4fIRi5keC3s5ylm42tFRy3EYHCYCKkHNTkjYjX2+WVv",
+	"sNkbbJ7ovbts+67EZYNVmjC6sIshx3gOZkCCJEdTXJeJ29dDimHDG8ckj+Czi4pvbzzAsfnwwph17YTj",
+	"TIlyT3ToStCEoE6RKoHRP/y7v0G54Pr/U0FI19bzRY29jvb0a1M8uMDC1Ao6oxxeBVqWgNyBgRtpHv2i",
+	"vQKEMKO824hJlxQ6bV9WfGN5qoPoCJuKDxDttZ2zKRs734TzlGCmJ6yMgBaEwUukX6LBP/yb/7iNOpih",
+	"4+PXZYk5ULTXKU4xzUIki3iOsEQvKCvO+wn/QoYow7lEnCmOqKrT+kBnPmgGiDP1H+bvQRtt+SK8Ce7b",
+	"Sg4jmWt/dZWGjdy/BhX7qZ/VXM01MnNe1kVzREnZYVB5LN56mnxak+3X1NNHPG1RVZEOo0c21m5of2aY",
+	"fs+EVCLEWeokAFU6Aur1pkJHQMGC84ncKlo9ep287ZsV+l7PtS0GRmTiPIZNgdR19HcVNBf8nxTKX5of",
+	"dqXCrG3EOtuDre4ewigqI0FmghgzxAjVDAaTwVyMm+/8YW2MWY8JCIHHEbMmukRS8RxhMN9il12w2CrN",
+	"EGfWl1Z6DXVlt1USkyQuBFXLY0CfNU90Zmi/UPPq6Zkj7ufvT4K2UtLn70+QIKoQjCRosnRipKxL1jKi",
+	"kXKaK5WbHeSnlLgJrzwXIIlqzECZTtnqkwVhYI2vZsl/NS/O6bdkaYpiKZvylmpCM3aIfDdHb5KelRdq",
+	"t5SY0gaBsCv1wqmRmKbcG01xrDhY4ca+GTEdjQ+R819Qx5WKde0MbJbakzecoc7rnLDDJ+iAM0ZihbhA",
+	"r6H3sOvSIk5i85wwOWLe+YtdTWQmP1Ie7MB6ry5JUxooiLLJhbVnPwzVVgc/1Bwrk1axHUMQloQlYNBS",
+	"hToOdyEiZzTWKJ0sRwxgTIgulNZeeohwpY5MBijUCReQCWY3uOhqrpBmes5s5o8yqUAK9tG+A2LEtGlk",
+	"6/Gd26tUOp7zQsgIdcBYpmwWooRMcZEqNNzu6mQSLxTw8R5aTTBjBQsbMZtlDlGRg+O3NUAJXrrZHIVq",
+	"llVUaV4sXRxcqDnaf3MYhMEZESZJHgz6m31daQObiXMa7AZb/UF/y5RVzjV/mhJlkCETHJ9Cy4yods7x",
+	"dKogCRUkVn10MCfxqZHYkQ4gAA4M0RWShIhKWZDE+LFUunqnLjBDQkgmzY7ZAmI11wO9+fbgKTrTBYJE",
+	"GMIACmvQru1g5j58gnTozdAFVoUg4YjpyWGEIqGExSRE2jxahmCIx6SrTyoxK7pLg4sy1FErksLwk1s4",
+	"wM1RZITUWPFoT5/vE1KVHGSUozdumXcrz7/pEJgujuU9V/sMJkxisOJbLiZuqIPa+tjGgkpiqxdslKWP",
+	"3mvJgSbUcIlBCAzkYiaIyhFLKTt1O2IkA0kAXrt2qQhO9oBFvK+MC4C8TxfcVOT30RFMj0F1gU/9/Pj1",
+	"q9Acd5QZaKZvTl6+QDmeEWv/WQpAnWhfn+7ZRYqcq425ytKoa6gb3FstRXRR2rHkB448gXBdKjHY/bHV",
+	"gPbFUGloaqH+c2HqbqxMt8V/bSe8jvP0PH39Ffnw9u0Pkx+Od96fH08O9xvFwIPttmrDVp2j0xI6amLR",
+	"7khgHWz6izXAfbi8NvV80Cxa3rkmmB6Dm0oIwFDo5Yth3yy1uULqkpZNeG3delxMp209OI6JlFWo8fPA",
+	"DlR1KTRjf5B2yJ6ypAcmIMITHS7WESOBY/vJ7YjBCSV3VMRBLhGFaTNgOjZDR88O0KPh4Mt1a6BSroEa",
+	"LCG5u7FBk0Yh9u3grRtK0ddP3bkWHcqNrmEySX6PlPwxrB8u3xoM200wvX06cWvEWHcP1UV44yjdC+6q",
+	"01vpDSSa4igFrcDZuqOiGzjPW03lmx5fZVzpLdDM6AvnBZZuQX8+51W3B4PPcJK9mZBoO9DunbYv2CkD",
+	"L5ALNMcS2TTWHkhfoUx5392PvoVBqa7qSDalNv8s4TEgBEEHU3FjXmiLzTQcl6BrSWreb3gdTEtuHm6/",
+	"WDuwHadGGyt7Fq7VWlQim1sJ3aQhchoAqNK3676Q4YpiMB4D0RVLegf1acntwdZnoJD2xFFFJ1RWcCSc",
+	"SA1waWkxsjBGzB7C8nTFK/iLJJZrrvgutPHKmH6a7vSEpSyygYfrQcA6a+tbuiFq2r/uUDpf1M5wQbsL",
+	"U4DxqCnr0V2vFVlJMfoE5ZvFOBUEJ0vPMHanqgtJ/mIJ6PorvKuI8WdqnwF1moVDXS0/Hhg1/9dwV8o/",
+	"qUq53iLvus/lLM57KJ1+e+FL6b+XEkO790u711vrUFuafhv+8Xs/Fhns/vgxDGSRZVgsg93gGQh4cJPr",
+	"oTEwZPAMnEogjOAjDOGZuWsDI0cuIND07Oyh18oV1RajqfAygZIQYRPqKM8Koo4p+8csCXU4qBHzgC8i",
+	"HbqITKGzC0egd0eHwEPRpzfvvnpxeDB+d/Tioh7aiXQYa86FGjFnVEa+jR51kXLhFPdRM27T9+1llIF4",
+	"nhAdYdOBsxHTnSVVBHUwW6o5eDIklbZIIU9xbCK6ERjGUbePogllSVS7KIYzkzm0FMGnI+aO0+d0A4TC",
+	"BqdJvAFf9gqRRrvNIAc8Mz9aMceqFt9AfKo3XgcT2Zqogz6ZfZ2Qg7flMi1mqONifxHAGYVuVYazZoWw",
+	"OHh9+ORgfHh8/O7pUdRd5+e5wdfY9illxXnCGyelzembj/b/497HT4Nwa/Oi9SROSxJPVK5NFXw0uNqr",
+	"dht5m12u2O7rmsWUxHOJu7RxSpbyVt7qfiP0NRU8Q5eTzjpAocMaGN8Os4ffx4MXYnt+snP21Sb7IB99",
+	"m2y9X3757KcH+O2w5RDXrXzWk2vIk5u5rOtGenf0on9FLCE2Aqif2ozpBochhhtlteS/NCcWxzR57IQK",
+	"KIvhjluorul8DDLftGsZ+FiaB13DVorBx3Fb69jUDj4GEXkrl7ou7ZxnXZLMJWIPdTYHKKOsUERew8uW",
+	"/HEjsuG86ppErlzsnds62JerRO+ePf3J9h0tJr+Q0xlMjJtsetOeuJ+LeGzlQWVPGB8EKy14S8+gLgbq",
+	"3rIOlXsW5OUobNzO97mNkWPjrd/EFtE3KXwKci5brJGn7tYSFz6yF685xDiaJylnM22ydHTOy08Kh6sZ",
+	"sO6IgS6IU4KF9AZqVZxm5hcG0oagGxoabA3O8ULd4Iq3gwqWtTnFa8fDVoNeN+fHzWtRRVVc/lliIH7p",
+	"eM1JdSUHnnt8T9c+rXjhn4NJ6nUDP34EXe8n9n/8eFHnIzpjyNBbyTk2Ue9xj02SVxZ9OxOd4FNriWIp",
+	"idAqkpzjWKXLW1/boDONIxYTQTLOtI2qJSnYgeD/lFouRIs5jedowcWpNEUaYLe7pCbS22quylOlszRi",
+	"GT8j7pQy6mAUpxx4qnbtTtdPFrZwrr2Expm9Ntj4FU+WN6PS2qT7SuF4nukvgzzFaspFFoT2goOn54ow",
+	"2KYjIotU3+pnKx3/5DdY1KB+ghUGsvrww6sHP8xe//T1fPDqq/jNh28+zN5vj0+FyOj8pxffZN/98kvB",
+	"Xybp8OWzffjnbbmyG1yFEQbl9ga7wcun7w4O3x4M8dZbW6P1DWaJuZqi/Odw7f0Z12PwdfeZXNQLxZQo",
+	"yMWKCL+G5VHeznpbU2XzjoJx9YSDH+Gxb72Yx4S4eoL7kpOVk1/ZI1Ug3cbvjavowPM7umCMkQLA+CNW",
+	"hUnCSsEb8SDnurCgVQ6UcdK/Au3TMpNJL2xeQwGVt6reW4zJ7aSLFVbqyb5Zq542eHUXWLua2rcn1ZVJ",
+	"1bAERH/0aVTdJ6UvF+j3+xcXUZk6cheITbkYsYjhMzrTNOFdbtmfEdXpRiFiOAMrmtl4f8fdymxO21cf",
+	"mDqaGoWPmLsG0Fzha72DBVVzytAD50ztweDV5b9MH7NCE6IWhNj4gi5vdIkFRs7VVarLXaLWLreuT+5/",
+	"hveiXVO41y+Tu+IKXksQ/XvzbW7MA427MtdzwLEpxqvfwGkOBwPhVT67TvTrEaOwpEl7d+QuilxyKtJ1",
+	"XyPmDo3o+KbRDuAv6dSEuepDH72VREUgdyNTVmi+RrWPqw/1wY8RO6lKKKmsro5Y2MJ5m1LFSB9eWWCp",
+	"q0R06SOtzD2kSJqW32BWQawNPLMYkoDhyMjCoMUGX61da7p/IVEuyBnlhdQYMVdhY+VQszdi2HwN4pVg",
+	"Fw18gBYCljUriJRE9tG+QhkHWmI2qo8t5jXjPkCYoTkvBMoBXDN3aFzK4aD20thO1amd7eEjGzL37z5u",
+	"LRPzr/tM7mK+2rNFraeCyqtQq6tKr82WK3e2XsvYGt7ugnvwb3YGg5sDpy9LbREZpliPJHuoIgnOtO+y",
+	"wEtEpz5hoZ8LnOrizP5tLcCb6u/t4aNrfVC7Q7wSeXewgtqOkzpryJ5Co7JKrJnwfxk91yco7ydYpqe2",
+	"RzRBkVazd1oO83dLG/Lyi5zXSXvCEoSr3I2mkcnS1ql7Qt+wV5vIv8It19Wtuhaes/LWfpDG7pYSfbGy",
+	"fxp2tyy8psovXqcSbQ82R2zlthNTem+lGwiz7cFm4wqUPnpGwdXW8UCn02SpVNyZmhEDABeEqaVJQ8BL",
+	"xx3WCtoszSAHWLu4s+e7tGpaUJbwhQ57Cs4zU+gTNvWH8q68ReScSiVtdbCJDeoSdZOdGnOWLqMR4yw0",
+	"R2xqJTBSnz5zp00sespy+s72YGv9/SXddYYadL5zkKG6aW/t9XptZ2evx2S1O5n/anziNVfrW8quCIZX",
+	"B/juQTC9F+429+ZkqFO/yqiSSLXDL15F2oh1GjzchU8M/3bqjNv9K3d7wxoqncMFWno6dWePe3Xm7v9T",
+	"aNrP5FzURVJJTh0uGke/zbkN74ZN3/swN0226KLSvFurjo5sJYuGAAShrsytHfFq7o7u4Ulde/H5imQe",
+	"MaufzzxnsKJxBLLaujPuKjjvArKoPGhAVaknreE6Yp6zgwUpVeVeNYgJWrNSd1p7zzt1og8Rgh1RMBc0",
+	"u0zWH/mX/9+DUe7f1er/lMI9KojmVbT3qCPubJk27ofx46CWU5w9b+2eWkXxPQiw/ZUfQisFfQOgsvC4",
+	"hMxC1b8/Sb6Og+8BEUdrpup/njJW71qltitBXWWnKXK9v+SgU/Pe/nrhCj37X7AicpIA4bK0uTzai1ai",
+	"XZfoG0nUVSlJ7P3GTEOwu3hUeYzX5v+9X+Gwt3o4Y94cEWDloUuA3oHTvVycmx9w+RPK8vqvB1z+kwE3",
+	"CpOu/HTCtQT59rojQdb4otKeNE76/78K8hVILBRl6KF2VWr3L9kSJcryfrn/7gS/tytr5IAeV5y50tJC",
+	"AF9sBBcfy+5NQnvnJKpv1frXF7iy0dKDCy/7qR7vtxXdyVP3C48r3712sR1vXRJ1fIUZViBpeaShNLzQ",
+	"9eYg9pr9NTcl+IGGU7Ks7jRAazJQ3cbCTS58dfTaXQhqLngx0xu17laE2jFdhx/Jg4uPF/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

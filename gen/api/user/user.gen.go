@@ -40,6 +40,24 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// Defines values for PasswordMethodMethods.
+const (
+	EmailCode   PasswordMethodMethods = "email_code"
+	OldPassword PasswordMethodMethods = "old_password"
+)
+
+// Valid indicates whether the value is a known member of the PasswordMethodMethods enum.
+func (e PasswordMethodMethods) Valid() bool {
+	switch e {
+	case EmailCode:
+		return true
+	case OldPassword:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -271,6 +289,142 @@ type ApiKeyUpdateRequest struct {
 	Status *ApiKeyStatus `json:"status,omitempty"`
 }
 
+// BindUrl defines model for BindUrl.
+type BindUrl struct {
+	// Url Example: https://gate.example.com/auth/login?provider=linuxdo&bind=Q2m8Xc0Lr4hT6vB1nZs9Kd3Wy7Fj5aQ2
+	Url string `json:"url"`
+}
+
+// BindUrlRequest defines model for BindUrlRequest.
+type BindUrlRequest struct {
+	// Provider The provider's slug.
+	//
+	// Example: linuxdo
+	Provider string `json:"provider"`
+}
+
+// EmailCodeSent defines model for EmailCodeSent.
+type EmailCodeSent struct {
+	// ExpiresIn Seconds the code stays valid.
+	//
+	// Example: 600
+	ExpiresIn int `json:"expires_in"`
+}
+
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3
+	Id         int64      `json:"id"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name Example: laptop
+	Name string `json:"name"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Items []Passkey `json:"items"`
+}
+
+// PasskeyOptions WebAuthn options (`PublicKeyCredentialCreationOptionsJSON`) under `publicKey`.
+//
+// Example: {"publicKey":{"attestation":"none","challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw"}}
+type PasskeyOptions = json.RawMessage
+
+// PasswordChangeRequest Exactly one of `old_password` and `email_code`.
+type PasswordChangeRequest struct {
+	// EmailCode Example: 042917
+	EmailCode *string `json:"email_code,omitempty"`
+
+	// NewPassword Example: correct-horse-battery-staple
+	NewPassword string `json:"new_password"`
+
+	// OldPassword Example: correct-horse-battery
+	OldPassword *string `json:"old_password,omitempty"`
+}
+
+// PasswordMethod defines model for PasswordMethod.
+type PasswordMethod struct {
+	// Email Where `email_code` codes go (null when the user has no address).
+	//
+	// Example: alice@example.com
+	Email *string `json:"email"`
+
+	// HasPassword Example: true
+	HasPassword bool `json:"has_password"`
+
+	// Methods Example: ["old_password","email_code"]
+	Methods []PasswordMethodMethods `json:"methods"`
+}
+
+// PasswordMethodMethods defines model for PasswordMethod.Methods.
+type PasswordMethodMethods string
+
+// PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+//
+// Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
+type PublicKeyCredentialJSON = json.RawMessage
+
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current Whether this call was made with this session.
+	//
+	// Example: true
+	Current bool `json:"current"`
+
+	// ExpiresAt Example: 2026-11-23T09:30:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: Yx0p8Yx0p8Yx0p8Yx0p8Yw
+	Id string `json:"id"`
+
+	// Ip The client address at sign-in.
+	//
+	// Example: 203.0.113.7
+	Ip string `json:"ip"`
+
+	// LastSeenAt Example: 2026-11-22T09:30:00Z
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// Method How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
+	//
+	// Example: password
+	Method string `json:"method"`
+
+	// UserAgent Example: Mozilla/5.0
+	UserAgent string `json:"user_agent"`
+}
+
+// SessionList defines model for SessionList.
+type SessionList struct {
+	Items []SessionInfo `json:"items"`
+}
+
+// TotpCode defines model for TotpCode.
+type TotpCode struct {
+	// Code Example: 492039
+	Code string `json:"code"`
+}
+
+// TotpSecret defines model for TotpSecret.
+type TotpSecret struct {
+	// OtpauthUrl The secret as an `otpauth://` URL (for a QR code).
+	//
+	// Example: otpauth://totp/Poolgate:alice?algorithm=SHA1&digits=6&issuer=Poolgate&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The base32 secret (shown only once).
+	//
+	// Example: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	Secret string `json:"secret"`
+}
+
 // ApiKeyId Example: 7
 type ApiKeyId = int64
 
@@ -327,11 +481,23 @@ type Forbidden = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
 
+// SessionRequired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type SessionRequired = externalRef0.Error
+
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type TooLarge = externalRef0.Error
+
+// TooManyAttempts The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type TooManyAttempts = externalRef0.Error
 
 // Unauthorized The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -378,6 +544,12 @@ type UsageLogUserListParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PasskeyRegisterFinishParams defines parameters for PasskeyRegisterFinish.
+type PasskeyRegisterFinishParams struct {
+	// Name A name to recognise the passkey by (default `passkey`).
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -414,6 +586,21 @@ type ApiKeyCreateJSONRequestBody = ApiKeyCreateRequest
 // ApiKeyUpdateJSONRequestBody defines body for ApiKeyUpdate for application/json ContentType.
 type ApiKeyUpdateJSONRequestBody = ApiKeyUpdateRequest
 
+// IdentityBindUrlCreateJSONRequestBody defines body for IdentityBindUrlCreate for application/json ContentType.
+type IdentityBindUrlCreateJSONRequestBody = BindUrlRequest
+
+// PasskeyRegisterFinishJSONRequestBody defines body for PasskeyRegisterFinish for application/json ContentType.
+type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
+
+// PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
+type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
+type TotpDisableJSONRequestBody = TotpCode
+
+// TotpEnableJSONRequestBody defines body for TotpEnable for application/json ContentType.
+type TotpEnableJSONRequestBody = TotpCode
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
@@ -443,9 +630,48 @@ type ServerInterface interface {
 	// MeGet The signed-in user
 	// (GET /api/user/me)
 	MeGet(ctx echo.Context) error
+	// IdentityBindUrlCreate A link that binds a single sign-on identity to the account
+	// (POST /api/user/oidc/bind-url)
+	IdentityBindUrlCreate(ctx echo.Context) error
+	// PasskeyList List the user's passkeys
+	// (GET /api/user/passkeys)
+	PasskeyList(ctx echo.Context) error
+	// PasskeyRegisterFinish Finish registering a passkey
+	// (POST /api/user/passkeys/register/finish)
+	PasskeyRegisterFinish(ctx echo.Context, params PasskeyRegisterFinishParams) error
+	// PasskeyRegisterOptions Start registering a passkey
+	// (POST /api/user/passkeys/register/options)
+	PasskeyRegisterOptions(ctx echo.Context) error
+	// PasskeyDelete Remove a passkey
+	// (DELETE /api/user/passkeys/{id})
+	PasskeyDelete(ctx echo.Context, id int64) error
+	// PasswordChange Change the password
+	// (POST /api/user/password/change)
+	PasswordChange(ctx echo.Context) error
+	// PasswordCodeSend Mail a code for changing the password
+	// (POST /api/user/password/email-code)
+	PasswordCodeSend(ctx echo.Context) error
+	// PasswordMethodGet How the user can change their password
+	// (GET /api/user/password/method)
+	PasswordMethodGet(ctx echo.Context) error
+	// SessionList List the user's sessions
+	// (GET /api/user/sessions)
+	SessionList(ctx echo.Context) error
+	// SessionDelete End a session
+	// (DELETE /api/user/sessions/{id})
+	SessionDelete(ctx echo.Context, id string) error
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
+	// TotpDisable Turn TOTP off
+	// (POST /api/user/totp/disable)
+	TotpDisable(ctx echo.Context) error
+	// TotpEnable Turn TOTP on
+	// (POST /api/user/totp/enable)
+	TotpEnable(ctx echo.Context) error
+	// TotpSetup Start setting up TOTP
+	// (POST /api/user/totp/setup)
+	TotpSetup(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -627,6 +853,119 @@ func (w *ServerInterfaceWrapper) MeGet(ctx echo.Context) error {
 	return err
 }
 
+// IdentityBindUrlCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) IdentityBindUrlCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.IdentityBindUrlCreate(ctx)
+	return err
+}
+
+// PasskeyList converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyList(ctx)
+	return err
+}
+
+// PasskeyRegisterFinish converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyRegisterFinish(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PasskeyRegisterFinishParams
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyRegisterFinish(ctx, params)
+	return err
+}
+
+// PasskeyRegisterOptions converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyRegisterOptions(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyRegisterOptions(ctx)
+	return err
+}
+
+// PasskeyDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyDelete(ctx, id)
+	return err
+}
+
+// PasswordChange converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordChange(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordChange(ctx)
+	return err
+}
+
+// PasswordCodeSend converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordCodeSend(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordCodeSend(ctx)
+	return err
+}
+
+// PasswordMethodGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordMethodGet(ctx)
+	return err
+}
+
+// SessionList converts echo context to params.
+func (w *ServerInterfaceWrapper) SessionList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SessionList(ctx)
+	return err
+}
+
+// SessionDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) SessionDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SessionDelete(ctx, id)
+	return err
+}
+
 // UsageStatsUserGet converts echo context to params.
 func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 	var err error
@@ -677,6 +1016,33 @@ func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UsageStatsUserGet(ctx, params)
+	return err
+}
+
+// TotpDisable converts echo context to params.
+func (w *ServerInterfaceWrapper) TotpDisable(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TotpDisable(ctx)
+	return err
+}
+
+// TotpEnable converts echo context to params.
+func (w *ServerInterfaceWrapper) TotpEnable(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TotpEnable(ctx)
+	return err
+}
+
+// TotpSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) TotpSetup(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TotpSetup(ctx)
 	return err
 }
 
@@ -737,6 +1103,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyUpdate, options.OperationMiddlewares["apiKeyUpdate"]...)
 	router.POST(options.BaseURL+"/api/user/api-key/rotate", wrapper.ApiKeyRotate, options.OperationMiddlewares["apiKeyRotate"]...)
 	router.PUT(options.BaseURL+"/api/user/accounts/:account_id/api-key", wrapper.AccountKeyBind, options.OperationMiddlewares["accountKeyBind"]...)
+	router.GET(options.BaseURL+"/api/user/password/method", wrapper.PasswordMethodGet, options.OperationMiddlewares["passwordMethodGet"]...)
+	router.POST(options.BaseURL+"/api/user/password/email-code", wrapper.PasswordCodeSend, options.OperationMiddlewares["passwordCodeSend"]...)
+	router.POST(options.BaseURL+"/api/user/password/change", wrapper.PasswordChange, options.OperationMiddlewares["passwordChange"]...)
+	router.GET(options.BaseURL+"/api/user/sessions", wrapper.SessionList, options.OperationMiddlewares["sessionList"]...)
+	router.DELETE(options.BaseURL+"/api/user/sessions/:id", wrapper.SessionDelete, options.OperationMiddlewares["sessionDelete"]...)
+	router.GET(options.BaseURL+"/api/user/passkeys", wrapper.PasskeyList, options.OperationMiddlewares["passkeyList"]...)
+	router.POST(options.BaseURL+"/api/user/passkeys/register/options", wrapper.PasskeyRegisterOptions, options.OperationMiddlewares["passkeyRegisterOptions"]...)
+	router.POST(options.BaseURL+"/api/user/passkeys/register/finish", wrapper.PasskeyRegisterFinish, options.OperationMiddlewares["passkeyRegisterFinish"]...)
+	router.DELETE(options.BaseURL+"/api/user/passkeys/:id", wrapper.PasskeyDelete, options.OperationMiddlewares["passkeyDelete"]...)
+	router.POST(options.BaseURL+"/api/user/totp/setup", wrapper.TotpSetup, options.OperationMiddlewares["totpSetup"]...)
+	router.POST(options.BaseURL+"/api/user/totp/enable", wrapper.TotpEnable, options.OperationMiddlewares["totpEnable"]...)
+	router.POST(options.BaseURL+"/api/user/totp/disable", wrapper.TotpDisable, options.OperationMiddlewares["totpDisable"]...)
+	router.POST(options.BaseURL+"/api/user/oidc/bind-url", wrapper.IdentityBindUrlCreate, options.OperationMiddlewares["identityBindUrlCreate"]...)
 
 }
 
@@ -746,7 +1125,18 @@ type ForbiddenJSONResponse externalRef0.Error
 
 type NotFoundJSONResponse externalRef0.Error
 
+type SessionRequiredJSONResponse externalRef0.Error
+
 type TooLargeJSONResponse externalRef0.Error
+
+type TooManyAttemptsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyAttemptsJSONResponse struct {
+	Body externalRef0.Error
+
+	Headers TooManyAttemptsResponseHeaders
+}
 
 type UnauthorizedJSONResponse externalRef0.Error
 
@@ -1531,6 +1921,840 @@ func (response MeGet503JSONResponse) VisitMeGetResponse(w http.ResponseWriter) e
 	return err
 }
 
+type IdentityBindUrlCreateRequestObject struct {
+	Body *IdentityBindUrlCreateJSONRequestBody
+}
+
+type IdentityBindUrlCreateResponseObject interface {
+	VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error
+}
+
+type IdentityBindUrlCreate200JSONResponse BindUrl
+
+func (response IdentityBindUrlCreate200JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response IdentityBindUrlCreate400JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response IdentityBindUrlCreate401JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response IdentityBindUrlCreate403JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate404JSONResponse externalRef0.Error
+
+func (response IdentityBindUrlCreate404JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response IdentityBindUrlCreate413JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response IdentityBindUrlCreate503JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyListRequestObject struct {
+}
+
+type PasskeyListResponseObject interface {
+	VisitPasskeyListResponse(w http.ResponseWriter) error
+}
+
+type PasskeyList200JSONResponse PasskeyList
+
+func (response PasskeyList200JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyList401JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PasskeyList403JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyList503JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinishRequestObject struct {
+	Params PasskeyRegisterFinishParams
+	Body   *PasskeyRegisterFinishJSONRequestBody
+}
+
+type PasskeyRegisterFinishResponseObject interface {
+	VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error
+}
+
+type PasskeyRegisterFinish201JSONResponse Passkey
+
+func (response PasskeyRegisterFinish201JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish400JSONResponse externalRef0.Error
+
+func (response PasskeyRegisterFinish400JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyRegisterFinish401JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasskeyRegisterFinish403JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish409JSONResponse externalRef0.Error
+
+func (response PasskeyRegisterFinish409JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasskeyRegisterFinish413JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyRegisterFinish503JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptionsRequestObject struct {
+}
+
+type PasskeyRegisterOptionsResponseObject interface {
+	VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error
+}
+
+type PasskeyRegisterOptions200JSONResponse PasskeyOptions
+
+func (response PasskeyRegisterOptions200JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyRegisterOptions401JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptions403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasskeyRegisterOptions403JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyRegisterOptions503JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type PasskeyDeleteResponseObject interface {
+	VisitPasskeyDeleteResponse(w http.ResponseWriter) error
+}
+
+type PasskeyDelete204Response struct {
+}
+
+func (response PasskeyDelete204Response) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PasskeyDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PasskeyDelete400JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyDelete401JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasskeyDelete403JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete404JSONResponse externalRef0.Error
+
+func (response PasskeyDelete404JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyDelete503JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChangeRequestObject struct {
+	Body *PasswordChangeJSONRequestBody
+}
+
+type PasswordChangeResponseObject interface {
+	VisitPasswordChangeResponse(w http.ResponseWriter) error
+}
+
+type PasswordChange204Response struct {
+}
+
+func (response PasswordChange204Response) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PasswordChange400JSONResponse externalRef0.Error
+
+func (response PasswordChange400JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasswordChange401JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasswordChange403JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasswordChange413JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordChange429JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordChange503JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSendRequestObject struct {
+}
+
+type PasswordCodeSendResponseObject interface {
+	VisitPasswordCodeSendResponse(w http.ResponseWriter) error
+}
+
+type PasswordCodeSend202JSONResponse EmailCodeSent
+
+func (response PasswordCodeSend202JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasswordCodeSend401JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasswordCodeSend403JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend422JSONResponse externalRef0.Error
+
+func (response PasswordCodeSend422JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordCodeSend429JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordCodeSend503JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGetRequestObject struct {
+}
+
+type PasswordMethodGetResponseObject interface {
+	VisitPasswordMethodGetResponse(w http.ResponseWriter) error
+}
+
+type PasswordMethodGet200JSONResponse PasswordMethod
+
+func (response PasswordMethodGet200JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasswordMethodGet401JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PasswordMethodGet403JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionListRequestObject struct {
+}
+
+type SessionListResponseObject interface {
+	VisitSessionListResponse(w http.ResponseWriter) error
+}
+
+type SessionList200JSONResponse SessionList
+
+func (response SessionList200JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SessionList401JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SessionList403JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SessionList503JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDeleteRequestObject struct {
+	Id string `json:"id"`
+}
+
+type SessionDeleteResponseObject interface {
+	VisitSessionDeleteResponse(w http.ResponseWriter) error
+}
+
+type SessionDelete204Response struct {
+}
+
+func (response SessionDelete204Response) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SessionDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SessionDelete400JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SessionDelete401JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SessionDelete403JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete404JSONResponse externalRef0.Error
+
+func (response SessionDelete404JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SessionDelete503JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UsageStatsUserGetRequestObject struct {
 	Params UsageStatsUserGetParams
 }
@@ -1609,6 +2833,289 @@ func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(
 	return err
 }
 
+type TotpDisableRequestObject struct {
+	Body *TotpDisableJSONRequestBody
+}
+
+type TotpDisableResponseObject interface {
+	VisitTotpDisableResponse(w http.ResponseWriter) error
+}
+
+type TotpDisable204Response struct {
+}
+
+func (response TotpDisable204Response) VisitTotpDisableResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type TotpDisable400JSONResponse externalRef0.Error
+
+func (response TotpDisable400JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TotpDisable401JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response TotpDisable403JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response TotpDisable413JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response TotpDisable429JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response TotpDisable503JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnableRequestObject struct {
+	Body *TotpEnableJSONRequestBody
+}
+
+type TotpEnableResponseObject interface {
+	VisitTotpEnableResponse(w http.ResponseWriter) error
+}
+
+type TotpEnable204Response struct {
+}
+
+func (response TotpEnable204Response) VisitTotpEnableResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type TotpEnable400JSONResponse externalRef0.Error
+
+func (response TotpEnable400JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TotpEnable401JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response TotpEnable403JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response TotpEnable413JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response TotpEnable429JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response TotpEnable503JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetupRequestObject struct {
+}
+
+type TotpSetupResponseObject interface {
+	VisitTotpSetupResponse(w http.ResponseWriter) error
+}
+
+type TotpSetup200JSONResponse TotpSecret
+
+func (response TotpSetup200JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TotpSetup401JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response TotpSetup403JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup409JSONResponse externalRef0.Error
+
+func (response TotpSetup409JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response TotpSetup503JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
@@ -1638,9 +3145,48 @@ type StrictServerInterface interface {
 	// MeGet The signed-in user
 	// (GET /api/user/me)
 	MeGet(ctx context.Context, request MeGetRequestObject) (MeGetResponseObject, error)
+	// IdentityBindUrlCreate A link that binds a single sign-on identity to the account
+	// (POST /api/user/oidc/bind-url)
+	IdentityBindUrlCreate(ctx context.Context, request IdentityBindUrlCreateRequestObject) (IdentityBindUrlCreateResponseObject, error)
+	// PasskeyList List the user's passkeys
+	// (GET /api/user/passkeys)
+	PasskeyList(ctx context.Context, request PasskeyListRequestObject) (PasskeyListResponseObject, error)
+	// PasskeyRegisterFinish Finish registering a passkey
+	// (POST /api/user/passkeys/register/finish)
+	PasskeyRegisterFinish(ctx context.Context, request PasskeyRegisterFinishRequestObject) (PasskeyRegisterFinishResponseObject, error)
+	// PasskeyRegisterOptions Start registering a passkey
+	// (POST /api/user/passkeys/register/options)
+	PasskeyRegisterOptions(ctx context.Context, request PasskeyRegisterOptionsRequestObject) (PasskeyRegisterOptionsResponseObject, error)
+	// PasskeyDelete Remove a passkey
+	// (DELETE /api/user/passkeys/{id})
+	PasskeyDelete(ctx context.Context, request PasskeyDeleteRequestObject) (PasskeyDeleteResponseObject, error)
+	// PasswordChange Change the password
+	// (POST /api/user/password/change)
+	PasswordChange(ctx context.Context, request PasswordChangeRequestObject) (PasswordChangeResponseObject, error)
+	// PasswordCodeSend Mail a code for changing the password
+	// (POST /api/user/password/email-code)
+	PasswordCodeSend(ctx context.Context, request PasswordCodeSendRequestObject) (PasswordCodeSendResponseObject, error)
+	// PasswordMethodGet How the user can change their password
+	// (GET /api/user/password/method)
+	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// SessionList List the user's sessions
+	// (GET /api/user/sessions)
+	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
+	// SessionDelete End a session
+	// (DELETE /api/user/sessions/{id})
+	SessionDelete(ctx context.Context, request SessionDeleteRequestObject) (SessionDeleteResponseObject, error)
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
+	// TotpDisable Turn TOTP off
+	// (POST /api/user/totp/disable)
+	TotpDisable(ctx context.Context, request TotpDisableRequestObject) (TotpDisableResponseObject, error)
+	// TotpEnable Turn TOTP on
+	// (POST /api/user/totp/enable)
+	TotpEnable(ctx context.Context, request TotpEnableRequestObject) (TotpEnableResponseObject, error)
+	// TotpSetup Start setting up TOTP
+	// (POST /api/user/totp/setup)
+	TotpSetup(ctx context.Context, request TotpSetupRequestObject) (TotpSetupResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1962,6 +3508,311 @@ func (sh *strictHandler) MeGet(ctx echo.Context) error {
 	return nil
 }
 
+// IdentityBindUrlCreate operation middleware
+func (sh *strictHandler) IdentityBindUrlCreate(ctx echo.Context) error {
+	var request IdentityBindUrlCreateRequestObject
+
+	var body IdentityBindUrlCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.IdentityBindUrlCreate(ctx.Request().Context(), request.(IdentityBindUrlCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "IdentityBindUrlCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(IdentityBindUrlCreateResponseObject); ok {
+		return validResponse.VisitIdentityBindUrlCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyList operation middleware
+func (sh *strictHandler) PasskeyList(ctx echo.Context) error {
+	var request PasskeyListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyList(ctx.Request().Context(), request.(PasskeyListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyListResponseObject); ok {
+		return validResponse.VisitPasskeyListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyRegisterFinish operation middleware
+func (sh *strictHandler) PasskeyRegisterFinish(ctx echo.Context, params PasskeyRegisterFinishParams) error {
+	var request PasskeyRegisterFinishRequestObject
+
+	request.Params = params
+
+	var body PasskeyRegisterFinishJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyRegisterFinish(ctx.Request().Context(), request.(PasskeyRegisterFinishRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyRegisterFinish")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyRegisterFinishResponseObject); ok {
+		return validResponse.VisitPasskeyRegisterFinishResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyRegisterOptions operation middleware
+func (sh *strictHandler) PasskeyRegisterOptions(ctx echo.Context) error {
+	var request PasskeyRegisterOptionsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyRegisterOptions(ctx.Request().Context(), request.(PasskeyRegisterOptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyRegisterOptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyRegisterOptionsResponseObject); ok {
+		return validResponse.VisitPasskeyRegisterOptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyDelete operation middleware
+func (sh *strictHandler) PasskeyDelete(ctx echo.Context, id int64) error {
+	var request PasskeyDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyDelete(ctx.Request().Context(), request.(PasskeyDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyDeleteResponseObject); ok {
+		return validResponse.VisitPasskeyDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasswordChange operation middleware
+func (sh *strictHandler) PasswordChange(ctx echo.Context) error {
+	var request PasswordChangeRequestObject
+
+	var body PasswordChangeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordChange(ctx.Request().Context(), request.(PasswordChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordChange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordChangeResponseObject); ok {
+		return validResponse.VisitPasswordChangeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasswordCodeSend operation middleware
+func (sh *strictHandler) PasswordCodeSend(ctx echo.Context) error {
+	var request PasswordCodeSendRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordCodeSend(ctx.Request().Context(), request.(PasswordCodeSendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordCodeSend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordCodeSendResponseObject); ok {
+		return validResponse.VisitPasswordCodeSendResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasswordMethodGet operation middleware
+func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
+	var request PasswordMethodGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordMethodGet(ctx.Request().Context(), request.(PasswordMethodGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordMethodGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordMethodGetResponseObject); ok {
+		return validResponse.VisitPasswordMethodGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SessionList operation middleware
+func (sh *strictHandler) SessionList(ctx echo.Context) error {
+	var request SessionListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SessionList(ctx.Request().Context(), request.(SessionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SessionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SessionListResponseObject); ok {
+		return validResponse.VisitSessionListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SessionDelete operation middleware
+func (sh *strictHandler) SessionDelete(ctx echo.Context, id string) error {
+	var request SessionDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SessionDelete(ctx.Request().Context(), request.(SessionDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SessionDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SessionDeleteResponseObject); ok {
+		return validResponse.VisitSessionDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UsageStatsUserGet operation middleware
 func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error {
 	var request UsageStatsUserGetRequestObject
@@ -1987,133 +3838,314 @@ func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUs
 	return nil
 }
 
+// TotpDisable operation middleware
+func (sh *strictHandler) TotpDisable(ctx echo.Context) error {
+	var request TotpDisableRequestObject
+
+	var body TotpDisableJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TotpDisable(ctx.Request().Context(), request.(TotpDisableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TotpDisable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TotpDisableResponseObject); ok {
+		return validResponse.VisitTotpDisableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TotpEnable operation middleware
+func (sh *strictHandler) TotpEnable(ctx echo.Context) error {
+	var request TotpEnableRequestObject
+
+	var body TotpEnableJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TotpEnable(ctx.Request().Context(), request.(TotpEnableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TotpEnable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TotpEnableResponseObject); ok {
+		return validResponse.VisitTotpEnableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TotpSetup operation middleware
+func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
+	var request TotpSetupRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TotpSetup(ctx.Request().Context(), request.(TotpSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TotpSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TotpSetupResponseObject); ok {
+		return validResponse.VisitTotpSetupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1db+RGtthfKTALWMKyW+yW5BlpHgJ5vLZnPeOdnZGv1x5NuqvJ6u5asavaVcWResYC9il3ESAvAfYG",
-	"ectDsq83yct9CPJnFlgn918E51SRrGKTUrekmf2AjV27RRaLp06d7zrn8F2UysVSCiaMjo7fRUuq6IIZ",
-	"pvCvkyX/kq2eZPA7YzpVfGm4FNFxdDpn5OT5E3LOVh9pwrN+FEccbiypmUdxJOiCRccRz6I4Uuz7giuW",
-	"RcdGFSyOdDpnCwpzsku6WOYsOn4QR1OpFtTAM8J8fBDF0YILvigW0fEgjsxqyewtNmMqurqKo8+UXKzD",
-	"9dJQZYicEjNnxPAFI4qKGSM7XKR5ofkbFpMXnz0m+/v7R7sV0N8XTK1qqKcwdSuc0TAZftwbDHrDwWmS",
-	"HOP/vos84DNqWA/eG1VAa6O4mCHMT+XsJE1lIcw65L8S+YqkNM810Uy9YRmZrIiZc02KpTaK0QWh9tku",
-	"sN3tESK9BfiD7ZH8VM4ez6kQLN8G4NQ+0gWnu90J5+B2cBZKS9VOqWPBLs0oxRHjkjqWir3hstBkSYFA",
-	"6EQzYchUKrw75UobvNVJJna+DkLZHwwAbHr5lImZmUfH+8MYmMMwBVP9u1dJ7+j1z3/WRSZfstW1GF/Q",
-	"jJELbuYW444VOyljyUfnbNWJ8Qe3wvhTvuAthPxUzjRZMoXI64Iox2d9YDI2pUVuouPDJK4hgz8W9NJC",
-	"cpgkm8D1TGY30KvdZK7JAoaSHdhwAAx3HoYwRag+ZxmM7Nx/fLhj+2dL0zuQPQA2JIPB8CGuofq7gwBe",
-	"sO8Lpk2b7MWFlJB6RKDsI4RndkXj3/TcLL0n2ZhwQy6oJlToC6ZYhg92rs3N1UkxUTL45acff/vwm4Pf",
-	"DL7Y/+rBr4cvDk+P/iH57svHt1vvS0NNoR/nVOtrt+5iLjVzi/hIE42PEa4JF074wBRdy7LDRzgmWNjP",
-	"FJtGx9G/2avV4Z69q+HSQoqR+3PkQwrAn/IF+04K1i56npx8dWIV0VspGMnoCrYgI3NZKE2oYiQtDOGi",
-	"C2Lztp1Loq9PAdP1hpxoTvdezqmYzWmD5j4+aG6BL4hOet/R3tukdzT6+dlZb69LKJ3K9QX+QmRtupZd",
-	"bq5rjbxJ0w6317RXYHTopRSaITV9QjPHCfBXKoVhVgXT5TLnKYXl7P1Ww5o8EGC1hvLcPpNZSfOG5jwb",
-	"OfaADVAKtA4u55g44UQsJCRHjAN1DhCHt6K3X+AbcFHr5FXxPKiEHJDDMiIVoWTKWZ5ZxkCY+xEYTVJN",
-	"eJYxcUc8TKt5agwg9zkbBN6bcU0nOcve08oLzZT/GlzfV9J8JguR3XF5QprRFOepl0eXHFQsERKMBLh3",
-	"/+v6ShJdpHN8z4TlUsw0MRL5C5aLSzyV8ilVM3bHJU5kthoZKUc5Tlavs6QoGAD4NVISO+b9UnD5PnwX",
-	"qGcqcOFoWyogLLY0GlHwtaCFmUvF37K77nThT1Uj4c///O//9T/99x//83/98Q+///H3//Tnf/lff/5v",
-	"//PHP/w+/n///C//+o//8cd/+h//97/87z//nz+8HxpAfiWpYhkThlPQekyhwQomqiP1rwV9Q3kOtH93",
-	"HFQz1SgAvPOUEcMWS6mo4vmKhCM9G+Fae+D90E1GDZ1QzYBmCqEYTecAV997nfVhrUT6kq0+4SID/QAo",
-	"yjIOc9H8uZJLpgwHRTGluWZxtPQuvfNt5xa7hIH+W8lClSa4fkQSUogJF5lG+vWcts3s7aTVrq2d6Fc+",
-	"SK+rwXLyW5YaoAxvxaUsbCypdhRv8g+bkMTX4gP2BWSXt27YngmAAYJsRxR5jta3kMI6VtfiBIZbAreR",
-	"g5vw4jvANyEJQxstuMlzecGyEV/q9vVJtEVzDs4izTLFtGaa7Dx5rkHvPn7y6Qtg1Cm/ZHoXEQEIsZqR",
-	"LQ24FEouPExQsQoR8SoaJvv9pD8Y7PeTveEBgM8NWyA8DUunE0VUKbrC7XLrQWfluiXZARXEC2ot7ush",
-	"9d2cO4GZKkYNy0bUdFuBD4+Twy2swIbQaC78mzk1/v5MpQoWFz1+QlQhBFNVTCCTqSaam9aXscslV0y7",
-	"FTTfxawym1HDLuiKaCOXJUmAoVjC4TEIe8NUiG5AxoNeMuglGwSfOhBew9tg/gcbMT8w1Jy3ha8c63+k",
-	"XeQEfJycakPSOVU0NUzpGESAYqmcCQ5yO5SJkT7vLWcHn/3pd388uvx1K4phvlGhbyCTo+P9u2HGeib+",
-	"9DldGrlsA+n7Qho6ytsjIYCThdSG4ChSCG5CBtNLJjL0XKWheSAeCc5JJmwlQXbOGZnQnIq0ITUHCfxz",
-	"C9FZq+8qHlkrguFGxGCd6Zt0uhW01mmGp3D/ECFh0G94mGzw1obER0mP++XRZgVZ8LLmghvkFIigUHSs",
-	"CdFw2wPWjwMF0q14HuPLPKd0G4vkdiqqSxfFhGrSpr4cPYLkr2OjN6urOBomyeA4mzw8Ph4EWsELSRwc",
-	"BSGJ9djoSe8z2pse91//fGcPY6XvBvH+1e6//VkbFy7o5RP7kgEwwwfSiTcipks7bhUe81c3vHF1cVQI",
-	"/n3B3AMwYl0RbqrjPDgx9Po+dV6IzPeu/a6R8dcGzj6EAmigwqmCDeV+FSy3I+p/Qg9jS8sa0dUtzZ5y",
-	"K8RCOVXRe/XjZj0Bc4bs2pT4OFc3KC+kubVg3cAkuuH0oaGbusF8yVLFjJPmv5pGx682xE4TyedtB0VA",
-	"d1MgpXO26pOXRiowt4iQF4/gvykVQoJtQfRcXghCZ9QGoNeMse8mA/0gHZ5/n3wh9r95uPpl9lQdmn+4",
-	"bLfQGggA0NYx8LrpzJ+I0ncmRs6YmTNlDzWAWXAVGpEVO2hRMkuRsr6HzsoUYQJ2B3xBw98AjFUY8rW/",
-	"vur2GkPbCb9eZluQ0YIL/+rgJ439k8b+SWO/b40tc3Axf9Lad/XJrlq0VCMSeyKELETKFi7E3BBvRcaZ",
-	"SNmW4V1/0pNyCnx3Fcpe3xjDLg3ZeUbVeSYvRIPgTj3iVUwbqowm1JBkeJwk5OvTx5bvJ7IwhJIFF4XB",
-	"DIU1+rgxHDXAcFSyVTiKiayd8V6iXiuE4bk9w8bD1CAawES2zlwWlKP7DwYNNvX/lbluRRjpbFsQNajA",
-	"u1Y0vIcVGW7yhrx4RgF4QUUKyoK8pKZQGUrgtacLVP/3uv9tkQsLZE3xPk5reolrBmtEKTwwX2/HxCce",
-	"y4ZbN6Z5PkZTS4OtaCQByb6SgpEdzWeCoeRDqjS7MRkXmik9hnH2bo8LPKzUMRnTbMGFvYk/uTaKGqkw",
-	"P6Oy1PLcRmqUhqXiIw1jDUesM2n38u7DIblOBN7eS2k94mqVdHgQZ49F5dRuAllQQWcIAtrMO8tikvM0",
-	"JrQw89jiOEbs7x4TSnSxZEqzMh/yTCi2kIb1yqOZk+dPPtJk/O7MnQmeRcfk3Zk9AYTfZ1G/3z+Lrq6A",
-	"HuiS9c+Ez7Bb5UcAUJhi5RKVEFOAtnCL6hm3PSf81D7Z3Ak34aZb8Wn1/hAuu77mNp0QbUAKxWRB0zkX",
-	"rKcYzeAKgQceodWwYFrTGSMTpnmGfhhapXMqZqxPfoH7CqPBHj0Tz6XMQYXh/to0J+3cIU1yrsEHmDPF",
-	"+uRzp+gQw5qkVCl78qYBzTAjJkUxms7PxFJJI1OZf6QJSGbczhiD9OZCkgU4iOdcZPqYUEFA3Bgyl/Lc",
-	"DUfwLsA85IZMcpmea0LPBFjWdhIqqixV/5Edqci4vDE6K5JkP7UWCv5m4107KyY4lFmuik0L5/3YV2Ci",
-	"l6Oo/pk4Ez+UaV8/uGX+cCZ+6PV6+H+4fZAk5AcyblDjmOxMaEbqFGfi+AvEWDn2t1qKMYg1oYvlUioQ",
-	"rwuWcToC+hl7Iy0M/hXA2KhQ+RhFH3pxIyHNyHkvcFnLQqVsVDqlcGnBteZiZn2b5qtL0BuXmciWkgsz",
-	"Jm69A1ivn8zgz+yOQn1QvUvVqMLMR0aeM1HNOrRY1MV0ylNwTkfuEMJO5V1HU7l6bh+eq3KExk5LBKs2",
-	"nKlRyagIBiy/iS6+bF6phy0VTx1S51QxC78lHu+q/057xbpAeAEJfYQEzbIxkiuQoqN8u8G75aIOYFFV",
-	"ZlAIS3XJvqK+VD58CA8vmJnLLFhRef8I7qdSTHOe4m5rZorlCGRfzoyFNmM5B2mBE2SMVk8PEN9hRk95",
-	"bzi0lLFUMgVBNMnZmOxQl2NSJt9gNmmhFCgWWDYruRBYw2qNUZm27eilegGCrqhh1p+ysNZ/j9hlyljm",
-	"74C9jikbbh+sQtKjSaFXbuLDkocNKI58THZQCo7rrJPxbjnSrrGUMygQxzXgeiXS0ZTyvML3oaVQL50F",
-	"hgs5qv4eOZCajOeQgPN4Nsy63vPlCfr4beLEG1cdWTWFCdpEa7IETMVQlGBw0pMkjZfWkDVSnhpCwoOg",
-	"vrIuInDYulxoXi6P3vx8wUAUoBHsSQJ4WVMQwKTLxoWmGAB8rEmB6qL3tkAGwN8hnzljuxIK4Gp4yYAN",
-	"jq/mC8ascbm18JG18WixwcZRvJ6NFzAsnl228WBjj93dxtVSV8AsHpcGf1ZMWq0o4FHAis+iuM2WL9EL",
-	"8RmvBtbjO0t2Xu5YG6+FRv86S4UOQBxd9mayt+5lt1vUJ2ReLKioDTRnlsVE0ylD92UuL8psS2t2hO5p",
-	"qwXb4pb4aXHvrkvZzcgOzbW0metr6fpzRjOmduMy7Q9cVpcLaS2+ELpr8/Gvd0XLbUMbdwND+aWhrlgs",
-	"MJGnriDrXoql4mimZLEcTVa3yM7Xn8Ozn2Dk+E4+H072Ql6s+3txZOS95avHkXkbTtZM5r9+A129GqbS",
-	"Y71Ahbt4c08U14o+UEt8/TPkYleCseOsb7Cy0fifyDdsl0xWde1FMz5o5q2lenaWAc5ykOwHFJ1sFIOy",
-	"ZyYtmZl4jHRweRnGXzeaM5CSnWAPj24xtWXgLnAPG+BuhgIMQgfks7/Rc6XY7lziYTKM0VSC7TlMDmxV",
-	"UeWnWcluI0FVtmcqizyzcmp3a/w0yNoubE1rITVVO++to0LvptReiolWMZ3xBROaS0GUvLCVOshWWOfo",
-	"x69sCHEuC1UaCABdrYo1UzY7KdRvHZHHNjifUsNE2gLnV4wq0BeKinOyZCplwvDc+v0Lnudcs1SKrDwX",
-	"RF9bSFc3Rm1Y1saVQ4ZdHiYBQX18sNHhw/LoMAwjHyUbPncU0u8g2T5FAWC2INgJNyUCEO/r4R4we0YX",
-	"ihs2GjiTVwcwbiievHkOF3ecJ2t7/qD9QKltijzXjZS7DZ+0xjGXog2AwXBTCFilXLZVwU4tXcURJpda",
-	"MEa3U+clM9ls1nbeR0Y/xqOKcUZXY5SAY2DxsU3FLNJzZmyIQJnSgHOGHcu8er+dXKY0PxNwJSbjb7/9",
-	"9tves2e9Tz89/eKL42fPjl++HO8+si+y8R8bMoSf7nLpcbogioPlnK3GNkIGZiRbLM0Kh7siSW7msgCT",
-	"ke02grZtdkp7ri2i6e5IXiq5WJpW0n24KeVU6aLhVv3aO59N5+A5ucrXVOrGyevwYMNXKUa1FODstkD8",
-	"MLlFjqp1oS37NdHRxlxNbu+SInGHlGpZQ4nBigeD/V3jqg1FZ2e57nh4eTkumwI4m3HCcnkBJuNuTMYH",
-	"cN856WA3VkFvF4CrOx5ozx37SBMsfo3J+BAmsAaIr4qHl5dRHB3gvw8vL0OFe4iXb1K4X4NT+FTO2ot9",
-	"ysNlAKjFzt28ruZmpRjW2dypTCbu1mfhEp+75hkBkRJ4zDCBp3hk0AMx6EYQnJfsPM5pkdXbpndvY8l3",
-	"qcqtQTzs2ZP99wVktiVwitGsPAtn/jmJD99tgKn7aNx0eL8BhVyr5I8+3gyiDap4birPWK/iKRTWMjpV",
-	"FGL8mW/lVjiuwto2msPqMnV7ohYg++Fg2GqtlGGzYCV7bwZ76ZyavRpfug3odTul6WIhDWLSWhza6l2r",
-	"sHU1k5Vh4WJC494QS14sW1OAm5BBg5b2B5v5tYv2lhunpS3T2lgjDGDZ1Ls2XK5ZEOFLnohlAUiCu7Fl",
-	"pgwsH/CC0rzInIqoEDG4Z5MjmH3/9lZGuyhZ40vMPjOkmgEsHi7OuZjtxqW+9M5SbRC4WWy1KZR+JPN2",
-	"sca46rnReoIOFPLF6enz8kTXoxPFUsbfNHcvSdpTkcpIRjUyoPCJlDmjwg97jG6kWQz2Yui1wqe1Lq3c",
-	"/UiTBV0uYQvktDTfHxFri1fcqFgqVdbkxjLRdJgMD1AwttrgeFLSQP7wlkVSQUOXcuI47AwUNGYKimmr",
-	"E6UQeZ6UrPbgL27i+vQWao81sRxorA2s3tI4fE5nrdkg2ElKTkmBCR+5nOmYCHYBQhzf3CfPqdaNdlRU",
-	"k3H5u8zphQE42yNik0uth4kFlWVbpXvMbaqM3pY4twdrW4erGxLxWvOiwkk3wjtrPdKp/AbsjkGscKYL",
-	"PKjCiJ1jCT+Ttx+mMJUHl8eHLt/Wt2Ga5cel4QI8OVyroDyAS7I6K6rrEL1yA7/60ZY8lsdKmOfGbQZs",
-	"uLUViE0EvGALylEH+Osjz+iKTGmeE53z2dzktpfIBXnLlHRZPKI3xXtV/zZj8tAEPexKVb6d1ffwdsc/",
-	"XWdogLSPtI3TtHUVuIUBfAs5G0fLnIrRRjn1DmLDmQJ7VH/IUu+1St8Qxs89p7YOpGhJpjS00TasC7Y8",
-	"sKUAYuoFPLZxCnvLBHWNMWC5nXDKY+xqTzAZT/GMkZ0iN4qSP/2HfwTHDP87VYztusTscWOvx4/wNqFT",
-	"w9QFVVmQ1Aq3rIwGpoeJw2CEvdGm8b3i6G7T09qALVu0YRm1L3beBZm2PN0wd7mawG24V3VdJ4NcW3+9",
-	"re51JNKSsZwtuBi75Fjtl7A8KoOmsu4gx21zAm80V5iyeM5WwR46IY6zh7vn7twcS6qIskV5javUNEuI",
-	"KRVEMI4ngZrPQEoT4UK6/pqC3OnbVbnhSWRaKG5WLwFWp2cYVUydtB7WAu8AUD0uyC+/OY2JVOBjlZ6o",
-	"k25lDxyyM9bnvX6/P0axhvhAMxzfUMMzN2Zp8SbPObvmzUzjSZwdB+qKTFYlPFVnOXu3bi23dNbByD1e",
-	"v5e6akpABBdT2ZrZG2Szu6zW8pgTCKhcbJ8A4EwYnoIp4voxBug6EzvjE5d0hdboMfkEUUFsTiwMcQmx",
-	"sc0FacI+dmu/AfHdL6r2Y0MrCU8NXBFFFNhZ8LIojt4wpS2ukv6gn8A2yiUTdMnBNuwn/f0ISwTnSFt7",
-	"dMn34Om9UgLvvas9jCu43XPHMX4L4ldt1MAxmuOlHFfbkrEMN8E2G5IXAsPLu9V21PvZ0a84cHo26Fu8",
-	"dUvd13G0LFp08OO1rq7U2JJYFbZTmrCpVJgrDm7/jLBcu0RuIYlE4QGPYQY1N/0zMa5dvGOSjKveVNyQ",
-	"HY7ZnisdIm4li90+OSk15UoWJJPozCILiMyRGsII9AO3VrafpY1IHSQHloDAjEU6fJIBUwWtuGqN8InM",
-	"Vtv1MPOD4w82bi+23grsKlRtrvgy6B05TJItYfNOAQ7iu4Pqeg22NkGb2HVgJfSBBbRt1mpBe14nTHxk",
-	"cPMjQbc9fGj/5ofqRpP4xMHNT1StG+GBwQavqBohXsXR4SYw+R3zfBWIYsZXfq9eX8XvAqX06jVwri4W",
-	"C6pW0XEE9FOKYez+VjNQbWHKYEQpokGs0pm2tSnuobIiR0evATBPWHpFR0iNM9ZRFxmMdJXywiY0VvVb",
-	"1HZha9RpkR13PSzRitE3AYeqEcNYZ2vv1WDyYPHVXbnIhTFe+dWlVZFYNU3kDnVgBZ8zAL+sALdy6YJU",
-	"W15hwnqN/ajL1Q9L+6qiTfCyKs/fK32010tN+RW7IFWXIL+KsH3+q9e37Y24Vu3WISHKrP6APvofkPk/",
-	"NGueBIwANLyShcd0C7bGZNb22FPYOgRNEKlNW7hlmdPUORi2J4UzRNgl11ghf85WMTlnDKPC4KjxLLZx",
-	"ZKBQ5HGmdJ9gvwJMlINZzoSttL+Q6hwedOWxj1wo8ALlCNd+/4uy23WJwlZ16zVEuYuy3VJztbRheS9q",
-	"1u+pYZmw2SXCXr0uoFf2Eww3Omzp5XH+A5czZNuj/Hq4ePibNHmqDuanH7/5ZCC+00dfZvvfrB589ttD",
-	"6nckqx740+/+aG+Frey6DkjLZvllk4OgbYEFqyUGeXPUccvNdM1qOiQMmJtVvxagVkvUP9kkH1jwWZYD",
-	"ceRMDU/oORGnO0Rft2nxJXjzoEtd6SluNCVA1dbJp5M0+9Pv/nhxuXo7RkvhDVMgnaaFzZBpE0n3bSD8",
-	"xSRBwN1+68q/MHu/3pLBrzMggDyaFuDfr/UAmGgLrLTzUtxhKdgyHwse9lAv2xNhYqjxunNVav2R0+tG",
-	"kznVWO2tjVT2+LuNiWwHybvo9ZD8tiSZsIHlRgp+8Lem4G/sf7a5CLCv2J7hk5v4/d51edzafO2vXpsf",
-	"3bEJvlegWX3xoT4gmoOxTo1tCzVIklouvMePW9BcMZqtQB7YrHDbJIqIYjFhClwPG2sfJMlu/2/CRLFC",
-	"43Ymyt47nl3ZrcuZ6Uglqps/VT0kUMo6jyomUrggABfaUGwi2C5eP7VvWRNiB+svtkOzvzeD90MTh0Xj",
-	"jcQRNw8I2gCsh+xV3zDsjL3j16Xwczm6KrZ1JR3Yfads1XJSfWum1NxeCrvfN89RWxdp2d6S96C5gwZ4",
-	"lZqov7uznWYIW17+fbns92OoB/je0lj3WhDc0Rvv1Bk22mi/A/iT7/1hfW8GJBKXAoJIRZjAX1vpulzO",
-	"ul3xb2Vh8xQwjSF0yeL62HnKc9vbyOWIZwsuSC5n6MGTnZzpOvllt38m7HczyZLOuHBHxkvqxlSf2dsi",
-	"Y7EtElnmF3qnA9sJ8fr7nrATNw+2n6bcbGzZV/nmkfbDkpuNLT+butno8quwm40OvkC40RP11yQ3GI9f",
-	"1t1g3KlEnXpvYZxrzk07K5iSzsKhZK1aJwlLZgatRS9HH1+jfjyVEFSlYAlJXTDSVSXSLAqptRTWWbiE",
-	"9LoSolH4MBxUZQn7SVsNQbL5N7kaafmYVl8m0bum1s1E+dac9SpFfQikEOQKw+pu6xwFidYt+q5Otcaz",
-	"1Trf+q9c831ovYQ6wy9a9ANZiLWmCrIZgU4BhVL8Gfuc3T1u+1eZcH1LImXXOvB/z3HS07WMqmuPWHXZ",
-	"MqjbsnFWTVXHJcGqcb0t7cekDBMpZ5rIN0yR8SvbCd/I3THZcZ/FRUvkgf3Irk2UOhNjI8cxKQcIebEb",
-	"e408YGz1+G6Mn+WNXf2PxFSqR93f7D0T1Zdvsdh/bN6OO80frIsHkrFMtJ39s41K3mBU+cViGLtl55Ma",
-	"19gZofO7vl4LIi9v7rqWKWsdUsoba8mr922roQV4Z0vG9r+qJNjgMMjcr9tZudXXhs89mTa2vwdYIi1m",
-	"zQA1fN2Bw7ZkSuoGSkmz71FSdytKqiZDid82KGmtc8XeMdaywX4w5c+jyiKwEfaW5mBRs+0EzoXNZ3Aq",
-	"208Gp4Kf66WhB9igwUl7rHhtMZJgp43s7thl3rqva1/d4QPhuk0x/EowYCn8OD7SQ0w4pp0TqbJKX/xk",
-	"u3i2i7XsQH1wbXjaar7c6jVI2pb/CgXW7R6KADd5V/p7mEDsRN2iTZBWqfClg1xaYXVqfPlBG3dabg8A",
-	"sT7LmUSggWxSUua9rgoerL+0ChEEJh/qrhqFVn+aOVt4k1pkrs/4dSPFupEqXAYSXCvpOas+5cNoOve/",
-	"/eq9qyXt8er11f8PAAD//w==",
+	"7H1bcxs5uthfQTFbZapOk2pSkm3J5dpoPJ6xZ+wZjSSvx2P5kCAbJLFqAj0AWhTtVdU+5ZxKVV6S2pPK",
+	"Wx6SfT1JXs5DKn9mq3aT8y9S+AB0o5vdvOhiz+zO1DlrsRuNy4fvhg/f5UNjyKcJZ4Qp2Tj40EiwwFOi",
+	"iIBfhwn9msyfR/rviMihoIminDUOGqcTgg6PnqNzMr8nEY3ajaBB9YsEq0kjaDA8JY2DBo0aQUOQH1Mq",
+	"SNQ4UCIlQUMOJ2SKdZ/kEk+TmDQOHgSNERdTrPQ3TN3fbQSNKWV0mk4bB52goeYJMa/ImIjG1VXQ+ELw",
+	"6eK8ThQWCvERUhOCFJ0SJDAbE9SkbBinkl6QAB1/8QTt7Ozsb2WT/jElYp7PeqS7rpxnoxt277c6nVa3",
+	"cxqGB/B/PzS8yUdYkZYet5FNWipB2Rjm/IKPD4dDnjK1OPNvWTxHQxzHEkkiLkiEBnOkJlSiNJFKEDxF",
+	"2HxbN237ugdAr5j87uZAfsHHTyaYMRJvMuGh+aRunvZ17Tw715tnKiQX1ZjaZ+RS9YbQou+wIxHkgvJU",
+	"ogRrBMEDSZhCIy7g7YgKqeBVLZqY/moQZafT0dPGly8IG6tJ42CnG2jiUETorv7+bdjaf/d3v6pDk6/J",
+	"fCnEpzgiaEbVxEDckmItZiS0d07mtRB/cC2Iv6BTWoHIL/hYooQIAF7djGL41p9MREY4jVXjYC8M8pnp",
+	"H1N8aWayF4brzOslj1bgq9lkKtFUN0VNveF6YrDzugkRCMtzEumWtfsPH9ds/zhRrV3e0pMtokGn+xDW",
+	"kP2uQYBj8mNKpKrivbAQN1MPCYT5BNHIrKj/fcv20noe9RFVaIYlwkzOiCARfFi7NttXLcY0ws5Xn99/",
+	"8/D17vedZzvfPPiue7x3uv+b8Ievn1xvvScKq1Q+ibGUS7duNuGS2EXck0jCZ4hKRJllPrqLumWZ5j1o",
+	"U1jYrwQZNQ4a/2Y7F4fb5q3Uj6ac9ezPnj9TPflTOiU/cEaqWc/zw28OjSB6zxlBEZ7rLYjQhKdCIiwI",
+	"GqYKUVY3Y/W+mkoar041pPMNOZQUb59MMBtPcAnn7u+Wt8BnRIetH3Drfdja7/3d2Vlru44pnfLFBT5l",
+	"UZWsJZfry1rFV0na7uaS9korHTLhTBLAps9wZClB/xpypogRwThJYjrEejnbv5V6Td4U9GoVprH5JjKc",
+	"5gLHNOpZ8tAbIISWOrCcA2SZEzIzQTFAXGNnB2B4LXx7CiPAohbRK6N5LRJiDRwSIS4QRiNK4sgQBsy5",
+	"3dBKExcDGkWE3RAOo6yfHAJAfVYH0eNGVOJBTKI7WnkqifCHgfV9w9UXPGXRDZfHuOqNoJ98eTihWsQi",
+	"xrWSoN/d/rq+4UimwwmMMyAxZ2OJFAf60suFJZ4QKSlnx5lSfaOVStNbL9PR8wVLOmbAVTmKOPDWRwgz",
+	"p2qgIWaMq4+0uQGyapkRedhXgLw5zSZEEISRnjqJWpQhuz7dFyMkIhFq9str7m8BYE85f4HFmNwQogMe",
+	"zXuK814MneXwdKSqG+j5KM6RaXO3rMGNB2NpKGIGoASlXWiKJYmSDgQvMZsfKkWmiTkQ3gASGghTzOY9",
+	"7PrzmAXnSL9D7t0jpMQc4TGmDMVYWW3ulqGybFA8UkSg/jFRYt461D/6SJIhZxFoExOCI3sq9ppUHEDN",
+	"JyhlisYIM64mGshmQL0NOI75jMCBuULsPdwNK9RavZRXDKdqwgV9f2OiT/2u8j358z//u3/9j//9L//5",
+	"v/7lD//4l3/8pz//y//683/7n3/5wz8G/++f/+Vf/+E//OWf/sf//S//+8//5w93w/hASKGhIBFhimKt",
+	"6mliTgTR5zLL318xfIFprHnCzWGQ9eTxPCIu6JAgvVtcYEHjOSq29BTjpUrw3dB0hBUeYEk0IqVMEDyc",
+	"6Hm1veGM4caI4a/J/DPKIq0UaRBFEdV94fhI8IQIRbV2NMKxJEEj8R598A+MFco40UrfnKfCMV75CIUo",
+	"ZQOqMV/zFs9Ssd4hM6w8zOWWo7f+lN5ljfngt2SoNGZ4K3YKQGlJuXVklVGkPJNgKTz0vmjh461bb89A",
+	"T0MLzyZL4xiOnIwzY01YChPd3CC4MZetgotv9VkFJLDnVcDG8KQeTWT1+jgcwGJKmEI4igSRkkjUfH4k",
+	"tWB+8vzzY02oI3pJ5BYAQgPEqIMkUfocLfjUgwRm8yIg3ja64U47bHc6O+1wu7urp08VmcJ8Sup9LYiw",
+	"EHgO22XXAyf0ZUsyDbIZT7E5Zi6fqX+2v9E0h4JgRaIeVvVHn4cH4d4GR58S0ygv/PUEK39/RlwUFtd4",
+	"8hyJlDEiMkNYxIcSSaoqByOXCRVE2hWUxyJG0RhjRWZ4jqTiiUMJfTpy8/AIhFwQUQS3BsaDVthphWtY",
+	"XGsAns+3RPwP1iJ+TVATWmWztaR/T1pzoT7Yx1gqNJxggYeKCBloFiDIkI8Z1Xy7yBMb8ryVjHe/+NPv",
+	"/7h/+V0liHV/vVSuQJP9g52bQcYcx/3uY5wonlRN6ceUK9yLq81/GiZTLhWCVihlVBUJTCaEReZgoXBc",
+	"YI8I+kQDMuead04IGuAYs2GJa3ZC/d81WGcuvjMjfC4Iumshg7EgrZLphtEaS5H+CvYPAFK0dHf3wjVG",
+	"LXF84PSwXx5uZjMrDFZecAmdCiyoyDoWmGhx2wukHxQESL3geQKDeZaYTTSS64moOlkUICxRlfiy+Kg5",
+	"f34hsFpcBY1uGHYOosHDg4NOQSp4drjd/YIdbvFC4LD1BW6NDtrv/q65DRcEHzrBztXWr39VRYVTfPnc",
+	"DNLRxPCRZOJKwNRJx41swv7quitXFzRSRn9Mif1At1gUhOvKOG+ecN9wlzKvCMw7l35LePxSa/HHEAAl",
+	"UFhRsCbfz26ITIv8v+IJY0PNGsBVz81eUMPEinwqw/fsj9VyQvdZJNcyx4e+6qdyzNW1GesaKtGKK7eS",
+	"bKqf5gkZCqIsN/921Dh4uyZ0ykA+r7od1Xg30qh0TuZtdKK40OoWYnz2SP9r7JVoQJCc8BkzVp9KZeyH",
+	"QUc+GHbPfwyfsZ3XD+dfRS/EnvrNZbWGVgKAntoiBN6VD/OHudFS8TEBIxFYMzWxwCokACuwswXOzNmQ",
+	"tD1wZqoIYXp39FlQ0Qs9x8z2/s5fX/Z6gaBNh6+SaAM0mlLmP+38IrF/kdi/SOy7ltg81kfMX6T2Tc9k",
+	"VxVS6jPKolciXhTqqXmY78JEqUQebG9rpGnbx+0hn27jVE22Yz6m7NeJ4Bc0IuJxTFl6GfGzNAy79weU",
+	"RY+/604ffj8MX4jdyen9i8867Ae5/3W083r+4Ivf7uHvuiuljJ7Qu/oVXE8TcBOuRg739p5EMk7HRaS3",
+	"S2wU+aNxK3hn/+213n0Ig53O1a9WLi+bSdUan04xjZ/wiJxY039xFY7YKau/nIGbRB4RJBWeS2Tvx70F",
+	"3Q9XG6S9gaqmeYSlPK8ytq5p9Qs3svqVtLidtWwZZdPSXVuOltgxCnaIwryWwPY2NHC3TddXwW0P3wKS",
+	"VYjp12RwmKoJQ9y0QM3+UTqI6dBYROx1F9hGKGe2m69Ovv2mv4VSFhGB+olr3y9g6YdG9gJIXSmiWaEZ",
+	"lnEGgJ3gOCZsDD6JP3ZbD2ZPO9NO9OYyTB7W/88M1l9iD4WxKtmKwZASuucTKENmgCW5v5uKuMhMNpnm",
+	"KhzLR1/cujLTyda30DRoXLbGvGUf/lZy1j7Gs5dESjwmDgdmXERPJpiN19agS85Ul3ioQMuH+7U+j6Ne",
+	"Yvvtg2m5TzTr62nOBYhQYnzZy5Kn3m53v/Ogseh9+uH+VaWaysgsG7jY1ZALQYaqNeFCktYA+pu3pMIJ",
+	"3I1m/CP7eqkr4MOKsf1FrzH25oN2VmFMYfV19K5fviRqwisuGmEfKhVNQQpbCCJIorG7Ipw5VRS8XyZY",
+	"aoXKHoxKSiaO6ZD8W0/xWIdRT7Cshm2h/YDzmGAGGj2sUBbavi1uUeCjnX94cEfSpa0XpriUBRfmb7tq",
+	"5LOs3KtFRqs56yoOVjqre14J+hAK9xKCzyQoQ1XMvK24Hqa51UdjekEkogo1M25nXPNKW2oMMY3DwZPo",
+	"6SjsdHd29+4/eLi/5HcjaAg8e36Nr6xrJHBnOH5/jhU2cGmQ+Vch+f6z+PlvOY26v6Fvvv9NiL/cTd/s",
+	"fBW/+f44fs5Cb6MMz2xZAbrUsLThJH0SDru7FbhiF3+nQ3iQ2kDilWDqz3Ad8BZm9rCz361iWQuobh7k",
+	"hOdtTcEI5D1fS0EzYLZNPZBsLiSt5+JzNuIfSSsepkIQVn3qB5Ob8Rhf9CmE59ZPsECmdayyaGKomP7O",
+	"6jvaVUp9Y10dKGjQpPoQV7S2IazAVbJVNoTmprIHtVfSkhB2oyvpRQNSJlCLE3/GZ9Zh0fhyGu9ORBlq",
+	"9jMFKUB9Kbn+JzH6uP5T8XPC9B+CjKlURPRLctQTJwvT0VK4h8ekdE/ceMnf0zjG23vtcD0KWjzbONiV",
+	"blFp0igMm4Ekx+QqIWfp6jZOQz6JXv9EdMpV8sTqoRvYHxZV1939brizv7bqWtb9i1pGcX75XURxElwl",
+	"OFWTnjX5LJKQscsjiKRBfdv8YHu7j14dv0BNsLGi745BuSthW95YcZVsH3Eej7EiB6DN/RrHYy6omkwf",
+	"nzw77BhrUUTHVMnH980vKmVKxGP3nXmYEEF59HgnND/N9B5/9dnJ6zc7nx89fXb09c7R90fl31UILzOQ",
+	"LK5aKy87Xbf4ZulSorTOzQcv7ZydSVDYjaqdLPlOHjLGUzYk00rLEE4jStiQbOiQ6Xd66LqAsTPn00V4",
+	"KXKpUPMlFucRn7ESfE49c7PQR3ahgBeH3YMwRK9OnxhL/YCnCmE0pSxVEEi3KN9WCc3ONYQmYVG1qfwE",
+	"Nt04NoOAhJifgv8OYdGiOdxMZf/23bc663rsCLVsReCbWLUgrKqwe5PApJUrUlTFJab3EuvJM8yGBHGG",
+	"TrBKRYTnlSIKLuxudf+rBJiZZI7xPkxzfAlyAivJPG+aGxLxoUeyxa3r4zjuw+UonK4UR+SCiDlnBDVz",
+	"BQGwUm0FqK/FquzrdnlwCDwLUB9HU8rMS/iTSiWw4gIc/7O71Ti20lnqpcInpetVaLFIpPXLuw2RvYwF",
+	"Xl+EVzqlV3I6cJ03QSZ8ZDYBTTHDY5gC3HI3zZkjQJqXBwbGAUB/6wBhJNOECElc2P4ZE2TKFWk5Z+rD",
+	"o+f6nP3hzHrxnzUO0Icz47Ov/z5rtNvts8bVlcYHnJD2GSuerDcI49OTgkhgG08LkFq0heY9burZ/7n5",
+	"srwTtsN1t+LzbPxqFapswJBKc6EATfFwQhlpCYIj/QS0lEegXU/NQQ0NiKQReE7APTIYNNvoKewr3Jlg",
+	"Nj9jTgeB/TXRuNI6MEgUa107QhMiSBt9aQUdQFgftoQwvvJSg9mYwChDBA8nZywRXPEhj+9JpDkzbGcA",
+	"tk8142jKBUHnlEXyQCtfmt0oNOH83DaH6YEVjSo0iPnwXCJ8xvT5znSCWZZMwf+kyQXquxc9rUftDM2d",
+	"IvxN+luebc4lYxBklFp/BTMEWIMsRrXP2Bn7nYtO/p1d5u/O2O9arRb8v369G4bod6hfwsY+ag5whPJM",
+	"HMjSl2Zjrq0+XuuDTcpkmiRcaPY6JRHFPY0/fa+lmYP/RENMa1R9YH1wEuwxrnrW3wCOUjwVQ9JzbiT6",
+	"0ZRKSdnYeCOUh3ZTLz0mLEo4ZfDcWP6ymLvAN4X27NTc8U0fyXqUWZOvOcmppNwKAh3yR1JyWCwpP4wI",
+	"oyTqIwvzjoa5HwLlr84GUPjg8h5lrbROmh0uYW7+wlZN1s2ka3ZfpqMRHeqDec+6O5vhvedwKZ99t6O/",
+	"y0Jw+1a6FXZLUSIKc4JtK28zTcpP8maJoEOLDBMsiFmzQXrvqT+meWJOtPAACLQHhKjh37S+G5ZiDWI6",
+	"2dybpsp2Uw7PDFB/KMXIHzxDErhqL85C8p457gu4CusNY26/UiKVqheTCxKbCE0+y2C6q2Gaxf0WQZE9",
+	"MivMH7mP9/TH5qxeAKh7v6/fDzkbxdSgsyQqTXpaZMTELjsiMdVMFjqICDYbBAZlNe8prJHN9tcBBCgG",
+	"mrp33a5B70Twoebog5j0URPb8DoXEwoX4MakAPtAHDvbAmOJFr89l6bFIn1Ose6BGxFWJzThgfeHWU7+",
+	"u0cuhxB6m0PQPIfwNYspRtTL3iCV1nJTih21o+05lqm0nI77qAlCp5+H5fW3XEsDCcfWQf708+XJORv2",
+	"Rph6aGN/ue93LKNw0X+6GeO97HfPzrrM9SzgcoCV+rDsQBae60E9bXNRQ/E5P/hPVTF+r10WDlBm+6C9",
+	"LnB9rdQXmT44fno8vzRoPrNSOGmJlXozyJ8sMlJotsgJy49dWIOfgKDA/OC44vE+PViZ9YGprfSgzPg0",
+	"PBb4XvbQG63A9fTvImnbY1HGBvWh0MsuUGIyWX+FNguMxZzFgJtA2EaJczSCxSj0AkcAO34VkZf22L4t",
+	"PXVSHS4Hcqov/MyIPltRgeY1VHySh202JA3nRZ9m88l6JGvQzovLrSLM7L7Rz26woHSAebGsc2g08qS4",
+	"beMJcb2ussJhnxl9w/XgjZ3LOcCThcwLvpTzZ1UUcnaUChmnh1wUcRq2BTGSQSHf9KpQ/ZwjZh8UQV7F",
+	"x4on4kUuVjwdF6+MPBNU9XHzEE3SKWb56cWeWQIk8YjA2X7CZy5jhtHJi7abyuNd5cVfHuX9YVnalQg1",
+	"cSy5yT60kHLJJA3YClwUO+LMpV0wx6Hi7JbmVFpup3GUUmvzrkhiJBfPjyObVO9WEt4FjbHgadIbzK+R",
+	"YUl+qb/9DO6Vb2QQgc6O+WzRGKLR/tZyDgUN9b50GV1KyLR8A23OQUiHBDmfMtgF65tpYK1gIKjwQ/sC",
+	"aNmm0Wrao6k+gsLJeMAvyBYazPP8WWXjuZpUpls0vXSgl91wp4DR4VoGWnMpWZFoAK5ody8vi+7Ea/VZ",
+	"EEy10+7uX6NrQ8B1090rTXc9EIBP9TU8OJ2krF3iXtgNQJXV27MX7prMcJkRw/B3YybNkhcMeRpHhk9t",
+	"bQyfElqbhS0oCoBN2c5768jAuy62OzZRyaYjOiUM7owFn5lsa0BWkKvSN+4a+/qEp8LpZMZ10mk/kggT",
+	"bFuUbzVm+ap5vsCKsGHFPL8hWGh5ITA7RwkRQy2qY2MUm9I4pjYJje8kxnjutKDZkbl0Kblr7oUFhLq/",
+	"u5YvfbK/V7xj2Q/X/G6/iL+dcPOIOz1nMwXT4bpIoNn7oi1Ua5q9maCK9Dr2lFH0ZVuTPXn97E1v2E9U",
+	"9f1udXxEVRdxLEsR5Gt+ac4jWlesmECnu+4MSCZcNhXBVixdBQ3IlWCm0bueOHfEZJIzVNM+EPoB3OP1",
+	"Izy3HrSaxPvGgy8dnhNl7FBCOQXOKnYk8nI2NmM+xPEZ008C1H/z5s2b1suXrc8/P3327ODly4OTk/7W",
+	"IzOQMY4ae7r+0z72LAKaldi5nJN535iPtRqp1e45NLeJLqma8FSrjGSrdKNRpadU++kAmG4O5ETwaaIq",
+	"UffhupiTZT8obtV3XrjRcKIPqzZ76ZDLUiBRd3fNoQTBkjPKxlUzfhheI+WCsVoY8iuDo4q4ytRex0WC",
+	"Gi5VsQYHwYwGC/u7QFVrss7alKv97uVl3yV2tjrjgMR8plXGrQD1d/V7e1jVemN2I2StvHnWaukdx+5J",
+	"BAlMA9Tf0x0YBcQXxd3Ly0bQ2IX/3bu8LArcPXi8SuC+0ofCF3xcnbvKeV7oCVXoueuniVotFItpo26U",
+	"9Smol2fFJR7ZBOgFJEX6M0UgmSNGnZZmg7YFgn5R80mM0yjftpJ78g1F5cZT3GsZt5e7mmS04eQEwZFz",
+	"FCH+JaI/v+tMJs+FvsqzZQ0MWSrk9++vN6M1HHE3du2MUmuomlZA/KWv5WYwzq4qjDWH5KmGzXVzAdgP",
+	"O91KbcVZKgsr2b7obA8nWG3n8JJVk17UU8pHLMBBcIMLirp63SpMmqjBXJHiYorKvUIGvUi0IADXQYNy",
+	"LGBnvXPttDpt+qnTZSqToxcNWCaSvAqWCxpEcZDnLEk1kPTbwBBTpDUffQoaxmlEiuGZ3c4tqxyF3neu",
+	"r2VUs5IFuoRgaoWyHrTGQ9k5ZeOtwMlLz9HA2N3LucPWnaVvybyerTHI8qZXupdoDHl2enrk3B08PBFk",
+	"SOhFefeqgmv1GM6SsdLbPrsgWImzYOwF02sGT6NdGr57T6IpThK9BXzk1PdHyOjiGTUKMuQiKlOjy5vQ",
+	"Dbu7wBjDWi/yEvC718z5VUjK7zoOitUdCsU1Crkhs0u8IvA8LpntwSdXcX18K0qPBbZckFhraL1OOTzC",
+	"40pXKagGwkcoBW+omI9lgBiZaSYOI7fREZayVFIES9R3f7sUFboB9PYImVwJ5oQJ+QFdaYxbdPzLlN4K",
+	"O7c316oqJSu8VCudBoudrgV3Unmlk50bIMM5MswZT+FuECx2liT8xBSlyDl3V3ywZ9NH+DpMXQSRpsnu",
+	"QkLAXf2IZ3dFeVo9L3uOn8zPZPBz10ouMnMxGC6bYhkAx2SKKcgAf33oJZ6jEY5jJGM6nqjY5IOfofdE",
+	"cOvixlojeJfV4FEqLqqge3WZN66n9W3uSV4dCesSvN+TiLR0kyweaVmq3OvFvJpblLprPDsLaFQ1+DV0",
+	"8Guw+qCRxJj11spSY2esKBFaJZYfM3nqQu7M4hy/9M7VuS1HcjTCRTVxzUybhgw35IFEHOvP1k4KU9FB",
+	"nrVTQ7kacZzzQh6uPcVzJGhEUDONlcDoT//+H/TZEP4dCUK2bOBEv7TX/Ufw2qSfn2ERFZzO9SsjJjTf",
+	"0R2XgjlFpbYNjgeEGXeB2uBH51/gYgC1Vm9qI2F0+u3pEXitFnbOhm0tKmSe20EFwPRLBC9R+Kff/6dd",
+	"1MQMnZx86+eUUV6jYYzpNDClMLBELyhLL9sRvycDra3pA5fiqJxmyC8Utbs8s3g5H2v98cDo6RU4vGbm",
+	"Vl80fCjzsvWCL7IOLEV4iV5zH6mlKV831Y8sDVWEXERTyvrWu1/6WbMeOcM2zys1UZMP2WtNBfhcn5N5",
+	"AcmtoIXei+ht36y292VUW6Fg9I1nqSFTjepwtbY4NXf9OUhVISGY5+hNrXH+jDV3w52tRwijfuZ7agYY",
+	"YoYYoUBgroIKs0Z9v1vr1Q59aoDon2fMOgVJyELm4o/aBc/ATA1xjkSb5fozcX6poGp+osFn1ROCBRGH",
+	"lXf8EPRoOcRXr0+hFIvNUeJJJFcJADX78rzVbrdNqC1sETALGCGfz0SpxGwlP6dkycg26Ne001oOGsz9",
+	"qGUoKmXe5lWlEqtU9uzn+bjY5pTUgKA2En0hWqIQIWQjBRx66G1zi20jPXHCFB1qDdaGjhfAdcaa/UPr",
+	"HgmHmAP0GYACmTgD3cQGGQTGhag8975d+wrA1w+U7ceayjWgmw1MaxTUcz1YI2hcECENrMJ2pw35IHhC",
+	"GE6oPlK0w/aOCdmdAG5t44Ru66+3ndTc/pAfTK/065ZLlOVVH31bhQ0UjIBeGEe2LRGJYBNMyQU+Y3Ar",
+	"sZVtR76fNaVKC2flNUqWblxN813QSNIKvenJQkFHrExiUFEsKjEgIy4g/kZN9IGBaGEM+Mg4MnVm9GfA",
+	"rKhqn7F+bhk4QGE/q9BBFWpSZZOfFQA35+lWGx067WbOUxRxsIEACbDIohrMUeOPfjU3peyMIXM33DUI",
+	"pE8/gIcmQ0mhIEkupD7j0XyzSi7+ncqDtYusLBZEuSpKW5uCslA2rhuGG87NuzzaDW4+VVtmrLIUzMCs",
+	"A/LB7pqJVvWaLWjbK4IHn3RWf1KoOQQf7az+KK8xB1/srv4iq9qmP+isMURWqusqaOytMye/bpAvAoHN",
+	"+MLv7bur4ENBKL19pylXptMpFvPGAaRYdGwYauDkBJSfCnihhWPRmq3isTTxfvYjF+UoG+/0xDxm6QVy",
+	"AjaO62LzCy1tvmBm/GCzmFhsatGUYl+1Ih4thr0GcAjQh+CS6WuRrL2htRYGAa03pSJr/XrrR+xngbdZ",
+	"Nw17F6hX8CXR03d5cA1fmqFsyzNImJN+u1FnISqGS2eB8PpknBmMvHBy89xJym/IDGW1EvzI7Or+r95d",
+	"t0LUQgRxDYdwAT4F/Gh/ROL/2KR5WCAEjcNznnpENyULRGZ0j20BCdRBBeFSVVnpkhgP7ZnHJsEwigi5",
+	"pBLyBJ+TeYDOCYHLBH12pFFgrh80hgKNEyHbCLI2g3+l7uWMmXzDMy7O9YdW5X9kLcgz4CNU+lnAXaFb",
+	"B8JKceulhb+JsN1QclUko78TMetnFjdEWM6VbZ4uswO7qkrFjS6m5PEo/4F1NTNJ4pcn8PXrsmQf/On3",
+	"fzSvillX6+7VXZ1sl0q1kLzZTKvCdL3aWL3hZto0OTUcBmpuuqz1GlsNUv+ik3xkxmdIzquE6jE9y+Jk",
+	"DeurVy2+BquEIC6c3xRbRRqrzSEfD4bRn37/x9nl/H0fNIULIjR3GqXGsaqKJd22gvDJOEGBuv0CXp+Y",
+	"vN9tSODLFAiNHmUN8K9Xe9CQqDKsVNNSUKMpmOgwMz2o8uuKNIA/sfJqlGRi/ZGV60qiCZaQQUMqLozX",
+	"RBURmTpaN5HrRfTbEGWKZbzWEvCdn5uAX1kFZn0WYIbYnODDVfR+67I8qCxB85OX5vs3LAXshVJnxd7z",
+	"S72JVtaxMsUxOmGY84U7LH2OY0FwNIck0BBMYG62EEunAyL00cPY2jthaIqX/+RVFMM0rqeibH+g0ZXZ",
+	"upioGg+0iusa4LL2RBUgzqwRgDKpMJRSqmavn5tRFpjY7uLApmn016bwfmzkMGBciRxB+YKgaoJ5E8v2",
+	"nkeNWtv7t1rwmnTcWYy2jQSCjGYu/dUhcrdsTnJ7kQ/+ZaG7sqtBLVNh6xYkd6EMUCYmsqvADSVDsfDX",
+	"X9eR/XYU9QK8N1TWvcQNNzyN18oMY22Eyne/nL0/8tmbaBQJHINAXCDjebOZrIv5uP4o/oanxnUCvA+K",
+	"R7Igv3Ye0djki7OhBdGUMhTzMZzgUTMmMndY2mqfsSfgvIkSPKbMXhkn2LYx13n3NnJ0rbJEOrdU73Zg",
+	"Myb+go/NPKEO5OrGL4As12vrqkuubvkSfKXXa/vExo2v19pe963Z2o/ZW+8LS+NaCq5u/4Xg03XanXKQ",
+	"qbdmxllyb1ob+BbWxpuFC0FeYTHSqlMZK7V/f4n48URCIZgJIo/yOKO64KJyLFEupSA8x8Yx5AE0pXiZ",
+	"bieLZtkJq0JPwmKkx/LwjkI0B0RjuNgL6+BXjq+oDHXIIhu6GhUKLuZ6ddc9HBX88yvkXe6hD3eruZv+",
+	"T1zyfWy5BDLDj3X1DVkAtbIIMk6KVgAVufhL8iW5ud32J+mnf00kJUsP8H/NdtLTBY+qpVesnEbD7QFl",
+	"UcuWVKi2mx7aHML9D0evPnvx/Env1fGLq8pymu122yul2W63+weIJ4SZe9fs+GYKNGUOn2cMG+uu6weu",
+	"ZWPKzqXxuHI50kyoJpXGENPkzDjIB6gT2lT8cquNDln2wRnTvRj/KcyMHxZ8m58S2+gbQiKJcObO2GRc",
+	"eQriVpXq9NwOYIt63tzqmxf4zAp2rk0Apcqid3FGBPy489Kqm664jsz1pv/0RI4t4HKcpS7Pjlw3MJD6",
+	"ySidhZRx45/vXF0z3Lp9q+g33J6oopx4jWEUK1uL9udwUDwElDGzNn6YGEnKxrH1F+asxIMyz0+Pv0rJ",
+	"ywzWpWGsFd5+tdTb09nXld0769yHbHBt6a+mhjQdRALE4+hv8u4yw4kcc7JHNeiz7WpkbY8oo3JSL6pP",
+	"8bm1rzMy82sjElvB9Lo1Eh+dMYjNJoJMOQMzK7AdNDC3o1kx1+vJU4s5x3adX5hlBsu9zg+ND5fiEAU+",
+	"ZlSaW1wLNj21ZkQgp01eemwr8zH/MTVVSi2620CeCnfyxrWKuptD+HU9qfPYBS4OlcLDiSmc1EhirEZc",
+	"TLMUfU8vlUmkd0xkGoM/qo11/OgVK70qx9+aGKaDBu9+Mx18f3w+mO6nP7yOJtGz49Poy07Iv5xMou+P",
+	"+fGXX4RvvstWs2G5y6ChBGYy4UJJk5vbZip+V1cIc01OVlOc9C5u1G+XW2/Iq1fwaV+LuoGWspig2ekq",
+	"Pr2a5JaaWwwIuiCCjqit8HL7V7kea6QSTXGsaYpEgUuRlfEz/Tpl54zPTF2cKEA2obhu6h8q7klb9NCv",
+	"J7HV/gRK5R3cusOxy20UnJ4MpyaRuxC/o41aOubPQ7s00iybPvgSu3VdSwvgeT375Sd2cIlWmEVYRFCl",
+	"KSukDoWa2u321VUfDW19+6wK/oiLM9Zn+IKOtfxp58Qi24ZbNbf6BwgjAQWJmELNiMohvyBCw2srv4g1",
+	"WGkKSp0xQ9MGEVEiyIgIeNtnnJE+8sRHUKUxIXJpEw6Bp7ZPomdszHkE97tw50IZ2nMmgVvRSGzt/xsr",
+	"6cVK/fmC4djGiM2/m4n+ExKToXn/wcmdYwt06MTEwAn/UaOU1v43HtQhLt3C3eY4szX4N63tn6QDKx6P",
+	"tI7mfD7HjYPWg0rRq9WhJCumXTYh5HqYi2p0EdqA3VQmMZ5/49sHnY6T/ffcCxg0FsSrTaWh2+V6oVEg",
+	"lI/P2z826zqBBKw35lyrnIRWEmgdeW7gD3RMpvzip+gP9NHsQk6UauCObPziHRiEwPbkxoL7bmuxbX8a",
+	"HwC97avQNlgd32xb35OIRjVxyuvGJ+9sHJ+8QFYzLqJt4wJVrwYcCX5BvEQoph4Tj6NeVpvbKLF+wbc+",
+	"aiapSLgkJjnymPS3XJFBUHazVAh+tDtkvHlkXaoJmmIImXLp3MbERDS30Rf0gqCZ4GwMkVZuHuYaoJPJ",
+	"7Cxkubt/ffGtO35iQHQTry4yy8AFujEUoWlNuJCkNYDi1/OWVDiBBCA+cOtab3ZIy1exkYG/ggOaXqJb",
+	"PNMtFObxj3X+/mptEHb9DljOofES1EPYU1d2iitMoVlVv3ArO/BBtcmqwodb2eQ/wVlu07PNbnd/rQ9e",
+	"YjY/dAWFPoXPseEK7vjvCv17nBkeVSgUwPlgm1ou52U19zshxpB/vwWl2u0Ol3lb4fLQGff93CIm/1nu",
+	"ynXGoDoquBhKcLo6+vbkFJk7sIoJ9m/IwHhE9EoWdZzuZgTsHDG13Lofru/e+FSvxM6iPp5Zw5ZKxBlY",
+	"g2d4/glopdu9IUsrl95y3Ay8WVyqjwmWUE69kB7vLgMOKgfMWJWr+GgNTT8T8n8JSzFoA3UVNDE6jeE6",
+	"DMEU4qv10iwpPTM/Zx8AGGejPioqQ67pHE3wBTiOmo04Y9lOmHwN1oxrUiAVrg7hQ8ZzSYRZBNmStKZk",
+	"Qzf1YEv5wEtY4G24+tjUj5VJGydYeuqLUWANaGEbCtqNX7Cv8W5jncYsqA7z7aB/zReDz/gsx8EhZk5T",
+	"NonHNiACl5msFvuN8h5r1TsXQZ6fsk1vVVDcqTR50aZYnJMIPIsFYaq/eBS3rPgT3GHbOTlE9UMN8k92",
+	"Cg6iYDOqNWrRBL7caYftTmen/cCFIkhC2FK/U8d+Gt62gRMmHptru5f8PY1jvL3XDje5UfdhW0Mpbvf/",
+	"lu7QM4z3vC/coxriWGmDeq6ky2Sn+fNXr08Lmf7WClKz27WBVeopi34uMWq3bI1ynOhjWKMKBotPaY16",
+	"yqL8HFCNvWuYomxrMEWhZlbQIqZSPQJ4Qn5UiBDeuqGpqp5XJmDM0D3//dvD1g+49T5s7b/70Anu7179",
+	"qiK5ZdGGJV2R0/qgGhtQk1We4FIFtjarcRCFEkuUSMQviED9txoQuv1WP/f70HB5gCI8lzZH3xnrK94P",
+	"kGvA+Gwr8EoP6rbZ51sBmvBUBLZiAYcsfo9Md3oKE5NeTxA0TBWYsPR4eXmyvnrfr428gUperyQRRqnb",
+	"LPRmk2iQNVrRKfmBMwJtN6zV6PnYRHiJf41XNNXDs2VFHhdqOroXC3lTbztM6Gt3YXUjZcZU7M1Uhs5e",
+	"IdF3XoDXrt7TfW4nqsZUJOx0KyNqOhBcktcMNEVkw7zka1iu1Brm9VXDrCxq6Bc6DSsr80C1S+OrAhUs",
+	"3Z/7WTCKSe5QUc64US6UB31BuUzoylTAhK70n4vFbHahpJwNNIAaPRXxOXqnFa+vMazea5I9fXLtkART",
+	"0blCPn3LiCYplBBhKCpAFJIwIy6iLFThl7AZL2zGBBXBrblUdLgyckZxlWzbANBVfpM4y8sH6dXR5teS",
+	"p1wln9O8kP817xys2rS73w139tdHOz36E/3pdW8IILU8lYiPRrd0S1Cq1O/fD2R57O/ycsA3Tpprp2bf",
+	"n1N/Cy4L3MIhnS77xc5/exFJqWAGunw08mhV70ElqZpwgs0o1V1E2uyPoBD3JVFp0r8uET9lP3saZn9b",
+	"JKwmRBBDww4RlItO+YWg74Kg2Tr0DGRYT84vLTnnGSoNgVKGyGhEhsrVZrGXbBW8ou9s6KaCI1jSz5g+",
+	"nmHrBkmVbcJQn6tE7/DB9nYfvTp+YWqq+C53CCeJzQVrJ1TI8XrGNJ610bFNMtPcDfe30GxCY4I80rvW",
+	"nZ+m/ROA102PHnaVPRO3l68ZwOY87A7gBuDXOB5zQdVk+vjk2WHHxOvBjal8fN/8olKmRDx235mHCRGU",
+	"R493QvPTwOrxV5+dvH6z8/nR02dHX+8cfX9U/t0A5BP60N9Y2XYjprk8hVohX9rP3Rnb4ZlLRebKCd0B",
+	"780wOhus6bKpUHd70P50nomSKMjwnCZAfBUM6VqjwDHXnMUNBW2DOcD2XVeFpVjHwpo9plVGlawii8vT",
+	"4pIB5BVaAstzbNJWk4cSLiPdRSMXyOTGjrzhshw2i4NmmWoKmQfMZWR2nDK2NDUhU69Tc7Ba7PFVqdJH",
+	"qWKFM9hn9XQc80MEDyGX5gBCyBT3xqrIvr848JOq62LUzLLt8NjWARD5ha29YvUK0birmmqjl7tqyDY2",
+	"KwDUtNFzBnZaXGyZJRIo+1CGXmbbXRznyHm2N1+TgcZAtgUooQeFmHkGgounyrugLi2hZrdPnXpm6h6j",
+	"ER5q4cZHC7XFvP6AaBb7emEK4NaExFIiS0Gx/uIlb1y9u/r/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
