@@ -2,11 +2,13 @@ package sso
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -57,7 +59,14 @@ func WithPreset(p Provider, preset string) (Provider, error) {
 		}
 		p = fill(p, pre)
 	}
-	return fill(p, defaults), nil
+	p = fill(p, defaults)
+	if p.Scopes == nil {
+		p.Scopes = []string{}
+		if p.Kind == KindOIDC {
+			p.Scopes = []string{"openid", "email", "profile"}
+		}
+	}
+	return p, nil
 }
 
 func fill(p, from Provider) Provider {
@@ -98,7 +107,8 @@ func (s *Service) Check(ctx context.Context, p Provider) error {
 		if u == "" {
 			continue
 		}
-		if err := s.Guard.Check(ctx, u); err != nil {
+		// A host that does not resolve now is checked again when dialled.
+		if err := s.Guard.Check(ctx, u); err != nil && !errors.Is(err, netguard.ErrResolve) {
 			return fault.New(fault.Unprocessable, fmt.Sprintf("%s is not allowed: %v", u, err))
 		}
 	}
