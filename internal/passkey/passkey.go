@@ -156,7 +156,7 @@ func (s *Service) take(ctx context.Context, kind, challenge string) (*ceremony, 
 
 // RegisterOptions begins registering a passkey for the user: the standard creation options,
 // their existing passkeys excluded.
-func (s *Service) RegisterOptions(ctx context.Context, uid int64) ([]byte, error) {
+func (s *Service) RegisterOptions(ctx context.Context, uid int64) (map[string]any, error) {
 	if s == nil {
 		return nil, ErrOff
 	}
@@ -176,7 +176,7 @@ func (s *Service) RegisterOptions(ctx context.Context, uid int64) ([]byte, error
 	if err := s.keep(ctx, "pkreg:", ceremony{User: uid, Session: sess}); err != nil {
 		return nil, err
 	}
-	return json.Marshal(opts)
+	return asMap(opts)
 }
 
 // RegisterFinish verifies a new credential (as PublicKeyCredential.toJSON() gives it) against
@@ -224,7 +224,7 @@ func (s *Service) RegisterFinish(ctx context.Context, uid int64, name string, bo
 }
 
 // LoginOptions begins a sign-in with any passkey of this site (no user named).
-func (s *Service) LoginOptions(ctx context.Context) ([]byte, error) {
+func (s *Service) LoginOptions(ctx context.Context) (map[string]any, error) {
 	if s == nil {
 		return nil, ErrOff
 	}
@@ -235,7 +235,7 @@ func (s *Service) LoginOptions(ctx context.Context) ([]byte, error) {
 	if err := s.keep(ctx, "pklogin:", ceremony{Session: sess}); err != nil {
 		return nil, err
 	}
-	return json.Marshal(opts)
+	return asMap(opts)
 }
 
 // Login verifies an assertion (as PublicKeyCredential.toJSON() gives it) and returns its user.
@@ -329,4 +329,14 @@ func (s *Service) Delete(ctx context.Context, uid, id int64) error {
 		return errNotFound
 	}
 	return nil
+}
+
+// asMap is options as a JSON object (the `{"publicKey": {...}}` a browser takes).
+func asMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
 }

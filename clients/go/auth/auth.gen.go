@@ -110,7 +110,7 @@ type LoginRequest struct {
 // PasskeyOptions WebAuthn options as `PublicKeyCredentialRequestOptionsJSON` under `publicKey`.
 //
 // Example: {"publicKey":{"challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw","rpId":"gate.example.com","timeout":300000,"userVerification":"preferred"}}
-type PasskeyOptions = json.RawMessage
+type PasskeyOptions = map[string]any
 
 // PasswordResetRequest defines model for PasswordResetRequest.
 type PasswordResetRequest struct {

@@ -328,7 +328,7 @@ type PasskeyList struct {
 // PasskeyOptions WebAuthn options (`PublicKeyCredentialCreationOptionsJSON`) under `publicKey`.
 //
 // Example: {"publicKey":{"attestation":"none","challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw"}}
-type PasskeyOptions = json.RawMessage
+type PasskeyOptions = map[string]any
 
 // PasswordChangeRequest Exactly one of `old_password` and `email_code`.
 type PasswordChangeRequest struct {

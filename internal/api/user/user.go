@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/poolgate/poolgate/gen/api/user"
+	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
