@@ -122,6 +122,42 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 	return result.RowsAffected(), nil
 }
 
+const userGatewayState = `-- name: UserGatewayState :one
+SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
+       u.preferred_account_id, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
+FROM users u LEFT JOIN groups g ON g.id = u.group_id
+WHERE u.id = $1
+`
+
+type UserGatewayStateRow struct {
+	UserID             int64
+	UserStatus         string
+	Balance            int64
+	UserTier           string
+	PlanExpiresAt      *time.Time
+	GroupID            *int64
+	PreferredAccountID *int64
+	MultiplierPermille int32
+}
+
+// UserGatewayState is what the gateway needs of a user who calls it with a session instead of an
+// API key (the same as APIKeyAuth's user columns).
+func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*UserGatewayStateRow, error) {
+	row := db.QueryRow(ctx, userGatewayState, id)
+	var i UserGatewayStateRow
+	err := row.Scan(
+		&i.UserID,
+		&i.UserStatus,
+		&i.Balance,
+		&i.UserTier,
+		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
+		&i.MultiplierPermille,
+	)
+	return &i, err
+}
+
 const userGet = `-- name: UserGet :one
 SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE id = $1
 `

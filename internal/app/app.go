@@ -317,7 +317,7 @@ func (a *App) routes(opt Options) *echo.Echo {
 	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), client)
 	a.mountMetrics(e)
 	a.mountContracts(e)
-	(&gatewayh.Handler{Relay: a.Relay}).Mount(e)
+	(&gatewayh.Handler{Relay: a.Relay, Auth: a.Auth}).Mount(e)
 	mountDocs(e)
 	mountApp(e)
 	if opt.Extra != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/poolgate/poolgate/internal/fault"
 )
 
 // gatewayCacheFor bounds how long the gateway trusts a session it checked: a session ended on
@@ -89,7 +91,7 @@ func (s *Service) ResolveSession(ctx context.Context, tok string, cookie bool) (
 	}
 	sess, err := s.Sessions.Get(ctx, sid)
 	if err != nil {
-		return 0, "", err
+		return 0, "", fault.Wrap(fault.Unavailable, errUnavailable, err)
 	}
 	if sess == nil || (!cookie && sess.UserID != uid) ||
 		(cookie && subtle.ConstantTimeCompare(sess.secretHash, hashSecret(secret)) != 1) {
