@@ -90,6 +90,15 @@ func Sharing(other *Env) Option {
 	return func(o *options) { o.dbURL, o.prefix, o.noSetup = other.DatabaseURL, other.cfg.RedisPrefix, true }
 }
 
+// WithAdminFromEnvironment creates the administrator from ADMIN_API_LOGIN_INIT_KEY at start
+// (seed 000) instead of POST /api/setup.
+func WithAdminFromEnvironment() Option {
+	return func(o *options) {
+		o.noSetup = true
+		o.configure = append(o.configure, func(c *config.Config) { c.AdminLoginInitKey = AdminPassword })
+	}
+}
+
 // RedisURL is the Redis the tests use (TEST_REDIS_URL, default the local server).
 func RedisURL() string {
 	if u := os.Getenv("TEST_REDIS_URL"); u != "" {

@@ -125,7 +125,8 @@ func (s *Service) ListSessions(ctx context.Context, uid int64) ([]Session, error
 // Cookie is the Set-Cookie value carrying a session cookie until expires (HttpOnly,
 // SameSite=Lax; Secure when secure).
 func Cookie(value string, expires time.Time, now time.Time, secure bool) string {
-	c := &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: max(1, int((expires.Sub(now)+time.Second/2)/time.Second)),
+	c := &http.Cookie{Name: SessionCookie, Value: value, Path: "/", //nolint:gosec // Secure in production; development serves plain HTTP
+		MaxAge:   max(1, int((expires.Sub(now)+time.Second/2)/time.Second)),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure}
 	return c.String()
 }
@@ -143,7 +144,7 @@ func (s *Service) RefreshCookie(p *Principal, secure bool) string {
 
 // ClearCookie is the Set-Cookie value removing the session cookie.
 func ClearCookie(secure bool) string {
-	c := &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	c := &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, //nolint:gosec // Secure in production
 		SameSite: http.SameSiteLaxMode, Secure: secure}
 	return c.String()
 }

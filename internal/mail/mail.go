@@ -79,7 +79,7 @@ func (m *SMTP) Send(ctx context.Context, to, subject, body string) error {
 	if err != nil {
 		return fmt.Errorf("connect to mail server: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(d)
 	}
@@ -90,7 +90,7 @@ func (m *SMTP) Send(ctx context.Context, to, subject, body string) error {
 	if err != nil {
 		return fmt.Errorf("mail server greeting: %w", err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if err := c.Hello(m.helo); err != nil {
 		return fmt.Errorf("mail server hello: %w", err)
 	}

@@ -37,10 +37,12 @@ type Provider struct {
 // Presets are well-known providers: GitHub (OAuth2; the user's numeric id, login and public
 // e-mail) and Linux.do (OAuth2 through connect.linux.do; id, username, e-mail and trust level).
 var Presets = map[string]Provider{
-	"github": {Name: "GitHub", Kind: KindOAuth2, AuthorizationURL: "https://github.com/login/oauth/authorize",
+	"github": { //nolint:gosec // public endpoints and claim names, no credentials
+		Name: "GitHub", Kind: KindOAuth2, AuthorizationURL: "https://github.com/login/oauth/authorize",
 		TokenURL: "https://github.com/login/oauth/access_token", UserInfoURL: "https://api.github.com/user",
 		Scopes: []string{"read:user", "user:email"}, ClaimSubject: "id", ClaimUsername: "login", ClaimEmail: "email"},
-	"linuxdo": {Name: "Linux.do", Kind: KindOAuth2, AuthorizationURL: "https://connect.linux.do/oauth2/authorize",
+	"linuxdo": { //nolint:gosec // public endpoints and claim names, no credentials
+		Name: "Linux.do", Kind: KindOAuth2, AuthorizationURL: "https://connect.linux.do/oauth2/authorize",
 		TokenURL: "https://connect.linux.do/oauth2/token", UserInfoURL: "https://connect.linux.do/api/user",
 		Scopes: []string{"read"}, ClaimSubject: "id", ClaimUsername: "username", ClaimEmail: "email",
 		ClaimTrustLevel: "trust_level"},

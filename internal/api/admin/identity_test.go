@@ -49,8 +49,7 @@ func TestAuthorizationBeforeValidation(t *testing.T) {
 			}
 			res, err := b.env.RawHTTP.Do(req)
 			require.NoError(t, err)
-			var got []byte
-			got = readAll(t, res)
+			got := readAll(t, res)
 			if token == "" {
 				requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode, got)
 			} else {
