@@ -168,11 +168,7 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	u := k.users[row.UserID]
-	if u == nil {
-		u = &userState{id: row.UserID, pending: k.pendingLocked(row.UserID)}
-		k.users[row.UserID] = u
-	}
+	u := k.userLocked(row.UserID)
 	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserTier: row.UserTier,
 		PlanExpiresAt: row.PlanExpiresAt, GroupID: row.GroupID, PreferredAccountID: row.PreferredAccountID,
 		MultiplierPermille: row.MultiplierPermille})

@@ -72,15 +72,21 @@ func (k *keyCache) user(ctx context.Context, uid int64, now time.Time) (*userSta
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	u := k.users[uid]
-	if u == nil {
-		u = &userState{id: uid, pending: k.pendingLocked(uid)}
-		k.users[uid] = u
-	}
+	u := k.userLocked(uid)
 	u.set(*row)
 	if k.sessionUsers == nil {
 		k.sessionUsers = map[int64]*userEntry{}
 	}
 	k.sessionUsers[uid] = &userEntry{user: u, expires: now.Add(k.ttl)}
 	return u, nil
+}
+
+// userLocked is the cached state of a user, made when missing; the cache's lock is held.
+func (k *keyCache) userLocked(uid int64) *userState {
+	u := k.users[uid]
+	if u == nil {
+		u = &userState{id: uid, pending: k.pendingLocked(uid)}
+		k.users[uid] = u
+	}
+	return u
 }

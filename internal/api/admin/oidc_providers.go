@@ -42,6 +42,19 @@ func set[T ~string](dst *string, p *T) {
 	}
 }
 
+// switches copies the scopes and flags present in a request over a provider's.
+func switches(p *sso.Provider, scopes *[]string, autoRegister, enabled *bool) {
+	if scopes != nil {
+		p.Scopes = *scopes
+	}
+	if autoRegister != nil {
+		p.AutoRegister = *autoRegister
+	}
+	if enabled != nil {
+		p.Enabled = *enabled
+	}
+}
+
 // OidcProviderList lists the sign-in providers.
 func (h *Handler) OidcProviderList(ctx context.Context, _ adminapi.OidcProviderListRequestObject) (adminapi.OidcProviderListResponseObject, error) {
 	rows, err := h.Queries.OIDCProviderList(ctx, h.Pool)
@@ -71,15 +84,7 @@ func (h *Handler) OidcProviderCreate(ctx context.Context, req adminapi.OidcProvi
 		TokenURL: str(b.TokenUrl), UserInfoURL: str(b.UserinfoUrl), ClientID: b.ClientId, AutoRegister: true, Enabled: true,
 		ClaimSubject: str(b.ClaimSubject), ClaimUsername: str(b.ClaimUsername), ClaimEmail: str(b.ClaimEmail),
 		ClaimTrustLevel: str(b.ClaimTrustLevel)}
-	if b.Scopes != nil {
-		in.Scopes = *b.Scopes
-	}
-	if b.AutoRegister != nil {
-		in.AutoRegister = *b.AutoRegister
-	}
-	if b.Enabled != nil {
-		in.Enabled = *b.Enabled
-	}
+	switches(&in, b.Scopes, b.AutoRegister, b.Enabled)
 	in, err := sso.WithPreset(in, str(b.Preset))
 	if err != nil {
 		return nil, err
@@ -124,15 +129,7 @@ func (h *Handler) OidcProviderUpdate(ctx context.Context, req adminapi.OidcProvi
 	set(&in.ClaimUsername, b.ClaimUsername)
 	set(&in.ClaimEmail, b.ClaimEmail)
 	set(&in.ClaimTrustLevel, b.ClaimTrustLevel)
-	if b.Scopes != nil {
-		in.Scopes = *b.Scopes
-	}
-	if b.AutoRegister != nil {
-		in.AutoRegister = *b.AutoRegister
-	}
-	if b.Enabled != nil {
-		in.Enabled = *b.Enabled
-	}
+	switches(&in, b.Scopes, b.AutoRegister, b.Enabled)
 	if err := h.SSO.Check(ctx, in); err != nil {
 		return nil, err
 	}

@@ -6,42 +6,23 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/poolgate/poolgate/clients/go/admin"
-	"github.com/poolgate/poolgate/clients/go/auth"
-	"github.com/poolgate/poolgate/clients/go/user"
+	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	authclient "github.com/poolgate/poolgate/clients/go/auth"
+	userclient "github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
-// lockedBuffer collects the app's log lines (written from many goroutines).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // recorder keeps every answer body a client received.
 type recorder struct {
 	base http.RoundTripper
-	out  *lockedBuffer
+	out  *testsvc.LockedBuffer
 }
 
 func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -61,8 +42,8 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // in an answer but the one that hands it out.
 func TestNoSecretsLeak(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
-	answers := &lockedBuffer{}
+	logs := &testsvc.LockedBuffer{}
+	answers := &testsvc.LockedBuffer{}
 	md := testsvc.StartMaildev(t, "poolgate", "smtp-secret-password")
 	idp := testsvc.NewOIDC(t)
 	b := setup(t, apptest.WithLog(logs), apptest.WithConfig(func(c *config.Config) {
