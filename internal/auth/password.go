@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,8 +30,13 @@ var (
 	msgTooManyAttempt = "too many attempts; try again later"
 )
 
-// tooMany is the 429 of every attempt limit.
-func tooMany(d time.Duration) error { return fault.Limited("too_many_attempts", msgTooManyAttempt, d) }
+// tooMany is the 429 of every attempt limit, asking to wait d (Retry-After in whole seconds,
+// rounded up).
+func tooMany(d time.Duration) error {
+	e := fault.Code(fault.RateLimited, "too_many_attempts", msgTooManyAttempt)
+	e.RetryAfter = strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+	return e
+}
 
 // Login is a password sign-in attempt.
 type Login struct {
@@ -49,10 +55,14 @@ func (s *Service) PasswordLogin(ctx context.Context, in Login) (*db.User, error)
 	userKey := "login:u:" + strings.ToLower(in.Username)
 	ipKey := "login:ip:" + ClientFrom(ctx).IP
 	lim := s.limiter()
-	for _, k := range []struct {
+	keys := []struct {
 		key   string
 		limit int
-	}{{userKey, loginUserLimit}, {ipKey, loginIPLimit}} {
+	}{{userKey, loginUserLimit}, {ipKey, loginIPLimit}}
+	if ClientFrom(ctx).IP == "" { // no client address known (an internal caller): the username's limit only
+		keys, ipKey = keys[:1], ""
+	}
+	for _, k := range keys {
 		d, err := lim.Wait(ctx, k.key, k.limit, loginWindow, now)
 		if err != nil {
 			return nil, fault.Wrap(fault.Unavailable, errUnavailable, err)
@@ -63,6 +73,9 @@ func (s *Service) PasswordLogin(ctx context.Context, in Login) (*db.User, error)
 	}
 	fail := func(e error) (*db.User, error) {
 		for _, k := range []string{userKey, ipKey} {
+			if k == "" {
+				continue
+			}
 			if err := lim.Hit(ctx, k, loginWindow, now); err != nil {
 				return nil, fault.Wrap(fault.Unavailable, errUnavailable, err)
 			}

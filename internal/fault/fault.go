@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"time"
 )
 
 // Kind classifies an error for rendering.
@@ -88,13 +86,6 @@ func New(kind Kind, message string) *Error {
 // Code makes an error with an explicit code.
 func Code(kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message}
-}
-
-// Limited makes a RateLimited error with a code that asks the caller to wait d (Retry-After in
-// whole seconds, rounded up).
-func Limited(code, message string, d time.Duration) *Error {
-	return &Error{Kind: RateLimited, Code: code, Message: message,
-		RetryAfter: strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)}
 }
 
 // Wrap makes an error of a kind that keeps its cause for the logs.
