@@ -1758,6 +1758,8 @@ type PasskeyLoginOptionsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PasskeyOptions
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 }
@@ -1765,6 +1767,11 @@ type PasskeyLoginOptionsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PasskeyLoginOptionsResponse) GetJSON200() *PasskeyOptions {
 	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PasskeyLoginOptionsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -2700,6 +2707,13 @@ func ParsePasskeyLoginOptionsResponse(rsp *http.Response) (*PasskeyLoginOptionsR
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
