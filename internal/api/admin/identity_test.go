@@ -11,10 +11,11 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/poolgate/poolgate/clients/go/admin"
-	"github.com/poolgate/poolgate/clients/go/auth"
-	"github.com/poolgate/poolgate/clients/go/common"
-	"github.com/poolgate/poolgate/gen/api/admin"
+	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	authclient "github.com/poolgate/poolgate/clients/go/auth"
+	commonclient "github.com/poolgate/poolgate/clients/go/common"
+	adminapi "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 // TestAuthorizationBeforeValidation calls every admin operation as a signed-in user who is not an
@@ -152,4 +153,19 @@ func TestUserIdentityUpdate(t *testing.T) {
 	me, err = b.env.User(u.Key).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, me.StatusCode(), "and refuses her keys")
+
+	// An administrator setting their own password keeps the session making the change.
+	admin, err := b.env.User(b.env.AdminToken).MeGetWithResponse(b.ctx)
+	require.NoError(t, err)
+	other := b.env.Login(apptest.AdminUsername, apptest.AdminPassword)
+	np := "admin-new-password-1"
+	res, err = b.admin.UserUpdateWithResponse(b.ctx, admin.JSON200.Id, adminclient.UserUpdate{Password: &np})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+	still, err := b.env.User(b.env.AdminToken).MeGetWithResponse(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, still.StatusCode())
+	gone, err := b.env.User(other).MeGetWithResponse(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, gone.StatusCode())
 }

@@ -55,8 +55,13 @@ func identityUpdate(p *db.UserUpdateParams, b *adminapi.UserUpdateJSONRequestBod
 // end of every session of a disabled user or one whose password was set, on every instance.
 func (h *Handler) afterUserUpdate(ctx context.Context, u *db.User, b *adminapi.UserUpdateJSONRequestBody) error {
 	if b.Password != nil {
-		// SetPassword ends the user's sessions.
-		return h.Auth.SetPassword(ctx, u.ID, *b.Password, "")
+		// SetPassword ends the user's sessions; an administrator setting their own keeps the
+		// session making the change.
+		keep := ""
+		if me := auth.PrincipalFrom(ctx); me != nil && me.UserID == u.ID {
+			keep = me.SessionID
+		}
+		return h.Auth.SetPassword(ctx, u.ID, *b.Password, keep)
 	}
 	if u.Status == auth.StatusDisabled {
 		return h.Auth.EndSessions(ctx, u.ID, "")
