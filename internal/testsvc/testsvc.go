@@ -20,27 +20,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/poolgate/poolgate/internal/nodetool"
 )
 
-// NodeDir is tools/node, found by walking up from the working directory to the module root.
+// NodeDir is tools/node (nodetool finds it; a missing tool or node fails the test).
 func NodeDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.mod above the working directory")
-		dir = parent
-	}
-	nd := filepath.Join(dir, "tools", "node")
-	_, err = os.Stat(filepath.Join(nd, "node_modules"))
-	require.NoError(t, err, "the Node tools are not installed: run `make node` (npm ci --prefix tools/node)")
-	_, err = exec.LookPath("node")
-	require.NoError(t, err, "node is not installed (.ci/run installs it)")
-	return nd
+	nodetool.Node(t)
+	return filepath.Dir(nodetool.Modules(t))
 }
 
 // FreePort returns a loopback port that was free a moment ago.
@@ -84,7 +72,7 @@ func (l *LockedBuffer) String() string {
 // the test ends.
 func start(t testing.TB, dir string, env []string, stdin io.Reader, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command("node", args...) //nolint:gosec // fixed program, arguments from the test
+	cmd := exec.Command(nodetool.Node(t), args...) //nolint:gosec // fixed program, arguments from the test
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = stdin
