@@ -99,6 +99,17 @@ type ChannelModel struct {
 	UpdatedAt    time.Time
 }
 
+type EmailCode struct {
+	ID        int64
+	Email     string
+	Purpose   string
+	CodeHash  []byte
+	Attempts  int32
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
+
 type Group struct {
 	ID                 int64
 	Name               string
@@ -149,6 +160,39 @@ type Model struct {
 	CachedInputPrice *int64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+type OIDCProvider struct {
+	ID               int64
+	Slug             string
+	Name             string
+	Kind             string
+	Issuer           string
+	AuthorizationURL string
+	TokenURL         string
+	UserinfoURL      string
+	ClientID         string
+	ClientSecretEnc  []byte
+	Scopes           []string
+	AutoRegister     bool
+	Enabled          bool
+	ClaimSubject     string
+	ClaimUsername    string
+	ClaimEmail       string
+	ClaimTrustLevel  string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type Passkey struct {
+	ID           int64
+	UserID       int64
+	CredentialID []byte
+	Name         string
+	Credential   []byte
+	SignCount    int64
+	LastUsedAt   *time.Time
+	CreatedAt    time.Time
 }
 
 type RemoteSource struct {
@@ -267,6 +311,12 @@ type User struct {
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
 	PreferredAccountID *int64
+	Email              *string
+	TrustLevel         int16
+	PasswordSet        bool
+	TOTPSecretEnc      []byte
+	TOTPEnabled        bool
+	TOTPLastStep       int64
 	DeletedAt          *time.Time
 }
 
@@ -276,4 +326,13 @@ type UserChannel struct {
 	ChannelID int64
 	Priority  int32
 	CreatedAt time.Time
+}
+
+type UserIdentity struct {
+	ID         int64
+	UserID     int64
+	ProviderID int64
+	Subject    string
+	Email      string
+	CreatedAt  time.Time
 }

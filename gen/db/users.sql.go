@@ -52,9 +52,11 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 }
 
 const userCreate = `-- name: UserCreate :one
-INSERT INTO users (username, password_hash, role, balance)
-VALUES ($1, $2, $3, $4)
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
+INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set)
+VALUES ($1, $2, $3, $4, $5,
+        coalesce($6::smallint, 0), coalesce($7::text, 'active'),
+        coalesce($8::boolean, true))
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
 `
 
 type UserCreateParams struct {
@@ -62,14 +64,24 @@ type UserCreateParams struct {
 	PasswordHash string
 	Role         string
 	Balance      int64
+	Email        *string
+	TrustLevel   *int16
+	Status       *string
+	PasswordSet  *bool
 }
 
+// UserCreate adds a user; email, trust level, status and password_set take their defaults when
+// null (no address, level 0, active, a usable password).
 func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams) (*User, error) {
 	row := db.QueryRow(ctx, userCreate,
 		arg.Username,
 		arg.PasswordHash,
 		arg.Role,
 		arg.Balance,
+		arg.Email,
+		arg.TrustLevel,
+		arg.Status,
+		arg.PasswordSet,
 	)
 	var i User
 	err := row.Scan(
@@ -87,6 +99,12 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err
@@ -104,8 +122,44 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 	return result.RowsAffected(), nil
 }
 
+const userGatewayState = `-- name: UserGatewayState :one
+SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
+       u.preferred_account_id, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
+FROM users u LEFT JOIN groups g ON g.id = u.group_id
+WHERE u.id = $1
+`
+
+type UserGatewayStateRow struct {
+	UserID             int64
+	UserStatus         string
+	Balance            int64
+	UserTier           string
+	PlanExpiresAt      *time.Time
+	GroupID            *int64
+	PreferredAccountID *int64
+	MultiplierPermille int32
+}
+
+// UserGatewayState is what the gateway needs of a user who calls it with a session instead of an
+// API key (the same as APIKeyAuth's user columns).
+func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*UserGatewayStateRow, error) {
+	row := db.QueryRow(ctx, userGatewayState, id)
+	var i UserGatewayStateRow
+	err := row.Scan(
+		&i.UserID,
+		&i.UserStatus,
+		&i.Balance,
+		&i.UserTier,
+		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
+		&i.MultiplierPermille,
+	)
+	return &i, err
+}
+
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -126,13 +180,54 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
+		&i.DeletedAt,
+	)
+	return &i, err
+}
+
+const userGetByEmail = `-- name: UserGetByEmail :one
+
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE lower(email) = lower($1)
+`
+
+// Identity: e-mail, passwords and TOTP (issue 11).
+func (q *Queries) UserGetByEmail(ctx context.Context, db DBTX, email string) (*User, error) {
+	row := db.QueryRow(ctx, userGetByEmail, email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Role,
+		&i.Status,
+		&i.Balance,
+		&i.UsedQuota,
+		&i.RequestCount,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Tier,
+		&i.PlanExpiresAt,
+		&i.GroupID,
+		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -153,13 +248,19 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users
 WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -205,6 +306,12 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.PlanExpiresAt,
 			&i.GroupID,
 			&i.PreferredAccountID,
+			&i.Email,
+			&i.TrustLevel,
+			&i.PasswordSet,
+			&i.TOTPSecretEnc,
+			&i.TOTPEnabled,
+			&i.TOTPLastStep,
 			&i.DeletedAt,
 		); err != nil {
 			return nil, err
@@ -230,7 +337,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
 `
 
 type UserSetGroupParams struct {
@@ -257,9 +364,29 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err
+}
+
+const userSetPassword = `-- name: UserSetPassword :exec
+UPDATE users SET password_hash = $1, password_set = true, updated_at = now() WHERE id = $2
+`
+
+type UserSetPasswordParams struct {
+	PasswordHash string
+	ID           int64
+}
+
+func (q *Queries) UserSetPassword(ctx context.Context, db DBTX, arg UserSetPasswordParams) error {
+	_, err := db.Exec(ctx, userSetPassword, arg.PasswordHash, arg.ID)
+	return err
 }
 
 const userSetPreferredAccount = `-- name: UserSetPreferredAccount :exec
@@ -283,7 +410,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
 `
 
 type UserSetTierParams struct {
@@ -318,6 +445,12 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err
@@ -326,7 +459,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 const userSoftDelete = `-- name: UserSoftDelete :one
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = $1
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
 `
 
 // UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
@@ -349,9 +482,60 @@ func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User,
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err
+}
+
+const userTOTPEnable = `-- name: UserTOTPEnable :exec
+UPDATE users SET totp_enabled = true, updated_at = now() WHERE id = $1 AND totp_secret_enc IS NOT NULL
+`
+
+func (q *Queries) UserTOTPEnable(ctx context.Context, db DBTX, id int64) error {
+	_, err := db.Exec(ctx, userTOTPEnable, id)
+	return err
+}
+
+const userTOTPSet = `-- name: UserTOTPSet :exec
+UPDATE users SET totp_secret_enc = $1, totp_enabled = false, totp_last_step = 0,
+    updated_at = now()
+WHERE id = $2
+`
+
+type UserTOTPSetParams struct {
+	SecretEnc []byte
+	ID        int64
+}
+
+// UserTOTPSet stores a pending TOTP secret (enabled by a first valid code); null clears it.
+func (q *Queries) UserTOTPSet(ctx context.Context, db DBTX, arg UserTOTPSetParams) error {
+	_, err := db.Exec(ctx, userTOTPSet, arg.SecretEnc, arg.ID)
+	return err
+}
+
+const userTOTPUseStep = `-- name: UserTOTPUseStep :execrows
+UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1
+`
+
+type UserTOTPUseStepParams struct {
+	Step int64
+	ID   int64
+}
+
+// UserTOTPUseStep records the time step of an accepted code; 0 rows when that step (or a later
+// one) was already used, so a code is never accepted twice.
+func (q *Queries) UserTOTPUseStep(ctx context.Context, db DBTX, arg UserTOTPUseStepParams) (int64, error) {
+	result, err := db.Exec(ctx, userTOTPUseStep, arg.Step, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const userUpdate = `-- name: UserUpdate :one
@@ -359,9 +543,11 @@ UPDATE users SET
     role       = coalesce($1, role),
     status     = coalesce($2, status),
     balance    = coalesce($3, balance) + coalesce($4::bigint, 0),
+    trust_level = coalesce($5, trust_level),
+    email      = CASE WHEN $6::boolean THEN $7::text ELSE email END,
     updated_at = now()
-WHERE id = $5
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, deleted_at
+WHERE id = $8
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
 `
 
 type UserUpdateParams struct {
@@ -369,6 +555,9 @@ type UserUpdateParams struct {
 	Status       *string
 	Balance      *int64
 	BalanceDelta *int64
+	TrustLevel   *int16
+	SetEmail     bool
+	Email        *string
 	ID           int64
 }
 
@@ -378,6 +567,9 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		arg.Status,
 		arg.Balance,
 		arg.BalanceDelta,
+		arg.TrustLevel,
+		arg.SetEmail,
+		arg.Email,
 		arg.ID,
 	)
 	var i User
@@ -396,6 +588,12 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.Email,
+		&i.TrustLevel,
+		&i.PasswordSet,
+		&i.TOTPSecretEnc,
+		&i.TOTPEnabled,
+		&i.TOTPLastStep,
 		&i.DeletedAt,
 	)
 	return &i, err

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/poolgate/poolgate/gen/db"
+	authh "github.com/poolgate/poolgate/internal/api/auth"
 	gatewayh "github.com/poolgate/poolgate/internal/api/gateway"
 	"github.com/poolgate/poolgate/internal/api/public"
 	"github.com/poolgate/poolgate/internal/auth"
@@ -29,11 +30,13 @@ import (
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/metrics"
 	"github.com/poolgate/poolgate/internal/netguard"
+	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
+	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
 	"github.com/poolgate/poolgate/internal/telemetry"
 )
@@ -77,14 +80,20 @@ type App struct {
 	Metrics *metrics.Metrics
 	Tracing *telemetry.Tracing
 
+	// Identity: single-use values (SSO states, passkey ceremonies; in Redis when configured),
+	// single sign-on and passkeys.
+	Ephemeral auth.Ephemeral
+	SSO       *sso.Service
+	Passkeys  *passkey.Service
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 // New builds an App: connects, migrates, loads caches and mounts the routes. Start runs its
 // background work; Close releases everything.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (a *App, err error) {
-	a = &App{Cfg: cfg, Log: log, Queries: db.New()}
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (_ *App, err error) {
+	a := &App{Cfg: cfg, Log: log, Queries: db.New()}
 	defer func() {
 		if err != nil {
 			a.closeConns()
@@ -96,7 +105,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err = store.Migrate(ctx, a.Pool); err != nil {
 		return nil, err
 	}
-	var sessions auth.Sessions = auth.NewMemorySessions(opt.Now)
 	if cfg.RedisURL != "" {
 		ropt, perr := redis.ParseURL(cfg.RedisURL)
 		if perr != nil {
@@ -106,7 +114,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		if err = a.Redis.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("connect to redis: %w", err)
 		}
-		sessions = auth.NewRedisSessions(a.Redis, cfg.RedisPrefix)
 	}
 	a.Bus = bus.New(a.Redis, cfg.RedisPrefix, log)
 	sd := settings.Defaults()
@@ -118,8 +125,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if a.Box, err = secretbox.New(cfg.EncryptionKey); err != nil {
 		return nil, err
 	}
-	a.Auth = &auth.Service{Pool: a.Pool, Queries: a.Queries, Sessions: sessions, Secret: cfg.JWTSecret,
-		BcryptCost: opt.BcryptCost, MaxDevices: cfg.SessionMaxDevices, Now: opt.Now}
 	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, billing.RecorderConfig{
 		BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize})
 	guard, err := netguard.New(cfg.AllowPrivateOutbound)
@@ -127,6 +132,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		return nil, err
 	}
 	a.Guard = guard
+	if err = a.identity(ctx, cfg, opt, guard); err != nil {
+		return nil, err
+	}
 	a.Remote = remote.New(remote.Config{Pool: a.Pool, Queries: a.Queries, Box: a.Box, Guard: guard, Log: log, Now: opt.Now,
 		Secret:  cfg.HookSecret,
 		Changed: func(ctx context.Context) { a.Bus.Publish(ctx, bus.TopicRoutes, "") }})
@@ -190,6 +198,9 @@ func (a *App) Close(ctx context.Context) {
 	}
 	if a.Hooks != nil {
 		a.Hooks.Close() // queued notifications reach the outbox before shutdown
+	}
+	if a.Auth != nil {
+		a.Auth.Close() // e-mail codes being sent
 	}
 	if a.cancel != nil {
 		a.cancel()
@@ -300,11 +311,13 @@ func debugServer(addr string, gw *relay.Relay) *http.Server {
 func (a *App) routes(opt Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(gatewayh.ErrorShapes(), public.ShareShapes()...)...)
-	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log))
+	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(append(gatewayh.ErrorShapes(), public.ShareShapes()...),
+		authh.CallbackShapes()...)...)
+	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
+	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), client)
 	a.mountMetrics(e)
 	a.mountContracts(e)
-	(&gatewayh.Handler{Relay: a.Relay}).Mount(e)
+	(&gatewayh.Handler{Relay: a.Relay, Auth: a.Auth}).Mount(e)
 	mountDocs(e)
 	mountApp(e)
 	if opt.Extra != nil {

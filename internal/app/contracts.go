@@ -4,10 +4,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	"github.com/poolgate/poolgate/gen/api/admin"
-	"github.com/poolgate/poolgate/gen/api/auth"
-	"github.com/poolgate/poolgate/gen/api/public"
-	"github.com/poolgate/poolgate/gen/api/user"
+	adminapi "github.com/poolgate/poolgate/gen/api/admin"
+	authapi "github.com/poolgate/poolgate/gen/api/auth"
+	publicapi "github.com/poolgate/poolgate/gen/api/public"
+	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/internal/api/admin"
 	authh "github.com/poolgate/poolgate/internal/api/auth"
 	"github.com/poolgate/poolgate/internal/api/public"
@@ -26,7 +26,11 @@ func (a *App) mountContracts(e *echo.Echo) {
 		if err != nil {
 			panic("embedded spec does not load: " + err.Error()) // generated code; cannot happen at run time
 		}
-		return httpx.Router{E: e, MW: []echo.MiddlewareFunc{bodyLimit(managementBodyLimit), a.validator(s), principal(admin)}}
+		mw := []echo.MiddlewareFunc{bodyLimit(managementBodyLimit)}
+		if admin {
+			mw = append(mw, a.adminFirst) // authorization before validation: nothing of the schema leaks to non-admins
+		}
+		return httpx.Router{E: e, MW: append(mw, a.validator(s), a.principal(admin))}
 	}
 	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
@@ -35,13 +39,13 @@ func (a *App) mountContracts(e *echo.Echo) {
 	}, nil))
 	authapi.RegisterHandlers(mount(authapi.GetSpec, false), authapi.NewStrictHandler(&authh.Handler{
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
-		SecureCookies: a.Cfg.AppEnv == config.EnvProduction,
+		SecureCookies: a.Cfg.AppEnv == config.EnvProduction, SSO: a.SSO, Passkeys: a.Passkeys,
 	}, nil))
 	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(&user.Handler{
-		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus,
+		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Auth: a.Auth, SSO: a.SSO, Passkeys: a.Passkeys,
 	}, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
-		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard,
+		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, Auth: a.Auth, SSO: a.SSO,
 	}, nil))
 }

@@ -10,6 +10,7 @@ import (
 	oapimw "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
 )
@@ -25,44 +26,72 @@ func (a *App) validator(spec *openapi3.T) echo.MiddlewareFunc {
 		SilenceServersWarning: true,
 		Options: openapi3filter.Options{
 			MultiError: false,
-			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+			AuthenticationFunc: func(ctx context.Context, _ *openapi3filter.AuthenticationInput) error {
 				c := oapimw.GetEchoContext(ctx)
 				if c == nil {
 					return errors.New("no echo context")
 				}
-				if v := c.Get(principalKey); v != nil {
-					if err, ok := v.(error); ok {
-						return err
-					}
-					return nil
-				}
-				p, err := a.Auth.Authenticate(c.Request().Context(), in.RequestValidationInput.Request)
-				if err != nil {
-					fe, ok := fault.As(err)
-					if !ok {
-						fe = fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-					}
-					he := &echo.HTTPError{Code: fe.Status(), Message: fe.Message, Internal: fe}
-					c.Set(principalKey, error(he))
-					return he
-				}
-				c.Set(principalKey, p)
-				return nil
+				_, err := a.authenticate(c)
+				return err
 			},
 		},
 		ErrorHandler: func(_ echo.Context, err *echo.HTTPError) error { return requestProblem(err) },
 	})
 }
 
+// authenticate recognises the caller once per request and keeps the outcome on the echo
+// context: the principal, or the error (an *echo.HTTPError the validator passes on).
+func (a *App) authenticate(c echo.Context) (*auth.Principal, error) {
+	switch v := c.Get(principalKey).(type) {
+	case *auth.Principal:
+		return v, nil
+	case error:
+		return nil, v
+	}
+	p, err := a.Auth.Authenticate(c.Request().Context(), c.Request())
+	if err != nil {
+		fe, ok := fault.As(err)
+		if !ok {
+			fe = fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
+		}
+		he := &echo.HTTPError{Code: fe.Status(), Message: fe.Message, Internal: fe}
+		c.Set(principalKey, error(he))
+		return nil, he
+	}
+	c.Set(principalKey, p)
+	return p, nil
+}
+
+// adminFirst authenticates an administrator before the request is validated, so a caller who
+// is not one learns nothing of an admin route's parameters or body schema: 401 or 403 whatever
+// they send.
+func (a *App) adminFirst(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := a.authenticate(c)
+		if err != nil {
+			return err
+		}
+		if !p.IsAdmin() {
+			return fault.New(fault.Forbidden, httpx.MsgForbidden)
+		}
+		return next(c)
+	}
+}
+
 // principal moves the authenticated principal into the request context (after validation, so the
 // request's body is the validator's restored one); with admin set it refuses non-administrators.
-func principal(admin bool) echo.MiddlewareFunc {
+// A cookie caller whose session's end was pushed back gets the cookie again with the new
+// lifetime (sliding expiry).
+func (a *App) principal(admin bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			p, _ := c.Get(principalKey).(*auth.Principal)
 			if p != nil {
 				if admin && !p.IsAdmin() {
 					return fault.New(fault.Forbidden, httpx.MsgForbidden)
+				}
+				if p.Refreshed && p.Via == auth.ViaSession {
+					c.Response().Header().Add("Set-Cookie", a.Auth.RefreshCookie(p, a.Cfg.AppEnv == config.EnvProduction))
 				}
 				r := c.Request()
 				c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
@@ -71,5 +100,15 @@ func principal(admin bool) echo.MiddlewareFunc {
 			c.SetRequest(r.WithContext(httpx.WithEcho(r.Context(), c)))
 			return next(c)
 		}
+	}
+}
+
+// client records the caller's address (by the IP extractor: X-Forwarded-For only from
+// TRUSTED_PROXIES) and user agent in the request context, for sessions and per-address limits.
+func client(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(auth.WithClient(r.Context(), auth.Client{IP: c.RealIP(), UserAgent: r.UserAgent()})))
+		return next(c)
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,8 +40,10 @@ const (
 type Env struct {
 	T   testing.TB
 	App *app.App
-	// URL is the app's base URL.
-	URL string
+	// URL is the app's base URL; PublicURL is the same server as PUBLIC_URL names it
+	// (http://localhost:port: passkeys need a domain name, and a browser's cookies follow the name).
+	URL       string
+	PublicURL string
 	// Upstream is the fake provider behind the test channels; UpstreamURL is its API root.
 	Upstream    *fakeupstream.Server
 	UpstreamURL string
@@ -54,6 +59,7 @@ type Env struct {
 }
 
 type options struct {
+	log       io.Writer
 	redis     bool
 	configure []func(*config.Config)
 	dbURL     string
@@ -73,12 +79,24 @@ func WithConfig(f func(*config.Config)) Option {
 	return func(o *options) { o.configure = append(o.configure, f) }
 }
 
+// WithLog writes the app's log (JSON, debug level) to w: a test can read everything it logged.
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
 // WithClock runs the app on an injected clock (cooldowns, windows and sessions end by it).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Sharing runs a second instance on another env's database and Redis prefix.
 func Sharing(other *Env) Option {
 	return func(o *options) { o.dbURL, o.prefix, o.noSetup = other.DatabaseURL, other.cfg.RedisPrefix, true }
+}
+
+// WithAdminFromEnvironment creates the administrator from ADMIN_API_LOGIN_INIT_KEY at start
+// (seed 000) instead of POST /api/setup.
+func WithAdminFromEnvironment() Option {
+	return func(o *options) {
+		o.noSetup = true
+		o.configure = append(o.configure, func(c *config.Config) { c.AdminLoginInitKey = AdminPassword })
+	}
 }
 
 // RedisURL is the Redis the tests use (TEST_REDIS_URL, default the local server).
@@ -102,7 +120,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.prefix == "" {
 		o.prefix = "pgtest:" + randomHex(8) + ":"
 	}
-	cfg := &config.Config{
+	// The listener comes first so the app knows its own URL (PUBLIC_URL: SSO redirect URIs,
+	// the passkey relying party).
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	cfg := &config.Config{PublicURL: fmt.Sprintf("http://localhost:%d", port),
 		Port: 0, AppEnv: config.EnvDevelopment, DatabaseURL: o.dbURL, RedisPrefix: o.prefix,
 		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
 		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
@@ -116,17 +138,24 @@ func New(t testing.TB, opts ...Option) *Env {
 		f(cfg)
 	}
 	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("TEST_APP_LOG") != "" {
+	switch {
+	case o.log != nil:
+		log = slog.New(slog.NewJSONHandler(o.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	case os.Getenv("TEST_APP_LOG") != "":
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, log, app.Options{BcryptCost: 4, Now: o.now})
+	if err != nil {
+		srv.Close()
+	}
 	require.NoError(t, err, "start app")
 	a.Start(ctx)
-	srv := httptest.NewServer(a.Echo)
+	srv.Config.Handler = a.Echo
+	srv.Start()
 	up := fakeupstream.New()
 	upSrv := httptest.NewServer(up)
-	e := &Env{T: t, App: a, URL: srv.URL, Upstream: up, UpstreamURL: upSrv.URL + "/v1", DatabaseURL: o.dbURL, cfg: cfg,
+	e := &Env{T: t, App: a, URL: srv.URL, PublicURL: cfg.PublicURL, Upstream: up, UpstreamURL: upSrv.URL + "/v1", DatabaseURL: o.dbURL, cfg: cfg,
 		HTTP:    &http.Client{Transport: &validatingTransport{t: t, base: http.DefaultTransport, checkRequests: true}},
 		RawHTTP: &http.Client{Transport: &validatingTransport{t: t, base: http.DefaultTransport}}}
 	t.Cleanup(func() {

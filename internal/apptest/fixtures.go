@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/poolgate/poolgate/clients/go/admin"
-	"github.com/poolgate/poolgate/clients/go/common"
-	"github.com/poolgate/poolgate/clients/go/user"
+	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	authclient "github.com/poolgate/poolgate/clients/go/auth"
+	userclient "github.com/poolgate/poolgate/clients/go/user"
 )
 
 // TestUser is a registered user with a JWT and an API key.
@@ -25,7 +25,7 @@ type TestUser struct {
 func (e *Env) NewUser(name string, balance int64) *TestUser {
 	e.T.Helper()
 	ctx := context.Background()
-	res, err := e.Auth().PasswordRegisterWithResponse(ctx, commonclient.Credentials{Username: name, Password: "password-" + name})
+	res, err := e.Auth().PasswordRegisterWithResponse(ctx, authclient.RegisterRequest{Username: name, Password: "password-" + name})
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
 	u := &TestUser{ID: res.JSON200.User.Id, Name: name, Token: res.JSON200.Token}

@@ -35,6 +35,7 @@ var contractNames = []string{"public", "auth", "user", "admin", "gateway"}
 func contractRouters() ([]routers.Router, error) {
 	routersOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 		for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec, adminapi.GetSpec, gatewayapi.GetSpec} {
 			spec, err := get()
 			if err != nil {

@@ -1,5 +1,6 @@
-// Package auth signs users in and recognises them again: bcrypt passwords, HS256 JWTs with a
-// revocation list, cookie sessions with a per-user device limit, and hashed API keys.
+// Package auth signs users in and recognises them again: bcrypt passwords with brute-force
+// limits and an optional TOTP second factor, e-mail codes, sessions shared by a cookie and a JWT
+// (HS256) with a per-user device limit, and hashed API keys.
 package auth
 
 import (
@@ -8,27 +9,33 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/poolgate/poolgate/gen/db"
-	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/store"
+	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/secretbox"
+	"github.com/poolgate/poolgate/internal/settings"
 )
 
 // SessionCookie names the session cookie.
 const SessionCookie = "poolgate_session"
 
-// TokenTTL is how long a JWT and a session live.
+// TokenTTL is a session's default lifetime without use (the session_ttl_hours setting).
 const TokenTTL = 24 * time.Hour
+
+// MaxSessionLifetime bounds a session however often it is used; it is also the JWT's expiry.
+const MaxSessionLifetime = 30 * 24 * time.Hour
+
+// touchEvery is how stale a session's last-seen time may get before a use records it (and, for
+// the cookie, sends it again with the pushed-back end).
+const touchEvery = time.Minute
 
 // DefaultBcryptCost is the bcrypt cost for passwords.
 const DefaultBcryptCost = 12
@@ -38,7 +45,17 @@ const (
 	RoleAdmin      = "admin"
 	RoleUser       = "user"
 	StatusActive   = "active"
+	StatusMuted    = "muted"
 	StatusDisabled = "disabled"
+)
+
+// Sign-in methods, recorded on the session.
+const (
+	MethodPassword = "password"
+	MethodRegister = "register"
+	MethodSSO      = "sso"
+	MethodPasskey  = "passkey"
+	MethodToken    = "token"
 )
 
 // Via says how a principal authenticated.
@@ -53,14 +70,20 @@ const (
 
 // Principal is an authenticated caller.
 type Principal struct {
-	UserID    int64
-	Username  string
-	Role      string
-	Via       Via
-	JTI       string    // ViaJWT
-	ExpiresAt time.Time // ViaJWT
-	SessionID string    // ViaSession
-	KeyID     int64     // ViaAPIKey
+	UserID   int64
+	Username string
+	Role     string
+	Status   string
+	Via      Via
+	// SessionID is the session a JWT or the cookie belongs to (ViaJWT, ViaSession).
+	SessionID string
+	// ExpiresAt is when the session ends unless used again.
+	ExpiresAt time.Time
+	// Refreshed is set when this use pushed the session's end back: a cookie caller gets the
+	// cookie again (CookieValue) with the new lifetime.
+	Refreshed   bool
+	CookieValue string
+	KeyID       int64 // ViaAPIKey
 }
 
 // IsAdmin reports whether the principal is an administrator.
@@ -79,7 +102,27 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	return p
 }
 
-// Service holds what authentication needs.
+// Client is what is known of the caller's device: its address and user agent (recorded on the
+// sessions it signs in, and used for per-address limits).
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+type clientKey struct{}
+
+// WithClient stores the caller's device in ctx.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom returns the caller's device stored in ctx (zero when unknown).
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
+}
+
+// Service holds what authentication needs. Optional fields fall back to in-process defaults.
 type Service struct {
 	Pool       *pgxpool.Pool
 	Queries    *db.Queries
@@ -88,9 +131,28 @@ type Service struct {
 	BcryptCost int
 	MaxDevices int
 	Now        func() time.Time
+	// Settings supplies session_ttl_hours, oidc_only, email_verification_required and the site
+	// name (nil: the defaults).
+	Settings *settings.Store
+	// Limiter counts failed sign-ins and mails sent (nil: in process).
+	Limiter Limiter
+	// Box seals TOTP secrets (required for TOTP).
+	Box *secretbox.Box
+	// Mailer sends e-mail codes (nil: e-mail is not configured).
+	Mailer Mailer
+	// CSRF refuses cross-origin state changes authenticated by the cookie (nil: no check).
+	CSRF *http.CrossOriginProtection
+	// Bus tells every instance when sessions end (nil: this instance only).
+	Bus *bus.Bus
+	// Log records failures that cannot reach the caller (mail delivery); nil discards.
+	Log *slog.Logger
 
 	dummyOnce sync.Once
 	dummy     []byte
+	limOnce   sync.Once
+	lim       Limiter
+	mail      sync.WaitGroup
+	cache     sessionCache
 }
 
 func (s *Service) cost() int {
@@ -100,6 +162,49 @@ func (s *Service) cost() int {
 	return s.BcryptCost
 }
 
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) settings() *settings.Values {
+	if s.Settings == nil {
+		d := settings.Defaults()
+		return &d
+	}
+	return s.Settings.Get()
+}
+
+// ttl is the session lifetime without use.
+func (s *Service) ttl() time.Duration {
+	if h := s.settings().SessionTTLHours; h > 0 {
+		return time.Duration(h) * time.Hour
+	}
+	return TokenTTL
+}
+
+func (s *Service) limiter() Limiter {
+	s.limOnce.Do(func() {
+		s.lim = s.Limiter
+		if s.lim == nil {
+			s.lim = NewMemoryLimiter()
+		}
+	})
+	return s.lim
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+// Close waits for mails being sent.
+func (s *Service) Close() { s.mail.Wait() }
+
 // HashPassword hashes with bcrypt at the service's cost.
 func (s *Service) HashPassword(pw string) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.cost())
@@ -107,6 +212,12 @@ func (s *Service) HashPassword(pw string) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
+}
+
+// UnusablePasswordHash is the hash of a random password nobody knows, for users who sign in
+// another way (SSO, tokens) until they set one.
+func (s *Service) UnusablePasswordHash() (string, error) {
+	return s.HashPassword(randomToken(32))
 }
 
 // dummyHash is compared when the user does not exist, so that a failed sign-in for an unknown
@@ -120,172 +231,6 @@ func (s *Service) dummyHash() []byte {
 		s.dummy = h
 	})
 	return s.dummy
-}
-
-// Login checks a username and password and returns the user.
-func (s *Service) Login(ctx context.Context, username, password string) (*db.User, error) {
-	u, err := s.Queries.UserGetByUsername(ctx, s.Pool, username)
-	if err != nil {
-		if fault.Is(store.Translate(err, ""), fault.NotFound) {
-			_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
-			return nil, fault.New(fault.Unauthorized, "invalid username or password")
-		}
-		return nil, store.Translate(err, "")
-	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		return nil, fault.New(fault.Unauthorized, "invalid username or password")
-	}
-	if u.Status != StatusActive {
-		return nil, fault.New(fault.Forbidden, "this account is disabled")
-	}
-	return u, nil
-}
-
-// Issued is a new JWT and session.
-type Issued struct {
-	Token     string
-	SessionID string
-	ExpiresAt time.Time
-}
-
-// Issue signs a JWT and opens a session for the user.
-func (s *Service) Issue(ctx context.Context, u *db.User) (*Issued, error) {
-	now := s.now()
-	exp := now.Add(TokenTTL)
-	jti := randomToken(16)
-	claims := jwt.RegisteredClaims{
-		Subject:   strconv.FormatInt(u.ID, 10),
-		ID:        jti,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(exp),
-		Issuer:    "poolgate",
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.Secret)
-	if err != nil {
-		return nil, fmt.Errorf("sign jwt: %w", err)
-	}
-	sid, err := s.Sessions.Create(ctx, u.ID, TokenTTL, s.MaxDevices)
-	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-	}
-	return &Issued{Token: tok, SessionID: sid, ExpiresAt: exp}, nil
-}
-
-// Revoke ends what the principal authenticated with: the JWT (until its expiry) and/or the session.
-func (s *Service) Revoke(ctx context.Context, p *Principal, sessionID string) error {
-	if p.Via == ViaJWT && p.JTI != "" {
-		if err := s.Sessions.Revoke(ctx, p.JTI, p.ExpiresAt); err != nil {
-			return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-		}
-	}
-	if sessionID != "" {
-		if err := s.Sessions.Delete(ctx, sessionID); err != nil {
-			return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-		}
-	}
-	return nil
-}
-
-var errUnauthorized = fault.New(fault.Unauthorized, "密钥无效或已失效,请重新登录")
-
-// Authenticate recognises the caller of a management request from `Authorization: Bearer`
-// (a JWT or an API key) or the session cookie. A disabled user is refused with 403.
-func (s *Service) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			tok, ok = strings.CutPrefix(h, "bearer ")
-		}
-		tok = strings.TrimSpace(tok)
-		if !ok || tok == "" {
-			return nil, errUnauthorized
-		}
-		if strings.HasPrefix(tok, KeyPrefix) {
-			return s.authKey(ctx, tok)
-		}
-		return s.authJWT(ctx, tok)
-	}
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		uid, ok, err := s.Sessions.Lookup(ctx, c.Value)
-		if err != nil {
-			return nil, fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-		}
-		if !ok {
-			return nil, errUnauthorized
-		}
-		p, err := s.loadUser(ctx, uid)
-		if err != nil {
-			return nil, err
-		}
-		p.Via, p.SessionID = ViaSession, c.Value
-		return p, nil
-	}
-	return nil, errUnauthorized
-}
-
-func (s *Service) authJWT(ctx context.Context, tok string) (*Principal, error) {
-	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) { return s.Secret, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("poolgate"), jwt.WithTimeFunc(s.now),
-		jwt.WithExpirationRequired())
-	if err != nil {
-		return nil, errUnauthorized
-	}
-	revoked, err := s.Sessions.Revoked(ctx, claims.ID)
-	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
-	}
-	if revoked {
-		return nil, errUnauthorized
-	}
-	uid, err := strconv.ParseInt(claims.Subject, 10, 64)
-	if err != nil {
-		return nil, errUnauthorized
-	}
-	p, err := s.loadUser(ctx, uid)
-	if err != nil {
-		return nil, err
-	}
-	p.Via, p.JTI, p.ExpiresAt = ViaJWT, claims.ID, claims.ExpiresAt.Time
-	return p, nil
-}
-
-func (s *Service) authKey(ctx context.Context, key string) (*Principal, error) {
-	row, err := s.Queries.APIKeyAuth(ctx, s.Pool, HashKey(key))
-	if err != nil {
-		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
-			return nil, errUnauthorized
-		}
-		return nil, err
-	}
-	if row.KeyStatus != StatusActive {
-		return nil, errUnauthorized
-	}
-	if row.UserStatus != StatusActive {
-		return nil, fault.New(fault.Forbidden, "this account is disabled")
-	}
-	return &Principal{UserID: row.UserID, Username: row.Username, Role: row.Role, Via: ViaAPIKey, KeyID: row.KeyID}, nil
-}
-
-func (s *Service) loadUser(ctx context.Context, uid int64) (*Principal, error) {
-	u, err := s.Queries.UserGet(ctx, s.Pool, uid)
-	if err != nil {
-		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
-			return nil, errUnauthorized
-		}
-		return nil, err
-	}
-	if u.Status != StatusActive {
-		return nil, fault.New(fault.Forbidden, "this account is disabled")
-	}
-	return &Principal{UserID: u.ID, Username: u.Username, Role: u.Role}, nil
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 // KeyPrefix starts every Poolgate API key.
@@ -311,6 +256,9 @@ func KeyHint(key string) string {
 	}
 	return key[:7] + "…" + key[len(key)-4:]
 }
+
+// RandomToken returns n random base62 characters.
+func RandomToken(n int) string { return randomToken(n) }
 
 func randomToken(n int) string {
 	b := make([]byte, n)

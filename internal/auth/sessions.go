@@ -2,43 +2,57 @@ package auth
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sort"
-	"strconv"
+	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// Sessions stores cookie sessions and the JWT revocation list. RedisSessions shares them across
-// instances; MemorySessions keeps them in one process.
+// Session is one signed-in device: a browser (its cookie) or an app (its JWT), both naming the
+// session by ID. The cookie also carries a secret whose hash the session keeps; the JWT is
+// signed, so it needs no secret.
+type Session struct {
+	ID         string
+	UserID     int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	IP         string
+	UserAgent  string
+	// Method is how the session signed in: password, register, sso, passkey or token.
+	Method string
+
+	secretHash []byte
+}
+
+// Sessions stores sessions. RedisSessions shares them between instances; MemorySessions keeps
+// them in one process. Expired sessions are never returned.
 type Sessions interface {
-	// Create opens a session for the user and evicts the user's oldest sessions beyond maxDevices.
-	Create(ctx context.Context, userID int64, ttl time.Duration, maxDevices int) (string, error)
-	// Lookup returns the session's user.
-	Lookup(ctx context.Context, id string) (userID int64, ok bool, err error)
-	// Delete ends a session.
-	Delete(ctx context.Context, id string) error
-	// Revoke marks a JWT id as revoked until the token would have expired.
-	Revoke(ctx context.Context, jti string, until time.Time) error
-	// Revoked reports whether a JWT id was revoked.
-	Revoked(ctx context.Context, jti string) (bool, error)
+	// Create stores s and evicts the user's oldest sessions beyond maxDevices (never s itself);
+	// it returns the ids of the evicted sessions.
+	Create(ctx context.Context, s *Session, maxDevices int) (evicted []string, err error)
+	// Get returns a live session, or nil.
+	Get(ctx context.Context, id string) (*Session, error)
+	// Touch records a use: the last-seen time and the new end of the session.
+	Touch(ctx context.Context, id string, lastSeen, expires time.Time) error
+	// List returns the user's live sessions, newest first.
+	List(ctx context.Context, userID int64) ([]Session, error)
+	// Delete ends one session of the user; false when the user has no such session.
+	Delete(ctx context.Context, userID int64, id string) (bool, error)
+	// DeleteUser ends every session of the user but keep ("" for none) and returns their ids.
+	DeleteUser(ctx context.Context, userID int64, keep string) ([]string, error)
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
 }
 
 // MemorySessions is the in-process Sessions for a single instance without Redis.
 type MemorySessions struct {
 	mu       sync.Mutex
 	now      func() time.Time
-	sessions map[string]memSession
-	revoked  map[string]time.Time
-}
-
-type memSession struct {
-	user    int64
-	created time.Time
-	expires time.Time
+	sessions map[string]*Session
 }
 
 // NewMemorySessions makes an empty store; now may be nil for time.Now.
@@ -46,184 +60,110 @@ func NewMemorySessions(now func() time.Time) *MemorySessions {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemorySessions{now: now, sessions: map[string]memSession{}, revoked: map[string]time.Time{}}
+	return &MemorySessions{now: now, sessions: map[string]*Session{}}
 }
 
 // Create implements Sessions.
-func (m *MemorySessions) Create(_ context.Context, userID int64, ttl time.Duration, maxDevices int) (string, error) {
-	id := randomToken(32)
+func (m *MemorySessions) Create(_ context.Context, s *Session, maxDevices int) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	m.gc(now)
-	m.sessions[id] = memSession{user: userID, created: now, expires: now.Add(ttl)}
-	if maxDevices > 0 {
-		var mine []string
-		for sid, s := range m.sessions {
-			if s.user == userID {
-				mine = append(mine, sid)
-			}
+	m.gc(m.now())
+	c := *s
+	m.sessions[s.ID] = &c
+	if maxDevices <= 0 {
+		return nil, nil
+	}
+	mine := m.ofUser(s.UserID)
+	var evicted []string
+	for _, o := range mine { // oldest first
+		if len(mine)-len(evicted) <= maxDevices {
+			break
 		}
-		if len(mine) > maxDevices {
-			sort.Slice(mine, func(i, j int) bool {
-				a, b := m.sessions[mine[i]], m.sessions[mine[j]]
-				if a.created.Equal(b.created) {
-					return mine[i] != id && mine[j] == id
-				}
-				return a.created.Before(b.created)
-			})
-			for _, sid := range mine[:len(mine)-maxDevices] {
-				delete(m.sessions, sid)
-			}
+		if o.ID != s.ID {
+			delete(m.sessions, o.ID)
+			evicted = append(evicted, o.ID)
 		}
 	}
-	return id, nil
+	return evicted, nil
+}
+
+// ofUser lists a user's sessions, oldest first (the session made last wins a tie).
+func (m *MemorySessions) ofUser(uid int64) []*Session {
+	var out []*Session
+	for _, s := range m.sessions {
+		if s.UserID == uid {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
 }
 
 func (m *MemorySessions) gc(now time.Time) {
 	for id, s := range m.sessions {
-		if !now.Before(s.expires) {
+		if !now.Before(s.ExpiresAt) {
 			delete(m.sessions, id)
 		}
 	}
-	for j, t := range m.revoked {
-		if !now.Before(t) {
-			delete(m.revoked, j)
-		}
-	}
 }
 
-// Lookup implements Sessions.
-func (m *MemorySessions) Lookup(_ context.Context, id string) (int64, bool, error) {
+// Get implements Sessions.
+func (m *MemorySessions) Get(_ context.Context, id string) (*Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[id]
-	if !ok || !m.now().Before(s.expires) {
-		return 0, false, nil
+	if !ok || !m.now().Before(s.ExpiresAt) {
+		return nil, nil
 	}
-	return s.user, true, nil
+	c := *s
+	return &c, nil
+}
+
+// Touch implements Sessions.
+func (m *MemorySessions) Touch(_ context.Context, id string, lastSeen, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.sessions[id]; ok {
+		s.LastSeenAt, s.ExpiresAt = lastSeen, expires
+	}
+	return nil
+}
+
+// List implements Sessions.
+func (m *MemorySessions) List(_ context.Context, userID int64) ([]Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gc(m.now())
+	mine := m.ofUser(userID)
+	out := make([]Session, 0, len(mine))
+	for i := len(mine) - 1; i >= 0; i-- {
+		out = append(out, *mine[i])
+	}
+	return out, nil
 }
 
 // Delete implements Sessions.
-func (m *MemorySessions) Delete(_ context.Context, id string) error {
+func (m *MemorySessions) Delete(_ context.Context, userID int64, id string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok || s.UserID != userID {
+		return false, nil
+	}
 	delete(m.sessions, id)
-	return nil
+	return true, nil
 }
 
-// Revoke implements Sessions.
-func (m *MemorySessions) Revoke(_ context.Context, jti string, until time.Time) error {
+// DeleteUser implements Sessions.
+func (m *MemorySessions) DeleteUser(_ context.Context, userID int64, keep string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.revoked[jti] = until
-	return nil
-}
-
-// Revoked implements Sessions.
-func (m *MemorySessions) Revoked(_ context.Context, jti string) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.revoked[jti]
-	return ok && m.now().Before(t), nil
-}
-
-// RedisSessions keeps sessions in Redis so every instance sees them: `<prefix>sess:<id>` holds the
-// user id with a TTL and `<prefix>usess:<user>` is a sorted set of the user's sessions by creation
-// time, trimmed atomically to the device limit.
-type RedisSessions struct {
-	rdb    redis.UniversalClient
-	prefix string
-}
-
-// NewRedisSessions makes a store on a Redis client with a key prefix.
-func NewRedisSessions(rdb redis.UniversalClient, prefix string) *RedisSessions {
-	return &RedisSessions{rdb: rdb, prefix: prefix}
-}
-
-// createScript: KEYS[1]=session key, KEYS[2]=user set; ARGV: user id, ttl ms, max devices,
-// session id, session key prefix. Sessions are scored by Redis's own clock in microseconds, so
-// every instance orders them alike; the oldest beyond the limit are deleted, never the session
-// being created (several sessions may share a timestamp).
-var createScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-redis.call('ZADD', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])), ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%.0f', now - ttl * 1000))
-redis.call('PEXPIRE', KEYS[2], ttl)
-local max = tonumber(ARGV[3])
-if max > 0 then
-  local excess = redis.call('ZCARD', KEYS[2]) - max
-  if excess > 0 then
-    for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-      if excess == 0 then break end
-      if sid ~= ARGV[4] then
-        redis.call('DEL', ARGV[5] .. sid)
-        redis.call('ZREM', KEYS[2], sid)
-        excess = excess - 1
-      end
-    end
-  end
-end
-return 1`)
-
-// Create implements Sessions.
-func (r *RedisSessions) Create(ctx context.Context, userID int64, ttl time.Duration, maxDevices int) (string, error) {
-	id := randomToken(32)
-	uid := strconv.FormatInt(userID, 10)
-	err := createScript.Run(ctx, r.rdb, []string{r.prefix + "sess:" + id, r.prefix + "usess:" + uid},
-		uid, ttl.Milliseconds(), maxDevices, id, r.prefix+"sess:").Err()
-	if err != nil {
-		return "", fmt.Errorf("create session: %w", err)
+	var ids []string
+	for id, s := range m.sessions {
+		if s.UserID == userID && id != keep {
+			delete(m.sessions, id)
+			ids = append(ids, id)
+		}
 	}
-	return id, nil
-}
-
-// Lookup implements Sessions.
-func (r *RedisSessions) Lookup(ctx context.Context, id string) (int64, bool, error) {
-	v, err := r.rdb.Get(ctx, r.prefix+"sess:"+id).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("lookup session: %w", err)
-	}
-	uid, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, false, nil
-	}
-	return uid, true, nil
-}
-
-// Delete implements Sessions.
-func (r *RedisSessions) Delete(ctx context.Context, id string) error {
-	key := r.prefix + "sess:" + id
-	v, err := r.rdb.GetDel(ctx, key).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return r.rdb.ZRem(ctx, r.prefix+"usess:"+v, id).Err()
-}
-
-// Revoke implements Sessions.
-func (r *RedisSessions) Revoke(ctx context.Context, jti string, until time.Time) error {
-	ttl := time.Until(until)
-	if ttl <= 0 {
-		return nil
-	}
-	return r.rdb.Set(ctx, r.prefix+"jti:"+jti, "1", ttl).Err()
-}
-
-// Revoked implements Sessions.
-func (r *RedisSessions) Revoked(ctx context.Context, jti string) (bool, error) {
-	n, err := r.rdb.Exists(ctx, r.prefix+"jti:"+jti).Result()
-	if err != nil {
-		return false, fmt.Errorf("check revocation: %w", err)
-	}
-	return n > 0, nil
+	return ids, nil
 }

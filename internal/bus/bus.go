@@ -22,6 +22,7 @@ const (
 	TopicKey      = "key"      // payload: api key id
 	TopicUser     = "user"     // payload: user id
 	TopicShare    = "share"    // payload: share link id
+	TopicSession  = "session"  // payload: ended session id
 )
 
 // Bus is a tiny topic-based broadcaster.

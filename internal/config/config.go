@@ -47,6 +47,17 @@ type Config struct {
 	UsageQueueSize    int
 	SessionMaxDevices int
 	CacheTTL          time.Duration
+	// Identity (docs/auth.md): the public base URL (SSO redirect URIs, the WebAuthn relying
+	// party and origin), the proxies whose X-Forwarded-For is believed, mail for e-mail codes,
+	// the default OpenID provider, and the first administrator's password.
+	PublicURL         string
+	TrustedProxies    []*net.IPNet
+	SMTPURL           string
+	SMTPFrom          string
+	OIDCIssuer        string
+	OIDCClientID      string
+	OIDCClientSecret  string
+	AdminLoginInitKey string
 	// Account pool (docs/pool.md).
 	PoolRules            []pool.Rule // POOL_ERROR_ACTIONS before the default table
 	PoolDefaultCooldown  time.Duration
@@ -104,8 +115,16 @@ var Options = []option{
 	{name: "USAGE_BATCH_SIZE", def: "500", help: "Usage records written per database round trip."},
 	{name: "USAGE_FLUSH_INTERVAL", def: "100ms", help: "Longest a usage record waits before it is written."},
 	{name: "USAGE_QUEUE_SIZE", def: "20000", help: "Usage records buffered in memory; when full, callers wait (nothing is dropped)."},
-	{name: "SESSION_MAX_DEVICES", def: "5", help: "Sessions a user may hold at once; the oldest is evicted."},
+	{name: "SESSION_MAX_DEVICES", def: "5", help: "Sessions a user may hold at once; signing in once more ends the oldest (its cookie and its JWT alike, on every instance)."},
 	{name: "CACHE_TTL", def: "60s", help: "Longest an in-process cache entry (keys, users, settings) lives without invalidation."},
+	{name: "PUBLIC_URL", help: "The externally visible base URL (`https://gate.example.com`). SSO redirect URIs (`{PUBLIC_URL}/auth/callback`), the passkey relying party (its host, which must be a domain name such as `localhost`, not an IP address, for passkeys to work) and origin, and cookie-CSRF checks come from it. Default `http://localhost:{PORT}`."},
+	{name: "TRUSTED_PROXIES", help: "Comma-separated CIDRs or addresses of reverse proxies whose `X-Forwarded-For` names the client (for per-IP sign-in limits and session lists). Unset: the connecting address is the client."},
+	{name: "SMTP_URL", secret: true, help: "Mail server for e-mail codes: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://user:pass@host:465` (TLS). Unset: e-mail codes answer 503."},
+	{name: "SMTP_FROM", help: "Sender of e-mail codes (`Poolgate <noreply@example.com>`). Default `noreply@` the host of PUBLIC_URL."},
+	{name: "OIDC_ISSUER", help: "A default OpenID Connect provider (slug `oidc`), found by discovery at `{OIDC_ISSUER}/.well-known/openid-configuration`; with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET. More providers (GitHub, Linux.do, ...) are added through `/api/oidc-providers`."},
+	{name: "OIDC_CLIENT_ID", help: "Client id at OIDC_ISSUER."},
+	{name: "OIDC_CLIENT_SECRET", secret: true, help: "Client secret at OIDC_ISSUER (stored encrypted)."},
+	{name: "ADMIN_API_LOGIN_INIT_KEY", secret: true, help: "When set and no administrator exists, start-up creates the administrator `admin` with this password (seed 000). `POST /api/setup` stays for interactive installs."},
 	{name: "POOL_ERROR_ACTIONS", help: "Extra rows of the upstream error→action table, tried before the defaults: `STATUS[~body substring]=ACTION[:cooldown]` separated by `;` (e.g. `403~quota=cool_account:6h;418=retry`). STATUS is a number, `4xx`, `5xx` or `conn`; ACTION is `return`, `retry`, `cool`, `cool_account`, `reauth`, `ban` or `disable`. See [pool](pool.md)."},
 	{name: "POOL_DEFAULT_COOLDOWN", def: "60s", help: "Cooldown of a `cool` rule without a duration when the upstream reports no reset time."},
 	{name: "POOL_MAX_COOLDOWN", def: "24h", help: "Longest cooldown, whatever the upstream's reset headers say."},
@@ -201,6 +220,7 @@ func Load(getenv Getenv) (*Config, error) {
 		CacheTTL:          duration("CACHE_TTL"),
 		Version:           "0.1.0",
 	}
+	c.loadIdentity(str, &errs)
 	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
 	c.HookTimeout = duration("HOOK_TIMEOUT")
 	switch v := strings.ToLower(str("HOOK_FAIL_OPEN")); v {
@@ -379,6 +399,8 @@ func (c *Config) Redacted() []any {
 		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "",
 		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen, "hook_user_token", c.HookUserToken,
 		"metrics_addr", c.MetricsAddr, "metrics_token", c.MetricsToken != "", "otel_traces", c.OTelEndpoint != "" || c.OTelTracesEndpoint != "",
+		"public_url", c.PublicURL, "smtp_url", redactURL(c.SMTPURL), "oidc_issuer", c.OIDCIssuer,
+		"oidc_client_secret", markString(c.OIDCClientSecret), "admin_api_login_init_key", markString(c.AdminLoginInitKey),
 	}
 }
 

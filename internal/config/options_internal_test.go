@@ -26,7 +26,8 @@ func TestOptionsDocumented(t *testing.T) {
 	require.Equal(t, documented, read)
 	for _, o := range Options {
 		if o.secret {
-			require.Contains(t, []string{"ENCRYPTION_KEY", "JWT_SECRET", "HOOK_SECRET", "METRICS_TOKEN"}, o.name)
+			require.Contains(t, []string{"ENCRYPTION_KEY", "JWT_SECRET", "HOOK_SECRET", "METRICS_TOKEN", "SMTP_URL",
+				"OIDC_CLIENT_SECRET", "ADMIN_API_LOGIN_INIT_KEY"}, o.name)
 		}
 	}
 }

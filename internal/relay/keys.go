@@ -53,7 +53,7 @@ func (rl *Relay) Authenticate(ctx context.Context, key string) (Caller, error) {
 // minus everything this instance has charged since (queued or written).
 type userState struct {
 	id      int64
-	active  bool
+	status  string
 	balance atomic.Int64
 	pending *atomic.Int64 // shared with keyCache.pending: survives reloads of the user
 	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
@@ -93,6 +93,8 @@ type keyCache struct {
 	keys    map[[32]byte]*keyEntry
 	users   map[int64]*userState
 	pending map[int64]*atomic.Int64 // quota queued but not yet written, per user
+	// sessionUsers are users calling with a session (sessions.go).
+	sessionUsers map[int64]*userEntry
 }
 
 func newKeyCache(pool *pgxpool.Pool, q *db.Queries, b *bus.Bus, ttl time.Duration) *keyCache {
@@ -104,6 +106,7 @@ func newKeyCache(pool *pgxpool.Pool, q *db.Queries, b *bus.Bus, ttl time.Duratio
 		if id, err := strconv.ParseInt(p, 10, 64); err == nil {
 			k.mu.Lock()
 			delete(k.users, id)
+			delete(k.sessionUsers, id)
 			k.mu.Unlock()
 		}
 	})
@@ -117,6 +120,7 @@ func (k *keyCache) drop(payload string, match func(*keyEntry, int64) bool) {
 	if err != nil { // empty payload: flush everything
 		k.keys = map[[32]byte]*keyEntry{}
 		k.users = map[int64]*userState{}
+		k.sessionUsers = nil
 		return
 	}
 	for h, e := range k.keys {
@@ -148,8 +152,8 @@ func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (Calle
 	if e.limits.expired(now) {
 		return Caller{}, errKeyExpired
 	}
-	if !e.user.active {
-		return Caller{}, fault.Code(fault.Forbidden, "user_disabled", "this account is disabled")
+	if err := e.user.refused(); err != nil {
+		return Caller{}, err
 	}
 	return Caller{KeyID: e.keyID, user: e.user, limits: e.limits}, nil
 }
@@ -164,16 +168,10 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	u := k.users[row.UserID]
-	if u == nil {
-		u = &userState{id: row.UserID, pending: k.pendingLocked(row.UserID)}
-		k.users[row.UserID] = u
-	}
-	u.active = row.UserStatus == auth.StatusActive
-	u.tier, u.planExpires = pool.ParseTier(row.UserTier), row.PlanExpiresAt
-	u.group, u.prefer = deref(row.GroupID), deref(row.PreferredAccountID)
-	u.multiplier = int64(row.MultiplierPermille)
-	u.balance.Store(row.Balance - u.pending.Load())
+	u := k.userLocked(row.UserID)
+	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserTier: row.UserTier,
+		PlanExpiresAt: row.PlanExpiresAt, GroupID: row.GroupID, PreferredAccountID: row.PreferredAccountID,
+		MultiplierPermille: row.MultiplierPermille})
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, limits: newKeyLimits(row),
 		expires: now.Add(k.ttl)}
 	k.keys[h] = e

@@ -25,6 +25,13 @@ type Values struct {
 	// QuotaPerUnit is the quota units one unit of the site's currency buys (shareAuth/finish
 	// prices on FastGPT's scale).
 	QuotaPerUnit int64 `json:"quota_per_unit"`
+	// Identity (docs/auth.md): registration needs an e-mail code; only administrators may sign
+	// in with a password (everyone else through SSO or passkeys); a session ends after this many
+	// hours without use; SSO sign-ups need at least this trust level.
+	EmailVerificationRequired bool `json:"email_verification_required"`
+	OIDCOnly                  bool `json:"oidc_only"`
+	SessionTTLHours           int  `json:"session_ttl_hours"`
+	RegistrationMinTrustLevel int  `json:"registration_min_trust_level"`
 	// Hook URLs (docs/hooks.md): empty means off. Unset in the database, they are the
 	// environment's OAUTH_URL, AUDIT_LIMIT_URL and NOTIFY_URL.
 	OAuthURL      string `json:"oauth_url"`
@@ -41,7 +48,7 @@ const DefaultQuotaPerUnit = 500000
 
 // Defaults are the settings of a fresh install.
 func Defaults() Values {
-	return Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: DefaultQuotaPerUnit}
+	return Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: DefaultQuotaPerUnit, SessionTTLHours: 24}
 }
 
 // Patch changes some settings; nil fields stay.
@@ -56,6 +63,12 @@ type Patch struct {
 	NotifyURL           *string
 	ExpiredRedirectURL  *string
 	CarpageNotice       *string
+
+	// Identity.
+	EmailVerificationRequired *bool
+	OIDCOnly                  *bool
+	SessionTTLHours           *int
+	RegistrationMinTrustLevel *int
 }
 
 // Store caches the settings.
@@ -120,6 +133,16 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	}
 	if p.QuotaPerUnit != nil {
 		kv["quota_per_unit"] = *p.QuotaPerUnit
+	}
+	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly} {
+		if v != nil {
+			kv[k] = *v
+		}
+	}
+	for k, v := range map[string]*int{"session_ttl_hours": p.SessionTTLHours, "registration_min_trust_level": p.RegistrationMinTrustLevel} {
+		if v != nil {
+			kv[k] = *v
+		}
 	}
 	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
 		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice} {

@@ -1,6 +1,10 @@
 -- name: UserCreate :one
-INSERT INTO users (username, password_hash, role, balance)
-VALUES (@username, @password_hash, @role, @balance)
+-- UserCreate adds a user; email, trust level, status and password_set take their defaults when
+-- null (no address, level 0, active, a usable password).
+INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set)
+VALUES (@username, @password_hash, @role, @balance, sqlc.narg('email'),
+        coalesce(sqlc.narg('trust_level')::smallint, 0), coalesce(sqlc.narg('status')::text, 'active'),
+        coalesce(sqlc.narg('password_set')::boolean, true))
 RETURNING *;
 
 -- name: UserGet :one
@@ -31,6 +35,8 @@ UPDATE users SET
     role       = coalesce(sqlc.narg('role'), role),
     status     = coalesce(sqlc.narg('status'), status),
     balance    = coalesce(sqlc.narg('balance'), balance) + coalesce(sqlc.narg('balance_delta')::bigint, 0),
+    trust_level = coalesce(sqlc.narg('trust_level'), trust_level),
+    email      = CASE WHEN @set_email::boolean THEN sqlc.narg('email')::text ELSE email END,
     updated_at = now()
 WHERE id = @id
 RETURNING *;
@@ -72,3 +78,32 @@ SELECT id FROM users WHERE id = @id FOR UPDATE;
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = @id
 RETURNING *;
+-- Identity: e-mail, passwords and TOTP (issue 11).
+
+-- name: UserGetByEmail :one
+SELECT * FROM users WHERE lower(email) = lower(@email);
+
+-- name: UserSetPassword :exec
+UPDATE users SET password_hash = @password_hash, password_set = true, updated_at = now() WHERE id = @id;
+
+-- name: UserTOTPSet :exec
+-- UserTOTPSet stores a pending TOTP secret (enabled by a first valid code); null clears it.
+UPDATE users SET totp_secret_enc = sqlc.narg('secret_enc'), totp_enabled = false, totp_last_step = 0,
+    updated_at = now()
+WHERE id = @id;
+
+-- name: UserTOTPEnable :exec
+UPDATE users SET totp_enabled = true, updated_at = now() WHERE id = @id AND totp_secret_enc IS NOT NULL;
+
+-- name: UserTOTPUseStep :execrows
+-- UserTOTPUseStep records the time step of an accepted code; 0 rows when that step (or a later
+-- one) was already used, so a code is never accepted twice.
+UPDATE users SET totp_last_step = @step WHERE id = @id AND totp_last_step < @step;
+
+-- name: UserGatewayState :one
+-- UserGatewayState is what the gateway needs of a user who calls it with a session instead of an
+-- API key (the same as APIKeyAuth's user columns).
+SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
+       u.preferred_account_id, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
+FROM users u LEFT JOIN groups g ON g.id = u.group_id
+WHERE u.id = @id;

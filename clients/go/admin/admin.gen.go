@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
 )
 
@@ -138,6 +139,42 @@ func (e ImportJobStatus) Valid() bool {
 	case Running:
 		return true
 	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OIDCProviderCreatePreset.
+const (
+	Github  OIDCProviderCreatePreset = "github"
+	Linuxdo OIDCProviderCreatePreset = "linuxdo"
+)
+
+// Valid indicates whether the value is a known member of the OIDCProviderCreatePreset enum.
+func (e OIDCProviderCreatePreset) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Linuxdo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OIDCProviderKind.
+const (
+	Oauth2 OIDCProviderKind = "oauth2"
+	Oidc   OIDCProviderKind = "oidc"
+)
+
+// Valid indicates whether the value is a known member of the OIDCProviderKind enum.
+func (e OIDCProviderKind) Valid() bool {
+	switch e {
+	case Oauth2:
+		return true
+	case Oidc:
 		return true
 	default:
 		return false
@@ -846,6 +883,9 @@ type ChannelUsageList struct {
 	Until time.Time `json:"until"`
 }
 
+// ClaimName Example: email
+type ClaimName = string
+
 // Group defines model for Group.
 type Group struct {
 	// ChannelIds Channels restricted to this group (and any other group listing them).
@@ -1187,6 +1227,226 @@ type ModelUpdate struct {
 	OutputPrice *Price `json:"output_price,omitempty"`
 }
 
+// OIDCProvider defines model for OIDCProvider.
+type OIDCProvider struct {
+	// AuthorizationUrl Example: https://connect.linux.do/oauth2/authorize
+	AuthorizationUrl string `json:"authorization_url"`
+
+	// AutoRegister A first sign-in creates the user (else it is refused until an existing user links the identity).
+	//
+	// Example: true
+	AutoRegister bool `json:"auto_register"`
+
+	// ClaimEmail The claim holding the e-mail address.
+	//
+	// Example: email
+	ClaimEmail string `json:"claim_email"`
+
+	// ClaimSubject The claim holding the provider's stable user id.
+	//
+	// Example: id
+	ClaimSubject string `json:"claim_subject"`
+
+	// ClaimTrustLevel The claim holding a trust level 0–4 (empty for none).
+	//
+	// Example: trust_level
+	ClaimTrustLevel string `json:"claim_trust_level"`
+
+	// ClaimUsername The claim a new user's name is taken from.
+	//
+	// Example: username
+	ClaimUsername string `json:"claim_username"`
+
+	// ClientId Example: poolgate-client
+	ClientId string `json:"client_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// HasClientSecret Example: true
+	HasClientSecret bool `json:"has_client_secret"`
+
+	// Id Example: 2
+	Id int64 `json:"id"`
+
+	// Issuer Example:
+	Issuer string `json:"issuer"`
+
+	// Kind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+	//
+	// Example: oauth2
+	Kind OIDCProviderKind `json:"kind"`
+
+	// Name Example: Linux.do
+	Name string `json:"name"`
+
+	// RedirectUri The redirect URI to register at the provider.
+	//
+	// Example: https://gate.example.com/auth/callback
+	RedirectUri string `json:"redirect_uri"`
+
+	// Scopes Example: ["read"]
+	Scopes []string `json:"scopes"`
+
+	// Slug Example: linuxdo
+	Slug string `json:"slug"`
+
+	// TokenUrl Example: https://connect.linux.do/oauth2/token
+	TokenUrl string `json:"token_url"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UserinfoUrl Example: https://connect.linux.do/api/user
+	UserinfoUrl string `json:"userinfo_url"`
+}
+
+// OIDCProviderCreate defines model for OIDCProviderCreate.
+type OIDCProviderCreate struct {
+	// AuthorizationUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	AuthorizationUrl *ProviderURL `json:"authorization_url,omitempty"`
+
+	// AutoRegister Example: true
+	AutoRegister *bool `json:"auto_register,omitempty"`
+
+	// ClaimEmail Example: email
+	ClaimEmail *ClaimName `json:"claim_email,omitempty"`
+
+	// ClaimSubject Example: email
+	ClaimSubject *ClaimName `json:"claim_subject,omitempty"`
+
+	// ClaimTrustLevel Example: trust_level
+	ClaimTrustLevel *string `json:"claim_trust_level,omitempty"`
+
+	// ClaimUsername Example: email
+	ClaimUsername *ClaimName `json:"claim_username,omitempty"`
+
+	// ClientId Example: poolgate-client
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only; stored encrypted.
+	//
+	// Example: s3cr3t-from-connect-linux-do
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Issuer An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	Issuer *ProviderURL `json:"issuer,omitempty"`
+
+	// Kind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+	//
+	// Example: oauth2
+	Kind *OIDCProviderKind `json:"kind,omitempty"`
+
+	// Name Example: Linux.do
+	Name string `json:"name"`
+
+	// Preset Fill in the kind, URLs, scopes and claims of a well-known provider.
+	//
+	// Example: linuxdo
+	Preset *OIDCProviderCreatePreset `json:"preset,omitempty"`
+
+	// Scopes Example: ["openid","profile","email"]
+	Scopes *ProviderScopes `json:"scopes,omitempty"`
+
+	// Slug The provider's name in `/auth/login?provider=`.
+	//
+	// Example: linuxdo
+	Slug string `json:"slug"`
+
+	// TokenUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	TokenUrl *ProviderURL `json:"token_url,omitempty"`
+
+	// UserinfoUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
+}
+
+// OIDCProviderCreatePreset Fill in the kind, URLs, scopes and claims of a well-known provider.
+//
+// Example: linuxdo
+type OIDCProviderCreatePreset string
+
+// OIDCProviderKind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+//
+// Example: oauth2
+type OIDCProviderKind string
+
+// OIDCProviderList defines model for OIDCProviderList.
+type OIDCProviderList struct {
+	Items []OIDCProvider `json:"items"`
+}
+
+// OIDCProviderUpdate defines model for OIDCProviderUpdate.
+type OIDCProviderUpdate struct {
+	// AuthorizationUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	AuthorizationUrl *ProviderURL `json:"authorization_url,omitempty"`
+
+	// AutoRegister Example: false
+	AutoRegister *bool `json:"auto_register,omitempty"`
+
+	// ClaimEmail Example: email
+	ClaimEmail *ClaimName `json:"claim_email,omitempty"`
+
+	// ClaimSubject Example: email
+	ClaimSubject *ClaimName `json:"claim_subject,omitempty"`
+
+	// ClaimTrustLevel Example: trust_level
+	ClaimTrustLevel *string `json:"claim_trust_level,omitempty"`
+
+	// ClaimUsername Example: email
+	ClaimUsername *ClaimName `json:"claim_username,omitempty"`
+
+	// ClientId Example: poolgate-client
+	ClientId *string `json:"client_id,omitempty"`
+
+	// ClientSecret Example: a-new-secret
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Issuer An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	Issuer *ProviderURL `json:"issuer,omitempty"`
+
+	// Kind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+	//
+	// Example: oauth2
+	Kind *OIDCProviderKind `json:"kind,omitempty"`
+
+	// Name Example: Linux.do
+	Name *string `json:"name,omitempty"`
+
+	// Scopes Example: ["openid","profile","email"]
+	Scopes *ProviderScopes `json:"scopes,omitempty"`
+
+	// TokenUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	TokenUrl *ProviderURL `json:"token_url,omitempty"`
+
+	// UserinfoUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1247,6 +1507,14 @@ type PriceSyncRequest struct {
 	// Example: https://prices.example.com/models.json
 	Url string `json:"url"`
 }
+
+// ProviderScopes Example: ["openid","profile","email"]
+type ProviderScopes = []string
+
+// ProviderURL An absolute http(s) URL (empty for none).
+//
+// Example: https://connect.linux.do/oauth2/token
+type ProviderURL = string
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
@@ -1588,6 +1856,11 @@ type Settings struct {
 	// Example: 公告内容
 	CarpageNotice string `json:"carpage_notice"`
 
+	// EmailVerificationRequired Registration needs an e-mail address and a code sent to it.
+	//
+	// Example: false
+	EmailVerificationRequired bool `json:"email_verification_required"`
+
 	// ExpiredRedirectUrl Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
 	//
 	// Example:
@@ -1608,6 +1881,11 @@ type Settings struct {
 	// Example: https://hooks.example.com/oauth
 	OauthUrl string `json:"oauth_url"`
 
+	// OidcOnly Only administrators sign in (or register) with a password; everyone else uses single sign-on or passkeys.
+	//
+	// Example: false
+	OidcOnly bool `json:"oidc_only"`
+
 	// QuotaPerUnit Quota units one unit of the site's currency buys (default 500000). Converts charges to
 	// the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
 	// on FastGPT's scale (currency × 100000).
@@ -1620,6 +1898,16 @@ type Settings struct {
 	//
 	// Example: true
 	RegistrationEnabled bool `json:"registration_enabled"`
+
+	// RegistrationMinTrustLevel The trust level a single sign-on identity needs to register a new user.
+	//
+	// Example: 0
+	RegistrationMinTrustLevel int `json:"registration_min_trust_level"`
+
+	// SessionTtlHours A session ends after this many hours without use (each use pushes the end forward, up to 30 days).
+	//
+	// Example: 24
+	SessionTtlHours int `json:"session_ttl_hours"`
 
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
@@ -1639,6 +1927,9 @@ type SettingsUpdate struct {
 	//
 	// Example: 公告内容
 	CarpageNotice *string `json:"carpage_notice,omitempty"`
+
+	// EmailVerificationRequired Example: true
+	EmailVerificationRequired *bool `json:"email_verification_required,omitempty"`
 
 	// ExpiredRedirectUrl Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
 	//
@@ -1660,6 +1951,9 @@ type SettingsUpdate struct {
 	// Example: https://hooks.example.com/oauth
 	OauthUrl *string `json:"oauth_url,omitempty"`
 
+	// OidcOnly Example: false
+	OidcOnly *bool `json:"oidc_only,omitempty"`
+
 	// QuotaPerUnit Quota units one unit of the site's currency buys.
 	//
 	// Example: 500000
@@ -1667,6 +1961,12 @@ type SettingsUpdate struct {
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
+
+	// RegistrationMinTrustLevel Example: 1
+	RegistrationMinTrustLevel *int `json:"registration_min_trust_level,omitempty"`
+
+	// SessionTtlHours Example: 24
+	SessionTtlHours *int `json:"session_ttl_hours,omitempty"`
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
@@ -1930,6 +2230,39 @@ type UserChannelUpdate struct {
 	Priority int `json:"priority"`
 }
 
+// UserCreate defines model for UserCreate.
+type UserCreate struct {
+	// Balance Starting balance (default the `new_user_balance` setting).
+	//
+	// Example: 500000
+	Balance *int64 `json:"balance,omitempty"`
+
+	// Email Example: bob@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// Password Example: correct-horse-battery
+	Password string `json:"password"`
+
+	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
+	//
+	// Example: user
+	Role *externalRef0.UserRole `json:"role,omitempty"`
+
+	// Status A `muted` user signs in and manages their account but the gateway refuses their calls
+	// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+	// sessions stop at once.
+	//
+	//
+	// Example: active
+	Status *externalRef0.UserStatus `json:"status,omitempty"`
+
+	// TrustLevel Example: 0
+	TrustLevel *int `json:"trust_level,omitempty"`
+
+	// Username Example: bob
+	Username string `json:"username"`
+}
+
 // UserPage defines model for UserPage.
 type UserPage struct {
 	Items []externalRef0.User `json:"items"`
@@ -1956,10 +2289,20 @@ type UserUpdate struct {
 	// Example: 1000000
 	BalanceDelta *int64 `json:"balance_delta,omitempty"`
 
+	// Email A new e-mail address; `""` removes it.
+	//
+	// Example: alice@example.com
+	Email *string `json:"email,omitempty"`
+
 	// GroupId Move the user to this group (`/api/groups`); 0 leaves every group.
 	//
 	// Example: 1
 	GroupId *int64 `json:"group_id,omitempty"`
+
+	// Password A new password (write-only); the user's sessions end.
+	//
+	// Example: correct-horse-battery-staple
+	Password *string `json:"password,omitempty"`
 
 	// PlanExpiresAt When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
 	// the expiry: to this value, or to never when it is absent or null.
@@ -1973,7 +2316,10 @@ type UserUpdate struct {
 	// Example: user
 	Role *externalRef0.UserRole `json:"role,omitempty"`
 
-	// Status A `disabled` user can neither sign in nor call the gateway.
+	// Status A `muted` user signs in and manages their account but the gateway refuses their calls
+	// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+	// sessions stop at once.
+	//
 	//
 	// Example: active
 	Status *externalRef0.UserStatus `json:"status,omitempty"`
@@ -1982,6 +2328,9 @@ type UserUpdate struct {
 	//
 	// Example: pro
 	Tier *Tier `json:"tier,omitempty"`
+
+	// TrustLevel Example: 2
+	TrustLevel *int `json:"trust_level,omitempty"`
 }
 
 // AccountId Example: 4
@@ -2107,6 +2456,18 @@ type NotFound = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type PriceListUnusable = externalRef0.Error
+
+// ProviderInvalid The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderInvalid = externalRef0.Error
+
+// ProviderNotFound The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderNotFound = externalRef0.Error
 
 // RemoteBadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -2366,6 +2727,12 @@ type ModelSyncPreviewJSONRequestBody = ChannelSelection
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
 
+// OidcProviderCreateJSONRequestBody defines body for OidcProviderCreate for application/json ContentType.
+type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
+
+// OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
+type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
+
 // RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
 type RemoteAccountInjectJSONRequestBody = RemoteInject
 
@@ -2395,6 +2762,9 @@ type UserChannelCreateJSONRequestBody = UserChannelCreate
 
 // UserChannelUpdateJSONRequestBody defines body for UserChannelUpdate for application/json ContentType.
 type UserChannelUpdateJSONRequestBody = UserChannelUpdate
+
+// UserCreateJSONRequestBody defines body for UserCreate for application/json ContentType.
+type UserCreateJSONRequestBody = UserCreate
 
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
@@ -2984,6 +3354,71 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/models/{id} (the `ModelUpdate` operationId).
 	ModelUpdate(ctx context.Context, id ModelId, body ModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// OidcProviderList List single sign-on providers
+	//
+	// Client secrets are write-only; `has_client_secret` says whether one is set.
+	//
+	// Corresponds with GET /api/oidc-providers (the `OidcProviderList` operationId).
+	OidcProviderList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OidcProviderCreateWithBody Add a single sign-on provider
+	//
+	// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+	// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+	// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+	// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+	// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+	// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+	OidcProviderCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OidcProviderCreate Add a single sign-on provider
+	//
+	// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+	// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+	// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+	// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+	// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+	// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+	OidcProviderCreate(ctx context.Context, body OidcProviderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OidcProviderDelete Remove a single sign-on provider
+	//
+	// The identities linked through it are removed too; their users keep their other sign-in methods.
+	//
+	// Corresponds with DELETE /api/oidc-providers/{id} (the `OidcProviderDelete` operationId).
+	OidcProviderDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OidcProviderGet Read a single sign-on provider
+	//
+	// Corresponds with GET /api/oidc-providers/{id} (the `OidcProviderGet` operationId).
+	OidcProviderGet(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OidcProviderUpdateWithBody Change a single sign-on provider
+	//
+	// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+	OidcProviderUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OidcProviderUpdate Change a single sign-on provider
+	//
+	// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+	OidcProviderUpdate(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RemoteAccountInjectWithBody Inject accounts directly
 	//
 	// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
@@ -3330,6 +3765,26 @@ type ClientInterface interface {
 	// Corresponds with GET /api/users (the `UserList` operationId).
 	UserList(ctx context.Context, params *UserListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UserCreateWithBody Create a user
+	//
+	// Creates a user with a password (and optionally an e-mail address, role, status, balance
+	// and trust level); the user signs in as with registration.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/users (the `UserCreate` operationId).
+	UserCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserCreate Create a user
+	//
+	// Creates a user with a password (and optionally an e-mail address, role, status, balance
+	// and trust level); the user signs in as with registration.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/users (the `UserCreate` operationId).
+	UserCreate(ctx context.Context, body UserCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UserDelete Delete a user (soft)
 	//
 	// The user can no longer sign in, their API keys and sessions stop on every instance at
@@ -3344,24 +3799,26 @@ type ClientInterface interface {
 	// Corresponds with GET /api/users/{id} (the `UserGet` operationId).
 	UserGet(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UserUpdateWithBody Change a user's role, status or balance
+	// UserUpdateWithBody Change a user's role, status, balance, password, e-mail or trust level
 	//
 	// Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 	// (negative to deduct) atomically, which is safe while the user's calls are being charged.
-	// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-	// or disable themselves.
+	// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+	// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+	// user's sessions. An administrator cannot demote or disable themselves.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdateWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UserUpdate Change a user's role, status or balance
+	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	//
 	// Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 	// (negative to deduct) atomically, which is safe while the user's calls are being charged.
-	// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-	// or disable themselves.
+	// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+	// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+	// user's sessions. An administrator cannot demote or disable themselves.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4450,6 +4907,141 @@ func (c *Client) ModelUpdate(ctx context.Context, id ModelId, body ModelUpdateJS
 	return c.Client.Do(req)
 }
 
+// OidcProviderList List single sign-on providers
+//
+// Client secrets are write-only; `has_client_secret` says whether one is set.
+//
+// Corresponds with GET /api/oidc-providers (the `OidcProviderList` operationId).
+func (c *Client) OidcProviderList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OidcProviderCreateWithBody Add a single sign-on provider
+//
+// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+func (c *Client) OidcProviderCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OidcProviderCreate Add a single sign-on provider
+//
+// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+func (c *Client) OidcProviderCreate(ctx context.Context, body OidcProviderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OidcProviderDelete Remove a single sign-on provider
+//
+// The identities linked through it are removed too; their users keep their other sign-in methods.
+//
+// Corresponds with DELETE /api/oidc-providers/{id} (the `OidcProviderDelete` operationId).
+func (c *Client) OidcProviderDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OidcProviderGet Read a single sign-on provider
+//
+// Corresponds with GET /api/oidc-providers/{id} (the `OidcProviderGet` operationId).
+func (c *Client) OidcProviderGet(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderGetRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OidcProviderUpdateWithBody Change a single sign-on provider
+//
+// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+func (c *Client) OidcProviderUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OidcProviderUpdate Change a single sign-on provider
+//
+// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+func (c *Client) OidcProviderUpdate(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOidcProviderUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RemoteAccountInjectWithBody Inject accounts directly
 //
 // Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
@@ -5166,6 +5758,46 @@ func (c *Client) UserList(ctx context.Context, params *UserListParams, reqEditor
 	return c.Client.Do(req)
 }
 
+// UserCreateWithBody Create a user
+//
+// Creates a user with a password (and optionally an e-mail address, role, status, balance
+// and trust level); the user signs in as with registration.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/users (the `UserCreate` operationId).
+func (c *Client) UserCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserCreate Create a user
+//
+// Creates a user with a password (and optionally an e-mail address, role, status, balance
+// and trust level); the user signs in as with registration.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/users (the `UserCreate` operationId).
+func (c *Client) UserCreate(ctx context.Context, body UserCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UserDelete Delete a user (soft)
 //
 // The user can no longer sign in, their API keys and sessions stop on every instance at
@@ -5200,12 +5832,13 @@ func (c *Client) UserGet(ctx context.Context, id UserId, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
-// UserUpdateWithBody Change a user's role, status or balance
+// UserUpdateWithBody Change a user's role, status, balance, password, e-mail or trust level
 //
 // Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 // (negative to deduct) atomically, which is safe while the user's calls are being charged.
-// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-// or disable themselves.
+// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+// user's sessions. An administrator cannot demote or disable themselves.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5222,12 +5855,13 @@ func (c *Client) UserUpdateWithBody(ctx context.Context, id UserId, contentType 
 	return c.Client.Do(req)
 }
 
-// UserUpdate Change a user's role, status or balance
+// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 //
 // Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 // (negative to deduct) atomically, which is safe while the user's calls are being charged.
-// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-// or disable themselves.
+// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+// user's sessions. An administrator cannot demote or disable themselves.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7038,6 +7672,188 @@ func NewModelUpdateRequestWithBody(server string, id ModelId, contentType string
 	return req, nil
 }
 
+// NewOidcProviderListRequest constructs an http.Request for the OidcProviderList method
+func NewOidcProviderListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/oidc-providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOidcProviderCreateRequest calls the generic OidcProviderCreate builder with application/json body
+func NewOidcProviderCreateRequest(server string, body OidcProviderCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOidcProviderCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewOidcProviderCreateRequestWithBody constructs an http.Request for the OidcProviderCreate method, with any body, and a specified content type
+func NewOidcProviderCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/oidc-providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewOidcProviderDeleteRequest constructs an http.Request for the OidcProviderDelete method
+func NewOidcProviderDeleteRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/oidc-providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOidcProviderGetRequest constructs an http.Request for the OidcProviderGet method
+func NewOidcProviderGetRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/oidc-providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOidcProviderUpdateRequest calls the generic OidcProviderUpdate builder with application/json body
+func NewOidcProviderUpdateRequest(server string, id int64, body OidcProviderUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOidcProviderUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewOidcProviderUpdateRequestWithBody constructs an http.Request for the OidcProviderUpdate method, with any body, and a specified content type
+func NewOidcProviderUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/oidc-providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRemoteAccountInjectRequest calls the generic RemoteAccountInject builder with application/json body
 func NewRemoteAccountInjectRequest(server string, body RemoteAccountInjectJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8247,6 +9063,46 @@ func NewUserListRequest(server string, params *UserListParams) (*http.Request, e
 	return req, nil
 }
 
+// NewUserCreateRequest calls the generic UserCreate builder with application/json body
+func NewUserCreateRequest(server string, body UserCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUserCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUserCreateRequestWithBody constructs an http.Request for the UserCreate method, with any body, and a specified content type
+func NewUserCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUserDeleteRequest constructs an http.Request for the UserDelete method
 func NewUserDeleteRequest(server string, id UserId) (*http.Request, error) {
 	var err error
@@ -8955,6 +9811,77 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/models/{id} (the `ModelUpdate` operationId).
 	ModelUpdateWithResponse(ctx context.Context, id ModelId, body ModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelUpdateResponse, error)
 
+	// OidcProviderListWithResponse List single sign-on providers
+	//
+	// Client secrets are write-only; `has_client_secret` says whether one is set.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/oidc-providers (the `OidcProviderList` operationId).
+	OidcProviderListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OidcProviderListResponse, error)
+
+	// OidcProviderCreateWithBodyWithResponse Add a single sign-on provider
+	//
+	// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+	// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+	// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+	// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+	// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+	// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+	OidcProviderCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OidcProviderCreateResponse, error)
+
+	// OidcProviderCreateWithResponse Add a single sign-on provider
+	//
+	// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+	// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+	// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+	// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+	// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+	// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+	OidcProviderCreateWithResponse(ctx context.Context, body OidcProviderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderCreateResponse, error)
+
+	// OidcProviderDeleteWithResponse Remove a single sign-on provider
+	//
+	// The identities linked through it are removed too; their users keep their other sign-in methods.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/oidc-providers/{id} (the `OidcProviderDelete` operationId).
+	OidcProviderDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*OidcProviderDeleteResponse, error)
+
+	// OidcProviderGetWithResponse Read a single sign-on provider
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/oidc-providers/{id} (the `OidcProviderGet` operationId).
+	OidcProviderGetWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*OidcProviderGetResponse, error)
+
+	// OidcProviderUpdateWithBodyWithResponse Change a single sign-on provider
+	//
+	// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+	OidcProviderUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error)
+
+	// OidcProviderUpdateWithResponse Change a single sign-on provider
+	//
+	// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+	OidcProviderUpdateWithResponse(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error)
+
 	// RemoteAccountInjectWithBodyWithResponse Inject accounts directly
 	//
 	// Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
@@ -9335,6 +10262,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/users (the `UserList` operationId).
 	UserListWithResponse(ctx context.Context, params *UserListParams, reqEditors ...RequestEditorFn) (*UserListResponse, error)
 
+	// UserCreateWithBodyWithResponse Create a user
+	//
+	// Creates a user with a password (and optionally an e-mail address, role, status, balance
+	// and trust level); the user signs in as with registration.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users (the `UserCreate` operationId).
+	UserCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserCreateResponse, error)
+
+	// UserCreateWithResponse Create a user
+	//
+	// Creates a user with a password (and optionally an e-mail address, role, status, balance
+	// and trust level); the user signs in as with registration.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users (the `UserCreate` operationId).
+	UserCreateWithResponse(ctx context.Context, body UserCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserCreateResponse, error)
+
 	// UserDeleteWithResponse Delete a user (soft)
 	//
 	// The user can no longer sign in, their API keys and sessions stop on every instance at
@@ -9353,24 +10300,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/users/{id} (the `UserGet` operationId).
 	UserGetWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserGetResponse, error)
 
-	// UserUpdateWithBodyWithResponse Change a user's role, status or balance
+	// UserUpdateWithBodyWithResponse Change a user's role, status, balance, password, e-mail or trust level
 	//
 	// Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 	// (negative to deduct) atomically, which is safe while the user's calls are being charged.
-	// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-	// or disable themselves.
+	// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+	// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+	// user's sessions. An administrator cannot demote or disable themselves.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdateWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserUpdateResponse, error)
 
-	// UserUpdateWithResponse Change a user's role, status or balance
+	// UserUpdateWithResponse Change a user's role, status, balance, password, e-mail or trust level
 	//
 	// Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 	// (negative to deduct) atomically, which is safe while the user's calls are being charged.
-	// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-	// or disable themselves.
+	// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+	// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+	// user's sessions. An administrator cannot demote or disable themselves.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12287,6 +13236,393 @@ func (r ModelUpdateResponse) ContentType() string {
 	return ""
 }
 
+type OidcProviderListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OIDCProviderList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OidcProviderListResponse) GetJSON200() *OIDCProviderList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OidcProviderListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OidcProviderListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OidcProviderListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OidcProviderListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OidcProviderListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OidcProviderListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OidcProviderListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OidcProviderCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OIDCProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ProviderInvalid
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON201() *OIDCProvider {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON422() *ProviderInvalid {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OidcProviderCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OidcProviderCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OidcProviderCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OidcProviderCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OidcProviderCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OidcProviderDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProviderNotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OidcProviderDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OidcProviderDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OidcProviderDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OidcProviderDeleteResponse) GetJSON404() *ProviderNotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OidcProviderDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OidcProviderDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OidcProviderDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OidcProviderDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OidcProviderDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OidcProviderGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OIDCProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProviderNotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OidcProviderGetResponse) GetJSON200() *OIDCProvider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OidcProviderGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OidcProviderGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OidcProviderGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OidcProviderGetResponse) GetJSON404() *ProviderNotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OidcProviderGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OidcProviderGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OidcProviderGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OidcProviderGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OidcProviderGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OidcProviderUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OIDCProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ProviderNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ProviderInvalid
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON200() *OIDCProvider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON404() *ProviderNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON422() *ProviderInvalid {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OidcProviderUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OidcProviderUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OidcProviderUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OidcProviderUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OidcProviderUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RemoteAccountInjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14318,6 +15654,89 @@ func (r UserListResponse) ContentType() string {
 	return ""
 }
 
+type UserCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.User
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UserCreateResponse) GetJSON201() *externalRef0.User {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UserCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UserCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type UserDeleteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15451,6 +16870,119 @@ func (c *ClientWithResponses) ModelUpdateWithResponse(ctx context.Context, id Mo
 	return ParseModelUpdateResponse(rsp)
 }
 
+// OidcProviderListWithResponse List single sign-on providers
+//
+// Client secrets are write-only; `has_client_secret` says whether one is set.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/oidc-providers (the `OidcProviderList` operationId).
+func (c *ClientWithResponses) OidcProviderListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OidcProviderListResponse, error) {
+	rsp, err := c.OidcProviderList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderListResponse(rsp)
+}
+
+// OidcProviderCreateWithBodyWithResponse Add a single sign-on provider
+//
+// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+func (c *ClientWithResponses) OidcProviderCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OidcProviderCreateResponse, error) {
+	rsp, err := c.OidcProviderCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderCreateResponse(rsp)
+}
+
+// OidcProviderCreateWithResponse Add a single sign-on provider
+//
+// `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+// `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+// user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+// and claim names; fields given override it. Claim names are JSON keys of the ID token or
+// userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+// unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/oidc-providers (the `OidcProviderCreate` operationId).
+func (c *ClientWithResponses) OidcProviderCreateWithResponse(ctx context.Context, body OidcProviderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderCreateResponse, error) {
+	rsp, err := c.OidcProviderCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderCreateResponse(rsp)
+}
+
+// OidcProviderDeleteWithResponse Remove a single sign-on provider
+//
+// The identities linked through it are removed too; their users keep their other sign-in methods.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/oidc-providers/{id} (the `OidcProviderDelete` operationId).
+func (c *ClientWithResponses) OidcProviderDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*OidcProviderDeleteResponse, error) {
+	rsp, err := c.OidcProviderDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderDeleteResponse(rsp)
+}
+
+// OidcProviderGetWithResponse Read a single sign-on provider
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/oidc-providers/{id} (the `OidcProviderGet` operationId).
+func (c *ClientWithResponses) OidcProviderGetWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*OidcProviderGetResponse, error) {
+	rsp, err := c.OidcProviderGet(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderGetResponse(rsp)
+}
+
+// OidcProviderUpdateWithBodyWithResponse Change a single sign-on provider
+//
+// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+func (c *ClientWithResponses) OidcProviderUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error) {
+	rsp, err := c.OidcProviderUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderUpdateResponse(rsp)
+}
+
+// OidcProviderUpdateWithResponse Change a single sign-on provider
+//
+// Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
+func (c *ClientWithResponses) OidcProviderUpdateWithResponse(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error) {
+	rsp, err := c.OidcProviderUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOidcProviderUpdateResponse(rsp)
+}
+
 // RemoteAccountInjectWithBodyWithResponse Inject accounts directly
 //
 // Imports `tokens` (strings become `access_token`s), `accounts` (objects with `access_token`
@@ -16053,6 +17585,38 @@ func (c *ClientWithResponses) UserListWithResponse(ctx context.Context, params *
 	return ParseUserListResponse(rsp)
 }
 
+// UserCreateWithBodyWithResponse Create a user
+//
+// Creates a user with a password (and optionally an e-mail address, role, status, balance
+// and trust level); the user signs in as with registration.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users (the `UserCreate` operationId).
+func (c *ClientWithResponses) UserCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserCreateResponse, error) {
+	rsp, err := c.UserCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserCreateResponse(rsp)
+}
+
+// UserCreateWithResponse Create a user
+//
+// Creates a user with a password (and optionally an e-mail address, role, status, balance
+// and trust level); the user signs in as with registration.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users (the `UserCreate` operationId).
+func (c *ClientWithResponses) UserCreateWithResponse(ctx context.Context, body UserCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserCreateResponse, error) {
+	rsp, err := c.UserCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserCreateResponse(rsp)
+}
+
 // UserDeleteWithResponse Delete a user (soft)
 //
 // The user can no longer sign in, their API keys and sessions stop on every instance at
@@ -16083,12 +17647,13 @@ func (c *ClientWithResponses) UserGetWithResponse(ctx context.Context, id UserId
 	return ParseUserGetResponse(rsp)
 }
 
-// UserUpdateWithBodyWithResponse Change a user's role, status or balance
+// UserUpdateWithBodyWithResponse Change a user's role, status, balance, password, e-mail or trust level
 //
 // Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 // (negative to deduct) atomically, which is safe while the user's calls are being charged.
-// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-// or disable themselves.
+// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+// user's sessions. An administrator cannot demote or disable themselves.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16101,12 +17666,13 @@ func (c *ClientWithResponses) UserUpdateWithBodyWithResponse(ctx context.Context
 	return ParseUserUpdateResponse(rsp)
 }
 
-// UserUpdateWithResponse Change a user's role, status or balance
+// UserUpdateWithResponse Change a user's role, status, balance, password, e-mail or trust level
 //
 // Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
 // (negative to deduct) atomically, which is safe while the user's calls are being charged.
-// Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-// or disable themselves.
+// Disabling a user refuses their keys and ends their sessions at once, on every instance;
+// muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+// user's sessions. An administrator cannot demote or disable themselves.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18482,6 +20048,321 @@ func ParseModelUpdateResponse(rsp *http.Response) (*ModelUpdateResponse, error) 
 	return response, nil
 }
 
+// ParseOidcProviderListResponse parses an HTTP response from a OidcProviderListWithResponse call
+func ParseOidcProviderListResponse(rsp *http.Response) (*OidcProviderListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OidcProviderListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OIDCProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOidcProviderCreateResponse parses an HTTP response from a OidcProviderCreateWithResponse call
+func ParseOidcProviderCreateResponse(rsp *http.Response) (*OidcProviderCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OidcProviderCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OIDCProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ProviderInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOidcProviderDeleteResponse parses an HTTP response from a OidcProviderDeleteWithResponse call
+func ParseOidcProviderDeleteResponse(rsp *http.Response) (*OidcProviderDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OidcProviderDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProviderNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOidcProviderGetResponse parses an HTTP response from a OidcProviderGetWithResponse call
+func ParseOidcProviderGetResponse(rsp *http.Response) (*OidcProviderGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OidcProviderGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OIDCProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProviderNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOidcProviderUpdateResponse parses an HTTP response from a OidcProviderUpdateWithResponse call
+func ParseOidcProviderUpdateResponse(rsp *http.Response) (*OidcProviderUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OidcProviderUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OIDCProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ProviderNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ProviderInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRemoteAccountInjectResponse parses an HTTP response from a RemoteAccountInjectWithResponse call
 func ParseRemoteAccountInjectResponse(rsp *http.Response) (*RemoteAccountInjectResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20104,6 +21985,74 @@ func ParseUserListResponse(rsp *http.Response) (*UserListResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserCreateResponse parses an HTTP response from a UserCreateWithResponse call
+func ParseUserCreateResponse(rsp *http.Response) (*UserCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

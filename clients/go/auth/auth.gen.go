@@ -15,8 +15,30 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
 )
+
+// Defines values for EmailCodeRequestPurpose.
+const (
+	Change   EmailCodeRequestPurpose = "change"
+	Register EmailCodeRequestPurpose = "register"
+	Reset    EmailCodeRequestPurpose = "reset"
+)
+
+// Valid indicates whether the value is a known member of the EmailCodeRequestPurpose enum.
+func (e EmailCodeRequestPurpose) Valid() bool {
+	switch e {
+	case Change:
+		return true
+	case Register:
+		return true
+	case Reset:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for SessionTokenType.
 const (
@@ -33,18 +55,110 @@ func (e SessionTokenType) Valid() bool {
 	}
 }
 
+// Email An e-mail address (unique among users, case-insensitively).
+//
+// Example: alice@example.com
+type Email = openapi_types.Email
+
+// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+//
+// Example: 042917
+type EmailCode = string
+
+// EmailCodeRequest defines model for EmailCodeRequest.
+type EmailCodeRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email Email `json:"email"`
+
+	// Purpose What the code will be good for.
+	//
+	// Example: register
+	Purpose EmailCodeRequestPurpose `json:"purpose"`
+}
+
+// EmailCodeRequestPurpose What the code will be good for.
+//
+// Example: register
+type EmailCodeRequestPurpose string
+
+// EmailCodeSent defines model for EmailCodeSent.
+type EmailCodeSent struct {
+	// ExpiresIn Seconds the code stays valid.
+	//
+	// Example: 600
+	ExpiresIn int `json:"expires_in"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Password Example: correct-horse-battery
 	Password string `json:"password"`
 
-	// Username Example: alice
+	// TotpCode The current code of the user's authenticator app, when TOTP is on.
+	//
+	// Example: 492039
+	TotpCode *string `json:"totp_code,omitempty"`
+
+	// Username The username, or the user's e-mail address.
+	//
+	// Example: alice
+	Username string `json:"username"`
+}
+
+// PasskeyOptions WebAuthn options as `PublicKeyCredentialRequestOptionsJSON` under `publicKey`.
+//
+// Example: {"publicKey":{"challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw","rpId":"gate.example.com","timeout":300000,"userVerification":"preferred"}}
+type PasskeyOptions = map[string]any
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email Email `json:"email"`
+
+	// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+	//
+	// Example: 042917
+	EmailCode EmailCode `json:"email_code"`
+
+	// NewPassword Example: correct-horse-battery-staple
+	NewPassword string `json:"new_password"`
+}
+
+// PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+//
+// Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"},"type":"public-key"}
+type PublicKeyCredentialJSON = json.RawMessage
+
+// RegisterRequest defines model for RegisterRequest.
+type RegisterRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email *Email `json:"email,omitempty"`
+
+	// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+	//
+	// Example: 042917
+	EmailCode *EmailCode `json:"email_code,omitempty"`
+
+	// Password Example: correct-horse-battery
+	Password string `json:"password"`
+
+	// Username Letters, digits, `_`, `.` and `-`; unique, case-insensitively.
+	//
+	// Example: alice
 	Username string `json:"username"`
 }
 
 // Session defines model for Session.
 type Session struct {
-	// ExpiresAt Example: 2026-11-23T08:00:00Z
+	// ExpiresAt When the session ends unless it is used again (each use pushes this forward).
+	//
+	// Example: 2026-11-23T08:00:00Z
 	ExpiresAt time.Time `json:"expires_at"`
 
 	// Token A JWT (HS256) for `Authorization: Bearer`.
@@ -70,6 +184,12 @@ type SessionTokenType string
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
 
+// ProviderFailed The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderFailed = externalRef0.Error
+
 // SignedIn defines model for SignedIn.
 type SignedIn = Session
 
@@ -78,6 +198,12 @@ type SignedIn = Session
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type TooLarge = externalRef0.Error
+
+// TooManyAttempts The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type TooManyAttempts = externalRef0.Error
 
 // Unauthorized The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -91,11 +217,53 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// SsoCallbackParams defines parameters for SsoCallback.
+type SsoCallbackParams struct {
+	// Code The authorization code.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state sent to the provider.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error The provider's error code, when the user refused or the provider failed.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription The provider's error text.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+
+	// Iss The issuer, sent by providers implementing RFC 9207.
+	Iss *string `form:"iss,omitempty" json:"iss,omitempty"`
+
+	// PoolgateSso The cookie set by `GET /auth/login`.
+	PoolgateSso *string `form:"poolgate_sso,omitempty" json:"poolgate_sso,omitempty"`
+}
+
+// SsoLoginParams defines parameters for SsoLogin.
+type SsoLoginParams struct {
+	// Provider The provider's slug (default `oidc`, the one configured by `OIDC_ISSUER`).
+	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+
+	// ReturnTo Where to land after signing in; a path on this site (default `/app`).
+	ReturnTo *string `form:"return_to,omitempty" json:"return_to,omitempty"`
+
+	// Bind A binding token from `POST /api/user/oidc/bind-url`.
+	Bind *string `form:"bind,omitempty" json:"bind,omitempty"`
+}
+
+// PasskeyLoginJSONRequestBody defines body for PasskeyLogin for application/json ContentType.
+type PasskeyLoginJSONRequestBody = PublicKeyCredentialJSON
+
+// EmailCodeSendJSONRequestBody defines body for EmailCodeSend for application/json ContentType.
+type EmailCodeSendJSONRequestBody = EmailCodeRequest
+
 // PasswordLoginJSONRequestBody defines body for PasswordLogin for application/json ContentType.
 type PasswordLoginJSONRequestBody = LoginRequest
 
 // PasswordRegisterJSONRequestBody defines body for PasswordRegister for application/json ContentType.
-type PasswordRegisterJSONRequestBody = externalRef0.Credentials
+type PasswordRegisterJSONRequestBody = RegisterRequest
+
+// PasswordResetJSONRequestBody defines body for PasswordReset for application/json ContentType.
+type PasswordResetJSONRequestBody = PasswordResetRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -171,22 +339,117 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// SsoCallback Finish a single sign-on
+	//
+	// The provider's redirect. Checks the `state` (single use, issued to this browser), redeems
+	// the code with the PKCE verifier, and for OpenID Connect verifies the ID token (signature,
+	// issuer, audience, expiry, nonce). Then signs the user in (the session cookie) and redirects
+	// to `return_to`; a first sign-in creates the user when the provider allows auto-register (and
+	// the trust level suffices), otherwise it is refused. With a binding token the identity is
+	// linked to the signed-in user instead; an identity is never linked to two users. Refusals
+	// are JSON, or a small HTML page for a browser (`Accept: text/html`).
+	//
+	// Corresponds with GET /auth/callback (the `SsoCallback` operationId).
+	SsoCallback(ctx context.Context, params *SsoCallbackParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SsoLogin Start a single sign-on
+	//
+	// Redirects to the provider's authorization page with `state`, a PKCE challenge (S256) and,
+	// for OpenID Connect, a `nonce`; the redirect URI is `{PUBLIC_URL}/auth/callback`. A short
+	// cookie (`poolgate_sso`) ties the callback to this browser. `return_to` must be a path on
+	// this site (anything else is replaced by `/app`). `bind` carries the one-time token of
+	// `POST /api/user/oidc/bind-url`: the identity is then linked to that user instead of signing in.
+	//
+	// Corresponds with GET /auth/login (the `SsoLogin` operationId).
+	SsoLogin(ctx context.Context, params *SsoLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SessionLogout Sign out
 	//
-	// Revokes the JWT presented in `Authorization: Bearer` (until it would have expired) and
-	// deletes the session named by the `poolgate_session` cookie; clears the cookie.
+	// Ends the session the JWT or the cookie belongs to (both stop at once, on every instance)
+	// and clears the cookie.
 	//
 	// Corresponds with POST /auth/logout (the `SessionLogout` operationId).
 	SessionLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PasswordLoginWithBody Sign in with a username and password
+	// PasskeyLoginWithBody Finish a passkey sign-in
+	//
+	// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+	// ceremony is found by its challenge, which works once. A signature counter that does not
+	// move forward (a cloned authenticator) is refused.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+	PasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyLogin Finish a passkey sign-in
+	//
+	// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+	// ceremony is found by its challenge, which works once. A signature counter that does not
+	// move forward (a cloned authenticator) is refused.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+	PasskeyLogin(ctx context.Context, body PasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyLoginOptions Start a passkey sign-in
+	//
+	// Answers the standard `{"publicKey": {...}}` request options for
+	// `navigator.credentials.get()`, naming no user (discoverable credentials). The challenge is
+	// good for one sign-in within 5 minutes; no cookie is needed between this call and the next.
+	//
+	// Corresponds with POST /auth/passkey/login/options (the `PasskeyLoginOptions` operationId).
+	PasskeyLoginOptions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EmailCodeSendWithBody Send a one-time code by e-mail
+	//
+	// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+	// address must not belong to a user), `reset` or `change` (the address must belong to one).
+	// The answer is the same whether or not a mail was sent, so it does not tell whether an
+	// address is registered. A new code replaces the address's previous one for that purpose;
+	// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+	// and 20 an hour per client address (429 with `Retry-After`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+	EmailCodeSendWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EmailCodeSend Send a one-time code by e-mail
+	//
+	// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+	// address must not belong to a user), `reset` or `change` (the address must belong to one).
+	// The answer is the same whether or not a mail was sent, so it does not tell whether an
+	// address is registered. A new code replaces the address's previous one for that purpose;
+	// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+	// and 20 an hour per client address (429 with `Retry-After`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+	EmailCodeSend(ctx context.Context, body EmailCodeSendJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordLoginWithBody Sign in with a username (or e-mail address) and password
+	//
+	// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+	// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+	// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+	// window has room again, whether or not the username exists. With the setting `oidc_only`
+	// on, only administrators may sign in with a password (403 `password_login_disabled`).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /auth/password/login (the `PasswordLogin` operationId).
 	PasswordLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PasswordLogin Sign in with a username and password
+	// PasswordLogin Sign in with a username (or e-mail address) and password
+	//
+	// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+	// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+	// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+	// window has room again, whether or not the username exists. With the setting `oidc_only`
+	// on, only administrators may sign in with a password (403 `password_login_disabled`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -195,7 +458,9 @@ type ClientInterface interface {
 
 	// PasswordRegisterWithBody Register a new user and sign in
 	//
-	// Refused with 403 when registration is disabled in the settings.
+	// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+	// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+	// `register` are required; an `email` given without a code otherwise is stored unverified.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -204,18 +469,84 @@ type ClientInterface interface {
 
 	// PasswordRegister Register a new user and sign in
 	//
-	// Refused with 403 when registration is disabled in the settings.
+	// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+	// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+	// `register` are required; an `email` given without a code otherwise is stored unverified.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /auth/password/register (the `PasswordRegister` operationId).
 	PasswordRegister(ctx context.Context, body PasswordRegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordResetWithBody Set a new password with an e-mail code
+	//
+	// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+	// with the new password).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+	PasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordReset Set a new password with an e-mail code
+	//
+	// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+	// with the new password).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+	PasswordReset(ctx context.Context, body PasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// SsoCallback Finish a single sign-on
+//
+// The provider's redirect. Checks the `state` (single use, issued to this browser), redeems
+// the code with the PKCE verifier, and for OpenID Connect verifies the ID token (signature,
+// issuer, audience, expiry, nonce). Then signs the user in (the session cookie) and redirects
+// to `return_to`; a first sign-in creates the user when the provider allows auto-register (and
+// the trust level suffices), otherwise it is refused. With a binding token the identity is
+// linked to the signed-in user instead; an identity is never linked to two users. Refusals
+// are JSON, or a small HTML page for a browser (`Accept: text/html`).
+//
+// Corresponds with GET /auth/callback (the `SsoCallback` operationId).
+func (c *Client) SsoCallback(ctx context.Context, params *SsoCallbackParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSsoCallbackRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SsoLogin Start a single sign-on
+//
+// Redirects to the provider's authorization page with `state`, a PKCE challenge (S256) and,
+// for OpenID Connect, a `nonce`; the redirect URI is `{PUBLIC_URL}/auth/callback`. A short
+// cookie (`poolgate_sso`) ties the callback to this browser. `return_to` must be a path on
+// this site (anything else is replaced by `/app`). `bind` carries the one-time token of
+// `POST /api/user/oidc/bind-url`: the identity is then linked to that user instead of signing in.
+//
+// Corresponds with GET /auth/login (the `SsoLogin` operationId).
+func (c *Client) SsoLogin(ctx context.Context, params *SsoLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSsoLoginRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SessionLogout Sign out
 //
-// Revokes the JWT presented in `Authorization: Bearer` (until it would have expired) and
-// deletes the session named by the `poolgate_session` cookie; clears the cookie.
+// Ends the session the JWT or the cookie belongs to (both stop at once, on every instance)
+// and clears the cookie.
 //
 // Corresponds with POST /auth/logout (the `SessionLogout` operationId).
 func (c *Client) SessionLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -230,7 +561,122 @@ func (c *Client) SessionLogout(ctx context.Context, reqEditors ...RequestEditorF
 	return c.Client.Do(req)
 }
 
-// PasswordLoginWithBody Sign in with a username and password
+// PasskeyLoginWithBody Finish a passkey sign-in
+//
+// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+// ceremony is found by its challenge, which works once. A signature counter that does not
+// move forward (a cloned authenticator) is refused.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+func (c *Client) PasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyLogin Finish a passkey sign-in
+//
+// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+// ceremony is found by its challenge, which works once. A signature counter that does not
+// move forward (a cloned authenticator) is refused.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+func (c *Client) PasskeyLogin(ctx context.Context, body PasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyLoginOptions Start a passkey sign-in
+//
+// Answers the standard `{"publicKey": {...}}` request options for
+// `navigator.credentials.get()`, naming no user (discoverable credentials). The challenge is
+// good for one sign-in within 5 minutes; no cookie is needed between this call and the next.
+//
+// Corresponds with POST /auth/passkey/login/options (the `PasskeyLoginOptions` operationId).
+func (c *Client) PasskeyLoginOptions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyLoginOptionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EmailCodeSendWithBody Send a one-time code by e-mail
+//
+// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+// address must not belong to a user), `reset` or `change` (the address must belong to one).
+// The answer is the same whether or not a mail was sent, so it does not tell whether an
+// address is registered. A new code replaces the address's previous one for that purpose;
+// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+// and 20 an hour per client address (429 with `Retry-After`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+func (c *Client) EmailCodeSendWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEmailCodeSendRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EmailCodeSend Send a one-time code by e-mail
+//
+// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+// address must not belong to a user), `reset` or `change` (the address must belong to one).
+// The answer is the same whether or not a mail was sent, so it does not tell whether an
+// address is registered. A new code replaces the address's previous one for that purpose;
+// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+// and 20 an hour per client address (429 with `Retry-After`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+func (c *Client) EmailCodeSend(ctx context.Context, body EmailCodeSendJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEmailCodeSendRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordLoginWithBody Sign in with a username (or e-mail address) and password
+//
+// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+// window has room again, whether or not the username exists. With the setting `oidc_only`
+// on, only administrators may sign in with a password (403 `password_login_disabled`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -247,7 +693,13 @@ func (c *Client) PasswordLoginWithBody(ctx context.Context, contentType string, 
 	return c.Client.Do(req)
 }
 
-// PasswordLogin Sign in with a username and password
+// PasswordLogin Sign in with a username (or e-mail address) and password
+//
+// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+// window has room again, whether or not the username exists. With the setting `oidc_only`
+// on, only administrators may sign in with a password (403 `password_login_disabled`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -266,7 +718,9 @@ func (c *Client) PasswordLogin(ctx context.Context, body PasswordLoginJSONReques
 
 // PasswordRegisterWithBody Register a new user and sign in
 //
-// Refused with 403 when registration is disabled in the settings.
+// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+// `register` are required; an `email` given without a code otherwise is stored unverified.
 //
 // Takes any type of body and a specified content type.
 //
@@ -285,7 +739,9 @@ func (c *Client) PasswordRegisterWithBody(ctx context.Context, contentType strin
 
 // PasswordRegister Register a new user and sign in
 //
-// Refused with 403 when registration is disabled in the settings.
+// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+// `register` are required; an `email` given without a code otherwise is stored unverified.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -300,6 +756,243 @@ func (c *Client) PasswordRegister(ctx context.Context, body PasswordRegisterJSON
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// PasswordResetWithBody Set a new password with an e-mail code
+//
+// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+// with the new password).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+func (c *Client) PasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordReset Set a new password with an e-mail code
+//
+// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+// with the new password).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+func (c *Client) PasswordReset(ctx context.Context, body PasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewSsoCallbackRequest constructs an http.Request for the SsoCallback method
+func NewSsoCallbackRequest(server string, params *SsoCallbackParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/callback")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Iss != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "iss", *params.Iss, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.PoolgateSso != nil {
+			var cookieParam0 string
+
+			cookieParam0, err = runtime.StyleParamWithOptions("simple", true, "poolgate_sso", *params.PoolgateSso, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationCookie, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			cookie0 := &http.Cookie{
+				Name:  "poolgate_sso",
+				Value: cookieParam0,
+			}
+			req.AddCookie(cookie0)
+		}
+	}
+	return req, nil
+}
+
+// NewSsoLoginRequest constructs an http.Request for the SsoLogin method
+func NewSsoLoginRequest(server string, params *SsoLoginParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ReturnTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "return_to", *params.ReturnTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Bind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bind", *params.Bind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewSessionLogoutRequest constructs an http.Request for the SessionLogout method
@@ -325,6 +1018,113 @@ func NewSessionLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPasskeyLoginRequest calls the generic PasskeyLogin builder with application/json body
+func NewPasskeyLoginRequest(server string, body PasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPasskeyLoginRequestWithBody constructs an http.Request for the PasskeyLogin method, with any body, and a specified content type
+func NewPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/passkey/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPasskeyLoginOptionsRequest constructs an http.Request for the PasskeyLoginOptions method
+func NewPasskeyLoginOptionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/passkey/login/options")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEmailCodeSendRequest calls the generic EmailCodeSend builder with application/json body
+func NewEmailCodeSendRequest(server string, body EmailCodeSendJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEmailCodeSendRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewEmailCodeSendRequestWithBody constructs an http.Request for the EmailCodeSend method, with any body, and a specified content type
+func NewEmailCodeSendRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/password/email-code")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -409,6 +1209,46 @@ func NewPasswordRegisterRequestWithBody(server string, contentType string, body 
 	return req, nil
 }
 
+// NewPasswordResetRequest calls the generic PasswordReset builder with application/json body
+func NewPasswordResetRequest(server string, body PasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPasswordResetRequestWithBody constructs an http.Request for the PasswordReset method, with any body, and a specified content type
+func NewPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/password/reset")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -453,24 +1293,125 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// SsoCallbackWithResponse Finish a single sign-on
+	//
+	// The provider's redirect. Checks the `state` (single use, issued to this browser), redeems
+	// the code with the PKCE verifier, and for OpenID Connect verifies the ID token (signature,
+	// issuer, audience, expiry, nonce). Then signs the user in (the session cookie) and redirects
+	// to `return_to`; a first sign-in creates the user when the provider allows auto-register (and
+	// the trust level suffices), otherwise it is refused. With a binding token the identity is
+	// linked to the signed-in user instead; an identity is never linked to two users. Refusals
+	// are JSON, or a small HTML page for a browser (`Accept: text/html`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/callback (the `SsoCallback` operationId).
+	SsoCallbackWithResponse(ctx context.Context, params *SsoCallbackParams, reqEditors ...RequestEditorFn) (*SsoCallbackResponse, error)
+
+	// SsoLoginWithResponse Start a single sign-on
+	//
+	// Redirects to the provider's authorization page with `state`, a PKCE challenge (S256) and,
+	// for OpenID Connect, a `nonce`; the redirect URI is `{PUBLIC_URL}/auth/callback`. A short
+	// cookie (`poolgate_sso`) ties the callback to this browser. `return_to` must be a path on
+	// this site (anything else is replaced by `/app`). `bind` carries the one-time token of
+	// `POST /api/user/oidc/bind-url`: the identity is then linked to that user instead of signing in.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/login (the `SsoLogin` operationId).
+	SsoLoginWithResponse(ctx context.Context, params *SsoLoginParams, reqEditors ...RequestEditorFn) (*SsoLoginResponse, error)
+
 	// SessionLogoutWithResponse Sign out
 	//
-	// Revokes the JWT presented in `Authorization: Bearer` (until it would have expired) and
-	// deletes the session named by the `poolgate_session` cookie; clears the cookie.
+	// Ends the session the JWT or the cookie belongs to (both stop at once, on every instance)
+	// and clears the cookie.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/logout (the `SessionLogout` operationId).
 	SessionLogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SessionLogoutResponse, error)
 
-	// PasswordLoginWithBodyWithResponse Sign in with a username and password
+	// PasskeyLoginWithBodyWithResponse Finish a passkey sign-in
+	//
+	// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+	// ceremony is found by its challenge, which works once. A signature counter that does not
+	// move forward (a cloned authenticator) is refused.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+	PasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasskeyLoginResponse, error)
+
+	// PasskeyLoginWithResponse Finish a passkey sign-in
+	//
+	// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+	// ceremony is found by its challenge, which works once. A signature counter that does not
+	// move forward (a cloned authenticator) is refused.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+	PasskeyLoginWithResponse(ctx context.Context, body PasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*PasskeyLoginResponse, error)
+
+	// PasskeyLoginOptionsWithResponse Start a passkey sign-in
+	//
+	// Answers the standard `{"publicKey": {...}}` request options for
+	// `navigator.credentials.get()`, naming no user (discoverable credentials). The challenge is
+	// good for one sign-in within 5 minutes; no cookie is needed between this call and the next.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/passkey/login/options (the `PasskeyLoginOptions` operationId).
+	PasskeyLoginOptionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasskeyLoginOptionsResponse, error)
+
+	// EmailCodeSendWithBodyWithResponse Send a one-time code by e-mail
+	//
+	// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+	// address must not belong to a user), `reset` or `change` (the address must belong to one).
+	// The answer is the same whether or not a mail was sent, so it does not tell whether an
+	// address is registered. A new code replaces the address's previous one for that purpose;
+	// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+	// and 20 an hour per client address (429 with `Retry-After`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+	EmailCodeSendWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EmailCodeSendResponse, error)
+
+	// EmailCodeSendWithResponse Send a one-time code by e-mail
+	//
+	// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+	// address must not belong to a user), `reset` or `change` (the address must belong to one).
+	// The answer is the same whether or not a mail was sent, so it does not tell whether an
+	// address is registered. A new code replaces the address's previous one for that purpose;
+	// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+	// and 20 an hour per client address (429 with `Retry-After`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+	EmailCodeSendWithResponse(ctx context.Context, body EmailCodeSendJSONRequestBody, reqEditors ...RequestEditorFn) (*EmailCodeSendResponse, error)
+
+	// PasswordLoginWithBodyWithResponse Sign in with a username (or e-mail address) and password
+	//
+	// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+	// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+	// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+	// window has room again, whether or not the username exists. With the setting `oidc_only`
+	// on, only administrators may sign in with a password (403 `password_login_disabled`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/password/login (the `PasswordLogin` operationId).
 	PasswordLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordLoginResponse, error)
 
-	// PasswordLoginWithResponse Sign in with a username and password
+	// PasswordLoginWithResponse Sign in with a username (or e-mail address) and password
+	//
+	// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+	// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+	// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+	// window has room again, whether or not the username exists. With the setting `oidc_only`
+	// on, only administrators may sign in with a password (403 `password_login_disabled`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -479,7 +1420,9 @@ type ClientWithResponsesInterface interface {
 
 	// PasswordRegisterWithBodyWithResponse Register a new user and sign in
 	//
-	// Refused with 403 when registration is disabled in the settings.
+	// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+	// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+	// `register` are required; an `email` given without a code otherwise is stored unverified.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -488,12 +1431,181 @@ type ClientWithResponsesInterface interface {
 
 	// PasswordRegisterWithResponse Register a new user and sign in
 	//
-	// Refused with 403 when registration is disabled in the settings.
+	// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+	// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+	// `register` are required; an `email` given without a code otherwise is stored unverified.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/password/register (the `PasswordRegister` operationId).
 	PasswordRegisterWithResponse(ctx context.Context, body PasswordRegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordRegisterResponse, error)
+
+	// PasswordResetWithBodyWithResponse Set a new password with an e-mail code
+	//
+	// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+	// with the new password).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+	PasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordResetResponse, error)
+
+	// PasswordResetWithResponse Set a new password with an e-mail code
+	//
+	// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+	// with the new password).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+	PasswordResetWithResponse(ctx context.Context, body PasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordResetResponse, error)
+}
+
+// SsoCallbackResponse302Headers the declared response headers of an HTTP 302 response for SsoCallback
+type SsoCallbackResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoCallbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *externalRef0.Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *SsoCallbackResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SsoCallbackResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SsoCallbackResponse) GetJSON403() *externalRef0.Error {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SsoCallbackResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r SsoCallbackResponse) GetJSON502() *externalRef0.Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SsoCallbackResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SsoCallbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SsoCallbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SsoCallbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SsoCallbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SsoLoginResponse302Headers the declared response headers of an HTTP 302 response for SsoLogin
+type SsoLoginResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ProviderFailed
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *SsoLoginResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SsoLoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SsoLoginResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r SsoLoginResponse) GetJSON502() *ProviderFailed {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SsoLoginResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SsoLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SsoLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SsoLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SsoLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // SessionLogoutResponse204Headers the declared response headers of an HTTP 204 response for SessionLogout
@@ -558,12 +1670,12 @@ func (r SessionLogoutResponse) ContentType() string {
 	return ""
 }
 
-// PasswordLoginResponse200Headers the declared response headers of an HTTP 200 response for PasswordLogin
-type PasswordLoginResponse200Headers struct {
+// PasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for PasskeyLogin
+type PasskeyLoginResponse200Headers struct {
 	SetCookie *string
 }
 
-type PasswordLoginResponse struct {
+type PasskeyLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -579,7 +1691,230 @@ type PasswordLoginResponse struct {
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PasskeyLoginResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PasskeyLoginResponse) GetJSON200() *SignedIn {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PasskeyLoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasskeyLoginResponse) GetJSON401() *externalRef0.Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasskeyLoginResponse) GetJSON403() *externalRef0.Error {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PasskeyLoginResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasskeyLoginResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PasskeyLoginOptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyOptions
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PasskeyLoginOptionsResponse) GetJSON200() *PasskeyOptions {
+	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PasskeyLoginOptionsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasskeyLoginOptionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasskeyLoginOptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasskeyLoginOptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasskeyLoginOptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasskeyLoginOptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EmailCodeSendResponse429Headers the declared response headers of an HTTP 429 response for EmailCodeSend
+type EmailCodeSendResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EmailCodeSendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EmailCodeSent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *externalRef0.Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EmailCodeSendResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r EmailCodeSendResponse) GetJSON202() *EmailCodeSent {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EmailCodeSendResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EmailCodeSendResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EmailCodeSendResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EmailCodeSendResponse) GetJSON503() *externalRef0.Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EmailCodeSendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EmailCodeSendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EmailCodeSendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EmailCodeSendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PasswordLoginResponse200Headers the declared response headers of an HTTP 200 response for PasswordLogin
+type PasswordLoginResponse200Headers struct {
+	SetCookie *string
+}
+
+// PasswordLoginResponse429Headers the declared response headers of an HTTP 429 response for PasswordLogin
+type PasswordLoginResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PasswordLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SignedIn
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *externalRef0.Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PasswordLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PasswordLoginResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -605,6 +1940,11 @@ func (r PasswordLoginResponse) GetJSON403() *externalRef0.Error {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r PasswordLoginResponse) GetJSON413() *TooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PasswordLoginResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -646,23 +1986,32 @@ type PasswordRegisterResponse200Headers struct {
 	SetCookie *string
 }
 
+// PasswordRegisterResponse429Headers the declared response headers of an HTTP 429 response for PasswordRegister
+type PasswordRegisterResponse429Headers struct {
+	RetryAfter *int
+}
+
 type PasswordRegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *SignedIn
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *externalRef0.Error
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *externalRef0.Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *externalRef0.Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PasswordRegisterResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PasswordRegisterResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -671,7 +2020,7 @@ func (r PasswordRegisterResponse) GetJSON200() *SignedIn {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r PasswordRegisterResponse) GetJSON400() *BadRequest {
+func (r PasswordRegisterResponse) GetJSON400() *externalRef0.Error {
 	return r.JSON400
 }
 
@@ -688,6 +2037,11 @@ func (r PasswordRegisterResponse) GetJSON409() *externalRef0.Error {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r PasswordRegisterResponse) GetJSON413() *TooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PasswordRegisterResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -724,10 +2078,119 @@ func (r PasswordRegisterResponse) ContentType() string {
 	return ""
 }
 
+// PasswordResetResponse429Headers the declared response headers of an HTTP 429 response for PasswordReset
+type PasswordResetResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PasswordResetResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PasswordResetResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PasswordResetResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PasswordResetResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasswordResetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SsoCallbackWithResponse Finish a single sign-on
+//
+// The provider's redirect. Checks the `state` (single use, issued to this browser), redeems
+// the code with the PKCE verifier, and for OpenID Connect verifies the ID token (signature,
+// issuer, audience, expiry, nonce). Then signs the user in (the session cookie) and redirects
+// to `return_to`; a first sign-in creates the user when the provider allows auto-register (and
+// the trust level suffices), otherwise it is refused. With a binding token the identity is
+// linked to the signed-in user instead; an identity is never linked to two users. Refusals
+// are JSON, or a small HTML page for a browser (`Accept: text/html`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/callback (the `SsoCallback` operationId).
+func (c *ClientWithResponses) SsoCallbackWithResponse(ctx context.Context, params *SsoCallbackParams, reqEditors ...RequestEditorFn) (*SsoCallbackResponse, error) {
+	rsp, err := c.SsoCallback(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSsoCallbackResponse(rsp)
+}
+
+// SsoLoginWithResponse Start a single sign-on
+//
+// Redirects to the provider's authorization page with `state`, a PKCE challenge (S256) and,
+// for OpenID Connect, a `nonce`; the redirect URI is `{PUBLIC_URL}/auth/callback`. A short
+// cookie (`poolgate_sso`) ties the callback to this browser. `return_to` must be a path on
+// this site (anything else is replaced by `/app`). `bind` carries the one-time token of
+// `POST /api/user/oidc/bind-url`: the identity is then linked to that user instead of signing in.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/login (the `SsoLogin` operationId).
+func (c *ClientWithResponses) SsoLoginWithResponse(ctx context.Context, params *SsoLoginParams, reqEditors ...RequestEditorFn) (*SsoLoginResponse, error) {
+	rsp, err := c.SsoLogin(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSsoLoginResponse(rsp)
+}
+
 // SessionLogoutWithResponse Sign out
 //
-// Revokes the JWT presented in `Authorization: Bearer` (until it would have expired) and
-// deletes the session named by the `poolgate_session` cookie; clears the cookie.
+// Ends the session the JWT or the cookie belongs to (both stop at once, on every instance)
+// and clears the cookie.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -740,7 +2203,104 @@ func (c *ClientWithResponses) SessionLogoutWithResponse(ctx context.Context, req
 	return ParseSessionLogoutResponse(rsp)
 }
 
-// PasswordLoginWithBodyWithResponse Sign in with a username and password
+// PasskeyLoginWithBodyWithResponse Finish a passkey sign-in
+//
+// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+// ceremony is found by its challenge, which works once. A signature counter that does not
+// move forward (a cloned authenticator) is refused.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+func (c *ClientWithResponses) PasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasskeyLoginResponse, error) {
+	rsp, err := c.PasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyLoginResponse(rsp)
+}
+
+// PasskeyLoginWithResponse Finish a passkey sign-in
+//
+// Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+// ceremony is found by its challenge, which works once. A signature counter that does not
+// move forward (a cloned authenticator) is refused.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/passkey/login (the `PasskeyLogin` operationId).
+func (c *ClientWithResponses) PasskeyLoginWithResponse(ctx context.Context, body PasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*PasskeyLoginResponse, error) {
+	rsp, err := c.PasskeyLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyLoginResponse(rsp)
+}
+
+// PasskeyLoginOptionsWithResponse Start a passkey sign-in
+//
+// Answers the standard `{"publicKey": {...}}` request options for
+// `navigator.credentials.get()`, naming no user (discoverable credentials). The challenge is
+// good for one sign-in within 5 minutes; no cookie is needed between this call and the next.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/passkey/login/options (the `PasskeyLoginOptions` operationId).
+func (c *ClientWithResponses) PasskeyLoginOptionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasskeyLoginOptionsResponse, error) {
+	rsp, err := c.PasskeyLoginOptions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyLoginOptionsResponse(rsp)
+}
+
+// EmailCodeSendWithBodyWithResponse Send a one-time code by e-mail
+//
+// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+// address must not belong to a user), `reset` or `change` (the address must belong to one).
+// The answer is the same whether or not a mail was sent, so it does not tell whether an
+// address is registered. A new code replaces the address's previous one for that purpose;
+// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+// and 20 an hour per client address (429 with `Retry-After`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+func (c *ClientWithResponses) EmailCodeSendWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EmailCodeSendResponse, error) {
+	rsp, err := c.EmailCodeSendWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEmailCodeSendResponse(rsp)
+}
+
+// EmailCodeSendWithResponse Send a one-time code by e-mail
+//
+// Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+// address must not belong to a user), `reset` or `change` (the address must belong to one).
+// The answer is the same whether or not a mail was sent, so it does not tell whether an
+// address is registered. A new code replaces the address's previous one for that purpose;
+// a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+// and 20 an hour per client address (429 with `Retry-After`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password/email-code (the `EmailCodeSend` operationId).
+func (c *ClientWithResponses) EmailCodeSendWithResponse(ctx context.Context, body EmailCodeSendJSONRequestBody, reqEditors ...RequestEditorFn) (*EmailCodeSendResponse, error) {
+	rsp, err := c.EmailCodeSend(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEmailCodeSendResponse(rsp)
+}
+
+// PasswordLoginWithBodyWithResponse Sign in with a username (or e-mail address) and password
+//
+// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+// window has room again, whether or not the username exists. With the setting `oidc_only`
+// on, only administrators may sign in with a password (403 `password_login_disabled`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -753,7 +2313,13 @@ func (c *ClientWithResponses) PasswordLoginWithBodyWithResponse(ctx context.Cont
 	return ParsePasswordLoginResponse(rsp)
 }
 
-// PasswordLoginWithResponse Sign in with a username and password
+// PasswordLoginWithResponse Sign in with a username (or e-mail address) and password
+//
+// With TOTP on for the user, `totp_code` is required: without it the answer is 401
+// `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+// or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+// window has room again, whether or not the username exists. With the setting `oidc_only`
+// on, only administrators may sign in with a password (403 `password_login_disabled`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -768,7 +2334,9 @@ func (c *ClientWithResponses) PasswordLoginWithResponse(ctx context.Context, bod
 
 // PasswordRegisterWithBodyWithResponse Register a new user and sign in
 //
-// Refused with 403 when registration is disabled in the settings.
+// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+// `register` are required; an `email` given without a code otherwise is stored unverified.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -783,7 +2351,9 @@ func (c *ClientWithResponses) PasswordRegisterWithBodyWithResponse(ctx context.C
 
 // PasswordRegisterWithResponse Register a new user and sign in
 //
-// Refused with 403 when registration is disabled in the settings.
+// Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+// `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+// `register` are required; an `email` given without a code otherwise is stored unverified.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -794,6 +2364,197 @@ func (c *ClientWithResponses) PasswordRegisterWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParsePasswordRegisterResponse(rsp)
+}
+
+// PasswordResetWithBodyWithResponse Set a new password with an e-mail code
+//
+// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+// with the new password).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+func (c *ClientWithResponses) PasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordResetResponse, error) {
+	rsp, err := c.PasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordResetResponse(rsp)
+}
+
+// PasswordResetWithResponse Set a new password with an e-mail code
+//
+// Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+// with the new password).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password/reset (the `PasswordReset` operationId).
+func (c *ClientWithResponses) PasswordResetWithResponse(ctx context.Context, body PasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordResetResponse, error) {
+	rsp, err := c.PasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordResetResponse(rsp)
+}
+
+// ParseSsoCallbackResponse parses an HTTP response from a SsoCallbackWithResponse call
+func ParseSsoCallbackResponse(rsp *http.Response) (*SsoCallbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SsoCallbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 409:
+	// Content-type (text/html) unsupported
+
+	case rsp.StatusCode == 502:
+		// Content-type (text/html) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers SsoCallbackResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSsoLoginResponse parses an HTTP response from a SsoLoginWithResponse call
+func ParseSsoLoginResponse(rsp *http.Response) (*SsoLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SsoLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ProviderFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers SsoLoginResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseSessionLogoutResponse parses an HTTP response from a SessionLogoutWithResponse call
@@ -852,15 +2613,15 @@ func ParseSessionLogoutResponse(rsp *http.Response) (*SessionLogoutResponse, err
 	return response, nil
 }
 
-// ParsePasswordLoginResponse parses an HTTP response from a PasswordLoginWithResponse call
-func ParsePasswordLoginResponse(rsp *http.Response) (*PasswordLoginResponse, error) {
+// ParsePasskeyLoginResponse parses an HTTP response from a PasskeyLoginWithResponse call
+func ParsePasskeyLoginResponse(rsp *http.Response) (*PasskeyLoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &PasswordLoginResponse{
+	response := &PasskeyLoginResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -912,6 +2673,194 @@ func ParsePasswordLoginResponse(rsp *http.Response) (*PasswordLoginResponse, err
 
 	switch {
 	case rsp.StatusCode == 200:
+		var headers PasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePasskeyLoginOptionsResponse parses an HTTP response from a PasskeyLoginOptionsWithResponse call
+func ParsePasskeyLoginOptionsResponse(rsp *http.Response) (*PasskeyLoginOptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasskeyLoginOptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyOptions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEmailCodeSendResponse parses an HTTP response from a EmailCodeSendWithResponse call
+func ParseEmailCodeSendResponse(rsp *http.Response) (*EmailCodeSendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EmailCodeSendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EmailCodeSent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EmailCodeSendResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePasswordLoginResponse parses an HTTP response from a PasswordLoginWithResponse call
+func ParsePasswordLoginResponse(rsp *http.Response) (*PasswordLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasswordLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SignedIn
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
 		var headers PasswordLoginResponse200Headers
 		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
 			var value string
@@ -921,6 +2870,16 @@ func ParsePasswordLoginResponse(rsp *http.Response) (*PasswordLoginResponse, err
 			headers.SetCookie = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers PasswordLoginResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -948,7 +2907,7 @@ func ParsePasswordRegisterResponse(rsp *http.Response) (*PasswordRegisterRespons
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest externalRef0.Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -975,6 +2934,13 @@ func ParsePasswordRegisterResponse(rsp *http.Response) (*PasswordRegisterRespons
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -995,6 +2961,79 @@ func ParsePasswordRegisterResponse(rsp *http.Response) (*PasswordRegisterRespons
 			headers.SetCookie = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers PasswordRegisterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePasswordResetResponse parses an HTTP response from a PasswordResetWithResponse call
+func ParsePasswordResetResponse(rsp *http.Response) (*PasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PasswordResetResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

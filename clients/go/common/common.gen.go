@@ -122,6 +122,7 @@ func (e UserRole) Valid() bool {
 const (
 	Active   UserStatus = "active"
 	Disabled UserStatus = "disabled"
+	Muted    UserStatus = "muted"
 )
 
 // Valid indicates whether the value is a known member of the UserStatus enum.
@@ -130,6 +131,8 @@ func (e UserStatus) Valid() bool {
 	case Active:
 		return true
 	case Disabled:
+		return true
+	case Muted:
 		return true
 	default:
 		return false
@@ -212,19 +215,19 @@ type ErrorDetail struct {
 	//
 	// | status | codes |
 	// |---|---|
-	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
-	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
 	// | 402 | `insufficient_balance`, `insufficient_quota` |
-	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
 	// | 404 | `not_found`, `model_not_found`, `share_not_found` |
 	// | 405 | `method_not_allowed` |
-	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
 	// | 413 | `body_too_large` |
-	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
-	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
 	// | 500 | `internal` (with `request_id`) |
-	// | 502 | `upstream_error`, `remote_sync_failed` |
-	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
+	// | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
+	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
 	//
 	//
 	// Example: invalid_request
@@ -470,6 +473,11 @@ type User struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// Email The user's e-mail address (null for none).
+	//
+	// Example: alice@example.com
+	Email *string `json:"email,omitempty"`
+
 	// GroupId The user's group (null for none).
 	GroupId *int64 `json:"group_id,omitempty"`
 
@@ -491,7 +499,10 @@ type User struct {
 	// Example: user
 	Role UserRole `json:"role"`
 
-	// Status A `disabled` user can neither sign in nor call the gateway.
+	// Status A `muted` user signs in and manages their account but the gateway refuses their calls
+	// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+	// sessions stop at once.
+	//
 	//
 	// Example: active
 	Status UserStatus `json:"status"`
@@ -500,6 +511,16 @@ type User struct {
 	//
 	// Example: pro
 	Tier *UserTier `json:"tier,omitempty"`
+
+	// TotpEnabled Whether password sign-in asks for a TOTP code.
+	//
+	// Example: false
+	TotpEnabled *bool `json:"totp_enabled,omitempty"`
+
+	// TrustLevel Trust level 0–4 (an SSO provider's trust level claim, such as Linux.do's, maps onto it).
+	//
+	// Example: 0
+	TrustLevel *int `json:"trust_level,omitempty"`
 
 	// UsedQuota Quota units spent so far.
 	//
@@ -520,7 +541,9 @@ type UserTier string
 // Example: user
 type UserRole string
 
-// UserStatus A `disabled` user can neither sign in nor call the gateway.
+// UserStatus A `muted` user signs in and manages their account but the gateway refuses their calls
+// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+// sessions stop at once.
 //
 // Example: active
 type UserStatus string

@@ -356,8 +356,18 @@ type HealthStatus string
 
 // PublicSettings defines model for PublicSettings.
 type PublicSettings struct {
+	// EmailVerificationRequired Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
+	//
+	// Example: false
+	EmailVerificationRequired *bool `json:"email_verification_required,omitempty"`
+
 	// NeedsSetup Example: false
 	NeedsSetup bool `json:"needs_setup"`
+
+	// OidcOnly Whether only administrators may sign in with a password.
+	//
+	// Example: false
+	OidcOnly *bool `json:"oidc_only,omitempty"`
 
 	// RegistrationEnabled Whether `POST /auth/password/register` accepts new users.
 	//
@@ -366,6 +376,9 @@ type PublicSettings struct {
 
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
+
+	// SsoProviders The enabled single sign-on providers (`GET /auth/login?provider=<slug>`).
+	SsoProviders *[]SsoProvider `json:"sso_providers,omitempty"`
 
 	// Version Example: 0.1.0
 	Version string `json:"version"`
@@ -394,6 +407,15 @@ type ShareError struct {
 
 	// Msg Example: account not found
 	Msg string `json:"msg"`
+}
+
+// SsoProvider defines model for SsoProvider.
+type SsoProvider struct {
+	// Name Example: Linux.do
+	Name string `json:"name"`
+
+	// Slug Example: linuxdo
+	Slug string `json:"slug"`
 }
 
 // StatusMonitorResult defines model for StatusMonitorResult.

@@ -36,6 +36,24 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// Defines values for PasswordMethodMethods.
+const (
+	EmailCode   PasswordMethodMethods = "email_code"
+	OldPassword PasswordMethodMethods = "old_password"
+)
+
+// Valid indicates whether the value is a known member of the PasswordMethodMethods enum.
+func (e PasswordMethodMethods) Valid() bool {
+	switch e {
+	case EmailCode:
+		return true
+	case OldPassword:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -267,6 +285,142 @@ type ApiKeyUpdateRequest struct {
 	Status *ApiKeyStatus `json:"status,omitempty"`
 }
 
+// BindUrl defines model for BindUrl.
+type BindUrl struct {
+	// Url Example: https://gate.example.com/auth/login?provider=linuxdo&bind=Q2m8Xc0Lr4hT6vB1nZs9Kd3Wy7Fj5aQ2
+	Url string `json:"url"`
+}
+
+// BindUrlRequest defines model for BindUrlRequest.
+type BindUrlRequest struct {
+	// Provider The provider's slug.
+	//
+	// Example: linuxdo
+	Provider string `json:"provider"`
+}
+
+// EmailCodeSent defines model for EmailCodeSent.
+type EmailCodeSent struct {
+	// ExpiresIn Seconds the code stays valid.
+	//
+	// Example: 600
+	ExpiresIn int `json:"expires_in"`
+}
+
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3
+	Id         int64      `json:"id"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name Example: laptop
+	Name string `json:"name"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Items []Passkey `json:"items"`
+}
+
+// PasskeyOptions WebAuthn options (`PublicKeyCredentialCreationOptionsJSON`) under `publicKey`.
+//
+// Example: {"publicKey":{"attestation":"none","challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw"}}
+type PasskeyOptions = map[string]any
+
+// PasswordChangeRequest Exactly one of `old_password` and `email_code`.
+type PasswordChangeRequest struct {
+	// EmailCode Example: 042917
+	EmailCode *string `json:"email_code,omitempty"`
+
+	// NewPassword Example: correct-horse-battery-staple
+	NewPassword string `json:"new_password"`
+
+	// OldPassword Example: correct-horse-battery
+	OldPassword *string `json:"old_password,omitempty"`
+}
+
+// PasswordMethod defines model for PasswordMethod.
+type PasswordMethod struct {
+	// Email Where `email_code` codes go (null when the user has no address).
+	//
+	// Example: alice@example.com
+	Email *string `json:"email"`
+
+	// HasPassword Example: true
+	HasPassword bool `json:"has_password"`
+
+	// Methods Example: ["old_password","email_code"]
+	Methods []PasswordMethodMethods `json:"methods"`
+}
+
+// PasswordMethodMethods defines model for PasswordMethod.Methods.
+type PasswordMethodMethods string
+
+// PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+//
+// Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
+type PublicKeyCredentialJSON = json.RawMessage
+
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current Whether this call was made with this session.
+	//
+	// Example: true
+	Current bool `json:"current"`
+
+	// ExpiresAt Example: 2026-11-23T09:30:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: Yx0p8Yx0p8Yx0p8Yx0p8Yw
+	Id string `json:"id"`
+
+	// Ip The client address at sign-in.
+	//
+	// Example: 203.0.113.7
+	Ip string `json:"ip"`
+
+	// LastSeenAt Example: 2026-11-22T09:30:00Z
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// Method How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
+	//
+	// Example: password
+	Method string `json:"method"`
+
+	// UserAgent Example: Mozilla/5.0
+	UserAgent string `json:"user_agent"`
+}
+
+// SessionList defines model for SessionList.
+type SessionList struct {
+	Items []SessionInfo `json:"items"`
+}
+
+// TotpCode defines model for TotpCode.
+type TotpCode struct {
+	// Code Example: 492039
+	Code string `json:"code"`
+}
+
+// TotpSecret defines model for TotpSecret.
+type TotpSecret struct {
+	// OtpauthUrl The secret as an `otpauth://` URL (for a QR code).
+	//
+	// Example: otpauth://totp/Poolgate:alice?algorithm=SHA1&digits=6&issuer=Poolgate&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The base32 secret (shown only once).
+	//
+	// Example: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	Secret string `json:"secret"`
+}
+
 // ApiKeyId Example: 7
 type ApiKeyId = int64
 
@@ -323,11 +477,23 @@ type Forbidden = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
 
+// SessionRequired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type SessionRequired = externalRef0.Error
+
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type TooLarge = externalRef0.Error
+
+// TooManyAttempts The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type TooManyAttempts = externalRef0.Error
 
 // Unauthorized The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -374,6 +540,12 @@ type UsageLogUserListParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PasskeyRegisterFinishParams defines parameters for PasskeyRegisterFinish.
+type PasskeyRegisterFinishParams struct {
+	// Name A name to recognise the passkey by (default `passkey`).
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -409,6 +581,21 @@ type ApiKeyCreateJSONRequestBody = ApiKeyCreateRequest
 
 // ApiKeyUpdateJSONRequestBody defines body for ApiKeyUpdate for application/json ContentType.
 type ApiKeyUpdateJSONRequestBody = ApiKeyUpdateRequest
+
+// IdentityBindUrlCreateJSONRequestBody defines body for IdentityBindUrlCreate for application/json ContentType.
+type IdentityBindUrlCreateJSONRequestBody = BindUrlRequest
+
+// PasskeyRegisterFinishJSONRequestBody defines body for PasskeyRegisterFinish for application/json ContentType.
+type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
+
+// PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
+type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
+type TotpDisableJSONRequestBody = TotpCode
+
+// TotpEnableJSONRequestBody defines body for TotpEnable for application/json ContentType.
+type TotpEnableJSONRequestBody = TotpCode
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -596,6 +783,122 @@ type ClientInterface interface {
 	// Corresponds with GET /api/user/me (the `MeGet` operationId).
 	MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// IdentityBindUrlCreateWithBody A link that binds a single sign-on identity to the account
+	//
+	// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+	// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+	// linked to another user is refused. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+	IdentityBindUrlCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// IdentityBindUrlCreate A link that binds a single sign-on identity to the account
+	//
+	// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+	// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+	// linked to another user is refused. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+	IdentityBindUrlCreate(ctx context.Context, body IdentityBindUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyList List the user's passkeys
+	//
+	// Corresponds with GET /api/user/passkeys (the `PasskeyList` operationId).
+	PasskeyList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyRegisterFinishWithBody Finish registering a passkey
+	//
+	// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+	// the ceremony is found by its challenge. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+	PasskeyRegisterFinishWithBody(ctx context.Context, params *PasskeyRegisterFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyRegisterFinish Finish registering a passkey
+	//
+	// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+	// the ceremony is found by its challenge. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+	PasskeyRegisterFinish(ctx context.Context, params *PasskeyRegisterFinishParams, body PasskeyRegisterFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyRegisterOptions Start registering a passkey
+	//
+	// Answers the standard `{"publicKey": {...}}` creation options for
+	// `navigator.credentials.create()`: a resident (discoverable) key is required, user
+	// verification preferred, `none` attestation, the user's passkeys excluded. The challenge is
+	// good once within 5 minutes. Needs a session (not an API key).
+	//
+	// Corresponds with POST /api/user/passkeys/register/options (the `PasskeyRegisterOptions` operationId).
+	PasskeyRegisterOptions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasskeyDelete Remove a passkey
+	//
+	// Needs a session (not an API key).
+	//
+	// Corresponds with DELETE /api/user/passkeys/{id} (the `PasskeyDelete` operationId).
+	PasskeyDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordChangeWithBody Change the password
+	//
+	// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+	// session of the user ends; the one making the change stays. Five wrong old passwords in
+	// 15 minutes answer 429. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+	PasswordChangeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordChange Change the password
+	//
+	// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+	// session of the user ends; the one making the change stays. Five wrong old passwords in
+	// 15 minutes answer 429. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+	PasswordChange(ctx context.Context, body PasswordChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordCodeSend Mail a code for changing the password
+	//
+	// Sends a 6-digit code (purpose `change`, 10 minutes) to the user's own address, with the
+	// same limits as `POST /auth/password/email-code`. Needs a session (not an API key).
+	//
+	// Corresponds with POST /api/user/password/email-code (the `PasswordCodeSend` operationId).
+	PasswordCodeSend(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordMethodGet How the user can change their password
+	//
+	// `old_password` when the user has a password; `email_code` when they have an e-mail
+	// address (users created by single sign-on have no password and set one with a code).
+	//
+	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
+	PasswordMethodGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SessionList List the user's sessions
+	//
+	// Every live session (newest first), the one making this call marked `current`.
+	//
+	// Corresponds with GET /api/user/sessions (the `SessionList` operationId).
+	SessionList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SessionDelete End a session
+	//
+	// Its cookie and JWT stop at once, on every instance.
+	//
+	// Corresponds with DELETE /api/user/sessions/{id} (the `SessionDelete` operationId).
+	SessionDelete(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UsageStatsUserGet Your usage statistics
 	//
 	// Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
@@ -604,6 +907,51 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 	UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TotpDisableWithBody Turn TOTP off
+	//
+	// Takes a current code. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+	TotpDisableWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TotpDisable Turn TOTP off
+	//
+	// Takes a current code. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+	TotpDisable(ctx context.Context, body TotpDisableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TotpEnableWithBody Turn TOTP on
+	//
+	// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+	TotpEnableWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TotpEnable Turn TOTP on
+	//
+	// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+	TotpEnable(ctx context.Context, body TotpEnableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TotpSetup Start setting up TOTP
+	//
+	// Makes a new secret (not in effect until `POST /api/user/totp/enable` with a first code)
+	// and answers it with an `otpauth://` URL for authenticator apps. The secret is shown only
+	// here. Refused (409) while TOTP is on. Needs a session (not an API key).
+	//
+	// Corresponds with POST /api/user/totp/setup (the `TotpSetup` operationId).
+	TotpSetup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AccountKeyBindWithBody Bind one of your dedicated accounts to one of your API keys
@@ -848,6 +1196,252 @@ func (c *Client) MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 	return c.Client.Do(req)
 }
 
+// IdentityBindUrlCreateWithBody A link that binds a single sign-on identity to the account
+//
+// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+// linked to another user is refused. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+func (c *Client) IdentityBindUrlCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIdentityBindUrlCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IdentityBindUrlCreate A link that binds a single sign-on identity to the account
+//
+// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+// linked to another user is refused. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+func (c *Client) IdentityBindUrlCreate(ctx context.Context, body IdentityBindUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIdentityBindUrlCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyList List the user's passkeys
+//
+// Corresponds with GET /api/user/passkeys (the `PasskeyList` operationId).
+func (c *Client) PasskeyList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyRegisterFinishWithBody Finish registering a passkey
+//
+// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+// the ceremony is found by its challenge. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+func (c *Client) PasskeyRegisterFinishWithBody(ctx context.Context, params *PasskeyRegisterFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyRegisterFinishRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyRegisterFinish Finish registering a passkey
+//
+// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+// the ceremony is found by its challenge. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+func (c *Client) PasskeyRegisterFinish(ctx context.Context, params *PasskeyRegisterFinishParams, body PasskeyRegisterFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyRegisterFinishRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyRegisterOptions Start registering a passkey
+//
+// Answers the standard `{"publicKey": {...}}` creation options for
+// `navigator.credentials.create()`: a resident (discoverable) key is required, user
+// verification preferred, `none` attestation, the user's passkeys excluded. The challenge is
+// good once within 5 minutes. Needs a session (not an API key).
+//
+// Corresponds with POST /api/user/passkeys/register/options (the `PasskeyRegisterOptions` operationId).
+func (c *Client) PasskeyRegisterOptions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyRegisterOptionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasskeyDelete Remove a passkey
+//
+// Needs a session (not an API key).
+//
+// Corresponds with DELETE /api/user/passkeys/{id} (the `PasskeyDelete` operationId).
+func (c *Client) PasskeyDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasskeyDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordChangeWithBody Change the password
+//
+// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+// session of the user ends; the one making the change stays. Five wrong old passwords in
+// 15 minutes answer 429. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+func (c *Client) PasswordChangeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordChangeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordChange Change the password
+//
+// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+// session of the user ends; the one making the change stays. Five wrong old passwords in
+// 15 minutes answer 429. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+func (c *Client) PasswordChange(ctx context.Context, body PasswordChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordChangeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordCodeSend Mail a code for changing the password
+//
+// Sends a 6-digit code (purpose `change`, 10 minutes) to the user's own address, with the
+// same limits as `POST /auth/password/email-code`. Needs a session (not an API key).
+//
+// Corresponds with POST /api/user/password/email-code (the `PasswordCodeSend` operationId).
+func (c *Client) PasswordCodeSend(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordCodeSendRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordMethodGet How the user can change their password
+//
+// `old_password` when the user has a password; `email_code` when they have an e-mail
+// address (users created by single sign-on have no password and set one with a code).
+//
+// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
+func (c *Client) PasswordMethodGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordMethodGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SessionList List the user's sessions
+//
+// Every live session (newest first), the one making this call marked `current`.
+//
+// Corresponds with GET /api/user/sessions (the `SessionList` operationId).
+func (c *Client) SessionList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSessionListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SessionDelete End a session
+//
+// Its cookie and JWT stop at once, on every instance.
+//
+// Corresponds with DELETE /api/user/sessions/{id} (the `SessionDelete` operationId).
+func (c *Client) SessionDelete(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSessionDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UsageStatsUserGet Your usage statistics
 //
 // Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
@@ -857,6 +1451,101 @@ func (c *Client) MeGet(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 func (c *Client) UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUsageStatsUserGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TotpDisableWithBody Turn TOTP off
+//
+// Takes a current code. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+func (c *Client) TotpDisableWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTotpDisableRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TotpDisable Turn TOTP off
+//
+// Takes a current code. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+func (c *Client) TotpDisable(ctx context.Context, body TotpDisableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTotpDisableRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TotpEnableWithBody Turn TOTP on
+//
+// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+func (c *Client) TotpEnableWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTotpEnableRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TotpEnable Turn TOTP on
+//
+// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+func (c *Client) TotpEnable(ctx context.Context, body TotpEnableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTotpEnableRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TotpSetup Start setting up TOTP
+//
+// Makes a new secret (not in effect until `POST /api/user/totp/enable` with a first code)
+// and answers it with an `otpauth://` URL for authenticator apps. The secret is shown only
+// here. Refused (409) while TOTP is on. Needs a session (not an API key).
+//
+// Corresponds with POST /api/user/totp/setup (the `TotpSetup` operationId).
+func (c *Client) TotpSetup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTotpSetupRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1318,6 +2007,356 @@ func NewMeGetRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewIdentityBindUrlCreateRequest calls the generic IdentityBindUrlCreate builder with application/json body
+func NewIdentityBindUrlCreateRequest(server string, body IdentityBindUrlCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewIdentityBindUrlCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewIdentityBindUrlCreateRequestWithBody constructs an http.Request for the IdentityBindUrlCreate method, with any body, and a specified content type
+func NewIdentityBindUrlCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/oidc/bind-url")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPasskeyListRequest constructs an http.Request for the PasskeyList method
+func NewPasskeyListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/passkeys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPasskeyRegisterFinishRequest calls the generic PasskeyRegisterFinish builder with application/json body
+func NewPasskeyRegisterFinishRequest(server string, params *PasskeyRegisterFinishParams, body PasskeyRegisterFinishJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPasskeyRegisterFinishRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPasskeyRegisterFinishRequestWithBody constructs an http.Request for the PasskeyRegisterFinish method, with any body, and a specified content type
+func NewPasskeyRegisterFinishRequestWithBody(server string, params *PasskeyRegisterFinishParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/passkeys/register/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPasskeyRegisterOptionsRequest constructs an http.Request for the PasskeyRegisterOptions method
+func NewPasskeyRegisterOptionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/passkeys/register/options")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPasskeyDeleteRequest constructs an http.Request for the PasskeyDelete method
+func NewPasskeyDeleteRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPasswordChangeRequest calls the generic PasswordChange builder with application/json body
+func NewPasswordChangeRequest(server string, body PasswordChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPasswordChangeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPasswordChangeRequestWithBody constructs an http.Request for the PasswordChange method, with any body, and a specified content type
+func NewPasswordChangeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/password/change")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPasswordCodeSendRequest constructs an http.Request for the PasswordCodeSend method
+func NewPasswordCodeSendRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/password/email-code")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPasswordMethodGetRequest constructs an http.Request for the PasswordMethodGet method
+func NewPasswordMethodGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/password/method")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSessionListRequest constructs an http.Request for the SessionList method
+func NewSessionListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSessionDeleteRequest constructs an http.Request for the SessionDelete method
+func NewSessionDeleteRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewUsageStatsUserGetRequest constructs an http.Request for the UsageStatsUserGet method
 func NewUsageStatsUserGetRequest(server string, params *UsageStatsUserGetParams) (*http.Request, error) {
 	var err error
@@ -1425,6 +2464,113 @@ func NewUsageStatsUserGetRequest(server string, params *UsageStatsUserGetParams)
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTotpDisableRequest calls the generic TotpDisable builder with application/json body
+func NewTotpDisableRequest(server string, body TotpDisableJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTotpDisableRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewTotpDisableRequestWithBody constructs an http.Request for the TotpDisable method, with any body, and a specified content type
+func NewTotpDisableRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/totp/disable")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTotpEnableRequest calls the generic TotpEnable builder with application/json body
+func NewTotpEnableRequest(server string, body TotpEnableJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTotpEnableRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewTotpEnableRequestWithBody constructs an http.Request for the TotpEnable method, with any body, and a specified content type
+func NewTotpEnableRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/totp/enable")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTotpSetupRequest constructs an http.Request for the TotpSetup method
+func NewTotpSetupRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/totp/setup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1598,6 +2744,136 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/user/me (the `MeGet` operationId).
 	MeGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MeGetResponse, error)
 
+	// IdentityBindUrlCreateWithBodyWithResponse A link that binds a single sign-on identity to the account
+	//
+	// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+	// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+	// linked to another user is refused. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+	IdentityBindUrlCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IdentityBindUrlCreateResponse, error)
+
+	// IdentityBindUrlCreateWithResponse A link that binds a single sign-on identity to the account
+	//
+	// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+	// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+	// linked to another user is refused. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+	IdentityBindUrlCreateWithResponse(ctx context.Context, body IdentityBindUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*IdentityBindUrlCreateResponse, error)
+
+	// PasskeyListWithResponse List the user's passkeys
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/passkeys (the `PasskeyList` operationId).
+	PasskeyListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasskeyListResponse, error)
+
+	// PasskeyRegisterFinishWithBodyWithResponse Finish registering a passkey
+	//
+	// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+	// the ceremony is found by its challenge. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+	PasskeyRegisterFinishWithBodyWithResponse(ctx context.Context, params *PasskeyRegisterFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasskeyRegisterFinishResponse, error)
+
+	// PasskeyRegisterFinishWithResponse Finish registering a passkey
+	//
+	// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+	// the ceremony is found by its challenge. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+	PasskeyRegisterFinishWithResponse(ctx context.Context, params *PasskeyRegisterFinishParams, body PasskeyRegisterFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*PasskeyRegisterFinishResponse, error)
+
+	// PasskeyRegisterOptionsWithResponse Start registering a passkey
+	//
+	// Answers the standard `{"publicKey": {...}}` creation options for
+	// `navigator.credentials.create()`: a resident (discoverable) key is required, user
+	// verification preferred, `none` attestation, the user's passkeys excluded. The challenge is
+	// good once within 5 minutes. Needs a session (not an API key).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/passkeys/register/options (the `PasskeyRegisterOptions` operationId).
+	PasskeyRegisterOptionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasskeyRegisterOptionsResponse, error)
+
+	// PasskeyDeleteWithResponse Remove a passkey
+	//
+	// Needs a session (not an API key).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/user/passkeys/{id} (the `PasskeyDelete` operationId).
+	PasskeyDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*PasskeyDeleteResponse, error)
+
+	// PasswordChangeWithBodyWithResponse Change the password
+	//
+	// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+	// session of the user ends; the one making the change stays. Five wrong old passwords in
+	// 15 minutes answer 429. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+	PasswordChangeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordChangeResponse, error)
+
+	// PasswordChangeWithResponse Change the password
+	//
+	// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+	// session of the user ends; the one making the change stays. Five wrong old passwords in
+	// 15 minutes answer 429. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+	PasswordChangeWithResponse(ctx context.Context, body PasswordChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordChangeResponse, error)
+
+	// PasswordCodeSendWithResponse Mail a code for changing the password
+	//
+	// Sends a 6-digit code (purpose `change`, 10 minutes) to the user's own address, with the
+	// same limits as `POST /auth/password/email-code`. Needs a session (not an API key).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/password/email-code (the `PasswordCodeSend` operationId).
+	PasswordCodeSendWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordCodeSendResponse, error)
+
+	// PasswordMethodGetWithResponse How the user can change their password
+	//
+	// `old_password` when the user has a password; `email_code` when they have an e-mail
+	// address (users created by single sign-on have no password and set one with a code).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
+	PasswordMethodGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordMethodGetResponse, error)
+
+	// SessionListWithResponse List the user's sessions
+	//
+	// Every live session (newest first), the one making this call marked `current`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/sessions (the `SessionList` operationId).
+	SessionListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SessionListResponse, error)
+
+	// SessionDeleteWithResponse End a session
+	//
+	// Its cookie and JWT stop at once, on every instance.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/user/sessions/{id} (the `SessionDelete` operationId).
+	SessionDeleteWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*SessionDeleteResponse, error)
+
 	// UsageStatsUserGetWithResponse Your usage statistics
 	//
 	// Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
@@ -1608,6 +2884,53 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 	UsageStatsUserGetWithResponse(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*UsageStatsUserGetResponse, error)
+
+	// TotpDisableWithBodyWithResponse Turn TOTP off
+	//
+	// Takes a current code. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+	TotpDisableWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TotpDisableResponse, error)
+
+	// TotpDisableWithResponse Turn TOTP off
+	//
+	// Takes a current code. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+	TotpDisableWithResponse(ctx context.Context, body TotpDisableJSONRequestBody, reqEditors ...RequestEditorFn) (*TotpDisableResponse, error)
+
+	// TotpEnableWithBodyWithResponse Turn TOTP on
+	//
+	// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+	TotpEnableWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TotpEnableResponse, error)
+
+	// TotpEnableWithResponse Turn TOTP on
+	//
+	// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+	TotpEnableWithResponse(ctx context.Context, body TotpEnableJSONRequestBody, reqEditors ...RequestEditorFn) (*TotpEnableResponse, error)
+
+	// TotpSetupWithResponse Start setting up TOTP
+	//
+	// Makes a new secret (not in effect until `POST /api/user/totp/enable` with a first code)
+	// and answers it with an `otpauth://` URL for authenticator apps. The secret is shown only
+	// here. Refused (409) while TOTP is on. Needs a session (not an API key).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/totp/setup (the `TotpSetup` operationId).
+	TotpSetupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TotpSetupResponse, error)
 }
 
 type AccountKeyBindResponse struct {
@@ -2266,6 +3589,724 @@ func (r MeGetResponse) ContentType() string {
 	return ""
 }
 
+type IdentityBindUrlCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BindUrl
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON200() *BindUrl {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r IdentityBindUrlCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r IdentityBindUrlCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r IdentityBindUrlCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r IdentityBindUrlCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r IdentityBindUrlCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PasskeyListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PasskeyListResponse) GetJSON200() *PasskeyList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasskeyListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasskeyListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasskeyListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasskeyListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasskeyListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasskeyListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasskeyListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PasskeyRegisterFinishResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Passkey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON201() *Passkey {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasskeyRegisterFinishResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasskeyRegisterFinishResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasskeyRegisterFinishResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasskeyRegisterFinishResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasskeyRegisterFinishResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PasskeyRegisterOptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyOptions
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PasskeyRegisterOptionsResponse) GetJSON200() *PasskeyOptions {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasskeyRegisterOptionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasskeyRegisterOptionsResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasskeyRegisterOptionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasskeyRegisterOptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasskeyRegisterOptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasskeyRegisterOptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasskeyRegisterOptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PasskeyDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PasskeyDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasskeyDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasskeyDeleteResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PasskeyDeleteResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasskeyDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasskeyDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasskeyDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasskeyDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasskeyDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PasswordChangeResponse429Headers the declared response headers of an HTTP 429 response for PasswordChange
+type PasswordChangeResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PasswordChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PasswordChangeResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PasswordChangeResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasswordChangeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasswordChangeResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PasswordChangeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PasswordChangeResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasswordChangeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasswordChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasswordChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasswordChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasswordChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PasswordCodeSendResponse429Headers the declared response headers of an HTTP 429 response for PasswordCodeSend
+type PasswordCodeSendResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PasswordCodeSendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EmailCodeSent
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PasswordCodeSendResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PasswordCodeSendResponse) GetJSON202() *EmailCodeSent {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasswordCodeSendResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasswordCodeSendResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PasswordCodeSendResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PasswordCodeSendResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasswordCodeSendResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasswordCodeSendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasswordCodeSendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasswordCodeSendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasswordCodeSendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PasswordMethodGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasswordMethod
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PasswordMethodGetResponse) GetJSON200() *PasswordMethod {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PasswordMethodGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PasswordMethodGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PasswordMethodGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PasswordMethodGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasswordMethodGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasswordMethodGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasswordMethodGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SessionListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SessionListResponse) GetJSON200() *SessionList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SessionListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SessionListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SessionListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SessionListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SessionListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SessionListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SessionListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SessionDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SessionDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SessionDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SessionDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SessionDeleteResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SessionDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SessionDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SessionDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SessionDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SessionDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type UsageStatsUserGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2329,6 +4370,241 @@ func (r UsageStatsUserGetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UsageStatsUserGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TotpDisableResponse429Headers the declared response headers of an HTTP 429 response for TotpDisable
+type TotpDisableResponse429Headers struct {
+	RetryAfter *int
+}
+
+type TotpDisableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TotpDisableResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TotpDisableResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TotpDisableResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TotpDisableResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TotpDisableResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TotpDisableResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TotpDisableResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TotpDisableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TotpDisableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TotpDisableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TotpDisableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TotpEnableResponse429Headers the declared response headers of an HTTP 429 response for TotpEnable
+type TotpEnableResponse429Headers struct {
+	RetryAfter *int
+}
+
+type TotpEnableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TotpEnableResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TotpEnableResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TotpEnableResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TotpEnableResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TotpEnableResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TotpEnableResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TotpEnableResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TotpEnableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TotpEnableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TotpEnableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TotpEnableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TotpSetupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TotpSecret
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SessionRequired
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TotpSetupResponse) GetJSON200() *TotpSecret {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TotpSetupResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TotpSetupResponse) GetJSON403() *SessionRequired {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r TotpSetupResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TotpSetupResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TotpSetupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TotpSetupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TotpSetupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TotpSetupResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2535,6 +4811,214 @@ func (c *ClientWithResponses) MeGetWithResponse(ctx context.Context, reqEditors 
 	return ParseMeGetResponse(rsp)
 }
 
+// IdentityBindUrlCreateWithBodyWithResponse A link that binds a single sign-on identity to the account
+//
+// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+// linked to another user is refused. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+func (c *ClientWithResponses) IdentityBindUrlCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IdentityBindUrlCreateResponse, error) {
+	rsp, err := c.IdentityBindUrlCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIdentityBindUrlCreateResponse(rsp)
+}
+
+// IdentityBindUrlCreateWithResponse A link that binds a single sign-on identity to the account
+//
+// Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+// at the provider and links that identity to this user (one-time, 10 minutes). An identity
+// linked to another user is refused. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/oidc/bind-url (the `IdentityBindUrlCreate` operationId).
+func (c *ClientWithResponses) IdentityBindUrlCreateWithResponse(ctx context.Context, body IdentityBindUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*IdentityBindUrlCreateResponse, error) {
+	rsp, err := c.IdentityBindUrlCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIdentityBindUrlCreateResponse(rsp)
+}
+
+// PasskeyListWithResponse List the user's passkeys
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/passkeys (the `PasskeyList` operationId).
+func (c *ClientWithResponses) PasskeyListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasskeyListResponse, error) {
+	rsp, err := c.PasskeyList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyListResponse(rsp)
+}
+
+// PasskeyRegisterFinishWithBodyWithResponse Finish registering a passkey
+//
+// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+// the ceremony is found by its challenge. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+func (c *ClientWithResponses) PasskeyRegisterFinishWithBodyWithResponse(ctx context.Context, params *PasskeyRegisterFinishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasskeyRegisterFinishResponse, error) {
+	rsp, err := c.PasskeyRegisterFinishWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyRegisterFinishResponse(rsp)
+}
+
+// PasskeyRegisterFinishWithResponse Finish registering a passkey
+//
+// Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+// the ceremony is found by its challenge. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/passkeys/register/finish (the `PasskeyRegisterFinish` operationId).
+func (c *ClientWithResponses) PasskeyRegisterFinishWithResponse(ctx context.Context, params *PasskeyRegisterFinishParams, body PasskeyRegisterFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*PasskeyRegisterFinishResponse, error) {
+	rsp, err := c.PasskeyRegisterFinish(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyRegisterFinishResponse(rsp)
+}
+
+// PasskeyRegisterOptionsWithResponse Start registering a passkey
+//
+// Answers the standard `{"publicKey": {...}}` creation options for
+// `navigator.credentials.create()`: a resident (discoverable) key is required, user
+// verification preferred, `none` attestation, the user's passkeys excluded. The challenge is
+// good once within 5 minutes. Needs a session (not an API key).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/passkeys/register/options (the `PasskeyRegisterOptions` operationId).
+func (c *ClientWithResponses) PasskeyRegisterOptionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasskeyRegisterOptionsResponse, error) {
+	rsp, err := c.PasskeyRegisterOptions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyRegisterOptionsResponse(rsp)
+}
+
+// PasskeyDeleteWithResponse Remove a passkey
+//
+// Needs a session (not an API key).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/user/passkeys/{id} (the `PasskeyDelete` operationId).
+func (c *ClientWithResponses) PasskeyDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*PasskeyDeleteResponse, error) {
+	rsp, err := c.PasskeyDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasskeyDeleteResponse(rsp)
+}
+
+// PasswordChangeWithBodyWithResponse Change the password
+//
+// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+// session of the user ends; the one making the change stays. Five wrong old passwords in
+// 15 minutes answer 429. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+func (c *ClientWithResponses) PasswordChangeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordChangeResponse, error) {
+	rsp, err := c.PasswordChangeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordChangeResponse(rsp)
+}
+
+// PasswordChangeWithResponse Change the password
+//
+// Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+// session of the user ends; the one making the change stays. Five wrong old passwords in
+// 15 minutes answer 429. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/password/change (the `PasswordChange` operationId).
+func (c *ClientWithResponses) PasswordChangeWithResponse(ctx context.Context, body PasswordChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordChangeResponse, error) {
+	rsp, err := c.PasswordChange(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordChangeResponse(rsp)
+}
+
+// PasswordCodeSendWithResponse Mail a code for changing the password
+//
+// Sends a 6-digit code (purpose `change`, 10 minutes) to the user's own address, with the
+// same limits as `POST /auth/password/email-code`. Needs a session (not an API key).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/password/email-code (the `PasswordCodeSend` operationId).
+func (c *ClientWithResponses) PasswordCodeSendWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordCodeSendResponse, error) {
+	rsp, err := c.PasswordCodeSend(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordCodeSendResponse(rsp)
+}
+
+// PasswordMethodGetWithResponse How the user can change their password
+//
+// `old_password` when the user has a password; `email_code` when they have an e-mail
+// address (users created by single sign-on have no password and set one with a code).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
+func (c *ClientWithResponses) PasswordMethodGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordMethodGetResponse, error) {
+	rsp, err := c.PasswordMethodGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordMethodGetResponse(rsp)
+}
+
+// SessionListWithResponse List the user's sessions
+//
+// Every live session (newest first), the one making this call marked `current`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/sessions (the `SessionList` operationId).
+func (c *ClientWithResponses) SessionListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SessionListResponse, error) {
+	rsp, err := c.SessionList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSessionListResponse(rsp)
+}
+
+// SessionDeleteWithResponse End a session
+//
+// Its cookie and JWT stop at once, on every instance.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/user/sessions/{id} (the `SessionDelete` operationId).
+func (c *ClientWithResponses) SessionDeleteWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*SessionDeleteResponse, error) {
+	rsp, err := c.SessionDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSessionDeleteResponse(rsp)
+}
+
 // UsageStatsUserGetWithResponse Your usage statistics
 //
 // Your calls, tokens, cost, errors and latencies over `[from, to)` (default the 7 days before
@@ -2550,6 +5034,83 @@ func (c *ClientWithResponses) UsageStatsUserGetWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseUsageStatsUserGetResponse(rsp)
+}
+
+// TotpDisableWithBodyWithResponse Turn TOTP off
+//
+// Takes a current code. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+func (c *ClientWithResponses) TotpDisableWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TotpDisableResponse, error) {
+	rsp, err := c.TotpDisableWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTotpDisableResponse(rsp)
+}
+
+// TotpDisableWithResponse Turn TOTP off
+//
+// Takes a current code. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/totp/disable (the `TotpDisable` operationId).
+func (c *ClientWithResponses) TotpDisableWithResponse(ctx context.Context, body TotpDisableJSONRequestBody, reqEditors ...RequestEditorFn) (*TotpDisableResponse, error) {
+	rsp, err := c.TotpDisable(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTotpDisableResponse(rsp)
+}
+
+// TotpEnableWithBodyWithResponse Turn TOTP on
+//
+// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+func (c *ClientWithResponses) TotpEnableWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TotpEnableResponse, error) {
+	rsp, err := c.TotpEnableWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTotpEnableResponse(rsp)
+}
+
+// TotpEnableWithResponse Turn TOTP on
+//
+// Takes a current code of the secret from `setup`. Needs a session (not an API key).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/totp/enable (the `TotpEnable` operationId).
+func (c *ClientWithResponses) TotpEnableWithResponse(ctx context.Context, body TotpEnableJSONRequestBody, reqEditors ...RequestEditorFn) (*TotpEnableResponse, error) {
+	rsp, err := c.TotpEnable(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTotpEnableResponse(rsp)
+}
+
+// TotpSetupWithResponse Start setting up TOTP
+//
+// Makes a new secret (not in effect until `POST /api/user/totp/enable` with a first code)
+// and answers it with an `otpauth://` URL for authenticator apps. The secret is shown only
+// here. Refused (409) while TOTP is on. Needs a session (not an API key).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/totp/setup (the `TotpSetup` operationId).
+func (c *ClientWithResponses) TotpSetupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TotpSetupResponse, error) {
+	rsp, err := c.TotpSetup(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTotpSetupResponse(rsp)
 }
 
 // ParseAccountKeyBindResponse parses an HTTP response from a AccountKeyBindWithResponse call
@@ -3076,6 +5637,595 @@ func ParseMeGetResponse(rsp *http.Response) (*MeGetResponse, error) {
 	return response, nil
 }
 
+// ParseIdentityBindUrlCreateResponse parses an HTTP response from a IdentityBindUrlCreateWithResponse call
+func ParseIdentityBindUrlCreateResponse(rsp *http.Response) (*IdentityBindUrlCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &IdentityBindUrlCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BindUrl
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePasskeyListResponse parses an HTTP response from a PasskeyListWithResponse call
+func ParsePasskeyListResponse(rsp *http.Response) (*PasskeyListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasskeyListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePasskeyRegisterFinishResponse parses an HTTP response from a PasskeyRegisterFinishWithResponse call
+func ParsePasskeyRegisterFinishResponse(rsp *http.Response) (*PasskeyRegisterFinishResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasskeyRegisterFinishResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePasskeyRegisterOptionsResponse parses an HTTP response from a PasskeyRegisterOptionsWithResponse call
+func ParsePasskeyRegisterOptionsResponse(rsp *http.Response) (*PasskeyRegisterOptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasskeyRegisterOptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyOptions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePasskeyDeleteResponse parses an HTTP response from a PasskeyDeleteWithResponse call
+func ParsePasskeyDeleteResponse(rsp *http.Response) (*PasskeyDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasskeyDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePasswordChangeResponse parses an HTTP response from a PasswordChangeWithResponse call
+func ParsePasswordChangeResponse(rsp *http.Response) (*PasswordChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasswordChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PasswordChangeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePasswordCodeSendResponse parses an HTTP response from a PasswordCodeSendWithResponse call
+func ParsePasswordCodeSendResponse(rsp *http.Response) (*PasswordCodeSendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasswordCodeSendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EmailCodeSent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PasswordCodeSendResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePasswordMethodGetResponse parses an HTTP response from a PasswordMethodGetWithResponse call
+func ParsePasswordMethodGetResponse(rsp *http.Response) (*PasswordMethodGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasswordMethodGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasswordMethod
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSessionListResponse parses an HTTP response from a SessionListWithResponse call
+func ParseSessionListResponse(rsp *http.Response) (*SessionListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SessionListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSessionDeleteResponse parses an HTTP response from a SessionDeleteWithResponse call
+func ParseSessionDeleteResponse(rsp *http.Response) (*SessionDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SessionDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseUsageStatsUserGetResponse parses an HTTP response from a UsageStatsUserGetWithResponse call
 func ParseUsageStatsUserGetResponse(rsp *http.Response) (*UsageStatsUserGetResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3117,6 +6267,214 @@ func ParseUsageStatsUserGetResponse(rsp *http.Response) (*UsageStatsUserGetRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTotpDisableResponse parses an HTTP response from a TotpDisableWithResponse call
+func ParseTotpDisableResponse(rsp *http.Response) (*TotpDisableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TotpDisableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers TotpDisableResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTotpEnableResponse parses an HTTP response from a TotpEnableWithResponse call
+func ParseTotpEnableResponse(rsp *http.Response) (*TotpEnableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TotpEnableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers TotpEnableResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTotpSetupResponse parses an HTTP response from a TotpSetupWithResponse call
+func ParseTotpSetupResponse(rsp *http.Response) (*TotpSetupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TotpSetupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TotpSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SessionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

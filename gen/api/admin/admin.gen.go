@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
 
@@ -143,6 +144,42 @@ func (e ImportJobStatus) Valid() bool {
 	case Running:
 		return true
 	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OIDCProviderCreatePreset.
+const (
+	Github  OIDCProviderCreatePreset = "github"
+	Linuxdo OIDCProviderCreatePreset = "linuxdo"
+)
+
+// Valid indicates whether the value is a known member of the OIDCProviderCreatePreset enum.
+func (e OIDCProviderCreatePreset) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Linuxdo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OIDCProviderKind.
+const (
+	Oauth2 OIDCProviderKind = "oauth2"
+	Oidc   OIDCProviderKind = "oidc"
+)
+
+// Valid indicates whether the value is a known member of the OIDCProviderKind enum.
+func (e OIDCProviderKind) Valid() bool {
+	switch e {
+	case Oauth2:
+		return true
+	case Oidc:
 		return true
 	default:
 		return false
@@ -851,6 +888,9 @@ type ChannelUsageList struct {
 	Until time.Time `json:"until"`
 }
 
+// ClaimName Example: email
+type ClaimName = string
+
 // Group defines model for Group.
 type Group struct {
 	// ChannelIds Channels restricted to this group (and any other group listing them).
@@ -1192,6 +1232,226 @@ type ModelUpdate struct {
 	OutputPrice *Price `json:"output_price,omitempty"`
 }
 
+// OIDCProvider defines model for OIDCProvider.
+type OIDCProvider struct {
+	// AuthorizationUrl Example: https://connect.linux.do/oauth2/authorize
+	AuthorizationUrl string `json:"authorization_url"`
+
+	// AutoRegister A first sign-in creates the user (else it is refused until an existing user links the identity).
+	//
+	// Example: true
+	AutoRegister bool `json:"auto_register"`
+
+	// ClaimEmail The claim holding the e-mail address.
+	//
+	// Example: email
+	ClaimEmail string `json:"claim_email"`
+
+	// ClaimSubject The claim holding the provider's stable user id.
+	//
+	// Example: id
+	ClaimSubject string `json:"claim_subject"`
+
+	// ClaimTrustLevel The claim holding a trust level 0–4 (empty for none).
+	//
+	// Example: trust_level
+	ClaimTrustLevel string `json:"claim_trust_level"`
+
+	// ClaimUsername The claim a new user's name is taken from.
+	//
+	// Example: username
+	ClaimUsername string `json:"claim_username"`
+
+	// ClientId Example: poolgate-client
+	ClientId string `json:"client_id"`
+
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// HasClientSecret Example: true
+	HasClientSecret bool `json:"has_client_secret"`
+
+	// Id Example: 2
+	Id int64 `json:"id"`
+
+	// Issuer Example:
+	Issuer string `json:"issuer"`
+
+	// Kind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+	//
+	// Example: oauth2
+	Kind OIDCProviderKind `json:"kind"`
+
+	// Name Example: Linux.do
+	Name string `json:"name"`
+
+	// RedirectUri The redirect URI to register at the provider.
+	//
+	// Example: https://gate.example.com/auth/callback
+	RedirectUri string `json:"redirect_uri"`
+
+	// Scopes Example: ["read"]
+	Scopes []string `json:"scopes"`
+
+	// Slug Example: linuxdo
+	Slug string `json:"slug"`
+
+	// TokenUrl Example: https://connect.linux.do/oauth2/token
+	TokenUrl string `json:"token_url"`
+
+	// UpdatedAt Example: 2026-11-22T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UserinfoUrl Example: https://connect.linux.do/api/user
+	UserinfoUrl string `json:"userinfo_url"`
+}
+
+// OIDCProviderCreate defines model for OIDCProviderCreate.
+type OIDCProviderCreate struct {
+	// AuthorizationUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	AuthorizationUrl *ProviderURL `json:"authorization_url,omitempty"`
+
+	// AutoRegister Example: true
+	AutoRegister *bool `json:"auto_register,omitempty"`
+
+	// ClaimEmail Example: email
+	ClaimEmail *ClaimName `json:"claim_email,omitempty"`
+
+	// ClaimSubject Example: email
+	ClaimSubject *ClaimName `json:"claim_subject,omitempty"`
+
+	// ClaimTrustLevel Example: trust_level
+	ClaimTrustLevel *string `json:"claim_trust_level,omitempty"`
+
+	// ClaimUsername Example: email
+	ClaimUsername *ClaimName `json:"claim_username,omitempty"`
+
+	// ClientId Example: poolgate-client
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only; stored encrypted.
+	//
+	// Example: s3cr3t-from-connect-linux-do
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Issuer An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	Issuer *ProviderURL `json:"issuer,omitempty"`
+
+	// Kind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+	//
+	// Example: oauth2
+	Kind *OIDCProviderKind `json:"kind,omitempty"`
+
+	// Name Example: Linux.do
+	Name string `json:"name"`
+
+	// Preset Fill in the kind, URLs, scopes and claims of a well-known provider.
+	//
+	// Example: linuxdo
+	Preset *OIDCProviderCreatePreset `json:"preset,omitempty"`
+
+	// Scopes Example: ["openid","profile","email"]
+	Scopes *ProviderScopes `json:"scopes,omitempty"`
+
+	// Slug The provider's name in `/auth/login?provider=`.
+	//
+	// Example: linuxdo
+	Slug string `json:"slug"`
+
+	// TokenUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	TokenUrl *ProviderURL `json:"token_url,omitempty"`
+
+	// UserinfoUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
+}
+
+// OIDCProviderCreatePreset Fill in the kind, URLs, scopes and claims of a well-known provider.
+//
+// Example: linuxdo
+type OIDCProviderCreatePreset string
+
+// OIDCProviderKind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+//
+// Example: oauth2
+type OIDCProviderKind string
+
+// OIDCProviderList defines model for OIDCProviderList.
+type OIDCProviderList struct {
+	Items []OIDCProvider `json:"items"`
+}
+
+// OIDCProviderUpdate defines model for OIDCProviderUpdate.
+type OIDCProviderUpdate struct {
+	// AuthorizationUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	AuthorizationUrl *ProviderURL `json:"authorization_url,omitempty"`
+
+	// AutoRegister Example: false
+	AutoRegister *bool `json:"auto_register,omitempty"`
+
+	// ClaimEmail Example: email
+	ClaimEmail *ClaimName `json:"claim_email,omitempty"`
+
+	// ClaimSubject Example: email
+	ClaimSubject *ClaimName `json:"claim_subject,omitempty"`
+
+	// ClaimTrustLevel Example: trust_level
+	ClaimTrustLevel *string `json:"claim_trust_level,omitempty"`
+
+	// ClaimUsername Example: email
+	ClaimUsername *ClaimName `json:"claim_username,omitempty"`
+
+	// ClientId Example: poolgate-client
+	ClientId *string `json:"client_id,omitempty"`
+
+	// ClientSecret Example: a-new-secret
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Issuer An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	Issuer *ProviderURL `json:"issuer,omitempty"`
+
+	// Kind `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+	//
+	// Example: oauth2
+	Kind *OIDCProviderKind `json:"kind,omitempty"`
+
+	// Name Example: Linux.do
+	Name *string `json:"name,omitempty"`
+
+	// Scopes Example: ["openid","profile","email"]
+	Scopes *ProviderScopes `json:"scopes,omitempty"`
+
+	// TokenUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	TokenUrl *ProviderURL `json:"token_url,omitempty"`
+
+	// UserinfoUrl An absolute http(s) URL (empty for none).
+	//
+	// Example: https://connect.linux.do/oauth2/token
+	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1252,6 +1512,14 @@ type PriceSyncRequest struct {
 	// Example: https://prices.example.com/models.json
 	Url string `json:"url"`
 }
+
+// ProviderScopes Example: ["openid","profile","email"]
+type ProviderScopes = []string
+
+// ProviderURL An absolute http(s) URL (empty for none).
+//
+// Example: https://connect.linux.do/oauth2/token
+type ProviderURL = string
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
@@ -1593,6 +1861,11 @@ type Settings struct {
 	// Example: 公告内容
 	CarpageNotice string `json:"carpage_notice"`
 
+	// EmailVerificationRequired Registration needs an e-mail address and a code sent to it.
+	//
+	// Example: false
+	EmailVerificationRequired bool `json:"email_verification_required"`
+
 	// ExpiredRedirectUrl Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
 	//
 	// Example:
@@ -1613,6 +1886,11 @@ type Settings struct {
 	// Example: https://hooks.example.com/oauth
 	OauthUrl string `json:"oauth_url"`
 
+	// OidcOnly Only administrators sign in (or register) with a password; everyone else uses single sign-on or passkeys.
+	//
+	// Example: false
+	OidcOnly bool `json:"oidc_only"`
+
 	// QuotaPerUnit Quota units one unit of the site's currency buys (default 500000). Converts charges to
 	// the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
 	// on FastGPT's scale (currency × 100000).
@@ -1625,6 +1903,16 @@ type Settings struct {
 	//
 	// Example: true
 	RegistrationEnabled bool `json:"registration_enabled"`
+
+	// RegistrationMinTrustLevel The trust level a single sign-on identity needs to register a new user.
+	//
+	// Example: 0
+	RegistrationMinTrustLevel int `json:"registration_min_trust_level"`
+
+	// SessionTtlHours A session ends after this many hours without use (each use pushes the end forward, up to 30 days).
+	//
+	// Example: 24
+	SessionTtlHours int `json:"session_ttl_hours"`
 
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
@@ -1644,6 +1932,9 @@ type SettingsUpdate struct {
 	//
 	// Example: 公告内容
 	CarpageNotice *string `json:"carpage_notice,omitempty"`
+
+	// EmailVerificationRequired Example: true
+	EmailVerificationRequired *bool `json:"email_verification_required,omitempty"`
 
 	// ExpiredRedirectUrl Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
 	//
@@ -1665,6 +1956,9 @@ type SettingsUpdate struct {
 	// Example: https://hooks.example.com/oauth
 	OauthUrl *string `json:"oauth_url,omitempty"`
 
+	// OidcOnly Example: false
+	OidcOnly *bool `json:"oidc_only,omitempty"`
+
 	// QuotaPerUnit Quota units one unit of the site's currency buys.
 	//
 	// Example: 500000
@@ -1672,6 +1966,12 @@ type SettingsUpdate struct {
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
+
+	// RegistrationMinTrustLevel Example: 1
+	RegistrationMinTrustLevel *int `json:"registration_min_trust_level,omitempty"`
+
+	// SessionTtlHours Example: 24
+	SessionTtlHours *int `json:"session_ttl_hours,omitempty"`
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
@@ -1935,6 +2235,39 @@ type UserChannelUpdate struct {
 	Priority int `json:"priority"`
 }
 
+// UserCreate defines model for UserCreate.
+type UserCreate struct {
+	// Balance Starting balance (default the `new_user_balance` setting).
+	//
+	// Example: 500000
+	Balance *int64 `json:"balance,omitempty"`
+
+	// Email Example: bob@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// Password Example: correct-horse-battery
+	Password string `json:"password"`
+
+	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
+	//
+	// Example: user
+	Role *externalRef0.UserRole `json:"role,omitempty"`
+
+	// Status A `muted` user signs in and manages their account but the gateway refuses their calls
+	// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+	// sessions stop at once.
+	//
+	//
+	// Example: active
+	Status *externalRef0.UserStatus `json:"status,omitempty"`
+
+	// TrustLevel Example: 0
+	TrustLevel *int `json:"trust_level,omitempty"`
+
+	// Username Example: bob
+	Username string `json:"username"`
+}
+
 // UserPage defines model for UserPage.
 type UserPage struct {
 	Items []externalRef0.User `json:"items"`
@@ -1961,10 +2294,20 @@ type UserUpdate struct {
 	// Example: 1000000
 	BalanceDelta *int64 `json:"balance_delta,omitempty"`
 
+	// Email A new e-mail address; `""` removes it.
+	//
+	// Example: alice@example.com
+	Email *string `json:"email,omitempty"`
+
 	// GroupId Move the user to this group (`/api/groups`); 0 leaves every group.
 	//
 	// Example: 1
 	GroupId *int64 `json:"group_id,omitempty"`
+
+	// Password A new password (write-only); the user's sessions end.
+	//
+	// Example: correct-horse-battery-staple
+	Password *string `json:"password,omitempty"`
 
 	// PlanExpiresAt When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
 	// the expiry: to this value, or to never when it is absent or null.
@@ -1978,7 +2321,10 @@ type UserUpdate struct {
 	// Example: user
 	Role *externalRef0.UserRole `json:"role,omitempty"`
 
-	// Status A `disabled` user can neither sign in nor call the gateway.
+	// Status A `muted` user signs in and manages their account but the gateway refuses their calls
+	// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+	// sessions stop at once.
+	//
 	//
 	// Example: active
 	Status *externalRef0.UserStatus `json:"status,omitempty"`
@@ -1987,6 +2333,9 @@ type UserUpdate struct {
 	//
 	// Example: pro
 	Tier *Tier `json:"tier,omitempty"`
+
+	// TrustLevel Example: 2
+	TrustLevel *int `json:"trust_level,omitempty"`
 }
 
 // AccountId Example: 4
@@ -2112,6 +2461,18 @@ type NotFound = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type PriceListUnusable = externalRef0.Error
+
+// ProviderInvalid The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderInvalid = externalRef0.Error
+
+// ProviderNotFound The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderNotFound = externalRef0.Error
 
 // RemoteBadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -2371,6 +2732,12 @@ type ModelSyncPreviewJSONRequestBody = ChannelSelection
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
 
+// OidcProviderCreateJSONRequestBody defines body for OidcProviderCreate for application/json ContentType.
+type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
+
+// OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
+type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
+
 // RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
 type RemoteAccountInjectJSONRequestBody = RemoteInject
 
@@ -2400,6 +2767,9 @@ type UserChannelCreateJSONRequestBody = UserChannelCreate
 
 // UserChannelUpdateJSONRequestBody defines body for UserChannelUpdate for application/json ContentType.
 type UserChannelUpdateJSONRequestBody = UserChannelUpdate
+
+// UserCreateJSONRequestBody defines body for UserCreate for application/json ContentType.
+type UserCreateJSONRequestBody = UserCreate
 
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
@@ -2520,6 +2890,21 @@ type ServerInterface interface {
 	// ModelUpdate Change a model's prices
 	// (PUT /api/models/{id})
 	ModelUpdate(ctx echo.Context, id ModelId) error
+	// OidcProviderList List single sign-on providers
+	// (GET /api/oidc-providers)
+	OidcProviderList(ctx echo.Context) error
+	// OidcProviderCreate Add a single sign-on provider
+	// (POST /api/oidc-providers)
+	OidcProviderCreate(ctx echo.Context) error
+	// OidcProviderDelete Remove a single sign-on provider
+	// (DELETE /api/oidc-providers/{id})
+	OidcProviderDelete(ctx echo.Context, id int64) error
+	// OidcProviderGet Read a single sign-on provider
+	// (GET /api/oidc-providers/{id})
+	OidcProviderGet(ctx echo.Context, id int64) error
+	// OidcProviderUpdate Change a single sign-on provider
+	// (PUT /api/oidc-providers/{id})
+	OidcProviderUpdate(ctx echo.Context, id int64) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -2601,13 +2986,16 @@ type ServerInterface interface {
 	// UserList List users
 	// (GET /api/users)
 	UserList(ctx echo.Context, params UserListParams) error
+	// UserCreate Create a user
+	// (POST /api/users)
+	UserCreate(ctx echo.Context) error
 	// UserDelete Delete a user (soft)
 	// (DELETE /api/users/{id})
 	UserDelete(ctx echo.Context, id UserId) error
 	// UserGet Read a user
 	// (GET /api/users/{id})
 	UserGet(ctx echo.Context, id UserId) error
-	// UserUpdate Change a user's role, status or balance
+	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx echo.Context, id UserId) error
 }
@@ -3306,6 +3694,72 @@ func (w *ServerInterfaceWrapper) ModelUpdate(ctx echo.Context) error {
 	return err
 }
 
+// OidcProviderList converts echo context to params.
+func (w *ServerInterfaceWrapper) OidcProviderList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OidcProviderList(ctx)
+	return err
+}
+
+// OidcProviderCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) OidcProviderCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OidcProviderCreate(ctx)
+	return err
+}
+
+// OidcProviderDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) OidcProviderDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OidcProviderDelete(ctx, id)
+	return err
+}
+
+// OidcProviderGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OidcProviderGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OidcProviderGet(ctx, id)
+	return err
+}
+
+// OidcProviderUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OidcProviderUpdate(ctx, id)
+	return err
+}
+
 // RemoteAccountInject converts echo context to params.
 func (w *ServerInterfaceWrapper) RemoteAccountInject(ctx echo.Context) error {
 	var err error
@@ -3767,6 +4221,15 @@ func (w *ServerInterfaceWrapper) UserList(ctx echo.Context) error {
 	return err
 }
 
+// UserCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) UserCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserCreate(ctx)
+	return err
+}
+
 // UserDelete converts echo context to params.
 func (w *ServerInterfaceWrapper) UserDelete(ctx echo.Context) error {
 	var err error
@@ -3886,9 +4349,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/models/:id", wrapper.ModelDelete, options.OperationMiddlewares["modelDelete"]...)
 	router.PUT(options.BaseURL+"/api/models/:id", wrapper.ModelUpdate, options.OperationMiddlewares["modelUpdate"]...)
 	router.GET(options.BaseURL+"/api/users", wrapper.UserList, options.OperationMiddlewares["userList"]...)
+	router.POST(options.BaseURL+"/api/users", wrapper.UserCreate, options.OperationMiddlewares["userCreate"]...)
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
+	router.GET(options.BaseURL+"/api/oidc-providers", wrapper.OidcProviderList, options.OperationMiddlewares["oidcProviderList"]...)
+	router.POST(options.BaseURL+"/api/oidc-providers", wrapper.OidcProviderCreate, options.OperationMiddlewares["oidcProviderCreate"]...)
+	router.DELETE(options.BaseURL+"/api/oidc-providers/:id", wrapper.OidcProviderDelete, options.OperationMiddlewares["oidcProviderDelete"]...)
+	router.GET(options.BaseURL+"/api/oidc-providers/:id", wrapper.OidcProviderGet, options.OperationMiddlewares["oidcProviderGet"]...)
+	router.PUT(options.BaseURL+"/api/oidc-providers/:id", wrapper.OidcProviderUpdate, options.OperationMiddlewares["oidcProviderUpdate"]...)
 	router.GET(options.BaseURL+"/api/logs", wrapper.LogList, options.OperationMiddlewares["logList"]...)
 	router.GET(options.BaseURL+"/api/logs/export", wrapper.LogExport, options.OperationMiddlewares["logExport"]...)
 	router.GET(options.BaseURL+"/api/stats", wrapper.StatsGet, options.OperationMiddlewares["statsGet"]...)
@@ -3948,6 +4417,10 @@ type MonitorConflictJSONResponse externalRef0.Error
 type NotFoundJSONResponse externalRef0.Error
 
 type PriceListUnusableJSONResponse externalRef0.Error
+
+type ProviderInvalidJSONResponse externalRef0.Error
+
+type ProviderNotFoundJSONResponse externalRef0.Error
 
 type RemoteBadRequestJSONResponse externalRef0.Error
 
@@ -7579,6 +8052,488 @@ func (response ModelUpdate503JSONResponse) VisitModelUpdateResponse(w http.Respo
 	return err
 }
 
+type OidcProviderListRequestObject struct {
+}
+
+type OidcProviderListResponseObject interface {
+	VisitOidcProviderListResponse(w http.ResponseWriter) error
+}
+
+type OidcProviderList200JSONResponse OIDCProviderList
+
+func (response OidcProviderList200JSONResponse) VisitOidcProviderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response OidcProviderList401JSONResponse) VisitOidcProviderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response OidcProviderList403JSONResponse) VisitOidcProviderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response OidcProviderList503JSONResponse) VisitOidcProviderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreateRequestObject struct {
+	Body *OidcProviderCreateJSONRequestBody
+}
+
+type OidcProviderCreateResponseObject interface {
+	VisitOidcProviderCreateResponse(w http.ResponseWriter) error
+}
+
+type OidcProviderCreate201JSONResponse OIDCProvider
+
+func (response OidcProviderCreate201JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OidcProviderCreate400JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response OidcProviderCreate401JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response OidcProviderCreate403JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate409JSONResponse externalRef0.Error
+
+func (response OidcProviderCreate409JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response OidcProviderCreate413JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate422JSONResponse struct{ ProviderInvalidJSONResponse }
+
+func (response OidcProviderCreate422JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response OidcProviderCreate503JSONResponse) VisitOidcProviderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type OidcProviderDeleteResponseObject interface {
+	VisitOidcProviderDeleteResponse(w http.ResponseWriter) error
+}
+
+type OidcProviderDelete204Response struct {
+}
+
+func (response OidcProviderDelete204Response) VisitOidcProviderDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type OidcProviderDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OidcProviderDelete400JSONResponse) VisitOidcProviderDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response OidcProviderDelete401JSONResponse) VisitOidcProviderDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response OidcProviderDelete403JSONResponse) VisitOidcProviderDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderDelete404JSONResponse struct{ ProviderNotFoundJSONResponse }
+
+func (response OidcProviderDelete404JSONResponse) VisitOidcProviderDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response OidcProviderDelete503JSONResponse) VisitOidcProviderDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderGetRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type OidcProviderGetResponseObject interface {
+	VisitOidcProviderGetResponse(w http.ResponseWriter) error
+}
+
+type OidcProviderGet200JSONResponse OIDCProvider
+
+func (response OidcProviderGet200JSONResponse) VisitOidcProviderGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OidcProviderGet400JSONResponse) VisitOidcProviderGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response OidcProviderGet401JSONResponse) VisitOidcProviderGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response OidcProviderGet403JSONResponse) VisitOidcProviderGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderGet404JSONResponse struct{ ProviderNotFoundJSONResponse }
+
+func (response OidcProviderGet404JSONResponse) VisitOidcProviderGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response OidcProviderGet503JSONResponse) VisitOidcProviderGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *OidcProviderUpdateJSONRequestBody
+}
+
+type OidcProviderUpdateResponseObject interface {
+	VisitOidcProviderUpdateResponse(w http.ResponseWriter) error
+}
+
+type OidcProviderUpdate200JSONResponse OIDCProvider
+
+func (response OidcProviderUpdate200JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OidcProviderUpdate400JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response OidcProviderUpdate401JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response OidcProviderUpdate403JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate404JSONResponse struct{ ProviderNotFoundJSONResponse }
+
+func (response OidcProviderUpdate404JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response OidcProviderUpdate413JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate422JSONResponse struct{ ProviderInvalidJSONResponse }
+
+func (response OidcProviderUpdate422JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OidcProviderUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoteAccountInjectRequestObject struct {
 	Body *RemoteAccountInjectJSONRequestBody
 }
@@ -10064,6 +11019,112 @@ func (response UserList503JSONResponse) VisitUserListResponse(w http.ResponseWri
 	return err
 }
 
+type UserCreateRequestObject struct {
+	Body *UserCreateJSONRequestBody
+}
+
+type UserCreateResponseObject interface {
+	VisitUserCreateResponse(w http.ResponseWriter) error
+}
+
+type UserCreate201JSONResponse externalRef0.User
+
+func (response UserCreate201JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserCreate400JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserCreate401JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserCreate403JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserCreate409JSONResponse externalRef0.Error
+
+func (response UserCreate409JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UserCreate413JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserCreate503JSONResponse) VisitUserCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UserDeleteRequestObject struct {
 	Id UserId `json:"id"`
 }
@@ -10493,6 +11554,21 @@ type StrictServerInterface interface {
 	// ModelUpdate Change a model's prices
 	// (PUT /api/models/{id})
 	ModelUpdate(ctx context.Context, request ModelUpdateRequestObject) (ModelUpdateResponseObject, error)
+	// OidcProviderList List single sign-on providers
+	// (GET /api/oidc-providers)
+	OidcProviderList(ctx context.Context, request OidcProviderListRequestObject) (OidcProviderListResponseObject, error)
+	// OidcProviderCreate Add a single sign-on provider
+	// (POST /api/oidc-providers)
+	OidcProviderCreate(ctx context.Context, request OidcProviderCreateRequestObject) (OidcProviderCreateResponseObject, error)
+	// OidcProviderDelete Remove a single sign-on provider
+	// (DELETE /api/oidc-providers/{id})
+	OidcProviderDelete(ctx context.Context, request OidcProviderDeleteRequestObject) (OidcProviderDeleteResponseObject, error)
+	// OidcProviderGet Read a single sign-on provider
+	// (GET /api/oidc-providers/{id})
+	OidcProviderGet(ctx context.Context, request OidcProviderGetRequestObject) (OidcProviderGetResponseObject, error)
+	// OidcProviderUpdate Change a single sign-on provider
+	// (PUT /api/oidc-providers/{id})
+	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -10574,13 +11650,16 @@ type StrictServerInterface interface {
 	// UserList List users
 	// (GET /api/users)
 	UserList(ctx context.Context, request UserListRequestObject) (UserListResponseObject, error)
+	// UserCreate Create a user
+	// (POST /api/users)
+	UserCreate(ctx context.Context, request UserCreateRequestObject) (UserCreateResponseObject, error)
 	// UserDelete Delete a user (soft)
 	// (DELETE /api/users/{id})
 	UserDelete(ctx context.Context, request UserDeleteRequestObject) (UserDeleteResponseObject, error)
 	// UserGet Read a user
 	// (GET /api/users/{id})
 	UserGet(ctx context.Context, request UserGetRequestObject) (UserGetResponseObject, error)
-	// UserUpdate Change a user's role, status or balance
+	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx context.Context, request UserUpdateRequestObject) (UserUpdateResponseObject, error)
 }
@@ -11959,6 +13038,173 @@ func (sh *strictHandler) ModelUpdate(ctx echo.Context, id ModelId) error {
 	return nil
 }
 
+// OidcProviderList operation middleware
+func (sh *strictHandler) OidcProviderList(ctx echo.Context) error {
+	var request OidcProviderListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OidcProviderList(ctx.Request().Context(), request.(OidcProviderListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OidcProviderList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OidcProviderListResponseObject); ok {
+		return validResponse.VisitOidcProviderListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OidcProviderCreate operation middleware
+func (sh *strictHandler) OidcProviderCreate(ctx echo.Context) error {
+	var request OidcProviderCreateRequestObject
+
+	var body OidcProviderCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OidcProviderCreate(ctx.Request().Context(), request.(OidcProviderCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OidcProviderCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OidcProviderCreateResponseObject); ok {
+		return validResponse.VisitOidcProviderCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OidcProviderDelete operation middleware
+func (sh *strictHandler) OidcProviderDelete(ctx echo.Context, id int64) error {
+	var request OidcProviderDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OidcProviderDelete(ctx.Request().Context(), request.(OidcProviderDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OidcProviderDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OidcProviderDeleteResponseObject); ok {
+		return validResponse.VisitOidcProviderDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OidcProviderGet operation middleware
+func (sh *strictHandler) OidcProviderGet(ctx echo.Context, id int64) error {
+	var request OidcProviderGetRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OidcProviderGet(ctx.Request().Context(), request.(OidcProviderGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OidcProviderGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OidcProviderGetResponseObject); ok {
+		return validResponse.VisitOidcProviderGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OidcProviderUpdate operation middleware
+func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
+	var request OidcProviderUpdateRequestObject
+
+	request.Id = id
+
+	var body OidcProviderUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OidcProviderUpdate(ctx.Request().Context(), request.(OidcProviderUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OidcProviderUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OidcProviderUpdateResponseObject); ok {
+		return validResponse.VisitOidcProviderUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RemoteAccountInject operation middleware
 func (sh *strictHandler) RemoteAccountInject(ctx echo.Context) error {
 	var request RemoteAccountInjectRequestObject
@@ -12845,6 +14091,52 @@ func (sh *strictHandler) UserList(ctx echo.Context, params UserListParams) error
 	return nil
 }
 
+// UserCreate operation middleware
+func (sh *strictHandler) UserCreate(ctx echo.Context) error {
+	var request UserCreateRequestObject
+
+	var body UserCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserCreate(ctx.Request().Context(), request.(UserCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserCreateResponseObject); ok {
+		return validResponse.VisitUserCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UserDelete operation middleware
 func (sh *strictHandler) UserDelete(ctx echo.Context, id UserId) error {
 	var request UserDeleteRequestObject
@@ -12948,420 +14240,472 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P19jyNJmhiGf5X4UfdDV+0mWSSrqqeLDUGo6Z6X3umZ7uuq3tndYR8zyAwWYyoZwc0IVjVnpgwZgl5h",
-	"AZJt6SxABizAL4BhSLb/kQ1D8B/3TQTt6u5bGPE8EZmRyUwyyWJ19/TWSXfTxYyMfCLiief95cfGSE5n",
-	"UjChVaP3Y2NGEzplmiXw1+loJOdCP4vMHxFTo4TPNJei0WucTxih+PiBIjwie1yT6VxpMmSxFBdES6In",
-	"jIwmVAgW77caQYObF2dUTxpBQ9Apa/QadooBjxpBI2G/n/OERY2eTuYsaKjRhE2p+TZ7S6ezmDV6R0Fj",
-	"LJMp1Y1egwv98KgRNKZc8Ol82uh1goZezBg+YhcsadzcBI1TIeRcjNiUrViJNwaWUwFuXTA7m4P5BDeq",
-	"CkK7j+8XuK9ltBZCMjWDdgHn4eZwfp7I6TJ0Z5ommsgxIKTmU0YSKi4Y2eNiFM8Vv2IBefX5E3J4eHiS",
-	"Ierv5yxZZFCPzdSlcDa67e7DZqfT7HbO2+0e/P/fNTzgI6pZ03y3kQKtdMLFBcD8RSLns08X5Zsa8SkT",
-	"iktBEnmtCE0YuTDjWUSGC7IXsTGdx5qEEV2ElaDDG4PhIgf+nyVs3Og1/tZBRgAO8KkyP02lGNg/B2ea",
-	"auXANCA/lxeWNCxD/ULECzKicayIYskVAqonXJH5TOmE0amjG1Xg5mjCbmjAc3lhUXgTgC1GV8FpH1fC",
-	"2dkOznmiZFKODaFgb/VgBCNCh9CzhF1xOVdkRg1O06FiQpOxTODpmCdKw6NK9MD5KnD7sNMxYNO3z5m4",
-	"0JNG77AbmPusWWKm+ovv2s2TN7/8s1LMfi4vvmKLlTs+pREj11xPcMdPXz4jl2xRiRkzPrhki8od/2Sr",
-	"HX/Op7wEkZ/LC0VmLIHNq4Iohnd9YOyVbPSO20EGmfljSt8iJMftdh24gNqu3D08ZK6Q5pI9c+AGMOS8",
-	"NI5ZQqi6ZJEZWXn+8HLF8V/MdPNINg2weTTodB/BGtK/KxDgFfv9nKlSxgsLcZB6SJDgKyBUmMfhb5p2",
-	"luazKCRck2uqCBXqmiUsghcr12bnqsSYRrvzq6cPf/vo26PfdL48/OaTP+++Oj4/+XX7d1892W69hlbO",
-	"1ZOYKrXy6K4nUjG7iAeKKHiNcEW4sMTHTFG1LBw+gDG3oeoOUgv8a8WSlVADyTGkXLGkCjbzrHK/u5vf",
-	"0JVCx86Ejc42gAmuZVIFmj3SKY56TzC+pBesHDzgFmI+HbIkIEa4IZ2qEzVDy2lcJ8hBl1K4Thv+pxZ4",
-	"Z/yHEhCfaTZdT37Ns4EyE5SC1/VJcNcnwd0awL1iU6nZmZwnI1Z1yAmMIQoGWUWo0yUT9pZE/IJrVaX4",
-	"4Bu19Z4G7Qy7o8PoiB2PH+Yp08Oj9YTpbEKTyjUo85DEXFyuQlIYVR9eFQ+ORucnsz/vTn+XPPrq7bed",
-	"4eZgn/Mp+50UFRj87PSbUxTnf5CCkYguDFeIyETOExSVR3NNuKhCHv1DOdY0Xp8b4p+t5VRxenA2oeJi",
-	"Qvm6Vfiy0Wnzd7T5Q7t5Mvhlv988qJKTzuXyAj8TUZnGwt7W11i0XKevdLfRVwyTqEIlQ/t3Qek2ZhM3",
-	"Zlo1k0IxtFx4Cv23XETy2vw6kkIzVFrobBbzETWwH3yvzAK8z5ulacpjfCcCriZmiRwxpegwNvvCksRI",
-	"6Q0mIjWgqemD0LFmiaH9iTa/w45txZ4/gw/AylbbK4gBgQzZWCbMCEf47VbjJmh8SiMrOd1y9Vxc0ZhH",
-	"AytOeesfUsUG8yTuEUQREkmmiJCaTKkeTVBDsVfibvYiFReNNhEbtGERkQmhZMxZHKFMBeDDnvimjCdS",
-	"jGM+uu3ujNw02bZ4pi9C44TRaIHapSLUSutOloKrcTdbswEEuDd3th80hSWT80FTcaCxt1xpdUf7AF/i",
-	"Kv3YXDFEhs9lMuRRxMQtVzxO58mW/Df/+u/+9f/8X/7nf/tv/vM/+wd/+Of/3R//+7/3N//qn/3xH//T",
-	"v/57/+GP//h/+et/81/99f/7r/7T//W//vG/+af/6T/867tCgIRFTGhOY2SIcA3IcK7hhlJBaGTIqtIJ",
-	"BRkVNsXKtXeJDHnZ+J3jxOlGAMCmfCP153IuolvuhpB6MIZ5su1wN8McCT7b/Yq/kUTNRxOSMBQ8YU0v",
-	"Ez5iz7nSr8Uc+drd8MiZ+Q6JudI9zwjo9Pej9tEdYX/2XTKS8ziCHR4yMmZ6NEEmYc4Z9gKF/XfAMOdJ",
-	"TKyRA4Sgu8DulPFNuVKGKcskxwNxsY4T4phbLhgVoYGzidoPl2D5J2RCFTECHKFCTxI546PHTo+ypl9F",
-	"vpdcEDljgnLHOdQdM0lz88H2G2aG3TAg1o46S+QVj0C6dUZ392KIwDf783b7cOQGwl8sDPqCozz0YsbE",
-	"6bOmWXmL7J2mZ1OcjitDtqlmUUAEu2IGScfAsfb7Iju9Z+J7NtLP8FTrHx5Ix2w602CXVfPplCYLIBB6",
-	"wtFtx2HmRtC4ovF8U/Se0UUsaRSkR4k7KC+ZUAW8vwkQkFdsFtMRy8Njf0TKLBC4LUFK7FT200b+EVI0",
-	"4dsOTGLhRrCERK2/GiQ514RatX9XYGUmgZubu0F1PFkuBdxBIfOH5ACK6ehSEa4dRCBM24Ee+cAtesqB",
-	"2t+WL9q1R262bJssDFyR9OHdbM7yh5YWe4dCgP36XcsA+BWgwEbayfGDs4UYfU757Q/T8gK1EKPBGCf0",
-	"0d6n9MQMInbQnZ5rlQRg8NxefsKnM5loFrUI2JaNJHMBGDHmb1kExiWgyH0xoknCmQLW8PrV84BMGI1Y",
-	"ogJH6izbcEYJMpTRooX0+1zK5zS5uK20ZWYcaCkHMUzm7zAqxGaAAV5LSXDM3Srg7nvwLbN8KmAPQOsE",
-	"EsJmloK8FnSuJzLhP9wa2eb+VNkm/OHf/YO/+a//pz/+5f/wx3/xj/74j/7lH/79//mH//H/+OO/+EfB",
-	"X/+7f/83//Cf/vFf/u//+V/9P3/4D//ibu4Z6lm+9mVkXTJLmGJCW8ryWtAryuOdCN7ZTB5JYcmVEYA1",
-	"M2hNEx4vSH6k5x1b6Qm7G7yJqKZDquCCzUXC6Ghi4Gp5n/OjkCA8KZEzlmiOYoznDi61RlpvMiChozdc",
-	"kaGhr0bQ2RPzOAYnqpAC/eNLVkczBE8IjZVFy2PghwGsc9aUvCxlzMXFYC40j1dagWOqtFtF85pHhqLJ",
-	"OJLXAkKv0Ai4AGNxfiW+NbdiNc66GzSs5Dmgutpk/GgzkzFMau/BwCHuKlPFA4WLHct5YqTihI40SxQZ",
-	"sgkXEaFKs4SrS3COZhD+4he/+MXh29/+UAaA4S/zhA1SPFppaF4+pQlVgwy+3AS5fRxKGTMKRL6ADUe1",
-	"vmOWPTCi/sr9P+kdrtz/tYcMQQtq3VW21+45Dr4Bt8dgJMVoniRMjEriOp6Aj5gLMo75xUQTqokUI3P3",
-	"EqnMA6WpGDFF9tr21hEAZT93ku2ynUH/gb8jmtFp85Itmp2yExd8dOneyQP5lKtZTBdo6JGWQ01owpqW",
-	"T83ohQER1YPrCRNkLhQrANko+6i8FiwZOP93pYOkSI8iFhlizwo0CYCKtqVKaOCqecYYCpC9NkgYtWwn",
-	"v4RvJ0vU1GhCckwSqYFf9UgINsUwIOHQEEajQ4c+kzZ/2wupzL+BXYW5Decina/Gtqv5aMSUKrndnW67",
-	"1r3THOMeVm3VOcex81m0ewp5zcyFKfKPEp905jv7Dp1puSA0wHgP+Zco1zItTjGlePZ2V4pYHeSDsPL8",
-	"a5lGpMQmXWPxvIrUuUAFcywpt/tv0g2SQzBY3AROVHgCr4CIEEXcoBGNX3qiw5jGigUFaSJP4EuurrNc",
-	"OrFCJuTF6VxPQLJVCiX/Fvk24Zo1pYgXedRVl81ZIr9vfvab069fPv+s7f2P5VsprsyoUtcyifK+5ked",
-	"k27O2/zoTmm7T5ALgR2eM3Ybal3wn68k3rmrv+7FNQT4qSW0ORIGceo2pKkm9fU90bujxJpfsYwQb0KS",
-	"MuqxRWBOey2d8S7Gijv3DHTnDe+cMyuZf3PNpnUR115wRNxn+GLHrcv9ncJKk4QulpaVfnvtol4xBZv6",
-	"4zLFMMRoHdkOsqVtskbAglULcJ93869Yx/OUKpQfzo+5sJVO8+QNxPX+2A4e3RxgiO/eVP2kfpr+NPkp",
-	"2v+zMh6Wv2uvwXRyDaEXoJjYENXwF2GP0NimCRiiecH0hCX7AQmfvHj9zfnB09evTs+fvfgmRI8VVSR8",
-	"2D44nISG4IbmlA86Udgip2Q8h7hR8wlQhlTuYgNLIlwTo3TrvLbwow1sbfQaMLfFJH9LOu32qv1UJfhw",
-	"N8e89nDPUgKTP4KQAk0JfXHqMQkty879bMNWaKZTgj655/5U5u9UvXzcF6GzkYYgAO4NF0veZLApD1Fe",
-	"nEkZ22840c98npJEXtuDomSWyCHrC8P8mNp/nMqP8AU7qPANe7bmlPd8L01qwiVcA7iCsQhEm7me5CbE",
-	"rxL8KFi6V3wio4TOJ7Pf6oPPXxhSamiK2fFMLmoEDc+kjesxApoHjTlZL8zPTbB0vexhvwYBaC2ZnXKR",
-	"Q+ZgA9PJp0bLLrBIKTJzyl6bzMWQGwTher9XEslPNdpdkoXZNgxN6gsqFuhjYgZEtKZKIs3th+FzcwJc",
-	"t4gBwIyjsZKpdqSWuTbri0u2eKAI8P2AKGnjnxapWpJqdxHiIMefzOdA84qZZpE9Q0/eqWb5pfJOhW1g",
-	"lch3RD8d3Yt871/ke0zaZEovAfMcptALilGjt0CJdyn13UrSK+EqHkxm9iJtSylaXcrlx2Ia5WhTIXEe",
-	"cSbQG7uB7dn/7KmbAkyuqZ19WcnT7K0me1/T5NKwvYLxwQy4oJpd04XhChBnSagm7W6v3Savz5+A5kCH",
-	"6ByecjHXELnu4XAXz2Rpj2wYaUnu4sRwY2RWgLQQDeyyvGRCPBu2YdL7jy2fDdMY1DC/itRQcbI++net",
-	"KTELdK2AHDILVgNuzYT7FWB2dwCm5jou0JavqbkFgooRmAHPqJ4nEV0sHdf6KHVfWMMPZUhWJrZ5mYil",
-	"2tCgIrPy1AXHcOGnVue27bCMFrkY3YpEkCyyxXD4REpthG6uFTl7+hXRlji2yGdgoIMTS4NVXkoZmyvh",
-	"QlbM475wftQsnqdCfMsJb14ATCq+OcRnYr/ApRsTrWeqd3BAZ7yFkUKtkZweXHUa78qvsZXHZ8rFYBMy",
-	"j3rS8tFBADNYsVUuW9UG+eaw4rtcHt8bTyFdvik5VaSMr+NeN6eUi7JNmSVcJlyXuAe+5BdG1DOkIOEG",
-	"VXiidA7Ozi5ZKcyz+h17E8/N0Ls37RbJI00YiKgJHY/5iNCpFBdpsJt5wn4/pzFxG5rfqXrWYWsFhqEe",
-	"HUixyjsu30DrLMIprgYF2rSZVdZu81ZW2WradSpIaGgA2gWAGoTk9avnvWK83mqqFiI+h72+CCtJSkj2",
-	"UkpHZzNQjsOD0YRqQKuYGZjAm3HApkMWGfXF/NlqtR6D4uOi/8xoqvkwZgjStUwuVUBY66JFcp9/26Lc",
-	"fHi/RcI0TnIJyPSJgbMcyKvOgQ1kUeFj0LgleIuNgsUFDAgJV32B8RnghZLmqxfMUIuwl8F1wQRLqLlm",
-	"MRUXc3rBWhdSXsSMzriqgKAvzBeGTNMDxLmDH+G/Nz07G3uCrBKPsYc29i/yz/4OjfXfVoqlC+iL/ArM",
-	"/DiBXQ6E+MOBq40YR473Hz0q6l6elQxm+Tu9g4OyS789kV81Gkj+N4bi16HMm+TaFcm2tSK3C7R5hXLR",
-	"TH96jwT8jg3h66jpCtq3C4Ohkxu3Nxj6uU8l5uxbBbK8AwHrsBYk5W7/NFkcHf9YHAHIRF7tsHbhEmDu",
-	"RDpwTsVBLahBdXKvlMHd7La7RwBMu7FOVal0H+dh2orVY3bdNvx+maqlJ7K6GoPvwPiLfl+VJtvW2vDl",
-	"rX5MrNo6ZVQoEpoR4fr93wHAZRRo3b7vkNYgpdgNwdmR5fqdI0j5GbcfNdsPd3bGVRt3xmIM2N80liG9",
-	"1mplsS5FtAQZlEhRQHIa5y0L33V8vXGj7OxlL+0SOlVuwEKMzJs75lY2RLYqvKk6ZcyPUpKXNYKTVqrv",
-	"6NNIA0vMZ1mUm/OoWwa+vKwRg1j0FvuUXl76OiDuxpvVp1DlBN+KrqTHemvScm6lxBXxOrNEajmScabr",
-	"oWdpJK+MCLCsmTndUZG9LxJ5GZCnjM3OGLsMSCxH1JpYEqzt4czjOLXRlJ1O1ggaqEPlDeXpwCVcsUva",
-	"EaH0Ned75ae28vP+FJ67cug4tFK2FtAupf7U+DHAvJdi+GW7XgDmOE072jAyewvzpJzOdBm0R4/qQvv7",
-	"udSFeiVHNV+1GRdqqzBVCJxkUTHiqPOoxturuIGV81PY/C+lZ1PcurLDd1vzZg0W7lBCRawuMVwrbl2G",
-	"O6nTGTTSDI1d1dHxjwOBdR9ZFdAFZThX3eISWeOJE/YSZr4/sqHm4DWA2qBkj4qIULGw0Rj4oxFHICV4",
-	"wqZ5See7w5WyYEmAdeFw7sRakFu0P+tLS95TqTcgf/WXndbx7nw681jzWcxZMpixZMrjuEQmgWoLJBuK",
-	"bjw5V1REeqLIniHw5G8b0ALSOXb/bh0HxPxznLCCi7Rz3K4ZinHFZ+/IorHCCVG2SflDC3JovJnhAe7F",
-	"dnHf+atTF8lvo/Bsh6ueTHPc6ZYJXlVo6GyhAEoBfzaTL6qxa8PSbrWsGnCou2AWSDW3Vzbg/R3J5R84",
-	"vt0C0XKC33vDrKXD+1LKy6cs5lcsKS1GzMjv52zOIjKR8tJlMz/OJYbvKUZjFhEK0cR6n3CV1ubQ80Sg",
-	"1l6I5tCaTWdalQWlITDEDSFKkjFN8pEchWLGh913Z3ePEMB02u2CbiZS6aqqmSNmPvBAETOI7AlJZlRP",
-	"AgIlDIlM/NzpgpXFnJJq2b+N8lqDjR/V0yYuOdZ2WEVKfGz6yox3eZvrbEqQv4sHbgseBERRwTX/gUWP",
-	"iWdYElIwOyS/dLdvWfEkIyY8E0YtpzE5wwRGTLouC7Jkb3VpqNa35quUzKxTNXL4mYZqmDcrwrMOt8Cv",
-	"evqxv9OZlrxWaDncidACqOCFQgAyB9mlzh16trWFu7OZDLOEWssh/UJqPl6EZO+bF+fPPv/t4PWr5/vg",
-	"98byrGMuuJqEZI/mq7rCH6dzPTnAETnLFc5pFuvNkbdZpUOWjtKH+WWpgWEzTp0j1iWaw8x+Y3XCTVYX",
-	"OKell7IdLXUhbruzuT6Na3OTBa5kcgbHuvOuTOKwlzIke5ZLyYQMmb5mTBjmk3Cm9gMSpmgHh79MKLpv",
-	"3yKiRIxGYV/sXfArJsh8ZsNFu0e2bq4cu2kfwz8ghB/i+sOXL87OyQGd8QNDg5v2k5ypgx95dHMAo8NC",
-	"RoQF378Y8G9aCB+GX0rwCzOwfiWH5ZwbysdAdTNX2chostcTqg3YEY8CMlyQtN2ElwBEIzCkdPIsFMlI",
-	"+9iQkU671zVk5JdATJydXDV6373JLFbtoPG9HGIFjZOTkxNKKR0Oh8PRaDSKoihijLHxeDw2AhDYWKby",
-	"yr6nLvlsZmHIaj8tlXq2j2wF3XNGp+SLl+fkzNWecsTU5dXCTwnV7GLR6DWmDIvDWCzv5gloyXI7drk3",
-	"S/JMZC1PhWon7NqrDhWsuZh5cWUVIcCaROeGYN9kW1/GXZkAdLUc01Xe+V4O7S+PraiGRqqAvH71XGG9",
-	"q6w2Dy9GTG4UJJmZLwsqvxUfHYSQGZPzK6WRskYEAgADMheXQl6L1A1RozyCQ0GfIdbAxkIfD9ocv/nx",
-	"sHtT6hdNMffHyhpLD1QW8GuHQz09W1gsXL+O9EpUxj670pw2BhqSevaweBkGILsHuPX761HSu3orCq4v",
-	"yzD+tfRfXL6hK+QfRyaTuRBIJrNbbLEqRyazpyWTuktf52KdudE+B1wdb263NLejpe7JvIhW95IXOKpF",
-	"aU8EqxKlglwxff9cvE3JWDPSsQzXMtT2bN2W3pRx7ZQjVRgm4PHgezmsL/RkTG6ticKbvQy4qtAuOpqw",
-	"aMDFbK4HUBa1yj4pxwQHExhsieZjzNbAyAANlQTNQ5ipoLUel3pCapRR+mAi9Au7tOrgYM/KbRf5zjnL",
-	"eWtzvflX3q3B1t+HAsBBGUZtpuxsHyJWjsxrUbBojiozSq1H07tAjp3ELW2BUOXhrSuOvfIcd2GjvW2s",
-	"mRcgkDOrFjbbRov58t1O9r9+IYqgMRf893NmHxtMc+CfLcTodDaLF3cZ72X+fcEK4V4MDD5GnWJRaWbZ",
-	"HcZ/OQ6cc1bYdRZEEsgIT+QsKywZpZUk/JgfIUksxQVLwIuZl+3tzCXxUuU4lR7KHQSiZbEvRYRtdcqR",
-	"dY0yssrPvyJMPb/Q3cR6lWzeLW+3mexlwq44u94ZcHa+HYNXjio0KlFtnkPUn6uU4TA4AA3RYviC6bJ8",
-	"vlZns1y+24X62Jc3jrjx73YuAQ7WFhSu6vJOlK18s3UjVbtVTcXVUlPuluU2yv84qB6purEajapuIFSG",
-	"Zaua4WHmIB1Nso4r0GoQYlqhcSJO0WoEu7vGQcMGyJYDBg9JAmuCnm4K4prznOZO4kcdWEG6c5Xbviv3",
-	"7s9NOt1OcFzaw5flWuWfz6WmZC7Am8oSMuVxzKWwemXubpud2XZrlrcC4Dljuq4ynILxsFsBx8bb7/nD",
-	"j9t1gwuLx+G1kG3XnKTItTbU495UnW51MD5NkxScQQtVwVQNzFux7G9lefpQjQbLyInFi3Gj910NjDTH",
-	"fBNsVB3km3kc/xq6Nty8qe4do2VEF7YqILhmdZqQhR0UbNnot80L2bSL+YUH0qpslbLQ1JlULKp1CWH+",
-	"cgXOHka2md7UK892R6JVHldKeMVcoAoSVaZFWIsj8ixgX3geXg8vUACgcZlv4O3W9tRlQKzcE68d0IZZ",
-	"bCWaGHBQIm3fY5Vy7D2aPihVy9zxWdVtv7S4wwYq7RrltURBg7jewQxKLUXrqfzrMxLJOKZJAAqnFFcs",
-	"gX5jL2ZMvJJzzZKm0ovYHvGeOyDb0ZpC//IpLRRdPq4igGs5RKlSWlpV4NsJS5itIJB2j+IqTQCCejZ7",
-	"X3x2HpBfnb34JiBUk6lUmjwiX/NPi6EqNtkCpsrFrNhk+Nb3WGp3J5kXBUQ3yytDbbS5r+jfnxXKkmNC",
-	"ndm/BwFRwLbJXoglbzHuGxPv8Z/7Qeq2CqDJU0Co6As5w4sDVYn0XIUwBVYnBKe0qya4D/7bccJY05wy",
-	"CadM04hqGrbIC4hNht5W0M2uL/iFkMlS/TYopJNC1+i5J01zT+C35iHSRIATaXK2nbMYA02WavN4U/oE",
-	"vXx2/wI+PHxUVrrMLa2atqCc4S1MMzoFjcvLkPeOtkw3U81OSU2jMuZjd6OOx+alG719dv+KjUzkpd3J",
-	"Tr2ddKUCsrngENdVj7upvB3YXGuFS0xL67p9DKUR5dheAKgB4pygiNv2/oR+96tCLMISKvrhAFMq5jRu",
-	"5h7YYICv4RH54uV5ldMfs1y+K0HSTgaC92u38ebm1kV68xRmmb2015kmlsUxr3laqtd6Jf2wYdzjtJea",
-	"XurrtrJJG1T2BO8xCHm2M9t+sbLWhkZP11JsGYuyhkMCsi7UhM5Y2k+MTKlt1Ur2aIpXgEsZZl0ndDZj",
-	"WGSVCgIbCdWEsP0Q5HPYwfsFbFvGimWMyLDhdrTB960v9eD0mqbDKhYkpkMWP06vSS56ICDXEz6aQJ3G",
-	"kZwVAjby16Qo/tT33ueu1FqqeRuf+1IC2ka3tELWq2I1ay7gOkpYaY6KouW0vbKstzR2pHb8x5qB5UEb",
-	"OSTY8tDvIrBi1fYUU8GyiIXqsIb1sQzVkt/XTE9kBZn98vz8JZnCgLR67kKMXFC8HzX6xWdms16+ODvP",
-	"6/b4+9ImFmjDykqEIHemnNZoA1CSw2jbLk7aFuK4mNnqlhYodJmY/5vIyzxcFTjht/crI1LFdnXYPZc8",
-	"04ooNkqYxsbK+WSAAHW86wmUNjfbuIBRCu34xfKmejLA9nFL1W+X7SNr+KTPG5eDspBJWgUTO62AcgPq",
-	"DkuaWfls5KNrGWBJZQWRtoNc2yNpQtUAVr8sDFb46PCdIaMJSzZ5a01wV1kcXKciDi6LwKlvpPLje3Zq",
-	"pYqpZso2UfxeDm2YDhbchlNNayzmLFS5eCNzeMkVjQeKjaQocyCf4YM07NhAF81jFsGHXXBQah/LGmla",
-	"d/JwQSZGIFnqiXL4sF3LrA2h9tBOsjJ7QXu7gTFy43lsu0tCQDuLyB5VJIs423e0xG6XFKwkxSGNje0c",
-	"9w6zUGAPY/7sp7/o96Mfj26a5j9d959z/E8v959+H2cojyBICfN6LmOJeKnOVyMA8RYSnTmF7TlidT0K",
-	"F0LsjCTmKA+u2XA0obpLZ9yZSurHLzlShF9N9zfIUVxvL4qLK7kaBVTMUYMlelZCrKq5Mp5VFg9V5EOC",
-	"XafMJ5wncU6dtDfQmkaQU1FlCX1B+l++7ngLHfZZBl4Zbr6sq+YxIlU+4ag3Pd+b2tzxN03cuKbVM5tf",
-	"sbLizUXi4pP6/9/f+rP/v9EAuw8f/OKXrb8YhD/9F+3myWnzd7T5Q/PNL0ovaQW/SoV057VuIsxNhwpr",
-	"Cv0ftU8e1kipq+R8y9/HoTv+/o7U9Hau/vfW0sdmvlFPMimmY1qjQTLPcwCcqWJmX7q4PQdtF0q5F3iR",
-	"vaLOzH3YOTa/bOwenlaI/m4HvvjsvL6IvxZZ6nCmddd1JeeqLfWvL2Nf5Grl+wOkzd8hR+usjSL/bfdw",
-	"7ddvzxSX/Adrvnmzhg+Vx3Mi/9nUDmjPel2khpt8HYs8o9aSUAbbphC9gxU1gtpLyyJQSkJokLcvh29C",
-	"Gx2P+ytNFwWWn1K+zFe5moU7dP6ZceMymQmBRbOoE/jRRgLlv3MC//vh4WVQ45gtof6wOT/aSJTt4PSO",
-	"GX/RUvCOeLvScgZWlundcvV7xl2PM7sff268uVJACWG5IaFRpICAeG6gS8ZmirC3tpqXg/uB4RSaPc4c",
-	"LFgV05EZaK+2bEL0EgGXguxzid+1RKMqc+yqeqM5+1vtrLpt5IPK3LuUp69i6QsxypL6V63hZ29DrN6n",
-	"6u2BnM8S7vf6/Al0igrIq8+fkMPDwxMsPkBJiKazkMjxWDEdOA6ChHkr091u7HZnTJubVXLONI7l9WAu",
-	"IP4nGlTVAoZI+CyNhWoyoVfMXC94MYB4GMjMnFCjgJAX4zEZLkrZZaUJnM4jrgfQK7C8n8rLhDUN7SIw",
-	"EoshcUHYeMxGmuyFp6+fPjsfPH/29bPzwetXz0Pbm0kxTSYsycypWBt5PF5fG3lEEyiQIaQujR2GYuzw",
-	"jIQHdnBI1EReK7IX4pMw/W6p4tz4w9//3/7wz//JH/7B3//Dv/2/y2Bgb2cGbwcJi3jCRhV7g1Fh4UEs",
-	"L7iwQU/uDUUoNo+2gYoxFRAcamcmeyMZMdLspoBiTQ4F8WPrN0mwa2xvOKQxFetCrC8SKmx5R8gBEOw6",
-	"NqLjBVca6oCYqda2NiypzQUFYCoQRyqNmIOjllEnK1azA6yRIPSXQvLcHE9zNGGjy2UgXpy+Pv9yCxgc",
-	"w1+qO3UAkJSB6EVLCq5Xn5gUDP6V+lu5NgzXteUkw/lCkT0X2IIhkPst8gRjKpWlCUae7ouy968BdSnR",
-	"E55EZEYTvTCoCYg7lYItXPehYo2gEKmP6gspyOdU6S9enj9QRI1ozMheOv9f/SXpWKDyYXjH7dox74if",
-	"CbQiHlTa6b617lQqFmbTpjRDbMcjnIpTYsZbpohmp0qCAVwHoxpFW3XqkC9dQVDBAEou9RLO+Hi+TLxz",
-	"F7KCiC3R1zJm7HjXrtoKVzG8tYexFXt6/er5YxL2G/1GSFCrhHtU+wJ7Hy0T1D1JYS+Nu239cv/v/NmO",
-	"uVm6iFo8bEl5vxOmZtBT+TzNTprC6thY+GO/YVhcv9Frdm9CwoXSrFAmJD0DNZGz3BEkTLDrss2vxQhX",
-	"N+gtjQqvU4hyY2Z3W0RM66vdEgc34Y2VMJNzaI5nGacUNgnBnCt0S7X9Wlt98QqboKehJAlTMgblUUJn",
-	"dX4FneCiKGFKQUIrEAgb2Hf6/PmLbwcvXz379en5Z4MXr88/ffH6m6dhVbu2av57y03bNbe+Tc5CjbSF",
-	"Kma5A35320qr0NPyOReXJaoQWI4rK4Jm5T5TFFVGaPsxfe/mIBNQWq1WJvfTaGpOhoqF7epVfunMROuq",
-	"hq5ulIsmTmIGmcvjUCDm4rKXNhRTTEQkNFDKhP8Ah9Qjn6I5F2OPDSDnhtra4OM8uLjKAxUPjkbnJ7M/",
-	"705/lzz66u23neG77GyLtF5VTNptHnZ20JS5GJRVsuYtOuq4gzDi4VylAYNAeFw+FUxxdx1yIzlSzaHU",
-	"1cQGRY6VlMahFkaDzwxacUEg8PNxruk3zFVoo1tFdNYbk22kZ9aDesP4P/d+xQpPXT1KGMWl8BZqj2iD",
-	"VW61wu3yVe6m+59i0WC5mwiWz66x2SAOVXlkwCaB2mGUxlnYerDmkqhiIbeN84r9noEWEq+rVEbx81hf",
-	"xJHcNhQR0Cv/5tGkXPPNTYpOpQxqq8JTOR5Wi8PcUjJ5J2S4ugRNCTW8TV7phqRzsxZOBbpagxZu5mRb",
-	"omtr6NBms3sXeeWNXCUZlieDu5lX3oZdlO/KZL/tq+ikc+zKHPF+L2yJ/s+uUY9elFVTr3eh/zQucPne",
-	"wePHpNmpioaocd2bnS3klk0A2Pzj24gkpfoXPPtaCq6xFcGH3uB5E/V1y1qey+EbmURb3j8JQrxBC71l",
-	"0ai1rBe+FFPNxGgxmBaawj3q1k6NsA3+C6nfl42qTy7XH7Y1p0GCagSNyPy7ULKlkvSUuXGxRkquJN90",
-	"rrQt95B32O2XdlKuKpy6THJQLy9Nc5gPYz4qcbhO5LUgVJPwi89sRXscemDLE9TyH7zbaqzLlfzKExTs",
-	"mv30B//Ml5GugEPL+L+hiO3ToFs25Fp74VdbynKeJFtWslBSYbOwLzvHYa6N1mEuiOvRw6O8Ca9dWfZx",
-	"k5Kwm1yDDXufendkkz0qFze9s1uLHDuROnMc7xaSpz/Pzht97Q6Pt0LcrLTZR4Kp61Fz6YDPOSttzkS1",
-	"C98AfzKPWNZBhIo075erHpnHOqHkP/6Tf0hmiYT/jhOWSwcwf2OKlKGTZnieieKDpYW9ViyxhQ1rC22H",
-	"709o20oQK22x3L6NLlzHOpWZpXLsMwUmt0NldME7ml3ysi2KiXj7lxLqdj6OZ8tu1XdgfCjd9zX7uwt2",
-	"4N+k7ZmBN0tNVpCHuRTXj7c8nwLU6dxVgO+iCVchgtRM+7H34jJr3Fnj/YpAPWdEsAMCwgX5feby2Z3f",
-	"uLn8bHmvLRSDiMXof1jhi5KERhHZE+yCan7FzA8Ri+Yjvd8i33hufS0vMEYLG4bZT4R1TTS7Whr0ry51",
-	"jHwtrzCoGVh+oQl2CJog/KHC/cekTWJGr5jzGsKDYj+hlYbfkssQUzFYZSVMixkYAB8oojlLCBORIntQ",
-	"RkSb5yCmQFBwGpcvRbzYbxEbz0VC856N6FdMK4wNRNNjL133FY3nDEpIaWlLmHhVQWyCmU1MLYZldNvd",
-	"T5rtTrO9Cx9EImO2BVF6ZV6rbT8rmcCrR8fXV0MAGbJUuixMfSqEnIsRm9pStkWrdMSZGG26YH/SUzcF",
-	"fFtoJipslpq91WTva5pcRvJaFCwtZsAF1ewaIimVpolWhGrS7vbabYjEH8uE0KGcGyF5ysVcg7i7eQxC",
-	"ZyvbYFR+RdB6gzG8gMZmBluk13qLmSh0/spAOdl95EI9CRj3d8WKoLRo2YJswFXViro7WJHmOl4qimWA",
-	"FxDyJQU5o3qeRHSxVSP5zk4sYQhkhvH+nmb4EmQXbDPLVZ37tpx5RePY5SRwDXH3hllIwcie4hcCO9IB",
-	"Vur9gIQQVhmacfi0yQWGWgYkpNGUC3wI/8QwL5koX8ekcWwVG3Cywyt5LRNHLF/S6uXtQvReRQK3F8UL",
-	"s35W3mPZEDLo2EaGMoIyiDbOhwp6ASCQ05fPyB5aEAJC53oS4B4HsPv7PUKJms9YopiL7esLWzLS2QBO",
-	"Xz57gOGuEdOUx/1Gj/zYx1Zx5t/9RqvV6jdubkIs6LhUlhZfA7VQRkgdrmjMo4F1Prm+c40enC8UPfOq",
-	"vDRulvKxsxk3OBrYxKf4ZvEk7IR1j+Jp+v2C2gvrKyn5qA0VCsiUjiZcsGbCaGR+IeaFx1hdHe3QZMiU",
-	"kXK4BsMMJr23yGdwrpBRQ8WiL1zwIpyvi0gG4ZMr109kwhLWIl9YRoed/ciIJklWRBxmhNAjRkeTvpgl",
-	"UsuRjB8oYigzHGcAhiF9LclUJoxcchGpHtiI0oB0OxzAc4LUMJajS0VoX4xoHOMkVKRuEf+VPZmQ0D0Y",
-	"YLQgijY2VHA/K7KVulUSiMG1+ZoY/PZApQX7+qIvfiI4CfnJLvOnvvip2WzC/5rHR+02+YmEBWwMyd6Q",
-	"QsYInTJt9tXeL0PG3NjvlRShIWtCzWfYynQwZRGnA4M/oTfSela8X8yODeZJDCVzMUZ4IKQeWGXC/Gyr",
-	"HqbloQMS2uKsmFtQ/LQDvfAzE9FMcqFDYtfbMeudC2rDNPMz0xkfXLKFD6r3UzoqLT2QztrFXVTz8ZiP",
-	"OBPaharjVN7voPWl7x2a98YyGfIoYridiiW5VRvxdOAuKoBhll/cLj4r/pINw5QM2FRo8w3wI/J4v/rf",
-	"xF9s2D8cEqRLAEJDn2kbU2YxHw943y3qyCzKfHgs56IAS/oTfiL7yb18bF7GvPbcitzzE/N8JMU45iM4",
-	"bcX0fDYwtC9mGqF1XexhAuh6bd/uwH4bTB5oKQcxhdRpfNbtImbMEjkyhGgYM2ioDWjgbhWWF8bmCphF",
-	"7W6huRrINQbO8GXxJf0AgJ5QzTDUAGHN/h6wtyPGIv8E8PeEQacOv770YDhXCzvxsbvD2jCOOCR7qIK7",
-	"uAYehftuJK7R0RkgiGEGOKTUYyPUdO5De1+uKAc50gwXcpD+PbAgFS+e3QSYx5NhlvmeT0+gOUMZOfHG",
-	"pd7MIjHBoqhFWpIVUHUIDpq6R0kKH80g86mE95KlCB4E2S/LJAKGLdOF4s8uBjKlBc6E7UGdowTOFVxY",
-	"a54O5AYhGUib/ftUIP3R+1qOBpi/8/csTU2zRAET0/Ay5z7rfilc+LQqXwFed7WztvHZNW4EjfzdhUPy",
-	"Lqytgrt8BwtnbJ8WfnW8wszi3dLcn+klTVeUu6PQg8W7os5RL8Acmb94GbDevUO0c5cLNnX5ruWF/uUr",
-	"lVcA8tn7npZdLlGfksl8SkUmoFmxLCCKjsH+Z1Qel4JflndRKsGWtodzBKpcrnc0l0dkD8xZtjdM+Jum",
-	"7c3SfBaFts4PtJ9gaLYSWEM9sRJfHrp251dPH/720bdHv+l8efjNJ3/efXV8fvLr9u++erJWFXXHBjJu",
-	"DUE5q79Qur5fnb34Bg1xaGbDNJOXz8hhq22bDGEgPJTWMdJj6LT50PZyQ+ufk5hpX4RW+FKSUOJGGx7F",
-	"EqPFmiO5TrjWTJAQqk/0yHcoboJADICjyBmQFPw3Ya7Ah5n2TaVloXI3zjTVJZUSxomcVtsONg6JRAPw",
-	"cLGhZgTAfWHe/RQcHLfSgGGyV/K6zHOiZbU/duPF6h/yk50qTg/OjMI0oXwtOsPOA0Qwk7d3QX29HNb6",
-	"GfZMX8Lyz4GmYc4B2bO6iNE5QBUayiu2T4YLMoqpUuXlsUssZm6WDsxy1D7coqjBKOalhlNsNHP09u1a",
-	"Y39JHKnPMyrB7p5sMTWSsypwjwvg1tuCZYdbvcACx8Qql3jc7gYgOJrjOW4fgfsi01qRz6FdLA2yGMl5",
-	"HCHV3t94fwpo7Zx/BR5uM0btyXvrSLe3LrY7MlFK1CM+ZUJxKUgir7FCPFwryHz1rXloUJ3IeeJF9XmC",
-	"iYK6xEaszHH7CjtsGZzPMdJvGc5vGE0M90youCQzloyY0DxGKwh0abQRRH77OyHhGkMfUUOO0Mpe8H4f",
-	"t/NBR0e1UiBmJ8d5o/pJu+Z7J3n87dR5r+hVP4bKQCfHDZywLhIY8l7eX3JgGCwbdKwCoNZmq5eQJ2+e",
-	"4+kt54nK3j+qW6ADaHcxR63em6gqcCnKAOh060LAUuayKQu2bOkmaEAhKwRjsB07d5fpBu9k6d2Hi94D",
-	"x00Y0UWIMpu54iEIrsP56JJpNJgk2omzVsxlETp/fgAHQixHNO4LrIcV/va3v/1t8+uvm0+fnn/5Ze/r",
-	"r3tnZ+H+Y/wQWsOy9pT2Z6d/W5OSheWSLUK0FxqhOgvGRg59zfVEzo0AzfZLnL5FOaU8yNwPab/FJs8S",
-	"OZ3pUtR9VBdz0vzK6vgGlyUJPGokVaHvYPeodh0bqqQwqn8JxI+26d2KBgW8fsXtKLtcxdteRUWCCipV",
-	"sga3g+kdzJ3v0q2qSTrn6omR90ocat23b0PX+NzKjEMWy2sjMu4HJDwyz63JwsiNqQvAmiNTGYMqTzl9",
-	"oAgEzQUkPDYToADis+Lu27eNoHEE//f47ds8wz2Gn9cx3NdGRX4uL8q7KjpXuwGoRM5FIagYiHe0VY6z",
-	"tUUVJ/tkq8kq+VmhMoqhZnJMckia6plQEaTTNGTQjiAwL9l7EtN5lB1boV3ZLVnlxiAeNzHO4a6AjDYE",
-	"LmE0cpEBzPca+fBtA0z94PQaGLKSyZ883Fms8oZt+oNGNLeFUqZlFSN8KTfd49TIj7YtJtJWWOhfzG32",
-	"o063PGLfGhFzKzm46hyMJlQfZPulyoBellOKKhbgIFh9grysXrUKmJIMF5rlF5MX7jVB9GLREgOs1f68",
-	"EOTcqafXViSRnaettjMqTqi6xGoGZTljFZ1u8hJE/iPPxGyubbXcAC9TZCQfowWN4nlUaNXZ7exY5MjX",
-	"g95eyignJUv3EgqJaJLOYCQeLi65uNgPHL/0PMtoEi+muLY3KgRSrPKyieXVRfYNyuMJ0o511qbk4UnC",
-	"RoxfFU+vPFo0s2TUSPmztvu1OAumbzBEp/u553UlfaDIlM5m5gjk2InvuTqU5jYmbCSTqHgbXQJOt909",
-	"AsLYrqgtsrM0Cu8s/ZwKT8ooJFh4wkxm1ihsnkcl0zN47yKuj2957rFEltfmjlQIhy5Af7kn7AUQ5zmE",
-	"v8TyQgVEsGtDxLECM3lJlSKhYG/1YDRPlDT6nCKh+7er8WIGwGy2go503dEU/rwse94yO8AKvWW1kTJY",
-	"81TgsNNp1KmEXhbX709aa99ZqYMr1RugJC5B4kynGE5NE0bslagM0fci/V20vi/DVCVZmTvZXSq0dNR1",
-	"UdDO6OeCmhvYKD1fJ6fX6R63g9TJBlF/vKxjR2Uywis2pRx4gL8+8jVdkDGNY6JifjHR4FYyytcPLJE2",
-	"pkk0x/DMameKaR2z1palX+8kQ606/v88i6y3Qf+5pktAaLcQgLegs7fLBcigZlcsWY4M3mFofrEgWB7G",
-	"LzylNjOkKEnGNC+jHdXblA8nE2AZcXJNEPI5o3vlyaH7Nkw9LJx1+Nimb4w1S65pEqkdpJHmq4lVi54o",
-	"A5YcEdKUmnXHltN6kQLViuROJ7AH7pX5ykJjVpYF25T3WhQpid+OplyENlQYj9Yaah47oyl41xHBOTZc",
-	"8kbzBAI4L9kid4aWiMPshUoa+GS9LSlFyhLmFaaBerbOGxVEMA6eQMUvDJUmwpp0/TXlIskdX0njffJh",
-	"5O7x8nkqNponXC/ODKyWz0CJy9NSZ+2pyMezP1AAY5ML8qtvz4lMIHr3ki3IXqgum1Dd0wAKWwESOEye",
-	"gTLReoZbJi85q/9RpsAnh6+1ICyn0bOzZD0vZ1YwGNjx2XfpjH/FFo2bG0i0H8uSr2afNF+yurbd/B7w",
-	"Si6MZGfFZWzRgmiUGS4tnQlcTwgqoj7W1FaBLcxsXsskxRYxm8CE5iOouKsgLtlfPgZFY8nadOv7Ym9l",
-	"qVIzxEYeBxh0U9yb0G5mgB38l7bcHmz1h9LzJl9jkJaZyAYzeVVhlbNXHLU7j4mNx+wLIUUzv0wXA37U",
-	"PmyRl7BlsFco5FSIdY9tqXt4PmNJX4BRxQjOoCC0yGt3NjmQEgbGQ9Y0FKJHEqZmUijmosvDCVWD7AX0",
-	"vtC+mKIVQ1MeBzbtTudq4KLbxebkpAV6cXPNljaCxhVLFKJcu9VptaH484wJOuNGum61W4fY6mQCtxMS",
-	"G6mXkgG/XrCyCp1xTHIjAzKjSgdpwKtZRNrjqqCiNAAKRP5nEdzCQpaJoeR2l8y3u+025gukOWwQ0jSC",
-	"GQ4gGtTnMamG8p2fRmczXtJJtk5sKxff88lLaVpaVUqZkQU7uXSvqvAed8DVmVZ+YlU5QDdvbiyhpLfI",
-	"0IGjAbJWIvX4yNAyiHbU7lR9Kz3cg9d+3Cy8dLj+pc/TwNeboHFc543XXpykz5oARXym9N2bm+DHHMf4",
-	"7s3Nm6Ch5tMpTRaNXsNsgk0c8tdsDopeKOCYuRtkdn5WWtEa8/m0JFCY2uIpuZ7wmBEhrwmHIIvwuxRH",
-	"AmLRaj8kezbvdijnRtQ3RMbc7P3HGIBvpgpd6x9IzYYUtNVXz9auSMWoT2W02Oze3cFtW3uTdnCFal8O",
-	"f7e+NTQdr0MmuRr16GaJenXe+y7+HGnWDihWHWpliVV7PRX5lEY2mPgd0rejTo03zqV8DkHu5oVud/0L",
-	"OUTmIsIA1HdNS1/OhzFXExAJ69HSm6BESjn4kUc3SF9jVtYa95kmRnuZzRhNPO8XJnpaIdn1J0wbV6wk",
-	"lU/xS0s3/aisLTQkQXzoaIagr37jG6k/h4SM94AruI0boIoRbF1SYmXfxGxI7ko8i6AN4mxewrYxuRT6",
-	"KGPWAnSujFKOHKb0MTwILU0NyShmFAT4adqT2WPUXCF/3l+Ndbb0zG4YtEsOX8NcDNmei4gucmymVUHk",
-	"p/IK+8rhO3fOWdvvb/kbsVQxj+MyBoq/19nJFSzz5J5l3o6Wfcw89hXSpy14rDU+NdG8tJbJQt0qOmWu",
-	"HFLej43OaxU+JomcQ/EhTNZXK1pHLdFCW24Nerjcc+B3jUlnWs4g5BIaRNsIBikIJVkqgsMpZ7jcgg/7",
-	"h7yKD78Q8cJGLbE4UmlKH+LV4wr8I2OJDWQoSZhBV6y1sCOkvD2DTsMfrJnZj+JoP2q2H9Yn8iWA3QVP",
-	"9WMEO/Wd24epJT0NyypncF2PwQV3tT9VXM8uzvWC+sjYXvtk/Qv+Lj1xCdfb8Mx3z/iAG8mEJGxKZxmZ",
-	"Ii6yqIRYFXnf3FXMt1bw0quPsS1oty7QuqWstyRtCjhjCZcR2YMQQsWv2P5jZ7Aj3SMykfNEuQbrITiI",
-	"w9QZ9fs5SxaZL0px9IVmeL+TDFmzwwXdJwtzdeCzt8vgC3ldBSosZB2om+e3mqPflcugSNCWw5ZdQhKm",
-	"4fe66erAucKbU8rFUpSaS0axvndMF7F8QtlUKTUf2ZIBvU7nEeAzR3Wl4hhxOyu2blNKmOFxCTW0NZVw",
-	"ZECGC8KjwBZRgkaw9IK5NCXEjQ+cXL5revSExrEKrK/Q8zbOsAEbUCZ5xRJC7f7VolBqHXHatT/Nxmza",
-	"QJ9Dvx1m1jJpxlt4FaADK7SkrCsXdKA46gDja1yQi2te9F2hrLwVHd5UXkBXYrnTLguVcwEh8NIqAcSD",
-	"8Zrxi4lu9Dob+NT8o6h5tT56F1qKv1VKg/WZlSL17T1VNbF2J4iXR7NNscau9U4cTfnL3P4TvswbHsoa",
-	"feGD1xTqCP4/J2EfL8k6U0SRdx6ohYBWIeUO+lN1qaDUo2dHyGpTyAQEHzSDYMcqaBT1o7tDNwfO5gBS",
-	"khQQuM+16gtE2jSEax/DZbRMoFUcZmWnTaes/c3AejBL2BVn12GLeNimHthM2L6woWCRhMwQtGa46NKX",
-	"L85KZjQkYmGL9pTS2jOzR7egtJk4bY6jszHXPGMxG8GJ3IX1olLsdzVWPYJ11A0a8tJ+ePN1LMToFVPz",
-	"uNLEnsBTXyD82HzT75osfM70aFJ5hbOrW5NcLJvAS2/MvWn6fTmHU0XK0FMIq7IUtkrKXKU5fcFurzjd",
-	"q0t/qhLWB35jXjEa3ZHnZnunTYucpjfYFZihxNwY8vrVc7JnRKg0ztneECMs9QWf2izkLCpeMUbCSI7M",
-	"BvoV2lVrGoX7ZESFEZGGjNjGeVZM4hrqKUqBniFsiYKYTvSEanLBsaGvDxlOAb/ORcyUwqH2NcW0grAQ",
-	"PVehIUssHq8QuG7vREqvbpqzsbEp8O78RR8DSfQr7dYliid3TxQxUyz1fF6wP02P1W0UVxvZUR+dl9o1",
-	"FKsMO0VCMY19WzJJ1CG+c/MAGeHignCN9H2bYB7sfrEGUWzJWEfAoAgs18tEsfVelHlUWzdV5o10fpAK",
-	"fFVm8VMcsGuzuFdKCWO6lrxI0pzswDps7JgaFC3L9xkgojV+8Ytf/OLw7W9/aKAHap4wR0u7QSOfTOTy",
-	"dQ0QR7ZnMyRMllCntGYO1ME0G4Kd/QcjKTCrZ7QAG6EllJrRafOSLZqQo89Hl/Z3w9auBUsGaW0JXOyy",
-	"PGnLKGChBXwTHGBKuQWBUyxPyO/KRu/jRVUIXCpboImePCmkeWGWVsL0PBH3St1O3ATUI5clylz6062l",
-	"1VIL4Hku4Y5wRZgYJYsZSJoaokTJ3ulnZ83u8cPmF0++RkNeEQ2CchJ0eyeGf9Eb6rI5S+T3zc9+c/r1",
-	"y+ef+d0PLbVYvrib3o679EV8EBS0vREFRRg+IHp5S2q5ITasoZN/8lHC75pgnkaR340cKhUui1AeyVwt",
-	"Qh2gUg3+kZ1T1k/n8SXBD/RcOqWF2wYYQZM2Iy5bPZ8LcKHohApFwSFA9mgcE1eUJUDXikeul2h1i5za",
-	"xG/tF+qwX3BsvUQztwj/DDfkNvkXqXj63U7Id/1Jjuino5JJuo3NZSS7DXfBBexRAMH/0KTrP23esCWW",
-	"rPZ4Fa/gPct4DyxjSsXCq1okfTcKBr1vxT1+zMr7rXSaWXS5d5q9exfAVF4xT2LYuV4VrE+6tLTiFnke",
-	"FLrlh34FFZuTiWwewiqgXGulJvZeLe55GO7E4n5vnKrNUP2udjs1T530Do/vWOH6+M3/H3wYmrVcryGp",
-	"G3BOAye7nQ62MRUuVdiexFA8wVOc0m6uZG9oPgZlnlgENwZaZ7u7hKoZMVQmktciy67riyy9zgZsJHOo",
-	"h2Zph+oRrjG4TRF6QblI8/CqtbRXsGP3RPNnb9F/tyQTLtq9THnbii7aN0EN6eiScEESqeGibUIOnce+",
-	"ogLdC8FIIq8hWtJrAGAVFyQZPRIaFIb6GtcTqm3dd0WouiRjmQReg2McaEZ5/eIV1NHNarOz38+p1wdh",
-	"SmczFu3ngnH9XGOocG0+DpW1udJ9IceQJK8ek6HUE3LF2bUiNL6mC0PgEsZWBIZADuaOHZfvIHv3Ub3s",
-	"XaxRv3lcbbYrq33eD2ystgpcmppMIrz7C3LNEkZoFN1rlbelAGlzA+XZEfA6Bml5UZ64xgZ3EnlWHs0f",
-	"RSprfZY2JbYQ7uFdhkp5eZoQpGmtoE3SKZa52N9ZJYvb+wGXr+Laa7bNJbtD798HR4buiwjcFxFo9Bpn",
-	"hnBtUOzEiTLQNqA6CAnawt4ZJzd/H76pd4sKLYFsuGOaWRSQv/rLTuvYi6ycx5rPYs6SwYwlUx5DSfjj",
-	"dqZFXPFZrWu4AafPtqsyexY2/E8ld9ZiV4aB9ofqWrOhhx0h+EITPoIeBVJleWTIFHna9QIqUYsFkVAx",
-	"Hn+EwGaolAih0dP9nmXoft8D21Ufa+JjKXLw6pqPIax+qLeQdm47rdX3kZdi35Un0DJCpaXSzfAHylU5",
-	"TxhJ8TIiw0VfhCV4GpID0mm324Fh3CJiETHLkYSS64mMmVfqu0wGBxzcQcjO0i2tfQPrXb3NLtU7Yek/",
-	"E3q00cZV8XrAzPv03/eV/gvbX0YY84y5RsVYn7jEbKy9hBSY43FGNbkmNJaCpXSV2f70SMLME7BdtsqJ",
-	"yr3n872lC1aiy5pCTuceD+JRWutoRvUki7FJm+JlRLW07lFZt8gpF3w6n8LDpd57VZ7Sz9FBasvLKg3N",
-	"aXzGH6DpynpQg7yf1K3HoXUFtt7eV1pOsrvt9mYU+J2UtHv3rKtbn3Wd/Cmyrg8uY+i9Zces5XUTKS+b",
-	"EYv5FUtso79SUzpUbpWajxdEzvVQvnURmd+8OH/2+W8Hr189x+f2ymC1iglNAMKDMRdcTWwj2Cw/c0JV",
-	"X/x+zuZL/V/IS7qIJbVtKxSjsRdOvxxADy1RF7Zbjp6wvkibtUMxLey1xZSiF0ztPyaU2DWzCDwEl4zN",
-	"sA0yFuxgmkZUU3Q5KpIwLLUMnqC++IREdKFaJATXGiRvgf9AUcG1Qdweef3qOYKesGg+QqMh6kATaVdA",
-	"xUJPuLiw6pKUl6ovYn5pzu2SgU8A+/uUqRpfSnn5FJewKC8ruMYcCs1Da/h9zbgz/gOOLYm6yXAHTeYc",
-	"Pb6ssg6ha89Wjxr563Sd9XZZyI9qzaYzrRq9w0/qknCLOF4I5wQU6oa5TKplv9Mayakl5EfdoHHJhTk3",
-	"vEMN65V1eX+2ybBrOsUictxuk2dCs0TQmICFKSGYtWfbluZBPMyBmEWqMBpVcofDnKHF4M8FShrmHwNl",
-	"zrwHnlipabyJW9U/M0SzZWaSdanNEOi+GOCyGceglLdFHimfZLtsHlSSdPSUJkwni+oyRi/nWhFKQoMw",
-	"ofveIvXNGtkPyDTEWnBFdMKRHksxYmRvuCDXEz6aAE1OPRujmPKp6gtuiTq2fhOGaMPraSO5uZrTGD4m",
-	"x2PsTiPQnuSKnLaIJTY08nbDUHlBhiydce+ofYKWqGuu2P46wvkKNqWGHO82ZBeifGn70nWy/C3jVD4a",
-	"IndSQuRmTEToJaykc5tLwT6aVAnDDisCYkFwKvw7l3VvkYoupB6MQRLO0tB9orOAKAYcsft8828kUfPR",
-	"JPvYXiaXeZIFClKeDEZQBNtvefL7LTbBfX5gdsMyTbcZsoTwkDzduaNE/HRTuIJDACD2lOZx7DAOumWm",
-	"W7bfej8x4jpZgERNoxy/WtThVrG8WB3AE8sLCOC58PpD55WFgIx5rAFnhhgGnhF0KMUiWuQJdHnvixm9",
-	"4MI2Dp1RZYMVgSA92KglfhlveS4vtpLFn8sLhK+OQA4fmXJdcyw0ra83FDrS1hppXdm1xqZlSWqNTkPy",
-	"ao1GjeBJTJWq+YYVG+vFvH6eyGmdceeysVOdJA3thfhNP8rUsG86mrABdIsddCZp5fB2/snxdOlJlPtl",
-	"bQHzk4crRAUvcDSa4w0YGOgfdbrQ0WgmOfRLOrjqHIwmVB9kHzAyLFxb/BK81j1q22CNTsfW4fHjNQpF",
-	"0rudtEL6IdRHp0oKLi789bku32bSRrvzq6cPf/vo26PfdL48/OaTP+++Oj4/+XX7d189yeJRkROAZQ0D",
-	"P5wIlwaC5MHyI0GwDTl8q2sQwaMiKDxtyx6w2rq8WK9FeR2c77WoJS0q2x2PJcGfeUZ0wN66dOZSfoRx",
-	"BIYjTakeWeMNs+xHkT30XsuxV5nVTBvuFxkWVeTJ2a9RA6J9MWE0YglJ5DXGidoW1WBLMbhnxB5lVa/E",
-	"sNm0P2FENR1SxSBgcWh91lM2lcmiL64nVKNKphUxCn0F0/rsrc1Z3pht3XOXD4W7aPZWH4zUVb5dBo+C",
-	"jIYHGVEMLMEKMuYSZCwhyDhQAFQvyBPBwFH4AH8NPBoa5Ih1sMRYghwvCkp5VlDK44IioQ+ACQQeAwry",
-	"jKUvDD8p41tBNUsIusEnQSc4CpDOB0vkPihjagEwC8M+up3g5GHQtv/vsB0Yntg9asPVy7hAsTlJqQZg",
-	"iEcAJQ0MtUjkNdSpbTWCBlIMwIUniATNp1zNpOL4+lJwD9WajiZTJvRjQ6+g8c3f7jeAMjaBb4zUVb8B",
-	"/WPKGq/UfL+k7crNPT/y+BHSWo8jWV5QzZiWkhzy9PtOIv7xjnIxm+vBLOEj1ugdfgIRMxtUWMy9bt5u",
-	"F0JxXYFFOdf+h6AWxY7DA1dmACBbh89HGMYJUYIG1o8+TtDF4YsIN8CXkCzmVYcMvoQ3wDxjzZVehJzC",
-	"vBsex1wK29MGQvpoHJORhDC+cMR4vLc3Fz7Gkb/6S+LhDvklKT5dxk/yS4JYZB77+LRPDkgnMAjVbrf3",
-	"w74A0B6TcHmOQjN8/4mBG+N7sYq+QY8sdWE4132Rxf4gQCCqjecqs0o4C0Za/pVBR195PZgLRL6BywpS",
-	"TEPaAFdEijKpbUdZAbe6optdvrsMIywhV/VzLd8Ztdpou6pEgp9HgsDHFlABhM7F+JdRyDyzPkBS6nXP",
-	"qHa9Qf8BG1+FlAMahVD3CzTzIJFkSKRBKHbP5Ewa+oJfI3vSlsFIe3xwgdmNKsSoLjCG7rfIK5uVlFF9",
-	"1wekOj+pigjB1pwtxOgU1nnLFCWv/HLjjTXzDGaQVxw1esfusuUKQeMKfJeUPYYWfKT2vUtXkt6Yu20m",
-	"UkK1HnaR8GxLtzrwfns55SlPtHAf27XixnYkY3k5fwaFNRMfW+OSWg2/AcfMHr0Wc6z+/D4ylhZi5O49",
-	"WJKoR3k2pG6WQG1O3zQJ50kcAg0yC6a2sVEaFYDylr3c5PxaEnSbg7zZFwmjUS8NJXugiLwWZC/8sW/B",
-	"7puN6cNF6DeCvn9P4G//RsAPy/exb7A/DPpitVC7b8O5yIsZE4a0sqSp9CJmXveYvgDQIqqpBYxH8FXz",
-	"IS4u+o3ej31r6EZoUtuCBz3aRczK+40bgI28PiORjGOaAGR9ASAFZCTFFYNuB7CfYY6QhvstApeV8EhZ",
-	"IyS5YiKSiWE4Y/6W7IVYrf4AKUi43xdg8vQ8bH5hhJgqTcKD0MZp2IsOgW0TCtlxePQ0NsAvCHjTqCa0",
-	"L/L5v6BLjKRQPGIJi9Ac+vrVczKl6IlOmJLxFcOknFnCryCoP4oSI1KjZN0X4enz5y++Hbx89ezXp+ef",
-	"DV68Pv/0xetvnoaEYmPv8vSdPDt7aRH7FgztY+ZeWF6z0bMspBE0sFyIXi2Q57mVY0N57nTUdupFkYs5",
-	"iafqG459lvPEUh4I4TVzgeKP4ajdzXfcoUoJ21suQXENPgK8DtdyHkdkmDUqkYkVxKJ77vi+uOO3hjAZ",
-	"3mYk5CouaY8OD6sGy1zdRdDru5frOxhiwNzKtnxpaIKCJngsSrMJ+gKK34Lkn0/u5C4DZL9X2fkMVskV",
-	"GQP/jmzsnuGAgl2nGgZ1NTEgE9RWbwgxVicMsISGYNBIIpbigiUwL4tIlEgsjFJFiHfdU9BMZaBq9MY0",
-	"VmwzqTbTb+6m+B5kpZYVWyn0pGl1sn40Qc4uAUhsz6pmr8LDrVoVpvuxumwrgOLaFRr5SGcKgBznsA5F",
-	"gZGjhQa3Pz76937aGmJjqqVehmhKAPphhkxd4Wyl2awmMVtn1khLqbjPp7V1jOgGx58SLDzxrM6KoVr5",
-	"3xRQsb6oImOPi4SHxkoCjVE+4uW2IyVJfQF7kplF1hdrWUW0bm0H+RlRrsoiUZvQrS0XtJr+ZH1vHaf6",
-	"mRW+/ODLQjvq4a6qT17ylZNUXZqy1pjwkiUFyhCU0DiwI4DF1GiMmGa9YBkbsj6clUQBF9KqvuY70A9/",
-	"Lm2PaRT5N/nNcvig/bO0P54jXnYC8zoe4Yqwwm2IwgotDKKp+XjMEiZGDJszOW7D70WNXShMIA64gLgS",
-	"irChvrSujTKc+n1VhPdVDx6P9oFCjbgiZGCjYEI40NvUeC916It5HGPVVuAJli1hHAEMqSDwt69gUPAS",
-	"dzd3mN9l8YL36TDv1nY97c5hfl/2/IMpSZCjHCslw3xP5gMuvmcjXS0bYjMZRUL0yoRkD0MQFRmykZwy",
-	"ElIsMw3PQ7UfwC9QkCwke3JoprfukPzQvpCJnTZ87NUufqBIOEvkFY9YEpJrLhSRV2mpaMCZB2qfmJdn",
-	"WM4gJHtULIia0BkjtC+UnCcjBs4NEEr3WyScsuSChWTPBiPtY6w5y3obgg/GANMj1JU3sH4VzNXti5mU",
-	"0IpQXXIoWWokX6xxAKHgmmpmtofquQowZCvIaq+bf86Focr7XqxSX7iKzdjd2vbUsC2rAxLqxYyFsFhX",
-	"PiFsGY0c6seEWPedhLjiAY/Q80f7QkjRZNOZXhC7SdBU2+b72aIMuV5cUOCNamI3D91R8GaJTu9/kBuo",
-	"xwljzbFMpiSmQ7A22IkguZdA8jHG/u23yKn75veS580PfkRFQFisWK5WrICg/dCicH/ebh+OHKrAXwxQ",
-	"AVyGp8+aZu9SV9hjEl7MNO5PeJHIy9AWwQCtRU8SOb+YuDfBdar5MM6UGLUP4WpcKS4u+mI1EKkY7PU4",
-	"c0X5MeBkqcl6D5koXLe+gOLtLFJBql6lBwVpm3IOjg0s4E9oZJiC0gnVMrGY5O+bQU/3nb6Aqh2ope2F",
-	"L18XTeRGSAz3cykT7sspCGmpkBFNIHXTBiKWWHBewT65RgdIbbaUADBcN5GX0Pgl05kdWEBk3DVpBI0r",
-	"Gs+Xm7+lAyC+n05BtVKGertTNLzWfCVowLIaPQdA0/zchB+hVL8Nyh5SxUcoYy3NkF6URq8xpWJO42b+",
-	"iWXuX8Mz8oV9Zo6SXZjVAeFqoLgClz6/+Ff4Ixoa3Y3z+rWme+CDNtMFyGhn2B0dRkfsePxwCbRzo8J/",
-	"8fKcnMHPefAcUHavgOe43RLsuolT4Z4hF3Lj/FW8jCl3jv/aQLvt9B8UdvPledlmlsFqhKvsYJd/7Rrg",
-	"a8tOiPQW23cta8Ibt0MGcC6BvGkTwOHflq9Bqt/uscPWO9kQAyykXQ/SdjWkt0IJALC75SlX201BkUcF",
-	"6Xs0LJGIY8/LDbu1+t97Jq5ozKOPSnqu5c3GTXB1rZEdvw/RG48h44kRT9hIx356fl7UXiGEI6aqNRmS",
-	"OCogMo68pEdgeobBx1Sbn9VCjMj3ctgiZ2yUMF3WIL0H8l9fhBOqBgYvrEiOwpH5EffC/lzN1vHO7yRP",
-	"Jt2D735sAEiYjIXOVSawN5jNHs6DbT04+LMPePqgjIqhpDX4Xg7zBHFZV28fN7uH5512r3Pc6578EvRo",
-	"V8rCwPsGmwdZcvS9HCIt6nQ6nW632z08PDw8Ojo6Oj4+Pn748OHDTz755JNHjx49alSQtM4tia8t4GLb",
-	"/6wmdmUGA3+5h2273JsASuckVzQeKDaSIlKN3uHDdtuWozFYt26OwIheEwkFLT87z2r8LC9ime2b6UvW",
-	"kQ/6chctDfsyF+Lgmg1HE6q7dMZt8NebDSm8h+UV5hCLvB99XhPSrbTLkLuzq0heZWF0iFOFfB6UjEBz",
-	"o0Ml47lmxJypURvhbI3egkq8wR94K/zis3NfnTca8ssXZ+eGWH0LxoYcCUsN6LazUHhqt99WLfkUBhPU",
-	"5vw3rUb3OCuAhSS3L6CNUOiRKks+PXoaYBM1EbmoTRjX8u0be2G/0W8YTR+0U5n0BWqn+659kWuCIsd+",
-	"pXeqQRuGDtxkDzX9KaNC4URmt3KXxmxaXyybQcy+OWtCi+DOFW+63T00DHDlHBFSEHNPonnM+mIPjciJ",
-	"0kTzaerTtwFOzuGP8+6D8GMA90MAKLzY8oOqwr6A9AX4vqfU5xRb6lsTHqeaNdcYD+Fw1Ty1JpcNzAkB",
-	"lmDLimsie8DICVs7wNoEyJ7T8AM/b83p3QGBfnXL6jqY0aUAwwgE5WIsI1S0tHG5tjlwLOVsSEeXQRqi",
-	"K8EkIy6bsRzROI3Y9bLkrKmpRuwu+WYex9YP0Be2SZuLBVknAtwuaQ4kBrx1BdXeYd2QTbiIzHbiRUX+",
-	"7ukJeb6fKnDOetPE5033XjkneplIjcEzd8eOZu4blhnduLTzdSsfzZWWU0tDcipSTlr6TRPPpWnNIs2v",
-	"mJFJfXFpeXfw7eXdMRQ1254vsaCGt0uJvCzfJmvGKOxTpg7W2SkzSbZJjtRExX2azYcxH7ntsrQJCc5E",
-	"znM7VSXCfCByyc1WcskmKaCbWhluiZk4sDaOrpHys1+rhfxRJ+qyw/ERPR4WhXwXKl9EAfy9IMV+iJcg",
-	"WKEj3e/oNjv6ZleEpQrR7151rTqDUt3sw1HBgveq7/9MN+3NlhzijF5BOc1S1VWw69SyZPQX5tmaNjVN",
-	"fqRe/Z+VXTLtyFOqq9/COnnwY2qWWtnBB4PClKczPlBkJMWYX9iaUmSPF72JHPS3IZlwpaXBP00XLgNU",
-	"XbNEoUrlTaqgOdA6vaQqmG1r4+Sd2Y5wOR/avfEX8UE0DtocqzeNmfOXvLKvbVXsHHjHpcYwORsYRU4F",
-	"QSONbx8C60vOTtUXLkIDgzHAhP942STTI+2QKC1nKrXBYMaHynUegmFo9VdES2gcSGYsaTpOlVqX7Dvr",
-	"7tPtQ/hS1m559Vqe6aS7rS7eHYb71ZH5PEHlo5BfNpO0txf77vdtFx6LlXKfVWuKIZwfsxBYxcw+coHQ",
-	"xYjepUB48L0cru5zZQaQhI1kAg1gRQRox1XqVyg0q+phUKVhaWQP4zqw/ZVjd/sYyZZGVSgypRFz/nCo",
-	"M59FKbbIl1aylHMdpwFyTvFREptXMc0iFz+KkYvYGACzLayQqtYxyV/JYXnF+vyufCmvyZSKBW6NlpZR",
-	"F3p2VXR8iqFavU8VLCdv9I7bQcanzB9T+hb7oECtybvtipKR2zTLyTq4Kx3rnV633Wu3lx3rmHnd871P",
-	"aZeTL8/PXxJzlSq87ycnJyeUUjocDoej0WgURVHEGGPj8XjcbsN36gQUbet9tyCtcr63VzjfcUs6qfP9",
-	"PkBhbYBCfRaJIe3uklawR4PAxZt4X3K3GA/gR3nDrvpK/N1qZRvwJlcmZBVvcg3O0/X44VR7oZEcQzJk",
-	"Y5kwkrq691sr+cDZQozOXGe+XZHV2tFKFUR1x/TygyEGOYK5qbicHVRVzXDEhu/l8N5EU5nFSCOfIBTi",
-	"Ed+Pjcavk5dC9vrVc7KXxk3aiAKZOD+mOTXrzEQTJLc5UF5OTF/s0Swn6jqhsxlLjO7kZz+lP8sEAkES",
-	"RmiS0MU+KdgyH0BLCkD7Vl9UJ148NoJtaeIFORULYu71PIEqblgoRiZpQok1o5Ljdjf7+pi/ZWkHVxcI",
-	"kykI5uSQVoTQCtYcYwCtMgy+2DCoLz47D6xcr0DJiCg48bCvwP46WTktSHRPHd8ZdQzeo7/y/nhqHM9W",
-	"obb+HB9OSMvmjHhNBSzoec0ikNnS0iNbGaqsh8gG7f182Hpt25PZzc/xuryvergVVici5HUty5Mt2V/d",
-	"qOPMDviC3T4FobRtQErZ6DziegB2lwFehkbQGNEEGjsLqSEPHyjo2xlPWDRIGOaEZKMFux5Aj6Ahjakw",
-	"49uB7euaDZJAbtM/vXKnguus3mnCLjCElEsxKBBtxXVKt1zkan3/idvSSsuxff4xR7uDMKu9xXrYmv4E",
-	"cuvmVTVa5JxeMkXYeMxGerke2rJS6U7k9t63ChS3DrHN8OMOfWsrwLy/iEsX8b4K2924TFbf/ZRFTWjC",
-	"mjEXlyu4lBnznIvLHbeUQundthB3otlcTwqdxIdUMYvICO6BigdHo/OT2Z93p79LHn319tvO8OCq06hX",
-	"qgbvlfK6mIP4XDJnY6lmoStQmIqkkRyp5lDq9IahZyMrY+3662GTwd5h9osdiSCk0jgdaX7FGnWax0CL",
-	"0Whg2552oE+p33S0/k3NnW9lMyzYe2JQpdS0/PHaibOF5y6T27VVeWJgfePi8oGCHle2lv3EkIYIOkrZ",
-	"AwvTGh6UTGC15PTlM3LJFmkdcFfT2UzXF3s2/Qeg6GH2D49cBQ+o+UI1MbM/UGYa9diW8ODiwjYIZ9hO",
-	"SttIHDf3vk2koqIvwvSKhgEsgCVuCWx0iW2swh/TQTd4P81WHnDB9U9K00T/hFpPSPYUYxFpt49K7Sop",
-	"Ft6+hVVNwnLry+3dto3v2h32vvoTpKvtO6OrtzzmSuknpSn3ZcfeV4xxdgZVZL1ESjr4Ef4YrClGmSLA",
-	"1gUp76tL5kJns8NKQ67zjLKaNa8Wandie/Eo7t1SVjum2zzsnMMArwDjjmktUtC1hLaD/fF/LnT2/lr5",
-	"7s61FHBT3yYcyG1qtlICeEXkmDQ7JBdPDg9a1YLj7Q1MKRpHnl19Q0y8S8PSOyMzdybA1SQqBektPY46",
-	"NWLfMV25ryP7wdSR3UCg01RXR/w+Map6YKMTjI4b8SkTikvooqc02fO6/+0HBD28UBMtpkoFED0iRguQ",
-	"VMBGgsUJ+sI9mLFkxITmMbP1YcPvxomcmm/uhwG5SOR8hup1RBcBZOwGrg152uXA4LXR5S/ZotUXT+kC",
-	"s9HMYKulz7Ut/4plTX6QgpFQ/xC2yFObOZOYrcMg1U/Mt5QLEwu1DPvClVohQl7vt8ipJlOzflDDSCKv",
-	"S6OJz8zmoli1GfP4PJFTiBddM+5c1hrFp+x3UrA6Y78wG/7pos7Q5/LitWJJzaG2DnWtsTbavubor9ii",
-	"cfuIZ4N1PiHNS5WAh4MheNJtm+NCs9oBNB8edGyIhcJgae/J8XTpSZT+coSdbc11Awtm4PW4TAd1ujDK",
-	"hVEgG8TZYg6r7ASNhGqGzMOFRrDkiiUwzAYxHBrmgSVDGr3OTdCAm4mfGUxh5tlxu9HrdtpBY3Zy3Ogd",
-	"PYJ/nTR6J1Cp3WgZXutBe5n9dx8euXc7J2338mEH3sZOntnaH8GyLJvqHqFVgyopuLhIRz1qt80ha1ng",
-	"dt4h6R8avcbr8yf1ZZWRnE6lGNg/B3Bf13UqBFQIDDm5ZAsik4gl9zHFOTb0GuLQDGfhSvORbyuO5UWR",
-	"+8xVcyoF1xany3VUGPc1Dtux86XYrqWOgJh3D6Y1/5fCfdJoH2smXtHVxQ70r1LnUdf+amP7Gr0GVM7A",
-	"ACInE85nTgxd6i5gZVCsuWW4ENTCcHDXaMu/ge9k6Ygqew7gYUP1MB59/E4T2Jh02d5lmEkZr3CZnLp3",
-	"0MmgCE0LpklsNukwjuyVV2Hb7/n1w12TOSz/TqZzpV2AKoSSmjnk2BZj0/yK5XL7A9srE6aA2n2K6cB2",
-	"wtStvniJdVbcOgmdzRhNoJf1F5/Z6uSIf/bah1UiU4pGt3eAlHVeW3NLtsP4O/RivHMC5RX+8cmR93NG",
-	"j5apkbgU8lrcHUna6njWEKOPTlNtn6x/wWGuFOOYj/TPo7FeBNa6HEldpqgV4sXaxlk5lLlvoPXeGmjl",
-	"z9dzcxQT0lIOul5q3IV3415UvKfLP0vvxhp6uXk/Ophoe+9Ga7Xcd3v/xfIFe9jeDkPvstPc3ZGThz9P",
-	"anLSOzy+O2ry8TsoPlaxL3Ns3ELyO4C7ABbK21C7Ul391Vy4Zuow+IFCpd0VULdd2zC9kmsS80tYTlr0",
-	"S4p1RPEJQP+zF2E6VUTn5HiJ5qSdp/P1Qsz1K9Ki6Genc2b5u7BdDxRJIGXuXua5La2Ae1dUIvKpagVy",
-	"MVcsaaYN2aus0K8VS6xrqk5hoFQEGnIRQYIHFKfgCvyVVRWBnI/eR7n0/naDxlgmU8BULvTDo8aaQkBB",
-	"faBc6cAKuDzCUQpaZ1PQ3tyNCf9woz69s4RLxLNtcwaKSFFx6d12563e9x4jz1AOXnx3Ccle+q+IRQYL",
-	"ME/ADFL79Y3o5zn7t9d5hQlsGprlB5A9LFS7wCYx+NvQkDHzYa73vcIxfQHRFBExnw/I9YRqZrvb8oRo",
-	"jlUkvJ6r9mNULKRg0BK1zPrtIdNubd+HWwX/LINz1/bt3dzeLda35t5+pJpC/UOKmKY8xnci4AdOf7AB",
-	"CY1ew7AVuDRcpU2X0/vj85gNCgoUPPSfwacqzmrFt1nG3n4O+s5TS/I8lx+0DjIrrCnFrDV2e8h/b+p+",
-	"94Y5PU9E/ni1i6ZErmLz3Ky4WMNoV0m8oARmKtfNqJ5kYh2Ic3mCvjPxrtQweDqV4sKi8gOfuTvEDciE",
-	"Xxj+a6k7ZxjDpxPObBDhY+iczcWFteOo5ex7p3i3VvHY29sZMw50vA3XeUfGxW256vE9V/1IA4QzypCe",
-	"9kq2slopLteG15jVXtKLWhGpZtwZ/wHHliizAJ7ttge9FM0dodglkCui2VtN9kZUsSYXignFNb9i+1Vq",
-	"7u/LtdsGjXkDSvA+Z+LCbO3Do5ToKZ1AUejVAKK1hyuSyJhVfd48a2wpG5mTeCURSWoBghaSKlCUK3m5",
-	"NTBpLcYdqvpppQ9Xt6MuYesuJVscmZ9k7IwujdLkrVxhgWOrZtgdojEfMTQKg72yg/8YKIOtvW7ba5e+",
-	"Ce3Ei7FMOE+JmZ3IMR7kvSVhpSXBD7TDvwsUrURArlApRlT4ijy/EISLwOr6NukSMw4UUwpqmCstZ6VC",
-	"SV9gP1Vb82xBYkavsBYtfCvmRrzBqecQR+t66XBFLtlMt8hTV7FAX3Ps5CqkhioFoIhV2RXuhXxb7/8W",
-	"Su9czBI5YgqSsDzNdyHnBkvMOSA2kYWcJ4rF4ztQdU+LrWfzX9YTNlUsvrJ9rN9bnjKa1JQc6/2SqxhU",
-	"SxO7iNT5ANnELRjpKoPHvSa+kxCZgo6doelmQq05rVuExZDQIm6I/aTBUYO/PE6fDSIWaxoSGkUKLdN9",
-	"sSfYBYWYbS2NTj0f6X1CtZzyEY3jhet/bYQ+OmbmrzhjOrmaPENm9erkgkWtvniaFsuxVxpbUivLo5ZZ",
-	"n1O8STWdmkrN+kImthJPjmZVcK/bq+q53UsLqGwkmd2hup4SrM5HT7Hu84QrGhHdsWBi7xrUvIJirnco",
-	"o5ynh5vKp3Esr1lE9sYyIXYpy130s9JcGUnYb71XU4mlkOZCBS6oQCaOLJdpGVt9GLI0kcfYSgbARezk",
-	"RT5yllVi86qJ2eoQTKclyoyyL+caNtqW7p0rpPwXVLNrumh5Gn+WIL5sQfgChzeveeTXjs1eTqtcLr36",
-	"2oXxMBHNJBdakb20c6FezFhAhlQx8vrVc5vbrdBdGgWpeQp4zDXjFxNs15GPSlj51VHCIiY0pzEEO1A/",
-	"0sERPFeyeHmarxEeq69xMEuPmL9yWwGiBAJU0/G1HP6Y2SwCtfKhH2XzQCcBe3ozKeNSsznZy/nPseVB",
-	"IffM+xbY+MpANipnLDEuxKKIkw7shJjUidn65pZ6s0J65/Ksp0LIuRixqbmuRE3ktTByCijHUpht4ReC",
-	"RU0urI1KJnm6gIjMhc1rI9dcRPLaP0D/CxVHgZm7ivzHv/vfLvlanGzDI5aeNZ40mc5jzWcxx9UuyCx3",
-	"Z3DOikPDUrREzvVQviV737w4f/b5bwevXz3HJ5bAq4Bk1QKxRCBJGPSq2Adgrzi7tgGEOvE/PpHy8imL",
-	"+RVLOCsD4lVZ1e4UJbErm5kYC+tmTdhSmnLoX7Zife+bNzf/XwAAAP//",
+	"7P17jxtJthiIf5X40fODqmaSVSSrSi2VcHGvWuqHZtQtjao0PTNNXWYwM1iMrmQEJyOySuweLbww/MQa",
+	"sNew7xrwAmtgH8BiYe/uP97Fwtg/7jcxPON7v8UizonIjExmkkkWS1JrNPZtFfMReSLixHk/fuhEcjaX",
+	"ggmtOqc/dOY0pTOmWQq/HkaRzIR+EpsfMVNRyueaS9E57ZxPGaF4+44iPCZ7XJNZpjQZs0SKC6Il0VNG",
+	"oikVgiX7B52gw82Lc6qnnaAj6Ix1Tjt2iBGPO0EnZb/LeMrizqlOMxZ0VDRlM2q+zV7T2TxhndPjoDOR",
+	"6YzqzmmHC333uBN0ZlzwWTbrnPaDjl7MGd5iFyztvHkTdB4KITMRsRlbMRPvGZhOA7htwexvDuYjXKgm",
+	"CO06vlvgvpLxWgjJzDy0CziPNofz81TOlqE70zTVRE4AITWfMZJSccHIHhdRkil+xQLy4vNH5Ojo6H6B",
+	"qL/LWLoooJ6YoWvh7Ax6g7vdfr876J/3eqfw/3/b8YCPqWZd891ODrTSKRcXAPMXqczmny7qFzXmMyYU",
+	"l4Kk8loRmjJyYZ5nMRkvyF7MJjRLNAljuggbQYc3RuNFCfyfpGzSOe38ncOCABziXWUuzaQY2Z+jM021",
+	"cmAakJ/KC0salqF+JpIFiWiSKKJYeoWA6ilXJJsrnTI6c3SjCdwSTdgNDXgqLywKbwKwxegmOO3tRjj7",
+	"28GZpUqm9dgQCvZajyJ4InQIPU/ZFZeZInNqcJqOFROaTGQKdyc8VRpuNaIHjteA20f9vgGbvn7KxIWe",
+	"dk6PBoE5z5qlZqi//LbXvf/qZz+pxeyn8uIXbLFyxWc0ZuSa6ymu+MPnT8glWzRixpyPLtmiccU/2WrF",
+	"n/IZr0Hkp/JCkTlLYfGaIErgXR8YeyQ7pye9oIDM/JjR1wjJSa/XBi6gtitXDzeZK6S5ZM9suAEMOS9N",
+	"EpYSqi5ZbJ5s3H94uWH7L+a6eyy7BtgyGvQH92AO+e8GBHjBfpcxVct4YSIOUg8JUnwFhApzO/x1147S",
+	"fRKHhGtyTRWhQl2zlMXwYuPc7FiNGNPp9X/++O5v7n1z/Ov+l0dff/LLwYuT8/u/6v32F4+2m6+hlZl6",
+	"lFClVm7d9VQqZidxRxEFrxGuCBeW+JghmqaFj4/gmZtQdQepBf6lYulKqIHkGFKuWNoEm7nXuN6DzU/o",
+	"SqFjZ8JGfxvABNcybQLNbukMn3pHMD6nF6wePOAWIpuNWRoQI9yQftOOmkfraVw/KEGXU7h+D/7XCrwz",
+	"/n0NiE80m60nv+beSJkBasEb+CR44JPgQQvgXrCZ1OxMZmnEmjY5hWeIgoesItQfkCl7TWJ+wbVqUnzw",
+	"jdZ6T4f2x4PoKD5mJ5O7Zcp093g9YTqb0rRxDsrcJAkXl6uQFJ5qD69KRsfR+f35Lwez36b3fvH6m/54",
+	"c7DP+Yz9VooGDH7y8OuHKM5/LwUjMV0YrhCTqcxSFJWjTBMumpBHf1+PNZ2X54b4F3N5qDg9PJtScTGl",
+	"fN0sfNnoYfe3tPt9r3t/9LPhsHvYJCedy+UJfibiOo2FvW6vsWi5Tl8ZbKOvGCbRhEqG9u+C0m3MJt6Y",
+	"YdVcCsXQcuEp9N9wEctrczWSQjNUWuh8nvCIGtgPv1NmAt7nzdQ05Qm+EwNXE/NURkwpOk7MurA0NVJ6",
+	"h4lYjWhu+iB0ollqaH+qzXVYsa3Y82fwAZjZansFMSCQMZvIlBnhCL990HkTdD6lsZWcbjh7Lq5owuOR",
+	"Fae8+Y+pYqMsTU4JogiJJVNESE1mVEdT1FDskbidtcjFRaNNJAZtWExkSiiZcJbEKFMB+LAmvinjkRST",
+	"hEc3XZ3IDVMsi2f6IjRJGY0XqF0qQq207mQpOBq3szQbQIBrc2vrQXNYCjkfNBUHGnvNlVa3tA7wJa7y",
+	"j2WKITJ8LtMxj2MmbjjjST5OMeW//Td/92/+5//6v/y7f/tf/tk/+MM//+/++N//vb/91//sj//4n/7N",
+	"3/uPf/zH/8vf/Nv/5m/+33/9n/+v//WP/+Kf/uf/+G9uCwFSFjOhOU2QIcIxIONMwwmlgtDYkFWlUwoy",
+	"KiyKlWtvExnKsvFbx4mHGwEAi/K11J/LTMQ3XA0h9WgC4xTL4U6G2RK8t/sZfy2JyqIpSRkKnjCn5ymP",
+	"2FOu9EuRIV+7HR45N98hCVf61DMCOv39uHd8S9hffJdEMktiWOExIxOmoykyCbPPdi3kFY9Z+gRZxS2t",
+	"BBVE0kxPB2Ruv0cEY7Ei5qJM+ffwCcNPA6LlJYM/Qag1khUXE2ku3NpyWZCAY5rBEqYZ2aOCPJsz8eRx",
+	"8YQ5L9II10plRn80jzyEeRlJPL+rFXn54qnaR3b88sVTMzRQniSR16y88rd4whS/EF0uvEV/C0fNfQwm",
+	"ibrkW5DHDL5YGxrI2LdBPHO5asaVMjKfTEsiFk7WCVr4zA0njHr2yJnc7YdriOgnZEoVMfoBoUJPUznn",
+	"0QOnplvPgiLfSS6InDNBuRNM1C3LYIaxgGshLPwGYUCsmd4hyx1FnE/HvRgi8N1h1usdRe5B+MXCYCjs",
+	"kTJH9OGTrpn5Adl7mO9NdTiujFRANYsDItgVMzRwAgLR/lAUu/dEfMcivTE1BOWLzeYazP4qm81ouoBD",
+	"oaccvcIcRu4EnSuaZJui95wuEknjIN9KXEFDKlUF798ECMgLNk9oxMrw2IvI+AUCtyVIqR3KftqI10KK",
+	"LnzbgUks3AiWkGhUagbJUE9qrUq7AquwOL15czuojjvLpYAzKGR5kxxACY0uFfAGhAiYg33QIx+4RI85",
+	"sNCbMgU799iN5rEGhIErkt+8ncVZ/tDSZG+TA+LXb5vv4VeAAhthusQPzhYi+pzym2+m5QVqIaLRBAf0",
+	"0d6n9MQ8ROxDt7qvTQKmwXN7+AmfzWWqWXxAwHVhxMMLwIgJf81iEPOAIg9FRNOUMwWs4eWLpwGZMhqz",
+	"VAWO1Fm24WxeZCzjxQHS73Mpn9L04qbCvBlxpKUcJTCYv8JobzEPGOC1lASfuV37jvsefMtMnwpYAzBq",
+	"AAlhc0tBXgonT7ObS/LeUMUi/OHf/4O//W//pz/+1f/wx3/5j/74j/7VH/7D//mH//H/+OO//EfB3/z7",
+	"//C3//Cf/vFf/e//5V//P3/4j//yds4ZqvG+cm9UKTJPmWJCW8ryUtArypOd6HXFSB5JYemV0a80M2hN",
+	"U54sSPlJz/m60tF6O3gTU03HVMEBy0TKaDQ1cB14n/OD3CD6LZVzlmqOYowXbVBr7LbBCoCEjt5wRcaG",
+	"vhpBZ09kSQI+eiEFhl8sGbXNI7hDaAuvGrYDP8pknS+w5mUpEy4uRpnQPFnpZEio0m4W3WseG4omk1he",
+	"C4jsQxvzAnwR5Zn4zoKG2TjnQdCxkueI6maPxL3NPBIwqD0HI4e4qyxhdxROdiKz1EjFKY00SxUZsykX",
+	"MaFKs5SrS/C9FxD+9Kc//enR6998XweA4S9ZykY5Hq30Yyzv0pSqUQFfaYDSOo6lTBgFIl/BhuNW3zHT",
+	"HhlRf+X63z89Wrn+azcZYmLUuqNsj91TfPgNeNVGkRRRlqZMRDVhQ48gBIELMkn4xVQTqokUkTl7qVTm",
+	"htJUREyRvZ49dQRA2S/tZK9uZdA95a+IZnTWvWSLbr9uxwWPLt07ZSAfczVP6ALtiNJyqClNWdfyqTm9",
+	"MCCienA9ZYJkQrEKkJ26j8prwdKRC69o9L9V6VHMYkPsWYUmAVDxtlQJ7act9xgjTYrXRimjlu2Up/DN",
+	"dImaGk1ITkgqNfCrUxKCyToMSDg2hNHo0KHPpM1veyCV+RvYVVhacC7y8Vosu8qiiClVc7r7g16rc6c5",
+	"htWsWqpzjs9m83j3FPKamQNT5R81IQ+Fa/Zb9NWWYhwB4z3kX6Jcy7Q4x5Tq3ttVqWJ1UI7xK/OvZRqR",
+	"E5t8jtX9qlLnChUssaTS6r/KF0iOwWDxJnCiwiN4BUSEOOYGjWjy3BMdJjRRLKhIE2UCX3N0nWHciRUy",
+	"RZsqSLZKoeR/QL5JuWZdKZJFGXXVZXeeyu+6n/364VfPn37W8/5n+VaOK3Oq1LVM43Iow73+/UEpmOHe",
+	"rdJ2nyBX4oY8X/821LoSnrGSeJeO/roX1xDgx5bQlkgYpEHYiLmW1NcPdNgdJdb8ihWEeBOSVFCPLeK+",
+	"emvpjHcwVpy5J6A7b3jmnFnJ/M01m7VFXHvAEXGf4It9Ny/3O4eVpildLE0r//baSb1gChb1h2WKYYjR",
+	"OrIdFFPbZI6ABasm4D7vxl8xj6c5VajfnB9KUVH97v1XEDb+Qy+49+YQI8j3Zur36vez309/H+//pI6H",
+	"lc/aSzCdXENkDygmNgI6/Gl4Smhis1AM0bxgesrS/YCEj569/Pr88PHLFw/Pnzz7OkQvDVUkvNs7PJqG",
+	"huCGZpcP+3F4QB6SSQZhyeYToAyp0sEGlkS4Jkbp1mVt4QcbN9057cDYFpP8Jen3eqvWU9Xgw+1s89rN",
+	"PcsJTHkLQgo0JfTFqQcktCy7dNlGRdFCpwR9cs/9VOZ3rl4+GIrQ2UhDEAD3xoulYAWwKY9RXpxLmdhv",
+	"ONHPfJ6SVF7bjaJknsoxGwrD/Jjaf5DLj/AF+1DlG3ZvzS7v+V6a3IRLuAZwwYlrRJtMT0sD4lcJfhQs",
+	"3Ss+UVBC55PZPxhCSIkwpNTQFLPihVzUCTqeSRvnYwQ0Dxqzs14UqRtg6XjZzX4JAtBaMjvjooTMwQam",
+	"k0+Nll1hkVIU5pS9HsnEmBsE4Xr/tCZRhGq0u6QLs2wY+TYUVCzQx8QMiGhNlUSa0w+PZ2YHuD4gBgDz",
+	"HE2UzLUjtcy12VBcssUdRYDvB0RJG163yNWSXLuLEQc5XjKfA80rYZrFdg89eaeZ5dfKOw22gVUi3zH9",
+	"NPoo8r17ke8B6ZEZvQTMc5hCLygGJd8AJd6m1HcjSa+Gq3gwmdGrtC2naG0plx/qa5SjTYXELOZMoDd2",
+	"A9uz/9mHbggwueZ29mUlT7PXmux9RdNLw/YqxgfzwAXV7JouDFeAMF5CNekNTns98vL8EWgOdIzO4RkX",
+	"mYbECA+HB7gnS2tko5RrUmOnhhsjswKkhWBzl0QoU+LZsA2T3n9g+WyYhziH5Vnkhor764PL15oSizjq",
+	"BsghcWU14NZMuN8A5mAHYGqukwpt+YqaUyCoiMAMeEZ1lsZ0sbRd65MgfGENP1QgWZ3Y5iW61mpDo4bE",
+	"3YcuOIYLP3O/tGxHdbTIhYA35BkVkS2Gw6dSaiN0c63I2eNfEG2J4wH5DAx0sGN5sMpzKRNzJFzIirk9",
+	"FM6PWsTzNIhvJeHNC4DJxTeH+EzsV7h0Z6r1XJ0eHtI5P8BIoYNIzg6v+p235dfYyuMz42K0CZlHPWl5",
+	"6yA+HqzYqpQMbWPIS1jxbSlN9JWnkC6flJIqUsfXca27M8pF3aLMUy5TrmvcA1/yiykGL+qUG1ThqdIl",
+	"OPu7ZKUwzup37Ek8N4/evmm3Sh5pykBETelkwiNCZ1Jc5MFu5g77XUYT4ha0vFLtrMPWCgyPenQgxypv",
+	"u3wDrbMI57gaVGjTZlZZu8xbWWWbaddDQUJDA9AuANQgJC9fPD2txuutpmoh4nN4OhRhI0kJyV5O6eh8",
+	"DspxeBhNqT60YbhcCvBmHLLZmMVGfTE/Dw4OHoDi46L/zNNU83HCEKRrmV6qgLCDiwNS+vzrA8rNh/cP",
+	"SJjHSS4Bmd8xcNYDedU/tIEsKnwAGrcEb7FRsLiAB0LC1VBgfAZ4oaT56gUz1CI8LeC6YIKl1ByzhIqL",
+	"jF6wgwspLxJG51w1QDAU5gtjpukh4tzhD/Dvm1M7GnuErBK38RRt7F+U7/05TfSfKcXyCQxFeQZmfBzA",
+	"TgcySGDD1UaMo8T7j+9VdS/PSgaj/Pnp4WHdod+eyK96Gkj+14bit6HMm6RyVsm2tSL3KrR5hXLRzS+9",
+	"QwJ+y4bwddR0Be3bhcHQyY3bGwz91Loac/aNAlnegoB11AqSerd/XosAHf9YewPIRFntsHbhGmBuRTpw",
+	"TsVRK6hBdXKv1MHdHfQGxwBMr7NOVWl0H5dh2orVY/LmNvx+marlO7K62IfvwPjL4VDV5nK3WvDlpX5A",
+	"rNo6Y1QoEponwvXrvwOA6yjQunXfIa1BSrEbgrMjy/VbR5D6Pe7d6/bu7myPmxbujCUYsL9pLEN+rNXK",
+	"WnCKaAkyKJGiguQ0KVsWvu37euNGyf/LXtoldGpcgIWIzJs75lY2RLYpvKk5I9GPUpKXLYKTVqrv6NPI",
+	"A0vMZ1lcGvN4UAe+vGwRg1j1FvuUXl76OiCuxqvVu9DkBN+KruTbemPScm6lxBXxOvNUahnJpND10LMU",
+	"ySsjAixrZk53VGTvi1ReBuQxY/Mzxi4DksiIWhNLiqVjnHkchzaastPJOkEHdaiyoTx/cAlX7JR2RCh9",
+	"zfmj8tNa+Xl3Cs9tOXQcWilbamqXUn9u/Bhh3ks1/LLXLgBzkqcdbRiZvYV5Us7mug7a43ttof1dJnWl",
+	"HM5xy1dtxoXaKkwVAidZXI046t9r8fYqbmDl/Bw2/0v53lSXrm7z3dK8WoOFO5RQEatrDNeKW5fhTsrA",
+	"Bp08Q2NXZZr87UBg3UdWBXQ9Siiffb2E9WxGXfztBnQPSsauIgk1gssjJzmmzAwU2bh1cEFAHVuyR0VM",
+	"qFjY0A68aGQbyC+esllZbPr2aKVgWROtXdnpWzE9lCbtj/rc8opchA7IX/9V/+Bkdw6iLNF8nnCWjuYs",
+	"nfEkqRFwoDIIKR5Fn6DMFBWxniqyZ7gF+TMDWkD6J+7vg5OAmD8nKav4W/snvZZxHVd8/pbMIys8GnWL",
+	"VN60oITGm1kx4FxsF0RePjptkfwm2tN2uOoRipP+oE6Ka0JDZ1gFUCr4s5mw0oxdG5YhbGUigU3dBedB",
+	"qrm95gLv70jIf8/x7QaIVpIi3xlmLW3el1JePmYJv2JpbeFsRn6XsYzFZCrlpUuNflDKMt9TjCYsJhRC",
+	"k/U+1NyxhT50lgo0AVRCQ7Rms7lWdRFuCAxxjxAlyYSm5bCQSuHto8HbM+LHCGA+7HYRPFOpdFOF14iZ",
+	"D9xRxDxE9oQkc6qnAYFym0SmfiJ2xWRjdkkd2N9GE27Bxo/bqSaXHAtFrCIlPjb9wjzvkkDXGaggGRg3",
+	"3FZPCIiigmv+PYsfEM9KJaRg9pHy1N26FYW+jJjwRBgdnybkDLMhMYO7LmKTvda1cV/fmK9SMrce2tjh",
+	"Zx73Yd5siPU62gK/2inb/koXKvdaoeVoJ0ILoIIXVwHIHBSHurTpxdJWzs5mMswSai3nBwip+WQRkr2v",
+	"n50/+fw3o5cvnkIlsBBLCU+44Goakj1arkAMPx5menqIT5TMYDimmaw3RtkAlj+ytJU+zM9rrRWbceoS",
+	"sa7RHOb2G6uzd4oa1iWVv5btaKkrQeD9zZVznJsbLHDlvQs41u13Y0aIPZQh2bNcSqZkzPQ1Y8Iwn5Qz",
+	"tR+QMEc72PxlQjF4/RoRJWY0Dodi74JfMUGyuY09HRzbGs9y4oZ9AH9APgAkCYTPn52dk0M654eGBnft",
+	"JzlThz/w+M0hPB1W0iss+P7BgL9pJRYZrtTgF6Zz/VyO6zk31KKBUmmuTJLRZK+nVBuwYx4HZLwgeWsU",
+	"L5uIxmCV6ZdZKJKR3okhI/3e6cCQkZ8BMXFGd9U5/fZVYf7qBZ3v5BjLcdy/f/8+pZSOx+NxFEVRHMcx",
+	"Y4xNJpOJEYDAYDOTV/Y9dcnncwtDUUhqqSy5vWWrPZ8zOiNfPD8nZ66QlSOmLkkXLqVUs4tF57QzY1hp",
+	"xmL5oExAa6bbt9N9syTPxNaMVSmdwq69UlPBmoNZFldWEQIscHRuCPabYunruCsTgK6WY7oyPt/Jsb3y",
+	"wIpqaPEKoHwiFs8qCv3wavjlRhGXhS20ovJb8dFBCGk2JSdVHnZrRCAAMCCZuBTyuqis2KLWgkNBnyG2",
+	"wMZKzxnanbz64WjwptbJmmPuD40Fm+6oInrYPg7F+WyVsnD9PPIj0RhI7crI2oBqyBDaw0poGM3sbuDS",
+	"769HSe/orWgOsCzD+MfSf3H5hK6QfxyZTDMhkEwWp9hiVYlMFndrBnWHvs3BOnNP+xxwdfC6XdLSitb6",
+	"OssiWttDXuGoFqU9EaxJlApKjR/8ffEWpWDNSMcKXCtQ2zOcW3pTx7VzjtRgmIDbo+/kuL3QUzC5tSYK",
+	"b/Q64JrixGg0ZfGIi3mmR1DCt8k+KScEHybwsCWaDzD1A8MMNJQlNDdhpIrWelLrVmlRk+m9CfevrNKq",
+	"jYM1q7ddlLs8LSfBZXrzr7xdg62/DhWAgzqM2kzZ2T7erB6Z16Jg1RxVZ5Raj6a3gRw7CYLaAqHqY2VX",
+	"bHvjPu7CRnvTwDUv2qBkVq0stg098+W7nax/+6oWQScT/HcZs7cNpjnwzxYiejifJ4vbDB4zf1+wSuwY",
+	"A4OPUadYXJumdovBZI4Dl5wVdp4VkQTSy1M5L6pUxnlZCj+ASEiSSHHBUvBilmV7O3JN8FU9TuWbcgtR",
+	"bUUgTRVhD/r1yLpGGVkVNLAi5r080d0EjtUs3g1PtxnsecquOLveGXB2vB2DV48qNK5RbZ5CCKEru+Ew",
+	"OAAN0WL4gum65MCD/maJgTeLG7Ivbxy+45/tUjYdzC2oHNXllaib+WbzRqp2owKNq6Wm0ikrLZT/cVA9",
+	"cnVjNRo1nUAoM8tWNW7ENEQaTYvuQNAWEwJkocknDnHQCXZ3jIOOjbatBwxukhTmBP0HFQRJlznNrQSj",
+	"OrCCfOUal31X7t0fm3S6neC4tIbPnjx+5NqO1OBttRdLfYhrJIVgkT5IuMheH8TyEDu7HOalKOsIDM20",
+	"HKXswlCPGgfcQ9uv2TUsQSXFygtQQY4lCrq8Qa8DqBFUJL9DuyIuLvDRhItLqwCDd1IvygamptKyUUL5",
+	"bIQRX/XymXmATGUS24grwgxBTQiN45SpSuFcFzq2nDMP31EZ7krLL3l5t0ob/MK58orzkcfNX9RppvQo",
+	"YVes1fwogRcIvEB6/+nv/otjF6ZfKu3sVabxPtAIhQG7OUcIQaBEsGvXU9H1MNP0kmHdi/JX8wFrP8kZ",
+	"NlQvYfLcJtN28f5bK2zARN7TYS02QoVRBF+xKGV6m/LI7Tzq2MxoqUTQEvhtPO8+hXGe92Vp5KklHfWi",
+	"SMxTFulRlvKmyAR8grx88cToSo6sEKpLZ+WgNj3ZbLwfmQB06zCiSTKm0WWt0TaS8yWFNbXesQ0knCS7",
+	"KC8DUND6VcibYG1Gg+G1t5dl6ffmagcnnfND81o7IxcsWW7rsu5+i65BDb/y160Cnk8M6k5Xvs1VXlUc",
+	"2yrpXiJpZR5SR3cr6L2ZNc4/W1sZ5WoZ/GpRAr/28sXTWia+KU9dKTXmEdh1PHLDNyu8rolHrauCtsyy",
+	"NoCjJevxs4NO7q6NLV/iCRVfa14l+QFRWqYsJkxE6WJezYDrqKMoPdJdw1C79ph24Zh2gSKtqaDX7w2O",
+	"b8jhCrazAQreCg/aNKuJqbql/5wniXPDGTDRiR0QpCsQ8wD4BMofJdcsSbplJ7If8HPB9TQbQ6FvZBIl",
+	"F+MKzlFwqzbLeoZPe+xpZSUrFMYECZFrJvKCiz939/+skrtdAOmbZ7Ex+Cv776j76odecNSv92eXuOAG",
+	"WFJlTK1freaPlPhPcaTXUeeGwDDJ4yg8JTFXkCO5cFXcmO0nCThCyRVL+YSzmDx5jK69ByRE/h6eEvZ6",
+	"nvCIa4yQwBfcdKH8Qil5ksdRJ+jgy5V0SbxWs+j+RHbhMygpndtb7/xhdlWt9db4YYP5+iNDfAsM0QsP",
+	"6Qp23c0FvI8srWkNt+UZ74I+LxGG5/WhEr/MpKYkE5AiwFIy40nCpbDBEiVO9clJb2t737I6DfCcMd02",
+	"wiMH4+6gAY6NbYpeksdJr236bdXGmA9y4ua9ccDthsEJr5p2t7lcBc3LeDiehxpVrk2VuZ69VkdGoF4z",
+	"NloQi2eTzum3LcysZpvfBBvVz/06S5JfQV/TN6+am3drGdOF7ZsB+QY6L1mEPUat9e1190J27WR+6oG0",
+	"qp5LXfL2XCoWt7Isw/j1UQl2M4rF9IZeubc78heWcaXGBJMJ9KvHjYVDrPyOjhjwyeB+8CKqEbzadFaO",
+	"qeoPWoefF0CsXBOvYfaGdZ5qwgvALUSMWmjAV7kbao/mN2pjDdz22XiE/drypxvEaayJyKiJOoDM99Ec",
+	"ipHH66n8yzMSyyShaQBRFFJcsVQT28n9hcw0S7tKLxK7xXtug8CmDaG/SOTKMz1pIoBrOURtpEVt3c1v",
+	"pixl1n6Zt+/nKi+RA7rC3hefnQfk52fPvg4I1WQmlSb3yFf80/16YycMVUrEsuUiD77DZlQ7qU1SQXQz",
+	"vXrULskPZXuqnDPBbTmECceGmyAlbxcENBy+HvTNf466w+Hrk0/Nfx6bPz/5bG1s0NFgGQ19KaSuZCod",
+	"K5lkmhGzTHtqH5r+r3aXtLXlLm2RN8+9fFcOfrb/57XzwvBdr9nncoKGK+APdgkbQXwKuZUAA9kLsRUX",
+	"1qPAgqD4536QWwcCaD4fECqGQs6RXEG1dJ2pEIbArimQ3+K6nOyDBjtJGeuas0XCGdM0ppqGB+QZlDmA",
+	"nvuK0JQNBb8QMl3qKwEFvnPoOqfuTtdQJ7jWPUK8sn5PQ7aKlZonmLO2VDPcG7JUEqJ2dB8z7x7dq1Mk",
+	"3NSaKTpKd97ENKMzCN7wKnd6B6ouzEN1+zW11utYfu4FXh/87avvW1YdXbGQqby0K9lvt5KuhKmnRSaZ",
+	"Wqu+1i2h3/R/RXS9ljYL5AG0bJETewCgNrHLp0Dctucn9LvyV9KallDRzyyaUZHRpFu6YfOKvoJb5Ivn",
+	"5035Q1h959saJO0XIHhXB51Xb27cPKxMYZaZem9dlNOyEGyLh5nX8hAZr9WIIt9JLh4QG4jol+0HE2VM",
+	"QuyH3h1mvd5R5BYcfrEQOg5BIgqI1jOuFBcX+9WK/xvGT9qNrwtuyBuhCyjgoqZ0zgh1LdRndIFBZGSP",
+	"5ngFuFRg1nVK53OGzZ+oILCQUOUc26KDHdA+vF/BtmWsWMaIAhtuRhv8NJ3qIuT5RzzGWSxIQscseZAf",
+	"k1IiUkCupzyaQv8YEBjK3LN0TKpyQftEoNKRWks1b5K+s1QYa6NT2iAENbGaNQdwHSVsjGyL4+VyYnXV",
+	"uPI0tNapZGserM//KiHBlpt+Gzlaq5an6mIokp+aM6TWp0W9atzRr5ieygYy++X5+XMygwfyrl4LEbn6",
+	"Gr4r4YvPzGI9f3Z2Xrao4PUGqdOPNWv2K4HcmXNao4OBm8mIzK7kgi0QfDG3XXcsUBh9bf6byssyXA04",
+	"YTcNs/5qiBSyjVwixm04IE+0ImhHBlG0UlckQM36egotF80yLuAphSHBy06H0ZTRuE3IzTo+6fPG5fxO",
+	"ZJJWrccO0KBSgpLJ0m7R1g/56FoGWFPxdcOQJpj9sjDY6C8x74wZTVm6yVtr8kTrUmr7DSm1RTJfe9Og",
+	"nyq4U9tgQjVTGs/od3JsM/6wESDsat77pWQXLKUums1Lr2gyUiySoi4X5Qxv5BUMDHRxlrAYPuzyDHOr",
+	"pJViuHKZKeMFmRqBZKlX89HdXqsIWajaYQZrLoSivdXAdNtJluDCYG0MFpM9qkiRvLrvaIldLilYTbWU",
+	"PM2+f3J6VFQV8DDmJ7//y+Ew/uH4Tdf8M3D/nOM/p6V/hkMcod7gkBPm9VzGEvFana9FLvMNJDqzC9tz",
+	"xOY6ua4agTNNma08vGbjaEr1gM65M1C1T4UswrRs9whcs6BEcb21qE6u5mhUULFEDZboWQ2xaubKuFdF",
+	"FFeVDwl2nTOfMEuTkjppT6A1jSCnosoS+or0v3zc8RQ67LMMvLFyxbKuWsaIXPmErd50f9+05o6/7uLC",
+	"da2e2f0Fq2sqVyUuPqn///2dn/z/jQY4uHvnpz87+MtR+Pv/qte9/7D7W9r9vvvqpz9piFufrrICuQSY",
+	"LsLcdaiwxtd83Lt/t0V1rkbOt/x9fHTH39+Rmt4r9SXcWvrYLM3Ck0yqld2s0SDNWE1iQMPIvnRxcw7a",
+	"q7SYrPAie0Sdc+Gof2KubJxpMmsQ/d0KfPHZeXsRfy2ytOFM647rSs7VWupf316zytXq1wdIm79CjtZZ",
+	"G0X52+7m2q/fnCkuuQTWfPPNGj5UH+aF/GdTO6Dd63WBXm7wdSzyjFpLQh1sm0L0FmbUCVpPrYhiq8nG",
+	"Q96+nAkO7b097q80XVRYfk75Cg/xahbu0PlHxo3rZCYE1oVNosCPNhJoS1jO0HonPLwOanxmS6jfb86P",
+	"NhJlO8u/ZcZftRS8Jd6utJyDlWV2u1z9I+Nux5ndxR8bb24UUEKYbkhoHCsgIJ4b6JKxuSpSYh3cdwyn",
+	"0OxB4WDBbj2OzOgpG4plE6JXU2ypXkephmQr0ajJHLuqD1LJ/ta6QNc28kFjGa+cp69i6QsRFfVBV83h",
+	"R29DbF6n5uWB8nE13O/l+SPoYB+QF58/IkdHR/exjiklIZrOQiInE8V04DgIEuatTHe7sdudMW1OVs0+",
+	"0ySR16NMQNRVPGrqUQZFNYqKOFSTKb1i5njBiwHEw0CRtyk1Cgh5NpmQ8aKWXTaawGkWcz1K+Izr+j7P",
+	"z1PWNbSLwJNYV50LwiYTFmmyFz58+fjJ+ejpk6+enI9evnga2nR7xTSZsrQwp2LPtslkfc+2iKZQa1dI",
+	"XRuxDU0i4R4JD+3DIVFTea3IXoh3wvy7tYpz5w9//3/7wz//J3/4B3//D//u/65NwZ5RnowwwybCvI8C",
+	"l6sAvYDUjhQeI4KxWEG1gVLSv03BiWRsm1tqWRXZGveIvZ6bD4+8nNDGwMAQk61sBJZ7Q9nsHxermlAB",
+	"8cF2ZLIHcHUH+aphrWEFIYTrd0ywa0j2GI1pQsW6KPuLlArbtgZqmwh2nSzy7GwWA6TV+qJtmlFBYesG",
+	"LJZKIxrjU8t4XBTh3gEKQ2hePSRPzfZ0oymLLpeBePbw5fmXW8DgpI+levoYJFgLIo+jkRRJbRuFZEFo",
+	"bMRNQGuZKqi4YUDF+qy4VfuOBjsV4gGGA0vBCNThyBQzb4qLhGHJDimITOHxS7ZQ7bDfi+wVXK9GLfNl",
+	"81fupebaiCkYZx4tyDhbKLLnwoEwXHf/gDzC+F9lKanRQoai7v1rOGOU6ClPYzKnqV6YMwQnbCYFW7he",
+	"8tUi7SHSbDUUUpDPqdJfPD+/o4iKaMLIXj7+X/8V6VugysGLJ73W+RmpR41GjdbNb6wTmgrYrhktTmB1",
+	"V1tVRSl9FVoQrisj4pcNoVUscSVZLDktVW/Iq360qEHMlIIGaToZQUn02oAjfIhAx36soA7ttGZULGwh",
+	"dbMiMtPmq2QPiJb5a56pqS0+wwSEhl/TNA5INjcAH/VITBeVMCsvdcwHk+u6+BPXzL9F/zKdx4DUbn/Q",
+	"IHPUkO6lA+dTs2V5oUR2G1jVEktfzV992lS3hWuQrU64dLLYrhJCmwS4tcdkK3Hr5YunD0g47Aw7IUEr",
+	"CVC41jzA++jN48RvIJ3lk2glky0ZozYV0tZuxi7kKnN2lC9W2UHzuTpJKvxh2DFS1rBz2h28CQkXSrNK",
+	"Be58D9VUzktbmDLBrus2r5UstlKQqs9NadPjaWN566aInLcuuSEObyKeNcJMzuklU052M/wD++wIpc26",
+	"E2ouRuxgKF7YQmQutCplSiZgTJGGzab8imqWKwpCagIExga6Pnz69Nk3o+cvnvzq4flno2cvzz999vLr",
+	"x2FFQGghAt500XyB8e2LbTdJtGqRa9UkNd1Y8KltJny87mzVCi4lKSIf65PB2smtly9u2pftzMi7T7m4",
+	"rC8XOGruH1Y0B8tPnTKq0A/5e28OC2n64OCgUO2NimJUW7GAihZNlbzMQOt6jPndupu8GMQ8BAlbFk0T",
+	"Li5P7aeV0epjEj70a0Wckk/RY4PpBQaQc8NAbH5BGVyc5aFKRsfR+f35Lwez36b3fvH6m/4Y24O/pdpz",
+	"wL5Uw6CD7lGL5r1rrefVuMuaOW/RzN9thNFlMpXHBAMtdYmqMERtdmrXtYpvX6lt+UTFMlLdsawNKUaC",
+	"iFLYSmroUAsTPuYGrbggENv9wA8GITBWOb24MQV/vb/IBnOP8gTADUN83fsNM3zoulfBU1wKb6J2izaY",
+	"5VYz3C4l7bZK4sWj5Ubm2GyzxWKDhNfkdAVLH5oy4jyUynaPM4dEVdu+bFywwQundJDkxzPwKH4Z66s4",
+	"UlqGKgJ6zWI8muRR6s2K4uUMauuKeDkPa8VhbihsvRUy3FywvoYa3iRhf0PSuVlRmgpdbUELN/OjL9G1",
+	"NXRos9G9g7zyRK4S8OqrbLiRV56GXRTuKmS/7at25WPssGTXOzywNSYRdo2mgUVd79V2B/pP4wDXrx3c",
+	"fkC6/aaApxbHvdvfQm7ZBIDNP76NSFKrf8G9r6TgWqY77mvyzmtcb9n5azlCq5Boe73GhCLQQm/YYmIt",
+	"64UvJVQzES1GszJw/XuD1tlPM6ZUtYtuR9aWp8YUlaVuhbZDJUhQnaATm78rtbAaSU+dNwWLT5Ua+MzA",
+	"0QN1dFZWOlnTZm2Z5KBeXpvJlI0THtXEVEzltSBUk/CLz2z/W3z00FYgaeXseru925b7/tTnINk5+xlO",
+	"/p4vI10Fh5bxf0MR26dB23WDa0+mVhu8Sm5P24SqUjVls8hOOwbQjTIVye1w9+4el82MvcYmUZs0kNvk",
+	"GGxYoNg7I5usUb246e3dWuTYidRZ4ng3kDz9cXbVN+YW8HgrxC1qRn4gmLoeNZc2+JzXFRb4BnysaCqB",
+	"4Aces6LfOBV5aj9XpyRLdErJf/on/5DMUwn/TlJWyvgxvzEL0tBJ83iZieKNpYm9VCy1bZBaC21H705o",
+	"20oQm6dcplwv1lfvaKsLt7FOFWapEvvMgSmtUB1d8LZml7xsi3pB3vrlhLpXjnypur1KekevXNvldo0P",
+	"teu+Zn13wQ78k7Q9M/BGackKyjDX4vrJlvtTgTofuxHwbdC0MWLzTNMUMgPsE0XYnJHtw2qYQUgUxtjs",
+	"785RW4uzeU30gqaN5fgvysac/HOuxUqpWHhdKaQ8C6o0ciTTlEW6O5WpYt0xWIQWLUqED5YqZC73L5LJ",
+	"2ryDSsi+2eQX5rXWhoOaAbxaew2O6t4mjmq/xntpR8orcjQoLchROccPs/l63fujg25t2c0aImPFznwD",
+	"mk7Fc6se34S41CxjnT9wXtXEG+q/XbCR4t+XHx3Uru5ypaj+FvzQFhR21aHmqOwVcDQt3Y6k4UYS40xr",
+	"9oGAcEF+VzhCd0dIusv3ltfaQjGKWYJeuRUeWkloHJM9wS6o5lfMXIhZnEV6/4B87cXvaHmBYbYQUhs6",
+	"WtnWcLmrqTU0K8Sk0nKeQh7r1JRXShMesb9otp0b6loug/PtX/4FtNr+C/dHrQH9IpXZvNal+ZW8YkWH",
+	"R0jv4YrA82QvBBsO/FDh/gPSIwmjBm7098ON8nKvcdnUHdiCNdQtoLtP9q7zrkr7D3KI7ygXYawIq2Yk",
+	"1TKYrtJ0DqWNd8Bn5gkVo1XeibxOkgVWc5ZiLPQeVCjT5j6oR5BvlKf8wTQPiA2tJaF5zyYLKqYVBtCj",
+	"y+M037UrmmQMqlNqaaujeQXHbO66rXlRjXAb9AafdHv9bm8Xvs/3gP3y9YWWQHddwaoH7Vl1nWpcge+h",
+	"EDITEZvZBgdVl1rMmYg2XTV/0IduCPi20Ew0OFw0e63J3lc0vYzltaiYic0DF1Sza8hZUEZOVYRq0huc",
+	"9nqQKTiRKaFjmRkNf8ZFpkFX3zyAqr+VYyOuP2doesa0HjgLZgTbusGGujAR79e5B/vdwf3dh121U99x",
+	"fVfMyDanWp6QDYBtmtFgBzPSXCdLRTsN8AJUFinIGdVZGtPFVs0u+zsx4yOQBcb7a1rgS1AcsM3M7m3O",
+	"23JmOE0SlzPJIRkxz9zaU/xCMIg5A6zU+wEJIcw9NM/h3S4XGPoekBAyxfBmOWnMN5DRxLXahAgheKVs",
+	"IsMnlg9p8/R2YTdYRQK3tyNURv0sTWVDcVNmbpGxjKFMsw1SpIJeAAjk4fMnZA/NnwGhmZ4GuMYBrP7+",
+	"KaFEZXOWKuaCp4fClrR2BsyHz5/cwfSDmGnKk2HnlPww7MCHzd/DzsHBwbDz5k2IBaeXyubja2DTkjFS",
+	"hyua8HhkPefmaZxgrpj5Veg6b5bqxRQjbrA1sIiP8c3qTtgB227F4/z7FZsdzK8mQwxaaQdkRqMpF6yb",
+	"MhpDc23zAkp61olGxkwZUYlrsCpjUZ4D8hnsKyTZUrEYChd5DfvrMkRAR+AKPKUshrTPA/KFZXSwwopE",
+	"NE2L1jIwIsRNMhpNh2KeSi0jmdxRxFBm2M4ArNr6WpKZTLHjpDoFA3eeYGQfB/CcNDZOZHSpCB2KiCYJ",
+	"DkJF7tP1X9mTKQndjRGGOqN8ZOOc94sioLlPGJuz23oSGLl7R+UFhYdiKH5PcBDyezvN3w/F77vdLvyf",
+	"uX3c65Hfk7CCjSHZG1PIzaQzps262vNlyJh79jslRWjImlDZfC5TQ15nLOZ0ZPAn9J60bmHvilmxUZYm",
+	"UNIflaaRkHpkdT5z2VZlzttXBCS0xeMxV6z6aQd65TIT8VxyAdcx18nhfHHFLM3IgmauOkVhxIXVLcxV",
+	"LfW8+tQlW/iXlJIwWVa9GDPBWRwSu+Z9s+aZcD0Ry7Ojcz66ZAt/ubxL+VN5eaYcNn9i64B1kAxw91U2",
+	"mfAImvs5/TqoXAejQv7ekXlvItMxj2MEAQyZ/m4Z2bwEE2xbdZv5vHqleAxTA2ENpzRlOGdEeu+q/028",
+	"YtPHALkgbQ8Ooln/PRvIa08sIqbjzaNZpu0wNnPEhz5S6cT/eI4kkNNWhkK5VpU2pSVKpH3LU0JGWspR",
+	"Iq/zNT02a2rmPZGZqCxFfglnWFxyL5+Yl7FcUWlB3f375n4kxSThiM6K6Ww+MiwjYXbaMUu4IbIwQMwo",
+	"bpDNIh5pCml7OF4fEMCQBJwGhRo5eG8wQPSepzIyFH2csJDsUQKY58gT9pHA3mVYLseRM7MdyH5Hzv1h",
+	"kb44se6C+yLMLjUHD0LMcDrF7xF7HTEW+ziC11MGnfH8ziKjcaYWeITkaEbFYkS1ZrO5VvZrJ45kasOn",
+	"k5DsoWHKxcDxONx3T+JKOLIO/CcspgcVliaUe2hjf7n3jyyhuKIchHjzmJCj/PfIQl2lenbhigWrjOGq",
+	"B5Sum4960uayhOJTfmiuVkf4vefyoJkq2cfy+lWqX5Tid4cJzEoeza98tIDMp6XeS5ZuehAUV5YJKTy2",
+	"TAmrl12ofU79nKfUg7pE+1zEUWWuZcpXeggJn1mPJbqXX/S+VqJ6kO5dOtp5xrklg5hvjvSj9Fl3pUJj",
+	"8vrOFXgdNekEnSXK0Qk6ZeIAm+RRBNtPYfmQV/bY3q1cdVzdjOKd+tLP/NDnMyqdeeih6B15Fw8mwL5f",
+	"PrMFsN6RRbRzpwcWdflg5mn6HjIsCx2eD6aQOdDbMK884zFxM6+qwGGvobzhRvC+XfA5ryyAd9/ncj5U",
+	"ZSZnv1LD4zolO5tjcWZtS2wkX4Vi05fIrf1IvthLhKxYkRIdK2vEy1SsrB2XS295Jqh6dfMhmWYzKgrt",
+	"xeosAVF0Aj4MNZXXrn5WXUZlrXpXZ1zN2Um90uv4KI/JHhiMbTvN8Ndd286y+yQObZFO6B3H0DAssAFS",
+	"atWhMnS9/s8f3/3NvW+Of93/8ujrT345eHFyfv9Xvd/+4tFaO407KaAAttAii+JptfP7+dmzr9HUjYZs",
+	"TCB9/oQcHfRsX1ZMcYO6mEa1Cp2pKyR0Pk84Q/u6UyfpUIRWM1GSUOKeNnIHS5nAvgrXKdeaCRJC6bhT",
+	"8i3qYqAtAuCojwUkB/9VWKrOZ4Z91Wh2a1yNM011TZmzSSpnzYa1jZMd0EE0XmxoNgDgvjDvfgpO2huZ",
+	"h2CwF/K6zvurZXOk1caT1d+XB3uoOD08m1JxMaV8LTrDygNEMJK3dkF7oxXMFcwlNSm3nwNlw2xCsmcV",
+	"daOQg51gLK/YPhkvSJRQpep729RGnOAofRjluHe0RREw2x5+uaYVuGGPX79e6wysyRDx2XQj2IP7WwyN",
+	"5KwJ3JMKuO2WYDlooF3IoJMbGqd40hsEINib7TnpHYODsDDpILdDo3EePhnJLImRau9vvD4VtHYBDBWx",
+	"yZa3sDvvzSNf3rbY7shELVGP+YwJKBSVymts7wTHCsp0+KZu9DZMZZZ68fqeLKigqYiR5EvcvsFJUQfn",
+	"U4zhX4bza0ZTwz1TKi7JnKWREVwSNBFCY3sbG+x3DBcSjjG5pujBQRdUJa7tpFcOJz5uldw4v39S9jjd",
+	"77V8734Zf/tt3qvGy51AWc/7Jx0csC0SGPJe35J/BP79Ud/qXGptaZ0a8uSNczK74Thx3fvHbevEAe2u",
+	"Zp+3exO1M6hPsgxAf9AWApYzl01ZsGVLb4IOVKFFMEbbsXN3mN7gmaw9+3DQT8GrGcZ0EaLMZo54CILr",
+	"OIsumUarXKqdOGvFXBajZ/R78K4lMqLJUGAx2/A3v/nNb7pffdV9/Pj8yy9Pv/rq9Ows3H+AH0JTcdHR",
+	"31727COGlFhYLtkiRGO6EaqLNCvk0K5+HeRcLYdVVOWU+vQxP1ntBos8T+VsrmtR915bzMkrJzTHaLn6",
+	"B8CjIql0tRBf63KKVEnBxUUdxPdaDVIhTGjDweNXXY66w1U97U1UJGigUjVzcCuYn8HS/i6dqpakM1OP",
+	"jLxX420evH4dohCQy4xjlshrIzLuByQ8Nvet6m7kxtw/Zm3euYxBlaec3lEEIpIDEp6YAVAA8Vnx4PXr",
+	"TtA5hv+evH5dZrgncHkdw31pVOSn8qK+JbqLQzEA1ci5KARVQ+yPt6peYs1/1cE+2WqwRn5WKeNmqJmc",
+	"kBKS5nomlC/rdw0ZtE8QGJfsPUpoFhfbVimCeUNWuTGIJ10MArotIOMNgUsZjV3YDPNdqj582wDTPu2s",
+	"BYasZPL37+4sC2ldLvXSAY0zV22trhaUL+Xma5w7bmRerdXW8ELne2mx7/UH9bl41m5bmsnhVf8wmlJ9",
+	"WKyXqgN6WU6pqliAg2D1CcqyetMsYEgyXmhWnkxZuNcE0YvFSwywDRpU05f67fTahvTwcyfLeFScUHWJ",
+	"dYrqssEb2lSWJYjyR56IeaZtq4sAD1NsJB+jBUVJFlf67A/6OxY5ys1ctpcy6knJ0rmEEmGa5CMYiYeL",
+	"Sy4u9gPHL72wC/RCVMO6exuV+KrWb9vE8upiZ0f1wTZ5u2lrU/LwJGUR41fV3auPeC8sGS2S+a27ZC3O",
+	"gukbDNH5eqJ0iXT3jiIzOp+bLZATJ76X6rab05iySKZx9TS61NpBb3AMhLHXUDVsZwmS3l762ZKelFFJ",
+	"nfSEmcKsUVk8j0rme/DORVwf38rcY4ksr80KbRAOXZJR1eEypxdAnDOIDUvkhQqIYNeGiGP7FPKcKkVC",
+	"wV7rUZSlShp9TpHQ/e2qt5kHYDRbG0+61sYKLy/LnjfMcLJCb13VwwLWMhU46vc7bdoY1eUm+YO2WndW",
+	"6+DK9QYoD0+QONMZJizQlBF7JBrTjLxsJZdx5MswTenT5kwOlkooHg9cnoEz+rm0gQ6Fij7lCnin/cFJ",
+	"z8+ow1yb5XZ7jQlVL9iMcuAB/vzIV3RBJjRJiEr4xVSDW8koX9+zVNqAP9GdwD2rnSmmdcIOtuxAcDsF",
+	"g+pzmM6LxJVKw5W9Ut/U/fVZTGujzZtTlDwobF7S8se3kMG3IPU3S/gpoGZXLF2O3N9h/k212mgZxi88",
+	"vbqw5ShJJrQsJh63W5T3J91nGXFKTdTKBSn26itP7Ns0krCy1+EDm6M10Qx6Uagd1KiAMIy1fUTyJDjo",
+	"4MGFkeoVpoGQ82fnzyGGt13Dl9WdQ7yuIb3/9Hf/xTHZo4KcnT0jrpOgwWjvoSihfBYQlUVTw1mfcpG9",
+	"PojlHRUYac0oXNCJaUn53ygF2qvl2qweoJxeg8NI91tWfV1OtkYu0SoVxUuchhPhFVktIsZWFmXdVD6y",
+	"Z6gmASWecRHaXAfEfWtMe+AM2xABgRSAY0db72meQgR63kfIlTNDRgujV+qY4Z319r781NYIGCHG2eIx",
+	"NagOrrVl0Jz7c5xpf2p+2Du3xvmh2DvuHe0/IJSEeSSureFLBRGMwwFzDZiENer7w9oYfxjTLIj5ORR5",
+	"1qnScu61I/CzcpwY4sKq8iipcmqOe2wZxRSLspTrxZlZPiueQM3zh7U+/oeinCN0R+UE4+ffnBOZQkbE",
+	"JVuQvVBddqHcu9le2B2gEzB4AcpU6znuorzkrP1Hbc8ffO0AAuggHdf8dKXXTjtzK0+O7PPFd+mc/4It",
+	"Om/eQOWliaz5avFJ8yVrorE7durKZajAqY/K28TC3m15Q+D6AMLOYi+pwDYfMa8VCsYBMYvAhOYRdJWA",
+	"XnSl6WOiCfZZyJd+KPZW1q43j9hsjgBjtaprE9rFhOxeurzkdmObP5TvN/kKI+vMQDYGzmsToJyZ67jX",
+	"N4cG7g+FkKJbnqbLqznuHR2Q57BksFYoGzdoAw9soy64P2fpUIAtzuhboFcekJdub0ogpYwU2d+nJGVq",
+	"Ls0JtBk74ZSqUfECOu3oUMzQ+KUpTwKbD61LTRHwvNo8x7xjAy6uWdJO0LliqUKU6x30D3rQq2POBJ1z",
+	"o5Qd9A6OsL3lFE4n5MtTL80Nrl6wupLtSUJKTwaGzesgj303k8j7Glc02w5Agcj/JIZTWMncM8zFrpL5",
+	"9qDXwxysPC8YIuGwsc8hxG37bC9XbL/1U5NtFmE+yNbJwvVaXzkhNE/1bUrTNfJ7v5RC2xQV5ja4OXvV",
+	"T1atB+jNqzeWUNIbZD3C1gBZq5FUfWQ4MIh23Os3fSvf3MOXfoQ7vHS0/qXP8xD1N0HnpM0bL704Wp81",
+	"AYr4TOnbV2+CH0oc49tXb14FHZXNZjRddE47ZhFsMqY/Z7NR9EIB5yydILPy89oWJ5gjDSKmIg5PyfWU",
+	"J4wIeU04CBDhtzmOBMSi1X5I9mxBhLHMoDddyog52fsPMDmIQd0lW5YJqpJAWu/qo2erROWS3acyXmx2",
+	"7m7htK09STs4Qq0Ph79a3xiajsehEKaNSvtmiXr13/kq/hhp1g4oVhtqZYlVbz0V+ZTGNgb9LdK3436L",
+	"N86lfArpKOaFwWD9CyVE5iLGuOW3TUufZ+OEqymIhO1o6ZugRko5/IHHb5C+JkzXaJRPNDHay3zOaOo5",
+	"TTF53grJrid9rg2tJJWP8UtLJ/14+eP4aPy+oxmCvvqNr6X+HFKn3gGu4DJugCpGsHWJ3o298otHSkfi",
+	"SQyt7+dZDdvGhP0JZ0mMyS7zhEYszjlymNPH8DC0NDUkUcIoCPCzB66WkceouUL+vL8a62zVtd0waFdw",
+	"Yw1zMWQ7EzFdlNjMQQORn8krbN+N79w6Z+29u+lvxFJFliR1DBSvt1nJFSzz/keWeTNa9iHz2BdIn7bg",
+	"sdb41EXz0lomCyUb6Yy5Knvl8AeMeVDhA5LKDKrCYQEUtaI96hIttPV3oanfRw78tjHpTMs5ROqa3aM2",
+	"8EUKQkmRweJwyhkut+DD/iav4sPPRLKwwW4siVWeCYp49aAB/8hEYkdBSlJm0BUN5DtCypsz6DxqxpqZ",
+	"/eCf3r1u7257Il8D2G3wVD+0tN8+JuIot6Tn0Xz1DG7gMbjgttanievZybnmoB8Y2+vdX/+Cv0qPXGmE",
+	"bXjm22d8wI1kSlI2o/OCTBEXkFZDrKq8L3MtlKwVvPboY0gU2q0rtK6mcLpz98xZymVM9iDyVPErtv/A",
+	"GezI4JhAa2cyZhOZMhKCUz/MnVG/y7DYuD0EiqN7tsD7nSRWmxWu6D5FdLQDn71eBl/I6yZQYSLrQN08",
+	"Ldps/a5cBlWCthzt7vLYsIbD6SCfHThXeHdGuVgKbnQ5TDYcALOMLJ9QNsNOZZEt7nHa798DfOaorjRs",
+	"Iy5nw9JtSgkLPK6hhrZOHT4ZkPGC8Diwhem0sl5Gm92GuPGek8u3TY8e0SRRgfUVet7GOXbkBcokr1hK",
+	"qF2/VhRKrSNOu/an2VBfG5x15PdHL3pozvkBHoWDSM6wR3lbuaAPMTUjjIlygUmum+W3lT5DVnR41XgA",
+	"Xc+Nfq8uwtLFqMBLqwQQD8Zrxi+munPa38Cn5m9Fy6P1wbvQcvxtUhqsz6wWqW/uqWqJtTtBvDKabYo1",
+	"dq634mgqH+ben/Bh3nBT1ugL772m0Ebw/zEJ+3hI1pkiqrzzUC0E9I6rd9A/VJcKyud6doSipIlMQfBB",
+	"Mwi2MIXOoT+4M/Tm0NkcQEqSAvI9uFZDgUibh3DtY7iMlil01cBk/rwLqbW/GVgP5ym74uw6PCAetqk7",
+	"NoF6KGwoWCwhoQitGS4i+Pmzs5oRDYlY2FpPtbT2zKzRDShtIU6b7ehvzDXPWMIi2JHbsF40iv2ubrVH",
+	"sI4HQUde2g9vPo+FiF4wlSWNJvYU7voC4Yfmm37bZOFzpqNp4xEujm5LcrFsAq89MR9N0+/KOZwrUoae",
+	"QliVpbBNUuYqzekLdnPF6aO69KcqYb3nJ+YFo/EteW62d9ockIf5CXZ1iSgxJ4a8fPGU7BkRKo9ztifE",
+	"CEtDwWc2eb2IileMkTCWkVlAv+uFOpjF4T6JqDAi0pgRm8BkxSSuoQynFOgZwl5ViOlET6kmFxx7n/mQ",
+	"4RBwNRMJUwofta8pphWEhehMhYYssWSyQuC6uRMpP7p5zsbGpsDb8xd9CCTRr4ndlijev32iiNl9uefz",
+	"gv1peqxuorjayI726LzUAqdaD9wpEopp7IVVSKIO8Z2bB8gIFxeEa6Tv2wTzYEehNYhiKw07Aga1g7le",
+	"JooH70SZR7V1U2XeSOeHucDXZBZ/iA/s2izuVeDCmK4lL5I0OzuyDhv7TAuKVuT7jBDROj/96U9/evT6",
+	"N9930AOVpczR0kHQKScTuRxrA8Rx0Emo0iPI4ayhTnmpJSifahbkDaS6jiIpMKsnWoCN0BJKzeise8kW",
+	"XSjtwKNLe92wtWvB0lFekgQnuyxP2uobWJ8D3wQHmFJuQuAUKxPy27LR+3jRFAKXyxZooiePKmlemKWV",
+	"Mp2l4qNStxM3AfXIZY0yl1+6sbRaawE8LyXcEa4IE1G6mIOkqSFKlOw9/OysOzi52/3i0VdoyKuiQVBP",
+	"gm7uxPAPekddduep/K772a8ffvX86Wd+419LLZYP7qan4zZ9Ee8FBe1tREERhveIXt6QWm6IDWvo5J98",
+	"lPDbJpgPY2jE5woMQIHLZRHKI5mrRahDVKrBP7JzyvppllwS/MCpS6e0cNsAI2h8acRlq+dzAS4UnVKh",
+	"KDgEyB5NEuIK6QToWvHI9RKtPiAPbeK39our2C84tl6jmVuEf4ILcpP8i1w8/XYn5Lv9IMf006hmkEFn",
+	"cxnJLsNtcAG7FUDw3zfp+k+bN2yJJas9XtUj+JFlvAOWMaNi4VWakr4bBYPet+IePxRVIVc6zSy6fHSa",
+	"vX0XwExeMU9i2LleFaxPurS04gZ5HpQIdk1Cv4KKzclENg9hFVDlt1ETe6cW9zIMt2Jx/2icas1Q/V6A",
+	"OzVP3T89OrllhevDN/+/92Fo1nK9hqRuwDkNnOxmOtjGVLhWYXuUQPEET3HKO02TvbH5GJR5YjGcmExP",
+	"A+LOEqpmxFCZWF6LIrtuKIr0OhuwkWZQD83SDnVKuMbgNkXoBeWiXKyulpq/gBX7SDR/9Bb9t0sy4aB9",
+	"lClvWtFF+yaoMY0uCRcklRoO2ibk0HnsGyrQPROMpPIaoiW9vhFWcUGScUpCg8JQX+N6SrVtF6AIVZdk",
+	"ItPA62KOD5qnhiKPMVFQ+7go6c9+l1GvfcaMzucs3i8F4/q5xlAY3XwcCrJzpYdCTiBJXj0gY6mn5Iqz",
+	"a0Vock0XhsCljK0IDIEczB07Lt9C9u69dtm72Npg87jaYlVW+7zv2FhtFbg0NZnGePYX5JqljNA4/qhV",
+	"3pQC5D0xlGdHwOMY5OVFeer6YdxK5Fl9NH8cq6JjXt7L2kK4h2cZKuWVaUKQp7WCNklnWOZif2eVLG7u",
+	"B1w+imuP2TaH7Ba9f+8dGfpYROBjEYHOaefMEK4Nip04UQZaPTQHIUE34Vvj5Ob30at2p6jSScqGO+aZ",
+	"RQH567/qH5x4kZVZovk84SwdzVk64wlUqT/pFVrEFZ+3OoYbcPpiuRqzZ2HB/1RyZy12FRhoLzTXmg09",
+	"7AjBF5ryCPpKSFXkkSFT5HmnEqhELRZEQpl5vAiBzVApEUKjZ/un5br2wGMFcnws04+lyMGraz6GsPqh",
+	"3kLase2wVt9HXorteh5Bmw+Vl0o3j99Rrsp5ykiOlzEZL4YirMHTkBySfq/XCwzjFjGLiZmOJJRcT2XC",
+	"vFLfdTI44OAOQnaWTmnrE9ju6G12qN4KS/+R0KONFq6J1wNmfkz/fVfpv7D8dYSxzJhbVIz1iUvCJtpL",
+	"SIExHhRUk2tCEylYTldZbOkfkDBzB2yXB/VE5aPn852lCzaiy5pCTuceD+JxXutoTvW0iLHJeykWRLW2",
+	"7lFdk9G8rVC/pmVjk6f0c3SQ2vKySkO/HJ/xB2i6sh7UoOwndfNxaN2ArTf3ldaT7EGvtxkFfisl7d4+",
+	"6xq0Z133/xRZ13uXMfTOsmPW8rqplJfdmCX8iqW2P2StKR0qt0rNJwsiMz2Wr11E5tfPzp98/pvRyxdP",
+	"8b49MlitYkpTgPBwwgVXU9s/uMjPnFI1FL/LWLbU/4U8p4tEUtu2QjGaeOH0ywH00El3Ybvl6CkbirzH",
+	"PxTTwh5bTCl6wRQ0y7JzZjF4CC4Zm2P3bCzYwTSNqaboclQkZVhqGTxBQ/EJielCHZAQXGuQvAX+A0UF",
+	"1wZxT8nLF08R9JTFWYRGQ9SBptLOgIqFnnJxYdUlKS/VUCT80uzbJQOfAPb3qVM1vpTy8jFOYVFfVnCN",
+	"ORR6zrbw+5rnzvj3+GxN1E2BO2gy5+jxZY11CF3HuHbUyJ+n64a4y0J+VGs2m2vVOT36pC0Jt4jjhXBO",
+	"QaHumMOkDsptQcEJOwg6l1yYfcMz1LFeWZf3Z3tTu6ZTLCYnvR55IjRLBU0IWJhSgll7ttttGcSjEohF",
+	"pAqjcSN3OCoZWgz+XKCkYf4YKbPnp+CJlZomm7hV/T1DNFtmJkVz4wKBPhYDXDbjGJTylsgj5dNilc2N",
+	"RpKOntKU6XTRXMboeaYVdBBkNA7d9xa5b9bIfkCmIdaCK6JTjvRYioiRvfGCXE95NAWanHs2oHemGgpu",
+	"iTq2fhOGaMPreSO5TGU0gY/JyQS70wi0J7kipwfEEhsae6thqLwgY5aPuHfcu4+WqGuu2P46wvkCFqWF",
+	"HO8WZBeifG3L2XWy/A3jVD4YIne/hsjNmYjRS9hI5zaXgn00aRKGHVYExILgVPi3LuveIBVdSD2agCRc",
+	"pKH7RGcBUQz4xO7zzb+W2Fo3/9heIZd5kgUKUp4MRlAE2z/w5PcbLIL7/MishmWabjFkDeEhZbpzS4n4",
+	"+aJwBZsAQOwpzZPEYRx0y8yXbP/g3cSI63QBEjWNS/xq0YZbJfJidQBPIi8ggOfC6+ldVhYCMuGJBpwZ",
+	"Yxh4QdChFIs4II+yVMl0KOb0ggvbOHROlQ1WBIJ0R5EQqE4Ez4aEKhK6vw1TMo+aB0B0qeMtT+XFVrL4",
+	"U3mB8LURyOEjM65bPvtSsbbDQkfaVk9aV3arZ/OyJK2ezkPyWj2NGsGjhCrV8g0rNraLef08lbM2z53L",
+	"zk51kjy0F+I3/ShTw75pNGUj6BY76k/zyuG98p2T2dKduHRlbQHz+3dXiApe4Gic4QkYGejv9QfQ0Wgu",
+	"OfRLOrzqH0ZTqg+LDxgZFo4tfgleGxz3bLBGv2/r8PjxGpUi6YN+XiH9COqjUyUFFxf+/FzjcTNop9f/",
+	"+eO7v7n3zfGv+18eff3JLwcvTs7v/6r32188KuJRkROAZQ0DP5wIlweClMHyI0GwMzp8a2AQwaMiKDxt",
+	"yx6w2rq8WK9FeR2cP2pRS1pUsToeS4KfZUZ0yF67dOZafoRxBIYjzaiOrPGGWfajyB56r+XEq8xqhg33",
+	"qwyLKvLo7FeoAdGhmDIas5Sk8hrjRG2LarClGNwzYo+yqldq2GzenzCmmo6pYhCwOLY+6xmbyXQxFNdT",
+	"qlEl04oYhb6BaX322uYsb8y2PnKX94W7aPZaH0bqqtwug8dBQcODgigGlmAFBXMJCpYQFBwoAKoXlIlg",
+	"4Ch8gFcDj4YGJWIdLDGWoMSLglqeFdTyuKBK6ANgAoHHgIIyYxkKw0/q+FbQzBKCQfBJ0A+OA6TzwRK5",
+	"D+qYWgDMwrCPQT+4fzfo2f931AsMTxwc9+DoFVyg2pykVgMwxCOAkgaGWqTyGurUHnSCDlIMwIVHiATd",
+	"x1zNpeL4+lJwD9WaRtMZE/qBoVfQ+ObPhh2gjF3gG5G6Gnagf0xd45WW79e0XXnzkR95/AhprceRLC9o",
+	"ZkxLSQ5l+n0rEf94RrmYZ3o0T3nEOqdHn0DEzAYVFkuvm7d7lVBcV2BRZtr/ENSi2HF44MoMAGTr8PkY",
+	"wzghStDA+sHHCbo4fBHjAvgSksW85pDB5/AGmGesudKLkFOYd8OThEthe9pASB9NEhJJCOMLI8aTvb1M",
+	"+BhH/vqviIc75GekencZP8nPCGKRue3j0z45JP3AIFSv19sPhwJAe0DC5TEqzfD9OwZujO/FKvoGPYrU",
+	"hXGmh6KI/UGAQFSbZKqwSjgLRl7+lUFHX3k9ygQi38hlBSmmIW2AKyJFndS2o6yAGx3RzQ7fbYYR1pCr",
+	"9rmWb41abbRcTSLBjyNB4EMLqABC52L86yhkmVkfIin1umc0u96g/4CNr0LKAY1CqLsCzTxILBkSaRCK",
+	"3T05l4a+4NfInrRlMPIeH1xgdqMKMaoLjKH7B+SFzUoqqL7rA9Kcn9REhGBpzhYiegjzvGGKkld+ufPK",
+	"mnlGc8grjjunJ+6wlQpB4wx8l5TdhgP4SOtzl88kPzG320ykhmrdHSDh2ZZu9eH93nLKU5lo4Tr2WsWN",
+	"7UjG8nL+DAprJj60xiWtGn4Djpk1eikyrP78LjKWFiJy5x4sSdSjPBtSN0ugNqdvmoRZmoRAg8yEqW1s",
+	"lEcFoLxlDzc5v5YE3eYgbw5Fymh8moeS3VFEXguyF/4wtGAPzcIM4SAMO8HQPyfw2z8RcGH5PA4N9ofB",
+	"UKwWavdtOBd5NmfCkFaWdpVeJMzrHjMUAFpMNbWA8Ri+aj7ExcWwc/rD0Bq6EZrctuBBj3YRM/Nh5w3A",
+	"Rl6ekVgmCU0BsqEAkAISSXHFoNsBrGdYIqTh/gGBw0p4rKwRklwxEcvUMJwJf032QqxWf4gUJNwfCjB5",
+	"eh42vzBCQpUm4WFo4zTsQYfAtimF7DjcepoY4BcEvGlUEzoU5fxf0CUiKRSPWcpiNIe+fPGUzCh6olOm",
+	"ZHLFMClnnvIrCOqP49SI1ChZD0X48OnTZ9+Mnr948quH55+Nnr08//TZy68fh4RiY+/69J0yO3tuEfsG",
+	"DO1D5l5YXrNzallIJ+hguRC9WiAvcyvHhsrc6bjn1IsqF3MST9M3HPus54m1PBDCazKB4o/hqIPNV9yh",
+	"Sg3bWy5BcQ0+AjwO1zJLYjIuGpXI1Api8Ufu+K644zeGMBneZiTkJi5ptw43qwXLXN1F0Ou7V+o7GGLA",
+	"3Mq2fHlogoImeCzOswmGAorfguRfTu7kLgNk/7Sx8xnMkisyAf4d29g9wwEFu841DOpqYkAmqK3eEGKs",
+	"ThhgCQ3BoJFEIsUFS2FcFpM4lVgYpYkQ77qnoBnKQNU5ndBEsc2k2kK/uZ3ie5CVWldspdKT5qBf9KMJ",
+	"SnYJQGK7Vy17FR5t1aowX4/VZVsBFNeu0MhHulAA5KSEdSgKRI4WGtz+8Ojfu2lriI2plnoZoikB6Id5",
+	"ZOYKZyvN5i2J2TqzRl5KxX0+r61jRDfY/pxg4Y4XdVYM1SpfU0DFhqKJjD2oEh6aKAk0RvmIV1qOnCQN",
+	"BaxJYRZZX6xlFdG6sR3kR0S5GotEbUK3tpzQavpT9L11nOpHVvjyvS8L7aiHO6o+eSlXTlJtacpaY8Jz",
+	"llYoQ1BD48COABZTozFimvWCFWzI+nBWEgWcyEHzMd+BfvhjaXtM49g/ya+Wwwftz9r+eI542QHM67iF",
+	"K8IKtyEKK7QwiKbmkwlLmYgYNmdy3IZ/FDV2oTCBOOAC4moowob60ro2yrDrH6sivKt68Li1dxRqxA0h",
+	"AxsFE8KG3qTGe61DX2RJglVbgSdYtoRxBPBIA4G/eQWDipd4sLnD/DaLF7xLh/mgtetpdw7zj2XP35uS",
+	"BCXKsVIylDyOuvNUXnEX6lgblP0o4VDLhEUpQ+cQOsm7UiSLBySE4tjwzAifCYmiC9AoIcfUKL5cEajs",
+	"XCUGz3gcPbcQ7LodqEURjF0t+wQiKQSL9EHCRfb6IJaH0jw9OMzRqhOY9+UoZRdcaZa6ZAVIuR2xGdYM",
+	"x3/dVZWNv2ORdqmqeFGnmdKjhF1BaoP/yz2RKZbaY53/ae7BgkJ6xdz64Lp4sWUbZts91kG+tEt+FfNB",
+	"0OFKZcwasGyaKS5KkYH71K4WbFLMUxbpUZZyb10NlCVPixnhMKJJMqbRJUS+yjnGIKSMxiCqJtlF57QD",
+	"OwFDY3Bxu/2CZ9sWHFUs5WIi1w1tTkYGYfftZeRnTx4/KqFxA63MD9sHH/aouLhIGFH8QnSlKCbu0SPp",
+	"nf2VdRMNOp4S83hIJlxYu5eLkVdG2Yi5iiSYksCTECI2W+f3lEWXijx5bN3JD4bCDQlYFJJMMUXCJYIR",
+	"BiTMsRHHCn0swksGkRVGBZmbReqIe9RmmxyQEEQqHZK98ILraTY2H7CIH+6TCU8wpMgAF0CFk4DggRkK",
+	"mIihF650uZXSIOKImKmnPGaE6wPyqHgMiPXPz559TS7ZIq/c6FaCyBRh9qAke7HUmsVkTvUUkmGiKeFC",
+	"SyKBuqn9A+I2DYuwzDIF3arn2TjhkXMVG5htHOY6Z7Geslmdwc/nDTso+riaoJYpY0cdRemR7pq97FoK",
+	"0YWd6gKNWiaIc9sjxCNkFcq2FTG5zWavH/njR/54I/64DUKv44w/jsjbG5RCiFxYbuEypPnsXXCWEZeT",
+	"7CIP52GvudLqlsogwJe4IppeuqDBWwo+wEk+EVc04fE7687bJJusEE3qNaa1FUzN6nJoGqQ5UyTh4pLF",
+	"RE9TmV1MoWSpV3dDS/nAljDDqqeXjM3tBSzWAwBzQWZMT2WsVmtTG9ju0Oj0Qdju3OzfCxve5ngW1Keg",
+	"+fv6xS76an1k/R9Z/0fW/8HSHxpvSX3WFmpzo+yiUNtgVzWX13suytbJcmtauEj2wmFn2AktN1aE6/3V",
+	"/PXmHowKFd0s9sQ/WLfZtvYjp/jIKd47TvFBepvqWMcHq4jl3qrtdTFDqTXr2lIqh1wg3WiKbHoym8tU",
+	"K2vRVSHZwwIaioxZJGeMhBSbpML9UO0HcAXa6YRkz1o/bRhk6dGhkKkdNnzgdd68o0jo5hOSay4U2Glt",
+	"o1PAwTtqn5iX51iMOyR7VCyImtI5I3QolMzSiEFqDoRU7R+QcMbSCxaSPZtKv4+Vkpgqev+MF2jePSXU",
+	"Fee2ZgSsNDsUhhaCS+6SQ8M9KmJboRsKGWmqmVkeqjMVYMGBoOgcbP7MhJER9r1M+6Fw/UYvOKQZYUd4",
+	"HAQM6Ys5C2Gyrvh3eEBCy4pD7FpMQpzxiMdoW6dDIaTostlcL4hdpMBa3ZFPu5TcYvpg5Kaa2MXDZCp4",
+	"syYi1f8gN1BPUsa6RiwhCR1DrKwdCCQeAqVzsXLF/gF56L75neTl4Fk/HzggLFGs1OlQQMmp0KLwMOv1",
+	"jiKHKvCLASpAwtvDJ12zdnki1wMSXsy1dUdcpPIytCXcIebOGRfsm5D4p/k4KULw1D4UW+DKHL2hWA1E",
+	"HsSlXApN0VIa06XzqgxjqiCT7BRDQOC4DQW0HmaxCvLgwHyjwPghM0jLwfbThMZGAFQ6pVqmFpP8dTPo",
+	"6b6DPhEbY7gXPn9ZTfD4gcdvwv1SwS/35RyEvNB9RFMoPGrLaNS4I17AOrk23UhttpT+0Neeykvzr2ed",
+	"cmABkXHHpBN0rmiSoTjmGvYaips/ANWp6AwCA5Wh5jkVPcWvWHnACFsIQNdc7sJFaDRtRe0xVTzCCKGl",
+	"EfKD0jntzKjIaNIt37HyzVdwj3xh75mtZBdmdkC4OiijwqEvT/4FXsQweXfi8vl6a+CDNtcVyGh/PIiO",
+	"4mN2Mrm7BNo5ozPyxfNzcgaXy+A5oOxaAetxqyXYdReHwjVDLuSe82fxPKHcpa22Btotp3+jsprPz+sW",
+	"sw7Wi7n2Nnb56sAA31oqQ6S32L5rBQPeuBkyQGoUaIvWjAp/W74GhSp3jx22Wv+GGGAhHXiQ9pohvRFK",
+	"AICDLXe5OeofwlAxvO87DIsmMY8x1tdsTHsh3P+eJ4R+MLFfraRwXATXlRXZ8bsQxXEbCp6IOmniF5cu",
+	"i9orhHDEVLWmvic+FRCZxF7JTmB6hsEnVJvLaiEi8p0cH5AzL/Ks3JbmFOS/oYAYNIMXViRH4chcxLWw",
+	"l5vZOp75nUSg5WtgY9BGWEoQjQI19oQCbGsDwss+4PmNOiqGktboOzkuE8Rl80bvpDs4Ou/3Tvsnp4P7",
+	"PwOl3rkhDbyvgs6E8sSSo+/kGGlRv9/vDwaDwdHR0dHx8fHxycnJyd27d+9+8sknn9y7d+9ep4Gk9W9I",
+	"fG37AZAglVpN7OqsF/50j3p2um8CMCimVzQZKRZJEavO6dHdXs82UzBYt26MoIMeuM5p54vPzgvTzvIk",
+	"ltm+Gb5mHmVzijtouRXIHIjDazaOplQP6Jzb0gWvNqTwHpY3+YIReT/48DSkW47ouWmvJHmN4WkQCQbV",
+	"6FAyAs2NjpVMMs2I2VOjNsLeGr0FlXiDP/BW+MVn5746bzTk58/Ozg2x+gaMDSUSlqd/EMWE0Zgf+hba",
+	"U/IpPExQm/PftBrdg6J9C5LcoRhLMGkUpMqST4+eBoRr+0GsOQLPHfj2DWtAD6x2KtOhQO10H2ILoN0C",
+	"tvCXE79PMdWgDRNhZL091PRnjAqFA5nVKh0as2hDsWwGMevmrAkHBFeuetLt6qFhgCuXRiMFMeckzhI2",
+	"FHvoSEiVJprP8oxUm57v0lVx3H0QfiC+2UtgpfDigV8SIBwKjMczg3tKfUmxpb414UGuWXON2bwOV81d",
+	"a3LZwJwQYAOhojUcsgfM+7WVr61NgOw5DT/wqy46vTsgmdA8WVbXIQlECjCMQEkZrMQB/dhsVRmFZWUS",
+	"KedjGl0GeYEZCSYZcdlNZESTvN6MV+OxZTAh1wfk6yxJrC9oKHDRqMtkXicC3CzQECQGPHUV1d5h3ZhN",
+	"uYjNcuJBdcb3XE8o8/1cgXPWmy7e77r36jnR81RqTP2+PXY0d9+wzOiNK5q8buZRprScWRpSUpFK0tKv",
+	"u7gvXWsW6f6CLdCjNG1eHXx7eXUMRS2W50ssB++tUiov65fJmjEq61Sog21WygxSLJIjNXF1nWwArV0u",
+	"S5uQ4ExlVlqpJhHmPZFL3mwll2wS67qpleGGmIkPtsbRNVJ+cbVZyI/68YAdTY7pybgq5LtCT1UUwOsV",
+	"KfZ9PATBCh3p44pus6KvdkVYmhD99lXXpj2o1c3eHxUseKf6/o900V5tySHO6BU0g6tVXQW7zi1LRn9h",
+	"nq1pU9PkB5qT+qOyS6I4QGi9rn4D6+ThD7lZamX0NkZQK09nvKNIJMWEX9iOKGSPV72JHPS3MZlypaXB",
+	"P00Xrn6pumapQpXKG1SRhE3W6iVN4dxbGydvzXaE03nfzo0/iXcZnIn7uBVWb1rxwZ+yK/xQa8Fqip8E",
+	"77jUWOTBBlqRh4Kgkca3D4H1pWSnGgoXoYHBGGDCf7BskjklvZAoLecqt8FgvTJoIZEbUOAxtPorouVQ",
+	"QFgHS/NkjNy6ZN9Zd55uHr6Zs3bLq9fyTCfdbXXwbjHGs43M5wkqH4T8spmkvb3Y93HdduGxWCn3WbWm",
+	"GhL6IQuBTczsAxcIXczobQqEh9/JcbP/2uCbeYCkLJJpDGbpGNCOq9yvEJebUZ5iUKVhaWQP4zoANXN2",
+	"t4+RbHlUhSIzGjPnD4cuyUWU4gH50kqWMtNJHiDnFB8loVE01OJy8aMYuYhtrbFWmBVS1Tom+XM5ru+3",
+	"XF6VL+U1mVGxwKXR0jLq8jLkySK/y7BztSVCCfRa9qmC5eSd05NeUPAp82NGX2N2CHRKu92e/gW5zWv0",
+	"WQd3o2O9fzronfZ6y451rBt86nuf8h79X56fPyfmKDV43+/fv3+fUkrH4/E4iqIojuOYMcYmk8mk14Pv",
+	"tAko2tb7bkFa5XzvrXC+45L0c+f7xwCFtQEK7VkkhrS7Q9rAHg0CV0/ix4aR1XgAP8obVtVX4m9XK9uA",
+	"N7ki96t4kyvyks/HD6faC43kGJIxm8iUkdzVXZPrVpK/FiLCZr2d3ZHV1tFKDUR1x/TyvSEGJYK5qbhc",
+	"bFRTx1vEhu/k+KOJZk3+bN0BMnj7Tmw0fpenHLKXL56SvTxu0kYUyNT5Mc2uWWcmmiC5zYHycmKGYo8W",
+	"OVHXKZ3PWWp0Jz/7Kb8sUwgESRmhaUoX+6Riy7wDDdUB7Q+Gojnx4oERbGsTL8hDsSDmXGcp9CDCNgcy",
+	"zRNKrBmVnPQGxdcn/DW0ZVfQ9TesKghm55BWhATie76T4wAKdxl8sWFQX3x2Hli5XoGSEVNw4mFX7P11",
+	"snLeTuMjdXxr1DF4h/7Kj9vTYnu2CrX1x3h/Qlo2Z8Rr+rdwwdWUxSCz5YXztzJUWQ+RDdr78bD11rYn",
+	"s5qf43F5V90cG6xORMjrVpYn23C6uc38mX1gJ/V96ppe55SNZjHXI7C72DT+TtCJaDqnF2wkpIYq0kBB",
+	"Z5QnoyuW8on92KhwPdjB2Ou5+T3yahnYEQW7hrIMozFNqDBj9oKOGX6yKB6CEgTeTx5HIymSRT6+1+JP",
+	"cF30+MOaErh+owqpL92bcVGuH2HoJlPK3NM6GU1lZijy4DjoKK5zKuniZNt7a9wGNtqp7f0PObYeRGft",
+	"TdY7G/klkJI3r+NyQM7pJVOETSYs0su9g5ZVWLcjOyjVUn+grPttM/y4zWotzWB+PPbv+Nh/7I90O+6g",
+	"1ZQmZ79TmrJuwsXlCg5snnnKxeUtFKIfTUGrL8TOTE/9Gj+doDOmitkjgeAeqmR0HJ3fn/9yMPtteu8X",
+	"r7/pjw+v+m0rF8EJVfCMdRebSdaM2VnqJuZah+Xidiwj1R1Lsyp4MtFrUzSY/f/Yu7rltnEr/CoY3lia",
+	"oRXLP2ms3NSNd9NMs00msS/aqmNRIixhTAEsAVpRdjPTh+gT9kl2cA4AghKpX8uJvbqzJYgACJxfHHyf",
+	"0aw34PcA86H9xLTEIbhIIxoodk9XBx2Kb6DfoNM+Bm4LrWAAc2mNdHl5fSvE1dxO1c0Aq7Mybf6MIdvd",
+	"xEvCZN/aojtwkFlk/O5AkkGUGNrSwUirhpgogbDpAIti8UkiMoLZkouP78gdnTqGXsu2qh/X5Q1ztQlG",
+	"0cGbTSy26CSAZxMpwEs9kIBx/trAkzA+JCLDo1D9N1Omysg+u2kuiUW8y3tORHshTIBmdgp0cEdj0p+S",
+	"3q+u0TeUT/0qXzDO1G9SRZn6DSO6HmlISmNydHRamTNyu3B7SPMVFcvWwu1J29qytmMA8z+YXj3amV7d",
+	"cplrvR+nU/aEQN+rfrpYgzq1XuElvfgV/rlZQhPnNsDGVHF73rdSWXCxWK6cvGwo603zYqf2oXCjrcbd",
+	"rWY1bY4PT9pX0MCjRntgXYsadKmibWt1/HT07F6s/KPcpRpw3XNbWJBt2BQjAvuKiFty2CalWnn4olXv",
+	"OG6fznLbOPbODNbciTsGHX4cNbMzB25FpTLjvbnlWIW98ZH1yp7h8YdheFzDoVORWkDsqEP10FReIIva",
+	"mHLJBA/JQEhFGrC5SM6Zks2Q4Ok14L0lkZQhVMbwwRQ8FciRIPBCl9svUpoNKFcsoQb7tvev20yMdZ/N",
+	"XkiGmchTDK/jaBrCbeQQIT3Dgn8cWNVEpp2fVpdfRlO8aQcZXIzSc2WgbRGy5avglPTU116LXJpbQZl+",
+	"dViA+yfdl7QlcD0lel1uYWQIF5Nmi1woMtbzhzCMZGJSWSn9Wb9cdKvWMx4/Z2IMtbBL2l2JlVqxMf2n",
+	"4HSVtm/1C//LdJWm78XwGgG8V2lqGGJXamtuEqzY+m90Gmxfza13na9Iy14l7MObPlQJwERCL30LXL43",
+	"wHh60zblIxILwb1vzsZz38Tuk1OI5SEzBhnMMNDTTSicVNhG7WNoZUtE0Azi0xCxHlAuI0XReNiyD5rd",
+	"0wyamQKNE208EA4l6LS/hQFIJnZzM4Ynp2dHQee4fRQG6flZ0Dl9BX+dB51z4FDWUYblGA7CwAiz/9uX",
+	"p/a37fMj++OTNvw6zcQ4VcXcX8G0jJk6PsWsRiQFZ3zoWr06OtKLrMSMtfMWSX0NOsH11ZtgUxIskNcq",
+	"Q/eBUy3kWluhSgqBhZFOich+fF6SxzZD11Bjpy0Lk4oN/FxxIoaz1ieXh2PBmRLZgoMXaPcLNnvgw5fi",
+	"CmlNpdZSzgfHxj1XyuQqmUyauMpZO7FPhYa+KLVfHZtPTd1i0AkAFQSLo6xPmKfWDZ3j/TY+KOKJaSsE",
+	"OB923Msj03XOTuaWqJYNHBcbkNFY/PwPTeDFuGl7wpAKkSw4Mrmwv7H8tJEDgxMc8j52x5FGNcJcs+Nj",
+	"ox9IdJwQ2h5ZWU3xLZTJ6meIWwM0p9g9LeEWhIgD14NH9AxddwjXxQhTrS7/iBgydp4kSlMaZXowvbc/",
+	"GeR13H9G7Ht1LpPbRg/A6VoW7lWkZLMdv8NTjEdXUB6oka+OvI8LfTSvjfgdFxO+O5W00fIsUUbPLlJF",
+	"EtLFP7A719KNPoUI19BzllTqvEatcS8q2DgXKJ+NzyuezS76frSYpfX1jjlmL9s5C7rca3yI0429q7jX",
+	"y0/ydGOJvlw3PWUWb/PTjdZiv2/784t5AXt5tNkO3eEpxg7VycunqU3OOydnu9Mmz/+A4rm6fcXBxhae",
+	"3wuQBchQbqPtKmP1TzkirtuRHUgM2i04vGGkw6ujTJGE3cF0HKCZ4MuU4hsY/ZN3Ydp1Suf8bE7n2Cz1",
+	"DBaKFr9ZXRQ/uZizuJsMr+tAkgyuA+59nm11BcjdbBBRvoY3oy5ySbNDSwtYm4W+ljQzR1OrgB45F6jP",
+	"eAwXPAB4g0k4r6xDO7Jn9A9DiB2uPigLi1gzLk9xVA6tvQFX9y5S+CerKTWjxdKMCdxnm94ZmN0UNUJv",
+	"X3c5670/MfIS5XCKb4WQNNxfMY31LsB7ArqRbK6eRL8q5b89VhnKkRC1uB9AGgjCO0UCHPysr9WY7pip",
+	"pgeK0+VQTRET3X1IJqNIUcPcyzKiGCJkeHyyprOITwWnQPdalf32NtPD5r5PNir+mR/OrvPbDyO9G8xv",
+	"idw+00hh9UWKqQIyfv2bGOyBjR9MQULQCbRZAaFh0hFKO/nxbcwaYAkzJ/Q/QVc1a7Wgb1qYt6cQ71wa",
+	"lecd+QEtEhDmr+bFLE12e5t/n+p+/MScyjNeXl5lqynRqph7bsZdXCFpV6u8AN7T+XVppEaFWwfuXFmh",
+	"P5h7V5kYvBgLPjRb+cA37nbjhmTEhtr+Gu3OKNbwqYxRU0T4GljBGR+aPI6cv+tvA+/WIhu7fZ6xsEBn",
+	"m1idR0oubmpVz/ZW9ZkWCBeawa32QrOyOCiujoaXpNU+RsOVKlJ1u8/sK7atCGZheIZJEHgitYxEyIDI",
+	"JFH0iyKNQSTpIeOScskUu6fNujD3P9XRbRAlLAB44feUD/WrfXnqlJ5UGQBeLx4gZnuYJJlIaF33+rtg",
+	"Q99Ir8QngZtkpYFghqRuKNLCeW48GIcz+YChvsMMsXgfqyq247nLFqf6I5HYpEtQeXmrBCxwZsIM84ai",
+	"hA0oJoUhX9nGP26k3q2d4yOPCn4d3YmCMa84L4h+OhG3uJD7TMLCTIJfaIf/1ycJ3himU/RKUEIikkZS",
+	"TkQWY15AQOMoSaYk4oQejiPmWEhDkOnQCFRIzCZF1HbAmCGAMdN8TVyMJNmQS8I4iYxI+uA0tbmBrZMC",
+	"c/IDWD5BJ+iL/p/L1+Lt/CHYyzI6UIcjkUl62I+UQlVRFh9PNPqiH6znMOwuv7CRyqh/Lcahqri5tUSX",
+	"KKHSm1nej1kEooobW5u80gptvChq/uEdsR1kK+yr9TMGKrqjfIfZCejPwJeUVQhQYOveW08LOmAmNrWa",
+	"tuQ7VqQiapI3g4j7KVM25ITx0GRVzfV2vNtlkLokYLZUhn9djqzcBjlzShIa3dNCASdMB5L46BxuLFhG",
+	"NibJHU1Vi1xabBg1YcgHzoUCPBjYRHVaep9OMawxWwhsztNMDKiE666e1E5FrneJXgfcTWQq8kzS5HYH",
+	"YnsxS2Be7lmN6FjS5J4iYuN3Q4TAwwspblWz0umpjdseoibyB3TI/6hG8mkUI9ZYjHXTB3q1tihAJD2z",
+	"cXtEUgN4bz557b67iWmiop620RLPALu8wekwgtsxSpCYxvlANUmkxJgNdHAQksmIDUZwPya6pfq/pDA6",
+	"JfSzPjUZzGxI41aXXzpYMiPSGb3NJSL6s6wwfZTH9jNnBU22M5y3hK+7fIy50sTMc2wNK+nnCoY2jBSd",
+	"RNOZDmGkLWLgK0nPxgM9N4IuN5Oy4wDyxxqVCdjIIjPoayXtWWNHt0/PltbRgWatFZjsMEXrVGf72evO",
+	"PTZEDbHejl0kI2uAcwgCuENv6cotrvOUk0RMaEwatyIjZiokmtUQBRxjoRKare+aHjdqrTKrE7rEUGhj",
+	"OB3RFVmeqnBoo3HBxX00hgbcBsydefiswftcgHN6AJMGMIgqh1o5YWokcgXrYJDqc0l9O9DyksAFZsh8",
+	"UvktNj+csNgHLy9+7ICP5356bSs7KY9TwbiSpOGIetU0pfp1S0quP703cB8SK2ji0J1YgDGcUDYcITtV",
+	"uVBtYa+DjMaUKxYlUP8W+cVvVh9ahP75x/yC4zGBJYOTygH1Z25AgSpGgJlb/Jm/veBpZoe1ytWAVc8B",
+	"4hyzeqkQSeVJKmmUSqqQ4WfmOrLXFxz7VA1Zx8aJwFJB6yoYN8Y8EO/5I4CLFmLvqXDjf/6pF5yLnA/o",
+	"WEszkSMx4dqhAt9FcP1a2JDT+JBxc2whsrLawI3MuLnqTCaMx2LiL6DfQ81SIJiDJP//7//mjt+tE8Zi",
+	"6tYaV5qM80SxNGE42ylJSzKDz6xZNMQ5JyJXffGFNP7+4erdz/+4uf70Hr8x+l+GpACQRdRYklGgZmrC",
+	"YO8ZnZiacpX5nY+EuLukCbunGaNVg/hURVLhtiSSkOoHI2p7wTnqdMqJL2yzdBbz/X1mfJhQWM5DwYkV",
+	"ckkaH1LK312SN4JzOlBAHfVBT/iYyHwwIpEkb5n6a47cJ+8Zz7+0YuF3Llg8+GifF3z797ffAwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -19,8 +20,30 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
+
+// Defines values for EmailCodeRequestPurpose.
+const (
+	Change   EmailCodeRequestPurpose = "change"
+	Register EmailCodeRequestPurpose = "register"
+	Reset    EmailCodeRequestPurpose = "reset"
+)
+
+// Valid indicates whether the value is a known member of the EmailCodeRequestPurpose enum.
+func (e EmailCodeRequestPurpose) Valid() bool {
+	switch e {
+	case Change:
+		return true
+	case Register:
+		return true
+	case Reset:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for SessionTokenType.
 const (
@@ -37,18 +60,110 @@ func (e SessionTokenType) Valid() bool {
 	}
 }
 
+// Email An e-mail address (unique among users, case-insensitively).
+//
+// Example: alice@example.com
+type Email = openapi_types.Email
+
+// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+//
+// Example: 042917
+type EmailCode = string
+
+// EmailCodeRequest defines model for EmailCodeRequest.
+type EmailCodeRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email Email `json:"email"`
+
+	// Purpose What the code will be good for.
+	//
+	// Example: register
+	Purpose EmailCodeRequestPurpose `json:"purpose"`
+}
+
+// EmailCodeRequestPurpose What the code will be good for.
+//
+// Example: register
+type EmailCodeRequestPurpose string
+
+// EmailCodeSent defines model for EmailCodeSent.
+type EmailCodeSent struct {
+	// ExpiresIn Seconds the code stays valid.
+	//
+	// Example: 600
+	ExpiresIn int `json:"expires_in"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Password Example: correct-horse-battery
 	Password string `json:"password"`
 
-	// Username Example: alice
+	// TotpCode The current code of the user's authenticator app, when TOTP is on.
+	//
+	// Example: 492039
+	TotpCode *string `json:"totp_code,omitempty"`
+
+	// Username The username, or the user's e-mail address.
+	//
+	// Example: alice
+	Username string `json:"username"`
+}
+
+// PasskeyOptions WebAuthn options as `PublicKeyCredentialRequestOptionsJSON` under `publicKey`.
+//
+// Example: {"publicKey":{"challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw","rpId":"gate.example.com","timeout":300000,"userVerification":"preferred"}}
+type PasskeyOptions = map[string]any
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email Email `json:"email"`
+
+	// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+	//
+	// Example: 042917
+	EmailCode EmailCode `json:"email_code"`
+
+	// NewPassword Example: correct-horse-battery-staple
+	NewPassword string `json:"new_password"`
+}
+
+// PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+//
+// Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"},"type":"public-key"}
+type PublicKeyCredentialJSON = json.RawMessage
+
+// RegisterRequest defines model for RegisterRequest.
+type RegisterRequest struct {
+	// Email An e-mail address (unique among users, case-insensitively).
+	//
+	// Example: alice@example.com
+	Email *Email `json:"email,omitempty"`
+
+	// EmailCode A 6-digit code sent by `POST /auth/password/email-code`.
+	//
+	// Example: 042917
+	EmailCode *EmailCode `json:"email_code,omitempty"`
+
+	// Password Example: correct-horse-battery
+	Password string `json:"password"`
+
+	// Username Letters, digits, `_`, `.` and `-`; unique, case-insensitively.
+	//
+	// Example: alice
 	Username string `json:"username"`
 }
 
 // Session defines model for Session.
 type Session struct {
-	// ExpiresAt Example: 2026-11-23T08:00:00Z
+	// ExpiresAt When the session ends unless it is used again (each use pushes this forward).
+	//
+	// Example: 2026-11-23T08:00:00Z
 	ExpiresAt time.Time `json:"expires_at"`
 
 	// Token A JWT (HS256) for `Authorization: Bearer`.
@@ -74,6 +189,12 @@ type SessionTokenType string
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
 
+// ProviderFailed The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ProviderFailed = externalRef0.Error
+
 // SignedIn defines model for SignedIn.
 type SignedIn = Session
 
@@ -82,6 +203,12 @@ type SignedIn = Session
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type TooLarge = externalRef0.Error
+
+// TooManyAttempts The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type TooManyAttempts = externalRef0.Error
 
 // Unauthorized The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -95,28 +222,177 @@ type Unauthorized = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// SsoCallbackParams defines parameters for SsoCallback.
+type SsoCallbackParams struct {
+	// Code The authorization code.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state sent to the provider.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error The provider's error code, when the user refused or the provider failed.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription The provider's error text.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+
+	// Iss The issuer, sent by providers implementing RFC 9207.
+	Iss *string `form:"iss,omitempty" json:"iss,omitempty"`
+
+	// PoolgateSso The cookie set by `GET /auth/login`.
+	PoolgateSso *string `form:"poolgate_sso,omitempty" json:"poolgate_sso,omitempty"`
+}
+
+// SsoLoginParams defines parameters for SsoLogin.
+type SsoLoginParams struct {
+	// Provider The provider's slug (default `oidc`, the one configured by `OIDC_ISSUER`).
+	Provider *string `form:"provider,omitempty" json:"provider,omitempty"`
+
+	// ReturnTo Where to land after signing in; a path on this site (default `/app`).
+	ReturnTo *string `form:"return_to,omitempty" json:"return_to,omitempty"`
+
+	// Bind A binding token from `POST /api/user/oidc/bind-url`.
+	Bind *string `form:"bind,omitempty" json:"bind,omitempty"`
+}
+
+// PasskeyLoginJSONRequestBody defines body for PasskeyLogin for application/json ContentType.
+type PasskeyLoginJSONRequestBody = PublicKeyCredentialJSON
+
+// EmailCodeSendJSONRequestBody defines body for EmailCodeSend for application/json ContentType.
+type EmailCodeSendJSONRequestBody = EmailCodeRequest
+
 // PasswordLoginJSONRequestBody defines body for PasswordLogin for application/json ContentType.
 type PasswordLoginJSONRequestBody = LoginRequest
 
 // PasswordRegisterJSONRequestBody defines body for PasswordRegister for application/json ContentType.
-type PasswordRegisterJSONRequestBody = externalRef0.Credentials
+type PasswordRegisterJSONRequestBody = RegisterRequest
+
+// PasswordResetJSONRequestBody defines body for PasswordReset for application/json ContentType.
+type PasswordResetJSONRequestBody = PasswordResetRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// SsoCallback Finish a single sign-on
+	// (GET /auth/callback)
+	SsoCallback(ctx echo.Context, params SsoCallbackParams) error
+	// SsoLogin Start a single sign-on
+	// (GET /auth/login)
+	SsoLogin(ctx echo.Context, params SsoLoginParams) error
 	// SessionLogout Sign out
 	// (POST /auth/logout)
 	SessionLogout(ctx echo.Context) error
-	// PasswordLogin Sign in with a username and password
+	// PasskeyLogin Finish a passkey sign-in
+	// (POST /auth/passkey/login)
+	PasskeyLogin(ctx echo.Context) error
+	// PasskeyLoginOptions Start a passkey sign-in
+	// (POST /auth/passkey/login/options)
+	PasskeyLoginOptions(ctx echo.Context) error
+	// EmailCodeSend Send a one-time code by e-mail
+	// (POST /auth/password/email-code)
+	EmailCodeSend(ctx echo.Context) error
+	// PasswordLogin Sign in with a username (or e-mail address) and password
 	// (POST /auth/password/login)
 	PasswordLogin(ctx echo.Context) error
 	// PasswordRegister Register a new user and sign in
 	// (POST /auth/password/register)
 	PasswordRegister(ctx echo.Context) error
+	// PasswordReset Set a new password with an e-mail code
+	// (POST /auth/password/reset)
+	PasswordReset(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// SsoCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) SsoCallback(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SsoCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// ------------- Optional query parameter "iss" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "iss", ctx.QueryParams(), &params.Iss, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter iss: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("poolgate_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "poolgate_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter poolgate_sso: %s", err))
+		}
+		params.PoolgateSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SsoCallback(ctx, params)
+	return err
+}
+
+// SsoLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) SsoLogin(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SsoLoginParams
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "return_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "return_to", ctx.QueryParams(), &params.ReturnTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter return_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "bind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "bind", ctx.QueryParams(), &params.Bind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter bind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SsoLogin(ctx, params)
+	return err
 }
 
 // SessionLogout converts echo context to params.
@@ -125,6 +401,33 @@ func (w *ServerInterfaceWrapper) SessionLogout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SessionLogout(ctx)
+	return err
+}
+
+// PasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyLogin(ctx)
+	return err
+}
+
+// PasskeyLoginOptions converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyLoginOptions(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyLoginOptions(ctx)
+	return err
+}
+
+// EmailCodeSend converts echo context to params.
+func (w *ServerInterfaceWrapper) EmailCodeSend(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmailCodeSend(ctx)
 	return err
 }
 
@@ -143,6 +446,15 @@ func (w *ServerInterfaceWrapper) PasswordRegister(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PasswordRegister(ctx)
+	return err
+}
+
+// PasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordReset(ctx)
 	return err
 }
 
@@ -195,11 +507,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.POST(options.BaseURL+"/auth/password/register", wrapper.PasswordRegister, options.OperationMiddlewares["passwordRegister"]...)
 	router.POST(options.BaseURL+"/auth/password/login", wrapper.PasswordLogin, options.OperationMiddlewares["passwordLogin"]...)
+	router.POST(options.BaseURL+"/auth/password/email-code", wrapper.EmailCodeSend, options.OperationMiddlewares["emailCodeSend"]...)
+	router.POST(options.BaseURL+"/auth/password/reset", wrapper.PasswordReset, options.OperationMiddlewares["passwordReset"]...)
+	router.POST(options.BaseURL+"/auth/passkey/login/options", wrapper.PasskeyLoginOptions, options.OperationMiddlewares["passkeyLoginOptions"]...)
+	router.POST(options.BaseURL+"/auth/passkey/login", wrapper.PasskeyLogin, options.OperationMiddlewares["passkeyLogin"]...)
+	router.GET(options.BaseURL+"/auth/login", wrapper.SsoLogin, options.OperationMiddlewares["ssoLogin"]...)
+	router.GET(options.BaseURL+"/auth/callback", wrapper.SsoCallback, options.OperationMiddlewares["ssoCallback"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.SessionLogout, options.OperationMiddlewares["sessionLogout"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
+
+type ProviderFailedJSONResponse externalRef0.Error
 
 type SignedInResponseHeaders struct {
 	SetCookie *string
@@ -212,9 +532,280 @@ type SignedInJSONResponse struct {
 
 type TooLargeJSONResponse externalRef0.Error
 
+type TooManyAttemptsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyAttemptsJSONResponse struct {
+	Body externalRef0.Error
+
+	Headers TooManyAttemptsResponseHeaders
+}
+
 type UnauthorizedJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type SsoCallbackRequestObject struct {
+	Params SsoCallbackParams
+}
+
+type SsoCallbackResponseObject interface {
+	VisitSsoCallbackResponse(w http.ResponseWriter) error
+}
+
+type SsoCallback302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoCallback302Response struct {
+	Headers SsoCallback302ResponseHeaders
+}
+
+func (response SsoCallback302Response) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type SsoCallback400JSONResponse externalRef0.Error
+
+func (response SsoCallback400JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback400TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback400TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(400)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback403JSONResponse externalRef0.Error
+
+func (response SsoCallback403JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback403TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback403TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(403)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback409JSONResponse externalRef0.Error
+
+func (response SsoCallback409JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback409TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback409TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(409)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback502JSONResponse externalRef0.Error
+
+func (response SsoCallback502JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback502TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SsoCallback502TexthtmlResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(502)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SsoCallback503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SsoCallback503JSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLoginRequestObject struct {
+	Params SsoLoginParams
+}
+
+type SsoLoginResponseObject interface {
+	VisitSsoLoginResponse(w http.ResponseWriter) error
+}
+
+type SsoLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoLogin302Response struct {
+	Headers SsoLogin302ResponseHeaders
+}
+
+func (response SsoLogin302Response) VisitSsoLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type SsoLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SsoLogin400JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLogin404JSONResponse externalRef0.Error
+
+func (response SsoLogin404JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLogin502JSONResponse struct{ ProviderFailedJSONResponse }
+
+func (response SsoLogin502JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoLogin503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SsoLogin503JSONResponse) VisitSsoLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type SessionLogoutRequestObject struct {
 }
@@ -270,6 +861,231 @@ func (response SessionLogout403JSONResponse) VisitSessionLogoutResponse(w http.R
 type SessionLogout503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SessionLogout503JSONResponse) VisitSessionLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginRequestObject struct {
+	Body *PasskeyLoginJSONRequestBody
+}
+
+type PasskeyLoginResponseObject interface {
+	VisitPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type PasskeyLogin200JSONResponse struct{ SignedInJSONResponse }
+
+func (response PasskeyLogin200JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PasskeyLogin400JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin401JSONResponse externalRef0.Error
+
+func (response PasskeyLogin401JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin403JSONResponse externalRef0.Error
+
+func (response PasskeyLogin403JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasskeyLogin413JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLogin503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyLogin503JSONResponse) VisitPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginOptionsRequestObject struct {
+}
+
+type PasskeyLoginOptionsResponseObject interface {
+	VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error
+}
+
+type PasskeyLoginOptions200JSONResponse PasskeyOptions
+
+func (response PasskeyLoginOptions200JSONResponse) VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginOptions413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasskeyLoginOptions413JSONResponse) VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyLoginOptions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyLoginOptions503JSONResponse) VisitPasskeyLoginOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSendRequestObject struct {
+	Body *EmailCodeSendJSONRequestBody
+}
+
+type EmailCodeSendResponseObject interface {
+	VisitEmailCodeSendResponse(w http.ResponseWriter) error
+}
+
+type EmailCodeSend202JSONResponse EmailCodeSent
+
+func (response EmailCodeSend202JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response EmailCodeSend400JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response EmailCodeSend413JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response EmailCodeSend429JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailCodeSend503JSONResponse externalRef0.Error
+
+func (response EmailCodeSend503JSONResponse) VisitEmailCodeSendResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -362,6 +1178,23 @@ func (response PasswordLogin413JSONResponse) VisitPasswordLoginResponse(w http.R
 	return err
 }
 
+type PasswordLogin429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordLogin429JSONResponse) VisitPasswordLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PasswordLogin503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PasswordLogin503JSONResponse) VisitPasswordLoginResponse(w http.ResponseWriter) error {
@@ -401,7 +1234,7 @@ func (response PasswordRegister200JSONResponse) VisitPasswordRegisterResponse(w 
 	return err
 }
 
-type PasswordRegister400JSONResponse struct{ BadRequestJSONResponse }
+type PasswordRegister400JSONResponse externalRef0.Error
 
 func (response PasswordRegister400JSONResponse) VisitPasswordRegisterResponse(w http.ResponseWriter) error {
 
@@ -457,6 +1290,23 @@ func (response PasswordRegister413JSONResponse) VisitPasswordRegisterResponse(w 
 	return err
 }
 
+type PasswordRegister429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordRegister429JSONResponse) VisitPasswordRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PasswordRegister503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PasswordRegister503JSONResponse) VisitPasswordRegisterResponse(w http.ResponseWriter) error {
@@ -471,17 +1321,110 @@ func (response PasswordRegister503JSONResponse) VisitPasswordRegisterResponse(w 
 	return err
 }
 
+type PasswordResetRequestObject struct {
+	Body *PasswordResetJSONRequestBody
+}
+
+type PasswordResetResponseObject interface {
+	VisitPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type PasswordReset204Response struct {
+}
+
+func (response PasswordReset204Response) VisitPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PasswordReset400JSONResponse externalRef0.Error
+
+func (response PasswordReset400JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordReset413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasswordReset413JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordReset429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordReset429JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordReset503JSONResponse) VisitPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// SsoCallback Finish a single sign-on
+	// (GET /auth/callback)
+	SsoCallback(ctx context.Context, request SsoCallbackRequestObject) (SsoCallbackResponseObject, error)
+	// SsoLogin Start a single sign-on
+	// (GET /auth/login)
+	SsoLogin(ctx context.Context, request SsoLoginRequestObject) (SsoLoginResponseObject, error)
 	// SessionLogout Sign out
 	// (POST /auth/logout)
 	SessionLogout(ctx context.Context, request SessionLogoutRequestObject) (SessionLogoutResponseObject, error)
-	// PasswordLogin Sign in with a username and password
+	// PasskeyLogin Finish a passkey sign-in
+	// (POST /auth/passkey/login)
+	PasskeyLogin(ctx context.Context, request PasskeyLoginRequestObject) (PasskeyLoginResponseObject, error)
+	// PasskeyLoginOptions Start a passkey sign-in
+	// (POST /auth/passkey/login/options)
+	PasskeyLoginOptions(ctx context.Context, request PasskeyLoginOptionsRequestObject) (PasskeyLoginOptionsResponseObject, error)
+	// EmailCodeSend Send a one-time code by e-mail
+	// (POST /auth/password/email-code)
+	EmailCodeSend(ctx context.Context, request EmailCodeSendRequestObject) (EmailCodeSendResponseObject, error)
+	// PasswordLogin Sign in with a username (or e-mail address) and password
 	// (POST /auth/password/login)
 	PasswordLogin(ctx context.Context, request PasswordLoginRequestObject) (PasswordLoginResponseObject, error)
 	// PasswordRegister Register a new user and sign in
 	// (POST /auth/password/register)
 	PasswordRegister(ctx context.Context, request PasswordRegisterRequestObject) (PasswordRegisterResponseObject, error)
+	// PasswordReset Set a new password with an e-mail code
+	// (POST /auth/password/reset)
+	PasswordReset(ctx context.Context, request PasswordResetRequestObject) (PasswordResetResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -494,6 +1437,56 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// SsoCallback operation middleware
+func (sh *strictHandler) SsoCallback(ctx echo.Context, params SsoCallbackParams) error {
+	var request SsoCallbackRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SsoCallback(ctx.Request().Context(), request.(SsoCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SsoCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SsoCallbackResponseObject); ok {
+		return validResponse.VisitSsoCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SsoLogin operation middleware
+func (sh *strictHandler) SsoLogin(ctx echo.Context, params SsoLoginParams) error {
+	var request SsoLoginRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SsoLogin(ctx.Request().Context(), request.(SsoLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SsoLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SsoLoginResponseObject); ok {
+		return validResponse.VisitSsoLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // SessionLogout operation middleware
@@ -513,6 +1506,121 @@ func (sh *strictHandler) SessionLogout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(SessionLogoutResponseObject); ok {
 		return validResponse.VisitSessionLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyLogin operation middleware
+func (sh *strictHandler) PasskeyLogin(ctx echo.Context) error {
+	var request PasskeyLoginRequestObject
+
+	var body PasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyLogin(ctx.Request().Context(), request.(PasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyLoginResponseObject); ok {
+		return validResponse.VisitPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyLoginOptions operation middleware
+func (sh *strictHandler) PasskeyLoginOptions(ctx echo.Context) error {
+	var request PasskeyLoginOptionsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyLoginOptions(ctx.Request().Context(), request.(PasskeyLoginOptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyLoginOptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyLoginOptionsResponseObject); ok {
+		return validResponse.VisitPasskeyLoginOptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EmailCodeSend operation middleware
+func (sh *strictHandler) EmailCodeSend(ctx echo.Context) error {
+	var request EmailCodeSendRequestObject
+
+	var body EmailCodeSendJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EmailCodeSend(ctx.Request().Context(), request.(EmailCodeSendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EmailCodeSend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EmailCodeSendResponseObject); ok {
+		return validResponse.VisitEmailCodeSendResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -611,69 +1719,186 @@ func (sh *strictHandler) PasswordRegister(ctx echo.Context) error {
 	return nil
 }
 
+// PasswordReset operation middleware
+func (sh *strictHandler) PasswordReset(ctx echo.Context) error {
+	var request PasswordResetRequestObject
+
+	var body PasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordReset(ctx.Request().Context(), request.(PasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordResetResponseObject); ok {
+		return validResponse.VisitPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3DpNbxxHdn/lobKASaRnNBySsjSED7LsXZOrtWVRWnmtUWZqut9M17K7ql1VTWpEzTVrBMglgDfILYfk",
-	"vEkuewjyZwJYif9F8Kr6e5oSaVmBsQIETldXvffqfX/0JQtVmimJ0ho2uWQaTaakQffwMY8e4Tc5GktP",
-	"oZIWpfvJsywRIbdCyVu/N0rSGr7gaZYg/YzQcpH4MxGyCRPynCcimukCWsBQa6XZhOUGteQpTiAVUqR5",
-	"CsZqIVeQoFzZGISBfbbZBMyEMaacYP5C45JN2F/dqim/5d8aWkqVnBWPs08dlg2dj9CEWmREMpuwxzFC",
-	"QQyhSHmyVDrFCJQGDkuBSUTrBd1DtgnYqVhJjI7lzViBLzKh0cy4ZRM2Ho1vD/b2BuP9x6M7k9FoMhp9",
-	"zQJm1RkSUbg+iRe/CsUX4uT4ycvjvc/FsTmWjw7D+8e3j8+yr357/+TuENcnL6Onx+ILcbw+lqNhOE7k",
-	"Iv3lKPrqJClhzew6I7Z/jFyjZoHjMlGz4AmXIbLJKGChRm4x6lA2blEmIjYZB6zg1CxUOV16FDCt6Hoe",
-	"bsCM5TY3bMJ4aMU5eoTR7JtcWe62l1KmLYkI8QYSPUVjSGY9QvQSASGHQPJcqGgNIddaoAEbI5w8fXzk",
-	"fswzpZIVtzgzHtocQqXOBJKMDdohC1iMPELt1P4U7eC+e++Vuas4BZASxs5n1mZfyGQdwClP8VRY/OgB",
-	"fxHA+ABilWuzS/Dr21bawbpkfbT/zXjw4cWne+le9LsXo+zOETzkNv7o1hH8hr8Y3FvhR3duH4xGR1Ci",
-	"PGqhJPl7yXsjIqZtAvZYqQdcr/AdjZj4O7NKzRIHrLbh0pCcAIQBqxT4Pe/XcEt8DpcGG3PpxG1Qn6MG",
-	"HoaYWeOM94nkuY2VFi8xekc25E1QNRO+/9Pf/vAP//r6H//59Xffvv72j9//+T++/5d/f/3dt8H//unP",
-	"P/zh71//8d/+55/+8/v/+u498ORzBc5NQagxQmkFTwxcoEbINBqUFqOSCedcJHyR4LvzoIJUs4D4LkIE",
-	"i2mmNNciWUN7Z+lIyK+w0d7JJ7d/d+fpwVd7n+1//uGX40eHj+/+dvT1r++/J72JuOULbpzV51IjD2Oi",
-	"a9hA5+z/gVoJ2Qh8PIoEgeHJQ60y1FZQeFzyxGDAssbSJcu4MRdKR207D5XWGNpBrLTBwYJbi3rNAkYx",
-	"x7nf6ljAUv7igQt9bLI3vhOwVMjqecu8m561idA72Raw2wdvgbXx4hGaLORZDTioqXteHVKL32NoXVgs",
-	"/DNdvsWKZuRr0nZFEKx4EXGLAysc5q3rFqGy65Xvka+Hnc9Ox4e3d2GpNMzvFUbqlHoCPhTOyRPXpPwk",
-	"AbeXxCICXzKUeUrsLELx8yb6Kjz3SvWGmv+EjnSF6NnVoiloCqbA1CfXDvj7tWt5q0l0ZVOqEnAZQalM",
-	"kHGhW+JoWs+VJrOdSfy/muCdt5hg++oPkNCYACKxEtYEMJ/NA5gP544T88H8CHIpvskxgJAbHAhpUBpB",
-	"OVSybqtqj0Xvj1uk7ZOhEj7C/DfP7g2+5oOXo8Hd2XDw/K9/wX4qe+91uL1pkgsLPkirJeA56jWkXPIV",
-	"pigt3Ht4DDtZvkhEGACF1AB4lAoZOH3ZnQAHk2eoDVo6b2OcSo2psjjgoctECcQHBuaX0yJCTdkELqc+",
-	"HtHvKRsOh1O22czBxDzD4VS2Fe5HFCoUPCq+bba0r4Z406j1iT/ZlUsB8Lqi+KTC36bL32/bbxpLITCA",
-	"lIexkDjQyCNaATrgs+cUjeErhAUaESEICylfQxhzucIhfOrkSruBy/VUPixyWidfLs0FagMXwpdyiTAW",
-	"I4hR4xB+xS1e8LXXE+My97XP34jNBJEKMKAwPZWZVlaFKvnAgLqQXpyBMyN7oSBVGuFMyMhMgEvgeSQs",
-	"xEqdFdsdeRcxSqJ+kajwzACfypAniQfCJeSZsRp52jyyQ5GkfDGb5qPRfuiLHfcb57seKlFdbgONy9z4",
-	"EsSjQP2BKZPW4VRO5SvwQOBVcc1XU/lqMBi4//T6YDSCVzDvaOMcdhacHKfmKZJjgcK+doN6L6Vv5GRy",
-	"afIsU5pKvBQjwZ37nzd2ehqaK8SxWa4TWuNRpNGYmVR2xpNEXWBEy0blOsRZJAxpiVtKhTFCrmapijDp",
-	"oi5J7yyjjDIlpJ1Dcd89um8ztW5C5pmYneG6SWpjqdqV23jmIl0Fdey5aPLlUoQCpZ0VFbAH1Vh3tWp1",
-	"bp/OLZVeiChCz06DunVrK1DPSkN1ZND1u+wSWXel3pZpERZMjblGT79XnsZqE6df8fHbLThFnzmFxmju",
-	"1JVUsdB8L+Dd8lIHdClCvFS57NBSLXkU9VJ5+JAOp2hjFbVuVL6/S+9DJZeJCJ20Ddo8m5HvS9B6aiNM",
-	"BHkLByBCXp3ec/xu15flu/HYa0amVUiOaJHgHHZ4UfGUpSDdOsy1psBC18bSCsk0fNSYkceSmMwKfakQ",
-	"ONI1leGJSEVBa/08wxchYtSUgF93BUQhBx+QzGyRm3UB+LC0YQrJPJnDjvOC87oGmu+WO/0dSz/jHOK8",
-	"JtysZThbcpFU/D70Gtoormi7VLPqeVaQ1DW8ggkODkW3Ij3djntNf0J5V687aewrekD1QulMWMB6fAkL",
-	"WMeVUHLT9CQdpDVlnQK84yQaFNQr2y7Cbdv2C91l38JyaaL3BUUK2qS65QkIWdcRENCss9B1A8SPLS9Q",
-	"LTawtXwAPbftjLjddAosYJUxt9CWKx2Dpz1bVs4o1/CmzSi975gxC7Z7Qy2DdZV/nw12ZFy87ayWsYKg",
-	"NKy09VgZaXWjlo0SV5om6sTs7ZKQtQyvJrZhd17tGp2MPltrV3fbJtVOwAP2YrBSg61yAvsz6nsQ5ymX",
-	"dYJWpGUBGL5EsApMrC7or/OFLu1olxC9GWxPPdNs0ly+qW8ewQ5PjKIkzXVZvxoUTZPBcTQH31DdDcom",
-	"FChZduZ8xtem7g3doLeVLqXYXI57jUT5SVFddxlcpa7EqSF8SbYPPHVqA1wjkM6sUIPzClS6WdOpYKsG",
-	"++GI/r1Ll/1gfLM2+974cHSd+rgiscuAR5hyIYVcte4Hv+FrWPIkAZOIVWyTNSwwURfwErUqcmo5WLp3",
-	"Tu1cR90m2OJMyY6q3BbS3j6oJVtw1gmrwbHevtH4R/SNVlrl2ZUaTUz7wIDbBDsyTxLXQ5JKouvdb1FN",
-	"W3wb1eoc+24h2v2H8bWuniVcztp9szaxT6tiw1NMoQdQRqZJNVXau23jGo/GHw5Ge4PR3mPHuDfx7oq7",
-	"bfuHQk+7NJZlndeFMKaAEIFRsORth3RwPaZ4G7hxL+wRHdvURnNjAKf+4MYH+H7FKYNKJRNXGmsqk3fy",
-	"xGoO//13f4BMK/d3qRF3IZdWJDDvyHp+5F4DX1rUF1xH3rMU6Rm9Ys6QyegJcDvW+Bd9nanKPXTJ/7K2",
-	"cTCZy5u3ReR9yjWE9OY29Jvdt4iafb1C4JXgAlanZo37dNWw5TeuGQMeqaTHDc5dF2petKq8aFdep498",
-	"HTgHJZNSwYV1DYTGbqFdA+EM1y0ZFk7cQW9Lr3izJb6rlbIneM2rQtErYsglSBQ2Rg1GrMhLg1TaUd28",
-	"U5PEKq5U+WaLzur1tjwNhrkWdn1KtBZxxnW37+U2rp9+WWrSydPHrG9Ec/L0MWi0uZYYwWLtKB8IWQ1Q",
-	"3Ryy0zaPrc08u9SZwBLhW8e2Bm0Hg5CuUewGvwEromh3Rlvj5Zn4Na79sEnIpdrGeuphB6BxJYzVbhbh",
-	"1MVhVbkdwj0weUiJ8jJPSmIKFhjgjblGUJS81VR5Kt8w6PBYsHBNVw7Aj6BQESXRNWFRWhFyW7av2v1a",
-	"M4TTgnDQeK7O0MBC2dj3Va2wTk2qNIrg0TEWsHPUfkrERsO94YjEpTKUPBNswvaHo+G+6zvb2KnOLTp5",
-	"K1ErlbsAkylj+/IVT0Ex6q+HnaTqV7Flx7tfYeFC5UkEMT9HKKqpXWLaVEZIlZQpRsleZ0gZnEK+hZth",
-	"glz7o37Js4byL0fIcURq4U898PcL2t/cjEcH/YqEEZDCXP9Thfs1LVdSfO0vE7a/RLjpVwgHo72ronDF",
-	"gFutOb07tP+Oo+pm5V728m0sTBm7qRqq3N37mTs7f9xA44bxh/5mb2VHVXM23SybPGs72GfPN8FlywM+",
-	"e755HjCTpynX60KFwOub5StD7r70aM8JtLe5cvRDxidk0/baKvyw2OdG5XUw/lhF65vJ60eO/K4npNYg",
-	"f9POOyi53WzZ3ujtMqm+A3PqeY0Dja/oajP46T9AKfoN9bRV6WrY+h4U+6lWctWLbPgXY7g9mPzl9q5h",
-	"u9VXVz+BsW9bspB+qMb7p+sNK6+nuT1m7hMTX95cFWVdK9JjOxjt+5K/ldA02FP2ggxaK+TKJcD9nuNR",
-	"ifnn6jze8AHEz8aVvA8bu0q078HGHl2BqvAgd9/xdo2edd8UnycaebQGy89QvsfQX+JzeH4G/qO0POAg",
-	"8cJnJ2VNAi6a97kOB1Cfu7zz2SXLdcIm7BajJKPY3vUcT3o/+2nUW2WFVQWpoK9sq8Z6PltpHCzzl83z",
-	"zf8FAAD//w==",
+	"5H3dcyM3tt+/gnS2ymSlSVGURp6RaiqR5Rlb4/mUNB57hhM22A2SsLqBNoAWRY9VlafcrVTlJam9qbzl",
+	"IXm+SV7uQyr/zK1aJ/e/SB18dKObTX2O9u5uXGVbbKKBg4NzfucDB+CnIOZZzhlhSga7nwJBZM6ZJPrD",
+	"Vzg5Ij8XRCr4FHOmCNN/4jxPaYwV5WzjJ8kZPCPnOMtTAn8mRGGamncSEuwGlJ3hlCZjYXsLAyIEF8Fu",
+	"UEgiGM7ILsooo1mRIakEZTOUEjZTc0Ql2gouLsJAxnOSYejzd4JMg93gn29UlG+YbyU8yjgb24/jJ3qU",
+	"C3g/ITIWNAeSg93gZE6QJQaGyHA65SIjCeICYTSlJE3guaW7H1yEwWvBz2hCxFNMU5LckSFS8vHUdFTx",
+	"Qs0JknTGepSh3I6GYl6kCWJcoZizKRUZ8prdE2dWicAMKJgA03A8N3yiSqKEypifEbFECY+LjDDVZNsx",
+	"nTGSHLKbMYyc51QQOcYq2A2Gg+FOb3OzN9w6GTzcHQx2B4P3QRgofkqAYrJ8Np98E9NX9Nnh218ON1/S",
+	"Q3nIjh7EB4c7h6f5D98fPHvUJ8tnvyTvDukrerg8ZIN+PEzZJHs6SH54lrq+xmqZw+J8RbAgIgi1cAI1",
+	"E5xiFpNgdxAGsSBYkaRB2bBGGU2C3WEYWAEbx7yASQ/CQHCYnuk3DKTCqpDBboBjRc+IGTAZ/1xwhXVz",
+	"pxzQJKUxucFyHxMpYUFbVtisCKKsj2CxJzxZohgLQYnUsvXs3cme/iPKOU9nWJGxNL1FKOb8lBJYY0nU",
+	"HppwNUdAIeKMINuqH4TBnOCECA0ix0T1DvRrRhNWhM285brufKtU/oqlyxAd44wcU0UeP8fnIZpyYUTf",
+	"tP9CopROiaIZ6cKIFVtKMQqa9D/e+nnY+3LxZDPbTH48H+QP+/q/+j976DVW88cbe+gFPu/tz8jjhzvb",
+	"g8EecvTs1egBmTHSYvAKGH0RBiecP8diRu4ID7AmY8X5ONWdVRDhMEsvGpVIcY5Mm/vFSDeeHgvWATO7",
+	"GOKMCITjmORKaoU/4fwFZst9pUiWG6NyB04AEzLMlmPs+vPwknME3yH33R5SYonwDFOGUqyIuA+uXDYo",
+	"nioiUHRElFj29uFDhCSJOUtkQyu8JqtqcWxeQQVTNEWYcTUHJpsBYRlwmvIFSdbI/cPtQSmdlCky04yA",
+	"qbxluFBzLugvd7Zghd9VtSZ//Lt/+4//4b/99p/+y29/+P1vv//bP/79//zjf/0fv/3h9+H//bu//8e/",
+	"+fe//e1//z//+X/98X//4R5W5iVH2uygWJCEMEVxKtGCCIJyQSRhihiL9JbhM0xTPEnJ3XlQ9lSxAHSC",
+	"xgTBanGBBU2XqN7SGQawE8Fg89nXOz8+fLf9w+a3Wy+/fDM8enDy6PvB++8O7kmnE6zwBEuN4gXTBh3o",
+	"6nvDaRF9ktnZ1rvYZ4j04CuEk0QQKVGnYPTngiCccTZDYLRkiGIsSY8ySZikYN3SpYbpCpy1RftX9nM/",
+	"5lkQBuCEacNK9NhhkOHz59oRDHaHD7bDIKPMfd5aQeDQkHygF2eFbLTTS+iMgh+VAHAxhSZLFL1+dXyC",
+	"NkCWN3Is5YKLZEOP3oN2UZ3mwfbw0eaXQRjkoIwC+v3XHwa9Rx8/7Vz8LriMIM+PxklCgSicvhY8J0JR",
+	"8LanOJUkDHLv0SfLhivW3qzTRRjkhci5bJn7uzlWGq711Bc0TcGVm3GegFXVU2RFFux+CASZUam0dwI6",
+	"A556PMdsRoKPPh+8Zk0raKSbCgCYD+U6OtI+li/wyU8kVjUeHVs1bPDAuoKUrQfKcm5S4aVE1vv0KN4Z",
+	"tEFig9ZqoDYyn/MZZbdbRidYde8k5kKQWPXmXEjSm2iJWvpKUL5W04PN4cOaHmy2iJ3iKh/HrXoACBAX",
+	"QoD8a5bxqWYfqO0XEoEiAHbGWEEolOchWswJQyevTl4DYBj3rprE9qPhYOvRDTSi8mnbKHPfhsh6e5as",
+	"OuK0AMnlWLF5lZyWVIUV19uE4DWW8pQsX2maZYumkcl+oeYMcdMCYYmi18UkpfF3ZHlQGiYrR7afZ8ev",
+	"XkaoYBBqRblrXceeT0H5hbZAc5xCiAzkNb3a9f9ZgF7nh2B2wC/u19EXfGleqGB3awD/mLX6ngg6tUYR",
+	"ZFKQKRHANWBhQ8x9AtvVQ4liRTu8qTTZCWZqZ7sQaX3Fbzbhy1e+Gn11vRtNq/mtNA2D896M9+zDDOcf",
+	"zHAfMVs6uQGhOgJQ/VPYAt26hIArX9E28yIMGFmMb4BWPalwrl2aG4LWw+saDm8eDepa1XNV00C3rpLH",
+	"pqdQOZCgvwBDE8EXBonatLmvOAzT6UZoRs+IRFShTim7Jp0kuw111s7f/uQgeTIdbA63th/sfPnw0SWf",
+	"QXXx4vAWb9mUnta1lBKmvsYKG74EZPlsQH74Kj38idNk+D398YfvB/ib7eL98PvBIRtoY2K4bKS/d0q0",
+	"QNdlkzaE5WYE+nIyGG63GA078XsdwuPSDbCrwU+fwqtYW6Pq4eajYZtOrIi4efCp9Ni8Zam5aN7zq3SN",
+	"JqVs2aYeO66AOgiT+kd48YJIiWcaQ46sc/hnDHP36pA9vJHX85zAMDJEOjiRIYrGUYiifoQwS1DUi/aQ",
+	"Ca/aQqorHaGtYTNm8v20/d573Ptl0Hs07vc+/ovfBZ/LS3LJx7W+PFZtQQphfoIPEZMCSSHEpDrtUUiS",
+	"2ExLB8JWeIDyQs515pJKiGYWWCSNSHNN/rhc1gQr0gPnJ2h1pXWWeTWcfPbuBHW+PR4+2Onq3GS0b/Mh",
+	"2lXaRSaL3AggP0uuupXEcRMYbBa7BgplZrtVQG+YZHgrW4Iow64aTaG/7HakNqlpzWG0Rgk602JyknyK",
+	"iN5/yDDDM6J3IPZfH6KOwb9QBzQhwklGWaijie4uwkgWORGSKBv9jJggGVekh2OdrIcuwNZ/GtmkzyjY",
+	"RZ9GJsUDf4+Cfr8/Ci4uIiTnOCf9Eatb91tsgYGEl6xc9a6rHm+aCPravNlcKtvhdZfi63L8hglck26R",
+	"Ck9SEqIMx3PKSE8QnMATHXWaDYbMGA00IZImBJQ8w0tkEg599ESvq45RMVuO2Gubzdfri5lcECHRgppN",
+	"whRMToLmRJA++gYrssBLIydSb24sDbQAm6FHiShDACEjlguueMzTLyTiC2aWM9TgqxYcZVwQdEpZIncR",
+	"ZggXCVVozvmpbW4yKgBdVKFJyuNTifCIxThNTSeYoSKXShCc+a90ADHcF+NRMRhsxWY/SP9Noq7pVcfA",
+	"thkSZFpIs0tjhtAeqZWo/oiN2K/IdIJ+tdP8dcR+7fV6+l/4enswQL+iqCGNEbirCcqxwBkBc4SsfnXD",
+	"qi2YejBNBZNFnnOhSDLOSEKxVvPIa2lo8J8Ax8aFSOGZDeLHjKuxTWTDY8kLEZNxQiVIiX6UUSkpm40z",
+	"npC0ObQjvfGYsCTnlOnnxjtwMl89AdaMLWnw1BmzMWXWB4CnOonSaHVKlv4jKbmeLGk+TAijJImQ5fkm",
+	"8NzPmPuzwzkdn5Klzy7vUdmqUPOxRtWSNn9iVxHrKBma1ZfFdEpj8F3HdnPTDO8919uQ5Xtb8N6UiwlN",
+	"EkMCwFZttRQlokaTXrbmMtO8+aRqlgsaW2GYY0HMnI3Qe0/9Mc0TY1/0A62gY62IwP+OTSNZjTWC2XXU",
+	"Z4Wy3RiXo0Z9LMXUH7wUkpTPKKtTIfnYpESFNv7jOOX2LSUKqcYpOSOp2dDji5Kn28BTmPeUF6zBivKR",
+	"mWH1yL38AF7OiJrzpMZQ9/0j+D7mbJpSI86SqCIfg8lIiZ12QlIKIKs7SAg2C6SDWrUcKwzCZvvb1AJQ",
+	"35d03w2HRrxzwWNA9ElKItTBdjfGbSEqL/GodcbBGSyHMb9jgH5G0rEV+kpj3QM3op6dAMVLaUbtdKrP",
+	"Y3IeE5L4MmKe2/IFLSnG1MvxpJBLo0KNrUY72gMHmeA34zRCHW10omoXJ+q6loYTDta1/Ymq6ckli23Z",
+	"hxMb+8m9v2WBwm0WQTPGx+XnsaW6iXqWcRXDGn1YOJC15zCol/tf9VB85AfPrRX4vXa2oKF64GA/CIMW",
+	"1A/CoAH6ELz4mN8YtKKssfvYgFKPgurJKpDqZqtI2Hxs6jF0vGDQzzqxPtU17IPBmtAHneaNB03gA36s",
+	"4F750Buthnrwua7awG0fBoMwKPGjNqx70sAYaLMCLAF4hQZNgjBYQY4gXC1aqCGCzim0KXljje23jafO",
+	"qutERaX1tY+l0pczquk8cMVXeb3MRqVhsJrOVsR6KmvEztvGbVPMMmXpCcOq0+EF0JXPEdh9m3obz4jD",
+	"vJoOh31m/A3Xgzd2Zee0nNTNHKypZ+V8qupGzo7SYuNgyFUTp2ugfDNScqFa9LbKjnpZXBPIKo7UcKwe",
+	"4q6iWD3WraevqgCYtIeb+2heZJhV0YuNWUIk8ZQgxZGc8wX8X9s37ZPXQ/7W8K41AVkVBXy6rFwxQR2c",
+	"Sg4RjK7S+qFnM229wyRCpsakG7qiB8SZq9Ix4VBjR3t99cGVKXqrKToAvEYU+VaSVgaXcR1wqo/eANwi",
+	"nGlNRVgQZDdskQZiVDCqZCOXXhboPbA7V7ev0tse3qxMb3P4oLVSrxm+lyQ2GXAEcs4om9Xmh17gJZri",
+	"NEUypbO5SpdoQlK+QL8QwW3AyXpT/Z0WO12Rp1JS44xjR5nqokztbAerW+F1jn1qS54Nb5E8I+0lJCfr",
+	"NnZRhxVpqtNpjDNyjYoRaG8qeUx6foWEmeBFvlapLBW6UdvgK4xbM57HyMZeyPBa3M9TzMbXyo5aisHh",
+	"MBlSj2pyRsRq7vPL3mCzN9g80Wt32fJdycuGqjRpdGkXI47xHNyABEmOpriOidvXY4pRwxvnJI/gtYtK",
+	"b2/cwbF58cK4de2C41yJck106krQhKBOkSqB0T/8u79BueD6/1NBSNeW80WNtY729NemdnCBhSkVdE45",
+	"fBVoLAHcgY4b2zz6i/YCEMKM8W4TJl1R6Kx9WfCN5alOoiNsCj4A2msrZ7ds7HgTzlOCmR6wcgJaGAZf",
+	"Iv0lGvzDv/mP26iDGTo+flVWmINEe43iFNMsRLKI5whL9Jyy4ryf8C9kiDKcS8SZ4oiquqwP9M4HzYBx",
+	"pvzD/D1oky0fwpvkvqlwGMlcx6urMmxw/xpS7G/9rO7VXGNnztt10RpRSnYYVBGLN5+mntaw/Zp2+oin",
+	"LaYq0mn0yObajezPjNLvmZRKhDhLHQJQpTOgXmsqdAYUPDhfyK2h1b3Xxdt+syLf67W2xcGITJ7HqCmI",
+	"us7+rpLmkv+TQvlT89OuVJi5jVhne7DV3UMYRWUmyAwQY4YYoVrBYDAYi3Hznt+tzTHrPoEh8HHErIsu",
+	"kVQ8Rxjct9jtLlhulW6Ic+tLL73GurLZqohJEheCquUxsM+6J3pnaL9Q8+rTUyfcz96dBG2VpM/enSBB",
+	"VCEYSdBk6WCkLEvWGNHYcporlZsV5KeUuAGvPBYgiWqMQJnestUHC8LAOl/Niv9qXJzT78jS1MRSNuUt",
+	"xYSm7xD5YY5eJD0qL9RuiZjSJoGwq/TCqUFMU+2NpjhWHLxw49+MmM7Gh8jFL6jjKsW6dgQ2S+3BG85Q",
+	"51VO2OHX6IAzRmKFuECvoPWw67ZFHGLznDA5Yt7xi10tZGZ/pDzXgfVaXbJNaaggym4urD36YaS2Oveh",
+	"5liZbRXbMASwJCwBh5Yq1HG8CxE5o7Fm6WQ5YkBjQnSdtI7SQ4Qrc2R2gEK94QKYYFaDi67WCmmG58zu",
+	"/FEmFaBgH+07IkZMu0a2HN+FvUql4zkvhIxQB5xlymYhSsgUF6lCw+2u3kzihQI93kOrG8xYwcRGzO4y",
+	"h6jIIfDbGqAEL91oTkK1yiqqtC6WIQ4u1Bztvz4MwuCMCLNJHgz6m31daQOLiXMa7AZb/UF/y1RVzrV+",
+	"mgplwJAJjk/hyYyods3xbKogCRUkVn10MCfxqUHsSCcQgAdG6ApJQkSlLEhi4lgqXb1TF5QhISSTZsVs",
+	"/bCa645ef3fwBJ3p+kAijGCAhDVk1zYwYx9+jXTqzcgFVoUg4YjpwaGHIqGExSRE2j1ahuCIx6SrDyox",
+	"C92lw0UZ6qgVpDD65CYOdHMUGZAaKx7t6eN9QqpSg4xx9Pot993K4286BaZrY3nPlT6DC5MYrviei8kb",
+	"6qS2PrWxoJLY6gWbZemjdxo50IQaLTEMgY5czgRROWIpZaduRQwykATotXOXiuBkD1TEe8uEAMh7dcFN",
+	"QX4fHcHwGEwXxNTPjl+9DM1pR5mBZfr25MVzlOMZsf6flQDUifb14Z5dpMi52pirLI26RrohvNUooovS",
+	"jiU/cOIJguu2EoPdD60OtA9DpaOpQf3nwtTdWEy3xX9tB7yO8/Q8ffUVef/mzY+TH4933p0fTw73G7XA",
+	"g+22asNWm6O3JXTWxLLdicA62vQba4h7f3lp6vmgWbO8c00yPQU3lRDAodDbL4Z1s9Lm6qhLWTbptXXz",
+	"cTmdtvngOCZSVqnGz0M7SNWl1Iz9Ttope8KSHriACE90ulhnjASO7Su3EwYHSu6kiKNcIgrDZqB0bIaO",
+	"nh6gR8PBl+vmQKVcQzV4QnJ3Y4MmjTrs29Fbd5Sib564Yy06lRtdw2WS/B4l+WNYP1u+NRi2u2B6+fTG",
+	"rYGx7h6qQ3jjJN1z7orTW+UNEE1xlIJV4GzdSdENnOetrvJNT68yrvQSaGX0wXmBpZvQn89x1e3B4DMc",
+	"ZG9uSLSdZ/cO2xfslEEUyAWaY4nsNtYeoK9Qprzv7iffwqA0V3Umm1Kbf5bwGBiCoIGpuDFfaI/NPDgu",
+	"SddIar7f8BqYJ7n5cPvJ2o5tPzXZWFmzcK3VohLZvZXQDRoiZwFAKn2/7gsZrhgGEzEQXbGkV1Afltwe",
+	"bH0GCWnfOKrkhMqKjoQTqQkuPS1GFsaJ2UNYnq5EBX+RwnLNGd9FNl4a10/LnR6wxCKbeLgeBayztr6l",
+	"G6Km/+vOpPNF7QgXPHdpCnAetWQ9uuutIitbjL5A+W4xTgXBydJzjN2h6kKSv1gBuv4M7wox/kjtI6BO",
+	"s3Coq/HjgTHzfw1XpfyTmpTrTfKu61yO4qKHMui3972U8XuJGDq8X9q13lrH2tL12/BP3/u5yGD3w8cw",
+	"kEWWYbEMdoOnAPAQJtdTY+DI4BkElSAYwUfownNz1yZGjlxCoBnZ2TOvVSiqPUZT4WUSJSHCJtVRHhVE",
+	"HVP2j1kS6nRQI+cBb0Q6dRGZQmeXjkBvjw5Bh6JPr99+9fzwYPz26PlFPbUT6TTWnAs1Ys6pjHwfPeoi",
+	"5dIp7qVm3qbv+8soA3ieEJ1h04mzEdONJVUEdTBbqjlEMiSVtkghT3FsMroROMZRt4+iCWVJVLsnhjOz",
+	"c2glgk9HzJ2mz+kGgMIGp0m8AW/2CpFGu80kB3xmfrZijlUtv4H4VC+8TiayNVkHfTD7OikHb8llWsxQ",
+	"x+X+IqAzCt2sjGbNCmF58Orw64Px4fHx2ydHUXddnOc6X+Pbp5QV5wlvHJQ2p28+2v+Pex8/DcKtzYvW",
+	"kzgtm3iiCm2q5KPh1V612shb7HLGdl3XTKYUnkvCpY1TspS3ilb3G6mvqeAZulx01hEKDdbQ+GaYPfwh",
+	"HjwX2/OTnbOvNtl7+ei7ZOvd8sunPz3Ab4Yth7huFbOeXANPbhayruvp7dHz/hW5hNgAUD+1O6YbHLoY",
+	"bpTVkv/SnFgc0+SxAxUwFsMdN1Fd0/kYMN881xj4WJoPuoathMHHcdvTsakdfAwQeauQuo52LrIuReYS",
+	"2EOdzQHKKCsUkdeIsiV/3MhsuKi6hshViL1z2wD7cpPoXbOnX9m+o8fkF3I6h4lxs5ve9Cfu5x4eW3lQ",
+	"+RMmBsFKA28ZGdRhoB4t61S550FezsLG5Xyf2xk5NtH6TXwRfZHCpyDnssUbeeIuLXHpI3vvmmOMk3mS",
+	"cjbTLktH73n5m8Lh6g5Yd8TAFsQpwUJ6HbUaTjPyc0NpA+iGRgZbk3O8UDe44e2gomXtnuK182GrSa+b",
+	"6+PmtaSiKi7/LDkQv3S8FqS6kgMvPL6nW59WovDPoST1uoEPH8HW+xv7Hz5e1PWIzhgy8lZqjt2o97TH",
+	"bpJXHn27Ep3gU+uJYimJ0CaSnONYpctbX9ugdxpHLCaCZJxpH1UjKfiBEP+UVi5EizmN52jBxak0RRrg",
+	"t7tNTaSX1dyUp8pgacQyfkbcKWXUwShOOehU7dadrr9Z2KK59g4a5/baZONXPFneTEprg+4rheN5pt8M",
+	"8hSrKRdZENoLDp6cK8JgmY6ILFJ9qZ+tdPyT32BRo/prrDCI1fsfXz74cfbqp2/mg5dfxa/ff/t+9m57",
+	"fCpERuc/Pf82+/6XXwr+IkmHL57uwz9vypnd4CqMMCiXN9gNXjx5e3D45mCIt97YGq1vMUvM1RTlP4dr",
+	"78+4noKvu8/kol4opkRBLlYg/BqeR3k5621dlc07AuPqCQc/w2O/9XIeE+LqCe4LJ6sgv/JHqkS6zd+b",
+	"UNGR5zd0yRiDAqD4I1alScLKwBt4kHNdWNCKA2We9K/A+rSMZLYXNq9hgMpLVe8tx+RW0uUKK/Nkv1lr",
+	"njZ4dRVYu5natyfVldmqYQlAf/RpVF0npS8X6Pf7FxdRuXXk7g+bcjFiEcNndKZlwrvbsj8jqtONQsRw",
+	"Bl40s/n+jruU2Zy2r14wdTQ1CR8xdwugucHXRgcLquaUoQcumNqDzqu7f5k+ZoUmRC0IsfkFXd7oNhYY",
+	"OVdXmS53h1o7bl1f3P8Mr0W7JrjX75K74gZeKxB/BlrjgqEbK03jbs31KnNsqvfqN3aa08QgqVWQrysD",
+	"dI9RWAqxvWtyF0VuNyvShWIj5k6Z6ISoMScQYOm9DHM3iD6rK4mKAKgjU4do3ka1l6sX9UmRETupai6p",
+	"rO6aWNhKe7sHi5E+7bLAUpeV6FpJWvmHSJE0Ld/BrKJYe4RmMiQBT5ORhWGLzdZaR9g0/0KiXJAzygup",
+	"OWKuzsbKsWZvxLB5G/CYYJc+fIAWAqY1K4iURPbRvkIZB+FjdhsAW85rTX+AMENzXgiUA7lm7NDEoMNB",
+	"7UvjbFXHfLaHj2yO3b8rubWuzL8eNLmLv2sPI7UeIyqvTq2uNr22Hq/c8Xot72x4uwvxISDaGQxuTpy+",
+	"XLUFY0x1H0n2UCUSnOlgZ4GXiE59wUI/FzjV1Zz927qMN4Wu7eGja71Qu3O8grw7uE1t50+d+2SPrVFZ",
+	"7cSZ/YIy3a6PXN5Pdk0Pbc90guWtRu+0nP7vlk7n5Rc/r0N7whKEq80eLSOTpS1s90DfqFcb5F8Rx+ty",
+	"WF08z1l5yz+gsbvWRF/E7B+f3S0rtanyq92pRNuDzRFbuR7F1OpbdAMw2x5sNu5M6aOnFGJznUB0Nk2W",
+	"RsUdwhkxIHBBmFqafQv40mmHdZs2S7/JEdYOd/ZAmDZNC8oSvtB5UsF5ZiqDwqb9UN4VuYicU6mkLSc2",
+	"yURd0262s8acpctoxDgLzZmcWs2M1MfV3PEUy56y/r6zPdhaf+FJd51nB43vnJWoruZbex9f22Hb6ylZ",
+	"7Q7nv5oges1V/FayK4Hh1Ym/ewCmd8Ld/t4cDHXqdx9ViFQ7LeOVsI1Yp6HDXXjF6G+nrrjdv/I4Oayx",
+	"0kVoYKWnU3dYuVdX7v4/haX9TMFFHZJKcepw0Tgrbg56eFdy+tGHuZqyxRaV7t1ac3RkS180BQCEupS3",
+	"diasuTq6hYe69qL0FWQeMWufz7zosZJxBFhtwxl3d5x3Y1lUnkygqrST1nEdMS/YwYKUpnKv6sRkuVlp",
+	"O62/5x1T0acOwY8omMuyXYb1R/6PBdyDU+5f7ur/9MI9Gojm3bX3aCPu7Jk2LpTxE6dWU5w/b/2eWgny",
+	"PQDY/soPp5VA3yCorFQuKbNU9e8Pyddp8D0w4mjNUP3PU/fq3cPUdoeoKwU1VbH3t5vozLy3vl66Qo/+",
+	"F2yIHBIgXNZCl2eB0Uq26xJ7I4m6ag8Te79J0wB2l48qz/3aggHvVzvsNSDOmTdnClh5ShOod+R0L4dz",
+	"84Mvf0Isr//cwOW/MXCjvOrKby1cC8i3150hss4XlfZoctL//xXIVyixVJSph9rdqt2/ZE+UKKv75fq7",
+	"I//eqqzBAd2vOHO1qIUAvdgILj6WzZuC9tYhqu/V+vcduDrTMoILL/tpH++3GN1RVfeLkCvvvXK5HW9e",
+	"EnV8gxlWJGk80lQaXeh6YxB7L/+aqxX8RMMpWVaXIKA1W1bdxsTN5vlq77XLE9Rc8GKmF2rdNQq1c72O",
+	"P5IHFx8v/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -131,6 +131,7 @@ func (e UserRole) Valid() bool {
 const (
 	Active   UserStatus = "active"
 	Disabled UserStatus = "disabled"
+	Muted    UserStatus = "muted"
 )
 
 // Valid indicates whether the value is a known member of the UserStatus enum.
@@ -139,6 +140,8 @@ func (e UserStatus) Valid() bool {
 	case Active:
 		return true
 	case Disabled:
+		return true
+	case Muted:
 		return true
 	default:
 		return false
@@ -221,19 +224,19 @@ type ErrorDetail struct {
 	//
 	// | status | codes |
 	// |---|---|
-	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
-	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
 	// | 402 | `insufficient_balance`, `insufficient_quota` |
-	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
 	// | 404 | `not_found`, `model_not_found`, `share_not_found` |
 	// | 405 | `method_not_allowed` |
-	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
 	// | 413 | `body_too_large` |
-	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
-	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
 	// | 500 | `internal` (with `request_id`) |
-	// | 502 | `upstream_error`, `remote_sync_failed` |
-	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
+	// | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
+	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
 	//
 	//
 	// Example: invalid_request
@@ -479,6 +482,11 @@ type User struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// Email The user's e-mail address (null for none).
+	//
+	// Example: alice@example.com
+	Email *string `json:"email,omitempty"`
+
 	// GroupId The user's group (null for none).
 	GroupId *int64 `json:"group_id,omitempty"`
 
@@ -500,7 +508,10 @@ type User struct {
 	// Example: user
 	Role UserRole `json:"role"`
 
-	// Status A `disabled` user can neither sign in nor call the gateway.
+	// Status A `muted` user signs in and manages their account but the gateway refuses their calls
+	// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+	// sessions stop at once.
+	//
 	//
 	// Example: active
 	Status UserStatus `json:"status"`
@@ -509,6 +520,16 @@ type User struct {
 	//
 	// Example: pro
 	Tier *UserTier `json:"tier,omitempty"`
+
+	// TotpEnabled Whether password sign-in asks for a TOTP code.
+	//
+	// Example: false
+	TotpEnabled *bool `json:"totp_enabled,omitempty"`
+
+	// TrustLevel Trust level 0–4 (an SSO provider's trust level claim, such as Linux.do's, maps onto it).
+	//
+	// Example: 0
+	TrustLevel *int `json:"trust_level,omitempty"`
 
 	// UsedQuota Quota units spent so far.
 	//
@@ -529,7 +550,9 @@ type UserTier string
 // Example: user
 type UserRole string
 
-// UserStatus A `disabled` user can neither sign in nor call the gateway.
+// UserStatus A `muted` user signs in and manages their account but the gateway refuses their calls
+// (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+// sessions stop at once.
 //
 // Example: active
 type UserStatus string
@@ -539,70 +562,77 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xFttc9s4kv4rXbytil1HKZQsZ2LlUy7Zm8xeMpNNvC+Z8RwJkS0JaxJgANCykvjzVd3PvF9y1QBJERQV",
-	"K75c7YeZUHhpdDf65UED/hyksiilQGF0MP8c6HSNBbOfz4WQlUixQGHod6lkicpwtL2syjiKFOn7DwqX",
-	"wTz4l8c7Wo9rQo+7VJ43c+7CIJXC1IQz1KnipeFSBPPgco1g8NbAyRumrjO5EafjIAzwlhVljvWAFTO4",
-	"YVtQqA1TRgMzEE3nUQR/uXwBS6mALWRlgEHBRWWQKJhtSdO1UVysLAsKmcEsZpaL3QLTaPpkNJmMppPL",
-	"6Ok8iuZR9GsQBkupChoaZMzgyPACh4iiyHRN0Zfr/VpuBFTC8BzMmmsgCnAiqjy3DAsJKLKerC0rF5eW",
-	"j6+xQpTYgqYZVeEAazzz5Jx06HBhnsx24nBhcIWKJjn9fkWipZLFoEDMgBQpHpJo+h0kMtzk6G/eG0bM",
-	"CyZSBCngPTOVyth2aKuqMvve+38XBgo/VlxhFsx/I403TO4svqvTnb2EO4/yLNNj8/d2Qbn4B6aGpBh0",
-	"sL29SlieJ6DXcqOBGzAS8AbVVgqEE81XAjPgAqwZmtMQkkqj0gmNc70jLsC2hZCwrODCddpPro1iRipt",
-	"d1pUBYnO8px4pykkm51C/O/U7Ebs7UpXntdcD4QebrDwP44NQNZm3IJMKbbd3zBLcUjNLxRmKAxnuQt/",
-	"WcZJtSx/2+FtyXKNYU/1z63iBCsQmMigZFpvpKIPrjzf+Bw0fcE8SKVSmJrRWiqNowUzBtW21ijRsgrk",
-	"Lpb66tkR6Rr1IXqtVbfTwqBgt69RrMw6mE+mT8Og4KL5/XTIj1qW+lb3GmkZHULGV9yQ7cRJCMk4sZpI",
-	"RskzqAT/WGEIKdM44kKj0NzwG8y3ftxwwnq8nU091s7CoLRi0cr/+dvz0a9s9CkaXcTj0e//+od7fbWV",
-	"ItypYsgQ/qiUVMNpC6kLFjLbglw6B4OCCbayxgfP3/4EJ2W1yHkaAqvMOnT+E1oDOZ0DA12VqDQamm/W",
-	"eCUUFtLgiKWprByJRxqSz1dBhobx/CqYw+erwC5M31fBeDy+Cu7uyNdZieMr4VuYm0ZfqcxcqL9hOc9i",
-	"UgVqG5GcgK1CgGtoFXW3Z247il/zQqu1l25oX/M1hYPKftmu4K/sJPi8527aUNIIoWDpmgscKWQZtQBN",
-	"eEZ6hQK1ZiuEBWqeIUXEgm0hXTOxwjH80e4cjQYmtlfirZQ5IQ67g0zoDSoNG27WpJqca4MZrFHhGH6s",
-	"cYnVoYaUKbW1C2pSJFHUFGeRpesrUSppZCrzRxookdoNC61nmI2EQiqEay4yPQcmgLKDgbWU1/Vwy95m",
-	"jYK4X+QyvdbArkTK8twRYQKqUhuFrOhOOZEKkqYjvqqi6CzVhplK229MTh1V4roZBgqXlUbtbJKWQPXI",
-	"WQVqM74SV+ILOCLwpRbzy5X4MhqN7H/UPYsi+AJJz94SOFkwioWKFUixAmoPoiTUjP2HloLiRiV0VZZS",
-	"UTYsMOMsJoNJOiMdD90W0lhcqTyxiStTqHUspIlZnssNZtSsZaVSjDOuyUpsU8G15mIVFzLDvL90w3qv",
-	"GUVWSi5MArW8E5K3EuTpUvFPPmVW8vgat11WO03tqMqsYyOvUbRUp06LulouecpRmHjBcoI7jlSn/WMl",
-	"DWvnndG8pVQLnmXo1KlReVIbjipuPNOyQeL31cXLfstuWKl4Wit1zRQ6/p3xdFq7a7oWvC2bNa2hx9ag",
-	"MUusuZIp1pbvNvi0EWpGQtHCS1mJHi9tk1ti19RMPqfJBZq1zDyJmv4L6k+lWOY8tbut0VRlTNEtR+O4",
-	"zTDnFC0sgQxZO3ti9U2WHBsp45ypFTZ906mzjFLJlALRIscEThhYM2i8ykqdVkpR6iCxsfFCcg2XF2KK",
-	"WALzuLaXdgHLumIG45wXvOZ19zvG2xQx6+6Aa1cUmep9cClHx4tKb2vC540PU5ZleQInNgomNcsxz5LT",
-	"ZqSTsYkzNiAmO8b1VqTxkvG81fe5s9BKsBvGLeyn4ULG7e+4ZqnveLUSLJ0OAt3PbN14QlBqMJx0xjlj",
-	"6zQ0wcQi2r1YQsjeDyWEV7qRpLfojrNulOhMqiNCh4Ndy36IsMP240K/2YYFh/xcLKhRZZdrLxLQYv1A",
-	"QETLXkM/DJA+9qJA29hZzYsB9Nv3s/ps1AYFOhk2zuwt27T0HJ7G7Hm5O5BZ1w4IsffcOAgD33ftJnUc",
-	"NiAMM+SDvT2ue3utTa4gKh0v9X62TtpK5PkoaaXronabnV/aQ2PX8XbMdvzOmV3jXFap+77mH9n2XcrH",
-	"1GFwO1rJ0X5RZBgzP4d1VTCxA2g1LAtBsyXaw+dabuhfGwst7PBPBYMYdeCIsgtQw8i9ibk8gxOWa0kg",
-	"jdZM/j5657pGP2UJrJFlqE5DKBVqistSgEZ1g6pGfD530eRPL598ePq32d8nr85+/uHP03fnlxd/jX79",
-	"jxf3nkaabbMYdwgZ/1zl+V9ZXuGwQH96/8vPlE8qBFHl+Rh+KVEQfD0bR7BmGoS0HUCE3WmsqbYkwMoy",
-	"56hBinzbQGR2JZIabWkJDJrRlJRQoUjtHmwUNwYFJExsf1nO4TeHLy0CticBhzFDaNn/PRl3ozaR/f1g",
-	"5Wcn/nvDXMHSPxIslSwOF3Oiby3mrZSsynixve90Y7n5kQb/29ZW2r6pQmFnv5Ob/epEGBh5QJzpA8Qx",
-	"n3xizzVnj9/ToWfN+L0maXVrObKUOtoJv1I3scLZY5zet9R/t4HIeraGk/oAQQcFe35ZyBs8hcUW0pxp",
-	"61r9EjQd+/eqkg2ViaUyi848p4yOqnqmOR8sTv9i1qhgdnvr0TyukuoF+oNsTy8eQNrFoEPsnvfYPU4F",
-	"RhqWe/ZydtS8JvMcFPE8moYW7dH2nEczOPGOmi45uVIkNHWPVFZ55kLt6Tfrp2fHTrC9xGutqd35jhyt",
-	"eg+ad+P5g5E44wUKzaUAJTcamEKwjoMZLLbdiqmrUq9lpRpQQ+zs4ING6iDw5+XkA8Vty9hrZlCkA4z9",
-	"jExRUlNMXEOJKkVheO6KEwXPc64xlSLTdTnfFgSEtI4KG+ZK/e6uold7PI88k3kyiw4G847NlBfn/tXE",
-	"RXTkvAvfQifHzOvZA/HsWHAED24zhej9IhSBsZjyHsaTGohrj6kjI06Hznnxf6STDc2fRdGxJPLcnzqZ",
-	"HjnTQXYuxRADk+mxHGCbL+7Nm3VquQuDJVfauHXjI5Nu4x93zq8G/dc669zeaCUZ29ala3LTxELERZVe",
-	"o3GlCWUa4FgDSszcrdgne9GSy5TlV4JaQkg+fPjwYfTmzejly8tXr+Zv3szfv09On7mFXN3JlSrps25u",
-	"Trp18abm5Rq3iavMEXzFojRbO9ylVTqhy4qgKp72ysFDaGIoluROTQ/QaqlkUZpBa3x6rDG48+re3vyZ",
-	"mqES3GhI13REy1wmSaU2fpKYzo5cSiHTUtCpeoDjp0cR6QUXd1Z3HtVXx5C/9B34UGAIDwSeARkaDbZu",
-	"5W3ont8cCn+VfkEwbOBqcXp7m7jc3EK5BeZyQ0juNIRkRv318Z/gXFtOr0t7bepnunPQe6RhyarchJCc",
-	"EwGHC7oJc3p7G4TBzP7//PbWT4vntnnPlP9C58vXcjWAlcTuWQFxMIA3HRiJe/foswGruD911YWcPrEf",
-	"HkTsYBLyRXxLAUouwTPD9sxm6Fg3GVFkq0eApQsnL3JWZbt90qcPQdSH8ts3s3g+cm86/r+YzL6ROYUs",
-	"a15BYPfKpcvfQ5ip60pHPNs4wkK+mpkvnhzH0X0PZqaX0cX87NsOpVmlmOWrGND4my4WbXXcVshdYQhF",
-	"Vt+X1pdznrKfTqaDEKOpwHmSPL6ZPE7XzDze6UsPMb2PNfpHHWuDtoIS+oj6kBSWJCy2FBe7wvgQ3IAz",
-	"L8z2UtwxZtCzpbPJcedLdxoZhEe2qxO2gelrzAh/+LWwVWlGMzmkyz2M4C/ykygrUhL1hs6ZMgIzdFZJ",
-	"8yqrc0KriMl3BhUe9bOH44jhULLnl6BLFAZaCoRpuLjmYnUaNgmycy3r6snAzQMCjF8UfVjZ0j5mMpWO",
-	"hy/jyUJeXV6+bS6HO3aiMEV+0989wlhDj9CaikI70rPwhZQ5MtEtP8T32qytG9sqbqtPhx9d3H2koWBl",
-	"SVsglw0ifwYOXrfeqDCVKut7Y23to2k0ndnAOAir7aVLT/nTb4eY9pFZZy93hD2U4SWUsAtmdtWGnvI6",
-	"UbLdg386iO3am5899sKyl7GGcG2DBt+y1eBLkpKtbDSu7GORXK50CAI3FLXtUmN4y7SGROCtidNKaUln",
-	"Mg1J872sIS4NsNSeuaq7dKfEnGnXvA82v62E3MLagRJyhznfz88mk/sfWQ4+kPOJDmsWBy98WuxPNjoG",
-	"F29ZYa+xbG2stnL4uIvEvUdyzbXm/DyK7BmyC0s8LNJ5vEluNt25ibvbms+oSbY3Sa11kfpSw2/QOVNW",
-	"35nOJ9Pz6JgneC2LfQW8w4JxG9a78sEbtoUly3PQOV+tjb11oQPUJ1SyfuMjRkvbV5+wNBqT+6iyUcd3",
-	"AnJPH3ZZcuiGjZT2SLtqivfqWbiK7gMw7QNCZxiUORP1VfPwq+a/tY+fHMeGoyKIqbtc4w2q/YfNP4yi",
-	"ySiafIeHzT077fP4Y+ecuqt+aAlL5sOu2XFKcT5wX4hB9Y7G3e285P4ZrnLg3mrjgWeTzTV2q3X7GE/x",
-	"DOGkyo1i8D///V90mrL/LhXiaf2OPuntZvLMdgNbGlQbpjLvSTJ1uThLbk2E/ZKB6xhK020A+BpedMBt",
-	"YBNc1Djm6qTzkHb/5esRT807b1jtlrY7FQa7xyAdefqGdkTCrI1g4IF5VnCR1O9d3V7W5ZRnTbXS3ic7",
-	"m+XG1i47o7mybxSvcettWh2XLXV/u+qegRJPa3YDCShpH585U0uZAIHcXpRpvqJIC6IunnaF8N62N7mh",
-	"fcPiP2xvuvs7RjFLLOXAcdF5DNhnHl6N7JGGVAqjWEp54pXMM3t1XzKz1laDQoJCXUqh0eqt/pOIoE20",
-	"Nc3mD3vC4AaVdstG48k4IpXJEgUrOWGCcTQ+s0+gzZr0d3f3vwEAAP//",
+	"xDtdk9s4cn8FpVyVZyqUTGk0ux75JY59We/FXvvsuQ/vzoaEyJaEGxLgAuBoZHuq8paqvOYf3i9JNQCS",
+	"AEV55IlT92APBQKN7kZ/o/lplImyEhy4VqPFp5HKNlBS8/iMc1HzDErgGn9XUlQgNQPzltY5A54BPv9O",
+	"wmq0GP3T4w7WYwfosQ/lWbPmLhplgmsHOAeVSVZpJvhoMbrcANFwq8nJayqvc7Hlp5NRNIJbWlYFuAlr",
+	"qmFLd0SC0lRqRagm8WwRx+RPl8/JSkhCl6LWhJKS8VoDQtC7CpcrLRlfGxQkUA15Qg0W3QazePbdeDod",
+	"z6aX8ZNFHC/i+OdRNFoJWeLUUU41jDUrYQgo8Fw5iCFd7zdiy0nNNSuI3jBFEAI54XVRGIS5IMDzHq0t",
+	"KheXBo8voYKQ6BKXaVnDAGosD+icenAY19/NO3IY17AGiYssf79A0UqKcpAgqongGRyiaPYNKNJMFxAe",
+	"3muKyHPKMyCCk/dU1zKnu6Gjqqv8W5//XTSS8FvNJOSjxS/I8QbJTuJ9nnbyEnUaFUhmgOav7YZi+TfI",
+	"NFIxqGB7Z5XSokiJ2oitIkwTLQjcgNwJDuREsTWHnDBOjBjq04iktQKpUpxn344ZJ2YsIinNS8btS/PI",
+	"lJZUC6nMSfO6RNJpUSDuuARpM0sQ/47Ndsbeqfj0vGJqwPQwDWX4cKwBMjJjN6RS0t3+gRmIQ2x+LiEH",
+	"rhktrPnLc4aspcVbD7cVLRREPdY/M4zjtARCeU4qqtRWSHxgMtCNT6Pm3WgxyoSUkOnxRkgF4yXVGuTO",
+	"cRRhGQYya0tD9nRAfKE+BK+V6nZZNCrp7Svga70ZLaazJ9GoZLz5/WRIj1qU+lL3CnAbFZGcrZlG2UnS",
+	"iKST1HAiHadPSc3ZbzVEJKMKxowr4IppdgPFLrQbltgAt7NZgNpZNKoMWbjzf/zybPwzHX+MxxfJZPzr",
+	"P//uXl1tqYg6VgwJwu+lFHLYbQG+IkuR74hYWQUjJeV0bYSPPHv7Izmp6mXBsojQWm8iqz+REZDTBaFE",
+	"1RVIBRrX6w1ccQml0DCmWSZqC+KRIumnq1EOmrLiarQgn65GZmN8vhpNJpOr0d0d6jqtYHLFQwmzy/Ap",
+	"E7k19Te0YHmCrABlLJIlsGUIYYq0jLrbE7cO4pe00HDthZ3a57yDcJDZL9odwp0tBZ/21E1pdBoRKWm2",
+	"YRzGEmiOIwQXPEW+khKUomsgS1AsB7SIJd2RbEP5Gibk9+bkcDahfHfF3wpRYMRhTpBytQWpyJbpDbKm",
+	"YEpDTjYgYUJ+cHGJ4aEiGZVyZzZUyEiEqNDOAs02V7ySQotMFI8UQUdqDiwymqG3gpRCArlmPFcLQjlB",
+	"76DJRohrN92gt90AR+yXhciuFaFXPKNFYYFQTupKaQm09JecCEnS5kVyVcfxWaY01bUyz5CeWqiIdTON",
+	"SFjVCpSVSdwC5CMrFaD05Ipf8c/EAiGfHZmfr/jn8Xhs/uHreRyTzyTtyVtKTpYUbaGkJaCtIE6D0Ak1",
+	"c/+mBEe7UXNVV5WQ6A1LyBlNUGBSb6bFwR9BjiW1LFLjuHIJSiVc6IQWhdhCjsNK1DKDJGcKpcQMlUwp",
+	"xtdJKXIo+ls3qPeGgeeVYNyMQ0lZkTRC3o0gaxKHGo42liZh3BloHNVCV/1Z17Dzh5QShljoD+bAGeQp",
+	"cTyfIs9rjtZGSPYxpI5WLLmGnc8ub6idVetNosU18BY3n7D7kG0wmdnTV/VqxTIGXCdLWmCYZrf3xn+r",
+	"habtujNctxJyyfLcooCGKTgtzUAGOJlj6x8zq/oj3bRKsswJw4ZKsDRbofdG/T3tCNxWzZ5GQROjiMh/",
+	"VDNUIaexVjCbyCopa+3AgFJM8AD7TMmVv3krJIVYMx5ioUQiYW0jMISTFcKt0rJWOingBopEC5EUYtvy",
+	"dI48RbpXouY9VrRDlsJuqFl8jotL0BuRBwxt3l/g+0zwVcGsOCvQdZWgUyjAkZ1DwdDIGgA5UHtAJsDS",
+	"u0RTFDYHb2oEAE2CJYPKNTTvZjMr3pUUGVr0ZQEpOaHESF5jnswxZLWU6IONzjTmDI/DOtgETT+HInFC",
+	"32lsM9DsaKiTqHgFK5kjp/udwG0GkPsyYscl2nwnKdaZq2RZq51VIZGUlO8SDF/KSiu323ljMjGooUVK",
+	"TozTSR1hCcvT02am5URj1o3/STvy1I5nyYoyT2zcr2b9mTMUN5SZnAuncZG0vxOHdd/qOcZ1DOvBcOZA",
+	"BeO4qZcr7McgvuXHoHfQ8HvzrHp5A43ZN7nHntXHHCw0+hhZ+ja/t2mHmW9LvUXObnoYdCP7htRM27eE",
+	"/WFjCG2Mbq2fi/99rAPbh5v1TR8CrXoDfcOH/Nize+2gt1tg9fB3qNoui23NIObwjf0Itm1GejYG5+wZ",
+	"Fps6G2sywtyqZzlG0Sg0DuaQPIswwmhzSMl7Z+ze9kYbr45QPK0PfrZK31IU6DxyxVd5c8xWpU167+ts",
+	"h6ynslbsGu0xTN1XTNSnIOpoB/ygw8tuupgDxcjz4m6O58SRrn7A4cZsvNFA8Pbu/JyRk9DN4Zl6Xs7H",
+	"KnRybpcBH4db7rs45G3gRloudIe+Z27dJi2z9wxZx5HAjoX1jH0rFiac0eh2vBbj/YrhcEL5jGzqkvIu",
+	"e3E5S0QUXYGpzGzEFv8a/2Zi8jBlHkzgBvL3zp0Mp7WNH2U5OaGFEpjB4J7pX8fv7Kvxj3lKNkBzkKcR",
+	"qSQo9LWCEwXyBqRLh0Ls4ukfXnz34clf5n+dvjz76fs/zt6dX178Of7535/fm6o3mmISwKG08ae6KP5M",
+	"ixqGCfrD+zc/YYxQA+F1UUzImwo45nZnk5hsqCJcmBcEAdtSRVOKTAmtqoKBIoIXuyZ/pFc8damIEoSS",
+	"ZjYGGiCBZ+YMtpJpDZyklO/erBbkF5t8mfTQpMk2AYtIi/6v6cR3lAj214Nl0Y7895raan6YL6+kKA9X",
+	"OuOvrXSvpairZLm7L/U32PyAk/91Z8rQX1W+M6vfie1+6Q4V+QA5sweQoz+GwJ4pRh+/31C+3lB2r0ga",
+	"3hqMDCSPO9EXioqGOFPjUPuS+m/GHBnNVuTEZdeYRZvkfilu4JQsdyQrqDKq1b+f0ZuBkn0DZWqgzOOz",
+	"QCnjo64EsoIN3ty80RuQZH57G8A87poh8K0H0Z5dPAC0tUGH0D3voXscC7TQtAjk5eyodY2zP0jieTyL",
+	"TDSOx3Mez8lJUIexLsrW6UlTFMxEXeTW1J5+NX96cmwJ24t1jDS1J+/R0bL3oHg3mj9oiXNWAsfIgEix",
+	"VYRKIEZxICfLnX+dYK9wNqKWTRyJ6HQRmwJ8gfF24JMP3PwYxF5RDTwbQOwnoBKdmqT8mlQgM4wnClu5",
+	"K1lRMAWZ4Llyd12mWsaFUVSypfYezF7k9Qrz53EgMt/N44PG3JOZ6uI8vLe7iI9cdxFK6PSYdT15QJwt",
+	"ChbgwWNGE71focX4N0G/B8nU5T4qQOpIi+PBOS//j3DyofXzOD4WRFGES6ezI1faLAkj2AEEprNjMYDW",
+	"X9zrN51ruYtGKyaVtvsmRzrdRj/urF4N6q9R1oW57k1zunP3OqimqQkRl3V2DdrWv6RuAkcXUEJur4w/",
+	"mlvIQmS0uOI4EpH0w4cPH8avX49fvLh8+XLx+vXi/fv09KndyBZlbR0fH92wV4lAc+BwuYZdasvWGL5i",
+	"uL8z061b3TK9ETWGqnDauysZiiaGbElh2fQArlZSlJUelMYnxwqDLRHsnc0fcZjUnGlFsg1mxbn1JJlQ",
+	"OnQSs/mRW0mgSnDG10MYPzkKSM+42PKI1ag+O4b0pa/AhwxDdMDwDNDQcLBVq+BA9/TmkPmr1XMMwwbu",
+	"3We3t6n1zW0ot4RCbDGSO41IOsf3Lg3GcK69a3L149b1U+Uleo8UWdG60BFJzxGAjQt8hzm7vR1Fo7n5",
+	"//z2NnSL52Z4T5T/hPnlK7EeiJV413ODGAzEmzYYSXpNJvMBqbjfdbnaWR/Y9w8CdtAJhSS+RQMlViQQ",
+	"wzZn05jWTcdo2dwMYuCSk+cFrfPunNTpQyLqQ/7tq1E8H9uGp/8vJPOvRE4CzZsWIfDvI338HoKMK+Ud",
+	"0dN0hIR80TNffHccRvd1k80u44vF2dclpXntal7lAMdf+7Foy+P21sMWhoDnrpnA3VwHzH4ynQ2GGE3R",
+	"M6Dk8c30cbah+nHHLzWE9H6s0U91jAyaCkoURtSHqDAgyXKHdtEnJgzBNbHiBfmeiztGDHqydDY9Lr+0",
+	"2chgeGReeWabUHUNOcYfYS1sXenxXAzxci9GCDf5kVc1MgnfRlaZcgxmMFfJijp3PqFlxPQbBxUB9LOH",
+	"xxHDpmRPL4mqgGvSQsCYhvFrxtenUeMgvZ4FW8InTD/AwIRF0YeVLU2nn65VMtypghLy8vLybdM54cmJ",
+	"hAzYTf/0MMYa6tBsKgrtzEDCl0IUQLlffkjulVlTNzZV3JafNn60dveRIiWtKjwCsWoi8qfEhtetNkrI",
+	"hMz72uikfTyLZ3NjGAfDanN90GP+7OtDTHNP4Z1lBziIMgKHEvnBTFdt6DHPs5LtGfzDg1hf3kLvsWeW",
+	"A481FNc20eBbuh5ss6ro2ljj2nRSFWKtIsJhi1bbbDUhb6lSJOVwq5OslkpgTqZI2jyvXIiLEwy0p7bq",
+	"LmyWWFBlh/eDza8rIbdh7UAJ2UMu1POz6fT+DuTB7tEQ6DBnYfDCp439UUYnxNpbWpqbQ1Mbc1JOfuss",
+	"ca+DtLlJXpzHsckh/bAkiEW8zmZUs1mnJvY6cTHHIdHeJLXShezLNLsBq0y5u6ZeTGfn8TH9qS2KfQa8",
+	"g5IyY9Z9+shruiMrWhREFWy90ebWBROojyCFa4Dj45V55zIsBVoXYVTZsOMbBXJf/1lA6VoY9w0ucuyR",
+	"IjDGKcR1KwQfBvB+E73h7L+435PMXD3c2yxvbyQOXfI5LMykoc0fEFY/wHpHo6qg3DUYDH918Je2OdFi",
+	"rBlIjHIDlsENyP0PD74fx9NxPP0GHx70VKWP4w9eqtwVYJQgKxpGfvPjmGLV8D4rB/IdzrvrFPX+FbZ4",
+	"Yb+lgANtzU3zQst10ywrWQ7kpC60pOTv//1fmNCZvysJcOq+c0l7p5k+Na8JXWmQWyrz4JMBfGVNPVoW",
+	"BBxWLeyL/Ys7oasEuG0XGBIXc8/Ttt0rtuZjxjEUV/Y7FXL55vKt6VoNzsY18+9HUV7bwQDD8CUxL0n8",
+	"9//8nzk5oZy8f/8GGXTDciuz3qSsoKyMiKqzDXrHV4zXt5NcPFIRhliYJWlBmN7L2Et6y0pk3Nx0wdvn",
+	"wQDRN9JfiultcD0gpdayH3O95X0JsN+6f8S3Ml4TvpH5VpSjUdcj5dHT18QjghqnJQNfyOQl46lr2LfC",
+	"7kpeT5uKsrnzt0rNtKkve7OZNE3W17ALpNr5TgM9lGf3ZqAM1+rlQJCQ2t5Rq4gozOZeah+X5nZwWWuf",
+	"Fr+Vm7ky+BU/mcdnp08JJWnbXWo3yCgnHJhRIdwM9+KufO6DdX3rBiZyAH9ecdf2o4jSomo+CAtaGrpQ",
+	"omkVajt/wo+Fmml9IUI/w1dioMpgrRwxDVlBafWRIpngWtIMw4uXoshNx0dF9cbgjT8kqEog/pP2C67F",
+	"qI3PHMzmY8lodANS2W3jyXQS4ymKCjitGIaSk3hyZlqI9AaP9O7ufwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

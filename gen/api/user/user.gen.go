@@ -40,6 +40,24 @@ func (e ApiKeyStatus) Valid() bool {
 	}
 }
 
+// Defines values for PasswordMethodMethods.
+const (
+	EmailCode   PasswordMethodMethods = "email_code"
+	OldPassword PasswordMethodMethods = "old_password"
+)
+
+// Valid indicates whether the value is a known member of the PasswordMethodMethods enum.
+func (e PasswordMethodMethods) Valid() bool {
+	switch e {
+	case EmailCode:
+		return true
+	case OldPassword:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -271,6 +289,142 @@ type ApiKeyUpdateRequest struct {
 	Status *ApiKeyStatus `json:"status,omitempty"`
 }
 
+// BindUrl defines model for BindUrl.
+type BindUrl struct {
+	// Url Example: https://gate.example.com/auth/login?provider=linuxdo&bind=Q2m8Xc0Lr4hT6vB1nZs9Kd3Wy7Fj5aQ2
+	Url string `json:"url"`
+}
+
+// BindUrlRequest defines model for BindUrlRequest.
+type BindUrlRequest struct {
+	// Provider The provider's slug.
+	//
+	// Example: linuxdo
+	Provider string `json:"provider"`
+}
+
+// EmailCodeSent defines model for EmailCodeSent.
+type EmailCodeSent struct {
+	// ExpiresIn Seconds the code stays valid.
+	//
+	// Example: 600
+	ExpiresIn int `json:"expires_in"`
+}
+
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3
+	Id         int64      `json:"id"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name Example: laptop
+	Name string `json:"name"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Items []Passkey `json:"items"`
+}
+
+// PasskeyOptions WebAuthn options (`PublicKeyCredentialCreationOptionsJSON`) under `publicKey`.
+//
+// Example: {"publicKey":{"attestation":"none","challenge":"3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw"}}
+type PasskeyOptions = map[string]any
+
+// PasswordChangeRequest Exactly one of `old_password` and `email_code`.
+type PasswordChangeRequest struct {
+	// EmailCode Example: 042917
+	EmailCode *string `json:"email_code,omitempty"`
+
+	// NewPassword Example: correct-horse-battery-staple
+	NewPassword string `json:"new_password"`
+
+	// OldPassword Example: correct-horse-battery
+	OldPassword *string `json:"old_password,omitempty"`
+}
+
+// PasswordMethod defines model for PasswordMethod.
+type PasswordMethod struct {
+	// Email Where `email_code` codes go (null when the user has no address).
+	//
+	// Example: alice@example.com
+	Email *string `json:"email"`
+
+	// HasPassword Example: true
+	HasPassword bool `json:"has_password"`
+
+	// Methods Example: ["old_password","email_code"]
+	Methods []PasswordMethodMethods `json:"methods"`
+}
+
+// PasswordMethodMethods defines model for PasswordMethod.Methods.
+type PasswordMethodMethods string
+
+// PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+//
+// Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
+type PublicKeyCredentialJSON = json.RawMessage
+
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current Whether this call was made with this session.
+	//
+	// Example: true
+	Current bool `json:"current"`
+
+	// ExpiresAt Example: 2026-11-23T09:30:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: Yx0p8Yx0p8Yx0p8Yx0p8Yw
+	Id string `json:"id"`
+
+	// Ip The client address at sign-in.
+	//
+	// Example: 203.0.113.7
+	Ip string `json:"ip"`
+
+	// LastSeenAt Example: 2026-11-22T09:30:00Z
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// Method How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
+	//
+	// Example: password
+	Method string `json:"method"`
+
+	// UserAgent Example: Mozilla/5.0
+	UserAgent string `json:"user_agent"`
+}
+
+// SessionList defines model for SessionList.
+type SessionList struct {
+	Items []SessionInfo `json:"items"`
+}
+
+// TotpCode defines model for TotpCode.
+type TotpCode struct {
+	// Code Example: 492039
+	Code string `json:"code"`
+}
+
+// TotpSecret defines model for TotpSecret.
+type TotpSecret struct {
+	// OtpauthUrl The secret as an `otpauth://` URL (for a QR code).
+	//
+	// Example: otpauth://totp/Poolgate:alice?algorithm=SHA1&digits=6&issuer=Poolgate&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The base32 secret (shown only once).
+	//
+	// Example: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	Secret string `json:"secret"`
+}
+
 // ApiKeyId Example: 7
 type ApiKeyId = int64
 
@@ -327,11 +481,23 @@ type Forbidden = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
 
+// SessionRequired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type SessionRequired = externalRef0.Error
+
 // TooLarge The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type TooLarge = externalRef0.Error
+
+// TooManyAttempts The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type TooManyAttempts = externalRef0.Error
 
 // Unauthorized The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -378,6 +544,12 @@ type UsageLogUserListParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PasskeyRegisterFinishParams defines parameters for PasskeyRegisterFinish.
+type PasskeyRegisterFinishParams struct {
+	// Name A name to recognise the passkey by (default `passkey`).
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -414,6 +586,21 @@ type ApiKeyCreateJSONRequestBody = ApiKeyCreateRequest
 // ApiKeyUpdateJSONRequestBody defines body for ApiKeyUpdate for application/json ContentType.
 type ApiKeyUpdateJSONRequestBody = ApiKeyUpdateRequest
 
+// IdentityBindUrlCreateJSONRequestBody defines body for IdentityBindUrlCreate for application/json ContentType.
+type IdentityBindUrlCreateJSONRequestBody = BindUrlRequest
+
+// PasskeyRegisterFinishJSONRequestBody defines body for PasskeyRegisterFinish for application/json ContentType.
+type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
+
+// PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
+type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
+type TotpDisableJSONRequestBody = TotpCode
+
+// TotpEnableJSONRequestBody defines body for TotpEnable for application/json ContentType.
+type TotpEnableJSONRequestBody = TotpCode
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
@@ -443,9 +630,48 @@ type ServerInterface interface {
 	// MeGet The signed-in user
 	// (GET /api/user/me)
 	MeGet(ctx echo.Context) error
+	// IdentityBindUrlCreate A link that binds a single sign-on identity to the account
+	// (POST /api/user/oidc/bind-url)
+	IdentityBindUrlCreate(ctx echo.Context) error
+	// PasskeyList List the user's passkeys
+	// (GET /api/user/passkeys)
+	PasskeyList(ctx echo.Context) error
+	// PasskeyRegisterFinish Finish registering a passkey
+	// (POST /api/user/passkeys/register/finish)
+	PasskeyRegisterFinish(ctx echo.Context, params PasskeyRegisterFinishParams) error
+	// PasskeyRegisterOptions Start registering a passkey
+	// (POST /api/user/passkeys/register/options)
+	PasskeyRegisterOptions(ctx echo.Context) error
+	// PasskeyDelete Remove a passkey
+	// (DELETE /api/user/passkeys/{id})
+	PasskeyDelete(ctx echo.Context, id int64) error
+	// PasswordChange Change the password
+	// (POST /api/user/password/change)
+	PasswordChange(ctx echo.Context) error
+	// PasswordCodeSend Mail a code for changing the password
+	// (POST /api/user/password/email-code)
+	PasswordCodeSend(ctx echo.Context) error
+	// PasswordMethodGet How the user can change their password
+	// (GET /api/user/password/method)
+	PasswordMethodGet(ctx echo.Context) error
+	// SessionList List the user's sessions
+	// (GET /api/user/sessions)
+	SessionList(ctx echo.Context) error
+	// SessionDelete End a session
+	// (DELETE /api/user/sessions/{id})
+	SessionDelete(ctx echo.Context, id string) error
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
+	// TotpDisable Turn TOTP off
+	// (POST /api/user/totp/disable)
+	TotpDisable(ctx echo.Context) error
+	// TotpEnable Turn TOTP on
+	// (POST /api/user/totp/enable)
+	TotpEnable(ctx echo.Context) error
+	// TotpSetup Start setting up TOTP
+	// (POST /api/user/totp/setup)
+	TotpSetup(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -627,6 +853,119 @@ func (w *ServerInterfaceWrapper) MeGet(ctx echo.Context) error {
 	return err
 }
 
+// IdentityBindUrlCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) IdentityBindUrlCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.IdentityBindUrlCreate(ctx)
+	return err
+}
+
+// PasskeyList converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyList(ctx)
+	return err
+}
+
+// PasskeyRegisterFinish converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyRegisterFinish(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PasskeyRegisterFinishParams
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyRegisterFinish(ctx, params)
+	return err
+}
+
+// PasskeyRegisterOptions converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyRegisterOptions(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyRegisterOptions(ctx)
+	return err
+}
+
+// PasskeyDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) PasskeyDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasskeyDelete(ctx, id)
+	return err
+}
+
+// PasswordChange converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordChange(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordChange(ctx)
+	return err
+}
+
+// PasswordCodeSend converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordCodeSend(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordCodeSend(ctx)
+	return err
+}
+
+// PasswordMethodGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PasswordMethodGet(ctx)
+	return err
+}
+
+// SessionList converts echo context to params.
+func (w *ServerInterfaceWrapper) SessionList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SessionList(ctx)
+	return err
+}
+
+// SessionDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) SessionDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SessionDelete(ctx, id)
+	return err
+}
+
 // UsageStatsUserGet converts echo context to params.
 func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 	var err error
@@ -677,6 +1016,33 @@ func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UsageStatsUserGet(ctx, params)
+	return err
+}
+
+// TotpDisable converts echo context to params.
+func (w *ServerInterfaceWrapper) TotpDisable(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TotpDisable(ctx)
+	return err
+}
+
+// TotpEnable converts echo context to params.
+func (w *ServerInterfaceWrapper) TotpEnable(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TotpEnable(ctx)
+	return err
+}
+
+// TotpSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) TotpSetup(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TotpSetup(ctx)
 	return err
 }
 
@@ -737,6 +1103,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyUpdate, options.OperationMiddlewares["apiKeyUpdate"]...)
 	router.POST(options.BaseURL+"/api/user/api-key/rotate", wrapper.ApiKeyRotate, options.OperationMiddlewares["apiKeyRotate"]...)
 	router.PUT(options.BaseURL+"/api/user/accounts/:account_id/api-key", wrapper.AccountKeyBind, options.OperationMiddlewares["accountKeyBind"]...)
+	router.GET(options.BaseURL+"/api/user/password/method", wrapper.PasswordMethodGet, options.OperationMiddlewares["passwordMethodGet"]...)
+	router.POST(options.BaseURL+"/api/user/password/email-code", wrapper.PasswordCodeSend, options.OperationMiddlewares["passwordCodeSend"]...)
+	router.POST(options.BaseURL+"/api/user/password/change", wrapper.PasswordChange, options.OperationMiddlewares["passwordChange"]...)
+	router.GET(options.BaseURL+"/api/user/sessions", wrapper.SessionList, options.OperationMiddlewares["sessionList"]...)
+	router.DELETE(options.BaseURL+"/api/user/sessions/:id", wrapper.SessionDelete, options.OperationMiddlewares["sessionDelete"]...)
+	router.GET(options.BaseURL+"/api/user/passkeys", wrapper.PasskeyList, options.OperationMiddlewares["passkeyList"]...)
+	router.POST(options.BaseURL+"/api/user/passkeys/register/options", wrapper.PasskeyRegisterOptions, options.OperationMiddlewares["passkeyRegisterOptions"]...)
+	router.POST(options.BaseURL+"/api/user/passkeys/register/finish", wrapper.PasskeyRegisterFinish, options.OperationMiddlewares["passkeyRegisterFinish"]...)
+	router.DELETE(options.BaseURL+"/api/user/passkeys/:id", wrapper.PasskeyDelete, options.OperationMiddlewares["passkeyDelete"]...)
+	router.POST(options.BaseURL+"/api/user/totp/setup", wrapper.TotpSetup, options.OperationMiddlewares["totpSetup"]...)
+	router.POST(options.BaseURL+"/api/user/totp/enable", wrapper.TotpEnable, options.OperationMiddlewares["totpEnable"]...)
+	router.POST(options.BaseURL+"/api/user/totp/disable", wrapper.TotpDisable, options.OperationMiddlewares["totpDisable"]...)
+	router.POST(options.BaseURL+"/api/user/oidc/bind-url", wrapper.IdentityBindUrlCreate, options.OperationMiddlewares["identityBindUrlCreate"]...)
 
 }
 
@@ -746,7 +1125,18 @@ type ForbiddenJSONResponse externalRef0.Error
 
 type NotFoundJSONResponse externalRef0.Error
 
+type SessionRequiredJSONResponse externalRef0.Error
+
 type TooLargeJSONResponse externalRef0.Error
+
+type TooManyAttemptsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyAttemptsJSONResponse struct {
+	Body externalRef0.Error
+
+	Headers TooManyAttemptsResponseHeaders
+}
 
 type UnauthorizedJSONResponse externalRef0.Error
 
@@ -1531,6 +1921,840 @@ func (response MeGet503JSONResponse) VisitMeGetResponse(w http.ResponseWriter) e
 	return err
 }
 
+type IdentityBindUrlCreateRequestObject struct {
+	Body *IdentityBindUrlCreateJSONRequestBody
+}
+
+type IdentityBindUrlCreateResponseObject interface {
+	VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error
+}
+
+type IdentityBindUrlCreate200JSONResponse BindUrl
+
+func (response IdentityBindUrlCreate200JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response IdentityBindUrlCreate400JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response IdentityBindUrlCreate401JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response IdentityBindUrlCreate403JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate404JSONResponse externalRef0.Error
+
+func (response IdentityBindUrlCreate404JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response IdentityBindUrlCreate413JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IdentityBindUrlCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response IdentityBindUrlCreate503JSONResponse) VisitIdentityBindUrlCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyListRequestObject struct {
+}
+
+type PasskeyListResponseObject interface {
+	VisitPasskeyListResponse(w http.ResponseWriter) error
+}
+
+type PasskeyList200JSONResponse PasskeyList
+
+func (response PasskeyList200JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyList401JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PasskeyList403JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyList503JSONResponse) VisitPasskeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinishRequestObject struct {
+	Params PasskeyRegisterFinishParams
+	Body   *PasskeyRegisterFinishJSONRequestBody
+}
+
+type PasskeyRegisterFinishResponseObject interface {
+	VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error
+}
+
+type PasskeyRegisterFinish201JSONResponse Passkey
+
+func (response PasskeyRegisterFinish201JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish400JSONResponse externalRef0.Error
+
+func (response PasskeyRegisterFinish400JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyRegisterFinish401JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasskeyRegisterFinish403JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish409JSONResponse externalRef0.Error
+
+func (response PasskeyRegisterFinish409JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasskeyRegisterFinish413JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterFinish503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyRegisterFinish503JSONResponse) VisitPasskeyRegisterFinishResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptionsRequestObject struct {
+}
+
+type PasskeyRegisterOptionsResponseObject interface {
+	VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error
+}
+
+type PasskeyRegisterOptions200JSONResponse PasskeyOptions
+
+func (response PasskeyRegisterOptions200JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyRegisterOptions401JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptions403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasskeyRegisterOptions403JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyRegisterOptions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyRegisterOptions503JSONResponse) VisitPasskeyRegisterOptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type PasskeyDeleteResponseObject interface {
+	VisitPasskeyDeleteResponse(w http.ResponseWriter) error
+}
+
+type PasskeyDelete204Response struct {
+}
+
+func (response PasskeyDelete204Response) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PasskeyDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PasskeyDelete400JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasskeyDelete401JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasskeyDelete403JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete404JSONResponse externalRef0.Error
+
+func (response PasskeyDelete404JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasskeyDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasskeyDelete503JSONResponse) VisitPasskeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChangeRequestObject struct {
+	Body *PasswordChangeJSONRequestBody
+}
+
+type PasswordChangeResponseObject interface {
+	VisitPasswordChangeResponse(w http.ResponseWriter) error
+}
+
+type PasswordChange204Response struct {
+}
+
+func (response PasswordChange204Response) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PasswordChange400JSONResponse externalRef0.Error
+
+func (response PasswordChange400JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasswordChange401JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasswordChange403JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PasswordChange413JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordChange429JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordChange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordChange503JSONResponse) VisitPasswordChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSendRequestObject struct {
+}
+
+type PasswordCodeSendResponseObject interface {
+	VisitPasswordCodeSendResponse(w http.ResponseWriter) error
+}
+
+type PasswordCodeSend202JSONResponse EmailCodeSent
+
+func (response PasswordCodeSend202JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasswordCodeSend401JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response PasswordCodeSend403JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend422JSONResponse externalRef0.Error
+
+func (response PasswordCodeSend422JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response PasswordCodeSend429JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordCodeSend503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordCodeSend503JSONResponse) VisitPasswordCodeSendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGetRequestObject struct {
+}
+
+type PasswordMethodGetResponseObject interface {
+	VisitPasswordMethodGetResponse(w http.ResponseWriter) error
+}
+
+type PasswordMethodGet200JSONResponse PasswordMethod
+
+func (response PasswordMethodGet200JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PasswordMethodGet401JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PasswordMethodGet403JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PasswordMethodGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionListRequestObject struct {
+}
+
+type SessionListResponseObject interface {
+	VisitSessionListResponse(w http.ResponseWriter) error
+}
+
+type SessionList200JSONResponse SessionList
+
+func (response SessionList200JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SessionList401JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SessionList403JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SessionList503JSONResponse) VisitSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDeleteRequestObject struct {
+	Id string `json:"id"`
+}
+
+type SessionDeleteResponseObject interface {
+	VisitSessionDeleteResponse(w http.ResponseWriter) error
+}
+
+type SessionDelete204Response struct {
+}
+
+func (response SessionDelete204Response) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SessionDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SessionDelete400JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SessionDelete401JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SessionDelete403JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete404JSONResponse externalRef0.Error
+
+func (response SessionDelete404JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SessionDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SessionDelete503JSONResponse) VisitSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UsageStatsUserGetRequestObject struct {
 	Params UsageStatsUserGetParams
 }
@@ -1609,6 +2833,289 @@ func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(
 	return err
 }
 
+type TotpDisableRequestObject struct {
+	Body *TotpDisableJSONRequestBody
+}
+
+type TotpDisableResponseObject interface {
+	VisitTotpDisableResponse(w http.ResponseWriter) error
+}
+
+type TotpDisable204Response struct {
+}
+
+func (response TotpDisable204Response) VisitTotpDisableResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type TotpDisable400JSONResponse externalRef0.Error
+
+func (response TotpDisable400JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TotpDisable401JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response TotpDisable403JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response TotpDisable413JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response TotpDisable429JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpDisable503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response TotpDisable503JSONResponse) VisitTotpDisableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnableRequestObject struct {
+	Body *TotpEnableJSONRequestBody
+}
+
+type TotpEnableResponseObject interface {
+	VisitTotpEnableResponse(w http.ResponseWriter) error
+}
+
+type TotpEnable204Response struct {
+}
+
+func (response TotpEnable204Response) VisitTotpEnableResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type TotpEnable400JSONResponse externalRef0.Error
+
+func (response TotpEnable400JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TotpEnable401JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response TotpEnable403JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response TotpEnable413JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable429JSONResponse struct{ TooManyAttemptsJSONResponse }
+
+func (response TotpEnable429JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpEnable503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response TotpEnable503JSONResponse) VisitTotpEnableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetupRequestObject struct {
+}
+
+type TotpSetupResponseObject interface {
+	VisitTotpSetupResponse(w http.ResponseWriter) error
+}
+
+type TotpSetup200JSONResponse TotpSecret
+
+func (response TotpSetup200JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TotpSetup401JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup403JSONResponse struct{ SessionRequiredJSONResponse }
+
+func (response TotpSetup403JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup409JSONResponse externalRef0.Error
+
+func (response TotpSetup409JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TotpSetup503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response TotpSetup503JSONResponse) VisitTotpSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
@@ -1638,9 +3145,48 @@ type StrictServerInterface interface {
 	// MeGet The signed-in user
 	// (GET /api/user/me)
 	MeGet(ctx context.Context, request MeGetRequestObject) (MeGetResponseObject, error)
+	// IdentityBindUrlCreate A link that binds a single sign-on identity to the account
+	// (POST /api/user/oidc/bind-url)
+	IdentityBindUrlCreate(ctx context.Context, request IdentityBindUrlCreateRequestObject) (IdentityBindUrlCreateResponseObject, error)
+	// PasskeyList List the user's passkeys
+	// (GET /api/user/passkeys)
+	PasskeyList(ctx context.Context, request PasskeyListRequestObject) (PasskeyListResponseObject, error)
+	// PasskeyRegisterFinish Finish registering a passkey
+	// (POST /api/user/passkeys/register/finish)
+	PasskeyRegisterFinish(ctx context.Context, request PasskeyRegisterFinishRequestObject) (PasskeyRegisterFinishResponseObject, error)
+	// PasskeyRegisterOptions Start registering a passkey
+	// (POST /api/user/passkeys/register/options)
+	PasskeyRegisterOptions(ctx context.Context, request PasskeyRegisterOptionsRequestObject) (PasskeyRegisterOptionsResponseObject, error)
+	// PasskeyDelete Remove a passkey
+	// (DELETE /api/user/passkeys/{id})
+	PasskeyDelete(ctx context.Context, request PasskeyDeleteRequestObject) (PasskeyDeleteResponseObject, error)
+	// PasswordChange Change the password
+	// (POST /api/user/password/change)
+	PasswordChange(ctx context.Context, request PasswordChangeRequestObject) (PasswordChangeResponseObject, error)
+	// PasswordCodeSend Mail a code for changing the password
+	// (POST /api/user/password/email-code)
+	PasswordCodeSend(ctx context.Context, request PasswordCodeSendRequestObject) (PasswordCodeSendResponseObject, error)
+	// PasswordMethodGet How the user can change their password
+	// (GET /api/user/password/method)
+	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// SessionList List the user's sessions
+	// (GET /api/user/sessions)
+	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
+	// SessionDelete End a session
+	// (DELETE /api/user/sessions/{id})
+	SessionDelete(ctx context.Context, request SessionDeleteRequestObject) (SessionDeleteResponseObject, error)
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
+	// TotpDisable Turn TOTP off
+	// (POST /api/user/totp/disable)
+	TotpDisable(ctx context.Context, request TotpDisableRequestObject) (TotpDisableResponseObject, error)
+	// TotpEnable Turn TOTP on
+	// (POST /api/user/totp/enable)
+	TotpEnable(ctx context.Context, request TotpEnableRequestObject) (TotpEnableResponseObject, error)
+	// TotpSetup Start setting up TOTP
+	// (POST /api/user/totp/setup)
+	TotpSetup(ctx context.Context, request TotpSetupRequestObject) (TotpSetupResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1962,6 +3508,311 @@ func (sh *strictHandler) MeGet(ctx echo.Context) error {
 	return nil
 }
 
+// IdentityBindUrlCreate operation middleware
+func (sh *strictHandler) IdentityBindUrlCreate(ctx echo.Context) error {
+	var request IdentityBindUrlCreateRequestObject
+
+	var body IdentityBindUrlCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.IdentityBindUrlCreate(ctx.Request().Context(), request.(IdentityBindUrlCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "IdentityBindUrlCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(IdentityBindUrlCreateResponseObject); ok {
+		return validResponse.VisitIdentityBindUrlCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyList operation middleware
+func (sh *strictHandler) PasskeyList(ctx echo.Context) error {
+	var request PasskeyListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyList(ctx.Request().Context(), request.(PasskeyListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyListResponseObject); ok {
+		return validResponse.VisitPasskeyListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyRegisterFinish operation middleware
+func (sh *strictHandler) PasskeyRegisterFinish(ctx echo.Context, params PasskeyRegisterFinishParams) error {
+	var request PasskeyRegisterFinishRequestObject
+
+	request.Params = params
+
+	var body PasskeyRegisterFinishJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyRegisterFinish(ctx.Request().Context(), request.(PasskeyRegisterFinishRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyRegisterFinish")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyRegisterFinishResponseObject); ok {
+		return validResponse.VisitPasskeyRegisterFinishResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyRegisterOptions operation middleware
+func (sh *strictHandler) PasskeyRegisterOptions(ctx echo.Context) error {
+	var request PasskeyRegisterOptionsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyRegisterOptions(ctx.Request().Context(), request.(PasskeyRegisterOptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyRegisterOptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyRegisterOptionsResponseObject); ok {
+		return validResponse.VisitPasskeyRegisterOptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasskeyDelete operation middleware
+func (sh *strictHandler) PasskeyDelete(ctx echo.Context, id int64) error {
+	var request PasskeyDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasskeyDelete(ctx.Request().Context(), request.(PasskeyDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasskeyDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasskeyDeleteResponseObject); ok {
+		return validResponse.VisitPasskeyDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasswordChange operation middleware
+func (sh *strictHandler) PasswordChange(ctx echo.Context) error {
+	var request PasswordChangeRequestObject
+
+	var body PasswordChangeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordChange(ctx.Request().Context(), request.(PasswordChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordChange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordChangeResponseObject); ok {
+		return validResponse.VisitPasswordChangeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasswordCodeSend operation middleware
+func (sh *strictHandler) PasswordCodeSend(ctx echo.Context) error {
+	var request PasswordCodeSendRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordCodeSend(ctx.Request().Context(), request.(PasswordCodeSendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordCodeSend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordCodeSendResponseObject); ok {
+		return validResponse.VisitPasswordCodeSendResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PasswordMethodGet operation middleware
+func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
+	var request PasswordMethodGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PasswordMethodGet(ctx.Request().Context(), request.(PasswordMethodGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PasswordMethodGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PasswordMethodGetResponseObject); ok {
+		return validResponse.VisitPasswordMethodGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SessionList operation middleware
+func (sh *strictHandler) SessionList(ctx echo.Context) error {
+	var request SessionListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SessionList(ctx.Request().Context(), request.(SessionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SessionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SessionListResponseObject); ok {
+		return validResponse.VisitSessionListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SessionDelete operation middleware
+func (sh *strictHandler) SessionDelete(ctx echo.Context, id string) error {
+	var request SessionDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SessionDelete(ctx.Request().Context(), request.(SessionDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SessionDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SessionDeleteResponseObject); ok {
+		return validResponse.VisitSessionDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UsageStatsUserGet operation middleware
 func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error {
 	var request UsageStatsUserGetRequestObject
@@ -1987,133 +3838,314 @@ func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUs
 	return nil
 }
 
+// TotpDisable operation middleware
+func (sh *strictHandler) TotpDisable(ctx echo.Context) error {
+	var request TotpDisableRequestObject
+
+	var body TotpDisableJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TotpDisable(ctx.Request().Context(), request.(TotpDisableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TotpDisable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TotpDisableResponseObject); ok {
+		return validResponse.VisitTotpDisableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TotpEnable operation middleware
+func (sh *strictHandler) TotpEnable(ctx echo.Context) error {
+	var request TotpEnableRequestObject
+
+	var body TotpEnableJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TotpEnable(ctx.Request().Context(), request.(TotpEnableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TotpEnable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TotpEnableResponseObject); ok {
+		return validResponse.VisitTotpEnableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TotpSetup operation middleware
+func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
+	var request TotpSetupRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TotpSetup(ctx.Request().Context(), request.(TotpSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TotpSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TotpSetupResponseObject); ok {
+		return validResponse.VisitTotpSetupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1db+RGtthfKTALWMKyW+yW5BlpHgJ5vLZnPeOdnZGv1x5NuqvJ6u5asavaVcWResYC9il3ESAvAfYG",
-	"ectDsq83yct9CPJnFlgn918E51SRrGKTUrekmf2AjV27RRaLp06d7zrn8F2UysVSCiaMjo7fRUuq6IIZ",
-	"pvCvkyX/kq2eZPA7YzpVfGm4FNFxdDpn5OT5E3LOVh9pwrN+FEccbiypmUdxJOiCRccRz6I4Uuz7giuW",
-	"RcdGFSyOdDpnCwpzsku6WOYsOn4QR1OpFtTAM8J8fBDF0YILvigW0fEgjsxqyewtNmMqurqKo8+UXKzD",
-	"9dJQZYicEjNnxPAFI4qKGSM7XKR5ofkbFpMXnz0m+/v7R7sV0N8XTK1qqKcwdSuc0TAZftwbDHrDwWmS",
-	"HOP/vos84DNqWA/eG1VAa6O4mCHMT+XsJE1lIcw65L8S+YqkNM810Uy9YRmZrIiZc02KpTaK0QWh9tku",
-	"sN3tESK9BfiD7ZH8VM4ez6kQLN8G4NQ+0gWnu90J5+B2cBZKS9VOqWPBLs0oxRHjkjqWir3hstBkSYFA",
-	"6EQzYchUKrw75UobvNVJJna+DkLZHwwAbHr5lImZmUfH+8MYmMMwBVP9u1dJ7+j1z3/WRSZfstW1GF/Q",
-	"jJELbuYW444VOyljyUfnbNWJ8Qe3wvhTvuAthPxUzjRZMoXI64Iox2d9YDI2pUVuouPDJK4hgz8W9NJC",
-	"cpgkm8D1TGY30KvdZK7JAoaSHdhwAAx3HoYwRag+ZxmM7Nx/fLhj+2dL0zuQPQA2JIPB8CGuofq7gwBe",
-	"sO8Lpk2b7MWFlJB6RKDsI4RndkXj3/TcLL0n2ZhwQy6oJlToC6ZYhg92rs3N1UkxUTL45acff/vwm4Pf",
-	"DL7Y/+rBr4cvDk+P/iH57svHt1vvS0NNoR/nVOtrt+5iLjVzi/hIE42PEa4JF074wBRdy7LDRzgmWNjP",
-	"FJtGx9G/2avV4Z69q+HSQoqR+3PkQwrAn/IF+04K1i56npx8dWIV0VspGMnoCrYgI3NZKE2oYiQtDOGi",
-	"C2Lztp1Loq9PAdP1hpxoTvdezqmYzWmD5j4+aG6BL4hOet/R3tukdzT6+dlZb69LKJ3K9QX+QmRtupZd",
-	"bq5rjbxJ0w6317RXYHTopRSaITV9QjPHCfBXKoVhVgXT5TLnKYXl7P1Ww5o8EGC1hvLcPpNZSfOG5jwb",
-	"OfaADVAKtA4u55g44UQsJCRHjAN1DhCHt6K3X+AbcFHr5FXxPKiEHJDDMiIVoWTKWZ5ZxkCY+xEYTVJN",
-	"eJYxcUc8TKt5agwg9zkbBN6bcU0nOcve08oLzZT/GlzfV9J8JguR3XF5QprRFOepl0eXHFQsERKMBLh3",
-	"/+v6ShJdpHN8z4TlUsw0MRL5C5aLSzyV8ilVM3bHJU5kthoZKUc5Tlavs6QoGAD4NVISO+b9UnD5PnwX",
-	"qGcqcOFoWyogLLY0GlHwtaCFmUvF37K77nThT1Uj4c///O//9T/99x//83/98Q+///H3//Tnf/lff/5v",
-	"//PHP/w+/n///C//+o//8cd/+h//97/87z//nz+8HxpAfiWpYhkThlPQekyhwQomqiP1rwV9Q3kOtH93",
-	"HFQz1SgAvPOUEcMWS6mo4vmKhCM9G+Fae+D90E1GDZ1QzYBmCqEYTecAV997nfVhrUT6kq0+4SID/QAo",
-	"yjIOc9H8uZJLpgwHRTGluWZxtPQuvfNt5xa7hIH+W8lClSa4fkQSUogJF5lG+vWcts3s7aTVrq2d6Fc+",
-	"SK+rwXLyW5YaoAxvxaUsbCypdhRv8g+bkMTX4gP2BWSXt27YngmAAYJsRxR5jta3kMI6VtfiBIZbAreR",
-	"g5vw4jvANyEJQxstuMlzecGyEV/q9vVJtEVzDs4izTLFtGaa7Dx5rkHvPn7y6Qtg1Cm/ZHoXEQEIsZqR",
-	"LQ24FEouPExQsQoR8SoaJvv9pD8Y7PeTveEBgM8NWyA8DUunE0VUKbrC7XLrQWfluiXZARXEC2ot7ush",
-	"9d2cO4GZKkYNy0bUdFuBD4+Twy2swIbQaC78mzk1/v5MpQoWFz1+QlQhBFNVTCCTqSaam9aXscslV0y7",
-	"FTTfxawym1HDLuiKaCOXJUmAoVjC4TEIe8NUiG5AxoNeMuglGwSfOhBew9tg/gcbMT8w1Jy3ha8c63+k",
-	"XeQEfJycakPSOVU0NUzpGESAYqmcCQ5yO5SJkT7vLWcHn/3pd388uvx1K4phvlGhbyCTo+P9u2HGeib+",
-	"9DldGrlsA+n7Qho6ytsjIYCThdSG4ChSCG5CBtNLJjL0XKWheSAeCc5JJmwlQXbOGZnQnIq0ITUHCfxz",
-	"C9FZq+8qHlkrguFGxGCd6Zt0uhW01mmGp3D/ECFh0G94mGzw1obER0mP++XRZgVZ8LLmghvkFIigUHSs",
-	"CdFw2wPWjwMF0q14HuPLPKd0G4vkdiqqSxfFhGrSpr4cPYLkr2OjN6urOBomyeA4mzw8Ph4EWsELSRwc",
-	"BSGJ9djoSe8z2pse91//fGcPY6XvBvH+1e6//VkbFy7o5RP7kgEwwwfSiTcipks7bhUe81c3vHF1cVQI",
-	"/n3B3AMwYl0RbqrjPDgx9Po+dV6IzPeu/a6R8dcGzj6EAmigwqmCDeV+FSy3I+p/Qg9jS8sa0dUtzZ5y",
-	"K8RCOVXRe/XjZj0Bc4bs2pT4OFc3KC+kubVg3cAkuuH0oaGbusF8yVLFjJPmv5pGx682xE4TyedtB0VA",
-	"d1MgpXO26pOXRiowt4iQF4/gvykVQoJtQfRcXghCZ9QGoNeMse8mA/0gHZ5/n3wh9r95uPpl9lQdmn+4",
-	"bLfQGggA0NYx8LrpzJ+I0ncmRs6YmTNlDzWAWXAVGpEVO2hRMkuRsr6HzsoUYQJ2B3xBw98AjFUY8rW/",
-	"vur2GkPbCb9eZluQ0YIL/+rgJ439k8b+SWO/b40tc3Axf9Lad/XJrlq0VCMSeyKELETKFi7E3BBvRcaZ",
-	"SNmW4V1/0pNyCnx3Fcpe3xjDLg3ZeUbVeSYvRIPgTj3iVUwbqowm1JBkeJwk5OvTx5bvJ7IwhJIFF4XB",
-	"DIU1+rgxHDXAcFSyVTiKiayd8V6iXiuE4bk9w8bD1CAawES2zlwWlKP7DwYNNvX/lbluRRjpbFsQNajA",
-	"u1Y0vIcVGW7yhrx4RgF4QUUKyoK8pKZQGUrgtacLVP/3uv9tkQsLZE3xPk5reolrBmtEKTwwX2/HxCce",
-	"y4ZbN6Z5PkZTS4OtaCQByb6SgpEdzWeCoeRDqjS7MRkXmik9hnH2bo8LPKzUMRnTbMGFvYk/uTaKGqkw",
-	"P6Oy1PLcRmqUhqXiIw1jDUesM2n38u7DIblOBN7eS2k94mqVdHgQZ49F5dRuAllQQWcIAtrMO8tikvM0",
-	"JrQw89jiOEbs7x4TSnSxZEqzMh/yTCi2kIb1yqOZk+dPPtJk/O7MnQmeRcfk3Zk9AYTfZ1G/3z+Lrq6A",
-	"HuiS9c+Ez7Bb5UcAUJhi5RKVEFOAtnCL6hm3PSf81D7Z3Ak34aZb8Wn1/hAuu77mNp0QbUAKxWRB0zkX",
-	"rKcYzeAKgQceodWwYFrTGSMTpnmGfhhapXMqZqxPfoH7CqPBHj0Tz6XMQYXh/to0J+3cIU1yrsEHmDPF",
-	"+uRzp+gQw5qkVCl78qYBzTAjJkUxms7PxFJJI1OZf6QJSGbczhiD9OZCkgU4iOdcZPqYUEFA3Bgyl/Lc",
-	"DUfwLsA85IZMcpmea0LPBFjWdhIqqixV/5Edqci4vDE6K5JkP7UWCv5m4107KyY4lFmuik0L5/3YV2Ci",
-	"l6Oo/pk4Ez+UaV8/uGX+cCZ+6PV6+H+4fZAk5AcyblDjmOxMaEbqFGfi+AvEWDn2t1qKMYg1oYvlUioQ",
-	"rwuWcToC+hl7Iy0M/hXA2KhQ+RhFH3pxIyHNyHkvcFnLQqVsVDqlcGnBteZiZn2b5qtL0BuXmciWkgsz",
-	"Jm69A1ivn8zgz+yOQn1QvUvVqMLMR0aeM1HNOrRY1MV0ylNwTkfuEMJO5V1HU7l6bh+eq3KExk5LBKs2",
-	"nKlRyagIBiy/iS6+bF6phy0VTx1S51QxC78lHu+q/057xbpAeAEJfYQEzbIxkiuQoqN8u8G75aIOYFFV",
-	"ZlAIS3XJvqK+VD58CA8vmJnLLFhRef8I7qdSTHOe4m5rZorlCGRfzoyFNmM5B2mBE2SMVk8PEN9hRk95",
-	"bzi0lLFUMgVBNMnZmOxQl2NSJt9gNmmhFCgWWDYruRBYw2qNUZm27eilegGCrqhh1p+ysNZ/j9hlyljm",
-	"74C9jikbbh+sQtKjSaFXbuLDkocNKI58THZQCo7rrJPxbjnSrrGUMygQxzXgeiXS0ZTyvML3oaVQL50F",
-	"hgs5qv4eOZCajOeQgPN4Nsy63vPlCfr4beLEG1cdWTWFCdpEa7IETMVQlGBw0pMkjZfWkDVSnhpCwoOg",
-	"vrIuInDYulxoXi6P3vx8wUAUoBHsSQJ4WVMQwKTLxoWmGAB8rEmB6qL3tkAGwN8hnzljuxIK4Gp4yYAN",
-	"jq/mC8ascbm18JG18WixwcZRvJ6NFzAsnl228WBjj93dxtVSV8AsHpcGf1ZMWq0o4FHAis+iuM2WL9EL",
-	"8RmvBtbjO0t2Xu5YG6+FRv86S4UOQBxd9mayt+5lt1vUJ2ReLKioDTRnlsVE0ylD92UuL8psS2t2hO5p",
-	"qwXb4pb4aXHvrkvZzcgOzbW0metr6fpzRjOmduMy7Q9cVpcLaS2+ELpr8/Gvd0XLbUMbdwND+aWhrlgs",
-	"MJGnriDrXoql4mimZLEcTVa3yM7Xn8Ozn2Dk+E4+H072Ql6s+3txZOS95avHkXkbTtZM5r9+A129GqbS",
-	"Y71Ahbt4c08U14o+UEt8/TPkYleCseOsb7Cy0fifyDdsl0xWde1FMz5o5q2lenaWAc5ykOwHFJ1sFIOy",
-	"ZyYtmZl4jHRweRnGXzeaM5CSnWAPj24xtWXgLnAPG+BuhgIMQgfks7/Rc6XY7lziYTKM0VSC7TlMDmxV",
-	"UeWnWcluI0FVtmcqizyzcmp3a/w0yNoubE1rITVVO++to0LvptReiolWMZ3xBROaS0GUvLCVOshWWOfo",
-	"x69sCHEuC1UaCABdrYo1UzY7KdRvHZHHNjifUsNE2gLnV4wq0BeKinOyZCplwvDc+v0Lnudcs1SKrDwX",
-	"RF9bSFc3Rm1Y1saVQ4ZdHiYBQX18sNHhw/LoMAwjHyUbPncU0u8g2T5FAWC2INgJNyUCEO/r4R4we0YX",
-	"ihs2GjiTVwcwbiievHkOF3ecJ2t7/qD9QKltijzXjZS7DZ+0xjGXog2AwXBTCFilXLZVwU4tXcURJpda",
-	"MEa3U+clM9ls1nbeR0Y/xqOKcUZXY5SAY2DxsU3FLNJzZmyIQJnSgHOGHcu8er+dXKY0PxNwJSbjb7/9",
-	"9tves2e9Tz89/eKL42fPjl++HO8+si+y8R8bMoSf7nLpcbogioPlnK3GNkIGZiRbLM0Kh7siSW7msgCT",
-	"ke02grZtdkp7ri2i6e5IXiq5WJpW0n24KeVU6aLhVv3aO59N5+A5ucrXVOrGyevwYMNXKUa1FODstkD8",
-	"MLlFjqp1oS37NdHRxlxNbu+SInGHlGpZQ4nBigeD/V3jqg1FZ2e57nh4eTkumwI4m3HCcnkBJuNuTMYH",
-	"cN856WA3VkFvF4CrOx5ozx37SBMsfo3J+BAmsAaIr4qHl5dRHB3gvw8vL0OFe4iXb1K4X4NT+FTO2ot9",
-	"ysNlAKjFzt28ruZmpRjW2dypTCbu1mfhEp+75hkBkRJ4zDCBp3hk0AMx6EYQnJfsPM5pkdXbpndvY8l3",
-	"qcqtQTzs2ZP99wVktiVwitGsPAtn/jmJD99tgKn7aNx0eL8BhVyr5I8+3gyiDap4birPWK/iKRTWMjpV",
-	"FGL8mW/lVjiuwto2msPqMnV7ohYg++Fg2GqtlGGzYCV7bwZ76ZyavRpfug3odTul6WIhDWLSWhza6l2r",
-	"sHU1k5Vh4WJC494QS14sW1OAm5BBg5b2B5v5tYv2lhunpS3T2lgjDGDZ1Ls2XK5ZEOFLnohlAUiCu7Fl",
-	"pgwsH/CC0rzInIqoEDG4Z5MjmH3/9lZGuyhZ40vMPjOkmgEsHi7OuZjtxqW+9M5SbRC4WWy1KZR+JPN2",
-	"sca46rnReoIOFPLF6enz8kTXoxPFUsbfNHcvSdpTkcpIRjUyoPCJlDmjwg97jG6kWQz2Yui1wqe1Lq3c",
-	"/UiTBV0uYQvktDTfHxFri1fcqFgqVdbkxjLRdJgMD1AwttrgeFLSQP7wlkVSQUOXcuI47AwUNGYKimmr",
-	"E6UQeZ6UrPbgL27i+vQWao81sRxorA2s3tI4fE5nrdkg2ElKTkmBCR+5nOmYCHYBQhzf3CfPqdaNdlRU",
-	"k3H5u8zphQE42yNik0uth4kFlWVbpXvMbaqM3pY4twdrW4erGxLxWvOiwkk3wjtrPdKp/AbsjkGscKYL",
-	"PKjCiJ1jCT+Ttx+mMJUHl8eHLt/Wt2Ga5cel4QI8OVyroDyAS7I6K6rrEL1yA7/60ZY8lsdKmOfGbQZs",
-	"uLUViE0EvGALylEH+Osjz+iKTGmeE53z2dzktpfIBXnLlHRZPKI3xXtV/zZj8tAEPexKVb6d1ffwdsc/",
-	"XWdogLSPtI3TtHUVuIUBfAs5G0fLnIrRRjn1DmLDmQJ7VH/IUu+1St8Qxs89p7YOpGhJpjS00TasC7Y8",
-	"sKUAYuoFPLZxCnvLBHWNMWC5nXDKY+xqTzAZT/GMkZ0iN4qSP/2HfwTHDP87VYztusTscWOvx4/wNqFT",
-	"w9QFVVmQ1Aq3rIwGpoeJw2CEvdGm8b3i6G7T09qALVu0YRm1L3beBZm2PN0wd7mawG24V3VdJ4NcW3+9",
-	"re51JNKSsZwtuBi75Fjtl7A8KoOmsu4gx21zAm80V5iyeM5WwR46IY6zh7vn7twcS6qIskV5javUNEuI",
-	"KRVEMI4ngZrPQEoT4UK6/pqC3OnbVbnhSWRaKG5WLwFWp2cYVUydtB7WAu8AUD0uyC+/OY2JVOBjlZ6o",
-	"k25lDxyyM9bnvX6/P0axhvhAMxzfUMMzN2Zp8SbPObvmzUzjSZwdB+qKTFYlPFVnOXu3bi23dNbByD1e",
-	"v5e6akpABBdT2ZrZG2Szu6zW8pgTCKhcbJ8A4EwYnoIp4voxBug6EzvjE5d0hdboMfkEUUFsTiwMcQmx",
-	"sc0FacI+dmu/AfHdL6r2Y0MrCU8NXBFFFNhZ8LIojt4wpS2ukv6gn8A2yiUTdMnBNuwn/f0ISwTnSFt7",
-	"dMn34Om9UgLvvas9jCu43XPHMX4L4ldt1MAxmuOlHFfbkrEMN8E2G5IXAsPLu9V21PvZ0a84cHo26Fu8",
-	"dUvd13G0LFp08OO1rq7U2JJYFbZTmrCpVJgrDm7/jLBcu0RuIYlE4QGPYQY1N/0zMa5dvGOSjKveVNyQ",
-	"HY7ZnisdIm4li90+OSk15UoWJJPozCILiMyRGsII9AO3VrafpY1IHSQHloDAjEU6fJIBUwWtuGqN8InM",
-	"Vtv1MPOD4w82bi+23grsKlRtrvgy6B05TJItYfNOAQ7iu4Pqeg22NkGb2HVgJfSBBbRt1mpBe14nTHxk",
-	"cPMjQbc9fGj/5ofqRpP4xMHNT1StG+GBwQavqBohXsXR4SYw+R3zfBWIYsZXfq9eX8XvAqX06jVwri4W",
-	"C6pW0XEE9FOKYez+VjNQbWHKYEQpokGs0pm2tSnuobIiR0evATBPWHpFR0iNM9ZRFxmMdJXywiY0VvVb",
-	"1HZha9RpkR13PSzRitE3AYeqEcNYZ2vv1WDyYPHVXbnIhTFe+dWlVZFYNU3kDnVgBZ8zAL+sALdy6YJU",
-	"W15hwnqN/ajL1Q9L+6qiTfCyKs/fK32010tN+RW7IFWXIL+KsH3+q9e37Y24Vu3WISHKrP6APvofkPk/",
-	"NGueBIwANLyShcd0C7bGZNb22FPYOgRNEKlNW7hlmdPUORi2J4UzRNgl11ghf85WMTlnDKPC4KjxLLZx",
-	"ZKBQ5HGmdJ9gvwJMlINZzoSttL+Q6hwedOWxj1wo8ALlCNd+/4uy23WJwlZ16zVEuYuy3VJztbRheS9q",
-	"1u+pYZmw2SXCXr0uoFf2Eww3Omzp5XH+A5czZNuj/Hq4ePibNHmqDuanH7/5ZCC+00dfZvvfrB589ttD",
-	"6nckqx740+/+aG+Frey6DkjLZvllk4OgbYEFqyUGeXPUccvNdM1qOiQMmJtVvxagVkvUP9kkH1jwWZYD",
-	"ceRMDU/oORGnO0Rft2nxJXjzoEtd6SluNCVA1dbJp5M0+9Pv/nhxuXo7RkvhDVMgnaaFzZBpE0n3bSD8",
-	"xSRBwN1+68q/MHu/3pLBrzMggDyaFuDfr/UAmGgLrLTzUtxhKdgyHwse9lAv2xNhYqjxunNVav2R0+tG",
-	"kznVWO2tjVT2+LuNiWwHybvo9ZD8tiSZsIHlRgp+8Lem4G/sf7a5CLCv2J7hk5v4/d51edzafO2vXpsf",
-	"3bEJvlegWX3xoT4gmoOxTo1tCzVIklouvMePW9BcMZqtQB7YrHDbJIqIYjFhClwPG2sfJMlu/2/CRLFC",
-	"43Ymyt47nl3ZrcuZ6Uglqps/VT0kUMo6jyomUrggABfaUGwi2C5eP7VvWRNiB+svtkOzvzeD90MTh0Xj",
-	"jcQRNw8I2gCsh+xV3zDsjL3j16Xwczm6KrZ1JR3Yfads1XJSfWum1NxeCrvfN89RWxdp2d6S96C5gwZ4",
-	"lZqov7uznWYIW17+fbns92OoB/je0lj3WhDc0Rvv1Bk22mi/A/iT7/1hfW8GJBKXAoJIRZjAX1vpulzO",
-	"ul3xb2Vh8xQwjSF0yeL62HnKc9vbyOWIZwsuSC5n6MGTnZzpOvllt38m7HczyZLOuHBHxkvqxlSf2dsi",
-	"Y7EtElnmF3qnA9sJ8fr7nrATNw+2n6bcbGzZV/nmkfbDkpuNLT+butno8quwm40OvkC40RP11yQ3GI9f",
-	"1t1g3KlEnXpvYZxrzk07K5iSzsKhZK1aJwlLZgatRS9HH1+jfjyVEFSlYAlJXTDSVSXSLAqptRTWWbiE",
-	"9LoSolH4MBxUZQn7SVsNQbL5N7kaafmYVl8m0bum1s1E+dac9SpFfQikEOQKw+pu6xwFidYt+q5Otcaz",
-	"1Trf+q9c831ovYQ6wy9a9ANZiLWmCrIZgU4BhVL8Gfuc3T1u+1eZcH1LImXXOvB/z3HS07WMqmuPWHXZ",
-	"MqjbsnFWTVXHJcGqcb0t7cekDBMpZ5rIN0yR8SvbCd/I3THZcZ/FRUvkgf3Irk2UOhNjI8cxKQcIebEb",
-	"e408YGz1+G6Mn+WNXf2PxFSqR93f7D0T1Zdvsdh/bN6OO80frIsHkrFMtJ39s41K3mBU+cViGLtl55Ma",
-	"19gZofO7vl4LIi9v7rqWKWsdUsoba8mr922roQV4Z0vG9r+qJNjgMMjcr9tZudXXhs89mTa2vwdYIi1m",
-	"zQA1fN2Bw7ZkSuoGSkmz71FSdytKqiZDid82KGmtc8XeMdaywX4w5c+jyiKwEfaW5mBRs+0EzoXNZ3Aq",
-	"208Gp4Kf66WhB9igwUl7rHhtMZJgp43s7thl3rqva1/d4QPhuk0x/EowYCn8OD7SQ0w4pp0TqbJKX/xk",
-	"u3i2i7XsQH1wbXjaar7c6jVI2pb/CgXW7R6KADd5V/p7mEDsRN2iTZBWqfClg1xaYXVqfPlBG3dabg8A",
-	"sT7LmUSggWxSUua9rgoerL+0ChEEJh/qrhqFVn+aOVt4k1pkrs/4dSPFupEqXAYSXCvpOas+5cNoOve/",
-	"/eq9qyXt8er11f8PAAD//w==",
+	"7H1bcxs5uthfQTFbZapOk2pSkm3J5dpoPJ6xZ+wZjSSvx2P5kCAbJLFqAj0AWhTtVdU+5ZxKVV6S2pPK",
+	"Wx6SfT1JXs5DKn9mq3aT8y9S+AB0o5vdvOhiz+zO1DlrsRuNy4fvhg/f5UNjyKcJZ4Qp2Tj40EiwwFOi",
+	"iIBfhwn9msyfR/rviMihoIminDUOGqcTgg6PnqNzMr8nEY3ajaBB9YsEq0kjaDA8JY2DBo0aQUOQH1Mq",
+	"SNQ4UCIlQUMOJ2SKdZ/kEk+TmDQOHgSNERdTrPQ3TN3fbQSNKWV0mk4bB52goeYJMa/ImIjG1VXQ+ELw",
+	"6eK8ThQWCvERUhOCFJ0SJDAbE9SkbBinkl6QAB1/8QTt7Ozsb2WT/jElYp7PeqS7rpxnoxt277c6nVa3",
+	"cxqGB/B/PzS8yUdYkZYet5FNWipB2Rjm/IKPD4dDnjK1OPNvWTxHQxzHEkkiLkiEBnOkJlSiNJFKEDxF",
+	"2HxbN237ugdAr5j87uZAfsHHTyaYMRJvMuGh+aRunvZ17Tw715tnKiQX1ZjaZ+RS9YbQou+wIxHkgvJU",
+	"ogRrBMEDSZhCIy7g7YgKqeBVLZqY/moQZafT0dPGly8IG6tJ42CnG2jiUETorv7+bdjaf/d3v6pDk6/J",
+	"fCnEpzgiaEbVxEDckmItZiS0d07mtRB/cC2Iv6BTWoHIL/hYooQIAF7djGL41p9MREY4jVXjYC8M8pnp",
+	"H1N8aWayF4brzOslj1bgq9lkKtFUN0VNveF6YrDzugkRCMtzEumWtfsPH9ds/zhRrV3e0pMtokGn+xDW",
+	"kP2uQYBj8mNKpKrivbAQN1MPCYT5BNHIrKj/fcv20noe9RFVaIYlwkzOiCARfFi7NttXLcY0ws5Xn99/",
+	"8/D17vedZzvfPPiue7x3uv+b8Ievn1xvvScKq1Q+ibGUS7duNuGS2EXck0jCZ4hKRJllPrqLumWZ5j1o",
+	"U1jYrwQZNQ4a/2Y7F4fb5q3Uj6ac9ezPnj9TPflTOiU/cEaqWc/zw28OjSB6zxlBEZ7rLYjQhKdCIiwI",
+	"GqYKUVY3Y/W+mkoar041pPMNOZQUb59MMBtPcAnn7u+Wt8BnRIetH3Drfdja7/3d2Vlru44pnfLFBT5l",
+	"UZWsJZfry1rFV0na7uaS9korHTLhTBLAps9wZClB/xpypogRwThJYjrEejnbv5V6Td4U9GoVprH5JjKc",
+	"5gLHNOpZ8tAbIISWOrCcA2SZEzIzQTFAXGNnB2B4LXx7CiPAohbRK6N5LRJiDRwSIS4QRiNK4sgQBsy5",
+	"3dBKExcDGkWE3RAOo6yfHAJAfVYH0eNGVOJBTKI7WnkqifCHgfV9w9UXPGXRDZfHuOqNoJ98eTihWsQi",
+	"xrWSoN/d/rq+4UimwwmMMyAxZ2OJFAf60suFJZ4QKSlnx5lSfaOVStNbL9PR8wVLOmbAVTmKOPDWRwgz",
+	"p2qgIWaMq4+0uQGyapkRedhXgLw5zSZEEISRnjqJWpQhuz7dFyMkIhFq9str7m8BYE85f4HFmNwQogMe",
+	"zXuK814MneXwdKSqG+j5KM6RaXO3rMGNB2NpKGIGoASlXWiKJYmSDgQvMZsfKkWmiTkQ3gASGghTzOY9",
+	"7PrzmAXnSL9D7t0jpMQc4TGmDMVYWW3ulqGybFA8UkSg/jFRYt461D/6SJIhZxFoExOCI3sq9ppUHEDN",
+	"JyhlisYIM64mGshmQL0NOI75jMCBuULsPdwNK9RavZRXDKdqwgV9f2OiT/2u8j358z//u3/9j//9L//5",
+	"v/7lD//4l3/8pz//y//683/7n3/5wz8G/++f/+Vf/+E//OWf/sf//S//+8//5w93w/hASKGhIBFhimKt",
+	"6mliTgTR5zLL318xfIFprHnCzWGQ9eTxPCIu6JAgvVtcYEHjOSq29BTjpUrw3dB0hBUeYEk0IqVMEDyc",
+	"6Hm1veGM4caI4a/J/DPKIq0UaRBFEdV94fhI8IQIRbV2NMKxJEEj8R598A+MFco40UrfnKfCMV75CIUo",
+	"ZQOqMV/zFs9Ssd4hM6w8zOWWo7f+lN5ljfngt2SoNGZ4K3YKQGlJuXVklVGkPJNgKTz0vmjh461bb89A",
+	"T0MLzyZL4xiOnIwzY01YChPd3CC4MZetgotv9VkFJLDnVcDG8KQeTWT1+jgcwGJKmEI4igSRkkjUfH4k",
+	"tWB+8vzzY02oI3pJ5BYAQgPEqIMkUfocLfjUgwRm8yIg3ja64U47bHc6O+1wu7urp08VmcJ8Sup9LYiw",
+	"EHgO22XXAyf0ZUsyDbIZT7E5Zi6fqX+2v9E0h4JgRaIeVvVHn4cH4d4GR58S0ygv/PUEK39/RlwUFtd4",
+	"8hyJlDEiMkNYxIcSSaoqByOXCRVE2hWUxyJG0RhjRWZ4jqTiiUMJfTpy8/AIhFwQUQS3BsaDVthphWtY",
+	"XGsAns+3RPwP1iJ+TVATWmWztaR/T1pzoT7Yx1gqNJxggYeKCBloFiDIkI8Z1Xy7yBMb8ryVjHe/+NPv",
+	"/7h/+V0liHV/vVSuQJP9g52bQcYcx/3uY5wonlRN6ceUK9yLq81/GiZTLhWCVihlVBUJTCaEReZgoXBc",
+	"YI8I+kQDMuead04IGuAYs2GJa3ZC/d81WGcuvjMjfC4Iumshg7EgrZLphtEaS5H+CvYPAFK0dHf3wjVG",
+	"LXF84PSwXx5uZjMrDFZecAmdCiyoyDoWmGhx2wukHxQESL3geQKDeZaYTTSS64moOlkUICxRlfiy+Kg5",
+	"f34hsFpcBY1uGHYOosHDg4NOQSp4drjd/YIdbvFC4LD1BW6NDtrv/q65DRcEHzrBztXWr39VRYVTfPnc",
+	"DNLRxPCRZOJKwNRJx41swv7quitXFzRSRn9Mif1At1gUhOvKOG+ecN9wlzKvCMw7l35LePxSa/HHEAAl",
+	"UFhRsCbfz26ITIv8v+IJY0PNGsBVz81eUMPEinwqw/fsj9VyQvdZJNcyx4e+6qdyzNW1GesaKtGKK7eS",
+	"bKqf5gkZCqIsN/921Dh4uyZ0ykA+r7od1Xg30qh0TuZtdKK40OoWYnz2SP9r7JVoQJCc8BkzVp9KZeyH",
+	"QUc+GHbPfwyfsZ3XD+dfRS/EnvrNZbWGVgKAntoiBN6VD/OHudFS8TEBIxFYMzWxwCokACuwswXOzNmQ",
+	"tD1wZqoIYXp39FlQ0Qs9x8z2/s5fX/Z6gaBNh6+SaAM0mlLmP+38IrF/kdi/SOy7ltg81kfMX6T2Tc9k",
+	"VxVS6jPKolciXhTqqXmY78JEqUQebG9rpGnbx+0hn27jVE22Yz6m7NeJ4Bc0IuJxTFl6GfGzNAy79weU",
+	"RY+/604ffj8MX4jdyen9i8867Ae5/3W083r+4Ivf7uHvuiuljJ7Qu/oVXE8TcBOuRg739p5EMk7HRaS3",
+	"S2wU+aNxK3hn/+213n0Ig53O1a9WLi+bSdUan04xjZ/wiJxY039xFY7YKau/nIGbRB4RJBWeS2Tvx70F",
+	"3Q9XG6S9gaqmeYSlPK8ytq5p9Qs3svqVtLidtWwZZdPSXVuOltgxCnaIwryWwPY2NHC3TddXwW0P3wKS",
+	"VYjp12RwmKoJQ9y0QM3+UTqI6dBYROx1F9hGKGe2m69Ovv2mv4VSFhGB+olr3y9g6YdG9gJIXSmiWaEZ",
+	"lnEGgJ3gOCZsDD6JP3ZbD2ZPO9NO9OYyTB7W/88M1l9iD4WxKtmKwZASuucTKENmgCW5v5uKuMhMNpnm",
+	"KhzLR1/cujLTyda30DRoXLbGvGUfTnHy1gz3DrO5Q4EZF9GTCWbjtRXoki/VJR4qUPLheq3P46iX2H77",
+	"YFnuE835eppxAR6U+F72suSot9vd7zxoLDqffrh/VamlMjLLBi52NeRCkKFqTbiQpDWA/uYtqXACV6MZ",
+	"+8i+XuoJ+LBibH/Ra4y9+aCdVQhTWH0dueuXL4ma8Ip7RtiHSj1TkMIWggSSaOxuCGdOEwXnlwmWWp+y",
+	"56KSjoljOiT/1tM71uHTEyyrYVtoP+A8JpiBQg8rlIW2b4tbFPho558d3Il0aeuFKS7lwIX5264a+Swr",
+	"92qRz2rGuoqBlY7qnlOCPoPCtYTgMwm6UBUvbyuuh2lu9dGYXhCJqELNjNkZz7zSlho7TONw8CR6Ogo7",
+	"3Z3dvfsPHu4v+d0IGgLPnl/jK+sZCcwZTt+fY4UNXBpk/lVIvv8sfv5bTqPub+ib738T4i930zc7X8Vv",
+	"vj+On7PQ2yjDMltWfi61K204SZ+Ew+5uBa7Yxd/pEB6kNhB4JZj6M1wHvIWZPezsd6tY1gKqmwc54Xlb",
+	"U7ABec/X0s8MmG1TDyQrZORvJWftYzx7SaTEY+I5Lj5nI/6RlOJhKgRh1Yd+sLgZh/FFl0J4bt0EC2Ra",
+	"xyqLFoaK6e+svqJdpdM31lWBggZNqs9wRWMbwgo8JVtlO2huKXtQeyMtCWE3upFetB9lArU48Wd8Zv0V",
+	"jSunce5ElKFmP1OQAtSXkut/EqOO6z8VPydM/yHImEpFRL8kRz1xsjAdLYV7eExK18SNl/w9jWO8vdcO",
+	"16OgxaONg13pEpUmjcKwGUhyTK4ScpaubuMw5JPo9Q9Ep1wlT6weuoH5YVF13d3vhjv7a6uuZdW/qGUU",
+	"55dfRRQnwVWCUzXpWYvPIgkZszyCQBrUt80Ptrf76NXxC9QEEyv67hiUuxK25Y0VV8n2EefxGCtyANrc",
+	"r3E85oKqyfTxybPDjjEWRXRMlXx83/yiUqZEPHbfmYcJEZRHj3dC89NM7/FXn528frPz+dHTZ0df7xx9",
+	"f1T+XYXwMgPJ4qq18rLTdYtvlu4kSuvcfPDSztmZBIXdqNrJkuvkIWM8ZUMyrTQM4TSihA3Jhv6YfqeH",
+	"rgsYO/M9XYSXIpcKNV9icR7xGSvB59SzNgt9YhcKeHHYPQhD9Or0iTHUD3iqEEZTylIFcXSL8m2V0Oxc",
+	"Q2gSFlVbyk9g041fMwhICPkpuO8QFi1aw81U9m/fe6uzrsOOUMtWBK6JVQvCqgq7N4lLWrkiRVVcYnov",
+	"sZ48w2xIEGfoBKtURHheKaLgvu5W979KgJlJ5hjvwzTHlyAnsJLM86a5IREfeiRb3Lo+juM+3I3C6Upx",
+	"RC6ImHNGUDNXEAAr1VaA+lqsyr5ul8eGwLMA9XE0pcy8hD+pVAIrLsDvP7tajWMrnaVeKnxSul2FFotE",
+	"Wr+82xDZy1jg9UV4pU96JacDz3kTY8JHZhPQFDM8hinAJXfTnDkCpHl5YGAcAPS3DhBGMk2IkMRF7Z8x",
+	"QaZckZbzpT48eq7P2R/OrBP/WeMAfTgzLvv677NGu90+a1xdaXzACWmfseLJeoMoPj0pCAS24bQAqUVT",
+	"aN7jpo79n5svyzthO1x3Kz7Pxq9WocoGDKk0FwrQFA8nlJGWIDjST0BLeQTa9dQc1NCASBqB4wRcI4NB",
+	"s42ewr7ClQlm8zPmdBDYXxOMK63/gkSx1rUjNCGCtNGXVtABhPVhSwjjKi81mI0JjDJE8HByxhLBFR/y",
+	"+J5EmjPDdgZg+1QzjqZcEHROWSQPtPKl2Y1CE87PbXOYHljRqEKDmA/PJcJnTJ/vTCeYZbkU/E+aXKC+",
+	"e9HTetTO0Fwpwt+kv+XZ5lwuBkFGqXVXMEOANchiVPuMnbHfueDk39ll/u6M/a7VasH/69e7YYh+h/ol",
+	"bOyj5gBHKE/EgSx9aTbm2urjtT7YpEymScKFZq9TElHc0/jT91qaOfhPNMS0RtUH1gcnwR7jqmfdDeAo",
+	"xVMxJD3nRaIfTamUlI2NM0J5aDf10mPCooRTBs+N5S8LuQt8U2jPTs0d3/SRrEeZNfmak5xKyq0gziF/",
+	"JCWHxZLyw4gwSqI+sjDvaJj7EVD+6mz8hA8u71HWSuuk2eES5uYvbNVk3Uy6ZvdlOhrRoT6Y96y3sxne",
+	"ew538tl3O/q7LAK3b6VbYbcUJaIwJ9i28jbTpPwkb5YIOrTIMMGCmDUbpPee+mOaJ+ZECw+AQHtAiBr+",
+	"Teu6YSnWIKaTzb1pqmw35ejMAPWHUoz8wTMkgZv24iwk75njvoCbsN4w5vYrJVKpejG5ILEJ0OSzDKa7",
+	"GqZZ2G8RFNkjs8L8kft4T39szuoFgLr3+/r9kLNRTA06S6LSpKdFRkzssiMSU81koYOIYLNBYFBW857C",
+	"Gtlsfx1AgGKcqXvX7Rr0TgQfao4+iEkfNbGNrnMhoXD/bUwKsA/EsbMtMJZo8dtzWVos0ucU6x64EWF1",
+	"QhMeOH+Y5eS/e+RyCJG3OQTNc4hes5hiRL3sDVJpLTel0FE72p5jmUrL6biPmiB0+nlUXn/LtTSQcGwd",
+	"5E8/X56cs2FvhKmHNvaX+37HMgoX/KebMd7LfvfsrMtczwIuB1ipD8sOZOG5HtTTNhc1FJ/zg/tUFeP3",
+	"2mXRAGW2D9rrAtfXSn2R6YPfp8fzS4PmMytFk5ZYqTeD/MkiI4Vmi5yw/NhFNfj5BwrMD44rHu/Tg5VZ",
+	"H5jaSg/KjE/DY4HvZQ+90QpcT/8ukrY9FmVsUB8KveQCJSaT9Vdos8BYzFkMuAlEbZQ4RyNYDEIvcASw",
+	"41cReWmP7dvSUyfV4XIgp/rCz4zosxUVaF5DxSd52GZD0nBe9Gk2n6xHsgbtvLDcKsLM7hv95AYLSgeY",
+	"F8s6h0YjT4rbNp4Q1+sqKxz2mdE3XA/e2LmcAzxZSLzgSzl/VkUhZ0epkHF6yEURp2FbECMZFPJNr4rU",
+	"zzli9kER5FV8rHgiXuRixdNx8crIM0FVHzcP0SSdYpafXuyZJUASjwic7Sd85hJmGJ28aLupPN5VXvzl",
+	"Qd4flmVdiVATx5Kb5EMLGZdMzoCtwAWxI85c1gVzHCrObmlKpeV2GkcptTbvihxGcvH8OLI59W4l313Q",
+	"GAueJr3B/BoJluSX+tvP4F75RgYR6OyYzxaNIRrtby3lUNBQ70uX0aV8TMs30KYchGxIkPIpg12wvpkG",
+	"1goGggo3tC+Alm0WraY9muojKJyMB/yCbKHBPE+fVTaeq0lltkXTSwd62Q13ChgdrmWgNZeSFXkG4Ip2",
+	"9/Ky6E28Vp8FwVQ77e7+Nbo2BFw33b3SdNcDAbhUX8OB00nK2iXuhd0AVFm9PXvhrkkMlxkxDH83ZtIs",
+	"d8GQp3Fk+NTWxvApobVZ2IKiANiU7by3jgy862K7YxOVbDqiU8LgzljwmUm2BmQFqSp9466xr094KpxO",
+	"ZjwnnfYjiTCxtkX5VmOWr5rnC6wIG1bM8xuChZYXArNzlBAx1KI6NkaxKY1janPQ+E5ijOdOC5odmUuX",
+	"krfmXlhAqPu7a7nSJ/t7xTuW/XDN7/aL+NsJNw+403M2UzAdrosEmr0v2kK1ptmbCapIr2NPGUVftjXZ",
+	"k9fP3vSG/URV3+9Wh0dUdRHHshRAvuaX5jyidcWKCXS6686AZMJlUxFsxdJV0IBUCWYaveuJc0dMJjdD",
+	"Ne0DoR/APV4/wnPrQatJvG88+NLhOVHGDiWUU+CsYkciL2VjM+ZDHJ8x/SRA/Tdv3rxpvXzZ+vzz02fP",
+	"Dl6+PDg56W89MgMZ46ixp+s/7WPPIqBZiZ3LOZn3jflYq5Fa7Z5Dc5vnkqoJT7XKSLZKNxpVekq1nw6A",
+	"6eZATgSfJqoSdR+uizlZ8oPiVn3nRRsNJ/qwapOXDrksxRF1d9ccShAsOaNsXDXjh+E1Mi4Yq4UhvzI4",
+	"qoirTO11XCSo4VIVa3AQzGiwsL8LVLUm66zNuNrvXl72XV5nqzMOSMxnWmXcClB/V7+3h1WtN2Y3QtbK",
+	"myetlt5x7J5EkL80QP093YFRQHxR3L28bASNXfjfvcvLosDdg8erBO4rfSh8wcfVqauc54WeUIWeu36W",
+	"qNVCsZg16kZJn4J6eVZc4pHNf15AUqQ/UwRyOWLUaWk2aFsg6Bc1n8Q4jfJtK7kn31BUbjzFvZZxe7mr",
+	"SUYbTk4QHDlHEeJfIvrzu85k8lToqzxb1sCQpUJ+//56M1rDEXdj184otYaqaQXEX/pabgbj7KrCWHNI",
+	"nmnYXDcXgP2w063UVpylsrCS7YvO9nCC1XYOL1k16UU9pXzEAhwEN7igqKvXrcJkiRrMFSkupqjcK2TQ",
+	"i0QLAnAdNCiHAnbWO9dOq7OmnzpdpjI3etGAZQLJq2C5oEEUB3nOklQDSb8NDDFFWvPRp6BhnEakGJ3Z",
+	"7dyyylHofef6WkY1K1mgS4ilVijrQWs8lJ1TNt4KnLz0HA2M3b2cOmzdWfqWzOvZGoMsbXqle4nGkGen",
+	"p0fO3cHDE0GGhF6Ud68qtlaP4SwZK73tswuClTgLxl4wvWbwNNql4bv3JJriJNFbwEdOfX+EjC6eUaMg",
+	"Qy6iMjW6tAndsLsLjDGs9SIvAb97zZRfhZz8ruOgWNyhUFujkBoyu8QrAs/jktkefHIV18e3ovRYYMsF",
+	"ibWG1uuUwyM8rnSVgmIgfIRS8IaK+VgGiJGZZuIwchsdYSlLFUWwRH33t8tQoRtAb4+QSZVgTpiQHtBV",
+	"xrhFx79M6a2wc3tzrSpSssJLtdJpsNjpWnAnlVc62bkBEpwjw5zxFO4GwWJnScLPS1GKnHN3xQd7NnuE",
+	"r8PURRBpmuwu5APc1Y94dleUZ9Xzkuf4ufxMAj93reQiMxeD4bIplgFwTKaYggzw14de4jka4ThGMqbj",
+	"iYpNOvgZek8Ety5urDWCd1kJHqXiogq6V5d443pa3+ae5NWRsC6/+z2JSEs3yeKRlmXKvV7Mq7lFqbvG",
+	"s7OARlWDX0MHvwarDxpJjFlvrSQ1dsaKEqFVYvkxc6cupM4szvFL71yd23IkRyNcVBPXTLRpyHBDHkjE",
+	"sf5s7ZwwFR3kSTs1lKsRxzkv5OHaUzxHgkYENdNYCYz+9O//QZ8N4d+RIGTLBk70S3vdfwSvTfb5GRZR",
+	"welcvzJiQvMd3XEpmFNUatvgeECYcReoDX50/gUuBlBr9aY0Ekan354egddqYeds2NaiQua5HVQATL9E",
+	"8BKFf/r9f9pFTczQycm3fkoZ5TUaxphOA1MJA0v0grL0sh3xezLQ2po+cCmOylmG/DpRu8sTi5fTsdYf",
+	"D4yeXoHDayZu9UXDhzIvWy/4IuvAUoSX5zX3kVqa8XVT/cjSUEXIRTSlrG+9+6WfNOuRM2zzvFATNemQ",
+	"vdZUgM/1OZkXkNwKWui9iN72zWp7X0a1FQpG33iWGjLVqA5Xa4tTc9efg1QV8oF5jt7UGufPWHM33Nl6",
+	"hDDqZ76nZoAhZogRCgTmCqgwa9T3u7Ve7dCnBoj+ecasU5CEJGQu/qhd8AzM1BDnSLRZqj8T55cKquYn",
+	"GnxWPSFYEHFYeccPQY+WQ3z1+hQqsdgcJZ5EcoUAULMvz1vtdtuE2sIWAbOAEfL5TJRKzFbyc0qWjGyD",
+	"fk07reWgwdyPWoaaUuZtXlQqsUplz36ej4ttSkkNCGoj0ReiJQoRQjZSwKGH3ja32DbSEydM0aHWYG3o",
+	"eAFcZ6zZP7TukXCIOUCfASiQiTPQTWyQQWBciMpz79u1rwB8/UDZfqypXAO62cC0RkE914M1gsYFEdLA",
+	"Kmx32pAPgieE4YTqI0U7bO+YkN0J4NY2Tui2/nrbSc3tD/nB9Eq/brk8WV7x0bdV2EDBCOiFcWTbEpEI",
+	"NsFUXOAzBrcSW9l25PtZU6m0cFZeo2LpxsU03wWNJK3Qm54s1HPEyuQFFcWaEgMy4gLib9REHxiIFsaA",
+	"j4wjU2ZGfwbMiqr2GevnloEDFPazAh1UoSZVNvdZAXBznm610aHTbuY8RREHGwiQAIssqsEcNf7oV3NT",
+	"yc4YMnfDXYNA+vQDeGgylBTqkeRC6jMezTcr5OLfqTxYu8bKYj2Uq6K0tRkoC1XjumG44dy8y6Pd4OZT",
+	"tVXGKivBDMw6IB3srploVa/Zgra9GnjwSWf1J4WSQ/DRzuqP8hJz8MXu6i+yom36g84aQ2SVuq6Cxt46",
+	"c/LLBvkiENiML/zevrsKPhSE0tt3mnJlOp1iMW8cQIZFx4ahBE5OQPmpgBdaOBat2SoeSxPvZz9yUY6y",
+	"8U5PzGOWXiAnYOO4Lja/0NKmC2bGDzaLicWmFE0p9lUr4tFi2GsAhwB9CC6ZvhbJ2htaa2EQ0HpTKrLW",
+	"r7d+xH4WeJt107B3gXoFXxI9fZcG1/ClGcq2PIOEOem3G3UWomK4dBYIr0/GmcHICyc3z52k/IbMUFYq",
+	"wY/Mru7/6t11C0QtRBDXcAgX4FPAj/ZHJP6PTZqHBULQODznqUd0U7JAZEb32BaQPx1UEC5VlZUuifHQ",
+	"nnlsEgyjiJBLKiFN8DmZB+icELhM0GdHGgXm+kFjKNA4EbKNIGkz+FfqXs6YSTc84+Jcf2hV/kfWgjwD",
+	"PkKlnwTc1bl1IKwUt15W+JsI2w0lV0Uu+jsRs35icUOE5VTZ5ukyO7ArqlTc6GJKHo/yH1hXM5Mjfnn+",
+	"Xr8sS/bBn37/R/OqmHS17l7dlcl2mVQLuZvNtCpM16uN1Rtupk2TU8NhoOSmS1qvsdUg9S86yUdmfIbk",
+	"vEKoHtOzLE7WsL561eJrsEoI4sL5Ta1VpLHaHPLxYBj96fd/nF3O3/dBU7ggQnOnUWocq6pY0m0rCJ+M",
+	"ExSo26/f9YnJ+92GBL5MgdDoUdYA/3q1Bw2JKsNKNS0FNZqCiQ4z04Miv65GA/gTK69ESSbWH1m5riSa",
+	"YAkZNKTiwnhNVBGRKaN1E7leRL8NUaZYxWstAd/5uQn4lUVg1mcBZojNCT5cRe+3LsuDygo0P3lpvn/D",
+	"SsBeKHVW6z2/1JtoZR0rUxujE4Y5X7jDyuc4FgRHc0gCDcEE5mYLsXQ6IEIfPYytvROGpnb5T15FMUzj",
+	"eirK9gcaXZmti4mq8UCruK4BLmtPVAHizBoBKJMKQyWlavb6uRllgYntLg5smkZ/bQrvx0YOA8aVyBGU",
+	"LwiqJpg3sWzvedSotb1/qwWvScedxWjbSCDIaObSXx0id8vmJLcX+eBfFroruxrUMgW2bkFyF6oAZWIi",
+	"uwrcUDIU6379dR3Zb0dRL8B7Q2XdS9xww9N4rcww1kYofPfL2fsjn72JRpHAMQjEBTKeN5vJupiP64/i",
+	"b3hqXCfA+6B4JAvya+cRjU2+OBtaEE0pQzEfwwkeNWMic4elrfYZewLOmyjBY8rslXGCbRtznXdvI0fX",
+	"Kkukc0v1bgc2Y+Iv+NjME8pArm78AshyvbauuOTqli/BV3q9tk9s3Ph6re1135qt/Zi99b6wNK6l4Or2",
+	"Xwg+XafdKQeZemtmnCX3prWBb2FtvFm4EOQVFiOtOpWxUvv3l4gfTyQUgpkg8iiPM6oLLirHEuVSCsJz",
+	"bBxDHkBTipfpdrJolp2wKvQkLEZ6LA/vKERzQDSGi72wDn7l+IrKUIcssqGrUaHgYq5Xd93DUcE/v0Le",
+	"5R76cLeau+n/xCXfx5ZLIDP8WFffkAVQK4sg46RoBVCRi78kX5Kb221/kn7610RSsvQA/9dsJz1d8Kha",
+	"esXKaTTcHlAWtWxJhWq76aHNIdz/cPTqsxfPn/ReHb+4qqym2W63vUqa7Xa7f4B4Qpi5d82Ob6ZAU+bw",
+	"ecawse66fuBaNqbsXBqPK5cjzYRqUmkMMU3OjIN8gDqhTcUvt9rokGUfnDHdi/Gfwsz4YcG3+Smxjb4h",
+	"JJIIZ+6MTcaVpyBuValOz+0Atqbnza2+eX3PrF7n2gRQKix6F2dEwI87r6y66YrryFxv+k9P5NgCLsdZ",
+	"6vLsyHUDA6mfjNJZSBk3/vnO1TXDrdu3in7D7YkqyonXGEaxsqVofw4HxUNAGTNr44eJkaRsHFt/Yc5K",
+	"PCjz/PT4q5S8zGBdGsZa4e0XS709nX1d2b2zzn3IBteW/mpqSNNBJEA8jv4m7y4znMgxJ3tUgz7brkbW",
+	"9ogyKif1ovoUn1v7OiMzvzYisRVMr1sj8dEZg9hsIsiUMzCzAttBA3M7mtVyvZ48tZhzbNf5hVlmsNzr",
+	"/ND4cCkOUeBjRqW5xbVg01NrRgRy2uSlx7YyH/MfU1Ol1KK7DeSpcCdvXKumuzmEX9eTOo9d4OJQKTyc",
+	"mMJJjSTGasTFNEvR9/RSmUR6x0SmMfij2ljHj16x0ity/K2JYTpo8O4308H3x+eD6X76w+toEj07Po2+",
+	"7IT8y8kk+v6YH3/5Rfjmu2w1G5a7DBpKYCYTLpQ0ubltpuJ3dYUw1+RkNcVJ7+JG/Xa59Ya8egWf9rWo",
+	"G2gpiwmana7i06tJbqm5xYCgCyLoiNoKL7d/leuxRirRFMeapkgUuBRZGT/Tr1N2zvjM1MWJAmQTiuum",
+	"/qHinrRFD/16ElvtT6BU3sGtOxy73EbB6clwahK5C/E72qilY/48tEsjzbLpgy+xW9e1tACel7NffmIH",
+	"l2iFWYRFBFWasjrqUKip3W5fXfXR0Ja3z4rgj7g4Y32GL+hYy592TiyybbhVc6t/gDASUJCIKdSMqBzy",
+	"CyI0vLbyi1iDlaag1BkzNG0QESWCjIiAt33GGekjT3wEVRoTIpc24RB4avskesbGnEdwvwt3LpShPWcS",
+	"uBWNxJb+v7GSXizUny8Yjm2M2Py7meg/ITEZmvcfnNw5tkCHTkwMnPAfNUpp7X/jQR3i0i3cbY4zW4J/",
+	"09L+STqw4vFI62jO53PcOGg9qBS9Wh1KsmLaZRNCroe5qEYXoQ3YTWUS4/k3vn3Q6TjZf8+9gEFjQbza",
+	"VBq6Xa4XGgVC+fi8/WOzrhNIwHpjzrXKSWglgdaR5wb+QMdkyi9+iv5AH80u5ESpBu7Ixi/egUEIbE9u",
+	"LLjvthbb9qfxAdDbvgptg9Xxzbb1PYloVBOnvG588s7G8ckLZDXjIto2LlD1asCR4BfES4Ri6jHxOOpl",
+	"tbmNEusXfOujZpKKhEtikiOPSX/LFRkEZTdLheBHu0PGm0fWpZqgKYaQKZfObUxMRHMbfUEvCJoJzsYQ",
+	"aeXmYa4BOpnMzkKWu/vXF9+64ycGRDfx6iKzDFygG0MRmtaEC0laAyh+PW9JhRNIAOIDt671Zoe0fBUb",
+	"GfgrOKDpJbrFM91CYR7/WOfvr9YGYdfvgOUcGi9BPYQ9dWWnuMIUmlX1C7eyAx9Um6wqfLiVTf4TnOU2",
+	"PdvsdvfX+uAlZvNDV1DoU/gcG67gjv+u0L/HmeFRhUIBnA+2qeVyXlZzvxNiDPn3W1Cq3e5wmbcVLg+d",
+	"cd/PLWLyn+WuXGcMqqOCi6EEp6ujb09OkbkDq5hg/4YMjEdEr2RRx+luRsDOEVPLrfvh+u6NT/VK7Czq",
+	"45k1bKlEnIE1eIbnn4BWut0bsrRy6S3HzcCbxaX6mGAJ5dQL6fHuMuCgcsCMVbmKj9bQ9DMh/5ewFIM2",
+	"UFdBE6PTGK7DEEwhvlovzZLSM/Nz9gGAcTbqo6Iy5JrO0QRfgOOo2Ygzlu2EyddgzbgmBVLh6hA+ZDyX",
+	"RJhFkC1Ja0o2dFMPtpQPvIQF3oarj039WJm0cYKlp74YBdaAFrahoN34Bfsa7zbWacyC6jDfDvrXfDH4",
+	"jM9yHBxi5jRlk3hsAyJwmclqsd8o77FWvXMR5Pkp2/RWBcWdSpMXbYrFOYnAs1gQpvqLR3HLij/BHbad",
+	"k0NUP9Qg/2Sn4CAKNqNaoxZN4MuddtjudHbaD1wogiSELfU7deyn4W0bOGHisbm2e8nf0zjG23vtcJMb",
+	"dR+2NZTidv9v6Q49w3jP+8I9qiGOlTao50q6THaaP3/1+rSQ6W+tIDW7XRtYpZ6y6OcSo3bL1ijHiT6G",
+	"NapgsPiU1qinLMrPAdXYu4YpyrYGUxRqZgUtYirVI4An5EeFCOGtG5qq6nllAsYM3fPfvz1s/YBb78PW",
+	"/rsPneD+7tWvKpJbFm1Y0hU5rQ+qsQE1WeUJLlVga7MaB1EosUSJRPyCCNR/qwGh22/1c78PDZcHKMJz",
+	"aXP0nbG+4v0AuQaMz7YCr/Sgbpt9vhWgCU9FYCsWcMji98h0p6cwMen1BEHDVIEJS4+Xlyfrq/f92sgb",
+	"qOT1ShJhlLrNQm82iQZZoxWdkh84I9B2w1qNno9NhJf413hFUz08W1bkcaGmo3uxkDf1tsOEvnYXVjdS",
+	"ZkzF3kxl6OwVEn3nBXjt6j3d53aiakxFwk63MqKmA8Elec1AU0Q2zEu+huVKrWFeXzXMyqKGfqHTsLIy",
+	"D1S7NL4qUMHS/bmfBaOY5A4V5Ywb5UJ50BeUy4SuTAVM6Er/uVjMZhdKytlAA6jRUxGfo3da8foaw+q9",
+	"JtnTJ9cOSTAVnSvk07eMaJJCCRGGogJEIQkz4iLKQhV+CZvxwmZMUBHcmktFhysjZxRXybYNAF3lN4mz",
+	"vHyQXh1tfi15ylXyOc0L+V/zzsGqTbv73XBnf32006M/0Z9e94YAUstTifhodEu3BKVK/f79QJbH/i4v",
+	"B3zjpLl2avb9OfW34LLALRzS6bJf7Py3F5GUCmagy0cjj1b1HlSSqgkn2IxS3UWkzf4ICnFfEpUm/esS",
+	"8VP2s6dh9rdFwmpCBDE07BBBueiUXwj6LgiarUPPQIb15PzSknOeodIQKGWIjEZkqFxtFnvJVsEr+s6G",
+	"bio4giX9jOnjGbZukFTZJgz1uUr0Dh9sb/fRq+MXpqaK73KHcJLYXLB2QoUcr2dM41kbHdskM83dcH8L",
+	"zSY0JsgjvWvd+WnaPwF43fToYVfZM3F7+ZoBbM7D7gBuAH6N4zEXVE2mj0+eHXZMvB7cmMrH980vKmVK",
+	"xGP3nXmYEEF59HgnND8NrB5/9dnJ6zc7nx89fXb09c7R90fl3w1APqEP/Y2VbTdimstTqBXypf3cnbEd",
+	"nrlUZK6c0B3w3gyjs8GaLpsKdbcH7U/nmSiJggzPaQLEV8GQrjUKHHPNWdxQ0DaYA2zfdVVYinUsrNlj",
+	"WmVUySqyuDwtLhlAXqElsDzHJm01eSjhMtJdNHKBTG7syBsuy2GzOGiWqaaQecBcRmbHKWNLUxMy9To1",
+	"B6vFHl+VKn2UKlY4g31WT8cxP0TwEHJpDiCETHFvrIrs+4sDP6m6LkbNLNsOj20dAJFf2NorVq8Qjbuq",
+	"qTZ6uauGbGOzAkBNGz1nYKfFxZZZIoGyD2XoZbbdxXGOnGd78zUZaAxkW4ASelCImWcguHiqvAvq0hJq",
+	"dvvUqWem7jEa4aEWbny0UFvM6w+IZrGvF6YAbk1ILCWyFBTrL17yxtW7q/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

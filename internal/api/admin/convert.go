@@ -64,7 +64,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 	return adminapi.Settings{SiteName: v.SiteName, RegistrationEnabled: v.RegistrationEnabled,
 		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, QuotaPerUnit: v.QuotaPerUnit, OauthUrl: v.OAuthURL,
 		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
-		CarpageNotice: v.CarpageNotice}
+		CarpageNotice: v.CarpageNotice, EmailVerificationRequired: v.EmailVerificationRequired, OidcOnly: v.OIDCOnly,
+		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

@@ -7,6 +7,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/netguard"
@@ -14,6 +15,7 @@ import (
 	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
+	"github.com/poolgate/poolgate/internal/sso"
 )
 
 // Handler implements the admin contract. Changes that affect routing publish bus.TopicRoutes;
@@ -32,6 +34,9 @@ type Handler struct {
 	Accounts *pool.Pool
 	// Guard refuses outbound fetches to private addresses (price lists) unless allowed.
 	Guard *netguard.Guard
+	// Auth creates users, sets passwords and ends sessions; SSO checks sign-in providers.
+	Auth *auth.Service
+	SSO  *sso.Service
 }
 
 var _ adminapi.StrictServerInterface = (*Handler)(nil)

@@ -25,7 +25,8 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 	v, err := h.Settings.Update(ctx, settings.Patch{SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
-		CarpageNotice: b.CarpageNotice})
+		CarpageNotice: b.CarpageNotice, EmailVerificationRequired: b.EmailVerificationRequired, OIDCOnly: b.OidcOnly,
+		SessionTTLHours: b.SessionTtlHours, RegistrationMinTrustLevel: b.RegistrationMinTrustLevel})
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,7 @@ func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequest
 		return nil, fault.New(fault.Invalid, "balance and balance_delta cannot be used together")
 	}
 	p := db.UserUpdateParams{ID: req.Id, Balance: b.Balance, BalanceDelta: b.BalanceDelta}
+	identityUpdate(&p, b)
 	if b.Role != nil {
 		r := string(*b.Role)
 		p.Role = &r
@@ -85,7 +86,7 @@ func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequest
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		var err error
 		if u, err = h.Queries.UserUpdate(ctx, tx, p); err != nil {
-			return store.Translate(err, userNotFound)
+			return auth.UserConflict(err)
 		}
 		if b.GroupId != nil {
 			var g *int64
@@ -107,6 +108,9 @@ func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequest
 	if err != nil {
 		return nil, err
 	}
+	if err := h.afterUserUpdate(ctx, u, b); err != nil {
+		return nil, err
+	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
 	return adminapi.UserUpdate200JSONResponse(wire.User(u)), nil
 }
@@ -120,6 +124,9 @@ func (h *Handler) UserDelete(ctx context.Context, req adminapi.UserDeleteRequest
 	u, err := h.Queries.UserSoftDelete(ctx, h.Pool, req.Id)
 	if err != nil {
 		return nil, store.Translate(err, userNotFound)
+	}
+	if err := h.Auth.EndSessions(ctx, u.ID, ""); err != nil {
+		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(u.ID, 10))
 	return adminapi.UserDelete204Response{}, nil

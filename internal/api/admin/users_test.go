@@ -128,6 +128,9 @@ func TestUserUpdate(t *testing.T) {
 	require.Equal(t, commonclient.Disabled, res.JSON200.Status)
 	me, err := b.env.User(alice.Token).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, me.StatusCode(), "her sessions ended: %s", me.Body)
+	me, err = b.env.User(alice.Key).MeGetWithResponse(b.ctx)
+	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, me.StatusCode(), string(me.Body))
 
 	res = update(t, alice.ID, adminclient.UserUpdate{Status: ptr(commonclient.Active), Role: ptr(commonclient.UserRoleAdmin)})
@@ -135,7 +138,7 @@ func TestUserUpdate(t *testing.T) {
 	require.Equal(t, commonclient.Active, res.JSON200.Status)
 	require.Equal(t, commonclient.UserRoleAdmin, res.JSON200.Role)
 	require.Equal(t, int64(-250), res.JSON200.Balance, "balance left out stays")
-	list, err := b.env.AdminAs(alice.Token).ChannelListWithResponse(b.ctx)
+	list, err := b.env.AdminAs(alice.Key).ChannelListWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, list.StatusCode(), "a promoted user is an administrator")
 
@@ -172,7 +175,7 @@ func TestUserUpdate(t *testing.T) {
 		for name, in := range map[string]string{
 			"Empty":        `{}`,
 			"BadRole":      `{"role":"root"}`,
-			"UnknownField": `{"password":"x"}`,
+			"UnknownField": `{"passwd":"x"}`,
 			"WrongType":    `{"balance":"100"}`,
 		} {
 			t.Run(name, func(t *testing.T) {
@@ -185,7 +188,7 @@ func TestUserUpdate(t *testing.T) {
 
 	// Another administrator may demote this one.
 	adminID := b.users(t, &adminclient.UserListParams{Role: ptr(commonclient.UserRoleAdmin), Q: ptr(apptest.AdminUsername)}).Items[0].Id
-	dem, err := b.env.AdminAs(alice.Token).UserUpdateWithResponse(b.ctx, adminID, adminclient.UserUpdate{Role: ptr(commonclient.UserRoleUser)})
+	dem, err := b.env.AdminAs(alice.Key).UserUpdateWithResponse(b.ctx, adminID, adminclient.UserUpdate{Role: ptr(commonclient.UserRoleUser)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, dem.StatusCode(), string(dem.Body))
 	require.Equal(t, commonclient.UserRoleUser, dem.JSON200.Role)

@@ -89,7 +89,7 @@ type signedIn struct {
 
 func (b *testBundle) register(t *testing.T, username, password string) signedIn {
 	t.Helper()
-	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: username, Password: password})
+	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: username, Password: password})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	return signedIn{token: res.JSON200.Token, cookie: sessionCookie(t, res.HTTPResponse), user: res.JSON200.User}
@@ -142,7 +142,7 @@ func TestRegister(t *testing.T) {
 	stores(t, func(t *testing.T, opts ...apptest.Option) {
 		b := setup(t, opts...)
 		start := time.Now()
-		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: "Alice", Password: "alice-password"})
+		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "Alice", Password: "alice-password"})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 		s := res.JSON200
@@ -189,7 +189,7 @@ func TestRegisterDuplicate(t *testing.T) {
 	b := setup(t)
 	b.register(t, "Bob", "bob-password")
 	for _, name := range []string{"Bob", "bob", "BOB", "admin", "ADMIN"} {
-		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: name, Password: "other-password"})
+		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: name, Password: "other-password"})
 		require.NoError(t, err)
 		requireError(t, http.StatusConflict, "conflict", "username is already taken", res.StatusCode(), res.Body)
 	}
@@ -209,7 +209,7 @@ func TestRegisterDisabled(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	}
 	set(false)
-	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, commonclient.Credentials{Username: "carol", Password: "carol-password"})
+	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "carol", Password: "carol-password"})
 	require.NoError(t, err)
 	requireError(t, http.StatusForbidden, "forbidden", "registration is disabled", res.StatusCode(), res.Body)
 	// Nobody was created.
@@ -268,10 +268,9 @@ func TestLoginDisabledUser(t *testing.T) {
 	require.NoError(t, err)
 	requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 
-	// What was issued before stops working.
+	// Disabling ended the user's sessions: what was issued before stops working.
 	for _, ed := range []userclient.RequestEditorFn{apptest.Bearer(s.token), withCookie(s.cookie.Value)} {
-		status, body := b.me(t, ed)
-		requireError(t, http.StatusForbidden, "forbidden", "this account is disabled", status, body)
+		requireMeRefused(t, b, ed)
 	}
 }
 
@@ -315,7 +314,7 @@ func TestLogoutCookie(t *testing.T) {
 		requireMeRefused(t, b, withCookie(s.cookie.Value))
 		requireMe(t, b, "grace", withCookie(other.cookie.Value))
 
-		// Both at once: the JWT is revoked and the cookie's session deleted.
+		// Both at once: the session ends, JWT and cookie alike.
 		res, err = b.auth.SessionLogoutWithResponse(b.ctx, apptest.Bearer(other.token), withCookie(other.cookie.Value))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, res.StatusCode(), string(res.Body))
@@ -350,8 +349,9 @@ func TestDeviceLimit(t *testing.T) {
 		requireMeRefused(t, b, withCookie(first.cookie.Value))
 		requireMe(t, b, "heidi", withCookie(second.cookie.Value))
 		requireMe(t, b, "heidi", withCookie(third.cookie.Value))
-		// The limit is on sessions; the JWTs stay valid until they expire or are revoked.
-		requireMe(t, b, "heidi", apptest.Bearer(first.token))
+		// The JWT of the evicted session stops with it.
+		requireMeRefused(t, b, apptest.Bearer(first.token))
+		requireMe(t, b, "heidi", apptest.Bearer(second.token))
 
 		// Another user's sign-ins do not count against heidi's.
 		b.register(t, "ivan", "ivan-password")

@@ -1,5 +1,5 @@
 // Package gateway implements the gateway contract's HTTP side: it authenticates each call (the
-// API key in the header each SDK uses), hands it to the relay (internal/relay) with the route's
+// API key in the header each SDK uses, or a signed-in session's JWT or cookie), hands it to the relay (internal/relay) with the route's
 // endpoint, lists models and opens share links in each protocol's shape, and renders faults in
 // the caller's protocol's error shape.
 package gateway
@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/poolgate/poolgate/gen/api/gateway"
+	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/relay"
@@ -18,6 +19,9 @@ import (
 // Handler serves the gateway contract over the relay.
 type Handler struct {
 	Relay *relay.Relay
+	// Auth resolves a signed-in session (its JWT, or the session cookie) presented instead of an
+	// API key (nil: API keys only).
+	Auth *auth.Service
 }
 
 var _ gatewayapi.ServerInterface = (*Handler)(nil)
@@ -47,11 +51,23 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if r.URL.RawQuery != "" {
 			key = r.URL.Query().Get("key")
 		}
+		cookie := false
+		if key == "" && h.Auth != nil {
+			if ck, err := r.Cookie(auth.SessionCookie); err == nil && ck.Value != "" {
+				key, cookie = ck.Value, true
+			}
+		}
 		if key == "" {
 			return fault.Code(fault.Unauthorized, "missing_api_key",
 				"You didn't provide an API key. Send it as Authorization: Bearer sk-...")
 		}
-		cl, err := h.Relay.Authenticate(r.Context(), key)
+		var cl relay.Caller
+		var err error
+		if h.Auth != nil && (cookie || auth.LooksLikeJWT(key)) {
+			cl, err = h.sessionCaller(c, key, cookie)
+		} else {
+			cl, err = h.Relay.Authenticate(r.Context(), key)
+		}
 		if err != nil {
 			return err
 		}
@@ -61,6 +77,23 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(callerKey, cl)
 		return next(c)
 	}
+}
+
+// sessionCaller resolves a session presented instead of an API key: its JWT, or the cookie
+// (refused from another site's page, like every cookie-authenticated state change).
+func (h *Handler) sessionCaller(c echo.Context, tok string, cookie bool) (relay.Caller, error) {
+	r := c.Request()
+	if cookie && h.Auth.CSRF != nil && h.Auth.CSRF.Check(r) != nil {
+		return relay.Caller{}, fault.Code(fault.Forbidden, "csrf_refused", "cross-site request refused")
+	}
+	uid, sid, err := h.Auth.ResolveSession(r.Context(), tok, cookie)
+	if err != nil {
+		if fault.Is(err, fault.Unauthorized) {
+			return relay.Caller{}, fault.Code(fault.Unauthorized, "invalid_api_key", "Your session has ended or is invalid; sign in again.")
+		}
+		return relay.Caller{}, err
+	}
+	return h.Relay.SessionCaller(r.Context(), uid, "session:"+sid)
 }
 
 // serve hands a call to the relay; model is the model named in the URL (Gemini), else "".

@@ -6,14 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/poolgate/poolgate/gen/api/public"
+	publicapi "github.com/poolgate/poolgate/gen/api/public"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
@@ -86,9 +85,7 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 	if err != nil {
 		return nil, err
 	}
-	cookie := (&http.Cookie{ //nolint:gosec // Secure is set in production; development runs over plain HTTP
-		Name: auth.SessionCookie, Value: iss.SessionID, Path: "/", MaxAge: int(auth.TokenTTL / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies}).String()
+	cookie := h.Auth.IssuedCookie(iss, h.SecureCookies)
 	loc := "/app"
 	for _, a := range []*string{p.Account, p.Carid, p.Nickname} {
 		if a != nil && *a != "" {

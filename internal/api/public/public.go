@@ -5,16 +5,14 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/poolgate/poolgate/gen/api/public"
+	publicapi "github.com/poolgate/poolgate/gen/api/public"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
-	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/settings"
@@ -71,29 +69,7 @@ func (h *Handler) SetupStatusGet(ctx context.Context, _ publicapi.SetupStatusGet
 
 // SetupCreate creates the first administrator, once.
 func (h *Handler) SetupCreate(ctx context.Context, req publicapi.SetupCreateRequestObject) (publicapi.SetupCreateResponseObject, error) {
-	hash, err := h.Auth.HashPassword(req.Body.Password)
-	if err != nil {
-		return nil, err
-	}
-	var u *db.User
-	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
-		if err := h.Queries.SetupLock(ctx, tx); err != nil {
-			return store.Translate(err, "")
-		}
-		exists, err := h.Queries.UserAdminExists(ctx, tx)
-		if err != nil {
-			return store.Translate(err, "")
-		}
-		if exists {
-			return fault.Code(fault.Conflict, "setup_completed", "setup has already been completed")
-		}
-		u, err = h.Queries.UserCreate(ctx, tx, db.UserCreateParams{
-			Username: req.Body.Username, PasswordHash: hash, Role: auth.RoleAdmin})
-		if store.IsUniqueViolation(err) {
-			return fault.New(fault.Conflict, "username is already taken")
-		}
-		return store.Translate(err, "")
-	})
+	u, err := h.Auth.CreateFirstAdmin(ctx, req.Body.Username, req.Body.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +83,18 @@ func (h *Handler) SettingsPublicGet(ctx context.Context, _ publicapi.SettingsPub
 		return nil, store.Translate(err, "")
 	}
 	s := h.Settings.Get()
-	return publicapi.SettingsPublicGet200JSONResponse{SiteName: s.SiteName, RegistrationEnabled: s.RegistrationEnabled,
-		NeedsSetup: !exists, Version: h.Version}, nil
+	out := publicapi.SettingsPublicGet200JSONResponse{SiteName: s.SiteName, RegistrationEnabled: s.RegistrationEnabled,
+		NeedsSetup: !exists, Version: h.Version, EmailVerificationRequired: &s.EmailVerificationRequired, OidcOnly: &s.OIDCOnly}
+	providers, err := h.Queries.OIDCProviderList(ctx, h.Pool)
+	if err != nil {
+		return nil, store.Translate(err, "")
+	}
+	list := []publicapi.SsoProvider{}
+	for _, p := range providers {
+		if p.Enabled {
+			list = append(list, publicapi.SsoProvider{Name: p.Name, Slug: p.Slug})
+		}
+	}
+	out.SsoProviders = &list
+	return out, nil
 }

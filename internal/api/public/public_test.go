@@ -287,7 +287,10 @@ func TestPublicSettings(t *testing.T) {
 	res, err := pub.SettingsPublicGetWithResponse(ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, publicclient.PublicSettings{SiteName: "Poolgate", RegistrationEnabled: true, NeedsSetup: false, Version: "test"}, *res.JSON200)
+	no := false
+	none := []publicclient.SsoProvider{}
+	require.Equal(t, publicclient.PublicSettings{SiteName: "Poolgate", RegistrationEnabled: true, NeedsSetup: false, Version: "test",
+		EmailVerificationRequired: &no, OidcOnly: &no, SsoProviders: &none}, *res.JSON200)
 
 	name, off := "Team Pool", false
 	up, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{SiteName: &name, RegistrationEnabled: &off})
@@ -295,11 +298,13 @@ func TestPublicSettings(t *testing.T) {
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	res, err = pub.SettingsPublicGetWithResponse(ctx)
 	require.NoError(t, err)
-	require.Equal(t, publicclient.PublicSettings{SiteName: "Team Pool", RegistrationEnabled: false, NeedsSetup: false, Version: "test"}, *res.JSON200)
+	require.Equal(t, publicclient.PublicSettings{SiteName: "Team Pool", RegistrationEnabled: false, NeedsSetup: false, Version: "test",
+		EmailVerificationRequired: &no, OidcOnly: &no, SsoProviders: &none}, *res.JSON200)
 	// Nothing an administrator alone should see is public.
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(res.Body, &m))
-	require.ElementsMatch(t, []string{"site_name", "registration_enabled", "needs_setup", "version"}, keys(m))
+	require.ElementsMatch(t, []string{"site_name", "registration_enabled", "needs_setup", "version",
+		"email_verification_required", "oidc_only", "sso_providers"}, keys(m))
 }
 
 func keys(m map[string]any) []string {

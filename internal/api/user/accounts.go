@@ -3,7 +3,7 @@ package user
 import (
 	"context"
 
-	"github.com/poolgate/poolgate/gen/api/user"
+	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"

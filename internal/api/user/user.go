@@ -8,13 +8,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/poolgate/poolgate/gen/api/user"
+	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/passkey"
+	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -26,6 +28,10 @@ type Handler struct {
 	Pool    *pgxpool.Pool
 	Queries *db.Queries
 	Bus     *bus.Bus
+	// Auth changes passwords, TOTP and sessions; SSO makes binding links; Passkeys registers passkeys.
+	Auth     *auth.Service
+	SSO      *sso.Service
+	Passkeys *passkey.Service
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/poolgate/poolgate/clients/go/gateway"
-	"github.com/poolgate/poolgate/clients/go/user"
+	gatewayclient "github.com/poolgate/poolgate/clients/go/gateway"
+	userclient "github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 

@@ -9,9 +9,11 @@ import (
 // User converts a user row; the password hash never leaves.
 func User(u *db.User) commonapi.User {
 	tier := commonapi.UserTier(u.Tier)
+	trust := int(u.TrustLevel)
 	return commonapi.User{
 		Id: u.ID, Username: u.Username, Role: commonapi.UserRole(u.Role), Status: commonapi.UserStatus(u.Status),
 		Balance: u.Balance, UsedQuota: u.UsedQuota, RequestCount: u.RequestCount, CreatedAt: u.CreatedAt,
 		Tier: &tier, PlanExpiresAt: u.PlanExpiresAt, GroupId: u.GroupID,
+		Email: u.Email, TrustLevel: &trust, TotpEnabled: &u.TOTPEnabled,
 	}
 }

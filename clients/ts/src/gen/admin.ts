@@ -595,6 +595,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/oidc-providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List single sign-on providers
+         * @description Client secrets are write-only; `has_client_secret` says whether one is set.
+         */
+        get: operations["oidcProviderList"];
+        put?: never;
+        /**
+         * Add a single sign-on provider
+         * @description `kind: oidc` finds the endpoints by discovery from `issuer` and checks ID tokens;
+         *     `kind: oauth2` uses `authorization_url`, `token_url` and `userinfo_url` and reads the
+         *     user from the userinfo answer. `preset` (`github`, `linuxdo`) fills in kind, URLs, scopes
+         *     and claim names; fields given override it. Claim names are JSON keys of the ID token or
+         *     userinfo answer (dotted paths reach into objects). Provider URLs must be public addresses
+         *     unless `ALLOW_PRIVATE_OUTBOUND` allows them.
+         */
+        post: operations["oidcProviderCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/oidc-providers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** Read a single sign-on provider */
+        get: operations["oidcProviderGet"];
+        /**
+         * Change a single sign-on provider
+         * @description Only the fields present change; `client_secret` replaces the secret (`""` removes it).
+         */
+        put: operations["oidcProviderUpdate"];
+        post?: never;
+        /**
+         * Remove a single sign-on provider
+         * @description The identities linked through it are removed too; their users keep their other sign-in methods.
+         */
+        delete: operations["oidcProviderDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/remote-account/inject": {
         parameters: {
             query?: never;
@@ -966,7 +1023,12 @@ export interface paths {
         /** List users */
         get: operations["userList"];
         put?: never;
-        post?: never;
+        /**
+         * Create a user
+         * @description Creates a user with a password (and optionally an e-mail address, role, status, balance
+         *     and trust level); the user signs in as with registration.
+         */
+        post: operations["userCreate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -986,11 +1048,12 @@ export interface paths {
         /** Read a user */
         get: operations["userGet"];
         /**
-         * Change a user's role, status or balance
+         * Change a user's role, status, balance, password, e-mail or trust level
          * @description Only the fields present change. `balance` sets the balance; `balance_delta` adds to it
          *     (negative to deduct) atomically, which is safe while the user's calls are being charged.
-         *     Disabling a user refuses their keys and sessions at once. An administrator cannot demote
-         *     or disable themselves.
+         *     Disabling a user refuses their keys and ends their sessions at once, on every instance;
+         *     muting lets them sign in but the gateway refuses their calls. Setting `password` ends the
+         *     user's sessions. An administrator cannot demote or disable themselves.
          */
         put: operations["userUpdate"];
         post?: never;
@@ -1490,6 +1553,8 @@ export interface components {
              */
             until: string;
         };
+        /** @example email */
+        ClaimName: string;
         /**
          * @description The error body of every management API (public, auth, admin, user): a superset of the
          *     remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -1513,23 +1578,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
-             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
              *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
-             *     | 502 | `upstream_error`, `remote_sync_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
+             *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1880,6 +1945,151 @@ export interface components {
          * @enum {object|null}
          */
         NullValue: never | null;
+        OIDCProvider: {
+            /** @example https://connect.linux.do/oauth2/authorize */
+            authorization_url: string;
+            /**
+             * @description A first sign-in creates the user (else it is refused until an existing user links the identity).
+             * @example true
+             */
+            auto_register: boolean;
+            /**
+             * @description The claim holding the e-mail address.
+             * @example email
+             */
+            claim_email: string;
+            /**
+             * @description The claim holding the provider's stable user id.
+             * @example id
+             */
+            claim_subject: string;
+            /**
+             * @description The claim holding a trust level 0–4 (empty for none).
+             * @example trust_level
+             */
+            claim_trust_level: string;
+            /**
+             * @description The claim a new user's name is taken from.
+             * @example username
+             */
+            claim_username: string;
+            /** @example poolgate-client */
+            client_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:00:00Z
+             */
+            created_at: string;
+            /** @example true */
+            enabled: boolean;
+            /** @example true */
+            has_client_secret: boolean;
+            /**
+             * Format: int64
+             * @example 2
+             */
+            id: number;
+            /** @example  */
+            issuer: string;
+            kind: components["schemas"]["OIDCProviderKind"];
+            /** @example Linux.do */
+            name: string;
+            /**
+             * @description The redirect URI to register at the provider.
+             * @example https://gate.example.com/auth/callback
+             */
+            redirect_uri: string;
+            /**
+             * @example [
+             *       "read"
+             *     ]
+             */
+            scopes: string[];
+            /** @example linuxdo */
+            slug: string;
+            /** @example https://connect.linux.do/oauth2/token */
+            token_url: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:00:00Z
+             */
+            updated_at: string;
+            /** @example https://connect.linux.do/api/user */
+            userinfo_url: string;
+        };
+        OIDCProviderCreate: {
+            authorization_url?: components["schemas"]["ProviderURL"];
+            /** @example true */
+            auto_register?: boolean;
+            claim_email?: components["schemas"]["ClaimName"];
+            claim_subject?: components["schemas"]["ClaimName"];
+            /** @example trust_level */
+            claim_trust_level?: string;
+            claim_username?: components["schemas"]["ClaimName"];
+            /** @example poolgate-client */
+            client_id: string;
+            /**
+             * Format: password
+             * @description Write-only; stored encrypted.
+             * @example s3cr3t-from-connect-linux-do
+             */
+            client_secret?: string;
+            /** @example true */
+            enabled?: boolean;
+            issuer?: components["schemas"]["ProviderURL"];
+            kind?: components["schemas"]["OIDCProviderKind"];
+            /** @example Linux.do */
+            name: string;
+            /**
+             * @description Fill in the kind, URLs, scopes and claims of a well-known provider.
+             * @example linuxdo
+             * @enum {string}
+             */
+            preset?: "github" | "linuxdo";
+            scopes?: components["schemas"]["ProviderScopes"];
+            /**
+             * @description The provider's name in `/auth/login?provider=`.
+             * @example linuxdo
+             */
+            slug: string;
+            token_url?: components["schemas"]["ProviderURL"];
+            userinfo_url?: components["schemas"]["ProviderURL"];
+        };
+        /**
+         * @description `oidc`: discovery from the issuer and a verified ID token; `oauth2`: explicit URLs and a userinfo call.
+         * @example oauth2
+         * @enum {string}
+         */
+        OIDCProviderKind: "oidc" | "oauth2";
+        OIDCProviderList: {
+            items: components["schemas"]["OIDCProvider"][];
+        };
+        OIDCProviderUpdate: {
+            authorization_url?: components["schemas"]["ProviderURL"];
+            /** @example false */
+            auto_register?: boolean;
+            claim_email?: components["schemas"]["ClaimName"];
+            claim_subject?: components["schemas"]["ClaimName"];
+            /** @example trust_level */
+            claim_trust_level?: string;
+            claim_username?: components["schemas"]["ClaimName"];
+            /** @example poolgate-client */
+            client_id?: string;
+            /**
+             * Format: password
+             * @example a-new-secret
+             */
+            client_secret?: string;
+            /** @example true */
+            enabled?: boolean;
+            issuer?: components["schemas"]["ProviderURL"];
+            kind?: components["schemas"]["OIDCProviderKind"];
+            /** @example Linux.do */
+            name?: string;
+            scopes?: components["schemas"]["ProviderScopes"];
+            token_url?: components["schemas"]["ProviderURL"];
+            userinfo_url?: components["schemas"]["ProviderURL"];
+        };
         /**
          * Format: int64
          * @description Quota units per million tokens.
@@ -1943,6 +2153,19 @@ export interface components {
              */
             url: string;
         };
+        /**
+         * @example [
+         *       "openid",
+         *       "profile",
+         *       "email"
+         *     ]
+         */
+        ProviderScopes: string[];
+        /**
+         * @description An absolute http(s) URL (empty for none).
+         * @example https://connect.linux.do/oauth2/token
+         */
+        ProviderURL: string;
         /**
          * @description One account of a payload: its token (`access_token` or `token`), provider, type, an
          *     optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
@@ -2248,6 +2471,11 @@ export interface components {
              */
             carpage_notice: string;
             /**
+             * @description Registration needs an e-mail address and a code sent to it.
+             * @example false
+             */
+            email_verification_required: boolean;
+            /**
              * @description Where `/logintoken` redirects a user whose plan has expired (code -2); empty answers JSON.
              * @example
              */
@@ -2269,6 +2497,11 @@ export interface components {
              */
             oauth_url: string;
             /**
+             * @description Only administrators sign in (or register) with a password; everyone else uses single sign-on or passkeys.
+             * @example false
+             */
+            oidc_only: boolean;
+            /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys (default 500000). Converts charges to
              *     the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
@@ -2281,6 +2514,16 @@ export interface components {
              * @example true
              */
             registration_enabled: boolean;
+            /**
+             * @description The trust level a single sign-on identity needs to register a new user.
+             * @example 0
+             */
+            registration_min_trust_level: number;
+            /**
+             * @description A session ends after this many hours without use (each use pushes the end forward, up to 30 days).
+             * @example 24
+             */
+            session_ttl_hours: number;
             /** @example Poolgate */
             site_name: string;
         };
@@ -2297,6 +2540,8 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice?: string;
+            /** @example true */
+            email_verification_required?: boolean;
             /**
              * @description Where `/logintoken` redirects users whose plan expired; `""` answers `{"code":-2}` instead.
              * @example https://shop.example.com/renew
@@ -2318,6 +2563,8 @@ export interface components {
              * @example https://hooks.example.com/oauth
              */
             oauth_url?: string;
+            /** @example false */
+            oidc_only?: boolean;
             /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys.
@@ -2326,6 +2573,10 @@ export interface components {
             quota_per_unit?: number;
             /** @example true */
             registration_enabled?: boolean;
+            /** @example 1 */
+            registration_min_trust_level?: number;
+            /** @example 24 */
+            session_ttl_hours?: number;
             /** @example Poolgate */
             site_name?: string;
         };
@@ -2831,6 +3082,11 @@ export interface components {
              */
             created_at: string;
             /**
+             * @description The user's e-mail address (null for none).
+             * @example alice@example.com
+             */
+            email?: string | null;
+            /**
              * Format: int64
              * @description The user's group (null for none).
              * @example null
@@ -2861,6 +3117,16 @@ export interface components {
              * @enum {string}
              */
             tier?: "free" | "pro" | "ultra";
+            /**
+             * @description Whether password sign-in asks for a TOTP code.
+             * @example false
+             */
+            totp_enabled?: boolean;
+            /**
+             * @description Trust level 0–4 (an SSO provider's trust level claim, such as Linux.do's, maps onto it).
+             * @example 0
+             */
+            trust_level?: number;
             /**
              * Format: int64
              * @description Quota units spent so far.
@@ -2918,6 +3184,30 @@ export interface components {
             /** @example 5 */
             priority: number;
         };
+        UserCreate: {
+            /**
+             * Format: int64
+             * @description Starting balance (default the `new_user_balance` setting).
+             * @example 500000
+             */
+            balance?: number;
+            /**
+             * Format: email
+             * @example bob@example.com
+             */
+            email?: string;
+            /**
+             * Format: password
+             * @example correct-horse-battery
+             */
+            password: string;
+            role?: components["schemas"]["UserRole"];
+            status?: components["schemas"]["UserStatus"];
+            /** @example 0 */
+            trust_level?: number;
+            /** @example bob */
+            username: string;
+        };
         UserPage: {
             items: components["schemas"]["User"][];
             /** @example 1 */
@@ -2937,11 +3227,13 @@ export interface components {
          */
         UserRole: "user" | "admin";
         /**
-         * @description A `disabled` user can neither sign in nor call the gateway.
+         * @description A `muted` user signs in and manages their account but the gateway refuses their calls
+         *     (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+         *     sessions stop at once.
          * @example active
          * @enum {string}
          */
-        UserStatus: "active" | "disabled";
+        UserStatus: "active" | "muted" | "disabled";
         UserUpdate: {
             /**
              * Format: int64
@@ -2956,11 +3248,22 @@ export interface components {
              */
             balance_delta?: number;
             /**
+             * @description A new e-mail address; `""` removes it.
+             * @example alice@example.com
+             */
+            email?: string;
+            /**
              * Format: int64
              * @description Move the user to this group (`/api/groups`); 0 leaves every group.
              * @example 1
              */
             group_id?: number;
+            /**
+             * Format: password
+             * @description A new password (write-only); the user's sessions end.
+             * @example correct-horse-battery-staple
+             */
+            password?: string;
             /**
              * Format: date-time
              * @description When the user's tier ends (they then ride free accounts only). Setting `tier` also sets
@@ -2971,6 +3274,8 @@ export interface components {
             role?: components["schemas"]["UserRole"];
             status?: components["schemas"]["UserStatus"];
             tier?: components["schemas"]["Tier"];
+            /** @example 2 */
+            trust_level?: number;
         };
     };
     responses: {
@@ -3104,6 +3409,40 @@ export interface components {
                  *       "detail": {
                  *         "error": "price list: upstream answered 404",
                  *         "code": "unprocessable"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The provider is incomplete (an OpenID provider without issuer, an OAuth2 one without its URLs) or a URL is not allowed. */
+        ProviderInvalid: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "an oauth2 provider needs authorization_url, token_url and userinfo_url",
+                 *         "code": "unprocessable"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No such provider. */
+        ProviderNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "sign-in provider not found",
+                 *         "code": "not_found"
                  *       }
                  *     }
                  */
@@ -5204,6 +5543,286 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    oidcProviderList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The providers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 2,
+                     *           "slug": "linuxdo",
+                     *           "name": "Linux.do",
+                     *           "kind": "oauth2",
+                     *           "issuer": "",
+                     *           "authorization_url": "https://connect.linux.do/oauth2/authorize",
+                     *           "token_url": "https://connect.linux.do/oauth2/token",
+                     *           "userinfo_url": "https://connect.linux.do/api/user",
+                     *           "client_id": "poolgate-client",
+                     *           "has_client_secret": true,
+                     *           "scopes": [
+                     *             "read"
+                     *           ],
+                     *           "auto_register": true,
+                     *           "enabled": true,
+                     *           "claim_subject": "id",
+                     *           "claim_username": "username",
+                     *           "claim_email": "email",
+                     *           "claim_trust_level": "trust_level",
+                     *           "redirect_uri": "https://gate.example.com/auth/callback",
+                     *           "created_at": "2026-11-22T08:00:00Z",
+                     *           "updated_at": "2026-11-22T08:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OIDCProviderList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oidcProviderCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "slug": "linuxdo",
+                 *       "name": "Linux.do",
+                 *       "preset": "linuxdo",
+                 *       "client_id": "poolgate-client",
+                 *       "client_secret": "s3cr3t-from-connect-linux-do"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OIDCProviderCreate"];
+            };
+        };
+        responses: {
+            /** @description The provider. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 2,
+                     *       "slug": "linuxdo",
+                     *       "name": "Linux.do",
+                     *       "kind": "oauth2",
+                     *       "issuer": "",
+                     *       "authorization_url": "https://connect.linux.do/oauth2/authorize",
+                     *       "token_url": "https://connect.linux.do/oauth2/token",
+                     *       "userinfo_url": "https://connect.linux.do/api/user",
+                     *       "client_id": "poolgate-client",
+                     *       "has_client_secret": true,
+                     *       "scopes": [
+                     *         "read"
+                     *       ],
+                     *       "auto_register": true,
+                     *       "enabled": true,
+                     *       "claim_subject": "id",
+                     *       "claim_username": "username",
+                     *       "claim_email": "email",
+                     *       "claim_trust_level": "trust_level",
+                     *       "redirect_uri": "https://gate.example.com/auth/callback",
+                     *       "created_at": "2026-11-22T08:00:00Z",
+                     *       "updated_at": "2026-11-22T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OIDCProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The slug is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "a provider with this slug already exists",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["ProviderInvalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oidcProviderGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 2,
+                     *       "slug": "linuxdo",
+                     *       "name": "Linux.do",
+                     *       "kind": "oauth2",
+                     *       "issuer": "",
+                     *       "authorization_url": "https://connect.linux.do/oauth2/authorize",
+                     *       "token_url": "https://connect.linux.do/oauth2/token",
+                     *       "userinfo_url": "https://connect.linux.do/api/user",
+                     *       "client_id": "poolgate-client",
+                     *       "has_client_secret": true,
+                     *       "scopes": [
+                     *         "read"
+                     *       ],
+                     *       "auto_register": true,
+                     *       "enabled": true,
+                     *       "claim_subject": "id",
+                     *       "claim_username": "username",
+                     *       "claim_email": "email",
+                     *       "claim_trust_level": "trust_level",
+                     *       "redirect_uri": "https://gate.example.com/auth/callback",
+                     *       "created_at": "2026-11-22T08:00:00Z",
+                     *       "updated_at": "2026-11-22T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OIDCProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ProviderNotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oidcProviderUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "auto_register": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["OIDCProviderUpdate"];
+            };
+        };
+        responses: {
+            /** @description The provider after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 2,
+                     *       "slug": "linuxdo",
+                     *       "name": "Linux.do",
+                     *       "kind": "oauth2",
+                     *       "issuer": "",
+                     *       "authorization_url": "https://connect.linux.do/oauth2/authorize",
+                     *       "token_url": "https://connect.linux.do/oauth2/token",
+                     *       "userinfo_url": "https://connect.linux.do/api/user",
+                     *       "client_id": "poolgate-client",
+                     *       "has_client_secret": true,
+                     *       "scopes": [
+                     *         "read"
+                     *       ],
+                     *       "auto_register": true,
+                     *       "enabled": true,
+                     *       "claim_subject": "id",
+                     *       "claim_username": "username",
+                     *       "claim_email": "email",
+                     *       "claim_trust_level": "trust_level",
+                     *       "redirect_uri": "https://gate.example.com/auth/callback",
+                     *       "created_at": "2026-11-22T08:00:00Z",
+                     *       "updated_at": "2026-11-22T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OIDCProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ProviderNotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["ProviderInvalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oidcProviderDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ProviderNotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     remoteAccountInject: {
         parameters: {
             query?: never;
@@ -5650,7 +6269,11 @@ export interface operations {
                      *       "audit_limit_url": "",
                      *       "notify_url": "",
                      *       "expired_redirect_url": "",
-                     *       "carpage_notice": ""
+                     *       "carpage_notice": "",
+                     *       "email_verification_required": false,
+                     *       "oidc_only": false,
+                     *       "session_ttl_hours": 24,
+                     *       "registration_min_trust_level": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -5696,7 +6319,11 @@ export interface operations {
                      *       "audit_limit_url": "",
                      *       "notify_url": "",
                      *       "expired_redirect_url": "",
-                     *       "carpage_notice": ""
+                     *       "carpage_notice": "",
+                     *       "email_verification_required": false,
+                     *       "oidc_only": false,
+                     *       "session_ttl_hours": 24,
+                     *       "registration_min_trust_level": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -6526,6 +7153,76 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "username": "bob",
+                 *       "password": "correct-horse-battery",
+                 *       "email": "bob@example.com",
+                 *       "role": "user",
+                 *       "balance": 500000
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description The user. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "username": "bob",
+                     *       "role": "user",
+                     *       "status": "active",
+                     *       "balance": 500000,
+                     *       "used_quota": 0,
+                     *       "request_count": 0,
+                     *       "email": "bob@example.com",
+                     *       "trust_level": 0,
+                     *       "totp_enabled": false,
+                     *       "created_at": "2026-11-22T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The username or the e-mail address is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "username is already taken",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };

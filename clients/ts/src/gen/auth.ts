@@ -4,6 +4,56 @@
  */
 
 export interface paths {
+    "/auth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish a single sign-on
+         * @description The provider's redirect. Checks the `state` (single use, issued to this browser), redeems
+         *     the code with the PKCE verifier, and for OpenID Connect verifies the ID token (signature,
+         *     issuer, audience, expiry, nonce). Then signs the user in (the session cookie) and redirects
+         *     to `return_to`; a first sign-in creates the user when the provider allows auto-register (and
+         *     the trust level suffices), otherwise it is refused. With a binding token the identity is
+         *     linked to the signed-in user instead; an identity is never linked to two users. Refusals
+         *     are JSON, or a small HTML page for a browser (`Accept: text/html`).
+         */
+        get: operations["ssoCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start a single sign-on
+         * @description Redirects to the provider's authorization page with `state`, a PKCE challenge (S256) and,
+         *     for OpenID Connect, a `nonce`; the redirect URI is `{PUBLIC_URL}/auth/callback`. A short
+         *     cookie (`poolgate_sso`) ties the callback to this browser. `return_to` must be a path on
+         *     this site (anything else is replaced by `/app`). `bind` carries the one-time token of
+         *     `POST /api/user/oidc/bind-url`: the identity is then linked to that user instead of signing in.
+         */
+        get: operations["ssoLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/logout": {
         parameters: {
             query?: never;
@@ -15,10 +65,79 @@ export interface paths {
         put?: never;
         /**
          * Sign out
-         * @description Revokes the JWT presented in `Authorization: Bearer` (until it would have expired) and
-         *     deletes the session named by the `poolgate_session` cookie; clears the cookie.
+         * @description Ends the session the JWT or the cookie belongs to (both stop at once, on every instance)
+         *     and clears the cookie.
          */
         post: operations["sessionLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkey/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a passkey sign-in
+         * @description Takes the assertion exactly as the browser's `PublicKeyCredential.toJSON()` gives it. The
+         *     ceremony is found by its challenge, which works once. A signature counter that does not
+         *     move forward (a cloned authenticator) is refused.
+         */
+        post: operations["passkeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/passkey/login/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a passkey sign-in
+         * @description Answers the standard `{"publicKey": {...}}` request options for
+         *     `navigator.credentials.get()`, naming no user (discoverable credentials). The challenge is
+         *     good for one sign-in within 5 minutes; no cookie is needed between this call and the next.
+         */
+        post: operations["passkeyLoginOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/email-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a one-time code by e-mail
+         * @description Sends a 6-digit code valid for 10 minutes to `email`, for one purpose: `register` (the
+         *     address must not belong to a user), `reset` or `change` (the address must belong to one).
+         *     The answer is the same whether or not a mail was sent, so it does not tell whether an
+         *     address is registered. A new code replaces the address's previous one for that purpose;
+         *     a code is dead after 5 wrong guesses. At most one code a minute and 5 an hour per address,
+         *     and 20 an hour per client address (429 with `Retry-After`).
+         */
+        post: operations["emailCodeSend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -34,7 +153,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with a username and password */
+        /**
+         * Sign in with a username (or e-mail address) and password
+         * @description With TOTP on for the user, `totp_code` is required: without it the answer is 401
+         *     `totp_required`, with a wrong one 401 `totp_invalid`. Five failed sign-ins for one username
+         *     or twenty from one address within 15 minutes answer 429 with `Retry-After` until the
+         *     window has room again, whether or not the username exists. With the setting `oidc_only`
+         *     on, only administrators may sign in with a password (403 `password_login_disabled`).
+         */
         post: operations["passwordLogin"];
         delete?: never;
         options?: never;
@@ -53,9 +179,32 @@ export interface paths {
         put?: never;
         /**
          * Register a new user and sign in
-         * @description Refused with 403 when registration is disabled in the settings.
+         * @description Refused with 403 when registration is disabled, or when `oidc_only` is on. With the setting
+         *     `email_verification_required` on, `email` and an `email_code` sent to it for the purpose
+         *     `register` are required; an `email` given without a code otherwise is stored unverified.
          */
         post: operations["passwordRegister"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with an e-mail code
+         * @description Takes a code sent for the purpose `reset`. Every session of the user ends (sign in again
+         *     with the new password).
+         */
+        post: operations["passwordReset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -67,23 +216,31 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * @description A username and password pair.
-         * @example {
-         *       "username": "alice",
-         *       "password": "correct-horse-battery"
-         *     }
+         * Format: email
+         * @description An e-mail address (unique among users, case-insensitively).
+         * @example alice@example.com
          */
-        Credentials: {
+        Email: string;
+        /**
+         * @description A 6-digit code sent by `POST /auth/password/email-code`.
+         * @example 042917
+         */
+        EmailCode: string;
+        EmailCodeRequest: {
+            email: components["schemas"]["Email"];
             /**
-             * Format: password
-             * @example correct-horse-battery
+             * @description What the code will be good for.
+             * @example register
+             * @enum {string}
              */
-            password: string;
+            purpose: "register" | "reset" | "change";
+        };
+        EmailCodeSent: {
             /**
-             * @description Letters, digits, `_`, `.` and `-`; unique, case-insensitively.
-             * @example alice
+             * @description Seconds the code stays valid.
+             * @example 600
              */
-            username: string;
+            expires_in: number;
         };
         /**
          * @description The error body of every management API (public, auth, admin, user): a superset of the
@@ -108,23 +265,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
-             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
              *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
-             *     | 502 | `upstream_error`, `remote_sync_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
+             *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -142,12 +299,96 @@ export interface components {
              * @example correct-horse-battery
              */
             password: string;
-            /** @example alice */
+            /**
+             * @description The current code of the user's authenticator app, when TOTP is on.
+             * @example 492039
+             */
+            totp_code?: string;
+            /**
+             * @description The username, or the user's e-mail address.
+             * @example alice
+             */
+            username: string;
+        };
+        /**
+         * @description WebAuthn options as `PublicKeyCredentialRequestOptionsJSON` under `publicKey`.
+         * @example {
+         *       "publicKey": {
+         *         "challenge": "3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw",
+         *         "timeout": 300000,
+         *         "rpId": "gate.example.com",
+         *         "userVerification": "preferred"
+         *       }
+         *     }
+         */
+        PasskeyOptions: {
+            publicKey: {
+                /**
+                 * @description base64url.
+                 * @example 3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw
+                 */
+                challenge: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        PasswordResetRequest: {
+            email: components["schemas"]["Email"];
+            email_code: components["schemas"]["EmailCode"];
+            /**
+             * Format: password
+             * @example correct-horse-battery-staple
+             */
+            new_password: string;
+        };
+        /**
+         * @description A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+         * @example {
+         *       "id": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+         *       "rawId": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+         *       "type": "public-key",
+         *       "response": {
+         *         "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"
+         *       }
+         *     }
+         */
+        PublicKeyCredentialJSON: {
+            /** @example AbCdEf0123456789AbCdEf0123456789AbCdEf01234 */
+            id: string;
+            /** @example AbCdEf0123456789AbCdEf0123456789AbCdEf01234 */
+            rawId: string;
+            response: {
+                /** @example eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0 */
+                clientDataJSON?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /**
+             * @example public-key
+             * @enum {string}
+             */
+            type: "public-key";
+        } & {
+            [key: string]: unknown;
+        };
+        RegisterRequest: {
+            email?: components["schemas"]["Email"];
+            email_code?: components["schemas"]["EmailCode"];
+            /**
+             * Format: password
+             * @example correct-horse-battery
+             */
+            password: string;
+            /**
+             * @description Letters, digits, `_`, `.` and `-`; unique, case-insensitively.
+             * @example alice
+             */
             username: string;
         };
         Session: {
             /**
              * Format: date-time
+             * @description When the session ends unless it is used again (each use pushes this forward).
              * @example 2026-11-23T08:00:00Z
              */
             expires_at: string;
@@ -189,6 +430,11 @@ export interface components {
              */
             created_at: string;
             /**
+             * @description The user's e-mail address (null for none).
+             * @example alice@example.com
+             */
+            email?: string | null;
+            /**
              * Format: int64
              * @description The user's group (null for none).
              * @example null
@@ -220,6 +466,16 @@ export interface components {
              */
             tier?: "free" | "pro" | "ultra";
             /**
+             * @description Whether password sign-in asks for a TOTP code.
+             * @example false
+             */
+            totp_enabled?: boolean;
+            /**
+             * @description Trust level 0–4 (an SSO provider's trust level claim, such as Linux.do's, maps onto it).
+             * @example 0
+             */
+            trust_level?: number;
+            /**
              * Format: int64
              * @description Quota units spent so far.
              * @example 1250
@@ -235,11 +491,13 @@ export interface components {
          */
         UserRole: "user" | "admin";
         /**
-         * @description A `disabled` user can neither sign in nor call the gateway.
+         * @description A `muted` user signs in and manages their account but the gateway refuses their calls
+         *     (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+         *     sessions stop at once.
          * @example active
          * @enum {string}
          */
-        UserStatus: "active" | "disabled";
+        UserStatus: "active" | "muted" | "disabled";
     };
     responses: {
         /** @description The request is malformed or a field is invalid. */
@@ -259,10 +517,27 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Signed in. The body carries the JWT; the `poolgate_session` cookie is set. */
+        /** @description The sign-in provider cannot be reached or its discovery document is invalid. */
+        ProviderFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the sign-in provider could not confirm the sign-in",
+                 *         "code": "sso_failed"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Signed in. The body carries the JWT; the `poolgate_session` cookie is set; both name one session. */
         SignedIn: {
             headers: {
-                /** @description The session cookie (HttpOnly, SameSite=Lax, 24 hours). */
+                /** @description The session cookie (HttpOnly, SameSite=Lax, for the session's lifetime). */
                 "Set-Cookie"?: string;
                 [name: string]: unknown;
             };
@@ -298,6 +573,25 @@ export interface components {
                  *       "detail": {
                  *         "error": "request body is too large",
                  *         "code": "body_too_large"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Too many attempts; try again after `Retry-After` seconds. */
+        TooManyAttempts: {
+            headers: {
+                /** @description Seconds until another attempt is allowed. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "too many attempts; try again later",
+                 *         "code": "too_many_attempts"
                  *       }
                  *     }
                  */
@@ -347,6 +641,171 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    ssoCallback: {
+        parameters: {
+            query?: {
+                /** @description The authorization code. */
+                code?: string;
+                /** @description The provider's error code, when the user refused or the provider failed. */
+                error?: string;
+                /** @description The provider's error text. */
+                error_description?: string;
+                /** @description The issuer, sent by providers implementing RFC 9207. */
+                iss?: string;
+                /** @description The state sent to the provider. */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: {
+                /** @description The cookie set by `GET /auth/login`. */
+                poolgate_sso?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in (or linked); to `return_to`. */
+            302: {
+                headers: {
+                    /** @description The page to land on. */
+                    Location?: string;
+                    /** @description The session cookie (not set when an identity was linked). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The state is missing, unknown, used or not this browser's, or the provider answered an error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the sign-in request is unknown or has expired; start again",
+                     *         "code": "sso_state_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                    /** @example <!doctype html><title>Sign-in refused</title><p>the sign-in request is unknown or has expired; start again</p> */
+                    "text/html": string;
+                };
+            };
+            /**
+             * @description No user has this identity and the provider does not register new users
+             *     (`sso_registration_closed`), the trust level is too low, or the user is disabled.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this provider does not register new users; ask an administrator",
+                     *         "code": "sso_registration_closed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                    /** @example <!doctype html><title>Sign-in refused</title><p>this provider does not register new users</p> */
+                    "text/html": string;
+                };
+            };
+            /** @description The identity is linked to another user (`identity_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this identity is already linked to another user",
+                     *         "code": "identity_taken"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                    /** @example <!doctype html><title>Sign-in refused</title><p>this identity is already linked to another user</p> */
+                    "text/html": string;
+                };
+            };
+            /** @description The provider refused the code or its ID token does not verify. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the sign-in provider could not confirm the sign-in",
+                     *         "code": "sso_failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                    /** @example <!doctype html><title>Sign-in refused</title><p>the sign-in provider could not confirm the sign-in</p> */
+                    "text/html": string;
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    ssoLogin: {
+        parameters: {
+            query?: {
+                /** @description A binding token from `POST /api/user/oidc/bind-url`. */
+                bind?: string;
+                /** @description The provider's slug (default `oidc`, the one configured by `OIDC_ISSUER`). */
+                provider?: string;
+                /** @description Where to land after signing in; a path on this site (default `/app`). */
+                return_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization page. */
+            302: {
+                headers: {
+                    /** @description The provider's authorization URL. */
+                    Location?: string;
+                    /** @description The `poolgate_sso` cookie binding the callback to this browser (10 minutes). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description No enabled provider has that slug, or the binding token is unknown or used. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "no such sign-in provider",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: components["responses"]["ProviderFailed"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     sessionLogout: {
         parameters: {
             query?: never;
@@ -386,7 +845,7 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    passwordLogin: {
+    passkeyLogin: {
         parameters: {
             query?: never;
             header?: never;
@@ -397,17 +856,29 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "username": "alice",
-                 *       "password": "correct-horse-battery"
+                 *       "id": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+                 *       "rawId": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+                 *       "type": "public-key",
+                 *       "authenticatorAttachment": "platform",
+                 *       "clientExtensionResults": {},
+                 *       "response": {
+                 *         "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+                 *         "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
+                 *         "signature": "MEUCIQC2a3Q",
+                 *         "userHandle": "AAAAAAAAAAI"
+                 *       }
                  *     }
                  */
-                "application/json": components["schemas"]["LoginRequest"];
+                "application/json": components["schemas"]["PublicKeyCredentialJSON"];
             };
         };
         responses: {
             200: components["responses"]["SignedIn"];
             400: components["responses"]["BadRequest"];
-            /** @description Wrong username or password. */
+            /**
+             * @description The challenge is unknown, used or expired, the passkey is unknown, the signature does
+             *     not verify, or the counter shows a cloned authenticator.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -416,8 +887,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "detail": {
-                     *         "error": "invalid username or password",
-                     *         "code": "unauthorized"
+                     *         "error": "the passkey could not be verified",
+                     *         "code": "passkey_invalid"
                      *       }
                      *     }
                      */
@@ -445,7 +916,94 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    passwordRegister: {
+    passkeyLoginOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request options. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "publicKey": {
+                     *         "challenge": "3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw",
+                     *         "timeout": 300000,
+                     *         "rpId": "gate.example.com",
+                     *         "userVerification": "preferred"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyOptions"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    emailCodeSend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "purpose": "register"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EmailCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a code is on its way if the address qualifies. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "expires_in": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailCodeSent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
+            /** @description No mail server is configured (`email_unavailable`), or the database is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "e-mail is not configured on this server",
+                     *         "code": "email_unavailable"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passwordLogin: {
         parameters: {
             query?: never;
             header?: never;
@@ -460,12 +1018,93 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "application/json": components["schemas"]["Credentials"];
+                "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
             200: components["responses"]["SignedIn"];
             400: components["responses"]["BadRequest"];
+            /**
+             * @description Wrong username or password (`unauthorized`), or the second factor is missing
+             *     (`totp_required`) or wrong (`totp_invalid`).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "invalid username or password",
+                     *         "code": "unauthorized"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The account is disabled, or password sign-in is off for non-administrators. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this account is disabled",
+                     *         "code": "forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passwordRegister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "username": "alice",
+                 *       "password": "correct-horse-battery",
+                 *       "email": "alice@example.com",
+                 *       "email_code": "042917"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["SignedIn"];
+            /** @description A field is invalid, or the e-mail code is missing, wrong or expired. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the e-mail code is wrong or has expired",
+                     *         "code": "email_code_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Registration is disabled. */
             403: {
                 headers: {
@@ -483,7 +1122,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The username is taken. */
+            /** @description The username or the e-mail address is taken. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -501,6 +1140,56 @@ export interface operations {
                 };
             };
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passwordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "email_code": "042917",
+                 *       "new_password": "correct-horse-battery-staple"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A field is invalid, or the code is wrong or expired (`email_code_invalid`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the e-mail code is wrong or has expired",
+                     *         "code": "email_code_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -424,23 +424,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
-             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
              *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
-             *     | 502 | `upstream_error`, `remote_sync_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
+             *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -473,8 +473,18 @@ export interface components {
             version: string;
         };
         PublicSettings: {
+            /**
+             * @description Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
+             * @example false
+             */
+            email_verification_required?: boolean;
             /** @example false */
             needs_setup: boolean;
+            /**
+             * @description Whether only administrators may sign in with a password.
+             * @example false
+             */
+            oidc_only?: boolean;
             /**
              * @description Whether `POST /auth/password/register` accepts new users.
              * @example true
@@ -482,6 +492,8 @@ export interface components {
             registration_enabled: boolean;
             /** @example Poolgate */
             site_name: string;
+            /** @description The enabled single sign-on providers (`GET /auth/login?provider=<slug>`). */
+            sso_providers?: components["schemas"]["SsoProvider"][];
             /** @example 0.1.0 */
             version: string;
         };
@@ -501,6 +513,12 @@ export interface components {
             code: number;
             /** @example account not found */
             msg: string;
+        };
+        SsoProvider: {
+            /** @example Linux.do */
+            name: string;
+            /** @example linuxdo */
+            slug: string;
         };
         StatusMonitorResult: {
             /**
@@ -596,6 +614,11 @@ export interface components {
              */
             created_at: string;
             /**
+             * @description The user's e-mail address (null for none).
+             * @example alice@example.com
+             */
+            email?: string | null;
+            /**
              * Format: int64
              * @description The user's group (null for none).
              * @example null
@@ -627,6 +650,16 @@ export interface components {
              */
             tier?: "free" | "pro" | "ultra";
             /**
+             * @description Whether password sign-in asks for a TOTP code.
+             * @example false
+             */
+            totp_enabled?: boolean;
+            /**
+             * @description Trust level 0–4 (an SSO provider's trust level claim, such as Linux.do's, maps onto it).
+             * @example 0
+             */
+            trust_level?: number;
+            /**
              * Format: int64
              * @description Quota units spent so far.
              * @example 1250
@@ -642,11 +675,13 @@ export interface components {
          */
         UserRole: "user" | "admin";
         /**
-         * @description A `disabled` user can neither sign in nor call the gateway.
+         * @description A `muted` user signs in and manages their account but the gateway refuses their calls
+         *     (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+         *     sessions stop at once.
          * @example active
          * @enum {string}
          */
-        UserStatus: "active" | "disabled";
+        UserStatus: "active" | "muted" | "disabled";
     };
     responses: {
         /** @description The request is malformed or a field is invalid. */
@@ -831,7 +866,15 @@ export interface operations {
                      *       "site_name": "Poolgate",
                      *       "registration_enabled": true,
                      *       "needs_setup": false,
-                     *       "version": "0.1.0"
+                     *       "version": "0.1.0",
+                     *       "email_verification_required": false,
+                     *       "oidc_only": false,
+                     *       "sso_providers": [
+                     *         {
+                     *           "slug": "linuxdo",
+                     *           "name": "Linux.do"
+                     *         }
+                     *       ]
                      *     }
                      */
                     "application/json": components["schemas"]["PublicSettings"];

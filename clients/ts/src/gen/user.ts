@@ -159,6 +159,219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/oidc/bind-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A link that binds a single sign-on identity to the account
+         * @description Answers `{PUBLIC_URL}/auth/login?provider=...&bind=...`: opening it in the browser signs in
+         *     at the provider and links that identity to this user (one-time, 10 minutes). An identity
+         *     linked to another user is refused. Needs a session (not an API key).
+         */
+        post: operations["identityBindUrlCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the user's passkeys */
+        get: operations["passkeyList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The passkey's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a passkey
+         * @description Needs a session (not an API key).
+         */
+        delete: operations["passkeyDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/passkeys/register/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish registering a passkey
+         * @description Takes the new credential exactly as the browser's `PublicKeyCredential.toJSON()` gives it;
+         *     the ceremony is found by its challenge. Needs a session (not an API key).
+         */
+        post: operations["passkeyRegisterFinish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/passkeys/register/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start registering a passkey
+         * @description Answers the standard `{"publicKey": {...}}` creation options for
+         *     `navigator.credentials.create()`: a resident (discoverable) key is required, user
+         *     verification preferred, `none` attestation, the user's passkeys excluded. The challenge is
+         *     good once within 5 minutes. Needs a session (not an API key).
+         */
+        post: operations["passkeyRegisterOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/password/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password
+         * @description Proves the user with `old_password` or an `email_code` (purpose `change`). Every other
+         *     session of the user ends; the one making the change stays. Five wrong old passwords in
+         *     15 minutes answer 429. Needs a session (not an API key).
+         */
+        post: operations["passwordChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/password/email-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a code for changing the password
+         * @description Sends a 6-digit code (purpose `change`, 10 minutes) to the user's own address, with the
+         *     same limits as `POST /auth/password/email-code`. Needs a session (not an API key).
+         */
+        post: operations["passwordCodeSend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/password/method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the user can change their password
+         * @description `old_password` when the user has a password; `email_code` when they have an e-mail
+         *     address (users created by single sign-on have no password and set one with a code).
+         */
+        get: operations["passwordMethodGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the user's sessions
+         * @description Every live session (newest first), the one making this call marked `current`.
+         */
+        get: operations["sessionList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id (from the list; not its secret). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End a session
+         * @description Its cookie and JWT stop at once, on every instance.
+         */
+        delete: operations["sessionDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/stats": {
         parameters: {
             query?: never;
@@ -175,6 +388,68 @@ export interface paths {
         get: operations["usageStatsUserGet"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP off
+         * @description Takes a current code. Needs a session (not an API key).
+         */
+        post: operations["totpDisable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/totp/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP on
+         * @description Takes a current code of the secret from `setup`. Needs a session (not an API key).
+         */
+        post: operations["totpEnable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start setting up TOTP
+         * @description Makes a new secret (not in effect until `POST /api/user/totp/enable` with a first code)
+         *     and answers it with an `otpauth://` URL for authenticator apps. The secret is shown only
+         *     here. Refused (409) while TOTP is on. Needs a session (not an API key).
+         */
+        post: operations["totpSetup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -408,6 +683,24 @@ export interface components {
             quota_limit?: number | null;
             status?: components["schemas"]["ApiKeyStatus"];
         };
+        BindUrl: {
+            /** @example https://gate.example.com/auth/login?provider=linuxdo&bind=Q2m8Xc0Lr4hT6vB1nZs9Kd3Wy7Fj5aQ2 */
+            url: string;
+        };
+        BindUrlRequest: {
+            /**
+             * @description The provider's slug.
+             * @example linuxdo
+             */
+            provider: string;
+        };
+        EmailCodeSent: {
+            /**
+             * @description Seconds the code stays valid.
+             * @example 600
+             */
+            expires_in: number;
+        };
         /**
          * @description The error body of every management API (public, auth, admin, user): a superset of the
          *     remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -431,23 +724,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint` |
-             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status) |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
              *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
-             *     | 502 | `upstream_error`, `remote_sync_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel` |
+             *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -458,6 +751,148 @@ export interface components {
              * @example 01JD6Y8W4X1H3N7Q2R5T9V0ZKC
              */
             request_id?: string;
+        };
+        Passkey: {
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @example null
+             */
+            last_used_at: string | null;
+            /** @example laptop */
+            name: string;
+        };
+        PasskeyList: {
+            items: components["schemas"]["Passkey"][];
+        };
+        /**
+         * @description WebAuthn options (`PublicKeyCredentialCreationOptionsJSON`) under `publicKey`.
+         * @example {
+         *       "publicKey": {
+         *         "challenge": "3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw",
+         *         "attestation": "none"
+         *       }
+         *     }
+         */
+        PasskeyOptions: {
+            publicKey: {
+                /**
+                 * @description base64url.
+                 * @example 3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw
+                 */
+                challenge: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description Exactly one of `old_password` and `email_code`. */
+        PasswordChangeRequest: {
+            /** @example 042917 */
+            email_code?: string;
+            /**
+             * Format: password
+             * @example correct-horse-battery-staple
+             */
+            new_password: string;
+            /**
+             * Format: password
+             * @example correct-horse-battery
+             */
+            old_password?: string;
+        };
+        PasswordMethod: {
+            /**
+             * @description Where `email_code` codes go (null when the user has no address).
+             * @example alice@example.com
+             */
+            email: string | null;
+            /** @example true */
+            has_password: boolean;
+            /**
+             * @example [
+             *       "old_password",
+             *       "email_code"
+             *     ]
+             */
+            methods: ("old_password" | "email_code")[];
+        };
+        /**
+         * @description A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
+         * @example {
+         *       "id": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+         *       "rawId": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+         *       "type": "public-key",
+         *       "response": {
+         *         "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"
+         *       }
+         *     }
+         */
+        PublicKeyCredentialJSON: {
+            /** @example AbCdEf0123456789AbCdEf0123456789AbCdEf01234 */
+            id: string;
+            /** @example AbCdEf0123456789AbCdEf0123456789AbCdEf01234 */
+            rawId: string;
+            response: {
+                /** @example eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0 */
+                clientDataJSON?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /**
+             * @example public-key
+             * @enum {string}
+             */
+            type: "public-key";
+        } & {
+            [key: string]: unknown;
+        };
+        SessionInfo: {
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description Whether this call was made with this session.
+             * @example true
+             */
+            current: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T09:30:00Z
+             */
+            expires_at: string;
+            /** @example Yx0p8Yx0p8Yx0p8Yx0p8Yw */
+            id: string;
+            /**
+             * @description The client address at sign-in.
+             * @example 203.0.113.7
+             */
+            ip: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            last_seen_at: string;
+            /**
+             * @description How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
+             * @example password
+             */
+            method: string;
+            /** @example Mozilla/5.0 */
+            user_agent: string;
+        };
+        SessionList: {
+            items: components["schemas"]["SessionInfo"][];
         };
         Stats: {
             /**
@@ -587,6 +1022,22 @@ export interface components {
          * @enum {string}
          */
         StatusClass: "2xx" | "4xx" | "5xx";
+        TotpCode: {
+            /** @example 492039 */
+            code: string;
+        };
+        TotpSecret: {
+            /**
+             * @description The secret as an `otpauth://` URL (for a QR code).
+             * @example otpauth://totp/Poolgate:alice?algorithm=SHA1&digits=6&issuer=Poolgate&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            otpauth_url: string;
+            /**
+             * @description The base32 secret (shown only once).
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+        };
         /** @description One gateway call. */
         UsageLog: {
             /**
@@ -724,6 +1175,11 @@ export interface components {
              */
             created_at: string;
             /**
+             * @description The user's e-mail address (null for none).
+             * @example alice@example.com
+             */
+            email?: string | null;
+            /**
              * Format: int64
              * @description The user's group (null for none).
              * @example null
@@ -755,6 +1211,16 @@ export interface components {
              */
             tier?: "free" | "pro" | "ultra";
             /**
+             * @description Whether password sign-in asks for a TOTP code.
+             * @example false
+             */
+            totp_enabled?: boolean;
+            /**
+             * @description Trust level 0–4 (an SSO provider's trust level claim, such as Linux.do's, maps onto it).
+             * @example 0
+             */
+            trust_level?: number;
+            /**
              * Format: int64
              * @description Quota units spent so far.
              * @example 1250
@@ -770,11 +1236,13 @@ export interface components {
          */
         UserRole: "user" | "admin";
         /**
-         * @description A `disabled` user can neither sign in nor call the gateway.
+         * @description A `muted` user signs in and manages their account but the gateway refuses their calls
+         *     (403); a `disabled` user can neither sign in nor call the gateway, and their keys and
+         *     sessions stop at once.
          * @example active
          * @enum {string}
          */
-        UserStatus: "active" | "disabled";
+        UserStatus: "active" | "muted" | "disabled";
     };
     responses: {
         /** @description The request is malformed or a field is invalid. */
@@ -828,6 +1296,23 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The user is disabled, or the call was made with an API key where a signed-in session is needed (`session_required`). */
+        SessionRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "sign in to do this; an API key cannot",
+                 *         "code": "session_required"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The request body is larger than the server accepts. */
         TooLarge: {
             headers: {
@@ -839,6 +1324,25 @@ export interface components {
                  *       "detail": {
                  *         "error": "request body is too large",
                  *         "code": "body_too_large"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Too many attempts; try again after `Retry-After` seconds. */
+        TooManyAttempts: {
+            headers: {
+                /** @description Seconds until another attempt is allowed. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "too many attempts; try again later",
+                 *         "code": "too_many_attempts"
                  *       }
                  *     }
                  */
@@ -1354,6 +1858,489 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    identityBindUrlCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "provider": "linuxdo"
+                 *     }
+                 */
+                "application/json": components["schemas"]["BindUrlRequest"];
+            };
+        };
+        responses: {
+            /** @description The link. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://gate.example.com/auth/login?provider=linuxdo&bind=Q2m8Xc0Lr4hT6vB1nZs9Kd3Wy7Fj5aQ2"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BindUrl"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            /** @description No enabled provider has that slug. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "no such sign-in provider",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeyList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The passkeys, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 3,
+                     *           "name": "laptop",
+                     *           "created_at": "2026-11-22T08:00:00Z",
+                     *           "last_used_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeyDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The passkey's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            /** @description No such passkey of this user. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "passkey not found",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeyRegisterFinish: {
+        parameters: {
+            query?: {
+                /** @description A name to recognise the passkey by (default `passkey`). */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+                 *       "rawId": "AbCdEf0123456789AbCdEf0123456789AbCdEf01234",
+                 *       "type": "public-key",
+                 *       "authenticatorAttachment": "platform",
+                 *       "clientExtensionResults": {},
+                 *       "response": {
+                 *         "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0",
+                 *         "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YQ",
+                 *         "transports": [
+                 *           "internal"
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PublicKeyCredentialJSON"];
+            };
+        };
+        responses: {
+            /** @description The passkey. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "name": "laptop",
+                     *       "created_at": "2026-11-22T08:00:00Z",
+                     *       "last_used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Passkey"];
+                };
+            };
+            /** @description The credential is malformed, or the challenge is unknown, used, expired or another user's (`passkey_invalid`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the passkey could not be verified",
+                     *         "code": "passkey_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            /** @description The passkey is registered already. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this passkey is registered already",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeyRegisterOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The creation options. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "publicKey": {
+                     *         "challenge": "3q2-7wE1m1dYx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yw",
+                     *         "rp": {
+                     *           "id": "gate.example.com",
+                     *           "name": "Poolgate"
+                     *         },
+                     *         "user": {
+                     *           "id": "AAAAAAAAAAI",
+                     *           "name": "alice",
+                     *           "displayName": "alice"
+                     *         },
+                     *         "pubKeyCredParams": [
+                     *           {
+                     *             "type": "public-key",
+                     *             "alg": -7
+                     *           }
+                     *         ],
+                     *         "authenticatorSelection": {
+                     *           "residentKey": "required",
+                     *           "requireResidentKey": true,
+                     *           "userVerification": "preferred"
+                     *         },
+                     *         "attestation": "none"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyOptions"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passwordChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "old_password": "correct-horse-battery",
+                 *       "new_password": "correct-horse-battery-staple"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A field is invalid, or the old password (`password_incorrect`) or the code (`email_code_invalid`) is wrong. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the old password is wrong",
+                     *         "code": "password_incorrect"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passwordCodeSend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code is on its way. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "expires_in": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailCodeSent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            /** @description The user has no e-mail address (`email_missing`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "your account has no e-mail address",
+                     *         "code": "email_missing"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyAttempts"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passwordMethodGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The methods. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "has_password": true,
+                     *       "email": "alice@example.com",
+                     *       "methods": [
+                     *         "old_password",
+                     *         "email_code"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasswordMethod"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sessionList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "Yx0p8Yx0p8Yx0p8Yx0p8Yw",
+                     *           "created_at": "2026-11-22T08:00:00Z",
+                     *           "last_seen_at": "2026-11-22T09:30:00Z",
+                     *           "expires_at": "2026-11-23T09:30:00Z",
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "Mozilla/5.0",
+                     *           "method": "password",
+                     *           "current": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sessionDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id (from the list; not its secret). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such session of this user. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "session not found",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     usageStatsUserGet: {
         parameters: {
             query?: {
@@ -1427,6 +2414,150 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    totpDisable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpCode"];
+            };
+        };
+        responses: {
+            /** @description TOTP is off. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The code is wrong (`totp_invalid`), or TOTP is not on. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the TOTP code is wrong",
+                     *         "code": "totp_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    totpEnable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpCode"];
+            };
+        };
+        responses: {
+            /** @description TOTP is on. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The code is wrong (`totp_invalid`), or there is no secret to enable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the TOTP code is wrong",
+                     *         "code": "totp_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyAttempts"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    totpSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                     *       "otpauth_url": "otpauth://totp/Poolgate:alice?algorithm=SHA1&digits=6&issuer=Poolgate&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TotpSecret"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SessionRequired"];
+            /** @description TOTP is on already (disable it first). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "TOTP is already enabled",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
