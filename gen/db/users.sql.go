@@ -124,7 +124,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 
 const userGatewayState = `-- name: UserGatewayState :one
 SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
-       u.preferred_account_id, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
+       u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
 WHERE u.id = $1
 `
@@ -137,6 +137,7 @@ type UserGatewayStateRow struct {
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
 	PreferredAccountID *int64
+	TrustLevel         int16
 	MultiplierPermille int32
 }
 
@@ -153,6 +154,7 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.PlanExpiresAt,
 		&i.GroupID,
 		&i.PreferredAccountID,
+		&i.TrustLevel,
 		&i.MultiplierPermille,
 	)
 	return &i, err

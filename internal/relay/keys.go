@@ -14,6 +14,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -59,6 +60,8 @@ type userState struct {
 	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
 	tier        pool.Tier
 	planExpires *time.Time
+	// trust is the user's trust level (0–4); the settings may require a level per tier.
+	trust int16
 	// group is the user's group (0: none); multiplier its price multiplier in thousandths.
 	group      int64
 	multiplier int64
@@ -66,12 +69,21 @@ type userState struct {
 	prefer int64
 }
 
-// tierAt is the user's effective tier at now: an expired plan rides free accounts only.
-func (u *userState) tierAt(now time.Time) pool.Tier {
+// tierAt is the user's effective tier at now: an expired plan rides free accounts only, and a
+// tier whose trust level (settings pro_min_trust_level, ultra_min_trust_level) the user lacks is
+// lowered to the highest one their level allows.
+func (u *userState) tierAt(now time.Time, v *settings.Values) pool.Tier {
 	if u.planExpires != nil && !now.Before(*u.planExpires) {
 		return pool.TierFree
 	}
-	return u.tier
+	t := u.tier
+	if t >= pool.TierUltra && int(u.trust) < v.UltraMinTrustLevel {
+		t = pool.TierPro
+	}
+	if t >= pool.TierPro && int(u.trust) < v.ProMinTrustLevel {
+		t = pool.TierFree
+	}
+	return t
 }
 
 type keyEntry struct {
@@ -171,7 +183,7 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	u := k.userLocked(row.UserID)
 	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserTier: row.UserTier,
 		PlanExpiresAt: row.PlanExpiresAt, GroupID: row.GroupID, PreferredAccountID: row.PreferredAccountID,
-		MultiplierPermille: row.MultiplierPermille})
+		TrustLevel: row.TrustLevel, MultiplierPermille: row.MultiplierPermille})
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, limits: newKeyLimits(row),
 		expires: now.Add(k.ttl)}
 	k.keys[h] = e

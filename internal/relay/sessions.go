@@ -42,7 +42,7 @@ func (u *userState) refused() error {
 // that is not written yet); the cache's lock is held.
 func (u *userState) set(row db.UserGatewayStateRow) {
 	u.status = row.UserStatus
-	u.tier, u.planExpires = pool.ParseTier(row.UserTier), row.PlanExpiresAt
+	u.tier, u.planExpires, u.trust = pool.ParseTier(row.UserTier), row.PlanExpiresAt, row.TrustLevel
 	u.group, u.prefer = deref(row.GroupID), deref(row.PreferredAccountID)
 	u.multiplier = int64(row.MultiplierPermille)
 	u.balance.Store(row.Balance - u.pending.Load())

@@ -32,6 +32,11 @@ type Values struct {
 	OIDCOnly                  bool `json:"oidc_only"`
 	SessionTTLHours           int  `json:"session_ttl_hours"`
 	RegistrationMinTrustLevel int  `json:"registration_min_trust_level"`
+	// ProMinTrustLevel and UltraMinTrustLevel are the trust levels a user needs to ride pro and
+	// ultra accounts; a user granted more than their level allows is served as the highest tier
+	// it does allow (0: every level).
+	ProMinTrustLevel   int `json:"pro_min_trust_level"`
+	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
 	// Hook URLs (docs/hooks.md): empty means off. Unset in the database, they are the
 	// environment's OAUTH_URL, AUDIT_LIMIT_URL and NOTIFY_URL.
 	OAuthURL      string `json:"oauth_url"`
@@ -69,6 +74,8 @@ type Patch struct {
 	OIDCOnly                  *bool
 	SessionTTLHours           *int
 	RegistrationMinTrustLevel *int
+	ProMinTrustLevel          *int
+	UltraMinTrustLevel        *int
 }
 
 // Store caches the settings.
@@ -139,7 +146,8 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 			kv[k] = *v
 		}
 	}
-	for k, v := range map[string]*int{"session_ttl_hours": p.SessionTTLHours, "registration_min_trust_level": p.RegistrationMinTrustLevel} {
+	for k, v := range map[string]*int{"session_ttl_hours": p.SessionTTLHours, "registration_min_trust_level": p.RegistrationMinTrustLevel,
+		"pro_min_trust_level": p.ProMinTrustLevel, "ultra_min_trust_level": p.UltraMinTrustLevel} {
 		if v != nil {
 			kv[k] = *v
 		}

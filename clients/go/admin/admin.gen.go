@@ -1886,6 +1886,11 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
+	//
+	// Example: 0
+	ProMinTrustLevel int `json:"pro_min_trust_level"`
+
 	// QuotaPerUnit Quota units one unit of the site's currency buys (default 500000). Converts charges to
 	// the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
 	// on FastGPT's scale (currency × 100000).
@@ -1911,6 +1916,11 @@ type Settings struct {
 
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
+
+	// UltraMinTrustLevel The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
+	//
+	// Example: 0
+	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
 }
 
 // SettingsUpdate defines model for SettingsUpdate.
@@ -1954,6 +1964,9 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// ProMinTrustLevel Example: 2
+	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
+
 	// QuotaPerUnit Quota units one unit of the site's currency buys.
 	//
 	// Example: 500000
@@ -1970,6 +1983,9 @@ type SettingsUpdate struct {
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
+
+	// UltraMinTrustLevel Example: 3
+	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
 }
 
 // ShareLink defines model for ShareLink.

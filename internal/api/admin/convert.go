@@ -65,7 +65,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, QuotaPerUnit: v.QuotaPerUnit, OauthUrl: v.OAuthURL,
 		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
 		CarpageNotice: v.CarpageNotice, EmailVerificationRequired: v.EmailVerificationRequired, OidcOnly: v.OIDCOnly,
-		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel}
+		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel,
+		ProMinTrustLevel: v.ProMinTrustLevel, UltraMinTrustLevel: v.UltraMinTrustLevel}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

@@ -26,7 +26,8 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
 		CarpageNotice: b.CarpageNotice, EmailVerificationRequired: b.EmailVerificationRequired, OIDCOnly: b.OidcOnly,
-		SessionTTLHours: b.SessionTtlHours, RegistrationMinTrustLevel: b.RegistrationMinTrustLevel})
+		SessionTTLHours: b.SessionTtlHours, RegistrationMinTrustLevel: b.RegistrationMinTrustLevel,
+		ProMinTrustLevel: b.ProMinTrustLevel, UltraMinTrustLevel: b.UltraMinTrustLevel})
 	if err != nil {
 		return nil, err
 	}

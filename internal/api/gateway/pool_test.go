@@ -306,6 +306,43 @@ func TestTierRules(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, status)
 }
 
+// TestTierNeedsTrustLevel: the settings pro_min_trust_level and ultra_min_trust_level lower a
+// granted tier to what the user's trust level allows.
+func TestTierNeedsTrustLevel(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	ctx := context.Background()
+	ad := env.Admin()
+	env.Price(model, inPrice, outPrice)
+	u := env.NewUser("dave", 1_000_000)
+	ch := env.Channel("pro-only", []string{model})
+	res, err := ad.AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: "sk-pro-account-0003", Tier: poolPtr(adminclient.Pro)})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
+	one := 1
+	up, err := ad.UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{Tier: poolPtr(adminclient.Ultra), TrustLevel: &one})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	pro, ultra := 2, 3
+	st, err := ad.SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{ProMinTrustLevel: &pro, UltraMinTrustLevel: &ultra})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, st.StatusCode(), string(st.Body))
+	require.Equal(t, 2, st.JSON200.ProMinTrustLevel)
+	require.Equal(t, 3, st.JSON200.UltraMinTrustLevel)
+	sdk := client(env, u.Key)
+
+	_, err = sdk.Chat.Completions.New(ctx, params())
+	status, code := apiStatus(err)
+	require.Equal(t, http.StatusForbidden, status, "trust level 1 rides free accounts only")
+	require.Equal(t, "tier_required", code)
+
+	up, err = ad.UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{TrustLevel: &pro})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	_, err = sdk.Chat.Completions.New(ctx, params())
+	require.NoError(t, err, "trust level 2 rides pro accounts (ultra lowered to pro)")
+}
+
 func TestUserChannelIsDedicated(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)

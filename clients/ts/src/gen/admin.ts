@@ -2502,6 +2502,11 @@ export interface components {
              */
             oidc_only: boolean;
             /**
+             * @description The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
+             * @example 0
+             */
+            pro_min_trust_level: number;
+            /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys (default 500000). Converts charges to
              *     the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
@@ -2526,6 +2531,11 @@ export interface components {
             session_ttl_hours: number;
             /** @example Poolgate */
             site_name: string;
+            /**
+             * @description The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
+             * @example 0
+             */
+            ultra_min_trust_level: number;
         };
         SettingsUpdate: {
             /** @example true */
@@ -2565,6 +2575,8 @@ export interface components {
             oauth_url?: string;
             /** @example false */
             oidc_only?: boolean;
+            /** @example 2 */
+            pro_min_trust_level?: number;
             /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys.
@@ -2579,6 +2591,8 @@ export interface components {
             session_ttl_hours?: number;
             /** @example Poolgate */
             site_name?: string;
+            /** @example 3 */
+            ultra_min_trust_level?: number;
         };
         ShareLink: {
             /**
@@ -6273,7 +6287,9 @@ export interface operations {
                      *       "email_verification_required": false,
                      *       "oidc_only": false,
                      *       "session_ttl_hours": 24,
-                     *       "registration_min_trust_level": 0
+                     *       "registration_min_trust_level": 0,
+                     *       "pro_min_trust_level": 0,
+                     *       "ultra_min_trust_level": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -6323,7 +6339,9 @@ export interface operations {
                      *       "email_verification_required": false,
                      *       "oidc_only": false,
                      *       "session_ttl_hours": 24,
-                     *       "registration_min_trust_level": 0
+                     *       "registration_min_trust_level": 0,
+                     *       "pro_min_trust_level": 0,
+                     *       "ultra_min_trust_level": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
