@@ -14,6 +14,9 @@ import (
 
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/provider/anthropic"
+	"github.com/poolgate/poolgate/internal/provider/gemini"
+	"github.com/poolgate/poolgate/internal/provider/openai"
 )
 
 // probeBatch bounds the accounts probed per tick.
@@ -22,24 +25,23 @@ const probeBatch = 50
 // ErrNoAccount is returned by a channel check when the channel has no usable account.
 var ErrNoAccount = errors.New("the channel has no active account")
 
-// FetchModels lists the models an upstream serves (GET {base}/models with the provider's auth):
-// OpenAI-compatible and Anthropic `data[].id`, Gemini `models[].name` without "models/". An
-// answer other than 200 is an error carrying the status.
+// FetchModels lists the models an upstream serves (its provider's model list URL below the base
+// URL, with or without the API version there, and its auth): OpenAI-compatible and Anthropic
+// `data[].id`, Gemini `models[].name` without "models/". An answer other than 200 is an error
+// carrying the status.
 func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string) ([]string, error) {
-	base := strings.TrimRight(baseURL, "/")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/models", nil)
+	u, auth := openai.ModelsURL(baseURL), func(h http.Header) { openai.SetHeaders(h, credential) }
+	switch typ {
+	case "anthropic":
+		u, auth = anthropic.ModelsURL(baseURL), func(h http.Header) { anthropic.SetHeaders(h, credential, "", "") }
+	case "gemini":
+		u, auth = gemini.ModelsURL(baseURL), func(h http.Header) { gemini.SetHeaders(h, credential) }
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	switch typ {
-	case "anthropic":
-		req.Header.Set("X-Api-Key", credential)
-		req.Header.Set("Anthropic-Version", "2023-06-01")
-	case "gemini":
-		req.Header.Set("X-Goog-Api-Key", credential)
-	default:
-		req.Header.Set("Authorization", "Bearer "+credential)
-	}
+	auth(req.Header)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Poolgate/0.1")
 	res, err := p.d.Client.Do(req)

@@ -23,6 +23,9 @@ func URL(base, path string) string {
 	return base + "/v1" + path
 }
 
+// ModelsURL is the URL of the model list below a channel's base URL, with or without /v1.
+func ModelsURL(base string) string { return URL(base, "/models") }
+
 // SetHeaders sets the credential and version headers of an upstream request. version and beta
 // are the caller's (when the caller speaks Claude); an empty version sends DefaultVersion.
 func SetHeaders(h http.Header, credential, version, beta string) {

@@ -15,15 +15,24 @@ import (
 // https://generativelanguage.googleapis.com, with or without /v1beta or /v1). Streams ask for
 // server-sent events (?alt=sse).
 func URL(base, model, action string) string {
-	base = strings.TrimRight(base, "/")
-	if !strings.HasSuffix(base, "/v1beta") && !strings.HasSuffix(base, "/v1") {
-		base += "/v1beta"
-	}
-	u := base + "/models/" + url.PathEscape(model) + ":" + action
+	u := root(base) + "/models/" + url.PathEscape(model) + ":" + action
 	if action == "streamGenerateContent" {
 		u += "?alt=sse"
 	}
 	return u
+}
+
+// ModelsURL is the URL of the model list (models.list) below a channel's base URL, with or
+// without /v1beta or /v1.
+func ModelsURL(base string) string { return root(base) + "/models" }
+
+// root is the versioned API root of a base URL: /v1beta is added unless a version is there.
+func root(base string) string {
+	base = strings.TrimRight(base, "/")
+	if !strings.HasSuffix(base, "/v1beta") && !strings.HasSuffix(base, "/v1") {
+		base += "/v1beta"
+	}
+	return base
 }
 
 // SetHeaders sets the credential header of an upstream request.

@@ -5,6 +5,8 @@ package openai
 
 import (
 	"bytes"
+	"net/http"
+	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -25,12 +27,19 @@ type Request struct {
 	Model        string
 	Stream       bool
 	IncludeUsage bool // the caller asked for the usage chunk
+	// Knobs are the request's sampling and length members (absent ones are the zero Result), read
+	// in the same pass for the gateway's bounds checks. They point into a copy of the body.
+	Knobs [len(KnobNames)]gjson.Result
 }
+
+// KnobNames name the members in Request.Knobs, in order: OpenAI's and Claude's sampling and
+// length parameters (each protocol bounds its own).
+var KnobNames = [...]string{"temperature", "top_p", "top_k", "n", "max_tokens", "max_completion_tokens"}
 
 // ParseRequest reads model and stream flags from a request body. ok is false when the body is
 // not a JSON object.
 func ParseRequest(body []byte) (r Request, ok bool) {
-	var f [3]gjson.Result
+	var f [len(requestFields)]gjson.Result
 	if !jsonx.ParseMembers(body, requestFields[:], f[:]) {
 		return r, false
 	}
@@ -39,11 +48,13 @@ func ParseRequest(body []byte) (r Request, ok bool) {
 	}
 	r.Stream = f[1].Type == gjson.True
 	r.IncludeUsage = f[2].Get("include_usage").Type == gjson.True
+	copy(r.Knobs[:], f[3:])
 	return r, true
 }
 
 // requestFields are the members ParseRequest reads, in one validating pass.
-var requestFields = [3]string{"model", "stream", "stream_options"}
+var requestFields = [...]string{"model", "stream", "stream_options",
+	KnobNames[0], KnobNames[1], KnobNames[2], KnobNames[3], KnobNames[4], KnobNames[5]}
 
 // ModelIsString reports whether "model" is present and a string.
 func ModelIsString(body []byte) bool {
@@ -81,6 +92,13 @@ func IsUsageOnlyChunk(obj []byte) bool {
 	ch := gjson.GetBytes(obj, "choices")
 	return ch.IsArray() && len(ch.Array()) == 0 && gjson.GetBytes(obj, "usage").IsObject()
 }
+
+// ModelsURL is the URL of the model list below a channel's base URL, which for OpenAI-compatible
+// providers includes the version (https://api.openai.com/v1).
+func ModelsURL(base string) string { return strings.TrimRight(base, "/") + "/models" }
+
+// SetHeaders sets the credential header of an upstream request.
+func SetHeaders(h http.Header, credential string) { h.Set("Authorization", "Bearer "+credential) }
 
 // ErrorOf reads an upstream error body's message, type and code. Bodies that are not OpenAI
 // errors give empty strings.
