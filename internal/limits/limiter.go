@@ -1,0 +1,174 @@
+package limits
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The kinds of limit a call can hit.
+const (
+	KindRequests    = "requests"
+	KindTokens      = "tokens"
+	KindConcurrency = "concurrency"
+)
+
+// Ticket is an admitted call: Release it exactly once when the call ends.
+type Ticket struct {
+	ID       string
+	Estimate int64 // tokens the call may use, counted against token limits while it runs
+	Start    int64 // when it was admitted, Unix milliseconds (the store's clock)
+	counters []Counter
+	redis    bool // admitted by Redis (released there too)
+}
+
+// Refusal says why a call may not start: the most specific rule that refused it, which limit, and
+// when the call could start (the latest of all refusing rules).
+type Refusal struct {
+	Rule     *Rule
+	Kind     string
+	ClearsIn time.Duration
+}
+
+// ClearsInSeconds is ClearsIn rounded up to whole seconds (at least 1).
+func (r *Refusal) ClearsInSeconds() int64 { return ceilSeconds(r.ClearsIn) }
+
+func ceilSeconds(d time.Duration) int64 {
+	return max(int64((d+time.Second-1)/time.Second), 1)
+}
+
+func refuse(prev *Refusal, c *Counter, kind string, clearsMs int64) *Refusal {
+	d := time.Duration(max(clearsMs, 1)) * time.Millisecond
+	if prev == nil {
+		return &Refusal{Rule: c.Rule, Kind: kind, ClearsIn: d}
+	}
+	prev.ClearsIn = max(prev.ClearsIn, d)
+	return prev
+}
+
+// Usage is what a counter holds now: calls started and tokens used in the window, calls in
+// flight, and how long until the oldest counted call leaves the window (0: none counted).
+type Usage struct {
+	Requests, Tokens, Concurrency int64
+	ClearsIn                      time.Duration
+}
+
+type store interface {
+	admit(ctx context.Context, t *Ticket) (*Refusal, error)
+	release(ctx context.Context, t *Ticket, served bool, tokens int64) error
+	status(ctx context.Context, cs []Counter) ([]Usage, error)
+}
+
+// Config configures a Limiter.
+type Config struct {
+	Redis  redis.UniversalClient // nil: in process only
+	Prefix string                // Redis key prefix
+	// LeaseTTL bounds how long a call counts as in flight in Redis when its instance dies
+	// without releasing it (default 15 minutes).
+	LeaseTTL time.Duration
+	Log      *slog.Logger
+	Now      func() time.Time // the in-process clock (default time.Now); Redis uses its own
+}
+
+// Limiter admits and releases calls against counters.
+type Limiter struct {
+	mem   store
+	rds   store // nil without Redis
+	log   *slog.Logger
+	down  atomic.Bool  // Redis failed last time: logged once until it answers again
+	falls atomic.Int64 // calls admitted in process because Redis failed
+	// Commands counts Redis commands (script calls) sent, for the per-call figures.
+	commands atomic.Int64
+}
+
+// New makes a limiter.
+func New(cfg Config) *Limiter {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 15 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log}
+	if cfg.Redis != nil {
+		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", lease: cfg.LeaseTTL}
+	}
+	return l
+}
+
+// Fallbacks counts calls admitted in process because Redis could not be reached.
+func (l *Limiter) Fallbacks() int64 { return l.falls.Load() }
+
+// RedisCommands counts the Redis commands the limiter has sent.
+func (l *Limiter) RedisCommands() int64 { return l.commands.Load() }
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Admit takes a slot in every counter, or none: it returns the ticket to release, or the refusal.
+// No counters: an empty ticket and no Redis round trip. While Redis is unreachable the call is
+// counted in process (logged once per outage, counted in Fallbacks).
+func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64) (*Ticket, *Refusal) {
+	t := &Ticket{ID: newID(), Estimate: max(estimate, 0), counters: cs}
+	if len(cs) == 0 {
+		return t, nil
+	}
+	if l.rds != nil {
+		l.commands.Add(1)
+		ref, err := l.rds.admit(ctx, t)
+		if err == nil {
+			if l.down.CompareAndSwap(true, false) {
+				l.log.Info("limits: Redis answers again; counting there")
+			}
+			t.redis = true
+			return t, ref
+		}
+		l.falls.Add(1)
+		if l.down.CompareAndSwap(false, true) {
+			l.log.Error("limits: Redis unreachable; counting in process until it answers", "error", err)
+		}
+	}
+	ref, _ := l.mem.admit(ctx, t)
+	return t, ref
+}
+
+// Release ends an admitted call: its concurrency slot frees; served says whether it reached an
+// answer (an unserved call gives its request back) and tokens are what it used.
+func (l *Limiter) Release(ctx context.Context, t *Ticket, served bool, tokens int64) {
+	if t == nil || len(t.counters) == 0 {
+		return
+	}
+	if t.redis {
+		l.commands.Add(1)
+		if err := l.rds.release(context.WithoutCancel(ctx), t, served, tokens); err != nil {
+			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err)
+		}
+		return
+	}
+	_ = l.mem.release(ctx, t, served, tokens)
+}
+
+// Status reads counters without changing them (Redis when it answers, else in process).
+func (l *Limiter) Status(ctx context.Context, cs []Counter) []Usage {
+	if len(cs) == 0 {
+		return nil
+	}
+	if l.rds != nil {
+		if u, err := l.rds.status(ctx, cs); err == nil {
+			return u
+		}
+	}
+	u, _ := l.mem.status(ctx, cs)
+	return u
+}

@@ -1,0 +1,233 @@
+package limits_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/poolgate/poolgate/internal/limits"
+)
+
+func redisClient(t *testing.T) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	require.NoError(t, rdb.Ping(context.Background()).Err())
+	return rdb
+}
+
+// instances are limiters as separate app instances make them: sharing one Redis (and prefix), or
+// alone in process.
+func instances(t *testing.T, shared bool, n int) []*limits.Limiter {
+	t.Helper()
+	out := make([]*limits.Limiter, n)
+	if !shared {
+		out[0] = limits.New(limits.Config{})
+		for i := 1; i < n; i++ {
+			out[i] = out[0]
+		}
+		return out
+	}
+	rdb := redisClient(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	for i := range out {
+		out[i] = limits.New(limits.Config{Redis: rdb, Prefix: prefix})
+	}
+	return out
+}
+
+func TestParseWindow(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"60s": time.Minute, "1m": time.Minute, "3h": 3 * time.Hour,
+		"1d": 24 * time.Hour, "1h30m": 90 * time.Minute, "31d": 31 * 24 * time.Hour} {
+		got, err := limits.ParseWindow(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "0s", "500ms", "32d", "0d", "x", "-1h", "1w"} {
+		_, err := limits.ParseWindow(bad)
+		require.Error(t, err, bad)
+	}
+	require.Equal(t, "3h", limits.FormatWindow(3*time.Hour))
+	require.Equal(t, "1d", limits.FormatWindow(24*time.Hour))
+	require.Equal(t, "90s", limits.FormatWindow(90*time.Second))
+}
+
+func TestModelPatterns(t *testing.T) {
+	t.Parallel()
+	require.True(t, limits.MatchModel("*", "x"))
+	require.True(t, limits.MatchModel("gpt-4o", "gpt-4o"))
+	require.False(t, limits.MatchModel("gpt-4o", "gpt-4o-mini"))
+	require.True(t, limits.MatchModel("gpt-4*", "gpt-4o-mini"))
+	require.True(t, limits.MatchModel("*flash*", "gemini-2.5-flash-lite"))
+	require.False(t, limits.MatchModel("*flash*", "gemini-2.5-pro"))
+	for _, bad := range []string{"", "a*b", "**", "*a", "a**"} {
+		require.Error(t, limits.ValidModel(bad), bad)
+	}
+}
+
+func TestMatchOrder(t *testing.T) {
+	t.Parallel()
+	rules := []limits.Rule{
+		{ID: 1, Scope: limits.ScopeGlobal, Model: "*", Window: time.Minute, Requests: 1},
+		{ID: 2, Scope: limits.ScopeUser, Model: "*flash*", Window: 3 * time.Hour, Requests: 60},
+		{ID: 3, Scope: limits.ScopeUser, Subject: 7, Model: "gemini-flash", Window: time.Minute, Requests: 1},
+		{ID: 4, Scope: limits.ScopeUser, Subject: 8, Model: "*", Window: time.Minute, Requests: 1},
+		{ID: 5, Scope: limits.ScopeKey, Model: "*", Window: time.Minute, Requests: 1},
+		{ID: 6, Scope: limits.ScopeGroup, Model: "*", Window: time.Minute, Requests: 1},
+	}
+	cs := limits.Match(rules, limits.Who{User: 7, Key: 70}, "gemini-flash")
+	var ids []int64
+	for _, c := range cs {
+		ids = append(ids, c.Rule.ID)
+	}
+	// The key's rule, the user's named rule, the user's pattern rule, the global one; no group.
+	require.Equal(t, []int64{5, 3, 2, 1}, ids)
+	require.Equal(t, "r2:7", cs[2].Key)
+	require.Equal(t, "r1:0", cs[3].Key)
+}
+
+// admitMany starts n calls at once over the instances and counts the admitted ones.
+func admitMany(t *testing.T, ls []*limits.Limiter, cs []limits.Counter, n int, est int64) ([]*limits.Ticket, []*limits.Refusal) {
+	t.Helper()
+	var mu sync.Mutex
+	var ok []*limits.Ticket
+	var refused []*limits.Refusal
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			tk, ref := ls[i%len(ls)].Admit(context.Background(), cs, est)
+			mu.Lock()
+			defer mu.Unlock()
+			if ref != nil {
+				refused = append(refused, ref)
+			} else {
+				ok = append(ok, tk)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return ok, refused
+}
+
+func TestSixtyPerThreeHoursExact(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		name := map[bool]string{true: "two instances, Redis", false: "one instance, in process"}[shared]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ls := instances(t, shared, 2)
+			rules := []limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*flash*", Window: 3 * time.Hour, Requests: 60}}
+			cs := limits.Match(rules, limits.Who{User: 42}, "gemini-flash")
+			ok, refused := admitMany(t, ls, cs, 200, 0)
+			require.Len(t, ok, 60)
+			require.Len(t, refused, 140)
+			for _, r := range refused {
+				require.Equal(t, limits.KindRequests, r.Kind)
+				require.Equal(t, int64(1), r.Rule.ID)
+				require.Greater(t, r.ClearsIn, 2*time.Hour+59*time.Minute)
+				require.LessOrEqual(t, r.ClearsIn, 3*time.Hour)
+			}
+			// Another user has their own 60; another model is not limited.
+			ok2, _ := admitMany(t, ls, limits.Match(rules, limits.Who{User: 43}, "gemini-flash"), 61, 0)
+			require.Len(t, ok2, 60)
+			require.Empty(t, limits.Match(rules, limits.Who{User: 42}, "gpt-4o"))
+			u := ls[1].Status(context.Background(), cs)
+			require.Equal(t, int64(60), u[0].Requests)
+			require.Greater(t, u[0].ClearsIn, 2*time.Hour)
+			// A call that was not served gives its request back.
+			ls[0].Release(context.Background(), ok[0], false, 0)
+			_, ref := ls[1].Admit(context.Background(), cs, 0)
+			require.Nil(t, ref)
+			_, ref = ls[0].Admit(context.Background(), cs, 0)
+			require.NotNil(t, ref)
+		})
+	}
+}
+
+func TestConcurrencyExact(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memory"}[shared], func(t *testing.T) {
+			t.Parallel()
+			ls := instances(t, shared, 2)
+			rules := []limits.Rule{{ID: 9, Scope: limits.ScopeKey, Model: "*", Window: time.Minute, Concurrency: 5}}
+			cs := limits.Match(rules, limits.Who{User: 1, Key: 2}, "m")
+			ok, refused := admitMany(t, ls, cs, 50, 0)
+			require.Len(t, ok, 5)
+			require.Equal(t, limits.KindConcurrency, refused[0].Kind)
+			require.Equal(t, int64(5), ls[0].Status(context.Background(), cs)[0].Concurrency)
+			for i, tk := range ok {
+				ls[i%2].Release(context.Background(), tk, true, 0)
+			}
+			ok, _ = admitMany(t, ls, cs, 50, 0)
+			require.Len(t, ok, 5)
+		})
+	}
+}
+
+func TestTokensExact(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memory"}[shared], func(t *testing.T) {
+			t.Parallel()
+			ls := instances(t, shared, 2)
+			rules := []limits.Rule{{ID: 3, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Tokens: 1000}}
+			cs := limits.Match(rules, limits.Who{User: 5}, "m")
+			// Calls estimated at 100 tokens: exactly 10 fit while they run.
+			ok, refused := admitMany(t, ls, cs, 40, 100)
+			require.Len(t, ok, 10)
+			require.Equal(t, limits.KindTokens, refused[0].Kind)
+			// They used 60 each: 400 tokens free, four more calls of 100 fit.
+			for i, tk := range ok {
+				ls[i%2].Release(context.Background(), tk, true, 60)
+			}
+			require.Equal(t, int64(600), ls[0].Status(context.Background(), cs)[0].Tokens)
+			ok, _ = admitMany(t, ls, cs, 40, 100)
+			require.Len(t, ok, 4)
+		})
+	}
+}
+
+// TestRedisOutage: with Redis unreachable, calls are counted in process (and still limited).
+func TestRedisOutage(t *testing.T) {
+	t.Parallel()
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = dead.Close() })
+	l := limits.New(limits.Config{Redis: dead})
+	cs := limits.Match([]limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*", Window: time.Hour, Requests: 3}}, limits.Who{User: 1}, "m")
+	var admitted atomic.Int64
+	for range 5 {
+		if _, ref := l.Admit(context.Background(), cs, 0); ref == nil {
+			admitted.Add(1)
+		}
+	}
+	require.Equal(t, int64(3), admitted.Load())
+	require.Equal(t, int64(5), l.Fallbacks())
+	require.Equal(t, int64(3), l.Status(context.Background(), cs)[0].Requests)
+}
+
+func TestRuleValidate(t *testing.T) {
+	t.Parallel()
+	ok := limits.Rule{Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Requests: 1}
+	require.NoError(t, ok.Validate())
+	for _, bad := range []limits.Rule{
+		{Scope: "team", Model: "*", Window: time.Minute, Requests: 1},
+		{Scope: limits.ScopeGlobal, Subject: 1, Model: "*", Window: time.Minute, Requests: 1},
+		{Scope: limits.ScopeUser, Model: "*", Window: time.Minute},
+		{Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Requests: -1},
+		{Scope: limits.ScopeUser, Model: "a*b", Window: time.Minute, Requests: 1},
+	} {
+		require.Error(t, bad.Validate())
+	}
+}
