@@ -153,13 +153,19 @@ type ImportJob struct {
 }
 
 type Model struct {
-	ID               int64
-	Name             string
-	InputPrice       int64
-	OutputPrice      int64
-	CachedInputPrice *int64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	ID                int64
+	Name              string
+	InputPrice        int64
+	OutputPrice       int64
+	CachedInputPrice  *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	CacheWrite5mPrice *int64
+	CacheWrite1hPrice *int64
+	ReasoningPrice    *int64
+	PerCallPrice      int64
+	ImagePrice        int64
+	PromptTier        []byte
 }
 
 type OIDCProvider struct {

@@ -10,16 +10,25 @@ import (
 )
 
 const modelCreate = `-- name: ModelCreate :one
-INSERT INTO models (name, input_price, output_price, cached_input_price)
-VALUES ($1, $2, $3, $4)
-RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at
+INSERT INTO models (name, input_price, output_price, cached_input_price, cache_write_5m_price,
+    cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier)
+VALUES ($1, $2, $3, $4, $5,
+    $6, $7, $8, $9,
+    $10)
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier
 `
 
 type ModelCreateParams struct {
-	Name             string
-	InputPrice       int64
-	OutputPrice      int64
-	CachedInputPrice *int64
+	Name              string
+	InputPrice        int64
+	OutputPrice       int64
+	CachedInputPrice  *int64
+	CacheWrite5mPrice *int64
+	CacheWrite1hPrice *int64
+	ReasoningPrice    *int64
+	PerCallPrice      int64
+	ImagePrice        int64
+	PromptTier        []byte
 }
 
 func (q *Queries) ModelCreate(ctx context.Context, db DBTX, arg ModelCreateParams) (*Model, error) {
@@ -28,6 +37,12 @@ func (q *Queries) ModelCreate(ctx context.Context, db DBTX, arg ModelCreateParam
 		arg.InputPrice,
 		arg.OutputPrice,
 		arg.CachedInputPrice,
+		arg.CacheWrite5mPrice,
+		arg.CacheWrite1hPrice,
+		arg.ReasoningPrice,
+		arg.PerCallPrice,
+		arg.ImagePrice,
+		arg.PromptTier,
 	)
 	var i Model
 	err := row.Scan(
@@ -38,6 +53,12 @@ func (q *Queries) ModelCreate(ctx context.Context, db DBTX, arg ModelCreateParam
 		&i.CachedInputPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CacheWrite5mPrice,
+		&i.CacheWrite1hPrice,
+		&i.ReasoningPrice,
+		&i.PerCallPrice,
+		&i.ImagePrice,
+		&i.PromptTier,
 	)
 	return &i, err
 }
@@ -55,7 +76,7 @@ func (q *Queries) ModelDelete(ctx context.Context, db DBTX, id int64) (int64, er
 }
 
 const modelList = `-- name: ModelList :many
-SELECT id, name, input_price, output_price, cached_input_price, created_at, updated_at FROM models ORDER BY name
+SELECT id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier FROM models ORDER BY name
 `
 
 func (q *Queries) ModelList(ctx context.Context, db DBTX) ([]*Model, error) {
@@ -75,6 +96,12 @@ func (q *Queries) ModelList(ctx context.Context, db DBTX) ([]*Model, error) {
 			&i.CachedInputPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CacheWrite5mPrice,
+			&i.CacheWrite1hPrice,
+			&i.ReasoningPrice,
+			&i.PerCallPrice,
+			&i.ImagePrice,
+			&i.PromptTier,
 		); err != nil {
 			return nil, err
 		}
@@ -91,17 +118,33 @@ UPDATE models SET
     input_price        = coalesce($1, input_price),
     output_price       = coalesce($2, output_price),
     cached_input_price = CASE WHEN $3::boolean THEN $4::bigint ELSE cached_input_price END,
+    cache_write_5m_price = CASE WHEN $5::boolean THEN $6::bigint ELSE cache_write_5m_price END,
+    cache_write_1h_price = CASE WHEN $7::boolean THEN $8::bigint ELSE cache_write_1h_price END,
+    reasoning_price    = CASE WHEN $9::boolean THEN $10::bigint ELSE reasoning_price END,
+    per_call_price     = coalesce($11, per_call_price),
+    image_price        = coalesce($12, image_price),
+    prompt_tier        = CASE WHEN $13::boolean THEN $14::jsonb ELSE prompt_tier END,
     updated_at         = now()
-WHERE id = $5
-RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at
+WHERE id = $15
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier
 `
 
 type ModelUpdateParams struct {
-	InputPrice          *int64
-	OutputPrice         *int64
-	SetCachedInputPrice bool
-	CachedInputPrice    *int64
-	ID                  int64
+	InputPrice           *int64
+	OutputPrice          *int64
+	SetCachedInputPrice  bool
+	CachedInputPrice     *int64
+	SetCacheWrite5mPrice bool
+	CacheWrite5mPrice    *int64
+	SetCacheWrite1hPrice bool
+	CacheWrite1hPrice    *int64
+	SetReasoningPrice    bool
+	ReasoningPrice       *int64
+	PerCallPrice         *int64
+	ImagePrice           *int64
+	SetPromptTier        bool
+	PromptTier           []byte
+	ID                   int64
 }
 
 func (q *Queries) ModelUpdate(ctx context.Context, db DBTX, arg ModelUpdateParams) (*Model, error) {
@@ -110,6 +153,16 @@ func (q *Queries) ModelUpdate(ctx context.Context, db DBTX, arg ModelUpdateParam
 		arg.OutputPrice,
 		arg.SetCachedInputPrice,
 		arg.CachedInputPrice,
+		arg.SetCacheWrite5mPrice,
+		arg.CacheWrite5mPrice,
+		arg.SetCacheWrite1hPrice,
+		arg.CacheWrite1hPrice,
+		arg.SetReasoningPrice,
+		arg.ReasoningPrice,
+		arg.PerCallPrice,
+		arg.ImagePrice,
+		arg.SetPromptTier,
+		arg.PromptTier,
 		arg.ID,
 	)
 	var i Model
@@ -121,6 +174,12 @@ func (q *Queries) ModelUpdate(ctx context.Context, db DBTX, arg ModelUpdateParam
 		&i.CachedInputPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CacheWrite5mPrice,
+		&i.CacheWrite1hPrice,
+		&i.ReasoningPrice,
+		&i.PerCallPrice,
+		&i.ImagePrice,
+		&i.PromptTier,
 	)
 	return &i, err
 }
@@ -132,7 +191,7 @@ UPDATE models SET
     cached_input_price = $3::bigint,
     updated_at         = now()
 WHERE name = $4
-RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier
 `
 
 type ModelUpdateByNameParams struct {
@@ -159,6 +218,12 @@ func (q *Queries) ModelUpdateByName(ctx context.Context, db DBTX, arg ModelUpdat
 		&i.CachedInputPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CacheWrite5mPrice,
+		&i.CacheWrite1hPrice,
+		&i.ReasoningPrice,
+		&i.PerCallPrice,
+		&i.ImagePrice,
+		&i.PromptTier,
 	)
 	return &i, err
 }

@@ -61,14 +61,20 @@ func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
 		u, ok = translate.Usage{Input: ou.PromptTokens, Output: ou.CompletionTokens, CachedInput: ou.CachedTokens,
 			Reasoning: ou.ReasoningTokens}, found
 	}
-	if !ok {
+	var bu billing.Usage
+	if ok {
+		bu = billingUsage(u)
+	} else {
 		completion := int64(len(out)/4 + 1)
 		if k.ep.op == opEmbeddings || k.ep.op == opImages {
 			completion = 0
 		}
-		return billing.Usage{PromptTokens: k.estimate, CompletionTokens: completion}, true
+		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: completion}
 	}
-	return billingUsage(u), true
+	if k.ep.op == opImages {
+		bu.Images = gjson.GetBytes(out, "data.#").Int() // priced per image
+	}
+	return bu, true
 }
 
 // responsesUsage reads the usage of a Responses API answer or an image generation.

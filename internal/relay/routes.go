@@ -224,11 +224,7 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 	}
 	sort.Strings(s.models)
 	for _, m := range models {
-		p := billing.Price{Input: m.InputPrice, Output: m.OutputPrice, CachedInput: m.InputPrice}
-		if m.CachedInputPrice != nil {
-			p.CachedInput = *m.CachedInputPrice
-		}
-		s.prices[m.Name] = p
+		s.prices[m.Name] = billing.FromModel(m)
 	}
 	return s, nil
 }

@@ -1,6 +1,9 @@
 -- name: ModelCreate :one
-INSERT INTO models (name, input_price, output_price, cached_input_price)
-VALUES (@name, @input_price, @output_price, @cached_input_price)
+INSERT INTO models (name, input_price, output_price, cached_input_price, cache_write_5m_price,
+    cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier)
+VALUES (@name, @input_price, @output_price, @cached_input_price, sqlc.narg('cache_write_5m_price'),
+    sqlc.narg('cache_write_1h_price'), sqlc.narg('reasoning_price'), @per_call_price, @image_price,
+    sqlc.narg('prompt_tier'))
 RETURNING *;
 
 -- name: ModelList :many
@@ -11,6 +14,12 @@ UPDATE models SET
     input_price        = coalesce(sqlc.narg('input_price'), input_price),
     output_price       = coalesce(sqlc.narg('output_price'), output_price),
     cached_input_price = CASE WHEN @set_cached_input_price::boolean THEN sqlc.narg('cached_input_price')::bigint ELSE cached_input_price END,
+    cache_write_5m_price = CASE WHEN @set_cache_write_5m_price::boolean THEN sqlc.narg('cache_write_5m_price')::bigint ELSE cache_write_5m_price END,
+    cache_write_1h_price = CASE WHEN @set_cache_write_1h_price::boolean THEN sqlc.narg('cache_write_1h_price')::bigint ELSE cache_write_1h_price END,
+    reasoning_price    = CASE WHEN @set_reasoning_price::boolean THEN sqlc.narg('reasoning_price')::bigint ELSE reasoning_price END,
+    per_call_price     = coalesce(sqlc.narg('per_call_price'), per_call_price),
+    image_price        = coalesce(sqlc.narg('image_price'), image_price),
+    prompt_tier        = CASE WHEN @set_prompt_tier::boolean THEN sqlc.narg('prompt_tier')::jsonb ELSE prompt_tier END,
     updated_at         = now()
 WHERE id = @id
 RETURNING *;

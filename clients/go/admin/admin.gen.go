@@ -1093,6 +1093,16 @@ type ImportJobList struct {
 
 // Model defines model for Model.
 type Model struct {
+	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
+	//
+	// Example: 150000
+	CacheWrite1hPrice *int64 `json:"cache_write_1h_price"`
+
+	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
+	//
+	// Example: 93750
+	CacheWrite5mPrice *int64 `json:"cache_write_5m_price"`
+
 	// CachedInputPrice Price of cached input tokens; null means the input price.
 	//
 	// Example: 37500
@@ -1104,6 +1114,11 @@ type Model struct {
 	// Id Example: 1
 	Id int64 `json:"id"`
 
+	// ImagePrice Quota units per generated image (default 0).
+	//
+	// Example: 0
+	ImagePrice int64 `json:"image_price"`
+
 	// InputPrice Quota units per million tokens.
 	//
 	// Example: 75000
@@ -1116,6 +1131,19 @@ type Model struct {
 	//
 	// Example: 75000
 	OutputPrice Price `json:"output_price"`
+
+	// PerCallPrice Quota units charged once per charged call (default 0).
+	//
+	// Example: 0
+	PerCallPrice int64 `json:"per_call_price"`
+
+	// PromptTier Prices of a long prompt; null or absent means none.
+	PromptTier *PromptTier `json:"prompt_tier"`
+
+	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
+	//
+	// Example: 300000
+	ReasoningPrice *int64 `json:"reasoning_price"`
 
 	// UpdatedAt Example: 2026-11-22T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1123,8 +1151,23 @@ type Model struct {
 
 // ModelCreate defines model for ModelCreate.
 type ModelCreate struct {
+	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
+	//
+	// Example: 150000
+	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+
+	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
+	//
+	// Example: 93750
+	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+
 	// CachedInputPrice Example: 37500
 	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+
+	// ImagePrice Quota units per generated image (default 0).
+	//
+	// Example: 0
+	ImagePrice *int64 `json:"image_price,omitempty"`
 
 	// InputPrice Quota units per million tokens.
 	//
@@ -1138,6 +1181,19 @@ type ModelCreate struct {
 	//
 	// Example: 75000
 	OutputPrice Price `json:"output_price"`
+
+	// PerCallPrice Quota units charged once per charged call (default 0).
+	//
+	// Example: 0
+	PerCallPrice *int64 `json:"per_call_price,omitempty"`
+
+	// PromptTier Prices of a long prompt; null or absent means none.
+	PromptTier **PromptTier `json:"prompt_tier,omitempty"`
+
+	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
+	//
+	// Example: 300000
+	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
 }
 
 // ModelList defines model for ModelList.
@@ -1213,8 +1269,23 @@ type ModelSyncResult struct {
 
 // ModelUpdate defines model for ModelUpdate.
 type ModelUpdate struct {
+	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
+	//
+	// Example: 150000
+	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+
+	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
+	//
+	// Example: 93750
+	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+
 	// CachedInputPrice Example: 37500
 	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+
+	// ImagePrice Quota units per generated image (default 0).
+	//
+	// Example: 0
+	ImagePrice *int64 `json:"image_price,omitempty"`
 
 	// InputPrice Quota units per million tokens.
 	//
@@ -1225,6 +1296,19 @@ type ModelUpdate struct {
 	//
 	// Example: 75000
 	OutputPrice *Price `json:"output_price,omitempty"`
+
+	// PerCallPrice Quota units charged once per charged call (default 0).
+	//
+	// Example: 0
+	PerCallPrice *int64 `json:"per_call_price,omitempty"`
+
+	// PromptTier Prices of a long prompt; null or absent means none.
+	PromptTier **PromptTier `json:"prompt_tier,omitempty"`
+
+	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
+	//
+	// Example: 300000
+	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
 }
 
 // OIDCProvider defines model for OIDCProvider.
@@ -1506,6 +1590,44 @@ type PriceSyncRequest struct {
 	//
 	// Example: https://prices.example.com/models.json
 	Url string `json:"url"`
+}
+
+// PromptTier A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
+// all its tokens priced at these prices instead of the model's. Unset cache and reasoning
+// prices follow the tier's input and output prices.
+type PromptTier struct {
+	// AboveTokens Example: 200000
+	AboveTokens int64 `json:"above_tokens"`
+
+	// CacheWrite1hPrice Null means the tier input price.
+	//
+	// Example: 1200000
+	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+
+	// CacheWrite5mPrice Null means the tier input price.
+	//
+	// Example: 750000
+	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+
+	// CachedInputPrice Null means the tier input price.
+	//
+	// Example: 300000
+	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+
+	// InputPrice Quota units per million tokens.
+	//
+	// Example: 75000
+	InputPrice Price `json:"input_price"`
+
+	// OutputPrice Quota units per million tokens.
+	//
+	// Example: 75000
+	OutputPrice Price `json:"output_price"`
+
+	// ReasoningPrice Null means the tier output price.
+	//
+	// Example: 2250000
+	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
 }
 
 // ProviderScopes Example: ["openid","profile","email"]
@@ -3211,10 +3333,16 @@ type ClientInterface interface {
 
 	// ModelCreateWithBody Price a model
 	//
-	// Prices are integer quota units per million tokens. A call costs
-	// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-	// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-	// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+	// Token prices are integer quota units per million tokens. A charged call costs
+	// `ceil((uncached_input × input_price + cached_input × cached_input_price
+	// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+	// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+	// + per_call_price + images × image_price` units, then the multipliers
+	// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+	// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+	// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+	// model served by a channel but without a price is refused by the gateway unless the
+	// `allow_unpriced_models` setting is on.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3223,10 +3351,16 @@ type ClientInterface interface {
 
 	// ModelCreate Price a model
 	//
-	// Prices are integer quota units per million tokens. A call costs
-	// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-	// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-	// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+	// Token prices are integer quota units per million tokens. A charged call costs
+	// `ceil((uncached_input × input_price + cached_input × cached_input_price
+	// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+	// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+	// + per_call_price + images × image_price` units, then the multipliers
+	// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+	// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+	// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+	// model served by a channel but without a price is refused by the gateway unless the
+	// `allow_unpriced_models` setting is on.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3354,7 +3488,7 @@ type ClientInterface interface {
 
 	// ModelUpdateWithBody Change a model's prices
 	//
-	// Only the fields present change; `cached_input_price` null resets it to the input price.
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3363,7 +3497,7 @@ type ClientInterface interface {
 
 	// ModelUpdate Change a model's prices
 	//
-	// Only the fields present change; `cached_input_price` null resets it to the input price.
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4614,10 +4748,16 @@ func (c *Client) ModelList(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // ModelCreateWithBody Price a model
 //
-// Prices are integer quota units per million tokens. A call costs
-// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+// Token prices are integer quota units per million tokens. A charged call costs
+// `ceil((uncached_input × input_price + cached_input × cached_input_price
+// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+// + per_call_price + images × image_price` units, then the multipliers
+// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+// model served by a channel but without a price is refused by the gateway unless the
+// `allow_unpriced_models` setting is on.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4636,10 +4776,16 @@ func (c *Client) ModelCreateWithBody(ctx context.Context, contentType string, bo
 
 // ModelCreate Price a model
 //
-// Prices are integer quota units per million tokens. A call costs
-// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+// Token prices are integer quota units per million tokens. A charged call costs
+// `ceil((uncached_input × input_price + cached_input × cached_input_price
+// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+// + per_call_price + images × image_price` units, then the multipliers
+// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+// model served by a channel but without a price is refused by the gateway unless the
+// `allow_unpriced_models` setting is on.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4887,7 +5033,7 @@ func (c *Client) ModelDelete(ctx context.Context, id ModelId, reqEditors ...Requ
 
 // ModelUpdateWithBody Change a model's prices
 //
-// Only the fields present change; `cached_input_price` null resets it to the input price.
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4906,7 +5052,7 @@ func (c *Client) ModelUpdateWithBody(ctx context.Context, id ModelId, contentTyp
 
 // ModelUpdate Change a model's prices
 //
-// Only the fields present change; `cached_input_price` null resets it to the input price.
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -9666,10 +9812,16 @@ type ClientWithResponsesInterface interface {
 
 	// ModelCreateWithBodyWithResponse Price a model
 	//
-	// Prices are integer quota units per million tokens. A call costs
-	// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-	// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-	// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+	// Token prices are integer quota units per million tokens. A charged call costs
+	// `ceil((uncached_input × input_price + cached_input × cached_input_price
+	// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+	// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+	// + per_call_price + images × image_price` units, then the multipliers
+	// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+	// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+	// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+	// model served by a channel but without a price is refused by the gateway unless the
+	// `allow_unpriced_models` setting is on.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9678,10 +9830,16 @@ type ClientWithResponsesInterface interface {
 
 	// ModelCreateWithResponse Price a model
 	//
-	// Prices are integer quota units per million tokens. A call costs
-	// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-	// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-	// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+	// Token prices are integer quota units per million tokens. A charged call costs
+	// `ceil((uncached_input × input_price + cached_input × cached_input_price
+	// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+	// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+	// + per_call_price + images × image_price` units, then the multipliers
+	// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+	// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+	// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+	// model served by a channel but without a price is refused by the gateway unless the
+	// `allow_unpriced_models` setting is on.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9811,7 +9969,7 @@ type ClientWithResponsesInterface interface {
 
 	// ModelUpdateWithBodyWithResponse Change a model's prices
 	//
-	// Only the fields present change; `cached_input_price` null resets it to the input price.
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9820,7 +9978,7 @@ type ClientWithResponsesInterface interface {
 
 	// ModelUpdateWithResponse Change a model's prices
 	//
-	// Only the fields present change; `cached_input_price` null resets it to the input price.
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16635,10 +16793,16 @@ func (c *ClientWithResponses) ModelListWithResponse(ctx context.Context, reqEdit
 
 // ModelCreateWithBodyWithResponse Price a model
 //
-// Prices are integer quota units per million tokens. A call costs
-// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+// Token prices are integer quota units per million tokens. A charged call costs
+// `ceil((uncached_input × input_price + cached_input × cached_input_price
+// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+// + per_call_price + images × image_price` units, then the multipliers
+// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+// model served by a channel but without a price is refused by the gateway unless the
+// `allow_unpriced_models` setting is on.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16653,10 +16817,16 @@ func (c *ClientWithResponses) ModelCreateWithBodyWithResponse(ctx context.Contex
 
 // ModelCreateWithResponse Price a model
 //
-// Prices are integer quota units per million tokens. A call costs
-// `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-// units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-// without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+// Token prices are integer quota units per million tokens. A charged call costs
+// `ceil((uncached_input × input_price + cached_input × cached_input_price
+// + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+// + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+// + per_call_price + images × image_price` units, then the multipliers
+// (docs/billing.md); `cached_input_price` and the cache-write prices default to
+// `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+// prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+// model served by a channel but without a price is refused by the gateway unless the
+// `allow_unpriced_models` setting is on.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16858,7 +17028,7 @@ func (c *ClientWithResponses) ModelDeleteWithResponse(ctx context.Context, id Mo
 
 // ModelUpdateWithBodyWithResponse Change a model's prices
 //
-// Only the fields present change; `cached_input_price` null resets it to the input price.
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16873,7 +17043,7 @@ func (c *ClientWithResponses) ModelUpdateWithBodyWithResponse(ctx context.Contex
 
 // ModelUpdateWithResponse Change a model's prices
 //
-// Only the fields present change; `cached_input_price` null resets it to the input price.
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

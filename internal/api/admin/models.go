@@ -2,9 +2,11 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
@@ -32,8 +34,14 @@ func (h *Handler) ModelList(ctx context.Context, _ adminapi.ModelListRequestObje
 // ModelCreate prices a model and reroutes.
 func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateRequestObject) (adminapi.ModelCreateResponseObject, error) {
 	b := req.Body
+	tier, err := tierIn(b.PromptTier)
+	if err != nil {
+		return nil, err
+	}
 	m, err := h.Queries.ModelCreate(ctx, h.Pool, db.ModelCreateParams{Name: b.Name, InputPrice: b.InputPrice,
-		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice})
+		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice, CacheWrite5mPrice: b.CacheWrite5mPrice,
+		CacheWrite1hPrice: b.CacheWrite1hPrice, ReasoningPrice: b.ReasoningPrice, PerCallPrice: deref(b.PerCallPrice),
+		ImagePrice: deref(b.ImagePrice), PromptTier: tier})
 	if store.IsUniqueViolation(err) {
 		return nil, fault.New(fault.Conflict, modelConflict)
 	}
@@ -48,9 +56,19 @@ func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateReque
 // to the input price; leaving it out keeps it.
 func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateRequestObject) (adminapi.ModelUpdateResponseObject, error) {
 	b := req.Body
+	tier, err := tierIn(b.PromptTier)
+	if err != nil {
+		return nil, err
+	}
+	has := func(v *int64, key string) bool { return v != nil || httpx.BodyHas(ctx, key) }
 	m, err := h.Queries.ModelUpdate(ctx, h.Pool, db.ModelUpdateParams{ID: req.Id, InputPrice: b.InputPrice,
 		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice,
-		SetCachedInputPrice: b.CachedInputPrice != nil || httpx.BodyHas(ctx, "cached_input_price")})
+		SetCachedInputPrice: has(b.CachedInputPrice, "cached_input_price"),
+		CacheWrite5mPrice:   b.CacheWrite5mPrice, SetCacheWrite5mPrice: has(b.CacheWrite5mPrice, "cache_write_5m_price"),
+		CacheWrite1hPrice: b.CacheWrite1hPrice, SetCacheWrite1hPrice: has(b.CacheWrite1hPrice, "cache_write_1h_price"),
+		ReasoningPrice: b.ReasoningPrice, SetReasoningPrice: has(b.ReasoningPrice, "reasoning_price"),
+		PerCallPrice: b.PerCallPrice, ImagePrice: b.ImagePrice,
+		PromptTier: tier, SetPromptTier: tier != nil || httpx.BodyHas(ctx, "prompt_tier")})
 	if err != nil {
 		return nil, store.Translate(err, modelNotFound)
 	}
@@ -69,4 +87,30 @@ func (h *Handler) ModelDelete(ctx context.Context, req adminapi.ModelDeleteReque
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
 	return adminapi.ModelDelete204Response{}, nil
+}
+
+// tierIn encodes a request's prompt tier for storage (nil: none or null).
+func tierIn(t **adminapi.PromptTier) ([]byte, error) {
+	if t == nil || *t == nil {
+		return nil, nil
+	}
+	v := *t
+	raw, err := json.Marshal(billing.PromptTier{AboveTokens: v.AboveTokens, InputPrice: v.InputPrice,
+		OutputPrice: v.OutputPrice, CachedInputPrice: v.CachedInputPrice, CacheWrite5mPrice: v.CacheWrite5mPrice,
+		CacheWrite1hPrice: v.CacheWrite1hPrice, ReasoningPrice: v.ReasoningPrice})
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, "prompt_tier: cannot be encoded", err)
+	}
+	return raw, nil
+}
+
+// tierOut decodes a stored prompt tier (nil: none).
+func tierOut(raw []byte) *adminapi.PromptTier {
+	t, err := billing.ParsePromptTier(raw)
+	if err != nil || t == nil {
+		return nil
+	}
+	return &adminapi.PromptTier{AboveTokens: t.AboveTokens, InputPrice: t.InputPrice, OutputPrice: t.OutputPrice,
+		CachedInputPrice: t.CachedInputPrice, CacheWrite5mPrice: t.CacheWrite5mPrice,
+		CacheWrite1hPrice: t.CacheWrite1hPrice, ReasoningPrice: t.ReasoningPrice}
 }

@@ -447,10 +447,16 @@ export interface paths {
         put?: never;
         /**
          * Price a model
-         * @description Prices are integer quota units per million tokens. A call costs
-         *     `ceil((uncached_input × input_price + cached_input × cached_input_price + output × output_price) / 1,000,000)`
-         *     units; `cached_input_price` defaults to `input_price`. A model served by a channel but
-         *     without a price is refused by the gateway unless the `allow_unpriced_models` setting is on.
+         * @description Token prices are integer quota units per million tokens. A charged call costs
+         *     `ceil((uncached_input × input_price + cached_input × cached_input_price
+         *     + cache_write_5m × cache_write_5m_price + cache_write_1h × cache_write_1h_price
+         *     + (output − reasoning) × output_price + reasoning × reasoning_price) / 1,000,000)
+         *     + per_call_price + images × image_price` units, then the multipliers
+         *     (docs/billing.md); `cached_input_price` and the cache-write prices default to
+         *     `input_price`, `reasoning_price` to `output_price`. When `prompt_tier` is set and the
+         *     prompt exceeds its `above_tokens`, the tier's token prices apply to the whole call. A
+         *     model served by a channel but without a price is refused by the gateway unless the
+         *     `allow_unpriced_models` setting is on.
          */
         post: operations["modelCreate"];
         delete?: never;
@@ -472,7 +478,7 @@ export interface paths {
         get?: never;
         /**
          * Change a model's prices
-         * @description Only the fields present change; `cached_input_price` null resets it to the input price.
+         * @description Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
          */
         put: operations["modelUpdate"];
         post?: never;
@@ -1815,6 +1821,18 @@ export interface components {
         Model: {
             /**
              * Format: int64
+             * @description Per million input tokens written to a 1-hour prompt cache; null means the input price.
+             * @example 150000
+             */
+            cache_write_1h_price: number | null;
+            /**
+             * Format: int64
+             * @description Per million input tokens written to a 5-minute prompt cache; null means the input price.
+             * @example 93750
+             */
+            cache_write_5m_price: number | null;
+            /**
+             * Format: int64
              * @description Price of cached input tokens; null means the input price.
              * @example 37500
              */
@@ -1829,10 +1847,30 @@ export interface components {
              * @example 1
              */
             id: number;
+            /**
+             * Format: int64
+             * @description Quota units per generated image (default 0).
+             * @example 0
+             */
+            image_price: number;
             input_price: components["schemas"]["Price"];
             /** @example gpt-4o-mini */
             name: string;
             output_price: components["schemas"]["Price"];
+            /**
+             * Format: int64
+             * @description Quota units charged once per charged call (default 0).
+             * @example 0
+             */
+            per_call_price: number;
+            /** @description Prices of a long prompt; null or absent means none. */
+            prompt_tier: components["schemas"]["PromptTier"] | components["schemas"]["NullValue"];
+            /**
+             * Format: int64
+             * @description Per million output tokens spent reasoning; null means the output price.
+             * @example 300000
+             */
+            reasoning_price: number | null;
             /**
              * Format: date-time
              * @example 2026-11-22T08:00:00Z
@@ -1842,13 +1880,45 @@ export interface components {
         ModelCreate: {
             /**
              * Format: int64
+             * @description Per million input tokens written to a 1-hour prompt cache; null means the input price.
+             * @example 150000
+             */
+            cache_write_1h_price?: number | null;
+            /**
+             * Format: int64
+             * @description Per million input tokens written to a 5-minute prompt cache; null means the input price.
+             * @example 93750
+             */
+            cache_write_5m_price?: number | null;
+            /**
+             * Format: int64
              * @example 37500
              */
             cached_input_price?: number | null;
+            /**
+             * Format: int64
+             * @description Quota units per generated image (default 0).
+             * @example 0
+             */
+            image_price?: number;
             input_price: components["schemas"]["Price"];
             /** @example gpt-4o-mini */
             name: string;
             output_price: components["schemas"]["Price"];
+            /**
+             * Format: int64
+             * @description Quota units charged once per charged call (default 0).
+             * @example 0
+             */
+            per_call_price?: number;
+            /** @description Prices of a long prompt; null or absent means none. */
+            prompt_tier?: components["schemas"]["PromptTier"] | components["schemas"]["NullValue"];
+            /**
+             * Format: int64
+             * @description Per million output tokens spent reasoning; null means the output price.
+             * @example 300000
+             */
+            reasoning_price?: number | null;
         };
         ModelList: {
             items: components["schemas"]["Model"][];
@@ -1932,11 +2002,43 @@ export interface components {
         ModelUpdate: {
             /**
              * Format: int64
+             * @description Per million input tokens written to a 1-hour prompt cache; null means the input price.
+             * @example 150000
+             */
+            cache_write_1h_price?: number | null;
+            /**
+             * Format: int64
+             * @description Per million input tokens written to a 5-minute prompt cache; null means the input price.
+             * @example 93750
+             */
+            cache_write_5m_price?: number | null;
+            /**
+             * Format: int64
              * @example 37500
              */
             cached_input_price?: number | null;
+            /**
+             * Format: int64
+             * @description Quota units per generated image (default 0).
+             * @example 0
+             */
+            image_price?: number;
             input_price?: components["schemas"]["Price"];
             output_price?: components["schemas"]["Price"];
+            /**
+             * Format: int64
+             * @description Quota units charged once per charged call (default 0).
+             * @example 0
+             */
+            per_call_price?: number;
+            /** @description Prices of a long prompt; null or absent means none. */
+            prompt_tier?: components["schemas"]["PromptTier"] | components["schemas"]["NullValue"];
+            /**
+             * Format: int64
+             * @description Per million output tokens spent reasoning; null means the output price.
+             * @example 300000
+             */
+            reasoning_price?: number | null;
         };
         /**
          * @description The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
@@ -2152,6 +2254,44 @@ export interface components {
              * @example https://prices.example.com/models.json
              */
             url: string;
+        };
+        /**
+         * @description A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
+         *     all its tokens priced at these prices instead of the model's. Unset cache and reasoning
+         *     prices follow the tier's input and output prices.
+         */
+        PromptTier: {
+            /**
+             * Format: int64
+             * @example 200000
+             */
+            above_tokens: number;
+            /**
+             * Format: int64
+             * @description Null means the tier input price.
+             * @example 1200000
+             */
+            cache_write_1h_price?: number | null;
+            /**
+             * Format: int64
+             * @description Null means the tier input price.
+             * @example 750000
+             */
+            cache_write_5m_price?: number | null;
+            /**
+             * Format: int64
+             * @description Null means the tier input price.
+             * @example 300000
+             */
+            cached_input_price?: number | null;
+            input_price: components["schemas"]["Price"];
+            output_price: components["schemas"]["Price"];
+            /**
+             * Format: int64
+             * @description Null means the tier output price.
+             * @example 2250000
+             */
+            reasoning_price?: number | null;
         };
         /**
          * @example [
@@ -5146,6 +5286,12 @@ export interface operations {
                      *           "input_price": 75000,
                      *           "output_price": 300000,
                      *           "cached_input_price": 37500,
+                     *           "cache_write_5m_price": null,
+                     *           "cache_write_1h_price": null,
+                     *           "reasoning_price": null,
+                     *           "per_call_price": 0,
+                     *           "image_price": 0,
+                     *           "prompt_tier": null,
                      *           "created_at": "2026-11-22T08:00:00Z",
                      *           "updated_at": "2026-11-22T08:00:00Z"
                      *         }
@@ -5193,6 +5339,12 @@ export interface operations {
                      *       "input_price": 75000,
                      *       "output_price": 300000,
                      *       "cached_input_price": null,
+                     *       "cache_write_5m_price": null,
+                     *       "cache_write_1h_price": null,
+                     *       "reasoning_price": null,
+                     *       "per_call_price": 0,
+                     *       "image_price": 0,
+                     *       "prompt_tier": null,
                      *       "created_at": "2026-11-22T08:00:00Z",
                      *       "updated_at": "2026-11-22T08:00:00Z"
                      *     }
@@ -5242,6 +5394,12 @@ export interface operations {
                      *       "input_price": 75000,
                      *       "output_price": 320000,
                      *       "cached_input_price": null,
+                     *       "cache_write_5m_price": null,
+                     *       "cache_write_1h_price": null,
+                     *       "reasoning_price": null,
+                     *       "per_call_price": 0,
+                     *       "image_price": 0,
+                     *       "prompt_tier": null,
                      *       "created_at": "2026-11-22T08:00:00Z",
                      *       "updated_at": "2026-11-22T09:00:00Z"
                      *     }
@@ -5320,6 +5478,12 @@ export interface operations {
                      *           "input_price": 1250000,
                      *           "output_price": 5000000,
                      *           "cached_input_price": 625000,
+                     *           "cache_write_5m_price": null,
+                     *           "cache_write_1h_price": null,
+                     *           "reasoning_price": null,
+                     *           "per_call_price": 0,
+                     *           "image_price": 0,
+                     *           "prompt_tier": null,
                      *           "created_at": "2026-11-22T08:00:00Z",
                      *           "updated_at": "2026-11-22T09:00:00Z"
                      *         }
