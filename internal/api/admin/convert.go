@@ -65,7 +65,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		AllowUnpricedModels: v.AllowUnpricedModels, NewUserBalance: v.NewUserBalance, QuotaPerUnit: v.QuotaPerUnit, OauthUrl: v.OAuthURL,
 		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
 		CarpageNotice: v.CarpageNotice, EmailVerificationRequired: v.EmailVerificationRequired, OidcOnly: v.OIDCOnly,
-		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel}
+		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel,
+		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels)}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert
@@ -88,7 +89,7 @@ func accountOut(a *db.Account) adminapi.Account {
 		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
 		Tier: adminapi.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.APIKeyID, CoolingUntil: a.CoolingUntil,
-		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits)}
+		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits), ContributorUserId: a.ContributorUserID}
 }
 
 func modelOut(m *db.Model) adminapi.Model {
