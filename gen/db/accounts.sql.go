@@ -17,7 +17,7 @@ UPDATE accounts SET
                          ELSE (SELECT k.user_id FROM api_keys k WHERE k.id = $1::bigint) END,
     updated_at    = now()
 WHERE accounts.id = $2 AND accounts.channel_id = $3
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url
 `
 
 type AccountBindKeyParams struct {
@@ -58,6 +58,8 @@ func (q *Queries) AccountBindKey(ctx context.Context, db DBTX, arg AccountBindKe
 		&i.Type,
 		&i.Metadata,
 		&i.APIKeyID,
+		&i.ContributorUserID,
+		&i.ProxyURL,
 	)
 	return &i, err
 }
@@ -124,7 +126,7 @@ VALUES ($1, $2, $3, $4, $5, $6,
         coalesce($7::text, ''), coalesce($8::text, 'free'),
         $9::bigint, coalesce($10::integer, 0),
         coalesce($11::jsonb, '{}'::jsonb))
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url
 `
 
 type AccountCreateParams struct {
@@ -183,6 +185,8 @@ func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateP
 		&i.Type,
 		&i.Metadata,
 		&i.APIKeyID,
+		&i.ContributorUserID,
+		&i.ProxyURL,
 	)
 	return &i, err
 }
@@ -255,7 +259,7 @@ func (q *Queries) AccountFindPublic(ctx context.Context, db DBTX, ref string) (*
 }
 
 const accountGet = `-- name: AccountGet :one
-SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id FROM accounts WHERE id = $1 AND channel_id = $2
+SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url FROM accounts WHERE id = $1 AND channel_id = $2
 `
 
 type AccountGetParams struct {
@@ -293,12 +297,14 @@ func (q *Queries) AccountGet(ctx context.Context, db DBTX, arg AccountGetParams)
 		&i.Type,
 		&i.Metadata,
 		&i.APIKeyID,
+		&i.ContributorUserID,
+		&i.ProxyURL,
 	)
 	return &i, err
 }
 
 const accountListByChannel = `-- name: AccountListByChannel :many
-SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id FROM accounts WHERE channel_id = $1 ORDER BY id
+SELECT id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url FROM accounts WHERE channel_id = $1 ORDER BY id
 `
 
 func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID int64) ([]*Account, error) {
@@ -337,6 +343,8 @@ func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID i
 			&i.Type,
 			&i.Metadata,
 			&i.APIKeyID,
+			&i.ContributorUserID,
+			&i.ProxyURL,
 		); err != nil {
 			return nil, err
 		}
@@ -520,7 +528,7 @@ func (q *Queries) AccountProbed(ctx context.Context, db DBTX, arg AccountProbedP
 const accountReset = `-- name: AccountReset :one
 UPDATE accounts SET status = 'active', status_reason = '', cooling_until = NULL, updated_at = now()
 WHERE id = $1 AND channel_id = $2
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url
 `
 
 type AccountResetParams struct {
@@ -559,6 +567,8 @@ func (q *Queries) AccountReset(ctx context.Context, db DBTX, arg AccountResetPar
 		&i.Type,
 		&i.Metadata,
 		&i.APIKeyID,
+		&i.ContributorUserID,
+		&i.ProxyURL,
 	)
 	return &i, err
 }
@@ -610,7 +620,7 @@ UPDATE accounts SET
     limits          = coalesce($11::jsonb, limits),
     updated_at      = now()
 WHERE id = $12 AND channel_id = $13
-RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id
+RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url
 `
 
 type AccountUpdateParams struct {
@@ -676,6 +686,8 @@ func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateP
 		&i.Type,
 		&i.Metadata,
 		&i.APIKeyID,
+		&i.ContributorUserID,
+		&i.ProxyURL,
 	)
 	return &i, err
 }

@@ -13,7 +13,7 @@ import (
 const channelCreate = `-- name: ChannelCreate :one
 INSERT INTO channels (name, type, base_url, models, priority, weight, status)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, name, type, base_url, models, priority, weight, status, created_at, updated_at, min_tier, upstream_models, models_synced_at, sync_error
+RETURNING id, name, type, base_url, models, priority, weight, status, created_at, updated_at, min_tier, upstream_models, models_synced_at, sync_error, proxy_url
 `
 
 type ChannelCreateParams struct {
@@ -52,6 +52,7 @@ func (q *Queries) ChannelCreate(ctx context.Context, db DBTX, arg ChannelCreateP
 		&i.UpstreamModels,
 		&i.ModelsSyncedAt,
 		&i.SyncError,
+		&i.ProxyURL,
 	)
 	return &i, err
 }
@@ -69,7 +70,7 @@ func (q *Queries) ChannelDelete(ctx context.Context, db DBTX, id int64) (int64, 
 }
 
 const channelGet = `-- name: ChannelGet :one
-SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, c.min_tier, c.upstream_models, c.models_synced_at, c.sync_error, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
+SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, c.min_tier, c.upstream_models, c.models_synced_at, c.sync_error, c.proxy_url, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
 FROM channels c WHERE c.id = $1
 `
 
@@ -88,6 +89,7 @@ type ChannelGetRow struct {
 	UpstreamModels []string
 	ModelsSyncedAt *time.Time
 	SyncError      string
+	ProxyURL       string
 	AccountCount   int64
 }
 
@@ -109,13 +111,14 @@ func (q *Queries) ChannelGet(ctx context.Context, db DBTX, id int64) (*ChannelGe
 		&i.UpstreamModels,
 		&i.ModelsSyncedAt,
 		&i.SyncError,
+		&i.ProxyURL,
 		&i.AccountCount,
 	)
 	return &i, err
 }
 
 const channelList = `-- name: ChannelList :many
-SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, c.min_tier, c.upstream_models, c.models_synced_at, c.sync_error, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
+SELECT c.id, c.name, c.type, c.base_url, c.models, c.priority, c.weight, c.status, c.created_at, c.updated_at, c.min_tier, c.upstream_models, c.models_synced_at, c.sync_error, c.proxy_url, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS account_count
 FROM channels c ORDER BY c.id
 `
 
@@ -134,6 +137,7 @@ type ChannelListRow struct {
 	UpstreamModels []string
 	ModelsSyncedAt *time.Time
 	SyncError      string
+	ProxyURL       string
 	AccountCount   int64
 }
 
@@ -161,6 +165,7 @@ func (q *Queries) ChannelList(ctx context.Context, db DBTX) ([]*ChannelListRow, 
 			&i.UpstreamModels,
 			&i.ModelsSyncedAt,
 			&i.SyncError,
+			&i.ProxyURL,
 			&i.AccountCount,
 		); err != nil {
 			return nil, err

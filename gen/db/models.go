@@ -29,32 +29,34 @@ type APIKey struct {
 }
 
 type Account struct {
-	ID             int64
-	ChannelID      int64
-	Name           string
-	CredentialEnc  []byte
-	CredentialTail string
-	Status         string
-	Weight         int32
-	SuccessCount   int64
-	FailureCount   int64
-	LastUsedAt     *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	Nickname       string
-	Tier           string
-	OwnerUserID    *int64
-	StatusReason   string
-	CoolingUntil   *time.Time
-	MaxConcurrency int32
-	Limits         []byte
-	ProbedAt       *time.Time
-	RemoteSourceID *string
-	Provider       *string
-	CredentialHash []byte
-	Type           *string
-	Metadata       []byte
-	APIKeyID       *int64
+	ID                int64
+	ChannelID         int64
+	Name              string
+	CredentialEnc     []byte
+	CredentialTail    string
+	Status            string
+	Weight            int32
+	SuccessCount      int64
+	FailureCount      int64
+	LastUsedAt        *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Nickname          string
+	Tier              string
+	OwnerUserID       *int64
+	StatusReason      string
+	CoolingUntil      *time.Time
+	MaxConcurrency    int32
+	Limits            []byte
+	ProbedAt          *time.Time
+	RemoteSourceID    *string
+	Provider          *string
+	CredentialHash    []byte
+	Type              *string
+	Metadata          []byte
+	APIKeyID          *int64
+	ContributorUserID *int64
+	ProxyURL          string
 }
 
 type Announcement struct {
@@ -83,6 +85,7 @@ type Channel struct {
 	UpstreamModels []string
 	ModelsSyncedAt *time.Time
 	SyncError      string
+	ProxyURL       string
 }
 
 type ChannelGroup struct {
@@ -324,6 +327,7 @@ type User struct {
 	TOTPEnabled        bool
 	TOTPLastStep       int64
 	DeletedAt          *time.Time
+	AccountPriority    string
 }
 
 type UserChannel struct {

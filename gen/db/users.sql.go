@@ -56,7 +56,7 @@ INSERT INTO users (username, password_hash, role, balance, email, trust_level, s
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6::smallint, 0), coalesce($7::text, 'active'),
         coalesce($8::boolean, true))
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
 `
 
 type UserCreateParams struct {
@@ -106,6 +106,7 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
@@ -124,7 +125,8 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 
 const userGatewayState = `-- name: UserGatewayState :one
 SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
-       u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
+       u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,
+       u.account_priority
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
 WHERE u.id = $1
 `
@@ -139,6 +141,7 @@ type UserGatewayStateRow struct {
 	PreferredAccountID *int64
 	TrustLevel         int16
 	MultiplierPermille int32
+	AccountPriority    string
 }
 
 // UserGatewayState is what the gateway needs of a user who calls it with a session instead of an
@@ -156,12 +159,13 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.PreferredAccountID,
 		&i.TrustLevel,
 		&i.MultiplierPermille,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -189,13 +193,14 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
 
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE lower(email) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE lower(email) = lower($1)
 `
 
 // Identity: e-mail, passwords and TOTP (issue 11).
@@ -224,12 +229,13 @@ func (q *Queries) UserGetByEmail(ctx context.Context, db DBTX, email string) (*U
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -257,12 +263,13 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users
 WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -315,6 +322,7 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.TOTPEnabled,
 			&i.TOTPLastStep,
 			&i.DeletedAt,
+			&i.AccountPriority,
 		); err != nil {
 			return nil, err
 		}
@@ -339,7 +347,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
 `
 
 type UserSetGroupParams struct {
@@ -373,6 +381,7 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
@@ -412,7 +421,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
 `
 
 type UserSetTierParams struct {
@@ -454,6 +463,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
@@ -461,7 +471,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 const userSoftDelete = `-- name: UserSoftDelete :one
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = $1
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
 `
 
 // UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
@@ -491,6 +501,7 @@ func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User,
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }
@@ -549,7 +560,7 @@ UPDATE users SET
     email      = CASE WHEN $6::boolean THEN $7::text ELSE email END,
     updated_at = now()
 WHERE id = $8
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
 `
 
 type UserUpdateParams struct {
@@ -597,6 +608,7 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.AccountPriority,
 	)
 	return &i, err
 }

@@ -8,6 +8,7 @@ import (
 	authapi "github.com/poolgate/poolgate/gen/api/auth"
 	publicapi "github.com/poolgate/poolgate/gen/api/public"
 	userapi "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/internal/accounts"
 	"github.com/poolgate/poolgate/internal/api/admin"
 	authh "github.com/poolgate/poolgate/internal/api/auth"
 	"github.com/poolgate/poolgate/internal/api/public"
@@ -43,6 +44,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 	}, nil))
 	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(&user.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Auth: a.Auth, SSO: a.SSO, Passkeys: a.Passkeys,
+		Accounts: &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus},
 	}, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,

@@ -54,7 +54,7 @@ func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string)
 		return nil, fmt.Errorf("read model list: %w", err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, &StatusError{Status: res.StatusCode}
+		return nil, &StatusError{Status: res.StatusCode, Message: upstreamMessage(body)}
 	}
 	var out []string
 	if typ == "gemini" {
@@ -70,8 +70,28 @@ func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string)
 	return slices.Compact(out), nil
 }
 
-// StatusError is an upstream answer other than 200 to a probe or model listing.
-type StatusError struct{ Status int }
+// StatusError is an upstream answer other than 200 to a probe or model listing. Message is the
+// upstream's own complaint (its error message), which may echo what was sent: callers redact it.
+type StatusError struct {
+	Status  int
+	Message string
+}
+
+// upstreamMessage reads an error body's message: OpenAI's, Claude's and Gemini's `error.message`,
+// a bare string `error`, or `message`; bounded to 300 bytes.
+func upstreamMessage(body []byte) string {
+	var m string
+	for _, path := range []string{"error.message", "error", "message"} {
+		if r := gjson.GetBytes(body, path); r.Type == gjson.String && r.Str != "" {
+			m = r.Str
+			break
+		}
+	}
+	if len(m) > 300 {
+		m = strings.ToValidUTF8(m[:300], "") + "…"
+	}
+	return m
+}
 
 func (e *StatusError) Error() string { return fmt.Sprintf("upstream answered HTTP %d", e.Status) }
 

@@ -261,6 +261,9 @@ type Request struct {
 	// Prefer is an account the caller asked for; Bound the account its sticky session is on.
 	// Either is tried first when it is eligible.
 	Prefer, Bound int64
+	// SharedFirst: the caller prefers the shared pool before their dedicated accounts
+	// (account_priority shared_first); dedicated ones still serve when the pool cannot.
+	SharedFirst bool
 }
 
 // Plan is the accounts to try, in order, and why there are none when there are none.
@@ -278,7 +281,7 @@ type Plan struct {
 // Plan orders up to n accounts to try for a call: the preferred account, the sticky one, the
 // accounts bound to the caller's key, the caller's dedicated accounts, then the shared pool of
 // the caller's group at the caller's tier by priority, weight and
-// least recent use. Accounts cooling down for the model, out of rotation, or at their
+// least recent use (the shared pool before the dedicated accounts when SharedFirst). Accounts cooling down for the model, out of rotation, or at their
 // concurrency limit (as this instance sees it) are skipped. Plan does no I/O.
 func (p *Pool) Plan(s *Snapshot, req Request, n int) Plan {
 	now := p.now().UnixNano()
@@ -328,28 +331,37 @@ func (p *Pool) Plan(s *Snapshot, req Request, n int) Plan {
 			}
 		}
 	}
-	for _, a := range s.dedicated[req.User] {
-		if a.Serves(req.Model) && consider(a) {
-			return done()
+	dedicated := func() bool {
+		for _, a := range s.dedicated[req.User] {
+			if a.Serves(req.Model) && consider(a) {
+				return true
+			}
 		}
+		return false
 	}
-	r := s.routes[req.Model]
-	if r == nil {
+	if !req.SharedFirst && dedicated() {
 		return done()
 	}
-	if r.minTier > tier && len(out) == 0 {
-		pl.TierDenied = true
-		return done()
-	}
-	visit := consider
-	if r.restricted { // some channel serving the model is restricted to groups
-		visit = func(a *Account) bool { return a.servesGroup(req.Group) && consider(a) }
-	}
-	for _, b := range r.byTier[tier-1] {
-		if b.walk(visit) {
-			return done()
+	tierDenied := false
+	if r := s.routes[req.Model]; r != nil {
+		if r.minTier > tier && len(out) == 0 {
+			tierDenied = true
+		} else {
+			visit := consider
+			if r.restricted { // some channel serving the model is restricted to groups
+				visit = func(a *Account) bool { return a.servesGroup(req.Group) && consider(a) }
+			}
+			for _, b := range r.byTier[tier-1] {
+				if b.walk(visit) {
+					return done()
+				}
+			}
 		}
 	}
+	if req.SharedFirst && dedicated() {
+		return done()
+	}
+	pl.TierDenied = tierDenied && len(out) == 0
 	return done()
 }
 

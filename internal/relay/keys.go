@@ -67,6 +67,8 @@ type userState struct {
 	multiplier int64
 	// prefer is the account the user asked for at /logintoken (0: none).
 	prefer int64
+	// sharedFirst: the user's account_priority is shared_first (docs/accounts.md).
+	sharedFirst bool
 }
 
 // tierAt is the user's effective tier at now: an expired plan rides free accounts only, and a
@@ -183,7 +185,7 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	u := k.userLocked(row.UserID)
 	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserTier: row.UserTier,
 		PlanExpiresAt: row.PlanExpiresAt, GroupID: row.GroupID, PreferredAccountID: row.PreferredAccountID,
-		TrustLevel: row.TrustLevel, MultiplierPermille: row.MultiplierPermille})
+		TrustLevel: row.TrustLevel, MultiplierPermille: row.MultiplierPermille, AccountPriority: row.AccountPriority})
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, limits: newKeyLimits(row),
 		expires: now.Add(k.ttl)}
 	k.keys[h] = e

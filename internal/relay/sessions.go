@@ -45,6 +45,7 @@ func (u *userState) set(row db.UserGatewayStateRow) {
 	u.tier, u.planExpires, u.trust = pool.ParseTier(row.UserTier), row.PlanExpiresAt, row.TrustLevel
 	u.group, u.prefer = deref(row.GroupID), deref(row.PreferredAccountID)
 	u.multiplier = int64(row.MultiplierPermille)
+	u.sharedFirst = row.AccountPriority == "shared_first"
 	u.balance.Store(row.Balance - u.pending.Load())
 }
 

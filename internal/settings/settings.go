@@ -46,6 +46,9 @@ type Values struct {
 	ExpiredRedirectURL string `json:"expired_redirect_url"`
 	// CarpageNotice is the notice /carpage shows (empty: none).
 	CarpageNotice string `json:"carpage_notice"`
+	// ContributedAccountChannels maps a provider to the channel its user-contributed accounts
+	// join (docs/accounts.md); a provider not listed cannot be contributed.
+	ContributedAccountChannels map[string]int64 `json:"contributed_account_channels"`
 }
 
 // DefaultQuotaPerUnit is the quota units one unit of the site's currency buys on a fresh install.
@@ -76,6 +79,9 @@ type Patch struct {
 	RegistrationMinTrustLevel *int
 	ProMinTrustLevel          *int
 	UltraMinTrustLevel        *int
+
+	// Contributed accounts: replaced whole when not nil.
+	ContributedAccountChannels map[string]int64
 }
 
 // Store caches the settings.
@@ -140,6 +146,9 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	}
 	if p.QuotaPerUnit != nil {
 		kv["quota_per_unit"] = *p.QuotaPerUnit
+	}
+	if p.ContributedAccountChannels != nil {
+		kv["contributed_account_channels"] = p.ContributedAccountChannels
 	}
 	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly} {
 		if v != nil {

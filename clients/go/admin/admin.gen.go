@@ -420,6 +420,11 @@ type Account struct {
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
 
+	// ContributorUserId The user who contributed the account (`/api/user/accounts`); absent for accounts an administrator added.
+	//
+	// Example: 9
+	ContributorUserId *int64 `json:"contributor_user_id,omitempty"`
+
 	// CoolingUntil End of the last account-wide cooldown (it ends by time).
 	CoolingUntil *time.Time `json:"cooling_until"`
 
@@ -885,6 +890,13 @@ type ChannelUsageList struct {
 
 // ClaimName Example: email
 type ClaimName = string
+
+// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
+// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
+// as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
+//
+// Example: {"deepseek":5,"openai":3}
+type ContributedAccountChannels = map[string]int64
 
 // Group defines model for Group.
 type Group struct {
@@ -1978,6 +1990,14 @@ type Settings struct {
 	// Example: 公告内容
 	CarpageNotice string `json:"carpage_notice"`
 
+	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
+	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
+	// as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
+	//
+	//
+	// Example: {"deepseek":5,"openai":3}
+	ContributedAccountChannels ContributedAccountChannels `json:"contributed_account_channels"`
+
 	// EmailVerificationRequired Registration needs an e-mail address and a code sent to it.
 	//
 	// Example: false
@@ -2059,6 +2079,14 @@ type SettingsUpdate struct {
 	//
 	// Example: 公告内容
 	CarpageNotice *string `json:"carpage_notice,omitempty"`
+
+	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
+	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
+	// as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
+	//
+	//
+	// Example: {"deepseek":5,"openai":3}
+	ContributedAccountChannels *ContributedAccountChannels `json:"contributed_account_channels,omitempty"`
 
 	// EmailVerificationRequired Example: true
 	EmailVerificationRequired *bool `json:"email_verification_required,omitempty"`

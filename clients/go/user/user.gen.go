@@ -18,6 +18,24 @@ import (
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
 )
 
+// Defines values for AccountPriority.
+const (
+	DedicatedFirst AccountPriority = "dedicated_first"
+	SharedFirst    AccountPriority = "shared_first"
+)
+
+// Valid indicates whether the value is a known member of the AccountPriority enum.
+func (e AccountPriority) Valid() bool {
+	switch e {
+	case DedicatedFirst:
+		return true
+	case SharedFirst:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ApiKeyStatus.
 const (
 	Active   ApiKeyStatus = "active"
@@ -30,6 +48,33 @@ func (e ApiKeyStatus) Valid() bool {
 	case Active:
 		return true
 	case Disabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContributedAccountState.
+const (
+	AccountStateActive      ContributedAccountState = "active"
+	AccountStateBanned      ContributedAccountState = "banned"
+	AccountStateCooling     ContributedAccountState = "cooling"
+	AccountStateDisabled    ContributedAccountState = "disabled"
+	AccountStateNeedsReauth ContributedAccountState = "needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the ContributedAccountState enum.
+func (e ContributedAccountState) Valid() bool {
+	switch e {
+	case AccountStateActive:
+		return true
+	case AccountStateBanned:
+		return true
+	case AccountStateCooling:
+		return true
+	case AccountStateDisabled:
+		return true
+	case AccountStateNeedsReauth:
 		return true
 	default:
 		return false
@@ -95,6 +140,27 @@ type AccountKeyBound struct {
 	//
 	// Example: 7
 	ApiKeyId *int64 `json:"api_key_id"`
+}
+
+// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
+//
+// Example: dedicated_first
+type AccountPriority string
+
+// AccountUsage What other users' calls have used of the account (your own calls are not counted).
+type AccountUsage struct {
+	// Calls Example: 31
+	Calls int64 `json:"calls"`
+
+	// Quota Quota units charged for those calls.
+	//
+	// Example: 9125
+	Quota int64 `json:"quota"`
+
+	// Tokens Prompt plus completion tokens.
+	//
+	// Example: 18250
+	Tokens int64 `json:"tokens"`
 }
 
 // ApiKey defines model for ApiKey.
@@ -299,6 +365,113 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// ContributedAccount defines model for ContributedAccount.
+type ContributedAccount struct {
+	// ClearsIn Seconds until a cooling account is back (present only while cooling).
+	//
+	// Example: 42
+	ClearsIn *int64 `json:"clears_in,omitempty"`
+
+	// CreatedAt Example: 2026-12-01T08:05:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// CredentialTail The credential's last characters, to recognise it.
+	//
+	// Example: ****x9Qe
+	CredentialTail string `json:"credential_tail"`
+
+	// Id Example: 12
+	Id int64 `json:"id"`
+
+	// Nickname Example: my spare key
+	Nickname string `json:"nickname"`
+
+	// Provider The provider it was contributed for (a key of `contributed_account_channels`).
+	//
+	// Example: openai
+	Provider string `json:"provider"`
+
+	// Shared In the shared pool (true) or dedicated to you (false).
+	//
+	// Example: true
+	Shared bool `json:"shared"`
+
+	// State `active`; `cooling`: resting until `clears_in` seconds pass (rate limit or quota);
+	// `needs_reauth`: the provider refused the credential (give a new one); `banned`: the provider
+	// disabled the account; `disabled`: taken out of rotation by an administrator or after
+	// repeated failures.
+	//
+	//
+	// Example: active
+	State ContributedAccountState `json:"state"`
+
+	// StateReason Why it is out of rotation (`admin`, `failures`, the upstream's status); empty when active.
+	//
+	// Example:
+	StateReason string `json:"state_reason"`
+
+	// UpdatedAt Example: 2026-12-01T08:05:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UsageByOthers What other users' calls have used of the account (your own calls are not counted).
+	UsageByOthers AccountUsage `json:"usage_by_others"`
+}
+
+// ContributedAccountCreate defines model for ContributedAccountCreate.
+type ContributedAccountCreate struct {
+	// Credential The provider's API key. Encrypted at rest; never shown again.
+	//
+	// Example: sk-proj-4FZb1s7c2kq0Hn3W8yJdLr5tVx9xQe
+	Credential string `json:"credential"`
+
+	// Nickname A name for you (and the share-server pages) to recognise it.
+	//
+	// Example: my spare key
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider `openai`, `anthropic`, `gemini` or an OpenAI-compatible provider the administrator offers (see `providers` in the list).
+	//
+	// Example: openai
+	Provider string `json:"provider"`
+
+	// Shared Put it in the shared pool (true) or keep it dedicated to you (false).
+	//
+	// Example: true
+	Shared *bool `json:"shared,omitempty"`
+}
+
+// ContributedAccountList defines model for ContributedAccountList.
+type ContributedAccountList struct {
+	Items []ContributedAccount `json:"items"`
+
+	// Providers The providers accounts can be contributed for (the administrator designates a channel for each).
+	//
+	// Example: ["anthropic","openai"]
+	Providers []string `json:"providers"`
+}
+
+// ContributedAccountState `active`; `cooling`: resting until `clears_in` seconds pass (rate limit or quota);
+// `needs_reauth`: the provider refused the credential (give a new one); `banned`: the provider
+// disabled the account; `disabled`: taken out of rotation by an administrator or after
+// repeated failures.
+//
+// Example: active
+type ContributedAccountState string
+
+// ContributedAccountUpdate defines model for ContributedAccountUpdate.
+type ContributedAccountUpdate struct {
+	// Credential A new API key for the account, checked before it replaces the old one.
+	//
+	// Example: sk-proj-9Hn3W8yJdLr5tVx9xQe4FZb1s7c2kq0
+	Credential *string `json:"credential,omitempty"`
+
+	// Nickname Example: my spare key
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Shared Example: false
+	Shared *bool `json:"shared,omitempty"`
+}
+
 // EmailCodeSent defines model for EmailCodeSent.
 type EmailCodeSent struct {
 	// ExpiresIn Seconds the code stays valid.
@@ -358,6 +531,14 @@ type PasswordMethod struct {
 
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
+
+// Preferences defines model for Preferences.
+type Preferences struct {
+	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
+	//
+	// Example: dedicated_first
+	AccountPriority AccountPriority `json:"account_priority"`
+}
 
 // PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
 //
@@ -459,11 +640,23 @@ type TimeZone = string
 // To Example: 2026-11-22T00:00:00Z
 type To = time.Time
 
+// AccountNotFound The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type AccountNotFound = externalRef0.Error
+
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
+
+// CredentialRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type CredentialRefused = externalRef0.Error
 
 // Forbidden The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -506,6 +699,12 @@ type Unauthorized = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
+
+// UpstreamUnreachable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type UpstreamUnreachable = externalRef0.Error
 
 // UsageLogUserListParams defines parameters for UsageLogUserList.
 type UsageLogUserListParams struct {
@@ -570,6 +769,12 @@ type UsageStatsUserGetParams struct {
 // UsageStatsUserGetParamsGroupBy defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParamsGroupBy string
 
+// ContributedAccountCreateJSONRequestBody defines body for ContributedAccountCreate for application/json ContentType.
+type ContributedAccountCreateJSONRequestBody = ContributedAccountCreate
+
+// ContributedAccountUpdateJSONRequestBody defines body for ContributedAccountUpdate for application/json ContentType.
+type ContributedAccountUpdateJSONRequestBody = ContributedAccountUpdate
+
 // AccountKeyBindJSONRequestBody defines body for AccountKeyBind for application/json ContentType.
 type AccountKeyBindJSONRequestBody = AccountKeyBinding
 
@@ -590,6 +795,9 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
+type PreferencesUpdateJSONRequestBody = Preferences
 
 // TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
 type TotpDisableJSONRequestBody = TotpCode
@@ -670,6 +878,74 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// ContributedAccountList List the upstream accounts you contributed
+	//
+	// Each account's state (`active`, `cooling` with `clears_in`, `needs_reauth`, `banned`,
+	// `disabled`) and what other users' calls have used of it. Credentials are never shown, only
+	// their last characters.
+	//
+	// Corresponds with GET /api/user/accounts (the `ContributedAccountList` operationId).
+	ContributedAccountList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountCreateWithBody Contribute an upstream account
+	//
+	// The credential is checked with one cheap upstream call (the provider's model list) before
+	// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+	// own complaint. The account joins the channel the administrator designates for the provider
+	// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+	// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+	// never shown again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+	ContributedAccountCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountCreate Contribute an upstream account
+	//
+	// The credential is checked with one cheap upstream call (the provider's model list) before
+	// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+	// own complaint. The account joins the channel the administrator designates for the provider
+	// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+	// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+	// never shown again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+	ContributedAccountCreate(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountDelete Remove one of your contributed accounts
+	//
+	// The account leaves the pool at once, on every instance, and its credential is deleted.
+	//
+	// Corresponds with DELETE /api/user/accounts/{account_id} (the `ContributedAccountDelete` operationId).
+	ContributedAccountDelete(ctx context.Context, accountId int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountUpdateWithBody Change one of your contributed accounts
+	//
+	// Only the fields present change. A new credential is checked like a new account's (422
+	// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+	// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+	// not contribute answer 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+	ContributedAccountUpdateWithBody(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountUpdate Change one of your contributed accounts
+	//
+	// Only the fields present change. A new credential is checked like a new account's (422
+	// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+	// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+	// not contribute answer 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+	ContributedAccountUpdate(ctx context.Context, accountId int64, body ContributedAccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AccountKeyBindWithBody Bind one of your dedicated accounts to one of your API keys
 	//
@@ -885,6 +1161,33 @@ type ClientInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreferencesGet Read your routing preferences
+	//
+	// Corresponds with GET /api/user/preferences (the `PreferencesGet` operationId).
+	PreferencesGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreferencesUpdateWithBody Choose whether your dedicated or the shared accounts serve you first
+	//
+	// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+	// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+	// effect on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+	PreferencesUpdateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
+	//
+	// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+	// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+	// effect on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+	PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SessionList List the user's sessions
 	//
 	// Every live session (newest first), the one making this call marked `current`.
@@ -952,6 +1255,134 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/user/totp/setup (the `TotpSetup` operationId).
 	TotpSetup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ContributedAccountList List the upstream accounts you contributed
+//
+// Each account's state (`active`, `cooling` with `clears_in`, `needs_reauth`, `banned`,
+// `disabled`) and what other users' calls have used of it. Credentials are never shown, only
+// their last characters.
+//
+// Corresponds with GET /api/user/accounts (the `ContributedAccountList` operationId).
+func (c *Client) ContributedAccountList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountCreateWithBody Contribute an upstream account
+//
+// The credential is checked with one cheap upstream call (the provider's model list) before
+// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+// own complaint. The account joins the channel the administrator designates for the provider
+// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+// never shown again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+func (c *Client) ContributedAccountCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountCreate Contribute an upstream account
+//
+// The credential is checked with one cheap upstream call (the provider's model list) before
+// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+// own complaint. The account joins the channel the administrator designates for the provider
+// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+// never shown again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+func (c *Client) ContributedAccountCreate(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountDelete Remove one of your contributed accounts
+//
+// The account leaves the pool at once, on every instance, and its credential is deleted.
+//
+// Corresponds with DELETE /api/user/accounts/{account_id} (the `ContributedAccountDelete` operationId).
+func (c *Client) ContributedAccountDelete(ctx context.Context, accountId int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountDeleteRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountUpdateWithBody Change one of your contributed accounts
+//
+// Only the fields present change. A new credential is checked like a new account's (422
+// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+// not contribute answer 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+func (c *Client) ContributedAccountUpdateWithBody(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountUpdateRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountUpdate Change one of your contributed accounts
+//
+// Only the fields present change. A new credential is checked like a new account's (422
+// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+// not contribute answer 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+func (c *Client) ContributedAccountUpdate(ctx context.Context, accountId int64, body ContributedAccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountUpdateRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // AccountKeyBindWithBody Bind one of your dedicated accounts to one of your API keys
@@ -1408,6 +1839,63 @@ func (c *Client) PasswordMethodGet(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
+// PreferencesGet Read your routing preferences
+//
+// Corresponds with GET /api/user/preferences (the `PreferencesGet` operationId).
+func (c *Client) PreferencesGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreferencesGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreferencesUpdateWithBody Choose whether your dedicated or the shared accounts serve you first
+//
+// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+// effect on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+func (c *Client) PreferencesUpdateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreferencesUpdateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
+//
+// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+// effect on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreferencesUpdateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SessionList List the user's sessions
 //
 // Every live session (newest first), the one making this call marked `current`.
@@ -1554,6 +2042,154 @@ func (c *Client) TotpSetup(ctx context.Context, reqEditors ...RequestEditorFn) (
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewContributedAccountListRequest constructs an http.Request for the ContributedAccountList method
+func NewContributedAccountListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewContributedAccountCreateRequest calls the generic ContributedAccountCreate builder with application/json body
+func NewContributedAccountCreateRequest(server string, body ContributedAccountCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewContributedAccountCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewContributedAccountCreateRequestWithBody constructs an http.Request for the ContributedAccountCreate method, with any body, and a specified content type
+func NewContributedAccountCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewContributedAccountDeleteRequest constructs an http.Request for the ContributedAccountDelete method
+func NewContributedAccountDeleteRequest(server string, accountId int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewContributedAccountUpdateRequest calls the generic ContributedAccountUpdate builder with application/json body
+func NewContributedAccountUpdateRequest(server string, accountId int64, body ContributedAccountUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewContributedAccountUpdateRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewContributedAccountUpdateRequestWithBody constructs an http.Request for the ContributedAccountUpdate method, with any body, and a specified content type
+func NewContributedAccountUpdateRequestWithBody(server string, accountId int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewAccountKeyBindRequest calls the generic AccountKeyBind builder with application/json body
@@ -2296,6 +2932,73 @@ func NewPasswordMethodGetRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewPreferencesGetRequest constructs an http.Request for the PreferencesGet method
+func NewPreferencesGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/preferences")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPreferencesUpdateRequest calls the generic PreferencesUpdate builder with application/json body
+func NewPreferencesUpdateRequest(server string, body PreferencesUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreferencesUpdateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPreferencesUpdateRequestWithBody constructs an http.Request for the PreferencesUpdate method, with any body, and a specified content type
+func NewPreferencesUpdateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/preferences")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSessionListRequest constructs an http.Request for the SessionList method
 func NewSessionListRequest(server string) (*http.Request, error) {
 	var err error
@@ -2622,6 +3325,78 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ContributedAccountListWithResponse List the upstream accounts you contributed
+	//
+	// Each account's state (`active`, `cooling` with `clears_in`, `needs_reauth`, `banned`,
+	// `disabled`) and what other users' calls have used of it. Credentials are never shown, only
+	// their last characters.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/accounts (the `ContributedAccountList` operationId).
+	ContributedAccountListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ContributedAccountListResponse, error)
+
+	// ContributedAccountCreateWithBodyWithResponse Contribute an upstream account
+	//
+	// The credential is checked with one cheap upstream call (the provider's model list) before
+	// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+	// own complaint. The account joins the channel the administrator designates for the provider
+	// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+	// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+	// never shown again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+	ContributedAccountCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountCreateResponse, error)
+
+	// ContributedAccountCreateWithResponse Contribute an upstream account
+	//
+	// The credential is checked with one cheap upstream call (the provider's model list) before
+	// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+	// own complaint. The account joins the channel the administrator designates for the provider
+	// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+	// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+	// never shown again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+	ContributedAccountCreateWithResponse(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountCreateResponse, error)
+
+	// ContributedAccountDeleteWithResponse Remove one of your contributed accounts
+	//
+	// The account leaves the pool at once, on every instance, and its credential is deleted.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/user/accounts/{account_id} (the `ContributedAccountDelete` operationId).
+	ContributedAccountDeleteWithResponse(ctx context.Context, accountId int64, reqEditors ...RequestEditorFn) (*ContributedAccountDeleteResponse, error)
+
+	// ContributedAccountUpdateWithBodyWithResponse Change one of your contributed accounts
+	//
+	// Only the fields present change. A new credential is checked like a new account's (422
+	// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+	// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+	// not contribute answer 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+	ContributedAccountUpdateWithBodyWithResponse(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountUpdateResponse, error)
+
+	// ContributedAccountUpdateWithResponse Change one of your contributed accounts
+	//
+	// Only the fields present change. A new credential is checked like a new account's (422
+	// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+	// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+	// not contribute answer 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+	ContributedAccountUpdateWithResponse(ctx context.Context, accountId int64, body ContributedAccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountUpdateResponse, error)
+
 	// AccountKeyBindWithBodyWithResponse Bind one of your dedicated accounts to one of your API keys
 	//
 	// Calls made with that key try the account before anything else, and no other key uses it.
@@ -2856,6 +3631,35 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordMethodGetResponse, error)
 
+	// PreferencesGetWithResponse Read your routing preferences
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/preferences (the `PreferencesGet` operationId).
+	PreferencesGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreferencesGetResponse, error)
+
+	// PreferencesUpdateWithBodyWithResponse Choose whether your dedicated or the shared accounts serve you first
+	//
+	// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+	// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+	// effect on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+	PreferencesUpdateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
+
+	// PreferencesUpdateWithResponse Choose whether your dedicated or the shared accounts serve you first
+	//
+	// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+	// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+	// effect on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+	PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
+
 	// SessionListWithResponse List the user's sessions
 	//
 	// Every live session (newest first), the one making this call marked `current`.
@@ -2931,6 +3735,338 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/user/totp/setup (the `TotpSetup` operationId).
 	TotpSetupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TotpSetupResponse, error)
+}
+
+type ContributedAccountListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContributedAccountList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ContributedAccountListResponse) GetJSON200() *ContributedAccountList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ContributedAccountCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ContributedAccount
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *CredentialRefused
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *UpstreamUnreachable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON201() *ContributedAccount {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON422() *CredentialRefused {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON502() *UpstreamUnreachable {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ContributedAccountDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AccountNotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ContributedAccountDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ContributedAccountDeleteResponse) GetJSON404() *AccountNotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ContributedAccountUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContributedAccount
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AccountNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *CredentialRefused
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *UpstreamUnreachable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON200() *ContributedAccount {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON404() *AccountNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON422() *CredentialRefused {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON502() *UpstreamUnreachable {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type AccountKeyBindResponse struct {
@@ -4176,6 +5312,144 @@ func (r PasswordMethodGetResponse) ContentType() string {
 	return ""
 }
 
+type PreferencesGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Preferences
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreferencesGetResponse) GetJSON200() *Preferences {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PreferencesGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreferencesGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PreferencesGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PreferencesGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreferencesGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreferencesGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreferencesGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreferencesUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Preferences
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreferencesUpdateResponse) GetJSON200() *Preferences {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreferencesUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PreferencesUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreferencesUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PreferencesUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PreferencesUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PreferencesUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreferencesUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreferencesUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreferencesUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SessionListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4611,6 +5885,114 @@ func (r TotpSetupResponse) ContentType() string {
 	return ""
 }
 
+// ContributedAccountListWithResponse List the upstream accounts you contributed
+//
+// Each account's state (`active`, `cooling` with `clears_in`, `needs_reauth`, `banned`,
+// `disabled`) and what other users' calls have used of it. Credentials are never shown, only
+// their last characters.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/accounts (the `ContributedAccountList` operationId).
+func (c *ClientWithResponses) ContributedAccountListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ContributedAccountListResponse, error) {
+	rsp, err := c.ContributedAccountList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountListResponse(rsp)
+}
+
+// ContributedAccountCreateWithBodyWithResponse Contribute an upstream account
+//
+// The credential is checked with one cheap upstream call (the provider's model list) before
+// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+// own complaint. The account joins the channel the administrator designates for the provider
+// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+// never shown again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+func (c *ClientWithResponses) ContributedAccountCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountCreateResponse, error) {
+	rsp, err := c.ContributedAccountCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountCreateResponse(rsp)
+}
+
+// ContributedAccountCreateWithResponse Contribute an upstream account
+//
+// The credential is checked with one cheap upstream call (the provider's model list) before
+// the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+// own complaint. The account joins the channel the administrator designates for the provider
+// (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+// `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+// never shown again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
+func (c *ClientWithResponses) ContributedAccountCreateWithResponse(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountCreateResponse, error) {
+	rsp, err := c.ContributedAccountCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountCreateResponse(rsp)
+}
+
+// ContributedAccountDeleteWithResponse Remove one of your contributed accounts
+//
+// The account leaves the pool at once, on every instance, and its credential is deleted.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/user/accounts/{account_id} (the `ContributedAccountDelete` operationId).
+func (c *ClientWithResponses) ContributedAccountDeleteWithResponse(ctx context.Context, accountId int64, reqEditors ...RequestEditorFn) (*ContributedAccountDeleteResponse, error) {
+	rsp, err := c.ContributedAccountDelete(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountDeleteResponse(rsp)
+}
+
+// ContributedAccountUpdateWithBodyWithResponse Change one of your contributed accounts
+//
+// Only the fields present change. A new credential is checked like a new account's (422
+// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+// not contribute answer 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+func (c *ClientWithResponses) ContributedAccountUpdateWithBodyWithResponse(ctx context.Context, accountId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountUpdateResponse, error) {
+	rsp, err := c.ContributedAccountUpdateWithBody(ctx, accountId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountUpdateResponse(rsp)
+}
+
+// ContributedAccountUpdateWithResponse Change one of your contributed accounts
+//
+// Only the fields present change. A new credential is checked like a new account's (422
+// `credential_rejected` otherwise) and brings an account needing re-authentication back.
+// `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+// not contribute answer 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user/accounts/{account_id} (the `ContributedAccountUpdate` operationId).
+func (c *ClientWithResponses) ContributedAccountUpdateWithResponse(ctx context.Context, accountId int64, body ContributedAccountUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountUpdateResponse, error) {
+	rsp, err := c.ContributedAccountUpdate(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountUpdateResponse(rsp)
+}
+
 // AccountKeyBindWithBodyWithResponse Bind one of your dedicated accounts to one of your API keys
 //
 // Calls made with that key try the account before anything else, and no other key uses it.
@@ -4989,6 +6371,53 @@ func (c *ClientWithResponses) PasswordMethodGetWithResponse(ctx context.Context,
 	return ParsePasswordMethodGetResponse(rsp)
 }
 
+// PreferencesGetWithResponse Read your routing preferences
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/preferences (the `PreferencesGet` operationId).
+func (c *ClientWithResponses) PreferencesGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreferencesGetResponse, error) {
+	rsp, err := c.PreferencesGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreferencesGetResponse(rsp)
+}
+
+// PreferencesUpdateWithBodyWithResponse Choose whether your dedicated or the shared accounts serve you first
+//
+// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+// effect on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+func (c *ClientWithResponses) PreferencesUpdateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error) {
+	rsp, err := c.PreferencesUpdateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreferencesUpdateResponse(rsp)
+}
+
+// PreferencesUpdateWithResponse Choose whether your dedicated or the shared accounts serve you first
+//
+// `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+// `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+// effect on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
+func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error) {
+	rsp, err := c.PreferencesUpdate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreferencesUpdateResponse(rsp)
+}
+
 // SessionListWithResponse List the user's sessions
 //
 // Every live session (newest first), the one making this call marked `current`.
@@ -5111,6 +6540,281 @@ func (c *ClientWithResponses) TotpSetupWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseTotpSetupResponse(rsp)
+}
+
+// ParseContributedAccountListResponse parses an HTTP response from a ContributedAccountListWithResponse call
+func ParseContributedAccountListResponse(rsp *http.Response) (*ContributedAccountListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContributedAccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseContributedAccountCreateResponse parses an HTTP response from a ContributedAccountCreateWithResponse call
+func ParseContributedAccountCreateResponse(rsp *http.Response) (*ContributedAccountCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ContributedAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest CredentialRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest UpstreamUnreachable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseContributedAccountDeleteResponse parses an HTTP response from a ContributedAccountDeleteWithResponse call
+func ParseContributedAccountDeleteResponse(rsp *http.Response) (*ContributedAccountDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseContributedAccountUpdateResponse parses an HTTP response from a ContributedAccountUpdateWithResponse call
+func ParseContributedAccountUpdateResponse(rsp *http.Response) (*ContributedAccountUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContributedAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest CredentialRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest UpstreamUnreachable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseAccountKeyBindResponse parses an HTTP response from a AccountKeyBindWithResponse call
@@ -6109,6 +7813,114 @@ func ParsePasswordMethodGetResponse(rsp *http.Response) (*PasswordMethodGetRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreferencesGetResponse parses an HTTP response from a PreferencesGetWithResponse call
+func ParsePreferencesGetResponse(rsp *http.Response) (*PreferencesGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreferencesGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Preferences
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreferencesUpdateResponse parses an HTTP response from a PreferencesUpdateWithResponse call
+func ParsePreferencesUpdateResponse(rsp *http.Response) (*PreferencesUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreferencesUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Preferences
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -22,6 +22,24 @@ import (
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
 
+// Defines values for AccountPriority.
+const (
+	DedicatedFirst AccountPriority = "dedicated_first"
+	SharedFirst    AccountPriority = "shared_first"
+)
+
+// Valid indicates whether the value is a known member of the AccountPriority enum.
+func (e AccountPriority) Valid() bool {
+	switch e {
+	case DedicatedFirst:
+		return true
+	case SharedFirst:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ApiKeyStatus.
 const (
 	Active   ApiKeyStatus = "active"
@@ -34,6 +52,33 @@ func (e ApiKeyStatus) Valid() bool {
 	case Active:
 		return true
 	case Disabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContributedAccountState.
+const (
+	AccountStateActive      ContributedAccountState = "active"
+	AccountStateBanned      ContributedAccountState = "banned"
+	AccountStateCooling     ContributedAccountState = "cooling"
+	AccountStateDisabled    ContributedAccountState = "disabled"
+	AccountStateNeedsReauth ContributedAccountState = "needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the ContributedAccountState enum.
+func (e ContributedAccountState) Valid() bool {
+	switch e {
+	case AccountStateActive:
+		return true
+	case AccountStateBanned:
+		return true
+	case AccountStateCooling:
+		return true
+	case AccountStateDisabled:
+		return true
+	case AccountStateNeedsReauth:
 		return true
 	default:
 		return false
@@ -99,6 +144,27 @@ type AccountKeyBound struct {
 	//
 	// Example: 7
 	ApiKeyId *int64 `json:"api_key_id"`
+}
+
+// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
+//
+// Example: dedicated_first
+type AccountPriority string
+
+// AccountUsage What other users' calls have used of the account (your own calls are not counted).
+type AccountUsage struct {
+	// Calls Example: 31
+	Calls int64 `json:"calls"`
+
+	// Quota Quota units charged for those calls.
+	//
+	// Example: 9125
+	Quota int64 `json:"quota"`
+
+	// Tokens Prompt plus completion tokens.
+	//
+	// Example: 18250
+	Tokens int64 `json:"tokens"`
 }
 
 // ApiKey defines model for ApiKey.
@@ -303,6 +369,113 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// ContributedAccount defines model for ContributedAccount.
+type ContributedAccount struct {
+	// ClearsIn Seconds until a cooling account is back (present only while cooling).
+	//
+	// Example: 42
+	ClearsIn *int64 `json:"clears_in,omitempty"`
+
+	// CreatedAt Example: 2026-12-01T08:05:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// CredentialTail The credential's last characters, to recognise it.
+	//
+	// Example: ****x9Qe
+	CredentialTail string `json:"credential_tail"`
+
+	// Id Example: 12
+	Id int64 `json:"id"`
+
+	// Nickname Example: my spare key
+	Nickname string `json:"nickname"`
+
+	// Provider The provider it was contributed for (a key of `contributed_account_channels`).
+	//
+	// Example: openai
+	Provider string `json:"provider"`
+
+	// Shared In the shared pool (true) or dedicated to you (false).
+	//
+	// Example: true
+	Shared bool `json:"shared"`
+
+	// State `active`; `cooling`: resting until `clears_in` seconds pass (rate limit or quota);
+	// `needs_reauth`: the provider refused the credential (give a new one); `banned`: the provider
+	// disabled the account; `disabled`: taken out of rotation by an administrator or after
+	// repeated failures.
+	//
+	//
+	// Example: active
+	State ContributedAccountState `json:"state"`
+
+	// StateReason Why it is out of rotation (`admin`, `failures`, the upstream's status); empty when active.
+	//
+	// Example:
+	StateReason string `json:"state_reason"`
+
+	// UpdatedAt Example: 2026-12-01T08:05:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UsageByOthers What other users' calls have used of the account (your own calls are not counted).
+	UsageByOthers AccountUsage `json:"usage_by_others"`
+}
+
+// ContributedAccountCreate defines model for ContributedAccountCreate.
+type ContributedAccountCreate struct {
+	// Credential The provider's API key. Encrypted at rest; never shown again.
+	//
+	// Example: sk-proj-4FZb1s7c2kq0Hn3W8yJdLr5tVx9xQe
+	Credential string `json:"credential"`
+
+	// Nickname A name for you (and the share-server pages) to recognise it.
+	//
+	// Example: my spare key
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider `openai`, `anthropic`, `gemini` or an OpenAI-compatible provider the administrator offers (see `providers` in the list).
+	//
+	// Example: openai
+	Provider string `json:"provider"`
+
+	// Shared Put it in the shared pool (true) or keep it dedicated to you (false).
+	//
+	// Example: true
+	Shared *bool `json:"shared,omitempty"`
+}
+
+// ContributedAccountList defines model for ContributedAccountList.
+type ContributedAccountList struct {
+	Items []ContributedAccount `json:"items"`
+
+	// Providers The providers accounts can be contributed for (the administrator designates a channel for each).
+	//
+	// Example: ["anthropic","openai"]
+	Providers []string `json:"providers"`
+}
+
+// ContributedAccountState `active`; `cooling`: resting until `clears_in` seconds pass (rate limit or quota);
+// `needs_reauth`: the provider refused the credential (give a new one); `banned`: the provider
+// disabled the account; `disabled`: taken out of rotation by an administrator or after
+// repeated failures.
+//
+// Example: active
+type ContributedAccountState string
+
+// ContributedAccountUpdate defines model for ContributedAccountUpdate.
+type ContributedAccountUpdate struct {
+	// Credential A new API key for the account, checked before it replaces the old one.
+	//
+	// Example: sk-proj-9Hn3W8yJdLr5tVx9xQe4FZb1s7c2kq0
+	Credential *string `json:"credential,omitempty"`
+
+	// Nickname Example: my spare key
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Shared Example: false
+	Shared *bool `json:"shared,omitempty"`
+}
+
 // EmailCodeSent defines model for EmailCodeSent.
 type EmailCodeSent struct {
 	// ExpiresIn Seconds the code stays valid.
@@ -362,6 +535,14 @@ type PasswordMethod struct {
 
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
+
+// Preferences defines model for Preferences.
+type Preferences struct {
+	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
+	//
+	// Example: dedicated_first
+	AccountPriority AccountPriority `json:"account_priority"`
+}
 
 // PublicKeyCredentialJSON A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
 //
@@ -463,11 +644,23 @@ type TimeZone = string
 // To Example: 2026-11-22T00:00:00Z
 type To = time.Time
 
+// AccountNotFound The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type AccountNotFound = externalRef0.Error
+
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type BadRequest = externalRef0.Error
+
+// CredentialRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type CredentialRefused = externalRef0.Error
 
 // Forbidden The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -510,6 +703,12 @@ type Unauthorized = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
+
+// UpstreamUnreachable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type UpstreamUnreachable = externalRef0.Error
 
 // UsageLogUserListParams defines parameters for UsageLogUserList.
 type UsageLogUserListParams struct {
@@ -574,6 +773,12 @@ type UsageStatsUserGetParams struct {
 // UsageStatsUserGetParamsGroupBy defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParamsGroupBy string
 
+// ContributedAccountCreateJSONRequestBody defines body for ContributedAccountCreate for application/json ContentType.
+type ContributedAccountCreateJSONRequestBody = ContributedAccountCreate
+
+// ContributedAccountUpdateJSONRequestBody defines body for ContributedAccountUpdate for application/json ContentType.
+type ContributedAccountUpdateJSONRequestBody = ContributedAccountUpdate
+
 // AccountKeyBindJSONRequestBody defines body for AccountKeyBind for application/json ContentType.
 type AccountKeyBindJSONRequestBody = AccountKeyBinding
 
@@ -595,6 +800,9 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
 
+// PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
+type PreferencesUpdateJSONRequestBody = Preferences
+
 // TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
 type TotpDisableJSONRequestBody = TotpCode
 
@@ -603,6 +811,18 @@ type TotpEnableJSONRequestBody = TotpCode
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ContributedAccountList List the upstream accounts you contributed
+	// (GET /api/user/accounts)
+	ContributedAccountList(ctx echo.Context) error
+	// ContributedAccountCreate Contribute an upstream account
+	// (POST /api/user/accounts)
+	ContributedAccountCreate(ctx echo.Context) error
+	// ContributedAccountDelete Remove one of your contributed accounts
+	// (DELETE /api/user/accounts/{account_id})
+	ContributedAccountDelete(ctx echo.Context, accountId int64) error
+	// ContributedAccountUpdate Change one of your contributed accounts
+	// (PUT /api/user/accounts/{account_id})
+	ContributedAccountUpdate(ctx echo.Context, accountId int64) error
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
 	// (PUT /api/user/accounts/{account_id}/api-key)
 	AccountKeyBind(ctx echo.Context, accountId int64) error
@@ -654,6 +874,12 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
+	// PreferencesGet Read your routing preferences
+	// (GET /api/user/preferences)
+	PreferencesGet(ctx echo.Context) error
+	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
+	// (PUT /api/user/preferences)
+	PreferencesUpdate(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -677,6 +903,56 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ContributedAccountList converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountList(ctx)
+	return err
+}
+
+// ContributedAccountCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountCreate(ctx)
+	return err
+}
+
+// ContributedAccountDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountDelete(ctx, accountId)
+	return err
+}
+
+// ContributedAccountUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountUpdate(ctx, accountId)
+	return err
 }
 
 // AccountKeyBind converts echo context to params.
@@ -941,6 +1217,24 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
+// PreferencesGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PreferencesGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreferencesGet(ctx)
+	return err
+}
+
+// PreferencesUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreferencesUpdate(ctx)
+	return err
+}
+
 // SessionList converts echo context to params.
 func (w *ServerInterfaceWrapper) SessionList(ctx echo.Context) error {
 	var err error
@@ -1116,10 +1410,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/user/totp/enable", wrapper.TotpEnable, options.OperationMiddlewares["totpEnable"]...)
 	router.POST(options.BaseURL+"/api/user/totp/disable", wrapper.TotpDisable, options.OperationMiddlewares["totpDisable"]...)
 	router.POST(options.BaseURL+"/api/user/oidc/bind-url", wrapper.IdentityBindUrlCreate, options.OperationMiddlewares["identityBindUrlCreate"]...)
+	router.GET(options.BaseURL+"/api/user/accounts", wrapper.ContributedAccountList, options.OperationMiddlewares["contributedAccountList"]...)
+	router.POST(options.BaseURL+"/api/user/accounts", wrapper.ContributedAccountCreate, options.OperationMiddlewares["contributedAccountCreate"]...)
+	router.DELETE(options.BaseURL+"/api/user/accounts/:account_id", wrapper.ContributedAccountDelete, options.OperationMiddlewares["contributedAccountDelete"]...)
+	router.PUT(options.BaseURL+"/api/user/accounts/:account_id", wrapper.ContributedAccountUpdate, options.OperationMiddlewares["contributedAccountUpdate"]...)
+	router.GET(options.BaseURL+"/api/user/preferences", wrapper.PreferencesGet, options.OperationMiddlewares["preferencesGet"]...)
+	router.PUT(options.BaseURL+"/api/user/preferences", wrapper.PreferencesUpdate, options.OperationMiddlewares["preferencesUpdate"]...)
 
 }
 
+type AccountNotFoundJSONResponse externalRef0.Error
+
 type BadRequestJSONResponse externalRef0.Error
+
+type CredentialRefusedJSONResponse externalRef0.Error
 
 type ForbiddenJSONResponse externalRef0.Error
 
@@ -1141,6 +1445,444 @@ type TooManyAttemptsJSONResponse struct {
 type UnauthorizedJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type UpstreamUnreachableJSONResponse externalRef0.Error
+
+type ContributedAccountListRequestObject struct {
+}
+
+type ContributedAccountListResponseObject interface {
+	VisitContributedAccountListResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountList200JSONResponse ContributedAccountList
+
+func (response ContributedAccountList200JSONResponse) VisitContributedAccountListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountList401JSONResponse) VisitContributedAccountListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountList403JSONResponse) VisitContributedAccountListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountList503JSONResponse) VisitContributedAccountListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreateRequestObject struct {
+	Body *ContributedAccountCreateJSONRequestBody
+}
+
+type ContributedAccountCreateResponseObject interface {
+	VisitContributedAccountCreateResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountCreate201JSONResponse ContributedAccount
+
+func (response ContributedAccountCreate201JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ContributedAccountCreate400JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountCreate401JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountCreate403JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate409JSONResponse externalRef0.Error
+
+func (response ContributedAccountCreate409JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ContributedAccountCreate413JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate422JSONResponse struct{ CredentialRefusedJSONResponse }
+
+func (response ContributedAccountCreate422JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate502JSONResponse struct {
+	UpstreamUnreachableJSONResponse
+}
+
+func (response ContributedAccountCreate502JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountCreate503JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountDeleteRequestObject struct {
+	AccountId int64 `json:"account_id"`
+}
+
+type ContributedAccountDeleteResponseObject interface {
+	VisitContributedAccountDeleteResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountDelete204Response struct {
+}
+
+func (response ContributedAccountDelete204Response) VisitContributedAccountDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ContributedAccountDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ContributedAccountDelete400JSONResponse) VisitContributedAccountDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountDelete401JSONResponse) VisitContributedAccountDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountDelete403JSONResponse) VisitContributedAccountDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountDelete404JSONResponse struct{ AccountNotFoundJSONResponse }
+
+func (response ContributedAccountDelete404JSONResponse) VisitContributedAccountDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountDelete503JSONResponse) VisitContributedAccountDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdateRequestObject struct {
+	AccountId int64 `json:"account_id"`
+	Body      *ContributedAccountUpdateJSONRequestBody
+}
+
+type ContributedAccountUpdateResponseObject interface {
+	VisitContributedAccountUpdateResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountUpdate200JSONResponse ContributedAccount
+
+func (response ContributedAccountUpdate200JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ContributedAccountUpdate400JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountUpdate401JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountUpdate403JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate404JSONResponse struct{ AccountNotFoundJSONResponse }
+
+func (response ContributedAccountUpdate404JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate409JSONResponse externalRef0.Error
+
+func (response ContributedAccountUpdate409JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ContributedAccountUpdate413JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate422JSONResponse struct{ CredentialRefusedJSONResponse }
+
+func (response ContributedAccountUpdate422JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate502JSONResponse struct {
+	UpstreamUnreachableJSONResponse
+}
+
+func (response ContributedAccountUpdate502JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountUpdate503JSONResponse) VisitContributedAccountUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type AccountKeyBindRequestObject struct {
 	AccountId int64 `json:"account_id"`
@@ -2606,6 +3348,161 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
+type PreferencesGetRequestObject struct {
+}
+
+type PreferencesGetResponseObject interface {
+	VisitPreferencesGetResponse(w http.ResponseWriter) error
+}
+
+type PreferencesGet200JSONResponse Preferences
+
+func (response PreferencesGet200JSONResponse) VisitPreferencesGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PreferencesGet401JSONResponse) VisitPreferencesGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PreferencesGet403JSONResponse) VisitPreferencesGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PreferencesGet503JSONResponse) VisitPreferencesGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesUpdateRequestObject struct {
+	Body *PreferencesUpdateJSONRequestBody
+}
+
+type PreferencesUpdateResponseObject interface {
+	VisitPreferencesUpdateResponse(w http.ResponseWriter) error
+}
+
+type PreferencesUpdate200JSONResponse Preferences
+
+func (response PreferencesUpdate200JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PreferencesUpdate400JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PreferencesUpdate401JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PreferencesUpdate403JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PreferencesUpdate413JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreferencesUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SessionListRequestObject struct {
 }
 
@@ -3118,6 +4015,18 @@ func (response TotpSetup503JSONResponse) VisitTotpSetupResponse(w http.ResponseW
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ContributedAccountList List the upstream accounts you contributed
+	// (GET /api/user/accounts)
+	ContributedAccountList(ctx context.Context, request ContributedAccountListRequestObject) (ContributedAccountListResponseObject, error)
+	// ContributedAccountCreate Contribute an upstream account
+	// (POST /api/user/accounts)
+	ContributedAccountCreate(ctx context.Context, request ContributedAccountCreateRequestObject) (ContributedAccountCreateResponseObject, error)
+	// ContributedAccountDelete Remove one of your contributed accounts
+	// (DELETE /api/user/accounts/{account_id})
+	ContributedAccountDelete(ctx context.Context, request ContributedAccountDeleteRequestObject) (ContributedAccountDeleteResponseObject, error)
+	// ContributedAccountUpdate Change one of your contributed accounts
+	// (PUT /api/user/accounts/{account_id})
+	ContributedAccountUpdate(ctx context.Context, request ContributedAccountUpdateRequestObject) (ContributedAccountUpdateResponseObject, error)
 	// AccountKeyBind Bind one of your dedicated accounts to one of your API keys
 	// (PUT /api/user/accounts/{account_id}/api-key)
 	AccountKeyBind(ctx context.Context, request AccountKeyBindRequestObject) (AccountKeyBindResponseObject, error)
@@ -3169,6 +4078,12 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// PreferencesGet Read your routing preferences
+	// (GET /api/user/preferences)
+	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
+	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
+	// (PUT /api/user/preferences)
+	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -3199,6 +4114,148 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ContributedAccountList operation middleware
+func (sh *strictHandler) ContributedAccountList(ctx echo.Context) error {
+	var request ContributedAccountListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountList(ctx.Request().Context(), request.(ContributedAccountListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountListResponseObject); ok {
+		return validResponse.VisitContributedAccountListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ContributedAccountCreate operation middleware
+func (sh *strictHandler) ContributedAccountCreate(ctx echo.Context) error {
+	var request ContributedAccountCreateRequestObject
+
+	var body ContributedAccountCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountCreate(ctx.Request().Context(), request.(ContributedAccountCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountCreateResponseObject); ok {
+		return validResponse.VisitContributedAccountCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ContributedAccountDelete operation middleware
+func (sh *strictHandler) ContributedAccountDelete(ctx echo.Context, accountId int64) error {
+	var request ContributedAccountDeleteRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountDelete(ctx.Request().Context(), request.(ContributedAccountDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountDeleteResponseObject); ok {
+		return validResponse.VisitContributedAccountDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ContributedAccountUpdate operation middleware
+func (sh *strictHandler) ContributedAccountUpdate(ctx echo.Context, accountId int64) error {
+	var request ContributedAccountUpdateRequestObject
+
+	request.AccountId = accountId
+
+	var body ContributedAccountUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountUpdate(ctx.Request().Context(), request.(ContributedAccountUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountUpdateResponseObject); ok {
+		return validResponse.VisitContributedAccountUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // AccountKeyBind operation middleware
@@ -3765,6 +4822,75 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
+// PreferencesGet operation middleware
+func (sh *strictHandler) PreferencesGet(ctx echo.Context) error {
+	var request PreferencesGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreferencesGet(ctx.Request().Context(), request.(PreferencesGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreferencesGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreferencesGetResponseObject); ok {
+		return validResponse.VisitPreferencesGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreferencesUpdate operation middleware
+func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
+	var request PreferencesUpdateRequestObject
+
+	var body PreferencesUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreferencesUpdate(ctx.Request().Context(), request.(PreferencesUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreferencesUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreferencesUpdateResponseObject); ok {
+		return validResponse.VisitPreferencesUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SessionList operation middleware
 func (sh *strictHandler) SessionList(ctx echo.Context) error {
 	var request SessionListRequestObject
@@ -3958,194 +5084,234 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bcxs5uthfQTFbZapOk2pSkm3J5dpoPJ6xZ+wZjSSvx2P5kCAbJLFqAj0AWhTtVdU+5ZxKVV6S2pPK",
-	"Wx6SfT1JXs5DKn9mq3aT8y9S+AB0o5vdvOhiz+zO1DlrsRuNy4fvhg/f5UNjyKcJZ4Qp2Tj40EiwwFOi",
-	"iIBfhwn9msyfR/rviMihoIminDUOGqcTgg6PnqNzMr8nEY3ajaBB9YsEq0kjaDA8JY2DBo0aQUOQH1Mq",
-	"SNQ4UCIlQUMOJ2SKdZ/kEk+TmDQOHgSNERdTrPQ3TN3fbQSNKWV0mk4bB52goeYJMa/ImIjG1VXQ+ELw",
-	"6eK8ThQWCvERUhOCFJ0SJDAbE9SkbBinkl6QAB1/8QTt7Ozsb2WT/jElYp7PeqS7rpxnoxt277c6nVa3",
-	"cxqGB/B/PzS8yUdYkZYet5FNWipB2Rjm/IKPD4dDnjK1OPNvWTxHQxzHEkkiLkiEBnOkJlSiNJFKEDxF",
-	"2HxbN237ugdAr5j87uZAfsHHTyaYMRJvMuGh+aRunvZ17Tw715tnKiQX1ZjaZ+RS9YbQou+wIxHkgvJU",
-	"ogRrBMEDSZhCIy7g7YgKqeBVLZqY/moQZafT0dPGly8IG6tJ42CnG2jiUETorv7+bdjaf/d3v6pDk6/J",
-	"fCnEpzgiaEbVxEDckmItZiS0d07mtRB/cC2Iv6BTWoHIL/hYooQIAF7djGL41p9MREY4jVXjYC8M8pnp",
-	"H1N8aWayF4brzOslj1bgq9lkKtFUN0VNveF6YrDzugkRCMtzEumWtfsPH9ds/zhRrV3e0pMtokGn+xDW",
-	"kP2uQYBj8mNKpKrivbAQN1MPCYT5BNHIrKj/fcv20noe9RFVaIYlwkzOiCARfFi7NttXLcY0ws5Xn99/",
-	"8/D17vedZzvfPPiue7x3uv+b8Ievn1xvvScKq1Q+ibGUS7duNuGS2EXck0jCZ4hKRJllPrqLumWZ5j1o",
-	"U1jYrwQZNQ4a/2Y7F4fb5q3Uj6ac9ezPnj9TPflTOiU/cEaqWc/zw28OjSB6zxlBEZ7rLYjQhKdCIiwI",
-	"GqYKUVY3Y/W+mkoar041pPMNOZQUb59MMBtPcAnn7u+Wt8BnRIetH3Drfdja7/3d2Vlru44pnfLFBT5l",
-	"UZWsJZfry1rFV0na7uaS9korHTLhTBLAps9wZClB/xpypogRwThJYjrEejnbv5V6Td4U9GoVprH5JjKc",
-	"5gLHNOpZ8tAbIISWOrCcA2SZEzIzQTFAXGNnB2B4LXx7CiPAohbRK6N5LRJiDRwSIS4QRiNK4sgQBsy5",
-	"3dBKExcDGkWE3RAOo6yfHAJAfVYH0eNGVOJBTKI7WnkqifCHgfV9w9UXPGXRDZfHuOqNoJ98eTihWsQi",
-	"xrWSoN/d/rq+4UimwwmMMyAxZ2OJFAf60suFJZ4QKSlnx5lSfaOVStNbL9PR8wVLOmbAVTmKOPDWRwgz",
-	"p2qgIWaMq4+0uQGyapkRedhXgLw5zSZEEISRnjqJWpQhuz7dFyMkIhFq9str7m8BYE85f4HFmNwQogMe",
-	"zXuK814MneXwdKSqG+j5KM6RaXO3rMGNB2NpKGIGoASlXWiKJYmSDgQvMZsfKkWmiTkQ3gASGghTzOY9",
-	"7PrzmAXnSL9D7t0jpMQc4TGmDMVYWW3ulqGybFA8UkSg/jFRYt461D/6SJIhZxFoExOCI3sq9ppUHEDN",
-	"JyhlisYIM64mGshmQL0NOI75jMCBuULsPdwNK9RavZRXDKdqwgV9f2OiT/2u8j358z//u3/9j//9L//5",
-	"v/7lD//4l3/8pz//y//683/7n3/5wz8G/++f/+Vf/+E//OWf/sf//S//+8//5w93w/hASKGhIBFhimKt",
-	"6mliTgTR5zLL318xfIFprHnCzWGQ9eTxPCIu6JAgvVtcYEHjOSq29BTjpUrw3dB0hBUeYEk0IqVMEDyc",
-	"6Hm1veGM4caI4a/J/DPKIq0UaRBFEdV94fhI8IQIRbV2NMKxJEEj8R598A+MFco40UrfnKfCMV75CIUo",
-	"ZQOqMV/zFs9Ssd4hM6w8zOWWo7f+lN5ljfngt2SoNGZ4K3YKQGlJuXVklVGkPJNgKTz0vmjh461bb89A",
-	"T0MLzyZL4xiOnIwzY01YChPd3CC4MZetgotv9VkFJLDnVcDG8KQeTWT1+jgcwGJKmEI4igSRkkjUfH4k",
-	"tWB+8vzzY02oI3pJ5BYAQgPEqIMkUfocLfjUgwRm8yIg3ja64U47bHc6O+1wu7urp08VmcJ8Sup9LYiw",
-	"EHgO22XXAyf0ZUsyDbIZT7E5Zi6fqX+2v9E0h4JgRaIeVvVHn4cH4d4GR58S0ygv/PUEK39/RlwUFtd4",
-	"8hyJlDEiMkNYxIcSSaoqByOXCRVE2hWUxyJG0RhjRWZ4jqTiiUMJfTpy8/AIhFwQUQS3BsaDVthphWtY",
-	"XGsAns+3RPwP1iJ+TVATWmWztaR/T1pzoT7Yx1gqNJxggYeKCBloFiDIkI8Z1Xy7yBMb8ryVjHe/+NPv",
-	"/7h/+V0liHV/vVSuQJP9g52bQcYcx/3uY5wonlRN6ceUK9yLq81/GiZTLhWCVihlVBUJTCaEReZgoXBc",
-	"YI8I+kQDMuead04IGuAYs2GJa3ZC/d81WGcuvjMjfC4Iumshg7EgrZLphtEaS5H+CvYPAFK0dHf3wjVG",
-	"LXF84PSwXx5uZjMrDFZecAmdCiyoyDoWmGhx2wukHxQESL3geQKDeZaYTTSS64moOlkUICxRlfiy+Kg5",
-	"f34hsFpcBY1uGHYOosHDg4NOQSp4drjd/YIdbvFC4LD1BW6NDtrv/q65DRcEHzrBztXWr39VRYVTfPnc",
-	"DNLRxPCRZOJKwNRJx41swv7quitXFzRSRn9Mif1At1gUhOvKOG+ecN9wlzKvCMw7l35LePxSa/HHEAAl",
-	"UFhRsCbfz26ITIv8v+IJY0PNGsBVz81eUMPEinwqw/fsj9VyQvdZJNcyx4e+6qdyzNW1GesaKtGKK7eS",
-	"bKqf5gkZCqIsN/921Dh4uyZ0ykA+r7od1Xg30qh0TuZtdKK40OoWYnz2SP9r7JVoQJCc8BkzVp9KZeyH",
-	"QUc+GHbPfwyfsZ3XD+dfRS/EnvrNZbWGVgKAntoiBN6VD/OHudFS8TEBIxFYMzWxwCokACuwswXOzNmQ",
-	"tD1wZqoIYXp39FlQ0Qs9x8z2/s5fX/Z6gaBNh6+SaAM0mlLmP+38IrF/kdi/SOy7ltg81kfMX6T2Tc9k",
-	"VxVS6jPKolciXhTqqXmY78JEqUQebG9rpGnbx+0hn27jVE22Yz6m7NeJ4Bc0IuJxTFl6GfGzNAy79weU",
-	"RY+/604ffj8MX4jdyen9i8867Ae5/3W083r+4Ivf7uHvuiuljJ7Qu/oVXE8TcBOuRg739p5EMk7HRaS3",
-	"S2wU+aNxK3hn/+213n0Ig53O1a9WLi+bSdUan04xjZ/wiJxY039xFY7YKau/nIGbRB4RJBWeS2Tvx70F",
-	"3Q9XG6S9gaqmeYSlPK8ytq5p9Qs3svqVtLidtWwZZdPSXVuOltgxCnaIwryWwPY2NHC3TddXwW0P3wKS",
-	"VYjp12RwmKoJQ9y0QM3+UTqI6dBYROx1F9hGKGe2m69Ovv2mv4VSFhGB+olr3y9g6YdG9gJIXSmiWaEZ",
-	"lnEGgJ3gOCZsDD6JP3ZbD2ZPO9NO9OYyTB7W/88M1l9iD4WxKtmKwZASuucTKENmgCW5v5uKuMhMNpnm",
-	"KhzLR1/cujLTyda30DRoXLbGvGUfTnHy1gz3DrO5Q4EZF9GTCWbjtRXoki/VJR4qUPLheq3P46iX2H77",
-	"YFnuE835eppxAR6U+F72suSot9vd7zxoLDqffrh/VamlMjLLBi52NeRCkKFqTbiQpDWA/uYtqXACV6MZ",
-	"+8i+XuoJ+LBibH/Ra4y9+aCdVQhTWH0dueuXL4ma8Ip7RtiHSj1TkMIWggSSaOxuCGdOEwXnlwmWWp+y",
-	"56KSjoljOiT/1tM71uHTEyyrYVtoP+A8JpiBQg8rlIW2b4tbFPho558d3Il0aeuFKS7lwIX5264a+Swr",
-	"92qRz2rGuoqBlY7qnlOCPoPCtYTgMwm6UBUvbyuuh2lu9dGYXhCJqELNjNkZz7zSlho7TONw8CR6Ogo7",
-	"3Z3dvfsPHu4v+d0IGgLPnl/jK+sZCcwZTt+fY4UNXBpk/lVIvv8sfv5bTqPub+ib738T4i930zc7X8Vv",
-	"vj+On7PQ2yjDMltWfi61K204SZ+Ew+5uBa7Yxd/pEB6kNhB4JZj6M1wHvIWZPezsd6tY1gKqmwc54Xlb",
-	"U7ABec/X0s8MmG1TDyQrZORvJWftYzx7SaTEY+I5Lj5nI/6RlOJhKgRh1Yd+sLgZh/FFl0J4bt0EC2Ra",
-	"xyqLFoaK6e+svqJdpdM31lWBggZNqs9wRWMbwgo8JVtlO2huKXtQeyMtCWE3upFetB9lArU48Wd8Zv0V",
-	"jSunce5ElKFmP1OQAtSXkut/EqOO6z8VPydM/yHImEpFRL8kRz1xsjAdLYV7eExK18SNl/w9jWO8vdcO",
-	"16OgxaONg13pEpUmjcKwGUhyTK4ScpaubuMw5JPo9Q9Ep1wlT6weuoH5YVF13d3vhjv7a6uuZdW/qGUU",
-	"55dfRRQnwVWCUzXpWYvPIgkZszyCQBrUt80Ptrf76NXxC9QEEyv67hiUuxK25Y0VV8n2EefxGCtyANrc",
-	"r3E85oKqyfTxybPDjjEWRXRMlXx83/yiUqZEPHbfmYcJEZRHj3dC89NM7/FXn528frPz+dHTZ0df7xx9",
-	"f1T+XYXwMgPJ4qq18rLTdYtvlu4kSuvcfPDSztmZBIXdqNrJkuvkIWM8ZUMyrTQM4TSihA3Jhv6YfqeH",
-	"rgsYO/M9XYSXIpcKNV9icR7xGSvB59SzNgt9YhcKeHHYPQhD9Or0iTHUD3iqEEZTylIFcXSL8m2V0Oxc",
-	"Q2gSFlVbyk9g041fMwhICPkpuO8QFi1aw81U9m/fe6uzrsOOUMtWBK6JVQvCqgq7N4lLWrkiRVVcYnov",
-	"sZ48w2xIEGfoBKtURHheKaLgvu5W979KgJlJ5hjvwzTHlyAnsJLM86a5IREfeiRb3Lo+juM+3I3C6Upx",
-	"RC6ImHNGUDNXEAAr1VaA+lqsyr5ul8eGwLMA9XE0pcy8hD+pVAIrLsDvP7tajWMrnaVeKnxSul2FFotE",
-	"Wr+82xDZy1jg9UV4pU96JacDz3kTY8JHZhPQFDM8hinAJXfTnDkCpHl5YGAcAPS3DhBGMk2IkMRF7Z8x",
-	"QaZckZbzpT48eq7P2R/OrBP/WeMAfTgzLvv677NGu90+a1xdaXzACWmfseLJeoMoPj0pCAS24bQAqUVT",
-	"aN7jpo79n5svyzthO1x3Kz7Pxq9WocoGDKk0FwrQFA8nlJGWIDjST0BLeQTa9dQc1NCASBqB4wRcI4NB",
-	"s42ewr7ClQlm8zPmdBDYXxOMK63/gkSx1rUjNCGCtNGXVtABhPVhSwjjKi81mI0JjDJE8HByxhLBFR/y",
-	"+J5EmjPDdgZg+1QzjqZcEHROWSQPtPKl2Y1CE87PbXOYHljRqEKDmA/PJcJnTJ/vTCeYZbkU/E+aXKC+",
-	"e9HTetTO0Fwpwt+kv+XZ5lwuBkFGqXVXMEOANchiVPuMnbHfueDk39ll/u6M/a7VasH/69e7YYh+h/ol",
-	"bOyj5gBHKE/EgSx9aTbm2urjtT7YpEymScKFZq9TElHc0/jT91qaOfhPNMS0RtUH1gcnwR7jqmfdDeAo",
-	"xVMxJD3nRaIfTamUlI2NM0J5aDf10mPCooRTBs+N5S8LuQt8U2jPTs0d3/SRrEeZNfmak5xKyq0gziF/",
-	"JCWHxZLyw4gwSqI+sjDvaJj7EVD+6mz8hA8u71HWSuuk2eES5uYvbNVk3Uy6ZvdlOhrRoT6Y96y3sxne",
-	"ew538tl3O/q7LAK3b6VbYbcUJaIwJ9i28jbTpPwkb5YIOrTIMMGCmDUbpPee+mOaJ+ZECw+AQHtAiBr+",
-	"Teu6YSnWIKaTzb1pqmw35ejMAPWHUoz8wTMkgZv24iwk75njvoCbsN4w5vYrJVKpejG5ILEJ0OSzDKa7",
-	"GqZZ2G8RFNkjs8L8kft4T39szuoFgLr3+/r9kLNRTA06S6LSpKdFRkzssiMSU81koYOIYLNBYFBW857C",
-	"Gtlsfx1AgGKcqXvX7Rr0TgQfao4+iEkfNbGNrnMhoXD/bUwKsA/EsbMtMJZo8dtzWVos0ucU6x64EWF1",
-	"QhMeOH+Y5eS/e+RyCJG3OQTNc4hes5hiRL3sDVJpLTel0FE72p5jmUrL6biPmiB0+nlUXn/LtTSQcGwd",
-	"5E8/X56cs2FvhKmHNvaX+37HMgoX/KebMd7LfvfsrMtczwIuB1ipD8sOZOG5HtTTNhc1FJ/zg/tUFeP3",
-	"2mXRAGW2D9rrAtfXSn2R6YPfp8fzS4PmMytFk5ZYqTeD/MkiI4Vmi5yw/NhFNfj5BwrMD44rHu/Tg5VZ",
-	"H5jaSg/KjE/DY4HvZQ+90QpcT/8ukrY9FmVsUB8KveQCJSaT9Vdos8BYzFkMuAlEbZQ4RyNYDEIvcASw",
-	"41cReWmP7dvSUyfV4XIgp/rCz4zosxUVaF5DxSd52GZD0nBe9Gk2n6xHsgbtvLDcKsLM7hv95AYLSgeY",
-	"F8s6h0YjT4rbNp4Q1+sqKxz2mdE3XA/e2LmcAzxZSLzgSzl/VkUhZ0epkHF6yEURp2FbECMZFPJNr4rU",
-	"zzli9kER5FV8rHgiXuRixdNx8crIM0FVHzcP0SSdYpafXuyZJUASjwic7Sd85hJmGJ28aLupPN5VXvzl",
-	"Qd4flmVdiVATx5Kb5EMLGZdMzoCtwAWxI85c1gVzHCrObmlKpeV2GkcptTbvihxGcvH8OLI59W4l313Q",
-	"GAueJr3B/BoJluSX+tvP4F75RgYR6OyYzxaNIRrtby3lUNBQ70uX0aV8TMs30KYchGxIkPIpg12wvpkG",
-	"1goGggo3tC+Alm0WraY9muojKJyMB/yCbKHBPE+fVTaeq0lltkXTSwd62Q13ChgdrmWgNZeSFXkG4Ip2",
-	"9/Ky6E28Vp8FwVQ77e7+Nbo2BFw33b3SdNcDAbhUX8OB00nK2iXuhd0AVFm9PXvhrkkMlxkxDH83ZtIs",
-	"d8GQp3Fk+NTWxvApobVZ2IKiANiU7by3jgy862K7YxOVbDqiU8LgzljwmUm2BmQFqSp9466xr094KpxO",
-	"ZjwnnfYjiTCxtkX5VmOWr5rnC6wIG1bM8xuChZYXArNzlBAx1KI6NkaxKY1janPQ+E5ijOdOC5odmUuX",
-	"krfmXlhAqPu7a7nSJ/t7xTuW/XDN7/aL+NsJNw+403M2UzAdrosEmr0v2kK1ptmbCapIr2NPGUVftjXZ",
-	"k9fP3vSG/URV3+9Wh0dUdRHHshRAvuaX5jyidcWKCXS6686AZMJlUxFsxdJV0IBUCWYaveuJc0dMJjdD",
-	"Ne0DoR/APV4/wnPrQatJvG88+NLhOVHGDiWUU+CsYkciL2VjM+ZDHJ8x/SRA/Tdv3rxpvXzZ+vzz02fP",
-	"Dl6+PDg56W89MgMZ46ixp+s/7WPPIqBZiZ3LOZn3jflYq5Fa7Z5Dc5vnkqoJT7XKSLZKNxpVekq1nw6A",
-	"6eZATgSfJqoSdR+uizlZ8oPiVn3nRRsNJ/qwapOXDrksxRF1d9ccShAsOaNsXDXjh+E1Mi4Yq4UhvzI4",
-	"qoirTO11XCSo4VIVa3AQzGiwsL8LVLUm66zNuNrvXl72XV5nqzMOSMxnWmXcClB/V7+3h1WtN2Y3QtbK",
-	"myetlt5x7J5EkL80QP093YFRQHxR3L28bASNXfjfvcvLosDdg8erBO4rfSh8wcfVqauc54WeUIWeu36W",
-	"qNVCsZg16kZJn4J6eVZc4pHNf15AUqQ/UwRyOWLUaWk2aFsg6Bc1n8Q4jfJtK7kn31BUbjzFvZZxe7mr",
-	"SUYbTk4QHDlHEeJfIvrzu85k8lToqzxb1sCQpUJ+//56M1rDEXdj184otYaqaQXEX/pabgbj7KrCWHNI",
-	"nmnYXDcXgP2w063UVpylsrCS7YvO9nCC1XYOL1k16UU9pXzEAhwEN7igqKvXrcJkiRrMFSkupqjcK2TQ",
-	"i0QLAnAdNCiHAnbWO9dOq7OmnzpdpjI3etGAZQLJq2C5oEEUB3nOklQDSb8NDDFFWvPRp6BhnEakGJ3Z",
-	"7dyyylHofef6WkY1K1mgS4ilVijrQWs8lJ1TNt4KnLz0HA2M3b2cOmzdWfqWzOvZGoMsbXqle4nGkGen",
-	"p0fO3cHDE0GGhF6Ud68qtlaP4SwZK73tswuClTgLxl4wvWbwNNql4bv3JJriJNFbwEdOfX+EjC6eUaMg",
-	"Qy6iMjW6tAndsLsLjDGs9SIvAb97zZRfhZz8ruOgWNyhUFujkBoyu8QrAs/jktkefHIV18e3ovRYYMsF",
-	"ibWG1uuUwyM8rnSVgmIgfIRS8IaK+VgGiJGZZuIwchsdYSlLFUWwRH33t8tQoRtAb4+QSZVgTpiQHtBV",
-	"xrhFx79M6a2wc3tzrSpSssJLtdJpsNjpWnAnlVc62bkBEpwjw5zxFO4GwWJnScLPS1GKnHN3xQd7NnuE",
-	"r8PURRBpmuwu5APc1Y94dleUZ9Xzkuf4ufxMAj93reQiMxeD4bIplgFwTKaYggzw14de4jka4ThGMqbj",
-	"iYpNOvgZek8Ety5urDWCd1kJHqXiogq6V5d443pa3+ae5NWRsC6/+z2JSEs3yeKRlmXKvV7Mq7lFqbvG",
-	"s7OARlWDX0MHvwarDxpJjFlvrSQ1dsaKEqFVYvkxc6cupM4szvFL71yd23IkRyNcVBPXTLRpyHBDHkjE",
-	"sf5s7ZwwFR3kSTs1lKsRxzkv5OHaUzxHgkYENdNYCYz+9O//QZ8N4d+RIGTLBk70S3vdfwSvTfb5GRZR",
-	"welcvzJiQvMd3XEpmFNUatvgeECYcReoDX50/gUuBlBr9aY0Ekan354egddqYeds2NaiQua5HVQATL9E",
-	"8BKFf/r9f9pFTczQycm3fkoZ5TUaxphOA1MJA0v0grL0sh3xezLQ2po+cCmOylmG/DpRu8sTi5fTsdYf",
-	"D4yeXoHDayZu9UXDhzIvWy/4IuvAUoSX5zX3kVqa8XVT/cjSUEXIRTSlrG+9+6WfNOuRM2zzvFATNemQ",
-	"vdZUgM/1OZkXkNwKWui9iN72zWp7X0a1FQpG33iWGjLVqA5Xa4tTc9efg1QV8oF5jt7UGufPWHM33Nl6",
-	"hDDqZ76nZoAhZogRCgTmCqgwa9T3u7Ve7dCnBoj+ecasU5CEJGQu/qhd8AzM1BDnSLRZqj8T55cKquYn",
-	"GnxWPSFYEHFYeccPQY+WQ3z1+hQqsdgcJZ5EcoUAULMvz1vtdtuE2sIWAbOAEfL5TJRKzFbyc0qWjGyD",
-	"fk07reWgwdyPWoaaUuZtXlQqsUplz36ej4ttSkkNCGoj0ReiJQoRQjZSwKGH3ja32DbSEydM0aHWYG3o",
-	"eAFcZ6zZP7TukXCIOUCfASiQiTPQTWyQQWBciMpz79u1rwB8/UDZfqypXAO62cC0RkE914M1gsYFEdLA",
-	"Kmx32pAPgieE4YTqI0U7bO+YkN0J4NY2Tui2/nrbSc3tD/nB9Eq/brk8WV7x0bdV2EDBCOiFcWTbEpEI",
-	"NsFUXOAzBrcSW9l25PtZU6m0cFZeo2LpxsU03wWNJK3Qm54s1HPEyuQFFcWaEgMy4gLib9REHxiIFsaA",
-	"j4wjU2ZGfwbMiqr2GevnloEDFPazAh1UoSZVNvdZAXBznm610aHTbuY8RREHGwiQAIssqsEcNf7oV3NT",
-	"yc4YMnfDXYNA+vQDeGgylBTqkeRC6jMezTcr5OLfqTxYu8bKYj2Uq6K0tRkoC1XjumG44dy8y6Pd4OZT",
-	"tVXGKivBDMw6IB3srploVa/Zgra9GnjwSWf1J4WSQ/DRzuqP8hJz8MXu6i+yom36g84aQ2SVuq6Cxt46",
-	"c/LLBvkiENiML/zevrsKPhSE0tt3mnJlOp1iMW8cQIZFx4ahBE5OQPmpgBdaOBat2SoeSxPvZz9yUY6y",
-	"8U5PzGOWXiAnYOO4Lja/0NKmC2bGDzaLicWmFE0p9lUr4tFi2GsAhwB9CC6ZvhbJ2htaa2EQ0HpTKrLW",
-	"r7d+xH4WeJt107B3gXoFXxI9fZcG1/ClGcq2PIOEOem3G3UWomK4dBYIr0/GmcHICyc3z52k/IbMUFYq",
-	"wY/Mru7/6t11C0QtRBDXcAgX4FPAj/ZHJP6PTZqHBULQODznqUd0U7JAZEb32BaQPx1UEC5VlZUuifHQ",
-	"nnlsEgyjiJBLKiFN8DmZB+icELhM0GdHGgXm+kFjKNA4EbKNIGkz+FfqXs6YSTc84+Jcf2hV/kfWgjwD",
-	"PkKlnwTc1bl1IKwUt15W+JsI2w0lV0Uu+jsRs35icUOE5VTZ5ukyO7ArqlTc6GJKHo/yH1hXM5Mjfnn+",
-	"Xr8sS/bBn37/R/OqmHS17l7dlcl2mVQLuZvNtCpM16uN1Rtupk2TU8NhoOSmS1qvsdUg9S86yUdmfIbk",
-	"vEKoHtOzLE7WsL561eJrsEoI4sL5Ta1VpLHaHPLxYBj96fd/nF3O3/dBU7ggQnOnUWocq6pY0m0rCJ+M",
-	"ExSo26/f9YnJ+92GBL5MgdDoUdYA/3q1Bw2JKsNKNS0FNZqCiQ4z04Miv65GA/gTK69ESSbWH1m5riSa",
-	"YAkZNKTiwnhNVBGRKaN1E7leRL8NUaZYxWstAd/5uQn4lUVg1mcBZojNCT5cRe+3LsuDygo0P3lpvn/D",
-	"SsBeKHVW6z2/1JtoZR0rUxujE4Y5X7jDyuc4FgRHc0gCDcEE5mYLsXQ6IEIfPYytvROGpnb5T15FMUzj",
-	"eirK9gcaXZmti4mq8UCruK4BLmtPVAHizBoBKJMKQyWlavb6uRllgYntLg5smkZ/bQrvx0YOA8aVyBGU",
-	"LwiqJpg3sWzvedSotb1/qwWvScedxWjbSCDIaObSXx0id8vmJLcX+eBfFroruxrUMgW2bkFyF6oAZWIi",
-	"uwrcUDIU6379dR3Zb0dRL8B7Q2XdS9xww9N4rcww1kYofPfL2fsjn72JRpHAMQjEBTKeN5vJupiP64/i",
-	"b3hqXCfA+6B4JAvya+cRjU2+OBtaEE0pQzEfwwkeNWMic4elrfYZewLOmyjBY8rslXGCbRtznXdvI0fX",
-	"Kkukc0v1bgc2Y+Iv+NjME8pArm78AshyvbauuOTqli/BV3q9tk9s3Ph6re1135qt/Zi99b6wNK6l4Or2",
-	"Xwg+XafdKQeZemtmnCX3prWBb2FtvFm4EOQVFiOtOpWxUvv3l4gfTyQUgpkg8iiPM6oLLirHEuVSCsJz",
-	"bBxDHkBTipfpdrJolp2wKvQkLEZ6LA/vKERzQDSGi72wDn7l+IrKUIcssqGrUaHgYq5Xd93DUcE/v0Le",
-	"5R76cLeau+n/xCXfx5ZLIDP8WFffkAVQK4sg46RoBVCRi78kX5Kb221/kn7610RSsvQA/9dsJz1d8Kha",
-	"esXKaTTcHlAWtWxJhWq76aHNIdz/cPTqsxfPn/ReHb+4qqym2W63vUqa7Xa7f4B4Qpi5d82Ob6ZAU+bw",
-	"ecawse66fuBaNqbsXBqPK5cjzYRqUmkMMU3OjIN8gDqhTcUvt9rokGUfnDHdi/Gfwsz4YcG3+Smxjb4h",
-	"JJIIZ+6MTcaVpyBuValOz+0Atqbnza2+eX3PrF7n2gRQKix6F2dEwI87r6y66YrryFxv+k9P5NgCLsdZ",
-	"6vLsyHUDA6mfjNJZSBk3/vnO1TXDrdu3in7D7YkqyonXGEaxsqVofw4HxUNAGTNr44eJkaRsHFt/Yc5K",
-	"PCjz/PT4q5S8zGBdGsZa4e0XS709nX1d2b2zzn3IBteW/mpqSNNBJEA8jv4m7y4znMgxJ3tUgz7brkbW",
-	"9ogyKif1ovoUn1v7OiMzvzYisRVMr1sj8dEZg9hsIsiUMzCzAttBA3M7mtVyvZ48tZhzbNf5hVlmsNzr",
-	"/ND4cCkOUeBjRqW5xbVg01NrRgRy2uSlx7YyH/MfU1Ol1KK7DeSpcCdvXKumuzmEX9eTOo9d4OJQKTyc",
-	"mMJJjSTGasTFNEvR9/RSmUR6x0SmMfij2ljHj16x0ity/K2JYTpo8O4308H3x+eD6X76w+toEj07Po2+",
-	"7IT8y8kk+v6YH3/5Rfjmu2w1G5a7DBpKYCYTLpQ0ubltpuJ3dYUw1+RkNcVJ7+JG/Xa59Ya8egWf9rWo",
-	"G2gpiwmana7i06tJbqm5xYCgCyLoiNoKL7d/leuxRirRFMeapkgUuBRZGT/Tr1N2zvjM1MWJAmQTiuum",
-	"/qHinrRFD/16ElvtT6BU3sGtOxy73EbB6clwahK5C/E72qilY/48tEsjzbLpgy+xW9e1tACel7NffmIH",
-	"l2iFWYRFBFWasjrqUKip3W5fXfXR0Ja3z4rgj7g4Y32GL+hYy592TiyybbhVc6t/gDASUJCIKdSMqBzy",
-	"CyI0vLbyi1iDlaag1BkzNG0QESWCjIiAt33GGekjT3wEVRoTIpc24RB4avskesbGnEdwvwt3LpShPWcS",
-	"uBWNxJb+v7GSXizUny8Yjm2M2Py7meg/ITEZmvcfnNw5tkCHTkwMnPAfNUpp7X/jQR3i0i3cbY4zW4J/",
-	"09L+STqw4vFI62jO53PcOGg9qBS9Wh1KsmLaZRNCroe5qEYXoQ3YTWUS4/k3vn3Q6TjZf8+9gEFjQbza",
-	"VBq6Xa4XGgVC+fi8/WOzrhNIwHpjzrXKSWglgdaR5wb+QMdkyi9+iv5AH80u5ESpBu7Ixi/egUEIbE9u",
-	"LLjvthbb9qfxAdDbvgptg9Xxzbb1PYloVBOnvG588s7G8ckLZDXjIto2LlD1asCR4BfES4Ri6jHxOOpl",
-	"tbmNEusXfOujZpKKhEtikiOPSX/LFRkEZTdLheBHu0PGm0fWpZqgKYaQKZfObUxMRHMbfUEvCJoJzsYQ",
-	"aeXmYa4BOpnMzkKWu/vXF9+64ycGRDfx6iKzDFygG0MRmtaEC0laAyh+PW9JhRNIAOIDt671Zoe0fBUb",
-	"GfgrOKDpJbrFM91CYR7/WOfvr9YGYdfvgOUcGi9BPYQ9dWWnuMIUmlX1C7eyAx9Um6wqfLiVTf4TnOU2",
-	"PdvsdvfX+uAlZvNDV1DoU/gcG67gjv+u0L/HmeFRhUIBnA+2qeVyXlZzvxNiDPn3W1Cq3e5wmbcVLg+d",
-	"cd/PLWLyn+WuXGcMqqOCi6EEp6ujb09OkbkDq5hg/4YMjEdEr2RRx+luRsDOEVPLrfvh+u6NT/VK7Czq",
-	"45k1bKlEnIE1eIbnn4BWut0bsrRy6S3HzcCbxaX6mGAJ5dQL6fHuMuCgcsCMVbmKj9bQ9DMh/5ewFIM2",
-	"UFdBE6PTGK7DEEwhvlovzZLSM/Nz9gGAcTbqo6Iy5JrO0QRfgOOo2Ygzlu2EyddgzbgmBVLh6hA+ZDyX",
-	"RJhFkC1Ja0o2dFMPtpQPvIQF3oarj039WJm0cYKlp74YBdaAFrahoN34Bfsa7zbWacyC6jDfDvrXfDH4",
-	"jM9yHBxi5jRlk3hsAyJwmclqsd8o77FWvXMR5Pkp2/RWBcWdSpMXbYrFOYnAs1gQpvqLR3HLij/BHbad",
-	"k0NUP9Qg/2Sn4CAKNqNaoxZN4MuddtjudHbaD1wogiSELfU7deyn4W0bOGHisbm2e8nf0zjG23vtcJMb",
-	"dR+2NZTidv9v6Q49w3jP+8I9qiGOlTao50q6THaaP3/1+rSQ6W+tIDW7XRtYpZ6y6OcSo3bL1ijHiT6G",
-	"NapgsPiU1qinLMrPAdXYu4YpyrYGUxRqZgUtYirVI4An5EeFCOGtG5qq6nllAsYM3fPfvz1s/YBb78PW",
-	"/rsPneD+7tWvKpJbFm1Y0hU5rQ+qsQE1WeUJLlVga7MaB1EosUSJRPyCCNR/qwGh22/1c78PDZcHKMJz",
-	"aXP0nbG+4v0AuQaMz7YCr/Sgbpt9vhWgCU9FYCsWcMji98h0p6cwMen1BEHDVIEJS4+Xlyfrq/f92sgb",
-	"qOT1ShJhlLrNQm82iQZZoxWdkh84I9B2w1qNno9NhJf413hFUz08W1bkcaGmo3uxkDf1tsOEvnYXVjdS",
-	"ZkzF3kxl6OwVEn3nBXjt6j3d53aiakxFwk63MqKmA8Elec1AU0Q2zEu+huVKrWFeXzXMyqKGfqHTsLIy",
-	"D1S7NL4qUMHS/bmfBaOY5A4V5Ywb5UJ50BeUy4SuTAVM6Er/uVjMZhdKytlAA6jRUxGfo3da8foaw+q9",
-	"JtnTJ9cOSTAVnSvk07eMaJJCCRGGogJEIQkz4iLKQhV+CZvxwmZMUBHcmktFhysjZxRXybYNAF3lN4mz",
-	"vHyQXh1tfi15ylXyOc0L+V/zzsGqTbv73XBnf32006M/0Z9e94YAUstTifhodEu3BKVK/f79QJbH/i4v",
-	"B3zjpLl2avb9OfW34LLALRzS6bJf7Py3F5GUCmagy0cjj1b1HlSSqgkn2IxS3UWkzf4ICnFfEpUm/esS",
-	"8VP2s6dh9rdFwmpCBDE07BBBueiUXwj6LgiarUPPQIb15PzSknOeodIQKGWIjEZkqFxtFnvJVsEr+s6G",
-	"bio4giX9jOnjGbZukFTZJgz1uUr0Dh9sb/fRq+MXpqaK73KHcJLYXLB2QoUcr2dM41kbHdskM83dcH8L",
-	"zSY0JsgjvWvd+WnaPwF43fToYVfZM3F7+ZoBbM7D7gBuAH6N4zEXVE2mj0+eHXZMvB7cmMrH980vKmVK",
-	"xGP3nXmYEEF59HgnND8NrB5/9dnJ6zc7nx89fXb09c7R90fl3w1APqEP/Y2VbTdimstTqBXypf3cnbEd",
-	"nrlUZK6c0B3w3gyjs8GaLpsKdbcH7U/nmSiJggzPaQLEV8GQrjUKHHPNWdxQ0DaYA2zfdVVYinUsrNlj",
-	"WmVUySqyuDwtLhlAXqElsDzHJm01eSjhMtJdNHKBTG7syBsuy2GzOGiWqaaQecBcRmbHKWNLUxMy9To1",
-	"B6vFHl+VKn2UKlY4g31WT8cxP0TwEHJpDiCETHFvrIrs+4sDP6m6LkbNLNsOj20dAJFf2NorVq8Qjbuq",
-	"qTZ6uauGbGOzAkBNGz1nYKfFxZZZIoGyD2XoZbbdxXGOnGd78zUZaAxkW4ASelCImWcguHiqvAvq0hJq",
-	"dvvUqWem7jEa4aEWbny0UFvM6w+IZrGvF6YAbk1ILCWyFBTrL17yxtW7q/8fAAD//w==",
+	"7L3bcxtHlif8r2Tg6wiBPQAIgKQkUuHoj7rZsiWZJinbsqlBJVAJIM1CZjkziyCkZkQ/fTPxRezLbsxs",
+	"7Ns+7Pbr7O7LPGzsP9MR3bvzX2zkycyqrBsuvMhttztmusVCVV5PnnPyXH7nQ2PEZzFnhCnZOPjQiLHA",
+	"M6KIgL8OY/oFWbwI9b9DIkeCxopy1jhonE4JOjx6gc7J4p5ENOw0Wg2qf4ixmjZaDYZnpHHQoGGj1RDk",
+	"x4QKEjYOlEhIqyFHUzLDuk1yiWdxRBoHD1qNMRczrPQ3TN3fbbQaM8roLJk1DnqthlrExPxEJkQ0rq5a",
+	"jeeCz8rjOlFYKMTHSE0JUnRGkMBsQlCTslGUSHpBWuj4+RO0s7Ozv5UO+seEiEU26rFuunKcjX63f7/d",
+	"67X7vdNu9wD+77uGN/gQK9LW/TbSQUslKJvAmF/yyeFoxBOmyiP/kkULNMJRJJEk4oKEaLhAakolSmKp",
+	"BMEzhM23dcO2Pw9g0SsGv7v5Ir/kkydTzBiJNhnwyHxSN077c+04e9cbZyIkF9WUGjByqQYjeCNw1BEL",
+	"ckF5IlGMNYHgoSRMoTEX8OuYCqngp1oyMe3VEMpOr6eHjS9fEjZR08bBTr+lD4ciQjf199932/vv/u43",
+	"dWTyBVksXfEZDgmaUzU1K26PYi1lxHRwTha1K/7gWiv+ks5oBSG/5BOJYiJg8epGFMG3/mBCMsZJpBoH",
+	"e91WNjL9xwxfmpHsdbvrjOsVD1fQq9lkKtFMv4qaesP1wGDn9StEICzPSajfrN1/+Lhm+yexau/yth5s",
+	"ngx6/Ycwh/TvGgI4Jj8mRKoq3gsTcSP1iECYTxANzYyCb9u2lfaLMEBUoTmWCDM5J4KE8GHt3GxbtRTT",
+	"6PY+f3r/7cNvdr/tfbbz+sFX/eO90/2vu9998eR68z1RWCXySYSlXLp18ymXxE7inkQSPkNUIsos89FN",
+	"1E3LvD6Ad3IT+40g48ZB4//ZzsThtvlV6kczzgb2z4E/Uj34Uzoj33FGqlnPi8PXh0YQveeMoBAv9BaE",
+	"aMoTIREWBI0ShSirG7F6X31KGm9O9UpnG3IoKd4+mWI2meICzd3fLW6Bz4gO29/h9vtue3/wd2dn7e06",
+	"pnTKyxN8xsIqWUsu15e1iq+StP3NJe2VVjpkzJkkRo8xkvE1V895wuBIjThTxMhhHMcRHWE9p+0fpJ6Y",
+	"Nw49ZYVpZL4JdTeMq8EY2mk1iBBa6DQYRzIZTZ2I1quy0DsMS3ctMnsGLcNc8ov+utCVPtR6NoIOE+Wk",
+	"MEGJJKLTuGo1HuPQsoEbzpuyCxzRcGB5gz97PCMHyHJmZLYBRUBu+mj27mAV9NlKGZ6Wh5GmDBIiLhBG",
+	"Y0qi0HAFGDMsxBNBQsIUxdExGSeS3JQORml7A0F+ICNFfIqAPXCamzAdGq6dfoaan52eHqHdbm/rAL1g",
+	"Iy4EGSknzFEs+AUNSXhHq7dycEHFBIOWEzhZA/ck4nN2xvR4IkyZ2mrpXWDcKYJI4XOSJ1JLvE4UY+Vm",
+	"K85YM3D/HuijxsdjLa+Crc4Z09v4nIshDUPCbrh947Qdf9OoTA8WlSikEg+ju9sCSYTfDZDpHXIpHFOg",
+	"LMa1oqt/uzv2pPsZkoiziUSK51nSCZGScnacXgxvNFNpWhuk98xswpJOGGgGHIUc9INHCLP0hI0wY1x9",
+	"pM2FQ5GpbdhX4r0xzadEEISRHjoJ25QhOz/dFiMkJCFqBsU5B1uwsKecv8RiQm64okMeLgaK80EEjWXr",
+	"6TiufkGPR3GOzDt3y+Fdf9AXMAwGSwkXT6FPLImVdEvwCrPFoVJkFhujxg1WQi/CDLPFALv2PGbBOdK/",
+	"IffbI6TEAuEJpgxFWNkbyS2vyrJO8VgRgYJjosSifaj/CJAkI85C0IinBIfWsuO9UmFEMZ+ghCkaIcy4",
+	"mupFNh3qbcBRxOcEjD4VqtvD3W7F1UxP5Q3DiZpyQd/f+NAnflPZnvz5X/6/f/v3//Uv//E//+Wf/vEv",
+	"//jPf/7X//Hn//Lf//JP/9j6P//yr//2D//uL//83/73f/qff/5f/3Q3jA90DU+GSqSvWigWRBKmLH9/",
+	"w/AFppHmCTdfg7Qlj+cRcUFHBOnd4gILGi1Q/k3vcrf0Inc3ZzrECg+xJJqQEiYIHk31uMzaWJXiTfb8",
+	"pmtkWxyY5anRz0Y8iUIQi0PNdPBoqvUhrcCQ0XlBMbprdWyTsZQ4TscbnX/1+YIsHlMW6uuRXsQwpLpr",
+	"HB0JHhOhqL4njXEkSasRe48++Kajims5cRcdJ77kI9RFCRtSzT/0WD2b5Xrmpm6lWSezIX/vD+ld+jIf",
+	"agVV05A3Y6dGFaaU2UlXmUeLI2ktXQ+9jVqEe/PWRD7Uw9A72GRJFIHGyzgzdsWla6JfN0fAGM5XrYtv",
+	"/11vkY4E5YKqClvjN1MCXB82NyShPnO+3t4M0ocDsJUGW06/kVMsSIhizvUlwvyVvgMSW7dqLKywBkzv",
+	"+/eNQoNauHjf6mlk1oHyuwUbQDrFNxJPSNX8sEJGsGlFTd6z9qUpvgDVLTVsuI1swkrwObMvYkHgkMKv",
+	"JITdzNMZvJcjsZ3eWjT2Y8IVLg/5K/0YJYwqMLGLibFPIgUmMegtR1L7vf7eWv0pfk5YhdntSHAt8OMo",
+	"0Zc33aj+AZnXc131Hvb3umv0VaBYs0LpANzMKwkWXFEVh9moIgMay+oDycF2GFHCFMJhKIiURKLmiyOp",
+	"6fXJi6fHWj6P6SWRW7Dh+gSbWyCJNcmPBZ95RxezRf7kft/od3c63U6vt9Ppbvd39fCpIjMYT4kqa840",
+	"FgIvgL/Y+YBxedmUzAvpiGfYWEiXj9Q3S99omCNB4PRhVW+1e3jQ3dvAalcQipUH1tufMRe5yTWevEAi",
+	"YYyI1IcT8pFEkqrKzshlTAWRdgYl5mfuFxOsyBwvkFQ8diRB2SQdh8fRyQUR+eXWi/Gg3e21u2s4C2sW",
+	"PBtvQVo9WOtkawkwpVXuRiur7knr6cIsRBGWCjgLHikiZEvLLEFGfMKoVtfyQrwhz9vxZPf5n/7wx/3L",
+	"ryqXWLc30Lx0KZnsH+zcbGWMJdlvPsKx4nHVkIDBDKJqz5VekxmXCv3ocVr/gMmYsNDYExSOcvIcQZto",
+	"SBacGVPaEEeYjQpivtfV/7mGrM+09tR/nGku/bWIwTg/VumshtEaJ4f+CvYvlUjZRK7F8EE1gf3yaDMd",
+	"Wa6z4oQL5JRjQXnWUWKi+W3PHf1WToDUC54n0JlnR99Ehb6eiKqTRS2EJaoSX5YeNefPfNmrxVWr0e92",
+	"ewfh8OHBQS8nFTwX0u5+zoVU9mUftp/j9vig8+7vmtvg2/7Qa+1cbf3uN1WncIYvX5hOevowfCSZuHJh",
+	"6qTjRu5Mf3b9lbNrNRJGf0yI/UC/URaE68o4b5zgKr9LmZdfzDuXfkt4/FJH58cQAIWlsKJgTb6fBjeY",
+	"N7L/5K/EG14FYbnqudlLaphYnk+l9J7+Y7WcgOtD7rgWOT60VT+UY66uzVjXUIlWRIsUZFP9ME/ISBBl",
+	"ufmX48bB92uuTnGRz6sCezTdjTUpnZNFB50oLrS6hRifP9L/a9wUaKiv1voCCvaeSmXsu2FPPhj1z3/s",
+	"fsZ2vnm4+Dx8KfbU15fVGlphAfTQyivwrmisOsx8FYpPjJUAnBj6sMAsJCxWy44WODNnI2Phy6kXevfs",
+	"5R+PFL3QY0xdbrn7fvpz+ZoPDb6Jww3IaEaZ/7T3q8T+VWL/KrHvWmLzSF8xf5XaN72TXVVIqceUhW9E",
+	"VBbqiXmY7cJUqVgebG9rounYx50Rn23jRE23Iz6h7Hcu/uKTiLLkMuRnSbfbvz+kLPzkq/7s4bej7kux",
+	"Oz29f/G4x76T+1+EO98sHjz/YQ9/1V8pZfSA3tXP4HqagBtwNXG4X+9JJKNkkid6O8VGnj+aiLh39n8H",
+	"7Xcfuq2d3tVvVk4vHUnVHJ9kETBeHHjBahwRLOSAspV+WTTiPNLn3Pc14NE5alqHo2Gx8ymNiHs3T9+V",
+	"hoNlnphVhr8+8I6NDX9eoJFz35V3MXvpntzQVPXb3/72t5f71UaqghLZW8+WwujovMzhZprXYAGcp6qv",
+	"9cjURer68VKaRzUxcDQ+RoH308C5fWywlQwKXJ3HhEFEaGk4xr1SHswLVvbjaAYGHp7MF6Q4+HGacCLz",
+	"nebY3ZDziGDm2B1Zxe3Kp+QEPnPfDwTBstpEvNBrRyXiCYRgCn25oJyhZoDDGWVBCwVjTKNEEBm0ikFs",
+	"hhdvPUJkFisIxGHI6J35Ba1aygT0z1s+FonEEzIYLgbgp1otJXyHV6XlLaU/j4BTMigfQ7dfhXUvD6xg",
+	"jPMWYz0uaKxrG/J8zyO/iuu79Aj0jI3EAvRyrJAgUj0yitDyi5XgP7RX3q3SLY2xlHMuwrySs9vdv59T",
+	"cx5W6UweV8kivRulG5hJVtA8AQ4gthZn2Mi2jYmK8QQ8Wsv4YoFfFXSyDdhXYJiMPl+YqangMR3pPyZE",
+	"S5MAlC2GvowJO3zR1qSLFR1GHssDT6s+olQqgRUXCMI+JWpKQlAaECoDE+dPUESlqmN0m+mWPhe0S27p",
+	"reANTRRwl2XM8ZyQWL90AyZZp0/4x3PNY3UbZp4KleWqfN9L92f5UZRZ/MAIMzQkZRlXJoSQSDphWBGp",
+	"VR4bUazfJXg0LV4IU+prtBw9LPVzrmG78me33rqfOClXOCRGmASPtPwGbSw4ACakdTij0wWp9pcG7iHN",
+	"T1BTYEWsj4kLc9PZenTGAkZIKDVnTtQ0OLCJbfZQ1QV2T+gFQRgxMkecka1HKBjqVQ0L358xZ4vxAyEe",
+	"ocA91u/jc8JK4na40Me9cJ6FCU88Y4LEICyQE8WdM+aFgaSmHrtIWlh5k2y0Gma0m9qKWo3Ltu6jfYGF",
+	"5p9Sd+bv2KH7zn/4JB2E//S1HtCxG4//y2M3Nv/h03SclfRijFe3KP4OYW+dlc4ZHuwGtkwkGQnRkIyt",
+	"pVGQOMIja8LS93TOSLUc3C8LP1803oEgvLa4yhh72oRdyQqeWzrWz2aYRk94SE5I1TXNGWaW3dPg3PGQ",
+	"aM1yIZHNRPFW9X53dbSb11EV9znCUp5XBcasGaHR3UgjLVyWdta6KxXDAO7ay7/E55xTU3PjWrK2tyFG",
+	"3TZd311iW/gSiKxCzn5DhoeJmjLEzRuoGRwlw4iOjPfa8grQtClntpnPT758HWyhhGlxEcTu/SBHpR8a",
+	"6Q/Ao5Qi0jB6SDNhsLBTHEWETSD1+cd++8H8WW/WC99eduOH9f81h/kXTDm5vir5oaGQArlnAyiuzBBL",
+	"cn83EVGeo20yzFU0lvVe3rqiQpfOr/SqllAT3rYPZzj+3nT3DrOFIwHNUJ9MMZus7ewopGxe4pEChwzE",
+	"7gY8CgeOUQcQBRQQzfkGmnEF5aDG7MdCPvBuf7/3oFHOcf9w/6rSo8DIPO0435TNg2tPuZCkPYT2Fm2p",
+	"cBytcdEq2vurxIs/6TX63rzT3iqCyc2+7rjrH18RNeUVQcywD5U+AUFyWwgSSKKJCz+eO68B5CdNsUSM",
+	"Ox9W4UKFIzoi/69nI16HT0+xrF7bOpvQDGaYD5T9Pr9FLZ/sfH3e6YxL395M6c+N3zbVyEZZuVeCjIkg",
+	"bGS9hxuEBlnbXezFYa9h4knDtutCwNP2KodbFgtaDqzit0UV07tRYKPrDAWfSzC4VImejuK6m+ZWgPQF",
+	"RGq9s5nyZpOyW6BA4+JvHA6fhM/G3V5/Z3fv/oOH+0v+brQaAs9fXOMrmy9uTPCUMPUUK2zWpUEWn3fJ",
+	"t4+jFz9wGva/pm+//bqLP91N3u58Hr399jh6wboeXRkO37bifmnIwoaD9DlOt1+l89rJ32kX3kptIJ8L",
+	"a+qPcJ3lzY3sYW+/X8VhS6RuHmR8wtua3JXRe76WOmmW2b7qLckKkf6D5KxzjOeviDRG2jQV9gUb84+k",
+	"w48SIQhT9SkfBkajnKQKz23i6VrW/rzzumL4O6ujf1ddQRrramytBo1rHEu5OA6EFeTetouW4CwI40Ft",
+	"sLMkhN0o2LkcmpDK//zAP+NzmwFrkoNNujCiDDWDVJ9roUBKrv8nNrcH/U9IttD/EGRCpSKi6DDypF+F",
+	"S4KIAZ6QQgRy4xV/T6MIb+91uuudoPJNzK1dIT6Xxo1ct+mSZJRcJeTsubqNu5t/RK9/fzvlKn5i1eZN",
+	"zDwlTXt3v9/d2V9b0y7eVPJKUX58WZRbfhBcxThR04ENJigfIRPxhQBeCAX29YPt7QC9OX6JmhC9g746",
+	"Bl20aLVPX1ZcxdtHnEcTrMgBKJ+/w9FEKzLT2Scnnx32TBxCSCdUyU/um7+olAkRn7jvzMOYCMrDT3a6",
+	"5k8zvE8+f3zyzdudp0fPPjv6Yufo26Pi35U+0nRJyrPWystO302+WQh3K8xz884LO2dH0srtRtVOFrJO",
+	"DxnjCRuRWaUdCych1ZrrhqmsfqOHrgnoO83ULa+XIpcKNV9hcR7yOSusz6kXyCSIVFgo4MXd/kG3i96c",
+	"PjExYEOeKITRjLJEgYmyKphgudDsXUNoEhZWB2GdwKYb6z0ISABCymWGEBaWA63MUPZvPzGot24uiFDL",
+	"ZgRZb1UTwqqKujdBa1o5I0VVVGB6r7AePMNsRBBn6ASrRIR4sbkr/lr7XyXAzCAzivfXNKOXVnbANnOS",
+	"r3PeKjxMURSALxtuV4ojckHEgjOCmpmCAFSptloogMzXQL+XoY3AsxYyARPmx5wjR/opuziKrHSWeqrw",
+	"ScEZA2+UD2n99G5DZC9jgdcX4ZXp/JWcDkAGDGoJH5tNQDPM8ASGAJ6ZprlztJDm5S2zxi1Y/a0DhJFM",
+	"YiIkcVimZ0yQGVek7WK9Do9e6Hv2hzMLeXDWOEAfzgy6gf73WaPT6Zw1rq40PeCYWB/bteC99KAg4sCC",
+	"DMJKlS23WYubYiI8NV8Wd8I2uO5WPE37r1ahigYMqTQXaqEZHk0pI21BcKifgJbyCLTrmbmooSGRNARP",
+	"GUQog/21g57BvoKHB7PFGXM6COyvgSiUNjReQsACCdGUCNJBn1pBByusL1tCGNgAqZfZWOwoAw/3GYsF",
+	"V3zEI4OzZbazBaZaNedoxgVB55SF8gCcrklIFZpyfm5fh+GB0Y8qNIz46FwifMb0/c40glkByct80uQC",
+	"BSl6htajdkYmQgr+TYItz5SYhxKThmINkOa9FJiyc8bO2O8dZOPv7TR/f8Z+32634f/1z7vdLvo9CgrU",
+	"GKDmEIcogydG9nxpNube1ddrfbFJmEzimAvNXmckpHig6Sfw3jRj8J/oFdMaFYSwmJsgoI/ZSHa4SvFE",
+	"jMgg9X63UDCjUlI2MXHuxa7d0AuPCQtjThk8N4bKFMSp5VtuB3Zo7vqmr2QD6lDizE1OxcW3APMheyQl",
+	"H5jgrcLDkDBKwgDZNe/pNfcxdfzZWSwJf7m8R+lbWidNL5cwNn9iqwbrRtI3uy+T8ZiO9MV8YBNpTffe",
+	"cwiCSL/b0d+lmG6BlW653VKUiNyYYNuK20zj4pPstVjQkSWGKRbEzNmGWWRP/T7NE3OjhQdwQAdwEPX6",
+	"N61z3p5YG4PoRj9LlG2miPfVQsFIirHfeUokEMSdH4XkA3PdF+C4G4wibr9SIpFqEJELEhnILz5P13RX",
+	"r2kKJJdfivSRmWH2yH28pz82d/Xcgrrf9/XvI87GETXkLIlK4oEFmjCDC0lENZOFBkKCzQaBQVktBhB8",
+	"4trrAQHkkcvcb/2+Ie9Y8JHm6MOIBKiJLV6TAxkDd70xKcA+EMfOtsBYosWvC7IdWKLPTqz3oAo2ETU9",
+	"NpsG5uBc/FP2ne6wEgPRzQfWTuhjDSFBZrGyvwfkcgRIcdn+mOcWTgjo0EZiDYaJtHahAtSZ7W3PMWSl",
+	"tYAoQE0QaUGGIhVsuTfNOucgl4Js8eSCjQZjTD2itH+573csG3JgVfo1xgfp3y7YuchT7bZk21FowzIb",
+	"mXuuO/V02bL+48sVyPupEivee2kae1GogG5ckin6ypAXKRB970mUQqfZyAroZwVG7Y0ge1Jm0/Bamc8W",
+	"H7t0fB8vM8da4TLkcVbdWZGxgiGv8KDIVl0oco6rpg+93nI8Vf+dZxz20pUyWX3l9MAwCywsbS/3Tolt",
+	"mZse8CqIxy3wpUarDJqY4zfgJahiIYU9tr8WnjqdAVwP2anP/Zke+nRGuTOvV8U/8rDN5kjDbbQAk1Y+",
+	"sobsPBi5qoOZOl99MM6SSgPGy6JGAzhAmY5g3/FUBD2vojpjnxltxrXg9Z1JUaCTElCoL0P9UeVFqO2l",
+	"QoLqLssCVK9tTkilq5BtehWyZMYR0w/yS17Fx/KB+x4ScZUEyV/OyyyvHDKZea88a1j1zfcQTZMZZtlF",
+	"yl6fWkjiMQEzw5TPHRqsuR7kzUiVN81KH2SGYPhhGTJ0iJo4ktxFbRcg8Q0g5lYLZQlTDlLU3Mzyo1uK",
+	"eb/cZOSOVa35vQJkXpavsmNb9ORWCpK0GhPBk3gwXFwDAV9+qr99DC7uG9lmoLFjPq8KK1f81jDhWw31",
+	"vuAXLwDmL99AWxMG4OoBkz9du9b6FiOYK9gqKgL4nsPBt+hyTXtL1rdhuKQP+QXZQsNFVt+gaMdX08py",
+	"OKaVHrSy293JUXR3LVux8Y9WwD+Ct3j38jKfM7tWmzkpVjvs/v41mjYHuG64e4XhdtdEyFM4ukboqxOr",
+	"tVPc6/ZboPfq7dnr7poEiPSiYISBRVN3pj8DEArT3Np4fQpkbSZW0ipsYLvdeW8e6fKuS+2OTVSy6ZDO",
+	"CAP3teBzA6kIxwqqGOSgIcHUP+WJcAqciTl1qpKEBJlSWEeNh6BqnC+xImxUMc7XBAstLwRm5ygmYqQF",
+	"bWTsczMaRdTlaXjhdYxn8ROaHVWhQ8Z73RxB3d9dK2E83t/Lu3v2u2t+t1+AouxuDiujx2yGYBpclwg0",
+	"ey+bZbVaOpgLqsigZ68k+SjANdmT187e7IbthFXf71aDAFQ1UUT87PXX/DKF16waQK+/7ghIKlw2FcFW",
+	"LF21GgAIaIYxuJ44d4fJIBBWn3046AfgUgxCvLCxx/qIByaYMBmdE2VMYiJNu7OKHQm9mjrNiI9wdMb0",
+	"kxYK3r59+7b96lX76dPTzz47ePXq4OQk2HpkOjJ2WmPa1/+0jz3zgWYldiznZBEYS7ZWI01SsH7dFiKi",
+	"agp5T4xsFZwrVXpKdcgQLNPNFzkGoNZK0n24LuVsADrbNIktxQTM/u6aXZk8YsomVSN+2L0GrqAxcTg4",
+	"2fxyVB2u4mmv4yKtGi5VMQe3gukZzO1v6VStyTprS2IF/cvLwBXeszrjkER8rlXGrRYKdvXvztA4XKDU",
+	"OWUNzllVQeldx+5JBDmwLRTs6QaMAuKL4v7lZaPV2IX/3ru8zAvcPXi8SuBChvpLPqlGFHdBIHpAFXru",
+	"+uDdq4ViHsz7RljcrXp5VkgjtgUqc0SK9GeKQKESjHptzQbtGwjaRc0nEU7CbNsKkdI3FJUbD3GvbSJw",
+	"7mqQ4YaDEwSHLmYlB+rgj+86g8lqVa4KslmDQpYK+f37641ojZjgjaNMw8RatWYVK/7K13LTNU69Jsaa",
+	"Q7JScMbznVvsh71+pbbizJq5mWxf9LZHU6y2s/WSVYMu6ynFKxbQIETktfK6et0sDBbycKFIfjJ55V4h",
+	"Q14kLAnAdcigmETZW+9eO6sua3nqdJnK4pV5A5aBS6tBpslrEEVEmDhRFvi9ZQ4T5AjrW9AoSkKSz2vt",
+	"3zbOfa71netrGdWspHQuATFMobQFrfFQdk7ZZKvl5KXnzDNG+iK6xrqj9C2Z17M1ttK6lpWRLppCoNCc",
+	"tSl5dCLIiNCL4u51u9Uhg86SsTLwP/UmrKRZMPaC6TVdT6NdGr57T6IZjmO9BXzs1PccQI8+jYKMuAiL",
+	"p9GBA/a7/V1gjN3agPbC4vevCWydK5rqGm7lq+/mih/nKnakHr/84nlcMt2Dn1zF9ektLz1KbDknsdbQ",
+	"ep1yeFRZtuPQVGvmYwQYRCjiE9lCjMw1EzcVRdARlrJQ8hlLFLh/OzgE/QK09ggZQEALLINt3eey7nkj",
+	"O3eq9FbYub2xVlWRXhEwW4Na4je61rqTSpdOem+A6n3IMGc8MyguWBBkj4SPvlhI4nOO5YM9i5Ho6zB1",
+	"yUz6TPZLqPe7+hFPfUUZdrwH++Ej1huYeudWcjmt5by8dIjFBTgmM0xBBvjzQ6/wAo1xFCEZ0clURabW",
+	"4Ry9J4LbaDvWHsNvaY10paK8CrpXBy95Pa1v86D2WS3YXmLyOElbv5KmRi0rYHS9bGHjRalz49lRwEtV",
+	"nV9DB78Gq2814gizwVpQrHbEihKhVWL5MSuElApE5Mf4qXevzmw5kqMxFqtRISs0Fx6RjXkgEcf6s7WR",
+	"TysayEpT6FWuJpwUZipNdJ/hBRI0JKiZREpg9Kf//x/03RD+dywI2XIITIW9Dh7Bzwa7aI5FmIt/1z8Z",
+	"MaH5jm64kFcqKrVtiFIgzMQW1OZhumAEl46otXpTMBej0y9PjyCANrdzNfA2uRiFigXTPyL4EXX/9If/",
+	"sAvBaicnX/oQesp7aRRhOmvZKtQSvaQsueyE/J5saW1NX7gUR0UsXb+Q/+4qlNF80ZH664HR0ytoeM3y",
+	"JL5o+FDkZevlgaQN2BPhVTPJAqqW1jXZVD+yZ6gi+wMwLm2igfShoR85wzbPKulTU/THe5ua+mbnZJEj",
+	"citoofU8edtfVtv70lNboWAEJsjVHFNN6uBaKw/NuT+HicqhXnsx59Qa589Yc7e7s/UIYQ+szHQwwgwx",
+	"QuGAuerAzBr1/WZtgD20qRdE/3nGbASRBKhtlwpVA1/moo42A7Q3KYeJoGpxopfPqicECyIOK338kH9p",
+	"OcTn35xCmWGL7uJJJFefETUDed7udDom6xe2CJgF9JCNZ6pUbLaSn1OypGebf2ze01oOGi78BGoo+m9+",
+	"zar+x1apHNjPs36xLZygF4LapPhS4kYuWckmLTjy0NvmJttBeuCEKQBjzCqXe8t1xprBoY2lhEvMAXoM",
+	"S4FMyoN+xeY7GMDYoDj2wM59xcLXd5Tux5rKNZCbzZFr5NRz3Vmj1bggQpq16nZ6HYCmACzEmOorRafb",
+	"2THZw1OgrW0c02399baTmvrppCrp9RnWHN+8ZYPVCWo6XMNWhmtoltpDM2yhPFJhK8UcbJ2x7IxuwfbN",
+	"16nNSFUHPfEq7UI9xgzLtQWs7oyZE1yAizZLqPV/2AmAC6mBz8zAHWBZ+t3uZgVp7VXx+xywt9awKu5A",
+	"JZjgEi62j2StNdle38fKKwLkZXitGTaqA8UzOqTFY/agFvMIy418omLtQCuQiq0vfKeX2vlMPUpnjIOS",
+	"kVdX73LgodUAnmvX263Zw4qKu295InLB9472W4hHYWpMSKWAB2G64AlIkexrpDjUNtnt9upGmBLRdq4G",
+	"Nny0s/qj52ns9VWrsbfOF36VaV+oACn64uT7d1etDzk2//07vSsymc2wWDQOGnoNCy5Dp17DWmSrqPkS",
+	"nkiDM5A+bad8Re9kzKVaBfCOqExBKoGTaLY6mhIce2WSoUyIygM9G6MiYANbdEvgAD5CvqvMopUDUB1w",
+	"lObq7fb7NekbqejIXEtnzOTKzeIIU6Y6yLt4oB84ZdbSahFrlwLbOptUBr3alEQBMOwKrPdHNsEjPECg",
+	"/QeAQSyrQIg1p3Xv6uMfoDhR0sM0BjBjQNa1WcNmTvl9IUUIbaMZlWG01+KxFvk7VYof83CxGYP1cVDX",
+	"R+u+PtO8ATOyk73K3yNsowUx09t4Ff56pEmq2962MOmmsqSbCZLu1Q22pK4ae4qV69iFZfDd1Zz3MQ4d",
+	"NOPHkwm73f0bFsr3sluyEvmaD+dOP44EweHC5xh3Ug9/nY5B4dYSyP3my3MI8TL2BsSS2ZAIrTRm5ct7",
+	"3e6W2dPeGmt9yvlLyOrRH/T7qz/INNNjm1wCgnuNL99YAfOGQeKOEeAfX+hnR8VPEEdZms8KQX/VqrhY",
+	"bH/IPF5XhgojoshSGx6KCL6w1gwQUPbWrRV8i6xAmVQYHmltDdzGOdoxvYCTc5U8emoGVGLHu5WeAX7x",
+	"M2AMu6u/sJN/zdVzSID7CejNrKa7Py/q1PO1NMwUJADGUaYsChfICrJOjQOZdcEfRWrO0HfnzJiR8+Lm",
+	"5brPGJeXGFpaqFJfkpKqDAwWLWzcColCmaYxOYAKgwNfrVdH9NwVAchu9M3dfv+MVavAII3nVBJzSR8K",
+	"yiaA9+UWT1/wtcYqSBtnZheoB4BH551U+wyQ3mrpY9KjIVFzQjw1VHcBVJBpsW6TO+jQv3+EVKufXPkX",
+	"Mhu1s9vdXU8NtQj8N1BDnSYESvgNFBI7krV0xO7PSke0zolrK4n9057nIru+xeHOlEXjI0ovfRPyCxUN",
+	"vzRdk1RwyYq+f9UWl2iLQO+3IL1Xq43657areHF9SZ8zjjT5nEGU/FaFBnBLUn/3toT+E7CF+7C8WJlq",
+	"zBZDKpOpUN4Fs4WaarlMNP8Fwcq4Na/rz8B5RpWWz1mk2gHqBihhQ8pCA9RNla1iUrQqbRXFMYeYPLAD",
+	"sdC6PmCMYKHnCshDrhDRtskvyOIxZeFNBLMf4/9gbe6R79945m5fIvvJDLutmw/VcOhqHjc08/glyKSc",
+	"MNqUIX9s1qjpJ8cYywqtPkn+G85l6LHL9KN6ZulhHNZ78EBd8d+0JltmcBlSuEhwe5RgIW2pwSIiZAuM",
+	"xpyRrUIoZvlYe12/kUTcsostA7NNMSnTZho2N0XP4FMoS+iKjxu+NEfplqcrYSLPOo26iMU8kmiKEcuS",
+	"KEoDGD2kVfPceW5fk7kdQbXKW2j/6t11VZ8SuGYNh3DYVzn6+CU7tg5zB8GW0/QO3YyUDpnRPbah0p0p",
+	"jVTpzjr266lZfGijiJBLagr+nZNFC3w1+g+qJKJhy4TDawqFM06ENB4YDvn+upUzZoq8z7k4h9LPxhj2",
+	"yEY0Q0E/rb96WNSgwgKeilnCSnELURfHXN3wFryh5PJ6TUXNXYhZA+E0oLF0h9A9sgfQPl0Wl+xuyPmN",
+	"zqPVeyf/gU19BpfUZHnVdANdMJhCJpT74E9/+KP5KV8+rS7Py2qlaU20XMV8M6yKUOrVwdMbbqZFkK/h",
+	"MFrdNHioSgK1GqL+VSf52MZWOHKaHVlVw2N6lsXJGtZXr1p8AVFygjikW9hojDRVm6AzPByFf/rDH+eX",
+	"i/cBaAoXRGjuNE5Mom8VS7ptBeEn4wS50737/E9/+KP1RP/Ex/vdhgd8mQKhyaOoAf4thMXkA/2qz9Ky",
+	"wBc3PC24oQArmPXpjBjbfhJFwDmdWH9k5bqSaIolgEtLxUWVg8vs2c2DLPLktyHJmO43EvC9n5uAXxlw",
+	"sj4LMF1sfuC7q877rcvyVibMgUh/JtL8DqzXOEsymWplHSs041KhXreb8YW7sV1Dx85cPbXJyeXIBxP7",
+	"ff2oh49uUYaTej0VZfvDGuEFFekDwGXrwwvq2OsGMQNPXSTCL0vh/djEYZZxJXGUQgGqBpi9Ytnei7Cx",
+	"3OFecLZbFxEU+8gc72npfCu5PSQeP3nFpZDUkNbN/dJWjmimlMqSVEykqSkbSgYzrF/mlf12FPXcem+o",
+	"rHuowze8jdfKDGNt1LT56937owc6aRJpOQaBuEAmE3QzWRfxSf1VHLIbIDodR1HhStbKYtnHNDKlVMZZ",
+	"dDqK+ARu8KgZEZkl0G51ztgTABNAMZ5QZlOYYmzfMe68exsBL1RZIh1Mgucd2IyJv+QTM86G3onVL7+E",
+	"Y7neu3Ck1nrzFWB3rPfuE4tjut7baSzKWm/7GHLrfWHPuJaCq99/LvhsnfdOOcjUWzPjLPGb1gKxdWvx",
+	"z7ol0LFuHvmrV4ndtX9/ifjxREIOXAuQsDLcqzqwqyK2VSalAC7K4upkgE4F/KZ+FgO1062CQurmkYeW",
+	"ww3l0IUAHchhAdmYriLeTyX0Toq009ekkIM80bO77uUohxdTIe8yxBjwrWawMX/lku9jyyWQGT72om/I",
+	"glUriiCTNG8FUJ6LvyKfkpvbbf8qcWOuSaRk6QX+l2wnPS1FVC11sXIajraHlIVtW2242m56aFP2gg9H",
+	"bx6/fPFk8Ob45dW2XpttqN3xOxeK+kmn0zFVgHWj+q/gAPGYMON3Ta9vgs99AIIzhlUuJQ/cshFl59JE",
+	"XLkCHwY6kEpjiGlyZgBbWqjXtVVq5VYHHbL0gzOmWzHxU5hlac7eLbGDXhMSSoTT9Pom48pTELeqVKcX",
+	"toPHlIVvRHRzq68XzRtRllyGfP0DYAdxl3dEoA8AKpAH29uadXU89KFKWrDT8OhhuWf2q/7GM6475nrT",
+	"//pEjq1tfpxW9UyvXDcwkPqVlJyFlHGDF+OgF1Laun2r6Gtub1RhdniNYRQrJKNk8vOwgB4CyZhRmzhM",
+	"jCRlk8jiV3BW4EGkIjtLSl5ksK6GUK3wPjIv3Db8wZqye2cdf8gGbkt/NjVH061IPvf/b8l3mdJERjnp",
+	"oxry2TbVsIjYHlNG5bReVJ/ic2tfL8TZk0s8UtHCIapaEXxPouAIaiMb36F9u6P45ydfvm5uBWhCLyBk",
+	"+ZFJ7h8RQWacgZkV2A4aGu/oaIqjiIBB9jry1FLOsZ3nczPNFfllhyaGS3FAJZ0wKo0X1y6bHlozJICx",
+	"npYlNFA8EGP+Y0LEIjMjWmCpinDyzDM4w5cvCZvobb5vgLXcn70yutC7m0RSZ0ldXBwqhUfTmQmtjCOs",
+	"xlzM0pIxzy6VKexyTGQSQTyqxd5rHA6fhM/G3V5/Z3fv/oOH+0v+hro08xfX+MqeGRi1UkTr+pSzLw2m",
+	"1kGD91/Pht8enw9n+8l334TT8LPj0/DTXpd/Op2G3x7z40+fd99+lc7mKVZY017joEEWn3fJt4+jFz9w",
+	"Gva/pm+//bqLP91N3u58Hr399jh6wQBlVmAmYy6UNIUlbZm9dxn0pyn+DXkM63Oy8qGAUX0kPIEbcOsN",
+	"efUKPu1rUTfQUsrVBbNcpOy8mmJLmlsMCboggo6pLX5++67cfArSDEf6TJGw5Uo2pPxM/5ywcwY4R3rp",
+	"W8hWw9Sv+peKexI1S6WWtzo/gVJ5VzljbqPg9mQ4NQmdQ/yONmppnz8P7dJIs3T4EEvs5nUtLYDHxna5",
+	"8sYOIdEKsxCLEAUfziwv/IIszhoH6EOn07m6ChAwIC2pbbtozMUZCxi+oBMtfzrZYZEdw62aW8EBgPpI",
+	"0ItRM6RyxC+I0Ou1lTliDVXCwRFnzJxpm6gcCzImAn4NGGckQJ74aFVpTIhcWgB8g5XjHdEzNuE8BP8u",
+	"+FwoQ3vOJHArGsmXsTMX30xJTzegIC/h2saIrQeXiv4TEpGR+f2DkzvHdtGhEZMDJ/xHjUJN1q+9VQec",
+	"VLvutuaGWcPGQWPnx377wfxZb9YL315244f1/zXXmlkytOLxSOtoLuZz0jhoP6gUvVodil3geqNoQsj0",
+	"MIey5xBDgbqpjCO8eO3bB52Ok/7nhZcwaCyIV5tKQ7fL9UIjd1A+Pm//2KzrBAqC3ZhzrQoSWnlA647n",
+	"LwFD5KPZhZwo1Ys7tvmLd2AQAtuT6wv83dZi2/kJwU5WkO0aSCb27XsS0Tp0knXzk3c2zk8uHas5F+G2",
+	"CYGqVwOORAr+AVZvgxTKo3DgmgiMEutK+WviCVAzTkTMJTHF+iYk2OqgZxCeB8puCs3ro68CAvsjG1JN",
+	"0AxDylSGz2AymjvoOb0gaC44m0CmlRuHcQP0Upmdpiz3968vvnXDJlv+RlFdZJ4uF+jGUEG9PeVCkvZQ",
+	"i3CxaEuFYwCk9he37u3NLmnZLDYy8FdwQNNKeIt3ulJVef9a5++v1gZh1++A5RyaKEHdhb11pbe43BDM",
+	"5Sw/5GArvfDxkKBmUC6gH2ylg/8J7nKbY2Dsr/XBK8wWh64a/k+HYuGu/3Bc8pwZHlUoFMD5YJvargZT",
+	"Nfc7IcaQf78d0glVdoeLvC3nPHTGfR/r2tTjyEK5zpjEM4IgxFBC0NXRlyenyPjAKgYY3JCB8ZDomZR1",
+	"nP5mB9gFYmq5db+7fnjjMz0TO4r6fGa9tlQizsAaPMeLn+Cs9Ps3ZGnm8M+olAag2XEziGZxUB9TLBHj",
+	"hXItd5lwUNlhyqrsaJ2h6Wdy/F/BVAzZQJ1ffRidxnAdhjAjasrD2ijNgtIz92vIwALjtNdHeWXIvbow",
+	"kOiY2Y04Y+lOGLwGa8Y1kPw51yF8yHgmiTALAb1fa0o2dVN3tpQPvIIJ3kaojy1FVFlEaIqlp74YBdYs",
+	"LWxDTruxRY1MrNq7jXUaM6E6yred/pIdg5/xeUaDgHKeykQqNjoEYNEhbESWOJqzd26DhlxUaCwoN9PP",
+	"YFMG4NLdQMn1hl8HH+9N8ZdMEscEWyhGwROArvD3dh08zqpMmqCwNYHBcreu0a2DWqwcLAhSgmqmZvCt",
+	"wJ4MGIMA0/YoxZm0DR8U33Bx8HU9mPJtSpM/1Hol4oJ0EHixzxgZj8lIlZPD8sVgaun85gk9FVTuT/cG",
+	"JH5H4Fa3P9DlZ/FnB8P4V5+KOeX6cjK3ZckKx8ZeVe35Sg8RnBoAhDO7vRnyn6uzVF+JBg5fRC+Id4Hx",
+	"slxssZ6c2YdKUzRihsU5CSEvRRCmgrIh1yryP0EElB2TU3P8RLXsk51cegF4HGpdIjSGL3c63U6vt9N5",
+	"4BLZJCFsadaCU14bntCHEH48MUEfr/h7GkV4e6/T3SQey1/bGj3L7f7fUgRWSvFe7J57VHM4VnowXijp",
+	"6nJp7f7zb05zdcvWSnG227WBT+MZC38uGc637MtwnOhj+DJy5u6f0pfxjIWZFamaetdwZNi3wZGBmml5",
+	"/ohK9QjWE6o9Ar7E1g0dHfW8MgZTuG75778/bH+H2++77f13H3qt+7tXv6ko1Zf3gEiF1YqUTJuOmdbR",
+	"51oNBeqRJr0AK8JGlEjEL4hAwfd6IfT7W0EWNajX5QEK8UKmJY4CxYOW050R4/OtloEuNFf/EGdBh1st",
+	"NOWJaNlSSRwwYB+Z5vQQpgacVRA0ShQ4QHR/AEbzXkvTQL0PavM2T/QSvJFEmOvcZombm+QSrvEWnZHv",
+	"OCPwbpneQjozAYpI8LmZr7dgWYRmiJdEZ5rixcNFPkLT1oEMsX6ul9Or7X5OFvkykO6HUhXI204y/cKF",
+	"O9xImdH06KkMvb1c2eJ0PQ7s7D3d53ZyMg3Ce69fmY/Zg9REc5xcvKr5DKI4TdIjVsRk4mse0dWcT1wQ",
+	"YQsKKRzBv1w+o8HMKeZifmjEe10X6Rjv72X/3E9TGQ00kA/kadcJ9C99yhd+W/d3u7ap3n63a5vS/7wq",
+	"pXbuPuxmZZD6u9XZnXqnFS8od95Oqff6yJ4+uXZCG5z0Kvn0JSP6SKGYCHOiWohCSVnERZgmuv2adOkl",
+	"XZqUVIi5koqOVuZdKq7ibQsfsCrqHqeorlAsGm0e1HLKVfzUdnaTMm1Gbdrd73d39tcnO937E/3pdf3L",
+	"UCibSsTH41vyMUPx7uqg4bQq9126ln3XlglaaAb+mIItcDW7iQMYO/vVS3x7+ayJYGZ1+XjsnVW9B5VH",
+	"1SSjbXZSXRiLxQ4GhTiQRCVxcN1D/Iz97M8w+9s6wmpKBDFn2BGCcrmNvx7ouzjQbJ3zDMew/ji/ssc5",
+	"wzc2B5QyZJ0HCVM0SkM0KnhF4DywoHoaP+wZ09czV6mWKvsKQwFXsd7hg+3tAL05fgm+61zANsJxbJHE",
+	"7YByCOFnTNNZB9naM6i5293fQvMpjQjyjt61Ikb02T+B9brp1cPOcmCyvrM5w7K5+OwD8B//DkcTLqia",
+	"zj45+eywZ7K9Id5GfnLf/EWlTIj4xH1nHsZEUB5+stM1f5q1+uTzxyffvN15evTss6Mvdo6+PSr+3QDi",
+	"E/rS31j57kZMczkAZw5t8+eeyuPozAFZ2gTuu+C9KUWnnTUdFhd13oPOTxfX7uo+JzEcvgqGdK1e4Jpr",
+	"7uLmBG2DOcC2XWmSK1VBcjXfqowqDuU0RflyUDIA/d3pdLRMMzzHQn4bFGNwtrowFS6QqawQet2lCGjl",
+	"TlOcsxxujQllSa9TxpampmTmNWouVuUW35RKnOfqHTmDfVYX3s4bETwCJOYhJCAr7vVVUbtlnY6zMIzU",
+	"YSZRszicmV4063xLgd1izqMtM0bntTMBHGu67aDdtISLnUal3648kSdVUVOomY6NR7YcjsjilmykUdZX",
+	"6nOqtt45n0lKoc7YjJo2idwQgZZ7dh0IVD8qkkFqpC73c+QSvJrfkKE+SmwLaFt3CtAxDNabJ8qL0ypM",
+	"oYZsT52eKcmIsxCN8UhLaT7O1svCZHjtwekvt/WSMnBvViNDUCIL2BD+5CVvXL27+r8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

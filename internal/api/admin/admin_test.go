@@ -102,20 +102,21 @@ func TestSettings(t *testing.T) {
 	res, err := b.admin.SettingsGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTtlHours: 24}, *res.JSON200)
+	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTtlHours: 24,
+		ContributedAccountChannels: map[string]int64{}}, *res.JSON200)
 
 	up, err := b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{AllowUnpricedModels: ptr(true)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true,
-		QuotaPerUnit: 500000, SessionTtlHours: 24}, *up.JSON200)
+		QuotaPerUnit: 500000, SessionTtlHours: 24, ContributedAccountChannels: map[string]int64{}}, *up.JSON200)
 
 	up, err = b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{
 		SiteName: ptr("Pool"), RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(5000)), QuotaPerUnit: ptr(int64(7_000_000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	want := adminclient.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000,
-		QuotaPerUnit: 7_000_000, SessionTtlHours: 24}
+		QuotaPerUnit: 7_000_000, SessionTtlHours: 24, ContributedAccountChannels: map[string]int64{}}
 	require.Equal(t, want, *up.JSON200)
 
 	res, err = b.admin.SettingsGetWithResponse(b.ctx)

@@ -66,7 +66,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		AuditLimitUrl: v.AuditLimitURL, NotifyUrl: v.NotifyURL, ExpiredRedirectUrl: v.ExpiredRedirectURL,
 		CarpageNotice: v.CarpageNotice, EmailVerificationRequired: v.EmailVerificationRequired, OidcOnly: v.OIDCOnly,
 		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel,
-		ProMinTrustLevel: v.ProMinTrustLevel, UltraMinTrustLevel: v.UltraMinTrustLevel}
+		ProMinTrustLevel: v.ProMinTrustLevel, UltraMinTrustLevel: v.UltraMinTrustLevel,
+		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels)}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert
@@ -89,7 +90,7 @@ func accountOut(a *db.Account) adminapi.Account {
 		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
 		Tier: adminapi.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.APIKeyID, CoolingUntil: a.CoolingUntil,
-		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits)}
+		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits), ContributorUserId: a.ContributorUserID}
 }
 
 func modelOut(m *db.Model) adminapi.Model {

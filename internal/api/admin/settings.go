@@ -2,9 +2,13 @@ package admin
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 
 	"github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/settings"
+	"github.com/poolgate/poolgate/internal/store"
 )
 
 // SettingsGet returns every setting.
@@ -22,7 +26,14 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 			}
 		}
 	}
-	v, err := h.Settings.Update(ctx, settings.Patch{SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
+	var contributed map[string]int64
+	if b.ContributedAccountChannels != nil {
+		if err := h.checkContributedChannels(ctx, *b.ContributedAccountChannels); err != nil {
+			return nil, err
+		}
+		contributed = *b.ContributedAccountChannels
+	}
+	v, err := h.Settings.Update(ctx, settings.Patch{ContributedAccountChannels: contributed, SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
 		CarpageNotice: b.CarpageNotice, EmailVerificationRequired: b.EmailVerificationRequired, OIDCOnly: b.OidcOnly,
@@ -32,4 +43,31 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 		return nil, err
 	}
 	return adminapi.SettingsUpdate200JSONResponse(settingsOut(v)), nil
+}
+
+// providerName is what a provider of contributed_account_channels may be called.
+var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
+
+// checkContributedChannels refuses a provider name that is not a short lower-case slug and a
+// channel that does not exist.
+func (h *Handler) checkContributedChannels(ctx context.Context, m map[string]int64) error {
+	for p, id := range m {
+		if !providerName.MatchString(p) {
+			return fault.New(fault.Invalid, fmt.Sprintf("contributed_account_channels: provider %q must be 1-32 lower-case letters, digits, '.', '_' or '-'", p))
+		}
+		if _, err := h.Queries.ChannelGet(ctx, h.Pool, id); err != nil {
+			if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
+				return fault.New(fault.Invalid, fmt.Sprintf("contributed_account_channels.%s: channel %d does not exist", p, id))
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func contributedChannelsOut(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
+	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/accounts"
 	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
@@ -32,6 +33,8 @@ type Handler struct {
 	Auth     *auth.Service
 	SSO      *sso.Service
 	Passkeys *passkey.Service
+	// Accounts manages the accounts the user contributes.
+	Accounts *accounts.Service
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)

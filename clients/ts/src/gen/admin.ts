@@ -1092,6 +1092,12 @@ export interface components {
              */
             channel_id: number;
             /**
+             * Format: int64
+             * @description The user who contributed the account (`/api/user/accounts`); absent for accounts an administrator added.
+             * @example 9
+             */
+            contributor_user_id?: number;
+            /**
              * Format: date-time
              * @description End of the last account-wide cooldown (it ends by time).
              * @example null
@@ -1562,6 +1568,18 @@ export interface components {
         /** @example email */
         ClaimName: string;
         /**
+         * @description The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
+         *     provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
+         *     as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
+         * @example {
+         *       "openai": 3,
+         *       "deepseek": 5
+         *     }
+         */
+        ContributedAccountChannels: {
+            [key: string]: number;
+        };
+        /**
          * @description The error body of every management API (public, auth, admin, user): a superset of the
          *     remote-account API's `{"detail": {"error": "..."}}` shape.
          * @example {
@@ -1592,7 +1610,7 @@ export interface components {
              *     | 405 | `method_not_allowed` |
              *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
@@ -1600,7 +1618,7 @@ export interface components {
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -2610,6 +2628,7 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice: string;
+            contributed_account_channels: components["schemas"]["ContributedAccountChannels"];
             /**
              * @description Registration needs an e-mail address and a code sent to it.
              * @example false
@@ -2690,6 +2709,7 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice?: string;
+            contributed_account_channels?: components["schemas"]["ContributedAccountChannels"];
             /** @example true */
             email_verification_required?: boolean;
             /**
@@ -6453,7 +6473,10 @@ export interface operations {
                      *       "session_ttl_hours": 24,
                      *       "registration_min_trust_level": 0,
                      *       "pro_min_trust_level": 0,
-                     *       "ultra_min_trust_level": 0
+                     *       "ultra_min_trust_level": 0,
+                     *       "contributed_account_channels": {
+                     *         "openai": 3
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -6505,7 +6528,10 @@ export interface operations {
                      *       "session_ttl_hours": 24,
                      *       "registration_min_trust_level": 0,
                      *       "pro_min_trust_level": 0,
-                     *       "ultra_min_trust_level": 0
+                     *       "ultra_min_trust_level": 0,
+                     *       "contributed_account_channels": {
+                     *         "openai": 3
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];

@@ -4,6 +4,67 @@
  */
 
 export interface paths {
+    "/api/user/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the upstream accounts you contributed
+         * @description Each account's state (`active`, `cooling` with `clears_in`, `needs_reauth`, `banned`,
+         *     `disabled`) and what other users' calls have used of it. Credentials are never shown, only
+         *     their last characters.
+         */
+        get: operations["contributedAccountList"];
+        put?: never;
+        /**
+         * Contribute an upstream account
+         * @description The credential is checked with one cheap upstream call (the provider's model list) before
+         *     the account is accepted; a refusal answers 422 `credential_rejected` with the upstream's
+         *     own complaint. The account joins the channel the administrator designates for the provider
+         *     (setting `contributed_account_channels`); `shared: false` keeps it dedicated to you,
+         *     `shared: true` puts it in the pool for everyone. The credential is encrypted at rest and
+         *     never shown again.
+         */
+        post: operations["contributedAccountCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an upstream account the signed-in user contributed. */
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change one of your contributed accounts
+         * @description Only the fields present change. A new credential is checked like a new account's (422
+         *     `credential_rejected` otherwise) and brings an account needing re-authentication back.
+         *     `shared` moves the account between the pool and your dedicated accounts. Accounts you did
+         *     not contribute answer 404.
+         */
+        put: operations["contributedAccountUpdate"];
+        post?: never;
+        /**
+         * Remove one of your contributed accounts
+         * @description The account leaves the pool at once, on every instance, and its credential is deleted.
+         */
+        delete: operations["contributedAccountDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/accounts/{account_id}/api-key": {
         parameters: {
             query?: never;
@@ -329,6 +390,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read your routing preferences */
+        get: operations["preferencesGet"];
+        /**
+         * Choose whether your dedicated or the shared accounts serve you first
+         * @description `dedicated_first` (the default): your dedicated accounts are tried before the shared pool;
+         *     `shared_first`: the shared pool first, your dedicated accounts when it cannot serve. Takes
+         *     effect on every instance at once.
+         */
+        put: operations["preferencesUpdate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/sessions": {
         parameters: {
             query?: never;
@@ -480,6 +564,32 @@ export interface components {
              * @example 7
              */
             api_key_id: number | null;
+        };
+        /**
+         * @description Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
+         * @example dedicated_first
+         * @enum {string}
+         */
+        AccountPriority: "dedicated_first" | "shared_first";
+        /** @description What other users' calls have used of the account (your own calls are not counted). */
+        AccountUsage: {
+            /**
+             * Format: int64
+             * @example 31
+             */
+            calls: number;
+            /**
+             * Format: int64
+             * @description Quota units charged for those calls.
+             * @example 9125
+             */
+            quota: number;
+            /**
+             * Format: int64
+             * @description Prompt plus completion tokens.
+             * @example 18250
+             */
+            tokens: number;
         };
         Announcement: {
             audience: components["schemas"]["AnnouncementAudience"];
@@ -694,6 +804,110 @@ export interface components {
              */
             provider: string;
         };
+        ContributedAccount: {
+            /**
+             * Format: int64
+             * @description Seconds until a cooling account is back (present only while cooling).
+             * @example 42
+             */
+            clears_in?: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:05:00Z
+             */
+            created_at: string;
+            /**
+             * @description The credential's last characters, to recognise it.
+             * @example ****x9Qe
+             */
+            credential_tail: string;
+            /**
+             * Format: int64
+             * @example 12
+             */
+            id: number;
+            /** @example my spare key */
+            nickname: string;
+            /**
+             * @description The provider it was contributed for (a key of `contributed_account_channels`).
+             * @example openai
+             */
+            provider: string;
+            /**
+             * @description In the shared pool (true) or dedicated to you (false).
+             * @example true
+             */
+            shared: boolean;
+            state: components["schemas"]["ContributedAccountState"];
+            /**
+             * @description Why it is out of rotation (`admin`, `failures`, the upstream's status); empty when active.
+             * @example
+             */
+            state_reason: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:05:00Z
+             */
+            updated_at: string;
+            usage_by_others: components["schemas"]["AccountUsage"];
+        };
+        ContributedAccountCreate: {
+            /**
+             * Format: password
+             * @description The provider's API key. Encrypted at rest; never shown again.
+             * @example sk-proj-4FZb1s7c2kq0Hn3W8yJdLr5tVx9xQe
+             */
+            credential: string;
+            /**
+             * @description A name for you (and the share-server pages) to recognise it.
+             * @default
+             * @example my spare key
+             */
+            nickname?: string;
+            /**
+             * @description `openai`, `anthropic`, `gemini` or an OpenAI-compatible provider the administrator offers (see `providers` in the list).
+             * @example openai
+             */
+            provider: string;
+            /**
+             * @description Put it in the shared pool (true) or keep it dedicated to you (false).
+             * @default false
+             * @example true
+             */
+            shared?: boolean;
+        };
+        ContributedAccountList: {
+            items: components["schemas"]["ContributedAccount"][];
+            /**
+             * @description The providers accounts can be contributed for (the administrator designates a channel for each).
+             * @example [
+             *       "anthropic",
+             *       "openai"
+             *     ]
+             */
+            providers: string[];
+        };
+        /**
+         * @description `active`; `cooling`: resting until `clears_in` seconds pass (rate limit or quota);
+         *     `needs_reauth`: the provider refused the credential (give a new one); `banned`: the provider
+         *     disabled the account; `disabled`: taken out of rotation by an administrator or after
+         *     repeated failures.
+         * @example active
+         * @enum {string}
+         */
+        ContributedAccountState: "active" | "cooling" | "needs_reauth" | "banned" | "disabled";
+        ContributedAccountUpdate: {
+            /**
+             * Format: password
+             * @description A new API key for the account, checked before it replaces the old one.
+             * @example sk-proj-9Hn3W8yJdLr5tVx9xQe4FZb1s7c2kq0
+             */
+            credential?: string;
+            /** @example my spare key */
+            nickname?: string;
+            /** @example false */
+            shared?: boolean;
+        };
         EmailCodeSent: {
             /**
              * @description Seconds the code stays valid.
@@ -732,7 +946,7 @@ export interface components {
              *     | 405 | `method_not_allowed` |
              *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
@@ -740,7 +954,7 @@ export interface components {
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -824,6 +1038,9 @@ export interface components {
              *     ]
              */
             methods: ("old_password" | "email_code")[];
+        };
+        Preferences: {
+            account_priority: components["schemas"]["AccountPriority"];
         };
         /**
          * @description A credential as the browser's `PublicKeyCredential.toJSON()` gives it (base64url fields).
@@ -1245,6 +1462,23 @@ export interface components {
         UserStatus: "active" | "muted" | "disabled";
     };
     responses: {
+        /** @description No such account was contributed by the user. */
+        AccountNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "no such account of yours",
+                 *         "code": "not_found"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The request is malformed or a field is invalid. */
         BadRequest: {
             headers: {
@@ -1256,6 +1490,27 @@ export interface components {
                  *       "detail": {
                  *         "error": "name: minimum string length is 1",
                  *         "code": "invalid_request"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The upstream refused the credential (`credential_rejected`, with the upstream's own
+         *     complaint), or no channel takes contributed accounts for that provider
+         *     (`provider_not_offered`).
+         */
+        CredentialRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the upstream refused the credential (HTTP 401): Incorrect API key provided",
+                 *         "code": "credential_rejected"
                  *       }
                  *     }
                  */
@@ -1384,6 +1639,23 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The upstream could not be reached to check the credential; try again later. */
+        UpstreamUnreachable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the upstream could not be reached to check the credential",
+                 *         "code": "upstream_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /** @description The API key's id. */
@@ -1417,6 +1689,231 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    contributedAccountList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your contributed accounts, oldest first, and the providers you can contribute to. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "providers": [
+                     *         "anthropic",
+                     *         "openai"
+                     *       ],
+                     *       "items": [
+                     *         {
+                     *           "id": 12,
+                     *           "provider": "openai",
+                     *           "nickname": "my spare key",
+                     *           "shared": true,
+                     *           "credential_tail": "****x9Qe",
+                     *           "state": "cooling",
+                     *           "state_reason": "",
+                     *           "clears_in": 42,
+                     *           "usage_by_others": {
+                     *             "calls": 31,
+                     *             "tokens": 18250,
+                     *             "quota": 9125
+                     *           },
+                     *           "created_at": "2026-12-01T08:05:00Z",
+                     *           "updated_at": "2026-12-01T08:05:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContributedAccountList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    contributedAccountCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "provider": "openai",
+                 *       "credential": "sk-proj-4FZb1s7c2kq0Hn3W8yJdLr5tVx9xQe",
+                 *       "nickname": "my spare key",
+                 *       "shared": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["ContributedAccountCreate"];
+            };
+        };
+        responses: {
+            /** @description The account, accepted. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 12,
+                     *       "provider": "openai",
+                     *       "nickname": "my spare key",
+                     *       "shared": true,
+                     *       "credential_tail": "****x9Qe",
+                     *       "state": "active",
+                     *       "state_reason": "",
+                     *       "usage_by_others": {
+                     *         "calls": 0,
+                     *         "tokens": 0,
+                     *         "quota": 0
+                     *       },
+                     *       "created_at": "2026-12-01T08:05:00Z",
+                     *       "updated_at": "2026-12-01T08:05:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContributedAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description This credential is already in the pool, or you already contributed the maximum number of accounts (100). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this credential is already in the pool",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["CredentialRefused"];
+            502: components["responses"]["UpstreamUnreachable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    contributedAccountUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an upstream account the signed-in user contributed. */
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "shared": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["ContributedAccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description The account after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 12,
+                     *       "provider": "openai",
+                     *       "nickname": "my spare key",
+                     *       "shared": false,
+                     *       "credential_tail": "****x9Qe",
+                     *       "state": "active",
+                     *       "state_reason": "",
+                     *       "usage_by_others": {
+                     *         "calls": 31,
+                     *         "tokens": 18250,
+                     *         "quota": 9125
+                     *       },
+                     *       "created_at": "2026-12-01T08:05:00Z",
+                     *       "updated_at": "2026-12-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContributedAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AccountNotFound"];
+            /** @description The new credential is already in the pool. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this credential is already in the pool",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["CredentialRefused"];
+            502: components["responses"]["UpstreamUnreachable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    contributedAccountDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an upstream account the signed-in user contributed. */
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AccountNotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     accountKeyBind: {
         parameters: {
             query?: never;
@@ -2257,6 +2754,73 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    preferencesGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your preferences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "account_priority": "dedicated_first"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    preferencesUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "account_priority": "shared_first"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Preferences"];
+            };
+        };
+        responses: {
+            /** @description Your preferences after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "account_priority": "shared_first"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };
