@@ -97,17 +97,17 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	}
 	if !snap.pool.Serves(req.Model) {
 		return fault.Code(fault.NotFound, "model_not_found",
-			"The model `"+req.Model+"` does not exist or you do not have access to it.")
+			"The model `"+boundName(req.Model)+"` does not exist or you do not have access to it.")
 	}
 	price, priced := snap.prices[req.Model]
 	if !priced && !rl.d.Settings.Get().AllowUnpricedModels {
-		return fault.Code(fault.Forbidden, "model_not_priced", "model "+req.Model+" has no price configured")
+		return fault.Code(fault.Forbidden, "model_not_priced", "model "+boundName(req.Model)+" has no price configured")
 	}
 	cl := c.Caller
 	if err := cl.limits.check(req.Model); err != nil {
 		return err
 	}
-	if priced && cl.user.balance.Load() <= 0 && (price.Input > 0 || price.Output > 0) {
+	if ep.op != opCount && priced && cl.user.balance.Load() <= 0 && (price.Input > 0 || price.Output > 0) { // token counts are never charged
 		return fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 	}
 	upBody := body
