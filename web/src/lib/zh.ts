@@ -470,4 +470,10 @@ export const zh: Record<string, string> = {
   "notify url": "通知钩子 URL(NOTIFY_URL)",
   "expired redirect url": "过期跳转 URL",
   "quota per unit": "每货币单位对应的额度单位",
+  "email verification required": "注册需要邮箱验证码",
+  "oidc only": "仅允许单点登录(管理员除外)",
+  "session ttl hours": "会话闲置过期时间(小时)",
+  "registration min trust level": "注册所需最低信任等级",
+  "pro min trust level": "Pro 档所需最低信任等级",
+  "ultra min trust level": "Ultra 档所需最低信任等级",
 };
