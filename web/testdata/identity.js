@@ -44,6 +44,25 @@ async function signOut(t) {
   await t.page.locator('h2', { hasText: 'Sign in' }).waitFor();
 }
 
+// Clicks start and goes through the provider's own pages (its login form as login, then its
+// consent form) until the browser is back on Poolgate.
+// The provider's session is forgotten first, so its login page always shows.
+async function atProvider(t, login, start) {
+  const { page } = t;
+  await t.context.clearCookies({ domain: new URL(t.env.ISSUER).hostname });
+  await start.click();
+  const base = new URL(t.env.BASE_URL).host;
+  await page.waitForURL((u) => new URL(u).host !== base);
+  for (let i = 0; i < 6 && new URL(page.url()).host !== base; i++) {
+    await page.locator('form').first().waitFor();
+    if (await page.locator('input[name=login]').count()) {
+      await page.locator('input[name=login]').fill(login);
+      await page.locator('input[name=password]').fill('any-password');
+    }
+    await Promise.all([page.waitForNavigation(), page.locator('form button[type=submit]').first().click()]);
+  }
+}
+
 const welcome = (t, name) => t.page.locator('h1', { hasText: `Welcome, ${name}` }).waitFor();
 const signedInAs = (t, name) => t.page.locator('.topbar .who', { hasText: name }).waitFor();
 
@@ -130,6 +149,12 @@ module.exports = async function (t) {
     await sessions.locator('td', { hasText: 'passkey' }).waitFor();
   });
 
+  await step('link an identity at the OpenID provider', async () => {
+    await atProvider(t, 'mia-ext', page.getByRole('button', { name: 'Link Local ID' }));
+    await page.locator('main h1', { hasText: 'Security' }).waitFor();
+    await signedInAs(t, 'mia');
+  });
+
   await step('turn TOTP on, then sign in with a code', async () => {
     await go(t, 'Security', 'Security');
     await page.getByRole('button', { name: 'Set up' }).click();
@@ -187,17 +212,11 @@ module.exports = async function (t) {
   await step('sign in through the OpenID provider', async () => {
     await page.goto(`${env.BASE_URL}/app`);
     await look(t, 'app-signin-methods');
-    await page.getByRole('link', { name: 'Local ID' }).click();
-    // The provider's own pages: its login form, then its consent form.
-    const base = new URL(env.BASE_URL).host;
-    for (let i = 0; i < 6 && new URL(page.url()).host !== base; i++) {
-      await page.locator('form').first().waitFor();
-      if (await page.locator('input[name=login]').count()) {
-        await page.locator('input[name=login]').fill('pat');
-        await page.locator('input[name=password]').fill('any-password');
-      }
-      await Promise.all([page.waitForNavigation(), page.locator('form button[type=submit]').first().click()]);
-    }
+    // mia's linked identity signs her in; a new identity registers a new user.
+    await atProvider(t, 'mia-ext', page.getByRole('link', { name: 'Local ID' }));
+    await signedInAs(t, 'mia');
+    await signOut(t);
+    await atProvider(t, 'pat', page.getByRole('link', { name: 'Local ID' }));
     await welcome(t, 'pat');
     await go(t, 'Security', 'Security');
     const sessions = page.getByRole('region', { name: 'Sessions' });

@@ -208,7 +208,10 @@ function IdentitiesCard() {
   const bind = (provider: string) =>
     void a.run(async () => {
       const { url } = await must(pg.user.POST("/api/user/oidc/bind-url", { body: { provider } }));
-      location.assign(url);
+      // Through the provider's pages, then back here.
+      const to = new URL(url, location.origin);
+      to.searchParams.set("return_to", "/app/security");
+      location.assign(to.toString());
     });
   return (
     <Card title={t("Single sign-on")}>
