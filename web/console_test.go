@@ -12,10 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	authclient "github.com/poolgate/poolgate/clients/go/auth"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/browsertest"
+	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 	"github.com/poolgate/poolgate/internal/hookserver"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
 var (
@@ -27,15 +30,18 @@ var (
 	adminJS string
 	//go:embed testdata/public.js
 	publicJS string
+	//go:embed testdata/identity.js
+	identityJS string
 )
 
 const model = "gpt-4o-mini"
 
 // scenario runs a console scenario with the shared helpers (screenshots of every page kept in
-// its artifact directory, axe-core checks, the 375 px check).
+// its artifact directory, axe-core checks, the 375 px check). The bound is generous: each page
+// is checked twice by axe and shot three times, which is slow on a loaded machine.
 func scenario(t *testing.T, script string, env map[string]string) {
 	t.Helper()
-	browsertest.Run(t, browsertest.Scenario{Script: libJS + "\n" + script, Env: env, Timeout: 4 * time.Minute})
+	browsertest.Run(t, browsertest.Scenario{Script: libJS + "\n" + script, Env: env, Timeout: 8 * time.Minute})
 }
 
 // TestConsoleUser: a user signs in at /app, creates a key (shown once), chats in the playground
@@ -89,6 +95,36 @@ func TestConsolePublic(t *testing.T) {
 	require.Equal(t, http.StatusCreated, link.StatusCode(), string(link.Body))
 	env.Upstream.Enqueue(fakeupstream.Reply{Text: "新海诚。"})
 	scenario(t, publicJS, map[string]string{"BASE_URL": env.URL, "SHARE_ID": link.JSON201.Id, "SHARE_TOKEN": "fastgpt", "MODEL": model})
+}
+
+// TestConsoleIdentity: every sign-in method through the console, against real services: an
+// administrator adds an OpenID provider (oidc-provider) in /admin; a user registers with an
+// e-mail code read from the SMTP sink (maildev), adds a passkey with Chromium's virtual
+// authenticator and signs in with it, ends another session, turns TOTP on and signs in with a
+// code; another changes the password with an e-mail code; a third resets a forgotten one; a new
+// user signs in through the provider's pages.
+func TestConsoleIdentity(t *testing.T) {
+	t.Parallel()
+	md := testsvc.StartMaildev(t, "poolgate", "smtp-password-console")
+	idp := testsvc.NewOIDC(t)
+	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) { c.SMTPURL = md.SMTPURL; c.AllowPrivateOutbound = "127.0.0.1" }))
+	idp.Start(t, env.PublicURL+"/auth/callback")
+	ctx := context.Background()
+	// Two users with e-mail addresses, registered before codes are required.
+	for _, name := range []string{"noah", "olga"} {
+		email := authclient.Email(name + "@example.test")
+		res, err := env.Auth().PasswordRegisterWithResponse(ctx, authclient.RegisterRequest{Username: name, Password: "password-" + name, Email: &email})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+	}
+	on := true
+	set, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{RegistrationEnabled: &on, EmailVerificationRequired: &on})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
+	scenario(t, identityJS, map[string]string{
+		"BASE_URL": env.PublicURL, "ADMIN_USER": apptest.AdminUsername, "ADMIN_PASSWORD": apptest.AdminPassword, "MAILDEV_URL": md.APIURL,
+		"ISSUER": idp.Issuer, "CLIENT_ID": idp.ClientID, "CLIENT_SECRET": idp.ClientSecret,
+	})
 }
 
 // TestConsoleServed: every console path answers the page with a strict CSP; assets are served

@@ -11,6 +11,7 @@ import { Channels } from "./channels";
 import { Announcements, Groups, Monitors, ShareLinks } from "./lists";
 import { Models } from "./models";
 import { HookDeliveries, Remote } from "./remote";
+import { SignInProviders } from "./signin";
 import { Logs, Settings, Stats } from "./usage";
 import { Users } from "./users";
 
@@ -28,6 +29,7 @@ const pages: Record<string, () => JSX.Element> = {
   "/admin/share-links": ShareLinks,
   "/admin/announcements": Announcements,
   "/admin/settings": Settings,
+  "/admin/sign-in": SignInProviders,
   "/admin/money": () => (
     <Pending title={t("Codes, plans and orders")} items={[t("Redemption codes: batches and export"), t("Plans"), t("Orders and payments"), t("Limits")]} />
   ),
@@ -62,6 +64,7 @@ function AdminArea({ user }: { user: UserSchema<"User"> }) {
     { href: "/admin/hooks", label: t("Hook deliveries") },
     { href: "/admin/share-links", label: t("Share links") },
     { href: "/admin/announcements", label: t("Announcements") },
+    { href: "/admin/sign-in", label: t("Sign-in providers") },
     { href: "/admin/settings", label: t("Settings") },
     { href: "/app", label: t("My console") },
   ];

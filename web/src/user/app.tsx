@@ -10,6 +10,7 @@ import { Dashboard } from "./dashboard";
 import { Keys } from "./keys";
 import { Pending } from "./pending";
 import { Playground } from "./playground";
+import { Security } from "./security";
 import { Usage } from "./usage";
 
 function page(path: string) {
@@ -32,7 +33,7 @@ function page(path: string) {
     case "/app/accounts":
       return <Pending title={t("Contributed accounts")} items={[t("Add an account by credential or OAuth"), t("Shared or dedicated"), t("Each account's state")]} />;
     case "/app/security":
-      return <Pending title={t("Security")} items={[t("Change the password"), t("Passkeys"), t("Two-factor authentication (TOTP)"), t("Sessions, with sign-out of each")]} />;
+      return <Security />;
     default:
       return <Alert>{t("There is no page at this address.")}</Alert>;
   }
