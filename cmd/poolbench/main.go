@@ -1,7 +1,9 @@
 // Command poolbench is Poolgate's load benchmark (`make bench`). In one run it measures the full
 // gateway path (API key auth, balance check, account selection, metering, batched usage log)
-// beside a bare [net/http/httputil.ReverseProxy] in front of the same fake upstream, on loopback,
-// and checks the figures against the targets of the foundation slice.
+// beside three baselines in front of the same fake upstream, on loopback: the upstream called
+// directly, nginx as a plain keep-alive reverse proxy (a configuration written by the benchmark,
+// see nginx.go) and a bare [net/http/httputil.ReverseProxy]; it checks the figures against the
+// targets of the speed issue (against nginx) and of the foundation slice (against the bare proxy).
 //
 // It also measures translation (the protocols issue): a Claude caller (/v1/messages, x-api-key,
 // anthropic-version) on the same OpenAI channel, served by a second Poolgate process on the same
@@ -174,6 +176,11 @@ func run(cfg config) int {
 	if err != nil {
 		return fail("start the bare proxy", err)
 	}
+	ngx, ngxCleanup, err := startNginx(ctx, &kids, up.url)
+	defer ngxCleanup()
+	if err != nil {
+		return fail("start the nginx baseline", err)
+	}
 	var stamp *stampUpstream
 	slowAPI := ""
 	if cfg.streamChecks {
@@ -197,13 +204,20 @@ func run(cfg config) int {
 	if err != nil {
 		return fail("calibrate stream events", err)
 	}
+	gate := &target{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey,
+		debugAddr: pg.child.debugAddr}
 	targets := []*target{
+		{name: targetUpstream, proc: up.pid, url: up.url + "/v1/chat/completions", key: "sk-bench-direct"},
+		{name: targetNginx, proc: ngx.pid, url: ngx.url + "/v1/chat/completions", key: "sk-bench-nginx"},
 		{name: "proxy", proc: proxy.pid, url: proxy.url + "/v1/chat/completions", key: "sk-bench-bare-proxy"},
-		{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey,
-			debugAddr: pg.child.debugAddr},
+		gate,
 	}
-	bodies := map[string]map[string][]byte{"proxy": requestBodies(cfg.words), "poolgate": requestBodies(cfg.words)}
-	events := map[string]int{"proxy": expected, "poolgate": expected}
+	bodies := map[string]map[string][]byte{}
+	events := map[string]int{}
+	for _, t := range targets {
+		bodies[t.name], events[t.name] = requestBodies(cfg.words), expected
+	}
+	var claude *target
 	if cfg.translated {
 		// Claude inbound translated to the OpenAI channel, served by a second Poolgate process on
 		// the same database and Redis, so that each path's CPU and memory are its own (the
@@ -222,10 +236,10 @@ func run(cfg config) int {
 		}
 		cl.responded.Add(1) // the calibration call is metered too
 		cl.ok.Add(1)
-		targets = append(targets, cl)
+		targets, claude = append(targets, cl), cl
 	}
-	fmt.Fprintf(os.Stderr, "poolbench: upstream %s (pid %d), proxy %s (pid %d), poolgate %s (pid %d, db %s, redis %q, LOG_LEVEL=%s); %d events per stream\n",
-		up.url, up.pid, proxy.url, proxy.pid, pg.child.url, pg.child.pid, pg.dbName, pg.redisPrefix, cfg.logLevel, expected)
+	fmt.Fprintf(os.Stderr, "poolbench: upstream %s (pid %d), nginx %s (pid %d), proxy %s (pid %d), poolgate %s (pid %d, db %s, redis %q, LOG_LEVEL=%s); %d events per stream\n",
+		up.url, up.pid, ngx.url, ngx.pid, proxy.url, proxy.pid, pg.child.url, pg.child.pid, pg.dbName, pg.redisPrefix, cfg.logLevel, expected)
 
 	results, err := runScenarios(ctx, cfg, targets, bodies, events)
 	if err != nil {
@@ -237,10 +251,10 @@ func run(cfg config) int {
 			return fail("stream delay and memory", err)
 		}
 	}
-	poolgateCounts := targets[1].counts()
-	if cfg.translated {
+	poolgateCounts := gate.counts()
+	if claude != nil {
 		// The translated calls are answered and metered too: count them with Poolgate's.
-		poolgateCounts.add(targets[2].counts())
+		poolgateCounts.add(claude.counts())
 	}
 	if streams != nil {
 		poolgateCounts.add(counts{responded: streams.answered, ok: streams.complete})
@@ -256,9 +270,9 @@ func run(cfg config) int {
 			fmt.Fprintf(os.Stderr, "poolbench: metering mismatch; end of %s:\n%s\n", f, logTail(filepath.Join(pg.dir, f)))
 		}
 	}
-	hwm := map[string]int64{"proxy": readHWM(proxy.pid), "poolgate": readHWM(pg.child.pid)}
-	if cfg.translated {
-		hwm[targetClaude] = readHWM(targets[2].proc)
+	hwm := map[string]int64{}
+	for _, t := range targets {
+		hwm[t.name] = readHWM(t.proc)
 	}
 	rep := report{cfg: cfg, results: results, meter: meter, hwm: hwm, events: expected, streams: streams}
 	rep.print(os.Stdout)
