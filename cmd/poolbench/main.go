@@ -69,6 +69,10 @@ type config struct {
 	rounds int
 }
 
+// maxOpenStreams bounds -open-streams: poolbench and Poolgate each hold one socket per open
+// stream, under this machine's limit of 20 000 open files per process.
+const maxOpenStreams = 16000
+
 // envList is a repeatable KEY=VALUE flag.
 type envList []string
 
@@ -115,7 +119,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.translated, "translated", true, "also load a Claude inbound (/v1/messages) translated to the OpenAI channel")
 	fs.BoolVar(&c.streamChecks, "stream-checks", true, "also measure the per-event forwarding delay and memory with -open-streams open streams")
-	fs.IntVar(&c.openStreams, "open-streams", 500, "concurrent open streams for the memory measurement")
+	fs.IntVar(&c.openStreams, "open-streams", 10000, "concurrent open streams for the memory measurement")
 	fs.DurationVar(&c.eventDelay, "event-delay", 100*time.Millisecond, "upstream delay between events in the stream measurements")
 	fs.StringVar(&c.profileDir, "profile", "", "directory for a CPU profile of each Poolgate process over each measured scenario (TARGET-MODE-cN.pprof; go tool pprof)")
 	fs.IntVar(&c.rounds, "rounds", 5, "split each scenario's measured duration into this many rounds, the targets taking turns, so that each target sees the same stretches of background noise")
@@ -140,9 +144,9 @@ func parseFlags(args []string) (config, error) {
 	if c.rounds < 1 || c.rounds > 100 {
 		return c, errors.New("-rounds must be from 1 to 100")
 	}
-	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 || c.openStreams < 1 || c.openStreams > 4096 ||
+	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 || c.openStreams < 1 || c.openStreams > maxOpenStreams ||
 		c.eventDelay < time.Millisecond || c.eventDelay > 5*time.Second {
-		return c, errors.New("-duration must be positive, -warmup not negative, -words from 1 to 10000, -open-streams from 1 to 4096, -event-delay from 1ms to 5s")
+		return c, errors.New("-duration must be positive, -warmup not negative, -words from 1 to 10000, -open-streams from 1 to 16000, -event-delay from 1ms to 5s")
 	}
 	return c, nil
 }
@@ -182,15 +186,13 @@ func run(cfg config) int {
 		return fail("start the nginx baseline", err)
 	}
 	var stamp *stampUpstream
-	slowAPI := ""
 	if cfg.streamChecks {
 		if stamp, err = startStampUpstream(); err != nil {
 			return fail("start the time-stamping upstream", err)
 		}
 		defer stamp.close()
-		slowAPI = stamp.url + "/v1"
 	}
-	pg, err := startPoolgate(ctx, cfg, &kids, up.url+"/v1", slowAPI)
+	pg, err := startPoolgate(ctx, cfg, &kids, up.url+"/v1", stamp)
 	if err != nil {
 		if pg != nil {
 			pg.cleanup()

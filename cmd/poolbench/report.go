@@ -36,7 +36,6 @@ const (
 	maxTranslatedCPU = 1.20             // CPU/req translated ÷ same-protocol pass-through
 	maxEventDelay    = time.Millisecond // upstream flush → client read, p99
 	maxStreamMemory  = 128 << 10        // RSS added per open stream
-	maxStreamsRSS    = 200 << 20        // RSS with all streams open
 )
 
 // report renders the figures and judges the targets.
