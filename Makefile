@@ -68,7 +68,7 @@ run: ## Start a development server with zero configuration (see README)
 build: ## Build bin/poolgate
 	$(GO) build -o bin/poolgate ./cmd/poolgate
 
-bench: ## Load benchmark: full gateway vs a bare reverse proxy (writes figures to stdout)
+bench: ## Load benchmark: full gateway vs nginx, a bare reverse proxy and the upstream called directly (writes figures to stdout)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/billing/ ./internal/api/gateway/
 	$(GO) test -run '^$$' -bench Plan -benchtime 2s ./internal/pool/
 	$(GO) run ./cmd/poolbench

@@ -1,7 +1,9 @@
 // Command poolbench is Poolgate's load benchmark (`make bench`). In one run it measures the full
 // gateway path (API key auth, balance check, account selection, metering, batched usage log)
-// beside a bare [net/http/httputil.ReverseProxy] in front of the same fake upstream, on loopback,
-// and checks the figures against the targets of the foundation slice.
+// beside three baselines in front of the same fake upstream, on loopback: the upstream called
+// directly, nginx as a plain keep-alive reverse proxy (a configuration written by the benchmark,
+// see nginx.go) and a bare [net/http/httputil.ReverseProxy]; it checks the figures against the
+// targets of the speed issue (against nginx) and of the foundation slice (against the bare proxy).
 //
 // It also measures translation (the protocols issue): a Claude caller (/v1/messages, x-api-key,
 // anthropic-version) on the same OpenAI channel, served by a second Poolgate process on the same
@@ -67,6 +69,10 @@ type config struct {
 	rounds int
 }
 
+// maxOpenStreams bounds -open-streams: poolbench and Poolgate each hold one socket per open
+// stream, under this machine's limit of 20 000 open files per process.
+const maxOpenStreams = 16000
+
 // envList is a repeatable KEY=VALUE flag.
 type envList []string
 
@@ -113,7 +119,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.translated, "translated", true, "also load a Claude inbound (/v1/messages) translated to the OpenAI channel")
 	fs.BoolVar(&c.streamChecks, "stream-checks", true, "also measure the per-event forwarding delay and memory with -open-streams open streams")
-	fs.IntVar(&c.openStreams, "open-streams", 500, "concurrent open streams for the memory measurement")
+	fs.IntVar(&c.openStreams, "open-streams", 10000, "concurrent open streams for the memory measurement")
 	fs.DurationVar(&c.eventDelay, "event-delay", 100*time.Millisecond, "upstream delay between events in the stream measurements")
 	fs.StringVar(&c.profileDir, "profile", "", "directory for a CPU profile of each Poolgate process over each measured scenario (TARGET-MODE-cN.pprof; go tool pprof)")
 	fs.IntVar(&c.rounds, "rounds", 5, "split each scenario's measured duration into this many rounds, the targets taking turns, so that each target sees the same stretches of background noise")
@@ -138,9 +144,9 @@ func parseFlags(args []string) (config, error) {
 	if c.rounds < 1 || c.rounds > 100 {
 		return c, errors.New("-rounds must be from 1 to 100")
 	}
-	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 || c.openStreams < 1 || c.openStreams > 4096 ||
+	if c.duration <= 0 || c.warmup < 0 || c.words < 1 || c.words > 10000 || c.openStreams < 1 || c.openStreams > maxOpenStreams ||
 		c.eventDelay < time.Millisecond || c.eventDelay > 5*time.Second {
-		return c, errors.New("-duration must be positive, -warmup not negative, -words from 1 to 10000, -open-streams from 1 to 4096, -event-delay from 1ms to 5s")
+		return c, errors.New("-duration must be positive, -warmup not negative, -words from 1 to 10000, -open-streams from 1 to 16000, -event-delay from 1ms to 5s")
 	}
 	return c, nil
 }
@@ -174,16 +180,19 @@ func run(cfg config) int {
 	if err != nil {
 		return fail("start the bare proxy", err)
 	}
+	ngx, ngxCleanup, err := startNginx(ctx, &kids, up.url)
+	defer ngxCleanup()
+	if err != nil {
+		return fail("start the nginx baseline", err)
+	}
 	var stamp *stampUpstream
-	slowAPI := ""
 	if cfg.streamChecks {
 		if stamp, err = startStampUpstream(); err != nil {
 			return fail("start the time-stamping upstream", err)
 		}
 		defer stamp.close()
-		slowAPI = stamp.url + "/v1"
 	}
-	pg, err := startPoolgate(ctx, cfg, &kids, up.url+"/v1", slowAPI)
+	pg, err := startPoolgate(ctx, cfg, &kids, up.url+"/v1", stamp)
 	if err != nil {
 		if pg != nil {
 			pg.cleanup()
@@ -197,13 +206,20 @@ func run(cfg config) int {
 	if err != nil {
 		return fail("calibrate stream events", err)
 	}
+	gate := &target{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey,
+		debugAddr: pg.child.debugAddr}
 	targets := []*target{
+		{name: targetUpstream, proc: up.pid, url: up.url + "/v1/chat/completions", key: "sk-bench-direct"},
+		{name: targetNginx, proc: ngx.pid, url: ngx.url + "/v1/chat/completions", key: "sk-bench-nginx"},
 		{name: "proxy", proc: proxy.pid, url: proxy.url + "/v1/chat/completions", key: "sk-bench-bare-proxy"},
-		{name: "poolgate", proc: pg.child.pid, url: pg.child.url + "/v1/chat/completions", key: pg.apiKey,
-			debugAddr: pg.child.debugAddr},
+		gate,
 	}
-	bodies := map[string]map[string][]byte{"proxy": requestBodies(cfg.words), "poolgate": requestBodies(cfg.words)}
-	events := map[string]int{"proxy": expected, "poolgate": expected}
+	bodies := map[string]map[string][]byte{}
+	events := map[string]int{}
+	for _, t := range targets {
+		bodies[t.name], events[t.name] = requestBodies(cfg.words), expected
+	}
+	var claude *target
 	if cfg.translated {
 		// Claude inbound translated to the OpenAI channel, served by a second Poolgate process on
 		// the same database and Redis, so that each path's CPU and memory are its own (the
@@ -222,10 +238,10 @@ func run(cfg config) int {
 		}
 		cl.responded.Add(1) // the calibration call is metered too
 		cl.ok.Add(1)
-		targets = append(targets, cl)
+		targets, claude = append(targets, cl), cl
 	}
-	fmt.Fprintf(os.Stderr, "poolbench: upstream %s (pid %d), proxy %s (pid %d), poolgate %s (pid %d, db %s, redis %q, LOG_LEVEL=%s); %d events per stream\n",
-		up.url, up.pid, proxy.url, proxy.pid, pg.child.url, pg.child.pid, pg.dbName, pg.redisPrefix, cfg.logLevel, expected)
+	fmt.Fprintf(os.Stderr, "poolbench: upstream %s (pid %d), nginx %s (pid %d), proxy %s (pid %d), poolgate %s (pid %d, db %s, redis %q, LOG_LEVEL=%s); %d events per stream\n",
+		up.url, up.pid, ngx.url, ngx.pid, proxy.url, proxy.pid, pg.child.url, pg.child.pid, pg.dbName, pg.redisPrefix, cfg.logLevel, expected)
 
 	results, err := runScenarios(ctx, cfg, targets, bodies, events)
 	if err != nil {
@@ -237,10 +253,10 @@ func run(cfg config) int {
 			return fail("stream delay and memory", err)
 		}
 	}
-	poolgateCounts := targets[1].counts()
-	if cfg.translated {
+	poolgateCounts := gate.counts()
+	if claude != nil {
 		// The translated calls are answered and metered too: count them with Poolgate's.
-		poolgateCounts.add(targets[2].counts())
+		poolgateCounts.add(claude.counts())
 	}
 	if streams != nil {
 		poolgateCounts.add(counts{responded: streams.answered, ok: streams.complete})
@@ -256,9 +272,9 @@ func run(cfg config) int {
 			fmt.Fprintf(os.Stderr, "poolbench: metering mismatch; end of %s:\n%s\n", f, logTail(filepath.Join(pg.dir, f)))
 		}
 	}
-	hwm := map[string]int64{"proxy": readHWM(proxy.pid), "poolgate": readHWM(pg.child.pid)}
-	if cfg.translated {
-		hwm[targetClaude] = readHWM(targets[2].proc)
+	hwm := map[string]int64{}
+	for _, t := range targets {
+		hwm[t.name] = readHWM(t.proc)
 	}
 	rep := report{cfg: cfg, results: results, meter: meter, hwm: hwm, events: expected, streams: streams}
 	rep.print(os.Stdout)

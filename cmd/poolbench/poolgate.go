@@ -54,9 +54,10 @@ type poolgateProc struct {
 // startPoolgate builds (unless -poolgate names a binary) and starts Poolgate on a fresh database,
 // waits for /health and seeds it through its API. On error the returned value, when not nil,
 // still needs cleanup.
-// slowAPI, when not empty, is the base URL of a second OpenAI upstream seeded as its own channel
-// for model slowModel.
-func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI, slowAPI string) (*poolgateProc, error) {
+// stamp, when not nil, is the time-stamping upstream: its plain listener is seeded as a second
+// OpenAI channel for model slowModel, its TLS listener as a third for heldModel (Poolgate trusts
+// its certificate through SSL_CERT_FILE).
+func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI string, stamp *stampUpstream) (*poolgateProc, error) {
 	dir, err := os.MkdirTemp("", "poolbench-")
 	if err != nil {
 		return nil, err
@@ -85,12 +86,15 @@ func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI,
 		p.redisPrefix = "poolbench:" + suffix + ":"
 		env = append(env, "REDIS_URL="+cfg.redisURL, "REDIS_PREFIX="+p.redisPrefix)
 	}
+	if stamp != nil {
+		env = append(env, "SSL_CERT_FILE="+stamp.certFile)
+	}
 	env = append(env, cfg.extraEnv...)
 	p.bin, p.env, p.profiles = bin, env, true
 	if p.child, err = p.launch(ctx, kids, "poolgate", p.logPath); err != nil {
 		return p, err
 	}
-	return p, p.seed(ctx, upstreamAPI, slowAPI)
+	return p, p.seed(ctx, upstreamAPI, stamp)
 }
 
 // launch starts one more Poolgate process on the same database and Redis, logging to logPath, and
@@ -180,7 +184,7 @@ func (p *poolgateProc) waitHealthy(ctx context.Context, c *child, logPath string
 
 // seed creates, through the API, the administrator, a channel on the fake upstream with one
 // account, the model's price, a user with a large balance, and that user's API key.
-func (p *poolgateProc) seed(ctx context.Context, upstreamAPI, slowAPI string) error {
+func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string, stamp *stampUpstream) error {
 	a := apiClient{base: p.child.url, http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}}
 	defer a.http.CloseIdleConnections()
 	creds := map[string]string{"username": adminUser, "password": adminPassword}
@@ -198,8 +202,11 @@ func (p *poolgateProc) seed(ctx context.Context, upstreamAPI, slowAPI string) er
 		"name": benchModel, "input_price": 1_000_000, "output_price": 2_000_000}, http.StatusCreated, nil); err != nil {
 		return err
 	}
-	if slowAPI != "" {
-		if err := seedChannel(ctx, a, login.Token, "bench-slow", slowAPI, slowModel); err != nil {
+	if stamp != nil {
+		if err := seedChannel(ctx, a, login.Token, "bench-slow", stamp.url+"/v1", slowModel); err != nil {
+			return err
+		}
+		if err := seedChannel(ctx, a, login.Token, "bench-held", stamp.tlsURL+"/v1", heldModel); err != nil {
 			return err
 		}
 	}

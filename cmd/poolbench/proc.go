@@ -13,20 +13,63 @@ import (
 // architecture Go supports (the kernel's CONFIG_HZ does not change it).
 const clockTick = 10 * time.Millisecond
 
-// readCPU returns the CPU time (user + system, all threads, exited ones included) a process has
-// used so far, or -1 when it cannot be read.
-func readCPU(pid int) time.Duration {
+// procGroup returns pid and its direct children (nginx's workers under its master), scanning
+// /proc for their parent pid.
+func procGroup(pid int) []int {
+	pids := []int{pid}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return pids
+	}
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || n == pid {
+			continue
+		}
+		if f := statFields(n); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// statFields returns the fields of /proc/<pid>/stat after the command name: index 0 is field 3
+// (state), 1 the parent pid, 11 utime, 12 stime; nil when unreadable.
+func statFields(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return -1
+		return nil
 	}
 	// The command name (field 2) may hold spaces and parentheses: fields are counted after the
-	// last ')'. There, index 0 is field 3 (state), so utime (14) is index 11 and stime (15) 12.
+	// last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return -1
+		return nil
 	}
-	f := strings.Fields(string(b[i+1:]))
+	return strings.Fields(string(b[i+1:]))
+}
+
+// sumGroup adds read over pid's group (procGroup); -1 when any member cannot be read.
+func sumGroup[T time.Duration | int64](pid int, read func(int) T) T {
+	var sum T
+	for _, p := range procGroup(pid) {
+		v := read(p)
+		if v < 0 {
+			return -1
+		}
+		sum += v
+	}
+	return sum
+}
+
+// readCPU returns the CPU time (user + system, all threads) a process and its children (nginx's
+// workers) have used so far, or -1 when it cannot be read.
+func readCPU(pid int) time.Duration { return sumGroup(pid, readCPU1) }
+
+// readCPU1 returns the CPU time (user + system, all threads, exited ones included) one process
+// has used so far, or -1 when it cannot be read.
+func readCPU1(pid int) time.Duration {
+	f := statFields(pid)
 	if len(f) < 13 {
 		return -1
 	}
@@ -38,8 +81,14 @@ func readCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * clockTick
 }
 
-// readStatus returns a size field of /proc/<pid>/status (VmRSS, VmHWM) in bytes, or -1.
+// readStatus returns a size field of /proc/<pid>/status (VmRSS, VmHWM) in bytes, summed over the
+// process and its children (nginx's workers, whose shared pages are then counted once per
+// process), or -1.
 func readStatus(pid int, field string) int64 {
+	return sumGroup(pid, func(p int) int64 { return readStatus1(p, field) })
+}
+
+func readStatus1(pid int, field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return -1
@@ -99,9 +148,12 @@ func (s *rssSampler) stop(pid int) int64 {
 	return max(s.max, readStatus(pid, "VmRSS"))
 }
 
-// readSyscalls returns the read and write system calls a process has made so far (syscr + syscw
-// of /proc/<pid>/io: read, write and their vector forms, which is how Go moves socket data), or -1.
-func readSyscalls(pid int) int64 {
+// readSyscalls returns the read and write system calls a process and its children have made so
+// far (syscr + syscw of /proc/<pid>/io: read, write and their vector forms, which is how Go moves
+// socket data), or -1.
+func readSyscalls(pid int) int64 { return sumGroup(pid, readSyscalls1) }
+
+func readSyscalls1(pid int) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
 	if err != nil {
 		return -1

@@ -17,12 +17,25 @@ const (
 	maxRSS             = 100 << 20              // at 256 concurrent
 )
 
+// Baselines besides the bare proxy: the fake upstream called directly (no hop at all) and nginx as
+// a plain keep-alive reverse proxy (the ceiling for the socket work).
+const (
+	targetUpstream = "upstream"
+	targetNginx    = "nginx"
+)
+
+// Targets of the speed issue, full gateway path against the nginx baseline.
+const (
+	minNginxThroughput = 0.6                    // at 64 and 256 concurrent
+	maxNginxCPU        = 2.0                    // CPU/req at 64 and 256 concurrent, median of rounds
+	maxNginxAddedP50   = 100 * time.Microsecond // at concurrency 1
+)
+
 // Targets of the protocols issue (translation).
 const (
 	maxTranslatedCPU = 1.20             // CPU/req translated ÷ same-protocol pass-through
 	maxEventDelay    = time.Millisecond // upstream flush → client read, p99
 	maxStreamMemory  = 128 << 10        // RSS added per open stream
-	maxStreamsRSS    = 200 << 20        // RSS with all streams open
 )
 
 // report renders the figures and judges the targets.
@@ -72,20 +85,24 @@ func (r *report) print(w io.Writer) {
 			x.rps(), ms(x.p50), ms(x.p99), us(x.cpuPerReq()), x.syscallsPerReq(), mib(x.rssPeak), x.errors, x.incomplete)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| mode | conc | throughput poolgate/proxy | p50 added ms | CPU/req poolgate/proxy |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| mode | conc | throughput poolgate/nginx | poolgate/proxy | p50 added over nginx ms | over proxy ms | CPU/req poolgate/nginx | median of rounds | poolgate/proxy |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, mode := range r.cfg.modes {
 		for _, c := range r.cfg.concurrency {
+			n, ok0 := r.find(targetNginx, mode, c)
 			p, ok1 := r.find("proxy", mode, c)
 			g, ok2 := r.find("poolgate", mode, c)
-			if !ok1 || !ok2 {
+			if !ok0 || !ok1 || !ok2 {
 				continue
 			}
-			fmt.Fprintf(w, "| %s | %d | %.2f× | %+.3f | %.2f× |\n", mode, c, ratio(g.rps(), p.rps()),
-				ms(g.p50-p.p50), ratio(float64(g.cpuPerReq()), float64(p.cpuPerReq())))
+			med, rounds := cpuRatioMedian(g, n)
+			fmt.Fprintf(w, "| %s | %d | %.2f× | %.2f× | %+.3f | %+.3f | %.2f× | %.2f× (%d) | %.2f× |\n", mode, c,
+				ratio(g.rps(), n.rps()), ratio(g.rps(), p.rps()), ms(g.p50-n.p50), ms(g.p50-p.p50),
+				ratio(float64(g.cpuPerReq()), float64(n.cpuPerReq())), med, rounds, ratio(float64(g.cpuPerReq()), float64(p.cpuPerReq())))
 		}
 	}
-	fmt.Fprintf(w, "\nLifetime peak RSS (VmHWM): proxy %.1f MiB, poolgate %.1f MiB.\n", mib(r.hwm["proxy"]), mib(r.hwm["poolgate"]))
+	fmt.Fprintf(w, "\nLifetime peak RSS (VmHWM; nginx: master and workers added): upstream %.1f MiB, nginx %.1f MiB, proxy %.1f MiB, poolgate %.1f MiB.\n",
+		mib(r.hwm[targetUpstream]), mib(r.hwm[targetNginx]), mib(r.hwm["proxy"]), mib(r.hwm["poolgate"]))
 	r.printTranslation(w)
 	m := r.meter
 	fmt.Fprintf(w, "Metering: poolgate answered %d calls (%d complete 200s) over the run; usage_logs holds %d rows (%d with status 200) after %.1f s.",
@@ -105,6 +122,7 @@ func (r *report) print(w io.Writer) {
 func (r *report) judge() {
 	r.checks = nil
 	add := func(ok bool, what, detail string) { r.checks = append(r.checks, check{ok, what, detail}) }
+	r.judgeNginx(add)
 	for _, mode := range r.cfg.modes {
 		var parts []string
 		ok, seen := true, false
@@ -145,10 +163,12 @@ func (r *report) judge() {
 			if x.mode != mode {
 				continue
 			}
-			if x.target == "poolgate" {
+			switch x.target {
+			case "poolgate":
 				n += x.requests
 				bad += x.errors + x.incomplete
-			} else {
+			case targetClaude:
+			default:
 				proxyBad += x.errors + x.incomplete
 			}
 		}
@@ -156,7 +176,7 @@ func (r *report) judge() {
 		if mode == modeStream {
 			what = "every poolgate stream complete"
 		}
-		add(bad == 0, what, fmt.Sprintf("%d complete, %d failed or incomplete (bare proxy: %d failed or incomplete)", n, bad, proxyBad))
+		add(bad == 0, what, fmt.Sprintf("%d complete, %d failed or incomplete (baselines: %d failed or incomplete)", n, bad, proxyBad))
 	}
 	r.judgeTranslation(add)
 	m := r.meter
@@ -199,4 +219,38 @@ func byStatus[K int | string](m map[K]int64) string {
 		parts = append(parts, fmt.Sprintf("%v×%d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// judgeNginx adds the verdicts of the speed issue's targets: the full path against nginx.
+func (r *report) judgeNginx(add func(ok bool, what, detail string)) {
+	for _, mode := range r.cfg.modes {
+		var tput, cpu []string
+		okT, okC, seen := true, true, false
+		for _, c := range []int{64, 256} {
+			n, ok1 := r.find(targetNginx, mode, c)
+			g, ok2 := r.find("poolgate", mode, c)
+			if !ok1 || !ok2 {
+				continue
+			}
+			seen = true
+			x := ratio(g.rps(), n.rps())
+			okT = okT && x >= minNginxThroughput
+			tput = append(tput, fmt.Sprintf("c=%d %.2f× (%.0f vs %.0f req/s)", c, x, g.rps(), n.rps()))
+			med, rounds := cpuRatioMedian(g, n)
+			okC = okC && rounds > 0 && med <= maxNginxCPU
+			cpu = append(cpu, fmt.Sprintf("c=%d median %.2f× over %d rounds (all rounds %.2f×: %.1f vs %.1f µs)", c, med, rounds,
+				ratio(float64(g.cpuPerReq()), float64(n.cpuPerReq())), us(g.cpuPerReq()), us(n.cpuPerReq())))
+		}
+		if seen {
+			add(okT, fmt.Sprintf("throughput ≥ %.2f× nginx at 64 and 256 concurrent (%s)", minNginxThroughput, mode), strings.Join(tput, ", "))
+			add(okC, fmt.Sprintf("CPU/req ≤ %.1f× nginx's at 64 and 256 concurrent, median of rounds (%s)", maxNginxCPU, mode), strings.Join(cpu, ", "))
+		}
+		n, ok1 := r.find(targetNginx, mode, 1)
+		g, ok2 := r.find("poolgate", mode, 1)
+		if ok1 && ok2 {
+			d := g.p50 - n.p50
+			add(d <= maxNginxAddedP50, fmt.Sprintf("p50 ≤ +%.2f ms over nginx at concurrency 1 (%s)", ms(maxNginxAddedP50), mode),
+				fmt.Sprintf("%+.3f ms (%.3f vs %.3f)", ms(d), ms(g.p50), ms(n.p50)))
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,7 +32,10 @@ const (
 	delayWords    = 40                    // content events per stream in the delay measurement
 	delayStreams  = 32                    // concurrent streams in the delay measurement
 	delayRounds   = 6                     // rounds of delayStreams streams per path
-	memWords      = 50                    // content events per stream in the memory measurement
+	heldWords     = 5                     // content events per stream in the memory measurement
+	heldEventRate = 5000                  // events a second over all held streams once released, at most
+	heldOpening   = 256                   // held streams waiting for their first event at a time, at most
+	heldWait      = 5 * time.Minute       // bound on the wait for every held stream to open
 )
 
 // tokenRE matches the unique words the time-stamping upstream streams.
@@ -45,30 +49,64 @@ type stampUpstream struct {
 	srv  *http.Server
 	url  string
 	next atomic.Int64
+	// The same upstream over TLS with HTTP/2, for the open-streams measurement.
+	tlsSrv   *http.Server
+	tlsURL   string
+	certFile string
+	dir      string
 
 	mu   sync.Mutex
 	sent map[string]time.Time
+	gate chan struct{} // not nil: TLS answers wait here after their first event
 }
 
-// startStampUpstream serves the time-stamping upstream on a loopback port.
+// hold makes the TLS listener's answers wait on gate after their first event (nil: no wait).
+func (u *stampUpstream) hold(gate chan struct{}) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.gate = gate
+}
+
+// startStampUpstream serves the time-stamping upstream on a loopback port, plain HTTP/1.1, and
+// on a second one over TLS with HTTP/2 (serveTLS).
 func startStampUpstream() (*stampUpstream, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "poolbench-tls-")
 	if err != nil {
 		return nil, err
 	}
-	u := &stampUpstream{fake: fakeupstream.New(fakeupstream.WithoutRecording()), url: "http://" + ln.Addr().String(), sent: map[string]time.Time{}}
-	u.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	u := &stampUpstream{fake: fakeupstream.New(fakeupstream.WithoutRecording()), url: "http://" + ln.Addr().String(), sent: map[string]time.Time{}, dir: dir}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.fake.ServeHTTP(&stampWriter{ResponseWriter: w, u: u}, r)
-	})}
+	})
+	u.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h}
 	go func() { _ = u.srv.Serve(ln) }()
+	held := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		gate := u.gate
+		u.mu.Unlock()
+		u.fake.ServeHTTP(&stampWriter{ResponseWriter: w, u: u, gate: gate, done: r.Context().Done()}, r)
+	})
+	if u.tlsSrv, u.tlsURL, u.certFile, err = serveTLS(dir, held); err != nil {
+		u.close()
+		return nil, err
+	}
 	return u, nil
 }
 
-// close stops the server.
+// close stops the servers and removes the certificate.
 func (u *stampUpstream) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = u.srv.Shutdown(ctx)
+	if u.tlsSrv != nil {
+		_ = u.tlsSrv.Shutdown(ctx)
+	}
+	_ = os.RemoveAll(u.dir)
 }
 
 // script queues one answer of words unique words, gap apart.
@@ -93,6 +131,11 @@ type stampWriter struct {
 	http.ResponseWriter
 	u       *stampUpstream
 	pending []byte
+	// gate, when not nil, is waited on before every flush but the first (the request's done
+	// ends the wait): the caller holds one event until the gate opens.
+	gate    chan struct{}
+	done    <-chan struct{}
+	flushed bool
 }
 
 func (w *stampWriter) Write(b []byte) (int, error) {
@@ -102,6 +145,14 @@ func (w *stampWriter) Write(b []byte) (int, error) {
 
 // Flush flushes, then stamps the tokens written since the previous flush.
 func (w *stampWriter) Flush() {
+	if w.gate != nil && w.flushed {
+		select {
+		case <-w.gate:
+		case <-w.done:
+		}
+		w.gate = nil
+	}
+	w.flushed = true
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 	now := time.Now()
 	toks := tokenRE.FindAll(w.pending, -1)
@@ -136,17 +187,23 @@ type streamFigures struct {
 	// inGateway holds, by path name, Poolgate's own forwarding delays over the delay measurement.
 	inGateway map[string]histFigures
 	// Memory with open streams, on a fresh Poolgate process.
-	open, wanted            int
-	idleRSS, peakRSS, hwm   int64
-	memIncomplete           int
-	answered, complete      int64 // calls Poolgate answered in these measurements, for metering
-	eventGap, memStreamLife time.Duration
+	open, wanted, memWords int
+	opening                time.Duration // time until every held stream was open (or heldWait)
+	idleRSS, peakRSS, hwm  int64
+	heldRSS                int64 // RSS with every stream open and held
+	memIncomplete          int
+	memFailure             string // the last failure's reason, when any
+	answered, complete     int64  // calls Poolgate answered in these measurements, for metering
+	eventGap               time.Duration
 }
 
 // measureStreams measures the per-event forwarding delay (direct, same-protocol, translated) and
 // the memory of a fresh Poolgate process holding cfg.openStreams translated streams open.
 func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *children, u *stampUpstream) (*streamFigures, error) {
-	f := &streamFigures{wanted: cfg.openStreams, eventGap: cfg.eventDelay, memStreamLife: time.Duration(memWords) * cfg.eventDelay}
+	// Once released, the held streams together carry at most heldEventRate events a second (a
+	// 2-core machine forwards a few times that at full load).
+	gap := max(cfg.eventDelay, time.Duration(cfg.openStreams)*time.Second/heldEventRate)
+	f := &streamFigures{wanted: cfg.openStreams, eventGap: gap, memWords: heldWords}
 	direct := &target{name: "direct (no gateway)", url: u.url + "/v1/chat/completions", key: "sk-bench-direct"}
 	same := &target{name: "poolgate openai→openai", url: pg.child.url + "/v1/chat/completions", key: pg.apiKey}
 	tr := &target{name: "poolgate claude→openai", url: pg.child.url + "/v1/messages", key: pg.apiKey, claude: true}
@@ -188,6 +245,8 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 		return nil, err
 	}
 	t := &target{name: "poolgate-streams", proc: c.pid, url: c.url + "/v1/messages", key: pg.apiKey, claude: true}
+	// The held streams go to the TLS, HTTP/2 listener (serveTLS).
+	msgs = messagesBodies(heldModel, "hi")[modeStream]
 	// A few calls first, so that the idle figure includes the process's warmed caches and pools.
 	for range 4 {
 		u.script(3, time.Millisecond)
@@ -199,40 +258,8 @@ func measureStreams(ctx context.Context, cfg config, pg *poolgateProc, kids *chi
 	}
 	time.Sleep(300 * time.Millisecond)
 	f.idleRSS = readRSS(c.pid)
-	rss := sampleRSS(c.pid, 20*time.Millisecond)
-	var open atomic.Int64
-	var wg sync.WaitGroup
-	var bad atomic.Int64
-	client := &http.Client{Transport: tunedTransport(cfg.openStreams), Timeout: f.memStreamLife + time.Minute}
-	defer client.CloseIdleConnections()
-	for range cfg.openStreams {
-		u.script(memWords, cfg.eventDelay)
-	}
-	var maxOpen atomic.Int64
-	for range cfg.openStreams {
-		wg.Go(func() {
-			first := true
-			_, ok := oneStream(ctx, client, t, msgs, func() {
-				if first {
-					first = false
-					maxOpen.Store(max(maxOpen.Load(), open.Add(1)))
-				}
-			})
-			if !first {
-				open.Add(-1)
-			}
-			if !ok {
-				bad.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	f.peakRSS = rss.stop(c.pid)
+	holdStreams(ctx, cfg, u, f, t, msgs)
 	f.hwm = readHWM(c.pid)
-	f.open = int(maxOpen.Load())
-	f.memIncomplete = int(bad.Load())
-	f.answered += int64(cfg.openStreams)
-	f.complete += int64(cfg.openStreams) - bad.Load()
 	return f, nil
 }
 
@@ -404,18 +431,27 @@ func oneStream(ctx context.Context, client *http.Client, t *target, body []byte,
 // oneStreamTokens is oneStream that also calls onToken with each unique word read and the time
 // its line was read.
 func oneStreamTokens(ctx context.Context, client *http.Client, t *target, body []byte, onToken func(string, time.Time), onEvent func()) (int, bool) {
+	n, err := streamTokens(ctx, client, t, body, onToken, onEvent)
+	return n, err == nil
+}
+
+// errIncomplete is a stream that ended without its end event.
+var errIncomplete = errors.New("stream ended without its end event")
+
+// streamTokens is oneStreamTokens that says why a stream was not complete.
+func streamTokens(ctx context.Context, client *http.Client, t *target, body []byte, onToken func(string, time.Time), onEvent func()) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
 	setAuth(req, t)
 	res, err := client.Do(req)
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return 0, false
+		return 0, fmt.Errorf("status %d", res.StatusCode)
 	}
 	br := bufio.NewReaderSize(res.Body, 16<<10)
 	n, done := 0, false
@@ -439,7 +475,13 @@ func oneStreamTokens(ctx context.Context, client *http.Client, t *target, body [
 			}
 		}
 		if err != nil {
-			return n, done && errors.Is(err, io.EOF)
+			if !errors.Is(err, io.EOF) {
+				return n, err
+			}
+			if !done {
+				return n, errIncomplete
+			}
+			return n, nil
 		}
 	}
 }
@@ -449,3 +491,75 @@ func readRSS(pid int) int64 { return readStatus(pid, "VmRSS") }
 
 // fmtDur formats d in milliseconds.
 func fmtDur(d time.Duration) string { return strconv.FormatFloat(ms(d), 'f', 3, 64) + " ms" }
+
+// holdStreams opens cfg.openStreams streams through t (at most heldOpening awaiting their first
+// event at a time, as callers arriving over a few seconds would), holds them all open at the
+// upstream after their first event until every one is open (or heldWait passes), measures the
+// process's RSS while they are held, then releases them and reads each to its end.
+func holdStreams(ctx context.Context, cfg config, u *stampUpstream, f *streamFigures, t *target, body []byte) {
+	gate := make(chan struct{})
+	u.hold(gate)
+	defer u.hold(nil)
+	rss := sampleRSS(t.proc, 20*time.Millisecond)
+	// Small connection buffers: this process holds every caller's connection.
+	ctr := tunedTransport(cfg.openStreams)
+	ctr.ReadBufferSize, ctr.WriteBufferSize = 4<<10, 4<<10
+	ctr.ResponseHeaderTimeout = heldWait
+	client := &http.Client{Transport: ctr, Timeout: 2*heldWait + time.Duration(heldWords)*f.eventGap}
+	defer client.CloseIdleConnections()
+	for range cfg.openStreams {
+		u.script(heldWords, f.eventGap)
+	}
+	var open, settled, bad atomic.Int64
+	var why atomic.Value // the last failure's reason
+	allOpen := make(chan struct{})
+	opening := make(chan struct{}, heldOpening)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range cfg.openStreams {
+		opening <- struct{}{}
+		wg.Go(func() {
+			first := true
+			settle := func() {
+				if first {
+					first = false
+					<-opening
+				}
+				if settled.Add(1) == int64(cfg.openStreams) {
+					close(allOpen)
+				}
+			}
+			_, err := streamTokens(ctx, client, t, body, nil, func() {
+				if first {
+					open.Add(1)
+					settle()
+				}
+			})
+			if first { // failed before its first event
+				settle()
+			}
+			if err != nil {
+				bad.Add(1)
+				why.Store(err.Error())
+			}
+		})
+	}
+	select {
+	case <-allOpen:
+	case <-time.After(heldWait):
+	case <-ctx.Done():
+	}
+	f.opening = time.Since(start)
+	f.open = int(open.Load())
+	time.Sleep(time.Second) // settle, then one more sample while every stream is held
+	f.heldRSS = readRSS(t.proc)
+	close(gate)
+	wg.Wait()
+	f.peakRSS = rss.stop(t.proc)
+	f.memIncomplete = int(bad.Load())
+	if w, ok := why.Load().(string); ok {
+		f.memFailure = w
+	}
+	f.answered += int64(cfg.openStreams)
+	f.complete += int64(cfg.openStreams) - bad.Load()
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/tidwall/sjson"
@@ -125,7 +126,19 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 		h.Set("Accept", "application/json")
 	}
 	h.Set("User-Agent", "Poolgate/0.1")
-	return rl.client.Do(r)
+	return rl.roundTrip(r)
+}
+
+// roundTrip sends r through the upstream transport directly. http.Client.Do adds nothing a
+// gateway call uses (redirects are never followed, there is no cookie jar and no client-wide
+// timeout) but costs, per call, a copy of the request headers kept for redirects and a rewindable
+// body wrapper. Errors are wrapped as Client.Do wraps them, so logs read the same.
+func (rl *Relay) roundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := rl.client.Transport.RoundTrip(r)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: r.URL.Redacted(), Err: err}
+	}
+	return resp, nil
 }
 
 // request decodes the caller's body into the canonical request, once per distinct body.
