@@ -72,7 +72,7 @@ func (r *report) print(w io.Writer) {
 	if redis == "" {
 		redis = "none"
 	}
-	fmt.Fprintf(w, "\n## poolbench — full Poolgate path vs bare httputil.ReverseProxy\n\n")
+	fmt.Fprintf(w, "\n## poolbench — full Poolgate path vs nginx, a bare httputil.ReverseProxy and the upstream called directly\n\n")
 	fmt.Fprintf(w, "%d CPUs, %s; warm-up %s, measured %s per scenario; poolgate LOG_LEVEL=%s, Redis %s; %d data events per stream.\n\n",
 		runtime.NumCPU(), runtime.Version(), r.cfg.warmup, r.cfg.duration, r.cfg.logLevel, redis, r.events)
 	if len(r.cfg.extraEnv) > 0 {
