@@ -93,6 +93,7 @@ type App struct {
 // New builds an App: connects, migrates, loads caches and mounts the routes. Start runs its
 // background work; Close releases everything.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (_ *App, err error) {
+	log = httpx.ContextLogger(log) // request_id and operation_id on every line logged with a request's context
 	a := &App{Cfg: cfg, Log: log, Queries: db.New()}
 	defer func() {
 		if err != nil {
