@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -251,12 +252,16 @@ func TestRequestID(t *testing.T) {
 	require.Len(t, seen, 4000)
 }
 
-func TestEchoContext(t *testing.T) {
+func TestBodyHas(t *testing.T) {
 	t.Parallel()
-	require.Nil(t, httpx.Echo(context.Background()))
-	e := echo.New()
-	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
-	require.Equal(t, c, httpx.Echo(httpx.WithEcho(context.Background(), c)))
+	require.False(t, httpx.BodyHas(context.Background(), "a"), "no body kept")
+	body := `{"a": null, "b": 1}`
+	get := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	ctx := httpx.KeepBody(context.Background(), get)
+	require.True(t, httpx.BodyHas(ctx, "a"), "a null member is present")
+	require.True(t, httpx.BodyHas(ctx, "b"))
+	require.False(t, httpx.BodyHas(ctx, "c"))
+	require.False(t, httpx.BodyHas(httpx.KeepBody(context.Background(), nil), "a"))
 }
 
 func TestRouter(t *testing.T) {
