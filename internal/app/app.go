@@ -152,9 +152,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if a.Redis != nil {
 		poolStore = pool.NewRedisStore(a.Redis, cfg.RedisPrefix)
 	}
+	poolRules, err := pool.ConfiguredRules(cfg.PoolErrorActions)
+	if err != nil {
+		return nil, fmt.Errorf("POOL_ERROR_ACTIONS: %w", err)
+	}
 	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
 		Log: log, Now: opt.Now, Client: &http.Client{Transport: relay.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
-		Config: pool.Config{Rules: cfg.PoolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
+		Config: pool.Config{Rules: poolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
 			StickyTTL: cfg.PoolStickyTTL, LeaseTTL: cfg.PoolLeaseTTL, FailureThreshold: cfg.PoolFailureThreshold,
 			ProbeInterval: cfg.PoolProbeInterval}})
 	if err = a.Accounts.Load(ctx); err != nil {
