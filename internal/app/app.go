@@ -93,6 +93,7 @@ type App struct {
 // New builds an App: connects, migrates, loads caches and mounts the routes. Start runs its
 // background work; Close releases everything.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (_ *App, err error) {
+	log = httpx.ContextLogger(log) // request_id and operation_id on every line logged with a request's context
 	a := &App{Cfg: cfg, Log: log, Queries: db.New()}
 	defer func() {
 		if err != nil {
@@ -151,9 +152,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if a.Redis != nil {
 		poolStore = pool.NewRedisStore(a.Redis, cfg.RedisPrefix)
 	}
+	poolRules, err := pool.ConfiguredRules(cfg.PoolErrorActions)
+	if err != nil {
+		return nil, fmt.Errorf("POOL_ERROR_ACTIONS: %w", err)
+	}
 	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
 		Log: log, Now: opt.Now, Client: &http.Client{Transport: relay.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
-		Config: pool.Config{Rules: cfg.PoolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
+		Config: pool.Config{Rules: poolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
 			StickyTTL: cfg.PoolStickyTTL, LeaseTTL: cfg.PoolLeaseTTL, FailureThreshold: cfg.PoolFailureThreshold,
 			ProbeInterval: cfg.PoolProbeInterval}})
 	if err = a.Accounts.Load(ctx); err != nil {

@@ -96,8 +96,8 @@ func (a *App) principal(admin bool) echo.MiddlewareFunc {
 				r := c.Request()
 				c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 			}
-			r := c.Request()
-			c.SetRequest(r.WithContext(httpx.WithEcho(r.Context(), c)))
+			r := c.Request() // the validator has set GetBody: handlers may reread the body (httpx.BodyHas)
+			c.SetRequest(r.WithContext(httpx.KeepBody(r.Context(), r.GetBody)))
 			return next(c)
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/poolgate/poolgate/internal/netguard"
-	"github.com/poolgate/poolgate/internal/pool"
 )
 
 // Environments accepted in APP_ENV.
@@ -59,7 +58,7 @@ type Config struct {
 	OIDCClientSecret  string
 	AdminLoginInitKey string
 	// Account pool (docs/pool.md).
-	PoolRules            []pool.Rule // POOL_ERROR_ACTIONS before the default table
+	PoolErrorActions     string // POOL_ERROR_ACTIONS: rows tried before the default table, parsed by the pool (pool.ParseRules)
 	PoolDefaultCooldown  time.Duration
 	PoolMaxCooldown      time.Duration
 	PoolStickyTTL        time.Duration
@@ -262,12 +261,7 @@ func Load(getenv Getenv) (*Config, error) {
 			errs = append(errs, fmt.Errorf("%s must be an http or https URL, got %q", name, v))
 		}
 	}
-	rules, err := pool.ParseRules(str("POOL_ERROR_ACTIONS"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("POOL_ERROR_ACTIONS: %w", err))
-	}
-	rules = append(rules, pool.DefaultConfig().Rules...) // configured rows first: the first match wins
-	c.PoolRules = rules
+	c.PoolErrorActions = str("POOL_ERROR_ACTIONS")
 	c.PoolDefaultCooldown = duration("POOL_DEFAULT_COOLDOWN")
 	c.PoolMaxCooldown = duration("POOL_MAX_COOLDOWN")
 	c.PoolStickyTTL = duration("POOL_STICKY_TTL")

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/config"
-	"github.com/poolgate/poolgate/internal/pool"
 )
 
 // env is a Getenv over a map.
@@ -34,7 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 		UpstreamTimeout: 60 * time.Second, MaxAttempts: 3, UsageBatchSize: 500,
 		UsageFlushEvery: 100 * time.Millisecond, UsageQueueSize: 20000, SessionMaxDevices: 5,
 		CacheTTL: 60 * time.Second, Version: "0.1.0", PublicURL: "http://localhost:8080", HookTimeout: 5 * time.Second, HookUserToken: "login",
-		PoolRules: pool.DefaultConfig().Rules, PoolDefaultCooldown: time.Minute, PoolMaxCooldown: 24 * time.Hour,
+		PoolDefaultCooldown: time.Minute, PoolMaxCooldown: 24 * time.Hour,
 		PoolStickyTTL: time.Hour, PoolLeaseTTL: 30 * time.Minute, PoolFailureThreshold: 5,
 		PoolProbeInterval: 5 * time.Minute, PoolRetryBudget: 90 * time.Second, OTelServiceName: "poolgate",
 	}, c)
@@ -72,11 +71,8 @@ func TestLoadValues(t *testing.T) {
 		HookUserToken: "hash",
 		HookSecret:    []byte("hook-secret"), OAuthCarID: "car-1", OAuthNodeType: "pro", OAuthPlanType: "3",
 		AllowPrivateOutbound: "127.0.0.0/8, 10.0.0.7,hooks.internal",
-		PoolRules: append([]pool.Rule{
-			{StatusLo: 418, StatusHi: 418, Match: "teapot", Action: pool.ActCool, Cooldown: 2 * time.Minute},
-			{StatusLo: 400, StatusHi: 499, Action: pool.ActRetry},
-		}, pool.DefaultConfig().Rules...),
-		PoolDefaultCooldown: 30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
+		PoolErrorActions:     "418~teapot=cool:2m; 4xx=retry",
+		PoolDefaultCooldown:  30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
 		PoolLeaseTTL: 5 * time.Minute, PoolProbeInterval: time.Minute, PoolRetryBudget: 20 * time.Second, OTelServiceName: "poolgate",
 	}, c)
 

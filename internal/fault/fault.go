@@ -25,6 +25,9 @@ const (
 	Upstream                         // 502
 	Unavailable                      // 503
 	MethodNotAllowed                 // 405
+	// Internal is a failure of the server itself (a bug, an unexpected database error): 500. Its
+	// message is generic; the cause goes to the logs only, and the caller gets the request id.
+	Internal // 500
 )
 
 var statuses = map[Kind]int{
@@ -33,14 +36,18 @@ var statuses = map[Kind]int{
 	NotFound: http.StatusNotFound, MethodNotAllowed: http.StatusMethodNotAllowed, Conflict: http.StatusConflict, TooLarge: http.StatusRequestEntityTooLarge,
 	Unprocessable: http.StatusUnprocessableEntity, RateLimited: http.StatusTooManyRequests,
 	Upstream: http.StatusBadGateway, Unavailable: http.StatusServiceUnavailable,
+	Internal: http.StatusInternalServerError,
 }
 
 var defaultCodes = map[Kind]string{
 	Invalid: "invalid_request", Unauthorized: "unauthorized", PaymentRequired: "insufficient_balance",
 	Forbidden: "forbidden", NotFound: "not_found", MethodNotAllowed: "method_not_allowed", Conflict: "conflict", TooLarge: "body_too_large",
 	Unprocessable: "unprocessable", RateLimited: "rate_limited", Upstream: "upstream_error",
-	Unavailable: "unavailable",
+	Unavailable: "unavailable", Internal: "internal",
 }
+
+// MsgInternal is the one message an Internal error shows the caller.
+const MsgInternal = "internal server error"
 
 // Error is a typed error whose Message is safe to show to the caller.
 type Error struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/store"
 )
 
 // Renderer writes a fault in one contract's error shape.
@@ -31,7 +32,7 @@ func ErrorHandler(log *slog.Logger, rules ...ShapeRule) echo.HTTPErrorHandler {
 			return
 		}
 		fe := classify(err)
-		status := statusOf(fe)
+		status := fe.Status()
 		rid := c.Response().Header().Get(HeaderRequestID)
 		attrs := []any{"request_id", rid, "operation_id", OperationID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
 			"status", status, "code", fe.Code}
@@ -55,8 +56,6 @@ func ErrorHandler(log *slog.Logger, rules ...ShapeRule) echo.HTTPErrorHandler {
 		}
 	}
 }
-
-var internal = &fault.Error{Kind: fault.Unavailable, Code: "internal", Message: "internal server error"}
 
 func classify(err error) *fault.Error {
 	if fe, ok := fault.As(err); ok {
@@ -101,15 +100,10 @@ func classify(err error) *fault.Error {
 			return fault.New(fault.Invalid, msg)
 		}
 	}
-	return &fault.Error{Kind: internal.Kind, Code: internal.Code, Message: internal.Message, Err: err}
-}
-
-// Status of an internal error is 500, not the Unavailable kind's 503.
-func statusOf(fe *fault.Error) int {
-	if fe.Code == "internal" {
-		return http.StatusInternalServerError
+	if fe, ok := fault.As(store.Translate(err, "")); ok {
+		return fe // a database error: not found, conflict, invalid, unavailable
 	}
-	return fe.Status()
+	return fault.Wrap(fault.Internal, fault.MsgInternal, err)
 }
 
 // cleanValidation shortens kin-openapi's messages to the useful part.
@@ -146,7 +140,7 @@ type ErrorDetail struct {
 // Management renders `{"detail": {"error", "code", "request_id"}}`; the request id is included on
 // server errors.
 func Management(c echo.Context, _ int, e *fault.Error, rid string) error {
-	status := statusOf(e)
+	status := e.Status()
 	d := ErrorDetail{Error: e.Message, Code: e.Code}
 	if status >= 500 {
 		d.RequestID = rid

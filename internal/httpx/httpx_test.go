@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
@@ -108,6 +111,14 @@ func TestErrorHandler(t *testing.T) {
 		{"Echo429", echo.ErrTooManyRequests, 429, "rate_limited", "too many requests"},
 		{"Echo503", echo.ErrServiceUnavailable, 503, "unavailable", "service temporarily unavailable"},
 		{"Echo502", echo.ErrBadGateway, 500, "internal", "internal server error"},
+		{"InternalFault", fault.Wrap(fault.Internal, fault.MsgInternal, errors.New("secret internals")), 500, "internal", "internal server error"},
+		// Database errors returned as they are are translated here, in one place.
+		{"NoRows", fmt.Errorf("load: %w", pgx.ErrNoRows), 404, "not_found", "not found"},
+		{"Unique", &pgconn.PgError{Code: "23505", Message: "secret internals"}, 409, "conflict", "already exists"},
+		{"ForeignKey", &pgconn.PgError{Code: "23503", Message: "secret internals"}, 404, "not_found", "does not exist"},
+		{"Check", &pgconn.PgError{Code: "23514", Message: "secret internals"}, 400, "invalid_request", "out of range"},
+		{"DBShutdown", &pgconn.PgError{Code: "57P01", Message: "secret internals"}, 503, "unavailable", "temporarily unavailable"},
+		{"DBOther", &pgconn.PgError{Code: "42P01", Message: "secret internals"}, 500, "internal", "internal server error"},
 	}
 	for _, tt := range tests {
 		b.e.GET("/err/"+tt.name, func(echo.Context) error { return tt.err })
@@ -241,12 +252,16 @@ func TestRequestID(t *testing.T) {
 	require.Len(t, seen, 4000)
 }
 
-func TestEchoContext(t *testing.T) {
+func TestBodyHas(t *testing.T) {
 	t.Parallel()
-	require.Nil(t, httpx.Echo(context.Background()))
-	e := echo.New()
-	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
-	require.Equal(t, c, httpx.Echo(httpx.WithEcho(context.Background(), c)))
+	require.False(t, httpx.BodyHas(context.Background(), "a"), "no body kept")
+	body := `{"a": null, "b": 1}`
+	get := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	ctx := httpx.KeepBody(context.Background(), get)
+	require.True(t, httpx.BodyHas(ctx, "a"), "a null member is present")
+	require.True(t, httpx.BodyHas(ctx, "b"))
+	require.False(t, httpx.BodyHas(ctx, "c"))
+	require.False(t, httpx.BodyHas(httpx.KeepBody(context.Background(), nil), "a"))
 }
 
 func TestRouter(t *testing.T) {
@@ -281,4 +296,40 @@ func TestRouter(t *testing.T) {
 	order = nil
 	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/b", nil))
 	require.Empty(t, order)
+}
+
+// TestContextLogger: a record logged with a request's context carries its request and operation
+// ids; one that names its own keeps them; one without a request context has neither.
+func TestContextLogger(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := httpx.ContextLogger(slog.New(slog.NewJSONHandler(&buf, nil)))
+	require.Same(t, log, httpx.ContextLogger(log), "wrapping twice is a no-op")
+	e := echo.New()
+	e.Use(httpx.RequestID(httpx.NewIDGen()))
+	e.GET("/x", func(c echo.Context) error {
+		op := "thingGet"
+		httpx.SetOperationID(c, &op)
+		log.With("component", "test").InfoContext(c.Request().Context(), "inside", "n", 1)
+		log.InfoContext(c.Request().Context(), "own", "request_id", "mine")
+		return c.NoContent(http.StatusNoContent)
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	require.Equal(t, http.StatusNoContent, rec.Code)
+	log.InfoContext(context.Background(), "outside")
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 3)
+	var in, own, out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &in))
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &own))
+	require.NoError(t, json.Unmarshal([]byte(lines[2]), &out))
+	require.Equal(t, rec.Header().Get(httpx.HeaderRequestID), in["request_id"])
+	require.Equal(t, "thingGet", in["operation_id"])
+	require.Equal(t, "test", in["component"])
+	require.Equal(t, "mine", own["request_id"])
+	require.Equal(t, "thingGet", own["operation_id"])
+	require.NotContains(t, out, "request_id")
+	require.NotContains(t, out, "operation_id")
 }

@@ -1,16 +1,24 @@
 package httpx
 
-import "github.com/labstack/echo/v4"
+import (
+	"context"
+
+	"github.com/labstack/echo/v4"
+)
 
 // operationKey is where the composition root's middleware keeps the request's operationId (from
 // the contract that serves the route) on the echo context.
 const operationKey = "httpx.operation_id"
 
-// SetOperationID records the request's operationId (nil: none) for the access log and the error
-// renderer.
+type operationCtxKey struct{}
+
+// SetOperationID records the request's operationId (nil: none) for the access log, the error
+// renderer and every log line written with the request's context (ContextHandler).
 func SetOperationID(c echo.Context, id *string) {
 	if id != nil {
 		c.Set(operationKey, id)
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), operationCtxKey{}, *id)))
 	}
 }
 
@@ -20,4 +28,10 @@ func OperationID(c echo.Context) string {
 		return *id
 	}
 	return ""
+}
+
+// OperationIDFrom returns the operationId stored in ctx by SetOperationID, or "".
+func OperationIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(operationCtxKey{}).(string)
+	return id
 }

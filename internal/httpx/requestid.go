@@ -61,17 +61,3 @@ func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(ctxKey{}).(string)
 	return id
 }
-
-type echoKey struct{}
-
-// WithEcho stores the echo context in ctx, for strict handlers that need cookies or headers the
-// contract's types do not carry.
-func WithEcho(ctx context.Context, c echo.Context) context.Context {
-	return context.WithValue(ctx, echoKey{}, c)
-}
-
-// Echo returns the echo context stored by WithEcho, or nil.
-func Echo(ctx context.Context) echo.Context {
-	c, _ := ctx.Value(echoKey{}).(echo.Context)
-	return c
-}

@@ -220,3 +220,16 @@ func bodyDelay(body []byte) time.Duration {
 	}
 	return 0
 }
+
+// ConfiguredRules is the error table for POOL_ERROR_ACTIONS: its rows, then the default table
+// (the first match wins); nil (the defaults) when it is empty.
+func ConfiguredRules(spec string) ([]Rule, error) {
+	if strings.TrimSpace(spec) == "" {
+		return nil, nil
+	}
+	rules, err := ParseRules(spec)
+	if err != nil {
+		return nil, err
+	}
+	return append(rules, DefaultConfig().Rules...), nil
+}

@@ -42,6 +42,23 @@ func TestDefaultRules(t *testing.T) {
 	}
 }
 
+// TestConfiguredRules: POOL_ERROR_ACTIONS rows come before the default table; empty means the
+// defaults; a bad row is refused.
+func TestConfiguredRules(t *testing.T) {
+	t.Parallel()
+	r, err := pool.ConfiguredRules("418~teapot=cool:2m; 4xx=retry")
+	require.NoError(t, err)
+	require.Equal(t, append([]pool.Rule{
+		{StatusLo: 418, StatusHi: 418, Match: "teapot", Action: pool.ActCool, Cooldown: 2 * time.Minute},
+		{StatusLo: 400, StatusHi: 499, Action: pool.ActRetry},
+	}, pool.DefaultConfig().Rules...), r)
+	r, err = pool.ConfiguredRules(" ")
+	require.NoError(t, err)
+	require.Nil(t, r)
+	_, err = pool.ConfiguredRules("418=explode")
+	require.Error(t, err)
+}
+
 func TestParseRules(t *testing.T) {
 	t.Parallel()
 	r, err := pool.ParseRules("418~Teapot=cool:2m;\n5xx=return; conn=ban")

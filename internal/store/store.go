@@ -78,8 +78,11 @@ func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) e
 }
 
 // Translate turns database errors into faults: no rows → not found (with the given message),
-// unique violation → conflict, check violation → invalid, connection trouble → unavailable.
-// Other errors are returned wrapped, to be logged and rendered as a generic 500.
+// unique violation → conflict, check violation → invalid, foreign key violation → not found,
+// connection trouble → unavailable. Other errors are returned wrapped, to be logged and rendered
+// as a generic 500. It is the one place database errors are translated: the HTTP error renderer
+// (httpx.ErrorHandler) runs every error it does not know through it, so handlers return query
+// errors as they are and call Translate only to name what was not found.
 func Translate(err error, notFound string) error {
 	if err == nil {
 		return nil
@@ -113,6 +116,12 @@ func Translate(err error, notFound string) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	return fmt.Errorf("database: %w", err)
+}
+
+// IsNotFound reports whether err is a database error Translate makes not found: no rows, or a
+// foreign key naming a record that does not exist.
+func IsNotFound(err error) bool {
+	return err != nil && fault.Is(Translate(err, ""), fault.NotFound)
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation.

@@ -23,7 +23,7 @@ func (h *Handler) AccountList(ctx context.Context, req adminapi.AccountListReque
 	}
 	rows, err := h.Queries.AccountListByChannel(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.AccountList200JSONResponse{Items: make([]adminapi.Account, 0, len(rows))}
 	for _, a := range rows {
@@ -111,7 +111,7 @@ func (h *Handler) AccountDelete(ctx context.Context, req adminapi.AccountDeleteR
 		}
 		n, err := h.Queries.AccountDelete(ctx, tx, db.AccountDeleteParams{ID: req.AccountId, ChannelID: req.Id})
 		if err != nil {
-			return store.Translate(err, "")
+			return err
 		}
 		if n == 0 {
 			return fault.New(fault.NotFound, accountNotFound)

@@ -27,7 +27,7 @@ func announcementWindow(b *adminapi.AnnouncementWrite) (audience string, err err
 func (h *Handler) AnnouncementList(ctx context.Context, _ adminapi.AnnouncementListRequestObject) (adminapi.AnnouncementListResponseObject, error) {
 	rows, err := h.Queries.AnnouncementList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return adminapi.AnnouncementList200JSONResponse(wire.Announcements(rows)), nil
 }
@@ -42,7 +42,7 @@ func (h *Handler) AnnouncementCreate(ctx context.Context, req adminapi.Announcem
 	a, err := h.Queries.AnnouncementCreate(ctx, h.Pool, db.AnnouncementCreateParams{Title: b.Title, Content: b.Content,
 		StartsAt: b.StartsAt, EndsAt: b.EndsAt, Audience: audience})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return adminapi.AnnouncementCreate201JSONResponse(wire.Announcement(a)), nil
 }
@@ -66,7 +66,7 @@ func (h *Handler) AnnouncementUpdate(ctx context.Context, req adminapi.Announcem
 func (h *Handler) AnnouncementDelete(ctx context.Context, req adminapi.AnnouncementDeleteRequestObject) (adminapi.AnnouncementDeleteResponseObject, error) {
 	n, err := h.Queries.AnnouncementDelete(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, announcementNotFound)

@@ -38,7 +38,7 @@ func (h *Handler) ChannelModelList(ctx context.Context, req adminapi.ChannelMode
 	}
 	rows, err := h.Queries.ChannelModelList(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.ChannelModelList200JSONResponse{Items: make([]adminapi.ChannelModel, 0, len(rows))}
 	for _, m := range rows {
@@ -77,7 +77,7 @@ func (h *Handler) ChannelModelUpdate(ctx context.Context, req adminapi.ChannelMo
 func (h *Handler) ChannelModelDelete(ctx context.Context, req adminapi.ChannelModelDeleteRequestObject) (adminapi.ChannelModelDeleteResponseObject, error) {
 	n, err := h.Queries.ChannelModelDelete(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, channelModelNotFound)

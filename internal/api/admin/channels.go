@@ -27,7 +27,7 @@ const (
 func (h *Handler) ChannelList(ctx context.Context, _ adminapi.ChannelListRequestObject) (adminapi.ChannelListResponseObject, error) {
 	rows, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.ChannelList200JSONResponse{Items: make([]adminapi.Channel, 0, len(rows))}
 	for _, r := range rows {
@@ -63,11 +63,11 @@ func (h *Handler) ChannelCreate(ctx context.Context, req adminapi.ChannelCreateR
 		return nil, fault.New(fault.Conflict, channelConflict)
 	}
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if b.MinTier != nil {
 		if err := h.Queries.ChannelSetMinTier(ctx, h.Pool, db.ChannelSetMinTierParams{ID: c.ID, MinTier: string(*b.MinTier)}); err != nil {
-			return nil, store.Translate(err, "")
+			return nil, err
 		}
 		c.MinTier = string(*b.MinTier)
 	}
@@ -113,7 +113,7 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateR
 		}
 		if b.MinTier != nil {
 			if err := h.Queries.ChannelSetMinTier(ctx, tx, db.ChannelSetMinTierParams{ID: req.Id, MinTier: string(*b.MinTier)}); err != nil {
-				return store.Translate(err, "")
+				return err
 			}
 		}
 		c, err = h.Queries.ChannelGet(ctx, tx, req.Id)
@@ -136,7 +136,7 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateR
 func (h *Handler) ChannelDelete(ctx context.Context, req adminapi.ChannelDeleteRequestObject) (adminapi.ChannelDeleteResponseObject, error) {
 	n, err := h.Queries.ChannelDelete(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, channelNotFound)

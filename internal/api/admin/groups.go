@@ -19,7 +19,7 @@ const groupNotFound = "group not found"
 func (h *Handler) GroupList(ctx context.Context, _ adminapi.GroupListRequestObject) (adminapi.GroupListResponseObject, error) {
 	rows, err := h.Queries.GroupList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.GroupList200JSONResponse{Items: make([]adminapi.Group, 0, len(rows))}
 	for _, g := range rows {
@@ -39,7 +39,7 @@ func (h *Handler) GroupCreate(ctx context.Context, req adminapi.GroupCreateReque
 			if store.IsUniqueViolation(err) {
 				return fault.New(fault.Conflict, "a group with this name already exists")
 			}
-			return store.Translate(err, "")
+			return err
 		}
 		if err := h.setGroupChannels(ctx, tx, id, b.ChannelIds); err != nil {
 			return err
@@ -65,14 +65,14 @@ func (h *Handler) GroupUpdate(ctx context.Context, req adminapi.GroupUpdateReque
 			if store.IsUniqueViolation(err) {
 				return fault.New(fault.Conflict, "a group with this name already exists")
 			}
-			return store.Translate(err, "")
+			return err
 		}
 		if n == 0 {
 			return fault.New(fault.NotFound, groupNotFound)
 		}
 		if b.ChannelIds != nil {
 			if err := h.Queries.GroupChannelsClear(ctx, tx, req.Id); err != nil {
-				return store.Translate(err, "")
+				return err
 			}
 			if err := h.setGroupChannels(ctx, tx, req.Id, b.ChannelIds); err != nil {
 				return err
@@ -92,7 +92,7 @@ func (h *Handler) GroupUpdate(ctx context.Context, req adminapi.GroupUpdateReque
 func (h *Handler) GroupDelete(ctx context.Context, req adminapi.GroupDeleteRequestObject) (adminapi.GroupDeleteResponseObject, error) {
 	n, err := h.Queries.GroupDelete(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, groupNotFound)
@@ -109,7 +109,7 @@ func (h *Handler) setGroupChannels(ctx context.Context, tx pgx.Tx, group int64, 
 	uniq := slices.Compact(slices.Sorted(slices.Values(*ids)))
 	n, err := h.Queries.GroupChannelsCount(ctx, tx, uniq)
 	if err != nil {
-		return store.Translate(err, "")
+		return err
 	}
 	if int(n) != len(uniq) {
 		return fault.New(fault.Invalid, "channel_ids: a channel does not exist")

@@ -27,11 +27,11 @@ func (h *Handler) HookDeliveryList(ctx context.Context, req adminapi.HookDeliver
 	}
 	total, err := h.Queries.HookOutboxListCount(ctx, h.Pool, status)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	rows, err := h.Queries.HookOutboxList(ctx, h.Pool, db.HookOutboxListParams{Status: status, Off: off, Lim: lim})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.HookDeliveryList200JSONResponse{Items: make([]adminapi.HookDelivery, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
 	for _, r := range rows {

@@ -22,7 +22,7 @@ const (
 func (h *Handler) ModelList(ctx context.Context, _ adminapi.ModelListRequestObject) (adminapi.ModelListResponseObject, error) {
 	rows, err := h.Queries.ModelList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.ModelList200JSONResponse{Items: make([]adminapi.Model, 0, len(rows))}
 	for _, m := range rows {
@@ -46,7 +46,7 @@ func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateReque
 		return nil, fault.New(fault.Conflict, modelConflict)
 	}
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
 	return adminapi.ModelCreate201JSONResponse(modelOut(m)), nil
@@ -80,7 +80,7 @@ func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateReque
 func (h *Handler) ModelDelete(ctx context.Context, req adminapi.ModelDeleteRequestObject) (adminapi.ModelDeleteResponseObject, error) {
 	n, err := h.Queries.ModelDelete(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, modelNotFound)

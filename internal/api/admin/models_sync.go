@@ -71,7 +71,7 @@ func (h *Handler) priceChanges(ctx context.Context, b *adminapi.PriceSyncRequest
 	}
 	models, err := h.Queries.ModelList(ctx, h.Pool)
 	if err != nil {
-		return nil, 0, store.Translate(err, "")
+		return nil, 0, err
 	}
 	current := make(map[string]pricesync.Price, len(models))
 	for _, m := range models {
@@ -79,7 +79,7 @@ func (h *Handler) priceChanges(ctx context.Context, b *adminapi.PriceSyncRequest
 	}
 	chans, err := h.Queries.ChannelList(ctx, h.Pool)
 	if err != nil {
-		return nil, 0, store.Translate(err, "")
+		return nil, 0, err
 	}
 	served := map[string]bool{}
 	for _, c := range chans {

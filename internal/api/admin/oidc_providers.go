@@ -59,7 +59,7 @@ func switches(p *sso.Provider, scopes *[]string, autoRegister, enabled *bool) {
 func (h *Handler) OidcProviderList(ctx context.Context, _ adminapi.OidcProviderListRequestObject) (adminapi.OidcProviderListResponseObject, error) {
 	rows, err := h.Queries.OIDCProviderList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.OidcProviderList200JSONResponse{Items: make([]adminapi.OIDCProvider, 0, len(rows))}
 	for _, r := range rows {
@@ -105,7 +105,7 @@ func (h *Handler) OidcProviderCreate(ctx context.Context, req adminapi.OidcProvi
 		return nil, fault.New(fault.Conflict, "a provider with this slug already exists")
 	}
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return adminapi.OidcProviderCreate201JSONResponse(h.providerOut(p)), nil
 }
@@ -154,7 +154,7 @@ func (h *Handler) OidcProviderUpdate(ctx context.Context, req adminapi.OidcProvi
 func (h *Handler) OidcProviderDelete(ctx context.Context, req adminapi.OidcProviderDeleteRequestObject) (adminapi.OidcProviderDeleteResponseObject, error) {
 	n, err := h.Queries.OIDCProviderDelete(ctx, h.Pool, req.Id)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, providerNotFound)

@@ -66,7 +66,7 @@ func (h *Handler) RemoteSourceCreate(ctx context.Context, req adminapi.RemoteSou
 		}
 	}
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return h.remoteSaved(ctx, src.ID)
 }
@@ -128,7 +128,7 @@ func (h *Handler) RemoteSourceUpdate(ctx context.Context, req adminapi.RemoteSou
 func (h *Handler) RemoteSourceDelete(ctx context.Context, req adminapi.RemoteSourceDeleteRequestObject) (adminapi.RemoteSourceDeleteResponseObject, error) {
 	n, err := h.Queries.RemoteSourceDelete(ctx, h.Pool, req.SourceId)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, remote.MsgSourceNotFound)
@@ -173,7 +173,7 @@ func (h *Handler) RemoteSourceJobList(ctx context.Context, req adminapi.RemoteSo
 	rows, err := h.Queries.ImportJobListBySource(ctx, h.Pool, db.ImportJobListBySourceParams{
 		SourceID: req.SourceId, Lim: int32(limit)})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.RemoteSourceJobList200JSONResponse{ImportJobs: make([]adminapi.ImportJob, 0, len(rows))}
 	for _, j := range rows {
@@ -200,7 +200,7 @@ func (h *Handler) remoteSaved(ctx context.Context, id string) (adminapi.RemoteSo
 func (h *Handler) remoteSources(ctx context.Context) ([]adminapi.RemoteSource, error) {
 	rows, err := h.Queries.RemoteSourceList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	jobs, err := h.remoteJobs(ctx, rows)
 	if err != nil {
@@ -227,7 +227,7 @@ func (h *Handler) remoteJobs(ctx context.Context, srcs []*db.RemoteSource) (map[
 	}
 	rows, err := h.Queries.ImportJobListByIDs(ctx, h.Pool, ids)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	for _, j := range rows {
 		o := importJobOut(j)

@@ -21,7 +21,7 @@ const shareNotFound = "share link not found"
 func (h *Handler) ShareLinkList(ctx context.Context, _ adminapi.ShareLinkListRequestObject) (adminapi.ShareLinkListResponseObject, error) {
 	rows, err := h.Queries.ShareLinkList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.ShareLinkList{Items: make([]adminapi.ShareLink, 0, len(rows))}
 	for _, r := range rows {
@@ -54,12 +54,12 @@ func (h *Handler) ShareLinkCreate(ctx context.Context, req adminapi.ShareLinkCre
 		k, err := h.Queries.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{UserID: b.UserId, Name: "share:" + id,
 			KeyHash: auth.HashKey(key), KeyHint: auth.KeyHint(key)})
 		if err != nil {
-			return store.Translate(err, "")
+			return err
 		}
 		link, err = h.Queries.ShareLinkCreate(ctx, tx, db.ShareLinkCreateParams{ID: id, Name: b.Name, UserID: b.UserId,
 			APIKeyID: k.ID, KeyEnc: h.Box.Seal(key), Models: models, AuthHost: host, QuotaLimit: b.QuotaLimit,
 			RequestLimit: b.RequestLimit, Status: string(adminapi.ActiveStatusActive), ExpiresAt: b.ExpiresAt})
-		return store.Translate(err, "")
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func (h *Handler) ShareLinkDelete(ctx context.Context, req adminapi.ShareLinkDel
 			return store.Translate(err, shareNotFound)
 		}
 		_, err := h.Queries.APIKeyDelete(ctx, tx, db.APIKeyDeleteParams{ID: l.APIKeyID, UserID: l.UserID})
-		return store.Translate(err, "")
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -33,12 +33,12 @@ func (h *Handler) UserList(ctx context.Context, req adminapi.UserListRequestObje
 	}
 	total, err := h.Queries.UserCount(ctx, h.Pool, f)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	rows, err := h.Queries.UserList(ctx, h.Pool, db.UserListParams{Q: f.Q, Role: f.Role, Status: f.Status,
 		Off: off, Lim: lim})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := adminapi.UserList200JSONResponse{Items: make([]commonapi.User, 0, len(rows)), Total: total, Page: pg, PageSize: ps}
 	for _, u := range rows {

@@ -30,6 +30,7 @@ var openAITypes = map[fault.Kind]string{
 	fault.TooLarge: "invalid_request_error", fault.Unprocessable: "invalid_request_error",
 	fault.MethodNotAllowed: "invalid_request_error",
 	fault.RateLimited:      "rate_limit_error", fault.Upstream: "upstream_error", fault.Unavailable: "server_error",
+	fault.Internal: "server_error",
 }
 
 type openAIError struct {
@@ -50,8 +51,8 @@ func renderOpenAI(c echo.Context, status int, e *fault.Error, rid string) error 
 		typ = openAITypes[e.Kind]
 	}
 	msg := e.Message
-	if e.Code == "internal" {
-		status, typ, msg = http.StatusInternalServerError, "server_error", "internal server error (request id "+rid+")"
+	if e.Kind == fault.Internal {
+		status, typ, msg = http.StatusInternalServerError, "server_error", fault.MsgInternal+" (request id "+rid+")"
 	}
 	var param *string
 	if e.Type == "" && (strings.HasPrefix(e.Code, "model_") || e.Code == "missing_model") {
@@ -75,8 +76,8 @@ type claudeErrorBody struct {
 func renderClaude(c echo.Context, status int, e *fault.Error, rid string) error {
 	msg := e.Message
 	typ := e.Type
-	if e.Code == "internal" {
-		status, msg, typ = http.StatusInternalServerError, "internal server error (request id "+rid+")", ""
+	if e.Kind == fault.Internal {
+		status, msg, typ = http.StatusInternalServerError, fault.MsgInternal+" (request id "+rid+")", ""
 	}
 	if typ == "" {
 		typ = translate.ClaudeErrorType(status)
@@ -98,8 +99,8 @@ type geminiErrorBody struct {
 func renderGemini(c echo.Context, status int, e *fault.Error, rid string) error {
 	msg := e.Message
 	name := e.Type
-	if e.Code == "internal" {
-		status, msg, name = http.StatusInternalServerError, "internal server error (request id "+rid+")", ""
+	if e.Kind == fault.Internal {
+		status, msg, name = http.StatusInternalServerError, fault.MsgInternal+" (request id "+rid+")", ""
 	}
 	if name == "" {
 		name = translate.GeminiStatus(status)

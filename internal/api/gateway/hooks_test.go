@@ -103,8 +103,22 @@ func TestAuditHook(t *testing.T) {
 	require.Equal(t, sha(b.user.Key), n.Token)
 	require.Equal(t, ev.CarId, n.CarID)
 	require.Equal(t, model, n.Notify.Model)
-	time.Sleep(100 * time.Millisecond)
-	require.Len(t, recv.Ref.Received(), 1, "blocked calls are not notified")
+
+	// Blocked calls are not notified. The signal: a later successful call (another user's, under
+	// its own limit) is notified. The outbox is written in queue order, a batch per statement, so
+	// once that notification arrived every one queued before it is in the outbox too.
+	other := b.env.NewUser("bob", 1_000_000)
+	b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "marker", Usage: &fakeupstream.Usage{PromptTokens: 1, CompletionTokens: 1}})
+	otherSDK := client(b.env, other.Key)
+	_, err = otherSDK.Chat.Completions.New(ctx, params())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(recv.Ref.Received()) >= 2 }, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, sha(other.Key), recv.Ref.Received()[1].Token, "the next notification is the marker's")
+	dl, err := b.env.Admin().HookDeliveryListWithResponse(ctx, &adminclient.HookDeliveryListParams{})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, dl.StatusCode(), string(dl.Body))
+	require.Len(t, dl.JSON200.Items, 2, "blocked calls are not notified")
+	require.Len(t, recv.Ref.Received(), 2, "blocked calls are not notified")
 }
 
 // TestAuditFailurePolicy: a hook that does not answer in HOOK_TIMEOUT blocks the call with 503

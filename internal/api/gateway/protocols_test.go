@@ -20,7 +20,6 @@ import (
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
-	"github.com/poolgate/poolgate/internal/pool"
 )
 
 // The matrix's models: one per upstream channel type, all on the same fake upstream.
@@ -494,7 +493,6 @@ func TestOwnRefusalsLeaveAccountsHealthy(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t, apptest.WithoutRedis(), apptest.WithConfig(func(c *config.Config) {
 		c.PoolFailureThreshold = 2
-		c.PoolRules = pool.DefaultConfig().Rules
 	}))
 	ctx := context.Background()
 	res, err := env.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{Name: "claude", Type: "anthropic",

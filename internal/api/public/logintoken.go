@@ -66,7 +66,7 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 	}
 	u, err := h.Queries.UserGet(ctx, h.Pool, uid)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if u.Status != auth.StatusActive {
 		return refused("this account is disabled"), nil
@@ -111,7 +111,7 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 			_ = h.Queries.TokenLoginTouch(ctx, h.Pool, db.TokenLoginTouchParams{TokenHash: hash, TokenEnc: h.Hooks.SealToken(tok)})
 			break
 		}
-		if err = store.Translate(err, ""); !fault.Is(err, fault.NotFound) {
+		if !store.IsNotFound(err) {
 			return 0, err
 		}
 		pw := make([]byte, 24)
@@ -138,7 +138,7 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 			continue
 		}
 		if err != nil {
-			return 0, store.Translate(err, "")
+			return 0, err
 		}
 	}
 	if uid == 0 {
@@ -146,7 +146,7 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 	}
 	if grant != "" {
 		if err := h.Queries.UserGrantSet(ctx, h.Pool, db.UserGrantSetParams{ID: uid, Tier: grant}); err != nil {
-			return 0, store.Translate(err, "")
+			return 0, err
 		}
 		h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(uid, 10))
 	}
@@ -169,13 +169,13 @@ func (h *Handler) preferAccount(ctx context.Context, uid int64, refs ...*string)
 	}
 	id, err := h.Queries.AccountFindForPreference(ctx, h.Pool, ref)
 	if err != nil {
-		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
+		if store.IsNotFound(err) {
 			return nil
 		}
 		return err
 	}
 	if err := h.Queries.UserSetPreferredAccount(ctx, h.Pool, db.UserSetPreferredAccountParams{ID: uid, AccountID: &id}); err != nil {
-		return store.Translate(err, "")
+		return err
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(uid, 10))
 	return nil

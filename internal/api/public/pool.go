@@ -37,12 +37,12 @@ func (h *Handler) CarPageList(ctx context.Context, req publicapi.CarPageListRequ
 	}
 	total, err := h.Queries.AccountCountPublic(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	rows, err := h.Queries.AccountListPublic(ctx, h.Pool, db.AccountListPublicParams{
 		Off: int32((pg - 1) * size), Lim: int32(size)}) //nolint:gosec // bounded above: at most 1e8
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := publicapi.CarPageList200JSONResponse{Code: 0, Messages: "success", Notice: h.Settings.Get().CarpageNotice,
 		Data: publicapi.CarPageData{Accounts: make([]publicapi.CarPageAccount, 0, len(rows)), Total: total, Page: pg, Size: size}}
@@ -127,12 +127,12 @@ func (h *Handler) StatusPageGet(ctx context.Context, _ publicapi.StatusPageGetRe
 	now := h.Accounts.Now()
 	rows, err := h.Queries.StatusMonitorListPublic(ctx, h.Pool, now.Add(-24*time.Hour))
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	first := now.UTC().Truncate(time.Hour).Add(-23 * time.Hour)
 	hours, err := h.Queries.StatusCheckHours(ctx, h.Pool, first)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	history := uptimeHours(first, hours)
 	out := publicapi.StatusPageGet200JSONResponse{Monitors: make([]publicapi.StatusMonitorResult, 0, len(rows))}
@@ -180,8 +180,8 @@ func uptimeHours(first time.Time, rows []*db.StatusCheckHoursRow) func(id int64)
 func ShareShapes() []httpx.ShapeRule {
 	render := func(c echo.Context, status int, e *fault.Error, rid string) error {
 		msg := e.Message
-		if e.Code == "internal" || status >= http.StatusInternalServerError {
-			msg = "internal server error (request id " + rid + ")"
+		if status >= http.StatusInternalServerError {
+			msg = fault.MsgInternal + " (request id " + rid + ")"
 			if e.Kind == fault.Unavailable {
 				msg = "service temporarily unavailable"
 			}

@@ -16,7 +16,6 @@ import (
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/settings"
-	"github.com/poolgate/poolgate/internal/store"
 )
 
 // Handler implements the public contract.
@@ -62,7 +61,7 @@ func (h *Handler) HealthGet(ctx context.Context, _ publicapi.HealthGetRequestObj
 func (h *Handler) SetupStatusGet(ctx context.Context, _ publicapi.SetupStatusGetRequestObject) (publicapi.SetupStatusGetResponseObject, error) {
 	exists, err := h.Queries.UserAdminExists(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return publicapi.SetupStatusGet200JSONResponse{NeedsSetup: !exists}, nil
 }
@@ -80,14 +79,14 @@ func (h *Handler) SetupCreate(ctx context.Context, req publicapi.SetupCreateRequ
 func (h *Handler) SettingsPublicGet(ctx context.Context, _ publicapi.SettingsPublicGetRequestObject) (publicapi.SettingsPublicGetResponseObject, error) {
 	exists, err := h.Queries.UserAdminExists(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	s := h.Settings.Get()
 	out := publicapi.SettingsPublicGet200JSONResponse{SiteName: s.SiteName, RegistrationEnabled: s.RegistrationEnabled,
 		NeedsSetup: !exists, Version: h.Version, EmailVerificationRequired: &s.EmailVerificationRequired, OidcOnly: &s.OIDCOnly}
 	providers, err := h.Queries.OIDCProviderList(ctx, h.Pool)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	list := []publicapi.SsoProvider{}
 	for _, p := range providers {

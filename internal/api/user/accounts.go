@@ -24,7 +24,7 @@ func (h *Handler) AccountKeyBind(ctx context.Context, req userapi.AccountKeyBind
 	row, err := h.Queries.AccountBindKeyByOwner(ctx, h.Pool, db.AccountBindKeyByOwnerParams{ID: req.AccountId,
 		OwnerUserID: &p.UserID, APIKeyID: key})
 	if err != nil {
-		if err = store.Translate(err, ""); fault.Is(err, fault.NotFound) {
+		if store.IsNotFound(err) {
 			return nil, fault.New(fault.NotFound, "no such account of yours, or no such key of yours")
 		}
 		return nil, err

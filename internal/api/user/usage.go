@@ -7,7 +7,6 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
-	"github.com/poolgate/poolgate/internal/store"
 	"github.com/poolgate/poolgate/internal/usage"
 )
 
@@ -71,7 +70,7 @@ func (h *Handler) AnnouncementUserList(ctx context.Context, _ userapi.Announceme
 	}
 	rows, err := h.Queries.AnnouncementActive(ctx, h.Pool, db.AnnouncementActiveParams{Audiences: audiences})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	return userapi.AnnouncementUserList200JSONResponse(wire.Announcements(rows)), nil
 }

@@ -70,7 +70,7 @@ func (h *Handler) ApiKeyList(ctx context.Context, _ userapi.ApiKeyListRequestObj
 	}
 	rows, err := h.Queries.APIKeyListByUser(ctx, h.Pool, p.UserID)
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	out := userapi.ApiKeyList200JSONResponse{Items: make([]userapi.ApiKey, 0, len(rows))}
 	for _, k := range rows {
@@ -94,17 +94,17 @@ func (h *Handler) ApiKeyCreate(ctx context.Context, req userapi.ApiKeyCreateRequ
 	// The user row is locked so concurrent creates cannot pass the limit together.
 	err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
 		if err := h.Queries.UserLock(ctx, tx, p.UserID); err != nil {
-			return store.Translate(err, "")
+			return err
 		}
 		n, err := h.Queries.APIKeyCountByUser(ctx, tx, p.UserID)
 		if err != nil {
-			return store.Translate(err, "")
+			return err
 		}
 		if n >= MaxKeysPerUser {
 			return fault.New(fault.Conflict, "a user may hold at most 100 API keys")
 		}
 		k, err = h.Queries.APIKeyCreate(ctx, tx, params)
-		return store.Translate(err, "")
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func (h *Handler) ApiKeyDelete(ctx context.Context, req userapi.ApiKeyDeleteRequ
 	}
 	n, err := h.Queries.APIKeyDelete(ctx, h.Pool, db.APIKeyDeleteParams{ID: req.Id, UserID: p.UserID})
 	if err != nil {
-		return nil, store.Translate(err, "")
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fault.New(fault.NotFound, keyNotFound)
