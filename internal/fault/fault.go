@@ -65,6 +65,9 @@ type Error struct {
 	// RetryAfter, when set, is sent as the Retry-After header (seconds, or an HTTP date passed on
 	// from an upstream): when the caller may try again.
 	RetryAfter string
+	// Param names the request member at fault, where the caller's protocol reports it (OpenAI's
+	// "param").
+	Param string
 }
 
 func (e *Error) Error() string {

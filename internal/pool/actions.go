@@ -37,6 +37,19 @@ var actionNames = map[string]Action{
 	"reauth": ActReauth, "ban": ActBan, "disable": ActDisable,
 }
 
+// AccountCaused reports whether the action blames the account rather than the request or the
+// upstream at large: it cools the account (or one of its models) or takes it out of rotation. A
+// failure so classified says nothing about the next account, so the relay does not count it
+// against the caller's attempts while untried accounts remain.
+func (a Action) AccountCaused() bool {
+	switch a {
+	case ActCool, ActCoolAccount, ActReauth, ActBan, ActDisable:
+		return true
+	default:
+		return false
+	}
+}
+
 // String is the action's name in the error table.
 func (a Action) String() string {
 	for n, v := range actionNames {

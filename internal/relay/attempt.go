@@ -16,10 +16,19 @@ import (
 // maxErrorBody bounds the part of an upstream error body read to classify it.
 const maxErrorBody = 64 << 10
 
+// maxAccountFailovers bounds the failures blamed on an account (cooled, needs-reauth, banned,
+// disabled) one call may pass over without counting them against MAX_ATTEMPTS: with it the number
+// of upstream requests per call stays bounded (MAX_ATTEMPTS + maxAccountFailovers), as does its
+// time (POOL_RETRY_BUDGET).
+const maxAccountFailovers = 16
+
 // attempt places a call on the pool's accounts: it plans candidates (preferred, sticky,
 // key-bound, dedicated, the shared pool of the caller's group), takes each one's concurrency slot, sends, reports the outcome to the pool
 // (which cools, bans or flags the account by the error table), and fails over only while nothing
-// has reached the caller, within MAX_ATTEMPTS and POOL_RETRY_BUDGET. Only a committed answer is
+// has reached the caller, within MAX_ATTEMPTS and POOL_RETRY_BUDGET. A failure the error table
+// blames on the account itself (it cools the account or takes it out of rotation) does not use up
+// one of the caller's MAX_ATTEMPTS while untried accounts remain (at most maxAccountFailovers of
+// them per call), so a healthy account in the pool is always reached. Only a committed answer is
 // charged, once.
 func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) error {
 	p := rl.d.Accounts
@@ -36,7 +45,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		prefer = k.cl.user.prefer // chosen at /logintoken
 	}
 	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Key: k.cl.KeyID, Group: k.cl.user.group,
-		Tier: k.cl.user.tierAt(p.Now(), rl.d.Settings.Get()), Prefer: prefer, Bound: bound, SharedFirst: k.cl.user.sharedFirst}, 2*rl.d.MaxAttempts)
+		Tier: k.cl.user.tierAt(p.Now(), rl.d.Settings.Get()), Prefer: prefer, Bound: bound, SharedFirst: k.cl.user.sharedFirst}, 2*rl.d.MaxAttempts+maxAccountFailovers)
 	if len(plan.Accounts) == 0 {
 		return rl.unplaced(k, plan)
 	}
@@ -48,12 +57,13 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		lastErr  error
 		lastAcc  *account
 		stripped []byte
-		attempts int
+		attempts int // requests that count against MAX_ATTEMPTS
+		excused  int // account-caused failures not counted
 		busy     int
 	)
 	for _, pa := range plan.Accounts {
 		if attempts >= rl.d.MaxAttempts || ctx.Err() != nil ||
-			(attempts > 0 && rl.d.RetryBudget > 0 && time.Since(k.start) > rl.d.RetryBudget) {
+			(attempts+excused > 0 && rl.d.RetryBudget > 0 && time.Since(k.start) > rl.d.RetryBudget) {
 			break
 		}
 		acc := snap.accounts[pa.ID]
@@ -107,13 +117,17 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		if rule.Action == pool.ActReturn {
 			return rl.relayError(k, acc, resp)
 		}
+		if rule.Action.AccountCaused() && excused < maxAccountFailovers {
+			attempts--
+			excused++
+		}
 		rl.d.Log.Warn("upstream refused; trying another account", "request_id", k.rec.RequestID,
 			"account_id", acc.id, "status", resp.StatusCode, "action", rule.Action.String())
 	}
 	if last != nil {
 		defer last.Body.Close()
 	}
-	if attempts == 0 && busy > 0 && ctx.Err() == nil {
+	if attempts+excused == 0 && busy > 0 && ctx.Err() == nil {
 		return rl.unplaced(k, pool.Plan{Busy: true})
 	}
 	return rl.fail(k, lastAcc, last, lastErr, ctx.Err() != nil)

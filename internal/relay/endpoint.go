@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"github.com/tidwall/gjson"
+
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/provider/openai"
@@ -61,8 +63,14 @@ func (ep *Endpoint) Streams() bool { return ep.stream }
 // URL for Gemini) and the stream flags.
 func (ep *Endpoint) parse(body []byte, model string) (openai.Request, error) {
 	if ep.in == translate.Gemini {
-		if !jsonx.ParseMembers(body, nil, nil) { // one JSON object, checked in one pass
+		var top [2]gjson.Result
+		if !jsonx.ParseMembers(body, geminiTop, top[:]) { // one JSON object, checked in one pass
 			return openai.Request{}, fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
+		}
+		if ep.op == opChat {
+			if err := checkGeminiBounds(top); err != nil {
+				return openai.Request{}, err
+			}
 		}
 		return openai.Request{Model: model, Stream: ep.stream}, nil
 	}
@@ -72,6 +80,9 @@ func (ep *Endpoint) parse(body []byte, model string) (openai.Request, error) {
 	}
 	if ep.op == opCount || ep.op == opEmbeddings || ep.op == opImages {
 		req.Stream = false
+	}
+	if err := ep.checkBounds(&req); err != nil {
+		return req, err
 	}
 	return req, nil
 }

@@ -132,12 +132,17 @@ func GeminiStatus(status int) string {
 		return "ABORTED"
 	case http.StatusTooManyRequests:
 		return "RESOURCE_EXHAUSTED"
-	case http.StatusNotImplemented:
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
 		return "UNIMPLEMENTED"
+	case http.StatusRequestTimeout:
+		return "DEADLINE_EXCEEDED"
 	case http.StatusServiceUnavailable, 529, http.StatusBadGateway:
 		return "UNAVAILABLE"
 	case http.StatusGatewayTimeout:
 		return "DEADLINE_EXCEEDED"
+	}
+	if status < http.StatusInternalServerError {
+		return "FAILED_PRECONDITION"
 	}
 	return "INTERNAL"
 }

@@ -215,7 +215,7 @@ type ErrorDetail struct {
 	//
 	// | status | codes |
 	// |---|---|
-	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
 	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
 	// | 402 | `insufficient_balance`, `insufficient_quota` |
 	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |

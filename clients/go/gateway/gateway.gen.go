@@ -456,13 +456,22 @@ type ClaudeMessageRequest struct {
 	// Example: You are terse.
 	System *ClaudeMessageRequest_System `json:"system,omitempty"`
 
+	// Temperature Example: 0.7
+	Temperature *float32 `json:"temperature,omitempty"`
+
 	// Thinking Example: {"budget_tokens":2048,"type":"enabled"}
 	Thinking *map[string]interface{} `json:"thinking,omitempty"`
 
 	// ToolChoice Example: {"type":"auto"}
-	ToolChoice           *map[string]interface{}   `json:"tool_choice,omitempty"`
-	Tools                *[]map[string]interface{} `json:"tools,omitempty"`
-	AdditionalProperties map[string]interface{}    `json:"-"`
+	ToolChoice *map[string]interface{}   `json:"tool_choice,omitempty"`
+	Tools      *[]map[string]interface{} `json:"tools,omitempty"`
+
+	// TopK Example: 40
+	TopK *int `json:"top_k,omitempty"`
+
+	// TopP Example: 0.9
+	TopP                 *float32               `json:"top_p,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // ClaudeMessageRequestMessagesContent0 defines model for ClaudeMessageRequest.Messages.Content.0.
@@ -608,10 +617,31 @@ type GeminiModelList struct {
 // `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
 // `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
 type GeminiRequest struct {
-	Content              *map[string]interface{}   `json:"content,omitempty"`
-	Contents             *[]map[string]interface{} `json:"contents,omitempty"`
-	GenerationConfig     *map[string]interface{}   `json:"generationConfig,omitempty"`
-	AdditionalProperties map[string]interface{}    `json:"-"`
+	Content  *map[string]interface{}   `json:"content,omitempty"`
+	Contents *[]map[string]interface{} `json:"contents,omitempty"`
+
+	// GenerationConfig Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does.
+	GenerationConfig     *GeminiRequest_GenerationConfig `json:"generationConfig,omitempty"`
+	AdditionalProperties map[string]interface{}          `json:"-"`
+}
+
+// GeminiRequest_GenerationConfig Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does.
+type GeminiRequest_GenerationConfig struct {
+	// CandidateCount Example: 1
+	CandidateCount *int `json:"candidateCount,omitempty"`
+
+	// MaxOutputTokens Example: 1024
+	MaxOutputTokens *int `json:"maxOutputTokens,omitempty"`
+
+	// Temperature Example: 0.7
+	Temperature *float32 `json:"temperature,omitempty"`
+
+	// TopK Example: 40
+	TopK *int `json:"topK,omitempty"`
+
+	// TopP Example: 0.95
+	TopP                 *float32               `json:"topP,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // GeminiResponse defines model for GeminiResponse.
@@ -756,6 +786,9 @@ type GoogKey = string
 // ModelAction Example: gemini-2.5-flash:generateContent
 type ModelAction = string
 
+// ModelId Example: gpt-4o-mini
+type ModelId = string
+
 // ShareId Example: sl_4cT9pQ2mZr8KxW1b
 type ShareId = string
 
@@ -773,6 +806,11 @@ type InsufficientBalance = OpenAIError
 
 // ModelNotFound defines model for ModelNotFound.
 type ModelNotFound = OpenAIError
+
+// ModelsError defines model for ModelsError.
+type ModelsError struct {
+	union json.RawMessage
+}
 
 // RateLimited defines model for RateLimited.
 type RateLimited = OpenAIError
@@ -824,6 +862,20 @@ type ModelsList200JSONResponseBody struct {
 	union json.RawMessage
 }
 
+// ModelRetrieveParams defines parameters for ModelRetrieve.
+type ModelRetrieveParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+}
+
+// ModelRetrieve200JSONResponseBody defines parameters for ModelRetrieve.
+type ModelRetrieve200JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // GeminiModelActionV1Params defines parameters for GeminiModelActionV1.
 type GeminiModelActionV1Params struct {
 	// Key The Poolgate API key, as Gemini clients send it in the query string.
@@ -846,6 +898,12 @@ type GeminiModelListParams struct {
 
 	// PageToken Ignored; there is never a next page.
 	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// GeminiModelRetrieveParams defines parameters for GeminiModelRetrieve.
+type GeminiModelRetrieveParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
 }
 
 // GeminiModelActionParams defines parameters for GeminiModelAction.
@@ -1924,6 +1982,14 @@ func (a *ClaudeMessageRequest) UnmarshalJSON(b []byte) error {
 		delete(object, "system")
 	}
 
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
 	if raw, found := object["thinking"]; found {
 		err = json.Unmarshal(raw, &a.Thinking)
 		if err != nil {
@@ -1946,6 +2012,22 @@ func (a *ClaudeMessageRequest) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'tools': %w", err)
 		}
 		delete(object, "tools")
+	}
+
+	if raw, found := object["top_k"]; found {
+		err = json.Unmarshal(raw, &a.TopK)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_k': %w", err)
+		}
+		delete(object, "top_k")
+	}
+
+	if raw, found := object["top_p"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_p': %w", err)
+		}
+		delete(object, "top_p")
 	}
 
 	if len(object) != 0 {
@@ -2000,6 +2082,13 @@ func (a ClaudeMessageRequest) MarshalJSON() ([]byte, error) {
 		}
 	}
 
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
 	if a.Thinking != nil {
 		object["thinking"], err = json.Marshal(a.Thinking)
 		if err != nil {
@@ -2018,6 +2107,20 @@ func (a ClaudeMessageRequest) MarshalJSON() ([]byte, error) {
 		object["tools"], err = json.Marshal(a.Tools)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
+		}
+	}
+
+	if a.TopK != nil {
+		object["top_k"], err = json.Marshal(a.TopK)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_k': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["top_p"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_p': %w", err)
 		}
 	}
 
@@ -2387,6 +2490,134 @@ func (a GeminiRequest) MarshalJSON() ([]byte, error) {
 		object["generationConfig"], err = json.Marshal(a.GenerationConfig)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'generationConfig': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiRequest_GenerationConfig. Returns the specified
+// element and whether it was found
+func (a GeminiRequest_GenerationConfig) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiRequest_GenerationConfig
+func (a *GeminiRequest_GenerationConfig) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiRequest_GenerationConfig to handle AdditionalProperties
+func (a *GeminiRequest_GenerationConfig) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["candidateCount"]; found {
+		err = json.Unmarshal(raw, &a.CandidateCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'candidateCount': %w", err)
+		}
+		delete(object, "candidateCount")
+	}
+
+	if raw, found := object["maxOutputTokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxOutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'maxOutputTokens': %w", err)
+		}
+		delete(object, "maxOutputTokens")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if raw, found := object["topK"]; found {
+		err = json.Unmarshal(raw, &a.TopK)
+		if err != nil {
+			return fmt.Errorf("error reading 'topK': %w", err)
+		}
+		delete(object, "topK")
+	}
+
+	if raw, found := object["topP"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'topP': %w", err)
+		}
+		delete(object, "topP")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiRequest_GenerationConfig to handle AdditionalProperties
+func (a GeminiRequest_GenerationConfig) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CandidateCount != nil {
+		object["candidateCount"], err = json.Marshal(a.CandidateCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'candidateCount': %w", err)
+		}
+	}
+
+	if a.MaxOutputTokens != nil {
+		object["maxOutputTokens"], err = json.Marshal(a.MaxOutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'maxOutputTokens': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
+	if a.TopK != nil {
+		object["topK"], err = json.Marshal(a.TopK)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'topK': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["topP"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'topP': %w", err)
 		}
 	}
 
@@ -3306,6 +3537,94 @@ func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsOpenAIError returns the union data inside the ModelsError as a OpenAIError
+func (t ModelsError) AsOpenAIError() (OpenAIError, error) {
+	var body OpenAIError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIError overwrites any union data inside the ModelsError as the provided OpenAIError
+func (t *ModelsError) FromOpenAIError(v OpenAIError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIError performs a merge with any union data inside the ModelsError, using the provided OpenAIError
+func (t *ModelsError) MergeOpenAIError(v OpenAIError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeError returns the union data inside the ModelsError as a ClaudeError
+func (t ModelsError) AsClaudeError() (ClaudeError, error) {
+	var body ClaudeError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeError overwrites any union data inside the ModelsError as the provided ClaudeError
+func (t *ModelsError) FromClaudeError(v ClaudeError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeError performs a merge with any union data inside the ModelsError, using the provided ClaudeError
+func (t *ModelsError) MergeClaudeError(v ClaudeError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGeminiError returns the union data inside the ModelsError as a GeminiError
+func (t ModelsError) AsGeminiError() (GeminiError, error) {
+	var body GeminiError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiError overwrites any union data inside the ModelsError as the provided GeminiError
+func (t *ModelsError) FromGeminiError(v GeminiError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiError performs a merge with any union data inside the ModelsError, using the provided GeminiError
+func (t *ModelsError) MergeGeminiError(v GeminiError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ModelsError) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ModelsError) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsModelList returns the union data inside the ModelsList200JSONResponseBody as a ModelList
 func (t ModelsList200JSONResponseBody) AsModelList() (ModelList, error) {
 	var body ModelList
@@ -3364,6 +3683,94 @@ func (t ModelsList200JSONResponseBody) MarshalJSON() ([]byte, error) {
 }
 
 func (t *ModelsList200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsModel returns the union data inside the ModelRetrieve200JSONResponseBody as a Model
+func (t ModelRetrieve200JSONResponseBody) AsModel() (Model, error) {
+	var body Model
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromModel overwrites any union data inside the ModelRetrieve200JSONResponseBody as the provided Model
+func (t *ModelRetrieve200JSONResponseBody) FromModel(v Model) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeModel performs a merge with any union data inside the ModelRetrieve200JSONResponseBody, using the provided Model
+func (t *ModelRetrieve200JSONResponseBody) MergeModel(v Model) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeModel returns the union data inside the ModelRetrieve200JSONResponseBody as a ClaudeModel
+func (t ModelRetrieve200JSONResponseBody) AsClaudeModel() (ClaudeModel, error) {
+	var body ClaudeModel
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeModel overwrites any union data inside the ModelRetrieve200JSONResponseBody as the provided ClaudeModel
+func (t *ModelRetrieve200JSONResponseBody) FromClaudeModel(v ClaudeModel) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeModel performs a merge with any union data inside the ModelRetrieve200JSONResponseBody, using the provided ClaudeModel
+func (t *ModelRetrieve200JSONResponseBody) MergeClaudeModel(v ClaudeModel) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGeminiModel returns the union data inside the ModelRetrieve200JSONResponseBody as a GeminiModel
+func (t ModelRetrieve200JSONResponseBody) AsGeminiModel() (GeminiModel, error) {
+	var body GeminiModel
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiModel overwrites any union data inside the ModelRetrieve200JSONResponseBody as the provided GeminiModel
+func (t *ModelRetrieve200JSONResponseBody) FromGeminiModel(v GeminiModel) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiModel performs a merge with any union data inside the ModelRetrieve200JSONResponseBody, using the provided GeminiModel
+func (t *ModelRetrieve200JSONResponseBody) MergeGeminiModel(v GeminiModel) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ModelRetrieve200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ModelRetrieve200JSONResponseBody) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -3632,6 +4039,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/models (the `ModelsList` operationId).
 	ModelsList(ctx context.Context, params *ModelsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ModelRetrieve Retrieve one model the key may call (OpenAI, Claude or Gemini shape)
+	//
+	// The SDKs' model retrieve call (`client.models.retrieve(id)` in OpenAI's and Anthropic's,
+	// `models.get` in Gemini's with API version `v1`). The answer's shape follows the caller, as
+	// for the list: Gemini's `Model` resource for a key sent as `x-goog-api-key` or `?key=`;
+	// Anthropic's `ModelInfo` for a request carrying `anthropic-version` or a key sent as
+	// `x-api-key`; otherwise OpenAI's `Model`. A model the key may not call, or no active channel
+	// serves, is a 404 in the same protocol's error shape.
+	//
+	// Corresponds with GET /v1/models/{modelAction} (the `ModelRetrieve` operationId).
+	ModelRetrieve(ctx context.Context, modelAction ModelId, params *ModelRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GeminiModelActionV1WithBody Call a Gemini model method on the v1 path
 	//
 	// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
@@ -3684,6 +4103,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
 	GeminiModelList(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GeminiModelRetrieve Retrieve one model the key may call (Gemini shape)
+	//
+	// Gemini's `models.get`: the model as a `models/{id}` resource. A model the key may not call,
+	// or no active channel serves, is a 404 `NOT_FOUND` in Gemini's error shape.
+	//
+	// Corresponds with GET /v1beta/models/{modelAction} (the `GeminiModelRetrieve` operationId).
+	GeminiModelRetrieve(ctx context.Context, modelAction ModelId, params *GeminiModelRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GeminiModelActionWithBody Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
 	//
@@ -4064,6 +4491,28 @@ func (c *Client) ModelsList(ctx context.Context, params *ModelsListParams, reqEd
 	return c.Client.Do(req)
 }
 
+// ModelRetrieve Retrieve one model the key may call (OpenAI, Claude or Gemini shape)
+//
+// The SDKs' model retrieve call (`client.models.retrieve(id)` in OpenAI's and Anthropic's,
+// `models.get` in Gemini's with API version `v1`). The answer's shape follows the caller, as
+// for the list: Gemini's `Model` resource for a key sent as `x-goog-api-key` or `?key=`;
+// Anthropic's `ModelInfo` for a request carrying `anthropic-version` or a key sent as
+// `x-api-key`; otherwise OpenAI's `Model`. A model the key may not call, or no active channel
+// serves, is a 404 in the same protocol's error shape.
+//
+// Corresponds with GET /v1/models/{modelAction} (the `ModelRetrieve` operationId).
+func (c *Client) ModelRetrieve(ctx context.Context, modelAction ModelId, params *ModelRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelRetrieveRequest(c.Server, modelAction, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GeminiModelActionV1WithBody Call a Gemini model method on the v1 path
 //
 // The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
@@ -4157,6 +4606,24 @@ func (c *Client) ResponseCreate(ctx context.Context, body ResponseCreateJSONRequ
 // Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
 func (c *Client) GeminiModelList(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGeminiModelListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GeminiModelRetrieve Retrieve one model the key may call (Gemini shape)
+//
+// Gemini's `models.get`: the model as a `models/{id}` resource. A model the key may not call,
+// or no active channel serves, is a 404 `NOT_FOUND` in Gemini's error shape.
+//
+// Corresponds with GET /v1beta/models/{modelAction} (the `GeminiModelRetrieve` operationId).
+func (c *Client) GeminiModelRetrieve(ctx context.Context, modelAction ModelId, params *GeminiModelRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGeminiModelRetrieveRequest(c.Server, modelAction, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4657,6 +5124,82 @@ func NewModelsListRequest(server string, params *ModelsListParams) (*http.Reques
 	return req, nil
 }
 
+// NewModelRetrieveRequest constructs an http.Request for the ModelRetrieve method
+func NewModelRetrieveRequest(server string, modelAction ModelId, params *ModelRetrieveParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelAction", modelAction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AnthropicVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "anthropic-version", *params.AnthropicVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("anthropic-version", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGeminiModelActionV1Request calls the generic GeminiModelActionV1 builder with application/json body
 func NewGeminiModelActionV1Request(server string, modelAction ModelAction, params *GeminiModelActionV1Params, body GeminiModelActionV1JSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4838,6 +5381,67 @@ func NewGeminiModelListRequest(server string, params *GeminiModelListParams) (*h
 		if params.PageToken != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGeminiModelRetrieveRequest constructs an http.Request for the GeminiModelRetrieve method
+func NewGeminiModelRetrieveRequest(server string, modelAction ModelId, params *GeminiModelRetrieveParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "modelAction", modelAction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1beta/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5185,6 +5789,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/models (the `ModelsList` operationId).
 	ModelsListWithResponse(ctx context.Context, params *ModelsListParams, reqEditors ...RequestEditorFn) (*ModelsListResponse, error)
 
+	// ModelRetrieveWithResponse Retrieve one model the key may call (OpenAI, Claude or Gemini shape)
+	//
+	// The SDKs' model retrieve call (`client.models.retrieve(id)` in OpenAI's and Anthropic's,
+	// `models.get` in Gemini's with API version `v1`). The answer's shape follows the caller, as
+	// for the list: Gemini's `Model` resource for a key sent as `x-goog-api-key` or `?key=`;
+	// Anthropic's `ModelInfo` for a request carrying `anthropic-version` or a key sent as
+	// `x-api-key`; otherwise OpenAI's `Model`. A model the key may not call, or no active channel
+	// serves, is a 404 in the same protocol's error shape.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models/{modelAction} (the `ModelRetrieve` operationId).
+	ModelRetrieveWithResponse(ctx context.Context, modelAction ModelId, params *ModelRetrieveParams, reqEditors ...RequestEditorFn) (*ModelRetrieveResponse, error)
+
 	// GeminiModelActionV1WithBodyWithResponse Call a Gemini model method on the v1 path
 	//
 	// The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
@@ -5239,6 +5857,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1beta/models (the `GeminiModelList` operationId).
 	GeminiModelListWithResponse(ctx context.Context, params *GeminiModelListParams, reqEditors ...RequestEditorFn) (*GeminiModelListResponse, error)
+
+	// GeminiModelRetrieveWithResponse Retrieve one model the key may call (Gemini shape)
+	//
+	// Gemini's `models.get`: the model as a `models/{id}` resource. A model the key may not call,
+	// or no active channel serves, is a 404 `NOT_FOUND` in Gemini's error shape.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1beta/models/{modelAction} (the `GeminiModelRetrieve` operationId).
+	GeminiModelRetrieveWithResponse(ctx context.Context, modelAction ModelId, params *GeminiModelRetrieveParams, reqEditors ...RequestEditorFn) (*GeminiModelRetrieveResponse, error)
 
 	// GeminiModelActionWithBodyWithResponse Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
 	//
@@ -6114,11 +6742,11 @@ type ModelsListResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ModelsList200JSONResponseBody
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON401 *ModelsError
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *ModelsError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
+	JSON503 *ModelsError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6127,17 +6755,17 @@ func (r ModelsListResponse) GetJSON200() *ModelsList200JSONResponseBody {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r ModelsListResponse) GetJSON401() *Unauthorized {
+func (r ModelsListResponse) GetJSON401() *ModelsError {
 	return r.JSON401
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r ModelsListResponse) GetJSON403() *Forbidden {
+func (r ModelsListResponse) GetJSON403() *ModelsError {
 	return r.JSON403
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r ModelsListResponse) GetJSON503() *Unavailable {
+func (r ModelsListResponse) GetJSON503() *ModelsError {
 	return r.JSON503
 }
 
@@ -6164,6 +6792,75 @@ func (r ModelsListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ModelsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ModelRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelRetrieve200JSONResponseBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ModelsError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ModelsError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ModelsError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ModelsError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelRetrieveResponse) GetJSON200() *ModelRetrieve200JSONResponseBody {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelRetrieveResponse) GetJSON401() *ModelsError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelRetrieveResponse) GetJSON403() *ModelsError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ModelRetrieveResponse) GetJSON404() *ModelsError {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelRetrieveResponse) GetJSON503() *ModelsError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelRetrieveResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6441,6 +7138,75 @@ func (r GeminiModelListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GeminiModelListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GeminiModelRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GeminiModel
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *GeminiError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GeminiError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GeminiError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GeminiError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GeminiModelRetrieveResponse) GetJSON200() *GeminiModel {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GeminiModelRetrieveResponse) GetJSON401() *GeminiError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GeminiModelRetrieveResponse) GetJSON403() *GeminiError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GeminiModelRetrieveResponse) GetJSON404() *GeminiError {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GeminiModelRetrieveResponse) GetJSON503() *GeminiError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GeminiModelRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GeminiModelRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GeminiModelRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GeminiModelRetrieveResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6841,6 +7607,26 @@ func (c *ClientWithResponses) ModelsListWithResponse(ctx context.Context, params
 	return ParseModelsListResponse(rsp)
 }
 
+// ModelRetrieveWithResponse Retrieve one model the key may call (OpenAI, Claude or Gemini shape)
+//
+// The SDKs' model retrieve call (`client.models.retrieve(id)` in OpenAI's and Anthropic's,
+// `models.get` in Gemini's with API version `v1`). The answer's shape follows the caller, as
+// for the list: Gemini's `Model` resource for a key sent as `x-goog-api-key` or `?key=`;
+// Anthropic's `ModelInfo` for a request carrying `anthropic-version` or a key sent as
+// `x-api-key`; otherwise OpenAI's `Model`. A model the key may not call, or no active channel
+// serves, is a 404 in the same protocol's error shape.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models/{modelAction} (the `ModelRetrieve` operationId).
+func (c *ClientWithResponses) ModelRetrieveWithResponse(ctx context.Context, modelAction ModelId, params *ModelRetrieveParams, reqEditors ...RequestEditorFn) (*ModelRetrieveResponse, error) {
+	rsp, err := c.ModelRetrieve(ctx, modelAction, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelRetrieveResponse(rsp)
+}
+
 // GeminiModelActionV1WithBodyWithResponse Call a Gemini model method on the v1 path
 //
 // The same as `POST /v1beta/models/{modelAction}`, for SDKs configured with API version `v1`.
@@ -6924,6 +7710,22 @@ func (c *ClientWithResponses) GeminiModelListWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseGeminiModelListResponse(rsp)
+}
+
+// GeminiModelRetrieveWithResponse Retrieve one model the key may call (Gemini shape)
+//
+// Gemini's `models.get`: the model as a `models/{id}` resource. A model the key may not call,
+// or no active channel serves, is a 404 `NOT_FOUND` in Gemini's error shape.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1beta/models/{modelAction} (the `GeminiModelRetrieve` operationId).
+func (c *ClientWithResponses) GeminiModelRetrieveWithResponse(ctx context.Context, modelAction ModelId, params *GeminiModelRetrieveParams, reqEditors ...RequestEditorFn) (*GeminiModelRetrieveResponse, error) {
+	rsp, err := c.GeminiModelRetrieve(ctx, modelAction, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGeminiModelRetrieveResponse(rsp)
 }
 
 // GeminiModelActionWithBodyWithResponse Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
@@ -7755,21 +8557,75 @@ func ParseModelsListResponse(rsp *http.Response) (*ModelsListResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ModelsError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest ModelsError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest ModelsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseModelRetrieveResponse parses an HTTP response from a ModelRetrieveWithResponse call
+func ParseModelRetrieveResponse(rsp *http.Response) (*ModelRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelRetrieve200JSONResponseBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ModelsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ModelsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ModelsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ModelsError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8011,6 +8867,60 @@ func ParseGeminiModelListResponse(rsp *http.Response) (*GeminiModelListResponse,
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGeminiModelRetrieveResponse parses an HTTP response from a GeminiModelRetrieveWithResponse call
+func ParseGeminiModelRetrieveResponse(rsp *http.Response) (*GeminiModelRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GeminiModelRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GeminiModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest GeminiError

@@ -460,13 +460,22 @@ type ClaudeMessageRequest struct {
 	// Example: You are terse.
 	System *ClaudeMessageRequest_System `json:"system,omitempty"`
 
+	// Temperature Example: 0.7
+	Temperature *float32 `json:"temperature,omitempty"`
+
 	// Thinking Example: {"budget_tokens":2048,"type":"enabled"}
 	Thinking *map[string]interface{} `json:"thinking,omitempty"`
 
 	// ToolChoice Example: {"type":"auto"}
-	ToolChoice           *map[string]interface{}   `json:"tool_choice,omitempty"`
-	Tools                *[]map[string]interface{} `json:"tools,omitempty"`
-	AdditionalProperties map[string]interface{}    `json:"-"`
+	ToolChoice *map[string]interface{}   `json:"tool_choice,omitempty"`
+	Tools      *[]map[string]interface{} `json:"tools,omitempty"`
+
+	// TopK Example: 40
+	TopK *int `json:"top_k,omitempty"`
+
+	// TopP Example: 0.9
+	TopP                 *float32               `json:"top_p,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // ClaudeMessageRequestMessagesContent0 defines model for ClaudeMessageRequest.Messages.Content.0.
@@ -612,10 +621,31 @@ type GeminiModelList struct {
 // `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
 // `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
 type GeminiRequest struct {
-	Content              *map[string]interface{}   `json:"content,omitempty"`
-	Contents             *[]map[string]interface{} `json:"contents,omitempty"`
-	GenerationConfig     *map[string]interface{}   `json:"generationConfig,omitempty"`
-	AdditionalProperties map[string]interface{}    `json:"-"`
+	Content  *map[string]interface{}   `json:"content,omitempty"`
+	Contents *[]map[string]interface{} `json:"contents,omitempty"`
+
+	// GenerationConfig Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does.
+	GenerationConfig     *GeminiRequest_GenerationConfig `json:"generationConfig,omitempty"`
+	AdditionalProperties map[string]interface{}          `json:"-"`
+}
+
+// GeminiRequest_GenerationConfig Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does.
+type GeminiRequest_GenerationConfig struct {
+	// CandidateCount Example: 1
+	CandidateCount *int `json:"candidateCount,omitempty"`
+
+	// MaxOutputTokens Example: 1024
+	MaxOutputTokens *int `json:"maxOutputTokens,omitempty"`
+
+	// Temperature Example: 0.7
+	Temperature *float32 `json:"temperature,omitempty"`
+
+	// TopK Example: 40
+	TopK *int `json:"topK,omitempty"`
+
+	// TopP Example: 0.95
+	TopP                 *float32               `json:"topP,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // GeminiResponse defines model for GeminiResponse.
@@ -760,6 +790,9 @@ type GoogKey = string
 // ModelAction Example: gemini-2.5-flash:generateContent
 type ModelAction = string
 
+// ModelId Example: gpt-4o-mini
+type ModelId = string
+
 // ShareId Example: sl_4cT9pQ2mZr8KxW1b
 type ShareId = string
 
@@ -777,6 +810,11 @@ type InsufficientBalance = OpenAIError
 
 // ModelNotFound defines model for ModelNotFound.
 type ModelNotFound = OpenAIError
+
+// ModelsError defines model for ModelsError.
+type ModelsError struct {
+	union json.RawMessage
+}
 
 // RateLimited defines model for RateLimited.
 type RateLimited = OpenAIError
@@ -828,6 +866,20 @@ type ModelsList200JSONResponseBody struct {
 	union json.RawMessage
 }
 
+// ModelRetrieveParams defines parameters for ModelRetrieve.
+type ModelRetrieveParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
+
+	// AnthropicVersion Claude API version; passed to `anthropic` channels (default `2023-06-01`).
+	AnthropicVersion *AnthropicVersion `json:"anthropic-version,omitempty"`
+}
+
+// ModelRetrieve200JSONResponseBody defines parameters for ModelRetrieve.
+type ModelRetrieve200JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // GeminiModelActionV1Params defines parameters for GeminiModelActionV1.
 type GeminiModelActionV1Params struct {
 	// Key The Poolgate API key, as Gemini clients send it in the query string.
@@ -850,6 +902,12 @@ type GeminiModelListParams struct {
 
 	// PageToken Ignored; there is never a next page.
 	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// GeminiModelRetrieveParams defines parameters for GeminiModelRetrieve.
+type GeminiModelRetrieveParams struct {
+	// Key The Poolgate API key, as Gemini clients send it in the query string.
+	Key *GoogKey `form:"key,omitempty" json:"key,omitempty"`
 }
 
 // GeminiModelActionParams defines parameters for GeminiModelAction.
@@ -1928,6 +1986,14 @@ func (a *ClaudeMessageRequest) UnmarshalJSON(b []byte) error {
 		delete(object, "system")
 	}
 
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
 	if raw, found := object["thinking"]; found {
 		err = json.Unmarshal(raw, &a.Thinking)
 		if err != nil {
@@ -1950,6 +2016,22 @@ func (a *ClaudeMessageRequest) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'tools': %w", err)
 		}
 		delete(object, "tools")
+	}
+
+	if raw, found := object["top_k"]; found {
+		err = json.Unmarshal(raw, &a.TopK)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_k': %w", err)
+		}
+		delete(object, "top_k")
+	}
+
+	if raw, found := object["top_p"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_p': %w", err)
+		}
+		delete(object, "top_p")
 	}
 
 	if len(object) != 0 {
@@ -2004,6 +2086,13 @@ func (a ClaudeMessageRequest) MarshalJSON() ([]byte, error) {
 		}
 	}
 
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
 	if a.Thinking != nil {
 		object["thinking"], err = json.Marshal(a.Thinking)
 		if err != nil {
@@ -2022,6 +2111,20 @@ func (a ClaudeMessageRequest) MarshalJSON() ([]byte, error) {
 		object["tools"], err = json.Marshal(a.Tools)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
+		}
+	}
+
+	if a.TopK != nil {
+		object["top_k"], err = json.Marshal(a.TopK)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_k': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["top_p"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_p': %w", err)
 		}
 	}
 
@@ -2391,6 +2494,134 @@ func (a GeminiRequest) MarshalJSON() ([]byte, error) {
 		object["generationConfig"], err = json.Marshal(a.GenerationConfig)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'generationConfig': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiRequest_GenerationConfig. Returns the specified
+// element and whether it was found
+func (a GeminiRequest_GenerationConfig) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiRequest_GenerationConfig
+func (a *GeminiRequest_GenerationConfig) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiRequest_GenerationConfig to handle AdditionalProperties
+func (a *GeminiRequest_GenerationConfig) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["candidateCount"]; found {
+		err = json.Unmarshal(raw, &a.CandidateCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'candidateCount': %w", err)
+		}
+		delete(object, "candidateCount")
+	}
+
+	if raw, found := object["maxOutputTokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxOutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'maxOutputTokens': %w", err)
+		}
+		delete(object, "maxOutputTokens")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if raw, found := object["topK"]; found {
+		err = json.Unmarshal(raw, &a.TopK)
+		if err != nil {
+			return fmt.Errorf("error reading 'topK': %w", err)
+		}
+		delete(object, "topK")
+	}
+
+	if raw, found := object["topP"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'topP': %w", err)
+		}
+		delete(object, "topP")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiRequest_GenerationConfig to handle AdditionalProperties
+func (a GeminiRequest_GenerationConfig) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CandidateCount != nil {
+		object["candidateCount"], err = json.Marshal(a.CandidateCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'candidateCount': %w", err)
+		}
+	}
+
+	if a.MaxOutputTokens != nil {
+		object["maxOutputTokens"], err = json.Marshal(a.MaxOutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'maxOutputTokens': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
+	if a.TopK != nil {
+		object["topK"], err = json.Marshal(a.TopK)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'topK': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["topP"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'topP': %w", err)
 		}
 	}
 
@@ -3310,6 +3541,94 @@ func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsOpenAIError returns the union data inside the ModelsError as a OpenAIError
+func (t ModelsError) AsOpenAIError() (OpenAIError, error) {
+	var body OpenAIError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIError overwrites any union data inside the ModelsError as the provided OpenAIError
+func (t *ModelsError) FromOpenAIError(v OpenAIError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIError performs a merge with any union data inside the ModelsError, using the provided OpenAIError
+func (t *ModelsError) MergeOpenAIError(v OpenAIError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeError returns the union data inside the ModelsError as a ClaudeError
+func (t ModelsError) AsClaudeError() (ClaudeError, error) {
+	var body ClaudeError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeError overwrites any union data inside the ModelsError as the provided ClaudeError
+func (t *ModelsError) FromClaudeError(v ClaudeError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeError performs a merge with any union data inside the ModelsError, using the provided ClaudeError
+func (t *ModelsError) MergeClaudeError(v ClaudeError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGeminiError returns the union data inside the ModelsError as a GeminiError
+func (t ModelsError) AsGeminiError() (GeminiError, error) {
+	var body GeminiError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiError overwrites any union data inside the ModelsError as the provided GeminiError
+func (t *ModelsError) FromGeminiError(v GeminiError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiError performs a merge with any union data inside the ModelsError, using the provided GeminiError
+func (t *ModelsError) MergeGeminiError(v GeminiError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ModelsError) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ModelsError) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsModelList returns the union data inside the ModelsList200JSONResponseBody as a ModelList
 func (t ModelsList200JSONResponseBody) AsModelList() (ModelList, error) {
 	var body ModelList
@@ -3372,6 +3691,94 @@ func (t *ModelsList200JSONResponseBody) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsModel returns the union data inside the ModelRetrieve200JSONResponseBody as a Model
+func (t ModelRetrieve200JSONResponseBody) AsModel() (Model, error) {
+	var body Model
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromModel overwrites any union data inside the ModelRetrieve200JSONResponseBody as the provided Model
+func (t *ModelRetrieve200JSONResponseBody) FromModel(v Model) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeModel performs a merge with any union data inside the ModelRetrieve200JSONResponseBody, using the provided Model
+func (t *ModelRetrieve200JSONResponseBody) MergeModel(v Model) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClaudeModel returns the union data inside the ModelRetrieve200JSONResponseBody as a ClaudeModel
+func (t ModelRetrieve200JSONResponseBody) AsClaudeModel() (ClaudeModel, error) {
+	var body ClaudeModel
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClaudeModel overwrites any union data inside the ModelRetrieve200JSONResponseBody as the provided ClaudeModel
+func (t *ModelRetrieve200JSONResponseBody) FromClaudeModel(v ClaudeModel) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClaudeModel performs a merge with any union data inside the ModelRetrieve200JSONResponseBody, using the provided ClaudeModel
+func (t *ModelRetrieve200JSONResponseBody) MergeClaudeModel(v ClaudeModel) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGeminiModel returns the union data inside the ModelRetrieve200JSONResponseBody as a GeminiModel
+func (t ModelRetrieve200JSONResponseBody) AsGeminiModel() (GeminiModel, error) {
+	var body GeminiModel
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGeminiModel overwrites any union data inside the ModelRetrieve200JSONResponseBody as the provided GeminiModel
+func (t *ModelRetrieve200JSONResponseBody) FromGeminiModel(v GeminiModel) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeGeminiModel performs a merge with any union data inside the ModelRetrieve200JSONResponseBody, using the provided GeminiModel
+func (t *ModelRetrieve200JSONResponseBody) MergeGeminiModel(v GeminiModel) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ModelRetrieve200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ModelRetrieve200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ShareInit Open a share link
@@ -3401,6 +3808,9 @@ type ServerInterface interface {
 	// ModelsList List the models the key may call
 	// (GET /v1/models)
 	ModelsList(ctx echo.Context, params ModelsListParams) error
+	// ModelRetrieve Retrieve one model the key may call (OpenAI, Claude or Gemini shape)
+	// (GET /v1/models/{modelAction})
+	ModelRetrieve(ctx echo.Context, modelAction ModelId, params ModelRetrieveParams) error
 	// GeminiModelActionV1 Call a Gemini model method on the v1 path
 	// (POST /v1/models/{modelAction})
 	GeminiModelActionV1(ctx echo.Context, modelAction ModelAction, params GeminiModelActionV1Params) error
@@ -3410,6 +3820,9 @@ type ServerInterface interface {
 	// GeminiModelList List the models the key may call (Gemini shape)
 	// (GET /v1beta/models)
 	GeminiModelList(ctx echo.Context, params GeminiModelListParams) error
+	// GeminiModelRetrieve Retrieve one model the key may call (Gemini shape)
+	// (GET /v1beta/models/{modelAction})
+	GeminiModelRetrieve(ctx echo.Context, modelAction ModelId, params GeminiModelRetrieveParams) error
 	// GeminiModelAction Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
 	// (POST /v1beta/models/{modelAction})
 	GeminiModelAction(ctx echo.Context, modelAction ModelAction, params GeminiModelActionParams) error
@@ -3614,6 +4027,48 @@ func (w *ServerInterfaceWrapper) ModelsList(ctx echo.Context) error {
 	return err
 }
 
+// ModelRetrieve converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelRetrieve(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "modelAction" -------------
+	var modelAction ModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "modelAction", ctx.Param("modelAction"), &modelAction, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter modelAction: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModelRetrieveParams
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "anthropic-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("anthropic-version")]; found {
+		var AnthropicVersion AnthropicVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for anthropic-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "anthropic-version", valueList[0], &AnthropicVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter anthropic-version: %s", err))
+		}
+
+		params.AnthropicVersion = &AnthropicVersion
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelRetrieve(ctx, modelAction, params)
+	return err
+}
+
 // GeminiModelActionV1 converts echo context to params.
 func (w *ServerInterfaceWrapper) GeminiModelActionV1(ctx echo.Context) error {
 	var err error
@@ -3684,6 +4139,31 @@ func (w *ServerInterfaceWrapper) GeminiModelList(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GeminiModelList(ctx, params)
+	return err
+}
+
+// GeminiModelRetrieve converts echo context to params.
+func (w *ServerInterfaceWrapper) GeminiModelRetrieve(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "modelAction" -------------
+	var modelAction ModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "modelAction", ctx.Param("modelAction"), &modelAction, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter modelAction: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GeminiModelRetrieveParams
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GeminiModelRetrieve(ctx, modelAction, params)
 	return err
 }
 
@@ -3775,7 +4255,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/messages", wrapper.MessageCreate, options.OperationMiddlewares["messageCreate"]...)
 	router.POST(options.BaseURL+"/v1/messages/count_tokens", wrapper.MessageTokenCount, options.OperationMiddlewares["messageTokenCount"]...)
 	router.GET(options.BaseURL+"/v1beta/models", wrapper.GeminiModelList, options.OperationMiddlewares["geminiModelList"]...)
+	router.GET(options.BaseURL+"/v1beta/models/:modelAction", wrapper.GeminiModelRetrieve, options.OperationMiddlewares["geminiModelRetrieve"]...)
 	router.POST(options.BaseURL+"/v1beta/models/:modelAction", wrapper.GeminiModelAction, options.OperationMiddlewares["geminiModelAction"]...)
+	router.GET(options.BaseURL+"/v1/models/:modelAction", wrapper.ModelRetrieve, options.OperationMiddlewares["modelRetrieve"]...)
 	router.POST(options.BaseURL+"/v1/models/:modelAction", wrapper.GeminiModelActionV1, options.OperationMiddlewares["geminiModelActionV1"]...)
 	router.GET(options.BaseURL+"/share/:share_id/init", wrapper.ShareInit, options.OperationMiddlewares["shareInit"]...)
 	router.POST(options.BaseURL+"/share/:share_id/v1/chat/completions", wrapper.ShareChatCompletionCreate, options.OperationMiddlewares["shareChatCompletionCreate"]...)
@@ -3787,157 +4269,173 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bcuM4luCvILgTkfYsJUuyMrtTjo4JZ6aryl2Zdk7aWTU9pkeEREjimAJUBGhb7VbE7H7DxMbGfsC+",
-	"9rxs7Mt8zW5sx3zGBg4AEiRBXWxndU1PvlSlKVwPDs79HDx4YzZfMEqo4N7gwVvgFM+JICn8dUzFLGWL",
-	"ePyGCCw/RISP03ghYka9gfc2wVlE0IgIjCYJnvIjtMCckwgJhkJsOodoPMOUkoSjjMp/TknU9nwvlmPM",
-	"CI5I6vkexXPiDby8V0sO6/keH8/IHCYn93i+SGSjRcrmC9Ea4/EsptNWr9Prtzq/ah12Pd+b4/v3hE7F",
-	"zBt0O72+74nlQvbhIo3p1Fut/GJbP5CUw1Yadnb88RTdqjYbt7YXkQnOEoHCXqd32Oq8anW64f4W+9QT",
-	"NGy1GKy8t1fOnX3L2PQ4EfUNhZyTEE1YijhJb0na4oQKRG7luSNGUchFSvD8W0JJigV5y6ggVIRHiIkZ",
-	"Se9iThBGv704P2vhNMVLpJrnu/spI+nS2lwiytuh2dwbXHmcE8/3/pEz6l371ibVd/d2vifL+nYuZwR9",
-	"ZCyZYqFO6YYsfYQ5+pbMYxqjcRLDzjihEYoFiikSM4JgmUhN0LT2G7JsOAp+0+p0e4f9l69+9evXeDSO",
-	"yKR8Jr2Xr1y7+MAikhyPhRPTwiDrdA7Hc9kG/kkG6guGDupT6CPSnrZROIXttXrtl61Jgvls4D62fG8L",
-	"LGbF1ubWQnwvJT9lcUoibyDSjLi3XJtvWp6pvP/DTseXUwqSysn/4eofBgfX/3lvoP6//9eDvUr3PziX",
-	"/4cxy6i4ZDeE8j+Q+YhE+of9v3JiycUMp+Q0cmMJlz+iJKY3LziKowbIQKthHG0JFp4M++PL14u/7c3/",
-	"Pv319/c/dkebb+dKjs0XjHICxPUNjr7FgtxhwO+xBujgwcOLRRKPsdzEAdwVe+4Hj6QpS1WXSE6QLRQU",
-	"h+oH35sTzvFU/iRx3vyMFim7jSOSogmOE0XIMOV3QJSA7HsDmiVJvvDKuHL9BSz+KiUTb+D9p4OCfRyo",
-	"X/nB+YLQ49MT3WvlO04lX5ReC6OSFqVLhMdw+EiksWQSK1+C6RP5KSNcPA1MMb3FSRwNoWkVSKmaAY1Y",
-	"tEQxR5QJBM2B5jUAyIyoO38JOLnX4yOWohBucyh/ncecA0Vb+ZpznRSb3xleBWRghgEaw5CtjN5QdkeL",
-	"K0iZGE5YRiOz8/yX/O/tAGGv2QGIY4pgQEnFVdMXXN7rBTkCqs4FFhlHHC85upvF4xna63c6SB+POVsf",
-	"9TtdNMKR4hX9Tg+NcILpmKBM8vVsIT8eSh45iqOIUAnkjC7SeEwiBKCQDfpIwyH/1D1EgjGU4HRKfNTv",
-	"vUaSlrWSeB4LEvnoZadXxXf58RBRhjKORwkxWL8PJ/iNWcDT8B2WN5RnpLZQwnn4EU0XotVnaIYlgiFo",
-	"hsaMTuJplkIHjfWqeXHwC5ICyjH6RWgDJ6nE6igG4ESA7fKc1aJLq8U0qpwRR5Ley/uCk4TdaSKixIKn",
-	"3AoF1X6nXwMjP9Bc0iCGvq9wNUDkssRIdNs1ci1grTfwzs4vh9+cfz57twMY7f1suDGq6V/0jTmlPJtM",
-	"4rGU+d6oFT6VVxQDDn/KGBxYcez2zwYkR0iwBcoWaMmyFJk+brZRG/xZ788NWSJ2R0n6gufnFXNzZAAw",
-	"kEjPmPhGouhzkRnA9xKcLvNLG0pS87IlsnTEQhQxoq4IuY+5kFizZBmKGHyb4Vs4XsK5FFFi0W4mRF+Y",
-	"A58xJKXwW2K0PKU88YIaATQ/YUHeK9x9GizlLRjCLRiS+zEhUYVq4yQp7oW+ARwojJhJMQBALcmffZ2O",
-	"UEpEukQJFo2inj3x84LwBKQ6ksTTWF7b6uolYtqLlWetNGUQkT/JlbeOJ3LlNen+gowZjQBJ7nAsfHQ3",
-	"I0rNy2fhWEn8Dhm+17GwSJApgeUbbeJ57obSKtx3o9BLCmbx55Ezzxji2XhmaUqA1ZeMvZcE+mkgkALs",
-	"UDA2BGJfgkBV5s5Zwp9Z3FZXj6Pww/HfDd+cv/vd8M3vLk8uQoDKZ4ozMWNp/PunXnazHbyIh8rmUIDm",
-	"lI5ZmpKxMLYNo7xF7QbgyFURKvT8XwI2ZiWFvuHnjJ2lubRmoHSL40R+eBqQKBvmIw01zShBSkoEDpqS",
-	"d6pQxwboKZvYl2MfZmVjTBULseTZNJ7OBKLsrm3NDNTv7QyLt0yCxpiOcBTF8t84+ZiyBUlFTLixUyys",
-	"Lw/eeMbisfpnLMic79Z7EtOYz4YpwdUj8rhgC8/3JPjU8ar+FWOH78U0Ivelrg6Ca53kBg1xhsUH3VQZ",
-	"UoyR5krPVAzlV5Z/nc/LRv9IxsLSU8GWKf8epwRr9p2vt/urw17vVa/f6fjehKVzLNTSX/U9107icm9v",
-	"PMNiPF8krePR227v0HPASKFk2eAGKllLiuyuHnoHlklVTtMeF1hSsqtWf3SMmG0D/s9uwEuGpVdUgNDP",
-	"hTSDg64DKOO2ZeBZh6Tl66Vu3wsuhTOBil0a9aWNvolJEilJM4m5IBGakZSAhGSM+bOUZdNZ2S9Rvgtz",
-	"fD8sBh8KMEuWRYmXr3xPnthcHkm38XLYaI/vn2skhfXlm771VYLZTlW3bv1abETQqvF7HtPc+eJAtjIt",
-	"6UJ/vdfer3fduTGmDs3lXI88FpfRY0n+M6zRhOIDJxWK0O85KMHmhQLJrImvx9oPAUrzQkqxff2FSyTM",
-	"J73yAhrAvWaUnE+8wdXDRuproUKd6OB7feD96oFfw2IlL1XLBX+WN5jghNsA1H/rviPGEoKpl/cdMtji",
-	"RpZT3UT52sV0nGQRGeb0KZ++tOV8dtcBCjJfkBSLLC2P0Gn/ykK9noV4ncbzpNl8pI5TMJYMFW1zuHMo",
-	"oyT0UYgzweT/DcEMwYyFKVLLQxTP5eFjNMkoeGRKhy7lOebZR14/4nWwrYDiWi97e3lgI8cUbDFcNF/n",
-	"HWGacaXhFQCQX1rd3mHf6fKx2ZBhNzklbOI3HwpZYwdBqpBd3ffXl4eqnKJsgnRztMCp4GgvFOReSDSI",
-	"53hKhlmawB90kYkhzqIYUGQSJyTcB/yQgAKRFXMec4GpkGpRgsY4ScpkwbvASzQjScLa3iNJwxPOXyKU",
-	"cp3ZZ4YTeSccdD9lWrw3fuAlF2TuSY5+SxI5t6dxwPfynXsKZ6U8p69IWbjR7WuTqfuJk2RYE8nkRzwa",
-	"N4hjecdnuyYVTAUwOLGz7LQpYyBxf7Yk52KH5g4M0ETKPiif3bVd+FAjYE41W1O0moopv4/iJInptPhQ",
-	"dQ/IbxVfkaGMcoLcOgAfK5YomHgRF3+wW5ImDEfEjAS+MBHPCctMn/JFcdsNNlEV+LVQKlynZgasollK",
-	"fhp2us1ivwG8uQ1qQSXc3mmNef8GvHoq3XsehlGF0pxP10LJIXtqRyRnlBLR6rdebkNrCnpSgnCJzFTH",
-	"kBKbU/slNBqKLKXbaMAwCJc4ov0RG3tUEcNCvtoVX6vL7XDMeDwjQ9Dd5H1VnMmhmXS2EXTVYCnB0RMH",
-	"auzddRoRWCYa2h86jLxV64HVtTpU/U65VGB9DQHx/PziFHpw1khBSvfzUUpwHsr2giM9Dl+nADt034aA",
-	"Nrcm7DyTXr+su22ppT6jEKZl65oYNkrY+KYmh8l/ALPPePHvlPAsgTZiFtObmE4Vk4rwWJBoaH1st9v7",
-	"W8liX072qhK5muy0haTkEk4K9N3GarYlid7RSFBooFtonEqQ3BovJBpopCif4O9YBndDkJSTn+sUDU7t",
-	"YLoYZdGUFKSu1+n/uoi6oWCBd9oyKkrrboYSUEabRv1SwvJ2ap0ioAYPK1RDWSSH2EE4fpwRmkeQvuAo",
-	"ZZmQ+CLAaZBgLpC2CKI9iJjAc+VLUGFqsLgKEYAo5G631etddn496HQGnc7fe5bBKMKCtKSg6mLdUcwX",
-	"CV4OjVJV97/AlC84ki0Q5kX4q/ZJx8JaKeYojirr20p6qqlM23SqyS1wHmWppey4Xy/QAlctQcS3D3MD",
-	"IryPuYtTWIxSBwpJlqiiYnw4Wh30LTVAkvI2OimOGsUQJc2o5J5TUueNEVYB8tuZYC2sdZDVSZzmWkUd",
-	"D+DXHBvi6EgZDXLnN+wq5ojMF2K5GQM2CqUzzIdzVrGgNRJkeXMalw7X6udaeQW14ICs3VhgLlbdjFkQ",
-	"jfwW3I87SS47SbLrRFPX0lRo17EK4nXwQB0Mr6J8wb4k0bwh1B/dxWLGMoFCnIjfQLqAPJTfXpyfFfwz",
-	"FhyNZxlV7LPgkZtj1T5pa32Zge7Uz8FBK3F9WxlOlGvZNut3NrkmC0Q0XvA8ILeNPiYEcyVVI6yjdHWz",
-	"tlu5VIF/NcvL6dkPx+9P3w2PP337+cPJ2aWUPz+fHX++/O7k7PL07fHlyTv56ePJpw+nFxen52fDdydn",
-	"p+pjHkQo//h0cnH++dPbk+HJ3313/PlC9zs9uzz5dHb8Xg/7w/Hp++M370/kn+9Ojt+9Pz2THd6enLyD",
-	"9u12+QpWV7eRmAOcbbes3vhGparZnqGOO2f321/DEeaK3p5G6xMc1vDms5q9c5vOdStpOWh0bWeeLRYs",
-	"FSTSlzVm9AMRMxaVacmVV03LuPbXeICq/Oa2yIKyUqy0eLHxmGGDGw7LsOSKPgmA2Jpr2ofv2AUl9+Ij",
-	"nipKXd7Ldi6EdTT2cbq5IcB2pNMAhRXKq8cO0V6olS8u76RSbU4pF2kG1u/QDyioqtzorG8hVlv+Nc3x",
-	"I/8mtVQfhW+LXJp8IpYGNDyxEmvML200xnOSvJX0DNMIcYpvyHAs/1T2ZHnYKsJ6xMQMwjQXgkTtgHpr",
-	"dPadlAIDg+ezPFaBs+OAqzVYoXnTjiY3GsVSGXjGLUKWVLSFKlkbCVD/BxcF2IZACSZwcrmV3U3bwT4Q",
-	"gY2w/MRDWK/2PWcsz85ROdtrQL7H7iiJhqPlI+lvUxROPux1E+jcVHknTaaRGtdBIqX7MkTgy6bt5TuD",
-	"dbn2YkfhPVoGdIRjbtSMnALi+tDN2hg6GnEH58BT3XUu71w9JaHJZ+dwz5XzBJU/zg6oDGuRDfVI1Y0M",
-	"uuz0eIIIqbAF8PaRBnekhihx9SPEaLLMc/L2JPPUela4r0LyCY58bT1SvDTmFUu8w+L+zPFX25tWnca4",
-	"Znie59f9MZA0CmpKErwkEcK8EsZPqDCJICX4bOXwarhZ6ziLyiimE1anHFKTGGZp4rZw6A3JRujzp/dI",
-	"MJRxAqq1NnHQm/J1OICw+wNHRvHBbXcbC507F9ntTnVonR+ULcwsTmXN8SNlhNF/2UbPSmyajY47KR11",
-	"vShiY94aMbdDNoOEoO3iwGzENR21UVEbEzUw/OI0Xaj9+TFe87WBok6nabXLMCICx8kT4+eU9zqm0wYn",
-	"rMP2VAOAKrPhtF45t1Jq/zzbAJdy9IQ9gITq3EJ/owGuvH/HUXmV8Z18iZNxlsZieSFlJrUrvIi/J8vv",
-	"VEkQh+GuXtriDiKXcyM2unj3va5uIWYkTnljnZH7Fl7ELSXRmDsIs0vgjAhOSXqcSX6xeRVoL+Q3rXa7",
-	"rYPVwDz44yViE4QRj6eURK2YIk5AukB7HNJoOp0u6JKdTm9/IPsEdIwTsKiPZzidqkoEYoYFZP76SvEU",
-	"bMELy7AZktCIK10TBFC4+LCFYnMzIRbqWrGbmLi3dmkNqdpV9zBK2R0nKdpzLfEIpWQC6ZT5ArUsENAx",
-	"kwryJGVzhCnUTkE8Bg/TAk/Jvlo8HJSauDgoI/AP9cpc5zVlbHr8SNzRtogdEEfOtg57itX8LZRQ2QaF",
-	"HIVY0J5e2qeTi0vExTIh++uLs9RWAjw0N/zUXMF2CRCQi6FpiPbMZbd9EPQGUswxGqckkoIqTlrjGRnf",
-	"oBnjYr+9GflWEMGihAdHHtUpmqqyH230Fi6CKOSDRcoEG7NEZRFfvPse4URKjkvEFwTfcPR//umftZDh",
-	"G3/VXk4VAmpCQPbl/dRglV3knbIEby2R4HVXXKMNYL1cyCITPKCx4LLdAIXHOg8OxPgBegOgCNGeFoEk",
-	"nh2hBYupgJ3lIhEWSNe8MRivatwc3HbDfT+gYU6xQmtrerx8FOcQki6FZbxV6sjf3JDlb8Ic0WCsgG4a",
-	"rB3QgB5TibQjyOXPTyfmyusaodESYbosRFWTKCwRAu2FbEEojkEdyyNsfFPGJ9wP6ISlkL/SArzXcb7o",
-	"R4OOyhcpqYeZGqubayZ6oaxxxvHrK1irjMqAGoE6T29BeyZlb6JCgyAeKCVqN/t2uacYfHEixZQnGNLy",
-	"gTAz+CqpuJHaoYiUBIT6B9SYAmDwNgIRCpJ8CY4UWbQle7l6GAXtMaMNBFT3LpAT8xuV5myuSljONGiX",
-	"kgVCVeMA/q2cVZaqxWhAQVW7K4NYzkEiPcm+r8pL6D2XeADk17/gKsMekXs8FskSMTombXRBSEBDKcce",
-	"mPPi7XkU6iREgrQ9H82xSON7wC+wW0B2vvvATeGGgdEtwodAqbeBN0APgVGNA89HAdAh9S8wLASeH9AA",
-	"rB2Bt1qFUOnr4LZ7IG94TkDkiKrjAOVj+6g8TTFyPqEaMKAwognTCH1Dd6oLVasojSD/UF6h0vJGRGBY",
-	"ogS/GV95TR7g/6vBgyqPtQoBiN8xBlFeAPqZ/EOCfX+gThlThLMoFkj+YkLCMIDat1FgSoRShGQ7CXe1",
-	"MrrX772Wfyw56vdeq5oX+s/O4X5BvHU3jdFaiVV1OPSOfXUTJTYpSUDEAnSfHNU1a5D02LM8M16n3Wt3",
-	"wLAmKcoi9gbeYbvTPoSEVjEDqVKrkg+mmNXqIKYxKOVT4gyBwUIKPbJ1C/jeAm6MJEEKcIoEyBlJZBGl",
-	"TTzSD2j56oYfzy8u0YP8baUWKZkHrC5U2Cf5MaCfKn1mWLSixKtQ8S+AKwA9h3lA5aCSrWsIh2gPaiPx",
-	"abiPMpoQDpExUOkk1MrgAElNI2wj6+7lyYRw2dThsIV2G5xG3sDYBGJhcoh1lcQG73fR5MDUJ1v5Lnkg",
-	"v/EABB8BHBVnMcB+wS1AA4gbC+8ZyDWUsJtgLqaLStm2fue1o27ddaVcWa/T2S2Xu7CUbDRyxFFzUTVt",
-	"t6iZGvSOLatBbiSQx7t1Endh62lIfAd0n+MlGqm6N5Dh3u90mwbOoXZQKhYAnQ43dyrKP0GP/uYe5YoV",
-	"slfv9eZedtWSle+93GZtdl6/rdp6g6trCf/5HEs9AIyChrQA/CSpw1M4RvjoXcvudYJ12z2Q0tBBoWmr",
-	"qqTMFdL1EYRLnJsRQVxuki4dU4Vlu1xFOcCScPCAmlAO9IZMWEoQweMZAm1Pqo9bEToucCrCgFqkTnI+",
-	"M0jgrUK0Z/4CHVkFqrKJWhzmSvE0bGTfSQ8DqpgQ0EPdcgMJPEJ4IqQYI/ek+VYsUEqklMID2rAflV9f",
-	"It1yPwZP3mGBYU+5vBdlKcRVskyM2H0bXUrKrWGuLrifm9Pl1sAFgcDPwOEDuV/E6RJJirM8ynl2zYZQ",
-	"jAriWRud2+LsiMzwLeHyZNXGXOgWoj0lTUI06Iwo0UFKuxGiTMSTJfB57hfIkyMNjCwPSqHQfiMbKWe/",
-	"vwWf3ePZynWeivSGRTsWkywC86+sbt7/++O//ulf//lP//2P//Yv/8WkNug4cjmd9kuUSPL21f6cqf+r",
-	"svFNk/CncaC8CMZVraSFqWOhy1R0St68Ag5/+m//8qf/9b//7Y//4//+038t4FCE2QObzB3OtpcZWFq9",
-	"BoQLcoW31FGwISsWVTMt92smWrDLliye3VerR56MsqeSe3EAil3L4TwCpywI93EUeIOgumGpf+jN5T9b",
-	"22uDdgaNNAyDEhADBS7oagFMdVBnG8jDDdQxBvIcAy8iiaQ/A1A54CBhAPsoA2/lB2WUCFRJmNX1SioU",
-	"al9X787PTq6DsjDlKOvqEOryPYKl1FZaVVil0pVNFWXg9J3N/Neqhfp4GaS3uZOroN6Xk1/K1ehkr+4W",
-	"8+T1qR4t8PS2Arip0fsMMtJDyVB5db3yH1YluUlxAqlXVUqamFwtW6bKTW3GVLDfIGXtJFTZVWc3VVg5",
-	"2uDPRj+CWBIG2vEsNTyQOxTb1PIGR2GNyoRS9gmd5CI0VcsJlTw6oOpy2Tc2BAmjMMqB/QkqCiNGc7u8",
-	"KcpkVN1cnuq9lnf25f19QFmKxphSJoUHlBJwRkGd8YTRKYJKpGImJQWpDo8IocpXrS1F2q6wJKKN3rAo",
-	"1qFzutZdQAWrFRkrysgf9tCH+I1ThmgQH55bCKjlRGn2p5OupDpbNC6lwG0jLxTRCBCC8BcpPnxXAcgv",
-	"RXDobSM49P8DCw7yvKB3fmKqryVPqLPdUpL4hW7UtfYAcDvwNktC1XKc1XclBoYqK4W8QrXAMP/bi/Mz",
-	"7W5BC5KqjmCUpVWSHtDTSTksaILjhKN5HGkM8xFGk5jixHQtGaDb7fZqpZmHcuBQEdCYckFwBOymmMnz",
-	"v4p5X8W8x4t5dlwFiHmlcISr6y2lvnUCnvIsWhLeNsJdLtAlZIrHS2su3kafas5CKZ9oD2YLHJr5Yzfg",
-	"QtsDOSqgts8zd3/0Ox0UZjTPYBkSGoE3ONxvowvt4cPKrVfZN3fKPM8p71iFDLqvyrz1sK3LVLdinXrh",
-	"GWZZlnJ2rBJaijj9s0srkjsX8skGWaRRDnHCKhdJ5BzDJ4gkh1WJ5OWulVnPrRDPHcWRZg5d2db2vLkO",
-	"rQ1sWs5UEjW+2iy+MrN/N8xMsxhwZDySp+VZTWtY2iO5FmpiWgFt4loOpnRiFvh0ngTJ3hCGlyQM3bE0",
-	"iSxqK6HYysHROmzxOU6SXxwPUrlDVw92PtpVp93p9A79lvz/68Nrmw3lvKJob5sLGnZt9dMpRDljqbCQ",
-	"mlLbezQLcZLMAkG/0sOv9HAdPSwwZScKCOWq+EGRwfqLoITorXa65g5e1esFuD8hCicPr9NF7pVHGcUi",
-	"oHtSGIKNtbr7PiIJJ3mAnLq/KhRGrdJFdk9l52dQAyxRVq/HlvWPURJPZ2LGMk4QFijC8PgZj38vZalu",
-	"p9e/l//55SkCLkk+p8yjV331BN7Ai394c/7prvP9t1P2G6C7ORktVy3pdmol9vrdV50qbe13f9V5XvJq",
-	"qhpESN2Dr0T2K5F1EllTUUHjyU4k1i5N6CaszhqLxx9Pm0wmzteB82gRE+8X0LD2BrAKdAzLbyCH+0dW",
-	"GLYq4aOpumquo8mLyo0B/RGUt01+t/wxRVuzQ3smlnKo4pb8gJrCFEMInh3+dejnAZdDMCbbH7hgC7lm",
-	"xQL0wqFQdmXggI5xmsb6PS2gOYryI+WYmxPMM8jOgGQFithkksSUqEbx70mKRiomiytfoK/jhctLq0ac",
-	"Q8y2Cg9vo2OwImcpsezIkGak38mDv/X8AQ11ijPAy8WZNHo8MqKn9i61xPtt+8AT3U+LBbLNYqqop9sx",
-	"uJWvr16ya8f3QCtlUb8IqzQtrx4qJrHcAQCf5b7AFlYpWty8V4fLr1JW2K4lXCkVXHqbqEh93549H64e",
-	"B+ttTGXwywCVrrLl5tKJBHmQv27g+VbY/6AwtNkAhUbV/vCxwR1X2NdqB1Bx111d+4ENfm05Mx8N6IvP",
-	"mbVSC9oBgDsow1t+XK3ABqeBUyaXjSByNZPrto2ApTZqQXl/ZSC0LYWBt2Ydyu23cR3aO+g3OkdL81vN",
-	"a/bKtTBhi21Awhblldgjlsj8OhQslmjtoowNQX4doZ0LK1ZltKiiwOHKtbamfZZ+91aPsdfmOSXPaKwt",
-	"vcS8peBc69N7RJ/DR/Tp796n+4h5thGZK31ePgIGL3eGQVVmLmeVK6n5kcZbEz5uJWDmkq9LqFb0ty5U",
-	"H4AkZ6XfrzddwJP0LgEa0i1NRLYyKRgLQ0pUcVZiJy/CtCQKaMKkvL1cI0LuYYoIF/EcC7LfRmfkVtlE",
-	"iiQtp4hnFQT99ybm/YULdVXpaMcVWgfbQHhrmsrPTF+/0spfBK0EHbUglfo+vuA2fnCbgm5FOPMyPc6c",
-	"zTyAQ9FAqJg8WiIdMyrV2VIRa5X7n6fWSHV7Kamow/LgQ7CrXSNA6912Pn6KwWIsZpJKNxQAkFNCJq1l",
-	"NgkopFUiE221F1bqdYcDFEqhZ4B0BS1CBVgGdHCvVQvcJIOiT9+8RYeHh68DGhbFwUMfhabG8wBBZKl6",
-	"YkvVetYWE13vOdz39fP3MUd3M6wqFZRrDrwIqKrqxdsS2iFksvM2esPETME/L7quy4rrEhfwiaURSZ1c",
-	"BNq+V+6rp7KPJ6VqqjI7Cg0HDzaClzBpr4YyUu7McUPi9C1OsrIb0K7A31Qfv1z53qlKqzCU5kr0ijtJ",
-	"MBSl053ti1rmuuxZXq7cxdlMtnVchou2LRq4lK6BvgU+olKSqQBsLYwcgTcNob6mkGRRN7IoFilhUHaO",
-	"rsqmgO1KdhflIZtEE0cpe9X+2sE0dY0xq2SGQAnBXEBB/coT+1A7z5Rf0OmLGVUfzBXDKVGlyUi0/3Om",
-	"4/4Mdm3fwZtKfOe9oTnzonLbDVlChvJYuccbTd12DYVjVUBhfSaIeUwiz5eE0gyucUL1hgKUFxpDmd3C",
-	"dHv88RQZohHedqEgZJkcWrWd1Xg/dHemi1bvbSTqbxmbqvJBWzU9TsTTxO6irvHVgwfPQ9pmRzuw8Loq",
-	"f28twZaLVX8Ri6lVvPiq1LG2pe9q25mbarEqiu2TsYReXJ5/tMITc1ekXSu4mNh+iiGPGrQ/Htp1ifW3",
-	"HWIHS68q7BI7WCxRB/MV9kc7pUBbLf1AgUy3rRvProvo/E+FmUrCqmISu97ZfHSs4m63uNXbqzb2Uwzb",
-	"UuRan94j+hw+ok9/9z7dR8yzjTpU6fPyETB4uTMMqmypXlhOsaJaibdHaUo4SRA2ZYGU5jKHZwwQU7Ly",
-	"bRctsJhZrEv5NAvWVaJaG4LbTVn2tU5aZ1xM1dEa0HlVdLGNU/IKVZ2vaM8U10N3M5YQyQwl71NaUkDD",
-	"RUpuY5bxYf5+eRxJFcVuF/polMWJaEldgrFEFUGIBZmjlExISuh4XaiO5lHhvsrA3OwIzkEnoRGVbMcB",
-	"3QvNSttaVpVK3v9E1mcV3gmPXKuMUDWCtkprM/pQPfcc7h/p2lyqQpmpC+YaTiq02gcLdeiKjJ87vFRu",
-	"WmPYK7lmA6oqMOdDyo5y3SWfNIn2fUTB3uec3KG2GdR6vnjPktntSXUVft7wItDpaiqLHHq4bc6iWUf+",
-	"7GZZpGj2yRrXi3HNOlytFecpECT97o6XH3GzT/Ww5lLt/YzZCNqHlOOktd92o7NrTWvb82UJGJa7qo7+",
-	"a6coWoF3Vn8uOXYtTIBGzQ7VQ4c/tecHJXAHAO9HucnM6vTD+19zG76GmT05t8EEtWrMMuFmJcFjTcyZ",
-	"JW5blt5GjfhRVkJbvS1fitMpZSmJjuyq7lII0C8Ex+VnDl1V5uRvF/HvibvI3MuO9Rqws0p344pyd57i",
-	"yhhRci82LmVdwTvvCxS2y0vSVd4Vc72YU3o7zNVA76P5UbB1b4DVH/4yVRW+rX0fFw9Bedd2aUnLeLij",
-	"jmyZ/Z5m9IOSGmpMqOWoNdE4WoXylrEsHefRv92fRUX8hatUm4yAealj8LvsNytWjZp/s54VWs1CKN+i",
-	"8vuVXQOS+Qe6jie00fn9PiLtadsoTAWKD6bVhyjhGdsxSxgFFWGB07wUnqJMYoY4mc4JFUfWM7iLJIYM",
-	"A6T9OFA2LxxILUgtlkv1qzrbUeN7mHu8VtFACw5/Y17IVNkLAc1R97cX52ct9VqmGnX/SGp2+c2DmuNF",
-	"rENNfdTpEHn4gg5XONIEUYclyEGJ9XxbedS6Sspostxvo4KAqIo4LrW42lcVvlsbfux6O96hOtVMvF8N",
-	"vP+RDbzld+dcnPGrCXgHE7DRsAy81IRVwGhtywVIW+kqfX25MpG2+rRUQnvlvB4Zw2iqv9ffxFQ4HFZf",
-	"sNSfwfRWfsFS/1I8TbKrMvfVgP3VgL2zAXuvIk/4yClN+MgSAnxkM2+3cPYsfmN/N7jIPYPIo6i8Lt0N",
-	"9F0v0G1yb8njwiIeJQSZLFF4V0brNlr7ret9juBSV38dnFLvL9l2kr9s4+qqAVrvepGXUeTqoSLU6fT3",
-	"IXhprAKBTMFFKLVoFWXHSMziNGpJyr101WXXU6sKjKvr1f8PAAD//w==",
+	"7H1/c9s4luBXQfG2KtYeJUuykunINbXlJJ5uTydONna6dzf0ipAISVxTgJoAbWsyrpq7r3BbV1f3Ae7f",
+	"2X+u7p/9NHN1U/sxrvAAkCAJ6ped7p6e/JNYJAACDw/v93v45E3YYskooYJ7w0/eEqd4QQRJ4dcJFfOU",
+	"LePJCyKwfBARPknjpYgZ9YbeywRnEUFjIjCaJnjGj9ESc04iJBgKsekcoskcU0oSjjIq/5yRqOP5XizH",
+	"mBMckdTzPYoXxBt6ea+2HNbzPT6ZkwV8nNzhxTKRjZYpWyxFe4In85jO2v1uf9Du/qp91PN8b4HvXhM6",
+	"E3Nv2Ov2B74nVkvZh4s0pjPv/t4vlvUdSTkspWFlJ+/O0I1qs3FpBxGZ4iwRKOx3+0ft7rN2txe2tlin",
+	"/kDDUovBymt75lzZ14zNThJRX1DIOQnRlKWIk/SGpG1OqEDkRu47YhSFXKQEL74mlKRYkJeMCkJFeIyY",
+	"mJP0NuYEYfTbi7fnbZymeIVU83x1P2QkXVmLS0R5OTRbeMOPHufE871/4Yx6V761SPXcvZxvyaq+nMs5",
+	"Qe8YS2ZYqF26JisfYY6+JouYxmiSxLAyTmiEYoFiisScIJgmUh9omvs1WTVsBb9ud3v9o8HTZ7/66jke",
+	"TyIyLe9J/+kz1yresIgkJxPhxLQwyLrdo8lCtoE/yVA9wdBBPQp9RDqzDgpnsLx2v/O0PU0wnw/d25av",
+	"bYnFvFjawpqI76XkhyxOSeQNRZoR95Jr35uVv1Re/1G368tPCpLKj//zx38eHl7954Oh+r/1t8ODSvff",
+	"O6f/+wnLqLhk14Ty35PFmET6RetvvEb4nkVuLIE1P+EojiR6JDEXJEIH8iAoVPHRbSzmLBOAICE054ch",
+	"WqZkGt+1csAvRXvA2rLHI0K3GNSBSDVAuld/MccpaVo9ly9REtNrAEHDzKHVKI62nDZPRoPJ5fPl3/cX",
+	"/5R+9e3d973xZtp0L8fmS0Y5AdbyAkdfY0FuMZzuiUan4ScPL5dJPMFyEYdAKexvf/JImrJUdYnkB7Kl",
+	"wqGReuF7C8I5nslXckPNa7RM2U0ckRRNcZwoMo4pvwWSDEzPG9IsSfKJV8aV8y9g8TcpmXpD7z8dFszz",
+	"UL3lh2+XhJ6cnepe975jV/JJ6bkwKilxukJ4AqiPRBpLFnnvSzC9Jz9khIuHgSmmNziJoxE0rQIpVV9A",
+	"YxatUMwRZQJBc6D4DQAyI+rOnwNO7vn4+pSG8tUi5jymMx+xFGG0kNQilc9ZJngcETjUqZQ4kJjHPKAS",
+	"gimeCBSxSbYAHiFpQSzQQSjIYinpUJaSEHX/9If/1vdRKNhytFQ/ez4KaYh68s/+V3Ia+G4kgEyFCNMo",
+	"oPBErjUhchnFS4ESgrlAvdZQTokCr1IQ0GjIfRTKvZKrCmgYkUm8wMkIj9kNGclhb3CSSUaQvxqThN2O",
+	"FjEtXsVUkBlJ670Cmr+rdpOQC81myr2FtaAQ9jxEkkRwAKMG7oGWjWQjRUIDOsFJQlKOZgTIaJwidksl",
+	"8VkSRV9hgDHLaMQRm+o2GhNanYBKVFfjnhaIuzOuF1gNCDJEExiyndFrym5pQT4pE6OpnI3B2vxN/ns7",
+	"JLbn7EDiE4pgQCl/qKZPuALLMUCECywyjjhecXQ7jydzdDDodpHeDXMufTTo9tAYR0rKGXT7aIwTTCcE",
+	"ZVIizZby4ZFE5HEcRYTKLc3oMo0nJFIMUDYYIA2H/FHvCAnGUILTGfHRoP8cSS7cTuJFLEjko6fdfpVW",
+	"yYdHiDKUcTxOiKFYLSBWvzETeBitgumN5B6pJZToFbxEinOiOZbEAUEzNGF0Gs+yFDpoiqWaFxu/JClQ",
+	"DEY/C13nivhEMQAnAqokjBBSnq08PuU94kjyaknrcJKwW80A1BF7yKlQUB10BzUw8kMt3xnE0LQWjgbQ",
+	"RUsBQjc9o5EB1npD7/zt5eg3bz+cv9oBjPZ6NpwY1fQXfWLOKM+m03gitZUXaoYP5fPFgKMfMgYbVmy7",
+	"/dqA5BgJtkTZEq1YliLTx83ya4M/6vm5JivJOEj6hOf7FXOzZQAwkPXPmfiNRNHHIjOA7yU45ZqDkvyf",
+	"tkWWjlmIIkbUESF3MRcSa1YsQxGDZ3N8A9tLOJfiZSw6zYToM0tP5wxJ/fGGGPuEUvt5QY0KaPKHE5ef",
+	"PywxXb2desOPO0DV34H1+zsQvat1ZI/RYos4Slkm9KaJeUoIunj1LVdKnW9sGkActVCFlCD2hEt1R7AJ",
+	"SwJ6IFgCuu9UMyMlbw4L8joF2Vkevpii8K49Y2zWxsu4fU1WSjz8u2uy+nXoFzLMlKUBDWs2rBBVhjKj",
+	"+IgknGiJ9wlvdSSBBlFYNS4E+YAamsvSnJEeS2pdNF/gFSDJWJPzacoWaE5SgkCU5zVGLPsPhgGtDiDB",
+	"VcAb2DVtOjmxOJaUXM1CbkxMZ0jI4aX8S/V8UoKjDjoIAd/CIcIaZnp7ccKV1FII1DyHCtLKN++0lET8",
+	"HgvyWrGWhx1PyaRGwKRG5G5CSFQRqiQYcralGZRBGLk3cHqldGJzu2OUEpGuUIJFoxZtf/hxKdwpKMwk",
+	"iWex5KrV2cvdtycryYcywYL14b2ceftkKmdeM5xckAmTiopg6BbHwke3c6LOWv4VjpUxxWEe6XctwgQq",
+	"l5y+MdQ8DutSBhs3uS1MPoUs99Oo8OcM8Wwyt4xQwHQuGXst5aeHgWDMotVIMDYCWawEgao5I5fYfmJL",
+	"hjp6HIVvTv5h9OLtq38cvfjHy9OLEKDygeJMzFka/+6hh90sBy/jkTJmF6A5oxOWpmQijNHc2MWiTgNw",
+	"5KwIFfr7nwM2Zia2NcfBAwyUbnCcyAcPAxJlo3ykkaYZJUhJgd1BU/JOFerYAD3lbPl80p2Z2QRTxacs",
+	"dTONZ3OBKLvtWF8G6vdyjsXL3EoF0IuiWP6Nk3cpW5JUxIQbE/DSevLJm8xZPFF/xoIs+G69pzGN+XyU",
+	"ElzdIo8LtvR8T4JPba/qX7Ej+15MI3JX6uoguNZObpDi5li80U2VjdrYvz/qLxVD+ZXpX+XfZeN/IRNh",
+	"mZHASSZ/T1KCNfvO59v71VG//6w/6HZ9b8rSBRZq6s8Gnmslcbm3N5ljMVksk/bJ+GWvf+Q5YKRQco2v",
+	"odZDr8Dy1cnPdApbZtlhV33pGDHbBvwf3ICXDEvPqAChn8v9BgddG1DGbct2vg5Jy8crl8fkKlGxSmNd",
+	"6KDfxCSJlPKiPUogfUo2Z7zE85Rls3nZ4V0+C05bcVmUePrM9+SOLeSW9BoPh432uUn6wSMprC+f9K2P",
+	"EnztTHXr1Y/FRgStOsMWMc29+g5kK9OSHvTXa+1/tevKjZ9qZA7neuSxuIweS/KfUY0mFA84qVCEQd9B",
+	"CTZPFEhmTXw90Q5usGktpRQ70E+4RML8ox+9gAZwrhklWjneRH0tVKgTHXynN3xQ3fArmKzkpWq6ECjh",
+	"Dac44TYA9W/dd8xYQjD18r4jBkvcyHKqiygfu5hOkiwio5w+5Z8vLTn/umsDLU9RmRN1fmWhXt9CvG7j",
+	"ftJMaoEwKmPJSNE2R5wAZRR8PDgTTP5vCGaofF8Uqekhihdy8zGaZhSc0aVNl/Ic8+wtr2/xOthWQHGl",
+	"p729PLCRY4LDrfk47wjTjCsNrwCAfNLu9Y8GTm+6zYYMu8kpYRO/eVPIGjsIUoXs6j6/vtxUFW3Dpkg3",
+	"R0ucCg7OyjsBLr8FnpFRlibK/7fMxAhnUQwoMo0TEraUWSNLEmXo4TzmAlMh1aIELCBlsuBd4BWakyRh",
+	"HW9P0vCA/ZcIpaIS7D3DiTwTDrqfMi3emwCjFRdk4UmOfkMS+W1P44Dv5Sv3FM5KeU4fkbJwo9vXPqbO",
+	"J06SUU0kkw/xeNIgjuUdH+2YVDAVwODEzrJPtYyBxP3YkpyLFZozMERTKfug/Ouu5cKDGgFzqtmaotVU",
+	"TPl8HCdJTGfFg6r3Tj6ruHINZZQfyK0D8LBiiYIPL+PiB7shacJwRMxIYPkU8YKwzPQpHxS33WATVYG3",
+	"hVLh2jUzYBXNUvLDqNtrFvsN4M1pUBMq4fZOc8z7N+DVQ+ne4zCMKpQWfLYWSg7ZU8cJcEYpEe1B++k2",
+	"tKagJyUIl8hMdQwpsTm1X0KjkchSuo0GDINwiSPaXbixRxUxLOSrHfG1utwO24wnczIC3U2eV8WZHJpJ",
+	"dxtBVw2WEhw9cKDG3j2nEYFloqH9kcPIW7UeWF2rQ9XPlEsF1scQEM/PD06hB2eNFKR0PvdSgvMY6Scc",
+	"6XH4OgXYofs2REq7NWHnnvQHZd1tSy31EYUwLVvXxLBxwibXNTkshIAxlowyXvydEp4l0EbMY3od05li",
+	"UhGeCBKNrIedTqe1lSz2+WSvKpGryU5bSEou4aRA322sZluS6B2NBIUGuoXGqQTJrfFCooFGivIO/iPL",
+	"4GwIknLyY+3idvppRZeq66MaM3cwgIyzaEYKgtnvDr4qQuso2PGdFpGK6rubuQVU2qZRH1kzvS7bbbpO",
+	"EFr0qa7NdjvPt96DvRRSRfrNCarQO2VLHWEHyft+TmieVPGEl33cKMFcIG3LRAcQeIAXyguiYpdhchXy",
+	"BYk5vV6737/sfjXsdofd7j95lqkrwoK0pYjtEjqimC8TvBoZdbA5tl+2QJgXGSG5y96aKeYojirz20ru",
+	"qyl723SqSVywH2V5qxzFsl4UB3mgBBHf3swNiPA65i4eZ7F4HXAimbmJ25Vbq4MXdHxvB50WWw1R1hQx",
+	"Kvn+jNS5eoRVzth2xmMLax1HbxqnuT5UxwN4a2V6HCtzR+62h1XFHJHFUqw2Y8BGcXqO+WjBKrS1kZXI",
+	"k9M4dThWP9bMK6gFG2StxgJzMetmzIIEnZfgON1J5tpJBl8nVLumpoKaTlRmh4N76/wwFQMFljGJ5g3Z",
+	"b3lqUIgT8WvIoJOb8tuLt+cF548FR5N5RhXjL7j75niw99rPUGb9O/Vz8P5KwPBWJh/lFC8xtk1O1QIR",
+	"jf8+z9LooHcJwVzpAwjr1A3drONWi1VEcc1mdHb+3cnrs1ejk/dff3hzen4pJecP5ycfLr85Pb88e3ly",
+	"efpKPnp3+v7N2cXF2dvz0avT8zP1MI9Olj/en168/fD+5eno9B++OflwofudnV+evj8/ea2H/e7k7PXJ",
+	"i9en8uer05NXr8/OZYeXp6evoH2nUz6C1dltJOYAZ9uhrBe+UR1stsSo7c7Z/fbHcIw5sTLnmnP+1vDm",
+	"85qldpvOdftuORp9bWeeLZcsFSTShzVm9A0RcxaVaclHr5qpeOWv8V1V+c1NkRhsZR1r8WLjNsMCN2yW",
+	"YckVTRgAsTXXtDffsQpK7sQ7PFOUuryW7Zwf62jsflYFQ4DtGK0hCiuUV48dooNQq41cnkmllJ1RLtIM",
+	"7PaQ2ARSvtG2X0ISiPw1y/Ejfyb1ax+FL4v00vxDEM96auWamjcdNMELkryU9AzTCHGKr8loIn8qS7hK",
+	"kJIq3piJOcQsLwWJOgH11lgbdlJEDAweT5WpAme3XbyQWARORhqhBDRuxImQ2gI/LlK9ILNRwyYlUwjV",
+	"hWyNOllv2Ql7capS9uyE7ogRh+FogmkUR4A3WgxxOg2/2mhFwndvwT53uZ8Vai9/sMP/u/y2Wb3sNaiX",
+	"76ra5dNd1Ms622k87lro2NEKrDfoEXEXMsKjLewStZGApn3nIu3bcB7BBE4utzIFa9PsGyKw0YJ2mKhr",
+	"E9br848ZXrZzoNj2qq3vsVtKotF4tSdjbQoMy4e9agKdm93upKI2stk6SKTaVoYIPNm0vHxlMC/XWuzA",
+	"0L2Fe0eE8EaV1yn5r48mro2hA2R38Fc91IPschjXk9ia3MgOj3G5KoByEdsxvmEt2KYePL1R8ir74R6g",
+	"GyhsAbzd0wdkctRtce0YMZqs8iT8A8gWV2AJW5rZ48jXZkElJMW84hxyOIEeOSRwe2u/08raDM+3+XHf",
+	"B5LG8pCSBK8IJGaVM0sIFSbdrQSfrXywDSdrHWdR9UPolNUph1QRR1mauE1XekGyEfrw/jUSDGWcFOn+",
+	"KuHDPg6HkAly6KgfcnjT28b06q484vbwO8wJKt0xn5zKs+bHyrqmf9nW7Eq4pI2OO2mTdYU3YhPeHjN3",
+	"jEAGaY/bhSbaiGs6amuxthJrYPjFbrpQ+8M+gRxrY5edfvxql1FEBI6TB4Z0qoCKmM4a4gIcRsUaAFRJ",
+	"MadZ0rmUUvvHWQZEOUQPWANIqM4lDDZaVsvrd2yVVxnfyZc4mWRpLFYXUmZSq8LL+Fuy+kaVP3NYZOtl",
+	"vG4hmD73TuikV0IjpRzyxppqeb5pcazU1yVwxgSnJD3JJL/YPAt0EPLrdqfT0fGTYPf9/hKxKcKIxzNK",
+	"onZMEScgXaADDpld3W4PdOJut68KvajSKJL9TeY4nam6Q2KOBaSo+sqiINiSFyZ/MyShEVdGBBBA4eDD",
+	"EorFzYVYqmPFrmPiXtqlNaRqV13DOGW3nKTowDXF41xzzyeoZYGATtiCcJV8iynUiUM8BtfhEs9IS00e",
+	"Nkp9uNgoI/CP9Mxc+zVjbHayJ+5oo8EOiGPnPK+fzd9DubhtUMhRdA4d6Km9P724RFysEtJaX4iuNhPg",
+	"oblFrxadYBf8ArkYmobowBx227lEryEZGaNJSiIpqOKkPZmTyTWaMy5anc3Idw9BVUp4cKT2naGZKvLV",
+	"QS/hIIhCPjAp6qruxMWrbxFOpOS4QnxJ8DVHf/rDv2ohw2Seo4OcKgTURCW1UF7MDbrIM2UJ3loiweuO",
+	"uEYbwHo5kWUmeEBjwWW7IQpPdGomiPFD9AJAEaIDLQJJPDtGSxZTVUUuF4mwQLq+n8F4Vc/v8KYXtvyA",
+	"Whny1tL0ePkoziEkXVqTq58jGowV0E2DdQIa0BMqkRZsd8XuxFy50yM0XiFMV4WoahLkJUKgg5AtCcUx",
+	"qGN50JdvShaGrYBOWQopVW3Aex16jr436FirXQA7CW/Uh54oU6Lx6Pva0ghJvgE1AnWecYUOTBbpVEWr",
+	"QYhaStRqWnZpyxicrCLFlCcYCrkAYWbwVFJxI7VDwUwJCPUH1NMEYPAOAhEK8s4J1jUJbMlezh5GQQfM",
+	"aAMB1b0L5MT8Oi9JBogblpNfOqX8lVCZW+Fv5YW0VC1GAwqq2m0ZxPIbJNIfafmqIJFec4kHQLGEJ1zV",
+	"ZEHkDk9EskKMTkgHXRAS0FDKsYdmv3hnEYV5mQntqEELLNL4DvAL7BZQncG94abUz9DoFuGnQKm3gTdE",
+	"nwKjGgeejwKgQ+ovMCwEnh/QAKwdgXd/H0JV08Ob3qE84TkBkSOqjkOUj+2j8meKkfMPqgEDCiOa+JvQ",
+	"N3SnOlE1i9II8ody95WmNyYCwxR1BTkYX7nDPsH/98NPqhTofQhA/IYxCDwE0M/lDwn21lDtMqYIZ1Es",
+	"kHxjohQxgNq3UWBGhFKEZDsJdzUzejDoP5c/VhwN+s9VlST9s3vUKoi37qYxWiuxqsaFXrGvTqLEJiUJ",
+	"iFiA7pOjumYNkh57lsvN63b6nS4Y1iRFWcbe0DvqdDtHkGMt5iBValXykyldeX8Y0xiU8hlxxjZhIYUe",
+	"2boNfG8JJ0aSIAU4RQLkF0lkEaVNPNIPaPnohu/eXlyiT/LdvZqkZB4wu1Bhn+THgH6qzKth0YoS36vq",
+	"e7omIIDfwDygclDJ1jWEQ3QgCf6Cz8IWymhCOIQ8QW2sUCuDQyQ1jbCDrLOX57fCYVObw5baH3QWeUNj",
+	"E4iFSWvXFaEbwhqKJoemGum975IH8hMPQPARwFFxFgPsJ9wCNIC4sciwgVxDud4p5mK2rJSoHXSfO2r0",
+	"XlWKk/a73d3KCxSWko1GjjhqLqGq7RY1U4NesWU1yI0Ecnu3ritQ2HoaajEAui/wypTWgaILg26vaeAc",
+	"aoel+hXQ6Whzp6JgIPQYbO5RLqIie/Wfb+5lF9K5972n28zNLjVhq7be8OOVhP9igaUeAEZBQ1oAfpLU",
+	"4RlsIzz0rmT3OsG66R1Kaeiw0LRVBXbmitV7B8Ilzs2IIC43SZeOT4Vlu1xFOcCScPCAmhgd9IJMWUoQ",
+	"wZM5Am1Pqo9bEToucCrCgFqkTnI+M0jg3YfowPxSxZQgdloXsIJ4OCjfpIlcy0kPVSknTQ91yw0k8Bjh",
+	"qZBijFyT5luxQCmRUgoPaMN6VMmHEumW6zF48goLDGvK5b0oSyFglmVizO466FJSbg1zdcD93JwulwYu",
+	"CAR+Bg4PyN0yTldIUpzVcc6zazaEYlQQzzrorS3Ojskc3xAud1YtzIVuITpQ0iSE+c6JEh2ktBshykQ8",
+	"XQGf51YN1xxpYGS5UQqFWo1spFyQ4SX47PZnK1d5dtwLFu1YOrrIFflodfP+3x///c///q9//h9//I9/",
+	"+y8m20anNsjPab9EiSRvXx/WWY3ivmx80yT8YRwor8vysVZlxZRW0ZVTuiVvXgGHP//3f/vz//4///HH",
+	"//l///BfCzgUmR/AJnOHs+1lBpZWL0viglzhLXXUEMmKSdVMy4OaiRbssiWLZ+/Z/Z47o+yp5E4cgmLX",
+	"djiPwCkLwn0cBd4wqC5Y6h96cflra3kd0M6gkYZhUAJioMAFXS2AqQ5qbwO5uYHaxkDuY+BFJJH0Zwgq",
+	"B2wkDGBvZeDd+0EZJQJVpej+6l4qFGpdH1+9PT+9CsrClKOIu0Ooy9cIllJbaVXxskpXNjdGAKfvbua/",
+	"VuXz/WWQ/uZOrhKsn09+Kdcvlb16W3wnL5m2t8DT3wrgpiL/I8hIn0qGyo9X9/6n+5LcpDiB1KsqVXZM",
+	"+qAtU+WmNmMqaDVIWTsJVXaN+U1Ff443+LPR9yCWhIF2PEsND+QOq+am7BbWqEwoZZ/QSS5Cc0MLoZJH",
+	"B1QdLvvEhiBhFEY5sD/B/QGI0dwub+qEGVU3l6f6z+WZfXp3F1CWolIdy8kcjEIcJYzOENSuFnMpKUh1",
+	"eEwIVb5qbSnSdoUVER30gkWxjvvT5RcDKlit7l1xZc5RH72JXzhliAbx4bGFgFqanmZ/Og9QqrNF41JW",
+	"5jbyQhGNACEIv0jx4ZsKQH4ugkN/G8Fh8FcsOMj9gt75jqm+ljyh9nZLSeJnulDX3APA7cDbLAlVK8RW",
+	"79AaGqqsFPIK1QLD/G8v3p5rdwtaklR1BKMsrZL0gJ5Ny2FBUxwnHC3iSGOYjzCaxhQnpmvJAN3pdO7v",
+	"NfNQDhwqAhpTLgiOgN0UX/L8L2LeFzFvfzHPjqsAMa8UjqCelGNA1LO6f7/6XHvaP15tKTiukxGVc9IS",
+	"EreRD3OZMCEzPFlZ3+Id9L7mb5QijnaCtsEnmt8NCF64AxDFAmq7TXMPCqRFZDTPbhoRGoFDOWx10IV2",
+	"Euoi7pV1c6fY9Jgik1Weo/eszJ6POrqefzvWaTme4bdlQWnH2reloNWfXOCRDL4QcTaIM42ijBNWuVQj",
+	"vzF6gFRzVBVqnu5ab/itFSW6o0TTzOQry9qevdehtYHTyy+VpJUvZo8v/PCviR9qLgXulD3ZYp5btYYr",
+	"7sn4UBPfC2gT43PwtVMzwYezNaglAMGAScLQLUuTyCLYEortHBztozZf4CT52bExlcH08ZOdFfex2+l2",
+	"+0d+W/7//OjK5mQ5uyna20aLhlVb/XQiU86bKlyoplr39+ZCTqpbIOgXkvqFpH5mklog205EFErB8cMi",
+	"x/pnQUzRS+09zj3VqtcT8ONCOFEeJ6gvkFCucRSLgB5IkQwW1u619G1OJtJPkQAV06Nm6aLcZ7LzIygj",
+	"lkCt52NrHCcoiWdzMWcZJwgLFGG495PHv5MSXa/bH9zJf35+6ohLn8iJ+/jZQN3cO/Ti7168fX/b/fbr",
+	"Gfs1kO6cEpfr6vS6tfKVg96zbpU8D3q/6j4uhTZ1NyKkzsEXOv2FTn8uOm3KhmhU24lK25VD3bTZWQL1",
+	"5N1Zk+3HUesUHeSRMyb20X1vHiTRFs/HROCwdWyFpKs6VZoxqOY6sr4orBrQ70EL3eSDzK/xs1VUdGDi",
+	"SkcqhssPqKm+MoJA4tHfhn4efDoCw7r9gAu2lHNWXERPHOrYVwYO6ASnaawvNgSypZgHUk7KBcE8g0wV",
+	"SNygiE2nSUyJahT/jqRorOLTuPKL+ub27dLUqtH3EL+uQuU76AQs6llKLJs6pFzpW2bht/5+QEOd7g3w",
+	"cjE3jR57RjfliGZqUzTdJ+nq84II/MC4KNu+p6qduJ2kW/k963XpdrxNu1K1+LNwW9Py46eKbS93hsBj",
+	"uS4w6lVqijev1eH+rFT9tkt9Vyp5l64OK8oAbM/hj+73g/U2Nj94M0Slo2y5/HRSRZ7woBt4vpUCMSws",
+	"hjZAoVG1PzxscE0WhsLaBlRclx+v/MAGvzYBmocG9MXjzJqpBe0AwB2U4S0f3t+DMVEDp0wuG0Hkaibn",
+	"bVszS23UhPL+ytJpmzwDb808lAt04zy0p9RvdBSXvm81rxle18KELbcBCVuWZ2KPWCLz61CwmKK1ijI2",
+	"BPlxhHYurLgvo0UVBY7uXXNrWmfpvXe/j+E5z695RKtz+TLj7WTvWp/+Hn2O9ugz2L1Pb4/vbCN1V/o8",
+	"3QMGT3eGQVXsdonU24jiD7c4m8h7K3c1F5RdMrgi13UZ/BAEP6tywXpjiWBSKnTI25CpaoLZlRHD2DRS",
+	"ogoWEzvvEz5LooAmTIrnqzUS5wGmiHARL7AgrQ46JzfKClPktzklQqtI7l+aVPgLlwGrwtSOM7Q2toFO",
+	"1xSbH5kcfyGtf4mkFTTggrLq4/uE2+jEbYK7FZ3NCyI5s2PzOBdFMqHo+HiFdHSuVJZLdeBVlYU8iUkq",
+	"8ytJdB12DR/Ciu1qDFqrtysfpBhM2mIuiXpDqQX5SchZtowyAYUEVmTi2g7CSsn7cIhCKVINka5VRqgA",
+	"u4MOo7bK6Zu0W/T+Ny/R0dHR84CGRX390EehKZM+RBDDq+7XU+XStT1Gl0wPWz66nceTuWQ4t3OsakKU",
+	"qzs8Caiqn8Y7Etoh1AzgHfSCibmCf35vga7Mr4uJwCOWRiR1Mh1o+1q56B7KbR6UFKsKGik0HH6yEbyE",
+	"SQc1lJFSbY4bEqdvcJKVXZ32JRZNV0yUL49wKuoqWqf5MgfFzCQYitsHnO2L6wB0gbm84r+LEZq89rgM",
+	"F225NHApHQN9CnxEpeBTAdhaGDnikxqCqk3JzqJCZ1GWU8Kg7AC+Lxsatqt6XxTibJJkHLdBqPZXDh6r",
+	"q7lZxUkESgjmAu6k0BekG8EQqhSaQhc6UTSj6oE5YjglqggciVrbJz6raezGdyt9nu7c5ye3vL82NGpR",
+	"1NS7JivIHZ+okIFGw7td3eJElbZoZE1SkAKCmfskJQW/0TmxB+EkiQkVHU1LzduDOGqFkmTmnE1uv8U6",
+	"/IL+zoiApqqSxxPNHE7enSFDkcKbXthSaTa5y1RxnilTNQML+76PMFeVbsz1HcNi5PCNYkMp4SxLJ8qD",
+	"igFuEEqO+bqSPscBtT0SarAzOmWhHmcbhoyqXywVIbJ1oxx0etZSDFB7YO81ZUIXF2EpkKfSsQuouonH",
+	"l6wQo0F3UOJjVt0XVTqksSCF9r+q3d2Zt5lrDnZRoHZQur5mbAbFuX5uHPPHZZRQVh7YSmn6ukKOmX4Z",
+	"v+XcAbtL8y5dTeGqzV26fsLVQK+m+V6JdddI1O+OMPlbX9eeT4q7BLwru4hNwTy3YfiOXXsk1r03o96F",
+	"SW9sW7qo4qrJsKlqrv6IjHd7B/5fNLM2hBMEozoNV6y0UmmvqKkHRNnpSffX5NWaO9fy6hNQ6MrF+0N1",
+	"1RgUa5zAbRSF87fKhjs1zmBhlhrvu95+/EH13oneb9f0JBEPs8QV1398/OTB/e+249LOsbiqmuS2NmqV",
+	"73T5LD5X6yqIj6WOtSV9U1vOwtTeVwH9740v9eLy7TsrUyOPh7JvXig+bN9YlidQ2A+P7Fse9LMd0ihK",
+	"l4/tkkZRTFHnNRQeTDtBU/s9/UCBTLetu9+uilzH94WjS8Kq4lS72tkBdaJSkLY41dtbO+0by7Yl/rU+",
+	"/T36HO3RZ7B7n94e39nGQlrp83QPGDzdGQZVZrYLU/L35H1lC6nkVtgwJ8XNFiC6IaZ0i5seWmIxtziW",
+	"lktzFbREyTbk/pmLb9aGfjkDdqvhWwFdVE0Wtg9LHqtqSBc6MOWL0e2cJUQySMkPlXU0oOEyJTcxy/jI",
+	"LGkUR6GPQrtd6KNxFieiLXUvxhKlDceCLFBKpiQldLIuhljzLakCbxdeloNOQiMqeaQDehCamXa0oBui",
+	"P/3hfyHrsUpdIXIdquaGGkH7urVzfqQuMQpbx7r6qaoBayqvuoaTGqyO7IJKv0VO9S1eqeAv4/8rBXwF",
+	"VN1xkQ8pO8p5lyLdSNTyEQW3oPPjDq3WoNbj5bKUvHMPqlz148Y9g4pa03fk0KNtq0KYeeR37ZfFjOZI",
+	"LxPQYQK+HAFclZAsIEj6ykov3+LmSK2jWqBW/0dM1tSRKTlOWuvtNIbQrGltx9NYQocVBFNH/7WfKFpB",
+	"zJd+XAoXszABGjWHaR05orT6flACdwDw3iv4xswOKbz7kvr5Jf7955D6aYzjGjlNHHxJdlkTDG9J8ZYl",
+	"vlHR3svBaGvN5XN1NqMsJdGxffWOlCOSmEMaSfmScVcpYPnuIv4dcVcCfrrhlv41M8oDhxRjx4iSO7Fx",
+	"KuuqEnufofpwXjf4l2Y63dV+YXkMH+YvtK4ehYLbWsGNo/vCe8M7+2urR38NmtomH2F+R0XNwljR1xqN",
+	"DI1uw+rWgZdvaIUFQkV3975ucHRBREvN04Vqji7r/vGSe3GDp8tC5B/D3/U4vqtfntNmD7rjPY5b4yey",
+	"Uv0F0pet3BobSUyTEyO0CE0IlTtVaTdlhIU6bkN9hQO00aXdfEQ6s46x5BToO6ygZ4gOIGqAJYyC7WKJ",
+	"07wKupJ34Fbt2YJQcVzUXufLJIacbKQDy6BiejgMWx2kJsuHAQ2rXzs2CsrXtWnwWjE7rdH8HU7ErzmE",
+	"upGEk4DmNOy3F2/P23C9oVZyWscotE4VXDdVxGrX7Fo6gTwPv9bh1sdazNJh1XJQYl3JXh61bitjNFm1",
+	"OqggDqoYqsteV+2rap6vzbZ0ZHduoN/ao/TFG/VX7I0qXznu4npf/FU7+KuM6cfAS32wChhtBnIB0rYG",
+	"lZ4+vTeJhXq3VCGyyn7tmbJlLv4KK9TX6Oehj8KXBfnMH4NP4NQigfmb4lbKXa1MX7xtX7xtj+JtO6jI",
+	"GD5yShg+sgQDH9kM3a3y/VRWNRCDFOXXNzkBzdcTdPsH23ILsYjHCUGm1g5cM6p1GW1nq1uYHAlzrv46",
+	"HrDeX7LyJL/o1NVVA7Te9SKvqs/VvbWo2x20IMNiorIVTP19qLxv3dGFkZjHadSW1HzluqZLf1oV5L+/",
+	"uv//AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -55,7 +55,10 @@ func renderOpenAI(c echo.Context, status int, e *fault.Error, rid string) error 
 		status, typ, msg = http.StatusInternalServerError, "server_error", fault.MsgInternal+" (request id "+rid+")"
 	}
 	var param *string
-	if e.Type == "" && (strings.HasPrefix(e.Code, "model_") || e.Code == "missing_model") {
+	switch {
+	case e.Param != "":
+		param = &e.Param
+	case e.Type == "" && (strings.HasPrefix(e.Code, "model_") || e.Code == "missing_model"):
 		p := "model"
 		param = &p
 	}
@@ -108,11 +111,20 @@ func renderGemini(c echo.Context, status int, e *fault.Error, rid string) error 
 	return c.JSON(status, geminiError{Error: geminiErrorBody{Code: status, Message: msg, Status: name}})
 }
 
-// renderV1 writes faults on /v1/ paths: Gemini's shape on /v1/models/{model}:{action}, else
-// OpenAI's.
+// renderV1 writes faults on /v1/ paths: Gemini's shape on /v1/models/{model}:{action}; on the
+// models routes all three SDKs share, the shape of the caller's (callerOf); else OpenAI's.
 func renderV1(c echo.Context, status int, e *fault.Error, rid string) error {
-	if isGeminiPath(c.Request().URL.Path) {
+	r := c.Request()
+	if isGeminiPath(r.URL.Path) {
 		return renderGemini(c, status, e, rid)
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/models") {
+		switch callerOf(r) {
+		case callerClaude:
+			return renderClaude(c, status, e, rid)
+		case callerGemini:
+			return renderGemini(c, status, e, rid)
+		}
 	}
 	return renderOpenAI(c, status, e, rid)
 }

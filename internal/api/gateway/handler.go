@@ -58,8 +58,7 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if key == "" {
-			return fault.Code(fault.Unauthorized, "missing_api_key",
-				"You didn't provide an API key. Send it as Authorization: Bearer sk-...")
+			return missingKey(r.URL.Path)
 		}
 		var cl relay.Caller
 		var err error
@@ -77,6 +76,18 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(callerKey, cl)
 		return next(c)
 	}
+}
+
+// missingKey is the 401 for a call without a key, naming where the caller's own SDK sends it.
+func missingKey(path string) error {
+	msg := "You didn't provide an API key. Send it as Authorization: Bearer sk-..."
+	switch {
+	case strings.HasPrefix(path, "/v1/messages"):
+		msg = "x-api-key header is required (or Authorization: Bearer)"
+	case strings.HasPrefix(path, "/v1beta/") || isGeminiPath(path):
+		msg = "Method doesn't allow unregistered callers. Send your API key as the x-goog-api-key header or the key query parameter."
+	}
+	return fault.Code(fault.Unauthorized, "missing_api_key", msg)
 }
 
 // sessionCaller resolves a session presented instead of an API key: its JWT, or the cookie

@@ -556,3 +556,57 @@ func TestInstancesShareCooldownsAndStickiness(t *testing.T) {
 		return s == http.StatusTooManyRequests && len(a.Upstream.Requests()) == before
 	}, 5*time.Second, 20*time.Millisecond, "instance b sees a's cooldowns")
 }
+
+// TestFaultyAccountsNeverFailACall: with five faulty accounts (rate-limited, unauthorized,
+// banned, failing, dropping the connection) and one healthy account in a channel, every call
+// succeeds: failures the error table blames on the account (cooling, needs-reauth, banned) do
+// not use up the caller's MAX_ATTEMPTS (3) while untried accounts remain. The faulty accounts
+// come first in the band, so the first call meets all five before the healthy one.
+func TestFaultyAccountsNeverFailACall(t *testing.T) {
+	t.Parallel()
+	const (
+		limited   = "sk-faulty-429-0001"
+		unauth    = "sk-faulty-401-0002"
+		banned    = "sk-faulty-403-0003"
+		failing   = "sk-faulty-500-0004"
+		cut       = "sk-faulty-cut-0005"
+		healthy   = "sk-healthy-000006"
+		callCount = 20
+	)
+	env := apptest.New(t)
+	ch := env.Channel("mixed", []string{model}, limited, unauth, banned, failing, cut, healthy)
+	env.Price(model, inPrice, outPrice)
+	u := env.NewUser("alice", 1_000_000)
+	for range callCount { // every time a faulty account is tried, it fails the same way
+		env.Upstream.EnqueueFor(limited, fakeupstream.Reply{Status: 429, Header: map[string]string{"Retry-After": "600"}})
+		env.Upstream.EnqueueFor(unauth, fakeupstream.Reply{Status: 401})
+		env.Upstream.EnqueueFor(banned, fakeupstream.Reply{Status: 403,
+			Body: `{"error":{"message":"Your account has been deactivated.","type":"invalid_request_error","code":"account_deactivated"}}`})
+		env.Upstream.EnqueueFor(failing, fakeupstream.Reply{Status: 500})
+		env.Upstream.EnqueueFor(cut, fakeupstream.Reply{Drop: true})
+	}
+
+	for i := range callCount {
+		require.NoError(t, chat(env, u.Key), "call %d of %d", i+1, callCount)
+	}
+
+	tries := map[string]int{}
+	for _, c := range credentials(env) {
+		tries[c]++
+	}
+	require.Equal(t, callCount, tries[healthy], "every call was answered by the healthy account")
+	for _, c := range []string{limited, unauth, banned} {
+		require.Equal(t, 1, tries[c], "%s left rotation after its first failure", c)
+	}
+	// Bounded: the accounts that stay in rotation cost at most one extra request each per call.
+	require.LessOrEqual(t, tries[failing]+tries[cut], 2*callCount)
+
+	accs := accounts(t, env, ch)
+	require.Equal(t, adminclient.AccountStatusNeedsReauth, accs["0002"].Status)
+	require.Equal(t, adminclient.AccountStatusBanned, accs["0003"].Status)
+	ls := logs(t, env, u.ID)
+	require.Len(t, ls, callCount, "one usage record per call")
+	for _, l := range ls {
+		require.Equal(t, http.StatusOK, l.StatusCode)
+	}
+}

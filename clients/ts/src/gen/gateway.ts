@@ -219,7 +219,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Retrieve one model the key may call (OpenAI, Claude or Gemini shape)
+         * @description The SDKs' model retrieve call (`client.models.retrieve(id)` in OpenAI's and Anthropic's,
+         *     `models.get` in Gemini's with API version `v1`). The answer's shape follows the caller, as
+         *     for the list: Gemini's `Model` resource for a key sent as `x-goog-api-key` or `?key=`;
+         *     Anthropic's `ModelInfo` for a request carrying `anthropic-version` or a key sent as
+         *     `x-api-key`; otherwise OpenAI's `Model`. A model the key may not call, or no active channel
+         *     serves, is a 404 in the same protocol's error shape.
+         */
+        get: operations["modelRetrieve"];
         put?: never;
         /**
          * Call a Gemini model method on the v1 path
@@ -282,7 +291,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Retrieve one model the key may call (Gemini shape)
+         * @description Gemini's `models.get`: the model as a `models/{id}` resource. A model the key may not call,
+         *     or no active channel serves, is a 404 `NOT_FOUND` in Gemini's error shape.
+         */
+        get: operations["geminiModelRetrieve"];
         put?: never;
         /**
          * Call a Gemini model method (generateContent, streamGenerateContent, countTokens, embedContent)
@@ -525,6 +539,8 @@ export interface components {
             system?: string | {
                 [key: string]: unknown;
             }[];
+            /** @example 0.7 */
+            temperature?: number;
             /**
              * @example {
              *       "type": "enabled",
@@ -545,6 +561,10 @@ export interface components {
             tools?: {
                 [key: string]: unknown;
             }[];
+            /** @example 40 */
+            top_k?: number;
+            /** @example 0.9 */
+            top_p?: number;
         } & {
             [key: string]: unknown;
         };
@@ -640,7 +660,19 @@ export interface components {
             contents?: {
                 [key: string]: unknown;
             }[];
+            /** @description Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does. */
             generationConfig?: {
+                /** @example 1 */
+                candidateCount?: number;
+                /** @example 1024 */
+                maxOutputTokens?: number;
+                /** @example 0.7 */
+                temperature?: number;
+                /** @example 40 */
+                topK?: number;
+                /** @example 0.95 */
+                topP?: number;
+            } & {
                 [key: string]: unknown;
             };
         } & {
@@ -789,7 +821,14 @@ export interface components {
                 "application/json": components["schemas"]["OpenAIError"];
             };
         };
-        /** @description The body is not valid JSON, or `model` is missing. */
+        /**
+         * @description The body is not valid JSON, `model` is missing, or a member is outside the range this
+         *     contract documents for it (`temperature` 0–2, `top_p` 0–1, `n` 1–128, `max_tokens` and
+         *     `max_completion_tokens` at least 1): then, as OpenAI answers, `code` is
+         *     `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`,
+         *     `integer_below_min_value` or `invalid_type` and `param` names the member (Claude and Gemini
+         *     callers get their own shape, with the bounds of their schemas).
+         */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -901,6 +940,32 @@ export interface components {
                 "application/json": components["schemas"]["OpenAIError"];
             };
         };
+        /**
+         * @description An error on the models routes the three SDKs share, in the shape of the caller's protocol
+         *     (told as for the answer: Gemini's for a key in `x-goog-api-key` or `?key=`, Claude's for
+         *     `anthropic-version` or a key in `x-api-key`, else OpenAI's). 401: the key is missing,
+         *     unknown or disabled; 403: the key may not be used from here or its user is disabled; 404:
+         *     the key may not call the model, or no active channel serves it; 503: the routing table
+         *     cannot be read. (`anyOf`: a Claude error also has the members OpenAI's requires.)
+         */
+        ModelsError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "The model `gpt-5-turbo` does not exist or you do not have access to it.",
+                 *         "type": "invalid_request_error",
+                 *         "param": "model",
+                 *         "code": "model_not_found"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAIError"] | components["schemas"]["ClaudeError"] | components["schemas"]["GeminiError"];
+            };
+        };
         /** @description Every eligible upstream account is rate-limited. */
         RateLimited: {
             headers: {
@@ -1010,6 +1075,8 @@ export interface components {
         GoogKey: string;
         /** @description `<model>:<action>`, e.g. `gemini-2.5-flash:streamGenerateContent`. */
         ModelAction: string;
+        /** @description The model's id as listed (for Gemini, without the `models/` prefix), e.g. `gpt-4o-mini`. */
+        ModelId: string;
         /** @description The share link's id. */
         ShareId: string;
     };
@@ -1561,9 +1628,42 @@ export interface operations {
                     "application/json": components["schemas"]["ModelList"] | components["schemas"]["ClaudeModelList"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            503: components["responses"]["Unavailable"];
+            401: components["responses"]["ModelsError"];
+            403: components["responses"]["ModelsError"];
+            503: components["responses"]["ModelsError"];
+        };
+    };
+    modelRetrieve: {
+        parameters: {
+            query?: {
+                /** @description The Poolgate API key, as Gemini clients send it in the query string. */
+                key?: components["parameters"]["GoogKey"];
+            };
+            header?: {
+                /** @description Claude API version; passed to `anthropic` channels (default `2023-06-01`). */
+                "anthropic-version"?: components["parameters"]["AnthropicVersion"];
+            };
+            path: {
+                /** @description The model's id as listed (for Gemini, without the `models/` prefix), e.g. `gpt-4o-mini`. */
+                modelAction: components["parameters"]["ModelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"] | components["schemas"]["ClaudeModel"] | components["schemas"]["GeminiModel"];
+                };
+            };
+            401: components["responses"]["ModelsError"];
+            403: components["responses"]["ModelsError"];
+            404: components["responses"]["ModelsError"];
+            503: components["responses"]["ModelsError"];
         };
     };
     geminiModelActionV1: {
@@ -1763,6 +1863,49 @@ export interface operations {
             };
             401: components["responses"]["GeminiError"];
             403: components["responses"]["GeminiError"];
+            503: components["responses"]["GeminiError"];
+        };
+    };
+    geminiModelRetrieve: {
+        parameters: {
+            query?: {
+                /** @description The Poolgate API key, as Gemini clients send it in the query string. */
+                key?: components["parameters"]["GoogKey"];
+            };
+            header?: never;
+            path: {
+                /** @description The model's id as listed (for Gemini, without the `models/` prefix), e.g. `gpt-4o-mini`. */
+                modelAction: components["parameters"]["ModelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "models/gemini-2.5-flash",
+                     *       "baseModelId": "gemini-2.5-flash",
+                     *       "version": "poolgate",
+                     *       "displayName": "gemini-2.5-flash",
+                     *       "supportedGenerationMethods": [
+                     *         "generateContent",
+                     *         "streamGenerateContent",
+                     *         "countTokens"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GeminiModel"];
+                };
+            };
+            401: components["responses"]["GeminiError"];
+            403: components["responses"]["GeminiError"];
+            404: components["responses"]["GeminiError"];
             503: components["responses"]["GeminiError"];
         };
     };
