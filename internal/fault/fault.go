@@ -58,6 +58,9 @@ type Error struct {
 	// RetryAfter, when set, is sent as the Retry-After header (seconds, or an HTTP date passed on
 	// from an upstream): when the caller may try again.
 	RetryAfter string
+	// ClearsIn, when not 0, is the seconds until a limit rule lets the call start (the body's
+	// clears_in on a 429 from a Poolgate limit rule).
+	ClearsIn int64
 }
 
 func (e *Error) Error() string {

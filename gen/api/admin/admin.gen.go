@@ -150,6 +150,54 @@ func (e ImportJobStatus) Valid() bool {
 	}
 }
 
+// Defines values for LimitRuleScope.
+const (
+	LimitRuleScopeGlobal LimitRuleScope = "global"
+	LimitRuleScopeGroup  LimitRuleScope = "group"
+	LimitRuleScopeKey    LimitRuleScope = "key"
+	LimitRuleScopeUser   LimitRuleScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the LimitRuleScope enum.
+func (e LimitRuleScope) Valid() bool {
+	switch e {
+	case LimitRuleScopeGlobal:
+		return true
+	case LimitRuleScopeGroup:
+		return true
+	case LimitRuleScopeKey:
+		return true
+	case LimitRuleScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LimitRuleInputScope.
+const (
+	LimitRuleInputScopeGlobal LimitRuleInputScope = "global"
+	LimitRuleInputScopeGroup  LimitRuleInputScope = "group"
+	LimitRuleInputScopeKey    LimitRuleInputScope = "key"
+	LimitRuleInputScopeUser   LimitRuleInputScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the LimitRuleInputScope enum.
+func (e LimitRuleInputScope) Valid() bool {
+	switch e {
+	case LimitRuleInputScopeGlobal:
+		return true
+	case LimitRuleInputScopeGroup:
+		return true
+	case LimitRuleInputScopeKey:
+		return true
+	case LimitRuleInputScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OIDCProviderCreatePreset.
 const (
 	Github  OIDCProviderCreatePreset = "github"
@@ -1094,6 +1142,91 @@ type ImportJobStatus string
 // ImportJobList defines model for ImportJobList.
 type ImportJobList struct {
 	ImportJobs []ImportJob `json:"import_jobs"`
+}
+
+// LimitRule defines model for LimitRule.
+type LimitRule struct {
+	// Concurrency Most calls in flight at once (null — no limit).
+	Concurrency *int64 `json:"concurrency"`
+
+	// CreatedAt Example: 2026-12-06T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model string `json:"model"`
+
+	// Requests Most calls started in any span of the window (null — no limit).
+	//
+	// Example: 60
+	Requests *int64 `json:"requests"`
+
+	// Scope Example: user
+	Scope LimitRuleScope `json:"scope"`
+
+	// Source `admin` for rules made here; otherwise the seed setting the rule stands for — `flash`, `think` or `pro` (`flash_window`/`flash_limit`, ...).
+	//
+	// Example: admin
+	Source string `json:"source"`
+
+	// SubjectId The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
+	SubjectId *int64 `json:"subject_id"`
+
+	// Tokens Most input+output tokens of the calls started in any span of the window (null — no limit).
+	Tokens *int64 `json:"tokens"`
+
+	// UpdatedAt Example: 2026-12-06T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Window The sliding window, in the shortest exact form (`60s` is written `1m`).
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// LimitRuleScope Example: user
+type LimitRuleScope string
+
+// LimitRuleInput At least one of requests, tokens and concurrency.
+type LimitRuleInput struct {
+	// Concurrency Example: 4
+	Concurrency *int64 `json:"concurrency,omitempty"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model string `json:"model"`
+
+	// Requests Example: 60
+	Requests *int64 `json:"requests,omitempty"`
+
+	// Scope Example: user
+	Scope LimitRuleInputScope `json:"scope"`
+
+	// SubjectId Only this user, key or group (absent — every subject of the scope; never for `global`).
+	//
+	// Example: 7
+	SubjectId *int64 `json:"subject_id,omitempty"`
+
+	// Tokens Example: 100000
+	Tokens *int64 `json:"tokens,omitempty"`
+
+	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// LimitRuleInputScope Example: user
+type LimitRuleInputScope string
+
+// LimitRuleList defines model for LimitRuleList.
+type LimitRuleList struct {
+	Items []LimitRule `json:"items"`
 }
 
 // Model defines model for Model.
@@ -2849,6 +2982,12 @@ type GroupCreateJSONRequestBody = GroupCreate
 // GroupUpdateJSONRequestBody defines body for GroupUpdate for application/json ContentType.
 type GroupUpdateJSONRequestBody = GroupUpdate
 
+// LimitCreateJSONRequestBody defines body for LimitCreate for application/json ContentType.
+type LimitCreateJSONRequestBody = LimitRuleInput
+
+// LimitUpdateJSONRequestBody defines body for LimitUpdate for application/json ContentType.
+type LimitUpdateJSONRequestBody = LimitRuleInput
+
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
@@ -2995,6 +3134,18 @@ type ServerInterface interface {
 	// HookDeliveryRetry Retry a dead hook delivery
 	// (POST /api/hook-deliveries/{id}/retry)
 	HookDeliveryRetry(ctx echo.Context, id int64) error
+	// LimitList List limit rules
+	// (GET /api/limits)
+	LimitList(ctx echo.Context) error
+	// LimitCreate Create a limit rule
+	// (POST /api/limits)
+	LimitCreate(ctx echo.Context) error
+	// LimitDelete Delete a limit rule
+	// (DELETE /api/limits/{id})
+	LimitDelete(ctx echo.Context, id int64) error
+	// LimitUpdate Replace a limit rule
+	// (PUT /api/limits/{id})
+	LimitUpdate(ctx echo.Context, id int64) error
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx echo.Context, params LogListParams) error
@@ -3572,6 +3723,56 @@ func (w *ServerInterfaceWrapper) HookDeliveryRetry(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HookDeliveryRetry(ctx, id)
+	return err
+}
+
+// LimitList converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitList(ctx)
+	return err
+}
+
+// LimitCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitCreate(ctx)
+	return err
+}
+
+// LimitDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitDelete(ctx, id)
+	return err
+}
+
+// LimitUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitUpdate(ctx, id)
 	return err
 }
 
@@ -4491,6 +4692,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
+	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
+	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
+	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
+	router.PUT(options.BaseURL+"/api/limits/:id", wrapper.LimitUpdate, options.OperationMiddlewares["limitUpdate"]...)
 	router.GET(options.BaseURL+"/api/oidc-providers", wrapper.OidcProviderList, options.OperationMiddlewares["oidcProviderList"]...)
 	router.POST(options.BaseURL+"/api/oidc-providers", wrapper.OidcProviderCreate, options.OperationMiddlewares["oidcProviderCreate"]...)
 	router.DELETE(options.BaseURL+"/api/oidc-providers/:id", wrapper.OidcProviderDelete, options.OperationMiddlewares["oidcProviderDelete"]...)
@@ -7159,6 +7364,354 @@ func (response HookDeliveryRetry409JSONResponse) VisitHookDeliveryRetryResponse(
 type HookDeliveryRetry503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response HookDeliveryRetry503JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitListRequestObject struct {
+}
+
+type LimitListResponseObject interface {
+	VisitLimitListResponse(w http.ResponseWriter) error
+}
+
+type LimitList200JSONResponse LimitRuleList
+
+func (response LimitList200JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitList401JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitList403JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitList503JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreateRequestObject struct {
+	Body *LimitCreateJSONRequestBody
+}
+
+type LimitCreateResponseObject interface {
+	VisitLimitCreateResponse(w http.ResponseWriter) error
+}
+
+type LimitCreate201JSONResponse LimitRule
+
+func (response LimitCreate201JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LimitCreate400JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitCreate401JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitCreate403JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response LimitCreate413JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitCreate503JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type LimitDeleteResponseObject interface {
+	VisitLimitDeleteResponse(w http.ResponseWriter) error
+}
+
+type LimitDelete204Response struct {
+}
+
+func (response LimitDelete204Response) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type LimitDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LimitDelete400JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitDelete401JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitDelete403JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LimitDelete404JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitDelete503JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *LimitUpdateJSONRequestBody
+}
+
+type LimitUpdateResponseObject interface {
+	VisitLimitUpdateResponse(w http.ResponseWriter) error
+}
+
+type LimitUpdate200JSONResponse LimitRule
+
+func (response LimitUpdate200JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LimitUpdate400JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitUpdate401JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitUpdate403JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LimitUpdate404JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response LimitUpdate413JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitUpdate503JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11659,6 +12212,18 @@ type StrictServerInterface interface {
 	// HookDeliveryRetry Retry a dead hook delivery
 	// (POST /api/hook-deliveries/{id}/retry)
 	HookDeliveryRetry(ctx context.Context, request HookDeliveryRetryRequestObject) (HookDeliveryRetryResponseObject, error)
+	// LimitList List limit rules
+	// (GET /api/limits)
+	LimitList(ctx context.Context, request LimitListRequestObject) (LimitListResponseObject, error)
+	// LimitCreate Create a limit rule
+	// (POST /api/limits)
+	LimitCreate(ctx context.Context, request LimitCreateRequestObject) (LimitCreateResponseObject, error)
+	// LimitDelete Delete a limit rule
+	// (DELETE /api/limits/{id})
+	LimitDelete(ctx context.Context, request LimitDeleteRequestObject) (LimitDeleteResponseObject, error)
+	// LimitUpdate Replace a limit rule
+	// (PUT /api/limits/{id})
+	LimitUpdate(ctx context.Context, request LimitUpdateRequestObject) (LimitUpdateResponseObject, error)
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx context.Context, request LogListRequestObject) (LogListResponseObject, error)
@@ -12748,6 +13313,148 @@ func (sh *strictHandler) HookDeliveryRetry(ctx echo.Context, id int64) error {
 		return err
 	} else if validResponse, ok := response.(HookDeliveryRetryResponseObject); ok {
 		return validResponse.VisitHookDeliveryRetryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitList operation middleware
+func (sh *strictHandler) LimitList(ctx echo.Context) error {
+	var request LimitListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitList(ctx.Request().Context(), request.(LimitListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitListResponseObject); ok {
+		return validResponse.VisitLimitListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitCreate operation middleware
+func (sh *strictHandler) LimitCreate(ctx echo.Context) error {
+	var request LimitCreateRequestObject
+
+	var body LimitCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitCreate(ctx.Request().Context(), request.(LimitCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitCreateResponseObject); ok {
+		return validResponse.VisitLimitCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitDelete operation middleware
+func (sh *strictHandler) LimitDelete(ctx echo.Context, id int64) error {
+	var request LimitDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitDelete(ctx.Request().Context(), request.(LimitDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitDeleteResponseObject); ok {
+		return validResponse.VisitLimitDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitUpdate operation middleware
+func (sh *strictHandler) LimitUpdate(ctx echo.Context, id int64) error {
+	var request LimitUpdateRequestObject
+
+	request.Id = id
+
+	var body LimitUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitUpdate(ctx.Request().Context(), request.(LimitUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitUpdateResponseObject); ok {
+		return validResponse.VisitLimitUpdateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14378,486 +15085,508 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37jxtJmhj4r8TRe1DVTJJFsqrUUgmL3Wr1SzPqllZVmp6ZppYZZAbJ6EpGcDIiq8Tu0cEHw/baOAN+",
-	"wN4z4APOwD2Aw8G+u198h4NxP+x/svDM7v4Xh/i+iMzIZCaZZLEkdY/G3lYxH5FfRHzxvR/ft8ZyvpCC",
-	"Ca1aZ9+3FjShc6ZZAr/Ox2OZCv0kMj8ipsYJX2guReusdTljhOLte4rwiBxwTeap0mTEYimmREuiZ4yM",
-	"Z1QIFh92WkGLmxcXVM9aQUvQOWudtewQQx61glbCfpPyhEWtM52kLGip8YzNqfk2e03ni5i1zk6C1kQm",
-	"c6pbZy0u9P2TVtCac8Hn6bx11gtaerlgeItNWdJ68yZonQshUzFmc7ZmJt4zMJ0acJuC2dsezMe4UHUQ",
-	"2nV8t8B9KaONEJK5eWgfcB5vD+dniZyvQnehaaKJnABCaj5nJKFiysgBF+M4VfyaBeTFZ4/J8fHxwxxR",
-	"f5OyZJlDPTFDV8LZ6nf799u9Xrvfu+x2z+D//7rlAR9Rzdrmu60MaKUTLqYA8+eJTBcfL6sXNeJzJhSX",
-	"giTyRhGaMDI1z7OIjJbkIGITmsaahBFdhrWgwxvD0bIA/h8lbNI6a/29o5wAHOFdZS7NpRjan8MLTbVy",
-	"YBqQn8qpJQ2rUD8T8ZKMaRwrolhyjYDqGVckXSidMDp3dKMO3AJN2A8NeCqnFoW3AdhidB2c9nYtnL3d",
-	"4EwTJZNqbAgFe62HY3gidAi9SNg1l6kiC2pwmo4UE5pMZAJ3JzxRGm7VogeOV4Pbx72eAZu+fsrEVM9a",
-	"Z8f9wJxnzRIz1J9/020/fPXTP6rE7Kdy+nO2XLvicxoxcsP1DFf8/PkTcsWWtZix4MMrtqxd8Y92WvGn",
-	"fM4rEPmpnCqyYAksXh1EMbzrA2OPZOvstBvkkJkfc/oaITntdpvABdR27erhJnOFNJccmA03gCHnpXHM",
-	"EkLVFYvMk7X7Dy/XbP90odsnsm2ALaJBr/8A5pD9rkGAF+w3KVOVjBcm4iD1kCDBV0CoMLfDX7btKO0n",
-	"UUi4JjdUESrUDUtYBC/Wzs2OVYsxrW7vZ5/c/9WDr09+2fvi+KuP/qz/4vTy4S+6v/75493ma2hlqh7H",
-	"VKm1W3czk4rZSdxTRMFrhCvChSU+Zoi6aeHjQ3jmNlTdQWqBf6lYshZqIDmGlCuW1MFm7tWud3/7E7pW",
-	"6NibsNHbBTDBtUzqQLNbOsen3hGMz+mUVYMH3EKk8xFLAmKEG9Kr21HzaDWN6wUF6DIK1+vC/xqBd8G/",
-	"qwDxiWbzzeTX3BsqM0AleH2fBPd9EtxvANwLNpeaXcg0GbO6TU7gGaLgIasI9fpkxl6TiE+5VnWKD77R",
-	"WO9p0d6oPz6OTtjp5H6RMt0/2UyYLmY0qZ2DMjdJzMXVOiSFp5rDq+Lhyfjy4eLP+vNfJw9+/vrr3mh7",
-	"sC/5nP1aihoMfnL+1TmK899JwUhEl4YrRGQm0wRF5XGqCRd1yKO/q8aa1stLQ/zzuZwrTo8uZlRMZ5Rv",
-	"moUvG523f03b33XbD4c/HQzaR3Vy0qVcneCnIqrSWNjr5hqLlpv0lf4u+ophEnWoZGj/Pijd1mzijRlW",
-	"LaRQDC0XnkL/NReRvDFXx1JohkoLXSxiPqYG9qNvlZmA93kzNU15jO9EwNXEIpFjphQdxWZdWJIYKb3F",
-	"RKSGNDN9EDrRLDG0P9HmOqzYTuz5U/gAzGy9vYIYEMiITWTCjHCE3+603gStj2lkJadbzp6LaxrzaGjF",
-	"KW/+I6rYME3iM4IoQiLJFBFSkznV4xlqKPZI3M1aZOKi0SZigzYsIjIhlEw4iyOUqQB8WBPflPFYiknM",
-	"x7ddnbEbJl8Wz/RFaJwwGi1Ru1SEWmndyVJwNO5mabaAANfmztaDZrDkcj5oKg409porre5oHeBLXGUf",
-	"SxVDZPhMJiMeRUzccsaTbJx8yn/37/7+3/4v/+3f/Id//zf//B/97l/897//H/7B3/3bf/77f/LP/vYf",
-	"/Off/5P/9W///X/3t//fv/0v//f/9vt/9c/+y3/+d3eFAAmLmNCcxsgQ4RiQUarhhFJBaGTIqtIJBRkV",
-	"FsXKtXeJDEXZ+K3jxPlWAMCifCX1ZzIV0S1XQ0g9nMA4+XK4k2G2BO/tf8ZfSaLS8YwkDAVPmNPzhI/Z",
-	"U670S5EiX7sbHrkw3yExV/rMMwI6/f2ke3JH2J9/l4xlGkewwiNGJkyPZ8gkzD7btZDXPGLJE2QVd7QS",
-	"VBBJUz3rk4X9HhGMRYqYizLh38EnDD8NiJZXDP4EodZIVlxMpLlwZ8tlQQKOaQaLmWbkgArybMHEk0/y",
-	"J8x5kUa4Vio1+qN55BzmZSTx7K5W5OWLp+oQ2fHLF0/N0EB54ljesOLK3+EJU3wq2lx4i/4Wjpr7GEwS",
-	"dcm3II8ZfLE2NJCx74J4ZnLVnCtlZD6ZFEQsnKwTtPCZW04Y9eyhM7nbD1cQ0Y/IjCpi9ANChZ4lcsHH",
-	"j5yabj0LinwruSBywQTlTjBRdyyDGcYCroUw9xuEAbFmeocs9xRxPh33YojAtwdpt3s8dg/CLxYGA2GP",
-	"lDmi50/aZuYdcnCe7U15OK6MVEA1iwIi2DUzNHACAtHhQOS790R8y8Z6a2oIyhebLzSY/VU6n9NkCYdC",
-	"zzh6hTmM3Apa1zROt0XvBV3GkkZBtpW4goZUqhLevwkQkBdsEdMxK8JjLyLjFwjcjiAldij7aSNeCyna",
-	"8G0HJrFwI1hColGpHiRDPam1Ku0LrNzi9ObN3aA67iyXAs6gkMVNcgDFdHylgDcgRMAc7IMe+cAl+oQD",
-	"C70tU7Bzj9xoHmtAGLgi2c27WZzVD61M9i45IH79rvkefgUosBGmC/zgYinGn1F++820vEAtxXg4wQF9",
-	"tPcpPTEPEfvQne5rnYBp8NwefsLnC5loFnUIuC6MeDgFjJjw1ywCMQ8o8kCMaZJwpoA1vHzxNCAzRiOW",
-	"qMCROss2nM2LjGS07CD9vpTyKU2mtxXmzYhDLeUwhsH8FUZ7i3nAAK+lJPjM3dp33PfgW2b6VMAagFED",
-	"SAhbWAryUjh5mt1ekveGyhfhd//xH/3dv/yff/+X/+Pv//Vf/P4v/s3v/tP/9bv/6f/8/b/+i+Bv/+N/",
-	"+rt//M9+/2/+j7/5t//v7/7zv76bc4ZqvK/cG1WKLBKmmNCWsrwU9JryeC96XT6SR1JYcm30K80MWtOE",
-	"x0tSfNJzvq51tN4N3kRU0xFVcMBSkTA6nhm4Ot7n/CA3iH5L5IIlmqMY40UbVBq7bbACIKGjN1yRkaGv",
-	"RtA5EGkcg49eSIHhFytGbfMI7hDawsuG7cCPMtnkC6x4WcqYi+kwFZrHa50MMVXazaJ9wyND0WQcyRsB",
-	"kX1oY16CL6I4E99ZUDMb5zwIWlbyHFJd75F4sJ1HAga152DoEHedJeyewslOZJoYqTihY80SRUZsxkVE",
-	"qNIs4eoKfO85hD/5yU9+cvz6V99VAWD4S5qwYYZHa/0Yq7s0o2qYw1cYoLCOIyljRoHIl7DhpNF3zLSH",
-	"RtRfu/4Pz47Xrv/GTYaYGLXpKNtj9xQffgNeteFYinGaJEyMK8KGHkMIAhdkEvPpTBOqiRRjc/YSqcwN",
-	"pakYM0UOuvbUEQDlsLCT3aqVQfeUvyKa0Xn7ii3bvaodF3x85d4pAvkJV4uYLtGOKC2HmtGEtS2fWtCp",
-	"ARHVg5sZEyQVipWAbFV9VN4IlgxdeEWt/61MjyIWGWLPSjQJgIp2pUpoP224xxhpkr82TBi1bKc4ha9n",
-	"K9TUaEJyQhKpgV+dkRBM1mFAwpEhjEaHDn0mbX7bA6nM38CuwsKCc5GN12DZVToeM6UqTnev32107jTH",
-	"sJp1S3XJ8dl0Ee2fQt4wc2DK/KMi5CF3zX6DvtpCjCNgvIf8K5RrlRZnmFLee7sqZawOijF+Rf61SiMy",
-	"YpPNsbxfZepcooIFllRY/VfZAskRGCzeBE5UeAyvgIgQRdygEY2fe6LDhMaKBSVpokjgK46uM4w7sUIm",
-	"aFMFyVYplPw75OuEa9aWIl4WUVddtReJ/Lb96S/Pv3z+9NOu9z/LtzJcWVClbmQSFUMZHvQe9gvBDA/u",
-	"lLb7BLkUN+T5+neh1qXwjLXEu3D0N724gQB/YgltgYRBGoSNmGtIff1Ah/1RYs2vWU6ItyFJOfXYIe6r",
-	"u5HOeAdjzZl7ArrzlmfOmZXM31yzeVPEtQccEfcJvthz83K/M1hpktDlyrSyb2+c1AumYFG/X6UYhhht",
-	"IttBPrVt5ghYsG4C7vNu/DXzeJpRherN+b4QFdVrP3wFYePfd4MHb44wgvxgrn6rfjv/7ey30eEfVfGw",
-	"4ll7CaaTG4jsAcXERkCHPwnPCI1tFoohmlOmZyw5DEj4+NnLry6PPnn54vzyybOvQvTSUEXC+92j41lo",
-	"CG5odvmoF4Udck4mKYQlm0+AMqQKBxtYEuGaGKVbF7WF723cdOusBWNbTPKXpNftrltPVYEPd7PNGzf3",
-	"IiMwxS0IKdCU0BenHpHQsuzCZRsVRXOdEvTJA/dTmd+ZevloIEJnIw1BADwYLVeCFcCmPEJ5cSFlbL/h",
-	"RD/zeUoSeWM3ipJFIkdsIAzzY+rwUSY/whfsQ6Vv2L01u3zge2kyEy7hGsAFJ64RbVI9KwyIXyX4UbB0",
-	"r/lETgmdT+awM4CQEmFIqaEpZsVzuagVtDyTNs7HCGgeNGZnvShSN8DK8bKb/RIEoI1kds5FAZmDLUwn",
-	"Hxstu8QipcjNKQddkooRNwjC9eFZRaII1Wh3SZZm2TDybSCoWKKPiRkQ0ZoqiTSnHx5PzQ5w3SEGAPMc",
-	"jZXMtCO1yrXZQFyx5T1FgO8HREkbXrfM1JJMu4sQBzleMp8DzStmmkV2Dz15p57lV8o7NbaBdSLfCf14",
-	"/EHke/ci3yPSJXN6BZjnMIVOKQYl3wIl3qbUdytJr4KreDCZ0cu0LaNoTSmXH+prlKNthcQ04kygN3YL",
-	"27P/2XM3BJhcMzv7qpKn2WtNDr6kyZVheyXjg3lgSjW7oUvDFSCMl1BNuv2zbpe8vHwMmgMdoXN4zkWq",
-	"ITHCw+E+7snKGtko5YrU2JnhxsisAGkh2NwlEcqEeDZsw6QPH1k+G2YhzmFxFpmh4uHm4PKNpsQ8jroG",
-	"ckhcWQ+4NRMe1oDZ3wOYmuu4RFu+pOYUCCrGYAa8oDpNIrpc2a7NSRC+sIYfypGsSmzzEl0rtaFhTeLu",
-	"uQuO4cLP3C8s23EVLXIh4DV5Rnlki+HwiZTaCN1cK3Lxyc+JtsSxQz4FAx3sWBas8lzK2BwJF7Jibg+E",
-	"86Pm8Tw14ltBePMCYDLxzSE+E4clLt2aab1QZ0dHdME7GCnUGcv50XWv9bb8Gjt5fOZcDLch86gnrW4d",
-	"xMeDFVsVkqFtDHkBK74ppIm+8hTS1ZNSUEWq+DqudXtOuahalEXCZcJ1hXvgCz6dYfCiTrhBFZ4oXYCz",
-	"t09WCuOsf8eexEvz6N2bdsvkkSYMRNSETiZ8TOhcimkW7GbusN+kNCZuQYsr1cw6bK3A8KhHBzKs8rbL",
-	"N9A6i3CGq0GJNm1nlbXLvJNVtp52nQsSGhqAdgGgBiF5+eLpWTlebz1VCxGfw7OBCGtJSkgOMkpHFwtQ",
-	"jsOj8YzqIxuGy6UAb8YRm49YZNQX87PT6TwCxcdF/5mnqeajmCFINzK5UgFhnWmHFD7/ukO5+fBhh4RZ",
-	"nOQKkNkdA2c1kNe9IxvIosJHoHFL8BYbBYsLeCAkXA0ExmeAF0qar06ZoRbhWQ7XlAmWUHPMYiqmKZ2y",
-	"zlTKaczogqsaCAbCfGHEND1CnDv6Hv59c2ZHY4+RVeI2nqGN/fPivT+hsf5jpVg2gYEozsCMjwPY6UAG",
-	"CWy42opxFHj/yYOy7uVZyWCUPzk7Oqo69LsT+XVPA8n/ylD8JpR5m1TOMtm2VuRuiTavUS7a2aV3SMDv",
-	"2BC+iZquoX37MBg6uXF3g6GfWldhzr5VIMtbELCOG0FS7fbPahGg4x9rbwCZKKod1i5cAcydSAfOqThs",
-	"BDWoTu6VKrjb/W7/BIDptjapKrXu4yJMO7F6TN7chd+vUrVsR9YX+/AdGH8+GKjKXO5GC7661I+IVVvn",
-	"jApFQvNEuHn99wBwFQXatO57pDVIKfZDcPZkuX7rCFK9x90H7e79ve1x3cJdsBgD9reNZciOtVpbC04R",
-	"LUEGJVKUkJzGRcvCNz1fb9wq+X/VS7uCTrULsBRj8+aeuZUNka0Lb6rPSPSjlORVg+Ckteo7+jSywBLz",
-	"WRYVxjzpV4EvrxrEIJa9xT6ll1e+Doir8Wr9LtQ5wXeiK9m23pq0XFopcU28ziKRWo5lnOt66Fkay2sj",
-	"AqxqZk53VOTg80ReBeQTxhYXjF0FJJZjak0sCZaOceZxHNpoyk4nawUt1KGKhvLswRVcsVPaE6H0NecP",
-	"yk9j5efdKTx35dBxaKVsqal9Sv2Z8WOIeS/l8MtuswDMSZZ2tGVk9g7mSTlf6CpoTx40hfY3qdSlcjgn",
-	"DV+1GRdqpzBVCJxkUTniqPegwdvruIGV8zPY/C9le1NeuqrNd0vzagMW7lFCRayuMFwrbl2GeykDG7Sy",
-	"DI19lWnytwOBdR9ZF9D1OKZ8/tUK1rM5dfG3W9A9KBm7jiRUCC6PneSYMDPQ2MatgwsC6tiSAyoiQsXS",
-	"hnbgRSPbQH7xjM2LYtM3x2sFy4po7dJO34npoTBpf9TnlldkInRA/uove53T/TmI0ljzRcxZMlywZM7j",
-	"uELAgcogJH8UfYIyVVREeqbIgeEW5I8NaAHpnbq/O6cBMX9OElbyt/ZOuw3jOq754i2ZR9Z4NKoWqbhp",
-	"QQGNt7NiwLnYLYi8eHSaIvlttKfdcNUjFKe9fpUUV4eGzrAKoJTwZzthpR67tixD2MhEApu6D86DVHN3",
-	"zQXe35OQ/57j2y0QrSBFvjPMWtm8L6S8+oTF/JollYWzGflNylIWkZmUVy41+lEhy/xAMRqziFAITdaH",
-	"UHPHFvrQaSLQBFAKDdGazRdaVUW4ITDEPUKUJBOaFMNCSoW3j/tvz4gfIYDZsLtF8Myk0nUVXsfMfOCe",
-	"IuYhciAkWVA9CwiU2yQy8ROxSyYbs0uqY38bTbgBGz9ppppccSwUsY6U+Nj0c/O8SwLdZKCCZGDccFs9",
-	"ISCKCq75dyx6RDwrlZCC2UeKU3frlhf6MmLCE2F0fBqTC8yGxAzuqohN9lpXxn19bb5KycJ6aCOHn1nc",
-	"h3mzJtbreAf8aqZs+yudq9wbhZbjvQgtgApeXAUgc5Af6sKm50tbOjvbyTArqLWaHyCk5pNlSA6+enb5",
-	"5LNfDV++eAqVwEIsJTzhgqtZSA5osQIx/DhP9ewInyiYwXBMM1lvjKIBLHtkZSt9mJ9XWiu249QFYl2h",
-	"OSzsN9Zn7+Q1rAsqfyXb0VKXgsB72yvnODc3WODKe+dwbNrv2owQeyhDcmC5lEzIiOkbxoRhPgln6jAg",
-	"YYZ2sPmrhKL/+jUiSsRoFA7EwZRfM0HShY097Z/YGs9y4oZ9BH9APgAkCYTPn11ckiO64EeGBrftJzlT",
-	"R9/z6M0RPB2W0iss+P7BgL9pKRYZrlTgF6Zz/UyOqjk31KKBUmmuTJLRZG9mVBuwIx4FZLQkWWsUL5uI",
-	"RmCV6RVZKJKR7qkhI73uWd+QkZ8CMXFGd9U6++ZVbv7qBq1v5QjLcTx8+PAhpZSORqPReDweR1EUMcbY",
-	"ZDKZGAEIDDZzeW3fU1d8sbAw5IWkVsqS21u22vMlo3Py+fNLcuEKWTli6pJ04VJCNZsuW2etOcNKMxbL",
-	"+0UCWjHdnp3umxV5JrJmrFLpFHbjlZoKNhzMoriyjhBggaNLQ7Df5EtfxV2ZAHS1HNOV8flWjuyVR1ZU",
-	"Q4tXAOUTsXhWXuiHl8Mvt4q4zG2hJZXfio8OQkizKTipsrBbIwIBgAFJxZWQN3llxQa1FhwK+gyxATaW",
-	"es7Q9uTV98f9N5VO1gxzv68t2HRP5dHD9nEozmerlIWb55EdidpAaldG1gZUQ4bQAVZCw2hmdwOX/nAz",
-	"SnpHb01zgFUZxj+W/ourJ3SN/OPIZJIKgWQyP8UWqwpkMr9bMag79E0O1oV72ueA64PX7ZIWVrTS11kU",
-	"0Zoe8hJHtSjtiWB1olRQaPzg74u3KDlrRjqW41qO2p7h3NKbKq6dcaQawwTcHn4rR82FnpzJbTRReKNX",
-	"AVcXJ0bHMza8Sbhmw95sCEV8K8gVS4hR5g0b5WKRalcZzbyomSBaEkp6bSMoEHQtEBj5EWaGYBSChqqF",
-	"5m34zIrJstLtUrYVVFkMGtR18qZ5Or/dNE/bmA2020QfHn90esfzjIbw8dpZgrlZThDwqDDTxtMws+ju",
-	"VmLrvcne4HMjhNes0p+lUlOSCjD2sIS4COeIwGt5N8Du4ebswgZ7WwFecRPXkQnY0mpLWbGn2GrKZaq3",
-	"/8qCJcMxjeMmazee0WRqhC8xZrCQ7gL0Ibv7VXSOThvDQMXy2aR19s2mmZqXbEzDVomKX6Vx/AsoIPvm",
-	"VVB18ECPogS6tiJs9sxBtqEXsyWkgCP3uj2VbTuvnxQAa2F1Hy6mTQga7rSjaGphvpQNsHLu7dMVB797",
-	"p4T67Xqe/CNWOguVtLSGkQTVbHR1g1aOTpEIFbF1OxPR7lG6H0SAPwARYCPj3s/H/wBZ6l4ClT+w4Q9s",
-	"+P1hw9WpUmuYZS1D2oeL/rZ5C16wacGrXjrHNvPAN+/t5Wg3L2oWtFLBf5Mye9vsjQP/YinG54tFvLzL",
-	"3AHz95SVUgcY+PvUUowNsaioUnCHuQTOAFOIVbHzLFmkoLpQIhd5kfIoq0rmx48LCWeeJRDEVjTt2pEr",
-	"Yu+rcSrblDtIasjjqMsI2+lVI+sGW/S6mNE1KY/Fie4nb6Bi8W55us1gzxN2zdnN3oCz4+0ZvGpUoVGF",
-	"ZfspZJC4qmsOgwNwEFgMXzJdVRui09uuLsTtwsbty1tHb/tnu1BMAeYWlI7q6kpUzXy7eSNVu1V97vW6",
-	"ZuGUFRbK/zhYnjNr83o0qjuB0GWArevbjVUo6HiWN4eEruiQHwU93nGITivY3zEOWjbZqhowuEkSmBNI",
-	"pQpy5Iqc5k5ykRxYQbZytcu+r+i+D2r2BzX7g5pdp8x+0IA/aMDvlQa8wgyePfnksWufWcGAyz1Fq1M1",
-	"x1IINtadmIv0dSeSR9ih9ChrqVAlKdFUy2HCpkYMqggkPcfqW8Q13kSzsVV8oBI6ixV0K4eefVDrNi/i",
-	"Bm13uZjiozEXV5asQpStXhbPQ12LlHFM+XyImUvViqZ5gMxkHNnMIcKMZBgTGkUJU6UGMC4FarX2G3xH",
-	"pbgrDb/k1Y9S2mw7zpWXgmh5VP9FnaRKD2N2zRrNjxJ4gcALpPvXf/9fnbh080KLIq/CqveBWigM2PW1",
-	"LhAESgS7gQneU1kvbk2vGNZvLH41G7Dyk5wJvRL+srBFodp4/60V6GMi6024ERuhUwaCr9g4YXqXNj/N",
-	"IsOxKe9KqdsV8JtEkPsUxkWQr6pVTy3pqNapIp6wsR6mCa+LsMcnyMsXT4yU5cgKobpwVjqVZbbMxvsR",
-	"9kC3jgwHHdHxVWXw0VguVixviY3y3EJVi9NpcRmAglavQtbMeTsaDK+9vWpBfo/pZnDSBT8yrzXzccKS",
-	"Za5OG7Zu0TWo4Ff+upXA84lB1enKtrnMq/JjWybdKyStyEOq6G4Jvbfzj/pnayc3aSWD3yC7wddevnha",
-	"ycS35alr1d8sk7iKR275ZonX1fGoTdW8V1nWFnA0ZD1+lYvT+xtzpFd4QilmOOv284goLRMWESbGyXJR",
-	"ruTSUsfj5Fi3DUNt22PahmPaBoq0oRJ8r9s/uSWHy9nOFih4Jzxo2+ocTFUt/Wc8jl04qQETg7EDgnQF",
-	"YvcBn6zWcsPiuF0MhvYTV6Zcz9IRNKxCJlEIlV3DOXJu1WRZL/Bpjz2trciMwpggIXLNWE65+BN3/49L",
-	"NchyIH0/E21/120/fGX/HbZffd8NjnvVcdkFLrgFlpQZU+NXy3UQCvwnP9KbqHNNgpPk0Tg8IxFXUOtn",
-	"6aqRG/nWnAXAEUquWcInnEXkySeoYj4iIfL38Iyw14uYj7nGSH98wU0X7ACFIkA8GreCFr5cKvuD1yoW",
-	"3Z/IPpyfBaVzdzeEP8y+uo7cGT+s8cN9YIhvgSF6aQ5twW7amYD3gaXVreGuPONd0OcVwvC8mQ3Z2e7Q",
-	"aFfgVB+d7m6GW1WnAZ4LpmsyFeoN7vf7NXA0sKbXDNnr17lKKqr4lczX2SCn3W7DQcrEfMvY1Fd1u1tf",
-	"dpFm5Sgdz0ONKtOmilzPXqsiI9B3SG9j17bbvEerNkpb0CRdRnRp+z9C3rzOSu/OqMqtbyWLdgbSurqk",
-	"VUXIFlKxqJHTAsavDq+ym5Evpjf02r3dU+BDEVcqTDCpwAChqLYAppXf0aMMzmXcD55n50F4Dp2XXJL9",
-	"xmnUORBr1+QF1urYoV5xRZwU+LeJUQsN+Crzpx/Q7EZl0JTbPhtYdVjZxmOLgLMNoWUV4VNQwW24gKZa",
-	"0WYq//KCRDKOaRJAOJgU1yzRhAooq/lCppolbaWXsd3iA7dBYNOGFFYkcsWZnu7sqKkMGavsH/H1jCXM",
-	"2i8NxgF8XGWlXkFXOPj808uA/Ozi2VcBoZrMpdLkAfmSf3xYbeyEoQoFRWzbg8632FR5LzU2S4hupleN",
-	"2pnDbRNSl71D4OB05xEc6QcUtO3cDRe4ZDApoJvjOE4jFh0S9nrMWKRISEfymtnSgKGhogMBY2jlHHmw",
-	"WpE1I7ujj43iGY1c/z5YwHuqQ14KxaxHHxSxzAM4EPbNiYxjeQNvaQ4KNEJsnva9ggrrCpRYmwdvqdTD",
-	"Nti4CRmbBXV8VXRpaqzxVhOe0e++B/EZ20D80VsIKNmQ0rgNuHecwPTWYh82+tyrFqXWm97vn769gPLC",
-	"4dw6sLykSRU9S3LBBLcFTiccCgmivWC3uO7B4HW/Z/5z3B4MXp9+bP7zifnzo083hnsf91cZsq+PVTVB",
-	"oiMl41QzYhjGgTokL1883eA4burVWmFW3jwPMv7U+enhn1TOCxPyXZ/jypIrriUnWGhtTYCznEWQgxCb",
-	"6+POY4sf/PMwyOykATGfDggVAyEXyOOg/6FOVQhDYB9kqFjj+hYfAlOYJIy1Df6ScM40jaimYYc8g8Kl",
-	"E87iSBGasIHgUyGTlU6x0LIvg6515u60jZwG19rHiFc2AsQIcPlKLWKsQrXSBdAbslDktXJ0HzPvHz+o",
-	"Mqm4qdWLAXgGvYlpRucQj+v14vEOVFXkrmr3KronVik/WTzM5nIOviFzxz5CaxYykVd2JXvNVtI1JfLs",
-	"aXGqNhryqpYQ5/dEVEelZPUytLR1XR5BE2Y5sQcAuo25CimI2/b8hBizg7SzVKhoBRX9WkFzKlIatws3",
-	"bKWgL+EW+fz5ZV1FIJSavqlA0l4Ogne133pVhfrYkr+pAlqkMKvqTXdT4PqqOcC2AzCvZVHPXvNgRb6V",
-	"XDwiLvbPb1xp1ioiYQJAtQdpt3s8dgsOv1gIPcQhsBKMDHOuFBfTw3IPzy1TYuzGV4V5uaKTXEBJZjWj",
-	"C0aorbFD5nSJeQHkgGZ4BbiUY9ZNQhcLhu3cqSCwkCCaowwPHhH78GEJ21axYhUjcmy4HW3wC++UFyGr",
-	"KMQjnMWSxHTE4kfZMSmUFgrIzYyPZ9ARGgSGIvcsHJOyXNC8tE/hSG2kmrcpyLOi0Gx1SmuEoDpWs+EA",
-	"bqKEtckKUbTaIKCqvn5WWKpxcagND1ZXdCogwY6bfhdVl9YtT9nZmpczqq95tLnQ0avaHf2S6ZmsIbNf",
-	"XF4+J3N4IOvTvxRjVzHXd6p+/qlZrOfPLi6LtmW8XiN1+lG39R52kDszTjujGh3uRmR2RVRty6/pwvbR",
-	"tkBhQp35byKvinDV4ITdNKzjVUGkkG1kEjFuQ4c80YqgRw1E0VKl4ABtjDczBiKrnrElPKUwy2vV/Tqc",
-	"MRo1CT7cxCd93rhasQ2ZpDVwAqvDUGIwt7GknW2A5aMbGWBFD6ctgzth9qvCYK3n2LwzYjRhyTZvbaj8",
-	"VlUkr1dTJC8vz9XcSeIX/9qrlySmmimNZ/RbObIx9yM2kdaImnVzLnhICsXIzOYl1zQeKjaWoiq9+AJv",
-	"ZDVJDXRRGrMIPuxKTWX+GSvFcOWSjUdLMgNbn4iL/ZKP73cbmWKgDq8ZrL60sfZWAwvoTdIYFwar3bKI",
-	"HFBF8nJ0h46W2OWyyRGloNCscGbv9Ow4rxPqYcwf/fbPB4Po+5M3bfNP3/1zif+cFf4ZDHCEaoNDRpg3",
-	"cxlLxCt1vgbVCW8h0Zld2J0j1ne+cvVFnZHebOXRDRuNZ1T36YI7U33zmkB5wKrtB4trFhQorrcW5clV",
-	"HI0SKhaowQo9qyBW9VwZ9yqPZy3zIcFuMuYTpklcUCftCbSmEeRUVFlCX5L+V487nkKHfZaB19aiXdVV",
-	"ixiRKZ+w1dvu75vG3PGXbVy4ttUz2z9nywqRvUxcfFL/X/29P/qvjQbYv3/vJz/t/Pkw/O1/020/PG//",
-	"mra/a7/6yR/VZPDM1lmBXE5zG2FuO1TYEHVz0n14v0G9/VrOt/p9fHTP39+Tmt41+h6irC3lu5P0sZ09",
-	"35NMyr0arNEgSVlFilTNyL50cXsOWlwRUeZF9og6A/5x79Rc2dqlMa8R/d0KfP7pZXMRfyOyNOFMm47r",
-	"Ws7VWOrfOOoKV6teHyBt/go5WmdtFMVvu5sbv357prjiEtjwzTcb+FB1wCvyn23tgHavN4W8usE3scgL",
-	"ai0JVbBtC9FbmFEraDy1PJ63osAC8vbV4j5GsPa5v9J0WWL5GeXLY2XWs3CHzj8wblwlMyGwLoAcBX60",
-	"kSjCSw1P3g0Pr4Ian9kR6veb86ONRGF3wrfN+MuWgrfE25WWC7CyzO+Wq39g3M04s7v4Q+PNtQJKCNMN",
-	"CY0iBQTEcwNdMbZQeXEAB/c9wyk0e5Q7WLD/tiMzesYGYtWE6HUJWCnBVugK00g0qjPHrutsXrC/NS65",
-	"v4t8UFuYP+Pp61j6Uozzjj/r5vCDtyHWr1P98kBDiAru9/LyMdF8zgLy4rPH5Pj4+CF2JqIkRNNZSORk",
-	"opgOHAdBwryT6W4/drsLps3JqthnGsfyZphiHGQ0zEsBVtRJy4scUk1m9JqZ4wUvBhAPA3X+odBNhzyb",
-	"TMhoWckua03gNI24HsZ8zvWwMvL2ecLahnYReBI7JXJB2GTCxpochOcvP3lyOXz65Msnl8OXL56GtvCI",
-	"YprMWJKbU8EOLCeT4o5UOjNoAt2zhNSVcW8GO/EeCY/swyFRM3mjyEGId8Lsu5WKc+t3//B//92/+Ke/",
-	"+0f/8Hf/4f+pLEYxpzweYq7hGDPgclwuA/QCktwSeIwIiKelolT+xCYjjmVkUFNoCBVpuEfs9cJ8eOhl",
-	"x9eGSIeYdmojsNwbyuZBuijhmArIlLAjkwOAq93PVg27hykIpt68Y4LdQNrbcERjKjblG00TKmwjaihX",
-	"J9hNvMzqVLAIIN1YpKmiiyi0qqvBYqk0ojE+tYrHeVu9PaAwhOZVQ/LUbE97PGPjq1Ugnp2/vPxiBxic",
-	"9LHSIRODBCtB5NF4KEVc2Rg1XhIaGXET0FomCmoPGVCx4xJu1aGjwU6FeISJEVIwAhWJUsXMm2IaMyxe",
-	"JAWRCTx+xZaqGfYvEjmcc7G5Qo9fkceiOx5GLUnCI0bCRSLDvGUZOceHHD7ibZmQMI11QkN7WPxhuSKx",
-	"vGEJeLGwRCdF4WfGpzPDLyEKV88YTxwkhtgbwmSodUioJjcyUfrQKAAx0y6XBB/Ws0Sm09nmdlle4ofg",
-	"ev15M9th/spc91wb2Q3TkMZLMkqXKq+Phtkchx3yGNNDXGE1s4wDUfX+DRAeSvSMJxFZ0EQvDWEBsjOX",
-	"gi0DwjrTju1U6fWiDG18/0BIQT6jSn/+/PKeImpMY0YOsvH/6i9JzwJVjOg87TZO30s8Ej2sNfl+bT3z",
-	"VAAOz2lOlsqo3qhoVuGrO+Bw6ei4il0eWmfFfbKiUA1arTGlDEBax0Po/FgZhYUPEWZ0WGwUqWdckTkV",
-	"S9sv0qyITLX5KjkASm7+WqRqZmuTMQGZQzc0iQKSLgzAx10S0WUp9szLLPbB5LoqKOe5TYmuLLljzu2+",
-	"iIUlApmKc6AYkpDyB8JbneWydTCbdQ3SBjXiYwUXXiETPmNaFf0KHLRG6liRztaLSj6bqUK8DUekmvjX",
-	"7XOVVuGE8H3VRKiT3DeSgp3k7Jcvnj4i4aA1aIUEzWNAxRszf++jt08QuIVYnk2ikTC+YoXcVjrfuBn7",
-	"EKjNSVO+PG0HzebqROjw+0HLiNeD1lm7/yZ0CXPVe6hmclHYwoQJdlO1eY2E8B3KnDZp17+1oH1bRM66",
-	"UN8Sh7eRy2thJpf0iikntBseiS3ThdJm3Y2IJ8WYdQbiha3F6WLqEqZkDFY0aUSJhF9TzTINUUiN0qKN",
-	"cD5/+vTZ18PnL5784vzy0+Gzl5cfP3v51SdhSQhqIPvfdtF8TWFned2Pdc0w72QTqu1bzr1N4nKDdNE6",
-	"MfPWkqJfs7/56lVKegWxKxvro/7GyW0WyLarq1IrrflOnqaTrTKPXxh94ykXV9XVfIfQ2b86XjZhIGvT",
-	"OKMIyujn32fvvTnKtZlOp5Pbm4zerBWkLYxpHNcV2jQD+Ye16uCNqGLVxCp3rRHzEGQRWqyPubg6s582",
-	"SqqISHjul3I6Ix+jGxFzXgwgl4a52aSXIrg4yyMVD0/Glw8Xf9af/zp58PPXX/dGR9e9t1caFlirqhm0",
-	"3z7uXcKI6wbd6NIpBwNXzLkyPLPGemtLZriNMLpkqrJAdWsVQM4BQ1QWj8DeRVsVUl09oJEcq/ZIVsa5",
-	"I31FCXEtcXWohVlIC4NWXBBIOHjkRygRGKuY8V5bIWezE9NmGAyzrNQt487d+zUzPAcZjUUEnuJSeBO1",
-	"W7TFLHea4W55kndVsTYaAkaUyiQ1NLKA9FkXCQAqtivJ7+L7zELfw0Oiyt3Ft66n5MX4Okiy4xl4FL+I",
-	"9WUcKSxDGQG9nuQeTfIo9XY1azMGtXPB2oyHNeIwtxQE3woZrm+MVUENb1NPZ0vSuZ1sU6KrDWjhdsEd",
-	"K3RtAx3asklvfpDXnsh18mJ1ESw38trTsI+6mrnst3tRzWyMPVbUfIcHtsJcw27QbLGs8JM3PNB/GAe4",
-	"eu3g9iPS7tVF4TU47u3eDnLLNgBs//FdRJJK/QvufSkF1zLZc//Ed96CYieoq8IG/cJFtVluoIXespXd",
-	"RtYLX4qpZmK8HM6LwPUe9Bun5M2ZUnRaLjlS2T0C86YyfHNRYqmA2t8gQbWCVmT+LpWqrCU9Vd4srA1Z",
-	"aBQ6B/8PlLlbW36n2ES2QVAk6uWV6XXpKObjikCfmbwRhGoSfv7pJYEuEPjokS2L08jZ+HY766/2F61O",
-	"jLNz9tPu/D1fRboSDq3i/5Yitk+Ddmuf35xMrbefFdzOttltqZTPduHGdgygG0UqklnNHtw/KVotu7XN",
-	"aLfpgb7NMdiyf4B3RrZZo2px09u7jcixF6mzwPFuIXn64+yrP+Ud4PFOiJuXdP6RYOpm1FzZYFfns+xx",
-	"pNpFI0DwCY+weOYN3BBZvQmuzgiYz8lf/9N/TBaJhH8nCSukoZnf6EN3PvMiE8UbKxN7qVhi2602FtqO",
-	"353QtpMgtki4TLhebi4p01QXbmKdys1SBfaZAVNYoSq64G3NPnnZDkWsvPXLCHW3GOlS9qIV9I5useDQ",
-	"3RofKtd9w/rugx34J2l3ZuCN0pAVFGGuxPXTHfenBHU2di3gu6BpbRjxhaYJpKvYJ/KwRSPbh+UQiJAo",
-	"jP853J/ftxJns5YlOU0bydGfFo052edcB7RCL4+q+lxZal5h5LFMEjbW7ZlMFGuPwCK0bNDBo79SwHq1",
-	"vaCMNybDlPJIzCa/MK81NhxUDOAVgKxxBXe38Xv7LVgKO1JckeN+YUGOi4mnmGLabT8cdtqVtWAriIwV",
-	"O7MNqDsVz616fBviUrGMVf7ARVkTrylKOGVDxb9jpVraVc+uli/r7cAPbb1/V7JsgcpeDkfd0u1JGq4l",
-	"Mc60Zh8ICBfkN7kjdH+EpL16b3WtLRTDiMXolVvjoZWERhE5EGxKNb9m5kLEonSsDzvkKy+2SMsphjlD",
-	"SHPoaGVTw+W+plbTSxgznYvJM1kcVl2yM435mP1pve3cUNdibaZv/vxPBwP16qd/6v6oNKBPE5kuKl2a",
-	"X8prljdghpwzrgg8Tw5CsOHAD+Wig6mBG/39cKO43BtcNlUHNmcNVQvo7pODm6zp4eGjDOJ7ykV4K8LK",
-	"aXKVDKatNF1Ave098JlFTMVwnXciK95lgYW0CohFP4CyedrcB/UIkuCyIG2YZofYsF8SmvdsBqtiWmEC",
-	"A7o8zrJdu6ZxyqBkqpa2ZJ9XBc8WVLCFWMrRd/1u/6N2t9fu7sP3+R6wX765+pdrCr+HAL8q1bgE37kQ",
-	"MhVjNrf9h8outYgzMd521fxBz90Q8G2hmahxuGj2WpODL2lyFckbUTITmwemVLMbyBlRRk5VhGrS7Z91",
-	"u5C+OoG++zI1Gv6ci1SDrr59AFVvJ8dGVH3O0PSMuWZwFswItrOSDXVhIjqscg/22v2H+w+7aqa+4/qu",
-	"mZHtHbk6IRucWzej/h5mpLmOVyrJGuAFqCxSkAuq0ySiy516Uff2YsZHIHOM99c0x5cgP2Dbmd2bnLfV",
-	"cgU0jl0iL4cM2Syd8EDxqWAQcwZYqQ8DEkIIfmiew7ttLjAsPyAhpC/izWImo28go7HrhA0RQvBK0USG",
-	"T6we0vrp7cNusI4E7m5HKI36aZLImoq7zNwiIxlB7XAbpEgFnQII5Pz5E3KA5s+A0FTPAlzjAFb/8IxQ",
-	"otIFSxRzsdgDYeusOwPm+fMn9zA1ImKa8njQOiPfD1rwYfP3oNXpdAatN29CrIK+0ssBXwObloyQOlzT",
-	"mEdD6zk3T+MEM8XML43YerNSxCgfcYutgUX8BN8s74QdsOlWfJJ9v2Szg/lVZOhpQ4UCMqfjGResnTAa",
-	"mSuQY46SnnWikRFTRlTiGqzKWCmqQz6FfYXMbyqWA+ECuWF/XfYK6AhcgaeURZCL3CGfW0YHK6zImCZJ",
-	"3vkNRoS4SUbHs4FYJFLLsYzvKWIoM2xnAFZtfSPJXCbYEFqdgYE7S36yjwN4ThobxXJ8pQgdiDGNYxyE",
-	"isyn679yAHm89sYQQ51RPrJxzod5ZdrMJ5xAvoYtcoKRu/dUVuV6IAbitwQHIb+10/ztQPy23W7D/5nb",
-	"J90u+S0JS9gYkoMRhdxYOmfarKs9X4aMuWe/VVKEhqwJlS4WMjHkdc4iTocGf0LvSesW9q6YFRumSQx9",
-	"JlBpGgqph1bnM5dtqfCsp0pAQtvRAPPYyp92oJcuMxEtJBdwHfOwHM7nV8zSDC1o5qpTFIZcWN3CXNVS",
-	"L8pPXbGlf0kpCZNl5YsRE5xFIbFr3jNrngrXsrg4O7rgwyu29JfLu5Q9ldUMy2DzJ7YJWAdJH3dfpZMJ",
-	"H0PvXadfB6XrYFTI3js2701kMuJRhCCAIdPfLSObF2CCbStvM1+Ur+SPYdoirOGMJgznjEjvXfW/iVds",
-	"ahsgF6QUwkE0639gA3ntiUXEdLx5OE+1HcYmovjQj1Uy8T+eIQnk2xWhUK6TtM2QGcfSvuUpIUMt5TCW",
-	"N9manpg1NfOeyFSUliK7hDPML7mXT83LWEOrsKDu/kNzfyzFJOaIzorpdDE0LCNmdtoRi7khsjBAxChu",
-	"kM3iHmoKKYU4Xg8QwJAEnAaFwk14r99H9F4kcmwo+ihmITmgBDDPkSdsboKtRbGGkyNnZjuQ/Q6d+8Mi",
-	"fX5i3QX3RZhdYg4ehJjhdPLfQ+wb6OMIXk8YdHPz290MR6la4hGSwzkVyyHVms0XWtmvnTqSqQ2fjkNy",
-	"gIYpFwPHo/DQPYkr4cg68J8wnx6U/ZpQ7qGN/eXeP7aE4ppyEOLNY0IOs99DC3WZ6tmFyxesNIYraVG4",
-	"bj7qSZurEopP+aH3aRXh957LgmbKZB97PpSpft4fwh0mMCt5NL/00Rwyn5Z6L1m66UGQX1klpPDYKiUs",
-	"X3ah9hn1c55SD+oC7XMRR6W5Filf4SEkfGY9VuhedtH7WoHqQeJ64WhnufOWDGLmPNKPwmfdlRKNyYqO",
-	"l+B11KQVtFYoRytoFYkDbJJHEWyTj9VDXtpje7d01XF1M4p36gs/s0Ofzahw5qHFsXfkXTyYAPt+8czm",
-	"wHpHFtHOnR5Y1NWDmRUc8JBhVejwfDC5zIHehkXpGY+Jm3mVBQ57DeUNN4L37ZzPeQUOvPs+l/OhKjI5",
-	"+5UKHtcq2NkcizNrW2Aj2Srkm75Cbu1HssVeIWT5ihToWFEjXqViRe24WA/OM0FVq5vnZJbOqci1F6uz",
-	"BETRCfgw1EzeuKJuVRmVlepdlXE1YyfVSq/jozwiB2Awtt2uw1+2bbfp9pMotJVjoaEhQ8OwwFJAiVWH",
-	"itB1ez/75P6vHnx98sveF8dfffRn/Renlw9/0f31zx9vtNO4kwIKYAMtMq/oVzm/n108+wpN3WjIxgTS",
-	"50/Icadr26ZjihsUazWqVehMXSGhi0XMGdrXnTpJByK0momShBL3tJE7WMIENvu4SbjWTJAQ6hmekW9Q",
-	"FwNtEQBHfSwgGfivwkLJSDPsq1qzW+1qXGiqK2rvTRI5rzesbZ3sgA6i0XJLswEA97l592Nw0t7KPASD",
-	"vZA3Vd5fLesjrbaerP6uONi54vToYkbFdEb5RnSGlQeIYCRv7YLmRiuYK5hLKlJuPwPKhtmE5MAq6kYh",
-	"BzvBSF6zQzJaknFMlapuuFQZcYKj9GCUk+7xDpXpxjGv9Cpg69KT1683OgMrMkR8Nl0Ldv/hDkMjOasD",
-	"97QEbrMlWA0aaBYy6OSG2imedvsBCPZme067J+AgzE06yO3QaJyFT45lGkdItQ+3Xp8SWrsAhpLYZEtv",
-	"2J335pEtb1Nsd2SikqhHfM4EFOpK5A32HINjBSVEfFM3ehtmMk28eH1PFlTQ6cZI8gVuX+OkqILzKcbw",
-	"V/SpZjQx3DOh4oosWDI2gkuMJsI5j2NuY4OtlwbMckLarvYUPTjogirFtZ12i+HEJ42SGxcPT4sep4fd",
-	"hu89LOJvr7t9Z2wDM4KAAzZFAkPeVy3Dxeb0Fb0jG5KnYsv4240TVb1/0rROH9DucvZ5szdRO4NyJ6sA",
-	"QNf9Zp3qMuayLQu2bOlN0ILSyAjGcDd27g7TGzyTlWcfDvoZeDXDiC5DlNnMEQ9BcB2l4yum0SqXaCfO",
-	"WjGXRegZ/Q68a7Ec03ggsMJy+Ktf/epX7S+/bH/yyeUXX5x9+eXZxUV4+Ag/hKZi9C6YP+1lzz5iSImF",
-	"5YotQzSmG6E6T7NCDu3qB0LO1WpYRVlOqU4f85PVbrHIi0TOF7oSdR80xZysckJ9jJarfwA8aiyVLhdC",
-	"bFzOkiopuJhWQfyg0SAlwoQ2HDx+5eWoOlzl015HRYIaKlUxB7eC2Rks7O/KqWpIOlP12Mh7Fd7m/uvX",
-	"oaviamXGEYvljREZDwMSnpj7VnU3cmPmH7M270zGsCVgM4cRRCQHJDw1A6AA4rPi/uvXraB1Av89ff26",
-	"yHBP4fImhvvSqMhP5bS6T7+LQzEAVci5KASVQ+xPdqpeYs1/5cE+2mmwWn5WKjFnqJmckAKSZnomlFbr",
-	"tQ0ZtE8QGJccPI5pGuXbVipCektWuTWIp20MArorIKMtgUsYjVzYDPNdqj58uwDTPO2sAYasZfIP7+8t",
-	"C2lTLvXKAY1SV7ytqhaUL+Vma5w5bmRWLdfW8ELne2GxH/T61bl41m5bmMnRde9oPKP6KF8vVQX0qpxS",
-	"VrEAB8HqExRl9bpZwJBktNSsOJmicK8JoheLVhhgEzQopy/1mum1Nenhl06W8ag4oeoK6xRVZYPX9E4t",
-	"ShDFjzwRi1Tb/isBHqbISD5GCxrHacSKMbj93p5FjmKHod2ljGpSsnIuoUSYJtkIRuLh4oqL6WHg+KUX",
-	"doFeiHJYd3erEl/l+m3bWF5d7OywOtgm64FubUoeniRszPh1efeqI95zS0aDZH7rLtmIs2D6BkN0tp4o",
-	"XSLdvafInC4WZgvkxInvhWYC5jQmbCyTqHwaXWptv9s/AcLYrakatrcESW8v/WxJT8oopU56wkxu1igt",
-	"nkclsz145yKuj29F7rFCljdmhdYIhy7JqOxwWdApEOcUYsNiOVUBEezGEHHs6UOeU6VIKNhrPRyniZJG",
-	"n1MkdH+76m3mARjN1saTrt+2wsursuctM5ys0FtV9TCHtUgFjnu9VpPeWlW5Sf6gjdadVTq4Mr0ByvMT",
-	"JM50jgkLNGHEHonaNCMvW8llHPkyTF36tDmT/ZUSiid9l2fgjH4ubaBFoaJPsQLeWa9/2vUz6jDXZrUH",
-	"ZG1C1Qs2pxx4gD8/8iVdkgmNY6JiPp1pcCsZ5es7lkgb8CfaE7hntTPFtI5ZZ8cOEHdTMKg6h+kyT1wp",
-	"dQE6KDTzPdycxbQx2rw+RcmDwuYlrX58Bxl8B1J/u4SfHGp2zZLVyP095t+Uq40WYfzc06tzW46SZEKL",
-	"YuJJs0V5f9J9VhGn0NmvWJDioLryxKFNIwlLex0+sjlaE82gF4jaQ40KCMPY2MclS4KDDipcGKleYRoI",
-	"uXx2+RxieJt1IVrfUMRrJtL967//r07IARXk4uIZce0tDUZ7D41jyucBUel4ZjjrUy7S151I3lOBkdaM",
-	"wgXtwVaU/61SoL1arvXqAcrpFTiMdL9h1dfVZGvkEo1SUbzEaTgRXpHVPGJsbVHWbeUje4YqElCiOReh",
-	"zXVA3LfGtEfOsA0REEgBOLZZ9p7mCUSgZ82tXDkzZLQweqmOGd7ZbO/LTm2FgBFinC0eU4Pq4FpbBc25",
-	"P0ep9qfmh71za5wfiIOT7vHhI0JJmEXi2hq+VBDBOBww1xVMWKO+P6yN8YcxzYKYnwORZZ0qLRdeqwQ/",
-	"K8eJIS6sKouSKqbmuMdWUUyxcZpwvbwwy2fFE6h5fl7p4z8XxRyheyojGD/7+pLIBDIirtiSHITqqg3l",
-	"3s32wu4AnYDBc1BmWi9wF+UVZ80/ansu4WsdCKCDdFzz05VeO2strDw5tM/n36UL/nO2bL15A5WXJrLi",
-	"q/knzZesicbu2Jkrl6ECpz4qbxNze7flDYFrTgk7i728AtsYxbyWKxgdYhaBCc3H0PECGiQWpo+JJti2",
-	"IVv6gThYW7vePGKzOQKM1SqvTWgXE7J76eqS242t/1C23+RLjKwzA9kYOK9NgHJmrpNuzxwauD8QQop2",
-	"cZour+ake9whz2HJYK1QNq7RBh7ZRmlwf8GSgQBbnNG3QK/skJdubwogJYzk2d9nJGFqIc0JtBk74Yyq",
-	"Yf4COu3oQMzR+KUpjwObD60LTRHwvNo8x6wBBC6uWdJW0LpmiUKU63Z6nS70EVkwQRfcKGWdbucYe67O",
-	"4HRCvjz10tzg6pRVlWyPY1J4MjBsXgdZ7LuZRNZsu6TZtgAKRP4nEZzCUuaeYS52lcy3+90u5mBlecEQ",
-	"CYdNh44gbttne5li+42fmmyzCLNBdk4Wrtb6igmhWapvXZqukd97hRTauqgwt8H12at+smo1QG9evbGE",
-	"kt4i6xG2BshahaTqI0PHINpJt1f3rWxzj176Ee7w0vHmlz7LQtTfBK3TJm+89OJofdYEKOIzpW9evQm+",
-	"L3CMb169eRW0VDqf02TZOmuZRbDJmP6czUbRqQLOWThBZuUXlS1OMEcaRExFHJ6SmxmPGRHyhnAQIMJv",
-	"MhwJiEWrw5Ac2IIII5lCb8CEEXOyDx9hchCDuku2LBNUJYG03vVHz1aJyiS7j2W03O7c3cFp23iS9nCE",
-	"Gh8Of7W+NjQdj0MuTBuV9s0K9eq981X8IdKsPVCsJtTKEqvuZiryMY1sDPpbpG8nvQZvXEr5FNJRzAv9",
-	"/uYXCojMRYRxy2+blj5PRzFXMxAJm9HSN0GFlHL0PY/eIH2Nma7QKJ9oYrSXxYLRxHOaYvK8FZJZAtnV",
-	"KtOG1pLKT/BLKyf9ZPXj+Gj0vqMZgr7+ja+k/gxSp94BruAyboEqRrB1id7wvSpQ80cKR+JJ1DJfX6QV",
-	"bBsT9iecxREmuyxiOmZRxpHDjD6GR6GlqSEZx4yCAD9/5GoZeYyaK+TPh+uxzlZd2w+DdgU3NjAXQ7ZT",
-	"EdFlgc10aoj8XF5jT3l85845a/fdTX8rlirSOK5ioHi9yUquYZkPP7DM29GyHzOPfYH0aQcea41PbTQv",
-	"bWSyULKRzpmrslcMf8CYBxU+IolMoSocFkBRa1q3rtBCW38Xmvp94MBvG5MutFxApK7ZPWoDX6QglOQZ",
-	"LA6nnOFyBz7sb/I6PvxMxEsb7MbiSGWZoIhXj2rwj0wkdhSkJGEGXdFAviekvD2DzqJmrJnZD/7pPmh3",
-	"7zcn8hWA3QVP9UNLe81jIo4zS3oWzVfN4Poegwvuan3quJ6dnGsO+iNje92Hm1/wV+mxK42wC898+4wP",
-	"uJFMSMLmdJGTKeIC0iqIVZn3pa6FkrWCVx59DIlCu3WJ1lUUTnfungVLuIzIAUSeKn7NDh85gx3pnxDo",
-	"FE1GbCITRkJw6oeZM+o3KRYbt4dAcXTP5ni/l8Rqs8Il3SePjnbgs9er4At5UwcqTGQTqNunRZut35fL",
-	"oEzQVqPdXR4b1nA462ezA+cKb88pFyvBjS6HyYYDYJaR5RPKZtipdGyLe5z1eg8AnzmqKzXbiMtZs3Tb",
-	"UsIcjyuooa1Th08GZLQkPApsYTqtrJfRZrchbrzn5PJt06PHNI5VYH2FnrdxgR15gTLJa5YQatevEYVS",
-	"m4jTvv1pNtTXBmcd+/3R8x6aC97Bo9AZyzn2KG8qF/QgpmaIMVEuMMl1s/ym1GfIig6vag+g67nR61ZF",
-	"WLoYFXhpnQDiwXjD+HSmW2e9LXxq/lY0PFo/ehdahr91SoP1mVUi9e09VQ2xdi+IV0SzbbHGzvVOHE3F",
-	"w9z9Az7MW27KBn3hvdcUmgj+PyRhHw/JJlNEmXceqaWA3nHVDvpzdaWgfK5nR8hLmsgEBB80g2ALU+gc",
-	"+r07Q2+OnM0BpCQpIN+DazUQiLRZCNchhstomUBXDUzmz7qQWvubgfVokbBrzm7CDvGwTd2zCdQDYUPB",
-	"IgkJRWjNcBHBz59dVIxoSMTS1nqqpLUXZo1uQWlzcdpsR29rrnnBYjaGHbkL60Wt2O/qVnsE66QftOSV",
-	"/fD281iK8Qum0rjWxJ7AXV8g/LH5pt82WfiM6fGs9gjnR7chuVg1gVeemA+m6XflHM4UKUNPIazKUtg6",
-	"KXOd5vQ5u73i9EFd+kOVsN7zE/OC0eiOPDe7O2065Dw7wa4uESXmxJCXL56SAyNCZXHO9oQYYWkg+Nwm",
-	"r+dR8YoxEkZybBbQ73qhOvMoPCRjKoyINGLEJjBZMYlrKMMpBXqGsFcVYjrRM6rJlGPvMx8yHAKupiJm",
-	"SuGj9jXFtIKwEJ2q0JAlFk/WCFy3dyJlRzfL2djaFHh3/qIfA0n0a2I3JYoP754oYnZf5vmcsj9Mj9Vt",
-	"FFcb2dEcnVda4JTrgTtFQjGNvbBySdQhvnPzABnhYkq4Rvq+SzAPdhTagCi20rAjYFA7mOtVoth5J8o8",
-	"qq3bKvNGOj/KBL46s/g5PrBvs7hXgQtjula8SNLs7NA6bOwzDShanu8zRERr/eQnP/nJ8etffddCD1Sa",
-	"MEdL+0GrmEzkcqwNECdBK6ZKDyGHs4I6ZaWWoHyqWZA3kOo6HEuBWT3jJdgILaHUjM7bV2zZhtIOfHxl",
-	"rxu2diNYMsxKkuBkV+VJW30D63Pgm+AAU8pNCJxiRUJ+VzZ6Hy/qQuAy2QJN9ORxKc0Ls7QSptNEfFDq",
-	"9uImoB65rFDmsku3llYrLYCXhYQ7whVhYpwsFyBpaogSJQfnn160+6f3258//hINeWU0CKpJ0O2dGP5B",
-	"b6mr9iKR37Y//eX5l8+ffuo3/rXUYvXgbns67tIX8V5Q0O5WFBRheI/o5S2p5ZbYsIFO/sFHCb9tgnke",
-	"QSM+V2AAClyuilAeyVwvQh2hUg3+kb1T1o/T+IrgB85cOqWF2wYYQeNLIy5bPZ8LcKHohApFwSFADmgc",
-	"E1dIJ0DXikeuV2h1h5zbxG/tF1exX3BsvUIztwj/BBfkNvkXmXj6zV7Id/NBTujH44pB+q3tZSS7DHfB",
-	"BexWAMF/36TrP2zesCOWrPd4lY/gB5bxDljGnIqlV2lK+m4UDHrfiXt8n1eFXOs0s+jywWn29l0Ac3nN",
-	"PIlh73pVsDnp0tKKW+R5UCLYDQn9Cio2JxPZPIRVQJXfWk3snVrcizDcicX9g3GqMUP1ewHu1Tz18Oz4",
-	"9I4Vrh+/+f+9D0OzlusNJHULzmngZLfTwbamwpUK2+MYiid4ilPWaZocjMzHoMwTi+DEpHoWEHeWUDUj",
-	"hspE8kbk2XUDkafX2YCNJIV6aJZ2qDPCNQa3KUKnlItisbpKav4CVuwD0fzBW/TfLsmEg/ZBprxtRRft",
-	"m6BGdHxFuCCJ1HDQtiGHzmNfU4HumWAkkTcQLen1jbCKC5KMMxIaFIb6Gjczqm27AEWouiITmQReF3N8",
-	"0Dw1EFmMiYLax3lJf/ablHrtM+Z0sWDRYSEY1881hsLo5uNQkJ0rPRByAkny6hEZST0j15zdKELjG7o0",
-	"BC5hbE1gCORg7tlx+Raydx80y97F1gbbx9Xmq7Le533PxmqrwKWpySTCs78kNyxhhEbRB63ythQg64mh",
-	"PDsCHscgKy/KE9cP404iz6qj+aNI5R3zsl7WFsIDPMtQKa9IE4IsrRW0STrHMheHe6tkcXs/4OpR3HjM",
-	"djlkd+j9e+/I0IciAh+KCLTOWheGcG1R7MSJMtDqoT4ICboJ3xknN7+PXzU7RaVOUjbcMcssCshf/WWv",
-	"c+pFVqax5ouYs2S4YMmcx1Cl/rSbaxHXfNHoGG7B6fPlqs2ehQX/Q8mdtdiVY6C9UF9rNvSwIwRfaMLH",
-	"0FdCqjyPDJkizzqVQCVqsSQSyszjRQhshkqJEBo9Pzwr1rUHHiuQ42OZfixFDl5d8zGE1Q/1FtKObYe1",
-	"+j7yUmzX8xjafKisVLp5/J5yVc4TRjK8jMhoORBhBZ6G5Ij0ut1uYBi3iFhEzHQkoeRmJmPmlfquksEB",
-	"B/cQsrNyShufwGZHb7tD9VZY+g+EHm21cHW8HjDzQ/rvu0r/heWvIoxFxtygYqxPXGI20V5CCozxKKea",
-	"XBMaS8EyusoiS/+AhJk7YLvsVBOVD57Pd5YuWIsuGwo5XXo8iEdZraMF1bM8xibrpZgT1cq6R1VNRrO2",
-	"Qr2Klo11ntLP0EFqy8sqDf1yfMYfoOnKelCDop/UzcehdQ223t5XWk2y+93udhT4rZS0e/usq9+cdT38",
-	"Q2Rd713G0DvLjtnI62ZSXrUjFvNrltj+kJWmdKjcKjWfLIlM9Ui+dhGZXz27fPLZr4YvXzzF+/bIYLWK",
-	"GU0AwqMJF1zNbP/gPD9zRtVA/CZl6Ur/F/KcLmNJbdsKxWjshdOvBtBDJ92l7ZajZ2wgsh7/UEwLe2wx",
-	"peiUKWiWZefMIvAQXDG2wO7ZWLCDaRpRTdHlqEjCsNQyeIIG4iMS0aXqkBBca5C8Bf4DRQXXBnHPyMsX",
-	"TxH0hEXpGI2GqAPNpJ0BFUs942Jq1SUpr9RAxPzK7NsVA58A9vepUjW+kPLqE5zCsrqs4AZzKPScbeD3",
-	"Nc9d8O/w2Yqomxx30GTO0ePLausQuo5xzaiRP0/XDXGfhfyo1my+0Kp1dvxRUxJuEccL4ZyBQt0yh0l1",
-	"im1BwQnbD1pXXJh9wzPUsl5Zl/dne1O7plMsIqfdLnkiNEsEjQlYmBKCWXu2220RxOMCiHmkCqNRLXc4",
-	"LhhaDP5MUdIwfwyV2fMz8MRKTeNt3Kr+niGarTKTvLlxjkAfigGumnEMSnlL5JHyWb7K5kYtSUdPacJ0",
-	"sqwvY/Q81Qo6CDIahe57y8w3a2Q/INMQa8EV0QlHeizFmJGD0ZLczPh4BjQ582xA70w1ENwSdWz9JgzR",
-	"htezRnKpSmkMH5OTCXanEWhPckVOO8QSGxp5q2GovCAjlo14cNJ9iJaoG67Y4SbC+QIWpYEc7xZkH6J8",
-	"ZcvZTbL8LeNUfjRE7mEFkVswEaGXsJbObS8F+2hSJww7rAiIBcGp8G9d1r1FKrqQejgBSThPQ/eJzhKi",
-	"GPCJ/eebfyWxtW72sYNcLvMkCxSkPBmMoAh22PHk91ssgvv80KyGZZpuMWQF4SFFunNHifjZonAFmwBA",
-	"HCjN49hhHHTLzJbssPNuYsR1sgSJmkYFfrVswq1iOV0fwBPLKQTwTL2e3kVlISATHmvAmRGGgecEHUqx",
-	"iA55nCZKJgOxoFMubOPQBVU2WBEI0j1FQqA6Y3g2JFSR0P1tmJJ51DwAoksVb3kqpzvJ4k/lFOFrIpDD",
-	"R+ZcN3z2pWJNh4WOtI2etK7sRs9mZUkaPZ2F5DV6GjWCxzFVquEbVmxsFvP6WSLnTZ67lK296iRZaC/E",
-	"b/pRpoZ90/GMDaFb7LA3yyqHd4t3Tucrd6LClY0FzB/eXyMqeIGjUYonYGigf9DrQ0ejheTQL+nounc0",
-	"nlF9lH/AyLBwbPFL8Fr/pGuDNXo9W4fHj9coFUnv97IK6cdQH50qKbiY+vNzjcfNoK1u72ef3P/Vg69P",
-	"ftn74virj/6s/+L08uEvur/++eM8HhU5AVjWMPDDiXBZIEgRLD8SBDujw7f6BhE8KoLC067sAauty+lm",
-	"Lcrr4PxBi1rRovLV8VgS/CwyoiP22qUzV/IjjCMwHGlO9dgab5hlP4ocoPdaTrzKrGbY8LDMsKgijy9+",
-	"gRoQHYgZoxFLSCJvME7UtqgGW4rBPSP2KKt6JYbNZv0JI6rpiCoGAYsj67Oes7lMlgNxM6MaVTKtiFHo",
-	"a5jWp69tzvLWbOsDd3lfuItmr/XRWF0X22XwKMhpeJATxcASrCBnLkHOEoKcAwVA9YIiEQwchQ/wauDR",
-	"0KBArIMVxhIUeFFQybOCSh4XlAl9AEwg8BhQUGQsA2H4SRXfCupZQtAPPgp6wUmAdD5YIfdBFVMLgFkY",
-	"9tHvBQ/vB137/467geGJ/ZMuHL2cC5Sbk1RqAIZ4BFDSwFCLRN5AndpOK2ghxQBceIxI0P6Eq4VUHF9f",
-	"Ce6hWtPxbM6EfmToFTS++eNBCyhjG/jGWF0PWtA/pqrxSsP3K9quvPnAjzx+hLTW40iWF9QzppUkhyL9",
-	"vpOI/+L5WyR8zLL0peKJXb0XDblYpNrdOf4IIm22qMzI53TK3OtGMPSHM6N1SyG9rlCjTLX/YahpEbQW",
-	"LBkapdEb0dEoyDFC0HPiUpjRXmMU16YhoGwBH48wlhRCFc1Ef/TBii4ZQES4AL6YZtG/Pm7xEhx8+B5Y",
-	"iqzl1AvWU5gCxOOYS2Hb69jowmTKIrApkLGEyMJwzHh8cJAKH5nJX/0l8dCQ/JSU766i/kDYp7LDkj1X",
-	"Oj6k+GBvVn7QnUEz5AFiOfnrv/iXJEPaQ/OGj/7kp/lNc6+E3ofkiPQCczy63e6hGbZ4SshPCZxCBRPP",
-	"z2OIy2kN+ZApkUUoqIE4gFq6I7POYtqZR4ePSLi6MCFsNGRWmHttmKPbwCyRQg5E6L8UkLA0iRAyMfxZ",
-	"hx3ytQEs9A44emaZdh8dCLxJ2OsxY5EC4TikI3nNrFwRwvSIeTnzHzv0WizipcsLwZBQs2gdcm77Ktgu",
-	"C+bk5qkto9QPDcMFBkl+kqrcaOUMXFl1YDYQIY1jeTNMBdKFocsaU0xDWglXRIoqqX5PWSO3Ir3b0cW7",
-	"DDPdIztrnsP7w+RmW+1Zndz6w8hi+bFF/TwHwkJXeldmHLQoUR4hTfNavNT7h6FJhg0CRPoF3WyouwId",
-	"Z0gkGTJxOE7unlxIQ+UsBT2QtlZL1oiGC0zBVSGGHoLF/rBDXtjUuVwqcM1q6pPo6ighLM3FUozPYZ63",
-	"zKPzaoS3Xllb5HABye9R6+zUntRitXKcge83tdvQgY80PnfZTLITc7cdb/ZIOu/3kdrti3j2YLzuan5f",
-	"kXLiftwZ6Xy4b0XAy441a6uZ+LG1+GnUGh8Q3azRS5FinfR3kdu3FGNHfMDmSj3ytyWJtVRyeyKrSZgm",
-	"MUrNZsLUtgDL4mdQ8rQUhlzeSIIBJqAODUTCaHSWBV3eU0TeCHIQfj+wYA/MwgzgFA1awcA/ZPDbP05w",
-	"oULXMdgfBgOxXuc6tIGP5NmCCUPfWdJWehkzr8/SQABoEdXUAsYj+Kr5EBfTQevs+4E9uAhNZoXzoEfa",
-	"ZGY+aL0B2MjLCxLJOKYJQDYQAFJAxlJcM+gLAusZFqh5eNghcFgJj5Q115NrJiKZGK434a/JQYh9HY6Q",
-	"/ISHAwHOAc8X7ZcQianSJDwKbUSTPegQAjqjkEeKW09jA/ySgN+ZakIHopgpD6ruWArFI5awCB0HL188",
-	"JXOKMRsJUzK+Zpi+tkj4NaS/RFFitAtUMgYiPH/69NnXw+cvnvzi/PLT4bOXlx8/e/nVJyGh2AK/OtGt",
-	"yFOfW8S+BVf9MbNQLETbOrMspBW0sLCOzlSTShWjyOocDyuytpOuU7TKLNCJXXXfcLy4mqFWMlAIREsF",
-	"ymCGPfe3X3GHKhVsb7VYyw140/A43Mg0jsgob+kjEysNRh+447vijl8bwmR4mxHT67ik3TrcrAYsc32/",
-	"Ta9DZaFDZ4gWqbUNLLMgHgXtIlmU5d0MBJSJBvWjmAbNXa7U4Vltj0CYJVdkAvw7ssYxwwEFu8nUHOqq",
-	"x0DOtK1zEmJUm7U4ScGg5UosxZQlMC6LSJRILCFUR4j33X3TDGWgap1NaKzYdlJtrmTdTZlKyN+uKktU",
-	"6t7U6eWdm4KCZQWQ2O5Vw66exzs19czWY32BYwDFNfZ0llGLNHJSwDoUBcaOFhrc/vHRv3fTABRbuK10",
-	"/UR7hjX7ztjclZhXmi0aErNNtpWs6JD7fFaFyohusP0ZwcIdzysSGapVvKaAig1EHRl7VCY8NFYSaIzy",
-	"Ea+wHBlJGghYk9w2s7ms0TqidWtjzA+IctWWU9uGbu04ofX0J+8Q7TjVD6xE7HtfQN1RD3dUffJSrDGm",
-	"mtKUjcaE5ywpUYaggsaBHQHMtkZjxIIEy9xX5rxZa4kCTqRTf8z3oB/+UBqE0yjyT/Kr1UBb+7Oyk6Qj",
-	"XnYA8zpu4ZoA3F2IwhotDPIO+GTCEibGDNuYOW7DP4ga+1CYQBxwoaMVFGFLfWlTw3HY9Q/1Q95V5wTc",
-	"2nsKNeKauJatwm5hQ2/ZDSGNYZJWTYe2oxKuYoljYAtagg7rAjIOikEV9mEzSZWFSxzWcIHbFwQpOcP7",
-	"28cX3GUtkB9DfEH/7TjJ9hdf8KGVwXtTZqRA49bKsJJH4/YikdfchS9XJlo8jjnUJ2LjhKEbC2MK2lLE",
-	"y0ckhIL38MwQnwmJokvQfSFv3KjoGPa1SpGe8Wj83EKw7xa/FkUwHr3ovRhLIdhYd2Iu0tedSB5J83T/",
-	"KEOrVmDel8OETbnS5qxhAhKk0Q/ZHPsA4L/uqkpH37KxdunneFEnqdLDmF1DupL/yz2RKpZYmpD9ae7B",
-	"gkLK1MJ6C9t4sWFrddsR2kG+skt+Z4J+0OJKpcya2mzqOC5KnlX/1K4WbFLEEzbWwzTh3roaKAs+ITPC",
-	"kSFhIzq+gmh2ucCQjYTRCITqOJ22zlqwEzA0Jgw02y94tmkRYcUSLiZy09DmZKSQStNcmn/25JPHBTSu",
-	"oZXZYfvRRxErLqYxI4pPRVuKfOIePZLe2V9bC9Wg4xkxj4dkwoW10Lm8F2XUooirsQSjF/g8QsRm66af",
-	"sfGVIk8+sY7vRwPhhgQsCkmqmCLhCsEIAxJm2IhjhT4W4SWDyDZC1NzM08HcozaDrENCEP50SA7CKdez",
-	"dGQ+YBE/PCQTHmMElgEugKpFAcEDMxAwEUMvXDsCK09CgBYxU094xAjXHfI4fwyI9c8unn1Frtgyq8bq",
-	"VoLIBGH2oCQHkdSaRWRB9QwS3MYzwoWWRAJ1U4cd4jYNCyvNUwUd6BfpKOZj59Q2MNvg2U1ubT1j8yrT",
-	"pM8b9lDIdT1BLVLGljoeJ8e6bfaybSlEG3aqDTRqlSAubN8fj5CVKNtOxOQuGzh/4I8f+OOt+OMuCL2J",
-	"M/4wApVvUd5k7KKYc+cmzWbvwsiMuByn0yzwiL3mSqs7Km0CX+KKaHrlwhvvKEwCJ/lEXNOYR++s43ad",
-	"bLJGNKnWmDZWJTary6ERmOZMkZiLKxYRPUtkOp1BGWKvlo6W8pEtS4iVjK8YW9gLWIALAOaCzJmeyUit",
-	"16a2sDKieexHYWV0s38vrI3b41lQnVbq7+vn++iV94H1f2D9H1j/j5b+0GhH6rOx+KIbZR/FF/v7qqO+",
-	"yccSlqyTxXbTcJEchIPWoBVmXhSuD9fz19u7UUpUdLsoGf9g3WUr6g+c4gOneO84xY/S21TFOn60iljm",
-	"rdpdFzOUWrO2LY90xAXSjboYrCfzhUy0shZdFZIDLIqjyIiN5ZyRkGLjY7gfqsMArkCLrJAcWOunDdgs",
-	"PDoQMrHDho+8brr3FNQ+AMBDcsOFAjutbV4MOHhPHRLz8gIL7IfkgIolUTO6YIQOhJJpMmaQRATBX4cd",
-	"Es5ZMmUhObChAIdY/YypvJ/XaInm3TNCXcF9a0bA6tEDYWghuOSuODTRpCKyVfehOJmmmpnloTpVAVbu",
-	"CPJu4ObPVBgZ4bBQHsH1EJ5ySIgigt2QEAcBQ/pywUKYrCvoH3ZIaFlxiJ3ISYgzHvIIbet0IIQUbTZf",
-	"6CWxixRYqzvyaZfBnE8fjNxUE7t4mPYFb1bEzvof5AbqScJY24glJKYjiOq1A4HEQ6AcNhaCOeyQc/fN",
-	"byUvhvn66dMBYbFihe6lAsrIhRaFB2m3ezx2qAK/GKACpOadP2mbtctSzh6RcLrQ1h0xTeRVaNsyQHSg",
-	"My7YNyFFUfNRnAcLKgM4mXNljt5ArAciCzdTLtknbxOP2eVZKY0RVZDzBv3lCIfjNhDQTpxFKsjCGLON",
-	"AuOHTCGBCFvKExoZAVDphGqZWEzy182gp/sO+kRsNORB+PxlORXlex69CQ8LRfzclzMQsuYVY5pAMWFb",
-	"j6bCHfEC1sm13kdqs6P0h772RF6Zfz3rlAMLiIw7Jq2gdU3jFMUx14TbUNzsAag4R+cQwqgMNc+o6Bl+",
-	"xcoDRthCANrmchsuQvN4K2qPqOJjjGVaGSE7KK2z1pyKlMbt4h0r33wJ98jn9p7ZSjY1swPC1UIZFQ59",
-	"cfIv8CIG9LsTl83XWwMftIUuQUZ7o/74ODphp5P7K6BdMjonnz+/JBdwuQieA8quFbAet1qC3bRxKFwz",
-	"5ELuOX8Wz2PKXYJtY6Ddcvo3Sqv5/LJqMatgnS60t7GrV/sG+MZSGSK9xfZ9Kxjwxu2QAZK4QFu0ZlT4",
-	"2/I1CJjaP3bYDhxbYoCFtO9B2q2H9FYoAQD2d9zl+vwECJgF2g4PcilIxCOMSjYb01wI97/nCaE/mtiv",
-	"RlI4LoLrtIzs+F2I4rgNOU9EnTT2C8YXRe01QjhiqtpQsxefCoiMI68MLzA9w+Bjqs1ltRRj8q0cdciF",
-	"F3lWbDV1BvLfQEAMmsELK5KjcGQu4lrYy/VsHc/8XiLQsjWwMWhDLA+KRoEKe0IOtrUB4WUf8OxGFRVD",
-	"SWv4rRwVCeKqeaN72u4fX/a6Z73Ts/7Dn4JS79yQBt5XQWtCeWzJ0bdyhLSo1+v1+v1+//j4+Pjk5OTk",
-	"9PT09P79+/c/+uijjx48ePCgVUPSerckvralCEiQSq0ndlXWC3+6x1073TcBGBSTaxoPFRtLEanW2fH9",
-	"btc2SDFYt2mMoIUeuNZZ6/NPL3PTzuokVtm+Gb5iHkVzijtomRXIHIijGzYaz6ju0wW3RRZebUnhPSyv",
-	"8wUj8v7ow9OQbjmi56a9luTVhqdBJBiUEETJCDQ3OlIyTjUjZk+N2gh7a/QWVOIN/sBb4eefXvrqvNGQ",
-	"nz+7uDTE6mswNhRIWJaoQhQTRmM+9y20Z+RjeJigNue/aTW6R3lLJiS5AzGSYNLISZUlnx49DQjX9oNY",
-	"HQWe6/j2DWtAD6x2KpOBQO30EGILoIUKJi/Iid97nGrQhokwst4BavpzRoXCgcxqFQ6NWbSBWDWDmHVz",
-	"1oQOwZUrn3S7emgY4Mol/EhBzDmJ0pgNxAE6EhKliebzLHfWFhJwibU47iEIPxDf7KXaUnix4xcvCAcC",
-	"4/HM4J5SX1BsqW9NeJRp1lxj3rHDVXPXmly2MCcE2BQsb/eI7AEzlG01e2sTIAdOww8GYlW/D0gqNI9X",
-	"1XXIVZECDCNQ/AZrhkCPRVv/RmEBnFjKxYiOr4KsFI4Ek4y4asdyTOOsMo5XmLNhMCHXHfJVGsfWFzQQ",
-	"uGjU5VxvEgFuF2gIEgOeupJq77BuxGZcRGY58aA643umJxT5fqbAOetNG++33XvVnOh5IjUmqd8dO1q4",
-	"b1hm9MYVQt8083GqtJxbGlJQkQrS0i/buC9taxZp/5wt0aM0q18dfHt1dQxFzZfnC2zx4K1SIq+ql8ma",
-	"MUrrlKuDTVbKDJIvkiM1UXmdbACtXS5Lm5DgzGRaWKk6EeY9kUve7CSXbBPruq2V4ZaYiQ82xtENUn5+",
-	"tV7IH/eiPjuenNDTUVnIdyWpyiiA10tS7Pt4CII1OtKHFd1lRV/ti7DUIfrdq651e1Cpm70/KljwTvX9",
-	"H+iivdqRQ1zQa2jwWKm6CnaTWZaM/sI8W9O2pskfaU7qD8ouieIAodW6+i2sk0ffZ2aptdHbGEGtPJ3x",
-	"niJjKSZ8arsckQNe9iZy0N9GZMaVlgb/NF26SqvqBhozZKViLTwkZpONekldOPfOxsk7sx3hdN63c+NP",
-	"4l0GZ+I+7oTV29am8KfsSlRUWrDq4ifBOy41lpewgVbkXBA00vj2IbC+FOxUA5HXo6AuefzRqknmjHRD",
-	"orRcqMwGg5XV1CPfgAKPodVfQTsSCOtgSZaMkVmX7DubztPtwzcz1m559Uae6aS7nQ7eHcZ4NpH5PEHl",
-	"RyG/bCdp7y72fVi3fXgs1sp9Vq0ph4T+mIXAOmb2IxcIXczoXQqER9/KUb3/2uCbeYAkbCyTCMzSEaAd",
-	"V5lfISo2mD3DoErD0sgBxnUAambs7hAj2bKoCkXmNGLOHw6dz/MoxQ75wkqWMtVxFiDnFB8lofk7VA1z",
-	"8aMYuYit6rGqmRVS1SYm+TM5qu6hXlyVL+QNmVPx/7N3rUtq42j7VlT+E6hyE+hDvjT58/UmM5mpyWyy",
-	"SXdt7WxvgbAFaNpIjCU3ITOp2ovYK9wr2dKrg2WwwZySdA//ukHYsqX3oPfwPHP9aiQ3hrr4GlyzyG+Z",
-	"ZqM3SigB/nRfKxhLHnQv2mFup9Q/E/xRd4cAi+G6XpEdgWScunVogibBXZlY73RP2912ezmxrhGOu372",
-	"SZ8GSIx+uL5+h5QoVWTfLy8vLzHGeDAYDKIoiuI4jgkhZDgcDtttuE+dgqJts+9mSquS7+0VyXf9Sjou",
-	"+X4sUFhboFDfROqSdiukFeZRbeBFSTySwC7WA/hV3vBW/UP8YU9lG9gmC8e/yjZZkBf3PH45VaOvPMc+",
-	"GpAhTwlyqe6SXreC/zVnkSbgDvanVmtXK1Uo1T3ry29GGRQU5qbucr5QVSzWejf8ygfHEM2a/tkyAVL7",
-	"9qvEaHw+Kjezm/dvUMPVTZqKAp7aPKZaNZPM1CFIanqgvJ6YW9bAeU/ULMXTKUnV2cnvfnIf8xQKQVKC",
-	"cJrieRMtxDKfCGS3feuWVTdevFCObWnjBbpic6TkOkuBLUkTMvDUNZSYMCq6aJ/mdx/SjyRGEyKAybu/",
-	"eEBQK6d1RR9Bfc+vfBACcBcAr+oyqNffXYfGrxdwyIgxJPE0vGZzna/siD+O2vGLacfwK+Yrj8tTY3m2",
-	"KrX1r/HtlLRsbojXMM1QRsWYxOCzOYj/rQJVJkNkivYejlmvHXtSb/N7LS5fi3eyIuqEGJ/VijwZknA/",
-	"tFS0JR/MgL3g+5QRlTvNhrOYyh7EXUwbfxAGEU6neER6jEvAkAYNOsE06d2TlA7NzXp56sFcjHycqv97",
-	"HpaBuSIjM4Bl6A1wgpmBr1aXH87zQQBB4P1L46jHWTL3syq9CWVFCIh2geeXUZmzFGqsCf1eewsmoPBd",
-	"2UUFEUJ9J2XSG/NMaerT8zAQVDrtaetnlSJJZIpLrlNbVdglr4xsm+8fczU+ONvSe1hPmtxH4FdvjvzS",
-	"Qtf4jghEhkMSyWVepOVDr12RPYC7lIugSdhttj8Oie9SPc2jonhwiuLIFnWYlNNq3eRM/Bin5CSh7G6F",
-	"lVdj3lB2dwCw+94YIge5a5vJsY8jFITBAAtihEhP96lIeufR9eX0b6eTX9LnP338e2fw9L5TFx0JZFrA",
-	"GJOSVg9Zcs1giVvNEqk5lz7mkTgZcPVWtMzqzFBOt2t0cQ98K+CBtJ+YkXoK7jSDI0nvSX1go7gH9w26",
-	"nVPgO1YqCXCdNgjJF9e3RFxNB6waBnigpaH5RwwL7x68IEz2ra3qs4PoJWV3TwSKcGJIXKOxUg0xklxD",
-	"swP0isVAwWgMT4uu3v2I7sjc8RVb7ll1uVvWMO1TMIuu7p6isUVAAcwcLAGT9YkAHPUXBgKFshHiqU63",
-	"qr+pNJVM9tpN04iG2S3rOxHth/AAJLWPQKI7EqPBHPV/d4M+a/lUr/IpZVT+ISRO5R/61NhHDUFIjNrt",
-	"89K4lNuFu8Om11QsOwu3J20by9qBQdL/ZHq1fTC9uuMyV3o/TqccSYe+Vo12vgZVar3ES3r6O/zTW0Oa",
-	"5zbA1sR5Rxa8QulxvliuZL1oKKtN82qndl/Y1FbjHlazmjGnJ2edaxjgcbntWddaorY1iraj1PHD0bNH",
-	"sfLTxWs14Ka5YViQ3bglYV8hPkQnHVSox4cvWtWO4+4BMLeNYy8vseFOPDCw8ZdRMwdz4GoqlQXvzS1H",
-	"HYbIL6xXjiyS3wyL5AYOncRyBXmkOqqHprpDM7VNCBOUsxBFXEjUgM2FMkalaIZIZ8gBUy7BQoRQfcOi",
-	"OXgqECPR4A63zH4xJWlEmKQJMfi6/X8OUz5R92z2QzRKeTbVx+sYz0PoeA41bGiYs7EDcxtPlfPTumWv",
-	"8Fx380FsV5/SM2ngczUszCfOCOrLT/0WemU6j1L16nSR7/+pewlbZteXvH/LLFQNYnzWbKEriSbq+eEY",
-	"hlI+K63G/qBernarNjMe36d8AvW2a8Zd81qj6IT8whmpM/a1euF/mdcZ+oaPbjRIeJ2hhoW21ljTrVBz",
-	"9E9kHuxeMa52na9Ii14l7MPeACoR4EFCL3y7QFpscSXbS5TFi9/E7pNzOMtDZAwimGGgHjchkMOwgzqn",
-	"MMqWoWgzqK+mUfEBSRNLoo2HLS0h6T1JYZgpAjlTxkNDrgTdzucwAMnUt+lN4MrTi3bQPe20w2B6eRF0",
-	"z5/DX5dB9xLIotUpw5IgB2FghNn/7bNz+9vOZdv++KwDv7YsyPbZn8NjGTN1eq6jGpYV2Y563m6rRZZ8",
-	"wdp5iyQ/Bd3g5vplsC3RFshrmaF7y4gScqWttEoKgemRzBFPv33uky9thm6gjk9ZFiokjfxYccJHi9Yn",
-	"EycTzqjk6YrEC4z7WQ/bc/Ilb1OtqAZbyyth6cOXy6VctZQJE5c5a2f2qjDQF6XO81PzqamNDLoBII/o",
-	"AizrE2ZT64YuEZMbH1RjlikrBFgidt7rT6ab5E6WlqiScVwvNqCv0fjxJ03gxbjH9oRhynmyImVyZX9j",
-	"OXCxA5zjDOI+dsehRjmKXbPr468/Edpx0vD5mvnVFPhCKa66Bh8aMDtJ70kBGyHUWHN9uETfUIKH0JKG",
-	"qGzdsncap8Y+J8LTKcGpmkz/9XcG3V3vPyP2/SqXyW2jPfDGFoW7jpRst+MPmMX44grKA07y1ZH3ca6P",
-	"lrURu2N8xg6nkrZanjXK6NGdVDXR6eof2J1rKU0fwgnXUIAWVOqyRq1wL0oYP1con63zFY9mF3096s3C",
-	"+nppjsWGPmdB13uN+8huHF3Fo15+kNmNNfpy0/CUWbztsxut1X7f7vmLZQF71t5uhx4wi3FAdfLsYWqT",
-	"y+7ZxeG0yeNPUDxWty9PbOzg+T0FWYAI5S7arvSs/j7TqO52Zk+EPrRbAHrDeqfbU6lECb2Dx3GgaZyt",
-	"U4ovYfYP3oXpVCmdy4slnWOj1At4K0r8FnVR/ODOnHn/M7yuJwKl0HJ49Hl21RUgd4uHiGKr34K6yARJ",
-	"Tyz1YGUU+kaQ1KSm6gArORdoQFkMDR4A7kEF5CurEJVsjn4/pNth/UlZ6MWKeXmKo3RqnS34wA8Rwj+r",
-	"p9SMFpumlOt9tm3PwOKmqBB6+7qLUe9jxsgLlEMW3wohari/YhKrXaD7BNQg0awfRL8uxL895hrCNOlq",
-	"3h+AGhrod65JdvRnA6XG1I2pbHrAO7cMqilipG4fotkYS2LYgWmKJNUoHB5nrbkZZnPOCFDKlkW/vc20",
-	"39j32VbFP8vTOXR8ez/Su8XzrZHbR3pSqL9IMZFA+K9+E4M9sOcHU5AQdANlVkBoqHCk1U5+fBuzASDD",
-	"Qob+O7hVxVqtuDfJzdtDOO+8MirPS/kB9RKQ8tfzYtYGu73Nfwx1f/nAnMxSVlxeaasptVUxfW7GXawR",
-	"tKtUXgAh6vy6KZbj3K0Dd66o0Pfm3pUGBq8mnI3MVn7iG3e7cUM0piNlf412p0TX8MmUElNE+AKYxykb",
-	"mTiOWEYHsAfv1iobu3ucMbdAF9tYnS8UXNzWql4creojLRDONYNb7ZVmZfWhuPw0vCas9g6PalWkqnEf",
-	"6Cc9tuQwC9MzbIXARalkBGuWRSqQJB8lakRYkBPKBGGCSnpPmlXH3N/KT7cBTmgAEMZvCBupV/vs3Ck9",
-	"IVMA1V49QR3toQKlPCFVt1ffBVv6Rmol3nO9SWpNREdIqqYiLGTo1pNxWJZ7POo7lBGLBFJXsZ0uNVuc",
-	"q494YoMuQWnzVgFY4MIcM8wbwgmNiA4KQ7yyo//oCbVbu6dtj25+E92pBWNZcV4hdXXEh3ohj5GElZEE",
-	"v9BO/18dJHhp2FS1V6IlBKMpFmLG01jHBTgMxkkyR5ghcjLB1DGdhiDToRGoEJlNqpHhATUGAWpM8wVy",
-	"ZyRBR0wgyhA2IunD1lTGBnYOCizJD6D/BN1gwAf/X2yLt88Ph700JZE8GfNUkJMBllKriqL4eKIx4INg",
-	"M4fhcPGFrVRG9WsxDlVJ59YaXSK5nPYWuUUWsYlKOra2eaUl2njVqfmbd8QOEK2wr9aPGEh8R9gBoxNw",
-	"PwNfUlQhQLOt7t56WNABC2dTq2kLvmNJKKIieBNh5odM6YghykITVTXt7bq3y2B4CcBsKT3+3TLN/G3Q",
-	"OecoIfie5Ao4oeogqS+dQceCZX2jAt2RqWyhVxYbRs6o5hxnXAIeDGyiKi19DKcYZpodBDZj05RHREC7",
-	"qye1c56pXaLWQe8mNOdZKkgyPIDYXi2SpBfvLMdkIkhyTzTG41dDhNDJC8GHslnq9FSe2/ZRE/kNOuR/",
-	"ViP5MIoRKyzGpuEDtVo7FCCivtm4fSSIAdU3n7xw3/VikkjcVzZa6BzgLWswMsLQHSM5ikmcRbKJsOQT",
-	"GqnDQYhmYxqNoT8GD4n6L8mNTgH9bEBMBDMdkbh1y145WDIj0ikZZkKzBtA0N32ExfYzZwVNtDNctoQv",
-	"btlEx0oT85wTa1jRIJMwtRGWZIbnCzeEmbaQga9EfXse6LsZ3DLzUHYeQDBZoTIBf5mnBn2toD0r7Oju",
-	"4dnCOjrQrI0OJgcM0TrV2Xn0uvOIDVFB3ndgF8nIGuAcggAe0Fu6dovrPOUk4TMSo8aQp8g8CsKLGiKH",
-	"Y8xVQrP1VcPjRq2VRnVCFxgK7RlOnejyKE/ZcWireUHjvjaGBtwGzJ25+KLB+5CDc3oAkwYwiEiHWjmj",
-	"cswzCetg0PAzQXw70PKCwDlmyHJQ+bUefjKjsQ93nv/YAR8v/fTGVnYSFk85ZVKghiMDlvMpUa9bEHTz",
-	"/o2B+xC6giYOXcYCjOGM0NFYM2AVC9VW3jVKSUyYpDiB+jfsF79ZfWhZAJYv87OejzlYUshURsR/cgMK",
-	"VDIDHbnVP/O3F1zN7LBWsRqw7DpAzmNWb8p5UppJRY1CSZVmEVpoR/buBWmfsimrs3HCdamgdRWMG2Mu",
-	"qPv8NYCLEmLvqtDxv3zVK8Z4xiIyUdKMxJjPmHKowHfhTL0WOmIkPqHMpC14WlQbeiNTZlqd0YyymM/8",
-	"BfTvULEUGsxBoP/++z9L6XfrhNGYuLXWK40mWSLpNKH6aedoWpAZfc2KRdPI6IhncsA/osZf317/+P0/",
-	"ejfv3+hvjP4XIcoBZDVqLEoJ0D81YbL3lMxMTblM/ZuPOb97RRJ6T1JKyibxvowIw21JTXSqLqxx3nNe",
-	"U6dTznxhW6TMWL7fB8pGCYHlPOEMWSEXqPF2StiPr9BLzhiJJNBTvVUPfIpEFo0RFug1lT9kml/lDWXZ",
-	"x1bM/ZtzGkfv7PWCz//6/L8AAAD//w==",
+	"7P19jxtJmhiIf5X40fuDWD1JFskqqaUSFrvVUnePZtQtrVSanpmmlhnMDJLRlYzgZERWid2jwx4M22vj",
+	"DPjl7D0DPuAM3AtwONh394/vcDDuj/0mC89491sc4nkiMiOTmXwrltTdo7G3VcyXyCcinnjeX75rRXK+",
+	"kIIJrVpn37UWNKVzplkKv86jSGZCP4nNj5ipKOULzaVonbUuZoxQvH1HER6TNtdknilNxiyRYkq0JHrG",
+	"SDSjQrDkqNsKWty8uKB61gpags5Z66xlhxjxuBW0UvabjKcsbp3pNGNBS0UzNqfm2+wNnS8S1jo7DVoT",
+	"mc6pbp21uND3TltBa84Fn2fz1lk/aOnlguEtNmVp6+3boHUuhMxExOZszUy8Z2A6DeBuC2Z/dzAf4UI1",
+	"QWjX8f0C94WMN0JI5uahQ8B5sjucn6VyvgrdS01TTeQEEFLzOSMpFVNG2lxESab4FQvIi88ekZOTkwcF",
+	"ov4mY+mygHpihq6FszXoDe51+v3OoH/R653B//91ywM+ppp1zHdbOdBKp1xMAebPU5ktPlnWL2rM50wo",
+	"LgVJ5bUiNGVkap5nMRkvSTtmE5olmoQxXYaNoMMbo/GyBP4fpWzSOmv9veOCABzjXWUuzaUY2Z+jl5pq",
+	"5cA0ID+VU0saVqF+JpIliWiSKKJYeoWA6hlXJFsonTI6d3SjCdwSTTgMDXgqpxaFdwHYYnQTnPZ2I5z9",
+	"/eDMUiXTemwIBXujRxE8ETqEXqTsistMkQU1OE3HiglNJjKFuxOeKg23GtEDx2vA7ZN+34BN3zxlYqpn",
+	"rbOTQWDOs2apGerPv+51Hrz+yR/VYvZTOf05W65d8TmNGbnmeoYrfv78Cblky0bMWPDRJVs2rvjHe634",
+	"Uz7nNYj8VE4VWbAUFq8JogTe9YGxR7J1drcXFJCZH3P6BiG52+ttAxdQ27Wrh5vMFdJc0jYbbgBDzkuT",
+	"hKWEqksWmycb9x9ebtj+6UJ3TmXHAFtGg/7gPswh/92AAC/YbzKmahkvTMRB6iFBiq+AUGFuh7/s2FE6",
+	"T+KQcE2uqSJUqGuWshhebJybHasRY1q9/s8e3/vV/a9Of9n/6cmXH//Z4MXdiwe/6P3654/2m6+hlZl6",
+	"lFCl1m7d9UwqZidxRxEFrxGuCBeW+JghmqaFj4/gmZtQdQepBf6VYulaqIHkGFKuWNoEm7nXuN6D3U/o",
+	"WqHjYMJGfx/ABNcybQLNbukcn3pPMD6nU1YPHnALkc3HLA2IEW5Iv2lHzaP1NK4flKDLKVy/B//bCryX",
+	"/NsaEJ9oNt9Mfs29kTID1II38EnwwCfBgy2Ae8HmUrOXMksj1rTJKTxDFDxkFaH+gMzYGxLzKdeqSfHB",
+	"N7bWe1q0Px5EJ/Epuzu5V6ZM9043E6aXM5o2zkGZmyTh4nIdksJT28OrktFpdPFg8WeD+a/T+z9/81V/",
+	"vDvYF3zOfi1FAwY/Of/yHMX5b6VgJKZLwxViMpNZiqJylGnCRRPy6G/rsab16sIQ/2Iu54rT45czKqYz",
+	"yjfNwpeNzju/pp1ve50Ho58Mh53jJjnpQq5O8FMR12ks7M32GouWm/SVwT76imESTahkaP8hKN3ObOKt",
+	"GVYtpFAMLReeQv8VF7G8NlcjKTRDpYUuFgmPqIH9+BtlJuB93kxNU57gOzFwNbFIZcSUouPErAtLUyOl",
+	"t5iI1Yjmpg9CJ5qlhvan2lyHFduLPX8KH4CZrbdXEAMCGbOJTJkRjvDb3dbboPUJja3kdMPZc3FFEx6P",
+	"rDjlzX9MFRtlaXJGEEVILJkiQmoypzqaoYZij8TtrEUuLhptIjFow2IiU0LJhLMkRpkKwIc18U0Zj6SY",
+	"JDy66epEbphiWTzTF6FJymi8RO1SEWqldSdLwdG4naXZAQJcm1tbD5rDUsj5oKk40NgbrrS6pXWAL3GV",
+	"fyxTDJHhM5mOeRwzccMZT/Jxiin/3b/9i7/9n//r//Lv/91/+Wf/8Hf//L/7/X//9//u3/yz3//jf/q3",
+	"f/8//f4f/y9/++/+m7/9f//Nf/6//tff/8t/+p//07+9LQRIWcyE5jRBhgjHgIwzDSeUCkJjQ1aVTinI",
+	"qLAoVq69TWQoy8bvHCfOdwIAFuVLqT+TmYhvuBpC6tEEximWw50MsyV47/Az/lISlUUzkjIUPGFOz1Me",
+	"sadc6VciQ752OzxyYb5DEq70mWcEdPr7ae/0lrC/+C6JZJbEsMJjRiZMRzNkEmaf7VrIKx6z9Amyilta",
+	"CSqIpJmeDcjCfo8IxmJFzEWZ8m/hE4afBkTLSwZ/glBrJCsuJtJcuLXlsiABxzSDJUwz0qaCPFsw8eRx",
+	"8YQ5L9II10plRn80j5zDvIwknt/Virx68VQdITt+9eKpGRooT5LIa1Ze+Vs8YYpPRYcLb9HfwVFzH4NJ",
+	"oi75DuQxgy/WhgYy9m0Qz1yumnOljMwn05KIhZN1ghY+c8MJo549ciZ3++EaIvoxmVFFjH5AqNCzVC54",
+	"9NCp6dazoMg3kgsiF0xQ7gQTdcsymGEs4FoIC79BGBBrpnfIckcR59NxL4YIfGeY9XonkXsQfrEwGAp7",
+	"pMwRPX/SMTPvkvZ5vjfV4bgyUgHVLA6IYFfM0MAJCERHQ1Hs3hPxDYv0ztQQlC82X2gw+6tsPqfpEg6F",
+	"nnH0CnMYuRW0rmiS7YreC7pMJI2DfCtxBQ2pVBW8fxsgIC/YIqERK8NjLyLjFwjcniCldij7aSNeCyk6",
+	"8G0HJrFwI1hColGpGSRDPam1Kh0KrMLi9Pbt7aA67iyXAs6gkOVNcgAlNLpUwBsQImAO9kGPfOASPebA",
+	"Qm/KFOzcYzeaxxoQBq5IfvN2Fmf1QyuTvU0OiF+/bb6HXwEKbITpEj94uRTRZ5TffDMtL1BLEY0mOKCP",
+	"9j6lJ+YhYh+61X1tEjANntvDT/h8IVPN4i4B14URD6eAERP+hsUg5gFFHoqIpilnCljDqxdPAzJjNGap",
+	"Chyps2zD2bzIWMbLLtLvCymf0nR6U2HejDjSUo4SGMxfYbS3mAcM8FpKgs/crn3HfQ++ZaZPBawBGDWA",
+	"hLCFpSCvhJOn2c0leW+oYhF+9x/+4d/9i//p93/1P/z+X/3l7//yX//uP/6fv/sf/4/f/6u/DP72P/zH",
+	"v/tH//T3//p//y//5v/53X/6V7dzzlCN95V7o0qRRcoUE9pSlleCXlGeHESvK0bySApLr4x+pZlBa5ry",
+	"ZEnKT3rO17WO1tvBm5hqOqYKDlgmUkajmYGr633OD3KD6LdULliqOYoxXrRBrbHbBisAEjp6wxUZG/pq",
+	"BJ22yJIEfPRCCgy/WDFqm0dwh9AWXjVsB36UySZfYM3LUiZcTEeZ0DxZ62RIqNJuFp1rHhuKJpNYXguI",
+	"7EMb8xJ8EeWZ+M6Chtk450HQspLniOpmj8T93TwSMKg9ByOHuOssYXcUTnYis9RIxSmNNEsVGbMZFzGh",
+	"SrOUq0vwvRcQfvTRRx+dvPnVt3UAGP6SpWyU49FaP8bqLs2oGhXwlQYoreNYyoRRIPIVbDjd6jtm2iMj",
+	"6q9d/wdnJ2vXf+MmQ0yM2nSU7bF7ig+/Ba/aKJIiytKUiagmbOgRhCBwQSYJn840oZpIEZmzl0plbihN",
+	"RcQUaffsqSMAylFpJ3t1K4PuKX9FNKPzziVbdvp1Oy54dOneKQP5mKtFQpdoR5SWQ81oyjqWTy3o1ICI",
+	"6sH1jAmSCcUqQLbqPiqvBUtHLryi0f9WpUcxiw2xZxWaBEDF+1IltJ9uuccYaVK8NkoZtWynPIWvZivU",
+	"1GhCckJSqYFfnZEQTNZhQMKxIYxGhw59Jm1+2wOpzN/ArsLSgnORj7fFsqssiphSNae7P+htde40x7Ca",
+	"dUt1wfHZbBEfnkJeM3NgqvyjJuShcM1+jb7aUowjYLyH/CuUa5UW55hS3Xu7KlWsDsoxfmX+tUojcmKT",
+	"z7G6X1XqXKGCJZZUWv3X+QLJMRgs3gZOVHgEr4CIEMfcoBFNnnuiw4QmigUVaaJM4GuOrjOMO7FCpmhT",
+	"BclWKZT8u+SrlGvWkSJZllFXXXYWqfym8+kvz794/vTTnvc/y7dyXFlQpa5lGpdDGe73HwxKwQz3b5W2",
+	"+wS5Ejfk+fr3odaV8Iy1xLt09De9uIEAP7aEtkTCIA3CRsxtSX39QIfDUWLNr1hBiHchSQX12CPuq7eR",
+	"zngHY82ZewK6845nzpmVzN9cs/m2iGsPOCLuE3yx7+blfuew0jSly5Vp5d/eOKkXTMGifrdKMQwx2kS2",
+	"g2Jqu8wRsGDdBNzn3fhr5vE0pwr1m/NdKSqq33nwGsLGv+sF998eYwR5e65+q347/+3st/HRH9XxsPJZ",
+	"ewWmk2uI7AHFxEZAhx+FZ4QmNgvFEM0p0zOWHgUkfPTs1ZcXx49fvTi/ePLsyxC9NFSR8F7v+GQWGoIb",
+	"ml0+7sdhl5yTSQZhyeYToAyp0sEGlkS4Jkbp1mVt4TsbN906a8HYFpP8Jen3euvWU9Xgw+1s88bNfZkT",
+	"mPIWhBRoSuiLUw9JaFl26bKNiqKFTgn6ZNv9VOZ3rl4+HIrQ2UhDEADb4+VKsALYlMcoLy6kTOw3nOhn",
+	"Pk9JKq/tRlGySOWYDYVhfkwdPczlR/iCfajyDbu3ZpfbvpcmN+ESrgFccOIa0SbTs9KA+FWCHwVL95pP",
+	"FJTQ+WSOukMIKRGGlBqaYla8kItaQcszaeN8jIDmQWN21osidQOsHC+72a9AANpIZudclJA52MF08onR",
+	"sissUorCnNLukUyMuUEQro/OahJFqEa7S7o0y4aRb0NBxRJ9TMyAiNZUSaQ5/fB4ZnaA6y4xAJjnaKJk",
+	"rh2pVa7NhuKSLe8oAnw/IEra8Lplrpbk2l2MOMjxkvkcaF4J0yy2e+jJO80sv1beabANrBP5Tukn0QeR",
+	"7/2LfA9Jj8zpJWCewxQ6pRiUfAOUeJdS340kvRqu4sFkRq/StpyibUu5/FBfoxztKiRmMWcCvbE72J79",
+	"z567IcDkmtvZV5U8zd5o0v6CppeG7VWMD+aBKdXsmi4NV4AwXkI16Q3Oej3y6uIRaA50jM7hOReZhsQI",
+	"D4cHuCcra2SjlGtSY2eGGyOzAqSFYHOXRChT4tmwDZM+emj5bJiHOIflWeSGigebg8s3mhKLOOoGyCFx",
+	"ZT3g1kx41ADm4ABgaq6TCm35gppTIKiIwAz4kuosjelyZbs2J0H4whp+qECyOrHNS3St1YZGDYm75y44",
+	"hgs/c7+0bCd1tMiFgDfkGRWRLYbDp1JqI3RzrcjLxz8n2hLHLvkUDHSwY3mwynMpE3MkXMiKuT0Uzo9a",
+	"xPM0iG8l4c0LgMnFN4f4TBxVuHRrpvVCnR0f0wXvYqRQN5Lz46t+6135Nfby+My5GO1C5lFPWt06iI8H",
+	"K7YqJUPbGPISVnxdShN97SmkqyelpIrU8XVc686cclG3KIuUy5TrGvfAT/l0hsGLOuUGVXiqdAnO/iFZ",
+	"KYyz/h17Ei/Mo7dv2q2SR5oyEFFTOpnwiNC5FNM82M3cYb/JaELcgpZXajvrsLUCw6MeHcixytsu30Dr",
+	"LMI5rgYV2rSbVdYu815W2WbadS5IaGgA2gWAGoTk1YunZ9V4vfVULUR8Ds+GImwkKSFp55SOLhagHIfH",
+	"0YzqYxuGy6UAb8Yxm49ZbNQX87Pb7T4ExcdF/5mnqebjhCFI1zK9VAFh3WmXlD7/pku5+fBRl4R5nOQK",
+	"kPkdA2c9kFf9YxvIosKHoHFL8BYbBYsLeCAkXA0FxmeAF0qar06ZoRbhWQHXlAmWUnPMEiqmGZ2y7lTK",
+	"acLogqsGCIbCfGHMND1GnDv+Dv59e2ZHY4+QVeI2nqGN/fPyvT+hif5jpVg+gaEoz8CMjwPY6UAGCWy4",
+	"2olxlHj/6f2q7uVZyWCUPzk7Pq479PsT+XVPA8n/0lD8bSjzLqmcVbJtrci9Cm1eo1x08kvvkYDfsiF8",
+	"EzVdQ/sOYTB0cuP+BkM/ta7GnH2jQJZ3IGCdbAVJvds/r0WAjn+svQFkoqx2WLtwDTC3Ih04p+JoK6hB",
+	"dXKv1MHdGfQGpwBMr7VJVWl0H5dh2ovVY/LmPvx+larlO7K+2IfvwPjz4VDV5nJvteCrS/2QWLV1zqhQ",
+	"JDRPhJvX/wAA11GgTet+QFqDlOIwBOdAlut3jiD1e9y73+ndO9geNy3cS5ZgwP6usQz5sVZra8EpoiXI",
+	"oESKCpLTpGxZ+Lrv6407Jf+vemlX0KlxAZYiMm8emFvZENmm8KbmjEQ/SklebhGctFZ9R59GHlhiPsvi",
+	"0pingzrw5eUWMYhVb7FP6eWlrwPiarxevwtNTvC96Eq+rTcmLRdWSlwTr7NIpZaRTApdDz1LkbwyIsCq",
+	"ZuZ0R0Xan6fyMiCPGVu8ZOwyIImMqDWxpFg6xpnHcWijKTudrBW0UIcqG8rzB1dwxU7pQITS15w/KD9b",
+	"Kz/vT+G5LYeOQytlS00dUurPjR8jzHuphl/2tgvAnORpRztGZu9hnpTzha6D9vT+ttD+JpO6Ug7ndMtX",
+	"bcaF2itMFQInWVyNOOrf3+LtddzAyvk5bP6X8r2pLl3d5ruleb0BCw8ooSJW1xiuFbcuw4OUgQ1aeYbG",
+	"oco0+duBwLqPrAvoepRQPv9yBevZnLr42x3oHpSMXUcSagSXR05yTJkZKLJx6+CCgDq2pE1FTKhY2tAO",
+	"vGhkG8gvnrF5WWz6+mStYFkTrV3Z6VsxPZQm7Y/63PKKXIQOyF//Vb9793AOoizRfJFwlo4WLJ3zJKkR",
+	"cKAyCCkeRZ+gzBQVsZ4p0jbcgvyxAS0g/bvu7+7dgJg/Jymr+Fv7d3tbxnVc8cU7Mo+s8WjULVJ504IS",
+	"Gu9mxYBzsV8QefnobIvkN9Ge9sNVj1Dc7Q/qpLgmNHSGVQClgj+7CSvN2LVjGcKtTCSwqYfgPEg199dc",
+	"4P0DCfnfc3y7AaKVpMj3hlkrm/dTKS8fs4RfsbS2cDYjv8lYxmIyk/LSpUY/LGWZtxWjCYsJhdBkfQQ1",
+	"d2yhD52lAk0AldAQrdl8oVVdhBsCQ9wjREkyoWk5LKRSePtk8O6M+DECmA+7XwTPTCrdVOE1YuYDdxQx",
+	"D5G2kGRB9SwgUG6TyNRPxK6YbMwuqa79bTThLdj46XaqySXHQhHrSImPTT83z7sk0E0GKkgGxg231RMC",
+	"oqjgmn/L4ofEs1IJKZh9pDx1t25FoS8jJjwRRsenCXmJ2ZCYwV0Xscne6Nq4r6/MVylZWA9t7PAzj/sw",
+	"bzbEep3sgV/bKdv+Shcq90ah5eQgQgugghdXAcgcFIe6tOnF0lbOzm4yzApqreYHCKn5ZBmS9pfPLp58",
+	"9qvRqxdPoRJYiKWEJ1xwNQtJm5YrEMOP80zPjvGJkhkMxzST9cYoG8DyR1a20of5ea21YjdOXSLWNZrD",
+	"wn5jffZOUcO6pPLXsh0tdSUIvL+7co5zc4MFrrx3Acem/W7MCLGHMiRty6VkSsZMXzMmDPNJOVNHAQlz",
+	"tIPNXyUUgzdvEFFiRuNwKNpTfsUEyRY29nRwams8y4kb9iH8AfkAkCQQPn/28oIc0wU/NjS4Yz/JmTr+",
+	"jsdvj+HpsJJeYcH3Dwb8TSuxyHClBr8wnetnclzPuaEWDZRKc2WSjCZ7PaPagB3zOCDjJclbo3jZRDQG",
+	"q0y/zEKRjPTuGjLS750NDBn5CRATZ3RXrbOvXxfmr17Q+kaOsRzHgwcPHlBK6Xg8HkdRFMVxHDPG2GQy",
+	"mRgBCAw2c3ll31OXfLGwMBSFpFbKkttbttrzBaNz8vnzC/LSFbJyxNQl6cKllGo2XbbOWnOGlWYslg/K",
+	"BLRmun073bcr8kxszViV0ins2is1FWw4mGVxZR0hwAJHF4Zgvy2Wvo67MgHoajmmK+PzjRzbKw+tqIYW",
+	"rwDKJ2LxrKLQD6+GX+4UcVnYQisqvxUfHYSQZlNyUuVht0YEAgADkolLIa+Lyopb1FpwKOgzxC2wsdJz",
+	"hnYmr787GbytdbLmmPtdY8GmO6qIHraPQ3E+W6Us3DyP/Eg0BlK7MrI2oBoyhNpYCQ2jmd0NXPqjzSjp",
+	"Hb01zQFWZRj/WPovrp7QNfKPI5NpJgSSyeIUW6wqkcnibs2g7tBvc7Beuqd9Drg+eN0uaWlFa32dZRFt",
+	"20Ne4agWpT0RrEmUCkqNH/x98RalYM1IxwpcK1DbM5xbelPHtXOO1GCYgNujb+R4e6GnYHIbTRTe6HXA",
+	"Qa7Yiyyp8xqtqwPzhVHDooZiMJhi/zd/8d+Wy7/sU3hprbY66PTuvbOY/vpGUOFHIVTeZW9opL04roCE",
+	"i5RN+JuPMGb1owVN9UeVgKKPJglVs4/qqWfhRGpcecjMQRJGxZKoBRUuIdKmTDfsRA7Cvd5+lWciiS55",
+	"R44yBRHkl8wcHPAGmH8TOcaCAsWU7YMN1LEuwRkqzUBKSpolzCahzljKHqLz4ZorZmvQsZgopp0PAp43",
+	"ayRi7NJlliGEJQ8DEuoZF5e4OYtUhqSNt0a4cuGx/QmLhmHeFbsCQFZfrAaOV2OBIKOtm3UIXIkRdJ/k",
+	"IENpOMP95cMig4qBgm2HztNezT6QNqPRDGVWI84IsES51LY9drdwnNZgHheLTP9EZnqR6bwQ4iRvIXYD",
+	"pNwD0vW6/Z7k4TpvVVIjtyQcLB74TOA4nZoZoUxpSwbMd0g7vNdTEKd+nXKtmSBhfx5WcOhktp11AQ9c",
+	"CbWCvGecBbjk3fU8uH6lnrya7S5mhpxHPDF7v9GeXREKNEkYVRqwHnRFhDGvomn0Lw/IVbtoUwLzri0o",
+	"b5uG79SoriFM4F5v50ndAi1eQ79sv0CbWV2hYC7z0xztZnrl1CtD1UKEq3IsPt55EeoiU6wPYceRmk7/",
+	"OflckjhLsZZGO3zQg1yg/uykNw+PnBIJPMg7/gEc+oCEJ8Bz+nF4FOTWmD4i/0k/riEKPjbdKyHTYGOk",
+	"gSUWFfqw9mgfwmlWyJL7O86a8hZoNGMjQ0jZqD8bQVOJGvWZpWTOk8TsEPApR2McBdaSUNLvzGSWEgx1",
+	"ITCy5bMYFauhirZ5Gz6z4kKvR6qK76rOg7WFuOtN8+78ZtO828Hs9P0m+uDk47u3PM94BB9vnCWEP8gJ",
+	"Ah6XZrr1NMwseregebzLbGI+p1PWtEp/lklNSSbA+chS4jLuYgKvFd2pe0ebq11ssbc14JU3cR2BgC2t",
+	"99yWe9yulgABeXPHryxYOjIy6TZrF81oOgXpOWKwkO4C9MW9/VV0gXc2ppaK5bNJ6+zrTTM1L9kY250K",
+	"Z3yZJckvoKHB29dB3cEDoZ6SRIqpJSD2zEH1Cy+HQEgBR+5NZyo7dl4flQBrYbVJLqbbELSyZqEW5kv5",
+	"ACvn3j5dc/B7t0qo320klH/EKmehlpY2MJKgno2ubtDK0SkToTK27qZL7J819kEE+AMQATYy7sN8/A+Q",
+	"pR4kce4DG/7Ahr8/bLg+dX8Ns2xkSIfQfm+aR+slP5WiPCvn2GbC+u7mgxzt7YvsBq1M8N9kzN42e+PA",
+	"f7kU0flikSxvM5fV/D1llVRWa25aisgQi5qqWbeY2+ocgqXY6XpjKFS7TOWiaJoT51Vy/XxGIeHMsxSS",
+	"KsqhBnbkmlzQepzKN+UWkmyLvL4qwnb79ci6ITZiXQ7TmhIc5YkeJo+1ZvFueLrNYM9TdsXZ9cGAs+Md",
+	"GLx6VKFxjUX4KWQ0uyrADoMDCFixGL5kuq5WWbe/W52ym6Ux2pd3zib0z3apuBfMLagc1dWVqJv5bvNG",
+	"qnajfjHrdc3SKSstlP9xiITIox/Wo1HTCUTXZrymCgpWRQOHpmtWPpPK5utfU2W9o2AyP9gxDlo2+b8e",
+	"MLhJUpgTSKUKajaUOc2t5MY7sIJ85RqX/VDZJh/U7A9q9gc1u0mZ/aABf9CAv1ca8AozePbk8SPXzr2G",
+	"AVd73NeXDomkECzS3YSL7E03lsfYMf84b/FVJynRTMtRyqZGDErrPOhQDZa4RvBoNraKD3TmYYlihGvs",
+	"IQ29F4qiwuyNzS6HRxMuLi1ZhawvvSyfh6aWfVFC+XyEmfT1iqZ5gMxkErsoMmYkw4TQOE6ZqjQkdCn5",
+	"q7WI4Ts2+mHbL3n1TJU2245z5ZXwAB43f1GnmdKjhF2xreZHCbxA4AXS+5u/+JenrvxRqWWmV/Hf+0Aj",
+	"FAbs5tprCAIlgl3DBO8oLMfGFZRsxXri5a/mA9Z+kjOhV8KxF7ZIaQfvv7OC0UzkvbI3YiN0bkPwFYtS",
+	"pvdpO7ldpiJXKsNDub6W1TYZjT6FcRmNq2rVU0s66nWqmKcs0qMs5U0Zn/gEefXiiZGyHFkhVJfOSre2",
+	"7KvZeD/jE+jWseGgYxpd1sY8RXKxYnlLbdbRDqpakk3LywAUtH4VgLXsToPhtXdXvVKxlIuJ3AFOuuDH",
+	"9bFltaGNZslyV6dNo7ToGtTwK3/dKuD5xKDudOXbXOVVxbGtku4VklbmIXV0t4Leu/lH/bO1l5u0lsFv",
+	"kN3ga69ePK1l4rvy1LXqb17Zpo5H7vhmhdc18ahN3WVWWdYOcGzJevyqa3fvbQwNXeEJlRy2vPvkQ6K0",
+	"TFlMmIjS5aJaWbClTqL0RHcMQ+3YY9qBY9oBirShM1G/Nzi9IYcr2M4OKHgrPGjXanFM1S39ZzxJXNC3",
+	"AROTAwMMbLWxzAZDrNZyzZKkU07O8xOpp1zPsjE0UEUmUQrPXcM5Cm61zbK+xKc99rS2QwgKY4KEyDUT",
+	"OeXiT9z9P66EPxdA+n4m2vm213nw2v476rz+rhec9OvzBEtccAcsqTKmrV+tRsuW+E9xpDdR54aEe8nj",
+	"KDwjMVdQe3LpuuMY+dacBcARSq5YyiecxeTJY1QxH5IQ+Xt4RtibRcIjrjHzFF9w0wU7QKkoJY+jVtDC",
+	"lytlKPFazaL7EzmE87OkdO7vhvCHOVQXvFvjhw1+uA8M8R0wRC8LqyPYdScX8D6wtKY13JdnvA/6vEIY",
+	"nm9nQ3a2OzTalXNK7u5vhltVpwGel0w3ZCo0G9zvDRrg2MKa3jBkf9DkKqmpKl0xX+eD3O31thykSsx3",
+	"jE193bS7zWXAaV4e3fE81KhybaqS1oTX6sgIpJHpXezadpsPaNVGaYtHjGgZ06XNhoQ6TjpvBTGjqrC+",
+	"VSzaOUjr6uTXFcVdSMXirZwWMH59eJXdjGIxvaHX7u2BAh/KuFJjgskEBgjFjQXZrfyOHmVwLuN+8KJa",
+	"BITn0HnFJTnYuqxPAcTaNXmBOYB79M+oiZMC/zaRmKDHVO5Pb9P8Rm3QlNs+G1h1VNtWboeAsw2hZTXh",
+	"U1BReLSAJq/xZir/6iWJZZLQNIBwMCmuWKoJFVDm/YXMNEs7Si8Tu8Vtt0Fg04aSKkjkyjO9u7ejpjZk",
+	"rLaf2VczljJrvzQYB/BxlbceAF2h/fmnFwH52ctnXwaEajKXSpP75Av+yVG9sROGKhW4s224ut8oKQ5V",
+	"872C6GZ69aidO9x2zBNGB6c7j+BIb1PQtgs3XOCSwaSA7uJRksUsPiLsTcRYrEhIx/KK2VLVoaGiQwFj",
+	"aOUcebBasTUju6NvxlKa0dglqsIC3lFd8kooZj36oIjlHsChsG9OZJLIa3hLc1CgEWLztO8VVFjnqsLa",
+	"PHgrpcd2wcZNyLhdUMeXZZemxprDDeEZg973ID5jF4g/fgcBJRtSGncB95YTmN5Z7MNGn3vdojR60weD",
+	"u+8uoLx0OHcOLK9oUmXPklwwwW3B/QmHwtZoL9gvrns4fDPom/+cdIbDN3c/Mf95bP78+NON4d4ng1WG",
+	"7OtjdU056VjJJNOMGIbRVkfk1YunGxzH23q1VpiVN892zp+6Pzn6k9p5YYEoW4mqvgSgaxEPFlpbo+qs",
+	"YBGkHVKomYU7j6Uf8M+jILeTBsR8OiBUDIVcII+Dftw6UyEMofkVw5ddp+PwCJjCJGWsAzUCwjnTNKaa",
+	"hl3yDArpTzhLYkVoyoaCT4VMWVxpbQktpHPoWmfuTsfIaXCtc4J4ZSNAjABXrNQiwaqoK12pvSFLTQdq",
+	"Ry8VJzi5X2dScVNrFgPwDHoT04zOIR7X6w3pHai6yF3V6dd0865TfvJ4mM3lxXxD5p59LdcsZCov7Ur2",
+	"t1tJ1yTTs6clmdpoyKtbQpzfE1EflZLXb9PS1hl86Kq2hFakCkjoKvbZ0kl4fkKM2UHaWSmcuYKKfu3K",
+	"ORUZTTqlG7Zy5Rdwi3z+/KKpQiVKTV/XIGm/AMG7Omi9rkN9mM7WCmiZwqyqN71Ngeur5gDbnsq8lkc9",
+	"G16YF0f8RnLxkLjYP7+RulmrmIQpANUZZr3eSeQWHH6xkLRd43YwMsy5UlxMj6o95XdMibEbXxfm5Yqg",
+	"uwpQM7pghNqaj2ROl5gXQNo0xyvApQKzrlO6WBgiK1NoKG8WEkTzomSQe/iogm2rWLGKEQU23Iw2+IUg",
+	"q4uQV7jkMc5iSRI6ZsnD/JiUSl0G5HrGoxnh2voSy9yzdEyqcsH2pSZLR2oj1bxJgcgVhWanU9ogBDWx",
+	"mg0HcBMlbExWiOPVhlV1/Z7yQqdbFyvd8GB9hdESEuy56bdRBXTd8lSdrUV5zeYanJsLb75u3NEvmJ7J",
+	"BjL704uL52QOD+QFqZYiciXJfKfq55+axXr+7OVF2baM1xukTj/qttnDDnJnzmlnVKPD3YjMrqi/bUE7",
+	"XejQBwoT6rCo12UZrgacsJvWUFvxnCDbyCVi3IYueaIVQY8aiKKVzhUB2hivZwxEVj1jS3hKYZbXqvt1",
+	"NGM03ib4cBOf9HnjagVhZJLWwAmsDkOJwdzG0k6+AZaPbmSANT1FdwzuhNmvCoONnmPzzpjRlKW7vLWh",
+	"EnFd0eZ+Q9Hmolzs9k4SvxjtQb0kCYWainBGv5FjG3M/ZhNpjagQT77iISkVxzWbl17RZKRYJEVdevFL",
+	"vJFXZTPQxVnCYviwKzWV+2esFMOVSzYeL8kMbH0iWZZR6l5vK1MM9IUwgzW32tDeamBB50mW4MJg9wUW",
+	"kzZVpCiPfORoiV0umxxRCQrNC7n3756dFHXrPYz5o9/++XAYf3f6tmP+Gbh/LvCfs9I/wyGOUG9wyAnz",
+	"Zi5jiXitzrdFtewbSHRmF/bniM2dWF29e2ekN1t5fM3G0YzqAV1wZ6rfviZQEbCKka92fYMSxfXWojq5",
+	"mqNRQcUSNVihZzXEqpkr414V8axVPiTYdc58wixNSuqkK4KLphHkVFRZQl+R/lePO55Ch32WgTf2RljV",
+	"VcsYkSufsNW77u/brbnjLzu4cB2rZ3Z+DtU8qyJ7lbj4pP7/9/f+6P9vNMDBvTsf/aT756Pwt/9Vr/Pg",
+	"vPNr2vm28/qjP2rI4JmtswK5nOYOwtxxqLAh6ua09+DeFv2fGjnf6vfx0QN//0Bqes/oe3nd5r2lj93s",
+	"+Z5kUu0dZo0GacZqUqQaRvali5tz0PKKiCovskfUGfBP+nfNlZ1dGvMG0d+twOefXmwv4m9Elm0406bj",
+	"upZzbS31bxx1havVrw+QNn+FHK2zNoryt93NjV+/OVNccQls+ObbDXyoPuAV+c+udkC715tCXt3gm1jk",
+	"S2otCXWw7QrRO5hRK9h6akU8b02BBeTtq8V9jGDtc3+l6bLC8nPKV8TKrGfhDp1/YNy4TmZCYF0AOQr8",
+	"aCNRhFca8L0fHl4HNT6zJ9Tfb86PNhKF3bLfNeOvWgreEW9XWi7AyjK/Xa7+gXFvx5ndxR8ab24UUEKY",
+	"bkhoHCsgIJ4b6JKxhSqKAzi47xhOodnDwsFCaKJkTmb0jA3FqgnR61q1UoKt1KVwK9GoyRy7pj5S2f62",
+	"dQuofeSDxkZRRZuQNSx9KaKiA+W6OfzgbYjN69S8PNCgrIb7vbp4RDSfs4C8+OwROTk5eYCdMikJ0XQW",
+	"EjmZKKYDx0GQMO9lujuM3e4lNlSq2WeaJPJ6lGEcZDwqSgHW1EkrihxSTWb0ipnjBS8GEA8Ddf6h0E2X",
+	"PJtMyHhZyy4bTeA0i7nGXk2j2sjb5ynrGNpF4Ens3M0FYZMJizRph+evHj+5GD198sWTi9GrF09DW3hE",
+	"MQ29po5K/ZblZFLekVpnBk2hm6uQujbuzWAn3iPhsX04JGomrxVph3gnzL9bqzi3fvcP/rff/fN/8rt/",
+	"+A9+9+//79piFHPKkxHmGkaYAVfgchWgF5DkZhucCIinpaJS/sQmI0YyNqgpNISKbLlH7M3CfHjkZcc3",
+	"hkiHmHZqI7DcG8rmQboo4YQKyJSwI5M2wNUZ5KuG3WwVBFNv3jHBriHtbTSmCRWb8o2mKYV+W1piuTrB",
+	"rpNlXqeCxQDpxiJNNV3toXVyAxZLpRGN8alVPC7aPB8AhSE0rx6Sp2Z7OtGMRZerQDw7f3Xx0z1gcNLH",
+	"Ssd2DBKsBZHH0UiKZNnQqgiatCFay1RB7SEDKnYAxa06cjTYqRAPMTFCCkagIlGmmHlTTBOGxYukIDKF",
+	"xy/ZUm2H/YtUjuZcbK7Q41fkseiOh1FLkvKY2XZ1uYRGzvEhh494W6YkzBKd0tAeFn9Yrkgir1kKXiws",
+	"0UlR+Jnx6czwS4jC1TPGUweJIfaGMBlqHRKqybVMlT4yCkDCtMslwYf1LJXZdLa5fauX+CG4Xn/eoGue",
+	"4EUvKa6N7OZag5FxtlRFfTTM5jjqkkeYHuIKq5llHIq696+B8FCiZzyNyYKmemkIC5CduRRsGRDWnXZt",
+	"53SvN3po4/uHQgryGVX68+cXdxRREU0Yaefj//Vfkb4FqhzRebe3dfpe6pHoUaPJ9yvrmacCcHhOC7JU",
+	"RfWtimaVvroHDleOjqvY5aF1XtwnLwq1RetfppQBSOtkBJ3Ia6Ow8CHCjA6LjcuhedmciqXtX25WRGba",
+	"fNV2UjR/LTI1s7XJmIDMoWuaxgHJFgbgkx6J6bISe+ZlFvtgcl0XlPPcpkTXltwx5/ZQxMISgVzFaSuG",
+	"JKT6gfBGZ7lqHcxn3YC0QYP4WMOFV8iEz5hWRb8SB22QOlaks/Wiks9m6hBvwxGpJ/5N+1ynVTgh/FA1",
+	"EZok942kYC85+9WLpw9JOGwNWyFB8xhQ8a2Zv/fRmycI3EAszyexlTC+YoXcVTrfuBmHEKjNSVO+PG0H",
+	"zefqROjwu2HLiNfD1lln8DZ0CXP1e6hmclHawpQJdl23eVsJ4XuUOd0ih393QfumiIxj3RyHd5HLG2Em",
+	"F/SSKSe0Gx4JVN/sq1l318y7OxQvbC1OF1OXMiUTsKJJI0qk/IpqlmuIQmqUFm2E8/nTp8++Gj1/8eQX",
+	"5xefjp69uvjk2asvH4cVIWgL2f+mi+ZrCnvL636sa455p5tQ7dBy7k0Sl7dIF20SM28sKfo1+7dfvVpJ",
+	"ryR25WN9PNg4uc0C2W51VRqlNd/Js+1k68zjL42+8ZSLy/pqvqOZVE0lZlMGsjZNcoqgjH7+Xf7e2+NC",
+	"m+l2u4W9yejNWkHaQkSTpKnQphnIP6x1B29MFasnVoVrjZiHIIvQYn3CxeWZ/bRRUkVMwnO/lNMZ+QTd",
+	"iJjzYgC5MMzNJr2UwcVZHqtkdBpdPFj82WD+6/T+z9981R8fX/XfXWlYYK2qsVv5Sf8CRlw36EaXTjUY",
+	"uGbOteGZDdZbWzLDbYTRJTOVB6pbqwByDhiitngE9i7aqZDq6gGNZaQ6Y1kb5470FSXEtcTVoRZmIS0M",
+	"WnFBIOHgoR+hhG3pyxnvjRVyNjsxbYbBKM9K3THu3L3fMMNzkNFYTOApLoU3UbtFO8xyrxnulyd5WxVr",
+	"4xFgRKVM0pZGFpA+myIBQMV2JfldfJ9Z6Dt4SMqsebBHPSUvxtdBkh/PwKP4Zayv4khpGaoImG9XiSZ5",
+	"lHq3mrU5g9q7YG3Ow7biMDcUBN8JGW5ujFVDDW9ST2dH0rmbbFOhq1vQwt2CO1bo2gY6tGOT3uIgrz2R",
+	"6+TF+iJYbuS1p+EQdTUL2W//opr5GAesqPkeD2yNuYZdo9liWeMn3/JA/2Ec4Pq1g9sPSaffFIW3xXHv",
+	"9PeQW3YBYPeP7yOS1OpfcO8LKbiW6YH7J773FhR7QV0XNugXLmrMcgMt9Iat7DayXvhSQjUT0XI0LwPX",
+	"vz/YOiVvzpSi02rJkdruEZg3leObixLLBNT+BgmqFbRi83elVGUj6anzZmFtyFKj0Dn4f6DM3dryO+Um",
+	"slsERaJeXptel40THtUE+szktSBUk/DzTy8IdIHAR49tWZytnI3vtrP+an/R+sQ4O2c/7c7f81Wkq+DQ",
+	"Kv7vKGL7NGi/9vnbk6n19rOS29k2u62U8tkt3NiOAXSjTEVyq9n9e6dlq2WvsRntLj3QdzkGO/YP8M7I",
+	"LmtUL256e7cROQ4idZY43g0kT3+cQ/WnvAU83gtxi5LOPxJM3YyaKxvs6nxWPY5Uu2gECD7hMRbPvIYb",
+	"Iq83wdUZAfM5+Zt/8o/IIpXw7yRlpTQ08xt96M5nXmaieGNlYq8US2271a2FtpP3J7TtJYgtUi5Trpeb",
+	"S8psqwtvY50qzFIl9pkDU1qhOrrgbc0hedkeRay89csJda8c6VL1opX0jl654NDtGh9q133D+h6CHfgn",
+	"aX9m4I2yJSsow1yL63f33J8K1PnYjYDvg6aNYcQvNU0hXcU+UYQtGtk+rIZAhERh/M/R4fy+tTibtywp",
+	"aNpYjv+0bMzJP+c6oJV6edTV58pT80ojRzJNWaQ7M5kq1hmDRWi5RQePwUoB69X2gjLZmAxTySMxm/zC",
+	"vLa14aBmAK8AZIMruLeL39tvwVLakfKKnAxKC3JSTjzFFNNe58Go26mtBVtDZKzYmW9A06l4btXjmxCX",
+	"mmWs8wcuqpp4Q1HCKRsp/i2r1NKue3a1fFl/D35o6/27kmULVPYKOJqW7kDScCOJcaY1+0BAuCC/KRyh",
+	"hyMkndV7q2ttoRjFLEGv3BoPrSQ0jklbsCnV/IqZCzGLs0gfdcmXXmyRllMMc4aQ5tDRym0Nl4eaWkMv",
+	"Ycx0LifP5HFYTcnONOER+9Nm27mhruXaTF//+Z8Oh+r1T/7U/VFrQJ+mMlvUujS/kFesaMAMOWdcEXie",
+	"tEOw4cAP5aKDqYEb/f1wo7zcG1w2dQe2YA11C+juk/Z13vTw6GEO8R3lIrwVYdU0uVoG01GaLqDe9gH4",
+	"zCKhYrTOO5EX77LAQloFxKK3oWyeNvdBPYIkuDxIG6bZJTbsl4TmPZvBqphWmMCALo+zfNeuaJIxKJmq",
+	"pS3Z51XBswUVbCGWavTdoDf4uNPrd3qH8H1+D9gv31z9yzWFP0CAX51qXIHvXAiZiYjNbf+hqkst5kxE",
+	"u66aP+i5GwK+LTQTDQ4Xzd5o0v6CppexvBYVM7F5YEo1u4acEWXkVEWoJr3BWa8H6asT6LsvM6Phz7nI",
+	"NOjquwdQ9fdybMT15wxNz5hrBmfBjGA7K9lQFybiozr3YL8zeHD4sKvt1Hdc3zUzsr0jVydkg3ObZjQ4",
+	"wIw018lKJVkDvACVRQrykuosjelyr17U/YOY8RHIAuP9NS3wJSgO2G5m923O22q5ApokLpGXQ4Zsnk7Y",
+	"VnwqGMScAVbqo4CEEIIfmufwbocLDMsPSAjpi3iznMnoG8ho4jphQ4QQvFI2keETq4e0eXqHsBusI4H7",
+	"2xEqo36aprKh4i4zt8hYxlA73AYpUkGnAAI5f/6EtNH8GRCa6VmAaxzA6h+dEUpUtmCpYi4WeyhsnXVn",
+	"wDx//uQOpkbETFOeDFtn5LthCz5s/h62ut3usPX2bYhV0Fd6OeBrYNOSMVKHK5rweGQ95+ZpnGCumPml",
+	"EVtvV4oYFSPusDWwiI/xzepO2AG33YrH+fcrNjuYX02GnjZUKCBzGs24YJ2U0dhcgRxzlPSsE42MmTKi",
+	"EtdgVcZKUV3yKewrZH5TsRwKF8gN++uyV0BH4Ao8pSyGXOQu+dwyOlhhRSKapkXnNxgR4iYZjWZDsUil",
+	"lpFM7ihiKDNsZwBWbX0tyVym2BBanYGBO09+so8DeE4aGycyulSEDkVEkwQHoSL36fqvtCGP194YYagz",
+	"ykc2zvmoqEyb+4RTyNewRU4wcveOyqtcD8VQ/JbgIOS3dpq/HYrfdjod+D9z+7TXI78lYQUbQ9IeU8iN",
+	"pXOmzbra82XImHv2GyVFaMiaUNliIVNDXucs5nRk8Cf0nrRuYe+KWbFRlibQZwKVppGQemR1PnPZlgrP",
+	"e6oEJLQdDTCPrfppB3rlMhPxQnIB1zEPy+F8ccUszciCZq46RWHEhdUtzFUt9aL61CVb+peUkjBZVr0Y",
+	"M8FZHBK75n2z5plwLYvLs6MLPrpkS3+5vEv5U3nNsBw2f2KbgHWQDHD3VTaZ8Ah67zr9OqhcB6NC/t6J",
+	"eW8i0zGPYwQBDJn+bhnZvAQTbFt1m/mieqV4DNMWYQ1nNGU4Z0R676r/TbxiU9sAuSClEA6iWf+2DeS1",
+	"JxYR0/Hm0TzTdhibiOJDH6l04n88RxLItytDoVwnaZshEyXSvuUpISMt5SiR1/manpo1NfOeyExUliK/",
+	"hDMsLrmX75qXsYZWaUHd/QfmfiTFJOGIzorpbDEyLCNhdtoxS7ghsjBAzChukM3iHmkKKYU4Xh8QwJAE",
+	"nAaFwk14bzBA9F6kMjIUfZywkLQpAcxz5Ambm2BrUazh5MiZ2Q5kvyPn/rBIX5xYd8F9EWaXmoMHIWY4",
+	"neL3CPsG+jiC11MG3dz8djejcaaWeITkaE7FckS1ZvOFVvZrdx3J1IZPJyFpo2HKxcDxODxyT+JKOLIO",
+	"/CcspgdlvyaUe2hjf7n3TyyhuKIchHjzmJCj/PfIQl2lenbhigWrjOFKWpSum4960uaqhOJTfuh9Wkf4",
+	"vefyoJkq2ceeD1WqX/SHcIcJzEoeza98tIDMp6XeS5ZuehAUV1YJKTy2Sgmrl12ofU79nKfUg7pE+1zE",
+	"UWWuZcpXeggJn1mPFbqXX/S+VqJ6kLheOtp57rwlg5g5j/Sj9Fl3pUJj8qLjFXgdNWkFrRXK0QpaZeIA",
+	"m+RRBNvkY/WQV/bY3q1cdVzdjOKd+tLP/NDnMyqdeWhx7B15Fw8mwL5fPrMFsN6RRbRzpwcWdfVg5gUH",
+	"PGRYFTo8H0whc6C3YVF5xmPiZl5VgcNeQ3nDjeB9u+BzXoED777P5XyoykzOfqWGx7VKdjbH4szalthI",
+	"vgrFpq+QW/uRfLFXCFmxIiU6VtaIV6lYWTsu14PzTFD16uY5mWVzKgrtxeosAVF0Aj4MNZPXrqhbXUZl",
+	"rXpXZ1zN2Um90uv4KI9JGwzGttt1+MuO7TbdeRKHtnIsNDRkaBgWWAootepQGbpe/2eP7/3q/lenv+z/",
+	"9OTLj/9s8OLuxYNf9H7980cb7TTupIACuIUWWVT0q53fz14++xJN3WjIxgTS50/ISbdn26ZjihsUazWq",
+	"VehMXSGhi0XCGdrXnTpJhyK0momShBL3tJE7WMoENvu4TrnWTJAQ6hmeka9RFwNtEQBHfSwgOfivw1LJ",
+	"SDPs60azW+NqvNRU19Tem6Ry3mxY2znZAR1E4+WOZgMA7nPz7ifgpL2ReQgGeyGv67y/WjZHWu08Wf1t",
+	"ebBzxenxyxkV0xnlG9EZVh4ggpG8tQu2N1rBXMFcUpNy+xlQNswmJG2rqBuFHOwEY3nFjsh4SaKEKlXf",
+	"cKk24gRH6cMop72TPSrTRQmv9Spg69LTN282OgNrMkR8Nt0I9uDBHkMjOWsC924F3O2WYDVoYLuQQSc3",
+	"NE7xbm8QgGBvtudu7xQchIVJB7kdGo3z8MlIZkmMVPto5/WpoLULYKiITbb0ht15bx758m6L7Y5M1BL1",
+	"mM+ZgEJdqbzGnmNwrKCEiG/qRm/DTGapF6/vyYIKOt0YSb7E7RucFHVwPsUY/po+1YymhnumVFySBUsj",
+	"I7gkaCKc8yThNjbYemnALCek7WpP0YODLqhKXNvdXjmc+HSr5MbFg7tlj9OD3pbvPSjjb7+3e2dsAzOC",
+	"gANuiwSGvK9ahsvN6Wt6R25Jnsot4282Tlz3/um2dfqAdlezz7d7E7UzKHeyCgB03d+uU13OXHZlwZYt",
+	"vQ1aUBoZwRjtx87dYXqLZ7L27MNBPwOvZhjTZYgymzniIQiu4yy6ZBqtcql24qwVc1mMntFvwbuWyIgm",
+	"Q4EVlsNf/epXv+p88UXn8eOLn/707Isvzl6+DI8e4ofQVIzeBfOnvezZRwwpsbBcsmWIxnQjVBdpVsih",
+	"Xf1AyLlaDauoyin16WN+stoNFnmRyvlC16Lu/W0xJ6+c0Byj5eofAI+KpNLVQohbl7OkSgoupnUQ399q",
+	"kAphQhsOHr/qctQdruppb6IiQQOVqpmDW8H8DJb2d+VUbUk6M/XIyHs13ubBmzehq+JqZcYxS+S1ERmP",
+	"AhKemvtWdTdyY+4fszbvXMawJWBzhxFEJAckvGsGQAHEZ8WDN29aQesU/nv3zZsyw70Llzcx3FdGRX4q",
+	"p/V9+l0cigGoRs5FIagaYn+6V/USa/6rDvbxXoM18rNKiTlDzeSElJA01zOhtFq/Y8igfYLAuKT9KKFZ",
+	"XGxbpQjpDVnlziDe7WAQ0G0BGe8IXMpo7MJmmO9S9eHbB5jt0862wJC1TP7BvYNlIW3KpV45oHHmirfV",
+	"1YLypdx8jXPHjcyr5doaXuh8Ly32/f6gPhfP2m1LMzm+6h9HM6qPi/VSdUCvyilVFQtwEKw+QVlWb5oF",
+	"DEnGS83KkykL95ogerF4hQFugwbV9KX+dnptQ3r4hZNlPCpOqLrEOkV12eANvVPLEkT5I0/EItO2/0qA",
+	"hyk2ko/RgqIki1k5BnfQP7DIUe4wtL+UUU9KVs4llAjTJB/BSDxcXHIxPQocv/TCLtALUQ3r7u1U4qta",
+	"v20Xy6uLnR3VB9vkPdCtTcnDk5RFjF9Vd68+4r2wZGyRzG/dJRtxFkzfYIjO1xOlS6S7dxSZ08XCbIGc",
+	"OPG91EzAnMaURTKNq6fRpdYOeoNTIIy9hqphB0uQ9PbSz5b0pIxK6qQnzBRmjcrieVQy34P3LuL6+Fbm",
+	"HitkeWNWaINw6JKMqg6XBZ0Ccc4gNiyRUxUQwa4NEceePuQ5VYqEgr3RoyhLlTT6nCKh+9tVbzMPwGi2",
+	"Np50/bYVXl6VPW+Y4WSF3rqqhwWsZSpw0u+3tumtVZeb5A+61bqzWgdXrjdAeX6CxJnOMWGBpozYI9GY",
+	"ZuRlK7mMI1+GaUqfNmdysFJC8XTg8gyc0c+lDbQoVPQpV8A76w/u9vyMOsy1We0B2ZhQ9YLNKQce4M+P",
+	"fEGXZEKThKiET2ca3EpG+fqWpdIG/InOBO5Z7UwxrRPW3bMDxO0UDKrPYbooElcqXYDapWa+R5uzmDZG",
+	"mzenKHlQ2Lyk1Y/vIYPvQepvlvBTQM2uWLoauX/A/JtqtdEyjJ97enVhy1GSTGhZTDzdblG+P+k+q4hT",
+	"6uxXLkjRrq88cWTTSMLKXocPbY7WRDPoBaIOUKMCwjA29nHJk+CggwoXRqpXmAZCLp5dPIcY3u26EK1v",
+	"KOI1E+n9zV/8y1PSpoK8fPmMuPaWBqO9h6KE8nlAVBbNDGd9ykX2phvLOyow0ppRuKA92Iryv1MKtFfL",
+	"tVk9QDm9BoeR7m9Z9XU12Rq5xFapKF7iNJwIr8hqETG2tijrrvKRPUM1CSjxnIvQ5jog7ltj2kNn2IYI",
+	"CKQAHNsse0/zFCLQ8+ZWrpwZMloYvVLHDO9stvflp7ZGwAgxzhaPqUF1cK2tgubcn+NM+1Pzw965Nc4P",
+	"Rfu0d3L0kFAS5pG4toYvFUQwDgfMdQUT1qjvD2tj/GFMsyDm51DkWadKy4XXKsHPynFiiAuryqOkyqk5",
+	"7rFVFFMsylKuly/N8lnxBGqen9f6+M9FOUfojsoJxs++uiAyhYyIS7Yk7VBddqDcu9le2B2gEzB4AcpM",
+	"6wXuorzkbPuP2p5L+FoXAuggHdf8dKXXzloLK0+O7PPFd+mC/5wtW2/fQuWliaz5avFJ8yVrorE7dubK",
+	"ZajAqY/K28TC3m15Q+CaU8LOYi+vwDZGMa8VCkaXmEVgQvMIOl5Ag8TS9DHRBNs25Es/FO21tevNIzab",
+	"I8BYrerahHYxIbuXri653djmD+X7Tb7AyDozkI2B89oEKGfmOu31zaGB+0MhpOiUp+nyak57J13yHJYM",
+	"1gpl4wZt4KFtlAb3FywdCrDFGX0L9MoueeX2pgRSykiR/X1GUqYW0pxAm7ETzqgaFS+g044OxRyNX5ry",
+	"JLD50LrUFAHPq81zzBtA4OKaJW0FrSuWKkS5Xrff7UEfkQUTdMGNUtbtdU+w5+oMTifky1MvzQ2uTlld",
+	"yfYkIaUnA8PmdZDHvptJ5M22K5ptC6BA5H8SwymsZO4Z5mJXyXx70OthDlaeFwyRcNh06Bjitn22lyu2",
+	"X/upyTaLMB9k72Theq2vnBCap/o2peka+b1fSqFtigpzG9ycveonq9YD9Pb1W0so6Q2yHmFrgKzVSKo+",
+	"MnQNop32+k3fyjf3+JUf4Q4vnWx+6bM8RP1t0Lq7zRuvvDhanzUBivhM6evXb4PvShzj69dvXwctlc3n",
+	"NF22zlpmEWwypj9ns1F0qoBzlk6QWflFbYsTzJEGEVMRh6fkesYTRoS8JhwEiPDrHEcCYtHqKCRtWxBh",
+	"LDPoDZgyYk720UNMDmJQd8mWZYKqJJDWu/7o2SpRuWT3iYyXu527WzhtG0/SAY7Q1ofDX62vDE3H41AI",
+	"00alfbtCvfrvfRV/iDTrABRrG2pliVVvMxX5hMY2Bv0d0rfT/hZvXEj5FNJRzAuDweYXSojMRYxxy++a",
+	"lj7PxglXMxAJt6Olb4MaKeX4Ox6/RfqaMF2jUT7RxGgviwWjqec0xeR5KySzFLKrVa4NrSWVj/FLKyf9",
+	"dPXj+Gj8fUczBH39G19K/RmkTr0HXMFl3AFVjGDrEr3he3WgFo+UjsSTuGW+vshq2DYm7E84S2JMdlkk",
+	"NGJxzpHDnD6Gx6GlqSGJEkZBgJ8/dLWMPEbNFfLno/VYZ6uuHYZBu4IbG5iLIduZiOmyxGa6DUR+Lq+w",
+	"pzy+c+uctff+pr8TSxVZktQxULy+zUquYZkPPrDMm9GyHzOPfYH0aQ8ea41PHTQvbWSyULKRzpmrslcO",
+	"f8CYBxU+JKnMoCocFkBRa1q3rtBCW38Xmvp94MDvGpNearmASF2ze9QGvkhBKCkyWBxOOcPlHnzY3+R1",
+	"fPiZSJY22I0lscozQRGvHjbgH5lI7ChIScoMuqKB/EBIeXMGnUfNWDOzH/zTu9/p3dueyNcAdhs81Q8t",
+	"7W8fE3GSW9LzaL56BjfwGFxwW+vTxPXs5Fxz0B8Z2+s92PyCv0qPXGmEfXjmu2d8wI1kSlI2p4uCTBEX",
+	"kFZDrKq8L3MtlKwVvPboY0gU2q0rtK6mcLpz9yxYymVM2hB5qvgVO3roDHZkcEqgUzQZs4lMGQnBqR/m",
+	"zqjfZFhs3B4CxdE9W+D9QRKrzQpXdJ8iOtqBz96sgi/kdROoMJFNoO6eFm22/lAugypBW412d3lsWMPh",
+	"bJDPDpwrvDOnXKwEN7ocJhsOgFlGlk8om2GnssgW9zjr9+8DPnNUVxq2EZezYel2pYQFHtdQQ1unDp8M",
+	"yHhJeBzYwnRaWS+jzW5D3Piek8t3TY8e0SRRgfUVet7GBXbkBcokr1hKqF2/rSiU2kScDu1Ps6G+Njjr",
+	"xO+PXvTQXPAuHoVuJOfYo3xbuaAPMTUjjIlygUmum+XXlT5DVnR43XgAXc+Nfq8uwtLFqMBL6wQQD8Zr",
+	"xqcz3Trr7+BT87diy6P1o3eh5fjbpDRYn1ktUt/cU7Ul1h4E8cpotivW2LneiqOpfJh7f8CHecdN2aAv",
+	"fO81hW0E/x+SsI+HZJMposo7j9VSQO+4egf9ubpUUD7XsyMUJU1kCoIPmkGwhSl0Dv3OnaG3x87mAFKS",
+	"FJDvwbUaCkTaPITrCMNltEyhqwYm8+ddSK39zcB6vEjZFWfXYZd42Kbu2ATqobChYLGEhCK0ZriI4OfP",
+	"XtaMaEjE0tZ6qqW1L80a3YDSFuK02Y7+zlzzJUtYBDtyG9aLRrHf1a32CNbpIGjJS/vh3eexFNELprKk",
+	"0cSewl1fIPyx+abfNVn4jOlo1niEi6O7JblYNYHXnpgPpun35RzOFSlDTyGsylLYJilzneb0Obu54vRB",
+	"XfpDlbC+5yfmBaPxLXlu9nfadMl5foJdXSJKzIkhr148JW0jQuVxzvaEGGFpKPjcJq8XUfGKMRLGMjIL",
+	"6He9UN15HB6RiAojIo0ZsQlMVkziGspwSoGeIexVhZhO9IxqMuXY+8yHDIeAq5lImFL4qH1NMa0gLERn",
+	"KjRkiSWTNQLXzZ1I+dHNczZ2NgXenr/ox0AS/ZrY2xLFB7dPFDG7L/d8TtkfpsfqJoqrjezYHp1XWuBU",
+	"64E7RUIxjb2wCknUIb5z8wAZ4WJKuEb6vk8wD3YU2oAottKwI2BQO5jrVaLYfS/KPKqtuyrzRjo/zgW+",
+	"JrP4OT5waLO4V4ELY7pWvEjS7OzIOmzsM1tQtCLfZ4SI1vroo48+Onnzq29b6IHKUuZo6SBolZOJXI61",
+	"AeI0aCVU6RHkcNZQp7zUEpRPNQvyFlJdR5EUmNUTLcFGaAmlZnTeuWTLDpR24NGlvW7Y2rVg6SgvSYKT",
+	"XZUnbfUNrM+Bb4IDTCk3IXCKlQn5bdnofbxoCoHLZQs00ZNHlTQvzNJKmc5S8UGpO4ibgHrkskaZyy/d",
+	"WFqttQBelBLuCFeEiShdLkDS1BAlStrnn77sDO7e63z+6As05FXRIKgnQTd3YvgHvaUuO4tUftP59Jfn",
+	"Xzx/+qnf+NdSi9WDu+vpuE1fxPeCgvZ2oqAIw/eIXt6QWu6IDRvo5B98lPC7JpjnMTTicwUGoMDlqgjl",
+	"kcz1ItQxKtXgHzk4Zf0kSy4JfuDMpVNauG2AETS+NOKy1fO5ABeKTqlQFBwCpE2ThLhCOgG6VjxyvUKr",
+	"u+TcJn5rv7iK/YJj6zWauUX4J7ggN8m/yMXTrw9Cvrcf5JR+EtUMMmjtLiPZZbgNLmC3Agj+9026/sPm",
+	"DXtiyXqPV/UIfmAZ74FlzKlYepWmpO9GwaD3vbjHd0VVyLVOM4suH5xm794FMJdXzJMYDq5XBZuTLi2t",
+	"uEGeByWCXZPQr6BiczKRzUNYBVT5bdTE3qvFvQzDrVjcPxintmaofi/Ag5qnHpyd3L1lhevHb/7/3oeh",
+	"Wcv1BpK6A+c0cLKb6WA7U+Fahe1RAsUTPMUp7zRN2mPzMSjzxGI4MZmeBcSdJVTNiKEysbwWRXbdUBTp",
+	"dTZgI82gHpqlHeqMcI3BbYrQKeWiXKyulpq/gBX7QDR/8Bb9d0sy4aB9kClvWtFF+yaoMY0uCRcklRoO",
+	"2i7k0HnsGyrQPROMpPIaoiW9vhFWcUGScUZCg8JQX+N6RrVtF6AIVZdkItPA62KOD5qnhiKPMVFQ+7go",
+	"6c9+k1GvfcacLhYsPioF4/q5xlAY3XwcCrJzpYdCTiBJXj0kY6ln5Iqza0Vock2XhsCljK0JDIEczAM7",
+	"Lt9B9u797bJ3sbXB7nG1xaqs93nfsbHaKnBpajKN8ewvyTVLGaFx/EGrvCkFyHtiKM+OgMcxyMuL8tT1",
+	"w7iVyLP6aP44VkXHvLyXtYWwjWcZKuWVaUKQp7WCNknnWObi6GCVLG7uB1w9ihuP2T6H7Ba9f987MvSh",
+	"iMCHIgKts9ZLQ7h2KHbiRBlo9dAchATdhG+Nk5vfJ6+3O0WVTlI23DHPLArIX/9Vv3vXi6zMEs0XCWfp",
+	"aMHSOU+gSv3dXqFFXPHFVsdwB05fLFdj9iws+B9K7qzFrgID7YXmWrOhhx0h+EJTHkFfCamKPDJkijzv",
+	"VAKVqMWSSCgzjxchsBkqJUJo9PzorFzXHnisQI6PZfqxFDl4dc3HEFY/1FtIO7Yd1ur7yEuxXc8jaPOh",
+	"8lLp5vE7ylU5TxnJ8TIm4+VQhDV4GpJj0u/1eoFh3CJmMTHTkYSS65lMmFfqu04GBxw8QMjOyind+gRu",
+	"d/R2O1TvhKX/QOjRTgvXxOsBMz+k/76v9F9Y/jrCWGbMW1SM9YlLwibaS0iBMR4WVJNrQhMpWE5XWWzp",
+	"H5Awcwdsl916ovLB8/ne0gUb0WVDIacLjwfxOK91tKB6VsTY5L0UC6JaW/eorslo3laoX9OysclT+hk6",
+	"SG15WaWhX47P+AM0XVkPalD2k7r5OLRuwNab+0rrSfag19uNAr+TknbvnnUNtmddD/4QWdf3LmPovWXH",
+	"bOR1MykvOzFL+BVLbX/IWlM6VG6Vmk+WRGZ6LN+4iMwvn108+exXo1cvnuJ9e2SwWsWMpgDh8YQLrma2",
+	"f3CRnzmjaih+k7Fspf8LeU6XiaS2bYViNPHC6VcD6KGT7tJ2y9EzNhR5j38opoU9tphSdMoUNMuyc2Yx",
+	"eAguGVtg92ws2ME0jamm6HJUJGVYahk8QUPxMYnpUnVJCK41SN4C/4GigmuDuGfk1YunCHrK4ixCoyHq",
+	"QDNpZ0DFUs+4mFp1ScpLNRQJvzT7dsnAJ4D9fepUjZ9KefkYp7CsLyu4wRwKPWe38Pua517yb/HZmqib",
+	"AnfQZM7R48sa6xC6jnHbUSN/nq4b4iEL+VGt2XyhVevs5ONtSbhFHC+EcwYKdcscJtUttwUFJ+wgaF1y",
+	"YfYNz1DLemVd3p/tTe2aTrGY3O31yBOhWSpoQsDClBLM2rPdbssgnpRALCJVGI0bucNJydBi8GeKkob5",
+	"Y6TMnp+BJ1ZqmuziVvX3DNFslZkUzY0LBPpQDHDVjGNQylsij5TPilU2NxpJOnpKU6bTZXMZo+eZVtBB",
+	"kNE4dN9b5r5ZI/sBmYZYC66ITjnSYykiRtrjJbme8WgGNDn3bEDvTDUU3BJ1bP0mDNGG1/NGcpnKaAIf",
+	"k5MJdqcRaE9yRU67xBIbGnurYai8IGOWj9g+7T1AS9Q1V+xoE+F8AYuyhRzvFuQQonxty9lNsvwN41R+",
+	"NETuQQ2RWzARo5ewkc7tLgX7aNIkDDusCIgFwanw71zWvUEqupB6NAFJuEhD94nOEqIY8InD55t/KbG1",
+	"bv6xdiGXeZIFClKeDEZQBDvqevL7DRbBfX5kVsMyTbcYsobwkDLduaVE/HxRuIJNACDaSvMkcRgH3TLz",
+	"JTvqvp8YcZ0uQaKmcYlfLbfhVnncWb3egZ4beIikWcLyqsLgaGdgRcNOqHfgviLtUMksjVhIJglVM/Mk",
+	"F5cBWaTyiEAh7bgu4fap+cSh3W1+DF1j8N+g07tXW6AE/MVnrY9gHh+1/ErQ93oG4eTC60yMs26d2ebF",
+	"Zoegr7IXjOeqTOOvGmq5Aso19iQ5a53MdnHGwWK+yBK2LuYGtutH74crUNcX3izWNzvjzuEVfNv2SYFO",
+	"1nKCpers5tpqkQRwwaB+vuehtfE5Pd3eCYYCS93JTGhIeYD35bV46Gx+Z6gHY3UixdIAtFFpnXtHLirG",
+	"BvDMqY6MFjsUGNIWknb4URgQKgh7QyNNsIFGuEjZhL/5KDQDhR8taKo/Co/OjAg5Nwpx6HA7tBM1GnKI",
+	"CBsOBReLTP9EZnqRaVceG1okYdInFUuiFhTCgkPE2ZC0KVEJB76Ml46wj4f95FCE3vl0n+WCTBI+neku",
+	"efH8C3j+wvybWnxFoRXHI2F/HnYJkijYLg2hgbAkDGKbaJIQIBdMPYR2IpNMsdhedw2GBw+cjJ0bLRap",
+	"1DKSWOJqKEKgsZ1zw/qw+W8IzcLUiIswyG0hFD8rvAbQaL+whT7TKYu75IJeMkXYZMIiPRTNAUk1wjOc",
+	"65s7OHekbCUitDMJemJQ53a8lz8u8r7zyq4j7B+qkh7IW1nwjzr2UZaituq/BYRKablQQJmW0Cm9iQgA",
+	"EfWkrDvKEjopjxpkqA+uyvfmqlyPK1vYOcyr3yt35Qvf+wiYlxuNoPZDe1LyZxo2DYwRIu4fgYyTKkKT",
+	"lNF46YSeochE7DI68DTQJQbo12oUtkS2nqUym85I+PyVrZHtHgxBYhqK9mnvlMxYWm95gtNxc9doievc",
+	"9/hIhYN4LOSSgSpm2cMAaj14xL8/v1222rvZBPfhqZvWYgdu6parkZ8+qOGney3pD5mf/ujSNPOemNty",
+	"YDldn4iUyCkkIrn2sUbWLzs9AzLhiQbb1xjT2QuCDSVlRZc8ylIl06FY0CkXcITOyIIqm3QJGsUdRUKw",
+	"nkbwbEioIqH7eyKR7pkHwAVTS6nkdC+f4lM5Rfi2cSzCR+Zcb/nsKyMGb/foz9lyyydtSP5Wz+blVbd6",
+	"Ok8t3Opp9Gw+SqhSW75hj/h2ubufpXK+zXMXsnVQ32qeogx5qH627MdBKzLa6ug65ZqN+rO8A1qvfOfu",
+	"fOVOXLqysRHbg3trXB5eAmyc4QkYGejv9wfQmXkhOfR9Pr7qH0czqo+LD6hW0IJji1+C1wanPZt00ve4",
+	"UZ53Umn2Nujnnd5OoM8bVVJwMfXnZ7kYzK/V6//s8b1f3f/q9Jf9n558+fGfDV7cvXjwi96vf/6oyKtF",
+	"izZECKENwIlpeUJLGSw/oyVo5dm7A4MIHhVBrrivmRu7xsnpZm8w9ogzxPSDN3jVmFisjs+KzM8yIzpm",
+	"b1xZtnVWdTnNzXe2ekoCvKaNUfhy4nWYMcOGR1WGRRV59PIXKJTToZgxagTrVF6jOI0MCUJjAPdYbN5A",
+	"F7IRyckklXP4dEw1HVPFIPFybGPv52wu0+VQXM+oRteyVkTxb5uY1qdvbO21ndnWB+7yfeEumr3Rx5G6",
+	"Krf95HFQ0PCgIIqBJVhBwVyCgiUEBQcKgOoFZSIYOAof4NXAo6FBiVgHK4wlKPGioJZnBbU8LqgS+gCY",
+	"QOAxoKDMWIbC8JM6vhU0s4RgEHwc9IPTAOl8sELugzqmFgCzMOxj0A8e3At69v+d9ALDEwenPTh6BReo",
+	"Nlmt1WAM8QigNKOhFqm8BidGtxW0kGIALjxCJOg85mohFcfXV5KUqNY0ms2Z0A8NvYIGvn88bAFl7ADf",
+	"iNTVsAV9cOsayG75fk372Lcf+JHHj5DWehzJ8oJmxrRSrKFMv2+lckH5/C1SbpR+a6ovn9jVe/EIvE7u",
+	"zsnHkDG0Q4cJPqdT5l43gqE/nBmtV0lNdg0n0M+Vf9gaIBYsHRml0RvR0SiolYKgF8SlNKOD5lquLaeA",
+	"sgV8PEYnIfjszUR/9M5eV9RAxLgAvphm0b/Z5XsBgcr4HlgyrXnUSzpUWMqEJwmXwvpBbZZkOnV+xUhC",
+	"hmQYMZ6025nwkZn89V8RDw3JT0j17irqD4V9Kj8s+XOV40PKD/Zn1QfdGTRDtq0392/+8l+QHGmPzBs+",
+	"+pOfFDfNvQp6H5Fj0g/M8ej1ekdm2PIpIT8hcAoVTLw4jyEupw1IBHd2nmmhhqINPYHGZp3FtDuPjx6S",
+	"cHVh0BOLfttoxjowR7eBeUEIORSh/1JAwsokQqgo4c867JKvDGChd8Axwpxp99GhwJuEvYkYixUIxyEd",
+	"yytm5YoQo2TMy3kcvEOvxSJZOk8+praaReuSc9sf0naLNCe3KNExzvwUN1xgkOTRq22NVs7AlXc5YkMR",
+	"0iSR16NMIF0Yueo31oJuRpGiTqo/UPWLG5He3ejibabLHpCdbV+L7IfJzXbasya59YdRjePHlr30HAiL",
+	"LahRx0HLEuUx0jSvVW1znDs0+7TuRKRf0JWXuivQOZfEkiETh+Pk7smFNFTOUtC2DZJieUNdLrCUmAox",
+	"hRIs9kdd8sKWACqkAudR3Cn2BhAVlublUkTnMM8b1gPyep21Xltb5GgBRfzi1tld5/gqdV3DGfjx33Yb",
+	"uvCRrc9dPpP8xNxu594Dks57A6R2hyKefRivt1qnqEw5cT9ujXQ+OLQi4FX5MmurmfixBQXZRnDrXwBE",
+	"N2v0SmTY7+191ChaisgRH7C5Uo/87UhiLZXcnchqEmZpglKzmTC1rczzkA6UPC2FIRfXkmAUCahDQ5Ey",
+	"Gp/lyaN3IGqVtMPvhhbsoVmYIZyiYSsY+ocMfvvHCS7U6DoG+8NgKNbrXEc2gZM8WzBh6DtLO0ovE+b1",
+	"ix4KAC2mmlrAeAxfNR/iYjpsnX03tAcXocmtcB70SJvMzIettwAbefWSxDJJaAqQDQWAFJBIiisGAbGw",
+	"nmGJmodHXQKHlfDYxrBScsVELFOCkbmkHWJ/ymMkP+GRDWT1fNF+KdSEKk3C49BmZtmDDkHDMwr1sHDr",
+	"XewN+J2pJnQoyhX/MGhHCsVjlkJ86gwbps4p5p6kTMnkimEZnkXKryAwLo5To12gkjEU4fnTp8++Gj1/",
+	"8eQX5xefjp69uvjk2asvH4cEFA+DZpt56nOL2Dfgqj9mFooNdVpnloW0ghaG6ehcNalVMcqszvGwMms7",
+	"7TlFq8oCndjV9A3Hi+sZai0DhWizTKAMZtjzYPcVd6hSw/ZWi85egzcNj8O1zJKYjIvWxDK10mD8gTu+",
+	"L+74lSFMhrcZMb2JS9qtw83agmWa8Zp5ZPj82UvrWc1LGps3QrRIebe94VC7KYJ4FEsYVBJyQwwFtLsC",
+	"9aNczo27GMmjM0wgKSre5skCMEuuyAT4d2yNY4YDCnadqznUVcGF2m+2XmuI2XnW4iQFg9axiRRTlsK4",
+	"LCZxKrEUchMhNgfrcHXT+uBrNFC1ziY0UWw3qbZQsm6n3QbUoasrr1zpQt3tFx2og5JlBZDY7lXdQC6B",
+	"0etsfRK05KWdwuvd12N9oyYAxXDrLMmNlE4ucGlLjvWDKBA5Wmhw+8dH/941FQOxG/Pp3YkupFG0Z1iz",
+	"74zNXas8pdliS2K2ybaSF092n8+raRvRDbPWHMHCHS8qKxuqVb6mgIoNRRMZe1glPDRREmiM8hGvtBw5",
+	"SRoKWJPCNrO5PPM6onVjY8wPiHI1loXfhW7tOaH19Mchzp3cDfcDa3XzvW8E56iHO6o+eSnXSlfb0pSN",
+	"xoTnLK1QhqCGxoEdAcy2RmPEworLwlfmvFlriQJOpNt8zA+gH1YP+q41xF8CATUrc8u6Xhz7J/n1aqCt",
+	"/Wn1NTQddOYUkikc8bIDmNdxC9cE4O5DFNZoYVA/gU8mLGUiYtiO3XEb/kHUOITClGcPNlCEHfWl7zb0",
+	"gIRd/5Bc+L46QOLWQmo6j1hDXMtOYbewoTfs6pglMEmrpisGHa3NVWzVBGxBS9BhXUBGuxxUYR82k1R5",
+	"uMRRAxe4efZexRk+2D2+4DZrmv4Y4gsG78ZJdrj4gg8tGb835VJLNG6tDCt5HHUWqbziLny5NtHiUcKh",
+	"zjKLUoZuLIwp6EiRLB+SEBr3wTMjfCYkii5B94X6d0ZFx7CvVYr0jMfRcwvBgeNmHYpgPHrZexFJIVik",
+	"uwkX2ZtuLI+leXpwnKNVKzDvy1HKplxpc9YwAQnKAY7YHPsZ4r/uqk2/dSnmeFGnmdKjhF1BupL/yz2R",
+	"KZZampD/ae7BgkLK1MJ6Czt4sbUdSWICG7xayFd2ye+wOAhaXKmMWVObLYGHi1Jkzj+1qwWbFPOURXqU",
+	"pdxbVwNlySdkRjg2JGxMo8uWzWAGbEwZjUGoTrJp66wFOwFDY8LAdvsFz27bDEmxlIuJ3DS0ORlQr2QH",
+	"af7Zk8ePSmjcQCvzw/ajjyJWXEwTRhSfio4UxcQ9eiS9s7+2p4tBxzNiHg/JhAtroXN5L8qoRTFXkQSj",
+	"F/g8QsRm66afsehSkSePreP74VC4IQGLQpIppki4QjDCwFZvGuUu/9DHIrxkENlGiJqbRTqYe9RmkHWh",
+	"fpQy5LEdTrmeZWPzAYv44RGZcFu8yQAXQPXlAItiqaGAiRh64doqWnkSArSImXrKY0a47pJHxWNArH/2",
+	"8tmX5JIt864ybiWITBFmD0rSjqXWLCYLqmcK6zERLrQkEqibOuoSt2lYIHqeKU3GjCyyccIj59Q2MNvg",
+	"2U1ubT1j8zrTpM8bDtCQZj1BLVPGljqJ0hPdMXvZsRSiAzvVARq1ShAXtn+xR8gqlG0vYnKLgbgf+OMH",
+	"/ngz/rgPQm/ijD+MQOUblGmNXBRz4dyk+exdGJkRl5NsmgcesTdcaXVLJVrhS1wRTS9deOMthUngJJ+I",
+	"K5rw92IIOo9jQptkkzWiSb3GtFWpMg4NzTVniiRcXLI4r8HEdakmsJbyoW2vgB2ZLhlb2AtYSBwA5oLM",
+	"mZ7JWK3XpnawMqJ57EdhZXSz/15YG3fHs6A+rdTf188P0fP/A+v/wPo/sP4fLf2h8Z7UZ2NxRTfKIQos",
+	"Dg5VYHGTjyWsWCdL7eDwImmHw9awFeZeFK6P1vPXm7tRKlR0tygZ/2DdojflA6f4wCm+f5ziR+ltqmMd",
+	"P1pFLPdW7a+LGUqtWceWRzrmAulGUwzWk/lCplrl9fhJG4viKDJmkZwzEtIoYkph3YFQHQVwBVp9h6Rt",
+	"rZ82YLP06FDI1A4bPiRUuA7hdxTUPgDAQ3LNhQI7LZbsRRy8o46gl8ACGwWGpA1dAGZ0wQgdCqzwCklE",
+	"EPx11CXhnKVTFpK2DQU4InmlfteXfLxE8+4Zoa5xoDUjYIX+oTC0EFxyl3yxYDGYsbF7IBQn01QzszxU",
+	"ZyrAyh0BiaRMYnktVGBLEKfqqFQewX4fLNKKUCLYNQlxEDCkLxcMGye4xoRhl4SWFYdEQPkH2/YEWz+I",
+	"2KyBkKLD5gu9JHaRAmt1Rz7tMpiL6YORm2piFw/TvuDNmthZ/4PcQD1JGesYsYQkdAxRvXYgkHgItPXC",
+	"QjBHXXLuvvmN5OUwXz99OiAsUcyPLIT3Y4z71awzzHq9k8ihCvxigAqQmnf+pGPWLk85e0jC6UJbd8Q0",
+	"lZehbS8J0YHOuGDfhBRFzcdJESyoDOBkzpXCjhdrgcjDzZRL9glIzCHJBdGmKKUxpgpy3qBPPuFw3IZC",
+	"ZRFU9gjyMMZ8o8D4ITPs4BExODmxEQCVTqmWqcUkf90MerrvoE/ERkO2i4LWeSrKdzx+Gx6Vivi5L+cg",
+	"5E04I5pCUyRbj6bGHfEC1slu+ROkNntKf+hrT+Wl+dezTjmwgMi4Y9IKWlc0yVAcs08Axc0fgIpzdA4h",
+	"jMpQ85yKnuFXrDxghC0EoGMud+Bip1+UCRtTxSOMZVoZIT8orbPWnIqMJp3yHSvffAH3yOf2ntlKNjWz",
+	"A8LVQhkVDn158q5WMQT0uxOXz9dbAx+0ha5ARvvjQXQSn7K7k3sroF0wOiefP78gL7Fydgk8B1RRNPvr",
+	"fLUEu+7gULhmyIXcc/4snieUuwTbrYF2y+nfqKzm84u6xayDdbrQ3sauXh0Y4LeWyhDpLbYfWsGAN26G",
+	"DJDEBdqiNaPC35avQcDU4bHDdhLdEQMspAMP0l4zpDdCif+Pva/tTiPH8v8qOrwJPv8yAWynY/Lm7+l0",
+	"p3s7PZ1NnDO7s/QBUSWM4kJiSsKE7sk5+yH2E+4n2aN7JZUKqng0ie3hnQ1CpZJ0n+/9XVhge8dTrq5P",
+	"gIRZ4O0wkEtBEp5gVrI5mM2V8PB5gRL6ZHK/NtLCcRNsTvyvKI6/hSqOx5DLRLRJ07DxXVHVXqGE401d",
+	"1wkPR0VEpkkAwwtCzwj4lGrzsZqLmHySgwb5EGSeFVtmd2zTCshBM/fCquSoHJkPcS/sx9ViHWn+XjLQ",
+	"/B7YHLQewoOiU6DEn5Av2/qA8ONw4f6LMi6GmlbvkxwUGeKye6N5cdo+u241O62LTvvy/4FR78KQZr2/",
+	"R7Uh5allR5/kAHlRq9Vqtdvt9tnZ2dn5+fn5xcXFxYsXL15899133718+fJlrYKltfZkvrY1KmiQSq1m",
+	"dmXei/B1z5r2db9E4FDM7mjaUyyWIlG1zhl014BGr+bWrZsjqmEErtapvfnhOnftLL/Estg305e8R9Gd",
+	"4gjNe4EMQTyfsUE8orpNJ9yCLPy+JYcPbnlVLBgv75NPT0O+5Ziee+2VLK8yPQ0ywQBCEDUjsNzoQMl0",
+	"qhkxZ2rMRjhbY7egEW/uD/yq/+aH69CcNxbyu98+XBtm9TdwNhRYmC9UIYoJYzFfhR7aDvkLDCZozYW/",
+	"tBbdq7y1dGQb8w0kuDRyVmXZZ8BPI8K1fSCio8C4RujfsA70yFqnMusKtE5PILcAWsFi8YIc5sIGZjPk",
+	"Q4TR9epo6Y8ZFQonMrtVIBqzaV2x7AYx++a8CQ2CO7dI6Xb30DHAlSv4kYIYOkmmKeuKOgYSMqWJ5mNf",
+	"O2uBBFxhLc57AsoP5DcHpbYUftgIwQv6XYH5eGbywKgvGLY09Ca88pY111h37O6q+da6XLZwJ0TY3Nwj",
+	"D1lzHiuULZq99QmQurPwo65Ytu8jMhWap8vmOtSqSAGOEQC/QcyQkVQe/0YhAE4q5WRAY2hoi1A4Elwy",
+	"4vY0lTFNPTJOAMy5YTIh1w3y12ma2lhQV+CmUVdzvU4F2C/REDQGpLoF097dugEbcZGY7URCdc53bycU",
+	"5b434Jz35hS/P3W/K5dE7zKpsUj9cOJo4p5hhdEXB4S+7s3jqdJybHlIwUQqaEv/cYrncmrdIqe/QNer",
+	"UF1a3h389fLuGI6ab89P2OIh2KVM3pZvk3VjLOxTbg5uslNmknyTHKtJFvfJJtDa7bK8CRnOSE4LO1Wl",
+	"wjwQveTLTnrJNrmu23oZ9ryZrtXahnd0jZaff1qt5MetpM3Ohuf0YrCo5DtIqsUrgJ8vaLEPkQiiFTbS",
+	"cUd32dHf74uxVF30w5uuVWdQaps9HBMs+qb2/iPdtN93lBAf6J2xMstNV8Fm3rNk7BcW+Jq2dU0+0ZrU",
+	"R+WX9N2jS231PbyTz//0bqmV2duYQa0Cm/GZIrEUQ35juxyROl+MJnKw3wZkxJWW5v5pOndIq9AqH02q",
+	"YFJFUjZca5dUpXPv7Jw8mO8IX+eh0U34Eg+iz/X2t3pbbIrwlR1ERakHqyp/EqLjUiO8hE20IleCoJMm",
+	"9A+B96Xgp+qKHI+CuuLxV8sumQ5p9m0nd6+/gIqiXoUOFBiGXn8F7UggrYNlvhjDe5fsb9bR0/7pm160",
+	"W1m9VmY67W4nwjtgjucmOl+gqDwJ/WU7TXt3te+4b/cRsVip91mzZjEl9CkrgVXC7IkrhC5n9JAK4fNP",
+	"clAdvzb3zQwgGYtlloBbOoFrx5WPKyTFBrMdTKo0Io3UMa8DrqYXdyeYyeazKhQZ04S5eDh0Ps+zFBvk",
+	"J6tZyqlOfYKcM3yUJJSgQpu4/FHMXFSapw7VzCqpap2Q/Dc5KO+hXtyVn+SMjKmY49ZoaQV1cRt8scg/",
+	"piyb50wImtAX+lxaSV7rXDSjXE6Zf8b0M1aHQBfDdbUiewLJeHbr0QRtgLsysN7qtJudZnM5sI4Ix50w",
+	"+oTWAEvIT9fX74ghpYro++Xl5SWllA4Gg0Ecx3GSJAljjA2Hw2GzCc/ZJKFo1+i7XdKq4HtzRfAdt6Tl",
+	"g+/HBIW1CQqbi0hMaXdEWiEezQVepMRjE9jFfIAwyxt2NTTiD2uVbSGbHBz/KtnkQF78+4TpVPW+0Rz7",
+	"ZMCGMmPEh7pLat0K+tdcxNiAu3Z/bHXjbKUKpnrP/PLBMIMCw9xWXc4PqqqLNd6GT3JwdNGsqZ8tIyBz",
+	"b7+JjybsR+VX9vH9W1L3eZM2o0BmLo5pTs0GM9EFyW0NVFAT0xV1mtdEzTI6mbDM2E5h9ZP/WGaQCJIx",
+	"QrOMzk/Igi/zmSLu2je6orrw4pVRbEsLL8iVmBND19MMuiVhQwaZ+YIS60YlF812/vQh/8wSMmYKOnn3",
+	"Fw0Ec3LIK/oE8ns+yUEEwF0AvIppUG9+uI6sXq/AyEgoBPEQXvNkna7sG38cueNX447RN4xXHo9ng+PZ",
+	"KdU2nOPhpLRsL4jXdJrhgqsRS0Bn8xD/OzmqbITIJu09HrG+se/J7OaPSC7fqu9khdeJCDnbyPNkm4SH",
+	"rqWiLPlgB9wLvk9Zo3LP2eg04boHfhdbxl+LajHNJvSG9YTUgCENHHRMedq7Yxkf2of18tCDnYx9npj/",
+	"ewGWgZ1RsBnAMvQGNKXCwleb6YfzfBBAEAT/8iTuSZHOw6hKb8xFEQKiWejzK7jOuxQi1gTua29BBBS+",
+	"K5tUMaXMd1qnvZGcGk7dPo9qimvPPV3+rGEkqc5oyTwbswp35JWebfv9U87GB2VbBy8bUJP/CPTq7ZFf",
+	"GuSa3jJF2HDIYr3cF2nZ6HUncg/gLuUkaAN2292PQ+K7VC/zyCgeHaM4dos6TMhpNW/yIn5EM3aacnG7",
+	"QsqbMW+5uD0A2H1vBJ6DXLWd6lGII1SLagOqmCUiXO5zlfbO4+vLyb+3x3/PXv7y+W+twfO71qboSEDT",
+	"CsbYkLR5yZI5a0u91VwjNa/SJzJWpwNpdgVpFiNDebtdy4t7oFtBH0j3iR2JS/DWDI01v2ObAxslPXhu",
+	"rdNqQ79jw5IA12kLl3zxfEvI1VbAmmGAB1rqmn/CsPD+xQvE5HZtVZ0deC+5uH2mSExT28Q1HhnWkBAt",
+	"EZodoFccBgolI3hbcvXuZ3LL5r5fses9a6brirotn4JVdLB6iicOAQUwc6gGTNZnCnDUX1kIFC5uiMww",
+	"3Gr+5tpmMrm5T2whGhVd0fck2o/gBVjmXoHFtywhgznp/+kHfUH6NFv5nAuu/6k0zfQ/0Wrsk7piLCHN",
+	"5nmpX8rfwv1h0zdkLHsTd0BtW9PagUHS/8X4avNgfHXPY67UfjxPOTYd+lY52vkZVLH1Ei3p+Z/wT29N",
+	"0zx/AXZunHfsgldIPc4Py6esFwVltWherdTeFza147iH5ax2TPv0rHUNA4JebvfMa12jtjWMtmXY8ePh",
+	"s0eyCsPFazngtrFhOJD9ekvCvSJySE5bpJCPD180qhXH/R1g/honQVxiy5t4YGDjr8NmDqbAbchUFrQ3",
+	"fxybdIj8ynzl2EXywXSR3EKh01SvaB5pTPXIZndgp7YxE4pLEZFYKk3qcLnIVHCtTiKCEXLAlEupUhFk",
+	"34h4DpoK+EgQ3KEr3BcTlsVMaJ4yi6/b/69hJsfmmSf9iNxkcjpB8zqh8wgqniOEDY3ybuzQuU1mRvlp",
+	"dMVrOsdqPvDtopU+1RY+F2Fh/pCCkb7+o98gr23lUWa2DpN8vzPPUi7Nrq9lvyscVA0RcnbSIFeajM37",
+	"gxlGMjkrzcb+YDYX1arthMePmRxDvu2acddyo1F8zP4uBdtk7Buz4X+ZbzL0rbz5iCDhmwy1XWg3Gmur",
+	"FTYc/Qub1/bPGDe3LmSkRa0S7mFvAJkI8CJR4L5daFrscCWbSy2LF79J/CfnYMuDZww8mFHNvG7KIIbh",
+	"BrXaMMqloaAYxNkQFR+QNKlmKDxcagnL7lgGw2wSyJkRHgi5Uuu0vkQ1oEx8TG8MM08umrVOu9WMapPL",
+	"i1rn/CX8dVnrXEKzaGNluCbItahmiTn87Ytz99vWZdP9+KwFv3ZdkN27v4TXsmKqfY5eDdcV2Y162Wya",
+	"Q9ZyQdoFh6T/qHVqH6+/r+3aaAvotUzQ/SaYIXLDrZAlRdDpkc2JzB5+75OvLYY+Qh6fkSxcaR6HvuJU",
+	"3ixKn6k6HUvBtcxWBF5g3K847J6DL3mZakU22Nq+Eq59+HK6lM+Wsm7iMmXtzM0KA0NSar1s209tbmSt",
+	"UwPkEUzAcjrhdOLU0KXG5FYHRcwyI4UAS8Ste71luk3sZOmIKjuO42ED+hpPnn7QBDbGv3ZADBMp0xUh",
+	"kyv3G9cDl3rAOSnA7+NuHKmXo9iddEL89WcKFSeEz8fOrzbBF1JxzRxyaMHsNL9jBWyECLHm+jBF37YE",
+	"j6AkjXDd6Ip3iFPj3pPQyYTRzCym/+YHi+6O98+Sfb9KZfLX6B76xhaJexMq2e3GHzCK8dUZVACcFLKj",
+	"4OOcHy1zI3Er5EwcjiXtdDxrmNGTs1Sx0enqH7ib61qaPgYL17YALbDUZY5aoV6UdPxcwXx2jlc8mVv0",
+	"7VpvFs43CHMsFvR5Cbpea7yP6MZRVTzy5UcZ3VjDL7d1T9nD2z260Vit9+0fv1gmsBfN3W7oAaMYB2Qn",
+	"Lx4nN7nsnF0cjps8/QDFU1X78sDGHprfc6AF8FDuw+1KbfX3U0R1dyt7ptBodwD0tusdlqdyTVJ+C6/j",
+	"QdOkWMcUv4fVP3oVplXFdC4vlniO81Iv4K0Y8lvkRcmjsznz+mfYrmeKZFByeNR59uUVQHeLRkSx1G+B",
+	"XUwVy05d68FKL/RHxTIbmtoEWMmrQAMuEijwAHAPriBeWYWo5GL099N0O9p8UQ56sWJdAeMoXVprh37g",
+	"h3Dhn23G1CwXm2Rc4j3btWZg8VJUEL3b7qLX+xgxChzlEMV3REjq/q+EJeYWYJ2AGaRONneiXxf830Hn",
+	"Giaw6WpeH0DqCPQ7xyY7+NnAsDHzYK5PAuCdroBsioSYx0dkNqKa2e7APCOaIwpH0LPWPoyKuRQMWsqW",
+	"eb+Dy3S/vu+znZJ/lpdzaP/2/VDvDu+3hm6fqKWw+SElTEPDf/ObBOSBsx9sQkKtUzNiBYiGK9+02tNP",
+	"KGO2AGRYiND/AI+qOKsVz2a5eHsM9s5ry/KCkB+0XoKm/JtpMWud3cHlP7q6v75jTk8zUTxe7bIpUarY",
+	"OjerLm7gtKtkXgAh6vW6CdWjXK0Dda7I0O9NvSt1DF6NpbixV/lZKNzdxY3IiN8Y+Wu5O2eYw6czzmwS",
+	"4SvoPM7FjfXjqGV0AGd4N1bJ2P39jLkEuthF6nwl5+KuUvXiKFWfaIJwzhn8aa8UK6uN4nJreI1b7R29",
+	"2Sgj1Yz7wP/AsSXGLCzPdiuEXpSGRih2WeSKaPZZk3pMFTvlQjGhuOZ37KTKzP1HuXVboymvAYTxWyZu",
+	"zNa+OPdMT+kMQLVXLxC9PVyRTKas6vHmu9qOupE5ifcSL8lGC0EPSdVSlIMM3XkxHsvyHk19jzLikEA2",
+	"ZWztpWKLc/ORTJ3TpVZavFUAFriwZobdIZrymKFTGPyVLfyjp8xt7bSbQbv5bXgnEsYy47wiZnYih3iQ",
+	"R0/CSk9CmGiH/1c7Cb633VRRK0EKoWRClZrJLEG/gITBNE3nhArCTseU+06nEdB0ZAkqIvaSIjI8oMYQ",
+	"QI05eUW8jaT4jVCEC0ItSYawNZW+gb2dAkv0A+g/tU5tIAf/v1gW794fjL0sY7E+HclMsdMB1RpZRZF8",
+	"AtIYyEFtO4XhcP6FnVhG9bZYhaqkcmsNL9FST3qLvUUWsYlKKrZ22dISbrzKan7witgBvBVua0OPgaa3",
+	"TBzQOwHPs/AlRRYCbbbN0xuPCzpgwTZ1nLagO5a4IiqcNzEVocuU3wjCRWS9qra8HWu7LIaXAsyWUvOv",
+	"K7Dzt0XnnJOU0TuWM+CUG0MSp55CxYLr+sYVuWUT3SCvHTaMnnHsOS6kBjwYuERVXProTrGdafYg2KmY",
+	"ZDJmCspdA6qdy6m5JeYc8DaRuZxmiqXDA5Dt1WKT9OKT9YiNFUvvGGI8fjNECAxeKDnUJ6VKT6Xddh85",
+	"kQ9QIf9XFZKPIxmxQmJs6z4wp7VHAiLp24vbJ4pZUH37ySv/XS9hqaZ9I6MVxgC7oi7YDYXqGC1JwpJp",
+	"rE8I1XLMY2McRGQ24vEI6mPokJn/0lzoFNDPBsx6MLMbljS64rWHJbMknbHhVGHXAJ7loo+JxH3mpaD1",
+	"dkbLkvBVV4zRV5ra9xw7wUoGUw1Lu6Gazeh84YGw0gax8JWk7+yBvl9BV9iXcuuABpMVLBPwl2Vm0dcK",
+	"3LNCju7vni2cowfN2sowOaCL1rPO1pPnnUdsiIrmfQdWkSytAc4hEOABtaVrf7heU05TOWMJqQ9lRuyr",
+	"ELrIIXI4xpwlnDS+qXvcsrVSr07kHUORs+GMRZd7ecrMoZ3WBYX7KAwtuA2IOzv5osD7kINzBgCTFjCI",
+	"aY9aOeN6JKcazsGi4U8VC+VAI3AC55ghy07lNzj8dMaTEO48/7EHPl766UeX2clEMpFcaEXqvhmwnk+Y",
+	"2W7FyMf3by3ch8IMmiTyEQsQhjPGb0bYAauYqLbyqXHGEiY0pynkv9Ew+c3xQ9cFYHmaX3E91rDkEKmM",
+	"WfjmFhSoZAXoucWfhdcLZrM3rFHMBiybB5rz2NObSJmWRlJJvZBShV2EFsqRg2dB2KdsycY2TiWmCjpV",
+	"waoxdkKs80cAF0PEwaxQ8b8865UQcipiNjbUTNRIzoRRqEB3kcJsC78RLDnlwoYtZFZkG3iRubClzmTG",
+	"RSJn4QGGT6g4CgRzUOR///t/lsLvTgnjCfNnjSdNxtNU80nK8W3nZFKgGZyz4tAQGZ3IqR7Iz6T+19+u",
+	"f/7xP3sf37/Fbyz/VxHJAWQRNZZkDNo/ncBi7zib2ZxynYUPH0l5+5ql/I5lnJUt4n1ZIwx/JbHRqZkY",
+	"cd7zvqaep5yFxLbYMmP5eW8BxCybpgy32eotOaqQeVgsRTzNMocIBDsfGY3XIgCZ08+vBlwzSlTKEyM1",
+	"8ORJPZGxeg7IJ6oxTsJV4ocli/vAxU3K4K6dSkEcB1Kk/tuEiZ9fk++lECzW0DvrN3MabaKm8YhQRd5w",
+	"/dMUm7+85WL6uZHI8JmSJ/E7N1/ty+9f/i8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

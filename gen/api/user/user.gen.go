@@ -425,6 +425,58 @@ type TotpSecret struct {
 	Secret string `json:"secret"`
 }
 
+// UserLimit defines model for UserLimit.
+type UserLimit struct {
+	// ClearsIn Seconds until the oldest call counted leaves the window (0 — nothing counted).
+	//
+	// Example: 9480
+	ClearsIn    int64  `json:"clears_in"`
+	Concurrency *int64 `json:"concurrency"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InFlight Example: 1
+	InFlight int64 `json:"in_flight"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model                string `json:"model"`
+	RemainingConcurrency *int64 `json:"remaining_concurrency"`
+
+	// RemainingRequests Example: 48
+	RemainingRequests *int64 `json:"remaining_requests"`
+	RemainingTokens   *int64 `json:"remaining_tokens"`
+
+	// Requests Example: 60
+	Requests *int64 `json:"requests"`
+
+	// Scope `key`, `user`, `group` or `global`.
+	//
+	// Example: user
+	Scope  string `json:"scope"`
+	Tokens *int64 `json:"tokens"`
+
+	// UsedRequests Calls started in the window.
+	//
+	// Example: 12
+	UsedRequests int64 `json:"used_requests"`
+
+	// UsedTokens Tokens of the calls started in the window (a call in flight counts its estimate).
+	//
+	// Example: 0
+	UsedTokens int64 `json:"used_tokens"`
+
+	// Window Example: 3h
+	Window string `json:"window"`
+}
+
+// UserLimitList defines model for UserLimitList.
+type UserLimitList struct {
+	Items []UserLimit `json:"items"`
+}
+
 // ApiKeyId Example: 7
 type ApiKeyId = int64
 
@@ -624,6 +676,9 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// LimitUserList The limits that apply to you
+	// (GET /api/user/limits)
+	LimitUserList(ctx echo.Context) error
 	// UsageLogUserList Your gateway calls
 	// (GET /api/user/logs)
 	UsageLogUserList(ctx echo.Context, params UsageLogUserListParams) error
@@ -760,6 +815,15 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// LimitUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitUserList(ctx)
 	return err
 }
 
@@ -1094,6 +1158,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
+	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
@@ -1769,6 +1834,69 @@ func (response ApiKeyUpdate413JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 type ApiKeyUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserListRequestObject struct {
+}
+
+type LimitUserListResponseObject interface {
+	VisitLimitUserListResponse(w http.ResponseWriter) error
+}
+
+type LimitUserList200JSONResponse UserLimitList
+
+func (response LimitUserList200JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitUserList401JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitUserList403JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitUserList503JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -3139,6 +3267,9 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// LimitUserList The limits that apply to you
+	// (GET /api/user/limits)
+	LimitUserList(ctx context.Context, request LimitUserListRequestObject) (LimitUserListResponseObject, error)
 	// UsageLogUserList Your gateway calls
 	// (GET /api/user/logs)
 	UsageLogUserList(ctx context.Context, request UsageLogUserListRequestObject) (UsageLogUserListResponseObject, error)
@@ -3454,6 +3585,29 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 		return err
 	} else if validResponse, ok := response.(ApiKeyUpdateResponseObject); ok {
 		return validResponse.VisitApiKeyUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitUserList operation middleware
+func (sh *strictHandler) LimitUserList(ctx echo.Context) error {
+	var request LimitUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitUserList(ctx.Request().Context(), request.(LimitUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitUserListResponseObject); ok {
+		return validResponse.VisitLimitUserListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3958,194 +4112,205 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bcxs5uthfQTFbZapOk2pSkm3J5dpoPJ6xZ+wZjSSvx2P5kCAbJLFqAj0AWhTtVdU+5ZxKVV6S2pPK",
-	"Wx6SfT1JXs5DKn9mq3aT8y9S+AB0o5vdvOhiz+zO1DlrsRuNy4fvhg/f5UNjyKcJZ4Qp2Tj40EiwwFOi",
-	"iIBfhwn9msyfR/rviMihoIminDUOGqcTgg6PnqNzMr8nEY3ajaBB9YsEq0kjaDA8JY2DBo0aQUOQH1Mq",
-	"SNQ4UCIlQUMOJ2SKdZ/kEk+TmDQOHgSNERdTrPQ3TN3fbQSNKWV0mk4bB52goeYJMa/ImIjG1VXQ+ELw",
-	"6eK8ThQWCvERUhOCFJ0SJDAbE9SkbBinkl6QAB1/8QTt7Ozsb2WT/jElYp7PeqS7rpxnoxt277c6nVa3",
-	"cxqGB/B/PzS8yUdYkZYet5FNWipB2Rjm/IKPD4dDnjK1OPNvWTxHQxzHEkkiLkiEBnOkJlSiNJFKEDxF",
-	"2HxbN237ugdAr5j87uZAfsHHTyaYMRJvMuGh+aRunvZ17Tw715tnKiQX1ZjaZ+RS9YbQou+wIxHkgvJU",
-	"ogRrBMEDSZhCIy7g7YgKqeBVLZqY/moQZafT0dPGly8IG6tJ42CnG2jiUETorv7+bdjaf/d3v6pDk6/J",
-	"fCnEpzgiaEbVxEDckmItZiS0d07mtRB/cC2Iv6BTWoHIL/hYooQIAF7djGL41p9MREY4jVXjYC8M8pnp",
-	"H1N8aWayF4brzOslj1bgq9lkKtFUN0VNveF6YrDzugkRCMtzEumWtfsPH9ds/zhRrV3e0pMtokGn+xDW",
-	"kP2uQYBj8mNKpKrivbAQN1MPCYT5BNHIrKj/fcv20noe9RFVaIYlwkzOiCARfFi7NttXLcY0ws5Xn99/",
-	"8/D17vedZzvfPPiue7x3uv+b8Ievn1xvvScKq1Q+ibGUS7duNuGS2EXck0jCZ4hKRJllPrqLumWZ5j1o",
-	"U1jYrwQZNQ4a/2Y7F4fb5q3Uj6ac9ezPnj9TPflTOiU/cEaqWc/zw28OjSB6zxlBEZ7rLYjQhKdCIiwI",
-	"GqYKUVY3Y/W+mkoar041pPMNOZQUb59MMBtPcAnn7u+Wt8BnRIetH3Drfdja7/3d2Vlru44pnfLFBT5l",
-	"UZWsJZfry1rFV0na7uaS9korHTLhTBLAps9wZClB/xpypogRwThJYjrEejnbv5V6Td4U9GoVprH5JjKc",
-	"5gLHNOpZ8tAbIISWOrCcA2SZEzIzQTFAXGNnB2B4LXx7CiPAohbRK6N5LRJiDRwSIS4QRiNK4sgQBsy5",
-	"3dBKExcDGkWE3RAOo6yfHAJAfVYH0eNGVOJBTKI7WnkqifCHgfV9w9UXPGXRDZfHuOqNoJ98eTihWsQi",
-	"xrWSoN/d/rq+4UimwwmMMyAxZ2OJFAf60suFJZ4QKSlnx5lSfaOVStNbL9PR8wVLOmbAVTmKOPDWRwgz",
-	"p2qgIWaMq4+0uQGyapkRedhXgLw5zSZEEISRnjqJWpQhuz7dFyMkIhFq9str7m8BYE85f4HFmNwQogMe",
-	"zXuK814MneXwdKSqG+j5KM6RaXO3rMGNB2NpKGIGoASlXWiKJYmSDgQvMZsfKkWmiTkQ3gASGghTzOY9",
-	"7PrzmAXnSL9D7t0jpMQc4TGmDMVYWW3ulqGybFA8UkSg/jFRYt461D/6SJIhZxFoExOCI3sq9ppUHEDN",
-	"JyhlisYIM64mGshmQL0NOI75jMCBuULsPdwNK9RavZRXDKdqwgV9f2OiT/2u8j358z//u3/9j//9L//5",
-	"v/7lD//4l3/8pz//y//683/7n3/5wz8G/++f/+Vf/+E//OWf/sf//S//+8//5w93w/hASKGhIBFhimKt",
-	"6mliTgTR5zLL318xfIFprHnCzWGQ9eTxPCIu6JAgvVtcYEHjOSq29BTjpUrw3dB0hBUeYEk0IqVMEDyc",
-	"6Hm1veGM4caI4a/J/DPKIq0UaRBFEdV94fhI8IQIRbV2NMKxJEEj8R598A+MFco40UrfnKfCMV75CIUo",
-	"ZQOqMV/zFs9Ssd4hM6w8zOWWo7f+lN5ljfngt2SoNGZ4K3YKQGlJuXVklVGkPJNgKTz0vmjh461bb89A",
-	"T0MLzyZL4xiOnIwzY01YChPd3CC4MZetgotv9VkFJLDnVcDG8KQeTWT1+jgcwGJKmEI4igSRkkjUfH4k",
-	"tWB+8vzzY02oI3pJ5BYAQgPEqIMkUfocLfjUgwRm8yIg3ja64U47bHc6O+1wu7urp08VmcJ8Sup9LYiw",
-	"EHgO22XXAyf0ZUsyDbIZT7E5Zi6fqX+2v9E0h4JgRaIeVvVHn4cH4d4GR58S0ygv/PUEK39/RlwUFtd4",
-	"8hyJlDEiMkNYxIcSSaoqByOXCRVE2hWUxyJG0RhjRWZ4jqTiiUMJfTpy8/AIhFwQUQS3BsaDVthphWtY",
-	"XGsAns+3RPwP1iJ+TVATWmWztaR/T1pzoT7Yx1gqNJxggYeKCBloFiDIkI8Z1Xy7yBMb8ryVjHe/+NPv",
-	"/7h/+V0liHV/vVSuQJP9g52bQcYcx/3uY5wonlRN6ceUK9yLq81/GiZTLhWCVihlVBUJTCaEReZgoXBc",
-	"YI8I+kQDMuead04IGuAYs2GJa3ZC/d81WGcuvjMjfC4Iumshg7EgrZLphtEaS5H+CvYPAFK0dHf3wjVG",
-	"LXF84PSwXx5uZjMrDFZecAmdCiyoyDoWmGhx2wukHxQESL3geQKDeZaYTTSS64moOlkUICxRlfiy+Kg5",
-	"f34hsFpcBY1uGHYOosHDg4NOQSp4drjd/YIdbvFC4LD1BW6NDtrv/q65DRcEHzrBztXWr39VRYVTfPnc",
-	"DNLRxPCRZOJKwNRJx41swv7quitXFzRSRn9Mif1At1gUhOvKOG+ecN9wlzKvCMw7l35LePxSa/HHEAAl",
-	"UFhRsCbfz26ITIv8v+IJY0PNGsBVz81eUMPEinwqw/fsj9VyQvdZJNcyx4e+6qdyzNW1GesaKtGKK7eS",
-	"bKqf5gkZCqIsN/921Dh4uyZ0ykA+r7od1Xg30qh0TuZtdKK40OoWYnz2SP9r7JVoQJCc8BkzVp9KZeyH",
-	"QUc+GHbPfwyfsZ3XD+dfRS/EnvrNZbWGVgKAntoiBN6VD/OHudFS8TEBIxFYMzWxwCokACuwswXOzNmQ",
-	"tD1wZqoIYXp39FlQ0Qs9x8z2/s5fX/Z6gaBNh6+SaAM0mlLmP+38IrF/kdi/SOy7ltg81kfMX6T2Tc9k",
-	"VxVS6jPKolciXhTqqXmY78JEqUQebG9rpGnbx+0hn27jVE22Yz6m7NeJ4Bc0IuJxTFl6GfGzNAy79weU",
-	"RY+/604ffj8MX4jdyen9i8867Ae5/3W083r+4Ivf7uHvuiuljJ7Qu/oVXE8TcBOuRg739p5EMk7HRaS3",
-	"S2wU+aNxK3hn/+213n0Ig53O1a9WLi+bSdUan04xjZ/wiJxY039xFY7YKau/nIGbRB4RJBWeS2Tvx70F",
-	"3Q9XG6S9gaqmeYSlPK8ytq5p9Qs3svqVtLidtWwZZdPSXVuOltgxCnaIwryWwPY2NHC3TddXwW0P3wKS",
-	"VYjp12RwmKoJQ9y0QM3+UTqI6dBYROx1F9hGKGe2m69Ovv2mv4VSFhGB+olr3y9g6YdG9gJIXSmiWaEZ",
-	"lnEGgJ3gOCZsDD6JP3ZbD2ZPO9NO9OYyTB7W/88M1l9iD4WxKtmKwZASuucTKENmgCW5v5uKuMhMNpnm",
-	"KhzLR1/cujLTyda30DRoXLbGvGUfTnHy1gz3DrO5Q4EZF9GTCWbjtRXoki/VJR4qUPLheq3P46iX2H77",
-	"YFnuE835eppxAR6U+F72suSot9vd7zxoLDqffrh/VamlMjLLBi52NeRCkKFqTbiQpDWA/uYtqXACV6MZ",
-	"+8i+XuoJ+LBibH/Ra4y9+aCdVQhTWH0dueuXL4ma8Ip7RtiHSj1TkMIWggSSaOxuCGdOEwXnlwmWWp+y",
-	"56KSjoljOiT/1tM71uHTEyyrYVtoP+A8JpiBQg8rlIW2b4tbFPho558d3Il0aeuFKS7lwIX5264a+Swr",
-	"92qRz2rGuoqBlY7qnlOCPoPCtYTgMwm6UBUvbyuuh2lu9dGYXhCJqELNjNkZz7zSlho7TONw8CR6Ogo7",
-	"3Z3dvfsPHu4v+d0IGgLPnl/jK+sZCcwZTt+fY4UNXBpk/lVIvv8sfv5bTqPub+ib738T4i930zc7X8Vv",
-	"vj+On7PQ2yjDMltWfi61K204SZ+Ew+5uBa7Yxd/pEB6kNhB4JZj6M1wHvIWZPezsd6tY1gKqmwc54Xlb",
-	"U7ABec/X0s8MmG1TDyQrZORvJWftYzx7SaTEY+I5Lj5nI/6RlOJhKgRh1Yd+sLgZh/FFl0J4bt0EC2Ra",
-	"xyqLFoaK6e+svqJdpdM31lWBggZNqs9wRWMbwgo8JVtlO2huKXtQeyMtCWE3upFetB9lArU48Wd8Zv0V",
-	"jSunce5ElKFmP1OQAtSXkut/EqOO6z8VPydM/yHImEpFRL8kRz1xsjAdLYV7eExK18SNl/w9jWO8vdcO",
-	"16OgxaONg13pEpUmjcKwGUhyTK4ScpaubuMw5JPo9Q9Ep1wlT6weuoH5YVF13d3vhjv7a6uuZdW/qGUU",
-	"55dfRRQnwVWCUzXpWYvPIgkZszyCQBrUt80Ptrf76NXxC9QEEyv67hiUuxK25Y0VV8n2EefxGCtyANrc",
-	"r3E85oKqyfTxybPDjjEWRXRMlXx83/yiUqZEPHbfmYcJEZRHj3dC89NM7/FXn528frPz+dHTZ0df7xx9",
-	"f1T+XYXwMgPJ4qq18rLTdYtvlu4kSuvcfPDSztmZBIXdqNrJkuvkIWM8ZUMyrTQM4TSihA3Jhv6YfqeH",
-	"rgsYO/M9XYSXIpcKNV9icR7xGSvB59SzNgt9YhcKeHHYPQhD9Or0iTHUD3iqEEZTylIFcXSL8m2V0Oxc",
-	"Q2gSFlVbyk9g041fMwhICPkpuO8QFi1aw81U9m/fe6uzrsOOUMtWBK6JVQvCqgq7N4lLWrkiRVVcYnov",
-	"sZ48w2xIEGfoBKtURHheKaLgvu5W979KgJlJ5hjvwzTHlyAnsJLM86a5IREfeiRb3Lo+juM+3I3C6Upx",
-	"RC6ImHNGUDNXEAAr1VaA+lqsyr5ul8eGwLMA9XE0pcy8hD+pVAIrLsDvP7tajWMrnaVeKnxSul2FFotE",
-	"Wr+82xDZy1jg9UV4pU96JacDz3kTY8JHZhPQFDM8hinAJXfTnDkCpHl5YGAcAPS3DhBGMk2IkMRF7Z8x",
-	"QaZckZbzpT48eq7P2R/OrBP/WeMAfTgzLvv677NGu90+a1xdaXzACWmfseLJeoMoPj0pCAS24bQAqUVT",
-	"aN7jpo79n5svyzthO1x3Kz7Pxq9WocoGDKk0FwrQFA8nlJGWIDjST0BLeQTa9dQc1NCASBqB4wRcI4NB",
-	"s42ewr7ClQlm8zPmdBDYXxOMK63/gkSx1rUjNCGCtNGXVtABhPVhSwjjKi81mI0JjDJE8HByxhLBFR/y",
-	"+J5EmjPDdgZg+1QzjqZcEHROWSQPtPKl2Y1CE87PbXOYHljRqEKDmA/PJcJnTJ/vTCeYZbkU/E+aXKC+",
-	"e9HTetTO0Fwpwt+kv+XZ5lwuBkFGqXVXMEOANchiVPuMnbHfueDk39ll/u6M/a7VasH/69e7YYh+h/ol",
-	"bOyj5gBHKE/EgSx9aTbm2urjtT7YpEymScKFZq9TElHc0/jT91qaOfhPNMS0RtUH1gcnwR7jqmfdDeAo",
-	"xVMxJD3nRaIfTamUlI2NM0J5aDf10mPCooRTBs+N5S8LuQt8U2jPTs0d3/SRrEeZNfmak5xKyq0gziF/",
-	"JCWHxZLyw4gwSqI+sjDvaJj7EVD+6mz8hA8u71HWSuuk2eES5uYvbNVk3Uy6ZvdlOhrRoT6Y96y3sxne",
-	"ew538tl3O/q7LAK3b6VbYbcUJaIwJ9i28jbTpPwkb5YIOrTIMMGCmDUbpPee+mOaJ+ZECw+AQHtAiBr+",
-	"Teu6YSnWIKaTzb1pqmw35ejMAPWHUoz8wTMkgZv24iwk75njvoCbsN4w5vYrJVKpejG5ILEJ0OSzDKa7",
-	"GqZZ2G8RFNkjs8L8kft4T39szuoFgLr3+/r9kLNRTA06S6LSpKdFRkzssiMSU81koYOIYLNBYFBW857C",
-	"Gtlsfx1AgGKcqXvX7Rr0TgQfao4+iEkfNbGNrnMhoXD/bUwKsA/EsbMtMJZo8dtzWVos0ucU6x64EWF1",
-	"QhMeOH+Y5eS/e+RyCJG3OQTNc4hes5hiRL3sDVJpLTel0FE72p5jmUrL6biPmiB0+nlUXn/LtTSQcGwd",
-	"5E8/X56cs2FvhKmHNvaX+37HMgoX/KebMd7LfvfsrMtczwIuB1ipD8sOZOG5HtTTNhc1FJ/zg/tUFeP3",
-	"2mXRAGW2D9rrAtfXSn2R6YPfp8fzS4PmMytFk5ZYqTeD/MkiI4Vmi5yw/NhFNfj5BwrMD44rHu/Tg5VZ",
-	"H5jaSg/KjE/DY4HvZQ+90QpcT/8ukrY9FmVsUB8KveQCJSaT9Vdos8BYzFkMuAlEbZQ4RyNYDEIvcASw",
-	"41cReWmP7dvSUyfV4XIgp/rCz4zosxUVaF5DxSd52GZD0nBe9Gk2n6xHsgbtvLDcKsLM7hv95AYLSgeY",
-	"F8s6h0YjT4rbNp4Q1+sqKxz2mdE3XA/e2LmcAzxZSLzgSzl/VkUhZ0epkHF6yEURp2FbECMZFPJNr4rU",
-	"zzli9kER5FV8rHgiXuRixdNx8crIM0FVHzcP0SSdYpafXuyZJUASjwic7Sd85hJmGJ28aLupPN5VXvzl",
-	"Qd4flmVdiVATx5Kb5EMLGZdMzoCtwAWxI85c1gVzHCrObmlKpeV2GkcptTbvihxGcvH8OLI59W4l313Q",
-	"GAueJr3B/BoJluSX+tvP4F75RgYR6OyYzxaNIRrtby3lUNBQ70uX0aV8TMs30KYchGxIkPIpg12wvpkG",
-	"1goGggo3tC+Alm0WraY9muojKJyMB/yCbKHBPE+fVTaeq0lltkXTSwd62Q13ChgdrmWgNZeSFXkG4Ip2",
-	"9/Ky6E28Vp8FwVQ77e7+Nbo2BFw33b3SdNcDAbhUX8OB00nK2iXuhd0AVFm9PXvhrkkMlxkxDH83ZtIs",
-	"d8GQp3Fk+NTWxvApobVZ2IKiANiU7by3jgy862K7YxOVbDqiU8LgzljwmUm2BmQFqSp9466xr094KpxO",
-	"ZjwnnfYjiTCxtkX5VmOWr5rnC6wIG1bM8xuChZYXArNzlBAx1KI6NkaxKY1janPQ+E5ijOdOC5odmUuX",
-	"krfmXlhAqPu7a7nSJ/t7xTuW/XDN7/aL+NsJNw+403M2UzAdrosEmr0v2kK1ptmbCapIr2NPGUVftjXZ",
-	"k9fP3vSG/URV3+9Wh0dUdRHHshRAvuaX5jyidcWKCXS6686AZMJlUxFsxdJV0IBUCWYaveuJc0dMJjdD",
-	"Ne0DoR/APV4/wnPrQatJvG88+NLhOVHGDiWUU+CsYkciL2VjM+ZDHJ8x/SRA/Tdv3rxpvXzZ+vzz02fP",
-	"Dl6+PDg56W89MgMZ46ixp+s/7WPPIqBZiZ3LOZn3jflYq5Fa7Z5Dc5vnkqoJT7XKSLZKNxpVekq1nw6A",
-	"6eZATgSfJqoSdR+uizlZ8oPiVn3nRRsNJ/qwapOXDrksxRF1d9ccShAsOaNsXDXjh+E1Mi4Yq4UhvzI4",
-	"qoirTO11XCSo4VIVa3AQzGiwsL8LVLUm66zNuNrvXl72XV5nqzMOSMxnWmXcClB/V7+3h1WtN2Y3QtbK",
-	"myetlt5x7J5EkL80QP093YFRQHxR3L28bASNXfjfvcvLosDdg8erBO4rfSh8wcfVqauc54WeUIWeu36W",
-	"qNVCsZg16kZJn4J6eVZc4pHNf15AUqQ/UwRyOWLUaWk2aFsg6Bc1n8Q4jfJtK7kn31BUbjzFvZZxe7mr",
-	"SUYbTk4QHDlHEeJfIvrzu85k8lToqzxb1sCQpUJ+//56M1rDEXdj184otYaqaQXEX/pabgbj7KrCWHNI",
-	"nmnYXDcXgP2w063UVpylsrCS7YvO9nCC1XYOL1k16UU9pXzEAhwEN7igqKvXrcJkiRrMFSkupqjcK2TQ",
-	"i0QLAnAdNCiHAnbWO9dOq7OmnzpdpjI3etGAZQLJq2C5oEEUB3nOklQDSb8NDDFFWvPRp6BhnEakGJ3Z",
-	"7dyyylHofef6WkY1K1mgS4ilVijrQWs8lJ1TNt4KnLz0HA2M3b2cOmzdWfqWzOvZGoMsbXqle4nGkGen",
-	"p0fO3cHDE0GGhF6Ud68qtlaP4SwZK73tswuClTgLxl4wvWbwNNql4bv3JJriJNFbwEdOfX+EjC6eUaMg",
-	"Qy6iMjW6tAndsLsLjDGs9SIvAb97zZRfhZz8ruOgWNyhUFujkBoyu8QrAs/jktkefHIV18e3ovRYYMsF",
-	"ibWG1uuUwyM8rnSVgmIgfIRS8IaK+VgGiJGZZuIwchsdYSlLFUWwRH33t8tQoRtAb4+QSZVgTpiQHtBV",
-	"xrhFx79M6a2wc3tzrSpSssJLtdJpsNjpWnAnlVc62bkBEpwjw5zxFO4GwWJnScLPS1GKnHN3xQd7NnuE",
-	"r8PURRBpmuwu5APc1Y94dleUZ9Xzkuf4ufxMAj93reQiMxeD4bIplgFwTKaYggzw14de4jka4ThGMqbj",
-	"iYpNOvgZek8Ety5urDWCd1kJHqXiogq6V5d443pa3+ae5NWRsC6/+z2JSEs3yeKRlmXKvV7Mq7lFqbvG",
-	"s7OARlWDX0MHvwarDxpJjFlvrSQ1dsaKEqFVYvkxc6cupM4szvFL71yd23IkRyNcVBPXTLRpyHBDHkjE",
-	"sf5s7ZwwFR3kSTs1lKsRxzkv5OHaUzxHgkYENdNYCYz+9O//QZ8N4d+RIGTLBk70S3vdfwSvTfb5GRZR",
-	"welcvzJiQvMd3XEpmFNUatvgeECYcReoDX50/gUuBlBr9aY0Ekan354egddqYeds2NaiQua5HVQATL9E",
-	"8BKFf/r9f9pFTczQycm3fkoZ5TUaxphOA1MJA0v0grL0sh3xezLQ2po+cCmOylmG/DpRu8sTi5fTsdYf",
-	"D4yeXoHDayZu9UXDhzIvWy/4IuvAUoSX5zX3kVqa8XVT/cjSUEXIRTSlrG+9+6WfNOuRM2zzvFATNemQ",
-	"vdZUgM/1OZkXkNwKWui9iN72zWp7X0a1FQpG33iWGjLVqA5Xa4tTc9efg1QV8oF5jt7UGufPWHM33Nl6",
-	"hDDqZ76nZoAhZogRCgTmCqgwa9T3u7Ve7dCnBoj+ecasU5CEJGQu/qhd8AzM1BDnSLRZqj8T55cKquYn",
-	"GnxWPSFYEHFYeccPQY+WQ3z1+hQqsdgcJZ5EcoUAULMvz1vtdtuE2sIWAbOAEfL5TJRKzFbyc0qWjGyD",
-	"fk07reWgwdyPWoaaUuZtXlQqsUplz36ej4ttSkkNCGoj0ReiJQoRQjZSwKGH3ja32DbSEydM0aHWYG3o",
-	"eAFcZ6zZP7TukXCIOUCfASiQiTPQTWyQQWBciMpz79u1rwB8/UDZfqypXAO62cC0RkE914M1gsYFEdLA",
-	"Kmx32pAPgieE4YTqI0U7bO+YkN0J4NY2Tui2/nrbSc3tD/nB9Eq/brk8WV7x0bdV2EDBCOiFcWTbEpEI",
-	"NsFUXOAzBrcSW9l25PtZU6m0cFZeo2LpxsU03wWNJK3Qm54s1HPEyuQFFcWaEgMy4gLib9REHxiIFsaA",
-	"j4wjU2ZGfwbMiqr2GevnloEDFPazAh1UoSZVNvdZAXBznm610aHTbuY8RREHGwiQAIssqsEcNf7oV3NT",
-	"yc4YMnfDXYNA+vQDeGgylBTqkeRC6jMezTcr5OLfqTxYu8bKYj2Uq6K0tRkoC1XjumG44dy8y6Pd4OZT",
-	"tVXGKivBDMw6IB3srploVa/Zgra9GnjwSWf1J4WSQ/DRzuqP8hJz8MXu6i+yom36g84aQ2SVuq6Cxt46",
-	"c/LLBvkiENiML/zevrsKPhSE0tt3mnJlOp1iMW8cQIZFx4ahBE5OQPmpgBdaOBat2SoeSxPvZz9yUY6y",
-	"8U5PzGOWXiAnYOO4Lja/0NKmC2bGDzaLicWmFE0p9lUr4tFi2GsAhwB9CC6ZvhbJ2htaa2EQ0HpTKrLW",
-	"r7d+xH4WeJt107B3gXoFXxI9fZcG1/ClGcq2PIOEOem3G3UWomK4dBYIr0/GmcHICyc3z52k/IbMUFYq",
-	"wY/Mru7/6t11C0QtRBDXcAgX4FPAj/ZHJP6PTZqHBULQODznqUd0U7JAZEb32BaQPx1UEC5VlZUuifHQ",
-	"nnlsEgyjiJBLKiFN8DmZB+icELhM0GdHGgXm+kFjKNA4EbKNIGkz+FfqXs6YSTc84+Jcf2hV/kfWgjwD",
-	"PkKlnwTc1bl1IKwUt15W+JsI2w0lV0Uu+jsRs35icUOE5VTZ5ukyO7ArqlTc6GJKHo/yH1hXM5Mjfnn+",
-	"Xr8sS/bBn37/R/OqmHS17l7dlcl2mVQLuZvNtCpM16uN1Rtupk2TU8NhoOSmS1qvsdUg9S86yUdmfIbk",
-	"vEKoHtOzLE7WsL561eJrsEoI4sL5Ta1VpLHaHPLxYBj96fd/nF3O3/dBU7ggQnOnUWocq6pY0m0rCJ+M",
-	"ExSo26/f9YnJ+92GBL5MgdDoUdYA/3q1Bw2JKsNKNS0FNZqCiQ4z04Miv65GA/gTK69ESSbWH1m5riSa",
-	"YAkZNKTiwnhNVBGRKaN1E7leRL8NUaZYxWstAd/5uQn4lUVg1mcBZojNCT5cRe+3LsuDygo0P3lpvn/D",
-	"SsBeKHVW6z2/1JtoZR0rUxujE4Y5X7jDyuc4FgRHc0gCDcEE5mYLsXQ6IEIfPYytvROGpnb5T15FMUzj",
-	"eirK9gcaXZmti4mq8UCruK4BLmtPVAHizBoBKJMKQyWlavb6uRllgYntLg5smkZ/bQrvx0YOA8aVyBGU",
-	"LwiqJpg3sWzvedSotb1/qwWvScedxWjbSCDIaObSXx0id8vmJLcX+eBfFroruxrUMgW2bkFyF6oAZWIi",
-	"uwrcUDIU6379dR3Zb0dRL8B7Q2XdS9xww9N4rcww1kYofPfL2fsjn72JRpHAMQjEBTKeN5vJupiP64/i",
-	"b3hqXCfA+6B4JAvya+cRjU2+OBtaEE0pQzEfwwkeNWMic4elrfYZewLOmyjBY8rslXGCbRtznXdvI0fX",
-	"Kkukc0v1bgc2Y+Iv+NjME8pArm78AshyvbauuOTqli/BV3q9tk9s3Ph6re1135qt/Zi99b6wNK6l4Or2",
-	"Xwg+XafdKQeZemtmnCX3prWBb2FtvFm4EOQVFiOtOpWxUvv3l4gfTyQUgpkg8iiPM6oLLirHEuVSCsJz",
-	"bBxDHkBTipfpdrJolp2wKvQkLEZ6LA/vKERzQDSGi72wDn7l+IrKUIcssqGrUaHgYq5Xd93DUcE/v0Le",
-	"5R76cLeau+n/xCXfx5ZLIDP8WFffkAVQK4sg46RoBVCRi78kX5Kb221/kn7610RSsvQA/9dsJz1d8Kha",
-	"esXKaTTcHlAWtWxJhWq76aHNIdz/cPTqsxfPn/ReHb+4qqym2W63vUqa7Xa7f4B4Qpi5d82Ob6ZAU+bw",
-	"ecawse66fuBaNqbsXBqPK5cjzYRqUmkMMU3OjIN8gDqhTcUvt9rokGUfnDHdi/Gfwsz4YcG3+Smxjb4h",
-	"JJIIZ+6MTcaVpyBuValOz+0Atqbnza2+eX3PrF7n2gRQKix6F2dEwI87r6y66YrryFxv+k9P5NgCLsdZ",
-	"6vLsyHUDA6mfjNJZSBk3/vnO1TXDrdu3in7D7YkqyonXGEaxsqVofw4HxUNAGTNr44eJkaRsHFt/Yc5K",
-	"PCjz/PT4q5S8zGBdGsZa4e0XS709nX1d2b2zzn3IBteW/mpqSNNBJEA8jv4m7y4znMgxJ3tUgz7brkbW",
-	"9ogyKif1ovoUn1v7OiMzvzYisRVMr1sj8dEZg9hsIsiUMzCzAttBA3M7mtVyvZ48tZhzbNf5hVlmsNzr",
-	"/ND4cCkOUeBjRqW5xbVg01NrRgRy2uSlx7YyH/MfU1Ol1KK7DeSpcCdvXKumuzmEX9eTOo9d4OJQKTyc",
-	"mMJJjSTGasTFNEvR9/RSmUR6x0SmMfij2ljHj16x0ity/K2JYTpo8O4308H3x+eD6X76w+toEj07Po2+",
-	"7IT8y8kk+v6YH3/5Rfjmu2w1G5a7DBpKYCYTLpQ0ubltpuJ3dYUw1+RkNcVJ7+JG/Xa59Ya8egWf9rWo",
-	"G2gpiwmana7i06tJbqm5xYCgCyLoiNoKL7d/leuxRirRFMeapkgUuBRZGT/Tr1N2zvjM1MWJAmQTiuum",
-	"/qHinrRFD/16ElvtT6BU3sGtOxy73EbB6clwahK5C/E72qilY/48tEsjzbLpgy+xW9e1tACel7NffmIH",
-	"l2iFWYRFBFWasjrqUKip3W5fXfXR0Ja3z4rgj7g4Y32GL+hYy592TiyybbhVc6t/gDASUJCIKdSMqBzy",
-	"CyI0vLbyi1iDlaag1BkzNG0QESWCjIiAt33GGekjT3wEVRoTIpc24RB4avskesbGnEdwvwt3LpShPWcS",
-	"uBWNxJb+v7GSXizUny8Yjm2M2Py7meg/ITEZmvcfnNw5tkCHTkwMnPAfNUpp7X/jQR3i0i3cbY4zW4J/",
-	"09L+STqw4vFI62jO53PcOGg9qBS9Wh1KsmLaZRNCroe5qEYXoQ3YTWUS4/k3vn3Q6TjZf8+9gEFjQbza",
-	"VBq6Xa4XGgVC+fi8/WOzrhNIwHpjzrXKSWglgdaR5wb+QMdkyi9+iv5AH80u5ESpBu7Ixi/egUEIbE9u",
-	"LLjvthbb9qfxAdDbvgptg9Xxzbb1PYloVBOnvG588s7G8ckLZDXjIto2LlD1asCR4BfES4Ri6jHxOOpl",
-	"tbmNEusXfOujZpKKhEtikiOPSX/LFRkEZTdLheBHu0PGm0fWpZqgKYaQKZfObUxMRHMbfUEvCJoJzsYQ",
-	"aeXmYa4BOpnMzkKWu/vXF9+64ycGRDfx6iKzDFygG0MRmtaEC0laAyh+PW9JhRNIAOIDt671Zoe0fBUb",
-	"GfgrOKDpJbrFM91CYR7/WOfvr9YGYdfvgOUcGi9BPYQ9dWWnuMIUmlX1C7eyAx9Um6wqfLiVTf4TnOU2",
-	"PdvsdvfX+uAlZvNDV1DoU/gcG67gjv+u0L/HmeFRhUIBnA+2qeVyXlZzvxNiDPn3W1Cq3e5wmbcVLg+d",
-	"cd/PLWLyn+WuXGcMqqOCi6EEp6ujb09OkbkDq5hg/4YMjEdEr2RRx+luRsDOEVPLrfvh+u6NT/VK7Czq",
-	"45k1bKlEnIE1eIbnn4BWut0bsrRy6S3HzcCbxaX6mGAJ5dQL6fHuMuCgcsCMVbmKj9bQ9DMh/5ewFIM2",
-	"UFdBE6PTGK7DEEwhvlovzZLSM/Nz9gGAcTbqo6Iy5JrO0QRfgOOo2Ygzlu2EyddgzbgmBVLh6hA+ZDyX",
-	"RJhFkC1Ja0o2dFMPtpQPvIQF3oarj039WJm0cYKlp74YBdaAFrahoN34Bfsa7zbWacyC6jDfDvrXfDH4",
-	"jM9yHBxi5jRlk3hsAyJwmclqsd8o77FWvXMR5Pkp2/RWBcWdSpMXbYrFOYnAs1gQpvqLR3HLij/BHbad",
-	"k0NUP9Qg/2Sn4CAKNqNaoxZN4MuddtjudHbaD1wogiSELfU7deyn4W0bOGHisbm2e8nf0zjG23vtcJMb",
-	"dR+2NZTidv9v6Q49w3jP+8I9qiGOlTao50q6THaaP3/1+rSQ6W+tIDW7XRtYpZ6y6OcSo3bL1ijHiT6G",
-	"NapgsPiU1qinLMrPAdXYu4YpyrYGUxRqZgUtYirVI4An5EeFCOGtG5qq6nllAsYM3fPfvz1s/YBb78PW",
-	"/rsPneD+7tWvKpJbFm1Y0hU5rQ+qsQE1WeUJLlVga7MaB1EosUSJRPyCCNR/qwGh22/1c78PDZcHKMJz",
-	"aXP0nbG+4v0AuQaMz7YCr/Sgbpt9vhWgCU9FYCsWcMji98h0p6cwMen1BEHDVIEJS4+Xlyfrq/f92sgb",
-	"qOT1ShJhlLrNQm82iQZZoxWdkh84I9B2w1qNno9NhJf413hFUz08W1bkcaGmo3uxkDf1tsOEvnYXVjdS",
-	"ZkzF3kxl6OwVEn3nBXjt6j3d53aiakxFwk63MqKmA8Elec1AU0Q2zEu+huVKrWFeXzXMyqKGfqHTsLIy",
-	"D1S7NL4qUMHS/bmfBaOY5A4V5Ywb5UJ50BeUy4SuTAVM6Er/uVjMZhdKytlAA6jRUxGfo3da8foaw+q9",
-	"JtnTJ9cOSTAVnSvk07eMaJJCCRGGogJEIQkz4iLKQhV+CZvxwmZMUBHcmktFhysjZxRXybYNAF3lN4mz",
-	"vHyQXh1tfi15ylXyOc0L+V/zzsGqTbv73XBnf32006M/0Z9e94YAUstTifhodEu3BKVK/f79QJbH/i4v",
-	"B3zjpLl2avb9OfW34LLALRzS6bJf7Py3F5GUCmagy0cjj1b1HlSSqgkn2IxS3UWkzf4ICnFfEpUm/esS",
-	"8VP2s6dh9rdFwmpCBDE07BBBueiUXwj6LgiarUPPQIb15PzSknOeodIQKGWIjEZkqFxtFnvJVsEr+s6G",
-	"bio4giX9jOnjGbZukFTZJgz1uUr0Dh9sb/fRq+MXpqaK73KHcJLYXLB2QoUcr2dM41kbHdskM83dcH8L",
-	"zSY0JsgjvWvd+WnaPwF43fToYVfZM3F7+ZoBbM7D7gBuAH6N4zEXVE2mj0+eHXZMvB7cmMrH980vKmVK",
-	"xGP3nXmYEEF59HgnND8NrB5/9dnJ6zc7nx89fXb09c7R90fl3w1APqEP/Y2VbTdimstTqBXypf3cnbEd",
-	"nrlUZK6c0B3w3gyjs8GaLpsKdbcH7U/nmSiJggzPaQLEV8GQrjUKHHPNWdxQ0DaYA2zfdVVYinUsrNlj",
-	"WmVUySqyuDwtLhlAXqElsDzHJm01eSjhMtJdNHKBTG7syBsuy2GzOGiWqaaQecBcRmbHKWNLUxMy9To1",
-	"B6vFHl+VKn2UKlY4g31WT8cxP0TwEHJpDiCETHFvrIrs+4sDP6m6LkbNLNsOj20dAJFf2NorVq8Qjbuq",
-	"qTZ6uauGbGOzAkBNGz1nYKfFxZZZIoGyD2XoZbbdxXGOnGd78zUZaAxkW4ASelCImWcguHiqvAvq0hJq",
-	"dvvUqWem7jEa4aEWbny0UFvM6w+IZrGvF6YAbk1ILCWyFBTrL17yxtW7q/8fAAD//w==",
+	"7H1bcxvHmthf6UJOlUDvAByApCRSpTqhZdmSLdk0SR1bFrVAA9MA2hx0j7t7CEI6rPJTditVeUl2N5W3",
+	"PCT7ukle9iGVP+Oqc5L9F6n+unumZzCDCy/ysdendi1ipqcvX/d36e/6vjHk04QzwpRsHLxvJFjgKVFE",
+	"wK/DhH5B5s8j/XdE5FDQRFHOGgeN0wlBh0fP0TmZ35OIRu1G0KD6RYLVpBE0GJ6SxkGDRo2gIcgPKRUk",
+	"ahwokZKgIYcTMsW6T3KJp0lMGgcPgsaIiylW+hum7u82gsaUMjpNp42DTtBQ84SYV2RMROPqKmh8Kvh0",
+	"cV4nCguF+AipCUGKTgkSmI0JalI2jFNJL0iAjj99gnZ2dva3skn/kBIxz2c90l1XzrPRDbv3W51Oq9s5",
+	"DcMD+L/vGt7kI6xIS4/byCYtlaBsDHN+wceHwyFPmVqc+VcsnqMhjmOJJBEXJEKDOVITKlGaSCUIniJs",
+	"vq2btn3dA6BXTH53cyC/4OMnE8wYiTeZ8NB8UjdP+7p2np3rzTMVkovqk9pn5FL1htCi705HIsgF5alE",
+	"CdYHBA8kYQqNuIC3Iyqkgle1x8T0V3NQdjodPW18+YKwsZo0Dna6gUYORYTu6q/fhK39t3/1u7pj8gWZ",
+	"L4X4FEcEzaiaGIhbVKw9GQntnZN5LcQfXAviL+iUVhzkF3wsUUIEAK9uRjF8608mIiOcxqpxsBcG+cz0",
+	"jym+NDPZC8N15vWSRyvOq9lkKtFUN0VNveF6YrDzugkRCMtzEumWtfsPH9ds/zhRrV3e0pMtHoNO9yGs",
+	"IftdcwCOyQ8pkaqK9sJC3Ey9QyDMJ4hGZkX9b1u2l9bzqI+oQjMsEWZyRgSJ4MPatdm+ak9MI+x8/sn9",
+	"1w+/2f2282znywdfd4/3Tvf/EH73xZPrrfdEYZXKJzGWcunWzSZcEruIexJJ+AxRiSizxEd3Ubcs07wH",
+	"bQoL+50go8ZB499s5+xw27yV+tGUs5792fNnqid/SqfkO85INel5fvjloWFE7zgjKMJzvQURmvBUSIQF",
+	"QcNUIcrqZqzeVWNJ49WphnS+IYeS4u2TCWbjCS6dufu75S3wCdFh6zvcehe29nt/dXbW2q4jSqd8cYFP",
+	"WVTFa8nl+rxW8VWctrs5p73SQodMOJMETtPHOLKYoH8NOVPEsGCcJDEdYr2c7e+lXpM3Bb1ahWlsvokM",
+	"pbnAMY16Fj30BgihuQ4s5wBZ4oTMTFAMENenswMwvNZ5ewojwKIWj1eG85olxBo4JEJcIIxGlMSRQQyY",
+	"c7uhhSYuBjSKCLshHEZZPzkEAPusDKLHjajEg5hEd7TyVBLhDwPr+5KrT3nKohsuj3HVG0E/+fJwQjWL",
+	"RYxrIUG/u/11fcmRTIcTGGdAYs7GEikO+KWXC0s8IVJSzo4zofpGK5Wmt14mo+cLlnTMgKpyFHGgrY8Q",
+	"Zk7UQEPMGFcfaHMDZMUyw/KwLwB5c5pNiCAIIz11ErUoQ3Z9ui9GSEQi1OyX19zfAsCecv4CizG5IUQH",
+	"PJr3FOe9GDrL4elQVTfQ81GcI9PmbkmDGw/G0lDEDEAJQrvQGEsSJR0IXmI2P1SKTBNzIbwBJDQQppjN",
+	"e9j15xELzpF+h9y7R0iJOcJjTBmKsbLS3C1DZdmgeKSIQP1josS8dah/9JEkQ84ikCYmBEf2Vuw1qbiA",
+	"mk9QyhSNEWZcTTSQzYB6G3Ac8xmBC3MF23u4G1aItXoprxhO1YQL+u7GSJ/6XeV78qd/+nf/8h//+5//",
+	"83/989//7Z//9h/+9M//60//7X/++e//Nvh///TP//I3/+HP//A//u9/+d9/+j9/fzeED5gUGgoSEaYo",
+	"1qKeRuZEEH0vs/T9FcMXmMaaJtwcBllPHs0j4oIOCdK7xQUWNJ6jYktPMF4qBN8NTkdY4QGWRB+klAmC",
+	"hxM9r7Y3nFHcGDb8BZl/TFmkhSINoiiiui8cHwmeEKGolo5GOJYkaCTeo/f+hbFCGCda6JvzVDjCKx+h",
+	"EKVsQPXJ17TF01Ssd8kMKy9zuebojT+lt1ljPvieDJU+Gd6KnQBQWlKuHVmlFCnPJFgKD70vmvl469bb",
+	"M9DT0MyzydI4hisn48xoE5bCRDc3B9yoy1bBxdf6rAIS6PMqYGNoUo8msnp9HC5gMSVMIRxFgkhJJGo+",
+	"P5KaMT95/smxRtQRvSRyCwChAWLEQZIofY8WfOpBArN5ERBvGt1wpx22O52ddrjd3dXTp4pMYT4l8b4W",
+	"RFgIPIftsuuBG/qyJZkG2Yyn2Fwzl8/Uv9vfaJpDQbAiUQ+r+qvPw4Nwb4OrT4lolBf+zQQrf39GXBQW",
+	"13jyHImUMSIyRVjEhxJJqioHI5cJFUTaFZTHIkbQGGNFZniOpOKJOxL6duTm4SEIuSCiCG4NjAetsNMK",
+	"19C41gA8n28J+R+shfwaoSa0SmdrUf+etOpCfbGPsVRoOMECDxURMtAkQJAhHzOq6XaRJjbkeSsZ7376",
+	"04//uH/5dSWIdX+9VK44JvsHOzeDjLmO+93HOFE8qZrSDylXuBdXq/80TKZcKgStUMqoKiKYTAiLzMVC",
+	"4bhAHhH0iQZkzjXtnBA0wDFmwxLV7IT6f9cgnTn7zpTwOSPornUYjAZpFU83hNZoivRXsH8AkKKmu7sX",
+	"rjFqieIDpYf98s5mNrPCYOUFl45TgQQVSccCES1uewH1gwIDqWc8T2AwTxOziURyPRZVx4sChCWqYl/2",
+	"PGrKnxsEVrOroNENw85BNHh4cNApcAVPD7e7X9DDLRoEDluf4tbooP32r5rbYCB43wl2rrZ+/7sqLJzi",
+	"y+dmkI5Ghg/EE1cCpo47bqQT9lfXXbm6oJEy+kNK7Ae6xSIjXJfHefMEe8Nd8rwiMO+c+y2h8Uu1xR+C",
+	"AZRAYVnBmnQ/sxCZFvn/ijeMDSVrAFc9NXtBDREr0qnsvGd/rOYTus8iupYpPvRVP5Vjrq5NWNcQiVaY",
+	"3Eq8qX6aJ2QoiLLU/KtR4+DNmtApA/m8yjqqz91IH6VzMm+jE8WFFrcQ47NH+l+jr0QDguSEz5jR+lQK",
+	"Y98NOvLBsHv+Q/iM7XzzcP559ELsqT9cVktoJQDoqS1C4G35Mn+YKy0VHxNQEoE2UyMLrEICsAI7W6DM",
+	"nA1J2wNnJooQpndH3wUVvdBzzHTvb/31Za8XENp0+CqJNjhGU8r8p53fOPZvHPs3jn3XHJvH+or5G9e+",
+	"6Z3sqoJLfUxZ9ErEi0w9NQ/zXZgolciD7W19aNr2cXvIp9s4VZPtmI8p+30i+AWNiHgcU5ZeRvwsDcPu",
+	"/QFl0eOvu9OH3w7DF2J3cnr/4uMO+07ufxHtfDN/8On3e/jr7kouoyf0tn4F15ME3ISrD4d7e08iGafj",
+	"4qG3S2wU6aNxK3hr/+213r4Pg53O1e9WLi+bSdUan04xjZ/wiJxY1X9xFQ7ZKas3zoAlkUcESYXnEln7",
+	"uLeg++FqhbQ3UNU0j7CU51XK1jW1fuFGWr+SFLezli6jrFq6a83REj1GQQ9RmNcS2N6GBO626foiuO3h",
+	"KzhkFWz6GzI4TNWEIW5aoGb/KB3EdGg0ItbcBboRypnt5vOTr77sb6GURUSgfuLa9wun9H0jewGorhTR",
+	"pNAMyzgDwE5wHBM2Bp/EH7qtB7OnnWknen0ZJg/r/zOD9ZfIQ2GsSrJiTkjpuOcTKENmgCW5v5uKuEhM",
+	"NpnmqjOWj764dWWik61voWnQuGyNecs+nOLkjRnuLWZzdwRmXERPJpiN1xagS75Ul3ioQMgH81qfx1Ev",
+	"sf32QbPcJ5ry9TThgnNQonvZy5Kj3m53v/Ogseh8+v7+VaWUysgsG7jY1ZALQYaqNeFCktYA+pu3pMIJ",
+	"mEYz8pF9vdQT8GHF2P6i1xh780E7qw5MYfV16K5fviRqwivsjLAPlXKmIIUtBA4k0dhZCGdOEgXnlwmW",
+	"Wp6y96KSjIljOiT/1pM71qHTEyyrYVtoP+A8JpiBQA8rlIW2b4pbFPjHzr87uBvp0tYLU1xKgQvzt101",
+	"8llW7tUindWEdRUBK13VPacEfQcFs4TgMwmyUBUtbyuuh2lu9dGYXhCJqELNjNgZz7zSlho9TONw8CR6",
+	"Ogo73Z3dvfsPHu4v+d0IGgLPnl/jK+sZCcQZbt+fYIUNXBpk/nlIvv04fv49p1H3D/T1t38I8We76eud",
+	"z+PX3x7Hz1nobZQhmS3LP5fqlTacpI/CYXe34qzYxd/pEB6kNmB4JZj6M1wHvIWZPezsd6tI1sJRNw9y",
+	"xPO2pqAD8p6vJZ8ZMNumHkhW8MjvJWftYzx7SaTEY+I5Lj5nI/6BhOJhKgRh1Zd+0LgZh/FFl0J4bt0E",
+	"C2haRyqLGoaK6e+sNtGukukb64pAQYMm1Xe4orINYQWekq2yHjTXlD2otUhLQtiNLNKL+qOMoRYn/ozP",
+	"rL+iceU0zp2IMtTsZwJSgPpScv1PYsRx/afi54TpPwQZU6mI6Jf4qMdOFqajuXAPj0nJTNx4yd/ROMbb",
+	"e+1wPQxavNo42JWMqDRpFIbNQJKf5ComZ/HqNi5DPope/0J0ylXyxMqhG6gfFkXX3f1uuLO/tuhaFv2L",
+	"UkZxfrkpojgJrhKcqknPanwWUcio5REE0qC+bX6wvd1Hr45foCaoWNHXxyDclU5b3lhxlWwfcR6PsSIH",
+	"IM39HsdjLqiaTB+fPDvsGGVRRMdUycf3zS8qZUrEY/edeZgQQXn0eCc0P830Hn/+8ck3r3c+OXr67OiL",
+	"naNvj8q/qw68zECyuGotvOx03eKbJZtEaZ2bD17aOTuToLAbVTv5ShKRRaGVuTDBYrkWyLjoatLC44hI",
+	"ZTgBOEqQCMUEX1hzxIyyiM9QM0Q//fh3iHE1oWzsGhYXv7/7MFxL9zLkzCD1cF5QvazvylJiD521hqWs",
+	"N4rpeKKu8e20Oq6u/1E/0MhA9AXWRtQxPCWaFoOJ5qM+4gL1P0qwUB8VNRiNj0YxlpOPGpXS1xRTRtm4",
+	"d3NY5X1Zf5jirWb3YXCzXoHTyGtPrmJK96/n3ySHPKnQtPQtR9TcRf87FjxNzLaMYz7AcWlbdLuqPbnR",
+	"OkGj5y+2OMcnJpRYYaEMe89Rr2hPWM9RC0bL51uOBNDPXezasH5k1MSGLFCGDOIYvJdgqCVS0SlWJQK4",
+	"HgEw/ZeChifriRRml4MsAtX25R2lbKuKlKa8CUUw+eShEmcqjnwdngYeBV5Kum9Dbsn5wPWllpIb/iFj",
+	"PGVDMq00MuA0ooQNyYa+/X6nh64LwwwUqXMwVeRSoeZLLM4jPmMlXnvqWS4FgSMMcn3YPQhD9Or0iTH6",
+	"DniqEEZTylIFMdmLd6VVF7DONS5ghEXVVtcTECAcA6bShI8WXEEJixYtq2Yq+7fvCdxZ1/lTqGUrAjf3",
+	"qgVhVSUpbRLjunJFiqq4JEC/xHryDLMhQZyhE6xSEeF55XUHfD9udf+rKJeZZH7ifZjm5yXIEax0f/Km",
+	"uSESH3ooW2KOOI774GcDmjrFEbkgYs4ZQc38sgmnUm1ZJir7ul0eZwjPAtTH0ZQy8xL+pFIJrLiAGLLM",
+	"TSeO7U1P00/zSclTB1osImn98m6DjC4jgbdGWE18UyWlgygsE6/IR2YT0BQzPIYpgMNU0+ivAqTvBYGB",
+	"cQDQ3zpAGMk0IUISlwHmjAky5Yq0XFzO4dHzexL135/ZgLCzxgF6f2bCv/TfZ412u33WuLrS5wEnpH3G",
+	"ilraDSLC9aQgqYRNzQCQWjSr5T1uGiT2ifmyvBO2w3W34pNs/OrreFkZLpWmQgGa4uGEMtISBEf6Cdx4",
+	"H4HoNDVKPzQgkkbghAcuSWAca6OnsK9gfsdsfsbcfRb21yR2kNYXTqKYSi2TTYggbfSZZXQAYYmGWAgT",
+	"diU1mI05hTJE8HByxhLBFR/y+J5EmjLDdgZgR1MzjqZcEHROWSQP9N1FkxuFJpyf2+YwPbDIUIUGMR+e",
+	"S4TPmBYFTSeYZXl5/E+aWqR2L3r6Tr4zNO4p8Dfpb3l2HpfXR5BRal3fzBBgWbAnqn3GztgfXaKLP9pl",
+	"/vGM/bHVasH/69e7YYj+iPql09hHzQGOUJ7UCVn80mTMtf1eclCSpUymScK1DNybkojinj4/fa+lmYP/",
+	"RENM3877QPpAq9hjXPWs6xqo5XgqhqTnPBL1oymVUsuLIL6Wh3ZTLz0mLEo4ZfDcWJGy8O3AN6v17NSc",
+	"KnDGRdSjzJoPjVZQJeVWEDOXP5KSw2JJ+WFEGCVRH1mYdzTM/Whaf3U2Fs8Hl/coa5WqSS9TVMLc/IWt",
+	"mqybSdfsvkxHIzqkhKmejZwxw3vPwb8r+25Hf5dlc3BXxMJuKUpEYU6wbeVtpkn5Sd4sEXRoD8MEC2LW",
+	"bA6999Qf0zwx2lF4AAjaA0TU8G9aN0CLseZgOt7cm6bKdlOO9A9QfyjFyB88OyTgtVWcheQ9ozoW4FXR",
+	"G8bcfqVEKlUvJhckNsH+fJbBdFfDNEshUQRF9sisMH/kPt7THxu9bwGg7v2+fj/kbBRTc5wlUWnS0ywj",
+	"JnbZEYmpJrLQQUSw2SAwTqp5T2F92Gx/HTgAxZwF7l23a453IvhQU/RBTPr6PmwitV16AbhAG/U07ANx",
+	"5GwLFO+a/fZcxi976HOMdQ/ciLA6oREPHAnNcvLfPXI5hCwOOQTNc4iEtifFsHrZG6TSWgFKaQjsaHuO",
+	"ZCrNp+M+agLT6ecR3v0t19JAwpF14D/9fHlyzoa9EabesbG/3Pc7llC4QHLdjPFe9rtnZ12mehZwOcBK",
+	"fVhyIAvP9aCetLkoofiUH1xxqwi/1y6LLCuTfZBeF6i+FuqLRB9iCDyaXxo0n1kpM0GJlHozyJ8sElJo",
+	"tkgJy49dhJyfy6ZA/OC64tE+p3AprbVI+QqNDOHT8Fige9lDb7QC1dO/i6htr0UZGdSXQi9RTYnIZP0V",
+	"2iwQFnMXA2oCEYAlytEIFhOaFCiCUQBVIHlpj+3b0lPH1cHQnGN94WeG9NmKCjivoeKjPGyzQWm4L/o4",
+	"m0/WQ1lz7LwUD1WImfmu+IlyFoQOMFWVZQ7QxeVc3LbxmLheV1ngsM+MvOF68MbO+Ryck4UkPj6X82dV",
+	"ZHJ2lAoep4dcZHEatgU2kkEh3/SqrC85Rcw+KIK8io4Vb8SLVKx4Oy66H3gqqOrr5iGapFPM8tuLvbME",
+	"SOIRgbv9hM9c8iUjky+qyBeud5VmjDxhyPtlGbwi1MSx5E7/XMreZ/LPbAUuIQrizGXwMdeh4uyWpudb",
+	"rqdxmFJrP63IhycX748jm5/1VnKnBg2wWPQG82sk65Of6W8/Bh+lGylEoLNjPltUhuhjf2vp64KGeldy",
+	"bCrl9lu+gTZ9LWTWg/SBGeyC9dU0sFZQEFSYTz4FXLZ2k6a9muorKNyMB/yCbKHBPE/FWFaeq0ll5l7T",
+	"Swd62Q13rmFUMQ4uFTlrwN1n9/KyaElaq88CY6qddnf/Gl0bBK6b7l5puuuBAMJzrhEM4Dhl7RL3wm4A",
+	"oqzenr1w1yQZzZQYhr4bNWmWB2fI0zgydGprY/iUjrVZ2IKgAKcp23lvHRl41z3tjkxUkumITgkD/yPB",
+	"ZyZxJ6AVpD32lbtGvz7hqfAMdJ70YyyrC355NWr5qnm+wMqZwktZtAgWml8IzM5RQsRQs+rYKMWmNI6p",
+	"zWfmOxwznjvAaXJkjC4lz/+9sGib3l0rLCvZ3yvaWPbDNb/bL57fTrh58Laes5mC6XDdQ3BsbLIlXaiW",
+	"NHszQRXpdSaeVXlT8uT1sze9YT9R1fe71aF2VV3EsSwlI1nXcwXuI1pWrJhAp7vuDEjGXDZlwZYtXQUN",
+	"SLtjptG7Hjt3yGTy/FTjPiD6Adjx+hGe22gMjeJ94w2eDs+JumddCJwAZwU7Ennpf5sxH+L4jOknAeq/",
+	"fv36devly9Ynn5w+e3bw8uXByUl/65EZyChHjT5d/2kfexoBcOYwczkn875RH2sxUovdc2hucyZTNeGp",
+	"FhnJVsmiUSWnVPt8AphuDuRE8GmiKo/uw3VPTpZIp7hVX3uRq8OJvqzaRNhDLksxqd3dNYcSBEtecvHJ",
+	"kzWG18jeY7QWBv3K4KhCrjK211GRoIZKVazBQTDDwcL+LmDVmqSzNnt3v3t52Xc1AqzMOCAxn2mRcStA",
+	"/V393l5WtdyYWYSsljcvgCC969g9iSAXdoD6e7oDI4D4rLh7edkIGrvw373LyyLD3YPHqxjuK30pfMHH",
+	"1WkQneeFnlCFnLt+xsHVTLGYgfBGCQSDen5WXOKRraVROKRIf6YI5AXGqNPSZNC2QNAvaj6JcRrl2yav",
+	"4x5Vyyo3nuJey7i93NUkow0nJwiOnKMI8Y2I/vyuM5m8rMYqz5Y1TshSJr9/f70ZrRHUsXGYQJRaRdW0",
+	"AuIvfSk3g3FmqjDaHJJnrTfm5gKwH3a6ldKK01QWVrJ90dkeTrDazuElqya9KKeUr1hwBsGlOijK6nWr",
+	"MBkHB3NFiospCvcKmeNV9lPurifCl8PKOzfyFD51skxlnY2iAsskJamC5YIEURzkOUtSDST9NjDIFGnJ",
+	"R9+ChnEakWKkf7dzyyJHofed60sZ1aRkAS8hL4dCWQ9a4qHsnLLxVuD4pedoYPTu5TSU687S12ReT9cY",
+	"ZCU4Kt1L9Al5dnp65NwdvHMiyJDQi/LuVeVp0GM4TcbKyK3MQLDyzIKyF1SvGTyNdGno7j2JpjhJ9Bbw",
+	"kRPfHyEji2fYKMiQi6iMjS4FTzfs7gJhDGsjkkrA714zfWShvovrOCgWCirUaSqkGc6MeEXgeVQy24Of",
+	"XcT1z1uReyyQ5QLHWkPqdcLhER5XukpBYSk+Qil4Q8V8LAPEyEwTcRi5jY6wlKXqVFiivvvbZTvSDaC3",
+	"R8ik3TE3TEg166os3aLjXyb0Vui5vblWFbxa4aVa6TRY7HQtuJNKk052b4BiGcgQZzw1/vpYEGRRws9x",
+	"VIrCdrbigz2biciXYeqiUTVOdhdyy+7qR9wPp3B5ivJEbH5eWJMM1pmVXJT/YmB1NsUyAI6dI35hfegl",
+	"nqMRjmMkwbM/NqVFZugdEdy6uLGWi22w5dyUiosi6F5dEqfrSX2be5JXZ1VwtULuSURaukkW27os6/r1",
+	"8icYK0qdGc/OAhpVDX7zAK/1wl6SGLPeWgnP7IwVJUKLxPJD5uFeSMNcnONn3r061+VIjka4KCaumbTZ",
+	"oOGGNJCIY/3Z2vnFKjrIE0BrKFcfHOe8kKf+mOI5EjQiqJnGSmD007//G303hH9HgpAtGzjRL+11/xG8",
+	"NpVMZlhEBadz/cqwCU13dMelxACCV0d8qaRHmHEXqA2kd/4FLp5cS/WmzB5Gp1+dHoHXamHnbAjwokDm",
+	"uR1UAEy/RPAShT/9+J92URMzdHLylZ+eTHmNhjGm08BUVcISvaAsvWxH/J4MtLSmL1yKo3LGOr/m4O7y",
+	"IhXl1N711wMjp1ec4TWTgPus4X2Zlq0XfJF1YDHCyxme+0gtzR6+qXxkcagi5CKaUta33v3ST8D4yCm2",
+	"eV70j5rU+l5rKsDn+pzMC4fcMlrovXi86yIa67G2QsDoG89Sg6b6qINpbXFqzvw5SFUht6Tn6E2tcv6M",
+	"NXfDna1HCKN+5ntqBhhihhihgGCuGBezSn2/W+vVDn1qgOifZ8w6BUlIaOnij9oFz8BMDHGORJuljTUx",
+	"46mgan6iwWfFE4IFEYeVNn4IoLcU4vNvTqGql8135XEkV1QGNfvyvNVut03aBtgiIBYwQj6fiVKJ2Up+",
+	"TsmSkW0CCdNOSzloMPczYEB9QvM2L1CYWKGyZz/Px8U2PfEVxFWPeGW0RCFCyEYKuOOht80tto30xAlT",
+	"dKglWJuGpACuM9bsH1r3SLjEHKCPARTIxBnoJjbIIDAuROW59+3aVwC+fqBsP9YUruG42cC0RkE814M1",
+	"gsYFEdLAKmx32pBbiCeE4YTqK0U7bO+Y9A8TOFvbOKHb+uttxzW33+cX0yv9uuVyLnqFrN9UnQYKSkAv",
+	"jCPblohEsAmmeg+fMbBKbGXbke9nTdXrwl15jerXGxdmfhs0klTVhVD7eWywMjmmRbE+0YCMuID4G5PL",
+	"gGhmDOeRcWRKlunPgFhR1T5j/VwzcIDCflbsiSrUpMrm0SwAbs7TrTY6dNLNnKco4qADARRgkT1qMEd9",
+	"fvSruamKahSZu+GuOUD69gPn0GS7KtS2ypnUxzyab1YUzLepPFi7Xtdiba2rIre12YwLFUi7Ybjh3Dzj",
+	"0W5w86naipWVVcUGZh2QWnzXTLSq12xB2149Vfiks/qTQvk6+Ghn9Ud5uVL4Ynf1F1kBUP1BZ40hsqqP",
+	"V0Fjb505+SXofBYIZMZnfm/eXgXvC0zpzVuNuTKdTrGYNw4gW68jw1BOLUeg/FbACy0cidZkFY+lifez",
+	"H7koR9l4qyfmEUsvkBNO47guz0uhpU09z4wfbBYTi01Zs1LsqxbEo8Ww1wAuAfoSXFJ9LaK1N7SJ55eq",
+	"cVMsstqvN37EfhZ4m3XTsLZAvYLPiJ6+S6lu6NIMZVueQcLc9NuNOg1RMVw6C4TXN+NMYeSFk5vnjlN+",
+	"SWYoK7vjR2ZX93/19rrFBhciiGsohAvwKZyP9gdE/g+NmocFRNBneM5TD+mmZAHJjOyxLaAWB4ggXKoq",
+	"LV0S46G989iESkYQIZdUQsr5czIP0DkhYEzQd0caBcb8oE+oyTskZBudmtRFtpczZlLXz7g41x9akf+R",
+	"1SDPgI5Q6ReUcDXTHQgr2a1XYeQmzHZDzlVR1+RO2KxfpMIgYbnsgnm6TA/sCvQVN7qY3s3D/AfW1czU",
+	"G1meC94v8ZV98NOP/2heFRN419nVrVSaZeUu1AEw06pQXa9WVm+4mTblWg2FgfLNrgCKPq3mUP8mk3xg",
+	"wmdQziuq7RE9S+JkDemrFy2+AK2EIC6c39TtRvpUm0s+Hgyjn378x9nl/F0fJIULIiDlUmocq6pI0m0L",
+	"CD8bJShgt18L8mdG77cbIvgyAUIfj7IE+OuVHjQkqhQr1bgU1EgKJjrMTA8Kxrt6P+BPrLxyVxlbf2T5",
+	"upJogiVk0JCKC+M1UYVEpiTjTfh68fhteGSKFSHXYvCdXxqDX1lQbH0SYIbYHOHDVfh+67w8qKxm9hfP",
+	"zfdvWFXeC6V2aYBwbtSbaGEdK1NnqROGOV24m2rxMDCOBcHRHAoKQDCBsWwhlk4HROirh9G1d8Jwq/2L",
+	"EFEM0bieiLL9nkZXZutiomo80CrMNUBl7Y0qQJxZJQBlUmGoyldNXj8xoywQsd3FgU3T6Ncm8H7ow2HA",
+	"uPJwBGUDQdUE8yaW7D2PGrW696804zWlHbIYbRsJBBnNXPqrQ+SsbI5ze5EPvrHQmexqjpYp1ngLnLtQ",
+	"US5jE5kpcEPOUKwh+eu6st+OoF6A94bCupe44Ya38VqeYbSNUET1t7v3B757E5M32+4y4gIZz5vNeB2c",
+	"pvrLuMm/ZyrtizQmxkoISEdkMeMFODhTAYJEYD0MQO8dZOYAYzX86ce/A1dCm77O3fDzIre6gbNGbgVG",
+	"ApIJGdIRHZr7oJUYZ7oRlQgoIuMzTUOpkmdMxjSibGzzMgemock9LM0k+lnG4f4BkhskeT9jxYTPMuYK",
+	"XKnkIxRmvttgKKUyz/uOjguRPE4va0BzxpxsgCBpjUTNYxJRuRWYqDYqM+HhnkSzCY0JggaweAbJbfTW",
+	"V6lkIdXxHdhIvJz5Jo99IfF6Tg07hTzynSzew8vmXpO83VG4xWzsuw+r8qkXKKI0WdFtivPMo6fQtJRj",
+	"vNMtJQIP88TbjZ3JJpaTYsLqGuqp8Ul67jipJL9mPYdesqE2ORGZW+P/UmNJzMf1BOo1T413FzhIFbVG",
+	"Qe4ZM6KxSWlpo5+iKWUo5mNQMqJmTGTuU7nVPmNPwL8cJXhMmfVqSbBtYzwO7m3ki1+Fmc5z3kPOzeTM",
+	"F3xs5glVz1c3dlnP12nraqmvbvkS8Hm9tk9saov1WluPhDVb+2HF631hxRAtqK9u/6ng03XanXIQ+29N",
+	"07zEtaM2NjesDYkNF+JQw2IwaKcynHP//hIJ2ZNaC/GWEByZh0LWxT+Wwx1z1gERhI5dZDF+pZC+bicL",
+	"uNsJq6LjwmIw2vIItELAGQSMufAw64NcDgGrjMbKgq+6+igUomD06q6rvymEEFUwlTyICNw/8kiiv3Dh",
+	"/ENzIuAZfji+r2sHqJVZkPGjtgyoSMVfks/IzeWqv8hQomseUrJUx/hrF3GKrk5LBRtOo+H2gLKoZSuI",
+	"VZt2Dm2a8/77o1cfv3j+pPfq+MVVZfH4drvtFY5vt9v9A8QTwoxrSKZhMvVIM5/0M4aNAcr1AzJpTNm5",
+	"ldRcGkdz3zP3LYGanJkYngB1QlstRG610SHLPjhjuhfj4omZcRWFb3NFVht9SUgkEc48rpuMK+82uFUl",
+	"Oj23A9gS9jc3TOXl7LPy9GsjQKmO/l2oseB8gO+6PNje1qSr7QWkVZ4FuwzvPCx3Hvm6u/GK69Bcb/pf",
+	"Hsux9QqPs+oKmVboBjYcP1+uM+IwbkKInDd+drZu33DzJbdKnyhHXmO7wQrJOB3/Mow0h3BkzKyNqzhG",
+	"krJxbEMaOCvRoMw53aOvUvIygXWZYmuZty3Hf9uqkTV59846JtsNtA7+ampQ00EkcBquf3XuFdmZyE9O",
+	"9qjm+Gy7krDbI8qonNSz6lN8bk2AjMz8UuDEFuy/bknwR0btOCSCTDkDSxCQHTQwDhzDCY5jAjaj6/BT",
+	"e3KO7To/NcsMlgfGHBo3U8UhUcWYUWkcTSzY9NSaEYG0W3ml3a0sDOaH1BTlt8fdxhpWRLzkzgterev7",
+	"u6tK9b+9SbBHHl7FxaFSeDgxtd0aSYzViItplkX06aUyuT6PiUxjUKXbcOwPXqAdK0W0rE85+8qEWR40",
+	"ePfL6eDb4/PBdD/97ptoEj07Po0+64T8s8kk+vaYH3/2afj662w1G1Z3DxpKYCYTLpQ05QNsMvW3dXXf",
+	"16RkNbX478Lp53ap9Ya0egWd9qWoG0gpiznknazi46vJv6upxYCgCyLoiNoiVLfvbeKRRirRFMcap0gU",
+	"uCx+GT0zFo5zxmemdFcUIFvzQDf1LxX3pK3x7Ze82Wr/DELlHTgGwbXLbRTcngylJpHz2bmjjVo65i9D",
+	"ujTcLJs+hDu4dV1LCuCJ0V2uvLFD1IbCLMIigkJyiaNrUEuu3W5fXfURECDNqW2/aMTFGeszfEHHmv+0",
+	"c2SRbUOtmlv9A4SRgJppTKFmROWQXxCh4bWV+4qYU2lq3p0xg9PmIKJEkBER8LbPOCN95LGPoEpiQuTS",
+	"5kSDYBIfRc/YmPMIXFDA5kIZ2nMqgVuRSL5KnLr4ZkJ6tgElfgnXNkZsivCM9Z+QmAzN+/eO7xxboEMn",
+	"JkxX+I8apcobf/CgDqkzLNxtGkYDw8ZBY+eHbuvB7Gln2oleX4bJw/r/zLRklg4sezzSMppzSx83DloP",
+	"KlmvFocSF1vTKKsQcjnMBV67JBJwuqlMYjz/0tcPOhkn+99zL6bZaBCvNuWGbpfrmUYBUT48bf/QpOsE",
+	"ckTfmHKt8mNciaB16LmBy+IxmfKLv0SXxQ+mF3KsVAN3ZEOs70AhBLonNxbYu63Gtv3zuCnpbV91bIPV",
+	"KRhs63sS0agmlcK6KRR2Nk6hsIBWMy6ibeOlWS8GHAl+QbxcTaZkHI+jnuuib4RYvyZlHzWTVCRcEpO/",
+	"fUz6W64OKgi7WbYWPyEHJOV6ZKM+CJpiiOp0GSfHxCRdaKNP6QVBM8HZGIJB3TyMGaCT8ewsq0J3//rs",
+	"W3f8xIDoJo6nZJaBC2RjqJPVmnAhSWugWbiYt6TCCeQo8oFb13qzS1q+io0U/BUU0PQS3eKdbqF2mH+t",
+	"8/dXS4Ow63dAcg6NIzMCJzW4dWW3uMIUmlUlVreyCx8UxK2qzbqVTf5nuMtterfZ7e6v9cFLzOaHrubZ",
+	"zxEWYaiCu/4DuhQpMzyqECiA8sE2tVxa3mrqd0KMIv9+K6JjquwOl2lbwXjolPt++iOTojF35TpjUMDZ",
+	"epJhifpHX52cImMDq5hg/4YEjEdEr2RRxuluhsDOV1zzrfvh+h7YT/VK7CzqUy5o2FKJOPi/ohme/wy4",
+	"0u3ekKSVqwM6agbeLC4b0QRLxHgpg+ddxkRVDpiRKleU1iqafiHo/xKWYo4NlH7RyOgkhusQBFMrtNZL",
+	"syT0zPy0ogBgnI36qCgMuaZzNMEX4NtuNuKMZTthUspYNa7J0lYwHcKHjOecCLMIErppSclGl+vBltKB",
+	"l7DA23D1sdlpK/PKTrD0xBcjwBrQwjYUpBu/pmjj7cYyjVlQ3cm3g/6aDYPP+Cw/g0PMnKRsnLE3QAKX",
+	"PHFlEMUF8ViQ56dsM/AVBHcqTfDBFItzEoFnsSBM9Rev4pYU/ww2bDsnd1D9aKj8k52CgyjojGqVWjSB",
+	"L3faYbvT2Wk/cNFSkhC21O/UkZ+Gt23ghInHxmz3kr+jcYy399rhJhZ1H7Y1mOJ2/1+TDT078Z73hXtU",
+	"gxwrdVDPlXTJNjV9/vyb00Iy0rXiaO12baCVesqiX0oY7S1roxwl+hDaqILC4ufURj1lUX4PqD69a6ii",
+	"bGtQRaFmFtMVU6keATwhhTMkMdi6oaqqnlYmoMzQPf/1m8PWd7j1Lmztv33fCe7vXv2uIv9uUYclXR3m",
+	"+qAaG1CTFcfhUgW2fLRxEIUqcJRIxC+IQP03GhC6/VY/9/vQcHmAIjyXNo3oGesr3g+Qa8D4bCvwqqPq",
+	"ttnnWwGa8FQEtqgKh0Sjj0x3egoTkwFUEDRMFaiw9Hh5BcW+etevjbyBYoOvJBFGqNss9GaTaJA1WtEp",
+	"+Y4zAm03LCfr+dhEeIl/jVfX2Ttny+rQLpSddS8WUjvfdpjQF85gdSNhxhQVz0SGzl6hFkFeI9yu3pN9",
+	"bieqxhRN7XQrI2o6EFySlzU1da7DvCp1WC4mHeYloMOscnPo12IOK4uHQUFe46sCRXbdn/tZMIrJP1NR",
+	"cb1RruUJfUFFX+jKFOmFrvSfi/W2dqHqpQ00gDJiFfE5eqcVry+Drt5plD19cu2QBFN0voI/fcWIRimU",
+	"kCxUmUKeeMRFlIUq/BY244XNmKAisJpLRYcrI2cUV8m2jVFf5TeJs9ShUAECbW6WPOUq+cQOdgObgxWb",
+	"dve74c7++sdOj/5Ef3pdCwFUv6AS8dHolqwEUJGj2u0rK7Vxl8YBXzlpzE7Nvj+nvglxdwuHjN/sNz3/",
+	"7UUkpYIZ6PLRyMNVvQeVqGrCCTbDVGeItAlqQSDuS6LSpH9dJH7KfvE4zP51obCaEEEMDruDoFx0ym8I",
+	"fRcIzdbBZ0DDenR+adE5T6JrEJQyREYjMlSufJQ1slXQir7ToZsis6BJP2P6eoatGyRVWYqXPleJ3uGD",
+	"7e0+enX8wpR98l3uEE4Sm67aTqiQhvqM6XPWRsc2D1ZzN9zfsilRPNS7ls1P4/4JwOumVw+7yp6J28vX",
+	"DGBzHnYHYAH4PY7HXFA1mT4+eXbYMfF6YDGVj++bX1TKlIjH7jvzMCGC8ujxTmh+Glg9/vzjk29e73xy",
+	"9PTZ0Rc7R98elX834PAJfelvrGy7EdFcnuWxkNLxl+6M7c6Zy5boKp7dAe3NTnQ2WNMlfKLOetD++TwT",
+	"JVGQhD5NAPkqCNK1RoFrrrmLGwzaBnWA7buuUFSx1I5Ve0yrlCpZ0SiXp8UlA8iLSAWW5ti80iZVLhgj",
+	"naGRC2TS90fecFmarcVBs0w1hcwDxhiZXaeMLk1NyNTr1FysFnt8VSpGVCqq4xT2WcmvLMEWwUNI9zuA",
+	"EDLFvbEqCoQsDvykylyMmlm2HR7bUiUiN9haE6tXK8uZaqqVXs7UkG1sVqOsaaPnDOw0u9gySyRQmaYM",
+	"vUy3uzjOkfNsb35DBvoEsi04EnpQiJlnwLh4qjwDdWkJNbt96sQzk1sMjfBQMzc+Wih/6PUHSLPY1wtT",
+	"o7smJNZLxGa3zF+85I2rt1f/PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

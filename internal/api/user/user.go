@@ -15,6 +15,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
@@ -32,6 +33,9 @@ type Handler struct {
 	Auth     *auth.Service
 	SSO      *sso.Service
 	Passkeys *passkey.Service
+	// Limits and LimitRules answer /api/user/limits.
+	Limits     *limits.Limiter
+	LimitRules *limits.Rules
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)
