@@ -5,6 +5,7 @@ import (
 	_ "embed" // the browser scenarios
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,8 @@ var (
 	publicJS string
 	//go:embed testdata/identity.js
 	identityJS string
+	//go:embed testdata/accounts.js
+	accountsJS string
 )
 
 const model = "gpt-4o-mini"
@@ -125,6 +128,30 @@ func TestConsoleIdentity(t *testing.T) {
 		"BASE_URL": env.PublicURL, "ADMIN_USER": apptest.AdminUsername, "ADMIN_PASSWORD": apptest.AdminPassword, "MAILDEV_URL": md.APIURL,
 		"ISSUER": idp.Issuer, "CLIENT_ID": idp.ClientID, "CLIENT_SECRET": idp.ClientSecret,
 	})
+}
+
+// TestConsoleAccounts: a user contributes an upstream account in /app/accounts: the upstream's
+// refusal of a wrong key is shown, an accepted key is listed by its tail only, made dedicated,
+// the routing order saved, and the account removed.
+func TestConsoleAccounts(t *testing.T) {
+	t.Parallel()
+	const good = "sk-contrib-console-0123456789"
+	env := apptest.New(t)
+	up := fakeupstream.New(fakeupstream.WithKeys(good))
+	srv := httptest.NewServer(up)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	ch, err := env.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{Name: "contributed", Type: adminclient.Openai,
+		BaseUrl: srv.URL + "/v1", Models: []string{model}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, ch.StatusCode(), string(ch.Body))
+	set, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{
+		ContributedAccountChannels: &adminclient.ContributedAccountChannels{"openai": ch.JSON201.Id}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
+	u := env.NewUser("finn", 1_000_000)
+	scenario(t, accountsJS, map[string]string{"BASE_URL": env.URL, "USERNAME": u.Name, "PASSWORD": "password-" + u.Name,
+		"GOOD_KEY": good, "BAD_KEY": "sk-contrib-wrong-9876543210"})
 }
 
 // TestConsoleServed: every console path answers the page with a strict CSP; assets are served

@@ -44,8 +44,12 @@ module.exports = async function (t) {
     await dlg.getByLabel('Model', { exact: true }).fill(env.MODEL);
     await dlg.getByLabel('Input price (quota units per 1M tokens)').fill('1000');
     await dlg.getByLabel('Output price (quota units per 1M tokens)').fill('2000');
+    await dlg.getByLabel('Long prompts: above this many tokens').fill('200000');
+    await dlg.getByLabel('Long prompts: input price').fill('2000');
+    await dlg.getByLabel('Long prompts: output price').fill('3000');
     await dlg.getByRole('button', { name: 'Create' }).click();
     await page.locator('td', { hasText: env.MODEL }).first().waitFor();
+    await page.locator('td', { hasText: 'above 200,000 tokens: 2,000 / 3,000' }).waitFor();
     await look(t, 'admin-models');
   });
   await step('a user calls the model; the call shows in the logs', async () => {

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { must, pg, useAction, type AdminSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
 import { ActionState, Button, Card, Field, Table } from "../ui/kit";
-import { int, intOrNull, str } from "../ui/form";
+import { int, intOrNull, str, type Draft } from "../ui/form";
 import { Resource } from "../ui/resource";
 
 type Model = AdminSchema<"Model">;
@@ -119,6 +119,37 @@ function PriceSync({ reload }: { reload: () => void }) {
   );
 }
 
+/** A nullable price as draft text. */
+const opt = (v: number | null | undefined) => (v === null || v === undefined ? "" : String(v));
+
+/** The prices of a model's draft (empty nullable prices reset to their defaults). */
+function prices(d: Draft) {
+  const above = int(d, "tier_above");
+  return {
+    input_price: int(d, "input_price"),
+    output_price: int(d, "output_price"),
+    cached_input_price: intOrNull(d, "cached_input_price"),
+    cache_write_5m_price: intOrNull(d, "cache_write_5m_price"),
+    cache_write_1h_price: intOrNull(d, "cache_write_1h_price"),
+    reasoning_price: intOrNull(d, "reasoning_price"),
+    per_call_price: int(d, "per_call_price") ?? 0,
+    image_price: int(d, "image_price") ?? 0,
+    prompt_tier: above === undefined ? null : { above_tokens: above, input_price: int(d, "tier_input") ?? 0, output_price: int(d, "tier_output") ?? 0 },
+  };
+}
+
+/** A model's prices beyond input, output and cached input, in a few words. */
+function extras(m: Model): string {
+  const parts: string[] = [];
+  if (m.cache_write_5m_price !== null) parts.push(t("cache write 5m {n}", { n: num(m.cache_write_5m_price) }));
+  if (m.cache_write_1h_price !== null) parts.push(t("cache write 1h {n}", { n: num(m.cache_write_1h_price) }));
+  if (m.reasoning_price !== null) parts.push(t("reasoning {n}", { n: num(m.reasoning_price) }));
+  if (m.per_call_price) parts.push(t("{n} per call", { n: num(m.per_call_price) }));
+  if (m.image_price) parts.push(t("{n} per image", { n: num(m.image_price) }));
+  if (m.prompt_tier) parts.push(t("above {k} tokens: {i} / {o}", { k: num(m.prompt_tier.above_tokens), i: num(m.prompt_tier.input_price), o: num(m.prompt_tier.output_price) }));
+  return parts.join("; ") || "—";
+}
+
 /** /admin/models */
 export function Models() {
   return (
@@ -135,6 +166,7 @@ export function Models() {
           { label: t("Input / 1M tokens"), cell: (m) => num(m.input_price), num: true },
           { label: t("Output / 1M tokens"), cell: (m) => num(m.output_price), num: true },
           { label: t("Cached input / 1M tokens"), cell: (m) => num(m.cached_input_price), num: true },
+          { label: t("Other prices"), cell: (m) => extras(m) },
           { label: t("Updated"), cell: (m) => when(m.updated_at) },
         ]}
         specs={[
@@ -142,20 +174,32 @@ export function Models() {
           { key: "input_price", label: t("Input price (quota units per 1M tokens)"), type: "number", required: true },
           { key: "output_price", label: t("Output price (quota units per 1M tokens)"), type: "number", required: true },
           { key: "cached_input_price", label: t("Cached input price"), type: "number", hint: t("Empty: cached input costs the input price.") },
+          { key: "cache_write_5m_price", label: t("Cache write price (5 minutes)"), type: "number", hint: t("Empty: the input price.") },
+          { key: "cache_write_1h_price", label: t("Cache write price (1 hour)"), type: "number", hint: t("Empty: the input price.") },
+          { key: "reasoning_price", label: t("Reasoning price"), type: "number", hint: t("Empty: the output price.") },
+          { key: "per_call_price", label: t("Price per call (quota units)"), type: "number" },
+          { key: "image_price", label: t("Price per image (quota units)"), type: "number" },
+          { key: "tier_above", label: t("Long prompts: above this many tokens"), type: "number", hint: t("Empty: no long-prompt prices. Above it, the whole call is priced at the two prices below.") },
+          { key: "tier_input", label: t("Long prompts: input price"), type: "number" },
+          { key: "tier_output", label: t("Long prompts: output price"), type: "number" },
         ]}
-        blank={{ name: "", input_price: "0", output_price: "0", cached_input_price: "" }}
-        draftOf={(m) => ({ name: m.name, input_price: String(m.input_price), output_price: String(m.output_price), cached_input_price: m.cached_input_price === null ? "" : String(m.cached_input_price ?? "") })}
-        create={(d) =>
-          must(pg.admin.POST("/api/models", { body: { name: str(d, "name"), input_price: int(d, "input_price") ?? 0, output_price: int(d, "output_price") ?? 0, cached_input_price: intOrNull(d, "cached_input_price") } }))
-        }
-        update={(m, d) =>
-          must(
-            pg.admin.PUT("/api/models/{id}", {
-              params: { path: { id: m.id } },
-              body: { input_price: int(d, "input_price"), output_price: int(d, "output_price"), cached_input_price: intOrNull(d, "cached_input_price") },
-            }),
-          )
-        }
+        blank={{ name: "", input_price: "0", output_price: "0", cached_input_price: "", cache_write_5m_price: "", cache_write_1h_price: "", reasoning_price: "", per_call_price: "0", image_price: "0", tier_above: "", tier_input: "", tier_output: "" }}
+        draftOf={(m) => ({
+          name: m.name,
+          input_price: String(m.input_price),
+          output_price: String(m.output_price),
+          cached_input_price: opt(m.cached_input_price),
+          cache_write_5m_price: opt(m.cache_write_5m_price),
+          cache_write_1h_price: opt(m.cache_write_1h_price),
+          reasoning_price: opt(m.reasoning_price),
+          per_call_price: String(m.per_call_price),
+          image_price: String(m.image_price),
+          tier_above: opt(m.prompt_tier?.above_tokens),
+          tier_input: opt(m.prompt_tier?.input_price),
+          tier_output: opt(m.prompt_tier?.output_price),
+        })}
+        create={(d) => must(pg.admin.POST("/api/models", { body: { name: str(d, "name"), ...prices(d), input_price: int(d, "input_price") ?? 0, output_price: int(d, "output_price") ?? 0 } }))}
+        update={(m, d) => must(pg.admin.PUT("/api/models/{id}", { params: { path: { id: m.id } }, body: prices(d) }))}
         remove={(m) => must(pg.admin.DELETE("/api/models/{id}", { params: { path: { id: m.id } } }))}
       >
         {(list) => <PriceSync reload={list.reload} />}

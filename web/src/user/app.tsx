@@ -6,6 +6,7 @@ import type { UserSchema } from "../lib/api";
 import { Gate } from "../ui/gate";
 import { Alert } from "../ui/kit";
 import { Shell, type NavItem } from "../ui/shell";
+import { Accounts } from "./accounts";
 import { Dashboard } from "./dashboard";
 import { Keys } from "./keys";
 import { Pending } from "./pending";
@@ -31,7 +32,7 @@ function page(path: string) {
         />
       );
     case "/app/accounts":
-      return <Pending title={t("Contributed accounts")} items={[t("Add an account by credential or OAuth"), t("Shared or dedicated"), t("Each account's state")]} />;
+      return <Accounts />;
     case "/app/security":
       return <Security />;
     default:
