@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -568,6 +569,47 @@ type AccountList struct {
 //
 // Example: active
 type AccountStatus string
+
+// AccountTestRequest defines model for AccountTestRequest.
+type AccountTestRequest struct {
+	// Model The model to ask (default the channel's first served model).
+	//
+	// Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+}
+
+// AccountTestResult defines model for AccountTestResult.
+type AccountTestResult struct {
+	// Answer The answer's text (empty on failure).
+	//
+	// Example: Hi!
+	Answer string `json:"answer"`
+
+	// Error Why the call failed (the upstream's error message, credentials scrubbed); empty on success.
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// LatencyMs Milliseconds from sending the request to the end of the upstream's answer.
+	//
+	// Example: 412
+	LatencyMs int64 `json:"latency_ms"`
+
+	// Model The model asked.
+	//
+	// Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Ok The upstream answered 200 with a completion.
+	//
+	// Example: true
+	Ok bool `json:"ok"`
+
+	// Status The upstream's HTTP status; 0 when it could not be reached.
+	//
+	// Example: 200
+	Status int `json:"status"`
+}
 
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
@@ -2288,7 +2330,7 @@ type StatusMonitor struct {
 	// LastStatus Example: up
 	LastStatus StatusMonitorLastStatus `json:"last_status"`
 
-	// Model A model the upstream must list (empty for none).
+	// Model A model the upstream must list and answer. Each check then also sends it one real minimal completion (as `POST /api/channels/{id}/accounts/{account_id}/test` does, with the channel's check account) and is up only when it answers. Empty, the check only lists the upstream's models.
 	//
 	// Example: gpt-4o-mini
 	Model string `json:"model"`
@@ -2868,6 +2910,9 @@ type AccountImportJSONRequestBody = AccountImport
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
+// AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
+type AccountTestJSONRequestBody = AccountTestRequest
+
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
 
@@ -2999,6 +3044,9 @@ type ServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// AccountTest Send one real completion through an account
+	// (POST /api/channels/{id}/accounts/{account_id}/test)
+	AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx echo.Context, id ChannelId) error
@@ -3470,6 +3518,30 @@ func (w *ServerInterfaceWrapper) AccountReset(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountReset(ctx, id, accountId)
+	return err
+}
+
+// AccountTest converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountTest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountTest(ctx, id, accountId)
 	return err
 }
 
@@ -4543,6 +4615,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/hook-deliveries", wrapper.HookDeliveryList, options.OperationMiddlewares["hookDeliveryList"]...)
 	router.POST(options.BaseURL+"/api/hook-deliveries/:id/retry", wrapper.HookDeliveryRetry, options.OperationMiddlewares["hookDeliveryRetry"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/import", wrapper.AccountImport, options.OperationMiddlewares["accountImport"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/test", wrapper.AccountTest, options.OperationMiddlewares["accountTest"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/reset", wrapper.AccountReset, options.OperationMiddlewares["accountReset"]...)
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync", wrapper.ModelSync, options.OperationMiddlewares["modelSync"]...)
@@ -6433,6 +6506,100 @@ func (response AccountReset503JSONResponse) VisitAccountResetResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTestRequestObject struct {
+	Id        ChannelId `json:"id"`
+	AccountId AccountId `json:"account_id"`
+	Body      *AccountTestJSONRequestBody
+}
+
+type AccountTestResponseObject interface {
+	VisitAccountTestResponse(w http.ResponseWriter) error
+}
+
+type AccountTest200JSONResponse AccountTestResult
+
+func (response AccountTest200JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountTest400JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountTest401JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountTest403JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountTest404JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountTest413JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11663,6 +11830,9 @@ type StrictServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx context.Context, request AccountResetRequestObject) (AccountResetResponseObject, error)
+	// AccountTest Send one real completion through an account
+	// (POST /api/channels/{id}/accounts/{account_id}/test)
+	AccountTest(ctx context.Context, request AccountTestRequestObject) (AccountTestResponseObject, error)
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
@@ -12511,6 +12681,58 @@ func (sh *strictHandler) AccountReset(ctx echo.Context, id ChannelId, accountId 
 		return err
 	} else if validResponse, ok := response.(AccountResetResponseObject); ok {
 		return validResponse.VisitAccountResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountTest operation middleware
+func (sh *strictHandler) AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error {
+	var request AccountTestRequestObject
+
+	request.Id = id
+	request.AccountId = accountId
+
+	var body AccountTestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountTest(ctx.Request().Context(), request.(AccountTestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountTest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountTestResponseObject); ok {
+		return validResponse.VisitAccountTestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14406,492 +14628,504 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37jxtJmhj4r8TRe1DVTJJFsqrUUgmLXbXU3aMZdUsrlaZnpqllBjODZHQlIzgZkVVi9+jgg+H12jgD",
-	"fsDeM+ADzsA9gMPBvrtffIeDcT/sf7LwjHf/i0N8X0RmZDKTTFaxJE2Pxt5WMR+RX0R88b0f33ciuVhK",
-	"wYRWnbPvO0ua0gXTLIVfD6NIZkI/ic2PmKko5UvNpeicdc7njFC8fUcRHpMDrskiU5pMWCLFjGhJ9JyR",
-	"aE6FYMlhrxN0uHlxSfW8E3QEXbDOWccOMeZxJ+ik7NcZT1ncOdNpxoKOiuZsQc232Ru6WCasc3YSdKYy",
-	"XVDdOetwoe+edILOggu+yBads0HQ0aslw1tsxtLO27dB56EQMhMRW7ANM/Gegek0gNsWzMHuYD7ChWqC",
-	"0K7j+wXuSxlvhZAszEP7gPN4dzg/T+ViHbqXmqaayCkgpOYLRlIqZowccBElmeKXLCAvPn9Ejo+P7xeI",
-	"+uuMpasC6qkZuhbOzrA/vNsdDLrDwXm/fwb//1cdD/iYatY13+3kQCudcjEDmL9IZbb8dFW/qDFfMKG4",
-	"FCSVV4rQlJGZeZ7FZLIiBzGb0izRJIzpKmwEHd4YT1Yl8P8oZdPOWefvHRUE4AjvKnNpIcXY/hy/1FQr",
-	"B6YB+amcWdKwDvUzkaxIRJNEEcXSSwRUz7ki2VLplNGFoxtN4JZown5owFM5syi8C8AWo5vgtLcb4Rxc",
-	"D84sVTKtx4ZQsDd6HMEToUPoZcouucwUWVKD03SimNBkKlO4O+Wp0nCrET1wvAbcPh4MDNj0zVMmZnre",
-	"OTseBuY8a5aaof78m373/usf/1EtZj+Vs5+x1cYVX9CYkSuu57jiD58/IRds1YgZSz6+YKvGFf/kWiv+",
-	"lC94DSI/lTNFliyFxWuCKIF3fWDskeycnfaDAjLzY0HfICSn/X4buIDablw93GSukOaSA7PhBjDkvDRJ",
-	"WEqoumCxebJx/+Hlhu2fLXX3RHYNsGU0GAzvwRzy3w0I8IL9OmOqlvHCRBykHhKk+AoIFeZ2+IuuHaX7",
-	"JA4J1+SKKkKFumIpi+HFxrnZsRoxptMf/PTx3V/e+/rkF4OfHH/1yZ8NX5ye3/95/1c/e3S9+RpamalH",
-	"CVVq49ZdzaVidhJ3FFHwGuGKcGGJjxmiaVr4+BieuQlVd5Ba4F8plm6EGkiOIeWKpU2wmXuN6z3c/YRu",
-	"FDr2JmwMrgOY4FqmTaDZLV3gU+8Jxud0xurBA24hssWEpQExwg0ZNO2oebSexg2CEnQ5hRv04X+twHvJ",
-	"v6sB8Ylmi+3k19wbKzNALXhDnwQPfRI8bAHcC7aQmr2UWRqxpk1O4Rmi4CGrCA2GZM7ekJjPuFZNig++",
-	"0Vrv6dDBZBgdxyfsdHq3TJnunmwnTC/nNG2cgzI3ScLFxSYkhafaw6uS8Ul0fn/5Z8PFr9J7P3vz9WCy",
-	"O9jnfMF+JUUDBj95+NVDFOe/k4KRmK4MV4jJXGYpispRpgkXTcijv6vHms6rc0P8i7k8VJwevZxTMZtT",
-	"vm0Wvmz0sPsr2v2u370//vFo1D1qkpPO5foEPxNxncbC3rTXWLTcpq8Mr6OvGCbRhEqG9u+D0u3MJt6a",
-	"YdVSCsXQcuEp9F9zEcsrczWSQjNUWuhymfCIGtiPvlVmAt7nzdQ05Qm+EwNXE8tURkwpOknMurA0NVJ6",
-	"h4lYjWlu+iB0qllqaH+qzXVYsWux58/gAzCzzfYKYkAgEzaVKTPCEX6713kbdD6lsZWcbjh7Li5pwuOx",
-	"Fae8+U+oYuMsTc4IogiJJVNESE0WVEdz1FDskbidtcjFRaNNJAZtWExkSiiZcpbEKFMB+LAmvinjkRTT",
-	"hEc3XZ3IDVMsi2f6IjRJGY1XqF0qQq207mQpOBq3szQ7QIBrc2vrQXNYCjkfNBUHGnvDlVa3tA7wJa7y",
-	"j2WKITJ8LtMJj2MmbjjjaT5OMeW/+7d//2//l//2v/z7f/df/tlf/Paf//e/+x/+wd/9m3/2u3/8T//2",
-	"H/yn3/3j//Vv/91/97f/37/5z//3//a7f/lP//N/+re3hQApi5nQnCbIEOEYkEmm4YRSQWhsyKrSKQUZ",
-	"FRbFyrW3iQxl2fid48TDnQCARflK6s9lJuIbroaQejyFcYrlcCfDbAne2/+Mv5JEZdGcpAwFT5jT85RH",
-	"7ClX+pXIkK/dDo9cmu+QhCt95hkBnf5+0j+5JewvvksimSUxrPCEkSnT0RyZhNlnuxbykscsfYKs4pZW",
-	"ggoiaabnQ7K03yOCsVgRc1Gm/Dv4hOGnAdHygsGfINQayYqLqTQXbm25LEjAMc1gCdOMHFBBni2ZePK4",
-	"eMKcF2mEa6Uyoz+aRx7CvIwknt/Virx68VQdIjt+9eKpGRooT5LIK1Ze+Vs8YYrPRJcLb9HfwVFzH4NJ",
-	"oi75DuQxgy/WhgYy9m0Qz1yuWnCljMwn05KIhZN1ghY+c8MJo549diZ3++EaIvoJmVNFjH5AqNDzVC55",
-	"9MCp6dazoMi3kgsil0xQ7gQTdcsymGEs4FoIC79BGBBrpnfIckcR59NxL4YIfHeU9fvHkXsQfrEwGAl7",
-	"pMwRffika2beIwcP872pDseVkQqoZnFABLtkhgZOQSA6HIli956Ib1mkd6aGoHyxxVKD2V9liwVNV3Ao",
-	"9JyjV5jDyJ2gc0mTbFf0XtJVImkc5FuJK2hIparg/dsAAXnBlgmNWBkeexEZv0DgrglSaoeynzbitZCi",
-	"C992YBILN4IlJBqVmkEy1JNaq9K+wCosTm/f3g6q485yKeAMClneJAdQQqMLBbwBIQLmYB/0yAcu0WMO",
-	"LPSmTMHOPXajeawBYeCK5DdvZ3HWP7Q22dvkgPj12+Z7+BWgwEaYLvGDlysRfU75zTfT8gK1EtF4igP6",
-	"aO9TemIeIvahW93XJgHT4Lk9/IQvljLVLO4RcF0Y8XAGGDHlb1gMYh5Q5JGIaJpypoA1vHrxNCBzRmOW",
-	"qsCROss2nM2LTGS86iH9PpfyKU1nNxXmzYhjLeU4gcH8FUZ7i3nAAK+lJPjM7dp33PfgW2b6VMAagFED",
-	"SAhbWgrySjh5mt1ckveGKhbht//hL/7uX/zPv/ur//F3/+ovf/eX//q3//H/+u3/9H/+7l/9ZfC3/+E/",
-	"/t0/+qe/+9f/x3/5N//vb//Tv7qdc4ZqvK/cG1WKLFOmmNCWsrwS9JLyZC96XTGSR1JYemn0K80MWtOU",
-	"JytSftJzvm50tN4O3sRU0wlVcMAykTIazQ1cPe9zfpAbRL+lcslSzVGM8aINao3dNlgBkNDRG67IxNBX",
-	"I+gciCxJwEcvpMDwizWjtnkEdwht4VXDduBHmWzzBda8LIVO+STTMh07v2yj4Z5czSXJ32BxaWIH4RFd",
-	"8iPz3JHj1uHhA+KFm+TSddWuRGgcM3AJ5ODfbwm+TLiYjTOhebLRR5JQpR0A3SseG4Isk1heCQhMRBP5",
-	"Clwp5Y3wfR0Nm+F8H0HHCs5jqpsdKvd2c6jAoPYYj92522TIu6NwslOZpUaoT2mkWarIhM25iAlVmqVc",
-	"XajScnd+9KMf/ej4zS+/qwPAsMcsZeP8GGx0w6zv0pyqcQFfaYDSOk6kTBgFHlVB5pNW3zHTNli8ef3v",
-	"nx1vXP+tmwwhPWobJbJU4yk+/BacguNIiihLUyaimqinRxBBwQWZJnw214RqIkVkTlgqlbmhNBURU+Sg",
-	"b4kGAVAOSzvZr1sZ9K75K6IZXXQv2Ko7qNtxwaML904ZyMdcLRO6QjOotAx2TlPWtWx2SWcGRNRuruZM",
-	"kEwoVgGyU/dReSVYGypUIacxiw2vYhWSCkDF1yWqaP5tuccYKFO8Nk4ZtVyzPIWv52vMwChyckpSqYHd",
-	"npEQKGMYkHBi6Hps/vJlDPPbHkhl/gZuG5YWnIt8vBbLrrIoYkrVnO7BsN/q3GmOUUGbluqc47PZMt4/",
-	"hbxi5sBU2V9NxEbhWf4GXc2lEE3AeA/51yjXOi3OMaW693ZVqlgdlEMUy/xrnUbkxCafY3W/qtS5QgVL",
-	"LKm0+q/zBZITsLe8DZyk8wheAQknjrlBI5o89ySfKU0UCyrCUJnA1xxdZ9d3UpFM0SQMgrlSqLj0yNcp",
-	"16wrRbIqo6666C5T+W33s188/PL508/63v8s38pxZUmVupJpXI7EuDe4PyzFYty7VdruE+RK2JMXqnAd",
-	"al2JLtlIvEtHf9uLWwjwY0toSyQMsjhswF9L6uvHaeyPEmt+yQpCvAtJKqjHNcLW+lvpjHcwNpy5J6D6",
-	"73jmnEBt/uaaLdoirj3giLhP8MWBm5f7ncNK05Su1qaVf3vrpF4wBYv6/TrFMMRoG9kOiqntMkfAgk0T",
-	"cJ9342+Yx9OcKtRvzveloK5B9/5riHr/vh/ce3uEAfAHC/Ub9ZvFb+a/iQ//qI6Hlc/aK7D8XEFgEigm",
-	"NoA7/FF4Rmhik2gM0ZwxPWfpYUDCR89efXV+9PjVi4fnT559FaKTiSoS3u0fHc9DQ3BDs8tHgzjskYdk",
-	"mkFUtfkEKEOqdLCBJRGuScoU02Vt4Xsb9t0568DYFpP8JRn0+5vWU9Xgw+1s89bNfZkTmPIWhBRoSuiL",
-	"Uw9IaFl26bIN6qKFTgn65IH7qczvXL18MBKhM/GGIAAeTFZrOjGYxCcoLy6lTOw3nOhnPk9JKq/sRlGy",
-	"TOWEjYRhfkwdPsjlR/iCfaiqd+Peml0+8J1MuQWacA3ggg/aiDaZnpcGxK8S/CgY6jd8oqCEzqV02BtB",
-	"RIwwpNTQFLPihVzUCTqeRR7nYwQ0Dxqzs14QrBtg7XjZzX4FAtBWMrvgooTMwQ6Wn0+Nll1hkVIU1qCD",
-	"PsnEhBsE4frwrCbPhWo0G6Urs2wYuDcSVKzQRcYMiGgMlkSa0w+PZ2YHuO4RA4B5jiZK5tqRWufabCQu",
-	"2OqOIsD3A6KkjQ5c5WpJrt3FiIMcL5nPgeaVMM1iu4eevNPM8mvlnQbbwCaR74R+Gn0U+d6/yPeA9MmC",
-	"XgDmOUyhM4ox1TdAiXcp9d1I0qvhKh5MZvQqbcspWlvK5UcqG+VoVyExizkT6EzewXTuf/ahG8JajFld",
-	"XqdR8jR7o8nBlzS9MGyvYnwwD8yoZld0ZbgCRCETqkl/eNbvk1fnj9BIPEHf9oKLTENeh4fDQ9yTtTWy",
-	"QdY1mb1zw42RWQHSQqy8y4GUKfFM8IZJHz6wfDbMI7TD8ixyQ8X97bHxW02JRRh4A+SQd7MZcGsmPGwA",
-	"c7gHMDXXSYW2fEnNKRBURGAGfEl1lsZ0tbZd23M4fGENP1QgWZ3Y5uXp1mpD44a844fO+8CFX3igtGzH",
-	"dbTIRbA3pEkVgTmGw6dSaiN0c63Iy8c/I9oSxx75DAx0sGN5rM1zKRNzJFzEjbk9Es4NXDhMGsS3kvDm",
-	"xe/k4ptDfCYOK1y6M9d6qc6OjuiS9zDQqRfJxdHloPOu/BrXclgtuBjvQuZRT1rfOgjvByu2KuVy2xD4",
-	"ElZ8U8pyfe0ppOsnpaSK1PF1XOvugnJRtyjLlMuU6xr3wE/4bI6xlzrlBlV4qnQJzsE+WSmMs/kdexLP",
-	"zaO3b9qtkkeaMhBRUzqd8ojQhRSzPFbP3GG/zmhC3IKWV6qdddhageFRjw7kWOVtl2+gdRbhHFeDCm3a",
-	"zSprl/laVtlm2vVQkNDQALQLADUIyasXT8+q4YabqVqI+ByejUTYSFJCcpBTOrpcgnIcHkVzqo9sFDGX",
-	"ArwZR2wxYbFRX8zPXq/3ABQfF7xonqaaTxKGIF3J9EIFhPVmPVL6/Jse5ebDhz0S5mGea0Dmdwyc9UBe",
-	"Do5sHI4KH4DGLcFbbBQsLuCBkHA1EhheAl4oab46Y4ZahGcFXDMmWErNMUuomGV0xnozKWcJo0uuGiAY",
-	"CfOFCdP0CHHu6Hv49+2ZHY09QlaJ23iGNvYvyvf+hCb6j5Vi+QRGojwDMz4OYKcDCTCw4WonxlHi/Sf3",
-	"qrqXZyWDUf7k7Oio7tBfn8hvehpI/leG4rehzLtkolbJtrUi9yu0eYNy0c0vvUcCfsuG8G3UdAPt24fB",
-	"0MmN1zcY+pmBNebsG8XhvAMB67gVJPVu/7yUAjr+sXQIkImy2mHtwjXA3Ip04JyK41ZQg+rkXqmDuzvs",
-	"D08AmH5nm6rS6D4uw3QtVo+5p9fh9+tULd+RzbVKfAfGn49GqjYVvdWCry91HgS2YFQoEponwu3rvweA",
-	"6yjQtnXfI61BSrEfgrMny/U7R5D6Pe7f6/bv7m2PmxbuJUsw32DXWIb8WKuNpewU0RJkUCJFBclpUrYs",
-	"fDPw9cadahese2nX0KlxAVYiMm/umVvZCN+m8KbmhEo/SkletAhO2qi+o08jDywxn61EkZ4M68CXFy1i",
-	"EKveYp/SywtfB8TVeL15F5qc4NeiK/m23pi0nFspcUO8zjKVWkYyKXQ99CxF8tKIAOuamdMdFTn4IpUX",
-	"AXnM2PIlYxcBSWRErYklxco3zjyOQxtN2elknaCDOlTZUJ4/uIYrdkp7IpS+5vxR+Wmt/Lw/hee2HDoO",
-	"rZStlLVPqT83fowxbacaftlvF4A5zbOmdozMvoZ5Ui6Wug7ak3ttof11JnWlms9Jy1dtwoi6VpgqBE6y",
-	"uBpxNLjX4u1N3MDK+Tls/pfyvakuXd3mu6V5vQUL9yihIlbXGK4Vty7DvVSxDTp5hsa+qkz524HAuo9s",
-	"Cuh6lFC++GoN69mCuvjbHejeoyIVxgXWuVTxDaFiO8p+zQnjjHpFBO6gP77rp+eUs9kPwufPXp6Tuiyd",
-	"s5HIQ38OHJcPfMtpkBs0A6zVAFreFAN+mkUAiEEbCapIGDO2VIxdhIfkb/7iXxTeqrhHHpbrLqAcRyIq",
-	"rPTozalHbBZ0TK7mMmEV46QRZPAznbPTwMkKZ8fr8WleNITFjqDzpjuTXXtxQZff4E6/xn1yhZg3sYAa",
-	"QdVhBHi8Ux7ZPAVwOUHZZXJARUyoWNlQHrxo1gDS4edsURaTvzneqEjUROdXTvatmJpKk/ZHfW5lg1xl",
-	"Cshf/9Wgd7o/h2CWaL5MOEvHS5YueJLUCLRQyIYUj6IPWGaKiljPFTkw0gH5YwNaQAan7u/eaUDMn9OU",
-	"Vfzrg9N+yzieS758R+awDR6sukUqb1pQQuPdrFZwLq6XNFA+Om2R/Cba8vVw1WMMp4NhndTehIbOkA6g",
-	"VPBnN+G0Gbt2rJrZyiQGm7oPSQOp5vU1VXh/T0rdB45vN0C0ktbw3jBrbfN+IuXFY5bwS5bW1nln5NcZ",
-	"y1hM5lJeuEz+B6WiCAeK0cRIMxCKrg+hRJStS6OzVKDJpxIKpDVbLLWqi2hEYIh7hChJpjQthwFV6sQf",
-	"D9+d0yZGAPNhrxexNZdKNxUkjpj5wB1FzEPkQEiypHoeEKgOa6Q7r25AxURndkn17O9eBA0vtrHxk3aq",
-	"6AXHuiabSImPTT8zz7uk320GSUj+xg23xT4Coqjgmn/H4gfEs0oKKZh9pDx1t25FXTojJjwRmqWCJuQl",
-	"Zr9iwYG6CF32RtfG+X1tvkrJ0nrkY4efeZyPebMhtu/4GvjVzrjir3RhYtkqtBzvRWgBVPDiaACZg+JQ",
-	"lza9WNrK2dlNhllDrfV8ECE1n65CcvDVs/Mnn/9y/OrFUyhcF2Ll6ykXXM1DckDLBbPhx8NMz4/wiZLZ",
-	"E8c0k/XGKBs880fWttKH+XmtdWo3Tl0i1jWaw9J+Y3O2VlFyvWTiqWU7WupK0P9gd2MMzs0NFrhq9AUc",
-	"2/a7MQPIHsqQHFguJVMyYfqKMWGYT8qZOgyMamvRDjZ/nVAM37xBRIkZjcOROJjxSyZItrSxxsMTW5Jc",
-	"Tt2wD+APyP+ApBBPdzc0uGs/yZk6+p7Hb4/g6bCSTmPB9w8G/E0rsedwpQa/MH3vp3JSz7mhdBJU9nNV",
-	"vYwmezWn2oAd8zggkxXJO/l4SjqU+4C99lkokpH+qSEjg/7Z0JCRHwMxcU4W1Tn75nVh7uwHnW/lBKvH",
-	"3L9//z6llE4mk0kURVEcxzFjjE2n06kRgMBAt5CX9j11wZdLC0NR92ytir69ZYuTnzO6IF88PycvXd01",
-	"R0xdUjZcSqlms1XnrLNgWBjJYvmwTEBrpjuw0327Js/E1mxZqfTDrrzKaMGWg1kWVzYRAqzHdW4I9tti",
-	"6eu4KxOArpZjuqpT38qJvfLAimpo4Qyg2ifWeivqUvFquO1OEbaF7bui8lvx0UEIaVUlp2QeZm1EIAAw",
-	"IJm4EPKqKATaoraGQ0GfIbbAxkqLJNqdvv7+ePi21qmeY+73jfXF7qjC3Gcfh1qStqheuH0e+ZFoDJx3",
-	"VY9tAD1khB1g4T6MXnc3cOkPt6Okd/Q29LJYl2H8Y+m/uH5CN8g/jkymmRBIJotTbLGqRCaLuzWDukPf",
-	"5mC9dE/7HHBzsoJd0tKK1vq2yyJa20Ne4agWpT0RrEmUCkp9Svx98RalYM1IxwpcK1Dbc5RYelPHtXOO",
-	"1GCYgNvjb+WkvdBTMLmtJgpv9DrgmuICaTRn46uUazYezMdQc7qGXLGUGGXesFEulpl2hfzMi5oJoiWh",
-	"ZNA1ggJBVxKBkR9gJhBGnWgosmnehs+smSxr3WxVW0GdxaBFGTJvmqeLm03ztIvZX9eb6P3jT05veZ7x",
-	"GD7eOEswN8spAh6XZtp6GmYW/etVhPtgsnX4wgjhDav0Z5nUlGQCjD0sJS6iPSbwWtG8sn+4PZu0xd7W",
-	"gFfexE1kAra03lJWboG3nmKb6d2/smTpOKJJ0mbtojlNZ0b4EhGDhXQXoG3e7a+ic2zbmBUqVs+mnbNv",
-	"ts3UvGRjWHZKTP0qS5KfQ73jt6+DuoMHehQl0GQYYbNnDrJLvRg9IQUcOd/v96MSYB2s5sTFrA1Bw512",
-	"FE0tzZfyAdbOvX265uD3b5VQv1vPk3/EKmehlpY2MJKgno2ub9Da0SkToTK27mYiun5U9kcR4A9ABNjK",
-	"uPfz8T9AlrqXwPSPbPgjG/5w2HB9atwGZtnIkPbhor9pnooXXFzyqlfOsc008c17ezna7YvYBZ1M8F9n",
-	"zN42e+PAf7kS0cPlMlndZq6I+XvGKqkiDPx9aiUiQyxqqlLcYu6IM8CUYlXsPCsWKagmlcplUVM/zqvQ",
-	"+fkCQsKZZykEsZVNu3bkmlyLepzKN+UWkliKuPkqwvYG9ci6xRa9KUZ4Q4preaL7yROpWbwbnm4z2POU",
-	"XXJ2tTfg7Hh7Bq8eVWhcY9l+ipGmtsqew+AAHAQWw1dM19UC6Q12qwNyszQB+/LO0fr+2S4Vz4C5BZWj",
-	"ur4SdTPfbd5I1W5Uj32zrlk6ZaWF8j8Olufc2rwZjZpOIDTFYJvazGPVERrNi16m0MQf8uGuqCJ2iF4n",
-	"2N8xDjo2ua4eMLhJUpgTSKUKciLLnOZWcs8cWEG+co3Lvq/ovo9q9kc1+6Oa3aTMftSAP2rAH5QGvMYM",
-	"nj15/Mh1e61hwNUWuPWpuZEUgkW6l3CRvenF8ggb6h7lLTTqJCWaaTlO2cyIQTWBpA+x2hpxfWLRbGwV",
-	"H6h8zxIFzfWhxSTUNi6K9kGXaC5m+GjCxYUlqxBlq1fl89DUEidKKF+MMVOtXtE0D5C5TGKbOUSYkQwT",
-	"QuM4ZarS8MelvK3X+oPvqAx3peWXvDQ0pc2241x5JYiWx81f1Gmm9Dhhl6zV/CiBFwi8QPp/8/f/5Ykr",
-	"L1DqqOVV1PU+0AiFAbu5tgmCQIlgVzDBOypvHa/pBcN6neWv5gPWfpIzodfCX5a2CFgX77+zgoxM5K00",
-	"t2IjdEZB8BWLUqav09apXWQ49pBeK228Bn6bCHKfwrgI8nW16qklHfU6VcxTFulxlvKmCHt8grx68cRI",
-	"WY6sEKpLZ6VXW1bNbLwfYQ9068hw0AmNLmqDjyK5XLO8pTbKcwdVLclm5WUAClq/Cnnv8d1oMLz27qpD",
-	"+S3R28HpkmPb+ThhyXJXpw1bt+ga1PArf90q4PnEoO505dtc5VXFsa2S7jWSVuYhdXS3gt67+Uf9s3Ut",
-	"N2ktg98iu8HXXr14WsvEd+WpG9XfPHO8jkfu+GaF1zXxqG3V29dZ1g5wtGQ9flWT07tbc+LXeEIlZjjv",
-	"7vSAKC1TFhMmonS1rFbu6ajjKD3WXcNQu/aYduGYdoEiban8P+gPT27I4Qq2swMK3goP2rUaC1N1S/85",
-	"TxIXTmrAxGDsgCBdgdh9wCertVyxJOmWg6H9xJUZ1/NsAg3KkEmUQmU3cI6CW7VZ1pf4tMeeNlbgRmFM",
-	"kBC5ZiJnXPyJu//HlZpzBZC+n4l2v+t377+2/467r7/vB8eD+rjsEhfcAUuqjKn1q9W6FyX+UxzpbdS5",
-	"IcFJ8jgKz0jMFdR2Wrnq80a+NWcBcISSS5byKWcxefIYVcwHJET+Hp4R9maZ8IhrjPTHF9x0wQ5QKvrE",
-	"46gTdPDlSpknvFaz6P5E9uH8LCmd13dD+MPsq8vMrfHDBj/cR4b4Dhiil+bQFeyqmwt4H1la0xpel2e8",
-	"D/q8Rhiet7MhO9sdGu1KnOqT0+ub4dbVaYDnJdMNmQrNBve7wwY4WljTG4YcDJtcJTVVGyvm63yQ036/",
-	"5SBVYr5jbOrrpt1tLrNJ8/KjjuehRpVrU2WuZ6/VkRHoM6V3sWvbbd6jVRulLejpL2O6sv0+IW9e56WW",
-	"51QV1reKRTsHaVMd2rqic0upWNzKaQHj14dX2c0oFtMbeuPe7inwoYwrNSaYTGCAUNxY8NTK7+hRBucy",
-	"7gcvsvMgPIcuKi7JYes06gKIjWvyAmt1XKM+dU2cFPi3iVELDfgq96cf0PxGbdCU2z4bWHVY27Zlh4Cz",
-	"LaFlNeFTULFvvIQmavF2Kv/qJYllktA0gHAwKS5Zql0NtRcy0yztKr1K7BYfuA0CmzaksCKRK8/09NqO",
-	"mtqQsdp+IV/PWcqs/dJgHMDHVV7aF3SFgy8+Ow/IT18++yogVJOFVJrcI1/yTw/rjZ0wVKmgiG1z0fsW",
-	"m2jvpaZqBdHN9OpRO3e4bUPqqncIHJzuPIIj/YCCtl244QKXDCYFdO+Mkixm8SFhbyLGYkVCOpGXzJaC",
-	"DA0VHQkYQyvnyIPViq0Z2R19M5bSjMauXyMs4B3VI6+EYtajD4pY7gEcCfvmVCaJvIK3NAcFGiE2T/te",
-	"QYV1BSqszYO3UuphF2zchoztgjq+Krs0NdZ4awjPGPY/gPiMXSD+5B0ElGxJadwF3FtOYHpnsQ9bfe51",
-	"i9LoTR8OT99dQHnpcO4cWF7RpMqeJblkgtuCtlMOhQTRXnC9uO7R6M1wYP5z3B2N3px+av7z2Pz5yWdb",
-	"w72Ph+sM2dfH6ppe0YmSSaYZMQzjQB2SVy+ebnEct/VqrTErb54HOX/q/fjwT2rnhQn5rq91bckV14IV",
-	"LLS2JsBZwSLIQUihRgHuPLZ0wj8Pg9xOGhDz6YBQMRJyiTwO+l3qTIUwBPa9hoo1rk/1ITCFacpY1+Av",
-	"CRdM05hqGvbIMyhcOuUsiRWhKRsJPhMyXesMDC0ac+g6Z+5O18hpcK17jHhlI0CMAFes1DLBKlRrXR+9",
-	"IUtFfWtH9zHz7vG9OpOKm1qzGIBn0JuYZnQB8bhe7yXvQNVF7qruoKZbZp3yk8fDbC/n4Bsyr9k3asNC",
-	"pvLCruSg3Uq6JlSePS3J1FZDXt0S4vyeiPqolLxehpa2rssDaLotp/YAQHe5vOIx4LY9PyHG7CDtrBQq",
-	"WkNFv1bQgoqMJt3SDVsp6Eu4Rb54ft5UEQilpm9qkHRQgOBdHXZe16E+TKe1AlqmMOvqTX9b4Pq6OcDW",
-	"fjav5VHPXrNorD39gLjYP79RqVmrmIQpANUdZf3+ceQWHH6xEHrGQ2AlGBkWXCkuZofVnq07psTYja8L",
-	"83JFJ7mAksxqTpeMUFtjhyzoCvMCyAHN8QpwqcCsq5Qulwzb91NBYCFBNEcZHjwi9uHDCratY8U6RhTY",
-	"cDPa4BfeqS5CXlGIxziLFUnohCUP8mNSKi0UkKs5j+bQARwEhjL3LB2TqlzQvrRP6UhtpZo3KcizptDs",
-	"dEobhKAmVrPlAG6jhI3JCnG83hCirp9CXliqdXGoLQ/WV3QqIcE1N/02qi5tWp6qs7UoZ9Rc82h7oaPX",
-	"jTv6JdNz2UBmf3J+/pws4AGn50P5PVsx13eqfvGZWaznz16el23LeL1B6vSjbps97CB35px2TjU63I3I",
-	"7Iqo2hZvs6Xtm26BwoQ6899UXpThasAJu2lYx6uGSCHbyCVi3IYeeaIVQY8aiKKVSsEB2hiv5gxEVj1n",
-	"K3hKYZbXuvt1PGc0bhN8uI1P+rxxvWIbMklr4ARWh6HEYG5jaTffAMtHtzLAmp5dOwZ3wuzXhcFGz7F5",
-	"Z8JoytJd3tpS+a2uSN6goUheUZ6rvZPEL/61Vy9JQjVTGs/ot3JiY+4nbCqtETXv3l3ykJSKkZnNSy9p",
-	"MlYskqIuvfgl3shrkhro4ixhMXzYlZrK/TNWiuHKJRtPVmQOtj6RlPtjH9/ttzLFQB1eM1hzaWPtrQYW",
-	"0JtmCS4MVrtlMTmgihTl6A4dLbHLZZMjKkGheeHMwenZcVEn1MOYP/rNn49G8fcnb7vmn6H75xz/OSv9",
-	"MxrhCPUGh5wwb+cylojX6nwtqhPeQKIzu3B9jtjc6czVF3VGerOVR1dsEs2pHtIld6b69jWBioBV2/8X",
-	"1ywoUVxvLaqTqzkaFVQsUYM1elZDrJq5Mu5VEc9a5UOCXeXMJ8zSpKRO2hNoTSPIqaiyhL4i/a8fdzyF",
-	"DvssA2+sRbuuq5YxIlc+Yat33d+3rbnjL7q4cF2rZ3Z/xlY1InuVuPik/r/6e3/0XxsNcHj3zo9+3Pvz",
-	"cfib/6bfvf+w+yva/a77+kd/1JDBM99kBXI5zV2EuetQYUvUzUn//t0W9fYbOd/69/HRPX9/T2p63+h7",
-	"iLK2lO+1pI/d7PmeZFLt1WCNBmnGalKkGkb2pYubc9DyiogqL7JH1Bnwjwen5srOLo1Fg+jvVuCLz87b",
-	"i/hbkaUNZ9p2XDdyrtZS/9ZR17ha/foAafNXyNE6a6Mof9vd3Pr1mzPFNZfAlm++3cKH6gNekf/sage0",
-	"e70t5NUNvo1FvqTWklAH264QvYMZdYLWUyvieWsKLCBvXy/uYwRrn/srTVcVlp9TviJWZjMLd+j8e8aN",
-	"62QmBNYFkKPAjzYSRXil4cn74eF1UOMz14T6w+b8aCNR2J3wXTP+qqXgHfF2peUSrCyL2+XqHxl3O87s",
-	"Lv6+8eZGASWE6YaExrECAuK5gS4YW6qiOICD+47hFJo9KBws2G/dkRk9ZyOxbkL0ugSslWArdYVpJRo1",
-	"mWM3dbIv2d9al9y/jnzQWJg/5+mbWPpKREXHn01z+L23ITavU/PyQEOIGu736vwR0XzBAvLi80fk+Pj4",
-	"PnYmoiRE01lI5HSqmA4cB0HCfC3T3X7sdi+ZNierZp9pksircYZxkPG4KAVYUyetKHJINZnTS2aOF7wY",
-	"QDwM1PmHQjc98mw6JZNVLbtsNIHTLOZ6nPAF1+PayNvnKesa2kXgSeyUyAVh0ymLNDkIH756/OR8/PTJ",
-	"l0/Ox69ePA1t4RHFNJmztDCngh1YTqflHal1ZtAUumcJqWvj3gx24j0SHtmHQ6Lm8kqRgxDvhPl3axXn",
-	"zm//4f/+23/+T377F//wt//+/6mFoWj6PLZEbhx57bU3JnY1N+Z+a6PVxpjFGGFuXXFKqlN9AelzKTxG",
-	"BETqUlEprGLTHCMZG6QXGoJQWu4+e7M0Hx57efeNwdchJrTa2C73hrIZli7+OKECcjDsyOQA4OoO8/3A",
-	"vmQKwrS344JgV5BQN57QhIptmUyzlArb4hoK4Ql2lazyChgsBki3ln+q6U8KTfAazodUGg8IPrV+QoqG",
-	"fXs4HBD0Vw/JU7M93WjOoot1IJ49fHX+k2vA4OSatd6bGH5YCyKPo7EUSW3L1WRFaGwEWUBrmSqoamRA",
-	"xV5OuFWHjro75eQBplxIwQjUOsoUM2+KWcKwLJIURKbw+AVbqXbYv0zleMHF9to/fq0fi+54GLUkKY8Z",
-	"CZepDItmaOQhPuTwEW/LlIRZolMa2sPiD8sVSeQVS8E/hsU/KYpVcz6bG04M8b16znjqIDFsxJA8wwdC",
-	"QjW5kqnSh0a1SJh2WSr4sJ6nMpvNtzfi8lJKBNebz5vZDvNXHhTAtZEKMcEpWpFJtlJF5TXMEznskUeY",
-	"eOJKtpllHIm696+A8FCi5zyNyZKmemUIC5CdhRRsFRDWm/VsD0yvy2VoMwdGQgryOVX6i+fndxRREU0Y",
-	"OcjH/+u/IgMLVDlW9LTfOjEw9Uj0uNGY/LX1+VMBOLygBVmqonqrclylr14DhytHx9UC89A6LxuUl5tq",
-	"0cSNKWUA0joZQ0/J2vgufIgwox1jC0o954osqFjZTpRmRWSmzVfJAVBy89cyU3Nb9YwJyEm6omkckGxp",
-	"AD7uk5iuKlFtXs6yDybXdeE+z22ydW0xH3Nu90UsLBHIlacDxZCEVD8Q3ugsV+2O+awbkDZoEExruPAa",
-	"mfAZ07pQWeKgDVLHmty3WVTy2Uwd4m05IvXEv2mft8iDdeqMk/73VYyhSWXYSimuJeC/evH0AQlHnVEn",
-	"JGiXAyLfWjbwPnrzzIQb6AP5JFppAWvmzw9HLdi6zfuQ5M0RV74gbwfNV9HJ7uH3o46R60eds+7wbehy",
-	"AOuxQ83lsoQcKRPsqg4tWkn/16jc2qIswe4S/k2PSN5Y+4anYxeFoBFmck4vmHLagmHO2AVeKG3W3ciW",
-	"UkSsNxIvbHlRFyaYMiUTMAxKI8Ok/JJqlqumQmoUU23Q9sOnT599PX7+4snPH55/Nn726vzTZ6++ehxW",
-	"pK8WSsdNF81XUa6tKPjhuznmnWxDtX0L2DfJxW6RAdsk395YRPXbELRfvVoRsyTv5WN9Mtw6ue2S4G6l",
-	"YhrFRN9v1XaydRb/l0bRecrFRX2B4vFcqqaquSkDIZ8mOUVQmhyE3+fvvT0q1Kher1eY0IzCrhVkYkQ0",
-	"SZpqh5qB/MNad/AmVLF6YlV4C4l5CBIjLdYnXFyc2U8b7VjEJHzoV6c6I5+iZxTTeAwg54a52TyeMrg4",
-	"yyOVjE+i8/vLPxsufpXe+9mbrweTo8vBu6t2C6xVNQw67B4PzmHETYNu9VJV45tr5lwbcdpgkLZVQNxG",
-	"GCU2U3nsvTVHIOeAIWrrYWA7pp1qw64f0FhGqjuRtaH7SF9R9txIXB1qYWLV0qAVFwRyKB74QVcExion",
-	"8TcW/dnul7VJE+M80XbHUHr3fsMMH4KMxmICT3EpvInaLdphltea4fVSP2+rCG88BoyoVH5qad0B6bMp",
-	"uAF0e9dlwIUsmoW+g4dEVRum71wiygtbdpDkxzPwKH4Z66s4UlqGKgJ6bdY9muRR6t3K8OYM6to1eHMe",
-	"1orD3FAQfCdkuLnXVw01vEmJoB1J526yTYWutqCFu8WrrNG1LXRox77DxUHeeCI3yYv1db3cyBtPwz5K",
-	"hRay3/XrhOZj7LFI6Hs8sDWGIHaFZotVjeu/5YH+wzjA9WsHtx+Q7qApsLDFce8OriG37ALA7h+/jkhS",
-	"q3/BvS+l4Fqme24J+d67alwL6rpISL8WU2PiHmihN+zOt5X1wpcSqpmIVuNFGbjBvWHrLMMFU4rOqlVU",
-	"ahtiYCpYjm8u8C0TUM4cJKhO0InN35Xqm42kp86NhuUuS71PF+B4gsp9GysKlfvitojzRL28NmMwmyQ8",
-	"qoldmssrQagm4RefnRNobIGPHtlKP628nLegEmyQsNdbptbn+tk5+5mE/p6vI10Fh9bxf0cR26dB1xKz",
-	"dyBTm+1nJX+37d9bqU60WwS1HQPoRpmK5Faze3dPylbLfmN/3V3auu9yDHZsieCdkV3WqF7c9PZuK3Ls",
-	"ReoscbwbSJ7+OPtquXkLeHwtxC2qVP9AMHU7aq5tsCtdWvU4Uu3CICDqhcdYD/QKboi8hAZXZwTM5+Rv",
-	"/sk/IstUwr/TlJUy68xvdN47Z32ZieKNtYm9Uiy13tbWQtvx+xPariWILVMuU65X26vktNWF21inCrNU",
-	"iX3mwJRWqI4ueFuzT152jbpc3vrlhLpfDrGpetFKeke/XEPpdo0Pteu+ZX33wQ78k3R9ZuCN0pIVlGGu",
-	"xfXTa+5PBep87EbAr4OmjfHLLzVNIQPHPlHESxrZPqyGQIREYWTR4f78vrU4m3dhKWjaRE7+tGzMyT/n",
-	"mrqV2pPUlRzLsw1LI0cyTVmku3OZKtadgEVo1aIpyXCtJvd6x0SZbM3vqaTGmE1+YV5rbTioGcCradng",
-	"Cu7v4vf2u8qUdqS8IsfD0oIcl3NpMWu2370/7nVry9vWEBkrduYb0HQqnlv1+CbEpWYZ6/yBy6om3lBn",
-	"ccbGin/HKuXB655dr8g2uAY/tC0MXBW2JSp7BRxNS7cnabiRxDjTmn0gIFyQXxeO0P0Rku76vfW1tlCM",
-	"Y5agV26Dh1YSGsfkQLAZ1fySmQsxi7NIH/bIV15skZYzjK+GWOrQ0cq2hst9Ta2hPTImb5ezdvI4rKb8",
-	"bZrwiP1ps+3cUNdyualv/vxPRyP1+sd/6v6oNaDPUpkta12aX8pLVvSUhjQ6rgg8Tw5CsOHAD+XCkqmB",
-	"G/39cKO83FtcNnUHtmANdQvo7pODq7yP4+GDHOI7yoWWK8KqmX+1DKarNF1CCfE98JllQsV4k3cir0dm",
-	"gYV8DgiCP4BKgNrcB/UI8vry6HCYZo/YgGISmvdsUq5iWmHmBLo8zvJdu6RJxqAKrJa2CqFX2M/WiLC1",
-	"ZarRd8P+8JNuf9Dt78P3+QGwX769oJnrc7+HAL861bgC30MhZCYitrAtlaoutZgzEe26av6gD90QNmSZ",
-	"iQaHi2ZvNDn4kqYXsbwSFTOxeWBGNbuCZBVl5FRFqCb94Vm/Dxm5U5kSOpGZ0fAXXGQadPXdA6gG13Js",
-	"xPXnDE3PmOQGZ8GMYJtF2VAXJuLDOvfgoDu8v/+wq3bqO67vhhnZdpjrE7LBuU0zGu5hRprrZK04rgFe",
-	"gMoiBXlJdZbGdHWt9tqDvZjxEcgC4/01LfAlKA7Ybmb3NudtvQIDTRKXm8whNTfPYzxQfCYYxJwBVurD",
-	"gIQQgh+a5/BulwsMyw9ICHmTeLOcQukbyGjimntDhBC8UjaR4RM1qQ2N09uH3WATCby+HaEy6mdpKhuK",
-	"CDNzi0xkDOXQbZAiFXQGIJCHz5+QAzR/BoRmeh7gGgew+odnhBKVLVmqmIvFHglbOt4ZMB8+f3IHUyNi",
-	"pilPRp0z8v2oAx82f486vV5v1Hn7NsTC7mvtKfA1sGnJGKnDJU14PLaec/M0TjBXzPxqj523a3WZihF3",
-	"2BpYxMf4ZnUn7IBtt+Jx/v2KzQ7mV5MaqA0VCsiCRnMuWDdlNDZXILkdJT3rRCMTpoyoxDVYlbH4VY98",
-	"BvsKKedUrEbCBXLD/rrsFdARuAJPKYshCbpHvrCMDlZYkYimadHMDkaEuElGo/lILFOpZSSTO4oYygzb",
-	"GYBVW19JspAp9rhWZ2DgztOq7OMAnpPGJomMLhShIxHRJMFBqMh9uv4rB5BAbG+MMdQZ5SMb53xYFNvN",
-	"fcIp5GvYui0YuXtH5YW7R2IkfkNwEPIbO83fjMRvut0u/J+5fdLvk9+QsIKNITmYUEjKpQumzbra82XI",
-	"mHv2WyVFaMiaUNlyKVNDXhcs5nRs8Cf0nrRuYe+KWbFxlibQOgOVprGQemx1PnPZVj/P28QEJLRNGjBD",
-	"zh/OfTBmEV/QZIw9ihb0zRhkZf/WhCXyCqL481uWUde95W5V3yIH1BOfYM3Igi0m2KXJYq8isYwyQ4JY",
-	"TFKDxAHiJ3pwDEGBFQ4PK6vodqFymYl4KbmA65hS5o5vccXs8tgui7nqdJ4xF1ZNMle11MvqUxds5V9S",
-	"SsK+serFmAnO4pBY9BkY9MmEayhd3ii65OMLtvK3yruUP5VXdMth8ye2DVgHyRARWWXTKY+gM7IzFQSV",
-	"62Afyd87Nu9NZTrhcYwggE3WRzyjZpRgAgysYixfVq8Uj2FuJ6zhnKYM54zn17vqfxOv2Cw9OCeQdwk0",
-	"xaz/gY1JtsQHz5gTM8aLTNthbE6ND32k0qn/8RxJIHWwDIVyfb5tsk+USPuWp0+NtZTjRF7la3pi1tTM",
-	"eyozUVmK/BLOsLjkXj41L2OFs9KCuvv3zf1IimnCEZ0V09lybLhfwuy0Y5Zwwy9ggJhR3CCbCT/WFLIj",
-	"cbwBIIChbjgNCmW18N5wiOi9TGVkmNMkwbMPmJeffGg9g41fscKWo8xmO1CScJmkY4v0xYn1LhRpPOOU",
-	"Gd4L++xxDDsuloTJM0699B/zQVd1DaYup1OWFms3hLVLzbGGWDxcrOL3GHtG+hiI11MGnfz8VkfjSaZW",
-	"eEDleEHFaky1ZoulVvZrp463aCPQJCE5QAueCxbkcXjonsR1dvwPGHVYLB6UfJtS7iGl/eXeP7Zk6JJy",
-	"0HbMY0KO898uo7dKU+22FNtRGcMVHSldNx/1xPJ1Uc5nkdD3to5Des/l0UVV/oj9PqrssegN4o4q2N88",
-	"5ugNZT/VwBq9OxUeZ+Ojahijd2f9nRo+BlcLBuHBapmBB21xZZ07wGPr5L162aVC5CTdebK9xSoRdBcR",
-	"VlniMjkvPYTU3GzDGjHPL3pfK5FyqGhQold5UQVL27GkAhLF0mfdlQrhzOvcV+B1JBL2uEIOO0GnTPFg",
-	"kzwyZ/vKrFOuyh7bu5WrTlQxo3jEpvQzpzX5jEqkBrpqe5TGxesJ8L+USUUBrEcpEO3coYVFXacHeSUK",
-	"DxnWJSnPR1YIUugNWlae8SQTM6+qFGWvoRDlRvC+XTBvr/KFd99n3T5UZc5tv1LDuDslO6jj22ZtS7wx",
-	"X4Vi09eovP1Ivthr9LNYEVW5XMPovDYDPuMqmzfWKW3Z1FGuV+jZE+ttBw/JPFtQUaiiVgENiKJTcEip",
-	"ubxyRQfr0mNrdfU6S3nO8uotGE6S4DE5AOu/7cYe/qJru6F3n8ShrWwMDTcZWvkFFpRKrW5bhq4/+Onj",
-	"u7+89/XJLwY/Of7qkz8bvjg9v//z/q9+9mir0c0dK9DmW5gEioqTtfP76ctnX6HfAr0SqAI9f0KOe33b",
-	"1h/zFaGYsNGTQ2e3DAldLhPO0FnibAN0JEKr9SlJKHFPGwmJpUxgM5qrlGvNBAmh3uYZ+QYVa1D9AXBU",
-	"rgOSg/86LJU0NcO+brShNq7GS011TW3IaSoXzVbSnTNX0Ns3We1oAwLgvjDvfgoe9xvZ+mCwF/KqzpWv",
-	"ZXPY3M6T1d+VB3uoOD16OadiNqd8KzrDygNEMJK3dkF7CyTMFWxfNfnTnwMZxNRQcmCtLif9Php9jAB1",
-	"SCYrEiVUqfqGYLXhQzjKAEY56R9fo75hlPBaFxG21j1582arZ7cm3cfn6Y1gD+9fY2gkZ03gnlbAbbcE",
-	"6xEg7eI/nZDROMXT/jAA5cNsz2n/BLy9hbaGrBE9AHksbCSzJEaqfbjz+lTQ2kWjVGQsW0fF7rw3j3x5",
-	"22K7IxO1RD3mCyag3Fsqr7AnHhwrqAfj+y3QdTSXWeolX3iCo4JOTEbsL3H7Bo9THZxPMSGjpo86o6nh",
-	"nikVF2TJ0siIHQnaexc8SbgN9LYuN7CxCgnHmFxRdMehP7ESpHjaL8eGn7TKVF3ePy27D+/3W753v4y/",
-	"g/7undsNzAgCDtgWCQx5XzfzGyF9DMEa48F8XNPbtCV58sY5XdxwnLju/ZO21R6BdldLCbR7E1U5qF2z",
-	"DsBg2BYCljOXXVmwZUtvgw6U7kYwxtdj5+4wvcUzWXv24aCfgYs6jOkqRJnNHPEQBNdJFl0wjXbJVDtx",
-	"1oq5LEY393fgKk1kRJORwArg4S9/+ctfdr/8svv48flPfnL25ZdnL1+Ghw/wQ2j3R1eR+dNe9mw4hpRY",
-	"WC7YKkTPiBGqi5w55NCuCiUk0K3HyFTllPpcQD/z8AaLvEzlYqlrUfdeW8zJy2A0B9y5YhbAoyKpdLWc",
-	"ZuuiqFRJwcWsDuJ7rQapECY0+ODxqy5H3eGqnvYmKhI0UKmaObgVzM9gaX/XTlVL0pmpR0beqwkdGL55",
-	"E7pawFZmBFuaERkPAxKemPvO2jtZkdzZaa3+uYxhCwnn3j8ILw9IeGoGQAHEZ8XDN286QecE/nv65k2Z",
-	"4Z7C5W0M95VRkZ/KWV0F6CKoyABUI+fauoqVKJqTa5WisbbC6mCfXGuwRn5WqRdoqJmckhKS5nom1Mkb",
-	"dA0ZtE8QGJccPEpoFhfbVille0NWuTOIp12M6LotIOMdgUsZjV0MFPP94z581wGmfQ5hCwzZyOTv391b",
-	"Stm2xPi1AxpnrhJfXWEvX8rN1zh3Xcm85rItyIaRFKXFvjcY1idWWiNvaSZHl4OjaE71UbFeqg7odTml",
-	"qmIBDoLVJyjL6k2zgCHJZKVZeTJl4V4TRC8WrzHANmhQzUUbtNNrG3L9z50s41FxQtUFFp2qS+1v6O1b",
-	"liDKH3kilpm2/YECPEyxkXyMFhQlWczKAdXDwZ5FjnIHrOtLGfWkZO1cQr03TfIRjMTDxQUXs8PA8UvP",
-	"o4oui2qMfn+nem3VYny7WF5dIPS4PnIq79FvbUoenqQsYvyyunv16QuFJaNFZQbrW9mKs2D6BkN0vp4o",
-	"XSLdvaPIgi6XZgvk1InvpZYU5jSmLJJpXD2NLk962B+eAGHsN5SA21u2q7eXfuqrJ2VU8mA9YaYwa1QW",
-	"z6OS+R68dxHXx7cy91gjy1tTfBuEQ5cxVnW4LOkMiHMGgX6JnKmACHZliDj2nCLPqVIkFOyNHkdZqqTR",
-	"5xQJ3d+uFJ95AEazhQ6l6wev8PK67HnDdDUr9NaVsCxgLVOB48Gg06b3W12imT9oq3VntQ6uXG+AJg8E",
-	"iTNdYPYJTRmxR6IxZ8xLPXPpY74M05QLb87kcK0e5snQJY04o5/LAelQKM9ULmd4Nhie9v30SEycWu9R",
-	"2pgd94ItKAce4M+PfElXZEqThKiEz+Ya3EpG+fqOpdJGb4ruFO5Z7UwxrRPWu2Yfkdup/lSfkHZeZCFV",
-	"ekkdlJpNH25PSduaOtCcb+ZBYZPM1j9+DRn8GqT+ZtlbBdTskqXraRh7TKaqlo4tw/iFp1cXthwlyZSW",
-	"xcSTdovy4eRurSNOqfNkubrIQX0ZkUObExRW9jp8YBPupppBRxm1h4IjELOxtRtQntEIfXi4MFK9wpwe",
-	"cv7s/DkEZLfrZbW5LY3Xkqb/N3//X55AxODLl8+Ii6cwGO09FCWULwKismhuOOtTLrI3vVjeUYGR1ozC",
-	"BU3m1pT/nfLZvcK8zeoByuk1OIx0v2UJ3/XMeeQSrfKKvCx4OBFexdwivGxjhd1d5SN7hmqyieIFF6FN",
-	"XEHct8a0B86wDREQSAE4tgH3nuYppBPkLdJcbTpktDB6pSgd3tlu78tPbY2AEWKkMR5Tg+rgWlsHzbk/",
-	"J5n2p+bnMHBrnB+Jg5P+8eEDQkmYxyLbgsxUEME4HDDXW05Yo74/rE3YgDHNgpifI5GnECstl17fCz/F",
-	"yokhLgYrD6kq51m5x9ZRTLEoS7levTTLZ8UTKGD/sNbH/1CUE77uqJxg/PTrcyJTSG+5YCtyEKqLLtTu",
-	"N9sLuwN0AgYvQJlrvcRdlBectf+o7dyFr/Ug2g5yq81PV0fvrLO08uTYPl98ly75z9iq8/YtlNGaypqv",
-	"Fp80X7ImGrtjZ672iQqc+qi8TSzs3ZY3BK55KuwsdoQLbJcb81qhYPSIWQQmNI+gfQm02SxNH7MysAdH",
-	"vvQjcbCxEYF5xKbmBBirVV2b0C4mpGrT9SW3G9v8oXy/yZcYhmcGsjFwXtC3cmauk/7AHBq4PxJCim55",
-	"mi5J6qR/3CPPYclgrVA2btAGHth2e3B/ydKRAFuc0bdAr+yRV25vSiCljBSp/GckZWopzQm06VfhnKpx",
-	"8QI67ehILND4pSlPApvcrksdLvC82qTVvJsHLq5Z0k7QuWSpQpTr9wa9PjSFWTJBl9woZb1+7xh7As/h",
-	"dELxA+rlLMLVGaurv58kpPRkYNi8DvLofzOJvBl8RbPtABSI/E9iOIWVNEzDXOwqmW8P+31MqMuTvCES",
-	"DjtIHUFsuc/2csX2Gz/P3KaE5oNcO/O7XusrZ/fmedtNOddGfh+U8qGbosLcBjenIvuZx/UAvX391hJK",
-	"eoMUVtgaIGs1kqqPDD2DaCf9QdO38s09euWHw8NLx9tf+jyPZ38bdE7bvPHKC7r1WROgiM+Uvnn9Nvi+",
-	"xDG+ef32ddBR2WJB01XnrGMWwWbW+nM2G0VnCjhn6QSZlV/W9qvBhHcQMRVxeEqu5jxhRMgrwkGACL/J",
-	"cSQgFq0OQ3Jgq1tMZAYdJlNGzMk+fIDpUQyKaNkaW1BiBnK0Nx89W/Irl+w+lfFqt3N3C6dt60nawxFq",
-	"fTj81fra0HQ8DoUwbVTat2vUa/DeV/H3kWbtgWK1oVaWWPW3U5FPaWxj0N8hfTsZtHjjXMqnkLtiXhgO",
-	"t79QQmQuYoxbfte09Hk2Sbiag0jYjpa+DWqklKPvefwW6WvCdI1G+UQTo70sl4ymntMUKyFYIZmlkCqv",
-	"cm1oI6l8jF9aO+kn6x/HR+MPHc0Q9M1vfCX155Bn9R5wBZdxB1Qxgq3L2ofv1YFaPFI6Ek/ijvn6Mqth",
-	"21h9YcpZEmOyyzKhEYtzjhzm9DE8Ci1NDUmUMAoC/OKBK0zlMWqukD8fbsY6W0JvPwzaVU/ZwlwM2c5E",
-	"TFclNtNrIPILeQmF6uw7t85Z++9v+juxVJElSR0DxettVnIDy7z/kWXejJb9kHnsC6RP1+Cx1vjURfPS",
-	"ViYL9TfpgrmSieXwB4x5UOEDksoMSvxhNRu1oQ/vGi20xZShQ+NHDvyuMemllkuI1DW7R23gixSEkiKD",
-	"xeFU0TV+Zz7sb/ImPvxMJCsb7MaSWOWZoIhXDxrwj0wltoekJGUGXdFAviekvDmDzqNmrJnZD/7p3+v2",
-	"77Yn8jWA3QZP9UNLB+1jIo5zS3oezVfP4IYegwtua32auJ6dnOv0+gNje/3721/wV+mRq6NwHZ757hkf",
-	"cCOZkpQt6LIgU8QFpNUQqyrvy1w/LGsFrz36GBKFdusKraupgu/cPUuWchmTA4g8VfySHT5wBjsyPCHQ",
-	"9ptM2FSmjITg1A9zZ9SvM6wcbw+B4uieLfB+L4nVZoUruk8RHe3AZ2/WwRfyqglUmMg2UHdPizZbvy+X",
-	"QZWgrUe7uzw2LPhwNsxnB84V3l1QLtaCG10Okw0HwCwjyyeUzbBTWWQrgZwNBvcAnzmqKw3biMvZsHS7",
-	"UsICj2uooS06iE8GZLIiPLZV3LhW1stos9sQNz5wcvmu6dEjmiQqsL5Cz9u4xPbKQJnkJUsJtevXikKp",
-	"bcRp3/40G+prg7OO/Wb3RUPUJe/hUehFcoEN59vKBQOIqRljTJQLTHKtSb+pNI2yosPrxgPoGqgM+nUR",
-	"li5GBV7aJIB4MF4xPpvrztlgB5+avxUtj9YP3oWW42+T0mB9ZrVIfXNPVUus3QvildFsV6yxc70VR1P5",
-	"MPf/gA/zjpuyRV/44DWFNoL/75Owj4dkmymiyjuP1EpAI8B6B/1DdaGgFrJnRyhKmsgUBB80g2A/WmgD",
-	"+707Q2+PnM0BpCQpIN+DazUSiLR5CNchhstomUKLFEzmz1vKWvubgfVombJLzq7CHvGwTd2xCdQjYUPB",
-	"YgkJRWjNcBHBz5+9rBnRkIiVrfVUS2tfmjW6AaUtxGmzHYOdueZLlrAIduQ2rBeNYr8rQu4RrJNh0JEX",
-	"9sO7z2MlohdMZUmjiT2Fu75A+EPzTb9rsvA509G88QgXR7cluVg3gdeemI+m6fflHM4VKUNPIazKUtgm",
-	"KXOT5vQFu7ni9FFd+kOVsD7wE/OC0fiWPDfXd9r0yMP8BLu6RJSYE0NevXhKDowIlcc52xNihKWR4Aub",
-	"vF5ExSvGSBjLyCyg38JE9RZxeEgiKoyINGHEJjBZMYlrKMMpBXqGsPEYYjrRc6rJjGMjOx8yHAKuZiJh",
-	"SuGj9jXFtIKwEJ2p0JAllkw3CFw3dyLlRzfP2djZFHh7/qIfAkn0C2i3JYr3b58oYnZf7vmcsT9Mj9VN",
-	"FFcb2dEendf6GVWLhztFQjGNjc0KSdQhvnPzABnhYka4Rvp+nWAebA+1BVFspWFHwKB2MNfrRLH3XpR5",
-	"VFt3VeaNdH6UC3xNZvGH+MC+zeJeBS6M6VrzIkmzs2PrsLHPtKBoXoVwRLTOj370ox8dv/nldx30QGUp",
-	"c7R0GHTKyUQux9oAcRJ0Eqr0GHI4a6hTXmoJyqeaBXkLqa7jSArM6olWYCO0hFIzuuhesFUXSjvw6MJe",
-	"N2ztSrB0nJckwcmuy5O2+gbW58A3wQGmlJsQOMXKhPy2bPQ+XjSFwOWyBZroyaNKmhdmaaVMZ6n4qNTt",
-	"xU1APXJZo8zll24srdZaAM9LCXeEK8JElK6WIGlqiBIlBw8/e9kdnt7tfvHoSzTkVdEgqCdBN3di+Ae9",
-	"oy66y1R+2/3sFw+/fP70M7+Ls6UW6wd319Nxm76ID4KC9neioAjDB0Qvb0gtd8SGLXTyDz5K+F0TzIcx",
-	"dFV0BQagwOW6COWRzM0i1BEq1eAf2Ttl/TRLLgh+4MylU1q4bYARdDE14rLV87kAF4pOqVAUHALkgCYJ",
-	"cYV0AnSteOR6jVb3yEOb+K394ir2C46t12jmFuGf4ILcJP8iF0+/2Qv5bj/ICf00qhlk2NldRrLLcBtc",
-	"wG4FEPwPTbr+w+YN18SSzR6v6hH8yDLeA8tYULHyKk1J342CQe/X4h7fF1UhNzrNLLp8dJq9exfAQl4y",
-	"T2LYu14VbE+6tLTiBnkelAh25bcMDV1OJrJ5CKuAKr+Nmth7tbiXYbgVi/tH41Rrhuo3Dtyreer+2fHp",
-	"LStcP3zz/wcfhmYt11tI6g6c08DJbqaD7UyFaxW2RwkUT/AUp7zXNjmYmI9BmScWw4nJ9Dwg7iyhakYM",
-	"lYnllSiy60aiSK+zARtpBvXQLO1QZ4RrDG5ThM4oF+VidbXU/AWs2Eei+Xtv0X+3JBMO2keZ8qYVXbRv",
-	"gprQ6IJwQVKp4aDtQg6dx76hAt0zwUgqryBa0usbYRUXJBlnJDQoDPU1ruZU23YBilB1QaYyDbxO6/ig",
-	"eWok8hgTBbWPi5L+7NcZ9dpnLOhyyeLDUjCun2sMhdHNx6EgO1d6JOQUkuTVAzKRek4uObtShCZXdGUI",
-	"XMrYhsAQyMHcs+PyHWTv3muXvYutDXaPqy1WZbPP+46N1VaBS1OTaYxnf0WuWMoIjeOPWuVNKUDeE0N5",
-	"dgQ8jkFeXpSnrh/GrUSe1Ufzx7EqOublvawthAd4lqFSXpkmBHlaK2iTdIFlLg73Vsni5n7A9aO49Zhd",
-	"55DdovfvgyNDH4sIfCwi0DnrvDSEa4diJ06UgVYPzUFI0E341ji5+X38ut0pqnSSsuGOeWZRQP76rwa9",
-	"Uy+yMks0XyacpeMlSxc8gSr1p/1Ci7jky1bHcAdOXyxXY/YsLPgfSu6sxa4CA+2F5lqzoYcdIfhCUx5B",
-	"XwmpijwyZIo871QClajFikgoM48XIbAZKiVCaPTi8Kxc1x54rECOj2X6sRQ5eHXNxxBWP9RbSDu2Hdbq",
-	"+8hLsV3PI2jzofJS6ebxO8pVOU8ZyfEyJpPVSIQ1eBqSIzLo9/uBYdwiZjEx05GEkqu5TJhX6rtOBgcc",
-	"3EPIztopbX0C2x293Q7VO2Hpvyf0aKeFa+L1gJkf03/fV/ovLH8dYSwz5hYVY33ikrCp9hJSYIwHBdXk",
-	"mtBECpbTVRZb+gckzNwB22Wvnqh89Hy+t3TBRnTZUsjp3ONBPM5rHS2pnhcxNnkvxYKo1tY9qmsymrcV",
-	"GtS0bGzylH6ODlJbXlZp6JfjM/4ATVfWgxqU/aRuPg6tG7D15r7SepI97Pd3o8DvpKTdu2ddw/as6/4f",
-	"Iuv64DKG3lt2zFZeN5fyohuzhF+y1PaHrDWlQ+VWqfl0RWSmJ/KNi8j86tn5k89/OX714inet0cGq1XM",
-	"aQoQHk254Gpu+wcX+Zlzqkbi1xnL1vq/kOd0lUhq21YoRhMvnH49gB466a5stxw9ZyOR9/iHYlrYY4sp",
-	"RWdMQbMsO2cWg4fggrElds/Ggh1M05hqii5HRVKGpZbBEzQSn5CYrlSPhOBag+Qt8B8oKrg2iHtGXr14",
-	"iqCnLM4iNBqiDjSXdgZUrPSci5lVl6S8UCOR8AuzbxcMfALY36dO1fiJlBePcQqr+rKCW8yh0HO2hd/X",
-	"PPeSf4fP1kTdFLiDJnOOHl/WWIfQdYxrR438ebpuiPss5Ee1ZoulVp2z40/aknCLOF4I5xwU6o45TKpX",
-	"bgsKTthh0LngwuwbnqGO9cq6vD/bm9o1nWIxOe33yROhWSpoQsDClBLM2rPdbssgHpdALCJVGI0bucNx",
-	"ydBi8GeGkob5Y6zMnp+BJ1ZqmuziVvX3DNFsnZkUzY0LBPpYDHDdjGNQylsij5TPi1U2NxpJOnpKU6bT",
-	"VXMZo+eZVtBBkNE4dN9b5b5ZI/sBmYZYC66ITjnSYykiRg4mK3I159EcaHLu2YDemWokuCXq2PpNGKIN",
-	"r+eN5DKV0QQ+JqdT7E4j0J7kipz2iCU2NPZWw1B5QSYsH/HgpH8fLVFXXLHDbYTzBSxKCzneLcg+RPna",
-	"lrPbZPkbxqn8YIjc/Roit2QiRi9hI53bXQr20aRJGHZYERALglPh37mse4NUdCH1eAqScJGG7hOdFUQx",
-	"4BP7zzf/SmJr3fxjB4Vc5kkWKEh5MhhBEeyw58nvN1gE9/mxWQ3LNN1iyBrCQ8p055YS8fNF4Qo2AYA4",
-	"UJonicM46JaZL9lh7/3EiOt0BRI1jUv8atWGWyVytjmAJ5EzCOCZeT29y8pCQKY80YAzEwwDLwg6lGIR",
-	"PfIoS5VMR2JJZ1zYxqFLqmywIhCkO4qEQHUieDYkVJHQ/W2YknnUPACiSx1veSpn15LFn8oZwtdGIIeP",
-	"LLhu+ewrxdoOCx1pWz1pXdmtns3LkrR6Og/Ja/U0agSPEqpUyzes2Ngu5vXzVC7aPHcuO3vVSfLQXojf",
-	"9KNMDfum0ZyNoVvseDDPK4f3y3dOF2t34tKVrQXM79/dICp4gaNxhidgbKC/NxhCR6Ol5NAv6ehycBTN",
-	"qT4qPmBkWDi2+CV4bXjSt8Eag4Gtw+PHa1SKpA8HeYX0Y6iPTpUUXMz8+bnG42bQTn/w08d3f3nv65Nf",
-	"DH5y/NUnfzZ8cXp+/+f9X/3sURGPipwALGsY+OFEuDwQpAyWHwmCndHhW0ODCB4VQeHpuuwBq63L2XYt",
-	"yuvg/FGLWtOiitXxWBL8LDOiI/bGpTPX8iOMIzAcaUF1ZI03zLIfRQ7Qey2nXmVWM2x4WGVYVJFHL3+O",
-	"GhAdiTmjMUtJKq8wTtS2qAZbisE9I/Yoq3qlhs3m/QljqumEKgYBixPrs16whUxXI3E1pxpVMq2IUegb",
-	"mNZnb2zO8s5s6yN3+VC4i2Zv9FGkLsvtMngcFDQ8KIhiYAlWUDCXoGAJQcGBAqB6QZkIBo7CB3g18Gho",
-	"UCLWwRpjCUq8KKjlWUEtjwuqhD4AJhB4DCgoM5aRMPykjm8FzSwhGAafBIPgJEA6H6yR+6COqQXALAz7",
-	"GA6C+3eDvv1/x/3A8MThSR+OXsEFqs1JajUAQzwCKGlgqEUqr6BOba8TdJBiAC48QiToPuZqKRXH19eC",
-	"e6jWNJovmNAPDL2Cxjd/POoAZewC34jU5agD/WPqGq+0fL+m7crbj/zI40dIaz2OZHlBM2NaS3Io0+9b",
-	"ifgvn79lyiOWpy+VT+z6vXjMxTLT7s7xJxBps0NlRr6gM+ZeN4KhP5wZrV8J6XWFGmWm/Q9DTYugs2Tp",
-	"2CiN3oiORkGOEYJeEJfSjPYao7gxDQFlC/h4jLGkEKpoJvqDD1Z0yQAixgXwxTSL/s1xi+fg4MP3wFJk",
-	"LadesJ7CFCCeJFwK217HRhemMxaDTYFEEiILw4jx5OAgEz4yk7/+K+KhIfkxqd5dR/2RsE/lhyV/rnJ8",
-	"SPnBwbz6oDuDZsgDxHLyN3/5L0iOtIfmDR/9yY+Lm+ZeBb0PyREZBOZ49Pv9QzNs+ZSQHxM4hQomXpzH",
-	"EJfTGvIhUyKPUFAjcQC1dCdmncWst4gPH5BwfWFC2GjIrDD3ujBHt4F5IoUcidB/KSBhZRIhZGL4sw57",
-	"5GsDWOgdcPTMMu0+OhJ4k7A3EWOxAuE4pBN5yaxcEcL0iHk59x879Fouk5XLC8GQULNoPfLQ9lWwXRbM",
-	"yS1SWyaZHxqGCwyS/DRThdHKGbjy6sBsJEKaJPJqnAmkC2OXNaaYhrQSrogUdVL9nrJGbkR6d6OLtxlm",
-	"ukd21j6H9/eTm+20Z01y6+9HFssPLernORAWuta7MuegZYnyCGma1+Kl2T8MTTJsECDSL+hmQ90V6DhD",
-	"YsmQicNxcvfkUhoqZynogbS1WvJGNFxgCq4KMfQQLPaHPfLCps4VUoFrVtOcRNdECWFpXq5E9BDmecM8",
-	"Oq9GeOe1tUWOl5D8HnfOTu1JLVcrxxn4flO7DT34SOtzl88kPzG32/Fmj6Tz7hCp3b6I5wDG66/n95Up",
-	"J+7HrZHO+/tWBLzsWLO2mokfWoufVq3xAdHNGr0SGdZJfx+5fSsROeIDNlfqkb8dSaylkrsTWU3CLE1Q",
-	"ajYTprYFWB4/g5KnpTDk/EoSDDABdWgkUkbjszzo8o4i8kqQg/D7kQV7ZBZmBKdo1AlG/iGD3/5xggs1",
-	"uo7B/jAYic0616ENfCTPlkwY+s7SrtKrhHl9lkYCQIupphYwHsNXzYe4mI06Z9+P7MFFaHIrnAc90iYz",
-	"81HnLcBGXr0ksUwSmgJkIwEgBSSS4pJBXxBYz7BEzcPDHoHDSnisrLmeXDIRy9RwvSl/Qw5C7OtwhOQn",
-	"PBwJcA54vmi/hEhClSbhUWgjmuxBhxDQOYU8Utx6mhjgVwT8zlQTOhLlTHlQdSMpFI9ZymJ0HLx68ZQs",
-	"KMZspEzJ5JJh+toy5ZeQ/hLHqdEuUMkYifDh06fPvh4/f/Hk5w/PPxs/e3X+6bNXXz0OCcUW+PWJbmWe",
-	"+twi9g246g+ZhWIh2s6ZZSGdoIOFdXSumtSqGGVW53hYmbWd9J2iVWWBTuxq+objxfUMtZaBQiBaJlAG",
-	"M+x5uPuKO1SpYXvrxVquwJuGx+FKZklMJkVLH5laaTD+yB3fF3f82hAmw9uMmN7EJe3W4Wa1YJmb+216",
-	"HSpLHTpDtEhtbGCZB/EoaBfJ4jzvZiSgTDSoH+U0aO5ypQ7PGnsEwiy5IlPg37E1jhkOKNhVruZQVz0G",
-	"cqZtnZMQo9qsxUkKBi1XEilmLIVxWUziVGIJoSZCvO/um2YoA1XnbEoTxXaTagsl63bKVEL+dl1Zokr3",
-	"pt6g6NwUlCwrgMR2r1p29Ty+VlPPfD02FzgGUFxjT2cZtUgjpyWsQ1EgcrTQ4PYPj/69nwag2MJtresn",
-	"2jOs2XfOFq7EvNJs2ZKYbbOt5EWH3OfzKlRGdIPtzwkW7nhRkchQrfI1BVRsJJrI2IMq4aGJkkBjlI94",
-	"peXISdJIwJoUtpntZY02Ea0bG2N+jyhXYzm1XejWNSe0mf4UHaIdp/o9KxH7wRdQd9TDHVWfvJRrjKm2",
-	"NGWrMeE5SyuUIaihcWBHALOt0RixIMGq8JU5b9ZGooAT6TUf8z3oh78vDcJpHPsn+fV6oK39WdtJ0hEv",
-	"O4B5HbdwQwDudYjCBi0M8g74dMpSJiKGbcwct+EfRY19KEwgDrjQ0RqKsKO+tK3hOOz6x/oh76tzAm7t",
-	"HYUacUNcy05ht7ChN+yGkCUwSaumQ9tRCVexxDGwBS1Bh3UBGQfloAr7sJmkysMlDhu4wM0LglSc4cPd",
-	"4wtusxbIDyG+YPhunGT7iy/42MrggykzUqJxG2VYyeOou0zlJXfhy7WJFo8SDvWJWJQydGNhTEFXimT1",
-	"gIRQ8B6eGeMzIVF0Bbov5I0bFR3DvtYp0jMeR88tBPtu8WtRBOPRy96LSArBIt1LuMje9GJ5JM3Tw6Mc",
-	"rTqBeV+OUzbjSpuzhglIkEY/ZgvsA4D/uqsqm3zLIu3Sz/GiTjOlxwm7hHQl/5d7IlMstTQh/9PcgwWF",
-	"lKml9RZ28WLL1uq2I7SDfG2X/M4Ew6DDlcqYNbXZ1HFclCKr/qldLdikmKcs0uMs5d66GihLPiEzwpEh",
-	"YRMaXUA0u1xiyEbKaAxCdZLNOmcd2AkYGhMG2u0XPNu2iLBiKRdTuW1oczIySKVpL80/e/L4UQmNG2hl",
-	"fth+8FHEiotZwojiM9GVopi4R4+kd/Y31kI16HhGzOMhmXJhLXQu70UZtSjmKpJg9AKfR4jYbN30cxZd",
-	"KPLksXV8PxgJNyRgUUgyxRQJ1whGGJAwx0YcK/SxCC8ZRLYRouZmkQ7mHrUZZD0SgvCnQ3IQzrieZxPz",
-	"AYv44SGZ8gQjsAxwAVQtCggemJGAiRh64doRWHkSArSImXrKY0a47pFHxWNArH/68tlX5IKt8mqsbiWI",
-	"TBFmD0pyEEutWUyWVM8hwS2aEy60JBKomzrsEbdpWFhpkSnoQL/MJgmPnFPbwGyDZ7e5tfWcLepMkz5v",
-	"2EMh180EtUwZO+o4So911+xl11KILuxUF2jUOkFc2r4/HiGrULZrEZPbbOD8kT9+5I834o/XQehtnPH3",
-	"I1D5BuVNIhfFXDg3aT57F0ZmxOUkm+WBR+wNV1rdUmkT+BJXRNMLF954S2ESOMkn4pImPH5vHbebZJMN",
-	"okm9xrS1KrFZXQ6NwDRniiRcXLCY6Hkqs9kcyhB7tXS0lA9sWUKsZHzB2NJewAJcADAXZMH0XMZqsza1",
-	"g5URzWM/CCujm/0HYW3cHc+C+rRSf1+/2EevvI+s/yPr/8j6f7D0h8bXpD5biy+6UfZRfHG4rzrq23ws",
-	"YcU6WW43DRfJQTjqjDph7kXh+nAzf725G6VCRXeLkvEP1m22ov7IKT5yig+OU/wgvU11rOMHq4jl3qrr",
-	"62KGUmvWteWRjrhAutEUg/VksZSpVtaiq0JygEVxFJmwSC4YCSk2Pob7oToM4Aq0yArJgbV+2oDN0qMj",
-	"IVM7bPjA66Z7R0HtAwA8JFdcKLDT2ubFgIN31CExLy+xwH5IDqhYETWnS0boSCiZpRGDJCII/jrskXDB",
-	"0hkLyYENBTjE6mdMFf28Jis0754R6gruWzMCVo8eCUMLwSV3waGJJhWxrboPxck01cwsD9WZCrByR1B0",
-	"Azd/ZsLICIel8giuh/CMQ0IUEeyKhDgIGNJXSxbCZF1B/7BHQsuKQ+xETkKc8ZjHaFunIyGk6LLFUq+I",
-	"XaTAWt2RT7sM5mL6YOSmmtjFw7QveLMmdtb/IDdQT1PGukYsIQmdQFSvHQgkHgLlsLEQzGGPPHTf/Fby",
-	"cpivnz4dEJYoVupeKqCMXGhReJT1+8eRQxX4xQAVIDXv4ZOuWbs85ewBCWdLbd0Rs1RehLYtA0QHOuOC",
-	"fRNSFDWfJEWwoDKAkwVX5uiNxGYg8nAz5ZJ9ijbxmF2el9KYUAU5b9BfjnA4biMB7cRZrII8jDHfKDB+",
-	"yAwSiLClPKGxEQCVTqmWqcUkf90MerrvoE/ERkMehM9fVVNRvufx2/CwVMTPfTkHIW9eEdEUignbejQ1",
-	"7ogXsE6u9T5Sm2tKf+hrT+WF+dezTjmwgMi4Y9IJOpc0yVAcc024DcXNH4CKc3QBIYzKUPOcip7hV6w8",
-	"YIQtBKBrLnfhIjSPt6L2hCoeYSzT2gj5QemcdRZUZDTplu9Y+eZLuEe+sPfMVrKZmR0Qrg7KqHDoy5N/",
-	"gRcxoN+duHy+3hr4oC11BTI6mAyj4/iEnU7vroF2zuiCfPH8nLyEy2XwHFB2rYD1uNUS7KqLQ+GaIRdy",
-	"z/mzeJ5Q7hJsWwPtltO/UVnN5+d1i1kH62ypvY1dvzo0wLeWyhDpLbbvW8GAN26GDJDEBdqiNaPC35av",
-	"QcDU/rHDduDYEQMspEMP0n4zpDdCCQBweM1dbs5PgIBZoO3wIJeCxDzGqGSzMe2FcP97nhD6g4n9aiWF",
-	"4yK4TsvIjt+HKI7bUPBE1EkTv2B8WdTeIIQjpqotNXvxqYDIJPbK8ALTMww+odpcVisRkW/lpEdeepFn",
-	"5VZTZyD/jQTEoBm8sCI5CkfmIq6FvdzM1vHM7yUCLV8DG4M2xvKgaBSosScUYFsbEF72Ac9v1FExlLTG",
-	"38pJmSCumzf6p93h8fmgfzY4PRve/zEo9c4NaeB9HXSmlCeWHH0rJ0iLBoPBYDgcDo+Pj49PTk5OTk9P",
-	"T+/evXv3k08++eTevXv3Og0kbXBD4mtbioAEqdRmYldnvfCne9y3030bgEExvaTJWLFIilh1zo7v9vu2",
-	"QYrBum1jBB30wHXOOl98dl6YdtYnsc72zfA18yibU9xBy61A5kAcXbFJNKd6SJfcFll4vSOF97C8yReM",
-	"yPuDD09DuuWInpv2RpLXGJ4GkWBQQhAlI9Dc6ETJJNOMmD01aiPsrdFbUIk3+ANvhV98du6r80ZDfv7s",
-	"5bkhVl+DsaFEwvJEFaKYMBrzQ99Ce0Y+hYcJanP+m1aje1C0ZEKSOxITCSaNglRZ8unR04BwbT+I1VHg",
-	"uZ5v37AG9MBqpzIdCdRODyG2AFqoYPKCnPq9x6kGbZgII+sdoKa/YFQoHMisVunQmEUbiXUziFk3Z03o",
-	"EVy56km3q4eGAa5cwo8UxJyTOEvYSBygIyFVmmi+yHNnbSEBl1iL4x6C8APxzV6qLYUXe37xgnAkMB7P",
-	"DO4p9SXFlvrWhAe5Zs015h07XDV3rcllB3NCgE3BinaPyB4wQ9lWs7c2AXLgNPxgJNb1+4BkQvNkXV2H",
-	"XBUpwDACxW+wZgj0WLT1bxQWwEmkXE5odBHkpXAkmGTERTeREU3yyjheYc6WwYRc98hXWZJYX9BI4KJR",
-	"l3O9TQS4WaAhSAx46iqqvcO6CZtzEZvlxIPqjO+5nlDm+7kC56w3Xbzfde/Vc6LnqdSYpH577GjpvmGZ",
-	"0VtXCH3bzKNMabmwNKSkIpWkpV90cV+61izS/RlboUdp3rw6+Pb66hiKWizPT7DFg7dKqbyoXyZrxqis",
-	"U6EOtlkpM0ixSI7UxNV1sgG0drksbUKCM5dZaaWaRJgPRC55ey25ZJdY112tDDfETHywNY5ukfKLq81C",
-	"fjSIh+x4ekJPJ1Uh35WkqqIAXq9IsR/iIQg26EgfV/Q6K/p6X4SlCdFvX3Vt2oP/n72rW24bx9KvguJN",
-	"5CpakfzTGys36+10p3sns51NnNraWU9JEAlJaFOAhoCsKD2p2ofYJ9wnmcI5AAhKpH6tOPbozpYgEiRw",
-	"/g++rzI2+35CsPhR4/0n+tL+uqOF+EjvgeCxMnQVbOYzSyZ+YUGuadvU5DM9k/qk8pLoDhBaHavvkZ18",
-	"+YdPS63s3sYOahXEjC8USaQY8KFlOSINvlhN5BC/9cmIKy3N/tN07pBW1QyIGTxUrJ0PydhgbVxS1869",
-	"c3LyYLkjfJzvTW7Ch3jM5kxcx5129bbYFOEjO4iKygxWXf8kVMelRngJ22hFrgXBJE2YH4LsSylPdSsK",
-	"PArqDo+/Xk7JdEirR5SWE+VzMIispl6HCRQYhll/BXQk0NbBcn8Yw2eX7G/WydP+7ZvetFtbvdZmOu9u",
-	"J8E7YI/nJj5f4Kg8C/9lO097d7fv+N4eomKx0u+zYc1iS+hzdgLrjNkzdwhdz+ghHcKXv8t+ff3a7Dcz",
-	"gOQskXkKaekUth1Xvq6QlglmO9hUaUwaaWBfB2xNb+5OsJPNd1UoMqYpc/VwYD4vuhSb5BfrWcqpznyD",
-	"nAt8lATyd0ANc/2j2LmIVPWIamadVLXOSP677FdzqJffyi9yRsZUzPHVaGkNdfk1+MMif5siG71VQhnw",
-	"p4dawVryqHPZigs7Zf4Z0894OgRYDNedFdkTSMarW48maAvctYX1dues1Wm1lgvriHDcCatPGA2wlPxy",
-	"c/OeGFGqqb5fXV1dUUppv9/vJ0mSpGmaMsbYYDAYtFpwn00ainatvtsprSq+t1YU3/GVtH3x/digsLZB",
-	"YXMTiS3tTkhrzKPZwIuSeCSBXewHCLu84a2GQfxho7ItbJOD419lmxzIi3+esJ2q0TOeY4/02UDmjPhS",
-	"d8VZt5L/NRcJEnBHD6dWN+5WqlGqD6wvvxtlUFKY27rLxULVsVjjbvhd9o8pmjXnZ6sEyOzbR8nRhHxU",
-	"fmafPrwjDd83aTsKZO7qmGbVbDETU5DcnoEKzsTcigYtzkTNcjqZsNzETuHpJ/+xzKERJGeE5jmdn5CF",
-	"XOYLRdy2b96K+oMXr41jW3nwglyLOTFyPc2BLQkJGWTuD5TYNCq5bJ0Vdx/wzywlY6aAybu3GCCYlUNd",
-	"0SPQ3/O77McA3AXAq9gG9fanm9j69QqCjJRCEQ/hNU/W+cqe+OOoHb+ZdowfsV55XJ4NlmenVtvwGt9P",
-	"S8v2hngN0wwXXI1YCj6bh/jfKVFlK0S2ae/pmPWNc0/mbf6M4vJYvJM1WSci5GyjzJMlCQ9TS2Vb8tEO",
-	"eBB8nyqicq/Z6DTlugt5F3uMP4qjhOYTOmRdITVgSMNnUuic96cg6/hIXc+NgQ8gKI86519jRHHo3rOc",
-	"D+zEukWZwt6YfZ6Y/7sB7oG9u2AzgHDo9mlGhYW6NlMZzItBAFcQ/MvTpCtFNg8rMN0xF2W4iFaJE1hw",
-	"XTAaIi4FrkF3wVyUvqu6qGJKme+0zrojOTVa/ewijhTXXtO6XlujdDKd04rrbKxW3PaozYLb759z5z44",
-	"5jp42EDy/Efgg2+PEtMkN/SOKcIGA5boZQ6l5QDZrcgDAMFUi6st7m23Pw6JBVM/zaNSedZK5chCdZhS",
-	"1mo95l2HEc3ZacbF3QrvwYx5x8XdAUD0uyPISBQu81SPQnyiKI76VDErRDjdlyrrXiQ3V5P/PBv/JX/1",
-	"p8//1e6/vG9viroEMq1gjC11m4esuGa0xNnmCNp8qJDKRJ32pXkrKLNYcSpofK3e7oIuAn5J94kdiVPw",
-	"URJNNL9nmwMmpV24b9RpnwGPslFJgBe1Raq/vL4V4mpP1pphgDNamfJ/xnDz/sFLwuTe2qrze5AV5eLu",
-	"hSIJzSw5bDIyqiElWiLkO0C6OGwVSkbwtOT6/a/kjs09D7LjtDWXuxUNeywLZtHBU1k8dcgqgMVDNWC9",
-	"vlCAz/7aQqtwMSQyxzKu+Ztr2yHlrn1iD7hRcSt6XkR7MTwAy90jsOSOpaQ/J70//KCvKJ/mVb7kguu/",
-	"K01z/XeMRnukoRhLSat1UZnv8rtwfzj2DRXL3sIdSNvWsnZg8PV/Mr3aOphe3XOZa70fr1OOZEaP1ftd",
-	"rEGdWq/wkl7+Af9015Dx+Q2wMyHfkV2v1NJcLJZvhS8bynrTvNqpfSjMa6dxD6tZ7Ziz0/P2DQwIOOIe",
-	"WNc6Arg1irZt1PHT0bNHsQrL0Gs14LY1Z1iQ/TgrYV8ROSCnbVLq84cvmvWO4/7JMr+N06DeseVOPDBg",
-	"8rdRMwdz4DZUKgvem1+OTZgnv7FeObJTfjfslFs4dJrqFaSUJlSPbdcIMsCNmVBcipgkUmnSgM1FpoJr",
-	"dRITrLwDVl1GlYqhq0ckc/BUIEeCoBG3wn0xYXnChOYZs7i9vf8Z5HJs7nnSi8kwl9MJhtcpncdwkjpG",
-	"ONK4YHkHRjiZG+eneSve0DmeEoTcLkbpU21heRFu5osUjPT0l16TvLEnmnLz6rB5+F/MvZRr3+tp2bsV",
-	"DgKHCDk7aZJrTcbm+SEMI7mcVXZ5fzQvF92q7YzHz7kcQx/vmnE3cqNRfMz+IgXbZOxb88L/bb7J0Hdy",
-	"+AnBxzcZatltNxprT0FsOPpPbB7t34ludl2oSMteJezDbh86HOBB4iB9u0CG7PAqW0tUyIvfpP6TC4jl",
-	"ITMGGcw4Mo+bMahhuEHtMxjl2lvQDOLVEG0fEDqpZmg8XMsKy+9ZDsNsc8m5MR4I5RJ12l/jCCQTb9Md",
-	"w5Unl62oc9ZuxdHk6jLqXLyCv66izhWQUJsow5ErR3FkhTn87Q8X7rftq5b78Xkbfu3Yld2zv4LHsmbq",
-	"7AKzGo5t2Y161WqZRdZywdoFi6S/RJ3o082P0a4EXiCvVYbuN8GMkBtthSopBgZJNicy//45Vb61GfoE",
-	"/YHGsnCleRLmijM5XLQ+U3U6loJrma8ovMC4P+OwBy6+FMdfa7rM1vJVOFry5TYs34Vl08RVztq5uyoM",
-	"DEWp/erMfmp7LqNOBIgm2NjlfMLpxLmhS4Tn1gdFLDRjhQCjxM17fWS6Te1kaYlqmcxxsQHVjafPv2gC",
-	"L8Y/diAMEymzFSWTa/cbx61LPZCdFJD3cTuONKrR8U46Ia77C4WOE8LyI6OsbRyGFl9zDTmwIHma37MS",
-	"5kKMGHY9uETPUo3HcNSNcN28Fe8R/8Y9J6GTCaO5mUzv7U8WNR73nxX7Xp3L5LfRA/DRloV7EynZbccf",
-	"sIrxzRVUAMgUqqPg40IfLWsjcSfkTBxOJe20PGuU0bOLVJFAdfUP3M51VKlPIcK11KIllbqsUWvciwom",
-	"0RXKZ+d6xbPZRY9H6Vla36DMsXhQ0FvQ9V7jQ1Q3jq7iUS8/yerGGn25bXrKLt7u1Y3mar9v//rFsoD9",
-	"0Npthx6winFAdfLD09QmV53zy8Npk+dfoHiubl9R2NjD83sJsgAZyn20XWWs/mGKaPFuZi8UBu0O2N6y",
-	"6eGxV65Jxu/gcTwYmxTrlOKPMPsn78K065TO1eWSznFZ6gUcFyN+i7oofXIxZ3GuGl7XC0VyOMp49Hn2",
-	"1RUgd4tBRPkI4YK6mCqWn4bnYyrjiU+K5bY0tQlgk3eB+lykcMADQEO4gnplHVKTq9E/DJl3vPmkHKRj",
-	"zbwCxVE5tfYOPOOHSOGfb6bUrBab5FziPtv1zMDipqgReve6y1nvY8UoSJRDFd8JIWn4v1KWml2A5wTM",
-	"IHWyeRL9ppT/DhhxmEAy1+J8AGkggPAcyXvws75RY+bGXJ8EgD63AropUmJuH5PZiGpmWYd5TjRHdI+A",
-	"C9fejIq5FAyoaquy38Fmetjc9/lOzT/L0zl0fvthpHeH51sjt880Uth8kVKmKc/wNynYAxc/2IaEqBMZ",
-	"swJCw5Unw/byE9qYLYAeFir0P8GtatZqxb1ZYd6eQrzzxqq8oOQHlE5A9r+ZF7M22R1s/mOq+9sn5vQ0",
-	"F+Xl1a6bEq2KPedm3cUNkna1ygugSb1fN6F6VLh14M6VFfqDuXeVicHrsRRDu5VfhMbdbdyYjPjQ2F+r",
-	"3TnDHj6dc2abCF8DozkXQ5vHUctIAi7wbq6ysfvnGQsLdLmL1flGycVdrerl0ao+0wbhQjP41V5pVlYH",
-	"xdXR8Jq02ns63Kgj1Yz7yL/g2IpgFqZnWRCB49LICEX2Rq6IZp81aSRUsVMuFBOKa37PTurC3L9VR7cR",
-	"zXgE0MjvmBiaV/vDhVd6SucA1r16gpjt4YrkMmN1tzffRTv6RmYlPkjcJBtNBDMkdVNRDop058l4jMwH",
-	"DPU9yohDAtlUsZ0tHba4MB/JzCVdosrDWyVggUsbZtg3RDOeMEwKQ76yjX90ldmtnbNWQGO/je5EwVhW",
-	"nNfEXJ3IAS7kMZOwMpMQNtrh//VJgh8tSyt6JSghlEyoUjOZp5gXkDCYZtmcUEHY6Zhyz6Aag0zHVqBi",
-	"YjcpIs4DagwB1JiT18THSIoPhSJcEGpFMoStqc0N7J0UWJIfQP+JOlFf9v+1fCzePT8Ee3nOEn06krli",
-	"p32qNaqKsvgEotGX/Wg7h+Fw+YWdVEb9a7EOVcXJrTW6REs96S5ylixiE1Wc2NrllVZo41VR83fviB0g",
-	"W+FebZgx0PSOiQNmJ+B+Fr6krEKAvtvcvfm0oAMWYlOnaUu+Y0UqoiZ5k1ARpkz5UBAuYptVtcfb8WyX",
-	"xfBSgNlSGf7dCmQUt6ifc5Ixes8KBZxxE0jipadwYsGxyXFF7thEN8kbhw2jZxy5zIXUgAcDm6hOSx/T",
-	"KZbxZg+BnYpJLhOm4LhrILVzOTW7xKwD7iYyl9NcsWxwALG9XiRfL99Zj9hYseyeIR7koyFCYPFCyYE+",
-	"qXR6auO2h+iJ/A4d8n9WI/k0mhFrLMa26QOzWns0IJKe3bg9opgF67efvPbfdVOWadozNlphDfBWNAQb",
-	"UjgdoyVJWTpN9AmhWo55YoKDmMxGPBnB+Rg6YOa/rDA6JfSzPrMZzHzI0uateONhyaxI52wwVchGwPPC",
-	"9DGRus+8FbTZznjZEr6+FWPMlWb2OcfOsJL+VMPUhlSzGZ0v3BBm2iQWvpL0XDzQ8zO4Ffah3DyAuLJG",
-	"ZQKus8wt+lpJe9bY0f3Ts6V19KBZWwUmB0zRetXZfva684gNUUMKeGAXycoa4ByCAB7QW7rxi+s95SyT",
-	"M5aSxkDmxD4KoYsaooBjLFTCSfNR0+NWrVVmdWKfGIpdDGciuiLLUxUO7TQvOLiPxtCC24C5sxdfNHgf",
-	"C3DOAGDSAgYx7VErZ1yP5FTDOliU/alioR1oBkngAjNkOan8FoefzngaQqMXP/bAx0s//eQ6O5lIJ5IL",
-	"rUjDkwzr+YSZ160Y+fThnYX7UNhBk8a+YgHGcMb4cITMWuVGtZV3TXKWMqE5zaD/jYbNb04fOnaB5cv8",
-	"GedjA0sOlcqEhU9uQYEqZoCZW/xZuL3ganaHNcvdgFXXAdIfu3oTKbPKSipplFqqkJ1o4ThycC8o+1RN",
-	"2cTGmcRWQecqWDfGXhDP+SOAixHi4Kpw4n/5qtdCyKlI2NhIM1EjORPGoQLfRQrzWvhQsPSUC1u2kHlZ",
-	"beBG5sIedSYzLlI5CxcwvEPNUiCYgyL//7//t1R+d04YT5lfa1xpMp5mmk8yjk87J5OSzOA1axYNkdGJ",
-	"nOq+/Ewa//Hbza8//3f304d3+I3V/yomBYAsosaSnAGt1AlM9p6zme0p13l485GUd29Yxu9ZzlnVJD5U",
-	"EWz4LYkEqubCiPNe8KV6nXIeCtsiFcfy/T5yMcwYLOepFMQJuSKN3yZM/PqG/CiFYIkG2qvfzAOfETVN",
-	"RoQq8pbrX6bI2/KOi+nnZirDm0ueJu/d9aKvf/36jwAAAP//",
+	"7P19jxtJmhiIf5UwvT+INZNkkawqtVTCYrda6hfNqFtaVWl6ZppaZjAzSEZXMoKTEVkldo9+8MHwem2c",
+	"Ab/A3jPgA87AvQCHg313//gOB+P+2G+y8Ix3v8UhniciMzKZyZcqltTdo7G3VcyXyCcinnjeX75rRXK+",
+	"kIIJrVqn37UWNKVzplkKv86iSGZCP43Nj5ipKOULzaVonbYuZoxQvH1PER6TNtdknilNxiyRYkq0JHrG",
+	"SDSjQrDkoNsKWty8uKB61gpags5Z67RlhxjxuBW0UvabjKcsbp3qNGNBS0UzNqfm2+wNnS8S1jo9DloT",
+	"mc6pbp22uND3j1tBa84Fn2fz1mk/aOnlguEtNmVp6+3boHUmhMxExOZszUy8Z2A6DeBuC2Z/dzAf40I1",
+	"QWjX8f0C94WMN0JI5uahfcB5tDucn6ZyvgrduaapJnICCKn5nJGUiikjbS6iJFP8igXk5aePydHR0cMC",
+	"UX+TsXRZQD0xQ9fC2Rr0Bvc7/X5n0L/o9U7h//+65QEfU8065rutHGilUy6mAPNnqcwWHy/rFzXmcyYU",
+	"l4Kk8loRmjIyNc+zmIyXpB2zCc0STcKYLsNG0OGN0XhZAv+PUjZpnbb+/mFBAA7xrjKX5lKM7M/RuaZa",
+	"OTANyM/k1JKGVaifi2RJIpokiiiWXiGgesYVyRZKp4zOHd1oArdEE/ZDA57JqUXhXQC2GN0Ep73dCGf/",
+	"ZnBmqZJpPTaEgr3RowieCB1CL1J2xWWmyIIanKZjxYQmE5nC3QlPlYZbjeiB4zXg9lG/b8Cmb54xMdWz",
+	"1unRIDDnWbPUDPXnX/c6D1//9I9qMfuZnP6cLdeu+JzGjFxzPcMVP3vxlFyyZSNmLPjoki0bV/yjG634",
+	"Mz7nNYj8TE4VWbAUFq8JogTe9YGxR7J1etILCsjMjzl9g5Cc9HrbwAXUdu3q4SZzhTSXtM2GG8CQ89Ik",
+	"YSmh6pLF5snG/YeXG7Z/utCdY9kxwJbRoD94AHPIfzcgwEv2m4ypWsYLE3GQekiQ4isgVJjb4S87dpTO",
+	"0zgkXJNrqggV6pqlLIYXG+dmx2rEmFav/7Mn93/14KvjX/Y/P/ryoz8bvDy5ePiL3q9//vhm8zW0MlOP",
+	"E6rU2q27nknF7CTuKaLgNcIV4cISHzNE07Tw8RE8cxuq7iC1wL9SLF0LNZAcQ8oVS5tgM/ca13uw+wld",
+	"K3TsTdjo3wQwwbVMm0CzWzrHp94TjC/olNWDB9xCZPMxSwNihBvSb9pR82g9jesHJehyCtfvwf+2Au+c",
+	"f1sD4lPN5pvJr7k3UmaAWvAGPgke+CR4sAVwL9lcanYuszRiTZucwjNEwUNWEeoPyIy9ITGfcq2aFB98",
+	"Y2u9p0X740F0FB+zk8n9MmW6f7yZMJ3PaNo4B2VukoSLy3VICk9tD69KRsfRxcPFnw3mv04f/PzNV/3x",
+	"7mBf8Dn7tRQNGPz07MszFOe/lYKRmC4NV4jJTGYpispRpgkXTcijv63HmtarC0P8i7mcKU4Pz2dUTGeU",
+	"b5qFLxuddX5NO9/2Og9HPx0OO4dNctKFXJ3gJyKu01jYm+01Fi036SuDm+grhkk0oZKh/fugdDuzibdm",
+	"WLWQQjG0XHgK/VdcxPLaXI2k0AyVFrpYJDyiBvbDb5SZgPd5MzVNeYLvxMDVxCKVEVOKjhOzLixNjZTe",
+	"YiJWI5qbPgidaJYa2p9qcx1W7Ebs+RP4AMxsvb2CGBDImE1kyoxwhN/utt4GrY9pbCWnW86eiyua8Hhk",
+	"xSlv/mOq2ChLk1OCKEJiyRQRUpM51dEMNRR7JO5mLXJx0WgTiUEbFhOZEkomnCUxylQAPqyJb8p4LMUk",
+	"4dFtVydywxTL4pm+CE1SRuMlapeKUCutO1kKjsbdLM0OEODa3Nl60ByWQs4HTcWBxt5wpdUdrQN8iav8",
+	"Y5liiAyfynTM45iJW854ko9TTPnv/t0/+Nv/+b/5r//h3//Xf/4Xv/sX/93v//t/+Hf/9p///p/8s7/9",
+	"h//59//kf/nbf//f/u3/+2//y//1v/7+X/2z//Kf/91dIUDKYiY0pwkyRDgGZJxpOKFUEBobsqp0SkFG",
+	"hUWxcu1dIkNZNn7nOHG2EwCwKF9K/anMRHzL1RBSjyYwTrEc7mSYLcF7+5/xl5KoLJqRlKHgCXN6kfKI",
+	"PeNKvxIZ8rW74ZEL8x2ScKVPPSOg09+Pe8d3hP3Fd0kksySGFR4zMmE6miGTMPts10Je8ZilT5FV3NFK",
+	"UEEkzfRsQBb2e0QwFitiLsqUfwufMPw0IFpeMvgThFojWXExkebCnS2XBQk4phksYZqRNhXk+YKJp0+K",
+	"J8x5kUa4Vioz+qN55AzmZSTx/K5W5NXLZ+oA2fGrl8/M0EB5kkRes/LK3+EJU3wqOlx4i/4Ojpr7GEwS",
+	"dcl3II8ZfLE2NJCx74J45nLVnCtlZD6ZlkQsnKwTtPCZW04Y9eyRM7nbD9cQ0Y/IjCpi9ANChZ6lcsGj",
+	"R05Nt54FRb6RXBC5YIJyJ5ioO5bBDGMB10JY+A3CgFgzvUOWe4o4n457MUTgO8Os1zuK3IPwi4XBUNgj",
+	"ZY7o2dOOmXmXtM/yvakOx5WRCqhmcUAEu2KGBk5AIDoYimL3nopvWKR3poagfLH5QoPZX2XzOU2XcCj0",
+	"jKNXmMPIraB1RZNsV/Re0GUiaRzkW4kraEilquD92wABeckWCY1YGR57ERm/QOBuCFJqh7KfNuK1kKID",
+	"33ZgEgs3giUkGpWaQTLUk1qr0r7AKixOb9/eDarjznIp4AwKWd4kB1BCo0sFvAEhAuZgH/TIBy7REw4s",
+	"9LZMwc49dqN5rAFh4IrkN+9mcVY/tDLZu+SA+PW75nv4FaDARpgu8YPzpYg+pfz2m2l5gVqKaDTBAX20",
+	"9yk9MQ8R+9Cd7muTgGnw3B5+wucLmWoWdwm4Lox4OAWMmPA3LAYxDyjyUEQ0TTlTwBpevXwWkBmjMUtV",
+	"4EidZRvO5kXGMl52kX5fSPmMptPbCvNmxJGWcpTAYP4Ko73FPGCA11ISfOZu7Tvue/AtM30qYA3AqAEk",
+	"hC0sBXklnDzNbi/Je0MVi/C7//gXf/cv/6ff/9X/8Pt//Ze//8t/87v/9H/+7n/8P37/r/8y+Nv/+J/+",
+	"7h//s9//m//9v/7b/+d3//lf3805QzXeV+6NKkUWKVNMaEtZXgl6RXmyF72uGMkjKSy9MvqVZgatacqT",
+	"JSk/6Tlf1zpa7wZvYqrpmCo4YJlIGY1mBq6u9zk/yA2i31K5YKnmKMZ40Qa1xm4brABI6OgNV2Rs6KsR",
+	"dNoiSxLw0QspMPxixahtHsEdQlt41bAd+FEmm3yBNS9LoVM+zrRMR84v22i4J9czSfI3WFyaWDs8pAt+",
+	"aJ47dNw6PHhEvHCTXLqu2pUIjWMGLoEc/Idbgi8TLqajTGierPWRJFRpB0DnmseGIMskltcCAhPRRL4E",
+	"V0p5I3xfR8NmON9H0LKC84jqZofKg90cKjCoPcYjd+7WGfLuKZzsRGapEepTGmmWKjJmMy5iQpVmKVeX",
+	"qrTcrZ/85Cc/OXrzq2/rADDsMUvZKD8Ga90wq7s0o2pUwFcaoLSOYykTRoFHVZD5eKvvmGkbLF6//g9P",
+	"j9au/8ZNhpAetYkSWarxDB9+C07BUSRFlKUpE1FN1NNjiKDggkwSPp1pQjWRIjInLJXK3FCaiogp0u5Z",
+	"okEAlIPSTvbqVga9a/6KaEbnnUu27PTrdlzw6NK9UwbyCVeLhC7RDCotg53RlHUsm13QqQERtZvrGRMk",
+	"E4pVgGzVfVReC7YNFaqQ05jFhlexCkkFoOKbElU0/265xxgoU7w2Shm1XLM8ha9mK8zAKHJyQlKpgd2e",
+	"khAoYxiQcGzoemz+8mUM89seSGX+Bm4blhaci3y8LZZdZVHElKo53f1Bb6tzpzlGBa1bqguOz2aLeP8U",
+	"8pqZA1NlfzURG4Vn+Wt0NZdCNAHjPeRfoVyrtDjHlOre21WpYnVQDlEs869VGpETm3yO1f2qUucKFSyx",
+	"pNLqv84XSI7B3vI2cJLOY3gFJJw45gaNaPLCk3wmNFEsqAhDZQJfc3SdXd9JRTJFkzAI5kqh4tIlX6Vc",
+	"s44UybKMuuqys0jlN51Pfnn2xYtnn/S8/1m+lePKgip1LdO4HInxoP9wUIrFeHCntN0nyJWwJy9U4SbU",
+	"uhJdspZ4l47+phc3EOAnltCWSBhkcdiAvy2prx+nsT9KrPkVKwjxLiSpoB43CFvrbaQz3sFYc+aeguq/",
+	"45lzArX5m2s23xZx7QFHxH2KL/bdvNzvHFaapnS5Mq382xsn9ZIpWNTvVimGIUabyHZQTG2XOQIWrJuA",
+	"+7wbf808nuVUoX5zvisFdfU7D19D1Pt3veDB20MMgG/P1W/Vb+e/nf02PvijOh5WPmuvwPJzDYFJoJjY",
+	"AO7wJ+EpoYlNojFEc8r0jKUHAQkfP3/15cXhk1cvzy6ePv8yRCcTVSS83zs8moWG4IZmlw/7cdglZ2SS",
+	"QVS1+QQoQ6p0sIElEa5JyhTTZW3hOxv23TptwdgWk/wl6fd669ZT1eDD3Wzzxs09zwlMeQtCCjQl9MWp",
+	"RyS0LLt02QZ10UKnBH2y7X4q8ztXLx8NRehMvCEIgO3xckUnBpP4GOXFhZSJ/YYT/cznKUnltd0oShap",
+	"HLOhMMyPqYNHufwIX7APVfVu3Fuzy23fyZRboAnXAC74oI1ok+lZaUD8KsGPgqF+zScKSuhcSgfdIUTE",
+	"CENKDU0xK17IRa2g5VnkcT5GQPOgMTvrBcG6AVaOl93sC6a052HdgdbO65Mt8hhzwwmpuixSrnQpKQ/T",
+	"bGz+ELxQEc0bEykGJ/c3B8I2ITfOt57+YoBFU76jzTvQ7I12yoUUDv0qsH/O/17dmltDYJMWBFkdaHpH",
+	"9HMi4j1F4FVnAQ9KlkwVpdl4zOKDRyQHy8rEm5WdhGojoI3mNQf+C54kXLFImrMLAe+KiRickp6V2aat",
+	"ssK05IGNy1YC47i/nZFkI35Bns46nFmV5y43iOJ5iM2g10NPpyFhENbBpSh9q8lQoxqo50V5YT6/uHhh",
+	"Y6oekZ5VUytRN2CBrUxx0NssYMnLVlDkKDl1zNvpwKG6Q8k13OAVaEgbacOcixK3C3YwDX/MRVyVoaUo",
+	"zMXtHsnEmBss5PrgtCYRjmq0K6dLs4gY2TsUVCzRh84MiOgtkkQa8QAezwyJ5rpLDADmOZoomZtP1KpY",
+	"z4biki3vKQKKQUCUtOHDy9xukZt/YmRSHC+Zz4FpJmGaxZbIewpRs05QqxA1GA/X6YTH9OPog074/nVC",
+	"c9rn9BIwz2EKnVIuurdDiXepFt5KFawhNB5MZvSq8JOLPNuKNn4qQ8p3ttzQLOZMYLTJDr41/7Nnbgjr",
+	"UmJ1id+GJaA48QVNL41cXBEjzANTqtk1XRqxEdIUCNWkNzjt9ciri8foRRpj8Muci0xD4pcvLOGerIoi",
+	"mIVRk/o/M+I6SrOAtJBM45KkZUo8H51h+gePrCAe5ikcYXkWuSXz4ebkmY2+hiJPpAFykFPWA279CAcN",
+	"YA72AKbmOqnQli+oOQWCigj8BOdUZ2lMlyvbtVm29Xk9fqhAsjpO7iXy15pLRg2FCc6ce5ILX3gvLdtR",
+	"HS1yKS4NeZRF5J7h8KmU2mjlXCty/uTnRFvi2CWfgDQLO5YH472QMjFHwoXkmdtD4eJECo9qg35X0u68",
+	"AL9cv3OIz8RBhUu3Zlov1OnhIV3wLkZCdiM5P7zqt96V4/NGHu05F6NdyDwaUmq0ARC6Dc9UpWIPNkem",
+	"hBVflyTx157FavWklGwVdXwd17ozp1zULcoi5TLlusZ/+DmfzjA4W6fcoIpROUtw9vfJSmGc9e/Yk3hh",
+	"Hr1730+VPNKUgYia0smER4TOpZjmwbzmDvtNRhPiFrS8Utu5j6ybCB716ECOVd52+R4cp6PkuBpUaNNu",
+	"bhu7zDdy2zTTrjNBQkMD0HAI1CAkr14+O63GI6+naiHic3g6FGEjSQlJO6d0dLEA61l4GM2oPiz0UXB3",
+	"HrL5mMVGfTE/u93uI1B8XHSzeZpqPk4YgnQt00sVENaddknp82+6lJsPH3RJmMeBrwCZ3zFw1gN51T+0",
+	"ZgoVPgKTnIRwEqNgcQEPhISrocD4M3BTS/PVKTPUIjwt4JoywVJqjllCxTSjU9adSjlNGF1w1QDBUJgv",
+	"jJmmh4hzh9/Bv29P7WjsMbJK3MZT1Mg/K9/7E5roP1aK5RMYivIMzPg4gJ0OZMjBhqudGEeJ9x8/qOpe",
+	"nhkdRvmT08PDukN/cyK/7mkg+V8air8NZd4lVb1Ktq2bqVehzWuUi05+6T0S8Dv2lG2ipmto3z48Ck5u",
+	"vLlHwU8drvF33SpQ7x0IWEdbQVIfF1TYKSEyCGsLAZmoM1nWAXMn0oEzQY62ghpUJ/dKral10BscAzC9",
+	"1iZVpTG+pAzTjVg9JqffhN+vUrV8R9YXM/I9nH8+HKraWhVbLfjqUudRonNGhSKheSLcvP57ALiOAm1a",
+	"9z3SGqQU+yE4e7Jcv3MEqd/j3oNO7/7e9rhp4c5ZgglJuwY75cdara11qYiWIIMSKSpITpOyZeHrvq83",
+	"7lTcZDWMYwWdGhdgKSLz5p651QbPX3PGtR/GKC+3iF5cq76rkn8OPlvxLx0P6sBHx9kG31c1nMSn9IVL",
+	"Sq11Onm70OSlvRFdybf11qTlwkqJa7yIi1RqGcmk0PXQsxTJKyMCrGpmTndUpP1ZKi8D8oSxxTljlwFJ",
+	"ZEStiSXF0ljOPI5Dgy/P6mStoIU6VNlQnj+4git2SnsilL7m/EH52Vr5eX8Kz105dBxaKVtKb59Sf278",
+	"GGFeXzU+u7ddhPYkT6vcMXXjBuZJOV/oOmiPH2wL7W8yqSvlvo63fNVGaagbxbFDFAmLqyGJ/QdbvL2O",
+	"G1g5P4fN/1K+N9Wlq9t8tzSvN2DhHiVUxOoaw7Xi1mW4lzLXQStP4dpXGTp/OxBY95F1EZ+PE8rnX65g",
+	"PZtTF6C/A917XOTKuchbV0tiTSzpjrJfc0UJRr0qI/fQH9/x8/fK5S7a4Yvn5xekLo3vdCjy2MC24/KB",
+	"bzkNcoNmgMVcQMubYERgswgAQapDQRUJY8YWirHL8ID8zV/8y8JbFXfJWbkwC8pxJKLCSo/enLrElkmI",
+	"yfVMJqxinDSCDH6mdXoSOFnh9Gg1gNWLhrDYEbTedKayYy/O6eJr3OnXuE+uUvs6FlAjqDqMAI93yiOb",
+	"yAQuJ6jLTtpUxISKpQ3lwYtmDWxo2rwsJn99tFaRqEnfqZzsOzE1lSbtj/rCyga5yhSQv/6rfvdkfw7B",
+	"LNF8kXCWjhYsnfMkqRFoodIVKR5FH7DMFBWxninSNtIB+WMDWkD6J+7v7klAzJ+TlFX86/2T3pZxPFd8",
+	"8Y7MYWs8WHWLVN60oITGu1mt4FzcLKuofHS2RfLbaMs3w1WPMZz0B3VSexMaOkM6gFLBn92E02bs2rGs",
+	"7lYmMdjUfUgaSDVvrqnC+3tS6r7n+HYLRCtpDe8Ns1Y273MpL5+whF+xtLYRBCO/yVjGYjKT8tIFYT8q",
+	"VU1pK0YTI81Aroo+gBpytnCVzlKBJp9KKJDWbL7Qqi6iEYEh7hGiJJnQclD3UaWRxNHg3TltYgQwH/Zm",
+	"EVszqXRTxfKImQ/cU8Q8RNpCkgXVs4BA+Wgj3Xnh+BUTndkl1bW/uxF0xNnExo+3U0UvORY+WkdKfGz6",
+	"uXneVQXYZJCE6hC44TYlISCKCq75tyx2iQZglRRSMPtIeepu3YqoeiMmPBWapYIm5BzT47EiSV2ELnuj",
+	"a+P8vjJfpWRhPfKxw888zse82RDbd3QD/NrOuOKvdGFi2Si0HO1FaAFU8OJoAJmD4lCXNr1Y2srZ2U2G",
+	"WUGt1YQxITWfLEPS/vL5xdNPfzV69fIZVLYMsTT+hAuuZiFp03JFffhxlunZIT5RMnvimGay3hhlg2f+",
+	"yMpW+jC/qLVO7capS8S6RnNY2G+sT+csejKUTDy1bEdLXQn67+9ujMG5ucEC166igGPTfjemCNpDGZK2",
+	"5VIyJWOmrxkThvmknKmDwKi2Fu1g81cJxeDNG0SUmNE4HIr2lF8xQbKFjTUeHNueBXLihn0Ef0D+BySF",
+	"eLq7ocEd+0nO1OF3PH57CE+HlXw7C75/MOBvWok9hys1+IX5vT+T43rODbXVoPSnK/tnNNnrGdUG7JjH",
+	"ARkvSd7qy1PSoR4Q7LXPQpGM9E4MGen3TgeGjPwUiIlzsqjW6devC3NnL2h9I8dYXurhw4cPKaV0PB6P",
+	"oyiK4jiOGWNsMplMjAAEBrq5vLLvqUu+WFgYisKIK2027C3bveCC0Tn57MUFOXeFGR0xdVUb4FJKNZsu",
+	"W6etOcPKaRbLB2UCWjPdvp3u2xV5JrZmy0opMHbtlU4MNhzMsriyjhBgwb4LQ7DfFktfx12ZAHR1eX62",
+	"LN03cmyvPLKiGlo4AygHjMUgi8J1vBpuu1OEbWH7rqj8Vnx0EEJaVckpmYdZGxEIAAxIJi6FvC4qBW9R",
+	"fMehoM8Qt8DGSg812pm8/u5o8LbWqZ5j7neNBQjvqcLcZx+HYrO26ma4eR75kWgMnHdl0W0APWSEtbGy",
+	"J0avuxu49AebUdI7emua3azKMP6x9F9cPaFr5B9HJtNMCCSTxSm2WFUik8XdmkHdod/mYJ27p30OuD5Z",
+	"wS5pOXmybkXLItq2h7zCUS1KeyJYkygVlBoZ+fviLUrBmpGOFbhWoLbnKLH0po5r5xypwTABt0ffyPH2",
+	"Qk/B5DaaKLzR64Briguk0YyNrlOu2ag/G0FR+hpyxVJilHnDRrlYZNpV+jQvaiYg/5z0O0ZQIOhKIjDy",
+	"I8wEwqgTDVV4zdvwmRWTZa2brWorqLMYbFGn0Jvmyfx20zzpYPbXzSb68OijkzueZzyCjzfOEszNcoKA",
+	"x6WZbj0NM4vezUpGfm+ydfjcCOENq/RnmdSUZAKMPSwlLqI9JvBaUWqhd7A5m3SLva0Br7yJ68gEbGm9",
+	"pWxTmn6md//KgqWjiCbJNmsXzWg6NcKXiBgspLsAFRjufhWdY9vGrFCxfD5pnX69aabmJRvDslNi6pdZ",
+	"kvwCCqK/fR3UHTzQoyiBLuQImz1zkF3qxegJKeDI+X6/n5QAa2G5Ny6m2xA03GlH0dTCfCkfYOXc26dr",
+	"Dn7vTgn1u/U8+UeschZqaWkDIwnq2ejqBq0cnTIRKmPrbiaim0dlfxAB/gBEgI2Mez8f/wNkqXsJTP/A",
+	"hj+w4e8PG65PjVvDLBsZ0j5c9LfNU/GCi0te9co5tpkmvnlvL0d7+yqXQSsT/DcZs7fN3jjwz5ciOlss",
+	"kuVd5oqYv6eskirCwN+nliIyxKKmKsUd5o44A0wpVsXOs2KRgmpSqVwUTTfivEylny8gJJx5lkIQW9m0",
+	"a0euybWox6l8U+4giaWIm68ibLdfj6wbbNHrYoTXpLiWJ7qfPJGaxbvl6TaDvUjZFWfXewPOjrdn8OpR",
+	"hcY1lu1nGGlqy3A6DA7AQWAxfMl0XS2Qbn+3OiC3SxOwL+8cre+f7VLxDJhbUDmqqytRN/Pd5o1U7VYN",
+	"G9brmqVTVloo/+Ngec6tzevRqLGe5mKR8CYnjCWEcoJR2Xmz45lUNh/umipih+i2gv0d46Blk+vqAYOb",
+	"JIU5gVSqICeyzGnuJPfMgRXkK9e47PuK7vugZn9Qsz+o2U3K7AcN+IMG/L3SgFeYwfOnTx67dtA1DLja",
+	"I7s+NTeSQrBIdxMusjfdWB5ix+3DvMdOnaREMy1HKZsaMagmkPTMFfi2jaTRbGwVH2iNwRLFCNfYgxaK",
+	"nxdF+6CNPBdTfDTh4tKSVYiy1cuDrUoxRwnl8xFmqtUrmuYBMpNJXtSaGckwITSO05Xy2S7lbbXWH3xH",
+	"ZbgrW37JS0NT2mw7zpVXgmh53PxFnWZKjxJ2xbaaHyXwAoEXSO9v/sG/OnblBUot97yKut4HGqEwYDfX",
+	"NkEQKBHsGiZ4T2EiHFdQEg3rdZa/mg9Y+0nOhF4Jf1nYImAdvP/OCjIykffa3YiN0DoJwVcsSpm+Sd+3",
+	"7SLDscn8SmnjFfC3iSD3KYyLIF9Vq55Z0lGvU8U8ZZEeZSlvirDHJ8irl0+NlOXICqG6dFa6tWXVzMb7",
+	"EfZAtw4NBx3T6LI2+CiSixXLW2qjPHdQ1ZJsWl4GoKD1qwCsZXcaDK+9u+pQiqVcTOQOcLrk2O18nLBk",
+	"uavThq1bdA1q+JW/bhXwfGJQd7ryba7yquLYVkn3Ckkr85A6ultB7938o/7ZupGbtJbBb5Dd4GuvXj6r",
+	"ZeK78tS16m+eOV7HI3d8s8LrmnjUpurtqyxrBzi2ZD07tSrJxy14QiVmOG//9ogoLVMWEyaidLmoVu5p",
+	"qaMoPdIdw1A79ph24Jh2gCJtqPzf7w2Ob8nhCrazAwreCQ/atRoLU3VL/ylPEhdOasDEYOyAIF2B2H3A",
+	"J6u1XLMk6ZSDof3ElSnXs2wMHQyRSZRCZddwjoJbbbOs5/i0x57WVuBGYUyQELlmIqdc/Im7/8eVmnMF",
+	"kL6fiXa+7XUevrb/jjqvv+sFR/36uOwSF9wBS6qMaetXq3UvSvynONKbqHNDgpPkcRSekpgrqO20dNXn",
+	"jXxrzgLgCCVXLOUTzmLy9AmqmI9IiPw9PCXszSLhEdcY6Y8vuOmCHaBU9InHUSto4cuVMk94rWbR/Yns",
+	"w/lZUjpv7obwh9lXl5k744cNfrgPDPEdMEQvzaEj2HUnF/A+sLSmNbwpz3gf9HmFMLzYzobsbHdotCtx",
+	"qo9Obm6GW1WnAZ5zphsyFZoN7vcHDXBsYU1vGLI/aHKV1FRtrJiv80FOer0tB6kS8x1jU1837W5zmU2a",
+	"lx91PA81qlybKnM9e62OjECfKb2LXdtu8x6t2iht8YgRLWO6tA2BIW9e56WWZ1QV1reKRTsHaV0d2rqi",
+	"cwupWLyV0wLGrw+vsptRLKY39Nq93VPgQxlXakwwmcAAobix4KmV39GjDM5l3A9eZOdBeA6dV1ySg63T",
+	"qAsg1q7JzdpsChckVrGvLxbJkhi10ICvcn96m+Y3aoOm3PbZwKqD2rYtOwScbQgtqwmfgop9owU0UYs3",
+	"U/lX5ySWSULTAMLBpLhiqXY11F7KTLO0o/QysVvcdhsENm1IYUUiV57pyY0dNbUhY7X9Qr6asZRZ+6XB",
+	"OICPq7y0L+gK7c8+uQjIz86ffxkQqslcKk0ekC/4xwf1xk4YqlRQxLa56H6DXfb3UlO1guhmevWonTvc",
+	"NiF11TsEDk53HsGR3qagbRduuMAlg0kB7X2jJItZfEDYm4ixWJGQjuUVs6UgQ0NFhwLG0Mo58mC1YmtG",
+	"dkffjKU0o3m/UljAe6pLXgnFrEcfFLHcAzgU9s2JTBJ5DW9pDgo0Qmye9r2CCusKVFibB2+l1MMu2LgJ",
+	"GbcL6viy7NLUWOOtITxj0PsexGfsAvFH7yCgZENK4y7g3nEC0zuLfdjoc69blEZv+mBw8u4CykuHc+fA",
+	"8oomVfYsyQUT3Ba0nXAoJIj2gpvFdQ+HbwZ985+jznD45uRj858n5s+PPtkY7n00WGXIvj5W1/SKjpVM",
+	"Ms2IYRhtdUBevXy2wXG8rVdrhVl582zn/Kn704M/qZ0XJuS7xve1JVdcC1aw0NqaAKcFiyDtkEKNAtx5",
+	"bOmEfx4EuZ00IObTAaFiKOQCeRz0u9SZCmEIbIwPFWtcI/sDYAqTlLGOwV8SzpmmMdU07JLnULh0wlkS",
+	"K0JTNhR8KmS60hkYWjTm0LVO3Z2OkdPgWucI8cpGgBgBrlipRYJVqFa6PnpDlor61o7uY+b9owd1JhU3",
+	"tWYxAM+gNzHN6Bzicb3eS96BqovcVZ1+TbfMOuUnj4fZXM7BN2TesG/UmoVM5aVdyf52K+maUHn2tCRT",
+	"Gw15dUuI83sq6qNS8noZWtq6Lo+g6bac2AMA3eXyiseA2/b8hBizg7SzUqhoBRX9WkFzKjKadEo3bKWg",
+	"L+AW+ezFRVNFIJSavq5B0n4Bgnd10Hpdh/owna0V0DKFWVVvepsC11fNAbb2s3ktj3r2mkVj7elHxMX+",
+	"+Y1KzVrFJEwBqM4w6/WOIrfg8IuFpO0ao4KRYc6V4mJ6UO3ZumNKjN34ujAvV3SSCyjJrGZ0wQi1NXbI",
+	"nC4xL4C0aY5XgEsFZl2ndLEwRBZrY8NCgmiOMjx4ROzDBxVsW8WKVYwosOF2tMEvvFNdhLyiEI9xFkuS",
+	"0DFLHuXHpFRaKCDXMx7NoAM4CAxl7lk6JlW5YPvSPqUjtZFq3qYgz4pCs9MpbRCCmljNhgO4iRI2JivE",
+	"8WpDiLp+Cnlhqa2LQ214sL6iUwkJbrjpd1F1ad3yVJ2tRTmj5ppHmwsdvW7c0S+YnskGMvv5xcULMocH",
+	"nJ4P5fdsxVzfqfrZJ2axXjw/vyjblvF6g9TpR902e9hB7sw57YxqdLgbkdkVUbUt3qYL2zfdAoUJdea/",
+	"qbwsw9WAE3bTsI5XDZFCtpFLxLgNXfJUK4IeNRBFK5WCA7QxXs8YiKx6xpbwlMIsr1X362jGaLxN8OEm",
+	"PunzxtWKbcgkrYETWB2GEoO5jaWdfAMsH93IAGt6du0Y3AmzXxUGGz3H5p0xoylLd3lrQ+W3uiJ5/YYi",
+	"eUV5ru2dJH7xr716SRKqmdJ4Rr+RYxtzP2YTaY2oeffukoekVIzMbF56RZORYpEUdenF53gjr0lqoIuz",
+	"hMXwYVdqKvfPWCmGK5dsPF6SGdj6RFLuj310v7eVKQbq8JrBmksba281sIDeJEtwYbDaLYtJmypSlKM7",
+	"cLTELpdNjqgEheaFM/snp0dFnVAPY/7ot38+HMbfHb/tmH8G7p8L/Oe09M9wiCPUGxxywryZy1giXqvz",
+	"bVGd8BYSndmFm3PE5k5nrr6oM9KbrTy8ZuNoRvWALrgz1W9fE6gIWLX9f3HNghLF9daiOrmao1FBxRI1",
+	"WKFnNcSqmSvjXhXxrFU+JNh1znzCLE1K6qQ9gdY0gpyKKkvoK9L/6nHHU+iwzzLwxlq0q7pqGSNy5RO2",
+	"etf9fbs1d/xlBxeuY/XMzs/ZskZkrxIXn9T/vb//R/8/owEO7t/7yU+7fz4Kf/v/73UennV+TTvfdl7/",
+	"5I8aMnhm66xALqe5gzB3HCpsiLo57j28v0W9/UbOt/p9fHTP39+Tmt4z+h6irC3leyPpYzd7vieZVHs1",
+	"WKNBmrGaFKmGkX3p4vYctLwiosqL7BF1Bvyj/om5srNLY94g+rsV+OyTi+1F/I3Isg1n2nRc13KuraX+",
+	"jaOucLX69QHS5q+Qo3XWRlH+tru58eu3Z4orLoEN33y7gQ/VB7wi/9nVDmj3elPIqxt8E4s8p9aSUAfb",
+	"rhC9gxm1gq2nVsTz1hRYQN6+WtzHCNY+91eaLissP6d8RazMehbu0PkHxo3rZCYE1gWQo8CPNhJFeKXh",
+	"yfvh4XVQ4zM3hPr7zfnRRqKwO+G7ZvxVS8E74u1KywVYWeZ3y9U/MO7tOLO7+EPjzY0CSgjTDQmNYwUE",
+	"xHMDXTK2UEVxAAf3PcMpNHtUOFiw37ojM3rGhmLVhOh1CVgpwVbqCrOVaNRkjl3Xyb5kf9u65P5N5IPG",
+	"wvw5T1/H0pciKjr+rJvDD96G2LxOzcsDDSFquN+ri8dE8zkLyMtPH5Ojo6OH2JmIkhBNZyGRk4liOnAc",
+	"BAnzjUx3+7HbnTNtTlbNPtMkkdejDOMg41FRCrCmTlpR5JBqMqNXzBwveDGAeBio8w+Fbrrk+WRCxsta",
+	"dtloAqdZzPUo4XOuR7WRty9S1jG0i8CT2CmRC8ImExZp0g7PXj15ejF69vSLpxejVy+fhbbwiGKazFha",
+	"mFPBDiwnk/KO1DozaArds4TUtXFvBjvxHgkP7cMhUTN5rUg7xDth/t1axbn1u3/0v/3uX/zT3/3FP/rd",
+	"f/i/a2Eomj6PLJEbRV577bWJXc2Nud/aaLURZjFGmFtXnJLqVF9C+lwKjxEBkbpUVAqr2DTHSMYG6YWG",
+	"IJQtd5+9WZgPj7y8+8bg6xATWm1sl3tD2QxLF3+cUAE5GHZk0ga4OoN8P7AvmYIw7c24INg1JNSNxjSh",
+	"YlMm0zSlwra4hkJ4gl0ny7wCBosB0o3ln2r6k0ITvIbzIZXGA4JPrZ6QomHfHg4HBP3VQ/LMbE8nmrHo",
+	"chWI52evLj6/AQxOrlnpvYnhh7Ug8jgaSZHUtlxNloTGRpAFtJapgqpGBlTs5YRbdeCou1NOHmHKhRSM",
+	"QK2jTDHzppgmDMsiSUFkCo9fsqXaDvsXqRzNudhc+8ev9WPRHQ+jliTlMSPhIpVh0QyNnOFDDh/xtkxJ",
+	"mCU6paE9LP6wXJFEXrMU/GNY/JOiWDXj05nhxBDfq2eMpw4Sw0YMyTN8ICRUk2uZKn1gVIuEaZelgg/r",
+	"WSqz6WxzIy4vpURwvf68me0wf+VBAVwbqRATnKIlGWdLVVRewzyRgy55jIknrmSbWcahqHv/GggPJXrG",
+	"05gsaKqXhrAA2ZlLwZYBYd1p1/bA9LpchjZzYCikIJ9SpT97cXFPERXRhJF2Pv5f/xXpW6DKsaInva0T",
+	"A1OPRI8ajclfWZ8/FYDDc1qQpSqqb1WOq/TVG+Bw5ei4WmAeWudlg/JyU1s0cWNKGYC0TkbQU7I2vgsf",
+	"Isxox9iCUs+4InMqlrYTpVkRmWnzVdIGSm7+WmRqZqueMQE5Sdc0jQOSLQzARz0S02Ulqs3LWfbB5Lou",
+	"3OeFTbauLeZjzu2+iIUlArny1FYMSUj1A+GtznLV7pjPugFpgwbBtIYLr5AJnzGtCpUlDtogdazIfetF",
+	"JZ/N1CHehiNST/yb9nmDPFinzjjpf1/FGJpUho2U4kYC/quXzx6RcNgatkKCdjkg8lvLBt5Hb5+ZcAt9",
+	"IJ/EVlrAivnz+6MWbNzmfUjy5ogrX5C3g+ar6GT38Lthy8j1w9ZpZ/A2dDmA9dihZnJRQo6UCXZdhxZb",
+	"Sf83qNy6RVmC3SX82x6RvLH2LU/HLgpBI8zkgl4y5bQFw5yxC7xQ2qy7kS2liFh3KF7a8qIuTDBlSiZg",
+	"GJRGhkn5FdUsV02F1Cim2qDts2fPnn81evHy6S/OLj4ZPX918fHzV18+CSvS1xZKx20XzVdRbqwo+OG7",
+	"OeYdb0K1fQvYt8nF3iIDtkm+vbWI6rch2H71akXMkryXj/XRYOPkNkuCu5WKaRQTfb/VtpOts/ifG0Xn",
+	"GReX9QWKRzOpmqrmpgyEfJrkFEFp0g6/y997e1ioUd1utzChGYVdK8jEiGiSNNUONQP5h7Xu4I2pYvXE",
+	"qvAWEvMQJEZarE+4uDy1nzbasYhJeOZXpzolH6NnFNN4DCAXhrnZPJ4yuDjLQ5WMjqOLh4s/G8x/nT74",
+	"+Zuv+uPDq/67q3YLrFU1DDroHPUvYMR1g270UlXjm2vmXBtx2mCQtlVA3EYYJTZTeey9NUcg54Ahauth",
+	"YDumnWrDrh7QWEaqM5a1oftIX1H2XEtcHWphYtXCoBUXBHIoHvlBVwTGKifxNxb92eyXtUkTozzRdsdQ",
+	"evd+wwzPQEZjMYGnuBTeRO0W7TDLG83wZqmfd1WENx4BRlQqP21p3QHpsym4AXR712XAhSyahb6Hh0RV",
+	"G6bvXCLKC1t2kOTHM/AofhnrqzhSWoYqAnpt1j2a5FHq3crw5gzqxjV4cx62FYe5pSD4Tshwc6+vGmp4",
+	"mxJBO5LO3WSbCl3dghbuFq+yQtc20KEd+w4XB3ntiVwnL9bX9XIjrz0N+ygVWsh+N68Tmo+xxyKh7/HA",
+	"1hiC2DWaLZY1rv8tD/QfxgGuXzu4/Yh0+k2BhVsc907/BnLLLgDs/vGbiCS1+hfc+0IKrmW655aQ772r",
+	"xo2grouE9GsxNSbugRZ6y+58G1kvfCmhmoloOZqXges/GGydZThnStFptYpKbUMMTAXL8c0FvmUCypmD",
+	"BNUKWrH5u1J9s5H01LnRsNxlqffpHBxPXGH0Nxpru+QTbAloVH49YwLD+RR437gGC1PKaELgANGEmGOR",
+	"MAg4aVNFwhfPzy8IdKZwhu7D73j8Ng90PPzOGcLNVc2UDkksmQrQr+mV3DBSMYBhX8CiPlyRbJEnRoNN",
+	"0ZqZu+QTo1gGdgzzJjwGUYWlmd9TNkyqTPPL/X+3iGdF+0NtZmQ2TnhUE6M1k9eCUE3Czz6xy4SPHtqK",
+	"Rlt5c+9A9VmjSay2hq3PabRz9jMmfdxePVyVs7J6zndUJXxaeyN1YgdyvN5OWPLr2z7FlSpMu0WK2zGA",
+	"PpapZW4dfHD/uGyd7TX2Ed6lff0ux2DH1g/eGdlljerFam/vNiLHXqTrEme/hYTtj7Ov1qJ3gMc3Qtyi",
+	"GvePBFM3o+bKBrsSrVXPKtUu3AOie3iMdU+v4YbIS4VwdUrATUD+5p/+Y7JIJfw7SVkpg9D8xiAFF5RQ",
+	"FhbwxsrEXimWWq/y1sLp0fsTTm8kcC5SLlOul5urAW2r829jhSvMbyX2mQNTWqE6uuBtzT552Q3qj3nr",
+	"lxPqXjmUqOotLOlXvXKtqLs1stSu+4b13Qc78E/SzZmBN8qWrKAMcy2un9xwfypQ52M3An4TNG2M0z7X",
+	"NIVMI/tEERdqJPmwGuoREoURVAf782/X4mzebaagaWM5/tOy0Sr/nGteV2rDUldaLc+qLI0cyTRlke7M",
+	"ZKpYZwyWr+UWzVcGK7XHVztDymRjHlMlBchs8kvz2tYGkpoBvNqdDS7v3i7+fb97TmlHyityNCgtyFE5",
+	"Zxizg3udh6Nup7aMbw2RsWJnvgFNp+KFNQPchrjULGOd33NRtTg01JOcspHi37JKGfS6Z1crz/VvwA9t",
+	"qwZXbW6Byl4BR9PS7UkabiQxzoRoHwgIF+Q3hcN3f4Sks3pvda0tFKOYJeh9XOOJloTGMWkLNqWaXzFz",
+	"IWZxFumDLvnSi6HScopx5GBbCR2t3NZAu6+pNbSBxiT1cnZSHm/WlKdOEx6xP232ERjqWi6r9fWf/+lw",
+	"qF7/9E/dH7WOgmkqs0Wt6/YLecWK3tmQLsgVgedJOwQbDvxQLvyaGrgxrgFulJd7g2uq7sAWrKFuAd19",
+	"0r7O+1UePMohvqdcCL0irJrhWMtgOkrTBZRK3wOfWSRUjNZ5YfK6axZYyFsBc2MbKh6CERLUI8hfzKPg",
+	"YZpdYgOnSWjeC521UivMEEHXzmm+a1c0yRhUu9XSVlv0ChjaWhi2hk41ynDQG3zU6fU7vX34eL8H7Jdv",
+	"Ltzm+vnvIZCxTjWuwHcmhMxExOa2dVTVdRhzJqJdV80f9MwNYUOzmWhwLGn2RpP2FzS9jOW1qBTYNw9M",
+	"qWbXkJSjjJyqCNWkNzjt9SDzeCJTQscyMxr+nItMg66+e6BY/0YOnLj+nKHpGZP54CyYEWxTLBvSw0R8",
+	"UOcG7XcGD/cfXrad+o7ru2ZGtu3n6oRsEHLTjAZ7mJHmOlkpAmyAF6CySEHOqc7SmC5v1Ea8vxczPgJZ",
+	"YLy/pgW+BMUB283svs15W600QZPE5WBzSEHO8zXbik8Fg9g6wEp9EJAQUg1C8xze7XCB6QcBCSE/FG+W",
+	"U0V9AxlNXBNziISCV8omMnyiJoWjcXr7sBusI4E3tyNURv0kTWVDsWRmbpGxjKHsuw3GpIJOAQRy9uIp",
+	"aaP5MyA007MA1ziA1T84JZSobMFSxVzM+VDYEvnOgHn24uk9TAGJmaY8GbZOyXfDFnzY/D1sdbvdYevt",
+	"2xAL2K+04cDXwKYlY6QOVzTh8chGCJincYK5YuZXtWy9Xak/VYy4w9bAIj7BN6s7YQfcdiue5N+v2Oxg",
+	"fjUpkNpQoYDMaTTjgnVSRmNzBZL4UdKzTjQyZsqISlyDVRmLfHXJJ7CvkFpPxXIoXMA67K/L0gEdgSvw",
+	"l7IYkr275DPL6GCFFYlomhZN+2BEiA9lNJoNxSKVWkYyuaeIocywnQFYtfW1JHOZYi9vdQoG7jx9zD4O",
+	"4DlpbJzI6FIROhQRTZLAeqh9D27+ShsSpe2NEYZ0o3xk47kPiqLCue87hbwUW58GI5TvqbxA+VAMxW8J",
+	"DkJ+a6f526H4bafTgf8zt497PfJbElawMSTtMYXkYzpn2qyrPV+GjLlnv1FShIasCZUtFjI15HXOYk5H",
+	"Bn9C70nrFvaumBUbZWkCLUJQaRoJqUdW5zOXbZX3vB1OQELbjAIzAf3h3AdjFvE5TUbYi2lO34xAVvZv",
+	"jVkiryFbIb9lGXXdW+5W9S3Spp74BGtG5mw+xm5UFnsViWWUGRLEYpIaJLbxAejBMQQFVjg8qKyi24XK",
+	"ZSbiheQCrmPqnDu+xRWzyyO7LOaq03lGXFg1yVzVUi+qT12ypX9JKQn7xqoXYyY4i0Ni0adv0CcTrnF2",
+	"eaPogo8u2dLfKu9S/lReuS6HzZ/YJmAdJANEZJVNJjyCDtDOVBBUroN9JH/vyLw3kemYxzGCADZZH/GM",
+	"mlGCCTCwirF8Ub1SPIY5rLCGM5oynDOeX++q/028YrMR4ZxAfinQFLP+bRt7bYkPnjEnZozmmbbD2Nwh",
+	"H/pIpRP/4zmSQIpkGQrl+pnbpKYokfYtT58aaSlHibzO1/TYrKmZ90RmorIU+SWcYXHJvXxiXsZKbqUF",
+	"dfcfmvuRFJOEIzorprPFyAbxIHAxS7jhFzBAzChukM34H2kKWaA4Xh8QwFA3nAaF8mF4bzBA9F6kMjLM",
+	"aZzg2QfMy08+xOpgg1usJOYos9kOlCRcxuzIIn1xYr0LRbrSKGWG98I+exzDjoulb/LMWi/NyXzQVZeD",
+	"qcvJhKXF2g1g7VJzrCHmEBer+D3C3pg+BuL1lEHHQr+l02icqSUeUDmaU7EcUa3ZfKGV/dqJ4y3aCDRJ",
+	"SNpowXNBkTwOD9yTuM6O/wGjDovFg9J2E8o9pLS/3PtHlgxdUQ7ajnlMyFH+22UuV2mq3ZZiOypjuOIq",
+	"pevmo55YvirK+SwS+vvWcUjvuTy6qMofsa9JlT0WPVDcUQX7m8ccvaHspxpYo3enwuNsfFQNY/TurL5T",
+	"w8fgasEgPFgtM/CgLa6scgd4bJW8Vy+7lI+cpDtPtrdYJYLuIsIqS1wm56WHkJqbbVgh5vlF72slUg6V",
+	"G0r0Ki8eYWk7lo5Aolj6rLtSIZx5Pf8KvI5Ewh5XyGEraJUpHmySR+Zs/5xVylXZY3u3ctWJKmYUj9iU",
+	"fua0Jp9RidRA93CP0rh4PQH+lzKpKID1KAWinTu0sKir9CCvuOEhw6ok5fnICkEKvUGLyjOeZGLmVZWi",
+	"7DUUotwI3rcL5u1V+PDu+6zbh6rMue1Xahh3q2QHdXzbrG2JN+arUGz6CpW3H8kXe4V+FiuiKpdrGJ3X",
+	"TsFnXGXzxiqlLZs6ynUZPXtive3gjMyyORWFKmoV0IAoOgGHlJrJa1dcsS4NuFZXr7OU5yyv3oLhJAke",
+	"kzZY/23X+fCXHdv1vfM0Dm0FZ2gsytDKL7BwVmp12zJ0vf7Pntz/1YOvjn/Z//zoy4/+bPDy5OLhL3q/",
+	"/vnjjUY3d6xAm9/CJFBU1qyd38/On3+Jfgv0SqAK9OIpOer2oHSekJiXCUWTjZ4cOrtlSOhikXCGzhJn",
+	"G6BDEVqtT0lCiXvaSEgsZQKb7lynXGsmSAh1RU/J16hYg+oPgKNyHZAc/NdhqXSrGfZ1ow21cTXONdU1",
+	"NTAnqZw3W0l3ztBBb994uaMNCID7zLz7MXjcb2Xrg8Feyus6V76WzWFzO09Wf1se7Exxeng+o2I6o3wj",
+	"OsPKA0Qwkrd2wfYWSJgr2L5q8sQ/BTKIKbCkba0ux70eGn2MAHVAxksSJVSp+sZnteFDOEofRjnuHd2g",
+	"jmOU8FoXEbYQPn7zZqNntyatyefpjWAPHt5gaCRnTeCeVMDdbglWI0C2i/90QkbjFE96gwCUD7M9J71j",
+	"8PYW2hqyRvQA5LGwkcySGKn2wc7rU0FrF41SkbFsvRi789488uXdFtsdmagl6jGfMwFl7VJ5jb3/4FhB",
+	"3Rvfb4Guo5nMUi/5whMcFXScMmJ/ids3eJzq4HyGCRk1/eIZTQ33TKm4JAuWRkbsSNDeO+dJwm2gt3W5",
+	"gY1VSDjG5JqiOw79iZUgxZNeOTb8eKuM3MXDk7L78GFvy/celvG339u9Q72BGUHAAbdFAkPeV838Rkgf",
+	"QbDGqD8b1fRw3ZI8eeOczG85Tlz3/vG2VS2BdldLJmz3Zp4/VgdAf7AtBCxnLruyYMuW3gYtKFGOYIxu",
+	"xs7dYXqLZ7L27MNBPwUXdRjTZYgymzniIQiu4yy6ZBrtkql24qwVc1mMbu5vwVWayIgmQ4GVzsNf/epX",
+	"v+p88UXnyZOLzz8//eKL0/Pz8OARfgjt/ugqMn/ay54Nx5ASC8slW4boGTFCdVEXGzm0q7YpBTuoiZGp",
+	"yin1OY9+huUtFnmRyvlC16Lug20xJy/30Rxw54p2AI+KpNLVsqFbF3+lSgoupnUQP9hqkAphQoMPHr/q",
+	"ctQdruppb6IiQQOVqpmDW8H8DJb2d+VUbUk6M/XYyHs1oQODN29CV/PYyoxgSzMi40FAwmNz31l7x0uS",
+	"Ozut1T+XMWzB5Nz7B+HlAQlPzAAogPisePDmTStoHcN/T968KTPcE7i8ieG+MiryMzmtq3RdBBUZgGrk",
+	"3DxttoznNyq5Y22F1cE+utFgjfysUhfRUDM5ISUkzfVMqAfY7xgyaJ8gMC5pP05oFhfbVinZe0tWuTOI",
+	"Jx2M6LorIOMdgUsZjV0MVCnD2YfvJsBsn0O4BYasZfIP7+8tpWxTAYCVAxpnruJgXQEzX8rN1zh3Xcm8",
+	"trQtPGdT6P3FftAf1CdWWiNvaSaHV/3DaEb1YbFeqg7oVTmlqmIBDoLVJyjL6k2zgCHJeKlZeTJl4V4T",
+	"RC8WrzDAbdCgmovW306vbahpcOFkGY+KE6ousbhWXWp/Qw/jsgRR/shTsci07YMU4GGKjeRjtKAoyWJW",
+	"Dqge9PcscpQ7fd1cyqgnJSvnEuraaZKPYCQeLi65mB4Ejl96HlV0WVRj9Hs71aWrFh3cxfLqAqFH9ZFT",
+	"BkM+v7h44SJ5PDxJWcT4VXX36tMXCkvGFpUZrG9lI86C6RsM0fl6tsvFL+Z0sTBbICdOfC+13jCnMWWR",
+	"TOPqaXR50oPe4BgIY6+h1N3esl29vfRTXz0po5IH6wkzhVmjsngelcz34L2LuD6+lbnHClnemOLbIBy6",
+	"jLGqw2VBp0CcMwj0S+RUBUSwa0PEsbcWeUGVIqFgb/QoylIljT6nSOj+diUHzQMwmi3oKF3fe4WXV2XP",
+	"W6arWaG3rlRnAWuZChz1+61tetzVJZr5g2617qzWwZXrDdDMgiBxpnPMPqEpI/ZINOaMealnLn3Ml2Ga",
+	"cuHNmRys1P08HrikEWf0czkgLQplqMplG0/7g5Oenx6JiVOrvVgbs+NesjnlwAP8+ZEv6JJMaJIQlfDp",
+	"TINbyShf37JU2uhN0ZnAPaudKaZ1wro37JdyN1Wu6hPSLoospErPrHapqfbB5pS0jakDzflmHhQ2yWz1",
+	"4zeQwW9A6m+XvVVAza5YupqGscdkqmqJ3DKMn3l6dWHLUZJMaFlMPN5uUb4/uVuriFPqsFmuLtKuLyNy",
+	"YHOCwspeh49swt1EM+ico/ZQcARiNjZ2PcozGqHfEBdGqleY00Munl+8gIDs7Xp2rW+/47Xe6f3NP/hX",
+	"xxAxeH7+nLh4CoPR3kNRQvk8ICqLZoazPuMie9ON5T0VGGnNKFzQTG9F+d8pn90rQNysHqCcXoPDSPe3",
+	"LFW8mjmPXGKrvCIvCx5OhFcZuAgvW1tJeFf5yJ6hmmyieM5FaBNXEPetMe2RM2xDBARSAI4F77yneQrp",
+	"BHkrOFeDDxktjF4pvod3Ntv78lNbI2CEGGmMx9SgOrjWVkFz7s9xpv2p+TkM3Brnh6J93Ds6eEQoCfNY",
+	"ZFt4mgoiGIcD5nroCWvU94e1CRswplkQ83Mo8hRipeXC6+/hp1g5McTFYOUhVeU8K/fYKoopFmUp18tz",
+	"s3xWPIFC/We1Pv4zUU74uqdygvGzry6ITCG95ZItSTtUlx3oUWC2F3YH6AQMXoAy03qBuygvOdv+o7ZD",
+	"Gb7WhWg7yK02P10dvdPWwsqTI/t88V264D9ny9bbt1BGayJrvlp80nzJmmjsjp262icqcOqj8jaxsHdb",
+	"3hC4JrGws9j5LrDdfMxrhYLRJWYRmNA8gjYt0E60NP2iaqO39EPRXttwwTxiU3OwWmNYXZvQLiakatPV",
+	"Jbcb2/yhfL/JFxiGZwayMXBe0LdyZq7jXt8cGrg/FEKKTnmaLknquHfUJS9gyWCtUDZu0AYe2baCcH/B",
+	"0qEAW5zRt0Cv7JJXbm9KIKWMFKn8pyRlaiHNCbTpV+GMqlHxAjrt6FDM0filKU8Cm9yuS5088LzapNW8",
+	"awkurlnSVtC6YqlClOt1+90eNL9ZMEEX3Chl3V73CHsfz+B0QvED6uUswtUpq+szkCSk9GRg2LwO8uh/",
+	"M4m86X1Fs20BFIj8T2M4hZU0TMNc7CqZbw96PUyoy5O8IRIOO2UdQmy5z/ZyxfZrP8/cpoTmg9w487te",
+	"6ytn9+Z5200510Z+75fyoZuiwtwGN6ci+5nH9QC9ff3WEkp6ixRW2BogazWSqo8MXYNox71+07fyzT18",
+	"5YfDw0tHm1/6NI9nfxu0TrZ545UXdOuzJkARnyl9/fpt8F2JY3z9+u3roKWy+Zymy9ZpyyyCzaz152w2",
+	"ik4VcM7SCTIrv6jty4MJ7yBiKuLwlFzPeMKIkNeEgwARfp3jSEAsWh2EpG2rW4xlBp00U0bMyT54hOlR",
+	"DIpo2RpbUGIGcrTXHz1b8iuX7D6W8XK3c3cHp23jSdrDEdr6cPir9ZWh6XgcCmHaqLRvV6hX/72v4g+R",
+	"Zu2BYm1DrSyx6m2mIh/T2Magv0P6dtzf4o0LKZ9B7op5YTDY/EIJkbmIMW75XdPSF9k44WoGIuF2tPRt",
+	"UCOlQElypK8J0zUa5VNNjPayWDCaek5TrIRghWSW2tLiThtaSyqf4JdWTvrx6sfx0fj7jmYI+vo3vpT6",
+	"U8izeg+4gsu4A6oYwdZl7cP36kAtHikdiadxy3x9kdWwbay+MOEsiTHZZZHQiMU5Rw5z+hgehpamhiRK",
+	"GAUBfv7IFabyGDVXyJ8P1mOdLaG3HwbtqqdsYC6GbGcipssSm+k2EPm5vIJCdfadO+esvfc3/Z1YqsiS",
+	"pI6B4vVtVnINy3z4gWXejpb9mHnsS6RPN+Cx1vjUQfPSRiYL9TfpnLmSieXwB4x5UOEjksoMSvxhNRu1",
+	"pt/wCi20xZShE+UHDvyuMelcywVE6prdozbwRQpCSZHB4nCq6I6/Mx/2N3kdH34ukqUNdmNJrPJMUMSr",
+	"Rw34RyYS22BSkjKDrmgg3xNS3p5B51Ez1szsB//0HnR697cn8jWA3QVP9UNL+9vHRBzllvQ8mq+ewQ08",
+	"Bhfc1fo0cT07OdfR9kfG9noPN7/gr9JjV0fhJjzz3TM+4EYyJSmb00VBpogLSKshVlXel7m+X9YKXnv0",
+	"MSQK7dYVWldTBd+5exYs5TImbYg8VfyKHTxyBjsyOCbQ3pyM2USmjITg1A9zZ9RvMqwcbw+B4uieLfB+",
+	"L4nVZoUruk8RHe3AZ29WwRfyuglUmMgmUHdPizZbvy+XQZWgrUa7uzw2LPhwOshnB84V3plTLlaCG10O",
+	"kw0HwCwjyyeUzbBTWWQrgZz2+w8AnzmqKw3biMvZsHS7UsICj2uooS06iE8GZLwkPLZV3LhW1stos9sQ",
+	"N77n5PJd06PHNElUYH2FnrdxgW2kgTLJK5YSatdvKwqlNhGnffvTbKivDc468pv6F41fF7yLR6EbyTk2",
+	"1t9WLuhDTM0IY6JcYJJrwfp1pWmUFR1eNx5A10Cl36uLsHQxKvDSOgHEg/Ga8elMt077O/jU/K3Y8mj9",
+	"6F1oOf42KQ3WZ1aL1Lf3VG2JtXtBvDKa7Yo1dq534mgqH+beH/Bh3nFTNugL33tNYRvB/4ck7OMh2WSK",
+	"qPLOQ7UU0Aiw3kF/pi4V1EL27AhFSROZguCDZhDou9uGNrDfuTP09tDZHEBKkgLyPbhWQ4FIm4dwYS9c",
+	"pWUKLVIwmT9vKWvtbwbWw0XKrji7DrvEwzZ1zyZQD4UNBYslJBShNcNFBBe9fP0RDYlY2lpPtbT23KzR",
+	"LShtIU6b7ejvzDXPWcIi2JG7sF40iv2uCLlHsI4HQUte2g/vPo+liF4ylSWNJvYU7voC4Y/NN/2uycKn",
+	"TEezxiNcHN0tycWqCbz2xHwwTb8v53CuSEFvca1yCtskZa7TnD5jt1ecPqhLf6gS1vf8xLxkNL4jz83N",
+	"nTZdcpafYFeXiBJzYsirl89I24hQeZyzPSFGWBoKPrfJ60VUvGKMhLGMzAL6LUxUdx6HBySiwohIY0Zs",
+	"ApMVk7iGMpxSoGcIG48hphM9o5pMOTay8yHDIeBqJhKmFD5qX1NMKwgL0ZkKDVliyWSNwHV7J1J+dPOc",
+	"jZ1NgXfnL/oxkES/gPa2RPHh3RNFzO7LPZ9T9ofpsbqN4mojO7ZH55V+RtXi4U6RUExjY7NCEnWI79w8",
+	"QEa4mBKukb7fJJgH20NtQBRbadgRMKgdzPUqUey+F2Ue1dZdlXkjnR/mAl+TWfwMH9i3WdyrwIUxXSte",
+	"JGl2dmQdNvaZLSiaVyEcEa31k5/85CdHb371bQs9UFnKHC0dBK1yMpHLsTZAHAethCo9ghzOGuqUl1qC",
+	"8qlmQd5CqusokgKzeqIl2AgtodSMzjuXbNmB0g48urTXDVu7Fiwd5SVJcLKr8qStvoH1OfBNcIAp5SYE",
+	"TrEyIb8rG72PF00hcLlsgSZ68riS5oVZWinTWSo+KHV7cRNQj1zWKHP5pVtLq7UWwItSwh3hijARpcsF",
+	"SJoaokRJ++yT887g5H7ns8dfoCGvigZBPQm6vRPDP+gtddlZpPKbzie/PPvixbNP/C7OllqsHtxdT8dd",
+	"+iK+FxS0txMFRRi+R/TyltRyR2zYQCf/4KOE3zXBPIuhq6IrMAAFLldFKI9krhehDlGpBv/I3inrx1ly",
+	"SfADpy6d0sJtA4ygi6kRl62ezwW4UHRKhaLgECBtmiTEFdIJ0LXikesVWt0lZzbxW/vFVewXHFuv0cwt",
+	"wj/FBblN/kUunn69F/K9/SDH9OOoZpBBa3cZyS7DXXABuxVA8L9v0vUfNm+4IZas93hVj+AHlvEeWMac",
+	"iqVXaUr6bhQMer8R9/iuqAq51mlm0eWD0+zduwDm8op5EsPe9apgc9KlpRW3yPOgRLBrv2Vo6HIykc1D",
+	"WAVU+W3UxN6rxb0Mw51Y3D8Yp7ZmqH7jwL2apx6eHp3cscL14zf/f+/D0KzlegNJ3YFzGjjZ7XSwnalw",
+	"rcL2OIHiCZ7ilPfaJu2x+RiUeWIxnJhMzwLizhKqZsRQmVheiyK7biiK9DobsJFmUA/N0g51SrjG4DZF",
+	"6JRyUS5WV0vNX8KKfSCaP3iL/rslmXDQPsiUt63oon0T1JhGl4QLkkoNB+325FAz9X2ghudQFFkKRqAA",
+	"LE285gtY+d82bAnP6ZLMeDcMDOWaS6VJ/z6RmS4aURzYrh1DUROjaAsycuVR3YIaBC7jqnhTXgvzbS0j",
+	"mZA2dJd9CiNrD0QVENvixjb6VUSm5DNmJkOmTBiqyh4jrQTAzTdevXyGMXUxXZhDM854EquhyOvpOG/y",
+	"AeZUuyKL1+bbM7pYMMHi02pjG6+jA1aPhIZoWBVtKK5nMnHNS/JSpvb3PUU0e6NJu9IJ6p7CHsBFE2Ov",
+	"HONQqCjNxmMWH3TJVzOq88KKRWFNhDuw3noKpQ5xKoNe71ENC2SEq6EoIq5jBFVIPQNvflGm2mjXYmlr",
+	"0BftI7jKTZ55rnoYEJYoVsUMbO1iG2ZhWnIzK7xg6lbmStv3ohQzsysFNjDklNKqN7dizLAXrdPW5/zv",
+	"tUpx2n4fuuP+IKgFvwjhLhjYoNe72azW2bYMpQLsMYcy05Gc/6HL47csPwGtmYRh1GVyq2epzKazG0rd",
+	"LjCsodDpc/NBeQ1B+V57ImsfQ8n0lIRGUoIyTkDssCuNIlRdkolMAxKWyhaE8NRQ5KGMCrhJ0TmG/Saj",
+	"XpemuaGdhl5d1Je0gP4bjoYkXOmhkBOoxaIekbHUM3LF2bUiNLmmSyNHp4ytiT+EVP89x8e8gyIRD7Yr",
+	"EoEddHZP3yhWZX1o1T2bEqRy3izTGFnMklyzlBEaxx+Ml7elBjnvVJ65Go9jkFex5qlru3QnAc71SWNx",
+	"rIrGrK4hm4OwjWcZCrKWaUKQV08AoyWdYzWlg70VTLp9uMnqUdx4zG5yyO4wyOR7R4Y+1Kr5UKsGZJv0",
+	"iu1QU8uJMtBRqDnWFZrW3xknN7+PXm93iioNC21UfZ7AGpC//qt+98QL4M8SzRcJZ+lowdI5T6AZykmv",
+	"MFZd8cVWx3AHTl8sV2ORBljwP5QSDRa7Cgy0F5pLmocedoQQcpPyCNoXSVWkKyNT5HlDLDQWLImEbiZ4",
+	"EfJnoCAvZODMD07L7VOAxwrk+NgNBjteQPCQ+RjC6mcUCWnHtsNaszLyUtTIH4OarvKOHObxe8o100gZ",
+	"yfEyJuPlUIQ1eBqSQ9Lv9XqBYdwiZjEx05GEEjRmFB0l6mRwwME9RIaunNKtT+B2R2+3Q/VOWPoPhB7t",
+	"tHBNvB4w80OVifdVZQKWv44wlhnzFoXJfeKSsIn28h5hjEcF1eSa0AQNIEhXWWzpH5AwcwdcZN16ovIh",
+	"wOa9ZaU3osuGeoEXHg/icV5Sb0H1rAjlzFv2FkS1trxeXS/rvHtdv6YzcFNAzqcYh2OrmCsNbdl8xh+g",
+	"6coG6gTlcBw3H4fWDdh6+5CcepK9i6nXB+RuK6e+e9Y12J51PfxDZF3fu8TU95aEuZHXzaS87MQs4Vcs",
+	"tW2Ia03pUCBcaj5ZEpnpsXzjAv+/fH7x9NNfjV69fIb37ZHBokgzmgKEhxMuuJrZNvVFGYAZVUPxm4xl",
+	"K23GyAu6TCS13ZEUo4mXtbWapwVu26VtyoZONzDj31Pop8VWjtZdCj0Z7ZxZDB6CS8agZ2iyxLpQTNOY",
+	"aoqRLYqkDCv6Q8DBUHxEYrpUXRJCBAc4scB/oKjg2iDuKXn18hmCnrI4i9BoiDrQTNoZULFEFyOqS1Je",
+	"qqFI+KXZt0sGPgFsI1enanwu5eUTnMKyvnrtBnMotDbfwqFunjvn3+KzNcGdBe6gyZxbr2pjuVvXmHQ7",
+	"auTP0zXd3We9WKo1my+0ap0efbQtCbeI42UKzEChbpnDpLrl7tMQ6zMIWpdcmH3DM9SywT/O/5myiHEo",
+	"Hwr+URaTk16PPBWapYImBCxMKcHkcNtUvQziUQnEIiCS0biROxyVDC0Gf6YoaZg/Rsrs+SkE/EhNk12i",
+	"d/w9QzRbZSZFD/0CgT7UnF014xiU8pbII+WzYpXNjUaSjp7SlOl02Vwt70WmFTSqZTQO3feWeQiQkf2A",
+	"TENIH1dEpxzpsRQRI+3xklzPeDQDmpx7NqBFsxoKbok6dhgVhmjD63m/0kxlNIGPyckEm6AJtCe5Wtpd",
+	"YokNjb3VMFRekDHLR2wf9x6iJeqaK3awiXC+hEXZQo53C7IPUb62s/kmWf6WURc/GiL3sIbILZiI0UvY",
+	"SOd2l4J9NGkShh1WBMSC4FT4dy7r3qLiiZB6NAFJuAjH8YnOEqIY8In9lzX5UmIH9/xj7UIu8yQLFKQ8",
+	"GYygCHbQ9eT3WyyC+/zIrIZlmm4xZA3hIWW6c0f1XvJF4Qo2AYBoK82TxGEcNGXOl+yg+35SkXS6BIma",
+	"xiV+tdyGWyVyuj6AJ5FTCOBx3b2MYF9WFgIy4YkGnBljtlFB0KHil+iSx1mqZDoUCzrlwvanXlClyiGJ",
+	"IVCdCJ4NCVUkdH9PbJyieQBElzre8kxObySLP5NThG8bgRw+Mud6y2dfKbbtsND4fKsnrSt7q2fz6ldb",
+	"PZ1Hfm/1NGoEjxOq1JZvWLFxu2DiT1M53+a5C9naq06Sh0xDmoCfzGDYN41mbARNyUf9Wd6gole+czJf",
+	"uROXrmzsk/Hw/hpRwctPiDM8ARC5+aA/gMZ5C8mhLd/hVf8wmlF96IUvt4IWHFv8Erw2OO7ZYI1+vxr5",
+	"udqLY9DPG3EcQRsOqqTgYurPz1oeYX6tXv9nT+7/6sFXx7/sf3705Ud/Nnh5cvHwF71f//xxkfaAnAAs",
+	"axj44US4PBCkEpDqRYIErTy5YmAQwaMiKDzdlD1gUw853axFYQsPQ0w/aFGrWlSxOh5Lgp9lRnTI3riq",
+	"GbX8COMIDEeaUx1Z4w2z7EeRNnqv5cQrAG6GDQ+qDIsq8vj8F6gB0aGYMRqzlKTyGuNEkSGBSQlwz4g9",
+	"yqpeqWGzedh+TDUdU8UgYHFsfdZzNpfpciiuXYg814oYhb6BaX3yxpbG2JltfeAu3xfuotkbfRipq3JX",
+	"Jh4HBQ0PCqIYWIIVFMwlKFhCUHCgAKheUCaCgaPwAV4NPBoalIh1sMJYghIvCmp5VlDL44IqoQ+ACQQe",
+	"AwrKjGUoDD+p41tBM0sIBsFHQT84DpDOByvkPqhjagEwC8M+Bv3g4f2gZ//fUS8wPHFw3IOjV3CBag+s",
+	"Wg3AEI8A4uYNtUjlNZRD77aCFlIMwAWb6tN5wtVCKo6vrwT3UK1pNJszoR8ZegX91f542ALK2AG+Eamr",
+	"YQvalNX199ry/ZruXm8/8COPHyGt9TiS5QXNjGklyaFMv+8k4r98/hYpj1ieJVs+sav34hEXi0y7O0cf",
+	"QaTNDgWA+ZxOmXvdCIb+cGa0XiWkN08Ogsy8/MNQOiloLVg6MkqjN6KjUZDKiqAXxKU0o73GKK5NQ0DZ",
+	"Aj5uc8MgVNFM9EcfrOiSAUSMC+CLaRb9m+MWL8DBh++BpchaTr1gPYUpQDxJIOcIuIeNLoTMPsgTjCRE",
+	"FoYR40m7nQkfmclf/xXx0JD8lFTvrqL+UNin8sOSP1c5PqT8YH9WfdCdQTNk2+af/s1f/kuSI+2BecNH",
+	"f/LT4qa5V0HvA3JI+oE5Hr1e78AMWz4l5KcETqGCiRfnMcTltIZ8yJTIIxTUULShZPvYrLOYdufxwSMS",
+	"ri5MmOeCwr0OzNFtYJ5IIYci9F8KSFiZRAiZGP6swy75ygAWegccPbNMu48Ohc3uZW8ixmIFwnFIx/KK",
+	"WbkidLmsnv/YoddikSxdXgiGhJpF65Iz277HJXeOl15qyzjzQ8NwgUGSn2SqMFo5A1dehJ4NRUiTRF6P",
+	"MoF0YeSyxhTT2manSlEn1e8pa+RWpHc3uniXYaZ7ZGfbl4r4YXKznfasSW79YWSx/Niifl4AYaErLZJz",
+	"DlqWKA+RpnmdxJr9w9CLyQYBIv2CpmnUXYHGZiSWDJk4HCd3Ty6koXKWgralLQmW9zvjAlNwVYihh2Cx",
+	"P+iSlzZ1rpAKXE+05iS6JkoIS3O+FNEZzPOWeXReK4rWa2uLHC2gxkrcOj2xJ7XcFANn4PtN7TZ04SNb",
+	"n7t8Jl5a/l02Vtsj6bw/QGq3L+LZh/F6q/l9ZcqJ+3FnpPPhvhUBLzvWrK1m4sfWSc726Vj/AiC6WaNX",
+	"IsN2HO8jt28pIkd8wOZKPfK3I4m1VHJ3IqtJmKUJSs1mwtR2mszjZ1DytBSGXFxLggEmoA4NRcpofJoH",
+	"XdoyM+3wu6EFe2gWZginaNgKhv4hg9/+cYILNbqOwf4wGIr1OteBDXwkzxdMGPrO0o7Sy4R57fyGAkCL",
+	"qaYWMB7DV82HuJgOW6ffDe3BRWhyK5wHPdImM/Nh6y3ARl6dk1gmCU0BsqEAkAISSXHFoP0UrGdYoubh",
+	"QZd8gVVeYmXN9eSKiVimhutN+BvSDrF90CGSn/BgKMA54Pmi/UpVCVWahIehjWiyB11jmR3II8Wtp4kB",
+	"fknA70w1oXkdmbykWsoM8IrHLGUxOg5evXxG5hRjNlKmZHLFMH1tkfIrSH+J49RoF6hkDEV49uzZ869G",
+	"L14+/cXZxSej568uPn7+6ssnIQHFw6DZZp76wiL2Lbjqj5mFYr3z1qllIa2ghfXbdK6a1KoYZVbneFiZ",
+	"tR33nKJVZYFO7Gr6huPF9Qy1loFCIFombJUk8/TuK+5QpYbtrRZruQZvGh6Ha5klMRkXneNk6uo1feCO",
+	"74s7fmUIk+FtRkxv4pJ263CztmCZ69s6e42QS42gQ7RIre2TnAfxKOhKzOI872YooBsBqB/lNGjucqUO",
+	"Thtb0cIsuSIT4N+xNY4ZDijYda7mUFc9BnKmbZ2TEKParMVJCgadvRIppiyFcVlM4lRiCaEmQrzvJs9m",
+	"KANV63RCE8V2k2oLJetuqiFD/nZdWaJKk8Buv2gQGJQsK4DEdq+2bB59dKPe0fl6rK81BqC4/tHOMmqR",
+	"Rk5KWIeiQORoocHtHx/9ez99pktVBAtpFO0Z1uw7Y3PXyURpttiSmG2yreRFh7waiE4slLj9OcHCHS8q",
+	"EhmqVb6mgIoNRRMZe1QlPDRREmiM8hGvtBw5SRoKWJPCNrO5rNE6onVrY8wPiHI1llPbhW7dcELr6Y9D",
+	"nHu5G+4HVon8e9+nw1EPd1R98lKuMaa2pSkbjQkvWFqhDEENjQM7AphtjcaIBQmWha+sVKq0iSjgRLrN",
+	"x3wP+mH1oO9ae+scCKhZmTvW9eLYP8mvVwNt7c/ahsWOeNkBzOu4hWsCcG9CFNZoYZB3wCcTljIRMeyW",
+	"6bgN/yBq7ENhAnHAhY7WUIQd9aXvNrTogV3/UD/kfTXowa29p1Ajbohr2SnsFjb0lk13sgQmadV06G4t",
+	"4SpW0ge2gGW884CMdjmowj5sJqnycImDBi5w+4IgFWf4YPf4grusBfJjiC8YvBsn2f7iCz50zPnelBkp",
+	"0bi1MqzkcdRZpPKKu/Dl2kSLxwmH+kQsShm6sTCmoCNFsnxEQuirAs+M8JmQKLoE3Rfyxo2KjmFfqxTp",
+	"OY+jFxaCfXeStyiC8ehl70UkhWCR7iZcZG+6sTyU5unBYY5WrcC8L0cpm3KlzVnDBCRIox+xObabwX/d",
+	"VZWNv2GRdunneFGnmdKjhF1BupL/yz2RKZZampD/ae7BgkLK1MJ6Czt4sbUdSWIC+29ZyFd2yW+AMwha",
+	"XKmMWVObTR3HRSmy6p/Z1YJNinnKIj3KUu6tq4Gy5BMyIxwaEjam0SVEs8sFhmykjMYgVCfZtHXagp2A",
+	"oTFhYLv9gme3LSKsWMrFRG4a2pyMDFJptpfmnz998riExg20Mj9sP/ooYsXFNGFE8anoSFFM3KNH0jv7",
+	"a2uhGnQ8JebxkEy4sBY6l/eijFoUcxVJMHqBzyNEbLZu+hmLLhV5+sQ6vh8NhRsSsCgkmWKKhCsEIwxI",
+	"mGMjjhX6WISXDCLbCFFzs0gHc4/aDLIuCUH40yFph1OuZ9nYfMAifnhAJjzBCCwDXABViwKCB2YoYCKG",
+	"Xrh2BFaehAAtYqae8pgRrrvkcfEYEOufnT//klyyZV6N1a0EkSnC7EFJ2rHUmsVkQfUMEtyiGeFCSyKB",
+	"uqmDLnGbhoWV5pnSZMzIIhsnPHJObQOzDZ7d5NbWMzavM036vGEPhVzXE9QyZWypoyg90h2zlx1LITqw",
+	"Ux2gUasEcWHby3mErELZbkRM7jAQ9wN//MAfb8cfb4LQmzjjDyNQ+RblTSIXxVw4N2k+e69Lmdn3PPCI",
+	"veFKqzsqbQJf4opoeunCG+8oTAIn+VRc0YTH76tLN22STdaIJvUa08aqxGZ1OTRM05wpknBxyeK8zRLX",
+	"pVo6WspHtiwhVjK+ZGxhL2ABLgCYCzJneiZjtV6b2sHKiOaxH4WV0c3+e2Ft3B3Pgvq0Un9fP9tHS9YP",
+	"rP8D6//A+n+09IfGN6Q+G4svulH2UXxxsK866pt8LGHFOlkqo44XSTsctoatMPeicH2wnr/e3o1SoaK7",
+	"Rcn4B+sOvSkfOMUHTvH94xQ/Sm9THev40Spiubfq5rqYodSadWx5pEMukG40xWA9nS9kqpW16KqQtLEo",
+	"jiJjFsk5IyHF/vpwP1QHAVyBFlkhaVvrpw3YLD06FDK1w4aPvOa59xTUPgDAQ3LNhQI7re2RDzh4Tx0Q",
+	"8/ICC+yHpE3FkqgZXTBCh0LJLI0YJBFB8NdBl4Rzlk5ZSNo2FOAAq58xVfTzGi/RvHtKqCu4b80IWD16",
+	"KAwtBJfcJYcmmlTEtuo+FCeDRtxt10ocCzuRSMokltdCmT8zYWSEg1J5BNeqfsohIYoIdk1CHAQM6csF",
+	"C2GyrqB/2CWhZcUhEVD+IcQZj3iMtnU6FEKKDpsv9JLYRQqs1R35tMtgLqYPRm6qiV08TPuCN2tiZ/0P",
+	"cgP1JGWsY8QSktAxRPXagUDiIVAOGwvBHHTJmfvmN5KXw3z99Omi/XjRQQ3KyIUWhYdZr3cUOVSBXwxQ",
+	"gWDX+Y5Zuzzl7BEJpwtt3RHTVF6Gti0DRAc644J9E1IUNR8nRbCgMoCTOVfm6A3FeiDycDPlkn0CEnNI",
+	"ckG0KUppuKb12Jiew3EbCpVFUNnD6znvFg2MHzKDBCKIUhaExkYAVDqlWqYWk/x1M+jpvoM+ERsN2Q5f",
+	"vKqmonzH47fhQamIn/tyDkLevCKiKRQTtvVoatwRL2Gd7JY/RWpzQ+kPfe2pvDT/etYpBxYQGXdMWkHr",
+	"iiYZimOuCbehuPkDUHGOziGEURlqnlPRU/yKlQeMsIUAdMzlDlzs9IsyYWOqeISxTCsj5AelddqaU5HR",
+	"pFO+Y+WbL+Ae+czeM1vJpmZ2QLhaKKPCoS9P/iVexIB+d+Ly+Xpr4IO20BXIaH88iI7iY3Yyub8C2gWj",
+	"c/LZiwtyDpfL4Dmg7FoB63GrJdh1B4fCNUMu5J7zZ/Eiodwl2G4NtFtO/0ZlNV9c1C1mHazThfY2dvXq",
+	"wAC/tVSGSG+xfd8KBrxxO2SAJC7QFq0ZFf62fA0CpvaPHbYDx44YYCEdeJD2miG9FUoAgIMb7nJzfgIE",
+	"zAJthwe5FCTmMUYlm43ZXgj3v+cJoT+a2K+tpHBcBNdpGdnx+xDFcRsKnog6aeIXjC+L2muEcMRUtaFm",
+	"Lz4VEJnEXhleYHqGwSdUm8tqKSLyjRx3ybkXeVZuNXUK8t9QQAyawQsrkqNwZC7iWtjLzWwdz/xeItDy",
+	"NbAxaCMsD4pGgRp7QgG2tQHhZR/w/EYdFUNJa/SNHJcJ4qp5o3fSGRxd9Hun/ZPTwcOfglLv3JAG3tdB",
+	"a0J5YsnRN3KMtKjf7/cHg8Hg6Ojo6Pj4+Pjk5OTk/v379z/66KOPHjx48KDVQNL6/x9717rcNo6lXwXF",
+	"P5GraEW+9bblP+vpdCe9nZlkE6dmd1ZdEkRCFtoUoCEgK+qeVO1D7BPuk0zhHAAEJVJXK7E9+mdLEInb",
+	"uZ/znR2Zr20pAhqkUsuZXZX3IlzuWcsu90sMDsX8nmZdxRIpUhW1z75rtWyDFHPrVj0jjjACF7Wj1z/e",
+	"FK6dxUUsin3z+Ip1lN0pjtC8F8gQxMsp6ydDqk/pmFuQhV835PDBLa+LBePlffbpaci3HNNzy17K8mrT",
+	"0yATDCAEUTMCy432lcwmmhFzpsZshLM1dgsa8eb+wK96r3+8Cc15YyG/f/fxxjCrv4KzocTCfKEKUUwY",
+	"i/k69NC2yZ9gMEFrLvylteiuipZMyHI7oi/BpVGwKss+A34aE67tCxEdBcY1Q/+GdaDH1jqVeUegdXoE",
+	"uQXQQgWLF+Qg7D1ONVjDRBhdr4GW/ohRofBBZrdKRGM2rSMW3SBm35w3oUlw5+Yp3e4eOga4cgU/UhBD",
+	"J+kkYx3RwEBCrjTRfORrZy2QgCusxecegfID+c1BqS2FHzZD8IJeR2A+nnl4YNSXDFsaehOuvGXNNdYd",
+	"u7tqvrUulw3cCTE2BSvaPaJ4wApli2ZvfQKk4Sz8uCMW7fuYTITm2aK5DrUqUoBjBMBvEDMEeixa/BuF",
+	"ADiZlOM+Te5iD4UjwSUj7o4zmdDMI+MEwJxrJhNy3SR/mWSZjQV1BG4adTXXq1SA3RINQWNAqpsz7d2t",
+	"67MhF6nZTiRU53z3dkJZ7nsDznlvjvH7Y/e7akn0Ppcai9T3J47G7h1WGH1xQOirVp5MlJYjy0NKJlJJ",
+	"W/qvYzyXY+sWOf6FzTCiNKzfHfz14u4Yjlpszxts8RDsUi7vqrfJujHm9qkwB9fZKfOQYpMcq0nn98km",
+	"0NrtsrwJGc5QTko7VafCPBK95MtWeskmua6behl2vJk4cO07ukLLLz6tV/KTk/SUnQ3O6UV/Xsl3kFTz",
+	"VwA/n9NiHyMRxEtspMOObrOjvz4UY6m76Ps3XevOoNI2ezwmWPxN7f0numm/bikhPtJ7aPBYaboKNvWe",
+	"JWO/sMDXtKlr8pnWpD4pvySqA4RW2+o7eCdf/uHdUkuztzGDWgU24wtFEikG/NZ2OSINPh9N5GC/9cmQ",
+	"Ky3N/dN05pBW1RQaM3ioWDsfkrHBSrukLp17a+fk3nxHuJzHRjfhIr5lciae41a3elNsinDJDqKi0oNV",
+	"lz8J0XGpEV7CJlqRa0HQSRP6h8D7UvJTdUSBR0Fd8fjVokumTVo9orQcK++DQWQ1dRU6UGAYev0VtCOB",
+	"tA6W+2IM712yv1lFT7unb3rRbmX1SpnptLutCG+POZ7r6HyBovIs9JfNNO3t1b7Dvj1ExGKp3mfNmvmU",
+	"0OesBNYJs2euELqc0X0qhC9/k/36+LW5b2YAyVki8xTc0ilcO658XCEtN5htY1KlEWmkgXkdcDW9uDvC",
+	"TDafVaHIiKbMxcOh83mRpdgkb6xmKSc68wlyzvBREpq/A2qYyx/FzEVsVY+oZlZJVauE5H/IfnUP9fKu",
+	"vJFTMqJihlujpRXU5W3wxSJ/n2A3esuEMuifHnIFK8mj9kUrLuSU+WdEP2N1CHQxXFUrsiOQjGe3Hk3Q",
+	"BrhrA+sn7dNWu9VaDKwjwnE7jD6hNcBS8ubm5j0xpFQTfb+8vLyklNJ+v99PkiRJ0zRljLHBYDBoteA9",
+	"6yQUbRt9t1NaFnxvLQm+45ac+OD7IUFhZYLC+iISU9odkdaIR3OB5ynx0AR2Ph8gzPKGXQ2N+P1aZRvI",
+	"JgfHv0w2OZAXv54wnarRM5pjj/TZQOaM+FB3Ra1bSf+aiQQbcEcPx1bXzlaqYaoPzC8fDTMoMcxN1eXi",
+	"oOq6WONt+E32Dy6aFfWzVQRk7u038dGE/aj8zD59eEsaPm/SZhTI3MUxzanZYCa6ILmtgQpqYjqiQYua",
+	"qGlOx2OWG9sprH7yH8scEkFyRmie09kRmfNlvlDEXftmR9QXXlwZxbay8IJcixkxdD3JoVsSNmSQuS8o",
+	"sW5UctE6Ld4+4J9ZSkZMQSfv3ryBYE4OeUWPQH7Pb7IfA3AXAK9iGtTrH29iq9crMDJSCkE8hNc8WqUr",
+	"+8YfB+741bhj/A3jlYfjWeN4tkq1DZ/xeFJaNhfEKzrNcMHVkKWgs3mI/60cVTZCZJP2no5YX9v3ZHbz",
+	"JySXb9V3ssbrRIScruV5sk3CQ9dSWZZ8tAMeBN+nqlG552x0knLdBb+LLeOP4iih+Zjesq6QGjCk4TMp",
+	"dM77E6B1XFLX98bABQjKo/bZlxhRHLr3LOcDO7FuEaawL2afx+b/boB7YN8u2BQgHLp9mlFhoa7NVAaz",
+	"YhDAFQT/8jTpSpHNwghMd8RFGS6iVeoJLLguOhoiLgWeQXdOXJS+q3qoYkqZ77TOukM5MVz99DyOFNee",
+	"07pcW8N0Mp3TiueszVbc9aj1gtvvn3PmPijmOlhsQHn+I9DBN0eJaZIbescUYYMBS/RiD6VFA9mdyAMA",
+	"wVSTqw3ubXY/9okFUz/NA1N51kzl0IVqP6Gs5XzMqw5DmrPjjIu7JdqDGfOWi7s9gOh3h+CRKFTmiR6G",
+	"+ERRHPWpYpaIcLovVdY9T24ux/95Ovpb/v0vn/960n95f7Iu6hLQtIIxNtRtFlnxzGihZ5tr0OZNhVQm",
+	"6rgvza4gzWLEqWjja/l2F3gR9Jd0n9iROAVvJdFE83u2PmBS2oX3Ru2TU+ijbFgS4EVt4Oovn28FudrK",
+	"WjMMcEYrXf7PGG7eL7xETG7XltXvgVeUi7sXiiQ0s81hk6FhDSnREiHfAdLFYatQMoTVkuv3P5M7NvN9",
+	"kF1PW/O4jmjYsiyYRRursnjqkFUAi4dqwHp9oQCf/cpCq3BxS2SOYVzzN9c2Q8o9+8gWuFHRET1Por0Y",
+	"FsBytwSW3LGU9Gek94cf9AXp02zlSy64/ofSNNf/QGu0RxqKsZS0WueV/i5/C3eHY1+TsexM3AG1bUxr",
+	"ewZf/xfjq6298dUdj7lW+/E85dDM6FvlfhdnUMfWK7Skl3/AP90Vzfj8Bdi6Id+hu14ppbk4LJ8KXxaU",
+	"9aJ5uVL7UJjXjuPul7PaMafHZyc3MCDoEffAvNY1gFvBaE8MO346fPZAVmEYeiUH3DTmDAeyW89KuFdE",
+	"DsjxCSnl+cMXzXrFcXdnmb/GaRDv2PAm7hkw+euwmb0pcGsylTntzR/HOp0nvzJfOXSnfDTdKTdQ6DTV",
+	"S5pSGlM9tlkj2AFuxITiUsQkkUqTBlwuMhFcq6OYYOQdsOoyqlQMWT0imYGmAj4SBI3oCPfFmOUJE5pn",
+	"zOL29v5nkMuReedRLya3uZyM0bxO6SyGSuoY4Ujjoss7dISTuVF+mh3xis6wShB8u2ilT7SF5UW4md+l",
+	"YKSnf+81yStb0ZSbrcPk4X8z71Iufa+nZa8jHAQOEXJ61CTXmozM+sEMI7mcVmZ5fzSbi2rVZsLjp1yO",
+	"II93xbgbudYoPmJ/k4KtM/a12fA/zdYZ+lbefkLw8XWG2u62a421VRBrjv6FzaLdM9HNrQsZaVmrhHvY",
+	"7UOGAywkDty3c82QHV5la6EV8vw3qf/kHGx58IyBBzOOzHIzBjEMN+jkFEa59BYUg/g0RNsHhE6qGQoP",
+	"l7LC8nuWwzCbXHJmhAdCuUTtky9xBJSJr+mO4Mnji1bUPj1pxdH48iJqn38Pf11G7UtoQm2sDNdcOYoj",
+	"S8zhb787d789uWy5H5+dwK9dd2W39u9hWVZMnZ6jV8N1W3ajvm+1zCFrOSftgkPSv0ft6NPND9G2DbyA",
+	"XqsE3TvBDJEbboUsKYYOkmxGZP74e6p8bTH0CfIDjWThSvMk9BVn8nZe+kzU8UgKrmW+JPAC4/6Mwx44",
+	"+FKUv9Zkma3sV+Haki+mYfksLOsmrlLWztxTYWBISiffn9pPbc5l1I4A0QQTu5xOOBk7NXSh4bnVQREL",
+	"zUghwChx815tmW4SO1k4otpO5njYgOrG0+cfNIGN8csOiGEsZbYkZHLtfuN661IPZCcF+H3cjSONanS8",
+	"o3aI6/5CoeKEsPzYUdYmDkOKr3mGHFiQPM3vWQlzIUYMux48omdbjcdQ6ka4bnbEe8S/ceskdDxmNDeT",
+	"6b3+0aLG4/2zZN+rU5n8NXqAfrRl4l6HSra78XuMYnx1BhUAMoXsKPi44EeL3EjcCTkV+2NJWx3PCmb0",
+	"7CxVbKC6/Afu5rpWqU/BwrWtRUssdZGj1qgXFZ1ElzCfreMVz+YWfbuWnqXzDcIc84WCXoKu1hofIrpx",
+	"UBUPfPlJRjdW8MtN3VP28LaPbjSX6327xy8WCey71nY3dI9RjD2yk++eJje5bJ9d7I+bPP8AxXNV+4rA",
+	"xg6a30ugBfBQ7sLtKm31DxNEi3cze6HQaHfA9rabHpa9ck0yfgfL8WBsUqxiij/A7J+8CnNSx3QuLxZ4",
+	"jvNSz+G4GPKb50Xpk7M5i7pq2K4XiuRQynjQeXblFUB380ZEuYRwjl1MFMuPw/qYSnvik2K5DU2tA9jk",
+	"VaA+FykUeABoCFcQr6xDanIx+odp5h2vPykH6Vgzr4BxVE7tZIs+4/tw4Z+tx9QsFxvnXOI927ZmYP5S",
+	"1BC92+6y1/sQMQoc5RDFd0RIGv6vlKXmFmCdgBmkjtZ3ot+U/N9BRxwmsJlrUR9AGgggPMPmPfhZ37Ax",
+	"82KujwJAn46AbIqUmNfHZDqkmtmuwzwnmiO6R9AL176MipkUDFrVVnm/g8v0sL7vs62Sfxans2//9sNQ",
+	"7xbrW0G3z9RSWP+QUqYpz/A3KcgDZz/YhISoHRmxAkTDlW+G7eknlDEbAD3MReh/hFfVnNWSd7NCvD0F",
+	"e+eVZXlByA9aOkGz//W0mJXO7uDyH1zdX98xpye5KB+vdtmUKFVsnZtVF9dw2tUyL4Am9XrdmOphodaB",
+	"Oldm6A+m3lU6Bq9HUtzaq/wiFO7u4sZkyG+N/LXcnTPM4dM5ZzaJ8Ao6mnNxa/04ahFJwBnezWUydnc/",
+	"YyGBLraROl/JubitVL04SNVnmiBccAZ/2kvFynKjuNoaXuFWe09v18pINeM+8t9xbIUxC9OzXRChx6Wh",
+	"EYrdG7kimn3WpJFQxY65UEworvk9O6ozc/9ebd1GNOMRQCO/ZeLWbO13557pKZ0DWPfyCaK3hyuSy4zV",
+	"vd58F22pG5mT+CDxkqw1EfSQ1E1FOSjSrSfjMTIf0NT3KCMOCWRdxna6UGxxbj6SmXO6RJXFWyVggQtr",
+	"ZtgdohlPGDqFwV95gn90lbmt7dNW0MZ+E96JhLHIOK+JeTqRAzzIgydhqSchTLTD/+udBD/YLq2olSCF",
+	"UDKmSk1lnqJfQMJgmmUzQgVhxyPKfQfVGGg6tgQVE3tJEXEeUGMIoMYcXRFvIyl+KxThglBLkiFsTa1v",
+	"YGenwAL9APpP1I76sv/v5bJ4t34w9vKcJfp4KHPFjvtUa2QVZfIJSKMv+9FmCsP+/AtbsYz6bbEKVUXl",
+	"1gpeoqUed+d7lsxjE1VUbG2zpRXceJnV/OgVsT14K9zWhh4DTe+Y2KN3At5n4UvKLATad5u3N58WdMCc",
+	"beo4bUl3rHBF1DhvEipClym/FYSL2HpVbXk71nZZDC8FmC2V5l9HYEdxi/o5Ixmj96xgwBk3hiQ+egIV",
+	"C66bHFfkjo11k7xy2DB6yrGXuZAa8GDgEtVx6YM7xXa82YFgJ2Kcy4QpKHcNqHYmJ+aWmHPA20RmcpIr",
+	"lg32QLbX883Xy2/WQzZSLLtniAf5zRAhMHih5EAfVSo9tXbbQ+REPkKF/F9VSD6NZMQaibGp+8Cc1g4J",
+	"iKRnL26PKGbB+u0nV/67bsoyTXtGRiuMAXZEQ7BbCtUxWpKUpZNEHxGq5YgnxjiIyXTIkyHUx9ABM/9l",
+	"hdApoZ/1mfVg5rcsbXbEKw9LZkk6Z4OJwm4EPC9EHxOp+8xLQevtjBcl4VVHjNBXmtl1jpxgJf2Jhqnd",
+	"Us2mdDb3Qphpk1j4StJz9kDPz6Aj7KLcPKBxZQ3LBFxnmVv0tRL3rJGju7tnS+foQbM2Mkz26KL1rPPk",
+	"2fPOAzZETVPAPatIltYA5xAIcI/a0o0/XK8pZ5mcspQ0BjIndimEznOIAo6xYAlHzW/qHrdsrdKrE3vH",
+	"UOxsOGPRFV6eKnNoq3lB4T4KQwtuA+LOPnxe4H0swDkDgEkLGMS0R62ccj2UEw3nYFH2J4qFcqAZOIEL",
+	"zJBFp/JrHH485WkIjV782AMfL/z0k8vsZCIdSy60Ig3fZFjPxsxst2Lk04e3Fu5DYQZNGvuIBQjDKeO3",
+	"Q+ysVU5UW/rWJGcpE5rTDPLfaJj85vih6y6w+Jg/43ysYckhUpmwcOUWFKhiBui5xZ+F1wueZm9Ys5wN",
+	"WPUcaPpjT28sZVYZSSWNUkoVdieaK0cO3gVhn6opG9s4k5gq6FQFq8bYB2KdPwK4GCIOngoV/4tPvRZC",
+	"TkTCRoaaiRrKqTAKFeguUpht4beCpcdc2LCFzMtsAy8yF7bUmUy5SOU0PMDwDTVHgWAOivz///7fQvjd",
+	"KWE8Zf6s8aTJaJJpPs44rnZGxiWawWfWHBoioxM50X35mTT+8u7m55/+u/vpw1v8xvJ/FZMCQBZRY0nO",
+	"oK3UEUz2nrOpzSnXefjyoZR3r1jG71nOWdUkPlQ12PBXEhuomgcjznvRL9XzlLOQ2OZbcSy+7yMXtxmD",
+	"4zyWgjgiV6TxbszEz6/ID1IIlmhoe/XOLPiUqEkyJFSR11y/mWDflrdcTD43Uxm+XPI0ee+eF3359cs/",
+	"AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
