@@ -192,8 +192,9 @@ func (p *Pool) checkMonitors(ctx context.Context) error {
 	return nil
 }
 
-// CheckMonitor checks a monitor's channel now (its model list answers with one of its accounts,
-// and lists the monitor's model if it names one) and records the result.
+// CheckMonitor checks a monitor's channel now with one of its accounts and records the result:
+// the upstream's model list must answer, and for a monitor naming a model, list it and answer one
+// real minimal completion to it (TestCall).
 func (p *Pool) CheckMonitor(ctx context.Context, m *db.StatusMonitor) (*db.StatusMonitor, error) {
 	start := time.Now()
 	msg := "ok"
@@ -209,15 +210,20 @@ func (p *Pool) CheckMonitor(ctx context.Context, m *db.StatusMonitor) (*db.Statu
 			break
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
 		models, ferr := p.FetchModels(cctx, t.Type, t.BaseURL, cred)
-		cancel()
 		switch {
 		case ferr != nil:
 			msg = ferr.Error()
-		case m.Model != "" && !slices.Contains(models, m.Model):
-			msg = "model " + m.Model + " is not listed by the upstream"
-		default:
+		case m.Model == "":
 			up = true
+		case !slices.Contains(models, m.Model):
+			msg = "model " + m.Model + " is not listed by the upstream"
+		default: // one real minimal completion, as an administrator's test call sends
+			r := p.TestCall(cctx, t.Type, t.BaseURL, cred, m.Model)
+			if up, msg = r.OK, r.Error; up {
+				msg = "ok"
+			}
 		}
 	}
 	latency := int32(min(time.Since(start).Milliseconds(), 1<<30)) //nolint:gosec // bounded above

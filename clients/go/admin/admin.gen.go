@@ -612,6 +612,47 @@ type AccountList struct {
 // Example: active
 type AccountStatus string
 
+// AccountTestRequest defines model for AccountTestRequest.
+type AccountTestRequest struct {
+	// Model The model to ask (default the channel's first served model).
+	//
+	// Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+}
+
+// AccountTestResult defines model for AccountTestResult.
+type AccountTestResult struct {
+	// Answer The answer's text (empty on failure).
+	//
+	// Example: Hi!
+	Answer string `json:"answer"`
+
+	// Error Why the call failed (the upstream's error message, credentials scrubbed); empty on success.
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// LatencyMs Milliseconds from sending the request to the end of the upstream's answer.
+	//
+	// Example: 412
+	LatencyMs int64 `json:"latency_ms"`
+
+	// Model The model asked.
+	//
+	// Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Ok The upstream answered 200 with a completion.
+	//
+	// Example: true
+	Ok bool `json:"ok"`
+
+	// Status The upstream's HTTP status; 0 when it could not be reached.
+	//
+	// Example: 200
+	Status int `json:"status"`
+}
+
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
 	// ApiKeyId Bind the account to one API key (0 unbinds it): calls made with that key try it before
@@ -2416,7 +2457,7 @@ type StatusMonitor struct {
 	// LastStatus Example: up
 	LastStatus StatusMonitorLastStatus `json:"last_status"`
 
-	// Model A model the upstream must list (empty for none).
+	// Model A model the upstream must list and answer. Each check then also sends it one real minimal completion (as `POST /api/channels/{id}/accounts/{account_id}/test` does, with the channel's check account) and is up only when it answers. Empty, the check only lists the upstream's models.
 	//
 	// Example: gpt-4o-mini
 	Model string `json:"model"`
@@ -2996,6 +3037,9 @@ type AccountImportJSONRequestBody = AccountImport
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
+// AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
+type AccountTestJSONRequestBody = AccountTestRequest
+
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
 
@@ -3374,6 +3418,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 	AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountTestWithBody Send one real completion through an account
+	//
+	// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+	// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+	// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+	// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+	// whole answer, and the answer's text (or the upstream's error message, credentials
+	// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+	// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+	// channel's first served model.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+	AccountTestWithBody(ctx context.Context, id ChannelId, accountId AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountTest Send one real completion through an account
+	//
+	// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+	// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+	// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+	// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+	// whole answer, and the answer's text (or the upstream's error message, credentials
+	// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+	// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+	// channel's first served model.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+	AccountTest(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelModelList The models a channel serves, with their mapping
 	//
@@ -4708,6 +4784,58 @@ func (c *Client) AccountUpdate(ctx context.Context, id ChannelId, accountId Acco
 // Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 func (c *Client) AccountReset(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAccountResetRequest(c.Server, id, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountTestWithBody Send one real completion through an account
+//
+// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+// whole answer, and the answer's text (or the upstream's error message, credentials
+// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+// channel's first served model.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+func (c *Client) AccountTestWithBody(ctx context.Context, id ChannelId, accountId AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountTestRequestWithBody(c.Server, id, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountTest Send one real completion through an account
+//
+// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+// whole answer, and the answer's text (or the upstream's error message, credentials
+// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+// channel's first served model.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+func (c *Client) AccountTest(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountTestRequest(c.Server, id, accountId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7180,6 +7308,60 @@ func NewAccountResetRequest(server string, id ChannelId, accountId AccountId) (*
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewAccountTestRequest calls the generic AccountTest builder with application/json body
+func NewAccountTestRequest(server string, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAccountTestRequestWithBody(server, id, accountId, "application/json", bodyReader)
+}
+
+// NewAccountTestRequestWithBody constructs an http.Request for the AccountTest method, with any body, and a specified content type
+func NewAccountTestRequestWithBody(server string, id ChannelId, accountId AccountId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/accounts/%s/test", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10182,6 +10364,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/reset (the `AccountReset` operationId).
 	AccountResetWithResponse(ctx context.Context, id ChannelId, accountId AccountId, reqEditors ...RequestEditorFn) (*AccountResetResponse, error)
 
+	// AccountTestWithBodyWithResponse Send one real completion through an account
+	//
+	// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+	// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+	// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+	// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+	// whole answer, and the answer's text (or the upstream's error message, credentials
+	// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+	// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+	// channel's first served model.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+	AccountTestWithBodyWithResponse(ctx context.Context, id ChannelId, accountId AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountTestResponse, error)
+
+	// AccountTestWithResponse Send one real completion through an account
+	//
+	// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+	// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+	// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+	// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+	// whole answer, and the answer's text (or the upstream's error message, credentials
+	// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+	// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+	// channel's first served model.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+	AccountTestWithResponse(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountTestResponse, error)
+
 	// ChannelModelListWithResponse The models a channel serves, with their mapping
 	//
 	// One row per model the channel serves: `name` is what callers ask for, `upstream_name` what
@@ -12543,6 +12757,82 @@ func (r AccountResetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AccountResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AccountTestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountTestResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AccountTestResponse) GetJSON200() *AccountTestResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AccountTestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AccountTestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AccountTestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AccountTestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AccountTestResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountTestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountTestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountTestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountTestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17441,6 +17731,50 @@ func (c *ClientWithResponses) AccountResetWithResponse(ctx context.Context, id C
 	return ParseAccountResetResponse(rsp)
 }
 
+// AccountTestWithBodyWithResponse Send one real completion through an account
+//
+// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+// whole answer, and the answer's text (or the upstream's error message, credentials
+// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+// channel's first served model.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+func (c *ClientWithResponses) AccountTestWithBodyWithResponse(ctx context.Context, id ChannelId, accountId AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountTestResponse, error) {
+	rsp, err := c.AccountTestWithBody(ctx, id, accountId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountTestResponse(rsp)
+}
+
+// AccountTestWithResponse Send one real completion through an account
+//
+// Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+// channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+// chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+// from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+// whole answer, and the answer's text (or the upstream's error message, credentials
+// scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+// not changed, and nothing is charged to any user. The model is the body's `model`, else the
+// channel's first served model.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
+func (c *ClientWithResponses) AccountTestWithResponse(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountTestResponse, error) {
+	rsp, err := c.AccountTest(ctx, id, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountTestResponse(rsp)
+}
+
 // ChannelModelListWithResponse The models a channel serves, with their mapping
 //
 // One row per model the channel serves: `name` is what callers ask for, `upstream_name` what
@@ -20038,6 +20372,67 @@ func ParseAccountResetResponse(rsp *http.Response) (*AccountResetResponse, error
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAccountTestResponse parses an HTTP response from a AccountTestWithResponse call
+func ParseAccountTestResponse(rsp *http.Response) (*AccountTestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountTestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	}
 

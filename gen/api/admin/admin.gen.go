@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -616,6 +617,47 @@ type AccountList struct {
 //
 // Example: active
 type AccountStatus string
+
+// AccountTestRequest defines model for AccountTestRequest.
+type AccountTestRequest struct {
+	// Model The model to ask (default the channel's first served model).
+	//
+	// Example: gpt-4o-mini
+	Model *string `json:"model,omitempty"`
+}
+
+// AccountTestResult defines model for AccountTestResult.
+type AccountTestResult struct {
+	// Answer The answer's text (empty on failure).
+	//
+	// Example: Hi!
+	Answer string `json:"answer"`
+
+	// Error Why the call failed (the upstream's error message, credentials scrubbed); empty on success.
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// LatencyMs Milliseconds from sending the request to the end of the upstream's answer.
+	//
+	// Example: 412
+	LatencyMs int64 `json:"latency_ms"`
+
+	// Model The model asked.
+	//
+	// Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Ok The upstream answered 200 with a completion.
+	//
+	// Example: true
+	Ok bool `json:"ok"`
+
+	// Status The upstream's HTTP status; 0 when it could not be reached.
+	//
+	// Example: 200
+	Status int `json:"status"`
+}
 
 // AccountUpdate defines model for AccountUpdate.
 type AccountUpdate struct {
@@ -2421,7 +2463,7 @@ type StatusMonitor struct {
 	// LastStatus Example: up
 	LastStatus StatusMonitorLastStatus `json:"last_status"`
 
-	// Model A model the upstream must list (empty for none).
+	// Model A model the upstream must list and answer. Each check then also sends it one real minimal completion (as `POST /api/channels/{id}/accounts/{account_id}/test` does, with the channel's check account) and is up only when it answers. Empty, the check only lists the upstream's models.
 	//
 	// Example: gpt-4o-mini
 	Model string `json:"model"`
@@ -3001,6 +3043,9 @@ type AccountImportJSONRequestBody = AccountImport
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
+// AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
+type AccountTestJSONRequestBody = AccountTestRequest
+
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
 
@@ -3138,6 +3183,9 @@ type ServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// AccountTest Send one real completion through an account
+	// (POST /api/channels/{id}/accounts/{account_id}/test)
+	AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx echo.Context, id ChannelId) error
@@ -3621,6 +3669,30 @@ func (w *ServerInterfaceWrapper) AccountReset(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountReset(ctx, id, accountId)
+	return err
+}
+
+// AccountTest converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountTest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountTest(ctx, id, accountId)
 	return err
 }
 
@@ -4748,6 +4820,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/hook-deliveries", wrapper.HookDeliveryList, options.OperationMiddlewares["hookDeliveryList"]...)
 	router.POST(options.BaseURL+"/api/hook-deliveries/:id/retry", wrapper.HookDeliveryRetry, options.OperationMiddlewares["hookDeliveryRetry"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/import", wrapper.AccountImport, options.OperationMiddlewares["accountImport"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/test", wrapper.AccountTest, options.OperationMiddlewares["accountTest"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts/:account_id/reset", wrapper.AccountReset, options.OperationMiddlewares["accountReset"]...)
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync", wrapper.ModelSync, options.OperationMiddlewares["modelSync"]...)
@@ -6638,6 +6711,100 @@ func (response AccountReset503JSONResponse) VisitAccountResetResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTestRequestObject struct {
+	Id        ChannelId `json:"id"`
+	AccountId AccountId `json:"account_id"`
+	Body      *AccountTestJSONRequestBody
+}
+
+type AccountTestResponseObject interface {
+	VisitAccountTestResponse(w http.ResponseWriter) error
+}
+
+type AccountTest200JSONResponse AccountTestResult
+
+func (response AccountTest200JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountTest400JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountTest401JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountTest403JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountTest404JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountTest413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountTest413JSONResponse) VisitAccountTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12216,6 +12383,9 @@ type StrictServerInterface interface {
 	// AccountReset Put an account back in rotation
 	// (POST /api/channels/{id}/accounts/{account_id}/reset)
 	AccountReset(ctx context.Context, request AccountResetRequestObject) (AccountResetResponseObject, error)
+	// AccountTest Send one real completion through an account
+	// (POST /api/channels/{id}/accounts/{account_id}/test)
+	AccountTest(ctx context.Context, request AccountTestRequestObject) (AccountTestResponseObject, error)
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
@@ -13076,6 +13246,58 @@ func (sh *strictHandler) AccountReset(ctx echo.Context, id ChannelId, accountId 
 		return err
 	} else if validResponse, ok := response.(AccountResetResponseObject); ok {
 		return validResponse.VisitAccountResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountTest operation middleware
+func (sh *strictHandler) AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error {
+	var request AccountTestRequestObject
+
+	request.Id = id
+	request.AccountId = accountId
+
+	var body AccountTestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountTest(ctx.Request().Context(), request.(AccountTestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountTest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountTestResponseObject); ok {
+		return validResponse.VisitAccountTestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15113,514 +15335,525 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P19jxtJmhiIf5X40fuDWJoki2SV1FIVFrvVUnePZtQtrao0PTNNLTPIDJIxlYzgZERWFbtHhz0YXq+N",
-	"M+CXs/cM+IAzcC/A4WDf3T++w8G4P/abDDyzu9/iEM8TkRmZzORbsSR1j8beVjFfIp+IeOJ5f/muMZKz",
-	"uRRMaNU4+a4xpwmdMc0S+HU2GslU6GeR+RExNUr4XHMpGieNiykjFG/fU4RHpMk1maVKkyGLpZgQLYme",
-	"MjKaUiFYfNBuBA1uXpxTPW0EDUFnrHHSsEMMeNQIGgn7dcoTFjVOdJKyoKFGUzaj5tvshs7mMWucHAeN",
-	"sUxmVDdOGlzoh8eNoDHjgs/SWeOkGzT0Ys7wFpuwpPH2bdA4E0KmYsRmbMVMvGdgOjXgbgpmd3swn+BC",
-	"1UFo1/H9AveljNZCSGbmoX3AebQ9nJ8ncrYM3bmmiSZyDAip+YyRhIoJI00uRnGq+BULyKvPn5Cjo6PH",
-	"OaL+OmXJIod6bIauhLPR6/QetrrdVq970emcwP//ZcMDPqKatcx3GxnQSidcTADmLxKZzj9dVC9qxGdM",
-	"KC4FSeS1IjRhZGKeZxEZLkgzYmOaxpqEEV2EtaDDG4PhogD+HyVs3Dhp/IPDnAAc4l1lLs2kGNifg3NN",
-	"tXJgGpCfy4klDctQvxDxgoxoHCuiWHKFgOopVySdK50wOnN0ow7cAk3YDw14LicWhbcB2GJ0HZz2di2c",
-	"3d3gTBMlk2psCAW70YMRPBE6hJ4n7IrLVJE5NThNh4oJTcYygbtjnigNt2rRA8erwe2jbteATW+eMzHR",
-	"08bJUS8w51mzxAz15990Wo/f/OiPKjH7uZz8lC1WrviMRoxccz3FFT97+YxcskUtZsz54JItalf8k51W",
-	"/Dmf8QpEfi4nisxZAotXB1EM7/rA2CPZOHnQCXLIzI8ZvUFIHnQ6m8AF1Hbl6uEmc4U0lzTNhhvAkPPS",
-	"OGYJoeqSRebJ2v2Hl2u2fzLXrWPZMsAW0aDbewRzyH7XIMAr9uuUqUrGCxNxkHpIkOArIFSY2+HPW3aU",
-	"1rMoJFyTa6oIFeqaJSyCF2vnZseqxZhGp/uTpw9/8ejr4593f3z01Sd/1nv14OLxzzq//OmT3eZraGWq",
-	"nsRUqZVbdz2VitlJ3FNEwWuEK8KFJT5miLpp4eMDeOY2VN1BaoF/rViyEmogOYaUK5bUwWbu1a53b/sT",
-	"ulLo2Juw0d0FMMG1TOpAs1s6w6feE4wv6YRVgwfcQqSzIUsCYoQb0q3bUfNoNY3rBgXoMgrX7cD/NgLv",
-	"nH9bAeIzzWbrya+5N1BmgErwej4J7vkkuLcBcK/YTGp2LtNkxOo2OYFniIKHrCLU7ZEpuyERn3Ct6hQf",
-	"fGNjvadBu8Pe6Cg6Zg/GD4uU6eHxesJ0PqVJ7RyUuUliLi5XISk8tTm8Kh4cjy4ez/+sN/tl8uinN193",
-	"h9uDfcFn7JdS1GDws7OvzlCc/1YKRiK6MFwhIlOZJigqj1JNuKhDHv1tNdY0Xl8Y4p/P5Uxxeng+pWIy",
-	"pXzdLHzZ6Kz1S9r6ttN6PPhRv986rJOTLuTyBD8TUZXGwm4211i0XKev9HbRVwyTqEMlQ/v3Qem2ZhNv",
-	"zbBqLoViaLnwFPqvuYjktbk6kkIzVFrofB7zETWwH/5KmQl4nzdT05TH+E4EXE3MEzliStFhbNaFJYmR",
-	"0htMRGpAM9MHoWPNEkP7E22uw4rtxJ4/gw/AzFbbK4gBgQzZWCbMCEf47XbjbdD4lEZWcrrl7Lm4ojGP",
-	"Blac8uY/pIoN0iQ+IYgiJJJMESE1mVE9mqKGYo/E3axFJi4abSI2aMMiIhNCyZizOEKZCsCHNfFNGU+k",
-	"GMd8dNvVGblh8mXxTF+Exgmj0QK1S0WoldadLAVH426WZgsIcG3ubD1oBksu54Om4kBjN1xpdUfrAF/i",
-	"KvtYqhgiw+cyGfIoYuKWMx5n4+RT/vt/9xd/9z//13/7H/793/7zv/zdv/jvfv/f/8O//7f//Pf/5J/9",
-	"3T/8z7//J//L3/37/+bv/t9/+1/+r//19//qn/2X//zv7goBEhYxoTmNkSHCMSDDVMMJpYLQyJBVpRMK",
-	"MiosipVr7xIZirLxO8eJs60AgEX5SurPZSqiW66GkHowhnHy5XAnw2wJ3tv/jL+SRKWjKUkYCp4wp5cJ",
-	"H7HnXOnXIkW+djc8cm6+Q2Ku9IlnBHT6+3Hn+I6wP/8uGck0jmCFh4yMmR5NkUmYfbZrIa94xJJnyCru",
-	"aCWoIJKmetojc/s9IhiLFDEXZcK/hU8YfhoQLS8Z/AlCrZGsuBhLc+HOlsuCBBzTDBYzzUiTCvJizsSz",
-	"p/kT5rxII1wrlRr90TxyBvMyknh2Vyvy+tVzdYDs+PWr52ZooDxxLK9ZceXv8IQpPhEtLrxFfwdHzX0M",
-	"Jom65DuQxwy+WBsayNh3QTwzuWrGlTIyn0wKIhZO1gla+MwtJ4x69sCZ3O2HK4joJ2RKFTH6AaFCTxM5",
-	"56NTp6Zbz4Iiv5JcEDlngnInmKg7lsEMYwHXQpj7DcKAWDO9Q5Z7ijifjnsxROBb/bTTORq5B+EXC4O+",
-	"sEfKHNGzZy0z8zZpnmV7Ux6OKyMVUM2igAh2xQwNHINAdNAX+e49E79iI701NQTli83mGsz+Kp3NaLKA",
-	"Q6GnHL3CHEZuBI0rGqfbovecLmJJoyDbSlxBQypVCe/fBgjIKzaP6YgV4bEXkfELBG5HkBI7lP20Ea+F",
-	"FC34tgOTWLgRLCHRqFQPkqGe1FqV9gVWbnF6+/ZuUB13lksBZ1DI4iY5gGI6ulTAGxAiYA72QY984BI9",
-	"5cBCb8sU7NwjN5rHGhAGrkh2824WZ/lDS5O9Sw6IX79rvodfAQpshOkCPzhfiNHnlN9+My0vUAsxGoxx",
-	"QB/tfUpPzEPEPnSn+1onYBo8t4ef8NlcJppFbQKuCyMeTgAjxvyGRSDmAUXuixFNEs4UsIbXr54HZMpo",
-	"xBIVOFJn2YazeZGhjBZtpN8XUj6nyeS2wrwZcaClHMQwmL/CaG8xDxjgtZQEn7lb+477HnzLTJ8KWAMw",
-	"agAJYXNLQV4LJ0+z20vy3lD5IvzuP/7l3//L/+n3f/0//P5f/9Xv/+rf/O4//Z+/+x//j9//678K/u4/",
-	"/qe//8f/7Pf/5n//23/7//zuP//ruzlnqMb7yr1Rpcg8YYoJbSnLa0GvKI/3otflI3kkhSVXRr/SzKA1",
-	"TXi8IMUnPefrSkfr3eBNRDUdUgUHLBUJo6Opgavtfc4PcoPot0TOWaI5ijFetEGlsdsGKwASOnrDFRka",
-	"+moEnaZI4xh89EIKDL9YMmqbR3CH0BZeNmwHfpTJOl9gxctS6IQPUy2TgfPL1hruyfVUkuwNFhUm1gwP",
-	"6ZwfmucOHbcOD06JF26SSddluxKhUcTAJZCB/3hD8GXMxWSQCs3jlT6SmCrtAGhd88gQZBlH8lpAYCKa",
-	"yBfgSiluhO/rqNkM5/sIGlZwHlBd71B5tJ1DBQa1x3jgzt0qQ949hZMdyzQxQn1CR5oligzZlIuIUKVZ",
-	"wtWlKix34/79+/ePbn7xbRUAhj2mCRtkx2ClG2Z5l6ZUDXL4CgMU1nEoZcwo8KgSMh9v9B0zbYPFq9f/",
-	"8cnRyvVfu8kQ0qPWUSJLNZ7jw2/BKTgYSTFKk4SJUUXU0xOIoOCCjGM+mWpCNZFiZE5YIpW5oTQVI6ZI",
-	"s2OJBgFQDgo72alaGfSu+SuiGZ21Ltmi1a3accFHl+6dIpBPuZrHdIFmUGkZ7JQmrGXZ7JxODIio3VxP",
-	"mSCpUKwEZKPqo/JasE2oUImcRiwyvIqVSCoAFe1KVNH8u+EeY6BM/togYdRyzeIUvp4uMQOjyMkxSaQG",
-	"dntCQqCMYUDCoaHrkfnLlzHMb3sglfkbuG1YWHAusvE2WHaVjkZMqYrT3e11Njp3mmNU0KqluuD4bDqP",
-	"9k8hr5k5MGX2VxGxkXuWv0FXcyFEEzDeQ/4lyrVMizNMKe+9XZUyVgfFEMUi/1qmERmxyeZY3q8ydS5R",
-	"wQJLKqz+m2yB5BDsLW8DJ+k8gVdAwokibtCIxi89yWdMY8WCkjBUJPAVR9fZ9Z1UJBM0CYNgrhQqLm3y",
-	"dcI1a0kRL4qoqy5b80T+qvXZz8++fPn8s473P8u3MlyZU6WuZRIVIzEedR/3CrEYj+6UtvsEuRT25IUq",
-	"7EKtS9ElK4l34eive3ENAX5qCW2BhEEWhw3425D6+nEa+6PEml+xnBBvQ5Jy6rFD2FpnLZ3xDsaKM/cM",
-	"VP8tz5wTqM3fXLPZpohrDzgi7jN8sevm5X5nsNIkoYulaWXfXjupV0zBon63TDEMMVpHtoN8atvMEbBg",
-	"1QTc5934K+bxPKMK1ZvzXSGoq9t6/Aai3r/rBI/eHmIAfHOmfqN+M/vN9DfRwR9V8bDiWXsNlp9rCEwC",
-	"xcQGcIf3wxNCY5tEY4jmhOkpSw4CEj558fqri8Onr1+dXTx78VWITiaqSPiwc3g0DQ3BDc0uH3ajsE3O",
-	"yDiFqGrzCVCGVOFgA0siXJOEKaaL2sJ3Nuy7cdKAsS0m+UvS7XRWraeqwIe72ea1m3ueEZjiFoQUaEro",
-	"i1OnJLQsu3DZBnXRXKcEfbLpfirzO1MvT/sidCbeEATA5nCxpBODSXyI8uJcyth+w4l+5vOUJPLabhQl",
-	"80QOWV8Y5sfUwWkmP8IX7ENlvRv31uxy03cyZRZowjWACz5oI9qkeloYEL9K8KNgqF/xiZwSOpfSQbsP",
-	"ETHCkFJDU8yK53JRI2h4FnmcjxHQPGjMznpBsG6ApeNlN/s1CEBryeyMiwIyB1tYfj41WnaJRUqRW4Oa",
-	"HZKKITcIwvXBSUWeC9VoNkoWZtkwcK8vqFigi4wZENEYLIk0px8eT80OcN0mBgDzHI2VzLQjtcy1WV9c",
-	"ssU9RYDvB0RJGx24yNSSTLuLEAc5XjKfA80rZppFdg89eaee5VfKOzW2gVUi3zH9dPRR5Hv/It8p6ZAZ",
-	"vQTMc5hCJxRjqm+BEu9S6ruVpFfBVTyYzOhl2pZRtE0plx+pbJSjbYXENOJMoDN5C9O5/9kzN4S1GLOq",
-	"vE6j5Gl2o0nzS5pcGrZXMj6YByZUs2u6MFwBopAJ1aTTO+l0yOuLJ2gkHqJve8ZFqiGvw8PhHu7J0hrZ",
-	"IOuKzN6p4cbIrABpIVbe5UDKhHgmeMOkD04tnw2zCO2wOIvMUPF4fWz8WlNiHgZeAznk3awG3JoJD2rA",
-	"7O0BTM11XKItX1JzCgQVIzADnlOdJhFdLG3X+hwOX1jDD+VIViW2eXm6ldrQoCbv+Mx5H7jwCw8Ulu2o",
-	"iha5CPaaNKk8MMdw+ERKbYRurhU5f/pToi1xbJPPwEAHO5bF2ryUMjZHwkXcmNt94dzAucOkRnwrCG9e",
-	"/E4mvjnEZ+KgxKUbU63n6uTwkM55GwOd2iM5O7zqNt6VX2Mnh9WMi8E2ZB71pOWtg/B+sGKrQi63DYEv",
-	"YMU3hSzXN55CunxSCqpIFV/HtW7NKBdVizJPuEy4rnAP/JhPphh7qRNuUIUnShfg7O6TlcI4q9+xJ/HC",
-	"PHr3pt0yeaQJAxE1oeMxHxE6k2KSxeqZO+zXKY2JW9DiSm1mHbZWYHjUowMZVnnb5RtonUU4w9WgRJu2",
-	"s8raZd7JKltPu84ECQ0NQLsAUIOQvH71/KQcbriaqoWIz+FJX4S1JCUkzYzS0fkclOPwcDSl+tBGEXMp",
-	"wJtxyGZDFhn1xfxst9unoPi44EXzNNV8GDME6VomlyogrD1pk8Lnb9qUmw8ftEmYhXkuAZndMXBWA3nV",
-	"PbRxOCo8BY1bgrfYKFhcwAMh4aovMLwEvFDSfHXCDLUIT3K4JkywhJpjFlMxSemEtSdSTmJG51zVQNAX",
-	"5gtDpukh4tzhd/Dv2xM7GnuCrBK38QRt7F8U7/0JjfUfK8WyCfRFcQZmfBzATgcSYGDD1VaMo8D7jx+V",
-	"dS/PSgaj/MnJ4WHVod+dyK96Gkj+V4bib0KZt8lELZNta0XulGjzCuWilV16jwT8jg3h66jpCtq3D4Oh",
-	"kxt3Nxj6mYEV5uxbxeG8AwHraCNIqt3+WSkFdPxj6RAgE0W1w9qFK4C5E+nAORUHG0ENqpN7pQruVq/T",
-	"OwZgOo11qkqt+7gI006sHnNPd+H3y1Qt25HVtUp8B8af9/uqMhV9owVfXuosCGzGqFAkNE+E69d/DwBX",
-	"UaB1675HWoOUYj8EZ0+W63eOINV73HnU6jzc2x7XLdw5izHfYNtYhuxYq5Wl7BTREmRQIkUJyWlctCx8",
-	"0/X1xq1qFyx7aZfQqXYBFmJk3twzt7IRvnXhTfUJlX6UkrzcIDhppfqOPo0ssMR8thRFetyrAl9ebhCD",
-	"WPYW+5ReXvo6IK7Gm9W7UOcE34muZNt6a9JyYaXEFfE680RqOZJxruuhZ2kkr4wIsKyZOd1RkeYXibwM",
-	"yFPG5ueMXQYkliNqTSwJVr5x5nEc2mjKTidrBA3UoYqG8uzBJVyxU9oTofQ154/Kz8bKz/tTeO7KoePQ",
-	"StlKWfuU+jPjxwDTdsrhl53NAjDHWdbUlpHZO5gn5Wyuq6A9frQptL9OpS5V8zne8FWbMKJ2ClOFwEkW",
-	"lSOOuo82eHsVN7Byfgab/6Vsb8pLV7X5bmnerMHCPUqoiNUVhmvFrctwL1Vsg0aWobGvKlP+diCw7iOr",
-	"ArqexJTPvlrCejajLv52C7r3JE+FcYF1LlV8RajYlrJffcI4o14RgXvoj2/56TnFbPZm+PLF+QWpytI5",
-	"6Yss9KfpuHzgW06DzKAZYK0G0PLGGPBTLwJADFpfUEXCiLG5YuwyPCC//ct/mXurojY5K9ZdQDmOjKiw",
-	"0qM3pzaxWdARuZ7KmJWMk0aQwc80Th4ETlY4OVqOT/OiISx2BI2b1kS27MUZnX+DO/0G98kVYl7FAioE",
-	"VYcR4PFO+MjmKYDLCcoukyYVEaFiYUN58KJZA0iHn7JZUUz+5milIlERnV862XdiaipM2h/1pZUNMpUp",
-	"IH/z1932g/05BNNY83nMWTKYs2TG47hCoIVCNiR/FH3AMlVURHqqSNNIB+SPDWgB6T5wf7cfBMT8OU5Y",
-	"yb/efdDZMI7nis/fkTlshQerapGKmxYU0Hg7qxWci92SBopHZ1Mkv422vBuueozhQbdXJbXXoaEzpAMo",
-	"JfzZTjitx64tq2ZuZBKDTd2HpIFUc3dNFd7fk1L3gePbLRCtoDW8N8xa2rwfS3n5lMX8iiWVdd4Z+XXK",
-	"UhaRqZSXLpP/tFAUoakYjY00A6Ho+gBKRNm6NDpNBJp8SqFAWrPZXKuqiEYEhrhHiJJkTJNiGFCpTvxR",
-	"7905bSIEMBt2t4itqVS6riDxiJkP3FPEPESaQpI51dOAQHVYI915dQNKJjqzS6ptf7dH0PBiHRs/3kwV",
-	"veRY12QVKfGx6afmeZf0u84gCcnfuOG22EdAFBVc829ZdEo8q6SQgtlHilN365bXpTNiwjOhWSJoTM4x",
-	"+xULDlRF6LIbXRnn97X5KiVz65GPHH5mcT7mzZrYvqMd8Gsz44q/0rmJZa3QcrQXoQVQwYujAWQO8kNd",
-	"2PR8aUtnZzsZZgm1lvNBhNR8vAhJ86sXF88+/8Xg9avnULguxMrXYy64moakSYsFs+HHWaqnh/hEweyJ",
-	"Y5rJemMUDZ7ZI0tb6cP8stI6tR2nLhDrCs1hbr+xOlsrL7leMPFUsh0tdSnov7u9MQbn5gYLXDX6HI51",
-	"+12bAWQPZUialkvJhAyZvmZMGOaTcKYOAqPaWrSDzV8mFL2bG0SUiNEo7IvmhF8xQdK5jTXuHduS5HLs",
-	"hj2FPyD/A5JCPN3d0OCW/SRn6vA7Hr09hKfDUjqNBd8/GPA3LcWew5UK/ML0vZ/IYTXnhtJJUNnPVfUy",
-	"muz1lGoDdsSjgAwXJOvk4ynpUO4D9tpnoUhGOg8MGel2TnqGjPwIiIlzsqjGyTdvcnNnJ2j8Sg6xeszj",
-	"x48fU0rpcDgcjkajURRFEWOMjcfjsRGAwEA3k1f2PXXJ53MLQ173bKmKvr1li5NfMDojX7y8IOeu7poj",
-	"pi4pGy4lVLPJonHSmDEsjGSxvFckoBXT7drpvl2SZyJrtixV+mHXXmW0YM3BLIorqwgB1uO6MAT7bb70",
-	"VdyVCUBXyzFd1alfyaG9cmpFNbRwBlDtE2u95XWpeDncdqsI29z2XVL5rfjoIIS0qoJTMguzNiIQABiQ",
-	"VFwKeZ0XAt2gtoZDQZ8hboCNpRZJtDV+891R722lUz3D3O9q64vdU7m5zz4OtSRtUb1w/TyyI1EbOO+q",
-	"HtsAesgIa2LhPoxedzdw6Q/Wo6R39Fb0sliWYfxj6b+4fEJXyD+OTCapEEgm81NssapAJvO7FYO6Q7/J",
-	"wTp3T/sccHWygl3SwopW+raLItqmh7zEUS1KeyJYnSgVFPqU+PviLUrOmpGO5biWo7bnKLH0poprZxyp",
-	"xjABtwe/ksPNhZ6cya01UXijVwEHuYGv0rjKS7iq7s+XRg0b1RT/wZIKv/2L/7ZY7meXOmErtdVeq/Pw",
-	"neVwVPctC++HUCia3dCR9uL2AhLOEzbmN/cxRvn+nCb6fimA7P44pmp6v5p65k7D2pWHTCwkYVQsiJpT",
-	"4RJgbYp8zU5kIDzs7FZpaCQxBMORo1RBxsAlMwcHvAHm31gOsYBEPmX7YA11rEpoh8pC4LVJ0pjZpOMp",
-	"S9gpOh+uuWK2ZCKLiGLa+SDgebNGIsKmcmYZQljyMCChnnJxiZszT2RImnhrgCsXHtqfsGgY1l+yKwBk",
-	"1cWJ4HjVFoQy2rpZh8CVlEH3SQYyVDI03F+e5hlzDBRsO3SW5mz2gTTBqQa014gzAixRLpVxh93NHeUV",
-	"mMfFPNU/kqmepzqr2znOOt7dAil3gHS1br8jebjOOutUyC0xB4sHPhM4TqemRihT2pIB8x3SDB92FOQl",
-	"XCdcayZI2J2FJRw6mm5mXcADV0CtIGtxaAEuePM9j71fmSkrvryNmSHjEc/M3q+1Z5eEAk1iRpUGrAdd",
-	"EWHMir4a/csDctkuWpewvm3H1Lum4Vv1VawJC3nY2XpSd0CLV9Av297SZtKXKJjL9DVHu55eOfXKULUQ",
-	"4Sodi0+2XoSqSCTrQ9hypLrTf0a+kCRKE6yd0gwfdyD3qzs96szCA6dEAg/yjn8Ahz4g4RHwnG4UHgSZ",
-	"NaaLyH/UjSqIgo9NDwvI1FsbWWKJRYk+rDza+3Ca5bLk7o6zujwVOpqygSGkbNCdDqAHSoX6zBIy43Fs",
-	"dgj4lKMxjgJrSSjptqYyTQiGNhEY2fJZjILWUPTdvA2fWXKhVyNVyXdV5cHaQNz1pvlgdrtpPmhhNYLd",
-	"Jvr46JMHdzzPaAAfr50lhD/IMQIeFWa68TTMLDp3oHm8y+xxPqMTVrdKf5ZKTUkqwPnIEuIyLCMCr+XN",
-	"1DsH66ubbLC3FeAVN3EVgYAtrfbcFlsyL5d8AXlzy6/MWTIwMukmazea0mQC0vOIwUK6C9DG+e5X0QVa",
-	"2hhqKhYvxo2Tb9bN1LxkY6q3KpTyVRrHP4P+G2/fBFUHD4R6SmIpJpaA2DMH1U68nBEhBRw5Pw7tfgGw",
-	"BlYX5WKyCUErahZqbr6UDbB07u3TFQe/c6eE+t1GQvlHrHQWKmlpDSMJqtno8gYtHZ0iESpi63a6xO5Z",
-	"gh9FgD8AEWAt497Px/8AWepeEiU/suGPbPjDYcPVpRpWMMtahrQP7fe2edNeslshyrN0jm3ms+9u3svR",
-	"3ryoctBIBf91yuxtszcO/POFGJ3N5/HiLnOXzd8TVkpdtuamhRgZYlFRJe0Oc5mdQ7AQO11tDIXqpomc",
-	"5z2eoqwqsp+/KiSceZZAUkUx1MCOXJH7W41T2abcQVJ1nsdZRth2txpZ18RGrMpZW1FypTjR/eQtVyze",
-	"LU+3Gexlwq44u94bcHa8PYNXjSo0qrAIP8fMJ1v12WFwAAErFsMXTFfVpmt3t6tLd7u0Vfvy1tmj/tku",
-	"FHODuQWlo7q8ElUz327eSNVu1R9ota5ZOGWFhfI/DpEQWfTDajSqO4Ho2oxWVL3BKnjg0HS99adS2foM",
-	"11RZ7yiYzPd2jIOGLfZQDRjcJAnMCaRSBTU6ipzmTmohOLCCbOVql31f2SYf1eyPavZHNbtOmf2oAX/U",
-	"gD8oDXiJGbx49vTJSxsJXMGAbU82cGPXl4oZSSHYSLdjLtKbdiQPpXmxd5i1dKuSlGiq5SBhEyMGJVUe",
-	"dKj+SxSfiBYXtny0VXygExOLFSNcY8tz6LWRF5FmNza7HB6Nubi0ZBWyvvSieB7qWjSOYspnA6ycUK1o",
-	"mgfIVMaRiyJjRjKMCY2ihKlSA0pXgmG59jR8x0Y/bPolryyC0mbbca68FB7Ao/ov6iRVehCzK7bR/CiB",
-	"Fwi8QDq//Yt/dezKXRU6vHodHrwP1EJhwK6vtYcgUCLYNUzwnsLCDFxBiV6sH1/8ajZg5Sc5E3opHHtu",
-	"i9K28P47KxDORNbafS02Qqc+BF+xUcL0Lm1GN8tU5EqleChX1y7bJKPRpzAuo3FZrXpuSUe1ThXxhI30",
-	"IE14XcYnPkFev3pmpCxHVgjVhbPSrizzazbez/gEunVoOOiQji4rY55Gcr5keUts1tEWqlqcTorLABS0",
-	"ehWAtWxPg+G1d1etVLGEi7HcAk5XrGXD0EazZJmr06ZRWnQNKviVv24l8HxiUHW6sm0u86r82JZJ9xJJ",
-	"K/KQKrpbQu/t/KP+2drJTVrJ4NfIbvC116+eVzLxbXnqSvU3q2RUxSO3fLPE6+p41LpuQsssaws4NmQ9",
-	"fpW9Bw/XhoYu8YRSDlvWbfSUKC0TFhEmRsliXq4k2VBHo+RItwxDbdlj2oJj2gKKtKYTVbfTO74lh8vZ",
-	"zhYoeCc8aNvqgExVLf3nPI5d0LcBE5MDAwxstbHMBkOs1nLN4rhVTM7zE6knXE/TITTMRSZRCM9dwTly",
-	"brXJsp7j0x57WtkRBoUxQULkmrGccPEn7v4fl8KfcyB9PxNtfdtpPX5j/x203nzXCY661XmCBS64BZaU",
-	"GdPGr5ajZQv8Jz/S66hzTcK95NEoPCERV1BrdOG6IRn51pwFwBFKrljCx5xF5NlTVDFPSYj8PTwh7GYe",
-	"8xHXmHmKL7jpgh2gUISUR6NG0MCXS2VH8VrFovsT2Yfzs6B07u6G8IfZV9fDO+OHNX64jwzxHTBELwur",
-	"Jdh1KxPwPrK0ujXclWe8D/q8RBhebmZDdrY7NNoVc0oe7G6GW1anAZ5zpmsyFeoN7g97NXBsYE2vGbLb",
-	"q3OVVFQRL5mvs0EedDobDlIm5lvGpr6p2936su80K4fveB5qVJk2VUprwmtVZATSyPQ2dm27zXu0aqO0",
-	"xUeMaBnRhc2GhDpOOmv9MaUqt76VLNoZSKv6IlQVQZ5LxaKNnBYwfnV4ld2MfDG9oVfu7Z4CH4q4UmGC",
-	"SQUGCEW1Bfit/I4eZXAu437wvFoEhOfQWckl2du4rE8OxMo1eYU5gDv0S6mIkwL/NpGYoMdU5k9v0uxG",
-	"ZdCU2z4bWHVQ2UZwi4CzNaFlFeFTUEF6MIemvtF6Kv/6nEQyjmkSQDiYFFcs0a6m7yuZapa0lF7Edoub",
-	"boPApg0lVZDIFWf6YGdHTWXIWGX/uq+nLGHWfmkwDuDjKms1AbpC84vPLgLyk/MXXwWEajKTSpNH5Ev+",
-	"6UG1sROGKhS4s23X2r9SUuyrxn8J0c30qlE7c7htmSeMDk53HsGR3qSgbeduuMAlg0kB3eRHcRqx6ICw",
-	"mxFjkSIhHcorZkuTh4aK9gWMoZVz5MFqRdaM7I6+GUtpRiOXqAoLeE+1yWuhmPXogyKWeQD7wr45lnEs",
-	"r+EtzUGBRojN075XUGGdqxJr8+AtlR7bBhvXIeNmQR1fFV2aGmsO14Rn9DofQHzGNhB/8g4CStakNG4D",
-	"7h0nML2z2Ie1PveqRan1pvd6D95dQHnhcG4dWF7SpIqeJTlngtsGC2MOha3RXrBbXHe/f9Prmv8ctfr9",
-	"mwefmv88NX9+8tnacO+j3jJD9vWxqiasdKhknGpGDMNoqgPy+tXzNY7jTb1aS8zKm2cz40/tHx38SeW8",
-	"sECUrURVXQLQlhxDC62tUXWSswjSDCnUzMKdx9IP+OdBkNlJA2I+HRAq+kLOkcdB/3WdqhCG0PyK4cuu",
-	"s3V4AExhnDDWghoB4YxpGlFNwzZ5AYX0x5zFkSI0YX3BJ0ImLFrqFuBD1zhxd1pGToNrrSPEKxsBYgS4",
-	"fKXmMVZFXepC7g1ZaDJROXqhOMHRoyqTiptavRiAZ9CbmGZ0BvG4Xi9Q70BVRe6qVreie3uV8pPFw6wv",
-	"L+YbMnfsY7piIRN5aVeyu9lKuqaonj0tTtVaQ17VEuL8nonqqJSsfpuWts7gqavaElqRKiBh1oEDSyfh",
-	"+QkxZgdpZ6lw5hIq+rUrZ1SkNG4VbtjKlV/CLfLFy4u6CpUoNX1TgaTdHATvaq/xpgr1YTobK6BFCrOs",
-	"3nTWBa4vmwNsLxLzWhb1bHhhoRfKKXGxf37jfLNWEQkTAKrVTzudo5FbcPjFQtJ0jfrByDDjSnExKZLn",
-	"o63rpNiNrwrzckXQXQWoKZ0zQm3NRzKjC8wLIE2a4RXgUo5Z1wmdzw2RxV4tsJAgmuclg9zDByVsW8aK",
-	"ZYzIseF2tMEvBFlehKzCJY9wFgsS0yGLT7NjUih1GZDrKR9NCdfWl1jknoVjUpYLNi81WThSa6nmbQpE",
-	"Lik0W53SGiGojtWsOYDrKGFtskIULTcoq+rvlRU63bhY6ZoHqyuMFpBgx02/iyqgq5an7GzNy2vW1+Bc",
-	"X3jzTe2Ofsn0VNaQ2R9fXLwkM3ggK0i1ECNXksx3qn7xmVmsly/OL4q2ZbxeI3X6Ubf1HnaQOzNOO6Ua",
-	"He5GZHZF/W3L4clchz5QmFCHRb0ui3DV4ITdtJraimcE2UYmEeM2tMkzrQh61EAULXWuCNDGeD1lILLq",
-	"KVvAUwqzvJbdr4Mpo9EmwYfr+KTPG5crCCOTtAZOYHUYSgzmNpa0sg2wfHQtA6zoIbtlcCfMflkYrPUc",
-	"m3eGjCYs2eatNZWIq4o2d2uKNuflYjd3kvjFaPfqJYkp1FSEM/orObQx90M2ltaICvHkSx6SQnFcs3nJ",
-	"FY0Hio2kqEovPscbWVU2A12UxiyCD7tSU5l/xkoxXLlk4+GCTMHWJ+JFEaUedjYyxUBfCDNYfasN7a0G",
-	"FnQepzEuDHZfYBFpUkXy8sgHjpbY5bLJEaWg0KyQe/fByVFet97DmD/6zZ/3+9F3x29b5p+e++cC/zkp",
-	"/NPv4wjVBoeMMK/nMpaIV+p8G1TLvoVEZ3Zhd45Y33nX1bt3RnqzlYfXbDiaUt2jc+5M9ZvXBMoDVjHy",
-	"1a5vUKC43lqUJ1dxNEqoWKAGS/SsgljVc2XcqzyetcyHBLvOmE+YJnFBnXRFcNE0gpyKKkvoS9L/8nHH",
-	"U+iwzzLw2t4Iy7pqESMy5RO2etv9fbsxd/x5CxeuZfXM1k+hmmdZZC8TF5/U///+wR/9/40G2Ht47/6P",
-	"2n8+CH/zX3Vaj89av6Stb1tv7v9RTQbPdJUVyOU0txDmlkOFNVE3x53HDzfo/1TL+Za/j4/u+ft7UtM7",
-	"Rt/L6jbvLH1sZ8/3JJNy7zBrNEhSVpEiVTOyL13cnoMWV0SUeZE9os6Af9R9YK5s7dKY1Yj+bgW++Oxi",
-	"cxF/LbJswpnWHdeVnGtjqX/tqEtcrXp9gLT5K+RonbVRFL/tbq79+u2Z4pJLYM03367hQ9UBr8h/trUD",
-	"2r1eF/LqBl/HIs+ptSRUwbYtRO9gRo1g46nl8bwVBRaQty8X9zGCtc/9laaLEsvPKF8eK7OahTt0/p5x",
-	"4yqZCYF1AeQo8KONRBFeasD3fnh4FdT4zI5Qf9icH20kCrtlv2vGX7YUvCPerrScg5Vldrdc/SPj3owz",
-	"u4vfN95cK6CEMN2Q0ChSQEA8N9AlY3OVFwdwcN8znEKz09zBQmisZEZm9JT1xbIJ0etatVSCrdClcCPR",
-	"qM4cu6I+UtH+tnELqF3kg9pGUXmbkBUsfSFGeQfKVXP43tsQ69epfnmgQVkF93t98YRoPmMBefX5E3J0",
-	"dPQYO2VSEqLpLCRyPFZMB46DIGHeyXS3H7vdOTZUqthnGsfyepBiHGQ0yEsBVtRJy4scUk2m9IqZ4wUv",
-	"BhAPA3X+odBNm7wYj8lwUckua03gNI24xl5Ng8rI25cJaxnaReBJ7NzNBWHjMRtp0gzPXj99djF4/uzL",
-	"ZxeD16+eh7bwiGIaek0dFPoty/G4uCOVzgyaQDdXIXVl3JvBTrxHwkP7cEjUVF4r0gzxTph9t1Jxbvzu",
-	"H/1vv/sX//R3f/mPfvcf/u9KGKTQCR+mkHCORG6Q9W1fl9iVv2vF3ifuzbc2Wm2AWYwjzK3LT0l5qq8g",
-	"fc62ThEQqUtFqbCKTXMcycggvdAQhLLh7rObufnwwMu7rw2+DjGh1cZ2uTeUzbB08ccxFZCDYUcmTYCr",
-	"1cv2A/vkKgjTXo8Lgl1DQt1gSGMq1mUyTRIKnby0xEJ4gl3Hi6wCBosA0rXlnyr65UNT5przIZXGA4JP",
-	"LZ+QvIH0Hg4HBP1VQ/LcbE9rNGWjy2UgXpy9vvjxDjA4uWapFzyGH1aCyKPRQIp4UdMECdq/IVrLREFV",
-	"IwMq9hbFrTpw1N0pJ6eYciEFI1DrKFXMvCkmMcOySFIQmcDjl2yhNsP+eSIHMy7W1/7xa/1YdMfDqCVJ",
-	"eMRsI7xM9iNn+JDDR7wtExKmsU5oaA+LPyxXJJbXLAH/GBb/pChWTflkajgxxPfqKeOJg8SwEUPyDB8I",
-	"CdXkWiZKHxjVImbaZangw3qayHQyXd8Y1kspEVyvPm/Qj0/wvEsV10YqdE3HyDBdqLzyGuaJHLTJE0w8",
-	"cSXbzDL2RdX710B4KNFTnkRkThO9MIQFyM5MCrYICGtP2rYnu9d1PbSZA30hBfmcKv3Fy4t7iqgRjRlp",
-	"ZuP/zV+TrgWqGCv6oLNxYmDikehBrTH5a+vzpwJweEZzslRG9Y3KcRW+ugMOl46OqwXmoXVWNigrN7VB",
-	"U2GmlAFI63gAPc4r47vwIcKMdowt0aEt2oyKhe2MblZEptp81fZoNH/NUzW1Vc+YgJyka5pEAUnnBuCj",
-	"DonoohTV5uUs+2ByXRXu89ImW1cW8zHndl/EwhKBTHlqKoYkpPyB8FZnuWx3zGZdg7RBjWBawYWXyITP",
-	"mJaFygIHrZE6luS+1aKSz2aqEG/NEakm/nX7vEYerFJnnPS/r2IMdSrDWkqxk4D/+tXzUxL2G/1GSNAu",
-	"B0R+Y9nA++jtMxNuoQ9kk9hIC1gyf344asHabd6HJG+OuPIFeTtotopOdg+/6zeMXN9vnLR6b0OXA1iN",
-	"HWoq5wXkSJhg11VosZH0v0Pl1g3KEmwv4d/2iOBYtz8d2ygEtTCTC3rJlNMWDHMGdmP21ay760/e7otX",
-	"tryoCxNMmJIxGAalkWESfkU1y1RTITWKqTZo++z58xdfD16+evazs4vPBi9eX3z64vVXT8OS9LWB0nHb",
-	"RfNVlJ0VBT98N8O843Wotm8B+za52BtkwNbJt7cWUf02BJuvXqWIWZD3srE+6a2d3HpJcLtSMbViou+3",
-	"2nSyVRb/c6PoPOfisrpA8WAqVV3V3ISBkE/jjCIoTZrhd9l7bw9zNardbucmNKOwawWZGCMax3W1Q81A",
-	"/mGtOnhDqlg1scq9hcQ8BImRFutjLi5P7KeNdiwiEp751alOyKfoGcU0HgPIhWFuNo+nCC7O8lDFg+PR",
-	"xeP5n/Vmv0we/fTm6+7w8Kr77qrdAmtVtQ3Yj7oXMOKqQdd6qcrxzRVzrow4rTFI2yogbiOMEpuqLPbe",
-	"miOQc8AQlfUwsB3TVrVhlw9oJEeqNZSVoftIX1H2XElcHWphYtXcoBUXBHIoTv2gK+y0X0ziry36s94v",
-	"a5MmBlmi7Zah9O79mhmegYzGIgJPcSm8idot2mKWO81wt9TPuyrCGw0AI0qVnza07oD0WRfcALq96zLg",
-	"QhbNQt/DQ1Jkzb0dSkR5YcsOkux4Bh7FL2J9GUcKy1BGwGy7CjTJo9TbleHNGNTONXgzHrYRh7mlIPhO",
-	"yHB9r68KanibEkFbks7tZJsSXd2AFm4Xr7JE19bQoS37DucHeeWJXCUvVtf1ciOvPA37KBWay3671wnN",
-	"xthjkdD3eGArDEHsGs0WiwrX/4YH+g/jAFevHdw+Ja1uXWDhBse91d1BbtkGgO0/votIUql/wb0vpeBa",
-	"JntuCfneu2rsBHVVJKRfi6k2cQ+00Ft251vLeuFLMdVMjBaDWRG47qPexlmGM6YUnZSrqFQ2xMBUsAzf",
-	"XOBbKqCcOUhQjaARmb9L1TdrSU+VGw3LXRZ6n87A8QSV+1ZWFCr2xd0gzhP18sqMwXQY81FF7NJUXgtC",
-	"NQm/+OyCQGMLfPTQVvrZyMt5ByrBCgl7uWVqda6fnbOfSejv+TLSlXBoGf+3FLF9GrSTmL0FmVptPyv4",
-	"u23/3lJ1ou0iqO0YQDeKVCSzmj16eFy0WnZq++tu09Z9m2OwZUsE74xss0bV4qa3d2uRYy9SZ4Hj3ULy",
-	"9MfZV8vNO8DjnRA3r1L9A8HU9ai5tMGudGnZ40i1C4OAqBceYT3Qa7ghshIaXJ0QMJ+T3/7Tf0zmiYR/",
-	"xwkrZNaZ3+i8d876IhPFG0sTe61YYr2tGwttR+9PaNtJEJsnXCZcL9ZXydlUF97EOpWbpQrsMwOmsEJV",
-	"dMHbmn3ysh3qcnnrlxHqTjHEpuxFK+gdnWINpbs1PlSu+5r13Qc78E/S7szAG2VDVlCEuRLXH+y4PyWo",
-	"s7FrAd8FTWvjl881TSADxz6Rx0sa2T4sh0CERGFk0cH+/L6VOJt1Yclp2lAO/7RozMk+55q6FdqTVJUc",
-	"y7INCyOPZJKwkW5NZaJYawgWocUGTUl6SzW5lzsmynhtfk8pNcZs8ivz2saGg4oBvJqWNa7gzjZ+b7+r",
-	"TGFHiity1CssyFExlxazZjutx4N2q7K8bQWRsWJntgF1p+KlVY9vQ1wqlrHKHzgva+I1dRYnbKD4t6xU",
-	"Hrzq2eWKbN0d+KFtYeCqsM1R2cvhqFu6PUnDtSTGmdbsAwHhgvw6d4Tuj5C0lu8tr7WFYhCxGL1yKzy0",
-	"ktAoIk3BJlTzK2YuRCxKR/qgTb7yYou0nGB8NcRSh45Wbmq43NfUatojY/J2MWsni8Oqy9+mMR+xP623",
-	"nRvqWiw39c2f/2m/r9786E/dH5UG9Eki03mlS/NLecXyntKQRscVgedJMwQbDvxQLiyZGrjR3w83isu9",
-	"xmVTdWBz1lC1gO4+aV5nfRwPTjOI7ykXWq4IK2f+VTKYltJ0DiXE98Bn5jEVg1XeiawemQUW8jkgCL4J",
-	"lQC1uQ/qEeT1ZdHhMM02sQHFJDTv2aRcxbTCzAl0eZxku3ZF45RBFVgtbRVCr7CfrRFha8uUo+96nd4n",
-	"rU631dmH7/MDYL98fUEz1+d+DwF+VapxCb4zIWQqRmxmWyqVXWoRZ2K07ar5g565IWzIMhM1DhfNbjRp",
-	"fkmTy0hei5KZ2DwwoZpdQ7KKMnKqIlSTTu+k04GM3LFMCB3K1Gj4My5SDbr69gFU3Z0cG1H1OUPTMya5",
-	"wVkwI9hmUTbUhYnooMo92G31Hu8/7Goz9R3Xd8WMbDvM5QnZ4Ny6GfX2MCPNdbxUHNcAL0BlkYKcU50m",
-	"EV3s1F67uxczPgKZY7y/pjm+BPkB287svsl5W67AQOPY5SZzSM3N8hibik8Eg5gzwEp9EJAQQvBD8xze",
-	"bXGBYfkBCSFvEm8WUyh9AxmNXXNviBCCV4omMnyiIrWhdnr7sBusIoG72xFKo36WJLKmiDAzt8hQRlAO",
-	"3QYpUkEnAAI5e/mMNNH8GRCa6mmAaxzA6h+cEEpUOmeJYi4Wuy9s6XhnwDx7+ewepkZETFMe9xsn5Lt+",
-	"Az5s/u432u12v/H2bYiF3ZfaU+BrYNOSEVKHKxrzaGA95+ZpnGCmmPnVHhtvl+oy5SNusTWwiE/xzfJO",
-	"2AE33Yqn2fdLNjuYX0VqoDZUKCAzOppywVoJo5G5AsntKOlZJxoZMmVEJa7BqozFr9rkM9hXSDmnYtEX",
-	"LpAb9tdlr4COwBV4SlkESdBt8oVldLDCioxokuTN7GBEiJtkdDTti3kitRzJ+J4ihjLDdgZg1dbXksxk",
-	"gj2u1QkYuLO0Kvs4gOeksWEsR5eK0L4Y0TjGQajIfLr+K01IILY3BhjqjPKRjXM+yIvtZj7hBPI1bN0W",
-	"jNy9p7LC3X3RF78hOAj5jZ3mb/riN61WC/7P3D7udMhvSFjCxpA0hxSScumMabOu9nwZMuae/ZWSIjRk",
-	"Tah0PpeJIa8zFnE6MPgTek9at7B3xazYIE1iaJ2BStNASD2wOp+5bKufZ21iAhLaJg2YIecP5z4YsRGf",
-	"0XiAPYpm9GYAsrJ/a8hieQ1R/Nkty6ir3nK3ym+RJvXEJ1gzMmOzIXZpstirSCRHqSFBLCKJQeIA8RM9",
-	"OIagwAqHB6VVdLtQusxENJdcwHVMKXPHN79idnlgl8VcdTrPgAurJpmrWup5+alLtvAvKSVh31j5YsQE",
-	"Z1FILPp0DfqkwjWULm4UnfPBJVv4W+Vdyp7KKrplsPkTWwesg6SHiKzS8ZiPoDOyMxUEpetgH8neOzLv",
-	"jWUy5FGEIIBN1kc8o2YUYAIMLGMsn5ev5I9hbies4ZQmDOeM59e76n8Tr9gsPTgnkHcJNMWsf9PGJFvi",
-	"g2fMiRmDWartMDanxod+pJKx//EMSSB1sAiFcn2+bbLPKJb2LU+fGmgpB7G8ztb02KypmfdYpqK0FNkl",
-	"nGF+yb38wLyMFc4KC+ruPzb3R1KMY47orJhO5wPD/WJmpx2xmBt+AQNEjOIG2Uz4gaaQHYnjdQEBDHXD",
-	"aVAoq4X3ej1E73kiR4Y5DWM8+4B52cmH1jPY+BUrbDnKbLYDJQmXSTqwSJ+fWO9CnsYzSJjhvbDPHsew",
-	"42JJmCzj1Ev/MR90Vddg6nI8Zkm+dj1Yu8Qca4jFw8XKfw+wZ6SPgXg9YdDJz291NBimaoEHVA5mVCwG",
-	"VGs2m2tlv/bA8RZtBJo4JE204LlgQR6FB+5JXGfH/4BRh/niQcm3MeUeUtpf7v0jS4auKAdtxzwm5CD7",
-	"7TJ6yzTVbku+HaUxXNGRwnXzUU8sXxblfBYJfW+rOKT3XBZdVOaP2O+jzB7z3iDuqIL9zWOO3lD2UzWs",
-	"0btT4nE2PqqCMXp3lt+p4GNwNWcQHqyWGXjQ5leWuQM8tkzey5ddKkRG0p0n21usAkF3EWGlJS6S88JD",
-	"SM3NNiwR8+yi97UCKYeKBgV6lRVVsLQdSyogUSx81l0pEc6szn0JXkciYY9L5LARNIoUDzbJI3O2r8wy",
-	"5Srtsb1buupEFTOKR2wKPzNak82oQGqgq7ZHaVy8ngD/S5FU5MB6lALRzh1aWNRlepBVovCQYVmS8nxk",
-	"uSCF3qB56RlPMjHzKktR9hoKUW4E79s58/YqX3j3fdbtQ1Xk3PYrFYy7UbCDOr5t1rbAG7NVyDd9icrb",
-	"j2SLvUQ/8xVRpcsVjM5rM+AzrqJ5Y5nSFk0dxXqFnj2x2nZwRqbpjIpcFbUKaEAUHYNDSk3ltSs6WJUe",
-	"W6mrV1nKM5ZXbcFwkgSPSBOs/7Ybe/jzlu2G3noWhbayMTTcZGjlF1hQKrG6bRG6TvcnTx/+4tHXxz/v",
-	"/vjoq0/+rPfqwcXjn3V++dMna41u7liBNr+BSSCvOFk5v5+cv/gK/RbolUAV6OUzctTu2Lb+mK8IxYSN",
-	"nhw6u2VI6Hwec4bOEmcboH0RWq1PSUKJe9pISCxhApvRXCdcayZICPU2T8g3qFiD6g+Ao3IdkAz8N2Gh",
-	"pKkZ9k2tDbV2Nc411RW1IceJnNVbSbfOXEFv33CxpQ0IgPvCvPspeNxvZeuDwV7J6ypXvpb1YXNbT1Z/",
-	"WxzsTHF6eD6lYjKlfC06w8oDRDCSt3bB5hZImCvYvirypz8HMoipoaRprS7HnQ4afYwAdUCGCzKKqVLV",
-	"DcEqw4dwlC6Mctw52qG+4SjmlS4ibK17fHOz1rNbke7j8/RasHuPdxgayVkduA9K4G62BMsRIJvFfzoh",
-	"o3aKDzq9AJQPsz0POsfg7c21NWSN6AHIYmFHMo0jpNoHW69PCa1dNEpJxrJ1VOzOe/PIlndTbHdkopKo",
-	"R3zGBJR7S+Q19sSDYwX1YHy/BbqOpjJNvOQLT3BU0InJiP0Fbl/jcaqC8zkmZFT0UWc0MdwzoeKSzFky",
-	"MmJHjPbeGY9jbgO9rcsNbKxCwjEm1xTdcehPLAUpPugUY8OPN8pUnT9+UHQfPu5s+N7jIv52O9t3bjcw",
-	"Iwg44KZIYMj7spnfCOkDCNYYdKeDit6mG5Inb5wHs1uOE1W9f7xptUeg3eVSApu9iaoc1K5ZBqDb2xQC",
-	"ljGXbVmwZUtvgwaU7kYwBruxc3eY3uKZrDz7cNBPwEUdRnQRosxmjngIguswHV0yjXbJRDtx1oq5LEI3",
-	"97fgKo3liMZ9gRXAw1/84he/aH35Zevp04sf//jkyy9Pzs/Dg1P8ENr90VVk/rSXPRuOISUWlku2CNEz",
-	"YoTqPGcOObSrQgkJdMsxMmU5pToX0M88vMUizxM5m+tK1H20KeZkZTDqA+5cMQvgUSOpdLmc5sZFUamS",
-	"gotJFcSPNhqkRJjQ4IPHr7wcVYerfNrrqEhQQ6Uq5uBWMDuDhf1dOlUbks5UPTHyXkXoQO/mJnS1gK3M",
-	"CLY0IzIeBCQ8NvedtXe4IJmz01r9MxnDFhLOvH8QXh6Q8IEZAAUQnxX3bm4aQeMY/vvg5qbIcB/A5XUM",
-	"97VRkZ/LSVUF6DyoyABUIefauoqlKJrjnUrRWFthebBPdhqslp+V6gUaaibHpICkmZ4JdfK6LUMG7RME",
-	"xiXNJzFNo3zbSqVsb8kqtwbxQQsjuu4KyGhL4BJGIxcDxXz/uA/fLsBsnkO4AYasZPKPH+4tpWxdYvzS",
-	"AY1SV4mvqrCXL+Vma5y5rmRWc9kWZMNIisJiP+r2qhMrrZG3MJPDq+7haEr1Yb5eqgroZTmlrGIBDoLV",
-	"JyjK6nWzgCHJcKFZcTJF4V4TRC8WLTHATdCgnIvW3Uyvrcn1v3CyjEfFCVWXWHSqKrW/prdvUYIofuSZ",
-	"mKfa9gcK8DBFRvIxWtAoTiNWDKjudfcschQ7YO0uZVSTkqVzCfXeNMlGMBIPF5dcTA4Cxy89jyq6LMox",
-	"+p2t6rWVi/FtY3l1gdCD6siprEe/tSl5eJKwEeNX5d2rTl/ILRkbVGawvpW1OAumbzBEZ+uJ0iXS3XuK",
-	"zOh8brZAjp34XmhJYU5jwkYyicqn0eVJ9zq9YyCMnZoScHvLdvX20k999aSMUh6sJ8zkZo3S4nlUMtuD",
-	"9y7i+vhW5B5LZHltim+NcOgyxsoOlzmdAHFOIdAvlhMVEMGuDRHHnlPkJVWKhILd6MEoTZQ0+pwiofvb",
-	"leIzD8BottChdP3gFV5elj1vma5mhd6qEpY5rEUqcNTtNjbp/VaVaOYPutG6s0oHV6Y3QJMHgsSZzjD7",
-	"hCaM2CNRmzPmpZ659DFfhqnLhTdnsrdUD/O455JGnNHP5YA0KJRnKpYzPOn2HnT89EhMnFruUVqbHfeK",
-	"zSgHHuDPj3xJF2RM45iomE+mGtxKRvn6liXSRm+K1hjuWe1MMa1j1t6xj8jdVH+qTki7yLOQSr2kmoVm",
-	"0wfrU9LWpg7U55t5UNgks+WP7yCD70Dqb5e9lUPNrliynIaxx2SqcunYIoxfeHp1bstRkoxpUUw83mxR",
-	"PpzcrWXEKXSeLFYXaVaXETmwOUFhaa/DU5twN9YMOsqoPRQcgZiNtd2AsoxG6MPDhZHqFeb0kIsXFy8h",
-	"IHuzXlar29J4LWk6v/2Lf3UMEYPn5y+Ii6cwGO09NIopnwVEpaOp4azPuUhv2pG8pwIjrRmFC5rMLSn/",
-	"W+Wze4V569UDlNMrcBjp/oYlfJcz55FLbJRX5GXBw4nwKubm4WUrK+xuKx/ZM1SRTRTNuAht4grivjWm",
-	"nTrDNkRAIAXg2Abce5onkE6QtUhztemQ0cLopaJ0eGe9vS87tRUCRoiRxnhMDaqDa20ZNOf+HKban5qf",
-	"w8Ctcb4vmsedo4NTQkmYxSLbgsxUEME4HDDXW05Yo74/rE3YgDHNgpiffZGlECst517fCz/FyokhLgYr",
-	"C6kq5lm5x5ZRTLFRmnC9ODfLZ8UTKGB/VunjPxPFhK97KiMYP/n6gsgE0lsu2YI0Q3XZgtr9Znthd4BO",
-	"wOA5KFOt57iL8pKzzT9qO3fha22ItoPcavPT1dE7acytPDmwz+ffpXP+U7ZovH0LZbTGsuKr+SfNl6yJ",
-	"xu7Yiat9ogKnPipvE3N7t+UNgWueCjuLHeEC2+XGvJYrGG1iFoEJzUfQvgTabBamj1kZ2IMjW/q+aK5s",
-	"RGAesak5AcZqldcmtIsJqdp0ecntxtZ/KNtv8iWG4ZmBbAycF/StnJnruNM1hwbu94WQolWcpkuSOu4c",
-	"tclLWDJYK5SNa7SBU9tuD+7PWdIXYIsz+hbolW3y2u1NAaSEkTyV/4QkTM2lOYE2/SqcUjXIX0CnHe2L",
-	"GRq/NOVxYJPbdaHDBZ5Xm7SadfPAxTVL2ggaVyxRiHKddrfdgaYwcybonBulrN1pH2FP4CmcTih+QL2c",
-	"Rbg6YVX19+OYFJ4MDJvXQRb9byaRNYMvabYNgAKR/1kEp7CUhmmYi10l8+1ep4MJdVmSN0TCYQepQ4gt",
-	"99lepth+4+eZ25TQbJCdM7+rtb5idm+Wt12Xc23k924hH7ouKsxtcH0qsp95XA3Q2zdvLaGkt0hhha0B",
-	"slYhqfrI0DaIdtzp1n0r29zD1344PLx0tP6lz7N49rdB48Emb7z2gm591gQo4jOlb968Db4rcIxv3rx9",
-	"EzRUOpvRZNE4aZhFsJm1/pzNRtGJAs5ZOEFm5eeV/Wow4R1ETEUcnpLrKY8ZEfKacBAgwm8yHAmIRauD",
-	"kDRtdYuhTKHDZMKIOdkHp5gexaCIlq2xBSVmIEd79dGzJb8yye5TGS22O3d3cNrWnqQ9HKGND4e/Wl8b",
-	"mo7HIRemjUr7dol6dd/7Kn4fadYeKNYm1MoSq856KvIpjWwM+jukb8fdDd64kPI55K6YF3q99S8UEJmL",
-	"COOW3zUtfZkOY66mIBJuRkvfBhVSyuF3PHqL9DVmukKjfKaJ0V7mc0YTz2mKlRCskMwSSJVXmTa0klQ+",
-	"xS8tnfTj5Y/jo9GHjmYI+uo3vpL6c8izeg+4gsu4BaoYwdZl7cP3qkDNHykciWdRw3x9nlawbay+MOYs",
-	"jjDZZR7TEYsyjhxm9DE8DC1NDckoZhQE+NmpK0zlMWqukD8frMY6W0JvPwzaVU9Zw1wM2U5FRBcFNtOu",
-	"IfIzeQWF6uw7d85ZO+9v+luxVJHGcRUDxeubrOQKlvn4I8u8HS37IfPYV0ifduCx1vjUQvPSWiYL9Tfp",
-	"jLmSicXwB4x5UOEpSWQKJf6wmo1a0Yd3iRbaYsrQofEjB37XmHSu5Rwidc3uURv4IgWhJM9gcTiVd43f",
-	"mg/7m7yKD78Q8cIGu7E4UlkmKOLVaQ3+kbHE9pCUJMygKxrI94SUt2fQWdSMNTP7wT+dR63Ow82JfAVg",
-	"d8FT/dDS7uYxEUeZJT2L5qtmcD2PwQV3tT51XM9OznV6/YGxvc7j9S/4q/TE1VHYhWe+e8YH3EgmJGEz",
-	"Os/JFHEBaRXEqsz7UtcPy1rBK48+hkSh3bpE6yqq4Dt3z5wlXEakCZGnil+xg1NnsCO9YwJtv8mQjWXC",
-	"SAhO/TBzRv06xcrx9hAoju7ZHO/3klhtVrik++TR0Q58drMMvpDXdaDCRNaBun1atNn6fbkMygRtOdrd",
-	"5bFhwYeTXjY7cK7w1oxysRTc6HKYbDgAZhlZPqFshp1KR7YSyEm3+wjwmaO6UrONuJw1S7ctJczxuIIa",
-	"2qKD+GRAhgvCI1vFjWtlvYw2uw1x4wMnl++aHj2hcawC6yv0vI1zbK8MlElesYRQu34bUSi1jjjt259m",
-	"Q31tcNaR3+w+b4g65208Cu2RnGHD+U3lgi7E1AwwJsoFJrnWpN+UmkZZ0eFN7QF0DVS6naoISxejAi+t",
-	"EkA8GK8Zn0x146S7hU/N34oNj9YP3oWW4W+d0mB9ZpVIfXtP1YZYuxfEK6LZtlhj53onjqbiYe78AR/m",
-	"LTdljb7wwWsKmwj+3ydhHw/JOlNEmXceqoWARoDVDvozdamgFrJnR8hLmsgEBB80g2A/WmgD+507Q28P",
-	"nc0BpCQpIN+Da9UXiLRZCNcBhstomUCLFEzmz1rKWvubgfVwnrArzq7DNvGwTd2zCdR9YUPBIgkJRWjN",
-	"cBHBL1+cV4xoSMTC1nqqpLXnZo1uQWlzcdpsR3drrnnOYjaCHbkL60Wt2O+KkHsE67gXNOSl/fD281iI",
-	"0Sum0rjWxJ7AXV8g/KH5pt81Wfic6dG09gjnR3dDcrFsAq88MR9N0+/LOZwpUoaeQliVpbB1UuYqzekL",
-	"dnvF6aO69IcqYX3gJ+YVo9EdeW52d9q0yVl2gl1dIkrMiSGvXz0nTSNCZXHO9oQYYakv+Mwmr+dR8Yox",
-	"EkZyZBbQb2Gi2rMoPCAjKoyINGTEJjBZMYlrKMMpBXqGsPEYYjrRU6rJhGMjOx8yHAKupiJmSuGj9jXF",
-	"tIKwEJ2q0JAlFo9XCFy3dyJlRzfL2djaFHh3/qIfAkn0C2hvShQf3z1RxOy+zPM5YX+YHqvbKK42smNz",
-	"dF7qZ1QuHu4UCcU0NjbLJVGH+M7NA2SEiwnhGun7LsE82B5qDaLYSsOOgEHtYK6XiWL7vSjzqLZuq8wb",
-	"6fwwE/jqzOJn+MC+zeJeBS6M6VryIkmzswPrsLHPbEDRvArhiGiN+/fv3z+6+cW3DfRApQlztLQXNIrJ",
-	"RC7H2gBxHDRiqvQAcjgrqFNWagnKp5oFeQuproORFJjVM1qAjdASSs3orHXJFi0o7cBHl/a6YWvXgiWD",
-	"rCQJTnZZnrTVN7A+B74JDjCl3ITAKVYk5Hdlo/fxoi4ELpMt0ERPnpTSvDBLK2E6TcRHpW4vbgLqkcsK",
-	"ZS67dGtptdICeFFIuCNcESZGyWIOkqaGKFHSPPvsvNV78LD1xZMv0ZBXRoOgmgTd3onhH/SGumzNE/mr",
-	"1mc/P/vy5fPP/C7OllosH9xtT8dd+iI+CAra2YqCIgwfEL28JbXcEhvW0Mk/+Cjhd00wzyLoqugKDECB",
-	"y2URyiOZq0WoQ1SqwT+yd8r6aRpfEvzAiUuntHDbACPoYmrEZavncwEuFJ1QoSg4BEiTxjFxhXQCdK14",
-	"5HqJVrfJmU381n5xFfsFx9YrNHOL8M9wQW6Tf5GJp9/shXxvPsgx/XRUMUivsb2MZJfhLriA3Qog+B+a",
-	"dP2HzRt2xJLVHq/yEfzIMt4Dy5hRsfAqTUnfjYJB7ztxj+/yqpArnWYWXT46zd69C2Amr5gnMexdrwrW",
-	"J11aWnGLPA9KBLv2W4aGLicT2TyEVUCV31pN7L1a3Isw3InF/aNxamOG6jcO3Kt56vHJ0YM7Vrh++Ob/",
-	"Dz4MzVqu15DULTingZPdTgfbmgpXKmxPYiie4ClOWa9t0hyaj0GZJxbBiUn1NCDuLKFqRgyVieS1yLPr",
-	"+iJPr7MBG0kK9dAs7VAnhGsMblOETigXxWJ1ldT8FazYR6L5vbfov1uSCQfto0x524ou2jdBDenoknBB",
-	"EqnhoG1DDp3HvqYC3QvBSCKvIVrS6xthFRckGSckNCgM9TWup1TbdgGKUHVJxjIJvE7r+KB5qi+yGBMF",
-	"tY/zkv7s1yn12mfM6HzOooNCMK6fawyF0c3HoSA7V7ov5BiS5NUpGUo9JVecXStC42u6MAQuYWxFYAjk",
-	"YO7ZcfkOsncfbZa9i60Nto+rzVdltc/7no3VVoFLU5NJhGd/Qa5ZwgiNoo9a5W0pQNYTQ3l2BDyOQVZe",
-	"lCeuH8adRJ5VR/NHkco75mW9rC2ETTzLUCmvSBOCLK0VtEk6wzIXB3urZHF7P+DyUVx7zHY5ZHfo/fvg",
-	"yNDHIgIfiwg0ThrnhnBtUezEiTLQ6qE+CAm6Cd8ZJze/j95sdopKnaRsuGOWWRSQv/nrbvuBF1mZxprP",
-	"Y86SwZwlMx5DlfoHnVyLuOLzjY7hFpw+X67a7FlY8D+U3FmLXTkG2gv1tWZDDztC8IUmfAR9JaTK88iQ",
-	"KfKsUwlUohYLIqHMPF6EwGaolAih0bODk2Jde+CxAjk+lunHUuTg1TUfQ1j9UG8h7dh2WKvvIy/Fdj1P",
-	"oM2Hykqlm8fvKVflPGEkw8uIDBd9EVbgaUgOSbfT6QSGcYuIRcRMRxJKrqcyZl6p7yoZHHBwDyE7S6d0",
-	"4xO42dHb7lC9E5b+PaFHWy1cHa8HzPyY/vu+0n9h+asIY5Exb1Ax1icuMRtrLyEFxjjNqSbXhMZSsIyu",
-	"ssjSPyBh5g7YLtvVROWj5/O9pQvWosuaQk4XHg/iUVbraE71NI+xyXop5kS1su5RVZPRrK1Qt6JlY52n",
-	"9HN0kNryskpDvxyf8QdourIe1KDoJ3XzcWhdg62395VWk+xep7MdBX4nJe3ePevqbc66Hv8hsq4PLmPo",
-	"vWXHrOV1UykvWxGL+RVLbH/ISlM6VG6Vmo8XRKZ6KG9cROZXLy6eff6LwetXz/G+PTJYrWJKE4DwcMwF",
-	"V1PbPzjPz5xS1Re/Tlm61P+FvKSLWFLbtkIxGnvh9MsB9NBJd2G75egp64usxz8U08IeW0wpOmEKmmXZ",
-	"ObMIPASXjM2xezYW7GCaRlRTdDkqkjAstQyeoL74hER0odokBNcaJG+B/0BRwbVB3BPy+tVzBD1hUTpC",
-	"oyHqQFNpZ0DFQk+5mFh1ScpL1RcxvzT7dsnAJ4D9fapUjR9LefkUp7CoLiu4xhwKPWc38Pua5875t/hs",
-	"RdRNjjtoMufo8WW1dQhdx7jNqJE/T9cNcZ+F/KjWbDbXqnFy9MmmJNwijhfCOQWFumEOk2oX24KCE7YX",
-	"NC65MPuGZ6hhvbIu78/2pnZNp1hEHnQ65JnQLBE0JmBhSghm7dlut0UQjwog5pEqjEa13OGoYGgx+DNB",
-	"ScP8MVBmz0/AEys1jbdxq/p7hmi2zEzy5sY5An0sBrhsxjEo5S2RR8qn+SqbG7UkHT2lCdPJor6M0ctU",
-	"K+ggyGgUuu8tMt+skf2ATEOsBVdEJxzpsRQjRprDBbme8tEUaHLm2YDemaovuCXq2PpNGKINr2eN5FKV",
-	"0hg+Jsdj7E4j0J7kipy2iSU2NPJWw1B5QYYsG7F53HmMlqhrrtjBOsL5ChZlAzneLcg+RPnKlrPrZPlb",
-	"xqn8YIjc4woiN2ciQi9hLZ3bXgr20aROGHZYERALglPh37mse4tUdCH1YAyScJ6G7hOdBUQx4BP7zzf/",
-	"SmJr3exjzVwu8yQLFKQ8GYygCHbQ9uT3WyyC+/zArIZlmm4xZAXhIUW6c0eJ+NmicAWbAEA0leZx7DAO",
-	"umVmS3bQfj8x4jpZgERNowK/WmzCrbK4s2q9Az038BBJ0phlVYXB0c7AioadUO/BfUWaoZJpMmIhGcdU",
-	"Tc2TXFwGZJ7IAwKFtKOqhNvn5hP7drf5MXS1wX+9VudhZYES8BefNO7DPO43/ErQDzsG4eTc60yMs26c",
-	"2ObFZoegr7IXjOeqTOOvCmq5BMo19iQ5aRxNt3HGwWK+SmO2KuYGtusH74fLUdcX3izW1zvjzuAVfNv2",
-	"SYFO1nKMpers5tpqkQRwwaB+tuehtfE5Pd3eCfoCS93JVGhIeYD35bU4dTa/E9SDsTqRYkkA2qi0zr0D",
-	"FxVjA3hmVI+MFtsXGNIWkmZ4PwwIFYTd0JEm2EAjnCdszG/uh2ag8P6cJvp+eHBiRMiZUYhDh9uhnajR",
-	"kENE2LAvuJin+kcy1fNUu/LY0CIJkz6pWBA1pxAWHCLOhqRJiYo58GW8dIB9POwn+yL0zqf7LBdkHPPJ",
-	"VLfJq5dfwvMX5t/E4isKrTgeCbuzsE2QRMF2aQgNhCVhENtE45gAuWDqFNqJjFPFInvdNRjuPXYydma0",
-	"mCdSy5HEEld9EQKNbZ0Z1ofNf0NoFqYGXIRBZguh+FnhNYBG+4Ut9JlMWNQmF/SSKcLGYzbSfVEfkFQh",
-	"PMO5vr2Dc0vKViBCW5OgZwZ17sZ7+cMi71uv7CrC/rEq6Z68lTn/qGIfRSlqo/5bQKiUlnMFlGkBndLr",
-	"iAAQUU/KuqcsoZPyoEaG+uiqfG+uytW4soGdw7z6QbkrX/neR8C8zGgEtR+a44I/07BpYIwQcf8EZJxE",
-	"ERonjEYLJ/T0RSoil9GBp4EuMEC/UqOwJbL1NJHpZErCl69tjWz3YAgSU180jzvHZMqSassTnI7bu0YL",
-	"XOeRx0dKHMRjIZcMVDHLHnpQ68Ej/t3Z3bLVzu0muAtPXbcWW3BTt1y1/PRxBT/daUm/z/z0B5emmfXE",
-	"3JQDy8nqRKRYTiARybWPNbJ+0ekZkDGPNdi+hpjOnhNsKCkr2uRJmiiZ9MWcTriAI3RC5lTZpEvQKO4p",
-	"EoL1dATPhoQqErq/xxLpnnkAXDCVlEpOdvIpPpcThG8TxyJ8ZMb1hs++NmLwZo/+lC02fNKG5G/0bFZe",
-	"daOns9TCjZ5Gz+aTmCq14Rv2iG+Wu/t5ImebPHchG3v1rWYpypCH6mfLfhI0RkZbHVwnXLNBd5p1QOsU",
-	"7zyYLd2JClfWNmJ7/HCFy8NLgI1SPAEDA/2jbg86M88lh77Ph1fdw9GU6sP8A6oRNODY4pfgtd5xxyad",
-	"dD1ulOWdlJq99bpZp7cj6PNGlRRcTPz5WS4G82t0uj95+vAXj74+/nn3x0dfffJnvVcPLh7/rPPLnz7J",
-	"82rRog0RQmgDcGJaltBSBMvPaAkaWfZuzyCCR0WQK+5q5saucXKy3huMPeIMMf3oDV42Juar47Mi87PI",
-	"iA7ZjSvLtsqqLieZ+c5WT4mB1zQxCl+OvQ4zZtjwoMywqCJPzn+GQjntiymjRrBO5DWK08iQIDQGcI9F",
-	"5g10IRuRnIwTOYNPR1TTIVUMEi+HNvZ+xmYyWfTF9ZRqdC1rRRT/to5pfXZja69tzbY+cpcPhbtodqMP",
-	"R+qq2PaTR0FOw4OcKAaWYAU5cwlylhDkHCgAqhcUiWDgKHyAVwOPhgYFYh0sMZagwIuCSp4VVPK4oEzo",
-	"A2ACgceAgiJj6QvDT6r4VlDPEoJe8EnQDY4DpPPBErkPqphaAMzCsI9eN3j8MOjY/3fUCQxP7B134Ojl",
-	"XKDcZLVSgzHEI4DSjIZaJPIanBjtRtBAigG48ASRoPWUq7lUHF9fSlKiWtPRdMaEPjX0Chr4/nG/AZSx",
-	"BXxjpK76DeiDW9VAdsP3K9rHvv3Ijzx+hLTW40iWF9QzpqViDUX6fSeVC4rnb55wo/RbU33xxC7fiwbg",
-	"dXJ3jj6BjKEtOkzwGZ0w97oRDP3hzGidUmqyaziBfq7sw9YAMWfJwCiN3oiORkGtFAQ9Jy6FGe0113Jl",
-	"OQWULeDjEToJwWdvJvqDd/a6ogYiwgXwxTSL/vUu3wsIVMb3wJJpzaNe0qHCUiY8jrkU1g9qsySTifMr",
-	"jiRkSIYjxuNmMxU+MpO/+WvioSH5ESnfXUb9vrBPZYcle650fEjxwe60/KA7g2bIpvXm/vav/iXJkPbA",
-	"vOGjP/lRftPcK6H3ATkk3cAcj06nc2CGLZ4S8iMCp1DBxPPzGOJy2oBEcGdnmRaqL5rQE2ho1llM2rPo",
-	"4JSEywuDnlj0246mrAVzdBuYFYSQfRH6LwUkLE0ihIoS/qzDNvnaABZ6BxwjzJl2H+0LvEnYzYixSIFw",
-	"HNKhvGJWrggxSsa8nMXBO/Saz+OF8+RjaqtZtDY5s/0hbbdIc3LzEh3D1E9xwwUGSR692tZo5QxcWZcj",
-	"1hchjWN5PUgF0oWBq35jLehmFCmqpPo9Vb+4Fendji7eZbrsHtnZ5rXIvp/cbKs9q5Nbvx/VOH5o2Usv",
-	"gbDYghpVHLQoUR4iTfNa1dbHuUOzT+tORPoFXXmpuwKdc0kkGTJxOE7unpxLQ+UsBW3aICmWNdTlAkuJ",
-	"qRBTKMFif9Amr2wJoFwqcB7FrWJvAFFhac4XYnQG87xlPSCv11njjbVFDuZQxC9qnDxwjq9C1zWcgR//",
-	"bbehDR/Z+NxlM8lOzN127t0j6XzYQ2q3L+LZhfE6y3WKipQT9+POSOfjfSsCXpUvs7aaiR9aUJBtBLf6",
-	"BUB0s0avRYr93t5HjaKFGDniAzZX6pG/LUmspZLbE1lNwjSJUWo2E6a2lXkW0oGSp6Uw5OJaEowiAXWo",
-	"LxJGo5MsefQeRK2SZvhd34LdNwvTh1PUbwR9/5DBb/84wYUKXcdgfxj0xWqd68AmcJIXcyYMfWdJS+lF",
-	"zLx+0X0BoEVUUwsYj+Cr5kNcTPqNk+/69uAiNJkVzoMeaZOZeb/xFmAjr89JJOOYJgBZXwBIARlJccUg",
-	"IBbWMyxQ8/CgTeCwEh7ZGFZKrpiIZEIwMpc0Q+xPeYjkJzywgayeL9ovhRpTpUl4GNrMLHvQIWh4SqEe",
-	"Fm69i70BvzPVhPZFseIfBu1IoXjEEohPnWLD1BnF3JOEKRlfMSzDM0/4FQTGRVFitAtUMvoiPHv+/MXX",
-	"g5evnv3s7OKzwYvXF5++eP3V05CA4mHQbD1PfWkR+xZc9YfMQrGhTuPEspBG0MAwHZ2pJpUqRpHVOR5W",
-	"ZG3HHadolVmgE7vqvuF4cTVDrWSgEG2WCpTBDHvubb/iDlUq2N5y0dlr8KbhcbiWaRyRYd6aWCZWGow+",
-	"csf3xR2/NoTJ8DYjptdxSbt1uFkbsEwzXj2PDF++OLee1ayksXkjRIuUd9sbDrWbPIhHsZhBJSE3RF9A",
-	"uytQP4rl3LiLkTw4wQSSvOJtliwAs+SKjIF/R9Y4ZjigYNeZmkNdFVyo/WbrtYaYnWctTlIwaB0bSzFh",
-	"CYzLIhIlEksh1xFic7D2VzetC75GA1XjZExjxbaTanMl627abUAduqryyqUu1O1u3oE6KFhWAIntXlUN",
-	"5BIYvc7WR0FDXtopvNl+PVY3agJQDLdO48xI6eQCl7bkWD+IAiNHCw1u//Do37umYiB2Yz69O9G5NIr2",
-	"DGv2nbKZa5WnNJtvSMzW2Vay4snu81k1bSO6YdaaI1i443llZUO1itcUULG+qCNjp2XCQ2MlgcYoH/EK",
-	"y5GRpL6ANcltM+vLM68iWrc2xnyPKFdtWfht6NaOE1pNfxzi3MvccN+zVjcffCM4Rz3cUfXJS7FWutqU",
-	"pqw1JrxkSYkyBBU0DuwIYLY1GiMWVlzkvjLnzVpJFHAi7fpjvgf9sHzQt60hfg4E1KzMHet6UeSf5DfL",
-	"gbb2p9XX0HTQmlFIpnDEyw5gXsctXBGAuwtRWKGFQf0EPh6zhIkRw3bsjtvwj6LGPhSmLHuwhiJsqS99",
-	"t6YHJOz6x+TC99UBErcWUtP5iNXEtWwVdgsbesuujmkMk7RqumLQ0dpcxVZNwBa0BB3WBWQ0i0EV9mEz",
-	"SZWFSxzUcIHbZ++VnOG97eML7rKm6Q8hvqD3bpxk+4sv+NiS8YMpl1qgcStlWMmjUWueyCvuwpcrEy2e",
-	"xBzqLLNRwtCNhTEFLSnixSkJoXEfPDPAZ0Ki6AJ0X6h/Z1R0DPtapkgveDR6aSHYc9ysQxGMRy96L0ZS",
-	"CDbS7ZiL9KYdyUNpnu4dZmjVCMz7cpCwCVfanDVMQIJygAM2w36G+K+7atNvXYo5XtRJqvQgZleQruT/",
-	"ck+kiiWWJmR/mnuwoJAyNbfewhZebGxGkpjABq8W8qVd8jss9oIGVypl1tRmS+DhouSZ88/tasEmRTxh",
-	"Iz1IE+6tq4Gy4BMyIxwaEjako8uGzWAGbEwYjUCojtNJ46QBOwFDY8LAZvsFz27aDEmxhIuxXDe0ORlQ",
-	"r2QLaf7Fs6dPCmhcQyuzw/aDjyJWXExiRhSfiJYU+cQ9eiS9s7+yp4tBxxNiHg/JmAtroXN5L8qoRRFX",
-	"IwlGL/B5hIjN1k0/ZaNLRZ49tY7v075wQwIWhSRVTJFwiWCEga3eNMhc/qGPRXjJILKNEDU383Qw96jN",
-	"IGtD/ShlyGMznHA9TYfmAxbxwwMy5rZ4kwEugOrLARbFUn0BEzH0wrVVtPIkBGgRM/WER4xw3SZP8seA",
-	"WP/k/MVX5JItsq4ybiWITBBmD0rSjKTWLCJzqqcK6zERLrQkEqibOmgTt2lYIHqWKk2GjMzTYcxHzqlt",
-	"YLbBs+vc2nrKZlWmSZ837KEhzWqCWqSMDXU0So50y+xly1KIFuxUC2jUMkGc2/7FHiErUbadiMkdBuJ+",
-	"5I8f+ePt+OMuCL2OM34/ApVvUaZ15KKYc+cmzWbvwsiMuBynkyzwiN1wpdUdlWiFL3FFNL104Y13FCaB",
-	"k3wmrmjM34sh6CyKCK2TTVaIJtUa00alyjg0NNecKRJzccmirAYT14WawFrKU9teATsyXTI2txewkDgA",
-	"zAWZMT2VkVqtTW1hZUTz2A/Cyuhm/0FYG7fHs6A6rdTf1y/20fP/I+v/yPo/sv4fLP2h0Y7UZ21xRTfK",
-	"Pgos9vZVYHGdjyUsWScL7eDwImmG/Ua/EWZeFK4PVvPX27tRSlR0uygZ/2DdoTflI6f4yCk+PE7xg/Q2",
-	"VbGOH6wilnmrdtfFDKXWrGXLIx1ygXSjLgbr2WwuE62yevykiUVxFBmykZwxEtLRiCmFdQdCdRDAFWj1",
-	"HZKmtX7agM3Co30hEztseEqocB3C7ymofQCAh+SaCwV2WizZizh4Tx1AL4E5NgoMSRO6AEzpnBHaF1jh",
-	"FZKIIPjroE3CGUsmLCRNGwpwQLJK/a4v+XCB5t0TQl3jQGtGwAr9fWFoIbjkLvl8ziIwY2P3QChOpqlm",
-	"ZnmoTlWAlTsCMpIyjuS1UIEtQZyog0J5BPt9sEgrQolg1yTEQcCQvpgzbJzgGhOGbRJaVhwSAeUfbNsT",
-	"bP0gIrMGQooWm831gthFCqzVHfm0y2DOpw9GbqqJXTxM+4I3K2Jn/Q9yA/U4YaxlxBIS0yFE9dqBQOIh",
-	"0NYLC8EctMmZ++avJC+G+frp0wFhsWJ+ZCG8H2Hcr2atftrpHI0cqsAvBqgAqXlnz1pm7bKUs1MSTuba",
-	"uiMmibwMbXtJiA50xgX7JqQoaj6M82BBZQAnM64Udrz4/9i71uW2cSz9Kij+iVxLKZJsp2Plz2Y6Pene",
-	"Tk9nE6dmd8ZdEkRCFmIK0BCQFXVPqvYh9gn3SbZwDgCCEqmrlcQe/0pM8YLbuZ/znbWD8OlmyhX7xCTl",
-	"UOSCx6aA0hhSBTVv0CefcCC3K6FmCSB7xD6N0W8UOD/kDDt4JAwoJzUKoNI51TK3JylcN3M83XcwJmKz",
-	"IRsFoLUvRfmDp58HJyUQP/dlPwTfhDOhOTRFsng0FeGId7BOdst/Qm6zp/aHsfZc3ph/A++UGxYwGUcm",
-	"URzd0myG6pi9AziuvwEQ5+gEUhiV4eaei/bwK1YfMMoWDqBpLjfhYrNTwIQNqeIJ5jKtvMETStSLJlTM",
-	"aNYs/2L1m1/gN/La/ma2kl2b2QHjilBHBaIvT95hFUNCv6M4P99gDcKhTfXSyGhn2E1O0zN2Pnq2MrRL",
-	"Rifk9dtL8h6Rs0vDc4MqQLP/7ldLsHkTX4VrhlLI3RfO4m1GuSuw3XrQbjnDH5ZW8+1l1WJWjfV6qoON",
-	"Xb3aNYPfWivDQ29P+10bGPDEYYcBirjAWrRuVPi/lWuQMHX3p8N2Et3xBNiRdoORtutHetCRgAF299zl",
-	"+voESJgF3g43cilIylPMSjYbs70SHn4vUEIfTO7XVlo4LoLNif8FxfHXUMVxGwqZiDZpFja+K6vaa5Rw",
-	"PKmbOuHhXTGRWRrA8ILQMwI+o9pcVguRkI9y2CLvg8yzcsvsnm1aATlo5lxYlRyVI3MR18JerhfrSPN3",
-	"koHm18DmoPURHhSdAhX+hGLY1geEl8OB+x+quBhqWv2PclhmiKvujfZ5s3t62Wn3Oue97sW/gVHvwpBm",
-	"vL/F0YjyzLKjj3KIvKjT6XS63W739PT09Ozs7Oz8/Pz82bNnz7777rvvnj9//jyqYWmdA5mvbY0KGqRS",
-	"65ldlfcinO5p2073cwwOxfyWZn3FEilSFfVOobsGNHo1p27TO+III3BRL3r9w2Xh2lmdxKrYN6+vmEfZ",
-	"neIIzXuBDEE8nbNhMqa6S6fcgiz8tiOHD055XSwYD++DT09DvuWYnpv2WpZXm54GmWAAIYiaEVhudKhk",
-	"NtOMmD01ZiPsrbFb0Ig35weeGrz+4TI0542F/PbX95eGWf0VnA0lFuYLVYhiwljML0MPbY/8CW4maM2F",
-	"T1qL7kXRWjq2jfmGElwaBauy7DPgpzHh2n4Q0VHgvlbo37AO9NhapzK/EmidnkBuAbSCxeIFOSqEDbzN",
-	"kA8RRtdroKU/YVQofJFZrRLRmEW7EqtuELNuzpvQIrhyy5RuVw8dA1y5gh8piKGTdJaxK9HAQEKuNNF8",
-	"4mtnLZCAK6zF956A8gP5zUGpLYUHWyF4weBKYD6eeXlg1JcMWxp6E154y5prrDt2Z9X8al0uO7gTYmxu",
-	"7pGHrDmPFcoWzd76BEjDWfjxlVi172MyE5pnq+Y61KpIAY4RAL9BzJCxVB7/RiEATibldEgTaGiLUDgS",
-	"XDLippnJhGYeGScA5twymZDrFvnLLMtsLOhK4KJRV3O9SQU4LNEQNAakuiXT3p26IRtzkZrlREJ1zndv",
-	"J5TlvjfgnPemib833XPVkuhtLjUWqR9PHE3dN6ww+uyA0DfNPJkpLSeWh5RMpJK29F9N3JemdYs0f4au",
-	"V6G6tLo6+PTq6hiOWizPj9jiIVilXN5UL5N1YyytU2EObrNS5iXFIjlWky6vk02gtctleRMynLGclVaq",
-	"ToX5RvSSz3vpJbvkuu7qZTjwZLpWa1ue0Q1afnG1XslPOmmXnY7O6PlwWcl3kFTLRwCvL2mx3yIRxGts",
-	"pMcV3WdFf7srxlJ30I9vutbtQaVt9u2YYPFXtffv6aL9tqeEeE9vjZVZbboKNveeJWO/sMDXtKtr8oHW",
-	"pN4rv6TvHl1pqx/gnXz6h3dLrc3exgxqFdiMTxRJpBjxa9vliDT4cjSRg/02JGOutDTnT9OFQ1qFVvlo",
-	"UgUvVSRjo412SV06997OyaP5jnA63xrdhJP4Jvpc736qd8WmCKfsICoqPVh1+ZMQHZca4SVsohV5KQg6",
-	"aUL/EHhfSn6qK1HgUVBXPP5i1SXTI+2B7eTu9RdQUdSL0IECt6HXX0E7EkjrYLkvxvDeJfvMJno6PH3T",
-	"i3YrqzfKTKfd7UV4R8zx3EbnCxSVB6G/7KZp76/2Pa7bXUQs1up91qxZTgl9yEpgnTB74Aqhyxk9pkL4",
-	"9KMc1sevzXkzN5CcJTJPwS2dwrHjyscV0nKD2R4mVRqRRhqY1wFH04u7E8xk81kVikxoylw8HDqfF1mK",
-	"LfKj1SzlTGc+Qc4ZPkoSSlChTV3+KGYuKs0zh2pmlVS1SUj+hxxW91Avr8qPck4mVCxwabS0grq8DL5Y",
-	"5B8zli8KJgRN6Et9Lq0kj3rn7biQU+aPCf2E1SHQxXBTrciBQDKe3Xo0QRvgrg2sd3rddq/dXg2sI8Jx",
-	"L4w+oTXAUvLj5eVbYkipJvp+cXFxQSmlw+FwmCRJkqZpyhhjo9Fo1G7Dd7ZJKNo3+m6HtC743l4TfMcl",
-	"6fjg+2OCwsYEhe1FJKa0OyKtEY/mAC9T4mMT2OV8gDDLG1Y1NOKPa5XtIJscHP862eRAXvx8wnSqxsBo",
-	"jgMyZCOZM+JD3RW1biX9ayESbMAd3R1b3TpbqYap3jG//GaYQYlh7qouFxtV18UaT8NHOXx00Wyon60i",
-	"IHNuv4qPJuxH5Uf24d0b0vB5kzajQOYujml2zQYz0QXJbQ1UUBNzJRq0qIma53Q6ZbmxncLqJ39Z5pAI",
-	"kjNC85wuTsiSL/OJIu7Yt65EfeHFC6PYVhZekJdiQQxdz3LoloQNGWTuC0qsG5Wct7vF10f8E0vJhCno",
-	"5D1YNhDMziGvGBDI7/kohzEAdwHwKqZBvf7hMrZ6vQIjI6UQxEN4zZNNurJv/PHIHb8Yd4y/YrzycXu2",
-	"2J69Um3Dd3w7KS27C+INnWa44GrMUtDZPMT/Xo4qGyGySXv3R6xv7Xsyq/lnJJev1XeyxutEhJxv5Xmy",
-	"TcJD11JZlry3N9wJvk9Vo3LP2egs5boPfhdbxh/FUULzKb1mfSE1YEjDNSl0zoczoHWcUt/3xsAJCMqj",
-	"3unnGFEc+rcs5yM7sH4RprAfZp+m5u9+gHtgvy7YHCAc+kOaUWGhrs1QRoviJoArCP7kadKXIluEEZj+",
-	"hIsyXES71BNYcF10NERcCtyD/pK4KP1W9VLFlDK/aZ31x3JmuHr3LI4U157Tulxbw3QyndOK92zNVtzx",
-	"qPWC298fcuY+KOY6mGxAef4S6OC7o8S0yCW9YYqw0YglerWH0qqB7HbkDoBgqsnVBvd2Ox/HxIKpH+Yj",
-	"U3nQTOWxC9VxQlnr+ZhXHcY0Z82Mi5s12oO55w0XN0cA0e+PwSNRqMwzPQ7xiaI4GlLFLBHhcJ+qrH+W",
-	"XF5M/7M7+Vv+/OdPf+0Mn952tkVdAppWcI8NdZtJVrwzWunZ5hq0eVMhlYlqDqVZFaRZjDgVbXwt3+4D",
-	"L4L+ku6KvROH4K0kmmh+y7YHTEr78N2o1+lCH2XDkgAvagdXf3l/K8jVVtaa2wBntNLl/4Dh5v3ES8Tk",
-	"Vm1d/R54Rbm4eaJIQjPbHDYZG9aQEi0R8h0gXRy2CiVjmC15+fYncsMWvg+y62lrXnclGrYsC0bRw6os",
-	"njpkFcDioRqwXp8owGd/YaFVuLgmMscwrvk/1zZDyr37xBa4UXElBp5EBzFMgOVuCiy5YSkZLsjgD3/T",
-	"Z6RPs5RPueD6n0rTXP8TrdEBaSjGUtJun1X6u/wpPByOfUvGcjBxB9S2M60dGXz9X4yvto/GVw/c5lrt",
-	"x/OUx2ZGXyv3u9iDOrZeoSU9/QP+6G9oxucPwN4N+R6765VSmovN8qnwZUFZL5rXK7V3hXntOO5xOau9",
-	"p9s87VzCDUGPuDvmta4B3AZG2zHs+P7w2UeyCsPQGzngrjFn2JDDelbCuSJyRJodUsrzhx9a9Yrj4c4y",
-	"f4zTIN6x40k8MmDyl2EzR1PgtmQqS9qb345tOk9+Yb7y2J3ym+lOuYNCp6le05TSmOqxzRrBDnATJhSX",
-	"IiaJVJo04HCRmeBancQEI++AVZdRpWLI6hHJAjQV8JEgaMSVcD9MWZ4woXnGLG7v4O+jXE7MN08GMbnO",
-	"5WyK5nVKFzFUUscIRxoXXd6hI5zMjfLTuhKv6AKrBMG3i1b6TFtYXoSb+V0KRgb690GLvLIVTblZOkwe",
-	"/s58S7n0vYGWgyvhIHCIkPOTFnmpycTMH8wwkst5ZZb3e7O4qFbtJjz+nMsJ5PFuuO9SbnUXn7C/ScG2",
-	"ufe1WfA/Lba59Y28/oDg49vcarvbbnWvrYLY8u6f2SI6PBPdnLqQkZa1SjiH/SFkOMBE4sB9u9QM2eFV",
-	"tldaIS//kvorZ2DLg2cMPJhxZKabMYhhuJs6XbjLpbegGMS3Ido+IHRSzVB4uJQVlt+yHG6zySWnRngg",
-	"lEvU63yOI6BM/Ex/Am+enrejXrfTjqPpxXnUO3sO/7uIehfQhNpYGa65chRHlpjDZ5+duWc7F2338GkH",
-	"nnbdld3cn8O0rJjqnqFXw3Vbdnc9b7fNJmu5JO2CTdK/R73ow+X30b4NvIBeqwTdr4IZIjfcCllSDB0k",
-	"2YLI/NvvqfKlxdAHyA80koUrzZPQV5zJ62XpM1PNiRRcy3xN4AXu+wVvu+PgS1H+WpNltrFfhWtLvpqG",
-	"5bOwrJu4Slk7dW+FG0NS6jzv2qs25zLqRYBogoldTiecTZ0autLw3OqgiIVmpBBglLhxb7ZMd4mdrGxR",
-	"bSdz3GxAdePpww+awML4aQfEMJUyWxMyeemecb11qQeykwL8Pu7EkUY1Ot5JL8R1f6JQcUJYfuwoaxOH",
-	"IcXXvEOOLEie5reshLkQI4bdAF4xsK3GYyh1I1y3rsRbxL9x8yR0OmU0N4MZvP7Bosbj+bNkP6hTmfwx",
-	"uoN+tGXi3oZK9jvxR4xifHEGFQAyhewouFzwo1VuJG6EnIvjsaS9tmcDM3pwlio2UF3/gDu5rlXqfbBw",
-	"bWvREktd5ag16kVFJ9E1zGfveMWDOUVfr6VnaX+DMMdyoaCXoJu1xruIbjyqio98+V5GNzbwy13dU3bz",
-	"9o9utNbrfYfHL1YJ7Fl7vxN6xCjGEdnJs/vJTS56p+fH4yYPP0DxUNW+IrBxgOb3FGgBPJSHcLtKW/3d",
-	"DNHi3cieKDTaHbC97aaHZa9ck4zfwHQ8GJsUm5ji9zD6e6/CdOqYzsX5Cs9xXuolHBdDfsu8KL13NmdR",
-	"Vw3L9USRHEoZH3WeQ3kF0N2yEVEuIVxiFzPF8mZYH1NpT3xQLLehqW0Am7wKNOQihQIPAA3hCuKVdUhN",
-	"LkZ/N8284+0H5SAda8YVMI7KoXX26DN+DBf+6XZMzXKxac4lnrN9awaWD0UN0bvlLnu9HyNGgaMcoviO",
-	"CEnD/y9lqTkFWCdgblIn2zvRL0v+76AjDhPYzLWoDyANBBBeYPMevDY0bMx8mOuTANDnSkA2RUrM52My",
-	"H1PNbNdhnhPNEd0j6IVrP0bFQgoGrWqrvN/BYbpb3/fpXsk/q8M5tn/7bqh3j/ltoNsHailsv0kp05Rn",
-	"+EwK8sDZDzYhIepFRqwA0XDlm2F7+gllzA5AD0sR+h/gUzV7tebbrBBv98HeeWVZXhDyg5ZO0Ox/Oy1m",
-	"o7M7OPyPru4v75jTs1yUt1e7bEqUKrbOzaqLWzjtapkXQJN6vW5K9bhQ60CdKzP0O1PvKh2DLydSXNuj",
-	"/CQU7u7gxmTMr438tdydM8zh0zlnNonwBXQ05+La+nHUKpKAM7xb62Ts4X7GQgKd7yN1vpBzcV+pev4o",
-	"VR9ognDBGfxurxUr643iamt4g1vtLb3eKiPV3Pee/473VhizMDzbBRF6XBoaodi9kSui2SdNGglVrMmF",
-	"YkJxzW/ZSZ2Z+49q6zaiGY8AGvkNE9dmaZ+deaandA5g3esHiN4erkguM1b3efNbtKduZHbincRDstVA",
-	"0ENSNxTloEj3HozHyLxDU9+jjDgkkG0ZW3el2OLMXJKZc7pElcVbJWCBc2tm2BWiGU8YOoXBX9nB//SV",
-	"Oa29bjtoY78L70TCWGWcL4l5O5Ej3MhHT8JaT0KYaId/1zsJvrddWlErQQqhZEqVmss8Rb+AhJtpli0I",
-	"FYQ1J5T7Dqox0HRsCSom9pAi4jygxhBAjTl5QbyNpPi1UIQLQi1JhrA1tb6Bg50CK/QD6D9RLxrK4b+X",
-	"y+Ld/MHYy3OW6OZY5oo1h1RrZBVl8glIYyiH0W4Kw/H8C3uxjPplsQpVReXWBl6ipZ72l3uWLGMTVVRs",
-	"7bOkFdx4ndX8zStiR/BWuKUNPQaa3jBxRO8EfM/Cl5RZCLTvNl9v3S/ogCXb1HHaku5Y4Yqocd4kVIQu",
-	"U34tCBex9ara8nas7bIYXgowWyrNvyuBHcUt6ueCZIzesoIBZ9wYkvjqGVQsuG5yXJEbNtUt8sphw+g5",
-	"x17mQmrAg4FDVMelH90ptuPNAQQ7E9NcJkxBuWtAtQs5M6fE7AOeJrKQs1yxbHQEsn253Hy9/GU9ZhPF",
-	"sluGeJBfDRECgxdKjvRJpdJTa7fdRU7kN6iQ/6sKyfuRjFgjMXZ1H5jdOiABkQzswR0QxSxYv73ywv/W",
-	"T1mm6cDIaIUxwCvREOyaQnWMliRl6SzRJ4RqOeGJMQ5iMh/zZAz1MXTEzF9ZIXRK6GdDZj2Y+TVLW1fi",
-	"lYclsySds9FMYTcCnheij4nUXfNS0Ho741VJ+OJKTNBXmtl5TpxgJcOZhqFdU83mdLH0QRhpi1j4SjJw",
-	"9sDAj+BK2Em5cUDjyhqWCbjOMrfoayXuWSNHD3fPlvbRg2btZJgc0UXrWWfnwfPOR2yImqaAR1aRLK0B",
-	"ziEQ4BG1pUu/uV5TzjI5ZylpjGRO7FQIXeYQBRxjwRJOWl/VPW7ZWqVXJ/aOodjZcMaiK7w8VebQXuOC",
-	"wn0UhhbcBsSdffmywHtfgHMGAJMWMIhpj1o553osZxr2waLszxQL5UArcAIXmCGrTuXXeHtzztMQGr14",
-	"2AMfrzz6wWV2MpFOJRdakYZvMqwXU2aWWzHy4d0bC/ehMIMmjX3EAoThnPHrMXbWKieqrf1qkrOUCc1p",
-	"BvlvNEx+c/zQdRdYfc0vOB5rWHKIVCYsnLkFBaoYAXpu8bHweMHb7AlrlbMBq94DTX/s7k2lzCojqaRR",
-	"SqnC7kRL5cjBtyDsUzVkYxtnElMFnapg1Rj7QqzzRwAXQ8TBW6Hif/WtL4WQM5GwiaFmosZyLoxCBbqL",
-	"FGZZ+LVgaZMLG7aQeZlt4EHmwpY6kzkXqZyHGxh+oWYrEMxBkf/7n/9dCb87JYynzO817jSZzDLNpxnH",
-	"2S7ItEQz+M6aTUNkdCJneig/kcZffr386c//3f/w7g3+Yvm/ikkBIIuosSRn0FbqBAZ7y9nc5pTrPPz4",
-	"WMqbVyzjtyznrGoQ76oabPgjiQ1UzYsR573ol+p5ymlIbMutOFa/9wZAzPJZxnCZrd5SoAqZjyVSJLM8",
-	"d4hAsPKx0XgtApDZ/eJowDGjRGU8NVIDd540Upmop4B8olqTNBwlXqwY3HsurjMGZ60pBXEcSJHGr1Mm",
-	"fnpFvpdCsERDT65fzW50iZolY0IVec31jzNsKvOGi9mnVirDb0qeJm/d+6LPv33+/wAAAP//",
+	"7L19jyNJmh/2VULUGs3qTbJIVlVPdzUOdzXd89K7PdO9XdU7uzvsYwYzg2RsJSO4GZFVxZlt4wxBp5Ng",
+	"AXqxdBYgAxbgF8AwJNv/yIYh+I/7Jgvt6u5bGPFERGZkMpJMsljdM7N9tna6mG/x8sTz/vyeb1sRny84",
+	"I0yK1um3rQVO8ZxIksJfZ1HEMyafxeqPmIgopQtJOWudti5mBGF9+Z5ANEZtKtE8ExKNScLZFEmO5Iyg",
+	"aIYZI8lBtxW0qHpwgeWsFbQYnpPWacu8YkTjVtBKyW8ympK4dSrTjAQtEc3IHKtvkxs8XySkdXoctCY8",
+	"nWPZOm1RJh8ct4LWnDI6z+at037QkssF0ZfIlKStt2+D1hljPGMRmZM1M3HugenUDLfpMPvbD/OJXqi6",
+	"EZp1fL+D+4LHG0eI5uqmfYzzaPtxfpry+eroziVOJeITIEhJ5wSlmE0JalMWJZmgVyRArz59go6Ojh4V",
+	"hPqbjKTLYtQT9WrvOFuD3uBBp9/vDPoXvd4p/P+/ajmDj7EkHfXdVj5oIVPKpjDmz1KeLT5e+hc1pnPC",
+	"BOUMpfxaIJwSNFX3kxiNl6gdkwnOEonCGC/D2qHDE6PxsjT8H6Vk0jpt/f3DggEc6qtC/TTnbGT+HJ1L",
+	"LIUdphrycz41rGF11C9YskQRThKBBEmv9EDljAqULYRMCZ5bvlE33BJP2A8PeM6nhoS3GbCh6Lpxmsu1",
+	"4+zvNs4sFTz1U0PIyI0cRXBHaAl6kZIryjOBFljRNB4LwiSa8BSuTmgqJFyqJQ/9vhraPur31bDxzXPC",
+	"pnLWOj0aBOo8S5KqV/35173Oozc//pGXsp/z6U/Jcu2Kz3FM0DWVM73iZy+foUuyrKWMBR1dkmXtin+0",
+	"04o/p3PqIeTnfCrQgqSweHUjSuBZdzDmSLZOT3pBMTL1xxzf6JGc9HpNxgXcdu3q6U2mQvNc1FYbrgam",
+	"JS9OEpIiLC5JrO6s3X94uGb7pwvZOeYdNdgyGfQHD2EO+d81BPCK/CYjwit4YSJ2pA4RpPoRUCrU5fAX",
+	"HfOWzrM4RFSiaywQZuKapCSGB2vnZt5VSzGtXv8nTx/88uFXx7/of3705Uc/G7w6uXj0896vfvpkt/kq",
+	"XpmJJwkWYu3WXc+4IGYS9wQS8BiiAlFmmI96Rd209O0juOc2XN2O1Az+tSDp2lEDy1GsXJC0bmzqWu16",
+	"D7Y/oWuVjr0pG/1dBsao5Gnd0MyWzvVd72mML/GU+IcH0oJl8zFJA6SUG9Sv21F1q5/H9YPS6HIO1+/B",
+	"/zUa3jn9xjPEZ5LMN7NfdW0k1Au8wxu4LHjgsuBBg8G9InMuyTnP0ojUbXIK9yABNxlDqD9AM3KDYjql",
+	"UtQZPvqJxnZPC/fHg+goPiYnkwdlzvTgeDNjOp/htHYOQl1ECWWX64gU7mo+XpGMjqOLR4ufDea/Sh/+",
+	"9Oar/nj7YV/QOfkVZzUU/OzsyzOtzn/DGUExXiqpEKMZz1KtKkeZRJTVEY/8xk81rdcXivkXczkTFB+e",
+	"zzCbzjDdNAtXNzrr/Ap3vul1Ho1+PBx2Duv0pAu+OsFPWOyzWMhNc4tF8k32ymAXe0UJiTpSUrx/H5xu",
+	"azHxVr1WLDgTRHsuHIP+K8pifq1+jTiTRBsteLFIaITV2A9/LdQEnM+rqUlME/1MDFKNLVIeESHwOFHr",
+	"QtJUaektwmIxwrnrA+GJJKni/alUv8OK7SSeP4EPwMzW+yuQGgIakwlPiVKO9Le7rbdB62McG83plrOn",
+	"7AonNB4ZdcqZ/xgLMsrS5BRpEkExJwIxLtEcy2imLRRzJO5mLXJ1UVkTiSIbEiOeIowmlCSx1qlg+LAm",
+	"rivjCWeThEa3XZ3IvqZYFsf1hXCSEhwvtXUpEDbautWl4GjczdJsMQK9Nne2HjgfS6Hng6Vih0ZuqJDi",
+	"jtYBvkRF/rFMEE0Mn/J0TOOYsFvOeJK/p5jy3/3bv/jb/+W/+S///t/9l3/2l7//5//9H/6Hf/B3/+af",
+	"/eEf/9O//Qf/6Q//+H/923/33/7t//dv/vP//b/94V/+0//8n/7tXRFASmLCJMWJFohwDNA4k3BCMUM4",
+	"VmxVyBSDjgqLYvTauySGsm78zmnibKsBwKJ8yeWnPGPxLVeDcTmawHuK5bAnQ22Jvrb/GX/JkciiGUqJ",
+	"VjxhTi9TGpHnVMjXLNNy7W5k5EJ9ByVUyFPHCWjt9+Pe8R1Rf/FdFPEsiWGFxwRNiIxmWkiofTZrwa9o",
+	"TNJnWlTc0UpghjjO5GyAFuZ7iBESC6R+5Cn9Bj6h5GmAJL8k8E9QapVmRdmEqx/ubLnMkEBiqpclRBLU",
+	"xgy9WBD27GlxhzovXCnXQmTKflS3nMG8lCaeX5UCvX71XBxocfz61XP1auA8ScKvSXnl7/CECTplHcqc",
+	"RX8HR81+DCapbcl3oI8pejE+NNCx74J55nrVnAqhdD6ellQsPVmraOl7bjlhbWePrMvdfNjDRD9CMyyQ",
+	"sg8QZnKW8gWNHlsz3UQWBPo1pwzxBWGYWsVE3LEOpgQLhBbCIm4QBsi46S2x3BPIxnTsg6EefGeY9XpH",
+	"kb0R/iJhMGTmSKkjevaso2beRe2zfG+qr6NCaQVYkjhAjFwRxQMnoBAdDFmxe8/Yr0kkt+aGYHyR+UKC",
+	"219k8zlOl3Ao5IzqqDCFN7eC1hVOsm3Je4GXCcdxkG+lXkHFKkWF7t8GeiCvyCLBESmPx/yoBT/Tg9tx",
+	"SKl5lfm0Uq8ZZx34th0mMuPWw2JcO5Xqh6S4JzZepX0Nq/A4vX17N6Sud5ZyBmeQ8fIm2QElOLoUIBv0",
+	"iEA4mBsd9qGX6CkFEXpboWDmHtu3OaJBj4EKlF+8m8VZ/dDKZO9SAuqv37Xc018BDqyU6ZI8OF+y6FNM",
+	"b7+ZRhaIJYtGE/1Cl+xdTo/UTcjcdKf7WqdgKjo3hx/R+YKnksRdBKELpR5OgSIm9IbEoOYBRx6yCKcp",
+	"JQJEw+tXzwM0IzgmqQgsqzNiw/q80JjHy67m3xecP8fp9LbKvHrjSHI+SuBl7gprf4u6QQ1eco70PXfr",
+	"37Hfg2+p6WMGawBODWAhZGE4yGtm9Wlye03eeVWxCL//D3/5d//if/7DX/+Pf/hXf/WHv/rXv/+P/9fv",
+	"/6f/8w//6q+Cv/0P//Hv/tE//cO//j/+y7/5f3//n/7V3Zwzbca7xr0ypdAiJYIwaTjLa4avME32YtcV",
+	"b3JYCkmvlH0liSJrnNJkicp3OsHXtYHWu6GbGEs8xgIOWMZSgqOZGlfX+Zyb5AbZbylfkFRSrcY42QZe",
+	"Z7dJVgAitPyGCjRW/FUpOm2WJQnE6BlnOv1ixamtbtE7pH3hVcd24GaZbIoFeh7mTKZ0nEmejmxcttZx",
+	"j65nHOVPkLg0sXZ4iBf0UN13aKV1ePAYOekmuXZd9SshHMcEQgL58B81HD5PKJuOMiZpsjZGkmAh7QA6",
+	"1zRWDJknMb9mkJioXeRLCKWUN8KNddRsho19BC2jOI+wrA+oPNwuoAIvNcd4ZM/dOkfePaEnO+FZqpT6",
+	"FEeSpAKNyYyyGGEhSUrFpSgtd+v+/fv3j25++Y1vAEo8ZikZ5cdgbRhmdZdmWIyK8ZVeUFrHMecJwSCj",
+	"KsR83Og7atqKitev/6PTo7Xrv3GTIaVHbOJEhms81ze/haDgKOIsytKUsMiT9fQEMigoQ5OETmcSYYk4",
+	"i9QJS7lQF4TELCICtXuGaSAYykFpJ3u+ldHRNXdFJMHzziVZdvq+HWc0urTPlAf5lIpFgpfaDcqNgJ3h",
+	"lHSMmF3gqRqitm6uZ4ShjAlSGWTL91F+zUgTLlRhpzGJlawiFZYKg4p3Zara/dtwj3WiTPHYKCXYSM3y",
+	"FL6arQgDZcjxCUq5BHF7ikLgjGGAwrHi67H6l6tjqL/NgRTq3yBtw9KCU5a/r8GyiyyKiBCe090f9Bqd",
+	"O0l1VtC6pbqg+t5sEe+fQ14TdWCq4s+TsVFElr/WoeZSiiZQvEP8K5xrlRfnlFLde7MqVaoOyimKZfm1",
+	"yiNyZpPPsbpfVe5c4YIlkVRa/Tf5AvEx+FveBlbTeQKPgIYTx1SREU5eOprPBCeCBBVlqMzgPUfX+vWt",
+	"VsRT7RIGxVwIbbh00VcplaTDWbIsk6647CxS/uvOJ784++Ll8096zv8ZuZXTygILcc3TuJyJ8bD/aFDK",
+	"xXh4p7zdZciVtCcnVWEXbl3JLlnLvEtHf9ODGxjwU8NoSywMqjhMwl9D7uvmaeyPE0t6RQpGvA1LKrjH",
+	"DmlrvY18xjkYa87cMzD9tzxzVqFW/6aSzJsSrjngmnCf6Qf7dl7273ysOE3xcmVa+bc3TuoVEbCo365y",
+	"DMWMNrHtoJjaNnMEKlg3Aft5+/4183iecwX/5nxbSurqdx69gaz3b3vBw7eHOgG+PRe/Fb+d/3b22/jg",
+	"Rz4ZVj5rr8Hzcw2JSWCYmATu8H54inBiimgU05wSOSPpQYDCJy9ef3lx+PT1q7OLZy++DHWQCQsUPugd",
+	"Hs1CxXBDtcuH/TjsojM0ySCrWn0CjCFROtggkhCVKCWCyLK18K1J+26dtuDdhpLcJen3euvWU3jo4W62",
+	"eePmnucMprwFIQaeErrq1GMUGpFd+tkkdeHCpgR7sm3/FOrv3Lx8PGShdfGGoAC2x8sVmxhc4mOtLy44",
+	"T8w3rOqnPo9Ryq/NRmG0SPmYDJkSfkQcPM71R/iCualqd+u9VbvcdoNMuQcaUQnDhRi0Um0yOSu9UH8V",
+	"6Y+Co37NJwpOaENKB90hZMQwxUoVT1ErXuhFraDleOT1fJSC5oxG7ayTBGtfsHK8zGZfECGdCOsWvHbu",
+	"L7bIc8yVJMTisii5kqWiPF1mY+qH4IGKal5bSDE4ebA5EbaOuPV8/fxXJ1jU1TuaugNJbqQ1Ljiz5FcZ",
+	"++f07/nW3DgC66wgqOrQrndNflZFvCcQPGo94EHJkymiNBuPSXzwGOXDMjrxZmMnwVIpaKO558B/QZOE",
+	"ChJxdXYh4V0QFkNQ0vEym7JVUriWnGHrZSsN47jfzEmykb6gTmcdzazqc5cbVPE8xWbQ6+lIp2JhkNZB",
+	"OSt9q85RI2q450V5YT6/uHhpcqoeo54xUytZN+CBrUxx0NusYPHLVlDUKFlzzNnpwJK6Jck10uA1WEgb",
+	"ecOcspK0C7ZwDX9MWVzVoTkr3MXtHsrYmCoqpPLg1FMIh6X2K6dLtYg6s3fIMFvqGDpRQ9TRIo64Ug/g",
+	"9kyxaCq7SA1A3YcTwXP3iVhV68mQXZLlPYHAMAiQ4CZ9eJn7LXL3T6yFFNU/qc+BayYhksSGyTsGUb1N",
+	"4DWIapyH62zCY/xx9MEmfP82oTrtc3wJlGcpBU8xZd3bkcS7NAtvZQp6GI0zJvX2qvKTqzxNVRu3lCGl",
+	"W3tucBZTwnS2yRaxNfezZ/YVJqREfIXfSiRodeILnF4qvbiiRqgbpliSa7xUaiOUKSAsUW9w2uuh1xdP",
+	"dBRprJNf5pRlEgq/XGVJ78mqKqKrMDyl/zOlrmttFogWimlskTRPkROjU0L/4LFRxMO8hCMszyL3ZD7a",
+	"XDyzMdZQ1InUjBz0lPUDN3GEg5phDvYwTEllUuEtX2B1ChhmEcQJzrHM0hgvV7Zrs27rynr9oYLIfJLc",
+	"KeT3uktGNcAEZzY8SZmrvJeW7cjHi2yJS00dZZG5pyR8yrlUVjmVAp0//SmShjl20SegzcKO5cl4LzlP",
+	"1JGwKXnq8pDZPJEiolpj35WsOyfBL7fvLOETdlCR0q2ZlAtxeniIF7SrMyG7EZ8fXvVb7yrwuVNEe07Z",
+	"aBs2rx0pHmsAlG4lM0UJ7MHUyJSo4uuSJv7G8VitnpSSr8In1/Vad+aYMt+iLFLKUyo98cPP6XSmk7Nl",
+	"ShWpKJOzNM7+PkUpvGf9M+YkXqhb7z72U2WPOCWgoqZ4MqERwnPOpnkyr7pCfpPhBNkFLa9Us/CRCRPB",
+	"rQ4fyKnK2S43gmNtlJxWgwpv2i5sY5Z5p7BNPe86YyhUPEA7DoEbhOj1q+en1Xzk9Vwt1PQcng5ZWMtS",
+	"QtTOOR1eLMB7Fh5GMywPC3sUwp2HZD4msTJf1J/dbvcxGD42u1ndjSUdJ0QP6ZqnlyJApDvtotLnb7qY",
+	"qg8fdFGY54GvDDK/osbpH+RV/9C4KUT4GFxyHNJJlIFFGdwQIiqGTOefQZiaq69OieIW4WkxrilhJMXq",
+	"mCWYTTM8Jd0p59OE4AUVNSMYMvWFMZH4UNPc4bfw37en5m3kiRaVehtPtUX+Wfnan+JE/okQJJ/AkJVn",
+	"oN6vX2CmAxVysOFiK8FRkv3HD6u2l+NGh7f86enhoe/Q787k190NLP9LxfGbcOZtStWrbNuEmXoV3rzG",
+	"uOjkP71HBn7HkbJN3HQN79tHRMHqjbtHFNzSYU+861aJeu9AwTpqNBJ/XlDhp4TMII0tBGzC57L0DeZO",
+	"tAPrghw1GjWYTvYRr6t10Bscw2B6rU2mSm1+SXlMO4l6XZy+i7xf5Wr5jqwHM3IjnH8+HAovVkWjBV9d",
+	"6jxLdE4wEyhUd4Sb138PA/ZxoE3rvkdeoznFfhjOnjzX75xA/Hvce9jpPdjbHtct3DlJdEHStslO+bEW",
+	"a7EuBZIcdFDEWYXIcVL2LHzdd+3GrcBNVtM4VsipdgGWLFJP7llabYj81Vdcu2mM/LJB9uJa812U4nPw",
+	"2Up86XjgG74OnG2IfVXTSVxOX4SkxNqgk7MLdVHanfhKvq23Zi0XRktcE0VcpFzyiCeFracjSxG/UirA",
+	"qmVmbUeB2p+l/DJATwlZnBNyGaCER9i4WFINjWXd4/rVEMszNlkraGkbquwoz29coRUzpT0xStdy/mD8",
+	"NDZ+3p/Bc1cBHUtWwkDp7VPrz50fI13XV83P7jXL0J7kZZVblm7s4J7k84X0jfb4YdPR/ibjsgL3ddzw",
+	"UZOlIXbKY4csEhJXUxL7Dxs8vU4aGD0/H5v7pXxvqkvn23y7NG82UOEeNVRN1R7HtaAmZLgXmOuglZdw",
+	"7QuGzt0OPVj7kXUZn08STOdfrlA9mWOboL8F33tS1MrZzFuLJbEml3RL3a8eUYJgB2Xkno7Hd9z6vTLc",
+	"RTt8+eL8AvnK+E6HLM8NbFspH7ie0yB3aAYazAWsvInOCKxXASBJdciwQGFMyEIQchkeoN/95b8oolVx",
+	"F52VgVm0HocizIz26MypiwxMQoyuZzwhFeekUmT0Z1qnJ4HVFU6PVhNYnWwIQx1B66Yz5R3z4xwvvtY7",
+	"/Ubvk0VqXycCPIqqpQiIeKc0MoVMEHICXHbUxixGmC1NKo/+Ua2BSU2bl9Xkr4/WGhKe8p3Kyb4TV1Np",
+	"0u5bXxrdIDeZAvQ3f93vnuwvIJglki4SStLRgqRzmiQehRaQrlBxq44B80xgFsuZQG2lHaA/UUMLUP/E",
+	"/rt7EiD1z0lKKvH1/kmvYR7PFV28I3fYmgiWb5HKmxaUyHg7rxWci92qispHpymR38Za3o1WHcFw0h/4",
+	"tPY6MrSOdBhKhX62U07rqWtLWN1GLjHY1H1oGppr7m6pwvN7Muq+4/R2C0IrWQ3vjbJWNu9zzi+fkoRe",
+	"kdTbCIKg32QkIzGacX5pk7Afl1BT2oLgRGkzUKsiDwBDzgBXySxl2uVTSQWSkswXUvgyGvVgkL0FCY4m",
+	"uJzUfVRpJHE0eHdBm1gPMH/tbhlbMy5kHWJ5RNQH7gmkbkJtxtECy1mAAD5aaXdOOn7FRad2SXTN390I",
+	"OuJsEuPHzUzRS6qBj9axEpeafqrut6gAmxySgA6hN9yUJARIYEYl/YbEttAAvJKMM2JuKU/drluRVa/U",
+	"hGdMkpThBJ3r8niNSOLL0CU30pvn95X6KkYLE5GPLX3meT7qyZrcvqMd6KuZc8Vd6cLFslFpOdqL0gKk",
+	"4OTRADEHxaEubXqxtJWzs50Os0JaqwVjjEs6WYao/eWLi2ef/nL0+tVzQLYMNTT+hDIqZiFq4zKiPvxx",
+	"lsnZob6j5PbU71STdd5Rdnjmt6xspTvml17v1HaSusSsPZbDwnxjfTln0ZOh5OLxih3JZSXpv7+9M0bP",
+	"zb4ssO0qinFs2u/aEkFzKEPUNlKKp2hM5DUhTAmflBJxECjT1pAdbP4qoxjc3GhCiQmOwyFrT+kVYShb",
+	"mFzjwbHpWcAn9rWP4R9Q/wFFIY7trnhwx3ySEnH4LY3fHsLdYaXezgzfPRjwb1zJPYdfPPSl63t/wsd+",
+	"yQ3YagD9aWH/lCV7PcNSDTumcYDGS5S3+nKMdMADgr12RahmI70TxUb6vdOBYiM/BmZigyyidfr1m8Ld",
+	"2Qtav+ZjDS/16NGjRxhjPB6Px1EURXEcx4QQMplMJkoBAgfdnF+Z58QlXSzMGApgxJU2G+aS6V5wQfAc",
+	"ffbyAp1bYEbLTC1qA/yUYkmmy9Zpa040cpqh8kGZgXqm2zfTfbuiz8TGbVmBAiPXDnRisOFgltWVdYxA",
+	"A/ZdKIb9tlh6n3QlDMjV1vkZWLpf87H55bFR1bSHMwA4YA0GWQDX0Wq67VYZtoXvu2LyG/XRjhDKqkpB",
+	"yTzNWqlAMMAAZeyS8esCKbgB+I4lQVcgNqDGSg813Jm8+fZo8NYbVM8p99taAMJ7onD3mdsBbNagboab",
+	"55EfidrEeQuLbhLooSKsrZE9dfa6vaCX/mAzSTpHb02zm1Udxj2W7oOrJ3SN/mPZZJoxptlkcYoNVZXY",
+	"ZHHV81J76JscrHN7tysB1xcrmCUtF0/6VrSsojU95BWJakjaUcHqVKmg1MjI3RdnUQrRrPlYQWsFaTuB",
+	"EsNvfFI7l0g1jgm4PPo1HzdXegoht9FF4bzdNzioDXyVJb4o4TpgsC+UGRbVoINpzJXf/cV/V8YD2wVI",
+	"cK21Ouj0HryzGg5/LXR4PwQkeXKDI+nk7QUoXKRkQm/u6xzl+wucyvuVBLL7kwSL2X0/9yyChrUrD5VY",
+	"moVhtkRigZktgDUYGjU7kQ/hQW83KLKI6xQMy44yARUDl0QdHIgGqP8mfKwRZoopmxtruKMP8QKgxyBq",
+	"k2YJMUXHM5KSxzr4cE0FMZiqJEaCSJmXx2cJdLSD2nmewjKEsORhgEI5o+xSb84i5SFq60sjvXLhofkT",
+	"Fk2n9Vf8CjAyP3oZHK9axDhlrat1CCzmlA6f5EMGqFMl/fnjomKOgIFtXp2XOat9QG0IqgHvVeoMA0+U",
+	"LWXcYXeLQLmH8ihbZPLHPJOLTObAvpMcPOEWRLnDSNfb9juyh+u89ZZHb0koeDz0PYGVdGKmlDIhDRtQ",
+	"30Ht8EFPQF3CdUqlJAyF/XlYoaGjWTPvgj5wJdIq8AXMgEvRfCdi70K35ejs27gZchnxTO39Rn92RSmQ",
+	"KCFYSKB6sBX1GHNUaGV/OYNc9YvWFaxv21L5rnn4Vo1Xa9JCHvS2ntQd8OI1/Mv0vzWV9BUOZit91dGu",
+	"51fWvFJcLdTjqhyLj7ZeBF8mkokhbPmmutN/hj7jKM5SDa7UDh/1oParPzvqzcMDa0SCDHKOfwCHPkDh",
+	"EcicfhweBLk3pq+J/6gfe5iCS01lsJ3BxswSwywq/GHt0d5H0KzQJXcPnNXVqeBoRkaKkZJRfzaCJkke",
+	"85mkaE6TRO0QyCnLYywHlhxh1O/MeJYindqE4M1GzuosaAldIdTT8JmVELqfqCqxK18Eq4G660zzZH67",
+	"aZ50NBrBbhN9dPTRyR3PMx7Bx2tnCekPfKIHHpdm2ngaaha9O7A83mX1OJ3jKalbpZ9lXGKUMQg+khTZ",
+	"CssYwWMF9FfvYDO6SYO99QyvvInrGARsqT9yuwk2CvTNLb+yIOlI6aRN1i6a4XQK2nNEYCHtD4AIdver",
+	"aBMtTQ41ZssXk9bp15tmqh4yOdVbAaV8mSXJz6FBz9s3ge/ggVKPUcLZ1DAQc+YA7cSpGWGcwZFz89Du",
+	"lwbW0vDDlE2bMLSyZSEW6kv5C1bOvbnbc/B7d8qo320mlHvEKmfBy0trBEngF6OrG7RydMpMqEyt29kS",
+	"u1cJflAB/ghUgI2Cez8f/yMUqXsplPwghj+I4e+OGPZDNawRlrUCaR/W723rpp1it1KWZ+Ucm8pnN9y8",
+	"l6PdHHU9aGWM/iYj5rLaGzv88yWLzhaLZHmXtcvq31NSKV027qYlixSz8KCk3WEtsw0IlnKn/c5QQDdN",
+	"+aJoAhfnsOlu/SrjcOZJCkUV5VQD82ZP7a+fpvJNuYOi6qKOs0qw3b6fWDfkRqyrWVsDuVKe6H7qlj2L",
+	"d8vTrV72MiVXlFzvbXDmfXsenp9UcOzxCD/XlU8GFt5ScAAJK4bCl0T6sOm6/e1w6W5Xtmoe3rp61D3b",
+	"JTA3mFtQOaqrK+Gb+Xbz1lztVg3E1tuapVNWWij345AJkWc/rCejWnx3CG3Ga1BvNAoeBDRNtd31jAuD",
+	"z3CNhYmOgst8b8c4aBmwB//A4CJKYU6glQrA6ChLmjvBQrDDCvKVq132fVWbfDCzP5jZH8zsOmP2gwX8",
+	"wQL+TlnAK8LgxbOnT16aTGCPADZNGyGMXQ8VE3HGSCS7CWXZTTfmh1w9ODjMez76NCWcST5KyVSpQakv",
+	"gm4aztAp61Bm4KON4QOt2kgiCKLQg9I04ylApMmNqS6HWxPKLg1bhaovuTxo1BokSjCdjzRygt/QVDeg",
+	"GU/yJitEaYYJwnGcrrRzsRAMq9jT8B2T/dD0Sw4sgpBq2/VcaSU9gMb1X5RpJuQoIVek0fwwggcQPIB6",
+	"v/uLf3ls4a5KLaCdDg/OB2pHoYZdj7Wnh4ARI9cwwXtCAzNQARC9Gj++/NX8hd5PUsLkSjr2woDSdvT1",
+	"dwYQTphulNCkozC08tTDFyRKidylD3GzSkUqRKYP5XrssiYVjS6HsRWNq2bVc8M6/DZVTFMSyVGW0rqK",
+	"T30Hev3qmdKyLFtBWJbOStcL86s23q34BL51qCToGEeX3pyniC9WPG+pqTrawlRLsml5GYCD+lcBRMv2",
+	"PBgee3dopYKklE34FuO0YC0NUxvVkuWhTlNGacg18Mgrd90qw3OZge905dtclVXFsa2y7hWWVpYhPr5b",
+	"Ie/t4qPu2dopTOoV8Bt0N/ja61fPvUJ8W5m61vzNkYx8MnLLJyuyrk5GbeomtCqythhHQ9GzVeu8/L2F",
+	"TKjUsOXtiB8jIXlKYkRYlC4XVSTJljiK0iPZUQK1Y45pB45pBzjShk5U/d7g+JYSrhA7W5DgncigbdEB",
+	"ifAt/ac0SWzStxqmLg4MdGKryWVWFGKslmuSJJ1ycZ5bSD2lcpaNoaO2FhKl9Nw1kqOQVk2W9Vzf7Yin",
+	"tR1htDLGUKilZsKnlP2pvf4nlfTnYpBunAl3vul1Hr0x/x113nzbC476/jrBkhTcgkqqgqnxo9Vs2ZL8",
+	"KY70Ju5cU3DPaRyFpyimArBGl7YbktJv1VkAGsHoiqR0QkmMnj3VJuZjFGr5Hp4icrNIaESlrjzVD9jp",
+	"gh+gBEJK46gVtPTDFdhR/Ztn0d2J7CP4WTI6dw9DuK/ZV9fDO5OHNXG4DwLxHQhEpwqrw8h1J1fwPoi0",
+	"ujXcVWa8D/68whheNvMhW9+ddtqVa0pOdnfDrZrTMJ5zImsqFeod7g8GNeNo4E2veWV/UBcq8aCIV9zX",
+	"+UtOer2GL6ky8y1zU9/U7W497DvO4fCtzNMWVW5NVcqa9G8+NgJlZHIbv7bZ5j16tbW2RSOCJI/x0lRD",
+	"Ao6TzFt/zLAovG8Vj3Y+pHV9EXwgyAsuSNwoaAHv96dXmc0oFtN59dq93VPiQ5lWPC6YjOkEobgWgN/o",
+	"7zqiDMFlvR+0QIuA9Bw8r4QkB41hfYpBrF2T3dq+M5skVvGvLxbJEnFdoEdEHk9v4/yCN2nKbp9JrDrw",
+	"thHcIuFsQ2qZJ30KEKRHC2jqG2/m8q/PUcyTBKcBpINxdkVSaTF9X/FMkrQj5DIxW9y2GwQ+bYBU0Uyu",
+	"PNOTnQM13pQxb/+6r2YkJcZ/qSgOxkdF3moCbIX2Z59cBOgn5y++DBCWaM6FRA/RF/TjA7+zE15VArgz",
+	"bde6vxac7Qvjv0Loanp+0s4DblvWCesApz2PEEhvY7C2izBcYIvBOCPqHEdJFpP4AJGbiJBYoBCP+RUx",
+	"0OSh4qJDBu+QwgbyYLVi40a2R1+9S0iC8/75sID3RBe9ZoKYiD4YYnkEcMjMkxOeJPwanpIUDGg9YnW3",
+	"GxUUGueqItqc8Vagx7ahxk3E2Cyp48tySFNqzOGa9IxB7zuQn7HNiD96BwklG0oatxnuHRcwvbPch40x",
+	"d9+i1EbTB4OTd5dQXjqcWyeWVyypcmSJLwijpsHChAKwtfYX7JbXPRzeDPrqf446w+HNycfqf56qf370",
+	"ycZ076PBqkB27TFfE1Y8FjzJJEFKYLTFAXr96vmGwHHTqNaKsHLm2c7lU/fHB3/qnZcGiDJIVH4IQAM5",
+	"pj20BqPqtBARqB1iwMzSO6+hH/Q/D4LcTxog9ekAYTZkfKFlHPRfl5kI4RWSXhH9sO1sHR6AUJikhHQA",
+	"IyCcE4ljLHHYRS8ASH9CSRILhFMyZHTKeErilW4B7uhap/ZKR+lp8FvnSNOVyQBRClyxUotEo6KudCF3",
+	"XllqMuF9ewmc4Oihz6Vip1avBugz6ExMEjyHfFynF6hzoHyZu6LT93Rv9xk/eT7MZngx15G5Yx/TNQuZ",
+	"8kuzkv1mK2mbojr+tCQTGx15viXU83vG/FkpOX6b5AZn8LFFbQmNShWgMO/AoaGT9PkJdc6O5p0V4MwV",
+	"UnSxK+eYZTjplC4Y5Mov4BL67OVFHUKl1pq+9hBpvxiC8+ug9cZH+jCdxgZomcOsmje9TYnrq+4A04tE",
+	"PZZnPStZWOqF8hjZ3D+3cb5aqxiFKQyqM8x6vaPILjj8RULUto36wckwp0JQNi2z56OtcVLMxvvSvCwI",
+	"ukWAmuEFQdhgPqI5Xuq6ANTGOV0BLRWUdZ3ixUIxWd2rBRYSVPMCMsjefFChtlWqWKWIghpuxxtcIMjq",
+	"IuQIlzTWs1iiBI9J8jg/JiWoywBdz2g0Q1SaWGJZepaOSVUvaA41WTpSG7nmbQAiVwyarU5pjRJUJ2o2",
+	"HMBNnLC2WCGOVxuU+fp75UCnjcFKN9zoRxgtEcGOm34XKKDrlqcabC3gNesxODcDb76p3dEviJzxGjb7",
+	"+cXFSzSHG3JAqiWLLCSZG1T97BO1WC9fnF+Ufcv69xqt0826rY+wg96ZS9oZljrgrlRmC+pvWg5PFzJ0",
+	"B6UL6jSo12V5XDU0YTatBlvxDGmxkWvEehu66JkUSEfUQBWtdK4ItI/xekZAZZUzsoS7hK7yWg2/jmYE",
+	"x02SDzfJSVc2riIIayFpHJwg6nQqMbjbSNrJN8DI0Y0C0NNDdsvkTpj9qjJYGzlWz4wJTkm6zVMbkIh9",
+	"oM39GtDmAi62eZDEBaPda5QkwYCpCGf013xscu7HZMKNExXyyVciJCVwXLV56RVORoJEnPnKi8/1hRyV",
+	"TY0uzhISw4ct1FQenzFaDBW22Hi8RDPw9bFkWSapB71GrhjoC6FeVt9qQzqroQGdJ1miF0Z3XyAxamOB",
+	"CnjkA8tLzHKZ4ohKUmgO5N4/OT0qcOsdivnRb/98OIy/PX7bUf8Z2P9c6P+clv4zHOo3+B0OOWPeLGUM",
+	"E/fafA3Qsm+h0ald2F0i1nfetXj31kmvtvLwmoyjGZYDvKDWVd8cE6hIWNWZr2Z9gxLHddaiOjnP0aiQ",
+	"YokbrPAzD7Oql8p6r4p81qocYuQ6Fz5hliYlc9KC4GrXiJZUWBhGX9H+V4+7PoWW+owAr+2NsGqrliki",
+	"Nz5hq7fd37eNpeMvOnrhOsbO7PwU0DyrKnuVubis/u/9/R/9V8oCHDy4d//H3T8fhb/9r3udR2edX+HO",
+	"N503939UU8EzW+cFsjXNHT3mjiWFDVk3x71HDxr0f6qVfKvf17fu+ft7MtN7yt7LcZt31j628+c7mkm1",
+	"d5hxGqQZ8ZRI1bzZ1S5uL0HLK8KqssgcUevAP+qfqF+2DmnMa1R/uwKffXLRXMXfSCxNJNOm47pWcjXW",
+	"+je+dUWq+dcHWJu7QpbXGR9F+dv24sav314oroQENnzz7QY55E941fJnWz+g2etNKa/25ZtE5Dk2ngTf",
+	"2LYd0TuYUStoPLUin9cDsKBl+yq4j1KsXekvJF5WRH7O+YpcmfUi3JLz90wa+3QmPVibQK4Vfu0jEYhW",
+	"GvC9HxnuG7W+Z8dRf7clv/aRCN0t+10L/qqn4B3JdiH5Arws87uV6h8EdzPJbH/8vsnmWgUlhOmGCMex",
+	"AAbihIEuCVmIAhzAjvuekhSSPC4CLAgngudsRs7IkK26EJ2uVSsQbKUuhY1Uozp37Bp8pLL/rXELqF30",
+	"g9pGUUWbkDUifcmiogPlujl8732I9etUvzzQoMwj/V5fPEGSzkmAXn36BB0dHT3SnTIxCrXrLER8MhFE",
+	"BlaCaMa8k+tuP367c91QybPPOEn49SjTeZDxqIAC9OCkFSCHWKIZviLqeMGDAeTDAM4/AN100YvJBI2X",
+	"XnFZ6wLHWUyl7tU08mbevkxJR/EuBHfqzt2UITKZkEiidnj2+umzi9HzZ188uxi9fvU8NMAjgkjoNXVQ",
+	"6rfMJ5PyjniDGTiFbq6MS2/em6JOfQ2Fh+bmEIkZvxaoHeorYf5dr+Hc+v0//N9//8//ye//8h/+/t//",
+	"P94xcCZTOs6g4FwzuVHet31TYVfxrFF7n9gn35pstZGuYox0bV1xSqpTfQXlc6Z1CoNMXcwqwCqmzDHi",
+	"sSJ6JiEJpeHuk5uF+vDIqbuvTb4OdUGrye2yTwhTYWnzjxPMoAbDvBm1YVydQb4fuk+ugDTtzbTAyDUU",
+	"1I3GOMFsUyXTNMXQyUtyDYTHyHWyzBEwSAwj3Qj/5OmXD02Za84HF1IfEH3X6gkpGkjv4XBA0p9/JM/V",
+	"9nSiGYkuVwfx4uz1xec7jMHqNSu94HX6oXeINI5GnCXLmiZI0P5NkzVPBaAaqaHq3qJ6qw4sd7fGyWNd",
+	"csEZQYB1lAminmTThGhYJM4QT+H2S7IUzah/kfLRnLLN2D8u1o8hd30YJUcpjYlphJfrfuhM32TpUV/m",
+	"KQqzRKY4NIfFfS0VKOHXJIX4mAb/xFqtmtHpTEliyO+VM0JTOxIlRhTLU3IgRFiia54KeaBMi4RIW6Wi",
+	"b5azlGfT2ebGsE5JCaNy/XmDfnyMFl2qqFRaoW06hsbZUhTIa7pO5KCLnujCEwvZppZxyHzPXwPjwUjO",
+	"aBqjBU7lUjEWYDtzzsgyQKQ77Zqe7E7X9dBUDgwZZ+hTLORnLy/uCSQinBDUzt//N3+N+mZQ5VzRk17j",
+	"wsDUYdGjWmfyVybmjxnQ8BwXbKlK6o3guEpf3YGGK0fHYoE5ZJ3DBuVwUw2aChMh1ICkTEbQ49yb36Vv",
+	"QkRZx7olOrRFm2O2NJ3R1YrwTKqvmh6N6l+LTMwM6hlhUJN0jdM4QNlCDfioh2K8rGS1OTXL7jCp9KX7",
+	"vDTF1l4wH3Vu98UsDBPIjae2IJqFVD8Q3uosV/2O+axriDaoUUw9UniFTbiCaVWpLEnQGq1jRe9bryq5",
+	"YsZHeBuOiJ/51+3zBn3QZ85Y7X9fYAx1JsNGTrGTgv/61fPHKBy2hq0Qab8cMPnGuoHz0dtXJtzCHsgn",
+	"0cgKWHF/fnfMgo3bvA9NXh1x4Sry5qX5KlrdPfx22FJ6/bB12hm8DW0NoJ86xIwvSsSREkaufWTRSPvf",
+	"Abm1ASzB9hr+bY+IftftT8c2BkHtmNEFviTCWgtKOIO4Ufuq1t32J+8O2SsDL2rTBFMieAKOQa50mJRe",
+	"YUly05RxqdVUk7R99vz5i69GL189+/nZxSejF68vPn7x+sunYUX7amB03HbRXBNlZ0PBTd/NKe94E6nt",
+	"W8G+TS12gwrYOv321iqq24ag+ep5VcySvpe/66PBxslt1gS3g4qpVRPduFXTyfo8/ufK0HlO2aUfoHg0",
+	"46IONTcloOTjJOcIQqJ2+G3+3NvDwozqdruFC00Z7FJAJUaEk6QOO1S9yD2svoM3xoL4mVURLUTqJiiM",
+	"NFSfUHZ5aj6trGMWo/DMRac6RR/ryKgu41EDuVDCzdTxlIerZ3koktFxdPFo8bPB/Ffpw5/efNUfH171",
+	"3x3aLYhWUduA/ah/AW9c99KNUapqfrNnzt6M0xqHtEEBsRuhjNhM5Ln3xh2hJQe8wouHodsxbYUNu3pA",
+	"Yx6Jzph7U/c1f9W651rmaklLF1YtFFlRhqCG4rGbdKU77ZeL+GtBfzbHZU3RxCgvtN0yld4+XzPDM9DR",
+	"SIzgLsqZM1GzRVvMcqcZ7lb6eVcgvPEIKKKC/NTQuwPaZ11yA9j2tsuATVlUC31PH5KyaB7sABHlpC3b",
+	"keTHM3A4fpnqqzRSWoYqAebbVeJJDqfeDoY3F1A7Y/DmMqyRhLmlIvhO2HB9ry8PN7wNRNCWrHM73abC",
+	"Vxvwwu3yVVb42gY+tGXf4eIgrz2R6/RFP66XffPa07APqNBC99sdJzR/xx5BQt/jgfU4gsi1dlssPaH/",
+	"hgf6j+MA+9cOLj9GnX5dYmGD497p76C3bDOA7T++i0ritb/g2hecUcnTPbeEfO9dNXYatS8T0sViqi3c",
+	"Ayv0lt35Nope+FKCJWHRcjQvD67/cNC4ynBOhMDTKoqKtyGGLgXL6c0mvmUM4MxBg2oFrVj9u4K+Wct6",
+	"fGE0DXdZ6n06h8ATFTr7Wztru+gT3RJQmfxyRphO5xMQfaMSPEwpwQmCA4QTpI5FQiDhpI0FCl++OL9A",
+	"0JnCOroPv6Xx2zzR8fBb6whXv0oiZIhiTkSg45oO5IbSimEY5gEN6kMFyhZ5YTT4FI2buYs+UYZlYN6h",
+	"noTbIKuwNPN7wqRJlXl+uf9vg3xW7X/wVkZm44RGnhytGb9mCEsUfvaJWSZ966FBNGoUzb0D02eNJbHa",
+	"GtZf02jm7FZMurS9ergqZ2X1nG9pSri8didzYgt2vN5PWIrrmz7FFRSm7TLFzTuAP5a5Ze4dfPjguOyd",
+	"7dX2Ed6mff02x2DL1g/OGdlmjfxqtbN3G4ljL9p1SbLfQsN237Ov1qJ3QMc7EW6Bxv0DodTNpLmywRai",
+	"tRpZxdKme0B2D4017uk1XGA5VAgVpwjCBOh3/+QfoUXK4b+TlJQqCNXfOknBJiWUlQV9YWVirwVJTVS5",
+	"sXJ69P6U050UzkVKeUrlcjMaUFObv4kXrnC/lcRnPpjSCvn4grM1+5RlO+CPOeuXM+peOZWoGi0s2Ve9",
+	"MlbU3TpZvOu+YX33IQ7ck7S7MHDe0lAUlMfspfWTHfenMur83bUD34VMa/O0zyVOodLI3FHkhSpNPqym",
+	"eoRI6Ayqg/3Ft700m3ebKXjamI//rOy0yj9nm9eV2rD4oNXyqsrSmyOepiSSnRlPBemMwfO1bNB8ZbCC",
+	"Pb7aGZInG+uYKiVAapNfqccaO0g8L3CwO2tC3r1t4vtu95zSjpRX5GhQWpCjcs2wrg7udR6Nuh0vjK+H",
+	"yRi1M9+AulPx0rgBbsNcPMvoi3suqh6HGjzJKRkJ+g2pwKD77l1FnuvvIA9NqwaLNrfQxl4xjrql25M2",
+	"XMtirAvR3BAgytBvioDv/hhJZ/Xa6lqbUYxikujo45pINEc4jlGbkSmW9IqoH2ISZ5E86KIvnRwqyac6",
+	"jxx8K6HllU0dtPuaWk0baF2kXq5OyvPN6urUcUIj8mf1MQLFXcuwWl//+Z8Nh+LNj//M/sMbKJimPFt4",
+	"Q7df8CtS9M6GckEqENyP2iH4cOAPYdOvsRq3zmuAC+Xl3hCa8h3YQjT4FtBeR+3rvF/lweN8xPeETaEX",
+	"iFQrHL0CpiMkXgBU+h7kzCLBbLQuCpPjrpnBQt0KuBvbgHgITkgwj6B+Mc+Ch2l2kUmcRqF6LrTeSil0",
+	"hYgO7Zzmu3aFk4wA2q3kBm3RATA0WBgGQ6eaZTjoDT7q9Pqd3j5ivN8B8Us3A7fZfv57SGT0mcaV8Z0x",
+	"xjMWkblpHVUNHcaUsGjbVXNfemZfYVKzCasJLElyI1H7C5xexvyaVQD21Q1TLMk1FOUIpacKhCXqDU57",
+	"Pag8nvAU4THPlIU/pyyTYKtvnyjW3ymAE/vPmXY962I+OAvqDaYplknpISw+8IVB+53Bo/2nlzUz3/X6",
+	"rpmRafu5OiGThFw3o8EeZiSpTFZAgNXgGZgsnKFzLLM0xsud2oj39+LG14MsKN5d04JeguKAbed2b3Le",
+	"VpEmcJLYGmwKJch5vWZb0CkjkFsHVCkPAhRCqUGo7tNXO5Tp8oMAhVAfqi+WS0VdBxlObBNzyISCR8ou",
+	"Mn2Hp4Sjdnr78BusY4G7+xEqb/0kTXkNWDJRl9CYxwD7bpIxMcNTGAI6e/kMtbX7M0A4k7NAr3EAq39w",
+	"ijAS2YKkgtic8yEzEPnWgXn28tk9XQISE4lpMmydom+HLfiw+vew1e12h623b0MNYL/ShkM/Bj4tHmvu",
+	"cIUTGo9MhoC6W08wN8xcVMvW2xX8qeKNW2wNLOJT/WR1J8wLm27F0/z7FZ8dzM9TAikVFwrQHEczykgn",
+	"JThWv0ARv9b0TBANjYlQqhKV4FXWIF9d9AnsK5TWY7YcMpuwDvtrq3TARqAC4qUkhmLvLvrMCDpYYYEi",
+	"nKZF0z54I+SHEhzNhmyRcskjntwTSHFm2M4AvNrymqM5T3Uvb3EKDu68fMzcDsOz2tg44dGlQHjIIpwk",
+	"gYlQuxHc/JE2FEqbCyOd0q31I5PPfVCACuex7xTqUgw+jc5QvidygPIhG7LfIv0S9Fszzd8O2W87nQ78",
+	"P3X5uNdDv0VhhRpD1B5jKD7GcyLVuprzpdiYvffXgrNQsTUmssWCp4q9zklM8UjRT+jcacLCzi9qxUZZ",
+	"mkCLEG00jRiXI2PzqZ8NynveDidAoWlGoSsB3dfZD8YkonOcjHQvpjm+GYGu7F4ak4RfQ7VCfskIat9T",
+	"9lL1KdTGjvoEa4bmZD7W3agM9QoU8yhTLIjEKFVEbPIDdARHMRRY4fCgsop2Fyo/ExYvOGXwuy6ds8e3",
+	"+EXt8sgsi/rV2jwjyoyZpH6VXC6qd12SpfuTEBz2jVR/jAmjJA6RIZ++Ip+M2cbZ5Y3CCzq6JEt3q5yf",
+	"8rty5Lp8bO7ENg3WjmSgCVlkkwmNoAO0dRUEld/BP5I/d6Sem/B0TONYDwF8si7hKTOjNCagwCrF0kX1",
+	"l+I2XcMKazjDKdFz1ufX+dX9pv7FVCPCOYH6UuApav3bJvfaMB99xqyaMZpn0rzG1A65o49EOnE/nhMJ",
+	"lEiWRyFsP3NT1BQl3Dzl2FMjyfko4df5mh6rNVXznvCMVZYi/0nPsPjJPnyiHtZIbqUFtdcfqesRZ5OE",
+	"anIWRGaLkUni0YOLSUKVvIAXxATrDTIV/yOJoQpUv68PBKC4m54GBvgwfW0w0OS9SHmkhNM40WcfKC8/",
+	"+ZCroxvcaiQxy5nVdmhNwlbMjgzRFyfW+aEoVxqlRMle2GdHYpj3auibvLLWKXNSH7TocjB1PpmQtFi7",
+	"Aaxdqo415BzqxSr+HunemC4F6t9TAh0L3ZZOo3EmlvqA8tEcs+UIS0nmCynM106sbJFKoUlC1NYePJsU",
+	"SePwwN6p19nKPxDUYbF4AG03wdQhSvOXff7IsKErTMHaUbcxPsr/tpXLVZ5qtqXYjso7LLhK6Xf1UUct",
+	"X1XlXBEJ/X19EtK5L88uqspH3dekKh6LHij2qIL/zRGOzqvMp2pEo3OlIuNMfpRHMDpXVp/xyDH4tRAQ",
+	"zliNMHBGW/yyKh3gtlX2Xv3ZlnzkLN1Gsp3FKjF0mxFWWeIyOy/dpLm52oYVZp7/6HytxMoBuaHEr3Lw",
+	"CMPbNXSEZoqlz9pfKowzx/OvjNeySNjjCjtsBa0yx4NNctic6Z+zyrkqe2yuVn61qop6i8NsSn/mvCaf",
+	"UYnVQPdwh9PYfD0G8ZcyqygG63AKTXb20MKirvKDHHHDIYZVTcqJkRWKlI4GLSr3OJqJmldVizK/aSXK",
+	"vsH5diG8HYQP57orut1RlSW3+YpHcLdKflArt9XalmRjvgrFpq9wefORfLFX+GexIqLys0fQOe0UXMFV",
+	"dm+sctqyq6OMy+j4E/2+gzM0y+aYFaaoMUADJPAEAlJixq8tuKKvDNhrq/s85bnI83swrCZBY9QG77/p",
+	"Oh/+omO6vneexaFBcIbGokR7+ZkGzkqNbVseXa//k6cPfvnwq+Nf9D8/+vKjnw1enVw8+nnvVz99stHp",
+	"Zo8VWPMNXAIFsqZ3fj85f/GljlvoqIQ2gV4+Q0fdHkDnMa7rMgE0WdnJofVbhggvFgklOlhifQN4yEJj",
+	"9QmOMLJ3Kw2JpITppjvXKZWSMBQCrugp+lob1mD6w8C1cR2gfPhvwhJ0q3rtm1ofau1qnEssPRiYk5TP",
+	"672kW1fo6GjfeLmlDwgG95l69mOIuN/K1wcve8WvfaF8yevT5raerPym/LIzQfHh+Qyz6QzTjeQMKw8j",
+	"gjc5axc090DCXMH35akT/xTYoC6BRW3jdTnu9bTTRylQB2i8RFGChfA3PvOmD+m39OEtx72jHXAco4R6",
+	"Q0S6hfDxzc3GyK6nrMmV6bXDHjza4dWandUN96Qy3GZLsJoB0iz/0yoZtVM86Q0CMD7U9pz0jiHaW1hr",
+	"WjTqCECeCxvxLIk11z7Yen0qZG2zUSo6lsGLMTvvzCNf3qbUbtmEl6nHdE4YwNql/Fr3/oNjBbg3btxC",
+	"h45mPEud4gtHcRTQcUqp/SVpXxNx8o3zuS7I8PSLJzhV0jPF7BItSBoptSPR/t45TRJqEr1NyA18rIzD",
+	"MUbXWIfjdDyxkqR40ivnhh83qshdPDophw8f9Ro+96hMv/3e9h3q1Zj1EPQLmxKBYu+rbn6lpI8gWWPU",
+	"n408PVwbsifnPSfzW74n9j1/3BTVEnh3FTKh2ZN5/ZhvAP1B0xGQXLhsK4KNWHobtACiXA9jtJs4t4fp",
+	"rT6T3rMPB/0UQtRhjJeh1tnUEQ9BcR1n0SWR2i+ZSqvOGjWXxDrM/Q2EShMe4WTINNJ5+Mtf/vKXnS++",
+	"6Dx9evH556dffHF6fh4ePNYf0n5/HSpS/zQ/Oz4cxUrMWC7JMtSREaVUF7jYWkJbtE3OyIEnR6aqp/hr",
+	"Ht0Ky1ss8iLl84X0ku7DppSTw33UJ9xZ0A6QUREXsgob2hj8FQvOKJv6Rvyw0UsqjEk7fPTxqy6H73BV",
+	"T3sdFwlquJRnDnYF8zNY2t+VU9WQdWbiidL3PKkDg5ub0GIeG50RfGlKZTwIUHisrltv73iJ8mCn8frn",
+	"OoYBTM6jf5BeHqDwRL1AKyCuKB7c3LSC1jH878nNTVngnsDPmwTua2UiP+dTH9J1kVSkBuTRc/Oy2TKd",
+	"7wS5Y3yF1Zd9tNPLauVZBRdRcTM+QSUize1MwAPsdxQbNHcgeC9qP0lwFhfbVoHsvaWo3HqIJx2d0XVX",
+	"g4y3HFxKcGxzoEoVzu74dhlM8xrCBhSyVsg/erC3krJNAAArBzTOLOKgD8DM1XLzNc5DVzzHljbAc6aE",
+	"3l3sh/2Bv7DSOHlLMzm86h9GMywPi/USvkGv6ilVEwtoELw+QVlXr5sFvBKNl5KUJ1NW7iXS5EXiFQHY",
+	"hAyqtWj9ZnZtDabBhdVlHC6OsLjU4Fq+0v6aHsZlDaL8kWdskUnTBynQhylWmo+ygqIki0k5oXrQ37PK",
+	"Ue70tbuW4WclK+cScO0kyt+gNB7KLimbHgRWXjoRVR2yqObo97bCpauCDm7jebWJ0CN/5pSikM8vLl7a",
+	"TB6HTlISEXpV3T1/+ULhyWiAzGBiKxtpFlzf4IjO17NdBr+Y48VCbQGfWPW91HpDncaURDyNq6fR1kkP",
+	"eoNjYIy9Gqi7vVW7Onvplr46WkalDtZRZgq3RmXxHC6Z78F7V3FdeitLjxW2vLHEt0Y5tBVj1YDLAk+B",
+	"OWeQ6JfwqQgQI9eKieveWuglFgKFjNzIUZSlgit7TqDQ/ttCDqob4G0G0JHbvvdC/7yqe96yXM0ovT6o",
+	"zmKsZS5w1O+3mvS48xWauS9ttO7EG+DK7QZoZoE0c8ZzXX2CU4LMkaitGXNKz2z5mKvD1NXCqzM5WMH9",
+	"PB7YohHr9LM1IC0MMFRl2MbT/uCk55ZH6sKp1V6stdVxr8gcU5AB7vzQF3iJJjhJkEjodCYhrKSMr29I",
+	"yk32JutM4JqxzgSRMiHdHful3A3Klb8g7aKoQqr0zGqXmmofbC5J21g6UF9v5ozCFJmtfnwHHXwHVn+7",
+	"6q1i1OSKpKtlGHsspqpC5JbH+JljVxe+HMHRBJfVxONmi/Ldqd1aJZxSh80yukjbDyNyYGqCwspeh49N",
+	"wd1EEuicI/YAOAI5Gxu7HuUVjdBviDKl1Qtd04MuXly8hITsZj271rffcVrv9H73F//yGDIGz89fIJtP",
+	"oSjauSlKMJ0HSGTRTEnW55RlN92Y3xOB0taUwQXN9FaM/63q2R0A4nrzQOvpHhrWfL8hVPFq5byWEo3q",
+	"ipwqeDgRDjJwkV62Fkl4W/3InCFPNVE8pyw0hSua9o0z7bF1bEMGhOYAVAPeOXfTFMoJ8lZwFoNPC1p4",
+	"ewV8T1/Z7O/LT61HwQh1prE+porUIbS2OjQb/hxn0p2aW8NAjXN+yNrHvaODxwijMM9FNsDTmCFGKBww",
+	"20OPGae++1pTsAHvVAui/hyyvIRYSL5w+nu4JVZWDbE5WHlKVbnOyt62SmKCRFlK5fJcLZ9RTwCo/8wb",
+	"4z9j5YKveyJnGD/56gLxFMpbLskStUNx2YEeBWp7YXeAT8DLi6HMpFzoXeSXlDT/qOlQph/rQrYd1Far",
+	"Py2O3mlrYfTJkbm/+C5e0J+SZevtW4DRmnDPV4tPqi8ZF43ZsVOLfSICaz4KZxMLf7eRDYFtEgs7qzvf",
+	"Baabj3qsMDC6SC0CYZJG0KYF2omWpl+gNjpLP2TttQ0X1C2mNEejNYbVtQnNYkKpNl5dcrOx9R/K9xt9",
+	"odPw1ItMDpyT9C2sm+u411eHBq4PGeOsU56mLZI67h110UtYMlgrrRvXWAOPTVtBuL4g6ZCBL07ZW2BX",
+	"dtFruzelIaUEFaX8pyglYsHVCTTlV+EMi1HxgA7a4SGba+eXxDQJTHG7LHXy0OfVFK3mXUv04qolbQWt",
+	"K5IKTXK9br/bg+Y3C8LwgiqjrNvrHunexzM4nQB+gJ2aRfh1Snx9BpIEle4MlJiXQZ79ryaRN72vWLYt",
+	"GIUm/mcxnMJKGaYSLmaV1LcHvZ4uqMuLvCETTnfKOoTcclfs5Ybt126duSkJzV+yc+W33+orV/fmddt1",
+	"NddKf++X6qHrssLsBteXIruVx/4BvX3z1jBKfIsSVtgaYGseTdUlhq4itONev+5b+eYevnbT4eGho80P",
+	"fZrns78NWidNnnjtJN26oglIxBVKX795G3xbkhhfv3n7JmiJbD7H6bJ12lKLYCpr3TmrjcJTAZKzdILU",
+	"yi+8fXl0wTuomAJZOkXXM5oQxPg1oqBAhF/nNBIgQ1YHIWobdIsxz6CTZkqQOtkHj3V5FAEQLYOxBRAz",
+	"UKO9/ugZyK9cs/uYx8vtzt0dnLaNJ2kPR6jx4XBX6yvF0/VxKJRpZdK+XeFe/fe+it9HnrUHjtWEWxlm",
+	"1dvMRT7GsclBf4f87bjf4IkLzp9D7Yp6YDDY/ECJkCmLdd7yu+alL7NxQsUMVMJmvPRt4NFSAJJc89eE",
+	"SI9F+UwiZb0sFgSnTtBUIyEYJZmkBlrcWkNrWeVT/aWVk368+nF9a/xdJzM99PVPfMnlp1Bn9R5oRS/j",
+	"FqSiFFtbtQ/f8w21uKV0JJ7FLfX1ReYR2xp9YUJJEutil0WCIxLnEjnM+WN4GBqeGqIoIRgU+PljC0zl",
+	"CGoqtHw+WE91BkJvPwLaoqdsEC6KbWcsxsuSmOnWMPk5vwKgOvPMnUvW3vub/lYilWVJ4hOg+vcmK7lG",
+	"ZD76IDJvx8t+yDL2leZPO8hY43zqaPfSRiEL+Jt4TixkYjn9Qec8iPAxSnkGEH8azUas6Te8wgsNmDJ0",
+	"ovwggd81JZ1LvoBMXbV72CS+cIYwKipYLE0V3fG3lsPuJq+Twy9YsjTJbiSJRV4JqunqcQ39oQnXbTAx",
+	"SokiV+0g3xNR3l5A51kzxs3sJv/0HnZ6D5ozec/A7kKmuqml/eY5EUe5Jz3P5vMLuIEj4IK7Wp86qWcm",
+	"Zzva/sDEXu/R5gfcVXpicRR2kZnvXvCBNOIpSskcLwo2hWxCmodZVWVfZvt+GS+49+jrlCjtt67wOg8K",
+	"vg33LEhKeYzakHkq6BU5eGwddmhwjKC9ORqTCU8JCiGoH+bBqN9kGjneHAJBdXi2oPu9FFarFa7YPkV2",
+	"tB0+uVkdPuPXdUOFiWwa6vZl0Wrr9xUyqDK01Wx3W8emAR9OB/nsILhCO3NM2Upyo61hMukAusrIyAlh",
+	"KuxEFhkkkNN+/yHQM9XmSs026uWsWbptOWFBxx5uaEAH9Z0BGi8RjQ2KG5XCRBlNdZumje84u3zX/OgJ",
+	"ThIRmFihE21c6DbSwJn4FUkRNuvXiEOJTcxp3/E0k+prkrOO3Kb+RePXBe3qo9CN+Fw31m+qF/Qhp2ak",
+	"c6JsYpJtwfp1pWmUUR3e1B5A20Cl3/NlWNocFXhonQLijPGa0OlMtk77W8TU3K1oeLR+8CG0nH7rjAYT",
+	"M/MS9e0jVQ2pdi+EVyazbanGzPVOAk3lw9z7Iz7MW27KBnvhO28pNFH8v0/Kvj4km1wRVdl5KJYMGgH6",
+	"A/Rn4lIAFrLjRyggTXgKio92g0Df3Ta0gf3WnqG3h9bnAFoSZ1DvQaUYMk20eQqX7oUrJE+hRYou5s9b",
+	"yhr/mxrr4SIlV5Rch13kUJu4Zwqoh8ykgsUcCoq0N8NmBBe9fN03KhaxNFhPXl57rtboFpy2UKfVdvS3",
+	"lprnJCER7MhdeC9q1X4LQu4wrONB0OKX5sPbz2PJoldEZEmtiz2Fq65C+EOLTb9rtvApkdGs9ggXR7ch",
+	"u1h1gXtPzAfX9PsKDueGFPQWlyLnsHVa5jrL6TNye8Ppg7n0x6phfcdPzCuC4zuK3OwetOmis/wEW1wi",
+	"jNSJQa9fPUdtpULlec7mhChlacjo3BSvF1nxghAUxjxSC+i2MBHdeRweoAgzpSKNCTIFTEZNohJgODnT",
+	"kSHdeExTOpIzLNGU6kZ27sj0K+DXjCVECH2reUwQKSAtRGYiVGyJJJM1Ctftg0j50c1rNrZ2Bd5dvOiH",
+	"wBJdAO2mTPHR3TNFXd2XRz6n5I8zYnUbw9VkdjQn55V+RlXwcGtICCJ1Y7NCE7WEb8M8wEYomyIqNX/f",
+	"JZlHt4faQCgGadgyMMAOpnKVKXbfizGvzdZtjXmlnR/mCl+dW/xM37Bvt7iDwKVzulaiSFzt7MgEbMw9",
+	"DTiagxCuCa11//79+0c3v/ympSNQWUosLx0ErXIxka2xVoM4DloJFnIENZwe7pRDLQF8qlqQt1DqOoo4",
+	"01U90RJ8hIZRSoLnnUuy7AC0A40uze9KrF0zko5ySBI92VV90qBvaHwO/SQEwISwE4KgWJmR35WP3qWL",
+	"uhS4XLfQLnr0pFLmpau0UiKzlH0w6vYSJsAOu/QYc/lPt9ZWvR7Ai1LBHaICERalywVomhKyRFH77JPz",
+	"zuDkQeezJ19oR16VDAI/C7p9EMM96C1x2Vmk/NedT35x9sXL55+4XZwNt1g9uNuejruMRXwnOGhvKw6q",
+	"x/Ad4pe35JZbUsMGPvlHnyX8rhnmWQxdFS3AAABcrqpQDstcr0IdaqMa4iN756wfZ8kl0h84teWUZtwm",
+	"wQi6mCp12dj5lEEIRaaYCQwBAdTGSYIskE6gQysOu17h1V10Zgq/pQuuYr5gxbrHMjcE/0wvyG3qL3L1",
+	"9Ou9sO/mLznGH0eelwxa2+tIZhnuQgqYrQCG/13Trv+4ZcOOVLI+4lU9gh9ExnsQGXPMlg7SFHfDKDrp",
+	"fSfp8W2BCrk2aGbI5UPQ7N2HAOb8ijgaw97tqmBz0aXhFbeo88CIkWu3ZWhoazK1mIe0CkD5rbXE3qvH",
+	"vTyGO/G4f3BONRaobuPAvbqnHp0endyxwfXDd/9/59PQjOd6A0vdQnKqcZLb2WBbc2GvwfYkAfAEx3DK",
+	"e22j9lh9DGCeSAwnJpOzANmzpE0zpLhMzK9ZUV03ZEV5nUnYSDPAQzO8Q5wiKnVym0B4iikrg9V5ufkr",
+	"WLEPTPN779F/tywTDtoHnfK2iC7SdUGNcXSJKEMpl3DQbs8OJRHfBW54DqDInBEEALA4cZovaOR/07Al",
+	"PMdLNKPdMFCca86FRP0HiGeyaERxYLp2DJknR9EAMlLhcN2CGwS24qp4kl8z9W3JI56gNnSXfQZvls4Q",
+	"RYBMixvT6FcgnqLPiJoMmhKmuCp5onklDFx94/Wr5zqnLsYLdWjGGU1iMWQ5no6NJh/ommoLsnitvj3D",
+	"iwVhJD6tNrZxOjpo9EhoiKZR0YbsesYT27wkhzI1f98TSJIbidqVTlD3hO4BXDQxduAYh0xEaTYek/ig",
+	"i76aYZkDKxbAmnrcgYnWY4A61FMZ9HqPPSKQICqGrMi4jvVQGZcziOYXMNXKumZLg0FftI+gInd55rXq",
+	"YYBIIkiVMnRrF9MwS5cl14vCCyJu5a40fS9KOTPbcmA1hpxTGvPmVoIZ9qJ12vqc/r1WKU/b7UN33B8E",
+	"3uEXKdyFABv0ervNap1vS3EqoB51KDMZ8fkfuz5+S/gJaM3ElKAus1s5S3k2ne2oddvEsBqg0xfqg/wa",
+	"kvKd9kTGP6Y101MUKk0JYJyA2emuNAJhcYkmPA1QWIItCOGuIctTGQVIk6JzDPlNhp0uTXPFOxW/uvBD",
+	"WkD/DctDEirkkPEJYLGIx2jM5QxdUXItEE6u8VLp0Skha/IPodR/z/kx7wAk4mEzkAjdQWf78o1iVdan",
+	"Vt0zJUEil808jbWIWaJrkhKE4/iD8/K23CCXncJxV+vjGOQo1jS1bZfuJMHZXzQWx6JozGobstkRtvVZ",
+	"BkDWMk8IcvQEcFriuUZTOtgbYNLt001Wj+LGY7bLIbvDJJPvHBv6gFXzAasGdJv0imyBqWVVGegoVJ/r",
+	"Ck3r70ySq7+P3jQ7RZWGhSarPi9gDdDf/HW/e+Ik8GeJpIuEknS0IOmcJtAM5aRXOKuu6KLRMdxC0hfL",
+	"VQvSAAv+xwLRYKiroEDzQz2keehQRwgpNymNoH0RF0W5shaKNG+IpZ0FS8Shm4n+EepnAJAXKnDmB6fl",
+	"9ikgY5mW+LobjO54AclD6mN6rG5FEePm3ea1xq2sZam2yJ+AmS7yjhzq9nvCNtNICcrpMkbj5ZCFHjoN",
+	"0SHq93q9QAluFpMYqelwhJF2ZhQdJXw6ONDgHjJDV05p4xPY7Ohtd6jeiUj/nvCjrRauTtYDZX5AmXhf",
+	"KBOw/D7GWBbMDYDJXeaSkIl06h7hHY8Lrkklwol2gGi+SmLD/4CFqSsQIuv6mcqHBJv3VpVeSy4b8AIv",
+	"HBlE4xxSb4HlrEjlzFv2FkzVC6/n62Wdd6/rezoD1yXkfKrzcAyKuZDQls0V/IF2XZlEnaCcjmPnY8m6",
+	"hlpvn5LjZ9nbuHrdgdwtcuq7F12D5qLr0R+j6PrOFaa+tyLMjbJuxvllJyYJvSKpaUPsdaUDQDiXdLJE",
+	"PJNjfmMT/798cfHs01+OXr96rq+bI6NBkWY4hREeTiijYmba1BcwADMshuw3GclW2oyhl3iZcGy6IwmC",
+	"E6dqa7VOC8K2S9OUTQfdwI1/T+g4rW7laMKl0JPRzJnEECG4JAR6hiZLjQtFJI6xxDqzRaCUaER/SDgY",
+	"so9QjJeii0LI4IAgFsQPBGZUKsI9Ra9fPddDT0mcRdppqG2gGTczwGypQ4zaXOL8UgxZQi/Vvl0SiAno",
+	"NnI+U+Nzzi+f6iks/ei1G9yh0Nq8QUBd3XdOv9H3epI7C9rRLnNqoqq1cLe2MWkzbuTO0zbd3SdeLJaS",
+	"zBdStE6PPmrKwg3hOJUCMzCoW+owiW65+zTk+gyC1iVlat/0GWqZ5B8b/0xJRCjAh0J8lMTopNdDz5gk",
+	"KcMJAg9TinRxuGmqXh7iUWmIRUIkwXGtdDgqOVoU/Uy1pqH+MRJqz08h4YdLnGyTvePumSazVWFS9NAv",
+	"COgD5uyqG0eRlLNEDiufFausLtSydB0pTYlMl/VoeS8zKaBRLcFxaL+3zFOAlO4HbBpS+qhAMqWaH3MW",
+	"EdQeL9H1jEYz4Ml5ZANaNIsho4ap6w6jTDFteDzvV5qJDCfwMT6Z6CZoTPuTLJZ2Fxlmg2NnNRSXZ2hM",
+	"8je2j3uPtCfqmgpysIlxvoJFaaDH2wXZhyrv7Wy+SZe/ZdbFD4bJPfIwuQVhsY4S1vK57bVgl0zqlGFL",
+	"FQEyQ7Am/DvXdW+BeMK4HE1AEy7ScVyms4QsBn3H/mFNvuS6g3v+sXahlzmahVakHB0MaRXsoOvo77dY",
+	"BPv5kVoNIzTtYnAP40FlvnNHeC/5olABmwCDaAtJk8RSHDRlzpfsoPt+SpFkugSNGsclebVsIq3y9Ga/",
+	"3aEjN3ATSrOE5OD1EGgn4EXTDbfvwXWB2qHgWRqREE0SLGaQCcguA7RI+QGCfg2xD9fhufrEvsNtbqp2",
+	"bY75oNN74MXBMglw92Ee91tuw4EHPUVwfOE0wNezbp2aHvlqh6B9v5PzbZsZ6L883HJlKNe69dVp62i2",
+	"TTAOFvNVlpB1OTewXT/4OFxBuq7yZqi+Phh3Bo/op007LpwkENwCRFSzuQaUGAEtKNLP9zw0Pj5rp5sr",
+	"wZBpRFWeMQmVdfA8v2aPrc/vVNvBGgRPkDQAa5Sb4J5NeLYJPHMsI2XFDpnJfEXt8H4YIMwQucGRRLpP",
+	"U7hIyYTe3A/Vi8L7C5zK++HBaZ5XHVraDs1ElYUcaoINh4yyRSZ/XMq8RtCJT2MLYLZEYoGh+iTUNBui",
+	"NkYioSCX9U82tVl/cshC53zaz1KGJgmdzmQXvXr5Bdx/of6bGnrVSqt+Hwr787CLNIuC7ZKQGghLQiC3",
+	"CfKPFbsg4jF0rZpkgsTlvOTjwaM8E9w6LfIkcPW5IQuBx3bOlOjTPeZD6EkpRpSFQe4LwfqzzE2Hjq30",
+	"MFnMXXSBL4lAZDIhkRyy+oQkj/IM5/r2Ac4tOVuJCW3Ngp4p0rmb6OUPi71vvbLrGPsH8Os9RSsL+eET",
+	"H2UtqlGbR2BUQvKFAM60VPyxlgkAE3W0rHvCMDrOD2p0qA+hyvcWqlxPKw38HOrR71S48pUbfQTKy51G",
+	"ADHUnpTimUpMg2CEjPsnoOOkAuEkJTheWqVnyDIW28JBfRrwUifoey0K04nBliqEL1+bVgz2xhA0piFr",
+	"H/eO0Yykfs8TnI7bh0ZLUuehI0cqEsQRIZcETDEjHgYAKeQw//78bsVq73YT3EWmblqLLaSpXa5aefrI",
+	"I093WtLvszz9waEB5K2Xm0pgPl1fiJTwKRQi2S7lStcvBz0DNKGJBN/XWKOmFAwbkMtZFz3JUsHTIVvg",
+	"KWVwhE7RAgtRLq0MwXsawb0hwgKF9t8TU2+pboAQjJdT8elOMcXnfKrH1ySwCB+ZU9nw3tdKDW5260/J",
+	"suGdJiW/0b05ineju/MK9kZ368jmkwQL0fAJc8SbFUV/mvJ5k/sueGuvsdW89BvgDlxQho+CVqSs1dF1",
+	"SiUZ9Wd5o81e+crJfOVKXPplY7/PRw/WhDwcnIU40ycAKlAf9gdBi7B4wamadOvwqn8YzbA8dMqwW0EL",
+	"jq3+Ejw2OO6ZopN+v1rButpTdNDPG4oeQTtRLDijbOrOz0gxmF+r1//J0we/fPjV8S/6nx99+dHPBq9O",
+	"Lh79vPernz4p4Bu0RxsyhLQPwKppeUFLpbDWqWgJWjlIxEARgsNFtFTc1c2tm5Py6eZosG5Fqpjph2jw",
+	"qjOxWB1XFKk/y4LokNxY9M91XnU+zd13BqQrAVnT1ln4fOI0MlOvDQ+qAgsL9OT851opx0M2I1gp1im/",
+	"1uq0FkiQGgO0R2L1hA4hK5Uc5fADMZZ4jAWBwsuxyb2fkzlPl0N2bUv9wdVJv6kTWp/cGIjPrcXWB+ny",
+	"XZEuktzIw0hclbtL0zgoeHhQMMXAMKygEC5BIRKCQgIFwPWCMhMMLIcP9K+Bw0ODErMOVgRLUJJFgVdm",
+	"BV4ZF1QZfQBCIHAEUFAWLEOm5IlPbgX1IiEYBB8F/eA40Hw+WGH3gU+oBSAslPgY9INHD4Ke+f+OeoGS",
+	"iYPjHhy9QgpUe3l7LRjFPAKo/1fcIuXXEMTotoKW5hhACwaypPOUigUXVD++UqSEpcTRbE6YfKz4FfSJ",
+	"/5NhCzhjB+RGJK6GLWi37utT3vB5T5fytx/kkSOPNK91JJKRBfWCaQWsocy/7wS5oHz+FilVRr9x1ZdP",
+	"7Oq1eARRJ3vl6COoGNqikRGd4ymxjyvF0H2deluvUpqcg5xAnCv/sHFALEg6Ukaj80bLowCSSw+9YC6l",
+	"Ge211nItnILWLeDjBuMGYvZqoj/4YK8FNWCxXgBXTTPkXx/yvYBEZf0ceDKNe9QpOhQayoQmCWCngPQw",
+	"VZKAUARxxYhDhWQYEZq02xlziRn9zV8jhwzRj1H16irpD5m5Kz8s+X2V44PKN/Zn1RvtGVSvbJto7u/+",
+	"6l+gnGgP1BMu+aMfFxfVtQp5H6BD1A/U8ej1egfqteVTgn6M4BQKmHhxHkO9nCYhEcLZeaWFGLI2tJ4b",
+	"q3Vm0+48PniMwtWFCXNMK7jWgTnaDcwBIfiQhe5DAQorkwgBUcKdddhFX6mBhc4B1xnmRNqPDplBKSM3",
+	"ESGxAOU4xGN+RYxeEVpMLicP3pLXYpEsbSRfl7aqReuiM9OG2IJUjZcORMc4c0vc9AKDJq+j2sZpZR1c",
+	"eTM9MmQhThJ+PcqY5gsji35jPOjqLZz5tPo9oV/civVuxxfvslx2j+KsOeTl91OabbVndXrr9wON44dW",
+	"vfQSGIsB1PBJ0LJGeah5mtMRvT7PHXpKm3Ci5l/Q/B3bX6BBO4o50UIcjpO9xhdccTnDQdsmSYrkfdsp",
+	"01BiItQllOCxP+iiVwYCqNAKbERxq9wbIFRYmvMli85gnrfEA3JaarbeGF/kaAFYsXHr9MQGvkrNPfUM",
+	"3Pxvsw1d+Ejjc5fPxIEXvMsG8XtknQ8Gmtvti3n24X29VZyiMufU+3FnrPPRvg0BB+VLra0k7IeWFGT6",
+	"ja5/AAhdrdFrlum2ou8Do2jJIst8wOeKHfa3JYs1XHJ7JitRmKWJ1prVhHGquy7nKR1a8zQcBl1cc6Sz",
+	"SMAcGrKU4Pg0Lx41cLnt8NuhGfZQLcwQTtGwFQzdQwZ/u8cJfvDYOor6w2DI1ttcB6aAE71YEKb4O0k7",
+	"Qi4TOwWN4whDi7HEZmA0hq+qD1E2HbZOvx2ag6tHk3vhnNFr3qRmPmy9hbGh1+co5kmCUxjZkMGQAhRx",
+	"dkUgIRbWMyxx8/Cgi77QaLWxyWHF6IqwmKdIZ+aidqjbIB9q9hMemERWJxbtIm4nWEgUHoamMsscdKnh",
+	"ggEPS2+9zb2BuDOWCOd4uDk0fErU4AWNSQr5qQaueI517UlKBE+uiIbhWaT0ChLj4jhV1oU2MoYsPHv+",
+	"/MVXo5evnv387OKT0YvXFx+/eP3l0xCB4aHIbLNMfWkI+xZS9YcsQnXfttapESGtoKXTdGRumnhNjLKo",
+	"szKsLNqOe9bQqopAq3bVfcPKYr9A9QpQyDbLmEF7Vndvv+KWVDxibxV09hqiafo4XPMsidG46IDPU4s7",
+	"/UE6vi/p+JViTEq2KTW9TkqardOb1UBkqvfVy8jw5YtzE1nNIY3VE6H2SDmXnddp66ZI4hEkIYAkZF8x",
+	"ZNBVEcyPMpwbtTmSB6e6gMQDVw+zpAJNQH7HxjmmJCAj17mZgy0KLmC/GbzWUFfnGY8TZwQ6lCecTUkK",
+	"7yUxilOuoZDrGLE6WPvDTetDrFGNqnU6wYkg22m1hZF1N12dAIfOB69swyTGMuv2W0HBDl3PChCx2Svf",
+	"ixxwdfvOowJAfVstX8uZdZjpMBQlrbMkd1JavcCWLVnRL3VLA8MLFW3/8Pjfu+ZioHaXuyEU2qj2Zxi3",
+	"74zMbUdWIcmiITPb5FvJwZOdXg5WLeSmas0yLL3jBbKy4lrl3wRwsSGrY2OPq4wHJ4IDjxEu4ZWWI2dJ",
+	"QwZrUvhmNsMzr2Nat3bGfI84Vy0s/DZ8a8cJrec/lnDu5WG471lHte98v1HLPexRddlLGStdNOUpG50J",
+	"L0la4QyBh8eBHwHctspi1MCKyyJWVmq5UscU9ES69cd8D/Zh9aBviyF+DgxUrcwd23px7J7kN6uJtuZP",
+	"Y69p10FnjqGYwjIv8wL1uN7CNQm4uzCFNVYY4CfQyYSkhEVEQAqClTb0g6qxD4Mprx6s4Qhb2kvfbmg1",
+	"DLv+objwfTUa1lsLpek0IjV5LVul3cKG3rJ5cJbAJI2ZLohUckj9qjsCgljQ7cjyhIx2OanC3KwmKfJ0",
+	"iYMaKXD76r1KMHywfX7BXWKa/hDyCwbvJki2v/yCD51/vzNwqSUet1aH5TSOOouUX1GbvuwttHiSUMBZ",
+	"JlFKdBhL5xR0OEuWj1EI/WHhnpG+J0QCL8H2Bfw7ZaLrtK9VjvSCxtFLM4I9581aEtH56OXoRcQZI5Hs",
+	"JpRlN92YH3J19+AwJ6tWoJ7no5RMqZDqrOkCJIADHJG5bpur/2t/NeW3tsRc/yjTTMhRQq6gXMn9y96R",
+	"CZIanpD/U12DBYWSqYWJFnb0j61mLIkw3UfcjHxll9xGvoOgRYXIiHG1GQg8vShF5fxzs1qwSTFNSSRH",
+	"WUqddVWjLMWE1BsOFQsb4+iyZSqYgRpTgmNQqpNs2jptwU7Aq3XBQLP9gnubNkMSJKVswje9Wp0MwCvZ",
+	"Qpt/8ezpkxIZ1/DK/LD94LOIBWXThCBBp6zDWTFxhx9x5+yv7emiyPEUqdtDNKHMeOhs3YtQZlFMRcTB",
+	"6QUxj1BTswnTz0h0KdCzpybw/XjI7CuBikKUCSJQuMIwwsCgN43ykH/oUpH+SRGyyRBVF4tyMHurqSDr",
+	"An6UUOyxHU6pnGVj9QFD+OEBmlAD3qQGFwD6cqBBscSQwUQUv7BtFY0+CQlaSE09pTFBVHbRk+I2YNY/",
+	"OX/xJboky7yrjF0JxFM9ZmeUqB1zKUmMFljOhMZjQpRJjjhwN3HQRXbTNED0PBMSjQlaZOOERjaorcZs",
+	"kmc3hbXljMx9rklXNuyhIc16hlrmjC1xFKVHsqP2smM4RAd2qgM8apUhLkybfIeRVTjbTszkDhNxP8jH",
+	"D/LxdvJxF4LeJBm/H4nKt4BpjWwWcxHcxPnsnW7rat/zxCNyQ4UUdwTRCl+iAkl8adMb7yhNQk/yGbvC",
+	"CX0vjqCzOEa4TjdZo5r4LaZGUGUUGr9LSgRKKLv8/9m71iU1ciz9Kgr+GGITDFSV26b+rKfd4+5t97TX",
+	"LsfsztBRiExRyJVITEoUpnscsQ+xT7hPsqFzJKUSMrkWdrmGX3YledHt3M/5Dks8BhPXBUxgLeWlba+A",
+	"HZluGZvaCwgkDgPmgkyYHstErbemdvAyonvsUXgZ3ewfhLdx93MWlZeVhvv6mh1uJJ9E/0n0n0T/4+U/",
+	"NNmT+2wEV3RvuQ+Axe59ASxuirEMlryThXZweJHUB/1avzbwURSuG+vl6+FhlCUuuluWTEhYR4ymnCTF",
+	"SVI8PEnxKKNNZaLj0RpiPlq1vy1mOLVmTQuP9JQL5BtVOVg/TaYy08rj8ZM6guIoMmSxnDAyoHHMlELc",
+	"gYFqRHAFWn0PSN16P23CZuHWvpCZfe3gklDhOoQ/UYB9AAMfkDkXCvy0CNmLZ/CJakAvgSk2ChyQOnQB",
+	"GNMpI7QvEOEViogg+avRIoMJy27YgNRtKkCDeKR+15d8uED3bo9Q1zjQuhEQob8vDC+EkNwtn05ZAm5s",
+	"7B4I4GSaamaWh+qZihC5IyKxlGki50JFFoI4U40CPIL9PnikFaFEsDkZ4EvAkb6YMmyc4BoTDlpkYEXx",
+	"gAiAf7BtT7D1g0jMGggpmmwy1QtiFymyXneU066COZ8+OLmpJnbxsOwLnizJnQ0/yM2oRxljTaOWkJQO",
+	"IavXvgg0HgJtvRAIptEiL903P0peTPMNy6cjwlLFwsxCeD7BvF/Nmv1Zu30Wu6MCfzE4ClCa9/Knplk7",
+	"X3J2SQY3U23DETeZvB3Y9pKQHeicC/ZJKFHUfJjmyYLKDJxMuFLY8WLtIHy6mXLFPhFJOBS54LHJoTSG",
+	"VEHNG/TJJxzIrS/ULAZkj8inMfqNAueHnGEHj5gB5SRGAVQ6o1pm9iSF62aOp/sOxkRsNmQ9B7T2pSh/",
+	"8OTzoFEA8XNf9kPwTThjmkFTJItHUxKOeAfrZLf8J+Q2e2p/GGvP5K35N/BOuWEBk3FkUotqdzSdoTpm",
+	"7wCO628AxDk6gRRGZbi556I9/IrVB4yyhQNomstNuNjs5DBhQ6p4jLlMK2/whFLr1SZUzGjaLP5i9Ztf",
+	"4Dfy2v5mtpLdmNkB46qhjgpEX5y8wyqGhH5HcX6+wRqEQ5vqpZHRzrAbnyXn7GL0bGVoV4xOyOu3V+Q9",
+	"ImcXhucGlYNm/92vlmDzJr4K1wylkLsvnMXblHJXYLv1oN1yhj8srebbq7LFLBvrzVQHG7t6tWsGv7VW",
+	"hofenvb7NjDgicMOAxRxgbVo3ajwfyvXIGHq/k+H7SS64wmwI+0GI21Xj/SgIwED7O65y9X1CZAwC7wd",
+	"buRSkIQnmJVsNmZ7JTz8XqCEPprcr620cFwEmxP/C4rjr6GK4zbkMhFt0jRsfFdUtdco4XhSN3XCw7si",
+	"ItMkgOEFoWcEfEq1uawWIiYf5bBF3geZZ8WW2T3btAJy0My5sCo5KkfmIq6FvVwt1pHm7yUDza+BzUG7",
+	"RnhQdAqU+BPyYVsfEF4OB+5/KONiqGldf5TDIkNcdW+0L5rds6tOu9e56HVf/BsY9S4Macb7W1QbUZ5a",
+	"dvRRDpEXdTqdTrfb7Z6dnZ2dn5+fX1xcXDx79uzZd999993z58+f1ypYWudA5mtbo4IGqdR6ZlfmvQin",
+	"e9a20/0cgUMxu6PptWKxFImq9c6guwY0ejWnbtM7ohpG4Gq92usfrnLXzuokVsW+eX3JPIruFEdo3gtk",
+	"COLpnA3jMdVdOuUWZOG3HTl8cMqrYsF4eB99ehryLcf03LTXsrzK9DTIBAMIQdSMwHKjQyXTmWbE7Kkx",
+	"G2Fvjd2CRrw5P/DU4PUPV6E5byzkt7++vzLM6q/gbCiwMF+oQhQTxmJ+GXpoe+RPcDNBay580lp0l3lr",
+	"6cg25htKcGnkrMqyz4CfRoRr+0FER4H7WqF/wzrQI2udyqwv0DptQG4BtILF4gU5yoUNvM2QDxFG16uj",
+	"pT9hVCh8kVmtAtGYReuLVTeIWTfnTWgRXLllSrerh44BrlzBjxTE0EkyS1lf1DGQkClNNJ/42lkLJOAK",
+	"a/G9DVB+IL85KLWl8GArBC8Y9AXm45mXB0Z9wbCloTfh0lvWXGPdsTur5lfrctnBnRBhc3OPPGTNeaxQ",
+	"tmj21idA6s7Cj/pi1b6PyExonq6a61CrIgU4RgD8BjFDxlJ5/BuFADiplNMhjaGhLULhSHDJiNtmKmOa",
+	"emScAJhzy2RCrlvkL7M0tbGgvsBFo67mepMKcFiiIWgMSHVLpr07dUM25iIxy4mE6pzv3k4oyn1vwDnv",
+	"TRN/b7rnyiXR20xqLFI/njiaum9YYfTZAaFvmnk8U1pOLA8pmEgFbem/mrgvTesWaf4MXa9CdWl1dfDp",
+	"1dUxHDVfnh+xxUOwSpm8LV8m68ZYWqfcHNxmpcxL8kVyrCZZXiebQGuXy/ImZDhjOSusVJUK80D0ks97",
+	"6SW75Lru6mU48GS6VmtbntENWn5+tVrJjztJl52NzunFcFnJd5BUy0cAry9psQ+RCKI1NtJpRfdZ0d/u",
+	"i7FUHfTjm65Ve1Bqmz0cEyz6qvb+N7pov+0pId7TO2Nllpuugs29Z8nYLyzwNe3qmnykNanflF/Sd48u",
+	"tdUP8E4+/cO7pdZmb2MGtQpsxieKxFKM+I3tckTqfDmayMF+G5IxV1qa86fpwiGtQqt8NKmClyqSstFG",
+	"u6QqnXtv5+TRfEc4nYdGN+EkHkSf691P9a7YFOGUHURFqQerKn8SouNSI7yETbQiLwVBJ03oHwLvS8FP",
+	"1Rc5HgV1xeOXqy6ZHmkPbCd3r7+AiqIuQwcK3IZefwXtSCCtg2W+GMN7l+wzm+jp8PRNL9qtrN4oM512",
+	"txfhHTHHcxudL1BUHoX+spumvb/ad1q3+4hYrNX7rFmznBL6mJXAKmH2yBVClzN6TIXw6Uc5rI5fm/Nm",
+	"biAZi2WWgFs6gWPHlY8rJMUGsz1MqjQijdQxrwOOphd3Dcxk81kVikxowlw8HDqf51mKLfKj1SzlTKc+",
+	"Qc4ZPkoSSlChTVz+KGYuKs1Th2pmlVS1SUj+hxyW91AvrsqPck4mVCxwabS0grq4DL5Y5B8zli1yJgRN",
+	"6At9Lq0kr/Uu2lEup8wfE/oJq0Ogi+GmWpEDgWQ8u/VogjbAXRlY7/S67V67vRpYR4TjXhh9QmuAJeTH",
+	"q6u3xJBSRfT9xYsXLyildDgcDuM4jpMkSRhjbDQajdpt+M42CUX7Rt/tkNYF39trgu+4JB0ffD8lKGxM",
+	"UNheRGJKuyPSCvFoDvAyJZ6awC7nA4RZ3rCqoRF/XKtsB9nk4PjXySYH8uLnE6ZT1QdGcxyQIRvJjBEf",
+	"6i6pdSvoXwsRYwPu2v2x1a2zlSqY6j3zywfDDAoMc1d1Od+oqi7WeBo+yuHJRbOhfraMgMy5/So+mrAf",
+	"lR/Zh3dvSN3nTdqMApm5OKbZNRvMRBcktzVQQU1MX9RpXhM1z+h0yjJjO4XVT/6yzCARJGOEZhldNMiS",
+	"L/OJIu7Yt/qiuvDi0ii2pYUX5KVYEEPXswy6JWFDBpn5ghLrRiUX7W7+9RH/xBIyYQo6eQ+WDQSzc8gr",
+	"BgTyez7KYQTAXQC8imlQr3+4iqxer8DISCgE8RBes7FJV/aNP07c8Ytxx+grxitP27PF9uyVahu+4+Gk",
+	"tOwuiDd0muGCqzFLQGfzEP97OapshMgm7X07Yn1r35NZzT8juXytvpMVXici5Hwrz5NtEh66loqy5L29",
+	"4V7wfcoalXvORmcJ19fgd7Fl/LWoFtNsSm/YtZAaMKThmhQ648MZ0DpO6dr3xsAJCMprvbPPEaI4XN+x",
+	"jI/swK7zMIX9MPs0NX9fB7gH9uuCzQHC4XpIUyos1LUZymiR3wRwBcGfPImvpUgXYQTmesJFES6iXegJ",
+	"LLjOOxoiLgXuwfWSuCj8VvZSxZQyv2mdXo/lzHD17nlUU1x7TutybQ3TSXVGS96zNVtxx6PSC25/f8yZ",
+	"+6CY62CyAeX5S6CD744S0yJX9JYpwkYjFuvVHkqrBrLbkXsAgiknVxvc2+18HBMLpnqYJ6byqJnKqQvV",
+	"cUJZ6/mYVx3GNGPNlIvbNdqDuecNF7dHANG/HoNHIleZZ3oc4hPVotqQKmaJCIf7VKXX5/HVi+l/did/",
+	"y57//OmvneHTu862qEtA0wrusaFuM8mSd9ZWera5Bm3eVEhkrJpDaVYFaRYjTnkbX8u3r4EXQX9Jd8Xe",
+	"iUPwVhKNNb9j2wMmJdfw3Vqv04U+yoYlAV7UDq7+4v6WkKutrDW3Ac5oqcv/EcPN+4kXiMmt2rr6PfCK",
+	"cnH7RJGYprY5bDw2rCEhWiLkO0C6OGwVSsYwW/Ly7U/kli18H2TX09a8ri/qtiwLRtHDqiyeOGQVwOKh",
+	"GrBenyjAZ7+00Cpc3BCZYRjX/J9rmyHl3t2wBW5U9MXAk+ggggmwzE2BxbcsIcMFGfzhb/qM9GmW8ikX",
+	"XP9TaZrpf6I1OiB1xVhC2u3zUn+XP4WHw7FvyVgOJu6A2namtSODr/+L8dX20fjqgdtcqf14nnJqZvS1",
+	"cr/zPahi6yVa0tM/4I/rDc34/AHYuyHfqbteIaU53yyfCl8UlNWieb1Se1+Y147jHpez2nu6zbPOFdwQ",
+	"9Ii7Z17rGsBtYLQdw46/HT57IqswDL2RA+4ac4YNOaxnJZwrIkek2SGFPH/4oVWtOB7uLPPHOAniHTue",
+	"xCMDJn8ZNnM0BW5LprKkvfnt2Kbz5BfmK6fulA+mO+UOCp2mek1TSmOqRzZrBDvATZhQXIqIxFJpUofD",
+	"RWaCa9WICEbeAasupUpFkNUj4gVoKuAjQdCIvnA/TFkWM6F5yixu7+Dvo0xOzDcbg4jcZHI2RfM6oYsI",
+	"KqkjhCON8i7v0BFOZkb5afXFK7rAKkHw7aKVPtMWlhfhZn6XgpGB/n3QIq9sRVNmlg6Th78z31IufW+g",
+	"5aAvHAQOEXLeaJGXmkzM/MEMI5mcl2Z5vzeLi2rVbsLjz5mcQB7vhvuu5FZ38Qn7mxRsm3tfmwX/02Kb",
+	"W9/Imw8IPr7Nrba77Vb32iqILe/+mS1qh2eim1MXMtKiVgnn8HoIGQ4wkShw3y41Q3Z4le2VVsjLvyT+",
+	"yjnY8uAZAw9mVDPTTRnEMNxNnS7c5dJbUAzi2xBtHxA6qWYoPFzKCsvuWAa32eSSMyM8EMql1ut8jmpA",
+	"mfiZ6wm8eXrRrvW6nXZUm764qPXOn8P/XtR6L6AJtbEyXHPlWlSzxBw+++zcPdt50XYPn3Xgaddd2c39",
+	"OUzLiqnuOXo1XLdld9fzdttsspZL0i7YJP17rVf7cPV9bd8GXkCvZYLuV8EMkRtuhSwpgg6SbEFk9vB7",
+	"qnxpMfQB8gONZOFK8zj0FafyZln6zFRzIgXXMlsTeIH7fsHb7jn4kpe/VmSZbexX4dqSr6Zh+Sws6yYu",
+	"U9bO3FvhxpCUOs+79qrNuaz1aoBogoldTiecTZ0autLw3OqgiIVmpBBglLhxb7ZMd4mdrGxRZSdz3GxA",
+	"dePJ4w+awML4aQfEMJUyXRMyeemecb11qQeykwL8Pu7EkXo5Ol6jF+K6P1GoOCEsP3aUtYnDkOJr3iFH",
+	"FiRP8ztWwFyIEMNuAK8Y2FbjEZS6Ea5bffEW8W/cPAmdThnNzGAGr3+wqPF4/izZD6pUJn+M7qEfbZG4",
+	"t6GS/U78EaMYX5xBBYBMITsKLuf8aJUbiVsh5+J4LGmv7dnAjB6dpYoNVNc/4E6ua5X6LVi4trVogaWu",
+	"ctQK9aKkk+ga5rN3vOLRnKKv19KzsL9BmGO5UNBL0M1a431EN06q4okvf5PRjQ38clf3lN28/aMbrfV6",
+	"3+Hxi1UCe9be74QeMYpxRHby7NvkJi96ZxfH4yaPP0DxWNW+PLBxgOb3FGgBPJSHcLtSW/3dDNHi3cie",
+	"KDTaHbC97aaHZa9ck5TfwnQ8GJsUm5ji9zD6b16F6VQxnRcXKzzHeamXcFwM+S3zouSbsznzumpYrieK",
+	"ZFDKeNJ5DuUVQHfLRkSxhHCJXcwUy5phfUypPfFBscyGprYBbPIq0JCLBAo8ADSEK4hXViE1uRj9/TTz",
+	"jrYflIN0rBhXwDhKh9bZo8/4MVz4Z9sxNcvFphmXeM72rRlYPhQVRO+Wu+j1PkWMAkc5RPEdEZK6/1/C",
+	"EnMKsE7A3KQa2zvRrwr+76AjDhPYzDWvDyB1BBBeYPMevDY0bMx8mOtGAOjTF5BNkRDz+YjMx1Qz23WY",
+	"Z0RzRPcIeuHaj1GxkIJBq9oy73dwmO7X9322V/LP6nCO7d++H+rdY34b6PaRWgrbb1LCNOUpPpOAPHD2",
+	"g01IqPVqRqwA0XDlm2F7+gllzA5AD0sR+h/gUxV7tebbLBdv34K988qyvCDkBy2doNn/dlrMRmd3cPhP",
+	"ru4v75jTs0wUt1e7bEqUKrbOzaqLWzjtKpkXQJN6vW5K9ThX60CdKzL0e1PvSh2DLydS3Nij/CQU7u7g",
+	"RmTMb4z8tdydM8zh0xlnNonwEjqac3Fj/ThqFUnAGd6tdTL2cD9jLoEu9pE6X8i5uK9UvThJ1UeaIJxz",
+	"Br/ba8XKeqO43Bre4FZ7S2+2ykg1973nv+O9JcYsDM92QYQel4ZGKHZv5Ipo9kmTekwVa3KhmFBc8zvW",
+	"qDJz/1Fu3dZoymsAjfyGiRuztM/OPdNTOgOw7vUDRG8PVySTKav6vPmttqduZHbincRDstVA0ENSNRTl",
+	"oEj3HozHyLxHU9+jjDgkkG0ZW3el2OLcXJKpc7rUSou3CsACF9bMsCtEUx4zdAqDv7KD/7lW5rT2uu2g",
+	"jf0uvBMJY5VxviTm7USOcCNPnoS1noQw0Q7/rnYSfG+7tKJWghRCyZQqNZdZgn4BCTfTNF0QKghrTij3",
+	"HVQjoOnIElRE7CFFxHlAjSGAGtO4JN5GUvxGKMIFoZYkQ9iaSt/AwU6BFfoB9J9arzaUw38vlsW7+YOx",
+	"l2Us1s2xzBRrDqnWyCqK5BOQxlAOa7spDMfzL+zFMqqXxSpUJZVbG3iJlnp6vdyzZBmbqKRia58lLeHG",
+	"66zmB6+IHcFb4ZY29BhoesvEEb0T8D0LX1JkIdC+23y99W1BByzZpo7TFnTHEldEhfMmpiJ0mfIbQbiI",
+	"rFfVlrdjbZfF8FKA2VJq/vUFdhS3qJ8LkjJ6x3IGnHJjSOKrZ1Cx4LrJcUVu2VS3yCuHDaPnHHuZC6kB",
+	"DwYOURWXPrlTbMebAwh2JqaZjJmCcteAahdyZk6J2Qc8TWQhZ5li6egIZPtyufl68ct6zCaKpXcM8SC/",
+	"GiIEBi+UHOlGqdJTabfdR07kA1TI/1WF5LeRjFghMXZ1H5jdOiABkQzswR0QxSxYv71y6X+7Tliq6cDI",
+	"aIUxwL6oC3ZDoTpGS5KwZBbrBqFaTnhsjIOIzMc8HkN9DB0x81eaC50C+tmQWQ9mdsOSVl+88rBklqQz",
+	"Npop7EbAs1z0MZG4a14KWm9ntCoJL/tigr7S1M5z4gQrGc40DO2Gajani6UPwkhbxMJXkoGzBwZ+BH1h",
+	"J+XGAY0rK1gm4DrLzKKvFbhnhRw93D1b2EcPmrWTYXJEF61nnZ1HzztP2BAVTQGPrCJZWgOcQyDAI2pL",
+	"V35zvaacpnLOElIfyYzYqRC6zCFyOMacJTRaX9U9btlaqVcn8o6hyNlwxqLLvTxl5tBe44LCfRSGFtwG",
+	"xJ19+bLAe5+DcwYAkxYwiGmPWjnneixnGvbBouzPFAvlQCtwAueYIatO5dd4e3POkxAaPX/YAx+vPPrB",
+	"ZXYykUwlF1qRum8yrBdTZpZbMfLh3RsL96EwgyaJfMQChOGc8ZsxdtYqJqqt/WqcsYQJzWkK+W80TH5z",
+	"/NB1F1h9zS84HmtYcohUxiycuQUFKhkBem7xsfB4wdvsCWsVswHL3gNNf+zuTaVMSyOppF5IqcLuREvl",
+	"yMG3IOxTNmRjG6cSUwWdqmDVGPtCrPNHABdDxMFboeJ/9a0vhZAzEbOJoWaixnIujEIFuosUZln4jWBJ",
+	"kwsbtpBZkW3gQebCljqTOReJnIcbGH6hYisQzEGR//uf/10JvzsljCfM7zXuNJnMUs2nKcfZLsi0QDP4",
+	"zopNQ2R0Imd6KD+R+l9+vfrpz/99/eHdG/zF8n8VkRxAFlFjScagrVQDBnvH2dzmlOss/PhYyttXLOV3",
+	"LOOsbBDvyhps+COJDVTNixHnPe+X6nnKWUhsy604Vr/3BkDMslnKcJmt3pKjCpmPxVLEsyxziECw8pHR",
+	"eC0CkNn9/GjAMaNEpTwxUgN3ntQTGaungHyiWpMkHCVeLBncey5uUgZnrSkFcRxIkfqvUyZ+ekW+l0Kw",
+	"WENPrl/NbnSJmsVjQhV5zfWPM2wq84aL2adWIsNvSp7Eb937ap9/+/z/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,9 +5,13 @@ package anthropic
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/jsonx"
+	"github.com/poolgate/poolgate/internal/provider/openai"
 )
 
 // DefaultVersion is the anthropic-version sent when the caller gave none.
@@ -44,4 +48,22 @@ func SetHeaders(h http.Header, credential, version, beta string) {
 func ErrorOf(body []byte) (message, typ string) {
 	e := gjson.GetBytes(body, "error")
 	return e.Get("message").String(), e.Get("type").String()
+}
+
+// TestCall is the URL and body of a minimal message asking model openai.TestPrompt.
+func TestCall(base, model string) (url string, body []byte) {
+	b := jsonx.AppendString([]byte(`{"model":`), model)
+	b = append(b, `,"max_tokens":`...)
+	b = strconv.AppendInt(b, openai.TestMaxTokens, 10)
+	b = append(b, `,"messages":[{"role":"user","content":"`+openai.TestPrompt+`"}]}`...)
+	return URL(base, "/messages"), b
+}
+
+// AnswerText is the text of a message's text blocks.
+func AnswerText(body []byte) string {
+	var sb strings.Builder
+	for _, t := range gjson.GetBytes(body, `content.#(type=="text")#.text`).Array() {
+		sb.WriteString(t.Str)
+	}
+	return sb.String()
 }

@@ -6,9 +6,12 @@ package gemini
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/provider/openai"
 )
 
 // URL builds the URL of a model method from a channel's base URL (the API root, e.g.
@@ -58,4 +61,23 @@ func SplitModelAction(s string) (model, action string, ok bool) {
 		return "", "", false
 	}
 	return strings.TrimPrefix(s[:i], "models/"), s[i+1:], true
+}
+
+// TestCall is the URL and body of a minimal generateContent asking model openai.TestPrompt.
+func TestCall(base, model string) (url string, body []byte) {
+	b := append([]byte(nil), `{"contents":[{"role":"user","parts":[{"text":"`+openai.TestPrompt+`"}]}],"generationConfig":{"maxOutputTokens":`...)
+	b = strconv.AppendInt(b, openai.TestMaxTokens, 10)
+	b = append(b, "}}"...)
+	return URL(base, model, "generateContent"), b
+}
+
+// AnswerText is the text of the first candidate's parts (thoughts left out).
+func AnswerText(body []byte) string {
+	var sb strings.Builder
+	for _, p := range gjson.GetBytes(body, "candidates.0.content.parts").Array() {
+		if !p.Get("thought").Bool() {
+			sb.WriteString(p.Get("text").Str)
+		}
+	}
+	return sb.String()
 }

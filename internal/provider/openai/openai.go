@@ -6,6 +6,7 @@ package openai
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -140,4 +141,24 @@ func Redact(s, secret string) string {
 
 func isWordEnd(c byte) bool {
 	return c == ' ' || c == '"' || c == '\'' || c == ',' || c == '\n' || c == ')' || c == '('
+}
+
+// TestPrompt is what a test call asks (pool.TestCall), and TestMaxTokens bounds its answer.
+const (
+	TestPrompt    = "Say hi."
+	TestMaxTokens = 16
+)
+
+// TestCall is the URL and body of a minimal chat completion asking model TestPrompt.
+func TestCall(base, model string) (url string, body []byte) {
+	b := jsonx.AppendString([]byte(`{"model":`), model)
+	b = append(b, `,"max_tokens":`...)
+	b = strconv.AppendInt(b, TestMaxTokens, 10)
+	b = append(b, `,"messages":[{"role":"user","content":"`+TestPrompt+`"}]}`...)
+	return strings.TrimRight(base, "/") + "/chat/completions", b
+}
+
+// AnswerText is the text of a chat completion's first choice.
+func AnswerText(body []byte) string {
+	return gjson.GetBytes(body, "choices.0.message.content").String()
 }

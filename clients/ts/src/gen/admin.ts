@@ -220,6 +220,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels/{id}/accounts/{account_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id (it must belong to the channel). */
+                account_id: components["parameters"]["AccountId"];
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one real completion through an account
+         * @description Sends one minimal completion (the prompt `Say hi.`, at most 16 output tokens) to the
+         *     channel's upstream with this account's credential, in the channel's own protocol (OpenAI
+         *     chat completions, Claude messages or Gemini generateContent, at the URL its adapter builds
+         *     from the base URL), and answers what happened: the upstream's HTTP status, the time to its
+         *     whole answer, and the answer's text (or the upstream's error message, credentials
+         *     scrubbed). Whatever the upstream answers, this call answers 200; the account's state is
+         *     not changed, and nothing is charged to any user. The model is the body's `model`, else the
+         *     channel's first served model.
+         */
+        post: operations["accountTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channels/{id}/accounts/import": {
         parameters: {
             query?: never;
@@ -1286,6 +1318,46 @@ export interface components {
          * @enum {string}
          */
         AccountStatus: "active" | "cooling" | "disabled" | "banned" | "needs_reauth";
+        AccountTestRequest: {
+            /**
+             * @description The model to ask (default the channel's first served model).
+             * @example gpt-4o-mini
+             */
+            model?: string;
+        };
+        AccountTestResult: {
+            /**
+             * @description The answer's text (empty on failure).
+             * @example Hi!
+             */
+            answer: string;
+            /**
+             * @description Why the call failed (the upstream's error message, credentials scrubbed); empty on success.
+             * @example
+             */
+            error: string;
+            /**
+             * Format: int64
+             * @description Milliseconds from sending the request to the end of the upstream's answer.
+             * @example 412
+             */
+            latency_ms: number;
+            /**
+             * @description The model asked.
+             * @example gpt-4o-mini
+             */
+            model: string;
+            /**
+             * @description The upstream answered 200 with a completion.
+             * @example true
+             */
+            ok: boolean;
+            /**
+             * @description The upstream's HTTP status; 0 when it could not be reached.
+             * @example 200
+             */
+            status: number;
+        };
         AccountUpdate: {
             /**
              * Format: int64
@@ -3213,7 +3285,7 @@ export interface components {
              */
             last_status: "unknown" | "up" | "down";
             /**
-             * @description A model the upstream must list (empty for none).
+             * @description A model the upstream must list and answer. Each check then also sends it one real minimal completion (as `POST /api/channels/{id}/accounts/{account_id}/test` does, with the channel's check account) and is up only when it answers. Empty, the check only lists the upstream's models.
              * @example gpt-4o-mini
              */
             model: string;
@@ -4804,6 +4876,55 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    accountTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id (it must belong to the channel). */
+                account_id: components["parameters"]["AccountId"];
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "model": "gpt-4o-mini"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountTestRequest"];
+            };
+        };
+        responses: {
+            /** @description The test call's outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "model": "gpt-4o-mini",
+                     *       "status": 200,
+                     *       "latency_ms": 412,
+                     *       "answer": "Hi!",
+                     *       "error": ""
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccountTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
         };
     };
     accountImport: {

@@ -1,0 +1,88 @@
+package pool
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/poolgate/poolgate/internal/provider/anthropic"
+	"github.com/poolgate/poolgate/internal/provider/gemini"
+	"github.com/poolgate/poolgate/internal/provider/openai"
+)
+
+// TestResult is what one test call found.
+type TestResult struct {
+	// OK: the upstream answered 200.
+	OK bool
+	// Status is the upstream's HTTP status (0: unreachable).
+	Status int
+	// Latency runs from sending the request to the end of the answer.
+	Latency time.Duration
+	// Answer is the answer's text; Error why the call failed (credentials scrubbed).
+	Answer, Error string
+}
+
+// maxTestAnswer bounds the test call's answer read.
+const maxTestAnswer = 1 << 20
+
+// TestCall sends one minimal completion to a channel's upstream (its type's protocol, URL and
+// auth, from baseURL) with credential, and reports the status, the latency and the answer. It
+// changes no account state and charges nothing.
+func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, model string) TestResult {
+	var (
+		u      string
+		body   []byte
+		auth   func(http.Header)
+		answer func([]byte) string
+		errMsg func([]byte) string
+	)
+	switch typ {
+	case "anthropic":
+		u, body = anthropic.TestCall(baseURL, model)
+		auth = func(h http.Header) { anthropic.SetHeaders(h, credential, "", "") }
+		answer = anthropic.AnswerText
+		errMsg = func(b []byte) string { m, _ := anthropic.ErrorOf(b); return m }
+	case "gemini":
+		u, body = gemini.TestCall(baseURL, model)
+		auth = func(h http.Header) { gemini.SetHeaders(h, credential) }
+		answer = gemini.AnswerText
+		errMsg = func(b []byte) string { m, _ := gemini.ErrorOf(b); return m }
+	default:
+		u, body = openai.TestCall(baseURL, model)
+		auth = func(h http.Header) { openai.SetHeaders(h, credential) }
+		answer = openai.AnswerText
+		errMsg = func(b []byte) string { m, _, _ := openai.ErrorOf(b); return m }
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return TestResult{Error: "the channel's base URL is not usable"}
+	}
+	auth(req.Header)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "Poolgate/0.1")
+	start := time.Now()
+	res, err := p.d.Client.Do(req)
+	if err != nil {
+		return TestResult{Latency: time.Since(start), Error: openai.Redact(fmt.Sprintf("upstream unreachable: %v", err), credential)}
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxTestAnswer))
+	out := TestResult{Status: res.StatusCode, Latency: time.Since(start)}
+	switch {
+	case err != nil:
+		out.Error = "the upstream's answer could not be read"
+	case res.StatusCode != http.StatusOK:
+		msg := errMsg(raw)
+		if msg == "" {
+			msg = fmt.Sprintf("upstream answered HTTP %d", res.StatusCode)
+		}
+		out.Error = openai.Redact(msg, credential)
+	default:
+		out.OK, out.Answer = true, answer(raw)
+	}
+	return out
+}
