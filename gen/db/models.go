@@ -155,6 +155,20 @@ type ImportJob struct {
 	UpdatedAt  time.Time
 }
 
+type LimitRule struct {
+	ID          int64
+	Scope       string
+	SubjectID   *int64
+	Model       string
+	WindowMs    int64
+	Requests    *int64
+	Tokens      *int64
+	Concurrency *int64
+	Source      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type Model struct {
 	ID                int64
 	Name              string

@@ -28,6 +28,7 @@ import (
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/metrics"
 	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/passkey"
@@ -73,7 +74,10 @@ type App struct {
 	Remote *remote.Service
 	// Hooks calls the third-party hooks and delivers the notify outbox.
 	Hooks *hook.Service
-	Echo  *echo.Echo
+	// Limits counts gateway calls against the limit rules of LimitRules (docs/limits.md).
+	Limits     *limits.Limiter
+	LimitRules *limits.Rules
+	Echo       *echo.Echo
 	// Guard refuses outbound fetches to private addresses unless ALLOW_PRIVATE_OUTBOUND allows them.
 	Guard *netguard.Guard
 	// Metrics are served at /metrics (or on METRICS_ADDR); Tracing sends spans when OTLP is configured.
@@ -164,11 +168,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err = a.Accounts.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load account cooldowns: %w", err)
 	}
+	a.Limits = limits.New(limits.Config{Redis: a.Redis, Prefix: cfg.RedisPrefix, Log: log, Now: opt.Now})
+	a.LimitRules = limits.NewRules(a.Pool, a.Queries, a.Bus, log)
+	if err = a.LimitRules.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load limit rules: %w", err)
+	}
 	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
+		Limits: a.Limits, LimitRules: a.LimitRules,
 	})
 	if err != nil {
 		return nil, err

@@ -68,6 +68,9 @@ type Error struct {
 	// Param names the request member at fault, where the caller's protocol reports it (OpenAI's
 	// "param").
 	Param string
+	// ClearsIn, when not 0, is the seconds until a limit rule lets the call start (the body's
+	// clears_in on a 429 from a Poolgate limit rule).
+	ClearsIn int64
 }
 
 func (e *Error) Error() string {

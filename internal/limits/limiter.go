@@ -126,7 +126,7 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64) (*Tic
 	}
 	if l.rds != nil {
 		l.commands.Add(1)
-		ref, err := l.rds.admit(ctx, t)
+		ref, err := l.rds.admit(context.WithoutCancel(ctx), t)
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {
 				l.log.Info("limits: Redis answers again; counting there")

@@ -186,12 +186,18 @@ type Counter struct {
 }
 
 // Match returns the counters of the rules that apply to a call, most specific first.
-func Match(rules []Rule, w Who, model string) []Counter {
+func Match(rules []Rule, w Who, model string) []Counter { return match(rules, w, &model) }
+
+// Applying returns the counters of the rules that apply to a caller, for any model, most specific
+// first.
+func Applying(rules []Rule, w Who) []Counter { return match(rules, w, nil) }
+
+func match(rules []Rule, w Who, model *string) []Counter {
 	var out []Counter
 	for i := range rules {
 		r := &rules[i]
 		id, ok := r.subjectOf(w)
-		if !ok || !MatchModel(r.Model, model) {
+		if !ok || (model != nil && !MatchModel(r.Model, *model)) {
 			continue
 		}
 		out = append(out, Counter{Rule: r, Key: "r" + strconv.FormatInt(r.ID, 10) + ":" + strconv.FormatInt(id, 10)})

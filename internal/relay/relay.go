@@ -20,6 +20,7 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
@@ -43,6 +44,9 @@ type Deps struct {
 	// the total time spent trying accounts for one call (0: no bound beyond MaxAttempts).
 	Accounts    *pool.Pool
 	RetryBudget time.Duration
+	// Limits counts calls against the limit rules of LimitRules (nil: no limits).
+	Limits     *limits.Limiter
+	LimitRules *limits.Rules
 	// Hooks are the audit, notify and share-link hooks (nil: none).
 	Hooks Hooks
 	// Transport overrides the upstream transport (tests).

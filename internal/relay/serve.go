@@ -12,6 +12,7 @@ import (
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/translate"
 )
@@ -60,6 +61,8 @@ type call struct {
 	tr translation
 	// raw is the caller's body as received (the hooks' raw_message).
 	raw []byte
+	// ticket is the call's place in the limit rules' counters (nil: released or none).
+	ticket *limits.Ticket
 }
 
 // flush sends what was written to the caller so far.
@@ -130,6 +133,10 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		k.w = &firstByte{ResponseWriter: k.w, k: k}
 	}
 	k.flusher, _ = k.w.(http.Flusher)
+	if err := rl.admit(k, body); err != nil {
+		return err
+	}
+	defer k.release(rl, false, 0) // a path that never reached finish (a panic, a hook's stop)
 	return rl.attempt(k, snap, upBody, ep.path)
 }
 
@@ -363,6 +370,7 @@ func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 		rl.keys.charge(k.cl.user, k.rec.Quota)
 		k.cl.limits.charge(k.rec.Quota)
 	}
+	k.release(rl, charge, k.rec.PromptTokens+k.rec.CompletionTokens)
 	rl.d.Usage.Add(k.rec)
 	if charge && status == http.StatusOK {
 		rl.afterSuccess(k) // notify hooks, queued off the caller's path (hooks.go)

@@ -145,6 +145,54 @@ func (e ImportJobStatus) Valid() bool {
 	}
 }
 
+// Defines values for LimitRuleScope.
+const (
+	LimitRuleScopeGlobal LimitRuleScope = "global"
+	LimitRuleScopeGroup  LimitRuleScope = "group"
+	LimitRuleScopeKey    LimitRuleScope = "key"
+	LimitRuleScopeUser   LimitRuleScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the LimitRuleScope enum.
+func (e LimitRuleScope) Valid() bool {
+	switch e {
+	case LimitRuleScopeGlobal:
+		return true
+	case LimitRuleScopeGroup:
+		return true
+	case LimitRuleScopeKey:
+		return true
+	case LimitRuleScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LimitRuleInputScope.
+const (
+	LimitRuleInputScopeGlobal LimitRuleInputScope = "global"
+	LimitRuleInputScopeGroup  LimitRuleInputScope = "group"
+	LimitRuleInputScopeKey    LimitRuleInputScope = "key"
+	LimitRuleInputScopeUser   LimitRuleInputScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the LimitRuleInputScope enum.
+func (e LimitRuleInputScope) Valid() bool {
+	switch e {
+	case LimitRuleInputScopeGlobal:
+		return true
+	case LimitRuleInputScopeGroup:
+		return true
+	case LimitRuleInputScopeKey:
+		return true
+	case LimitRuleInputScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OIDCProviderCreatePreset.
 const (
 	Github  OIDCProviderCreatePreset = "github"
@@ -1101,6 +1149,91 @@ type ImportJobStatus string
 // ImportJobList defines model for ImportJobList.
 type ImportJobList struct {
 	ImportJobs []ImportJob `json:"import_jobs"`
+}
+
+// LimitRule defines model for LimitRule.
+type LimitRule struct {
+	// Concurrency Most calls in flight at once (null — no limit).
+	Concurrency *int64 `json:"concurrency"`
+
+	// CreatedAt Example: 2026-12-06T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model string `json:"model"`
+
+	// Requests Most calls started in any span of the window (null — no limit).
+	//
+	// Example: 60
+	Requests *int64 `json:"requests"`
+
+	// Scope Example: user
+	Scope LimitRuleScope `json:"scope"`
+
+	// Source `admin` for rules made here; otherwise the seed setting the rule stands for — `flash`, `think` or `pro` (`flash_window`/`flash_limit`, ...).
+	//
+	// Example: admin
+	Source string `json:"source"`
+
+	// SubjectId The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
+	SubjectId *int64 `json:"subject_id"`
+
+	// Tokens Most input+output tokens of the calls started in any span of the window (null — no limit).
+	Tokens *int64 `json:"tokens"`
+
+	// UpdatedAt Example: 2026-12-06T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Window The sliding window, in the shortest exact form (`60s` is written `1m`).
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// LimitRuleScope Example: user
+type LimitRuleScope string
+
+// LimitRuleInput At least one of requests, tokens and concurrency.
+type LimitRuleInput struct {
+	// Concurrency Example: 4
+	Concurrency *int64 `json:"concurrency,omitempty"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model string `json:"model"`
+
+	// Requests Example: 60
+	Requests *int64 `json:"requests,omitempty"`
+
+	// Scope Example: user
+	Scope LimitRuleInputScope `json:"scope"`
+
+	// SubjectId Only this user, key or group (absent — every subject of the scope; never for `global`).
+	//
+	// Example: 7
+	SubjectId *int64 `json:"subject_id,omitempty"`
+
+	// Tokens Example: 100000
+	Tokens *int64 `json:"tokens,omitempty"`
+
+	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// LimitRuleInputScope Example: user
+type LimitRuleInputScope string
+
+// LimitRuleList defines model for LimitRuleList.
+type LimitRuleList struct {
+	Items []LimitRule `json:"items"`
 }
 
 // Model defines model for Model.
@@ -2872,6 +3005,12 @@ type GroupCreateJSONRequestBody = GroupCreate
 // GroupUpdateJSONRequestBody defines body for GroupUpdate for application/json ContentType.
 type GroupUpdateJSONRequestBody = GroupUpdate
 
+// LimitCreateJSONRequestBody defines body for LimitCreate for application/json ContentType.
+type LimitCreateJSONRequestBody = LimitRuleInput
+
+// LimitUpdateJSONRequestBody defines body for LimitUpdate for application/json ContentType.
+type LimitUpdateJSONRequestBody = LimitRuleInput
+
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
@@ -3336,6 +3475,74 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
 	HookDeliveryRetry(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitList List limit rules
+	//
+	// Every limit rule, by id, the seed settings' rules (`source` flash, think, pro) included.
+	//
+	// Corresponds with GET /api/limits (the `LimitList` operationId).
+	LimitList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitCreateWithBody Create a limit rule
+	//
+	// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+	// each counted on its own; present: only that user, key or group) to the models matching
+	// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+	// input+output tokens started in any span of `window` (a sliding window), and at most
+	// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+	// matches a call applies; a refused call answers 429 in the caller's protocol with
+	// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+	// on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+	LimitCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitCreate Create a limit rule
+	//
+	// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+	// each counted on its own; present: only that user, key or group) to the models matching
+	// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+	// input+output tokens started in any span of `window` (a sliding window), and at most
+	// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+	// matches a call applies; a refused call answers 429 in the caller's protocol with
+	// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+	// on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+	LimitCreate(ctx context.Context, body LimitCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitDelete Delete a limit rule
+	//
+	// The rule stops applying on every instance at once (a seed setting's rule too).
+	//
+	// Corresponds with DELETE /api/limits/{id} (the `LimitDelete` operationId).
+	LimitDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitUpdateWithBody Replace a limit rule
+	//
+	// Replaces the rule with the body (fields absent are cleared). Counters already counted
+	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+	// (404 here).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+	LimitUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitUpdate Replace a limit rule
+	//
+	// Replaces the rule with the body (fields absent are cleared). Counters already counted
+	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+	// (404 here).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+	LimitUpdate(ctx context.Context, id int64, body LimitUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LogList List usage logs
 	//
@@ -4712,6 +4919,134 @@ func (c *Client) HookDeliveryList(ctx context.Context, params *HookDeliveryListP
 // Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
 func (c *Client) HookDeliveryRetry(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHookDeliveryRetryRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitList List limit rules
+//
+// Every limit rule, by id, the seed settings' rules (`source` flash, think, pro) included.
+//
+// Corresponds with GET /api/limits (the `LimitList` operationId).
+func (c *Client) LimitList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitCreateWithBody Create a limit rule
+//
+// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+// each counted on its own; present: only that user, key or group) to the models matching
+// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+// input+output tokens started in any span of `window` (a sliding window), and at most
+// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+// matches a call applies; a refused call answers 429 in the caller's protocol with
+// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+// on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+func (c *Client) LimitCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitCreate Create a limit rule
+//
+// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+// each counted on its own; present: only that user, key or group) to the models matching
+// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+// input+output tokens started in any span of `window` (a sliding window), and at most
+// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+// matches a call applies; a refused call answers 429 in the caller's protocol with
+// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+// on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+func (c *Client) LimitCreate(ctx context.Context, body LimitCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitDelete Delete a limit rule
+//
+// The rule stops applying on every instance at once (a seed setting's rule too).
+//
+// Corresponds with DELETE /api/limits/{id} (the `LimitDelete` operationId).
+func (c *Client) LimitDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitUpdateWithBody Replace a limit rule
+//
+// Replaces the rule with the body (fields absent are cleared). Counters already counted
+// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+// (404 here).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+func (c *Client) LimitUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitUpdate Replace a limit rule
+//
+// Replaces the rule with the body (fields absent are cleared). Counters already counted
+// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+// (404 here).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+func (c *Client) LimitUpdate(ctx context.Context, id int64, body LimitUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitUpdateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7186,6 +7521,154 @@ func NewHookDeliveryRetryRequest(server string, id int64) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewLimitListRequest constructs an http.Request for the LimitList method
+func NewLimitListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/limits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLimitCreateRequest calls the generic LimitCreate builder with application/json body
+func NewLimitCreateRequest(server string, body LimitCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLimitCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewLimitCreateRequestWithBody constructs an http.Request for the LimitCreate method, with any body, and a specified content type
+func NewLimitCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/limits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewLimitDeleteRequest constructs an http.Request for the LimitDelete method
+func NewLimitDeleteRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/limits/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLimitUpdateRequest calls the generic LimitUpdate builder with application/json body
+func NewLimitUpdateRequest(server string, id int64, body LimitUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLimitUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewLimitUpdateRequestWithBody constructs an http.Request for the LimitUpdate method, with any body, and a specified content type
+func NewLimitUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/limits/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -9809,6 +10292,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/hook-deliveries/{id}/retry (the `HookDeliveryRetry` operationId).
 	HookDeliveryRetryWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*HookDeliveryRetryResponse, error)
+
+	// LimitListWithResponse List limit rules
+	//
+	// Every limit rule, by id, the seed settings' rules (`source` flash, think, pro) included.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/limits (the `LimitList` operationId).
+	LimitListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LimitListResponse, error)
+
+	// LimitCreateWithBodyWithResponse Create a limit rule
+	//
+	// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+	// each counted on its own; present: only that user, key or group) to the models matching
+	// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+	// input+output tokens started in any span of `window` (a sliding window), and at most
+	// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+	// matches a call applies; a refused call answers 429 in the caller's protocol with
+	// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+	// on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+	LimitCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LimitCreateResponse, error)
+
+	// LimitCreateWithResponse Create a limit rule
+	//
+	// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+	// each counted on its own; present: only that user, key or group) to the models matching
+	// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+	// input+output tokens started in any span of `window` (a sliding window), and at most
+	// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+	// matches a call applies; a refused call answers 429 in the caller's protocol with
+	// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+	// on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+	LimitCreateWithResponse(ctx context.Context, body LimitCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*LimitCreateResponse, error)
+
+	// LimitDeleteWithResponse Delete a limit rule
+	//
+	// The rule stops applying on every instance at once (a seed setting's rule too).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/limits/{id} (the `LimitDelete` operationId).
+	LimitDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*LimitDeleteResponse, error)
+
+	// LimitUpdateWithBodyWithResponse Replace a limit rule
+	//
+	// Replaces the rule with the body (fields absent are cleared). Counters already counted
+	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+	// (404 here).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+	LimitUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LimitUpdateResponse, error)
+
+	// LimitUpdateWithResponse Replace a limit rule
+	//
+	// Replaces the rule with the body (fields absent are cleared). Counters already counted
+	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+	// (404 here).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+	LimitUpdateWithResponse(ctx context.Context, id int64, body LimitUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*LimitUpdateResponse, error)
 
 	// LogListWithResponse List usage logs
 	//
@@ -12603,6 +13158,296 @@ func (r HookDeliveryRetryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HookDeliveryRetryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type LimitListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LimitRuleList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LimitListResponse) GetJSON200() *LimitRuleList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LimitListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LimitListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LimitListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LimitListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LimitListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LimitListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LimitListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type LimitCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *LimitRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r LimitCreateResponse) GetJSON201() *LimitRule {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LimitCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LimitCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LimitCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r LimitCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LimitCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LimitCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LimitCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LimitCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LimitCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type LimitDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LimitDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LimitDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LimitDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r LimitDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LimitDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LimitDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LimitDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LimitDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LimitDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type LimitUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LimitRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LimitUpdateResponse) GetJSON200() *LimitRule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LimitUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LimitUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LimitUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r LimitUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r LimitUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LimitUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LimitUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LimitUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LimitUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LimitUpdateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16773,6 +17618,114 @@ func (c *ClientWithResponses) HookDeliveryRetryWithResponse(ctx context.Context,
 	return ParseHookDeliveryRetryResponse(rsp)
 }
 
+// LimitListWithResponse List limit rules
+//
+// Every limit rule, by id, the seed settings' rules (`source` flash, think, pro) included.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/limits (the `LimitList` operationId).
+func (c *ClientWithResponses) LimitListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LimitListResponse, error) {
+	rsp, err := c.LimitList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitListResponse(rsp)
+}
+
+// LimitCreateWithBodyWithResponse Create a limit rule
+//
+// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+// each counted on its own; present: only that user, key or group) to the models matching
+// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+// input+output tokens started in any span of `window` (a sliding window), and at most
+// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+// matches a call applies; a refused call answers 429 in the caller's protocol with
+// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+// on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+func (c *ClientWithResponses) LimitCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LimitCreateResponse, error) {
+	rsp, err := c.LimitCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitCreateResponse(rsp)
+}
+
+// LimitCreateWithResponse Create a limit rule
+//
+// A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+// each counted on its own; present: only that user, key or group) to the models matching
+// `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+// input+output tokens started in any span of `window` (a sliding window), and at most
+// `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+// matches a call applies; a refused call answers 429 in the caller's protocol with
+// `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+// on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/limits (the `LimitCreate` operationId).
+func (c *ClientWithResponses) LimitCreateWithResponse(ctx context.Context, body LimitCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*LimitCreateResponse, error) {
+	rsp, err := c.LimitCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitCreateResponse(rsp)
+}
+
+// LimitDeleteWithResponse Delete a limit rule
+//
+// The rule stops applying on every instance at once (a seed setting's rule too).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/limits/{id} (the `LimitDelete` operationId).
+func (c *ClientWithResponses) LimitDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*LimitDeleteResponse, error) {
+	rsp, err := c.LimitDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitDeleteResponse(rsp)
+}
+
+// LimitUpdateWithBodyWithResponse Replace a limit rule
+//
+// Replaces the rule with the body (fields absent are cleared). Counters already counted
+// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+// (404 here).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+func (c *ClientWithResponses) LimitUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LimitUpdateResponse, error) {
+	rsp, err := c.LimitUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitUpdateResponse(rsp)
+}
+
+// LimitUpdateWithResponse Replace a limit rule
+//
+// Replaces the rule with the body (fields absent are cleared). Counters already counted
+// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+// (404 here).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/limits/{id} (the `LimitUpdate` operationId).
+func (c *ClientWithResponses) LimitUpdateWithResponse(ctx context.Context, id int64, body LimitUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*LimitUpdateResponse, error) {
+	rsp, err := c.LimitUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitUpdateResponse(rsp)
+}
+
 // LogListWithResponse List usage logs
 //
 // One log per gateway call, newest first, filtered by the parameters given. Cursor
@@ -19576,6 +20529,239 @@ func ParseHookDeliveryRetryResponse(rsp *http.Response) (*HookDeliveryRetryRespo
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLimitListResponse parses an HTTP response from a LimitListWithResponse call
+func ParseLimitListResponse(rsp *http.Response) (*LimitListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LimitListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LimitRuleList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLimitCreateResponse parses an HTTP response from a LimitCreateWithResponse call
+func ParseLimitCreateResponse(rsp *http.Response) (*LimitCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LimitCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest LimitRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLimitDeleteResponse parses an HTTP response from a LimitDeleteWithResponse call
+func ParseLimitDeleteResponse(rsp *http.Response) (*LimitDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LimitDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLimitUpdateResponse parses an HTTP response from a LimitUpdateWithResponse call
+func ParseLimitUpdateResponse(rsp *http.Response) (*LimitUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LimitUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LimitRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -375,6 +375,11 @@ type ChatMessageRole string
 // ClaudeError defines model for ClaudeError.
 type ClaudeError struct {
 	Error struct {
+		// ClearsIn On a 429 from a Poolgate limit rule, seconds until the call could start (as `Retry-After`).
+		//
+		// Example: 42
+		ClearsIn *int64 `json:"clears_in,omitempty"`
+
 		// Message Example: messages: field required
 		Message string `json:"message"`
 
@@ -573,6 +578,11 @@ type GeminiAnswer1 = []GeminiResponse
 // GeminiError defines model for GeminiError.
 type GeminiError struct {
 	Error struct {
+		// ClearsIn On a 429 from a Poolgate limit rule, seconds until the call could start (as `Retry-After`).
+		//
+		// Example: 42
+		ClearsIn *int64 `json:"clears_in,omitempty"`
+
 		// Code Example: 400
 		Code int `json:"code"`
 
@@ -690,6 +700,11 @@ type ModelListObject string
 // OpenAIError defines model for OpenAIError.
 type OpenAIError struct {
 	Error struct {
+		// ClearsIn On a 429 from a Poolgate limit rule, seconds until the call could start (as `Retry-After`).
+		//
+		// Example: 42
+		ClearsIn *int64 `json:"clears_in,omitempty"`
+
 		// Code Example: invalid_api_key
 		Code *string `json:"code,omitempty"`
 

@@ -602,6 +602,58 @@ type TotpSecret struct {
 	Secret string `json:"secret"`
 }
 
+// UserLimit defines model for UserLimit.
+type UserLimit struct {
+	// ClearsIn Seconds until the oldest call counted leaves the window (0 — nothing counted).
+	//
+	// Example: 9480
+	ClearsIn    int64  `json:"clears_in"`
+	Concurrency *int64 `json:"concurrency"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InFlight Example: 1
+	InFlight int64 `json:"in_flight"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model                string `json:"model"`
+	RemainingConcurrency *int64 `json:"remaining_concurrency"`
+
+	// RemainingRequests Example: 48
+	RemainingRequests *int64 `json:"remaining_requests"`
+	RemainingTokens   *int64 `json:"remaining_tokens"`
+
+	// Requests Example: 60
+	Requests *int64 `json:"requests"`
+
+	// Scope `key`, `user`, `group` or `global`.
+	//
+	// Example: user
+	Scope  string `json:"scope"`
+	Tokens *int64 `json:"tokens"`
+
+	// UsedRequests Calls started in the window.
+	//
+	// Example: 12
+	UsedRequests int64 `json:"used_requests"`
+
+	// UsedTokens Tokens of the calls started in the window (a call in flight counts its estimate).
+	//
+	// Example: 0
+	UsedTokens int64 `json:"used_tokens"`
+
+	// Window Example: 3h
+	Window string `json:"window"`
+}
+
+// UserLimitList defines model for UserLimitList.
+type UserLimitList struct {
+	Items []UserLimit `json:"items"`
+}
+
 // ApiKeyId Example: 7
 type ApiKeyId = int64
 
@@ -1045,6 +1097,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LimitUserList The limits that apply to you
+	//
+	// Every limit rule that applies to the caller (their user, their group, everyone, and — when
+	// called with an API key — that key), most specific first, with what is used now in its
+	// sliding window, what remains, and `clears_in`: seconds until the oldest call counted leaves
+	// the window (a slot frees; 0 when nothing is counted). Read from the counters every
+	// instance shares (Redis), or this instance's while Redis is unreachable.
+	//
+	// Corresponds with GET /api/user/limits (the `LimitUserList` operationId).
+	LimitUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UsageLogUserList Your gateway calls
 	//
@@ -1584,6 +1647,27 @@ func (c *Client) ApiKeyUpdateWithBody(ctx context.Context, id ApiKeyId, contentT
 // Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 func (c *Client) ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewApiKeyUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LimitUserList The limits that apply to you
+//
+// Every limit rule that applies to the caller (their user, their group, everyone, and — when
+// called with an API key — that key), most specific first, with what is used now in its
+// sliding window, what remains, and `clears_in`: seconds until the oldest call counted leaves
+// the window (a slot frees; 0 when nothing is counted). Read from the counters every
+// instance shares (Redis), or this instance's while Redis is unreachable.
+//
+// Corresponds with GET /api/user/limits (the `LimitUserList` operationId).
+func (c *Client) LimitUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLimitUserListRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2450,6 +2534,33 @@ func NewApiKeyUpdateRequestWithBody(server string, id ApiKeyId, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewLimitUserListRequest constructs an http.Request for the LimitUserList method
+func NewLimitUserListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/limits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3501,6 +3612,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdateWithResponse(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ApiKeyUpdateResponse, error)
+
+	// LimitUserListWithResponse The limits that apply to you
+	//
+	// Every limit rule that applies to the caller (their user, their group, everyone, and — when
+	// called with an API key — that key), most specific first, with what is used now in its
+	// sliding window, what remains, and `clears_in`: seconds until the oldest call counted leaves
+	// the window (a slot frees; 0 when nothing is counted). Read from the counters every
+	// instance shares (Redis), or this instance's while Redis is unreachable.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/limits (the `LimitUserList` operationId).
+	LimitUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LimitUserListResponse, error)
 
 	// UsageLogUserListWithResponse Your gateway calls
 	//
@@ -4588,6 +4712,68 @@ func (r ApiKeyUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ApiKeyUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type LimitUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserLimitList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LimitUserListResponse) GetJSON200() *UserLimitList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LimitUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LimitUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LimitUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LimitUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LimitUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LimitUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LimitUserListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6164,6 +6350,25 @@ func (c *ClientWithResponses) ApiKeyUpdateWithResponse(ctx context.Context, id A
 	return ParseApiKeyUpdateResponse(rsp)
 }
 
+// LimitUserListWithResponse The limits that apply to you
+//
+// Every limit rule that applies to the caller (their user, their group, everyone, and — when
+// called with an API key — that key), most specific first, with what is used now in its
+// sliding window, what remains, and `clears_in`: seconds until the oldest call counted leaves
+// the window (a slot frees; 0 when nothing is counted). Read from the counters every
+// instance shares (Redis), or this instance's while Redis is unreachable.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/limits (the `LimitUserList` operationId).
+func (c *ClientWithResponses) LimitUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LimitUserListResponse, error) {
+	rsp, err := c.LimitUserList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLimitUserListResponse(rsp)
+}
+
 // UsageLogUserListWithResponse Your gateway calls
 //
 // Your own calls, newest first, with the filters of the admin log list (less the user).
@@ -7227,6 +7432,53 @@ func ParseApiKeyUpdateResponse(rsp *http.Response) (*ApiKeyUpdateResponse, error
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLimitUserListResponse parses an HTTP response from a LimitUserListWithResponse call
+func ParseLimitUserListResponse(rsp *http.Response) (*LimitUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LimitUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserLimitList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

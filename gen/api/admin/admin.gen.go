@@ -150,6 +150,54 @@ func (e ImportJobStatus) Valid() bool {
 	}
 }
 
+// Defines values for LimitRuleScope.
+const (
+	LimitRuleScopeGlobal LimitRuleScope = "global"
+	LimitRuleScopeGroup  LimitRuleScope = "group"
+	LimitRuleScopeKey    LimitRuleScope = "key"
+	LimitRuleScopeUser   LimitRuleScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the LimitRuleScope enum.
+func (e LimitRuleScope) Valid() bool {
+	switch e {
+	case LimitRuleScopeGlobal:
+		return true
+	case LimitRuleScopeGroup:
+		return true
+	case LimitRuleScopeKey:
+		return true
+	case LimitRuleScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LimitRuleInputScope.
+const (
+	LimitRuleInputScopeGlobal LimitRuleInputScope = "global"
+	LimitRuleInputScopeGroup  LimitRuleInputScope = "group"
+	LimitRuleInputScopeKey    LimitRuleInputScope = "key"
+	LimitRuleInputScopeUser   LimitRuleInputScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the LimitRuleInputScope enum.
+func (e LimitRuleInputScope) Valid() bool {
+	switch e {
+	case LimitRuleInputScopeGlobal:
+		return true
+	case LimitRuleInputScopeGroup:
+		return true
+	case LimitRuleInputScopeKey:
+		return true
+	case LimitRuleInputScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OIDCProviderCreatePreset.
 const (
 	Github  OIDCProviderCreatePreset = "github"
@@ -1106,6 +1154,91 @@ type ImportJobStatus string
 // ImportJobList defines model for ImportJobList.
 type ImportJobList struct {
 	ImportJobs []ImportJob `json:"import_jobs"`
+}
+
+// LimitRule defines model for LimitRule.
+type LimitRule struct {
+	// Concurrency Most calls in flight at once (null — no limit).
+	Concurrency *int64 `json:"concurrency"`
+
+	// CreatedAt Example: 2026-12-06T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model string `json:"model"`
+
+	// Requests Most calls started in any span of the window (null — no limit).
+	//
+	// Example: 60
+	Requests *int64 `json:"requests"`
+
+	// Scope Example: user
+	Scope LimitRuleScope `json:"scope"`
+
+	// Source `admin` for rules made here; otherwise the seed setting the rule stands for — `flash`, `think` or `pro` (`flash_window`/`flash_limit`, ...).
+	//
+	// Example: admin
+	Source string `json:"source"`
+
+	// SubjectId The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
+	SubjectId *int64 `json:"subject_id"`
+
+	// Tokens Most input+output tokens of the calls started in any span of the window (null — no limit).
+	Tokens *int64 `json:"tokens"`
+
+	// UpdatedAt Example: 2026-12-06T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Window The sliding window, in the shortest exact form (`60s` is written `1m`).
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// LimitRuleScope Example: user
+type LimitRuleScope string
+
+// LimitRuleInput At least one of requests, tokens and concurrency.
+type LimitRuleInput struct {
+	// Concurrency Example: 4
+	Concurrency *int64 `json:"concurrency,omitempty"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model string `json:"model"`
+
+	// Requests Example: 60
+	Requests *int64 `json:"requests,omitempty"`
+
+	// Scope Example: user
+	Scope LimitRuleInputScope `json:"scope"`
+
+	// SubjectId Only this user, key or group (absent — every subject of the scope; never for `global`).
+	//
+	// Example: 7
+	SubjectId *int64 `json:"subject_id,omitempty"`
+
+	// Tokens Example: 100000
+	Tokens *int64 `json:"tokens,omitempty"`
+
+	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// LimitRuleInputScope Example: user
+type LimitRuleInputScope string
+
+// LimitRuleList defines model for LimitRuleList.
+type LimitRuleList struct {
+	Items []LimitRule `json:"items"`
 }
 
 // Model defines model for Model.
@@ -2877,6 +3010,12 @@ type GroupCreateJSONRequestBody = GroupCreate
 // GroupUpdateJSONRequestBody defines body for GroupUpdate for application/json ContentType.
 type GroupUpdateJSONRequestBody = GroupUpdate
 
+// LimitCreateJSONRequestBody defines body for LimitCreate for application/json ContentType.
+type LimitCreateJSONRequestBody = LimitRuleInput
+
+// LimitUpdateJSONRequestBody defines body for LimitUpdate for application/json ContentType.
+type LimitUpdateJSONRequestBody = LimitRuleInput
+
 // ModelCreateJSONRequestBody defines body for ModelCreate for application/json ContentType.
 type ModelCreateJSONRequestBody = ModelCreate
 
@@ -3023,6 +3162,18 @@ type ServerInterface interface {
 	// HookDeliveryRetry Retry a dead hook delivery
 	// (POST /api/hook-deliveries/{id}/retry)
 	HookDeliveryRetry(ctx echo.Context, id int64) error
+	// LimitList List limit rules
+	// (GET /api/limits)
+	LimitList(ctx echo.Context) error
+	// LimitCreate Create a limit rule
+	// (POST /api/limits)
+	LimitCreate(ctx echo.Context) error
+	// LimitDelete Delete a limit rule
+	// (DELETE /api/limits/{id})
+	LimitDelete(ctx echo.Context, id int64) error
+	// LimitUpdate Replace a limit rule
+	// (PUT /api/limits/{id})
+	LimitUpdate(ctx echo.Context, id int64) error
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx echo.Context, params LogListParams) error
@@ -3600,6 +3751,56 @@ func (w *ServerInterfaceWrapper) HookDeliveryRetry(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HookDeliveryRetry(ctx, id)
+	return err
+}
+
+// LimitList converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitList(ctx)
+	return err
+}
+
+// LimitCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitCreate(ctx)
+	return err
+}
+
+// LimitDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitDelete(ctx, id)
+	return err
+}
+
+// LimitUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitUpdate(ctx, id)
 	return err
 }
 
@@ -4519,6 +4720,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
+	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
+	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
+	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
+	router.PUT(options.BaseURL+"/api/limits/:id", wrapper.LimitUpdate, options.OperationMiddlewares["limitUpdate"]...)
 	router.GET(options.BaseURL+"/api/oidc-providers", wrapper.OidcProviderList, options.OperationMiddlewares["oidcProviderList"]...)
 	router.POST(options.BaseURL+"/api/oidc-providers", wrapper.OidcProviderCreate, options.OperationMiddlewares["oidcProviderCreate"]...)
 	router.DELETE(options.BaseURL+"/api/oidc-providers/:id", wrapper.OidcProviderDelete, options.OperationMiddlewares["oidcProviderDelete"]...)
@@ -7187,6 +7392,354 @@ func (response HookDeliveryRetry409JSONResponse) VisitHookDeliveryRetryResponse(
 type HookDeliveryRetry503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response HookDeliveryRetry503JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitListRequestObject struct {
+}
+
+type LimitListResponseObject interface {
+	VisitLimitListResponse(w http.ResponseWriter) error
+}
+
+type LimitList200JSONResponse LimitRuleList
+
+func (response LimitList200JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitList401JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitList403JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitList503JSONResponse) VisitLimitListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreateRequestObject struct {
+	Body *LimitCreateJSONRequestBody
+}
+
+type LimitCreateResponseObject interface {
+	VisitLimitCreateResponse(w http.ResponseWriter) error
+}
+
+type LimitCreate201JSONResponse LimitRule
+
+func (response LimitCreate201JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LimitCreate400JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitCreate401JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitCreate403JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response LimitCreate413JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitCreate503JSONResponse) VisitLimitCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type LimitDeleteResponseObject interface {
+	VisitLimitDeleteResponse(w http.ResponseWriter) error
+}
+
+type LimitDelete204Response struct {
+}
+
+func (response LimitDelete204Response) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type LimitDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LimitDelete400JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitDelete401JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitDelete403JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LimitDelete404JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitDelete503JSONResponse) VisitLimitDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *LimitUpdateJSONRequestBody
+}
+
+type LimitUpdateResponseObject interface {
+	VisitLimitUpdateResponse(w http.ResponseWriter) error
+}
+
+type LimitUpdate200JSONResponse LimitRule
+
+func (response LimitUpdate200JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LimitUpdate400JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitUpdate401JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitUpdate403JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LimitUpdate404JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response LimitUpdate413JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitUpdate503JSONResponse) VisitLimitUpdateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11687,6 +12240,18 @@ type StrictServerInterface interface {
 	// HookDeliveryRetry Retry a dead hook delivery
 	// (POST /api/hook-deliveries/{id}/retry)
 	HookDeliveryRetry(ctx context.Context, request HookDeliveryRetryRequestObject) (HookDeliveryRetryResponseObject, error)
+	// LimitList List limit rules
+	// (GET /api/limits)
+	LimitList(ctx context.Context, request LimitListRequestObject) (LimitListResponseObject, error)
+	// LimitCreate Create a limit rule
+	// (POST /api/limits)
+	LimitCreate(ctx context.Context, request LimitCreateRequestObject) (LimitCreateResponseObject, error)
+	// LimitDelete Delete a limit rule
+	// (DELETE /api/limits/{id})
+	LimitDelete(ctx context.Context, request LimitDeleteRequestObject) (LimitDeleteResponseObject, error)
+	// LimitUpdate Replace a limit rule
+	// (PUT /api/limits/{id})
+	LimitUpdate(ctx context.Context, request LimitUpdateRequestObject) (LimitUpdateResponseObject, error)
 	// LogList List usage logs
 	// (GET /api/logs)
 	LogList(ctx context.Context, request LogListRequestObject) (LogListResponseObject, error)
@@ -12776,6 +13341,148 @@ func (sh *strictHandler) HookDeliveryRetry(ctx echo.Context, id int64) error {
 		return err
 	} else if validResponse, ok := response.(HookDeliveryRetryResponseObject); ok {
 		return validResponse.VisitHookDeliveryRetryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitList operation middleware
+func (sh *strictHandler) LimitList(ctx echo.Context) error {
+	var request LimitListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitList(ctx.Request().Context(), request.(LimitListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitListResponseObject); ok {
+		return validResponse.VisitLimitListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitCreate operation middleware
+func (sh *strictHandler) LimitCreate(ctx echo.Context) error {
+	var request LimitCreateRequestObject
+
+	var body LimitCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitCreate(ctx.Request().Context(), request.(LimitCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitCreateResponseObject); ok {
+		return validResponse.VisitLimitCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitDelete operation middleware
+func (sh *strictHandler) LimitDelete(ctx echo.Context, id int64) error {
+	var request LimitDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitDelete(ctx.Request().Context(), request.(LimitDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitDeleteResponseObject); ok {
+		return validResponse.VisitLimitDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitUpdate operation middleware
+func (sh *strictHandler) LimitUpdate(ctx echo.Context, id int64) error {
+	var request LimitUpdateRequestObject
+
+	request.Id = id
+
+	var body LimitUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitUpdate(ctx.Request().Context(), request.(LimitUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitUpdateResponseObject); ok {
+		return validResponse.VisitLimitUpdateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14406,492 +15113,514 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37jxtJmhj4r8TRe1DVTJJFsqrUUgmLXbXU3aMZdUsrlaZnpqllBjODZHQlIzgZkVVi9+jgg+H12jgD",
-	"fsDeM+ADzsA9gMPBvrtffIeDcT/sf7LwjHf/i0N8X0RmZDKTTFaxJE2Pxt5WMR+RX0R88b0f33ciuVhK",
-	"wYRWnbPvO0ua0gXTLIVfD6NIZkI/ic2PmKko5UvNpeicdc7njFC8fUcRHpMDrskiU5pMWCLFjGhJ9JyR",
-	"aE6FYMlhrxN0uHlxSfW8E3QEXbDOWccOMeZxJ+ik7NcZT1ncOdNpxoKOiuZsQc232Ru6WCasc3YSdKYy",
-	"XVDdOetwoe+edILOggu+yBads0HQ0aslw1tsxtLO27dB56EQMhMRW7ANM/Gegek0gNsWzMHuYD7ChWqC",
-	"0K7j+wXuSxlvhZAszEP7gPN4dzg/T+ViHbqXmqaayCkgpOYLRlIqZowccBElmeKXLCAvPn9Ejo+P7xeI",
-	"+uuMpasC6qkZuhbOzrA/vNsdDLrDwXm/fwb//1cdD/iYatY13+3kQCudcjEDmL9IZbb8dFW/qDFfMKG4",
-	"FCSVV4rQlJGZeZ7FZLIiBzGb0izRJIzpKmwEHd4YT1Yl8P8oZdPOWefvHRUE4AjvKnNpIcXY/hy/1FQr",
-	"B6YB+amcWdKwDvUzkaxIRJNEEcXSSwRUz7ki2VLplNGFoxtN4JZown5owFM5syi8C8AWo5vgtLcb4Rxc",
-	"D84sVTKtx4ZQsDd6HMEToUPoZcouucwUWVKD03SimNBkKlO4O+Wp0nCrET1wvAbcPh4MDNj0zVMmZnre",
-	"OTseBuY8a5aaof78m373/usf/1EtZj+Vs5+x1cYVX9CYkSuu57jiD58/IRds1YgZSz6+YKvGFf/kWiv+",
-	"lC94DSI/lTNFliyFxWuCKIF3fWDskeycnfaDAjLzY0HfICSn/X4buIDablw93GSukOaSA7PhBjDkvDRJ",
-	"WEqoumCxebJx/+Hlhu2fLXX3RHYNsGU0GAzvwRzy3w0I8IL9OmOqlvHCRBykHhKk+AoIFeZ2+IuuHaX7",
-	"JA4J1+SKKkKFumIpi+HFxrnZsRoxptMf/PTx3V/e+/rkF4OfHH/1yZ8NX5ye3/95/1c/e3S9+RpamalH",
-	"CVVq49ZdzaVidhJ3FFHwGuGKcGGJjxmiaVr4+BieuQlVd5Ba4F8plm6EGkiOIeWKpU2wmXuN6z3c/YRu",
-	"FDr2JmwMrgOY4FqmTaDZLV3gU+8Jxud0xurBA24hssWEpQExwg0ZNO2oebSexg2CEnQ5hRv04X+twHvJ",
-	"v6sB8Ylmi+3k19wbKzNALXhDnwQPfRI8bAHcC7aQmr2UWRqxpk1O4Rmi4CGrCA2GZM7ekJjPuFZNig++",
-	"0Vrv6dDBZBgdxyfsdHq3TJnunmwnTC/nNG2cgzI3ScLFxSYkhafaw6uS8Ul0fn/5Z8PFr9J7P3vz9WCy",
-	"O9jnfMF+JUUDBj95+NVDFOe/k4KRmK4MV4jJXGYpispRpgkXTcijv6vHms6rc0P8i7k8VJwevZxTMZtT",
-	"vm0Wvmz0sPsr2v2u370//vFo1D1qkpPO5foEPxNxncbC3rTXWLTcpq8Mr6OvGCbRhEqG9u+D0u3MJt6a",
-	"YdVSCsXQcuEp9F9zEcsrczWSQjNUWuhymfCIGtiPvlVmAt7nzdQ05Qm+EwNXE8tURkwpOknMurA0NVJ6",
-	"h4lYjWlu+iB0qllqaH+qzXVYsWux58/gAzCzzfYKYkAgEzaVKTPCEX6713kbdD6lsZWcbjh7Li5pwuOx",
-	"Fae8+U+oYuMsTc4IogiJJVNESE0WVEdz1FDskbidtcjFRaNNJAZtWExkSiiZcpbEKFMB+LAmvinjkRTT",
-	"hEc3XZ3IDVMsi2f6IjRJGY1XqF0qQq207mQpOBq3szQ7QIBrc2vrQXNYCjkfNBUHGnvDlVa3tA7wJa7y",
-	"j2WKITJ8LtMJj2MmbjjjaT5OMeW/+7d//2//l//2v/z7f/df/tlf/Paf//e/+x/+wd/9m3/2u3/8T//2",
-	"H/yn3/3j//Vv/91/97f/37/5z//3//a7f/lP//N/+re3hQApi5nQnCbIEOEYkEmm4YRSQWhsyKrSKQUZ",
-	"FRbFyrW3iQxl2fid48TDnQCARflK6s9lJuIbroaQejyFcYrlcCfDbAne2/+Mv5JEZdGcpAwFT5jT85RH",
-	"7ClX+pXIkK/dDo9cmu+QhCt95hkBnf5+0j+5JewvvksimSUxrPCEkSnT0RyZhNlnuxbykscsfYKs4pZW",
-	"ggoiaabnQ7K03yOCsVgRc1Gm/Dv4hOGnAdHygsGfINQayYqLqTQXbm25LEjAMc1gCdOMHFBBni2ZePK4",
-	"eMKcF2mEa6Uyoz+aRx7CvIwknt/Virx68VQdIjt+9eKpGRooT5LIK1Ze+Vs8YYrPRJcLb9HfwVFzH4NJ",
-	"oi75DuQxgy/WhgYy9m0Qz1yuWnCljMwn05KIhZN1ghY+c8MJo549diZ3++EaIvoJmVNFjH5AqNDzVC55",
-	"9MCp6dazoMi3kgsil0xQ7gQTdcsymGEs4FoIC79BGBBrpnfIckcR59NxL4YIfHeU9fvHkXsQfrEwGAl7",
-	"pMwRffika2beIwcP872pDseVkQqoZnFABLtkhgZOQSA6HIli956Ib1mkd6aGoHyxxVKD2V9liwVNV3Ao",
-	"9JyjV5jDyJ2gc0mTbFf0XtJVImkc5FuJK2hIparg/dsAAXnBlgmNWBkeexEZv0DgrglSaoeynzbitZCi",
-	"C992YBILN4IlJBqVmkEy1JNaq9K+wCosTm/f3g6q485yKeAMClneJAdQQqMLBbwBIQLmYB/0yAcu0WMO",
-	"LPSmTMHOPXajeawBYeCK5DdvZ3HWP7Q22dvkgPj12+Z7+BWgwEaYLvGDlysRfU75zTfT8gK1EtF4igP6",
-	"aO9TemIeIvahW93XJgHT4Lk9/IQvljLVLO4RcF0Y8XAGGDHlb1gMYh5Q5JGIaJpypoA1vHrxNCBzRmOW",
-	"qsCROss2nM2LTGS86iH9PpfyKU1nNxXmzYhjLeU4gcH8FUZ7i3nAAK+lJPjM7dp33PfgW2b6VMAagFED",
-	"SAhbWgrySjh5mt1ckveGKhbht//hL/7uX/zPv/ur//F3/+ovf/eX//q3//H/+u3/9H/+7l/9ZfC3/+E/",
-	"/t0/+qe/+9f/x3/5N//vb//Tv7qdc4ZqvK/cG1WKLFOmmNCWsrwS9JLyZC96XTGSR1JYemn0K80MWtOU",
-	"JytSftJzvm50tN4O3sRU0wlVcMAykTIazQ1cPe9zfpAbRL+lcslSzVGM8aINao3dNlgBkNDRG67IxNBX",
-	"I+gciCxJwEcvpMDwizWjtnkEdwht4VXDduBHmWzzBda8LIVO+STTMh07v2yj4Z5czSXJ32BxaWIH4RFd",
-	"8iPz3JHj1uHhA+KFm+TSddWuRGgcM3AJ5ODfbwm+TLiYjTOhebLRR5JQpR0A3SseG4Isk1heCQhMRBP5",
-	"Clwp5Y3wfR0Nm+F8H0HHCs5jqpsdKvd2c6jAoPYYj92522TIu6NwslOZpUaoT2mkWarIhM25iAlVmqVc",
-	"XajScnd+9KMf/ej4zS+/qwPAsMcsZeP8GGx0w6zv0pyqcQFfaYDSOk6kTBgFHlVB5pNW3zHTNli8ef3v",
-	"nx1vXP+tmwwhPWobJbJU4yk+/BacguNIiihLUyaimqinRxBBwQWZJnw214RqIkVkTlgqlbmhNBURU+Sg",
-	"b4kGAVAOSzvZr1sZ9K75K6IZXXQv2Ko7qNtxwaML904ZyMdcLRO6QjOotAx2TlPWtWx2SWcGRNRuruZM",
-	"kEwoVgGyU/dReSVYGypUIacxiw2vYhWSCkDF1yWqaP5tuccYKFO8Nk4ZtVyzPIWv52vMwChyckpSqYHd",
-	"npEQKGMYkHBi6Hps/vJlDPPbHkhl/gZuG5YWnIt8vBbLrrIoYkrVnO7BsN/q3GmOUUGbluqc47PZMt4/",
-	"hbxi5sBU2V9NxEbhWf4GXc2lEE3AeA/51yjXOi3OMaW693ZVqlgdlEMUy/xrnUbkxCafY3W/qtS5QgVL",
-	"LKm0+q/zBZITsLe8DZyk8wheAQknjrlBI5o89ySfKU0UCyrCUJnA1xxdZ9d3UpFM0SQMgrlSqLj0yNcp",
-	"16wrRbIqo6666C5T+W33s188/PL508/63v8s38pxZUmVupJpXI7EuDe4PyzFYty7VdruE+RK2JMXqnAd",
-	"al2JLtlIvEtHf9uLWwjwY0toSyQMsjhswF9L6uvHaeyPEmt+yQpCvAtJKqjHNcLW+lvpjHcwNpy5J6D6",
-	"73jmnEBt/uaaLdoirj3giLhP8MWBm5f7ncNK05Su1qaVf3vrpF4wBYv6/TrFMMRoG9kOiqntMkfAgk0T",
-	"cJ9342+Yx9OcKtRvzveloK5B9/5riHr/vh/ce3uEAfAHC/Ub9ZvFb+a/iQ//qI6Hlc/aK7D8XEFgEigm",
-	"NoA7/FF4Rmhik2gM0ZwxPWfpYUDCR89efXV+9PjVi4fnT559FaKTiSoS3u0fHc9DQ3BDs8tHgzjskYdk",
-	"mkFUtfkEKEOqdLCBJRGuScoU02Vt4Xsb9t0568DYFpP8JRn0+5vWU9Xgw+1s89bNfZkTmPIWhBRoSuiL",
-	"Uw9IaFl26bIN6qKFTgn65IH7qczvXL18MBKhM/GGIAAeTFZrOjGYxCcoLy6lTOw3nOhnPk9JKq/sRlGy",
-	"TOWEjYRhfkwdPsjlR/iCfaiqd+Peml0+8J1MuQWacA3ggg/aiDaZnpcGxK8S/CgY6jd8oqCEzqV02BtB",
-	"RIwwpNTQFLPihVzUCTqeRR7nYwQ0Dxqzs14QrBtg7XjZzX4FAtBWMrvgooTMwQ6Wn0+Nll1hkVIU1qCD",
-	"PsnEhBsE4frwrCbPhWo0G6Urs2wYuDcSVKzQRcYMiGgMlkSa0w+PZ2YHuO4RA4B5jiZK5tqRWufabCQu",
-	"2OqOIsD3A6KkjQ5c5WpJrt3FiIMcL5nPgeaVMM1iu4eevNPM8mvlnQbbwCaR74R+Gn0U+d6/yPeA9MmC",
-	"XgDmOUyhM4ox1TdAiXcp9d1I0qvhKh5MZvQqbcspWlvK5UcqG+VoVyExizkT6EzewXTuf/ahG8JajFld",
-	"XqdR8jR7o8nBlzS9MGyvYnwwD8yoZld0ZbgCRCETqkl/eNbvk1fnj9BIPEHf9oKLTENeh4fDQ9yTtTWy",
-	"QdY1mb1zw42RWQHSQqy8y4GUKfFM8IZJHz6wfDbMI7TD8ixyQ8X97bHxW02JRRh4A+SQd7MZcGsmPGwA",
-	"c7gHMDXXSYW2fEnNKRBURGAGfEl1lsZ0tbZd23M4fGENP1QgWZ3Y5uXp1mpD44a844fO+8CFX3igtGzH",
-	"dbTIRbA3pEkVgTmGw6dSaiN0c63Iy8c/I9oSxx75DAx0sGN5rM1zKRNzJFzEjbk9Es4NXDhMGsS3kvDm",
-	"xe/k4ptDfCYOK1y6M9d6qc6OjuiS9zDQqRfJxdHloPOu/BrXclgtuBjvQuZRT1rfOgjvByu2KuVy2xD4",
-	"ElZ8U8pyfe0ppOsnpaSK1PF1XOvugnJRtyjLlMuU6xr3wE/4bI6xlzrlBlV4qnQJzsE+WSmMs/kdexLP",
-	"zaO3b9qtkkeaMhBRUzqd8ojQhRSzPFbP3GG/zmhC3IKWV6qdddhageFRjw7kWOVtl2+gdRbhHFeDCm3a",
-	"zSprl/laVtlm2vVQkNDQALQLADUIyasXT8+q4YabqVqI+ByejUTYSFJCcpBTOrpcgnIcHkVzqo9sFDGX",
-	"ArwZR2wxYbFRX8zPXq/3ABQfF7xonqaaTxKGIF3J9EIFhPVmPVL6/Jse5ebDhz0S5mGea0Dmdwyc9UBe",
-	"Do5sHI4KH4DGLcFbbBQsLuCBkHA1EhheAl4oab46Y4ZahGcFXDMmWErNMUuomGV0xnozKWcJo0uuGiAY",
-	"CfOFCdP0CHHu6Hv49+2ZHY09QlaJ23iGNvYvyvf+hCb6j5Vi+QRGojwDMz4OYKcDCTCw4WonxlHi/Sf3",
-	"qrqXZyWDUf7k7Oio7tBfn8hvehpI/leG4rehzLtkolbJtrUi9yu0eYNy0c0vvUcCfsuG8G3UdAPt24fB",
-	"0MmN1zcY+pmBNebsG8XhvAMB67gVJPVu/7yUAjr+sXQIkImy2mHtwjXA3Ip04JyK41ZQg+rkXqmDuzvs",
-	"D08AmH5nm6rS6D4uw3QtVo+5p9fh9+tULd+RzbVKfAfGn49GqjYVvdWCry91HgS2YFQoEponwu3rvweA",
-	"6yjQtnXfI61BSrEfgrMny/U7R5D6Pe7f6/bv7m2PmxbuJUsw32DXWIb8WKuNpewU0RJkUCJFBclpUrYs",
-	"fDPw9cadahese2nX0KlxAVYiMm/umVvZCN+m8KbmhEo/SkletAhO2qi+o08jDywxn61EkZ4M68CXFy1i",
-	"EKveYp/SywtfB8TVeL15F5qc4NeiK/m23pi0nFspcUO8zjKVWkYyKXQ99CxF8tKIAOuamdMdFTn4IpUX",
-	"AXnM2PIlYxcBSWRErYklxco3zjyOQxtN2elknaCDOlTZUJ4/uIYrdkp7IpS+5vxR+Wmt/Lw/hee2HDoO",
-	"rZStlLVPqT83fowxbacaftlvF4A5zbOmdozMvoZ5Ui6Wug7ak3ttof11JnWlms9Jy1dtwoi6VpgqBE6y",
-	"uBpxNLjX4u1N3MDK+Tls/pfyvakuXd3mu6V5vQUL9yihIlbXGK4Vty7DvVSxDTp5hsa+qkz524HAuo9s",
-	"Cuh6lFC++GoN69mCuvjbHejeoyIVxgXWuVTxDaFiO8p+zQnjjHpFBO6gP77rp+eUs9kPwufPXp6Tuiyd",
-	"s5HIQ38OHJcPfMtpkBs0A6zVAFreFAN+mkUAiEEbCapIGDO2VIxdhIfkb/7iXxTeqrhHHpbrLqAcRyIq",
-	"rPTozalHbBZ0TK7mMmEV46QRZPAznbPTwMkKZ8fr8WleNITFjqDzpjuTXXtxQZff4E6/xn1yhZg3sYAa",
-	"QdVhBHi8Ux7ZPAVwOUHZZXJARUyoWNlQHrxo1gDS4edsURaTvzneqEjUROdXTvatmJpKk/ZHfW5lg1xl",
-	"Cshf/9Wgd7o/h2CWaL5MOEvHS5YueJLUCLRQyIYUj6IPWGaKiljPFTkw0gH5YwNaQAan7u/eaUDMn9OU",
-	"Vfzrg9N+yzieS758R+awDR6sukUqb1pQQuPdrFZwLq6XNFA+Om2R/Cba8vVw1WMMp4NhndTehIbOkA6g",
-	"VPBnN+G0Gbt2rJrZyiQGm7oPSQOp5vU1VXh/T0rdB45vN0C0ktbw3jBrbfN+IuXFY5bwS5bW1nln5NcZ",
-	"y1hM5lJeuEz+B6WiCAeK0cRIMxCKrg+hRJStS6OzVKDJpxIKpDVbLLWqi2hEYIh7hChJpjQthwFV6sQf",
-	"D9+d0yZGAPNhrxexNZdKNxUkjpj5wB1FzEPkQEiypHoeEKgOa6Q7r25AxURndkn17O9eBA0vtrHxk3aq",
-	"6AXHuiabSImPTT8zz7uk320GSUj+xg23xT4Coqjgmn/H4gfEs0oKKZh9pDx1t25FXTojJjwRmqWCJuQl",
-	"Zr9iwYG6CF32RtfG+X1tvkrJ0nrkY4efeZyPebMhtu/4GvjVzrjir3RhYtkqtBzvRWgBVPDiaACZg+JQ",
-	"lza9WNrK2dlNhllDrfV8ECE1n65CcvDVs/Mnn/9y/OrFUyhcF2Ll6ykXXM1DckDLBbPhx8NMz4/wiZLZ",
-	"E8c0k/XGKBs880fWttKH+XmtdWo3Tl0i1jWaw9J+Y3O2VlFyvWTiqWU7WupK0P9gd2MMzs0NFrhq9AUc",
-	"2/a7MQPIHsqQHFguJVMyYfqKMWGYT8qZOgyMamvRDjZ/nVAM37xBRIkZjcOROJjxSyZItrSxxsMTW5Jc",
-	"Tt2wD+APyP+ApBBPdzc0uGs/yZk6+p7Hb4/g6bCSTmPB9w8G/E0rsedwpQa/MH3vp3JSz7mhdBJU9nNV",
-	"vYwmezWn2oAd8zggkxXJO/l4SjqU+4C99lkokpH+qSEjg/7Z0JCRHwMxcU4W1Tn75nVh7uwHnW/lBKvH",
-	"3L9//z6llE4mk0kURVEcxzFjjE2n06kRgMBAt5CX9j11wZdLC0NR92ytir69ZYuTnzO6IF88PycvXd01",
-	"R0xdUjZcSqlms1XnrLNgWBjJYvmwTEBrpjuw0327Js/E1mxZqfTDrrzKaMGWg1kWVzYRAqzHdW4I9tti",
-	"6eu4KxOArpZjuqpT38qJvfLAimpo4Qyg2ifWeivqUvFquO1OEbaF7bui8lvx0UEIaVUlp2QeZm1EIAAw",
-	"IJm4EPKqKATaoraGQ0GfIbbAxkqLJNqdvv7+ePi21qmeY+73jfXF7qjC3Gcfh1qStqheuH0e+ZFoDJx3",
-	"VY9tAD1khB1g4T6MXnc3cOkPt6Okd/Q29LJYl2H8Y+m/uH5CN8g/jkymmRBIJotTbLGqRCaLuzWDukPf",
-	"5mC9dE/7HHBzsoJd0tKK1vq2yyJa20Ne4agWpT0RrEmUCkp9Svx98RalYM1IxwpcK1Dbc5RYelPHtXOO",
-	"1GCYgNvjb+WkvdBTMLmtJgpv9DrgmuICaTRn46uUazYezMdQc7qGXLGUGGXesFEulpl2hfzMi5oJoiWh",
-	"ZNA1ggJBVxKBkR9gJhBGnWgosmnehs+smSxr3WxVW0GdxaBFGTJvmqeLm03ztIvZX9eb6P3jT05veZ7x",
-	"GD7eOEswN8spAh6XZtp6GmYW/etVhPtgsnX4wgjhDav0Z5nUlGQCjD0sJS6iPSbwWtG8sn+4PZu0xd7W",
-	"gFfexE1kAra03lJWboG3nmKb6d2/smTpOKJJ0mbtojlNZ0b4EhGDhXQXoG3e7a+ic2zbmBUqVs+mnbNv",
-	"ts3UvGRjWHZKTP0qS5KfQ73jt6+DuoMHehQl0GQYYbNnDrJLvRg9IQUcOd/v96MSYB2s5sTFrA1Bw512",
-	"FE0tzZfyAdbOvX265uD3b5VQv1vPk3/EKmehlpY2MJKgno2ub9Da0SkToTK27mYiun5U9kcR4A9ABNjK",
-	"uPfz8T9AlrqXwPSPbPgjG/5w2HB9atwGZtnIkPbhor9pnooXXFzyqlfOsc008c17ezna7YvYBZ1M8F9n",
-	"zN42e+PAf7kS0cPlMlndZq6I+XvGKqkiDPx9aiUiQyxqqlLcYu6IM8CUYlXsPCsWKagmlcplUVM/zqvQ",
-	"+fkCQsKZZykEsZVNu3bkmlyLepzKN+UWkliKuPkqwvYG9ci6xRa9KUZ4Q4preaL7yROpWbwbnm4z2POU",
-	"XXJ2tTfg7Hh7Bq8eVWhcY9l+ipGmtsqew+AAHAQWw1dM19UC6Q12qwNyszQB+/LO0fr+2S4Vz4C5BZWj",
-	"ur4SdTPfbd5I1W5Uj32zrlk6ZaWF8j8Olufc2rwZjZpOIDTFYJvazGPVERrNi16m0MQf8uGuqCJ2iF4n",
-	"2N8xDjo2ua4eMLhJUpgTSKUKciLLnOZWcs8cWEG+co3Lvq/ovo9q9kc1+6Oa3aTMftSAP2rAH5QGvMYM",
-	"nj15/Mh1e61hwNUWuPWpuZEUgkW6l3CRvenF8ggb6h7lLTTqJCWaaTlO2cyIQTWBpA+x2hpxfWLRbGwV",
-	"H6h8zxIFzfWhxSTUNi6K9kGXaC5m+GjCxYUlqxBlq1fl89DUEidKKF+MMVOtXtE0D5C5TGKbOUSYkQwT",
-	"QuM4ZarS8MelvK3X+oPvqAx3peWXvDQ0pc2241x5JYiWx81f1Gmm9Dhhl6zV/CiBFwi8QPp/8/f/5Ykr",
-	"L1DqqOVV1PU+0AiFAbu5tgmCQIlgVzDBOypvHa/pBcN6neWv5gPWfpIzodfCX5a2CFgX77+zgoxM5K00",
-	"t2IjdEZB8BWLUqav09apXWQ49pBeK228Bn6bCHKfwrgI8nW16qklHfU6VcxTFulxlvKmCHt8grx68cRI",
-	"WY6sEKpLZ6VXW1bNbLwfYQ9068hw0AmNLmqDjyK5XLO8pTbKcwdVLclm5WUAClq/Cnnv8d1oMLz27qpD",
-	"+S3R28HpkmPb+ThhyXJXpw1bt+ga1PArf90q4PnEoO505dtc5VXFsa2S7jWSVuYhdXS3gt67+Uf9s3Ut",
-	"N2ktg98iu8HXXr14WsvEd+WpG9XfPHO8jkfu+GaF1zXxqG3V29dZ1g5wtGQ9flWT07tbc+LXeEIlZjjv",
-	"7vSAKC1TFhMmonS1rFbu6ajjKD3WXcNQu/aYduGYdoEiban8P+gPT27I4Qq2swMK3goP2rUaC1N1S/85",
-	"TxIXTmrAxGDsgCBdgdh9wCertVyxJOmWg6H9xJUZ1/NsAg3KkEmUQmU3cI6CW7VZ1pf4tMeeNlbgRmFM",
-	"kBC5ZiJnXPyJu//HlZpzBZC+n4l2v+t377+2/467r7/vB8eD+rjsEhfcAUuqjKn1q9W6FyX+UxzpbdS5",
-	"IcFJ8jgKz0jMFdR2Wrnq80a+NWcBcISSS5byKWcxefIYVcwHJET+Hp4R9maZ8IhrjPTHF9x0wQ5QKvrE",
-	"46gTdPDlSpknvFaz6P5E9uH8LCmd13dD+MPsq8vMrfHDBj/cR4b4Dhiil+bQFeyqmwt4H1la0xpel2e8",
-	"D/q8Rhiet7MhO9sdGu1KnOqT0+ub4dbVaYDnJdMNmQrNBve7wwY4WljTG4YcDJtcJTVVGyvm63yQ036/",
-	"5SBVYr5jbOrrpt1tLrNJ8/KjjuehRpVrU2WuZ6/VkRHoM6V3sWvbbd6jVRulLejpL2O6sv0+IW9e56WW",
-	"51QV1reKRTsHaVMd2rqic0upWNzKaQHj14dX2c0oFtMbeuPe7inwoYwrNSaYTGCAUNxY8NTK7+hRBucy",
-	"7gcvsvMgPIcuKi7JYes06gKIjWvyAmt1XKM+dU2cFPi3iVELDfgq96cf0PxGbdCU2z4bWHVY27Zlh4Cz",
-	"LaFlNeFTULFvvIQmavF2Kv/qJYllktA0gHAwKS5Zql0NtRcy0yztKr1K7BYfuA0CmzaksCKRK8/09NqO",
-	"mtqQsdp+IV/PWcqs/dJgHMDHVV7aF3SFgy8+Ow/IT18++yogVJOFVJrcI1/yTw/rjZ0wVKmgiG1z0fsW",
-	"m2jvpaZqBdHN9OpRO3e4bUPqqncIHJzuPIIj/YCCtl244QKXDCYFdO+Mkixm8SFhbyLGYkVCOpGXzJaC",
-	"DA0VHQkYQyvnyIPViq0Z2R19M5bSjMauXyMs4B3VI6+EYtajD4pY7gEcCfvmVCaJvIK3NAcFGiE2T/te",
-	"QYV1BSqszYO3UuphF2zchoztgjq+Krs0NdZ4awjPGPY/gPiMXSD+5B0ElGxJadwF3FtOYHpnsQ9bfe51",
-	"i9LoTR8OT99dQHnpcO4cWF7RpMqeJblkgtuCtlMOhQTRXnC9uO7R6M1wYP5z3B2N3px+av7z2Pz5yWdb",
-	"w72Ph+sM2dfH6ppe0YmSSaYZMQzjQB2SVy+ebnEct/VqrTErb54HOX/q/fjwT2rnhQn5rq91bckV14IV",
-	"LLS2JsBZwSLIQUihRgHuPLZ0wj8Pg9xOGhDz6YBQMRJyiTwO+l3qTIUwBPa9hoo1rk/1ITCFacpY1+Av",
-	"CRdM05hqGvbIMyhcOuUsiRWhKRsJPhMyXesMDC0ac+g6Z+5O18hpcK17jHhlI0CMAFes1DLBKlRrXR+9",
-	"IUtFfWtH9zHz7vG9OpOKm1qzGIBn0JuYZnQB8bhe7yXvQNVF7qruoKZbZp3yk8fDbC/n4Bsyr9k3asNC",
-	"pvLCruSg3Uq6JlSePS3J1FZDXt0S4vyeiPqolLxehpa2rssDaLotp/YAQHe5vOIx4LY9PyHG7CDtrBQq",
-	"WkNFv1bQgoqMJt3SDVsp6Eu4Rb54ft5UEQilpm9qkHRQgOBdHXZe16E+TKe1AlqmMOvqTX9b4Pq6OcDW",
-	"fjav5VHPXrNorD39gLjYP79RqVmrmIQpANUdZf3+ceQWHH6xEHrGQ2AlGBkWXCkuZofVnq07psTYja8L",
-	"83JFJ7mAksxqTpeMUFtjhyzoCvMCyAHN8QpwqcCsq5Qulwzb91NBYCFBNEcZHjwi9uHDCratY8U6RhTY",
-	"cDPa4BfeqS5CXlGIxziLFUnohCUP8mNSKi0UkKs5j+bQARwEhjL3LB2TqlzQvrRP6UhtpZo3KcizptDs",
-	"dEobhKAmVrPlAG6jhI3JCnG83hCirp9CXliqdXGoLQ/WV3QqIcE1N/02qi5tWp6qs7UoZ9Rc82h7oaPX",
-	"jTv6JdNz2UBmf3J+/pws4AGn50P5PVsx13eqfvGZWaznz16el23LeL1B6vSjbps97CB35px2TjU63I3I",
-	"7Iqo2hZvs6Xtm26BwoQ6899UXpThasAJu2lYx6uGSCHbyCVi3IYeeaIVQY8aiKKVSsEB2hiv5gxEVj1n",
-	"K3hKYZbXuvt1PGc0bhN8uI1P+rxxvWIbMklr4ARWh6HEYG5jaTffAMtHtzLAmp5dOwZ3wuzXhcFGz7F5",
-	"Z8JoytJd3tpS+a2uSN6goUheUZ6rvZPEL/61Vy9JQjVTGs/ot3JiY+4nbCqtETXv3l3ykJSKkZnNSy9p",
-	"MlYskqIuvfgl3shrkhro4ixhMXzYlZrK/TNWiuHKJRtPVmQOtj6RlPtjH9/ttzLFQB1eM1hzaWPtrQYW",
-	"0JtmCS4MVrtlMTmgihTl6A4dLbHLZZMjKkGheeHMwenZcVEn1MOYP/rNn49G8fcnb7vmn6H75xz/OSv9",
-	"MxrhCPUGh5wwb+cylojX6nwtqhPeQKIzu3B9jtjc6czVF3VGerOVR1dsEs2pHtIld6b69jWBioBV2/8X",
-	"1ywoUVxvLaqTqzkaFVQsUYM1elZDrJq5Mu5VEc9a5UOCXeXMJ8zSpKRO2hNoTSPIqaiyhL4i/a8fdzyF",
-	"DvssA2+sRbuuq5YxIlc+Yat33d+3rbnjL7q4cF2rZ3Z/xlY1InuVuPik/r/6e3/0XxsNcHj3zo9+3Pvz",
-	"cfib/6bfvf+w+yva/a77+kd/1JDBM99kBXI5zV2EuetQYUvUzUn//t0W9fYbOd/69/HRPX9/T2p63+h7",
-	"iLK2lO+1pI/d7PmeZFLt1WCNBmnGalKkGkb2pYubc9DyiogqL7JH1Bnwjwen5srOLo1Fg+jvVuCLz87b",
-	"i/hbkaUNZ9p2XDdyrtZS/9ZR17ha/foAafNXyNE6a6Mof9vd3Pr1mzPFNZfAlm++3cKH6gNekf/sage0",
-	"e70t5NUNvo1FvqTWklAH264QvYMZdYLWUyvieWsKLCBvXy/uYwRrn/srTVcVlp9TviJWZjMLd+j8e8aN",
-	"62QmBNYFkKPAjzYSRXil4cn74eF1UOMz14T6w+b8aCNR2J3wXTP+qqXgHfF2peUSrCyL2+XqHxl3O87s",
-	"Lv6+8eZGASWE6YaExrECAuK5gS4YW6qiOICD+47hFJo9KBws2G/dkRk9ZyOxbkL0ugSslWArdYVpJRo1",
-	"mWM3dbIv2d9al9y/jnzQWJg/5+mbWPpKREXHn01z+L23ITavU/PyQEOIGu736vwR0XzBAvLi80fk+Pj4",
-	"PnYmoiRE01lI5HSqmA4cB0HCfC3T3X7sdi+ZNierZp9pksircYZxkPG4KAVYUyetKHJINZnTS2aOF7wY",
-	"QDwM1PmHQjc98mw6JZNVLbtsNIHTLOZ6nPAF1+PayNvnKesa2kXgSeyUyAVh0ymLNDkIH756/OR8/PTJ",
-	"l0/Ox69ePA1t4RHFNJmztDCngh1YTqflHal1ZtAUumcJqWvj3gx24j0SHtmHQ6Lm8kqRgxDvhPl3axXn",
-	"zm//4f/+23/+T377F//wt//+/6mFoWj6PLZEbhx57bU3JnY1N+Z+a6PVxpjFGGFuXXFKqlN9AelzKTxG",
-	"BETqUlEprGLTHCMZG6QXGoJQWu4+e7M0Hx57efeNwdchJrTa2C73hrIZli7+OKECcjDsyOQA4OoO8/3A",
-	"vmQKwrS344JgV5BQN57QhIptmUyzlArb4hoK4Ql2lazyChgsBki3ln+q6U8KTfAazodUGg8IPrV+QoqG",
-	"fXs4HBD0Vw/JU7M93WjOoot1IJ49fHX+k2vA4OSatd6bGH5YCyKPo7EUSW3L1WRFaGwEWUBrmSqoamRA",
-	"xV5OuFWHjro75eQBplxIwQjUOsoUM2+KWcKwLJIURKbw+AVbqXbYv0zleMHF9to/fq0fi+54GLUkKY8Z",
-	"CZepDItmaOQhPuTwEW/LlIRZolMa2sPiD8sVSeQVS8E/hsU/KYpVcz6bG04M8b16znjqIDFsxJA8wwdC",
-	"QjW5kqnSh0a1SJh2WSr4sJ6nMpvNtzfi8lJKBNebz5vZDvNXHhTAtZEKMcEpWpFJtlJF5TXMEznskUeY",
-	"eOJKtpllHIm696+A8FCi5zyNyZKmemUIC5CdhRRsFRDWm/VsD0yvy2VoMwdGQgryOVX6i+fndxRREU0Y",
-	"OcjH/+u/IgMLVDlW9LTfOjEw9Uj0uNGY/LX1+VMBOLygBVmqonqrclylr14DhytHx9UC89A6LxuUl5tq",
-	"0cSNKWUA0joZQ0/J2vgufIgwox1jC0o954osqFjZTpRmRWSmzVfJAVBy89cyU3Nb9YwJyEm6omkckGxp",
-	"AD7uk5iuKlFtXs6yDybXdeE+z22ydW0xH3Nu90UsLBHIlacDxZCEVD8Q3ugsV+2O+awbkDZoEExruPAa",
-	"mfAZ07pQWeKgDVLHmty3WVTy2Uwd4m05IvXEv2mft8iDdeqMk/73VYyhSWXYSimuJeC/evH0AQlHnVEn",
-	"JGiXAyLfWjbwPnrzzIQb6AP5JFppAWvmzw9HLdi6zfuQ5M0RV74gbwfNV9HJ7uH3o46R60eds+7wbehy",
-	"AOuxQ83lsoQcKRPsqg4tWkn/16jc2qIswe4S/k2PSN5Y+4anYxeFoBFmck4vmHLagmHO2AVeKG3W3ciW",
-	"UkSsNxIvbHlRFyaYMiUTMAxKI8Ok/JJqlqumQmoUU23Q9sOnT599PX7+4snPH55/Nn726vzTZ6++ehxW",
-	"pK8WSsdNF81XUa6tKPjhuznmnWxDtX0L2DfJxW6RAdsk395YRPXbELRfvVoRsyTv5WN9Mtw6ue2S4G6l",
-	"YhrFRN9v1XaydRb/l0bRecrFRX2B4vFcqqaquSkDIZ8mOUVQmhyE3+fvvT0q1Kher1eY0IzCrhVkYkQ0",
-	"SZpqh5qB/MNad/AmVLF6YlV4C4l5CBIjLdYnXFyc2U8b7VjEJHzoV6c6I5+iZxTTeAwg54a52TyeMrg4",
-	"yyOVjE+i8/vLPxsufpXe+9mbrweTo8vBu6t2C6xVNQw67B4PzmHETYNu9VJV45tr5lwbcdpgkLZVQNxG",
-	"GCU2U3nsvTVHIOeAIWrrYWA7pp1qw64f0FhGqjuRtaH7SF9R9txIXB1qYWLV0qAVFwRyKB74QVcExion",
-	"8TcW/dnul7VJE+M80XbHUHr3fsMMH4KMxmICT3EpvInaLdphltea4fVSP2+rCG88BoyoVH5qad0B6bMp",
-	"uAF0e9dlwIUsmoW+g4dEVRum71wiygtbdpDkxzPwKH4Z66s4UlqGKgJ6bdY9muRR6t3K8OYM6to1eHMe",
-	"1orD3FAQfCdkuLnXVw01vEmJoB1J526yTYWutqCFu8WrrNG1LXRox77DxUHeeCI3yYv1db3cyBtPwz5K",
-	"hRay3/XrhOZj7LFI6Hs8sDWGIHaFZotVjeu/5YH+wzjA9WsHtx+Q7qApsLDFce8OriG37ALA7h+/jkhS",
-	"q3/BvS+l4Fqme24J+d67alwL6rpISL8WU2PiHmihN+zOt5X1wpcSqpmIVuNFGbjBvWHrLMMFU4rOqlVU",
-	"ahtiYCpYjm8u8C0TUM4cJKhO0InN35Xqm42kp86NhuUuS71PF+B4gsp9GysKlfvitojzRL28NmMwmyQ8",
-	"qoldmssrQagm4RefnRNobIGPHtlKP628nLegEmyQsNdbptbn+tk5+5mE/p6vI10Fh9bxf0cR26dB1xKz",
-	"dyBTm+1nJX+37d9bqU60WwS1HQPoRpmK5Faze3dPylbLfmN/3V3auu9yDHZsieCdkV3WqF7c9PZuK3Ls",
-	"ReoscbwbSJ7+OPtquXkLeHwtxC2qVP9AMHU7aq5tsCtdWvU4Uu3CICDqhcdYD/QKboi8hAZXZwTM5+Rv",
-	"/sk/IstUwr/TlJUy68xvdN47Z32ZieKNtYm9Uiy13tbWQtvx+xPariWILVMuU65X26vktNWF21inCrNU",
-	"iX3mwJRWqI4ueFuzT152jbpc3vrlhLpfDrGpetFKeke/XEPpdo0Pteu+ZX33wQ78k3R9ZuCN0pIVlGGu",
-	"xfXTa+5PBep87EbAr4OmjfHLLzVNIQPHPlHESxrZPqyGQIREYWTR4f78vrU4m3dhKWjaRE7+tGzMyT/n",
-	"mrqV2pPUlRzLsw1LI0cyTVmku3OZKtadgEVo1aIpyXCtJvd6x0SZbM3vqaTGmE1+YV5rbTioGcCradng",
-	"Cu7v4vf2u8qUdqS8IsfD0oIcl3NpMWu2370/7nVry9vWEBkrduYb0HQqnlv1+CbEpWYZ6/yBy6om3lBn",
-	"ccbGin/HKuXB655dr8g2uAY/tC0MXBW2JSp7BRxNS7cnabiRxDjTmn0gIFyQXxeO0P0Rku76vfW1tlCM",
-	"Y5agV26Dh1YSGsfkQLAZ1fySmQsxi7NIH/bIV15skZYzjK+GWOrQ0cq2hst9Ta2hPTImb5ezdvI4rKb8",
-	"bZrwiP1ps+3cUNdyualv/vxPRyP1+sd/6v6oNaDPUpkta12aX8pLVvSUhjQ6rgg8Tw5CsOHAD+XCkqmB",
-	"G/39cKO83FtcNnUHtmANdQvo7pODq7yP4+GDHOI7yoWWK8KqmX+1DKarNF1CCfE98JllQsV4k3cir0dm",
-	"gYV8DgiCP4BKgNrcB/UI8vry6HCYZo/YgGISmvdsUq5iWmHmBLo8zvJdu6RJxqAKrJa2CqFX2M/WiLC1",
-	"ZarRd8P+8JNuf9Dt78P3+QGwX769oJnrc7+HAL861bgC30MhZCYitrAtlaoutZgzEe26av6gD90QNmSZ",
-	"iQaHi2ZvNDn4kqYXsbwSFTOxeWBGNbuCZBVl5FRFqCb94Vm/Dxm5U5kSOpGZ0fAXXGQadPXdA6gG13Js",
-	"xPXnDE3PmOQGZ8GMYJtF2VAXJuLDOvfgoDu8v/+wq3bqO67vhhnZdpjrE7LBuU0zGu5hRprrZK04rgFe",
-	"gMoiBXlJdZbGdHWt9tqDvZjxEcgC4/01LfAlKA7Ybmb3NudtvQIDTRKXm8whNTfPYzxQfCYYxJwBVurD",
-	"gIQQgh+a5/BulwsMyw9ICHmTeLOcQukbyGjimntDhBC8UjaR4RM1qQ2N09uH3WATCby+HaEy6mdpKhuK",
-	"CDNzi0xkDOXQbZAiFXQGIJCHz5+QAzR/BoRmeh7gGgew+odnhBKVLVmqmIvFHglbOt4ZMB8+f3IHUyNi",
-	"pilPRp0z8v2oAx82f486vV5v1Hn7NsTC7mvtKfA1sGnJGKnDJU14PLaec/M0TjBXzPxqj523a3WZihF3",
-	"2BpYxMf4ZnUn7IBtt+Jx/v2KzQ7mV5MaqA0VCsiCRnMuWDdlNDZXILkdJT3rRCMTpoyoxDVYlbH4VY98",
-	"BvsKKedUrEbCBXLD/rrsFdARuAJPKYshCbpHvrCMDlZYkYimadHMDkaEuElGo/lILFOpZSSTO4oYygzb",
-	"GYBVW19JspAp9rhWZ2DgztOq7OMAnpPGJomMLhShIxHRJMFBqMh9uv4rB5BAbG+MMdQZ5SMb53xYFNvN",
-	"fcIp5GvYui0YuXtH5YW7R2IkfkNwEPIbO83fjMRvut0u/J+5fdLvk9+QsIKNITmYUEjKpQumzbra82XI",
-	"mHv2WyVFaMiaUNlyKVNDXhcs5nRs8Cf0nrRuYe+KWbFxlibQOgOVprGQemx1PnPZVj/P28QEJLRNGjBD",
-	"zh/OfTBmEV/QZIw9ihb0zRhkZf/WhCXyCqL481uWUde95W5V3yIH1BOfYM3Igi0m2KXJYq8isYwyQ4JY",
-	"TFKDxAHiJ3pwDEGBFQ4PK6vodqFymYl4KbmA65hS5o5vccXs8tgui7nqdJ4xF1ZNMle11MvqUxds5V9S",
-	"SsK+serFmAnO4pBY9BkY9MmEayhd3ii65OMLtvK3yruUP5VXdMth8ye2DVgHyRARWWXTKY+gM7IzFQSV",
-	"62Afyd87Nu9NZTrhcYwggE3WRzyjZpRgAgysYixfVq8Uj2FuJ6zhnKYM54zn17vqfxOv2Cw9OCeQdwk0",
-	"xaz/gY1JtsQHz5gTM8aLTNthbE6ND32k0qn/8RxJIHWwDIVyfb5tsk+USPuWp0+NtZTjRF7la3pi1tTM",
-	"eyozUVmK/BLOsLjkXj41L2OFs9KCuvv3zf1IimnCEZ0V09lybLhfwuy0Y5Zwwy9ggJhR3CCbCT/WFLIj",
-	"cbwBIIChbjgNCmW18N5wiOi9TGVkmNMkwbMPmJeffGg9g41fscKWo8xmO1CScJmkY4v0xYn1LhRpPOOU",
-	"Gd4L++xxDDsuloTJM0699B/zQVd1DaYup1OWFms3hLVLzbGGWDxcrOL3GHtG+hiI11MGnfz8VkfjSaZW",
-	"eEDleEHFaky1ZoulVvZrp463aCPQJCE5QAueCxbkcXjonsR1dvwPGHVYLB6UfJtS7iGl/eXeP7Zk6JJy",
-	"0HbMY0KO898uo7dKU+22FNtRGcMVHSldNx/1xPJ1Uc5nkdD3to5Des/l0UVV/oj9PqrssegN4o4q2N88",
-	"5ugNZT/VwBq9OxUeZ+Ojahijd2f9nRo+BlcLBuHBapmBB21xZZ07wGPr5L162aVC5CTdebK9xSoRdBcR",
-	"VlniMjkvPYTU3GzDGjHPL3pfK5FyqGhQold5UQVL27GkAhLF0mfdlQrhzOvcV+B1JBL2uEIOO0GnTPFg",
-	"kzwyZ/vKrFOuyh7bu5WrTlQxo3jEpvQzpzX5jEqkBrpqe5TGxesJ8L+USUUBrEcpEO3coYVFXacHeSUK",
-	"DxnWJSnPR1YIUugNWlae8SQTM6+qFGWvoRDlRvC+XTBvr/KFd99n3T5UZc5tv1LDuDslO6jj22ZtS7wx",
-	"X4Vi09eovP1Ivthr9LNYEVW5XMPovDYDPuMqmzfWKW3Z1FGuV+jZE+ttBw/JPFtQUaiiVgENiKJTcEip",
-	"ubxyRQfr0mNrdfU6S3nO8uotGE6S4DE5AOu/7cYe/qJru6F3n8ShrWwMDTcZWvkFFpRKrW5bhq4/+Onj",
-	"u7+89/XJLwY/Of7qkz8bvjg9v//z/q9+9mir0c0dK9DmW5gEioqTtfP76ctnX6HfAr0SqAI9f0KOe33b",
-	"1h/zFaGYsNGTQ2e3DAldLhPO0FnibAN0JEKr9SlJKHFPGwmJpUxgM5qrlGvNBAmh3uYZ+QYVa1D9AXBU",
-	"rgOSg/86LJU0NcO+brShNq7GS011TW3IaSoXzVbSnTNX0Ns3We1oAwLgvjDvfgoe9xvZ+mCwF/KqzpWv",
-	"ZXPY3M6T1d+VB3uoOD16OadiNqd8KzrDygNEMJK3dkF7CyTMFWxfNfnTnwMZxNRQcmCtLif9Php9jAB1",
-	"SCYrEiVUqfqGYLXhQzjKAEY56R9fo75hlPBaFxG21j1582arZ7cm3cfn6Y1gD+9fY2gkZ03gnlbAbbcE",
-	"6xEg7eI/nZDROMXT/jAA5cNsz2n/BLy9hbaGrBE9AHksbCSzJEaqfbjz+lTQ2kWjVGQsW0fF7rw3j3x5",
-	"22K7IxO1RD3mCyag3Fsqr7AnHhwrqAfj+y3QdTSXWeolX3iCo4JOTEbsL3H7Bo9THZxPMSGjpo86o6nh",
-	"nikVF2TJ0siIHQnaexc8SbgN9LYuN7CxCgnHmFxRdMehP7ESpHjaL8eGn7TKVF3ePy27D+/3W753v4y/",
-	"g/7undsNzAgCDtgWCQx5XzfzGyF9DMEa48F8XNPbtCV58sY5XdxwnLju/ZO21R6BdldLCbR7E1U5qF2z",
-	"DsBg2BYCljOXXVmwZUtvgw6U7kYwxtdj5+4wvcUzWXv24aCfgYs6jOkqRJnNHPEQBNdJFl0wjXbJVDtx",
-	"1oq5LEY393fgKk1kRJORwArg4S9/+ctfdr/8svv48flPfnL25ZdnL1+Ghw/wQ2j3R1eR+dNe9mw4hpRY",
-	"WC7YKkTPiBGqi5w55NCuCiUk0K3HyFTllPpcQD/z8AaLvEzlYqlrUfdeW8zJy2A0B9y5YhbAoyKpdLWc",
-	"ZuuiqFRJwcWsDuJ7rQapECY0+ODxqy5H3eGqnvYmKhI0UKmaObgVzM9gaX/XTlVL0pmpR0beqwkdGL55",
-	"E7pawFZmBFuaERkPAxKemPvO2jtZkdzZaa3+uYxhCwnn3j8ILw9IeGoGQAHEZ8XDN286QecE/nv65k2Z",
-	"4Z7C5W0M95VRkZ/KWV0F6CKoyABUI+fauoqVKJqTa5WisbbC6mCfXGuwRn5WqRdoqJmckhKS5nom1Mkb",
-	"dA0ZtE8QGJccPEpoFhfbVille0NWuTOIp12M6LotIOMdgUsZjV0MFPP94z581wGmfQ5hCwzZyOTv391b",
-	"Stm2xPi1AxpnrhJfXWEvX8rN1zh3Xcm85rItyIaRFKXFvjcY1idWWiNvaSZHl4OjaE71UbFeqg7odTml",
-	"qmIBDoLVJyjL6k2zgCHJZKVZeTJl4V4TRC8WrzHANmhQzUUbtNNrG3L9z50s41FxQtUFFp2qS+1v6O1b",
-	"liDKH3kilpm2/YECPEyxkXyMFhQlWczKAdXDwZ5FjnIHrOtLGfWkZO1cQr03TfIRjMTDxQUXs8PA8UvP",
-	"o4oui2qMfn+nem3VYny7WF5dIPS4PnIq79FvbUoenqQsYvyyunv16QuFJaNFZQbrW9mKs2D6BkN0vp4o",
-	"XSLdvaPIgi6XZgvk1InvpZYU5jSmLJJpXD2NLk962B+eAGHsN5SA21u2q7eXfuqrJ2VU8mA9YaYwa1QW",
-	"z6OS+R68dxHXx7cy91gjy1tTfBuEQ5cxVnW4LOkMiHMGgX6JnKmACHZliDj2nCLPqVIkFOyNHkdZqqTR",
-	"5xQJ3d+uFJ95AEazhQ6l6wev8PK67HnDdDUr9NaVsCxgLVOB48Gg06b3W12imT9oq3VntQ6uXG+AJg8E",
-	"iTNdYPYJTRmxR6IxZ8xLPXPpY74M05QLb87kcK0e5snQJY04o5/LAelQKM9ULmd4Nhie9v30SEycWu9R",
-	"2pgd94ItKAce4M+PfElXZEqThKiEz+Ya3EpG+fqOpdJGb4ruFO5Z7UwxrRPWu2Yfkdup/lSfkHZeZCFV",
-	"ekkdlJpNH25PSduaOtCcb+ZBYZPM1j9+DRn8GqT+ZtlbBdTskqXraRh7TKaqlo4tw/iFp1cXthwlyZSW",
-	"xcSTdovy4eRurSNOqfNkubrIQX0ZkUObExRW9jp8YBPupppBRxm1h4IjELOxtRtQntEIfXi4MFK9wpwe",
-	"cv7s/DkEZLfrZbW5LY3Xkqb/N3//X55AxODLl8+Ii6cwGO09FCWULwKismhuOOtTLrI3vVjeUYGR1ozC",
-	"BU3m1pT/nfLZvcK8zeoByuk1OIx0v2UJ3/XMeeQSrfKKvCx4OBFexdwivGxjhd1d5SN7hmqyieIFF6FN",
-	"XEHct8a0B86wDREQSAE4tgH3nuYppBPkLdJcbTpktDB6pSgd3tlu78tPbY2AEWKkMR5Tg+rgWlsHzbk/",
-	"J5n2p+bnMHBrnB+Jg5P+8eEDQkmYxyLbgsxUEME4HDDXW05Yo74/rE3YgDHNgpifI5GnECstl17fCz/F",
-	"yokhLgYrD6kq51m5x9ZRTLEoS7levTTLZ8UTKGD/sNbH/1CUE77uqJxg/PTrcyJTSG+5YCtyEKqLLtTu",
-	"N9sLuwN0AgYvQJlrvcRdlBectf+o7dyFr/Ug2g5yq81PV0fvrLO08uTYPl98ly75z9iq8/YtlNGaypqv",
-	"Fp80X7ImGrtjZ672iQqc+qi8TSzs3ZY3BK55KuwsdoQLbJcb81qhYPSIWQQmNI+gfQm02SxNH7MysAdH",
-	"vvQjcbCxEYF5xKbmBBirVV2b0C4mpGrT9SW3G9v8oXy/yZcYhmcGsjFwXtC3cmauk/7AHBq4PxJCim55",
-	"mi5J6qR/3CPPYclgrVA2btAGHth2e3B/ydKRAFuc0bdAr+yRV25vSiCljBSp/GckZWopzQm06VfhnKpx",
-	"8QI67ehILND4pSlPApvcrksdLvC82qTVvJsHLq5Z0k7QuWSpQpTr9wa9PjSFWTJBl9woZb1+7xh7As/h",
-	"dELxA+rlLMLVGaurv58kpPRkYNi8DvLofzOJvBl8RbPtABSI/E9iOIWVNEzDXOwqmW8P+31MqMuTvCES",
-	"DjtIHUFsuc/2csX2Gz/P3KaE5oNcO/O7XusrZ/fmedtNOddGfh+U8qGbosLcBjenIvuZx/UAvX391hJK",
-	"eoMUVtgaIGs1kqqPDD2DaCf9QdO38s09euWHw8NLx9tf+jyPZ38bdE7bvPHKC7r1WROgiM+Uvnn9Nvi+",
-	"xDG+ef32ddBR2WJB01XnrGMWwWbW+nM2G0VnCjhn6QSZlV/W9qvBhHcQMRVxeEqu5jxhRMgrwkGACL/J",
-	"cSQgFq0OQ3Jgq1tMZAYdJlNGzMk+fIDpUQyKaNkaW1BiBnK0Nx89W/Irl+w+lfFqt3N3C6dt60nawxFq",
-	"fTj81fra0HQ8DoUwbVTat2vUa/DeV/H3kWbtgWK1oVaWWPW3U5FPaWxj0N8hfTsZtHjjXMqnkLtiXhgO",
-	"t79QQmQuYoxbfte09Hk2Sbiag0jYjpa+DWqklKPvefwW6WvCdI1G+UQTo70sl4ymntMUKyFYIZmlkCqv",
-	"cm1oI6l8jF9aO+kn6x/HR+MPHc0Q9M1vfCX155Bn9R5wBZdxB1Qxgq3L2ofv1YFaPFI6Ek/ijvn6Mqth",
-	"21h9YcpZEmOyyzKhEYtzjhzm9DE8Ci1NDUmUMAoC/OKBK0zlMWqukD8fbsY6W0JvPwzaVU/ZwlwM2c5E",
-	"TFclNtNrIPILeQmF6uw7t85Z++9v+juxVJElSR0DxettVnIDy7z/kWXejJb9kHnsC6RP1+Cx1vjURfPS",
-	"ViYL9TfpgrmSieXwB4x5UOEDksoMSvxhNRu1oQ/vGi20xZShQ+NHDvyuMemllkuI1DW7R23gixSEkiKD",
-	"xeFU0TV+Zz7sb/ImPvxMJCsb7MaSWOWZoIhXDxrwj0wltoekJGUGXdFAviekvDmDzqNmrJnZD/7p3+v2",
-	"77Yn8jWA3QZP9UNLB+1jIo5zS3oezVfP4IYegwtua32auJ6dnOv0+gNje/3721/wV+mRq6NwHZ757hkf",
-	"cCOZkpQt6LIgU8QFpNUQqyrvy1w/LGsFrz36GBKFdusKraupgu/cPUuWchmTA4g8VfySHT5wBjsyPCHQ",
-	"9ptM2FSmjITg1A9zZ9SvM6wcbw+B4uieLfB+L4nVZoUruk8RHe3AZ2/WwRfyqglUmMg2UHdPizZbvy+X",
-	"QZWgrUe7uzw2LPhwNsxnB84V3l1QLtaCG10Okw0HwCwjyyeUzbBTWWQrgZwNBvcAnzmqKw3biMvZsHS7",
-	"UsICj2uooS06iE8GZLIiPLZV3LhW1stos9sQNz5wcvmu6dEjmiQqsL5Cz9u4xPbKQJnkJUsJtevXikKp",
-	"bcRp3/40G+prg7OO/Wb3RUPUJe/hUehFcoEN59vKBQOIqRljTJQLTHKtSb+pNI2yosPrxgPoGqgM+nUR",
-	"li5GBV7aJIB4MF4xPpvrztlgB5+avxUtj9YP3oWW42+T0mB9ZrVIfXNPVUus3QvildFsV6yxc70VR1P5",
-	"MPf/gA/zjpuyRV/44DWFNoL/75Owj4dkmymiyjuP1EpAI8B6B/1DdaGgFrJnRyhKmsgUBB80g2A/WmgD",
-	"+707Q2+PnM0BpCQpIN+DazUSiLR5CNchhstomUKLFEzmz1vKWvubgfVombJLzq7CHvGwTd2xCdQjYUPB",
-	"YgkJRWjNcBHBz5+9rBnRkIiVrfVUS2tfmjW6AaUtxGmzHYOdueZLlrAIduQ2rBeNYr8rQu4RrJNh0JEX",
-	"9sO7z2MlohdMZUmjiT2Fu75A+EPzTb9rsvA509G88QgXR7cluVg3gdeemI+m6fflHM4VKUNPIazKUtgm",
-	"KXOT5vQFu7ni9FFd+kOVsD7wE/OC0fiWPDfXd9r0yMP8BLu6RJSYE0NevXhKDowIlcc52xNihKWR4Aub",
-	"vF5ExSvGSBjLyCyg38JE9RZxeEgiKoyINGHEJjBZMYlrKMMpBXqGsPEYYjrRc6rJjGMjOx8yHAKuZiJh",
-	"SuGj9jXFtIKwEJ2p0JAllkw3CFw3dyLlRzfP2djZFHh7/qIfAkn0C2i3JYr3b58oYnZf7vmcsT9Mj9VN",
-	"FFcb2dEendf6GVWLhztFQjGNjc0KSdQhvnPzABnhYka4Rvp+nWAebA+1BVFspWFHwKB2MNfrRLH3XpR5",
-	"VFt3VeaNdH6UC3xNZvGH+MC+zeJeBS6M6VrzIkmzs2PrsLHPtKBoXoVwRLTOj370ox8dv/nldx30QGUp",
-	"c7R0GHTKyUQux9oAcRJ0Eqr0GHI4a6hTXmoJyqeaBXkLqa7jSArM6olWYCO0hFIzuuhesFUXSjvw6MJe",
-	"N2ztSrB0nJckwcmuy5O2+gbW58A3wQGmlJsQOMXKhPy2bPQ+XjSFwOWyBZroyaNKmhdmaaVMZ6n4qNTt",
-	"xU1APXJZo8zll24srdZaAM9LCXeEK8JElK6WIGlqiBIlBw8/e9kdnt7tfvHoSzTkVdEgqCdBN3di+Ae9",
-	"oy66y1R+2/3sFw+/fP70M7+Ls6UW6wd319Nxm76ID4KC9neioAjDB0Qvb0gtd8SGLXTyDz5K+F0TzIcx",
-	"dFV0BQagwOW6COWRzM0i1BEq1eAf2Ttl/TRLLgh+4MylU1q4bYARdDE14rLV87kAF4pOqVAUHALkgCYJ",
-	"cYV0AnSteOR6jVb3yEOb+K394ir2C46t12jmFuGf4ILcJP8iF0+/2Qv5bj/ICf00qhlk2NldRrLLcBtc",
-	"wG4FEPwPTbr+w+YN18SSzR6v6hH8yDLeA8tYULHyKk1J342CQe/X4h7fF1UhNzrNLLp8dJq9exfAQl4y",
-	"T2LYu14VbE+6tLTiBnkelAh25bcMDV1OJrJ5CKuAKr+Nmth7tbiXYbgVi/tH41Rrhuo3Dtyreer+2fHp",
-	"LStcP3zz/wcfhmYt11tI6g6c08DJbqaD7UyFaxW2RwkUT/AUp7zXNjmYmI9BmScWw4nJ9Dwg7iyhakYM",
-	"lYnllSiy60aiSK+zARtpBvXQLO1QZ4RrDG5ThM4oF+VidbXU/AWs2Eei+Xtv0X+3JBMO2keZ8qYVXbRv",
-	"gprQ6IJwQVKp4aDtQg6dx76hAt0zwUgqryBa0usbYRUXJBlnJDQoDPU1ruZU23YBilB1QaYyDbxO6/ig",
-	"eWok8hgTBbWPi5L+7NcZ9dpnLOhyyeLDUjCun2sMhdHNx6EgO1d6JOQUkuTVAzKRek4uObtShCZXdGUI",
-	"XMrYhsAQyMHcs+PyHWTv3muXvYutDXaPqy1WZbPP+46N1VaBS1OTaYxnf0WuWMoIjeOPWuVNKUDeE0N5",
-	"dgQ8jkFeXpSnrh/GrUSe1Ufzx7EqOublvawthAd4lqFSXpkmBHlaK2iTdIFlLg73Vsni5n7A9aO49Zhd",
-	"55DdovfvgyNDH4sIfCwi0DnrvDSEa4diJ06UgVYPzUFI0E341ji5+X38ut0pqnSSsuGOeWZRQP76rwa9",
-	"Uy+yMks0XyacpeMlSxc8gSr1p/1Ci7jky1bHcAdOXyxXY/YsLPgfSu6sxa4CA+2F5lqzoYcdIfhCUx5B",
-	"XwmpijwyZIo871QClajFikgoM48XIbAZKiVCaPTi8Kxc1x54rECOj2X6sRQ5eHXNxxBWP9RbSDu2Hdbq",
-	"+8hLsV3PI2jzofJS6ebxO8pVOU8ZyfEyJpPVSIQ1eBqSIzLo9/uBYdwiZjEx05GEkqu5TJhX6rtOBgcc",
-	"3EPIztopbX0C2x293Q7VO2Hpvyf0aKeFa+L1gJkf03/fV/ovLH8dYSwz5hYVY33ikrCp9hJSYIwHBdXk",
-	"mtBECpbTVRZb+gckzNwB22Wvnqh89Hy+t3TBRnTZUsjp3ONBPM5rHS2pnhcxNnkvxYKo1tY9qmsymrcV",
-	"GtS0bGzylH6ODlJbXlZp6JfjM/4ATVfWgxqU/aRuPg6tG7D15r7SepI97Pd3o8DvpKTdu2ddw/as6/4f",
-	"Iuv64DKG3lt2zFZeN5fyohuzhF+y1PaHrDWlQ+VWqfl0RWSmJ/KNi8j86tn5k89/OX714inet0cGq1XM",
-	"aQoQHk254Gpu+wcX+Zlzqkbi1xnL1vq/kOd0lUhq21YoRhMvnH49gB466a5stxw9ZyOR9/iHYlrYY4sp",
-	"RWdMQbMsO2cWg4fggrElds/Ggh1M05hqii5HRVKGpZbBEzQSn5CYrlSPhOBag+Qt8B8oKrg2iHtGXr14",
-	"iqCnLM4iNBqiDjSXdgZUrPSci5lVl6S8UCOR8AuzbxcMfALY36dO1fiJlBePcQqr+rKCW8yh0HO2hd/X",
-	"PPeSf4fP1kTdFLiDJnOOHl/WWIfQdYxrR438ebpuiPss5Ee1ZoulVp2z40/aknCLOF4I5xwU6o45TKpX",
-	"bgsKTthh0LngwuwbnqGO9cq6vD/bm9o1nWIxOe33yROhWSpoQsDClBLM2rPdbssgHpdALCJVGI0bucNx",
-	"ydBi8GeGkob5Y6zMnp+BJ1ZqmuziVvX3DNFsnZkUzY0LBPpYDHDdjGNQylsij5TPi1U2NxpJOnpKU6bT",
-	"VXMZo+eZVtBBkNE4dN9b5b5ZI/sBmYZYC66ITjnSYykiRg4mK3I159EcaHLu2YDemWokuCXq2PpNGKIN",
-	"r+eN5DKV0QQ+JqdT7E4j0J7kipz2iCU2NPZWw1B5QSYsH/HgpH8fLVFXXLHDbYTzBSxKCzneLcg+RPna",
-	"lrPbZPkbxqn8YIjc/Roit2QiRi9hI53bXQr20aRJGHZYERALglPh37mse4NUdCH1eAqScJGG7hOdFUQx",
-	"4BP7zzf/SmJr3fxjB4Vc5kkWKEh5MhhBEeyw58nvN1gE9/mxWQ3LNN1iyBrCQ8p055YS8fNF4Qo2AYA4",
-	"UJonicM46JaZL9lh7/3EiOt0BRI1jUv8atWGWyVytjmAJ5EzCOCZeT29y8pCQKY80YAzEwwDLwg6lGIR",
-	"PfIoS5VMR2JJZ1zYxqFLqmywIhCkO4qEQHUieDYkVJHQ/W2YknnUPACiSx1veSpn15LFn8oZwtdGIIeP",
-	"LLhu+ewrxdoOCx1pWz1pXdmtns3LkrR6Og/Ja/U0agSPEqpUyzes2Ngu5vXzVC7aPHcuO3vVSfLQXojf",
-	"9KNMDfum0ZyNoVvseDDPK4f3y3dOF2t34tKVrQXM79/dICp4gaNxhidgbKC/NxhCR6Ol5NAv6ehycBTN",
-	"qT4qPmBkWDi2+CV4bXjSt8Eag4Gtw+PHa1SKpA8HeYX0Y6iPTpUUXMz8+bnG42bQTn/w08d3f3nv65Nf",
-	"DH5y/NUnfzZ8cXp+/+f9X/3sURGPipwALGsY+OFEuDwQpAyWHwmCndHhW0ODCB4VQeHpuuwBq63L2XYt",
-	"yuvg/FGLWtOiitXxWBL8LDOiI/bGpTPX8iOMIzAcaUF1ZI03zLIfRQ7Qey2nXmVWM2x4WGVYVJFHL3+O",
-	"GhAdiTmjMUtJKq8wTtS2qAZbisE9I/Yoq3qlhs3m/QljqumEKgYBixPrs16whUxXI3E1pxpVMq2IUegb",
-	"mNZnb2zO8s5s6yN3+VC4i2Zv9FGkLsvtMngcFDQ8KIhiYAlWUDCXoGAJQcGBAqB6QZkIBo7CB3g18Gho",
-	"UCLWwRpjCUq8KKjlWUEtjwuqhD4AJhB4DCgoM5aRMPykjm8FzSwhGAafBIPgJEA6H6yR+6COqQXALAz7",
-	"GA6C+3eDvv1/x/3A8MThSR+OXsEFqs1JajUAQzwCKGlgqEUqr6BOba8TdJBiAC48QiToPuZqKRXH19eC",
-	"e6jWNJovmNAPDL2Cxjd/POoAZewC34jU5agD/WPqGq+0fL+m7crbj/zI40dIaz2OZHlBM2NaS3Io0+9b",
-	"ifgvn79lyiOWpy+VT+z6vXjMxTLT7s7xJxBps0NlRr6gM+ZeN4KhP5wZrV8J6XWFGmWm/Q9DTYugs2Tp",
-	"2CiN3oiORkGOEYJeEJfSjPYao7gxDQFlC/h4jLGkEKpoJvqDD1Z0yQAixgXwxTSL/s1xi+fg4MP3wFJk",
-	"LadesJ7CFCCeJFwK217HRhemMxaDTYFEEiILw4jx5OAgEz4yk7/+K+KhIfkxqd5dR/2RsE/lhyV/rnJ8",
-	"SPnBwbz6oDuDZsgDxHLyN3/5L0iOtIfmDR/9yY+Lm+ZeBb0PyREZBOZ49Pv9QzNs+ZSQHxM4hQomXpzH",
-	"EJfTGvIhUyKPUFAjcQC1dCdmncWst4gPH5BwfWFC2GjIrDD3ujBHt4F5IoUcidB/KSBhZRIhZGL4sw57",
-	"5GsDWOgdcPTMMu0+OhJ4k7A3EWOxAuE4pBN5yaxcEcL0iHk59x879Fouk5XLC8GQULNoPfLQ9lWwXRbM",
-	"yS1SWyaZHxqGCwyS/DRThdHKGbjy6sBsJEKaJPJqnAmkC2OXNaaYhrQSrogUdVL9nrJGbkR6d6OLtxlm",
-	"ukd21j6H9/eTm+20Z01y6+9HFssPLernORAWuta7MuegZYnyCGma1+Kl2T8MTTJsECDSL+hmQ90V6DhD",
-	"YsmQicNxcvfkUhoqZynogbS1WvJGNFxgCq4KMfQQLPaHPfLCps4VUoFrVtOcRNdECWFpXq5E9BDmecM8",
-	"Oq9GeOe1tUWOl5D8HnfOTu1JLVcrxxn4flO7DT34SOtzl88kPzG32/Fmj6Tz7hCp3b6I5wDG66/n95Up",
-	"J+7HrZHO+/tWBLzsWLO2mokfWoufVq3xAdHNGr0SGdZJfx+5fSsROeIDNlfqkb8dSaylkrsTWU3CLE1Q",
-	"ajYTprYFWB4/g5KnpTDk/EoSDDABdWgkUkbjszzo8o4i8kqQg/D7kQV7ZBZmBKdo1AlG/iGD3/5xggs1",
-	"uo7B/jAYic0616ENfCTPlkwY+s7SrtKrhHl9lkYCQIupphYwHsNXzYe4mI06Z9+P7MFFaHIrnAc90iYz",
-	"81HnLcBGXr0ksUwSmgJkIwEgBSSS4pJBXxBYz7BEzcPDHoHDSnisrLmeXDIRy9RwvSl/Qw5C7OtwhOQn",
-	"PBwJcA54vmi/hEhClSbhUWgjmuxBhxDQOYU8Utx6mhjgVwT8zlQTOhLlTHlQdSMpFI9ZymJ0HLx68ZQs",
-	"KMZspEzJ5JJh+toy5ZeQ/hLHqdEuUMkYifDh06fPvh4/f/Hk5w/PPxs/e3X+6bNXXz0OCcUW+PWJbmWe",
-	"+twi9g246g+ZhWIh2s6ZZSGdoIOFdXSumtSqGGVW53hYmbWd9J2iVWWBTuxq+objxfUMtZaBQiBaJlAG",
-	"M+x5uPuKO1SpYXvrxVquwJuGx+FKZklMJkVLH5laaTD+yB3fF3f82hAmw9uMmN7EJe3W4Wa1YJmb+216",
-	"HSpLHTpDtEhtbGCZB/EoaBfJ4jzvZiSgTDSoH+U0aO5ypQ7PGnsEwiy5IlPg37E1jhkOKNhVruZQVz0G",
-	"cqZtnZMQo9qsxUkKBi1XEilmLIVxWUziVGIJoSZCvO/um2YoA1XnbEoTxXaTagsl63bKVEL+dl1Zokr3",
-	"pt6g6NwUlCwrgMR2r1p29Ty+VlPPfD02FzgGUFxjT2cZtUgjpyWsQ1EgcrTQ4PYPj/69nwag2MJtresn",
-	"2jOs2XfOFq7EvNJs2ZKYbbOt5EWH3OfzKlRGdIPtzwkW7nhRkchQrfI1BVRsJJrI2IMq4aGJkkBjlI94",
-	"peXISdJIwJoUtpntZY02Ea0bG2N+jyhXYzm1XejWNSe0mf4UHaIdp/o9KxH7wRdQd9TDHVWfvJRrjKm2",
-	"NGWrMeE5SyuUIaihcWBHALOt0RixIMGq8JU5b9ZGooAT6TUf8z3oh78vDcJpHPsn+fV6oK39WdtJ0hEv",
-	"O4B5HbdwQwDudYjCBi0M8g74dMpSJiKGbcwct+EfRY19KEwgDrjQ0RqKsKO+tK3hOOz6x/oh76tzAm7t",
-	"HYUacUNcy05ht7ChN+yGkCUwSaumQ9tRCVexxDGwBS1Bh3UBGQfloAr7sJmkysMlDhu4wM0LglSc4cPd",
-	"4wtusxbIDyG+YPhunGT7iy/42MrggykzUqJxG2VYyeOou0zlJXfhy7WJFo8SDvWJWJQydGNhTEFXimT1",
-	"gIRQ8B6eGeMzIVF0Bbov5I0bFR3DvtYp0jMeR88tBPtu8WtRBOPRy96LSArBIt1LuMje9GJ5JM3Tw6Mc",
-	"rTqBeV+OUzbjSpuzhglIkEY/ZgvsA4D/uqsqm3zLIu3Sz/GiTjOlxwm7hHQl/5d7IlMstTQh/9PcgwWF",
-	"lKml9RZ28WLL1uq2I7SDfG2X/M4Ew6DDlcqYNbXZ1HFclCKr/qldLdikmKcs0uMs5d66GihLPiEzwpEh",
-	"YRMaXUA0u1xiyEbKaAxCdZLNOmcd2AkYGhMG2u0XPNu2iLBiKRdTuW1oczIySKVpL80/e/L4UQmNG2hl",
-	"fth+8FHEiotZwojiM9GVopi4R4+kd/Y31kI16HhGzOMhmXJhLXQu70UZtSjmKpJg9AKfR4jYbN30cxZd",
-	"KPLksXV8PxgJNyRgUUgyxRQJ1whGGJAwx0YcK/SxCC8ZRLYRouZmkQ7mHrUZZD0SgvCnQ3IQzrieZxPz",
-	"AYv44SGZ8gQjsAxwAVQtCggemJGAiRh64doRWHkSArSImXrKY0a47pFHxWNArH/68tlX5IKt8mqsbiWI",
-	"TBFmD0pyEEutWUyWVM8hwS2aEy60JBKomzrsEbdpWFhpkSnoQL/MJgmPnFPbwGyDZ7e5tfWcLepMkz5v",
-	"2EMh180EtUwZO+o4So911+xl11KILuxUF2jUOkFc2r4/HiGrULZrEZPbbOD8kT9+5I834o/XQehtnPH3",
-	"I1D5BuVNIhfFXDg3aT57F0ZmxOUkm+WBR+wNV1rdUmkT+BJXRNMLF954S2ESOMkn4pImPH5vHbebZJMN",
-	"okm9xrS1KrFZXQ6NwDRniiRcXLCY6Hkqs9kcyhB7tXS0lA9sWUKsZHzB2NJewAJcADAXZMH0XMZqsza1",
-	"g5URzWM/CCujm/0HYW3cHc+C+rRSf1+/2EevvI+s/yPr/8j6f7D0h8bXpD5biy+6UfZRfHG4rzrq23ws",
-	"YcU6WW43DRfJQTjqjDph7kXh+nAzf725G6VCRXeLkvEP1m22ov7IKT5yig+OU/wgvU11rOMHq4jl3qrr",
-	"62KGUmvWteWRjrhAutEUg/VksZSpVtaiq0JygEVxFJmwSC4YCSk2Pob7oToM4Aq0yArJgbV+2oDN0qMj",
-	"IVM7bPjA66Z7R0HtAwA8JFdcKLDT2ubFgIN31CExLy+xwH5IDqhYETWnS0boSCiZpRGDJCII/jrskXDB",
-	"0hkLyYENBTjE6mdMFf28Jis0754R6gruWzMCVo8eCUMLwSV3waGJJhWxrboPxck01cwsD9WZCrByR1B0",
-	"Azd/ZsLICIel8giuh/CMQ0IUEeyKhDgIGNJXSxbCZF1B/7BHQsuKQ+xETkKc8ZjHaFunIyGk6LLFUq+I",
-	"XaTAWt2RT7sM5mL6YOSmmtjFw7QveLMmdtb/IDdQT1PGukYsIQmdQFSvHQgkHgLlsLEQzGGPPHTf/Fby",
-	"cpivnz4dEJYoVupeKqCMXGhReJT1+8eRQxX4xQAVIDXv4ZOuWbs85ewBCWdLbd0Rs1RehLYtA0QHOuOC",
-	"fRNSFDWfJEWwoDKAkwVX5uiNxGYg8nAz5ZJ9ijbxmF2el9KYUAU5b9BfjnA4biMB7cRZrII8jDHfKDB+",
-	"yAwSiLClPKGxEQCVTqmWqcUkf90MerrvoE/ERkMehM9fVVNRvufx2/CwVMTPfTkHIW9eEdEUignbejQ1",
-	"7ogXsE6u9T5Sm2tKf+hrT+WF+dezTjmwgMi4Y9IJOpc0yVAcc024DcXNH4CKc3QBIYzKUPOcip7hV6w8",
-	"YIQtBKBrLnfhIjSPt6L2hCoeYSzT2gj5QemcdRZUZDTplu9Y+eZLuEe+sPfMVrKZmR0Qrg7KqHDoy5N/",
-	"gRcxoN+duHy+3hr4oC11BTI6mAyj4/iEnU7vroF2zuiCfPH8nLyEy2XwHFB2rYD1uNUS7KqLQ+GaIRdy",
-	"z/mzeJ5Q7hJsWwPtltO/UVnN5+d1i1kH62ypvY1dvzo0wLeWyhDpLbbvW8GAN26GDJDEBdqiNaPC35av",
-	"QcDU/rHDduDYEQMspEMP0n4zpDdCCQBweM1dbs5PgIBZoO3wIJeCxDzGqGSzMe2FcP97nhD6g4n9aiWF",
-	"4yK4TsvIjt+HKI7bUPBE1EkTv2B8WdTeIIQjpqotNXvxqYDIJPbK8ALTMww+odpcVisRkW/lpEdeepFn",
-	"5VZTZyD/jQTEoBm8sCI5CkfmIq6FvdzM1vHM7yUCLV8DG4M2xvKgaBSosScUYFsbEF72Ac9v1FExlLTG",
-	"38pJmSCumzf6p93h8fmgfzY4PRve/zEo9c4NaeB9HXSmlCeWHH0rJ0iLBoPBYDgcDo+Pj49PTk5OTk9P",
-	"T+/evXv3k08++eTevXv3Og0kbXBD4mtbioAEqdRmYldnvfCne9y3030bgEExvaTJWLFIilh1zo7v9vu2",
-	"QYrBum1jBB30wHXOOl98dl6YdtYnsc72zfA18yibU9xBy61A5kAcXbFJNKd6SJfcFll4vSOF97C8yReM",
-	"yPuDD09DuuWInpv2RpLXGJ4GkWBQQhAlI9Dc6ETJJNOMmD01aiPsrdFbUIk3+ANvhV98du6r80ZDfv7s",
-	"5bkhVl+DsaFEwvJEFaKYMBrzQ99Ce0Y+hYcJanP+m1aje1C0ZEKSOxITCSaNglRZ8unR04BwbT+I1VHg",
-	"uZ5v37AG9MBqpzIdCdRODyG2AFqoYPKCnPq9x6kGbZgII+sdoKa/YFQoHMisVunQmEUbiXUziFk3Z03o",
-	"EVy56km3q4eGAa5cwo8UxJyTOEvYSBygIyFVmmi+yHNnbSEBl1iL4x6C8APxzV6qLYUXe37xgnAkMB7P",
-	"DO4p9SXFlvrWhAe5Zs015h07XDV3rcllB3NCgE3BinaPyB4wQ9lWs7c2AXLgNPxgJNb1+4BkQvNkXV2H",
-	"XBUpwDACxW+wZgj0WLT1bxQWwEmkXE5odBHkpXAkmGTERTeREU3yyjheYc6WwYRc98hXWZJYX9BI4KJR",
-	"l3O9TQS4WaAhSAx46iqqvcO6CZtzEZvlxIPqjO+5nlDm+7kC56w3Xbzfde/Vc6LnqdSYpH577GjpvmGZ",
-	"0VtXCH3bzKNMabmwNKSkIpWkpV90cV+61izS/RlboUdp3rw6+Pb66hiKWizPT7DFg7dKqbyoXyZrxqis",
-	"U6EOtlkpM0ixSI7UxNV1sgG0drksbUKCM5dZaaWaRJgPRC55ey25ZJdY112tDDfETHywNY5ukfKLq81C",
-	"fjSIh+x4ekJPJ1Uh35WkqqIAXq9IsR/iIQg26EgfV/Q6K/p6X4SlCdFvX3Vt2oP/n72rW24bx9KvguJN",
-	"5CpakfzTGys36+10p3sns51NnNraWU9JEAlJaFOAhoCsKD2p2ofYJ9wnmcI5AAhKpH6tOPbozpYgEiRw",
-	"/g++rzI2+35CsPhR4/0n+tL+uqOF+EjvgeCxMnQVbOYzSyZ+YUGuadvU5DM9k/qk8pLoDhBaHavvkZ18",
-	"+YdPS63s3sYOahXEjC8USaQY8KFlOSINvlhN5BC/9cmIKy3N/tN07pBW1QyIGTxUrJ0PydhgbVxS1869",
-	"c3LyYLkjfJzvTW7Ch3jM5kxcx5129bbYFOEjO4iKygxWXf8kVMelRngJ22hFrgXBJE2YH4LsSylPdSsK",
-	"PArqDo+/Xk7JdEirR5SWE+VzMIispl6HCRQYhll/BXQk0NbBcn8Yw2eX7G/WydP+7ZvetFtbvdZmOu9u",
-	"J8E7YI/nJj5f4Kg8C/9lO097d7fv+N4eomKx0u+zYc1iS+hzdgLrjNkzdwhdz+ghHcKXv8t+ff3a7Dcz",
-	"gOQskXkKaekUth1Xvq6QlglmO9hUaUwaaWBfB2xNb+5OsJPNd1UoMqYpc/VwYD4vuhSb5BfrWcqpznyD",
-	"nAt8lATyd0ANc/2j2LmIVPWIamadVLXOSP677FdzqJffyi9yRsZUzPHVaGkNdfk1+MMif5siG71VQhnw",
-	"p4dawVryqHPZigs7Zf4Z0894OgRYDNedFdkTSMarW48maAvctYX1dues1Wm1lgvriHDcCatPGA2wlPxy",
-	"c/OeGFGqqb5fXV1dUUppv9/vJ0mSpGmaMsbYYDAYtFpwn00ainatvtsprSq+t1YU3/GVtH3x/digsLZB",
-	"YXMTiS3tTkhrzKPZwIuSeCSBXewHCLu84a2GQfxho7ItbJOD419lmxzIi3+esJ2q0TOeY4/02UDmjPhS",
-	"d8VZt5L/NRcJEnBHD6dWN+5WqlGqD6wvvxtlUFKY27rLxULVsVjjbvhd9o8pmjXnZ6sEyOzbR8nRhHxU",
-	"fmafPrwjDd83aTsKZO7qmGbVbDETU5DcnoEKzsTcigYtzkTNcjqZsNzETuHpJ/+xzKERJGeE5jmdn5CF",
-	"XOYLRdy2b96K+oMXr41jW3nwglyLOTFyPc2BLQkJGWTuD5TYNCq5bJ0Vdx/wzywlY6aAybu3GCCYlUNd",
-	"0SPQ3/O77McA3AXAq9gG9fanm9j69QqCjJRCEQ/hNU/W+cqe+OOoHb+ZdowfsV55XJ4NlmenVtvwGt9P",
-	"S8v2hngN0wwXXI1YCj6bh/jfKVFlK0S2ae/pmPWNc0/mbf6M4vJYvJM1WSci5GyjzJMlCQ9TS2Vb8tEO",
-	"eBB8nyqicq/Z6DTlugt5F3uMP4qjhOYTOmRdITVgSMNnUuic96cg6/hIXc+NgQ8gKI86519jRHHo3rOc",
-	"D+zEukWZwt6YfZ6Y/7sB7oG9u2AzgHDo9mlGhYW6NlMZzItBAFcQ/MvTpCtFNg8rMN0xF2W4iFaJE1hw",
-	"XTAaIi4FrkF3wVyUvqu6qGJKme+0zrojOTVa/ewijhTXXtO6XlujdDKd04rrbKxW3PaozYLb759z5z44",
-	"5jp42EDy/Efgg2+PEtMkN/SOKcIGA5boZQ6l5QDZrcgDAMFUi6st7m23Pw6JBVM/zaNSedZK5chCdZhS",
-	"1mo95l2HEc3ZacbF3QrvwYx5x8XdAUD0uyPISBQu81SPQnyiKI76VDErRDjdlyrrXiQ3V5P/PBv/JX/1",
-	"p8//1e6/vG9viroEMq1gjC11m4esuGa0xNnmCNp8qJDKRJ32pXkrKLNYcSpofK3e7oIuAn5J94kdiVPw",
-	"URJNNL9nmwMmpV24b9RpnwGPslFJgBe1Raq/vL4V4mpP1pphgDNamfJ/xnDz/sFLwuTe2qrze5AV5eLu",
-	"hSIJzSw5bDIyqiElWiLkO0C6OGwVSkbwtOT6/a/kjs09D7LjtDWXuxUNeywLZtHBU1k8dcgqgMVDNWC9",
-	"vlCAz/7aQqtwMSQyxzKu+Ztr2yHlrn1iD7hRcSt6XkR7MTwAy90jsOSOpaQ/J70//KCvKJ/mVb7kguu/",
-	"K01z/XeMRnukoRhLSat1UZnv8rtwfzj2DRXL3sIdSNvWsnZg8PV/Mr3aOphe3XOZa70fr1OOZEaP1ftd",
-	"rEGdWq/wkl7+Af9015Dx+Q2wMyHfkV2v1NJcLJZvhS8bynrTvNqpfSjMa6dxD6tZ7Ziz0/P2DQwIOOIe",
-	"WNc6Arg1irZt1PHT0bNHsQrL0Gs14LY1Z1iQ/TgrYV8ROSCnbVLq84cvmvWO4/7JMr+N06DeseVOPDBg",
-	"8rdRMwdz4DZUKgvem1+OTZgnv7FeObJTfjfslFs4dJrqFaSUJlSPbdcIMsCNmVBcipgkUmnSgM1FpoJr",
-	"dRITrLwDVl1GlYqhq0ckc/BUIEeCoBG3wn0xYXnChOYZs7i9vf8Z5HJs7nnSi8kwl9MJhtcpncdwkjpG",
-	"ONK4YHkHRjiZG+eneSve0DmeEoTcLkbpU21heRFu5osUjPT0l16TvLEnmnLz6rB5+F/MvZRr3+tp2bsV",
-	"DgKHCDk7aZJrTcbm+SEMI7mcVXZ5fzQvF92q7YzHz7kcQx/vmnE3cqNRfMz+IgXbZOxb88L/bb7J0Hdy",
-	"+AnBxzcZatltNxprT0FsOPpPbB7t34ludl2oSMteJezDbh86HOBB4iB9u0CG7PAqW0tUyIvfpP6TC4jl",
-	"ITMGGcw4Mo+bMahhuEHtMxjl2lvQDOLVEG0fEDqpZmg8XMsKy+9ZDsNsc8m5MR4I5RJ12l/jCCQTb9Md",
-	"w5Unl62oc9ZuxdHk6jLqXLyCv66izhWQUJsow5ErR3FkhTn87Q8X7rftq5b78Xkbfu3Yld2zv4LHsmbq",
-	"7AKzGo5t2Y161WqZRdZywdoFi6S/RJ3o082P0a4EXiCvVYbuN8GMkBtthSopBgZJNicy//45Vb61GfoE",
-	"/YHGsnCleRLmijM5XLQ+U3U6loJrma8ovMC4P+OwBy6+FMdfa7rM1vJVOFry5TYs34Vl08RVztq5uyoM",
-	"DEWp/erMfmp7LqNOBIgm2NjlfMLpxLmhS4Tn1gdFLDRjhQCjxM17fWS6Te1kaYlqmcxxsQHVjafPv2gC",
-	"L8Y/diAMEymzFSWTa/cbx61LPZCdFJD3cTuONKrR8U46Ia77C4WOE8LyI6OsbRyGFl9zDTmwIHma37MS",
-	"5kKMGHY9uETPUo3HcNSNcN28Fe8R/8Y9J6GTCaO5mUzv7U8WNR73nxX7Xp3L5LfRA/DRloV7EynZbccf",
-	"sIrxzRVUAMgUqqPg40IfLWsjcSfkTBxOJe20PGuU0bOLVJFAdfUP3M51VKlPIcK11KIllbqsUWvciwom",
-	"0RXKZ+d6xbPZRY9H6Vla36DMsXhQ0FvQ9V7jQ1Q3jq7iUS8/yerGGn25bXrKLt7u1Y3mar9v//rFsoD9",
-	"0Npthx6winFAdfLD09QmV53zy8Npk+dfoHiubl9R2NjD83sJsgAZyn20XWWs/mGKaPFuZi8UBu0O2N6y",
-	"6eGxV65Jxu/gcTwYmxTrlOKPMPsn78K065TO1eWSznFZ6gUcFyN+i7oofXIxZ3GuGl7XC0VyOMp49Hn2",
-	"1RUgd4tBRPkI4YK6mCqWn4bnYyrjiU+K5bY0tQlgk3eB+lykcMADQEO4gnplHVKTq9E/DJl3vPmkHKRj",
-	"zbwCxVE5tfYOPOOHSOGfb6bUrBab5FziPtv1zMDipqgReve6y1nvY8UoSJRDFd8JIWn4v1KWml2A5wTM",
-	"IHWyeRL9ppT/DhhxmEAy1+J8AGkggPAcyXvws75RY+bGXJ8EgD63AropUmJuH5PZiGpmWYd5TjRHdI+A",
-	"C9fejIq5FAyoaquy38Fmetjc9/lOzT/L0zl0fvthpHeH51sjt880Uth8kVKmKc/wNynYAxc/2IaEqBMZ",
-	"swJCw5Unw/byE9qYLYAeFir0P8GtatZqxb1ZYd6eQrzzxqq8oOQHlE5A9r+ZF7M22R1s/mOq+9sn5vQ0",
-	"F+Xl1a6bEq2KPedm3cUNkna1ygugSb1fN6F6VLh14M6VFfqDuXeVicHrsRRDu5VfhMbdbdyYjPjQ2F+r",
-	"3TnDHj6dc2abCF8DozkXQ5vHUctIAi7wbq6ysfvnGQsLdLmL1flGycVdrerl0ao+0wbhQjP41V5pVlYH",
-	"xdXR8Jq02ns63Kgj1Yz7yL/g2IpgFqZnWRCB49LICEX2Rq6IZp81aSRUsVMuFBOKa37PTurC3L9VR7cR",
-	"zXgE0MjvmBiaV/vDhVd6SucA1r16gpjt4YrkMmN1tzffRTv6RmYlPkjcJBtNBDMkdVNRDop058l4jMwH",
-	"DPU9yohDAtlUsZ0tHba4MB/JzCVdosrDWyVggUsbZtg3RDOeMEwKQ76yjX90ldmtnbNWQGO/je5EwVhW",
-	"nNfEXJ3IAS7kMZOwMpMQNtrh//VJgh8tSyt6JSghlEyoUjOZp5gXkDCYZtmcUEHY6Zhyz6Aag0zHVqBi",
-	"YjcpIs4DagwB1JiT18THSIoPhSJcEGpFMoStqc0N7J0UWJIfQP+JOlFf9v+1fCzePT8Ee3nOEn06krli",
-	"p32qNaqKsvgEotGX/Wg7h+Fw+YWdVEb9a7EOVcXJrTW6REs96S5ylixiE1Wc2NrllVZo41VR83fviB0g",
-	"W+FebZgx0PSOiQNmJ+B+Fr6krEKAvtvcvfm0oAMWYlOnaUu+Y0UqoiZ5k1ARpkz5UBAuYptVtcfb8WyX",
-	"xfBSgNlSGf7dCmQUt6ifc5Ixes8KBZxxE0jipadwYsGxyXFF7thEN8kbhw2jZxy5zIXUgAcDm6hOSx/T",
-	"KZbxZg+BnYpJLhOm4LhrILVzOTW7xKwD7iYyl9NcsWxwALG9XiRfL99Zj9hYseyeIR7koyFCYPFCyYE+",
-	"qXR6auO2h+iJ/A4d8n9WI/k0mhFrLMa26QOzWns0IJKe3bg9opgF67efvPbfdVOWadozNlphDfBWNAQb",
-	"UjgdoyVJWTpN9AmhWo55YoKDmMxGPBnB+Rg6YOa/rDA6JfSzPrMZzHzI0uateONhyaxI52wwVchGwPPC",
-	"9DGRus+8FbTZznjZEr6+FWPMlWb2OcfOsJL+VMPUhlSzGZ0v3BBm2iQWvpL0XDzQ8zO4Ffah3DyAuLJG",
-	"ZQKus8wt+lpJe9bY0f3Ts6V19KBZWwUmB0zRetXZfva684gNUUMKeGAXycoa4ByCAB7QW7rxi+s95SyT",
-	"M5aSxkDmxD4KoYsaooBjLFTCSfNR0+NWrVVmdWKfGIpdDGciuiLLUxUO7TQvOLiPxtCC24C5sxdfNHgf",
-	"C3DOAGDSAgYx7VErZ1yP5FTDOliU/alioR1oBkngAjNkOan8FoefzngaQqMXP/bAx0s//eQ6O5lIJ5IL",
-	"rUjDkwzr+YSZ160Y+fThnYX7UNhBk8a+YgHGcMb4cITMWuVGtZV3TXKWMqE5zaD/jYbNb04fOnaB5cv8",
-	"GedjA0sOlcqEhU9uQYEqZoCZW/xZuL3ganaHNcvdgFXXAdIfu3oTKbPKSipplFqqkJ1o4ThycC8o+1RN",
-	"2cTGmcRWQecqWDfGXhDP+SOAixHi4Kpw4n/5qtdCyKlI2NhIM1EjORPGoQLfRQrzWvhQsPSUC1u2kHlZ",
-	"beBG5sIedSYzLlI5CxcwvEPNUiCYgyL//7//t1R+d04YT5lfa1xpMp5mmk8yjk87J5OSzOA1axYNkdGJ",
-	"nOq+/Ewa//Hbza8//3f304d3+I3V/yomBYAsosaSnAGt1AlM9p6zme0p13l485GUd29Yxu9ZzlnVJD5U",
-	"EWz4LYkEqubCiPNe8KV6nXIeCtsiFcfy/T5yMcwYLOepFMQJuSKN3yZM/PqG/CiFYIkG2qvfzAOfETVN",
-	"RoQq8pbrX6bI2/KOi+nnZirDm0ueJu/d9aKvf/36jwAAAP//",
+	"7P19jxtJmhiIf5X40fuDWJoki2SV1FIVFrvVUnePZtQtrao0PTNNLTPIDJIxlYzgZERWFbtHhz0YXq+N",
+	"M+CXs/cM+IAzcC/A4WDf3T++w8G4P/abDDyzu9/iEM8TkRmZzORbsSR1j8beVjFfIp+IeOJ5f/muMZKz",
+	"uRRMaNU4+a4xpwmdMc0S+HU2GslU6GeR+RExNUr4XHMpGieNiykjFG/fU4RHpMk1maVKkyGLpZgQLYme",
+	"MjKaUiFYfNBuBA1uXpxTPW0EDUFnrHHSsEMMeNQIGgn7dcoTFjVOdJKyoKFGUzaj5tvshs7mMWucHAeN",
+	"sUxmVDdOGlzoh8eNoDHjgs/SWeOkGzT0Ys7wFpuwpPH2bdA4E0KmYsRmbMVMvGdgOjXgbgpmd3swn+BC",
+	"1UFo1/H9AveljNZCSGbmoX3AebQ9nJ8ncrYM3bmmiSZyDAip+YyRhIoJI00uRnGq+BULyKvPn5Cjo6PH",
+	"OaL+OmXJIod6bIauhLPR6/QetrrdVq970emcwP//ZcMDPqKatcx3GxnQSidcTADmLxKZzj9dVC9qxGdM",
+	"KC4FSeS1IjRhZGKeZxEZLkgzYmOaxpqEEV2EtaDDG4PhogD+HyVs3Dhp/IPDnAAc4l1lLs2kGNifg3NN",
+	"tXJgGpCfy4klDctQvxDxgoxoHCuiWHKFgOopVySdK50wOnN0ow7cAk3YDw14LicWhbcB2GJ0HZz2di2c",
+	"3d3gTBMlk2psCAW70YMRPBE6hJ4n7IrLVJE5NThNh4oJTcYygbtjnigNt2rRA8erwe2jbteATW+eMzHR",
+	"08bJUS8w51mzxAz15990Wo/f/OiPKjH7uZz8lC1WrviMRoxccz3FFT97+YxcskUtZsz54JItalf8k51W",
+	"/Dmf8QpEfi4nisxZAotXB1EM7/rA2CPZOHnQCXLIzI8ZvUFIHnQ6m8AF1Hbl6uEmc4U0lzTNhhvAkPPS",
+	"OGYJoeqSRebJ2v2Hl2u2fzLXrWPZMsAW0aDbewRzyH7XIMAr9uuUqUrGCxNxkHpIkOArIFSY2+HPW3aU",
+	"1rMoJFyTa6oIFeqaJSyCF2vnZseqxZhGp/uTpw9/8ejr4593f3z01Sd/1nv14OLxzzq//OmT3eZraGWq",
+	"nsRUqZVbdz2VitlJ3FNEwWuEK8KFJT5miLpp4eMDeOY2VN1BaoF/rViyEmogOYaUK5bUwWbu1a53b/sT",
+	"ulLo2Juw0d0FMMG1TOpAs1s6w6feE4wv6YRVgwfcQqSzIUsCYoQb0q3bUfNoNY3rBgXoMgrX7cD/NgLv",
+	"nH9bAeIzzWbrya+5N1BmgErwej4J7vkkuLcBcK/YTGp2LtNkxOo2OYFniIKHrCLU7ZEpuyERn3Ct6hQf",
+	"fGNjvadBu8Pe6Cg6Zg/GD4uU6eHxesJ0PqVJ7RyUuUliLi5XISk8tTm8Kh4cjy4ez/+sN/tl8uinN193",
+	"h9uDfcFn7JdS1GDws7OvzlCc/1YKRiK6MFwhIlOZJigqj1JNuKhDHv1tNdY0Xl8Y4p/P5Uxxeng+pWIy",
+	"pXzdLHzZ6Kz1S9r6ttN6PPhRv986rJOTLuTyBD8TUZXGwm4211i0XKev9HbRVwyTqEMlQ/v3Qem2ZhNv",
+	"zbBqLoViaLnwFPqvuYjktbk6kkIzVFrofB7zETWwH/5KmQl4nzdT05TH+E4EXE3MEzliStFhbNaFJYmR",
+	"0htMRGpAM9MHoWPNEkP7E22uw4rtxJ4/gw/AzFbbK4gBgQzZWCbMCEf47XbjbdD4lEZWcrrl7Lm4ojGP",
+	"Blac8uY/pIoN0iQ+IYgiJJJMESE1mVE9mqKGYo/E3axFJi4abSI2aMMiIhNCyZizOEKZCsCHNfFNGU+k",
+	"GMd8dNvVGblh8mXxTF+Exgmj0QK1S0WoldadLAVH426WZgsIcG3ubD1oBksu54Om4kBjN1xpdUfrAF/i",
+	"KvtYqhgiw+cyGfIoYuKWMx5n4+RT/vt/9xd/9z//13/7H/793/7zv/zdv/jvfv/f/8O//7f//Pf/5J/9",
+	"3T/8z7//J//L3/37/+bv/t9/+1/+r//19//qn/2X//zv7goBEhYxoTmNkSHCMSDDVMMJpYLQyJBVpRMK",
+	"MiosipVr7xIZirLxO8eJs60AgEX5SurPZSqiW66GkHowhnHy5XAnw2wJ3tv/jL+SRKWjKUkYCp4wp5cJ",
+	"H7HnXOnXIkW+djc8cm6+Q2Ku9IlnBHT6+3Hn+I6wP/8uGck0jmCFh4yMmR5NkUmYfbZrIa94xJJnyCru",
+	"aCWoIJKmetojc/s9IhiLFDEXZcK/hU8YfhoQLS8Z/AlCrZGsuBhLc+HOlsuCBBzTDBYzzUiTCvJizsSz",
+	"p/kT5rxII1wrlRr90TxyBvMyknh2Vyvy+tVzdYDs+PWr52ZooDxxLK9ZceXv8IQpPhEtLrxFfwdHzX0M",
+	"Jom65DuQxwy+WBsayNh3QTwzuWrGlTIyn0wKIhZO1gla+MwtJ4x69sCZ3O2HK4joJ2RKFTH6AaFCTxM5",
+	"56NTp6Zbz4Iiv5JcEDlngnInmKg7lsEMYwHXQpj7DcKAWDO9Q5Z7ijifjnsxROBb/bTTORq5B+EXC4O+",
+	"sEfKHNGzZy0z8zZpnmV7Ux6OKyMVUM2igAh2xQwNHINAdNAX+e49E79iI701NQTli83mGsz+Kp3NaLKA",
+	"Q6GnHL3CHEZuBI0rGqfbovecLmJJoyDbSlxBQypVCe/fBgjIKzaP6YgV4bEXkfELBG5HkBI7lP20Ea+F",
+	"FC34tgOTWLgRLCHRqFQPkqGe1FqV9gVWbnF6+/ZuUB13lksBZ1DI4iY5gGI6ulTAGxAiYA72QY984BI9",
+	"5cBCb8sU7NwjN5rHGhAGrkh2824WZ/lDS5O9Sw6IX79rvodfAQpshOkCPzhfiNHnlN9+My0vUAsxGoxx",
+	"QB/tfUpPzEPEPnSn+1onYBo8t4ef8NlcJppFbQKuCyMeTgAjxvyGRSDmAUXuixFNEs4UsIbXr54HZMpo",
+	"xBIVOFJn2YazeZGhjBZtpN8XUj6nyeS2wrwZcaClHMQwmL/CaG8xDxjgtZQEn7lb+477HnzLTJ8KWAMw",
+	"agAJYXNLQV4LJ0+z20vy3lD5IvzuP/7l3//L/+n3f/0//P5f/9Xv/+rf/O4//Z+/+x//j9//678K/u4/",
+	"/qe//8f/7Pf/5n//23/7//zuP//ruzlnqMb7yr1Rpcg8YYoJbSnLa0GvKI/3otflI3kkhSVXRr/SzKA1",
+	"TXi8IMUnPefrSkfr3eBNRDUdUgUHLBUJo6Opgavtfc4PcoPot0TOWaI5ijFetEGlsdsGKwASOnrDFRka",
+	"+moEnaZI4xh89EIKDL9YMmqbR3CH0BZeNmwHfpTJOl9gxctS6IQPUy2TgfPL1hruyfVUkuwNFhUm1gwP",
+	"6ZwfmucOHbcOD06JF26SSddluxKhUcTAJZCB/3hD8GXMxWSQCs3jlT6SmCrtAGhd88gQZBlH8lpAYCKa",
+	"yBfgSiluhO/rqNkM5/sIGlZwHlBd71B5tJ1DBQa1x3jgzt0qQ949hZMdyzQxQn1CR5oligzZlIuIUKVZ",
+	"wtWlKix34/79+/ePbn7xbRUAhj2mCRtkx2ClG2Z5l6ZUDXL4CgMU1nEoZcwo8KgSMh9v9B0zbYPFq9f/",
+	"8cnRyvVfu8kQ0qPWUSJLNZ7jw2/BKTgYSTFKk4SJUUXU0xOIoOCCjGM+mWpCNZFiZE5YIpW5oTQVI6ZI",
+	"s2OJBgFQDgo72alaGfSu+SuiGZ21Ltmi1a3accFHl+6dIpBPuZrHdIFmUGkZ7JQmrGXZ7JxODIio3VxP",
+	"mSCpUKwEZKPqo/JasE2oUImcRiwyvIqVSCoAFe1KVNH8u+EeY6BM/togYdRyzeIUvp4uMQOjyMkxSaQG",
+	"dntCQqCMYUDCoaHrkfnLlzHMb3sglfkbuG1YWHAusvE2WHaVjkZMqYrT3e11Njp3mmNU0KqluuD4bDqP",
+	"9k8hr5k5MGX2VxGxkXuWv0FXcyFEEzDeQ/4lyrVMizNMKe+9XZUyVgfFEMUi/1qmERmxyeZY3q8ydS5R",
+	"wQJLKqz+m2yB5BDsLW8DJ+k8gVdAwokibtCIxi89yWdMY8WCkjBUJPAVR9fZ9Z1UJBM0CYNgrhQqLm3y",
+	"dcI1a0kRL4qoqy5b80T+qvXZz8++fPn8s473P8u3MlyZU6WuZRIVIzEedR/3CrEYj+6UtvsEuRT25IUq",
+	"7EKtS9ElK4l34eive3ENAX5qCW2BhEEWhw3425D6+nEa+6PEml+xnBBvQ5Jy6rFD2FpnLZ3xDsaKM/cM",
+	"VP8tz5wTqM3fXLPZpohrDzgi7jN8sevm5X5nsNIkoYulaWXfXjupV0zBon63TDEMMVpHtoN8atvMEbBg",
+	"1QTc5934K+bxPKMK1ZvzXSGoq9t6/Aai3r/rBI/eHmIAfHOmfqN+M/vN9DfRwR9V8bDiWXsNlp9rCEwC",
+	"xcQGcIf3wxNCY5tEY4jmhOkpSw4CEj558fqri8Onr1+dXTx78VWITiaqSPiwc3g0DQ3BDc0uH3ajsE3O",
+	"yDiFqGrzCVCGVOFgA0siXJOEKaaL2sJ3Nuy7cdKAsS0m+UvS7XRWraeqwIe72ea1m3ueEZjiFoQUaEro",
+	"i1OnJLQsu3DZBnXRXKcEfbLpfirzO1MvT/sidCbeEATA5nCxpBODSXyI8uJcyth+w4l+5vOUJPLabhQl",
+	"80QOWV8Y5sfUwWkmP8IX7ENlvRv31uxy03cyZRZowjWACz5oI9qkeloYEL9K8KNgqF/xiZwSOpfSQbsP",
+	"ETHCkFJDU8yK53JRI2h4FnmcjxHQPGjMznpBsG6ApeNlN/s1CEBryeyMiwIyB1tYfj41WnaJRUqRW4Oa",
+	"HZKKITcIwvXBSUWeC9VoNkoWZtkwcK8vqFigi4wZENEYLIk0px8eT80OcN0mBgDzHI2VzLQjtcy1WV9c",
+	"ssU9RYDvB0RJGx24yNSSTLuLEAc5XjKfA80rZppFdg89eaee5VfKOzW2gVUi3zH9dPRR5Hv/It8p6ZAZ",
+	"vQTMc5hCJxRjqm+BEu9S6ruVpFfBVTyYzOhl2pZRtE0plx+pbJSjbYXENOJMoDN5C9O5/9kzN4S1GLOq",
+	"vE6j5Gl2o0nzS5pcGrZXMj6YByZUs2u6MFwBopAJ1aTTO+l0yOuLJ2gkHqJve8ZFqiGvw8PhHu7J0hrZ",
+	"IOuKzN6p4cbIrABpIVbe5UDKhHgmeMOkD04tnw2zCO2wOIvMUPF4fWz8WlNiHgZeAznk3awG3JoJD2rA",
+	"7O0BTM11XKItX1JzCgQVIzADnlOdJhFdLG3X+hwOX1jDD+VIViW2eXm6ldrQoCbv+Mx5H7jwCw8Ulu2o",
+	"iha5CPaaNKk8MMdw+ERKbYRurhU5f/pToi1xbJPPwEAHO5bF2ryUMjZHwkXcmNt94dzAucOkRnwrCG9e",
+	"/E4mvjnEZ+KgxKUbU63n6uTwkM55GwOd2iM5O7zqNt6VX2Mnh9WMi8E2ZB71pOWtg/B+sGKrQi63DYEv",
+	"YMU3hSzXN55CunxSCqpIFV/HtW7NKBdVizJPuEy4rnAP/JhPphh7qRNuUIUnShfg7O6TlcI4q9+xJ/HC",
+	"PHr3pt0yeaQJAxE1oeMxHxE6k2KSxeqZO+zXKY2JW9DiSm1mHbZWYHjUowMZVnnb5RtonUU4w9WgRJu2",
+	"s8raZd7JKltPu84ECQ0NQLsAUIOQvH71/KQcbriaqoWIz+FJX4S1JCUkzYzS0fkclOPwcDSl+tBGEXMp",
+	"wJtxyGZDFhn1xfxst9unoPi44EXzNNV8GDME6VomlyogrD1pk8Lnb9qUmw8ftEmYhXkuAZndMXBWA3nV",
+	"PbRxOCo8BY1bgrfYKFhcwAMh4aovMLwEvFDSfHXCDLUIT3K4JkywhJpjFlMxSemEtSdSTmJG51zVQNAX",
+	"5gtDpukh4tzhd/Dv2xM7GnuCrBK38QRt7F8U7/0JjfUfK8WyCfRFcQZmfBzATgcSYGDD1VaMo8D7jx+V",
+	"dS/PSgaj/MnJ4WHVod+dyK96Gkj+V4bib0KZt8lELZNta0XulGjzCuWilV16jwT8jg3h66jpCtq3D4Oh",
+	"kxt3Nxj6mYEV5uxbxeG8AwHraCNIqt3+WSkFdPxj6RAgE0W1w9qFK4C5E+nAORUHG0ENqpN7pQruVq/T",
+	"OwZgOo11qkqt+7gI006sHnNPd+H3y1Qt25HVtUp8B8af9/uqMhV9owVfXuosCGzGqFAkNE+E69d/DwBX",
+	"UaB1675HWoOUYj8EZ0+W63eOINV73HnU6jzc2x7XLdw5izHfYNtYhuxYq5Wl7BTREmRQIkUJyWlctCx8",
+	"0/X1xq1qFyx7aZfQqXYBFmJk3twzt7IRvnXhTfUJlX6UkrzcIDhppfqOPo0ssMR8thRFetyrAl9ebhCD",
+	"WPYW+5ReXvo6IK7Gm9W7UOcE34muZNt6a9JyYaXEFfE680RqOZJxruuhZ2kkr4wIsKyZOd1RkeYXibwM",
+	"yFPG5ueMXQYkliNqTSwJVr5x5nEc2mjKTidrBA3UoYqG8uzBJVyxU9oTofQ154/Kz8bKz/tTeO7KoePQ",
+	"StlKWfuU+jPjxwDTdsrhl53NAjDHWdbUlpHZO5gn5Wyuq6A9frQptL9OpS5V8zne8FWbMKJ2ClOFwEkW",
+	"lSOOuo82eHsVN7Byfgab/6Vsb8pLV7X5bmnerMHCPUqoiNUVhmvFrctwL1Vsg0aWobGvKlP+diCw7iOr",
+	"ArqexJTPvlrCejajLv52C7r3JE+FcYF1LlV8RajYlrJffcI4o14RgXvoj2/56TnFbPZm+PLF+QWpytI5",
+	"6Yss9KfpuHzgW06DzKAZYK0G0PLGGPBTLwJADFpfUEXCiLG5YuwyPCC//ct/mXurojY5K9ZdQDmOjKiw",
+	"0qM3pzaxWdARuZ7KmJWMk0aQwc80Th4ETlY4OVqOT/OiISx2BI2b1kS27MUZnX+DO/0G98kVYl7FAioE",
+	"VYcR4PFO+MjmKYDLCcoukyYVEaFiYUN58KJZA0iHn7JZUUz+5milIlERnV862XdiaipM2h/1pZUNMpUp",
+	"IH/z1932g/05BNNY83nMWTKYs2TG47hCoIVCNiR/FH3AMlVURHqqSNNIB+SPDWgB6T5wf7cfBMT8OU5Y",
+	"yb/efdDZMI7nis/fkTlshQerapGKmxYU0Hg7qxWci92SBopHZ1Mkv422vBuueozhQbdXJbXXoaEzpAMo",
+	"JfzZTjitx64tq2ZuZBKDTd2HpIFUc3dNFd7fk1L3gePbLRCtoDW8N8xa2rwfS3n5lMX8iiWVdd4Z+XXK",
+	"UhaRqZSXLpP/tFAUoakYjY00A6Ho+gBKRNm6NDpNBJp8SqFAWrPZXKuqiEYEhrhHiJJkTJNiGFCpTvxR",
+	"7905bSIEMBt2t4itqVS6riDxiJkP3FPEPESaQpI51dOAQHVYI915dQNKJjqzS6ptf7dH0PBiHRs/3kwV",
+	"veRY12QVKfGx6afmeZf0u84gCcnfuOG22EdAFBVc829ZdEo8q6SQgtlHilN365bXpTNiwjOhWSJoTM4x",
+	"+xULDlRF6LIbXRnn97X5KiVz65GPHH5mcT7mzZrYvqMd8Gsz44q/0rmJZa3QcrQXoQVQwYujAWQO8kNd",
+	"2PR8aUtnZzsZZgm1lvNBhNR8vAhJ86sXF88+/8Xg9avnULguxMrXYy64moakSYsFs+HHWaqnh/hEweyJ",
+	"Y5rJemMUDZ7ZI0tb6cP8stI6tR2nLhDrCs1hbr+xOlsrL7leMPFUsh0tdSnov7u9MQbn5gYLXDX6HI51",
+	"+12bAWQPZUialkvJhAyZvmZMGOaTcKYOAqPaWrSDzV8mFL2bG0SUiNEo7IvmhF8xQdK5jTXuHduS5HLs",
+	"hj2FPyD/A5JCPN3d0OCW/SRn6vA7Hr09hKfDUjqNBd8/GPA3LcWew5UK/ML0vZ/IYTXnhtJJUNnPVfUy",
+	"muz1lGoDdsSjgAwXJOvk4ynpUO4D9tpnoUhGOg8MGel2TnqGjPwIiIlzsqjGyTdvcnNnJ2j8Sg6xeszj",
+	"x48fU0rpcDgcjkajURRFEWOMjcfjsRGAwEA3k1f2PXXJ53MLQ173bKmKvr1li5NfMDojX7y8IOeu7poj",
+	"pi4pGy4lVLPJonHSmDEsjGSxvFckoBXT7drpvl2SZyJrtixV+mHXXmW0YM3BLIorqwgB1uO6MAT7bb70",
+	"VdyVCUBXyzFd1alfyaG9cmpFNbRwBlDtE2u95XWpeDncdqsI29z2XVL5rfjoIIS0qoJTMguzNiIQABiQ",
+	"VFwKeZ0XAt2gtoZDQZ8hboCNpRZJtDV+891R722lUz3D3O9q64vdU7m5zz4OtSRtUb1w/TyyI1EbOO+q",
+	"HtsAesgIa2LhPoxedzdw6Q/Wo6R39Fb0sliWYfxj6b+4fEJXyD+OTCapEEgm81NssapAJvO7FYO6Q7/J",
+	"wTp3T/sccHWygl3SwopW+raLItqmh7zEUS1KeyJYnSgVFPqU+PviLUrOmpGO5biWo7bnKLH0poprZxyp",
+	"xjABtwe/ksPNhZ6cya01UXijVwEHuYGv0rjKS7iq7s+XRg0b1RT/wZIKv/2L/7ZY7meXOmErtdVeq/Pw",
+	"neVwVPctC++HUCia3dCR9uL2AhLOEzbmN/cxRvn+nCb6fimA7P44pmp6v5p65k7D2pWHTCwkYVQsiJpT",
+	"4RJgbYp8zU5kIDzs7FZpaCQxBMORo1RBxsAlMwcHvAHm31gOsYBEPmX7YA11rEpoh8pC4LVJ0pjZpOMp",
+	"S9gpOh+uuWK2ZCKLiGLa+SDgebNGIsKmcmYZQljyMCChnnJxiZszT2RImnhrgCsXHtqfsGgY1l+yKwBk",
+	"1cWJ4HjVFoQy2rpZh8CVlEH3SQYyVDI03F+e5hlzDBRsO3SW5mz2gTTBqQa014gzAixRLpVxh93NHeUV",
+	"mMfFPNU/kqmepzqr2znOOt7dAil3gHS1br8jebjOOutUyC0xB4sHPhM4TqemRihT2pIB8x3SDB92FOQl",
+	"XCdcayZI2J2FJRw6mm5mXcADV0CtIGtxaAEuePM9j71fmSkrvryNmSHjEc/M3q+1Z5eEAk1iRpUGrAdd",
+	"EWHMir4a/csDctkuWpewvm3H1Lum4Vv1VawJC3nY2XpSd0CLV9Av297SZtKXKJjL9DVHu55eOfXKULUQ",
+	"4Sodi0+2XoSqSCTrQ9hypLrTf0a+kCRKE6yd0gwfdyD3qzs96szCA6dEAg/yjn8Ahz4g4RHwnG4UHgSZ",
+	"NaaLyH/UjSqIgo9NDwvI1FsbWWKJRYk+rDza+3Ca5bLk7o6zujwVOpqygSGkbNCdDqAHSoX6zBIy43Fs",
+	"dgj4lKMxjgJrSSjptqYyTQiGNhEY2fJZjILWUPTdvA2fWXKhVyNVyXdV5cHaQNz1pvlgdrtpPmhhNYLd",
+	"Jvr46JMHdzzPaAAfr50lhD/IMQIeFWa68TTMLDp3oHm8y+xxPqMTVrdKf5ZKTUkqwPnIEuIyLCMCr+XN",
+	"1DsH66ubbLC3FeAVN3EVgYAtrfbcFlsyL5d8AXlzy6/MWTIwMukmazea0mQC0vOIwUK6C9DG+e5X0QVa",
+	"2hhqKhYvxo2Tb9bN1LxkY6q3KpTyVRrHP4P+G2/fBFUHD4R6SmIpJpaA2DMH1U68nBEhBRw5Pw7tfgGw",
+	"BlYX5WKyCUErahZqbr6UDbB07u3TFQe/c6eE+t1GQvlHrHQWKmlpDSMJqtno8gYtHZ0iESpi63a6xO5Z",
+	"gh9FgD8AEWAt497Px/8AWepeEiU/suGPbPjDYcPVpRpWMMtahrQP7fe2edNeslshyrN0jm3ms+9u3svR",
+	"3ryoctBIBf91yuxtszcO/POFGJ3N5/HiLnOXzd8TVkpdtuamhRgZYlFRJe0Oc5mdQ7AQO11tDIXqpomc",
+	"5z2eoqwqsp+/KiSceZZAUkUx1MCOXJH7W41T2abcQVJ1nsdZRth2txpZ18RGrMpZW1FypTjR/eQtVyze",
+	"LU+3Gexlwq44u94bcHa8PYNXjSo0qrAIP8fMJ1v12WFwAAErFsMXTFfVpmt3t6tLd7u0Vfvy1tmj/tku",
+	"FHODuQWlo7q8ElUz327eSNVu1R9ota5ZOGWFhfI/DpEQWfTDajSqO4Ho2oxWVL3BKnjg0HS99adS2foM",
+	"11RZ7yiYzPd2jIOGLfZQDRjcJAnMCaRSBTU6ipzmTmohOLCCbOVql31f2SYf1eyPavZHNbtOmf2oAX/U",
+	"gD8oDXiJGbx49vTJSxsJXMGAbU82cGPXl4oZSSHYSLdjLtKbdiQPpXmxd5i1dKuSlGiq5SBhEyMGJVUe",
+	"dKj+SxSfiBYXtny0VXygExOLFSNcY8tz6LWRF5FmNza7HB6Nubi0ZBWyvvSieB7qWjSOYspnA6ycUK1o",
+	"mgfIVMaRiyJjRjKMCY2ihKlSA0pXgmG59jR8x0Y/bPolryyC0mbbca68FB7Ao/ov6iRVehCzK7bR/CiB",
+	"Fwi8QDq//Yt/dezKXRU6vHodHrwP1EJhwK6vtYcgUCLYNUzwnsLCDFxBiV6sH1/8ajZg5Sc5E3opHHtu",
+	"i9K28P47KxDORNbafS02Qqc+BF+xUcL0Lm1GN8tU5EqleChX1y7bJKPRpzAuo3FZrXpuSUe1ThXxhI30",
+	"IE14XcYnPkFev3pmpCxHVgjVhbPSrizzazbez/gEunVoOOiQji4rY55Gcr5keUts1tEWqlqcTorLABS0",
+	"ehWAtWxPg+G1d1etVLGEi7HcAk5XrGXD0EazZJmr06ZRWnQNKviVv24l8HxiUHW6sm0u86r82JZJ9xJJ",
+	"K/KQKrpbQu/t/KP+2drJTVrJ4NfIbvC116+eVzLxbXnqSvU3q2RUxSO3fLPE6+p41LpuQsssaws4NmQ9",
+	"fpW9Bw/XhoYu8YRSDlvWbfSUKC0TFhEmRsliXq4k2VBHo+RItwxDbdlj2oJj2gKKtKYTVbfTO74lh8vZ",
+	"zhYoeCc8aNvqgExVLf3nPI5d0LcBE5MDAwxstbHMBkOs1nLN4rhVTM7zE6knXE/TITTMRSZRCM9dwTly",
+	"brXJsp7j0x57WtkRBoUxQULkmrGccPEn7v4fl8KfcyB9PxNtfdtpPX5j/x203nzXCY661XmCBS64BZaU",
+	"GdPGr5ajZQv8Jz/S66hzTcK95NEoPCERV1BrdOG6IRn51pwFwBFKrljCx5xF5NlTVDFPSYj8PTwh7GYe",
+	"8xHXmHmKL7jpgh2gUISUR6NG0MCXS2VH8VrFovsT2Yfzs6B07u6G8IfZV9fDO+OHNX64jwzxHTBELwur",
+	"Jdh1KxPwPrK0ujXclWe8D/q8RBhebmZDdrY7NNoVc0oe7G6GW1anAZ5zpmsyFeoN7g97NXBsYE2vGbLb",
+	"q3OVVFQRL5mvs0EedDobDlIm5lvGpr6p2936su80K4fveB5qVJk2VUprwmtVZATSyPQ2dm27zXu0aqO0",
+	"xUeMaBnRhc2GhDpOOmv9MaUqt76VLNoZSKv6IlQVQZ5LxaKNnBYwfnV4ld2MfDG9oVfu7Z4CH4q4UmGC",
+	"SQUGCEW1Bfit/I4eZXAu437wvFoEhOfQWckl2du4rE8OxMo1eYU5gDv0S6mIkwL/NpGYoMdU5k9v0uxG",
+	"ZdCU2z4bWHVQ2UZwi4CzNaFlFeFTUEF6MIemvtF6Kv/6nEQyjmkSQDiYFFcs0a6m7yuZapa0lF7Edoub",
+	"boPApg0lVZDIFWf6YGdHTWXIWGX/uq+nLGHWfmkwDuDjKms1AbpC84vPLgLyk/MXXwWEajKTSpNH5Ev+",
+	"6UG1sROGKhS4s23X2r9SUuyrxn8J0c30qlE7c7htmSeMDk53HsGR3qSgbeduuMAlg0kB3eRHcRqx6ICw",
+	"mxFjkSIhHcorZkuTh4aK9gWMoZVz5MFqRdaM7I6+GUtpRiOXqAoLeE+1yWuhmPXogyKWeQD7wr45lnEs",
+	"r+EtzUGBRojN075XUGGdqxJr8+AtlR7bBhvXIeNmQR1fFV2aGmsO14Rn9DofQHzGNhB/8g4CStakNG4D",
+	"7h0nML2z2Ie1PveqRan1pvd6D95dQHnhcG4dWF7SpIqeJTlngtsGC2MOha3RXrBbXHe/f9Prmv8ctfr9",
+	"mwefmv88NX9+8tnacO+j3jJD9vWxqiasdKhknGpGDMNoqgPy+tXzNY7jTb1aS8zKm2cz40/tHx38SeW8",
+	"sECUrURVXQLQlhxDC62tUXWSswjSDCnUzMKdx9IP+OdBkNlJA2I+HRAq+kLOkcdB/3WdqhCG0PyK4cuu",
+	"s3V4AExhnDDWghoB4YxpGlFNwzZ5AYX0x5zFkSI0YX3BJ0ImLFrqFuBD1zhxd1pGToNrrSPEKxsBYgS4",
+	"fKXmMVZFXepC7g1ZaDJROXqhOMHRoyqTiptavRiAZ9CbmGZ0BvG4Xi9Q70BVRe6qVreie3uV8pPFw6wv",
+	"L+YbMnfsY7piIRN5aVeyu9lKuqaonj0tTtVaQ17VEuL8nonqqJSsfpuWts7gqavaElqRKiBh1oEDSyfh",
+	"+QkxZgdpZ6lw5hIq+rUrZ1SkNG4VbtjKlV/CLfLFy4u6CpUoNX1TgaTdHATvaq/xpgr1YTobK6BFCrOs",
+	"3nTWBa4vmwNsLxLzWhb1bHhhoRfKKXGxf37jfLNWEQkTAKrVTzudo5FbcPjFQtJ0jfrByDDjSnExKZLn",
+	"o63rpNiNrwrzckXQXQWoKZ0zQm3NRzKjC8wLIE2a4RXgUo5Z1wmdzw2RxV4tsJAgmuclg9zDByVsW8aK",
+	"ZYzIseF2tMEvBFlehKzCJY9wFgsS0yGLT7NjUih1GZDrKR9NCdfWl1jknoVjUpYLNi81WThSa6nmbQpE",
+	"Lik0W53SGiGojtWsOYDrKGFtskIULTcoq+rvlRU63bhY6ZoHqyuMFpBgx02/iyqgq5an7GzNy2vW1+Bc",
+	"X3jzTe2Ofsn0VNaQ2R9fXLwkM3ggK0i1ECNXksx3qn7xmVmsly/OL4q2ZbxeI3X6Ubf1HnaQOzNOO6Ua",
+	"He5GZHZF/W3L4clchz5QmFCHRb0ui3DV4ITdtJraimcE2UYmEeM2tMkzrQh61EAULXWuCNDGeD1lILLq",
+	"KVvAUwqzvJbdr4Mpo9EmwYfr+KTPG5crCCOTtAZOYHUYSgzmNpa0sg2wfHQtA6zoIbtlcCfMflkYrPUc",
+	"m3eGjCYs2eatNZWIq4o2d2uKNuflYjd3kvjFaPfqJYkp1FSEM/orObQx90M2ltaICvHkSx6SQnFcs3nJ",
+	"FY0Hio2kqEovPscbWVU2A12UxiyCD7tSU5l/xkoxXLlk4+GCTMHWJ+JFEaUedjYyxUBfCDNYfasN7a0G",
+	"FnQepzEuDHZfYBFpUkXy8sgHjpbY5bLJEaWg0KyQe/fByVFet97DmD/6zZ/3+9F3x29b5p+e++cC/zkp",
+	"/NPv4wjVBoeMMK/nMpaIV+p8G1TLvoVEZ3Zhd45Y33nX1bt3RnqzlYfXbDiaUt2jc+5M9ZvXBMoDVjHy",
+	"1a5vUKC43lqUJ1dxNEqoWKAGS/SsgljVc2XcqzyetcyHBLvOmE+YJnFBnXRFcNE0gpyKKkvoS9L/8nHH",
+	"U+iwzzLw2t4Iy7pqESMy5RO2etv9fbsxd/x5CxeuZfXM1k+hmmdZZC8TF5/U///+wR/9/40G2Ht47/6P",
+	"2n8+CH/zX3Vaj89av6Stb1tv7v9RTQbPdJUVyOU0txDmlkOFNVE3x53HDzfo/1TL+Za/j4/u+ft7UtM7",
+	"Rt/L6jbvLH1sZ8/3JJNy7zBrNEhSVpEiVTOyL13cnoMWV0SUeZE9os6Af9R9YK5s7dKY1Yj+bgW++Oxi",
+	"cxF/LbJswpnWHdeVnGtjqX/tqEtcrXp9gLT5K+RonbVRFL/tbq79+u2Z4pJLYM03367hQ9UBr8h/trUD",
+	"2r1eF/LqBl/HIs+ptSRUwbYtRO9gRo1g46nl8bwVBRaQty8X9zGCtc/9laaLEsvPKF8eK7OahTt0/p5x",
+	"4yqZCYF1AeQo8KONRBFeasD3fnh4FdT4zI5Qf9icH20kCrtlv2vGX7YUvCPerrScg5Vldrdc/SPj3owz",
+	"u4vfN95cK6CEMN2Q0ChSQEA8N9AlY3OVFwdwcN8znEKz09zBQmisZEZm9JT1xbIJ0etatVSCrdClcCPR",
+	"qM4cu6I+UtH+tnELqF3kg9pGUXmbkBUsfSFGeQfKVXP43tsQ69epfnmgQVkF93t98YRoPmMBefX5E3J0",
+	"dPQYO2VSEqLpLCRyPFZMB46DIGHeyXS3H7vdOTZUqthnGsfyepBiHGQ0yEsBVtRJy4scUk2m9IqZ4wUv",
+	"BhAPA3X+odBNm7wYj8lwUckua03gNI24xl5Ng8rI25cJaxnaReBJ7NzNBWHjMRtp0gzPXj99djF4/uzL",
+	"ZxeD16+eh7bwiGIaek0dFPoty/G4uCOVzgyaQDdXIXVl3JvBTrxHwkP7cEjUVF4r0gzxTph9t1Jxbvzu",
+	"H/1vv/sX//R3f/mPfvcf/u9KGKTQCR+mkHCORG6Q9W1fl9iVv2vF3ifuzbc2Wm2AWYwjzK3LT0l5qq8g",
+	"fc62ThEQqUtFqbCKTXMcycggvdAQhLLh7rObufnwwMu7rw2+DjGh1cZ2uTeUzbB08ccxFZCDYUcmTYCr",
+	"1cv2A/vkKgjTXo8Lgl1DQt1gSGMq1mUyTRIKnby0xEJ4gl3Hi6wCBosA0rXlnyr65UNT5przIZXGA4JP",
+	"LZ+QvIH0Hg4HBP1VQ/LcbE9rNGWjy2UgXpy9vvjxDjA4uWapFzyGH1aCyKPRQIp4UdMECdq/IVrLREFV",
+	"IwMq9hbFrTpw1N0pJ6eYciEFI1DrKFXMvCkmMcOySFIQmcDjl2yhNsP+eSIHMy7W1/7xa/1YdMfDqCVJ",
+	"eMRsI7xM9iNn+JDDR7wtExKmsU5oaA+LPyxXJJbXLAH/GBb/pChWTflkajgxxPfqKeOJg8SwEUPyDB8I",
+	"CdXkWiZKHxjVImbaZangw3qayHQyXd8Y1kspEVyvPm/Qj0/wvEsV10YqdE3HyDBdqLzyGuaJHLTJE0w8",
+	"cSXbzDL2RdX710B4KNFTnkRkThO9MIQFyM5MCrYICGtP2rYnu9d1PbSZA30hBfmcKv3Fy4t7iqgRjRlp",
+	"ZuP/zV+TrgWqGCv6oLNxYmDikehBrTH5a+vzpwJweEZzslRG9Y3KcRW+ugMOl46OqwXmoXVWNigrN7VB",
+	"U2GmlAFI63gAPc4r47vwIcKMdowt0aEt2oyKhe2MblZEptp81fZoNH/NUzW1Vc+YgJyka5pEAUnnBuCj",
+	"DonoohTV5uUs+2ByXRXu89ImW1cW8zHndl/EwhKBTHlqKoYkpPyB8FZnuWx3zGZdg7RBjWBawYWXyITP",
+	"mJaFygIHrZE6luS+1aKSz2aqEG/NEakm/nX7vEYerFJnnPS/r2IMdSrDWkqxk4D/+tXzUxL2G/1GSNAu",
+	"B0R+Y9nA++jtMxNuoQ9kk9hIC1gyf344asHabd6HJG+OuPIFeTtotopOdg+/6zeMXN9vnLR6b0OXA1iN",
+	"HWoq5wXkSJhg11VosZH0v0Pl1g3KEmwv4d/2iOBYtz8d2ygEtTCTC3rJlNMWDHMGdmP21ay760/e7otX",
+	"tryoCxNMmJIxGAalkWESfkU1y1RTITWKqTZo++z58xdfD16+evazs4vPBi9eX3z64vVXT8OS9LWB0nHb",
+	"RfNVlJ0VBT98N8O843Wotm8B+za52BtkwNbJt7cWUf02BJuvXqWIWZD3srE+6a2d3HpJcLtSMbViou+3",
+	"2nSyVRb/c6PoPOfisrpA8WAqVV3V3ISBkE/jjCIoTZrhd9l7bw9zNardbucmNKOwawWZGCMax3W1Q81A",
+	"/mGtOnhDqlg1scq9hcQ8BImRFutjLi5P7KeNdiwiEp751alOyKfoGcU0HgPIhWFuNo+nCC7O8lDFg+PR",
+	"xeP5n/Vmv0we/fTm6+7w8Kr77qrdAmtVtQ3Yj7oXMOKqQdd6qcrxzRVzrow4rTFI2yogbiOMEpuqLPbe",
+	"miOQc8AQlfUwsB3TVrVhlw9oJEeqNZSVoftIX1H2XElcHWphYtXcoBUXBHIoTv2gK+y0X0ziry36s94v",
+	"a5MmBlmi7Zah9O79mhmegYzGIgJPcSm8idot2mKWO81wt9TPuyrCGw0AI0qVnza07oD0WRfcALq96zLg",
+	"QhbNQt/DQ1Jkzb0dSkR5YcsOkux4Bh7FL2J9GUcKy1BGwGy7CjTJo9TbleHNGNTONXgzHrYRh7mlIPhO",
+	"yHB9r68KanibEkFbks7tZJsSXd2AFm4Xr7JE19bQoS37DucHeeWJXCUvVtf1ciOvPA37KBWay3671wnN",
+	"xthjkdD3eGArDEHsGs0WiwrX/4YH+g/jAFevHdw+Ja1uXWDhBse91d1BbtkGgO0/votIUql/wb0vpeBa",
+	"JntuCfneu2rsBHVVJKRfi6k2cQ+00Ft251vLeuFLMdVMjBaDWRG47qPexlmGM6YUnZSrqFQ2xMBUsAzf",
+	"XOBbKqCcOUhQjaARmb9L1TdrSU+VGw3LXRZ6n87A8QSV+1ZWFCr2xd0gzhP18sqMwXQY81FF7NJUXgtC",
+	"NQm/+OyCQGMLfPTQVvrZyMt5ByrBCgl7uWVqda6fnbOfSejv+TLSlXBoGf+3FLF9GrSTmL0FmVptPyv4",
+	"u23/3lJ1ou0iqO0YQDeKVCSzmj16eFy0WnZq++tu09Z9m2OwZUsE74xss0bV4qa3d2uRYy9SZ4Hj3ULy",
+	"9MfZV8vNO8DjnRA3r1L9A8HU9ai5tMGudGnZ40i1C4OAqBceYT3Qa7ghshIaXJ0QMJ+T3/7Tf0zmiYR/",
+	"xwkrZNaZ3+i8d876IhPFG0sTe61YYr2tGwttR+9PaNtJEJsnXCZcL9ZXydlUF97EOpWbpQrsMwOmsEJV",
+	"dMHbmn3ysh3qcnnrlxHqTjHEpuxFK+gdnWINpbs1PlSu+5r13Qc78E/S7szAG2VDVlCEuRLXH+y4PyWo",
+	"s7FrAd8FTWvjl881TSADxz6Rx0sa2T4sh0CERGFk0cH+/L6VOJt1Yclp2lAO/7RozMk+55q6FdqTVJUc",
+	"y7INCyOPZJKwkW5NZaJYawgWocUGTUl6SzW5lzsmynhtfk8pNcZs8ivz2saGg4oBvJqWNa7gzjZ+b7+r",
+	"TGFHiity1CssyFExlxazZjutx4N2q7K8bQWRsWJntgF1p+KlVY9vQ1wqlrHKHzgva+I1dRYnbKD4t6xU",
+	"Hrzq2eWKbN0d+KFtYeCqsM1R2cvhqFu6PUnDtSTGmdbsAwHhgvw6d4Tuj5C0lu8tr7WFYhCxGL1yKzy0",
+	"ktAoIk3BJlTzK2YuRCxKR/qgTb7yYou0nGB8NcRSh45Wbmq43NfUatojY/J2MWsni8Oqy9+mMR+xP623",
+	"nRvqWiw39c2f/2m/r9786E/dH5UG9Eki03mlS/NLecXyntKQRscVgedJMwQbDvxQLiyZGrjR3w83isu9",
+	"xmVTdWBz1lC1gO4+aV5nfRwPTjOI7ykXWq4IK2f+VTKYltJ0DiXE98Bn5jEVg1XeiawemQUW8jkgCL4J",
+	"lQC1uQ/qEeT1ZdHhMM02sQHFJDTv2aRcxbTCzAl0eZxku3ZF45RBFVgtbRVCr7CfrRFha8uUo+96nd4n",
+	"rU631dmH7/MDYL98fUEz1+d+DwF+VapxCb4zIWQqRmxmWyqVXWoRZ2K07ar5g565IWzIMhM1DhfNbjRp",
+	"fkmTy0hei5KZ2DwwoZpdQ7KKMnKqIlSTTu+k04GM3LFMCB3K1Gj4My5SDbr69gFU3Z0cG1H1OUPTMya5",
+	"wVkwI9hmUTbUhYnooMo92G31Hu8/7Goz9R3Xd8WMbDvM5QnZ4Ny6GfX2MCPNdbxUHNcAL0BlkYKcU50m",
+	"EV3s1F67uxczPgKZY7y/pjm+BPkB287svsl5W67AQOPY5SZzSM3N8hibik8Eg5gzwEp9EJAQQvBD8xze",
+	"bXGBYfkBCSFvEm8WUyh9AxmNXXNviBCCV4omMnyiIrWhdnr7sBusIoG72xFKo36WJLKmiDAzt8hQRlAO",
+	"3QYpUkEnAAI5e/mMNNH8GRCa6mmAaxzA6h+cEEpUOmeJYi4Wuy9s6XhnwDx7+ewepkZETFMe9xsn5Lt+",
+	"Az5s/u432u12v/H2bYiF3ZfaU+BrYNOSEVKHKxrzaGA95+ZpnGCmmPnVHhtvl+oy5SNusTWwiE/xzfJO",
+	"2AE33Yqn2fdLNjuYX0VqoDZUKCAzOppywVoJo5G5AsntKOlZJxoZMmVEJa7BqozFr9rkM9hXSDmnYtEX",
+	"LpAb9tdlr4COwBV4SlkESdBt8oVldLDCioxokuTN7GBEiJtkdDTti3kitRzJ+J4ihjLDdgZg1dbXksxk",
+	"gj2u1QkYuLO0Kvs4gOeksWEsR5eK0L4Y0TjGQajIfLr+K01IILY3BhjqjPKRjXM+yIvtZj7hBPI1bN0W",
+	"jNy9p7LC3X3RF78hOAj5jZ3mb/riN61WC/7P3D7udMhvSFjCxpA0hxSScumMabOu9nwZMuae/ZWSIjRk",
+	"Tah0PpeJIa8zFnE6MPgTek9at7B3xazYIE1iaJ2BStNASD2wOp+5bKufZ21iAhLaJg2YIecP5z4YsRGf",
+	"0XiAPYpm9GYAsrJ/a8hieQ1R/Nkty6ir3nK3ym+RJvXEJ1gzMmOzIXZpstirSCRHqSFBLCKJQeIA8RM9",
+	"OIagwAqHB6VVdLtQusxENJdcwHVMKXPHN79idnlgl8VcdTrPgAurJpmrWup5+alLtvAvKSVh31j5YsQE",
+	"Z1FILPp0DfqkwjWULm4UnfPBJVv4W+Vdyp7KKrplsPkTWwesg6SHiKzS8ZiPoDOyMxUEpetgH8neOzLv",
+	"jWUy5FGEIIBN1kc8o2YUYAIMLGMsn5ev5I9hbies4ZQmDOeM59e76n8Tr9gsPTgnkHcJNMWsf9PGJFvi",
+	"g2fMiRmDWartMDanxod+pJKx//EMSSB1sAiFcn2+bbLPKJb2LU+fGmgpB7G8ztb02KypmfdYpqK0FNkl",
+	"nGF+yb38wLyMFc4KC+ruPzb3R1KMY47orJhO5wPD/WJmpx2xmBt+AQNEjOIG2Uz4gaaQHYnjdQEBDHXD",
+	"aVAoq4X3ej1E73kiR4Y5DWM8+4B52cmH1jPY+BUrbDnKbLYDJQmXSTqwSJ+fWO9CnsYzSJjhvbDPHsew",
+	"42JJmCzj1Ev/MR90Vddg6nI8Zkm+dj1Yu8Qca4jFw8XKfw+wZ6SPgXg9YdDJz291NBimaoEHVA5mVCwG",
+	"VGs2m2tlv/bA8RZtBJo4JE204LlgQR6FB+5JXGfH/4BRh/niQcm3MeUeUtpf7v0jS4auKAdtxzwm5CD7",
+	"7TJ6yzTVbku+HaUxXNGRwnXzUU8sXxblfBYJfW+rOKT3XBZdVOaP2O+jzB7z3iDuqIL9zWOO3lD2UzWs",
+	"0btT4nE2PqqCMXp3lt+p4GNwNWcQHqyWGXjQ5leWuQM8tkzey5ddKkRG0p0n21usAkF3EWGlJS6S88JD",
+	"SM3NNiwR8+yi97UCKYeKBgV6lRVVsLQdSyogUSx81l0pEc6szn0JXkciYY9L5LARNIoUDzbJI3O2r8wy",
+	"5Srtsb1buupEFTOKR2wKPzNak82oQGqgq7ZHaVy8ngD/S5FU5MB6lALRzh1aWNRlepBVovCQYVmS8nxk",
+	"uSCF3qB56RlPMjHzKktR9hoKUW4E79s58/YqX3j3fdbtQ1Xk3PYrFYy7UbCDOr5t1rbAG7NVyDd9icrb",
+	"j2SLvUQ/8xVRpcsVjM5rM+AzrqJ5Y5nSFk0dxXqFnj2x2nZwRqbpjIpcFbUKaEAUHYNDSk3ltSs6WJUe",
+	"W6mrV1nKM5ZXbcFwkgSPSBOs/7Ybe/jzlu2G3noWhbayMTTcZGjlF1hQKrG6bRG6TvcnTx/+4tHXxz/v",
+	"/vjoq0/+rPfqwcXjn3V++dMna41u7liBNr+BSSCvOFk5v5+cv/gK/RbolUAV6OUzctTu2Lb+mK8IxYSN",
+	"nhw6u2VI6Hwec4bOEmcboH0RWq1PSUKJe9pISCxhApvRXCdcayZICPU2T8g3qFiD6g+Ao3IdkAz8N2Gh",
+	"pKkZ9k2tDbV2Nc411RW1IceJnNVbSbfOXEFv33CxpQ0IgPvCvPspeNxvZeuDwV7J6ypXvpb1YXNbT1Z/",
+	"WxzsTHF6eD6lYjKlfC06w8oDRDCSt3bB5hZImCvYvirypz8HMoipoaRprS7HnQ4afYwAdUCGCzKKqVLV",
+	"DcEqw4dwlC6Mctw52qG+4SjmlS4ibK17fHOz1rNbke7j8/RasHuPdxgayVkduA9K4G62BMsRIJvFfzoh",
+	"o3aKDzq9AJQPsz0POsfg7c21NWSN6AHIYmFHMo0jpNoHW69PCa1dNEpJxrJ1VOzOe/PIlndTbHdkopKo",
+	"R3zGBJR7S+Q19sSDYwX1YHy/BbqOpjJNvOQLT3BU0InJiP0Fbl/jcaqC8zkmZFT0UWc0MdwzoeKSzFky",
+	"MmJHjPbeGY9jbgO9rcsNbKxCwjEm1xTdcehPLAUpPugUY8OPN8pUnT9+UHQfPu5s+N7jIv52O9t3bjcw",
+	"Iwg44KZIYMj7spnfCOkDCNYYdKeDit6mG5Inb5wHs1uOE1W9f7xptUeg3eVSApu9iaoc1K5ZBqDb2xQC",
+	"ljGXbVmwZUtvgwaU7kYwBruxc3eY3uKZrDz7cNBPwEUdRnQRosxmjngIguswHV0yjXbJRDtx1oq5LEI3",
+	"97fgKo3liMZ9gRXAw1/84he/aH35Zevp04sf//jkyy9Pzs/Dg1P8ENr90VVk/rSXPRuOISUWlku2CNEz",
+	"YoTqPGcOObSrQgkJdMsxMmU5pToX0M88vMUizxM5m+tK1H20KeZkZTDqA+5cMQvgUSOpdLmc5sZFUamS",
+	"gotJFcSPNhqkRJjQ4IPHr7wcVYerfNrrqEhQQ6Uq5uBWMDuDhf1dOlUbks5UPTHyXkXoQO/mJnS1gK3M",
+	"CLY0IzIeBCQ8NvedtXe4IJmz01r9MxnDFhLOvH8QXh6Q8IEZAAUQnxX3bm4aQeMY/vvg5qbIcB/A5XUM",
+	"97VRkZ/LSVUF6DyoyABUIefauoqlKJrjnUrRWFthebBPdhqslp+V6gUaaibHpICkmZ4JdfK6LUMG7RME",
+	"xiXNJzFNo3zbSqVsb8kqtwbxQQsjuu4KyGhL4BJGIxcDxXz/uA/fLsBsnkO4AYasZPKPH+4tpWxdYvzS",
+	"AY1SV4mvqrCXL+Vma5y5rmRWc9kWZMNIisJiP+r2qhMrrZG3MJPDq+7haEr1Yb5eqgroZTmlrGIBDoLV",
+	"JyjK6nWzgCHJcKFZcTJF4V4TRC8WLTHATdCgnIvW3Uyvrcn1v3CyjEfFCVWXWHSqKrW/prdvUYIofuSZ",
+	"mKfa9gcK8DBFRvIxWtAoTiNWDKjudfcschQ7YO0uZVSTkqVzCfXeNMlGMBIPF5dcTA4Cxy89jyq6LMox",
+	"+p2t6rWVi/FtY3l1gdCD6siprEe/tSl5eJKwEeNX5d2rTl/ILRkbVGawvpW1OAumbzBEZ+uJ0iXS3XuK",
+	"zOh8brZAjp34XmhJYU5jwkYyicqn0eVJ9zq9YyCMnZoScHvLdvX20k999aSMUh6sJ8zkZo3S4nlUMtuD",
+	"9y7i+vhW5B5LZHltim+NcOgyxsoOlzmdAHFOIdAvlhMVEMGuDRHHnlPkJVWKhILd6MEoTZQ0+pwiofvb",
+	"leIzD8BottChdP3gFV5elj1vma5mhd6qEpY5rEUqcNTtNjbp/VaVaOYPutG6s0oHV6Y3QJMHgsSZzjD7",
+	"hCaM2CNRmzPmpZ659DFfhqnLhTdnsrdUD/O455JGnNHP5YA0KJRnKpYzPOn2HnT89EhMnFruUVqbHfeK",
+	"zSgHHuDPj3xJF2RM45iomE+mGtxKRvn6liXSRm+K1hjuWe1MMa1j1t6xj8jdVH+qTki7yLOQSr2kmoVm",
+	"0wfrU9LWpg7U55t5UNgks+WP7yCD70Dqb5e9lUPNrliynIaxx2SqcunYIoxfeHp1bstRkoxpUUw83mxR",
+	"PpzcrWXEKXSeLFYXaVaXETmwOUFhaa/DU5twN9YMOsqoPRQcgZiNtd2AsoxG6MPDhZHqFeb0kIsXFy8h",
+	"IHuzXlar29J4LWk6v/2Lf3UMEYPn5y+Ii6cwGO09NIopnwVEpaOp4azPuUhv2pG8pwIjrRmFC5rMLSn/",
+	"W+Wze4V569UDlNMrcBjp/oYlfJcz55FLbJRX5GXBw4nwKubm4WUrK+xuKx/ZM1SRTRTNuAht4grivjWm",
+	"nTrDNkRAIAXg2Abce5onkE6QtUhztemQ0cLopaJ0eGe9vS87tRUCRoiRxnhMDaqDa20ZNOf+HKban5qf",
+	"w8Ctcb4vmsedo4NTQkmYxSLbgsxUEME4HDDXW05Yo74/rE3YgDHNgpiffZGlECst517fCz/FyokhLgYr",
+	"C6kq5lm5x5ZRTLFRmnC9ODfLZ8UTKGB/VunjPxPFhK97KiMYP/n6gsgE0lsu2YI0Q3XZgtr9Znthd4BO",
+	"wOA5KFOt57iL8pKzzT9qO3fha22ItoPcavPT1dE7acytPDmwz+ffpXP+U7ZovH0LZbTGsuKr+SfNl6yJ",
+	"xu7Yiat9ogKnPipvE3N7t+UNgWueCjuLHeEC2+XGvJYrGG1iFoEJzUfQvgTabBamj1kZ2IMjW/q+aK5s",
+	"RGAesak5AcZqldcmtIsJqdp0ecntxtZ/KNtv8iWG4ZmBbAycF/StnJnruNM1hwbu94WQolWcpkuSOu4c",
+	"tclLWDJYK5SNa7SBU9tuD+7PWdIXYIsz+hbolW3y2u1NAaSEkTyV/4QkTM2lOYE2/SqcUjXIX0CnHe2L",
+	"GRq/NOVxYJPbdaHDBZ5Xm7SadfPAxTVL2ggaVyxRiHKddrfdgaYwcybonBulrN1pH2FP4CmcTih+QL2c",
+	"Rbg6YVX19+OYFJ4MDJvXQRb9byaRNYMvabYNgAKR/1kEp7CUhmmYi10l8+1ep4MJdVmSN0TCYQepQ4gt",
+	"99lepth+4+eZ25TQbJCdM7+rtb5idm+Wt12Xc23k924hH7ouKsxtcH0qsp95XA3Q2zdvLaGkt0hhha0B",
+	"slYhqfrI0DaIdtzp1n0r29zD1344PLx0tP6lz7N49rdB48Emb7z2gm591gQo4jOlb968Db4rcIxv3rx9",
+	"EzRUOpvRZNE4aZhFsJm1/pzNRtGJAs5ZOEFm5eeV/Wow4R1ETEUcnpLrKY8ZEfKacBAgwm8yHAmIRauD",
+	"kDRtdYuhTKHDZMKIOdkHp5gexaCIlq2xBSVmIEd79dGzJb8yye5TGS22O3d3cNrWnqQ9HKGND4e/Wl8b",
+	"mo7HIRemjUr7dol6dd/7Kn4fadYeKNYm1MoSq856KvIpjWwM+jukb8fdDd64kPI55K6YF3q99S8UEJmL",
+	"COOW3zUtfZkOY66mIBJuRkvfBhVSyuF3PHqL9DVmukKjfKaJ0V7mc0YTz2mKlRCskMwSSJVXmTa0klQ+",
+	"xS8tnfTj5Y/jo9GHjmYI+uo3vpL6c8izeg+4gsu4BaoYwdZl7cP3qkDNHykciWdRw3x9nlawbay+MOYs",
+	"jjDZZR7TEYsyjhxm9DE8DC1NDckoZhQE+NmpK0zlMWqukD8frMY6W0JvPwzaVU9Zw1wM2U5FRBcFNtOu",
+	"IfIzeQWF6uw7d85ZO+9v+luxVJHGcRUDxeubrOQKlvn4I8u8HS37IfPYV0ifduCx1vjUQvPSWiYL9Tfp",
+	"jLmSicXwB4x5UOEpSWQKJf6wmo1a0Yd3iRbaYsrQofEjB37XmHSu5Rwidc3uURv4IgWhJM9gcTiVd43f",
+	"mg/7m7yKD78Q8cIGu7E4UlkmKOLVaQ3+kbHE9pCUJMygKxrI94SUt2fQWdSMNTP7wT+dR63Ow82JfAVg",
+	"d8FT/dDS7uYxEUeZJT2L5qtmcD2PwQV3tT51XM9OznV6/YGxvc7j9S/4q/TE1VHYhWe+e8YH3EgmJGEz",
+	"Os/JFHEBaRXEqsz7UtcPy1rBK48+hkSh3bpE6yqq4Dt3z5wlXEakCZGnil+xg1NnsCO9YwJtv8mQjWXC",
+	"SAhO/TBzRv06xcrx9hAoju7ZHO/3klhtVrik++TR0Q58drMMvpDXdaDCRNaBun1atNn6fbkMygRtOdrd",
+	"5bFhwYeTXjY7cK7w1oxysRTc6HKYbDgAZhlZPqFshp1KR7YSyEm3+wjwmaO6UrONuJw1S7ctJczxuIIa",
+	"2qKD+GRAhgvCI1vFjWtlvYw2uw1x4wMnl++aHj2hcawC6yv0vI1zbK8MlElesYRQu34bUSi1jjjt259m",
+	"Q31tcNaR3+w+b4g65208Cu2RnGHD+U3lgi7E1AwwJsoFJrnWpN+UmkZZ0eFN7QF0DVS6naoISxejAi+t",
+	"EkA8GK8Zn0x146S7hU/N34oNj9YP3oWW4W+d0mB9ZpVIfXtP1YZYuxfEK6LZtlhj53onjqbiYe78AR/m",
+	"LTdljb7wwWsKmwj+3ydhHw/JOlNEmXceqoWARoDVDvozdamgFrJnR8hLmsgEBB80g2A/WmgD+507Q28P",
+	"nc0BpCQpIN+Da9UXiLRZCNcBhstomUCLFEzmz1rKWvubgfVwnrArzq7DNvGwTd2zCdR9YUPBIgkJRWjN",
+	"cBHBL1+cV4xoSMTC1nqqpLXnZo1uQWlzcdpsR3drrnnOYjaCHbkL60Wt2O+KkHsE67gXNOSl/fD281iI",
+	"0Sum0rjWxJ7AXV8g/KH5pt81Wfic6dG09gjnR3dDcrFsAq88MR9N0+/LOZwpUoaeQliVpbB1UuYqzekL",
+	"dnvF6aO69IcqYX3gJ+YVo9EdeW52d9q0yVl2gl1dIkrMiSGvXz0nTSNCZXHO9oQYYakv+Mwmr+dR8Yox",
+	"EkZyZBbQb2Gi2rMoPCAjKoyINGTEJjBZMYlrKMMpBXqGsPEYYjrRU6rJhGMjOx8yHAKupiJmSuGj9jXF",
+	"tIKwEJ2q0JAlFo9XCFy3dyJlRzfL2djaFHh3/qIfAkn0C2hvShQf3z1RxOy+zPM5YX+YHqvbKK42smNz",
+	"dF7qZ1QuHu4UCcU0NjbLJVGH+M7NA2SEiwnhGun7LsE82B5qDaLYSsOOgEHtYK6XiWL7vSjzqLZuq8wb",
+	"6fwwE/jqzOJn+MC+zeJeBS6M6VryIkmzswPrsLHPbEDRvArhiGiN+/fv3z+6+cW3DfRApQlztLQXNIrJ",
+	"RC7H2gBxHDRiqvQAcjgrqFNWagnKp5oFeQuproORFJjVM1qAjdASSs3orHXJFi0o7cBHl/a6YWvXgiWD",
+	"rCQJTnZZnrTVN7A+B74JDjCl3ITAKVYk5Hdlo/fxoi4ELpMt0ERPnpTSvDBLK2E6TcRHpW4vbgLqkcsK",
+	"ZS67dGtptdICeFFIuCNcESZGyWIOkqaGKFHSPPvsvNV78LD1xZMv0ZBXRoOgmgTd3onhH/SGumzNE/mr",
+	"1mc/P/vy5fPP/C7OllosH9xtT8dd+iI+CAra2YqCIgwfEL28JbXcEhvW0Mk/+Cjhd00wzyLoqugKDECB",
+	"y2URyiOZq0WoQ1SqwT+yd8r6aRpfEvzAiUuntHDbACPoYmrEZavncwEuFJ1QoSg4BEiTxjFxhXQCdK14",
+	"5HqJVrfJmU381n5xFfsFx9YrNHOL8M9wQW6Tf5GJp9/shXxvPsgx/XRUMUivsb2MZJfhLriA3Qog+B+a",
+	"dP2HzRt2xJLVHq/yEfzIMt4Dy5hRsfAqTUnfjYJB7ztxj+/yqpArnWYWXT46zd69C2Amr5gnMexdrwrW",
+	"J11aWnGLPA9KBLv2W4aGLicT2TyEVUCV31pN7L1a3Isw3InF/aNxamOG6jcO3Kt56vHJ0YM7Vrh++Ob/",
+	"Dz4MzVqu15DULTingZPdTgfbmgpXKmxPYiie4ClOWa9t0hyaj0GZJxbBiUn1NCDuLKFqRgyVieS1yLPr",
+	"+iJPr7MBG0kK9dAs7VAnhGsMblOETigXxWJ1ldT8FazYR6L5vbfov1uSCQfto0x524ou2jdBDenoknBB",
+	"EqnhoG1DDp3HvqYC3QvBSCKvIVrS6xthFRckGSckNCgM9TWup1TbdgGKUHVJxjIJvE7r+KB5qi+yGBMF",
+	"tY/zkv7s1yn12mfM6HzOooNCMK6fawyF0c3HoSA7V7ov5BiS5NUpGUo9JVecXStC42u6MAQuYWxFYAjk",
+	"YO7ZcfkOsncfbZa9i60Nto+rzVdltc/7no3VVoFLU5NJhGd/Qa5ZwgiNoo9a5W0pQNYTQ3l2BDyOQVZe",
+	"lCeuH8adRJ5VR/NHkco75mW9rC2ETTzLUCmvSBOCLK0VtEk6wzIXB3urZHF7P+DyUVx7zHY5ZHfo/fvg",
+	"yNDHIgIfiwg0ThrnhnBtUezEiTLQ6qE+CAm6Cd8ZJze/j95sdopKnaRsuGOWWRSQv/nrbvuBF1mZxprP",
+	"Y86SwZwlMx5DlfoHnVyLuOLzjY7hFpw+X67a7FlY8D+U3FmLXTkG2gv1tWZDDztC8IUmfAR9JaTK88iQ",
+	"KfKsUwlUohYLIqHMPF6EwGaolAih0bODk2Jde+CxAjk+lunHUuTg1TUfQ1j9UG8h7dh2WKvvIy/Fdj1P",
+	"oM2Hykqlm8fvKVflPGEkw8uIDBd9EVbgaUgOSbfT6QSGcYuIRcRMRxJKrqcyZl6p7yoZHHBwDyE7S6d0",
+	"4xO42dHb7lC9E5b+PaFHWy1cHa8HzPyY/vu+0n9h+asIY5Exb1Ax1icuMRtrLyEFxjjNqSbXhMZSsIyu",
+	"ssjSPyBh5g7YLtvVROWj5/O9pQvWosuaQk4XHg/iUVbraE71NI+xyXop5kS1su5RVZPRrK1Qt6JlY52n",
+	"9HN0kNryskpDvxyf8QdourIe1KDoJ3XzcWhdg62395VWk+xep7MdBX4nJe3ePevqbc66Hv8hsq4PLmPo",
+	"vWXHrOV1UykvWxGL+RVLbH/ISlM6VG6Vmo8XRKZ6KG9cROZXLy6eff6LwetXz/G+PTJYrWJKE4DwcMwF",
+	"V1PbPzjPz5xS1Re/Tlm61P+FvKSLWFLbtkIxGnvh9MsB9NBJd2G75egp64usxz8U08IeW0wpOmEKmmXZ",
+	"ObMIPASXjM2xezYW7GCaRlRTdDkqkjAstQyeoL74hER0odokBNcaJG+B/0BRwbVB3BPy+tVzBD1hUTpC",
+	"oyHqQFNpZ0DFQk+5mFh1ScpL1RcxvzT7dsnAJ4D9fapUjR9LefkUp7CoLiu4xhwKPWc38Pua5875t/hs",
+	"RdRNjjtoMufo8WW1dQhdx7jNqJE/T9cNcZ+F/KjWbDbXqnFy9MmmJNwijhfCOQWFumEOk2oX24KCE7YX",
+	"NC65MPuGZ6hhvbIu78/2pnZNp1hEHnQ65JnQLBE0JmBhSghm7dlut0UQjwog5pEqjEa13OGoYGgx+DNB",
+	"ScP8MVBmz0/AEys1jbdxq/p7hmi2zEzy5sY5An0sBrhsxjEo5S2RR8qn+SqbG7UkHT2lCdPJor6M0ctU",
+	"K+ggyGgUuu8tMt+skf2ATEOsBVdEJxzpsRQjRprDBbme8tEUaHLm2YDemaovuCXq2PpNGKINr2eN5FKV",
+	"0hg+Jsdj7E4j0J7kipy2iSU2NPJWw1B5QYYsG7F53HmMlqhrrtjBOsL5ChZlAzneLcg+RPnKlrPrZPlb",
+	"xqn8YIjc4woiN2ciQi9hLZ3bXgr20aROGHZYERALglPh37mse4tUdCH1YAyScJ6G7hOdBUQx4BP7zzf/",
+	"SmJr3exjzVwu8yQLFKQ8GYygCHbQ9uT3WyyC+/zArIZlmm4xZAXhIUW6c0eJ+NmicAWbAEA0leZx7DAO",
+	"umVmS3bQfj8x4jpZgERNowK/WmzCrbK4s2q9Az038BBJ0phlVYXB0c7AioadUO/BfUWaoZJpMmIhGcdU",
+	"Tc2TXFwGZJ7IAwKFtKOqhNvn5hP7drf5MXS1wX+9VudhZYES8BefNO7DPO43/ErQDzsG4eTc60yMs26c",
+	"2ObFZoegr7IXjOeqTOOvCmq5BMo19iQ5aRxNt3HGwWK+SmO2KuYGtusH74fLUdcX3izW1zvjzuAVfNv2",
+	"SYFO1nKMpers5tpqkQRwwaB+tuehtfE5Pd3eCfoCS93JVGhIeYD35bU4dTa/E9SDsTqRYkkA2qi0zr0D",
+	"FxVjA3hmVI+MFtsXGNIWkmZ4PwwIFYTd0JEm2EAjnCdszG/uh2ag8P6cJvp+eHBiRMiZUYhDh9uhnajR",
+	"kENE2LAvuJin+kcy1fNUu/LY0CIJkz6pWBA1pxAWHCLOhqRJiYo58GW8dIB9POwn+yL0zqf7LBdkHPPJ",
+	"VLfJq5dfwvMX5t/E4isKrTgeCbuzsE2QRMF2aQgNhCVhENtE45gAuWDqFNqJjFPFInvdNRjuPXYydma0",
+	"mCdSy5HEEld9EQKNbZ0Z1ofNf0NoFqYGXIRBZguh+FnhNYBG+4Ut9JlMWNQmF/SSKcLGYzbSfVEfkFQh",
+	"PMO5vr2Dc0vKViBCW5OgZwZ17sZ7+cMi71uv7CrC/rEq6Z68lTn/qGIfRSlqo/5bQKiUlnMFlGkBndLr",
+	"iAAQUU/KuqcsoZPyoEaG+uiqfG+uytW4soGdw7z6QbkrX/neR8C8zGgEtR+a44I/07BpYIwQcf8EZJxE",
+	"ERonjEYLJ/T0RSoil9GBp4EuMEC/UqOwJbL1NJHpZErCl69tjWz3YAgSU180jzvHZMqSassTnI7bu0YL",
+	"XOeRx0dKHMRjIZcMVDHLHnpQ68Ej/t3Z3bLVzu0muAtPXbcWW3BTt1y1/PRxBT/daUm/z/z0B5emmfXE",
+	"3JQDy8nqRKRYTiARybWPNbJ+0ekZkDGPNdi+hpjOnhNsKCkr2uRJmiiZ9MWcTriAI3RC5lTZpEvQKO4p",
+	"EoL1dATPhoQqErq/xxLpnnkAXDCVlEpOdvIpPpcThG8TxyJ8ZMb1hs++NmLwZo/+lC02fNKG5G/0bFZe",
+	"daOns9TCjZ5Gz+aTmCq14Rv2iG+Wu/t5ImebPHchG3v1rWYpypCH6mfLfhI0RkZbHVwnXLNBd5p1QOsU",
+	"7zyYLd2JClfWNmJ7/HCFy8NLgI1SPAEDA/2jbg86M88lh77Ph1fdw9GU6sP8A6oRNODY4pfgtd5xxyad",
+	"dD1ulOWdlJq99bpZp7cj6PNGlRRcTPz5WS4G82t0uj95+vAXj74+/nn3x0dfffJnvVcPLh7/rPPLnz7J",
+	"82rRog0RQmgDcGJaltBSBMvPaAkaWfZuzyCCR0WQK+5q5saucXKy3huMPeIMMf3oDV42Juar47Mi87PI",
+	"iA7ZjSvLtsqqLieZ+c5WT4mB1zQxCl+OvQ4zZtjwoMywqCJPzn+GQjntiymjRrBO5DWK08iQIDQGcI9F",
+	"5g10IRuRnIwTOYNPR1TTIVUMEi+HNvZ+xmYyWfTF9ZRqdC1rRRT/to5pfXZja69tzbY+cpcPhbtodqMP",
+	"R+qq2PaTR0FOw4OcKAaWYAU5cwlylhDkHCgAqhcUiWDgKHyAVwOPhgYFYh0sMZagwIuCSp4VVPK4oEzo",
+	"A2ACgceAgiJj6QvDT6r4VlDPEoJe8EnQDY4DpPPBErkPqphaAMzCsI9eN3j8MOjY/3fUCQxP7B134Ojl",
+	"XKDcZLVSgzHEI4DSjIZaJPIanBjtRtBAigG48ASRoPWUq7lUHF9fSlKiWtPRdMaEPjX0Chr4/nG/AZSx",
+	"BXxjpK76DeiDW9VAdsP3K9rHvv3Ijzx+hLTW40iWF9QzpqViDUX6fSeVC4rnb55wo/RbU33xxC7fiwbg",
+	"dXJ3jj6BjKEtOkzwGZ0w97oRDP3hzGidUmqyaziBfq7sw9YAMWfJwCiN3oiORkGtFAQ9Jy6FGe0113Jl",
+	"OQWULeDjEToJwWdvJvqDd/a6ogYiwgXwxTSL/vUu3wsIVMb3wJJpzaNe0qHCUiY8jrkU1g9qsySTifMr",
+	"jiRkSIYjxuNmMxU+MpO/+WvioSH5ESnfXUb9vrBPZYcle650fEjxwe60/KA7g2bIpvXm/vav/iXJkPbA",
+	"vOGjP/lRftPcK6H3ATkk3cAcj06nc2CGLZ4S8iMCp1DBxPPzGOJy2oBEcGdnmRaqL5rQE2ho1llM2rPo",
+	"4JSEywuDnlj0246mrAVzdBuYFYSQfRH6LwUkLE0ihIoS/qzDNvnaABZ6BxwjzJl2H+0LvEnYzYixSIFw",
+	"HNKhvGJWrggxSsa8nMXBO/Saz+OF8+RjaqtZtDY5s/0hbbdIc3LzEh3D1E9xwwUGSR692tZo5QxcWZcj",
+	"1hchjWN5PUgF0oWBq35jLehmFCmqpPo9Vb+4Fendji7eZbrsHtnZ5rXIvp/cbKs9q5Nbvx/VOH5o2Usv",
+	"gbDYghpVHLQoUR4iTfNa1dbHuUOzT+tORPoFXXmpuwKdc0kkGTJxOE7unpxLQ+UsBW3aICmWNdTlAkuJ",
+	"qRBTKMFif9Amr2wJoFwqcB7FrWJvAFFhac4XYnQG87xlPSCv11njjbVFDuZQxC9qnDxwjq9C1zWcgR//",
+	"bbehDR/Z+NxlM8lOzN127t0j6XzYQ2q3L+LZhfE6y3WKipQT9+POSOfjfSsCXpUvs7aaiR9aUJBtBLf6",
+	"BUB0s0avRYr93t5HjaKFGDniAzZX6pG/LUmspZLbE1lNwjSJUWo2E6a2lXkW0oGSp6Uw5OJaEowiAXWo",
+	"LxJGo5MsefQeRK2SZvhd34LdNwvTh1PUbwR9/5DBb/84wYUKXcdgfxj0xWqd68AmcJIXcyYMfWdJS+lF",
+	"zLx+0X0BoEVUUwsYj+Cr5kNcTPqNk+/69uAiNJkVzoMeaZOZeb/xFmAjr89JJOOYJgBZXwBIARlJccUg",
+	"IBbWMyxQ8/CgTeCwEh7ZGFZKrpiIZEIwMpc0Q+xPeYjkJzywgayeL9ovhRpTpUl4GNrMLHvQIWh4SqEe",
+	"Fm69i70BvzPVhPZFseIfBu1IoXjEEohPnWLD1BnF3JOEKRlfMSzDM0/4FQTGRVFitAtUMvoiPHv+/MXX",
+	"g5evnv3s7OKzwYvXF5++eP3V05CA4mHQbD1PfWkR+xZc9YfMQrGhTuPEspBG0MAwHZ2pJpUqRpHVOR5W",
+	"ZG3HHadolVmgE7vqvuF4cTVDrWSgEG2WCpTBDHvubb/iDlUq2N5y0dlr8KbhcbiWaRyRYd6aWCZWGow+",
+	"csf3xR2/NoTJ8DYjptdxSbt1uFkbsEwzXj2PDF++OLee1ayksXkjRIuUd9sbDrWbPIhHsZhBJSE3RF9A",
+	"uytQP4rl3LiLkTw4wQSSvOJtliwAs+SKjIF/R9Y4ZjigYNeZmkNdFVyo/WbrtYaYnWctTlIwaB0bSzFh",
+	"CYzLIhIlEksh1xFic7D2VzetC75GA1XjZExjxbaTanMl627abUAduqryyqUu1O1u3oE6KFhWAIntXlUN",
+	"5BIYvc7WR0FDXtopvNl+PVY3agJQDLdO48xI6eQCl7bkWD+IAiNHCw1u//Do37umYiB2Yz69O9G5NIr2",
+	"DGv2nbKZa5WnNJtvSMzW2Vay4snu81k1bSO6YdaaI1i443llZUO1itcUULG+qCNjp2XCQ2MlgcYoH/EK",
+	"y5GRpL6ANcltM+vLM68iWrc2xnyPKFdtWfht6NaOE1pNfxzi3MvccN+zVjcffCM4Rz3cUfXJS7FWutqU",
+	"pqw1JrxkSYkyBBU0DuwIYLY1GiMWVlzkvjLnzVpJFHAi7fpjvgf9sHzQt60hfg4E1KzMHet6UeSf5DfL",
+	"gbb2p9XX0HTQmlFIpnDEyw5gXsctXBGAuwtRWKGFQf0EPh6zhIkRw3bsjtvwj6LGPhSmLHuwhiJsqS99",
+	"t6YHJOz6x+TC99UBErcWUtP5iNXEtWwVdgsbesuujmkMk7RqumLQ0dpcxVZNwBa0BB3WBWQ0i0EV9mEz",
+	"SZWFSxzUcIHbZ++VnOG97eML7rKm6Q8hvqD3bpxk+4sv+NiS8YMpl1qgcStlWMmjUWueyCvuwpcrEy2e",
+	"xBzqLLNRwtCNhTEFLSnixSkJoXEfPDPAZ0Ki6AJ0X6h/Z1R0DPtapkgveDR6aSHYc9ysQxGMRy96L0ZS",
+	"CDbS7ZiL9KYdyUNpnu4dZmjVCMz7cpCwCVfanDVMQIJygAM2w36G+K+7atNvXYo5XtRJqvQgZleQruT/",
+	"ck+kiiWWJmR/mnuwoJAyNbfewhZebGxGkpjABq8W8qVd8jss9oIGVypl1tRmS+DhouSZ88/tasEmRTxh",
+	"Iz1IE+6tq4Gy4BMyIxwaEjako8uGzWAGbEwYjUCojtNJ46QBOwFDY8LAZvsFz27aDEmxhIuxXDe0ORlQ",
+	"r2QLaf7Fs6dPCmhcQyuzw/aDjyJWXExiRhSfiJYU+cQ9eiS9s7+yp4tBxxNiHg/JmAtroXN5L8qoRRFX",
+	"IwlGL/B5hIjN1k0/ZaNLRZ49tY7v075wQwIWhSRVTJFwiWCEga3eNMhc/qGPRXjJILKNEDU383Qw96jN",
+	"IGtD/ShlyGMznHA9TYfmAxbxwwMy5rZ4kwEugOrLARbFUn0BEzH0wrVVtPIkBGgRM/WER4xw3SZP8seA",
+	"WP/k/MVX5JItsq4ybiWITBBmD0rSjKTWLCJzqqcK6zERLrQkEqibOmgTt2lYIHqWKk2GjMzTYcxHzqlt",
+	"YLbBs+vc2nrKZlWmSZ837KEhzWqCWqSMDXU0So50y+xly1KIFuxUC2jUMkGc2/7FHiErUbadiMkdBuJ+",
+	"5I8f+ePt+OMuCL2OM34/ApVvUaZ15KKYc+cmzWbvwsiMuBynkyzwiN1wpdUdlWiFL3FFNL104Y13FCaB",
+	"k3wmrmjM34sh6CyKCK2TTVaIJtUa00alyjg0NNecKRJzccmirAYT14WawFrKU9teATsyXTI2txewkDgA",
+	"zAWZMT2VkVqtTW1hZUTz2A/Cyuhm/0FYG7fHs6A6rdTf1y/20fP/I+v/yPo/sv4fLP2h0Y7UZ21xRTfK",
+	"Pgos9vZVYHGdjyUsWScL7eDwImmG/Ua/EWZeFK4PVvPX27tRSlR0uygZ/2DdoTflI6f4yCk+PE7xg/Q2",
+	"VbGOH6wilnmrdtfFDKXWrGXLIx1ygXSjLgbr2WwuE62yevykiUVxFBmykZwxEtLRiCmFdQdCdRDAFWj1",
+	"HZKmtX7agM3Co30hEztseEqocB3C7ymofQCAh+SaCwV2WizZizh4Tx1AL4E5NgoMSRO6AEzpnBHaF1jh",
+	"FZKIIPjroE3CGUsmLCRNGwpwQLJK/a4v+XCB5t0TQl3jQGtGwAr9fWFoIbjkLvl8ziIwY2P3QChOpqlm",
+	"ZnmoTlWAlTsCMpIyjuS1UIEtQZyog0J5BPt9sEgrQolg1yTEQcCQvpgzbJzgGhOGbRJaVhwSAeUfbNsT",
+	"bP0gIrMGQooWm831gthFCqzVHfm0y2DOpw9GbqqJXTxM+4I3K2Jn/Q9yA/U4YaxlxBIS0yFE9dqBQOIh",
+	"0NYLC8EctMmZ++avJC+G+frp0wFhsWJ+ZCG8H2Hcr2atftrpHI0cqsAvBqgAqXlnz1pm7bKUs1MSTuba",
+	"uiMmibwMbXtJiA50xgX7JqQoaj6M82BBZQAnM64Udrz4/9i71uW2cSz9Kij+iVxLKZJsp2Plz2Y6Pene",
+	"Tk9nE6dmd8ZdEkRCFmIK0BCQFXVPqvYh9gn3SbZwDgCCEqmrlcQe/0pM8YLbuZ/znbWD8OlmyhX7xCTl",
+	"UOSCx6aA0hhSBTVv0CefcCC3K6FmCSB7xD6N0W8UOD/kDDt4JAwoJzUKoNI51TK3JylcN3M83XcwJmKz",
+	"IRsFoLUvRfmDp58HJyUQP/dlPwTfhDOhOTRFsng0FeGId7BOdst/Qm6zp/aHsfZc3ph/A++UGxYwGUcm",
+	"URzd0myG6pi9AziuvwEQ5+gEUhiV4eaei/bwK1YfMMoWDqBpLjfhYrNTwIQNqeIJ5jKtvMETStSLJlTM",
+	"aNYs/2L1m1/gN/La/ma2kl2b2QHjilBHBaIvT95hFUNCv6M4P99gDcKhTfXSyGhn2E1O0zN2Pnq2MrRL",
+	"Rifk9dtL8h6Rs0vDc4MqQLP/7ldLsHkTX4VrhlLI3RfO4m1GuSuw3XrQbjnDH5ZW8+1l1WJWjfV6qoON",
+	"Xb3aNYPfWivDQ29P+10bGPDEYYcBirjAWrRuVPi/lWuQMHX3p8N2Et3xBNiRdoORtutHetCRgAF299zl",
+	"+voESJgF3g43cilIylPMSjYbs70SHn4vUEIfTO7XVlo4LoLNif8FxfHXUMVxGwqZiDZpFja+K6vaa5Rw",
+	"PKmbOuHhXTGRWRrA8ILQMwI+o9pcVguRkI9y2CLvg8yzcsvsnm1aATlo5lxYlRyVI3MR18JerhfrSPN3",
+	"koHm18DmoPURHhSdAhX+hGLY1geEl8OB+x+quBhqWv2PclhmiKvujfZ5s3t62Wn3Oue97sW/gVHvwpBm",
+	"vL/F0YjyzLKjj3KIvKjT6XS63W739PT09Ozs7Oz8/Pz82bNnz7777rvvnj9//jyqYWmdA5mvbY0KGqRS",
+	"65ldlfcinO5p2073cwwOxfyWZn3FEilSFfVOobsGNHo1p27TO+III3BRL3r9w2Xh2lmdxKrYN6+vmEfZ",
+	"neIIzXuBDEE8nbNhMqa6S6fcgiz8tiOHD055XSwYD++DT09DvuWYnpv2WpZXm54GmWAAIYiaEVhudKhk",
+	"NtOMmD01ZiPsrbFb0Ig35weeGrz+4TI0542F/PbX95eGWf0VnA0lFuYLVYhiwljML0MPbY/8CW4maM2F",
+	"T1qL7kXRWjq2jfmGElwaBauy7DPgpzHh2n4Q0VHgvlbo37AO9NhapzK/EmidnkBuAbSCxeIFOSqEDbzN",
+	"kA8RRtdroKU/YVQofJFZrRLRmEW7EqtuELNuzpvQIrhyy5RuVw8dA1y5gh8piKGTdJaxK9HAQEKuNNF8",
+	"4mtnLZCAK6zF956A8gP5zUGpLYUHWyF4weBKYD6eeXlg1JcMWxp6E154y5prrDt2Z9X8al0uO7gTYmxu",
+	"7pGHrDmPFcoWzd76BEjDWfjxlVi172MyE5pnq+Y61KpIAY4RAL9BzJCxVB7/RiEATibldEgTaGiLUDgS",
+	"XDLippnJhGYeGScA5twymZDrFvnLLMtsLOhK4KJRV3O9SQU4LNEQNAakuiXT3p26IRtzkZrlREJ1zndv",
+	"J5TlvjfgnPemib833XPVkuhtLjUWqR9PHE3dN6ww+uyA0DfNPJkpLSeWh5RMpJK29F9N3JemdYs0f4au",
+	"V6G6tLo6+PTq6hiOWizPj9jiIVilXN5UL5N1YyytU2EObrNS5iXFIjlWky6vk02gtctleRMynLGclVaq",
+	"ToX5RvSSz3vpJbvkuu7qZTjwZLpWa1ue0Q1afnG1XslPOmmXnY7O6PlwWcl3kFTLRwCvL2mx3yIRxGts",
+	"pMcV3WdFf7srxlJ30I9vutbtQaVt9u2YYPFXtffv6aL9tqeEeE9vjZVZbboKNveeJWO/sMDXtKtr8oHW",
+	"pN4rv6TvHl1pqx/gnXz6h3dLrc3exgxqFdiMTxRJpBjxa9vliDT4cjSRg/02JGOutDTnT9OFQ1qFVvlo",
+	"UgUvVSRjo412SV06997OyaP5jnA63xrdhJP4Jvpc736qd8WmCKfsICoqPVh1+ZMQHZca4SVsohV5KQg6",
+	"aUL/EHhfSn6qK1HgUVBXPP5i1SXTI+2B7eTu9RdQUdSL0IECt6HXX0E7EkjrYLkvxvDeJfvMJno6PH3T",
+	"i3YrqzfKTKfd7UV4R8zx3EbnCxSVB6G/7KZp76/2Pa7bXUQs1up91qxZTgl9yEpgnTB74Aqhyxk9pkL4",
+	"9KMc1sevzXkzN5CcJTJPwS2dwrHjyscV0nKD2R4mVRqRRhqY1wFH04u7E8xk81kVikxoylw8HDqfF1mK",
+	"LfKj1SzlTGc+Qc4ZPkoSSlChTV3+KGYuKs0zh2pmlVS1SUj+hxxW91Avr8qPck4mVCxwabS0grq8DL5Y",
+	"5B8zli8KJgRN6Et9Lq0kj3rn7biQU+aPCf2E1SHQxXBTrciBQDKe3Xo0QRvgrg2sd3rddq/dXg2sI8Jx",
+	"L4w+oTXAUvLj5eVbYkipJvp+cXFxQSmlw+FwmCRJkqZpyhhjo9Fo1G7Dd7ZJKNo3+m6HtC743l4TfMcl",
+	"6fjg+2OCwsYEhe1FJKa0OyKtEY/mAC9T4mMT2OV8gDDLG1Y1NOKPa5XtIJscHP862eRAXvx8wnSqxsBo",
+	"jgMyZCOZM+JD3RW1biX9ayESbMAd3R1b3TpbqYap3jG//GaYQYlh7qouFxtV18UaT8NHOXx00Wyon60i",
+	"IHNuv4qPJuxH5Uf24d0b0vB5kzajQOYujml2zQYz0QXJbQ1UUBNzJRq0qIma53Q6ZbmxncLqJ39Z5pAI",
+	"kjNC85wuTsiSL/OJIu7Yt65EfeHFC6PYVhZekJdiQQxdz3LoloQNGWTuC0qsG5Wct7vF10f8E0vJhCno",
+	"5D1YNhDMziGvGBDI7/kohzEAdwHwKqZBvf7hMrZ6vQIjI6UQxEN4zZNNurJv/PHIHb8Yd4y/YrzycXu2",
+	"2J69Um3Dd3w7KS27C+INnWa44GrMUtDZPMT/Xo4qGyGySXv3R6xv7Xsyq/lnJJev1XeyxutEhJxv5Xmy",
+	"TcJD11JZlry3N9wJvk9Vo3LP2egs5boPfhdbxh/FUULzKb1mfSE1YEjDNSl0zoczoHWcUt/3xsAJCMqj",
+	"3unnGFEc+rcs5yM7sH4RprAfZp+m5u9+gHtgvy7YHCAc+kOaUWGhrs1QRoviJoArCP7kadKXIluEEZj+",
+	"hIsyXES71BNYcF10NERcCtyD/pK4KP1W9VLFlDK/aZ31x3JmuHr3LI4U157Tulxbw3QyndOK92zNVtzx",
+	"qPWC298fcuY+KOY6mGxAef4S6OC7o8S0yCW9YYqw0YglerWH0qqB7HbkDoBgqsnVBvd2Ox/HxIKpH+Yj",
+	"U3nQTOWxC9VxQlnr+ZhXHcY0Z82Mi5s12oO55w0XN0cA0e+PwSNRqMwzPQ7xiaI4GlLFLBHhcJ+qrH+W",
+	"XF5M/7M7+Vv+/OdPf+0Mn952tkVdAppWcI8NdZtJVrwzWunZ5hq0eVMhlYlqDqVZFaRZjDgVbXwt3+4D",
+	"L4L+ku6KvROH4K0kmmh+y7YHTEr78N2o1+lCH2XDkgAvagdXf3l/K8jVVtaa2wBntNLl/4Dh5v3ES8Tk",
+	"Vm1d/R54Rbm4eaJIQjPbHDYZG9aQEi0R8h0gXRy2CiVjmC15+fYncsMWvg+y62lrXnclGrYsC0bRw6os",
+	"njpkFcDioRqwXp8owGd/YaFVuLgmMscwrvk/1zZDyr37xBa4UXElBp5EBzFMgOVuCiy5YSkZLsjgD3/T",
+	"Z6RPs5RPueD6n0rTXP8TrdEBaSjGUtJun1X6u/wpPByOfUvGcjBxB9S2M60dGXz9X4yvto/GVw/c5lrt",
+	"x/OUx2ZGXyv3u9iDOrZeoSU9/QP+6G9oxucPwN4N+R6765VSmovN8qnwZUFZL5rXK7V3hXntOO5xOau9",
+	"p9s87VzCDUGPuDvmta4B3AZG2zHs+P7w2UeyCsPQGzngrjFn2JDDelbCuSJyRJodUsrzhx9a9Yrj4c4y",
+	"f4zTIN6x40k8MmDyl2EzR1PgtmQqS9qb345tOk9+Yb7y2J3ym+lOuYNCp6le05TSmOqxzRrBDnATJhSX",
+	"IiaJVJo04HCRmeBancQEI++AVZdRpWLI6hHJAjQV8JEgaMSVcD9MWZ4woXnGLG7v4O+jXE7MN08GMbnO",
+	"5WyK5nVKFzFUUscIRxoXXd6hI5zMjfLTuhKv6AKrBMG3i1b6TFtYXoSb+V0KRgb690GLvLIVTblZOkwe",
+	"/s58S7n0vYGWgyvhIHCIkPOTFnmpycTMH8wwkst5ZZb3e7O4qFbtJjz+nMsJ5PFuuO9SbnUXn7C/ScG2",
+	"ufe1WfA/Lba59Y28/oDg49vcarvbbnWvrYLY8u6f2SI6PBPdnLqQkZa1SjiH/SFkOMBE4sB9u9QM2eFV",
+	"tldaIS//kvorZ2DLg2cMPJhxZKabMYhhuJs6XbjLpbegGMS3Ido+IHRSzVB4uJQVlt+yHG6zySWnRngg",
+	"lEvU63yOI6BM/Ex/Am+enrejXrfTjqPpxXnUO3sO/7uIehfQhNpYGa65chRHlpjDZ5+duWc7F2338GkH",
+	"nnbdld3cn8O0rJjqnqFXw3Vbdnc9b7fNJmu5JO2CTdK/R73ow+X30b4NvIBeqwTdr4IZIjfcCllSDB0k",
+	"2YLI/NvvqfKlxdAHyA80koUrzZPQV5zJ62XpM1PNiRRcy3xN4AXu+wVvu+PgS1H+WpNltrFfhWtLvpqG",
+	"5bOwrJu4Slk7dW+FG0NS6jzv2qs25zLqRYBogoldTiecTZ0autLw3OqgiIVmpBBglLhxb7ZMd4mdrGxR",
+	"bSdz3GxAdePpww+awML4aQfEMJUyWxMyeemecb11qQeykwL8Pu7EkUY1Ot5JL8R1f6JQcUJYfuwoaxOH",
+	"IcXXvEOOLEie5reshLkQI4bdAF4xsK3GYyh1I1y3rsRbxL9x8yR0OmU0N4MZvP7Bosbj+bNkP6hTmfwx",
+	"uoN+tGXi3oZK9jvxR4xifHEGFQAyhewouFzwo1VuJG6EnIvjsaS9tmcDM3pwlio2UF3/gDu5rlXqfbBw",
+	"bWvREktd5ag16kVFJ9E1zGfveMWDOUVfr6VnaX+DMMdyoaCXoJu1xruIbjyqio98+V5GNzbwy13dU3bz",
+	"9o9utNbrfYfHL1YJ7Fl7vxN6xCjGEdnJs/vJTS56p+fH4yYPP0DxUNW+IrBxgOb3FGgBPJSHcLtKW/3d",
+	"DNHi3cieKDTaHbC97aaHZa9ck4zfwHQ8GJsUm5ji9zD6e6/CdOqYzsX5Cs9xXuolHBdDfsu8KL13NmdR",
+	"Vw3L9USRHEoZH3WeQ3kF0N2yEVEuIVxiFzPF8mZYH1NpT3xQLLehqW0Am7wKNOQihQIPAA3hCuKVdUhN",
+	"LkZ/N8284+0H5SAda8YVMI7KoXX26DN+DBf+6XZMzXKxac4lnrN9awaWD0UN0bvlLnu9HyNGgaMcoviO",
+	"CEnD/y9lqTkFWCdgblIn2zvRL0v+76AjDhPYzLWoDyANBBBeYPMevDY0bMx8mOuTANDnSkA2RUrM52My",
+	"H1PNbNdhnhPNEd0j6IVrP0bFQgoGrWqrvN/BYbpb3/fpXsk/q8M5tn/7bqh3j/ltoNsHailsv0kp05Rn",
+	"+EwK8sDZDzYhIepFRqwA0XDlm2F7+gllzA5AD0sR+h/gUzV7tebbrBBv98HeeWVZXhDyg5ZO0Ox/Oy1m",
+	"o7M7OPyPru4v75jTs1yUt1e7bEqUKrbOzaqLWzjtapkXQJN6vW5K9bhQ60CdKzP0O1PvKh2DLydSXNuj",
+	"/CQU7u7gxmTMr438tdydM8zh0zlnNonwBXQ05+La+nHUKpKAM7xb62Ts4X7GQgKd7yN1vpBzcV+pev4o",
+	"VR9ognDBGfxurxUr643iamt4g1vtLb3eKiPV3Pee/473VhizMDzbBRF6XBoaodi9kSui2SdNGglVrMmF",
+	"YkJxzW/ZSZ2Z+49q6zaiGY8AGvkNE9dmaZ+deaandA5g3esHiN4erkguM1b3efNbtKduZHbincRDstVA",
+	"0ENSNxTloEj3HozHyLxDU9+jjDgkkG0ZW3el2OLMXJKZc7pElcVbJWCBc2tm2BWiGU8YOoXBX9nB//SV",
+	"Oa29bjtoY78L70TCWGWcL4l5O5Ej3MhHT8JaT0KYaId/1zsJvrddWlErQQqhZEqVmss8Rb+AhJtpli0I",
+	"FYQ1J5T7Dqox0HRsCSom9pAi4jygxhBAjTl5QbyNpPi1UIQLQi1JhrA1tb6Bg50CK/QD6D9RLxrK4b+X",
+	"y+Ld/MHYy3OW6OZY5oo1h1RrZBVl8glIYyiH0W4Kw/H8C3uxjPplsQpVReXWBl6ipZ72l3uWLGMTVVRs",
+	"7bOkFdx4ndX8zStiR/BWuKUNPQaa3jBxRO8EfM/Cl5RZCLTvNl9v3S/ogCXb1HHaku5Y4Yqocd4kVIQu",
+	"U34tCBex9ara8nas7bIYXgowWyrNvyuBHcUt6ueCZIzesoIBZ9wYkvjqGVQsuG5yXJEbNtUt8sphw+g5",
+	"x17mQmrAg4FDVMelH90ptuPNAQQ7E9NcJkxBuWtAtQs5M6fE7AOeJrKQs1yxbHQEsn253Hy9/GU9ZhPF",
+	"sluGeJBfDRECgxdKjvRJpdJTa7fdRU7kN6iQ/6sKyfuRjFgjMXZ1H5jdOiABkQzswR0QxSxYv73ywv/W",
+	"T1mm6cDIaIUxwCvREOyaQnWMliRl6SzRJ4RqOeGJMQ5iMh/zZAz1MXTEzF9ZIXRK6GdDZj2Y+TVLW1fi",
+	"lYclsySds9FMYTcCnheij4nUXfNS0Ho741VJ+OJKTNBXmtl5TpxgJcOZhqFdU83mdLH0QRhpi1j4SjJw",
+	"9sDAj+BK2Em5cUDjyhqWCbjOMrfoayXuWSNHD3fPlvbRg2btZJgc0UXrWWfnwfPOR2yImqaAR1aRLK0B",
+	"ziEQ4BG1pUu/uV5TzjI5ZylpjGRO7FQIXeYQBRxjwRJOWl/VPW7ZWqVXJ/aOodjZcMaiK7w8VebQXuOC",
+	"wn0UhhbcBsSdffmywHtfgHMGAJMWMIhpj1o553osZxr2waLszxQL5UArcAIXmCGrTuXXeHtzztMQGr14",
+	"2AMfrzz6wWV2MpFOJRdakYZvMqwXU2aWWzHy4d0bC/ehMIMmjX3EAoThnPHrMXbWKieqrf1qkrOUCc1p",
+	"BvlvNEx+c/zQdRdYfc0vOB5rWHKIVCYsnLkFBaoYAXpu8bHweMHb7AlrlbMBq94DTX/s7k2lzCojqaRR",
+	"SqnC7kRL5cjBtyDsUzVkYxtnElMFnapg1Rj7QqzzRwAXQ8TBW6Hif/WtL4WQM5GwiaFmosZyLoxCBbqL",
+	"FGZZ+LVgaZMLG7aQeZlt4EHmwpY6kzkXqZyHGxh+oWYrEMxBkf/7n/9dCb87JYynzO817jSZzDLNpxnH",
+	"2S7ItEQz+M6aTUNkdCJneig/kcZffr386c//3f/w7g3+Yvm/ikkBIIuosSRn0FbqBAZ7y9nc5pTrPPz4",
+	"WMqbVyzjtyznrGoQ76oabPgjiQ1UzYsR573ol+p5ymlIbMutOFa/9wZAzPJZxnCZrd5SoAqZjyVSJLM8",
+	"d4hAsPKx0XgtApDZ/eJowDGjRGU8NVIDd540Upmop4B8olqTNBwlXqwY3HsurjMGZ60pBXEcSJHGr1Mm",
+	"fnpFvpdCsERDT65fzW50iZolY0IVec31jzNsKvOGi9mnVirDb0qeJm/d+6LPv33+/wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

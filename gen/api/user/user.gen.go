@@ -606,6 +606,58 @@ type TotpSecret struct {
 	Secret string `json:"secret"`
 }
 
+// UserLimit defines model for UserLimit.
+type UserLimit struct {
+	// ClearsIn Seconds until the oldest call counted leaves the window (0 — nothing counted).
+	//
+	// Example: 9480
+	ClearsIn    int64  `json:"clears_in"`
+	Concurrency *int64 `json:"concurrency"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InFlight Example: 1
+	InFlight int64 `json:"in_flight"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *flash*
+	Model                string `json:"model"`
+	RemainingConcurrency *int64 `json:"remaining_concurrency"`
+
+	// RemainingRequests Example: 48
+	RemainingRequests *int64 `json:"remaining_requests"`
+	RemainingTokens   *int64 `json:"remaining_tokens"`
+
+	// Requests Example: 60
+	Requests *int64 `json:"requests"`
+
+	// Scope `key`, `user`, `group` or `global`.
+	//
+	// Example: user
+	Scope  string `json:"scope"`
+	Tokens *int64 `json:"tokens"`
+
+	// UsedRequests Calls started in the window.
+	//
+	// Example: 12
+	UsedRequests int64 `json:"used_requests"`
+
+	// UsedTokens Tokens of the calls started in the window (a call in flight counts its estimate).
+	//
+	// Example: 0
+	UsedTokens int64 `json:"used_tokens"`
+
+	// Window Example: 3h
+	Window string `json:"window"`
+}
+
+// UserLimitList defines model for UserLimitList.
+type UserLimitList struct {
+	Items []UserLimit `json:"items"`
+}
+
 // ApiKeyId Example: 7
 type ApiKeyId = int64
 
@@ -844,6 +896,9 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// LimitUserList The limits that apply to you
+	// (GET /api/user/limits)
+	LimitUserList(ctx echo.Context) error
 	// UsageLogUserList Your gateway calls
 	// (GET /api/user/logs)
 	UsageLogUserList(ctx echo.Context, params UsageLogUserListParams) error
@@ -1036,6 +1091,15 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// LimitUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) LimitUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LimitUserList(ctx)
 	return err
 }
 
@@ -1388,6 +1452,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
+	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
@@ -2511,6 +2576,69 @@ func (response ApiKeyUpdate413JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 type ApiKeyUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserListRequestObject struct {
+}
+
+type LimitUserListResponseObject interface {
+	VisitLimitUserListResponse(w http.ResponseWriter) error
+}
+
+type LimitUserList200JSONResponse UserLimitList
+
+func (response LimitUserList200JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LimitUserList401JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LimitUserList403JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LimitUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LimitUserList503JSONResponse) VisitLimitUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4048,6 +4176,9 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// LimitUserList The limits that apply to you
+	// (GET /api/user/limits)
+	LimitUserList(ctx context.Context, request LimitUserListRequestObject) (LimitUserListResponseObject, error)
 	// UsageLogUserList Your gateway calls
 	// (GET /api/user/logs)
 	UsageLogUserList(ctx context.Context, request UsageLogUserListRequestObject) (UsageLogUserListResponseObject, error)
@@ -4511,6 +4642,29 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 		return err
 	} else if validResponse, ok := response.(ApiKeyUpdateResponseObject); ok {
 		return validResponse.VisitApiKeyUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LimitUserList operation middleware
+func (sh *strictHandler) LimitUserList(ctx echo.Context) error {
+	var request LimitUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LimitUserList(ctx.Request().Context(), request.(LimitUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LimitUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LimitUserListResponseObject); ok {
+		return validResponse.VisitLimitUserListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5084,236 +5238,246 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bcyM3lif8ryD4dURRPSRFUlJVSRWO/lQ3u+yqsiypbJetGibIBElYSSANIEWxqhXRT99MfBH7shsz",
-	"G/u2D7v9Orv7Mg8b+890RPfu/BcbOAAykTdedCm33XZ022JekLgcnHNwLr/zoTHis5gzwpRsHHxoxFjg",
-	"GVFEwK/DmH5BFi9C/XdI5EjQWFHOGgeN0ylBh0cv0DlZ3JOIhp1Gq0H1jRiraaPVYHhGGgcNGjZaDUF+",
-	"TKggYeNAiYS0GnI0JTOs2ySXeBZHpHHwoNUYczHDSr/D1P3dRqsxo4zOklnjoNdqqEVMzC0yIaJxddVq",
-	"PBd8Vu7XicJCIT5GakqQojOCBGYTgpqUjaJE0gvSQsfPn6CdnZ39rbTTPyZELLJej3XTlf1s9Lv9++1e",
-	"r93vnXa7B/C/7xpe50OsSFt/t5F2WipB2QT6/JJPDkcjnjBV7vmXLFqgEY4iiSQRFyREwwVSUypREksl",
-	"CJ4hbN6t67a9PYBJr+j87uaT/JJPnkwxYyTapMMj80pdP+3t2n72rtfPREguqik1YORSDUbwROCoIxbk",
-	"gvJEohhrAsFDSZhCYy7g7pgKqeBWLZmY9moIZafX093Gly8Jm6hp42Cn39KbQxGhm/r777vt/Xd/95s6",
-	"MvmCLJbO+AyHBM2pmpoZt1uxljJiOjgni9oZf3CtGX9JZ7SCkF/yiUQxETB5dT2K4F2/MyEZ4yRSjYO9",
-	"bivrmf4xw5emJ3vd7jr9esXDFfRqFplKNNOPoqZecN0xWHn9CBEIy3MS6idr1x9erln+Sazau7ytO5sn",
-	"g17/IYwh/V1DAMfkx4RIVcV7YSCupx4RCPMKoqEZUfBt27bSfhEGiCo0xxJhJudEkBBerB2bbauWYhrd",
-	"3udP7799+M3ut73Pdl4/+Kp/vHe6/3X3uy+eXG+8JwqrRD6JsJRLl24+5ZLYQdyTSMJriEpEmWU+uom6",
-	"YZnHB/BMbmC/EWTcOGj8P9uZONw2d6W+NONsYH8O/J7qzp/SGfmOM1LNel4cvj40gug9ZwSFeKGXIERT",
-	"ngiJsCBolChEWV2P1fvqXdJ4c6pnOluQQ0nx9skUs8kUF2ju/m5xCXxGdNj+Drffd9v7g787O2tv1zGl",
-	"U14e4DMWVslacrm+rFV8laTtby5pr7TSIWPOJDF6jJGMr7l6zhMGW2rEmSJGDuM4jugI6zFt/yD1wLx+",
-	"6CErTCPzTqg/w7gajKGdVoMIoYVOg3Ekk9HUiWg9Kwu9wjB11yKzZ9AyjCU/6a8Ln9KbWo9G0GGinBQm",
-	"KJFEdBpXrcZjHFo2cMNxU3aBIxoOLG/wR49n5ABZzozMMqAIyE1vzd4dzILeWynD0/Iw0pRBQsQFwmhM",
-	"SRQargB9hol4IkhImKI4OibjRJKb0sEobW8gyA9kpIhPEbAGTnMT5oOGa6evoeZnp6dHaLfb2zpAL9iI",
-	"C0FGyglzFAt+QUMS3tHsrexcUDHAoOUETtbAPYn4nJ0x3Z8IU6a2WnoVGHeKIFL4nOSJ1BKvE8VYudGK",
-	"M9YM3N8DvdX4eKzlVbDVOWN6GZ9zMaRhSNgNl2+ctuMvGpXpxqIShVTiYXR3SyCJ8D8DZHqHXArHFCiL",
-	"ca3o6nt3x570d4Yk4mwikeJ5lnRCpKScHacHwxuNVJrWBuk5MxuwpBMGmgFHIQf94BHCLN1hI8wYVx9p",
-	"cWFTZGob9pV4r0/zKREEYaS7TsI2ZciOT7fFCAlJiJpBcczBFkzsKecvsZiQG87okIeLgeJ8EEFj2Xw6",
-	"jqsf0P1RnCPzzN1yePc9+BYwDAZTCQdPoXcsiZV0U/AKs8WhUmQWG6PGDWZCT8IMs8UAu/Y8ZsE50veQ",
-	"u/cIKbFAeIIpQxFW9kRyy7Oy7KN4rIhAwTFRYtE+1D8CJMmIsxA04inBobXseI9UGFHMKyhhikYIM66m",
-	"epLNB/Uy4CjicwJGnwrV7eFut+JopofyhuFETbmg72+86RO/qWxN/vwv/9+//fv/+pf/+J//8k//+Jd/",
-	"/Oc//+v/+PN/+e9/+ad/bP2ff/nXf/uHf/eXf/5v//s//c8//69/uhvGB7qGJ0Ml0kctFAsiCVOWv79h",
-	"+ALTSPOEm89B2pLH84i4oCOC9GpxgQWNFij/pHe4W3qQu5s9HWKFh1gSTUgJEwSPprpfZm6sSvEmu37T",
-	"ObItDsz01OhnI55EIYjFoWY6eDTV+pBWYMjovKAY3bU6tklfShyn4/XOP/p8QRaPKQv18UhPYhhS/Wkc",
-	"HQkeE6GoPieNcSRJqxF7lz74pqOKYzlxBx0nvuQj1EUJG1LNP3RfPZvleuambqVZJ7Mhf+936V36MB9q",
-	"BVXTkDdip0YVhpTZSVeZR4s9aS2dD72MWoR749ZEPtTd0CvYZEkUgcbLODN2xaVzoh83W8AYzlfNi2//",
-	"XW+SjgTlgqoKW+M3UwJcHxY3JKHec77e3gzSiwOwlQZbTr+RUyxIiGLO9SHC/EqfAYmtWzUWVpgDptf9",
-	"+0ahQS1cvHf1MDLrQPnZgg0gHeIbiSekanxYISPYtKIm71n70hRfgOqWGjbcQjZhJvic2QexILBJ4S4J",
-	"YTXzdAbP5Uhsp7cWjf2YcIXLXf5KX0YJowpM7GJi7JNIgUkMvpYjqf1ef2+t7yl+TliF2e1IcC3w4yjR",
-	"hzfdqL6BzOO5T/Ue9ve6a3yrQLFmhtIOuJFXEiy4oio2s1FFBjSW1RuSg+0wooQphMNQECmJRM0XR1LT",
-	"65MXT4+1fB7TSyK3YMH1DjanQBJrkh8LPvO2LmaL/M79vtHv7nS6nV5vp9Pd7u/q7lNFZtCfElXW7Gks",
-	"BF4Af7HjAePysiGZB9Iez7CxkC7vqW+WvlE3R4LA7sOq3mr38KC7t4HVriAUKzestz5jLnKDazx5gUTC",
-	"GBGpDyfkI4kkVZUfI5cxFUTaEZSYnzlfTLAic7xAUvHYkQRlk7QfHkcnF0Tkp1tPxoN2t9furuEsrJnw",
-	"rL8FafVgrZ2tJcCUVrkbray6J62nC7MQRVgq4Cx4pIiQLS2zBBnxCaNaXcsL8YY8b8eT3ed/+sMf9y+/",
-	"qpxi3d5A89KlZLJ/sHOzmTGWZL/5CMeKx1VdAgYziKo9V3pOZlwq9KPHaf0NJmPCQmNPUDjKyXMEbaIh",
-	"WXBmTGlDHGE2Koj5Xlf/cw1Zn2ntqf8401z6axGDcX6s0lkNozVODv0WrF8qkbKBXIvhg2oC6+XRZtqz",
-	"3MeKAy6QU44F5VlHiYnmlz239Vs5AVIveJ7Axzw7+iYq9PVEVJ0saiEsUZX4svSoOX/my14trlqNfrfb",
-	"OwiHDw8Oejmp4LmQdvdzLqSyL/uw/Ry3xwedd3/X3Abf9odea+dq63e/qdqFM3z5wnykpzfDR5KJKyem",
-	"Tjpu5M70R9dfObpWI2H0x4TYF/QTZUG4rozz+gmu8ruUefnJvHPpt4THL3V0fgwBUJgKKwrW5PtpcIN5",
-	"IvsnfyTe8CgI01XPzV5Sw8TyfCql9/SP1XICjg+57Vrk+NBWfVeOubo2Y11DJVoRLVKQTfXdPCEjQZTl",
-	"5l+OGwffrzk7xUk+rwrs0XQ31qR0ThYddKK40OoWYnz+SP/XuCnQUB+t9QEU7D2Vyth3w558MOqf/9j9",
-	"jO1883DxefhS7KmvL6s1tMIE6K6VZ+Bd0Vh1mPkqFJ8YKwE4MfRmgVFImKyW7S1wZs5GxsKXUy/06tnD",
-	"Px4peqH7mLrccuf99Hb5mA8NvonDDchoRpl/tferxP5VYv8qse9aYvNIHzF/ldo3PZNdVUipx5SFb0RU",
-	"FuqJuZitwlSpWB5sb2ui6djLnRGfbeNETbcjPqHsdy7+4pOIsuQy5GdJt9u/P6Qs/OSr/uzht6PuS7E7",
-	"Pb1/8bjHvpP7X4Q73ywePP9hD3/VXylldIfe1Y/gepqA63A1cbi79ySSUTLJE70dYiPPH01E3Dv730H7",
-	"3Ydua6d39ZuVw0t7UjXGJ1kEjBcHXrAaRwQLOaBspV8WjTiP9D73fQ14dI6a1uFoWOx8SiPins3Td6Xh",
-	"YJknZpXhrw+8Y2PDnxdo5Nx35VXMHronNzRV/fa3v/3t5X61kaqgRPbWs6UwOjovc7iZ5jVYAOep+tZ6",
-	"ZOoidf14Kc2jmhg4Gh+jwLs1cG4fG2wlgwJX5zFhEBFa6o5xr5Q784KV/TiagYGHJ/MFKQ5+nCbsyPxH",
-	"c+xuyHlEMHPsjqziduVdcgKvufcHgmBZbSJe6LmjEvEEQjCFPlxQzlAzwOGMsqCFgjGmUSKIDFrFIDbD",
-	"i7ceITKLFQTiMGT0zvyEVk1lAvrnLW+LROIJGQwXA/BTrZYSvsOr0vKW0p9HwCkZlLehW6/CvJc7VjDG",
-	"eZOxHhc01rUNeb7nkV/F9V16BHrGRmIBejlWSBCpHhlFaPnBSvAf2ivPVumSxljKORdhXsnZ7e7fz6k5",
-	"D6t0Jo+rZJHejdIJzCQraJ4AGxBbizMsZNvGRMV4Ah6tZXyxwK8KOtkG7CswTEbvL8zUVPCYjvSPCdHS",
-	"JABli6EvY8IOX7Q16WJFh5HH8sDTqrcolUpgxQWCsE+JmpIQlAaEysDE+RMUUanqGN1muqXPBe2UW3or",
-	"eEMTBdxlGXM8JyTWD92ASdbpE/72XHNb3YaZp0JluSqf99L1Wb4VZRY/MMIMDUlZxpUJISSSThhWRGqV",
-	"x0YU62cJHk2LB8KU+hotRw9L/Zxr2K780a037ydOyhU2iREmwSMtv0EbCw6ACWkdzuh0Qar9pYF7SPMT",
-	"1BRYEetj4sKcdLYenbGAERJKzZkTNQ0ObGKb3VR1gd0TekEQRozMEWdk6xEKhnpWw8L7Z8zZYvxAiEco",
-	"cJf18/icsJK4HS70di/sZ2HCE8+YIDEIC+REceeMeWEgqanHTpIWVt4gG62G6e2mtqJW47Ktv9G+wELz",
-	"T6k/5q/YoXvPv/gk7YR/9bXu0LHrj3/nseubf/Fp2s9KejHGq1sUf4ewts5K5wwPdgFbJpKMhGhIxtbS",
-	"KEgc4ZE1YelzOmekWg7ul4WfLxrvQBBeW1xljD1tws5kBc8tbetnM0yjJzwkJ6TqmOYMM8vOabDveEi0",
-	"ZrmQyGaieLN6v7s62s37UBX3OcJSnlcFxqwZodHdSCMtHJZ21jorFcMA7trLv8TnnFNTc/1aMre3IUbd",
-	"Ml3fXWJb+BKIrELOfkOGh4maMsTNE6gZHCXDiI6M99ryCtC0KWe2mc9PvnwdbKGEaXERxO75IEelHxrp",
-	"DeBRShFpGD2kmTCY2CmOIsImkPr8Y7/9YP6sN+uFby+78cP6f81h/AVTTu5blfzQUEiB3LMOFGdmiCW5",
-	"v5uIKM/RNunmKhrLvl5euqJCl46v9KiWUBPethdnOP7efO4dZgtHApqhPpliNlnb2VFI2bzEIwUOGYjd",
-	"DXgUDhyjDiAKKCCa8w004wrKQY3ZzUI+8G5/v/egUc5x/3D/qtKjwMg8/XC+KZsH155yIUl7CO0t2lLh",
-	"OFrjoFW091eJF3/Qa3x784/2VhFMbvR1213ffEXUlFcEMcM6VPoEBMktIUggiSYu/HjuvAaQnzTFEjHu",
-	"fFiFAxWO6Ij8v56NeB0+PcWyem7rbEIzGGE+UPb7/BK1fLLz9XmnMy59ejOlP9d/21Qj62XlWgkyJoKw",
-	"kfUebhAaZG13sReHvYaJJw3brgsBT9ur7G5ZLGg5sIrfFlVM70SBja4zFHwuweBSJXo6iuvPNLcCpA8g",
-	"UuudzZQ3m5TdAgUaF3/jcPgkfDbu9vo7u3v3HzzcX/K70WoIPH9xjbdsvrgxwVPC1FOssJmXBll83iXf",
-	"Po5e/MBp2P+avv326y7+dDd5u/N59Pbb4+gF63p0ZTh824r7pSELG3bS5zjdfpXOawd/p5/wZmoD+VyY",
-	"U7+H60xvrmcPe/v9Kg5bInVzIeMT3tLkjoze9bXUSTPN9lFvSlaI9B8kZ51jPH9FpDHSpqmwL9iYfyQd",
-	"fpQIQZiqT/kwMBrlJFW4bhNP17L2553XFd3fWR39u+oI0lhXY2s1aFzjWMrFcSCsIPe2XbQEZ0EYD2qD",
-	"nSUh7EbBzuXQhFT+5zv+GZ/bDFiTHGzShRFlqBmk+lwLBVJy/Z/YnB70n5Bsof8QZEKlIqLoMPKkX4VL",
-	"gogBnpBCBHLjFX9Powhv73W66+2g8knMzV0hPpfGjdxn0ynJKLlKyNl9dRtnN3+LXv/8dspV/MSqzZuY",
-	"eUqa9u5+v7uzv7amXTyp5JWifP+yKLd8J7iKcaKmAxtMUN5CJuILAbwQCuzjB9vbAXpz/BI1IXoHfXUM",
-	"umjRap8+rLiKt484jyZYkQNQPn+Ho4lWZKazT04+O+yZOISQTqiSn9w3v6iUCRGfuPfMxZgIysNPdrrm",
-	"p+neJ58/Pvnm7c7To2efHX2xc/TtUfF3pY80nZLyqLXystN3g28Wwt0K49z844WVsz1p5VajaiULWaeH",
-	"jPGEjcis0o6Fk5BqzXXDVFa/0UPXBHw7zdQtz5cilwo1X2FxHvI5K8zPqRfIJIhUWCjgxd3+QbeL3pw+",
-	"MTFgQ54ohNGMskSBibIqmGC50OxdQ2gSFlYHYZ3AohvrPQhIAELKZYYQFpYDrUxX9m8/Mai3bi6IUMtG",
-	"BFlvVQPCqoq6N0FrWjkiRVVUYHqvsO48w2xEEGfoBKtEhHixuSv+WutfJcBMJzOK9+c0o5dWtsE2c5Kv",
-	"s98qPExRFIAvG05XiiNyQcSCM4KamYIAVKm2WiiAzNdAP5ehjcC1FjIBE+ZmzpEj/ZRdHEVWOks9VHil",
-	"4IyBJ8qbtH54tyGyl7HA64vwynT+Sk4HIAMGtYSPzSKgGWZ4Al0Az0zTnDlaSPPylpnjFsz+1gHCSCYx",
-	"EZI4LNMzJsiMK9J2sV6HRy/0OfvDmYU8OGscoA9nBt1A/33W6HQ6Z42rK00POCbWx3YteC/dKYg4sCCD",
-	"MFNly23W4qaYCE/Nm8WVsA2uuxRP0+9Xq1BFA4ZUmgu10AyPppSRtiA41FdAS3kE2vXMHNTQkEgagqcM",
-	"IpTB/tpBz2BdwcOD2eKMOR0E1tdAFEobGi8hYIGEaEoE6aBPraCDGdaHLSEMbIDU02wsdpSBh/uMxYIr",
-	"PuKRwdkyy9kCU62aczTjgqBzykJ5AE7XJKQKTTk/t49D98DoRxUaRnx0LhE+Y/p8ZxrBrIDkZV5pcoGC",
-	"FD1D61E7IxMhBX+TYMszJeahxKShWAOkeS8FpuycsTP2ewfZ+Hs7zN+fsd+32234v7692+2i36OgQI0B",
-	"ag5xiDJ4YmT3l2Zj7ll9vNYHm4TJJI650Ox1RkKKB5p+Au9J0wf/ip4xrVFBCIs5CQL6mI1kh6MUT8SI",
-	"DFLvdwsFMyolZRMT5+435z4YkhGd4WiAh/yCDGb4cnCBoyR3a0giPh/MKMtuWUFd9Za7VXwLNbGnPhnU",
-	"pBmZDYlAPFGWeiUK+SiZARaNAWu0cG4mMkczFJjhYKswi24VCpcJC2NOGVw3NtcUj6rlG6EHdlrcSVSf",
-	"LgfUAd6ZQ6mKi08BfEV2SUo+MHFohYshYZSEAbLk09Pk48MD+QtlYTH8pfIupU9p9To9J0Pf/IGt6qzr",
-	"Sd8QskzGYzqihKmBzQk2n/euQzxH+t6Ofi+FpwusoM4RnqJE5PoEFFikWBoXr2SPxYKOLF1PsSBmzDZi",
-	"JLvqf9NcMYdzuAC8ZgA8Rc9/08YZWOZjwyld72eJss0UoctaKBhJMfY/nhIJxKPneyH5wFguBPggB6OI",
-	"27eUSKQaROSCRAa9jM/TOd3Vc5pi4uWnIr1kRphdci/v6ZeN2SE3oe7+vr4/4mwcUUPOkqgkHljMDNO5",
-	"kERUywtoICTYLBDYxtViAHE0rr0eEEAehM3d6/cNeceCj7RwGkZm7xvoKbfzIfLAWEdgHYjjzFtg99Ga",
-	"hIsXHliiz3asd6EKARI1PYmRxhjhXChX9p7+YCWcoxsPzJ3Q2xqim8xkZb8H5HIEoHfZ+pjrFhkJ6NAG",
-	"lQ2GibQmrgJqm/3anpMtSis0UYCawP2CDBAr2HJPmnnOoUcF2eTJBRsNxph6RGl/ufd3LBtyuFv6McYH",
-	"6W8Xt13kqXZZsuUotGGZjcxd1x/11PKyKueLSEhhqpKQ3nNpRn5RPoKaXxKP+vSTl46QSOAJR68p+6ka",
-	"0ejdKcg4aKJSMHp3yu9UyDG4msOPK8gHr7fZlbJ0gMfK7L142QEa+IijOY4Ox0mPoeuPFfk5mEILF4rc",
-	"3AVz55h5etH7Wo6V6995fmWPrSlv14d2D060wDnT9nLPlLilOSsDi4Q1LrDDRqsMO5ljc+BnqeJchTW2",
-	"dwtXnaoCzpuM2eR+prwmHVGO1ehZ8TmNpTrNSeA8XwCaK3MKQ3YeEF8VP0jd1z6caUmTAvNvUZECJKVM",
-	"NbHPeJqJHldRi7LXjBLlWvC+nQlvoJMS1Kovuv1e5SW3/UqF4NafLMttPbc52ZjOQrboVdicGSNOX8hP",
-	"eRX7zKc+eFjOVYIrb94oc9py0Gnm//PsidW2g0M0TWaYZUdRewBtIYnHBAw1Uz53eLrmgJU3xFWe1Su9",
-	"uBkG5Idl2NohauJIchf3XigqYCBFt1ooSzlzoKzmbJvv3dKqAcuNbm5b1TowKmD6ZdkYMLZlY26lpEur",
-	"MRE8iQfDxTVqCMhP9buPIUjgRtYtaOyYz6sC8xW/NVT9VkO9L0QWFEoOLF9AW1UHAP+hqkE6d631bW4w",
-	"VrD2VIRAPoeNb/H5mtbOsNvtGjOHVhm20HCRVYgoekLUtLKgkGmlB63sdndyFN1dy9puPMwVAJrgb9+9",
-	"vMxnHa/VZk6K1Xa7v3+Nps0GruvuXqG73TUxBhWOrhE87MRq7RD3uv0WqNt6efa6uyaFJD2fGGFg8eid",
-	"8dRArMIwtzaenwJZm4GVtAqbGmBX3htHOr3rUrtjE5VsOqQzwiAAQPC5AaWEbQV1IHLgmuAsmfJEOAXO",
-	"RO06VUlCilEpMKbGx1LVz5dYETaq6OdrgoWWFwKzcxQTMdKCNjIWzhmNIuoyXbwARcazCBTNjqrwNeO9",
-	"bo6g7u+ulXIf7+/lHWb73TXf2y+AeXY3B+bRfTZdMA2uSwSavZcN21otHcwFVWTQs0eSfBzlmuzJa2dv",
-	"dsN2wqr3d6thFKqaKGKm9vprvpkClFZ1oNdftwckFS6bimArlq5aDYBUNN0YXE+cu81kMByr9z5s9ANw",
-	"ygYhXtjobb3FAxOOmYzOiTKWOJEmLlrFjoReVaJmxEc4OmP6SgsFb9++fdt+9ar99OnpZ58dvHp1cHIS",
-	"bD0yHzKWbuMc0X/ay57VQrMS25dzsgiML0CrkSatWj9uSzlRNYXMMUa2Cu6pKj2lOugKpunmkxwD1G0l",
-	"6T5cl3I2gO1tmtSgYgprf3fNT5lMbMomVT1+2L0GMqMxcThA3vx0VG2u4m6v4yKtGi5VMQY3g+kezK1v",
-	"aVetyTpri4oF/cvLwJUutDojWI+0yrjVQsGuvu/sm8MFSt171s6d1WWU3nHsnkSQRdxCwZ5uwCggviju",
-	"X142Wo1d+Pfe5WVe4O7B5VUCF3L8X/JJNSa78wPpDlXouevDn68Wink49Buhmbfq5VkhEduW+MwRKdKv",
-	"KQKlXjDqtTUbtE8gaBc1n0Q4CbNlK8Sa31BUbtzFvbaJYbqrToYbdk4QHLqonxwsht+/63Qmq/a5Kkxp",
-	"DQpZKuT376/XozWiqjeO0w0Ta9WaVcz4K1/LTec4ddYYaw7JiumZ2IHcZD/s9Su1FWfWzI1k+6K3PZpi",
-	"tZ3Nl6zqdFlPKR6xgAYhprGV19XrRmHQpIcLRfKDySv3ChnyImFJAK5DBsU01N5659pZdWHQU6fLVJb/",
-	"zBuwDOBcDbZPXoMoYurEibLQ+S2zmSDLWp+CRlESknxmcP+2KwXkWt+5vpZRzUpK+xIw1xRKW9AaD2Xn",
-	"lE22Wk5eej5EY6Qv4pOs20vfknk9W2MrrQxaGSukKQRK9VmbkkcngowIvSiuXrdbHXTpLBkrUydSb8JK",
-	"mgVjL5he0/k02qXhu/ckmuE41kvAx059z0Ec6d0oyIiLsLgbHbxiv9vfBcbYrU0JKEx+/5rQ4Lmys67h",
-	"Vr5+ca58dK7miTNrFCbP45LpGvzkKq5Pb3npUWLLOYm1htbrlMOjysInh6beNR8jQHFCEZ/IFmJkrpm4",
-	"qcmCjrCUhaLZWKLA/e0AJfQD0NojZCAVLTQPtpWzy7rnjezcqdJbYef2+lpVh3tFyHEN7ovf6FrzTipd",
-	"Oum5AeofIsOc8czg4GBBkN0SPn5lIQ3SOZYP9izKpK/D1KWD6T3ZL9UN2NWXeOorytD3PeAUH/PfAP07",
-	"t5LLCi5nNqZdLE7AMZlhCjLAHx96hRdojKMIyYhOpioy1SLn6D0R3MYrsvYY7qVV5pWK8iroXh1A5/W0",
-	"vs3TAma1cIWJyYQlbf1Imly2rATU9fKtjRelzo1newEPVX38Gjr4NVh9qxFHmA3WArO1PVaUCK0Sy49Z",
-	"Y6VUYiPfx0+9c3Vmy5EcjbFYjatZobnwiGzMA4k41q+tjR1b0UBW3EPPcjXhpEBdKVTADC+QoCFBzSRS",
-	"AqM//f//oM+G8N+xIGTLYVgV1jp4BLcN+tMcizCXQaBvGTGh+Y5uuJCZKyq1bYhSIMzEFtRmsrpgBJfQ",
-	"qbV6U3IYo9MvT48gBDm3cjUAQbkYhYoJ0zcR3ETdP/3hP+xCjNzJyZc+CKHyHhpFmM5ato63RC8pSy47",
-	"Ib8nW1pb0wcuxVERjbjr4Q7vrsJpzZdtqT8eGD29gobXLPDii4YPRV62XiZN2oDdEV49mCygamllmE31",
-	"I7uHKvJnACXUpmpIH1z7kTNsG+h34ADUlE3ynqamQtw5WeSI3ApaaD1P3vbOantfumsrFIzAxNaabapJ",
-	"HVxr5a459+cwUTnccC9qn1rj/Blr7nZ3th4h7MG9mQ+MMEOMUNhgrr4ys0Z9v1mbogBt6gnRP8+YjSCS",
-	"AFbukslqAOBc1NFmJQFM0mYiqFqc6Omz6gnBgojDSh8/ZLBaDvH5N6dQqNni43gSyVW4RM1Anrc7nY7J",
-	"m4YlAmYBX8j6M1UqNkvJzylZ8mWbwW2e01oOGi78FHTKAJhG33VIVgeN2CqVA/t69l1sS0/oiaAWVqCU",
-	"+pJL97JpH4489LK5wXaQ7jhhCuAss9rv3nSdsWZwaGMp4RBzgB7DVCCTNKIfsRkjBnI3KPY9sGNfMfH1",
-	"H0rXY03lGsjNZhk2cuq5/lij1bggQpq56nZ6HQD3ADTJmOojRafb2TH511OgrW0c02399raTmvrqpCpt",
-	"+BnWHN88ZWPkCWo6ZMhWhgxpptrDg2yhPNZjK0VtbJ2xbI9uwfLN16luSVUHPfFqFUNFywwNtwWs7oyZ",
-	"HVwA3DZTqPV/WAkAXKkBIM3gMWBa+t3uZiV97VHx+xw0utawKs5AJaDlErK4jwWuNdle30cbLEIMZoi3",
-	"GbqsgxU0OqRFtPbAKvMY1Y18qmdtRyuwnq0vfKeX2vlMRU9njIOim1dX73Lwq9UQqGtXLK5Zw4qaxW95",
-	"InIx/472W4hHYWpMSKWABwK74AlIkextpDhUh9nt9up6mBLRdq6KOLy0s/ql52ns9VWrsbfOG36dbl+o",
-	"ACn64uT7d1etDzk2//07vSoymc2wWDQOGnoOCy5Dp17DXGSzqPkSnkiD1JBebad8Ra9kzKVaBZGPqExh",
-	"PoGTaLY6mhIce4WmodCKykNlG6MioCtbfFDgAH6NAVfbRisHoDrgKM123O33a7JGUtGRuZbOmMk2nMUR",
-	"pkx1kHfwQD9wyqyl1WL+LoUGdjapDLy2KYkCaN0VaPmPbF5JeIBA+w8AxVlWwThrTuue1ds/QHGipIcK",
-	"DXDQgE1s867NmPLrQoog5EYzKgORr8VjLXZ6qhQ/5uFiMwbrI8muj3d+faZ5A2ZkB3uVP0fYRgtiprfx",
-	"LPz1SJNUt71tYdJNZUk3EyTdqxssSV09+xRt2LELy+C7qznvYxw6cMuPJxN2u/ubEUwpgd7LbnGZ8wZK",
-	"K7f7cSQIDhc+x2isP/+VEASVK7DOh0Hh1hLI3fPlOYR4GXsDYonJJB57BeB73e6WWdPeGnN9yvlLyOrR",
-	"L/T7q1/INNNjm1wCgnuNN99YAfOGQeKOEeAfX+hnW8VPsUdZms8KQX/VqjhYbH/IPF5XhgojoshSGx6K",
-	"CL6w1gwQUPbUrRV8i01BmVQYLmltDdzGOdoxXwEn5yp59NR0qMSOdys9A/ziZ8AYdle/YQf/mqvnkAD3",
-	"E9CbmU13fl7UqedraZgpzAL0o0xZFA6QFWSdGgcy64Lfi9Scoc/OmTEj58XNy3WfMS4v0rS01Kc+JCVV",
-	"GRgsWti4FRKFMk1jchAfBkm/Wq+O6Lkro5Cd6Ju7/f4Zq1aBQRrPqSTmkD4UlE0AMc1Nnj7ga41VkDbO",
-	"zC5QUQGPzjup9hkgvdTSR/VHQ6LmhHhqqP4EUEGmxbpF7qBD//wRUq1+cuUfyGzUzm53dz011NYwuIEa",
-	"6jQhUMJvoJDYnqylI3Z/VjqidU5cW0nsn/Y8F9n1LQ53piwaH1F66JuQX6ho+KXpmqSCS1Z8+1dtcYm2",
-	"CPR+C9J7tdqob7ddzZDrS/qccaTJ5wyi5LcqNIBbkvq7tyX0n4At3Ac2xsrUs7YoXJlMhQI5mC3UVMtl",
-	"ovkvCFbGrXldvwbOM6q0fM4i1Q5QN0AJG1IWGqhzqmwdmKJVaasojjnE5IEdiIXW9QF9BAs9V0AecoWI",
-	"tk1+QRaPKQtvIpj9GP8Ha3OP/PeNZ+72JbKfzLDbunlXDYeu5nFDM45fgkzKCaNNGfLHZo2afnKMsazQ",
-	"6p3kP+Fchh67TF+qZ5YeSmS9Bw/UFf9Ja7JlBpchBdwEt0cJWNMWayxiarbAaMwZ2SqEYpa3tffpN5KI",
-	"W3axZXDAKapn2kzD5qboEXwKhR1d+XbDl+YoXfJ0JkzkWadRF7GYx2JNUXZZEkVpAKOHVWuuO8/tazK3",
-	"PahWeQvtX727rupTgiet4RAOcitHH79kx9ZhbiPYgqTeppuR0iYzusc21Ao0xaUq3VnHfkU6i7BtFBFy",
-	"SU3JxHOyaIGvRv+gSiIatkw4vKZQ2ONESOOB4ZDvr1s5Y6ZM/pyLcyiebYxhj2xEM5RE1Pqrh+YNKizg",
-	"qZgprBS3EHVxzNUNT8EbSi7vq6mouQsxayCcBjSWbhO6S3YD2qvL4pLdCTm/0Hm8f2/nP7Cpz+CSmiyv",
-	"O2+gCwZTyIRyL/zpD380t/IF6OryvKxWmlaVgxOwQXRw3aoIpV4dPL3hYloM/hoOo9VNgyirJFCrIepf",
-	"dZKPbWyFLafZkVU1PKZnWZysYX31qsUXECUniMMKhoXGSFO1CTrDw1H4pz/8cX65eB+ApnBBhOZO48Qk",
-	"+laxpNtWEH4yTpDb3bvP//SHP1pP9E+8vd9tuMGXKRCaPIoa4N9CWEw+0K96Ly0LfHHd04IbStiCWZ/O",
-	"iLHtJ1EEnNOJ9UdWriuJplgCPLdUXFQ5uMya3TzIIk9+G5KM+fxGAr73cxPwKwNO1mcB5hObb/juqv1+",
-	"67K8lQlzINKfiTS/A+s1zpJMplpZxwrNuFSo1+1mfOFubNfwYWeuntrk5HLkg4n9vn7Uw0e3KMNOvZ6K",
-	"sv1hjfCCivQB4LL14QV17HWDmIGnLhLhl6XwfmziMNO4kjhKoQBVHcwesWzvRdhY7nAvONutiwjKpWSO",
-	"dxfS7iS3h8TjJ6+4FJIa0rq5X9rKEc2UUlmSiok0NWVDyWC69cs8st+Oop6b7w2VdQ91+Ian8VqZYayN",
-	"mjZ/PXt/9EAnTSItxyAQF8hkgm4m6yI+qT+KQ3YDRKfjKCocyVpZLPuYRqYYzTiLTkcRn8AJHjUjIrME",
-	"2q3OGXsCYAIoxhPKbApTjO0zxp13byPghSpLpINJ8LwDmzHxl3xi+tnQK7H64ZewLdd7FrbUWk++AuyO",
-	"9Z59YnFM13s6jUVZ62kfQ269N+we11Jw9fPPBZ+t89wpB5l6a2acJX7TWiC2bi3+WbcEOtbNI3/1KrG7",
-	"9u8vET+eSMiBawESVoZ7VQd2VcS2yqQUwEVZXJ0M0KmA39TPYqB2ulVQSN088tByuKEcuhCgAzksIBvT",
-	"VcT7qYTeSZF2+poUcpAnenTXPRzl8GIq5F2GGAO+1Qw25q9c8n1suQQyw8de9A1ZMGtFEWSS5q0AynPx",
-	"V+RTcnO77V8lbsw1iZQsPcD/ku2kp6WIqqUuVk7D0faQsrBt6zVX200Pbcpe8OHozeOXL54M3hy/vNrW",
-	"c7MNtTt+50JRP+l0OqaOsm5U/woOEI8JM37X9Pgm+NwHIDhjWOVS8sAtG1F2Lk3ElSvwYaADqTSGmCZn",
-	"BrClhXpdW+dXbnXQIUtfOGO6FRM/hVmW5uydEjvoNSGhRDhNr28yrjwFcatKdXphP/CYsvCNiG5u9fWi",
-	"eSPKksuQr78BbCfu8owI9AFABfJge1uzro6HPlRJC3YYHj0s98x+1d94xHXbXC/6X5/IsdXhj9O6qOmR",
-	"6wYGUr+SkrOQMm7wYhz0Qkpbt28Vfc3tiSrMNq8xjGKFZJRMfh4W0EMgGdNrE4eJkaRsEln8Cs4KPIhU",
-	"ZGdJyYsM1tUQqhXeR+aB24Y/WFN276zjD9nAbemPpmZruhnJ5/7/LfkuU5rIKCe9VEM+26YaFhHbY8qo",
-	"nNaL6lN8bu3rhTh7colHKlo4RFUrgu9JFBxBdWnjO7RPdxT//OTL182tAE3oBYQsPzLJ/SMiyIwzMLMC",
-	"20FD4x0dTXEUETDIXkeeWso5tuN8boa5Ir/s0MRwKQ6opBNGpfHi2mnTXWuGBDDW02qIBooHYsx/TIhY",
-	"ZGZECyxVEU6eeQZn+PIlYRO9zPcNsJb72SujC727SSR1ltTFxaFSeDSdmdDKOMJqzMUsLRnz7FKZwi7H",
-	"RCYRxKNa7L3G4fBJ+Gzc7fV3dvfuP3i4v+Q31KWZv7jGW3bPQK+VIlrXp5x9aTC1Dhq8/3o2/Pb4fDjb",
-	"T777JpyGnx2fhp/2uvzT6TT89pgff/q8+/ardDRPscKa9hoHDbL4vEu+fRy9+IHTsP81ffvt11386W7y",
-	"dufz6O23x9ELBiizAjMZc6GkqWdpy+y9y6A/Tfl0yGNYn5OVNwX06iPhCdyAW2/Iq1fwaV+LuoGWUq4u",
-	"mOUiZfvVFFvS3GJI0AURdExt+fjbd+XmU5BmONJ7ioQtV7Ih5Wf6dsLOGeAc6alvIVsNUz/qHyruSdQs",
-	"VXje6vwESuVd5Yy5hYLTk+HUJHQO8TtaqKXf/Hlol0aapd2HWGI3rmtpATw2tsuVJ3YIiVaYhViEKPhw",
-	"ZnnhF2Rx1jhAHzqdztVVgIABaUlt20VjLs5YwPAFnWj508k2i+wYbtXcCg4A1EeCXoyaIZUjfkGEnq+t",
-	"zBFrqBI2jjhjZk/bROVYkDERcDdgnJEAeeKjVaUxIXJpAfANVo63Rc/YhPMQ/Lvgc6EM7TmTwK1oJF/G",
-	"zlx8MyU9XYCCvIRjGyO2Hlwq+k9IREbm/gcnd47tpEMjJgdO+JcahZqsX3uzDjipdt5tzQ0zh42Dxs6P",
-	"/faD+bPerBe+vezGD+v/NdeaWTK04vFI62gu5nPSOGg/qBS9Wh2KXeB6o2hCyPQwh7LnEEOBuqmMI7x4",
-	"7dsHnY6T/vPCSxg0FsSrTaWhW+V6oZHbKB+ft39s1nUCBcFuzLlWBQmt3KB12/OXgCHy0exCTpTqyR3b",
-	"/MU7MAiB7cl9C/zd1mLb+QnBTlaQ7RpIJvbpexLROnSSdfOTdzbOTy5tqzkX4bYJgapXA45ECv4BVm+D",
-	"FMqjcOCaCIwSi4KscHiAmnEiYi6JKdY3IcFWBz2D8DxQdlNoXh99FRDYH9mQaoJmGFKmMnwGk9HcQc/p",
-	"BUFzwdkEMq1cP4wboJfK7DRlub9/ffGtGzbZ8jeK6iLzdLpAN4YK6u0pF5K0h1qEi0VbKhwDILU/uXVP",
-	"b3ZIy0axkYG/ggOaVsJbPNOVqsr7xzp/fbU2CKt+Byzn0EQJ6k/YU1d6ist1wRzO8l0OttIDHw8Jagbl",
-	"AvrBVtr5n+AstzkGxv5aL7zCbHHoquH/dCgW7vgP2yXPmeFShUIBnA+Wqe1qMFVzvxNiDPn32yGdUGVX",
-	"uMjbcs5DZ9z3sa5NPY4slOuMSTwjCEIMJQRdHX15coqMD6yig8ENGRgPiR5JWcfpb7aBXSCmllv3u+uH",
-	"Nz7TI7G9qM9n1nNLJeIMrMFzvPgJ9kq/f0OWZjb/jEppAJodN4NoFgf1McUSMV4o13KXCQeVH0xZle2t",
-	"MzT9TLb/KxiKIRuo86s3o9MYrsMQZkRNeVgbpVlQeuZ+DRmYYJx+9VFeGXKPLgwkOmZ2Ic5YuhIGr8Ga",
-	"cQ0kf851CC8ynkkizEJA79eakk3d1B9bygdewQBvI9THliKqLCI0xdJTX4wCa6YWliGn3diiRiZW7d3G",
-	"Oo0ZUB3l24/+kh2Dn/F5RoOAcp7KRCo22gRg0SFsRJY4mrNnboOGXFRoLCg3w89gUwbg0t1AyfW6Xwcf",
-	"7w3xl0wSxwRbKEbBE4Cu8Nd2HTzOqkyaoLA0gcFyt67RrYNarBwsCFKCaqZm8K3AngwYgwDT9ijFmbQN",
-	"HxSfcHHwdV8w5duUJn+o9UrEBekg8GKfMTIek5EqJ4fli8HU0vnNE3oqqNwf7g1I/I7ArW6/o8v34s8O",
-	"hvGvPhVzyvXhZG7LkhW2jT2q2v2VbiLYNQAIZ1Z7M+Q/V2epvhINbL6IXhDvAONludhiPTmzD5WmaMQM",
-	"i3MSQl6KIEwFZUOuVeR/gggo2yen5viJatkrO7n0AvA41LpEaAxv7nS6nV5vp/PAJbJJQtjSrAWnvDY8",
-	"oQ8h/Hhigj5e8fc0ivD2Xqe7STyWP7c1epZb/b+lCKyU4r3YPXepZnOs9GC8UNLV5dLa/effnObqlq2V",
-	"4myXawOfxjMW/lwynG/Zl+E40cfwZeTM3T+lL+MZCzMrUjX1ruHIsE+DIwM10/L8EZXqEcwnVHsEfImt",
-	"Gzo66nllDKZw3fLff3/Y/g6333fb++8+9Fr3d69+U1GqL+8BkQqrFSmZNh0zraPPtRoK1CNNegFWhI0o",
-	"kYhfEIGC7/VE6Oe3gixqUM/LAxTihUxLHAWKBy2nOyPG51stA11ojv4hzoIOt1poyhPRsqWSOGDAPjLN",
-	"6S5MDTirIGiUKHCA6O8BGM17LU0D9T6ozds80VPwRhJhjnObJW5ukku4xlN0Rr7jjMCzZXoL6cwEKCLB",
-	"52a83oRlEZohXhKdaYoXDxf5CE1bBzLE+rqeTq+2+zlZ5MtAuhulKpC3nWT6hQt3uJEyo+nRUxl6e7my",
-	"xel8HNjRe7rP7eRkGoT3Xr8yH7MHqYlmO7l4VfMaRHGapEesiMnE1zyiqzmfuCDCFhRSOIK/XD6jwcwp",
-	"5mJ+aMR7XRfpGO/vZX/up6mMBhrIB/K08wT6l97lC7+t+7td21Rvv9u1Tek/r0qpnbsPu1kZpP5udXan",
-	"XmnFC8qdt1Lqvd6yp0+undAGO71KPn3JiN5SKCbC7KgWolBSFnERpoluvyZdekmXJiUVYq6koqOVeZeK",
-	"q3jbwgesirrHKaorFItGmwe1nHIVP7Ufu0mZNqM27e73uzv765Od/voT/ep1/ctQKJtKxMfjW/IxQ/Hu",
-	"6qDhtCr3XbqWfdeWCVpoBn6fgi1wNbuBAxg7+9VLfHv5rIlgZnb5eOztVb0GlVvVJKNttlNdGIvFDgaF",
-	"OJBEJXFw3U38jP3s9zD729rCakoEMXvYEYJyuY2/bui72NBsnf0M27B+O7+y2znDNzYblDJknQcJUzRK",
-	"QzQqeEXgPLCgeho/7BnTxzNXqZYq+whDAVexXuGD7e0AvTl+Cb7rXMA2wnFskcRth3II4WdM01kH2doz",
-	"qLnb3d9C8ymNCPK23rUiRvTeP4H5uunRw45yYLK+szHDtLn47APwH/8ORxMuqJrOPjn57LBnsr0h3kZ+",
-	"ct/8olImRHzi3jMXYyIoDz/Z6ZqfZq4++fzxyTdvd54ePfvs6Iudo2+Pir8bQHxCH/obK5/diGkuB+DM",
-	"oW3+3FN5HJ05IEubwH0XvDel6PRjTYfFRZ33oPPTxbW7us9JDJuvgiFd6ytwzDVncbODtsEcYNuuNMmV",
-	"qiC5mm9VRhWHcpqifDkoGYD+7nQ6WqYZnmMhvw2KMThbXZgKF8hUVgi9z6UIaOWPpjhnOdwaE8qSHqeM",
-	"LU1Nycxr1Bysyi2+KZU4z9U7cgb7rC68HTcieARIzENIQFbc+1ZF7ZZ1PpyFYaQOM4maxe7M9KRZ51sK",
-	"7BZzHm2ZPjqvnQngWNNtB+2mJVzsMCr9duWBPKmKmkLNtG88suVwRBa3ZCONsm+lPqdq653zmaQU6ozN",
-	"qGmTyA0RaLln54FA9aMiGaRG6vJ3jlyCV/MbMtRbiW0BbeuPAnQMg/nmifLitApDqCHbU6dnSjLiLERj",
-	"PNJSmo+z+bIwGV57sPvLbb2kDNyb1cgQlMgCNoQ/eMkbV++u/m8AAAD//w==",
+	"7H1bkxtHlt5fyYAngmgtgC6g0SS7GYpxkyIlSqREdTdHotRcVAKVAFJdyCxlZjUa4nTEPHk3HOEXe3cd",
+	"fvODPa9r+2UfHP4zipix91848mRmVVahCpe+UCONFDNSoy5ZeTl5zslz+c67xojPEs4IU7Jx+K6RYIFn",
+	"RBEBv44S+hlZPI/03xGRI0ETRTlrHDZOpwQdvXqOzsninkQ06jRaDapvJFhNG60GwzPSOGzQqNFqCPJ9",
+	"SgWJGodKpKTVkKMpmWHdJrnEsyQmjcMHrcaYixlW+h2m7vcbrcaMMjpLZ43DbquhFgkxt8iEiMbVVavx",
+	"TPDZcr9OFBYK8TFSU4IUnREkMJsQ1KRsFKeSXpAWOn72BO3t7R3sZJ3+PiVikfd6rJuu7GejF/Tut7vd",
+	"dq97GgSH8L9vGl7nI6xIW3+3kXVaKkHZBPr8gk+ORiOeMrXc8y9YvEAjHMcSSSIuSISGC6SmVKI0kUoQ",
+	"PEPYvFvXbXt7AJNe0fn+9pP8gk+eTDFjJN6mwyPzSl0/7e3afnav189USC6qKTVk5FINRvBE6KgjEeSC",
+	"8lSiBGsCwUNJmEJjLuDumAqp4FYtmZj2aghlr9vV3caXLwibqGnjcK/X0ptDEaGb+ttvg/bB27/5TR2Z",
+	"fEYWK2d8hiOC5lRNzYzbrVhLGQkdnJNF7Yw/uNaMv6AzWkHIL/hEooQImLy6HsXwrt+ZiIxxGqvG4X7Q",
+	"ynumf8zwpenJfhBs0q+XPFpDr2aRqUQz/Shq6gXXHYOV148QgbA8J5F+snb94eWa5Z8kqt3nbd3ZIhl0",
+	"ew9hDNnvGgI4Jt+nRKoq3gsDcT31iECYVxCNzIjCr9u2lfbzKERUoTmWCDM5J4JE8GLt2GxbtRTTCLqf",
+	"fnT/zcOv+l93P9n7/MGXveP904PfBd989uR64z1RWKXySYylXLl08ymXxA7inkQSXkNUIsos89FN1A3L",
+	"PD6AZwoD+40g48Zh49/s5uJw19yV+tKMs4H9OfB7qjt/SmfkG85INet5fvT5kRFEP3BGUIQXegkiNOWp",
+	"kAgLgkapQpTV9Vj9UL1LGq9P9UznC3IkKd49mWI2meISzd3vl5fAZ0RH7W9w+4egfTD4m7Oz9m4dUzrl",
+	"ywN8yqIqWUsuN5e1iq+TtL3tJe2VVjpkwpkkRo8xkvFzrp7xlMGWGnGmiJHDOEliOsJ6TLvfST0wrx96",
+	"yArT2LwT6c8wrgZjaKfVIEJoodNgHMl0NHUiWs/KQq8wTN21yOwptAxjKU7656VP6U2tRyPoMFVOChOU",
+	"SiI6jatW4zGOLBu44bgpu8AxjQaWN/ijxzNyiCxnRmYZUAzkprdm9w5mQe+tjOFpeRhryiAR4gJhNKYk",
+	"jgxXgD7DRDwRJCJMURwfk3EqyU3pYJS1NxDkOzJSxKcIWAOnuQnzQcO1s9dQ85PT01eoH3R3DtFzNuJC",
+	"kJFywhwlgl/QiER3NHtrOxdWDDBsOYGTN3BPIj5nZ0z3J8aUqZ2WXgXGnSKIFD4nRSK1xOtEMVZutOKM",
+	"NUP390BvNT4ea3kV7nTOmF7GZ1wMaRQRdsPlG2ft+ItGZbaxqEQRlXgY390SSCL8zwCZ3iGXwgkFymJc",
+	"K7r63t2xJ/2dIYk5m0ikeJElnRApKWfH2cHwRiOVprVBds7MByzphIFmwFHEQT94hDDLdtgIM8bVe1pc",
+	"2BS52oZ9Jd7r03xKBEEY6a6TqE0ZsuPTbTFCIhKhZlgec7gDE3vK+QssJuSGMzrk0WKgOB/E0Fg+n47j",
+	"6gd0fxTnyDxztxzefQ++BQyDwVTCwVPoHUsSJd0UvMRscaQUmSXGqHGDmdCTMMNsMcCuPY9ZcI70PeTu",
+	"PUJKLBCeYMpQjJU9kdzyrKz6KB4rIlB4TJRYtI/0jxBJMuIsAo14SnBkLTveIxVGFPMKSpmiMcKMq6me",
+	"ZPNBvQw4jvmcgNGnQnV72A8qjmZ6KK8ZTtWUC/rDjTd96jeVr8mf/vnf/et//O9//s//9c//+Pd//vt/",
+	"+tO//K8//bf/+ed//PvW//vnf/nXv/sPf/6n//F//8v//tP/+ce7YXyga3gyVCJ91EKJIJIwZfn7a4Yv",
+	"MI01T7j5HGQteTyPiAs6IkivFhdY0HiBik96h7uVB7m72dMRVniIJdGElDJB8Giq+2XmxqoUr/PrN50j",
+	"2+LATE+NfjbiaRyBWBxqpoNHU60PaQWGjM5LitFdq2Pb9GWJ43S83vlHn8/I4jFlkT4e6UmMIqo/jeNX",
+	"gidEKKrPSWMcS9JqJN6ld77pqOJYTtxBx4kv+QgFKGVDqvmH7qtns9zM3BRUmnVyG/K3fpfeZg/zoVZQ",
+	"NQ15I3ZqVGlIuZ10nXm03JPWyvnQy6hFuDduTeRD3Q29gk2WxjFovIwzY1dcOSf6cbMFjOF83bz49t/N",
+	"JumVoFxQVWFr/GpKgOvD4kYk0nvO19ubYXZxALbScMfpN3KKBYlQwrk+RJhf2TMgsXWrxsIKc8D0un/b",
+	"KDWohYv3rh5Gbh1YfrZkA8iG+FriCakaH1bICDatqMl71r40xRegumWGDbeQTZgJPmf2QSwIbFK4SyJY",
+	"zSKdwXMFEtvrbkRj36dc4eUuf6kvo5RRBSZ2MTH2SaTAJAZfK5DUQbe3v9H3FD8nrMLs9kpwLfCTONWH",
+	"N92ovoHM44VPdR/29oMNvlWiWDNDWQfcyCsJFlxRFZvZqCIDmsjqDcnBdhhTwhTCUSSIlESi5vNXUtPr",
+	"k+cfHWv5PKaXRO7AgusdbE6BJNEkPxZ85m1dzBbFnfttoxfsdYJOt7vXCXZ7fd19qsgM+rNElTV7GguB",
+	"F8Bf7HjAuLxqSOaBrMczbCykq3vqm6Vv1M2RILD7sKq32j08DPa3sNqVhGLlhvXWZ8xFYXCNJ8+RSBkj",
+	"IvPhRHwkkaSq8mPkMqGCSDuCJeZnzhcTrMgcL5BUPHEkQdkk64fH0ckFEcXp1pPxoB1028EGzsKaCc/7",
+	"W5JWDzba2VoCTGmVu9HKqnvSerowi1CMpQLOgkeKCNnSMkuQEZ8wqtW1ohBvyPN2Muk/+/EPfzy4/LJy",
+	"inV7A81LV5LJweHezWbGWJL95mOcKJ5UdQkYzCCu9lzpOZlxqdD3Hqf1N5hMCIuMPUHhuCDPEbSJhmTB",
+	"mTGlDXGM2agk5ruB/ucasj7X2jP/ca659DYiBuP8WKezGkZrnBz6LVi/TCLlA7kWwwfVBNbLo82sZ4WP",
+	"lQdcIqcCCyqyjiUmWlz2wtZvFQRIveB5Ah/z7OjbqNDXE1F1sqiFsERV4svSo+b8uS97vbhqNXpB0D2M",
+	"hg8PD7sFqeC5kPoHBRfSsi/7qP0Mt8eHnbd/09wF3/a7bmvvaue3v6nahTN8+dx8pKs3w3uSiWsnpk46",
+	"buXO9EfXWzu6ViNl9PuU2Bf0E8uCcFMZ5/UTXOV3KfOKk3nn0m8Fj1/p6HwfAqA0FVYUbMj3s+AG80T+",
+	"T/FIvOVREKarnpu9oIaJFflURu/ZH+vlBBwfCtu1zPGhrfquHHN1bca6gUq0JlqkJJvqu3lCRoIoy82/",
+	"GDcOv91wdsqTfF4V2KPpbqxJ6ZwsOuhEcaHVLcT4/JH+r3FToKE+WusDKNh7KpWxb4Zd+WDUO/8++ITt",
+	"ffVw8Wn0Quyr311Wa2ilCdBdW56Bt2Vj1VHuq1B8YqwE4MTQmwVGIWGyWra3wJk5GxkLX0G90KtnD/94",
+	"pOiF7mPmciuc97Pby8d8aPB1Em1BRjPK/KvdXyX2rxL7V4l91xKbx/qI+avUvumZ7KpCSj2mLHot4mWh",
+	"npqL+SpMlUrk4e6uJpqOvdwZ8dkuTtV0N+YTyn7r4i8+jClLLyN+lgZB7/6QsujDL3uzh1+PgheiPz29",
+	"f/G4y76RB59Fe18tHjz7bh9/2VsrZXSH3taP4HqagOtwNXG4u/ckknE6KRK9HWKjyB9NRNxb+99B++27",
+	"oLXXvfrN2uFlPaka45M8AsaLAy9ZjWOChRxQttYvi0acx3qf+74GPDpHTetwNCx2PqUxcc8W6bvScLDK",
+	"E7PO8NcD3rG14c8LNHLuu+VVzB+6J7c0VX3wwQcfXB5UG6lKSmR3M1sKo6PzZQ4307wGC+A8Vd/ajExd",
+	"pK4fL6V5VBMDR+NjFHq3Bs7tY4OtZFji6jwhDCJCl7pj3CvLnXnOlv04moGBhyf3BSkOfpwm7MjiRwvs",
+	"bsh5TDBz7I6s43bLu+QEXnPvDwTBstpEvNBzRyXiKYRgCn24oJyhZoijGWVhC4VjTONUEBm2ykFshhfv",
+	"PEJkligIxGHI6J3FCa2ayhT0z1veFqnEEzIYLgbgp1ovJXyHV6XlLaM/j4AzMljehm69SvO+3LGSMc6b",
+	"jM24oLGubcnzPY/8Oq7v0iPQUzYSC9DLsUKCSPXIKEKrD1aCf9dee7bKljTBUs65iIpKTj84uF9Qcx5W",
+	"6UweV8kjvRtLJzCTrKB5AmxAbC3OsJBtGxOV4Al4tFbxxRK/KulkW7Cv0DAZvb8wU1PBEzrSPyZES5MQ",
+	"lC2GvkgIO3re1qSLFR3GHssDT6veolQqgRUXCMI+JWpKQlAWECpDE+dPUEylqmN02+mWPhe0U27preQN",
+	"TRVwl1XM8ZyQRD90AyZZp0/423PDbXUbZp4KleVq+byXrc/qrSjz+IERZmhIlmXcMiFERNIJw4pIrfLY",
+	"iGL9LMGjaflAmFFfo+XoYaWfcwPblT+6zeb9xEm50iYxwiR8pOU3aGPhITAhrcMZnS7MtL8scA9pfoKa",
+	"AitifUxcmJPOzqMzFjJCIqk5c6qm4aFNbLObqi6we0IvCMKIkTnijOw8QuFQz2pUev+MOVuMHwjxCIXu",
+	"sn4enxO2JG6HC73dS/tZmPDEMyZIAsICOVHcOWNeGEhm6rGTpIWVN8hGq2F6u62tqNW4bOtvtC+w0PxT",
+	"6o/5K3bk3vMvPsk64V/9XHfo2PXHv/PY9c2/+FHWz0p6McarWxR/R7C2zkrnDA92AVsmkoxEaEjG1tIo",
+	"SBLjkTVh6XM6Z6RaDh4sCz9fNN6BILy2uMoZe9aEnckKnru0rZ/OMI2f8IickKpjmjPMrDqnwb7jEdGa",
+	"5UIim4nizer9YH20m/ehKu7zCkt5XhUYs2GERrCVRlo6LO1tdFYqhwHctZd/hc+5oKYW+rVibm9DjLpl",
+	"ur67xLbwBRBZhZz9igyPUjVliJsnUDN8lQ5jOjLea8srQNOmnNlmPj354vNwB6VMi4swcc+HBSp918hu",
+	"AI9SikjD6CHNhMHETnEcEzaB1Ofve+0H86fdWTd6cxkkD+v/NYfxl0w5hW9V8kNDISVyzztQnpkhluR+",
+	"PxVxkaNt0811NJZ/fXnpygpdNr6lR7WEmvC2vTjDybfmc28xWzgS0Az1yRSzycbOjlLK5iUeKXDIQOxu",
+	"yONo4Bh1CFFAIdGcb6AZV7gc1JjfLOUD93sH3QeN5Rz3d/evKj0KjMyzDxebsnlw7SkXkrSH0N6iLRVO",
+	"4g0OWmV7f5V48Qe9wbe3/2h3HcEURl+33fXNl0RNeUUQM6xDpU9AkMISggSSaOLCj+fOawD5SVMsEePO",
+	"h1U6UOGYjsi/9WzEm/DpKZbVc1tnE5rBCIuBst8Wl6jlk52vzzudceXT2yn9hf7bphp5LyvXSpAxEYSN",
+	"rPdwi9Aga7tLvDjsDUw8Wdh2XQh41l5ld5fFgpYD6/htWcX0ThTY6DpDwecSDC5VoqejuP5McydE+gAi",
+	"td7ZzHizSdktUaBx8TeOhk+ip+Og29vr799/8PBgxe9GqyHw/Pk13rL54sYETwlTH2GFzbw0yOLTgHz9",
+	"OH7+HadR73f0zde/C/DH/fTN3qfxm6+P4+cs8OjKcPi2FfcrQxa27KTPcYJelc5rB3+nn/Bmagv5XJpT",
+	"v4ebTG+hZw+7B70qDrtE6uZCzie8pSkcGb3rG6mTZprto96UrBHp30nOOsd4/pJIY6TNUmGfszF/Tzr8",
+	"KBWCMFWf8mFgNJaTVOG6TTzdyNpfdF5XdH9vffTvuiNIY1ONrdWgSY1jqRDHgbCC3Nt22RKcB2E8qA12",
+	"loSwGwU7L4cmZPK/2PFP+NxmwJrkYJMujChDzTDT51oolJLr/yTm9KD/hGQL/YcgEyoVEWWHkSf9KlwS",
+	"RAzwhJQikBsv+Q80jvHufifYbActn8Tc3JXic2nSKHw2m5KckquEnN1Xt3F287fo9c9vp1wlT6zavI2Z",
+	"Z0nT7h/0gr2DjTXt8kmlqBQV+5dHuRU7wVWCUzUd2GCC5S1kIr4QwAuh0D5+uLsbotfHL1ATonfQl8eg",
+	"i5at9tnDiqtk9xXn8QQrcgjK529xPNGKzHT24cknR10ThxDRCVXyw/vmF5UyJeJD9565mBBBefThXmB+",
+	"mu59+Onjk6/e7H306uknrz7be/X1q/LvSh9pNiXLo9bKy17PDb5ZCncrjXP7j5dWzvakVViNqpV8LYnI",
+	"sLmuGVxg7YBEKiMJbJYbigm+sGbCOWURn6NmgH78wz8gxtWUskkhHS7PROs/DDYyFY04M5t6tChYijbP",
+	"kii78zf6LGWDcUwnU3WNd2fVaGPhB2FLbwaiz9sWZ4zhGdG8GKL/PgCvWPhBgoX6ICzFK4xjLKcfNCq1",
+	"rxmmjLLJ4OZzlbdlUy2Kh7D+w9bNWs3zCq+f7lLs0v3rpc7IEU+qHDJWImrpAt5KwdPELMsk5kMcl5ZF",
+	"P1e1JjcaJxgg/cEW+/jEACwqLJQR7/nWK4aqbRa3Al+ry/c8hesu8XVU/2XUxIYtUIbMxkHWrUeVREQq",
+	"OsOqxAA3YwCm/RKU4nQzlcKscivD5bNteaTkZZr6u6e8CMVp8tlD5Z6pIPm6fdryOPBK1n0beksuB66v",
+	"tZQQDI4Y4ykbkVmlTwSnESVsRLaERfAbPXJNGGGgSF3uoiKXCjVfYnEe8TkrydpTLyhWECBh0OuD3mEQ",
+	"oNenT0w88ZCnCmE0oyxV4O6qCkxbfQDrXuMARlhUHdB7AgqEE8BUGlC9QpYhYdFy0K7pysHtJ5l2N80r",
+	"FGrViCCDumpAWFVpStsg/60dkaIqLinQL7HuPMNsRBBn6ASrVER4sX1Y17XWv4pzmU7mFO/PaU4vrXyD",
+	"bRdwtcl+q4hWiOMQ4qLAUqc4IhdELDgjqJkfNoEq1Y4VojLUz+XIVXCthUzwnblZCAqQPvwDjmN70tP8",
+	"07xScuzDE8ubtH54t8FGV7HAW2OsBhqmktMBYI1BwOJjswhohhmeQBfAy9809qsW0ueClpnjFsz+ziHC",
+	"SKYJEZI4XOwzJsiMK9J2ccNHr57fkyh8d2bhc84ah+jdmUHK0X+fNTqdzlnj6krTA06Ijde4FlSk7hRE",
+	"r1nAWpipZS9g3uK2+DofmTfLK2Eb3HQpPsq+X30cLxvDpdJcqIVmeDSljLQFwZG+AifeR6A6zYzRDw2J",
+	"pBFEXUC2C/jyOugprCtEC2C2OGPuPAvra+BupU2zkhD8RiI0JYJ00MdW0MEMSzTCQhgIGqmn2Xh/KINo",
+	"qTOWCK74iMcGs9EsZwvcfmrO0YwLgs4pi+QhBPCkEVVoyvm5fRy6Bw4kqtAw5qNzifAZ06qgaQSzEiqk",
+	"eaWpVeoMiUmfyfdGJtoW/ibhjueWKsJSSkOxBpT5XgZy3DljZ+z3Dv7393aYvz9jv2+32/B/fbsfBOj3",
+	"KCxRY4iaQxyhHOoe2f2l2Zh79jvJwUiWMpkmCdc68GBGIooHmn5C70nTB/+KnjF9OodwSGNVBCRLmxUF",
+	"ZjmeihEZZJFULRTOqJRaXwT11W/OfTAiIzrD8QAP+QUZzPDl4ALHaeHWkMR8PphRlt+ygrrqLXer/JZW",
+	"73P1ySDwzchsSATiqbLUK1HER+kMcM0M8K+FBjVRnpqhwAyHO6VZdKtQukxYlHDK4Lrx32XYhi3foTmw",
+	"0+KsmnMuogF14KnGwKmS8lMAhZRfkpIPTExz6WJEGCVRiCz5dDX5+FBz/kJZiCV/qbxL2VOpmg4ymyv0",
+	"zR/Yus66nvQMIct0PKYjSpgaWHwJ83nvOsQGZu/t6fcyqFN32i0QnqJEFPoEFFimWJqUr+SPJYKOLF1P",
+	"sSBmzDb6ML/qf9NcMYZeuAC8ZgA8Rc9/08asWeZjQ/Nd72epss2UYTBbKBxJMfY/nhEJ5DYVeyH5wFjB",
+	"BcSzDEYxt28pkUo1iMkFiQ0SJp9nc9rXc5rhqxanIrtkRphfci/v65eNCbswoe7+gb4/4mwcU0POkqg0",
+	"GVj8JdO5iMRUywtoICLYLBD4WdViADGZrr0uEEAR0NPd6/UMeSeCj7RwGsZm7xsYQ7fzwRZgLO2wDsRx",
+	"5h3wIWhNwuWeDCzR5zvWu1CFJoyansTI4lVxISw4f2+nhaqhgd14YO6E3tYQKWsmK/89IJcjAFDN18dc",
+	"tyh7QIc2QHkwTKV1l5QQQO3X9p1sUVqhiUPUBO4X5uCK4Y570sxzAYkwzCdPLthoMMbUI0r7y72/Z9mQ",
+	"w3DUjzE+yH67HKAyT7XLki9HqQ3LbGThuv6op5Yvq3K+iIR02CoJ6T2XobuU5SOo+UviUZ9+itIRktI8",
+	"4eg1ZT9VIxq9OyUZB01UCkbvzvI7FXIMrhawSEvywettfmVZOsBjy+y9fNmB4/jo1QWODsdJj6E7g1hp",
+	"iovsvPCQ4eYuMajAzLOL3tcKrFz/LvIre2zNeLs+tHvQ1CXOmbVXeGaJW5qzMrBIWOMSO2y0liGMC2zO",
+	"GOgqOFdpje3d0lWnqkAgQM5sCj8zXpONqMBq9Kz4nMZSneYkcJ4vgZYucwpDdh6oaxU/yEKhfGjsJU0K",
+	"XIllRQpspblqYp/xNBM9rrIWZa8ZJcq14H07F95AJ0uw3b7o9ntVlNz2KxWCW39yWW7ruS3IxmwW8kWv",
+	"wnnOGXH2QnHKq9hnMY3OqwtQJbiK5o1lTrucwJDHknj2xGrbwRGapjPM8qOoPYC2kMRjAoaaKZ87bHZz",
+	"wFr2dyyd1St9Ujme8LtVdRoi1MSx5M6ZUCpQY+Cpd1ooT192AN/mbFvs3coKNKuNbm5b1TrDK0q+yGVj",
+	"wNiWILuV8mCtBrifBsPFNerRyI/1u48h4OxG1i1o7JjPq5K8FL+1Ci2thvqhFKVWKl+zegFthTYoHgMV",
+	"crK5a21uc4OxgrWnwhf2DDa+dYI1rZ2hHwTGzKFVhh00XOTVhsqeEDWtLE5nWulCK/1g7xoeMhOtVAHG",
+	"DLFb/cvLoltwozYLUqy2272DazRtNnBdd/dL3Q02xKtVOL5GIooTq7VD3A96LVC39fLsB32TjpidT4ww",
+	"sLVNnPHUwHXDMHe2np8SWZuBLWkVNs3Mrrw3jmx6N6V2xyYq2XREZ4RBMJngcwNwDNsKagoVgJrBWTLl",
+	"qfC8rZ6qZNzkS0GWNT6Wqn6+wMrFNZRA9gkWWl4IzM5RQsRIC9rYWDhnNI6py5r0gt0Zz6MZNTuqwmpO",
+	"9oNioEF/I/iW5GC/6DA7CDZ876AEDB1sD/Km+2y6YBrclAiOjYO9DFY9mpLBXFBFBt2pFyKwLXvy2tmf",
+	"3bCdqOr9fjUkT1UTZfztbm/TMCQHdl3VgW5v0x6QTLhsK4KtWLpqNQCe13RjcD1x7jaTwQOu3vuw0Q/B",
+	"KRtGeGEzgfQWD01ofzo6J+qejQdxCpxV7EjkVbhrxnyE4zOmr7RQ+ObNmzftly/bH310+sknhy9fHp6c",
+	"hDuPzIeMpds4R/Sf9rJntYDIHNOXc7IIjS9Aq5EGokM/bssCUjWFLGRGdkruqSo9pTqAF6bp5pOcAGx6",
+	"Jek+3JRytoCAb5o00zIcQq+/4acMqkcxXiuv5RJcA+XXmDgcuHtxOqo2V3m313GRVg2XqhiDm8FsDxbW",
+	"d2lXbcg6awtUhr3Ly9CVwbU6I1iPtMq400JhX9939s3hAmXuPWvnzmv8Su84dk8iQKRooXBfN2AUEF8U",
+	"9y4vG61GH/69f3lZFLj7cHmdwAW8mBd8Ul3fw/mBdIcq9NzNS2msF4rF0ho3qozRqpdnJVAPWy66QKRI",
+	"v6YIlA3DqNvWbNA+gaBd1HwS4zTKl01eJ9atVlRu3cX9tolhuqtORlt2ThAcuaifAsSS37/rdCavHL0u",
+	"TGkDClkp5A/ub9ajDTJ0ts75iFJr1ZpVzPhLX8vN5jhz1hhrDskLs5rYgcJkP+z2KrUVZ9YsjGT3ors7",
+	"mmK1m8+XrOr0sp5SPmIBDUJ8fKuoq9eNwlQmGC4UKQ6mqNwrZMirHHTe20yFL0MadG8U9n3qdJnKUtJF",
+	"A5YBL63BiStqEGV8tiRVtgxLy2wmQOzQp6BRnEakiDLRu+2qM4XW966vZVSzkqV9CfidCmUtaI2HsnPK",
+	"JjstJy89H6Ix0pexrjbtpW/JvJ6tsZVVma6MFdIUAmVfrU3JoxNBRoRelFcvCKqDLp0lY20aXuZNWEuz",
+	"YOwF02s2n0a7NHz3nkQznCR6CfjYqe8FuDy9GwUZcRGVd6OD6u0FvT4wxqA2vaw0+b1rlpkolDB3DbeK",
+	"tfA9gdIq1s9yZo3S5HlcMluDn1zF9emtKD2W2HJBYm2g9Trl8FVlEa0jQJnTxACIgCjmE9lCjMw1Ezf1",
+	"vdArLCUKGblUg1EqJNfnOYlC97cDJ9IPQGuPkIHntTBvWJrLy7rnjezcmdJbYef2+lpKROh214cc12CI",
+	"+Y1uNO+k0qWTnRugli4yzBnPTPIFFgTZLeFjIZdS6p1j+XDfIhb7OkxdarHek72lGjR9fYn7uTEOzzgH",
+	"4fLrx5iiMc6t5BAmlrPksy6WJ+DYZVUUxode4gUa4zhGEtI0YlN5eI5+IILbeEXWdokqJq2FKBUXVdD9",
+	"OrDn62l926cFzGqhb1ODqkDa+pEsUXlVOcHrYXcYL0qdG8/2Ah6q+vjNs/U2y2FKYswGGwGj2x4rSoRW",
+	"ieX7rNe1VK6p2MePvXN1bsuRHI2xWI/RXKG58JhszQOJONavbYxDXtFAXihKz3I14WSgjxnszAwvkKAR",
+	"Qc00VgKjH//93+mzIfx3LAjZcXiIpbUOH8FtgyQ4xyIqZBDoW0ZMaL6jGy6hPAhenb6nkgFhJragFhXB",
+	"BSM4cACt1Zvy9RidfnH6CkKQCytXAzZXiFGomDB9E8FNFPz4h//Uhxi5k5MvfEBb5T00ijGdtUzRdSzR",
+	"C8rSy07E78mW1tb0gUtxVEa2DzwM+/46zO9iCbD644HR0ytoeMNiYb5oeFfmZZtl0mQN2B3h1RbLA6pW",
+	"VhnbVj+ye6gifwYQp22qhvQLNTxyhm1TRgQ4ADUl+Lynqak2ek4WBSK3ghZaL5J3XXpq/a6tUDBCE1tr",
+	"tqkmdXCtLXfNuT+HqSrUoPCi9qk1zp+xZj/Y23mEsAcdaj4wwgwxQmGDuVr9zBr1/WZtigK0qSdE/zxj",
+	"NoJIQuELl0xWAybqoo62Ky9jAABSQdXiRE+fVU8IFkQcVfr4AQ3BcohPvzqFov8Wa82TSK5aMmqG8rzd",
+	"6XQMBgcsETAL+ELen6lSiVlKfk7Jii9bNBDznNZy0HDhw5lQBiBn+q5DRTxsJFapHNjX8+9iW8boCpLk",
+	"DUTNUupLId3Lpn048tDL5gbbQbrjhCmARnaYMoXpOmPN8MjGUsIh5hA9hqlAJmlEP2IzRgx8e1jue2jH",
+	"vmbi6z+UrceGyjWQm80ybBTUc/2xRqtxQYQ0cxV0uh0AigJk4oTqI0Un6OwZLI8p0NYuTuiufnvXSU19",
+	"dVIFQfEUa45vnrIx8gQ1HcpwK0cZNlPtYQu3UBE3uJUhALfOWL5Hd2D55ptUSqaqg554de+hOnKOrN4C",
+	"VnfGzA4uFW8wU6j1f1gJAO+qAbPOoZZgWnpBsF15eHtU/LaAhKE1rIoz0BJo/1KVCr+uhNZkuz0fubYM",
+	"V5ujp+dI5Q6i1uiQtjqCB3xcrHfQKKZ61na0om6A9YXvdTM7n6kO7YxxUMD56uptAcq7Gk574+r3NWtY",
+	"Uf/+DU9FIebf0X7LgZCAMSGTAh6g+IKnIEXyt5HiUGmsH3TrepgR0e5rP3QbXtpb/9KzLPb6qtXY3+SN",
+	"116AqC9UgBR9cfLt26vWuwKb//atXhWZzmZYLBqHDT2HJZehU69hLvJZ1HwJT6RB/cmutjO+olcy4VKt",
+	"K7eCqMwgo4GTaLY6mhKc5H0wRbtUseyCMSoCUr/FmgYO4NercXXStHIAqgOOs2zHfq9XkzWSiY7ctXTG",
+	"TLbhLIkxZaqDvIMH+o5TZi2tFj9+Jcy8s0nlQOhNSRTAtK+pvPLI5pVEhwi0/xAqAsiqkgCa07pn9fYP",
+	"UZICgIYLroDSAoBzb/OuzZiK60LKBS2MZrRc1GIjHmvrcGRK8WMeLbZjsD4q+ea1M67PNG/AjOxgr4rn",
+	"CNtoScx0t56Fvxxpkum2ty1MgkyWBLkgCa5usCRVsuHUR6537MIy+GA9532MIweU/P5kQj842I5glhLo",
+	"vewWlzlvYBkLux/HguBo4XOMxubzXwlBULkCm3wYFG4tgdw9X55DiJexNyCWmkzicS64mt0g2DFr2t1g",
+	"rk85fwFZPfqFXm/9C7lmemyTS0Bwb/DmaytgXjNI3DEC/P0L/Xyr+Cn2KE/zWSPor1oVB4vdd7nH68pQ",
+	"YUwUWWnD8wHgQEDZU7dW8C02BWVSYbiktTVwGxdox3wFnJzr5NFHpkNL7Lhf6RngFz8DxtBf/4Yd/Odc",
+	"PYMEuJ+A3sxsuvPzok4930jDzGAWoB/LlEXhAFlB1plxILcu+L3IzBn67JwbMwpe3KJc9xnjauC0lWWj",
+	"9SEprcrAYPHCxq2QOJJZGpOD+DBVWar16pieu5I8+Ym+2e/1zli1CgzSeE4lMYf0oaBsAuibbvL0AV9r",
+	"rIK0cW52geo8eHTeybTPEOmlln6FGDQkak6Ip4bqTwAV5FqsW+QOOvLPHxHV6idX/oHMRu30g/5maqit",
+	"h3MDNdRpQqCE30AhsT3ZSEcMflY6onVOXFtJ7J12PRfZ9S0Od6YsGh9RduibkF+oaPil6ZqkgktWfPtX",
+	"bXGFtgj0fgvSe73aqG+3Xf2p60v6gnGkyecMouR3KjSAW5L6/dsS+gaf1QfJxwqqrimLwpXLVCi2htnC",
+	"ACUTzX9BsDJuzev6NXCeUaXlcx6pdoiCEKVsSFlkymZQZWuKla1KO2VxzCEmD+xALLKuD+gjWOi5AvKQ",
+	"a0S0bfIzsnhMWXQTwezH+D/YmHsUv288c7cvkf1khn7r5l01HLqaxw3NOH4JMqkgjLZlyO+bNWr6KTDG",
+	"ZYVW7yT/Cecy9Nhl9lI9s/RQIus9eKCu+E9aky0zuAwZ4Ca4PZaANW3h3zKmZguMxpyRnVIo5vK29j5t",
+	"wIJv1cWWwwFnqJ5ZMw2bm6JH8DEUCTbeAus55HOULXk2EybyrNOoi1gsYrFmKLssjeMsgNHDqjXXnef2",
+	"czK3PahWeUvtX729ruqzBE9awyEc5FaBPn7Jjq2jwkawxa29TTcjS5vM6B67UHfWFCqsdGcd+9VNbbUG",
+	"o4iQS2rK756TRQt8NfoHVRLRqGXC4TWFmqIGQhoPDId8f93KGZOKJxLNuTjXL1pj2CMb0QzldbX+6lWG",
+	"ABUW8FTMFFaKW4i6OObqhqfgLSWX99VM1NyFmDUQTgOaSLcJ3SW7Ae3VVXHJ7oRcXOhi7Rhv5z+wqc/g",
+	"kpp82Zs9/HoUvBD96en9i8dd9o08+Cza+2rx4Nl3+9hAFwymkAnlXvjxD380t4rFTOvyvKxWmlUohROw",
+	"QXRw3aoIpV4fPL3lYtp6LjUcRqubBlFWSaBWQ9S/6iTv29gKW06zI6tqeEzPsjhZw/rqVYvPIEpOEIcV",
+	"DAuNkaZqE3SGh6Poxz/8cX65+CEETeGCCKjnkJpE3yqWdNsKwk/GCQq7u//sxz/80Xqif+Lt/XbLDb5K",
+	"gdDkUdYA/xrCYoqBftV7aVXgi+ueFtxQBgnM+nRGjG0/jWPgnE6sP7JyXUk0xRLguaXiosrBZdbs5kEW",
+	"RfLbkmTM57cS8N2fm4BfG3CyOQswn9h+wwfr9vuty/JWLsyBSH8m0vwOrNc4TzKZamUdKzTjUqFuEOR8",
+	"4W5s1/BhZ66e2uTk5cgHE/t9/aiH925Rhp16PRVl990G4QUV6QPAZevDC+rY6xYxAx+5SIRflsL7vonD",
+	"TONa4lgKBajqYP6IZXvPo8Zqh3vJ2W5dRFAuJXe8u5B2J7k9JB4/ecWlkNSQ1s390laOaKaUyZJMTGSp",
+	"KVtKBtOtX+aR/XYU9cJ8b6mse6jDNzyN18oMY23UtPnr2fu9BzqZopx2lREXyGSCbifrgJpWZOqA5IKH",
+	"kEhjYryEsOmILCIwQxA9Nak2LZvxBnbvVuYOMF7DH//wD5DabmvjuBN+1mt4wHkjd1pGA5IJGdExHbl8",
+	"CngHEnyoNLk8jM81D6VKnjEZUwghMoUUW+ZBU9hQmk54OUWHSG5RQdYkAuTVJGXMFaT2ykcoyLBEwFFK",
+	"ZV5UFh0XkKWcXdZMzRlzugGCKBeJmsckonKnZVDWqMyUh3sSzac0JggegMHnLvsqkyzUUbwDH4mXhmSK",
+	"5BaquubcsFsoUtvN8Ie8UrE1lWEdh1su9dp/WFWstcARpSm5auunZhmmhUdLBUy7vVKV0SCv6tnYm27j",
+	"OSlWw6zhnno/SS89NJXkl2zn0EM23CZnIgvr/F/pLIn5pJ5BQQIWJNDgOC5ZjVp5us2YxqZe1jhPoEEx",
+	"n4CRETVjIvMc/53OGXsCeCcowRPKbJZlgu0zJuLg3lbYMFU70yG5eJtzOz3zBZ+Yfjb03K9/2JVU3eRZ",
+	"kPobPfkS9vNmzz6xUMubPZ2Fy230tA9zudkbVg3Rivr6558JPtvkuVMOav+tWZpXhHbUYkUGtRCNwRIu",
+	"YlAEJ+xWwgse3F+hIXtaawH/D8D6cmi+Ojy+MvxeLjoA0c6JiwxzrgQx18vDNPeCKrS2oAiOthoRrQCA",
+	"BgBmDq7Mhp2WIckq0cEyMLCeJoUCKpMe3XXtNwVIqwqhkoNaQfhHjmz1F66cv29JBDLDh4f1be0wa2UR",
+	"ZHA9rAAqcvGX5GNyc73qLxLa6ppESlbaGH/pKk4x1GmlYsNpNNodUha1UxHXB4Ec2azi8N2r149fPH8y",
+	"eH384mpXz80ulBf6rYuW/7DT6ZylQdC7rxvVv8JDxBPCTGhIZmESfO5jpJwxrApZw6CTxpSdW03N1SAy",
+	"5z1z3hKoyZnBlGqhbmBLkcudDjpi2QtnTLdiQjwxy5EYPENWB31OSCQRzhBAmowr7zS4U6U6PbcfeExZ",
+	"9FrEN3dMeQkHMWXpZcQ33wC2E3dpxgL6ACwVebi7q1lXxwNIq6QFOwyPHlYHj3zZ23rEddtcL/pfnsg5",
+	"MfR1nJVuzqxCN/Dh+MXenBOHcQNp5dBhMtq6fcfN59wafaJ88xrfDVZIxunk5+GkOQKSMb02oeIYScom",
+	"sYXY4azEg0hFAqmUvMxgXZmzWuH9yjxw26aRDWX33iYu2y2sDv5oaramm5EiPMlfU3hFRhM55WSXashn",
+	"1xTsI2J3TBmV03pRfYrPrQuwlApELvFIxQsH+mxF8D2JwldQAN+EN9inO4p/evLF582dEE3oBWRVPDJm",
+	"xxERZMYZeIKA7aChCeAYTXEcE/AZXUeeWso5tuN8Zoa5JgX2yISZKg7AyRNGpQk0sdOmu9aMCJSByAq2",
+	"GrQwSIP5PiVikXs6LPZdRcZLHrwww5cvCJvoZb5vsP/cz+4yANrbmyR75HmnXBwphUfTmYn+TmKsxlzM",
+	"sqpWTy+VqT11TGQagyndwoM2joZPoqfjoNvb6+/ff/DwYMVvKJ01f36Nt+yegV4rRbSuTzn7wsD+HTZ4",
+	"7/PZ8Ovj8+HsIP3mq2gafXJ8Gn3cDfjH02n09TE//vhZ8ObLbDQfYYU17TUOG2TxaUC+fhw//47TqPc7",
+	"+ubr3wX44376Zu/T+M3Xx/FzBkDYAjOZcKGkKblrK4G+zdGJEyBwSLXanJMtbwro1XuCPLkBt96SV6/h",
+	"074WdQMtZbkAap4ume9XUw9Oc4shQRdE0DHVTP5Ook2KWZIzHOs9RaKWqyqT8TPj4ThnAMWmp76FbMFe",
+	"/ah/qLgnUXOpCP1O5ydQKu8qrdUtFJyeDKcmkYvZuaOFWvnNn4d2aaRZ1n1Id3DjupYWwBNju1x7Yoes",
+	"DYVZhEWEwndnlhd+RhZnjUP0rtPpXF2FCBiQltS2XTTm4oyFDF/QiZY/nXyzyI7hVs2d8BBwxyToxagZ",
+	"UTniF0To+drJY0UMVcLGEWfM7GmLpZAIMiYC7oaMMxIiT3y0qjQmRC5tjQ4D5+Vt0TM24TyCEBTwuVCG",
+	"9p1J4FY0ki8SZy6+mZKeLUBJXsKxjRFbsjIT/SckJiNz/52TO8d20qERk6Yr/EuNUtno33mzDlDOdt5t",
+	"WSAzh43Dxt73vfaD+dPurBu9uQySh/X/mmvNLB1a8fhK62guLH3SOGw/qBS9Wh1KXG5No2xCyPUwBwTq",
+	"QI2BuqlMYrz43LcPOh0n++e5l9NsLIhX20pDt8r1QqOwUd4/b3/frOsEahbemHOti2Ncu0HrtucvAebo",
+	"vdmFnCjVkzu2KdZ3YBAC25P7Fvi7rcW28xPiMa0h2w3AluzT9ySidQBKm0Io7G0NobC0reZcRLsmSrNe",
+	"DXglMnwisHobMGMeRwPXRGiUWBSaIv2aeELUTFKRcElMPdEJCXc6yMRhgbKboYf7ANFQJOKRzfogaIYh",
+	"qzOHkDGgCx30jF4QNBecTSAZ1PXDuAG6mczOUBV6B9cX37phA+hxo8BTMs+mC3RjIchItadcSNIeahEu",
+	"Fm2pcAKY+f7k1j293SEtH8VWBv4KDmhaiW7xTKf7NqDMjrJ0rPPXV2uDsOp3wHKOTCAzgiA1OHVlp7hC",
+	"F8zhrNjlcCc78PGIoKa3D/IjXNb5n+Astz1Mz8FGL7zEbHGkFJklSv6EQDvu+A/bpciZ4VKFQgGcD5ap",
+	"7crEVXO/E2IM+ffbEZ1QZVe4zNsKzkNn3Pfh+E3JoDyU64xJPMsiybBE4asvTk6R8YFVdDC8IQPjEdEj",
+	"WdZxetttYBcrruXW/WDzCOyneiS2F/WQC3puqUQc4l/RHC9+gr3S692QpZnNP6NSGgx5x80gmsWhEU2x",
+	"RIyXKkrdZU5U5QczVmV76wxNP5Pt/xKGYsgGSpHrzeg0huswhBlRUx7VRmmWlJ65X+YKJhhnX31UVIbc",
+	"owtTtQEzuxBnLFsJAyljzbimakjBdQgvMp5LIswiKDCiNSWbXa4/tpIPvIQB3kaoj62WVlnnbIqlp74Y",
+	"BdZMLSxDQbuxdddMrNrbrXUaM6A6yrcf/SU7Bj/h85wGoRBDJhOp2GoTgEWHsBFZ4WjOn7kNGnJRoYmg",
+	"3Aw/R3YagEt3CyXX635dhQtviL9kkoAcDZA2gqeAruOv7SaQwVXJfmFpaUJTbsK6RncOa+G8sCBICaqZ",
+	"moHgA3sywKACkuSjDArXNnxYfsLFwdd9wVSYVJr8oRw1ERekg8CLfcbIeExGajl/tVivqpbOb55zWEHl",
+	"/nBvQOJ3hL93+x1dvRd/dkixf/HZ4lOuDydzWzmxtG3sUdXur2wTwa4BzEqz2tuBk7pScGtT8C6Id4Dx",
+	"slxsPbGC2YdKk7o2w+KcRJCXIghT4bIh1yryP0EElO2TU3P8XNr8lb1CegF4HGpdIjSBN/c6Qafb3es8",
+	"cLm2khC2MmvBKa8NT+hDCD+emKCPl/wHGsd4d78TbBOP5c9tjZ7lVv+vKQIro3gvds9dqtkcaz0Yz5V0",
+	"pQO1dv/pV6eF0ooboTDY5drCp/GURT8XEIZb9mU4TvQ+fBkFc/dP6ct4yqLcilRNvRs4MuzT4MhAzSwj",
+	"OKZSPYL5hIK0AIGzc0NHRz2vTMAUrlv+22+P2t/g9g9B++Dtu27rfv/qNxXVRIseEKmwWpOSadMxTRJW",
+	"C424VkOBekzKa4wVYSNKJOIXRKDwWz0R+vmdMI8a1PPyAEV4IbMqbKHiYcvpzojx+U7LZJmbo3+E86DD",
+	"nRaa8lS0bDU3DjDVj0xzugtTgx8tCBqlChwg+nuAl/WDlqah+iGszds80VPwWhJhjnPbJW5uk0u4wVN0",
+	"Rr7hjMCzy/QW0ZkJUESCz814vQnLIzQjvCI609RXHy6KEZq2VG2E9XU9nQ2Xr2dArQqVat2NpUK1t51k",
+	"+pkLd7iRMqPp0VMZuvuFyurZfBza0Xu6z+3kZJoiFN1eZT5mF1ITzXZy8armNYjiNEmPWBEDFqJ5RKA5",
+	"n7ggwtY8UziGv1w+o4H1Kudivmsk+4GLdEwO9vM/D7JURoNe5mMN23kC/Uvv8oXf1v1+YJvqHgSBbUr/",
+	"ebWU2tl/GOSV2nr96uxOvdKKl5Q7b6XUD3rLnj65dkIb7PQq+fQFI3pLoYRkQBcUql4jLqIs0e3XpEsv",
+	"6dKkpELMlVR0tDbvUnGV7FqEk3VR9zgDnoZ69mj7oJZTrpKP7MduUknSqE39g16wd7A52emvP9GvXte/",
+	"DLX8qUR8PL4lH7Oe/pqgYfiYczvdlWvZd22ZoIVm6PcpNAApbuBQL4L96iW+vXzWVDAzu3w89vaqXoPK",
+	"rWqS0bbbqS6MxcKbg0IcSqLSJLzuJn7KfvZ7mP11bWE1JYKYPewIQbncxl839F1saLbJfoZtWL+dX9rt",
+	"nEOwmw1KGbLOA4Oo5UI0KnhF6DywoHoaP+wZ08czV0ybqgwgLOQq0St8uLsbotfHL8B3XQjYRjhJbLED",
+	"26FCEYMzpumsg2x5LNTsBwc7FlDL23rXihjRe/8E5uumRw87yoHJ+s7HDNPm4rMPwX/8WxxPuKBqOvvw",
+	"5JOjrsn2hngb+eF984tKmRLxoXvPXEyIoDz6cC8wP81cffjp45Ov3ux99OrpJ68+23v19avy7wYQn9CH",
+	"/sbaZ7dimqsxgguAwD/3VB5HZw5r1yZw3wXvzSg6+1jTwQVS5z3o/HRx7a40fZrA5qtgSNf6ChxzzVnc",
+	"7KBdMAfYtitNckuF2lxZyiqjigNizlC+HJQMVCfodDpaphmeY6sSGKB1cLa6MBUukCn+Enmfy0Aalz+a",
+	"4ZwVcGtMKEt2nDK2NDUlM69Rc7BabvF1qZRdqSSbM9i3HEJdBs9I8AjA4oeQgKy4962K8lKbfDgPw8gc",
+	"ZhI1y92Z6UmzzrcM2C3hPN4xfXReOxPAsaHbDtrNqkzZYVT67ZYH8qQqago1s77x2FbsEnncko00yr+V",
+	"+ZyqrXfOZ5JRqDM2o6ZNIjdEoOWenQcCBdrKZJAZqZe/88oleDW/IkO9ldgO0Lb+KEDHMJhvniovTqs0",
+	"hBqyPXV6poHYRGM80lKaj/P5sjAZXnuw+5fbekEZuDerkSE8PFK7ZP7gJW9cvb36/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

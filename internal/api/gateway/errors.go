@@ -42,6 +42,8 @@ type openAIErrorBody struct {
 	Type    string  `json:"type"`
 	Param   *string `json:"param"`
 	Code    string  `json:"code"`
+	// ClearsIn is set on a 429 from a Poolgate limit rule: seconds until the call could start.
+	ClearsIn int64 `json:"clears_in,omitempty"`
 }
 
 // renderOpenAI writes a fault in OpenAI's error shape.
@@ -62,7 +64,7 @@ func renderOpenAI(c echo.Context, status int, e *fault.Error, rid string) error 
 		p := "model"
 		param = &p
 	}
-	return c.JSON(status, openAIError{Error: openAIErrorBody{Message: msg, Type: typ, Param: param, Code: e.Code}})
+	return c.JSON(status, openAIError{Error: openAIErrorBody{Message: msg, Type: typ, Param: param, Code: e.Code, ClearsIn: e.ClearsIn}})
 }
 
 type claudeError struct {
@@ -71,8 +73,9 @@ type claudeError struct {
 }
 
 type claudeErrorBody struct {
-	Type    string `json:"type"`
-	Message string `json:"message"`
+	Type     string `json:"type"`
+	Message  string `json:"message"`
+	ClearsIn int64  `json:"clears_in,omitempty"`
 }
 
 // renderClaude writes a fault in Claude's error shape.
@@ -85,7 +88,7 @@ func renderClaude(c echo.Context, status int, e *fault.Error, rid string) error 
 	if typ == "" {
 		typ = translate.ClaudeErrorType(status)
 	}
-	return c.JSON(status, claudeError{Type: "error", Error: claudeErrorBody{Type: typ, Message: msg}})
+	return c.JSON(status, claudeError{Type: "error", Error: claudeErrorBody{Type: typ, Message: msg, ClearsIn: e.ClearsIn}})
 }
 
 type geminiError struct {
@@ -93,9 +96,10 @@ type geminiError struct {
 }
 
 type geminiErrorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Status  string `json:"status"`
+	Code     int    `json:"code"`
+	Message  string `json:"message"`
+	Status   string `json:"status"`
+	ClearsIn int64  `json:"clears_in,omitempty"`
 }
 
 // renderGemini writes a fault in Gemini's error shape.
@@ -108,7 +112,7 @@ func renderGemini(c echo.Context, status int, e *fault.Error, rid string) error 
 	if name == "" {
 		name = translate.GeminiStatus(status)
 	}
-	return c.JSON(status, geminiError{Error: geminiErrorBody{Code: status, Message: msg, Status: name}})
+	return c.JSON(status, geminiError{Error: geminiErrorBody{Code: status, Message: msg, Status: name, ClearsIn: e.ClearsIn}})
 }
 
 // renderV1 writes faults on /v1/ paths: Gemini's shape on /v1/models/{model}:{action}; on the

@@ -16,6 +16,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
@@ -35,6 +36,9 @@ type Handler struct {
 	Passkeys *passkey.Service
 	// Accounts manages the accounts the user contributes.
 	Accounts *accounts.Service
+	// Limits and LimitRules answer /api/user/limits.
+	Limits     *limits.Limiter
+	LimitRules *limits.Rules
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)

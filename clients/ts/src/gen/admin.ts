@@ -392,6 +392,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List limit rules
+         * @description Every limit rule, by id, the seed settings' rules (`source` flash, think, pro) included.
+         */
+        get: operations["limitList"];
+        put?: never;
+        /**
+         * Create a limit rule
+         * @description A rule limits the calls of each subject of its scope (`subject_id` absent: every subject,
+         *     each counted on its own; present: only that user, key or group) to the models matching
+         *     `model` (`*`, an exact name, `prefix*` or `*part*`): at most `requests` calls and `tokens`
+         *     input+output tokens started in any span of `window` (a sliding window), and at most
+         *     `concurrency` calls in flight. RPM and TPM are rules with window `1m`. Every rule that
+         *     matches a call applies; a refused call answers 429 in the caller's protocol with
+         *     `Retry-After` and `clears_in`, never reaches an upstream and is not charged. Takes effect
+         *     on every instance at once.
+         */
+        post: operations["limitCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/limits/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a limit rule
+         * @description Replaces the rule with the body (fields absent are cleared). Counters already counted
+         *     under the rule stay. The seed settings' rules change through `PUT /api/settings` only
+         *     (404 here).
+         */
+        put: operations["limitUpdate"];
+        post?: never;
+        /**
+         * Delete a limit rule
+         * @description The rule stops applying on every instance at once (a seed setting's rule too).
+         */
+        delete: operations["limitDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/logs": {
         parameters: {
             query?: never;
@@ -1835,6 +1895,109 @@ export interface components {
         };
         ImportJobList: {
             import_jobs: components["schemas"]["ImportJob"][];
+        };
+        LimitRule: {
+            /**
+             * Format: int64
+             * @description Most calls in flight at once (null — no limit).
+             * @example null
+             */
+            concurrency: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * @description `*`, an exact model name, `prefix*` or `*part*`.
+             * @example *flash*
+             */
+            model: string;
+            /**
+             * Format: int64
+             * @description Most calls started in any span of the window (null — no limit).
+             * @example 60
+             */
+            requests: number | null;
+            /**
+             * @example user
+             * @enum {string}
+             */
+            scope: "user" | "key" | "group" | "global";
+            /**
+             * @description `admin` for rules made here; otherwise the seed setting the rule stands for — `flash`, `think` or `pro` (`flash_window`/`flash_limit`, ...).
+             * @example admin
+             */
+            source: string;
+            /**
+             * Format: int64
+             * @description The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
+             * @example null
+             */
+            subject_id: number | null;
+            /**
+             * Format: int64
+             * @description Most input+output tokens of the calls started in any span of the window (null — no limit).
+             * @example null
+             */
+            tokens: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            updated_at: string;
+            /**
+             * @description The sliding window, in the shortest exact form (`60s` is written `1m`).
+             * @example 3h
+             */
+            window: string;
+        };
+        /** @description At least one of requests, tokens and concurrency. */
+        LimitRuleInput: {
+            /**
+             * Format: int64
+             * @example 4
+             */
+            concurrency?: number;
+            /**
+             * @description `*`, an exact model name, `prefix*` or `*part*`.
+             * @example *flash*
+             */
+            model: string;
+            /**
+             * Format: int64
+             * @example 60
+             */
+            requests?: number;
+            /**
+             * @example user
+             * @enum {string}
+             */
+            scope: "user" | "key" | "group" | "global";
+            /**
+             * Format: int64
+             * @description Only this user, key or group (absent — every subject of the scope; never for `global`).
+             * @example 7
+             */
+            subject_id?: number;
+            /**
+             * Format: int64
+             * @example 100000
+             */
+            tokens?: number;
+            /**
+             * @description A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+             * @example 3h
+             */
+            window: string;
+        };
+        LimitRuleList: {
+            items: components["schemas"]["LimitRule"][];
         };
         Model: {
             /**
@@ -5153,6 +5316,184 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    limitList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "scope": "user",
+                     *           "subject_id": null,
+                     *           "model": "*flash*",
+                     *           "window": "3h",
+                     *           "requests": 60,
+                     *           "tokens": null,
+                     *           "concurrency": null,
+                     *           "source": "admin",
+                     *           "created_at": "2026-12-06T08:00:00Z",
+                     *           "updated_at": "2026-12-06T08:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitRuleList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    limitCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "scope": "user",
+                 *       "model": "*flash*",
+                 *       "window": "3h",
+                 *       "requests": 60
+                 *     }
+                 */
+                "application/json": components["schemas"]["LimitRuleInput"];
+            };
+        };
+        responses: {
+            /** @description The rule. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "scope": "user",
+                     *       "subject_id": null,
+                     *       "model": "*flash*",
+                     *       "window": "3h",
+                     *       "requests": 60,
+                     *       "tokens": null,
+                     *       "concurrency": null,
+                     *       "source": "admin",
+                     *       "created_at": "2026-12-06T08:00:00Z",
+                     *       "updated_at": "2026-12-06T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    limitUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "scope": "key",
+                 *       "model": "*",
+                 *       "window": "1m",
+                 *       "requests": 600,
+                 *       "tokens": 200000,
+                 *       "concurrency": 8
+                 *     }
+                 */
+                "application/json": components["schemas"]["LimitRuleInput"];
+            };
+        };
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "scope": "key",
+                     *       "subject_id": null,
+                     *       "model": "*",
+                     *       "window": "1m",
+                     *       "requests": 600,
+                     *       "tokens": 200000,
+                     *       "concurrency": 8,
+                     *       "source": "admin",
+                     *       "created_at": "2026-12-06T08:00:00Z",
+                     *       "updated_at": "2026-12-06T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    limitDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };

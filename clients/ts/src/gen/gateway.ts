@@ -455,6 +455,12 @@ export interface components {
         };
         ClaudeError: {
             error: {
+                /**
+                 * Format: int64
+                 * @description On a 429 from a Poolgate limit rule, seconds until the call could start (as `Retry-After`).
+                 * @example 42
+                 */
+                clears_in?: number;
                 /** @example messages: field required */
                 message: string;
                 /**
@@ -614,6 +620,12 @@ export interface components {
         GeminiAnswer: components["schemas"]["GeminiResponse"] | components["schemas"]["GeminiResponse"][];
         GeminiError: {
             error: {
+                /**
+                 * Format: int64
+                 * @description On a 429 from a Poolgate limit rule, seconds until the call could start (as `Retry-After`).
+                 * @example 42
+                 */
+                clears_in?: number;
                 /** @example 400 */
                 code: number;
                 /** @example API key not valid. Please pass a valid API key. */
@@ -728,6 +740,12 @@ export interface components {
         NullValue: never | null;
         OpenAIError: {
             error: {
+                /**
+                 * Format: int64
+                 * @description On a 429 from a Poolgate limit rule, seconds until the call could start (as `Retry-After`).
+                 * @example 42
+                 */
+                clears_in?: number;
                 /** @example invalid_api_key */
                 code?: string | null;
                 /** @example Incorrect API key provided. */
@@ -966,10 +984,14 @@ export interface components {
                 "application/json": components["schemas"]["OpenAIError"] | components["schemas"]["ClaudeError"] | components["schemas"]["GeminiError"];
             };
         };
-        /** @description Every eligible upstream account is rate-limited. */
+        /**
+         * @description Every eligible upstream account is rate-limited, or a Poolgate limit rule refused the call
+         *     (`rate_limit_exceeded` with `clears_in`; docs/limits.md): such a call never reached an
+         *     upstream and is not charged.
+         */
         RateLimited: {
             headers: {
-                /** @description Seconds to wait, when the upstream said. */
+                /** @description Seconds to wait, when the upstream said, or until a limit rule lets the call start. */
                 "Retry-After"?: number;
                 [name: string]: unknown;
             };

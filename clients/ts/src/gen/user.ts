@@ -182,6 +182,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The limits that apply to you
+         * @description Every limit rule that applies to the caller (their user, their group, everyone, and — when
+         *     called with an API key — that key), most specific first, with what is used now in its
+         *     sliding window, what remains, and `clears_in`: seconds until the oldest call counted leaves
+         *     the window (a slot frees; 0 when nothing is counted). Read from the counters every
+         *     instance shares (Redis), or this instance's while Redis is unreachable.
+         */
+        get: operations["limitUserList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/logs": {
         parameters: {
             query?: never;
@@ -1446,6 +1470,81 @@ export interface components {
             /** @example alice */
             username: string;
         };
+        UserLimit: {
+            /**
+             * Format: int64
+             * @description Seconds until the oldest call counted leaves the window (0 — nothing counted).
+             * @example 9480
+             */
+            clears_in: number;
+            /**
+             * Format: int64
+             * @example null
+             */
+            concurrency: number | null;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            in_flight: number;
+            /**
+             * @description `*`, an exact model name, `prefix*` or `*part*`.
+             * @example *flash*
+             */
+            model: string;
+            /**
+             * Format: int64
+             * @example null
+             */
+            remaining_concurrency: number | null;
+            /**
+             * Format: int64
+             * @example 48
+             */
+            remaining_requests: number | null;
+            /**
+             * Format: int64
+             * @example null
+             */
+            remaining_tokens: number | null;
+            /**
+             * Format: int64
+             * @example 60
+             */
+            requests: number | null;
+            /**
+             * @description `key`, `user`, `group` or `global`.
+             * @example user
+             */
+            scope: string;
+            /**
+             * Format: int64
+             * @example null
+             */
+            tokens: number | null;
+            /**
+             * Format: int64
+             * @description Calls started in the window.
+             * @example 12
+             */
+            used_requests: number;
+            /**
+             * Format: int64
+             * @description Tokens of the calls started in the window (a call in flight counts its estimate).
+             * @example 0
+             */
+            used_tokens: number;
+            /** @example 3h */
+            window: string;
+        };
+        UserLimitList: {
+            items: components["schemas"]["UserLimit"][];
+        };
         /**
          * @description `admin` manages the gateway; `user` only calls it and manages their own keys.
          * @example user
@@ -2242,6 +2341,51 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    limitUserList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules and their use. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "scope": "user",
+                     *           "model": "*flash*",
+                     *           "window": "3h",
+                     *           "requests": 60,
+                     *           "tokens": null,
+                     *           "concurrency": null,
+                     *           "used_requests": 12,
+                     *           "used_tokens": 0,
+                     *           "in_flight": 1,
+                     *           "remaining_requests": 48,
+                     *           "remaining_tokens": null,
+                     *           "remaining_concurrency": null,
+                     *           "clears_in": 9480
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserLimitList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };

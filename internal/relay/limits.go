@@ -1,0 +1,74 @@
+package relay
+
+import (
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/limits"
+)
+
+// admit counts the call against the limit rules that match it (one Redis round trip when any
+// does, none otherwise): a refused call answers 429 rate_limit_exceeded with Retry-After and
+// clears_in, before any upstream and uncharged.
+func (rl *Relay) admit(k *call, body []byte) error {
+	if rl.d.Limits == nil {
+		return nil
+	}
+	cs := limits.Match(rl.d.LimitRules.Get(), limits.Who{User: k.cl.user.id, Key: k.cl.KeyID, Group: k.cl.user.group}, k.req.Model)
+	if len(cs) == 0 {
+		return nil
+	}
+	var est int64
+	for i := range cs {
+		if cs[i].Rule.Tokens > 0 {
+			est = k.estimate + maxOutput(body)
+			break
+		}
+	}
+	t, ref := rl.d.Limits.Admit(k.ctx, cs, est)
+	if ref != nil {
+		return limitFault(ref)
+	}
+	k.ticket = t
+	return nil
+}
+
+// release gives the call's place in the counters back, once: served says whether it reached an
+// answer (an unserved call's request is not counted), tokens what it used.
+func (k *call) release(rl *Relay, served bool, tokens int64) {
+	if k.ticket == nil {
+		return
+	}
+	t := k.ticket
+	k.ticket = nil
+	rl.d.Limits.Release(k.ctx, t, served, tokens)
+}
+
+// limitFault is the 429 of a call a limit rule refused.
+func limitFault(ref *limits.Refusal) *fault.Error {
+	secs := ref.ClearsInSeconds()
+	r := ref.Rule
+	what := map[string]string{limits.KindRequests: strconv.FormatInt(r.Requests, 10) + " requests per " + limits.FormatWindow(r.Window),
+		limits.KindTokens:      strconv.FormatInt(r.Tokens, 10) + " tokens per " + limits.FormatWindow(r.Window),
+		limits.KindConcurrency: strconv.FormatInt(r.Concurrency, 10) + " concurrent requests"}[ref.Kind]
+	fe := fault.Code(fault.RateLimited, "rate_limit_exceeded",
+		"Rate limit reached for "+string(r.Scope)+" limit "+strconv.FormatInt(r.ID, 10)+" ("+what+" on "+r.Model+
+			"); try again in "+strconv.FormatInt(secs, 10)+"s.")
+	fe.RetryAfter = strconv.FormatInt(secs, 10)
+	fe.ClearsIn = secs
+	return fe
+}
+
+// maxOutput is the most output tokens the request asks for (max_tokens, max_completion_tokens,
+// max_output_tokens or Gemini's generationConfig.maxOutputTokens; 0 when absent).
+func maxOutput(body []byte) int64 {
+	for _, p := range [...]string{"max_tokens", "max_completion_tokens", "max_output_tokens",
+		"generationConfig.maxOutputTokens", "generation_config.max_output_tokens"} {
+		if v := gjson.GetBytes(body, p); v.Type == gjson.Number && v.Int() > 0 {
+			return v.Int()
+		}
+	}
+	return 0
+}

@@ -1,0 +1,36 @@
+-- name: LimitRuleList :many
+SELECT * FROM limit_rules ORDER BY id;
+
+-- name: LimitRuleGet :one
+SELECT * FROM limit_rules WHERE id = @id;
+
+-- name: LimitRuleCreate :one
+INSERT INTO limit_rules (scope, subject_id, model, window_ms, requests, tokens, concurrency)
+VALUES (@scope, sqlc.narg('subject_id'), @model, @window_ms, sqlc.narg('requests'), sqlc.narg('tokens'),
+        sqlc.narg('concurrency'))
+RETURNING *;
+
+-- name: LimitRuleUpdate :one
+-- LimitRuleUpdate replaces an administrator's rule (the seed settings' rules change through the
+-- settings).
+UPDATE limit_rules SET
+    scope = @scope, subject_id = sqlc.narg('subject_id'), model = @model, window_ms = @window_ms,
+    requests = sqlc.narg('requests'), tokens = sqlc.narg('tokens'), concurrency = sqlc.narg('concurrency'),
+    updated_at = now()
+WHERE id = @id AND source = 'admin'
+RETURNING *;
+
+-- name: LimitRuleDelete :execrows
+DELETE FROM limit_rules WHERE id = @id;
+
+-- name: LimitRuleSetSource :exec
+-- LimitRuleSetSource makes, changes or (limit 0) removes the per-user rule a seed setting stands
+-- for (flash, think, pro: the models whose name contains it).
+WITH gone AS (
+    DELETE FROM limit_rules WHERE source = @source AND sqlc.arg('requests')::bigint <= 0
+)
+INSERT INTO limit_rules (scope, model, window_ms, requests, source)
+SELECT 'user', '*' || @source || '*', @window_ms, sqlc.arg('requests')::bigint, @source
+WHERE sqlc.arg('requests')::bigint > 0
+ON CONFLICT (source) WHERE source <> 'admin'
+DO UPDATE SET window_ms = excluded.window_ms, requests = excluded.requests, updated_at = now();
