@@ -3525,8 +3525,8 @@ type ClientInterface interface {
 	// LimitUpdateWithBody Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3536,8 +3536,8 @@ type ClientInterface interface {
 	// LimitUpdate Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5018,8 +5018,8 @@ func (c *Client) LimitDelete(ctx context.Context, id int64, reqEditors ...Reques
 // LimitUpdateWithBody Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5039,8 +5039,8 @@ func (c *Client) LimitUpdateWithBody(ctx context.Context, id int64, contentType 
 // LimitUpdate Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10346,8 +10346,8 @@ type ClientWithResponsesInterface interface {
 	// LimitUpdateWithBodyWithResponse Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10357,8 +10357,8 @@ type ClientWithResponsesInterface interface {
 	// LimitUpdateWithResponse Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17695,8 +17695,8 @@ func (c *ClientWithResponses) LimitDeleteWithResponse(ctx context.Context, id in
 // LimitUpdateWithBodyWithResponse Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17712,8 +17712,8 @@ func (c *ClientWithResponses) LimitUpdateWithBodyWithResponse(ctx context.Contex
 // LimitUpdateWithResponse Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
