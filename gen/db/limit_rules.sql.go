@@ -124,30 +124,6 @@ func (q *Queries) LimitRuleList(ctx context.Context, db DBTX) ([]*LimitRule, err
 	return items, nil
 }
 
-const limitRuleSetSource = `-- name: LimitRuleSetSource :exec
-WITH gone AS (
-    DELETE FROM limit_rules WHERE source = $1 AND $3::bigint <= 0
-)
-INSERT INTO limit_rules (scope, model, window_ms, requests, source)
-SELECT 'user', '*' || $1 || '*', $2, $3::bigint, $1
-WHERE $3::bigint > 0
-ON CONFLICT (source) WHERE source <> 'admin'
-DO UPDATE SET window_ms = excluded.window_ms, requests = excluded.requests, updated_at = now()
-`
-
-type LimitRuleSetSourceParams struct {
-	Source   string
-	WindowMs int64
-	Requests int64
-}
-
-// LimitRuleSetSource makes, changes or (limit 0) removes the per-user rule a seed setting stands
-// for (flash, think, pro: the models whose name contains it).
-func (q *Queries) LimitRuleSetSource(ctx context.Context, db DBTX, arg LimitRuleSetSourceParams) error {
-	_, err := db.Exec(ctx, limitRuleSetSource, arg.Source, arg.WindowMs, arg.Requests)
-	return err
-}
-
 const limitRuleUpdate = `-- name: LimitRuleUpdate :one
 UPDATE limit_rules SET
     scope = $1, subject_id = $2, model = $3, window_ms = $4,

@@ -22,15 +22,3 @@ RETURNING *;
 
 -- name: LimitRuleDelete :execrows
 DELETE FROM limit_rules WHERE id = @id;
-
--- name: LimitRuleSetSource :exec
--- LimitRuleSetSource makes, changes or (limit 0) removes the per-user rule a seed setting stands
--- for (flash, think, pro: the models whose name contains it).
-WITH gone AS (
-    DELETE FROM limit_rules WHERE source = @source AND sqlc.arg('requests')::bigint <= 0
-)
-INSERT INTO limit_rules (scope, model, window_ms, requests, source)
-SELECT 'user', '*' || @source || '*', @window_ms, sqlc.arg('requests')::bigint, @source
-WHERE sqlc.arg('requests')::bigint > 0
-ON CONFLICT (source) WHERE source <> 'admin'
-DO UPDATE SET window_ms = excluded.window_ms, requests = excluded.requests, updated_at = now();

@@ -3601,8 +3601,8 @@ type ClientInterface interface {
 	// LimitUpdateWithBody Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3612,8 +3612,8 @@ type ClientInterface interface {
 	// LimitUpdate Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5146,8 +5146,8 @@ func (c *Client) LimitDelete(ctx context.Context, id int64, reqEditors ...Reques
 // LimitUpdateWithBody Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5167,8 +5167,8 @@ func (c *Client) LimitUpdateWithBody(ctx context.Context, id int64, contentType 
 // LimitUpdate Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10560,8 +10560,8 @@ type ClientWithResponsesInterface interface {
 	// LimitUpdateWithBodyWithResponse Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10571,8 +10571,8 @@ type ClientWithResponsesInterface interface {
 	// LimitUpdateWithResponse Replace a limit rule
 	//
 	// Replaces the rule with the body (fields absent are cleared). Counters already counted
-	// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-	// (404 here).
+	// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+	// not changed here (404).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18029,8 +18029,8 @@ func (c *ClientWithResponses) LimitDeleteWithResponse(ctx context.Context, id in
 // LimitUpdateWithBodyWithResponse Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18046,8 +18046,8 @@ func (c *ClientWithResponses) LimitUpdateWithBodyWithResponse(ctx context.Contex
 // LimitUpdateWithResponse Replace a limit rule
 //
 // Replaces the rule with the body (fields absent are cleared). Counters already counted
-// under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-// (404 here).
+// under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+// not changed here (404).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -469,8 +469,8 @@ export interface paths {
         /**
          * Replace a limit rule
          * @description Replaces the rule with the body (fields absent are cleared). Counters already counted
-         *     under the rule stay. The seed settings' rules change through `PUT /api/settings` only
-         *     (404 here).
+         *     under the rule stay. A rule standing for a seed setting (`source` other than `admin`) is
+         *     not changed here (404).
          */
         put: operations["limitUpdate"];
         post?: never;
