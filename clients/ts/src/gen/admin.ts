@@ -5117,6 +5117,7 @@ export interface operations {
                     "application/json": components["schemas"]["HookDelivery"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description No such delivery (delivered deliveries are removed after 7 days). */
@@ -6244,6 +6245,7 @@ export interface operations {
                     "application/json": components["schemas"]["RemoteSourceList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["RemoteSourceNotFound"];
@@ -6315,6 +6317,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -6358,6 +6361,7 @@ export interface operations {
                     "application/json": components["schemas"]["RemoteSyncStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["RemoteSourceNotFound"];
@@ -6693,6 +6697,7 @@ export interface operations {
                     "application/json": components["schemas"]["ShareLink"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -6776,6 +6781,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
