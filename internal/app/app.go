@@ -329,7 +329,7 @@ func (a *App) routes(opt Options) *echo.Echo {
 	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(append(gatewayh.ErrorShapes(), public.ShareShapes()...),
 		authh.CallbackShapes()...)...)
 	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
-	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), client)
+	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), client, httpx.CleanPath)
 	a.mountMetrics(e)
 	a.mountContracts(e)
 	(&gatewayh.Handler{Relay: a.Relay, Auth: a.Auth}).Mount(e)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"strings"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
@@ -17,11 +19,17 @@ import (
 	"github.com/poolgate/poolgate/internal/httpx"
 )
 
-// managementBodyLimit bounds management request bodies.
-const managementBodyLimit = 1 << 20
+// managementBodyLimit bounds management request bodies; validationBudget bounds the bytes of
+// the management bodies being validated and served at once (their decoded trees are many times
+// larger).
+const (
+	managementBodyLimit = 1 << 20
+	validationBudget    = 8 << 20
+)
 
 // mountContracts mounts the management contracts, each behind its own validator.
 func (a *App) mountContracts(e *echo.Echo) {
+	guard := httpx.BodyGuard(validationBudget)
 	mount := func(spec func() (*openapi3.T, error), admin bool) httpx.Router {
 		s, err := spec()
 		if err != nil {
@@ -31,7 +39,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 		if admin {
 			mw = append(mw, a.adminFirst) // authorization before validation: nothing of the schema leaks to non-admins
 		}
-		return httpx.Router{E: e, MW: append(mw, a.validator(s), a.principal(admin))}
+		return httpx.Router{E: e, MW: append(mw, guard, httpx.CleanQuery(queryParams(s)), a.validator(s), a.principal(admin))}
 	}
 	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
@@ -51,4 +59,21 @@ func (a *App) mountContracts(e *echo.Echo) {
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
 		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, Auth: a.Auth, SSO: a.SSO,
 	}, nil))
+}
+
+// queryParams names each operation's query parameters by its route as echo knows it
+// ("GET /api/logs"; path parameters as :name).
+func queryParams(s *openapi3.T) map[string][]string {
+	out := map[string][]string{}
+	for path, item := range s.Paths.Map() {
+		route := strings.NewReplacer("{", ":", "}", "").Replace(path)
+		for method, op := range item.Operations() {
+			for _, p := range append(append(openapi3.Parameters{}, item.Parameters...), op.Parameters...) {
+				if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+					out[method+" "+route] = append(out[method+" "+route], p.Value.Name)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/httpx"
 )
 
 // schemaName matches a contract's internal schema reference (`#/components/schemas/X`, or a
@@ -95,5 +96,5 @@ func clean(msg string) string {
 	msg = schemaName.ReplaceAllString(msg, "")
 	msg = strings.ReplaceAll(msg, "doesn't match schema: ", "")
 	msg = strings.ReplaceAll(msg, "doesn't match schema due to: ", "")
-	return strings.TrimSpace(msg)
+	return httpx.BoundMessage(strings.TrimSpace(msg))
 }

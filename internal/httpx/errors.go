@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,7 +79,7 @@ func classify(err error) *fault.Error {
 				strings.Contains(msg, "unmarshal") {
 				code = "invalid_json"
 			}
-			return fault.Code(fault.Invalid, code, cleanValidation(msg))
+			return fault.Code(fault.Invalid, code, BoundMessage(cleanValidation(msg)))
 		case http.StatusUnauthorized:
 			return fault.New(fault.Unauthorized, MsgUnauthorized)
 		case http.StatusForbidden:
@@ -97,7 +98,7 @@ func classify(err error) *fault.Error {
 			return fault.New(fault.Unavailable, "service temporarily unavailable")
 		}
 		if he.Code >= 400 && he.Code < 500 {
-			return fault.New(fault.Invalid, msg)
+			return fault.New(fault.Invalid, BoundMessage(msg))
 		}
 	}
 	if fe, ok := fault.As(store.Translate(err, "")); ok {
@@ -146,4 +147,20 @@ func Management(c echo.Context, _ int, e *fault.Error, rid string) error {
 		d.RequestID = rid
 	}
 	return c.JSON(status, ErrorBody{Detail: d})
+}
+
+// maxMessage bounds an error message that may quote what the caller sent.
+const maxMessage = 300
+
+// BoundMessage cuts msg to maxMessage bytes at a character boundary: an error never repeats
+// more than that of a caller's value.
+func BoundMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }

@@ -107,6 +107,8 @@ func Translate(err error, notFound string) error {
 			return fault.Wrap(fault.Conflict, "already exists", err)
 		case "23514", "22001", "22003", "23502":
 			return fault.Wrap(fault.Invalid, "a value is out of range", err)
+		case "22021", "22P05": // character_not_in_repertoire (a NUL, invalid UTF-8), untranslatable_character
+			return fault.Wrap(fault.Invalid, "text may not contain NUL characters or invalid UTF-8", err)
 		case "23503":
 			return fault.Wrap(fault.NotFound, "a referenced record does not exist", err)
 		case "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006":

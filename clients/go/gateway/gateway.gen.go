@@ -7102,6 +7102,8 @@ type GeminiModelListResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *GeminiModelList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GeminiError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *GeminiError
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -7113,6 +7115,11 @@ type GeminiModelListResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GeminiModelListResponse) GetJSON200() *GeminiModelList {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GeminiModelListResponse) GetJSON400() *GeminiError {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -8868,6 +8875,13 @@ func ParseGeminiModelListResponse(rsp *http.Response) (*GeminiModelListResponse,
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GeminiError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest GeminiError

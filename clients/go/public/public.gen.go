@@ -1987,6 +1987,8 @@ type LoginTokenGetResponse struct {
 	HTTPResponse *http.Response
 	// JSON302 the response for an HTTP 302 `application/json` response
 	JSON302 *TokenLoginResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *TokenLoginResult
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -2000,6 +2002,11 @@ type LoginTokenGetResponse struct {
 // GetJSON302 returns the response for an HTTP 302 `application/json` response
 func (r LoginTokenGetResponse) GetJSON302() *TokenLoginResult {
 	return r.JSON302
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LoginTokenGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -2632,6 +2639,13 @@ func ParseLoginTokenGetResponse(rsp *http.Response) (*LoginTokenGetResponse, err
 			return nil, err
 		}
 		response.JSON302 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest TokenLoginResult

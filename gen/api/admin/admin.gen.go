@@ -7500,6 +7500,20 @@ func (response HookDeliveryRetry200JSONResponse) VisitHookDeliveryRetryResponse(
 	return err
 }
 
+type HookDeliveryRetry400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response HookDeliveryRetry400JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HookDeliveryRetry401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response HookDeliveryRetry401JSONResponse) VisitHookDeliveryRetryResponse(w http.ResponseWriter) error {
@@ -9751,6 +9765,20 @@ func (response RemoteSourceDelete200JSONResponse) VisitRemoteSourceDeleteRespons
 	return err
 }
 
+type RemoteSourceDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RemoteSourceDelete400JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoteSourceDelete401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response RemoteSourceDelete401JSONResponse) VisitRemoteSourceDeleteResponse(w http.ResponseWriter) error {
@@ -9999,6 +10027,20 @@ func (response RemoteSourceJobList403JSONResponse) VisitRemoteSourceJobListRespo
 	return err
 }
 
+type RemoteSourceJobList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RemoteSourceJobList404JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoteSourceJobList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RemoteSourceJobList503JSONResponse) VisitRemoteSourceJobListResponse(w http.ResponseWriter) error {
@@ -10031,6 +10073,20 @@ func (response RemoteSourceSyncStatus200JSONResponse) VisitRemoteSourceSyncStatu
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoteSourceSyncStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RemoteSourceSyncStatus400JSONResponse) VisitRemoteSourceSyncStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10543,6 +10599,20 @@ func (response ShareLinkDelete204Response) VisitShareLinkDeleteResponse(w http.R
 	return nil
 }
 
+type ShareLinkDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ShareLinkDelete400JSONResponse) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ShareLinkDelete401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response ShareLinkDelete401JSONResponse) VisitShareLinkDeleteResponse(w http.ResponseWriter) error {
@@ -10617,6 +10687,20 @@ func (response ShareLinkGet200JSONResponse) VisitShareLinkGetResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ShareLinkGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ShareLinkGet400JSONResponse) VisitShareLinkGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15687,173 +15771,173 @@ var swaggerSpec = []string{
 	"e+jnBPQBc3bVjaNIylkih5XP8lVWF2pZuo6UJkQmy3q0vBepFNColuDQt99bZilASvcDNg0pfVQgmVDN",
 	"jzkLCGqPl2gxo8EMeHIW2YAWzWLIqGHqusMoU0wbHs/6laYixRF8jE8mugka0/4ki6XdRYbZ4NBZDcXl",
 	"GRqT7I3t494j7YlaUEEONjHOl7AoDfR4uyD7UOUrO5tv0uVvmXXxvWFyjyqYXExYqKOEtXxuey3YJZM6",
-	"ZdhShYfMEKwJ/9Z13VsgnjAuRxPQhPN0HJfpLCGLQd+xf1iTL7nu4J59rJ3rZY5moRUpRwdDWgU76Dr6",
-	"+y0WwX5+pFbDCE27GLyC8aAi37kjvJdsUaiATYBBtIWkUWQpDpoyZ0t20H03pUgyWYJGjcOCvFo2kVZZ",
-	"enO13aEjN3ATStKIZOD1EGgn4EXTDbfvwXWB2r7gaRIQH00iLGaQCciuPBQn/ABBv4awCtfhmfrEvsNt",
-	"bqp2bY75oNN7UImDZRLg7sM87rfchgMPeorgeOw0wNezbp2aHvlqh6B9v5PzbZsZ6L8quOXKUBa69dVp",
-	"62i2TTAOFvNlGpF1OTewXd/7OFxOuq7yZqi+Phh3Do/op007LhxFENwCRFSzuQaUGAEtKNLP9tw3Pj5r",
-	"p5sr3pBpRFWeMgmVdfA8X7Az6/M71XawBsETJPHAGuUmuGcTnm0CzxzLQFmxQ2YyX1Hbv+97CDNEbnAg",
-	"ke7T5McJmdCb+756kX8/xom87x+cZnnVvqVt30xUWci+Jlh/yCiLU/nDQuY1gk58GlsAsyUSMYbqE1/T",
-	"rI/aGImIglzWP9nUZv3JIfOd82k/SxmaRHQ6k1308sUXcP+l+m9i6FUrrfp9yO/P/S7SLAq2S0JqICwJ",
-	"gdwmyD9W7IKIM+haNUkFCYt5yceDR1kmuHVaZEng6nND5gOP7Zwr0ad7zPvQk1KMKPO9zBeC9WeZmw4d",
-	"Wulhspi76BJfEYHIZEICOWT1CUkVyjOc69sHOLfkbAUmtDULeqpI526il98v9r71yq5j7B/Ar/cUrczl",
-	"R5X4KGpRjdo8AqMSkscCONNS8cdaJgBM1NGy7gnD6Dg/qNGhPoQq31mocj2tNPBzqEffq3DlSzf6CJSX",
-	"OY0AYqg9KcQzlZgGwQgZ949Bx0kEwlFCcLi0Ss+QpSy0hYP6NOBlF51nf2hjHvxQBep3bAvtnpIzzJAP",
-	"HNk/KNcRoRlJCGof944PamXp7SOlBSH00BErJYHiSJQrApaZkRYDQBhyZEF/frdStne7Ce4iYjetxRbC",
-	"1S5XrXh9VCFed1rS77J4/d6BA2SdmJsKZD5dX5cU8SnUJdmm5Ur1L8ZAPTShkQRX2FiDqOT8G4DMWRc9",
-	"ThPBkyGL8ZQyOEKnKMZCFCstfXCmBnCvj7BAvv33xJRfqhsgIlPJqfh0pxDjMz7V42sSZ4SPzKlseO8r",
-	"pRU3u/XHZNnwTpOh3+jeDNS70d1ZQXuju3Wg83GEhWj4hDnizWqkP034vMl9l7y111BrVgkO6AcuRsNH",
-	"XitQxutokVBJRv1Z1nezV7xyMl+5EhZ+2dj+89GDNREQB3YhTPUJgILUh/2B1yIsjDlVk24dXvcPgxmW",
-	"h05VdstrwbHVX4LHBsc9U4PS75cLWldbjA76WX/RI+guigVnlE3d+RkpBvNr9fo/evLg5w+/Ov5Z//Oj",
-	"Lz/6yeDlyeWjn/Z+8ePHOZqDdnBDwpB2CVitLatvKdXZOgUuXivDjBgoQnC4iJaKu3q9da9SPt0cHNad",
-	"SRUz/RAcXvUt5qvjiiL1Z1EQHZIbCwa6zsnOp5k3z2B2RSBr2jopn0+cvmbqtf5BWWBhgR5f/FTr6HjI",
-	"ZgQrPTvhC13+qgUSZMoA7ZFQPaEjykpDRxkaQYglHmNBoA5zbFLx52TOk+WQLWzlP3g+6Td1QuuTG4P4",
-	"ubXY+iBd3hfpIsmNPAzEdbHZNA29nId7OVP0DMPycuHi5SLByyWQB1zPKzJBz3J4T//qOTzUKzBrb0Ww",
-	"eAVZ5FXKLK9SxnllRu+BEPAcAeQVBcuQKXlSJbe8epHgDbyPvL537Gk+762we69KqHkgLJT4GPS9Rw+8",
-	"nvn/jnqekomD4x4cvVwKlFt7V1owinl4AAeguEXCFxDT6La8luYYQAsGwaTzhIqYC6ofX6lZwlLiYDYn",
-	"TJ4pfgVt4/9w2ALO2AG5EYjrYQu6r1e1LW/4fEXT8jcf5JEjjzSvdSSSkQX1gmkFu6HIv+8EyKB4/uKE",
-	"KqPfeO6LJ3b1WjiCIJS9cvQRFBBt0deIzvGU2MeVYui+Tr2tV6pUzjBPIOyVfdg4IGKSjJTR6LzR8ihA",
-	"6NJDz5lLYUZ7Lb1ci66gdQv4uIG8gRC+muj3PvZrMQ5YqBfAVdMM+ddHgC8hb1k/B45N4y11ahCFRjah",
-	"UQRQKiA9TNEkABZBmDHgUDDpB4RG7XbKXGJGf/83yCFD9ENUvrpK+kNm7soOS3Zf6fig4o39WflGewbV",
-	"K9smuPubP/9LlBHtgXrCJX/0w/yiulYi7wN0iPqeOh69Xu9AvbZ4StAPEZxCARPPz6Ovl9PkJ0J0Oyu8",
-	"EEPWhk50Y7XObNqdhwdnyF9dGD+DuIJrHZij3cAMH4IPme8+5CG/NAkfACbcWftd9JUamO8ccJ1wTqT9",
-	"6JAZ0DJyExASClCOfTzm18ToFb6F6HLS4i15xXG0tIF9XemqFq2Lzk1XYotZNV46iB3j1K140wsMmrwO",
-	"chunlXVwZb31yJD5OIr4YpQyzRdGFgzH+tmpQJxVafV7AsO4Fevdji/eZfXsHsVZcwTM76Y022rP6vTW",
-	"7wY4x/etmOkFMBaDr1ElQYsa5aHmaU6D9Pq0d2gxbaKLmn9BL3hsf4F+7SjkRAtxOE72Go+54nKGg7ZN",
-	"zhTJ2rhTppHFhK8rKsFjf9BFLw0iUK4V2FbvW6XiAKHC0lwsWXAO87wlPJDTYbP12vgiRzFAx4at0xMb",
-	"+Cr0+tQzcNPBzTZ04SONz102Ewdt8C77xe+RdT4YaG63L+bZh/f1VmGLipxT78edsc5H+zYEHNAvtbaS",
-	"sO9bjpBpP7r+ASB0tUavWKq7jL4LyKIlCyzzAZ8rdtjflizWcMntmaxEfppEWmtWE8aJbsKcZXhozdNw",
-	"GHS54EgnlYA5NGQJweFpVktq0HPb/rdDM+yhWpghnKJhyxu6hwz+do8T/FBh6yjq970hW29zHZh6TvQ8",
-	"Jkzxd5J0hFxGdgoa1hGGFmKJzcBoCF9VH6JsOmydfjs0B1ePJvPCOaPXvEnNfNh6A2NDry5QyKMIJzCy",
-	"IYMheSjg7JpAfiysp1/g5v5BF32hwWtDk9KK0TVhIU+QTtRFbV93RT7U7Mc/MHmtTizaBeCOsJDIP/RN",
-	"oZY56FKjBwM8lt56m4oDcWcsEc7gcTOk+ISowQsakgTSVQ168RzrUpSECB5dE43KEyf0GvLkwjBR1oU2",
-	"MobMP3/27PlXoxcvn/70/PKT0fNXlx8/f/XlEx+B4aHIbLNMfWEI+xZS9fssQnUbt9apESEtr6XTdGRm",
-	"mlSaGEVRZ2VYUbQd96yhVRaBVu2q+4aVxdUCtVKAQvJZykzSlrp7+xW3pFIh9lYxaBcQTdPHYcHTKETj",
-	"vCE+T2z62Afp+K6k41eKMSnZptT0Oilptk5vVgORqd5XLyP9F88vTGQ1QzhWT/jaI+Vcdl6nrZs8iUeQ",
-	"iACwkH3FkEGTRTA/iuhu1KZMHpzqepIK9HqYJRVoAvI7NM4xJQEZWWRmDraguAAFZ+BbfV2sZzxOnBFo",
-	"WB5xNiUJvJeEKEy4RkauY8TqYO0PRq0PsUY1qtbpBEeCbKfV5kbW3TR5Ali6KrRlGyYxllm33/Jyduh6",
-	"VoCIzV5VvcjBWrfvPMrx1LfV8rWcWQehDkNR0jqNMiel1QtsFZMV/VJ3ODC8UNH294//vW0uBmp3sTlC",
-	"ro1qf4Zx+87I3DZoFZLEDZnZJt9KhqXstHawaiE3RWyWYekdz4GWFdcq/iaAiw1ZHRs7KzMeHAkOPEa4",
-	"hFdYjowlDRmsSe6b2YzWvI5p3doZ8x3iXLUo8dvwrR0ntJ7/WMK5l4XhvmMN1t779qOWe9ij6rKXInS6",
-	"aMpTNjoTXpCkxBm8Ch4HfgRw2yqLUeMsLvNYWaEDSx1T0BPp1h/zPdiH5YO+LaT4BTBQtTJ3bOuFoXuS",
-	"X68m2po/jb2mXQedOYZiCsu8zAvU43oL1yTg7sIU1lhhAKdAJxOSEBYQASkIVtrQD6rGPgymrJiwhiNs",
-	"aS99u6HzMOz6h1rDd9V3WG8tVKrTgNTktWyVdgsbestewmkEkzRmuiBSySH1q24QCGJBdyfLEjLaxaQK",
-	"c7OapMjSJQ5qpMDtq/dKwfDB9vkFdwlx+n3ILxi8nSDZ/vILPjQCfm/QUws8bq0Oy2kYdOKEX1ObvlxZ",
-	"aPE4ogC7TIKE6DCWzinocBYtz5AP7WLhnpG+x0cCL8H2hXpjZaLrtK9VjvSchsELM4I9581aEtH56MXo",
-	"RcAZI4HsRpSlN92QH3J19+AwI6uWp57no4RMqZDqrOkCJEAHHJG57qKr/2t/NeW3tuJc/yiTVMhRRK6h",
-	"XMn9y96RCpIYnpD9U12DBYWSqdhECzv6x1YzlkSYbituRr6yS25f34HXokKkxLjaDCKeXpS8kP6ZWS3Y",
-	"pJAmJJCjNKHOuqpRFmJC6g2HioWNcXDVMhXMQI0JwSEo1VE6bZ22YCfg1bpgoNl+wb1NeyMJklA24Zte",
-	"rU4GwJdsoc0/f/rkcYGMa3hldti+91nEgrJpRJCgU9bhLJ+4w4+4c/bXtnhR5HiK1O0+mlBmPHS27kUo",
-	"syikIuDg9IKYh6+p2YTpZyS4EujpExP4Phsy+0qgIh+lggjkrzAM3zNgTqMs5O+7VKR/UoRsMkTVxbwc",
-	"zN5qKsi6ACclFHts+1MqZ+lYfcAQvn+AJtRgOanBeQDG7GmMLDFkMBHFL2yXRaNPQoIWUlNPaEgQlV30",
-	"OL8NmPWPLp5/ia7IMmsyY1cC8USP2RklaodcShKiGMuZ0PBMiDLJEQfuJg66yG6axouep0KiMUFxOo5o",
-	"YIPaaswmeXZTWFvOyLzKNenKhj30p1nPUIucsSWOguRIdtRedgyH6MBOdYBHrTLE2HTNdxhZibPtxEzu",
-	"MBH3g3z8IB9vJx93IehNkvG7kah8C9TWwGYx58FNnM3eab6u9j1LPCI3VEhxR4it8CUqkMRXNr3xjtIk",
-	"9CSfsmsc0XfiCDoPQ4TrdJM1qkm1xdQIuYz+/+xd65IaOZZ+FQV/DLEJBqrKbVN/1tPucfe2e9prl2N2",
-	"Z+goRKYo5EokJiUK0z2O2IfYJ9wn2dA5klIJmVwLu1zDL7uSvOh27ud8B/rAa84USbm4ZYnvHs11ASJY",
-	"S3lpuy1gg6Zbxqb2AgI3wYC5IBOmxzJR662pHbyM6B57FF5GN/sH4W3c/ZxF5WWl4b6+ZocbySfRfxL9",
-	"J9H/ePkPTfbkPhuxFt1b7gNvsXtfeIubYiyDJe9koTscXiT1Qb/Wrw18FIXrxnr5engYZYmL7pYlExLW",
-	"EaMpJ0lxkhQPT1I8ymhTmeh4tIaYj1btb4sZTq1Z08IjPeUC+UZVDtZPk6nMtPLw/KSOoDiKDFksJ4wM",
-	"aBwzpRB3YKAaEVyBzt8DUrfeT5uwWbi1L2RmXzu4JFS4huFPFGAfwMAHZM6FAj8tIvjiGXyiGtBaYIp9",
-	"AwekDk0BxnTKCO0LRHiFIiJI/mq0yGDCshs2IHWbCtAgHrjftSkfLtC92yPU9RG0bgQE7O8LwwshJHfL",
-	"p1OWgBsbmwkCOJmmmpnloXqmIkTuiEgsZZrIuVCRRSTOVKMAj2C/Dx5pRSgRbE4G+BJwpC+mDPsouD6F",
-	"gxYZWFE8IALgHyxSMXaCEIlZAyFFk02mekHsIkXW645y2lUw59MHJzfVxC4eln3BkyW5s+EHuRn1KGOs",
-	"adQSktIhZPXaF4HGQ6DLFwLBNFrkpfvmR8mLab5h+XREWKpYmFkIzyeY96tZsz9rt89id1TgLwZHAUrz",
-	"Xv7UNGvnS84uyeBmqm044iaTtwPbbRKyA51zwT4JJYqaD9M8WVCZgZMJVwobYKwdhE83U67YJyIJhyIX",
-	"PDY5lMaQKqh5g7b5hAO59YWaxYDsEfk0Rr9R4PyQM2zoETOgnMQogEpnVMvMnqRw3czxdN/BmIjNhqwP",
-	"3n5YLkX5gyefB40CiJ/7sh+C78kZ0wx6JFk8mpJwxDtYJ7vlPyG32VP7w1h7Jm/Nv4F3yg0LmIwjk1pU",
-	"u6PpDNUxewdwXH8DIM7RCaQwKsPNPRft4VesPmCULRxA01xuwsVmJ4cJG1LFY8xlWnmDJ5RarzahYkbT",
-	"ZvEXq9/8Ar+R1/Y3s5XsxswOGFcNdVQg+uLkHVYxJPQ7ivPzDdYgHNpUL42Mdobd+Cw5ZxejZytDu2J0",
-	"Ql6/vSLvETm7MDw3qBw0++9+tQSbN/FVuGYohdx94SzeppS7AtutB+2WM/xhaTXfXpUtZtlYb6Y62NjV",
-	"q10z+K21Mjz09rTft4EBTxx2GKCIC6xF60aF/1u5BglT9386bGPRHU+AHWk3GGm7eqQHHQkYYHfPXa6u",
-	"T4CEWeDtcCOXgiQ8waxkszHbK+Hh9wIl9NHkfm2lheMi2Jz4X1Acfw1VHLchl4lok6ZhH7yiqr1GCceT",
-	"uqkxHt4VEZkmAQwvCD0j4FOqzWW1EDH5KIct8j7IPCt20MauX30BOWjmXFiVHJUjcxHXwl6uFutI8/eS",
-	"gebXwOagXSM8KDoFSvwJ+bCtDwgvhwP3P5RxMdS0rj/KYZEhrro32hfN7tlVp93rXPS6L/4NjHoXhjTj",
-	"/S2qjShPLTv6KIfIizqdTqfb7XbPzs7Ozs/Pzy8uLi6ePXv27Lvvvvvu+fPnz2sVLK1zIPO1nVJBg1Rq",
-	"PbMr816E0z1r2+l+jsChmN3R9FqxWIpE1Xpn0F0D+r6aU7fpHVENI3C1Xu31D1e5a2d1Eqti37y+ZB5F",
-	"d4ojNO8FMgTxdM6G8ZjqLp1yC7Lw244cPjjlVbFgPLyPPj0N+ZZjem7aa1leZXoaZIIBhCBqRmC50aGS",
-	"6UwzYvbUmI2wt8ZuQSPenB94avD6h6vQnDcW8ttf318ZZvVXcDYUWJgvVCGKCWMxvww9tD3yJ7iZoDUX",
-	"Pmktusu803Rk+/QNJbg0clZl2WfATyPCtf0goqPAfa3Qv2Ed6JG1TmXWF2idNiC3ADrDYvGCHOXCBt5m",
-	"yIcIo+vV0dKfMCoUvsisVoFoBtCxaNUNYtbNeRNaBFdumdLt6qFjgCtX8CMFMXSSzFLWF3UMJGRKE80n",
-	"vnbWAgm4wlp8bwOUH8hvDkptKTzYCsELBn2B+Xjm5YFRXzBsaehNuPSWNddYd+zOqvnVulx2cCdE2Ovc",
-	"Iw9Zcx4rlC2avfUJkLqz8KO+WLXvIzITmqer5jrUqkgBjhEAv0HMkLFUHv9GIQBOKuV0SGPob4tQOBJc",
-	"MuK2mcqYph4ZJwDm3DKZkOsW+cssTW0sqC9w0airud6kAhyWaAgaA1LdkmnvTt2QjblIzHIioTrnu7cT",
-	"inLfG3DOe9PE35vuuXJJ9DaTGovUjyeOpu4bVhh9dkDom2Yez5SWE8tDCiZSQVv6rybuS9O6RZo/Q9er",
-	"UF1aXR18enV1DEfNl+dHbPEQrFImb8uXyboxltYpNwe3WSnzknyRHKtJltfJJtDa5bK8CRnOWM4KK1Wl",
-	"wjwQveTzXnrJLrmuu3oZDjyZrtXalmd0g5afX61W8uNO0mVno3N6MVxW8h0k1fIRwOtLWuxDJIJojY10",
-	"WtF9VvS3+2IsVQf9+KZr1R6U2mYPxwSLvqq9/40u2m97Soj39M5YmeWmq2Bz71ky9gsLfE27uiYfaU3q",
-	"N+WX9M2kS231A7yTT//wbqm12duYQa0Cm/GJIrEUI35juxyROl+OJnKw34ZkzJWW5vxpunBIq9A5H02q",
-	"4KWKpGy00S6pSufe2zl5NN8RTueh0U04iQfR9nr3U70rNkU4ZQdRUerBqsqfhOi41AgvYROtyEtB0EkT",
-	"+ofA+1LwU/VFjkdBXfH45apLpkfaA9vY3esvoKKoy9CBAreh119BOxJI62CZL8bw3iX7zCZ6Ojx904t2",
-	"K6s3ykyn3e1FeEfM8dxG5wsUlUehv+ymae+v9p3W7T4iFmv1PmvWLKeEPmYlsEqYPXKF0OWMHlMhfPpR",
-	"Dqvj1+a8mRtIxmKZJeCWTuDYceXjCkmxwWwPkyqNSCN1zOuAo+nFXQMz2XxWhSITmjAXD4fO53mWYov8",
-	"aDVLOdOpT5Bzho+ShBJUaBOXP4qZi0rz1KGaWSVVbRKS/yGH5T3Ui6vyo5yTCRULXBotraAuLoMvFvnH",
-	"jGWLnAlBE/pCn0sryWu9i3aUyynzx4R+wuoQ6GK4qVbkQCAZz249mqANcFcG1ju9brvXbq8G1hHhuBdG",
-	"n9AaYAn58erqLTGkVBF9f/HixQtKKR0Oh8M4juMkSRLGGBuNRqN2G76zTULRvtF3O6R1wff2muA7LknH",
-	"B99PCQobExS2F5GY0u6ItEI8mgO8TImnJrDL+QBhljesamjEH9cq20E2OTj+dbLJgbz4+YTpVPWB0RwH",
-	"ZMhGMmPEh7pLat0K+tdCxNiAu3Z/bHXrbKUKpnrP/PLBMIMCw9xVXc43qqqLNZ6Gj3J4ctFsqJ8tIyBz",
-	"br+KjybsR+VH9uHdG1L3eZM2o0BmLo5pds0GM9EFyW0NVFAT0xd1mtdEzTM6nbLM2E5h9ZO/LDNIBMkY",
-	"oVlGFw2y5Mt8oog79q2+qC68uDSKbWnhBXkpFsTQ9SyDbknYkEFmvqDEulHJRbubf33EP7GETJiCTt6D",
-	"ZQPB7BzyigGB/J6PchgBcBcAr2Ia1OsfriKr1yswMhIKQTyE12xs0pV9448Td/xi3DH6ivHK0/ZssT17",
-	"pdqG73g4KS27C+INnWa44GrMEtDZPMT/Xo4qGyGySXvfjljf2vdkVvPPSC5fq+9khdeJCDnfyvNkm4SH",
-	"rqWiLHlvb7gXfJ+yRuWes9FZwvU1+F1sGX8tqsU0m9Ibdi2kBgxpuCaFzvhwBrSOU7r2vTFwAoLyWu/s",
-	"c4QoDtd3LOMjO7DrPExhP8w+Tc3f1wHugf26YHOAcLge0pQKC3VthjJa5DcBXEHwJ0/iaynSRRiBuZ5w",
-	"UYSLaBd6Aguu846GiEuBe3C9JC4Kv5W9VDGlzG9ap9djOTNcvXse1RTXntO6XFvDdFKd0ZL3bM1W3PGo",
-	"9ILb3x9z5j4o5jqYbEB5/hLo4LujxLTIFb1lirDRiMV6tYfSqoHsduQegGDKydUG93Y7H8fEgqke5omp",
-	"PGqmcupCdZxQ1no+5lWHMc1YM+Xido32YO55w8XtEUD0r8fgkchV5pkeh/hEtag2pIpZIsLhPlXp9Xl8",
-	"9WL6n93J37LnP3/6a2f49K6zLeoS0LSCe2yo20yy5J21lZ5trkGbNxUSGavmUJpVQZrFiFPextfy7Wvg",
-	"RdBf0l2xd+IQvJVEY83v2PaASck1fLfW63Shj7JhSYAXtYOrv7i/JeRqK2vNbYAzWuryf8Rw837iBWJy",
-	"q7aufg+8olzcPlEkpqltDhuPDWtIiJYI+Q6QLg5bhZIxzJa8fPsTuWUL3wfZ9bQ1r+uLui3LglH0sCqL",
-	"Jw5ZBbB4qAas1ycK8NkvLbQKFzdEZhjGNf/n2mZIuXc3bIEbFX0x8CQ6iGACLHNTYPEtS8hwQQZ/+Js+",
-	"I32apXzKBdf/VJpm+p9ojQ5IXTGWkHb7vNTf5U/h4XDsWzKWg4k7oLadae3I4Ov/Yny1fTS+euA2V2o/",
-	"nqecmhl9rdzvfA+q2HqJlvT0D/jjekMzPn8A9m7Id+quV0hpzjfLp8IXBWW1aF6v1N4X5rXjuMflrPae",
-	"bvOscwU3BD3i7pnXugZwGxhtx7Djb4fPnsgqDENv5IC7xpxhQw7rWQnnisgRaXZIIc8ffmhVK46HO8v8",
-	"MU6CeMeOJ/HIgMlfhs0cTYHbkqksaW9+O7bpPPmF+cqpO+WD6U65g0KnqV7TlNKY6pHNGsEOcBMmFJci",
-	"IrFUmtThcJGZ4Fo1IoKRd8CqS6lSEWT1iHgBmgr4SBA0oi/cD1OWxUxonjKL2zv4+yiTE/PNxiAiN5mc",
-	"TdG8TugigkrqCOFIo7zLO3SEk5lRflp98YousEoQfLtopc+0heVFuJnfpWBkoH8ftMgrW9GUmaXD5OHv",
-	"zLeUS98baDnoCweBQ4ScN1rkpSYTM38ww0gm56VZ3u/N4qJatZvw+HMmJ5DHu+G+K7nVXXzC/iYF2+be",
-	"12bB/7TY5tY38uYDgo9vc6vtbrvVvbYKYsu7f2aL2uGZ6ObUhYy0qFXCObweQoYDTCQK3LdLzZAdXmV7",
-	"pRXy8i+Jv3IOtjx4xsCDGdXMdFMGMQx3U6cLd7n0FhSD+DZE2weETqoZCg+XssKyO5bBbTa55MwID4Ry",
-	"qfU6n6MaUCZ+5noCb55etGu9bqcd1aYvLmq98+fwvxe13gtoQm2sDNdcuRbVLDGHzz47d892XrTdw2cd",
-	"eNp1V3Zzfw7TsmKqe45eDddt2d31vN02m6zlkrQLNkn/XuvVPlx9X9u3gRfQa5mg+1UwQ+SGWyFLiqCD",
-	"JFsQmT38nipfWgx9gPxAI1m40jwOfcWpvFmWPjPVnEjBtczWBF7gvl/wtnsOvuTlrxVZZhv7Vbi25Ktp",
-	"WD4Ly7qJy5S1M/dWuDEkpc7zrr1qcy5rvRogmmBil9MJZ1Onhq40PLc6KGKhGSkEGCVu3Jst011iJytb",
-	"VNnJHDcbUN148viDJrAwftoBMUylTNeETF66Z1xvXeqB7KQAv487caRejo7X6IW47k8UKk4Iy48dZW3i",
-	"MKT4mnfIkQXJ0/yOFTAXIsSwG8ArBrbVeASlboTrVl+8RfwbN09Cp1NGMzOYwesfLGo8nj9L9oMqlckf",
-	"o3voR1sk7m2oZL8Tf8QoxhdnUAEgU8iOgss5P1rlRuJWyLk4Hkvaa3s2MKNHZ6liA9X1D7iT61qlfgsW",
-	"rm0tWmCpqxy1Qr0o6SS6hvnsHa94NKfo67X0LOxvEOZYLhT0EnSz1ngf0Y2Tqnjiy99kdGMDv9zVPWU3",
-	"b//oRmu93nd4/GKVwJ619zuhR4xiHJGdPPs2ucmL3tnF8bjJ4w9QPFa1Lw9sHKD5PQVaAA/lIdyu1FZ/",
-	"N0O0eDeyJwqNdgdsb7vpYdkr1yTltzAdD8YmxSam+D2M/ptXYTpVTOfFxQrPcV7qJRwXQ37LvCj55mzO",
-	"vK4aluuJIhmUMp50nkN5BdDdshFRLCFcYhczxbJmWB9Tak98UCyzoaltAJu8CjTkIoECDwAN4QrilVVI",
-	"TS5Gfz/NvKPtB+UgHSvGFTCO0qF19ugzfgwX/tl2TM1ysWnGJZ6zfWsGlg9FBdG75S56vU8Ro8BRDlF8",
-	"R4Sk7v+XsMScAqwTMDepxvZO9KuC/zvoiMMENnPN6wNIHQGEF9i8B68NDRszH+a6EQD69AVkUyTEfD4i",
-	"8zHVzHYd5hnRHNE9gl649mNULKRg0Kq2zPsdHKb79X2f7ZX8szqcY/u374d695jfBrp9pJbC9puUME15",
-	"is8kIA+c/WATEmq9mhErQDRc+WbYnn5CGbMD0MNShP4H+FTFXq35NsvF27dg77yyLC8I+UFLJ2j2v50W",
-	"s9HZHRz+k6v7yzvm9CwTxe3VLpsSpYqtc7Pq4hZOu0rmBdCkXq+bUj3O1TpQ54oM/d7Uu1LH4MuJFDf2",
-	"KD8Jhbs7uBEZ8xsjfy135wxz+HTGmU0ivISO5lzcWD+OWkUScIZ3a52MPdzPmEugi32kzhdyLu4rVS9O",
-	"UvWRJgjnnMHv9lqxst4oLreGN7jV3tKbrTJSzX3v+e94b4kxC8OzXRChx6WhEYrdG7kimn3SpB5TxZpc",
-	"KCYU1/yONarM3H+UW7c1mvIaQCO/YeLGLO2zc8/0lM4ArHv9ANHbwxXJZMqqPm9+q+2pG5mdeCfxkGw1",
-	"EPSQVA1FOSjSvQfjMTLv0dT3KCMOCWRbxtZdKbY4N5dk6pwutdLirQKwwIU1M+wK0ZTHDJ3C4K/s4H+u",
-	"lTmtvW47aGO/C+9EwlhlnC+JeTuRI9zIkydhrSchTLTDv6udBN/bLq2olSCFUDKlSs1llqBfQMLNNE0X",
-	"hArCmhPKfQfVCGg6sgQVEXtIEXEeUGMIoMY0Lom3kRS/EYpwQaglyRC2ptI3cLBTYIV+AP2n1qsN5fDf",
-	"i2Xxbv5g7GUZi3VzLDPFmkOqNbKKIvkEpDGUw9puCsPx/At7sYzqZbEKVUnl1gZeoqWeXi/3LFnGJiqp",
-	"2NpnSUu48Tqr+cErYkfwVrilDT0Gmt4ycUTvBHzPwpcUWQi07zZfb31b0AFLtqnjtAXdscQVUeG8iakI",
-	"Xab8RhAuIutVteXtWNtlMbwUYLaUmn99gR3FLerngqSM3rGcAafcGJL46hlULLhuclyRWzbVLfLKYcPo",
-	"Ocde5kJqwIOBQ1TFpU/uFNvx5gCCnYlpJmOmoNw1oNqFnJlTYvYBTxNZyFmmWDo6Atm+XG6+XvyyHrOJ",
-	"YukdQzzIr4YIgcELJUe6Uar0VNpt95ET+QAV8n9VIfltJCNWSIxd3Qdmtw5IQCQDe3AHRDEL1m+vXPrf",
-	"rhOWajowMlphDLAv6oLdUKiO0ZIkLJnFukGolhMeG+MgIvMxj8dQH0NHzPyV5kKngH42ZNaDmd2wpNUX",
-	"rzwsmSXpjI1mCrsR8CwXfUwk7pqXgtbbGa1Kwsu+mKCvNLXznDjBSoYzDUO7oZrN6WLpgzDSFrHwlWTg",
-	"7IGBH0Ff2Em5cUDjygqWCbjOMrPoawXuWSFHD3fPFvbRg2btZJgc0UXrWWfn0fPOEzZERVPAI6tIltYA",
-	"5xAI8Ija0pXfXK8pp6mcs4TURzIjdiqELnOIHI4xZwmN1ld1j1u2VurVibxjKHI2nLHoci9PmTm017ig",
-	"cB+FoQW3AXFnX74s8N7n4JwBwKQFDGLao1bOuR7LmYZ9sCj7M8VCOdAKnMA5ZsiqU/k13t6c8ySERs8f",
-	"9sDHK49+cJmdTCRTyYVWpO6bDOvFlJnlVox8ePfGwn0ozKBJIh+xAGE4Z/xmjJ21iolqa78aZyxhQnOa",
-	"Qv4bDZPfHD903QVWX/MLjscalhwilTELZ25BgUpGgJ5bfCw8XvA2e8JaxWzAsvdA0x+7e1Mp09JIKqkX",
-	"UqqwO9FSOXLwLQj7lA3Z2MapxFRBpypYNca+EOv8EcDFEHHwVqj4X33rSyHkTMRsYqiZqLGcC6NQge4i",
-	"hVkWfiNY0uTChi1kVmQbeJC5sKXOZM5FIufhBoZfqNgKBHNQ5P/+539Xwu9OCeMJ83uNO00ms1Tzacpx",
-	"tgsyLdAMvrNi0xAZnciZHspPpP6XX69++vN/X3949wZ/sfxfRSQHkEXUWJIxaCvVgMHecTa3OeU6Cz8+",
-	"lvL2FUv5Hcs4KxvEu7IGG/5IYgNV82LEec/7pXqechYS23IrjtXvvQEQs2yWMlxmq7fkqELmY7EU8SzL",
-	"HCIQrHxkNF6LAGR2Pz8acMwoUSlPjNTAnSf1RMbqKSCfqNYkCUeJF0sG956Lm5TBWWtKQRwHUqT+65SJ",
-	"n16R76UQLNbQk+tXsxtdombxmFBFXnP94wybyrzhYvaplcjwm5In8Vv3vtrn3z7/fwAAAP//",
+	"ZdhShYfMEKwJ/11Qj28BksK4HE1Aec4zeFw+tYTEB33H/pFQvuS66Xv2sXauyjnKiNa9HLUNaa3toOuo",
+	"/LdYBPv5kVoNI2ftYvAKXoWKrOqOIGKyRaECNgEG0RaSRpElUujjnC3ZQffdVC/JZAlKOA4LIm7ZRMBl",
+	"GdHVpooO9sBNKEkjkuHdQ2yegONN9+i+B9cFavuCp0lAfDSJsJhB8iC78lCc8AMELR7CKiiIZ+oT+47Q",
+	"udndtWnpg07vQSV0lsmZuw/zuN9yexQ86CmC47HTM1/PunVq2uqrHYKO/06auO1/oP+qYLArQ1noblmn",
+	"raPZNvE7WMyXaUTWpenAdn3vQ3c56br6nqH6+vjdOTyinzYdvHAUQTwMQFTN5hocYwS0oEg/23PfuAWt",
+	"aW+ueEOmQVh5yiQU48HzfMHOrJvwVJvOGjdPkMQDA5abeKDNkbY5P3MsA2X4DplJlkVt/77vIcwQucGB",
+	"RLq1kx8nZEJv7vvqRf79GCfyvn9wmqVi+5a2fTNRZVT7mmD9IaMsTuUPC8naCJr3aTgCzJZIxBgKVnxN",
+	"sz5qYyQiCqJc/2SzofUnh8x3zqf9LGVoEtHpTHbRyxdfwP2X6r+JoVet5+r3Ib8/97tIsyjYLgnZhLAk",
+	"BNKhIGVZsQsizqDR1SQVJCymMh8PHmXJ49bPkeWNq88NmQ88tnOuRJ9uS+9DG0sxosz3MvcJ1p9lbgZ1",
+	"aKWHSXzuokt8RQQikwkJ5JDV5zBV6Ntwrm8fE92SsxWY0NYs6KkinbsJeH6/2PvWK7uOsX/Ay95TgDOX",
+	"H1Xio6hFNeoMCYxKSB4L4ExLxR9rmQAwUUfLuicMo+P8oEaH+hDdfGfRzfW00sA1oh59ryKcL92AJVBe",
+	"5mcCVKL2pBACVWIaBCMk6T8GHScRCEcJweHSKj1DlrLQ1hrq04CXXXSe/aHtf3BdFajfsS20R0vOMEM+",
+	"cGT/oFx6hGYkIah93Ds+qJWltw+uFoTQQ0eslASKI1GuCFhmRloMAJTIkQX9+d1K2d7tJriLiN20FlsI",
+	"V7tcteL1UYV43WlJv8vi9XuHJ5A1b24qkPl0fSlTxKdQymT7nCvVvxg29dCERhJcYWONu5Lzb8A+Z130",
+	"OE0ET4YsxlPK4AidohgLUSzO9MH/GsC9PsIC+fbfE1OxqW6AIE4lp+LTnaKSz/hUj69JaBI+Mqey4b2v",
+	"lFbc7NYfk2XDO01Sf6N7MxzwRndnNfCN7tax0ccRFqLhE+aINyur/jTh8yb3XfLWXqOzWfE4ACa4sA4f",
+	"ea1AGa+jRUIlGfVnWavOXvHKyXzlSlj4ZWPH0EcP1gRNHKSGMNUnAGpYH/YHXouwMOZUTbp1eN0/DGZY",
+	"HjqF3C2vBcdWfwkeGxz3TNlKv1+ugV3tSjroZy1Jj6AhKRacUTZ152ekGMyv1ev/6MmDnz/86vhn/c+P",
+	"vvzoJ4OXJ5ePftr7xY8f5wAQ2sENOUbaJWC1tqwkplSa69TEeK0MZmKgCMHhIloq7ur11u1N+XRzPFk3",
+	"M1XM9EM8edW3mK+OK4rUn0VBdEhuLH7oOic7n2bePAPzFYGsaes8fj5xWqGp1/oHZYGFBXp88VOto+Mh",
+	"mxGs9OyEL3TFrBZIkFwDtEdC9YQOQisNHWUABiGWeIwFgdLNscnen5M5T5ZDtrBgAeD5pN/UCa1PbgxI",
+	"6NZi64N0eV+kiyQ38jAQ18X+1DT0ch7u5UzRMwzLy4WLl4sEL5dAHnA9r8gEPcvhPf2r5/BQr8CsvRXB",
+	"4hVkkVcps7xKGeeVGb0HQsBzBJBXFCxDpuRJldzy6kWCN/A+8vresaf5vLfC7r0qoeaBsFDiY9D3Hj3w",
+	"eub/O+p5SiYOjntw9HIpUO4GXmnBKObhAYKA4hYJX0BMo9vyWppjAC0Y0JPOEypiLqh+fKXMCUuJg9mc",
+	"MHmm+BV0mv/DYQs4YwfkRiCuhy1o2F7V6bzh8xV9zt98kEeOPNK81pFIRhbUC6YVuIci/74T7IPi+YsT",
+	"qox+47kvntjVa+EIglD2ytFHUHO0RSskOsdTYh9XiqH7OvW2Xqm4OYNJgbBX9mHjgIhJMlJGo/NGy6MA",
+	"1EsPPWcuhRnttVpzLSCD1i3g4wYlB0L4aqLf+9ivhUVgoV4AV00z5F8fAb6EVGf9HDg2jbfUKVsUGgyF",
+	"RhGgr4D0MHWWgHEEYcaAQ42lHxAatdspc4kZ/f3fIIcM0Q9R+eoq6Q+ZuSs7LNl9peODijf2Z+Ub7RlU",
+	"r2yb4O5v/vwvUUa0B+oJl/zRD/OL6lqJvA/QIep76nj0er0D9driKUE/RHAKBUw8P4++Xk6T0gjR7axW",
+	"QwxZG5rXjdU6s2l3Hh6cIX91YfwMFQuudWCOdgMzSAk+ZL77kIf80iR8wKRwZ+130VdqYL5zwHWOOpH2",
+	"o0NmcM7ITUBIKEA59vGYXxOjV/gW1cvJpLfkFcfR0gb2dXGsWrQuOjeNjC3M1XjpgHyMU7dITi8waPI6",
+	"yG2cVtbBlbXjI0Pm4yjii1HKNF8YWfwc62enAnFWpdXvCT/jVqx3O754lwW3exRnzUEzv5vSbKs9q9Nb",
+	"vxt4Ht+3+qcXwFgMJEeVBC1qlIeapzk91esz5aErtYkuav4F7eOx/QVavKOQEy3E4TjZazzmissZDto2",
+	"OVMk6/xOmQYjE74uwgSP/UEXvTQgQrlWYLvDb5WKA4QKS3OxZME5zPOWiEJOU87Wa+OLHMWANhu2Tk9s",
+	"4KvQHlTPwM0gN9vQhY80PnfZTByAwrtsMb9H1vlgoLndvphnH97XW0U6KnJOvR93xjof7dsQcHDC1NpK",
+	"wr5vOUKmY+n6B4DQ1Rq9YqluTPouUI6WLLDMB3yu2GF/W7JYwyW3Z7IS+WkSaa1ZTRgnum9zluGhNU/D",
+	"YdDlgiOdVALm0JAlBIenWfmpAdxt+98OzbCHamGGcIqGLW/oHjL42z1O8EOFraOo3/eGbL3NdWBKQNHz",
+	"mDDF30nSEXIZ2SloJEgYWoglNgOjIXxVfYiy6bB1+u3QHFw9mswL54xe8yY182HrDYwNvbpAIY8inMDI",
+	"hgyG5KGAs2sC+bGwnn6Bm/sHXfSFxrsNTUorRteEhTxBOlEXtX3dSPlQsx//wOS1OrFoF7M7wkIi/9A3",
+	"tV3moEsNOAyIWnrrbSoOxJ2xRDhD1M3A5ROiBi9oSBJIVzWAx3OsS1ESInh0TTSQT5zQa8iTC8NEWRfa",
+	"yBgy//zZs+dfjV68fPrT88tPRs9fXX78/NWXT3wEhocis80y9YUh7FtI1e+zCNWd31qnRoS0vJZO05GZ",
+	"aVJpYhRFnZVhRdF23LOGVlkEWrWr7htWFlcL1EoBCslnKTNJW+ru7VfckkqF2FuFrV1ANE0fhwVPoxCN",
+	"8x76PLHpYx+k47uSjl8pxqRkm1LT66Sk2Tq9WQ1EpnpfvYz0Xzy/MJHVDBRZPeFrj5Rz2Xmdtm7yJB5B",
+	"IgJYRPYVQwZ9GcH8KALCUZsyeXCq60kqAO9hllSgCcjv0DjHlARkZJGZOdji6AJ6nEF89XWxnvE4cUag",
+	"x3nE2ZQk8F4SojDhGky5jhGrg7U/5LU+xBrVqFqnExwJsp1WmxtZd9MXCpDsqgCabZjEWGbdfsvL2aHr",
+	"WQEiNntV9SIHnt2+8yiHYN9Wy9dyZh3qOgxFSes0ypyUVi+wVUxW9EvdFMHwQkXb3z/+97a5GKjdxX4K",
+	"uTaq/RnG7Tsjc9vTVUgSN2Rmm3wrGfyy0w3CqoXcFLFZhqV3PMdmVlyr+JsALjZkdWzsrMx4cCQ48Bjh",
+	"El5hOTKWNGSwJrlvZjPA8zqmdWtnzHeIc9UCy2/Dt3ac0Hr+YwnnXhaG+471ZHvvO5Za7mGPqsteimjr",
+	"oilP2ehMeEGSEmfwKngc+BHAbassRg3NuMxjZYWmLXVMQU+kW3/M92Aflg/6tijkF8BA1crcsa0Xhu5J",
+	"fr2aaGv+NPaadh105hiKKSzzMi9Qj+stXJOAuwtTWGOFAZwCnUxIQlhABKQgWGlDP6ga+zCYsmLCGo6w",
+	"pb307YZmxbDrH2oN31WrYr21UKlOA1KT17JV2i1s6C3bD6cRTNKY6YJIJYfUr7qnIIgF3dAsS8hoF5Mq",
+	"zM1qkiJLlziokQK3r94rBcMH2+cX3CUq6vchv2DwdoJk+8sv+NA7+L0BXC3wuLU6LKdh0IkTfk1t+nJl",
+	"ocXjiAJSMwkSosNYOqegw1m0PEM+dJiFe0b6Hh8JvATbF+qNlYmu075WOdJzGgYvzAj2nDdrSUTnoxej",
+	"FwFnjASyG1GW3nRDfsjV3YPDjKxannqejxIypUKqs6YLkABQcETmuvGu/q/91ZTf2opz/aNMUiFHEbmG",
+	"ciX3L3tHKkhieEL2T3UNFhRKpmITLezoH1vNWBJhuhO5GfnKLrmtgAdeiwqREuNqMyB6elHyQvpnZrVg",
+	"k0KakECO0oQ666pGWYgJqTccKhY2xsFVy1QwAzUmBIegVEfptHXagp2AV+uCgWb7Bfc2backSELZhG96",
+	"tToZAF+yhTb//OmTxwUyruGV2WH73mcRC8qmEUGCTlmHs3ziDj/iztlf2xVGkeMpUrf7aEKZ8dDZuheh",
+	"zKKQioCD0wtiHr6mZhOmn5HgSqCnT0zg+2zI7CuBinyUCiKQv8IwfM+AOY2ykL/vUpH+SRGyyRBVF/Ny",
+	"MHurqSDrApyUUOyx7U+pnKVj9QFD+P4BmlCD5aQG5wF+s6cxssSQwUQUv7CNGY0+CQlaSE09oSFBVHbR",
+	"4/w2YNY/unj+Jboiy6wvjV0JxBM9ZmeUqB1yKUmIYixnQsMzIcokRxy4mzjoIrtpGmJ6ngqJxgTF6Tii",
+	"gQ1qqzGb5NlNYW05I/Mq16QrG/bQ0mY9Qy1yxpY4CpIj2VF72TEcogM71QEetcoQY9No32FkJc62EzO5",
+	"w0TcD/Lxg3y8nXzchaA3ScbvRqLyLVBbA5vFnAc3cTZ7p1+72vcs8YjcUCHFHSG2wpeoQBJf2fTGO0qT",
+	"0JN8yq5xRN+JI+g8DBGu003WqCbVFlMj5DL6/7N3rUtq5Fj6VRT8McQmGKgqt43/rKfd4+4d97TXLsfs",
+	"ztABIlMUciUSkxKF6R5H7EPsE+6TbOgcSamETK6FL9X8sivJi27nfs53oHW85kyRlItblviG01wXIIK1",
+	"lM9tgwbs6XTL2MxeQOAmGDAXZMr0RCZqszW1h5cR3WMPwsvoZv9VeBv3P2dReVlpuK+v2PFG8ln0n0X/",
+	"WfQ/XP5DkwO5z1asRfeW+8Bb7N4X3uK2GMtwxTtZaCiHF0l92K/1a0MfReG6sVm+Hh9GWeGi+2XJhIR1",
+	"wmjKWVKcJcXXJykeZLSpTHQ8WEPMR6sOt8UMp9asaeGRHnOBfKMqB+un6UxmWnl4flJHUBxFRiyWU0aG",
+	"NI6ZUog7MFSNCK5As/AhqVvvp03YLNzaFzKzrx0+J1S4HuOPFGAfwMCHZMGFAj8tIvjiGXykGtBaYIat",
+	"BoekDk0BJnTGCO0LRHiFIiJI/mq0yHDKshs2JHWbCtAgHrjfdTYfLdG92yPUtR60bgQE7O8LwwshJHfL",
+	"ZzOWgBsb+w8COJmmmpnloXquIkTuiEgsZZrIhVCRRSTOVKMAj2C/Dx5pRSgRbEGG+BJwpC9nDPsouNaG",
+	"wxYZWlE8JALgHyxSMXaCEIlZAyFFk01neknsIkXW645y2lUw59MHJzfVxC4eln3BkyW5s+EHuRn1OGOs",
+	"adQSktIRZPXaF4HGQ6AxGALBNFrkhfvmB8mLab5h+XREWKpYmFkIzyeY96tZsz9vty9id1TgLwZHAUrz",
+	"XvzUNGvnS86ek+HNTNtwxE0mb4e2QSVkBzrngn0SShQ1H6V5sqAyAydTrhQ2wNg4CJ9uplyxT0QSDkUu",
+	"eGxyKI0RVVDzBp32CQdy6ws1jwHZI/JpjH6jwPkh59jQI2ZAOYlRAJXOqJaZPUnhupnj6b6DMRGbDVkf",
+	"vnm/WoryO08+DRsFED/3ZT8E38Yzphn0SLJ4NCXhiLewTnbLf0Juc6D2h7H2TN6afwPvlBsWMBlHJrWo",
+	"dkfTOapj9g7guP4GQJyjU0hhVIabey7aw69YfcAoWziAprnchIvNTg4TNqKKx5jLtPYGTyi1Xm1KxZym",
+	"zeIvVr/5GX4jr+xvZivZjZkdMK4a6qhA9MXJO6xiSOh3FOfnG6xBOLSZXhkZ7Yy68UVyya7GT9aGds3o",
+	"lLx6c03eIXJ2YXhuUDlo9j/8agm2aOKrcM1QCrn7wlm8SSl3BbY7D9otZ/jDymq+uS5bzLKx3sx0sLHr",
+	"V7tm8DtrZXjo7Wm/bwMDnjjuMEARF1iL1o0K/7dyDRKm7v902F6ke54AO9JuMNJ29UiPOhIwwO6Bu1xd",
+	"nwAJs8Db4UYuBUl4glnJZmN2V8LD7wVK6IPJ/dpJC8dFsDnxP6M4/hKqOG5DLhPRJk3DPnhFVXuDEo4n",
+	"dVtjPLwrIjJNAhheEHpGwKdUm8tqKWLyQY5a5F2QeVZsuo1dv/oCctDMubAqOSpH5iKuhb1cLdaR5u8l",
+	"A82vgc1BGyA8KDoFSvwJ+bCtDwgvhwP3P5RxMdS0Bh/kqMgQ190b7atm9+K60+51rnrdZ/8GRr0LQ5rx",
+	"/hrVxpSnlh19kCPkRZ1Op9PtdrsXFxcXl5eXl1dXV1dPnjx58t1333339OnTp7UKltY5kvna5qqgQSq1",
+	"mdmVeS/C6V607XQ/ReBQzO5oOlAsliJRtd4FdNeAVrHm1G17R1TDCFytV3v1w3Xu2lmfxLrYN68vmUfR",
+	"neIIzXuBDEE8XrBRPKG6S2fcgiz8uieHD055VSwYD++DT09DvuWYnpv2RpZXmZ4GmWAAIYiaEVhudKRk",
+	"OteMmD01ZiPsrbFb0Ig35weeGr764To0542F/OaXd9eGWf0NnA0FFuYLVYhiwljML0IPbY/8CW4maM2F",
+	"T1qL7nnenDqyffpGElwaOauy7DPgpxHh2n4Q0VHgvlbo37AO9MhapzLrC7ROG5BbAJ1hsXhBjnNhA28z",
+	"5EOE0fXqaOlPGRUKX2RWq0A0Q+hYtO4GMevmvAktgiu3Sul29dAxwJUr+JGCGDpJ5inrizoGEjKlieZT",
+	"XztrgQRcYS2+twHKD+Q3B6W2FB5sheAFw77AfDzz8sCoLxi2NPQmPPeWNddYd+zOqvnVulz2cCdE2B7d",
+	"Iw9Zcx4rlC2avfUJkLqz8KO+WLfvIzIXmqfr5jrUqkgBjhEAv0HMkIlUHv9GIQBOKuVsRGPob4tQOBJc",
+	"MuK2mcqYph4ZJwDm3DGZkOsW+es8TW0sqC9w0airud6mAhyXaAgaA1LdimnvTt2ITbhIzHIioTrnu7cT",
+	"inLfG3DOe9PE35vuuXJJ9CaTGovUTyeOZu4bVhh9ckDo22Yez5WWU8tDCiZSQVv6rybuS9O6RZp/ga5X",
+	"obq0vjr49PrqGI6aL8+P2OIhWKVM3pYvk3VjrKxTbg7uslLmJfkiOVaTrK6TTaC1y2V5EzKciZwXVqpK",
+	"hflK9JJPB+kl++S67utlOPJkulZrO57RLVp+frVayY87SZddjC/p1WhVyXeQVKtHAK+vaLFfIxFEG2yk",
+	"84oesqK/3hdjqTropzddq/ag1Db7ekyw6Iva+9/oov16oIR4R++MlVluugq28J4lY7+wwNe0r2vygdak",
+	"flN+Sd9MutRWP8I7+fh375bamL2NGdQqsBkfKRJLMeY3tssRqfPVaCIH+21EJlxpac6fpkuHtAqd89Gk",
+	"Cl6qSMrGW+2SqnTug52TJ/Md4XQeQEJOOO+volP2/oSwL5xFOGWHalHq9KpKuYSAutSISGFzs8gLQdCv",
+	"E7qUwGFTcG31RQ5hQV29+fN1L06PtIe2F7xXeUCrUc9DnwvchoECBR1MIBOEZb5+wzuk7DPbSPD4jE+v",
+	"DVjxvlXMOoXwIFo9YVroLmpioNs8CJVnP+X8cE3xvG73EeTYqCpaS2g1i/Qh641VwuyB65AuzfSUOuTj",
+	"D3JUHfI2583cQDIWyywBT3YCx44rH4pIij1pe5iHaUQaqWMqCBxNL+4amPzmEzEUmdKEuRA6NEvPExtb",
+	"5EerjMq5Tn1OnbOVlCSUoA6cuJRTTHZUmqcOCM3qtWqbkPwPOSpvu15clR/lgkypWOLSaGkFdXEZfH3J",
+	"P+csW+ZMCPrWF1pjWkle6121o1xOmT+m9CMWlEDjw23lJUdiz3h26wEIbUy8Mhbf6XXbvXZ7PRaPoMi9",
+	"MGCFBgRLyI/X12+IIaWKgP2zZ8+eUUrpaDQaxXEcJ0mSMMbYeDwet9vwnV1ykA4N2NshbYrXtzfE63FJ",
+	"Oj5ef85p2JrTsLuIxCx4R6QV4tEc4FVKPAMQHp1zEGaSwzaEjoLTmnF7CDMH+b9JmDkgGT+fMGWrPjSq",
+	"5pCM2FhmjPhwekk9XUFhW4oYm3zX7o8P75wRVcGF75nBfjXco8Bh99Wv842q6pSNp+GDHJ3dQPdf1ltG",
+	"c+aofxE/UNgmy4/s/dvXpO7TOW2ig8xceNXsmo2xomeU29KsoFSnL+o0L9VaZHQ2Y5mxz8KiLH9ZZpCf",
+	"kjFCs4wuG2TFxfpIEUcprb6orgd5bpTn0noQ8kIsiWEF8wyaOGGfCJn5Ohfr3SVX7W7+9TH/yBIyZQoa",
+	"jA9XjRCzc8hehgTSjj7IUQR4YoAHi9lZr364jqztoMCQSSjEFhH1s7FNH/f9SM4M9bMx1OgLhlHP27PD",
+	"9hyUARy+4+vJtNlfdm9pgMMFVxOWgJrnOw8c5AyzgSubS/jtiPWd/VtmNf+M5PKl2mFWeLaIkIudvFu2",
+	"d3novirKknf2hnuBHSrrn+45G50nXA/At2PRBWpRLabZjN6wgZAaoK3hmhQ646M50DpOaeBbduAEBOW1",
+	"3sWnCMElBncs42M7sEEeCrEfZh9n5u9BAMdgvy7YApAlBiOaUmERuM1Qxsv8JkBRCP7kSTyQIl2GUZ7B",
+	"lIsiikW70KpYcJ03WkS4DNyDwYq4KPxW9lLFlDK/aZ0OJnJuuHr3Mqoprj2ndSnAhumkOqMl79mZrbjj",
+	"Uelpt78/5IICUMx1MNmA8vwl0MH3B69pkWt6yxRh4zGL9Xprp3Wb2u3IPeDTlJOrDSDudz5OCVFTPcwz",
+	"U3nQTOXcHOs04bLNfMyrDhOasWbKxe0G7cHc85qL2xNg+w8m4JHIVea5noSwSbWoNqKKWSLC4T5W6eAy",
+	"vn42+8/u9O/Z0798/Ftn9PiusysYFNC0gntsON1MsuSdtbVWcq5vnDcVEhmr5kiaVUGaxahW3l3Y8u0B",
+	"8CJoe+mu2DtxCN5KorHmd2x3HKdkAN+t9TpdaO9sWBLAWO0RTijubwm52oJfcxvAn5aGFR4wCr6feIGY",
+	"3KptKisERyoXt48UiWlqe9bGE8MaEqIlItED0oyDfKFkArMlL978RG7Z0rdndq12zev6om6rxWAUPSwW",
+	"44kDfAGIIKoBgvaRAtj45xbxhYsbIjMMFZv/c22zsNy7G7bujoq+GHoSHUYwAZa5KbD4liVktCTD3/1N",
+	"n5A+zVI+5oLrfylNM/0vtEaHpK4YS0i7fVnq7/Kn8HiU+B0Zy9HEHVDb3rR2Ykz4PxhfbZ+Mrx65zZXa",
+	"j+cp5x5LXyolPd+DKrZeoiU9/h3+GGzpEegPwLlP4BfLtM731yf1F2VrtTTfrAffF3q3Y9KnZcb2nm7z",
+	"onMNNwTd7u6ZPbtWdlt4c8dw8DNr/gN07MRg91Y+u29kG/bwuIadcBSJHJNmhxQqFuCHVrV6erxLzp/8",
+	"JIiq7Hl4T4wW/Xk408nUxB350IqO6Ldjl7abn5kVnVtzfjWtOfdQGzXVGzpy0jRVkc1NwfZ3UyYUlyIi",
+	"sVSa1OFwkbngWjUigvF9AOpLqVIR5A6JeAnKDXhiEDGjL9wPM5bFTGieMgtaPPzHOJNT883GMCI3mZzP",
+	"0IhP6DKCMvIIsVijvMU9tMOTmdGXWn3xki6xRBI8yOgLmGuLSYxYO79JwchQ/zZskZe2NiszS4dp0N+Z",
+	"bymXVzjUctgXDv+HCLlotMgLTaZm/mDskUwuSvPV35nFRU1sP+Hx50xOISN5y33Xcqe7+JT9XQq2y72v",
+	"zIL/abnLra/lzXtEXt/lVtvad6d7bT3Hjnf/hS1rx+fUm1MXMtKiIgrncDCCPAqYSBQ4iVc6QTuwzvZa",
+	"H+jVXxJ/5RI8BuB/Az9pVDPTTRlEStxNnS7c5ZJoUAzi27DVAMCTUs1QeLjEGJbdsQxusyksF0Z4II5N",
+	"rdf5FNWAMvEzgym8eXbVrvW6nXZUmz27qvUun8L/ntV6z6ADtzFMXGfpWlSzxBw+++TSPdt51nYPX3Tg",
+	"adda2s39KUzLiqnuJfpOXKtpd9fTdttsspYr0i7YJP1brVd7f/197dDuZUCvZYLuF8EMkRtuhSwpgvaZ",
+	"bElk9vU3lPncYug9ZCEaycKV5nHokU7lzar0mavmVAquZbYhvAP3/Yy33XOIJy/krchl29qsw/VkX0/2",
+	"8rle1hldpqxduLfCjSEpdZ527VWb2Vnr1QDOBdPHnE44nzk1dK3bu9VBEQjOSCEAaHHj3m7M7hOhWdui",
+	"yjbuuNkAaceThx+agYXx0w6IYSZluiEw88I94xoLU4/iJwW4ityJI/VyaMBGLwS1f6RQccKeBNhO16Yn",
+	"QyKxeYccW4RAze9YAXAiQgC/IbxiaPusR1C0R7hu9cUbBP9x8yR0NmM0M4MZvvrBQubj+bNkP6xSmfwx",
+	"uodmvEXi3oVKDjvxJ4yVfHYGFaBRhewouJzzo3VuJG6FXIjTsaSDtmcLM3pwlip2j938gDu5rk/st2Dh",
+	"2r6qBZa6zlEr1IuSNqobmM85KvLl+pkW9jeIjKxWMHoJul1rvI+AyFlVPPPlbzK6sYVf7uuespt3eHSj",
+	"tVnvOz5+sU5gT9qHndATRjFOyE6efJvc5Fnv4up03OThBygeqtqXBzaO0PweAy2Ah/IYbldqq7+dI1S+",
+	"G9kjhUa7Q/W3rQSxuJZrkvJbmI6HlZNiG1P8Hkb/zaswnSqm8+xqjec4L/UKIo0hv1VelHxzNmdevQ3L",
+	"9UiRDAomzzrPsbwC6G7ViCgWKq6wi7liWTOswim1J94rltnQ1C7QU14FGnGRQBkJoJlwBfHKKswpF6O/",
+	"n07m0e6DcuCUFeMKGEfp0DoHNFk/hQv/YjemZrnYLOMSz9mhlQmrh6KC6N1yF73e54hR4CiHKL4jQlL3",
+	"/0tYYk4BViOYm1Rjdyf6dcH/HbQDYgI72eZVCKSO6MlL7FyE10aGjZkPc90IkIb6ArIpEmI+H5HFhGpm",
+	"Wy7zjGiOGCJBI2D7MSqWUjDo01vm/Q4O0/36vi8OSv5ZH86p/dv3Q70HzG8L3T5QS2H3TUqYpjzFZxKQ",
+	"B85+sAkJtV7NiBUgGq58J3BPP6GM2QNOYiVC/wN8qmKvNnyb5eLtW7B3XlqWF4T8oJ+VmeGOWsxWZ3dw",
+	"+M+u7s/vmNPzTBS3V7tsSpQqtprOqos7OO0qmReArHq9bkb1JFfrQJ0rMvR7U+9KHYMvplLc2KP8KBTu",
+	"7uBGZMJvjPy13J0zzOHTGWc2ifA5tHPn4sb6cdQ6XoEzvFubZOzxfsZcAl0dInU+k3PxUKl6dZaqDzRB",
+	"OOcMfrc3ipXNRnG5NbzFrfaG3uyUkWrue8d/w3tLjFkYnm0BCQ0+DY1QbF3JFdHsoyb1mCrW5EIxobjm",
+	"d6xRZeb+s9y6rdGU1wDk+TUTN2Zpn1x6pqd0BrDjmweI3h6uSCZTVvV581vtQN3I7MRbiYdkp4Ggh6Rq",
+	"KMphpB48GA/eeY+mvscycXgjuzK27lqxxaW5JFPndKmV1nsV4AuurJlhV4imPGboFAZ/ZQf/M1DmtPa6",
+	"7aCH/z68EwljnXG+IObtRI5xI8+ehI2ehDDRDv+udhJ8b1vUolaCFELJjCq1kFmCfgEJN9M0XRIqCGtO",
+	"KfftYyOg6cgSVETsIUXsfMCmIYBN03hOvI2k+I1QhAtCLUmG4DiVvoGjnQJr9AMYQ7VebSRH/14svnfz",
+	"B2Mvy1ismxOZKdYcUa2RVRTJJyCNkRzV9lMYTudfOIhlVC+LVahKKre28BIt9Wyw2n1lFQGppGLrkCUt",
+	"4cabrOavXhE7gbfCLW3oMdD0lokTeifgexYkpchCoHe5+Xrr2wIoWLFNHact6I4lrogK501MRegy5TeC",
+	"cBFZr6qtiMfaLosUpgAZptT86wtsp26xRZckZfSO5Qw45caQxFfPoWLBtdLjityymW6Rlw6BRi84NnIX",
+	"UgPqDByiKi59dqfY3j1HEOxczDIZMwXlrgHVLuXcnBKzD3iayFLOM8XS8QnI9sVq5/nil/WETRVL7xii",
+	"Tn4xEAkMXig51o1SpafSbruPnMivUCH/owrJbyMZsUJi7Os+MLt1RAIiGdqDOySK2ZYA9spz/9sgYamm",
+	"QyOjFcYA+6Iu2A2F6hgtScKSeawbhGo55bExDiKymPB4AvUxdMzMX2kudAoYayNmPZjZDUtaffHSg59Z",
+	"ks7YeK6w5wHPctHHROKueSlovZ3RuiR83hdT9JWmdp5TJ1jJaK5haDdUswVdrnwQRtoiFiSTDJ09MPQj",
+	"6As7KTcOaMFZwTIBPVpmFuOtwD0r5Ojx7tnCPnporr0MkxO6aD3r7Dx43nnGhqhob3hiFcnSGqApAgGe",
+	"UFu69pvrNeU0lQuWkPpYZsROhdBVDpGDPuYsodH6ou5xy9ZKvTqRdwxFzoYzFl3u5Skzhw4aFxTuozC0",
+	"4DYg7uzLVwXeuxwCNICxtIBBTHtszAXXEznXsA8Wy3+uWCgHWoETOMcMWXcqv8LbmwuehADs+cMeXnnt",
+	"0fcus5OJZCa50IrUfbtkvZwxs9yKkfdvX1u4D4UZNEnkIxYgDBeM30yw5VcxUW3jV+OMJUxoTlPIf6Nh",
+	"8pvjh66HwfprfsbxWMOSQ6QyZuHMLShQyQjQc4uPhccL3mZPWKuYDVj2HmgtZHdvJmVaGkkl9UJKFfZA",
+	"WilHDr4FYZ+yIRvbOJWYKuhUBavG2BdinT8CuBgiDt4KFf/rb30hhJyLmE0NNRM1kQthFCrQXaQwy8Jv",
+	"BEuaXNiwhcyKbAMPMhe21JksuEjkItzA8AsVW4FgDor83//871r43SlhPGF+r3GnyXSeaj5LOc52SWYF",
+	"msF3Vmwa4q8TOdcj+ZHU//rL9U9//u/B+7ev8RfL/1VEcphaxKYlGYPmVQ0Y7B1nC5tTrrPw4xMpb1+y",
+	"lN+xjLOyQbwta+PhjyS2gjUvRjT5vPOr5ykXIbGtNvxY/95rADHL5inDZbZ6S44qZD4WSxHPs8whAsHK",
+	"R0bjtQhAZvfzowHHjBKV8sRIDdx5Uk9krB4D8olqTZNwlHixZHDvuLhJGZy1phTEcSBF6r/MmPjpJfle",
+	"CsFiDZ2/fjG70SVqHk8IVeQV1z/OsXXNay7mH1uJDL8peRK/ce+rffr10/8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -119,7 +119,7 @@ func renderGemini(c echo.Context, status int, e *fault.Error, rid string) error 
 // models routes all three SDKs share, the shape of the caller's (callerOf); else OpenAI's.
 func renderV1(c echo.Context, status int, e *fault.Error, rid string) error {
 	r := c.Request()
-	if isGeminiPath(r.URL.Path) {
+	if isGeminiPath(r.Method, r.URL.Path) {
 		return renderGemini(c, status, e, rid)
 	}
 	if strings.HasPrefix(r.URL.Path, "/v1/models") {
@@ -133,8 +133,9 @@ func renderV1(c echo.Context, status int, e *fault.Error, rid string) error {
 	return renderOpenAI(c, status, e, rid)
 }
 
-// isGeminiPath reports whether a /v1/ path is Gemini's /v1/models/{model}:{action}.
-func isGeminiPath(path string) bool {
+// isGeminiPath reports whether a /v1/ request is Gemini's POST /v1/models/{model}:{action}
+// (whatever its last segment holds: the contract answers every error of it in Gemini's shape).
+func isGeminiPath(method, path string) bool {
 	rest, ok := strings.CutPrefix(path, "/v1/models/")
-	return ok && strings.Contains(rest, ":")
+	return ok && (method == http.MethodPost || strings.Contains(rest, ":"))
 }

@@ -84,7 +84,7 @@ func missingKey(path string) error {
 	switch {
 	case strings.HasPrefix(path, "/v1/messages"):
 		msg = "x-api-key header is required (or Authorization: Bearer)"
-	case strings.HasPrefix(path, "/v1beta/") || isGeminiPath(path):
+	case strings.HasPrefix(path, "/v1beta/") || isGeminiPath("", path): // by the path alone
 		msg = "Method doesn't allow unregistered callers. Send your API key as the x-goog-api-key header or the key query parameter."
 	}
 	return fault.Code(fault.Unauthorized, "missing_api_key", msg)

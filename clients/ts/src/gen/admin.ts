@@ -5401,6 +5401,7 @@ export interface operations {
                     "application/json": components["schemas"]["HookDelivery"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description No such delivery (delivered deliveries are removed after 7 days). */
@@ -6706,6 +6707,7 @@ export interface operations {
                     "application/json": components["schemas"]["RemoteSourceList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["RemoteSourceNotFound"];
@@ -6777,6 +6779,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -6820,6 +6823,7 @@ export interface operations {
                     "application/json": components["schemas"]["RemoteSyncStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["RemoteSourceNotFound"];
@@ -7155,6 +7159,7 @@ export interface operations {
                     "application/json": components["schemas"]["ShareLink"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -7238,6 +7243,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -1883,6 +1883,7 @@ export interface operations {
                     "application/json": components["schemas"]["GeminiModelList"];
                 };
             };
+            400: components["responses"]["GeminiError"];
             401: components["responses"]["GeminiError"];
             403: components["responses"]["GeminiError"];
             503: components["responses"]["GeminiError"];

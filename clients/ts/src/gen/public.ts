@@ -1174,6 +1174,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenLoginResult"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description The token is invalid or expired, or the login hook refused it (code -1). */
             401: {
                 headers: {
