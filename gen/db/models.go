@@ -204,6 +204,25 @@ type Passkey struct {
 	CreatedAt    time.Time
 }
 
+type RedemptionCode struct {
+	ID        int64
+	Name      string
+	Code      string
+	Quota     int64
+	MaxUses   int32
+	UsedCount int32
+	Disabled  bool
+	ExpiresAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type RedemptionCodeUse struct {
+	CodeID    int64
+	UserID    int64
+	CreatedAt time.Time
+}
+
 type RemoteSource struct {
 	ID              string
 	Name            string
@@ -345,4 +364,15 @@ type UserIdentity struct {
 	Subject    string
 	Email      string
 	CreatedAt  time.Time
+}
+
+type WalletTransaction struct {
+	ID             int64
+	UserID         int64
+	Kind           string
+	Amount         int64
+	BalanceAfter   int64
+	IdempotencyKey string
+	Note           string
+	CreatedAt      time.Time
 }

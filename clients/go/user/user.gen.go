@@ -545,6 +545,25 @@ type Preferences struct {
 // Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
 type PublicKeyCredentialJSON = json.RawMessage
 
+// RedeemRequest defines model for RedeemRequest.
+type RedeemRequest struct {
+	// Code Example: PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A
+	Code string `json:"code"`
+}
+
+// RedeemResult defines model for RedeemResult.
+type RedeemResult struct {
+	// Balance The balance after the credit.
+	//
+	// Example: 1500000
+	Balance int64 `json:"balance"`
+
+	// Quota Quota units credited.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
+
 // SessionInfo defines model for SessionInfo.
 type SessionInfo struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -798,6 +817,9 @@ type PasswordChangeJSONRequestBody = PasswordChangeRequest
 
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
+
+// RedeemCreateJSONRequestBody defines body for RedeemCreate for application/json ContentType.
+type RedeemCreateJSONRequestBody = RedeemRequest
 
 // TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
 type TotpDisableJSONRequestBody = TotpCode
@@ -1187,6 +1209,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedeemCreateWithBody Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedeemCreate Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SessionList List the user's sessions
 	//
@@ -1886,6 +1930,48 @@ func (c *Client) PreferencesUpdateWithBody(ctx context.Context, contentType stri
 // Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreferencesUpdateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedeemCreateWithBody Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *Client) RedeemCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedeemCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedeemCreate Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *Client) RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedeemCreateRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2999,6 +3085,46 @@ func NewPreferencesUpdateRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewRedeemCreateRequest calls the generic RedeemCreate builder with application/json body
+func NewRedeemCreateRequest(server string, body RedeemCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRedeemCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRedeemCreateRequestWithBody constructs an http.Request for the RedeemCreate method, with any body, and a specified content type
+func NewRedeemCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/redeem")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSessionListRequest constructs an http.Request for the SessionList method
 func NewSessionListRequest(server string) (*http.Request, error) {
 	var err error
@@ -3659,6 +3785,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
+
+	// RedeemCreateWithBodyWithResponse Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error)
+
+	// RedeemCreateWithResponse Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreateWithResponse(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error)
 
 	// SessionListWithResponse List the user's sessions
 	//
@@ -5450,6 +5598,96 @@ func (r PreferencesUpdateResponse) ContentType() string {
 	return ""
 }
 
+type RedeemCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RedeemResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RedeemCreateResponse) GetJSON200() *RedeemResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedeemCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedeemCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedeemCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RedeemCreateResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RedeemCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RedeemCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedeemCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedeemCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedeemCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedeemCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedeemCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SessionListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6416,6 +6654,40 @@ func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParsePreferencesUpdateResponse(rsp)
+}
+
+// RedeemCreateWithBodyWithResponse Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *ClientWithResponses) RedeemCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error) {
+	rsp, err := c.RedeemCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedeemCreateResponse(rsp)
+}
+
+// RedeemCreateWithResponse Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *ClientWithResponses) RedeemCreateWithResponse(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error) {
+	rsp, err := c.RedeemCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedeemCreateResponse(rsp)
 }
 
 // SessionListWithResponse List the user's sessions
@@ -7914,6 +8186,81 @@ func ParsePreferencesUpdateResponse(rsp *http.Response) (*PreferencesUpdateRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRedeemCreateResponse parses an HTTP response from a RedeemCreateWithResponse call
+func ParseRedeemCreateResponse(rsp *http.Response) (*RedeemCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedeemCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RedeemResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge

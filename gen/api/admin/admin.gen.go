@@ -204,6 +204,30 @@ func (e PriceSyncItemAction) Valid() bool {
 	}
 }
 
+// Defines values for RedemptionCodeStatus.
+const (
+	RedemptionCodeStatusActive   RedemptionCodeStatus = "active"
+	RedemptionCodeStatusDisabled RedemptionCodeStatus = "disabled"
+	RedemptionCodeStatusExpired  RedemptionCodeStatus = "expired"
+	RedemptionCodeStatusUsed     RedemptionCodeStatus = "used"
+)
+
+// Valid indicates whether the value is a known member of the RedemptionCodeStatus enum.
+func (e RedemptionCodeStatus) Valid() bool {
+	switch e {
+	case RedemptionCodeStatusActive:
+		return true
+	case RedemptionCodeStatusDisabled:
+		return true
+	case RedemptionCodeStatusExpired:
+		return true
+	case RedemptionCodeStatusUsed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RemoteMethod.
 const (
 	RemoteMethodGET  RemoteMethod = "GET"
@@ -1655,6 +1679,104 @@ type ProviderScopes = []string
 // Example: https://connect.linux.do/oauth2/token
 type ProviderURL = string
 
+// RedemptionCode defines model for RedemptionCode.
+type RedemptionCode struct {
+	// CodeHint The code's first eight characters.
+	//
+	// Example: PGR-7hQ2…
+	CodeHint string `json:"code_hint"`
+
+	// CreatedAt Example: 2026-12-01T08:00:00Z
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Example: 3
+	Id int64 `json:"id"`
+
+	// MaxUses Example: 1
+	MaxUses int `json:"max_uses"`
+
+	// Name The batch.
+	//
+	// Example: launch-week
+	Name string `json:"name"`
+
+	// Quota Example: 500000
+	Quota int64 `json:"quota"`
+
+	// Status `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+	//
+	// Example: active
+	Status RedemptionCodeStatus `json:"status"`
+
+	// UsedCount Example: 0
+	UsedCount int `json:"used_count"`
+}
+
+// RedemptionCodeBatch defines model for RedemptionCodeBatch.
+type RedemptionCodeBatch struct {
+	// Codes Example: ["PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A"]
+	Codes []string `json:"codes"`
+
+	// Name Example: launch-week
+	Name string `json:"name"`
+}
+
+// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+type RedemptionCodeCreate struct {
+	// Count Example: 2
+	Count int `json:"count"`
+
+	// ExpiresAt After this instant the code is refused (null or absent never expires).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// MaxUses Redeems allowed per code in all (each user at most once).
+	//
+	// Example: 1
+	MaxUses *int `json:"max_uses,omitempty"`
+
+	// Name The batch name (filters and the CSV export use it).
+	//
+	// Example: launch-week
+	Name string `json:"name"`
+
+	// Quota Quota units each redeem credits.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
+
+// RedemptionCodePage defines model for RedemptionCodePage.
+type RedemptionCodePage struct {
+	Items []RedemptionCode `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// RedemptionCodeStatus `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+//
+// Example: active
+type RedemptionCodeStatus string
+
+// RedemptionCodeUpdate defines model for RedemptionCodeUpdate.
+type RedemptionCodeUpdate struct {
+	// Disabled Example: true
+	Disabled  *bool      `json:"disabled,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// MaxUses Example: 5
+	MaxUses *int `json:"max_uses,omitempty"`
+}
+
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
 // ignored.
@@ -2781,6 +2903,27 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// RedemptionCodeListParams defines parameters for RedemptionCodeList.
+type RedemptionCodeListParams struct {
+	// Name Only the codes of this batch.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Status Only codes in this state.
+	Status *RedemptionCodeStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// RedemptionCodeExportParams defines parameters for RedemptionCodeExport.
+type RedemptionCodeExportParams struct {
+	// Name The batch.
+	Name string `form:"name" json:"name"`
+}
+
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
 type RemoteSourceJobListParams struct {
 	// Limit How many jobs to return, newest first.
@@ -2903,6 +3046,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
+
+// RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
+type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
+
+// RedemptionCodeUpdateJSONRequestBody defines body for RedemptionCodeUpdate for application/json ContentType.
+type RedemptionCodeUpdateJSONRequestBody = RedemptionCodeUpdate
 
 // RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
 type RemoteAccountInjectJSONRequestBody = RemoteInject
@@ -3071,6 +3220,21 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
+	// RedemptionCodeList List redemption codes
+	// (GET /api/redemption-codes)
+	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
+	// RedemptionCodeCreate Create a batch of redemption codes
+	// (POST /api/redemption-codes)
+	RedemptionCodeCreate(ctx echo.Context) error
+	// RedemptionCodeExport Export a batch of codes as CSV
+	// (GET /api/redemption-codes/export)
+	RedemptionCodeExport(ctx echo.Context, params RedemptionCodeExportParams) error
+	// RedemptionCodeDelete Delete a redemption code
+	// (DELETE /api/redemption-codes/{id})
+	RedemptionCodeDelete(ctx echo.Context, id int64) error
+	// RedemptionCodeUpdate Change a redemption code
+	// (PUT /api/redemption-codes/{id})
+	RedemptionCodeUpdate(ctx echo.Context, id int64) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -3926,6 +4090,104 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 	return err
 }
 
+// RedemptionCodeList converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedemptionCodeListParams
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeList(ctx, params)
+	return err
+}
+
+// RedemptionCodeCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeCreate(ctx)
+	return err
+}
+
+// RedemptionCodeExport converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeExport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedemptionCodeExportParams
+	// ------------- Required query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeExport(ctx, params)
+	return err
+}
+
+// RedemptionCodeDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeDelete(ctx, id)
+	return err
+}
+
+// RedemptionCodeUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeUpdate(ctx, id)
+	return err
+}
+
 // RemoteAccountInject converts echo context to params.
 func (w *ServerInterfaceWrapper) RemoteAccountInject(ctx echo.Context) error {
 	var err error
@@ -4561,6 +4823,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
+	router.GET(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeList, options.OperationMiddlewares["redemptionCodeList"]...)
+	router.POST(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeCreate, options.OperationMiddlewares["redemptionCodeCreate"]...)
+	router.GET(options.BaseURL+"/api/redemption-codes/export", wrapper.RedemptionCodeExport, options.OperationMiddlewares["redemptionCodeExport"]...)
+	router.DELETE(options.BaseURL+"/api/redemption-codes/:id", wrapper.RedemptionCodeDelete, options.OperationMiddlewares["redemptionCodeDelete"]...)
+	router.PUT(options.BaseURL+"/api/redemption-codes/:id", wrapper.RedemptionCodeUpdate, options.OperationMiddlewares["redemptionCodeUpdate"]...)
 	router.GET(options.BaseURL+"/api/groups", wrapper.GroupList, options.OperationMiddlewares["groupList"]...)
 	router.POST(options.BaseURL+"/api/groups", wrapper.GroupCreate, options.OperationMiddlewares["groupCreate"]...)
 	router.DELETE(options.BaseURL+"/api/groups/:id", wrapper.GroupDelete, options.OperationMiddlewares["groupDelete"]...)
@@ -8700,6 +8967,461 @@ func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateRespons
 	return err
 }
 
+type RedemptionCodeListRequestObject struct {
+	Params RedemptionCodeListParams
+}
+
+type RedemptionCodeListResponseObject interface {
+	VisitRedemptionCodeListResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeList200JSONResponse RedemptionCodePage
+
+func (response RedemptionCodeList200JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeList400JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeList401JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeList403JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeList503JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreateRequestObject struct {
+	Body *RedemptionCodeCreateJSONRequestBody
+}
+
+type RedemptionCodeCreateResponseObject interface {
+	VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeCreate201JSONResponse RedemptionCodeBatch
+
+func (response RedemptionCodeCreate201JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeCreate400JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeCreate401JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeCreate403JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RedemptionCodeCreate413JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeCreate503JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExportRequestObject struct {
+	Params RedemptionCodeExportParams
+}
+
+type RedemptionCodeExportResponseObject interface {
+	VisitRedemptionCodeExportResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeExport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type RedemptionCodeExport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       RedemptionCodeExport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response RedemptionCodeExport200TextcsvResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type RedemptionCodeExport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeExport400JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeExport401JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeExport403JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExport503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeExport503JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type RedemptionCodeDeleteResponseObject interface {
+	VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeDelete204Response struct {
+}
+
+func (response RedemptionCodeDelete204Response) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RedemptionCodeDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeDelete400JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeDelete401JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeDelete403JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedemptionCodeDelete404JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeDelete503JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *RedemptionCodeUpdateJSONRequestBody
+}
+
+type RedemptionCodeUpdateResponseObject interface {
+	VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeUpdate200JSONResponse RedemptionCode
+
+func (response RedemptionCodeUpdate200JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeUpdate400JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeUpdate401JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeUpdate403JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedemptionCodeUpdate404JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RedemptionCodeUpdate413JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeUpdate503JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoteAccountInjectRequestObject struct {
 	Body *RemoteAccountInjectJSONRequestBody
 }
@@ -11735,6 +12457,21 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
+	// RedemptionCodeList List redemption codes
+	// (GET /api/redemption-codes)
+	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
+	// RedemptionCodeCreate Create a batch of redemption codes
+	// (POST /api/redemption-codes)
+	RedemptionCodeCreate(ctx context.Context, request RedemptionCodeCreateRequestObject) (RedemptionCodeCreateResponseObject, error)
+	// RedemptionCodeExport Export a batch of codes as CSV
+	// (GET /api/redemption-codes/export)
+	RedemptionCodeExport(ctx context.Context, request RedemptionCodeExportRequestObject) (RedemptionCodeExportResponseObject, error)
+	// RedemptionCodeDelete Delete a redemption code
+	// (DELETE /api/redemption-codes/{id})
+	RedemptionCodeDelete(ctx context.Context, request RedemptionCodeDeleteRequestObject) (RedemptionCodeDeleteResponseObject, error)
+	// RedemptionCodeUpdate Change a redemption code
+	// (PUT /api/redemption-codes/{id})
+	RedemptionCodeUpdate(ctx context.Context, request RedemptionCodeUpdateRequestObject) (RedemptionCodeUpdateResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -13371,6 +14108,175 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 	return nil
 }
 
+// RedemptionCodeList operation middleware
+func (sh *strictHandler) RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error {
+	var request RedemptionCodeListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeList(ctx.Request().Context(), request.(RedemptionCodeListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeListResponseObject); ok {
+		return validResponse.VisitRedemptionCodeListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeCreate operation middleware
+func (sh *strictHandler) RedemptionCodeCreate(ctx echo.Context) error {
+	var request RedemptionCodeCreateRequestObject
+
+	var body RedemptionCodeCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeCreate(ctx.Request().Context(), request.(RedemptionCodeCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeCreateResponseObject); ok {
+		return validResponse.VisitRedemptionCodeCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeExport operation middleware
+func (sh *strictHandler) RedemptionCodeExport(ctx echo.Context, params RedemptionCodeExportParams) error {
+	var request RedemptionCodeExportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeExport(ctx.Request().Context(), request.(RedemptionCodeExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeExportResponseObject); ok {
+		return validResponse.VisitRedemptionCodeExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeDelete operation middleware
+func (sh *strictHandler) RedemptionCodeDelete(ctx echo.Context, id int64) error {
+	var request RedemptionCodeDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeDelete(ctx.Request().Context(), request.(RedemptionCodeDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeDeleteResponseObject); ok {
+		return validResponse.VisitRedemptionCodeDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeUpdate operation middleware
+func (sh *strictHandler) RedemptionCodeUpdate(ctx echo.Context, id int64) error {
+	var request RedemptionCodeUpdateRequestObject
+
+	request.Id = id
+
+	var body RedemptionCodeUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeUpdate(ctx.Request().Context(), request.(RedemptionCodeUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeUpdateResponseObject); ok {
+		return validResponse.VisitRedemptionCodeUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RemoteAccountInject operation middleware
 func (sh *strictHandler) RemoteAccountInject(ctx echo.Context) error {
 	var request RemoteAccountInjectRequestObject
@@ -14406,490 +15312,512 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37jxtJmhj4r8TRe1BVT5JFsqrUUgmL3Wr1YzSjbmlVpemZaWqZQWaQjK5kBCcjskrsHh18MLxeG2fA",
-	"D9h7BnzAGbgHcDjYd/eL73Aw7of9Txae8e5/cYjvi8iMTGaSSRZLUvdo7G0V8xH5RcQX3/vxfWss5wsp",
-	"mNCqdfZ9a0ETOmeaJfDrfDyWqdBPIvMjYmqc8IXmUrTOWpczRijevqcIj8gB12SeKk1GLJZiSrQkesbI",
-	"eEaFYPFhpxW0uHlxQfWsFbQEnbPWWcsOMeRRK2gl7DcpT1jUOtNJyoKWGs/YnJpvs9d0vohZ6+wkaE1k",
-	"Mqe6ddbiQt8/aQWtORd8ns5bZ72gpZcLhrfYlCWtN2+C1rkQMhVjNmdrZuI9A9OpAbcpmL3twXyMC1UH",
-	"oV3HdwvclzLaCCGZm4f2Aefx9nB+nsj5KnQXmiaayAkgpOZzRhIqpowccDGOU8WvWUBefP6YHB8fP8wR",
-	"9TcpS5Y51BMzdCWcrX63f7/d67X7vctu9wz+/69bHvAR1axtvtvKgFY64WIKMH+RyHTxybJ6USM+Z0Jx",
-	"KUgibxShCSNT8zyLyGhJDiI2oWmsSRjRZVgLOrwxHC0L4P9Rwiats9bfO8oJwBHeVebSXIqh/Tm80FQr",
-	"B6YB+amcWtKwCvUzES/JmMaxIool1wionnFF0oXSCaNzRzfqwC3QhP3QgKdyalF4G4AtRtfBaW/Xwtnb",
-	"Dc40UTKpxoZQsNd6OIYnQofQi4Rdc5kqsqAGp+lIMaHJRCZwd8ITpeFWLXrgeDW4fdzrGbDp66dMTPWs",
-	"dXbcD8x51iwxQ/35N932w1c/+aNKzH4qpz9ny7UrPqcRIzdcz3DFz58/IVdsWYsZCz68YsvaFf94pxV/",
-	"yue8ApGfyqkiC5bA4tVBFMO7PjD2SLbOTrtBDpn5MaevEZLTbrcJXEBt164ebjJXSHPJgdlwAxhyXhrH",
-	"LCFUXbHIPFm7//ByzfZPF7p9ItsG2CIa9PoPYA7Z7xoEeMF+kzJVyXhhIg5SDwkSfAWECnM7/GXbjtJ+",
-	"EoWEa3JDFaFC3bCERfBi7dzsWLUY0+r2fvbp/V89+Prkl72fHn/18Z/1X5xePvxF99c/f7zbfA2tTNXj",
-	"mCq1dutuZlIxO4l7iih4jXBFuLDExwxRNy18fAjP3IaqO0gt8C8VS9ZCDSTHkHLFkjrYzL3a9e5vf0LX",
-	"Ch17EzZ6uwAmuJZJHWh2S+f41DuC8TmdsmrwgFuIdD5iSUCMcEN6dTtqHq2mcb2gAF1G4Xpd+F8j8C74",
-	"dxUgPtFsvpn8mntDZQaoBK/vk+C+T4L7DYB7weZSswuZJmNWt8kJPEMUPGQVoV6fzNhrEvEp16pO8cE3",
-	"Gus9Ldob9cfH0Qk7ndwvUqb7J5sJ08WMJrVzUOYmibm4Woek8FRzeFU8PBlfPlz8WX/+6+TBz19/3Rtt",
-	"D/Yln7NfS1GDwU/OvzpHcf47KRiJ6NJwhYjMZJqgqDxONeGiDnn0d9VY03p5aYh/PpdzxenRxYyK6Yzy",
-	"TbPwZaPz9q9p+7tu++HwJ4NB+6hOTrqUqxP8TERVGgt73Vxj0XKTvtLfRV8xTKIOlQzt3wel25pNvDHD",
-	"qoUUiqHlwlPov+Yikjfm6lgKzVBpoYtFzMfUwH70rTIT8D5vpqYpj/GdCLiaWCRyzJSio9isC0sSI6W3",
-	"mIjUkGamD0InmiWG9ifaXIcV24k9fwYfgJmtt1cQAwIZsYlMmBGO8Nud1pug9QmNrOR0y9lzcU1jHg2t",
-	"OOXNf0QVG6ZJfEYQRUgkmSJCajKnejxDDcUeibtZi0xcNNpEbNCGRUQmhJIJZ3GEMhWAD2vimzIeSzGJ",
-	"+fi2qzN2w+TL4pm+CI0TRqMlapeKUCutO1kKjsbdLM0WEODa3Nl60AyWXM4HTcWBxl5zpdUdrQN8iavs",
-	"Y6liiAyfy2TEo4iJW854ko2TT/nv/u3f/9v/5b/9L//+3/2Xf/YXv/vn//3v/4d/8Hf/5p/9/h//07/9",
-	"B//p9//4f/3bf/ff/e3/92/+8//9v/3+X/7T//yf/u1dIUDCIiY0pzEyRDgGZJRqOKFUEBoZsqp0QkFG",
-	"hUWxcu1dIkNRNn7rOHG+FQCwKF9J/blMRXTL1RBSDycwTr4c7mSYLcF7+5/xV5KodDwjCUPBE+b0POFj",
-	"9pQr/VKkyNfuhkcuzHdIzJU+84yATn8/6Z7cEfbn3yVjmcYRrPCIkQnT4xkyCbPPdi3kNY9Y8gRZxR2t",
-	"BBVE0lTP+mRhv0cEY5Ei5qJM+HfwCcNPA6LlFYM/Qag1khUXE2ku3NlyWZCAY5rBYqYZOaCCPFsw8eTT",
-	"/AlzXqQRrpVKjf5oHjmHeRlJPLurFXn54qk6RHb88sVTMzRQnjiWN6y48nd4whSfijYX3qK/haPmPgaT",
-	"RF3yLchjBl+sDQ1k7LsgnplcNedKGZlPJgURCyfrBC185pYTRj176Ezu9sMVRPRjMqOKGP2AUKFniVzw",
-	"8SOnplvPgiLfSi6IXDBBuRNM1B3LYIaxgGshzP0GYUCsmd4hyz1FnE/HvRgi8O1B2u0ej92D8IuFwUDY",
-	"I2WO6PmTtpl5hxycZ3tTHo4rIxVQzaKACHbNDA2cgEB0OBD57j0R37Kx3poagvLF5gsNZn+Vzuc0WcKh",
-	"0DOOXmEOI7eC1jWN023Re0GXsaRRkG0lrqAhlaqE928CBOQFW8R0zIrw2IvI+AUCtyNIiR3KftqI10KK",
-	"NnzbgUks3AiWkGhUqgfJUE9qrUr7Aiu3OL15czeojjvLpYAzKGRxkxxAMR1fKeANCBEwB/ugRz5wiT7l",
-	"wEJvyxTs3CM3mscaEAauSHbzbhZn9UMrk71LDohfv2u+h18BCmyE6QI/uFiK8eeU334zLS9QSzEeTnBA",
-	"H+19Sk/MQ8Q+dKf7WidgGjy3h5/w+UImmkUdAq4LIx5OASMm/DWLQMwDijwQY5oknClgDS9fPA3IjNGI",
-	"JSpwpM6yDWfzIiMZLTtIvy+lfEqT6W2FeTPiUEs5jGEwf4XR3mIeMMBrKQk+c7f2Hfc9+JaZPhWwBmDU",
-	"ABLCFpaCvBROnma3l+S9ofJF+N1/+Iu/+xf/8+//6n/8/b/6y9//5b/+3X/8v373P/2fv/9Xfxn87X/4",
-	"j3/3j/7p7//1//Ff/s3/+7v/9K/u5pyhGu8r90aVIouEKSa0pSwvBb2mPN6LXpeP5JEUllwb/Uozg9Y0",
-	"4fGSFJ/0nK9rHa13gzcR1XREFRywVCSMjmcGro73OT/IDaLfErlgieYoxnjRBpXGbhusAEjo6A1XZGTo",
-	"qxF0DkQax+CjF1Jg+MWKUds8gjuEtvCyYTvwo0w2+QIrXpZCJ3yUapkMnV+21nBPbmaSZG+wqDCxg/CI",
-	"LviRee7Icevw8BHxwk0y6bpsVyI0ihi4BDLwHzYEX8ZcTIep0Dxe6yOJqdIOgPYNjwxBlnEkbwQEJqKJ",
-	"fAmulOJG+L6Oms1wvo+gZQXnIdX1DpUH2zlUYFB7jIfu3K0z5N1TONmJTBMj1Cd0rFmiyIjNuIgIVZol",
-	"XF2pwnK3Pvroo4+OX//quyoADHtMEzbMjsFaN8zqLs2oGubwFQYorONIyphR4FElZD5p9B0zbYPF69f/",
-	"4dnx2vXfuMkQ0qM2USJLNZ7iw2/AKTgcSzFOk4SJcUXU02OIoOCCTGI+nWlCNZFibE5YIpW5oTQVY6bI",
-	"QdcSDQKgHBZ2slu1Muhd81dEMzpvX7Flu1e144KPr9w7RSA/5WoR0yWaQaVlsDOasLZlsws6NSCidnMz",
-	"Y4KkQrESkK2qj8obwZpQoRI5jVhkeBUrkVQAKtqVqKL5t+EeY6BM/towYdRyzeIUvp6tMAOjyMkJSaQG",
-	"dntGQqCMYUDCkaHrkfnLlzHMb3sglfkbuG1YWHAusvEaLLtKx2OmVMXp7vW7jc6d5hgVtG6pLjk+my6i",
-	"/VPIG2YOTJn9VURs5J7lb9DVXAjRBIz3kH+Fcq3S4gxTyntvV6WM1UExRLHIv1ZpREZssjmW96tMnUtU",
-	"sMCSCqv/KlsgOQJ7y5vASTqP4RWQcKKIGzSi8XNP8pnQWLGgJAwVCXzF0XV2fScVyQRNwiCYK4WKS4d8",
-	"nXDN2lLEyyLqqqv2IpHftj/75fmXz59+1vX+Z/lWhisLqtSNTKJiJMaD3sN+IRbjwZ3Sdp8gl8KevFCF",
-	"Xah1KbpkLfEuHP1NL24gwJ9aQlsgYZDFYQP+GlJfP05jf5RY82uWE+JtSFJOPXYIW+tupDPewVhz5p6A",
-	"6r/lmXMCtfmbazZvirj2gCPiPsEXe25e7ncGK00SulyZVvbtjZN6wRQs6verFMMQo01kO8ints0cAQvW",
-	"TcB93o2/Zh5PM6pQvTnfF4K6eu2HryDq/ftu8ODNEQbAH8zVb9Vv57+d/TY6/KMqHlY8ay/B8nMDgUmg",
-	"mNgA7vCj8IzQ2CbRGKI5ZXrGksOAhI+fvfzq8ujTly/OL588+ypEJxNVJLzfPTqehYbghmaXj3pR2CHn",
-	"ZJJCVLX5BChDqnCwgSURrknCFNNFbeF7G/bdOmvB2BaT/CXpdbvr1lNV4MPdbPPGzb3ICExxC0IKNCX0",
-	"xalHJLQsu3DZBnXRXKcEffLA/VTmd6ZePhqI0Jl4QxAAD0bLFZ0YTOIjlBcXUsb2G070M5+nJJE3dqMo",
-	"WSRyxAbCMD+mDh9l8iN8wT5U1rtxb80uH/hOpswCTbgGcMEHbUSbVM8KA+JXCX4UDPVrPpFTQudSOuwM",
-	"ICJGGFJqaIpZ8VwuagUtzyKP8zECmgeN2VkvCNYNsHK87Ga/BAFoI5mdc1FA5mALy88nRssusUgpcmvQ",
-	"QZekYsQNgnB9eFaR50I1mo2SpVk2DNwbCCqW6CJjBkQ0BksizemHx1OzA1x3iAHAPEdjJTPtSK1ybTYQ",
-	"V2x5TxHg+wFR0kYHLjO1JNPuIsRBjpfM50Dziplmkd1DT96pZ/mV8k6NbWCdyHdCPxl/EPnevcj3iHTJ",
-	"nF4B5jlMoVOKMdW3QIm3KfXdStKr4CoeTGb0Mm3LKFpTyuVHKhvlaFshMY04E+hM3sJ07n/23A1hLcas",
-	"Kq/TKHmavdbk4EuaXBm2VzI+mAemVLMbujRcAaKQCdWk2z/rdsnLy8doJB6hb3vORaohr8PD4T7uycoa",
-	"2SDriszemeHGyKwAaSFW3uVAyoR4JnjDpA8fWT4bZhHaYXEWmaHi4ebY+I2mxDwMvAZyyLtZD7g1Ex7W",
-	"gNnfA5ia67hEW76k5hQIKsZgBrygOk0iulzZrs05HL6whh/KkaxKbPPydCu1oWFN3vG58z5w4RceKCzb",
-	"cRUtchHsNWlSeWCO4fCJlNoI3VwrcvHpz4m2xLFDPgMDHexYFmvzXMrYHAkXcWNuD4RzA+cOkxrxrSC8",
-	"efE7mfjmEJ+JwxKXbs20XqizoyO64B0MdOqM5fzoutd6W36NnRxWcy6G25B51JNWtw7C+8GKrQq53DYE",
-	"voAV3xSyXF95CunqSSmoIlV8Hde6PadcVC3KIuEy4brCPfBTPp1h7KVOuEEVnihdgLO3T1YK46x/x57E",
-	"S/Po3Zt2y+SRJgxE1IROJnxM6FyKaRarZ+6w36Q0Jm5BiyvVzDpsrcDwqEcHMqzytss30DqLcIarQYk2",
-	"bWeVtcu8k1W2nnadCxIaGoB2AaAGIXn54ulZOdxwPVULEZ/Ds4EIa0lKSA4ySkcXC1COw6PxjOojG0XM",
-	"pQBvxhGbj1hk1Bfzs9PpPALFxwUvmqep5qOYIUg3MrlSAWGdaYcUPv+6Q7n58GGHhFmY5wqQ2R0DZzWQ",
-	"170jG4ejwkegcUvwFhsFiwt4ICRcDQSGl4AXSpqvTpmhFuFZDteUCZZQc8xiKqYpnbLOVMppzOiCqxoI",
-	"BsJ8YcQ0PUKcO/oe/n1zZkdjj5FV4jaeoY39i+K9P6Gx/mOlWDaBgSjOwIyPA9jpQAIMbLjainEUeP/J",
-	"g7Lu5VnJYJQ/OTs6qjr0uxP5dU8Dyf/KUPwmlHmbTNQy2bZW5G6JNq9RLtrZpXdIwO/YEL6Jmq6hffsw",
-	"GDq5cXeDoZ8ZWGHOvlUczlsQsI4bQVLt9s9KKaDjH0uHAJkoqh3WLlwBzJ1IB86pOGwENahO7pUquNv9",
-	"bv8EgOm2Nqkqte7jIkw7sXrMPd2F369StWxH1tcq8R0Yfz4YqMpU9EYLvrrUWRDYnFGhSGieCDev/x4A",
-	"rqJAm9Z9j7QGKcV+CM6eLNdvHUGq97j7oN29v7c9rlu4CxZjvsG2sQzZsVZrS9kpoiXIoESKEpLTuGhZ",
-	"+Kbn641b1S5Y9dKuoFPtAizF2Ly5Z25lI3zrwpvqEyr9KCV51SA4aa36jj6NLLDEfLYURXrSrwJfXjWI",
-	"QSx7i31KL698HRBX49X6Xahzgu9EV7JtvTVpubRS4pp4nUUitRzLONf10LM0ltdGBFjVzJzuqMjBF4m8",
-	"CsinjC0uGLsKSCzH1JpYEqx848zjOLTRlJ1O1gpaqEMVDeXZgyu4Yqe0J0Lpa84flJ/Gys+7U3juyqHj",
-	"0ErZSln7lPoz48cQ03bK4ZfdZgGYkyxrasvI7B3Mk3K+0FXQnjxoCu1vUqlL1XxOGr5qE0bUTmGqEDjJ",
-	"onLEUe9Bg7fXcQMr52ew+V/K9qa8dFWb75bm1QYs3KOEilhdYbhW3LoM91LFNmhlGRr7qjLlbwcC6z6y",
-	"LqDrcUz5/KsVrGdz6uJvt6B7j/NUGBdY51LF14SKbSn71SeMM+oVEbiH/vi2n55TzGY/CJ8/u7gkVVk6",
-	"ZwORhf4cOC4f+JbTIDNoBlirAbS8CQb81IsAEIM2EFSRMGJsoRi7Cg/J3/zFv8i9VVGHnBfrLqAcR8ZU",
-	"WOnRm1OH2CzoiNzMZMxKxkkjyOBnWmengZMVzo5X49O8aAiLHUHrdXsq2/binC6+wZ1+hfvkCjGvYwEV",
-	"gqrDCPB4J3xs8xTA5QRll8kBFRGhYmlDefCiWQNIh5+xeVFM/uZ4rSJREZ1fOtl3YmoqTNof9bmVDTKV",
-	"KSB//Ve9zun+HIJprPki5iwZLlgy53FcIdBCIRuSP4o+YJkqKiI9U+TASAfkjw1oAemdur87pwExf04S",
-	"VvKv9067DeN4rvniLZnD1niwqhapuGlBAY23s1rBudgtaaB4dJoi+W205d1w1WMMp71+ldReh4bOkA6g",
-	"lPBnO+G0Hru2rJrZyCQGm7oPSQOp5u6aKry/J6XuPce3WyBaQWt4Z5i1snk/lfLqUxbza5ZU1nln5Dcp",
-	"S1lEZlJeuUz+R4WiCAeK0dhIMxCKrg+hRJStS6PTRKDJpxQKpDWbL7SqimhEYIh7hChJJjQphgGV6sQf",
-	"99+e0yZCALNhd4vYmkml6woSj5n5wD1FzEPkQEiyoHoWEKgOa6Q7r25AyURndkl17O/OGBpebGLjJ81U",
-	"0SuOdU3WkRIfm35unndJv5sMkpD8jRtui30ERFHBNf+ORY+IZ5UUUjD7SHHqbt3yunRGTHgiNEsEjckF",
-	"Zr9iwYGqCF32WlfG+X1tvkrJwnrkI4efWZyPebMmtu94B/xqZlzxVzo3sWwUWo73IrQAKnhxNIDMQX6o",
-	"C5ueL23p7Gwnw6yg1mo+iJCaT5YhOfjq2eWTz381fPniKRSuC7Hy9YQLrmYhOaDFgtnw4zzVsyN8omD2",
-	"xDHNZL0xigbP7JGVrfRhfl5pndqOUxeIdYXmsLDfWJ+tlZdcL5h4KtmOlroU9N/b3hiDc3ODBa4afQ7H",
-	"pv2uzQCyhzIkB5ZLyYSMmL5hTBjmk3CmDgOj2lq0g81fJRT9168RUSJGo3AgDqb8mgmSLmyscf/EliSX",
-	"EzfsI/gD8j8gKcTT3Q0NbttPcqaOvufRmyN4Oiyl01jw/YMBf9NS7DlcqcAvTN/7mRxVc24onQSV/VxV",
-	"L6PJ3syoNmBHPArIaEmyTj6ekg7lPmCvfRaKZKR7ashIr3vWN2TkJ0BMnJNFtc6+eZWbO7tB61s5wuox",
-	"Dx8+fEgppaPRaDQej8dRFEWMMTaZTCZGAAID3Vxe2/fUFV8sLAx53bOVKvr2li1OfsnonHzx/JJcuLpr",
-	"jpi6pGy4lFDNpsvWWWvOsDCSxfJ+kYBWTLdnp/tmRZ6JrNmyVOmH3XiV0YINB7MorqwjBFiP69IQ7Df5",
-	"0ldxVyYAXS3HdFWnvpUje+WRFdXQwhlAtU+s9ZbXpeLlcNutImxz23dJ5bfio4MQ0qoKTskszNqIQABg",
-	"QFJxJeRNXgi0QW0Nh4I+Q2yAjaUWSbQ9efX9cf9NpVM9w9zva+uL3VO5uc8+DrUkbVG9cPM8siNRGzjv",
-	"qh7bAHrICDvAwn0Yve5u4NIfbkZJ7+it6WWxKsP4x9J/cfWErpF/HJlMUiGQTOan2GJVgUzmdysGdYe+",
-	"ycG6cE/7HHB9soJd0sKKVvq2iyJa00Ne4qgWpT0RrE6UCgp9Svx98RYlZ81Ix3Jcy1Hbc5RYelPFtTOO",
-	"VGOYgNvDb+WoudCTM7mNJgpv9Crg6uIC6XjGhjcJ12zYmw2h5nQFuWIJMcq8YaNcLFLtCvmZFzUTREtC",
-	"Sa9tBAWCriQCIz/CTCCMOtFQZNO8DZ9ZMVlWutnKtoIqi0GDMmTeNE/nt5vmaRuzv3ab6MPjj0/veJ7R",
-	"ED5eO0swN8sJAh4VZtp4GmYW3d0qwr032Tp8boTwmlX6s1RqSlIBxh6WEBfRHhF4LW9e2T3cnE3aYG8r",
-	"wCtu4joyAVtabSkrtsBbTbFN9fZfWbBkOKZx3GTtxjOaTI3wJcYMFtJdgLZ5d7+KzrFtY1aoWD6btM6+",
-	"2TRT85KNYdkqMfWrNI5/AfWO37wKqg4e6FGUQJNhhM2eOcgu9WL0hBRw5Hy/30cFwFpYzYmLaROChjvt",
-	"KJpamC9lA6yce/t0xcHv3imhfrueJ/+Ilc5CJS2tYSRBNRtd3aCVo1MkQkVs3c5EtHtU9gcR4A9ABNjI",
-	"uPfz8T9AlrqXwPQPbPgDG35/2HB1atwaZlnLkPbhor9tnooXXFzwqpfOsc008c17eznazYvYBa1U8N+k",
-	"zN42e+PAv1iK8fliES/vMlfE/D1lpVQRBv4+tRRjQywqqlLcYe6IM8AUYlXsPEsWKagmlchFXlM/yqrQ",
-	"+fkCQsKZZwkEsRVNu3bkilyLapzKNuUOkljyuPkywnZ61ci6wRa9LkZ4TYprcaL7yROpWLxbnm4z2POE",
-	"XXN2szfg7Hh7Bq8aVWhUYdl+ipGmtsqew+AAHAQWw5dMV9UC6fS2qwNyuzQB+/LW0fr+2S4Uz4C5BaWj",
-	"uroSVTPfbt5I1W5Vj329rlk4ZYWF8j8OlufM2rwejepOIDTFYOvazGPVETqe5b1MoYk/5MPdUEXsEJ1W",
-	"sL9jHLRscl01YHCTJDAnkEoV5EQWOc2d5J45sIJs5WqXfV/RfR/U7A9q9gc1u06Z/aABf9CA3ysNeIUZ",
-	"PHvy6WPX7bWCAZdb4Fan5o6lEGysOzEX6etOJI+woe5R1kKjSlKiqZbDhE2NGFQRSHqO1daI6xOLZmOr",
-	"+EDlexYraK4PLSahtnFetA+6RHMxxUdjLq4sWYUoW70snoe6ljjjmPL5EDPVqhVN8wCZyTiymUOEGckw",
-	"JjSKEqZKDX9cyttqrT/4jkpxVxp+yUtDU9psO86Vl4JoeVT/RZ2kSg9jds0azY8SeIHAC6T7N3//X564",
-	"8gKFjlpeRV3vA7VQGLDra5sgCJQIdgMTvKey1vGaXjGs11n8ajZg5Sc5E3ol/GVhi4C18f5bK8jIRNZK",
-	"cyM2QmcUBF+xccL0Lm2dmkWGYw/pldLGK+A3iSD3KYyLIF9Vq55a0lGtU0U8YWM9TBNeF2GPT5CXL54Y",
-	"KcuRFUJ14ax0KsuqmY33I+yBbh0ZDjqi46vK4KOxXKxY3hIb5bmFqhan0+IyAAWtXoWs9/h2NBhee3vV",
-	"ofyW6M3gdMmxzXycsGSZq9OGrVt0DSr4lb9uJfB8YlB1urJtLvOq/NiWSfcKSSvykCq6W0Lv7fyj/tna",
-	"yU1ayeA3yG7wtZcvnlYy8W156lr1N8scr+KRW75Z4nV1PGpT9fZVlrUFHA1Zj1/V5PT+xpz4FZ5QihnO",
-	"ujs9IkrLhEWEiXGyXJQr97TU8Tg51m3DUNv2mLbhmLaBIm2o/N/r9k9uyeFytrMFCt4JD9q2GgtTVUv/",
-	"OY9jF05qwMRg7IAgXYHYfcAnq7XcsDhuF4Oh/cSVKdezdAQNypBJFEJl13COnFs1WdYLfNpjT2srcKMw",
-	"JkiIXDOWUy7+xN3/41LNuRxI389E29912w9f2X+H7Vffd4PjXnVcdoELboElZcbU+NVy3YsC/8mP9Cbq",
-	"XJPgJHk0Ds9IxBXUdlq66vNGvjVnAXCEkmuW8AlnEXnyKaqYj0iI/D08I+z1IuZjrjHSH19w0wU7QKHo",
-	"E4/GraCFL5fKPOG1ikX3J7IP52dB6dzdDeEPs68uM3fGD2v8cB8Y4ltgiF6aQ1uwm3Ym4H1gaXVruCvP",
-	"eBf0eYUwPG9mQ3a2OzTaFTjVx6e7m+FW1WmA54LpmkyFeoP7/X4NHA2s6TVD9vp1rpKKqo0l83U2yGm3",
-	"23CQMjHfMjb1Vd3u1pfZpFn5UcfzUKPKtKki17PXqsgI9JnS29i17Tbv0aqN0hb09JcRXdp+n5A3r7NS",
-	"yzOqcutbyaKdgbSuDm1V0bmFVCxq5LSA8avDq+xm5IvpDb12b/cU+FDElQoTTCowQCiqLXhq5Xf0KINz",
-	"GfeD59l5EJ5D5yWXZL9xGnUOxNo1eYG1OnaoT10RJwX+bWLUQgO+yvzpBzS7URk05bbPBlYdVrZt2SLg",
-	"bENoWUX4FFTsGy6giVq0mcq/vCCRjGOaBBAOJsU1S7SrofZCppolbaWXsd3iA7dBYNOGFFYkcsWZnu7s",
-	"qKkMGavsF/L1jCXM2i8NxgF8XGWlfUFXOPjis8uA/Ozi2VcBoZrMpdLkAfmSf3JYbeyEoQoFRWybi863",
-	"2ER7LzVVS4hupleN2pnDbRNSl71D4OB05xEc6QcUtO3cDRe4ZDApoHvnOE4jFh0S9nrMWKRISEfymtlS",
-	"kKGhogMBY2jlHHmwWpE1I7ujb8ZSmtHI9WuEBbynOuSlUMx69EERyzyAA2HfnMg4ljfwluagQCPE5mnf",
-	"K6iwrkCJtXnwlko9bIONm5CxWVDHV0WXpsYabzXhGf3uexCfsQ3EH7+FgJINKY3bgHvHCUxvLfZho8+9",
-	"alFqven9/unbCygvHM6tA8tLmlTRsyQXTHBb0HbCoZAg2gt2i+seDF73e+Y/x+3B4PXpJ+Y/n5o/P/5s",
-	"Y7j3cX+VIfv6WFXTKzpSMk41I4ZhHKhD8vLF0w2O46ZerRVm5c3zIONPnZ8c/knlvDAh3/W1riy54lqw",
-	"goXW1gQ4y1kEOQgp1CjAnceWTvjnYZDZSQNiPh0QKgZCLpDHQb9LnaoQhsC+11CxxvWpPgSmMEkYaxv8",
-	"JeGcaRpRTcMOeQaFSyecxZEiNGEDwadCJiudgaFFYwZd68zdaRs5Da61jxGvbASIEeDylVrEWIVqpeuj",
-	"N2ShqG/l6D5m3j9+UGVScVOrFwPwDHoT04zOIR7X673kHaiqyF3V7lV0y6xSfrJ4mM3lHHxD5o59o9Ys",
-	"ZCKv7Er2mq2ka0Ll2dPiVG005FUtIc7viaiOSsnqZWhp67o8gqbbcmIPAHSXyyoeA27b8xNizA7SzlKh",
-	"ohVU9GsFzalIadwu3LCVgr6EW+SL55d1FYFQavqmAkl7OQje1X7rVRXqw3QaK6BFCrOq3nQ3Ba6vmgNs",
-	"7WfzWhb17DWLxtrTj4iL/fMblZq1ikiYAFDtQdrtHo/dgsMvFkLPeAisBCPDnCvFxfSw3LN1y5QYu/FV",
-	"YV6u6CQXUJJZzeiCEWpr7JA5XWJeADmgGV4BLuWYdZPQxYJh+34qCCwkiOYow4NHxD58WMK2VaxYxYgc",
-	"G25HG/zCO+VFyCoK8QhnsSQxHbH4UXZMCqWFAnIz4+MZdAAHgaHIPQvHpCwXNC/tUzhSG6nmbQryrCg0",
-	"W53SGiGojtVsOICbKGFtskIUrTaEqOqnkBWWalwcasOD1RWdCkiw46bfRdWldctTdrbm5Yzqax5tLnT0",
-	"qnZHv2R6JmvI7E8vL5+TOTzg9Hwov2cr5vpO1S8+M4v1/NnFZdG2jNdrpE4/6rbeww5yZ8ZpZ1Sjw92I",
-	"zK6Iqm3xNl3YvukWKEyoM/9N5FURrhqcsJuGdbwqiBSyjUwixm3okCdaEfSogShaqhQcoI3xZsZAZNUz",
-	"toSnFGZ5rbpfhzNGoybBh5v4pM8bVyu2IZO0Bk5gdRhKDOY2lrSzDbB8dCMDrOjZtWVwJ8x+VRis9Ryb",
-	"d0aMJizZ5q0Nld+qiuT1aork5eW5mjtJ/OJfe/WSxFQzpfGMfitHNuZ+xCbSGlGz7t0FD0mhGJnZvOSa",
-	"xkPFxlJUpRdf4I2sJqmBLkpjFsGHXampzD9jpRiuXLLxaElmYOsTcbE/9vH9biNTDNThNYPVlzbW3mpg",
-	"Ab1JGuPCYLVbFpEDqkheju7Q0RK7XDY5ohQUmhXO7J2eHed1Qj2M+aPf/vlgEH1/8qZt/um7fy7xn7PC",
-	"P4MBjlBtcMgI82YuY4l4pc7XoDrhLSQ6swu7c8T6Tmeuvqgz0putPLpho/GM6j5dcGeqb14TKA9Ytf1/",
-	"cc2CAsX11qI8uYqjUULFAjVYoWcVxKqeK+Ne5fGsZT4k2E3GfMI0iQvqpD2B1jSCnIoqS+hL0v/qccdT",
-	"6LDPMvDaWrSrumoRIzLlE7Z62/1905g7/rKNC9e2emb752xZIbKXiYtP6v+rv/dH/7XRAPv37330k86f",
-	"D8Pf/jfd9sPz9q9p+7v2q4/+qCaDZ7bOCuRymtsIc9uhwoaom5Puw/sN6u3Xcr7V7+Oje/7+ntT0rtH3",
-	"EGVtKd+dpI/t7PmeZFLu1WCNBknKKlKkakb2pYvbc9DiiogyL7JH1Bnwj3un5srWLo15jejvVuCLzy6b",
-	"i/gbkaUJZ9p0XNdyrsZS/8ZRV7ha9foAafNXyNE6a6Moftvd3Pj12zPFFZfAhm++2cCHqgNekf9sawe0",
-	"e70p5NUNvolFXlBrSaiCbVuI3sKMWkHjqeXxvBUFFpC3rxb3MYK1z/2VpssSy88oXx4rs56FO3T+gXHj",
-	"KpkJgXUB5Cjwo41EEV5qePJueHgV1PjMjlC/35wfbSQKuxO+bcZfthS8Jd6utFyAlWV+t1z9A+Nuxpnd",
-	"xR8ab64VUEKYbkhoFCkgIJ4b6IqxhcqLAzi47xlOodmj3MGC/dYdmdEzNhCrJkSvS8BKCbZCV5hGolGd",
-	"OXZdJ/uC/a1xyf1d5IPawvwZT1/H0pdinHf8WTeHH7wNsX6d6pcHGkJUcL+Xl4+J5nMWkBefPybHx8cP",
-	"sTMRJSGazkIiJxPFdOA4CBLmnUx3+7HbXTBtTlbFPtM4ljfDFOMgo2FeCrCiTlpe5JBqMqPXzBwveDGA",
-	"eBio8w+Fbjrk2WRCRstKdllrAqdpxPUw5nOuh5WRt88T1ja0i8CT2CmRC8ImEzbW5CA8f/npk8vh0ydf",
-	"PrkcvnzxNLSFRxTTZMaS3JwKdmA5mRR3pNKZQRPoniWkrox7M9iJ90h4ZB8OiZrJG0UOQrwTZt+tVJxb",
-	"v/uH//vv/vk/+d1f/MPf/fv/pxKGvOnz0BK54dhrr702sau+MfcbG602xCzGMebW5aekPNUXkD6XwGNE",
-	"QKQuFaXCKjbNcSwjg/RCQxBKw91nrxfmw0Mv7742+DrEhFYb2+XeUDbD0sUfx1RADoYdmRwAXO1+th/Y",
-	"l0xBmPZmXBDsBhLqhiMaU7Epk2maUGFbXEMhPMFu4mVWAYNFAOnG8k8V/UmhCV7N+ZBK4wHBp1ZPSN6w",
-	"bw+HA4L+qiF5aranPZ6x8dUqEM/OX17+dAcYnFyz0nsTww8rQeTReChFXNlyNV4SGhlBFtBaJgqqGhlQ",
-	"sZcTbtWho+5OOXmEKRdSMAK1jlLFzJtiGjMsiyQFkQk8fsWWqhn2LxI5nHOxufaPX+vHojseRi1JwiNG",
-	"wkUiw7wZGjnHhxw+4m2ZkDCNdUJDe1j8YbkisbxhCfjHsPgnRbFqxqczw4khvlfPGE8cJIaNGJJn+EBI",
-	"qCY3MlH60KgWMdMuSwUf1rNEptPZ5kZcXkqJ4Hr9eTPbYf7KggK4NlIhJjiNl2SULlVeeQ3zRA475DEm",
-	"nriSbWYZB6Lq/RsgPJToGU8isqCJXhrCAmRnLgVbBoR1ph3bA9PrchnazIGBkIJ8TpX+4vnlPUXUmMaM",
-	"HGTj//VfkZ4FqhgretptnBiYeCR6WGtM/tr6/KkAHJ7TnCyVUb1ROa7CV3fA4dLRcbXAPLTOygZl5aYa",
-	"NHFjShmAtI6H0FOyMr4LHyLMaMfYglLPuCJzKpa2E6VZEZlq81VyAJTc/LVI1cxWPWMCcpJuaBIFJF0Y",
-	"gI+7JKLLUlSbl7Psg8l1VbjPc5tsXVnMx5zbfRELSwQy5elAMSQh5Q+EtzrLZbtjNusapA1qBNMKLrxC",
-	"JnzGtCpUFjhojdSxIvetF5V8NlOFeBuOSDXxr9vnDfJglTrjpP99FWOoUxk2UoqdBPyXL54+IuGgNWiF",
-	"BO1yQOQbywbeR2+fmXALfSCbRCMtYMX8+f6oBRu3eR+SvDniyhfk7aDZKjrZPfx+0DJy/aB11u6/CV0O",
-	"YDV2qJlcFJAjYYLdVKFFI+l/h8qtDcoSbC/h3/aIZI21b3k6tlEIamEml/SKKactGOaMXeCF0mbdjWwp",
-	"xZh1BuKFLS/qwgQTpmQMhkFpZJiEX1PNMtVUSI1iqg3aPn/69NnXw+cvnvzi/PKz4bOXl588e/nVp2FJ",
-	"+mqgdNx20XwVZWdFwQ/fzTDvZBOq7VvAvk0udoMM2Dr59tYiqt+GoPnqVYqYBXkvG+vj/sbJbZYEtysV",
-	"Uysm+n6rppOtsvhfGEXnKRdX1QWKhzOp6qrmJgyEfBpnFEFpchB+n7335ihXozqdTm5CMwq7VpCJMaZx",
-	"XFc71AzkH9aqgzeiilUTq9xbSMxDkBhpsT7m4urMftpoxyIi4blfneqMfIKeUUzjMYBcGuZm83iK4OIs",
-	"j1Q8PBlfPlz8WX/+6+TBz19/3RsdXffeXrVbYK2qZtB++7h3CSOuG3Sjl6oc31wx58qI0xqDtK0C4jbC",
-	"KLGpymLvrTkCOQcMUVkPA9sxbVUbdvWARnKs2iNZGbqP9BVlz7XE1aEWJlYtDFpxQSCH4pEfdEVgrGIS",
-	"f23Rn81+WZs0McwSbbcMpXfv18zwHGQ0FhF4ikvhTdRu0Raz3GmGu6V+3lUR3mgIGFGq/NTQugPSZ11w",
-	"A+j2rsuAC1k0C30PD4kqN0zfukSUF7bsIMmOZ+BR/CLWl3GksAxlBPTarHs0yaPU25XhzRjUzjV4Mx7W",
-	"iMPcUhB8K2S4vtdXBTW8TYmgLUnndrJNia42oIXbxaus0LUNdGjLvsP5QV57ItfJi9V1vdzIa0/DPkqF",
-	"5rLf7nVCszH2WCT0HR7YCkMQu0GzxbLC9d/wQP9hHODqtYPbj0i7VxdY2OC4t3s7yC3bALD9x3cRSSr1",
-	"L7j3pRRcy2TPLSHfeVeNnaCuioT0azHVJu6BFnrL7nwbWS98KaaaifFyOC8C13vQb5xlOGdK0Wm5ikpl",
-	"QwxMBcvwzQW+pQLKmYME1Qpakfm7VH2zlvRUudGw3GWh9+kcHE9QuW9tRaFiX9wGcZ6ol1dmDKajmI8r",
-	"Ypdm8kYQqkn4xWeXBBpb4KNHttJPIy/nHagEayTs1Zap1bl+ds5+JqG/56tIV8KhVfzfUsT2adBOYvYW",
-	"ZGq9/azg77b9e0vVibaLoLZjAN0oUpHMavbg/knRatmt7a+7TVv3bY7Bli0RvDOyzRpVi5ve3m1Ejr1I",
-	"nQWOdwvJ0x9nXy037wCPd0LcvEr1jwRTN6Pmyga70qVljyPVLgwCol54hPVAb+CGyEpocHVGwHxO/uaf",
-	"/COySCT8O0lYIbPO/EbnvXPWF5ko3liZ2EvFEuttbSy0Hb87oW0nQWyRcJlwvdxcJaepLtzEOpWbpQrs",
-	"MwOmsEJVdMHbmn3ysh3qcnnrlxHqbjHEpuxFK+gd3WINpbs1PlSu+4b13Qc78E/S7szAG6UhKyjCXInr",
-	"pzvuTwnqbOxawHdB09r45QtNE8jAsU/k8ZJGtg/LIRAhURhZdLg/v28lzmZdWHKaNpKjPy0ac7LPuaZu",
-	"hfYkVSXHsmzDwshjmSRsrNszmSjWHoFFaNmgKUl/pSb3asdEGW/M7ymlxphNfmFea2w4qBjAq2lZ4wru",
-	"buP39rvKFHakuCLH/cKCHBdzaTFrttt+OOy0K8vbVhAZK3ZmG1B3Kp5b9fg2xKViGav8gYuyJl5TZ3HK",
-	"hop/x0rlwaueXa3I1tuBH9oWBq4K2wKVvRyOuqXbkzRcS2Kcac0+EBAuyG9yR+j+CEl79d7qWlsohhGL",
-	"0Su3xkMrCY0iciDYlGp+zcyFiEXpWB92yFdebJGWU4yvhljq0NHKpobLfU2tpj0yJm8Xs3ayOKy6/G0a",
-	"8zH703rbuaGuxXJT3/z5nw4G6tVP/tT9UWlAnyYyXVS6NL+U1yzvKQ1pdFwReJ4chGDDgR/KhSVTAzf6",
-	"++FGcbk3uGyqDmzOGqoW0N0nBzdZH8fDRxnE95QLLVeElTP/KhlMW2m6gBLie+Azi5iK4TrvRFaPzAIL",
-	"+RwQBH8AlQC1uQ/qEeT1ZdHhMM0OsQHFJDTv2aRcxbTCzAl0eZxlu3ZN45RBFVgtbRVCr7CfrRFha8uU",
-	"o+/63f7H7W6v3d2H7/M9YL98c0Ez1+d+DwF+VapxCb5zIWQqxmxuWyqVXWoRZ2K87ar5g567IWzIMhM1",
-	"DhfNXmty8CVNriJ5I0pmYvPAlGp2A8kqysipilBNuv2zbhcycicyIXQkU6Phz7lINejq2wdQ9XZybETV",
-	"5wxNz5jkBmfBjGCbRdlQFyaiwyr3YK/df7j/sKtm6juu75oZ2XaYqxOywbl1M+rvYUaa63ilOK4BXoDK",
-	"IgW5oDpNIrrcqb12by9mfAQyx3h/TXN8CfIDtp3Zvcl5W63AQOPY5SZzSM3N8hgPFJ8KBjFngJX6MCAh",
-	"hOCH5jm82+YCw/IDEkLeJN4splD6BjIau+beECEErxRNZPhERWpD7fT2YTdYRwJ3tyOURv0sSWRNEWFm",
-	"bpGRjKAcug1SpIJOAQRy/vwJOUDzZ0BoqmcBrnEAq394RihR6YIlirlY7IGwpeOdAfP8+ZN7mBoRMU15",
-	"PGidke8HLfiw+XvQ6nQ6g9abNyEWdl9pT4GvgU1LRkgdrmnMo6H1nJuncYKZYuZXe2y9WanLlI+4xdbA",
-	"In6Kb5Z3wg7YdCs+zb5fstnB/CpSA7WhQgGZ0/GMC9ZOGI3MFUhuR0nPOtHIiCkjKnENVmUsftUhn8G+",
-	"Qso5FcuBcIHcsL8uewV0BK7AU8oiSILukC8so4MVVmRMkyRvZgcjQtwko+PZQCwSqeVYxvcUMZQZtjMA",
-	"q7a+kWQuE+xxrc7AwJ2lVdnHATwnjY1iOb5ShA7EmMYxDkJF5tP1XzmABGJ7Y4ihzigf2Tjnw7zYbuYT",
-	"TiBfw9Ztwcjdeyor3D0QA/FbgoOQ39pp/nYgfttut+H/zO2Tbpf8loQlbAzJwYhCUi6dM23W1Z4vQ8bc",
-	"s98qKUJD1oRKFwuZGPI6ZxGnQ4M/ofekdQt7V8yKDdMkhtYZqDQNhdRDq/OZy7b6edYmJiChbdKAGXLl",
-	"TzvQS5eZiBaSC7iOeVgO5/MrZmmGFjRz1SkKQy6sbmGuaqkX5aeu2NK/pJSEybLyxYgJzqKQ2DXvmTVP",
-	"hevCXJwdXfDhFVv6y+Vdyp7KyqBlsPkT2wSsg6SPu6/SyYSPoZ2w06+D0nUwKmTvHZv3JjIZ8ShCEMCQ",
-	"6e+Wkc0LMMG2lbeZL8pX8scwIRLWcEYThnNGpPeu+t/EKza1DZALkhXhIJr1P7CBvPbEImI63jycp9oO",
-	"YxNRfOjHKpn4H8+QBPLtilAo1xzbZsiMY2nf8pSQoZZyGMubbE1PzJqaeU9kKkpLkV3CGeaX3Mun5mUs",
-	"C1ZYUHf/obk/lmISc0RnxXS6GBqWETM77YjF3BBZGCBiFDfIpo8PNYWUQhyvBwhgSAJOg0ItKrzX7yN6",
-	"LxI5NhR9FLOQHFACmOfIE/ZrwW6pWJbKkTOzHch+Xfrl0CJ9fmK9C3nuyzBhhmHBPntk1o6LdVSyNE0v",
-	"Z8Z80JUqg6nLyYQl+dr1Ye0Sc6whgA0XK/89xEaLPgbi9YRB+zu/P9BwlKolHlA5nFOxHFKt2Xyhlf3a",
-	"qSPI2kgBcUgO0OzlIux4FB66J3GdHdMA7hbmiwd10iaUe0hpf7n3jy0ZuqYcVATzmJDD7LdLgy3TVLst",
-	"+XaUxnCVOgrXzUc9WXZV/vH5CjSLrWIr3nNZSE6ZqWCTjDJPyRtquKMKRiuPo5Q+mkPmU2rvJUuVPQjy",
-	"K6tkGh5bpbPlyy6QP6Otzg/rQV2grC6eqTTXIl0tPIRk1azHClXNLnpfK9BUyMcvEI6sJIAlslgQAKlT",
-	"4bPuSomCZVXaS/A6WtUKWit0qRW0iqQHNsmjN7YryioJKe2xvVu66mQGM4p36gs/s0Ofzahw5qEntHfk",
-	"XbSZAO9B8czmwHpHFtHOnR5Y1NWDmdVR8JBhVaTxPDy5RIO+jEXpGU9EMPMqizP2GkozbgTv2zkX9eo2",
-	"ePd9HupDVWSh9isVHLRVsOI5BmrWtsCkslXIN32F3NqPZIu9QsjyFVGlyxUcxyuS73OQonK+SvKKinqx",
-	"2p5nDavWfM/JLJ1TkStSVn0KiKITcKeombxxJfOqkjsrNc0qO2/Ge6r1b8fSeUQOwHZte4mHv2zbXt7t",
-	"J1Fo6/JCu0iGNmqB5ZASq5kVoev2fvbp/V89+Prkl72fHn/18Z/1X5xePvxF99c/f7zRZOSOFeiiDRTa",
-	"vF5i5fx+dvHsK7S6o00dc1mfPyHHna5tSo/ZdlAK12h5obO6hYQuFjFnaOp3mi0diNAqSUoSStzTRlRh",
-	"CRPYSuUm4VozQUKoFnlGvkG1EBRXABxVw4Bk4L8KCwU5zbCvai2AtatxoamuqGw4SeS83sa3dd4F+qpG",
-	"yy0tGADcF+bdT8BffCtLFQz2Qt5UOaK1rA/62nqy+rviYOeK06OLGRXTGeUb0RlWHiCCkby1C5rbz2Cu",
-	"YLmpyP79HMggJjaSA2szOOl20WQxktfskIyWZBxTparbWVUGv+AoPRjlpHu8Q3W+ccwrHRzYGPbk9euN",
-	"fsmKZBWfp9eC3X+4w9BIzurAPS2B22wJVuMXmkUvOiGjdoqn3X4AWoDZntPuCfgqc7UJWSPar7NIzrFM",
-	"4wip9uHW61NCaxdLUZKxbBUQu/PePLLlbYrtjkxUEvWIz5mAYmWJvMGObnCsoJqJb3VHx8dMpomXOuAJ",
-	"jgr6CBmxv8Dta/wlVXA+xXSCii7gjCaGeyZUXJEFS8ZG7IjRWjnnccxtmLJ1GIGFUEg4xuSGojMJvWGl",
-	"ELvTbjGy+aRRnuXi4WnR+fWw2/C9h0X87XW37ztuYEYQcMCmSGDI+6qRutj6v6IzZ0PyVGzIf7txoqr3",
-	"T5rWKgTaXU6Eb/YmqnJQeWUVgF6/KQQsYy7bsmDLlt4ELSg8jWAMd2Pn7jC9wTNZefbhoJ+BgzWM6DJE",
-	"mc0c8RAE11E6vmIaDYSJduKsFXNZhE7a78DRF8sxjQcC61eHv/rVr37V/vLL9qefXv70p2dffnl2cREe",
-	"PsIPodUaHR3mT3vZM6YYUmJhuWLLEO36RqjOM76QQ7saipD+tRrhUZZTqjPZ/Ly5WyzyIpHzha5E3QdN",
-	"MScr4lAfLuZKMQCPGkuly8UgG5f0pEoKLqZVED9oNEiJMKHBB49feTmqDlf5tNdRkaCGSlXMwa1gdgYL",
-	"+7tyqhqSzlQ9NvJeheO7//p16CrZWplxxGJ5Y0TGw4CEJ+a+M7uOliRz1VnzeyZj2DK4me8KgqMDEp6a",
-	"AVAA8Vlx//XrVtA6gf+evn5dZLincHkTw31pVOSnclpVvzgPiTEAVci5tipgKQbkZKdCKtZWWB7s450G",
-	"q+VnpWp3hprJCSkgaaZnQpW3XtuQQfsEgXHJweOYplG+baVCrLdklVuDeNrGeKS7AjLaEriE0chF8DDf",
-	"u+vDtwswzTPgGmDIWib/8P7eEqI2pXWvHNAodXXkqspS+VJutsaZD0lmFYNtOTGMAygs9oNevzot0Bp5",
-	"CzM5uu4djWdUH+XrpaqAXpVTyioW4CBYfYKirF43CxiSjJaaFSdTFO41QfRi0QoDbIIG5UyqXjO9tiZT",
-	"/dLJMh4VJ1RdYcmkqsT0ms60RQmi+JEnYpFq290mwMMUGcnHaEHjOI1YMRy439uzyFHs37S7lFFNSlbO",
-	"JVQr0yQbwUg8XFxxMT0MHL/0XJvosihHmHe3qjZWLiW3jeXVhfEOq+N+sg7z1qbk4UnCxoxfl3evOvg+",
-	"t2Q0qCtgfSsbcRZM32CIztYTpUuku/cUmdPFwmyBnDjxvdBQwZzGhI1lEpVPo8vy7Xf7J0AYuzUFzPaW",
-	"q+ntpZ+46UkZpSxOT5jJzRqlxfOoZLYH71zE9fGtyD1WyPLGBNUa4dDlO5UdLgs6BeKcQphaLKcqIILd",
-	"GCKOHZPIc6oUCQV7rYfjNFHS6HOKhO5vV0jOPACj2TJ90nUzV3h5Vfa8ZbKVFXqrCjDmsBapwHGv12rS",
-	"uawqTcoftNG6s0oHV6Y3QIsCgsSZzjF3giaM2CNRm/HkJU655CdfhqnL5DZnsr9SzfGk71IenNHPZTC0",
-	"KBQXKhbjO+v1T7t+ch+m/ax22KzN7XrB5pQDD/DnR76kSzKhcUxUzKczDW4lo3x9xxJpYw9FewL3rHam",
-	"mNYx6+zYBeNuahdVp1Nd5jk0pU5IB4VWyYebE6o2Br7XZ0t5UNgUqdWP7yCD70Dqb5d7lEPNrlmymkSw",
-	"x1SgcuHTIoxfeHp1bstRkkxoUUw8abYo70/m0SriFPomFmtjHFQXwTi0GS1haa/DRzZdbKIZ9ENReyiX",
-	"ATEbG3vZZPl40EWGCyPVK8xIIZfPLp9DOHGzTkzrm6p4DVW6f/P3/+UJhO5dXDwjLp7CYLT30DimfB4Q",
-	"lY5nhrM+5SJ93YnkPRUYac0oXNAibUX53yob2ysrW68eoJxegcNI9xsWoF3N+0Yu0SgrxsvhhhPh1XvN",
-	"w8vW1ofdVj6yZ6giFyaacxHatAvEfWtMe+QM2xABgRSAYxNr72meQDB81uDLVVZDRgujl0qq4Z3N9r7s",
-	"1FYIGCGG/OIxNagOrrVV0Jz7c5Rqf2p+BD63xvmBODjpHh8+IpSEWVCwLSdMBRGMwwFzndGENer7w9p0",
-	"AxjTLIj5ORBZAqzScuF1bfAThJwY4mKwspCqYpaQe2wVxRQbpwnXywuzfFY8gfLr55U+/nNRTFe6pzKC",
-	"8bOvL4lMIDnjii3JQaiu2lB53mwv7A7QCRg8B2Wm9QJ3UV5x1vyjtu8UvtaBaDvIDDY/XRW4s9bCypND",
-	"+3z+XbrgP2fL1ps3UARqIiu+mn/SfMmaaOyOnbnKHSpw6qPyNjG3d1veELjWn7Cz2M8ssD1azGu5gtEh",
-	"ZhGY0HwMzTegSWRh+pjzgh0ksqUfiIO1ZfTNIzaxJMBYrfLahHYxIdGYri653dj6D2X7Tb7EMDwzkI2B",
-	"86KvlTNznXR75tDA/YEQUrSL03QpPifd4w55DksGa4WycY028Mg2i4P7C5YMBNjijL4FemWHvHR7UwAp",
-	"YSRPRD8jCVMLaU6gTR4KZ1QN8xfQaUcHYo7GL015HNjUbF3oz4Dn1aZcZr0ocHHNkraC1jVLFKJct9Pr",
-	"dKGlyYIJuuBGKet0O8fY0XYGpxNS96mXcQdXp6yqenwck8KTgWHzOsjC8M0kslbmJc22BVAg8j+J4BSW",
-	"kggNc7GrZL7d73YxHSxLUYZIOOx/dARB3j7byxTbb/wsaZvQmA2yc95ytdZXzE3Nso7rMoaN/N4rZPPW",
-	"RYW5Da5PpPXzZqsBevPqjSWU9BYJmLA1QNYqJFUfGToG0U66vbpvZZt79NIPh4eXjje/9HkWz/4maJ02",
-	"eeOlF3TrsyZAEZ8pffPqTfB9gWN88+rNq6Cl0vmcJsvWWcssgs0L9edsNopOFXDOwgkyK7+o7LaC6dog",
-	"Yiri8JTczHjMiJA3hIMAEX6T4UhALFodhuTA1mYYyRT6IyaMmJN9+AjzlBiUgLIVoqBACmQYrz96tmBV",
-	"Jtl9IqPldufuDk7bxpO0hyPU+HD4q/W1oel4HHJh2qi0b1aoV++dr+IPkWbtgWI1oVaWWHU3U5FPaGRj",
-	"0N8ifTvpNXjjUsqnkLtiXuj3N79QQGQuIoxbftu09Hk6irmagUjYjJa+CSqklKPvefQG6WvMdIVG+UQT",
-	"o70sFowmntMU8/itkMwSSPRWmTa0llR+il9aOeknqx/HR6P3Hc0Q9PVvfCX155Bn9Q5wBZdxC1Qxgq3L",
-	"OYfvVYGaP1I4Ek+ilvn6Iq1g21g7YMJZHGGyyyKmYxZlHDnM6GN4FFqaGpJxzCgI8PNHrqySx6i5Qv58",
-	"uB7rbAG4/TBoV/tjA3MxZDsVEV0W2EynhsjP5TX21cd37pyzdt/d9LdiqSKN4yoGitebrOQalvnwA8u8",
-	"HS37MfPYF0ifduCx1vjURvPSRiYL1SPpnLmCf8XwB4x5UOEjksgUCtRhLRa1povsCi20pYChv+AHDvy2",
-	"MelCywVE6prdozbwRQpCSZ7B4nAq73m+NR/2N3kdH34m4qUNdmNxpLJMUMSrRzX4RyYSmxtSkjCDrmgg",
-	"3xNS3p5BZ1Ez1szsB/90H7S795sT+QrA7oKn+qGlveYxEceZJT2L5qtmcH2PwQV3tT51XM9OzvUp/ZGx",
-	"ve7DzS/4q/TY1VHYhWe+fcYH3EgmJGFzusjJFHEBaRXEqsz7UtfNyVrBK48+hkSh3bpE6ypquDt3z4Il",
-	"XEbkACJPFb9mh4+cwY70Twg0rSYjNpEJIyE49cPMGfWbFOue20OgOLpnc7zfS2K1WeGS7pNHRzvw2etV",
-	"8IW8qQMVJrIJ1O3Tos3W78tlUCZoq9HuLo8NCz6c9bPZgXOFt+eUi5XgRpfDZMMBMMvI8gllM+xUOraV",
-	"QM56vQeAzxzVlZptxOWsWbptKWGOxxXU0JbMwycDMloSHgW2Rp5W1stos9sQN95zcvm26dFjGscqsL5C",
-	"z9u4wObAQJnkNUsItevXiEKpTcRp3/40G+prg7OO/VbteTvPBe/gUeiM5RzbpTeVC3oQUzPEmCgXmOQa",
-	"a35TanlkRYdXtQfQtf/odasiLF2MCry0TgDxYLxhfDrTrbPeFj41fysaHq0fvQstw986pcH6zCqR+vae",
-	"qoZYuxfEK6LZtlhj53onjqbiYe7+AR/mLTdlg77w3msKTQT/H5Kwj4dkkymizDuP1FJAG7tqB/25ulJQ",
-	"ydezI+QlTWQCgg+aQbCbKjQx/d6doTdHzuYAUpIUkO/BtRoIRNoshOsQw2W0TKDBBybzZw1Rrf3NwHq0",
-	"SNg1Zzdhh3jYpu7ZBOqBsKFgkYSEIrRmuIjg588uKkY0JGJpaz1V0toLs0a3oLS5OG22o7c117xgMRvD",
-	"jtyF9aJW7HcltD2CddIPWvLKfnj7eSzF+AVTaVxrYk/gri8Q/th802+bLHzO9HhWe4Tzo9uQXKyawCtP",
-	"zAfT9LtyDmeKlKGnEFZlKWydlLlOc/qC3V5x+qAu/aFKWO/5iXnBaHRHnpvdnTYdcp6dYFeXiBJzYsjL",
-	"F0/JgRGhsjhne0KMsDQQfG6T1/OoeMUYCSM5NgvoN+BQnXkUHpIxFUZEGjFiE5ismMQ1lOGUAj1D2DYL",
-	"MZ3oGdVkyrENmw8ZDgFXUxEzpfBR+5piWkFYiE5VaMgSiydrBK7bO5Gyo5vlbGxtCrw7f9GPgST6BbSb",
-	"EsWHd08UMbsv83xO2R+mx+o2iquN7GiOzivdeMrFw50ioZjGtly5JOoQ37l5gIxwMSVcI33fJZgHmxtt",
-	"QBRbadgRMKgdzPUqUey8E2Ue1dZtlXkjnR9lAl+dWfwcH9i3WdyrwIUxXSteJGl2dmgdNvaZBhTNqxCO",
-	"iNb66KOPPjp+/avvWuiBShPmaGk/aBWTiVyOtQHiJGjFVOkh5HBWUKes1BKUTzUL8gZSXYdjKTCrZ7wE",
-	"G6EllJrRefuKLdtQ2oGPr+x1w9ZuBEuGWUkSnOyqPGmrb2B9DnwTHGBKuQmBU6xIyO/KRu/jRV0IXCZb",
-	"oImePC6leWGWVsJ0mogPSt1e3ATUI5cVylx26dbSaqUF8LKQcEe4IkyMk+UCJE0NUaLk4Pyzi3b/9H77",
-	"i8dfoiGvjAZBNQm6vRPDP+gtddVeJPLb9me/PP/y+dPP/B7EllqsHtxtT8dd+iLeCwra3YqCIgzvEb28",
-	"JbXcEhs20Mk/+Cjht00wzyPoCegKDECBy1URyiOZ60WoI1SqwT+yd8r6SRpfEfzAmUuntHDbACPowWnE",
-	"ZavncwEuFJ1QoSg4BMgBjWPiCukE6FrxyPUKre6Qc5v4rf3iKvYLjq1XaOYW4Z/ggtwm/yITT7/ZC/lu",
-	"PsgJ/WRcMUi/tb2MZJfhLriA3Qog+O+bdP2HzRt2xJL1Hq/yEfzAMt4By5hTsfQqTUnfjYJB7ztxj+/z",
-	"qpBrnWYWXT44zd6+C2Aur5knMexdrwo2J11aWnGLPA9KBLvxe3eGLicT2TyEVUCV31pN7J1a3Isw3InF",
-	"/YNxqjFD9RsH7tU89fDs+PSOFa4fv/n/vQ9Ds5brDSR1C85p4GS308G2psKVCtvjGIoneIpT1vSaHIzM",
-	"x6DME4vgxKR6FhB3llA1I4bKRPJG5Nl1A5Gn19mAjSSFemiWdqgzwjUGtylCp5SLYrG6Smr+AlbsA9H8",
-	"wVv03y7JhIP2Qaa8bUUX7ZugRnR8RbggidRw0LYhh85jX1OB7plgJJE3EC3p9Y2wiguSjDMSGhSG+ho3",
-	"M6ptuwBFqLoiE5kEXstzfNA8NRBZjImC2sd5SX/2m5R67TPmdLFg0WEhGNfPNYbC6ObjUJCdKz0QcgJJ",
-	"8uoRGUk9I9ec3ShC4xu6NAQuYWxNYAjkYO7ZcfkWsncfNMvexdYG28fV5quy3ud9z8Zqq8ClqckkwrO/",
-	"JDcsYYRG0Qet8rYUIOuJoTw7Ah7HICsvyhPXD+NOIs+qo/mjSOUd87Je1hbCAzzLUCmvSBOCLK0VtEk6",
-	"xzIXh3urZHF7P+DqUdx4zHY5ZHfo/XvvyNCHIgIfigi0zloXhnBtUezEiTLQ6qE+CAm6Cd8ZJze/j181",
-	"O0WlTlI23DHLLArIX/9Vr3PqRVamseaLmLNkuGDJnMdQpf60m2sR13zR6Bhuwenz5arNnoUF/0PJnbXY",
-	"lWOgvVBfazb0sCMEX2jCx9BXQqo8jwyZIs86lUAlarEkEsrM40UIbIZKiRAaPT88K9a1Bx4rkONjmX4s",
-	"RQ5eXfMxhNUP9RbSjm2Htfo+8lJs1/MY2nyorFS6efyeclXOE0YyvIzIaDkQYQWehuSI9LrdbmAYt4hY",
-	"RMx0JKHkZiZj5pX6rpLBAQf3ELKzckobn8BmR2+7Q/VWWPoPhB5ttXB1vB4w80P677tK/4XlryKMRcbc",
-	"oGKsT1xiNtFeQgqM8SinmlwTGkvBMrrKIkv/gISZO2C77FQTlQ+ez3eWLliLLhsKOV16PIhHWa2jBdWz",
-	"PMYm66WYE9XKukdVTUaztkK9ipaNdZ7Sz9FBasvLKg39cnzGH6DpynpQg6Kf1M3HoXUNtt7eV1pNsvvd",
-	"7nYU+K2UtHv7rKvfnHU9/ENkXe9dxtA7y47ZyOtmUl61Ixbza5bY/pCVpnSo3Co1nyyJTPVIvnYRmV89",
-	"u3zy+a+GL188xfv2yGC1ihlNAMKjCRdczWz/4Dw/c0bVQPwmZelK/xfynC5jSW3bCsVo7IXTrwbQQyfd",
-	"pe2Wo2dsILIe/1BMC3tsMaXolClolmXnzCLwEFwxtsDu2Viwg2kaUU3R5ahIwrDUMniCBuJjEtGl6pAQ",
-	"XGuQvAX+A0UF1wZxz8jLF08R9IRF6RiNhqgDzaSdARVLPeNiatUlKa/UQMT8yuzbFQOfAPb3qVI1firl",
-	"1ac4hWV1WcEN5lDoOdvA72ueu+Df4bMVUTc57qDJnKPHl9XWIXQd45pRI3+erhviPgv5Ua3ZfKFV6+z4",
-	"46Yk3CKOF8I5A4W6ZQ6T6hTbgoITth+0rrgw+4ZnqGW9si7vz/amdk2nWEROu13yRGiWCBoTsDAlBLP2",
-	"bLfbIojHBRDzSBVGo1rucFwwtBj8maKkYf4YKrPnZ+CJlZrG27hV/T1DNFtlJnlz4xyBPhQDXDXjGJTy",
-	"lsgj5bN8lc2NWpKOntKE6WRZX8boeaoVdBBkNArd95aZb9bIfkCmIdaCK6ITjvRYijEjB6MluZnx8Qxo",
-	"cubZgN6ZaiC4JerY+k0Yog2vZ43kUpXSGD4mJxPsTiPQnuSKnHaIJTY08lbDUHlBRiwb8eCk+xAtUTdc",
-	"scNNhPMFLEoDOd4tyD5E+cqWs5tk+VvGqfxoiNzDCiK3YCJCL2EtndteCvbRpE4YdlgREAuCU+Hfuqx7",
-	"i1R0IfVwApJwnobuE50lRDHgE/vPN/9KYmvd7GMHuVzmSRYoSHkyGEER7LDjye+3WAT3+aFZDcs03WLI",
-	"CsJDinTnjhLxs0XhCjYBgDhQmsexwzjolpkt2WHn3cSI62QJEjWNCvxq2YRbxXK6PoAnllMI4Jl6Pb2L",
-	"ykJAJjzWgDMjDAPPCTqUYhEd8jhNlEwGYkGnXNjGoQuqbLAiEKR7ioRAdcbwbEioIqH72zAl86h5AESX",
-	"Kt7yVE53ksWfyinC10Qgh4/MuW747EvFmg4LHWkbPWld2Y2ezcqSNHo6C8lr9DRqBI9jqlTDN6zY2Czm",
-	"9fNEzps8dylbe9VJstBeiN/0o0wN+6bjGRtCt9hhb5ZVDu8W75zOV+5EhSsbC5g/vL9GVPACR6MUT8DQ",
-	"QP+g14eORgvJoV/S0XXvaDyj+ij/gJFh4djil+C1/knXBmv0erYOjx+vUSqS3u9lFdKPoT46VVJwMfXn",
-	"5xqPm0Fb3d7PPr3/qwdfn/yy99Pjrz7+s/6L08uHv+j++ueP83hU5ARgWcPADyfCZYEgRbD8SBDsjA7f",
-	"6htE8KgICk+7sgesti6nm7Uor4PzBy1qRYvKV8djSfCzyIiO2GuXzlzJjzCOwHCkOdVja7xhlv0ocoDe",
-	"aznxKrOaYcPDMsOiijy++AVqQHQgZoxGLCGJvME4UduiGmwpBveM2KOs6pUYNpv1J4yopiOqGAQsjqzP",
-	"es7mMlkOxM2MalTJtCJGoa9hWp+9tjnLW7OtD9zlfeEumr3WR2N1XWyXwaMgp+FBThQDS7CCnLkEOUsI",
-	"cg4UANULikQwcBQ+wKuBR0ODArEOVhhLUOBFQSXPCip5XFAm9AEwgcBjQEGRsQyE4SdVfCuoZwlBP/g4",
-	"6AUnAdL5YIXcB1VMLQBmYdhHvxc8vB907f877gaGJ/ZPunD0ci5Qbk5SqQEY4hFASQNDLRJ5A3VqO62g",
-	"hRQDcOExIkH7U64WUnF8fSW4h2pNx7M5E/qRoVfQ+OaPBy2gjG3gG2N1PWhB/5iqxisN369ou/LmAz/y",
-	"+BHSWo8jWV5Qz5hWkhyK9PtOIv6L52+R8DHL0peKJ3b1XjTkYpFqd+f4Y4i02aIyI5/TKXOvG8HQH86M",
-	"1i2F9LpCjTLV/oehpkXQWrBkaJRGb0RHoyDHCEHPiUthRnuNUVybhoCyBXw8wlhSCFU0E/3RByu6ZAAR",
-	"4QL4YppF//q4xUtw8OF7YCmyllMvWE9hChCPYy6Fba9jowuTKYvApkDGEiILwzHj8cFBKnxkJn/9V8RD",
-	"Q/ITUr67ivoDYZ/KDkv2XOn4kOKDvVn5QXcGzZAHiOXkb/7yX5AMaQ/NGz76k5/kN829EnofkiPSC8zx",
-	"6Ha7h2bY4ikhPyFwChVMPD+PIS6nNeRDpkQWoaAG4gBq6Y7MOotpZx4dPiLh6sKEsNGQWWHutWGObgOz",
-	"RAo5EKH/UkDC0iRCyMTwZx12yNcGsNA74OiZZdp9dCDwJmGvx4xFCoTjkI7kNbNyRQjTI+blzH/s0Gux",
-	"iJcuLwRDQs2idci57atguyyYk5untoxSPzQMFxgk+UmqcqOVM3Bl1YHZQIQ0juXNMBVIF4Yua0wxDWkl",
-	"XBEpqqT6PWWN3Ir0bkcX7zLMdI/srHkO7w+Tm221Z3Vy6w8ji+XHFvXzHAgLXeldmXHQokR5hDTNa/FS",
-	"7x+GJhk2CBDpF3Szoe4KdJwhkWTIxOE4uXtyIQ2VsxT0QNpaLVkjGi4wBVeFGHoIFvvDDnlhU+dyqcA1",
-	"q6lPoqujhLA0F0sxPod53jKPzqsR3nplbZHDBSS/R62zU3tSi9XKcQa+39RuQwc+0vjcZTPJTszddrzZ",
-	"I+m830dqty/i2YPxuqv5fUXKiftxZ6Tz4b4VAS871qytZuLH1uKnUWt8QHSzRi9FinXS30Vu31KMHfEB",
-	"myv1yN+WJNZSye2JrCZhmsQoNZsJU9sCLIufQcnTUhhyeSMJBpiAOjQQCaPRWRZ0eU8ReSPIQfj9wII9",
-	"MAszgFM0aAUD/5DBb/84wYUKXcdgfxgMxHqd69AGPpJnCyYMfWdJW+llzLw+SwMBoEVUUwsYj+Cr5kNc",
-	"TAets+8H9uAiNJkVzoMeaZOZ+aD1BmAjLy9IJOOYJgDZQABIARlLcc2gLwisZ1ig5uFhh8BhJTxS1lxP",
-	"rpmIZGK43oS/Jgch9nU4QvITHg4EOAc8X7RfQiSmSpPwKLQRTfagQwjojEIeKW49jQ3wSwJ+Z6oJHYhi",
-	"pjyoumMpFI9YwiJ0HLx88ZTMKcZsJEzJ+Jph+toi4deQ/hJFidEuUMkYiPD86dNnXw+fv3jyi/PLz4bP",
-	"Xl5+8uzlV5+GhGIL/OpEtyJPfW4R+xZc9cfMQrEQbevMspBW0MLCOjpTTSpVjCKrczysyNpOuk7RKrNA",
-	"J3bVfcPx4mqGWslAIRAtFSiDGfbc337FHapUsL3VYi034E3D43Aj0zgio7ylj0ysNBh94I7vijt+bQiT",
-	"4W1GTK/jknbrcLMasMz1/Ta9DpWFDp0hWqTWNrDMgngUtItkUZZ3MxBQJhrUj2IaNHe5UodntT0CYZZc",
-	"kQnw78gaxwwHFOwmU3Ooqx4DOdO2zkmIUW3W4iQFg5YrsRRTlsC4LCJRIrGEUB0h3nf3TTOUgap1NqGx",
-	"YttJtbmSdTdlKiF/u6osUal7U6eXd24KCpYVQGK7Vw27eh7v1NQzW4/1BY4BFNfY01lGLdLISQHrUBQY",
-	"O1pocPvHR//eTQNQbOG20vUT7RnW7Dtjc1diXmm2aEjMNtlWsqJD7vNZFSojusH2ZwQLdzyvSGSoVvGa",
-	"Aio2EHVk7FGZ8NBYSaAxyke8wnJkJGkgYE1y28zmskbriNatjTE/IMpVW05tG7q144TW05+8Q7TjVD+w",
-	"ErHvfQF1Rz3cUfXJS7HGmGpKUzYaE56zpEQZggoaB3YEMNsajRELEixzX5nzZq0lCjiRTv0x34N++ENp",
-	"EE6jyD/Jr1YDbe3Pyk6SjnjZAczruIVrAnB3IQprtDDIO+CTCUuYGDNsY+a4Df8gauxDYQJxwIWOVlCE",
-	"LfWlTQ3HYdc/1A95V50TcGvvKdSIa+Jatgq7hQ29ZTeENIZJWjUd2o5KuIoljoEtaAk6rAvIOCgGVdiH",
-	"zSRVFi5xWMMFbl8QpOQM728fX3CXtUB+DPEF/bfjJNtffMGHVgbvTZmRAo1bK8NKHo3bi0Recxe+XJlo",
-	"8TjmUJ+IjROGbiyMKWhLES8fkRAK3sMzQ3wmJIouQfeFvHGjomPY1ypFesaj8XMLwb5b/FoUwXj0ovdi",
-	"LIVgY92JuUhfdyJ5JM3T/aMMrVqBeV8OEzblSpuzhglIkEY/ZHPsA4D/uqsqHX3Lxtqln+NFnaRKD2N2",
-	"DelK/i/3RKpYYmlC9qe5BwsKKVML6y1s48WGrdVtR2gH+cou+Z0J+kGLK5Uya2qzqeO4KHlW/VO7WrBJ",
-	"EU/YWA/ThHvraqAs+ITMCEeGhI3o+Aqi2eUCQzYSRiMQquN02jprwU7A0Jgw0Gy/4NmmRYQVS7iYyE1D",
-	"m5ORQipNc2n+2ZNPHxfQuIZWZoftRx9FrLiYxowoPhVtKfKJe/RIemd/bS1Ug45nxDwekgkX1kLn8l6U",
-	"UYsirsYSjF7g8wgRm62bfsbGV4o8+dQ6vh8NhBsSsCgkqWKKhCsEIwxImGEjjhX6WISXDCLbCFFzM08H",
-	"c4/aDLIOCUH40yE5CKdcz9KR+YBF/PCQTHiMEVgGuACqFgUED8xAwEQMvXDtCKw8CQFaxEw94REjXHfI",
-	"4/wxINY/u3j2Fbliy6waq1sJIhOE2YOSHERSaxaRBdUzSHAbzwgXWhIJ1E0ddojbNCysNE8VdKBfpKOY",
-	"j51T28Bsg2c3ubX1jM2rTJM+b9hDIdf1BLVIGVvqeJwc67bZy7alEG3YqTbQqFWCuLB9fzxCVqJsOxGT",
-	"u2zg/IE/fuCPt+KPuyD0Js74wwhUvkV5k7GLYs6dmzSbvQsjM+JynE6zwCP2miut7qi0CXyJK6LplQtv",
-	"vKMwCZzkE3FNYx69s47bdbLJGtGkWmPaWJXYrC6HRmCaM0ViLq5YRPQskel0BmWIvVo6WspHtiwhVjK+",
-	"YmxhL2ABLgCYCzJneiYjtV6b2sLKiOaxH4WV0c3+vbA2bo9nQXVaqb+vX+yjV94H1v+B9X9g/T9a+kOj",
-	"HanPxuKLbpR9FF/s76uO+iYfS1iyThbbTcNFchAOWoNWmHlRuD5cz19v70YpUdHtomT8g3WXrag/cIoP",
-	"nOK94xQ/Sm9TFev40Spimbdqd13MUGrN2rY80hEXSDfqYrCezBcy0cpadFVIDrAojiIjNpZzRkKKjY/h",
-	"fqgOA7gCLbJCcmCtnzZgs/DoQMjEDhs+8rrp3lNQ+wAAD8kNFwrstLZ5MeDgPXVIzMsLLLAfkgMqlkTN",
-	"6IIROhBKpsmYQRIRBH8ddkg4Z8mUheTAhgIcYvUzpvJ+XqMlmnfPCHUF960ZAatHD4ShheCSu+LQRJOK",
-	"yFbdh+JkmmpmlofqVAVYuSPIu4GbP1NhZITDQnkE10N4yiEhigh2Q0IcBAzpywULYbKuoH/YIaFlxSF2",
-	"IichznjII7St04EQUrTZfKGXxC5SYK3uyKddBnM+fTByU03s4mHaF7xZETvrf5AbqCcJY20jlpCYjiCq",
-	"1w4EEg+BcthYCOawQ87dN7+VvBjm66dPB4TFihW6lwooIxdaFB6k3e7x2KEK/GKACpCad/6kbdYuSzl7",
-	"RMLpQlt3xDSRV6FtywDRgc64YN+EFEXNR3EeLKgM4GTOlTl6A7EeiCzcTLlkn7xNPGaXZ6U0RlRBzhv0",
-	"lyMcjttAQDtxFqkgC2PMNgqMHzKFBCJsKU9oZARApROqZWIxyV83g57uO+gTsdGQB+Hzl+VUlO959CY8",
-	"LBTxc1/OQMiaV4xpAsWEbT2aCnfEC1gn13ofqc2O0h/62hN5Zf71rFMOLCAy7pi0gtY1jVMUx1wTbkNx",
-	"sweg4hydQwijMtQ8o6Jn+BUrDxhhCwFom8ttuAjN462oPaKKjzGWaWWE7KC0zlpzKlIat4t3rHzzJdwj",
-	"X9h7ZivZ1MwOCFcLZVQ49MXJv8CLGNDvTlw2X28NfNAWugQZ7Y364+PohJ1O7q+AdsnonHzx/JJcwOUi",
-	"eA4ou1bAetxqCXbTxqFwzZALuef8WTyPKXcJto2Bdsvp3yit5vPLqsWsgnW60N7Grl7tG+AbS2WI9Bbb",
-	"961gwBu3QwZI4gJt0ZpR4W/L1yBgav/YYTtwbIkBFtK+B2m3HtJboQQA2N9xl+vzEyBgFmg7PMilIBGP",
-	"MCrZbExzIdz/nieE/mhivxpJ4bgIrtMysuN3IYrjNuQ8EXXS2C8YXxS11wjhiKlqQ81efCogMo68MrzA",
-	"9AyDj6k2l9VSjMm3ctQhF17kWbHV1BnIfwMBMWgGL6xIjsKRuYhrYS/Xs3U883uJQMvWwMagDbE8KBoF",
-	"KuwJOdjWBoSXfcCzG1VUDCWt4bdyVCSIq+aN7mm7f3zZ6571Ts/6D38CSr1zQxp4XwWtCeWxJUffyhHS",
-	"ol6v1+v3+/3j4+Pjk5OTk9PT09P79+/f//jjjz9+8ODBg1YNSevdkvjaliIgQSq1nthVWS/86R537XTf",
-	"BGBQTK5pPFRsLEWkWmfH97td2yDFYN2mMYIWeuBaZ60vPrvMTTurk1hl+2b4inkUzSnuoGVWIHMgjm7Y",
-	"aDyjuk8X3BZZeLUlhfewvM4XjMj7ow9PQ7rliJ6b9lqSVxueBpFgUEIQJSPQ3OhIyTjVjJg9NWoj7K3R",
-	"W1CJN/gDb4VffHbpq/NGQ37+7OLSEKuvwdhQIGFZogpRTBiN+dy30J6RT+Bhgtqc/6bV6B7lLZmQ5A7E",
-	"SIJJIydVlnx69DQgXNsPYnUUeK7j2zesAT2w2qlMBgK100OILYAWKpi8ICd+73GqQRsmwsh6B6jpzxkV",
-	"Cgcyq1U4NGbRBmLVDGLWzVkTOgRXrnzS7eqhYYArl/AjBTHnJEpjNhAH6EhIlCaaz7PcWVtIwCXW4riH",
-	"IPxAfLOXakvhxY5fvCAcCIzHM4N7Sn1BsaW+NeFRpllzjXnHDlfNXWty2cKcEGBTsLzdI7IHzFC21eyt",
-	"TYAcOA0/GIhV/T4gqdA8XlXXIVdFCjCMQPEbrBkCPRZt/RuFBXBiKRcjOr4KslI4Ekwy4qodyzGNs8o4",
-	"XmHOhsGEXHfIV2kcW1/QQOCiUZdzvUkEuF2gIUgMeOpKqr3DuhGbcRGZ5cSD6ozvmZ5Q5PuZAuesN228",
-	"33bvVXOi54nUmKR+d+xo4b5hmdEbVwh908zHqdJybmlIQUUqSEu/bOO+tK1ZpP1ztkSP0qx+dfDt1dUx",
-	"FDVfnp9iiwdvlRJ5Vb1M1oxRWqdcHWyyUmaQfJEcqYnK62QDaO1yWdqEBGcm08JK1Ykw74lc8mYnuWSb",
-	"WNdtrQy3xEx8sDGObpDy86v1Qv64F/XZ8eSEno7KQr4rSVVGAbxekmLfx0MQrNGRPqzoLiv6al+EpQ7R",
-	"7151rduDSt3s/VHBgneq7/9AF+3Vjhzigl5Dg8dK1VWwm8yyZPQX5tmatjVN/khzUn9QdkkUBwit1tVv",
-	"YZ08+j4zS62N3sYIauXpjPcUGUsx4VPb5Ygc8LI3kYP+NiIzrrQ0+Kfp0lVa/f/Zu9Ylt3Hs/Coo/rG6",
-	"ii1LfZm45T/pjGc8k/VmHLtdqWw6JUEkJGGaArQE1LJm11V5iDxhniSFcwAQlEjdZbt79a9bgkiQwLng",
-	"XL5PzYCYwUPF2vmQjA3Wnkvqyrl3Dk4eLXaEj/O9yU34EN+yOBPXcaddvS02RfjIDqKiMoJVVz8J2XGp",
-	"EV7CFlqRW0EwSBPGhyD6UopT3YsCj4K65vHXyyGZDmn1iNJyonwMBpHV1OswgALDMOqvgI4EyjpY7psx",
-	"fHTJ/madPO1fvulNu7XVa22m8+52Erwj1nhu4vMFjsqz8F+287R3d/tO7+0QGYuVfp891iyWhD5nJ7DO",
-	"mD1zh9DVjB7TIXz5u+zX56/NfjMDSM4SmacQlk5h23Hl8wppmWC2g0WVxqSRBtZ1wNb05u4MK9l8VYUi",
-	"Y5oylw8H5vOiSrFJfrGepZzqzBfIuYOPkkD+Dqhhrn4UKxeRqh5RzayTqtYZyX+V/WoO9fJb+UXOyJiK",
-	"Ob4aLa2hLr8G3yzy1ymy0VsllAF/eqgVrCWPOtetuLBT5p8x/YzdIcBiuK5XZE8gGa9uPZqgTXDXJtbb",
-	"nYtWp9VaTqwjwnEnzD7haYCl5Je7u/fEiFJN9v3m5uaGUkr7/X4/SZIkTdOUMcYGg8Gg1YL7bFJQtGv2",
-	"3U5pVfK9tSL5jq+k7ZPvpwKFtQUKm5tILGl3QlpjHs0GXpTEEwnsYj1AWOUNbzU8xB/3VLaFbXJw/Kts",
-	"kwN58c8TllM1esZz7JE+G8icEZ/qruh1K/lfc5EgAXd0OLW6cbVSjVI9sL78bpRBSWFu6y4XC1XHYo27",
-	"4XfZP4Vo1vTPVgmQ2bffJEYT8lH5mX368I40fN2krSiQuctjmlWzyUwMQXLbAxX0xNyLBi16omY5nUxY",
-	"bs5OYfeT/1jmUAiSM0LznM7PyEIs84Uibts370V948Vr49hWNl6QWzEnRq6nObAlISGDzH1DiQ2jkuvW",
-	"RXH3Af/MUjJmCpi8e4sHBLNyqCt6BOp7fpf9GIC7AHgVy6De/nQXW79ewSEjpZDEQ3jNs3W+sif+OGnH",
-	"r6Yd42+YrzwtzwbLs1OpbXiN76ekZXtDvIZphguuRiwFn81D/O8UqLIZIlu093TM+saxJ/M2f0Zx+Va8",
-	"kzVRJyLkbKPIkyUJD0NLZVvy0Q44CL5PFVG512x0mnLdhbiLbeOP4iih+YQOWVdIDRjS8JkUOuf9Kcg6",
-	"PlLXc2PgAwjKo87llxhRHLqPLOcDO7FukaawN2afJ+b/boB7YO8u2AwgHLp9mlFhoa7NVAbzYhDAFQT/",
-	"8jTpSpHNwwxMd8xFGS6iVeIEFlwXjIaIS4Fr0F0wF6Xvqi6qmFLmO62z7khOjVa/uIojxbXXtK7W1iid",
-	"TOe04jobqxW3PWqj4Pb751y5D465Dh42kDz/Efjg26PENMkdfWCKsMGAJXqZQ2n5gOxW5ABAMNXiapN7",
-	"2+2PY2LB1E/zpFSetVI5sVAdJ5W1Wo9512FEc3aecfGwwnswY95x8XAEEP3uCCIShcs81aMQnyiKoz5V",
-	"zAoRTvelyrpXyd3N5N8vxn/JX/3p83+0+y8f25uiLoFMKxhjU93mISuuGS1xtjmCNn9USGWizvvSvBWU",
-	"Wcw4FTS+Vm93QRcBv6T7xI7EKfhTEk00f2SbAyalXbhv1GlfAI+yUUmAF7VFqL+8vhXiajtrzTDAGa0M",
-	"+T9juHn/4CVhcm9tVf8eREW5eHihSEIzSw6bjIxqSImWCPkOkC4OW4WSETwtuX3/K3lgc8+D7DhtzeXu",
-	"RcO2ZcEsOtiVxVOHrAJYPFQD1usLBfjsry20ChdDInNM45q/ubYVUu7aZ7bBjYp70fMi2ovhAVjuHoEl",
-	"Dywl/Tnp/c0P+oLyaV7lSy64/rvSNNd/x9NojzQUYylpta4q411+F+4Px76hYtlbuANp21rWjgy+/g+m",
-	"V1tH06t7LnOt9+N1yonM6FvVfhdrUKfWK7ykl3+Df7pryPj8BtiZkO/ErlcqaS4Wy5fClw1lvWle7dQe",
-	"CvPaadzjalY75uL8sn0HAwKOuAPrWkcAt0bRto06fjp69iRWYRp6rQbcNucMC7IfZyXsKyIH5LxNSnX+",
-	"8EWz3nHcP1jmt3Ea5Du23IlHBkz+OmrmaA7chkplwXvzy7EJ8+RX1isndsrvhp1yC4dOU72ClNIc1WNb",
-	"NYIMcGMmFJciJolUmjRgc5Gp4FqdxQQz74BVl1GlYqjqEckcPBWIkSBoxL1wX0xYnjChecYsbm/vvwa5",
-	"HJt7nvViMszldILH65TOY+ikjhGONC5Y3oERTubG+Wneizd0jl2CENvFU/pUW1hehJv5QwpGevqPXpO8",
-	"sR1NuXl1WDz8T+ZeypXv9bTs3QsHgUOEnJ01ya0mY/P8cAwjuZxVVnl/NC8X3artjMfPuRxDHe+acXdy",
-	"o1F8zP4iBdtk7Fvzwv9lvsnQd3L4CcHHNxlq2W03Gmu7IDYc/Sc2j/avRDe7LlSkZa8S9mG3DxUO8CBx",
-	"EL5dIEN2eJWtJSrkxW9S/8kVnOUhMgYRzDgyj5sxyGG4Qe0LGOXKW9AM4tUQbR8QOqlmaDxcyQrLH1kO",
-	"w2xxyaUxHgjlEnXaX+IIJBNv0x3DlSfXrahz0W7F0eTmOupcvYK/bqLODZBQm1OGI1eO4sgKc/jbH67c",
-	"b9s3Lffjyzb82rEru2d/BY9lzdTFFUY1HNuyG/Wq1TKLrOWCtQsWSf8RdaJPdz9GuxJ4gbxWGbrfBDNC",
-	"brQVqqQYGCTZnMj8++dU+dpm6BPUBxrLwpXmSRgrzuRw0fpM1flYCq5lviLxAuP+jMMOnHwp2l9rqszW",
-	"8lU4WvLlMixfhWXDxFXO2qW7KgwMRan96sJ+amsuo04EiCZY2OV8wunEuaFLhOfWB0UsNGOFAKPEzXv9",
-	"yXSb3MnSEtUymeNiA6obT59/0gRejH/sQBgmUmYrUia37jeOW5d6IDspIO7jdhxpVKPjnXVCXPcXCh0n",
-	"hOVHRllbOAwlvuYacmBB8jR/ZCXMhRgx7HpwiZ6lGo+h1Y1w3bwX7xH/xj0noZMJo7mZTO/tTxY1Hvef",
-	"Fftencvkt9EB+GjLwr2JlOy244+YxfjqCioAZArVUfBxoY+WtZF4EHImjqeSdlqeNcro2Z1UkUB19Q/c",
-	"znVUqU/hhGupRUsqdVmj1rgXFUyiK5TPzvmKZ7OLvh2lZ2l9gzTHYqOgt6DrvcZDZDdOruJJLz/J7MYa",
-	"fblteMou3u7ZjeZqv2///MWygP3Q2m2HHjGLcUR18sPT1CY3ncvr42mT55+geK5uX5HY2MPzewmyABHK",
-	"fbRd5Vn9wxTR4t3MXig8tDtge8umh22vXJOMP8DjeDA2KdYpxR9h9k/ehWnXKZ2b6yWd46LUCzguRvwW",
-	"dVH65M6cRV81vK4XiuTQynjyefbVFSB3i4eIcgvhgrqYKpafh/0xleeJT4rlNjW1CWCTd4H6XKTQ4AGg",
-	"IVxBvrIOqcnl6A9D5h1vPikH6Vgzr0BxVE6tvQPP+DFC+JebKTWrxSY5l7jPdu0ZWNwUNULvXnc56n3K",
-	"GAWBcsjiOyEkDf9XylKzC7BPwAxSZ5sH0e9K8e+AEYcJJHMt+gNIAwGE50jeg5/1jRozN+b6LAD0uRdQ",
-	"TZESc/uYzEZUM8s6zHOiOaJ7BFy49mZUzKVgQFVbFf0ONtNhY9+XOxX/LE/n2PHtw0jvDs+3Rm6f6Ulh",
-	"80VKmaY8w9+kYA/c+cEWJESdyJgVEBquPBm2l5/QxmwB9LCQof8JblWzVivuzQrz9hTOO2+sygtSfkDp",
-	"BGT/m3kxa4PdweY/hbq/fmBOT3NRXl7tqinRqtg+N+subhC0q1VeAE3q/boJ1aPCrQN3rqzQD+beVQYG",
-	"b8dSDO1WfhEad7dxYzLiQ2N/rXbnDGv4dM6ZLSJ8DYzmXAxtHEctIwm4g3dzlY3dP85YWKDrXazOVwou",
-	"7mpVr09W9ZkWCBeawa/2SrOy+lBcfRpeE1Z7T4cbVaSacR/5Hzi24jAL07MsiMBxaWSEInsjV0Szz5o0",
-	"EqrYOReKCcU1f2Rndcfcv1afbiOa8Qigkd8xMTSv9ocrr/SUzgGse/UEMdrDFcllxupub76LdvSNzEp8",
-	"kLhJNpoIRkjqpqIcFOnOk/EYmQc86nuUEYcEsqliu1hqtrgyH8nMBV2iyuatErDAtT1m2DdEM54wDApD",
-	"vLKNf3SV2a2di1ZAY7+N7kTBWFact8RcncgBLuQpkrAykhAW2uH/9UGCHy1LK3olKCGUTKhSM5mnGBeQ",
-	"MJhm2ZxQQdj5mHLPoBqDTMdWoGJiNykizgNqDAHUmLPXxJ+RFB8KRbgg1IpkCFtTGxvYOyiwJD+A/hN1",
-	"or7s/3O5Ld49Pxz28pwl+nwkc8XO+1RrVBVl8QlEoy/70XYOw/HiCzupjPrXYh2qis6tNbpESz3pLnKW",
-	"LGITVXRs7fJKK7TxqlPzd++IHSFa4V5tGDHQ9IGJI0Yn4H4WvqSsQoC+29y9+bSgAxbOpk7TlnzHilBE",
-	"TfAmoSIMmfKhIFzENqpq29uxt8tieCnAbKk8/t0LZBS3qJ9zkjH6yAoFnHFzkMRLT6FjwbHJcUUe2EQ3",
-	"yRuHDaNnHLnMhdSABwObqE5Ln8IplvFmD4GdikkuE6ag3TWQ2rmcml1i1gF3E5nLaa5YNjiC2N4ukq+X",
-	"76xHbKxY9sgQD/KbIUJg8kLJgT6rdHpqz22HqIn8Dh3yf1Qj+TSKEWssxrbhA7NaexQgkp7duD2imAXr",
-	"t5+89t91U5Zp2jM2WmEO8F40BBtS6I7RkqQsnSb6jFAtxzwxh4OYzEY8GUF/DB0w819WGJ0S+lmf2Qhm",
-	"PmRp81688bBkVqRzNpgqZCPgeWH6mEjdZ94K2mhnvGwJX9+LMcZKM/ucY2dYSX+qYWpDqtmMzhduCDNt",
-	"EgtfSXruPNDzM7gX9qHcPIC4skZlAq6zzC36Wkl71tjR/cOzpXX0oFlbHUyOGKL1qrP97HXnCRuihhTw",
-	"yC6SlTXAOQQBPKK3dOcX13vKWSZnLCWNgcyJfRRCFzVEAcdYqISz5jcNj1u1VhnViX1gKHZnOHOiK6I8",
-	"VcehneYFjftoDC24DZg7e/FFg/exAOcMACYtYBDTHrVyxvVITjWsg0XZnyoW2oFmEAQuMEOWg8pvcfj5",
-	"jKchNHrxYw98vPTTT66yk4l0IrnQijQ8ybCeT5h53YqRTx/eWbgPhRU0aewzFmAMZ4wPR8isVS5UW3nX",
-	"JGcpE5rTDOrfaFj85vShYxdYvsyfcT72YMkhU5mw8MktKFDFDDByiz8Ltxdcze6wZrkasOo6QPpjV28i",
-	"ZVaZSSWNUkkVshMttCMH94K0T9WUzdk4k1gq6FwF68bYC2KfPwK4GCEOrgod/8tXvRVCTkXCxkaaiRrJ",
-	"mTAOFfguUpjXwoeCpedc2LSFzMtqAzcyF7bVmcy4SOUsXMDwDjVLgWAOivzf//zvUvrdOWE8ZX6tcaXJ",
-	"eJppPsk4Pu2cTEoyg9esWTRERidyqvvyM2n82293v/78n91PH97hN1b/q5gUALKIGktyBrRSZzDZR85m",
-	"tqZc5+HNR1I+vGEZf2Q5Z1WT+FBFsOG3JBKomgsjznvBl+p1ymUobItUHMv3+8jFMGOwnOdSECfkijR+",
-	"mzDx6xvyoxSCJRpor34zD3xB1DQZEarIW65/mSJvyzsupp+bqQxvLnmavHfXi77895f/DwAA//8=",
+	"7P37jyNJkieG/yv+5c0XxewJMklmZnVVJha72VX9qOl6TWXW9Ew3axnOCCfpnUF3TrhHZrJ7SljhcHt7",
+	"Bx1wD+ytFjgBOkBaAYJwJ+mXkyAs9MP+J4Ob2d3/QnBz9wiPFxlkMquqe3Klm65kvMzdzc3M7fGx71sB",
+	"ny84I0yK1vH3rQWO8ZxIEsNfp0HAEyafhOqPkIggpgtJOWsdt85nBGF9+Z5ANERtKtE8ERKNScTZFEmO",
+	"5IygYIYZI9Fet+W1qHpwgeWs5bUYnpPWccu8YkTDlteKya8TGpOwdSzjhHgtEczIHKtvk2s8X0SkdXzo",
+	"tSY8nmPZOm5RJu8ftrzWnDI6T+at477XkssF0ZfIlMStt2+91iljPGEBmZMVI3HugeHUkNuUzP7mZD7S",
+	"E1VHoZnH90vcMx6upRDN1U27oPNgczo/i/m8TN2ZxLFEfAIMKemcoBizKUFtyoIoEfSSeOjVZ4/QwcHB",
+	"w4xRf52QeJlRPVGvrqSzNegN7nf6/c6gf97rHcP//3XLIT7EknTUd1sp0ULGlE2B5s9jniw+WVZPakjn",
+	"hAnKGYr5lUA4Jmiq7ichGi9ROyQTnEQS+SFe+rWkwxOj8TJH/k9iMmkdt/7JfiYA9vVVoX6aczYyf47O",
+	"JJbCkqlIfsqnRjSUqX7BoiUKcBQJJEh8qQmVMypQshAyJnhu5UYduTmZsBsZ8JRPDQtvQrDh6Do6zeVa",
+	"Ovvb0ZnEgsfV3OAzci1HAdzhW4ZexOSS8kSgBVY8jceCMIkmPIarExoLCZdq2UO/r4a3D/p9RTa+fkrY",
+	"VM5axwcDT+1nSWL1qj/9ptd5+OanP6nk7Kd8+iVZrpzxOQ4JuqJypmf89OUTdEGWtZyxoKMLsqyd8Y+3",
+	"mvGndE4rGPkpnwq0IDFMXh1FETzrEmO2ZOv4qOdllKk/5vhaU3LU6zWhC6TtytnTi0yFlrmorRZcEaY1",
+	"L44iEiMsLkio7qxdf3i4ZvmnC9k55B1FbJ4N+oMHMIb07xoGeEV+nRBRqXhhIJZShwli/QgYFeqy/8uO",
+	"eUvnSegjKtEVFggzcUViEsKDtWMz76rlmFav/7PH93/14KvDX/a/OHj+8c8Hr47OH/6i9/WXj7Ybr5KV",
+	"iXgUYSFWLt3VjAtiBnFPIAGPISoQZUb4qFfUDUvfPoJ7biLVLaWG+NeCxCupBpGjRLkgcR1t6lrtfA82",
+	"36ErjY6dGRv9bQhjVPK4jjSzpHN913ui8SWekmryQFuwZD4msYeUcYP6dSuqbq2WcX0vR10q4fo9+L9G",
+	"5J3R7ypIfCLJfL34VddGQr2gkryBK4IHrggeNCDuFZlzSc54EgekbpFjuAcJuMkchPoDNCPXKKRTKkXd",
+	"wUc/0fjc08L98SA4CA/J0eR+XjLdP1wvmM5mOK4dg1AXUUTZxSomhbua0yui0WFw/nDx88H86/jBl9df",
+	"9cebk31O5+Rrzmo4+Mnp81Ntzn/HGUEhXiqtEKIZT2JtKgeJRJTVMY/8rpprWq/PlfDPxnIqKN4/m2E2",
+	"nWG6bhSubXTa+Rp3vut1Ho5+Ohx29uvspHNeHuCnLKw6sZDr5icWydedVwbbnFeUkqhjJSX7dyHpNlYT",
+	"b9VrxYIzQbTnwjnQf0VZyK/UrwFnkuhDC14sIhpgRfv+t0INwPm8GprENNLPhKDV2CLmARECjyM1LySO",
+	"lZXeIiwUI5y6PhCeSBIr2R9L9TvM2Fbq+VP4AIxstb8CKRLQmEx4TJRxpL/dbb31Wp/g0FhONxw9ZZc4",
+	"ouHImFPO+MdYkFESR8dIswgKORGIcYnmWAYzfUIxW+J25iI1F9VpIlJsQ0LEY4TRhJIo1DYVkA9z4roy",
+	"HnE2iWhw09kJ7GuyaXFcXwhHMcHhUp8uBcLGWre2FGyN25maDSjQc3Nr84FTWjI7H04qljRyTYUUtzQP",
+	"8CUq0o8lgmhm+IzHYxqGhN1wxJP0PdmQ//E//Nk//M1/+/f/6T/+/b/+89/9m//+9//DP/3Hv/7Xv/8X",
+	"/+of/unf/v5f/C//8B//u3/4f//6v/5f/+vv/92/+q9/+x9uiwFiEhImKY60QoRtgMaJhB2KGcKhEqtC",
+	"xhhsVJgUY9feJjPkbeN3zhOnGxEAk/Kcy894wsIbzgbjcjSB92TTYXeGWhJ9bfcjfs6RSIIZiok2PGFM",
+	"L2MakKdUyNcs0XrtdnTkQn0HRVTIY8cJaM/vh73DW+L+7Lso4EkUwgyPCZoQGcy0klDrbOaCX9KQxE+0",
+	"qrilmcAMcZzI2QAtzPcQIyQUSP3IY/odfELpUw9JfkHgn2DUKsuKsglXP9zadBmSQGOql0VEEtTGDL1Y",
+	"EPbkcXaH2i9cGddCJOr8qG45hXEpSzy9KgV6/eqp2NPq+PWrp+rVIHmiiF+R/Mzf4g4TdMo6lDmT/g62",
+	"mv0YDFKfJd+BPab4xfjQwMa+DeGZ2lVzKoSy+XicM7H0YK2hpe+54YD1OXtkXe7mwxVC9GM0wwKp8wHC",
+	"TM5ivqDBiT2mm8iCQN9yyhBfEIapNUzELdtgSrFAaMHP4ga+h4yb3jLLPYFsTMc+6GviO8Ok1zsI7I3w",
+	"F/G9ITNbSm3R0ycdNfIuap+ma1N8HRXKKsCShB5i5JIoGTgBg2hvyLLVe8K+JYHcWBrC4YvMFxLc/iKZ",
+	"z3G8hE0hZ1RHhSm8ueW1LnGUbMreC7yMOA69dCn1DCpRKQp8/9bThLwiiwgHJE+P+VErfqaJ25Kk2LzK",
+	"fFqZ14yzDnzbkokM3ZosxrVTqZ4kJT2x8SrtiqzM4/T27e2wul5ZyhnsQcbzi2QJinBwIUA3aIpAOZgb",
+	"HfGhp+gxBRV6U6Vgxh7atzmqQdNABUov3s7klD9UGuxtakD99dvWe/orIIGVMZ3TB2dLFnyG6c0X0+gC",
+	"sWTBaKJf6LK9K+mRugmZm251XesMTMXnZvMjOl/wWJKwiyB0oczDKXDEhF6TEMw8kMhDFuA4pkSAanj9",
+	"6qmHZgSHJBaeFXVGbVifFxrzcNnV8vuc86c4nt7UmFdvHEnORxG8zJ1h7W9RNyjiJedI33O7/h37PfiW",
+	"Gj5mMAfg1AARQhZGgrxm1p4mN7fknVdlk/C7//zn//hv/+ff/9X/+Pu//Ivf/8W//91/+T9/9z/9H7//",
+	"y7/w/uE//5d//Of/6vf//n//+7/+f373t395O/tMH+Pdw706SqFFTARh0kiW1wxfYhrt5FyXvckRKSS+",
+	"VOcrSRRb45hGS5S/0wm+rgy03g7fhFjiMRawwRIWExzMFF1d53Nukhtkv8V8QWJJtRnjZBtUOrtNsgIw",
+	"oZU3VKCxkq/K0GmzJIogRs840+kXJae2ukWvkPaFFx3bnptlsi4WWPEwZzKm40TyeGTjsrWOe3Q14yh9",
+	"goS5gbX9fbyg++q+faut/b0T5KSbpNZ10a+EcBgSCAmk5D9sSD6PKJuOEiZptDJGEmEhLQGdKxoqgcyj",
+	"kF8xSEzULvIlhFLyC+HGOmoWw8Y+vJYxnEdY1gdUHmwWUIGXmm08svtulSPvntCDnfAkVkZ9jANJYoHG",
+	"ZEZZiLCQJKbiQuSmu/XRRx99dHD9q++qCFDqMYnJKN0GK8Mw5VWaYTHK6Mu9IDePY84jgkFHFZj5sNF3",
+	"1LAVF6+e/4fHByvnf+0iQ0qPWCeJjNR4qm9+C0HBUcBZkMQxYUFF1tMjyKCgDE0iOp1JhCXiLFA7LOZC",
+	"XRASs4AI1O4ZoYGAlL3cSvaqZkZH19wZkQTPOxdk2elXrTijwYV9Jk/kYyoWEV5qNyg3CnaGY9IxanaB",
+	"p4pEfbq5mhGGEiZIgchW1Uf5FSNNpFBBnIYkVLqKFEQqEBVuK1S1+7fhGutEmeyxUUyw0Zr5IXw1KykD",
+	"dZDjExRzCer2GPkgGX0P+WMl10P1L9fGUH+bDSnUv0Hb+rkJpyx9X4NpF0kQECEqdnd/0Gu07yTVWUGr",
+	"puqc6nuTRbh7CXlF1IYpqr+KjI0ssvyNDjXnUjSB4x3mL0musixOOaW49mZWilzt5VMU8/qrLCNSYZOO",
+	"sbheRelckII5lZSb/TfpBPEx+FveetbSeQSPgIUThlSxEY5eOpbPBEeCeAVjKC/gK7au9etbq4jH2iUM",
+	"hrkQ+uDSRV/FVJIOZ9Eyz7riorOI+bedT395+uzl0097zv8ZvZXyygILccXjMJ+J8aD/cJDLxXhwq7Ld",
+	"FciFtCcnVWEbaV3ILlkpvHNbf92DawTwYyNocyIMqjhMwl9D6evmaexOEkt6STJBvIlIyqTHFmlrvbVy",
+	"xtkYK/bcEzj6b7jnrEGt/k0lmTdlXLPBNeM+0Q/27bjs3ymtOI7xsjSs9NtrB/WKCJjU78sSQwmjdWLb",
+	"y4a2yRiBC1YNwH7evn/FOJ6mUqF6cb7PJXX1Ow/fQNb79z3vwdt9nQDfnovfiN/MfzP7Tbj3kyodlt9r",
+	"r8HzcwWJSXAwMQnc/kf+McKRKaJRQnNK5IzEex7yH714/fx8//HrV6fnT14893WQCQvk3+/tH8x8JXB9",
+	"tcr7/dDvolM0SSCrWn0CDkMit7FBJSEqUUwEkfnTwvcm7bt13IJ3G05yp6Tf662aT1HBD7ezzGsX9ywV",
+	"MPkl8DHIFN81p06Qb1R27meT1IWzMyWcJ9v2T6H+To+XJ0PmWxevDwZge7wsnYnBJT7W9uKC88h8w5p+",
+	"6vMYxfzKLBRGi5iPyZAp5UfE3klqP8IXzE3Fc7deW7XKbTfIlHqgEZVALsSglWmTyFnuhfqrSH8UHPUr",
+	"PpFJQhtS2usOISOGKVGqZIqa8cwuanktxyOvx6MMNIcatbJOEqx9QWl7mcV+DQbQWjE7pyzHzN4Gnp9P",
+	"1Cm7oCI5y7xB7R5K2JgqBqFy77iizgVL7TaKl2radOLekGG21CEyokjUzmCOuNr9cHuiVoDKLlIEqPtw",
+	"JHh6OhJlrU2G7IIs7wkEet9DgpvswGV6LElPd6HmQap/Up+Dk1dEJAnNGjr2Tr3Kr7R3anwDq0y+Q/xJ",
+	"cGfyvX+T7wT10BxfAOdZTsFTrHOqb8AS79Lqu5GlV6FVHJrU24uyLZVoTSWXm6msDkebGolJSAnTweQN",
+	"XOfuZ0/tK4zHmFTVdapDniTXErWf4fhCqb2C80HdMMWSXOGl0gqQhYywRL3Bca+HXp8/0k7isY5tzylL",
+	"JNR1ODw80GtSmiOTZF1R2TtT2lgrK2BayJW3NZA8Ro4LXinpvROjZ/00Q9vPjyJ1VDxcnxu/1pWYpYHX",
+	"UA51N6sJN27CvRoyBzsgU1IZFWTLM6x2AcMsADfgGZZJHOJlabnW13C4xpr+UMZkVWabU6dbeRoa1dQd",
+	"n9roA2Uu8EBu2g6qZJHNYK8pk8oSc5SGjzmXyuimUqCzx18iaYRjF30KDjpYsTTX5iXnkdoSNuNGXR4y",
+	"GwbOAiY15lvOeHPyd1LzzTI+YXsFLd2aSbkQx/v7eEG7OtGpG/D5/mW/9a7iGlsFrOaUjTYR8/qcVF46",
+	"SO8HL7bI1XKbFPgcV3yTq3J94xxIyzsldxSp0ut6rjtzTFnVpCxiymMqK8IDX9DpTOdeypgqVqGxkDk6",
+	"+7tUpfCe1c+YnXiubr19125RPOKYgIka48mEBgjPOZumuXrqCvl1giNkJzQ/U828w8YLDLc6ciDlKme5",
+	"XAet9QinvOoVZNNmXlkzzVt5Zetl1ylDvpIB2i8A0sBHr189PS6mG66War7mZ/94yPxakeKjdirp8GIB",
+	"h2N/P5hhuW+yiClnEM3YJ/MxCdXxRf3Z7XZP4OBjkxfV3VjScUQ0SVc8vhAeIt1pF+U+f93FVH14r4v8",
+	"NM2zRGR6RdFZTeRlf9/k4Qj/BE7cHKLF6oBFGdzgIyqGTKeXQBSKq69OiZIW/nFG15QwEmO1zSLMpgme",
+	"ku6U82lE8IKKGgqGTH1hTCTe1zy3/z389+2xeRt5pFWlXsZj7WP/PH/tj3Ek/0gIkg5gyPIjUO/XLzDD",
+	"gQIYWHCxkeLI6f7DB8Wzl+Mlg7f88fH+ftWm317Ir7obRP5zJfGbSOZNKlGLYtt4kXsF2bzicNFJf3qP",
+	"AvyWHeHrpOkK2bcLh6G1G7d3GLqVgRXu7Bvl4bwDA+ugESXVYf8USkEH/jV0CIiJ/LHD+IUriLkV68AG",
+	"FUeNqIajk32kiu7OoDc4BGJ6rXVHldrwcZ6mrVS9rj3dRt+XpVq6IquxStwAxp8Oh6KyFL3RhJenOk0C",
+	"mxPMBPLVHf76+d8BwVUSaN2871DWaEmxG4GzI8/1O2eQ6jXuPej07u9sjesm7oxEut5g01yGdFuLlVB2",
+	"AkkONijirMDkOMp7Fr7pu+fGjbALylHaEjvVTsCSBerJHWsrk+Fbl95UX1DpZinxiwbJSSuP7zqmkSaW",
+	"qM8WskgPB1Xk84sGOYjFaLEr6fmFewbUs/Fm9SrUBcG3kivpst5YtJwbK3FFvs4i5pIHPMrOejqyFPBL",
+	"ZQKUT2b27ChQ+/OYX3joMSGLM0IuPBTxABsXS6yRb6x7XL9anZTtmazltfQZKu8oT28s8YoZ0o4EpXty",
+	"vjv8ND78vL8Dz20FdCxbCYOUtUurP3V+jHTZTjH9stcsAXOSVk1tmJm9hXuSzxeyitrDB02p/XXCZQHN",
+	"57Dho6ZgRGyVpgqJkyQsZhz1HzR4epU2MHZ+Spv7pXRtilNXtfh2at6s4cIdWqiaqysc14KakOFOUGy9",
+	"VlqhsSuUKXc5NLH2I6sSuh5FmM6fl7iezLHNv91A7j3KSmFsYp0tFV+RKrah7VdfME6wAyJwT8fjO255",
+	"Tr6ave2/fHF2jqqqdI6HLE39aVst77meUy91aHoaqwFOeROd8FNvAkAO2pBhgfyQkIUg5MLfQ7/983+b",
+	"RavCLjrN4y5oOw4FmBnr0RlTF5kq6BBdzXhECs5JZcjoz7SOjzxrKxwflPPTnGwIwx1e67oz5R3z4xwv",
+	"vtEr/UavkwViXqUCKgxVyxEQ8Y5pYOoUIOQEsMuojVmIMFuaVB79o5oDKIefkXneTP7mYOVBoiI7v7Cz",
+	"b8XVlBu0+9aXxjZIj0we+ru/6nePdhcQTCJJFxEl8WhB4jmNogqDFoBsUHarjgHzRGAWyplAbWUdoD9S",
+	"pHmof2T/3T3ykPrnJCaF+Hr/qNcwj+eSLt6RO2xFBKtqkvKL5uXYeDOvFeyL7YoG8lunKZPf5LS8Ha86",
+	"iuGoP6iy2uvY0DrSgZQC/2xmnNZz14aomY1cYrCou7A0tNTc/qQKz+/oUPeB89sNGC13anhvnFVavC84",
+	"v3hMInpJ4kqcd4J+nZCEhGjG+YWt5D/JgSK0BcGRsmYgFV3uAUSUwaWRScy0y6eQCiQlmS+kqMpo1MQg",
+	"ewsSHE1wnE8DKuDEHwzeXdAm1ASmr90uY2vGhawDJA6I+sA9gdRNqM04WmA58xCgwyrrzsENKLjo1CqJ",
+	"rvm7G0DDi3Vq/LDZUfSCalyTVaLE5aYv1f226HedQxKKv/WCG7APDwnMqKTfkfAEOV5Jxhkxt+SHbuct",
+	"w6VTZsITJknMcITOdPWrBhyoytAl17Iyz+8r9VWMFiYiH1r+TPN81JM1uX0HW/BXM+eKO9OZi2Wt0XKw",
+	"E6MFWMHJowFm9rJNnVv0bGoLe2czG6bEWuV6EMYlnSx91H7+4vzJZ78avX71FIDrfI18PaGMipmP2jgP",
+	"mA1/nCZytq/vyLk99TvVYJ135B2e6S2lpXRpflnpndpMU+eEdcXJYWG+sbpaK4Ncz7l4KtWO5LKQ9N/f",
+	"3Bmjx2Zf5lk0+oyOdetdWwFkNqWP2kZL8RiNibwihCnlE1Mi9jx1tDVsB4tfFhSD62vNKCHBoT9k7Sm9",
+	"JAwlC5NrPDg0kOR8Yl97Av+A+g8oCnHO7koGd8wnKRH739Pw7T7c7RfKaQz57saAf+NC7jn8UsFfunzv",
+	"Z3xcrbkBOgmQ/SyqlzrJXs2wVGSHNPTQeInSTj7OIR3gPmCtXRWqxUjvSImRfu94oMTIT0GY2CCLaB1/",
+	"8yZzd/a81rd8rNFjHj58+BBjjMfj8TgIgiAMw5AQQiaTyUQZQOCgm/NL85y4oIuFoSHDPSuh6JtLBpz8",
+	"nOA5+vzlOTqzuGtWmNqibPgpxpJMl63j1pxoYCTD5YO8AK0Ybt8M923JngmN27KA9EOuHGQ0b83GzJsr",
+	"qwSBxuM6VwL7bTb1VdqVMGBXozEt6tS3fGx+OTGmmvZweoD2qbHeMlwqWky33SjDNvN9F478xny0FEJZ",
+	"VS4omaZZKxMICPRQwi4Yv8qAQBtga1gWdBViA24stEjCncmb7w8GbyuD6innfl+LL3ZPZO4+cztgSRpQ",
+	"PX/9ONItUZs4b1GPTQI9VIS1NXCfzl63F/TU761nSWfrrehlUbZh3G3pPljeoSvsHysm44QxLSazXWy4",
+	"Kicms6sVL7WbvsnGOrN3uxpwdbGCmdLcjFbGtvMmWtNNXtCohqUdE6zOlPJyfUrcdXEmJVPNWo5lvJax",
+	"thMoMfKmSmunGqnGMQGXR9/ycXOjJ1Nya10UzturiKvLC8TBjIyuYirJqD8bAeZ0hbgiMVKHeaVGKVsk",
+	"0gL5qQclYUhyhFG/owwFpENJCN58oiuBdNaJBJBN9TR8puSyrAyzFX0FVR6DBjBkzjCP5jcb5lFHV39t",
+	"N9CHBx8f3fI4wxF8vHaU4G7mE014mBtp42GoUfS2Q4T7YKp16FwZ4TWz9POES4wSBs4eEiOb0R4ieCxr",
+	"XtnbW19N2mBtK8jLL+IqMQFLWu0py7fAK5fYJnLzryxIPApwFDWZu2CG46kyvlhAYCLtD9A27/Zn0Qa2",
+	"Tc4KZssXk9bxN+tGqh4yOSwbFaY+T6LoF4B3/PaNV7Xx4ByFETQZ1rSZPQfVpU6OHuMMtpwb9/soR1hL",
+	"ozlRNm0i0PRKW4kmFupL6QtK+97cXbHxe7cqqN9t5MndYoW9UClLaxSJV61GywtU2jp5IZTn1s1cRNtn",
+	"Zd+ZAH8AJsBaxb2bj/8BqtSdJKbfqeE7NfzhqOHq0rgVyrJWIe0iRH/TOhUnuTgXVS/sY1Np4rr3drK1",
+	"m4PYea2E0V8nxFxWa2PJP1uy4HSxiJa3WSui/j0lhVIRAvE+sWSBEhYVqBS3WDtiHTC5XBUzzoJHCtCk",
+	"Yr7IMPXDFIXOrRdgHPY8iSGJLe/aNW+uqLWo5ql0UW6hiCXLmy8ybLdfzaxrfNGrcoRXlLjmB7qbOpGK",
+	"ybvh7lYvexmTS0qudkaced+OyatmFRxWeLaf6kxTg7JnOdiDAIHh8CWRVVgg3f5mOCA3KxMwD2+cre/u",
+	"7Rx4BozNK2zV8kxUjXyzcWupdiM89tVnzdwuy02U+3HwPKfe5tVsVLcDoSkGWdVmXqOO4GCW9TKFJv5Q",
+	"D3eFBTKv6La83W1jr2WK66oJg4sohjGBVSqgJjKvaW6l9syS5aUzVzvtu8ruuztm3x2z747ZdYfZuxPw",
+	"3Qn4gzoBl5TBiyePH9lurxUKuNgCt7o0N+CMkUB2I8qS627I93VD3f20hUaVpYQTyUcxmSozqCKR9FSj",
+	"rSHbJ1a7jc3BB5DvSSSguT60mARs4wy0D7pEUzbVt0aUXRixClm2cpnfD3UtcYII0/lIV6pVHzTVDWjG",
+	"o9BUDiGiLMMI4TCMiSg0/LElb2WsP/iOSPSqNPySU4YmpFp2PVZaSKKlYf0XZZwIOYrIJWk0PozgAQQP",
+	"oN5v/+zfHVp4gVxHLQdR1/lALRWK7HpsE00CRoxcwQDvibR1vMQXRON15r+avrDyk5QwWUp/WRgQsI6+",
+	"/s4AGQlLW2mu5UbojKLJFySIidymrVOzzHDdQ7oEbVwiv0kGuSthbAZ5+Vj11IiO6jNVSGMSyFES07oM",
+	"e30Hev3qibKyrFhBWOb2SrcSVk0tvJthD3JrX2nQMQ4uKpOPAr4oed5ik+W5wVEtSqb5aQAJWj0Lae/x",
+	"zWQwPPbu0KHclujN6LTFsc1inDBlaajTpK0bdvUq9JU7bwXyXGFQtbvSZS7qqmzbFkV3SaTldUiV3C2w",
+	"92bxUXdvbRUmrVTwa2w3+NrrV08rlfimOnXl8TetHK/SkRs+WdB1dTpqHXp7WWVtQEdD1eOimhzdX1sT",
+	"X9IJhZzhtLvTCRKSxyREhAXxclFE7mmJgyA+kB2lUDtmm3Zgm3ZAIq1B/u/3Boc31HCZ2tmABW9FB22K",
+	"xkJE1dR/RqPIppMqMnUytoe0XIHcfeAnc2q5IlHUySdDu4UrUypnyRgalGklkUuVXaE5Mm3VZFrP9N2O",
+	"elqJwK2NMYZ8rTUjPqXsj+31PypgzmVEunEm3Pmu13n4xvx31Hnzfc876FfnZee04AZcUlRMjR8t4l7k",
+	"9E+2pddJ55oCJ07DwD9GIRWA7bS06PPKvlV7AXgEo0sS0wklIXryWB8xT5Cv9bt/jMj1IqIBlTrTXz9g",
+	"hwt+gBzoEw2DltfSDxdgnvRvFZPuDmQXwc/coXP7MIT7ml11mbk1fVgTh7tTiO9AITplDh1GrjqpgXen",
+	"0urmcFud8T7kc0kwvGzmQ7a+O+20y2mqj4+2d8OVj9NAzxmRNZUK9Q73+4MaOhp402te2R/UhUoqUBsL",
+	"7uv0JUe9XsOXFIX5hrmpb+pWtx5mE6fwo1bn6RNVeprKaz3zW5UYgT5TchO/tlnmHXq1tbUFPf15iJem",
+	"3yfUzcsUanmGReZ9K3i0U5JW4dBWgc4tuCBho6AFvL86vcosRjaZzqtXru2OEh/yvFLhgkmYThAKawFP",
+	"jf2uI8oQXNbrQbPqPEjPwfNCSHLQuIw6I2LlnLzSWB1b4FNX5ElBfBupY6EiX6Tx9DZOL1QmTdnlM4lV",
+	"e5VtWzZIOFuTWlaRPgWIfaMFNFEL10v512co5FGEYw/SwTi7JLG0GGqveCJJ3BFyGZklbtsFAp82lLBq",
+	"IZcf6dHWgZrKlLHKfiFfzUhMjP9ScRzQR0UK7Qtnhfbnn5576GdnL557CEs050KiB+gZ/WSv2tkJr8oB",
+	"ipg2F91vdRPtnWCqFhhdDa+atdOA2zqmLkaHIMBp9yME0tsYTttZGM6zxWCcQffOIEpCEu4hch0QEgrk",
+	"4zG/JAYK0ldSdMjgHVLYQB7MVmjcyHbrq3cJSXBo+zXCBN4TXfSaCWIi+nAQSyOAQ2aenPAo4lfwlKRw",
+	"gNYUq7vdqKDQuAIF1ebQW4B62IQb1zFjs6SO5/mQptQYbzXpGYPeB5CfsQnFH7+DhJI1JY2bkHvLBUzv",
+	"LPdhbcy9alJqo+mDwdG7SyjPbc6NE8sLJ6l8ZIkvCKMG0HZCAUhQ+wu2y+seDq8HffU/B53h8ProE/U/",
+	"j9U/P/50bbr3waCskN3zWFXTKzwWPEokQUphtMUeev3q6ZrAcdOoVklZOeNsp/qp+9O9P64c1ysSKjIo",
+	"Z494WAU1zUMymtG63pvq8j1hEhUACxvyb3AgSVyI/b/8/FXn49nPB7/9s7/ZPLg86PT62wSXrxc0JuJG",
+	"qGZbNbSZ4+tRIgps3N+s9c0Yy2BW8B5jZSh3rgipDMqWQa6Peo2Pus0wuvL84qB0CRJmTTBXgX6sqNvM",
+	"mM2OxZnJ3DcclAhnjXNcVCVj8tR/oia4muWL8geY94ufD758/PDZ4S+/evD1y4NX55/cf/7os6PTmzZn",
+	"XLmo1YdKTeL6EW5XOFpaxUFBXawzn/LbriANAX0KoIiVDYmZzk9QI3LzmNqFnDWN6GNeXG47+3Gn1wcR",
+	"ceO2s+7OdTuS5UehppnMoeMKvyKhTjyEITAEeYeQkQ3pSPZIUu6Xu7pTwDbSQsei2hMaKfkLJrWa3Edn",
+	"v1BTx2OpSEK0cJIrcOBmbtJU5tSfQWEuYpgxgHmkhQKdDU+Sa6epbs8kjmBZv3d2AW5X0K4/cni7St1Q",
+	"jvjpruM+amuWULtxz0O+2vY+amsfi2JTSG5TV/SuD30P+bbJsO9G9NI25uoVqUYIt2h7nh/BjiJqKRFN",
+	"oiW7sFgqjY+jTYXN28oVnnNJDE5UNUCfbdgP8XyDIHWcORRQ28eAaKXPCboBqP7nnpdG1T2kPu0hzIaM",
+	"L/TMQ3d0mQgfXqFZCPANLUvsgbybxIR01Lwhf04kDrHEfhe9AJj7CSVRKBCOyZDRKeMxCUtY/i51rWN7",
+	"pTNdyA781jnQpxCTL9yaLpxcyUWkraFSj3DnlbkWEJVvd88x9w8eVAXg7NDqmVPzhjMwSfAcqrecTp3O",
+	"0lbVeYlOv6K3epWrPM2eXg/+5Ya9t+wyumIiY35hZrLfbCZty1In+holYm3Yt353PGHVOcwpuprkBgXw",
+	"BHEGiE2+ccB5yE/7YwBvm/3ja8tIi+cCrGWJFV1kyTlmCY46uQsGV/IZXEKfvzyvw4/UPrZvKpi0n5Hg",
+	"/DpovalifRjOBhrTlTBlZ3hvXZlj2TIynULUY2mNnLKKcp1KTpCtFHHb2qu5CpEfA1GdYdLrHQR2wuEv",
+	"pcZsG30ISc2pEJRN94od/jcsoDYLX1UUYCHKlaXJlkjM8IIgbBAZ0RwvdRUpauOUr4CXMs66ivFioYSs",
+	"7qQCEwmOXO3xhfwZc/NegdvKXFHmiIwbbiYbXJjG4iSk+JM01KNYogiPSXSSbpMcEKWHrmY0mCEqTeZZ",
+	"3v7NbZOiF6k5EGRuS62VmjeBbyy5vzfapTUuszpVs2YDrpOEtaWtYVhuH1bVfSuFIW0MJbrmxmr8zxwT",
+	"bLnot4HRuWp6iql5GfhlPULmeljMN7Ur+ozIGa8Rs1+cn79Ec7jBRoUArNn0V3AN9s8/VZP18sXZed4w",
+	"179XWOU52bAyHxPszlTTzrDUR2LGGbGQ+6Yh8HQhc6cIDb+g/jfmF3m6anjCLJpGfa0QUlptpBaxXoYu",
+	"eiIF0vlXYIoW+kp4OiJ9NSNgssoZWcJdQmMClJP1RjOCwyalKuv0pKsby/i+WkkabwyoOl14BsFZEnfS",
+	"BTB6dK0CrHAbbVgKBKMvG4O1eYbqmTHBMYk3eWoNTnAVpHK/BlI5A3NtnlLjQsXuNKcmwpIIqffot3xs",
+	"KjTHZMJNyB2c+qV8mhx0rVq8+BJHI0ECzqrAaM70hRTBXlEXJhEJ4cMWmDTN5jFWDBUWmma8RDOIDLNo",
+	"mWep+71GgTvo2qBeVt8IQzqzoeGWJ0mkJ0b3RiAhamOBMvDiPStLzHSZUtpC1CKFWe8fHR9kqPIOx/zk",
+	"N386HIbfH77tqP8M7H/O9X+Oc/8ZDvUbqsNTqWBer2WMEK888zXAsr6BRadWYXuNWN8X16LR25QOtZT7",
+	"V2QczLAc4AW1iR3NESSz8iZdJ2Xm18tJXGcuioOr2BoFVsxJg5I8qxBW9VpZr1Xm6y/qIUauUuXjJ3GU",
+	"O06aHWhcI1pTYWEEfcH6L293vQst9xkFXtu5oHxWzXNEeviEpd50fd821o6/7OiJ65hzZudLsqww2YvC",
+	"xRX1/79/8pP/vzoBDu7f++in3T8d+b/5b3qdh6edr3Hnu86bj35SU+89W+UFsgg4HU1zx7LCmhztw97D",
+	"+w28grWar/x9feuOv7+jY3pPnfc0y5rGD1tZH5tlfziWSbGzl3EaxAmpKKivebNrXdxcg+ZnhBV1kdmi",
+	"1vd70D9Sv2ycADOvMf3tDHz+6XlzE38tszTRTOu260rN1djqX/vWklarnh8Qbe4MWVlnfBT5b9uLa79+",
+	"c6VYSiBZ8823a/RQdXmU1j+b+gHNWq8rkLIvX6ciz7DxJFTRtilF72BELa/x0LJYVQUcl9btZShIZVi7",
+	"2l9IvCyo/FTyZakCq1W4ZecfmDauspk0sbbcUBv82kciEC20x3s/OryKan3PllR/2Jpf+0iE7mX9rhV/",
+	"0VPwjnS7kHwBXpb57Wr1O8XdTDPbH39ournWQPFhuD7CYShAgDhhoAtCFiKDkrJ031OaQpKTLMCCcCR4",
+	"KmbkjAxZ2YXo9JQqAfbmegg2Mo3q3LEr0DTz/rfGDZq2sQ9q2zilOn2VSl+yIEufWTWGH7wPsX6e6qcH",
+	"2odVaL/X54+QpHPioVefPUIHBwcPdR9LjHztOvMRn0wEkZ7VIFowb+W6243f7oxItbMq1hkyC0eJrpoJ",
+	"RxlwdAWqbgaJjSWa4Uuithc86EE+DHSFAljELnoxmaDxslJd1rrAcRJSOYronMpRZZ3Wy5h0lOxCcKfu",
+	"q00ZIpMJCSRq+6evHz85Hz198uzJ+ej1q6e+gakTRKIZiTN3KviB+WSSX5HKYAaOIRmNcVlZJaG4U19D",
+	"/r652Udixq8Eavv6ip9+t/Lg3PrdP/vffvdv/uXv/vyf/e4//d+VNHAmYzpOIOFYC7lR2lV9HQxA9qwx",
+	"ex/ZJ9+a2oaRxrwINBJDtku+L+WiTimoMcoZYlDXhVkBhs+AYkCKKpj+kheNwdrVN+l0IwelqbZUz9fw",
+	"Jya3yz4hDB6HrVaLMIOKXfNm1Aa6OoN0PXQXWwFFfet5gZErgF8YjXGE2bq692mMmSShmgFITGXkKlqm",
+	"eGkkBErXgoVWpOZCy+Sa/cGF1BtE31XeIVl75x1sDigRqabkqVqeTjAjwUWZiBenr8+/2IIGa9eUOrXr",
+	"YpVKEmkYjDiLKhv0R0uEQ2XIAlvzWAAGpiJVd/7US7Vnpbs9nJzoAl3OCAJkzEQQ9SSbRkSDaHKGeAy3",
+	"X5ClaMb9i5iP5pStR4p0kSENu+vNKDmKaUiQv4i5n7XORaf6JsuP+jKPkZ9EMsa+2Szua6lAEb8iMcTH",
+	"NFQ81mbVjE5nShNDNZicERpbSpQaUSJP6QEfYYmueCzknjpaRETammZ9s5zFPJnO1rdtdQqQGZWr95ta",
+	"DvWvNCmASmUV6nL4YInGyVJkOL06F3yvix7pMmUL8Kumcciqnr8CwYORnNE4RAscy6USLCB25pyRpYdI",
+	"d9o1HdOdnui+qTMdMs7QZ1jIz1+e3xNIBDgiqJ2+/+/+CvUNUflc0Q1qa2JHRI9qnclfmZg/ZsDDc5yJ",
+	"pSKrNwJvzX11Cx4ubB2LHOuwdQoymYKTNmj5S4RQBEkZjaADeWV+l74JEXU6xlnJyByzpelbrmaEJ7qi",
+	"IS23QItEzAxGLmFQwX6F49BDyUIRfNBDIV4WstochBuXTCqr0n1eGmieSuhHtW93JSyMEEgPT21BtAgp",
+	"fsC/0V4u+h3TUdcwrVdjmFZo4ZKYcBVT2ajMadAaq6Nk9602lVw1U8V4a7ZItfCvW+c19mDVccZa/7uC",
+	"7qo7MqyVFFsZ+K9fPT1B/rA1bPlI++VAyDe2DZyP3ryO9QbngXQQjU4BJffnh3MsaFhccjNLXm1x4Rry",
+	"5qXpLFrb3f9+CHWKw9ZxZ/DWt4gR1dwhZnyRY46YMHJVxRaNrP8tcP4bgFhtbuHfdIvod918d2xyIKil",
+	"GZ3jCyLsaUEpZ1A3uoozIMq25Cwg3SF7ZYo4bZpgTASPwDHIlQ0T00ssSXo0ZVymdZTjJfJPnz598dXo",
+	"5asnvzg9/3T04vX5Jy9eP3/sF6yvBoeOm06ae0TZ+qBQWUR7uI7Vdm1g32q9Zb19e2MTtbJWdu3sVZqY",
+	"OXsvfdfHg7WDW28JblYxW2smunGrpoOt8vifqYPOU8ouqttZjGZc1ME5xASMfBylEkFI1Pa/T597u58d",
+	"o7rdbuZCUwd2KaASI8BRVIc0r17kbtaqjTfGglQLqyxaiNRNAKNhuD6i7OLYfFqdjlmI/FMXy/QYfaIj",
+	"o7qMRxFyrpSbqePJk6tHuS+i0WFw/nDx88H86/jBl9df9cf7l/131xshVwxaxsQ42EXBezG/uWLMlRmn",
+	"NQ5pgxlnF0IdYhOR5t4bd4TWHPCKSvQ03bzzhrgKIQ9EZ8xlLVKGsT1XClfLWrqwaqHYijIENRQnbtIV",
+	"gnfly/trISLXx2VN0UQFosZBQ4eDfr5mhKdgo5EQwV2UM2egZok2GOVWI9yu9PO2WjaEozJ2Sn/Q0LsD",
+	"1mddcgOc7W1PKpuyqCb6nt4kedU82KJU30lbtpSk29NzJH6e64s8kpuGIgPWwa2kknqzpg2pgtq6Y0Oq",
+	"wxppmBsagu9EDNd3hq2QhjcBlNxQdG6BBpJJnQaycLN8lZJcWyOHNnu7s5FX7sjNwUfsm1fuhl0Ay2e2",
+	"3/ao8uk7dggp/x43bIUjiFxpt8WyIvTfcEP/YWzg6rmDyyeo069LLGyw3Tv9LeyWTQjY/OPbmCSV5y+4",
+	"9owzKnm84wbi770H21ZUV2VCusidtYV7cAq9YS/ntaoXvhRhSViwHM0LmH0PBo2rDOdEiCKcU4tXIvXp",
+	"UrCU32ziW8Kg+Q1YUC2vFap/F7Daa0VPVRhNg6PnOuXPIfAEOM8r8SddydUoz1OfyysrBpNxRIOK3KUZ",
+	"v2IIS+R//uk5gjZo+tZ9g/TTKMp5C0eCVRCFpQb71bV+ZsxuJaG75mWmK/BQmf83NLFdGbQdDGBzMbUG",
+	"DdCNdxtAvQI60WYZ1OYdIDfyUiT1mj24f5j3WlaKmHTf1LH9WiyQFdtgwwZazh7ZZI5qsO6ytVvLHDux",
+	"OnMa7waWp/ueXTVovwU+3opxs54mPxJOXc+apQW2QPfFiCOWNg0Csl5oqNHjr+ACSyE0qDhG4D5Hv/2X",
+	"/xwtYg7/ncQkV1mn/tbBexuszytRfaE0sNeCxCba2thoO3h/RttWhtgipjymcrkeJafpWbiJdypzS+XU",
+	"Z0rMWtxeZ2l2qcu2wOVy5i8V1L18is0KmMVO+tM7cT5Uzvua+d2FOnB30vbKwHlLQ1WQp7mS14+2XJ8C",
+	"1em7awnfhk1r85fPJI6hAsfckeVLKtveL6ZA+EjozKK93cV9K3k27dmXybQxH/9J3pmTfs62AM41s6uC",
+	"HEurDXNvDngck0B2ZjwWpDMGj9CyQQu7QamDS7m/No/W1vcUSmPUIr9SjzV2HFS8wMG0rAkF9zaJe7s9",
+	"CHMrkp+Rg0FuQg7ytbS6arbXeTjqdiqbIVQIGWN2pgtQtyt2galcMY0/dmBlNcYdWcO1Isa61swNHqIM",
+	"/ToLhO5OkHTK18pzbagYhSRahy4uOcJhiNqMTLGkl0T9EJIwCeReFz13coskn+r8asil9q2sbOq43NXQ",
+	"UplZVbydr9pJ87Dq6rdxRAPyJ/W+cyVd83BT3/zpnwyH4s1P/8T+o9KBPo15sqgMaT7jl7qyD4x1KKOj",
+	"AsH9qO2DDwf+EDYtGSu6dbwfLhQR8FeGbKo2bKYaqibQXkftq7Tr995JSvE9YVPLBSLFyr9KBdMREi+g",
+	"4cwO9Mwiwmy0KjqR4pEZYqGeA5Lg24AEKNV1OB5BXV+aHQ7D7CKTUIx89ZwpyhVECl05oUMex+mqXeIo",
+	"IYACK7lBIXSA/QxGhMGWKWbf7bTnwgegful6QDM4u65Q1YObZW0V6DtljCcsIHPTgLMYUgspYcGms+a+",
+	"9NS+wqQsk7oeP5JcS9R+huOLkF+xgptY3TDFklxBsYpQdqpAWKLe4LjXg4rcCTTx4Ik64c8pSySc1TdP",
+	"oNqq/w8Lq/eZdj3rIjfYC+oNpumISXUhLNyrCg/2O4OHu0+76jft0RPLVSMyzdPLA8JVDUhyDogbj0hS",
+	"GZXAcRXxDI4snKEzLJM4xMvKJJx1bvz+Ttz4msiM4905zfjFyzbYZm73JvutoiNGFNnaZAqluWkdY1vQ",
+	"KSOQcwZcKU2njFj46j59tUOZTsv3kA91k/pivoQy1zAjioxXBjKE4JFCiwy4o6K0oXZ4u/AbrBKB2/sR",
+	"Cm/9NI55DYgwUZfQmIcAh26SFDHDUyABnb58gtra/ekhnMiZp+fYg9nfO0YYiWRBYkFsLvaQGeh468A8",
+	"ffnkni6NCInENBq2jtH3wxZ8WP172Op2u8PW27e+BnYvtafQj9k2VSAdLnFEw5GJnKu79QDTg5mL9th6",
+	"W8Jlyt64wdLAJD7WTxZXwryw6VI8Tr9fbsNVWRoolRTy0BwHM8pIJyY4VL9Acbu29EwQDY2JUKYSleBV",
+	"1uBXXfQprCuUnGO2HDKbyA3ra6tX4IxABURKSQhF0F30uVF0MMMCBTiOs9bH8EbImyQ4mA3ZIuaSBzy6",
+	"J5CSzLCcnm7JdMXRnMcEXVAWimNwcKdlVeZ2IM9aY+OIBxcC4SELcBTpl2CWxnTdR9pQQGwujHSqs7aP",
+	"TJ7zXga2m8aEddMtg9uiM3fviRS4e8iG7DdIvwT9xgzzN0P2m06nA/9PXT7s9dBvkF/gRh+1xxiKcvGc",
+	"QEsqs7+UGLP3fis485VYYyJZLHisxOuchBSPFP/4zp0mLOz8omZslMQRtM7Qh6YR43JkznzqZ4N+nraJ",
+	"8ZBvmjToCrnipy3phZ8JCxecMvhd12FZns9+gf51hjT1qz0ojCgzZwv1q+RyUbzrgizdn4TgMFhS/DEk",
+	"jJLQR2bO+2rOE4ZNnnt+dHhBRxdk6U6X81N6VwqDltLmDmwdsZaSgV59kUwmNKCEydQX6RV+B6dC+tyB",
+	"em7C4zENQ00CODLd1VK2eY4mWLbiMtNF8ZfsNl0QCXM4wzHRYzad5rJf3W/qX5zGU7pYETYitKkyibxm",
+	"x2rGtLp5NE+keY0pRHGpD0Q8cT+eMgnU2+WpEHyUq5AJIm6ecg4hI8n5KOJX6ZweqjlV457whBWmIv1J",
+	"jzD3U5x2v8pzsn3vkXqvRgzLzbW9/lBdDzibRFRzuiAyWYyUNomImZGQRFTJX3hBSLBeO1NZPoKWX1Wk",
+	"2Mkq/u6sUPGSO5HFa7rzWEZ6H9hQCSY9mRgQsfS1wUBvskXMA6VXxhHxURsjmBsrJHXXGN3hX4NjWaG6",
+	"59n+MbYIdGS2XiY3nB+yCpxRTJTaBG5zhH3aIREjp9DUqdxRH7SAaTDLfDIhcTbWASxTrIQLpNGZGUr/",
+	"Hunm4O4+0L/HBFo2u12KRuNELLWY4KM5ZssRllLNtDBfO7JqQSpbJPJRWzvfbJ4fDf09e6eeZ6u6QMf6",
+	"2eQBWtsEU2drmL/s8wdGGF5iCgcVdRvjo/RvW4xblOxmWbLlKLzD4oXkflcfdSzqshXmajdlbFcqN+e+",
+	"NDGoqNp0q46iZsvaeqTt5bxWTq8VPppR5uoL5yGjGxwKsl/KygJuK0v74s+2nCCV8DYa7FCdk+82q6ow",
+	"1rx0z92khbuaj5JsT390vpaT7IAKkJNRKTCBEfUalkDLyNxn7S8FOZpixRfotWKx5bVKIrDltfKiBxbJ",
+	"kTemN0tZhBTW2Fwt/GotF/UWZ9fn/kw3fTqi3J5Xs+JueZvzxiCGkd+zGbHOltVsZ3cPTGp5Y6ZoDg4z",
+	"lA0rJ86U2VU6orIo3OMYKmpcRaPK/KZtKvsG59uZLnfQI5zrriZ3qcorcvOVCj3eyvkSrRpXc5vThzCh",
+	"lZq54oqhpUZPVlxxyKzTkukyZFxXkvdmlOlqlyRptiSi8HOFynN6BbgqLO+jKMvcvL8iDzroOAWrHQCn",
+	"aJbMMcvOk+YU6SGBJxBVEjN+ZZEDq2pcKw/cVe7uVPlVuyGsTUFD1AYXPtXnNf+XnVf6UudJ6Bt4Yuia",
+	"SbSrnmlUqNgcUPPU9fo/e3z/Vw++Ovxl/4uD5x//fPDq6PzhL3pff/lorefM7ms4kjc412ewkZXj+9nZ",
+	"i+c6+KBDC7qk9+UTdNDtAS4c47roEBCB1WHXt85HH+HFIqJERzzsAR8PmW/OioIjjOzdylYiMWG6o8xV",
+	"TKUkDPkAmnmMvtGnYzi/A+H6hOyhlPw3fg6XVL32Ta0jtHY2ziSWFQCPk5jP612dG5ef6JDdeLmhIweI",
+	"+1w9+wmEzW/ksIOXveJXVfF4yetz3zYerPwu/7JTQfH+2Qyz6QzTtewMMw8UwZucufOauxFhrODAqiiC",
+	"/gzEoK7vRG3jOjns9bTnZswvyR4aL1EQYSGqu3pV5gDpt/ThLYe9gy1ACoOIVsZ5dH/cw+vrteHZipod",
+	"16ioJXvwcItXa3FWR+5RgdxmU1BO42iWxGmtnNohHvUGHhxD1PIc9Q4hZJud27Rq1G78NKE14EkUaqm9",
+	"t/H8FNjappQUjDwDhmJW3hlHOr1Nud2KiUqhHtI5YYDZFvMr3dgOthWAurjBBx3/mfEkdiooHMtVQDsl",
+	"de7IafuasFEVnU91VUWZzucEx0p7xphdoAWJA2V2RNppO6dRRE22tombgaOUcdjG6ArrmJoOChYyDY96",
+	"+QTvw0blpouHR/kY4MNew+ce5vm33+S5YgbjEQAaPzxq6Rc2ZQIl3su+enVKGEHGxahvTohiLRBThXhy",
+	"3nM0v+F7wqrnD5tCNoLsLuIBNHtSnyUBgKZMQH/QlAKSKpdNVbBRS2+9FuBvazJG26lzu5ne6j1Zufdh",
+	"ox9DnNkP8dLXNpva4j4YruMkuCBS+0ljac1ZY+aSUMeqv4N4Z8QDHA2ZhvH2f/WrX/2q8+xZ5/Hj8y++",
+	"OH727PjszN870R/Sznsd71H/ND873hwlSgwtF2Tp6/CGMqqzwjetoS2UJFTBlRNdinZKdUGfWz54g0le",
+	"xHy+kJWs+6Ap56RYFvVZcxaRAnRUwIUsYmI2RjbFgjPKplUUP2j0koJg0h4nvf2K01G1uYq7vU6KeDVS",
+	"qmIMdgbTPZhb39Kuaig6E/FI2XsV8f/B9bVvAX2NzTgmEb9SJuOeh/xDdd36fcdLlEYsTRQitTEMGnAa",
+	"woMccQ/5R+oF2gBxVfHg+rrltQ7hf4+ur/MK9wh+XqdwX6sj8lM+rYJxzjKDFEEVdq4BRyykwhxuhSdj",
+	"nJXFl3281ctq9VkB9E9JMz5BOSZNz5kAdtfvKDFo7kDwXtR+FOEkzJatgEd7Q1W5MYlHHZ2WdVtEhhsS",
+	"FxMc2kQm4ga5Xfq2IaZ5IWADDlmp5B/e31ld2Lrq9tIGDRMLp1eFzuVauekcp0EsngInG1Q1nQ6Rm+wH",
+	"/UF1daTxMudGsn/Z3w9mWO5n8yWqiC7bKcUjFvAgeH28vK1eNwp4JRovJckPJm/cS6TZi4QlBdiEDYoF",
+	"Zf1m59qagv1za8s4UhxhcaGRo6rq82sa9OYtiPxHnrBFIk2TH09vplBZPuoUFERJSPJZ0YP+jk2OfBur",
+	"7a2MalFS2pcA2iZR+gZl8VB2Qdl0z7P60omt6phJMdG+txHoWhFRbxPPq81mHlWnP6WN9o1PyeGTmASE",
+	"XhZXr7oGIfNkNIBXMMGdtTwLrm9wRKfzqa1LLXfvCTTHi4VaAj6x5nuur4TajTEJeBwWd6Mtdh70Bocg",
+	"GHs1OG47K1l11tKtX3WsjEIxq2PMZG6NwuQ5UjJdg/du4rr8ltceJbG8tk63xji0ZV/FgMsCT0E4J5Ct",
+	"F/Gp8BAjV0qI68ZR6CUWAvmMXMtRkMSCq/OcQL79t8XTUzfA2wxaIbdN3YX+uWx73rDmzBi9VTiUGa15",
+	"KXDQ77eaNHCrqhZzX9po3kllgCs9N0CnBqSFM57rEhIcE2S2RG3hl1M/ZmvAXBumrqBd7clBCdTycGAr",
+	"P6zTzxZytDBgLOUxCY/7g6OeW+Ooq5/KjUZrS9xekTmmoAPc8aFneIkmOIqQiOh0JiGspA5f35GYmxRM",
+	"1pnANXM6E0TKiHS3bAZyOxBO1VVl51kpUaEhVDvXMXpvfV3Z2vz/+qIxhwpTKVb++BY2+Bai/mYlWBnV",
+	"5JLE5VqKHVZEFfFf8zR+7pyrM1+O4GiC82biYbNJ+XAKsMqMk2sfmYcIaVdjgeyZwh6/sNb+iamam0gC",
+	"bWHEDlBDIGlkbUuftCwRmulQpqx6oQtz0PmL85eQVd2sIdXq3jJOX5neb//s3x1C7uDZ2Qtk8ykURzs3",
+	"BRGmcw+JJJgpzfqUsuS6G/J7wlPWmjpwQae40uF/o6J0B123/nig7fQKHtZyvyEOb7n8XWuJRsVBTik7",
+	"7AgH9jbLb1sJk7upfWT2UEVJUDinzDfVJ5r3jTPtxDq2IQNCSwCqe3k7d9MYagLSPmcWYE4rWnh7AVlO",
+	"X1nv70t3bYWB4evMZ71NFatDaK1Mmg1/jhPpDs0tRKDGOT9k7cPewd4JwshPU3oNqjJmiBEKG8w2iGPG",
+	"qe++1lRdwDvVhKg/hyytAxaSL5zmFW6dlDVDbBJYmiyVL5ayt5VZTJAgialcnqnpM+YJoNCfVsb4T1m+",
+	"auueSAXGz746RzyGGpULskRtX1x0AIBfLS+sDsgJeHlGykzKhV5FfkFJ84+a9lv6sS6k+0GBtPrTguEd",
+	"txbGnhyZ+7Pv4gX9kixbb98CFtaEV3w1+6T6knHRmBU7tgAmwrPHR+EsYubvNrrBsx1QYWV1WzfPtKpR",
+	"j2UHjC5Sk0CYpAH0IIFembnh69If3Ugjnfoha6/sJqBuMfU1ns7VKs6NbyYT6q1xecrNwtZ/KF1v9Eyn",
+	"4akXmRw4J/1bWDfXYa+vNg1cHzLGWSc/TFvpdNg76KKXMGUwV9o2rjkNnJieeXB9QeIhA1+cOm/BubKL",
+	"Xtu1yZEUE5TV4x+jmIgFVzvQ1FD5MyxG2QM6aIeHbK6dXxLTyDMV6jLXpkLvV1N5mrbk0JOrprTltS5J",
+	"LDTL9br9bg86uywIwwuqDmXdXvdAN/adwe4EBAPsFB7Cr1NSBaIfRSh3p6fUvPTSOgA1iLSje+Fk2wIq",
+	"NPM/CWEXFmoplXIxs6S+Pej1dFVcWqkNmXC6DdQ+ZJm7ai892H7jFoubus70JVuXb1ef+vIlumnxdV3h",
+	"tLLf+7mi5rqsMLvA9fXEbvlwNUFv37w1ghLfoA4VlgbEWoWl6jJDVzHaYa9f9610cfdfu/n48NDB+oc+",
+	"SxPq33qtoyZPvHaSbl3VBCziKqVv3rz1vs9pjG/evH3jtUQyn+N42TpuqUkw5bHumNVC4akAzZnbQWrm",
+	"F5VNZ3TVOpiYAlk+RVczGhHE+BWiYED436Q84iHDVns+ahuIijFPoE1kTJDa2XsnulyLABKWAcoCnBgo",
+	"tF699QxuV2rZfcLD5Wb77hZ229qdtIMt1HhzuLP1lZLpejtkxrQ60r4tSa/+e5/FH6LM2oHEaiKtjLDq",
+	"rZcin+DQ5KC/Q/l22G/wxDnnT6F4Rj0wGKx/IMfIlIU6b/ldy9KXyTiiYgYmYTNZ+tarsFL2v6fhWy1f",
+	"IyIrTpRPJFKnl8WC4NgJmmo4A2Mkkxjq3UV6GlopKh/rL5V2+mH54/rW8ENnM0366ieec/kZFHq9B17R",
+	"07gBqyjD1pbew/eqSM1uyW2JJ2FLfX2RVKhtDaEwoSQKdbHLIsIBCVON7Kfy0d/3jUz1URARDAb8/MSi",
+	"SzmKmgqtn/dWc53BwduNgrYQKGuUixLbCQvxMqdmujVCfs4vAW3OPHPrmrX3/oa/kUplSRRVKVD9e5OZ",
+	"XKEyH96pzJvJsh+zjn2l5dMWOtY4nzravbRWyQKIJp4Ti3uYT3/QOQ/CP0ExTwCnT0PSiBXNdEuy0CAi",
+	"Q5vFOw38rjnpTPIFZOqq1cMm8YUzhFFWwWJ5Kmv9vrEedhd5lR5+waKlSXYjUSjSSlDNVyc1/IcmXPd4",
+	"xCgmil21g3xHTHlzBZ1mzRg3s5v803vQ6d1vLuQrCLsNneqmlvab50QcpJ70NJuvWsENHAXn3db81Gk9",
+	"MzjbrvVHpvZ6D9c/4M7SIwvksI3OfPeKD7QRj1FM5niRiSlkE9IqhFVR9yW2qZXxgldufZ0Spf3WBVlX",
+	"AWVvwz0LElMeojZkngp6SfZOrMMODQ4R9O5GYzLhMUE+BPX9NBj160TDv5tNIKgOz2Z8v5PCajXDhbNP",
+	"lh1tySfXZfIZv6ojFQayjtTNy6LV0u8qZFAUaOVsd1vHpgEfjgfp6CC4QjtzTFkpudHWMJl0AF1lZPSE",
+	"MBV2IgkMFMlxv/8A+Jnq40rNMurprJm6TSVhxscV0tAgB+o7PTReIhp6BipQChNlNNVtmjc+cHH5ruXR",
+	"IxxFwjOxQifauNA9kkEy8UsSI2zmr5GEEuuE067jaSbV1yRnHbgd67Oupgva1VuhG/C57hrf1C7oQ07N",
+	"SOdE2cQk21/0m0LnJ2M6vKndgLYLSr9XlWFpc1TgoVUGiEPjFaHTmWwd9zeIqblL0XBr/ehDaCn/1h0a",
+	"TMyskqlvHqlqyLU7Ybw8m23KNWastxJoym/m3h/wZt5wUdacFz74k0ITw/+HZOzrTbLOFVHUnftiyaCb",
+	"X3WA/lRcCAA0dvwIGaQJj8Hw0W4Q3VQWerl+b/fQ233rcwAriTOo96BSDJlm2jSFa0+ny0geQ58TXcyf",
+	"9oU1/jdF6/4iJpeUXPld5HCbuGcKqIfMpIKFHAqKtDfDZgS/fHFW8UYlIpYG66lS1p6pObqBpM3MabUc",
+	"/Y215hmJSAArchvei1qz3yKJOwLrcOC1+IX58ObjWLLgFRFJVOtij+GqaxD+2GLT71osfEZkMKvdwtnW",
+	"bSguyi7wyh1z55p+X8Hh9CCl5CmkVRkJW2dlrjo5fU5ufnC6Oy79oVpYH/iOeUVweEuRm+2DNl10mu5g",
+	"i0uEkdox6PWrp6itTKg0z9nsEGUsDRmdm+L1LCteEIL8kAdqAt0+JKI7D/09FGCmTKQxQaaAyZhJVAIM",
+	"J2c6MqS7h2lOR3KGJZpS3Y3OpUy/An5NWESE0LeaxwSRAtJCZCJ8JZZINFlhcN08iJRu3bRmY2NX4O3F",
+	"i34MItFF8G4qFB/evlDU1X1p5HNK/jAjVjc5uJrMjubsXGpKVEQvtwcJQaTuTpZZopbxbZgHxAhlU0Sl",
+	"lu/bJPPoHk9rGMUgDVsBBtjBVJaFYve9HOb1sXXTw7yyzvdTg6/OLX6qb9i1W9xB4NI5XaUoElcrOzIB",
+	"G3NPA4nmIIRrRmt99NFHHx1c/+q7lo5AJTGxsnTgtfLFRLbGWhFx6LUiLCSgpFdJpxRqCeBT1YS8hVLX",
+	"UcCZruoJluAjNIJSEjzvXJBlB6AdaHBhfldq7YqReJRCkujBlu1Jg76h8Tn0kxAAE8IOCIJieUF+Wz56",
+	"ly/qUuBS20K76NGjQpmXrtKKiUxidneo20mYADvisuIwl/50Y2u10gN4niu4Q1QgwoJ4uQBLU0KWKGqf",
+	"fnrWGRzd73z+6Jl25BXZwKsWQTcPYrgbvSUuOouYf9v59Jenz14+/dRtxWykRXnjbro7bjMW8UFI0N5G",
+	"ElTT8AHJyxtKyw25YY2c/IPPEn7XAvM0hNaIFmAAAC7LJpQjMlebUPv6UA3xkZ1L1k+S6ALpDxzbckpD",
+	"t0kwglakylw253zKIIQiY8wEhoAAauMoQhZIx9OhFUdcl2R1F52awm/pgquYL1i1XnEyNwz/RE/ITeov",
+	"UvP0m52I7+YvOcSfBBUvGbQ2t5HMNNyGFjBLAQL/Q7Ou/7B1w5ZcsjriVdyCdyrjPaiMOWZLB2mKu2EU",
+	"nfS+lfb4PkOFXBk0M+xyFzR79yGAOb8kjsWw83OVt77o0siKG9R5YMTIlds81Lc1mVrNQ1oFoPzWnsTe",
+	"q8c9T8OteNzvnFONFarbuXCn7qmHxwdHt3zg+vG7/z/4NDTjuV4jUjfQnIpOcrMz2MZSuPLA9igC8ATn",
+	"4JT2/kbtsfoYwDyREHZMImcesntJH82QkjIhv2JZdd2QZeV1JmEjTgAPzcgOcYyo1MltAuEppiwPVlcp",
+	"zV/BjN0JzR+8R//dikzYaHc25U0RXaTrghrj4AJRhmIuYaNtIg5txL4Gge4FIyjmV5At6fSNMAcXLTKO",
+	"ka9YGPA1rmZYmnYBAmFxgSY89pye6/pGddeQpTkmArCPM0h/8usEO+0z5nixIOFeLhnXrTUGYHT1cQBk",
+	"p0IOGZ9Akbw4QWMuZ+iSkiuBcHSFl0rAxYSsSAyBGswdBy7fQfXug2bVu7q1weZ5tdmsrI553zO52sKz",
+	"ZWo8DvXeX6IrEhOEw/DuVHlTCZD2xBCOH0FvRy+FF6Wx7YdxK5ln1dn8YSiyjnlpL2tDYVvvZUDKy8sE",
+	"Ly1rhdMknmuYi72dIVncPA5Y3oprt9k2m+wWo38fnBi6AxG4AxFoHbfOlODaAOzEmjLQ6qE+CQm6Cd+a",
+	"Jld/H7xptosKnaRMumNaWeShv/urfvfIyaxMIkkXESXxaEHiOY0Apf6ol50iLumi0TbcQNNn01VbPQsT",
+	"/odSO2u4K+NA80M91qzvcIcPsdCYBtBXgousjkwrRZp2KgEkarZEHGDm9Y+Q2AxIiZAaPd87zuPag45l",
+	"WuNrmH4NRQ5RXfUxTaub6s24ebd5rTnva12q2/U8gjYfIoVKV7ffExblPCYo5csQjZdD5lfwqY/2Ub/X",
+	"63lKcbOQhEgNhyOMrmY8Ig7Ud5UNDjy4g5Sd0i5tvAObbb3NNtU7Uek/EHm00cTV6XrgzLvy3/dV/gvT",
+	"XyUY84q5AWKsK1wiMpFOQQq84ySTmlQiHHFGUrlKQiP/QISpK+C77FYLlbvI53srF6xllzVATueODqJh",
+	"inW0wHKW5dikvRQzoVqJe1TVZDRtK9SvaNlYFyn9TAdIDbyskNAvx1X8nnZdmQiql4+T2vFYtq7h1pvH",
+	"SqtF9qDX20wCvxNIu3evugbNVdfDP0TV9cFVDL236pi1um7G+UUnJBG9JLHpD1npSgfkVi7pZIl4Isf8",
+	"2mZkPn9x/uSzX41ev3qqr5sto9EqZjgGCvcnlFExM/2Ds/rMGRZD9uuEJKX+L+glXkYcm7YVguDISacv",
+	"J9BDJ92l6ZYjZ2TI0h7/AKale2wRIfCUCGiWZcZMQogQXBCy0N2zNWAHkTjEEuuQo0Ax0VDLEAkaso9R",
+	"iJeii3wIrUHxFsQPBGZUKsY9Rq9fPdWkxyRMAu001GegGTcjwGwpZ5RNzXGJ8wsxZBG9UOt2QSAmoPv7",
+	"VB01vuD84rEewrIaVnCNOxR6zjaI+6r7zuh3+t6KrJuMd7TLnOqIL6nFIbQd45pJI3ecthviLoH8sJRk",
+	"vpCidXzwcVMRbhjHSeGcwYG6pTaT6ObbgkIQduC1LihT66b3UMtEZW3dn+lNbZtOkRAd9XroCZMkZjhC",
+	"4GGKka7aM91u8yQe5EjMMlUIDmu1w0HO0aL4Z6otDfWPkVBrfgyRWC5xtElY1V0zzWZlZZI1N84Y6A4M",
+	"sOzGUSzlTJEjymfZLKsLtSJdR0pjIuNlPYzRy0QK6CBIcOjb7y3T2Kyy/UBMQ64FFUjGVMtjzgKC2uMl",
+	"uprRYAYyOY1sQO9MMWTUCHXd+o0poQ2Pp43kEpHgCD7GJxPdnYZpf5IFOe0iI2xw6MyGkvIMjUn6xvZh",
+	"76H2RF1RQfbWCc5XMCkN7Hg7Ibsw5Stbzq6z5W+Yp/KjEXIPK4TcgrBQRwlr5dzmVrDLJnXGsOUKDxkS",
+	"7BH+ndu6NyhFZ1yOJmAJZ2XortBZQhaDvmP39ebPuW6tm36sndlljmWhDSnHBkPaBNvrOvb7DSbBfn6k",
+	"ZsMoTTsZvELwoLzcuaVC/HRSqIBFACLaQtIoshwH3TLTKdvrvp8ccRkvwaLGYU5fLZtoq4hPVyfwRHwK",
+	"CTxTp6d3/rDgoQmNJPDMWKeBZwIdoFhYFz1KYsHjIVvgKWWmcegCC5OsCALpnkA+SJ0A7vURFsi3/1ZK",
+	"Sd2qbgDTpUq3POXTrWzxp3yq6WtikMNH5lQ2vPe1IE1fCx1pG91pQtmN7k1hSRrdnabkNbpbnwgeRViI",
+	"hk8Ys7FZzutnMZ83ue+ct3Z6JklTeyF/080yVeobBzMygm6xo/4sRQ7v5a8czUtXwtwvawHMH95fYSo4",
+	"iaNhonfASFH/oD+AjkYLTqFf0v5lfz+YYbmffUDZsLBt9ZfgscFhzyRr9PsGh8fN1yiApA/6KUL6AeCj",
+	"Y8EZZVN3fLbxuHppq9f/2eP7v3rw1eEv+18cPP/454NXR+cPf9H7+stHWT6q1gTgWdOJH9aESxNB8mS5",
+	"mSC6Mzp8a6AYwZEi2njaVj1otHU+XX+Kcjo4352iSqeobHYclQR/5hXRPrm25cyV+kjnESiNNMcyMM4b",
+	"YtSPQG0dveYTB5lVvdbfKyosLNCjs1/oExAeshnBIYlRzK90nqhpUQ2+FMV7yuwR5ugVKzWb9icMscRj",
+	"LAgkLI5NzHpO5jxeDtnVDEt9JJMCqQN9jdL69NrULG+stu60y4eiXSS5lvuBuMy3y6Chl8lwLxOKnhFY",
+	"XqZcvEwleJkG8kDqeXkh6FkJ7+lfPUeGejlh7ZUUi5fTRV6lzvIqdZxXFPQeKAHPUUBeXrEMmdInVXrL",
+	"q1cJ3sD72Ot7h56W815J3HtVSs0DZaHUx6DvPbzv9cz/d9DzlE4cHPZg62VaoNicpPIEoISHB5AGSlrE",
+	"/Apwarstr6UlBvDCI80EncdULLig+vFScg+WEgezOWHyRMkraHzzR8MWSMYO6I1AXA5b0D+mqvFKw+cr",
+	"2q68vdNHjj7SstbRSEYX1CumUpFDXn7fSsZ/fv8tYhqQtHwpv2PL18IRZYtE2isHH0OmzQbIjHSOp8Q+",
+	"rgxD93Xqbb1CSq8FauSJdD8MmBZea0HikTo0Om+0MgpqjDTpmXDJjWinOYoryxC0bQEfD3UuKaQqqoH+",
+	"6JMVbTEAC/UEuGaaYf/6vMVzCPDp58BTZDynTrKe0CVANIooZ6a9jskujKckBJ8CCjhkFvoBoVG7nTCX",
+	"mdHf/RVy2BD9FBWvlll/yMxd6WZJ7ytsH5S/sT8r3mj3oHplW3M5+u1f/FuUMu2eesJlf/TT7KK6VmDv",
+	"PbSP+p7aHr1eb0+9Nr9L0E8R7EIBA8/2o6+n0zjyoVIizVAQQ9YGLN2xmmc27c7DvRPklyfGh4WGygp1",
+	"rQNjtAuYFlLwIfPdhzzkFwbhQyWGO2q/i75ShPnOBteRWSLtR4dMX0TkOiAkFGAc+3jML4mxK3wYHlIP",
+	"p/Fjy16LRbS0dSE6JVRNWhedmr4KpsuC2rlZacs4cVPD9ASDJT9JROa0sg6uFB2YDJmPo4hfjRKm5cLI",
+	"Vo0JIqGshArEWZVVv6OqkRuJ3s3k4m2mme5QnTWv4f1harON1qzObv1hVLH82LJ+XoJgwaXelakGzVuU",
+	"+1qmOS1e6uPD0CTDJAFq+QXdbLD9BTrOoJATrcRhO9lrfMGVlDMStM0NVkvaiIYyXYIrfJ16CB77vS56",
+	"ZUrnMqvANqupL6Krk4QwNWdLFpzCOG9YR+dghLfeGF/kaAHF72Hr+Mjs1DxauR6BGzc1y9CFjzTed+lI",
+	"0h1zux1vdig67w+0tNuV8OzD+3rl+r685NTrcWui8+GuDwJOdayaW0nYj63FT6PW+MDoao5es0TjpL+P",
+	"2r4lC6zwAZ8rdsTfhiLWSMnNhaxEfhJH2mpWA8amBViaP6MtTyNh0PkVRzrBBI5DQxYTHB6nSZf3BOJX",
+	"DLX974eG7KGamCHsomHLG7qbDP52txP8UHHWUdzve0O2+sy1ZxIf0YsFYUq+k7gj5DIiTp+lIQPSQiyx",
+	"IYyG8FX1Icqmw9bx90OzcTU1qRfOoV7LJjXyYest0IZen6GQRxGOgbIhA5I8FHB2SaAvCMynn5Pm/l4X",
+	"wWZFNBTGXY8uCQt5rLTehF6jtq/7Ouxr8ePvDRkEB5xYtAshEmEhkb/vm4wms9EhBXSGoY5ULz2OFPFL",
+	"BHFnLBEesnylPBx1A84EDUlMQh04eP3qKZpjnbMRE8GjS6LL1xYxvYTylzCM1elCHzKGzD99+vTFV6OX",
+	"r5784vT809GL1+efvHj9/LGPsG6BX13oltepLw1j30Cr/phVqAaibR0bFdLyWhpYR6ZHk8ojRl7VWR2W",
+	"V22HPXvQKqpAa3bVfcPq4mqFWqlAIREtYdoGU+p5sPmMW1apUHtlsJYriKbp7XDFkyhE46ylD4+NNRje",
+	"acf3pR2/UoJJ6TZlptdpSbN0erEaqMzV/TadDpW5Dp2+9kitbGCZJvEIaBdJwrTuZsgAJhqOH/kyaGpr",
+	"pfaOa3sEwiipQBPQ36FxjikNyMhVeszBFj0GaqYNzomvs9qMx4kzAi1XIs6mJIb3khCFMdcQQnWCeNfd",
+	"N9WrFFWt4wmOBNnMqs0OWbcDUwn121WwRIXuTd1+1rnJy3lWgInNWjXs6nmwVVPPdD5WAxwDKbaxp/WM",
+	"GqbhkxzXaVMgsLJQ8faPT/69nwaguoVbqeun9mcYt++MzC3EvJBk0VCYrfOtpKBD9vMpCpUy3WD5U4Gl",
+	"VzxDJFJSK/+bACk2ZHVi7KQoeHAkOMgY4TJebjpSkTRkMCeZb2Y9rNEqoXVjZ8wPSHLVwqltIre2HNBq",
+	"+ZN1iLaa6gcGEfvBA6hb6WG3qite8hhjoqlMWetMeEnigmTwKmQc+BHAbatOjBqQYJnFymw0a6VQ0APp",
+	"1m/zHZwPfygNwnEYujv5TTnR1vxZ2UnSCi/zAvW4XsIVCbjbCIUVpzCoO6CTCYkJC4huY2a1Db0zNXZx",
+	"YAJzwKaOVkiEDc9L6xqOw6rf4Ye8r84JemnvCX0irslr2SjtFhb0ht0QkggGaY7p0HaUw68a4hjUguRw",
+	"hrUJGe18UoW5WQ1SpOkSezVa4OaAIIVg+GDz/ILbxAL5MeQXDN5NkGx3+QV3rQw+GJiRnIxbacNyGgad",
+	"RcwvqU1friy0eBRRwCciQUx0GEvnFHQ4i5YnyAfAe7hnpO/xkcBLOPtC3bg6ouu0r7JEekHD4KWhYNct",
+	"fg2L6Hz0fPQi4IyRQHYjypLrbsj3ubp7sJ+yVctTz/NRTKZUSLXXdAESlNGPyFz3AdD/tb+KZPwtCaQt",
+	"P9c/yjgRchSRSyhXcv+ydySCxEYmpP9U12BCoWRqYaKFHf1jw9bqpiO0pby0Sm5ngoHXokIkxLjaTOm4",
+	"npSsqv6pmS1YpJDGJJCjJKbOvCoqczEh9YZ9JcLGOLiAbHa+0CkbMcEhGNVRMm0dt2Al4NW6YKDZesG9",
+	"TUGEBYkpm/B1r1Y7I4FSmubW/Isnjx/l2LhGVqab7UefRSwom0YECTplHc6ygTvyiDt7fyUWqmLHY6Ru",
+	"99GEMuOhs3UvQh2LQioCDk4viHn4mptNmH5GgguBnjw2ge+TIbOvBC7yUSKIQH5JYPge8lNu1O/yXS7S",
+	"PylGNhmi6mJWDmZvNRVkXeSD8Sd91PanVM6SsfqAYXx/D01opDOwFHEeoBZ5SG+YIYOBKHlh2xEYexIS",
+	"tJAaekxDgqjsokfZbSCsf3b24jm6IMsUjdXOBOKxptmhErVDLiUJ0QLLGRS4BTNEmeSIg3QTe11kF00D",
+	"K80TAR3oF8k4ooENaiuaTfLsurC2nJF5lWvS1Q07AHJdLVDzkrElDoL4QHbUWnaMhOjASnVARpUF4sL0",
+	"/XEEWUGybSVMbrOB851+vNOPN9KP2zD0Os34w0hUvgG8SWCzmLPgJk5Hb9PIlLkcJdM08YhcUyHFLUGb",
+	"wJeoQBJf2PTGW0qT0IN8wi5xRMP31nG7zjZZYZpUn5jWohKr2aXQCExSIlBE2QUJkZzFPJnOAIbYwdKR",
+	"nJ8YWEKNZHxByML8oAG4gGDK0JzIGQ/F6tPUBl5G7R77UXgZ7eg/CG/j5nzmVZeVuuv6+S565d2p/jvV",
+	"f6f6f7TyB4dbSp+14Iv2LbsAXxzsCkd9XYzFL3gn8+2m4UfU9oetYctPoyhU7q3WrzcPoxSk6GZZMu7G",
+	"us1W1Hea4k5TfHCa4kcZbapSHT/ag1gardr+LBaTkMyBOzrqaL0ifqWurgCpHEOFkNqeGigf8JO6SD8G",
+	"7WR07rcGgB+ytv/y81cdPO4Pfvtnf+PvnWjVkwBqRZjCXmjuVCJGI/CDc9WmcsEn72ncMQ1zVuUAfZWO",
+	"UNFSjWZZowk1JeDvpUJ/rg4E3sjKKpyhCCcsmHWuCFFiZ46vnxI2Vct5/7AMLVQNSa8JuQ00+vzspHj0",
+	"3i2g7e8QT1LNx2imARkVG308+7lio2p1NOj0+nl1dL2gMREOELTpqjnH10oHCjCczHzmV8+ANNpqrnIv",
+	"cOhKbrp+93aKQZ9fqTr8xBeMpAiKwDV34InlsFom9PQcOXIyzs3yqoDaM3xBBPJhrX0UYxbyudmoWrbp",
+	"wNbgEI2xIJ2DAWDz4EDtCg/1Bz00plLsWSEH0mXIfNN9FyJG0xgzSErXJZwpVI2uj0K+5VcfSTrXAgJH",
+	"EWrDwxBGwxLNOXTgZgHZQ9C1H/nZBvCL6Iy6aCdaIjDu0ZgIGhobvyxuh+xqRmLiyEq8WBAcK0KUKF8v",
+	"jncQkdJ7bdBkw265124Tx0Xr3G+0FPvi54MvHz98dvjLrx58/fLg1fkn958/+uzotOXB5Z8dPn/w88FX",
+	"978+P/jllw+fPT569clnH7989IUyXSvGvuVgP1GrXJtYD4tsZOxd6uyO2vdp04lPNpNLdRZcM8RXdauN",
+	"ZOvvW8nDo9Ax8cxO9myluIPrumZr10GwlrmqiWHVwBOy2tCaU2b/7JfNrhugkSoCPcAJ1eCdVih7mSlg",
+	"0ES9TO46GKZDduA5lHurJIFnDI++1/O0yeF5VUbONsicwDy3C81ZZNXtADqr33IH09kMptMRN0ZlF8E6",
+	"NxA1TUJ3IGkCzJzyGugzERIyJ+EJGuMIs0DjfwQxCSlUBUq8XCdg7ioA3lsH0YKiWmc/r1MA6h278IUf",
+	"vBtf+DHyQwomeOgjIflCoDaPod55TsSe4W3oZZKZ6NDZiXGJphyNScSvbHabQIKjCY69nF1erkaAi8v1",
+	"JvXNXep2cKmNu40deZvFCR/a6T+dsOL5f7upW6Wh70oEPpgSgU2EYKZB51ySjkGj36dMh2nqSl6fzJXO",
+	"FiaBVviorY0bgcYk4HOCfBwERAgN8+qLPQ9+Ue9WN5tkU1Mfn7t1yHhsXuufIMyQeeyeAKhZ8BP76Ioy",
+	"AWmxwHBGoNwTe0g9vND9TH3UxmyJxAwvCMJDJngSBwQwm6DWdq+L/DmJp8RHbVN5taebTSjjwxAL0FKK",
+	"mGOEbX9Tk7Wl/SNDtuA8ggqIC7pYkBCcK7rJKfSCkOos1TaGtgZK9lDAeRTyKybUPxOmVNBeDo3WfB8S",
+	"gAXCiJEr5OuXQN7yckF8GKztn+p3kW8inz5igLbr6xGPaKg9PnjIGGcdxQFLZCbJM0nOWpxbwMhs+HAS",
+	"wxKZydMoW/BkBVSB+0GqqJ7EhHSU5kMRHgOIgnkRKFUE3Qc17vZeF53ab37LaR5VwUWr9BCJBHELueH5",
+	"UMMsSNIZJr3eQWBZBf4iwAqAhHb6pKPmLkX4OkH+dCFN9vc05he+6YILxdg2l8s8CYhwko6jrDZbKMLR",
+	"nApB2XTIVhORVvemrgoPWRGtwTxT5OIxFgAxdgwjpXPt1RJJAEDKXhpqSBcKcs14AnhNAArBEA6VjSFk",
+	"jCWPDSe586bY035Hp6Cb4vO2//J1EflHWdT+Xs4rZ7+ckpD2Cg5wDL3bDPx3pWmg5sks+RMtbba0DHRo",
+	"KOYX6r9OMqAlC4SM3SYtr3WJo0RHv80dIGvTG+BIjf8/9r62O40cy/+r6PAm+PwLAthOx+TNP5P0pGc7",
+	"PZ1NnDO7M/QBUSVAcSGxJWFC9+Sc/RD7CfeT7NG9kkoFVTzZJI6Hd3ahUunpPure351CxrgyfNxfWnXx",
+	"K/b6tdZ1A2iYxw142Gjn5t6QKh5j6uhaD55Qat3alIo5TRvFX6yY/wV+I2/sb2Yr2djMDhhXDXUYIPri",
+	"5N/jQ8RPcRTn5xusQTi0mV4ZGW0PO/F5csEuR8/WhnbN6JS8eXdNPsDj4vDcoOxagfBxqyXYooFd4Zqh",
+	"FHLtwlm8Syl3eIY7D9otZ/jDymq+uy5bzLKxjmc62Nj1px0z+D20KXPo7Wm/bwUU3rjbYQDMLNAybdQq",
+	"/G3lGuSn3v/psJdNe54AO9JOMNJW9UjvdCRggJ0Dd7kaDgbwCYC3Q0OjrCU8QRAIszG7q8/h94I7/0ej",
+	"R+8U9ICLYCFIfkFx/C2UcNyGXCZiCFC6LCjhoaq9QQnHk6q2OMyx1ap7HISeEfAp1eaxWoqYfJLDJvkQ",
+	"JPoWK/t3Qf/rCUj5NefCquSoHJmHuBb2cbVYR5q/l4RfvwY25bePLl+MwSoJ38qHbUPu8HE4cP9DGRdD",
+	"Tav/SQ6LDHHdgG9dNjrn1+1Wt33Z7Vz9PzDjXdaHGe9vUW1EeWrZ0Sc5RF7UbrfbnU6nc35+fn5xcXFx",
+	"eXl5+ezZs2c//PDDD8+fP39eq2Bp7TsyX+sRAA1Sqc3MrixYLJzuectO90sEPqvslqZ9xWIpElXrnj9r",
+	"tWw9anPqtvUR1TDhodatvfnxOvetrU9iXeyb7kvmUYxec4Tmg+4MQTxdsGE8obpDZ9xi2v62J4cPTnlV",
+	"6g0e3ubjD1sw6+GYnpv2RpZXmQ0MibdQsQU1I7Dc6FDJdK4ZMXtqzEbYW2O3oBFvzg+8NXjz43VozhsL",
+	"+d2vH64Ns/obOBsKLMzjAhHFhLGYX4YBsV3yJ2hM0JoL37QW3Yu8Aj6y3J4YSnBp5KzKss+An0aEa/tB",
+	"BKOGds3Qv2HjlSNrncqsJ9A6PXOxEA4rRo5yYQO9QaSbMLpeHS39KaNCYUdmtQpEYxatJ9bdIGbdnDeh",
+	"SXDlVindrh46Brhy+EpSEEMnyTxlPVFHX3WmNESCOKhCi9vqcAyx3zNQfgBOIkA2pPBiM8SKHfQEpj+b",
+	"zgOjvmDY0tCb8MJb1lxjBIs7q+ZX63LZw50QkcWExxMP9G7NeQSEtMVDrU+A1J2FH/XEun0f2dCXNXMd",
+	"oIGkAMcIYI0jRPNEKg83rhBvPJVyNqTxTeSRxyW4ZMRNI5UxTT0QeVAHacfcba6b5K/zNLXXDT2Bi0Yd",
+	"xOU2FeBuUTSgMSDVrZj27tQN2YSLxCwnEqqLdfZ2QlHuewPOeW8a+HvDvVcuid5lUiMm6PHE0cx9wwqj",
+	"L+5ye9vM47nScmp5SMFEKmhL/9HAfWlYt0jjZ7bEAP5J9erg2+urYzhqvjw/YeRFsEqZvClfJuvGWFmn",
+	"3BzcZaVMJ/kiOVaTrK6TxSuwy2V5EzKciZwXVqpKhXkgesmXg/SSfWLD9vUy3PFkYsOdz+gWLT9/Wq3k",
+	"x+2kw85HF/RyuKrkuwoAq0cAn69osQ+RCKINNtJpRQ9Z0d/ui7FUHfTjm65Ve1Bqmz0cEyz6pvb+d7po",
+	"vx0oIT7QW2Nllpuugi28Z8nYLyzwNe3rmnyk9/vflV/Sx/SW2up38E4+/cO7pTZG3GGIlgpsxieKxFKM",
+	"+NgWlSd1vnqbyMF+G5IJV1qa86fp0hW2Uguog+src9nxkJSNttolVRF6Bzsnj+Y7wuk8NLoJJ/FA4v72",
+	"PdX7QgGHU3aIwKUerKoQPbgdlxrj52yIFHkpCDppQv8QeF8KfqqeyAPuqMPqfLHukumSlgv88/oLqCjq",
+	"RehAgWbo9VdQ/RnCOljmsW+8d8m+s42e7h7a50W7ldVbZabT7g4ivCPGAO6i8wWKyqPQX/bTtA9X+07r",
+	"dh83Fhv1PmvWrAZzPmYlsEqYPXKFMI8WPZ5C+PSTHFbfX5vzZhqQjMUyS8AtncCx48rfKyRRIbe/i0GV",
+	"RqSROsZ1YFq/E3dnGMnmoyoUmdKEuftwQgthkU3yk9Us5VynPkDOGT5KEkpQoU1c/ChGLirNU1dEwiqp",
+	"apuQ/Dc53CXJ/ye5IFMqlrg0WlpBXVyGqqS0lE+5LmQtWUle6162olxOmX+m9DMmIFyCs3NLOsIdM+Q9",
+	"u/XFW+wFd+XFervbaXVbrfWLdSwo1w1vn9AaYAn56fr6HTGkVHH7fnV1dUUppcPhcBjHcZwkScIYY6PR",
+	"aNRqwXd2CSg69PbdDmnT5Xtrw+U7LknbX76fAhS2BijsLiIxpN0RaYV4NAd4lRJPyXyr8QBhlDesamjE",
+	"H9cq20M2ueqnm2STy0T28wnDqeoDozkOyJCNpAUbgCNx1twoBz4sRfzBgaHcF1vdOVqpgqneM798MMyg",
+	"wDD3VZfzjapgB/Y0fJLDk4tmC1xhGQGZc/tNfDRh+X8/so/v35K6j5u0EQUyc/eYZtfsZSa6ILnNgQpy",
+	"YnqiTvOcqEVGZzOWGdspzH7yj2UGgSAZIzTL6PKMrPgynyjijn2zJ6oTL14YxbY08YK8FEti6HqeQXF6",
+	"rH8rM59QYt2o5LLVyb8+4p9ZQqZMKTpmLhAmNxDMziGvGBCI7/kkhxHUSQDwFwyDevPjdWT1eoUpaRQu",
+	"8bCa0dk2XdnXWT5xx6/GHaNveF952p4dtuegUNuwj4cT0rK/IN5S2JsLriYsAZ3NV1Q9yFFlb4hc5vR3",
+	"I9Z39j2Z1fwzkss30AfM16u8TkTIxU6eJ8W05mIcupaKsuSDbXAvcOppKhf9uYCKa0nfFZG2nI3OE677",
+	"4HexqKm1qBbTDFD1hNRQsg+eSaEzPpwDreOU+r4UMU5AUF7rnn+JEDS3f8syPrID6+fXFPbDCBeQ9AOY",
+	"Wft1wRaAmNu3CCbA3cxQRsu8EaDDBv/yJO5LkS7DG5j+lIsiOm/LYg30ZyzrzwXXOegAwgDjHvRXxEXh",
+	"t7JOFVPK/KZ12p/IueHqnYuoprj2nNbF2hqmk+qMlvSzM1txx6PSC25/f8yR+6CY62CyAeX5R6CD7w9E",
+	"0iTXAELIRiMW6/WS9esGstuRe8DdLifXvRBDVkZzFOjt6mGemMqjZiqnov/HucrazMe86jChGWukXNxs",
+	"0B5Mm7dc3ByhZml/Ah6JXGWe60kIB1+LakOqmCUiHO5TlfYv4uur2b93pn/Pnv/8+W/t4dPb9q4g96W4",
+	"QrWSPo2BYPnQPwoVjHMgz0TGqjGU2oEOIZOqddstT7FwPh3U0Hn+xLbEIZQAFO+GT5/0LdhRu2M+BywJ",
+	"4Pn3cPUX97eEXG1m7QThwcVNqcv/EVf39BMvEJNbtU35e+AV5eLmiSIxTVNMM44nhjUkREussAmQLg5b",
+	"hZIJzJa8fPcXcsOWDhqFjCQySdNdT9RtWhaMootZWTxxyCqAxUM1YAs/UVAO84WFVuFiTGSG17jmb65t",
+	"hJTr+8wmuFHREwNPooMIJsAyNwUW3yCg/OAP3+gL0qdZyqdccP1PpWmm/4nW6IDUFWMJabUuSv1d/hTe",
+	"HWt4R8ZyZ+IOqG1vWjtyrct/Mb7aOhpfveM2V2o/nqecgOG+Vex3vgdVbL1ES3r6B/yzHt9dwc0ORj89",
+	"QZkWQprzzfKh8EVBWS2aNyu191Vi0HHc43JWj5Z53r6GBrbNEXgtctCtjLZdUWDjgfLZE1mF19BbOeC+",
+	"d86wIe6y+ZDydZTAuSJyRBptUojzhx+a1Yrj3Z1l60ix+5/EI9en+zps5mgK3I5MZUV7C4F7q/jK1Tfi",
+	"Kyek3weD9LuHQqep3lBDzZjqkY0aMTZuwqdMKC5FRGKpNKnD4cIyP2cRwZt3wKpLqVIRRPWIeAmaCvhI",
+	"EDSiJ9wPM5bFTGieMovbO/jHKJNT882zQUTGmZzP0LxO6DKCTOoI4Ugjl4QUYeUgmRnlp9kTr+kSswTB",
+	"t4tW+ly7skUAN/O7FIwM9O+DJnltM5oyBEo3TX4w31IufG+g5aAnHAQOEXJx1iQvsUwRATOMZHJRGuX9",
+	"wSwuqlX7CY8/Z3K6S62ya7lTKz5lf5dip+pnb8yC/2m5S9O3cvwRaz3u0vQXs2c7trVZEDu2/pkt76FW",
+	"mzl1ISMtapVwDvtDiHCAiURhcTcaT1h/kXHN+m0b+qIwiD345XK69kvin1yALQ+eMfBgRjUz3ZTBHYZr",
+	"1O5AKxfegmIQe8PipoDQSTVD4eFCVlh2yzJoZoNLzo3wQCgXrOcGlImf6U+h59llq9bttFtRbXZ1Wete",
+	"PIe/rmrdKyhKZayMrhV4tahmiTl899mFe7d91XIvn7fh7VkmpzOdz/05TMuKqc4FejWokoKLsW/1vAXV",
+	"6bRckXbBJunfa93ax+tXu+sqsZxOpejbf/tAr1VF6jK5MNwKWRLUGbphSyKzh1/C+muLoY8QH2gkC1ea",
+	"x6GvOJXjVekzV42pFFzbM11uo0K7X7DZPV++5OmvFVFmW8sD2zdLwrB8FJZ1E5cpa+euV2gYklL7ecc+",
+	"tTGXtW4NEE0wsMvphPOZU0M9TaIS6nVQxEIzUggwSty4t1um+9ydrG1RhcLoNhtQ3Xjy+C9NYGH8tANi",
+	"mEmZbrgyeenewUsGRagHspMC/D7uxJF6OTreWTfEdX+iUHFCWH4ynSvtAochxNf0IUcWJE/zW1bAXIgQ",
+	"w24AXQCmomI6glQ3wnWzJ94h/o2bp6usSDWALyJqPJ4/S/aDKpXJH6N7KLZYJO5dqOSwE3/Mkotfm0EF",
+	"gEwhOwoe5/xonRuJGyEX4ngs6aDt2cKMHp2l2rra/oI7uVKMUh7r78LCfZmAt67AUtc5aoV6UVL9bQPz",
+	"OVVr+/q+2Km8ZWv7G1xzrCYKegm6XWu8j9uNk6p44svf5e3GFn65r3vKbt7htxvNzXrf3e8v1gnsWeuw",
+	"E3rMsoDHYyfPvk9uctU9vzweN3n8FxSPVe3LLzbuoPk9BVoAD+VduF2prf5+jmjxbmRPFBrtDtjeVtPD",
+	"tFeuScpvYDoejE2KbUzxFYz+u1dh2lVM5+pyjec4L/UKjoshv1VelHx3NmeeVw3L9URBPd5Un3Seu/IK",
+	"oLtVI6KYQrjCLuaKZY0wP6bUnvioWGavpnYBbPIq0JCLBBI8ADSEK7ivrEJqcnf0pfWiO/vWi452H5SD",
+	"dKwYV8A4SofWPqCU9TFc+Oe7MTXLxWYZl3jODs0ZWD0UFUTvlrvo9T7dGAWOcrjFd0RI6v6vhCXmFGCe",
+	"gGmkznZ3ol8X/N9BRRwmsJhrnh9A6gggvMTiPfhsaNiY+TDXZwGgT09ANEVCzOcjsphQzWzVYZ4RzRHd",
+	"I6iFaz9GxVIKBqVqy7zfwWG6X9/3+UHBP+vDObZ/+36o94D5baHbR2op7FFin2nKU1fM3sgDZz/YgIRa",
+	"t2bEChANV74YtqefUMbsAfSwckP/I3yqYq82fJvl4u17sHdeW5YXXPlBSSczwx21mK3O7uDwn1zdX98x",
+	"p+eZKG6vdtGUKFVsnptVF3dw2lUyL4Am9XrdjOpJrtaBOldk6Pem3pU6Bl9OpRjbo/wkFO7u4EZkwsdG",
+	"/lruzhnG8OmMMxtE+AIqmnMxtn4ctY4k4Azv5iYZe3c/Yy6BLg+ROl/JuXioVL08SdVHGiCccwa/2xvF",
+	"ymajuNwa3uJWe0fHO0WkmnYf+O/YtsSYheHZKohQ49LQCMXqjVwRzT5rUo+pYg0uFBOKa37LzqrM3P8q",
+	"t25rNOU1gEZ+y8TYLO2zC8/0lM4ArHvzANHbwxXJZMqqPm9+qx2oG5mdeC/xkOw0EPSQVA1FOSjSgwfj",
+	"MTLv0dT3KCMOCWRXxtZZS7a4MI9k6pwutdLkrQKwwKU1M+wK0ZTHDJ3C4K9s4x99ZU5rt9MKytjvwzuR",
+	"MNYZ50tieidyhBt58iRs9CSEgXb4f7WT4JWt0opaCVIIJTOq1EJmCfoFJDSmabokVBDWmFLuK6hGQNOR",
+	"JaiI2EOKiPOAGkMANebsBfE2kuJjoQgXhFqSDGFrKn0Dd3YKrNEPoP/UurWhHP7/Ylq8mz8Ye1nGYt2Y",
+	"yEyxxpBqjayiSD4BaQzlsLafwnA8/8JBLKN6WaxCVZK5tYWXaKln/dWaJavYRCUZW4csaQk33mQ1P3hF",
+	"7AjeCre0ocdA0xsmjuidgO9Z+JIiC4Hy3ebrze8LOmDFNnWctqA7lrgiKpw3MRWhy5SPBeEisl5Vm96O",
+	"uV0Ww0sBZkup+dcTWFHcon4uScroLcsZcMqNIYldzyFjwVWT44rcsJluktcOG0YvONYyF1IDHgwcoiou",
+	"fXKn2Io3dyDYuZhlMmYK0l0Dql3KuTklZh/wNJGlnGeKpaMjkO3L1eLrxS/rCZsqlt4yxIP8ZogQeHmh",
+	"5EiflSo9lXbbfcREPkCF/F9VSH4fwYgVEmNf94HZrTsEIJKBPbgDopgF67dPXvjf+glLNR0YGa3wDrAn",
+	"6oKNKWTHaEkSlsxjfUaollMeG+MgIosJjyeQH0NHzPyX5kKngH42ZNaDmY1Z0uyJ1x6WzJJ0xkZzhdUI",
+	"eJaLPiYS98xLQevtjNYl4YuemKKvNLXznDrBSoZzDUMbU80WdLnyQRhpk1j4SjJw9sDAj6An7KTcOKBw",
+	"ZQXLBFxnmVn0tQL3rJCjd3fPFvbRg2btZZgc0UXrWWf70fPOEzZERVHAI6tIltYA5xAI8Ija0rXfXK8p",
+	"p6lcsITURzIjdiqErnKIHI4xZwlnzW/qHrdsrdSrE3nHUORsOGPR5V6eMnPooHFB4j4KQwtuA+LOdr4W",
+	"gsoSNoV/iDkgitRfvf75DMNb4owlXBME67BXjd5vTjKWMDZF0VBPZKyeTqVgy+Y0ATe5c037/l+Z7kvc",
+	"8R9yeNAA4tJCFjHtcTMXXE/kXMNJsDj/c8VCSRR8NkAtWf/iG2zeWPAkBGfPX/bQy2uvfnSxpUwkM8mF",
+	"VqTuyxzr5YyZDVeMfHz/1gKOKIzhSSJ/ZwLieMH4eKLDlfKBhBu+anaECc1pChF4NAy/cxzZ1TdY7+YX",
+	"HI81bTnclcYsnLmFJSoZAfqO8bXwgENv9ow3i/GIZf1A2SG7ezMp09K7XFIvBHVhfaSVhOjgW3DxVDZk",
+	"Y52nEoMVnbJiFSnbISINIISMOchBr4A5sN7rSyHkXMRsavgJURO5EIY0QHuSwiwLHwuWNLiwpCKzIuPC",
+	"g8yFTbYmCy4SuQg3MPxCxVYgnIQi//vf/7MWAODUQG6o2RUvgZ0m03mq+SzlONslmRVoBvus2DTEZidy",
+	"rofyM6n/9dfrv/z5P/sf37/FX6wEUhHJIWwRt5ZkDApbncFgbzlb2Kh2nYUfn0h585ql/JZlvJRNvC8r",
+	"8eGPJJZwNR0j0nxesdXzlPMiWyoWAylhS1yMUwbb2ZCCOCJXpP7rjIm/vCavpBAs1lB461cz4Q5R83hC",
+	"qCJvuP5pjpVj3nIx/9xMZPhxyZP4neuv9uW3L/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -549,6 +549,25 @@ type Preferences struct {
 // Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
 type PublicKeyCredentialJSON = json.RawMessage
 
+// RedeemRequest defines model for RedeemRequest.
+type RedeemRequest struct {
+	// Code Example: PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A
+	Code string `json:"code"`
+}
+
+// RedeemResult defines model for RedeemResult.
+type RedeemResult struct {
+	// Balance The balance after the credit.
+	//
+	// Example: 1500000
+	Balance int64 `json:"balance"`
+
+	// Quota Quota units credited.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
+
 // SessionInfo defines model for SessionInfo.
 type SessionInfo struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -803,6 +822,9 @@ type PasswordChangeJSONRequestBody = PasswordChangeRequest
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
 
+// RedeemCreateJSONRequestBody defines body for RedeemCreate for application/json ContentType.
+type RedeemCreateJSONRequestBody = RedeemRequest
+
 // TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
 type TotpDisableJSONRequestBody = TotpCode
 
@@ -880,6 +902,9 @@ type ServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
+	// RedeemCreate Redeem a code
+	// (POST /api/user/redeem)
+	RedeemCreate(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -1235,6 +1260,15 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 	return err
 }
 
+// RedeemCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeemCreate(ctx)
+	return err
+}
+
 // SessionList converts echo context to params.
 func (w *ServerInterfaceWrapper) SessionList(ctx echo.Context) error {
 	var err error
@@ -1391,6 +1425,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
+	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -3503,6 +3538,126 @@ func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(
 	return err
 }
 
+type RedeemCreateRequestObject struct {
+	Body *RedeemCreateJSONRequestBody
+}
+
+type RedeemCreateResponseObject interface {
+	VisitRedeemCreateResponse(w http.ResponseWriter) error
+}
+
+type RedeemCreate200JSONResponse RedeemResult
+
+func (response RedeemCreate200JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeemCreate400JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeemCreate401JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeemCreate403JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate404JSONResponse externalRef0.Error
+
+func (response RedeemCreate404JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate409JSONResponse externalRef0.Error
+
+func (response RedeemCreate409JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RedeemCreate413JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedeemCreate503JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SessionListRequestObject struct {
 }
 
@@ -4084,6 +4239,9 @@ type StrictServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
+	// RedeemCreate Redeem a code
+	// (POST /api/user/redeem)
+	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -4891,6 +5049,52 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 	return nil
 }
 
+// RedeemCreate operation middleware
+func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
+	var request RedeemCreateRequestObject
+
+	var body RedeemCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeemCreate(ctx.Request().Context(), request.(RedeemCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeemCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeemCreateResponseObject); ok {
+		return validResponse.VisitRedeemCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SessionList operation middleware
 func (sh *strictHandler) SessionList(ctx echo.Context) error {
 	var request SessionListRequestObject
@@ -5084,234 +5288,243 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bcxtHlif8r2Tg6wiBPQAIgKQkUuHoj7rZsiWZJinbsqlBJVAJIM1CZjkziyCkZkQ/fTPxRezLbsxs",
-	"7Ns+7Pbr7O7LPGzsP9MR3bvzX2zkycyqrBsuvMhttztmusVCVV5PnnPyXH7nQ2PEZzFnhCnZOPjQiLHA",
-	"M6KIgL8OY/oFWbwI9b9DIkeCxopy1jhonE4JOjx6gc7J4p5ENOw0Wg2qf4ixmjZaDYZnpHHQoGGj1RDk",
-	"x4QKEjYOlEhIqyFHUzLDuk1yiWdxRBoHD1qNMRczrPQ3TN3fbbQaM8roLJk1DnqthlrExPxEJkQ0rq5a",
-	"jeeCz8rjOlFYKMTHSE0JUnRGkMBsQlCTslGUSHpBWuj4+RO0s7Ozv5UO+seEiEU26rFuunKcjX63f7/d",
-	"67X7vdNu9wD+77uGN/gQK9LW/TbSQUslKJvAmF/yyeFoxBOmyiP/kkULNMJRJJEk4oKEaLhAakolSmKp",
-	"BMEzhM23dcO2Pw9g0SsGv7v5Ir/kkydTzBiJNhnwyHxSN077c+04e9cbZyIkF9WUGjByqQYjeCNw1BEL",
-	"ckF5IlGMNYHgoSRMoTEX8OuYCqngp1oyMe3VEMpOr6eHjS9fEjZR08bBTr+lD4ciQjf199932/vv/u43",
-	"dWTyBVksXfEZDgmaUzU1K26PYi1lxHRwTha1K/7gWiv+ks5oBSG/5BOJYiJg8epGFMG3/mBCMsZJpBoH",
-	"e91WNjL9xwxfmpHsdbvrjOsVD1fQq9lkKtFMv4qaesP1wGDn9StEICzPSajfrN1/+Lhm+yexau/yth5s",
-	"ngx6/Ycwh/TvGgI4Jj8mRKoq3gsTcSP1iECYTxANzYyCb9u2lfaLMEBUoTmWCDM5J4KE8GHt3GxbtRTT",
-	"6PY+f3r/7cNvdr/tfbbz+sFX/eO90/2vu9998eR68z1RWCXySYSlXLp18ymXxE7inkQSPkNUIsos89FN",
-	"1E3LvD6Ad3IT+40g48ZB4//ZzsThtvlV6kczzgb2z4E/Uj34Uzoj33FGqlnPi8PXh0YQveeMoBAv9BaE",
-	"aMoTIREWBI0ShSirG7F6X31KGm9O9UpnG3IoKd4+mWI2meICzd3fLW6Bz4gO29/h9vtue3/wd2dn7e06",
-	"pnTKyxN8xsIqWUsu15e1iq+StP3NJe2VVjpkzJkkRo8xkvE1V895wuBIjThTxMhhHMcRHWE9p+0fpJ6Y",
-	"Nw49ZYVpZL4JdTeMq8EY2mk1iBBa6DQYRzIZTZ2I1quy0DsMS3ctMnsGLcNc8ov+utCVPtR6NoIOE+Wk",
-	"MEGJJKLTuGo1HuPQsoEbzpuyCxzRcGB5gz97PCMHyHJmZLYBRUBu+mj27mAV9NlKGZ6Wh5GmDBIiLhBG",
-	"Y0qi0HAFGDMsxBNBQsIUxdExGSeS3JQORml7A0F+ICNFfIqAPXCamzAdGq6dfoaan52eHqHdbm/rAL1g",
-	"Iy4EGSknzFEs+AUNSXhHq7dycEHFBIOWEzhZA/ck4nN2xvR4IkyZ2mrpXWDcKYJI4XOSJ1JLvE4UY+Vm",
-	"K85YM3D/HuijxsdjLa+Crc4Z09v4nIshDUPCbrh947Qdf9OoTA8WlSikEg+ju9sCSYTfDZDpHXIpHFOg",
-	"LMa1oqt/uzv2pPsZkoiziUSK51nSCZGScnacXgxvNFNpWhuk98xswpJOGGgGHIUc9INHCLP0hI0wY1x9",
-	"pM2FQ5GpbdhX4r0xzadEEISRHjoJ25QhOz/dFiMkJCFqBsU5B1uwsKecv8RiQm64okMeLgaK80EEjWXr",
-	"6TiufkGPR3GOzDt3y+Fdf9AXMAwGSwkXT6FPLImVdEvwCrPFoVJkFhujxg1WQi/CDLPFALv2PGbBOdK/",
-	"IffbI6TEAuEJpgxFWNkbyS2vyrJO8VgRgYJjosSifaj/CJAkI85C0IinBIfWsuO9UmFEMZ+ghCkaIcy4",
-	"mupFNh3qbcBRxOcEjD4VqtvD3W7F1UxP5Q3DiZpyQd/f+NAnflPZnvz5X/6/f/v3//Uv//E//+Wf/vEv",
-	"//jPf/7X//Hn//Lf//JP/9j6P//yr//2D//uL//83/73f/qff/5f/3Q3jA90DU+GSqSvWigWRBKmLH9/",
-	"w/AFppHmCTdfg7Qlj+cRcUFHBOnd4gILGi1Q/k3vcrf0Inc3ZzrECg+xJJqQEiYIHk31uMzaWJXiTfb8",
-	"pmtkWxyY5anRz0Y8iUIQi0PNdPBoqvUhrcCQ0XlBMbprdWyTsZQ4TscbnX/1+YIsHlMW6uuRXsQwpLpr",
-	"HB0JHhOhqL4njXEkSasRe48++Kajims5cRcdJ77kI9RFCRtSzT/0WD2b5Xrmpm6lWSezIX/vD+ld+jIf",
-	"agVV05A3Y6dGFaaU2UlXmUeLI2ktXQ+9jVqEe/PWRD7Uw9A72GRJFIHGyzgzdsWla6JfN0fAGM5XrYtv",
-	"/11vkY4E5YKqClvjN1MCXB82NyShPnO+3t4M0ocDsJUGW06/kVMsSIhizvUlwvyVvgMSW7dqLKywBkzv",
-	"+/eNQoNauHjf6mlk1oHyuwUbQDrFNxJPSNX8sEJGsGlFTd6z9qUpvgDVLTVsuI1swkrwObMvYkHgkMKv",
-	"JITdzNMZvJcjsZ3eWjT2Y8IVLg/5K/0YJYwqMLGLibFPIgUmMegtR1L7vf7eWv0pfk5YhdntSHAt8OMo",
-	"0Zc33aj+AZnXc131Hvb3umv0VaBYs0LpANzMKwkWXFEVh9moIgMay+oDycF2GFHCFMJhKIiURKLmiyOp",
-	"6fXJi6fHWj6P6SWRW7Dh+gSbWyCJNcmPBZ95RxezRf7kft/od3c63U6vt9Ppbvd39fCpIjMYT4kqa840",
-	"FgIvgL/Y+YBxedmUzAvpiGfYWEiXj9Q3S99omCNB4PRhVW+1e3jQ3dvAalcQipUH1tufMRe5yTWevEAi",
-	"YYyI1IcT8pFEkqrKzshlTAWRdgYl5mfuFxOsyBwvkFQ8diRB2SQdh8fRyQUR+eXWi/Gg3e21u2s4C2sW",
-	"PBtvQVo9WOtkawkwpVXuRiur7knr6cIsRBGWCjgLHikiZEvLLEFGfMKoVtfyQrwhz9vxZPf5n/7wx/3L",
-	"ryqXWLc30Lx0KZnsH+zcbGWMJdlvPsKx4nHVkIDBDKJqz5VekxmXCv3ocVr/gMmYsNDYExSOcvIcQZto",
-	"SBacGVPaEEeYjQpivtfV/7mGrM+09tR/nGku/bWIwTg/VumshtEaJ4f+CvYvlUjZRK7F8EE1gf3yaDMd",
-	"Wa6z4oQL5JRjQXnWUWKi+W3PHf1WToDUC54n0JlnR99Ehb6eiKqTRS2EJaoSX5YeNefPfNmrxVWr0e92",
-	"ewfh8OHBQS8nFTwX0u5+zoVU9mUftp/j9vig8+7vmtvg2/7Qa+1cbf3uN1WncIYvX5hOevowfCSZuHJh",
-	"6qTjRu5Mf3b9lbNrNRJGf0yI/UC/URaE68o4b5zgKr9LmZdfzDuXfkt4/FJH58cQAIWlsKJgTb6fBjeY",
-	"N7L/5K/EG14FYbnqudlLaphYnk+l9J7+Y7WcgOtD7rgWOT60VT+UY66uzVjXUIlWRIsUZFP9ME/ISBBl",
-	"ufmX48bB92uuTnGRz6sCezTdjTUpnZNFB50oLrS6hRifP9L/a9wUaKiv1voCCvaeSmXsu2FPPhj1z3/s",
-	"fsZ2vnm4+Dx8KfbU15fVGlphAfTQyivwrmisOsx8FYpPjJUAnBj6sMAsJCxWy44WODNnI2Phy6kXevfs",
-	"5R+PFL3QY0xdbrn7fvpz+ZoPDb6Jww3IaEaZ/7T3q8T+VWL/KrHvWmLzSF8xf5XaN72TXVVIqceUhW9E",
-	"VBbqiXmY7cJUqVgebG9rounYx50Rn23jRE23Iz6h7Hcu/uKTiLLkMuRnSbfbvz+kLPzkq/7s4bej7kux",
-	"Oz29f/G4x76T+1+EO98sHjz/YQ9/1V8pZfSA3tXP4HqagBtwNXG4X+9JJKNkkid6O8VGnj+aiLh39n8H",
-	"7Xcfuq2d3tVvVk4vHUnVHJ9kETBeHHjBahwRLOSAspV+WTTiPNLn3Pc14NE5alqHo2Gx8ymNiHs3T9+V",
-	"hoNlnphVhr8+8I6NDX9eoJFz35V3MXvpntzQVPXb3/72t5f71UaqghLZW8+WwujovMzhZprXYAGcp6qv",
-	"9cjURer68VKaRzUxcDQ+RoH308C5fWywlQwKXJ3HhEFEaGk4xr1SHswLVvbjaAYGHp7MF6Q4+HGacCLz",
-	"nebY3ZDziGDm2B1Zxe3Kp+QEPnPfDwTBstpEvNBrRyXiCYRgCn25oJyhZoDDGWVBCwVjTKNEEBm0ikFs",
-	"hhdvPUJkFisIxGHI6J35Ba1aygT0z1s+FonEEzIYLgbgp1otJXyHV6XlLaU/j4BTMigfQ7dfhXUvD6xg",
-	"jPMWYz0uaKxrG/J8zyO/iuu79Aj0jI3EAvRyrJAgUj0yitDyi5XgP7RX3q3SLY2xlHMuwrySs9vdv59T",
-	"cx5W6UweV8kivRulG5hJVtA8AQ4gthZn2Mi2jYmK8QQ8Wsv4YoFfFXSyDdhXYJiMPl+YqangMR3pPyZE",
-	"S5MAlC2GvowJO3zR1qSLFR1GHssDT6s+olQqgRUXCMI+JWpKQlAaECoDE+dPUESlqmN0m+mWPhe0S27p",
-	"reANTRRwl2XM8ZyQWL90AyZZp0/4x3PNY3UbZp4KleWqfN9L92f5UZRZ/MAIMzQkZRlXJoSQSDphWBGp",
-	"VR4bUazfJXg0LV4IU+prtBw9LPVzrmG78me33rqfOClXOCRGmASPtPwGbSw4ACakdTij0wWp9pcG7iHN",
-	"T1BTYEWsj4kLc9PZenTGAkZIKDVnTtQ0OLCJbfZQ1QV2T+gFQRgxMkecka1HKBjqVQ0L358xZ4vxAyEe",
-	"ocA91u/jc8JK4na40Me9cJ6FCU88Y4LEICyQE8WdM+aFgaSmHrtIWlh5k2y0Gma0m9qKWo3Ltu6jfYGF",
-	"5p9Sd+bv2KH7zn/4JB2E//S1HtCxG4//y2M3Nv/h03SclfRijFe3KP4OYW+dlc4ZHuwGtkwkGQnRkIyt",
-	"pVGQOMIja8LS93TOSLUc3C8LP1803oEgvLa4yhh72oRdyQqeWzrWz2aYRk94SE5I1TXNGWaW3dPg3PGQ",
-	"aM1yIZHNRPFW9X53dbSb11EV9znCUp5XBcasGaHR3UgjLVyWdta6KxXDAO7ay7/E55xTU3PjWrK2tyFG",
-	"3TZd311iW/gSiKxCzn5DhoeJmjLEzRuoGRwlw4iOjPfa8grQtClntpnPT758HWyhhGlxEcTu/SBHpR8a",
-	"6Q/Ao5Qi0jB6SDNhsLBTHEWETSD1+cd++8H8WW/WC99eduOH9f81h/kXTDm5vir5oaGQArlnAyiuzBBL",
-	"cn83EVGeo20yzFU0lvVe3rqiQpfOr/SqllAT3rYPZzj+3nT3DrOFIwHNUJ9MMZus7ewopGxe4pEChwzE",
-	"7gY8CgeOUQcQBRQQzfkGmnEF5aDG7MdCPvBuf7/3oFHOcf9w/6rSo8DIPO0435TNg2tPuZCkPYT2Fm2p",
-	"cBytcdEq2vurxIs/6TX63rzT3iqCyc2+7rjrH18RNeUVQcywD5U+AUFyWwgSSKKJCz+eO68B5CdNsUSM",
-	"Ox9W4UKFIzoi/69nI16HT0+xrF7bOpvQDGaYD5T9Pr9FLZ/sfH3e6YxL395M6c+N3zbVyEZZuVeCjIkg",
-	"bGS9hxuEBlnbXezFYa9h4knDtutCwNP2KodbFgtaDqzit0UV07tRYKPrDAWfSzC4VImejuK6m+ZWgPQF",
-	"RGq9s5nyZpOyW6BA4+JvHA6fhM/G3V5/Z3fv/oOH+0v+brQaAs9fXOMrmy9uTPCUMPUUK2zWpUEWn3fJ",
-	"t4+jFz9wGva/pm+//bqLP91N3u58Hr399jh6wboeXRkO37bifmnIwoaD9DlOt1+l89rJ32kX3kptIJ8L",
-	"a+qPcJ3lzY3sYW+/X8VhS6RuHmR8wtua3JXRe76WOmmW2b7qLckKkf6D5KxzjOeviDRG2jQV9gUb84+k",
-	"w48SIQhT9SkfBkajnKQKz23i6VrW/rzzumL4O6ujf1ddQRrramytBo1rHEu5OA6EFeTetouW4CwI40Ft",
-	"sLMkhN0o2LkcmpDK//zAP+NzmwFrkoNNujCiDDWDVJ9roUBKrv8nNrcH/U9IttD/EGRCpSKi6DDypF+F",
-	"S4KIAZ6QQgRy4xV/T6MIb+91uuudoPJNzK1dIT6Xxo1ct+mSZJRcJeTsubqNu5t/RK9/fzvlKn5i1eZN",
-	"zDwlTXt3v9/d2V9b0y7eVPJKUX58WZRbfhBcxThR04ENJigfIRPxhQBeCAX29YPt7QC9OX6JmhC9g746",
-	"Bl20aLVPX1ZcxdtHnEcTrMgBKJ+/w9FEKzLT2Scnnx32TBxCSCdUyU/um7+olAkRn7jvzMOYCMrDT3a6",
-	"5k8zvE8+f3zyzdudp0fPPjv6Yufo26Pi35U+0nRJyrPWystO302+WQh3K8xz884LO2dH0srtRtVOFrJO",
-	"DxnjCRuRWaUdCych1ZrrhqmsfqOHrgnoO83ULa+XIpcKNV9hcR7yOSusz6kXyCSIVFgo4MXd/kG3i96c",
-	"PjExYEOeKITRjLJEgYmyKphgudDsXUNoEhZWB2GdwKYb6z0ISABCymWGEBaWA63MUPZvPzGot24uiFDL",
-	"ZgRZb1UTwqqKujdBa1o5I0VVVGB6r7AePMNsRBBn6ASrRIR4sbkr/lr7XyXAzCAzivfXNKOXVnbANnOS",
-	"r3PeKjxMURSALxtuV4ojckHEgjOCmpmCAFSptloogMzXQL+XoY3AsxYyARPmx5wjR/opuziKrHSWeqrw",
-	"ScEZA2+UD2n99G5DZC9jgdcX4ZXp/JWcDkAGDGoJH5tNQDPM8ASGAJ6ZprlztJDm5S2zxi1Y/a0DhJFM",
-	"YiIkcVimZ0yQGVek7WK9Do9e6Hv2hzMLeXDWOEAfzgy6gf73WaPT6Zw1rq40PeCYWB/bteC99KAg4sCC",
-	"DMJKlS23WYubYiI8NV8Wd8I2uO5WPE37r1ahigYMqTQXaqEZHk0pI21BcKifgJbyCLTrmbmooSGRNARP",
-	"GUQog/21g57BvoKHB7PFGXM6COyvgSiUNjReQsACCdGUCNJBn1pBByusL1tCGNgAqZfZWOwoAw/3GYsF",
-	"V3zEI4OzZbazBaZaNedoxgVB55SF8gCcrklIFZpyfm5fh+GB0Y8qNIz46FwifMb0/c40glkByct80uQC",
-	"BSl6htajdkYmQgr+TYItz5SYhxKThmINkOa9FJiyc8bO2O8dZOPv7TR/f8Z+32634f/1z7vdLvo9CgrU",
-	"GKDmEIcogydG9nxpNube1ddrfbFJmEzimAvNXmckpHig6Sfw3jRj8J/oFdMaFYSwmJsgoI/ZSHa4SvFE",
-	"jMgg9X63UDCjUlI2MXHuxa7d0AuPCQtjThk8N4bKFMSp5VtuB3Zo7vqmr2QD6lDizE1OxcW3APMheyQl",
-	"H5jgrcLDkDBKwgDZNe/pNfcxdfzZWSwJf7m8R+lbWidNL5cwNn9iqwbrRtI3uy+T8ZiO9MV8YBNpTffe",
-	"cwiCSL/b0d+lmG6BlW653VKUiNyYYNuK20zj4pPstVjQkSWGKRbEzNmGWWRP/T7NE3OjhQdwQAdwEPX6",
-	"N61z3p5YG4PoRj9LlG2miPfVQsFIirHfeUokEMSdH4XkA3PdF+C4G4wibr9SIpFqEJELEhnILz5P13RX",
-	"r2kKJJdfivSRmWH2yH28pz82d/Xcgrrf9/XvI87GETXkLIlK4oEFmjCDC0lENZOFBkKCzQaBQVktBhB8",
-	"4trrAQHkkcvcb/2+Ie9Y8JHm6MOIBKiJLV6TAxkDd70xKcA+EMfOtsBYosWvC7IdWKLPTqz3oAo2ETU9",
-	"NpsG5uBc/FP2ne6wEgPRzQfWTuhjDSFBZrGyvwfkcgRIcdn+mOcWTgjo0EZiDYaJtHahAtSZ7W3PMWSl",
-	"tYAoQE0QaUGGIhVsuTfNOucgl4Js8eSCjQZjTD2itH+573csG3JgVfo1xgfp3y7YuchT7bZk21FowzIb",
-	"mXuuO/V02bL+48sVyPupEivee2kae1GogG5ckin6ypAXKRB970mUQqfZyAroZwVG7Y0ge1Jm0/Bamc8W",
-	"H7t0fB8vM8da4TLkcVbdWZGxgiGv8KDIVl0oco6rpg+93nI8Vf+dZxz20pUyWX3l9MAwCywsbS/3Tolt",
-	"mZse8CqIxy3wpUarDJqY4zfgJahiIYU9tr8WnjqdAVwP2anP/Zke+nRGuTOvV8U/8rDN5kjDbbQAk1Y+",
-	"sobsPBi5qoOZOl99MM6SSgPGy6JGAzhAmY5g3/FUBD2vojpjnxltxrXg9Z1JUaCTElCoL0P9UeVFqO2l",
-	"QoLqLssCVK9tTkilq5BtehWyZMYR0w/yS17Fx/KB+x4ScZUEyV/OyyyvHDKZea88a1j1zfcQTZMZZtlF",
-	"yl6fWkjiMQEzw5TPHRqsuR7kzUiVN81KH2SGYPhhGTJ0iJo4ktxFbRcg8Q0g5lYLZQlTDlLU3Mzyo1uK",
-	"eb/cZOSOVa35vQJkXpavsmNb9ORWCpK0GhPBk3gwXFwDAV9+qr99DC7uG9lmoLFjPq8KK1f81jDhWw31",
-	"vuAXLwDmL99AWxMG4OoBkz9du9b6FiOYK9gqKgL4nsPBt+hyTXtL1rdhuKQP+QXZQsNFVt+gaMdX08py",
-	"OKaVHrSy293JUXR3LVux8Y9WwD+Ct3j38jKfM7tWmzkpVjvs/v41mjYHuG64e4XhdtdEyFM4ukboqxOr",
-	"tVPc6/ZboPfq7dnr7poEiPSiYISBRVN3pj8DEArT3Np4fQpkbSZW0ipsYLvdeW8e6fKuS+2OTVSy6ZDO",
-	"CAP3teBzA6kIxwqqGOSgIcHUP+WJcAqciTl1qpKEBJlSWEeNh6BqnC+xImxUMc7XBAstLwRm5ygmYqQF",
-	"bWTsczMaRdTlaXjhdYxn8ROaHVWhQ8Z73RxB3d9dK2E83t/Lu3v2u2t+t1+AouxuDiujx2yGYBpclwg0",
-	"ey+bZbVaOpgLqsigZ68k+SjANdmT187e7IbthFXf71aDAFQ1UUT87PXX/DKF16waQK+/7ghIKlw2FcFW",
-	"LF21GgAIaIYxuJ44d4fJIBBWn3046AfgUgxCvLCxx/qIByaYMBmdE2VMYiJNu7OKHQm9mjrNiI9wdMb0",
-	"kxYK3r59+7b96lX76dPTzz47ePXq4OQk2HpkOjJ2WmPa1/+0jz3zgWYldiznZBEYS7ZWI01SsH7dFiKi",
-	"agp5T4xsFZwrVXpKdcgQLNPNFzkGoNZK0n24LuVsADrbNIktxQTM/u6aXZk8YsomVSN+2L0GrqAxcTg4",
-	"2fxyVB2u4mmv4yKtGi5VMQe3gukZzO1v6VStyTprS2IF/cvLwBXeszrjkER8rlXGrRYKdvXvztA4XKDU",
-	"OWUNzllVQeldx+5JBDmwLRTs6QaMAuKL4v7lZaPV2IX/3ru8zAvcPXi8SuBChvpLPqlGFHdBIHpAFXru",
-	"+uDdq4ViHsz7RljcrXp5VkgjtgUqc0SK9GeKQKESjHptzQbtGwjaRc0nEU7CbNsKkdI3FJUbD3GvbSJw",
-	"7mqQ4YaDEwSHLmYlB+rgj+86g8lqVa4KslmDQpYK+f37641ojZjgjaNMw8RatWYVK/7K13LTNU69Jsaa",
-	"Q7JScMbznVvsh71+pbbizJq5mWxf9LZHU6y2s/WSVYMu6ynFKxbQIETktfK6et0sDBbycKFIfjJ55V4h",
-	"Q14kLAnAdcigmETZW+9eO6sua3nqdJnK4pV5A5aBS6tBpslrEEVEmDhRFvi9ZQ4T5AjrW9AoSkKSz2vt",
-	"3zbOfa71netrGdWspHQuATFMobQFrfFQdk7ZZKvl5KXnzDNG+iK6xrqj9C2Z17M1ttK6lpWRLppCoNCc",
-	"tSl5dCLIiNCL4u51u9Uhg86SsTLwP/UmrKRZMPaC6TVdT6NdGr57T6IZjmO9BXzs1PccQI8+jYKMuAiL",
-	"p9GBA/a7/V1gjN3agPbC4vevCWydK5rqGm7lq+/mih/nKnakHr/84nlcMt2Dn1zF9ektLz1KbDknsdbQ",
-	"ep1yeFRZtuPQVGvmYwQYRCjiE9lCjMw1EzcVRdARlrJQ8hlLFLh/OzgE/QK09ggZQEALLINt3eey7nkj",
-	"O3eq9FbYub2xVlWRXhEwW4Na4je61rqTSpdOem+A6n3IMGc8MyguWBBkj4SPvlhI4nOO5YM9i5Ho6zB1",
-	"yUz6TPZLqPe7+hFPfUUZdrwH++Ej1huYeudWcjmt5by8dIjFBTgmM0xBBvjzQ6/wAo1xFCEZ0clURabW",
-	"4Ry9J4LbaDvWHsNvaY10paK8CrpXBy95Pa1v86D2WS3YXmLyOElbv5KmRi0rYHS9bGHjRalz49lRwEtV",
-	"nV9DB78Gq2814gizwVpQrHbEihKhVWL5MSuElApE5Mf4qXevzmw5kqMxFqtRISs0Fx6RjXkgEcf6s7WR",
-	"TysayEpT6FWuJpwUZipNdJ/hBRI0JKiZREpg9Kf//x/03RD+dywI2XIITIW9Dh7Bzwa7aI5FmIt/1z8Z",
-	"MaH5jm64kFcqKrVtiFIgzMQW1OZhumAEl46otXpTMBej0y9PjyCANrdzNfA2uRiFigXTPyL4EXX/9If/",
-	"sAvBaicnX/oQesp7aRRhOmvZKtQSvaQsueyE/J5saW1NX7gUR0UsXb+Q/+4qlNF80ZH664HR0ytoeM3y",
-	"JL5o+FDkZevlgaQN2BPhVTPJAqqW1jXZVD+yZ6gi+wMwLm2igfShoR85wzbPKulTU/THe5ua+mbnZJEj",
-	"citoofU8edtfVtv70lNboWAEJsjVHFNN6uBaKw/NuT+HicqhXnsx59Qa589Yc7e7s/UIYQ+szHQwwgwx",
-	"QuGAuerAzBr1/WZtgD20qRdE/3nGbASRBKhtlwpVA1/moo42A7Q3KYeJoGpxopfPqicECyIOK338kH9p",
-	"OcTn35xCmWGL7uJJJFefETUDed7udDom6xe2CJgF9JCNZ6pUbLaSn1OypGebf2ze01oOGi78BGoo+m9+",
-	"zar+x1apHNjPs36xLZygF4LapPhS4kYuWckmLTjy0NvmJttBeuCEKQBjzCqXe8t1xprBoY2lhEvMAXoM",
-	"S4FMyoN+xeY7GMDYoDj2wM59xcLXd5Tux5rKNZCbzZFr5NRz3Vmj1bggQpq16nZ6HYCmACzEmOorRafb",
-	"2THZw1OgrW0c02399baTmvrppCrp9RnWHN+8ZYPVCWo6XMNWhmtoltpDM2yhPFJhK8UcbJ2x7IxuwfbN",
-	"16nNSFUHPfEq7UI9xgzLtQWs7oyZE1yAizZLqPV/2AmAC6mBz8zAHWBZ+t3uZgVp7VXx+xywt9awKu5A",
-	"JZjgEi62j2StNdle38fKKwLkZXitGTaqA8UzOqTFY/agFvMIy418omLtQCuQiq0vfKeX2vlMPUpnjIOS",
-	"kVdX73LgodUAnmvX263Zw4qKu295InLB9472W4hHYWpMSKWAB2G64AlIkexrpDjUNtnt9upGmBLRdq4G",
-	"Nny0s/qj52ns9VWrsbfOF36VaV+oACn64uT7d1etDzk2//07vSsymc2wWDQOGnoNCy5Dp17DWmSrqPkS",
-	"nkiDM5A+bad8Re9kzKVaBfCOqExBKoGTaLY6mhIce2WSoUyIygM9G6MiYANbdEvgAD5CvqvMopUDUB1w",
-	"lObq7fb7NekbqejIXEtnzOTKzeIIU6Y6yLt4oB84ZdbSahFrlwLbOptUBr3alEQBMOwKrPdHNsEjPECg",
-	"/QeAQSyrQIg1p3Xv6uMfoDhR0sM0BjBjQNa1WcNmTvl9IUUIbaMZlWG01+KxFvk7VYof83CxGYP1cVDX",
-	"R+u+PtO8ATOyk73K3yNsowUx09t4Ff56pEmq2962MOmmsqSbCZLu1Q22pK4ae4qV69iFZfDd1Zz3MQ4d",
-	"NOPHkwm73f0bFsr3sluyEvmaD+dOP44EweHC5xh3Ug9/nY5B4dYSyP3my3MI8TL2BsSS2ZAIrTRm5ct7",
-	"3e6W2dPeGmt9yvlLyOrRH/T7qz/INNNjm1wCgnuNL99YAfOGQeKOEeAfX+hnR8VPEEdZms8KQX/VqrhY",
-	"bH/IPF5XhgojoshSGx6KCL6w1gwQUPbWrRV8i6xAmVQYHmltDdzGOdoxvYCTc5U8emoGVGLHu5WeAX7x",
-	"M2AMu6u/sJN/zdVzSID7CejNrKa7Py/q1PO1NMwUJADGUaYsChfICrJOjQOZdcEfRWrO0HfnzJiR8+Lm",
-	"5brPGJeXGFpaqFJfkpKqDAwWLWzcColCmaYxOYAKgwNfrVdH9NwVAchu9M3dfv+MVavAII3nVBJzSR8K",
-	"yiaA9+UWT1/wtcYqSBtnZheoB4BH551U+wyQ3mrpY9KjIVFzQjw1VHcBVJBpsW6TO+jQv3+EVKufXPkX",
-	"Mhu1s9vdXU8NtQj8N1BDnSYESvgNFBI7krV0xO7PSke0zolrK4n9057nIru+xeHOlEXjI0ovfRPyCxUN",
-	"vzRdk1RwyYq+f9UWl2iLQO+3IL1Xq43657areHF9SZ8zjjT5nEGU/FaFBnBLUn/3toT+E7CF+7C8WJlq",
-	"zBZDKpOpUN4Fs4WaarlMNP8Fwcq4Na/rz8B5RpWWz1mk2gHqBihhQ8pCA9RNla1iUrQqbRXFMYeYPLAD",
-	"sdC6PmCMYKHnCshDrhDRtskvyOIxZeFNBLMf4/9gbe6R79945m5fIvvJDLutmw/VcOhqHjc08/glyKSc",
-	"MNqUIX9s1qjpJ8cYywqtPkn+G85l6LHL9KN6ZulhHNZ78EBd8d+0JltmcBlSuEhwe5RgIW2pwSIiZAuM",
-	"xpyRrUIoZvlYe12/kUTcsostA7NNMSnTZho2N0XP4FMoS+iKjxu+NEfplqcrYSLPOo26iMU8kmiKEcuS",
-	"KEoDGD2kVfPceW5fk7kdQbXKW2j/6t11VZ8SuGYNh3DYVzn6+CU7tg5zB8GW0/QO3YyUDpnRPbah0p0p",
-	"jVTpzjr266lZfGijiJBLagr+nZNFC3w1+g+qJKJhy4TDawqFM06ENB4YDvn+upUzZoq8z7k4h9LPxhj2",
-	"yEY0Q0E/rb96WNSgwgKeilnCSnELURfHXN3wFryh5PJ6TUXNXYhZA+E0oLF0h9A9sgfQPl0Wl+xuyPmN",
-	"zqPVeyf/gU19BpfUZHnVdANdMJhCJpT74E9/+KP5KV8+rS7Py2qlaU20XMV8M6yKUOrVwdMbbqZFkK/h",
-	"MFrdNHioSgK1GqL+VSf52MZWOHKaHVlVw2N6lsXJGtZXr1p8AVFygjikW9hojDRVm6AzPByFf/rDH+eX",
-	"i/cBaAoXRGjuNE5Mom8VS7ptBeEn4wS50737/E9/+KP1RP/Ex/vdhgd8mQKhyaOoAf4thMXkA/2qz9Ky",
-	"wBc3PC24oQArmPXpjBjbfhJFwDmdWH9k5bqSaIolgEtLxUWVg8vs2c2DLPLktyHJmO43EvC9n5uAXxlw",
-	"sj4LMF1sfuC7q877rcvyVibMgUh/JtL8DqzXOEsymWplHSs041KhXreb8YW7sV1Dx85cPbXJyeXIBxP7",
-	"ff2oh49uUYaTej0VZfvDGuEFFekDwGXrwwvq2OsGMQNPXSTCL0vh/djEYZZxJXGUQgGqBpi9Ytnei7Cx",
-	"3OFecLZbFxEU+8gc72npfCu5PSQeP3nFpZDUkNbN/dJWjmimlMqSVEykqSkbSgYzrF/mlf12FPXcem+o",
-	"rHuowze8jdfKDGNt1LT56937owc6aRJpOQaBuEAmE3QzWRfxSf1VHLIbIDodR1HhStbKYtnHNDKlVMZZ",
-	"dDqK+ARu8KgZEZkl0G51ztgTABNAMZ5QZlOYYmzfMe68exsBL1RZIh1Mgucd2IyJv+QTM86G3onVL7+E",
-	"Y7neu3Ck1nrzFWB3rPfuE4tjut7baSzKWm/7GHLrfWHPuJaCq99/LvhsnfdOOcjUWzPjLPGb1gKxdWvx",
-	"z7ol0LFuHvmrV4ndtX9/ifjxREIOXAuQsDLcqzqwqyK2VSalAC7K4upkgE4F/KZ+FgO1062CQurmkYeW",
-	"ww3l0IUAHchhAdmYriLeTyX0Toq009ekkIM80bO77uUohxdTIe8yxBjwrWawMX/lku9jyyWQGT72om/I",
-	"glUriiCTNG8FUJ6LvyKfkpvbbf8qcWOuSaRk6QX+l2wnPS1FVC11sXIajraHlIVtW2242m56aFP2gg9H",
-	"bx6/fPFk8Ob45dW2XpttqN3xOxeK+kmn0zFVgHWj+q/gAPGYMON3Ta9vgs99AIIzhlUuJQ/cshFl59JE",
-	"XLkCHwY6kEpjiGlyZgBbWqjXtVVq5VYHHbL0gzOmWzHxU5hlac7eLbGDXhMSSoTT9Pom48pTELeqVKcX",
-	"toPHlIVvRHRzq68XzRtRllyGfP0DYAdxl3dEoA8AKpAH29uadXU89KFKWrDT8OhhuWf2q/7GM6475nrT",
-	"//pEjq1tfpxW9UyvXDcwkPqVlJyFlHGDF+OgF1Laun2r6Gtub1RhdniNYRQrJKNk8vOwgB4CyZhRmzhM",
-	"jCRlk8jiV3BW4EGkIjtLSl5ksK6GUK3wPjIv3Db8wZqye2cdf8gGbkt/NjVH061IPvf/b8l3mdJERjnp",
-	"oxry2TbVsIjYHlNG5bReVJ/ic2tfL8TZk0s8UtHCIapaEXxPouAIaiMb36F9u6P45ydfvm5uBWhCLyBk",
-	"+ZFJ7h8RQWacgZkV2A4aGu/oaIqjiIBB9jry1FLOsZ3nczPNFfllhyaGS3FAJZ0wKo0X1y6bHlozJICx",
-	"npYlNFA8EGP+Y0LEIjMjWmCpinDyzDM4w5cvCZvobb5vgLXcn70yutC7m0RSZ0ldXBwqhUfTmQmtjCOs",
-	"xlzM0pIxzy6VKexyTGQSQTyqxd5rHA6fhM/G3V5/Z3fv/oOH+0v+hro08xfX+MqeGRi1UkTr+pSzLw2m",
-	"1kGD91/Pht8enw9n+8l334TT8LPj0/DTXpd/Op2G3x7z40+fd99+lc7mKVZY017joEEWn3fJt4+jFz9w",
-	"Gva/pm+//bqLP91N3u58Hr399jh6wQBlVmAmYy6UNIUlbZm9dxn0pyn+DXkM63Oy8qGAUX0kPIEbcOsN",
-	"efUKPu1rUTfQUsrVBbNcpOy8mmJLmlsMCboggo6pLX5++67cfArSDEf6TJGw5Uo2pPxM/5ywcwY4R3rp",
-	"W8hWw9Sv+peKexI1S6WWtzo/gVJ5VzljbqPg9mQ4NQmdQ/yONmppnz8P7dJIs3T4EEvs5nUtLYDHxna5",
-	"8sYOIdEKsxCLEAUfziwv/IIszhoH6EOn07m6ChAwIC2pbbtozMUZCxi+oBMtfzrZYZEdw62aW8EBgPpI",
-	"0ItRM6RyxC+I0Ou1lTliDVXCwRFnzJxpm6gcCzImAn4NGGckQJ74aFVpTIhcWgB8g5XjHdEzNuE8BP8u",
-	"+FwoQ3vOJHArGsmXsTMX30xJTzegIC/h2saIrQeXiv4TEpGR+f2DkzvHdtGhEZMDJ/xHjUJN1q+9VQec",
-	"VLvutuaGWcPGQWPnx377wfxZb9YL315244f1/zXXmlkytOLxSOtoLuZz0jhoP6gUvVodil3geqNoQsj0",
-	"MIey5xBDgbqpjCO8eO3bB52Ok/7nhZcwaCyIV5tKQ7fL9UIjd1A+Pm//2KzrBAqC3ZhzrQoSWnlA647n",
-	"LwFD5KPZhZwo1Ys7tvmLd2AQAtuT6wv83dZi2/kJwU5WkO0aSCb27XsS0Tp0knXzk3c2zk8uHas5F+G2",
-	"CYGqVwOORAr+AVZvgxTKo3DgmgiMEutK+WviCVAzTkTMJTHF+iYk2OqgZxCeB8puCs3ro68CAvsjG1JN",
-	"0AxDylSGz2AymjvoOb0gaC44m0CmlRuHcQP0Upmdpiz3968vvnXDJlv+RlFdZJ4uF+jGUEG9PeVCkvZQ",
-	"i3CxaEuFYwCk9he37u3NLmnZLDYy8FdwQNNKeIt3ulJVef9a5++v1gZh1++A5RyaKEHdhb11pbe43BDM",
-	"5Sw/5GArvfDxkKBmUC6gH2ylg/8J7nKbY2Dsr/XBK8wWh64a/k+HYuGu/3Bc8pwZHlUoFMD5YJvargZT",
-	"Nfc7IcaQf78d0glVdoeLvC3nPHTGfR/r2tTjyEK5zpjEM4IgxFBC0NXRlyenyPjAKgYY3JCB8ZDomZR1",
-	"nP5mB9gFYmq5db+7fnjjMz0TO4r6fGa9tlQizsAaPMeLn+Cs9Ps3ZGnm8M+olAag2XEziGZxUB9TLBHj",
-	"hXItd5lwUNlhyqrsaJ2h6Wdy/F/BVAzZQJ1ffRidxnAdhjAjasrD2ijNgtIz92vIwALjtNdHeWXIvbow",
-	"kOiY2Y04Y+lOGLwGa8Y1kPw51yF8yHgmiTALAb1fa0o2dVN3tpQPvIIJ3kaojy1FVFlEaIqlp74YBdYs",
-	"LWxDTruxRY1MrNq7jXUaM6E6yred/pIdg5/xeUaDgHKeykQqNjoEYNEhbESWOJqzd26DhlxUaCwoN9PP",
-	"YFMG4NLdQMn1hl8HH+9N8ZdMEscEWyhGwROArvD3dh08zqpMmqCwNYHBcreu0a2DWqwcLAhSgmqmZvCt",
-	"wJ4MGIMA0/YoxZm0DR8U33Bx8HU9mPJtSpM/1Hol4oJ0EHixzxgZj8lIlZPD8sVgaun85gk9FVTuT/cG",
-	"JH5H4Fa3P9DlZ/FnB8P4V5+KOeX6cjK3ZckKx8ZeVe35Sg8RnBoAhDO7vRnyn6uzVF+JBg5fRC+Id4Hx",
-	"slxssZ6c2YdKUzRihsU5CSEvRRCmgrIh1yryP0EElB2TU3P8RLXsk51cegF4HGpdIjSGL3c63U6vt9N5",
-	"4BLZJCFsadaCU14bntCHEH48MUEfr/h7GkV4e6/T3SQey1/bGj3L7f7fUgRWSvFe7J57VHM4VnowXijp",
-	"6nJp7f7zb05zdcvWSnG227WBT+MZC38uGc637MtwnOhj+DJy5u6f0pfxjIWZFamaetdwZNi3wZGBmml5",
-	"/ohK9QjWE6o9Ar7E1g0dHfW8MgZTuG75778/bH+H2++77f13H3qt+7tXv6ko1Zf3gEiF1YqUTJuOmdbR",
-	"51oNBeqRJr0AK8JGlEjEL4hAwfd6IfT7W0EWNajX5QEK8UKmJY4CxYOW050R4/OtloEuNFf/EGdBh1st",
-	"NOWJaNlSSRwwYB+Z5vQQpgacVRA0ShQ4QHR/AEbzXkvTQL0PavM2T/QSvJFEmOvcZombm+QSrvEWnZHv",
-	"OCPwbpneQjozAYpI8LmZr7dgWYRmiJdEZ5rixcNFPkLT1oEMsX6ul9Or7X5OFvkykO6HUhXI204y/cKF",
-	"O9xImdH06KkMvb1c2eJ0PQ7s7D3d53ZyMg3Ce69fmY/Zg9REc5xcvKr5DKI4TdIjVsRk4mse0dWcT1wQ",
-	"YQsKKRzBv1w+o8HMKeZifmjEe10X6Rjv72X/3E9TGQ00kA/kadcJ9C99yhd+W/d3u7ap3n63a5vS/7wq",
-	"pXbuPuxmZZD6u9XZnXqnFS8od95Oqff6yJ4+uXZCG5z0Kvn0JSP6SKGYCHOiWohCSVnERZgmuv2adOkl",
-	"XZqUVIi5koqOVuZdKq7ibQsfsCrqHqeorlAsGm0e1HLKVfzUdnaTMm1Gbdrd73d39tcnO937E/3pdf3L",
-	"UCibSsTH41vyMUPx7uqg4bQq9126ln3XlglaaAb+mIItcDW7iQMYO/vVS3x7+ayJYGZ1+XjsnVW9B5VH",
-	"1SSjbXZSXRiLxQ4GhTiQRCVxcN1D/Iz97M8w+9s6wmpKBDFn2BGCcrmNvx7ouzjQbJ3zDMew/ji/ssc5",
-	"wzc2B5QyZJ0HCVM0SkM0KnhF4DywoHoaP+wZ09czV6mWKvsKQwFXsd7hg+3tAL05fgm+61zANsJxbJHE",
-	"7YByCOFnTNNZB9naM6i5293fQvMpjQjyjt61Ikb02T+B9brp1cPOcmCyvrM5w7K5+OwD8B//DkcTLqia",
-	"zj45+eywZ7K9Id5GfnLf/EWlTIj4xH1nHsZEUB5+stM1f5q1+uTzxyffvN15evTss6Mvdo6+PSr+3QDi",
-	"E/rS31j57kZMczkAZw5t8+eeyuPozAFZ2gTuu+C9KUWnnTUdFhd13oPOTxfX7uo+JzEcvgqGdK1e4Jpr",
-	"7uLmBG2DOcC2XWmSK1VBcjXfqowqDuU0RflyUDIA/d3pdLRMMzzHQn4bFGNwtrowFS6QqawQet2lCGjl",
-	"TlOcsxxujQllSa9TxpampmTmNWouVuUW35RKnOfqHTmDfVYX3s4bETwCJOYhJCAr7vVVUbtlnY6zMIzU",
-	"YSZRszicmV4063xLgd1izqMtM0bntTMBHGu67aDdtISLnUal3648kSdVUVOomY6NR7YcjsjilmykUdZX",
-	"6nOqtt45n0lKoc7YjJo2idwQgZZ7dh0IVD8qkkFqpC73c+QSvJrfkKE+SmwLaFt3CtAxDNabJ8qL0ypM",
-	"oYZsT52eKcmIsxCN8UhLaT7O1svCZHjtwekvt/WSMnBvViNDUCIL2BD+5CVvXL27+r8BAAD//w==",
+	"7L1bcxtHmiD6VzJwOkJgDwACICiJVDj6UJRky7qYJqmWZFODSqASQJqFzHJmFkFYzYh+OjNxIs7L2Z3Z",
+	"2Ld92O3X2d2XedjYP+OI7t35Fxv5ZWZVVqEKF17kttuObpuoysrrd8vv+rE25NOYM8KUrO1/rMVY4ClR",
+	"RMCvg5i+IPPnof47JHIoaKwoZ7X92umEoIOj5+iczO9JRMNWrVGj+kWM1aTWqDE8JbX9Gg1rjZog3ydU",
+	"kLC2r0RCGjU5nJAp1n2SSzyNI1Lbf9CojbiYYqW/Yep+r9aoTSmj02Ra2+80amoeE/OKjImoXV01as8E",
+	"ny7O60RhoRAfITUhSNEpQQKzMUF1yoZRIukFaaDjZ4doZ2dnbyud9PcJEfNs1iPddek8a912936z02l2",
+	"O6ft9j7875uaN/kQK9LU49bSSUslKBvDnF/y8cFwyBOmFmf+FYvmaIijSCJJxAUJ0WCO1IRKlMRSCYKn",
+	"CJtvq6ZtX/dh00sm39t8k1/y8eEEM0aiTSY8NJ9UzdO+rpxn53rzTITkohxSA0YuVX8ILQIHHbEgF5Qn",
+	"EsVYAwgeSMIUGnEBb0dUSAWvKsHE9FcBKDudjp42vnxJ2FhNavs73YZGDkWE7urvv2039z783W+qwOQF",
+	"mS/d8SkOCZpRNTE7blGxEjJi2j8n88odf3CtHX9Jp7QEkF/ysUQxEbB5VTOK4Ft/MiEZ4SRStf3ddiOb",
+	"mf4xxZdmJrvt9jrzesXDFfBqDplKNNVNUV0fuJ4YnLxuQgTC8pyEumXl+cPHFcc/jlWzx5t6snkw6HQf",
+	"whrS3xUAcEy+T4hUZbQXFuJm6gGBMJ8gGpoVBe+atpfm8zBAVKEZlggzOSOChPBh5dpsX5UQU2t3vnxy",
+	"//3Dt713nS92Xj/4unu8e7r3+/Y3Lw6vt94ThVUiDyMs5dKjm024JHYR9ySS8BmiElFmiY/uompZpnkf",
+	"2uQW9htBRrX92v+1nbHDbfNW6kdTzvr2Z9+fqZ78KZ2Sbzgj5aTn+cHrA8OIfuCMoBDP9RGEaMITIREW",
+	"BA0ThSirmrH6oRxLam9O9U5nB3IgKd4+mWA2nuACzN3vFY/AJ0QHzW9w84d2c6//d2dnze0qonTKFxf4",
+	"lIVlvJZcrs9rFV/Fabubc9orLXTImDNJjBxjOONrrp7xhAFKDTlTxPBhHMcRHWK9pu3vpF6YNw+9ZIVp",
+	"ZL4J9TCMq/4I+mnUiBCa6dQYRzIZThyL1rsy1ycMW3ctMHsKPcNa8pv+ujCURmq9GkEHiXJcmKBEEtGq",
+	"XTVqj3FoycAN103ZBY5o2Le0wV89npJ9ZCkzMseAIgA3jZqdO9gFjVspwdP8MNKQQULEBcJoREkUGqoA",
+	"c4aNOBQkJExRHB2TUSLJTeFgmPbXF+Q7MlTEhwg4Aye5CTOgodrpZ6j+xenpEeq1O1v76DkbciHIUDlm",
+	"jmLBL2hIwjvavZWTC0oWGDQcw8k6uCcRn7EzpucTYcrUVkOfAuNOEEQKn5M8kFrgdawYK7daccbqgfu7",
+	"r1GNj0aaXwVbrTOmj/EZFwMahoTd8PhGaT/+oVGZIhaVKKQSD6K7OwJJhD8MgOkdUikcU4AsxrWgq9/d",
+	"HXnS4wxIxNlYIsXzJOmESEk5O04vhjdaqTS99dN7ZrZgSccMJAOOQg7ywSOEWYphQ8wYV5/ocAEpMrEN",
+	"+0K8N6fZhAiCMNJTJ2GTMmTXp/tihIQkRPWguOZgCzb2lPOXWIzJDXd0wMN5X3Hej6CzbD8dxdUN9HwU",
+	"58i0uVsK78aDsYBgMNhKuHgKjbEkVtJtwSvM5gdKkWlslBo32Am9CVPM5n3s+vOIBedIv0Pu3SOkxBzh",
+	"MaYMRVjZG8kt78qyQfFIEYGCY6LEvHmgfwRIkiFnIUjEE4JDq9nxmpQoUcwnKGGKRggzriZ6k82A+hhw",
+	"FPEZAaVPiej2sNcuuZrppbxhOFETLugPN0b6xO8qO5M//8v/82///3/5y3/4T3/5p3/8yz/+85//9b//",
+	"+T//t7/80z82/ve//Ou//cP/95d//q//6z/+jz//z3+6G8IHsobHQyXSVy0UCyIJU5a+v2H4AtNI04Sb",
+	"70Hak0fziLigQ4L0aXGBBY3mKN/Su9wtvcjdDU6HWOEBlkQDUsIEwcOJnpfZGytSvMme33SPbI99sz0V",
+	"8tmQJ1EIbHGgiQ4eTrQ8pAUYMjwvCEZ3LY5tMpcFitPyZudffV6Q+WPKQn090psYhlQPjaMjwWMiFNX3",
+	"pBGOJGnUYu/RR191VHItJ+6i49iXfITaKGEDqumHnquns1xP3dQuVetkOuRv/Sl9SBvzgRZQNQx5K3Zi",
+	"VGFJmZ50lXq0OJPG0v3Qx6hZuLduDeQDPQ19gnWWRBFIvIwzo1dcuie6uUEBozhftS++/ne9TToSlAuq",
+	"SnSNbycEqD4cbkhCjXO+3F4P0od90JUGW06+kRMsSIhizvUlwvxK2wDH1r0aDSvsAdPn/m2t0KFmLt63",
+	"ehmZdmCxbUEHkC7xjcRjUrY+rJBhbFpQk/esfmmCL0B0SxUb7iDrsBN8xmxDLAggKbwlIZxmHs6gXQ7E",
+	"djprwdj3CVd4ccpf68coYVSBil2MjX4SKVCJwWg5kNrrdHfXGk/xc8JK1G5HgmuGH0eJvrzpTvULZJrn",
+	"huo87O621xirALFmh9IJuJWXAiyYokqQ2YgifRrLcoTkoDuMKGEK4TAUREoiUf35kdTwevj8ybHmzyN6",
+	"SeQWHLjGYHMLJLEG+ZHgUw91MZvnMffbWre902q3Op2dVnu729PTp4pMYT4LUFmB01gIPAf6YtcDyuVl",
+	"SzIN0hlPsdGQLp+pr5a+0TSHggD2YVWttXu4397dQGtXYIqlCOudz4iL3OJqh8+RSBgjIrXhhHwokaSq",
+	"dDByGVNBpF3BAvEz94sxVmSG50gqHjuQoGyczsOj6OSCiPx268140Gx3mu01jIUVG57Nt8CtHqyF2ZoD",
+	"TGiZudHyqnvSWrowC1GEpQLKgoeKCNnQPEuQIR8zqsW1PBOvyfNmPO49+/GPf9q7/Lp0i3V/fU1Ll4LJ",
+	"3v7OzXbGaJL97iMcKx6XTQkITD8qt1zpPZlyqdD3HqX1EUzGhIVGn6BwlOPnCPpEAzLnzKjSBjjCbFhg",
+	"8522/ucavD6T2lP7cSa5dNcCBmP8WCWzGkJrjBz6Kzi/lCNlC7kWwQfRBM7Lg810ZrnBigsugFOOBOVJ",
+	"xwIRzR97DvUbOQZSzXgOYTBPj76JCH09FlXFixoIS1TGviw8asqf2bJXs6tGrdtud/bDwcP9/U6OK3gm",
+	"pN5ezoS0aMs+aD7DzdF+68Pf1bfBtv2x09i52vrdb8qwcIovn5tBOhoZPhFPXLkxVdxxI3Omv7ruytU1",
+	"agmj3yfEfqBbLDLCdXmcN08wld8lz8tv5p1zvyU0fqmh81MwgMJWWFawJt1PnRtMi+yf/JV4w6sgbFc1",
+	"NXtJDRHL06kU3tM/VvMJuD7k0LVI8aGv6qkcc3VtwrqGSLTCW6TAm6qneUKGgihLzb8a1fa/XXN3ipt8",
+	"XubYo+FupEHpnMxb6ERxocUtxPjskf6vMVOggb5a6wso6HtKhbFvBh35YNg9/779Bdt5+3D+ZfhS7Krf",
+	"X5ZLaIUN0FNb3IEPRWXVQWarUHxstARgxNDIAquQsFkNO1ugzJwNjYYvJ17o07OXfzxU9ELPMTW55e77",
+	"6evFaz50+CYONwCjKWX+086vHPtXjv0rx75rjs0jfcX8lWvf9E52VcKlHlMWvhHRIlNPzMPsFCZKxXJ/",
+	"e1sDTcs+bg35dBsnarId8TFlv3P+F59FlCWXIT9L2u3u/QFl4Wdfd6cP3w3bL0Vvcnr/4nGHfSP3XoQ7",
+	"b+cPnn23i7/uruQyekIfqldwPUnATbgcONzbexLJKBnngd4usZanj8Yj7oP9b7/54WO7sdO5+s3K5aUz",
+	"KVvjYeYB4/mBF7TGEcFC9ilbaZdFQ84jjee+rQEPz1HdGhwNiZ1NaERc2zx8lyoOllliVin+ukA7Nlb8",
+	"eY5Gzny3eIpZo3tyQ1XVb3/7299e7pUrqQpCZGc9XQqjw/NFCjfVtAYLoDxlY60Hps5T1/eX0jSqjoGi",
+	"8REKvFd9Z/axzlYyKFB1HhMGHqEL0zHmlcXJPGeLdhxNwMDCk9mCFAc7Th0wMj9ojtwNOI8IZo7ckVXU",
+	"bhFLTuAz931fECzLVcRzvXdUIp6AC6bQlwvKGaoHOJxSFjRQMMI0SgSRQaPoxGZo8dYjRKaxAkcchozc",
+	"md/Qsq1MQP68ZbRIJB6T/mDeBzvVai7hG7xKNW8p/HkAnILBIhq68yrs++LECso4bzPWo4JGu7Yhzfcs",
+	"8quovguPQE/ZUMxBLscKCSLVIyMILb9YCf5dc+XdKj3SGEs54yLMCzm99t79nJjzsExm8qhK5uldW7iB",
+	"mWAFTRMAAbHVOMNBNq1PVIzHYNFaRhcL9Kogk21AvgJDZDR+YaYmgsd0qH+MieYmAQhbDH0VE3bwvKlB",
+	"Fys6iDySB5ZWjaJUKoEVFwjcPiWqS0JQ6hAqA+PnT1BEpaoidJvJlj4VtFtu4a1gDU0UUJdlxPGckFg3",
+	"ugGRrJInfPRcE61uQ81TIrJcLd730vNZjooy8x8YYoYGZJHHLQJCSCQdM6yI1CKP9SjWbQkeTooXwhT6",
+	"ag0HD0vtnGvorvzVrbfvJ47LFZDEMJPgkebfII0F+0CEtAxnZLoglf5Sxz2k6QmqC6yItTFxYW46W4/O",
+	"WMAICaWmzImaBPs2sM0iVZVj95heEIQRIzPEGdl6hIKB3tWw8P0Zc7oY3xHiEQrcY90enxO2wG4Hc43u",
+	"BXwWxj3xjAkSA7NAjhW3zpjnBpKqeuwmaWblLbLWqJnZbqoratQum3qM5gUWmn5KPZh/YgfuO//hYToJ",
+	"/+lrPaFjNx//zWM3N//hk3SepfBilFe3yP4O4Gydls4pHuwBNownGQnRgIysplGQOMJDq8LS93TOSDkf",
+	"3Ftkfj5rvANGeG12lRH2tAu7kyU0dwGtn04xjQ55SE5I2TXNKWaW3dMA73hItGQ5l8hGoni7er+92tvN",
+	"G6iM+hxhKc/LHGPW9NBobySRFi5LO2vdlYpuAHdt5V9ic86Jqbl5Ldnb22Cj7piuby6xPXwFQFbCZ9+S",
+	"wUGiJgxx0wLVg6NkENGhsV5bWgGSNuXMdvPlyVevgy2UMM0ugti1D3JQ+rGWvgAapRSRhtBDmAmDjZ3g",
+	"KCJsDKHP33ebD2ZPO9NO+P6yHT+s/tcM1l9Q5eTGKqWHBkIK4J5NoLgzAyzJ/V4iojxF22Saq2AsG33x",
+	"6IoCXbq+haaaQ4150z6c4vhbM9wHzOYOBDRBPZxgNl7b2FEI2bzEQwUGGfDdDXgU9h2hDsALKCCa8vU1",
+	"4QoWnRqzl4V44F53r/Ogthjj/vH+ValFgZFZOnC+KxsH15xwIUlzAP3Nm1LhOFrjolXU95exF3/Ra4y9",
+	"+aCdVQCTW30VuuuXr4ia8BInZjiHUpuAILkjBA4k0di5H8+c1QDikyZYIsadDatwocIRHZL/29MRr0On",
+	"J1iW722VTmgKK8w7yn6bP6KGD3a+PO9kxqWtNxP6c/O3XdWyWZaelSAjIggbWuvhBq5BVncXe37Ya6h4",
+	"UrftKhfwtL/S6S6yBc0HVtHboojp3SiwkXUGgs8kKFzKWE9LcT1MfStA+gIitdxZT2mzCdktQKAx8dcO",
+	"Bofh01G7093p7d5/8HBvye9aoybw7Pk1vrLx4kYFTwlTT7DCZl9qZP5lm7x7HD3/jtOw+3v6/t3v2/jz",
+	"XvJ+58vo/bvj6Dlre3BlKHzTsvulLgsbTtKnOO1umcxrF3+nQ3g7tQF/LuypP8N1tjc3s4edvW4ZhV0A",
+	"dfMgoxPe0eSujN7ztcRJs822qbclK1j6d5Kz1jGevSLSKGkbtWMSEjK9ntVrkQsffX7cfPDF190XT/Ze",
+	"9d69ffjN0c7x6eP7rw+f7R5sqBgrSjh5YpptsVuABM1ZkU1ZJ9hytZB9acMWnZaioKTs7FYZYa8XOAEj",
+	"kPw9bO0hCpviPFXdKsv2x8Y6P2cj/okuacNECMJUdUyPyZOyGIUMz21k8VrmnLx3Qsn0d1a7d6+6Y9bW",
+	"FckbNRpXWA5zjjoIKwiubhZV/ZmXzYNKb3ZJCLuRN/ui70kq4OUn/gWf2RBnE/1t4sERZagepAJ7AwVS",
+	"cv2f2FwP9Z8QTaP/EGRMpSKiaBH0xJsSmxMRfTwmBRfz2iv+A40ivL3baq9HIhev2m7vCg7YNK7lhk23",
+	"JIPkJXh1G5dzH0Wvf0E/5So+tBT5RkS8t9dt7+ytfZVal1Dr+WVujPlJcBXjRE361ltkEYWMSx+C/FEo",
+	"sM33t7cD9Ob4JaqDexb6+hguG0WzTNpYcRVvH3EejbEi+3C7+B2OxlpSnUw/O/nioGMcTUI6pkp+dt/8",
+	"olImRHzmvjMPYyIoDz/baZufZnqfffn45O37nSdHT784erFz9O6o+LvUCJ5uSRmDkmSn6xZfL/gzFta5",
+	"+eCFk7MzaeROo+wkC2HFB4zxhA3JtFRRiZOQEsuCN4hV9js9cF3A2Gko9uJ+KXKpUP0VFuchn7HC/px6",
+	"nmqCSIWFAlrc7u632+jN6aFx8hvwRCGMppQlCnTQZd4iy5lm5xpMk7Cw3MvuBA7dmGeAQUKmq1zoD2Hh",
+	"oiedmcre7Ud+ddYN9hFq2YogrLFsQViVQfcm6bhWrkhRFRWI3iusJ89AHuQMnWCViBDPN/e1uNb5lzEw",
+	"M8kM4v09zeClkSHYZl4Q6+BbiQkxigJwVoDrs+KIXBAx54ygeiYgAFSqrQYKILQ50O2ydDLwrIGMR4x5",
+	"mbPUST8mG0eR5c5SLxU+KVjboMUiklYv7zZY9jISeH0WXpqvoZTSQRYJk5aGj8whoClmeAxTANNb3Vwq",
+	"G0jT8obZ4wbs/tY+wkgmMRGSuGS1Z0yQKVek6Zz5Do6e35Mo+Hhmc1qc1fbRxzOTvkL/fVZrtVpntasr",
+	"DQ84JtaIeq38bXpS4FJis0jCTi2q5rMeN0168cR8WTwJ2+G6R/EkHb9chCpqqKTSVKiBpng4oYw0BcGh",
+	"fgJSyiOQrqfmJo4GRNIQTKHggg4K9hZ6CucKJjzM5mfMySBwviYHpbSxDxI8UkiIJkSQFvrcMjrYYX3Z",
+	"EsLkhZB6m41KljJwYThjseCKD3lkEqmZ42yALl7NOJpyQdA5ZaHcB6t6ElKFJpyf2+YwPdDqUoUGER+e",
+	"S4TPmL7fmU4wK6RqM5/UuUBBmh5Fy1E7Q+MCB3+TYMvTFedzxUkDsSZT6r0082jrjJ2xP7icnH+wy/zD",
+	"GftDs9mE/+vXvXYb/QEFBWgMUH2AQ5Tln0YWvzQZc22/kxwuNgmTSRxzocnrlIQU9zX8BF5LMwf/id4x",
+	"LVGBj5K5CUJ6ORuqAFcpnogh6afuDQ0UTKmUlI1NIENxaDf1wmPCwphTBs+NJjrN0tXwVfN9OzV3fdNX",
+	"sj51aQDNTU7FxVaQ1CN7JCXvG++8wsOQMErCANk97+g995Mm+auzyUL87fIepa20TJpeLmFu/sJWTdbN",
+	"pGtOXyajER3qi3nfqk/M8N5zUK+k3+3o79KkfYHlbrnTUpSI3Jzg2IrHTOPik6xZLOjQAsMEC2LWbP1o",
+	"sqf+mOaJudHCA0DQPiCi3v+69b6wGGudTN3sp4my3RQTujVQMJRi5A+eAgl46ednIXnfXPcFWGb7w4jb",
+	"r5RIpOpH5IJEJqcbn6V72tN7mmYKzG9F+sisMPdIkJBMYzOQD8mu313dr7nG5/bavd/T74ecjSJqIF0S",
+	"lcR9m2TEzDskEdX0FzoICTZnB8YENe+D41HZVNxmFZ97J1R85W9k8Z0A9WY29Q6AYT5BnnvX7RokiwUf",
+	"ar4yiEiA6timBXO57EDPaRQbAA3EEdUtGF4LAc6Xu29RL6Mb3oOy7Jyo7hH71P8L59zssu/0gKWpNt16",
+	"4JiEJi7geWZ3KP3dJ5dDSEiYQYl5brNWATZYh7/+IJFWO1XIqGdH23VsQWlZJApQHRhrkCUrC7ZcS7PP",
+	"ucxeQbZ5cs6G/RGmHmrYX+77HUsMXU403Yzxfvrb+dQXKbs9luw4Cn1Ykidzz/WgnkS9KIX53A3Cy8qY",
+	"m9cuzZZQZG0goS9wNn1xyTM2CPLw+Fph0GxmhSR7BXbhzSB7ssgsoNkitS8+drp0Py1rjsDDlcyj73qw",
+	"InkHdWLhQZG4O4/3HG1PH3qj5Si7/p2nUfbql5J6ffH1cq4WCGnaX67NAoU0900gi+D2XSCBtcZibs4c",
+	"vQFjVBkJKZyxfVt46iQXsHBlWJ/7mSJ9uqIczutd8VEejtmgNNyJC9n4FlHWgJ2XrbAMMVMbv5/zdUGw",
+	"AhVqUa6CdFOZpGLbeIKKXldRqLLPjEzlevDGzng5wMlCPlqfk/uzyjNyO0oJH9dDLrJxvbc5fggbWsqZ",
+	"S97YuVTwyZI33jSruGR6DBnUlWVQzUhy+kH+zMsIaT5Axcu4XcbC8jqKRZq76BqcWWk9pWC5AuAATZIp",
+	"Ztl90t4iG0jiEQFty4TPXNZjc0vKa9NKL9yltvYsU+fHZRnQQ1THkeQuOqFQ+sEkft1qoCww0KXONRfU",
+	"/OyW1nZYrjlzeF1phSgppiAXb/QjW9znVgrvNGpjwZO4P5hfo9KD/Fx/+xhcOW6kooLOjvmsLHxC8Vur",
+	"fdCoqR8K/h+FwhDLD9DWPoKyDFB7It27xvqKM1grqGxKHFWfAeLbLIp1qyzotdtGVzHgF2QLDeZZHY+i",
+	"OUNNSss+mV460EuvvZOD6PW8B4yZuCTNKRjNe5eXeb+EtfrMsdHKaXf3rtG1QeCq6e4WptteMxOkwtE1",
+	"XLwdX69c4m672wDBWx/PbrtnAn3Sm4phBrZqgNOAmkS4sMytjfenANZmYQtijQ3gsCfvrSPd3nWh3ZGJ",
+	"UjId0ilhYMUXfGZShwJaQbWOXApUsHhMeCKcBGl8q52sJiEQbMF9qcJQUjbPl1gRNiyZ52uCheYXArNz",
+	"FBMx1Iw2MmrKKY0i6uKRPDdSxjM3Ek2OyrKgxrvtHEDd762VGCHe281bvfbaa363V0i52t48fZKes5mC",
+	"6XBdINDkfVE7reXi/kxQRfodeyfKe7uuSZ68fnanN+wnLPu+t66f1WJm2053zS/TNLJlE+h0150BSZnL",
+	"pizYsqWrRg0SX5pp9K/Hzh0ymUyb5bgPiL4PltUgxHPrY69RPDBOs8nwnCijGRRpeKkV7Ejo1Y6qR3yI",
+	"ozOmnzRQ8P79+/fNV6+aT56cfvHF/qtX+ycnwdYjM5BRVxsLh/7TPvb0F5qU2Lmck3lgFPpajDTB77q5",
+	"LbhF1QTi+xjZKtiYyuSUcs8p2Kabb3IMCYlLQffhbfoI2uTKdRPAVQw07vbWHMrEy1M2Lpvxw+s4HBod",
+	"i0ubnN+OMuQqYnsVFWlUUKmSNTRSr0eLg7nzXcCqNUlnZem3oHt5GbgCk1ZmHJCIz7TIuNVAQU+/d5rO",
+	"wRylNjqrd8+qZ0rvOnZPIoj1bqBgV3dgBBCfFXcvL2uNWg/+vXt5mWe4u/B4FcOFTAwv+bg8c77zhdET",
+	"KpFz109Sv5op5pPW3yjnfKOanxXC5W0h1hyQIv2ZIlCQB6NOU5NB2wJBv6h+GOEkzI6tEBFwQ1a58RR3",
+	"m8YR6a4mGW44OUFw6Fx3cslL/PldZzJZTdZVvkZrQMhSJr93f70ZreEavbGzbZhYtdq0ZMdf+VJuusep",
+	"2cZoc0hW8tA4AOQ2+2GnWyqtOL1qbiXbF53t4QSr7Wy/ZNmkF+WU4hULYBAcExt5Wb1qFSbn92CuSH4x",
+	"eeFeIQNeJFxggOuAQTFYuLPevXZaXr711MkypUVa8woskxawIgNTXoIoZj6KE2ULHDQMMkEsvL4FDaMk",
+	"LMQNdG+7nkOu953rSxnlpGQBLyEznkJpD1rioeycsvFWw/FLz5porATFLDLrztLXZF5P19hI67eWOvxo",
+	"CIGCilan5MGJIENCL4qn126Xe046TcbK+IfUnLESZkHZC6rXdD+NdGno7j2JpjiO9RHwkRPfc4moNDYK",
+	"MuQiLGKjS4LZbXd7QBjblX79hc3vXjOBe644sOu4ka8ynSvynatMk5oc85vnUcn0DH5yEdeHtzz3WCDL",
+	"OY61htTrhMOj0vI0B6YqOR8hyLWFIj6WDcTITBNxUzkHHWEpC6XNsUSB+9ul/dANoLdHyCS+tAmUsK1v",
+	"vih73kjPnQq9JXpub65l1dJX+A1XZOfxO11r30mpSSe9N0CVSmSIM56abEVYEGRRws8yWghWTYPdXDyZ",
+	"L8NUxXRpnOwuVHfo6Uc8tRVlNRK89DZ+ZQZTjsGZlVzs9mL8aWU83jGZYgo8wF8feoXnaISjCMmIjicq",
+	"MjU9Z+gHIrh1OmTNEbyztzNJlIrI9cLrGncTEFcRK++KdN6TiDR1kzRCbFmhrutFxRsrSpUZz84CGpUN",
+	"fg0Z/BqkvlGLI8z6a6UctjNWlAgtEstPWQlnoRBKfo6fe/fqTJcjORphsTr7aYnkwiOyMQ0k4lh/tnaG",
+	"35IOshIsepfLASdNp5YmdJjiORI0JKieREpg9OP/+w/6bgj/HQlCtlymscJZB4/gtYnFnWER5sIA9CvD",
+	"JjTd0R0X4qdFqbQNbhKEGa+BynBU5w3hojK1VG8KQ2N0+tXpEfgR506uIo1TzkmiZMP0SwQvUfvHP/67",
+	"HnjLnZx85aeKVF6jYYTptGGrrUv0krLkshXye7KhpTV94VIcFXNGt73s0L1V2XTzxXWqrwdGTi+B4TXL",
+	"8Pis4WORlq0XDpN2YDHCq9qTeXQtrd+zqXxkcagkCAZyudp4C+mnQH/kFNsmQT9QAGqKW3mtqanjd07m",
+	"OSC3jBZ6z4O3fbNa35dibYmAERhfX4OmGtTBtLY4NWf+HCQql93dc72nVjl/xuq99s7WI4S9pHxmgCFm",
+	"iBEKCOaqYDOr1Pe7tXEG0KfeEP3zjFkXJgkp5V1EWEWaPuf2tFnhBhN5mQiq5id6+6x4QrAg4qDUxg9h",
+	"qJZCfPn2FMpp2yxGHkdydUhRPZDnzVarZYKf4YiAWMAI2XwmSsXmKPk5JUtGtmHYpp2WctBg7seRUwbp",
+	"g/Rbl29svxZbobJvP8/GxbZAiN4IanMDLMSv5GK2bOyGAw99bG6xLaQnTpiCpKNZhX5vu85YPTiwzpxw",
+	"idlHj2ErkIn80E1s2IdJjBwU5x7Yta/Y+OqB0vNYU7gGcLOhgrWceK4HqzVqF0RIs1ftVqcFKVgg52dM",
+	"9ZWi1W7tmCDqCcDWNo7ptv5623FN/XRcFvv7FGuKb1pZn32C6i5/ZyPL32m22sva2UD5jJyNNLdm44xl",
+	"OLoFxzdbpwYpVS106FWUhrqjWc7iBpC6M2YwuJAW3Wyhlv/hJCAtTkWa2CyJCWxLt93erPCyvSp+m0tg",
+	"ryWskjvQQjrshfzvfsZ2Lcl2un5OyGIiyCwvcZYD2CV/NDKkzTvupRTNZxKv5eM1KydakpHb2sJ3Oqme",
+	"z9Rddco4KI16dfUhlyS3PFHt2nWlK86wpLL0e56InPe/g/0G4lGYKhNSLuCl6p3zBLhI9jVSHGr49Nqd",
+	"qhmmQLSdq/UOH+2s/uhZ6vx91ajtrvOFX03dZyoAij47+fbDVeNjjsx/+0GfikymUyzmtf2a3sOCydCJ",
+	"17AX2S5quoTH0qRbSJ82U7qiTzLmUq0qZICoTJOxAiXRZHU4ITj2yoFDORyVT2hulIqQA9tmcQUK4FeC",
+	"cBWItHAAogOO0pDFXrdbET+Sso7MtHTGTMjgNI4wZaqFvIsH+o5TZjWtNjPz0gTOTieVpRiuS6IgAfKK",
+	"mgaPbIRJuI9A+g8g17YsS7atKa1rq9E/QHGipJe7G5J2QwZpGzxt1pQ/F1JMFW8ko8V08WvRWJvhPhWK",
+	"H/NwvhmB9fP9rp+V/vpE8wbEyC72Kn+PsJ0W2Exn41346+EmqWx728yknfKSdsZI2lc3OJIy3nDq54R2",
+	"5MIS+PZqyvsYhy5t2afjCb323mYAsxAF74XXuPB3kw8rh/04EgSHc59i1Nbf/9I8AqUnsM7AIHBrDuTe",
+	"+fwcXLyMvgGxZDogQguNWZn+Tru9Zc60s8Zen3L+EsKK9Afd7uoPMsn02Ea3AONe48s3lsG8YRA5ZBj4",
+	"p2f6Gar4cfIoizNaweivGiUXi+2PmcXrykBhRBRZqsNDEcEXVpsBDMreurWAbxNMUCYVhkdaWnPZ7DLY",
+	"MaOAkXMVP3piJrRAjnullgF+8TMgDL3VX9jFv+bqGUTg/QTwZnbT3Z/nVeL5WhJmmisB5rEIWRQukCVg",
+	"nSoHMu2CP4tUnaHvzpkyI2fFzfN1nzAuL6W1tCCrviQlZREYLJpbvxUShTINY3J5Oky9g3K5OqLnrthF",
+	"dqOv97rdM1YuAgM3nlFJzCV9ICgbQ9ozt3n6gq8lVkGaOFO7QN0LPDxvpdJngPRRS7/2AhoQNSPEE0P1",
+	"EAAFmRTrDrmFDvz7R0i1+MmVfyGzXju9dm89MdRWmriBGOokIRDCbyCQ2JmsJSO2f1YyojVOXFtI7J52",
+	"PBPZ9TUOdyYs+vlaDQL+MlnDL03WJCVUsmTsX6XFJdIiwPstcO/VYqN+3XSVXa7P6XPKkTqfMfCS3yqR",
+	"AG6J6/dui+kfgi7cz06Mlak6blNpZTwVyhhhNlcTzZeJpr/AWBm36nX9GRjPqNL8OfNU20ftACVsQFlo",
+	"EtJTZav1FLVKW0V2zMEnD/RALLSmD5gjaOi5AvCQK1i07fIFmT+mLLwJY/Z9/B+sTT3y4xvL3O1zZD+Y",
+	"ode4+VQNhS6ncQOzjl8CT8oxo00J8qcmjRp+coRxUaDVmOS3cCZDj1ymH1UTSy/VY7UFD8QVv6VV2TKT",
+	"lyHNmglmj4XsmLakZjExZgOUxpyRrYIr5iJae0O/kUTcsokty+mbpuZMu6nZ2BS9gs+h/KYrsm/o0gyl",
+	"R57uhPE8a9WqPBbzCVXTVLksiaLUgdFLOGueO8vtazKzMygXeQv9X324ruizkGO0gkK45Fs5+PglG7YO",
+	"cohgy8Z6SDclC0hmZI9tqOhoSoCVmrOO/bqBNk22EUTIJTWFLc/JvAG2Gv2DKolo2DDu8BpCAceJkMYC",
+	"wyHeX/dyxqTisUQzLs6hxLlRhj2yHs1QuFLLr15KbhBhIZ+K2cJSdgteF8dc3fAWvCHn8kZNWc1dsFmT",
+	"Q6pPY+mQ0D2yCGifLvNLdjfk/EHnk/Z7mP/Ahj6DSWr8dXf68N2w/VL0Jqf3Lx532Ddy70W483b+4Nl3",
+	"u9ikLuhPIBLKffDjH/9kXuXLBFbFeVmpNK39Bzdgk9HBTavElXq18/SGh2kT6VdQGC1umrSwSgK0GqD+",
+	"VSb51MpWQDlNjqyo4RE9S+JkBemrFi1egJecIC7hLxw0RhqqjdMZHgzDH//4p9nl/IcAJIULIjR1GiUm",
+	"0LeMJN22gPCTUYIcdvee/fjHP1lL9E+M3h82RPBlAoQGj6IE+LfgFpN39CvHpWWOL256mnFDoWFQ69Mp",
+	"Mbr9JIqAcjq2/sjydSXRBEvIsS0VF2UGLnNmN3eyyIPfhiBjht+IwXd+bgx+pcPJ+iTADLE5wrdX4fut",
+	"8/JGxswBSH8m3PwOtNc4CzKZaGEdKzTlUqFOu53RhbvRXcPATl09scHJi54Pxvf7+l4Pn1yjDJh6PRFl",
+	"++Ma7gUl4QNAZavdC6rI6wY+A0+cJ8IvS+D91MBhtnElcCy4ApRNMGtiyd7zsLbc4F4wtlsTEdQ8yQzv",
+	"zqXdcW4vE48fvOJCSCpA6+Z2actHNFFKeUnKJtLQlA05g5nWL/PKfjuCem6/NxTWvXzCN7yNV/IMo23U",
+	"sPnr3fuTOzppEGk4AoG4QCYSdDNeF/Fx9VUcohvAOx1HUeFK1sh82Uc0MhVlRpl3Oor4GG7wqB4RmQXQ",
+	"brXO2CEkE0AxHlNmQ5hibNsYc969jRIvlGkiXZoEzzqwGRF/ycdmnjV9EqsbvwS0XK8toNRaLV9B7o71",
+	"2h7aPKbrtU59UdZq7eeQW+8Li+OaC65u/0zw6TrtTjnw1FtT4yyxm1YmYmtX5j9rLyQda+czf3VKc3ft",
+	"3V/CfjyWkEuuBZmwsrxXVcmuirmtMi4F6aJsXp0soVMhf1M384HaaZelQmrnMw8tTzeUyy4E2YFcLiDr",
+	"01XM91OaeifNtNPVoJBLeaJXd93LUS5fTAm/yzLGgG01SxvzV875PjVfAp7h5170FVmwa0UWZILmLQPK",
+	"U/FX5HNyc73tX2XemGsCKVl6gf8l60lPFzyqlppYOQ2H2wPKwqYtulyuNz2wIXvBx6M3j18+P+y/OX55",
+	"ta33ZhuKh/zOuaJ+1mq1TDFk3an+FewjHhNm7K7p9U3wmZ+A4IxhlQvJA7NsRNm5NB5XrsKISR1IpVHE",
+	"1DkzCVsaqNO2xXrlVgsdsPSDM6Z7Mf5TmGVhzt4tsYVeExJKhNPw+jrjyhMQt8pEp+d2gMeUhW9EdHOt",
+	"r+fNG1GWXIZ8fQSwk7jLOyLAByQqkPvb25p0tbzsQ6WwYJfhwcNyy+zX3Y1XXIXm+tD/+liOLfF+nBY3",
+	"Ta9cN1CQ+qWcnIaUcZMvxqVeSGHr9rWir7m9UYUZ8hrFKFZIRsn456EBPQCQMbM2fpgYScrGkc1fwVmB",
+	"BpGS6CwpeZHAuhpClcz7yDS47fQHa/LunXXsIRuYLf3VVKCm25F87P/fku0yhYkMctJHFeCzbcpxEbE9",
+	"oozKSTWrPsXnVr9e8LMnl3ioornLqGpZ8D2JgiMoEW1sh7Z1S/EvT756Xd8K0JhegMvyIxPcPySCTDkD",
+	"NSuQHTQw1tHhBEcRAYXsdfiphZxju85nZpkr4ssOjA+X4pCVdMyoNFZcu216avWQQI71tC6iScUDPubf",
+	"J0TMMzWiTSxV4k6eWQan+PIlYWN9zPdNYi33s7OYXejDTTyps6AuLg6UwsPJ1LhWxhFWIy6macmYp5fK",
+	"FHY5JjKJwB/V5t6rHQwOw6ejdqe709u9/+Dh3pLfUJdm9vwaX1mcgVkrRbSsTzn7yuTU2q/x7uvp4N3x",
+	"+WC6l3zzNpyEXxyfhp932vzzySR8d8yPP3/Wfv91uponWGENe7X9Gpl/2SbvHkfPv+M07P6evn/3+zb+",
+	"vJe83/kyev/uOHrOIMuswEzGXChpKlvaOn8fstSfpgY6xDGsT8kWkQJm9YnyCdyAWm9Iq1fQaV+KuoGU",
+	"sljeMItFyvDVFFvS1GJA0AURdERtDfjbN+XmQ5CmONI4RcKGK9mQ0jP9OmHnDPIc6a1vIFueUDf1LxX3",
+	"JKovVJzeav0EQuVdxYy5g4Lbk6HUJHQG8Ts6qKVj/jykS8PN0umDL7Fb17WkAB4b3eXKGzu4RCvMQixC",
+	"FHw8s7TwBZmf1fbRx1ardXUVICBAmlPbftGIizMWMHxBx5r/tDJkkS1DrepbwT4k9ZEgF6N6SOWQXxCh",
+	"92srM8QaqATEEWfM4LQNVI4FGREBbwPGGQmQxz4aZRITIpc2Ab7JleOh6Bkbcx6CfRdsLpShXacSuBWJ",
+	"5KvYqYtvJqSnB1Dgl3BtY8TWg0tZ/wmJyNC8/+j4zrHddOjExMAJ/1GtUBT2996uQ55Uu++25obZw9p+",
+	"bef7bvPB7Gln2gnfX7bjh9X/mmnJLBlY9nikZTTn8zmu7TcflLJeLQ7FznG9VlQhZHKYy7LnMoYCdFMZ",
+	"R3j+2tcPOhkn/ee5FzBoNIhXm3JDd8rVTCOHKJ+etn9q0nUCBcFuTLlWOQmtRNAq9Pwl5BD5ZHohx0r1",
+	"5o5s/OIdKIRA9+TGAnu31di2fsJkJyvAdo1MJrb1PYloVXaSdeOTdzaOT15AqxkX4bZxgaoWA45EmvwD",
+	"tN4mUyiPwr7rIjBCLAqyyuUBqseJiLkkpljfmARbLfQU3PNA2E1T8/rZVyED+yPrUk3QFEPIVJafwUQ0",
+	"t9AzekHQTHA2hkgrNw9jBuikPDsNWe7uXZ99645NtPyNvLrILN0ukI2hhHtzwoUkzYFm4WLelArHkJDa",
+	"39yq1ptd0rJVbKTgL6GAppfwFu90C2Xt/Wudf75aGoRTvwOSc2C8BPUQ9taV3uJyUzCXs/yUg630wsdD",
+	"gurBYgX/YCud/E9wl9s8B8beWh+8wmx+4Krh/3RZLNz1H9AlT5nhUYlAAZQPjqnpajCVU78TYhT595sh",
+	"HVNlT7hI23LGQ6fc93Ndm3ocmSvXGZN4ShC4GEpwujr66uQUGRtYyQSDGxIwHhK9kkUZp7sZAjtHTM23",
+	"7rfXd298qldiZ1Edz6z3lkrEGWiDZ3j+E+BKt3tDkmaQf0qlNAmaHTUDbxaX6mOCJWK8UK7lLgMOSgdM",
+	"SZWdrVM0/UzQ/xUsxYAN1PnVyOgkhusQhClREx5WemkWhJ6ZX0MGNhinoz7KC0Ou6dykRMfMHsQZS0/C",
+	"5GuwalyTkj9nOoQPGc84EWYhZO/XkpIN3dSDLaUDr2CBt+HqY0sRlRYRmmDpiS9GgDVbC8eQk25sUSPj",
+	"q/ZhY5nGLKgK8u2gv2TD4Bd8lsEgZDlPeSIVGyEBaHQIG5IlhuaszW3AkPMKjQXlZvlZ2pQ+mHQ3EHK9",
+	"6Velj/eW+EsGiWOCbSpGwRNIXeGf7Tr5OMsiaYLC0QQml7s1jW7tV+bKwYIgJagmaia/FeiTIccgpGl7",
+	"lOaZtB3vF1s4P/iqEUz5NqXBH2q9EnFBWgis2GeMjEZkqBaDw/LFYCrh/OYBPSVQ7i/3BiB+R8mtbn+i",
+	"y3HxZ5eG8a8+FHPC9eVkZsuSFdDGXlUtfqVIBFgDCeHMaW+W+U+QkJBp9TXqUJCQ2vJumtXfk7ZCjr0r",
+	"FXL4OtxEB+mlwIxAslBdquQZC6b4sp9IIgOIvzeVqCKTjdY1BHtObO2rDTThM0hkMcVsbnuVSOAheYQw",
+	"O2OpmdZFdeVMtYkkYTOJzayGdlGMQ76+MkpyDP3fQtEEc7c4+vy4+eCLr7svnuy96r17+/Cbo53j08f3",
+	"Xx8+2z1YHz/NpO7S0zN1BO84T3Drpm1+bjxTmURqmRHelkYDpyQztCUq9GeSq+YG900NwlPYkJzGqcSV",
+	"M2sJ8HuHintT6PBW3AiKy4Nsq8U0tBob9QVsQAgzBaeS+K58Piw9WiAPDTewVRw6D/OUcGkg/Tl5HBjk",
+	"s9dKjx/McBQRVeQArtJedS0yEL8iekE8FZYX52jLteUU//psNTmfYnFOQohMFISpYNGUZ1U5P4EPrJ2T",
+	"u+j6ocrZJzu5ADOwOVcaxWkMX+602q1OZ6f1wIUyS0LY0rg1p76oedc+COLCY+P294r/QKMIb++22pt4",
+	"5Pp7W4EV7vT/lnxwU4j3vLfdowrkWGnDfq6kq8yoGdqXb09zlSvXSnJhj2sDq/ZTFv5cclzcsjXbUaJP",
+	"Yc3OGTx/Smv2Uy0cI6+S5yL0rmHKtq3BlI3qI8GngBwRleoR7CfU+4UMQ1s3NHVX08oYjKG657//9qD5",
+	"DW7+0G7uffjYadzvXf2mpFhr3gYuFVYrgvJtQL4Jw22gIZeqgQB6pAkww4qwISUScX2pCL7VG6HbbwWZ",
+	"37jelwcoxHOZFrkLFA8aTnuCGJ9tNUzyWqP8DXHmdr6l7yyJaNhieRyygD8y3ekpTEx6bkHQMFFgAtfj",
+	"QTqyHzQ3DdQPQWXk/onegjeSCKPQ2yx0f5No8jVa0Sn5hjMCbRfhLaRT46KOBJ+Z9Xoblvnoh3iJf74p",
+	"Xz+Y5330bSXgEOvnejtrLmLb5AzLFQJ2LxbqAN92moEXzuHtRsKMhkdPZOjs5grXp/uxb1fvyT63E5Vv",
+	"anx0uqUR+R0ITjfo5CIWzGfgx2/C3rEiJheLphFtTfnEBRG2pJzCEfzlItpN1rRiNP7HWrzbdr7u8d5u",
+	"9udeGsxuksP5qZztPoH8pbF87vd1v9e2XXX22m3blf7zaiG4v/fQuwF3e+Xx/fqkFS8Id95JqR80yp4e",
+	"XjukGTC9jD99xYhGKVCRADw0EIWi4oiLMA11/jXs3gu7N0kJwOtWKjpcGXmvuIq37Y1xVdwVTvN6wy0a",
+	"be7WeMpV/MQOdnOdU2+v297ZWx/s9OiHRr1wPQ+j069Oj8ANYDS6JS8jvf0VYSMwmLvT35Vzka83MG5r",
+	"9cCfU7AFOgO3cCjHwX71E7q9jAaJYGZ3+Wjk4ao+g1JUNeHIm2Gqc2S02eNBIA4kUUkcXBeJn7KfPQ6z",
+	"vy0UVhMiiMFhBwjKRbf/itB3gdBsHXwGNKxG51cWnbMM9wZBKUPWfJwwRaPUSa+EVgTOBwdET+OJc8bA",
+	"DGXDqKiyTRgKuIr1Ce9vbwfozfFL8F7KhewgHMe2loSdUK5GxBnTcNZCtvoYqvfae1toNqERQR7qXctn",
+	"UOP+CezXTa8edpV9k/cjWzNsm4vQ2QcPot/haMwFVZPpZydfHHRMvg/wuJSf3Te/qJQJEZ+578zDmAjK",
+	"w8922uan2avPvnx88vb9zpOjp18cvdg5endU/F0D4BP60l9b2XYjork8BXMu3/LPPZjTwZlLZWxTeNwF",
+	"7U0hOh2s7rIxUmc9aP10kU2u8n8SA/KVEKRrjQLXXHMXNxi0DeoA23epSm6hDp6r+lmlVHHWUp4oSUOS",
+	"zyeGfvzjvy8aDSWqh3wot6eckXlrGm55o1jD0OJILqN2mlHSDQNlJlqtluaehrrZ8hImYz449jiXSC6Q",
+	"qeITekOm2TYXB01zaubXBG6T6cXNaO3UhEy9Ts0VbrHHN4WahIXaes400Eht0XbdiOAhZP0fQLILxb2x",
+	"SuqErTNw5vKXOmfokylMZ6o3zTp6pElEY86jLTNH5yFinAXXdBGBftNyYXYZpT4iiws5LPPQRfV0bjyy",
+	"pddE5iNrvVqzsVLrVjlIO+tMigtOrY3qNmGJAQLNYe0+EKi0VwSDVB2+OM6RCyauvyUDjbRsC2BbDwpp",
+	"yhjsN0+U5xNcWEIF2J46iVaSIWchGuGhlgf4KNsvm5LJ6w/ozGJfLykDQ2p5FiJKZCEPkb94yWtXH67+",
+	"TwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -413,6 +413,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem a code
+         * @description Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+         *     `max_uses` times in all and at most once per user, however many redeems race; an
+         *     unknown, disabled, expired or used-up code credits nothing.
+         */
+        post: operations["redeemCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/sessions": {
         parameters: {
             query?: never;
@@ -942,9 +964,9 @@ export interface components {
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
              *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
@@ -954,7 +976,7 @@ export interface components {
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1071,6 +1093,24 @@ export interface components {
             type: "public-key";
         } & {
             [key: string]: unknown;
+        };
+        RedeemRequest: {
+            /** @example PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A */
+            code: string;
+        };
+        RedeemResult: {
+            /**
+             * Format: int64
+             * @description The balance after the credit.
+             * @example 1500000
+             */
+            balance: number;
+            /**
+             * Format: int64
+             * @description Quota units credited.
+             * @example 500000
+             */
+            quota: number;
         };
         SessionInfo: {
             /**
@@ -2820,6 +2860,80 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redeemCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RedeemRequest"];
+            };
+        };
+        responses: {
+            /** @description The credit and the balance after it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "quota": 500000,
+                     *       "balance": 1500000
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RedeemResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such code. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "no such redemption code",
+                     *         "code": "redemption_code_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The code is disabled, expired, used up, or this user redeemed it already. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this code has been used up",
+                     *         "code": "redemption_code_used"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
