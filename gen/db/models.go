@@ -7,6 +7,8 @@ package db
 import (
 	"net/netip"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type APIKey struct {
@@ -100,6 +102,13 @@ type ChannelModel struct {
 	UpstreamName string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+type CheckIn struct {
+	UserID    int64
+	Day       pgtype.Date
+	Reward    int64
+	CreatedAt time.Time
 }
 
 type EmailCode struct {

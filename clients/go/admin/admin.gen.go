@@ -2112,6 +2112,21 @@ type Settings struct {
 	// Example: 公告内容
 	CarpageNotice string `json:"carpage_notice"`
 
+	// CheckInEnabled Users may check in once a day for a reward (docs/money.md).
+	//
+	// Example: true
+	CheckInEnabled bool `json:"check_in_enabled"`
+
+	// CheckInMaxReward The largest check-in reward (quota units); not below the minimum.
+	//
+	// Example: 5000
+	CheckInMaxReward int64 `json:"check_in_max_reward"`
+
+	// CheckInMinReward The smallest check-in reward (quota units).
+	//
+	// Example: 1000
+	CheckInMinReward int64 `json:"check_in_min_reward"`
+
 	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
 	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
 	// as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
@@ -2181,6 +2196,11 @@ type Settings struct {
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
+	// SiteTimeZone The site's IANA time zone (check-in days are cut in it); empty means UTC.
+	//
+	// Example: Asia/Shanghai
+	SiteTimeZone string `json:"site_time_zone"`
+
 	// UltraMinTrustLevel The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
 	//
 	// Example: 0
@@ -2201,6 +2221,21 @@ type SettingsUpdate struct {
 	//
 	// Example: 公告内容
 	CarpageNotice *string `json:"carpage_notice,omitempty"`
+
+	// CheckInEnabled Users may check in once a day for a reward (docs/money.md).
+	//
+	// Example: true
+	CheckInEnabled *bool `json:"check_in_enabled,omitempty"`
+
+	// CheckInMaxReward The largest check-in reward (quota units); not below the minimum.
+	//
+	// Example: 5000
+	CheckInMaxReward *int64 `json:"check_in_max_reward,omitempty"`
+
+	// CheckInMinReward The smallest check-in reward (quota units).
+	//
+	// Example: 1000
+	CheckInMinReward *int64 `json:"check_in_min_reward,omitempty"`
 
 	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
 	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
@@ -2255,6 +2290,11 @@ type SettingsUpdate struct {
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
+
+	// SiteTimeZone The site's IANA time zone (check-in days are cut in it); empty means UTC.
+	//
+	// Example: Asia/Shanghai
+	SiteTimeZone *string `json:"site_time_zone,omitempty"`
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
 
@@ -367,6 +368,70 @@ type BindUrlRequest struct {
 	//
 	// Example: linuxdo
 	Provider string `json:"provider"`
+}
+
+// CheckInRecord defines model for CheckInRecord.
+type CheckInRecord struct {
+	// CreatedAt Example: 2026-12-06T01:02:03Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Day Example: 2026-12-06
+	Day openapi_types.Date `json:"day"`
+
+	// Reward Example: 3120
+	Reward int64 `json:"reward"`
+}
+
+// CheckInRecordList defines model for CheckInRecordList.
+type CheckInRecordList struct {
+	Items []CheckInRecord `json:"items"`
+}
+
+// CheckInResult defines model for CheckInResult.
+type CheckInResult struct {
+	// Balance Example: 1003120
+	Balance int64 `json:"balance"`
+
+	// Day Example: 2026-12-06
+	Day openapi_types.Date `json:"day"`
+
+	// Reward Example: 3120
+	Reward int64 `json:"reward"`
+}
+
+// CheckInStatus defines model for CheckInStatus.
+type CheckInStatus struct {
+	// CheckedInToday Example: true
+	CheckedInToday bool `json:"checked_in_today"`
+
+	// Days Days checked in, in all.
+	//
+	// Example: 12
+	Days int64 `json:"days"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// MaxReward Example: 5000
+	MaxReward int64 `json:"max_reward"`
+
+	// MinReward Example: 1000
+	MinReward int64 `json:"min_reward"`
+
+	// RewardToday Today's reward (null before checking in).
+	//
+	// Example: 3120
+	RewardToday *int64 `json:"reward_today"`
+
+	// Today Today in the site's time zone.
+	//
+	// Example: 2026-12-06
+	Today openapi_types.Date `json:"today"`
+
+	// Total Quota units earned by checking in, in all.
+	//
+	// Example: 36040
+	Total int64 `json:"total"`
 }
 
 // ContributedAccount defines model for ContributedAccount.
@@ -729,6 +794,12 @@ type Unavailable = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type UpstreamUnreachable = externalRef0.Error
 
+// CheckInRecordListParams defines parameters for CheckInRecordList.
+type CheckInRecordListParams struct {
+	// Limit At most this many days, newest first.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // UsageLogUserListParams defines parameters for UsageLogUserList.
 type UsageLogUserListParams struct {
 	// Cursor The `next_cursor` of the previous page (absent for the first page).
@@ -866,6 +937,15 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// CheckInCreate Check in for today
+	// (POST /api/user/check-in)
+	CheckInCreate(ctx echo.Context) error
+	// CheckInRecordList Past check-ins
+	// (GET /api/user/check-in/records)
+	CheckInRecordList(ctx echo.Context, params CheckInRecordListParams) error
+	// CheckInStatusGet Today's check-in state
+	// (GET /api/user/check-in/status)
+	CheckInStatusGet(ctx echo.Context) error
 	// UsageLogUserList Your gateway calls
 	// (GET /api/user/logs)
 	UsageLogUserList(ctx echo.Context, params UsageLogUserListParams) error
@@ -1061,6 +1141,42 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// CheckInCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckInCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckInCreate(ctx)
+	return err
+}
+
+// CheckInRecordList converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckInRecordList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CheckInRecordListParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckInRecordList(ctx, params)
+	return err
+}
+
+// CheckInStatusGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckInStatusGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckInStatusGet(ctx)
 	return err
 }
 
@@ -1425,6 +1541,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
+	router.GET(options.BaseURL+"/api/user/check-in/status", wrapper.CheckInStatusGet, options.OperationMiddlewares["checkInStatusGet"]...)
+	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
+	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
@@ -2546,6 +2665,224 @@ func (response ApiKeyUpdate413JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 type ApiKeyUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreateRequestObject struct {
+}
+
+type CheckInCreateResponseObject interface {
+	VisitCheckInCreateResponse(w http.ResponseWriter) error
+}
+
+type CheckInCreate200JSONResponse CheckInResult
+
+func (response CheckInCreate200JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckInCreate401JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate403JSONResponse externalRef0.Error
+
+func (response CheckInCreate403JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate409JSONResponse externalRef0.Error
+
+func (response CheckInCreate409JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CheckInCreate503JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordListRequestObject struct {
+	Params CheckInRecordListParams
+}
+
+type CheckInRecordListResponseObject interface {
+	VisitCheckInRecordListResponse(w http.ResponseWriter) error
+}
+
+type CheckInRecordList200JSONResponse CheckInRecordList
+
+func (response CheckInRecordList200JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CheckInRecordList400JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckInRecordList401JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckInRecordList403JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CheckInRecordList503JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGetRequestObject struct {
+}
+
+type CheckInStatusGetResponseObject interface {
+	VisitCheckInStatusGetResponse(w http.ResponseWriter) error
+}
+
+type CheckInStatusGet200JSONResponse CheckInStatus
+
+func (response CheckInStatusGet200JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckInStatusGet401JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckInStatusGet403JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CheckInStatusGet503JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4203,6 +4540,15 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// CheckInCreate Check in for today
+	// (POST /api/user/check-in)
+	CheckInCreate(ctx context.Context, request CheckInCreateRequestObject) (CheckInCreateResponseObject, error)
+	// CheckInRecordList Past check-ins
+	// (GET /api/user/check-in/records)
+	CheckInRecordList(ctx context.Context, request CheckInRecordListRequestObject) (CheckInRecordListResponseObject, error)
+	// CheckInStatusGet Today's check-in state
+	// (GET /api/user/check-in/status)
+	CheckInStatusGet(ctx context.Context, request CheckInStatusGetRequestObject) (CheckInStatusGetResponseObject, error)
 	// UsageLogUserList Your gateway calls
 	// (GET /api/user/logs)
 	UsageLogUserList(ctx context.Context, request UsageLogUserListRequestObject) (UsageLogUserListResponseObject, error)
@@ -4669,6 +5015,77 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 		return err
 	} else if validResponse, ok := response.(ApiKeyUpdateResponseObject); ok {
 		return validResponse.VisitApiKeyUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckInCreate operation middleware
+func (sh *strictHandler) CheckInCreate(ctx echo.Context) error {
+	var request CheckInCreateRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckInCreate(ctx.Request().Context(), request.(CheckInCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckInCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckInCreateResponseObject); ok {
+		return validResponse.VisitCheckInCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckInRecordList operation middleware
+func (sh *strictHandler) CheckInRecordList(ctx echo.Context, params CheckInRecordListParams) error {
+	var request CheckInRecordListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckInRecordList(ctx.Request().Context(), request.(CheckInRecordListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckInRecordList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckInRecordListResponseObject); ok {
+		return validResponse.VisitCheckInRecordListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckInStatusGet operation middleware
+func (sh *strictHandler) CheckInStatusGet(ctx echo.Context) error {
+	var request CheckInStatusGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckInStatusGet(ctx.Request().Context(), request.(CheckInStatusGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckInStatusGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckInStatusGetResponseObject); ok {
+		return validResponse.VisitCheckInStatusGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5288,243 +5705,255 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bcxtHmiD6VzJwOkJgDwACICiJVDj6UJRky7qYJqmWZFODSqASQJqFzHJmFkFYzYh+OjNxIs7L2Z3Z",
-	"2Ld92O3X2d2XedjYP+OI7t35Fxv5ZWZVVqEKF17kttuObpuoysrrd8vv+rE25NOYM8KUrO1/rMVY4ClR",
-	"RMCvg5i+IPPnof47JHIoaKwoZ7X92umEoIOj5+iczO9JRMNWrVGj+kWM1aTWqDE8JbX9Gg1rjZog3ydU",
-	"kLC2r0RCGjU5nJAp1n2SSzyNI1Lbf9CojbiYYqW/Yep+r9aoTSmj02Ra2+80amoeE/OKjImoXV01as8E",
-	"ny7O60RhoRAfITUhSNEpQQKzMUF1yoZRIukFaaDjZ4doZ2dnbyud9PcJEfNs1iPddek8a912936z02l2",
-	"O6ft9j7875uaN/kQK9LU49bSSUslKBvDnF/y8cFwyBOmFmf+FYvmaIijSCJJxAUJ0WCO1IRKlMRSCYKn",
-	"CJtvq6ZtX/dh00sm39t8k1/y8eEEM0aiTSY8NJ9UzdO+rpxn53rzTITkohxSA0YuVX8ILQIHHbEgF5Qn",
-	"EsVYAwgeSMIUGnEBb0dUSAWvKsHE9FcBKDudjp42vnxJ2FhNavs73YZGDkWE7urvv2039z783W+qwOQF",
-	"mS/d8SkOCZpRNTE7blGxEjJi2j8n88odf3CtHX9Jp7QEkF/ysUQxEbB5VTOK4Ft/MiEZ4SRStf3ddiOb",
-	"mf4xxZdmJrvt9jrzesXDFfBqDplKNNVNUV0fuJ4YnLxuQgTC8pyEumXl+cPHFcc/jlWzx5t6snkw6HQf",
-	"whrS3xUAcEy+T4hUZbQXFuJm6gGBMJ8gGpoVBe+atpfm8zBAVKEZlggzOSOChPBh5dpsX5UQU2t3vnxy",
-	"//3Dt713nS92Xj/4unu8e7r3+/Y3Lw6vt94ThVUiDyMs5dKjm024JHYR9ySS8BmiElFmiY/uompZpnkf",
-	"2uQW9htBRrX92v+1nbHDbfNW6kdTzvr2Z9+fqZ78KZ2Sbzgj5aTn+cHrA8OIfuCMoBDP9RGEaMITIREW",
-	"BA0ThSirmrH6oRxLam9O9U5nB3IgKd4+mWA2nuACzN3vFY/AJ0QHzW9w84d2c6//d2dnze0qonTKFxf4",
-	"lIVlvJZcrs9rFV/Fabubc9orLXTImDNJjBxjOONrrp7xhAFKDTlTxPBhHMcRHWK9pu3vpF6YNw+9ZIVp",
-	"ZL4J9TCMq/4I+mnUiBCa6dQYRzIZThyL1rsy1ycMW3ctMHsKPcNa8pv+ujCURmq9GkEHiXJcmKBEEtGq",
-	"XTVqj3FoycAN103ZBY5o2Le0wV89npJ9ZCkzMseAIgA3jZqdO9gFjVspwdP8MNKQQULEBcJoREkUGqoA",
-	"c4aNOBQkJExRHB2TUSLJTeFgmPbXF+Q7MlTEhwg4Aye5CTOgodrpZ6j+xenpEeq1O1v76DkbciHIUDlm",
-	"jmLBL2hIwjvavZWTC0oWGDQcw8k6uCcRn7EzpucTYcrUVkOfAuNOEEQKn5M8kFrgdawYK7daccbqgfu7",
-	"r1GNj0aaXwVbrTOmj/EZFwMahoTd8PhGaT/+oVGZIhaVKKQSD6K7OwJJhD8MgOkdUikcU4AsxrWgq9/d",
-	"HXnS4wxIxNlYIsXzJOmESEk5O04vhjdaqTS99dN7ZrZgSccMJAOOQg7ywSOEWYphQ8wYV5/ocAEpMrEN",
-	"+0K8N6fZhAiCMNJTJ2GTMmTXp/tihIQkRPWguOZgCzb2lPOXWIzJDXd0wMN5X3Hej6CzbD8dxdUN9HwU",
-	"58i0uVsK78aDsYBgMNhKuHgKjbEkVtJtwSvM5gdKkWlslBo32Am9CVPM5n3s+vOIBedIv0Pu3SOkxBzh",
-	"MaYMRVjZG8kt78qyQfFIEYGCY6LEvHmgfwRIkiFnIUjEE4JDq9nxmpQoUcwnKGGKRggzriZ6k82A+hhw",
-	"FPEZAaVPiej2sNcuuZrppbxhOFETLugPN0b6xO8qO5M//8v/82///3/5y3/4T3/5p3/8yz/+85//9b//",
-	"+T//t7/80z82/ve//Ou//cP/95d//q//6z/+jz//z3+6G8IHsobHQyXSVy0UCyIJU5a+v2H4AtNI04Sb",
-	"70Hak0fziLigQ4L0aXGBBY3mKN/Su9wtvcjdDU6HWOEBlkQDUsIEwcOJnpfZGytSvMme33SPbI99sz0V",
-	"8tmQJ1EIbHGgiQ4eTrQ8pAUYMjwvCEZ3LY5tMpcFitPyZudffV6Q+WPKQn090psYhlQPjaMjwWMiFNX3",
-	"pBGOJGnUYu/RR191VHItJ+6i49iXfITaKGEDqumHnquns1xP3dQuVetkOuRv/Sl9SBvzgRZQNQx5K3Zi",
-	"VGFJmZ50lXq0OJPG0v3Qx6hZuLduDeQDPQ19gnWWRBFIvIwzo1dcuie6uUEBozhftS++/ne9TToSlAuq",
-	"SnSNbycEqD4cbkhCjXO+3F4P0od90JUGW06+kRMsSIhizvUlwvxK2wDH1r0aDSvsAdPn/m2t0KFmLt63",
-	"ehmZdmCxbUEHkC7xjcRjUrY+rJBhbFpQk/esfmmCL0B0SxUb7iDrsBN8xmxDLAggKbwlIZxmHs6gXQ7E",
-	"djprwdj3CVd4ccpf68coYVSBil2MjX4SKVCJwWg5kNrrdHfXGk/xc8JK1G5HgmuGH0eJvrzpTvULZJrn",
-	"huo87O621xirALFmh9IJuJWXAiyYokqQ2YgifRrLcoTkoDuMKGEK4TAUREoiUf35kdTwevj8ybHmzyN6",
-	"SeQWHLjGYHMLJLEG+ZHgUw91MZvnMffbWre902q3Op2dVnu729PTp4pMYT4LUFmB01gIPAf6YtcDyuVl",
-	"SzIN0hlPsdGQLp+pr5a+0TSHggD2YVWttXu4397dQGtXYIqlCOudz4iL3OJqh8+RSBgjIrXhhHwokaSq",
-	"dDByGVNBpF3BAvEz94sxVmSG50gqHjuQoGyczsOj6OSCiPx268140Gx3mu01jIUVG57Nt8CtHqyF2ZoD",
-	"TGiZudHyqnvSWrowC1GEpQLKgoeKCNnQPEuQIR8zqsW1PBOvyfNmPO49+/GPf9q7/Lp0i3V/fU1Ll4LJ",
-	"3v7OzXbGaJL97iMcKx6XTQkITD8qt1zpPZlyqdD3HqX1EUzGhIVGn6BwlOPnCPpEAzLnzKjSBjjCbFhg",
-	"8522/ucavD6T2lP7cSa5dNcCBmP8WCWzGkJrjBz6Kzi/lCNlC7kWwQfRBM7Lg810ZrnBigsugFOOBOVJ",
-	"xwIRzR97DvUbOQZSzXgOYTBPj76JCH09FlXFixoIS1TGviw8asqf2bJXs6tGrdtud/bDwcP9/U6OK3gm",
-	"pN5ezoS0aMs+aD7DzdF+68Pf1bfBtv2x09i52vrdb8qwcIovn5tBOhoZPhFPXLkxVdxxI3Omv7ruytU1",
-	"agmj3yfEfqBbLDLCdXmcN08wld8lz8tv5p1zvyU0fqmh81MwgMJWWFawJt1PnRtMi+yf/JV4w6sgbFc1",
-	"NXtJDRHL06kU3tM/VvMJuD7k0LVI8aGv6qkcc3VtwrqGSLTCW6TAm6qneUKGgihLzb8a1fa/XXN3ipt8",
-	"XubYo+FupEHpnMxb6ERxocUtxPjskf6vMVOggb5a6wso6HtKhbFvBh35YNg9/779Bdt5+3D+ZfhS7Krf",
-	"X5ZLaIUN0FNb3IEPRWXVQWarUHxstARgxNDIAquQsFkNO1ugzJwNjYYvJ17o07OXfzxU9ELPMTW55e77",
-	"6evFaz50+CYONwCjKWX+086vHPtXjv0rx75rjs0jfcX8lWvf9E52VcKlHlMWvhHRIlNPzMPsFCZKxXJ/",
-	"e1sDTcs+bg35dBsnarId8TFlv3P+F59FlCWXIT9L2u3u/QFl4Wdfd6cP3w3bL0Vvcnr/4nGHfSP3XoQ7",
-	"b+cPnn23i7/uruQyekIfqldwPUnATbgcONzbexLJKBnngd4usZanj8Yj7oP9b7/54WO7sdO5+s3K5aUz",
-	"KVvjYeYB4/mBF7TGEcFC9ilbaZdFQ84jjee+rQEPz1HdGhwNiZ1NaERc2zx8lyoOllliVin+ukA7Nlb8",
-	"eY5Gzny3eIpZo3tyQ1XVb3/7299e7pUrqQpCZGc9XQqjw/NFCjfVtAYLoDxlY60Hps5T1/eX0jSqjoGi",
-	"8REKvFd9Z/axzlYyKFB1HhMGHqEL0zHmlcXJPGeLdhxNwMDCk9mCFAc7Th0wMj9ojtwNOI8IZo7ckVXU",
-	"bhFLTuAz931fECzLVcRzvXdUIp6AC6bQlwvKGaoHOJxSFjRQMMI0SgSRQaPoxGZo8dYjRKaxAkcchozc",
-	"md/Qsq1MQP68ZbRIJB6T/mDeBzvVai7hG7xKNW8p/HkAnILBIhq68yrs++LECso4bzPWo4JGu7Yhzfcs",
-	"8quovguPQE/ZUMxBLscKCSLVIyMILb9YCf5dc+XdKj3SGEs54yLMCzm99t79nJjzsExm8qhK5uldW7iB",
-	"mWAFTRMAAbHVOMNBNq1PVIzHYNFaRhcL9Kogk21AvgJDZDR+YaYmgsd0qH+MieYmAQhbDH0VE3bwvKlB",
-	"Fys6iDySB5ZWjaJUKoEVFwjcPiWqS0JQ6hAqA+PnT1BEpaoidJvJlj4VtFtu4a1gDU0UUJdlxPGckFg3",
-	"ugGRrJInfPRcE61uQ81TIrJcLd730vNZjooy8x8YYoYGZJHHLQJCSCQdM6yI1CKP9SjWbQkeTooXwhT6",
-	"ag0HD0vtnGvorvzVrbfvJ47LFZDEMJPgkebfII0F+0CEtAxnZLoglf5Sxz2k6QmqC6yItTFxYW46W4/O",
-	"WMAICaWmzImaBPs2sM0iVZVj95heEIQRIzPEGdl6hIKB3tWw8P0Zc7oY3xHiEQrcY90enxO2wG4Hc43u",
-	"BXwWxj3xjAkSA7NAjhW3zpjnBpKqeuwmaWblLbLWqJnZbqoratQum3qM5gUWmn5KPZh/YgfuO//hYToJ",
-	"/+lrPaFjNx//zWM3N//hk3SepfBilFe3yP4O4Gydls4pHuwBNownGQnRgIysplGQOMJDq8LS93TOSDkf",
-	"3Ftkfj5rvANGeG12lRH2tAu7kyU0dwGtn04xjQ55SE5I2TXNKWaW3dMA73hItGQ5l8hGoni7er+92tvN",
-	"G6iM+hxhKc/LHGPW9NBobySRFi5LO2vdlYpuAHdt5V9ic86Jqbl5Ldnb22Cj7piuby6xPXwFQFbCZ9+S",
-	"wUGiJgxx0wLVg6NkENGhsV5bWgGSNuXMdvPlyVevgy2UMM0ugti1D3JQ+rGWvgAapRSRhtBDmAmDjZ3g",
-	"KCJsDKHP33ebD2ZPO9NO+P6yHT+s/tcM1l9Q5eTGKqWHBkIK4J5NoLgzAyzJ/V4iojxF22Saq2AsG33x",
-	"6IoCXbq+haaaQ4150z6c4vhbM9wHzOYOBDRBPZxgNl7b2FEI2bzEQwUGGfDdDXgU9h2hDsALKCCa8vU1",
-	"4QoWnRqzl4V44F53r/Ogthjj/vH+ValFgZFZOnC+KxsH15xwIUlzAP3Nm1LhOFrjolXU95exF3/Ra4y9",
-	"+aCdVQCTW30VuuuXr4ia8BInZjiHUpuAILkjBA4k0di5H8+c1QDikyZYIsadDatwocIRHZL/29MRr0On",
-	"J1iW722VTmgKK8w7yn6bP6KGD3a+PO9kxqWtNxP6c/O3XdWyWZaelSAjIggbWuvhBq5BVncXe37Ya6h4",
-	"UrftKhfwtL/S6S6yBc0HVtHboojp3SiwkXUGgs8kKFzKWE9LcT1MfStA+gIitdxZT2mzCdktQKAx8dcO",
-	"Bofh01G7093p7d5/8HBvye9aoybw7Pk1vrLx4kYFTwlTT7DCZl9qZP5lm7x7HD3/jtOw+3v6/t3v2/jz",
-	"XvJ+58vo/bvj6Dlre3BlKHzTsvulLgsbTtKnOO1umcxrF3+nQ3g7tQF/LuypP8N1tjc3s4edvW4ZhV0A",
-	"dfMgoxPe0eSujN7ztcRJs822qbclK1j6d5Kz1jGevSLSKGkbtWMSEjK9ntVrkQsffX7cfPDF190XT/Ze",
-	"9d69ffjN0c7x6eP7rw+f7R5sqBgrSjh5YpptsVuABM1ZkU1ZJ9hytZB9acMWnZaioKTs7FYZYa8XOAEj",
-	"kPw9bO0hCpviPFXdKsv2x8Y6P2cj/okuacNECMJUdUyPyZOyGIUMz21k8VrmnLx3Qsn0d1a7d6+6Y9bW",
-	"FckbNRpXWA5zjjoIKwiubhZV/ZmXzYNKb3ZJCLuRN/ui70kq4OUn/gWf2RBnE/1t4sERZagepAJ7AwVS",
-	"cv2f2FwP9Z8QTaP/EGRMpSKiaBH0xJsSmxMRfTwmBRfz2iv+A40ivL3baq9HIhev2m7vCg7YNK7lhk23",
-	"JIPkJXh1G5dzH0Wvf0E/5So+tBT5RkS8t9dt7+ytfZVal1Dr+WVujPlJcBXjRE361ltkEYWMSx+C/FEo",
-	"sM33t7cD9Ob4JaqDexb6+hguG0WzTNpYcRVvH3EejbEi+3C7+B2OxlpSnUw/O/nioGMcTUI6pkp+dt/8",
-	"olImRHzmvjMPYyIoDz/baZufZnqfffn45O37nSdHT784erFz9O6o+LvUCJ5uSRmDkmSn6xZfL/gzFta5",
-	"+eCFk7MzaeROo+wkC2HFB4zxhA3JtFRRiZOQEsuCN4hV9js9cF3A2Gko9uJ+KXKpUP0VFuchn7HC/px6",
-	"nmqCSIWFAlrc7u632+jN6aFx8hvwRCGMppQlCnTQZd4iy5lm5xpMk7Cw3MvuBA7dmGeAQUKmq1zoD2Hh",
-	"oiedmcre7Ud+ddYN9hFq2YogrLFsQViVQfcm6bhWrkhRFRWI3iusJ89AHuQMnWCViBDPN/e1uNb5lzEw",
-	"M8kM4v09zeClkSHYZl4Q6+BbiQkxigJwVoDrs+KIXBAx54ygeiYgAFSqrQYKILQ50O2ydDLwrIGMR4x5",
-	"mbPUST8mG0eR5c5SLxU+KVjboMUiklYv7zZY9jISeH0WXpqvoZTSQRYJk5aGj8whoClmeAxTANNb3Vwq",
-	"G0jT8obZ4wbs/tY+wkgmMRGSuGS1Z0yQKVek6Zz5Do6e35Mo+Hhmc1qc1fbRxzOTvkL/fVZrtVpntasr",
-	"DQ84JtaIeq38bXpS4FJis0jCTi2q5rMeN0168cR8WTwJ2+G6R/EkHb9chCpqqKTSVKiBpng4oYw0BcGh",
-	"fgJSyiOQrqfmJo4GRNIQTKHggg4K9hZ6CucKJjzM5mfMySBwviYHpbSxDxI8UkiIJkSQFvrcMjrYYX3Z",
-	"EsLkhZB6m41KljJwYThjseCKD3lkEqmZ42yALl7NOJpyQdA5ZaHcB6t6ElKFJpyf2+YwPdDqUoUGER+e",
-	"S4TPmL7fmU4wK6RqM5/UuUBBmh5Fy1E7Q+MCB3+TYMvTFedzxUkDsSZT6r0082jrjJ2xP7icnH+wy/zD",
-	"GftDs9mE/+vXvXYb/QEFBWgMUH2AQ5Tln0YWvzQZc22/kxwuNgmTSRxzocnrlIQU9zX8BF5LMwf/id4x",
-	"LVGBj5K5CUJ6ORuqAFcpnogh6afuDQ0UTKmUlI1NIENxaDf1wmPCwphTBs+NJjrN0tXwVfN9OzV3fdNX",
-	"sj51aQDNTU7FxVaQ1CN7JCXvG++8wsOQMErCANk97+g995Mm+auzyUL87fIepa20TJpeLmFu/sJWTdbN",
-	"pGtOXyajER3qi3nfqk/M8N5zUK+k3+3o79KkfYHlbrnTUpSI3Jzg2IrHTOPik6xZLOjQAsMEC2LWbP1o",
-	"sqf+mOaJudHCA0DQPiCi3v+69b6wGGudTN3sp4my3RQTujVQMJRi5A+eAgl46ednIXnfXPcFWGb7w4jb",
-	"r5RIpOpH5IJEJqcbn6V72tN7mmYKzG9F+sisMPdIkJBMYzOQD8mu313dr7nG5/bavd/T74ecjSJqIF0S",
-	"lcR9m2TEzDskEdX0FzoICTZnB8YENe+D41HZVNxmFZ97J1R85W9k8Z0A9WY29Q6AYT5BnnvX7RokiwUf",
-	"ar4yiEiA6timBXO57EDPaRQbAA3EEdUtGF4LAc6Xu29RL6Mb3oOy7Jyo7hH71P8L59zssu/0gKWpNt16",
-	"4JiEJi7geWZ3KP3dJ5dDSEiYQYl5brNWATZYh7/+IJFWO1XIqGdH23VsQWlZJApQHRhrkCUrC7ZcS7PP",
-	"ucxeQbZ5cs6G/RGmHmrYX+77HUsMXU403Yzxfvrb+dQXKbs9luw4Cn1Ykidzz/WgnkS9KIX53A3Cy8qY",
-	"m9cuzZZQZG0goS9wNn1xyTM2CPLw+Fph0GxmhSR7BXbhzSB7ssgsoNkitS8+drp0Py1rjsDDlcyj73qw",
-	"InkHdWLhQZG4O4/3HG1PH3qj5Si7/p2nUfbql5J6ffH1cq4WCGnaX67NAoU0900gi+D2XSCBtcZibs4c",
-	"vQFjVBkJKZyxfVt46iQXsHBlWJ/7mSJ9uqIczutd8VEejtmgNNyJC9n4FlHWgJ2XrbAMMVMbv5/zdUGw",
-	"AhVqUa6CdFOZpGLbeIKKXldRqLLPjEzlevDGzng5wMlCPlqfk/uzyjNyO0oJH9dDLrJxvbc5fggbWsqZ",
-	"S97YuVTwyZI33jSruGR6DBnUlWVQzUhy+kH+zMsIaT5Axcu4XcbC8jqKRZq76BqcWWk9pWC5AuAATZIp",
-	"Ztl90t4iG0jiEQFty4TPXNZjc0vKa9NKL9yltvYsU+fHZRnQQ1THkeQuOqFQ+sEkft1qoCww0KXONRfU",
-	"/OyW1nZYrjlzeF1phSgppiAXb/QjW9znVgrvNGpjwZO4P5hfo9KD/Fx/+xhcOW6kooLOjvmsLHxC8Vur",
-	"fdCoqR8K/h+FwhDLD9DWPoKyDFB7It27xvqKM1grqGxKHFWfAeLbLIp1qyzotdtGVzHgF2QLDeZZHY+i",
-	"OUNNSss+mV460EuvvZOD6PW8B4yZuCTNKRjNe5eXeb+EtfrMsdHKaXf3rtG1QeCq6e4WptteMxOkwtE1",
-	"XLwdX69c4m672wDBWx/PbrtnAn3Sm4phBrZqgNOAmkS4sMytjfenANZmYQtijQ3gsCfvrSPd3nWh3ZGJ",
-	"UjId0ilhYMUXfGZShwJaQbWOXApUsHhMeCKcBGl8q52sJiEQbMF9qcJQUjbPl1gRNiyZ52uCheYXArNz",
-	"FBMx1Iw2MmrKKY0i6uKRPDdSxjM3Ek2OyrKgxrvtHEDd762VGCHe281bvfbaa363V0i52t48fZKes5mC",
-	"6XBdINDkfVE7reXi/kxQRfodeyfKe7uuSZ68fnanN+wnLPu+t66f1WJm2053zS/TNLJlE+h0150BSZnL",
-	"pizYsqWrRg0SX5pp9K/Hzh0ymUyb5bgPiL4PltUgxHPrY69RPDBOs8nwnCijGRRpeKkV7Ejo1Y6qR3yI",
-	"ozOmnzRQ8P79+/fNV6+aT56cfvHF/qtX+ycnwdYjM5BRVxsLh/7TPvb0F5qU2Lmck3lgFPpajDTB77q5",
-	"LbhF1QTi+xjZKtiYyuSUcs8p2Kabb3IMCYlLQffhbfoI2uTKdRPAVQw07vbWHMrEy1M2Lpvxw+s4HBod",
-	"i0ubnN+OMuQqYnsVFWlUUKmSNTRSr0eLg7nzXcCqNUlnZem3oHt5GbgCk1ZmHJCIz7TIuNVAQU+/d5rO",
-	"wRylNjqrd8+qZ0rvOnZPIoj1bqBgV3dgBBCfFXcvL2uNWg/+vXt5mWe4u/B4FcOFTAwv+bg8c77zhdET",
-	"KpFz109Sv5op5pPW3yjnfKOanxXC5W0h1hyQIv2ZIlCQB6NOU5NB2wJBv6h+GOEkzI6tEBFwQ1a58RR3",
-	"m8YR6a4mGW44OUFw6Fx3cslL/PldZzJZTdZVvkZrQMhSJr93f70ZreEavbGzbZhYtdq0ZMdf+VJuusep",
-	"2cZoc0hW8tA4AOQ2+2GnWyqtOL1qbiXbF53t4QSr7Wy/ZNmkF+WU4hULYBAcExt5Wb1qFSbn92CuSH4x",
-	"eeFeIQNeJFxggOuAQTFYuLPevXZaXr711MkypUVa8woskxawIgNTXoIoZj6KE2ULHDQMMkEsvL4FDaMk",
-	"LMQNdG+7nkOu953rSxnlpGQBLyEznkJpD1rioeycsvFWw/FLz5porATFLDLrztLXZF5P19hI67eWOvxo",
-	"CIGCilan5MGJIENCL4qn126Xe046TcbK+IfUnLESZkHZC6rXdD+NdGno7j2JpjiO9RHwkRPfc4moNDYK",
-	"MuQiLGKjS4LZbXd7QBjblX79hc3vXjOBe644sOu4ka8ynSvynatMk5oc85vnUcn0DH5yEdeHtzz3WCDL",
-	"OY61htTrhMOj0vI0B6YqOR8hyLWFIj6WDcTITBNxUzkHHWEpC6XNsUSB+9ul/dANoLdHyCS+tAmUsK1v",
-	"vih73kjPnQq9JXpub65l1dJX+A1XZOfxO11r30mpSSe9N0CVSmSIM56abEVYEGRRws8yWghWTYPdXDyZ",
-	"L8NUxXRpnOwuVHfo6Uc8tRVlNRK89DZ+ZQZTjsGZlVzs9mL8aWU83jGZYgo8wF8feoXnaISjCMmIjicq",
-	"MjU9Z+gHIrh1OmTNEbyztzNJlIrI9cLrGncTEFcRK++KdN6TiDR1kzRCbFmhrutFxRsrSpUZz84CGpUN",
-	"fg0Z/BqkvlGLI8z6a6UctjNWlAgtEstPWQlnoRBKfo6fe/fqTJcjORphsTr7aYnkwiOyMQ0k4lh/tnaG",
-	"35IOshIsepfLASdNp5YmdJjiORI0JKieREpg9OP/+w/6bgj/HQlCtlymscJZB4/gtYnFnWER5sIA9CvD",
-	"JjTd0R0X4qdFqbQNbhKEGa+BynBU5w3hojK1VG8KQ2N0+tXpEfgR506uIo1TzkmiZMP0SwQvUfvHP/67",
-	"HnjLnZx85aeKVF6jYYTptGGrrUv0krLkshXye7KhpTV94VIcFXNGt73s0L1V2XTzxXWqrwdGTi+B4TXL",
-	"8Pis4WORlq0XDpN2YDHCq9qTeXQtrd+zqXxkcagkCAZyudp4C+mnQH/kFNsmQT9QAGqKW3mtqanjd07m",
-	"OSC3jBZ6z4O3fbNa35dibYmAERhfX4OmGtTBtLY4NWf+HCQql93dc72nVjl/xuq99s7WI4S9pHxmgCFm",
-	"iBEKCOaqYDOr1Pe7tXEG0KfeEP3zjFkXJgkp5V1EWEWaPuf2tFnhBhN5mQiq5id6+6x4QrAg4qDUxg9h",
-	"qJZCfPn2FMpp2yxGHkdydUhRPZDnzVarZYKf4YiAWMAI2XwmSsXmKPk5JUtGtmHYpp2WctBg7seRUwbp",
-	"g/Rbl29svxZbobJvP8/GxbZAiN4IanMDLMSv5GK2bOyGAw99bG6xLaQnTpiCpKNZhX5vu85YPTiwzpxw",
-	"idlHj2ErkIn80E1s2IdJjBwU5x7Yta/Y+OqB0vNYU7gGcLOhgrWceK4HqzVqF0RIs1ftVqcFKVgg52dM",
-	"9ZWi1W7tmCDqCcDWNo7ptv5623FN/XRcFvv7FGuKb1pZn32C6i5/ZyPL32m22sva2UD5jJyNNLdm44xl",
-	"OLoFxzdbpwYpVS106FWUhrqjWc7iBpC6M2YwuJAW3Wyhlv/hJCAtTkWa2CyJCWxLt93erPCyvSp+m0tg",
-	"ryWskjvQQjrshfzvfsZ2Lcl2un5OyGIiyCwvcZYD2CV/NDKkzTvupRTNZxKv5eM1KydakpHb2sJ3Oqme",
-	"z9Rddco4KI16dfUhlyS3PFHt2nWlK86wpLL0e56InPe/g/0G4lGYKhNSLuCl6p3zBLhI9jVSHGr49Nqd",
-	"qhmmQLSdq/UOH+2s/uhZ6vx91ajtrvOFX03dZyoAij47+fbDVeNjjsx/+0GfikymUyzmtf2a3sOCydCJ",
-	"17AX2S5quoTH0qRbSJ82U7qiTzLmUq0qZICoTJOxAiXRZHU4ITj2yoFDORyVT2hulIqQA9tmcQUK4FeC",
-	"cBWItHAAogOO0pDFXrdbET+Sso7MtHTGTMjgNI4wZaqFvIsH+o5TZjWtNjPz0gTOTieVpRiuS6IgAfKK",
-	"mgaPbIRJuI9A+g8g17YsS7atKa1rq9E/QHGipJe7G5J2QwZpGzxt1pQ/F1JMFW8ko8V08WvRWJvhPhWK",
-	"H/NwvhmB9fP9rp+V/vpE8wbEyC72Kn+PsJ0W2Exn41346+EmqWx728yknfKSdsZI2lc3OJIy3nDq54R2",
-	"5MIS+PZqyvsYhy5t2afjCb323mYAsxAF74XXuPB3kw8rh/04EgSHc59i1Nbf/9I8AqUnsM7AIHBrDuTe",
-	"+fwcXLyMvgGxZDogQguNWZn+Tru9Zc60s8Zen3L+EsKK9Afd7uoPMsn02Ea3AONe48s3lsG8YRA5ZBj4",
-	"p2f6Gar4cfIoizNaweivGiUXi+2PmcXrykBhRBRZqsNDEcEXVpsBDMreurWAbxNMUCYVhkdaWnPZ7DLY",
-	"MaOAkXMVP3piJrRAjnullgF+8TMgDL3VX9jFv+bqGUTg/QTwZnbT3Z/nVeL5WhJmmisB5rEIWRQukCVg",
-	"nSoHMu2CP4tUnaHvzpkyI2fFzfN1nzAuL6W1tCCrviQlZREYLJpbvxUShTINY3J5Oky9g3K5OqLnrthF",
-	"dqOv97rdM1YuAgM3nlFJzCV9ICgbQ9ozt3n6gq8lVkGaOFO7QN0LPDxvpdJngPRRS7/2AhoQNSPEE0P1",
-	"EAAFmRTrDrmFDvz7R0i1+MmVfyGzXju9dm89MdRWmriBGOokIRDCbyCQ2JmsJSO2f1YyojVOXFtI7J52",
-	"PBPZ9TUOdyYs+vlaDQL+MlnDL03WJCVUsmTsX6XFJdIiwPstcO/VYqN+3XSVXa7P6XPKkTqfMfCS3yqR",
-	"AG6J6/dui+kfgi7cz06Mlak6blNpZTwVyhhhNlcTzZeJpr/AWBm36nX9GRjPqNL8OfNU20ftACVsQFlo",
-	"EtJTZav1FLVKW0V2zMEnD/RALLSmD5gjaOi5AvCQK1i07fIFmT+mLLwJY/Z9/B+sTT3y4xvL3O1zZD+Y",
-	"ode4+VQNhS6ncQOzjl8CT8oxo00J8qcmjRp+coRxUaDVmOS3cCZDj1ymH1UTSy/VY7UFD8QVv6VV2TKT",
-	"lyHNmglmj4XsmLakZjExZgOUxpyRrYIr5iJae0O/kUTcsokty+mbpuZMu6nZ2BS9gs+h/KYrsm/o0gyl",
-	"R57uhPE8a9WqPBbzCVXTVLksiaLUgdFLOGueO8vtazKzMygXeQv9X324ruizkGO0gkK45Fs5+PglG7YO",
-	"cohgy8Z6SDclC0hmZI9tqOhoSoCVmrOO/bqBNk22EUTIJTWFLc/JvAG2Gv2DKolo2DDu8BpCAceJkMYC",
-	"wyHeX/dyxqTisUQzLs6hxLlRhj2yHs1QuFLLr15KbhBhIZ+K2cJSdgteF8dc3fAWvCHn8kZNWc1dsFmT",
-	"Q6pPY+mQ0D2yCGifLvNLdjfk/EHnk/Z7mP/Ahj6DSWr8dXf68N2w/VL0Jqf3Lx532Ddy70W483b+4Nl3",
-	"u9ikLuhPIBLKffDjH/9kXuXLBFbFeVmpNK39Bzdgk9HBTavElXq18/SGh2kT6VdQGC1umrSwSgK0GqD+",
-	"VSb51MpWQDlNjqyo4RE9S+JkBemrFi1egJecIC7hLxw0RhqqjdMZHgzDH//4p9nl/IcAJIULIjR1GiUm",
-	"0LeMJN22gPCTUYIcdvee/fjHP1lL9E+M3h82RPBlAoQGj6IE+LfgFpN39CvHpWWOL256mnFDoWFQ69Mp",
-	"Mbr9JIqAcjq2/sjydSXRBEvIsS0VF2UGLnNmN3eyyIPfhiBjht+IwXd+bgx+pcPJ+iTADLE5wrdX4fut",
-	"8/JGxswBSH8m3PwOtNc4CzKZaGEdKzTlUqFOu53RhbvRXcPATl09scHJi54Pxvf7+l4Pn1yjDJh6PRFl",
-	"++Ma7gUl4QNAZavdC6rI6wY+A0+cJ8IvS+D91MBhtnElcCy4ApRNMGtiyd7zsLbc4F4wtlsTEdQ8yQzv",
-	"zqXdcW4vE48fvOJCSCpA6+Z2actHNFFKeUnKJtLQlA05g5nWL/PKfjuCem6/NxTWvXzCN7yNV/IMo23U",
-	"sPnr3fuTOzppEGk4AoG4QCYSdDNeF/Fx9VUcohvAOx1HUeFK1sh82Uc0MhVlRpl3Oor4GG7wqB4RmQXQ",
-	"brXO2CEkE0AxHlNmQ5hibNsYc969jRIvlGkiXZoEzzqwGRF/ycdmnjV9EqsbvwS0XK8toNRaLV9B7o71",
-	"2h7aPKbrtU59UdZq7eeQW+8Li+OaC65u/0zw6TrtTjnw1FtT4yyxm1YmYmtX5j9rLyQda+czf3VKc3ft",
-	"3V/CfjyWkEuuBZmwsrxXVcmuirmtMi4F6aJsXp0soVMhf1M384HaaZelQmrnMw8tTzeUyy4E2YFcLiDr",
-	"01XM91OaeifNtNPVoJBLeaJXd93LUS5fTAm/yzLGgG01SxvzV875PjVfAp7h5170FVmwa0UWZILmLQPK",
-	"U/FX5HNyc73tX2XemGsCKVl6gf8l60lPFzyqlppYOQ2H2wPKwqYtulyuNz2wIXvBx6M3j18+P+y/OX55",
-	"ta33ZhuKh/zOuaJ+1mq1TDFk3an+FewjHhNm7K7p9U3wmZ+A4IxhlQvJA7NsRNm5NB5XrsKISR1IpVHE",
-	"1DkzCVsaqNO2xXrlVgsdsPSDM6Z7Mf5TmGVhzt4tsYVeExJKhNPw+jrjyhMQt8pEp+d2gMeUhW9EdHOt",
-	"r+fNG1GWXIZ8fQSwk7jLOyLAByQqkPvb25p0tbzsQ6WwYJfhwcNyy+zX3Y1XXIXm+tD/+liOLfF+nBY3",
-	"Ta9cN1CQ+qWcnIaUcZMvxqVeSGHr9rWir7m9UYUZ8hrFKFZIRsn456EBPQCQMbM2fpgYScrGkc1fwVmB",
-	"BpGS6CwpeZHAuhpClcz7yDS47fQHa/LunXXsIRuYLf3VVKCm25F87P/fku0yhYkMctJHFeCzbcpxEbE9",
-	"oozKSTWrPsXnVr9e8LMnl3ioornLqGpZ8D2JgiMoEW1sh7Z1S/EvT756Xd8K0JhegMvyIxPcPySCTDkD",
-	"NSuQHTQw1tHhBEcRAYXsdfiphZxju85nZpkr4ssOjA+X4pCVdMyoNFZcu216avWQQI71tC6iScUDPubf",
-	"J0TMMzWiTSxV4k6eWQan+PIlYWN9zPdNYi33s7OYXejDTTyps6AuLg6UwsPJ1LhWxhFWIy6macmYp5fK",
-	"FHY5JjKJwB/V5t6rHQwOw6ejdqe709u9/+Dh3pLfUJdm9vwaX1mcgVkrRbSsTzn7yuTU2q/x7uvp4N3x",
-	"+WC6l3zzNpyEXxyfhp932vzzySR8d8yPP3/Wfv91uponWGENe7X9Gpl/2SbvHkfPv+M07P6evn/3+zb+",
-	"vJe83/kyev/uOHrOIMuswEzGXChpKlvaOn8fstSfpgY6xDGsT8kWkQJm9YnyCdyAWm9Iq1fQaV+KuoGU",
-	"sljeMItFyvDVFFvS1GJA0AURdERtDfjbN+XmQ5CmONI4RcKGK9mQ0jP9OmHnDPIc6a1vIFueUDf1LxX3",
-	"JKovVJzeav0EQuVdxYy5g4Lbk6HUJHQG8Ts6qKVj/jykS8PN0umDL7Fb17WkAB4b3eXKGzu4RCvMQixC",
-	"FHw8s7TwBZmf1fbRx1ardXUVICBAmlPbftGIizMWMHxBx5r/tDJkkS1DrepbwT4k9ZEgF6N6SOWQXxCh",
-	"92srM8QaqATEEWfM4LQNVI4FGREBbwPGGQmQxz4aZRITIpc2Ab7JleOh6Bkbcx6CfRdsLpShXacSuBWJ",
-	"5KvYqYtvJqSnB1Dgl3BtY8TWg0tZ/wmJyNC8/+j4zrHddOjExMAJ/1GtUBT2996uQ55Uu++25obZw9p+",
-	"bef7bvPB7Gln2gnfX7bjh9X/mmnJLBlY9nikZTTn8zmu7TcflLJeLQ7FznG9VlQhZHKYy7LnMoYCdFMZ",
-	"R3j+2tcPOhkn/ee5FzBoNIhXm3JDd8rVTCOHKJ+etn9q0nUCBcFuTLlWOQmtRNAq9Pwl5BD5ZHohx0r1",
-	"5o5s/OIdKIRA9+TGAnu31di2fsJkJyvAdo1MJrb1PYloVXaSdeOTdzaOT15AqxkX4bZxgaoWA45EmvwD",
-	"tN4mUyiPwr7rIjBCLAqyyuUBqseJiLkkpljfmARbLfQU3PNA2E1T8/rZVyED+yPrUk3QFEPIVJafwUQ0",
-	"t9AzekHQTHA2hkgrNw9jBuikPDsNWe7uXZ99645NtPyNvLrILN0ukI2hhHtzwoUkzYFm4WLelArHkJDa",
-	"39yq1ptd0rJVbKTgL6GAppfwFu90C2Xt/Wudf75aGoRTvwOSc2C8BPUQ9taV3uJyUzCXs/yUg630wsdD",
-	"gurBYgX/YCud/E9wl9s8B8beWh+8wmx+4Krh/3RZLNz1H9AlT5nhUYlAAZQPjqnpajCVU78TYhT595sh",
-	"HVNlT7hI23LGQ6fc93Ndm3ocmSvXGZN4ShC4GEpwujr66uQUGRtYyQSDGxIwHhK9kkUZp7sZAjtHTM23",
-	"7rfXd298qldiZ1Edz6z3lkrEGWiDZ3j+E+BKt3tDkmaQf0qlNAmaHTUDbxaX6mOCJWK8UK7lLgMOSgdM",
-	"SZWdrVM0/UzQ/xUsxYAN1PnVyOgkhusQhClREx5WemkWhJ6ZX0MGNhinoz7KC0Ou6dykRMfMHsQZS0/C",
-	"5GuwalyTkj9nOoQPGc84EWYhZO/XkpIN3dSDLaUDr2CBt+HqY0sRlRYRmmDpiS9GgDVbC8eQk25sUSPj",
-	"q/ZhY5nGLKgK8u2gv2TD4Bd8lsEgZDlPeSIVGyEBaHQIG5IlhuaszW3AkPMKjQXlZvlZ2pQ+mHQ3EHK9",
-	"6Velj/eW+EsGiWOCbSpGwRNIXeGf7Tr5OMsiaYLC0QQml7s1jW7tV+bKwYIgJagmaia/FeiTIccgpGl7",
-	"lOaZtB3vF1s4P/iqEUz5NqXBH2q9EnFBWgis2GeMjEZkqBaDw/LFYCrh/OYBPSVQ7i/3BiB+R8mtbn+i",
-	"y3HxZ5eG8a8+FHPC9eVkZsuSFdDGXlUtfqVIBFgDCeHMaW+W+U+QkJBp9TXqUJCQ2vJumtXfk7ZCjr0r",
-	"FXL4OtxEB+mlwIxAslBdquQZC6b4sp9IIgOIvzeVqCKTjdY1BHtObO2rDTThM0hkMcVsbnuVSOAheYQw",
-	"O2OpmdZFdeVMtYkkYTOJzayGdlGMQ76+MkpyDP3fQtEEc7c4+vy4+eCLr7svnuy96r17+/Cbo53j08f3",
-	"Xx8+2z1YHz/NpO7S0zN1BO84T3Drpm1+bjxTmURqmRHelkYDpyQztCUq9GeSq+YG900NwlPYkJzGqcSV",
-	"M2sJ8HuHintT6PBW3AiKy4Nsq8U0tBob9QVsQAgzBaeS+K58Piw9WiAPDTewVRw6D/OUcGkg/Tl5HBjk",
-	"s9dKjx/McBQRVeQArtJedS0yEL8iekE8FZYX52jLteUU//psNTmfYnFOQohMFISpYNGUZ1U5P4EPrJ2T",
-	"u+j6ocrZJzu5ADOwOVcaxWkMX+602q1OZ6f1wIUyS0LY0rg1p76oedc+COLCY+P294r/QKMIb++22pt4",
-	"5Pp7W4EV7vT/lnxwU4j3vLfdowrkWGnDfq6kq8yoGdqXb09zlSvXSnJhj2sDq/ZTFv5cclzcsjXbUaJP",
-	"Yc3OGTx/Smv2Uy0cI6+S5yL0rmHKtq3BlI3qI8GngBwRleoR7CfU+4UMQ1s3NHVX08oYjKG657//9qD5",
-	"DW7+0G7uffjYadzvXf2mpFhr3gYuFVYrgvJtQL4Jw22gIZeqgQB6pAkww4qwISUScX2pCL7VG6HbbwWZ",
-	"37jelwcoxHOZFrkLFA8aTnuCGJ9tNUzyWqP8DXHmdr6l7yyJaNhieRyygD8y3ekpTEx6bkHQMFFgAtfj",
-	"QTqyHzQ3DdQPQWXk/onegjeSCKPQ2yx0f5No8jVa0Sn5hjMCbRfhLaRT46KOBJ+Z9Xoblvnoh3iJf74p",
-	"Xz+Y5330bSXgEOvnejtrLmLb5AzLFQJ2LxbqAN92moEXzuHtRsKMhkdPZOjs5grXp/uxb1fvyT63E5Vv",
-	"anx0uqUR+R0ITjfo5CIWzGfgx2/C3rEiJheLphFtTfnEBRG2pJzCEfzlItpN1rRiNP7HWrzbdr7u8d5u",
-	"9udeGsxuksP5qZztPoH8pbF87vd1v9e2XXX22m3blf7zaiG4v/fQuwF3e+Xx/fqkFS8Id95JqR80yp4e",
-	"XjukGTC9jD99xYhGKVCRADw0EIWi4oiLMA11/jXs3gu7N0kJwOtWKjpcGXmvuIq37Y1xVdwVTvN6wy0a",
-	"be7WeMpV/MQOdnOdU2+v297ZWx/s9OiHRr1wPQ+j069Oj8ANYDS6JS8jvf0VYSMwmLvT35Vzka83MG5r",
-	"9cCfU7AFOgO3cCjHwX71E7q9jAaJYGZ3+Wjk4ao+g1JUNeHIm2Gqc2S02eNBIA4kUUkcXBeJn7KfPQ6z",
-	"vy0UVhMiiMFhBwjKRbf/itB3gdBsHXwGNKxG51cWnbMM9wZBKUPWfJwwRaPUSa+EVgTOBwdET+OJc8bA",
-	"DGXDqKiyTRgKuIr1Ce9vbwfozfFL8F7KhewgHMe2loSdUK5GxBnTcNZCtvoYqvfae1toNqERQR7qXctn",
-	"UOP+CezXTa8edpV9k/cjWzNsm4vQ2QcPot/haMwFVZPpZydfHHRMvg/wuJSf3Te/qJQJEZ+578zDmAjK",
-	"w8922uan2avPvnx88vb9zpOjp18cvdg5endU/F0D4BP60l9b2XYjork8BXMu3/LPPZjTwZlLZWxTeNwF",
-	"7U0hOh2s7rIxUmc9aP10kU2u8n8SA/KVEKRrjQLXXHMXNxi0DeoA23epSm6hDp6r+lmlVHHWUp4oSUOS",
-	"zyeGfvzjvy8aDSWqh3wot6eckXlrGm55o1jD0OJILqN2mlHSDQNlJlqtluaehrrZ8hImYz449jiXSC6Q",
-	"qeITekOm2TYXB01zaubXBG6T6cXNaO3UhEy9Ts0VbrHHN4WahIXaes400Eht0XbdiOAhZP0fQLILxb2x",
-	"SuqErTNw5vKXOmfokylMZ6o3zTp6pElEY86jLTNH5yFinAXXdBGBftNyYXYZpT4iiws5LPPQRfV0bjyy",
-	"pddE5iNrvVqzsVLrVjlIO+tMigtOrY3qNmGJAQLNYe0+EKi0VwSDVB2+OM6RCyauvyUDjbRsC2BbDwpp",
-	"yhjsN0+U5xNcWEIF2J46iVaSIWchGuGhlgf4KNsvm5LJ6w/ozGJfLykDQ2p5FiJKZCEPkb94yWtXH67+",
-	"TwAAAP//",
+	"7L1bkxs5kib6V2A8bSZmD8kMMi9SpqysT+pWpSpJlZVKdUlVqWGADJBEZRCIAhDJZKnTrJ/OjB2z83J2",
+	"Z9b2bR92+3V292Ue1vbPtFn37vyLNTiACEQwgpe8qC5dbTPdymAELg6Hu8Ph/vmHxpBPE84IU7Jx+KGR",
+	"YIGnRBEBfx0l9Asyfx7pf0dEDgVNFOWscdg4nRB0dPwcnZP5PYlo1Gm0GlT/kGA1abQaDE9J47BBo0ar",
+	"Icj3KRUkahwqkZJWQw4nZIp1m+QST5OYNA7vtxojLqZY6W+Y2t9ttBpTyug0nTYOu62GmifE/ETGRDSu",
+	"rlqNZ4JPF8f1WmGhEB8hNSFI0SlBArMxQU3KhnEq6QVpoZNnj9HOzs7BVjbo71Mi5vmoR7rpynE2ekFv",
+	"v93ttnvd0yA4hP/7puENPsKKtHW/jWzQUgnKxjDmF3x8NBzylKnFkX/J4jka4jiWSBJxQSI0mCM1oRKl",
+	"iVSC4CnC5tu6Yduf+0D0isHvbk7kF3z8eIIZI/EmAx6aT+rGaX+uHWf3euNMheSimlNDRi5VfwhvhI47",
+	"EkEuKE8lSrBmEDyQhCk04gJ+HVEhFfxUyyamvRpG2el29bDx5QvCxmrSONzptfTmUETopv7+26B98P7v",
+	"flPHJl+Q+VKKT3FE0IyqiaG43Yq1nJHQ/jmZ11L8/rUo/oJOaQUjv+BjiRIigHh1I4rhW38wERnhNFaN",
+	"w72glY9M/zHFl2Yke0Gwzrhe8mgFv5pFphJN9auoqRdcDwxWXr9CBMLynET6zdr1h49rln+cqPYub+vB",
+	"Ftmg23sAc8j+rmGAE/J9SqSqkr0wETdSjwmE+QTRyMwofNu2rbSfRyGiCs2wRJjJGREkgg9r52bbquWY",
+	"RtD9/Mn+uwdf777tfrbz6v5XvZO904PfB9988fh6832tsErl4xhLuXTpZhMuiZ3EPYkkfIaoRJRZ4aOb",
+	"qJuWeb0P7xQm9htBRo3Dxv+1navDbfOr1I+mnPXtn31/pHrwp3RKvuGMVIue50evjowi+oEzgiI810sQ",
+	"oQlPhURYEDRMFaKsbsTqh+pd0nhzqimdL8iRpHj79QSz8QSXeG5/t7wEviA6an+D2z8E7YP+352dtbfr",
+	"hNIpX5zgUxZV6Vpyub6uVXyVpu1trmmvtNEhE84kMXaM0YyvuHrGUwZbasiZIkYP4ySJ6RDrOW1/J/XE",
+	"vHHoKStMY/NNpLthXPVH0E6rQYTQSqfBOJLpcOJUtKbKXK8wkO5abPYUWoa5FIn+qtSV3tR6NoIOUuW0",
+	"MEGpJKLTuGo1HuHIioEbzpuyCxzTqG9lgz97PCWHyEpmZJYBxcBuemt274AKem9lAk/rw1hzBokQFwij",
+	"ESVxZKQCjBkI8ViQiDBFcXxCRqkkN+WDYdZeX5DvyFARnyNgDZzlJkyHRmpnn6HmZ6enx2g36G4douds",
+	"yIUgQ+WUOUoEv6ARie6IeisHF1ZMMGw5hZM3cE8iPmNnTI8nxpSprZZeBcadIYgUPidFJrXM61QxVm62",
+	"4ow1Q/fvvt5qfDTS+irc6pwxvYzPuBjQKCLshss3ytrxF43KbGNRiSIq8SC+uyWQRPjdAJveoZTCCQXO",
+	"Ylwbuvq3uxNPup8BiTkbS6R4USS9JlJSzk6yg+GNZipNa/3snJlPWNIxA8uAo4iDffAQYZbtsCFmjKuP",
+	"tLiwKXKzDftGvDem2YQIgjDSQydRmzJk56fbYoREJELNsDzncAsIe8r5CyzG5IYUHfBo3lec92NoLKen",
+	"k7j6BT0exTky79ythHf9QV8gMBiQEg6eQu9YkijpSPASs/mRUmSaGKfGDSihiTDFbN7Hrj1PWHCO9G/I",
+	"/fYQKTFHeIwpQzFW9kRyy1RZ1ikeKSJQeEKUmLeP9B8hkmTIWQQW8YTgyHp2vFcqnCjmE5QyRWOEGVcT",
+	"TWTToV4GHMd8RsDpU2G6PdgNKo5meipvGE7VhAv6w403feo3la/JX/7l//m3//+//PU//Ke//tM//vUf",
+	"//kv//rf//Kf/9tf/+kfW//7X/713/7h//vrP//X//Uf/8df/uc/3Y3gA1vD06ES6aMWSgSRhCkr398w",
+	"fIFprGXCzWmQteTJPCIu6JAgvVpcYEHjOSq+6R3ulh7k7mZPR1jhAZZEM1LKBMHDiR6XoY01Kd7kz29K",
+	"I9ti35Cnxj4b8jSOQC0OtNDBw4m2h7QBQ4bnJcPors2xTcayIHE63uj8o88XZP6IskgfjzQRo4jqrnF8",
+	"LHhChKL6nDTCsSStRuI9+uC7jiqO5cQddJz6kg9RgFI2oFp+6LF6Psv13E1BpVsn9yF/6w/pffYyH2gD",
+	"VfOQN2NnRpWmlPtJV7lHyyNpLaWHXkatwr15ayYf6GHoFWyyNI7B4mWcGb/iUpro180WMI7zVXTx/b/r",
+	"EelYUC6oqvA1fj0hIPVhcSMS6T3n2+3NMHvYB19puOXsGznBgkQo4VwfIsxf2TugsXWrxsMKNGB63b9t",
+	"lBrUysX7Vk8j9w4svlvyAWRTfCPxmFTNDytkFJs21OQ961+a4Asw3TLHhlvIJlCCz5h9EQsCmxR+JRGs",
+	"ZpHP4L0Ci+101+Kx71Ou8OKQv9KPUcqoAhe7GBv/JFLgEoPeCix10O3trdWf4ueEVbjdjgXXCj+JU314",
+	"043qH5B5vdBV90FvL1ijrxLHGgplA3Azr2RYuIqq2MzGFOnTRFZvSA6+w5gSphCOIkGkJBI1nx9Lza+P",
+	"nz850fp5RC+J3IIF1zvYnAJJoll+JPjU27qYzYs799tGL9jpBJ1ud6cTbPd29fCpIlMYzwJX1uxpLASe",
+	"g3yx8wHn8rIpmReyEU+x8ZAuH6nvlr7RMIeCwO7Dqt5r9+Aw2NvAa1dSipUb1lufEReFyTUeP0ciZYyI",
+	"7A4n4kOJJFWVnZHLhAoi7QwWhJ85X4yxIjM8R1LxxLEEZeNsHJ5EJxdEFMmtiXG/HXTbwRqXhTUEz8db",
+	"0lb319rZWgNMaNV1o9VV96S96cIsQjGWCiQLHioiZEvrLEGGfMyoNteKSrwhz9vJePfZn//4p4PLrypJ",
+	"rNvra1m6lE0ODnduRhnjSfabj3GieFI1JBAw/bj65krTZMqlQt97ktbfYDIhLDL+BIXjgj5H0CYakDln",
+	"xpU2wDFmw5Ka7wb6P9fQ9bnVnt0f55ZLby1mMJcfq2xWI2jNJYf+CtYv00j5RK4l8ME0gfXyeDMbWaGz",
+	"8oRL7FQQQUXRsSBEi8te2PqtggKpVzyPoTPPj76JCX09FVWni1oIS1Slviw/asmf32WvVletRi8IuofR",
+	"4MHhYbegFbwrpN2DwhXS4l32UfsZbo8OO+//rrkNd9sfuq2dq63f/aZqF07x5XPTSVdvho+kE1cSpk47",
+	"bnSd6c+ut3J2rUbK6PcpsR/oNxYV4bo6zhsnXJXfpc4rEvPOtd8SGb/0ovNjKIASKawqWFPuZ8EN5o38",
+	"P8Uj8YZHQSBXvTR7QY0QK8qpjN+zf6zWE3B8KGzXssSHtuqHcsLVtQXrGibRimiRkm6qH+ZrMhREWWn+",
+	"5ahx+O2a1CkT+bwqsEfz3Uiz0jmZd9BrxYU2txDjs4f6f801BRroo7U+gIK/p9IY+2bQlfeHvfPvg8/Y",
+	"ztcP5p9HL8Se+v1ltYVWIoAe2iIF3pedVUf5XYXiY+MlgEsMvVlgFhKI1bKjBcnM2dB4+ArmhV49e/jH",
+	"Q0Uv9BizK7fCeT/7efGYDw2+SaIN2GhKmf+0+6vG/lVj/6qx71pj81gfMX/V2jc9k11VaKlHlEVvRLyo",
+	"1FPzMF+FiVKJPNze1kzTsY87Qz7dxqmabMd8TNnvXPzFJzFl6WXEz9Ig6O0PKIs++ao3ffB2GLwQu5PT",
+	"/YtHXfaNPPgi2vl6fv/Zd3v4q95KLaMH9L5+BtezBNyAq5nD/XpPIhmn4yLT2yk2ivLRRMS9t//bb7//",
+	"ELR2ule/WTm9bCRVc3w8IcPz5+yEDLmouJhY7lTrtYP906B7GPQOg50NnGp4XtdauY2qzwWZYRGVvNi9",
+	"axz9I5CdtrnC6X0lpW7DXC2S/vpWa9aOhDDM8qCs06foKgmCNUn2k10tN60lFMlNuhJT65+1LcX6ipen",
+	"VxCLA85jgpklQ4XV8ATPJbLtIcpaWqTjOC6K7PV8YYQZI3OdwUzxZb+CsHvVqmGxryllVd931/3efJtT",
+	"rxwQEuH5PYnMW1a5DchInyGAVtoSoKyo2GqYYrW+WjYIE4JNwLa5J/Og5wUjYwOGBo29/CqMYMFM2Ks3",
+	"3Ure2NkPdq+xFxyvuNm3Fnm6tEiFNS8wkGVtN7HK/ZSHSXrJQqVNFRMsZJ+ylcE7aMh5rGniX0jj4Tlq",
+	"2qgUY4fPJjQm7t0ir1R6l5dd17dWK7LuNW6HvGhUF+OxqOrzl+7JDe8zfvvb3/728qD6JqPkaVhTyDA6",
+	"PF80g6faIMUCzNOqvtazZVw6hx9Uqw3ZJgazl49Q6P3Ud7EBNiJXhiXTnyeEQdrAwnDMHfziYJ6zxct+",
+	"LTUgDCAPGFAcLvubYLYVO62Tt9omJiv1+cIueQ2fue/7gmBZfY8417SjEvEU4vQFVxBOhJohjqaUhS0U",
+	"jjCNU0Fk2CpHOhuDfeshItNEQbQmQ8Y5USRoFSlTcFLc8rZIJR6T/mDeh2CG1UcJPyqi8nom4z+PgTM2",
+	"WNyGbr1KdF8cWOnGxiPGelLQXMFseDDwwrZWHQ1cDh16yoZiDs4brJAgUj00p+Xl3jfBv2uvdMBlS5pg",
+	"KWfcaYfMZxMc7BfOwg+qDtaeVMnTgRoLbjqT0aZlAmxAbK8lYSHbNnA2wWMIe1gmF0vyqnRw30B8hUbI",
+	"6P2FmZoIntCh/mNMtDYJ4UTO0JcJYUfP25p1saKD2BN5EI6jtyiVSmDFBYLcAImakhCUZQ3I0FkiMZWq",
+	"TtBt5oDwpaAlueW3UshMqkC6LBOO54Qk+qUbCMm6Q6e/PdfcVrdyuFo0Wa4WnYLZ+izfijIPMhtihgZk",
+	"UcctMkJEJB0zrIjUJo9NO9HvEjyclL2GGfc1Wo4flgbDrHFU9Ge3Ht1fOy1X2iRGmYQPtf4Gayw8BCGk",
+	"bThj04WZ9ZdFdyMtT1BTYEVsIAIXxh229fCMhYyQSGrJnKpJeGizn+2mqsv+GdMLgjBiZIY4I1sPUTjQ",
+	"VI1K358x57D3o+UeotA91u/jc8IW1O1grrd7aT8LE8N+xgRJQFkgp4o7Z8yLFczuAyyRtLLyJglHVj3a",
+	"TS8UWo3Ltu6jfYGFlp9Sd+av2JH7zn/4OBuE//SVHtCJG4//yyM3Nv/hk2yclfxibjhuUf0dwdq6qxzn",
+	"nbYL2MrO2fYoSbUqTGI8tPccPI7QwtnO6cGDReXnq8Y7UITXVle5YM+asJSskLkL2/rpFNP4MY/Ia1J1",
+	"THPe+2XnNNh3PCLaspxLZNMVParuB6tDor2OqqTPMZbyvCp6cs0wvmAji7R0WNpZ66xUjhW761CwJYFJ",
+	"BTO1MK4ltL0NNeqW6freSdvCl8BkFXr2azI4StWEIW7eQM3wOB3EdGhCnKysAEubcmab+fz1l6/CLZQy",
+	"rS7CxL0fFrj0QyP7AWSUUkQaQQ+5iAwIO8FxTNgY8DG+77Xvz552p93o3WWQPKj/rxnMv+TvL/RVKQ8N",
+	"h5R9kdkAypQZYEn2d1NR9BhtNMxVPJb3vrh0ZYMum9/Cq1pDjXnbPpzi5FvT3XvM5o4FtEB9PMFsvPaN",
+	"eCmv/xIPFdzaQ4JHyOOo7wR1CKGiIdGSr68FV7gY+Z7/WAKN2O0ddO83FoFQPuxfVV47MzLLOi42ZZOl",
+	"2xMuJGkPoL15WyqcxGsctMqXwlXqxZ/0Gn1v3ml3FcMUZl+33fWPL4ma8IoLJViHyotjQQpLCBpIorHL",
+	"UZm5q2VIYp1giRh3gQ6lAxWO6ZD8395F4jpyeoJlNW1rffAww2I2xbfFJWr5bOfb885mXPr2ZkZ/Yfy2",
+	"qUY+ysq1EmREBGFDG2KyQfyo9d0lXrLOGi6eLLenLk8oa69yuItqQeuBVfK2bGJ6JwpsbJ2B4DMJDpcq",
+	"1dNRXHfT3AqRPoBIbXc2M9lscB1KHGjiwBpHg8fR01HQ7e3s7u3ff3Cw5O9GqyHw7Pk1vrKgIsYFTwlT",
+	"T7DChi4NMv88IG8fxc+/4zTq/Z6+e/v7AH+6m77b+Tx+9/Ykfs4Cj6+MhG9bdb80rm3DQfoSJ+hV2bx2",
+	"8nfahUepDfRziab+CNchb2FkD7oHvSoJu8Dq5kEuJ7ylKRwZvedrmZOGzPZVjyQrVPp3krPOCZ69JNI4",
+	"aVuNExIRMr1eaMSiFj7+9KR9/7Ovel88OXi5+/brB98c75ycPtp/9fjZ3tGGjrGyhVMUpjmJ3QRWXpov",
+	"uoXsjza33XkpSk7K7l5dpM71suugB1I8h63dRYkoLp1h2R26BcR4zkb8Ix3ShqkQhKn6xE8DprUIVQHP",
+	"LfzEWtc5xRC2iuHvrM4BWnXGbKxrkrcaNKm5OSxEcyKsAIGjXXb156GY92tTniQh7EYpT4sBipmBVxz4",
+	"Z3xmcTAMRIgBDUGUoWaYGewtFErJ9f8k5nio/wkpl/ofgoypVESUbwQ986bizomIPh6TUh5S4yX/gcYx",
+	"3t7rBOuJyMWjtqNdKUuHJo1CtxlJck5esq9u43Dub9HrH9BPuUoeW4l8IyG+e9ALdg7WPkqtK6j1+PJY",
+	"9+IguEpwqiZ9G1K4uIVM3DcCkEEU2tcPt7dD9ObkBWpCDC/66gQOG+VrmexlxVWyfcx5PMaKHMLp4nc4",
+	"HmtLdTL95PVnR10TjRjRMVXyk33zF5UyJeIT9515mBBBefTJTmD+NMP75PNHr79+t/Pk+Olnx1/sHL89",
+	"Lv9deQmekaRKQUmy03OTb5aC3kvz3Lzz0srZkbQKq1G1kiXsiSPGeMqGZFrpqMRpRIlVwRsAWviNHrkm",
+	"oO8Mr2ORXopcKtR8icV5xGeluCR4wYUzCyIVFgpkcdA7DAL05vSxiQQf8FQhjKaUpQp80FXRIsuVZvca",
+	"SpOwqDoU+zUsurmeAQUJwU+F/FDCoq2qSKhuu3dw++nB3XUzQoVaNiPIfa+aEFZV3L0JZuPKGSmq4pLQ",
+	"e4n14BnYg5yh11ilwsRbbRhrca31r1JgZpA5x/s0zfmllW+wzaIg1tlvFVeIcRxCsAIcnxVH5IKIOWcE",
+	"NXMDAbhSbbVQCPgXoX4vxxyDZy1kImLMj4WbOukDd+A4ttpZ6qnCJ6XbNnhjcZPWT+82VPYyEXh9FV4J",
+	"6lMp6QBqyGCX8ZFZBDTFDI9hCHD11jSHyhbSsrxlaNwC6m8dIoxkmhAhiUM0P2OCTLkibRfMd3T8/J5E",
+	"4YczC3x01jhEH84MxpH+91mj0+mcNa6uND/ghNhL1GuBfOpBQUiJhRoGSi265vMWN0VGemK+XAhFNo/X",
+	"XYonWf/VJlTZQyWVlkItNMXDCWWkLQiO9BOwUh6CdT01J3E0IJJGcBUKeUrgYO+gp7CucIWH2fyMORsE",
+	"1tcAFUubICchIoVEaEIE6aBPraIDCuvDlhAGPEhqMhuXLGUQwnDGEsEVH/LYoG2a5WyBL17NOJpyQdA5",
+	"ZZE8hFv1NKIKTTg/t6/D8MCrSxUaxHx4LhE+Y/p8ZxrBrITnaT5pcoHCDENL21E7QxMCB/8m4ZbnKy4C",
+	"ikrDsQZO+14GT905Y2fsDw64+Q92mn84Y39ot9vw//rn3SBAf0BhiRtD1BzgCOVFCpDdX1qMuXe/kxwO",
+	"NimTaZJwocXrlEQU9zX/hN6bZgz+E00xbVFBjJI5CQIGqc1ng6MUT8WQ9LPwhhYKp1RKysYm263ctRt6",
+	"6TFhUcIpg+fGE51BObZ813zfDs0d3/SRrE8dVqw5yamk/BYgP+WPpOR9E51XehgRRkkUIkvzrqa5j6zn",
+	"z84iSvnk8h5lb2mbNDtcwtj8ia0arBtJz6y+TEcjOtQH8751n5juvefgXsm+29HfZciuodVuhdVSlIjC",
+	"mGDZystMk/KT/LVE0KFlhgkWxMzZxtHkT/0+zRNzooUHsEH7sBE1/Zs2+sLuWBtk6kY/TZVtpoz62ULh",
+	"UIqR33nGJJDKVRyF5H1z3BdwM9sfxtx+pUQqVT8mFyQ2wJ98Bo1PyPC87zfjCL2rCZ1hzBbpkz0y0y48",
+	"EiQi08T07rO3a3dPt2vO9oUFcL8f6N+HnI1iathfEpUmfQtPZSYTkZhqoQwNRASbBYUbBjXvQzRS1VAc",
+	"BcvPvWUr/+RTt/ybAJ+nXaSMjpwRN5cuMGsRa9X91uuZrZgIPtTaZxCTEDWxRZh0sKjgDTXuD+AZ4kTv",
+	"FoxHmwou4rtvN2guXbwHVUDPqOmphCxKDBeC8fLvdIeVqM1uPrBuQosgiE+zJMv+7pPLIWDb5mxjnlsA",
+	"RNgzNiywP0il9WGVwFltb3tOeShtscQhaoL6DXPcy3DLvWnoXACJDHPiyTkb9keYehvI/uW+37Ei08Fr",
+	"6tcY72d/u8j7svy3y5IvR6kNKxhl4bnu1LO7F201XwdCpnKVCvTey4B3ygoQ7PgF/aePN0X1B6kgnvYr",
+	"dZqPrITXWlIq3gjyJ4sqBV5b1Anlx87j7iN8F9QAHNw8LaA7KysBcDqWHpRVgIuLL2iA7KHXW0H+67+L",
+	"QsseEDOFoI/HHnx3SbJm7RXeWRCZ5lQKchKCw0sysdFahHkuyBu4sqoSIaU1tr+Wnjr7Bu7B8l1f+DPb",
+	"9NmMCnteU8Xf8rDMZkvDybkE7Lq4ZQ3becC3VRsziwTw4cMXzC9wtJatL5PGlZTe8cwZPa+y6WWfGcvL",
+	"teD1nWt84JMFaHNf3/ujKqp720uFttddLip7TduCggSCVqrqil/sWGoUZ8Uv3jDr1KZLs+sXZ1XQpNlS",
+	"5ZxZBdidi+3sgyJfVAnbYqqLV+ChSs0VvR2LcnkxyDi/7/Xci9WuhCM0SaeY5SdTex5tIYlHBPw2Ez5z",
+	"IPvmvFX0y1Ue3Stv7XNg6A/LCm5EqIljyV2eQ6nSkMEZ32qhPMXQIbWbo25xdEtLCS33wbm9X3ufUVG7",
+	"pyJHeWRryd1KnbdWYyx4mvQH82sUFpKf6m8fQVDIjZxd0NgJn1UlYih+a6V2Wg31QymSpFSHaPkC2lJ7",
+	"UAUISh1ltGut74KDuYLzpyLk9RlsfAva27Ruh90gMF6PAb8gW5A77MpGlS9G1KSyyqBppQut7AY7BY5e",
+	"Lw7BXDhXoGrD9fvu5WUxwmG9VHFf1dYOu3dwjabNBq4b7l5puMGawMM2u3vDYHGn+2unuBf0WmCc6+XZ",
+	"C3ZNylB2mjHKwBapcb5Ug7sO09zamD4ltjYTWzB9bCqIXXlvHhl51+V2JyYqxXREp4RBPIDgM4NUDdsK",
+	"suQLiNtwdzLhqXBWponSdvachJSyhUComiuXqnG+wIqwYcU4XxEstL4QmJ2jhIihVrSxcXhOaRxTl9nk",
+	"BaQyngekaHFUBbqd7AUFhtrfXQuHJznYK96fHQRrfndQQtsINkfr02M2QzANrssEWrwv+rm17dyfCapI",
+	"v2vPTcW42TXFk9fO3vSG7URV3++uG7G1CKS+LpxKjlpeNYBub90RkEy5bKqCrVq6ajUAZ9kMo389de42",
+	"kwF2rt77sNEP4Y42jPDcRuvrLR6a8Nt0eE6U8TGKLFHVGnYk8koVNmM+xPEZ009aKHz37t279suX7SdP",
+	"Tj/77PDly8PXr8Oth6Yj4/g2dyX6n/ax5+PQosSO5ZzMQ3M1oM1Ik0avX7f1HamaQKYgI1ul26oqO6U6",
+	"BgvIdHMiJ4B/X8m6D24z2tBi+TdNKlg5Zbm3uzZODJacUTauGvGD64QuGj+MQ+kvkqNqc5V3e50UadVI",
+	"qYo5tLL4SbsHC+u7sKvWFJ21lUbD3uVl6OoZW5txQGI+0ybjVguFu/p35w0dzFF222c9+HmxZukdx+5J",
+	"BFnjLRTu6QaMAeKr4t7lZaPV2IX/3ru8LCrcPXi8SuECpsMLPq4u1OKiaoYWFefaNVFWK8VijZQblThp",
+	"1euzUuK9rftdYFKkP1ME6r9h1G1rMWjfQNAuaj6OcRrly1bKLbihqtx4iHttE9J0V4OMNhycIDhyQUAF",
+	"GBR/fNcZTF4CfFXU0hocslTJH+yvN6I1gqw3DtuNUut6m1ZQ/KVv5WY0zq52jDeH5BV2TShBgdgPur1q",
+	"cDPrey3MZPuiuz2cYLWd00tWDXrRTikfsYAHIcSxVbTV62ZhSkwM5ooUJ1M07hUy7EWiBQW4DhuU0467",
+	"651rp9XVwk+dLVNZE7zowDIotDVYTkULooyhlKTK1tNpmc0EWfX6FDSM06iUgdC77fJBRXS061sZ1aJk",
+	"YV8CEKtCWQva4qHsnLLxVsvpS+/G0dwklPFo1h2l78m8nq+xlZULrwwd0hwC9XutT8njE0GGhF6UVy8I",
+	"qmMwnSdjZSZFduWxkmfB2Quu14yexro0cveeRFOcJHoJ+MiZ7wVIK70bBWBllnejw1zuBb1dEIxBbYZA",
+	"ifi9a9YLKdSidw0XrIyCQmkVC6Fl15JF4nlSMluDH93E9fmtqD0WxPJKBNUa4/C4shraESBBaWYA1C4U",
+	"87FsIUZmWoibQm3oGEuJQkYuVX+YCsn1eU6i0P3bAYjoF6C1h8jgLFsoJizN40Xb80Z+7szorfBze2Mt",
+	"SoGdbnd1BHINzo/f6Fp0J5VXOtm5AYoiIyOc8dTgHmFBkN0SPqh1Ke01S5tzmWm+DVOXHab3ZG+hmNCu",
+	"fsSzu6K8JI8HlOMXAjLVf9y1kssCX8xkrc3sOyFTTEEH+PNDL/EcjXAcIxnT8UTFpoT0DP1ABLfhi6w9",
+	"gt/s6UwSpWJyvUS91t2k1tVk3bua0PckIm39SpZrtqwu5PXy680tSt01nh0FvFTV+TVs8GuI+lYjiTHr",
+	"r4Vwb0esKBHaJJYfs/DaQt2t4hg/9c7VuS9HcjTCYjWOaoXlwmOysQwk4kR/tjagfEUDecUvTeVqxsmA",
+	"2TJoiCmeI0EjgppprARGf/5//0GfDeF/R4KQLYdZVlrr8CH8bLJ6Z1hEhYQC/ZNRE1ru6IZLmdiC14AF",
+	"J30P2bk6sdVFTLj8Tm3VS5PUgk6/PD2GiOTCytUAQhUCKSoIpn9E8CMK/vzHf7cLEXWvX3/pg04q76Vh",
+	"jOm0ZarnY4leUJZediJ+T7a0taYPXIqjcomCwCtGsLsKl7dYy63+eGDs9AoeXrPqm68aPpRl2XqJNVkD",
+	"dkd4ReLyqK+l5eI2tY/sHqpIpwFUWJu5If2KGw+dY9vUgwEJQE0tRe9tasrGnpN5gcmtooXWi+xtf1nt",
+	"78t2bYWBEZqoYbNNNavD1dri0Nz15yBVhWIiXhA/tc75M9bcDXa2HiLswfuZDoaYIUYobDDdme6LWae+",
+	"36zNWIA2NUH0n2fMhjlJqGDicstqAP9caNRmdYJMDmcqqJq/1uSz5gnBgoijyjt+SGi1EuLzr09biAuH",
+	"h+RpJFf2GjVDed7udDomjRqWCIQF9JCPZ6JUYpaSn1OypGeb0G3e01YOGsz9jHTKAIhI/+qQyw4biTUq",
+	"+/bzvF9s61FpQlCLMrCQCVPI/rJZII499LK5yXaQHjhhCuBLHSxAgVxnrBke2YBPOMQcokdACmRySPQr",
+	"NoHEQCyH5bGHdu4rCF/fUbYeaxrXwG426bBRMM91Z41W44IIaWgVdLodAHMB9NCE6iNFJ+jsmHTsCfDW",
+	"Nk7otv5622lN/XRclUX8FGuJb96y0f8ENR0SaCtHAjWk9vA/W6iI7dnKUDpbZyzfo1uwfLN1Sl5T1UE5",
+	"HI8tc52jH7dA1J0xs4NLAOuGhNr+h5UAgJ0awNkcDgXI0guCzer826PitwUofG1hVZyBFoC1F5Dkfex3",
+	"bcl2ez66ZBlSMkc4ztGEHYyksSEtgrkHTlrEJG8UMz9rB1qB7W3vwne6mZ/PlPl2zjioxH119b4At1sN",
+	"eXtl5RTeHN4X1hCESZGT3/FUFDIEHO+3EI+jzJmQaQEP9HfOU9Ai+ddIcSgZtxt060aYMdH2Gz++HD7a",
+	"Wf3RsyxA/KrV2FvnizdegKivVIAVfXXy7fur1oeCmP/2vV4VmU6nWMwbhw1Nw9KVoTOvgRY5FbVcwmNp",
+	"gBuyp+1MruiVTLhUq0oiIJqXTwFJosXqcEJwko/BVF9TRWh041QENG2LBwsSwK8p4QreaeMATAccZ8mP",
+	"u71eTY5Jpjryq6UzZpIPp0mMKVMd5B080HecMutptRjPS6GgnU8qBytuSqIASnlFdYSHNgslOkRg/YeA",
+	"2i2rYLu1pHXv6u0foiRV0kMBB/hvwKK2adhmTsV1IWXQeWMZLQLPryVjLVZ+ZhQ/4tF8MwHrIwevj29/",
+	"faF5A2FkJ3tVPEfYRktqprsxFX462iSzbW9bmQSZLglyRRJc3WBJqnTDqY8u7cSFFfDBasn7CEcOAO3j",
+	"6YTd4GAzhlnIp/dScFwivUHWKux+HAuCo7kvMRrr078SkaByBdbpGAxurYHcb74+hxAv429ALJ0OiNBG",
+	"Y6a4mt0g2DJr2l2D1qecv4DUI/1Br7f6g9wyPbEZMKC41/jyjVUwbxhkFxkF/vGVfr5V/Ix7lOcirVD0",
+	"V62Kg8X2h/zG68pwYUwUWerDQzHBF9abAQrKnrq1gW+hKiiTCsMjba05XLycd0wvcMm5Sh89MQNaEMe7",
+	"lTcD/OJnIBh2V39hJ/+Kq2eQpfcj8Juhpjs/z+vM87UszAx1AcaxyFkUDpAVbJ05B3Lvgj+KzJ2hz865",
+	"M6Nwi1vU675gXF6Ua2n9b31ISqsyMFg8t3ErJI5klsbkED9M5YRquzqm565sRn6ib+72emes2gQGbTyj",
+	"kphD+kBQNgYANUc8fcDXFqsgbZy7XaCCBh6edzLrM0R6qaVfxQENiJoR4pmhugvggtyKdYvcQUf++SOi",
+	"2vzkyj+Q2aid3WB3PTPU1qy4gRnqLCEwwm9gkNiRrGUjBj8rG9FeTlzbSOyddr0rsut7HO7MWPSRX80G",
+	"/GWqhl+arUkqpGRF379ai0usReD3W9Deq81G/XPb1Yi5vqYvOEeafGYqs25VWAC3pPV3b0vpPwZfuI9z",
+	"jBVURlIWlCvXqVAQCbO5mmi9TLT8BcXKuHWv68/g8owqrZ/zSLVDFIQoZQPKIgNtT5Wt+1P2Km2V1TGH",
+	"mDzwA7HIXn3AGMFDzxWwh1yhom2TX5D5I8qimyhmP8b//trSo9i/uZm7fY3sJzPstm4+VCOhq2XcwMzj",
+	"l6CTCspoU4H8sUWj5p+CYFw0aPVO8t9wV4aeuMw+qheWHmhk/Q0emCv+m9ZlywwuQ4a/CdceCzibtjhn",
+	"GWKzBU5jzshWKRRzcVt7Xb+RRNzyFVuODpyBfGbNNGxuip7Bp1DI09wW2JtDPkPZkmeUMJFnnUZdxGIR",
+	"mjUD3WVpHGcBjB50rXnubm5fkZkdQbXJW2r/6v11TZ8FtNIaCeEAugr88Uu+2DoqbARbgNbbdFOysMmM",
+	"7bENtSFNMbHK66wTvwKhBdw2hgi5pKZE5jmZt+CuBurAK4lo1DLh8JpDYY8TIc0NDId8f93KGZOKJxLN",
+	"uIAC8tYZ9tBGNEMJTG2/euDeYMICnoohYaW6haiLE65ueAreUHN5vWaq5i7UrMGZ6tNEuk3oHtkNaJ8u",
+	"i0t2J+TiQhfh/72df9+mPsOV1Pir3vTB22HwQuxOTvcvHnXZN/Lgi2jn6/n9Z9/tYQNd0J9AJpT74M9/",
+	"/JP5qVhwsC7Py1qlWRVBOAEbRAc3rIpQ6tXB0xsupoXkr5Ew2tw0ALNKArcapv7VJvnYzlbYclocWVPD",
+	"E3pWxMka0VdvWnwBUXKCOOhgWGiMNFeboDM8GEZ//uOfZpfzH0KwFC6I0NJplJpE3yqRdNsGwo8mCQq7",
+	"e/fZn//4J3sT/SNv7/cbbvBlBoRmj7IF+LcQFlMM9KveS8sCX9zwtOKGksXg1qdTYnz7aRyD5HRq/aHV",
+	"60qiCZaA1i0VF1UXXGbNbh5kUWS/DVnGdL+Rgu/+3BT8yoCT9UWA6WLzDR+s2u+3rstbuTIHJv2ZaPM7",
+	"8F7jPMlkoo11rNCUS4W6QZDLhbvxXUPHzl09scnJi5EPJvb7+lEPH92jDDv1eibK9oc1wgsq0gdAytaH",
+	"F9SJ1w1iBp64SIRflsH7sZnDkHElcyyEAlQNMH/Fir3nUWP5hXvpst1eEUH1lPzi3YW0O83tIfH4ySsu",
+	"haSGtW5+L231iBZKmS7J1ESWmrKhZjDD+mUe2W/HUC/Qe0Nj3QMRvuFpvFZnGG+j5s1fz94fPdBJs0jL",
+	"CQjEBTKZoJvpOgjjaVNW74P8kg0JSiDlLSYswgJFeO6SkyRV5J7MQfQObSlZiTASmEV8igSZYRH5kTln",
+	"TJs+dJwKEiF7d2kT9cDc6KDHnDkvshug1IqUMwK9m048l6WJ3jhj2W3gQWXAjm7rOfPOMTeRLVmufzcI",
+	"dgCgMcJzP9JkH7rQs28c6hfWDxkx47Tlg2s2n6WrSywplg2mNz8y38SyrcAxdyauW0+tzBhXyKUv36FV",
+	"S2WmRiHW1x8CH406t2TOl4Ha7YTnPDUZZy5iTit6rrnYWtt3OfW6Pjs/TnQHGZ6Dp44LMxxPQM1wHBNV",
+	"J562DTaP7zWs3Non8Jr19i0N6ziyRyu405hiNteCRS5ePELIxvcpEXPPfQYq2F+0iADcoYka8yC5vGT1",
+	"nf391ZEat5YkWBmjt38adA+D3mGwA+bMCmn1fnN5lRG/7mrQCfNK995P1Xj42Pvk2GSZWlKtv0dyKIxK",
+	"x7rDgyiIP9ZCs6wAep3QaFapepvHbNWQgMAtp4wADlx6gAqVm9Xk8n9Kbu6ZtyPW0tfIFRs/pbe0iTXN",
+	"UDLMD1N82XfMvgfgOVPKsiddeGL+cg0aDW//KO4ai+q+sx/sbqzjHQpJ9X6BmNZfsvP7VNPznsx5Utqr",
+	"4+UsH/NxPZ9DTi7kVOI4LkmaVp6BOaKxqag4ynMqUczHcO+EmjGROezLVueMPQYILJTgMWU28T7B9h1j",
+	"dt7bCC6sykB14F5eTMtmrocXfGzG2dCUX/3yC9Bk670LB8G13nwJiHPrvfvYou+v93YWQb3W2z7y8Xpf",
+	"WOXyPFrn/WeCT9d575Q3blO3L4v2q4UPDmpRe4MFqNygiFfbrUScPdhf4jTxHBkFSNgHRhQ7tNY6iNYy",
+	"ImvuWwGQU4sGmcOQllBHe3nk/k5QBeAZFPEyl4NkFjAxAdPSIVjaTIQySmUlYGSGD9nTrFAA6tOzu+4J",
+	"oIByWKFEcpxDiAjMwQ5/NbkKegh0ho8Y7ptdQLWyCjJQT5VnkZfkNmyanyTa4TWZlCw9pf6iDZyFPICl",
+	"gYGcRsPtAWVROxVxvU/uyAJNhB+O3zx68fxx/83Ji6ttTZttKIv3O5dA9Umn0zlLg6C3rxvVf4WHiCeE",
+	"mWjB7NJB8JkPm3XGsCoASYBlH1N2Lk2egKudZwCvqTQHhyZnBmawhboBMsjucquDjlj2wRnTrZiof8xy",
+	"cB7vbqODXhESSYQzUKgm48pza25VmU7PbQePKIveiPjmsQpeDlpMWXoZ8fU3gB3EXd5sAH8AvJY83N7W",
+	"oqvjYWZW8oKdhscPy+MJv+ptPOO6ba4X/aencl4b/jrJivtnFwU38AP6RUqdD5Bxg3LoAMMy3rp9198r",
+	"7lyq+eY11/lYIRmn45/Hvf0RsIwZtckewkhSNo4t6hpnJRlEKjAFpORlAesqX9Yq72Pzwm2Ddq2pu3fW",
+	"ieLZwDPnz6ZmazqKFBGr/pYi7jKeyDkne1TDPtum0CwR2yPKqJzUq+pTfG6jQkrZoeQSD1U8d3UArAq+",
+	"J1F4nA5iOjQRb/btjuKfv/7yVXMrRGN6AYl2Dw0k1ZAIMuUMggNA7KCBiekbTnAcEwgjuI4+tZxzYuf5",
+	"zExzlVPdZB4oDlj6Y0aliT20ZNNDa1pXeVbx2wBIVrnZLRxqRRJkHs82xZcvCBvrZd43cLDuz+4iJub7",
+	"m+T/5VAEXBwphYeTqUkISmKsRlxMs0KHTy+VKUdoLvC07LCI0Y2jwePo6Sjo9nZ29/bvPzhY8jdUU5w9",
+	"v8ZXds/AqJUi2tannH1pkGAPG7z3ajp4e3I+mB6k33wdTaLPTk6jT7sB/3Qyid6e8JNPnwXvvspm8wQr",
+	"rHmvcdgg888D8vZR/Pw7TqPe7+m7t78P8Ke76budz+N3b0/i5wxqIwjMZMKFkqZmu61g/T4HrE+AwSH7",
+	"dn1JtrgpYFQfCQXrBtJ6Q1m9Qk77VtQNrJTFwt15Bn2+X02JUC0tBgRdEEFH9M6uaouJ81Mc6z1lb2wt",
+	"FoKRZ/rnlJ0zQOfUpG8hW3hbv+ofKu5J1AxLMw23Oj+CUXlXSAduoeD0ZCQ1ie74Ynlpnz8P69Jos2z4",
+	"kAHn5nUtK4Anxne58sSuzK0Oi7CIUPjhzMrCL8j8rHGIPnQ6naurEIEA0pratotGXJyxkOELOtb6p5Nv",
+	"Ftkx0qq5FR4CFKUEuxg1IyqH/IIITa+tPHzQcCVsHHHGzJ628DqJICMi4NeQcUZC5KmPVpXFhMilLdtk",
+	"EB69LXrGxpxHEKIDdy6UoT3nErgVi+TLxLmLb2akZwtQ0pdwbINIjoLqf01iMjS/f3B658QSHRoxF4zC",
+	"f9TwatBrCv7eozqg+1u620pxhoaNw8bO9732/dnT7rQbvbsMkgf1/zXTllk6sOrxWNtoLlNp3Dhs369U",
+	"vdocSly6ZaPsQsjtMIcN7XDugbupTGI8f+X7B52Nk/3nuQdzYTyIV5tqQ7fK9UqjsFE+vmz/2KLrNZSx",
+	"vbHkWhXavnKD1m3PXwLy3UfzCzlVqok7sqgbd+AQAt+T6wvuu63HtvMjQvStYNs18Pfs2/ckonWYeuui",
+	"6uxsjKqzsK1mXETbJnC/3gw4FhlkHXi9Db49j6O+ayI0RiwKoaoSXDuGqJmkIuGSmBLTYxJuddBTSCoB",
+	"YzcrKOHXDIC6QTY6lhE0xZDon6OKGRyeDnpGLwiaCc7GgA/gxmGuAbqZzs6AdnoH11ffumGD8XSjXAQy",
+	"y8gFtrEQZKjaEy4kaQ+0ChfztlQ4gTIqPnHr3t7skJbPYiMHf4UENK1Et3im02PrU2ZnWTrW+eurrUFY",
+	"9TsQOUcmt0V3YU9d2SmuMARzOCsOOdzKDnw8Iqjp7YP8CJcN/kc4y22O3Haw1gcvMZsfKUWmiZI/Ivaa",
+	"O/7DdilKZnhUYVCA5INlarvKodXS7zUxjvz9dkTHVNkVLsu2wuWhc+77FVpMFbk8lOuMSTwlCKJyJQRd",
+	"HX/5+hSZO7CKAYY3FGA8InomizZOb7MN7NKHtN7aD9YPHXyqZ2JHUR9qq2kLEZ7gDZ7h+Y+wV3q9G4o0",
+	"s/mnVEpTVsQLqs8rOU2wRIyXigzeZVR9ZYeZqLKjdY6mn8n2fwlTMWwzgiQJzMbOYriOQJgSNeFRbZRm",
+	"yeiZ+ZUPgcA46/Vh0Rhyr85NWgVmdiHOWLYSBmXMunFNIanC1SF8yHiuiTCLoOaUtpQs4IjubKkceAkT",
+	"vI1QH1tAs7L05QRLz3yx0cvQMyxDwbqxpThNrNr7jW0aM6E6zred/pIvBj/jMy8KHjNnKZviT5tsAvDo",
+	"EDYkSy6a83dug4dcVGgiKDfTz8H++nClu4GR6w2/ruiRN8VfMkucEGwBxAVPAXDNX9t1UOSr8r/D0tKE",
+	"JsXCXo1uHdYiPGJBkBJUCzWDygr+ZEDGBnDhhxk6um34sPyGi4Ov68EUHVaa/bVNJIm4IB0Et9hnjIxG",
+	"ZKgWIQ2KJQxr+fzmaegVXO5P9wYsfkeQrLc/0OV78WcHHv6TBxCZcH04cUlSpW1jj6p2f2WbCHYNwBib",
+	"1d4Mr1qQiJBp/THqsU2xdofke9LWdbRnpVLlCbc30VF2KDA9kBxghip5xsIpvuynksgQsrxM/dTY1FBw",
+	"L3KXDa6bbqEJnwH8GiRQmlYlEnhIHiLMzlh2TZvn33pXtakkUTtNzKhc3jjjgDJdJUlOoP1bKPVlzhbH",
+	"n56073/2Ve+LJwcvd99+/eCb452T00f7rx4/2ztaf3+aQd1lpGeeZ+4iwW2Ytvlz45EuSyq3ifUrksp/",
+	"4igPNzhvahaeAkEKHqeKUM78TeDfO3Tcm/LctxJGUJ4e1AgoF0/Qu1EfwAaEMFMmNU3uKubDyqMF8dBy",
+	"HVvHoYswzwSXZtKfU8SB2Xz2WLkyv9HVh66voAvmV0wviOfC8vIcbXJuwfGv11aL8ykW5ySCzERBmAoX",
+	"r/KsK+dHiIG1Y3IHXR9gJ/9kp5BgBnfOtZfiNIEvdzpBp9vd6dx3ADySELY0b825LxresQ+SuPDYhP29",
+	"5D/QOMbbe51gk4hcn7Z1Wb929f+WYnAzjveit92jms2x8g77uZKunrhWaJ9/fVqot74WNJtdrg1utZ+y",
+	"6OeCzHbLt9lOEn2M2+zCheePeZv9VBvHyKs/v8i9a1xl27fhKhs1R4JPYXPEVKqHQE8Kp4qhIGrrhlfd",
+	"9bIygctQ3fLff3vU/ga3fwjaB+8/dFv7u1e/aVSEUxe3pcJqRVK+Tcg3abgtNORStRBwjzQJZlgRNqRE",
+	"Iq4PFeG3mhD6/a0wjxvXdLkPYC1ZaeZQ8bDlvCeI8dlWy5RcMM5fgLBwvhV9ZklFy5Z45lC75qFpTg9h",
+	"YorKCIKGqYIrcMCzcKAXKFQ/hLWZ+681Cd5IIoxDb7PU/U2yydd4i07JN5wReHeR3yI6NSHqSPCZma9H",
+	"sDxGP8JL4vPhi/5gXozRZ+kUKo0Auo8mZ8NlbBuk2/ceQE72Q5m1bh1m4AsX8HYjY0bzo2cydPdOA6+W",
+	"XEaPQzt7z/a5nax8U5mu26vMyO9CcrrZTi5jwXwGcfwm7R0rYhAEtYwItOQTF0TYQsgAYxLkGe0G67ec",
+	"jf+hkewFLtY9OdjL/3mQJbMbSGO/AImlE9hfepfP/bb2dwPbVPcgCGxT+p9XC8n9uw+8E3Bvtzq/X6+0",
+	"4iXjzlsp9YPesqePr53SDDu9Sj99yYjeUuAiAX5oIcog+paLKEt1/jXt3ku7N6AEEHUrFR2uzLxXXCXb",
+	"9sS4Ku8KZ9Vo4BSNNg9rPOUqeWI7u7nPafegF+wcrM92uvfHxr1wvQij0y9Pj4s4dzeNMtLkr0kbgc7c",
+	"mf6ugot8v4EJW2uG/pjCLfAZuIlDETn2a5zQ7SEapIIZ6vLRyNureg0qt6pJR95sp2b4oqbmERjEoSQq",
+	"TcLrbuKn7Ge/h9nf1hZWEyKI2cOOEZTLbv91Q9/Fhmbr7GfYhvXb+aXdznldJrNBKUP2+jhlisZZkF6F",
+	"rAhdDA6YniYS54zBNZRNo6LKvsJQyFWiV/hweztEb05eQPRSIWUH4SSxFdDsgAqVzc6Y5rMOsjVzUXM3",
+	"ONhCswmNCfK23rViBvXefw30uunRw86yb3A/8jkD2VyGziFEEP0Ox2MuqJpMP3n92VHX4H1AxKX8ZN/8",
+	"RaVMifjEfWceJkRQHn2yE5g/Da0++fzR66/f7Tw5fvrZ8Rc7x2+Py383gPmEPvQ3Vr67kdBcXjikUCXk",
+	"557M6fjMFeC4Q1TkjKOzzpoOQ5y624POj5fZJImCMJs0gc1XIZCu1Qscc81Z3OygbXAH2LYrXXIL1Ztd",
+	"rfo6p4q7LeWpkjQiRTwx9Oc//vvypaFxOUWYxvMcAbMZ8aHcnnJG5p1ptOV1bO+KFjt3pWEykEnXM9RL",
+	"63Q6WqEagWfrpJnSTxDr46IkuUCmHGXkdZnBxi92msFsFqcJkZTZWc448tSETL1GzaluscU3peLapSLR",
+	"7raglV1P23kjgodQvmoA+BeKe31VFLxdp+M8CjCL15CoWR7OVBPNxn5kuKIJ5/GWGaOHrEvXjhqBdjP4",
+	"aTuNyrCRxYk8rgraRc1sbDy2NYRFHjZrA13zvrILr2oudxc22fZwnm7UtBgmhgm00rV0IFAyuswGmYd8",
+	"sZ9jl1/c/JoM9D5mW8DbulNALmNAb54qL0y4NIUatj11Rq4kQ84iNMJDbSLwUU4vi9LktQeiZ7GtF5TB",
+	"3Wo1MBElsgRN5E9e8sbV+6v/EwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

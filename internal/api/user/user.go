@@ -17,6 +17,7 @@ import (
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/passkey"
+	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -35,6 +36,8 @@ type Handler struct {
 	Passkeys *passkey.Service
 	// Accounts manages the accounts the user contributes.
 	Accounts *accounts.Service
+	// Settings holds the check-in configuration and the site's time zone.
+	Settings *settings.Store
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)

@@ -1681,10 +1681,10 @@ export interface components {
              *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
              *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
@@ -1694,7 +1694,7 @@ export interface components {
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -2807,6 +2807,23 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice: string;
+            /**
+             * @description Users may check in once a day for a reward (docs/money.md).
+             * @example true
+             */
+            check_in_enabled: boolean;
+            /**
+             * Format: int64
+             * @description The largest check-in reward (quota units); not below the minimum.
+             * @example 5000
+             */
+            check_in_max_reward: number;
+            /**
+             * Format: int64
+             * @description The smallest check-in reward (quota units).
+             * @example 1000
+             */
+            check_in_min_reward: number;
             contributed_account_channels: components["schemas"]["ContributedAccountChannels"];
             /**
              * @description Registration needs an e-mail address and a code sent to it.
@@ -2870,6 +2887,11 @@ export interface components {
             /** @example Poolgate */
             site_name: string;
             /**
+             * @description The site's IANA time zone (check-in days are cut in it); empty means UTC.
+             * @example Asia/Shanghai
+             */
+            site_time_zone: string;
+            /**
              * @description The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
              * @example 0
              */
@@ -2888,6 +2910,23 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice?: string;
+            /**
+             * @description Users may check in once a day for a reward (docs/money.md).
+             * @example true
+             */
+            check_in_enabled?: boolean;
+            /**
+             * Format: int64
+             * @description The largest check-in reward (quota units); not below the minimum.
+             * @example 5000
+             */
+            check_in_max_reward?: number;
+            /**
+             * Format: int64
+             * @description The smallest check-in reward (quota units).
+             * @example 1000
+             */
+            check_in_min_reward?: number;
             contributed_account_channels?: components["schemas"]["ContributedAccountChannels"];
             /** @example true */
             email_verification_required?: boolean;
@@ -2930,6 +2969,11 @@ export interface components {
             session_ttl_hours?: number;
             /** @example Poolgate */
             site_name?: string;
+            /**
+             * @description The site's IANA time zone (check-in days are cut in it); empty means UTC.
+             * @example Asia/Shanghai
+             */
+            site_time_zone?: string;
             /** @example 3 */
             ultra_min_trust_level?: number;
         };
@@ -6863,7 +6907,11 @@ export interface operations {
                      *       "ultra_min_trust_level": 0,
                      *       "contributed_account_channels": {
                      *         "openai": 3
-                     *       }
+                     *       },
+                     *       "site_time_zone": "",
+                     *       "check_in_enabled": false,
+                     *       "check_in_min_reward": 0,
+                     *       "check_in_max_reward": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -6918,7 +6966,11 @@ export interface operations {
                      *       "ultra_min_trust_level": 0,
                      *       "contributed_account_channels": {
                      *         "openai": 3
-                     *       }
+                     *       },
+                     *       "site_time_zone": "",
+                     *       "check_in_enabled": false,
+                     *       "check_in_min_reward": 0,
+                     *       "check_in_max_reward": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
