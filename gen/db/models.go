@@ -7,6 +7,8 @@ package db
 import (
 	"net/netip"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type APIKey struct {
@@ -100,6 +102,13 @@ type ChannelModel struct {
 	UpstreamName string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+type CheckIn struct {
+	UserID    int64
+	Day       pgtype.Date
+	Reward    int64
+	CreatedAt time.Time
 }
 
 type EmailCode struct {
@@ -216,6 +225,25 @@ type Passkey struct {
 	SignCount    int64
 	LastUsedAt   *time.Time
 	CreatedAt    time.Time
+}
+
+type RedemptionCode struct {
+	ID        int64
+	Name      string
+	Code      string
+	Quota     int64
+	MaxUses   int32
+	UsedCount int32
+	Disabled  bool
+	ExpiresAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type RedemptionCodeUse struct {
+	CodeID    int64
+	UserID    int64
+	CreatedAt time.Time
 }
 
 type RemoteSource struct {
@@ -359,4 +387,15 @@ type UserIdentity struct {
 	Subject    string
 	Email      string
 	CreatedAt  time.Time
+}
+
+type WalletTransaction struct {
+	ID             int64
+	UserID         int64
+	Kind           string
+	Amount         int64
+	BalanceAfter   int64
+	IdempotencyKey string
+	Note           string
+	CreatedAt      time.Time
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +50,12 @@ type Values struct {
 	// ContributedAccountChannels maps a provider to the channel its user-contributed accounts
 	// join (docs/accounts.md); a provider not listed cannot be contributed.
 	ContributedAccountChannels map[string]int64 `json:"contributed_account_channels"`
+	// SiteTimeZone is the site's IANA time zone ("" is UTC): check-in days are cut in it.
+	SiteTimeZone string `json:"site_time_zone"`
+	// Check-in (docs/money.md): once a day, a reward in [CheckInMinReward, CheckInMaxReward].
+	CheckInEnabled   bool  `json:"check_in_enabled"`
+	CheckInMinReward int64 `json:"check_in_min_reward"`
+	CheckInMaxReward int64 `json:"check_in_max_reward"`
 }
 
 // DefaultQuotaPerUnit is the quota units one unit of the site's currency buys on a fresh install.
@@ -71,6 +78,12 @@ type Patch struct {
 	NotifyURL           *string
 	ExpiredRedirectURL  *string
 	CarpageNotice       *string
+	SiteTimeZone        *string
+
+	// Check-in.
+	CheckInEnabled   *bool
+	CheckInMinReward *int64
+	CheckInMaxReward *int64
 
 	// Identity.
 	EmailVerificationRequired *bool
@@ -150,7 +163,13 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	if p.ContributedAccountChannels != nil {
 		kv["contributed_account_channels"] = p.ContributedAccountChannels
 	}
-	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly} {
+	for k, v := range map[string]*int64{"check_in_min_reward": p.CheckInMinReward, "check_in_max_reward": p.CheckInMaxReward} {
+		if v != nil {
+			kv[k] = *v
+		}
+	}
+	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly,
+		"check_in_enabled": p.CheckInEnabled} {
 		if v != nil {
 			kv[k] = *v
 		}
@@ -162,7 +181,8 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 		}
 	}
 	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
-		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice} {
+		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice,
+		"site_time_zone": p.SiteTimeZone} {
 		if v != nil {
 			kv[k] = *v
 		}
@@ -184,4 +204,16 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	}
 	s.bus.Publish(ctx, bus.TopicSettings, "")
 	return s.Get(), nil
+}
+
+// Location is the site's time zone (UTC when unset or unknown).
+func (v *Values) Location() *time.Location {
+	if v.SiteTimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(v.SiteTimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }

@@ -247,6 +247,30 @@ func (e PriceSyncItemAction) Valid() bool {
 	}
 }
 
+// Defines values for RedemptionCodeStatus.
+const (
+	RedemptionCodeStatusActive   RedemptionCodeStatus = "active"
+	RedemptionCodeStatusDisabled RedemptionCodeStatus = "disabled"
+	RedemptionCodeStatusExpired  RedemptionCodeStatus = "expired"
+	RedemptionCodeStatusUsed     RedemptionCodeStatus = "used"
+)
+
+// Valid indicates whether the value is a known member of the RedemptionCodeStatus enum.
+func (e RedemptionCodeStatus) Valid() bool {
+	switch e {
+	case RedemptionCodeStatusActive:
+		return true
+	case RedemptionCodeStatusDisabled:
+		return true
+	case RedemptionCodeStatusExpired:
+		return true
+	case RedemptionCodeStatusUsed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RemoteMethod.
 const (
 	RemoteMethodGET  RemoteMethod = "GET"
@@ -1824,6 +1848,104 @@ type ProviderScopes = []string
 // Example: https://connect.linux.do/oauth2/token
 type ProviderURL = string
 
+// RedemptionCode defines model for RedemptionCode.
+type RedemptionCode struct {
+	// CodeHint The code's first eight characters.
+	//
+	// Example: PGR-7hQ2…
+	CodeHint string `json:"code_hint"`
+
+	// CreatedAt Example: 2026-12-01T08:00:00Z
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Example: 3
+	Id int64 `json:"id"`
+
+	// MaxUses Example: 1
+	MaxUses int `json:"max_uses"`
+
+	// Name The batch.
+	//
+	// Example: launch-week
+	Name string `json:"name"`
+
+	// Quota Example: 500000
+	Quota int64 `json:"quota"`
+
+	// Status `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+	//
+	// Example: active
+	Status RedemptionCodeStatus `json:"status"`
+
+	// UsedCount Example: 0
+	UsedCount int `json:"used_count"`
+}
+
+// RedemptionCodeBatch defines model for RedemptionCodeBatch.
+type RedemptionCodeBatch struct {
+	// Codes Example: ["PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A"]
+	Codes []string `json:"codes"`
+
+	// Name Example: launch-week
+	Name string `json:"name"`
+}
+
+// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+type RedemptionCodeCreate struct {
+	// Count Example: 2
+	Count int `json:"count"`
+
+	// ExpiresAt After this instant the code is refused (null or absent never expires).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// MaxUses Redeems allowed per code in all (each user at most once).
+	//
+	// Example: 1
+	MaxUses *int `json:"max_uses,omitempty"`
+
+	// Name The batch name (filters and the CSV export use it).
+	//
+	// Example: launch-week
+	Name string `json:"name"`
+
+	// Quota Quota units each redeem credits.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
+
+// RedemptionCodePage defines model for RedemptionCodePage.
+type RedemptionCodePage struct {
+	Items []RedemptionCode `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// RedemptionCodeStatus `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+//
+// Example: active
+type RedemptionCodeStatus string
+
+// RedemptionCodeUpdate defines model for RedemptionCodeUpdate.
+type RedemptionCodeUpdate struct {
+	// Disabled Example: true
+	Disabled  *bool      `json:"disabled,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// MaxUses Example: 5
+	MaxUses *int `json:"max_uses,omitempty"`
+}
+
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
 // ignored.
@@ -2164,6 +2286,21 @@ type Settings struct {
 	// Example: 公告内容
 	CarpageNotice string `json:"carpage_notice"`
 
+	// CheckInEnabled Users may check in once a day for a reward (docs/money.md).
+	//
+	// Example: true
+	CheckInEnabled bool `json:"check_in_enabled"`
+
+	// CheckInMaxReward The largest check-in reward (quota units); not below the minimum.
+	//
+	// Example: 5000
+	CheckInMaxReward int64 `json:"check_in_max_reward"`
+
+	// CheckInMinReward The smallest check-in reward (quota units).
+	//
+	// Example: 1000
+	CheckInMinReward int64 `json:"check_in_min_reward"`
+
 	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
 	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
 	// as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
@@ -2233,6 +2370,11 @@ type Settings struct {
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
+	// SiteTimeZone The site's IANA time zone (check-in days are cut in it); empty means UTC.
+	//
+	// Example: Asia/Shanghai
+	SiteTimeZone string `json:"site_time_zone"`
+
 	// UltraMinTrustLevel The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
 	//
 	// Example: 0
@@ -2253,6 +2395,21 @@ type SettingsUpdate struct {
 	//
 	// Example: 公告内容
 	CarpageNotice *string `json:"carpage_notice,omitempty"`
+
+	// CheckInEnabled Users may check in once a day for a reward (docs/money.md).
+	//
+	// Example: true
+	CheckInEnabled *bool `json:"check_in_enabled,omitempty"`
+
+	// CheckInMaxReward The largest check-in reward (quota units); not below the minimum.
+	//
+	// Example: 5000
+	CheckInMaxReward *int64 `json:"check_in_max_reward,omitempty"`
+
+	// CheckInMinReward The smallest check-in reward (quota units).
+	//
+	// Example: 1000
+	CheckInMinReward *int64 `json:"check_in_min_reward,omitempty"`
 
 	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
 	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
@@ -2307,6 +2464,11 @@ type SettingsUpdate struct {
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
+
+	// SiteTimeZone The site's IANA time zone (check-in days are cut in it); empty means UTC.
+	//
+	// Example: Asia/Shanghai
+	SiteTimeZone *string `json:"site_time_zone,omitempty"`
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
@@ -2950,6 +3112,27 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// RedemptionCodeListParams defines parameters for RedemptionCodeList.
+type RedemptionCodeListParams struct {
+	// Name Only the codes of this batch.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Status Only codes in this state.
+	Status *RedemptionCodeStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// RedemptionCodeExportParams defines parameters for RedemptionCodeExport.
+type RedemptionCodeExportParams struct {
+	// Name The batch.
+	Name string `form:"name" json:"name"`
+}
+
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
 type RemoteSourceJobListParams struct {
 	// Limit How many jobs to return, newest first.
@@ -3081,6 +3264,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
+
+// RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
+type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
+
+// RedemptionCodeUpdateJSONRequestBody defines body for RedemptionCodeUpdate for application/json ContentType.
+type RedemptionCodeUpdateJSONRequestBody = RedemptionCodeUpdate
 
 // RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
 type RemoteAccountInjectJSONRequestBody = RemoteInject
@@ -3879,6 +4068,72 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 	OidcProviderUpdate(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeList List redemption codes
+	//
+	// Codes newest first, filtered by batch name and status. Codes are listed masked
+	// (`PGR-ab12…`); the full codes are in the creation answer and the batch's CSV export.
+	//
+	// Corresponds with GET /api/redemption-codes (the `RedemptionCodeList` operationId).
+	RedemptionCodeList(ctx context.Context, params *RedemptionCodeListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeCreateWithBody Create a batch of redemption codes
+	//
+	// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+	// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+	// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+	// where the codes appear in full.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+	RedemptionCodeCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeCreate Create a batch of redemption codes
+	//
+	// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+	// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+	// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+	// where the codes appear in full.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+	RedemptionCodeCreate(ctx context.Context, body RedemptionCodeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeExport Export a batch of codes as CSV
+	//
+	// Every code of the batch `name`, oldest first, in full, with a header row.
+	//
+	// Corresponds with GET /api/redemption-codes/export (the `RedemptionCodeExport` operationId).
+	RedemptionCodeExport(ctx context.Context, params *RedemptionCodeExportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeDelete Delete a redemption code
+	//
+	// The code can no longer be redeemed; balances it credited stay.
+	//
+	// Corresponds with DELETE /api/redemption-codes/{id} (the `RedemptionCodeDelete` operationId).
+	RedemptionCodeDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeUpdateWithBody Change a redemption code
+	//
+	// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+	// cannot go below the uses so far, `expires_at` null removes the expiry.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+	RedemptionCodeUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedemptionCodeUpdate Change a redemption code
+	//
+	// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+	// cannot go below the uses so far, `expires_at` null removes the expiry.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+	RedemptionCodeUpdate(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoteAccountInjectWithBody Inject accounts directly
 	//
@@ -5685,6 +5940,142 @@ func (c *Client) OidcProviderUpdateWithBody(ctx context.Context, id int64, conte
 // Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 func (c *Client) OidcProviderUpdate(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOidcProviderUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeList List redemption codes
+//
+// Codes newest first, filtered by batch name and status. Codes are listed masked
+// (`PGR-ab12…`); the full codes are in the creation answer and the batch's CSV export.
+//
+// Corresponds with GET /api/redemption-codes (the `RedemptionCodeList` operationId).
+func (c *Client) RedemptionCodeList(ctx context.Context, params *RedemptionCodeListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeCreateWithBody Create a batch of redemption codes
+//
+// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+// where the codes appear in full.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+func (c *Client) RedemptionCodeCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeCreate Create a batch of redemption codes
+//
+// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+// where the codes appear in full.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+func (c *Client) RedemptionCodeCreate(ctx context.Context, body RedemptionCodeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeExport Export a batch of codes as CSV
+//
+// Every code of the batch `name`, oldest first, in full, with a header row.
+//
+// Corresponds with GET /api/redemption-codes/export (the `RedemptionCodeExport` operationId).
+func (c *Client) RedemptionCodeExport(ctx context.Context, params *RedemptionCodeExportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeExportRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeDelete Delete a redemption code
+//
+// The code can no longer be redeemed; balances it credited stay.
+//
+// Corresponds with DELETE /api/redemption-codes/{id} (the `RedemptionCodeDelete` operationId).
+func (c *Client) RedemptionCodeDelete(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeUpdateWithBody Change a redemption code
+//
+// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+// cannot go below the uses so far, `expires_at` null removes the expiry.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+func (c *Client) RedemptionCodeUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedemptionCodeUpdate Change a redemption code
+//
+// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+// cannot go below the uses so far, `expires_at` null removes the expiry.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+func (c *Client) RedemptionCodeUpdate(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedemptionCodeUpdateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8709,6 +9100,267 @@ func NewOidcProviderUpdateRequestWithBody(server string, id int64, contentType s
 	return req, nil
 }
 
+// NewRedemptionCodeListRequest constructs an http.Request for the RedemptionCodeList method
+func NewRedemptionCodeListRequest(server string, params *RedemptionCodeListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/redemption-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRedemptionCodeCreateRequest calls the generic RedemptionCodeCreate builder with application/json body
+func NewRedemptionCodeCreateRequest(server string, body RedemptionCodeCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRedemptionCodeCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRedemptionCodeCreateRequestWithBody constructs an http.Request for the RedemptionCodeCreate method, with any body, and a specified content type
+func NewRedemptionCodeCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/redemption-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRedemptionCodeExportRequest constructs an http.Request for the RedemptionCodeExport method
+func NewRedemptionCodeExportRequest(server string, params *RedemptionCodeExportParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/redemption-codes/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRedemptionCodeDeleteRequest constructs an http.Request for the RedemptionCodeDelete method
+func NewRedemptionCodeDeleteRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/redemption-codes/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRedemptionCodeUpdateRequest calls the generic RedemptionCodeUpdate builder with application/json body
+func NewRedemptionCodeUpdateRequest(server string, id int64, body RedemptionCodeUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRedemptionCodeUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRedemptionCodeUpdateRequestWithBody constructs an http.Request for the RedemptionCodeUpdate method, with any body, and a specified content type
+func NewRedemptionCodeUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/redemption-codes/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRemoteAccountInjectRequest calls the generic RemoteAccountInject builder with application/json body
 func NewRemoteAccountInjectRequest(server string, body RemoteAccountInjectJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -10852,6 +11504,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 	OidcProviderUpdateWithResponse(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error)
+
+	// RedemptionCodeListWithResponse List redemption codes
+	//
+	// Codes newest first, filtered by batch name and status. Codes are listed masked
+	// (`PGR-ab12…`); the full codes are in the creation answer and the batch's CSV export.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/redemption-codes (the `RedemptionCodeList` operationId).
+	RedemptionCodeListWithResponse(ctx context.Context, params *RedemptionCodeListParams, reqEditors ...RequestEditorFn) (*RedemptionCodeListResponse, error)
+
+	// RedemptionCodeCreateWithBodyWithResponse Create a batch of redemption codes
+	//
+	// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+	// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+	// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+	// where the codes appear in full.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+	RedemptionCodeCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedemptionCodeCreateResponse, error)
+
+	// RedemptionCodeCreateWithResponse Create a batch of redemption codes
+	//
+	// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+	// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+	// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+	// where the codes appear in full.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+	RedemptionCodeCreateWithResponse(ctx context.Context, body RedemptionCodeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedemptionCodeCreateResponse, error)
+
+	// RedemptionCodeExportWithResponse Export a batch of codes as CSV
+	//
+	// Every code of the batch `name`, oldest first, in full, with a header row.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/redemption-codes/export (the `RedemptionCodeExport` operationId).
+	RedemptionCodeExportWithResponse(ctx context.Context, params *RedemptionCodeExportParams, reqEditors ...RequestEditorFn) (*RedemptionCodeExportResponse, error)
+
+	// RedemptionCodeDeleteWithResponse Delete a redemption code
+	//
+	// The code can no longer be redeemed; balances it credited stay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/redemption-codes/{id} (the `RedemptionCodeDelete` operationId).
+	RedemptionCodeDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RedemptionCodeDeleteResponse, error)
+
+	// RedemptionCodeUpdateWithBodyWithResponse Change a redemption code
+	//
+	// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+	// cannot go below the uses so far, `expires_at` null removes the expiry.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+	RedemptionCodeUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedemptionCodeUpdateResponse, error)
+
+	// RedemptionCodeUpdateWithResponse Change a redemption code
+	//
+	// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+	// cannot go below the uses so far, `expires_at` null removes the expiry.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+	RedemptionCodeUpdateWithResponse(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedemptionCodeUpdateResponse, error)
 
 	// RemoteAccountInjectWithBodyWithResponse Inject accounts directly
 	//
@@ -14967,6 +15691,372 @@ func (r OidcProviderUpdateResponse) ContentType() string {
 	return ""
 }
 
+type RedemptionCodeListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RedemptionCodePage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RedemptionCodeListResponse) GetJSON200() *RedemptionCodePage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedemptionCodeListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedemptionCodeListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedemptionCodeListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedemptionCodeListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedemptionCodeListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedemptionCodeListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedemptionCodeListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedemptionCodeListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RedemptionCodeCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RedemptionCodeBatch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RedemptionCodeCreateResponse) GetJSON201() *RedemptionCodeBatch {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedemptionCodeCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedemptionCodeCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedemptionCodeCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RedemptionCodeCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedemptionCodeCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedemptionCodeCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedemptionCodeCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedemptionCodeCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedemptionCodeCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RedemptionCodeExportResponse200Headers the declared response headers of an HTTP 200 response for RedemptionCodeExport
+type RedemptionCodeExportResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type RedemptionCodeExportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RedemptionCodeExportResponse200Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedemptionCodeExportResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedemptionCodeExportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedemptionCodeExportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedemptionCodeExportResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedemptionCodeExportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedemptionCodeExportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedemptionCodeExportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedemptionCodeExportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RedemptionCodeDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedemptionCodeDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedemptionCodeDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedemptionCodeDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RedemptionCodeDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedemptionCodeDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedemptionCodeDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedemptionCodeDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedemptionCodeDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedemptionCodeDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RedemptionCodeUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RedemptionCode
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON200() *RedemptionCode {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedemptionCodeUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedemptionCodeUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedemptionCodeUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedemptionCodeUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedemptionCodeUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RemoteAccountInjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18524,6 +19614,120 @@ func (c *ClientWithResponses) OidcProviderUpdateWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseOidcProviderUpdateResponse(rsp)
+}
+
+// RedemptionCodeListWithResponse List redemption codes
+//
+// Codes newest first, filtered by batch name and status. Codes are listed masked
+// (`PGR-ab12…`); the full codes are in the creation answer and the batch's CSV export.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/redemption-codes (the `RedemptionCodeList` operationId).
+func (c *ClientWithResponses) RedemptionCodeListWithResponse(ctx context.Context, params *RedemptionCodeListParams, reqEditors ...RequestEditorFn) (*RedemptionCodeListResponse, error) {
+	rsp, err := c.RedemptionCodeList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeListResponse(rsp)
+}
+
+// RedemptionCodeCreateWithBodyWithResponse Create a batch of redemption codes
+//
+// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+// where the codes appear in full.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+func (c *ClientWithResponses) RedemptionCodeCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedemptionCodeCreateResponse, error) {
+	rsp, err := c.RedemptionCodeCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeCreateResponse(rsp)
+}
+
+// RedemptionCodeCreateWithResponse Create a batch of redemption codes
+//
+// Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+// `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+// once) until `expires_at`. The answer is the only place besides the batch's CSV export
+// where the codes appear in full.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/redemption-codes (the `RedemptionCodeCreate` operationId).
+func (c *ClientWithResponses) RedemptionCodeCreateWithResponse(ctx context.Context, body RedemptionCodeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedemptionCodeCreateResponse, error) {
+	rsp, err := c.RedemptionCodeCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeCreateResponse(rsp)
+}
+
+// RedemptionCodeExportWithResponse Export a batch of codes as CSV
+//
+// Every code of the batch `name`, oldest first, in full, with a header row.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/redemption-codes/export (the `RedemptionCodeExport` operationId).
+func (c *ClientWithResponses) RedemptionCodeExportWithResponse(ctx context.Context, params *RedemptionCodeExportParams, reqEditors ...RequestEditorFn) (*RedemptionCodeExportResponse, error) {
+	rsp, err := c.RedemptionCodeExport(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeExportResponse(rsp)
+}
+
+// RedemptionCodeDeleteWithResponse Delete a redemption code
+//
+// The code can no longer be redeemed; balances it credited stay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/redemption-codes/{id} (the `RedemptionCodeDelete` operationId).
+func (c *ClientWithResponses) RedemptionCodeDeleteWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RedemptionCodeDeleteResponse, error) {
+	rsp, err := c.RedemptionCodeDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeDeleteResponse(rsp)
+}
+
+// RedemptionCodeUpdateWithBodyWithResponse Change a redemption code
+//
+// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+// cannot go below the uses so far, `expires_at` null removes the expiry.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+func (c *ClientWithResponses) RedemptionCodeUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedemptionCodeUpdateResponse, error) {
+	rsp, err := c.RedemptionCodeUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeUpdateResponse(rsp)
+}
+
+// RedemptionCodeUpdateWithResponse Change a redemption code
+//
+// Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+// cannot go below the uses so far, `expires_at` null removes the expiry.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
+func (c *ClientWithResponses) RedemptionCodeUpdateWithResponse(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedemptionCodeUpdateResponse, error) {
+	rsp, err := c.RedemptionCodeUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedemptionCodeUpdateResponse(rsp)
 }
 
 // RemoteAccountInjectWithBodyWithResponse Inject accounts directly
@@ -22194,6 +23398,306 @@ func ParseOidcProviderUpdateResponse(rsp *http.Response) (*OidcProviderUpdateRes
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRedemptionCodeListResponse parses an HTTP response from a RedemptionCodeListWithResponse call
+func ParseRedemptionCodeListResponse(rsp *http.Response) (*RedemptionCodeListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedemptionCodeListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RedemptionCodePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRedemptionCodeCreateResponse parses an HTTP response from a RedemptionCodeCreateWithResponse call
+func ParseRedemptionCodeCreateResponse(rsp *http.Response) (*RedemptionCodeCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedemptionCodeCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RedemptionCodeBatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRedemptionCodeExportResponse parses an HTTP response from a RedemptionCodeExportWithResponse call
+func ParseRedemptionCodeExportResponse(rsp *http.Response) (*RedemptionCodeExportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedemptionCodeExportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RedemptionCodeExportResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRedemptionCodeDeleteResponse parses an HTTP response from a RedemptionCodeDeleteWithResponse call
+func ParseRedemptionCodeDeleteResponse(rsp *http.Response) (*RedemptionCodeDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedemptionCodeDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRedemptionCodeUpdateResponse parses an HTTP response from a RedemptionCodeUpdateWithResponse call
+func ParseRedemptionCodeUpdateResponse(rsp *http.Response) (*RedemptionCodeUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedemptionCodeUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RedemptionCode
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

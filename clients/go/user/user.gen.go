@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
 )
 
@@ -365,6 +366,70 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// CheckInRecord defines model for CheckInRecord.
+type CheckInRecord struct {
+	// CreatedAt Example: 2026-12-06T01:02:03Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Day Example: 2026-12-06
+	Day openapi_types.Date `json:"day"`
+
+	// Reward Example: 3120
+	Reward int64 `json:"reward"`
+}
+
+// CheckInRecordList defines model for CheckInRecordList.
+type CheckInRecordList struct {
+	Items []CheckInRecord `json:"items"`
+}
+
+// CheckInResult defines model for CheckInResult.
+type CheckInResult struct {
+	// Balance Example: 1003120
+	Balance int64 `json:"balance"`
+
+	// Day Example: 2026-12-06
+	Day openapi_types.Date `json:"day"`
+
+	// Reward Example: 3120
+	Reward int64 `json:"reward"`
+}
+
+// CheckInStatus defines model for CheckInStatus.
+type CheckInStatus struct {
+	// CheckedInToday Example: true
+	CheckedInToday bool `json:"checked_in_today"`
+
+	// Days Days checked in, in all.
+	//
+	// Example: 12
+	Days int64 `json:"days"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// MaxReward Example: 5000
+	MaxReward int64 `json:"max_reward"`
+
+	// MinReward Example: 1000
+	MinReward int64 `json:"min_reward"`
+
+	// RewardToday Today's reward (null before checking in).
+	//
+	// Example: 3120
+	RewardToday *int64 `json:"reward_today"`
+
+	// Today Today in the site's time zone.
+	//
+	// Example: 2026-12-06
+	Today openapi_types.Date `json:"today"`
+
+	// Total Quota units earned by checking in, in all.
+	//
+	// Example: 36040
+	Total int64 `json:"total"`
+}
+
 // ContributedAccount defines model for ContributedAccount.
 type ContributedAccount struct {
 	// ClearsIn Seconds until a cooling account is back (present only while cooling).
@@ -544,6 +609,25 @@ type Preferences struct {
 //
 // Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
 type PublicKeyCredentialJSON = json.RawMessage
+
+// RedeemRequest defines model for RedeemRequest.
+type RedeemRequest struct {
+	// Code Example: PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A
+	Code string `json:"code"`
+}
+
+// RedeemResult defines model for RedeemResult.
+type RedeemResult struct {
+	// Balance The balance after the credit.
+	//
+	// Example: 1500000
+	Balance int64 `json:"balance"`
+
+	// Quota Quota units credited.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
 
 // SessionInfo defines model for SessionInfo.
 type SessionInfo struct {
@@ -758,6 +842,12 @@ type Unavailable = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type UpstreamUnreachable = externalRef0.Error
 
+// CheckInRecordListParams defines parameters for CheckInRecordList.
+type CheckInRecordListParams struct {
+	// Limit At most this many days, newest first.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // UsageLogUserListParams defines parameters for UsageLogUserList.
 type UsageLogUserListParams struct {
 	// Cursor The `next_cursor` of the previous page (absent for the first page).
@@ -850,6 +940,9 @@ type PasswordChangeJSONRequestBody = PasswordChangeRequest
 
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
+
+// RedeemCreateJSONRequestBody defines body for RedeemCreate for application/json ContentType.
+type RedeemCreateJSONRequestBody = RedeemRequest
 
 // TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
 type TotpDisableJSONRequestBody = TotpCode
@@ -1098,6 +1191,27 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CheckInCreate Check in for today
+	//
+	// Once per calendar day of the site's time zone: credits a random reward between the
+	// configured minimum and maximum. Concurrent check-ins on one day credit once; the others
+	// answer 409.
+	//
+	// Corresponds with POST /api/user/check-in (the `CheckInCreate` operationId).
+	CheckInCreate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckInRecordList Past check-ins
+	//
+	// Corresponds with GET /api/user/check-in/records (the `CheckInRecordList` operationId).
+	CheckInRecordList(ctx context.Context, params *CheckInRecordListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckInStatusGet Today's check-in state
+	//
+	// Whether check-in is on, whether the user checked in today (the site's time zone), the reward range and the totals so far.
+	//
+	// Corresponds with GET /api/user/check-in/status (the `CheckInStatusGet` operationId).
+	CheckInStatusGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LimitUserList The limits that apply to you
 	//
 	// Every limit rule that applies to the caller (their user, their group, everyone, and — when
@@ -1250,6 +1364,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedeemCreateWithBody Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedeemCreate Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SessionList List the user's sessions
 	//
@@ -1657,6 +1793,57 @@ func (c *Client) ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdat
 	return c.Client.Do(req)
 }
 
+// CheckInCreate Check in for today
+//
+// Once per calendar day of the site's time zone: credits a random reward between the
+// configured minimum and maximum. Concurrent check-ins on one day credit once; the others
+// answer 409.
+//
+// Corresponds with POST /api/user/check-in (the `CheckInCreate` operationId).
+func (c *Client) CheckInCreate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckInCreateRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckInRecordList Past check-ins
+//
+// Corresponds with GET /api/user/check-in/records (the `CheckInRecordList` operationId).
+func (c *Client) CheckInRecordList(ctx context.Context, params *CheckInRecordListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckInRecordListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckInStatusGet Today's check-in state
+//
+// Whether check-in is on, whether the user checked in today (the site's time zone), the reward range and the totals so far.
+//
+// Corresponds with GET /api/user/check-in/status (the `CheckInStatusGet` operationId).
+func (c *Client) CheckInStatusGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckInStatusGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LimitUserList The limits that apply to you
 //
 // Every limit rule that applies to the caller (their user, their group, everyone, and — when
@@ -1970,6 +2157,48 @@ func (c *Client) PreferencesUpdateWithBody(ctx context.Context, contentType stri
 // Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreferencesUpdateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedeemCreateWithBody Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *Client) RedeemCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedeemCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedeemCreate Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *Client) RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedeemCreateRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2534,6 +2763,114 @@ func NewApiKeyUpdateRequestWithBody(server string, id ApiKeyId, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckInCreateRequest constructs an http.Request for the CheckInCreate method
+func NewCheckInCreateRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/check-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCheckInRecordListRequest constructs an http.Request for the CheckInRecordList method
+func NewCheckInRecordListRequest(server string, params *CheckInRecordListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/check-in/records")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCheckInStatusGetRequest constructs an http.Request for the CheckInStatusGet method
+func NewCheckInStatusGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/check-in/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3110,6 +3447,46 @@ func NewPreferencesUpdateRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewRedeemCreateRequest calls the generic RedeemCreate builder with application/json body
+func NewRedeemCreateRequest(server string, body RedeemCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRedeemCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRedeemCreateRequestWithBody constructs an http.Request for the RedeemCreate method, with any body, and a specified content type
+func NewRedeemCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/redeem")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSessionListRequest constructs an http.Request for the SessionList method
 func NewSessionListRequest(server string) (*http.Request, error) {
 	var err error
@@ -3613,6 +3990,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdateWithResponse(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ApiKeyUpdateResponse, error)
 
+	// CheckInCreateWithResponse Check in for today
+	//
+	// Once per calendar day of the site's time zone: credits a random reward between the
+	// configured minimum and maximum. Concurrent check-ins on one day credit once; the others
+	// answer 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/check-in (the `CheckInCreate` operationId).
+	CheckInCreateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckInCreateResponse, error)
+
+	// CheckInRecordListWithResponse Past check-ins
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/check-in/records (the `CheckInRecordList` operationId).
+	CheckInRecordListWithResponse(ctx context.Context, params *CheckInRecordListParams, reqEditors ...RequestEditorFn) (*CheckInRecordListResponse, error)
+
+	// CheckInStatusGetWithResponse Today's check-in state
+	//
+	// Whether check-in is on, whether the user checked in today (the site's time zone), the reward range and the totals so far.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/check-in/status (the `CheckInStatusGet` operationId).
+	CheckInStatusGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckInStatusGetResponse, error)
+
 	// LimitUserListWithResponse The limits that apply to you
 	//
 	// Every limit rule that applies to the caller (their user, their group, everyone, and — when
@@ -3783,6 +4187,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
+
+	// RedeemCreateWithBodyWithResponse Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error)
+
+	// RedeemCreateWithResponse Redeem a code
+	//
+	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// `max_uses` times in all and at most once per user, however many redeems race; an
+	// unknown, disabled, expired or used-up code credits nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+	RedeemCreateWithResponse(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error)
 
 	// SessionListWithResponse List the user's sessions
 	//
@@ -4718,6 +5144,206 @@ func (r ApiKeyUpdateResponse) ContentType() string {
 	return ""
 }
 
+type CheckInCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckInResult
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *externalRef0.Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckInCreateResponse) GetJSON200() *CheckInResult {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CheckInCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CheckInCreateResponse) GetJSON403() *externalRef0.Error {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CheckInCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckInCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckInCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckInCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckInCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckInCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckInRecordListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckInRecordList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckInRecordListResponse) GetJSON200() *CheckInRecordList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckInRecordListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CheckInRecordListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CheckInRecordListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckInRecordListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckInRecordListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckInRecordListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckInRecordListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckInRecordListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckInStatusGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckInStatus
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckInStatusGetResponse) GetJSON200() *CheckInStatus {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CheckInStatusGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CheckInStatusGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckInStatusGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckInStatusGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckInStatusGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckInStatusGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckInStatusGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type LimitUserListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5636,6 +6262,96 @@ func (r PreferencesUpdateResponse) ContentType() string {
 	return ""
 }
 
+type RedeemCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RedeemResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RedeemCreateResponse) GetJSON200() *RedeemResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RedeemCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RedeemCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RedeemCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RedeemCreateResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RedeemCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RedeemCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedeemCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RedeemCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedeemCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedeemCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedeemCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SessionListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6350,6 +7066,51 @@ func (c *ClientWithResponses) ApiKeyUpdateWithResponse(ctx context.Context, id A
 	return ParseApiKeyUpdateResponse(rsp)
 }
 
+// CheckInCreateWithResponse Check in for today
+//
+// Once per calendar day of the site's time zone: credits a random reward between the
+// configured minimum and maximum. Concurrent check-ins on one day credit once; the others
+// answer 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/check-in (the `CheckInCreate` operationId).
+func (c *ClientWithResponses) CheckInCreateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckInCreateResponse, error) {
+	rsp, err := c.CheckInCreate(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckInCreateResponse(rsp)
+}
+
+// CheckInRecordListWithResponse Past check-ins
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/check-in/records (the `CheckInRecordList` operationId).
+func (c *ClientWithResponses) CheckInRecordListWithResponse(ctx context.Context, params *CheckInRecordListParams, reqEditors ...RequestEditorFn) (*CheckInRecordListResponse, error) {
+	rsp, err := c.CheckInRecordList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckInRecordListResponse(rsp)
+}
+
+// CheckInStatusGetWithResponse Today's check-in state
+//
+// Whether check-in is on, whether the user checked in today (the site's time zone), the reward range and the totals so far.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/check-in/status (the `CheckInStatusGet` operationId).
+func (c *ClientWithResponses) CheckInStatusGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckInStatusGetResponse, error) {
+	rsp, err := c.CheckInStatusGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckInStatusGetResponse(rsp)
+}
+
 // LimitUserListWithResponse The limits that apply to you
 //
 // Every limit rule that applies to the caller (their user, their group, everyone, and — when
@@ -6621,6 +7382,40 @@ func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParsePreferencesUpdateResponse(rsp)
+}
+
+// RedeemCreateWithBodyWithResponse Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *ClientWithResponses) RedeemCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error) {
+	rsp, err := c.RedeemCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedeemCreateResponse(rsp)
+}
+
+// RedeemCreateWithResponse Redeem a code
+//
+// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// `max_uses` times in all and at most once per user, however many redeems race; an
+// unknown, disabled, expired or used-up code credits nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
+func (c *ClientWithResponses) RedeemCreateWithResponse(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error) {
+	rsp, err := c.RedeemCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedeemCreateResponse(rsp)
 }
 
 // SessionListWithResponse List the user's sessions
@@ -7445,6 +8240,161 @@ func ParseApiKeyUpdateResponse(rsp *http.Response) (*ApiKeyUpdateResponse, error
 	return response, nil
 }
 
+// ParseCheckInCreateResponse parses an HTTP response from a CheckInCreateWithResponse call
+func ParseCheckInCreateResponse(rsp *http.Response) (*CheckInCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckInCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckInResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckInRecordListResponse parses an HTTP response from a CheckInRecordListWithResponse call
+func ParseCheckInRecordListResponse(rsp *http.Response) (*CheckInRecordListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckInRecordListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckInRecordList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckInStatusGetResponse parses an HTTP response from a CheckInStatusGetWithResponse call
+func ParseCheckInStatusGetResponse(rsp *http.Response) (*CheckInStatusGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckInStatusGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckInStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLimitUserListResponse parses an HTTP response from a LimitUserListWithResponse call
 func ParseLimitUserListResponse(rsp *http.Response) (*LimitUserListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8166,6 +9116,81 @@ func ParsePreferencesUpdateResponse(rsp *http.Response) (*PreferencesUpdateRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRedeemCreateResponse parses an HTTP response from a RedeemCreateWithResponse call
+func ParseRedeemCreateResponse(rsp *http.Response) (*RedeemCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedeemCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RedeemResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge

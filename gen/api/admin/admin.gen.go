@@ -253,6 +253,30 @@ func (e PriceSyncItemAction) Valid() bool {
 	}
 }
 
+// Defines values for RedemptionCodeStatus.
+const (
+	RedemptionCodeStatusActive   RedemptionCodeStatus = "active"
+	RedemptionCodeStatusDisabled RedemptionCodeStatus = "disabled"
+	RedemptionCodeStatusExpired  RedemptionCodeStatus = "expired"
+	RedemptionCodeStatusUsed     RedemptionCodeStatus = "used"
+)
+
+// Valid indicates whether the value is a known member of the RedemptionCodeStatus enum.
+func (e RedemptionCodeStatus) Valid() bool {
+	switch e {
+	case RedemptionCodeStatusActive:
+		return true
+	case RedemptionCodeStatusDisabled:
+		return true
+	case RedemptionCodeStatusExpired:
+		return true
+	case RedemptionCodeStatusUsed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RemoteMethod.
 const (
 	RemoteMethodGET  RemoteMethod = "GET"
@@ -1830,6 +1854,104 @@ type ProviderScopes = []string
 // Example: https://connect.linux.do/oauth2/token
 type ProviderURL = string
 
+// RedemptionCode defines model for RedemptionCode.
+type RedemptionCode struct {
+	// CodeHint The code's first eight characters.
+	//
+	// Example: PGR-7hQ2…
+	CodeHint string `json:"code_hint"`
+
+	// CreatedAt Example: 2026-12-01T08:00:00Z
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Example: 3
+	Id int64 `json:"id"`
+
+	// MaxUses Example: 1
+	MaxUses int `json:"max_uses"`
+
+	// Name The batch.
+	//
+	// Example: launch-week
+	Name string `json:"name"`
+
+	// Quota Example: 500000
+	Quota int64 `json:"quota"`
+
+	// Status `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+	//
+	// Example: active
+	Status RedemptionCodeStatus `json:"status"`
+
+	// UsedCount Example: 0
+	UsedCount int `json:"used_count"`
+}
+
+// RedemptionCodeBatch defines model for RedemptionCodeBatch.
+type RedemptionCodeBatch struct {
+	// Codes Example: ["PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A"]
+	Codes []string `json:"codes"`
+
+	// Name Example: launch-week
+	Name string `json:"name"`
+}
+
+// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+type RedemptionCodeCreate struct {
+	// Count Example: 2
+	Count int `json:"count"`
+
+	// ExpiresAt After this instant the code is refused (null or absent never expires).
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// MaxUses Redeems allowed per code in all (each user at most once).
+	//
+	// Example: 1
+	MaxUses *int `json:"max_uses,omitempty"`
+
+	// Name The batch name (filters and the CSV export use it).
+	//
+	// Example: launch-week
+	Name string `json:"name"`
+
+	// Quota Quota units each redeem credits.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
+
+// RedemptionCodePage defines model for RedemptionCodePage.
+type RedemptionCodePage struct {
+	Items []RedemptionCode `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// RedemptionCodeStatus `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+//
+// Example: active
+type RedemptionCodeStatus string
+
+// RedemptionCodeUpdate defines model for RedemptionCodeUpdate.
+type RedemptionCodeUpdate struct {
+	// Disabled Example: true
+	Disabled  *bool      `json:"disabled,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// MaxUses Example: 5
+	MaxUses *int `json:"max_uses,omitempty"`
+}
+
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
 // optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
 // ignored.
@@ -2170,6 +2292,21 @@ type Settings struct {
 	// Example: 公告内容
 	CarpageNotice string `json:"carpage_notice"`
 
+	// CheckInEnabled Users may check in once a day for a reward (docs/money.md).
+	//
+	// Example: true
+	CheckInEnabled bool `json:"check_in_enabled"`
+
+	// CheckInMaxReward The largest check-in reward (quota units); not below the minimum.
+	//
+	// Example: 5000
+	CheckInMaxReward int64 `json:"check_in_max_reward"`
+
+	// CheckInMinReward The smallest check-in reward (quota units).
+	//
+	// Example: 1000
+	CheckInMinReward int64 `json:"check_in_min_reward"`
+
 	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
 	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
 	// as `deepseek`) → channel id. A provider not listed cannot be contributed. Replaced whole.
@@ -2239,6 +2376,11 @@ type Settings struct {
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
+	// SiteTimeZone The site's IANA time zone (check-in days are cut in it); empty means UTC.
+	//
+	// Example: Asia/Shanghai
+	SiteTimeZone string `json:"site_time_zone"`
+
 	// UltraMinTrustLevel The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
 	//
 	// Example: 0
@@ -2259,6 +2401,21 @@ type SettingsUpdate struct {
 	//
 	// Example: 公告内容
 	CarpageNotice *string `json:"carpage_notice,omitempty"`
+
+	// CheckInEnabled Users may check in once a day for a reward (docs/money.md).
+	//
+	// Example: true
+	CheckInEnabled *bool `json:"check_in_enabled,omitempty"`
+
+	// CheckInMaxReward The largest check-in reward (quota units); not below the minimum.
+	//
+	// Example: 5000
+	CheckInMaxReward *int64 `json:"check_in_max_reward,omitempty"`
+
+	// CheckInMinReward The smallest check-in reward (quota units).
+	//
+	// Example: 1000
+	CheckInMinReward *int64 `json:"check_in_min_reward,omitempty"`
 
 	// ContributedAccountChannels The channel each provider's user-contributed accounts join (`POST /api/user/accounts`):
 	// provider (`openai`, `anthropic`, `gemini`, or a name for an OpenAI-compatible provider such
@@ -2313,6 +2470,11 @@ type SettingsUpdate struct {
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
+
+	// SiteTimeZone The site's IANA time zone (check-in days are cut in it); empty means UTC.
+	//
+	// Example: Asia/Shanghai
+	SiteTimeZone *string `json:"site_time_zone,omitempty"`
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
@@ -2956,6 +3118,27 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// RedemptionCodeListParams defines parameters for RedemptionCodeList.
+type RedemptionCodeListParams struct {
+	// Name Only the codes of this batch.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Status Only codes in this state.
+	Status *RedemptionCodeStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// RedemptionCodeExportParams defines parameters for RedemptionCodeExport.
+type RedemptionCodeExportParams struct {
+	// Name The batch.
+	Name string `form:"name" json:"name"`
+}
+
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
 type RemoteSourceJobListParams struct {
 	// Limit How many jobs to return, newest first.
@@ -3087,6 +3270,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
+
+// RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
+type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
+
+// RedemptionCodeUpdateJSONRequestBody defines body for RedemptionCodeUpdate for application/json ContentType.
+type RedemptionCodeUpdateJSONRequestBody = RedemptionCodeUpdate
 
 // RemoteAccountInjectJSONRequestBody defines body for RemoteAccountInject for application/json ContentType.
 type RemoteAccountInjectJSONRequestBody = RemoteInject
@@ -3270,6 +3459,21 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
+	// RedemptionCodeList List redemption codes
+	// (GET /api/redemption-codes)
+	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
+	// RedemptionCodeCreate Create a batch of redemption codes
+	// (POST /api/redemption-codes)
+	RedemptionCodeCreate(ctx echo.Context) error
+	// RedemptionCodeExport Export a batch of codes as CSV
+	// (GET /api/redemption-codes/export)
+	RedemptionCodeExport(ctx echo.Context, params RedemptionCodeExportParams) error
+	// RedemptionCodeDelete Delete a redemption code
+	// (DELETE /api/redemption-codes/{id})
+	RedemptionCodeDelete(ctx echo.Context, id int64) error
+	// RedemptionCodeUpdate Change a redemption code
+	// (PUT /api/redemption-codes/{id})
+	RedemptionCodeUpdate(ctx echo.Context, id int64) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -4199,6 +4403,104 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 	return err
 }
 
+// RedemptionCodeList converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedemptionCodeListParams
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeList(ctx, params)
+	return err
+}
+
+// RedemptionCodeCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeCreate(ctx)
+	return err
+}
+
+// RedemptionCodeExport converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeExport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedemptionCodeExportParams
+	// ------------- Required query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeExport(ctx, params)
+	return err
+}
+
+// RedemptionCodeDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeDelete(ctx, id)
+	return err
+}
+
+// RedemptionCodeUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) RedemptionCodeUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedemptionCodeUpdate(ctx, id)
+	return err
+}
+
 // RemoteAccountInject converts echo context to params.
 func (w *ServerInterfaceWrapper) RemoteAccountInject(ctx echo.Context) error {
 	var err error
@@ -4839,6 +5141,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
+	router.GET(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeList, options.OperationMiddlewares["redemptionCodeList"]...)
+	router.POST(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeCreate, options.OperationMiddlewares["redemptionCodeCreate"]...)
+	router.GET(options.BaseURL+"/api/redemption-codes/export", wrapper.RedemptionCodeExport, options.OperationMiddlewares["redemptionCodeExport"]...)
+	router.DELETE(options.BaseURL+"/api/redemption-codes/:id", wrapper.RedemptionCodeDelete, options.OperationMiddlewares["redemptionCodeDelete"]...)
+	router.PUT(options.BaseURL+"/api/redemption-codes/:id", wrapper.RedemptionCodeUpdate, options.OperationMiddlewares["redemptionCodeUpdate"]...)
 	router.GET(options.BaseURL+"/api/groups", wrapper.GroupList, options.OperationMiddlewares["groupList"]...)
 	router.POST(options.BaseURL+"/api/groups", wrapper.GroupCreate, options.OperationMiddlewares["groupCreate"]...)
 	router.DELETE(options.BaseURL+"/api/groups/:id", wrapper.GroupDelete, options.OperationMiddlewares["groupDelete"]...)
@@ -9434,6 +9741,461 @@ func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateRespons
 	return err
 }
 
+type RedemptionCodeListRequestObject struct {
+	Params RedemptionCodeListParams
+}
+
+type RedemptionCodeListResponseObject interface {
+	VisitRedemptionCodeListResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeList200JSONResponse RedemptionCodePage
+
+func (response RedemptionCodeList200JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeList400JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeList401JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeList403JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeList503JSONResponse) VisitRedemptionCodeListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreateRequestObject struct {
+	Body *RedemptionCodeCreateJSONRequestBody
+}
+
+type RedemptionCodeCreateResponseObject interface {
+	VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeCreate201JSONResponse RedemptionCodeBatch
+
+func (response RedemptionCodeCreate201JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeCreate400JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeCreate401JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeCreate403JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RedemptionCodeCreate413JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeCreate503JSONResponse) VisitRedemptionCodeCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExportRequestObject struct {
+	Params RedemptionCodeExportParams
+}
+
+type RedemptionCodeExportResponseObject interface {
+	VisitRedemptionCodeExportResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeExport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type RedemptionCodeExport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       RedemptionCodeExport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response RedemptionCodeExport200TextcsvResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type RedemptionCodeExport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeExport400JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeExport401JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeExport403JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeExport503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeExport503JSONResponse) VisitRedemptionCodeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDeleteRequestObject struct {
+	Id int64 `json:"id"`
+}
+
+type RedemptionCodeDeleteResponseObject interface {
+	VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeDelete204Response struct {
+}
+
+func (response RedemptionCodeDelete204Response) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RedemptionCodeDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeDelete400JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeDelete401JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeDelete403JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedemptionCodeDelete404JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeDelete503JSONResponse) VisitRedemptionCodeDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdateRequestObject struct {
+	Id   int64 `json:"id"`
+	Body *RedemptionCodeUpdateJSONRequestBody
+}
+
+type RedemptionCodeUpdateResponseObject interface {
+	VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error
+}
+
+type RedemptionCodeUpdate200JSONResponse RedemptionCode
+
+func (response RedemptionCodeUpdate200JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedemptionCodeUpdate400JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedemptionCodeUpdate401JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedemptionCodeUpdate403JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedemptionCodeUpdate404JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RedemptionCodeUpdate413JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedemptionCodeUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedemptionCodeUpdate503JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoteAccountInjectRequestObject struct {
 	Body *RemoteAccountInjectJSONRequestBody
 }
@@ -12554,6 +13316,21 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
+	// RedemptionCodeList List redemption codes
+	// (GET /api/redemption-codes)
+	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
+	// RedemptionCodeCreate Create a batch of redemption codes
+	// (POST /api/redemption-codes)
+	RedemptionCodeCreate(ctx context.Context, request RedemptionCodeCreateRequestObject) (RedemptionCodeCreateResponseObject, error)
+	// RedemptionCodeExport Export a batch of codes as CSV
+	// (GET /api/redemption-codes/export)
+	RedemptionCodeExport(ctx context.Context, request RedemptionCodeExportRequestObject) (RedemptionCodeExportResponseObject, error)
+	// RedemptionCodeDelete Delete a redemption code
+	// (DELETE /api/redemption-codes/{id})
+	RedemptionCodeDelete(ctx context.Context, request RedemptionCodeDeleteRequestObject) (RedemptionCodeDeleteResponseObject, error)
+	// RedemptionCodeUpdate Change a redemption code
+	// (PUT /api/redemption-codes/{id})
+	RedemptionCodeUpdate(ctx context.Context, request RedemptionCodeUpdateRequestObject) (RedemptionCodeUpdateResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -14384,6 +15161,175 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 	return nil
 }
 
+// RedemptionCodeList operation middleware
+func (sh *strictHandler) RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error {
+	var request RedemptionCodeListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeList(ctx.Request().Context(), request.(RedemptionCodeListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeListResponseObject); ok {
+		return validResponse.VisitRedemptionCodeListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeCreate operation middleware
+func (sh *strictHandler) RedemptionCodeCreate(ctx echo.Context) error {
+	var request RedemptionCodeCreateRequestObject
+
+	var body RedemptionCodeCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeCreate(ctx.Request().Context(), request.(RedemptionCodeCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeCreateResponseObject); ok {
+		return validResponse.VisitRedemptionCodeCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeExport operation middleware
+func (sh *strictHandler) RedemptionCodeExport(ctx echo.Context, params RedemptionCodeExportParams) error {
+	var request RedemptionCodeExportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeExport(ctx.Request().Context(), request.(RedemptionCodeExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeExportResponseObject); ok {
+		return validResponse.VisitRedemptionCodeExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeDelete operation middleware
+func (sh *strictHandler) RedemptionCodeDelete(ctx echo.Context, id int64) error {
+	var request RedemptionCodeDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeDelete(ctx.Request().Context(), request.(RedemptionCodeDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeDeleteResponseObject); ok {
+		return validResponse.VisitRedemptionCodeDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedemptionCodeUpdate operation middleware
+func (sh *strictHandler) RedemptionCodeUpdate(ctx echo.Context, id int64) error {
+	var request RedemptionCodeUpdateRequestObject
+
+	request.Id = id
+
+	var body RedemptionCodeUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedemptionCodeUpdate(ctx.Request().Context(), request.(RedemptionCodeUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedemptionCodeUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedemptionCodeUpdateResponseObject); ok {
+		return validResponse.VisitRedemptionCodeUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RemoteAccountInject operation middleware
 func (sh *strictHandler) RemoteAccountInject(ctx echo.Context) error {
 	var request RemoteAccountInjectRequestObject
@@ -15419,525 +16365,551 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19jyNJeif2VUK8NZrVm2SRrKqe7ioIUk33vPRuz3RvV/XO7g5bzGBmkIytZERuRmSxOLNtyDicTnew",
-	"gDvJOlnAGfABfgEM4872P2fDEPyHvsnidiV9CyOeiMiMTGaSSRaru2e2Zd9OF/MtXp543p/f820r4POY",
-	"M8KkaJ1+24pxgudEkgT+Og8CnjL5NFR/hEQECY0l5ax12rqcEYT15XsC0RC1qUTzVEg0JhFnUyQ5kjOC",
-	"ghlmjEQH3ZbXourBGMtZy2sxPCet05Z5xYiGLa+VkF+lNCFh61QmKfFaIpiROVbfJjd4HkekdXrstSY8",
-	"mWPZOm1RJh8ct7zWnDI6T+et077XksuY6EtkSpLWmzde65wxnrKAzMmamTj3wHRqhtt0mP3th/lYL1Td",
-	"CM06vtvBfcHDjSNEc3XTPsZ5tP04P034fHV0FxInEvEJEKSkc4ISzKYEtSkLolTQa+Khl58+RkdHR49y",
-	"Qv1VSpJlPuqJenXlOFuD3uBBp9/vDPqXvd4p/P+/aDmDD7EkHfXdVjZoIRPKpjDmzxKexh8vqxc1pHPC",
-	"BOUMJXwhEE4Imqr7SYjGS9QOyQSnkUR+iJd+7dDhidF4WRj+DxIyaZ22/tlhzgAO9VWhfppzNjJ/ji4k",
-	"lsIOUw35GZ8a1rA66ucsWqIAR5FAgiTXeqByRgVKYyETgueWb9QNt8AT9sMDnvGpIeFtBmwoum6c5nLt",
-	"OPu7jTNNBE+qqcFn5EaOArjDtwQdJ+Sa8lSgGCuaxmNBmEQTnsDVCU2EhEu15KHfV0PbR/2+Gja+eUbY",
-	"VM5ap0cDT51nSRL1qj/5utd59PqHP6ik7Gd8+mOyXLvicxwStKByplf8/MVTdEWWtZQR09EVWdau+Ec7",
-	"rfgzOqcVhPyMTwWKSQKLVzeiCJ51B2OOZOv0pOflI1N/zPGNHslJr9dkXMBt166e3mQqNM9FbbXhamBa",
-	"8uIoIgnC4oqE6s7a/YeHa7Z/GsvOMe+owRbJoD94CHPI/q4hgJfkVykRlYIXJmJH6hBBoh8BpUJd9n/W",
-	"MW/pPA19RCVaYIEwEwuSkBAerJ2beVctxbR6/R89efDzh18d/6z/+dGXH/1k8PLk8tFPe7/48ePd5qt4",
-	"ZSoeR1iItVu3mHFBzCTuCSTgMUQFoswwH/WKumnp20dwz224uh2pGfwrQZK1owaWo1i5IEnd2NS12vUe",
-	"bH9C1yode1M2+rsMjFHJk7qhmS2d67ve0Rhf4CmpHh5IC5bOxyTxkFJuUL9uR9Wt1Tyu7xVGl3G4fg/+",
-	"r9HwLug3FUN8Ksl8M/tV10ZCvaByeAOXBQ9cFjxoMLiXZM4lueBpEpC6TU7gHiTgJmMI9QdoRm5QSKdU",
-	"ijrDRz/R2O5p4f54EByFx+Rk8qDImR4cb2ZMFzOc1M5BqIsoouxqHZHCXc3HK6LRcXD5KP7JYP6L5OGP",
-	"b77qj7cf9iWdk19wVkPBT8+/PNfq/DecERTipZIKIZrxNNGqcpBKRFkd8chvqqmm9epSMf98LueC4sOL",
-	"GWbTGaabZuHqRuedX+DON73Oo9EPh8POYZ2edMlXJ/gJC6ssFnLT3GKRfJO9MtjFXlFCoo6UFO/fB6fb",
-	"Wky8Ua8VMWeCaM+FY9B/RVnIF+rXgDNJtNGC4ziiAVZjP/ylUBNwPq+mJjGN9DMhSDUWJzwgQuBxpNaF",
-	"JInS0luEhWKEM9cHwhNJEsX7E6l+hxXbSTx/Ah+Ama33VyA1BDQmE54QpRzpb3dbb7zWxzg0mtMtZ0/Z",
-	"NY5oODLqlDP/MRZklCbRKdIkgkJOBGJcojmWwUxbKOZI3M1aZOqisiYiRTYkRDxBGE0oiUKtU8HwYU1c",
-	"V8ZjziYRDW67OoF9Tb4sjusL4SghOFxq61IgbLR1q0vB0bibpdliBHpt7mw9cDaWXM8HS8UOjdxQIcUd",
-	"rQN8iYrsY6kgmhg+5cmYhiFht5zxJHtPPuV/+vd/+o//y3/zD//xP/zDv/mz3/7b//53/8M//6e//Te/",
-	"+1d/8Y///O9+96/+13/8D//tP/5/f/tf/u//7Xd/9Rf/5e/+/V0RQEJCwiTFkRaIcAzQOJVwQjFDOFRs",
-	"VcgEg44Ki2L02rskhqJu/NZp4nyrAcCifMnlpzxl4S1Xg3E5msB78uWwJ0Ntib62/xl/yZFIgxlKiFY8",
-	"YU4vEhqQZ1TIVyzVcu1uZGSsvoMiKuSp4wS09vtx7/iOqD//Lgp4GoWwwmOCJkQGMy0k1D6bteDXNCTJ",
-	"Uy0q7mglMEMcp3I2QLH5HmKEhAKpH3lCv4FPKHnqIcmvCPwTlFqlWVE24eqHO1suMySQmOplEZEEtTFD",
-	"z2PCnj7J71DnhSvlWohU2Y/qlnOYl9LEs6tSoFcvn4kDLY5fvXymXg2cJ4r4ghRX/g5PmKBT1qHMWfS3",
-	"cNTsx2CS2pZ8C/qYohfjQwMd+y6YZ6ZXzakQSufjSUHF0pO1ipa+55YT1nb2yLrczYcrmOhHaIYFUvYB",
-	"wkzOEh7T4Mya6SayINAvOWWIx4RhahUTccc6mBIsEFrw87iB7yHjprfEck8gG9OxD/p68J1h2usdBfZG",
-	"+Iv43pCZI6WO6PnTjpp5F7XPs70pv44KpRVgSUIPMXJNFA+cgEJ0MGT57j1lvySB3JobgvFF5rEEt79I",
-	"53OcLOFQyBnVUWEKb255rWscpduSd4yXEcehl22lXkHFKkWJ7t94eiAvSRzhgBTHY37Ugp/pwe04pMS8",
-	"ynxaqdeMsw582w4TmXHrYTGunUr1Q1LcExuv0r6GlXuc3ry5G1LXO0s5gzPIeHGT7IAiHFwJkA16RCAc",
-	"zI0O+9BL9ISCCL2tUDBzD+3bHNGgx0AFyi7ezeKsfmhlsncpAfXX71ru6a8AB1bKdEEeXCxZ8Cmmt99M",
-	"IwvEkgWjiX6hS/Yup0fqJmRuutN9rVMwFZ2bw4/oPOaJJGEXQehCqYdToIgJvSEhqHnAkYcswElCiQDR",
-	"8OrlMw/NCA5JIjzL6ozYsD4vNObhsqv59yXnz3Ayva0yr944kpyPIniZu8La36JuUIOXnCN9z936d+z3",
-	"4Ftq+pjBGoBTA1gIiQ0HecWsPk1ur8k7r8oX4bf/6c/+6S//59/9zf/4u7/+89/9+b/77X/+v377P/2f",
-	"v/vrP/f+8T/953/6l3/xu3/3f/zD3/6/v/27v76bc6bNeNe4V6YUihMiCJOGs7xi+BrTaC92Xf4mh6WQ",
-	"5FrZV5IossYJjZaoeKcTfF0baL0bugmxxGMs4IClLCE4mKlxdZ3PuUlukP2W8Jgkkmo1xsk2qHR2m2QF",
-	"IELLb6hAY8VflaLTZmkUQYyecabTL1ac2uoWvUPaF152bHtulsmmWGDFw5zJhI5TyZORjcvWOu7RYsZR",
-	"9gQJCxNr+4c4pofqvkMrrf2DM+Skm2TaddmvhHAYEggJZMN/1HD4PKJsOkqZpNHaGEmEhbQD6CxoqBgy",
-	"j0K+YJCYqF3kSwilFDfCjXXUbIaNfXgtoziPsKwPqDzcLqACLzXHeGTP3TpH3j2hJzvhaaKU+gQHkiQC",
-	"jcmMshBhIUlCxZUoLHfr/v37949ufv5N1QCUeEwTMsqOwdowzOouzbAY5eMrvKCwjmPOI4JBRpWI+bjR",
-	"d9S0FRWvX/9Hp0dr13/jJkNKj9jEiQzXeKZvfgNBwVHAWZAmCWFBRdbTY8igoAxNIjqdSYQl4ixQJyzh",
-	"Ql0QErOACNTuGaaBYCgHhZ3sVa2Mjq65KyIJnneuyLLTr9pxRoMr+0xxkE+oiCO81G5QbgTsDCekY8Rs",
-	"jKdqiNq6WcwIQykTpDTIVtVH+YKRJlyoxE5DEipZRUosFQYV7spUtfu34R7rRJn8sVFCsJGaxSl8NVsR",
-	"BsqQ4xOUcAni9hT5wBl9D/ljxddD9S9Xx1B/mwMp1L9B2vqFBacse1+DZRdpEBAhKk53f9BrdO4k1VlB",
-	"65bqkup70zjcP4dcEHVgyuKvImMjjyx/rUPNhRRNoHiH+Fc41yovziilvPdmVcpU7RVTFIvya5VHZMwm",
-	"m2N5v8rcucQFCyKpsPqvswXiY/C3vPGspvMYHgENJwypIiMcvXA0nwmOBPFKylCRwVccXevXt1oRT7RL",
-	"GBRzIbTh0kVfJVSSDmfRski64qoTJ/yXnU9+dv7Fi2ef9Jz/M3Iro5UYC7HgSVjMxHjYfzQo5GI8vFPe",
-	"7jLkUtqTk6qwC7cuZZesZd6Fo7/pwQ0M+IlhtAUWBlUcJuGvIfd18zT2x4klvSY5I96GJeXcY4e0td5G",
-	"PuMcjDVn7imY/lueOatQq39TSeZNCdcccE24T/WDfTsv+3c2VpwkeLkyrezbGyf1kghY1G9XOYZiRpvY",
-	"tpdPbZs5AhWsm4D9vH3/mnk8y7hC9eZ8W0jq6ncevYas92973sM3hzoBvj0Xvxa/nv969uvw4AdVMqx4",
-	"1l6B52cBiUlgmJgEbv++f4pwZIpoFNOcEjkjyYGH/MfPX315efjk1cvzy6fPv/R1kAkL5D/oHR7NfMVw",
-	"fbXLh/3Q76JzNEkhq1p9AowhUTjYIJIQlSghgsiitfCtSftunbbg3YaS3CXp93rr1lNU0MPdbPPGzb3I",
-	"GExxC3wMPMV31akz5BuRXfjZJHXh3KYEe7Jt/xTq78y8PBsy37p4fVAA2+Plik0MLvGx1hdjziPzDav6",
-	"qc9jlPCF2SiM4oSPyZAp4UfEwVmmP8IXzE1lu1vvrdrlthtkyjzQiEoYLsSglWqTylnhhfqrSH8UHPVr",
-	"PpFzQhtSOugOISOGKVaqeIpa8VwvanktxyOv56MUNGc0amedJFj7gpXjZTb7kgjpRFi34LXz6mKLLMdc",
-	"SUIsrvKSK1koytNlNqZ+CB4oqea1hRSDkwebE2HriFvPt5r/6gSLunpHU3cgyY20xgVnlvxKY/+c/kHV",
-	"mhtHYJ0VBFUd2vWuyc+qiPcEgketB9wreDJFkKTjMQkPzlA2LKMTbzZ2IiyVgjaaVxz4L2gUUUECrs4u",
-	"JLwLwkIISjpeZlO2SnLXkjNsvWyFYRz3mzlJNtIX1Omso5lVfe5qgyqepdgMej0d6VQsDNI6KGeFb9U5",
-	"akQN97wsLsznl5cvTE7VGeoZM7WUdQMe2NIUB73NCha/anl5jZI1x5yd9iypW5JcIw1egYW0kTfMKStI",
-	"O28L1/DHlIVlHZqz3F3c7qGUjamiQioPTisK4bDUfuVkqRZRZ/YOGWZLHUMnaog6WsQRV+oB3J4qFk1l",
-	"F6kBqPtwJHjmPhGraj0ZsiuyvCcQGAYeEtykDy8zv0Xm/gm1kKL6J/U5cM1ERJLQMHnHIKq3CSoNohrn",
-	"4Tqb8Bh/HHywCd+9TahO+xxfAeVZSsFTTFn3diTxNs3CW5mCFYzGGZN6e1n5yVSepqqNW8qQ0K09NzgN",
-	"KWE622SL2Jr72XP7ChNSIlWF30okaHXiC5xcKb24pEaoG6ZYkgVeKrURyhQQlqg3OO310KvLxzqKNNbJ",
-	"L3PKUgmFX66ypPdkVRXRVRgVpf8zpa5rbRaIFoppbJE0T5ATo1NC/+DMKOJ+VsLhF2eReTIfbS6e2Rhr",
-	"yOtEakYOesr6gZs4wkHNMAd7GKakMirxli+wOgUMswDiBBdYpkmIlyvbtVm3dWW9/lBOZFWS3Cnkr3SX",
-	"jGqACc5teJIyV3kvLNtRFS+yJS41dZR55p6S8AnnUlnlVAp08eTHSBrm2EWfgDYLO5Yl473gPFJHwqbk",
-	"qctDZvNE8ohqjX1XsO6cBL/MvrOET9hBSUq3ZlLG4vTwEMe0qzMhuwGfH173W28r8LlTRHtO2WgbNq8d",
-	"KRXWACjdSmaKAtiDqZEpUMXXBU38teOxWj0pBV9FlVzXa92ZY8qqFiVOKE+orIgffk6nM52cLROqSEWZ",
-	"nIVx9vcpSuE9658xJ/FS3Xr3sZ8ye8QJARU1wZMJDRCeczbNknnVFfKrFEfILmhxpZqFj0yYCG51+EBG",
-	"Vc52uREca6NktOqVeNN2YRuzzDuFbep51zlDvuIB2nEI3MBHr14+Oy3nI6/nar6mZ/90yPxaluKjdsbp",
-	"cByD98w/DGZYHub2KIQ7D8l8TEJlvqg/u93uGRg+NrtZ3Y0lHUdED2nBkyvhIdKddlHh8zddTNWHD7rI",
-	"z/LAVwaZXVHjrB7kdf/QuCmEfwYuOQ7pJMrAogxu8BEVQ6bzzyBMzdVXp0RxC/80H9eUMJJgdcwizKYp",
-	"npLulPNpRHBMRc0Ihkx9YUwkPtQ0d/gt/PfNqXkbeaxFpd7GU22Rf1a89kc4kn8oBMkmMGTFGaj36xeY",
-	"6UCFHGy42EpwFGT/8cOy7eW40eEtf3R6eFh16Hdn8uvuBpb/peL4TTjzNqXqZbZtwky9Em9eY1x0sp/e",
-	"IQO/40jZJm66hvftI6Jg9cbdIwpu6XBFvOtWiXpvQcE6ajSS6ryg3E8JmUEaWwjYRJXLsmowd6IdWBfk",
-	"qNGowXSyj1S6Wge9wTEMptfaZKrU5pcUx7STqNfF6bvI+1Wulu3IejAjN8L5J8OhqMSqaLTgq0udZYnO",
-	"CWYC+eoOf/P672HAVRxo07rvkddoTrEfhrMnz/VbJ5DqPe497PQe7G2P6xbugkS6IGnbZKfsWIu1WJcC",
-	"SQ46KOKsROQ4KnoWvu67duNW4CaraRwr5FS7AEsWqCf3LK02RP7qK67dNEZ+1SB7ca35LgrxOfhsKb50",
-	"PKgavg6cbYh9ldNJXE6fh6TE2qCTswt1Udqd+Eq2rbdmLZdGS1wTRYwTLnnAo9zW05GlgF8rFWDVMrO2",
-	"o0DtzxJ+5aEnhMQXhFx5KOIBNi6WRENjWfe4fjXE8oxN1vJa2oYqOsqzG1doxUxpT4zStZw/GD+NjZ93",
-	"Z/DcVUDHkpUwUHr71Poz58dI1/WV87N7zTK0J1lZ5ZalGzu4J/k8llWjPX7YdLS/SrkswX0dN3zUZGmI",
-	"nfLYIYuEhOWUxP7DBk+vkwZGz8/G5n4p25vy0lVtvl2a1xuocI8aqqbqCse1oCZkuBeYa6+VlXDtC4bO",
-	"3Q49WPuRdRmfjyNM51+uUD2ZY5ugvwXfe5zXytnMW4slsSaXdEvdrx5RgmAHZeSejsd33Pq9ItxF23/x",
-	"/OISVZXxnQ5ZlhvYtlLecz2nXubQ9DSYC1h5E50RWK8CQJLqkGGB/JCQWBBy5R+g3/zZX+bRqrCLzovA",
-	"LFqPQwFmRnt05tRFBiYhRIsZj0jJOakUGf2Z1umJZ3WF06PVBFYnG8JQh9e66Ux5x/w4x/HXeqdf632y",
-	"SO3rRECFomopAiLeCQ1MIROEnACXHbUxCxFmS5PKo39Ua2BS0+ZFNfnro7WGREX5Tulk34mrqTBp960v",
-	"jG6QmUwe+vu/6XdP9hcQTCNJ44iSZBSTZE6jqEKhBaQrlN+qY8A8FZiFciZQW2kH6A/V0DzUP7H/7p54",
-	"SP1zkpBSfL1/0muYx3NN47fkDlsTwapapOKmeQUy3s5rBedit6qi4tFpSuS3sZZ3o1VHMJz0B1Vaex0Z",
-	"Wkc6DKVEP9spp/XUtSWsbiOXGGzqPjQNzTV3t1Th+T0Zde85vd2C0ApWwzujrJXN+5zzqyckotckqWwE",
-	"QdCvUpKSEM04v7JJ2GcF1JS2IDhS2gzUqsgDwJAzwFUyTZh2+ZRSgaQk81iKqoxGPRhkb0GCowkuJnUf",
-	"lRpJHA3eXtAm1APMXrtbxtaMC1mHWB4Q9YF7AqmbUJtxFGM58xDARyvtzknHL7no1C6Jrvm7G0BHnE1i",
-	"/LiZKXpFNfDROlbiUtOP1f0WFWCTQxLQIfSGm5IEDwnMqKTfkNAWGoBXknFGzC3Fqdt1y7PqlZrwlEmS",
-	"MByhC10erxFJqjJ0yY2szPP7Sn0Vo9hE5ENLn1mej3qyJrfvaAf6auZccVc6d7FsVFqO9qK0ACk4eTRA",
-	"zF5+qAubni9t6exsp8OskNZqwRjjkk6WPmp/+fzy6ac/H716+QyQLX0NjT+hjIqZj9q4iKgPf5yncnao",
-	"7yi4PfU71WSddxQdntktK1vpjvlFpXdqO0ldYNYVlkNsvrG+nDPvyVBw8VSKHcllKem/v70zRs/Nvsyz",
-	"7SrycWza79oSQXMofdQ2UoonaEzkghCmhE9CiTjwlGlryA42f5VRDG5uNKGEBIf+kLWn9JowlMYm13hw",
-	"bHoW8Il97Rn8A+o/oCjEsd0VD+6YT1IiDr+l4ZtDuNsv1duZ4bsHA/6NS7nn8EsFfen63h/xcbXkBmw1",
-	"gP60sH/Kkl3MsFTDDmnoofESZa2+HCMd8IBgr10RqtlI70SxkX7vdKDYyA+Bmdggi2idfv06d3f2vNYv",
-	"+VjDSz169OgRxhiPx+NxEARBGIYhIYRMJpOJUoDAQTfn1+Y5cUXj2IwhB0ZcabNhLpnuBZcEz9FnLy7R",
-	"hQVmtMzUojbATwmWZLpsnbbmRCOnGSofFBloxXT7ZrpvVvSZ0LgtS1BgZOFAJ3obDmZRXVnHCDRg36Vi",
-	"2G/ypa+SroQBudo6PwNL90s+Nr+cGVVNezg9gAPWYJA5cB0tp9tulWGb+75LJr9RH+0IoayqEJTM0qyV",
-	"CgQD9FDKrhhf5EjBDcB3LAm6ArEBNZZ6qOHO5PW3R4M3lUH1jHK/rQUgvCdyd5+5HcBmDeqmv3ke2ZGo",
-	"TZy3sOgmgR4qwtoa2VNnr9sLeukPNpOkc/TWNLtZ1WHcY+k+uHpC1+g/lk0mKWOaTean2FBVgU3mVyte",
-	"ag99k4N1Ye92JeD6YgWzpMXiyaoVLapoTQ95SaIaknZUsDpVyis0MnL3xVmUXDRrPpbTWk7aTqDE8Jsq",
-	"qZ1JpBrHBFwe/ZKPmys9uZDb6KJw3l41OKgNfJlGVVHCdcBgXygzLKhBB9OYK7/50/+uiAe2C5DgWmt1",
-	"0Ok9eGs1HNW10P59H5DkyQ0OpJO35yE/TsiE3tzXOcr3Y5zI+6UEsvuTCIvZ/WrumQcNa1ceKrE0C8Ns",
-	"iUSMmS2ANRgaNTuRDeFBbzcosoDrFAzLjlIBFQNXRB0ciAao/0Z8rBFm8imbG2u4YxXiBUCPQdQmSSNi",
-	"io5nJCFnOviwoIIYTFUSIkGkzMrj0wg62kHtPE9gGXxYct9DvpxRdqU3J064j9r60kivnH9o/oRF02n9",
-	"Jb8CjKwavQyOVy1inLLW1Tp4FnNKh0+yIQPUqZL+/CyvmCNgYJtXZ2XOah9QG4JqwHuVOsPAE2VLGXfY",
-	"3TxQXkF5lMWp/CFPZZzKDNh3koEn3IIodxjpett+R/awyFpvVegtEQWPh77Hs5JOzJRSJqRhA+o7qO0/",
-	"6AmoS1gkVErCkN+f+yUaOpo18y7oA1cgrRxfwAy4EM13IvYudFuGzr6NmyGTEU/V3m/0Z5eUAokigoUE",
-	"qgdbUY8xQ4VW9pczyFW/aF3B+rYtle+ah2/VeLUmLeRBb+tJ3QEvXsO/TP9bU0lf4mC20lcd7Xp+Zc0r",
-	"xdV8Pa7Ssfho60WoykQyMYQt31R3+s/RZxyFaaLBldr+ox7UfvVnR725f2CNSJBBzvH34NB7yD8CmdMP",
-	"/QMv88b0NfEf9cMKpuBSUxFsZ7Axs8QwixJ/WHu09xE0y3XJ3QNndXUqOJiRkWKkZNSfjaBJUoX5TBI0",
-	"p1GkdgjklOUxlgNLjjDqd2Y8TZBObULwZiNndRa0hK4Q6mn4zEoIvZqoSrGrqghWA3XXmebJ/HbTPOlo",
-	"NILdJvro6KOTO55nOIKP184S0h/4RA88LMy08TTULHp3YHm8zepxOsdTUrdKP0m5xChlEHwkCbIVliGC",
-	"x3Lor97BZnSTBntbMbziJq5jELCl1ZHbTbBRoG9u+ZWYJCOlkzZZu2CGkylozwGBhbQ/ACLY3a+iTbQ0",
-	"OdSYLZ9PWqdfb5qpesjkVG8FlPJlGkU/hQY9b157VQcPlHqMIs6mhoGYMwdoJ07NCOMMjpybh3a/MLCW",
-	"hh+mbNqEoRUtCxGrL2UvWDn35u6Kg9+7U0b9djOh3CNWOguVvLRGkHjVYnR1g1aOTpEJFal1O1ti9yrB",
-	"DyrA74EKsFFw7+fjv4cidS+Fkh/E8Acx/P6I4WqohjXCslYg7cP6vW3dtFPsVsjyLJ1jU/nshpv3crSb",
-	"o657rZTRX6XEXFZ7Y4d/sWTBeRxHy7usXVb/npJS6bJxNy1ZoJhFBUraHdYy24BgIXe62hkK6KYJj/Mm",
-	"cGEGm+7WrzIOZ54kUFRRTDUwb66o/a2mqWxT7qCoOq/jLBNst19NrBtyI9bVrK2BXClOdD91yxWLd8vT",
-	"rV72IiHXlCz2Njjzvj0Pr5pUcFjhEX6mK58MLLylYA8SVgyFL4mswqbr9rfDpbtd2ap5eOvqUfdsF8Dc",
-	"YG5e6aiurkTVzLebt+Zqt2ogtt7WLJyywkK5H4dMiCz7YT0Z1eK7Q2gzXIN6o1HwIKBpqu0WMy4MPsMC",
-	"CxMdBZf53o6x1zJgD9UDg4sogTmBVioAo6Moae4EC8EOy8tWrnbZ91Vt8sHM/mBmfzCz64zZDxbwBwv4",
-	"vbKAV4TB86dPHr8wmcAVAtg0bYQwdj1UTMAZI4HsRpSlN92QH3L14OAw6/lYpSnhVPJRQqZKDUqqIuim",
-	"4Qydsg5lBj7aGD7Qqo1EgiAKPShNM54cRJrcmOpyuDWi7MqwVaj6ksuDRq1BggjT+UgjJ1QbmuoGNONR",
-	"1mSFKM0wQjgMk5V2LhaCYRV7Gr5jsh+afsmBRRBSbbueKy2lB9Cw/osySYUcReSaNJofRvAAggdQ7zd/",
-	"+lfHFu6q0ALa6fDgfKB2FGrY9Vh7eggYMbKACd4TGpiBCoDo1fjxxa9mL6z8JCVMrqRjxwaUtqOvvzWA",
-	"cMJ0o4QmHYWhlaceviBBQuQufYibVSpSIVJ9KNdjlzWpaHQ5jK1oXDWrnhnWUW1ThTQhgRylCa2r+NR3",
-	"oFcvnyoty7IVhGXhrHQrYX7VxrsVn8C3DpUEHePgqjLnKeDxiuctMVVHW5hqUTotLgNw0OpVANGyPQ+G",
-	"x94eWqkgCWUTvsU4LVhLw9RGtWRZqNOUURpy9SrklbtupeG5zKDqdGXbXJZV+bEts+4VllaUIVV8t0Te",
-	"28VH3bO1U5i0UsBv0N3ga69ePqsU4tvK1LXmb4ZkVCUjt3yyJOvqZNSmbkKrImuLcTQUPVu1zsvem8uE",
-	"Ug1b1o74DAnJExIiwoJkGZeRJFviKEiOZEcJ1I45ph04ph3gSBs6UfV7g+NbSrhc7GxBgncig7ZFBySi",
-	"auk/pVFkk77VMHVxoKcTW00us6IQY7UsSBR1isV5biH1lMpZOoaO2lpIFNJz10iOXFo1WdYLfbcjntZ2",
-	"hNHKGEO+lpoRn1L2R/b6H5bSn/NBunEm3Pmm13n02vx31Hn9bc876lfXCRak4BZUUhZMjR8tZ8sW5E9+",
-	"pDdx55qCe07DwD9FIRWANbq03ZCUfqvOAtAIRtckoRNKQvT0iTYxz5Cv5bt/ishNHNGASl15qh+w0wU/",
-	"QAGElIZBy2vph0uwo/q3ikV3J7KP4GfB6Nw9DOG+Zl9dD+9MHtbE4T4IxLcgEJ0qrA4ji06m4H0QaXVr",
-	"uKvMeBf8eYUxvGjmQ7a+O+20K9aUnOzuhls1p2E8F0TWVCrUO9wfDGrG0cCbXvPK/qAuVFKBIl5yX2cv",
-	"Oen1Gr6kzMy3zE19Xbe79bDvOIPDtzJPW1SZNVUqa9K/VbERKCOT2/i1zTbv0auttS0aECR5iJemGhJw",
-	"nGTW+mOGRe59K3m0syGt64tQBYIcc0HCRkELeH91epXZjHwxnVev3ds9JT4UaaXCBZMynSAU1gLwG/1d",
-	"R5QhuKz3g+ZoEZCeg+elkOSgMaxPPoi1a7Jb23dmk8RK/vU4jpaI6wI9IrJ4ehtnFyqTpuz2mcSqg8o2",
-	"glsknG1ILatInwIE6VEMTX3DzVz+1QUKeRThxIN0MM6uSSItpu9LnkqSdIRcRmaL23aDwKcNkCqayRVn",
-	"erJzoKYyZayyf91XM5IQ479UFAfjoyJrNQG2QvuzTy499KOL5196CEs050Kih+gL+vFBtbMTXlUAuDNt",
-	"17q/FJztC+O/ROhqetWknQXctqwT1gFOex4hkN7GYG3nYTjPFoNxRtQ5DqI0JOEBIjcBIaFAPh7za2Kg",
-	"yX3FRYcM3iGFDeTBaoXGjWyPvnqXkARn/fNhAe+JLnrFBDERfTDEsgjgkJknJzyK+AKekhQMaD1idbcb",
-	"FRQa56ok2pzxlqDHtqHGTcTYLKnjy2JIU2rM4Zr0jEHvPcjP2GbEH72FhJINJY3bDPeOC5jeWu7Dxph7",
-	"1aLURtMHg5O3l1BeOJxbJ5aXLKliZInHhFHTYGFCAdha+wt2y+seDm8GffU/R53h8ObkY/U/T9Q/P/pk",
-	"Y7r30WBVILv2WFUTVjwWPEolQUpgtMUBevXy2YbAcdOo1oqwcubZzuRT94cHf1Q5Lw0QZZCoqiEADeSY",
-	"9tAajKrTXESgto8BM0vvvIZ+0P888DI/qYfUpz2E2ZDxWMs46L8uU+HDKyS9Jvph29naPwChMEkI6QBG",
-	"gD8nEodYYr+LngOQ/oSSKBQIJ2TI6JTxhIQr3QLc0bVO7ZWO0tPgt86RpiuTAaIUuHyl4kijoq50IXde",
-	"WWgyUfn2AjjB0cMql4qdWr0aoM+gMzFJ8BzycZ1eoM6BqsrcFZ1+Rff2KuMny4fZDC/mOjJ37GO6ZiET",
-	"fmVWst9sJW1TVMefFqVioyOvagn1/J6y6qyUDL9NcoMzeGZRW3yjUnnIzzpwaOgkfX58nbOjeWcJOHOF",
-	"FF3syjlmKY46hQsGufILuIQ+e3FZh1CptaavK4i0nw/B+XXQel1F+jCdxgZokcOsmje9TYnrq+4A04tE",
-	"PZZlPStZWOiFcoZs7p/bOF+tVYj8BAbVGaa93lFgFxz+Ij5q20b94GSYUyEomxbZ89HWOClm46vSvCwI",
-	"ukWAmuGYIGwwH9EcL3VdAGrjjK6AlnLKWiQ4jhWT1b1aYCFBNc8hg+zNByVqW6WKVYrIqeF2vMEFgiwv",
-	"QoZwSUM9iyWK8JhEZ9kxKUBdemgxo8EMUWliiUXpWTgmZb2gOdRk4Uht5Jq3AYhcMWi2OqU1SlCdqNlw",
-	"ADdxwtpihTBcbVBW1d8rAzptDFa64cZqhNECEey46XeBArpuecrB1hxesx6DczPw5uvaHf2CyBmvYbOf",
-	"X16+QHO4IQOkWrLAQpK5QdXPPlGL9eL5xWXRt6x/r9E63azb+gg76J2ZpJ1hqQPuSmW2oP6m5fA0lr47",
-	"KF1Qp0G9rorjqqEJs2k12IrnSIuNTCPW29BFT6VAOqIGqmipc4WnfYyLGQGVVc7IEu4SusprNfw6mhEc",
-	"Nkk+3CQnXdm4iiCshaRxcIKo06nE4G4jSSfbACNHNwrAih6yWyZ3wuxXlcHayLF6ZkxwQpJtntqARFwF",
-	"2tyvAW3O4WKbB0lcMNq9RkkiDJiKcEZ/yccm535MJtw4USGffCVCUgDHVZuXXONoJEjAWVV58YW+kKGy",
-	"qdGFaURC+LCFmsriM0aLocIWG4+XaAa+PhYtiyT1oNfIFQN9IdTL6lttSGc1NKDzJI30wujuCyREbSxQ",
-	"Do98YHmJWS5THFFKCs2A3Psnp0c5br1DMT/49Z8Mh+G3x2866j8D+59L/Z/Twn+GQ/2GaodDxpg3SxnD",
-	"xCttvgZo2bfQ6NQu7C4R6zvvWrx766RXW3m4IONghuUAx9S66ptjAuUJqzrz1ayvV+C4zlqUJ1dxNEqk",
-	"WOAGK/ysglnVS2W9V3k+a1kOMbLIhI+fJlHBnLQguNo1oiUVFobRl7T/1eOuT6GlPiPAa3sjrNqqRYrI",
-	"jE/Y6m33901j6fizjl64jrEzOz8GNM+yyl5mLi6r/4N/9oP/SlmAgwf37v+w+ycj/9f/da/z6LzzC9z5",
-	"pvP6/g9qKnhm67xAtqa5o8fcsaSwIevmuPfoQYP+T7WSb/X7+tY9f39PZnpP2XsZbvPO2sd2/nxHMyn3",
-	"DjNOgyQlFSVSNW92tYvbS9DiirCyLDJH1Drwj/on6petQxrzGtXfrsBnn1w2V/E3EksTybTpuK6VXI21",
-	"/o1vXZFq1esDrM1dIcvrjI+i+G17cePXby8UV0ICG775ZoMcqk541fJnWz+g2etNKa/25ZtE5AU2noSq",
-	"sW07orcwo5bXeGp5Pm8FwIKW7avgPkqxdqW/kHhZEvkZ58tzZdaLcEvO3zFpXKUz6cHaBHKt8GsfiUC0",
-	"1IDv3cjwqlHre3Yc9fst+bWPROhu2W9b8Jc9BW9JtgvJY/CyzO9Wqn8Q3M0ks/3xuyabaxUUH6brIxyG",
-	"AhiIEwa6IiQWOTiAHfc9JSkkOcsDLAhHgmdsRs7IkK26EJ2uVSsQbIUuhY1Uozp37Bp8pKL/rXELqF30",
-	"g9pGUXmbkDUifcmCvAPlujl8532I9etUvzzQoKxC+r26fIwknRMPvfz0MTo6OnqkO2Vi5GvXmY/4ZCKI",
-	"9KwE0Yx5J9fdfvx2F7qhUsU+4yjii1Gq8yDDUQ4FWIGTloMcYolm+Jqo4wUPepAPAzj/AHTTRc8nEzRe",
-	"VorLWhc4TkMqda+mUWXm7YuEdBTvQnCn7txNGSKTCQkkavvnr548vRw9e/rF08vRq5fPfAM8IoiEXlMH",
-	"hX7LfDIp7khlMAMn0M2VcVmZ96aoU19D/qG52UdixhcCtX19xc++W2k4t377L/733/7bf/3bP/sXv/2P",
-	"/0/lGDiTCR2nUHCumdwo69u+qbArf9aovY/tk29MttpIVzEGurYuPyXlqb6E8jnTOoVBpi5mJWAVU+YY",
-	"8FARPZOQhNJw98lNrD48curua5OvfV3QanK77BPCVFja/OMIM6jBMG9GbRhXZ5Dth+6TKyBNezMtMLKA",
-	"grrRGEeYbapkmiYYOnlJroHwGFlEywwBg4Qw0o3wTxX98qEpc8354ELqA6LvWj0heQPpPRwOSPqrHskz",
-	"tT2dYEaCq9VBPD9/dfn5DmOwes1KL3idflg5RBoGI86iZU0TJGj/psmaJwJQjdRQdW9RvVUHlrtb4+RM",
-	"l1xwRhBgHaWCqCfZNCIaFokzxBO4/YosRTPqjxM+mlO2GfvHxfox5K4Po+QooSExjfAy3Q+d65ssPerL",
-	"PEF+GskE++awuK+lAkV8QRKIj2nwT6zVqhmdzpQkhvxeOSM0sSNRYkSxPCUHfIQlWvBEyANlWkRE2ioV",
-	"fbOcJTydzjY3hnVKShiV688b9ONjNO9SRaXSCm3TMTROlyJHXtN1Igdd9FgXnljINrWMQ1b1/AIYD0Zy",
-	"RpMQxTiRS8VYgO3MOSNLD5HutGt6sjtd131TOTBknKFPsZCfvbi8J5AIcERQO3v/3/8N6ptBFXNFT3qN",
-	"CwMTh0WPap3JX5mYP2ZAw3Ocs6UyqTeC4yp8dQcaLh0diwXmkHUGG5TBTTVoKkyEUAOSMhpBj/PK/C59",
-	"EyLKOtYt0aEt2hyzpemMrlaEp1J91fRoVP+KUzEzqGeEQU3SAiehh9JYDfioh0K8LGW1OTXL7jCprEr3",
-	"eWGKrSvBfNS53RezMEwgM57agmgWUv6Af6uzXPY7ZrOuIVqvRjGtkMIrbMIVTKtKZUGC1mgdK3rfelXJ",
-	"FTNVhLfhiFQz/7p93qAPVpkzVvvfFxhDncmwkVPspOC/evnsDPnD1rDlI+2XAybfWDdwPnr7yoRb2APZ",
-	"JBpZASvuz/fHLNi4zfvQ5NURF64ib16araLV3f1vhy2l1w9bp53BG9/WAFZTh5jxuEAcCWFkUUUWjbT/",
-	"HZBbG8ASbK/h3/aI6Hfd/nRsYxDUjhld4isirLWghDOIG7Wvat1tf/LukL008KI2TTAhgkfgGORKh0no",
-	"NZYkM00Zl1pNNUnb58+ePf9q9OLl05+eX34yev7q8uPnr7584pe0rwZGx20XzTVRdjYU3PTdjPKON5Ha",
-	"vhXs29RiN6iArdNvb62ium0Imq9epYpZ0Peyd3002Di5zZrgdlAxtWqiG7dqOtkqj/+FMnSeUXZVDVA8",
-	"mnFRh5qbEFDycZRxBCFR2/82e+7NYW5Gdbvd3IWmDHYpoBIjwFFUhx2qXuQe1qqDN8aCVDOrPFqI1E1Q",
-	"GGmoPqLs6tR8WlnHLET+uYtOdYo+1pFRXcajBnKphJup4ykOV8/yUESj4+DyUfyTwfwXycMf33zVHx9e",
-	"998e2i2IVlHbgP2ofwlvXPfSjVGqcn5zxZwrM05rHNIGBcRuhDJiU5Hl3ht3hJYc8IpKPAzdjmkrbNjV",
-	"AxryQHTGvDJ1X/NXrXuuZa6WtHRhVazIijIENRRnbtKV7rRfLOKvBf3ZHJc1RROjrNB2y1R6+3zNDM9B",
-	"RyMhgrsoZ85EzRZtMcudZrhb6eddgfCGI6CIEvJTQ+8OaJ91yQ1g29suAzZlUS30PX1IiqJ5sANElJO2",
-	"bEeSHU/P4fhFqi/TSGEZygSYbVeBJzmcejsY3kxA7YzBm8mwRhLmlorgW2HD9b2+KrjhbSCCtmSd2+k2",
-	"Jb7agBdul6+ywtc28KEt+w7nB3ntiVynL1bjetk3rz0N+4AKzXW/3XFCs3fsEST0HR7YCkcQWWi3xbIi",
-	"9N/wQP9+HODqtYPLZ6jTr0ssbHDcO/0d9JZtBrD9x3dRSSrtL7j2BWdU8mTPLSHfeVeNnUZdlQnpYjHV",
-	"Fu6BFXrL7nwbRS98KcKSsGA5mhcH1384aFxlOCdC4GkZRaWyIYYuBcvozSa+pQzgzEGDanmtUP27hL5Z",
-	"y3qqwmga7rLQ+3QOgScqdPa3dtZ20Se6JaAy+eWMMJ3OJyD6RiV4mBKCIwQHCEdIHYuIQMJJGwvkv3h+",
-	"cYmgM4V1dB9+S8M3WaLj4bfWEa5+lURIH4WcCE/HNR3IDaUVwzDMAxrUhwqUxllhNPgUjZu5iz5RhqVn",
-	"3qGehNsgq7Aw83vCpEkVeX6x/2+DfFbtf6isjEzHEQ0qcrRmfMEQlsj/7BOzTPrWQ4No1CiaewemzxpL",
-	"YrU1bHVNo5mzWzHp0vbq4SqdldVzvqUp4fLancyJLdjxej9hIa5v+hSXUJi2yxQ37wD+WOSWmXfw4YPj",
-	"one2V9tHeJv29dscgy1bPzhnZJs1qlarnb3bSBx70a4Lkv0WGrb7nn21Fr0DOt6JcHM07u8JpW4mzZUN",
-	"thCt5cgqljbdA7J7aKhxTxdwgWVQIVScIggToN/863+J4oTDfycJKVQQqr91koJNSigqC/rCysReCZKY",
-	"qHJj5fTo3SmnOymccUJ5QuVyMxpQU5u/iRcud78VxGc2mMIKVfEFZ2v2Kct2wB9z1i9j1L1iKlE5Wliw",
-	"r3pFrKi7dbJUrvuG9d2HOHBP0u7CwHlLQ1FQHHMlrZ/suD+lUWfvrh34LmRam6d9IXEClUbmjjwvVGny",
-	"fjnVw0dCZ1Ad7C++XUmzWbeZnKeN+fiPi06r7HO2eV2hDUsVtFpWVVl4c8CThASyM+OJIJ0xeL6WDZqv",
-	"DFawx1c7Q/JoYx1TqQRIbfJL9VhjB0nFCxzszpqQd2+b+L7bPaewI8UVORoUFuSoWDOsq4N7nUejbqcS",
-	"xreCyRi1M9uAulPxwrgBbsNcKpaxKu4Zlz0ONXiSUzIS9BtSgkGvuncVea6/gzw0rRos2lysjb18HHVL",
-	"tydtuJbFWBeiucFDlKFf5QHf/TGSzuq11bU2oxiFJNLRxzWRaI5wGKI2I1Ms6TVRP4QkTAN50EVfOjlU",
-	"kk91Hjn4VnzLK5s6aPc1tZo20LpIvVidlOWb1dWp44gG5I/rYwSKuxZhtb7+kz8eDsXrH/6x/UdloGCa",
-	"8DSuDN1+wa9J3jsbygWpQHA/avvgw4E/hE2/xmrcOq8BLhSXe0NoqurA5qKhagHtddReZP0qD86yEd8T",
-	"NoVeIFKucKwUMB0hcQxQ6XuQM3GE2WhdFCbDXTODhboVcDe2AfEQnJBgHkH9YpYFD9PsIpM4jXz1nG+9",
-	"lVLoChEd2jnNdu0aRykBtFvJDdqiA2BosDAMhk45y3DQG3zU6fU7vX3EeN8D8Us3A7fZfv57SGSsMo1L",
-	"4ztnjKcsIHPTOqocOgwpYcG2q+a+9Ny+wqRmE1YTWJLkRqL2Fzi5CvmClQD21Q1TLMkCinKE0lMFwhL1",
-	"Bqe9HlQeT3iC8JinysKfU5ZKsNW3TxTr7xTACavPmXY962I+OAvqDaYplknpISw8qAqD9juDR/tPL2tm",
-	"vuv1XTMj0/ZzdUImCbluRoM9zEhSGa2AAKvBMzBZOEMXWKZJiJc7tRHv78WNrweZU7y7pjm9ePkB287t",
-	"3uS8rSJN4CiyNdgUSpCzes22oFNGILcOqFIeeMiHUgNf3aevdijT5Qce8qE+VF8sloq6DjIc2SbmkAkF",
-	"jxRdZPqOihKO2untw2+wjgXu7kcovfWTJOE1YMlEXUJjHgLsu0nGxAxPYQjo/MVT1NbuTw/hVM48vcYe",
-	"rP7BKcJIpDFJBLE550NmIPKtA/P8xdN7ugQkJBLTaNg6Rd8OW/Bh9e9hq9vtDltv3vgawH6lDYd+DHxa",
-	"PNTc4RpHNByZDAF1t55gZpi5qJatNyv4U/kbt9gaWMQn+snyTpgXNt2KJ9n3Sz47mF9FCaRUXMhDcxzM",
-	"KCOdhOBQ/QJF/FrTM0E0NCZCqUpUgldZg3x10Sewr1Baj9lyyGzCOuyvrdIBG4EKiJeSEIq9u+gzI+hg",
-	"hQUKcJLkTfvgjZAfSnAwG7I44ZIHPLonkOLMsJ0eeLXlgqM5T3Qvb3EKDu6sfMzcDsOz2tg44sGVQHjI",
-	"AhxFnolQuxHc7JE2FEqbCyOd0q31I5PPfZCDCmex7wTqUgw+jc5QvicygPIhG7JfI/0S9GszzV8P2a87",
-	"nQ78P3X5uNdDv0Z+iRp91B5jKD7GcyLVuprzpdiYvfeXgjNfsTUm0jjmiWKvcxJSPFL04zt3mrCw84ta",
-	"sVGaRNAiRBtNI8blyNh86meD8p61w/GQb5pR6EpA93X2gyEJ6BxHI92LaY5vRqAru5fGJOILqFbILhlB",
-	"XfWUvVR+CrWxoz7BmqE5mY91NypDvQKFPEgVCyIhShQRm/wAHcFRDAVW2D8oraLdhdLPhIUxpwx+16Vz",
-	"9vjmv6hdHpllUb9am2dEmTGT1K+Sy7h81xVZuj8JwWHfSPnHkDBKQh8Z8ukr8kmZbZxd3Cgc09EVWbpb",
-	"5fyU3ZUh12Vjcye2abB2JANNyCKdTGgAHaCtq8Ar/Q7+key5I/XchCdjGoZ6COCTdQlPmRmFMQEFlimW",
-	"xuVf8tt0DSus4QwnRM9Zn1/nV/eb+hdTjQjnBOpLgaeo9W+b3GvDfPQZs2rGaJ5K8xpTO+SOPhDJxP14",
-	"RiRQIlkchbD9zE1RUxBx85RjT40k56OIL7I1PVZrquY94SkrLUX2k55h/pN9+EQ9rJHcCgtqrz9S1wPO",
-	"JhHV5CyITOORSeLRgwtJRJW8gBeEBOsNMhX/I4mhClS/rw8EoLibngYG+DB9bTDQ5B0nPFDCaRzpsw+U",
-	"l518yNXRDW41kpjlzGo7tCZhK2ZHhujzE+v8kJcrjRKiZC/ssyMxzHs19E1WWeuUOakPWnQ5mDqfTEiS",
-	"r90A1i5RxxpyDvVi5X+PdG9MlwL17wmBjoVuS6fROBVLfUD5aI7ZcoSlJPNYCvO1EytbpFJoIh+1tQfP",
-	"JkXS0D+wd+p1tvIPBLWfLx5A200wdYjS/GWfPzJs6BpTsHbUbYyPsr9t5XKZp5ptybej9A4LrlL4XX3U",
-	"UctXVTlXREJ/3yoJ6dyXZReV5aPua1IWj3kPFHtUwf/mCEfnVeZTNaLRuVKScSY/qkIwOldWn6mQY/Br",
-	"LiCcsRph4Iw2/2VVOsBtq+y9/LMt+chYuo1kO4tVYOg2I6y0xEV2XrhJc3O1DSvMPPvR+VqBlQNyQ4Ff",
-	"ZeARhrdr6AjNFAuftb+UGGeG518ar2WRsMcldtjyWkWOB5vksDnTP2eVc5X22Fwt/WpVFfUWh9kU/sx4",
-	"TTajAquB7uEOp7H5egziL0VWkQ/W4RSa7OyhhUVd5QcZ4oZDDKualBMjyxUpHQ2KS/c4momaV1mLMr9p",
-	"Jcq+wfl2LrwdhA/nuiu63VEVJbf5SoXgbhX8oFZuq7UtyMZsFfJNX+Hy5iPZYq/wz3xFROnnCkHntFNw",
-	"BVfRvbHKaYuujiIuo+NPrPYdnKNZOscsN0WNAeohgScQkBIzvrDgilVlwJW2epWnPBN51R4Mq0nQELXB",
-	"+2+6zvs/65iu752noW8QnKGxKNFefqaBsxJj2xZH1+v/6MmDnz/86vhn/c+PvvzoJ4OXJ5ePftr7xY8f",
-	"b3S62WMF1nwDl0COrFk5vx9dPP9Sxy10VEKbQC+eoqNuD6DzGNd1mQCarOxk3/otfYTjOKJEB0usbwAP",
-	"mW+sPsERRvZupSGRhDDddGeRUCkJQz7gip6ir7VhDaY/DFwb1x7Khv/aL0C3qte+rvWh1q7GhcSyAgNz",
-	"kvB5vZd06wodHe0bL7f0AcHgPlPPfgwR91v5+uBlL/miKpQveX3a3NaTld8UX3YuKD68mGE2nWG6kZxh",
-	"5WFE8CZn7bzmHkiYK/i+KurEPwU2qEtgUdt4XY57Pe30UQrUARovURBhIaobn1WmD+m39OEtx72jHXAc",
-	"g4hWhoh0C+Hjm5uNkd2KsiZXptcOe/Boh1drdlY33JPScJstwWoGSLP8T6tk1E7xpDfwwPhQ23PSO4Zo",
-	"b26tadGoIwBZLmzA0yjUXPtg6/UpkbXNRinpWAYvxuy8M49seZtSu2UTlUw9pHPCANYu4Qvd+w+OFeDe",
-	"uHELHTqa8TRxii8cxVFAxyml9hekfU3EqWqcz3RBRkW/eIITJT0TzK5QTJJAqR2R9vfOaRRRk+htQm7g",
-	"Y2UcjjFaYB2O0/HEUpLiSa+YG37cqCI3fnRSDB8+6jV87lGRfvu97TvUqzHrIegXNiUCxd5X3fxKSR9B",
-	"ssaoPxtV9HBtyJ6c95zMb/mesOr546aolsC7y5AJzZ7M6seqBtAfNB0ByYTLtiLYiKU3XgsgyvUwRruJ",
-	"c3uY3ugzWXn24aCfQojaD/HS1zqbOuI+KK7jNLgiUvslE2nVWaPmklCHub+BUGnEAxwNmUY693/+85//",
-	"vPPFF50nTy4///z0iy9OLy78gzP9Ie3316Ei9U/zs+PDUazEjOWKLH0dGVFKdY6LrSW0RdvkjBxU5MiU",
-	"9ZTqmke3wvIWixwnfB7LStJ92JRyMriP+oQ7C9oBMirgQpZhQxuDv2LBGWXTqhE/bPSSEmPSDh99/MrL",
-	"UXW4yqe9jot4NVyqYg52BbMzWNjflVPVkHWm4rHS9ypSBwY3N77FPDY6I/jSlMp44CH/WF233t7xEmXB",
-	"TuP1z3QMA5icRf8gvdxD/ol6gVZAXFE8uLlpea1j+N+Tm5uiwD2BnzcJ3FfKRH7Gp1VI13lSkRpQhZ6b",
-	"lc0W6XwnyB3jKyy/7KOdXlYrz0q4iIqb8QkqEGlmZwIeYL+j2KC5A8F7UftxhNMw37YSZO8tReXWQzzp",
-	"6IyuuxpkuOXgEoJDmwNVqHB2x7fLYJrXEDagkLVC/tGDvZWUbQIAWDmgYWoRB6sAzFwtN1vjLHTFM2xp",
-	"AzxnSujdxX7YH1QXVhonb2Emh9f9w2CG5WG+XqJq0Kt6StnEAhoEr49X1NXrZgGvROOlJMXJFJV7iTR5",
-	"kXBFADYhg3ItWr+ZXVuDaXBpdRmHiyMsrjS4VlVpf00P46IGUfzIUxan0vRB8vRhCpXmo6ygIEpDUkyo",
-	"HvT3rHIUO33trmVUs5KVcwm4dhJlb1AaD2VXlE0PPCsvnYiqDlmUc/R7W+HSlUEHt/G82kToUXXmlKKQ",
-	"zy8vX9hMHodOEhIQel3everyhdyT0QCZwcRWNtIsuL7BEZ2tZ7sIfjHHcay2gE+s+l5ovaFOY0ICnoTl",
-	"02jrpAe9wTEwxl4N1N3eql2dvXRLXx0to1QH6ygzuVujtHgOl8z24J2ruC69FaXHClveWOJboxzairFy",
-	"wCXGU2DOKST6RXwqPMTIQjFx3VsLvcBCIJ+RGzkK0kRwZc8J5Nt/W8hBdQO8zQA6ctv3XuifV3XPW5ar",
-	"GaW3CqozH2uRCxz1+60mPe6qCs3clzZad1IZ4MrsBmhmgTRzxnNdfYITgsyRqK0Zc0rPbPmYq8PU1cKr",
-	"MzlYwf08HtiiEev0szUgLQwwVEXYxtP+4KTnlkfqwqnVXqy11XEvyRxTkAHu/NAXeIkmOIqQiOh0JiGs",
-	"pIyvb0jCTfYm60zgmrHOBJEyIt0d+6XcDcpVdUHaZV6FVOqZ1S401T7YXJK2sXSgvt7MGYUpMlv9+A46",
-	"+A6s/nbVW/moyTVJVssw9lhMVYbILY7xM8euzn05gqMJLqqJx80W5f2p3VolnEKHzSK6SLsaRuTA1AT5",
-	"pb32z0zB3UQS6Jwj9gA4AjkbG7seZRWN0G+IMqXVC13Tgy6fX76AhOxmPbvWt99xWu/0fvOnf3UMGYMX",
-	"F8+RzadQFO3cFESYzj0k0mCmJOszytKbbsjvCU9pa8rggmZ6K8b/VvXsDgBxvXmg9fQKGtZ8vyFU8Wrl",
-	"vJYSjeqKnCp4OBEOMnCeXrYWSXhb/cicoYpqonBOmW8KVzTtG2famXVsQwaE5gBUA945d9MEygmyVnAW",
-	"g08LWnh7CXxPX9ns78tObYWC4etMY31MFalDaG11aDb8OU6lOzW3hoEa5/yQtY97RwdnCCM/y0U2wNOY",
-	"IUYoHDDbQ48Zp777WlOwAe9UC6L+HLKshFhIHjv9PdwSK6uG2BysLKWqWGdlb1slMUGCNKFyeaGWz6gn",
-	"ANR/XhnjP2fFgq97ImMYP/rqEvEEyluuyBK1fXHVgR4Fanthd4BPwMvzocykjPUu8itKmn/UdCjTj3Uh",
-	"2w5qq9WfFkfvtBUbfXJk7s+/i2P6Y7JsvXkDMFoTXvHV/JPqS8ZFY3bs1GKfCM+aj8LZxNzfbWSDZ5vE",
-	"ws7qznee6eajHssNjC5Si0CYpAG0aYF2ooXp56iNztIPWXttwwV1iynN0WiNfnltfLOYUKqNV5fcbGz9",
-	"h7L9Rl/oNDz1IpMD5yR9C+vmOu711aGB60PGOOsUp2mLpI57R130ApYM1krrxjXWwJlpKwjXY5IMGfji",
-	"lL0FdmUXvbJ7UxhSQlBeyn+KEiJirk6gKb/yZ1iM8gd00A4P2Vw7vySmkWeK22Whk4c+r6ZoNetaohdX",
-	"LWnLa12TRGiS63X73R40v4kJwzFVRlm31z3SvY9ncDoB/AA7NYvw65RU9RmIIlS401NiXnpZ9r+aRNb0",
-	"vmTZtmAUmvifhnAKS2WYSriYVVLfHvR6uqAuK/KGTDjdKesQcstdsZcZtl+7deamJDR7yc6V39VWX7G6",
-	"N6vbrqu5Vvp7v1APXZcVZje4vhTZrTyuHtCb128Mo8S3KGGFrQG2VqGpusTQVYR23OvXfSvb3MNXbjo8",
-	"PHS0+aFPs3z2N17rpMkTr5ykW1c0AYm4Qunr12+8bwsS4+vXb157LZHO5zhZtk5bahFMZa07Z7VReCpA",
-	"chZOkFr5uLIvjy54BxVTIEunaDGjEUGMLxAFBcL/OqMRDxmyOvBR26BbjHkKnTQTgtTJPjjT5VEEQLQM",
-	"xhZAzECN9vqjZyC/Ms3uYx4utzt3d3DaNp6kPRyhxofDXa2vFE/XxyFXppVJ+2aFe/Xf+Sp+F3nWHjhW",
-	"E25lmFVvMxf5GIcmB/0t8rfjfoMnLjl/BrUr6oHBYPMDBUKmLNR5y2+bl75IxxEVM1AJm/HSN16FlgKQ",
-	"5Jq/RkRWWJRPJVLWSxwTnDhBU42EYJRkkhhocWsNrWWVT/SXVk768erH9a3h+05meujrn/iSy0+hzuod",
-	"0Ipexi1IRSm2tmofvlc11PyWwpF4GrbU1+O0Qmxr9IUJJVGoi13iCAckzCSyn/FH/9A3PNVHQUQwKPDz",
-	"MwtM5QhqKrR8PlhPdQZCbz8C2qKnbBAuim2nLMTLgpjp1jD5Ob8GoDrzzJ1L1t67m/5WIpWlUVQlQPXv",
-	"TVZyjch89EFk3o6XfZ9l7EvNn3aQscb51NHupY1CFvA38ZxYyMRi+oPOeRD+GUp4ChB/Gs1GrOk3vMIL",
-	"DZgydKL8IIHfNiVdSB5Dpq7aPWwSXzhDGOUVLJam8u74W8thd5PXyeHnLFqaZDcShSKrBNV0dVZDf2jC",
-	"dRtMjBKiyFU7yPdElLcX0FnWjHEzu8k/vYed3oPmTL5iYHchU93U0n7znIijzJOeZfNVC7iBI+C8u1qf",
-	"OqlnJmc72n7PxF7v0eYH3FV6bHEUdpGZb1/wgTTiCUrIHMc5m0I2Ia2CWZVlX2r7fhkveOXR1ylR2m9d",
-	"4nUVKPg23BOThPIQtSHzVNBrcnBmHXZocIygvTkakwlPCPIhqO9nwahfpRo53hwCQXV4Nqf7vRRWqxUu",
-	"2T55drQdPrlZHT7ji7qhwkQ2DXX7smi19fsKGZQZ2mq2u61j04APp4NsdhBcoZ05pmwludHWMJl0AF1l",
-	"ZOSEMBV2Ig0MEshpv/8Q6Jlqc6VmG/Vy1izdtpwwp+MKbmhAB/WdHhovEQ0NihuVwkQZTXWbpo33nF2+",
-	"bX70GEeR8Eys0Ik2xrqNNHAmfk0ShM36NeJQYhNz2nc8zaT6muSsI7epf974NaZdfRS6AZ/rxvpN9YI+",
-	"5NSMdE6UTUyyLVi/LjWNMqrD69oDaBuo9HtVGZY2RwUeWqeAOGNcEDqdydZpf4uYmrsVDY/W9z6EltFv",
-	"ndFgYmaVRH37SFVDqt0L4RXJbFuqMXO9k0BT8TD3fo8P85abssFeeO8thSaK/3dJ2deHZJMroiw7D8WS",
-	"QSPA6gD9ubgSgIXs+BFySBOegOKj3SDQd7cNbWC/tWfozaH1OYCWxBnUe1AphkwTbZbCpXvhCskTaJGi",
-	"i/mzlrLG/6bGehgn5JqShd9FDrWJe6aAeshMKljIoaBIezNsRnDey9d9o2IRS4P1VMlrL9Qa3YLT5uq0",
-	"2o7+1lLzgkQkgB25C+9FrdpvQcgdhnU88Fr8ynx4+3ksWfCSiDSqdbEncNVVCL9vsem3zRY+JTKY1R7h",
-	"/Og2ZBerLvDKE/PBNf2ugsOZIQW9xaXIOGydlrnOcvqM3N5w+mAu/b5qWO/5iXlJcHhHkZvdgzZddJ6d",
-	"YItLhJE6MejVy2eorVSoLM/ZnBClLA0ZnZvi9TwrXhCC/JAHagHdFiaiOw/9AxRgplSkMUGmgMmoSVQC",
-	"DCdnOjKkG49pSkdyhiWaUt3Izh2ZfgX8mrKICKFvNY8JIgWkhchU+IotkWiyRuG6fRApO7pZzcbWrsC7",
-	"ixd9H1iiC6DdlCk+unumqKv7ssjnlPx+RqxuY7iazI7m5LzSz6gMHm4NCUGkbmyWa6KW8G2YB9gIZVNE",
-	"pebvuyTz6PZQGwjFIA1bBgbYwVSuMsXuOzHmtdm6rTGvtPPDTOGrc4uf6xv27RZ3ELh0TtdKFImrnR2Z",
-	"gI25pwFHcxDCNaG17t+/f//o5ufftHQEKk2I5aUDr1UsJrI11moQx14rwkKOoIazgjtlUEsAn6oW5A2U",
-	"uo4CznRVT7AEH6FhlJLgeeeKLDsA7UCDK/O7EmsLRpJRBkmiJ7uqTxr0DY3PoZ+EAJgQdkIQFCsy8rvy",
-	"0bt0UZcCl+kW2kWPHpfKvHSVVkJkmrAPRt1ewgTYYZcVxlz206211UoP4GWh4A5RgQgLkmUMmqaELFHU",
-	"Pv/kojM4edD57PEX2pFXJgOvmgXdPojhHvSWuOrECf9l55OfnX/x4tknbhdnwy1WD+62p+MuYxHvBQft",
-	"bcVB9RjeI355S265JTVs4JO/91nCb5thnofQVdECDADA5aoK5bDM9SrUoTaqIT6yd876cRpdIf2BU1tO",
-	"acZtEoygi6lSl42dTxmEUGSCmcAQEEBtHEXIAul4OrTisOsVXt1F56bwW7rgKuYLVqxXWOaG4J/qBblN",
-	"/UWmnn69F/bd/CXH+OOg4iWD1vY6klmGu5ACZiuA4b9v2vXvt2zYkUrWR7zKR/CDyHgHImOO2dJBmuJu",
-	"GEUnve8kPb7NUSHXBs0MuXwImr39EMCcXxNHY9i7XeVtLro0vOIWdR4YMbJwW4b6tiZTi3lIqwCU31pL",
-	"7J163ItjuBOP+wfnVGOB6jYO3Kt76tHp0ckdG1zff/f/e5+GZjzXG1jqFpJTjZPczgbbmgtXGmyPIwBP",
-	"cAynrNc2ao/VxwDmiYRwYlI585A9S9o0Q4rLhHzB8uq6IcvL60zCRpICHprhHeIUUamT2wTCU0xZEayu",
-	"kpu/hBX7wDS/8x79t8sy4aB90Clvi+giXRfUGAdXiDKUcAkH7fbsUBLxPnDDCwBF5owgAIDFkdN8QSP/",
-	"m4Yt/gVeohnt+p7iXHMuJOo/QDyVeSOKA9O1Y8gqchQNICMVDtfNuYFnK67yJ/mCqW9LHvAItaG77FN4",
-	"s3SGKDxkWtyYRr8C8QR9RtRk0JQwxVXJY80rYeDqG69ePtM5dSGO1aEZpzQKxZBleDo2mnyga6otyOJC",
-	"fXuG45gwEp6WG9s4HR00eiQ0RNOoaEO2mPHINi/JoEzN3/cEkuRGonapE9Q9oXsA502MHTjGIRNBko7H",
-	"JDzooq9mWGbAijmwph63Z6L1GKAO9VQGvd5ZhQgkiIohyzOuQz1UxuUMovk5TLWyrtnSYNDn7SOoyFye",
-	"Wa267yESCVKmDN3axTTM0mXJ9aLwkohbuStN34tCzsy2HFiNIeOUxry5lWCGvWidtj6nf9Aq5Gm7feiO",
-	"+wOvcvh5CncuwAa93m6zWufbUpwKqEcdylQGfP77ro/fEn4CWjMxJaiL7FbOEp5OZztq3TYxrAbo9Ln6",
-	"IF9AUr7Tnsj4x7Rmeop8pSkBjBMwO92VRiAsrtCEJx7yC7AFPtw1ZFkqowBpkneOIb9KsdOlaa54p+JX",
-	"l9WQFtB/w/KQiAo5ZHwCWCziDI25nKFrShYC4WiBl0qPTghZk38Ipf57zo95CyARD5uBROgOOtuXb+Sr",
-	"sj616p4pCRKZbOZJqEXMEi1IQhAOww/Oy9tyg0x2CsddrY+jl6FY08S2XbqTBOfqorEwFHljVtuQzY6w",
-	"rc8yALIWeYKXoSeA0xLPNZrSwd4Ak26fbrJ6FDces10O2R0mmbx3bOgDVs0HrBrQbZJrsgWmllVloKNQ",
-	"fa4rNK2/M0mu/j563ewUlRoWmqz6rIDVQ3//N/3uiZPAn0aSxhElySgmyZxG0AzlpJc7q65p3OgYbiHp",
-	"8+WqBWmABf99gWgw1JVToPmhHtLcd6jDh5SbhAbQvoiLvFxZC0WaNcTSzoIl4tDNRP8I9TMAyAsVOPOD",
-	"02L7FJCxTEt83Q1Gd7yA5CH1MT1Wt6KIcfNu81rjVtayVFvkj8FMF1lHDnX7PWGbaSQEZXQZovFyyPwK",
-	"OvXRIer3ej1PCW4WkhCp6XCEkXZm5B0lqnRwoME9ZIaunNLGJ7DZ0dvuUL0Vkf4d4UdbLVydrAfK/IAy",
-	"8a5QJmD5qxhjUTA3ACZ3mUtEJtKpe4R3nOVck0qEI+0A0XyVhIb/AQtTVyBE1q1mKh8SbN5ZVXotuWzA",
-	"C7x0ZBANM0i9GMtZnsqZtezNmWolvF5VL+use12/ojNwXULOpzoPx6CYCwlt2VzB72nXlUnU8YrpOHY+",
-	"lqxrqPX2KTnVLHsbV687kLtFTn37omvQXHQ9+n0UXe9dYeo7K8LcKOtmnF91QhLRa5KYNsSVrnQACOeS",
-	"TpaIp3LMb2zi/5fPL59++vPRq5fP9HVzZDQo0gwnMMLDCWVUzEyb+hwGYIbFkP0qJelKmzH0Ai8jjk13",
-	"JEFw5FRtrdZpQdh2aZqy6aAbuPHvCR2n1a0cTbgUejKaOZMQIgRXhEDP0GipcaGIxCGWWGe2CJQQjegP",
-	"CQdD9hEK8VJ0kQ8ZHBDEgviBwIxKRbin6NXLZ3roCQnTQDsNtQ0042YGmC11iFGbS5xfiSGL6JXatysC",
-	"MQHdRq7K1Pic86snegrLavTaDe5QaG3eIKCu7rug3+h7K5I7c9rRLnNqoqq1cLe2MWkzbuTO0zbd3Sde",
-	"LJaSzGMpWqdHHzVl4YZwnEqBGRjULXWYRLfYfRpyfQZe64oytW/6DLVM8o+NfyYkIBTgQyE+SkJ00uuh",
-	"p0yShOEIgYcpQbo43DRVLw7xqDDEPCGS4LBWOhwVHC2KfqZa01D/GAm156eQ8MMljrbJ3nH3TJPZqjDJ",
-	"e+jnBPQBc3bVjaNIylkih5XP8lVWF2pZuo6UJkQmy3q0vBepFNColuDQt99bZilASvcDNg0pfVQgmVDN",
-	"jzkLCGqPl2gxo8EMeHIW2YAWzWLIqGHqusMoU0wbHs/6laYixRF8jE8mugka0/4ki6XdRYbZ4NBZDcXl",
-	"GRqT7I3t494j7YlaUEEONjHOl7AoDfR4uyD7UOUrO5tv0uVvmXXxvWFyjyqYXExYqKOEtXxuey3YJZM6",
-	"ZdhShYfMEKwJ/11Qj28BksK4HE1Aec4zeFw+tYTEB33H/pFQvuS66Xv2sXauyjnKiNa9HLUNaa3toOuo",
-	"/LdYBPv5kVoNI2ftYvAKXoWKrOqOIGKyRaECNgEG0RaSRpElUujjnC3ZQffdVC/JZAlKOA4LIm7ZRMBl",
-	"GdHVpooO9sBNKEkjkuHdQ2yegONN9+i+B9cFavuCp0lAfDSJsJhB8iC78lCc8AMELR7CKiiIZ+oT+47Q",
-	"udndtWnpg07vQSV0lsmZuw/zuN9yexQ86CmC47HTM1/PunVq2uqrHYKO/06auO1/oP+qYLArQ1noblmn",
-	"raPZNvE7WMyXaUTWpenAdn3vQ3c56br6nqH6+vjdOTyinzYdvHAUQTwMQFTN5hocYwS0oEg/23PfuAWt",
-	"aW+ueEOmQVh5yiQU48HzfMHOrJvwVJvOGjdPkMQDA5abeKDNkbY5P3MsA2X4DplJlkVt/77vIcwQucGB",
-	"RLq1kx8nZEJv7vvqRf79GCfyvn9wmqVi+5a2fTNRZVT7mmD9IaMsTuUPC8naCJr3aTgCzJZIxBgKVnxN",
-	"sz5qYyQiCqJc/2SzofUnh8x3zqf9LGVoEtHpTHbRyxdfwP2X6r+JoVet5+r3Ib8/97tIsyjYLgnZhLAk",
-	"BNKhIGVZsQsizqDR1SQVJCymMh8PHmXJ49bPkeWNq88NmQ88tnOuRJ9uS+9DG0sxosz3MvcJ1p9lbgZ1",
-	"aKWHSXzuokt8RQQikwkJ5JDV5zBV6Ntwrm8fE92SsxWY0NYs6KkinbsJeH6/2PvWK7uOsX/Ay95TgDOX",
-	"H1Xio6hFNeoMCYxKSB4L4ExLxR9rmQAwUUfLuicMo+P8oEaH+hDdfGfRzfW00sA1oh59ryKcL92AJVBe",
-	"5mcCVKL2pBACVWIaBCMk6T8GHScRCEcJweHSKj1DlrLQ1hrq04CXXXSe/aHtf3BdFajfsS20R0vOMEM+",
-	"cGT/oFx6hGYkIah93Ds+qJWltw+uFoTQQ0eslASKI1GuCFhmRloMAJTIkQX9+d1K2d7tJriLiN20FlsI",
-	"V7tcteL1UYV43WlJv8vi9XuHJ5A1b24qkPl0fSlTxKdQymT7nCvVvxg29dCERhJcYWONu5Lzb8A+Z130",
-	"OE0ET4YsxlPK4AidohgLUSzO9MH/GsC9PsIC+fbfE1OxqW6AIE4lp+LTnaKSz/hUj69JaBI+Mqey4b2v",
-	"lFbc7NYfk2XDO01Sf6N7MxzwRndnNfCN7tax0ccRFqLhE+aINyur/jTh8yb3XfLWXqOzWfE4ACa4sA4f",
-	"ea1AGa+jRUIlGfVnWavOXvHKyXzlSlj4ZWPH0EcP1gRNHKSGMNUnAGpYH/YHXouwMOZUTbp1eN0/DGZY",
-	"HjqF3C2vBcdWfwkeGxz3TNlKv1+ugV3tSjroZy1Jj6AhKRacUTZ152ekGMyv1ev/6MmDnz/86vhn/c+P",
-	"vvzoJ4OXJ5ePftr7xY8f5wAQ2sENOUbaJWC1tqwkplSa69TEeK0MZmKgCMHhIloq7ur11u1N+XRzPFk3",
-	"M1XM9EM8edW3mK+OK4rUn0VBdEhuLH7oOic7n2bePAPzFYGsaes8fj5xWqGp1/oHZYGFBXp88VOto+Mh",
-	"mxGs9OyEL3TFrBZIkFwDtEdC9YQOQisNHWUABiGWeIwFgdLNscnen5M5T5ZDtrBgAeD5pN/UCa1PbgxI",
-	"6NZi64N0eV+kiyQ38jAQ18X+1DT0ch7u5UzRMwzLy4WLl4sEL5dAHnA9r8gEPcvhPf2r5/BQr8CsvRXB",
-	"4hVkkVcps7xKGeeVGb0HQsBzBJBXFCxDpuRJldzy6kWCN/A+8vresaf5vLfC7r0qoeaBsFDiY9D3Hj3w",
-	"eub/O+p5SiYOjntw9HIpUO4GXmnBKObhAYKA4hYJX0BMo9vyWppjAC0Y0JPOEypiLqh+fKXMCUuJg9mc",
-	"MHmm+BV0mv/DYQs4YwfkRiCuhy1o2F7V6bzh8xV9zt98kEeOPNK81pFIRhbUC6YVuIci/74T7IPi+YsT",
-	"qox+47kvntjVa+EIglD2ytFHUHO0RSskOsdTYh9XiqH7OvW2Xqm4OYNJgbBX9mHjgIhJMlJGo/NGy6MA",
-	"1EsPPWcuhRnttVpzLSCD1i3g4wYlB0L4aqLf+9ivhUVgoV4AV00z5F8fAb6EVGf9HDg2jbfUKVsUGgyF",
-	"RhGgr4D0MHWWgHEEYcaAQ42lHxAatdspc4kZ/f3fIIcM0Q9R+eoq6Q+ZuSs7LNl9peODijf2Z+Ub7RlU",
-	"r2yb4O5v/vwvUUa0B+oJl/zRD/OL6lqJvA/QIep76nj0er0D9driKUE/RHAKBUw8P4++Xk6T0gjR7axW",
-	"QwxZG5rXjdU6s2l3Hh6cIX91YfwMFQuudWCOdgMzSAk+ZL77kIf80iR8wKRwZ+130VdqYL5zwHWOOpH2",
-	"o0NmcM7ITUBIKEA59vGYXxOjV/gW1cvJpLfkFcfR0gb2dXGsWrQuOjeNjC3M1XjpgHyMU7dITi8waPI6",
-	"yG2cVtbBlbXjI0Pm4yjii1HKNF8YWfwc62enAnFWpdXvCT/jVqx3O754lwW3exRnzUEzv5vSbKs9q9Nb",
-	"vxt4Ht+3+qcXwFgMJEeVBC1qlIeapzk91esz5aErtYkuav4F7eOx/QVavKOQEy3E4TjZazzmissZDto2",
-	"OVMk6/xOmQYjE74uwgSP/UEXvTQgQrlWYLvDb5WKA4QKS3OxZME5zPOWiEJOU87Wa+OLHMWANhu2Tk9s",
-	"4KvQHlTPwM0gN9vQhY80PnfZTByAwrtsMb9H1vlgoLndvphnH97XW0U6KnJOvR93xjof7dsQcHDC1NpK",
-	"wr5vOUKmY+n6B4DQ1Rq9YqluTPouUI6WLLDMB3yu2GF/W7JYwyW3Z7IS+WkSaa1ZTRgnum9zluGhNU/D",
-	"YdDlgiOdVALm0JAlBIenWfmpAdxt+98OzbCHamGGcIqGLW/oHjL42z1O8EOFraOo3/eGbL3NdWBKQNHz",
-	"mDDF30nSEXIZ2SloJEgYWoglNgOjIXxVfYiy6bB1+u3QHFw9mswL54xe8yY182HrDYwNvbpAIY8inMDI",
-	"hgyG5KGAs2sC+bGwnn6Bm/sHXfSFxrsNTUorRteEhTxBOlEXtX3dSPlQsx//wOS1OrFoF7M7wkIi/9A3",
-	"tV3moEsNOAyIWnrrbSoOxJ2xRDhD1M3A5ROiBi9oSBJIVzWAx3OsS1ESInh0TTSQT5zQa8iTC8NEWRfa",
-	"yBgy//zZs+dfjV68fPrT88tPRs9fXX78/NWXT3wEhocis80y9YUh7FtI1e+zCNWd31qnRoS0vJZO05GZ",
-	"aVJpYhRFnZVhRdF23LOGVlkEWrWr7htWFlcL1EoBCslnKTNJW+ru7VfckkqF2FuFrV1ANE0fhwVPoxCN",
-	"8x76PLHpYx+k47uSjl8pxqRkm1LT66Sk2Tq9WQ1EpnpfvYz0Xzy/MJHVDBRZPeFrj5Rz2Xmdtm7yJB5B",
-	"IgJYRPYVQwZ9GcH8KALCUZsyeXCq60kqAO9hllSgCcjv0DjHlARkZJGZOdji6AJ6nEF89XWxnvE4cUag",
-	"x3nE2ZQk8F4SojDhGky5jhGrg7U/5LU+xBrVqFqnExwJsp1WmxtZd9MXCpDsqgCabZjEWGbdfsvL2aHr",
-	"WQEiNntV9SIHnt2+8yiHYN9Wy9dyZh3qOgxFSes0ypyUVi+wVUxW9EvdFMHwQkXb3z/+97a5GKjdxX4K",
-	"uTaq/RnG7Tsjc9vTVUgSN2Rmm3wrGfyy0w3CqoXcFLFZhqV3PMdmVlyr+JsALjZkdWzsrMx4cCQ48Bjh",
-	"El5hOTKWNGSwJrlvZjPA8zqmdWtnzHeIc9UCy2/Dt3ac0Hr+YwnnXhaG+471ZHvvO5Za7mGPqsteimjr",
-	"oilP2ehMeEGSEmfwKngc+BHAbassRg3NuMxjZYWmLXVMQU+kW3/M92Aflg/6tijkF8BA1crcsa0Xhu5J",
-	"fr2aaGv+NPaadh105hiKKSzzMi9Qj+stXJOAuwtTWGOFAZwCnUxIQlhABKQgWGlDP6ga+zCYsmLCGo6w",
-	"pb307YZmxbDrH2oN31WrYr21UKlOA1KT17JV2i1s6C3bD6cRTNKY6YJIJYfUr7qnIIgF3dAsS8hoF5Mq",
-	"zM1qkiJLlziokQK3r94rBcMH2+cX3CUq6vchv2DwdoJk+8sv+NA7+L0BXC3wuLU6LKdh0IkTfk1t+nJl",
-	"ocXjiAJSMwkSosNYOqegw1m0PEM+dJiFe0b6Hh8JvATbF+qNlYmu075WOdJzGgYvzAj2nDdrSUTnoxej",
-	"FwFnjASyG1GW3nRDfsjV3YPDjKxannqejxIypUKqs6YLkABQcETmuvGu/q/91ZTf2opz/aNMUiFHEbmG",
-	"ciX3L3tHKkhieEL2T3UNFhRKpmITLezoH1vNWBJhuhO5GfnKLrmtgAdeiwqREuNqMyB6elHyQvpnZrVg",
-	"k0KakECO0oQ666pGWYgJqTccKhY2xsFVy1QwAzUmBIegVEfptHXagp2AV+uCgWb7Bfc2backSELZhG96",
-	"tToZAF+yhTb//OmTxwUyruGV2WH73mcRC8qmEUGCTlmHs3ziDj/iztlf2xVGkeMpUrf7aEKZ8dDZuheh",
-	"zKKQioCD0wtiHr6mZhOmn5HgSqCnT0zg+2zI7CuBinyUCiKQv8IwfM+AOY2ykL/vUpH+SRGyyRBVF/Ny",
-	"MHurqSDrApyUUOyx7U+pnKVj9QFD+P4BmlCD5aQG5wF+s6cxssSQwUQUv7CNGY0+CQlaSE09oSFBVHbR",
-	"4/w2YNY/unj+Jboiy6wvjV0JxBM9ZmeUqB1yKUmIYixnQsMzIcokRxy4mzjoIrtpGmJ6ngqJxgTF6Tii",
-	"gQ1qqzGb5NlNYW05I/Mq16QrG/bQ0mY9Qy1yxpY4CpIj2VF72TEcogM71QEetcoQY9No32FkJc62EzO5",
-	"w0TcD/Lxg3y8nXzchaA3ScbvRqLyLVBbA5vFnAc3cTZ7p1+72vcs8YjcUCHFHSG2wpeoQBJf2fTGO0qT",
-	"0JN8yq5xRN+JI+g8DBGu003WqCbVFlMj5DL6/7N3rUtq5Fj6VRT8McQmGKgqt43/rKfd4+4d97TXLsfs",
-	"ztABIlMUciUSkxKF6R5H7EPsE+6TbOgcSamETK6FL9X8sivJi27nfs53oHW85kyRlItblviG01wXIIK1",
-	"lM9tgwbs6XTL2MxeQOAmGDAXZMr0RCZqszW1h5cR3WMPwsvoZv9VeBv3P2dReVlpuK+v2PFG8ln0n0X/",
-	"WfQ/XP5DkwO5z1asRfeW+8Bb7N4X3uK2GMtwxTtZaCiHF0l92K/1a0MfReG6sVm+Hh9GWeGi+2XJhIR1",
-	"wmjKWVKcJcXXJykeZLSpTHQ8WEPMR6sOt8UMp9asaeGRHnOBfKMqB+un6UxmWnl4flJHUBxFRiyWU0aG",
-	"NI6ZUog7MFSNCK5As/AhqVvvp03YLNzaFzKzrx0+J1S4HuOPFGAfwMCHZMGFAj8tIvjiGXykGtBaYIat",
-	"BoekDk0BJnTGCO0LRHiFIiJI/mq0yHDKshs2JHWbCtAgHrjfdTYfLdG92yPUtR60bgQE7O8LwwshJHfL",
-	"ZzOWgBsb+w8COJmmmpnloXquIkTuiEgsZZrIhVCRRSTOVKMAj2C/Dx5pRSgRbEGG+BJwpC9nDPsouNaG",
-	"wxYZWlE8JALgHyxSMXaCEIlZAyFFk01neknsIkXW645y2lUw59MHJzfVxC4eln3BkyW5s+EHuRn1OGOs",
-	"adQSktIRZPXaF4HGQ6AxGALBNFrkhfvmB8mLab5h+XREWKpYmFkIzyeY96tZsz9vty9id1TgLwZHAUrz",
-	"XvzUNGvnS86ek+HNTNtwxE0mb4e2QSVkBzrngn0SShQ1H6V5sqAyAydTrhQ2wNg4CJ9uplyxT0QSDkUu",
-	"eGxyKI0RVVDzBp32CQdy6ws1jwHZI/JpjH6jwPkh59jQI2ZAOYlRAJXOqJaZPUnhupnj6b6DMRGbDVkf",
-	"vnm/WoryO08+DRsFED/3ZT8E38Yzphn0SLJ4NCXhiLewTnbLf0Juc6D2h7H2TN6afwPvlBsWMBlHJrWo",
-	"dkfTOapj9g7guP4GQJyjU0hhVIabey7aw69YfcAoWziAprnchIvNTg4TNqKKx5jLtPYGTyi1Xm1KxZym",
-	"zeIvVr/5GX4jr+xvZivZjZkdMK4a6qhA9MXJO6xiSOh3FOfnG6xBOLSZXhkZ7Yy68UVyya7GT9aGds3o",
-	"lLx6c03eIXJ2YXhuUDlo9j/8agm2aOKrcM1QCrn7wlm8SSl3BbY7D9otZ/jDymq+uS5bzLKx3sx0sLHr",
-	"V7tm8DtrZXjo7Wm/bwMDnjjuMEARF1iL1o0K/7dyDRKm7v902F6ke54AO9JuMNJ29UiPOhIwwO6Bu1xd",
-	"nwAJs8Db4UYuBUl4glnJZmN2V8LD7wVK6IPJ/dpJC8dFsDnxP6M4/hKqOG5DLhPRJk3DPnhFVXuDEo4n",
-	"dVtjPLwrIjJNAhheEHpGwKdUm8tqKWLyQY5a5F2QeVZsuo1dv/oCctDMubAqOSpH5iKuhb1cLdaR5u8l",
-	"A82vgc1BGyA8KDoFSvwJ+bCtDwgvhwP3P5RxMdS0Bh/kqMgQ190b7atm9+K60+51rnrdZ/8GRr0LQ5rx",
-	"/hrVxpSnlh19kCPkRZ1Op9PtdrsXFxcXl5eXl1dXV1dPnjx58t1333339OnTp7UKltY5kvna5qqgQSq1",
-	"mdmVeS/C6V607XQ/ReBQzO5oOlAsliJRtd4FdNeAVrHm1G17R1TDCFytV3v1w3Xu2lmfxLrYN68vmUfR",
-	"neIIzXuBDEE8XrBRPKG6S2fcgiz8uieHD055VSwYD++DT09DvuWYnpv2RpZXmZ4GmWAAIYiaEVhudKRk",
-	"OteMmD01ZiPsrbFb0Ig35weeGr764To0542F/OaXd9eGWf0NnA0FFuYLVYhiwljML0IPbY/8CW4maM2F",
-	"T1qL7nnenDqyffpGElwaOauy7DPgpxHh2n4Q0VHgvlbo37AO9MhapzLrC7ROG5BbAJ1hsXhBjnNhA28z",
-	"5EOE0fXqaOlPGRUKX2RWq0A0Q+hYtO4GMevmvAktgiu3Sul29dAxwJUr+JGCGDpJ5inrizoGEjKlieZT",
-	"XztrgQRcYS2+twHKD+Q3B6W2FB5sheAFw77AfDzz8sCoLxi2NPQmPPeWNddYd+zOqvnVulz2cCdE2B7d",
-	"Iw9Zcx4rlC2avfUJkLqz8KO+WLfvIzIXmqfr5jrUqkgBjhEAv0HMkIlUHv9GIQBOKuVsRGPob4tQOBJc",
-	"MuK2mcqYph4ZJwDm3DGZkOsW+es8TW0sqC9w0airud6mAhyXaAgaA1LdimnvTt2ITbhIzHIioTrnu7cT",
-	"inLfG3DOe9PE35vuuXJJ9CaTGovUTyeOZu4bVhh9ckDo22Yez5WWU8tDCiZSQVv6rybuS9O6RZp/ga5X",
-	"obq0vjr49PrqGI6aL8+P2OIhWKVM3pYvk3VjrKxTbg7uslLmJfkiOVaTrK6TTaC1y2V5EzKciZwXVqpK",
-	"hflK9JJPB+kl++S67utlOPJkulZrO57RLVp+frVayY87SZddjC/p1WhVyXeQVKtHAK+vaLFfIxFEG2yk",
-	"84oesqK/3hdjqTropzddq/ag1Db7ekyw6Iva+9/oov16oIR4R++MlVluugq28J4lY7+wwNe0r2vygdak",
-	"flN+Sd9MutRWP8I7+fh375bamL2NGdQqsBkfKRJLMeY3tssRqfPVaCIH+21EJlxpac6fpkuHtAqd89Gk",
-	"Cl6qSMrGW+2SqnTug52TJ/Md4XQeQEJOOO+volP2/oSwL5xFOGWHalHq9KpKuYSAutSISGFzs8gLQdCv",
-	"E7qUwGFTcG31RQ5hQV29+fN1L06PtIe2F7xXeUCrUc9DnwvchoECBR1MIBOEZb5+wzuk7DPbSPD4jE+v",
-	"DVjxvlXMOoXwIFo9YVroLmpioNs8CJVnP+X8cE3xvG73EeTYqCpaS2g1i/Qh641VwuyB65AuzfSUOuTj",
-	"D3JUHfI2583cQDIWyywBT3YCx44rH4pIij1pe5iHaUQaqWMqCBxNL+4amPzmEzEUmdKEuRA6NEvPExtb",
-	"5EerjMq5Tn1OnbOVlCSUoA6cuJRTTHZUmqcOCM3qtWqbkPwPOSpvu15clR/lgkypWOLSaGkFdXEZfH3J",
-	"P+csW+ZMCPrWF1pjWkle6121o1xOmT+m9CMWlEDjw23lJUdiz3h26wEIbUy8Mhbf6XXbvXZ7PRaPoMi9",
-	"MGCFBgRLyI/X12+IIaWKgP2zZ8+eUUrpaDQaxXEcJ0mSMMbYeDwet9vwnV1ykA4N2NshbYrXtzfE63FJ",
-	"Oj5ef85p2JrTsLuIxCx4R6QV4tEc4FVKPAMQHp1zEGaSwzaEjoLTmnF7CDMH+b9JmDkgGT+fMGWrPjSq",
-	"5pCM2FhmjPhwekk9XUFhW4oYm3zX7o8P75wRVcGF75nBfjXco8Bh99Wv842q6pSNp+GDHJ3dQPdf1ltG",
-	"c+aofxE/UNgmy4/s/dvXpO7TOW2ig8xceNXsmo2xomeU29KsoFSnL+o0L9VaZHQ2Y5mxz8KiLH9ZZpCf",
-	"kjFCs4wuG2TFxfpIEUcprb6orgd5bpTn0noQ8kIsiWEF8wyaOGGfCJn5Ohfr3SVX7W7+9TH/yBIyZQoa",
-	"jA9XjRCzc8hehgTSjj7IUQR4YoAHi9lZr364jqztoMCQSSjEFhH1s7FNH/f9SM4M9bMx1OgLhlHP27PD",
-	"9hyUARy+4+vJtNlfdm9pgMMFVxOWgJrnOw8c5AyzgSubS/jtiPWd/VtmNf+M5PKl2mFWeLaIkIudvFu2",
-	"d3novirKknf2hnuBHSrrn+45G50nXA/At2PRBWpRLabZjN6wgZAaoK3hmhQ646M50DpOaeBbduAEBOW1",
-	"3sWnCMElBncs42M7sEEeCrEfZh9n5u9BAMdgvy7YApAlBiOaUmERuM1Qxsv8JkBRCP7kSTyQIl2GUZ7B",
-	"lIsiikW70KpYcJ03WkS4DNyDwYq4KPxW9lLFlDK/aZ0OJnJuuHr3Mqoprj2ndSnAhumkOqMl79mZrbjj",
-	"Uelpt78/5IICUMx1MNmA8vwl0MH3B69pkWt6yxRh4zGL9Xprp3Wb2u3IPeDTlJOrDSDudz5OCVFTPcwz",
-	"U3nQTOXcHOs04bLNfMyrDhOasWbKxe0G7cHc85qL2xNg+w8m4JHIVea5noSwSbWoNqKKWSLC4T5W6eAy",
-	"vn42+8/u9O/Z0798/Ftn9PiusysYFNC0gntsON1MsuSdtbVWcq5vnDcVEhmr5kiaVUGaxahW3l3Y8u0B",
-	"8CJoe+mu2DtxCN5KorHmd2x3HKdkAN+t9TpdaO9sWBLAWO0RTijubwm52oJfcxvAn5aGFR4wCr6feIGY",
-	"3KptKisERyoXt48UiWlqe9bGE8MaEqIlItED0oyDfKFkArMlL978RG7Z0rdndq12zev6om6rxWAUPSwW",
-	"44kDfAGIIKoBgvaRAtj45xbxhYsbIjMMFZv/c22zsNy7G7bujoq+GHoSHUYwAZa5KbD4liVktCTD3/1N",
-	"n5A+zVI+5oLrfylNM/0vtEaHpK4YS0i7fVnq7/Kn8HiU+B0Zy9HEHVDb3rR2Ykz4PxhfbZ+Mrx65zZXa",
-	"j+cp5x5LXyolPd+DKrZeoiU9/h3+GGzpEegPwLlP4BfLtM731yf1F2VrtTTfrAffF3q3Y9KnZcb2nm7z",
-	"onMNNwTd7u6ZPbtWdlt4c8dw8DNr/gN07MRg91Y+u29kG/bwuIadcBSJHJNmhxQqFuCHVrV6erxLzp/8",
-	"JIiq7Hl4T4wW/Xk408nUxB350IqO6Ldjl7abn5kVnVtzfjWtOfdQGzXVGzpy0jRVkc1NwfZ3UyYUlyIi",
-	"sVSa1OFwkbngWjUigvF9AOpLqVIR5A6JeAnKDXhiEDGjL9wPM5bFTGieMgtaPPzHOJNT883GMCI3mZzP",
-	"0IhP6DKCMvIIsVijvMU9tMOTmdGXWn3xki6xRBI8yOgLmGuLSYxYO79JwchQ/zZskZe2NiszS4dp0N+Z",
-	"bymXVzjUctgXDv+HCLlotMgLTaZm/mDskUwuSvPV35nFRU1sP+Hx50xOISN5y33Xcqe7+JT9XQq2y72v",
-	"zIL/abnLra/lzXtEXt/lVtvad6d7bT3Hjnf/hS1rx+fUm1MXMtKiIgrncDCCPAqYSBQ4iVc6QTuwzvZa",
-	"H+jVXxJ/5RI8BuB/Az9pVDPTTRlEStxNnS7c5ZJoUAzi27DVAMCTUs1QeLjEGJbdsQxusyksF0Z4II5N",
-	"rdf5FNWAMvEzgym8eXbVrvW6nXZUmz27qvUun8L/ntV6z6ADtzFMXGfpWlSzxBw+++TSPdt51nYPX3Tg",
-	"adda2s39KUzLiqnuJfpOXKtpd9fTdttsspYr0i7YJP1brVd7f/197dDuZUCvZYLuF8EMkRtuhSwpgvaZ",
-	"bElk9vU3lPncYug9ZCEaycKV5nHokU7lzar0mavmVAquZbYhvAP3/Yy33XOIJy/krchl29qsw/VkX0/2",
-	"8rle1hldpqxduLfCjSEpdZ527VWb2Vnr1QDOBdPHnE44nzk1dK3bu9VBEQjOSCEAaHHj3m7M7hOhWdui",
-	"yjbuuNkAaceThx+agYXx0w6IYSZluiEw88I94xoLU4/iJwW4ityJI/VyaMBGLwS1f6RQccKeBNhO16Yn",
-	"QyKxeYccW4RAze9YAXAiQgC/IbxiaPusR1C0R7hu9cUbBP9x8yR0NmM0M4MZvvrBQubj+bNkP6xSmfwx",
-	"uodmvEXi3oVKDjvxJ4yVfHYGFaBRhewouJzzo3VuJG6FXIjTsaSDtmcLM3pwlip2j938gDu5rk/st2Dh",
-	"2r6qBZa6zlEr1IuSNqobmM85KvLl+pkW9jeIjKxWMHoJul1rvI+AyFlVPPPlbzK6sYVf7uuespt3eHSj",
-	"tVnvOz5+sU5gT9qHndATRjFOyE6efJvc5Fnv4up03OThBygeqtqXBzaO0PweAy2Ah/IYbldqq7+dI1S+",
-	"G9kjhUa7Q/W3rQSxuJZrkvJbmI6HlZNiG1P8Hkb/zaswnSqm8+xqjec4L/UKIo0hv1VelHxzNmdevQ3L",
-	"9UiRDAomzzrPsbwC6G7ViCgWKq6wi7liWTOswim1J94rltnQ1C7QU14FGnGRQBkJoJlwBfHKKswpF6O/",
-	"n07m0e6DcuCUFeMKGEfp0DoHNFk/hQv/YjemZrnYLOMSz9mhlQmrh6KC6N1yF73e54hR4CiHKL4jQlL3",
-	"/0tYYk4BViOYm1Rjdyf6dcH/HbQDYgI72eZVCKSO6MlL7FyE10aGjZkPc90IkIb6ArIpEmI+H5HFhGpm",
-	"Wy7zjGiOGCJBI2D7MSqWUjDo01vm/Q4O0/36vi8OSv5ZH86p/dv3Q70HzG8L3T5QS2H3TUqYpjzFZxKQ",
-	"B85+sAkJtV7NiBUgGq58J3BPP6GM2QNOYiVC/wN8qmKvNnyb5eLtW7B3XlqWF4T8oJ+VmeGOWsxWZ3dw",
-	"+M+u7s/vmNPzTBS3V7tsSpQqtprOqos7OO0qmReArHq9bkb1JFfrQJ0rMvR7U+9KHYMvplLc2KP8KBTu",
-	"7uBGZMJvjPy13J0zzOHTGWc2ifA5tHPn4sb6cdQ6XoEzvFubZOzxfsZcAl0dInU+k3PxUKl6dZaqDzRB",
-	"OOcMfrc3ipXNRnG5NbzFrfaG3uyUkWrue8d/w3tLjFkYnm0BCQ0+DY1QbF3JFdHsoyb1mCrW5EIxobjm",
-	"d6xRZeb+s9y6rdGU1wDk+TUTN2Zpn1x6pqd0BrDjmweI3h6uSCZTVvV581vtQN3I7MRbiYdkp4Ggh6Rq",
-	"KMphpB48GA/eeY+mvscycXgjuzK27lqxxaW5JFPndKmV1nsV4AuurJlhV4imPGboFAZ/ZQf/M1DmtPa6",
-	"7aCH/z68EwljnXG+IObtRI5xI8+ehI2ehDDRDv+udhJ8b1vUolaCFELJjCq1kFmCfgEJN9M0XRIqCGtO",
-	"KfftYyOg6cgSVETsIUXsfMCmIYBN03hOvI2k+I1QhAtCLUmG4DiVvoGjnQJr9AMYQ7VebSRH/14svnfz",
-	"B2Mvy1ismxOZKdYcUa2RVRTJJyCNkRzV9lMYTudfOIhlVC+LVahKKre28BIt9Wyw2n1lFQGppGLrkCUt",
-	"4cabrOavXhE7gbfCLW3oMdD0lokTeifgexYkpchCoHe5+Xrr2wIoWLFNHact6I4lrogK501MRegy5TeC",
-	"cBFZr6qtiMfaLosUpgAZptT86wtsp26xRZckZfSO5Qw45caQxFfPoWLBtdLjityymW6Rlw6BRi84NnIX",
-	"UgPqDByiKi59dqfY3j1HEOxczDIZMwXlrgHVLuXcnBKzD3iayFLOM8XS8QnI9sVq5/nil/WETRVL7xii",
-	"Tn4xEAkMXig51o1SpafSbruPnMivUCH/owrJbyMZsUJi7Os+MLt1RAIiGdqDOySK2ZYA9spz/9sgYamm",
-	"QyOjFcYA+6Iu2A2F6hgtScKSeawbhGo55bExDiKymPB4AvUxdMzMX2kudAoYayNmPZjZDUtaffHSg59Z",
-	"ks7YeK6w5wHPctHHROKueSlovZ3RuiR83hdT9JWmdp5TJ1jJaK5haDdUswVdrnwQRtoiFiSTDJ09MPQj",
-	"6As7KTcOaMFZwTIBPVpmFuOtwD0r5Ojx7tnCPnporr0MkxO6aD3r7Dx43nnGhqhob3hiFcnSGqApAgGe",
-	"UFu69pvrNeU0lQuWkPpYZsROhdBVDpGDPuYsodH6ou5xy9ZKvTqRdwxFzoYzFl3u5Skzhw4aFxTuozC0",
-	"4DYg7uzLVwXeuxwCNICxtIBBTHtszAXXEznXsA8Wy3+uWCgHWoETOMcMWXcqv8LbmwuehADs+cMeXnnt",
-	"0fcus5OJZCa50IrUfbtkvZwxs9yKkfdvX1u4D4UZNEnkIxYgDBeM30yw5VcxUW3jV+OMJUxoTlPIf6Nh",
-	"8pvjh66HwfprfsbxWMOSQ6QyZuHMLShQyQjQc4uPhccL3mZPWKuYDVj2HmgtZHdvJmVaGkkl9UJKFfZA",
-	"WilHDr4FYZ+yIRvbOJWYKuhUBavG2BdinT8CuBgiDt4KFf/rb30hhJyLmE0NNRM1kQthFCrQXaQwy8Jv",
-	"BEuaXNiwhcyKbAMPMhe21JksuEjkItzA8AsVW4FgDor83//871r43SlhPGF+r3GnyXSeaj5LOc52SWYF",
-	"msF3Vmwa4q8TOdcj+ZHU//rL9U9//u/B+7ev8RfL/1VEcphaxKYlGYPmVQ0Y7B1nC5tTrrPw4xMpb1+y",
-	"lN+xjLOyQbwta+PhjyS2gjUvRjT5vPOr5ykXIbGtNvxY/95rADHL5inDZbZ6S44qZD4WSxHPs8whAsHK",
-	"R0bjtQhAZvfzowHHjBKV8sRIDdx5Uk9krB4D8olqTZNwlHixZHDvuLhJGZy1phTEcSBF6r/MmPjpJfle",
-	"CsFiDZ2/fjG70SVqHk8IVeQV1z/OsXXNay7mH1uJDL8peRK/ce+rffr10/8HAAD//w==",
+	"7P39jyNJeieG/ysh3n7RrN4ki2RV9XRXQZBquueld/ptu6p3dnbYYgaZQTK2khHcjMiq4vT2FzIOp9Md",
+	"LOBOsk4WcAZ8gH0GDOPO9i9nwxD8g/6Txe1K+i+MeCIiMzIZSSZZrO6e2ZZ9O13Mt3h54nl/Ps+bxojP",
+	"5pwRJkXj+E1jjhM8I5Ik8NfpaMRTJh9H6o+IiFFC55Jy1jhunE8JwvryHYFohJpUolkqJBqSmLMJkhzJ",
+	"KUGjKWaMxHvtRtCg6sE5ltNG0GB4RhrHDfOKAY0aQSMhv0ppQqLGsUxSEjTEaEpmWH2bXOPZPCaN48Og",
+	"MebJDMvGcYMyee+wETRmlNFZOmscd4OGXMyJvkQmJGm8fRs0ThnjKRuRGVkxE+cemE7FcOsOs7v5MB/q",
+	"haoaoVnH9zu4pzxaO0I0UzftYpwHm4/z84TPlkd3JnEiER8DQUo6IyjBbEJQk7JRnAp6SQL08vOH6ODg",
+	"4EFOqL9KSbLIRz1Wr/aOs9Hr9O61ut1Wr3ve6RzD//+LhjP4CEvSUt9tZIMWMqFsAmP+IuHp/NOFf1Ej",
+	"OiNMUM5Qwq8EwglBE3U/idBwgZoRGeM0liiM8CKsHDo8MRguCsP/UULGjePGP9vPGcC+virUTzPOBubP",
+	"wZnEUthhqiE/4RPDGpZH/ZzFCzTCcSyQIMmlHqicUoHSuZAJwTPLN6qGW+AJu+EBT/jEkPAmAzYUXTVO",
+	"c7lynN3txpkmgid+aggZuZaDEdwRWoKeJ+SS8lSgOVY0jYeCMInGPIGrY5oICZcqyUO/r4K2D7pdNWx8",
+	"/YSwiZw2jg96gTrPkiTqVX/ybaf14PWPf+Sl7Cd88hVZrFzxGY4IuqJyqlf89MVjdEEWlZQxp4MLsqhc",
+	"8U+2WvEndEY9hPyETwSakwQWr2pEMTzrDsYcycbxUSfIR6b+mOFrPZKjTqfOuIDbrlw9vclUaJ6LmmrD",
+	"1cC05MVxTBKExQWJ1J2V+w8PV2z/ZC5bh7ylBlskg27vPswh+7uCAF6SX6VEeAUvTMSO1CGCRD8CSoW6",
+	"HP68Zd7SehyFiEp0hQXCTFyRhETwYOXczLsqKabR6f7k0b1v7n99+PPulwfPPvlp7+XR+YOfdX7x1cPt",
+	"5qt4ZSoexliIlVt3NeWCmEncEUjAY4gKRJlhPuoVVdPStw/gnptwdTtSM/hXgiQrRw0sR7FyQZKqsalr",
+	"levd2/yErlQ6dqZsdLcZGKOSJ1VDM1s603e9pzG+wBPiHx5IC5bOhiQJkFJuULdqR9Wtfh7XDQqjyzhc",
+	"twP/V2t4Z/Q7zxAfSzJbz37VtYFQL/AOr+ey4J7Lgns1BveSzLgkZzxNRqRqkxO4Bwm4yRhC3R6akmsU",
+	"0QmVosrw0U/UtnsauDvsjQ6iQ3I0vlfkTPcO1zOmsylOKucg1EUUU3axikjhrvrjFfHgcHT+YP7T3uwX",
+	"yf2vrr/uDjcf9jmdkV9wVkHBj0+fnWp1/jvOCIrwQkmFCE15mmhVeZRKRFkV8cjv/FTTeHWumH8+l1NB",
+	"8f7ZFLPJFNN1s3B1o9PWL3Dru07rweDH/X5rv0pPOufLE/yMRT6LhVzXt1gkX2ev9LaxV5SQqCIlxft3",
+	"wek2FhNv1WvFnDNBtOfCMei/piziV+rXEWeSaKMFz+cxHWE19v1fCjUB5/NqahLTWD8TgVRj84SPiBB4",
+	"GKt1IUmitPQGYZEY4Mz1gfBYkkTx/kSq32HFthLPn8EHYGar/RVIDQENyZgnRClH+tvtxtug8SmOjOZ0",
+	"w9lTdoljGg2MOuXMf4gFGaRJfIw0iaCIE4EYl2iG5WiqLRRzJG5nLTJ1UVkTsSIbEiGeIIzGlMSR1qlg",
+	"+LAmrivjIWfjmI5uujoj+5p8WRzXF8JxQnC00NalQNho61aXgqNxO0uzwQj02tzaeuBsLLmeD5aKHRq5",
+	"pkKKW1oH+BIV2cdSQTQxfM6TIY0iwm4443H2nnzK//Tv//Qf/+N/8w//6T/8w7/5s9/+2//+d//DP/+n",
+	"v/03v/tXf/GP//zvfvev/pd//A//7T/+v3/7X/+v//V3f/UX//Xv/v1tEUBCIsIkxbEWiHAM0DCVcEIx",
+	"QzhSbFXIBIOOCoti9NrbJIaibvzOaeJ0owHAojzj8nOesuiGq8G4HIzhPfly2JOhtkRf2/2Mn3Ek0tEU",
+	"JUQrnjCnFwkdkSdUyFcs1XLtdmTkXH0HxVTIY8cJaO33w87hLVF//l004mkcwQoPCRoTOZpqIaH22awF",
+	"v6QRSR5rUXFLK4EZ4jiV0x6am+8hRkgkkPqRJ/Q7+ISSpwGS/ILAP0GpVZoVZWOufri15TJDAompXhYT",
+	"SVATM/R8TtjjR/kd6rxwpVwLkSr7Ud1yCvNSmnh2VQr06uUTsafF8auXT9SrgfPEMb8ixZW/xRMm6IS1",
+	"KHMW/R0cNfsxmKS2Jd+BPqboxfjQQMe+DeaZ6VUzKoTS+XhSULH0ZK2ipe+54YS1nT2wLnfzYQ8T/QRN",
+	"sUDKPkCYyWnC53R0Ys10E1kQ6JecMsTnhGFqFRNxyzqYEiwQWgjzuEEYIOOmt8RyRyAb07EPhnrwrX7a",
+	"6RyM7I3wFwmDPjNHSh3R08ctNfM2ap5me1N+HRVKK8CSRAFi5JIoHjgGhWivz/Lde8x+SUZyY24IxheZ",
+	"zSW4/UU6m+FkAYdCTqmOClN4cyNoXOI43ZS853gRcxwF2VbqFVSsUpTo/m2gB/KSzGM8IsXxmB+14Gd6",
+	"cFsOKTGvMp9W6jXjrAXftsNEZtx6WIxrp1L1kBT3xMartKth5R6nt29vh9T1zlLO4AwyXtwkO6AYjy4E",
+	"yAY9IhAO5kaHfeglekRBhN5UKJi5R/ZtjmjQY6ACZRdvZ3GWP7Q02duUgPrrty339FeAAytluiAPzhZs",
+	"9DmmN99MIwvEgo0GY/1Cl+xdTo/UTcjcdKv7WqVgKjo3hx/R2ZwnkkRtBKELpR5OgCLG9JpEoOYBR+6z",
+	"EU4SSgSIhlcvnwRoSnBEEhFYVmfEhvV5oSGPFm3Nv885f4KTyU2VefXGgeR8EMPL3BXW/hZ1gxq85Bzp",
+	"e27Xv2O/B99S08cM1gCcGsBCyNxwkFfM6tPk5pq886p8EX77n//sn/7yf/7d3/yPv/vrP//dn/+73/6X",
+	"//O3/9P/8bu//vPgH//zf/mnf/kXv/t3//s//O3/89u/++vbOWfajHeNe2VKoXlCBGHScJZXDF9iGu/E",
+	"rsvf5LAUklwq+0oSRdY4ofECFe90gq8rA623QzcRlniIBRywlCUEj6ZqXG3nc26SG2S/JXxOEkm1GuNk",
+	"G3id3SZZAYjQ8hsq0FDxV6XoNFkaxxCjZ5zp9Islp7a6Re+Q9oWXHduBm2WyLhboeZgzmdBhKnkysHHZ",
+	"Ssc9uppylD1BosLEmuE+ntN9dd++ldbh3gly0k0y7brsV0I4igiEBLLhP6g5fB5TNhmkTNJ4ZYwkxkLa",
+	"AbSuaKQYMo8jfsUgMVG7yBcQSiluhBvrqNgMG/sIGkZxHmBZHVC5v1lABV5qjvHAnrtVjrw7Qk92zNNE",
+	"KfUJHkmSCDQkU8oihIUkCRUXorDcjbt37949uP7mO98AlHhMEzLIjsHKMMzyLk2xGOTjK7ygsI5DzmOC",
+	"QUaViPmw1nfUtBUVr17/B8cHK9d/7SZDSo9Yx4kM13iib34LQcHBiLNRmiSEjTxZTw8hg4IyNI7pZCoR",
+	"loizkTphCRfqgpCYjYhAzY5hGgiGslfYyY5vZXR0zV0RSfCsdUEWra5vxxkdXdhnioN8RMU8xgvtBuVG",
+	"wE5xQlpGzM7xRA1RWzdXU8JQygQpDbLh+yi/YqQOFyqx04hESlaREkuFQUXbMlXt/q25xzpRJn9skBBs",
+	"pGZxCl9Pl4SBMuT4GCVcgrg9RiFwxjBA4VDx9Uj9y9Ux1N/mQAr1b5C2YWHBKcveV2PZRToaESE8p7vb",
+	"69Q6d5LqrKBVS3VO9b3pPNo9h7wi6sCUxZ8nYyOPLH+rQ82FFE2geIf4lzjXMi/OKKW892ZVylQdFFMU",
+	"i/JrmUdkzCabY3m/yty5xAULIqmw+q+zBeJD8Le8Daym8xAeAQ0niqgiIxy/cDSfMY4FCUrKUJHBe46u",
+	"9etbrYgn2iUMirkQ2nBpo68TKkmLs3hRJF1x0Zon/Jetz35++vTFk886zv8ZuZXRyhwLccWTqJiJcb/7",
+	"oFfIxbh/q7zdZciltCcnVWEbbl3KLlnJvAtHf92DaxjwI8NoCywMqjhMwl9N7uvmaeyOE0t6SXJGvAlL",
+	"yrnHFmlrnbV8xjkYK87cYzD9NzxzVqFW/6aSzOoSrjngmnAf6we7dl7272ysOEnwYmla2bfXTuolEbCo",
+	"b5Y5hmJG69h2kE9tkzkCFayagP28ff+KeTzJuIJ/c94Ukrq6rQevIev9TSe4/3ZfJ8A3Z+LX4tezX09/",
+	"He39yCfDimftFXh+riAxCQwTk8Ad3g2PEY5NEY1imhMipyTZC1D48PmrZ+f7j169PD1//PxZqINMWKDw",
+	"Xmf/YBoqhhuqXd7vRmEbnaJxClnV6hNgDInCwQaRhKhECRFEFq2FNybtu3HcgHcbSnKXpNvprFpP4aGH",
+	"29nmtZt7ljGY4haEGHhK6KpTJyg0Irvws0nqwrlNCfZk0/4p1N+ZeXnSZ6F18YagADaHiyWbGFziQ60v",
+	"zjmPzTes6qc+j1HCr8xGYTRP+JD0mRJ+ROydZPojfMHcVLa79d6qXW66QabMA42ohOFCDFqpNqmcFl6o",
+	"v4r0R8FRv+ITOSe0IaW9dh8yYphipYqnqBXP9aJG0HA88no+SkFzRqN21kmCtS9YOl5ms8+JkE6EdQNe",
+	"O/MXW2Q55koSYnGRl1zJQlGeLrMx9UPwQEk1ryyk6B3dW58IW0Xcer5+/qsTLKrqHU3dgSTX0hoXnFny",
+	"K439S/oHvjU3jsAqKwiqOrTrXZOfVRHvCASPWg94UPBkilGSDock2jtB2bCMTrze2ImxVAraYOY58E9p",
+	"HFNBRlydXUh4F4RFEJR0vMymbJXkriVn2HrZCsM47NZzkqylL6jTWUUzy/rcxRpVPEux6XU6OtKpWBik",
+	"dVDOCt+qctSICu55XlyYL8/PX5icqhPUMWZqKesGPLClKfY66xUsftEI8hola445Ox1YUrckuUIavAIL",
+	"aS1vmFFWkHbBBq7hTymLyjo0Z7m7uNlBKRtSRYVU7h17CuGw1H7lZKEWUWf29hlmCx1DJ2qIOlrEEVfq",
+	"AdyeKhZNZRupAaj7cCx45j4Ry2o96bMLsrgjEBgGARLcpA8vMr9F5v6JtJCi+if1OXDNxESSyDB5xyCq",
+	"tgm8BlGF83CVTXiIPx19tAnfv02oTvsMXwDlWUrBE0xZ+2Yk8S7NwhuZgh5G44xJvb2s/GQqT13Vxi1l",
+	"SOjGnhucRpQwnW2yQWzN/eypfYUJKRFf4bcSCVqdeIqTC6UXl9QIdcMES3KFF0pthDIFhCXq9I47HfTq",
+	"/KGOIg118suMslRC4ZerLOk9WVZFdBWGp/R/qtR1rc0C0UIxjS2S5glyYnRK6O+dGEU8zEo4wuIsMk/m",
+	"g/XFM2tjDXmdSMXIQU9ZPXATR9irGGZvB8OUVMYl3vIUq1PAMBtBnOAMyzSJ8GJpu9brtq6s1x/Kicwn",
+	"yZ1Cfq+7ZFABTHBqw5OUucp7YdkOfLzIlrhU1FHmmXtKwiecS2WVUynQ2aOvkDTMsY0+A20WdixLxnvB",
+	"eayOhE3JU5f7zOaJ5BHVCvuuYN05CX6ZfWcJn7C9kpRuTKWci+P9fTynbZ0J2R7x2f5lt/GuAp9bRbRn",
+	"lA02YfPakeKxBkDpVjJTFMAeTI1MgSq+LWjirx2P1fJJKfgqfHJdr3VrhinzLco8oTyh0hM//JJOpjo5",
+	"WyZUkYoyOQvj7O5SlMJ7Vj9jTuK5uvX2Yz9l9ogTAipqgsdjOkJ4xtkkS+ZVV8ivUhwju6DFlaoXPjJh",
+	"IrjV4QMZVTnb5UZwrI2S0WpQ4k2bhW3MMm8VtqnmXacMhYoHaMchcIMQvXr55Licj7yaq4WansPjPgsr",
+	"WUqImhmnw/M5eM/C/dEUy/3cHoVw5z6ZDUmkzBf1Z7vdPgHDx2Y3q7uxpMOY6CFd8eRCBIi0J21U+Px1",
+	"G1P14b02CrM88KVBZlfUOP2DvOzuGzeFCE/AJcchnUQZWJTBDSGios90/hmEqbn66oQobhEe5+OaEEYS",
+	"rI5ZjNkkxRPSnnA+iQmeU1Exgj5TXxgSifc1ze2/gf++PTZvIw+1qNTbeKwt8i+K1/4Ix/IPhSDZBPqs",
+	"OAP1fv0CMx2okIMNFxsJjoLsP7xftr0cNzq85Y+O9/d9h357Jr/qbmD5zxTHr8OZNylVL7NtE2bqlHjz",
+	"CuOilf30Hhn4LUfK1nHTFbxvFxEFqzduH1FwS4c98a4bJeq9AwXroNZI/HlBuZ8SMoM0thCwCZ/L0jeY",
+	"W9EOrAtyUGvUYDrZR7yu1l6ndwiD6TTWmSqV+SXFMW0l6nVx+jbyfpmrZTuyGszIjXD+Sb8vvFgVtRZ8",
+	"eamzLNEZwUygUN0Rrl//HQzYx4HWrfsOeY3mFLthODvyXL9zAvHvced+q3NvZ3tctXBnJNYFSZsmO2XH",
+	"WqzEuhRIctBBEWclIsdx0bPwbde1GzcCN1lO41gip8oFWLCRenLH0mpN5K+64tpNY+QXNbIXV5rvohCf",
+	"g8+W4kuHPd/wdeBsTeyrnE7icvo8JCVWBp2cXaiK0m7FV7JtvTFrOTda4ooo4jzhko94nNt6OrI04pdK",
+	"BVi2zKztKFDzi4RfBOgRIfMzQi4CFPMRNi6WRENjWfe4fjXE8oxN1gga2oYqOsqzG5doxUxpR4zStZw/",
+	"Gj+1jZ/3Z/DcVkDHkpUwUHq71Poz58dA1/WV87M79TK0x1lZ5YalG1u4J/lsLn2jPbxfd7S/SrkswX0d",
+	"1nzUZGmIrfLYIYuEROWUxO79Gk+vkgZGz8/G5n4p25vy0vk23y7N6zVUuEMNVVO1x3EtqAkZ7gTmOmhk",
+	"JVy7gqFzt0MP1n5kVcbnwxjT2bMlqiczbBP0N+B7D/NaOZt5a7EkVuSSbqj7VSNKEOygjNzR8fiWW79X",
+	"hLtohi+en50jXxnfcZ9luYFNK+UD13MaZA7NQIO5gJU31hmB1SoAJKn2GRYojAiZC0Iuwj30mz/7yzxa",
+	"FbXRaRGYRetxaISZ0R6dObWRgUmI0NWUx6TknFSKjP5M4/gosLrC8cFyAquTDWGoI2hctya8ZX6c4fm3",
+	"eqdf632ySO2rRIBHUbUUARHvhI5MIROEnACXHTUxixBmC5PKo39Ua2BS02ZFNfnbg5WGhKd8p3Syb8XV",
+	"VJi0+9YXRjfITKYA/f3fdNtHuwsIprGk85iSZDAnyYzGsUehBaQrlN+qY8A8FZhFcipQU2kH6A/V0ALU",
+	"PbL/bh8FSP1znJBSfL171KmZx3NJ5+/IHbYiguVbpOKmBQUy3sxrBediu6qi4tGpS+Q3sZa3o1VHMBx1",
+	"ez6tvYoMrSMdhlKin82U02rq2hBWt5ZLDDZ1F5qG5prbW6rw/I6Mug+c3m5AaAWr4b1R1tLmfcn5xSMS",
+	"00uSeBtBEPSrlKQkQlPOL2wS9kkBNaUpCI6VNgO1KnIPMOQMcJVME6ZdPqVUICnJbC6FL6NRDwbZW5Dg",
+	"aIyLSd0HpUYSB713F7SJ9ACz126XsTXlQlYhlo+I+sAdgdRNqMk4mmM5DRDARyvtzknHL7no1C6Jtvm7",
+	"PYKOOOvE+GE9U/SCauCjVazEpaav1P0WFWCdQxLQIfSGm5KEAAnMqKTfkcgWGoBXknFGzC3Fqdt1y7Pq",
+	"lZrwmEmSMByjM10erxFJfBm65Fp68/y+Vl/FaG4i8pGlzyzPRz1Zkdt3sAV91XOuuCudu1jWKi0HO1Fa",
+	"gBScPBog5iA/1IVNz5e2dHY202GWSGu5YIxxSceLEDWfPT9//Pk3g1cvnwCyZaih8ceUUTENURMXEfXh",
+	"j9NUTvf1HQW3p36nmqzzjqLDM7tlaSvdMb/weqc2k9QFZu2xHObmG6vLOfOeDAUXj1fsSC5LSf/dzZ0x",
+	"em72ZYFtV5GPY91+V5YImkMZoqaRUjxBQyKvCGFK+CSUiL1AmbaG7GDzlxlF7/paE0pEcBT2WXNCLwlD",
+	"6dzkGvcOTc8CPravPYF/QP0HFIU4trviwS3zSUrE/hsavd2Hu8NSvZ0Zvnsw4N+4lHsOv3joS9f3/oQP",
+	"/ZIbsNUA+tPC/ilL9mqKpRp2RKMADRcoa/XlGOmABwR77YpQzUY6R4qNdDvHPcVGfgzMxAZZROP429e5",
+	"u7MTNH7Jhxpe6sGDBw8wxng4HA5Ho9EoiqKIEELG4/FYKUDgoJvxS/OcuKDzuRlDDoy41GbDXDLdC84J",
+	"nqEvXpyjMwvMaJmpRW2AnxIsyWTROG7MiEZOM1TeKzJQz3S7Zrpvl/SZyLgtS1Bg5MqBTgzWHMyiurKK",
+	"EWjAvnPFsN/mS++TroQBudo6PwNL90s+NL+cGFVNezgDgAPWYJA5cB0tp9tulGGb+75LJr9RH+0Ioayq",
+	"EJTM0qyVCgQDDFDKLhi/ypGCa4DvWBJ0BWINaiz1UMOt8es3B7233qB6RrlvKgEI74jc3WduB7BZg7oZ",
+	"rp9HdiQqE+ctLLpJoIeKsKZG9tTZ6/aCXvq99STpHL0VzW6WdRj3WLoPLp/QFfqPZZNJyphmk/kpNlRV",
+	"YJP5Vc9L7aGvc7DO7N2uBFxdrGCWtFg86VvRoopW95CXJKohaUcFq1KlgkIjI3dfnEXJRbPmYzmt5aTt",
+	"BEoMv/FJ7UwiVTgm4PLgl3xYX+nJhdxaF4Xzdt/goDbwZRr7ooSrgMGeKjNsVIEOpjFXfvOn/10RD2wb",
+	"IMGV1mqv1bn3zmo4/LXQ4d0QkOTJNR5JJ28vQOE8IWN6fVfnKN+d40TeLSWQ3R3HWEzv+rlnHjSsXHmo",
+	"xNIsDLMFEnPMbAGswdCo2IlsCPc620GRjbhOwbDsKBVQMXBB1MGBaID6b8yHGmEmn7K5sYI7+hAvAHoM",
+	"ojZJGhNTdDwlCTnRwYcrKojBVCUREkTKrDw+jaGjHdTO8wSWIYQlDwMUyillF3pz5gkPUVNfGuiVC/fN",
+	"n7BoOq2/5FeAkfnRy+B4VSLGKWtdrUNgMad0+CQbMkCdKunPT/KKOQIGtnl1Vuas9gE1IagGvFepMww8",
+	"UbaUcYvdzQPlHsqjbJ7KH/NUzlOZAfuOM/CEGxDlFiNdbdtvyR6ustZbHr0lpuDx0PcEVtKJqVLKhDRs",
+	"QH0HNcN7HQF1CVcJlZIwFHZnYYmGDqb1vAv6wBVIK8cXMAMuRPOdiL0L3Zahs2/iZshkxGO192v92SWl",
+	"QKKYYCGB6sFW1GPMUKGV/eUMctkvWlWwvmlL5dvm4Rs1Xq1IC7nX2XhSt8CLV/Av0//WVNKXOJit9FVH",
+	"u5pfWfNKcbVQj6t0LD7ZeBF8mUgmhrDhm6pO/yn6gqMoTTS4UjN80IHar+70oDML96wRCTLIOf4BHPoA",
+	"hQcgc7pRuBdk3piuJv6DbuRhCi41FcF2emszSwyzKPGHlUd7F0GzXJfcPnBWVaeCR1MyUIyUDLrTATRJ",
+	"8pjPJEEzGsdqh0BOWR5jObDkCKNua8rTBOnUJgRvNnJWZ0FL6AqhnobPLIXQ/URVil35Ilg11F1nmkez",
+	"m03zqKXRCLab6IODT45ueZ7RAD5eOUtIf+BjPfCoMNPa01Cz6NyC5fEuq8fpDE9I1Sr9NOUSo5RB8JEk",
+	"yFZYRggey6G/Onvr0U1q7K1neMVNXMUgYEv9kdt1sFGgb274lTlJBkonrbN2oylOJqA9jwgspP0BEMFu",
+	"fxVtoqXJocZs8XzcOP523UzVQyaneiOglGdpHP8MGvS8fR34Dh4o9RjFnE0MAzFnDtBOnJoRxhkcOTcP",
+	"7W5hYA0NP0zZpA5DK1oWYq6+lL1g6dybuz0Hv3OrjPrdZkK5R6x0Fry8tEKQBH4xurxBS0enyISK1LqZ",
+	"LbF9leBHFeD3QAVYK7h38/HfQ5G6k0LJj2L4oxj+cMSwH6phhbCsFEi7sH5vWjftFLsVsjxL59hUPrvh",
+	"5p0c7fqo60EjZfRXKTGX1d7Y4Z8t2Oh0Po8Xt1m7rP49IaXSZeNuWrCRYhYelLRbrGW2AcFC7rTfGQro",
+	"pgmf503gogw23a1fZRzOPEmgqKKYamDe7Kn99dNUtim3UFSd13GWCbbd9RPrmtyIVTVrKyBXihPdTd2y",
+	"Z/FueLrVy14k5JKSq50Nzrxvx8PzkwqOPB7hJ7ryycDCWwoOIGHFUPiCSB82Xbu7GS7dzcpWzcMbV4+6",
+	"Z7sA5gZzC0pHdXklfDPfbN6aq92ogdhqW7NwygoL5X4cMiGy7IfVZFSJ7w6hzWgF6o1GwYOApqm2u5py",
+	"YfAZrrAw0VFwme/sGAcNA/bgHxhcRAnMCbRSARgdRUlzK1gIdlhBtnKVy76rapOPZvZHM/ujmV1lzH60",
+	"gD9awB+UBbwkDJ4/fvTwhckE9ghg07QRwtjVUDEjzhgZyXZMWXrdjvg+Vw/29rOejz5NCaeSDxIyUWpQ",
+	"4ougm4YzdMJalBn4aGP4QKs2EguCKPSgNM14chBpcm2qy+HWmLILw1ah6ksu9mq1BhnFmM4GGjnBb2iq",
+	"G9CUx1mTFaI0wxjhKEqW2rlYCIZl7Gn4jsl+qPslBxZBSLXteq60lB5Ao+ovyiQVchCTS1JrfhjBAwge",
+	"QJ3f/OlfHVq4q0ILaKfDg/OBylGoYVdj7ekhYMTIFUzwjtDADFQARK/Gjy9+NXuh95OUMLmUjj03oLQt",
+	"ff2dAYQTphsl1OkoDK089fAFGSVEbtOHuF6lIhUi1YdyNXZZnYpGl8PYisZls+qJYR1+myqiCRnJQZrQ",
+	"qopPfQd69fKx0rIsW0FYFs5K2wvzqzberfgEvrWvJOgQjy68OU8jPl/yvCWm6mgDUy1OJ8VlAA7qXwUQ",
+	"LZvzYHjs3aGVCpJQNuYbjNOCtdRMbVRLloU6TRmlIdfAI6/cdSsNz2UGvtOVbXNZVuXHtsy6l1haUYb4",
+	"+G6JvDeLj7pna6swqVfAr9Hd4GuvXj7xCvFNZepK8zdDMvLJyA2fLMm6Khm1rpvQssjaYBw1Rc9GrfOy",
+	"9+YyoVTDlrUjPkFC8oREiLBRspiXkSQb4mCUHMiWEqgtc0xbcExbwJHWdKLqdnqHN5RwudjZgARvRQZt",
+	"ig5IhG/pP6dxbJO+1TB1cWCgE1tNLrOiEGO1XJE4bhWL89xC6gmV03QIHbW1kCik566QHLm0qrOsZ/pu",
+	"Rzyt7AijlTGGQi01Yz6h7I/s9T8spT/ng3TjTLj1Xaf14LX576D1+k0nOOj66wQLUnADKikLptqPlrNl",
+	"C/InP9LruHNFwT2n0Sg8RhEVgDW6sN2QlH6rzgLQCEaXJKFjSiL0+JE2MU9QqOV7eIzI9TymIyp15al+",
+	"wE4X/AAFEFIajRpBQz9cgh3Vv3kW3Z3ILoKfBaNz+zCE+5pddT28NXlYEYf7KBDfgUB0qrBajFy1MgXv",
+	"o0irWsNtZcb74M9LjOFFPR+y9d1pp12xpuRoezfcsjkN4zkjsqJSodrhfq9XMY4a3vSKV3Z7VaESD4p4",
+	"yX2dveSo06n5kjIz3zA39XXV7lbDvuMMDt/KPG1RZdZUqaxJ/+ZjI1BGJjfxa5tt3qFXW2tbdESQ5BFe",
+	"mGpIwHGSWeuPKRa5963k0c6GtKovgg8Eec4FiWoFLeD9/vQqsxn5YjqvXrm3O0p8KNKKxwWTMp0gFFUC",
+	"8Bv9XUeUIbis94PmaBGQnoNnpZBkrzasTz6IlWuyXdt3ZpPESv71+TxeIK4L9IjI4ulNnF3wJk3Z7TOJ",
+	"VXveNoIbJJytSS3zpE8BgvRgDk19o/Vc/tUZingc4ySAdDDOLkkiLabvS55KkrSEXMRmi5t2g8CnDZAq",
+	"mskVZ3q0daDGmzLm7V/39ZQkxPgvFcXB+KjIWk2ArdD84rPzAP3k7PmzAGGJZlxIdB89pZ/u+Z2d8KoC",
+	"wJ1pu9b+peBsVxj/JUJX0/OTdhZw27BOWAc47XmEQHoTg7Wdh+ECWwzGGVHneBSnEYn2ELkeERIJFOIh",
+	"vyQGmjxUXLTP4B1S2EAerFZk3Mj26Kt3CUlw1j8fFvCOaKNXTBAT0QdDLIsA9pl5cszjmF/BU5KCAa1H",
+	"rO52o4JC41yVRJsz3hL02CbUuI4Y6yV1PCuGNKXGHK5Iz+h1PoD8jE1G/Mk7SChZU9K4yXBvuYDpneU+",
+	"rI25+xalMpre6x29u4TywuHcOLG8ZEkVI0t8Thg1DRbGFICttb9gu7zufv+611X/c9Dq96+PPlX/80j9",
+	"85PP1qZ7H/SWBbJrj/masOKh4HEqCVICoyn20KuXT9YEjutGtZaElTPPZiaf2j/e+yPvvF6SSA2DcvaQ",
+	"R15Qo4gMprSqF7y6fEeYRAXozQL5N3gkSVKK/b/44mXrk+lPe7/50/+4eXC51+p0twkuX89pQsSNUHa3",
+	"arA4w9eDVJTIuLtZK8YhlqNpyXuMlaLcuiLEG5Rdbrpy1Klt6tbDjC3Si4MaK0iUN2VfBUK3om4zJzY7",
+	"F2clC99wUMucPS5QkY/HFEf/qVpgP8mX+Q8Q75c/7X316MHTw59/ff8XLw5enn9679nDz49Ob9osfOWm",
+	"+o1KPcT1M9yucHRpF3slcbFOfSoeuxI3BDRUQERROiRmOj9BzcjNY2qWctY0BIp58d4SVPInrU4XWMS6",
+	"HjNrj7t7ct0OucVZqGUmM+gAyK9IpBMPYQoMQd4hZGRDOpI1STgbkSW0xBUQ7ttwCx2Lao5prPgvqNRq",
+	"cR+e/UwtHU+kGhIqg5qVKHAzN2nGc6ptUFiLBFYMYMdpqUBnQ0ty7TJVnZnUYSzrz84uwJZL0vUHDrfs",
+	"lQ0ehDro6RaipiYJdRr3AhSqYx+ipvaxKDKF5DZ1RZ/6KAxQGFEBkYfQjejpFxoBkUkEgEE2txcdntn9",
+	"a7ShHUXUskHUiZbsQmPxKh9HmzKbt94dnnFJDG6pHzDaANTqeL5BND3OHQqoGWJAWNV2ggYK0//cC7Ko",
+	"eoDUpwOEWZ/xuV55FGqRH8IrNAkB3rYliT3gd+OEkBYgSoUzInGEJQ7b6Dm0XRpTEkcC4YT0GZ0wnpBo",
+	"qbeUO7rGsb3SmsxlC35rHWgrxOQLNyZzJ1dyHmttqOyPd19ZaEnmfXsByurgvi8AZ6dWTZyaNpyJSYJn",
+	"UL3ldI53ttZX5yVaSy0vO35XeZY9vR6M1g17b9n1fsVCJvzCrGS33kraFvpO9DVOxdqwb/XpeMz8OcwZ",
+	"2q/kBpX6xGL8hcYBF6Aw69emgTb1+Qm1ZqTZcwlmfYkUXaTzGWYpjluFCwbn/ClcQl+8OK/CM9c+tm89",
+	"RNrNh+D82mu89pE+TGcDielymGVneGddmeOyZmQ616nHsho5pRUVOuedIFspIp3ue2qtIhQmMKhWP+10",
+	"DkZ2weEvJcaMzaFDUjMqBGWTooJ1sDGqntl4X1GAbZlj8UKneE4QNgjhaIYXuooUNXFGV0BLOWVdJXg+",
+	"V0xWd/aDhQRHbg4waW/eK1HbMlUsU0RODTfjDS5seHkRMjx0GulZLFCMhyQ+yY5JARg9QFdTOpoiKk3m",
+	"WVH/LRyTshepPjB54Uit5Zo3gRNfcn9vdEorXGZVombNAVzHCStLW6NouZ2trxtsBotfG9p+zY1+PPoC",
+	"EWy56beBGb9qecqpeTkYezVi+3qY9teVO/qUyCmvYLNfnp+/QDO4IYMvXbCRBbB1FfYvPlOL9eL52XlR",
+	"Mde/e7TyAm9YmY8JemcmaadYapOYcUZsCyjtOw8nc1mwIjT8goaAvSiOq4ImzKZVIHGfIi02Mo1Yb0Mb",
+	"PZYC6fwrUEVLfc4CHZG+mhJQWeWULOAuoTEBlpP1BlOCozqlKuvkpCsbl/tNaCFpvDEg6nThGQRnSdLK",
+	"NsDI0bUC0OM22rAUCGa/rAxW5hmqZ4YEJyTZ5Kk1fSt8LT66FS0+8uYC9VNq3NYFO82piTEgcMMZ/SUf",
+	"mgrNIRlzE3IHp/5SPk2hlYLavOQSxwNBRpz5wGjO9IUMw1eNLkpjEsGHLTBpls1jtBgqLDTNcIGmEBlm",
+	"8aJIUvc6tQJ30EVMvay6MZt0VkO3/xinsV4Y3auLRKiJBcqbaexZXmKWy5TSlqIWWduf7tHxQd7lyKGY",
+	"H/36T/r96M3h25b6T8/+51z/57jwn35fv8EfnsoY83opY5i41+ar0VvlBhqd2oXtJWJlQVXWHcmmdKit",
+	"3L8iw9EUyx6eU5vYUR9BMi9v0nVSZn2DAsd11qI8Oc/RKJFigRss8TMPs6qWynqvcl9/WQ4xcpUJnzBN",
+	"4oI5aVsmaNeIllRYGEZf0v6Xj7s+hZb6jACv7KS1bKsWKSIzPmGrN93ft7Wl489beuFaxs5sfQXY72WV",
+	"vcxcXFb/B//sR/8/ZQH27t25++P2nwzCX///O60Hp61f4NZ3rdd3f1RR7z1d5QWyCDgtPeaWJYU1OdqH",
+	"nQf3angFKyXf8vf1rTv+/o7M9I6y97IuH1trH5tlfziaSbnTrHEaJCnxFNRXvNnVLm4uQYsrwsqyyBxR",
+	"6/s96B6pXzZOgJlVqP52Bb747Ly+ir+WWOpIpnXHdaXkqq31r33rklTzrw+wNneFLK8zPorit+3FtV+/",
+	"uVBcSiBZ8823a+SQvzxKy59N/YBmr9cVSNmXrxORZ9h4Enxj23RE72BGjaD21PJYlQeOS8v2ZShIpVi7",
+	"0l9IvCiJ/Izz5akCq0W4JefvmTT26Ux6sLbcUCv82kciEC21a34/Mtw3an3PlqP+sCW/9pEAJb97wV/2",
+	"FLwj2S4kn4OXZXa7Uv2j4K4nme2P3zfZXKmghDDdEOEoEsBAnDDQBSFzkUNJ2XHfUZJCkpM8wIJwLHjG",
+	"ZuSU9NmyC9HpcboE2FvoaV1LNapyx65A0yz632o3DN1GP6hsK5o3lVsh0hdslKfPrJrD996HWL1O1csD",
+	"7Ww90u/V+UMk6YwE6OXnD9HBwcED3Vcdo1C7zkLEx2NBZGAliGbMW7nuduO3O9PtNz37DJmFg1RXzUSD",
+	"HDjag6qbQ2Jjiab4kqjjBQ8GkA8DXaEAFrGNno/HaLjwistKFzhOIyp1Z8+Bt07rRUJainchuBNNOb9A",
+	"lCEyHpORRM3w9NWjx+eDJ4+fPj4fvHr5JDQwdYJI6EyauVPBD8zH4+KOeIMZOIFkNMalt0pCUae+hsJ9",
+	"c3OIxJRfCdQM9ZUw+67XcG789l/8b7/9t//6t3/2L377n/5vf0CFjC4GlA0q3QOvBEkExOThXrUmgFOJ",
+	"UYT1VzFKyBVOItSM+Ejszzgji/YsqonOZwcww9cD/R7/SsRq74XUo2hRln30V3ma5t6J6Zluq7OMJrGU",
+	"qrmzovB8+JStHL6Y4TheO/5ibu1OB8qZTOgwhcxyLc0GFmF/Ld5D/qyxbx7aJ9+aIpaBBjcZaciNnB2+",
+	"WUo6nlDQVyhniEEBH2YlvEWDfgK5yGDjSV7W+iuPucmbHDhwXJU1maHGuTFJfPYJYYBXbFlijBmUZps3",
+	"oyaMq9XLDh5m4kodkZ+cPX+2/tAzcgU4G4MhjjFbB3AwSTA0+JVcZyAzchUvMmA8EsFI16LCenKwuaTj",
+	"RQUj5EJqTqjvWmaFz56fP/78mx1xQagF8o/kidqelmY7S4N4fvrq/MstxmAVWPXCYgUtjMQ7RBqNBpzF",
+	"i4reqNAVWpM1TwSAnaqhNnmSbdWeFePWCj3RldicEQQQqKkg6kk2iYlGS+UM8QRuvyALUY/65wkHRrQW",
+	"EtSFADXkrg+j5CihETH9sTMlH53qmyw96ss8QWEaywSH5rC4r6UCxfyKJBAI1T0BsNafp3QyVZwQyv7k",
+	"lNDEjkTpC0q2KYEfIizRFU+E3FM2ZEykLV7XN8tpwtPJtEz8y7TuVJozKlefN2jTzWjevJZKpf7bXsRo",
+	"mC5EDsisk/732uihrke3SM5qGfvM9/wVMB6M5JQmEZrjRC4UYwG2A3IzQKQ9aaNQTHFCTlM53dfh29AU",
+	"FPcZZ+hzLOQXL87vCCRGOCaomb3/7/8Gdc2giknBGxRRJQ6LrlYLvjbJHZgBDSv9IMPrLJF6LT2g8NUt",
+	"aLh0dCxEsEPWGZpohkK7nnYEEUINSMp4MOVpIryJfPomRJiSZnlt0AwzxTzTRMCK8FSXrmR1NWieiqkB",
+	"QyYMoAqURhCgdK4GfNBRGlZJJ3CgjNxhUunL63phMJi8WV3qEWVpDL7jrEL5NNT7+PTZKRglSN2KmpkG",
+	"o4YHiT2jVCqGR+VeMUHp1fnDIvM9FRTvn00xm0wxrYFLBdxlVyzNsKrMlm8Kohld+QPhjThO2Q2e7U3F",
+	"0Qoq7CSPrrDEzFzxuWzjFOR8hW60ZIasVuhcYeg7HmsOsl9EVe3zGq11iYg95oxfQ/ebHT5r3Rq3u0Km",
+	"q7KI1/LHrezXVy+fnKCw3+g3QqTdziDaamtEzkdvXqZ9A3M3m0QtI3fJu//R6v1o9b5jq7dmkdzNDNUU",
+	"iNSxU81Ls+NiTdPwTR/qrfuN41bvbWiRb/xsQEz5vMAFEsLIle/81zJut+hXUmNjNzdgb8oL9btuzgY3",
+	"sXcrx4zO8QUR1hhWuifoKboaXbEpXavd7rOXphjdpjsnRPAYAhxcqegJvcSSZJ4XxUdsPfhwgcLTJ0+e",
+	"fz148fLxz07PPxs8f3X+6fNXzx6FJeOihk1900VzLfCt7WAvGMDhOlLbtf14q3Xj1ebbjS0wb83/2tXz",
+	"WlAFcyZ71ye9tZNbb+hsCJD6/baC3CyBulvii6+eTXFCnlB24W8eNJhyUQWekxCwtHGc8S0hUTN8kz33",
+	"dj/3ZbTb7TxggaOZOjLKSB4pLaGir4d6kctSfOxhiAXxs9Q8NwOpmwC0yJzNmLKLY/NpgYSywMNTFzn6",
+	"GH2q81B00aQayLkSwaZqsjhcPct9EQ8OR+cP5j/tzX6R3P/q+uvucP+y++460RRK75cRiA52AS9Sribx",
+	"zNmb318R/jMInXYjlM6diqzSyfgEtXyDV3ixKnWr5Bui2ChFvjXkshKXyJhCK0WAJS1dxjpXZEUZgoq1",
+	"EzfFFcG7llTfbZGCTYmaB7/ooKbXTz9fMcNT0CRJhOAuypkzUbNFG8xyqxluV2h/Ww1yosEyUlW3V9PF",
+	"CjpyVSoZuK5sB0CbIK4W+o4+JEUForcFMIpTJGJHkh3PwOH4Raov00hhGcoEWAVulXHqzVrkZAJq6/44",
+	"mQyrJWFuqK6+EzZc3Yfbww1vAt+7IevcAnsp5zo1eOFm2YFLfG0NH9rs7c5BXnkiN4d6sm9eeRp20cYj",
+	"1/227+GRvWOHDTze44H1+CXJlXauLDyJVjUP9O/HAfavHVw+Qa1uVRp3jePe6m6ht2wygM0/vo1K4rW/",
+	"4NpTzqjkngauN2uC/747Xm41al/euYuTXFkmDVboDTvnrxW98KUYS8JGi8GshJB6v1e7pntGhCiD5zW4",
+	"FxdVF95m9GbTjFMGrcZAg2oEjUj9u9QZo5L1+GLZuhUFtOc19RRoBnFVKnStjXYpt9Fnul2/MvnllDCd",
+	"PC0gBE4l+MESgmMdisAxUsciJpD11cQChS+en50j6Bpp3fH7b2j0Nksr339j3fXqV0mEDFHEiQh0coED",
+	"cKS0YhiGeUBDqFGB0nkGQwGeT+MMb6PPlGEZmHeoJ+E2yOEuzPyOMEmpRZ7vcuha1QPa/+CtQ0+HMR15",
+	"MmKn/IohLFH4xWdmmfSt+wY/rlaQ6RZMn1XAtzmTsvTlrSA3c3br013aXj5cpbOyfM43NCVcXrsduGx9",
+	"drwGY9aNPhqY1hLm3WZ1OeYdwB+L3DLzDt6/d1j0IXtZacYfqsh+LcLUimOwYVtG54xsskYVCKr53q0l",
+	"jp1o1wXJfgMN233PjrTs26DjrQg375T1A6HU9aS5tMG2fUo5/oulzWaCFDsa6Z4kV3CBZcBMVBwjCBOg",
+	"3/zrf4nmCYf/jhNSqNdWf+scHJtzU1QW9IWlib0SJDGx79rK6cH7U063UjjnCeUJlYv12Gt1bf46Xrjc",
+	"/VYQn9lg1qLBO1uzS1m2Bdqjs34Zo+4UM+VWgPe2sp/eiZPFu+5r1ncX4sA9SdsLA+ctNUVBccxeWj/a",
+	"cn9Ko87eXTnwbci0sljiTOIE6jrNHXlyttLkw3JCSoiETujb210U3kuzWSfYnKcN+fCPi06r7HO2sXyh",
+	"RaovEpzVsBfePOJJQkayNeWJIK0heL4WNRqj9pb6gi19MOHx2qrRUsGl2uSX6rHaDhLPCxyk5IqQd2eT",
+	"LAS3s21hR4orctArLMhBEaFBYzF0Wg8G7Za3xY6HyRi1M9uAqlOxC6R+zzL+0OH61Rx3pA1XshjrQjQ3",
+	"BIgy5GQv7o6RtJavLa+1GcUgIvG6nhWSIxxFqMnIBEt6SdQPEYnSkdxro2dOppfkE13MAb6V0PLKug7a",
+	"XU0t45k+SJBiiWCWFVeFCoJjOiJ/XB0jUNy1CGL47Z/8cb8vXv/4j+0/vIGCScLTuTd0+5Rf6npxUNah",
+	"OJsKBPejZgg+HPhD2OoCrMat8xrgQrmvysrQlO/A5qLBt4D2OmpCh70WZ/Fi7yQb8R1h61gEIuV6cq+A",
+	"aQmJ59DGbAdyZh5jNlgVhclQLs1goXgM3I1NwJcFJySYR1AtnhV5wDTbyOTxo1A9F1pvpRS6TEuHdo6z",
+	"XbvEcUoAW1xyg23rwMUa5CGDWFbOhdxpJ58PQPzS9TCZYLuuENW9m2WnlcZ3yhhP2YjMTFvncugwooSN",
+	"Nl0196Wn9hUmgZxUdY6T5Fqi5lOcXET8ipUaEqkbJliSK6iME0pPFQhL1OkddzqA8wBVBEOeKgt/Rlkq",
+	"wVbfPFFsq65yLPKfM+161hW1cBYg5bHppvQQFu35wqDdVu/B7tPLunU7vyVy1Yygza5vQtjX1qrggLjx",
+	"jCSV8RLkuho8A5OFM3SGZZpEeOFNNlrnxu/uxI2vB5lTvLumOb0E+QHbzO1e57x5+izFsUW8oIADkBVN",
+	"NwWdMAK5dUCV0vRfSkSo7tNXW5TpIokAhVCkrS8W67ULbZji2HhlIBMKHik1XoI7lg9p9fR24TdYxQK3",
+	"9yOU3vpZkvAKaHqiLqEhj6DJhknGxAxPYAjo9MVj1NTuzwDhVE4DvcYBrP7eMcJIpHOSCGIz4/vMNCSx",
+	"DszTF4/v6EKViEhM437jGL3pN+DD6t/9Rrvd7jfevg11u5Clpkf6Mdv8ELjDJY5pNDAZAupuPcHMMHMx",
+	"hBtvl9D+8jdusDWwiI/0k+WdMC+suxWPsu8vN3f01iFLxYUCNMOjKWWklRAcqV8ASUNreiaIhoZEKFWJ",
+	"SlPihtmEtNFnsK+Ab4HZos9sWj3sr60lAhuBCoiXkggQF9roCyPoYIUFGuEkyRvqwxshP5Tg0bTP5gmX",
+	"fMTjOwIpzgzbGehGf1cczXhC0AVlkTgGB3dWzWhuh+FZbWwY89GFQLjPRjiOAxOhdiO42SNNQCswFwY6",
+	"pVvrRyafey+HcM9i37qVo0ED0xnKd0TWDqLP+uzXSL8E/dpM89d99utWqwX/T10+7HTQr1FYosYQNYcY",
+	"EADwjECjQ3O+FBuz9/5ScBYqtsZEOp/zRLHXGYkoHij6CZ07TVjY+UWt2CBNYmjIpI2mAeNyYGw+9bPp",
+	"qZE1HwtQaFr/6MJU93X2gxEZ0RmOB7pP8gxfD0BXdi9BHSJUK2SXjKD2PWUvlZ9CTeyoT7BmaEZmQ90p",
+	"2lCvQBEfpYoFkQgliohNfoCO4CiGAisc7pVW0e5C6WfCojmnDH7XBX72+Oa/QINXsyzqV2vzDCgzZpL6",
+	"VXI5L991QRbuT0Jw2DdS/jEijJIoRIZ8uop8UoZNaUJxo/CcDi7Iwt0q56fsrgwnNBubO7F1g7Uj6WlC",
+	"Ful4TEeUMJm5VYPS7+AfyZ47UM+NeTKkUaSHAD5Zl/CUmVEYE1BgmWLpvPxLfpsuqYY1nOKE6DmbVqz5",
+	"r+439S9OZ0Zd7gw8Bfo4mtxrw3z0GbNqxmCWSvMaU+Hkjn4kkrH78YxIoJCzOArBB4XSq1HMzVOOPTWQ",
+	"nA9ifgUvt9W32WvsQh+qhVaLMeYpK61P9pOeduGnJOsZWSRv+94j9V6Ns1nYAHv9gbo+4mwcU03+gsh0",
+	"PjBJP6btJYmpki/wgohgvaEGpmMAjTJ9Q7ErWP7d2bbyJXd1y9d0v06zSdk6ckbsXLpArIoT6yXHACyp",
+	"r/V6+ijOEz5SgnQYaz4Fi5VxKcgrgoI/qTEmrRTZC2wbNluDPDAHNOcuzg95adUgIUpPAJp0pFvWaBgj",
+	"p87ZKclSH7S4o7DsfDwmSb5vPdi3RLEgyI80S5b9PSDXI0Ii97To3xMlyM2ZMY6WwTAVC81M+GCG2WKA",
+	"pVRLL8zXjqwclEr5ikPU1N5Gm8BJo3DP3qnX2cpqUCrCfPEA9HSMqXOAzF/2+QPDMi8xBctM3cb4IPvb",
+	"1oKX+b/Zlnw7Su+waEyF39VHHRNiWe10xbmyLrzS3Lkvy4Qqy3Ld8aosyvPuWFmX1qBREOTOq8ynKsS4",
+	"c6Ukj00ul0eIO1eWn/HIXPg1F2bOWI3gckab/7IsyeC2ZVFU/tmWp2Tix0bdncUqCB+bvVZa4qLoKdyk",
+	"JY/ahiXBk/3ofK0gdgBEpcArMxwXI4c0iovm1YXP2l9K/Dzr9FIar2XPsMclVtwIGkWOB5vksDnTWW2Z",
+	"c5X22Fwt/WrVKvUWh9kU/sx4TTajAqtRq+JyGptbyCBWVGQV+WAdTqHJzh5aWNRlfpCB3zjEsKz1OfG8",
+	"XOnTkat56R5Hi1LzKmt85jet8Nk3ON/OFQ0HbMe57qoZ7qiKWob5ikfJaBR8tlbHUGtbkMuwoF4NwXPF",
+	"jKVCXnuuOMOsktYuYI9ze0GAZ1uVU+aSKDIrkVHEEpPPt02UfvZIY6cbkCtdi/6iZXFQ9B0VYYUdB63f",
+	"GXOKpukMs9y2NxZ9gAQeQ4RPTPmVxQb21VV7nR++0EMml/0uIavu0Ag1IZxCte0c/rz1Ul9qPY5C04AA",
+	"+mITHTZhGg4wMc6C4ug63Z88uvfN/a8Pf9798uDZJz/tvTw6f/Czzi++erjWi2nPPrhHavhYcmBo7/x+",
+	"cvb8mQ4E6TCPtilfPEYH7Q4AgjKuC10B8x+zCIXWERwiPJ/HlOjok3W24D4LjRktOMLI3q3UOJIQpnvG",
+	"XSVUSsJQCLDYx+hb7akAXwoMXHsrApQN/3VYQB5Xr31d6ZSuXI0ziaUHwnmc8Fm123njkicdPh0uNnSq",
+	"weC+UM9+CikMN3Kewste8itfboTk1XmIG09Wfld8WRn2YTU5w8rDiOBNztoF9V26MFdwJnoK7z8HNqhr",
+	"ilHTuLEOOx3tRVNa3h4aLtAoxkL4+3Z687H0W7rwlsPOwRbotKOYemNuugP+4fX12lC5p07MVTwqh917",
+	"sMWrNTurGu5Rabj1lmA5paZeQq3VhCqneNTpBWAhqe056hxC+Dw3KbVo1CGVLLl4xNM40lx7b+P1KZG1",
+	"Te8pKYIGJsjsvDOPbHnrUrtlE16mHtEZYQDWmfArjdoCxwrgjtxAkI7FTXmaONUsjnYroGGisk0K0r4i",
+	"hOcb5xNd4bI8zmcEJ0p6JphdoDlJRkrtiLUDfUbjmJrMeRPDBKc143CM0RXW8U0doC1lfR51isn2h7VK",
+	"nOcPjorx2Aedms89KNJvt85z5WzSI2hZ8OCooV9YlwgUe1+OmyhLYgDZL4OusSLFWogyD3ty3nM0u+F7",
+	"It/zh3WxeoF3lzEo6j2ZFeT5BtDt1R0ByYTLpiLYiKW3QQM6bOhhDLYT5/YwvdVn0nv24aAfQ8w/jPAi",
+	"1DqbOuIhKK7DdHRBpHb0JtKqs0bNJZGL/RTzEY77TDfqCL/55ptvWk+fth49Ov/yy+OnT4/PzsK9E/0h",
+	"HUjRsTf1T/Oz42hSrMSM5YIsQh1qUkp13tZBS2iLIcwZ2fMkHZX1FH8RqVuyeoNFnid8Npde0r1fl3Iy",
+	"/JTqDEaLggIyasSFLIMh14a0xoIzyia+Ed+v9ZISY9JeKX38ysvhO1zl017FRYIKLuWZg13B7AwW9nfp",
+	"VNVknal4qPQ9Ty5G7/o6tEjuRmfUkKOHnc5egMJDdd26pIcLlEWPTRgl0zEMDHwWToV8/QCFR+oFWgFx",
+	"RXHv+roRNA7hf4+ur4sC9wh+XidwXykT+Qmf+PD78ywtNSCPnpvVIRfpfCsMI+PQLL/sk61eVinPSnCY",
+	"ipvxMSoQaWZnAgxkt6XYoLkDwXtR82GM0yjfthJM6w1F5cZDPGrpFLnbGmS04eASgiObVFYoGXfHt81g",
+	"6hdl1qCQlUL+wb2d1eitQ1RYOqBRaoEmfYhwrpabrXEWX+MZYr5B8jOYBO5i3+/2/JWqxhNdmMn+ZXd/",
+	"NMVyP18v4Rv0sp5SNrGABsHrExR19apZwCvRcCFJcTJF5V4iTV4kWhKAdcigXNzXrWfXVoBEnFtdxuHi",
+	"CIsLjVbmw0qoaMFf1CCKH3nM5qk0bfwCfZgipfkoK2gUpxEpZqj3ujtWOYqNKrfXMvysZOlcAlCgRNkb",
+	"lMZD2QVlk73Ayksn7KvjKuWih85GQH9lFMdNPK82s3zgT0VTFPLl+fkLmxrl0ElCRoRelnfPXw+SezJq",
+	"QF2YANBamgXXNziis/VsFtFEZng+V1vAx1Z9LzQUUqcxISOeROXTaAvPe53eITDGTgV24M7Kh529dGuJ",
+	"HS2jVFjsKDO5W6O0eA6XzPbgvau4Lr0VpccSW15bM12hHNoSvHLAZY4nwJxTyJyM+UQEiJErxcR1a0j0",
+	"AguBQkau5WCUJoIre06g0P7bYjiqG+BtBiGTawszxkL/vKx73rD+zyi9PuzTfKxFLnDQ7TbqtGj1Ve65",
+	"L6217sQb4MrsBmjRgzRzxjNdzoMTgsyRqCzCc2r5bD2eq8NUgQuoM9lbAlI97NkqHOv0s0U1DQy4XkUc",
+	"zONu76jj1pvqSrTlVuKV5YYvyQxTkAHu/NBTvEBjHMdIxHQylRBWUsbXdyThJh2WtcZwzVhngkgZk/aW",
+	"XaBuBzbMX+F3npd1lToBunUnrFyj4avxW1uLUV3A54zCVO0tf3wLHXwLVn+zcrh81OSSJMt1LTusTitj",
+	"DhfH+IVjV+e+HMHRGBfVxMN6i/LhFMMtE06hQXQRrqXpx2XZM0VWYWmvwxNTwTiWBPqBiR0guEBiydpe",
+	"blmJKHRRo0xp9cI0uzl/fv4CMtzrdSJc3a7LadXV+c2f/tUhpDWenT1HNp9CUbRz0yjGdBYgkY6mSrI+",
+	"oSy9bkf8jgiUtqYMLmgRumT8bwQQ4CA6V5sHWk/30LDm+zWxn5ehCLSUqFWo5cAKwIlwoJbzHLiV0Myb",
+	"6kfmDHnKs6IZZaGpBNK0b5xpJ9axDRkQmgNQjSDo3E0TqM/IGlxaUEMtaOHtJTRDfWW9vy87tR4FI9Sp",
+	"2/qYKlKH0Nry0Gz4c5hKd2puUQg1zvk+ax52DvZOEEZhnpWtkbwxQ4xQOGC2MygzTn33taYCBt6pFkT9",
+	"2WdZTbaQfO60dXFr1qwaYhPFsgypYuGavW2ZxAQZpQmVizO1fEY9gc4Hp94Y/ykrVtDdERnD+MnX54gn",
+	"UC90QRaoGYqLFjR9UNsLuwN8Al6eD2Uq5VzvIr+gpP5HTd9F/VgbUgKhWF39aYEJjxtzo08OzP35d/Gc",
+	"fkUWjbdvAZdszD1fzT+pvmRcNGbHji2YjAis+SicTcz93UY2BLbHOeys7ucZmCZO6rHcwGgjtQiESTqC",
+	"7jzQJLkw/RwG01n6Pmuu7GChbjG1Thr+MiyvTWgWE2rf8fKSm42t/lC23+ipTsNTLzI5cE5murBursNO",
+	"Vx0auN5njLNWcZq26uywc9BGL2DJYK20blxhDZyYZqlwfU6SPgNfnLK3wK5so1d2bwpDSgjKsRGOUULE",
+	"nKsTaOrZwikWg/wBHbTDfTbTzi+JaRwYtABZaI2iz6upAs6a1ejFVUvaCBqXJBGa5DrtbrsDPY/mhOE5",
+	"VUZZu9M+0K37p3A6AU0CO0Wg8OuE+Bo3xDEq3BkoMS+DrERBTUKdzCiNSVSybBswCk38jyM4haW6ViVc",
+	"zCqpb/c6HV2hmFXNQyacbpC2DwnwrtjLDNtv3cJ9U2ObvWTrUnq/1Vcsl84K4auK2JX+3i0UmFdlhdkN",
+	"rq7tdku5/QN6+/qtYZT4BjXBsDXA1jyaqksMbUVoh51u1beyzd1/5ebsw0MH6x/6PEu6fxs0juo88cpJ",
+	"unVFE5CIK5S+ff02eFOQGN++fvs6aIh0NsPJonHcUItgSpXdOauNwhMBkrNwgtTKz72NjjSCAKiYAlk6",
+	"RVdTGhPE+BWioECE32Y0EiBDVnshahq4kCFPoT9wQpA62Xsnut6MACqZAS0DzB4oel999AyGWqbZfcqj",
+	"xWbn7hZO29qTtIMjVPtwuKv1teLp+jjkyrQyad8uca/ue1/F7yPP2gHHqsOtDLPqrOcin+LI5KC/Q/52",
+	"2K3xxDnnT6DARj3Q661/oEDIlEU6b/ld89IX6TCmYgoqYT1e+jbwaCmA8a75a0ykx6J8LJGyXuZzghMn",
+	"aKqhJYySTBKD1W6toZWs8pH+0tJJP1z+uL41+tDJTA999RPPuPwcisHeA63oZdyAVJRia2EQ4Hu+oea3",
+	"FI7E46ihvj5PPWJbw1mMKYkjXewyj/GIRJlEDjP+GO6HhqeGaBQTDAr87MQifTmCmgotn/dWU53BJNyN",
+	"gLZwNGuEi2LbKYvwoiBm2hVMfsYvAfnPPHPrkrXz/qa/kUhlaRz7BKj+vc5KrhCZDz6KzJvxsh+yjH2p",
+	"+dMWMtY4n1ravbRWyAKgKZ4Ri0FZTH/QOQ8iPEEJTwEzUcMDiRVtppd4oUGnhtaeHyXwu6akM8nnkKmr",
+	"dg+bxBfOEEZ5BYulqawb/uZy2N3kVXL4OYsXJtmNxJHIKkE1XZ1U0B8ac91XFKOEKHLVDvIdEeXNBXSW",
+	"NWPczG7yT+d+q3OvPpP3DOw2ZKqbWtqtnxNxkHnSs2w+v4DrOQIuuK31qZJ6ZnK2RfAPTOx1Hqx/wF2l",
+	"hxbsYRuZ+e4FH0gjnqCEzPA8Z1PIJqR5mFVZ9qW2kZrxgnuPvk6J0n7rEq/ztBWw4Z45SSiPUBMyTwW9",
+	"JHsn1mGHeocIutqjIRnzhKAQgvphFoz6Vaqh+M0hEFSHZ3O630lhtVrhku2TZ0fb4ZPr5eEzflU1VJjI",
+	"uqFuXhattn5XIYMyQ1vOdrd1bBrw4biXzQ6CK7Q1w5QtJTfaGiaTDqCrjIycEKbCTqQjA1dy3O3eB3qm",
+	"2lyp2Ea9nBVLtyknzOnYww0NiqO+M0DDBaKRgcWjUpgoo6lu07TxgbPLd82PHuI4FoGJFTrRxrnuyw2c",
+	"iV+SBGGzfrU4lFjHnHYdTzOpviY568Dpve100p3Ttj4K7RGf7V92G/X1gi7k1Ax0TpRNTLI9bb8tdeEy",
+	"qsPrygNoO9J0O74MS5ujAg+tUkCcMV4ROpnKxnF3g5iauxU1j9YPPoSW0W+V0WBiZl6ivnmkqibV7oTw",
+	"imS2KdWYud5KoKl4mDu/x4d5w01ZYy988JZCHcX/+6Ts60OyzhVRlp37YsGgs6I/QH8qLgSASzt+hBzS",
+	"hCeg+Gg3CDQybkJf3Tf2DL3dtz4H0JI4g3oPKkWfaaLNUrh0c2EheQI9Z3Qxf9aj1/jf1Fj35wm5pOQq",
+	"bCOH2sQdU0DdZyYVLOJQUKS9GTYjOG+O7L5RsYiFwXry8toztUY34LS5Oq22o7ux1DwjMRnBjtyG96JS",
+	"7beo7g7DOuwFDX5hPrz5PBZs9JKINK50sSdw1VUIf2ix6XfNFj4ncjStPML50a3JLpZd4N4T89E1/b6C",
+	"w5khBc3apcg4bJWWucpy+oLc3HD6aC79vmpYH/iJeUlwdEuRm+2DNm10mp1gi0uEkTox6NXLJ6ipVKgs",
+	"z9mcEKUs9RmdmeL1PCteEILCiI/UAro9YUR7FoV7aISZUpGGBJkCJqMmUQkwnJzpyJDu5KYpHckplmhC",
+	"dWdAd2T6FfBrymIihL7VPCaIFJAWIlMRKrZE4vEKhevmQaTs6GY1Gxu7Am8vXvRDYIkuynddpvjg9pmi",
+	"ru7LIp8T8vsZsbqJ4WoyO+qT81KDqDLCuTUkBJG6U1yuiVrCt2EeYCOUTRCVmr9vk8yj+22tIRSDNGwZ",
+	"GGAHU7nMFNvvxZjXZuumxrzSzvczha/KLX6qb9i1W9xB4NI5XUtRJK52dmACNuaeGhzNQQjXhNa4e/fu",
+	"3YPrb75r6AhUmhDLS3tBo1hMZGus1SAOg0aMhQQkdR93yqCWAD5VLchbKHUdjDjTVT2jBfgIDaOUBM9a",
+	"F2TRAmgHOrowvyuxdsVIMsggSfRkl/VJg76h8Tn0kxAAE8JOCIJiRUZ+Wz56ly6qUuAy3UK76NHDUpmX",
+	"rtJKiEwT9tGo20mYADvs0mPMZT/dWFv1egDPCwV3iApE2ChZzEHTlJAlipqnn521ekf3Wl88fKodeWUy",
+	"CPws6OZBDPegN8RFa57wX7Y++/np0xdPPnPbYhtusXxwNz0dtxmL+CA4aGcjDqrH8AHxyxtyyw2pYQ2f",
+	"/L3PEn7XDPM0gjaVFmAAAC6XVSiHZa5Wofa1UQ3xkZ1z1k/T+ALpDxzbckozbpNgBG1hlbps7HzKIIQi",
+	"E8wEhoAAauI4RhZIJ9ChFYddL/HqNjo1hd/SBVcxX7Bi3WOZG4J/rBfkJvUXmXr67U7Yd/2XHOJPR56X",
+	"9Bqb60hmGW5DCpitAIb/oWnXv9+yYUsqWR3xKh/BjyLjPYiMGWYLB2mKu2EUnfS+lfR4k6NCrgyaGXL5",
+	"GDR79yGAGb8kjsawc7sqWF90aXjFDeo8MGLkyu1rGtqaTC3mIa0CUH4rLbH36nEvjuFWPO4fnVO1Barb",
+	"3XCn7qkHxwdHt2xw/fDd/x98GprxXK9hqRtITjVOcjMbbGMu7DXYHsYAnuAYTlnzctQcqo8BzBOJ4MSk",
+	"choge5a0aYYUl4n4Fcur6/osL68zCRtJCnhohneIY0SlTm4TCE8wZUWwOi83fwkr9pFpfu89+u+WZcJB",
+	"+6hT3hTRRbouqCEeXSDKUMIlHLSbs0NJxIfADc8AFJkzggAAFsdO8wWN/G8atoRneIGmtB0GinPNuJCo",
+	"ew/xVOaNKPZM144+8+QoGkBGKhyum3ODwFZc5U/yK6a+LfmIx6gJ3WUfw5ulM0QRINPixjT6FYgn6Aui",
+	"JoMmhCmuSh5qXgkDV9949fKJzqmL8FwdmmFK40j0WYanY6PJe7qm2oIsXqlvT/F8ThiJjsuNbZyODho9",
+	"EhqiaVS0Prua8tg2L8mgTM3fdwSS5FqiZqkT1B2hewDnTYwdOMY+E6MkHQ5JtNdGX0+xzIAVc2BNPe7A",
+	"ROsxQB3qqfQ6nROPCCSIij7LM64jPVTG5RSi+TlMtbKu2cJg0OftI6jIXJ5ZrXoYIBILUqYM3drFNMzS",
+	"ZcnVovCciBu5K03fi0LOzKYcWI0h45TGvLmRYIa9aBw3vqR/0Cjkabt96A67vcA7/DyFOxdgvU5nu1mt",
+	"8m0pTgXUow5lKkd89vuuj98QfgJaMzElqIvsVk4Tnk6mW2rdNjGsAuj0ufogv4KkfKc9kfGPac30GIVK",
+	"UwIYJ2B2uiuNQFhcoDFPAhQWYAtCuKvPslRGAdIk7xxDfpVip0vTTPFOxa/O/ZAW0H/D8pCYCtlnfAxY",
+	"LOIEDbmcoktKrgTC8RVeKD06IWRF/iGU+u84P+YdgETcrwcSoTvobF6+ka/K6tSqO6YkSGSymSeRFjEL",
+	"dEUSgnAUfXRe3pQbZLJTOO5qfRyDDMWaJrbt0q0kOPuLxqJI5I1ZbUM2O8KmPssAyFrkCUGGngBOSzzT",
+	"aEp7OwNMunm6yfJRXHvMtjlkt5hk8sGxoY9YNR+xakC3SS7JBphaVpWBjkLVua7QtP7WJLn6++B1vVNU",
+	"alhosuqzAtYA/f3fdNtHTgJ/Gks6jylJBnOSzGgMzVCOOrmz6pLOax3DDSR9vlyVIA2w4L8vEA2GunIK",
+	"ND9UQ5qHDnWEkHKT0BG0L+IiL1fWQpFmDbG0s2CBOHQz0T9C/QwA8kIFzmzvuNg+BWQs0xJfd4PRHS8g",
+	"eUh9TI/VrShi3LzbvNa4lbUs1Rb5QzDTRdaRQ91+R9hmGglBGV1GaLjos9BDpyHaR91OpxMowc0iEiE1",
+	"HY4w0s6MvKOETwcHGtxBZujSKa19Ausdvc0O1TsR6d8TfrTRwlXJeqDMjygT7wtlApbfxxiLgrkGMLnL",
+	"XGIylk7dI7zjJOeaVCIcaweI5qskMvwPWJi6AiGytp+pfEyweW9V6ZXksgYv8NyRQTTKIPXmWE7zVM6s",
+	"ZW/OVL3wer5e1ln3uq6nM3BVQs7nOg/HoJgLCW3ZXMEfaNeVSdQJiuk4dj6WrCuo9eYpOX6WvYmr1x3I",
+	"7SKnvnvR1asvuh78PoquD64w9b0VYa6VdVPOL1oRieklSUwbYq8rHQDCuaTjBeKpHPJrm/j/7Pn548+/",
+	"Gbx6+URfN0dGgyJNcQIj3B9TRsXUtKnPYQCmWPTZr1KSLrUZQy/wIubYdEcSBMdO1dZynRaEbRemKZsO",
+	"uoEb/47QcVrdytGES6Eno5kziSBCcEEI9AyNFxoXikgcYYl1ZotACdGI/pBw0GefoAgvRBuFkMEBQSyI",
+	"HwjMqFSEe4xevXyih56QKB1pp6G2gabczACzhQ4xanOJ8wvRZzG9UPt2QSAmoNvI+UyNLzm/eKSnsPCj",
+	"165xh0Jr8xoBdXXfGf1O3+tJ7sxpR7vMqYmqVsLd2sak9biRO0/bdHeXeLFYSjKbS9E4PvikLgs3hONU",
+	"CkzBoG6owyTaxe7TkOvTCxoXlKl902eoYZJ/bPwzISNCAT4U4qMkQkedDnrMJEkYjhF4mBKki8NNU/Xi",
+	"EA8KQ8wTIgmOKqXDQcHRouhnojUN9Y+BUHt+DAk/XOJ4k+wdd880mS0Lk7yHfk5AHzFnl904iqScJXJY",
+	"+TRfZXWhkqXrSGlCZLKoRst7kUoBjWoJjkL7vUWWAqR0P2DTkNJHBZIJ1fyYsxFBzeECXU3paAo8OYts",
+	"QItm0WfUMHXdYZQppg2PZ/1KU5HiGD7Gx2PdBI1pf5LF0m4jw2xw5KyG4vIMDUn2xuZh54H2RF1RQfbW",
+	"Mc6XsCg19Hi7ILtQ5b2dzdfp8jfMuvjBMLkHHiY3JyzSUcJKPre5FuySSZUybKkiQGYI1oT/PqjHNwBJ",
+	"YVwOxqA85xk8Lp9aQOKDvmP3SCjPuG76nn2smatyjjKidS9HbUNaa9trOyr/DRbBfn6gVsPIWbsY3MOr",
+	"UJFV3RJETLYoVMAmwCCaQtI4tkQKfZyzJdtrv5/qJZksQAnHUUHELeoIuCwj2m+q6GAP3ISSNCYZ3j3E",
+	"5gk43nSP7jtwXaBmKHiajEiIxjEWU0geZBcBmid8D0GLh8gHBfFEfWLXETo3u7syLb3X6tzzQmeZnLm7",
+	"MI+7DbdHwb2OIjg+d3rm61k3jk1bfbVD0PHfSRO3/Q/0Xx4GuzSUK90t67hxMN0kfgeL+TKNyao0Hdiu",
+	"H3zoLiddV98zVF8dvzuFR/TTpoMXjmOIhwGIqtlcg2OMgBYU6Wd7Hhq3oDXtzZWgzzQIK0+ZhGI8eJ5f",
+	"sRPrJjzWprPGzRMkCcCA5SYeaHOkbc7PDMuRMnz7zCTLomZ4NwwQZohc45FEurVTOE/ImF7fDdWLwrtz",
+	"nMi74d5xloodWtoOzUSVUR1qgg37jLJ5Kn9cSNZG0LxPwxFgtkBijqFgJdQ0G6ImRiKmIMr1TzYbWn+y",
+	"z0LnfNrPUobGMZ1MZRu9fPEU7j9X/00MvWo9V78Phd1Z2EaaRcF2ScgmhCUhkA4FKcuKXRBxAo2uxqkg",
+	"UTGV+bD3IEset36OLG9cfa7PQuCxrVMl+nRb+hDaWIoBZWGQuU+w/ixzM6gjKz1M4nMbneMLIhAZj8lI",
+	"9ll1DpNH34ZzffOY6IacrcCENmZBjxXp3E7A84fF3jde2VWM/SNe9o4CnLn88ImPohZVqzMkMCoh+VwA",
+	"Z1oo/ljJBICJOlrWHWEYHed7FTrUx+jme4turqaVGq4R9egHFeF86QYsgfIyPxOgEjXHhRCoEtMgGCFJ",
+	"/yHoOIlAOE4IjhZW6emzlEW21lCfBrxoo9PsD23/g+uqQP2ObaE9WnKKGQqBI4d75dIjNCUJQc3DzuFe",
+	"pSy9eXC1IITuO2KlJFAciXJBwDIz0qIHoESOLOjOblfKdm42wW1E7Lq12EC42uWqFK8PPOJ1qyX9PovX",
+	"HxyeQNa8ua5A5pPVpUwxn0Apk+1zrlT/Ytg0QGMaS3CFDTXuSs6/AfuctdHDNBE86bM5nlAGR+gYzbEQ",
+	"xeLMEPyvI7g3RFig0P57bCo21Q0QxPFyKj7ZKir5hE/0+OqEJuEjMypr3vtKacX1bv2KLGreaZL6a92b",
+	"4YDXujurga91t46NPoyxEDWfMEe8Xln15wmf1bnvnDd2Gp3NiscBMMGFdfgkaIyU8Tq4Sqgkg+40a9XZ",
+	"KV45mi1diQq/rO0Y+uDeiqCJg9QQpfoEQA3r/W4vaBAWzTlVk27sX3b3R1Ms951C7kbQgGOrvwSP9Q47",
+	"pmyl2y3XwC53Je11s5akB9CQFAvOKJu48zNSDObX6HR/8ujeN/e/Pvx598uDZ5/8tPfy6PzBzzq/+Oph",
+	"DgChHdyQY6RdAlZry0piSqW5Tk1M0MhgJnqKEBwuoqXitl5v3d6UT9bHk3UzU8VMP8aTl32L+eq4okj9",
+	"WRRE++Ta4oeucrLzSebNMzBfMciaps7j52OnFZp6bbhXFlhYoIdnP9M6Ou6zKcFKz074la6Y1QIJkmuA",
+	"9kikntBBaKWhowzAIMISD7EgULo5NNn7MzLjyaLPrixYAHg+6XdVQuuzawMSurHY+ihdPhTpIsm13B+J",
+	"y2J/ahoFOQ8PcqYYGIYV5MIlyEVCkEugALheUGSCgeXwgf41cHhoUGDWwZJgCQqyKPDKrMAr44Iyow9A",
+	"CASOAAqKgqXPlDzxya2gWiQEveCToBscBprPB0vsPvAJtQCEhRIfvW7w4F7QMf/fQSdQMrF32IGjl0uB",
+	"cjdwrwWjmEcACAKKWyT8CmIa7UbQ0BwDaMGAnrQeUTHngurHl8qcsJR4NJ0RJk8Uv4JO83/YbwBnbIHc",
+	"GInLfgMatvs6ndd83tPn/O1HeeTII81rHYlkZEG1YFqCeyjy71vBPiiev3lCldFvPPfFE7t8LRpAEMpe",
+	"OfgEao42aIVEZ3hC7ONKMXRfp97WKRU3ZzApEPbKPmwcEHOSDJTR6LzR8igA9dJDz5lLYUY7rdZcCcig",
+	"dQv4uEHJgRC+mugPPvZrYRFYpBfAVdMM+VdHgM8h1Vk/B45N4y11yhaFBkOhcQzoKyA9TJ0lYBxBmHHE",
+	"ocYyHBEaN5spc4kZ/f3fIIcM0Y9R+eoy6feZuSs7LNl9peODijd2p+Ub7RlUr2ya4O5v/vwvUUa0e+oJ",
+	"l/zRj/OL6lqJvPfQPuoG6nh0Op099driKUE/RnAKBUw8P4+hXk6T0gjR7axWQ/RZE5rXDdU6s0l7Fu2d",
+	"oHB5YcIMFQuutWCOdgMzSAneZ6H7UIDC0iRCwKRwZx220ddqYKFzwHWOOpH2o31mcM7I9YiQSIByHOIh",
+	"vyRGrwgtqpeTSW/Jaz6PFzawr4tj1aK10alpZGxhroYLB+RjmLpFcnqBQZPXQW7jtLIOrqwdH+mzEMcx",
+	"vxqkTPOFgcXPsX52KhBnPq1+R/gZN2K9m/HF2yy43aE4qw+a+f2UZhvtWZXe+v3A8/ih1T+9AMZiIDl8",
+	"ErSoUe5rnub0VK/OlIeu1Ca6qPkXtI/H9hdo8Y4iTrQQh+Nkr/E5V1zOcNCmyZkiWed3yjQYmQh1ESZ4",
+	"7Pfa6KUBEcq1AtsdfqNUHCBUWJqzBRudwjxviCjkNOVsvDa+yMEc0GajxvGRDXwV2oPqGbgZ5GYb2vCR",
+	"2ucum4kDUHibLeZ3yDrv9TS32xXz7ML7OstIR0XOqffj1ljng10bAg5OmFpbSdgPLUfIdCxd/QAQulqj",
+	"VyzVjUnfB8rRgo0s8wGfK3bY34Ys1nDJzZmsRGGaxFprVhPGie7bnGV4aM3TcBh0fsWRTioBc6jPEoKj",
+	"46z81ADuNsM3fTPsvlqYPpyifiPou4cM/naPE/zgsXUU9YdBn622ufZMCSh6PidM8XeStIRcxHYKGgkS",
+	"hhZhic3AaARfVR+ibNJvHL/pm4OrR5N54ZzRa96kZt5vvIWxoVdnKOJxjBMYWZ/BkAI04uySQH4srGdY",
+	"4ObhXhs91Xi3kUlpxeiSsIgnSCfqomaoGynva/YT7pm8VicW7WJ2x1hIFO6HprbLHHSpAYcBUUtvvU3F",
+	"gbgzlghniLoZuHxC1OAFjUgC6aoG8HiGdSlKQgSPL4kG8pkn9BLy5KIoUdaFNjL6LDx98uT514MXLx//",
+	"7PT8s8HzV+efPn/17FGIwPBQZLZepr4whH0DqfpDFqG681vj2IiQRtDQaToyM028JkZR1FkZVhRthx1r",
+	"aJVFoFW7qr5hZbFfoHoFKCSfpcwkbam7N19xSyoesbcMW3sF0TR9HK54GkdomPfQ54lNH/soHd+XdPxa",
+	"MSYl25SaXiUlzdbpzaohMtX7qmVk+OL5mYmsZqDI6olQe6Scy87rtHWTJ/EIEhPAIrKv6DPoywjmRxEQ",
+	"jtqUyb1jXU/iAbyHWVKBxiC/I+McUxKQkavMzMEWRxfQ4wzia6iL9YzHiTMCPc5jziYkgfeSCEUJ12DK",
+	"VYxYHazdIa91IdaoRtU4HuNYkM202tzIup2+UIBk5wNotmESY5m1u40gZ4euZwWI2OyV70UOPLt950EO",
+	"wb6plq/lzCrUdRiKktZpnDkprV5gq5is6Je6KYLhhYq2f3j8711zMVC7i/0Ucm1U+zOM23dKZranq5Bk",
+	"XpOZrfOtZPDLTjcIqxZyU8RmGZbe8RybWXGt4m8CuFifVbGxkzLjwbHgwGOES3iF5chYUp/BmuS+mfUA",
+	"z6uY1o2dMd8jzlUJLL8J39pyQqv5jyWcO1kY7nvWk+2D71hquYc9qi57KaKti7o8Za0z4QVJSpwh8PA4",
+	"8COA21ZZjBqacZHHygpNW6qYgp5Iu/qY78A+LB/0TVHIz4CBqpW5ZVsvityT/Ho50db8aew17TpozTAU",
+	"U1jmZV6gHtdbuCIBdxumsMIKAzgFOh6ThLAREZCCYKUN/ahq7MJgyooJKzjChvbSmzXNimHXP9Yavq9W",
+	"xXproVKdjkhFXstGabewoTdsP5zGMEljpgsilRxSv+qegiAWdEOzLCGjWUyqMDerSYosXWKvQgrcvHqv",
+	"FAzvbZ5fcJuoqD+E/ILeuwmS7S6/4GPv4A8GcLXA41bqsJxGo9Y84ZfUpi97Cy0exhSQmskoITqMpXMK",
+	"WpzFixMUQodZuGeg7wmRwAuwfaHeWJnoOu1rmSM9p9HohRnBjvNmLYnofPT/j71v3W7bxvZ/FSx9ibT+",
+	"lGLJdhrLX/5u0qaZJm2aOKtzWnWJEAlJqClAh4CsqDNZax7iPMN5sHmSs7A3QIISqZutXDz6lJjiBZeN",
+	"fd+/XYxeRFIIFulWwsXsQyuWj6W5u/M4I6taYJ6X/ZSNuNLmrGEBEgAK9tkEG+/iv+6qLb91Fed4Uacz",
+	"pfsJu4VyJf8vd8dMsdTyhOy/5jdYUCiZmtpoYRMv1rZjSUxgJ3I78pVd8lsBd4IaV2rGrKvNgujhouSF",
+	"9K/sasEmxTxlke7PUu6tqxllISZk3vDYsLABjW5qtoIZqDFlNAalOpmNat0a7AS8GgsGttsvuHfbdkqK",
+	"pVwM5aZXm5MB8CU7aPM/v3z+rEDGFbwyO2wPPotYcTFKGFF8JJpS5BP3+JH0zv7arjCGHLvE3B6SIRfW",
+	"Q+fqXpQxi2KuIglOL4h5hEjNNkw/ZtGNIi+f28D3ZU+4VwIVhWSmmCLhCsMIAwvm1M9C/qFPRXjJELLN",
+	"EDU/5uVg7lZbQdYCOCll2GM9HHE9ng3MByzhhw0y5BbLyQwuAPzmADGyVE/ARAy/cI0ZrT4JCVrETD3l",
+	"MSNct8iz/DZg1n979/NP5IYtsr40biWITHHM3ihJPZZas5hMqR4rhGciXGhJJHA31WgRt2kIMT2ZKU0G",
+	"jExng4RHLqhtxmyTZzeFtfWYTcpck75suIeWNusZapEz1tRplJ7qptnLpuUQTdipJvCoVYY4tY32PUa2",
+	"xNn2YiYHTMQ9ysejfLybfNyHoDdJxq8jUfkOqK2Ry2LOg5s0m73Xr93se5Z4xD5wpdWBEFvhS1wRTW9c",
+	"euOB0iRwki/FLU34Z3EEXcUxoVW6yRrVpNxi2gq5jEPreM2ZIgkXNyzOGk5zXYAI1lJe2gYN2NPphrGp",
+	"vYDATTBgLsiE6bGM1XpragcvI7rHHoSX0c3+i/A27k5nQXlZqb+vL9jdjeSj6D+K/qPof7j8h8Z7cp+N",
+	"WIvuLfeBt9i5L7zFTTGWcMk7WWgohxdJPezVerUwi6Jw3VgvX+8eRlniortlyfgH64DRlKOkOEqKL09S",
+	"PMhoU5noeLCGWBat2t8WS1nMJkAdTWNar4lfmV/XgFQOoELIHE9sGQj4SS2Cj0FjXcz9xlZ4PVEP37x4",
+	"26SDduff//rfsHGJomcGqBVxBnuB1GlYDPYiBOeqS+WCTz5C3DGEOStzgL7NZmjGUo5mWSEJcSTg7+UK",
+	"P1fVDs/yyjKcoYTORDRuzhkzbGdCP7xiYmS288nZKrRQeXM+HMgh+vIVVyfrzBccoO/gH/fZXSVm/TEC",
+	"Mhoy+mb8iyGjWhVEcLsojj5MecqU1xILgBphb4wMVKA42fUs7p4FaXTVXFnvKhppfsuQtcd9hGTrntxr",
+	"N77iTlXhJ/4sWIagCFRzBE9cDavlTA/XyOOTaWGV1wXUXkMvjRD2OiQpFbGc2IOKvA0DW50zMqCKNU87",
+	"gM1DI3MqAtLunJAB16rhmBxwl54A3IAwwCT5UUoFJKVjCWcGVYP1USR09BoSzSfIIGiSkDo8DGG0rOGJ",
+	"FBFrkJnQPCFhfgDCZXRGLNpJFgQxjwdM8djq+KvstifmAHSe80o6nTKaQiuVWZJsZsf3EJHCs9bZ5sDu",
+	"edYOieOCMvd35GI//NL58fnF67O///r0tzenb6+/ffLTs+/Pr2oB/Py3s5+e/tL59clv16d///Hi9fPz",
+	"t99+/82bZz8Y1bVk7ntO9luzy5WJ9bDJlsceU2fvqc8Hqk5yuBtfqtLgtkN8Nbe6SDZ+33EemcSeimdP",
+	"cuAqxT1c1w1HuwqCdZWqtlGstvCErFe0Jly4P9uratcd0EihyRXghCJ4p2PKQa4KWDTRIOe7HoZpT5wG",
+	"3siDdZwgsIpHOzgJUOUIgjIlZx9kTiCew0JzLpPqfgCd5W85wnRuB9PpsRsrspfBOndgNduE7oDTRFR4",
+	"5TXQPjNmbMLiSzKgCRUR4n9EKYs5VAVqutjEYI4VAJ+t29CSoNqkP28SAOYd9+ELP/00vvAuCWMOKngc",
+	"2nZadZlCvfOEqYalbWjRmqvo0ONaSE1GkgxYIucuu00RJcmQpkFBL1+tRoAfF5tV6ru71N3kMh13Hz3y",
+	"kMUJX5r1ny3Ysv2/39Ktk9DHEoEvpkRgFyaYS9CJ1Kxp0egfc4FhmqqS15cTI7NV1g2V1FG5UWTAIjlh",
+	"JKRRxJRCmNdQNQK4Yt5tbrbJprY+vnBrT8jUvja8JFQQ+9gjBVCz4CcOyZwLBWmx2DANqeeRakAn1yld",
+	"JJLGIalDD9YxnTJCewIbagFmE9TaNloknLB0xEJSt5VXDZL1SbWDBWgpM5guoTat1mVtoX+kJ6ZSJlAB",
+	"ccOnUxaDc+WGsSnC3YJP1CwPKNoIlByQSMoklnOhAtsALlWNAhqt/T4kACtCiWBzEuJLIG95MWXYtnbC",
+	"NI2ppmGLhDbyGRIBaLu2MRw23hWxWQMhRdNQwILYRQpskjOycwcYmU8fLDGqiV08RNmCJ0ugCvwPcjPq",
+	"YcpY00g+ktABgCjYF4FQNeM3O2RYWqNFrtw3/5S8iKrgo1UGhCWK+YXc8HyMMAuaNXuzk5PTyJEK/MWA",
+	"FAAJ7epl06xdhvB1ScLRVNvs71Eqb0Jw8NtibJfLZZ8ERDjNB0lem63MwMmEK4X9htcOIqvuzVwVAXEs",
+	"GsE8M+TiAVUAMdaFmfIJerXULAIg5SALNWQbBblmcob9kyMGJyc2OobSKdUytZTkr5shT/cdTEG3xef1",
+	"8M37ZeQfo1GHjYJXzn05G4KIbdvfiKbQkt7Cf5eqBmad7Ja/RG6zp2aAoaFU3ph/vWRANyxgMu6Y1ILa",
+	"LU1mGP22dwCvzW4Ak5pOoGJcGT6eBa26+BUbfq113QCa5nITLjbbubk3oIpHWDq68obsoNS6tQkVM5o0",
+	"i79YMf8afiMv7G9mK9nIzA4YVw11GDj0xcm71nCAn+JOXDZfbw38oU310shoe9CJTuMzdj58sjK0a0Yn",
+	"5MWba/IOGxUWhucGlfco/D1bLcHmTXwVrhlKIXefP4s3CeUOz3DrQbvl9H9YWs0312WLWTbW0VR7G7t6",
+	"tWMGv4M2ZYjeUvt9K6DwxN2IATCzQMu0WavwfyvXoD71/qnDBpt2pAA70o430pPqkd6JJGCAnT13uRoO",
+	"BvAJgLfDjUZZi3mMIBBmY7ZXn/3veTH/B6NHb5X0gItgIUheozj+HEo4bkMuEzEFCKCXciXcV7XXKOFI",
+	"qWqDwxzvWnaPg9AzAj6h2lxWCxGRP+WgRd55hb6uSb+epYLFXdD/egJKfg1dWJUclSNzEdfCXq4W63jm",
+	"76XgN1sDW/LbR5cv5mCVpG/lw7Ypd3jZH3j2QxkXQ02r/6ccFBniqgF/ct7snF63T7rt827n4v+BGe+q",
+	"Psx4/whqQ8oTy47+lAPkRe12u93pdDqnp6enZ2dnZ+fn5+dPnjx58s0333zz9OnTp7UKlta+I/O1HgHQ",
+	"IJVaz+zKksX86Z6e2Ol+DMBnld7SpK9YJEWsat1TaGacUKX7huo2vSOoYcFDrVt78d117ltbncSq2Dev",
+	"L5lHMXvNHbQs6c4ciMdzNojGVHfolFtM2z925PAelVeV3iDxth5+2oJZD8f03LTXsrzKamAovIWOLagZ",
+	"geVGB0omM82I2VNjNsLeGrsFjXhDP/BU+OK7a9+cNxbym5/fXRtm9Ss4GwosLMMFIooJYzFf+QmxXfIt",
+	"3EzQmvOftBbdJZbuzLliyHJ7YiDBpZGzKss+PX4aEK7tBxGMGu5r+f4Nm68cWOtUpj2B1mnD5UI4rBg5",
+	"zIUNvA0y3YTR9epo6U8YFQpfZFarcGhCaBC/6gYx6+a8CS2CK7d80u3qoWOAK4evJAUx5ySeJawn6uir",
+	"TpWGTBAHVWhxWx2OIb63AcoPwEl4yIYUHmz5WLFhT2D5s3m5Z9QXDFvqexMuM8uaa8xgcbRqfrUulx3c",
+	"CQGZj3k0zoDerTmPgJC2eaj1CZC6s/CDnli17wOb+rJirgM0kBTgGAGscYRoHkuVwY0rxBtPpJwOaHQT",
+	"ZMjjElwy4qaZyIgmGRC51wdpy9ptrlvkp1mS2HBDT+CiUQdxuUkFuFsWDWgMeOqWTHtHdQM25iI2y4kH",
+	"1eU6Z3ZCUe5nBpzz3jTx96Z7rlwSvUmlRkzQw4mjqfuGFUYfXXB708yjmdJyYnlIwUQqaEt/b+K+NK1b",
+	"pPkjW2AC/7h6dfDp1dUxHDVfnh8w88JbpVTelC+TdWMsrVNuDm6zUuYl+SI5VhMvr5PFK7DLZXkTMpyx",
+	"nBVWqkqF+UL0ko976SW75Ibt6mW4I2XijVvT6AYtP79areRH7bjDTodn9HywrOS7DgDLJIDXl7TYL/EQ",
+	"BGtspOOK7rOif9wXY6ki9MObrlV7UGqbfTkmWPBZ7f2vdNH+2FNCvKO3xsosN10Fm2eeJWO/MM/XtKtr",
+	"8oHG978qv2SW01tqq9/BO/n4H5lbam3GHaZoKc9mfKRIJMWQj2xTeVLny9FEDvbbgIy50tLQn6YL19hK",
+	"zaEPbtaZy46HJGy40S6pytDb2zl5MN8RTucBpNL48/5CUgV3PQi7ogf7U3YgwqVOr6qsPgioS40pdzar",
+	"ilwJgn4d36UEDpuCa6sn8hw96uA9L1e9OF1y4nIFM5UHtBp16ftc4DYMFChoGA2ZICzN4HIyh5R9ZtMR",
+	"vHs2YKYNWPG+Ucw6hXCvs3rAtMFt1ERPt3kQKs9uyvn+muJx3e4jyLFWVbSW0HL+50PWG6uE2QPXIfME",
+	"08PpkI//lIPqkLehN3MDSVkk0xg82TGQHVdZKCIOCnAAXczDNCKN1DEVBJEAnLhrYPJbloihyITGzIXQ",
+	"CS1kUrbID1YZlTOdZDl1zlZSklCCOnDsUk4x2VFpnri+E1avVZuE5N/kYBtcgB/knEyoWODSaGkFdXEZ",
+	"qurYEj7hulDoZCV5rXt+EuRyyvwxoR+wZuEc/KMbKhjuWFSfsdus34uNiVfG4tvdzkn35GQ1Fo896Lp+",
+	"wAoNCBaTH66v3xBzlCoC9hcXFxeUUjoYDAZRFEVxHMeMMTYcDocnJ/CdbXKQ9g3Y2yGti9efrInX45K0",
+	"s3j9MadhY07D9iISs+DdIa0Qj4aAl0/isdrrzjkHfiY5bIPvKDisGbeDMHMdVtcJM1ftnM3HT9mqh0bV",
+	"DMmADaUFNAAaarTWCo53CxG9c4Ar98WHt86IquDC98xgvxjuUeCwu+rX+UZV8A9LDX/KwdENdP8oimVn",
+	"zpD6Z/EDQXvUZR/p+7evSD1L57SJDjJ14VWzazbGip5RbkuzvFKdnqjTvFRrntLplKXGPvOLsrLLMoX8",
+	"lJQRmqZ00SBLLtZHiriT0uqJ6nqQS6M8l9aDkCuxIIYVzFLomY9teWWa1blY7y45P+nkXx/yDywmE6YU",
+	"HTGXn5MbIWbnkL2EBNKO/pSDANo3ACYNZme9+O46sLaDwko5CrFFbLLU2KSPZ+2fjwz1kzHU4DOGUY/b",
+	"s8X27JUB7L/jy8m02V12b+g3zgVXYxaDmpc1et3LGWYDV66g+6sR61v7t8xqfo/H5TPoA+brVZ4tIuR8",
+	"K++WYlpzMfLdV0VZ8s7ecC8o70ki5/2ZgEZwcd/1tracjc5irvvg27FgrrWgFtEUwP6E1NBJEK6NWXTT",
+	"56K/7DLPfpjQD/2UzWlqvS/ZdS4K16XQKR/MgGng2vSzVsu4EoLyWvf0Y4CgwP1blvKhnWE/j6nY7yMc",
+	"Qtz3YHTtNASbAyJw3yK0wOfNnIaL/CZAv/X+5HHUlyJZ+OEimEIBffjEYin0pyztzwTXOagCwhzjZvaX",
+	"5E7ht7KXKqaU+U3rpD+WMyMeOmdBTXGdsWyXS1yzlzWfsP5fUth9miU6pSXv3ppnOdqrdOPb3x9ytQJo",
+	"/dqbrHess0ug4O8OvtIi1wC8yIZDFunVNv2rBrvbkXvAGi/nBTuhpCyN5iBw49XDPHKsI8fal2N9ddAz",
+	"XwmSzHommSk9Y5qyZsLFzRq9x9zzioubAzSB7Y/Bl5Ir+zM99vH1a0FtQBWzBwuH+1gl/bPo+mL6S2fy",
+	"W/r0xw+/tgePb9vbdg0oBWqqlbzTmDaWyf1eaAmdI6PGMlLNgdQOxQk5YK3bPslOMdCnw246za/YO3EI",
+	"JYjP2wH+x32LHtXumM8Bm4J+BzsEQor7W3JcbanyGPHWxU1pQOQBt0vNJl44TG7V1hVEgguYi5tHikQ0",
+	"SbBuOxob1hATLbFlKWDkOLAaSsYwW3L15iW5YQuHNUOGEpmkeV1P1G2dG4yii2VuPHZQNQBuRDWANT9S",
+	"0F/00mLVcDEiMsUgt/k/1zZ/zL27YSsGqeiJMDuiYQATYKmbAotuEKE//Ed200c8n2YpH3PB9T+Vpqn+",
+	"J9rRIakrxmJycnJW6qnLqPDu4M1bMpY7H27vtO181g7cPPQ/jK+eHIyv3nGbK7WfjKcckfY+VzJ9vgdV",
+	"bL1ES3r8D/hjNWG+gpsd4WQ/W454vr9ZOUJRtlZL8/V68H21eXRM+rDMOEMsPW1fww32ngOwZ2S6G3lz",
+	"u6LJyZE1P6yT6ML0G/nsrjF52EMXjN+n6yAlQIpEDkmzTQq1FvBDq1o9vbu/bxXgd3fiPXBbwU/DmQ6m",
+	"Jm7Jh5Z0RB9vuYoVXXwmVnQEaP5iAJp3UBs11Wta39EkUYHNqjGWdMwnTCguRUAiqTSpA3Fhd6ZGQDAz",
+	"ASAGE6pUAFlPIlqAcgOeGMT66An3w5SlEROaJ8zCLYe/D1M5Md9shAEZpXI2RSM+posACuADRJENXCFY",
+	"gA2fZGr0pVZPPKcLLO4ErzL6AmbadZsClKC/pGAk1H+FLfLcVpWliG9vbvnGfEu5jMhQy7AnHHIREXLe",
+	"aJEr7C5FwNgjqZyXZtq/M4uLmthuwuP7VE62aTF3Lbe6i0/Yb1Js1bTuhVnwbxfb3PpKjt5ji85tbn1t",
+	"9mzLe20lypZ3/8gW99Biz1Cdz0iLiijQYX8AGSAwkcDvyUejMevPU65Zv21TgxQGgLxfzicrv8TZlTPw",
+	"GID/DfykQc1MN2EQPXE3tTtwl0v/QTGIb8OetACsSjVD4eFSelh6y1K4zSbfnBrhgQg82IYPTiZ+pj+B",
+	"N0/PT2rdTvskqE0vzmvds6fwv4ta9wJ6iRnDpGsFXi2o2cPsP/vkzD3bvjhxD5+24elpKidTnc/9KUzL",
+	"iqnOGfpOqJKCi1F219MTaCqo5ZK08zZJ/1Xr1t5fP9teV4nkZCJF3/7Zh/Na1VswlXPDrZAlQXuoG7Yg",
+	"Mv3yO49/ajH0HvInjWThSvPI90gncrQsfWaqOZGCa0vT5WYt3Pcab7vnEE9eglyRhbexq7N9siRNLctS",
+	"s87oMmXt1L0VbvSPUvtpx161Oam1bg2AaDDxzemEs6lTQ7MziUpopoMihJ2RQgAt48a92ZjdJUKzskUV",
+	"CqPbbADj4/HDD83AwmTT9g7DVMpkTWDmyj2DoQxFaIY/KAW4ihzFkXo5qGGj68PxP1KoOGE3BTKZKe0S",
+	"qyEF2rxDDi22oea3rACVESD0YAivAChMxXQA5YaE61ZPvEHYIjdP1xCTasDMRLB/pD977MMqlSkjo3vo",
+	"kVk83Nuckv0o/pCdMj81g/JwtHx25F3O+dEqNxI3Qs7F4VjSXtuzgRk9OEv15GLzA45ypRgmPNJfhYV7",
+	"FYO3rsBSVzlqhXpR0rRvDfM5RkU+vS92Im/Zyv56kZHl2stMgm7WGu8jIHJUFY98+auMbmzgl7u6p+zm",
+	"7R/daK3X++4ev1g9YE9O9qPQQ3ZzPBw7efJ1cpOL7un54bjJww9QPFS1Lw9s3EHzewxnATyUd+F2pbb6",
+	"2xmC/LuRPVJotLt+BLYJIpYFc00SfgPTyQDxpNjEFJ/B6L96FaZdxXQuzld4jvNSL2HpmOO3zIvir87m",
+	"zOvOYbkeKWijnBzBW+7MK+DcLRsRxRLLJXYxUyxt+pU5pfbEe8VSG5raBjQrU4EGXMRQRgI4LFxBvLIK",
+	"LcvF6EvbfHd2bfMdbD8oB6tZMS6PcZQOrb1HB/JDuPBPt2NqlotNUy6RzvatTFgmiopD75a76PU+Row8",
+	"RzlE8d0hJPXsfzGLDRVgNYK5STW2d6JfF/zfXiMjJrAHb16FQOqI+7zAnkt4bWDYmPkw1w0PI6knIJsi",
+	"JubzAZmPqWa2WTRPieaIfuK1MLYfo2IhBYMOw2Xeb4+Y7tf3fbpX8s/qcA7t376f07vH/Dac2wdqKWy/",
+	"STHTlCf4TAzywNkPNiGh1q0ZsQKHhqush3l2fnwZswMQxlKE/jv4VMVerfk2y8Xb12DvPLcszwv5QScu",
+	"M8MttZiNzm6P+I+u7k/vmNOzVBS3V7tsSpQqtprOqotbOO0qmRfAw2Z63ZTqca7WgTpXZOj3pt6VOgav",
+	"JlKMLCk/8oW7I9yAjPnIyF/L3TnDHD6dcmaTCC+hET0XI+vHUatgCM7wbq2TsXf3M+YS6HwfqfOJnIv7",
+	"StXzo1R9oAnCOWfIdnutWFlvFJdbwxvcam/oaKuMVHPfO/4X3ltizMLwbPNKaE1qzgjFpptcEc0+aFKP",
+	"qGJNLhQTimt+yxpVZu5/l1u3NZrwGsBTv2JiZJb2yVnG9JROATB9/QDR28MVSWXCqj5vfqvtqRuZnXgr",
+	"kUi2Ggh6SKqGohy6696DyWBH79HUz/BNHAbJtoyts1JscWYuycQ5XWql9V4F+IJza2bYFaIJjxg6hcFf",
+	"2cb/9JWh1m4nT7ht78Q78WCsMs4rYt5O5BA38uhJWOtJ8BPt8O9qJ8Ez21wXtRI8IZRMqVJzmcboF5Bw",
+	"M02SBaGCsOaE8qzxbQBnOrAHKiCWSBH1H7BpCGDTNC5JZiMpPhKKcEGoPZI+YE6lb+DOToGV8wO4Q7Vu",
+	"bSAH/79YfO/mD8ZemrJIN8cyVaw5oFojqygeH+9oDOSgtpvCcDj/wl4so3pZrEJVUrm1gZdoqacrkFLL",
+	"qEglFVv7LGkJN15nNX/xitgBvBVuaX2PgaY3TBzQOwHfsyApRRYCXdfN11tfF0DBkm3qOG1BdyxxRVQ4",
+	"byIqfJcpHwnCRWC9qrYiHmu7LHqYAmSYUvOvJ7ARvEVFXZCE0VuWM+CEG0MSXz2DigXXBJArcsOmukWe",
+	"OwQaPefYgl5IDagzQERVXProTrFdh+5wYGdimsqIKSh39U7tQs4MlZh9QGoiCzlLFUuGBzi2V8s984tf",
+	"1mM2USy5ZQhp+dlAJDB4oeRQN0qVnkq77T5yIr9Ahfw/VUh+HcmIFRJjV/eB2a07JCCS0BJuSBSzzQzs",
+	"lcvst37MEk1DI6MVxgB7oi7YiEJ1jJYkZvEs0g1CtZzwyBgHAZmPeTSG+hg6ZOavJBc6BYy1AbMezHTE",
+	"4lZPPM/Az+yRTtlwprBbA09z0cdE7K5lUtB6O4NVSXjZExP0lSZ2nhMnWMlgpmFoI6rZnC6WPggjbREL",
+	"kklCZw+E2Qh6wk7KjQOah1awTMC9lqnFeCtwzwo5enf3bGEfM2iunQyTA7poM9bZfvC884gNUdGY8cAq",
+	"kj1rgKYIB/CA2tJ1trmZppwkcs5iUh/KlNipELrMIXLQx5wlNFqf1T1u2VqpVyfIHEOBs+GMRZd7ecrM",
+	"ob3GBYX7KAwtuA2IO/vylRRUFrMJ/EEMgShSf/b8xwamt0Qpi7kmCNZhQ42Z35ykLGZsgqKhHstIPZ5I",
+	"wRatSQxucueazt7/zLy+xB3/Lgch9YA0LWQR0xk655zrsZxpoATbB2GmmC+JvM96qCWrX3yBtzfnPPbx",
+	"5fOHM4DnlUffu9xSJuKp5EIrUs9aTevFlJkNV4y8f/vKAo4ozOGJgyxmAuJ4zvhorP2VyhIJ13zV7AgT",
+	"mtMEMvCon37nOLLr/7D6mtc4HmvacoiVRsyfuYUlKhkB+o7xMZ/A4W2WxlvFfMSy90BbJrt7UymT0lgu",
+	"qReSurB/1FJBtPctCDyVDdlY54nEZEWnrFhFyr4QkQYQQsYQsvdWwBxYfeuVEHImIjYx/ISosZwLczRA",
+	"e5LCLAsfCRY3ubBHRaZFxoWEzIUttiZzLmI59zfQ/0LFViCchCL//tf/rCQAODWQm9PsmrvATpPJLNF8",
+	"mnCc7YJMC2cG31mxaYgKT+RMD+QHUv/p5+uX3/9X//3bV/iLlUAqIDlQLqLjkpRB468GDPaWs7nNatep",
+	"//GxlDfPWcJvWcpL2cTbshYoGUliG13zYsS4z7vmZjzltMiWis1SVr/3CmDU0lnCcJmt5pTjGpmPRVJE",
+	"szR1mESw8oHRuS0Gkdn9nDSAzChRCY+N3MKdt7wTsFfUEvPEi2U8k4tRwoDWmlIQx4EUqf88ZeLlc/JM",
+	"CsEiDV3Tfja70SFqFo0JVeQF1z/MsO3PKy5mH1qx9L8peRy9ce+rffzj4/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
 
@@ -369,6 +370,70 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// CheckInRecord defines model for CheckInRecord.
+type CheckInRecord struct {
+	// CreatedAt Example: 2026-12-06T01:02:03Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Day Example: 2026-12-06
+	Day openapi_types.Date `json:"day"`
+
+	// Reward Example: 3120
+	Reward int64 `json:"reward"`
+}
+
+// CheckInRecordList defines model for CheckInRecordList.
+type CheckInRecordList struct {
+	Items []CheckInRecord `json:"items"`
+}
+
+// CheckInResult defines model for CheckInResult.
+type CheckInResult struct {
+	// Balance Example: 1003120
+	Balance int64 `json:"balance"`
+
+	// Day Example: 2026-12-06
+	Day openapi_types.Date `json:"day"`
+
+	// Reward Example: 3120
+	Reward int64 `json:"reward"`
+}
+
+// CheckInStatus defines model for CheckInStatus.
+type CheckInStatus struct {
+	// CheckedInToday Example: true
+	CheckedInToday bool `json:"checked_in_today"`
+
+	// Days Days checked in, in all.
+	//
+	// Example: 12
+	Days int64 `json:"days"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// MaxReward Example: 5000
+	MaxReward int64 `json:"max_reward"`
+
+	// MinReward Example: 1000
+	MinReward int64 `json:"min_reward"`
+
+	// RewardToday Today's reward (null before checking in).
+	//
+	// Example: 3120
+	RewardToday *int64 `json:"reward_today"`
+
+	// Today Today in the site's time zone.
+	//
+	// Example: 2026-12-06
+	Today openapi_types.Date `json:"today"`
+
+	// Total Quota units earned by checking in, in all.
+	//
+	// Example: 36040
+	Total int64 `json:"total"`
+}
+
 // ContributedAccount defines model for ContributedAccount.
 type ContributedAccount struct {
 	// ClearsIn Seconds until a cooling account is back (present only while cooling).
@@ -548,6 +613,25 @@ type Preferences struct {
 //
 // Example: {"id":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","rawId":"AbCdEf0123456789AbCdEf0123456789AbCdEf01234","response":{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"},"type":"public-key"}
 type PublicKeyCredentialJSON = json.RawMessage
+
+// RedeemRequest defines model for RedeemRequest.
+type RedeemRequest struct {
+	// Code Example: PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A
+	Code string `json:"code"`
+}
+
+// RedeemResult defines model for RedeemResult.
+type RedeemResult struct {
+	// Balance The balance after the credit.
+	//
+	// Example: 1500000
+	Balance int64 `json:"balance"`
+
+	// Quota Quota units credited.
+	//
+	// Example: 500000
+	Quota int64 `json:"quota"`
+}
 
 // SessionInfo defines model for SessionInfo.
 type SessionInfo struct {
@@ -762,6 +846,12 @@ type Unavailable = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type UpstreamUnreachable = externalRef0.Error
 
+// CheckInRecordListParams defines parameters for CheckInRecordList.
+type CheckInRecordListParams struct {
+	// Limit At most this many days, newest first.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // UsageLogUserListParams defines parameters for UsageLogUserList.
 type UsageLogUserListParams struct {
 	// Cursor The `next_cursor` of the previous page (absent for the first page).
@@ -855,6 +945,9 @@ type PasswordChangeJSONRequestBody = PasswordChangeRequest
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
 
+// RedeemCreateJSONRequestBody defines body for RedeemCreate for application/json ContentType.
+type RedeemCreateJSONRequestBody = RedeemRequest
+
 // TotpDisableJSONRequestBody defines body for TotpDisable for application/json ContentType.
 type TotpDisableJSONRequestBody = TotpCode
 
@@ -896,6 +989,15 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// CheckInCreate Check in for today
+	// (POST /api/user/check-in)
+	CheckInCreate(ctx echo.Context) error
+	// CheckInRecordList Past check-ins
+	// (GET /api/user/check-in/records)
+	CheckInRecordList(ctx echo.Context, params CheckInRecordListParams) error
+	// CheckInStatusGet Today's check-in state
+	// (GET /api/user/check-in/status)
+	CheckInStatusGet(ctx echo.Context) error
 	// LimitUserList The limits that apply to you
 	// (GET /api/user/limits)
 	LimitUserList(ctx echo.Context) error
@@ -935,6 +1037,9 @@ type ServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
+	// RedeemCreate Redeem a code
+	// (POST /api/user/redeem)
+	RedeemCreate(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -1091,6 +1196,42 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// CheckInCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckInCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckInCreate(ctx)
+	return err
+}
+
+// CheckInRecordList converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckInRecordList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CheckInRecordListParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckInRecordList(ctx, params)
+	return err
+}
+
+// CheckInStatusGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckInStatusGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckInStatusGet(ctx)
 	return err
 }
 
@@ -1299,6 +1440,15 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 	return err
 }
 
+// RedeemCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeemCreate(ctx)
+	return err
+}
+
 // SessionList converts echo context to params.
 func (w *ServerInterfaceWrapper) SessionList(ctx echo.Context) error {
 	var err error
@@ -1456,6 +1606,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
+	router.GET(options.BaseURL+"/api/user/check-in/status", wrapper.CheckInStatusGet, options.OperationMiddlewares["checkInStatusGet"]...)
+	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
+	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
+	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -2587,6 +2741,224 @@ func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 	return err
 }
 
+type CheckInCreateRequestObject struct {
+}
+
+type CheckInCreateResponseObject interface {
+	VisitCheckInCreateResponse(w http.ResponseWriter) error
+}
+
+type CheckInCreate200JSONResponse CheckInResult
+
+func (response CheckInCreate200JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckInCreate401JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate403JSONResponse externalRef0.Error
+
+func (response CheckInCreate403JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate409JSONResponse externalRef0.Error
+
+func (response CheckInCreate409JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CheckInCreate503JSONResponse) VisitCheckInCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordListRequestObject struct {
+	Params CheckInRecordListParams
+}
+
+type CheckInRecordListResponseObject interface {
+	VisitCheckInRecordListResponse(w http.ResponseWriter) error
+}
+
+type CheckInRecordList200JSONResponse CheckInRecordList
+
+func (response CheckInRecordList200JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CheckInRecordList400JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckInRecordList401JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckInRecordList403JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInRecordList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CheckInRecordList503JSONResponse) VisitCheckInRecordListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGetRequestObject struct {
+}
+
+type CheckInStatusGetResponseObject interface {
+	VisitCheckInStatusGetResponse(w http.ResponseWriter) error
+}
+
+type CheckInStatusGet200JSONResponse CheckInStatus
+
+func (response CheckInStatusGet200JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckInStatusGet401JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckInStatusGet403JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckInStatusGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CheckInStatusGet503JSONResponse) VisitCheckInStatusGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LimitUserListRequestObject struct {
 }
 
@@ -3631,6 +4003,126 @@ func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(
 	return err
 }
 
+type RedeemCreateRequestObject struct {
+	Body *RedeemCreateJSONRequestBody
+}
+
+type RedeemCreateResponseObject interface {
+	VisitRedeemCreateResponse(w http.ResponseWriter) error
+}
+
+type RedeemCreate200JSONResponse RedeemResult
+
+func (response RedeemCreate200JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeemCreate400JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeemCreate401JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeemCreate403JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate404JSONResponse externalRef0.Error
+
+func (response RedeemCreate404JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate409JSONResponse externalRef0.Error
+
+func (response RedeemCreate409JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RedeemCreate413JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RedeemCreate503JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SessionListRequestObject struct {
 }
 
@@ -4176,6 +4668,15 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// CheckInCreate Check in for today
+	// (POST /api/user/check-in)
+	CheckInCreate(ctx context.Context, request CheckInCreateRequestObject) (CheckInCreateResponseObject, error)
+	// CheckInRecordList Past check-ins
+	// (GET /api/user/check-in/records)
+	CheckInRecordList(ctx context.Context, request CheckInRecordListRequestObject) (CheckInRecordListResponseObject, error)
+	// CheckInStatusGet Today's check-in state
+	// (GET /api/user/check-in/status)
+	CheckInStatusGet(ctx context.Context, request CheckInStatusGetRequestObject) (CheckInStatusGetResponseObject, error)
 	// LimitUserList The limits that apply to you
 	// (GET /api/user/limits)
 	LimitUserList(ctx context.Context, request LimitUserListRequestObject) (LimitUserListResponseObject, error)
@@ -4215,6 +4716,9 @@ type StrictServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
+	// RedeemCreate Redeem a code
+	// (POST /api/user/redeem)
+	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -4648,6 +5152,77 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 	return nil
 }
 
+// CheckInCreate operation middleware
+func (sh *strictHandler) CheckInCreate(ctx echo.Context) error {
+	var request CheckInCreateRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckInCreate(ctx.Request().Context(), request.(CheckInCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckInCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckInCreateResponseObject); ok {
+		return validResponse.VisitCheckInCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckInRecordList operation middleware
+func (sh *strictHandler) CheckInRecordList(ctx echo.Context, params CheckInRecordListParams) error {
+	var request CheckInRecordListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckInRecordList(ctx.Request().Context(), request.(CheckInRecordListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckInRecordList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckInRecordListResponseObject); ok {
+		return validResponse.VisitCheckInRecordListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckInStatusGet operation middleware
+func (sh *strictHandler) CheckInStatusGet(ctx echo.Context) error {
+	var request CheckInStatusGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckInStatusGet(ctx.Request().Context(), request.(CheckInStatusGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckInStatusGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckInStatusGetResponseObject); ok {
+		return validResponse.VisitCheckInStatusGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LimitUserList operation middleware
 func (sh *strictHandler) LimitUserList(ctx echo.Context) error {
 	var request LimitUserListRequestObject
@@ -5045,6 +5620,52 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 	return nil
 }
 
+// RedeemCreate operation middleware
+func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
+	var request RedeemCreateRequestObject
+
+	var body RedeemCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeemCreate(ctx.Request().Context(), request.(RedeemCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeemCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeemCreateResponseObject); ok {
+		return validResponse.VisitRedeemCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SessionList operation middleware
 func (sh *strictHandler) SessionList(ctx echo.Context) error {
 	var request SessionListRequestObject
@@ -5238,246 +5859,267 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bkxtHlt5fyYAngmgtgC6g0SS7GYpxkyIlSqREdTdHotRcVAKVAFJdyCxlZjUa4nTEPHk3HOEXe3cd",
-	"fvODPa9r+2UfHP4zipix91848mRmVVahCpe+UCONFDNSoy5ZeTl5zslz+c67xojPEs4IU7Jx+K6RYIFn",
-	"RBEBv44S+hlZPI/03xGRI0ETRTlrHDZOpwQdvXqOzsninkQ06jRaDapvJFhNG60GwzPSOGzQqNFqCPJ9",
-	"SgWJGodKpKTVkKMpmWHdJrnEsyQmjcMHrcaYixlW+h2m7vcbrcaMMjpLZ43DbquhFgkxt8iEiMbVVavx",
-	"TPDZcr9OFBYK8TFSU4IUnREkMJsQ1KRsFKeSXpAWOn72BO3t7R3sZJ3+PiVikfd6rJuu7GejF/Tut7vd",
-	"dq97GgSH8L9vGl7nI6xIW3+3kXVaKkHZBPr8gk+ORiOeMrXc8y9YvEAjHMcSSSIuSISGC6SmVKI0kUoQ",
-	"PEPYvFvXbXt7AJNe0fn+9pP8gk+eTDFjJN6mwyPzSl0/7e3afnav189USC6qKTVk5FINRvBE6KgjEeSC",
-	"8lSiBGsCwUNJmEJjLuDumAqp4FYtmZj2aghlr9vV3caXLwibqGnjcK/X0ptDEaGb+ttvg/bB27/5TR2Z",
-	"fEYWK2d8hiOC5lRNzYzbrVhLGQkdnJNF7Yw/uNaMv6AzWkHIL/hEooQImLy6HsXwrt+ZiIxxGqvG4X7Q",
-	"ynumf8zwpenJfhBs0q+XPFpDr2aRqUQz/Shq6gXXHYOV148QgbA8J5F+snb94eWa5Z8kqt3nbd3ZIhl0",
-	"ew9hDNnvGgI4Jt+nRKoq3gsDcT31iECYVxCNzIjCr9u2lfbzKERUoTmWCDM5J4JE8GLt2GxbtRTTCLqf",
-	"fnT/zcOv+l93P9n7/MGXveP904PfBd989uR64z1RWKXySYylXLl08ymXxA7inkQSXkNUIsos89FN1A3L",
-	"PD6AZwoD+40g48Zh49/s5uJw19yV+tKMs4H9OfB7qjt/SmfkG85INet5fvT5kRFEP3BGUIQXegkiNOWp",
-	"kAgLgkapQpTV9Vj9UL1LGq9P9UznC3IkKd49mWI2meISzd3vl5fAZ0RH7W9w+4egfTD4m7Oz9m4dUzrl",
-	"ywN8yqIqWUsuN5e1iq+TtL3tJe2VVjpkwpkkRo8xkvFzrp7xlMGWGnGmiJHDOEliOsJ6TLvfST0wrx96",
-	"yArT2LwT6c8wrgZjaKfVIEJoodNgHMl0NHUiWs/KQq8wTN21yOwptAxjKU7656VP6U2tRyPoMFVOChOU",
-	"SiI6jatW4zGOLBu44bgpu8AxjQaWN/ijxzNyiCxnRmYZUAzkprdm9w5mQe+tjOFpeRhryiAR4gJhNKYk",
-	"jgxXgD7DRDwRJCJMURwfk3EqyU3pYJS1NxDkOzJSxKcIWAOnuQnzQcO1s9dQ85PT01eoH3R3DtFzNuJC",
-	"kJFywhwlgl/QiER3NHtrOxdWDDBsOYGTN3BPIj5nZ0z3J8aUqZ2WXgXGnSKIFD4nRSK1xOtEMVZutOKM",
-	"NUP390BvNT4ea3kV7nTOmF7GZ1wMaRQRdsPlG2ft+ItGZbaxqEQRlXgY390SSCL8zwCZ3iGXwgkFymJc",
-	"K7r63t2xJ/2dIYk5m0ikeJElnRApKWfH2cHwRiOVprVBds7MByzphIFmwFHEQT94hDDLdtgIM8bVe1pc",
-	"2BS52oZ9Jd7r03xKBEEY6a6TqE0ZsuPTbTFCIhKhZlgec7gDE3vK+QssJuSGMzrk0WKgOB/E0Fg+n47j",
-	"6gd0fxTnyDxztxzefQ++BQyDwVTCwVPoHUsSJd0UvMRscaQUmSXGqHGDmdCTMMNsMcCuPY9ZcI70PeTu",
-	"PUJKLBCeYMpQjJU9kdzyrKz6KB4rIlB4TJRYtI/0jxBJMuIsAo14SnBkLTveIxVGFPMKSpmiMcKMq6me",
-	"ZPNBvQw4jvmcgNGnQnV72A8qjmZ6KK8ZTtWUC/rDjTd96jeVr8mf/vnf/et//O9//s//9c//+Pd//vt/",
-	"+tO//K8//bf/+ed//PvW//vnf/nXv/sPf/6n//F//8v//tP/+ce7YXyga3gyVCJ91EKJIJIwZfn7a4Yv",
-	"MI01T7j5HGQteTyPiAs6IkivFhdY0HiBik96h7uVB7m72dMRVniIJdGElDJB8Giq+2XmxqoUr/PrN50j",
-	"2+LATE+NfjbiaRyBWBxqpoNHU60PaQWGjM5LitFdq2Pb9GWJ43S83vlHn8/I4jFlkT4e6UmMIqo/jeNX",
-	"gidEKKrPSWMcS9JqJN6ld77pqOJYTtxBx4kv+QgFKGVDqvmH7qtns9zM3BRUmnVyG/K3fpfeZg/zoVZQ",
-	"NQ15I3ZqVGlIuZ10nXm03JPWyvnQy6hFuDduTeRD3Q29gk2WxjFovIwzY1dcOSf6cbMFjOF83bz49t/N",
-	"JumVoFxQVWFr/GpKgOvD4kYk0nvO19ubYXZxALbScMfpN3KKBYlQwrk+RJhf2TMgsXWrxsIKc8D0un/b",
-	"KDWohYv3rh5Gbh1YfrZkA8iG+FriCakaH1bICDatqMl71r40xRegumWGDbeQTZgJPmf2QSwIbFK4SyJY",
-	"zSKdwXMFEtvrbkRj36dc4eUuf6kvo5RRBSZ2MTH2SaTAJAZfK5DUQbe3v9H3FD8nrMLs9kpwLfCTONWH",
-	"N92ovoHM44VPdR/29oMNvlWiWDNDWQfcyCsJFlxRFZvZqCIDmsjqDcnBdhhTwhTCUSSIlESi5vNXUtPr",
-	"k+cfHWv5PKaXRO7AgusdbE6BJNEkPxZ85m1dzBbFnfttoxfsdYJOt7vXCXZ7fd19qsgM+rNElTV7GguB",
-	"F8Bf7HjAuLxqSOaBrMczbCykq3vqm6Vv1M2RILD7sKq32j08DPa3sNqVhGLlhvXWZ8xFYXCNJ8+RSBkj",
-	"IvPhRHwkkaSq8mPkMqGCSDuCJeZnzhcTrMgcL5BUPHEkQdkk64fH0ckFEcXp1pPxoB1028EGzsKaCc/7",
-	"W5JWDzba2VoCTGmVu9HKqnvSerowi1CMpQLOgkeKCNnSMkuQEZ8wqtW1ohBvyPN2Muk/+/EPfzy4/LJy",
-	"inV7A81LV5LJweHezWbGWJL95mOcKJ5UdQkYzCCu9lzpOZlxqdD3Hqf1N5hMCIuMPUHhuCDPEbSJhmTB",
-	"mTGlDXGM2agk5ruB/ucasj7X2jP/ca659DYiBuP8WKezGkZrnBz6LVi/TCLlA7kWwwfVBNbLo82sZ4WP",
-	"lQdcIqcCCyqyjiUmWlz2wtZvFQRIveB5Ah/z7OjbqNDXE1F1sqiFsERV4svSo+b8uS97vbhqNXpB0D2M",
-	"hg8PD7sFqeC5kPoHBRfSsi/7qP0Mt8eHnbd/09wF3/a7bmvvaue3v6nahTN8+dx8pKs3w3uSiWsnpk46",
-	"buXO9EfXWzu6ViNl9PuU2Bf0E8uCcFMZ5/UTXOV3KfOKk3nn0m8Fj1/p6HwfAqA0FVYUbMj3s+AG80T+",
-	"T/FIvOVREKarnpu9oIaJFflURu/ZH+vlBBwfCtu1zPGhrfquHHN1bca6gUq0JlqkJJvqu3lCRoIoy82/",
-	"GDcOv91wdsqTfF4V2KPpbqxJ6ZwsOuhEcaHVLcT4/JH+r3FToKE+WusDKNh7KpWxb4Zd+WDUO/8++ITt",
-	"ffVw8Wn0Quyr311Wa2ilCdBdW56Bt2Vj1VHuq1B8YqwE4MTQmwVGIWGyWra3wJk5GxkLX0G90KtnD/94",
-	"pOiF7mPmciuc97Pby8d8aPB1Em1BRjPK/KvdXyX2rxL7V4l91xKbx/qI+avUvumZ7KpCSj2mLHot4mWh",
-	"npqL+SpMlUrk4e6uJpqOvdwZ8dkuTtV0N+YTyn7r4i8+jClLLyN+lgZB7/6QsujDL3uzh1+PgheiPz29",
-	"f/G4y76RB59Fe18tHjz7bh9/2VsrZXSH3taP4HqagOtwNXG4u/ckknE6KRK9HWKjyB9NRNxb+99B++27",
-	"oLXXvfrN2uFlPaka45M8AsaLAy9ZjWOChRxQttYvi0acx3qf+74GPDpHTetwNCx2PqUxcc8W6bvScLDK",
-	"E7PO8NcD3rG14c8LNHLuu+VVzB+6J7c0VX3wwQcfXB5UG6lKSmR3M1sKo6PzZQ4307wGC+A8Vd/ajExd",
-	"pK4fL6V5VBMDR+NjFHq3Bs7tY4OtZFji6jwhDCJCl7pj3CvLnXnOlv04moGBhyf3BSkOfpwm7MjiRwvs",
-	"bsh5TDBz7I6s43bLu+QEXnPvDwTBstpEvNBzRyXiKYRgCn24oJyhZoijGWVhC4VjTONUEBm2ykFshhfv",
-	"PEJkligIxGHI6J3FCa2ayhT0z1veFqnEEzIYLgbgp1ovJXyHV6XlLaM/j4AzMljehm69SvO+3LGSMc6b",
-	"jM24oLGubcnzPY/8Oq7v0iPQUzYSC9DLsUKCSPXIKEKrD1aCf9dee7bKljTBUs65iIpKTj84uF9Qcx5W",
-	"6UweV8kjvRtLJzCTrKB5AmxAbC3OsJBtGxOV4Al4tFbxxRK/KulkW7Cv0DAZvb8wU1PBEzrSPyZES5MQ",
-	"lC2GvkgIO3re1qSLFR3GHssDT6veolQqgRUXCMI+JWpKQlAWECpDE+dPUEylqmN02+mWPhe0U27preQN",
-	"TRVwl1XM8ZyQRD90AyZZp0/423PDbXUbZp4KleVq+byXrc/qrSjz+IERZmhIlmXcMiFERNIJw4pIrfLY",
-	"iGL9LMGjaflAmFFfo+XoYaWfcwPblT+6zeb9xEm50iYxwiR8pOU3aGPhITAhrcMZnS7MtL8scA9pfoKa",
-	"AitifUxcmJPOzqMzFjJCIqk5c6qm4aFNbLObqi6we0IvCMKIkTnijOw8QuFQz2pUev+MOVuMHwjxCIXu",
-	"sn4enxO2JG6HC73dS/tZmPDEMyZIAsICOVHcOWNeGEhm6rGTpIWVN8hGq2F6u62tqNW4bOtvtC+w0PxT",
-	"6o/5K3bk3vMvPsk64V/9XHfo2PXHv/PY9c2/+FHWz0p6McarWxR/R7C2zkrnDA92AVsmkoxEaEjG1tIo",
-	"SBLjkTVh6XM6Z6RaDh4sCz9fNN6BILy2uMoZe9aEnckKnru0rZ/OMI2f8IickKpjmjPMrDqnwb7jEdGa",
-	"5UIim4nizer9YH20m/ehKu7zCkt5XhUYs2GERrCVRlo6LO1tdFYqhwHctZd/hc+5oKYW+rVibm9DjLpl",
-	"ur67xLbwBRBZhZz9igyPUjVliJsnUDN8lQ5jOjLea8srQNOmnNlmPj354vNwB6VMi4swcc+HBSp918hu",
-	"AI9SikjD6CHNhMHETnEcEzaB1Ofve+0H86fdWTd6cxkkD+v/NYfxl0w5hW9V8kNDISVyzztQnpkhluR+",
-	"PxVxkaNt0811NJZ/fXnpygpdNr6lR7WEmvC2vTjDybfmc28xWzgS0Az1yRSzycbOjlLK5iUeKXDIQOxu",
-	"yONo4Bh1CFFAIdGcb6AZV7gc1JjfLOUD93sH3QeN5Rz3d/evKj0KjMyzDxebsnlw7SkXkrSH0N6iLRVO",
-	"4g0OWmV7f5V48Qe9wbe3/2h3HcEURl+33fXNl0RNeUUQM6xDpU9AkMISggSSaOLCj+fOawD5SVMsEePO",
-	"h1U6UOGYjsi/9WzEm/DpKZbVc1tnE5rBCIuBst8Wl6jlk52vzzudceXT2yn9hf7bphp5LyvXSpAxEYSN",
-	"rPdwi9Aga7tLvDjsDUw8Wdh2XQh41l5ld5fFgpYD6/htWcX0ThTY6DpDwecSDC5VoqejuP5McydE+gAi",
-	"td7ZzHizSdktUaBx8TeOhk+ip+Og29vr799/8PBgxe9GqyHw/Pk13rL54sYETwlTH2GFzbw0yOLTgHz9",
-	"OH7+HadR73f0zde/C/DH/fTN3qfxm6+P4+cs8OjKcPi2FfcrQxa27KTPcYJelc5rB3+nn/Bmagv5XJpT",
-	"v4ebTG+hZw+7B70qDrtE6uZCzie8pSkcGb3rG6mTZprto96UrBHp30nOOsd4/pJIY6TNUmGfszF/Tzr8",
-	"KBWCMFWf8mFgNJaTVOG6TTzdyNpfdF5XdH9vffTvuiNIY1ONrdWgSY1jqRDHgbCC3Nt22RKcB2E8qA12",
-	"loSwGwU7L4cmZPK/2PFP+NxmwJrkYJMujChDzTDT51oolJLr/yTm9KD/hGQL/YcgEyoVEWWHkSf9KlwS",
-	"RAzwhJQikBsv+Q80jvHufifYbActn8Tc3JXic2nSKHw2m5KckquEnN1Xt3F287fo9c9vp1wlT6zavI2Z",
-	"Z0nT7h/0gr2DjTXt8kmlqBQV+5dHuRU7wVWCUzUd2GCC5S1kIr4QwAuh0D5+uLsbotfHL1ATonfQl8eg",
-	"i5at9tnDiqtk9xXn8QQrcgjK529xPNGKzHT24cknR10ThxDRCVXyw/vmF5UyJeJD9565mBBBefThXmB+",
-	"mu59+Onjk6/e7H306uknrz7be/X1q/LvSh9pNiXLo9bKy17PDb5ZCncrjXP7j5dWzvakVViNqpV8LYnI",
-	"sLmuGVxg7YBEKiMJbJYbigm+sGbCOWURn6NmgH78wz8gxtWUskkhHS7PROs/DDYyFY04M5t6tChYijbP",
-	"kii78zf6LGWDcUwnU3WNd2fVaGPhB2FLbwaiz9sWZ4zhGdG8GKL/PgCvWPhBgoX6ICzFK4xjLKcfNCq1",
-	"rxmmjLLJ4OZzlbdlUy2Kh7D+w9bNWs3zCq+f7lLs0v3rpc7IEU+qHDJWImrpAt5KwdPELMsk5kMcl5ZF",
-	"P1e1JjcaJxgg/cEW+/jEACwqLJQR7/nWK4aqbRa3Al+ry/c8hesu8XVU/2XUxIYtUIbMxkHWrUeVREQq",
-	"OsOqxAA3YwCm/RKU4nQzlcKscivD5bNteaTkZZr6u6e8CMVp8tlD5Z6pIPm6fdryOPBK1n0beksuB66v",
-	"tZQQDI4Y4ykbkVmlTwSnESVsRLaERfAbPXJNGGGgSF3uoiKXCjVfYnEe8TkrydpTLyhWECBh0OuD3mEQ",
-	"oNenT0w88ZCnCmE0oyxV4O6qCkxbfQDrXuMARlhUHdB7AgqEE8BUGlC9QpYhYdFy0K7pysHtJ5l2N80r",
-	"FGrViCCDumpAWFVpStsg/60dkaIqLinQL7HuPMNsRBBn6ASrVER4sX1Y17XWv4pzmU7mFO/PaU4vrXyD",
-	"bRdwtcl+q4hWiOMQ4qLAUqc4IhdELDgjqJkfNoEq1Y4VojLUz+XIVXCthUzwnblZCAqQPvwDjmN70tP8",
-	"07xScuzDE8ubtH54t8FGV7HAW2OsBhqmktMBYI1BwOJjswhohhmeQBfAy9809qsW0ueClpnjFsz+ziHC",
-	"SKYJEZI4XOwzJsiMK9J2ccNHr57fkyh8d2bhc84ah+jdmUHK0X+fNTqdzlnj6krTA06Ijde4FlSk7hRE",
-	"r1nAWpipZS9g3uK2+DofmTfLK2Eb3HQpPsq+X30cLxvDpdJcqIVmeDSljLQFwZG+AifeR6A6zYzRDw2J",
-	"pBFEXUC2C/jyOugprCtEC2C2OGPuPAvra+BupU2zkhD8RiI0JYJ00MdW0MEMSzTCQhgIGqmn2Xh/KINo",
-	"qTOWCK74iMcGs9EsZwvcfmrO0YwLgs4pi+QhBPCkEVVoyvm5fRy6Bw4kqtAw5qNzifAZ06qgaQSzEiqk",
-	"eaWpVeoMiUmfyfdGJtoW/ibhjueWKsJSSkOxBpT5XgZy3DljZ+z3Dv7393aYvz9jv2+32/B/fbsfBOj3",
-	"KCxRY4iaQxyhHOoe2f2l2Zh79jvJwUiWMpkmCdc68GBGIooHmn5C70nTB/+KnjF9OodwSGNVBCRLmxUF",
-	"ZjmeihEZZJFULRTOqJRaXwT11W/OfTAiIzrD8QAP+QUZzPDl4ALHaeHWkMR8PphRlt+ygrrqLXer/JZW",
-	"73P1ySDwzchsSATiqbLUK1HER+kMcM0M8K+FBjVRnpqhwAyHO6VZdKtQukxYlHDK4Lrx32XYhi3foTmw",
-	"0+KsmnMuogF14KnGwKmS8lMAhZRfkpIPTExz6WJEGCVRiCz5dDX5+FBz/kJZiCV/qbxL2VOpmg4ymyv0",
-	"zR/Yus66nvQMIct0PKYjSpgaWHwJ83nvOsQGZu/t6fcyqFN32i0QnqJEFPoEFFimWJqUr+SPJYKOLF1P",
-	"sSBmzDb6ML/qf9NcMYZeuAC8ZgA8Rc9/08asWeZjQ/Nd72epss2UYTBbKBxJMfY/nhEJ5DYVeyH5wFjB",
-	"BcSzDEYxt28pkUo1iMkFiQ0SJp9nc9rXc5rhqxanIrtkRphfci/v65eNCbswoe7+gb4/4mwcU0POkqg0",
-	"GVj8JdO5iMRUywtoICLYLBD4WdViADGZrr0uEEAR0NPd6/UMeSeCj7RwGsZm7xsYQ7fzwRZgLO2wDsRx",
-	"5h3wIWhNwuWeDCzR5zvWu1CFJoyansTI4lVxISw4f2+nhaqhgd14YO6E3tYQKWsmK/89IJcjAFDN18dc",
-	"tyh7QIc2QHkwTKV1l5QQQO3X9p1sUVqhiUPUBO4X5uCK4Y570sxzAYkwzCdPLthoMMbUI0r7y72/Z9mQ",
-	"w3DUjzE+yH67HKAyT7XLki9HqQ3LbGThuv6op5Yvq3K+iIR02CoJ6T2XobuU5SOo+UviUZ9+itIRktI8",
-	"4eg1ZT9VIxq9OyUZB01UCkbvzvI7FXIMrhawSEvywettfmVZOsBjy+y9fNmB4/jo1QWODsdJj6E7g1hp",
-	"iovsvPCQ4eYuMajAzLOL3tcKrFz/LvIre2zNeLs+tHvQ1CXOmbVXeGaJW5qzMrBIWOMSO2y0liGMC2zO",
-	"GOgqOFdpje3d0lWnqkAgQM5sCj8zXpONqMBq9Kz4nMZSneYkcJ4vgZYucwpDdh6oaxU/yEKhfGjsJU0K",
-	"XIllRQpspblqYp/xNBM9rrIWZa8ZJcq14H07F95AJ0uw3b7o9ntVlNz2KxWCW39yWW7ruS3IxmwW8kWv",
-	"wnnOGXH2QnHKq9hnMY3OqwtQJbiK5o1lTrucwJDHknj2xGrbwRGapjPM8qOoPYC2kMRjAoaaKZ87bHZz",
-	"wFr2dyyd1St9Ujme8LtVdRoi1MSx5M6ZUCpQY+Cpd1ooT192AN/mbFvs3coKNKuNbm5b1TrDK0q+yGVj",
-	"wNiWILuV8mCtBrifBsPFNerRyI/1u48h4OxG1i1o7JjPq5K8FL+1Ci2thvqhFKVWKl+zegFthTYoHgMV",
-	"crK5a21uc4OxgrWnwhf2DDa+dYI1rZ2hHwTGzKFVhh00XOTVhsqeEDWtLE5nWulCK/1g7xoeMhOtVAHG",
-	"DLFb/cvLoltwozYLUqy2272DazRtNnBdd/dL3Q02xKtVOL5GIooTq7VD3A96LVC39fLsB32TjpidT4ww",
-	"sLVNnPHUwHXDMHe2np8SWZuBLWkVNs3Mrrw3jmx6N6V2xyYq2XREZ4RBMJngcwNwDNsKagoVgJrBWTLl",
-	"qfC8rZ6qZNzkS0GWNT6Wqn6+wMrFNZRA9gkWWl4IzM5RQsRIC9rYWDhnNI6py5r0gt0Zz6MZNTuqwmpO",
-	"9oNioEF/I/iW5GC/6DA7CDZ876AEDB1sD/Km+2y6YBrclAiOjYO9DFY9mpLBXFBFBt2pFyKwLXvy2tmf",
-	"3bCdqOr9fjUkT1UTZfztbm/TMCQHdl3VgW5v0x6QTLhsK4KtWLpqNQCe13RjcD1x7jaTwQOu3vuw0Q/B",
-	"KRtGeGEzgfQWD01ofzo6J+qejQdxCpxV7EjkVbhrxnyE4zOmr7RQ+ObNmzftly/bH310+sknhy9fHp6c",
-	"hDuPzIeMpds4R/Sf9rJntYDIHNOXc7IIjS9Aq5EGokM/bssCUjWFLGRGdkruqSo9pTqAF6bp5pOcAGx6",
-	"Jek+3JRytoCAb5o00zIcQq+/4acMqkcxXiuv5RJcA+XXmDgcuHtxOqo2V3m313GRVg2XqhiDm8FsDxbW",
-	"d2lXbcg6awtUhr3Ly9CVwbU6I1iPtMq400JhX9939s3hAmXuPWvnzmv8Su84dk8iQKRooXBfN2AUEF8U",
-	"9y4vG61GH/69f3lZFLj7cHmdwAW8mBd8Ul3fw/mBdIcq9NzNS2msF4rF0ho3qozRqpdnJVAPWy66QKRI",
-	"v6YIlA3DqNvWbNA+gaBd1HwS4zTKl01eJ9atVlRu3cX9tolhuqtORlt2ThAcuaifAsSS37/rdCavHL0u",
-	"TGkDClkp5A/ub9ajDTJ0ts75iFJr1ZpVzPhLX8vN5jhz1hhrDskLs5rYgcJkP+z2KrUVZ9YsjGT3ors7",
-	"mmK1m8+XrOr0sp5SPmIBDUJ8fKuoq9eNwlQmGC4UKQ6mqNwrZMirHHTe20yFL0MadG8U9n3qdJnKUtJF",
-	"A5YBL63BiStqEGV8tiRVtgxLy2wmQOzQp6BRnEakiDLRu+2qM4XW966vZVSzkqV9CfidCmUtaI2HsnPK",
-	"JjstJy89H6Ix0pexrjbtpW/JvJ6tsZVVma6MFdIUAmVfrU3JoxNBRoRelFcvCKqDLp0lY20aXuZNWEuz",
-	"YOwF02s2n0a7NHz3nkQznCR6CfjYqe8FuDy9GwUZcRGVd6OD6u0FvT4wxqA2vaw0+b1rlpkolDB3DbeK",
-	"tfA9gdIq1s9yZo3S5HlcMluDn1zF9emtKD2W2HJBYm2g9Trl8FVlEa0jQJnTxACIgCjmE9lCjMw1Ezf1",
-	"vdArLCUKGblUg1EqJNfnOYlC97cDJ9IPQGuPkIHntTBvWJrLy7rnjezcmdJbYef2+lpKROh214cc12CI",
-	"+Y1uNO+k0qWTnRugli4yzBnPTPIFFgTZLeFjIZdS6p1j+XDfIhb7OkxdarHek72lGjR9fYn7uTEOzzgH",
-	"4fLrx5iiMc6t5BAmlrPksy6WJ+DYZVUUxode4gUa4zhGEtI0YlN5eI5+IILbeEXWdokqJq2FKBUXVdD9",
-	"OrDn62l926cFzGqhb1ODqkDa+pEsUXlVOcHrYXcYL0qdG8/2Ah6q+vjNs/U2y2FKYswGGwGj2x4rSoRW",
-	"ieX7rNe1VK6p2MePvXN1bsuRHI2xWI/RXKG58JhszQOJONavbYxDXtFAXihKz3I14WSgjxnszAwvkKAR",
-	"Qc00VgKjH//93+mzIfx3LAjZcXiIpbUOH8FtgyQ4xyIqZBDoW0ZMaL6jGy6hPAhenb6nkgFhJragFhXB",
-	"BSM4cACt1Zvy9RidfnH6CkKQCytXAzZXiFGomDB9E8FNFPz4h//Uhxi5k5MvfEBb5T00ijGdtUzRdSzR",
-	"C8rSy07E78mW1tb0gUtxVEa2DzwM+/46zO9iCbD644HR0ytoeMNiYb5oeFfmZZtl0mQN2B3h1RbLA6pW",
-	"VhnbVj+ye6gifwYQp22qhvQLNTxyhm1TRgQ4ADUl+Lynqak2ek4WBSK3ghZaL5J3XXpq/a6tUDBCE1tr",
-	"tqkmdXCtLXfNuT+HqSrUoPCi9qk1zp+xZj/Y23mEsAcdaj4wwgwxQmGDuVr9zBr1/WZtigK0qSdE/zxj",
-	"NoJIQuELl0xWAybqoo62Ky9jAABSQdXiRE+fVU8IFkQcVfr4AQ3BcohPvzqFov8Wa82TSK5aMmqG8rzd",
-	"6XQMBgcsETAL+ELen6lSiVlKfk7Jii9bNBDznNZy0HDhw5lQBiBn+q5DRTxsJFapHNjX8+9iW8boCpLk",
-	"DUTNUupLId3Lpn048tDL5gbbQbrjhCmARnaYMoXpOmPN8MjGUsIh5hA9hqlAJmlEP2IzRgx8e1jue2jH",
-	"vmbi6z+UrceGyjWQm80ybBTUc/2xRqtxQYQ0cxV0uh0AigJk4oTqI0Un6OwZLI8p0NYuTuiufnvXSU19",
-	"dVIFQfEUa45vnrIx8gQ1HcpwK0cZNlPtYQu3UBE3uJUhALfOWL5Hd2D55ptUSqaqg554de+hOnKOrN4C",
-	"VnfGzA4uFW8wU6j1f1gJAO+qAbPOoZZgWnpBsF15eHtU/LaAhKE1rIoz0BJo/1KVCr+uhNZkuz0fubYM",
-	"V5ujp+dI5Q6i1uiQtjqCB3xcrHfQKKZ61na0om6A9YXvdTM7n6kO7YxxUMD56uptAcq7Gk574+r3NWtY",
-	"Uf/+DU9FIebf0X7LgZCAMSGTAh6g+IKnIEXyt5HiUGmsH3TrepgR0e5rP3QbXtpb/9KzLPb6qtXY3+SN",
-	"116AqC9UgBR9cfLt26vWuwKb//atXhWZzmZYLBqHDT2HJZehU69hLvJZ1HwJT6RB/cmutjO+olcy4VKt",
-	"K7eCqMwgo4GTaLY6mhKc5H0wRbtUseyCMSoCUr/FmgYO4NercXXStHIAqgOOs2zHfq9XkzWSiY7ctXTG",
-	"TLbhLIkxZaqDvIMH+o5TZi2tFj9+Jcy8s0nlQOhNSRTAtK+pvPLI5pVEhwi0/xAqAsiqkgCa07pn9fYP",
-	"UZICgIYLroDSAoBzb/OuzZiK60LKBS2MZrRc1GIjHmvrcGRK8WMeLbZjsD4q+ea1M67PNG/AjOxgr4rn",
-	"CNtoScx0t56Fvxxpkum2ty1MgkyWBLkgCa5usCRVsuHUR6537MIy+GA9532MIweU/P5kQj842I5glhLo",
-	"vewWlzlvYBkLux/HguBo4XOMxubzXwlBULkCm3wYFG4tgdw9X55DiJexNyCWmkzicS64mt0g2DFr2t1g",
-	"rk85fwFZPfqFXm/9C7lmemyTS0Bwb/DmaytgXjNI3DEC/P0L/Xyr+Cn2KE/zWSPor1oVB4vdd7nH68pQ",
-	"YUwUWWnD8wHgQEDZU7dW8C02BWVSYbiktTVwGxdox3wFnJzr5NFHpkNL7Lhf6RngFz8DxtBf/4Yd/Odc",
-	"PYMEuJ+A3sxsuvPzok4930jDzGAWoB/LlEXhAFlB1plxILcu+L3IzBn67JwbMwpe3KJc9xnjauC0lWWj",
-	"9SEprcrAYPHCxq2QOJJZGpOD+DBVWar16pieu5I8+Ym+2e/1zli1CgzSeE4lMYf0oaBsAuibbvL0AV9r",
-	"rIK0cW52geo8eHTeybTPEOmlln6FGDQkak6Ip4bqTwAV5FqsW+QOOvLPHxHV6idX/oHMRu30g/5maqit",
-	"h3MDNdRpQqCE30AhsT3ZSEcMflY6onVOXFtJ7J12PRfZ9S0Od6YsGh9RduibkF+oaPil6ZqkgktWfPtX",
-	"bXGFtgj0fgvSe73aqG+3Xf2p60v6gnGkyecMouR3KjSAW5L6/dsS+gaf1QfJxwqqrimLwpXLVCi2htnC",
-	"ACUTzX9BsDJuzev6NXCeUaXlcx6pdoiCEKVsSFlkymZQZWuKla1KO2VxzCEmD+xALLKuD+gjWOi5AvKQ",
-	"a0S0bfIzsnhMWXQTwezH+D/YmHsUv288c7cvkf1khn7r5l01HLqaxw3NOH4JMqkgjLZlyO+bNWr6KTDG",
-	"ZYVW7yT/Cecy9Nhl9lI9s/RQIus9eKCu+E9aky0zuAwZ4Ca4PZaANW3h3zKmZguMxpyRnVIo5vK29j5t",
-	"wIJv1cWWwwFnqJ5ZMw2bm6JH8DEUCTbeAus55HOULXk2EybyrNOoi1gsYrFmKLssjeMsgNHDqjXXnef2",
-	"czK3PahWeUvtX729ruqzBE9awyEc5FaBPn7Jjq2jwkawxa29TTcjS5vM6B67UHfWFCqsdGcd+9VNbbUG",
-	"o4iQS2rK756TRQt8NfoHVRLRqGXC4TWFmqIGQhoPDId8f93KGZOKJxLNuTjXL1pj2CMb0QzldbX+6lWG",
-	"ABUW8FTMFFaKW4i6OObqhqfgLSWX99VM1NyFmDUQTgOaSLcJ3SW7Ae3VVXHJ7oRcXOhi7Rhv5z+wqc/g",
-	"kpp82Zs9/HoUvBD96en9i8dd9o08+Cza+2rx4Nl3+9hAFwymkAnlXvjxD380t4rFTOvyvKxWmlUohROw",
-	"QXRw3aoIpV4fPL3lYtp6LjUcRqubBlFWSaBWQ9S/6iTv29gKW06zI6tqeEzPsjhZw/rqVYvPIEpOEIcV",
-	"DAuNkaZqE3SGh6Poxz/8cX65+CEETeGCCKjnkJpE3yqWdNsKwk/GCQq7u//sxz/80Xqif+Lt/XbLDb5K",
-	"gdDkUdYA/xrCYoqBftV7aVXgi+ueFtxQBgnM+nRGjG0/jWPgnE6sP7JyXUk0xRLguaXiosrBZdbs5kEW",
-	"RfLbkmTM57cS8N2fm4BfG3CyOQswn9h+wwfr9vuty/JWLsyBSH8m0vwOrNc4TzKZamUdKzTjUqFuEOR8",
-	"4W5s1/BhZ66e2uTk5cgHE/t9/aiH925Rhp16PRVl990G4QUV6QPAZevDC+rY6xYxAx+5SIRflsL7vonD",
-	"TONa4lgKBajqYP6IZXvPo8Zqh3vJ2W5dRFAuJXe8u5B2J7k9JB4/ecWlkNSQ1s390laOaKaUyZJMTGSp",
-	"KVtKBtOtX+aR/XYU9cJ8b6mse6jDNzyN18oMY23UtPnr2fu9BzqZopx2lREXyGSCbifrgJpWZOqA5IKH",
-	"kEhjYryEsOmILCIwQxA9Nak2LZvxBnbvVuYOMF7DH//wD5DabmvjuBN+1mt4wHkjd1pGA5IJGdExHbl8",
-	"CngHEnyoNLk8jM81D6VKnjEZUwghMoUUW+ZBU9hQmk54OUWHSG5RQdYkAuTVJGXMFaT2ykcoyLBEwFFK",
-	"ZV5UFh0XkKWcXdZMzRlzugGCKBeJmsckonKnZVDWqMyUh3sSzac0JggegMHnLvsqkyzUUbwDH4mXhmSK",
-	"5BaquubcsFsoUtvN8Ie8UrE1lWEdh1su9dp/WFWstcARpSm5auunZhmmhUdLBUy7vVKV0SCv6tnYm27j",
-	"OSlWw6zhnno/SS89NJXkl2zn0EM23CZnIgvr/F/pLIn5pJ5BQQIWJNDgOC5ZjVp5us2YxqZe1jhPoEEx",
-	"n4CRETVjIvMc/53OGXsCeCcowRPKbJZlgu0zJuLg3lbYMFU70yG5eJtzOz3zBZ+Yfjb03K9/2JVU3eRZ",
-	"kPobPfkS9vNmzz6xUMubPZ2Fy230tA9zudkbVg3Rivr6558JPtvkuVMOav+tWZpXhHbUYkUGtRCNwRIu",
-	"YlAEJ+xWwgse3F+hIXtaawH/D8D6cmi+Ojy+MvxeLjoA0c6JiwxzrgQx18vDNPeCKrS2oAiOthoRrQCA",
-	"BgBmDq7Mhp2WIckq0cEyMLCeJoUCKpMe3XXtNwVIqwqhkoNaQfhHjmz1F66cv29JBDLDh4f1be0wa2UR",
-	"ZHA9rAAqcvGX5GNyc73qLxLa6ppESlbaGH/pKk4x1GmlYsNpNNodUha1UxHXB4Ec2azi8N2r149fPH8y",
-	"eH384mpXz80ulBf6rYuW/7DT6ZylQdC7rxvVv8JDxBPCTGhIZmESfO5jpJwxrApZw6CTxpSdW03N1SAy",
-	"5z1z3hKoyZnBlGqhbmBLkcudDjpi2QtnTLdiQjwxy5EYPENWB31OSCQRzhBAmowr7zS4U6U6PbcfeExZ",
-	"9FrEN3dMeQkHMWXpZcQ33wC2E3dpxgL6ACwVebi7q1lXxwNIq6QFOwyPHlYHj3zZ23rEddtcL/pfnsg5",
-	"MfR1nJVuzqxCN/Dh+MXenBOHcQNp5dBhMtq6fcfN59wafaJ88xrfDVZIxunk5+GkOQKSMb02oeIYScom",
-	"sYXY4azEg0hFAqmUvMxgXZmzWuH9yjxw26aRDWX33iYu2y2sDv5oaramm5EiPMlfU3hFRhM55WSXashn",
-	"1xTsI2J3TBmV03pRfYrPrQuwlApELvFIxQsH+mxF8D2JwldQAN+EN9inO4p/evLF582dEE3oBWRVPDJm",
-	"xxERZMYZeIKA7aChCeAYTXEcE/AZXUeeWso5tuN8Zoa5JgX2yISZKg7AyRNGpQk0sdOmu9aMCJSByAq2",
-	"GrQwSIP5PiVikXs6LPZdRcZLHrwww5cvCJvoZb5vsP/cz+4yANrbmyR75HmnXBwphUfTmYn+TmKsxlzM",
-	"sqpWTy+VqT11TGQagyndwoM2joZPoqfjoNvb6+/ff/DwYMVvKJ01f36Nt+yegV4rRbSuTzn7wsD+HTZ4",
-	"7/PZ8Ovj8+HsIP3mq2gafXJ8Gn3cDfjH02n09TE//vhZ8ObLbDQfYYU17TUOG2TxaUC+fhw//47TqPc7",
-	"+ubr3wX44376Zu/T+M3Xx/FzBkDYAjOZcKGkKblrK4G+zdGJEyBwSLXanJMtbwro1XuCPLkBt96SV6/h",
-	"074WdQMtZbkAap4ume9XUw9Oc4shQRdE0DHVTP5Ook2KWZIzHOs9RaKWqyqT8TPj4ThnAMWmp76FbMFe",
-	"/ah/qLgnUXOpCP1O5ydQKu8qrdUtFJyeDKcmkYvZuaOFWvnNn4d2aaRZ1n1Id3DjupYWwBNju1x7Yoes",
-	"DYVZhEWEwndnlhd+RhZnjUP0rtPpXF2FCBiQltS2XTTm4oyFDF/QiZY/nXyzyI7hVs2d8BBwxyToxagZ",
-	"UTniF0To+drJY0UMVcLGEWfM7GmLpZAIMiYC7oaMMxIiT3y0qjQmRC5tjQ4D5+Vt0TM24TyCEBTwuVCG",
-	"9p1J4FY0ki8SZy6+mZKeLUBJXsKxjRFbsjIT/SckJiNz/52TO8d20qERk6Yr/EuNUtno33mzDlDOdt5t",
-	"WSAzh43Dxt73vfaD+dPurBu9uQySh/X/mmvNLB1a8fhK62guLH3SOGw/qBS9Wh1KXG5No2xCyPUwBwTq",
-	"QI2BuqlMYrz43LcPOh0n++e5l9NsLIhX20pDt8r1QqOwUd4/b3/frOsEahbemHOti2Ncu0HrtucvAebo",
-	"vdmFnCjVkzu2KdZ3YBAC25P7Fvi7rcW28xPiMa0h2w3AluzT9ySidQBKm0Io7G0NobC0reZcRLsmSrNe",
-	"DXglMnwisHobMGMeRwPXRGiUWBSaIv2aeELUTFKRcElMPdEJCXc6yMRhgbKboYf7ANFQJOKRzfogaIYh",
-	"qzOHkDGgCx30jF4QNBecTSAZ1PXDuAG6mczOUBV6B9cX37phA+hxo8BTMs+mC3RjIchItadcSNIeahEu",
-	"Fm2pcAKY+f7k1j293SEtH8VWBv4KDmhaiW7xTKf7NqDMjrJ0rPPXV2uDsOp3wHKOTCAzgiA1OHVlp7hC",
-	"F8zhrNjlcCc78PGIoKa3D/IjXNb5n+Astz1Mz8FGL7zEbHGkFJklSv6EQDvu+A/bpciZ4VKFQgGcD5ap",
-	"7crEVXO/E2IM+ffbEZ1QZVe4zNsKzkNn3Pfh+E3JoDyU64xJPMsiybBE4asvTk6R8YFVdDC8IQPjEdEj",
-	"WdZxetttYBcrruXW/WDzCOyneiS2F/WQC3puqUQc4l/RHC9+gr3S692QpZnNP6NSGgx5x80gmsWhEU2x",
-	"RIyXKkrdZU5U5QczVmV76wxNP5Pt/xKGYsgGSpHrzeg0huswhBlRUx7VRmmWlJ65X+YKJhhnX31UVIbc",
-	"owtTtQEzuxBnLFsJAyljzbimakjBdQgvMp5LIswiKDCiNSWbXa4/tpIPvIQB3kaoj62WVlnnbIqlp74Y",
-	"BdZMLSxDQbuxdddMrNrbrXUaM6A6yrcf/SU7Bj/h85wGoRBDJhOp2GoTgEWHsBFZ4WjOn7kNGnJRoYmg",
-	"3Aw/R3YagEt3CyXX635dhQtviL9kkoAcDZA2gqeAruOv7SaQwVXJfmFpaUJTbsK6RncOa+G8sCBICaqZ",
-	"moHgA3sywKACkuSjDArXNnxYfsLFwdd9wVSYVJr8oRw1ERekg8CLfcbIeExGajl/tVivqpbOb55zWEHl",
-	"/nBvQOJ3hL93+x1dvRd/dkixf/HZ4lOuDydzWzmxtG3sUdXur2wTwa4BzEqz2tuBk7pScGtT8C6Id4Dx",
-	"slxsPbGC2YdKk7o2w+KcRJCXIghT4bIh1yryP0EElO2TU3P8XNr8lb1CegF4HGpdIjSBN/c6Qafb3es8",
-	"cLm2khC2MmvBKa8NT+hDCD+emKCPl/wHGsd4d78TbBOP5c9tjZ7lVv+vKQIro3gvds9dqtkcaz0Yz5V0",
-	"pQO1dv/pV6eF0ooboTDY5drCp/GURT8XEIZb9mU4TvQ+fBkFc/dP6ct4yqLcilRNvRs4MuzT4MhAzSwj",
-	"OKZSPYL5hIK0AIGzc0NHRz2vTMAUrlv+22+P2t/g9g9B++Dtu27rfv/qNxXVRIseEKmwWpOSadMxTRJW",
-	"C424VkOBekzKa4wVYSNKJOIXRKDwWz0R+vmdMI8a1PPyAEV4IbMqbKHiYcvpzojx+U7LZJmbo3+E86DD",
-	"nRaa8lS0bDU3DjDVj0xzugtTgx8tCBqlChwg+nuAl/WDlqah+iGszds80VPwWhJhjnPbJW5uk0u4wVN0",
-	"Rr7hjMCzy/QW0ZkJUESCz814vQnLIzQjvCI609RXHy6KEZq2VG2E9XU9nQ2Xr2dArQqVat2NpUK1t51k",
-	"+pkLd7iRMqPp0VMZuvuFyurZfBza0Xu6z+3kZJoiFN1eZT5mF1ITzXZy8armNYjiNEmPWBEDFqJ5RKA5",
-	"n7ggwtY8UziGv1w+o4H1Kudivmsk+4GLdEwO9vM/D7JURoNe5mMN23kC/Uvv8oXf1v1+YJvqHgSBbUr/",
-	"ebWU2tl/GOSV2nr96uxOvdKKl5Q7b6XUD3rLnj65dkIb7PQq+fQFI3pLoYRkQBcUql4jLqIs0e3XpEsv",
-	"6dKkpELMlVR0tDbvUnGV7FqEk3VR9zgDnoZ69mj7oJZTrpKP7MduUknSqE39g16wd7A52emvP9GvXte/",
-	"DLX8qUR8PL4lH7Oe/pqgYfiYczvdlWvZd22ZoIVm6PcpNAApbuBQL4L96iW+vXzWVDAzu3w89vaqXoPK",
-	"rWqS0bbbqS6MxcKbg0IcSqLSJLzuJn7KfvZ7mP11bWE1JYKYPewIQbncxl839F1saLbJfoZtWL+dX9rt",
-	"nEOwmw1KGbLOA4Oo5UI0KnhF6DywoHoaP+wZ08czV0ybqgwgLOQq0St8uLsbotfHL8B3XQjYRjhJbLED",
-	"26FCEYMzpumsg2x5LNTsBwc7FlDL23rXihjRe/8E5uumRw87yoHJ+s7HDNPm4rMPwX/8WxxPuKBqOvvw",
-	"5JOjrsn2hngb+eF984tKmRLxoXvPXEyIoDz6cC8wP81cffjp45Ov3ux99OrpJ68+23v19avy7wYQn9CH",
-	"/sbaZ7dimqsxgguAwD/3VB5HZw5r1yZw3wXvzSg6+1jTwQVS5z3o/HRx7a40fZrA5qtgSNf6ChxzzVnc",
-	"7KBdMAfYtitNckuF2lxZyiqjigNizlC+HJQMVCfodDpaphmeY6sSGKB1cLa6MBUukCn+Enmfy0Aalz+a",
-	"4ZwVcGtMKEt2nDK2NDUlM69Rc7BabvF1qZRdqSSbM9i3HEJdBs9I8AjA4oeQgKy4962K8lKbfDgPw8gc",
-	"ZhI1y92Z6UmzzrcM2C3hPN4xfXReOxPAsaHbDtrNqkzZYVT67ZYH8qQqago1s77x2FbsEnncko00yr+V",
-	"+ZyqrXfOZ5JRqDM2o6ZNIjdEoOWenQcCBdrKZJAZqZe/88oleDW/IkO9ldgO0Lb+KEDHMJhvniovTqs0",
-	"hBqyPXV6poHYRGM80lKaj/P5sjAZXnuw+5fbekEZuDerkSE8PFK7ZP7gJW9cvb36/wEAAP//",
+	"7H1bkyM3lt5fQdAT0SwtyUqyLt1VHYpx9U1qqVsqVVePuqXqZYJMkIQqCaQAZLGonoqYJ++GI/xi767D",
+	"b36w53Vtv+yDw39GETP2/gsHDoBMZDKTl7q0RhpN7M50JTNxPTjn4Fy+874x5NOEM8KUbBy+byRY4ClR",
+	"RMBfRwn9nMyfR/rfEZFDQRNFOWscNk4nBB0dP0fnZH5PIhp1Gq0G1T8kWE0arQbDU9I4bNCo0WoI8n1K",
+	"BYkah0qkpNWQwwmZYt0mucTTJCaNw/utxoiLKVb6G6b2dxutxpQyOk2njcNuq6HmCTE/kTERjaurVuOZ",
+	"4NPFcb1SWCjER0hNCFJ0SpDAbExQk7JhnEp6QVro5NljtLOzc7CVDfr7lIh5PuqRbrpynI1e0Ntvd7vt",
+	"Xvc0CA7h/75peIOPsCJt3W8jG7RUgrIxjPkFHx8NhzxlanHkX7J4joY4jiWSRFyQCA3mSE2oRGkilSB4",
+	"irD5tm7Y9uc+LHrF4Hc3X+QXfPx4ghkj8SYDHppP6sZpf64dZ/d640yF5KKaUkNGLlV/CG+EjjoSQS4o",
+	"TyVKsCYQPJCEKTTiAn4dUSEV/FRLJqa9GkLZ6Xb1sPHlC8LGatI43Om19OFQROim/vbboH3w7m9+U0cm",
+	"n5P50hWf4oigGVUTs+L2KNZSRkL752Reu+L3r7XiL+iUVhDyCz6WKCECFq9uRDF86w8mIiOcxqpxuBe0",
+	"8pHpP6b40oxkLwjWGddLHq2gV7PJVKKpfhU19YbrgcHO61eIQFiek0i/Wbv/8HHN9o8T1d7lbT3YIhl0",
+	"ew9gDtnfNQRwQr5PiVRVvBcm4kbqEYEwnyAamRmFb9q2lfbzKERUoRmWCDM5I4JE8GHt3GxbtRTTCLqf",
+	"Pdl/++Dr3TfdT3e+uP9V72Tv9OB3wTefP77efF8prFL5OMZSLt262YRLYidxTyIJnyEqEWWW+egm6qZl",
+	"Xu/DO4WJ/UaQUeOw8W+2c3G4bX6V+tGUs779s++PVA/+lE7JN5yRatbz/OiLIyOIfuCMoAjP9RZEaMJT",
+	"IREWBA1ThSirG7H6ofqUNF6f6pXON+RIUrz9aoLZeIJLNLe/W94CnxEdtb/B7R+C9kH/b87O2tt1TOmU",
+	"L07wKYuqZC25XF/WKr5K0vY2l7RXWumQCWeSGD3GSMYvuHrGUwZHasiZIkYO4ySJ6RDrOW1/J/XEvHHo",
+	"KStMY/NNpLthXPVH0E6rQYTQQqfBOJLpcOJEtF6Vud5hWLprkdlTaBnmUlz0L0pd6UOtZyPoIFVOChOU",
+	"SiI6jatW4xGOLBu44bwpu8AxjfqWN/izx1NyiCxnRmYbUAzkpo9m9w5WQZ+tjOFpeRhryiAR4gJhNKIk",
+	"jgxXgDHDQjwWJCJMURyfkFEqyU3pYJi11xfkOzJUxKcI2AOnuQnToeHa2Weo+enp6THaDbpbh+g5G3Ih",
+	"yFA5YY4SwS9oRKI7Wr2VgwsrJhi2nMDJG7gnEZ+xM6bHE2PK1FZL7wLjThFECp+TIpFa4nWiGCs3W3HG",
+	"mqH7d18fNT4aaXkVbnXOmN7GZ1wMaBQRdsPtG2Xt+JtGZXawqEQRlXgQ390WSCL8boBM75BL4YQCZTGu",
+	"FV39292xJ93PgMScjSVSvMiSXhEpKWcn2cXwRjOVprV+ds/MJyzpmIFmwFHEQT94iDDLTtgQM8bVB9pc",
+	"OBS52oZ9Jd4b02xCBEEY6aGTqE0ZsvPTbTFCIhKhZliec7gFC3vK+QssxuSGKzrg0byvOO/H0Fi+no7j",
+	"6hf0eBTnyLxztxze9Qd9AcNgsJRw8RT6xJJESbcELzGbHylFpokxatxgJfQiTDGb97Frz2MWnCP9G3K/",
+	"PURKzBEeY8pQjJW9kdzyqizrFI8UESg8IUrM20f6jxBJMuQsAo14QnBkLTveKxVGFPMJSpmiMcKMq4le",
+	"ZNOh3gYcx3xGwOhTobo92A0qrmZ6Kq8ZTtWEC/rDjQ996jeV78mf/vnf/et//O9//s//9c//+Pd//vt/",
+	"+tO//K8//bf/+ed//PvW//vnf/nXv/sPf/6n//F//8v//tP/+ce7YXyga3gyVCJ91UKJIJIwZfn7a4Yv",
+	"MI01T7j5GmQteTyPiAs6JEjvFhdY0HiOim96l7ulF7m7OdMRVniAJdGElDJB8HCix2XWxqoUr/PnN10j",
+	"22LfLE+NfjbkaRyBWBxopoOHE60PaQWGDM9LitFdq2ObjGWB43S80flXn8/J/BFlkb4e6UWMIqq7xvGx",
+	"4AkRiup70gjHkrQaiffovW86qriWE3fRceJLPkQBStmAav6hx+rZLNczNwWVZp3chvytP6R32ct8oBVU",
+	"TUPejJ0aVZpSbiddZR4tj6S1dD30NmoR7s1bE/lAD0PvYJOlcQwaL+PM2BWXrol+3RwBYzhftS6+/Xe9",
+	"RToWlAuqKmyNX08IcH3Y3IhE+sz5enszzB72wVYabjn9Rk6wIBFKONeXCPNX9g5IbN2qsbDCGjC97982",
+	"Sg1q4eJ9q6eRWwcW3y3ZALIpvpZ4TKrmhxUygk0ravKetS9N8AWobplhw21kE1aCz5h9EQsChxR+JRHs",
+	"ZpHO4L0Cie1016Kx71Ou8OKQv9KPUcqoAhO7GBv7JFJgEoPeCiR10O3trdWf4ueEVZjdjgXXAj+JU315",
+	"043qH5B5vdBV90FvL1ijrxLFmhXKBuBmXkmw4IqqOMxGFenTRFYfSA62w5gSphCOIkGkJBI1nx9LTa+P",
+	"nz850fJ5RC+J3IIN1yfY3AJJokl+JPjUO7qYzYsn99tGL9jpBJ1ud6cTbPd29fCpIlMYzwJV1pxpLASe",
+	"A3+x8wHj8rIpmReyEU+xsZAuH6lvlr7RMIeCwOnDqt5q9+Aw2NvAalcSipUH1tufEReFyTUeP0ciZYyI",
+	"zIcT8aFEkqrKzshlQgWRdgYLzM/cL8ZYkRmeI6l44kiCsnE2Do+jkwsiisutF+N+O+i2gzWchTULno+3",
+	"JK3ur3WytQSY0Cp3o5VV96T1dGEWoRhLBZwFDxURsqVlliBDPmZUq2tFId6Q5+1kvPvsxz/88eDyq8ol",
+	"1u31NS9dSiYHhzs3WxljSfabj3GieFI1JGAw/bjac6XXZMqlQt97nNY/YDIhLDL2BIXjgjxH0CYakDln",
+	"xpQ2wDFmw5KY7wb6P9eQ9bnWnvmPc82ltxYxGOfHKp3VMFrj5NBfwf5lEimfyLUYPqgmsF8ebWYjK3RW",
+	"nnCJnAosqMg6FphocdsLR79VECD1gucxdObZ0TdRoa8noupkUQthiarEl6VHzflzX/ZqcdVq9IKgexgN",
+	"HhwedgtSwXMh7R4UXEiLvuyj9jPcHh123v1Ncxt82++7rZ2rrd/+puoUTvHlc9NJVx+GDyQTVy5MnXTc",
+	"yJ3pz663cnatRsro9ymxH+g3FgXhujLOGye4yu9S5hUX886l3xIev9TR+SEEQGkprChYk+9nwQ3mjfw/",
+	"xSvxhldBWK56bvaCGiZW5FMZvWf/WC0n4PpQOK5ljg9t1Q/lhKtrM9Y1VKIV0SIl2VQ/zFdkKIiy3PzL",
+	"UePw2zVXp7zI51WBPZruRpqUzsm8g14pLrS6hRifPdT/a9wUaKCv1voCCvaeSmXsm0FX3h/2zr8PPmU7",
+	"Xz+Yfxa9EHvqd5fVGlppAfTQFlfgXdlYdZT7KhQfGysBODH0YYFZSFislh0tcGbOhsbCV1Av9O7Zyz8e",
+	"Knqhx5i53Ar3/eznxWs+NPg6iTYgoyll/tPurxL7V4n9q8S+a4nNY33F/FVq3/ROdlUhpR5RFr0W8aJQ",
+	"T83DfBcmSiXycHtbE03HPu4M+XQbp2qyHfMxZb918Rcfx5SllxE/S4Ogtz+gLPr4q970wZth8ELsTk73",
+	"Lx512Tfy4PNo5+v5/Wff7eGveiuljB7Qu/oZXE8TcAOuJg736z2JZJyOi0Rvp9go8kcTEffO/m+//e59",
+	"0NrpXv1m5fSykVTN8fGEDM+fsxMy5KLCMbHcqNZrB/unQfcw6B0GOxsY1fC8rrVyG1WfCzLDIipZsXvX",
+	"uPpHwDttc4Xb+8qVug11tbj019das3YkhGGWB2WNPkVTSRCsuWR/sbvlprVkRXKVrkTU+metS7G+4uXp",
+	"FdjigPOYYGaXoUJreILnEtn2EGUtzdJxHBdZ9nq2MMKMkrnOYKb4sl+xsHvVomGxryllVd931/3efJuv",
+	"XjkgJMLzexKZt6xwG5CRvkPAWmlNgLKiYKshitXyatkgTAg2Ad3mnsyDnheUjA0IGiT2clcYwYKZsFdv",
+	"upW0sbMf7F7jLDhacbNvLdJ0aZMKe14gIEvabmKV5ykPk/SShUqHKiZYyD5lK4N30JDzWK+J75DGw3PU",
+	"tFEpRg+fTWhM3LtFWqm0Li9z17dWC7LuNbxDXjSqi/FYFPX5S/fkhv6Mjz766KPLg2pPRsnSsCaTYXR4",
+	"vqgGT7VCigWop1V9rafLuHQOP6hWK7JNDGovH6HQ+6nvYgNsRK4MS6o/TwiDtIGF4Rgf/OJgnrNFZ7/m",
+	"GhAGkAcMKA7O/iaobcVO6/it1onJSnm+cEpewWfu+74gWFb7Eed67ahEPIU4fcEVhBOhZoijKWVhC4Uj",
+	"TONUEBm2ypHORmHfeojINFEQrcmQMU4UF7RqKVMwUtzysUglHpP+YN6HYIbVVwk/KqLSPZPRn0fAGRks",
+	"HkO3X6V1XxxYyWPjLcZ6XNC4YDa8GHhhW6uuBi6HDj1lQzEH4w1WSBCpHprb8nLrm+DftVca4LItTbCU",
+	"M+6kQ2azCQ72C3fhB1UXa4+r5OlAjQUznclo0zwBDiC2bknYyLYNnE3wGMIelvHFEr8qXdw3YF+hYTL6",
+	"fGGmJoIndKj/GBMtTUK4kTP0ZULY0fO2Jl2s6CD2WB6E4+gjSqUSWHGBIDdAoqYkBGVZAzJ0mkhMpapj",
+	"dJsZIHwuaJfc0lspZCZVwF2WMcdzQhL90g2YZN2l0z+eax6rW7lcLaosV4tGwWx/lh9FmQeZDTFDA7Io",
+	"4xYJISKSjhlWRGqVx6ad6HcJHk7KVsOM+hotRw9Lg2HWuCr6s1tv3V85KVc6JEaYhA+1/AZtLDwEJqR1",
+	"OKPThZn2l0V3I81PUFNgRWwgAhfGHLb18IyFjJBIas6cqkl4aLOf7aGqy/4Z0wuCMGJkhjgjWw9RONCr",
+	"GpW+P2POYO9Hyz1EoXus38fnhC2I28FcH/fSeRYmhv2MCZKAsEBOFHfOmBcrmPkD7CJpYeVNEq6serSb",
+	"OhRajcu27qN9gYXmn1J35u/YkfvOf/g4G4T/9As9oBM3Hv+XR25s/sMn2Tgr6cV4OG5R/B3B3jpXjrNO",
+	"2w1sZfdse5WkWhQmMR5aPwePI7Rwt3Ny8GBR+Pmi8Q4E4bXFVc7YsybsSlbw3IVj/XSKafyYR+QVqbqm",
+	"Oev9snsanDseEa1ZziWy6Yrequ4Hq0OivY6quM8xlvK8KnpyzTC+YCONtHRZ2lnrrlSOFbvrULAlgUkF",
+	"NbUwriVrexti1G3T9a2TtoUvgcgq5OzXZHCUqglD3LyBmuFxOojp0IQ4WV4BmjblzDbz2asvvwi3UMq0",
+	"uAgT935YoNL3jewH4FFKEWkYPeQiMljYCY5jwsaAj/F9r31/9rQ77UZvL4PkQf1/zWD+JXt/oa9Kfmgo",
+	"pGyLzAZQXpkBlmR/NxVFi9FGw1xFY3nvi1tXVuiy+S28qiXUmLftwylOvjXdvcNs7khAM9THE8zGa3vE",
+	"S3n9l3iowGsPCR4hj6O+Y9QhhIqGRHO+vmZc4WLke/5jCTRit3fQvd9YBEJ5v39V6XZmZJZ1XGzKJku3",
+	"J1xI0h5Ae/O2VDiJ17holZ3CVeLFn/QafW/eaXcVwRRmX3fc9Y8viZrwCocS7EOl41iQwhaCBJJo7HJU",
+	"Zs61DEmsEywR4y7QoXShwjEdkn/rORLX4dMTLKvXttYGDzMsZlN8W9yilk92vj7vdMalb2+m9BfGb5tq",
+	"5KOs3CtBRkQQNrQhJhvEj1rbXeIl66xh4slye+ryhLL2Koe7KBa0HFjFb8sqpnejwEbXGQg+k2BwqRI9",
+	"HcV1N82tEOkLiNR6ZzPjzQbXoUSBJg6scTR4HD0dBd3ezu7e/v0HB0v+brQaAs+eX+MrCypiTPCUMPUE",
+	"K2zWpUHmnwXkzaP4+XecRr3f0bdvfhfgT3bTtzufxW/fnMTPWeDRleHwbSvul8a1bThIn+MEvSqd107+",
+	"TrvwVmoD+VxaU3+E6yxvYWQPuge9Kg67QOrmQc4nvK0pXBm952upk2aZ7avekqwQ6d9JzjonePaSSGOk",
+	"bTVOSETI9HqhEYtS+PiTk/b9T7/qff7k4OXum68ffHO8c3L6aP+Lx8/2jjY0jJU1nCIzzZfYTWCl03zR",
+	"LGR/tLntzkpRMlJ29+oida6XXQc9kOI9bO0uSovi0hmW+dAtIMZzNuIf6JI2TIUgTNUnfhowrUWoCnhu",
+	"4SfWcucUQ9gqhr+zOgdo1R2zsa5K3mrQpMZzWIjmRFgBAke7bOrPQzHv16Y8SULYjVKeFgMUMwWvOPBP",
+	"+cziYBiIEAMagihDzTBT2FsolJLr/0nM9VD/E1Iu9T8EGVOpiCh7BD31psLnREQfj0kpD6nxkv9A4xhv",
+	"73WC9Vjk4lXbrV0pS4cmjUK32ZLklLzkXN3G5dw/ote/oJ9ylTy2HPlGTHz3oBfsHKx9lVqXUevx5bHu",
+	"xUFwleBUTfo2pHDxCJm4bwQggyi0rx9ub4fo9ckL1IQYXvTVCVw2ym6Z7GXFVbJ9zHk8xoocwu3itzge",
+	"a011Mv341adHXRONGNExVfLjffMXlTIl4mP3nXmYEEF59PFOYP40w/v4s0evvn678+T46afHn+8cvzku",
+	"/13pBM+WpEpASbLTc5NvloLeS/PcvPPSztmRtAq7UbWTryURGULnNaNHrKGXSGUkgc11RzHBF9YOPKMs",
+	"4jPUDNCPf/gHxLiaUDYuJMXn+ei7D9aT0EPOzKEezgumwPXDlMrxGmt1S1l/FNPxRF3j22k15mj4UdjS",
+	"h4Fc4qGyaKMMT4nmxZAD8BG4PcOPEizUR2EpIGUUYzn5qDrOb4opo2zcv/la5W3ZhMviLXv3Qetmrebo",
+	"AtdPei0Oaf96sWtyyJMqj5uViFq6gDta8DQx2zKO+QDHpW3R71WHqt1gnmBh9idbHONjA7OssFBGvOdH",
+	"7zrRj9BbHerDKTx38BfD+p5RExu2QBkyBwdZvy2E5UlFp1iVGOB6DMC0XwJUnqynUphdbmXovLYtj5Q8",
+	"vAn/9JQ3obhMPnuoPDMVJF93TlseB17Kum9Db8nlwPW1lhKO0RFjPGVDMq10euE0osRe5zYAR/IbPXJN",
+	"GGGgSB2CgSKXCjVfYnEe8VkpxhVecKkxggAJg14f9A6DAL0+fWyyigY8VQijKWWpAn9mVeTh8gtY9xoX",
+	"MMKi6rSeV6BAOAFMbSBtAWuAsGirKqq22+4d3D7URHdddAGhls0IcFSqJoRVlaa0Cf7vyhkpquKSAv0S",
+	"68EzsC1whl5hlQoTu7th3N619r+Kc5lB5hTvr2lOL638gG0WUbfOeasIR4njEALfwBSrOCIXRMw5I6iZ",
+	"XzaBKtWWFaIy1O/l+JXwrIVMdKX5sRD1IX0QKBzH9qan+af5pBS5AW8sHtL66d0GG13GAm+NsRqAuEpO",
+	"B7B1BgeTj8wmoClmeAxDgDCOpjFQtpC+F7TMGrdg9bcOEUYyTYiQxFXHOGOCTLkibRcYfnT8/J5E4fsz",
+	"C6J31jhE788MXp7+91mj0+mcNa6uND3ghNiAnGsBRutBQXiiha2HlVp08+Ytboqy98R8uZDWYh6vuxVP",
+	"sv6rr+Nlb4dUmgu10BQPJ5SRtiA40k/gxvsQVKepseqiAZE0grAayHkFZ20HPYV9hXAQzOZnzN1nYX8N",
+	"6L20ydYSohtJhCZEkA76xAo6WGGJhlgIA0Qn9TIb9x5lEA53xhLBFR/y2CA3m+1sgV9XzTiackHQOWWR",
+	"PIQIrTSiCk04P7evw/DAQ0gVGsR8eC4RPmNaFTSNYFbChjafNLVKneEx6jv5ztCEU8O/Sbjl+R2L4NTS",
+	"UKwpzXAvK3XQOWNn7PeuCMDv7TR/f8Z+32634f/1z7tBgH6PwhI1hqg5wBHKC94ge740G3Pvfic5GMlS",
+	"JtMk4VoH7k9JRHFf00/ovWnG4D/RK6Zv5xDvaqyKgGdtc6PBLMdTMST9LFSuhcIplVLri6C++s25DiMy",
+	"pFMc9/GAX5D+FF/2L3CcFn4akJjP+lPK8p+soK76yv1U/kqr97n6ZHB4p2Q6IALxVFnqlSjiw3QK6KYG",
+	"/t8ChJswXs1QYIXDrdIqul0oPSYsSjhl8Nw4aDOE45bvse7bZXFWzRkXUZ86CHVj4FRJ+S0ARMwfScn7",
+	"Jmi99DAijJIoRJZ8upp8fMBZf6Ms0KK/Vd6j7K1UTfqZzRXG5k9s1WDdSHqGkGU6GtEhJUz1rVfBdO89",
+	"B69D9t2O/i4DPHe33QLhKUpEYUxAgWWKpUn5Sf5aIujQ0vUEC2LmbMNL86d+n+aJMfTCA+A1feApev2b",
+	"NijRMh+be+FGP02VbaYMht1C4VCKkd95RiSQ4VwcheR9YwUXELDUH8bcfqVEKlU/JhckNnjYfAaNT8jw",
+	"vO834xZ6Vy90Br1eXJ/skZl24ZEgEZkmpnefvF27e7pdY/IubID7/UD/PuRsFFND/pKoNOlb1EYzmYjE",
+	"VMsXaCAi2GwoON7VvA9BulVDcStYfu5tW/knf3XLvwlwBdpNytaRM+Lm0gViLUKQu996PXMUE8GHWpAO",
+	"YsOnDPCy41JgtzBeAaAZ4qTIFoxHaz0uEapvD2jOXbwHVfUPUNOTblnwNC7EqOffbbVQdTEDNx/YN6FZ",
+	"EIRt2yXL/u6TyyFAvudkY55bXGA4MzZavj9IpXXtlDDLbW97Tg4qrXzFIWoCpw5zOOhwy71p1rmAnRzm",
+	"iyfnbNgfYeodIPuX+37HskyHOq1fY7yf/e0S0sr8325Lvh2lNixjlIXnulPvCrGodvriHAA8qqS5916G",
+	"R1eW5XAlWRDl+qZWlOSQIekJcq8p21WNGPd+KcljaKJSiHu/LH5TIXPhaQE9vSTLvNHmTxYlGby2KIrK",
+	"j53/26+3UZA+cPX1hI8z3pWWuCh6Ci8ZyeOy1AqCJ3vo9VYQO/rvIq+0V+xMDjVahWIaJYaetVd4Z4FT",
+	"m3s9sGfY4xIrbrQWiy4U2JwxJlZwrtIe219LT51aBVEpObMp/JnxmmxGBVajV8XnNJbqNCcB20MJZn2R",
+	"Uxiy82Doq/hBFpfnF/NY0PrA7VlW+kxSdVJ6x9Oi9LzKGp99ZhQ+14LXd65oAJ0sFBrx1Qx/VEUtw/ZS",
+	"oWToLhd1DL22BbkMC1qpIVT8YsdSI68rfvGGWSetXdJ7vzirggDPtiqnzKryGbm0yD4o0kUVjy8mnnrl",
+	"lqqka9FetCgOFlN+8ugrz0BbbYw5QpN0ill+t7c3+haSeETA8jXhM1fyxtxYFx1IC8aPSidfXqbh/bLy",
+	"VxFq4lhy550p1f0zVT+2WihP+Hd1U4yxoDi6pYX9llsx3dmvjS6oqKRXgRgyspVdb6XqaqsB/rz+YH6N",
+	"Mn/yE/3tIwjRvJG5EBo74bOqtEjFb63wXauhfijFdZaqAi7fQFv4FmryQeHBbO1a6xsxYa5gPqtwLj6D",
+	"g2+9ik1ruNkNAmM30nrNFiB5uCKOZdeSmlTW/DWtdKGV3WDnGi5HE/5VUeMCguF2Ly+Lftb1gFt8UVs7",
+	"7N7BNZo2B7huuHul4QZrlgGwWCsbpm452V87xb2g14I7gd6evWDXJPBmlygjDGzJOGeNNlVQYJpbG69P",
+	"iazNxBZUH5uYaXfem0e2vOtSu2MTlWw6olPCIDpP8JmpGwHHCjBrCvUvwPs04anw3NeePmfiDhbCkmuc",
+	"VlXjfIGVCxQp1S4iWGh5ITA7RwkRQy1oY2MyntI4pi7P2EsPYTwPD9XsqKoERrIXFCM3dtdCxUsO9ooe",
+	"yINgze8OSthXwebYuXrMZgimwXWJ4MRELJRrgAwnpD8TVJF+d+LFXGzKnrx29qY3bCeq+n533fjpxbIm",
+	"64Kb5TVEqgbQ7a07ApIJl01FsBVLV60GVD0ww+hfT5y7w2TKLFSffTjoh+DlDiM8t7lz+oiHJhkmHZ4T",
+	"dc8G2DgFzip2JPIKBzdjPsTxGdNPWih8+/bt2/bLl+0nT04//fTw5cvDV6/CrYemI+M6MN4m/U/72DOt",
+	"QKiTGcs5mYfGuaLVSANqo1+31ZapmkDePiNbJX9flZ5SHRENy3TzRU6gGk0l6T64zdh/W1mnaRKzywAi",
+	"vd21Uduw5KUAuLxE3nUSCYwdxtXMKS5H1eEqn/Y6LtKq4VIVc2hl2Qz2DBb2d+FUrck6a+t+h73Ly9Ao",
+	"AZnOCCYurTJutVC4q393RtjBHGX+Uus4yHQMm3yWORABw6WFwj3dgFFAfFHcu7xstBq78N97l5dFgbsH",
+	"j1cJXEBYesHH1WXTnGNtaDHqrl2hbLVQLFYsu1HBsVa9PCvB4GhuxkeoQKRIf6YIVGPFqNvWbNC+gaBd",
+	"1Hwc4zTKt01eJ3iwVlRuPMS9tgkKu6tBRhsOThAcuTCqAiiZP77rDMZaFNeI+1qDQpYK+YP99Ua0RsrT",
+	"xkk0UWpNb9OKFX/pa7nZGmceJWPNIXm9exOMUVjsB91eNdSotb0WZrJ90d0eTrDaztdLVg16UU8pX7GA",
+	"BiHhoFXU1etmYQo+DeaKFCdTVO4VMuRVjuLvrafCl0FAujeKoz91uozHxRGW5wYQqmjAMpjwNciKRQ2i",
+	"jGiYpMpWt2uZwwQYN/oWNIzTqJQP2LvtYn5FrNLraxnVrGThXAIsukJZC1rjoeycsvFWy8lLz9FpPAll",
+	"dLh1R+lbMq9na3RY6f3q4CtNIVBN39qUPDoRZEjoRXn3gqA6itVZMlbmNWYuj5U0C8ZeML1m62m0S8N3",
+	"70k0xUmit4CPnPpeAJjUp1EAcnX5NLoKCL2gtwuMMajN1ystfu+a1bu8vcwbLmgZBYHSKpYldWaN0uJ5",
+	"XDLbg59cxfXprSg9FtjySjzzGuXwuLI26RHgMmpiAAxNFPOxbCFGZpqJm7Kp6BhLiUJGLlV/mArJ9X1O",
+	"otD928F56RegtYfIVD2wwIhYmseLuueN7NyZ0lth5/bGWsrs6HZXx3DXoO75ja617qTSpZPdGzRBd5Bh",
+	"znhqslmwIMgeCb/ERAmEIktid3nivg5Tl6utz2RvobTfrn7E/WQjVyYih63zy/KZWnzOreQwWRZxJWrz",
+	"7E9cmkphfuglnqMRjmMkIe8lniNz+fqBCG4DQFnbZf6YPCGiVEyulzbfuptE9xoMnFMLbnNPItLWr2SZ",
+	"38uqNF8P7cZ4UerceHYU8FJV5zdPf1wvKSyJMeuvVW/GjlhRIrRKLD9kGdSFKpjFMX7i3atzW47kaITF",
+	"alTzCs2Fx2RjHkjEif5s7fIuFQ3k9Tf1KlcTTgaTmgE1TfEcCRoR1ExjJTD68d//nb4bwv+OBCFbDkG0",
+	"tNfhQ/jZYGzMsIgKKRn6JyMmNN/RDZdwUQSvge5P+l6dhWqYCRcx4dAWtFYvTVoQOv3y9Bhiugs7VwPP",
+	"WAikqFgw/SOCH1Hw4x/+0y4E8r169aUPAa28l4YxptMWkulwoiXrC8rSy07E78mW1tb0hUtxVC4YFHil",
+	"gXZXoeQXK6vWXw+Mnl5Bw2vWYPVFw/syL1svNSlrwJ4Ir2RrHvW1tHjrpvqRPUMVCUmA0W5zX6Rf/+qh",
+	"M2yb6mzAAaipbOy9TU0R93MyLxC5FbTQepG86/J9609thYIRmmBlc0w1qYNrbXFozv05SFWhtJeXBkGt",
+	"cf6MNXeDna2HCHtgu6aDIWaIEQoHTHem+2LWqO83a3M+oE29IPrPM2bDnCTUE3PZeTXwuy40arOqfQZR",
+	"IRVUzV/p5bPqCcGCiKNKHz/AS1gO8dnXpy3EhUMn9CSSBbOVqBnK83an0zGgJrBFwCygh3w8E6USs5X8",
+	"nJIlPVt4FfOe1nLQYO7jw1AGsID6V4cjethIrFLZt5/n/WJbHfIKUAcM5s9CLlEhf87m0Tjy0NvmJttB",
+	"euCEKQATdyA9heU6Y83wyAZ8wiXmED2CpUAmC0e/YlNwTMGDsDz20M59xcLXd5Ttx5rKNZCbTdtsFNRz",
+	"3Vmj1bggQpq1CjrdDkCrAZZ3QvWVohN0dgw4ygRoaxsndFt/ve2kpn46rsL0eIo1xzdv2aQDgpoOl7uV",
+	"43KbpfbQuFuoiLTdyjCzW2csP6NbsH2ziT5ZcEQh2/Ge5VgTfAHzBEsjVR2Ug+OZ1fJqEbSA1Z0xc4JL",
+	"5U7MEmr9H3YC4O5q4N9zcDJYll4QmCy3LPMaJ0msyYtytv2dLNU4zK6K3xagRbSGVXEHWihzsVDXxa/E",
+	"ojXZbs/Hei4DPOf1BnJsfwfqbHRIW0/EgwovVghpFHNnawdaUWnD+sJ3upmd76Db28uxILoPenvB1dW7",
+	"Avh9NQD9leVTeHOwfdhDYCZFSn7LU1FITHC033KoLmBMyKSAB8E/5ylIkfxrpDgUcN0NunUjzIho+7Uf",
+	"Xw4f7az+6FkWIH7Vauyt88VrL0DUFypAir44+fbdVet9gc1/+07vikynUyzmjcOGXsOSy9Cp17AW+Spq",
+	"voTH0sAoZU/bGV/RO5lwqVYVKEI0L2YGnESz1eGE4CQfg6mFqoqFSoxREWpbWHR24AB+hSdXflYrB6A6",
+	"4DhLH93t9WpSWzLRkbuWzphJ35wmMaZMdZB38UDfccqspdVWXFhamMHZpPLSAU1JFBQ2WFGr6KFNfokO",
+	"EWj/IdTQkFVFNDSnde/q4x+iJAVEEhdcAcU4oDKETWQ3cyruCymXgDGa0WIZmLV4rK1ckynFj3g034zB",
+	"+jj+61ebuT7TvAEzspO9Kt4jbKMlMdPdeBX+cqRJptvetjAJMlkS5IIkuLrBllTJhlO/1oNjF5bBB6s5",
+	"7yMcOTjSDycTdoODzQhmAZHAS8FxUAQG57Jw+nEsCI7mPsdorL/+lZgOlTuwTsegcGsJ5H7z5TmEeBl7",
+	"A2KpSc0e5YKr2Q2CLbOn3TXW+pTzF5B6pD/o9VZ/kGumJzYDBgT3Gl++tgLmNYPsIiPAP7zQz4+Kj1mA",
+	"8lykFYL+qlVxsdh+n3u8rgwVxkSRpTY8H1EPBJS9dWsF34J9UCYVhkdaW3MotTntmF7AyblKHj0xA1pg",
+	"x7uVngF+8TNgDLurv7CT/4KrZ5Cl9xPQm1lNd3+e16nna2mYGW4FjGORsihcICvIOjMO5NYFfxSZOUPf",
+	"nXNjRsGLW5TrPmNcjkSX2UO7Fb5mfUlKqzIwWDy3cSskjmSWxuQwU0wdo2q9OqbnrohVfqNv7vZ6Z6xa",
+	"BQZpPKOSmEv6QFA2BjhTt3j6gq81VkHaODe7QD0rPDzvZNpniPRWS7+mEhoQNSPEU0N1F0AFuRbrNrmD",
+	"jvz7R0S1+smVfyGzUTu7we56aqitIHUDNdRpQqCE30AhsSNZS0cMflY6onVOXFtJ7J12PRfZ9S0Od6Ys",
+	"+jjs5gD+MkXDL03XJBVcsqLvX7XFJdoi0PstSO/VaqP+ue0qtl1f0heMI00+M3XStyo0gFuS+ru3JfQN",
+	"4K1fdQArqFOoLKxZLlOhPCFmc4M8TTT/BcHKuDWv68/AeUaVls95pNohCkKUsgFlkSk0Q5Wtwle2Km2V",
+	"xTGHmDywA7HIuj5gjGCh5wrIQ64Q0bbJz8n8EWXRTQSzH+N/f23uUezfeOZuXyL7yQy7rZsP1XDoah43",
+	"MPP4JcikgjDalCF/aNao6afAGBcVWn2S/Decy9Bjl9lH9czSg92s9+CBuuK/aU22zOAyZAim4PZYQCq1",
+	"pbLLIKUtMBpzRrZKoZiLx9rr2qAv36qLLcdXzmBSs2YaNjdFz+ATKKttvAXWc8hnKNvybCVM5FmnURex",
+	"WAS3zWCLWRrHWQCjB/5rnjvP7RdkZkdQrfKW2r96d13VZwHvtYZDOFywAn38kh1bR4WDYMvBe4duShYO",
+	"mdE9tqFSsyntWenOOvHrAdvyF0YRIZfUFKw+J/MW+Gr0H1RJRKOWCYfXFGqqRAhpPDAc8v11K2dMKp5I",
+	"NOPiXH9ojWEPbUQzFKTW+qtXagNUWMBTMUtYKW4h6uLEzOoGwnZDyeX1momauxCzBmeqTxPpDqF7ZA+g",
+	"fbosLtndkIsbXSzG4538+zb1GVxS46960wdvhsELsTs53b941GXfyIPPo52v5/effbeHDXRBfwKZUO6D",
+	"H//wR/NTsfxvXZ6X1Uqzmr5wAzaIDm5YFaHUq4OnN9xMWyCnhsNoddNA9CoJ1GqI+led5EMbW+HIaXZk",
+	"VQ2P6VkWJ2tYX71q8TlEyQniwJdhozHSVG2CzvBgGP34hz/OLuc/hKApXBABBTJSk+hbxZJuW0H4yThB",
+	"4XTvPvvxD3+0nuif+Hi/2/CAL1MgNHmUNcC/hrCYYqBf9VlaFvjihqcFN9SVArM+nRJj20/jGDinE+sP",
+	"rVxXEk2wBLxzqbiocnCZPbt5kEWR/DYkGdP9RgK++3MT8CsDTtZnAaaLzQ98sOq837osb+XCHIj0ZyLN",
+	"78B6jfMkk4lW1rFCUy4V6gZBzhfuxnYNHTtz9cQmJy9GPpjY7+tHPXxwizKc1OupKNvv1wgvqEgfAC5b",
+	"H15Qx143iBl44iIRflkK74cmDrOMK4ljIRSgaoD5K5btPY8ayx3uJWe7dRFB/Znc8e5C2p3k9pB4/OQV",
+	"l0JSQ1o390tbOaKZUiZLMjGRpaZsKBnMsH6ZV/bbUdQL672hsu6BCN/wNl4rM4y1UdPmr3fvDx7oZKqc",
+	"2l1GXCCTCbqZrIMwnrapU1t9s/iSDQlKIOUtJizCAkV47pKTJFXknsxB9A5tYXeJMBKYRXyKBJlhEfmR",
+	"OWdMqz50nAoSIeu7tIl6oG500GNXylEhN0CpBSlnBHo3nXgmSxO9ccYyb+BBZcCObus58+4xN+EtWa5/",
+	"Nwh2AKAxwnM/0mQfutCzbxzqF9YPGTHjtMX8aw6fXVeXWFIs4k9vfmW+iWZbgWPuVFy3n1qYMa6QS1++",
+	"Q62WykyMQqyvPwQ+GnVuSZ0vA7XbCc95ajLOXMScFvRcU7HVtu9y6nV9dn6a6A4yPAdLHRdmOB6DmuE4",
+	"JqqOPW0bbB7falh5tE/gNWvtWxrWcWSvVuDTmGI214xFLjoeIWTj+5SIuWc+AxHsb1pEAO7QRI15kFxe",
+	"svrO/v7qSI1bSxKsjNHbPw26h0HvMNgBdWYFt3q3Ob/KFr/ONeiYeaV57y9VefjQ5+TYZJnapVr/jORQ",
+	"GJWGdYcHUWB/rIVm9rmqZRrNKlFv85itGILCdJkwAjhw6QEqVB5Wk8v/Cbm5Zd6OWHNfw1ds/JQ+0ibW",
+	"NEPJMD9M8WXfEfsegOdMKcuedOGJ+cs1aCS8/aN4aiyq+85+sLuxjHcoJNXnBWJaf8nG71O9nvdkTpPS",
+	"uo6Xkzww4CX55WBvgZeQSGNiYtuAhogs1g0B2qYmQbxlcRogWqOVBbGYWLcf//APAMhkS2Q6v1Sma8ML",
+	"LoZuq2WEi0zIkI7o0GUBwzeQlk6lyUBnfKbPGVXyjMmYQuC7qafeMi+a+ubSDMLLhD9EDoTS1bEmLuUY",
+	"UlqN5z+yaS8mfTUvKi9jrgCQRj5EQYaAB+F9VLpvtzropICH6qIJzNKcMWfRQhCbLVHzhERUbrUMNjCV",
+	"mcnrnkSzCY0Jghdg8nmgaZWmDuXU7yCyx0ueP9h9EBTL03t3+K5fjF7/ZREIGx+NYiwnH9UWns/u5QvV",
+	"6w93H1QUsC/e42XjcD9wBfZzXJTCq8US+sDc/Cr6h0Fe3L+xM9kk3qdYFL/u2pHGRHqgJqn8ZTOoCTGM",
+	"ROZMZG5DVpeG+MR8XM+gADYA0r5xHJeUoVaeJD6isSmbO8rTvlHMx+AaR82YyByZaqtzxh4DSh9K8Jgy",
+	"iw2SYPuOuRnf2wjRsOpkOvxB73BuZh19wcdmnA299qtfBopc812wVa315ks4z+u9+9gWCFnv7SzJY623",
+	"fXD29b6w+u/zaJ33nwk+Xee9U964zevHsoDkWoTzoBZYPFhA8w6KkNrdSlDsg/0ldl3P1lpArX5gtEUH",
+	"KF2HIl0Gjc5FB+AwO3GRISWXgJF7eXLRTlCFMRwUIX2X4/gWYHsBdteB7NpkqTKQbiWmbQZh29OkUMAS",
+	"1bO7rpGiAMRaIVRyKFYIWs7xWH+9FRYkEcgMv6iBfzOEVSuLIINGV2kueUlu49r1FwnIek0iJUsNab90",
+	"FacYoL9UseE0Gm4PKIvaqYjr3QZHFgsnfH/8+tGL54/7r09eXG3rtdmGyp2/dTmeH3c6nbM0CHr7ulH9",
+	"V3iIeEKYCWjO/KKCz3xkvzOGVQHrBnTSmLJzq6m58p7mvmfuWwI1OTNIqC3UDZApPiG3OuiIZR+cMd2K",
+	"SUzCLMcP89yvHfQFIZFEOMOtazKuvNvgVpXq9Nx28Iiy6LWIbx5O5aXJxpSllxFf/wDYQdyl8xXoAxAA",
+	"5eH2tmZdHQ/Wt5IW7DQ8elge8vxVb+MZ1x1zvel/eSLnlaGvE7czuS/zBq4Kv46yc1MwboBYHaZhRlu3",
+	"7534gjuvT354TcQRVkjG6fjnEVp0BCRjRm0SHDGSlI1jCwzJWYkHkQrYEyl5mcG64ry1wvvYvHDbppE1",
+	"ZffOOoGGG1gd/NnUHE23IkVQvb+moOCMJnLKyR7VkM+2qYVNxPaIMion9aL6FJ/bwLVSAju5xEMVz12p",
+	"EiuC70kUHqeDmA5NUK59u6P4Z6++/KK5FaIxvYBc4IfG7Dgkgkw5g/glYDtoYMKOhxMcxwQina4jTy3l",
+	"nNh5PjPTXOX3M8lRikO5jzGj0oRH22XTQ2tabx4K7UODcVvlCbSIzRV52nnI7RRfviBsrLd53yBWuz+7",
+	"i7C9726SopyjpXBxpBQeTqYmZzGJsRpxMc1qsT69VKZiqokx0LzDgto3jgaPo6ejoNvb2d3bv//gYMnf",
+	"UPB19vwaX9kzA6NWimhdn3L2pQGrPmzw3hfTwZuT88H0IP3m62gSfXpyGn3SDfgnk0n05oSffPIsePtV",
+	"NpsnWGFNe43DBpl/FpA3j+Ln33Ea9X5H3775XYA/2U3f7nwWv31zEj9nUL5FYCYTLhScpKzI/ru8pkYC",
+	"BA4AAetzssVDAaP6QEB9N+DWG/LqFXza16JuoKXY1rwy/DnIR35eTRVjzS0GBF0QQUf0zqJJitgeUxzr",
+	"M2WDSixci+FnxsNxzgBAWC99C5lYQajB7F8q7knUDEszDbc6P4FSeVdgLG6j4PZkODWJ7jj2ZWmfPw/t",
+	"0kizbPiQpOvmdS0tgCfGdrnyxq6M45lFWEQofH9meeHnZH7WOETvO53O1VWIgAFpSW3bRSMuzljI8AUd",
+	"a/nTyQ+L7Bhu1dwKDwEtV4JejJoRlUN+QYRer608wtlQJRwcccbMmbYIYIkgIyLg15BxRkLkiY9WlcaE",
+	"yKWtLGdAaL0jesbGnEcQRQg+F8rQnjMJ3IpG8mXizMU3U9KzDSjJS7i2QbBZQfS/IjEZmt/fO7lzYhcd",
+	"GjExEMJ/lMsnY1X7nbfqUIDErrstZmnWsHHY2Pm+174/e9qddqO3l0HyoP6/ZlozSwdWPB5rHc0lU44b",
+	"h+37laJXq0OJywhvlE0IuR7m4OtdKQ6gbiqTGM+/8O2DTsfJ/vPcQ+IxFsSrTaWh2+V6oVE4KB+et39o",
+	"1vUKKm3fmHOtyr5ZeUDrjucvAZzzg9mFnCjVizuywEB3YBAC25PrC/zd1mLb+QlRRFeQ7RoQofbtexLR",
+	"OtjPdYG/djYG/lo4VjMuom2TW1SvBhyLDFUTrN6mBAePo75rIjRKLAqh8Bu4HUPUTFKRcElMFfwxCbc6",
+	"yMRhgbKb1bzxy5pAaTMbwM8ImmLAIsmBDw1UWAc9oxcEzQRnY4AwceMwboBuJrMzLLDewfXFt27YwNDd",
+	"KF2KzLLlAt1YCDJU7QkXkrQHWoSLeVsqnEClJ39x697e7JKWz2IjA38FBzStRLd4p9Nj61NmZ1m61vn7",
+	"q7VB2PU7YDlHJv0OQZAa3LqyW1xhCOZyVhxyuJVd+HhEUNM7B/kVLhv8T3CX2xxc8mCtD15iNj9SikwT",
+	"JX9CeEh3/YfjUuTM8KhCoQDOB9vUdsWNq7nfK2IM+fvtiI6psjtc5m0F56Ez7vtFpEyhyzyU64xJPM0i",
+	"ybBE4fGXr06R8YFVDDC8IQPjEdEzWdRxepsdYJfhqOXWfrB+dPNTPRM7ivpsAL22EIQO1uAZnv8EZ6XX",
+	"uyFLM4d/SqU0lY+8vJ+82NwES8R4qQ7qXSb+VHaYsSo7Wmdo+pkc/5cwFUM2I8jjwmzsNIbrMIQpURMe",
+	"1UZplpSemV+cFRYYZ70+LCpD7tW5yfzCzG7EGct2wgAhWjOuqXVXcB3Ch4znkgizCMriaU3JYiLpzpby",
+	"gZcwwdsI9bE1fiur806w9NQXm2ABPcM2FLQbWy3YxKq921inMROqo3zb6S/ZMfgpn3mJOpg5TdkEY29y",
+	"CMCiQ9iQLHE05+/cBg25qNBEUG6mn+OR9sGlu4GS6w2/ri6bN8VfMklAjgZIG8FTwIT093adQhdVEBVh",
+	"aWtCkwVmXaNbh7UgtFgQpATVTM0AR4M9GcD7Af/8YVbAwTZ8WH7DxcHX9WDqoitN/lonkkRckA4CL/YZ",
+	"I6MRGapF1JVildVaOr85UkYFlfvTvQGJ3xFq9O0PdPlZ/NnVN/iLxziacH05cXmcpWNjr6r2fGWHCE4N",
+	"IK2b3d4MUl+QiJBp/TXqsUWBcJfke9KWnrV3pVJxHHc20VF2KTA9kBwDC1Lkwim+7KeSyBASUU2J59iU",
+	"eXEvcgdYYXL6JnwGCJGQ421alUjgIXmIMDtjmZs2hwjwXLWpJFE7TcyoHLSFzZSr4iQn0P4tVCM0d4vj",
+	"T07a9z/9qvf5k4OXu2++fvDN8c7J6aP9Lx4/2zta/3yaQd1lpGcOheEiwW2Ytvlz45Euw72w2B8rcC/+",
+	"woFobnDf1CQ8hQUpWJwqQjnzN4F+79Bwr5u/JRiN8vSgjEm5vos+jfoCNiCEmTzaNLmrmA/LjxbYQ8t1",
+	"nKe7Ai/LGJcm0p9TxIE5fPZauTIF25WwX5mEfUE8E5aX52jxAwqGf723mp1PsTgnEWQmCsJUuOjKs6ac",
+	"nyAG1o7JXXR9DLD8k51Cghn4nGud4jSBL3c6Qafb3encdxhhkhC2NG/NmS8a3rUPkrjw2IT9veQ/0DjG",
+	"23udYJOIXH9t64AJ7O7/NcXgZhTvRW+7RzWHY6UP+7mStuw/CLTPvj5FUvFkI/RIu10beLWfsujnAh55",
+	"y95sx4k+hDe74PD8Kb3ZT7Vy7IZTTb1ruLLt2+DKRs0MEyKmUj2E9aRwqxgKorZu6Oqu55UJOEN1y3/7",
+	"7VH7G9z+IWgfvHvfbe3vXv2mURFOXTyWCqsVSfk2Id+k4bbQkEvVQkA9BvQgxoqwISUScX2pCL/VC6Hf",
+	"3wrzuHG9LvcBTyqrHh8qHrac9QQxPttqGZwRY/wFlB1nW9F3llS0bBV6DuW1Hprm9BAmpu6VIGiYKnCB",
+	"A+SOw+VBofohrM3cf6WX4LUkwhj0Nkvd3ySbfI236JR8wxmBdxfpLaJTE6KOBJ+Z+XoLlsfoR3hJfD58",
+	"0R/MizH6LJ1CMSQAINPL2XAZ2waM+52H4ZX9UCatW4cZ+NwFvN1ImdH06KkM3b3TwCt3ma3HoZ29p/vc",
+	"Tla+KZ7Z7VVm5HchOd0cJ5exYD6DOH6T9o4VMSCnmkcEmvOJCyJsrXZAWgryjHYDR17Oxn/fSPYCF+ue",
+	"HOzl/zzIktkN6rpfI8muE+hf+pTP/bb2dwPbVPcgCGxT+p9XC8n9uw+8G3Bvtzq/X++04iXlztsp9YM+",
+	"sqePr53SDCe9Sj59yYg+UmAisVBHlEH0LRdRlur8a9q9l3ZvQAkg6lYqOlyZea+4SrbtjXFV3hXOCmbB",
+	"LRptHtZ4ylXyxHZ2c5vT7kEv2DlYn+x074+NeeF6EUanX54eF6E4bxplpJe/Jm0EOnN3+rsKLvLtBiZs",
+	"rRn6YwoNRJabONS5ZL/GCd0eokEqmFldPhp5Z1XvQeVRNenIm53UDALZlGUDhTiURKVJeN1D/JT97M8w",
+	"++s6wmpCBDFn2BGCctntvx7ouzjQbJ3zDMew/ji/tMc5Lx1nDihlyLqPDaaiC9Kr4BWhi8EB1dNE4pwx",
+	"cEPZNCqqMojIkKtE7/Dh9naIXp+8gOilQsoOwkliizTaARWKL54xTWcdZMt6o+ZucLBlIRW9o3etmEF9",
+	"9l/Bet306mFn2Te4H/mcYdlchs4hRBD9FsdjLqiaTD9+9elR1+B9QMSl/Hjf/EWlTIn42H1nHiZEUB59",
+	"vBOYP81affzZo1dfv915cvz00+PPd47fHJf/bgDxCX3pb6x8dyOmuby2UaGQ0c89mdPRmasRdIfA7RlF",
+	"Z501XZkD6rwHnZ8us0kSBWE2aQKHr4IhXasXuOaau7g5QdtgDrBtV5rkFgrMW7PHtM6o4rylPFWSRqSI",
+	"JwYQtiWnoTE5RZjG8xyktxnxodyeckbmnWm05XVsfUWLnbvqVRnIpOsZSjp2Oh0tUA3Ds6UcTXU6iPVx",
+	"UZJcIFMxN/K6zCpbLHaawWwWpwmRlNldzhjy1IRMvUbNrW6xxdel+v+lOvbOW9DK3NMOHZjgIVTYGwD+",
+	"heJeXxU1udfpOI8CzOI1JGqWhzPVi2ZjPzJc0YTzeMuM0QP/pmtHjUC7GUK+nUZl2MjiRB5XBe2iZjY2",
+	"Htsy5yIPm7WBrnlfmcOrmsqdwyY7Hs7SjZoWw8QQgRa6dh0IVLUvk0FmIV/s59jlFze/JgN9jtkW0Lbu",
+	"FJDLGKw3T5UXJlyaQg3Znjol1yA8oxEeahWBj/L1sihNXnvAehbbekEZ+FargYk8OGy7Zf7kJW9cvbv6",
+	"/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -67,7 +67,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		CarpageNotice: v.CarpageNotice, EmailVerificationRequired: v.EmailVerificationRequired, OidcOnly: v.OIDCOnly,
 		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel,
 		ProMinTrustLevel: v.ProMinTrustLevel, UltraMinTrustLevel: v.UltraMinTrustLevel,
-		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels)}
+		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels), SiteTimeZone: v.SiteTimeZone,
+		CheckInEnabled: v.CheckInEnabled, CheckInMinReward: v.CheckInMinReward, CheckInMaxReward: v.CheckInMaxReward}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

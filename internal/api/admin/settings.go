@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -33,7 +34,12 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 		}
 		contributed = *b.ContributedAccountChannels
 	}
-	v, err := h.Settings.Update(ctx, settings.Patch{ContributedAccountChannels: contributed, SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
+	if err := checkMoneySettings(h.Settings.Get(), b); err != nil {
+		return nil, err
+	}
+	v, err := h.Settings.Update(ctx, settings.Patch{ContributedAccountChannels: contributed, SiteTimeZone: b.SiteTimeZone,
+		CheckInEnabled: b.CheckInEnabled, CheckInMinReward: b.CheckInMinReward, CheckInMaxReward: b.CheckInMaxReward,
+		SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
 		CarpageNotice: b.CarpageNotice, EmailVerificationRequired: b.EmailVerificationRequired, OIDCOnly: b.OidcOnly,
@@ -70,4 +76,24 @@ func contributedChannelsOut(m map[string]int64) map[string]int64 {
 		return map[string]int64{}
 	}
 	return m
+}
+
+// checkMoneySettings refuses an unknown time zone and a check-in minimum above the maximum.
+func checkMoneySettings(cur *settings.Values, b *adminapi.SettingsUpdateJSONRequestBody) error {
+	if b.SiteTimeZone != nil && *b.SiteTimeZone != "" {
+		if _, err := time.LoadLocation(*b.SiteTimeZone); err != nil {
+			return fault.New(fault.Invalid, "site_time_zone: unknown time zone")
+		}
+	}
+	lo, hi := cur.CheckInMinReward, cur.CheckInMaxReward
+	if b.CheckInMinReward != nil {
+		lo = *b.CheckInMinReward
+	}
+	if b.CheckInMaxReward != nil {
+		hi = *b.CheckInMaxReward
+	}
+	if lo > hi {
+		return fault.New(fault.Invalid, "check_in_min_reward: must not exceed check_in_max_reward")
+	}
+	return nil
 }

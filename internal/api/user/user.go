@@ -18,6 +18,7 @@ import (
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/passkey"
+	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -39,6 +40,8 @@ type Handler struct {
 	// Limits and LimitRules answer /api/user/limits.
 	Limits     *limits.Limiter
 	LimitRules *limits.Rules
+	// Settings holds the check-in configuration and the site's time zone.
+	Settings *settings.Store
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)

@@ -750,6 +750,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/redemption-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List redemption codes
+         * @description Codes newest first, filtered by batch name and status. Codes are listed masked
+         *     (`PGR-ab12…`); the full codes are in the creation answer and the batch's CSV export.
+         */
+        get: operations["redemptionCodeList"];
+        put?: never;
+        /**
+         * Create a batch of redemption codes
+         * @description Makes `count` random codes (`PGR-` and 24 base-32 characters, 120 bits) in the batch
+         *     `name`, each granting `quota` units, usable `max_uses` times in all (each user at most
+         *     once) until `expires_at`. The answer is the only place besides the batch's CSV export
+         *     where the codes appear in full.
+         */
+        post: operations["redemptionCodeCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/redemption-codes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a redemption code
+         * @description Only the fields present change: `disabled` stops (or resumes) redeeming, `max_uses`
+         *     cannot go below the uses so far, `expires_at` null removes the expiry.
+         */
+        put: operations["redemptionCodeUpdate"];
+        post?: never;
+        /**
+         * Delete a redemption code
+         * @description The code can no longer be redeemed; balances it credited stay.
+         */
+        delete: operations["redemptionCodeDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/redemption-codes/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a batch of codes as CSV
+         * @description Every code of the batch `name`, oldest first, in full, with a header row.
+         */
+        get: operations["redemptionCodeExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/remote-account/inject": {
         parameters: {
             query?: never;
@@ -1737,10 +1813,10 @@ export interface components {
              *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
@@ -1750,7 +1826,7 @@ export interface components {
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -2559,6 +2635,109 @@ export interface components {
          * @example https://connect.linux.do/oauth2/token
          */
         ProviderURL: string;
+        RedemptionCode: {
+            /**
+             * @description The code's first eight characters.
+             * @example PGR-7hQ2…
+             */
+            code_hint: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example null
+             */
+            expires_at: string | null;
+            /**
+             * Format: int64
+             * @example 3
+             */
+            id: number;
+            /** @example 1 */
+            max_uses: number;
+            /**
+             * @description The batch.
+             * @example launch-week
+             */
+            name: string;
+            /**
+             * Format: int64
+             * @example 500000
+             */
+            quota: number;
+            status: components["schemas"]["RedemptionCodeStatus"];
+            /** @example 0 */
+            used_count: number;
+        };
+        RedemptionCodeBatch: {
+            /**
+             * @example [
+             *       "PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A"
+             *     ]
+             */
+            codes: string[];
+            /** @example launch-week */
+            name: string;
+        };
+        RedemptionCodeCreate: {
+            /** @example 2 */
+            count: number;
+            /**
+             * Format: date-time
+             * @description After this instant the code is refused (null or absent never expires).
+             * @example 2027-01-01T00:00:00Z
+             */
+            expires_at?: string | null;
+            /**
+             * @description Redeems allowed per code in all (each user at most once).
+             * @default 1
+             * @example 1
+             */
+            max_uses?: number;
+            /**
+             * @description The batch name (filters and the CSV export use it).
+             * @example launch-week
+             */
+            name: string;
+            /**
+             * Format: int64
+             * @description Quota units each redeem credits.
+             * @example 500000
+             */
+            quota: number;
+        };
+        RedemptionCodePage: {
+            items: components["schemas"]["RedemptionCode"][];
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            total: number;
+        };
+        /**
+         * @description `active` (redeemable), `used` (every use taken), `expired`, `disabled`.
+         * @example active
+         * @enum {string}
+         */
+        RedemptionCodeStatus: "active" | "used" | "expired" | "disabled";
+        RedemptionCodeUpdate: {
+            /** @example true */
+            disabled?: boolean;
+            /**
+             * Format: date-time
+             * @example null
+             */
+            expires_at?: string | null;
+            /** @example 5 */
+            max_uses?: number;
+        };
         /**
          * @description One account of a payload: its token (`access_token` or `token`), provider, type, an
          *     optional `status` (`active` or `disabled`) and free-form `metadata`. Other fields are
@@ -2863,6 +3042,23 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice: string;
+            /**
+             * @description Users may check in once a day for a reward (docs/money.md).
+             * @example true
+             */
+            check_in_enabled: boolean;
+            /**
+             * Format: int64
+             * @description The largest check-in reward (quota units); not below the minimum.
+             * @example 5000
+             */
+            check_in_max_reward: number;
+            /**
+             * Format: int64
+             * @description The smallest check-in reward (quota units).
+             * @example 1000
+             */
+            check_in_min_reward: number;
             contributed_account_channels: components["schemas"]["ContributedAccountChannels"];
             /**
              * @description Registration needs an e-mail address and a code sent to it.
@@ -2926,6 +3122,11 @@ export interface components {
             /** @example Poolgate */
             site_name: string;
             /**
+             * @description The site's IANA time zone (check-in days are cut in it); empty means UTC.
+             * @example Asia/Shanghai
+             */
+            site_time_zone: string;
+            /**
              * @description The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
              * @example 0
              */
@@ -2944,6 +3145,23 @@ export interface components {
              * @example 公告内容
              */
             carpage_notice?: string;
+            /**
+             * @description Users may check in once a day for a reward (docs/money.md).
+             * @example true
+             */
+            check_in_enabled?: boolean;
+            /**
+             * Format: int64
+             * @description The largest check-in reward (quota units); not below the minimum.
+             * @example 5000
+             */
+            check_in_max_reward?: number;
+            /**
+             * Format: int64
+             * @description The smallest check-in reward (quota units).
+             * @example 1000
+             */
+            check_in_min_reward?: number;
             contributed_account_channels?: components["schemas"]["ContributedAccountChannels"];
             /** @example true */
             email_verification_required?: boolean;
@@ -2986,6 +3204,11 @@ export interface components {
             session_ttl_hours?: number;
             /** @example Poolgate */
             site_name?: string;
+            /**
+             * @description The site's IANA time zone (check-in days are cut in it); empty means UTC.
+             * @example Asia/Shanghai
+             */
+            site_time_zone?: string;
             /** @example 3 */
             ultra_min_trust_level?: number;
         };
@@ -6484,6 +6707,214 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    redemptionCodeList: {
+        parameters: {
+            query?: {
+                /** @description Only the codes of this batch. */
+                name?: string;
+                /** @description The page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description Only codes in this state. */
+                status?: components["schemas"]["RedemptionCodeStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of codes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 3,
+                     *           "name": "launch-week",
+                     *           "code_hint": "PGR-7hQ2…",
+                     *           "quota": 500000,
+                     *           "max_uses": 1,
+                     *           "used_count": 0,
+                     *           "status": "active",
+                     *           "expires_at": null,
+                     *           "created_at": "2026-12-01T08:00:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 20
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RedemptionCodePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redemptionCodeCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "launch-week",
+                 *       "count": 2,
+                 *       "quota": 500000
+                 *     }
+                 */
+                "application/json": components["schemas"]["RedemptionCodeCreate"];
+            };
+        };
+        responses: {
+            /** @description The codes created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "launch-week",
+                     *       "codes": [
+                     *         "PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A",
+                     *         "PGR-J4N8Q2W6ZT3XK9MD5RBF7PCH"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RedemptionCodeBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redemptionCodeUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "disabled": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["RedemptionCodeUpdate"];
+            };
+        };
+        responses: {
+            /** @description The code after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "name": "launch-week",
+                     *       "code_hint": "PGR-7hQ2…",
+                     *       "quota": 500000,
+                     *       "max_uses": 1,
+                     *       "used_count": 0,
+                     *       "status": "disabled",
+                     *       "expires_at": null,
+                     *       "created_at": "2026-12-01T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RedemptionCode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redemptionCodeDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redemptionCodeExport: {
+        parameters: {
+            query: {
+                /** @description The batch. */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codes, one CSV row each. */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="redemption-codes.csv"`. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,name,code,quota,max_uses,used_count,status,expires_at,created_at
+                     *     3,launch-week,PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A,500000,1,0,active,,2026-12-01T08:00:00Z
+                     */
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     remoteAccountInject: {
         parameters: {
             query?: never;
@@ -6942,7 +7373,11 @@ export interface operations {
                      *       "ultra_min_trust_level": 0,
                      *       "contributed_account_channels": {
                      *         "openai": 3
-                     *       }
+                     *       },
+                     *       "site_time_zone": "",
+                     *       "check_in_enabled": false,
+                     *       "check_in_min_reward": 0,
+                     *       "check_in_max_reward": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -6997,7 +7432,11 @@ export interface operations {
                      *       "ultra_min_trust_level": 0,
                      *       "contributed_account_channels": {
                      *         "openai": 3
-                     *       }
+                     *       },
+                     *       "site_time_zone": "",
+                     *       "check_in_enabled": false,
+                     *       "check_in_min_reward": 0,
+                     *       "check_in_max_reward": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];

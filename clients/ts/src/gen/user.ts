@@ -182,6 +182,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/check-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check in for today
+         * @description Once per calendar day of the site's time zone: credits a random reward between the
+         *     configured minimum and maximum. Concurrent check-ins on one day credit once; the others
+         *     answer 409.
+         */
+        post: operations["checkInCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/check-in/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Past check-ins */
+        get: operations["checkInRecordList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/check-in/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Today's check-in state
+         * @description Whether check-in is on, whether the user checked in today (the site's time zone), the reward range and the totals so far.
+         */
+        get: operations["checkInStatusGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/limits": {
         parameters: {
             query?: never;
@@ -431,6 +490,28 @@ export interface paths {
          */
         put: operations["preferencesUpdate"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem a code
+         * @description Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+         *     `max_uses` times in all and at most once per user, however many redeems race; an
+         *     unknown, disabled, expired or used-up code credits nothing.
+         */
+        post: operations["redeemCreate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -828,6 +909,83 @@ export interface components {
              */
             provider: string;
         };
+        CheckInRecord: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T01:02:03Z
+             */
+            created_at: string;
+            /**
+             * Format: date
+             * @example 2026-12-06
+             */
+            day: string;
+            /**
+             * Format: int64
+             * @example 3120
+             */
+            reward: number;
+        };
+        CheckInRecordList: {
+            items: components["schemas"]["CheckInRecord"][];
+        };
+        CheckInResult: {
+            /**
+             * Format: int64
+             * @example 1003120
+             */
+            balance: number;
+            /**
+             * Format: date
+             * @example 2026-12-06
+             */
+            day: string;
+            /**
+             * Format: int64
+             * @example 3120
+             */
+            reward: number;
+        };
+        CheckInStatus: {
+            /** @example true */
+            checked_in_today: boolean;
+            /**
+             * Format: int64
+             * @description Days checked in, in all.
+             * @example 12
+             */
+            days: number;
+            /** @example true */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @example 5000
+             */
+            max_reward: number;
+            /**
+             * Format: int64
+             * @example 1000
+             */
+            min_reward: number;
+            /**
+             * Format: int64
+             * @description Today's reward (null before checking in).
+             * @example 3120
+             */
+            reward_today: number | null;
+            /**
+             * Format: date
+             * @description Today in the site's time zone.
+             * @example 2026-12-06
+             */
+            today: string;
+            /**
+             * Format: int64
+             * @description Quota units earned by checking in, in all.
+             * @example 36040
+             */
+            total: number;
+        };
         ContributedAccount: {
             /**
              * Format: int64
@@ -965,10 +1123,10 @@ export interface components {
              *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
-             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found` |
+             *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
@@ -978,7 +1136,7 @@ export interface components {
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1095,6 +1253,24 @@ export interface components {
             type: "public-key";
         } & {
             [key: string]: unknown;
+        };
+        RedeemRequest: {
+            /** @example PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A */
+            code: string;
+        };
+        RedeemResult: {
+            /**
+             * Format: int64
+             * @description The balance after the credit.
+             * @example 1500000
+             */
+            balance: number;
+            /**
+             * Format: int64
+             * @description Quota units credited.
+             * @example 500000
+             */
+            quota: number;
         };
         SessionInfo: {
             /**
@@ -2344,6 +2520,142 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    checkInCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reward and the balance after it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "day": "2026-12-06",
+                     *       "reward": 3120,
+                     *       "balance": 1003120
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CheckInResult"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The user is disabled, or check-in is off. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "check-in is not enabled",
+                     *         "code": "check_in_disabled"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The user checked in today already. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "you have checked in today already",
+                     *         "code": "check_in_done"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    checkInRecordList: {
+        parameters: {
+            query?: {
+                /** @description At most this many days, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check-ins, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "day": "2026-12-06",
+                     *           "reward": 3120,
+                     *           "created_at": "2026-12-06T01:02:03Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CheckInRecordList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    checkInStatusGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "enabled": true,
+                     *       "today": "2026-12-06",
+                     *       "checked_in_today": true,
+                     *       "reward_today": 3120,
+                     *       "min_reward": 1000,
+                     *       "max_reward": 5000,
+                     *       "days": 12,
+                     *       "total": 36040
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CheckInStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     limitUserList: {
         parameters: {
             query?: never;
@@ -2964,6 +3276,80 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redeemCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RedeemRequest"];
+            };
+        };
+        responses: {
+            /** @description The credit and the balance after it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "quota": 500000,
+                     *       "balance": 1500000
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RedeemResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such code. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "no such redemption code",
+                     *         "code": "redemption_code_invalid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The code is disabled, expired, used up, or this user redeemed it already. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "this code has been used up",
+                     *         "code": "redemption_code_used"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
