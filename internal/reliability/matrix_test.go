@@ -109,6 +109,11 @@ var matrix = map[string]row{
 	"preferencesGet":         {access: signedIn},
 	"preferencesUpdate":      {access: signedIn},
 	"contributedAccountList": {access: signedIn},
+	"limitUserList":          {access: signedIn},
+	"checkInStatusGet":       {access: signedIn},
+	"checkInRecordList":      {access: signedIn},
+	"checkInCreate":          {access: signedIn, selfRefusing: true}, // 403 check_in_disabled until the site turns check-in on
+	"redeemCreate":           {access: signedIn},
 	// Contributed accounts: the example names no account of the world's users (404 for every
 	// signed-in caller; the owner's answers are in internal/api/user's tests).
 	"contributedAccountCreate": {access: signedIn},
@@ -126,6 +131,8 @@ var matrix = map[string]row{
 	"geminiModelList":           {access: gateway},
 	"geminiModelAction":         {access: gateway},
 	"geminiModelActionV1":       {access: gateway},
+	"modelRetrieve":             {access: gateway},
+	"geminiModelRetrieve":       {access: gateway},
 	"shareInit":                 {access: open},
 	"shareChatCompletionCreate": {access: open},
 	// hooks.yaml (served by third parties)
@@ -151,7 +158,9 @@ func init() {
 		hookDeliveryRetry accountImport accountReset channelSync modelSync modelSyncPreview modelSyncApply
 		modelPriceSyncPreview modelPriceSyncApply channelUsageList userChannelList userChannelCreate
 		userChannelUpdate userChannelDelete statusMonitorList statusMonitorCreate statusMonitorGet
-		statusMonitorUpdate statusMonitorDelete statusMonitorCheck groupList groupCreate groupUpdate groupDelete`) {
+		statusMonitorUpdate statusMonitorDelete statusMonitorCheck groupList groupCreate groupUpdate groupDelete
+		limitList limitCreate limitUpdate limitDelete redemptionCodeList redemptionCodeCreate redemptionCodeExport
+		redemptionCodeUpdate redemptionCodeDelete accountTest`) {
 		matrix[id] = row{access: adminOnly}
 	}
 	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete"} {
@@ -307,7 +316,7 @@ func checkRow(t *testing.T, w *world, o operation, r row) {
 		switch {
 		case want != admitted:
 			require.Equal(t, int(want), status, msg)
-		case r.access == open && r.selfRefusing:
+		case r.selfRefusing:
 		default:
 			require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, status, msg)
 		}
