@@ -138,7 +138,7 @@ func (rl *Relay) unplaced(k *call, plan pool.Plan) error {
 	var fe *fault.Error
 	switch {
 	case plan.TierDenied:
-		fe = fault.Code(fault.Forbidden, "tier_required", "model "+boundName(k.req.Model)+" needs a higher plan than yours")
+		fe = fault.Code(fault.Forbidden, "tier_required", "model "+BoundName(k.req.Model)+" needs a higher plan than yours")
 	case plan.Cooling:
 		secs := math.Ceil(plan.RetryAt.Sub(rl.d.Accounts.Now()).Seconds())
 		fe = fault.Code(fault.RateLimited, "rate_limit_exceeded", "all upstream accounts for this model are cooling down; retry later")

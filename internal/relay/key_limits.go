@@ -72,7 +72,7 @@ func (l *keyLimits) check(model string) error {
 		return nil
 	}
 	if l.models != nil && !slices.Contains(l.models, model) {
-		return fault.Code(fault.Forbidden, "model_not_allowed", "This API key may not call model "+boundName(model)+".")
+		return fault.Code(fault.Forbidden, "model_not_allowed", "This API key may not call model "+BoundName(model)+".")
 	}
 	if l.quota >= 0 && l.spent.Load() >= l.quota {
 		return errKeyQuota
@@ -87,8 +87,8 @@ func (l *keyLimits) charge(quota int64) {
 	}
 }
 
-// boundName bounds a caller-supplied name repeated in an error message.
-func boundName(s string) string {
+// BoundName bounds a caller-supplied name repeated in an error message (128 bytes and an ellipsis).
+func BoundName(s string) string {
 	if len(s) > 128 {
 		return s[:128] + "…"
 	}

@@ -100,11 +100,11 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	}
 	if !snap.pool.Serves(req.Model) {
 		return fault.Code(fault.NotFound, "model_not_found",
-			"The model `"+boundName(req.Model)+"` does not exist or you do not have access to it.")
+			"The model `"+BoundName(req.Model)+"` does not exist or you do not have access to it.")
 	}
 	price, priced := snap.prices[req.Model]
 	if !priced && !rl.d.Settings.Get().AllowUnpricedModels {
-		return fault.Code(fault.Forbidden, "model_not_priced", "model "+boundName(req.Model)+" has no price configured")
+		return fault.Code(fault.Forbidden, "model_not_priced", "model "+BoundName(req.Model)+" has no price configured")
 	}
 	cl := c.Caller
 	if err := cl.limits.check(req.Model); err != nil {

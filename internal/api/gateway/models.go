@@ -97,7 +97,7 @@ func (h *Handler) model(c echo.Context, id string) (relay.ModelList, error) {
 	}
 	if !slices.Contains(list.IDs, id) {
 		return list, fault.Code(fault.NotFound, "model_not_found",
-			"The model `"+id+"` does not exist or you do not have access to it.")
+			"The model `"+relay.BoundName(id)+"` does not exist or you do not have access to it.")
 	}
 	return list, nil
 }
