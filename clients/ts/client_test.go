@@ -57,5 +57,5 @@ func TestClient(t *testing.T) {
 		"ADMIN_USERNAME=" + apptest.AdminUsername, "ADMIN_PASSWORD=" + apptest.AdminPassword},
 		"node", filepath.Join(out, "test", "flow.js"))
 	t.Log(got)
-	require.Contains(t, got, "12 passed, 0 failed")
+	require.Contains(t, got, "14 passed, 0 failed")
 }

@@ -32,6 +32,21 @@ func (e ChatCompletionObject) Valid() bool {
 	}
 }
 
+// Defines values for ChatCompletionChunkObject.
+const (
+	ChatCompletionChunkObjectChatCompletionChunk ChatCompletionChunkObject = "chat.completion.chunk"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionChunkObject enum.
+func (e ChatCompletionChunkObject) Valid() bool {
+	switch e {
+	case ChatCompletionChunkObjectChatCompletionChunk:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChatMessageRole.
 const (
 	ChatMessageRoleAssistant ChatMessageRole = "assistant"
@@ -140,6 +155,24 @@ func (e ClaudeModelType) Valid() bool {
 	}
 }
 
+// Defines values for EmbeddingRequestEncodingFormat.
+const (
+	Base64 EmbeddingRequestEncodingFormat = "base64"
+	Float  EmbeddingRequestEncodingFormat = "float"
+)
+
+// Valid indicates whether the value is a known member of the EmbeddingRequestEncodingFormat enum.
+func (e EmbeddingRequestEncodingFormat) Valid() bool {
+	switch e {
+	case Base64:
+		return true
+	case Float:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ModelObject.
 const (
 	ModelObjectModel ModelObject = "model"
@@ -164,6 +197,21 @@ const (
 func (e ModelListObject) Valid() bool {
 	switch e {
 	case List:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResponseObject.
+const (
+	ResponseObjectResponse ResponseObject = "response"
+)
+
+// Valid indicates whether the value is a known member of the ResponseObject enum.
+func (e ResponseObject) Valid() bool {
+	switch e {
+	case ResponseObjectResponse:
 		return true
 	default:
 		return false
@@ -224,9 +272,35 @@ func (e GeminiModelActionParamsAlt) Valid() bool {
 	}
 }
 
+// ChatChoice defines model for ChatChoice.
+type ChatChoice struct {
+	// FinishReason `stop`, `length`, `tool_calls`, `content_filter` or `function_call`.
+	//
+	// Example: stop
+	FinishReason *string `json:"finish_reason"`
+
+	// Index Example: 0
+	Index                int                     `json:"index"`
+	Logprobs             *map[string]interface{} `json:"logprobs,omitempty"`
+	Message              ChatMessage             `json:"message"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
+// ChatChunkChoice defines model for ChatChunkChoice.
+type ChatChunkChoice struct {
+	// Delta What a stream chunk adds to the message.
+	Delta        ChatDelta `json:"delta"`
+	FinishReason *string   `json:"finish_reason,omitempty"`
+
+	// Index Example: 0
+	Index                int                     `json:"index"`
+	Logprobs             *map[string]interface{} `json:"logprobs,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
 // ChatCompletion defines model for ChatCompletion.
 type ChatCompletion struct {
-	Choices []ChatCompletion_Choices_Item `json:"choices"`
+	Choices []ChatChoice `json:"choices"`
 
 	// Created Example: 1732262400
 	Created int64 `json:"created"`
@@ -243,19 +317,30 @@ type ChatCompletion struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// ChatCompletion_Choices_Item defines model for ChatCompletion.choices.Item.
-type ChatCompletion_Choices_Item struct {
-	// FinishReason Example: stop
-	FinishReason *string `json:"finish_reason"`
-
-	// Index Example: 0
-	Index                int                    `json:"index"`
-	Message              ChatMessage            `json:"message"`
-	AdditionalProperties map[string]interface{} `json:"-"`
-}
-
 // ChatCompletionObject Example: chat.completion
 type ChatCompletionObject string
+
+// ChatCompletionChunk One event of a streamed chat completion.
+type ChatCompletionChunk struct {
+	Choices []ChatChunkChoice `json:"choices"`
+
+	// Created Example: 1732262400
+	Created int64 `json:"created"`
+
+	// Id Example: chatcmpl-AbC123
+	Id string `json:"id"`
+
+	// Model Example: gpt-4o-mini
+	Model string `json:"model"`
+
+	// Object Example: chat.completion.chunk
+	Object               ChatCompletionChunkObject `json:"object"`
+	Usage                *Usage                    `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// ChatCompletionChunkObject Example: chat.completion.chunk
+type ChatCompletionChunkObject string
 
 // ChatCompletionRequest OpenAI's chat completion request. Fields not listed here are passed through unchanged.
 type ChatCompletionRequest struct {
@@ -294,7 +379,7 @@ type ChatCompletionRequest struct {
 	//
 	// Example: auto
 	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
-	Tools      *[]map[string]interface{}         `json:"tools,omitempty"`
+	Tools      *[]ChatTool                       `json:"tools,omitempty"`
 
 	// TopP Example: 1
 	TopP *float32 `json:"top_p,omitempty"`
@@ -337,6 +422,88 @@ type ChatCompletionRequest_ToolChoice struct {
 	union json.RawMessage
 }
 
+// ChatCompletionStream The `text/event-stream` answer of a streamed chat completion: one `data: <ChatCompletionChunk>`
+// event per chunk (the last, with `stream_options.include_usage`, has empty `choices` and the
+// `usage`), then `data: [DONE]`. When the upstream fails after the first byte, a final
+// `data: {"error": {...}}` event (the OpenAI error shape) replaces `[DONE]`. Parse each event's
+// data as the `ChatCompletionChunk` schema.
+//
+// Example: data: {"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1732262400,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello."},"finish_reason":null}]}
+//
+// data: [DONE]
+type ChatCompletionStream = string
+
+// ChatContentPart One part of a message's content. Only the fields of its `type` are set.
+type ChatContentPart struct {
+	File       *ChatContentPart_File       `json:"file,omitempty"`
+	ImageUrl   *ChatContentPart_ImageUrl   `json:"image_url,omitempty"`
+	InputAudio *ChatContentPart_InputAudio `json:"input_audio,omitempty"`
+
+	// Refusal Example: I cannot help with that.
+	Refusal *string `json:"refusal,omitempty"`
+
+	// Text Example: Describe this picture.
+	Text *string `json:"text,omitempty"`
+
+	// Type `text`, `image_url`, `input_audio`, `file` or `refusal` (others are passed through).
+	//
+	// Example: text
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatContentPart_File defines model for ChatContentPart.File.
+type ChatContentPart_File struct {
+	// FileData Example: data:application/pdf;base64,JVBERi0=
+	FileData *string `json:"file_data,omitempty"`
+
+	// FileId Example: file-abc123
+	FileId *string `json:"file_id,omitempty"`
+
+	// Filename Example: report.pdf
+	Filename             *string                `json:"filename,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatContentPart_ImageUrl defines model for ChatContentPart.ImageUrl.
+type ChatContentPart_ImageUrl struct {
+	// Detail Example: auto
+	Detail *string `json:"detail,omitempty"`
+
+	// Url An `https://` URL or a `data:` URL.
+	//
+	// Example: https://example.com/cat.png
+	Url                  string                 `json:"url"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatContentPart_InputAudio defines model for ChatContentPart.InputAudio.
+type ChatContentPart_InputAudio struct {
+	// Data Base64 audio.
+	//
+	// Example: UklGRg==
+	Data string `json:"data"`
+
+	// Format Example: wav
+	Format               string                 `json:"format"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatDelta What a stream chunk adds to the message.
+type ChatDelta struct {
+	// Content Example: Hel
+	Content *string `json:"content,omitempty"`
+
+	// ReasoningContent Reasoning text, from upstreams that stream it (DeepSeek-style); passed through.
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
+	Refusal          *string `json:"refusal,omitempty"`
+
+	// Role Example: assistant
+	Role                 *string                `json:"role,omitempty"`
+	ToolCalls            *[]ChatToolCall        `json:"tool_calls,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // ChatMessage defines model for ChatMessage.
 type ChatMessage struct {
 	// Content A string, an array of content parts (`text`, `image_url`, `input_audio`, `file`), or null for assistant tool calls.
@@ -347,20 +514,24 @@ type ChatMessage struct {
 	// Name Example: alice
 	Name *string `json:"name,omitempty"`
 
+	// ReasoningContent Reasoning text from upstreams that return it (DeepSeek-style); passed through.
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
+	Refusal          *string `json:"refusal,omitempty"`
+
 	// Role Example: user
 	Role ChatMessageRole `json:"role"`
 
 	// ToolCallId Example: call_abc123
-	ToolCallId           *string                   `json:"tool_call_id,omitempty"`
-	ToolCalls            *[]map[string]interface{} `json:"tool_calls,omitempty"`
-	AdditionalProperties map[string]interface{}    `json:"-"`
+	ToolCallId           *string                `json:"tool_call_id,omitempty"`
+	ToolCalls            *[]ChatToolCall        `json:"tool_calls,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // ChatMessageContent0 defines model for ChatMessage.Content.0.
 type ChatMessageContent0 = string
 
 // ChatMessageContent1 defines model for ChatMessage.Content.1.
-type ChatMessageContent1 = []map[string]interface{}
+type ChatMessageContent1 = []ChatContentPart
 
 // ChatMessage_Content A string, an array of content parts (`text`, `image_url`, `input_audio`, `file`), or null for assistant tool calls.
 //
@@ -371,6 +542,125 @@ type ChatMessage_Content struct {
 
 // ChatMessageRole Example: user
 type ChatMessageRole string
+
+// ChatTool defines model for ChatTool.
+type ChatTool struct {
+	Function *ChatTool_Function `json:"function,omitempty"`
+
+	// Type Example: function
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatTool_Function defines model for ChatTool.Function.
+type ChatTool_Function struct {
+	// Description Example: The weather in a city.
+	Description *string `json:"description,omitempty"`
+
+	// Name Example: get_weather
+	Name string `json:"name"`
+
+	// Parameters A JSON Schema of the arguments.
+	//
+	// Example: {"properties":{"city":{"type":"string"}},"type":"object"}
+	Parameters *map[string]interface{} `json:"parameters,omitempty"`
+
+	// Strict Example: false
+	Strict               *bool                  `json:"strict,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatToolCall A function call the assistant asks for (in a stream, its pieces carry `index` and arrive in parts).
+type ChatToolCall struct {
+	Function *ChatToolCall_Function `json:"function,omitempty"`
+
+	// Id Example: call_abc123
+	Id *string `json:"id,omitempty"`
+
+	// Index In a stream chunk, which call this piece belongs to.
+	//
+	// Example: 0
+	Index *int `json:"index,omitempty"`
+
+	// Type Example: function
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatToolCall_Function defines model for ChatToolCall.Function.
+type ChatToolCall_Function struct {
+	// Arguments The arguments as a JSON text (in a stream, a piece of it).
+	//
+	// Example: {"city":"Paris"}
+	Arguments *string `json:"arguments,omitempty"`
+
+	// Name Example: get_weather
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeContentBlock A content block: `text` (`text`), `image` (`source`), `document` (`source`), `tool_use`
+// (`id`, `name`, `input`), `tool_result` (`tool_use_id`, `content`, `is_error`), `thinking`
+// (`thinking`, `signature`) or `redacted_thinking` (`data`). Only the fields of its `type` are set.
+type ClaudeContentBlock struct {
+	// CacheControl Example: {"type":"ephemeral"}
+	CacheControl *map[string]interface{} `json:"cache_control,omitempty"`
+
+	// Content A tool result's content (a string or blocks).
+	//
+	// Example: 21 degrees
+	Content interface{} `json:"content,omitempty"`
+
+	// Data Example: EmwKAhgBEgy3va3pzix/LafPsn4a
+	Data *string `json:"data,omitempty"`
+
+	// Id Example: toolu_01AbC123
+	Id *string `json:"id,omitempty"`
+
+	// Input Example: {"city":"Paris"}
+	Input *map[string]interface{} `json:"input,omitempty"`
+
+	// IsError Example: false
+	IsError *bool `json:"is_error,omitempty"`
+
+	// Name Example: get_weather
+	Name *string `json:"name,omitempty"`
+
+	// Signature Example: EqQBCkYIARgCIkA=
+	Signature *string `json:"signature,omitempty"`
+
+	// Source `{"type":"base64","media_type","data"}` or `{"type":"url","url"}`.
+	Source *ClaudeContentBlock_Source `json:"source,omitempty"`
+
+	// Text Example: Hello.
+	Text *string `json:"text,omitempty"`
+
+	// Thinking Example: The user greets me.
+	Thinking *string `json:"thinking,omitempty"`
+
+	// ToolUseId Example: toolu_01AbC123
+	ToolUseId *string `json:"tool_use_id,omitempty"`
+
+	// Type Example: text
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeContentBlock_Source `{"type":"base64","media_type","data"}` or `{"type":"url","url"}`.
+type ClaudeContentBlock_Source struct {
+	// Data Example: iVBORw0KGgo=
+	Data *string `json:"data,omitempty"`
+
+	// MediaType Example: image/png
+	MediaType *string `json:"media_type,omitempty"`
+
+	// Type Example: base64
+	Type *string `json:"type,omitempty"`
+
+	// Url Example: https://example.com/cat.png
+	Url                  *string                `json:"url,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
 
 // ClaudeError defines model for ClaudeError.
 type ClaudeError struct {
@@ -401,7 +691,7 @@ type ClaudeErrorType string
 
 // ClaudeMessage defines model for ClaudeMessage.
 type ClaudeMessage struct {
-	Content []map[string]interface{} `json:"content"`
+	Content []ClaudeContentBlock `json:"content"`
 
 	// Id Example: msg_01AbC123
 	Id string `json:"id"`
@@ -428,8 +718,20 @@ type ClaudeMessageRole string
 // ClaudeMessageType Example: message
 type ClaudeMessageType string
 
+// ClaudeMessage_Usage_CacheCreation defines model for ClaudeMessage.Usage.CacheCreation.
+type ClaudeMessage_Usage_CacheCreation struct {
+	// Ephemeral1hInputTokens Example: 0
+	Ephemeral1hInputTokens *int `json:"ephemeral_1h_input_tokens,omitempty"`
+
+	// Ephemeral5mInputTokens Example: 0
+	Ephemeral5mInputTokens *int                   `json:"ephemeral_5m_input_tokens,omitempty"`
+	AdditionalProperties   map[string]interface{} `json:"-"`
+}
+
 // ClaudeMessage_Usage defines model for ClaudeMessage.Usage.
 type ClaudeMessage_Usage struct {
+	CacheCreation *ClaudeMessage_Usage_CacheCreation `json:"cache_creation,omitempty"`
+
 	// CacheCreationInputTokens Example: 0
 	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
 
@@ -468,8 +770,8 @@ type ClaudeMessageRequest struct {
 	Thinking *map[string]interface{} `json:"thinking,omitempty"`
 
 	// ToolChoice Example: {"type":"auto"}
-	ToolChoice *map[string]interface{}   `json:"tool_choice,omitempty"`
-	Tools      *[]map[string]interface{} `json:"tools,omitempty"`
+	ToolChoice *map[string]interface{}            `json:"tool_choice,omitempty"`
+	Tools      *[]ClaudeMessageRequest_Tools_Item `json:"tools,omitempty"`
 
 	// TopK Example: 40
 	TopK *int `json:"top_k,omitempty"`
@@ -483,7 +785,7 @@ type ClaudeMessageRequest struct {
 type ClaudeMessageRequestMessagesContent0 = string
 
 // ClaudeMessageRequestMessagesContent1 defines model for ClaudeMessageRequest.Messages.Content.1.
-type ClaudeMessageRequestMessagesContent1 = []map[string]interface{}
+type ClaudeMessageRequestMessagesContent1 = []ClaudeContentBlock
 
 // ClaudeMessageRequest_Messages_Content A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
 //
@@ -511,7 +813,7 @@ type ClaudeMessageRequest_Messages_Item struct {
 type ClaudeMessageRequestSystem0 = string
 
 // ClaudeMessageRequestSystem1 defines model for ClaudeMessageRequest.System.1.
-type ClaudeMessageRequestSystem1 = []map[string]interface{}
+type ClaudeMessageRequestSystem1 = []ClaudeContentBlock
 
 // ClaudeMessageRequest_System A string or an array of text blocks.
 //
@@ -519,6 +821,27 @@ type ClaudeMessageRequestSystem1 = []map[string]interface{}
 type ClaudeMessageRequest_System struct {
 	union json.RawMessage
 }
+
+// ClaudeMessageRequest_Tools_Item defines model for ClaudeMessageRequest.tools.Item.
+type ClaudeMessageRequest_Tools_Item struct {
+	// Description Example: The weather in a city.
+	Description *string `json:"description,omitempty"`
+
+	// InputSchema Example: {"properties":{"city":{"type":"string"}},"type":"object"}
+	InputSchema *map[string]interface{} `json:"input_schema,omitempty"`
+
+	// Name Example: get_weather
+	Name                 string                 `json:"name"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeMessageStream The `text/event-stream` answer of a streamed message: `event: <type>` and
+// `data: <ClaudeStreamEvent>` per event, from `message_start` to `message_stop`; an `error`
+// event ends a stream that fails after the first byte.
+//
+// Example: event: content_block_delta
+// data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello."}}
+type ClaudeMessageStream = string
 
 // ClaudeModel defines model for ClaudeModel.
 type ClaudeModel struct {
@@ -560,11 +883,294 @@ type ClaudeModelList struct {
 	LastId *string `json:"last_id"`
 }
 
+// ClaudeStreamEvent One event of a streamed message (the SSE `event:` name equals `type`): `message_start`
+// (`message`, its `content` empty), then per block `content_block_start` (`index`,
+// `content_block`), `content_block_delta` (`index`, `delta`: `text_delta` with `text`,
+// `input_json_delta` with `partial_json`, `thinking_delta` with `thinking`, `signature_delta`
+// with `signature`) and `content_block_stop`, then `message_delta` (`delta.stop_reason`,
+// `usage`) and `message_stop`; `ping` at any time; `error` (`error`) when the upstream fails
+// mid-stream.
+type ClaudeStreamEvent struct {
+	// ContentBlock A content block: `text` (`text`), `image` (`source`), `document` (`source`), `tool_use`
+	// (`id`, `name`, `input`), `tool_result` (`tool_use_id`, `content`, `is_error`), `thinking`
+	// (`thinking`, `signature`) or `redacted_thinking` (`data`). Only the fields of its `type` are set.
+	ContentBlock *ClaudeContentBlock      `json:"content_block,omitempty"`
+	Delta        *ClaudeStreamEvent_Delta `json:"delta,omitempty"`
+	Error        *ClaudeStreamEvent_Error `json:"error,omitempty"`
+
+	// Index Example: 0
+	Index   *int           `json:"index,omitempty"`
+	Message *ClaudeMessage `json:"message,omitempty"`
+
+	// Type Example: content_block_delta
+	Type string `json:"type"`
+
+	// Usage Token counts. In `message_delta` events only the fields that changed may be present.
+	Usage                *ClaudeUsage           `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeStreamEvent_Delta defines model for ClaudeStreamEvent.Delta.
+type ClaudeStreamEvent_Delta struct {
+	// PartialJson Example: {"city":
+	PartialJson *string `json:"partial_json,omitempty"`
+
+	// Signature Example: EqQBCkYIARgCIkA=
+	Signature *string `json:"signature,omitempty"`
+
+	// StopReason Example: end_turn
+	StopReason   *string `json:"stop_reason,omitempty"`
+	StopSequence *string `json:"stop_sequence,omitempty"`
+
+	// Text Example: Hel
+	Text *string `json:"text,omitempty"`
+
+	// Thinking Example: The user
+	Thinking *string `json:"thinking,omitempty"`
+
+	// Type Example: text_delta
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeStreamEvent_Error defines model for ClaudeStreamEvent.Error.
+type ClaudeStreamEvent_Error struct {
+	// Message Example: Overloaded
+	Message *string `json:"message,omitempty"`
+
+	// Type Example: overloaded_error
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // ClaudeTokenCount defines model for ClaudeTokenCount.
 type ClaudeTokenCount struct {
 	// InputTokens Example: 10
 	InputTokens          int                    `json:"input_tokens"`
 	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeUsage Token counts. In `message_delta` events only the fields that changed may be present.
+type ClaudeUsage struct {
+	CacheCreation *ClaudeUsage_CacheCreation `json:"cache_creation,omitempty"`
+
+	// CacheCreationInputTokens Example: 0
+	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
+
+	// CacheReadInputTokens Example: 0
+	CacheReadInputTokens *int `json:"cache_read_input_tokens,omitempty"`
+
+	// InputTokens Example: 10
+	InputTokens *int `json:"input_tokens,omitempty"`
+
+	// OutputTokens Example: 3
+	OutputTokens         *int                   `json:"output_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeUsage_CacheCreation defines model for ClaudeUsage.CacheCreation.
+type ClaudeUsage_CacheCreation struct {
+	// Ephemeral1hInputTokens Example: 0
+	Ephemeral1hInputTokens *int `json:"ephemeral_1h_input_tokens,omitempty"`
+
+	// Ephemeral5mInputTokens Example: 0
+	Ephemeral5mInputTokens *int                   `json:"ephemeral_5m_input_tokens,omitempty"`
+	AdditionalProperties   map[string]interface{} `json:"-"`
+}
+
+// Completion A legacy completion, or (with `stream`) one event of its stream with the same shape.
+type Completion struct {
+	Choices []Completion_Choices_Item `json:"choices"`
+
+	// Created Example: 1732262400
+	Created int64 `json:"created"`
+
+	// Id Example: cmpl-AbC123
+	Id string `json:"id"`
+
+	// Model Example: gpt-3.5-turbo-instruct
+	Model string `json:"model"`
+
+	// Object Example: text_completion
+	Object               string                 `json:"object"`
+	Usage                *Usage                 `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// Completion_Choices_Item defines model for Completion.choices.Item.
+type Completion_Choices_Item struct {
+	// FinishReason Example: stop
+	FinishReason *string `json:"finish_reason,omitempty"`
+
+	// Index Example: 0
+	Index    int                     `json:"index"`
+	Logprobs *map[string]interface{} `json:"logprobs,omitempty"`
+
+	// Text Example: Hello.
+	Text                 string                 `json:"text"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// CompletionRequest OpenAI's legacy completion request. Fields not listed are passed through unchanged.
+type CompletionRequest struct {
+	// Echo Example: false
+	Echo *bool `json:"echo,omitempty"`
+
+	// MaxTokens Example: 16
+	MaxTokens *int `json:"max_tokens,omitempty"`
+
+	// Model Example: gpt-3.5-turbo-instruct
+	Model string `json:"model"`
+
+	// N Example: 1
+	N *int `json:"n,omitempty"`
+
+	// Prompt A string, an array of strings, or token arrays.
+	//
+	// Example: Say hello.
+	Prompt *CompletionRequest_Prompt `json:"prompt,omitempty"`
+
+	// Stop A string or up to 4 strings.
+	//
+	// Example: ["\n"]
+	Stop *CompletionRequest_Stop `json:"stop,omitempty"`
+
+	// Stream Example: false
+	Stream *bool   `json:"stream,omitempty"`
+	Suffix *string `json:"suffix,omitempty"`
+
+	// Temperature Example: 0.7
+	Temperature *float32 `json:"temperature,omitempty"`
+
+	// TopP Example: 1
+	TopP *float32 `json:"top_p,omitempty"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// CompletionRequestPrompt0 defines model for CompletionRequest.Prompt.0.
+type CompletionRequestPrompt0 = string
+
+// CompletionRequestPrompt1 defines model for CompletionRequest.Prompt.1.
+type CompletionRequestPrompt1 = []interface{}
+
+// CompletionRequest_Prompt A string, an array of strings, or token arrays.
+//
+// Example: Say hello.
+type CompletionRequest_Prompt struct {
+	union json.RawMessage
+}
+
+// CompletionRequestStop0 defines model for CompletionRequest.Stop.0.
+type CompletionRequestStop0 = string
+
+// CompletionRequestStop1 defines model for CompletionRequest.Stop.1.
+type CompletionRequestStop1 = []string
+
+// CompletionRequest_Stop A string or up to 4 strings.
+//
+// Example: ["\n"]
+type CompletionRequest_Stop struct {
+	union json.RawMessage
+}
+
+// CompletionStream The `text/event-stream` answer of a streamed legacy completion: `data: <Completion>` per
+// chunk (each with the text added), then `data: [DONE]`; a final `data: {"error": {...}}`
+// replaces `[DONE]` when the upstream fails mid-stream.
+//
+// Example: data: {"id":"cmpl-AbC123","object":"text_completion","created":1732262400,"model":"gpt-3.5-turbo-instruct","choices":[{"index":0,"text":"Hello.","finish_reason":null}]}
+//
+// data: [DONE]
+type CompletionStream = string
+
+// EmbeddingList defines model for EmbeddingList.
+type EmbeddingList struct {
+	Data []EmbeddingList_Data_Item `json:"data"`
+
+	// Model Example: text-embedding-3-small
+	Model string `json:"model"`
+
+	// Object Example: list
+	Object               string                 `json:"object"`
+	Usage                *EmbeddingList_Usage   `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingListDataEmbedding0 defines model for EmbeddingList.Data.Embedding.0.
+type EmbeddingListDataEmbedding0 = []float32
+
+// EmbeddingListDataEmbedding1 defines model for EmbeddingList.Data.Embedding.1.
+type EmbeddingListDataEmbedding1 = string
+
+// EmbeddingList_Data_Embedding The vector, or with `encoding_format=base64` its little-endian float32 bytes in base64.
+//
+// Example: [0.0023,-0.0093]
+type EmbeddingList_Data_Embedding struct {
+	union json.RawMessage
+}
+
+// EmbeddingList_Data_Item defines model for EmbeddingList.data.Item.
+type EmbeddingList_Data_Item struct {
+	// Embedding The vector, or with `encoding_format=base64` its little-endian float32 bytes in base64.
+	//
+	// Example: [0.0023,-0.0093]
+	Embedding EmbeddingList_Data_Embedding `json:"embedding"`
+
+	// Index Example: 0
+	Index int `json:"index"`
+
+	// Object Example: embedding
+	Object               *string                `json:"object,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingList_Usage defines model for EmbeddingList.Usage.
+type EmbeddingList_Usage struct {
+	// PromptTokens Example: 2
+	PromptTokens *int `json:"prompt_tokens,omitempty"`
+
+	// TotalTokens Example: 2
+	TotalTokens          *int                   `json:"total_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingRequest defines model for EmbeddingRequest.
+type EmbeddingRequest struct {
+	// Dimensions Example: 256
+	Dimensions *int `json:"dimensions,omitempty"`
+
+	// EncodingFormat Example: float
+	EncodingFormat *EmbeddingRequestEncodingFormat `json:"encoding_format,omitempty"`
+
+	// Input A string, an array of strings, or token arrays.
+	//
+	// Example: hello world
+	Input EmbeddingRequest_Input `json:"input"`
+
+	// Model Example: text-embedding-3-small
+	Model string `json:"model"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingRequestEncodingFormat Example: float
+type EmbeddingRequestEncodingFormat string
+
+// EmbeddingRequestInput0 defines model for EmbeddingRequest.Input.0.
+type EmbeddingRequestInput0 = string
+
+// EmbeddingRequestInput1 defines model for EmbeddingRequest.Input.1.
+type EmbeddingRequestInput1 = []interface{}
+
+// EmbeddingRequest_Input A string, an array of strings, or token arrays.
+//
+// Example: hello world
+type EmbeddingRequest_Input struct {
+	union json.RawMessage
 }
 
 // GeminiAnswer A Gemini answer, or for `streamGenerateContent` without `alt=sse` the JSON array of its chunks.
@@ -574,6 +1180,32 @@ type GeminiAnswer struct {
 
 // GeminiAnswer1 defines model for GeminiAnswer.1.
 type GeminiAnswer1 = []GeminiResponse
+
+// GeminiCandidate defines model for GeminiCandidate.
+type GeminiCandidate struct {
+	Content *GeminiContent `json:"content,omitempty"`
+
+	// FinishReason `STOP`, `MAX_TOKENS`, `SAFETY`, `RECITATION`, `OTHER`, ... (absent until the last chunk of a stream).
+	//
+	// Example: STOP
+	FinishReason *string `json:"finishReason,omitempty"`
+
+	// Index Example: 0
+	Index                *int                      `json:"index,omitempty"`
+	SafetyRatings        *[]map[string]interface{} `json:"safetyRatings,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// GeminiContent defines model for GeminiContent.
+type GeminiContent struct {
+	Parts *[]GeminiPart `json:"parts,omitempty"`
+
+	// Role `user` or `model` (absent in a system instruction).
+	//
+	// Example: user
+	Role                 *string                `json:"role,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
 
 // GeminiError defines model for GeminiError.
 type GeminiError struct {
@@ -623,15 +1255,89 @@ type GeminiModelList struct {
 	NextPageToken *string `json:"nextPageToken,omitempty"`
 }
 
+// GeminiPart One part of a content; exactly one of its data fields is set (snake_case names are accepted too).
+type GeminiPart struct {
+	FileData         *GeminiPart_FileData         `json:"fileData,omitempty"`
+	FunctionCall     *GeminiPart_FunctionCall     `json:"functionCall,omitempty"`
+	FunctionResponse *GeminiPart_FunctionResponse `json:"functionResponse,omitempty"`
+	InlineData       *GeminiPart_InlineData       `json:"inlineData,omitempty"`
+
+	// Text Example: Say hello.
+	Text *string `json:"text,omitempty"`
+
+	// Thought True when `text` is the model's reasoning summary.
+	//
+	// Example: false
+	Thought *bool `json:"thought,omitempty"`
+
+	// ThoughtSignature Example: CiQB0e2Kb0=
+	ThoughtSignature     *string                `json:"thoughtSignature,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiPart_FileData defines model for GeminiPart.FileData.
+type GeminiPart_FileData struct {
+	// FileUri Example: https://generativelanguage.googleapis.com/v1beta/files/abc
+	FileUri *string `json:"fileUri,omitempty"`
+
+	// MimeType Example: application/pdf
+	MimeType             *string                `json:"mimeType,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiPart_FunctionCall defines model for GeminiPart.FunctionCall.
+type GeminiPart_FunctionCall struct {
+	// Args Example: {"city":"Paris"}
+	Args *map[string]interface{} `json:"args,omitempty"`
+
+	// Id Example: call_1
+	Id *string `json:"id,omitempty"`
+
+	// Name Example: get_weather
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiPart_FunctionResponse defines model for GeminiPart.FunctionResponse.
+type GeminiPart_FunctionResponse struct {
+	// Id Example: call_1
+	Id *string `json:"id,omitempty"`
+
+	// Name Example: get_weather
+	Name *string `json:"name,omitempty"`
+
+	// Response Example: {"temperature":21}
+	Response             *map[string]interface{} `json:"response,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
+// GeminiPart_InlineData defines model for GeminiPart.InlineData.
+type GeminiPart_InlineData struct {
+	// Data Base64 bytes.
+	//
+	// Example: iVBORw0KGgo=
+	Data *string `json:"data,omitempty"`
+
+	// MimeType Example: image/png
+	MimeType             *string                `json:"mimeType,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // GeminiRequest A Gemini request body: `GenerateContentRequest` (`contents`, `systemInstruction`,
 // `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
 // `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
 type GeminiRequest struct {
-	Content  *map[string]interface{}   `json:"content,omitempty"`
-	Contents *[]map[string]interface{} `json:"contents,omitempty"`
+	// CachedContent Example: cachedContents/abc123
+	CachedContent *string          `json:"cachedContent,omitempty"`
+	Content       *GeminiContent   `json:"content,omitempty"`
+	Contents      *[]GeminiContent `json:"contents,omitempty"`
 
 	// GenerationConfig Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does.
 	GenerationConfig     *GeminiRequest_GenerationConfig `json:"generationConfig,omitempty"`
+	SafetySettings       *[]map[string]interface{}       `json:"safetySettings,omitempty"`
+	SystemInstruction    *GeminiContent                  `json:"systemInstruction,omitempty"`
+	ToolConfig           *map[string]interface{}         `json:"toolConfig,omitempty"`
+	Tools                *[]map[string]interface{}       `json:"tools,omitempty"`
 	AdditionalProperties map[string]interface{}          `json:"-"`
 }
 
@@ -654,18 +1360,132 @@ type GeminiRequest_GenerationConfig struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// GeminiResponse defines model for GeminiResponse.
+// GeminiResponse A `GenerateContentResponse` (and each chunk of a stream has the same shape: the text so far
+// is the concatenation of the chunks' parts; `usageMetadata` is complete on the last chunk), a
+// `CountTokensResponse` (`totalTokens`) or an `EmbedContentResponse` (`embedding`).
 type GeminiResponse struct {
-	Candidates *[]map[string]interface{} `json:"candidates,omitempty"`
-	Embedding  *map[string]interface{}   `json:"embedding,omitempty"`
+	Candidates *[]GeminiCandidate        `json:"candidates,omitempty"`
+	Embedding  *GeminiResponse_Embedding `json:"embedding,omitempty"`
 
 	// ModelVersion Example: gemini-2.5-flash
-	ModelVersion *string `json:"modelVersion,omitempty"`
+	ModelVersion   *string                 `json:"modelVersion,omitempty"`
+	PromptFeedback *map[string]interface{} `json:"promptFeedback,omitempty"`
+
+	// ResponseId Example: 8fQ1aMq2
+	ResponseId *string `json:"responseId,omitempty"`
 
 	// TotalTokens Example: 3
-	TotalTokens          *int                    `json:"totalTokens,omitempty"`
-	UsageMetadata        *map[string]interface{} `json:"usageMetadata,omitempty"`
-	AdditionalProperties map[string]interface{}  `json:"-"`
+	TotalTokens          *int                   `json:"totalTokens,omitempty"`
+	UsageMetadata        *GeminiUsageMetadata   `json:"usageMetadata,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiResponse_Embedding defines model for GeminiResponse.Embedding.
+type GeminiResponse_Embedding struct {
+	// Values Example: [0.0023,-0.0093]
+	Values               *[]float32             `json:"values,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiStream The `text/event-stream` answer of `streamGenerateContent?alt=sse`: `data: <GeminiResponse>`
+// per chunk (no `[DONE]`; the last chunk has `finishReason` and the complete `usageMetadata`).
+// An upstream failure after the first byte ends with `data: {"error": {...}}` (the Gemini
+// error shape).
+//
+// Example: data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hello."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}}
+type GeminiStream = string
+
+// GeminiUsageMetadata defines model for GeminiUsageMetadata.
+type GeminiUsageMetadata struct {
+	// CachedContentTokenCount Example: 0
+	CachedContentTokenCount *int `json:"cachedContentTokenCount,omitempty"`
+
+	// CandidatesTokenCount Example: 2
+	CandidatesTokenCount *int `json:"candidatesTokenCount,omitempty"`
+
+	// PromptTokenCount Example: 3
+	PromptTokenCount *int `json:"promptTokenCount,omitempty"`
+
+	// ThoughtsTokenCount Example: 0
+	ThoughtsTokenCount *int `json:"thoughtsTokenCount,omitempty"`
+
+	// ToolUsePromptTokenCount Example: 0
+	ToolUsePromptTokenCount *int `json:"toolUsePromptTokenCount,omitempty"`
+
+	// TotalTokenCount Example: 5
+	TotalTokenCount      *int                   `json:"totalTokenCount,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ImageRequest defines model for ImageRequest.
+type ImageRequest struct {
+	// Background Example: auto
+	Background *string `json:"background,omitempty"`
+
+	// Model Example: gpt-image-1
+	Model string `json:"model"`
+
+	// N Example: 1
+	N *int `json:"n,omitempty"`
+
+	// OutputFormat Example: png
+	OutputFormat *string `json:"output_format,omitempty"`
+
+	// Prompt Example: A lighthouse at dawn
+	Prompt string `json:"prompt"`
+
+	// Quality Example: high
+	Quality *string `json:"quality,omitempty"`
+
+	// ResponseFormat `url` or `b64_json` (dall-e models).
+	//
+	// Example: b64_json
+	ResponseFormat *string `json:"response_format,omitempty"`
+
+	// Size Example: 1024x1024
+	Size *string `json:"size,omitempty"`
+
+	// Style Example: vivid
+	Style *string `json:"style,omitempty"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ImagesResponse defines model for ImagesResponse.
+type ImagesResponse struct {
+	// Created Example: 1732262400
+	Created              int64                      `json:"created"`
+	Data                 []ImagesResponse_Data_Item `json:"data"`
+	Usage                *ImagesResponse_Usage      `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{}     `json:"-"`
+}
+
+// ImagesResponse_Data_Item defines model for ImagesResponse.data.Item.
+type ImagesResponse_Data_Item struct {
+	// B64Json Example: iVBORw0KGgo=
+	B64Json *string `json:"b64_json,omitempty"`
+
+	// RevisedPrompt Example: A lighthouse at dawn, soft light
+	RevisedPrompt *string `json:"revised_prompt,omitempty"`
+
+	// Url Example: https://example.com/image.png
+	Url                  *string                `json:"url,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ImagesResponse_Usage defines model for ImagesResponse.Usage.
+type ImagesResponse_Usage struct {
+	// InputTokens Example: 10
+	InputTokens *int `json:"input_tokens,omitempty"`
+
+	// OutputTokens Example: 4160
+	OutputTokens *int `json:"output_tokens,omitempty"`
+
+	// TotalTokens Example: 4170
+	TotalTokens          *int                   `json:"total_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // Model defines model for Model.
@@ -719,20 +1539,249 @@ type OpenAIError struct {
 	} `json:"error"`
 }
 
-// OpenAIModelRequest An OpenAI request body; only `model` (and `stream`) are read, every field is passed through.
-type OpenAIModelRequest struct {
+// Response defines model for Response.
+type Response struct {
+	// CreatedAt Example: 1732262400
+	CreatedAt *int64                  `json:"created_at,omitempty"`
+	Error     *map[string]interface{} `json:"error,omitempty"`
+
+	// Id Example: resp_AbC123
+	Id                string                  `json:"id"`
+	IncompleteDetails *map[string]interface{} `json:"incomplete_details,omitempty"`
+
 	// Model Example: gpt-4o-mini
 	Model string `json:"model"`
 
-	// Stream Example: false
-	Stream               *bool                  `json:"stream,omitempty"`
+	// Object Example: response
+	Object ResponseObject `json:"object"`
+	Output []ResponseItem `json:"output"`
+
+	// OutputText Convenience concatenation of the output text, when the upstream sends it.
+	//
+	// Example: Hello.
+	OutputText *string `json:"output_text,omitempty"`
+
+	// Status `completed`, `incomplete`, `failed`, `in_progress`, ...
+	//
+	// Example: completed
+	Status               *string                `json:"status,omitempty"`
+	Usage                *ResponseUsage         `json:"usage,omitempty"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// OpenAIObject An OpenAI answer, relayed as the upstream sent it.
-type OpenAIObject struct {
-	Usage                *map[string]interface{} `json:"usage,omitempty"`
-	AdditionalProperties map[string]interface{}  `json:"-"`
+// ResponseObject Example: response
+type ResponseObject string
+
+// ResponseContentPart defines model for ResponseContentPart.
+type ResponseContentPart struct {
+	Annotations *[]map[string]interface{} `json:"annotations,omitempty"`
+
+	// ImageUrl Example: https://example.com/cat.png
+	ImageUrl *string `json:"image_url,omitempty"`
+
+	// Text Example: Hello.
+	Text *string `json:"text,omitempty"`
+
+	// Type `input_text`, `input_image`, `input_file`, `output_text`, `refusal`, ...
+	//
+	// Example: output_text
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseItem An input or output item of the Responses API: a `message` (`role`, `content` as a string or
+// parts such as `input_text`, `input_image`, `output_text`), a `function_call` (`call_id`,
+// `name`, `arguments`), a `function_call_output` (`call_id`, `output`), or `reasoning`.
+type ResponseItem struct {
+	// Arguments Example: {"city":"Paris"}
+	Arguments *string `json:"arguments,omitempty"`
+
+	// CallId Example: call_abc123
+	CallId *string `json:"call_id,omitempty"`
+
+	// Content A string, or an array of content parts.
+	Content *ResponseItem_Content `json:"content,omitempty"`
+
+	// Id Example: msg_AbC123
+	Id *string `json:"id,omitempty"`
+
+	// Name Example: get_weather
+	Name *string `json:"name,omitempty"`
+
+	// Output A function call's result (a string, or content parts).
+	//
+	// Example: {"temperature":21}
+	Output interface{} `json:"output,omitempty"`
+
+	// Role Example: user
+	Role *string `json:"role,omitempty"`
+
+	// Status Example: completed
+	Status *string `json:"status,omitempty"`
+
+	// Type Example: message
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseItemContent0 defines model for ResponseItem.Content.0.
+type ResponseItemContent0 = string
+
+// ResponseItemContent1 defines model for ResponseItem.Content.1.
+type ResponseItemContent1 = []ResponseContentPart
+
+// ResponseItem_Content A string, or an array of content parts.
+type ResponseItem_Content struct {
+	union json.RawMessage
+}
+
+// ResponseRequest OpenAI's Responses request. Fields not listed are passed through unchanged to `openai` channels.
+type ResponseRequest struct {
+	// Input A string, or an array of input items (messages with `role` and `content`, function call outputs, ...).
+	//
+	// Example: Say hello.
+	Input *ResponseRequest_Input `json:"input,omitempty"`
+
+	// Instructions Example: You are terse.
+	Instructions *string `json:"instructions,omitempty"`
+
+	// MaxOutputTokens Example: 256
+	MaxOutputTokens *int `json:"max_output_tokens,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model              string  `json:"model"`
+	PreviousResponseId *string `json:"previous_response_id,omitempty"`
+
+	// Reasoning Example: {"effort":"low"}
+	Reasoning *map[string]interface{} `json:"reasoning,omitempty"`
+
+	// Store Example: false
+	Store *bool `json:"store,omitempty"`
+
+	// Stream Example: false
+	Stream *bool `json:"stream,omitempty"`
+
+	// Temperature Example: 0.7
+	Temperature *float32                `json:"temperature,omitempty"`
+	Text        *map[string]interface{} `json:"text,omitempty"`
+
+	// ToolChoice `none`, `auto`, `required`, or an object naming a tool.
+	//
+	// Example: auto
+	ToolChoice *ResponseRequest_ToolChoice `json:"tool_choice,omitempty"`
+	Tools      *[]map[string]interface{}   `json:"tools,omitempty"`
+
+	// TopP Example: 1
+	TopP *float32 `json:"top_p,omitempty"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseRequestInput0 defines model for ResponseRequest.Input.0.
+type ResponseRequestInput0 = string
+
+// ResponseRequestInput1 defines model for ResponseRequest.Input.1.
+type ResponseRequestInput1 = []ResponseItem
+
+// ResponseRequest_Input A string, or an array of input items (messages with `role` and `content`, function call outputs, ...).
+//
+// Example: Say hello.
+type ResponseRequest_Input struct {
+	union json.RawMessage
+}
+
+// ResponseRequestToolChoice0 defines model for ResponseRequest.ToolChoice.0.
+type ResponseRequestToolChoice0 = string
+
+// ResponseRequestToolChoice1 defines model for ResponseRequest.ToolChoice.1.
+type ResponseRequestToolChoice1 map[string]interface{}
+
+// ResponseRequest_ToolChoice `none`, `auto`, `required`, or an object naming a tool.
+//
+// Example: auto
+type ResponseRequest_ToolChoice struct {
+	union json.RawMessage
+}
+
+// ResponseStream The `text/event-stream` answer of a streamed response: `event: <type>` and
+// `data: <ResponseStreamEvent>` per event, from `response.created` to `response.completed`
+// (which carries the whole response and its usage); a stream that fails ends with `error`
+// (and `response.failed` when translated). There is no `[DONE]`.
+//
+// Example: event: response.output_text.delta
+// data: {"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_AbC123","output_index":0,"content_index":0,"delta":"Hello."}
+type ResponseStream = string
+
+// ResponseStreamEvent One event of a streamed response (the SSE `event:` name equals `type`): `response.created`,
+// `response.in_progress`, `response.output_item.added`, `response.content_part.added`,
+// `response.output_text.delta`, `response.output_text.done`, `response.content_part.done`,
+// `response.output_item.done`, `response.function_call_arguments.delta`, `response.completed`
+// (with the whole `response` and its `usage`), `response.failed`, `error`.
+type ResponseStreamEvent struct {
+	Code *string `json:"code,omitempty"`
+
+	// ContentIndex Example: 0
+	ContentIndex *int `json:"content_index,omitempty"`
+
+	// Delta Example: Hel
+	Delta *string `json:"delta,omitempty"`
+
+	// Item An input or output item of the Responses API: a `message` (`role`, `content` as a string or
+	// parts such as `input_text`, `input_image`, `output_text`), a `function_call` (`call_id`,
+	// `name`, `arguments`), a `function_call_output` (`call_id`, `output`), or `reasoning`.
+	Item *ResponseItem `json:"item,omitempty"`
+
+	// ItemId Example: msg_AbC123
+	ItemId *string `json:"item_id,omitempty"`
+
+	// Message Example: the upstream closed the stream
+	Message *string `json:"message,omitempty"`
+
+	// OutputIndex Example: 0
+	OutputIndex *int                 `json:"output_index,omitempty"`
+	Part        *ResponseContentPart `json:"part,omitempty"`
+	Response    *Response            `json:"response,omitempty"`
+
+	// SequenceNumber Example: 4
+	SequenceNumber *int `json:"sequence_number,omitempty"`
+
+	// Text Example: Hello.
+	Text *string `json:"text,omitempty"`
+
+	// Type Example: response.output_text.delta
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseUsage defines model for ResponseUsage.
+type ResponseUsage struct {
+	// InputTokens Example: 3
+	InputTokens        int                               `json:"input_tokens"`
+	InputTokensDetails *ResponseUsage_InputTokensDetails `json:"input_tokens_details,omitempty"`
+
+	// OutputTokens Example: 2
+	OutputTokens        int                                `json:"output_tokens"`
+	OutputTokensDetails *ResponseUsage_OutputTokensDetails `json:"output_tokens_details,omitempty"`
+
+	// TotalTokens Example: 5
+	TotalTokens          int                    `json:"total_tokens"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseUsage_InputTokensDetails defines model for ResponseUsage.InputTokensDetails.
+type ResponseUsage_InputTokensDetails struct {
+	// CachedTokens Example: 0
+	CachedTokens         *int                   `json:"cached_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseUsage_OutputTokensDetails defines model for ResponseUsage.OutputTokensDetails.
+type ResponseUsage_OutputTokensDetails struct {
+	// ReasoningTokens Example: 0
+	ReasoningTokens      *int                   `json:"reasoning_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // ShareInfo defines model for ShareInfo.
@@ -940,13 +1989,13 @@ type ShareChatCompletionCreateJSONRequestBody = ChatCompletionRequest
 type ChatCompletionCreateJSONRequestBody = ChatCompletionRequest
 
 // CompletionCreateJSONRequestBody defines body for CompletionCreate for application/json ContentType.
-type CompletionCreateJSONRequestBody = OpenAIModelRequest
+type CompletionCreateJSONRequestBody = CompletionRequest
 
 // EmbeddingCreateJSONRequestBody defines body for EmbeddingCreate for application/json ContentType.
-type EmbeddingCreateJSONRequestBody = OpenAIModelRequest
+type EmbeddingCreateJSONRequestBody = EmbeddingRequest
 
 // ImageCreateJSONRequestBody defines body for ImageCreate for application/json ContentType.
-type ImageCreateJSONRequestBody = OpenAIModelRequest
+type ImageCreateJSONRequestBody = ImageRequest
 
 // MessageCreateJSONRequestBody defines body for MessageCreate for application/json ContentType.
 type MessageCreateJSONRequestBody = ClaudeMessageRequest
@@ -958,10 +2007,226 @@ type MessageTokenCountJSONRequestBody = ClaudeMessageRequest
 type GeminiModelActionV1JSONRequestBody = GeminiRequest
 
 // ResponseCreateJSONRequestBody defines body for ResponseCreate for application/json ContentType.
-type ResponseCreateJSONRequestBody = OpenAIModelRequest
+type ResponseCreateJSONRequestBody = ResponseRequest
 
 // GeminiModelActionJSONRequestBody defines body for GeminiModelAction for application/json ContentType.
 type GeminiModelActionJSONRequestBody = GeminiRequest
+
+// Getter for additional properties for ChatChoice. Returns the specified
+// element and whether it was found
+func (a ChatChoice) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatChoice
+func (a *ChatChoice) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatChoice to handle AdditionalProperties
+func (a *ChatChoice) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["finish_reason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finish_reason': %w", err)
+		}
+		delete(object, "finish_reason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["logprobs"]; found {
+		err = json.Unmarshal(raw, &a.Logprobs)
+		if err != nil {
+			return fmt.Errorf("error reading 'logprobs': %w", err)
+		}
+		delete(object, "logprobs")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatChoice to handle AdditionalProperties
+func (a ChatChoice) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["finish_reason"], err = json.Marshal(a.FinishReason)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Logprobs != nil {
+		object["logprobs"], err = json.Marshal(a.Logprobs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'logprobs': %w", err)
+		}
+	}
+
+	object["message"], err = json.Marshal(a.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatChunkChoice. Returns the specified
+// element and whether it was found
+func (a ChatChunkChoice) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatChunkChoice
+func (a *ChatChunkChoice) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatChunkChoice to handle AdditionalProperties
+func (a *ChatChunkChoice) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["delta"]; found {
+		err = json.Unmarshal(raw, &a.Delta)
+		if err != nil {
+			return fmt.Errorf("error reading 'delta': %w", err)
+		}
+		delete(object, "delta")
+	}
+
+	if raw, found := object["finish_reason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finish_reason': %w", err)
+		}
+		delete(object, "finish_reason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["logprobs"]; found {
+		err = json.Unmarshal(raw, &a.Logprobs)
+		if err != nil {
+			return fmt.Errorf("error reading 'logprobs': %w", err)
+		}
+		delete(object, "logprobs")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatChunkChoice to handle AdditionalProperties
+func (a ChatChunkChoice) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["delta"], err = json.Marshal(a.Delta)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'delta': %w", err)
+	}
+
+	if a.FinishReason != nil {
+		object["finish_reason"], err = json.Marshal(a.FinishReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
+		}
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Logprobs != nil {
+		object["logprobs"], err = json.Marshal(a.Logprobs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'logprobs': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // Getter for additional properties for ChatCompletion. Returns the specified
 // element and whether it was found
@@ -1098,53 +2363,77 @@ func (a ChatCompletion) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// Getter for additional properties for ChatCompletion_Choices_Item. Returns the specified
+// Getter for additional properties for ChatCompletionChunk. Returns the specified
 // element and whether it was found
-func (a ChatCompletion_Choices_Item) Get(fieldName string) (value interface{}, found bool) {
+func (a ChatCompletionChunk) Get(fieldName string) (value interface{}, found bool) {
 	if a.AdditionalProperties != nil {
 		value, found = a.AdditionalProperties[fieldName]
 	}
 	return
 }
 
-// Setter for additional properties for ChatCompletion_Choices_Item
-func (a *ChatCompletion_Choices_Item) Set(fieldName string, value interface{}) {
+// Setter for additional properties for ChatCompletionChunk
+func (a *ChatCompletionChunk) Set(fieldName string, value interface{}) {
 	if a.AdditionalProperties == nil {
 		a.AdditionalProperties = make(map[string]interface{})
 	}
 	a.AdditionalProperties[fieldName] = value
 }
 
-// Override default JSON handling for ChatCompletion_Choices_Item to handle AdditionalProperties
-func (a *ChatCompletion_Choices_Item) UnmarshalJSON(b []byte) error {
+// Override default JSON handling for ChatCompletionChunk to handle AdditionalProperties
+func (a *ChatCompletionChunk) UnmarshalJSON(b []byte) error {
 	object := make(map[string]json.RawMessage)
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
 	}
 
-	if raw, found := object["finish_reason"]; found {
-		err = json.Unmarshal(raw, &a.FinishReason)
+	if raw, found := object["choices"]; found {
+		err = json.Unmarshal(raw, &a.Choices)
 		if err != nil {
-			return fmt.Errorf("error reading 'finish_reason': %w", err)
+			return fmt.Errorf("error reading 'choices': %w", err)
 		}
-		delete(object, "finish_reason")
+		delete(object, "choices")
 	}
 
-	if raw, found := object["index"]; found {
-		err = json.Unmarshal(raw, &a.Index)
+	if raw, found := object["created"]; found {
+		err = json.Unmarshal(raw, &a.Created)
 		if err != nil {
-			return fmt.Errorf("error reading 'index': %w", err)
+			return fmt.Errorf("error reading 'created': %w", err)
 		}
-		delete(object, "index")
+		delete(object, "created")
 	}
 
-	if raw, found := object["message"]; found {
-		err = json.Unmarshal(raw, &a.Message)
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
 		if err != nil {
-			return fmt.Errorf("error reading 'message': %w", err)
+			return fmt.Errorf("error reading 'id': %w", err)
 		}
-		delete(object, "message")
+		delete(object, "id")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
 	}
 
 	if len(object) != 0 {
@@ -1161,24 +2450,43 @@ func (a *ChatCompletion_Choices_Item) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Override default JSON handling for ChatCompletion_Choices_Item to handle AdditionalProperties
-func (a ChatCompletion_Choices_Item) MarshalJSON() ([]byte, error) {
+// Override default JSON handling for ChatCompletionChunk to handle AdditionalProperties
+func (a ChatCompletionChunk) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
 
-	object["finish_reason"], err = json.Marshal(a.FinishReason)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
+	if a.Choices != nil {
+		object["choices"], err = json.Marshal(a.Choices)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'choices': %w", err)
+		}
 	}
 
-	object["index"], err = json.Marshal(a.Index)
+	object["created"], err = json.Marshal(a.Created)
 	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+		return nil, fmt.Errorf("error marshaling 'created': %w", err)
 	}
 
-	object["message"], err = json.Marshal(a.Message)
+	object["id"], err = json.Marshal(a.Id)
 	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -1534,6 +2842,533 @@ func (a ChatCompletionRequest_StreamOptions) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ChatContentPart. Returns the specified
+// element and whether it was found
+func (a ChatContentPart) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart
+func (a *ChatContentPart) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart to handle AdditionalProperties
+func (a *ChatContentPart) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["file"]; found {
+		err = json.Unmarshal(raw, &a.File)
+		if err != nil {
+			return fmt.Errorf("error reading 'file': %w", err)
+		}
+		delete(object, "file")
+	}
+
+	if raw, found := object["image_url"]; found {
+		err = json.Unmarshal(raw, &a.ImageUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'image_url': %w", err)
+		}
+		delete(object, "image_url")
+	}
+
+	if raw, found := object["input_audio"]; found {
+		err = json.Unmarshal(raw, &a.InputAudio)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_audio': %w", err)
+		}
+		delete(object, "input_audio")
+	}
+
+	if raw, found := object["refusal"]; found {
+		err = json.Unmarshal(raw, &a.Refusal)
+		if err != nil {
+			return fmt.Errorf("error reading 'refusal': %w", err)
+		}
+		delete(object, "refusal")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart to handle AdditionalProperties
+func (a ChatContentPart) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.File != nil {
+		object["file"], err = json.Marshal(a.File)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'file': %w", err)
+		}
+	}
+
+	if a.ImageUrl != nil {
+		object["image_url"], err = json.Marshal(a.ImageUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'image_url': %w", err)
+		}
+	}
+
+	if a.InputAudio != nil {
+		object["input_audio"], err = json.Marshal(a.InputAudio)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_audio': %w", err)
+		}
+	}
+
+	if a.Refusal != nil {
+		object["refusal"], err = json.Marshal(a.Refusal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'refusal': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatContentPart_File. Returns the specified
+// element and whether it was found
+func (a ChatContentPart_File) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart_File
+func (a *ChatContentPart_File) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart_File to handle AdditionalProperties
+func (a *ChatContentPart_File) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["file_data"]; found {
+		err = json.Unmarshal(raw, &a.FileData)
+		if err != nil {
+			return fmt.Errorf("error reading 'file_data': %w", err)
+		}
+		delete(object, "file_data")
+	}
+
+	if raw, found := object["file_id"]; found {
+		err = json.Unmarshal(raw, &a.FileId)
+		if err != nil {
+			return fmt.Errorf("error reading 'file_id': %w", err)
+		}
+		delete(object, "file_id")
+	}
+
+	if raw, found := object["filename"]; found {
+		err = json.Unmarshal(raw, &a.Filename)
+		if err != nil {
+			return fmt.Errorf("error reading 'filename': %w", err)
+		}
+		delete(object, "filename")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart_File to handle AdditionalProperties
+func (a ChatContentPart_File) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FileData != nil {
+		object["file_data"], err = json.Marshal(a.FileData)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'file_data': %w", err)
+		}
+	}
+
+	if a.FileId != nil {
+		object["file_id"], err = json.Marshal(a.FileId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'file_id': %w", err)
+		}
+	}
+
+	if a.Filename != nil {
+		object["filename"], err = json.Marshal(a.Filename)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'filename': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatContentPart_ImageUrl. Returns the specified
+// element and whether it was found
+func (a ChatContentPart_ImageUrl) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart_ImageUrl
+func (a *ChatContentPart_ImageUrl) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart_ImageUrl to handle AdditionalProperties
+func (a *ChatContentPart_ImageUrl) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["detail"]; found {
+		err = json.Unmarshal(raw, &a.Detail)
+		if err != nil {
+			return fmt.Errorf("error reading 'detail': %w", err)
+		}
+		delete(object, "detail")
+	}
+
+	if raw, found := object["url"]; found {
+		err = json.Unmarshal(raw, &a.Url)
+		if err != nil {
+			return fmt.Errorf("error reading 'url': %w", err)
+		}
+		delete(object, "url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart_ImageUrl to handle AdditionalProperties
+func (a ChatContentPart_ImageUrl) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Detail != nil {
+		object["detail"], err = json.Marshal(a.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'detail': %w", err)
+		}
+	}
+
+	object["url"], err = json.Marshal(a.Url)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'url': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatContentPart_InputAudio. Returns the specified
+// element and whether it was found
+func (a ChatContentPart_InputAudio) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart_InputAudio
+func (a *ChatContentPart_InputAudio) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart_InputAudio to handle AdditionalProperties
+func (a *ChatContentPart_InputAudio) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["format"]; found {
+		err = json.Unmarshal(raw, &a.Format)
+		if err != nil {
+			return fmt.Errorf("error reading 'format': %w", err)
+		}
+		delete(object, "format")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart_InputAudio to handle AdditionalProperties
+func (a ChatContentPart_InputAudio) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["data"], err = json.Marshal(a.Data)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'data': %w", err)
+	}
+
+	object["format"], err = json.Marshal(a.Format)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'format': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatDelta. Returns the specified
+// element and whether it was found
+func (a ChatDelta) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatDelta
+func (a *ChatDelta) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatDelta to handle AdditionalProperties
+func (a *ChatDelta) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["reasoning_content"]; found {
+		err = json.Unmarshal(raw, &a.ReasoningContent)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning_content': %w", err)
+		}
+		delete(object, "reasoning_content")
+	}
+
+	if raw, found := object["refusal"]; found {
+		err = json.Unmarshal(raw, &a.Refusal)
+		if err != nil {
+			return fmt.Errorf("error reading 'refusal': %w", err)
+		}
+		delete(object, "refusal")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if raw, found := object["tool_calls"]; found {
+		err = json.Unmarshal(raw, &a.ToolCalls)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_calls': %w", err)
+		}
+		delete(object, "tool_calls")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatDelta to handle AdditionalProperties
+func (a ChatDelta) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.ReasoningContent != nil {
+		object["reasoning_content"], err = json.Marshal(a.ReasoningContent)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning_content': %w", err)
+		}
+	}
+
+	if a.Refusal != nil {
+		object["refusal"], err = json.Marshal(a.Refusal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'refusal': %w", err)
+		}
+	}
+
+	if a.Role != nil {
+		object["role"], err = json.Marshal(a.Role)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'role': %w", err)
+		}
+	}
+
+	if a.ToolCalls != nil {
+		object["tool_calls"], err = json.Marshal(a.ToolCalls)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_calls': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for ChatMessage. Returns the specified
 // element and whether it was found
 func (a ChatMessage) Get(fieldName string) (value interface{}, found bool) {
@@ -1573,6 +3408,22 @@ func (a *ChatMessage) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'name': %w", err)
 		}
 		delete(object, "name")
+	}
+
+	if raw, found := object["reasoning_content"]; found {
+		err = json.Unmarshal(raw, &a.ReasoningContent)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning_content': %w", err)
+		}
+		delete(object, "reasoning_content")
+	}
+
+	if raw, found := object["refusal"]; found {
+		err = json.Unmarshal(raw, &a.Refusal)
+		if err != nil {
+			return fmt.Errorf("error reading 'refusal': %w", err)
+		}
+		delete(object, "refusal")
 	}
 
 	if raw, found := object["role"]; found {
@@ -1632,6 +3483,20 @@ func (a ChatMessage) MarshalJSON() ([]byte, error) {
 		}
 	}
 
+	if a.ReasoningContent != nil {
+		object["reasoning_content"], err = json.Marshal(a.ReasoningContent)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning_content': %w", err)
+		}
+	}
+
+	if a.Refusal != nil {
+		object["refusal"], err = json.Marshal(a.Refusal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'refusal': %w", err)
+		}
+	}
+
 	object["role"], err = json.Marshal(a.Role)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'role': %w", err)
@@ -1648,6 +3513,751 @@ func (a ChatMessage) MarshalJSON() ([]byte, error) {
 		object["tool_calls"], err = json.Marshal(a.ToolCalls)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'tool_calls': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatTool. Returns the specified
+// element and whether it was found
+func (a ChatTool) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatTool
+func (a *ChatTool) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatTool to handle AdditionalProperties
+func (a *ChatTool) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["function"]; found {
+		err = json.Unmarshal(raw, &a.Function)
+		if err != nil {
+			return fmt.Errorf("error reading 'function': %w", err)
+		}
+		delete(object, "function")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatTool to handle AdditionalProperties
+func (a ChatTool) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Function != nil {
+		object["function"], err = json.Marshal(a.Function)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'function': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatTool_Function. Returns the specified
+// element and whether it was found
+func (a ChatTool_Function) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatTool_Function
+func (a *ChatTool_Function) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatTool_Function to handle AdditionalProperties
+func (a *ChatTool_Function) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["description"]; found {
+		err = json.Unmarshal(raw, &a.Description)
+		if err != nil {
+			return fmt.Errorf("error reading 'description': %w", err)
+		}
+		delete(object, "description")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["parameters"]; found {
+		err = json.Unmarshal(raw, &a.Parameters)
+		if err != nil {
+			return fmt.Errorf("error reading 'parameters': %w", err)
+		}
+		delete(object, "parameters")
+	}
+
+	if raw, found := object["strict"]; found {
+		err = json.Unmarshal(raw, &a.Strict)
+		if err != nil {
+			return fmt.Errorf("error reading 'strict': %w", err)
+		}
+		delete(object, "strict")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatTool_Function to handle AdditionalProperties
+func (a ChatTool_Function) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Description != nil {
+		object["description"], err = json.Marshal(a.Description)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'description': %w", err)
+		}
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	if a.Parameters != nil {
+		object["parameters"], err = json.Marshal(a.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'parameters': %w", err)
+		}
+	}
+
+	if a.Strict != nil {
+		object["strict"], err = json.Marshal(a.Strict)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'strict': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatToolCall. Returns the specified
+// element and whether it was found
+func (a ChatToolCall) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatToolCall
+func (a *ChatToolCall) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatToolCall to handle AdditionalProperties
+func (a *ChatToolCall) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["function"]; found {
+		err = json.Unmarshal(raw, &a.Function)
+		if err != nil {
+			return fmt.Errorf("error reading 'function': %w", err)
+		}
+		delete(object, "function")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatToolCall to handle AdditionalProperties
+func (a ChatToolCall) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Function != nil {
+		object["function"], err = json.Marshal(a.Function)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'function': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Index != nil {
+		object["index"], err = json.Marshal(a.Index)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'index': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatToolCall_Function. Returns the specified
+// element and whether it was found
+func (a ChatToolCall_Function) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatToolCall_Function
+func (a *ChatToolCall_Function) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatToolCall_Function to handle AdditionalProperties
+func (a *ChatToolCall_Function) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["arguments"]; found {
+		err = json.Unmarshal(raw, &a.Arguments)
+		if err != nil {
+			return fmt.Errorf("error reading 'arguments': %w", err)
+		}
+		delete(object, "arguments")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatToolCall_Function to handle AdditionalProperties
+func (a ChatToolCall_Function) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Arguments != nil {
+		object["arguments"], err = json.Marshal(a.Arguments)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'arguments': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeContentBlock. Returns the specified
+// element and whether it was found
+func (a ClaudeContentBlock) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeContentBlock
+func (a *ClaudeContentBlock) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeContentBlock to handle AdditionalProperties
+func (a *ClaudeContentBlock) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cache_control"]; found {
+		err = json.Unmarshal(raw, &a.CacheControl)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_control': %w", err)
+		}
+		delete(object, "cache_control")
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["is_error"]; found {
+		err = json.Unmarshal(raw, &a.IsError)
+		if err != nil {
+			return fmt.Errorf("error reading 'is_error': %w", err)
+		}
+		delete(object, "is_error")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["signature"]; found {
+		err = json.Unmarshal(raw, &a.Signature)
+		if err != nil {
+			return fmt.Errorf("error reading 'signature': %w", err)
+		}
+		delete(object, "signature")
+	}
+
+	if raw, found := object["source"]; found {
+		err = json.Unmarshal(raw, &a.Source)
+		if err != nil {
+			return fmt.Errorf("error reading 'source': %w", err)
+		}
+		delete(object, "source")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["thinking"]; found {
+		err = json.Unmarshal(raw, &a.Thinking)
+		if err != nil {
+			return fmt.Errorf("error reading 'thinking': %w", err)
+		}
+		delete(object, "thinking")
+	}
+
+	if raw, found := object["tool_use_id"]; found {
+		err = json.Unmarshal(raw, &a.ToolUseId)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_use_id': %w", err)
+		}
+		delete(object, "tool_use_id")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeContentBlock to handle AdditionalProperties
+func (a ClaudeContentBlock) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CacheControl != nil {
+		object["cache_control"], err = json.Marshal(a.CacheControl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_control': %w", err)
+		}
+	}
+
+	object["content"], err = json.Marshal(a.Content)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'content': %w", err)
+	}
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Input != nil {
+		object["input"], err = json.Marshal(a.Input)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input': %w", err)
+		}
+	}
+
+	if a.IsError != nil {
+		object["is_error"], err = json.Marshal(a.IsError)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'is_error': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	if a.Signature != nil {
+		object["signature"], err = json.Marshal(a.Signature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'signature': %w", err)
+		}
+	}
+
+	if a.Source != nil {
+		object["source"], err = json.Marshal(a.Source)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'source': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.Thinking != nil {
+		object["thinking"], err = json.Marshal(a.Thinking)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thinking': %w", err)
+		}
+	}
+
+	if a.ToolUseId != nil {
+		object["tool_use_id"], err = json.Marshal(a.ToolUseId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_use_id': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeContentBlock_Source. Returns the specified
+// element and whether it was found
+func (a ClaudeContentBlock_Source) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeContentBlock_Source
+func (a *ClaudeContentBlock_Source) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeContentBlock_Source to handle AdditionalProperties
+func (a *ClaudeContentBlock_Source) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["media_type"]; found {
+		err = json.Unmarshal(raw, &a.MediaType)
+		if err != nil {
+			return fmt.Errorf("error reading 'media_type': %w", err)
+		}
+		delete(object, "media_type")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["url"]; found {
+		err = json.Unmarshal(raw, &a.Url)
+		if err != nil {
+			return fmt.Errorf("error reading 'url': %w", err)
+		}
+		delete(object, "url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeContentBlock_Source to handle AdditionalProperties
+func (a ClaudeContentBlock_Source) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	if a.MediaType != nil {
+		object["media_type"], err = json.Marshal(a.MediaType)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'media_type': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	if a.Url != nil {
+		object["url"], err = json.Marshal(a.Url)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'url': %w", err)
 		}
 	}
 
@@ -1823,6 +4433,89 @@ func (a ClaudeMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ClaudeMessage_Usage_CacheCreation. Returns the specified
+// element and whether it was found
+func (a ClaudeMessage_Usage_CacheCreation) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessage_Usage_CacheCreation
+func (a *ClaudeMessage_Usage_CacheCreation) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessage_Usage_CacheCreation to handle AdditionalProperties
+func (a *ClaudeMessage_Usage_CacheCreation) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["ephemeral_1h_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral1hInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_1h_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_1h_input_tokens")
+	}
+
+	if raw, found := object["ephemeral_5m_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral5mInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_5m_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_5m_input_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessage_Usage_CacheCreation to handle AdditionalProperties
+func (a ClaudeMessage_Usage_CacheCreation) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Ephemeral1hInputTokens != nil {
+		object["ephemeral_1h_input_tokens"], err = json.Marshal(a.Ephemeral1hInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_1h_input_tokens': %w", err)
+		}
+	}
+
+	if a.Ephemeral5mInputTokens != nil {
+		object["ephemeral_5m_input_tokens"], err = json.Marshal(a.Ephemeral5mInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_5m_input_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for ClaudeMessage_Usage. Returns the specified
 // element and whether it was found
 func (a ClaudeMessage_Usage) Get(fieldName string) (value interface{}, found bool) {
@@ -1846,6 +4539,14 @@ func (a *ClaudeMessage_Usage) UnmarshalJSON(b []byte) error {
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
+	}
+
+	if raw, found := object["cache_creation"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreation)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation': %w", err)
+		}
+		delete(object, "cache_creation")
 	}
 
 	if raw, found := object["cache_creation_input_tokens"]; found {
@@ -1898,6 +4599,13 @@ func (a *ClaudeMessage_Usage) UnmarshalJSON(b []byte) error {
 func (a ClaudeMessage_Usage) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
+
+	if a.CacheCreation != nil {
+		object["cache_creation"], err = json.Marshal(a.CacheCreation)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation': %w", err)
+		}
+	}
 
 	if a.CacheCreationInputTokens != nil {
 		object["cache_creation_input_tokens"], err = json.Marshal(a.CacheCreationInputTokens)
@@ -2227,6 +4935,499 @@ func (a ClaudeMessageRequest_Messages_Item) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ClaudeMessageRequest_Tools_Item. Returns the specified
+// element and whether it was found
+func (a ClaudeMessageRequest_Tools_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessageRequest_Tools_Item
+func (a *ClaudeMessageRequest_Tools_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Tools_Item to handle AdditionalProperties
+func (a *ClaudeMessageRequest_Tools_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["description"]; found {
+		err = json.Unmarshal(raw, &a.Description)
+		if err != nil {
+			return fmt.Errorf("error reading 'description': %w", err)
+		}
+		delete(object, "description")
+	}
+
+	if raw, found := object["input_schema"]; found {
+		err = json.Unmarshal(raw, &a.InputSchema)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_schema': %w", err)
+		}
+		delete(object, "input_schema")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Tools_Item to handle AdditionalProperties
+func (a ClaudeMessageRequest_Tools_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Description != nil {
+		object["description"], err = json.Marshal(a.Description)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'description': %w", err)
+		}
+	}
+
+	if a.InputSchema != nil {
+		object["input_schema"], err = json.Marshal(a.InputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_schema': %w", err)
+		}
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeStreamEvent. Returns the specified
+// element and whether it was found
+func (a ClaudeStreamEvent) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeStreamEvent
+func (a *ClaudeStreamEvent) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeStreamEvent to handle AdditionalProperties
+func (a *ClaudeStreamEvent) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content_block"]; found {
+		err = json.Unmarshal(raw, &a.ContentBlock)
+		if err != nil {
+			return fmt.Errorf("error reading 'content_block': %w", err)
+		}
+		delete(object, "content_block")
+	}
+
+	if raw, found := object["delta"]; found {
+		err = json.Unmarshal(raw, &a.Delta)
+		if err != nil {
+			return fmt.Errorf("error reading 'delta': %w", err)
+		}
+		delete(object, "delta")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeStreamEvent to handle AdditionalProperties
+func (a ClaudeStreamEvent) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.ContentBlock != nil {
+		object["content_block"], err = json.Marshal(a.ContentBlock)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content_block': %w", err)
+		}
+	}
+
+	if a.Delta != nil {
+		object["delta"], err = json.Marshal(a.Delta)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'delta': %w", err)
+		}
+	}
+
+	if a.Error != nil {
+		object["error"], err = json.Marshal(a.Error)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'error': %w", err)
+		}
+	}
+
+	if a.Index != nil {
+		object["index"], err = json.Marshal(a.Index)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'index': %w", err)
+		}
+	}
+
+	if a.Message != nil {
+		object["message"], err = json.Marshal(a.Message)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'message': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeStreamEvent_Delta. Returns the specified
+// element and whether it was found
+func (a ClaudeStreamEvent_Delta) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeStreamEvent_Delta
+func (a *ClaudeStreamEvent_Delta) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeStreamEvent_Delta to handle AdditionalProperties
+func (a *ClaudeStreamEvent_Delta) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["partial_json"]; found {
+		err = json.Unmarshal(raw, &a.PartialJson)
+		if err != nil {
+			return fmt.Errorf("error reading 'partial_json': %w", err)
+		}
+		delete(object, "partial_json")
+	}
+
+	if raw, found := object["signature"]; found {
+		err = json.Unmarshal(raw, &a.Signature)
+		if err != nil {
+			return fmt.Errorf("error reading 'signature': %w", err)
+		}
+		delete(object, "signature")
+	}
+
+	if raw, found := object["stop_reason"]; found {
+		err = json.Unmarshal(raw, &a.StopReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop_reason': %w", err)
+		}
+		delete(object, "stop_reason")
+	}
+
+	if raw, found := object["stop_sequence"]; found {
+		err = json.Unmarshal(raw, &a.StopSequence)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop_sequence': %w", err)
+		}
+		delete(object, "stop_sequence")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["thinking"]; found {
+		err = json.Unmarshal(raw, &a.Thinking)
+		if err != nil {
+			return fmt.Errorf("error reading 'thinking': %w", err)
+		}
+		delete(object, "thinking")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeStreamEvent_Delta to handle AdditionalProperties
+func (a ClaudeStreamEvent_Delta) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.PartialJson != nil {
+		object["partial_json"], err = json.Marshal(a.PartialJson)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'partial_json': %w", err)
+		}
+	}
+
+	if a.Signature != nil {
+		object["signature"], err = json.Marshal(a.Signature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'signature': %w", err)
+		}
+	}
+
+	if a.StopReason != nil {
+		object["stop_reason"], err = json.Marshal(a.StopReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop_reason': %w", err)
+		}
+	}
+
+	if a.StopSequence != nil {
+		object["stop_sequence"], err = json.Marshal(a.StopSequence)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop_sequence': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.Thinking != nil {
+		object["thinking"], err = json.Marshal(a.Thinking)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thinking': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeStreamEvent_Error. Returns the specified
+// element and whether it was found
+func (a ClaudeStreamEvent_Error) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeStreamEvent_Error
+func (a *ClaudeStreamEvent_Error) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeStreamEvent_Error to handle AdditionalProperties
+func (a *ClaudeStreamEvent_Error) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeStreamEvent_Error to handle AdditionalProperties
+func (a ClaudeStreamEvent_Error) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Message != nil {
+		object["message"], err = json.Marshal(a.Message)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'message': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for ClaudeTokenCount. Returns the specified
 // element and whether it was found
 func (a ClaudeTokenCount) Get(fieldName string) (value interface{}, found bool) {
@@ -2282,6 +5483,1283 @@ func (a ClaudeTokenCount) MarshalJSON() ([]byte, error) {
 	object["input_tokens"], err = json.Marshal(a.InputTokens)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeUsage. Returns the specified
+// element and whether it was found
+func (a ClaudeUsage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeUsage
+func (a *ClaudeUsage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeUsage to handle AdditionalProperties
+func (a *ClaudeUsage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cache_creation"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreation)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation': %w", err)
+		}
+		delete(object, "cache_creation")
+	}
+
+	if raw, found := object["cache_creation_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreationInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation_input_tokens': %w", err)
+		}
+		delete(object, "cache_creation_input_tokens")
+	}
+
+	if raw, found := object["cache_read_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheReadInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_read_input_tokens': %w", err)
+		}
+		delete(object, "cache_read_input_tokens")
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeUsage to handle AdditionalProperties
+func (a ClaudeUsage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CacheCreation != nil {
+		object["cache_creation"], err = json.Marshal(a.CacheCreation)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation': %w", err)
+		}
+	}
+
+	if a.CacheCreationInputTokens != nil {
+		object["cache_creation_input_tokens"], err = json.Marshal(a.CacheCreationInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation_input_tokens': %w", err)
+		}
+	}
+
+	if a.CacheReadInputTokens != nil {
+		object["cache_read_input_tokens"], err = json.Marshal(a.CacheReadInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_read_input_tokens': %w", err)
+		}
+	}
+
+	if a.InputTokens != nil {
+		object["input_tokens"], err = json.Marshal(a.InputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+		}
+	}
+
+	if a.OutputTokens != nil {
+		object["output_tokens"], err = json.Marshal(a.OutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeUsage_CacheCreation. Returns the specified
+// element and whether it was found
+func (a ClaudeUsage_CacheCreation) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeUsage_CacheCreation
+func (a *ClaudeUsage_CacheCreation) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeUsage_CacheCreation to handle AdditionalProperties
+func (a *ClaudeUsage_CacheCreation) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["ephemeral_1h_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral1hInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_1h_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_1h_input_tokens")
+	}
+
+	if raw, found := object["ephemeral_5m_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral5mInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_5m_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_5m_input_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeUsage_CacheCreation to handle AdditionalProperties
+func (a ClaudeUsage_CacheCreation) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Ephemeral1hInputTokens != nil {
+		object["ephemeral_1h_input_tokens"], err = json.Marshal(a.Ephemeral1hInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_1h_input_tokens': %w", err)
+		}
+	}
+
+	if a.Ephemeral5mInputTokens != nil {
+		object["ephemeral_5m_input_tokens"], err = json.Marshal(a.Ephemeral5mInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_5m_input_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for Completion. Returns the specified
+// element and whether it was found
+func (a Completion) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Completion
+func (a *Completion) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Completion to handle AdditionalProperties
+func (a *Completion) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["choices"]; found {
+		err = json.Unmarshal(raw, &a.Choices)
+		if err != nil {
+			return fmt.Errorf("error reading 'choices': %w", err)
+		}
+		delete(object, "choices")
+	}
+
+	if raw, found := object["created"]; found {
+		err = json.Unmarshal(raw, &a.Created)
+		if err != nil {
+			return fmt.Errorf("error reading 'created': %w", err)
+		}
+		delete(object, "created")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Completion to handle AdditionalProperties
+func (a Completion) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Choices != nil {
+		object["choices"], err = json.Marshal(a.Choices)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'choices': %w", err)
+		}
+	}
+
+	object["created"], err = json.Marshal(a.Created)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'created': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for Completion_Choices_Item. Returns the specified
+// element and whether it was found
+func (a Completion_Choices_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Completion_Choices_Item
+func (a *Completion_Choices_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Completion_Choices_Item to handle AdditionalProperties
+func (a *Completion_Choices_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["finish_reason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finish_reason': %w", err)
+		}
+		delete(object, "finish_reason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["logprobs"]; found {
+		err = json.Unmarshal(raw, &a.Logprobs)
+		if err != nil {
+			return fmt.Errorf("error reading 'logprobs': %w", err)
+		}
+		delete(object, "logprobs")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Completion_Choices_Item to handle AdditionalProperties
+func (a Completion_Choices_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FinishReason != nil {
+		object["finish_reason"], err = json.Marshal(a.FinishReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
+		}
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Logprobs != nil {
+		object["logprobs"], err = json.Marshal(a.Logprobs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'logprobs': %w", err)
+		}
+	}
+
+	object["text"], err = json.Marshal(a.Text)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'text': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for CompletionRequest. Returns the specified
+// element and whether it was found
+func (a CompletionRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for CompletionRequest
+func (a *CompletionRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for CompletionRequest to handle AdditionalProperties
+func (a *CompletionRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["echo"]; found {
+		err = json.Unmarshal(raw, &a.Echo)
+		if err != nil {
+			return fmt.Errorf("error reading 'echo': %w", err)
+		}
+		delete(object, "echo")
+	}
+
+	if raw, found := object["max_tokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_tokens': %w", err)
+		}
+		delete(object, "max_tokens")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["n"]; found {
+		err = json.Unmarshal(raw, &a.N)
+		if err != nil {
+			return fmt.Errorf("error reading 'n': %w", err)
+		}
+		delete(object, "n")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["stop"]; found {
+		err = json.Unmarshal(raw, &a.Stop)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop': %w", err)
+		}
+		delete(object, "stop")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if raw, found := object["suffix"]; found {
+		err = json.Unmarshal(raw, &a.Suffix)
+		if err != nil {
+			return fmt.Errorf("error reading 'suffix': %w", err)
+		}
+		delete(object, "suffix")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if raw, found := object["top_p"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_p': %w", err)
+		}
+		delete(object, "top_p")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for CompletionRequest to handle AdditionalProperties
+func (a CompletionRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Echo != nil {
+		object["echo"], err = json.Marshal(a.Echo)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'echo': %w", err)
+		}
+	}
+
+	if a.MaxTokens != nil {
+		object["max_tokens"], err = json.Marshal(a.MaxTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_tokens': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.N != nil {
+		object["n"], err = json.Marshal(a.N)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'n': %w", err)
+		}
+	}
+
+	if a.Prompt != nil {
+		object["prompt"], err = json.Marshal(a.Prompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+		}
+	}
+
+	if a.Stop != nil {
+		object["stop"], err = json.Marshal(a.Stop)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop': %w", err)
+		}
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	if a.Suffix != nil {
+		object["suffix"], err = json.Marshal(a.Suffix)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'suffix': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["top_p"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_p': %w", err)
+		}
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingList. Returns the specified
+// element and whether it was found
+func (a EmbeddingList) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingList
+func (a *EmbeddingList) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingList to handle AdditionalProperties
+func (a *EmbeddingList) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingList to handle AdditionalProperties
+func (a EmbeddingList) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingList_Data_Item. Returns the specified
+// element and whether it was found
+func (a EmbeddingList_Data_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingList_Data_Item
+func (a *EmbeddingList_Data_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingList_Data_Item to handle AdditionalProperties
+func (a *EmbeddingList_Data_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["embedding"]; found {
+		err = json.Unmarshal(raw, &a.Embedding)
+		if err != nil {
+			return fmt.Errorf("error reading 'embedding': %w", err)
+		}
+		delete(object, "embedding")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingList_Data_Item to handle AdditionalProperties
+func (a EmbeddingList_Data_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["embedding"], err = json.Marshal(a.Embedding)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'embedding': %w", err)
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Object != nil {
+		object["object"], err = json.Marshal(a.Object)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'object': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingList_Usage. Returns the specified
+// element and whether it was found
+func (a EmbeddingList_Usage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingList_Usage
+func (a *EmbeddingList_Usage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingList_Usage to handle AdditionalProperties
+func (a *EmbeddingList_Usage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["prompt_tokens"]; found {
+		err = json.Unmarshal(raw, &a.PromptTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt_tokens': %w", err)
+		}
+		delete(object, "prompt_tokens")
+	}
+
+	if raw, found := object["total_tokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'total_tokens': %w", err)
+		}
+		delete(object, "total_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingList_Usage to handle AdditionalProperties
+func (a EmbeddingList_Usage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.PromptTokens != nil {
+		object["prompt_tokens"], err = json.Marshal(a.PromptTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'prompt_tokens': %w", err)
+		}
+	}
+
+	if a.TotalTokens != nil {
+		object["total_tokens"], err = json.Marshal(a.TotalTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'total_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingRequest. Returns the specified
+// element and whether it was found
+func (a EmbeddingRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingRequest
+func (a *EmbeddingRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingRequest to handle AdditionalProperties
+func (a *EmbeddingRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["dimensions"]; found {
+		err = json.Unmarshal(raw, &a.Dimensions)
+		if err != nil {
+			return fmt.Errorf("error reading 'dimensions': %w", err)
+		}
+		delete(object, "dimensions")
+	}
+
+	if raw, found := object["encoding_format"]; found {
+		err = json.Unmarshal(raw, &a.EncodingFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'encoding_format': %w", err)
+		}
+		delete(object, "encoding_format")
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingRequest to handle AdditionalProperties
+func (a EmbeddingRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Dimensions != nil {
+		object["dimensions"], err = json.Marshal(a.Dimensions)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'dimensions': %w", err)
+		}
+	}
+
+	if a.EncodingFormat != nil {
+		object["encoding_format"], err = json.Marshal(a.EncodingFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'encoding_format': %w", err)
+		}
+	}
+
+	object["input"], err = json.Marshal(a.Input)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiCandidate. Returns the specified
+// element and whether it was found
+func (a GeminiCandidate) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiCandidate
+func (a *GeminiCandidate) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiCandidate to handle AdditionalProperties
+func (a *GeminiCandidate) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["finishReason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finishReason': %w", err)
+		}
+		delete(object, "finishReason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["safetyRatings"]; found {
+		err = json.Unmarshal(raw, &a.SafetyRatings)
+		if err != nil {
+			return fmt.Errorf("error reading 'safetyRatings': %w", err)
+		}
+		delete(object, "safetyRatings")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiCandidate to handle AdditionalProperties
+func (a GeminiCandidate) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.FinishReason != nil {
+		object["finishReason"], err = json.Marshal(a.FinishReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'finishReason': %w", err)
+		}
+	}
+
+	if a.Index != nil {
+		object["index"], err = json.Marshal(a.Index)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'index': %w", err)
+		}
+	}
+
+	if a.SafetyRatings != nil {
+		object["safetyRatings"], err = json.Marshal(a.SafetyRatings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'safetyRatings': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiContent. Returns the specified
+// element and whether it was found
+func (a GeminiContent) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiContent
+func (a *GeminiContent) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiContent to handle AdditionalProperties
+func (a *GeminiContent) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["parts"]; found {
+		err = json.Unmarshal(raw, &a.Parts)
+		if err != nil {
+			return fmt.Errorf("error reading 'parts': %w", err)
+		}
+		delete(object, "parts")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiContent to handle AdditionalProperties
+func (a GeminiContent) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Parts != nil {
+		object["parts"], err = json.Marshal(a.Parts)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'parts': %w", err)
+		}
+	}
+
+	if a.Role != nil {
+		object["role"], err = json.Marshal(a.Role)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'role': %w", err)
+		}
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -2419,6 +6897,526 @@ func (a GeminiModel) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for GeminiPart. Returns the specified
+// element and whether it was found
+func (a GeminiPart) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart
+func (a *GeminiPart) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart to handle AdditionalProperties
+func (a *GeminiPart) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["fileData"]; found {
+		err = json.Unmarshal(raw, &a.FileData)
+		if err != nil {
+			return fmt.Errorf("error reading 'fileData': %w", err)
+		}
+		delete(object, "fileData")
+	}
+
+	if raw, found := object["functionCall"]; found {
+		err = json.Unmarshal(raw, &a.FunctionCall)
+		if err != nil {
+			return fmt.Errorf("error reading 'functionCall': %w", err)
+		}
+		delete(object, "functionCall")
+	}
+
+	if raw, found := object["functionResponse"]; found {
+		err = json.Unmarshal(raw, &a.FunctionResponse)
+		if err != nil {
+			return fmt.Errorf("error reading 'functionResponse': %w", err)
+		}
+		delete(object, "functionResponse")
+	}
+
+	if raw, found := object["inlineData"]; found {
+		err = json.Unmarshal(raw, &a.InlineData)
+		if err != nil {
+			return fmt.Errorf("error reading 'inlineData': %w", err)
+		}
+		delete(object, "inlineData")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["thought"]; found {
+		err = json.Unmarshal(raw, &a.Thought)
+		if err != nil {
+			return fmt.Errorf("error reading 'thought': %w", err)
+		}
+		delete(object, "thought")
+	}
+
+	if raw, found := object["thoughtSignature"]; found {
+		err = json.Unmarshal(raw, &a.ThoughtSignature)
+		if err != nil {
+			return fmt.Errorf("error reading 'thoughtSignature': %w", err)
+		}
+		delete(object, "thoughtSignature")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart to handle AdditionalProperties
+func (a GeminiPart) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FileData != nil {
+		object["fileData"], err = json.Marshal(a.FileData)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'fileData': %w", err)
+		}
+	}
+
+	if a.FunctionCall != nil {
+		object["functionCall"], err = json.Marshal(a.FunctionCall)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'functionCall': %w", err)
+		}
+	}
+
+	if a.FunctionResponse != nil {
+		object["functionResponse"], err = json.Marshal(a.FunctionResponse)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'functionResponse': %w", err)
+		}
+	}
+
+	if a.InlineData != nil {
+		object["inlineData"], err = json.Marshal(a.InlineData)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'inlineData': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.Thought != nil {
+		object["thought"], err = json.Marshal(a.Thought)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thought': %w", err)
+		}
+	}
+
+	if a.ThoughtSignature != nil {
+		object["thoughtSignature"], err = json.Marshal(a.ThoughtSignature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thoughtSignature': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_FileData. Returns the specified
+// element and whether it was found
+func (a GeminiPart_FileData) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_FileData
+func (a *GeminiPart_FileData) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_FileData to handle AdditionalProperties
+func (a *GeminiPart_FileData) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["fileUri"]; found {
+		err = json.Unmarshal(raw, &a.FileUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'fileUri': %w", err)
+		}
+		delete(object, "fileUri")
+	}
+
+	if raw, found := object["mimeType"]; found {
+		err = json.Unmarshal(raw, &a.MimeType)
+		if err != nil {
+			return fmt.Errorf("error reading 'mimeType': %w", err)
+		}
+		delete(object, "mimeType")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_FileData to handle AdditionalProperties
+func (a GeminiPart_FileData) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FileUri != nil {
+		object["fileUri"], err = json.Marshal(a.FileUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'fileUri': %w", err)
+		}
+	}
+
+	if a.MimeType != nil {
+		object["mimeType"], err = json.Marshal(a.MimeType)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'mimeType': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_FunctionCall. Returns the specified
+// element and whether it was found
+func (a GeminiPart_FunctionCall) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_FunctionCall
+func (a *GeminiPart_FunctionCall) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_FunctionCall to handle AdditionalProperties
+func (a *GeminiPart_FunctionCall) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["args"]; found {
+		err = json.Unmarshal(raw, &a.Args)
+		if err != nil {
+			return fmt.Errorf("error reading 'args': %w", err)
+		}
+		delete(object, "args")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_FunctionCall to handle AdditionalProperties
+func (a GeminiPart_FunctionCall) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Args != nil {
+		object["args"], err = json.Marshal(a.Args)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'args': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_FunctionResponse. Returns the specified
+// element and whether it was found
+func (a GeminiPart_FunctionResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_FunctionResponse
+func (a *GeminiPart_FunctionResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_FunctionResponse to handle AdditionalProperties
+func (a *GeminiPart_FunctionResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["response"]; found {
+		err = json.Unmarshal(raw, &a.Response)
+		if err != nil {
+			return fmt.Errorf("error reading 'response': %w", err)
+		}
+		delete(object, "response")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_FunctionResponse to handle AdditionalProperties
+func (a GeminiPart_FunctionResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	if a.Response != nil {
+		object["response"], err = json.Marshal(a.Response)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_InlineData. Returns the specified
+// element and whether it was found
+func (a GeminiPart_InlineData) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_InlineData
+func (a *GeminiPart_InlineData) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_InlineData to handle AdditionalProperties
+func (a *GeminiPart_InlineData) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["mimeType"]; found {
+		err = json.Unmarshal(raw, &a.MimeType)
+		if err != nil {
+			return fmt.Errorf("error reading 'mimeType': %w", err)
+		}
+		delete(object, "mimeType")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_InlineData to handle AdditionalProperties
+func (a GeminiPart_InlineData) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	if a.MimeType != nil {
+		object["mimeType"], err = json.Marshal(a.MimeType)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'mimeType': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for GeminiRequest. Returns the specified
 // element and whether it was found
 func (a GeminiRequest) Get(fieldName string) (value interface{}, found bool) {
@@ -2442,6 +7440,14 @@ func (a *GeminiRequest) UnmarshalJSON(b []byte) error {
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
+	}
+
+	if raw, found := object["cachedContent"]; found {
+		err = json.Unmarshal(raw, &a.CachedContent)
+		if err != nil {
+			return fmt.Errorf("error reading 'cachedContent': %w", err)
+		}
+		delete(object, "cachedContent")
 	}
 
 	if raw, found := object["content"]; found {
@@ -2468,6 +7474,38 @@ func (a *GeminiRequest) UnmarshalJSON(b []byte) error {
 		delete(object, "generationConfig")
 	}
 
+	if raw, found := object["safetySettings"]; found {
+		err = json.Unmarshal(raw, &a.SafetySettings)
+		if err != nil {
+			return fmt.Errorf("error reading 'safetySettings': %w", err)
+		}
+		delete(object, "safetySettings")
+	}
+
+	if raw, found := object["systemInstruction"]; found {
+		err = json.Unmarshal(raw, &a.SystemInstruction)
+		if err != nil {
+			return fmt.Errorf("error reading 'systemInstruction': %w", err)
+		}
+		delete(object, "systemInstruction")
+	}
+
+	if raw, found := object["toolConfig"]; found {
+		err = json.Unmarshal(raw, &a.ToolConfig)
+		if err != nil {
+			return fmt.Errorf("error reading 'toolConfig': %w", err)
+		}
+		delete(object, "toolConfig")
+	}
+
+	if raw, found := object["tools"]; found {
+		err = json.Unmarshal(raw, &a.Tools)
+		if err != nil {
+			return fmt.Errorf("error reading 'tools': %w", err)
+		}
+		delete(object, "tools")
+	}
+
 	if len(object) != 0 {
 		a.AdditionalProperties = make(map[string]interface{})
 		for fieldName, fieldBuf := range object {
@@ -2487,6 +7525,13 @@ func (a GeminiRequest) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
 
+	if a.CachedContent != nil {
+		object["cachedContent"], err = json.Marshal(a.CachedContent)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cachedContent': %w", err)
+		}
+	}
+
 	if a.Content != nil {
 		object["content"], err = json.Marshal(a.Content)
 		if err != nil {
@@ -2505,6 +7550,34 @@ func (a GeminiRequest) MarshalJSON() ([]byte, error) {
 		object["generationConfig"], err = json.Marshal(a.GenerationConfig)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'generationConfig': %w", err)
+		}
+	}
+
+	if a.SafetySettings != nil {
+		object["safetySettings"], err = json.Marshal(a.SafetySettings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'safetySettings': %w", err)
+		}
+	}
+
+	if a.SystemInstruction != nil {
+		object["systemInstruction"], err = json.Marshal(a.SystemInstruction)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'systemInstruction': %w", err)
+		}
+	}
+
+	if a.ToolConfig != nil {
+		object["toolConfig"], err = json.Marshal(a.ToolConfig)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'toolConfig': %w", err)
+		}
+	}
+
+	if a.Tools != nil {
+		object["tools"], err = json.Marshal(a.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
 		}
 	}
 
@@ -2694,6 +7767,22 @@ func (a *GeminiResponse) UnmarshalJSON(b []byte) error {
 		delete(object, "modelVersion")
 	}
 
+	if raw, found := object["promptFeedback"]; found {
+		err = json.Unmarshal(raw, &a.PromptFeedback)
+		if err != nil {
+			return fmt.Errorf("error reading 'promptFeedback': %w", err)
+		}
+		delete(object, "promptFeedback")
+	}
+
+	if raw, found := object["responseId"]; found {
+		err = json.Unmarshal(raw, &a.ResponseId)
+		if err != nil {
+			return fmt.Errorf("error reading 'responseId': %w", err)
+		}
+		delete(object, "responseId")
+	}
+
 	if raw, found := object["totalTokens"]; found {
 		err = json.Unmarshal(raw, &a.TotalTokens)
 		if err != nil {
@@ -2750,6 +7839,20 @@ func (a GeminiResponse) MarshalJSON() ([]byte, error) {
 		}
 	}
 
+	if a.PromptFeedback != nil {
+		object["promptFeedback"], err = json.Marshal(a.PromptFeedback)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'promptFeedback': %w", err)
+		}
+	}
+
+	if a.ResponseId != nil {
+		object["responseId"], err = json.Marshal(a.ResponseId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'responseId': %w", err)
+		}
+	}
+
 	if a.TotalTokens != nil {
 		object["totalTokens"], err = json.Marshal(a.TotalTokens)
 		if err != nil {
@@ -2773,45 +7876,37 @@ func (a GeminiResponse) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// Getter for additional properties for OpenAIModelRequest. Returns the specified
+// Getter for additional properties for GeminiResponse_Embedding. Returns the specified
 // element and whether it was found
-func (a OpenAIModelRequest) Get(fieldName string) (value interface{}, found bool) {
+func (a GeminiResponse_Embedding) Get(fieldName string) (value interface{}, found bool) {
 	if a.AdditionalProperties != nil {
 		value, found = a.AdditionalProperties[fieldName]
 	}
 	return
 }
 
-// Setter for additional properties for OpenAIModelRequest
-func (a *OpenAIModelRequest) Set(fieldName string, value interface{}) {
+// Setter for additional properties for GeminiResponse_Embedding
+func (a *GeminiResponse_Embedding) Set(fieldName string, value interface{}) {
 	if a.AdditionalProperties == nil {
 		a.AdditionalProperties = make(map[string]interface{})
 	}
 	a.AdditionalProperties[fieldName] = value
 }
 
-// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
-func (a *OpenAIModelRequest) UnmarshalJSON(b []byte) error {
+// Override default JSON handling for GeminiResponse_Embedding to handle AdditionalProperties
+func (a *GeminiResponse_Embedding) UnmarshalJSON(b []byte) error {
 	object := make(map[string]json.RawMessage)
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
 	}
 
-	if raw, found := object["model"]; found {
-		err = json.Unmarshal(raw, &a.Model)
+	if raw, found := object["values"]; found {
+		err = json.Unmarshal(raw, &a.Values)
 		if err != nil {
-			return fmt.Errorf("error reading 'model': %w", err)
+			return fmt.Errorf("error reading 'values': %w", err)
 		}
-		delete(object, "model")
-	}
-
-	if raw, found := object["stream"]; found {
-		err = json.Unmarshal(raw, &a.Stream)
-		if err != nil {
-			return fmt.Errorf("error reading 'stream': %w", err)
-		}
-		delete(object, "stream")
+		delete(object, "values")
 	}
 
 	if len(object) != 0 {
@@ -2828,20 +7923,15 @@ func (a *OpenAIModelRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
-func (a OpenAIModelRequest) MarshalJSON() ([]byte, error) {
+// Override default JSON handling for GeminiResponse_Embedding to handle AdditionalProperties
+func (a GeminiResponse_Embedding) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
 
-	object["model"], err = json.Marshal(a.Model)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'model': %w", err)
-	}
-
-	if a.Stream != nil {
-		object["stream"], err = json.Marshal(a.Stream)
+	if a.Values != nil {
+		object["values"], err = json.Marshal(a.Values)
 		if err != nil {
-			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+			return nil, fmt.Errorf("error marshaling 'values': %w", err)
 		}
 	}
 
@@ -2854,29 +7944,387 @@ func (a OpenAIModelRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// Getter for additional properties for OpenAIObject. Returns the specified
+// Getter for additional properties for GeminiUsageMetadata. Returns the specified
 // element and whether it was found
-func (a OpenAIObject) Get(fieldName string) (value interface{}, found bool) {
+func (a GeminiUsageMetadata) Get(fieldName string) (value interface{}, found bool) {
 	if a.AdditionalProperties != nil {
 		value, found = a.AdditionalProperties[fieldName]
 	}
 	return
 }
 
-// Setter for additional properties for OpenAIObject
-func (a *OpenAIObject) Set(fieldName string, value interface{}) {
+// Setter for additional properties for GeminiUsageMetadata
+func (a *GeminiUsageMetadata) Set(fieldName string, value interface{}) {
 	if a.AdditionalProperties == nil {
 		a.AdditionalProperties = make(map[string]interface{})
 	}
 	a.AdditionalProperties[fieldName] = value
 }
 
-// Override default JSON handling for OpenAIObject to handle AdditionalProperties
-func (a *OpenAIObject) UnmarshalJSON(b []byte) error {
+// Override default JSON handling for GeminiUsageMetadata to handle AdditionalProperties
+func (a *GeminiUsageMetadata) UnmarshalJSON(b []byte) error {
 	object := make(map[string]json.RawMessage)
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
+	}
+
+	if raw, found := object["cachedContentTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.CachedContentTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'cachedContentTokenCount': %w", err)
+		}
+		delete(object, "cachedContentTokenCount")
+	}
+
+	if raw, found := object["candidatesTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.CandidatesTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'candidatesTokenCount': %w", err)
+		}
+		delete(object, "candidatesTokenCount")
+	}
+
+	if raw, found := object["promptTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.PromptTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'promptTokenCount': %w", err)
+		}
+		delete(object, "promptTokenCount")
+	}
+
+	if raw, found := object["thoughtsTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.ThoughtsTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'thoughtsTokenCount': %w", err)
+		}
+		delete(object, "thoughtsTokenCount")
+	}
+
+	if raw, found := object["toolUsePromptTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.ToolUsePromptTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'toolUsePromptTokenCount': %w", err)
+		}
+		delete(object, "toolUsePromptTokenCount")
+	}
+
+	if raw, found := object["totalTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'totalTokenCount': %w", err)
+		}
+		delete(object, "totalTokenCount")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiUsageMetadata to handle AdditionalProperties
+func (a GeminiUsageMetadata) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CachedContentTokenCount != nil {
+		object["cachedContentTokenCount"], err = json.Marshal(a.CachedContentTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cachedContentTokenCount': %w", err)
+		}
+	}
+
+	if a.CandidatesTokenCount != nil {
+		object["candidatesTokenCount"], err = json.Marshal(a.CandidatesTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'candidatesTokenCount': %w", err)
+		}
+	}
+
+	if a.PromptTokenCount != nil {
+		object["promptTokenCount"], err = json.Marshal(a.PromptTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'promptTokenCount': %w", err)
+		}
+	}
+
+	if a.ThoughtsTokenCount != nil {
+		object["thoughtsTokenCount"], err = json.Marshal(a.ThoughtsTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thoughtsTokenCount': %w", err)
+		}
+	}
+
+	if a.ToolUsePromptTokenCount != nil {
+		object["toolUsePromptTokenCount"], err = json.Marshal(a.ToolUsePromptTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'toolUsePromptTokenCount': %w", err)
+		}
+	}
+
+	if a.TotalTokenCount != nil {
+		object["totalTokenCount"], err = json.Marshal(a.TotalTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'totalTokenCount': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImageRequest. Returns the specified
+// element and whether it was found
+func (a ImageRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImageRequest
+func (a *ImageRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImageRequest to handle AdditionalProperties
+func (a *ImageRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["background"]; found {
+		err = json.Unmarshal(raw, &a.Background)
+		if err != nil {
+			return fmt.Errorf("error reading 'background': %w", err)
+		}
+		delete(object, "background")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["n"]; found {
+		err = json.Unmarshal(raw, &a.N)
+		if err != nil {
+			return fmt.Errorf("error reading 'n': %w", err)
+		}
+		delete(object, "n")
+	}
+
+	if raw, found := object["output_format"]; found {
+		err = json.Unmarshal(raw, &a.OutputFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_format': %w", err)
+		}
+		delete(object, "output_format")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["quality"]; found {
+		err = json.Unmarshal(raw, &a.Quality)
+		if err != nil {
+			return fmt.Errorf("error reading 'quality': %w", err)
+		}
+		delete(object, "quality")
+	}
+
+	if raw, found := object["response_format"]; found {
+		err = json.Unmarshal(raw, &a.ResponseFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_format': %w", err)
+		}
+		delete(object, "response_format")
+	}
+
+	if raw, found := object["size"]; found {
+		err = json.Unmarshal(raw, &a.Size)
+		if err != nil {
+			return fmt.Errorf("error reading 'size': %w", err)
+		}
+		delete(object, "size")
+	}
+
+	if raw, found := object["style"]; found {
+		err = json.Unmarshal(raw, &a.Style)
+		if err != nil {
+			return fmt.Errorf("error reading 'style': %w", err)
+		}
+		delete(object, "style")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ImageRequest to handle AdditionalProperties
+func (a ImageRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Background != nil {
+		object["background"], err = json.Marshal(a.Background)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'background': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.N != nil {
+		object["n"], err = json.Marshal(a.N)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'n': %w", err)
+		}
+	}
+
+	if a.OutputFormat != nil {
+		object["output_format"], err = json.Marshal(a.OutputFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_format': %w", err)
+		}
+	}
+
+	object["prompt"], err = json.Marshal(a.Prompt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+	}
+
+	if a.Quality != nil {
+		object["quality"], err = json.Marshal(a.Quality)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'quality': %w", err)
+		}
+	}
+
+	if a.ResponseFormat != nil {
+		object["response_format"], err = json.Marshal(a.ResponseFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_format': %w", err)
+		}
+	}
+
+	if a.Size != nil {
+		object["size"], err = json.Marshal(a.Size)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'size': %w", err)
+		}
+	}
+
+	if a.Style != nil {
+		object["style"], err = json.Marshal(a.Style)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'style': %w", err)
+		}
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImagesResponse. Returns the specified
+// element and whether it was found
+func (a ImagesResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImagesResponse
+func (a *ImagesResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImagesResponse to handle AdditionalProperties
+func (a *ImagesResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["created"]; found {
+		err = json.Unmarshal(raw, &a.Created)
+		if err != nil {
+			return fmt.Errorf("error reading 'created': %w", err)
+		}
+		delete(object, "created")
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
 	}
 
 	if raw, found := object["usage"]; found {
@@ -2901,15 +8349,1467 @@ func (a *OpenAIObject) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Override default JSON handling for OpenAIObject to handle AdditionalProperties
-func (a OpenAIObject) MarshalJSON() ([]byte, error) {
+// Override default JSON handling for ImagesResponse to handle AdditionalProperties
+func (a ImagesResponse) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
+
+	object["created"], err = json.Marshal(a.Created)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'created': %w", err)
+	}
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
 
 	if a.Usage != nil {
 		object["usage"], err = json.Marshal(a.Usage)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImagesResponse_Data_Item. Returns the specified
+// element and whether it was found
+func (a ImagesResponse_Data_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImagesResponse_Data_Item
+func (a *ImagesResponse_Data_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImagesResponse_Data_Item to handle AdditionalProperties
+func (a *ImagesResponse_Data_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["b64_json"]; found {
+		err = json.Unmarshal(raw, &a.B64Json)
+		if err != nil {
+			return fmt.Errorf("error reading 'b64_json': %w", err)
+		}
+		delete(object, "b64_json")
+	}
+
+	if raw, found := object["revised_prompt"]; found {
+		err = json.Unmarshal(raw, &a.RevisedPrompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'revised_prompt': %w", err)
+		}
+		delete(object, "revised_prompt")
+	}
+
+	if raw, found := object["url"]; found {
+		err = json.Unmarshal(raw, &a.Url)
+		if err != nil {
+			return fmt.Errorf("error reading 'url': %w", err)
+		}
+		delete(object, "url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ImagesResponse_Data_Item to handle AdditionalProperties
+func (a ImagesResponse_Data_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.B64Json != nil {
+		object["b64_json"], err = json.Marshal(a.B64Json)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'b64_json': %w", err)
+		}
+	}
+
+	if a.RevisedPrompt != nil {
+		object["revised_prompt"], err = json.Marshal(a.RevisedPrompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'revised_prompt': %w", err)
+		}
+	}
+
+	if a.Url != nil {
+		object["url"], err = json.Marshal(a.Url)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'url': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImagesResponse_Usage. Returns the specified
+// element and whether it was found
+func (a ImagesResponse_Usage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImagesResponse_Usage
+func (a *ImagesResponse_Usage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImagesResponse_Usage to handle AdditionalProperties
+func (a *ImagesResponse_Usage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if raw, found := object["total_tokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'total_tokens': %w", err)
+		}
+		delete(object, "total_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ImagesResponse_Usage to handle AdditionalProperties
+func (a ImagesResponse_Usage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.InputTokens != nil {
+		object["input_tokens"], err = json.Marshal(a.InputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+		}
+	}
+
+	if a.OutputTokens != nil {
+		object["output_tokens"], err = json.Marshal(a.OutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+		}
+	}
+
+	if a.TotalTokens != nil {
+		object["total_tokens"], err = json.Marshal(a.TotalTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'total_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for Response. Returns the specified
+// element and whether it was found
+func (a Response) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Response
+func (a *Response) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Response to handle AdditionalProperties
+func (a *Response) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["created_at"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'created_at': %w", err)
+		}
+		delete(object, "created_at")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["incomplete_details"]; found {
+		err = json.Unmarshal(raw, &a.IncompleteDetails)
+		if err != nil {
+			return fmt.Errorf("error reading 'incomplete_details': %w", err)
+		}
+		delete(object, "incomplete_details")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["output"]; found {
+		err = json.Unmarshal(raw, &a.Output)
+		if err != nil {
+			return fmt.Errorf("error reading 'output': %w", err)
+		}
+		delete(object, "output")
+	}
+
+	if raw, found := object["output_text"]; found {
+		err = json.Unmarshal(raw, &a.OutputText)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_text': %w", err)
+		}
+		delete(object, "output_text")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Response to handle AdditionalProperties
+func (a Response) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CreatedAt != nil {
+		object["created_at"], err = json.Marshal(a.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'created_at': %w", err)
+		}
+	}
+
+	if a.Error != nil {
+		object["error"], err = json.Marshal(a.Error)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'error': %w", err)
+		}
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.IncompleteDetails != nil {
+		object["incomplete_details"], err = json.Marshal(a.IncompleteDetails)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'incomplete_details': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Output != nil {
+		object["output"], err = json.Marshal(a.Output)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output': %w", err)
+		}
+	}
+
+	if a.OutputText != nil {
+		object["output_text"], err = json.Marshal(a.OutputText)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_text': %w", err)
+		}
+	}
+
+	if a.Status != nil {
+		object["status"], err = json.Marshal(a.Status)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'status': %w", err)
+		}
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseContentPart. Returns the specified
+// element and whether it was found
+func (a ResponseContentPart) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseContentPart
+func (a *ResponseContentPart) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseContentPart to handle AdditionalProperties
+func (a *ResponseContentPart) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["annotations"]; found {
+		err = json.Unmarshal(raw, &a.Annotations)
+		if err != nil {
+			return fmt.Errorf("error reading 'annotations': %w", err)
+		}
+		delete(object, "annotations")
+	}
+
+	if raw, found := object["image_url"]; found {
+		err = json.Unmarshal(raw, &a.ImageUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'image_url': %w", err)
+		}
+		delete(object, "image_url")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseContentPart to handle AdditionalProperties
+func (a ResponseContentPart) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Annotations != nil {
+		object["annotations"], err = json.Marshal(a.Annotations)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'annotations': %w", err)
+		}
+	}
+
+	if a.ImageUrl != nil {
+		object["image_url"], err = json.Marshal(a.ImageUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'image_url': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseItem. Returns the specified
+// element and whether it was found
+func (a ResponseItem) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseItem
+func (a *ResponseItem) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseItem to handle AdditionalProperties
+func (a *ResponseItem) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["arguments"]; found {
+		err = json.Unmarshal(raw, &a.Arguments)
+		if err != nil {
+			return fmt.Errorf("error reading 'arguments': %w", err)
+		}
+		delete(object, "arguments")
+	}
+
+	if raw, found := object["call_id"]; found {
+		err = json.Unmarshal(raw, &a.CallId)
+		if err != nil {
+			return fmt.Errorf("error reading 'call_id': %w", err)
+		}
+		delete(object, "call_id")
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["output"]; found {
+		err = json.Unmarshal(raw, &a.Output)
+		if err != nil {
+			return fmt.Errorf("error reading 'output': %w", err)
+		}
+		delete(object, "output")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseItem to handle AdditionalProperties
+func (a ResponseItem) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Arguments != nil {
+		object["arguments"], err = json.Marshal(a.Arguments)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'arguments': %w", err)
+		}
+	}
+
+	if a.CallId != nil {
+		object["call_id"], err = json.Marshal(a.CallId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'call_id': %w", err)
+		}
+	}
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	object["output"], err = json.Marshal(a.Output)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'output': %w", err)
+	}
+
+	if a.Role != nil {
+		object["role"], err = json.Marshal(a.Role)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'role': %w", err)
+		}
+	}
+
+	if a.Status != nil {
+		object["status"], err = json.Marshal(a.Status)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'status': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseRequest. Returns the specified
+// element and whether it was found
+func (a ResponseRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseRequest
+func (a *ResponseRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseRequest to handle AdditionalProperties
+func (a *ResponseRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["instructions"]; found {
+		err = json.Unmarshal(raw, &a.Instructions)
+		if err != nil {
+			return fmt.Errorf("error reading 'instructions': %w", err)
+		}
+		delete(object, "instructions")
+	}
+
+	if raw, found := object["max_output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxOutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_output_tokens': %w", err)
+		}
+		delete(object, "max_output_tokens")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["previous_response_id"]; found {
+		err = json.Unmarshal(raw, &a.PreviousResponseId)
+		if err != nil {
+			return fmt.Errorf("error reading 'previous_response_id': %w", err)
+		}
+		delete(object, "previous_response_id")
+	}
+
+	if raw, found := object["reasoning"]; found {
+		err = json.Unmarshal(raw, &a.Reasoning)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning': %w", err)
+		}
+		delete(object, "reasoning")
+	}
+
+	if raw, found := object["store"]; found {
+		err = json.Unmarshal(raw, &a.Store)
+		if err != nil {
+			return fmt.Errorf("error reading 'store': %w", err)
+		}
+		delete(object, "store")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["tool_choice"]; found {
+		err = json.Unmarshal(raw, &a.ToolChoice)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_choice': %w", err)
+		}
+		delete(object, "tool_choice")
+	}
+
+	if raw, found := object["tools"]; found {
+		err = json.Unmarshal(raw, &a.Tools)
+		if err != nil {
+			return fmt.Errorf("error reading 'tools': %w", err)
+		}
+		delete(object, "tools")
+	}
+
+	if raw, found := object["top_p"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_p': %w", err)
+		}
+		delete(object, "top_p")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseRequest to handle AdditionalProperties
+func (a ResponseRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Input != nil {
+		object["input"], err = json.Marshal(a.Input)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input': %w", err)
+		}
+	}
+
+	if a.Instructions != nil {
+		object["instructions"], err = json.Marshal(a.Instructions)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'instructions': %w", err)
+		}
+	}
+
+	if a.MaxOutputTokens != nil {
+		object["max_output_tokens"], err = json.Marshal(a.MaxOutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_output_tokens': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.PreviousResponseId != nil {
+		object["previous_response_id"], err = json.Marshal(a.PreviousResponseId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'previous_response_id': %w", err)
+		}
+	}
+
+	if a.Reasoning != nil {
+		object["reasoning"], err = json.Marshal(a.Reasoning)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning': %w", err)
+		}
+	}
+
+	if a.Store != nil {
+		object["store"], err = json.Marshal(a.Store)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'store': %w", err)
+		}
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.ToolChoice != nil {
+		object["tool_choice"], err = json.Marshal(a.ToolChoice)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_choice': %w", err)
+		}
+	}
+
+	if a.Tools != nil {
+		object["tools"], err = json.Marshal(a.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["top_p"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_p': %w", err)
+		}
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseStreamEvent. Returns the specified
+// element and whether it was found
+func (a ResponseStreamEvent) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseStreamEvent
+func (a *ResponseStreamEvent) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseStreamEvent to handle AdditionalProperties
+func (a *ResponseStreamEvent) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["code"]; found {
+		err = json.Unmarshal(raw, &a.Code)
+		if err != nil {
+			return fmt.Errorf("error reading 'code': %w", err)
+		}
+		delete(object, "code")
+	}
+
+	if raw, found := object["content_index"]; found {
+		err = json.Unmarshal(raw, &a.ContentIndex)
+		if err != nil {
+			return fmt.Errorf("error reading 'content_index': %w", err)
+		}
+		delete(object, "content_index")
+	}
+
+	if raw, found := object["delta"]; found {
+		err = json.Unmarshal(raw, &a.Delta)
+		if err != nil {
+			return fmt.Errorf("error reading 'delta': %w", err)
+		}
+		delete(object, "delta")
+	}
+
+	if raw, found := object["item"]; found {
+		err = json.Unmarshal(raw, &a.Item)
+		if err != nil {
+			return fmt.Errorf("error reading 'item': %w", err)
+		}
+		delete(object, "item")
+	}
+
+	if raw, found := object["item_id"]; found {
+		err = json.Unmarshal(raw, &a.ItemId)
+		if err != nil {
+			return fmt.Errorf("error reading 'item_id': %w", err)
+		}
+		delete(object, "item_id")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["output_index"]; found {
+		err = json.Unmarshal(raw, &a.OutputIndex)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_index': %w", err)
+		}
+		delete(object, "output_index")
+	}
+
+	if raw, found := object["part"]; found {
+		err = json.Unmarshal(raw, &a.Part)
+		if err != nil {
+			return fmt.Errorf("error reading 'part': %w", err)
+		}
+		delete(object, "part")
+	}
+
+	if raw, found := object["response"]; found {
+		err = json.Unmarshal(raw, &a.Response)
+		if err != nil {
+			return fmt.Errorf("error reading 'response': %w", err)
+		}
+		delete(object, "response")
+	}
+
+	if raw, found := object["sequence_number"]; found {
+		err = json.Unmarshal(raw, &a.SequenceNumber)
+		if err != nil {
+			return fmt.Errorf("error reading 'sequence_number': %w", err)
+		}
+		delete(object, "sequence_number")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseStreamEvent to handle AdditionalProperties
+func (a ResponseStreamEvent) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Code != nil {
+		object["code"], err = json.Marshal(a.Code)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'code': %w", err)
+		}
+	}
+
+	if a.ContentIndex != nil {
+		object["content_index"], err = json.Marshal(a.ContentIndex)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content_index': %w", err)
+		}
+	}
+
+	if a.Delta != nil {
+		object["delta"], err = json.Marshal(a.Delta)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'delta': %w", err)
+		}
+	}
+
+	if a.Item != nil {
+		object["item"], err = json.Marshal(a.Item)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'item': %w", err)
+		}
+	}
+
+	if a.ItemId != nil {
+		object["item_id"], err = json.Marshal(a.ItemId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'item_id': %w", err)
+		}
+	}
+
+	if a.Message != nil {
+		object["message"], err = json.Marshal(a.Message)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'message': %w", err)
+		}
+	}
+
+	if a.OutputIndex != nil {
+		object["output_index"], err = json.Marshal(a.OutputIndex)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_index': %w", err)
+		}
+	}
+
+	if a.Part != nil {
+		object["part"], err = json.Marshal(a.Part)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'part': %w", err)
+		}
+	}
+
+	if a.Response != nil {
+		object["response"], err = json.Marshal(a.Response)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response': %w", err)
+		}
+	}
+
+	if a.SequenceNumber != nil {
+		object["sequence_number"], err = json.Marshal(a.SequenceNumber)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'sequence_number': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseUsage. Returns the specified
+// element and whether it was found
+func (a ResponseUsage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseUsage
+func (a *ResponseUsage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseUsage to handle AdditionalProperties
+func (a *ResponseUsage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["input_tokens_details"]; found {
+		err = json.Unmarshal(raw, &a.InputTokensDetails)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens_details': %w", err)
+		}
+		delete(object, "input_tokens_details")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if raw, found := object["output_tokens_details"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokensDetails)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens_details': %w", err)
+		}
+		delete(object, "output_tokens_details")
+	}
+
+	if raw, found := object["total_tokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'total_tokens': %w", err)
+		}
+		delete(object, "total_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseUsage to handle AdditionalProperties
+func (a ResponseUsage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["input_tokens"], err = json.Marshal(a.InputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	if a.InputTokensDetails != nil {
+		object["input_tokens_details"], err = json.Marshal(a.InputTokensDetails)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_tokens_details': %w", err)
+		}
+	}
+
+	object["output_tokens"], err = json.Marshal(a.OutputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+	}
+
+	if a.OutputTokensDetails != nil {
+		object["output_tokens_details"], err = json.Marshal(a.OutputTokensDetails)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_tokens_details': %w", err)
+		}
+	}
+
+	object["total_tokens"], err = json.Marshal(a.TotalTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'total_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseUsage_InputTokensDetails. Returns the specified
+// element and whether it was found
+func (a ResponseUsage_InputTokensDetails) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseUsage_InputTokensDetails
+func (a *ResponseUsage_InputTokensDetails) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseUsage_InputTokensDetails to handle AdditionalProperties
+func (a *ResponseUsage_InputTokensDetails) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cached_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CachedTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cached_tokens': %w", err)
+		}
+		delete(object, "cached_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseUsage_InputTokensDetails to handle AdditionalProperties
+func (a ResponseUsage_InputTokensDetails) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CachedTokens != nil {
+		object["cached_tokens"], err = json.Marshal(a.CachedTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cached_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseUsage_OutputTokensDetails. Returns the specified
+// element and whether it was found
+func (a ResponseUsage_OutputTokensDetails) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseUsage_OutputTokensDetails
+func (a *ResponseUsage_OutputTokensDetails) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseUsage_OutputTokensDetails to handle AdditionalProperties
+func (a *ResponseUsage_OutputTokensDetails) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["reasoning_tokens"]; found {
+		err = json.Unmarshal(raw, &a.ReasoningTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning_tokens': %w", err)
+		}
+		delete(object, "reasoning_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseUsage_OutputTokensDetails to handle AdditionalProperties
+func (a ResponseUsage_OutputTokensDetails) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.ReasoningTokens != nil {
+		object["reasoning_tokens"], err = json.Marshal(a.ReasoningTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning_tokens': %w", err)
 		}
 	}
 
@@ -3490,6 +10390,254 @@ func (t *ClaudeMessageRequest_System) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsCompletionRequestPrompt0 returns the union data inside the CompletionRequest_Prompt as a CompletionRequestPrompt0
+func (t CompletionRequest_Prompt) AsCompletionRequestPrompt0() (CompletionRequestPrompt0, error) {
+	var body CompletionRequestPrompt0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestPrompt0 overwrites any union data inside the CompletionRequest_Prompt as the provided CompletionRequestPrompt0
+func (t *CompletionRequest_Prompt) FromCompletionRequestPrompt0(v CompletionRequestPrompt0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestPrompt0 performs a merge with any union data inside the CompletionRequest_Prompt, using the provided CompletionRequestPrompt0
+func (t *CompletionRequest_Prompt) MergeCompletionRequestPrompt0(v CompletionRequestPrompt0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCompletionRequestPrompt1 returns the union data inside the CompletionRequest_Prompt as a CompletionRequestPrompt1
+func (t CompletionRequest_Prompt) AsCompletionRequestPrompt1() (CompletionRequestPrompt1, error) {
+	var body CompletionRequestPrompt1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestPrompt1 overwrites any union data inside the CompletionRequest_Prompt as the provided CompletionRequestPrompt1
+func (t *CompletionRequest_Prompt) FromCompletionRequestPrompt1(v CompletionRequestPrompt1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestPrompt1 performs a merge with any union data inside the CompletionRequest_Prompt, using the provided CompletionRequestPrompt1
+func (t *CompletionRequest_Prompt) MergeCompletionRequestPrompt1(v CompletionRequestPrompt1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CompletionRequest_Prompt) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CompletionRequest_Prompt) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsCompletionRequestStop0 returns the union data inside the CompletionRequest_Stop as a CompletionRequestStop0
+func (t CompletionRequest_Stop) AsCompletionRequestStop0() (CompletionRequestStop0, error) {
+	var body CompletionRequestStop0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestStop0 overwrites any union data inside the CompletionRequest_Stop as the provided CompletionRequestStop0
+func (t *CompletionRequest_Stop) FromCompletionRequestStop0(v CompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestStop0 performs a merge with any union data inside the CompletionRequest_Stop, using the provided CompletionRequestStop0
+func (t *CompletionRequest_Stop) MergeCompletionRequestStop0(v CompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCompletionRequestStop1 returns the union data inside the CompletionRequest_Stop as a CompletionRequestStop1
+func (t CompletionRequest_Stop) AsCompletionRequestStop1() (CompletionRequestStop1, error) {
+	var body CompletionRequestStop1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestStop1 overwrites any union data inside the CompletionRequest_Stop as the provided CompletionRequestStop1
+func (t *CompletionRequest_Stop) FromCompletionRequestStop1(v CompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestStop1 performs a merge with any union data inside the CompletionRequest_Stop, using the provided CompletionRequestStop1
+func (t *CompletionRequest_Stop) MergeCompletionRequestStop1(v CompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CompletionRequest_Stop) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CompletionRequest_Stop) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEmbeddingListDataEmbedding0 returns the union data inside the EmbeddingList_Data_Embedding as a EmbeddingListDataEmbedding0
+func (t EmbeddingList_Data_Embedding) AsEmbeddingListDataEmbedding0() (EmbeddingListDataEmbedding0, error) {
+	var body EmbeddingListDataEmbedding0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingListDataEmbedding0 overwrites any union data inside the EmbeddingList_Data_Embedding as the provided EmbeddingListDataEmbedding0
+func (t *EmbeddingList_Data_Embedding) FromEmbeddingListDataEmbedding0(v EmbeddingListDataEmbedding0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingListDataEmbedding0 performs a merge with any union data inside the EmbeddingList_Data_Embedding, using the provided EmbeddingListDataEmbedding0
+func (t *EmbeddingList_Data_Embedding) MergeEmbeddingListDataEmbedding0(v EmbeddingListDataEmbedding0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsEmbeddingListDataEmbedding1 returns the union data inside the EmbeddingList_Data_Embedding as a EmbeddingListDataEmbedding1
+func (t EmbeddingList_Data_Embedding) AsEmbeddingListDataEmbedding1() (EmbeddingListDataEmbedding1, error) {
+	var body EmbeddingListDataEmbedding1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingListDataEmbedding1 overwrites any union data inside the EmbeddingList_Data_Embedding as the provided EmbeddingListDataEmbedding1
+func (t *EmbeddingList_Data_Embedding) FromEmbeddingListDataEmbedding1(v EmbeddingListDataEmbedding1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingListDataEmbedding1 performs a merge with any union data inside the EmbeddingList_Data_Embedding, using the provided EmbeddingListDataEmbedding1
+func (t *EmbeddingList_Data_Embedding) MergeEmbeddingListDataEmbedding1(v EmbeddingListDataEmbedding1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t EmbeddingList_Data_Embedding) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *EmbeddingList_Data_Embedding) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEmbeddingRequestInput0 returns the union data inside the EmbeddingRequest_Input as a EmbeddingRequestInput0
+func (t EmbeddingRequest_Input) AsEmbeddingRequestInput0() (EmbeddingRequestInput0, error) {
+	var body EmbeddingRequestInput0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingRequestInput0 overwrites any union data inside the EmbeddingRequest_Input as the provided EmbeddingRequestInput0
+func (t *EmbeddingRequest_Input) FromEmbeddingRequestInput0(v EmbeddingRequestInput0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingRequestInput0 performs a merge with any union data inside the EmbeddingRequest_Input, using the provided EmbeddingRequestInput0
+func (t *EmbeddingRequest_Input) MergeEmbeddingRequestInput0(v EmbeddingRequestInput0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsEmbeddingRequestInput1 returns the union data inside the EmbeddingRequest_Input as a EmbeddingRequestInput1
+func (t EmbeddingRequest_Input) AsEmbeddingRequestInput1() (EmbeddingRequestInput1, error) {
+	var body EmbeddingRequestInput1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingRequestInput1 overwrites any union data inside the EmbeddingRequest_Input as the provided EmbeddingRequestInput1
+func (t *EmbeddingRequest_Input) FromEmbeddingRequestInput1(v EmbeddingRequestInput1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingRequestInput1 performs a merge with any union data inside the EmbeddingRequest_Input, using the provided EmbeddingRequestInput1
+func (t *EmbeddingRequest_Input) MergeEmbeddingRequestInput1(v EmbeddingRequestInput1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t EmbeddingRequest_Input) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *EmbeddingRequest_Input) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsGeminiResponse returns the union data inside the GeminiAnswer as a GeminiResponse
 func (t GeminiAnswer) AsGeminiResponse() (GeminiResponse, error) {
 	var body GeminiResponse
@@ -3548,6 +10696,192 @@ func (t GeminiAnswer) MarshalJSON() ([]byte, error) {
 }
 
 func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsResponseItemContent0 returns the union data inside the ResponseItem_Content as a ResponseItemContent0
+func (t ResponseItem_Content) AsResponseItemContent0() (ResponseItemContent0, error) {
+	var body ResponseItemContent0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseItemContent0 overwrites any union data inside the ResponseItem_Content as the provided ResponseItemContent0
+func (t *ResponseItem_Content) FromResponseItemContent0(v ResponseItemContent0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseItemContent0 performs a merge with any union data inside the ResponseItem_Content, using the provided ResponseItemContent0
+func (t *ResponseItem_Content) MergeResponseItemContent0(v ResponseItemContent0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsResponseItemContent1 returns the union data inside the ResponseItem_Content as a ResponseItemContent1
+func (t ResponseItem_Content) AsResponseItemContent1() (ResponseItemContent1, error) {
+	var body ResponseItemContent1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseItemContent1 overwrites any union data inside the ResponseItem_Content as the provided ResponseItemContent1
+func (t *ResponseItem_Content) FromResponseItemContent1(v ResponseItemContent1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseItemContent1 performs a merge with any union data inside the ResponseItem_Content, using the provided ResponseItemContent1
+func (t *ResponseItem_Content) MergeResponseItemContent1(v ResponseItemContent1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ResponseItem_Content) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ResponseItem_Content) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsResponseRequestInput0 returns the union data inside the ResponseRequest_Input as a ResponseRequestInput0
+func (t ResponseRequest_Input) AsResponseRequestInput0() (ResponseRequestInput0, error) {
+	var body ResponseRequestInput0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestInput0 overwrites any union data inside the ResponseRequest_Input as the provided ResponseRequestInput0
+func (t *ResponseRequest_Input) FromResponseRequestInput0(v ResponseRequestInput0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestInput0 performs a merge with any union data inside the ResponseRequest_Input, using the provided ResponseRequestInput0
+func (t *ResponseRequest_Input) MergeResponseRequestInput0(v ResponseRequestInput0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsResponseRequestInput1 returns the union data inside the ResponseRequest_Input as a ResponseRequestInput1
+func (t ResponseRequest_Input) AsResponseRequestInput1() (ResponseRequestInput1, error) {
+	var body ResponseRequestInput1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestInput1 overwrites any union data inside the ResponseRequest_Input as the provided ResponseRequestInput1
+func (t *ResponseRequest_Input) FromResponseRequestInput1(v ResponseRequestInput1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestInput1 performs a merge with any union data inside the ResponseRequest_Input, using the provided ResponseRequestInput1
+func (t *ResponseRequest_Input) MergeResponseRequestInput1(v ResponseRequestInput1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ResponseRequest_Input) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ResponseRequest_Input) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsResponseRequestToolChoice0 returns the union data inside the ResponseRequest_ToolChoice as a ResponseRequestToolChoice0
+func (t ResponseRequest_ToolChoice) AsResponseRequestToolChoice0() (ResponseRequestToolChoice0, error) {
+	var body ResponseRequestToolChoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestToolChoice0 overwrites any union data inside the ResponseRequest_ToolChoice as the provided ResponseRequestToolChoice0
+func (t *ResponseRequest_ToolChoice) FromResponseRequestToolChoice0(v ResponseRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestToolChoice0 performs a merge with any union data inside the ResponseRequest_ToolChoice, using the provided ResponseRequestToolChoice0
+func (t *ResponseRequest_ToolChoice) MergeResponseRequestToolChoice0(v ResponseRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsResponseRequestToolChoice1 returns the union data inside the ResponseRequest_ToolChoice as a ResponseRequestToolChoice1
+func (t ResponseRequest_ToolChoice) AsResponseRequestToolChoice1() (ResponseRequestToolChoice1, error) {
+	var body ResponseRequestToolChoice1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestToolChoice1 overwrites any union data inside the ResponseRequest_ToolChoice as the provided ResponseRequestToolChoice1
+func (t *ResponseRequest_ToolChoice) FromResponseRequestToolChoice1(v ResponseRequestToolChoice1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestToolChoice1 performs a merge with any union data inside the ResponseRequest_ToolChoice, using the provided ResponseRequestToolChoice1
+func (t *ResponseRequest_ToolChoice) MergeResponseRequestToolChoice1(v ResponseRequestToolChoice1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ResponseRequest_ToolChoice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ResponseRequest_ToolChoice) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -6226,7 +13560,7 @@ type CompletionCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OpenAIObject
+	JSON200 *Completion
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -6250,7 +13584,7 @@ type CompletionCreateResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CompletionCreateResponse) GetJSON200() *OpenAIObject {
+func (r CompletionCreateResponse) GetJSON200() *Completion {
 	return r.JSON200
 }
 
@@ -6337,7 +13671,7 @@ type EmbeddingCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OpenAIObject
+	JSON200 *EmbeddingList
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -6361,7 +13695,7 @@ type EmbeddingCreateResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r EmbeddingCreateResponse) GetJSON200() *OpenAIObject {
+func (r EmbeddingCreateResponse) GetJSON200() *EmbeddingList {
 	return r.JSON200
 }
 
@@ -6448,7 +13782,7 @@ type ImageCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OpenAIObject
+	JSON200 *ImagesResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -6472,7 +13806,7 @@ type ImageCreateResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ImageCreateResponse) GetJSON200() *OpenAIObject {
+func (r ImageCreateResponse) GetJSON200() *ImagesResponse {
 	return r.JSON200
 }
 
@@ -6995,7 +14329,7 @@ type ResponseCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OpenAIObject
+	JSON200 *Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7019,7 +14353,7 @@ type ResponseCreateResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ResponseCreateResponse) GetJSON200() *OpenAIObject {
+func (r ResponseCreateResponse) GetJSON200() *Response {
 	return r.JSON200
 }
 
@@ -8089,7 +15423,7 @@ func ParseCompletionCreateResponse(rsp *http.Response) (*CompletionCreateRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OpenAIObject
+		var dest Completion
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8194,7 +15528,7 @@ func ParseEmbeddingCreateResponse(rsp *http.Response) (*EmbeddingCreateResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OpenAIObject
+		var dest EmbeddingList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8296,7 +15630,7 @@ func ParseImageCreateResponse(rsp *http.Response) (*ImageCreateResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OpenAIObject
+		var dest ImagesResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8765,7 +16099,7 @@ func ParseResponseCreateResponse(rsp *http.Response) (*ResponseCreateResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OpenAIObject
+		var dest Response
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

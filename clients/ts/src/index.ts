@@ -64,8 +64,10 @@ function auth(token: PoolgateOptions["token"]): Middleware {
   };
 }
 
-function make<Paths extends {}>(opts: PoolgateOptions): Client<Paths> {
-  const client = createClient<Paths>({
+function make<Paths extends {}, Media extends `${string}/${string}` = `${string}/${string}`>(
+  opts: PoolgateOptions,
+): Client<Paths, Media> {
+  const client = createClient<Paths, Media>({
     baseUrl: opts.baseUrl.replace(/\/+$/, ""),
     headers: opts.headers,
     credentials: opts.credentials,
@@ -86,10 +88,15 @@ export const createAuthClient = (opts: PoolgateOptions): Client<AuthPaths> => ma
 /** A client of the public contract (settings, announcements, status, setup). */
 export const createPublicClient = (opts: PoolgateOptions): Client<PublicPaths> => make<PublicPaths>(opts);
 /**
- * A client of the gateway contract (OpenAI, Claude and Gemini routes, an API key). For streams
- * pass `parseAs: "stream"` and read the body; the official SDKs are the richer choice for chat.
+ * The gateway client: its `data` is the JSON answer's type (`ChatCompletion`, `ClaudeMessage`,
+ * ...), never a union with the event stream. For a stream, use the typed readers below
+ * ({@link streamChatCompletion}, {@link streamResponse}, {@link streamMessage},
+ * {@link streamGemini}), or pass `parseAs: "stream"` and read the body with {@link readEvents}.
  */
-export const createGatewayClient = (opts: PoolgateOptions): Client<GatewayPaths> => make<GatewayPaths>(opts);
+export type GatewayClient = Client<GatewayPaths, "application/json">;
+
+/** A client of the gateway contract (OpenAI, Claude and Gemini routes, an API key). */
+export const createGatewayClient = (opts: PoolgateOptions): GatewayClient => make<GatewayPaths, "application/json">(opts);
 
 /** Every contract's client with the same base URL and credentials. */
 export interface Poolgate {
@@ -97,7 +104,7 @@ export interface Poolgate {
   user: Client<UserPaths>;
   auth: Client<AuthPaths>;
   public: Client<PublicPaths>;
-  gateway: Client<GatewayPaths>;
+  gateway: GatewayClient;
 }
 
 /** Makes every contract's client with the same base URL and credentials. */
@@ -115,4 +122,158 @@ export function createPoolgate(opts: PoolgateOptions): Poolgate {
 export function errorMessage(error: unknown, fallback = "request failed"): string {
   const detail = (error as { detail?: { error?: unknown } } | undefined)?.detail;
   return typeof detail?.error === "string" ? detail.error : fallback;
+}
+
+// ---- Streams -------------------------------------------------------------------------------
+
+/** One streamed chat completion chunk (`data:` of `POST /v1/chat/completions` with `stream`). */
+export type ChatCompletionChunk = GatewaySchema<"ChatCompletionChunk">;
+/** One event of a streamed response (`POST /v1/responses` with `stream`). */
+export type ResponseStreamEvent = GatewaySchema<"ResponseStreamEvent">;
+/** One event of a streamed Claude message (`POST /v1/messages` with `stream`). */
+export type ClaudeStreamEvent = GatewaySchema<"ClaudeStreamEvent">;
+/** One chunk of a Gemini stream (`streamGenerateContent?alt=sse`). */
+export type GeminiChunk = GatewaySchema<"GeminiResponse">;
+
+/** One server-sent event: its `event:` name (when sent) and its `data:` parsed as JSON. */
+export interface StreamEvent<T> {
+  event?: string;
+  data: T;
+}
+
+/** A stream that failed: the HTTP error before the first byte, or an error event after it. */
+export class GatewayStreamError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status (the stream's 200 when the error came as an event). */
+    readonly status: number,
+    /** The error body or event, as the gateway sent it (the protocol's error shape). */
+    readonly body: unknown,
+  ) {
+    super(message);
+    this.name = "GatewayStreamError";
+  }
+}
+
+/** The message of any protocol's error body (OpenAI, Claude, Gemini) or error event. */
+function gatewayErrorMessage(body: unknown): string {
+  const err = (body as { error?: unknown } | undefined)?.error;
+  if (typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string") {
+    return (err as { message: string }).message;
+  }
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return typeof message === "string" ? message : errorMessage(body, "stream failed");
+}
+
+/**
+ * Reads a `text/event-stream` body event by event, each event's data parsed as JSON (`T`). It
+ * stops at `data: [DONE]` (OpenAI) or at the end of the body, and throws a
+ * {@link GatewayStreamError} on an error event (`event: error`, or data that is `{"error": ...}`).
+ */
+export async function* readEvents<T>(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent<T>> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  let event: string | undefined;
+  let data: string[] = [];
+  const dispatch = (): StreamEvent<T> | "done" | undefined => {
+    const text = data.join("\n");
+    const name = event;
+    event = undefined;
+    data = [];
+    if (text === "") {
+      return undefined;
+    }
+    if (text === "[DONE]") {
+      return "done";
+    }
+    const parsed: unknown = JSON.parse(text);
+    if (name === "error" || (typeof parsed === "object" && parsed !== null && "error" in parsed && !("type" in parsed && (parsed as { type: unknown }).type !== "error"))) {
+      throw new GatewayStreamError(gatewayErrorMessage(parsed), 200, parsed);
+    }
+    return name === undefined ? { data: parsed as T } : { event: name, data: parsed as T };
+  };
+  // Reads one line; an empty line dispatches the event gathered so far.
+  const line = (text: string): StreamEvent<T> | "done" | undefined => {
+    if (text === "") {
+      return dispatch();
+    }
+    if (text.startsWith(":")) {
+      return undefined;
+    }
+    const colon = text.indexOf(":");
+    const field = colon < 0 ? text : text.slice(0, colon);
+    let val = colon < 0 ? "" : text.slice(colon + 1);
+    if (val.startsWith(" ")) {
+      val = val.slice(1);
+    }
+    if (field === "data") {
+      data.push(val);
+    } else if (field === "event") {
+      event = val;
+    }
+    return undefined;
+  };
+  try {
+    for (let ended = false; !ended; ) {
+      const { value, done } = await reader.read();
+      if (done) {
+        // The body's end dispatches what is pending, as a blank line would.
+        buf += decoder.decode() + "\n\n";
+        ended = true;
+      } else {
+        buf += decoder.decode(value, { stream: true });
+      }
+      let nl: number;
+      while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
+        const ev = line(text);
+        if (ev === "done") {
+          return;
+        }
+        if (ev !== undefined) {
+          yield ev;
+        }
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function* stream<T>(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): AsyncGenerator<T> {
+  const { data, error, response } = await call;
+  if (!response.ok || !(data instanceof ReadableStream)) {
+    throw new GatewayStreamError(gatewayErrorMessage(error), response.status, error);
+  }
+  for await (const ev of readEvents<T>(data as ReadableStream<Uint8Array>)) {
+    yield ev.data;
+  }
+}
+
+type Body<P extends keyof GatewayPaths> = GatewayPaths[P] extends { post: { requestBody?: { content: { "application/json": infer B } } } } ? B : never;
+
+/** Streams a chat completion: `stream: true` is set; yields each typed chunk until `[DONE]`. */
+export function streamChatCompletion(gateway: GatewayClient, body: Body<"/v1/chat/completions">): AsyncGenerator<ChatCompletionChunk> {
+  return stream<ChatCompletionChunk>(gateway.POST("/v1/chat/completions", { body: { ...body, stream: true }, parseAs: "stream" }));
+}
+
+/** Streams a response (Responses API): yields each typed event until `response.completed`. */
+export function streamResponse(gateway: GatewayClient, body: Body<"/v1/responses">): AsyncGenerator<ResponseStreamEvent> {
+  return stream<ResponseStreamEvent>(gateway.POST("/v1/responses", { body: { ...body, stream: true }, parseAs: "stream" }));
+}
+
+/** Streams a Claude message: yields each typed event until `message_stop`. */
+export function streamMessage(gateway: GatewayClient, body: Body<"/v1/messages">): AsyncGenerator<ClaudeStreamEvent> {
+  return stream<ClaudeStreamEvent>(gateway.POST("/v1/messages", { params: {}, body: { ...body, stream: true }, parseAs: "stream" }));
+}
+
+/** Streams Gemini `streamGenerateContent?alt=sse` for `model`: yields each typed chunk. */
+export function streamGemini(gateway: GatewayClient, model: string, body: Body<"/v1beta/models/{modelAction}">): AsyncGenerator<GeminiChunk> {
+  return stream<GeminiChunk>(gateway.POST("/v1beta/models/{modelAction}", {
+    params: { path: { modelAction: `${model}:streamGenerateContent` }, query: { alt: "sse" } },
+    body,
+    parseAs: "stream",
+  }));
 }

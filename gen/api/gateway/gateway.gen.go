@@ -144,6 +144,24 @@ func (e ClaudeModelType) Valid() bool {
 	}
 }
 
+// Defines values for EmbeddingRequestEncodingFormat.
+const (
+	Base64 EmbeddingRequestEncodingFormat = "base64"
+	Float  EmbeddingRequestEncodingFormat = "float"
+)
+
+// Valid indicates whether the value is a known member of the EmbeddingRequestEncodingFormat enum.
+func (e EmbeddingRequestEncodingFormat) Valid() bool {
+	switch e {
+	case Base64:
+		return true
+	case Float:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ModelObject.
 const (
 	ModelObjectModel ModelObject = "model"
@@ -168,6 +186,21 @@ const (
 func (e ModelListObject) Valid() bool {
 	switch e {
 	case List:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResponseObject.
+const (
+	ResponseObjectResponse ResponseObject = "response"
+)
+
+// Valid indicates whether the value is a known member of the ResponseObject enum.
+func (e ResponseObject) Valid() bool {
+	switch e {
+	case ResponseObjectResponse:
 		return true
 	default:
 		return false
@@ -228,9 +261,23 @@ func (e GeminiModelActionParamsAlt) Valid() bool {
 	}
 }
 
+// ChatChoice defines model for ChatChoice.
+type ChatChoice struct {
+	// FinishReason `stop`, `length`, `tool_calls`, `content_filter` or `function_call`.
+	//
+	// Example: stop
+	FinishReason *string `json:"finish_reason"`
+
+	// Index Example: 0
+	Index                int                     `json:"index"`
+	Logprobs             *map[string]interface{} `json:"logprobs,omitempty"`
+	Message              ChatMessage             `json:"message"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
 // ChatCompletion defines model for ChatCompletion.
 type ChatCompletion struct {
-	Choices []ChatCompletion_Choices_Item `json:"choices"`
+	Choices []ChatChoice `json:"choices"`
 
 	// Created Example: 1732262400
 	Created int64 `json:"created"`
@@ -244,17 +291,6 @@ type ChatCompletion struct {
 	// Object Example: chat.completion
 	Object               ChatCompletionObject   `json:"object"`
 	Usage                *Usage                 `json:"usage,omitempty"`
-	AdditionalProperties map[string]interface{} `json:"-"`
-}
-
-// ChatCompletion_Choices_Item defines model for ChatCompletion.choices.Item.
-type ChatCompletion_Choices_Item struct {
-	// FinishReason Example: stop
-	FinishReason *string `json:"finish_reason"`
-
-	// Index Example: 0
-	Index                int                    `json:"index"`
-	Message              ChatMessage            `json:"message"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
@@ -298,7 +334,7 @@ type ChatCompletionRequest struct {
 	//
 	// Example: auto
 	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
-	Tools      *[]map[string]interface{}         `json:"tools,omitempty"`
+	Tools      *[]ChatTool                       `json:"tools,omitempty"`
 
 	// TopP Example: 1
 	TopP *float32 `json:"top_p,omitempty"`
@@ -341,6 +377,73 @@ type ChatCompletionRequest_ToolChoice struct {
 	union json.RawMessage
 }
 
+// ChatCompletionStream The `text/event-stream` answer of a streamed chat completion: one `data: <ChatCompletionChunk>`
+// event per chunk (the last, with `stream_options.include_usage`, has empty `choices` and the
+// `usage`), then `data: [DONE]`. When the upstream fails after the first byte, a final
+// `data: {"error": {...}}` event (the OpenAI error shape) replaces `[DONE]`. Parse each event's
+// data as the `ChatCompletionChunk` schema.
+//
+// Example: data: {"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1732262400,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello."},"finish_reason":null}]}
+//
+// data: [DONE]
+type ChatCompletionStream = string
+
+// ChatContentPart One part of a message's content. Only the fields of its `type` are set.
+type ChatContentPart struct {
+	File       *ChatContentPart_File       `json:"file,omitempty"`
+	ImageUrl   *ChatContentPart_ImageUrl   `json:"image_url,omitempty"`
+	InputAudio *ChatContentPart_InputAudio `json:"input_audio,omitempty"`
+
+	// Refusal Example: I cannot help with that.
+	Refusal *string `json:"refusal,omitempty"`
+
+	// Text Example: Describe this picture.
+	Text *string `json:"text,omitempty"`
+
+	// Type `text`, `image_url`, `input_audio`, `file` or `refusal` (others are passed through).
+	//
+	// Example: text
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatContentPart_File defines model for ChatContentPart.File.
+type ChatContentPart_File struct {
+	// FileData Example: data:application/pdf;base64,JVBERi0=
+	FileData *string `json:"file_data,omitempty"`
+
+	// FileId Example: file-abc123
+	FileId *string `json:"file_id,omitempty"`
+
+	// Filename Example: report.pdf
+	Filename             *string                `json:"filename,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatContentPart_ImageUrl defines model for ChatContentPart.ImageUrl.
+type ChatContentPart_ImageUrl struct {
+	// Detail Example: auto
+	Detail *string `json:"detail,omitempty"`
+
+	// Url An `https://` URL or a `data:` URL.
+	//
+	// Example: https://example.com/cat.png
+	Url                  string                 `json:"url"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatContentPart_InputAudio defines model for ChatContentPart.InputAudio.
+type ChatContentPart_InputAudio struct {
+	// Data Base64 audio.
+	//
+	// Example: UklGRg==
+	Data string `json:"data"`
+
+	// Format Example: wav
+	Format               string                 `json:"format"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // ChatMessage defines model for ChatMessage.
 type ChatMessage struct {
 	// Content A string, an array of content parts (`text`, `image_url`, `input_audio`, `file`), or null for assistant tool calls.
@@ -351,20 +454,24 @@ type ChatMessage struct {
 	// Name Example: alice
 	Name *string `json:"name,omitempty"`
 
+	// ReasoningContent Reasoning text from upstreams that return it (DeepSeek-style); passed through.
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
+	Refusal          *string `json:"refusal,omitempty"`
+
 	// Role Example: user
 	Role ChatMessageRole `json:"role"`
 
 	// ToolCallId Example: call_abc123
-	ToolCallId           *string                   `json:"tool_call_id,omitempty"`
-	ToolCalls            *[]map[string]interface{} `json:"tool_calls,omitempty"`
-	AdditionalProperties map[string]interface{}    `json:"-"`
+	ToolCallId           *string                `json:"tool_call_id,omitempty"`
+	ToolCalls            *[]ChatToolCall        `json:"tool_calls,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // ChatMessageContent0 defines model for ChatMessage.Content.0.
 type ChatMessageContent0 = string
 
 // ChatMessageContent1 defines model for ChatMessage.Content.1.
-type ChatMessageContent1 = []map[string]interface{}
+type ChatMessageContent1 = []ChatContentPart
 
 // ChatMessage_Content A string, an array of content parts (`text`, `image_url`, `input_audio`, `file`), or null for assistant tool calls.
 //
@@ -375,6 +482,125 @@ type ChatMessage_Content struct {
 
 // ChatMessageRole Example: user
 type ChatMessageRole string
+
+// ChatTool defines model for ChatTool.
+type ChatTool struct {
+	Function *ChatTool_Function `json:"function,omitempty"`
+
+	// Type Example: function
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatTool_Function defines model for ChatTool.Function.
+type ChatTool_Function struct {
+	// Description Example: The weather in a city.
+	Description *string `json:"description,omitempty"`
+
+	// Name Example: get_weather
+	Name string `json:"name"`
+
+	// Parameters A JSON Schema of the arguments.
+	//
+	// Example: {"properties":{"city":{"type":"string"}},"type":"object"}
+	Parameters *map[string]interface{} `json:"parameters,omitempty"`
+
+	// Strict Example: false
+	Strict               *bool                  `json:"strict,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatToolCall A function call the assistant asks for (in a stream, its pieces carry `index` and arrive in parts).
+type ChatToolCall struct {
+	Function *ChatToolCall_Function `json:"function,omitempty"`
+
+	// Id Example: call_abc123
+	Id *string `json:"id,omitempty"`
+
+	// Index In a stream chunk, which call this piece belongs to.
+	//
+	// Example: 0
+	Index *int `json:"index,omitempty"`
+
+	// Type Example: function
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ChatToolCall_Function defines model for ChatToolCall.Function.
+type ChatToolCall_Function struct {
+	// Arguments The arguments as a JSON text (in a stream, a piece of it).
+	//
+	// Example: {"city":"Paris"}
+	Arguments *string `json:"arguments,omitempty"`
+
+	// Name Example: get_weather
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeContentBlock A content block: `text` (`text`), `image` (`source`), `document` (`source`), `tool_use`
+// (`id`, `name`, `input`), `tool_result` (`tool_use_id`, `content`, `is_error`), `thinking`
+// (`thinking`, `signature`) or `redacted_thinking` (`data`). Only the fields of its `type` are set.
+type ClaudeContentBlock struct {
+	// CacheControl Example: {"type":"ephemeral"}
+	CacheControl *map[string]interface{} `json:"cache_control,omitempty"`
+
+	// Content A tool result's content (a string or blocks).
+	//
+	// Example: 21 degrees
+	Content interface{} `json:"content,omitempty"`
+
+	// Data Example: EmwKAhgBEgy3va3pzix/LafPsn4a
+	Data *string `json:"data,omitempty"`
+
+	// Id Example: toolu_01AbC123
+	Id *string `json:"id,omitempty"`
+
+	// Input Example: {"city":"Paris"}
+	Input *map[string]interface{} `json:"input,omitempty"`
+
+	// IsError Example: false
+	IsError *bool `json:"is_error,omitempty"`
+
+	// Name Example: get_weather
+	Name *string `json:"name,omitempty"`
+
+	// Signature Example: EqQBCkYIARgCIkA=
+	Signature *string `json:"signature,omitempty"`
+
+	// Source `{"type":"base64","media_type","data"}` or `{"type":"url","url"}`.
+	Source *ClaudeContentBlock_Source `json:"source,omitempty"`
+
+	// Text Example: Hello.
+	Text *string `json:"text,omitempty"`
+
+	// Thinking Example: The user greets me.
+	Thinking *string `json:"thinking,omitempty"`
+
+	// ToolUseId Example: toolu_01AbC123
+	ToolUseId *string `json:"tool_use_id,omitempty"`
+
+	// Type Example: text
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeContentBlock_Source `{"type":"base64","media_type","data"}` or `{"type":"url","url"}`.
+type ClaudeContentBlock_Source struct {
+	// Data Example: iVBORw0KGgo=
+	Data *string `json:"data,omitempty"`
+
+	// MediaType Example: image/png
+	MediaType *string `json:"media_type,omitempty"`
+
+	// Type Example: base64
+	Type *string `json:"type,omitempty"`
+
+	// Url Example: https://example.com/cat.png
+	Url                  *string                `json:"url,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
 
 // ClaudeError defines model for ClaudeError.
 type ClaudeError struct {
@@ -405,7 +631,7 @@ type ClaudeErrorType string
 
 // ClaudeMessage defines model for ClaudeMessage.
 type ClaudeMessage struct {
-	Content []map[string]interface{} `json:"content"`
+	Content []ClaudeContentBlock `json:"content"`
 
 	// Id Example: msg_01AbC123
 	Id string `json:"id"`
@@ -432,8 +658,20 @@ type ClaudeMessageRole string
 // ClaudeMessageType Example: message
 type ClaudeMessageType string
 
+// ClaudeMessage_Usage_CacheCreation defines model for ClaudeMessage.Usage.CacheCreation.
+type ClaudeMessage_Usage_CacheCreation struct {
+	// Ephemeral1hInputTokens Example: 0
+	Ephemeral1hInputTokens *int `json:"ephemeral_1h_input_tokens,omitempty"`
+
+	// Ephemeral5mInputTokens Example: 0
+	Ephemeral5mInputTokens *int                   `json:"ephemeral_5m_input_tokens,omitempty"`
+	AdditionalProperties   map[string]interface{} `json:"-"`
+}
+
 // ClaudeMessage_Usage defines model for ClaudeMessage.Usage.
 type ClaudeMessage_Usage struct {
+	CacheCreation *ClaudeMessage_Usage_CacheCreation `json:"cache_creation,omitempty"`
+
 	// CacheCreationInputTokens Example: 0
 	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
 
@@ -472,8 +710,8 @@ type ClaudeMessageRequest struct {
 	Thinking *map[string]interface{} `json:"thinking,omitempty"`
 
 	// ToolChoice Example: {"type":"auto"}
-	ToolChoice *map[string]interface{}   `json:"tool_choice,omitempty"`
-	Tools      *[]map[string]interface{} `json:"tools,omitempty"`
+	ToolChoice *map[string]interface{}            `json:"tool_choice,omitempty"`
+	Tools      *[]ClaudeMessageRequest_Tools_Item `json:"tools,omitempty"`
 
 	// TopK Example: 40
 	TopK *int `json:"top_k,omitempty"`
@@ -487,7 +725,7 @@ type ClaudeMessageRequest struct {
 type ClaudeMessageRequestMessagesContent0 = string
 
 // ClaudeMessageRequestMessagesContent1 defines model for ClaudeMessageRequest.Messages.Content.1.
-type ClaudeMessageRequestMessagesContent1 = []map[string]interface{}
+type ClaudeMessageRequestMessagesContent1 = []ClaudeContentBlock
 
 // ClaudeMessageRequest_Messages_Content A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
 //
@@ -515,7 +753,7 @@ type ClaudeMessageRequest_Messages_Item struct {
 type ClaudeMessageRequestSystem0 = string
 
 // ClaudeMessageRequestSystem1 defines model for ClaudeMessageRequest.System.1.
-type ClaudeMessageRequestSystem1 = []map[string]interface{}
+type ClaudeMessageRequestSystem1 = []ClaudeContentBlock
 
 // ClaudeMessageRequest_System A string or an array of text blocks.
 //
@@ -523,6 +761,27 @@ type ClaudeMessageRequestSystem1 = []map[string]interface{}
 type ClaudeMessageRequest_System struct {
 	union json.RawMessage
 }
+
+// ClaudeMessageRequest_Tools_Item defines model for ClaudeMessageRequest.tools.Item.
+type ClaudeMessageRequest_Tools_Item struct {
+	// Description Example: The weather in a city.
+	Description *string `json:"description,omitempty"`
+
+	// InputSchema Example: {"properties":{"city":{"type":"string"}},"type":"object"}
+	InputSchema *map[string]interface{} `json:"input_schema,omitempty"`
+
+	// Name Example: get_weather
+	Name                 string                 `json:"name"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeMessageStream The `text/event-stream` answer of a streamed message: `event: <type>` and
+// `data: <ClaudeStreamEvent>` per event, from `message_start` to `message_stop`; an `error`
+// event ends a stream that fails after the first byte.
+//
+// Example: event: content_block_delta
+// data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello."}}
+type ClaudeMessageStream = string
 
 // ClaudeModel defines model for ClaudeModel.
 type ClaudeModel struct {
@@ -571,6 +830,229 @@ type ClaudeTokenCount struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// ClaudeUsage Token counts. In `message_delta` events only the fields that changed may be present.
+type ClaudeUsage struct {
+	CacheCreation *ClaudeUsage_CacheCreation `json:"cache_creation,omitempty"`
+
+	// CacheCreationInputTokens Example: 0
+	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
+
+	// CacheReadInputTokens Example: 0
+	CacheReadInputTokens *int `json:"cache_read_input_tokens,omitempty"`
+
+	// InputTokens Example: 10
+	InputTokens *int `json:"input_tokens,omitempty"`
+
+	// OutputTokens Example: 3
+	OutputTokens         *int                   `json:"output_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ClaudeUsage_CacheCreation defines model for ClaudeUsage.CacheCreation.
+type ClaudeUsage_CacheCreation struct {
+	// Ephemeral1hInputTokens Example: 0
+	Ephemeral1hInputTokens *int `json:"ephemeral_1h_input_tokens,omitempty"`
+
+	// Ephemeral5mInputTokens Example: 0
+	Ephemeral5mInputTokens *int                   `json:"ephemeral_5m_input_tokens,omitempty"`
+	AdditionalProperties   map[string]interface{} `json:"-"`
+}
+
+// Completion A legacy completion, or (with `stream`) one event of its stream with the same shape.
+type Completion struct {
+	Choices []Completion_Choices_Item `json:"choices"`
+
+	// Created Example: 1732262400
+	Created int64 `json:"created"`
+
+	// Id Example: cmpl-AbC123
+	Id string `json:"id"`
+
+	// Model Example: gpt-3.5-turbo-instruct
+	Model string `json:"model"`
+
+	// Object Example: text_completion
+	Object               string                 `json:"object"`
+	Usage                *Usage                 `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// Completion_Choices_Item defines model for Completion.choices.Item.
+type Completion_Choices_Item struct {
+	// FinishReason Example: stop
+	FinishReason *string `json:"finish_reason,omitempty"`
+
+	// Index Example: 0
+	Index    int                     `json:"index"`
+	Logprobs *map[string]interface{} `json:"logprobs,omitempty"`
+
+	// Text Example: Hello.
+	Text                 string                 `json:"text"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// CompletionRequest OpenAI's legacy completion request. Fields not listed are passed through unchanged.
+type CompletionRequest struct {
+	// Echo Example: false
+	Echo *bool `json:"echo,omitempty"`
+
+	// MaxTokens Example: 16
+	MaxTokens *int `json:"max_tokens,omitempty"`
+
+	// Model Example: gpt-3.5-turbo-instruct
+	Model string `json:"model"`
+
+	// N Example: 1
+	N *int `json:"n,omitempty"`
+
+	// Prompt A string, an array of strings, or token arrays.
+	//
+	// Example: Say hello.
+	Prompt *CompletionRequest_Prompt `json:"prompt,omitempty"`
+
+	// Stop A string or up to 4 strings.
+	//
+	// Example: ["\n"]
+	Stop *CompletionRequest_Stop `json:"stop,omitempty"`
+
+	// Stream Example: false
+	Stream *bool   `json:"stream,omitempty"`
+	Suffix *string `json:"suffix,omitempty"`
+
+	// Temperature Example: 0.7
+	Temperature *float32 `json:"temperature,omitempty"`
+
+	// TopP Example: 1
+	TopP *float32 `json:"top_p,omitempty"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// CompletionRequestPrompt0 defines model for CompletionRequest.Prompt.0.
+type CompletionRequestPrompt0 = string
+
+// CompletionRequestPrompt1 defines model for CompletionRequest.Prompt.1.
+type CompletionRequestPrompt1 = []interface{}
+
+// CompletionRequest_Prompt A string, an array of strings, or token arrays.
+//
+// Example: Say hello.
+type CompletionRequest_Prompt struct {
+	union json.RawMessage
+}
+
+// CompletionRequestStop0 defines model for CompletionRequest.Stop.0.
+type CompletionRequestStop0 = string
+
+// CompletionRequestStop1 defines model for CompletionRequest.Stop.1.
+type CompletionRequestStop1 = []string
+
+// CompletionRequest_Stop A string or up to 4 strings.
+//
+// Example: ["\n"]
+type CompletionRequest_Stop struct {
+	union json.RawMessage
+}
+
+// CompletionStream The `text/event-stream` answer of a streamed legacy completion: `data: <Completion>` per
+// chunk (each with the text added), then `data: [DONE]`; a final `data: {"error": {...}}`
+// replaces `[DONE]` when the upstream fails mid-stream.
+//
+// Example: data: {"id":"cmpl-AbC123","object":"text_completion","created":1732262400,"model":"gpt-3.5-turbo-instruct","choices":[{"index":0,"text":"Hello.","finish_reason":null}]}
+//
+// data: [DONE]
+type CompletionStream = string
+
+// EmbeddingList defines model for EmbeddingList.
+type EmbeddingList struct {
+	Data []EmbeddingList_Data_Item `json:"data"`
+
+	// Model Example: text-embedding-3-small
+	Model string `json:"model"`
+
+	// Object Example: list
+	Object               string                 `json:"object"`
+	Usage                *EmbeddingList_Usage   `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingListDataEmbedding0 defines model for EmbeddingList.Data.Embedding.0.
+type EmbeddingListDataEmbedding0 = []float32
+
+// EmbeddingListDataEmbedding1 defines model for EmbeddingList.Data.Embedding.1.
+type EmbeddingListDataEmbedding1 = string
+
+// EmbeddingList_Data_Embedding The vector, or with `encoding_format=base64` its little-endian float32 bytes in base64.
+//
+// Example: [0.0023,-0.0093]
+type EmbeddingList_Data_Embedding struct {
+	union json.RawMessage
+}
+
+// EmbeddingList_Data_Item defines model for EmbeddingList.data.Item.
+type EmbeddingList_Data_Item struct {
+	// Embedding The vector, or with `encoding_format=base64` its little-endian float32 bytes in base64.
+	//
+	// Example: [0.0023,-0.0093]
+	Embedding EmbeddingList_Data_Embedding `json:"embedding"`
+
+	// Index Example: 0
+	Index int `json:"index"`
+
+	// Object Example: embedding
+	Object               *string                `json:"object,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingList_Usage defines model for EmbeddingList.Usage.
+type EmbeddingList_Usage struct {
+	// PromptTokens Example: 2
+	PromptTokens *int `json:"prompt_tokens,omitempty"`
+
+	// TotalTokens Example: 2
+	TotalTokens          *int                   `json:"total_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingRequest defines model for EmbeddingRequest.
+type EmbeddingRequest struct {
+	// Dimensions Example: 256
+	Dimensions *int `json:"dimensions,omitempty"`
+
+	// EncodingFormat Example: float
+	EncodingFormat *EmbeddingRequestEncodingFormat `json:"encoding_format,omitempty"`
+
+	// Input A string, an array of strings, or token arrays.
+	//
+	// Example: hello world
+	Input EmbeddingRequest_Input `json:"input"`
+
+	// Model Example: text-embedding-3-small
+	Model string `json:"model"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// EmbeddingRequestEncodingFormat Example: float
+type EmbeddingRequestEncodingFormat string
+
+// EmbeddingRequestInput0 defines model for EmbeddingRequest.Input.0.
+type EmbeddingRequestInput0 = string
+
+// EmbeddingRequestInput1 defines model for EmbeddingRequest.Input.1.
+type EmbeddingRequestInput1 = []interface{}
+
+// EmbeddingRequest_Input A string, an array of strings, or token arrays.
+//
+// Example: hello world
+type EmbeddingRequest_Input struct {
+	union json.RawMessage
+}
+
 // GeminiAnswer A Gemini answer, or for `streamGenerateContent` without `alt=sse` the JSON array of its chunks.
 type GeminiAnswer struct {
 	union json.RawMessage
@@ -578,6 +1060,32 @@ type GeminiAnswer struct {
 
 // GeminiAnswer1 defines model for GeminiAnswer.1.
 type GeminiAnswer1 = []GeminiResponse
+
+// GeminiCandidate defines model for GeminiCandidate.
+type GeminiCandidate struct {
+	Content *GeminiContent `json:"content,omitempty"`
+
+	// FinishReason `STOP`, `MAX_TOKENS`, `SAFETY`, `RECITATION`, `OTHER`, ... (absent until the last chunk of a stream).
+	//
+	// Example: STOP
+	FinishReason *string `json:"finishReason,omitempty"`
+
+	// Index Example: 0
+	Index                *int                      `json:"index,omitempty"`
+	SafetyRatings        *[]map[string]interface{} `json:"safetyRatings,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
+// GeminiContent defines model for GeminiContent.
+type GeminiContent struct {
+	Parts *[]GeminiPart `json:"parts,omitempty"`
+
+	// Role `user` or `model` (absent in a system instruction).
+	//
+	// Example: user
+	Role                 *string                `json:"role,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
 
 // GeminiError defines model for GeminiError.
 type GeminiError struct {
@@ -627,15 +1135,89 @@ type GeminiModelList struct {
 	NextPageToken *string `json:"nextPageToken,omitempty"`
 }
 
+// GeminiPart One part of a content; exactly one of its data fields is set (snake_case names are accepted too).
+type GeminiPart struct {
+	FileData         *GeminiPart_FileData         `json:"fileData,omitempty"`
+	FunctionCall     *GeminiPart_FunctionCall     `json:"functionCall,omitempty"`
+	FunctionResponse *GeminiPart_FunctionResponse `json:"functionResponse,omitempty"`
+	InlineData       *GeminiPart_InlineData       `json:"inlineData,omitempty"`
+
+	// Text Example: Say hello.
+	Text *string `json:"text,omitempty"`
+
+	// Thought True when `text` is the model's reasoning summary.
+	//
+	// Example: false
+	Thought *bool `json:"thought,omitempty"`
+
+	// ThoughtSignature Example: CiQB0e2Kb0=
+	ThoughtSignature     *string                `json:"thoughtSignature,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiPart_FileData defines model for GeminiPart.FileData.
+type GeminiPart_FileData struct {
+	// FileUri Example: https://generativelanguage.googleapis.com/v1beta/files/abc
+	FileUri *string `json:"fileUri,omitempty"`
+
+	// MimeType Example: application/pdf
+	MimeType             *string                `json:"mimeType,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiPart_FunctionCall defines model for GeminiPart.FunctionCall.
+type GeminiPart_FunctionCall struct {
+	// Args Example: {"city":"Paris"}
+	Args *map[string]interface{} `json:"args,omitempty"`
+
+	// Id Example: call_1
+	Id *string `json:"id,omitempty"`
+
+	// Name Example: get_weather
+	Name                 *string                `json:"name,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiPart_FunctionResponse defines model for GeminiPart.FunctionResponse.
+type GeminiPart_FunctionResponse struct {
+	// Id Example: call_1
+	Id *string `json:"id,omitempty"`
+
+	// Name Example: get_weather
+	Name *string `json:"name,omitempty"`
+
+	// Response Example: {"temperature":21}
+	Response             *map[string]interface{} `json:"response,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
+}
+
+// GeminiPart_InlineData defines model for GeminiPart.InlineData.
+type GeminiPart_InlineData struct {
+	// Data Base64 bytes.
+	//
+	// Example: iVBORw0KGgo=
+	Data *string `json:"data,omitempty"`
+
+	// MimeType Example: image/png
+	MimeType             *string                `json:"mimeType,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // GeminiRequest A Gemini request body: `GenerateContentRequest` (`contents`, `systemInstruction`,
 // `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
 // `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
 type GeminiRequest struct {
-	Content  *map[string]interface{}   `json:"content,omitempty"`
-	Contents *[]map[string]interface{} `json:"contents,omitempty"`
+	// CachedContent Example: cachedContents/abc123
+	CachedContent *string          `json:"cachedContent,omitempty"`
+	Content       *GeminiContent   `json:"content,omitempty"`
+	Contents      *[]GeminiContent `json:"contents,omitempty"`
 
 	// GenerationConfig Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does.
 	GenerationConfig     *GeminiRequest_GenerationConfig `json:"generationConfig,omitempty"`
+	SafetySettings       *[]map[string]interface{}       `json:"safetySettings,omitempty"`
+	SystemInstruction    *GeminiContent                  `json:"systemInstruction,omitempty"`
+	ToolConfig           *map[string]interface{}         `json:"toolConfig,omitempty"`
+	Tools                *[]map[string]interface{}       `json:"tools,omitempty"`
 	AdditionalProperties map[string]interface{}          `json:"-"`
 }
 
@@ -658,18 +1240,132 @@ type GeminiRequest_GenerationConfig struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// GeminiResponse defines model for GeminiResponse.
+// GeminiResponse A `GenerateContentResponse` (and each chunk of a stream has the same shape: the text so far
+// is the concatenation of the chunks' parts; `usageMetadata` is complete on the last chunk), a
+// `CountTokensResponse` (`totalTokens`) or an `EmbedContentResponse` (`embedding`).
 type GeminiResponse struct {
-	Candidates *[]map[string]interface{} `json:"candidates,omitempty"`
-	Embedding  *map[string]interface{}   `json:"embedding,omitempty"`
+	Candidates *[]GeminiCandidate        `json:"candidates,omitempty"`
+	Embedding  *GeminiResponse_Embedding `json:"embedding,omitempty"`
 
 	// ModelVersion Example: gemini-2.5-flash
-	ModelVersion *string `json:"modelVersion,omitempty"`
+	ModelVersion   *string                 `json:"modelVersion,omitempty"`
+	PromptFeedback *map[string]interface{} `json:"promptFeedback,omitempty"`
+
+	// ResponseId Example: 8fQ1aMq2
+	ResponseId *string `json:"responseId,omitempty"`
 
 	// TotalTokens Example: 3
-	TotalTokens          *int                    `json:"totalTokens,omitempty"`
-	UsageMetadata        *map[string]interface{} `json:"usageMetadata,omitempty"`
-	AdditionalProperties map[string]interface{}  `json:"-"`
+	TotalTokens          *int                   `json:"totalTokens,omitempty"`
+	UsageMetadata        *GeminiUsageMetadata   `json:"usageMetadata,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiResponse_Embedding defines model for GeminiResponse.Embedding.
+type GeminiResponse_Embedding struct {
+	// Values Example: [0.0023,-0.0093]
+	Values               *[]float32             `json:"values,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// GeminiStream The `text/event-stream` answer of `streamGenerateContent?alt=sse`: `data: <GeminiResponse>`
+// per chunk (no `[DONE]`; the last chunk has `finishReason` and the complete `usageMetadata`).
+// An upstream failure after the first byte ends with `data: {"error": {...}}` (the Gemini
+// error shape).
+//
+// Example: data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hello."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}}
+type GeminiStream = string
+
+// GeminiUsageMetadata defines model for GeminiUsageMetadata.
+type GeminiUsageMetadata struct {
+	// CachedContentTokenCount Example: 0
+	CachedContentTokenCount *int `json:"cachedContentTokenCount,omitempty"`
+
+	// CandidatesTokenCount Example: 2
+	CandidatesTokenCount *int `json:"candidatesTokenCount,omitempty"`
+
+	// PromptTokenCount Example: 3
+	PromptTokenCount *int `json:"promptTokenCount,omitempty"`
+
+	// ThoughtsTokenCount Example: 0
+	ThoughtsTokenCount *int `json:"thoughtsTokenCount,omitempty"`
+
+	// ToolUsePromptTokenCount Example: 0
+	ToolUsePromptTokenCount *int `json:"toolUsePromptTokenCount,omitempty"`
+
+	// TotalTokenCount Example: 5
+	TotalTokenCount      *int                   `json:"totalTokenCount,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ImageRequest defines model for ImageRequest.
+type ImageRequest struct {
+	// Background Example: auto
+	Background *string `json:"background,omitempty"`
+
+	// Model Example: gpt-image-1
+	Model string `json:"model"`
+
+	// N Example: 1
+	N *int `json:"n,omitempty"`
+
+	// OutputFormat Example: png
+	OutputFormat *string `json:"output_format,omitempty"`
+
+	// Prompt Example: A lighthouse at dawn
+	Prompt string `json:"prompt"`
+
+	// Quality Example: high
+	Quality *string `json:"quality,omitempty"`
+
+	// ResponseFormat `url` or `b64_json` (dall-e models).
+	//
+	// Example: b64_json
+	ResponseFormat *string `json:"response_format,omitempty"`
+
+	// Size Example: 1024x1024
+	Size *string `json:"size,omitempty"`
+
+	// Style Example: vivid
+	Style *string `json:"style,omitempty"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ImagesResponse defines model for ImagesResponse.
+type ImagesResponse struct {
+	// Created Example: 1732262400
+	Created              int64                      `json:"created"`
+	Data                 []ImagesResponse_Data_Item `json:"data"`
+	Usage                *ImagesResponse_Usage      `json:"usage,omitempty"`
+	AdditionalProperties map[string]interface{}     `json:"-"`
+}
+
+// ImagesResponse_Data_Item defines model for ImagesResponse.data.Item.
+type ImagesResponse_Data_Item struct {
+	// B64Json Example: iVBORw0KGgo=
+	B64Json *string `json:"b64_json,omitempty"`
+
+	// RevisedPrompt Example: A lighthouse at dawn, soft light
+	RevisedPrompt *string `json:"revised_prompt,omitempty"`
+
+	// Url Example: https://example.com/image.png
+	Url                  *string                `json:"url,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ImagesResponse_Usage defines model for ImagesResponse.Usage.
+type ImagesResponse_Usage struct {
+	// InputTokens Example: 10
+	InputTokens *int `json:"input_tokens,omitempty"`
+
+	// OutputTokens Example: 4160
+	OutputTokens *int `json:"output_tokens,omitempty"`
+
+	// TotalTokens Example: 4170
+	TotalTokens          *int                   `json:"total_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // Model defines model for Model.
@@ -723,20 +1419,208 @@ type OpenAIError struct {
 	} `json:"error"`
 }
 
-// OpenAIModelRequest An OpenAI request body; only `model` (and `stream`) are read, every field is passed through.
-type OpenAIModelRequest struct {
+// Response defines model for Response.
+type Response struct {
+	// CreatedAt Example: 1732262400
+	CreatedAt *int64                  `json:"created_at,omitempty"`
+	Error     *map[string]interface{} `json:"error,omitempty"`
+
+	// Id Example: resp_AbC123
+	Id                string                  `json:"id"`
+	IncompleteDetails *map[string]interface{} `json:"incomplete_details,omitempty"`
+
 	// Model Example: gpt-4o-mini
 	Model string `json:"model"`
 
-	// Stream Example: false
-	Stream               *bool                  `json:"stream,omitempty"`
+	// Object Example: response
+	Object ResponseObject `json:"object"`
+	Output []ResponseItem `json:"output"`
+
+	// OutputText Convenience concatenation of the output text, when the upstream sends it.
+	//
+	// Example: Hello.
+	OutputText *string `json:"output_text,omitempty"`
+
+	// Status `completed`, `incomplete`, `failed`, `in_progress`, ...
+	//
+	// Example: completed
+	Status               *string                `json:"status,omitempty"`
+	Usage                *ResponseUsage         `json:"usage,omitempty"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
-// OpenAIObject An OpenAI answer, relayed as the upstream sent it.
-type OpenAIObject struct {
-	Usage                *map[string]interface{} `json:"usage,omitempty"`
-	AdditionalProperties map[string]interface{}  `json:"-"`
+// ResponseObject Example: response
+type ResponseObject string
+
+// ResponseContentPart defines model for ResponseContentPart.
+type ResponseContentPart struct {
+	Annotations *[]map[string]interface{} `json:"annotations,omitempty"`
+
+	// ImageUrl Example: https://example.com/cat.png
+	ImageUrl *string `json:"image_url,omitempty"`
+
+	// Text Example: Hello.
+	Text *string `json:"text,omitempty"`
+
+	// Type `input_text`, `input_image`, `input_file`, `output_text`, `refusal`, ...
+	//
+	// Example: output_text
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseItem An input or output item of the Responses API: a `message` (`role`, `content` as a string or
+// parts such as `input_text`, `input_image`, `output_text`), a `function_call` (`call_id`,
+// `name`, `arguments`), a `function_call_output` (`call_id`, `output`), or `reasoning`.
+type ResponseItem struct {
+	// Arguments Example: {"city":"Paris"}
+	Arguments *string `json:"arguments,omitempty"`
+
+	// CallId Example: call_abc123
+	CallId *string `json:"call_id,omitempty"`
+
+	// Content A string, or an array of content parts.
+	Content *ResponseItem_Content `json:"content,omitempty"`
+
+	// Id Example: msg_AbC123
+	Id *string `json:"id,omitempty"`
+
+	// Name Example: get_weather
+	Name *string `json:"name,omitempty"`
+
+	// Output A function call's result (a string, or content parts).
+	//
+	// Example: {"temperature":21}
+	Output interface{} `json:"output,omitempty"`
+
+	// Role Example: user
+	Role *string `json:"role,omitempty"`
+
+	// Status Example: completed
+	Status *string `json:"status,omitempty"`
+
+	// Type Example: message
+	Type                 *string                `json:"type,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseItemContent0 defines model for ResponseItem.Content.0.
+type ResponseItemContent0 = string
+
+// ResponseItemContent1 defines model for ResponseItem.Content.1.
+type ResponseItemContent1 = []ResponseContentPart
+
+// ResponseItem_Content A string, or an array of content parts.
+type ResponseItem_Content struct {
+	union json.RawMessage
+}
+
+// ResponseRequest OpenAI's Responses request. Fields not listed are passed through unchanged to `openai` channels.
+type ResponseRequest struct {
+	// Input A string, or an array of input items (messages with `role` and `content`, function call outputs, ...).
+	//
+	// Example: Say hello.
+	Input *ResponseRequest_Input `json:"input,omitempty"`
+
+	// Instructions Example: You are terse.
+	Instructions *string `json:"instructions,omitempty"`
+
+	// MaxOutputTokens Example: 256
+	MaxOutputTokens *int `json:"max_output_tokens,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model              string  `json:"model"`
+	PreviousResponseId *string `json:"previous_response_id,omitempty"`
+
+	// Reasoning Example: {"effort":"low"}
+	Reasoning *map[string]interface{} `json:"reasoning,omitempty"`
+
+	// Store Example: false
+	Store *bool `json:"store,omitempty"`
+
+	// Stream Example: false
+	Stream *bool `json:"stream,omitempty"`
+
+	// Temperature Example: 0.7
+	Temperature *float32                `json:"temperature,omitempty"`
+	Text        *map[string]interface{} `json:"text,omitempty"`
+
+	// ToolChoice `none`, `auto`, `required`, or an object naming a tool.
+	//
+	// Example: auto
+	ToolChoice *ResponseRequest_ToolChoice `json:"tool_choice,omitempty"`
+	Tools      *[]map[string]interface{}   `json:"tools,omitempty"`
+
+	// TopP Example: 1
+	TopP *float32 `json:"top_p,omitempty"`
+
+	// User Example: user-1234
+	User                 *string                `json:"user,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseRequestInput0 defines model for ResponseRequest.Input.0.
+type ResponseRequestInput0 = string
+
+// ResponseRequestInput1 defines model for ResponseRequest.Input.1.
+type ResponseRequestInput1 = []ResponseItem
+
+// ResponseRequest_Input A string, or an array of input items (messages with `role` and `content`, function call outputs, ...).
+//
+// Example: Say hello.
+type ResponseRequest_Input struct {
+	union json.RawMessage
+}
+
+// ResponseRequestToolChoice0 defines model for ResponseRequest.ToolChoice.0.
+type ResponseRequestToolChoice0 = string
+
+// ResponseRequestToolChoice1 defines model for ResponseRequest.ToolChoice.1.
+type ResponseRequestToolChoice1 map[string]interface{}
+
+// ResponseRequest_ToolChoice `none`, `auto`, `required`, or an object naming a tool.
+//
+// Example: auto
+type ResponseRequest_ToolChoice struct {
+	union json.RawMessage
+}
+
+// ResponseStream The `text/event-stream` answer of a streamed response: `event: <type>` and
+// `data: <ResponseStreamEvent>` per event, from `response.created` to `response.completed`
+// (which carries the whole response and its usage); a stream that fails ends with `error`
+// (and `response.failed` when translated). There is no `[DONE]`.
+//
+// Example: event: response.output_text.delta
+// data: {"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_AbC123","output_index":0,"content_index":0,"delta":"Hello."}
+type ResponseStream = string
+
+// ResponseUsage defines model for ResponseUsage.
+type ResponseUsage struct {
+	// InputTokens Example: 3
+	InputTokens        int                               `json:"input_tokens"`
+	InputTokensDetails *ResponseUsage_InputTokensDetails `json:"input_tokens_details,omitempty"`
+
+	// OutputTokens Example: 2
+	OutputTokens        int                                `json:"output_tokens"`
+	OutputTokensDetails *ResponseUsage_OutputTokensDetails `json:"output_tokens_details,omitempty"`
+
+	// TotalTokens Example: 5
+	TotalTokens          int                    `json:"total_tokens"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseUsage_InputTokensDetails defines model for ResponseUsage.InputTokensDetails.
+type ResponseUsage_InputTokensDetails struct {
+	// CachedTokens Example: 0
+	CachedTokens         *int                   `json:"cached_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ResponseUsage_OutputTokensDetails defines model for ResponseUsage.OutputTokensDetails.
+type ResponseUsage_OutputTokensDetails struct {
+	// ReasoningTokens Example: 0
+	ReasoningTokens      *int                   `json:"reasoning_tokens,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // ShareInfo defines model for ShareInfo.
@@ -944,13 +1828,13 @@ type ShareChatCompletionCreateJSONRequestBody = ChatCompletionRequest
 type ChatCompletionCreateJSONRequestBody = ChatCompletionRequest
 
 // CompletionCreateJSONRequestBody defines body for CompletionCreate for application/json ContentType.
-type CompletionCreateJSONRequestBody = OpenAIModelRequest
+type CompletionCreateJSONRequestBody = CompletionRequest
 
 // EmbeddingCreateJSONRequestBody defines body for EmbeddingCreate for application/json ContentType.
-type EmbeddingCreateJSONRequestBody = OpenAIModelRequest
+type EmbeddingCreateJSONRequestBody = EmbeddingRequest
 
 // ImageCreateJSONRequestBody defines body for ImageCreate for application/json ContentType.
-type ImageCreateJSONRequestBody = OpenAIModelRequest
+type ImageCreateJSONRequestBody = ImageRequest
 
 // MessageCreateJSONRequestBody defines body for MessageCreate for application/json ContentType.
 type MessageCreateJSONRequestBody = ClaudeMessageRequest
@@ -962,10 +1846,117 @@ type MessageTokenCountJSONRequestBody = ClaudeMessageRequest
 type GeminiModelActionV1JSONRequestBody = GeminiRequest
 
 // ResponseCreateJSONRequestBody defines body for ResponseCreate for application/json ContentType.
-type ResponseCreateJSONRequestBody = OpenAIModelRequest
+type ResponseCreateJSONRequestBody = ResponseRequest
 
 // GeminiModelActionJSONRequestBody defines body for GeminiModelAction for application/json ContentType.
 type GeminiModelActionJSONRequestBody = GeminiRequest
+
+// Getter for additional properties for ChatChoice. Returns the specified
+// element and whether it was found
+func (a ChatChoice) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatChoice
+func (a *ChatChoice) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatChoice to handle AdditionalProperties
+func (a *ChatChoice) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["finish_reason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finish_reason': %w", err)
+		}
+		delete(object, "finish_reason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["logprobs"]; found {
+		err = json.Unmarshal(raw, &a.Logprobs)
+		if err != nil {
+			return fmt.Errorf("error reading 'logprobs': %w", err)
+		}
+		delete(object, "logprobs")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatChoice to handle AdditionalProperties
+func (a ChatChoice) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["finish_reason"], err = json.Marshal(a.FinishReason)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Logprobs != nil {
+		object["logprobs"], err = json.Marshal(a.Logprobs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'logprobs': %w", err)
+		}
+	}
+
+	object["message"], err = json.Marshal(a.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // Getter for additional properties for ChatCompletion. Returns the specified
 // element and whether it was found
@@ -1091,98 +2082,6 @@ func (a ChatCompletion) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
 		}
-	}
-
-	for fieldName, field := range a.AdditionalProperties {
-		object[fieldName], err = json.Marshal(field)
-		if err != nil {
-			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
-		}
-	}
-	return json.Marshal(object)
-}
-
-// Getter for additional properties for ChatCompletion_Choices_Item. Returns the specified
-// element and whether it was found
-func (a ChatCompletion_Choices_Item) Get(fieldName string) (value interface{}, found bool) {
-	if a.AdditionalProperties != nil {
-		value, found = a.AdditionalProperties[fieldName]
-	}
-	return
-}
-
-// Setter for additional properties for ChatCompletion_Choices_Item
-func (a *ChatCompletion_Choices_Item) Set(fieldName string, value interface{}) {
-	if a.AdditionalProperties == nil {
-		a.AdditionalProperties = make(map[string]interface{})
-	}
-	a.AdditionalProperties[fieldName] = value
-}
-
-// Override default JSON handling for ChatCompletion_Choices_Item to handle AdditionalProperties
-func (a *ChatCompletion_Choices_Item) UnmarshalJSON(b []byte) error {
-	object := make(map[string]json.RawMessage)
-	err := json.Unmarshal(b, &object)
-	if err != nil {
-		return err
-	}
-
-	if raw, found := object["finish_reason"]; found {
-		err = json.Unmarshal(raw, &a.FinishReason)
-		if err != nil {
-			return fmt.Errorf("error reading 'finish_reason': %w", err)
-		}
-		delete(object, "finish_reason")
-	}
-
-	if raw, found := object["index"]; found {
-		err = json.Unmarshal(raw, &a.Index)
-		if err != nil {
-			return fmt.Errorf("error reading 'index': %w", err)
-		}
-		delete(object, "index")
-	}
-
-	if raw, found := object["message"]; found {
-		err = json.Unmarshal(raw, &a.Message)
-		if err != nil {
-			return fmt.Errorf("error reading 'message': %w", err)
-		}
-		delete(object, "message")
-	}
-
-	if len(object) != 0 {
-		a.AdditionalProperties = make(map[string]interface{})
-		for fieldName, fieldBuf := range object {
-			var fieldVal interface{}
-			err := json.Unmarshal(fieldBuf, &fieldVal)
-			if err != nil {
-				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
-			}
-			a.AdditionalProperties[fieldName] = fieldVal
-		}
-	}
-	return nil
-}
-
-// Override default JSON handling for ChatCompletion_Choices_Item to handle AdditionalProperties
-func (a ChatCompletion_Choices_Item) MarshalJSON() ([]byte, error) {
-	var err error
-	object := make(map[string]json.RawMessage)
-
-	object["finish_reason"], err = json.Marshal(a.FinishReason)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
-	}
-
-	object["index"], err = json.Marshal(a.Index)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'index': %w", err)
-	}
-
-	object["message"], err = json.Marshal(a.Message)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'message': %w", err)
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -1538,6 +2437,405 @@ func (a ChatCompletionRequest_StreamOptions) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ChatContentPart. Returns the specified
+// element and whether it was found
+func (a ChatContentPart) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart
+func (a *ChatContentPart) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart to handle AdditionalProperties
+func (a *ChatContentPart) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["file"]; found {
+		err = json.Unmarshal(raw, &a.File)
+		if err != nil {
+			return fmt.Errorf("error reading 'file': %w", err)
+		}
+		delete(object, "file")
+	}
+
+	if raw, found := object["image_url"]; found {
+		err = json.Unmarshal(raw, &a.ImageUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'image_url': %w", err)
+		}
+		delete(object, "image_url")
+	}
+
+	if raw, found := object["input_audio"]; found {
+		err = json.Unmarshal(raw, &a.InputAudio)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_audio': %w", err)
+		}
+		delete(object, "input_audio")
+	}
+
+	if raw, found := object["refusal"]; found {
+		err = json.Unmarshal(raw, &a.Refusal)
+		if err != nil {
+			return fmt.Errorf("error reading 'refusal': %w", err)
+		}
+		delete(object, "refusal")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart to handle AdditionalProperties
+func (a ChatContentPart) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.File != nil {
+		object["file"], err = json.Marshal(a.File)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'file': %w", err)
+		}
+	}
+
+	if a.ImageUrl != nil {
+		object["image_url"], err = json.Marshal(a.ImageUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'image_url': %w", err)
+		}
+	}
+
+	if a.InputAudio != nil {
+		object["input_audio"], err = json.Marshal(a.InputAudio)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_audio': %w", err)
+		}
+	}
+
+	if a.Refusal != nil {
+		object["refusal"], err = json.Marshal(a.Refusal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'refusal': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatContentPart_File. Returns the specified
+// element and whether it was found
+func (a ChatContentPart_File) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart_File
+func (a *ChatContentPart_File) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart_File to handle AdditionalProperties
+func (a *ChatContentPart_File) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["file_data"]; found {
+		err = json.Unmarshal(raw, &a.FileData)
+		if err != nil {
+			return fmt.Errorf("error reading 'file_data': %w", err)
+		}
+		delete(object, "file_data")
+	}
+
+	if raw, found := object["file_id"]; found {
+		err = json.Unmarshal(raw, &a.FileId)
+		if err != nil {
+			return fmt.Errorf("error reading 'file_id': %w", err)
+		}
+		delete(object, "file_id")
+	}
+
+	if raw, found := object["filename"]; found {
+		err = json.Unmarshal(raw, &a.Filename)
+		if err != nil {
+			return fmt.Errorf("error reading 'filename': %w", err)
+		}
+		delete(object, "filename")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart_File to handle AdditionalProperties
+func (a ChatContentPart_File) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FileData != nil {
+		object["file_data"], err = json.Marshal(a.FileData)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'file_data': %w", err)
+		}
+	}
+
+	if a.FileId != nil {
+		object["file_id"], err = json.Marshal(a.FileId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'file_id': %w", err)
+		}
+	}
+
+	if a.Filename != nil {
+		object["filename"], err = json.Marshal(a.Filename)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'filename': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatContentPart_ImageUrl. Returns the specified
+// element and whether it was found
+func (a ChatContentPart_ImageUrl) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart_ImageUrl
+func (a *ChatContentPart_ImageUrl) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart_ImageUrl to handle AdditionalProperties
+func (a *ChatContentPart_ImageUrl) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["detail"]; found {
+		err = json.Unmarshal(raw, &a.Detail)
+		if err != nil {
+			return fmt.Errorf("error reading 'detail': %w", err)
+		}
+		delete(object, "detail")
+	}
+
+	if raw, found := object["url"]; found {
+		err = json.Unmarshal(raw, &a.Url)
+		if err != nil {
+			return fmt.Errorf("error reading 'url': %w", err)
+		}
+		delete(object, "url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart_ImageUrl to handle AdditionalProperties
+func (a ChatContentPart_ImageUrl) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Detail != nil {
+		object["detail"], err = json.Marshal(a.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'detail': %w", err)
+		}
+	}
+
+	object["url"], err = json.Marshal(a.Url)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'url': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatContentPart_InputAudio. Returns the specified
+// element and whether it was found
+func (a ChatContentPart_InputAudio) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatContentPart_InputAudio
+func (a *ChatContentPart_InputAudio) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatContentPart_InputAudio to handle AdditionalProperties
+func (a *ChatContentPart_InputAudio) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["format"]; found {
+		err = json.Unmarshal(raw, &a.Format)
+		if err != nil {
+			return fmt.Errorf("error reading 'format': %w", err)
+		}
+		delete(object, "format")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatContentPart_InputAudio to handle AdditionalProperties
+func (a ChatContentPart_InputAudio) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["data"], err = json.Marshal(a.Data)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'data': %w", err)
+	}
+
+	object["format"], err = json.Marshal(a.Format)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'format': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for ChatMessage. Returns the specified
 // element and whether it was found
 func (a ChatMessage) Get(fieldName string) (value interface{}, found bool) {
@@ -1577,6 +2875,22 @@ func (a *ChatMessage) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'name': %w", err)
 		}
 		delete(object, "name")
+	}
+
+	if raw, found := object["reasoning_content"]; found {
+		err = json.Unmarshal(raw, &a.ReasoningContent)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning_content': %w", err)
+		}
+		delete(object, "reasoning_content")
+	}
+
+	if raw, found := object["refusal"]; found {
+		err = json.Unmarshal(raw, &a.Refusal)
+		if err != nil {
+			return fmt.Errorf("error reading 'refusal': %w", err)
+		}
+		delete(object, "refusal")
 	}
 
 	if raw, found := object["role"]; found {
@@ -1636,6 +2950,20 @@ func (a ChatMessage) MarshalJSON() ([]byte, error) {
 		}
 	}
 
+	if a.ReasoningContent != nil {
+		object["reasoning_content"], err = json.Marshal(a.ReasoningContent)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning_content': %w", err)
+		}
+	}
+
+	if a.Refusal != nil {
+		object["refusal"], err = json.Marshal(a.Refusal)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'refusal': %w", err)
+		}
+	}
+
 	object["role"], err = json.Marshal(a.Role)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'role': %w", err)
@@ -1652,6 +2980,751 @@ func (a ChatMessage) MarshalJSON() ([]byte, error) {
 		object["tool_calls"], err = json.Marshal(a.ToolCalls)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'tool_calls': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatTool. Returns the specified
+// element and whether it was found
+func (a ChatTool) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatTool
+func (a *ChatTool) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatTool to handle AdditionalProperties
+func (a *ChatTool) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["function"]; found {
+		err = json.Unmarshal(raw, &a.Function)
+		if err != nil {
+			return fmt.Errorf("error reading 'function': %w", err)
+		}
+		delete(object, "function")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatTool to handle AdditionalProperties
+func (a ChatTool) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Function != nil {
+		object["function"], err = json.Marshal(a.Function)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'function': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatTool_Function. Returns the specified
+// element and whether it was found
+func (a ChatTool_Function) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatTool_Function
+func (a *ChatTool_Function) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatTool_Function to handle AdditionalProperties
+func (a *ChatTool_Function) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["description"]; found {
+		err = json.Unmarshal(raw, &a.Description)
+		if err != nil {
+			return fmt.Errorf("error reading 'description': %w", err)
+		}
+		delete(object, "description")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["parameters"]; found {
+		err = json.Unmarshal(raw, &a.Parameters)
+		if err != nil {
+			return fmt.Errorf("error reading 'parameters': %w", err)
+		}
+		delete(object, "parameters")
+	}
+
+	if raw, found := object["strict"]; found {
+		err = json.Unmarshal(raw, &a.Strict)
+		if err != nil {
+			return fmt.Errorf("error reading 'strict': %w", err)
+		}
+		delete(object, "strict")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatTool_Function to handle AdditionalProperties
+func (a ChatTool_Function) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Description != nil {
+		object["description"], err = json.Marshal(a.Description)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'description': %w", err)
+		}
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	if a.Parameters != nil {
+		object["parameters"], err = json.Marshal(a.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'parameters': %w", err)
+		}
+	}
+
+	if a.Strict != nil {
+		object["strict"], err = json.Marshal(a.Strict)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'strict': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatToolCall. Returns the specified
+// element and whether it was found
+func (a ChatToolCall) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatToolCall
+func (a *ChatToolCall) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatToolCall to handle AdditionalProperties
+func (a *ChatToolCall) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["function"]; found {
+		err = json.Unmarshal(raw, &a.Function)
+		if err != nil {
+			return fmt.Errorf("error reading 'function': %w", err)
+		}
+		delete(object, "function")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatToolCall to handle AdditionalProperties
+func (a ChatToolCall) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Function != nil {
+		object["function"], err = json.Marshal(a.Function)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'function': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Index != nil {
+		object["index"], err = json.Marshal(a.Index)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'index': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ChatToolCall_Function. Returns the specified
+// element and whether it was found
+func (a ChatToolCall_Function) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ChatToolCall_Function
+func (a *ChatToolCall_Function) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ChatToolCall_Function to handle AdditionalProperties
+func (a *ChatToolCall_Function) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["arguments"]; found {
+		err = json.Unmarshal(raw, &a.Arguments)
+		if err != nil {
+			return fmt.Errorf("error reading 'arguments': %w", err)
+		}
+		delete(object, "arguments")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ChatToolCall_Function to handle AdditionalProperties
+func (a ChatToolCall_Function) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Arguments != nil {
+		object["arguments"], err = json.Marshal(a.Arguments)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'arguments': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeContentBlock. Returns the specified
+// element and whether it was found
+func (a ClaudeContentBlock) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeContentBlock
+func (a *ClaudeContentBlock) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeContentBlock to handle AdditionalProperties
+func (a *ClaudeContentBlock) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cache_control"]; found {
+		err = json.Unmarshal(raw, &a.CacheControl)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_control': %w", err)
+		}
+		delete(object, "cache_control")
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["is_error"]; found {
+		err = json.Unmarshal(raw, &a.IsError)
+		if err != nil {
+			return fmt.Errorf("error reading 'is_error': %w", err)
+		}
+		delete(object, "is_error")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["signature"]; found {
+		err = json.Unmarshal(raw, &a.Signature)
+		if err != nil {
+			return fmt.Errorf("error reading 'signature': %w", err)
+		}
+		delete(object, "signature")
+	}
+
+	if raw, found := object["source"]; found {
+		err = json.Unmarshal(raw, &a.Source)
+		if err != nil {
+			return fmt.Errorf("error reading 'source': %w", err)
+		}
+		delete(object, "source")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["thinking"]; found {
+		err = json.Unmarshal(raw, &a.Thinking)
+		if err != nil {
+			return fmt.Errorf("error reading 'thinking': %w", err)
+		}
+		delete(object, "thinking")
+	}
+
+	if raw, found := object["tool_use_id"]; found {
+		err = json.Unmarshal(raw, &a.ToolUseId)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_use_id': %w", err)
+		}
+		delete(object, "tool_use_id")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeContentBlock to handle AdditionalProperties
+func (a ClaudeContentBlock) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CacheControl != nil {
+		object["cache_control"], err = json.Marshal(a.CacheControl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_control': %w", err)
+		}
+	}
+
+	object["content"], err = json.Marshal(a.Content)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'content': %w", err)
+	}
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Input != nil {
+		object["input"], err = json.Marshal(a.Input)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input': %w", err)
+		}
+	}
+
+	if a.IsError != nil {
+		object["is_error"], err = json.Marshal(a.IsError)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'is_error': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	if a.Signature != nil {
+		object["signature"], err = json.Marshal(a.Signature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'signature': %w", err)
+		}
+	}
+
+	if a.Source != nil {
+		object["source"], err = json.Marshal(a.Source)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'source': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.Thinking != nil {
+		object["thinking"], err = json.Marshal(a.Thinking)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thinking': %w", err)
+		}
+	}
+
+	if a.ToolUseId != nil {
+		object["tool_use_id"], err = json.Marshal(a.ToolUseId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_use_id': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeContentBlock_Source. Returns the specified
+// element and whether it was found
+func (a ClaudeContentBlock_Source) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeContentBlock_Source
+func (a *ClaudeContentBlock_Source) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeContentBlock_Source to handle AdditionalProperties
+func (a *ClaudeContentBlock_Source) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["media_type"]; found {
+		err = json.Unmarshal(raw, &a.MediaType)
+		if err != nil {
+			return fmt.Errorf("error reading 'media_type': %w", err)
+		}
+		delete(object, "media_type")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["url"]; found {
+		err = json.Unmarshal(raw, &a.Url)
+		if err != nil {
+			return fmt.Errorf("error reading 'url': %w", err)
+		}
+		delete(object, "url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeContentBlock_Source to handle AdditionalProperties
+func (a ClaudeContentBlock_Source) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	if a.MediaType != nil {
+		object["media_type"], err = json.Marshal(a.MediaType)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'media_type': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	if a.Url != nil {
+		object["url"], err = json.Marshal(a.Url)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'url': %w", err)
 		}
 	}
 
@@ -1827,6 +3900,89 @@ func (a ClaudeMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ClaudeMessage_Usage_CacheCreation. Returns the specified
+// element and whether it was found
+func (a ClaudeMessage_Usage_CacheCreation) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessage_Usage_CacheCreation
+func (a *ClaudeMessage_Usage_CacheCreation) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessage_Usage_CacheCreation to handle AdditionalProperties
+func (a *ClaudeMessage_Usage_CacheCreation) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["ephemeral_1h_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral1hInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_1h_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_1h_input_tokens")
+	}
+
+	if raw, found := object["ephemeral_5m_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral5mInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_5m_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_5m_input_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessage_Usage_CacheCreation to handle AdditionalProperties
+func (a ClaudeMessage_Usage_CacheCreation) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Ephemeral1hInputTokens != nil {
+		object["ephemeral_1h_input_tokens"], err = json.Marshal(a.Ephemeral1hInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_1h_input_tokens': %w", err)
+		}
+	}
+
+	if a.Ephemeral5mInputTokens != nil {
+		object["ephemeral_5m_input_tokens"], err = json.Marshal(a.Ephemeral5mInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_5m_input_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for ClaudeMessage_Usage. Returns the specified
 // element and whether it was found
 func (a ClaudeMessage_Usage) Get(fieldName string) (value interface{}, found bool) {
@@ -1850,6 +4006,14 @@ func (a *ClaudeMessage_Usage) UnmarshalJSON(b []byte) error {
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
+	}
+
+	if raw, found := object["cache_creation"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreation)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation': %w", err)
+		}
+		delete(object, "cache_creation")
 	}
 
 	if raw, found := object["cache_creation_input_tokens"]; found {
@@ -1902,6 +4066,13 @@ func (a *ClaudeMessage_Usage) UnmarshalJSON(b []byte) error {
 func (a ClaudeMessage_Usage) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
+
+	if a.CacheCreation != nil {
+		object["cache_creation"], err = json.Marshal(a.CacheCreation)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation': %w", err)
+		}
+	}
 
 	if a.CacheCreationInputTokens != nil {
 		object["cache_creation_input_tokens"], err = json.Marshal(a.CacheCreationInputTokens)
@@ -2231,6 +4402,102 @@ func (a ClaudeMessageRequest_Messages_Item) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for ClaudeMessageRequest_Tools_Item. Returns the specified
+// element and whether it was found
+func (a ClaudeMessageRequest_Tools_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeMessageRequest_Tools_Item
+func (a *ClaudeMessageRequest_Tools_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Tools_Item to handle AdditionalProperties
+func (a *ClaudeMessageRequest_Tools_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["description"]; found {
+		err = json.Unmarshal(raw, &a.Description)
+		if err != nil {
+			return fmt.Errorf("error reading 'description': %w", err)
+		}
+		delete(object, "description")
+	}
+
+	if raw, found := object["input_schema"]; found {
+		err = json.Unmarshal(raw, &a.InputSchema)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_schema': %w", err)
+		}
+		delete(object, "input_schema")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeMessageRequest_Tools_Item to handle AdditionalProperties
+func (a ClaudeMessageRequest_Tools_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Description != nil {
+		object["description"], err = json.Marshal(a.Description)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'description': %w", err)
+		}
+	}
+
+	if a.InputSchema != nil {
+		object["input_schema"], err = json.Marshal(a.InputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_schema': %w", err)
+		}
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for ClaudeTokenCount. Returns the specified
 // element and whether it was found
 func (a ClaudeTokenCount) Get(fieldName string) (value interface{}, found bool) {
@@ -2286,6 +4553,1283 @@ func (a ClaudeTokenCount) MarshalJSON() ([]byte, error) {
 	object["input_tokens"], err = json.Marshal(a.InputTokens)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeUsage. Returns the specified
+// element and whether it was found
+func (a ClaudeUsage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeUsage
+func (a *ClaudeUsage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeUsage to handle AdditionalProperties
+func (a *ClaudeUsage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cache_creation"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreation)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation': %w", err)
+		}
+		delete(object, "cache_creation")
+	}
+
+	if raw, found := object["cache_creation_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheCreationInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_creation_input_tokens': %w", err)
+		}
+		delete(object, "cache_creation_input_tokens")
+	}
+
+	if raw, found := object["cache_read_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CacheReadInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cache_read_input_tokens': %w", err)
+		}
+		delete(object, "cache_read_input_tokens")
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeUsage to handle AdditionalProperties
+func (a ClaudeUsage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CacheCreation != nil {
+		object["cache_creation"], err = json.Marshal(a.CacheCreation)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation': %w", err)
+		}
+	}
+
+	if a.CacheCreationInputTokens != nil {
+		object["cache_creation_input_tokens"], err = json.Marshal(a.CacheCreationInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_creation_input_tokens': %w", err)
+		}
+	}
+
+	if a.CacheReadInputTokens != nil {
+		object["cache_read_input_tokens"], err = json.Marshal(a.CacheReadInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cache_read_input_tokens': %w", err)
+		}
+	}
+
+	if a.InputTokens != nil {
+		object["input_tokens"], err = json.Marshal(a.InputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+		}
+	}
+
+	if a.OutputTokens != nil {
+		object["output_tokens"], err = json.Marshal(a.OutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ClaudeUsage_CacheCreation. Returns the specified
+// element and whether it was found
+func (a ClaudeUsage_CacheCreation) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ClaudeUsage_CacheCreation
+func (a *ClaudeUsage_CacheCreation) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ClaudeUsage_CacheCreation to handle AdditionalProperties
+func (a *ClaudeUsage_CacheCreation) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["ephemeral_1h_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral1hInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_1h_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_1h_input_tokens")
+	}
+
+	if raw, found := object["ephemeral_5m_input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.Ephemeral5mInputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'ephemeral_5m_input_tokens': %w", err)
+		}
+		delete(object, "ephemeral_5m_input_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ClaudeUsage_CacheCreation to handle AdditionalProperties
+func (a ClaudeUsage_CacheCreation) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Ephemeral1hInputTokens != nil {
+		object["ephemeral_1h_input_tokens"], err = json.Marshal(a.Ephemeral1hInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_1h_input_tokens': %w", err)
+		}
+	}
+
+	if a.Ephemeral5mInputTokens != nil {
+		object["ephemeral_5m_input_tokens"], err = json.Marshal(a.Ephemeral5mInputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ephemeral_5m_input_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for Completion. Returns the specified
+// element and whether it was found
+func (a Completion) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Completion
+func (a *Completion) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Completion to handle AdditionalProperties
+func (a *Completion) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["choices"]; found {
+		err = json.Unmarshal(raw, &a.Choices)
+		if err != nil {
+			return fmt.Errorf("error reading 'choices': %w", err)
+		}
+		delete(object, "choices")
+	}
+
+	if raw, found := object["created"]; found {
+		err = json.Unmarshal(raw, &a.Created)
+		if err != nil {
+			return fmt.Errorf("error reading 'created': %w", err)
+		}
+		delete(object, "created")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Completion to handle AdditionalProperties
+func (a Completion) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Choices != nil {
+		object["choices"], err = json.Marshal(a.Choices)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'choices': %w", err)
+		}
+	}
+
+	object["created"], err = json.Marshal(a.Created)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'created': %w", err)
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for Completion_Choices_Item. Returns the specified
+// element and whether it was found
+func (a Completion_Choices_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Completion_Choices_Item
+func (a *Completion_Choices_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Completion_Choices_Item to handle AdditionalProperties
+func (a *Completion_Choices_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["finish_reason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finish_reason': %w", err)
+		}
+		delete(object, "finish_reason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["logprobs"]; found {
+		err = json.Unmarshal(raw, &a.Logprobs)
+		if err != nil {
+			return fmt.Errorf("error reading 'logprobs': %w", err)
+		}
+		delete(object, "logprobs")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Completion_Choices_Item to handle AdditionalProperties
+func (a Completion_Choices_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FinishReason != nil {
+		object["finish_reason"], err = json.Marshal(a.FinishReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'finish_reason': %w", err)
+		}
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Logprobs != nil {
+		object["logprobs"], err = json.Marshal(a.Logprobs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'logprobs': %w", err)
+		}
+	}
+
+	object["text"], err = json.Marshal(a.Text)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'text': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for CompletionRequest. Returns the specified
+// element and whether it was found
+func (a CompletionRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for CompletionRequest
+func (a *CompletionRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for CompletionRequest to handle AdditionalProperties
+func (a *CompletionRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["echo"]; found {
+		err = json.Unmarshal(raw, &a.Echo)
+		if err != nil {
+			return fmt.Errorf("error reading 'echo': %w", err)
+		}
+		delete(object, "echo")
+	}
+
+	if raw, found := object["max_tokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_tokens': %w", err)
+		}
+		delete(object, "max_tokens")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["n"]; found {
+		err = json.Unmarshal(raw, &a.N)
+		if err != nil {
+			return fmt.Errorf("error reading 'n': %w", err)
+		}
+		delete(object, "n")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["stop"]; found {
+		err = json.Unmarshal(raw, &a.Stop)
+		if err != nil {
+			return fmt.Errorf("error reading 'stop': %w", err)
+		}
+		delete(object, "stop")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if raw, found := object["suffix"]; found {
+		err = json.Unmarshal(raw, &a.Suffix)
+		if err != nil {
+			return fmt.Errorf("error reading 'suffix': %w", err)
+		}
+		delete(object, "suffix")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if raw, found := object["top_p"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_p': %w", err)
+		}
+		delete(object, "top_p")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for CompletionRequest to handle AdditionalProperties
+func (a CompletionRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Echo != nil {
+		object["echo"], err = json.Marshal(a.Echo)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'echo': %w", err)
+		}
+	}
+
+	if a.MaxTokens != nil {
+		object["max_tokens"], err = json.Marshal(a.MaxTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_tokens': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.N != nil {
+		object["n"], err = json.Marshal(a.N)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'n': %w", err)
+		}
+	}
+
+	if a.Prompt != nil {
+		object["prompt"], err = json.Marshal(a.Prompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+		}
+	}
+
+	if a.Stop != nil {
+		object["stop"], err = json.Marshal(a.Stop)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stop': %w", err)
+		}
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	if a.Suffix != nil {
+		object["suffix"], err = json.Marshal(a.Suffix)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'suffix': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["top_p"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_p': %w", err)
+		}
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingList. Returns the specified
+// element and whether it was found
+func (a EmbeddingList) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingList
+func (a *EmbeddingList) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingList to handle AdditionalProperties
+func (a *EmbeddingList) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingList to handle AdditionalProperties
+func (a EmbeddingList) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingList_Data_Item. Returns the specified
+// element and whether it was found
+func (a EmbeddingList_Data_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingList_Data_Item
+func (a *EmbeddingList_Data_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingList_Data_Item to handle AdditionalProperties
+func (a *EmbeddingList_Data_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["embedding"]; found {
+		err = json.Unmarshal(raw, &a.Embedding)
+		if err != nil {
+			return fmt.Errorf("error reading 'embedding': %w", err)
+		}
+		delete(object, "embedding")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingList_Data_Item to handle AdditionalProperties
+func (a EmbeddingList_Data_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["embedding"], err = json.Marshal(a.Embedding)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'embedding': %w", err)
+	}
+
+	object["index"], err = json.Marshal(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'index': %w", err)
+	}
+
+	if a.Object != nil {
+		object["object"], err = json.Marshal(a.Object)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'object': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingList_Usage. Returns the specified
+// element and whether it was found
+func (a EmbeddingList_Usage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingList_Usage
+func (a *EmbeddingList_Usage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingList_Usage to handle AdditionalProperties
+func (a *EmbeddingList_Usage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["prompt_tokens"]; found {
+		err = json.Unmarshal(raw, &a.PromptTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt_tokens': %w", err)
+		}
+		delete(object, "prompt_tokens")
+	}
+
+	if raw, found := object["total_tokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'total_tokens': %w", err)
+		}
+		delete(object, "total_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingList_Usage to handle AdditionalProperties
+func (a EmbeddingList_Usage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.PromptTokens != nil {
+		object["prompt_tokens"], err = json.Marshal(a.PromptTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'prompt_tokens': %w", err)
+		}
+	}
+
+	if a.TotalTokens != nil {
+		object["total_tokens"], err = json.Marshal(a.TotalTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'total_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for EmbeddingRequest. Returns the specified
+// element and whether it was found
+func (a EmbeddingRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for EmbeddingRequest
+func (a *EmbeddingRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for EmbeddingRequest to handle AdditionalProperties
+func (a *EmbeddingRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["dimensions"]; found {
+		err = json.Unmarshal(raw, &a.Dimensions)
+		if err != nil {
+			return fmt.Errorf("error reading 'dimensions': %w", err)
+		}
+		delete(object, "dimensions")
+	}
+
+	if raw, found := object["encoding_format"]; found {
+		err = json.Unmarshal(raw, &a.EncodingFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'encoding_format': %w", err)
+		}
+		delete(object, "encoding_format")
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for EmbeddingRequest to handle AdditionalProperties
+func (a EmbeddingRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Dimensions != nil {
+		object["dimensions"], err = json.Marshal(a.Dimensions)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'dimensions': %w", err)
+		}
+	}
+
+	if a.EncodingFormat != nil {
+		object["encoding_format"], err = json.Marshal(a.EncodingFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'encoding_format': %w", err)
+		}
+	}
+
+	object["input"], err = json.Marshal(a.Input)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input': %w", err)
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiCandidate. Returns the specified
+// element and whether it was found
+func (a GeminiCandidate) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiCandidate
+func (a *GeminiCandidate) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiCandidate to handle AdditionalProperties
+func (a *GeminiCandidate) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["finishReason"]; found {
+		err = json.Unmarshal(raw, &a.FinishReason)
+		if err != nil {
+			return fmt.Errorf("error reading 'finishReason': %w", err)
+		}
+		delete(object, "finishReason")
+	}
+
+	if raw, found := object["index"]; found {
+		err = json.Unmarshal(raw, &a.Index)
+		if err != nil {
+			return fmt.Errorf("error reading 'index': %w", err)
+		}
+		delete(object, "index")
+	}
+
+	if raw, found := object["safetyRatings"]; found {
+		err = json.Unmarshal(raw, &a.SafetyRatings)
+		if err != nil {
+			return fmt.Errorf("error reading 'safetyRatings': %w", err)
+		}
+		delete(object, "safetyRatings")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiCandidate to handle AdditionalProperties
+func (a GeminiCandidate) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.FinishReason != nil {
+		object["finishReason"], err = json.Marshal(a.FinishReason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'finishReason': %w", err)
+		}
+	}
+
+	if a.Index != nil {
+		object["index"], err = json.Marshal(a.Index)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'index': %w", err)
+		}
+	}
+
+	if a.SafetyRatings != nil {
+		object["safetyRatings"], err = json.Marshal(a.SafetyRatings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'safetyRatings': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiContent. Returns the specified
+// element and whether it was found
+func (a GeminiContent) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiContent
+func (a *GeminiContent) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiContent to handle AdditionalProperties
+func (a *GeminiContent) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["parts"]; found {
+		err = json.Unmarshal(raw, &a.Parts)
+		if err != nil {
+			return fmt.Errorf("error reading 'parts': %w", err)
+		}
+		delete(object, "parts")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiContent to handle AdditionalProperties
+func (a GeminiContent) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Parts != nil {
+		object["parts"], err = json.Marshal(a.Parts)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'parts': %w", err)
+		}
+	}
+
+	if a.Role != nil {
+		object["role"], err = json.Marshal(a.Role)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'role': %w", err)
+		}
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -2423,6 +5967,526 @@ func (a GeminiModel) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for GeminiPart. Returns the specified
+// element and whether it was found
+func (a GeminiPart) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart
+func (a *GeminiPart) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart to handle AdditionalProperties
+func (a *GeminiPart) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["fileData"]; found {
+		err = json.Unmarshal(raw, &a.FileData)
+		if err != nil {
+			return fmt.Errorf("error reading 'fileData': %w", err)
+		}
+		delete(object, "fileData")
+	}
+
+	if raw, found := object["functionCall"]; found {
+		err = json.Unmarshal(raw, &a.FunctionCall)
+		if err != nil {
+			return fmt.Errorf("error reading 'functionCall': %w", err)
+		}
+		delete(object, "functionCall")
+	}
+
+	if raw, found := object["functionResponse"]; found {
+		err = json.Unmarshal(raw, &a.FunctionResponse)
+		if err != nil {
+			return fmt.Errorf("error reading 'functionResponse': %w", err)
+		}
+		delete(object, "functionResponse")
+	}
+
+	if raw, found := object["inlineData"]; found {
+		err = json.Unmarshal(raw, &a.InlineData)
+		if err != nil {
+			return fmt.Errorf("error reading 'inlineData': %w", err)
+		}
+		delete(object, "inlineData")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["thought"]; found {
+		err = json.Unmarshal(raw, &a.Thought)
+		if err != nil {
+			return fmt.Errorf("error reading 'thought': %w", err)
+		}
+		delete(object, "thought")
+	}
+
+	if raw, found := object["thoughtSignature"]; found {
+		err = json.Unmarshal(raw, &a.ThoughtSignature)
+		if err != nil {
+			return fmt.Errorf("error reading 'thoughtSignature': %w", err)
+		}
+		delete(object, "thoughtSignature")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart to handle AdditionalProperties
+func (a GeminiPart) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FileData != nil {
+		object["fileData"], err = json.Marshal(a.FileData)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'fileData': %w", err)
+		}
+	}
+
+	if a.FunctionCall != nil {
+		object["functionCall"], err = json.Marshal(a.FunctionCall)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'functionCall': %w", err)
+		}
+	}
+
+	if a.FunctionResponse != nil {
+		object["functionResponse"], err = json.Marshal(a.FunctionResponse)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'functionResponse': %w", err)
+		}
+	}
+
+	if a.InlineData != nil {
+		object["inlineData"], err = json.Marshal(a.InlineData)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'inlineData': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.Thought != nil {
+		object["thought"], err = json.Marshal(a.Thought)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thought': %w", err)
+		}
+	}
+
+	if a.ThoughtSignature != nil {
+		object["thoughtSignature"], err = json.Marshal(a.ThoughtSignature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thoughtSignature': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_FileData. Returns the specified
+// element and whether it was found
+func (a GeminiPart_FileData) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_FileData
+func (a *GeminiPart_FileData) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_FileData to handle AdditionalProperties
+func (a *GeminiPart_FileData) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["fileUri"]; found {
+		err = json.Unmarshal(raw, &a.FileUri)
+		if err != nil {
+			return fmt.Errorf("error reading 'fileUri': %w", err)
+		}
+		delete(object, "fileUri")
+	}
+
+	if raw, found := object["mimeType"]; found {
+		err = json.Unmarshal(raw, &a.MimeType)
+		if err != nil {
+			return fmt.Errorf("error reading 'mimeType': %w", err)
+		}
+		delete(object, "mimeType")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_FileData to handle AdditionalProperties
+func (a GeminiPart_FileData) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.FileUri != nil {
+		object["fileUri"], err = json.Marshal(a.FileUri)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'fileUri': %w", err)
+		}
+	}
+
+	if a.MimeType != nil {
+		object["mimeType"], err = json.Marshal(a.MimeType)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'mimeType': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_FunctionCall. Returns the specified
+// element and whether it was found
+func (a GeminiPart_FunctionCall) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_FunctionCall
+func (a *GeminiPart_FunctionCall) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_FunctionCall to handle AdditionalProperties
+func (a *GeminiPart_FunctionCall) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["args"]; found {
+		err = json.Unmarshal(raw, &a.Args)
+		if err != nil {
+			return fmt.Errorf("error reading 'args': %w", err)
+		}
+		delete(object, "args")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_FunctionCall to handle AdditionalProperties
+func (a GeminiPart_FunctionCall) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Args != nil {
+		object["args"], err = json.Marshal(a.Args)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'args': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_FunctionResponse. Returns the specified
+// element and whether it was found
+func (a GeminiPart_FunctionResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_FunctionResponse
+func (a *GeminiPart_FunctionResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_FunctionResponse to handle AdditionalProperties
+func (a *GeminiPart_FunctionResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["response"]; found {
+		err = json.Unmarshal(raw, &a.Response)
+		if err != nil {
+			return fmt.Errorf("error reading 'response': %w", err)
+		}
+		delete(object, "response")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_FunctionResponse to handle AdditionalProperties
+func (a GeminiPart_FunctionResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	if a.Response != nil {
+		object["response"], err = json.Marshal(a.Response)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for GeminiPart_InlineData. Returns the specified
+// element and whether it was found
+func (a GeminiPart_InlineData) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for GeminiPart_InlineData
+func (a *GeminiPart_InlineData) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for GeminiPart_InlineData to handle AdditionalProperties
+func (a *GeminiPart_InlineData) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
+	}
+
+	if raw, found := object["mimeType"]; found {
+		err = json.Unmarshal(raw, &a.MimeType)
+		if err != nil {
+			return fmt.Errorf("error reading 'mimeType': %w", err)
+		}
+		delete(object, "mimeType")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiPart_InlineData to handle AdditionalProperties
+func (a GeminiPart_InlineData) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
+
+	if a.MimeType != nil {
+		object["mimeType"], err = json.Marshal(a.MimeType)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'mimeType': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for GeminiRequest. Returns the specified
 // element and whether it was found
 func (a GeminiRequest) Get(fieldName string) (value interface{}, found bool) {
@@ -2446,6 +6510,14 @@ func (a *GeminiRequest) UnmarshalJSON(b []byte) error {
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
+	}
+
+	if raw, found := object["cachedContent"]; found {
+		err = json.Unmarshal(raw, &a.CachedContent)
+		if err != nil {
+			return fmt.Errorf("error reading 'cachedContent': %w", err)
+		}
+		delete(object, "cachedContent")
 	}
 
 	if raw, found := object["content"]; found {
@@ -2472,6 +6544,38 @@ func (a *GeminiRequest) UnmarshalJSON(b []byte) error {
 		delete(object, "generationConfig")
 	}
 
+	if raw, found := object["safetySettings"]; found {
+		err = json.Unmarshal(raw, &a.SafetySettings)
+		if err != nil {
+			return fmt.Errorf("error reading 'safetySettings': %w", err)
+		}
+		delete(object, "safetySettings")
+	}
+
+	if raw, found := object["systemInstruction"]; found {
+		err = json.Unmarshal(raw, &a.SystemInstruction)
+		if err != nil {
+			return fmt.Errorf("error reading 'systemInstruction': %w", err)
+		}
+		delete(object, "systemInstruction")
+	}
+
+	if raw, found := object["toolConfig"]; found {
+		err = json.Unmarshal(raw, &a.ToolConfig)
+		if err != nil {
+			return fmt.Errorf("error reading 'toolConfig': %w", err)
+		}
+		delete(object, "toolConfig")
+	}
+
+	if raw, found := object["tools"]; found {
+		err = json.Unmarshal(raw, &a.Tools)
+		if err != nil {
+			return fmt.Errorf("error reading 'tools': %w", err)
+		}
+		delete(object, "tools")
+	}
+
 	if len(object) != 0 {
 		a.AdditionalProperties = make(map[string]interface{})
 		for fieldName, fieldBuf := range object {
@@ -2491,6 +6595,13 @@ func (a GeminiRequest) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
 
+	if a.CachedContent != nil {
+		object["cachedContent"], err = json.Marshal(a.CachedContent)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cachedContent': %w", err)
+		}
+	}
+
 	if a.Content != nil {
 		object["content"], err = json.Marshal(a.Content)
 		if err != nil {
@@ -2509,6 +6620,34 @@ func (a GeminiRequest) MarshalJSON() ([]byte, error) {
 		object["generationConfig"], err = json.Marshal(a.GenerationConfig)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'generationConfig': %w", err)
+		}
+	}
+
+	if a.SafetySettings != nil {
+		object["safetySettings"], err = json.Marshal(a.SafetySettings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'safetySettings': %w", err)
+		}
+	}
+
+	if a.SystemInstruction != nil {
+		object["systemInstruction"], err = json.Marshal(a.SystemInstruction)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'systemInstruction': %w", err)
+		}
+	}
+
+	if a.ToolConfig != nil {
+		object["toolConfig"], err = json.Marshal(a.ToolConfig)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'toolConfig': %w", err)
+		}
+	}
+
+	if a.Tools != nil {
+		object["tools"], err = json.Marshal(a.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
 		}
 	}
 
@@ -2698,6 +6837,22 @@ func (a *GeminiResponse) UnmarshalJSON(b []byte) error {
 		delete(object, "modelVersion")
 	}
 
+	if raw, found := object["promptFeedback"]; found {
+		err = json.Unmarshal(raw, &a.PromptFeedback)
+		if err != nil {
+			return fmt.Errorf("error reading 'promptFeedback': %w", err)
+		}
+		delete(object, "promptFeedback")
+	}
+
+	if raw, found := object["responseId"]; found {
+		err = json.Unmarshal(raw, &a.ResponseId)
+		if err != nil {
+			return fmt.Errorf("error reading 'responseId': %w", err)
+		}
+		delete(object, "responseId")
+	}
+
 	if raw, found := object["totalTokens"]; found {
 		err = json.Unmarshal(raw, &a.TotalTokens)
 		if err != nil {
@@ -2754,6 +6909,20 @@ func (a GeminiResponse) MarshalJSON() ([]byte, error) {
 		}
 	}
 
+	if a.PromptFeedback != nil {
+		object["promptFeedback"], err = json.Marshal(a.PromptFeedback)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'promptFeedback': %w", err)
+		}
+	}
+
+	if a.ResponseId != nil {
+		object["responseId"], err = json.Marshal(a.ResponseId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'responseId': %w", err)
+		}
+	}
+
 	if a.TotalTokens != nil {
 		object["totalTokens"], err = json.Marshal(a.TotalTokens)
 		if err != nil {
@@ -2777,45 +6946,37 @@ func (a GeminiResponse) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// Getter for additional properties for OpenAIModelRequest. Returns the specified
+// Getter for additional properties for GeminiResponse_Embedding. Returns the specified
 // element and whether it was found
-func (a OpenAIModelRequest) Get(fieldName string) (value interface{}, found bool) {
+func (a GeminiResponse_Embedding) Get(fieldName string) (value interface{}, found bool) {
 	if a.AdditionalProperties != nil {
 		value, found = a.AdditionalProperties[fieldName]
 	}
 	return
 }
 
-// Setter for additional properties for OpenAIModelRequest
-func (a *OpenAIModelRequest) Set(fieldName string, value interface{}) {
+// Setter for additional properties for GeminiResponse_Embedding
+func (a *GeminiResponse_Embedding) Set(fieldName string, value interface{}) {
 	if a.AdditionalProperties == nil {
 		a.AdditionalProperties = make(map[string]interface{})
 	}
 	a.AdditionalProperties[fieldName] = value
 }
 
-// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
-func (a *OpenAIModelRequest) UnmarshalJSON(b []byte) error {
+// Override default JSON handling for GeminiResponse_Embedding to handle AdditionalProperties
+func (a *GeminiResponse_Embedding) UnmarshalJSON(b []byte) error {
 	object := make(map[string]json.RawMessage)
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
 	}
 
-	if raw, found := object["model"]; found {
-		err = json.Unmarshal(raw, &a.Model)
+	if raw, found := object["values"]; found {
+		err = json.Unmarshal(raw, &a.Values)
 		if err != nil {
-			return fmt.Errorf("error reading 'model': %w", err)
+			return fmt.Errorf("error reading 'values': %w", err)
 		}
-		delete(object, "model")
-	}
-
-	if raw, found := object["stream"]; found {
-		err = json.Unmarshal(raw, &a.Stream)
-		if err != nil {
-			return fmt.Errorf("error reading 'stream': %w", err)
-		}
-		delete(object, "stream")
+		delete(object, "values")
 	}
 
 	if len(object) != 0 {
@@ -2832,20 +6993,15 @@ func (a *OpenAIModelRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Override default JSON handling for OpenAIModelRequest to handle AdditionalProperties
-func (a OpenAIModelRequest) MarshalJSON() ([]byte, error) {
+// Override default JSON handling for GeminiResponse_Embedding to handle AdditionalProperties
+func (a GeminiResponse_Embedding) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
 
-	object["model"], err = json.Marshal(a.Model)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'model': %w", err)
-	}
-
-	if a.Stream != nil {
-		object["stream"], err = json.Marshal(a.Stream)
+	if a.Values != nil {
+		object["values"], err = json.Marshal(a.Values)
 		if err != nil {
-			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+			return nil, fmt.Errorf("error marshaling 'values': %w", err)
 		}
 	}
 
@@ -2858,29 +7014,387 @@ func (a OpenAIModelRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// Getter for additional properties for OpenAIObject. Returns the specified
+// Getter for additional properties for GeminiUsageMetadata. Returns the specified
 // element and whether it was found
-func (a OpenAIObject) Get(fieldName string) (value interface{}, found bool) {
+func (a GeminiUsageMetadata) Get(fieldName string) (value interface{}, found bool) {
 	if a.AdditionalProperties != nil {
 		value, found = a.AdditionalProperties[fieldName]
 	}
 	return
 }
 
-// Setter for additional properties for OpenAIObject
-func (a *OpenAIObject) Set(fieldName string, value interface{}) {
+// Setter for additional properties for GeminiUsageMetadata
+func (a *GeminiUsageMetadata) Set(fieldName string, value interface{}) {
 	if a.AdditionalProperties == nil {
 		a.AdditionalProperties = make(map[string]interface{})
 	}
 	a.AdditionalProperties[fieldName] = value
 }
 
-// Override default JSON handling for OpenAIObject to handle AdditionalProperties
-func (a *OpenAIObject) UnmarshalJSON(b []byte) error {
+// Override default JSON handling for GeminiUsageMetadata to handle AdditionalProperties
+func (a *GeminiUsageMetadata) UnmarshalJSON(b []byte) error {
 	object := make(map[string]json.RawMessage)
 	err := json.Unmarshal(b, &object)
 	if err != nil {
 		return err
+	}
+
+	if raw, found := object["cachedContentTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.CachedContentTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'cachedContentTokenCount': %w", err)
+		}
+		delete(object, "cachedContentTokenCount")
+	}
+
+	if raw, found := object["candidatesTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.CandidatesTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'candidatesTokenCount': %w", err)
+		}
+		delete(object, "candidatesTokenCount")
+	}
+
+	if raw, found := object["promptTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.PromptTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'promptTokenCount': %w", err)
+		}
+		delete(object, "promptTokenCount")
+	}
+
+	if raw, found := object["thoughtsTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.ThoughtsTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'thoughtsTokenCount': %w", err)
+		}
+		delete(object, "thoughtsTokenCount")
+	}
+
+	if raw, found := object["toolUsePromptTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.ToolUsePromptTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'toolUsePromptTokenCount': %w", err)
+		}
+		delete(object, "toolUsePromptTokenCount")
+	}
+
+	if raw, found := object["totalTokenCount"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokenCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'totalTokenCount': %w", err)
+		}
+		delete(object, "totalTokenCount")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for GeminiUsageMetadata to handle AdditionalProperties
+func (a GeminiUsageMetadata) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CachedContentTokenCount != nil {
+		object["cachedContentTokenCount"], err = json.Marshal(a.CachedContentTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cachedContentTokenCount': %w", err)
+		}
+	}
+
+	if a.CandidatesTokenCount != nil {
+		object["candidatesTokenCount"], err = json.Marshal(a.CandidatesTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'candidatesTokenCount': %w", err)
+		}
+	}
+
+	if a.PromptTokenCount != nil {
+		object["promptTokenCount"], err = json.Marshal(a.PromptTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'promptTokenCount': %w", err)
+		}
+	}
+
+	if a.ThoughtsTokenCount != nil {
+		object["thoughtsTokenCount"], err = json.Marshal(a.ThoughtsTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'thoughtsTokenCount': %w", err)
+		}
+	}
+
+	if a.ToolUsePromptTokenCount != nil {
+		object["toolUsePromptTokenCount"], err = json.Marshal(a.ToolUsePromptTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'toolUsePromptTokenCount': %w", err)
+		}
+	}
+
+	if a.TotalTokenCount != nil {
+		object["totalTokenCount"], err = json.Marshal(a.TotalTokenCount)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'totalTokenCount': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImageRequest. Returns the specified
+// element and whether it was found
+func (a ImageRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImageRequest
+func (a *ImageRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImageRequest to handle AdditionalProperties
+func (a *ImageRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["background"]; found {
+		err = json.Unmarshal(raw, &a.Background)
+		if err != nil {
+			return fmt.Errorf("error reading 'background': %w", err)
+		}
+		delete(object, "background")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["n"]; found {
+		err = json.Unmarshal(raw, &a.N)
+		if err != nil {
+			return fmt.Errorf("error reading 'n': %w", err)
+		}
+		delete(object, "n")
+	}
+
+	if raw, found := object["output_format"]; found {
+		err = json.Unmarshal(raw, &a.OutputFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_format': %w", err)
+		}
+		delete(object, "output_format")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["quality"]; found {
+		err = json.Unmarshal(raw, &a.Quality)
+		if err != nil {
+			return fmt.Errorf("error reading 'quality': %w", err)
+		}
+		delete(object, "quality")
+	}
+
+	if raw, found := object["response_format"]; found {
+		err = json.Unmarshal(raw, &a.ResponseFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_format': %w", err)
+		}
+		delete(object, "response_format")
+	}
+
+	if raw, found := object["size"]; found {
+		err = json.Unmarshal(raw, &a.Size)
+		if err != nil {
+			return fmt.Errorf("error reading 'size': %w", err)
+		}
+		delete(object, "size")
+	}
+
+	if raw, found := object["style"]; found {
+		err = json.Unmarshal(raw, &a.Style)
+		if err != nil {
+			return fmt.Errorf("error reading 'style': %w", err)
+		}
+		delete(object, "style")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ImageRequest to handle AdditionalProperties
+func (a ImageRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Background != nil {
+		object["background"], err = json.Marshal(a.Background)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'background': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.N != nil {
+		object["n"], err = json.Marshal(a.N)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'n': %w", err)
+		}
+	}
+
+	if a.OutputFormat != nil {
+		object["output_format"], err = json.Marshal(a.OutputFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_format': %w", err)
+		}
+	}
+
+	object["prompt"], err = json.Marshal(a.Prompt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+	}
+
+	if a.Quality != nil {
+		object["quality"], err = json.Marshal(a.Quality)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'quality': %w", err)
+		}
+	}
+
+	if a.ResponseFormat != nil {
+		object["response_format"], err = json.Marshal(a.ResponseFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_format': %w", err)
+		}
+	}
+
+	if a.Size != nil {
+		object["size"], err = json.Marshal(a.Size)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'size': %w", err)
+		}
+	}
+
+	if a.Style != nil {
+		object["style"], err = json.Marshal(a.Style)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'style': %w", err)
+		}
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImagesResponse. Returns the specified
+// element and whether it was found
+func (a ImagesResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImagesResponse
+func (a *ImagesResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImagesResponse to handle AdditionalProperties
+func (a *ImagesResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["created"]; found {
+		err = json.Unmarshal(raw, &a.Created)
+		if err != nil {
+			return fmt.Errorf("error reading 'created': %w", err)
+		}
+		delete(object, "created")
+	}
+
+	if raw, found := object["data"]; found {
+		err = json.Unmarshal(raw, &a.Data)
+		if err != nil {
+			return fmt.Errorf("error reading 'data': %w", err)
+		}
+		delete(object, "data")
 	}
 
 	if raw, found := object["usage"]; found {
@@ -2905,15 +7419,1236 @@ func (a *OpenAIObject) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Override default JSON handling for OpenAIObject to handle AdditionalProperties
-func (a OpenAIObject) MarshalJSON() ([]byte, error) {
+// Override default JSON handling for ImagesResponse to handle AdditionalProperties
+func (a ImagesResponse) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
+
+	object["created"], err = json.Marshal(a.Created)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'created': %w", err)
+	}
+
+	if a.Data != nil {
+		object["data"], err = json.Marshal(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'data': %w", err)
+		}
+	}
 
 	if a.Usage != nil {
 		object["usage"], err = json.Marshal(a.Usage)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImagesResponse_Data_Item. Returns the specified
+// element and whether it was found
+func (a ImagesResponse_Data_Item) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImagesResponse_Data_Item
+func (a *ImagesResponse_Data_Item) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImagesResponse_Data_Item to handle AdditionalProperties
+func (a *ImagesResponse_Data_Item) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["b64_json"]; found {
+		err = json.Unmarshal(raw, &a.B64Json)
+		if err != nil {
+			return fmt.Errorf("error reading 'b64_json': %w", err)
+		}
+		delete(object, "b64_json")
+	}
+
+	if raw, found := object["revised_prompt"]; found {
+		err = json.Unmarshal(raw, &a.RevisedPrompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'revised_prompt': %w", err)
+		}
+		delete(object, "revised_prompt")
+	}
+
+	if raw, found := object["url"]; found {
+		err = json.Unmarshal(raw, &a.Url)
+		if err != nil {
+			return fmt.Errorf("error reading 'url': %w", err)
+		}
+		delete(object, "url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ImagesResponse_Data_Item to handle AdditionalProperties
+func (a ImagesResponse_Data_Item) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.B64Json != nil {
+		object["b64_json"], err = json.Marshal(a.B64Json)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'b64_json': %w", err)
+		}
+	}
+
+	if a.RevisedPrompt != nil {
+		object["revised_prompt"], err = json.Marshal(a.RevisedPrompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'revised_prompt': %w", err)
+		}
+	}
+
+	if a.Url != nil {
+		object["url"], err = json.Marshal(a.Url)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'url': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ImagesResponse_Usage. Returns the specified
+// element and whether it was found
+func (a ImagesResponse_Usage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ImagesResponse_Usage
+func (a *ImagesResponse_Usage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ImagesResponse_Usage to handle AdditionalProperties
+func (a *ImagesResponse_Usage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if raw, found := object["total_tokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'total_tokens': %w", err)
+		}
+		delete(object, "total_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ImagesResponse_Usage to handle AdditionalProperties
+func (a ImagesResponse_Usage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.InputTokens != nil {
+		object["input_tokens"], err = json.Marshal(a.InputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+		}
+	}
+
+	if a.OutputTokens != nil {
+		object["output_tokens"], err = json.Marshal(a.OutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+		}
+	}
+
+	if a.TotalTokens != nil {
+		object["total_tokens"], err = json.Marshal(a.TotalTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'total_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for Response. Returns the specified
+// element and whether it was found
+func (a Response) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for Response
+func (a *Response) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for Response to handle AdditionalProperties
+func (a *Response) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["created_at"]; found {
+		err = json.Unmarshal(raw, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("error reading 'created_at': %w", err)
+		}
+		delete(object, "created_at")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["incomplete_details"]; found {
+		err = json.Unmarshal(raw, &a.IncompleteDetails)
+		if err != nil {
+			return fmt.Errorf("error reading 'incomplete_details': %w", err)
+		}
+		delete(object, "incomplete_details")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if raw, found := object["output"]; found {
+		err = json.Unmarshal(raw, &a.Output)
+		if err != nil {
+			return fmt.Errorf("error reading 'output': %w", err)
+		}
+		delete(object, "output")
+	}
+
+	if raw, found := object["output_text"]; found {
+		err = json.Unmarshal(raw, &a.OutputText)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_text': %w", err)
+		}
+		delete(object, "output_text")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["usage"]; found {
+		err = json.Unmarshal(raw, &a.Usage)
+		if err != nil {
+			return fmt.Errorf("error reading 'usage': %w", err)
+		}
+		delete(object, "usage")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for Response to handle AdditionalProperties
+func (a Response) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CreatedAt != nil {
+		object["created_at"], err = json.Marshal(a.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'created_at': %w", err)
+		}
+	}
+
+	if a.Error != nil {
+		object["error"], err = json.Marshal(a.Error)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'error': %w", err)
+		}
+	}
+
+	object["id"], err = json.Marshal(a.Id)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'id': %w", err)
+	}
+
+	if a.IncompleteDetails != nil {
+		object["incomplete_details"], err = json.Marshal(a.IncompleteDetails)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'incomplete_details': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	if a.Output != nil {
+		object["output"], err = json.Marshal(a.Output)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output': %w", err)
+		}
+	}
+
+	if a.OutputText != nil {
+		object["output_text"], err = json.Marshal(a.OutputText)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_text': %w", err)
+		}
+	}
+
+	if a.Status != nil {
+		object["status"], err = json.Marshal(a.Status)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'status': %w", err)
+		}
+	}
+
+	if a.Usage != nil {
+		object["usage"], err = json.Marshal(a.Usage)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'usage': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseContentPart. Returns the specified
+// element and whether it was found
+func (a ResponseContentPart) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseContentPart
+func (a *ResponseContentPart) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseContentPart to handle AdditionalProperties
+func (a *ResponseContentPart) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["annotations"]; found {
+		err = json.Unmarshal(raw, &a.Annotations)
+		if err != nil {
+			return fmt.Errorf("error reading 'annotations': %w", err)
+		}
+		delete(object, "annotations")
+	}
+
+	if raw, found := object["image_url"]; found {
+		err = json.Unmarshal(raw, &a.ImageUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'image_url': %w", err)
+		}
+		delete(object, "image_url")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseContentPart to handle AdditionalProperties
+func (a ResponseContentPart) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Annotations != nil {
+		object["annotations"], err = json.Marshal(a.Annotations)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'annotations': %w", err)
+		}
+	}
+
+	if a.ImageUrl != nil {
+		object["image_url"], err = json.Marshal(a.ImageUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'image_url': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseItem. Returns the specified
+// element and whether it was found
+func (a ResponseItem) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseItem
+func (a *ResponseItem) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseItem to handle AdditionalProperties
+func (a *ResponseItem) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["arguments"]; found {
+		err = json.Unmarshal(raw, &a.Arguments)
+		if err != nil {
+			return fmt.Errorf("error reading 'arguments': %w", err)
+		}
+		delete(object, "arguments")
+	}
+
+	if raw, found := object["call_id"]; found {
+		err = json.Unmarshal(raw, &a.CallId)
+		if err != nil {
+			return fmt.Errorf("error reading 'call_id': %w", err)
+		}
+		delete(object, "call_id")
+	}
+
+	if raw, found := object["content"]; found {
+		err = json.Unmarshal(raw, &a.Content)
+		if err != nil {
+			return fmt.Errorf("error reading 'content': %w", err)
+		}
+		delete(object, "content")
+	}
+
+	if raw, found := object["id"]; found {
+		err = json.Unmarshal(raw, &a.Id)
+		if err != nil {
+			return fmt.Errorf("error reading 'id': %w", err)
+		}
+		delete(object, "id")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["output"]; found {
+		err = json.Unmarshal(raw, &a.Output)
+		if err != nil {
+			return fmt.Errorf("error reading 'output': %w", err)
+		}
+		delete(object, "output")
+	}
+
+	if raw, found := object["role"]; found {
+		err = json.Unmarshal(raw, &a.Role)
+		if err != nil {
+			return fmt.Errorf("error reading 'role': %w", err)
+		}
+		delete(object, "role")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseItem to handle AdditionalProperties
+func (a ResponseItem) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Arguments != nil {
+		object["arguments"], err = json.Marshal(a.Arguments)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'arguments': %w", err)
+		}
+	}
+
+	if a.CallId != nil {
+		object["call_id"], err = json.Marshal(a.CallId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'call_id': %w", err)
+		}
+	}
+
+	if a.Content != nil {
+		object["content"], err = json.Marshal(a.Content)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'content': %w", err)
+		}
+	}
+
+	if a.Id != nil {
+		object["id"], err = json.Marshal(a.Id)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'id': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	object["output"], err = json.Marshal(a.Output)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'output': %w", err)
+	}
+
+	if a.Role != nil {
+		object["role"], err = json.Marshal(a.Role)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'role': %w", err)
+		}
+	}
+
+	if a.Status != nil {
+		object["status"], err = json.Marshal(a.Status)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'status': %w", err)
+		}
+	}
+
+	if a.Type != nil {
+		object["type"], err = json.Marshal(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'type': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseRequest. Returns the specified
+// element and whether it was found
+func (a ResponseRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseRequest
+func (a *ResponseRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseRequest to handle AdditionalProperties
+func (a *ResponseRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["instructions"]; found {
+		err = json.Unmarshal(raw, &a.Instructions)
+		if err != nil {
+			return fmt.Errorf("error reading 'instructions': %w", err)
+		}
+		delete(object, "instructions")
+	}
+
+	if raw, found := object["max_output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.MaxOutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_output_tokens': %w", err)
+		}
+		delete(object, "max_output_tokens")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["previous_response_id"]; found {
+		err = json.Unmarshal(raw, &a.PreviousResponseId)
+		if err != nil {
+			return fmt.Errorf("error reading 'previous_response_id': %w", err)
+		}
+		delete(object, "previous_response_id")
+	}
+
+	if raw, found := object["reasoning"]; found {
+		err = json.Unmarshal(raw, &a.Reasoning)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning': %w", err)
+		}
+		delete(object, "reasoning")
+	}
+
+	if raw, found := object["store"]; found {
+		err = json.Unmarshal(raw, &a.Store)
+		if err != nil {
+			return fmt.Errorf("error reading 'store': %w", err)
+		}
+		delete(object, "store")
+	}
+
+	if raw, found := object["stream"]; found {
+		err = json.Unmarshal(raw, &a.Stream)
+		if err != nil {
+			return fmt.Errorf("error reading 'stream': %w", err)
+		}
+		delete(object, "stream")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if raw, found := object["text"]; found {
+		err = json.Unmarshal(raw, &a.Text)
+		if err != nil {
+			return fmt.Errorf("error reading 'text': %w", err)
+		}
+		delete(object, "text")
+	}
+
+	if raw, found := object["tool_choice"]; found {
+		err = json.Unmarshal(raw, &a.ToolChoice)
+		if err != nil {
+			return fmt.Errorf("error reading 'tool_choice': %w", err)
+		}
+		delete(object, "tool_choice")
+	}
+
+	if raw, found := object["tools"]; found {
+		err = json.Unmarshal(raw, &a.Tools)
+		if err != nil {
+			return fmt.Errorf("error reading 'tools': %w", err)
+		}
+		delete(object, "tools")
+	}
+
+	if raw, found := object["top_p"]; found {
+		err = json.Unmarshal(raw, &a.TopP)
+		if err != nil {
+			return fmt.Errorf("error reading 'top_p': %w", err)
+		}
+		delete(object, "top_p")
+	}
+
+	if raw, found := object["user"]; found {
+		err = json.Unmarshal(raw, &a.User)
+		if err != nil {
+			return fmt.Errorf("error reading 'user': %w", err)
+		}
+		delete(object, "user")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseRequest to handle AdditionalProperties
+func (a ResponseRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Input != nil {
+		object["input"], err = json.Marshal(a.Input)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input': %w", err)
+		}
+	}
+
+	if a.Instructions != nil {
+		object["instructions"], err = json.Marshal(a.Instructions)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'instructions': %w", err)
+		}
+	}
+
+	if a.MaxOutputTokens != nil {
+		object["max_output_tokens"], err = json.Marshal(a.MaxOutputTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_output_tokens': %w", err)
+		}
+	}
+
+	object["model"], err = json.Marshal(a.Model)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'model': %w", err)
+	}
+
+	if a.PreviousResponseId != nil {
+		object["previous_response_id"], err = json.Marshal(a.PreviousResponseId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'previous_response_id': %w", err)
+		}
+	}
+
+	if a.Reasoning != nil {
+		object["reasoning"], err = json.Marshal(a.Reasoning)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning': %w", err)
+		}
+	}
+
+	if a.Store != nil {
+		object["store"], err = json.Marshal(a.Store)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'store': %w", err)
+		}
+	}
+
+	if a.Stream != nil {
+		object["stream"], err = json.Marshal(a.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'stream': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
+		}
+	}
+
+	if a.Text != nil {
+		object["text"], err = json.Marshal(a.Text)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'text': %w", err)
+		}
+	}
+
+	if a.ToolChoice != nil {
+		object["tool_choice"], err = json.Marshal(a.ToolChoice)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tool_choice': %w", err)
+		}
+	}
+
+	if a.Tools != nil {
+		object["tools"], err = json.Marshal(a.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tools': %w", err)
+		}
+	}
+
+	if a.TopP != nil {
+		object["top_p"], err = json.Marshal(a.TopP)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'top_p': %w", err)
+		}
+	}
+
+	if a.User != nil {
+		object["user"], err = json.Marshal(a.User)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'user': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseUsage. Returns the specified
+// element and whether it was found
+func (a ResponseUsage) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseUsage
+func (a *ResponseUsage) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseUsage to handle AdditionalProperties
+func (a *ResponseUsage) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input_tokens"]; found {
+		err = json.Unmarshal(raw, &a.InputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens': %w", err)
+		}
+		delete(object, "input_tokens")
+	}
+
+	if raw, found := object["input_tokens_details"]; found {
+		err = json.Unmarshal(raw, &a.InputTokensDetails)
+		if err != nil {
+			return fmt.Errorf("error reading 'input_tokens_details': %w", err)
+		}
+		delete(object, "input_tokens_details")
+	}
+
+	if raw, found := object["output_tokens"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens': %w", err)
+		}
+		delete(object, "output_tokens")
+	}
+
+	if raw, found := object["output_tokens_details"]; found {
+		err = json.Unmarshal(raw, &a.OutputTokensDetails)
+		if err != nil {
+			return fmt.Errorf("error reading 'output_tokens_details': %w", err)
+		}
+		delete(object, "output_tokens_details")
+	}
+
+	if raw, found := object["total_tokens"]; found {
+		err = json.Unmarshal(raw, &a.TotalTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'total_tokens': %w", err)
+		}
+		delete(object, "total_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseUsage to handle AdditionalProperties
+func (a ResponseUsage) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["input_tokens"], err = json.Marshal(a.InputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input_tokens': %w", err)
+	}
+
+	if a.InputTokensDetails != nil {
+		object["input_tokens_details"], err = json.Marshal(a.InputTokensDetails)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'input_tokens_details': %w", err)
+		}
+	}
+
+	object["output_tokens"], err = json.Marshal(a.OutputTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'output_tokens': %w", err)
+	}
+
+	if a.OutputTokensDetails != nil {
+		object["output_tokens_details"], err = json.Marshal(a.OutputTokensDetails)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'output_tokens_details': %w", err)
+		}
+	}
+
+	object["total_tokens"], err = json.Marshal(a.TotalTokens)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'total_tokens': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseUsage_InputTokensDetails. Returns the specified
+// element and whether it was found
+func (a ResponseUsage_InputTokensDetails) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseUsage_InputTokensDetails
+func (a *ResponseUsage_InputTokensDetails) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseUsage_InputTokensDetails to handle AdditionalProperties
+func (a *ResponseUsage_InputTokensDetails) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["cached_tokens"]; found {
+		err = json.Unmarshal(raw, &a.CachedTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'cached_tokens': %w", err)
+		}
+		delete(object, "cached_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseUsage_InputTokensDetails to handle AdditionalProperties
+func (a ResponseUsage_InputTokensDetails) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CachedTokens != nil {
+		object["cached_tokens"], err = json.Marshal(a.CachedTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'cached_tokens': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ResponseUsage_OutputTokensDetails. Returns the specified
+// element and whether it was found
+func (a ResponseUsage_OutputTokensDetails) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ResponseUsage_OutputTokensDetails
+func (a *ResponseUsage_OutputTokensDetails) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ResponseUsage_OutputTokensDetails to handle AdditionalProperties
+func (a *ResponseUsage_OutputTokensDetails) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["reasoning_tokens"]; found {
+		err = json.Unmarshal(raw, &a.ReasoningTokens)
+		if err != nil {
+			return fmt.Errorf("error reading 'reasoning_tokens': %w", err)
+		}
+		delete(object, "reasoning_tokens")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ResponseUsage_OutputTokensDetails to handle AdditionalProperties
+func (a ResponseUsage_OutputTokensDetails) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.ReasoningTokens != nil {
+		object["reasoning_tokens"], err = json.Marshal(a.ReasoningTokens)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reasoning_tokens': %w", err)
 		}
 	}
 
@@ -3494,6 +9229,254 @@ func (t *ClaudeMessageRequest_System) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsCompletionRequestPrompt0 returns the union data inside the CompletionRequest_Prompt as a CompletionRequestPrompt0
+func (t CompletionRequest_Prompt) AsCompletionRequestPrompt0() (CompletionRequestPrompt0, error) {
+	var body CompletionRequestPrompt0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestPrompt0 overwrites any union data inside the CompletionRequest_Prompt as the provided CompletionRequestPrompt0
+func (t *CompletionRequest_Prompt) FromCompletionRequestPrompt0(v CompletionRequestPrompt0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestPrompt0 performs a merge with any union data inside the CompletionRequest_Prompt, using the provided CompletionRequestPrompt0
+func (t *CompletionRequest_Prompt) MergeCompletionRequestPrompt0(v CompletionRequestPrompt0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCompletionRequestPrompt1 returns the union data inside the CompletionRequest_Prompt as a CompletionRequestPrompt1
+func (t CompletionRequest_Prompt) AsCompletionRequestPrompt1() (CompletionRequestPrompt1, error) {
+	var body CompletionRequestPrompt1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestPrompt1 overwrites any union data inside the CompletionRequest_Prompt as the provided CompletionRequestPrompt1
+func (t *CompletionRequest_Prompt) FromCompletionRequestPrompt1(v CompletionRequestPrompt1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestPrompt1 performs a merge with any union data inside the CompletionRequest_Prompt, using the provided CompletionRequestPrompt1
+func (t *CompletionRequest_Prompt) MergeCompletionRequestPrompt1(v CompletionRequestPrompt1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CompletionRequest_Prompt) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CompletionRequest_Prompt) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsCompletionRequestStop0 returns the union data inside the CompletionRequest_Stop as a CompletionRequestStop0
+func (t CompletionRequest_Stop) AsCompletionRequestStop0() (CompletionRequestStop0, error) {
+	var body CompletionRequestStop0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestStop0 overwrites any union data inside the CompletionRequest_Stop as the provided CompletionRequestStop0
+func (t *CompletionRequest_Stop) FromCompletionRequestStop0(v CompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestStop0 performs a merge with any union data inside the CompletionRequest_Stop, using the provided CompletionRequestStop0
+func (t *CompletionRequest_Stop) MergeCompletionRequestStop0(v CompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCompletionRequestStop1 returns the union data inside the CompletionRequest_Stop as a CompletionRequestStop1
+func (t CompletionRequest_Stop) AsCompletionRequestStop1() (CompletionRequestStop1, error) {
+	var body CompletionRequestStop1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCompletionRequestStop1 overwrites any union data inside the CompletionRequest_Stop as the provided CompletionRequestStop1
+func (t *CompletionRequest_Stop) FromCompletionRequestStop1(v CompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCompletionRequestStop1 performs a merge with any union data inside the CompletionRequest_Stop, using the provided CompletionRequestStop1
+func (t *CompletionRequest_Stop) MergeCompletionRequestStop1(v CompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CompletionRequest_Stop) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CompletionRequest_Stop) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEmbeddingListDataEmbedding0 returns the union data inside the EmbeddingList_Data_Embedding as a EmbeddingListDataEmbedding0
+func (t EmbeddingList_Data_Embedding) AsEmbeddingListDataEmbedding0() (EmbeddingListDataEmbedding0, error) {
+	var body EmbeddingListDataEmbedding0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingListDataEmbedding0 overwrites any union data inside the EmbeddingList_Data_Embedding as the provided EmbeddingListDataEmbedding0
+func (t *EmbeddingList_Data_Embedding) FromEmbeddingListDataEmbedding0(v EmbeddingListDataEmbedding0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingListDataEmbedding0 performs a merge with any union data inside the EmbeddingList_Data_Embedding, using the provided EmbeddingListDataEmbedding0
+func (t *EmbeddingList_Data_Embedding) MergeEmbeddingListDataEmbedding0(v EmbeddingListDataEmbedding0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsEmbeddingListDataEmbedding1 returns the union data inside the EmbeddingList_Data_Embedding as a EmbeddingListDataEmbedding1
+func (t EmbeddingList_Data_Embedding) AsEmbeddingListDataEmbedding1() (EmbeddingListDataEmbedding1, error) {
+	var body EmbeddingListDataEmbedding1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingListDataEmbedding1 overwrites any union data inside the EmbeddingList_Data_Embedding as the provided EmbeddingListDataEmbedding1
+func (t *EmbeddingList_Data_Embedding) FromEmbeddingListDataEmbedding1(v EmbeddingListDataEmbedding1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingListDataEmbedding1 performs a merge with any union data inside the EmbeddingList_Data_Embedding, using the provided EmbeddingListDataEmbedding1
+func (t *EmbeddingList_Data_Embedding) MergeEmbeddingListDataEmbedding1(v EmbeddingListDataEmbedding1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t EmbeddingList_Data_Embedding) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *EmbeddingList_Data_Embedding) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEmbeddingRequestInput0 returns the union data inside the EmbeddingRequest_Input as a EmbeddingRequestInput0
+func (t EmbeddingRequest_Input) AsEmbeddingRequestInput0() (EmbeddingRequestInput0, error) {
+	var body EmbeddingRequestInput0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingRequestInput0 overwrites any union data inside the EmbeddingRequest_Input as the provided EmbeddingRequestInput0
+func (t *EmbeddingRequest_Input) FromEmbeddingRequestInput0(v EmbeddingRequestInput0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingRequestInput0 performs a merge with any union data inside the EmbeddingRequest_Input, using the provided EmbeddingRequestInput0
+func (t *EmbeddingRequest_Input) MergeEmbeddingRequestInput0(v EmbeddingRequestInput0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsEmbeddingRequestInput1 returns the union data inside the EmbeddingRequest_Input as a EmbeddingRequestInput1
+func (t EmbeddingRequest_Input) AsEmbeddingRequestInput1() (EmbeddingRequestInput1, error) {
+	var body EmbeddingRequestInput1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEmbeddingRequestInput1 overwrites any union data inside the EmbeddingRequest_Input as the provided EmbeddingRequestInput1
+func (t *EmbeddingRequest_Input) FromEmbeddingRequestInput1(v EmbeddingRequestInput1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEmbeddingRequestInput1 performs a merge with any union data inside the EmbeddingRequest_Input, using the provided EmbeddingRequestInput1
+func (t *EmbeddingRequest_Input) MergeEmbeddingRequestInput1(v EmbeddingRequestInput1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t EmbeddingRequest_Input) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *EmbeddingRequest_Input) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsGeminiResponse returns the union data inside the GeminiAnswer as a GeminiResponse
 func (t GeminiAnswer) AsGeminiResponse() (GeminiResponse, error) {
 	var body GeminiResponse
@@ -3552,6 +9535,192 @@ func (t GeminiAnswer) MarshalJSON() ([]byte, error) {
 }
 
 func (t *GeminiAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsResponseItemContent0 returns the union data inside the ResponseItem_Content as a ResponseItemContent0
+func (t ResponseItem_Content) AsResponseItemContent0() (ResponseItemContent0, error) {
+	var body ResponseItemContent0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseItemContent0 overwrites any union data inside the ResponseItem_Content as the provided ResponseItemContent0
+func (t *ResponseItem_Content) FromResponseItemContent0(v ResponseItemContent0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseItemContent0 performs a merge with any union data inside the ResponseItem_Content, using the provided ResponseItemContent0
+func (t *ResponseItem_Content) MergeResponseItemContent0(v ResponseItemContent0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsResponseItemContent1 returns the union data inside the ResponseItem_Content as a ResponseItemContent1
+func (t ResponseItem_Content) AsResponseItemContent1() (ResponseItemContent1, error) {
+	var body ResponseItemContent1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseItemContent1 overwrites any union data inside the ResponseItem_Content as the provided ResponseItemContent1
+func (t *ResponseItem_Content) FromResponseItemContent1(v ResponseItemContent1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseItemContent1 performs a merge with any union data inside the ResponseItem_Content, using the provided ResponseItemContent1
+func (t *ResponseItem_Content) MergeResponseItemContent1(v ResponseItemContent1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ResponseItem_Content) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ResponseItem_Content) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsResponseRequestInput0 returns the union data inside the ResponseRequest_Input as a ResponseRequestInput0
+func (t ResponseRequest_Input) AsResponseRequestInput0() (ResponseRequestInput0, error) {
+	var body ResponseRequestInput0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestInput0 overwrites any union data inside the ResponseRequest_Input as the provided ResponseRequestInput0
+func (t *ResponseRequest_Input) FromResponseRequestInput0(v ResponseRequestInput0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestInput0 performs a merge with any union data inside the ResponseRequest_Input, using the provided ResponseRequestInput0
+func (t *ResponseRequest_Input) MergeResponseRequestInput0(v ResponseRequestInput0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsResponseRequestInput1 returns the union data inside the ResponseRequest_Input as a ResponseRequestInput1
+func (t ResponseRequest_Input) AsResponseRequestInput1() (ResponseRequestInput1, error) {
+	var body ResponseRequestInput1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestInput1 overwrites any union data inside the ResponseRequest_Input as the provided ResponseRequestInput1
+func (t *ResponseRequest_Input) FromResponseRequestInput1(v ResponseRequestInput1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestInput1 performs a merge with any union data inside the ResponseRequest_Input, using the provided ResponseRequestInput1
+func (t *ResponseRequest_Input) MergeResponseRequestInput1(v ResponseRequestInput1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ResponseRequest_Input) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ResponseRequest_Input) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsResponseRequestToolChoice0 returns the union data inside the ResponseRequest_ToolChoice as a ResponseRequestToolChoice0
+func (t ResponseRequest_ToolChoice) AsResponseRequestToolChoice0() (ResponseRequestToolChoice0, error) {
+	var body ResponseRequestToolChoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestToolChoice0 overwrites any union data inside the ResponseRequest_ToolChoice as the provided ResponseRequestToolChoice0
+func (t *ResponseRequest_ToolChoice) FromResponseRequestToolChoice0(v ResponseRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestToolChoice0 performs a merge with any union data inside the ResponseRequest_ToolChoice, using the provided ResponseRequestToolChoice0
+func (t *ResponseRequest_ToolChoice) MergeResponseRequestToolChoice0(v ResponseRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsResponseRequestToolChoice1 returns the union data inside the ResponseRequest_ToolChoice as a ResponseRequestToolChoice1
+func (t ResponseRequest_ToolChoice) AsResponseRequestToolChoice1() (ResponseRequestToolChoice1, error) {
+	var body ResponseRequestToolChoice1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromResponseRequestToolChoice1 overwrites any union data inside the ResponseRequest_ToolChoice as the provided ResponseRequestToolChoice1
+func (t *ResponseRequest_ToolChoice) FromResponseRequestToolChoice1(v ResponseRequestToolChoice1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeResponseRequestToolChoice1 performs a merge with any union data inside the ResponseRequest_ToolChoice, using the provided ResponseRequestToolChoice1
+func (t *ResponseRequest_ToolChoice) MergeResponseRequestToolChoice1(v ResponseRequestToolChoice1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ResponseRequest_ToolChoice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ResponseRequest_ToolChoice) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -4284,175 +10453,237 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcuM4kuCrIHgbUdIeJUuyqqZLjokNV5Wn29PVdm3Z3b27Ra8IiZDENQWoCdC2psYRc/cKt3FxcQ9w",
-	"f2f/XNyffZq5uIl9jAskABIkQX3Yru6envpTZZEACCQS+Z2Jj96ULVeMEiq4N/rorXCKl0SQFH4dU7FI",
-	"2SqeviICywcR4dM0XomYUW/kvU5wFhE0IQKjWYLn/AitMOckQoKhEJvOIZouMKUk4Sij8s85ibqe78Vy",
-	"jAXBEUk936N4SbyRl/fqyGE93+PTBVnCx8kdXq4S2WiVsuVKdKZ4uojpvDPoDYad3q86h33P95b47i2h",
-	"c7HwRv3eYOh7Yr2SfbhIYzr37u/9YlnfkZTDUhpWdvzuFN2oNluX1orIDGeJQOGgNzjs9F50ev2wvcM6",
-	"9QcalloMVl7bC+fKvmRsfpyI+oJCzkmIZixFnKQ3JO1wQgUiN3LfEaMo5CIlePkloSTFgrxmVBAqwiPE",
-	"xIKktzEnCKPfXpyfdXCa4jVSzfPV/ZCRdG0tLhHl5dBs6Y0+eJwTz/f+hTPqXfnWItVz93K+Juv6ci4X",
-	"BL1jLJljoXbpmqx9hDn6kixjGqNpEsPKOKERigWKKRILgmCaSH2gae7XZN2wFfy60+sPDofPX/zqi5d4",
-	"Mo3IrLwng+cvXKv4hkUkOZ4KJ6aFQdbrHU6Xsg38SUbqCYYO6lHoI9Kdd1E4h+V1Bt3nnVmC+WLk3rZ8",
-	"bSssFsXSltZEfC8lP2RxSiJvJNKMuJdc+968/KXy+g97PV9+UpBUfvyfP/zz6ODqP7dG6v/2345ale6/",
-	"d07/91OWUXHJrgnlvyfLCYn0i/bfeI3wPY3cWAJrfsZRHEn0SGIuSIRa8iAoVPHRbSwWLBOAICE05wch",
-	"WqVkFt+1c8CvRGfIOrLHE0K3GNSBSDVAuld/scApaVo9ly9REtNrAEHDzKHVOI52nDZPxsPp5cvV3w+W",
-	"/5R+8fXd9/3Jdtp0L8fmK0Y5AdbyCkdfYkFuMZzuqUan0UcPr1ZJPMVyEQdAKexvf/RImrJUdYnkB7KV",
-	"wqGxeuF7S8I5nstXckPNa7RK2U0ckRTNcJwoMo4pvwWSDEzPG9EsSfKJV8aV8y9g8TcpmXkj7z8dFMzz",
-	"QL3lB+crQo9PT3Sve9+xK/mk9FwYlZQ4XSM8BdRHIo0li7z3JZjekx8ywsXjwBTTG5zE0RiaVoGUqi+g",
-	"CYvWKOaIMoGgOVD8BgCZEXXnTwEn93x8fUpD+WoZcx7TuY9YijBaSmqRyucsEzyOCBzqVEocSCxiHlAJ",
-	"wRRPBYrYNFsCj5C0IBaoFQqyXEk6lKUkRL0//eG/DXwUCrYar9TPvo9CGqK+/HPwhZwGvhsLIFMhwjQK",
-	"KDyRa02IXEbxUqCEYC5Qvz2SU6LAqxQENBpyH4Vyr+SqAhpGZBovcTLGE3ZDxnLYG5xkkhHkryYkYbfj",
-	"ZUyLVzEVZE7Seq+A5u+q3STkQrOZcm9hLSiEPQ+RJBEcwKiB29KykWykSGhApzhJSMrRnAAZjVPEbqkk",
-	"Piui6CsMMGEZjThiM91GY0K7G1CJ6mrckwJx98b1AqsBQUZoCkN2MnpN2S0tyCdlYjyTszFYm7/Jf++G",
-	"xPacHUh8TBEMKOUP1fQZV2A5AohwgUXGEcdrjm4X8XSBWsNeD+ndMOfSR8NeH01wpKScYW+AJjjBdEpQ",
-	"JiXSbCUfHkpEnsRRRKjc0oyu0nhKIsUAZYMh0nDIH/UPkWAMJTidEx8NBy+R5MKdJF7GgkQ+et4bVGmV",
-	"fHiIKEMZx5OEGIrVBmL1GzOBx9EqmN5Y7pFaQolewUukOCdaYEkcEDRDU0Zn8TxLoYOmWKp5sfErkgLF",
-	"YPST0HWuiE8UA3AioErCCCHl2crjU94jjiSvlrQOJwm71QxAHbHHnAoF1WFvWAMjP9DynUEMTWvhaABd",
-	"tBQgdNM3GhlgrTfyzs4vx785//bszR5gtNez5cSopr/oE3NKeTabxVOprbxSM3wsny8GHP+QMdiwYtvt",
-	"1wYkR0iwFcpWaM2yFJk+bpZfG/xJz881WUvGQdJnPN+vmJstA4CBrH/GxG8kij4VmQF8L8Ep1xyU5P+8",
-	"I7J0wkIUMaKOCLmLuZBYs2YZihg8W+Ab2F7CuRQvY9FtJkSfWHo6Y0jqjzfE2CeU2s8LalRAkz+euPz8",
-	"YYnp+nzmjT7sAVV/D9bv70H0rjaRPUaLLeIoZZnQmyYWKSHo4s3XXCl1vrFpAHHUQhVSgtgzLtUdwaYs",
-	"CWhLsAR035lmRkreHBXkdQayszx8MUXhXWfO2LyDV3HnmqyVePh312T969AvZJgZSwMa1mxYIaoMZUbx",
-	"EUk40RLvM97uSgINorBqXAjyATU0l6U5Iz2S1LpovsRrQJKJJuezlC3RgqQEgSjPa4xY9h+OAlodQIKr",
-	"gDewa9p0cmJxJCm5moXcmJjOkZDDS/mX6vmkBEdd1AoB38IRwhpmentxwpXUUgjUPIcK0so377aVRPwe",
-	"C/JWsZbHHU/JpMbApMbkbkpIVBGqJBhytqUZlEEYuTdweqV0YnO7I5QSka5RgkWjFm1/+Gkp3AkozCSJ",
-	"57HkqtXZy90vs2bAzNxmCI9RmiVyy2aAReb8BLQVOgAWKkUmnCYEp3wc0/BIKpH8AJrx7jJqjxDPpguE",
-	"FV5RqdNLhJguSIQwDWgxSRoZWWu6kLJEJHUgXxuJwT7yXsK2czyTsK2Zdi7IlElVSjB0i2Pho9sFUdQg",
-	"/wTHsVp0RkWcIGyvOCGC58uVIlUK5NVh6xn0LCoL+qPcC2N1eho+rKxPbt5R2K8KwfSnsUecMbW5xYyA",
-	"g14y9lZu4ONAMGHReiwYG4NgWYJA1TaTi58/sVlGHQuOwm+O/2H86vzNP45f/ePlyUUIUPmW4kwsWBr/",
-	"7rGUyywHr+KxsswXoDmlU5amZCqMB8AY+aJuA3DkrAgV+vufAjZmJrZpysHQDJRucJzIB48DEmXjfKSx",
-	"JoAlSEntw0Eg804VUt8APeU5+nSiqpnZFFPFdC3dOY3nC4Eou+1aXwZC+XqBxevc5AbQi6JY/o2Tdylb",
-	"kVTEhBt79sp68tGbLlg8VX/Ggiz5fr1nMY35YpwSXN0ijwu28nxPgk9tr+pfMYr7Xkwjclfq6iC41k5u",
-	"EUkXWHyjmyqDuzHmf9BfKobyK9O/yr/LJv9CpsKyiYHHT/6epgRrWSSfb/9Xh4PBi8Gw1/O9GUuXWKip",
-	"vxh6rpXE5d7edIHFdLlKOseT1/3BoeeAkULJDY6TWg+9AsvxKD/TLQyzZe9j9aVjxGwX8H/rBrxkWHpG",
-	"BQj9XIkxOOjagDJuW46ATUhaPl65cClXiYpVGlNJF/0mJkmkhBHtHgNRWrI54/JepCybL8re+/JZcBq+",
-	"y6LE8xe+J3dsKbek33g4bLTP7euPHklhffmk73yU4Gunqlu/fiy2ImjVs7eMaR6i4EC2Mi3pQ3+91sEX",
-	"+67cON3G5nBuRh6Ly+ixJP8Z12hC8YCTCkUYDhyUYPtEgWTWJN1j7a0HSXYlBd6hfsIlEuYf/eAFNIBz",
-	"zSjRmv426muhQp3o4Du94cPqhl/BZCUvVdOFqA9vNMMJtwGof+u+E8YSgqmX9x0zWOJWllNdRPnYxXSa",
-	"ZBEZ5/Qp/3xpyfnXXRtoub3KnKj7Kwv1Bhbi9Rr3k2ZSpYVRGUvGirY5gh4oo+Cwwplg8n9DMEOlp1Gk",
-	"pocoXsrNx2iWUfCslzZdynPMs7e8vsWbYFsBxZWe9u7ywFaOCd7D5uO8J0wzrpTBAgDySac/OBw6QwNs",
-	"NmTYTU4Jm/jNN4WssYcgVciu7vPry01VoUNshnRztMKp4OB5vRPgv1ziORlnaaKcmatMjHEWxYAiszgh",
-	"YVvZaLIkUVYrzmMuMBVSLUpAnS2TBe8Cr9GCJAnreg8kDY/Yf4lQKsTC3jOcyDPhoPsp0+K9iZZac0GW",
-	"nuToNySR3/Y0DvhevnJP4ayU5/QRKQs3un3tY+p84iQZ10Qy+RBPpg3iWN7xyY5JBVMBDE7sLDuIyxhI",
-	"3I9za00dNc8pwuDCAfOh0zbkI64tLcqKkttMpixLImU5QS3MUWiZa1TQ32Z2uFHEL7bCHNYRmkkhDeVg",
-	"cu0LPKhRWqc9QJPemi4sn0/iJInpvHhQ9ZnKZxUHuiHh8gO5GQMeVux/8OFVXPxgNyRNGI6IGQnszSJe",
-	"EpaZPuUT7TZwbCN/8LaAsgu9zIDV85CSH8a9frN+YgBvjq2aUOkQ7jXHvH/DAXgsgX4azlaF0pLPN0LJ",
-	"ISTr6AzOKCWiM+w834UoFoSvBOESPayOIUVLp5pOaDQWWUp3UdVhEC5xRDtpt/aoIoaFfLUjvlHp3GOb",
-	"8XRBxqBkyvOqWKhDhertIpGrwVKCo0cO1Ni777R2sEw0tD90WKOrZg6ra3Wo+ply6er6GALi+fnBKRT2",
-	"rJGClM7ng7T1PDL9GUd6HL5JU3co6Q3x6W6V3bkng2FZydxRnX5CaVErATV5cZKw6XVNYAwhTI8l44wX",
-	"f6eEZwm0EYuYXsd0rphUhKeCRGPrYbfbbe8kNH46IbFK5GpC3g4inUuKKtB3F/PejiR6T2tGoSrvoBor",
-	"iXdnvJBooJGivIP/yDI4G4KknPxYu7ibIl1R+uqKs8bMPSw1kyyak4JgDnrDL4qARgoOB6fppqKj72cX",
-	"At27adQnVqGvywamnhOEFn2qq9297sud9+BBmrMi/eYEVeidMvqOsYPkfb8gNFc9nvFyZAFKMAcXMZ2T",
-	"CLUg3AMvlbtGRYzD5CrkC9Kh+v3OYHDZ+2LU6416vX/yLCUkwoJ0pIjtEjqimK8SvB4bvbU5o0K2QJgX",
-	"elMeKGHNFHMUR5X57ST31bTSXTrVJC7Yj7K8VY4d2iyKgzxQgohvb+YWRHgbcxePs1i8DvORzNxES8ut",
-	"1SEjOqq6i06KrYbYdooYlXx/TupcPcIqU283K7eFtY6jN4vTXB+q4wG8tfJrjpRdJg9FgFXFHJHlSqy3",
-	"Y8BWcXqB+XjJKrS1kZXIk9M4dThWP9bMK6gFG2StxgJzMetmzIK0qNfg4d1L5tpLBt8kVLumpkLJjlU+",
-	"jYN766w8FXkGJjyJ5g05h3lCVogT8WvIW5Sb8tuL87OC88eCo+kio4rxF9x9exTee+0QKbP+vfo5eH8l",
-	"TPuXZZtSYQYlDtzb2YZlIiLyJJ4uepcQzJXigrDO7NHNum79XQWc14xbp2ffHb89fTM+fv/lt9+cnF1K",
-	"Ef/bs+NvL786Obs8fX18efJGPnp38v6b04uL0/Oz8ZuTs1P1MA9elz/en1ycf/v+9cn45B++Ov72Qvc7",
-	"Pbs8eX92/FYP+93x6dvjV29P5M83J8dv3p6eyQ6vT07eQPtut0wrqrPbynUAzraLXi98q97abDJSeJnL",
-	"JbvTiwnmxEqsbE4J3SBEnNVs37t0rlvMy8kKGzvzbLViqSCRpioxo98QsWBRmeh98KqJrFf+Bm9glTHe",
-	"FHnjVlK6PqNbtxkWuGWzjOxQUdkBEDuzd3vzHaug5E68w3PFUspr2c2dtIkZPMz8YTiFHfU2QmGFReix",
-	"Q9QKtX7L5ZlU2uMp5SLNwBMCeW+gjhizwGvIEZK/5jl+5M+63W7bR+HrIvs4/xCEO59YqcjmTRdN8ZIk",
-	"ryU9wzRCnOJrMp7Kn8pkr/LnpC46YWIBIe0rYeI9G80ie2lMBgZPp3NVgbPfLl5ILAK3LY1QAqYBxImQ",
-	"ag0/KjIBIfFVw8bE4EIyT52st+18zjhVGZ12vn/EiMPCNcU0iiPAGy0vOd2wX2w1d+G7czAkXj7MXPYg",
-	"D7vDo776ulkP7jfowe+qavDzffTgOttpPO5aOtrTXK036AlxFwoGRDsYUGojAU37zkXad+E8ggmcXO5k",
-	"s9Y25G+IwEZd22Oirk3YbHh4yoC9vUPvdtfBfY/dUhKNJ+sHMtamULt82Ksm0LnZ7V66dCObrYNE6pdl",
-	"iMCTbcvLVwbzcq3FDrX95WshjuDwrUYEp4qyOZC8NoaOjd7DA/hYn7zLBV9PxmxyzDt88OXqFsrpbod3",
-	"h7U4q3rc/FYRsezZfIQSo9AaDtgDvWqm1oItVx4hRpN1XkyiBVUPFFjCtpZKcORrQ6uS5mJecbc53GpP",
-	"HA26u//Eabduhud5TpceAkljy0lJgtcEEgzL+UeECpO2WYLPTl7thpO1iQWqOjh0xuokTuqy4yxN3MZA",
-	"vSDZCH37/i0SDGWcFGUrVK6PfRwOIAnowFEH5+Cmv4sx211Bxx0z4bB7qLTdfHKqXgA/UvZK/cv2D1Qi",
-	"ZW103EvtrWvmEZvyzoS5oy4ySN/dLSrVRlzTUdvftd1dA8MvdtOF2t8+JDRmY9i6mxVVuowjInCcPDKa",
-	"V4WoxHTeEGnhMNPWAKBK4zkNvc6llNo/zTIgbiR6xBpAlHYuYbjVVl1ev2OrvMr4Tr7EyTRLY7G+kMKd",
-	"WhVexV+T9VeqjJ/Dxl0vR3cLeRS5v0cnbxMaKS2WN9YGzPOmi2Olvi6BMyE4JelxJvnF9lmgVsivO91u",
-	"V4fOgiX9+0vEZggjHs8piToxRZyAdIFaHJL6er0+KO+93kAVLFIlfiT70/mqkkqKBRaQau0r04dgK144",
-	"UcyQhEZcWTtAUoaDD0soFrcQYqWOFbuOiXtpl9aQql11DZOU3XKSopZrike5iSGfoJYFAjplS8K1jEuh",
-	"3iHiMThjV3hO2mrysFHqw8VGGc1krGfm2q85Y/PjB+KOtm7sgTh27v7m2fw9lD3cBYUcxRNRS0/t/cnF",
-	"JeJinZD25oKKtZkAD81Nj7V4D7twHcjF0DRELXPYbXcdvYakeoymKYmkoIqTznRBptdowbhod7cj3z2E",
-	"qSnhwZHVeYrmqlhdF72GgyAK+cCUWlD1Uy7efI1wIiXHNeIrgq85+tMf/lULGaaCAmrlVCGgJs6rjfKi",
-	"hNBFnilL8NYSCd50xDXaANbLiawywQMaCy7bjVB4rLNyQYwfoVcAihC1tAgk8ewIrVhMVTXEXCTCAuk6",
-	"lQbjVV3Kg5t+2PYDalV6sJamx8tHcQ4h6dKGmhM5osFYAd02WDegAT2mEmnByFjsTsxVgEKEJmuE6boQ",
-	"VU2hB4kQqBWyFaE4BnUsD6PzTenNsB3QGUshm64DeK+zDtD3Bh1rNThgJ+GN+tAzZfM0MRK+NolCfndA",
-	"jUCdJ9uhlkkgnqn4Pwj6S4laTdsu0RqD21qkmPIEQ9UDIMwMnkoqbqR2KPwqAaH+gLqwAAzeRSBCQf0E",
-	"gnVtDVuyl7OHUVCLGW0goLp3gZyYX+el9VThhHLeU7eUuhQquzD8rfy6lqrFaEBBVbstg1h+g0T6I21f",
-	"FdbSay7xACj68Yyr2kKI3OGpSNaI0SnpogtCAhpCIQezX7y7jMK8XIr2KKElFml8B/gFBhaoMuLecFOy",
-	"amR0i/BjoNTbwBuhj4FRjQPPRwHQIfUXGBYCzw9oANaOwLu/D6E678FN/0Ce8JyAyBFVxxHKx/ZR+TPF",
-	"yPkH1YABhRFNRFPoG7pTnaiaRWkE+UP5JUvTmxCBYYq6EiKMr/x2H+H/+9FHVdL2PgQgfsUYhHIC6Bfy",
-	"hwR7e6R2GVOEsygWSL4xcZ+qsIZvo8DclLKQ7STc1cxoazh4KX+sORoOXqpqX/pn77BdEG/dTWO0VmJV",
-	"rRa9Yl+dxKJIh4gF6D45qmvWIOmxZ/kGvV530O2BBVBSlFXsjbzDbq97COn1YgFSpVYlP5oSrPcHMY1B",
-	"KZ8TZ7QYFlLoka07wPdWcGIkCVKAUyRAfpFEFlHaxiP9gJaPbvju/OISfZTv7tUkJfOA2YUK+yQ/BvRT",
-	"5YoNi1aU+F5VkdS1LQH8BuYBlYNKtq4hHKKWJPhLPg/bKKMJ4RBEBjXeQq0MjpDUNMIuss5entoMh01t",
-	"Dltpx9Vp5I2MTSAWpqKBrmzeEChSNDkwVXXvfZc8kJ94AIKPAI6KsxhgP+MWoAHEjcWyDeQayk7PMBfz",
-	"VaXU8rD30lFr+qpSZHfQ6+1XWaKwlGw1csRRcylgbbeomRr0ii2rQW4kkNu7c0mJwtbTUIYD0H2J16ZE",
-	"FNTbGPb6TQPnUDsolS6BTofbOxWFL6HHcHuPcv0c2WvwcnsvuyDUve8932VudpURW7X1Rh+uJPyXSyz1",
-	"ADAKGtIC8JOkDs9hG+GhdyW71wnWTf9ASkMHhaatbhJgrujHdyBc4tyMCOJyk3Tp+FRYtstVlAMsCQcP",
-	"qAkmQq/IjKUEETxdIND2pPq4E6EDz0UYUIvUSc5nBgm8+xC1zC9VFAyi0XUhNogwhDJkmsi1nfRQlSTT",
-	"9FC33EICjxCeCSnGyDVpvhULlBIppfCANqxHVfsokW65HoMnb7DAsKZc3ouyFEKQWSYm7K6LLiXl1jBX",
-	"B9zPzelyaeCCUJ4hDg/I3SpO10hSnPVR4Riq2hCKUUE866JzW5ydkAW+IVzurFqYC91C1FLSJAROL4gS",
-	"HaS0GyHKRDxbA5/nVi3iHGlgZLlRCoXajWykXIvjNTgXH85WrvJ8w1cs2rMEepF988Hq5v2/P/77n//9",
-	"X//8P/74H//2X0z+kk4WkZ/TfokSSd69zrGzEMl92fimSfjjOFBekudDrcCOqaqji+b0St68Ag5//u//",
-	"9uf//X/+44//8//+4b8WcChyaYBN5p5x2x0OLK1ekcYFucKt6ygfkxWTqpmWhzUTLdhlSxbP/ov7B+6M",
-	"sqeSO3EAil3H4TwC7zEI93EUeKOgumCpf+jF5a+t5XVBO4NGGoZBCYiBAhd0tQCmOqi9DeTmBmobA7mP",
-	"gReRRNKfEagcsJEwgL2VgXfvB2WUCFSBqvure6lQqHV9eHN+dnIVlIUpx2UEDqEuXyNYSm2lVUUgK13Z",
-	"3HwCnL63nf9aFfwfLoMMtndylRL+dPJLuQ6v7NXf4Tt5tbwHCzyDnQBubpZ4AhnpY8lQ+eHq3v94X5Kb",
-	"FCeQelWlwJJJyLRlqtzUZkwF7QYpay+hyr4rYVu9p6Mt/mz0PYglYaAdz1LDA7nDqh0ru4U1KhNK2Sd0",
-	"kovQ3DREqOTRAVWHyz6xIUgYhVEO7E9wDwZiNLfLmxJxRtXN5anBS3lmn9/dBZSlqFSPdboAoxBHCaNz",
-	"BDXYxUJKClIdnhBCla9aW4q0XWFNRBe9YlGsAxR1GdGAClYreVhc/XQ4QN/Er5wyRIP48NRCQC3xUbM/",
-	"nVkp1dmicSnPdRd5oYhGgBCEX6T48FUFID8XwWGwi+Aw/CsWHOR+Qe98x1RfS55Qe7ujJPEzXahr7gHg",
-	"duBtl4SqdYSrd8GNDFVWCnmFaoFh/rcX52fa3YJWJFUdwShLqyQ9oKezcljQDMcJR8s40hjmI4xmMcWJ",
-	"6VoyQHe73ft7zTyUA4eKgMaUC4IjYDfFlzz/s5j3Wcx7uJhnx1WAmFcKR1BPyjEg6lndv199rj3tH652",
-	"FBw3yYjKOWkJibvIh7lMmJA5nq6tb/Euel/zN0oRRztBO+ATze+4BC9cC0SxgNpu09yDAvkbGc3TsMaE",
-	"RuBQDttddKGdhPoygsq6uVNsekqRySp40n9RZs+HXX0vRSfW+UOe4bdlQWnPsseloNWfXOCRDL4QcbaI",
-	"M42ijBNWuVQjvzF+hFRzWBVqnu9bavrcihLdU6JpZvKVZe3O3uvQ2sLp5ZdK0spns8dnfvjXxA81lwJ3",
-	"ygPZYp4EtoErPpDxoSa+F9Amxufgaydmgo9na1CdAYIBk4ShW5YmkUWwJRQ7OTg6hx2+xEnys2NjKtXq",
-	"w0c7fe9Dr9vrDQ79jvz/5eGVzclydlO0t40WDau2+umMq5w3VbhQTbUePJgLOalugaCfSepnkvqJSWqB",
-	"bHsRUSiuxw+KZPCfBTFFr7X3OPdUq17PwI8L4UR5nKC+O0S5xlEsAtqSIhksrNNv61vJTKSfIgEqpkfN",
-	"0kW5T2XnJ1BGLIFaz8fWOI5REs8XYsEyThAWKMJwfy2Pfyclun5vMLyT//z81BGXPpET98mLobqBeuTF",
-	"3706f3/b+/rLOfs1kO6cEpcrFfV7tYKgw/6LXpU8D/u/6j0thTYFQiKkzsFnOv2ZTn8qOm3qm2hU24tK",
-	"27VY3bTZWVT2+N1pk+3HUT0WtfLIGRP76L7/EZJoi+cTInDYPrJC0lXlL80YVHMdWV+Uqg3o96CFbvNB",
-	"5tdR2ioqapm40rGK4fIDasrEjCGQePy3oZ8Hn47BsG4/4IKt5JwVF9EThysMKgMHdIrTNNYXdALZUswD",
-	"KSflkmCeQaYKJG5QxGazJKZENYp/R1I0UfFpXPlFfXOLfGlq1eh7iF9XofJddAwW9Swllk0dUq70bcnw",
-	"W38/oKFO9wZ4uZibRo8HRjfliGaKaDTdi+rq84oI/Mi4KNu+p8qyuJ2kO/k965X+9rwVvlIH+pNwW9Py",
-	"w8eKbS93hsBjuS4w6lWqtDev1eH+rNRRt4unV2qjl26NK8oA7M7hD+8fButdbH7wZoRKR9ly+emkijzh",
-	"QTfwfCsFYlRYDG2AQqNqf3jY4JosDIW1Dai4Lj9c+YENfm0CNA8N6IvHmTVTC9oBgDsow1s+vL8HY6IG",
-	"TplcNoLI1UzO27ZmltqoCeX9laXTNnkG3oZ5KBfo1nloT6nf6Cgufd9qXjO8boQJW+0CErYqz8QesUTm",
-	"N6FgMUVrFWVsCPLjCO1cWHFfRosqChzeu+bWtM7Se+/+IYbnPL/mCa3O5Uu5d5O9a30GD+hz+IA+w/37",
-	"9B/wnV2k7kqf5w+AwfO9YVAVu10i9S6i+OMtziby3spdzQVllwyuyHVdBj8Awc+qXLDZWCKYlAod8jZk",
-	"qppgdmXEMDaNlKgS0MTO+4TPkiigCZPi+XqDxNnCFBEu4iUWpN1FZ3BJdSm/zSkRWmWH/9Kkwl+4DFgV",
-	"pvacobWxDXS6ptj8yOT4M2n9SyStoAEXlFUf32fcRiduE9yd6GxeEMmZHZvHuSiSCWXcJ2uko3Olslyq",
-	"rK+qLORJTFKZX0ui67Br+BBWbFdj0Fq9XfkgxWDSFgtJ1BtKLchPQs6yZZQJKCSwIhPX1gorlwiEIxRK",
-	"kWqEdK0yQgXYHXQYtXVBgUm7Re9/8xodHh6+DGhY3FgQ+ig0hedHCGJ41dWKqgC9tsfoIvRh20e3i3i6",
-	"kAzndoFVTYhydYdnAVX103hXQjuEmgG8i14xsVDwz2+C0Hcd6GIi8IilEUmdTAfavlUuusdym0clxeoS",
-	"iYCGo482gpcwqVVDGSnV5rghcfoGJ1nZ1WlfC9J0aUf5Og6noq6idZqvx1DMTIKhuM/B2b64YEEXmMvv",
-	"UHAxQpPXHpfhoi2XBi6lY6BPgY+oFHwqANsII0d8UkNQtaktWpQSLeqHShiUHcD3ZUPDbvcIFBVDmyQZ",
-	"x/0aqv2Vg8fqam5WcRKBEoK5gFs+9N34RjCEKoWm0IVOFM2oemCOGE6JKgJHovbuic9qGvvx3Uqf53v3",
-	"+ckt728NjVoWNfWuyRpyx6cqZKDR8G5XtzhWpS0aWZMUpIBg5j5JScFvdE5sK5wmMaGiq2mpeduKo3Yo",
-	"SWbO2eT2W6zDL+jvnAhoqip5PNPM4fjdKTIUKbzph22VZpO7TBXnmTFVM7Cw7/sIc1XpxlyIMipGDr9R",
-	"bCglnGXpVHlQMcANQskx31TS5yigtkdCDXZKZyzU4+zCkFH1i6UiRLZulINOz1qKAWoP7L2mTOjiIiwF",
-	"8lQ6dgFVdxv5khViNOwNS3zMqvuiSoc0FqTQ/le1u3vzNnMfwz4K1B5K15eMzaE418+NY/64jBLq3wNb",
-	"KU1fV8gx0y/jt5w7YHdp3qU7NFxFxEv3ZLga6NU0X4Cx6b6L+iUXJn/ry9rzaXHpgXdlF7EpmOcuDN+x",
-	"a0/Euh/MqPdh0lvblm7UuGoybKqaqz8i493dgf8XzawN4QTBqE7DFSutVNorauoBUXZ60v0NebXmFru8",
-	"+gQUunLx/lBd3gbFGqdwbUbh/K2y4W6NM1iYpcb7rv8w/qB670Xvd2t6nIjHWeKKe0o+fPTg6n/bcWnn",
-	"WFxVTXI7G7XKl898Ep+rdWfFh1LH2pK+qi1naS4JUAH9740v9eLy/J2VqZHHQ9lXRBQftu+AyxMo7IeH",
-	"9nUU+tkeaRSl69z2SaMopqjzGgoPpp2gqf2efqBAptvW3W9XRa7j+8LRJWFVcapd7e2AOlYpSDuc6t2t",
-	"nfYdcLsS/1qfwQP6HD6gz3D/Pv0HfGcXC2mlz/MHwOD53jCoMrN9mJL/QN5XtpBKboUNc1LcbAmiG2JK",
-	"t7jpoxUWC4tjabk0V0FLlGxL7p+5oWdj6JczYLcavhXQZdVkYfuw5LGqhnShlilfjG4XLCGSQUp+qKyj",
-	"AQ1XKbmJWcbHZknjOAp9FNrtQh9NsjgRHal7MZYobTgWZIlSMiMpodNNMcSab0kVeLfwshx0EhpRySMd",
-	"0FZoZtrVgm6I/vSH/4Wsxyp1hch1qJobagTt69bO+bG6bSlsH+nqp6oGrKm86hpOarA6sgsq/RY51bd4",
-	"rYK/jP+vFPAVUHXHRT6k7CjnXYp0I1HbRxTcgs6PO7Rag1pPl8tS8s49qnLVjxv3DCpqTd+RQ493rQph",
-	"5uGZqKiymNEc6WUCOkzAlyOAqxKSBQRJ363p5VvcHKl1WAvUGvyIyZo6MiXHSWu93cYQmg2t7XgaS+iw",
-	"gmDq6L/xE0UriPnSj0vhYhYmQKPmMK1DR5TWwA9K4A4A3g8KvjGzQwrvPqd+fo5//zmkfhrjuEZOEwdf",
-	"kl02BMNbUrxliW9UtB/kYLS15vK5Op1TlpLoyL56R8oRScwhjaR8bburFLB8dxH/jrgrAT/vOa9rtG5C",
-	"aZxRHjikGDtGlNyJrVPZVJXY+wTVh/O6wb800+m+9gvLY/g4f6F1RyoU3NYKbhzdF94b/iNruId/Ddrd",
-	"Nr9ifq9FzSpZ0fEaDRONrsbqdoNncGSFEkIVeDcubHGOQRRMzTuGas4x63L1kktyi3fMQv4fw0f2NP6u",
-	"X56j5wG0ynsaV8hPZNn6C6QvO7lCtpKYJsdHaBGaEKp9qnJwynALtd9G+toHaKPLwfmIdOddY/0p0HdU",
-	"Qc8QtSDSgCWMgr1jhdO8crqSkeDK8PmSUHFU1GvnqySGPG6kg9Ggyno4CttdpCbLRwENq187MkrNl7Vp",
-	"8FoBPK0F/R1OxK85hMeRhJOA5jTstxfnZx24ElErRu0jFFqnCq6oKuK7a7YwnXSeh2zrEO0jLZrpUGw5",
-	"KLHumy+PWrevMZqs211UEAdVQNVl46v2VXXSN2ZoOjJCt9Bv7YX67MH6K/Zgle9Td3G9zz6uPXxcxlxk",
-	"4KU+WAWMNh25AGlbkEpPn9+bZES9W6p4WWW/HpjmZS4LCyvU1+j0oY/C1wX5zB+DH+HEIoH5m+Imy30t",
-	"U589dJ89dE/ioWtVZAwfOSUMH1mCgY9shu5W+X4qSxyIQYry69ufgObrCbp9ih25hVjEk4QgU58HribV",
-	"uoy2zdWtUo4kO1d/HUNY7y9ZeZJfjurqqgFa73qRV+Ln6q5b1OsN25CVMVUZDqZmP1Trt+71wkgs4jTq",
-	"SGq+dl3tpT+tivjfX93//wAAAP//",
+	"7L3tctu4miB8Kyi9UxV5XkqWZadPt1xdp5zE3e3pdJITO32mT+gRYRGSOKYANQHZ1sm46rzvLezU1tZe",
+	"wP6d+bO1f+ZqZmtPzWVs4cEHQRKUSNnpr8mf7pgiQODBg+f740NnwhZLRgkVvDP60FniDC+IIBn8dULF",
+	"PGPLZPKMCCwfxIRPsmQpEkY7o87zFK9igq6IwGia4hk/RkvMOYmRYCjCZnCEJnNMKUk5WlH5zxmJ+52g",
+	"k8g55gTHJOsEHYoXpDPq2FE9OW0n6PDJnCzg4+QOL5apfGmZscVS9CZ4Mk/orDccDI96g9/1Dg86QWeB",
+	"714SOhPzzuhgMDwKOmK9lGO4yBI669zfB/m2vicZh63U7OzkzRm6Ue9s3Vo3JlO8SgWKhoPhYW/wWW9w",
+	"EO012Kf+QM1W88mKe/vMu7OvGZudpKK6oYhzEqEpyxAn2Q3JepxQgciNPHfEKIq4yAhefE0oybAgzxkV",
+	"hIroGDExJ9ltwgnC6O/OX7/q4SzDa6Ret7v7cUWytbO5VBS3Q1eLzuh9h3PSCTr/yBntXAbOJtVz/3a+",
+	"Jevqdi7mBL1hLJ1hoU7pmqwDhDn6miwSmqBJmsDOOKExSgRKKBJzgmCZSH2gbu3XZF1zFPy6NzgYHh49",
+	"/ex3n3+BryYxmRbPZPj0M98uvmMxSU8mwotpUbgaDA4nC/kO/JOM1BMMA9SjKECkP+ujaAbb6w37T3vT",
+	"FPP5yH9sdm9LLOb51hbOQoJORn5cJRmJOyORrYh/y5XvzYpfKu7/cDAI5CcFyeTH/+H9P4z2L//f7kj9",
+	"f+9vR93S8H/yLv+fJmxFxQW7JpT/E1lckVj/sPc3nVr4nsV+LIE9P+EoiSV6pAkXJEZdeREUqgToNhFz",
+	"thKAIBG8zvcjtMzINLnbs4Bfit4R68kRjwjdfFIPIlUA6d/9+RxnpG73XP6I0oReAwhqVg5vjZO44bJ5",
+	"Oj6aXHyx/MNw8afs82/v/nhwtZ023cu5+ZJRToC1PMPx11iQWwy3e6LRafShg5fLNJlguYl9oBTutz90",
+	"SJaxTA2J5QdWS4VDY/VD0FkQzvFM/iQP1PyMlhm7SWKSoSlOUkXGMeW3QJKB6XVGdJWmduGleeX6c1j8",
+	"TUamnVHn/9nPmee++pXvv14SenJ2qkfdB55TsYvSa2FUUuJsjfAEUB+JLJEs8j6QYHpLflwRLh4GpoTe",
+	"4DSJx/BqGUiZ+gK6YvEaJRxRJhC8DhS/BkBmRj34Y8DJv55A39JI/rRIOE/oLEAsQxgtJLXI5HO2EjyJ",
+	"CVzqTEocSMwTHlIJwQxPBIrZZLUAHiFpQSJQNxJksZR0aJWRCA3+/S//ZRigSLDleKn+PAhQRCN0IP85",
+	"/FwuA9+NBZCpCGEahxSeyL2mRG4j/1GglGAu0MHeSC6JAq9SENBoyAMUybOSuwppFJNJssDpGF+xGzKW",
+	"097gdCUZgf3piqTsdrxIaP5TQgWZkaw6KqT2t/IwCbnIHKY8W9gLiuDMIyRJBAcwauB2tWwkX1IkNKQT",
+	"nKYk42hGgIwmGWK3VBKfJVH0FSa4Yisac8Sm+h2NCXv9kEpUV/Oe5ojbGtdzrAYEGaEJTNlb0WvKbmlO",
+	"PikT46lcjcFa+4v9uxkSu2v2IPEJRTChlD/Uq0+4AssxQIQLLFYccbzm6HaeTOaoezQYIH0a5l4G6Ghw",
+	"gK5wrKSco8EQXeEU0wlBKymRrpby4aFE5KskjgmVR7qiyyyZkFgxQPnCEdJwsI8ODpFgDKU4m5EAHQ2/",
+	"QJIL99JkkQgSB+jpYFimVfLhIaIMrTi+SomhWHtArL4yC3gYrYLljeUZqS0U6BX8iBTnRHMsiQOC19CE",
+	"0WkyW2UwQFMs9Xp+8EuSAcVg9KPQda6IT5wAcGKgSsIIIcXVyutTPCOOJK+WtA6nKbvVDEBdsYfcCgXV",
+	"o8FRBYx8X8t3BjE0rYWrAXTRUYDQzYHRyABrO6POq9cX469ev3v1ogUY3f1suTHq1d/0jTmjfDWdJhOp",
+	"rTxTK3won88nHP+4YnBg+bG7PxuQHCPBlmi1RGu2ypAZ42f5lckf9f5ck7VkHCR7wu15JdwcGQAMZP1X",
+	"THwlUfSxyAzgewFOVnNQkv/TnlhlVyxCMSPqipC7hAuJNWu2QjGDZ3N8A8dLOJfiZSL69YToI0tPrxiS",
+	"+uMNMfYJpfbznBrl0OQPJy6/fFhiun497Yzet4Bq0IL1By2I3uUmssdofkQcZWwl9KGJeUYIOn/xLVdK",
+	"XWBsGkActVCFlCD2hEt1R7AJS0PaFSwF3XeqmZGSN0c5eZ2C7CwvX0JRdNebMTbr4WXSuyZrJR7+/pqs",
+	"v4yCXIaZsiykUcWGFaHSVGaWAJGUEy3xPuF7fUmgQRRWL+eCfEgNzWWZZaTHklrnry/wGpDkSpPzacYW",
+	"aE4ygkCU5xVGLMcfjUJankCCK4c3sGtad3MScSwpuVqFPJiEzpCQ00v5l+r1ZATHfdSNAN+iEcIaZvp4",
+	"ccqV1JIL1NxCBWnlm/f3lET8FgvyUrGWh11PyaTGwKTG5G5CSFwSqiQYLNvSDMogjDwbuL1SOnG53THK",
+	"iMjWKMWiVot2P/y4FO4UFGaSJrNEctXy6uXpF1kzYKa1GcJjlK1SeWRTwCJzf0LajTwAi5QiE01SgjM+",
+	"Tmh0LJVIvg+v8f4i3hshvprMEVZ4RaVOLxFiMicxwjSk+SJpbGStyVzKErHUgQJtJAb7yFsJ297JVMK2",
+	"Yto5JxMmVSnB0C1ORIBu50RRA/sJjhO16RUVSYqwu+OUCG63K0WqDMirx9YzHDhUFvRHeRbG6vQ4fFhZ",
+	"n/y8I7df5YLpz2OPeMXU4eYrAg56wdhLeYAPA8EVi9djwdgYBMsCBMq2GSt+/sxmGXUtOIq+O/n78bPX",
+	"L34YP/vh4vQ8Aqi8o3gl5ixL/vxQymW2g5fJWFnmc9Cc0QnLMjIRxgNgjHxxvwY4clWECv39jwEbsxLX",
+	"NOVhaAZKNzhJ5YOHAYmysZ1prAlgAVJS+/AQSDuoROproKc8Rx9PVDUrm2CqmK6jO2fJbC4QZbd958tA",
+	"KJ/PsXg+Z4nSnHAcJ3JinL7J2JJkIiHc2LKXzpMPnWlCEz4fZwRzr1+GC7aMAhSlYNSOwBTI0rEkmTwC",
+	"Yx0c13iapIJkSk6arijY/+Et8BM4VnPBlp2gIyGqTlwtqmQnDzoJjcld4cA9NDjopGy2zNgV37bpmu+x",
+	"q38kEyEnsliyRdydY/GdflUZ842j4L1ecj5VUALupeezcGzWUtru6CZw3PDPRJAFb7J2jSK5pQ/8mPLv",
+	"SUawlrAsyA9+dzgcfjY8GgyCzpRlCywU9D876vgOIymO7kzmWEwWy7R3cvX8YHjY8Ryzumgb3EGVERp2",
+	"jjtVfqafm5uLPtXyj54ZV00O/p3/yCUb1ivKQRhY1cwc0fajd9wbmzCgeDutyCx3ifJdGgNQH32VkDRW",
+	"IpZ2+oGCIJm3ceTPM7aazYsxCUVE85rziwLS08+CjjyxhTySg9r75iBL7jV48EzqvrW7CPYSw9fO1LCD",
+	"6rXYiqBlf+UioTbwwoNsRSZ2AOP1Xoeft925cSWOzeXcjDwO79RzSa46zlGygqOclCjC0dBDCbYvFKh+",
+	"hbmc6BgEkM+XUow/0k94gWm874Q0hHvNKNH2i20MxEGFKtHBd/rAj8oHfgmLlRKCWi7EsnRGU5xyF4D6",
+	"bz32irGUYNqxY8cMttiaKxWvXUIn6SomY0uf7OcLW7Zf9x2g48wrMtP+7xzUGzqIN6g9T7qSijrMCiKA",
+	"lTZKIgNlFNxweCWY/L8hmJHSPilSy0MUL+ThY2TkhaKkIId33COvHvEm2JZAcamX3Y5KXDCW+pgluEPr",
+	"b3JLcK640m7zvcsnvYPh4ZE31sHlQIbTWCK4ndWcO/hdFtwjQe7EPgRE9RQuR9pShtgUYR3wROIyxxkh",
+	"RgmKYizwCKnIneJHn89X9FqH8YQUPoCWJEMT+Rx1pYibYi60nzQq3qN+4SpEAdiOyGIp1ijSLFa5a8Wc",
+	"hDRSb+0F4GM2i3r/4vWr08uoj/5YMRJMcZJyhKeCKNPgNMmkqrkWJJDYmVCchlRP8yFUekfYGaEP/X7/",
+	"/j5S8WNqD9qZrcxcYJPcQxlZpnhCOIrsGt7gjBNE8GSuBj/hIZXzI20TizzAi7SnWNlIclyx60risDMK",
+	"y1JX2AlCjQr2Z0cg6sMBwEtafAkLcl+oMAyGOoxPDVCgD+XtDJX4G0qMDzsxSQUOO6MPodHnYIJvSJqy",
+	"fti5D8KibBwqHev+8l5SevfAwqrIFnTuehpDtebV8YArx3v4/huctRWuqJSRMqEQX98vKWupCfvoNU3X",
+	"Gl9AyGJTsLpGOnogI4gTUZWmpknaWkdLyVgCpUgkAEyujryMp8dXmJPPjoK/+/7Z6dtk8KVP3oXpyrK6",
+	"fNjDV5MaOV3+rMKk3EEZWbJM9Jfx1EunKnQoWeAZGa+ytN3+YyJwUhLCNHeoCvNq8opfIZoLseSj/f0I",
+	"vXv7UplB1ZWGB0XWY97VT+R12Z9g0V8C9m0myHIBPhqc0OVKjPEqTljL3WNf0PEzOGcE8xUX/+46/frt",
+	"7Ev/0Vs5MX//Ft9s3RSswQ73bQ/Mx7h0SGdIuwTmJF2aCBgMd6KyNMl4iqNfwIavVMwSWiYTKcX4x8KD",
+	"iiAip4R4IIN2KjjInoP8UyK2slroHUSoC8G+3KMk7RUhDUveBjr4tY4pf5dbHVro/bmFzC9PB1LIUgHK",
+	"bGroFdAyDvFdDaGypzxBqzRVvjHOEy4wFUjKUWA0L4rpnXO8liedAkLuJKpvNV84xPzeJ7tXaRROpZTq",
+	"QRrFeRI6G9cC9K15BUmgKQebkRo4oDLKiFhlFCLnXhCyPCfkusfFOiV7xyXk6TcxeznXaPu7TNtBTVj5",
+	"mguy6Eg+dkNSiTEdLVsGHXt4HSUGy8uspe6ivUS/X71ixupX4RzwsJ5z5ObC1pL3c5x6pO/S/QIo1N0v",
+	"kN/b8VoDlZYcykEbFzhSpr4lWBIUlFCE0SQRay8Nq2LujIixHusbUMxRaS7XnED4KDoHYBuPOc5mKg60",
+	"cKM/lClPItYejdqreFZMCSJLJkUKr7XoGkR39Vr3wAFQl7WfLAg15jAfRKQtKrYEs/l67l/PSSjm18qz",
+	"3AWsUCQlAPlxmRCpLExwlq0lYY7JnVJucJYlN0SiEZDyPY9ouRPy2rP3q4T2Z6mcqOwXRQ6LS8dq4UoK",
+	"LjFKqQYkYg06wBucJTzs3D/CHfCKmO2ok3UzFPd9lu9MaaiBDrPTR5noY0JXJGV0xpEoCmFeX0VL/Kzi",
+	"IoRQaBb4LGWT67YYaUSBKzl4pJT9yIgEe0YmkE84W2UTEAEiEyJeegx0fcWlNt+NklhKDfL4rDCRv5QR",
+	"vkrVd/SYsXpfLweGcOVQU6PmCb1O6Aymtn8EKOLJjKrA9D0tssV4Ikg8ti+hLgj10V5T9Qz0yxKVw5M5",
+	"AaEg2849qjZVspyTBckwsK6tfqcNwhyIWQp4udqJutixmsJB8tJtGx6gmMwyQrj8QFVvPF3cfnsynz07",
+	"na0Pb/Dh8s/J3f5LPH3D6RH23pHSlZLrWo0HB/VeHUCAFpBTfEWRBi/zMOjhYx9VI2xrVmrxqgSoH//w",
+	"7Pn1D2cnb2fPz65PvBqVuhHtLmL0IYSJgB4qhR3sKQsSJ3isfglCOLmwc6+0E3fIKkvhBfj/fVTlA9Uz",
+	"T75/9vrt7eDbr2fMu43806VxkiDse/VeH0FTm9mgl++uY3tM22WF8Ruje1RXqulDVTiDGDl5WQRHixrt",
+	"MqdabS9CFUIP1BmLySHFUyf+xzZSq0pjXks2dzT8Qmk23riwAHEdZaUiqGy81ISt0lhFTaEu5ihyQrWi",
+	"IkXyOo1q/XhFeBm79kiRcWTB1NwM4I0F0g6KShyMfH6VpKnUC+2Dcr4EMLti8oxxdMgP2BAmeFiK/YMP",
+	"L5P8D3ZDspThmJiZ4L6LZEHYyowpEnh/cFMjpMqh7DfiqAnLiJ6RH5uhudZE1YIKemWrNdrxNRfgoWaT",
+	"ZlpoVdzyeILKoFrw2UZQefzJOj2LM0qJ6B31nnYaKPu5Ql8Ac0HPr/AqwZZOpI9zODQei1VGm1goYBIu",
+	"EUVnaWwdUcYOBwMr93xjfAZO0wbR6+rcdLxG8KEUorNcCRN2EHTYSjh/X3qchr54D42kcCK5AJcHfaxq",
+	"71cBe3eK+LA1G55wpOfhm6I9PIEeNZUb/GEfnggNVU7CDVRoGJLxiBZO7Uiu2DiVPFw2ckauulLSSlx1",
+	"I/BpFAHq9/t7jQyduxo2GxCaSw8JqJj2GhjyfMazHIfrrSobA2J8BKxlWEwec9EgxkLZORsjBxgrFGYU",
+	"j/EHtoILIkjGyU96lM3CMkpxBNUwDEeqbahpXa1iqQuZaz0cHH2eJ/1SCMr1KmCliI92GjH46upm3ZVG",
+	"PILJVXEDJzuq2a4ezyba3t7VwhBajFa5LoZxDbyo5RqrKhEug/4XjXFzpyAVlzk+SoyK/twIRfCyCUwB",
+	"PVpFouh6BYWwFViG+v6pHGZeXZJMBWsESl2K9PRj0IEi4Kv5I7aMjiUVipQAb0JeiNSkrGkRPEj10Sfl",
+	"SA+9CxNyDSRtrEItqI0CsVYC32udoDZOw46T0HVel38WgzfuG8ZklAHpHLLhIaWrpAJQxtjD+SFqx+in",
+	"T3gx9QxCh5COX1WBOBwvVDy/KikCGFi2kw2GR72Dg95weDH4fDQYjAaDP3UcTTXGgvSkHuajHXHClyle",
+	"j80Vri+5I99AmOfKtc2kc1aKOUri0voa6QUVe3eTQRWJHM6jKI8Xk0s362sgFhcgEriHueG2y6+8TLhP",
+	"1HMkXZ0HKmVaU05DHq3OKdRlN/roND9qKH5CIShtiWek3kTWgq0rrPXQV7ixWmmu4oG6z3kBpmPlUre5",
+	"arCrRMezbceArerWHPPxgpUEi1phSt6c2qXDtfqpVu4PObG7ccCcr7oes6Bu1nNIAWolVhQ0xKLa48kB",
+	"DOq1y/qlvWtiuygdhpwTqYTUPjqjOacBQh3lJeyKPg9gMIYuLvAaXRG0zAgn1BOYpv0e8t428CFujl22",
+	"TpDxwXxcC1Ov5JEPfbpoNdQnYRX3tHG67VHsarKM4PiBE7VCsrKZwn3/sBkUmmcYlTWqlMzwZO0E+kJM",
+	"UNcN0o32gMwq+UY72bR8Y2seAY8Dyu1BO08a0wPy1375qWbNHRc1CWYwQRPB/2PkdO2Uz3XY1/Uuegnl",
+	"IltNxJbUroK/ZPzLzN96pNytyhVrac/bkLhFJnO2S8RNbXbWwWeNUhtcS2ALhPg5U6lULd2mMZU6S0lV",
+	"tgLeDD/xB5oJ7/3pSA/Nnfp1ZE6tptPkrplD4SMlNf2ycno205xHMZBUSM+olMJjf3CMICHVOTuQvmJZ",
+	"PFhZcRyT2J94c2xSaVB9Jk1IK7kynpoeymCySGK9ua0JMfXJMCXu0jwNpkq/tmTEVMwoj54Ck/PI+6Bz",
+	"urgicZzQmVGu2+cb7CCMEfNVP17ekIlgGRBNJUASOmHydZ2/+qUKH4lAhEwTIVLSIzROMEXTlGFxOASz",
+	"GEcJRerVIqkb9AeD4WHQk///4rBA9Mokzbn2RZmpQvQum0uIPvklB0lT6S4fsaM7RqJaz87SO+zxBU7T",
+	"pgKXFDQ2e2Ebo4Piqd4sb7/JWeC04dtVLacETSvUaTtCPU21V6WhGFe6LcmCUG6SfevT2D16bhH5XXsc",
+	"YHsnMOFUBcOc+a0+6O7xBBgQXtAty9L4IRJMGxxtKQM+RuqsApwPNVRtuBNVINsDWV1mX/FWgOWUZXVN",
+	"BGyF9Qin4ktoRCDZGsRT23ORlA/YKy/KjNvL6r3VtQCaOysr4zxHp955jmmcxFjsHnGzfR2mlP69KZvy",
+	"tq4kzfnF6zdRoEouXbz+9vTVufzr/OSr04sf5L/enj4/uzi5OHv9Sv71+uKb07fKi4+6+AoaPuShbNpx",
+	"IOUZRzQqu/svXr/p7G444HhKxPotFvLGNeasWyj/fS26PncKKDUn1TgTzRN01If8WVh5nELp2OTFVLFt",
+	"um65OQ2VRgBOfWSkqYTR0iHUxjPUgOE3GiSpal0VXLmDxsGUpiyXrSTfR29SgrmyKSCsy8vr1/r+GDJV",
+	"9bhyvGevvj95efZifPL263ffnb66kHfv3auTdxffnL66OHt+cnH6Qj56c/r2u7Pz87PXr8YvTl+dqYe2",
+	"grK6vuev3719fjo+/ftvTt6d63Fnry5O3746eamn/f7k7OXJs5en8s8XpycvXp69kgOen56+gPf7/SL2",
+	"lFe3lTkAnN1aTnrjl9sEj/rYRYWX1vfZ/HJKMcDp7lHfl2SDo/KVJ9Rg++BqgEKxYvbGwXy1XLJMkFhz",
+	"woTR74iYs7goKr3vlLupXAYbTBBlanOTNy9yOiPpO7p7DIVzWEaFKkXHASBaksxaFyIld+INnim3VXEv",
+	"zeQYvmEXD619oPn4MSJ3eCLSNdj7tbACVSu0tynhiBOBupziazKeSLqi+ibgTFUxXgpoOcL2/FURXmjN",
+	"s11lhHdZ4s8s0GiV3JAU09kKz0h/xtgsJXiZcMg3ULXc9+UsfB9fTbwW7WRBLiph/KWyC80Yk0n3apJM",
+	"WEnR44+aT+PLkjv4SCl5ZttW0mznkP1YS83LZ7WJaHNNj8MDrxrqKf2QJnQH7N5Y+QEsIaW8gG1JPl5U",
+	"3pDi0yztpmDm9qTesNVs7lFML7IVUdY9nYeYOHXZoQy0Sb7nq8UCZ8UIg1o7sv7euT+l63nyh2cDMvz2",
+	"ylcapV6Y3C1W2+iHbvHaEYpKiqGeO0JdkxAJhTWVQHyWy8PQvgYiJk0M83No9SH/mlkOa5/1+/29AEXP",
+	"8yZi9kNQtfzU6ShmfumjCV6Q9Lmk3JjGyCHkKvsmJ+dXTMwtTa/NoowdZcS9ws5PQHhrvIm7KpAGji25",
+	"szNDmT+XAdwOE87lzqHWGY2RqqQqOSUohMd5UyDogaXha8pxQ1+PqnC957Z2SjLV3Mlt/Rczwn0hHlqR",
+	"t5ExXmfH51vj+/HdawhKuNgtP2AnD47PY/NtfVjrQU1Y65tyVOvTNmGt1boGoN2f69N8LPXeRLk79789",
+	"DlsS0X4xrQKzS5qg4fcvyCTF6tIAyVLC1znB2WQe6T5fp3dkslLUTetsO9s9mooXZSJdpcdqngh15XUF",
+	"L1fFQmS7F+SRLaPcDcYZmuIspJqjTRidYEEogML2qAAr3xNVy+EYqaJ13xGBIX9dMkPtlyKmG0Zuq9oL",
+	"EA5pkbbbRUdgR1ePVZ48pqhE7vOXrQ022vNTcU0wWtNSazL04HbBT9RcHoJObSXlseLzaerp8SESiB7f",
+	"+xTKJvqucnd8RUh8hbfXZvAkX6pTKSv5n0//cIC/+3HoT022R70tLkx7cAyGNTvFd4UhGy7f7u5ov7X8",
+	"98ZGXvJIF6+6rSfpVJKkzPqOj8smXnlpI9e6bKtG5petdBHlrTihRefzSqqznnh9Fd2vXJv11SIh6Nu0",
+	"DHQLRdb6sfNLqB3LeU3FDyGYW8GzrD3UQaisufrdavz+ZV5+8a1xPYdg5C7mB9xfBmERadQHFZ7nAbah",
+	"xDd3lYWfhkHooKl5+rRpFkHVSeHDzHZuCVf8LMYJbzbk+3a43a1ZBtf2i6pVGN5mbZJjv+PkzaaPDWq9",
+	"rjUDnjYLLz1bNE9nLVs2J9ezzDRPqVR33BoJVBNdBipt7+BRQ8oGbSPKdNSur+SiUra37i6PSXNM+ChN",
+	"ZnOJIVJHEyjG0NFzy75+XOFU56k5drJkNm9Wk65SZbzs2slS5dm5+uwIeutGqBvjNO2ZFl4lX455rVG+",
+	"efLnkg4vFYw7+Z9m6errtDT+JrmBuM+tYx/DuazP8LLu2vDdrGKPENn7gDgfe36tasxk5CbhJB43ResA",
+	"cTYV6oedS8oAKWhRVKYkqe4Q9fJowf1HB58NWsXJHB38brBDqEwe9gwo4UPVzQl7jxlf3rr7R/PctaDD",
+	"bimJx1frHZ1FddHidtpa0PldSK1y0GpdR1WQQAhXASL+oK6NIVO+vbg9jH77nnVP163tAonP7b65Q5e/",
+	"sGeryioPLXjkq29U7XJbV/XIU+DIqEtuRSO3b1ZUafVQbUi2lcMWK8Y8wDH/IBY8Lgl3LemfvTUPSimq",
+	"Fmziy/Gm+nxG3R2r2uqP0D/rERo5WX9cgXbZp745gHk2pqHmoM8EWXhJqebF2sVVvFbPGb0hNCF0UmPR",
+	"U6PBAuhtRQnWAdXCt0nNutpIG3N2sbqm5k+o2w29ttVzKWfNMsK5JxzGTrE50rdRt2AD1Lzi0qa3J2yx",
+	"YFQX3eDjV6s0/R6nK9K5v5Ta/4z19HpK025kxYbha3TYdMdbtIMoueApZQLbtj6PY+QvNETYsTZiy0qI",
+	"dSzDIH5eDd7WTlJ/Qk34AEXOJVEVk1TZ/CqSubdp54qHhSvbslQWgoVL5qOvpjw0c1vNxFwy5RHCNqU6",
+	"Qt0oY2qvpkKtKn1sM65Cqorpqz63HG0GnwuwvUB+qdggEXUjXVgdXLymiq6tu+wbNFaTFsaaL+nC/ZF1",
+	"oEc+y36h6nP7Us27lIJv0Ligpq4XgPtRKjT56IA38tlX2K+eo7aOPck518ay4RAHwVepU/cXgFQATLXa",
+	"tuNfDSFOpVBCcGux/5z1NGQZ1TqntfX87jdc8ocl0uY3escEWijhw5aE4mRTXbytiRYlJFZUCLATdU0J",
+	"JO0mAEIDTginGnaxcLzCFP7x69Btlo5UHpT1Rpewo1JKbbumhO/G9baPXdpAPnKnxmVGbhK24mNr/1Qk",
+	"oYG9VNPdFnFlZDplUiLppOy2Ud1wLmpKvGzP7X5Ilu5HSr3VAszDyio8blNCOd1P35DwQdLkryGD2RCZ",
+	"R8lfNjezXYW34hI213gzX+hrbV+VecufWlUspF3TISLLEqICP27nLCV2lUDmE8ERKFh7x946cI4L2VSO",
+	"gzCU/Jtax9MaZoYpT+XK9vroAnr7JpLf5b0G/TXk7GyOcNqvLSW34e1OEHZMNeCxQp6wMzoKQsDpsU7B",
+	"zoUnlYGtpnHzo021Ol91Osd33cxp7DlhF/fePaJR/3BbfZ+mFhafj/oBhY82sNatXojdlpz309p91bWu",
+	"jaftim+V91+a2UeYzuc4I2d0yqom7CvMrZJepVa65ad8CVoLCoZWnOSFEdKEXhcZyT6X39rn6fhocvHF",
+	"8g/DxZ+yz7+9++PB1f7NQZMif56RtcV4PBak71Q5PbM4hNOU3fJj3VFV/eXWTSwVFHGlqlapOlUlKWYT",
+	"3rti/mrlq8mEcN6s8bGLCWagrkuo6xFqYAT5afqw4N0udeU3dkb3uxpKQ3Y1wz7+DazP2T/YEN3yqNt4",
+	"MO2rpSIHR1vJSHH/nqNqQktqjZxeAgIZ4BDbCPUV+4qivDlDh/0BhKxRpgovyu8oXdEAMEKQiER05b8r",
+	"AiHhOKSqy1GAOEMYmbdRRqYkAwN2wtFtlghBKIrAzDtC77XsNCe60bASigJkl2+lCWWvl9NebhXMoYv8",
+	"ZJUlYg0t57T1aZl8S9bfEBz7M+utK1B7zMCgnhFkq4Ki8xffcrCpqwh40NMTCkULYFJDbjp3PbxMesp/",
+	"ZygSfF2e1BXBGclOVlIJ3L4K1I34da/f72sTG+Tv//FCS6XJjJK4l1DECfjSUJcTEnM0GBzAqQ0Gw72R",
+	"alENin3C0WSOM214ABlQStiBSr0QbMlzL4KZUoqH6hDgjIAMwhbyzc2FWCokZNcJ8W/twplSvVfew1XG",
+	"bjnJUNe3xGObnmAXqE0uIZ2wBeHao0uhkyriCZTsXUqpVy0eDkp9OD8o44cf65X5zmvG2OxkR9zRmREt",
+	"EEd+bRP25Kv5w4pk60YolCh4/SgHGItyVy/t7en5BVLdQ+2q4MV8UTUrAYnCJo9WDFPyV+D1T7jyAsOr",
+	"Eeoa0ucWddWBshhNMhITKhKc9iZzMrlGc8ZVa78tyHcPMrASpaqId3KGJERu8bqPnsNFELm0tMyYYBOW",
+	"ojVbZfKsEE4zguM14kuCrzn697/8sxa5AlMAuGupQkhNUwwIfNdglUOggWLuZtbyGd50xTXaANbLhSxX",
+	"godUKnDXZD1CkbxaLEv+jFXlrGcAigh1tUAo8ewYLVlChUrxMQIiFihStNZgvKK0+zcH0V4Q0shSrMjZ",
+	"mp7PzuKdAtrnFfFWOd9/f03WX0YW0WCukG6brB/SkJ5QibSQoJSfDqT6ZjckRldrhOk6d3Nqu6liVl1j",
+	"Tg3cniOQsCbXEe2FdMoyOUaorrm6rXDepF8Vd5bUw3zaRmyrDz1R+VImFyPQ6VTxGiU8pBlJ8ZrEjo23",
+	"u6LXlN1Sk7QMBuGMqN3sHSMgWbcJJxItE+5o2JowM52oGFJT90WVPr1a63/IHekewX0EAqUcIZFYkUXX",
+	"KyxXrywbXUY1XofUdBi2yGnbhZqroqPmxwwuFu8ndJKuYjIG04IOfId/68j3hBurN6MhBWHhtghi+Q0S",
+	"64/sBWiZJROz5wIPIBL9n3DEbinJnJTwCemjc0JCGkmpft+cF+8v4gimhSNSNQHQAossuQP8gnAiDjqT",
+	"98CfcJNfoy9WVIiqD42rIewEyNgs5L8gjCbsBCENIbYn7NzfR4hRFO3fHOzLG24JiNNdD9m5A1T8TD6z",
+	"/aCaMKQwo7HsR4GhO+WFqlUUZpB/KG9LYXmQli6XqM1XML+qvPAB/n8/+oDBDn8fARC/YQz63gDo5/IP",
+	"Cfa9kTplTKFRvEDyF9MkBwOoAxcFZkQotVC+J+GuVka7R8Mv5B9rjo6GXwToaHBo/hwc7uXEWw/TGK0z",
+	"pFSKg95xoG6ixCYlCYhEgCZoUV2zBkmPO051h86gP+wPwFQhKcoy6Yw6h/1B/7ATdJZYzEGq1Ir1B/jf",
+	"OInv9xOagGV5Rrw9BbCQQo98uwd8bwk3RpIgBThFAuQXSewQpW08Mghp8epGb16fX6AP8rd7tUjJPGB1",
+	"kcI+yY8B/YAQWxatKPG9bgAMcAWgW5iHVE4q2XruvoYaO3wW7aEVTQmHVgNcnlakVeMRkqJ61EfO3bNu",
+	"NFWmGQ6HLXXS61ncGRkLSSI6xebTNfEh+Sv7amQMJvKqPGBvPAAhQABHxVkMsJ9wB9AA4jr5yELOSCml",
+	"RphTzMVsWao2ezT44rOqSfsyD30H7BoOBqWqVm4ViEo8tGs32mrySeJas46x4lQML3rHjg3Fmkzk8d67",
+	"ANjk98stXyC4edoASHTX1eOl1N+X1/BocFA3sYXa/juKtZCk+godDQ63D/qKZVdJHBOqRhxtHwE7eMXE",
+	"V5BJIkcNv9g+6i0W5GWySIRa29Mma3tH8Q1OlL7rqrad0ftLCX8oVKCd0oa0APwkqcMzOEZ42IHeclWC",
+	"dXOwL6Wh/dzuoOpzMV+PjDcgXGIjOChxuU669HwqKlopS8oBloSDh9SUg0LPyJRlRGXEgrYn1cdGhE61",
+	"yAmpQ+ok5zOTQJfbrvnLSaTVsTqQwgedWjWR2/PSw5AqJgT0UL+5hQQe60Q+2JPmW4lAGZFSCg9pzX5U",
+	"9lyBdMv9GDx5YTr3WnkvXmVggWErccXuwFUTUg1zdcEDWyZCbg0CblUcNIcH5G6ZZGsw96yP8zDosg0h",
+	"nxXEsz567YqzV2SObwg0clcb86FbhLpKmoT2OnOiRAcp7caIMpFM18DneZAjj0UamFkelEKhvVo28nyO",
+	"RV6x9jk413ZnK5e2dekzFq/bEem8VeF7Z1jn//zLv/313/75r//tX/7jX/8/0+xRB8zIz+lggwJJbkxw",
+	"i5s3QS/3RVOkJuEP40C2t8L7SqcE0x5BFzEcFGLXczj89b/+61//5//6j3/57//7L/9/Doe85yCwSZsH",
+	"4gY/A0uTyFVsGeCDXB4MDAP6hXr/q3xRFUP7UcVgDVbqgv334LP7HU9GWZfLvuiSB6NcbLq44XLB6dL2",
+	"+qCdNS87rQG2pda009UrzxQOC0cZdu5bFqDeBYDayV8jVpSaihR6iijNAdRpXeRbCQOD7Sz6GY7tldpZ",
+	"TBluH3TmJEg8wymmE/IRRRzw2RVEnIMG37lg7KXkDrvLRMNGAP9aKW2PIUZ9KNgy31/eBx/uC6KVYhZS",
+	"9YLmRnnbDBPP54pd1hpnrAl7NYJYK7nrIjcx5XpTeTmaIx1rT6oqoJTbYfRq++iPILlEoY7LkkogiCaK",
+	"s2qRhHuDYtgURV6KYhtCESrZeEjdogQmMgRduOkJYKISWQImImu6xxNoOmW1YStyDb+Qd/bp3V1IWYYm",
+	"EB0v9YOMgPcOShGljM4Q+K/EXAoTUmO+IoQiKPuqjUna9LAmoo+esTjR9Y9ShYQhFUxV+n32+sUP42c/",
+	"XJyeR6irA9fQ4RB9lzzzihk1EsZjywmVwEfNIXWTWqnx5i8X4jWbiBR5sB5E5P0mJYxvSgD5pcgWwyay",
+	"xdF/YtnCFh6xJ6bGOiKHjdtqImz8QjfqW3sIuA21VD4JS5+EpZ9RWHIDGEBYKvj91ZNisIV6VnWkl59r",
+	"l/b7y4bi1yZJS3kBHVGriZRV3yGN99HbimPPSd6AHEKbwaFiY7og0ITU9U9aVwUUWVxRW7F6TGgMntto",
+	"r4/OtTcOKxdcad/cK3w8puDhtGKD/msOk/O2UTP1NVxxozmX+uVJDSo7wMgJW2SCWnnACyorGlTbDLYT",
+	"DQ7LksHT+x1AvpNQ8FvobtUWUJ945Sde+WvilZqDgU9jR5Zpa2Zu4Jg7MkVUxxNDWscUPTzP9tF6OMvT",
+	"GZal/lOGmtf0jmpMbysNvz4Gh1O1fd4XeuJ5ipVaJmc5Uf6+axSo7Zdlx+kSP5ZtlRhURXUd3rcHGJQx",
+	"qiG6OX5+oqifKOpHpqg5srWioVCSge/nxdx/EbQUPdceXOstVqOecF2M1mmCCvTAuKdRIkLadQpe7gWI",
+	"pJzYaDtFA1RcjVqlj3BDHcJH0FMcYTsvwGmVkZrClaq8o1PTsTFVKlQd/ShKik/LsHQ9r4FYLHwo8dUS",
+	"4WLa4MGgkpena/wVKPPRwe8G9+3AkFeRrKHOpsVSjNQd+ESjP9Hoj0WjTSlvjWqtKHTuZamjyzYg/glH",
+	"Jtgfnbw5qzMJ5WHnOb3u2sgVE3sY0vzFng461XU58udXROBo79gJCVf9Pk3JEHhdR7bn9UNC+kdQQLc5",
+	"+FQs8hNe0E5R18R1jlUMVRBSUylkDIG847+NAhv8OQartfuAC7aUay5ki0OVktLEIXUz11XNEtUZVnkA",
+	"FwTzFWSKQOIERWw6TRNK1EvJn0mGrlR8GFdOx0DHLheXVo5+h/hxFareRye2vHre3VtlxEPsuPpbfz+k",
+	"OkFewcvH2DR67BhdZBHNNASoK23mG/OMCPzAuCTX7Kdaqvg9kI2cihNArh5nlBLRO+o9bWERhKEalh+V",
+	"35o3338o2fxsbC48lvsCY9+Cz8aDg4q1r7pXj28RKqgsc6sjofFYrDJqfjA1DZTdyi4gL2vUnMcf3u8G",
+	"6ybWQF3OoXCVfRUcii90AicFYZTbEl2Awkvl8fCwxu+XmxArB1DyC76/DEIX/No4aB4a0OePV85KHWiH",
+	"AO6wCG/58P4ezIwaOEVyWQsi32uFfghB6R21IDte2UBdY2jY2bCO2mIbvtfK63C8sIXvO69X+z5sgglb",
+	"NgEJW5Y6RDgzFsj8JhTMl+jsoogNob2Oqr6IByvui2hRRoHDe9/a6vZZ+F0XGdnhwm62StsMmEc0SavP",
+	"q4LMTaXzypjhDmMOdxhz1H7MwQ7faSKXl8Y83QEGT1vDoCyY+4TuJsL6w83RJjbeyS61orRPSlcEvSql",
+	"74No6FRa2GxKEQxaUVUlcsglNeHmysRhLB6qoBGjxM3MhM+SOKQpkwL8eoNM2sUUES6SBRZkr49ekRtl",
+	"o8kz0Lwyo9MQ5dcmN/7GpcSyuNVyhc7B1tDpiurzE5PjT6T110haQUfOKau+vk+4i07cJbiN6Kwt4OTN",
+	"X7UBMopkpgn0IUM6OFaq0zq/WcfYQh0Em2Yk1f21JLoey0cAUb1uvQSt97u1CTIobovEXBL1mmII8pOQ",
+	"VeyYbUIKKaYooVwQHKNupImH6ZQRjRDUrxmpjUWIUAGWCR3FrDraj6FQsk4EQ2+/eo4ODw+/CGmUF+aP",
+	"AhTNMR8vWEZGCEJooUp6knExTmJtsUmx+msvQKqEX8LR7Ryrqg3F+gtPQhqpQ+lLaEeQ1c/76BkTcwV/",
+	"2xNSvWbKfcAjlsUk8zIdePel8uA9lNs8KG1Vt+wANBx9cBG8gEndCspIqdbihsTpG1vwyFjM3YYJneFg",
+	"eNQ7OOgNhxeDz0eDwWgw+FMn6LhnW6PKqzgfzw9GRVeNUi6DjjnnmvcNZthypxoR/IzQZJ4nRbho26aB",
+	"S+Ea6FsQICoFnxLANsLIE9lUE9NsS9/b1jZ5PxsJg6J/+L5oishLmW7tPKNcv0EjISB//9LDY3X1Oad8",
+	"iEApwVxIKQ/hiUhurGtNtWA1pSh0KueKqgfmiuGMqKJ1JN5rnpqsltGO75bGPG095me3zb80NGqR1wC8",
+	"JmvI7p6oiIJa07xbf+JEFZ+oZU1SkAKCaT2WkoLf6KzVbjRJE0JFX9NS82s3ifciSTItZ5PH77COIKe/",
+	"MyLgVVVr44lmDidvzpChSNHNQaSqouYOVcV5pkzVOMw9AAHCXNWiUcnQXIzymaPvFBvKCGerbKL8qxjg",
+	"BpksmG8qunMcUtdnoSY7o1MW6XmaMGRU/mKhTJCrG1nQ6VVLMUCdgXvWlAld/oNlQJ4K1y6kcDt5IFkh",
+	"RkeDowIfcyqzOP1LaxnbW326rXmbglTcSoFqoXR9zdgMymf90jjmT8soobs9sJXC8nUNG7P8In7LtQN2",
+	"F9Z9hTkxZ+ZtmawX/Uqt2fOC3o0mNZ4XbADF1zaG4zsi5ixWBTKKTYRt+tTXleeTvHV259ItM5MzzyYM",
+	"33Nqj8S6d2bUbZj01ncVEuh3L+sMm6pG7E/IeJu7+H/VzNoQThCMqjRcsdJSLby86p1qKu1j6MGGtFYg",
+	"8G59CChF5eP9UQD8C8opThidJrPcPVxmw/0KZ3AwS833/cFu/EGNbkXvm716koqHWeL0m2or0KjFdW26",
+	"yRmXZZNcY6OWaY/9Eb2ytul10aLo2dI3le0sTNNKt9243PzF6zdOjoeNmXIbevu7bQ99DbUPPW2sWyRg",
+	"KCCegIzYKgXjZ2vM3sZFVWjQ7yHhJyqtqcGFb24IVd9sZwitjBnuMOZwhzFH7ccc7PCdJsbT0pinO8Dg",
+	"aWsYlPlcG34V7MgWi8ZTyciw4VuK0S1AqkNMqR03B2iJxdxhZlpktdppgchtyScstH5rlUpYjv0K6aJs",
+	"zXDdW/JalePBUNfUHtbtQSaMSlapDKchjXx9h3QvOvteFKCrVZKKnlTLGEu57i1CFnmN7w3Bx5qlSe24",
+	"WWyaBZ2ERlxwVoe06+mS8u9/+R/eNimBroahZtBu8GL7kGjvWJcuVQVcTdlU33RSua32UFkkce8Wr51e",
+	"KpiiQrRY46YqAaLgMfR+3KPw2vZyj5YDU3DcPajsVLnL2keMmQbVtaIHFbvSbinW4LR9Nb3y3jeKEXPb",
+	"TjqiiBv6VQrmAmqkW94V+tzVxHgdVkK8hg9I/3RCt5uGez1q9x5vlx0bOlPF+42fyN+CSDH9uBBk5mAB",
+	"vFQf3HXoie0aBmEB1CHAuo08VOpAVaPU2qZNCiE/JZJ+Cqn/JSSSGmu6Rk4TWl+QaDbE1zuyvWO6r9XM",
+	"d/JIump28V6dzSjLSHzs9haS0oVuzZlQMHQs8YzUVfeVv50nfyb+4r5PB8UWd9VWL7UrspFGit1jRMmd",
+	"2LqUTYWGOx+hoLAtBfxbs7W2NXg4LsaHORihTlnu6DFqbxLf5+4e/hPrvYf/GXS+bY5I26qiYsYsaX61",
+	"5opa32T5uMGVOHJiD6Gwux8XtnjTIGym4k5DFW9a9Or1xfir1+9evSj6MLe40xzk/ymcao/jIPvteYZ2",
+	"oFWdx/Gd/Ez2rl8hfWnkO9lKYuo8JZFDaCKozqlKritLL9RbH+lODvCObqgTINKf9Y1NKEffUQk9I9SF",
+	"0ASWMgpWkCXObDF0JSOJOeJktiBUHOcl2PkyTSAtHOnoNSicHo2ivT5Si+WjkEblrx0bpebryjKAcmU9",
+	"CDrQJUWVFvR7nIovOcTTkZSTkFoa9nfnr1/1VPNzNeveMYqcWwVdp/KA8IqFTOew2xhvHdN9rEUzHbst",
+	"J4UqAPlanVmrVjdG0/VeH+XEQRU89Vn+ymNV6fONSZ+eJNMt9Fu7rT65vP4Tu7zg1e8tg/EwtU9OsRZO",
+	"MWNLMvBSHywDRtuVfIB0zUuFp0/vTX6jPi1VKa10Xu0yx7a55fKwNdSNSoTZqPtRgKLnOWW1j8HxcOpQ",
+	"R/tL3reyrdHqk0vvk0vvUVx63ZL4ESCv8BEgR2YIkMvr/drgz2WkAwlJMQXd6wnYgV6g3wnZk0eIRXKV",
+	"EmQqAUEjUq3maLNd1WDlSdjzjdfxiNXxksunthWqb6gGaHXouS2qz1VnWzQYHO1BhsdEZUuY8vtQeN/p",
+	"4oWRmCdZ3JOEfu1r5KU/rerx31/e/98AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -318,16 +318,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ChatCompletion: {
-            choices: ({
-                /** @example stop */
-                finish_reason: string | null;
-                /** @example 0 */
-                index: number;
-                message: components["schemas"]["ChatMessage"];
-            } & {
+        ChatChoice: {
+            /**
+             * @description `stop`, `length`, `tool_calls`, `content_filter` or `function_call`.
+             * @example stop
+             */
+            finish_reason: string | null;
+            /** @example 0 */
+            index: number;
+            logprobs?: {
                 [key: string]: unknown;
-            })[];
+            } | null;
+            message: components["schemas"]["ChatMessage"];
+        } & {
+            [key: string]: unknown;
+        };
+        ChatChunkChoice: {
+            delta: components["schemas"]["ChatDelta"];
+            /** @example null */
+            finish_reason?: string | null;
+            /** @example 0 */
+            index: number;
+            logprobs?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        ChatCompletion: {
+            choices: components["schemas"]["ChatChoice"][];
             /**
              * Format: int64
              * @example 1732262400
@@ -348,9 +367,7 @@ export interface components {
         };
         /** @description One event of a streamed chat completion. */
         ChatCompletionChunk: {
-            choices: {
-                [key: string]: unknown;
-            }[];
+            choices: components["schemas"]["ChatChunkChoice"][];
             /**
              * Format: int64
              * @example 1732262400
@@ -420,13 +437,85 @@ export interface components {
             tool_choice?: string | {
                 [key: string]: unknown;
             };
-            tools?: {
-                [key: string]: unknown;
-            }[];
+            tools?: components["schemas"]["ChatTool"][];
             /** @example 1 */
             top_p?: number | null;
             /** @example user-1234 */
             user?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description The `text/event-stream` answer of a streamed chat completion: one `data: <ChatCompletionChunk>`
+         *     event per chunk (the last, with `stream_options.include_usage`, has empty `choices` and the
+         *     `usage`), then `data: [DONE]`. When the upstream fails after the first byte, a final
+         *     `data: {"error": {...}}` event (the OpenAI error shape) replaces `[DONE]`. Parse each event's
+         *     data as the `ChatCompletionChunk` schema.
+         * @example data: {"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1732262400,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello."},"finish_reason":null}]}
+         *
+         *     data: [DONE]
+         */
+        ChatCompletionStream: string;
+        /** @description One part of a message's content. Only the fields of its `type` are set. */
+        ChatContentPart: {
+            file?: {
+                /** @example data:application/pdf;base64,JVBERi0= */
+                file_data?: string;
+                /** @example file-abc123 */
+                file_id?: string;
+                /** @example report.pdf */
+                filename?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            image_url?: {
+                /** @example auto */
+                detail?: string;
+                /**
+                 * @description An `https://` URL or a `data:` URL.
+                 * @example https://example.com/cat.png
+                 */
+                url: string;
+            } & {
+                [key: string]: unknown;
+            };
+            input_audio?: {
+                /**
+                 * @description Base64 audio.
+                 * @example UklGRg==
+                 */
+                data: string;
+                /** @example wav */
+                format: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example I cannot help with that. */
+            refusal?: string;
+            /** @example Describe this picture. */
+            text?: string;
+            /**
+             * @description `text`, `image_url`, `input_audio`, `file` or `refusal` (others are passed through).
+             * @example text
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description What a stream chunk adds to the message. */
+        ChatDelta: {
+            /** @example Hel */
+            content?: string | null;
+            /**
+             * @description Reasoning text, from upstreams that stream it (DeepSeek-style); passed through.
+             * @example null
+             */
+            reasoning_content?: string | null;
+            /** @example null */
+            refusal?: string | null;
+            /** @example assistant */
+            role?: string;
+            tool_calls?: components["schemas"]["ChatToolCall"][];
         } & {
             [key: string]: unknown;
         };
@@ -435,11 +524,16 @@ export interface components {
              * @description A string, an array of content parts (`text`, `image_url`, `input_audio`, `file`), or null for assistant tool calls.
              * @example Say hello.
              */
-            content?: (string | null) | {
-                [key: string]: unknown;
-            }[];
+            content?: (string | null) | components["schemas"]["ChatContentPart"][];
             /** @example alice */
             name?: string;
+            /**
+             * @description Reasoning text from upstreams that return it (DeepSeek-style); passed through.
+             * @example null
+             */
+            reasoning_content?: string | null;
+            /** @example null */
+            refusal?: string | null;
             /**
              * @example user
              * @enum {string}
@@ -447,9 +541,123 @@ export interface components {
             role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
             /** @example call_abc123 */
             tool_call_id?: string;
-            tool_calls?: {
+            tool_calls?: components["schemas"]["ChatToolCall"][];
+        } & {
+            [key: string]: unknown;
+        };
+        ChatTool: {
+            function?: {
+                /** @example The weather in a city. */
+                description?: string;
+                /** @example get_weather */
+                name: string;
+                /**
+                 * @description A JSON Schema of the arguments.
+                 * @example {
+                 *       "type": "object",
+                 *       "properties": {
+                 *         "city": {
+                 *           "type": "string"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                parameters?: {
+                    [key: string]: unknown;
+                };
+                /** @example false */
+                strict?: boolean | null;
+            } & {
                 [key: string]: unknown;
-            }[];
+            };
+            /** @example function */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A function call the assistant asks for (in a stream, its pieces carry `index` and arrive in parts). */
+        ChatToolCall: {
+            function?: {
+                /**
+                 * @description The arguments as a JSON text (in a stream, a piece of it).
+                 * @example {"city":"Paris"}
+                 */
+                arguments?: string;
+                /** @example get_weather */
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example call_abc123 */
+            id?: string;
+            /**
+             * @description In a stream chunk, which call this piece belongs to.
+             * @example 0
+             */
+            index?: number;
+            /** @example function */
+            type?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description A content block: `text` (`text`), `image` (`source`), `document` (`source`), `tool_use`
+         *     (`id`, `name`, `input`), `tool_result` (`tool_use_id`, `content`, `is_error`), `thinking`
+         *     (`thinking`, `signature`) or `redacted_thinking` (`data`). Only the fields of its `type` are set.
+         */
+        ClaudeContentBlock: {
+            /**
+             * @example {
+             *       "type": "ephemeral"
+             *     }
+             */
+            cache_control?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description A tool result's content (a string or blocks).
+             * @example 21 degrees
+             */
+            content?: unknown;
+            /** @example EmwKAhgBEgy3va3pzix/LafPsn4a */
+            data?: string;
+            /** @example toolu_01AbC123 */
+            id?: string;
+            /**
+             * @example {
+             *       "city": "Paris"
+             *     }
+             */
+            input?: {
+                [key: string]: unknown;
+            };
+            /** @example false */
+            is_error?: boolean;
+            /** @example get_weather */
+            name?: string;
+            /** @example EqQBCkYIARgCIkA= */
+            signature?: string;
+            /** @description `{"type":"base64","media_type","data"}` or `{"type":"url","url"}`. */
+            source?: {
+                /** @example iVBORw0KGgo= */
+                data?: string;
+                /** @example image/png */
+                media_type?: string;
+                /** @example base64 */
+                type?: string;
+                /** @example https://example.com/cat.png */
+                url?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example Hello. */
+            text?: string;
+            /** @example The user greets me. */
+            thinking?: string;
+            /** @example toolu_01AbC123 */
+            tool_use_id?: string;
+            /** @example text */
+            type: string;
         } & {
             [key: string]: unknown;
         };
@@ -478,9 +686,7 @@ export interface components {
             type: "error";
         };
         ClaudeMessage: {
-            content: {
-                [key: string]: unknown;
-            }[];
+            content: components["schemas"]["ClaudeContentBlock"][];
             /** @example msg_01AbC123 */
             id: string;
             /** @example claude-sonnet-4-5 */
@@ -499,18 +705,7 @@ export interface components {
              * @enum {string}
              */
             type: "message";
-            usage: {
-                /** @example 0 */
-                cache_creation_input_tokens?: number | null;
-                /** @example 0 */
-                cache_read_input_tokens?: number | null;
-                /** @example 10 */
-                input_tokens: number;
-                /** @example 3 */
-                output_tokens: number;
-            } & {
-                [key: string]: unknown;
-            };
+            usage: components["schemas"]["ClaudeUsage"] & Record<string, never>;
         } & {
             [key: string]: unknown;
         };
@@ -523,9 +718,7 @@ export interface components {
                  * @description A string or an array of content blocks (`text`, `image`, `tool_use`, `tool_result`, `thinking`, `redacted_thinking`, ...).
                  * @example Say hello.
                  */
-                content: string | {
-                    [key: string]: unknown;
-                }[];
+                content: string | components["schemas"]["ClaudeContentBlock"][];
                 /**
                  * @example user
                  * @enum {string}
@@ -542,9 +735,7 @@ export interface components {
              * @description A string or an array of text blocks.
              * @example You are terse.
              */
-            system?: string | {
-                [key: string]: unknown;
-            }[];
+            system?: string | components["schemas"]["ClaudeContentBlock"][];
             /** @example 0.7 */
             temperature?: number;
             /**
@@ -564,9 +755,27 @@ export interface components {
             tool_choice?: {
                 [key: string]: unknown;
             };
-            tools?: {
+            tools?: ({
+                /** @example The weather in a city. */
+                description?: string;
+                /**
+                 * @example {
+                 *       "type": "object",
+                 *       "properties": {
+                 *         "city": {
+                 *           "type": "string"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                input_schema?: {
+                    [key: string]: unknown;
+                };
+                /** @example get_weather */
+                name: string;
+            } & {
                 [key: string]: unknown;
-            }[];
+            })[];
             /** @example 40 */
             top_k?: number;
             /** @example 0.9 */
@@ -574,6 +783,14 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @description The `text/event-stream` answer of a streamed message: `event: <type>` and
+         *     `data: <ClaudeStreamEvent>` per event, from `message_start` to `message_stop`; an `error`
+         *     event ends a stream that fails after the first byte.
+         * @example event: content_block_delta
+         *     data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello."}}
+         */
+        ClaudeMessageStream: string;
         ClaudeModel: {
             /**
              * Format: date-time
@@ -610,14 +827,235 @@ export interface components {
              */
             last_id: string | null;
         };
+        /**
+         * @description One event of a streamed message (the SSE `event:` name equals `type`): `message_start`
+         *     (`message`, its `content` empty), then per block `content_block_start` (`index`,
+         *     `content_block`), `content_block_delta` (`index`, `delta`: `text_delta` with `text`,
+         *     `input_json_delta` with `partial_json`, `thinking_delta` with `thinking`, `signature_delta`
+         *     with `signature`) and `content_block_stop`, then `message_delta` (`delta.stop_reason`,
+         *     `usage`) and `message_stop`; `ping` at any time; `error` (`error`) when the upstream fails
+         *     mid-stream.
+         */
+        ClaudeStreamEvent: {
+            content_block?: components["schemas"]["ClaudeContentBlock"];
+            delta?: {
+                /** @example {"city": */
+                partial_json?: string;
+                /** @example EqQBCkYIARgCIkA= */
+                signature?: string;
+                /** @example end_turn */
+                stop_reason?: string | null;
+                /** @example null */
+                stop_sequence?: string | null;
+                /** @example Hel */
+                text?: string;
+                /** @example The user */
+                thinking?: string;
+                /** @example text_delta */
+                type?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            error?: {
+                /** @example Overloaded */
+                message?: string;
+                /** @example overloaded_error */
+                type?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example 0 */
+            index?: number;
+            message?: components["schemas"]["ClaudeMessage"];
+            /** @example content_block_delta */
+            type: string;
+            usage?: components["schemas"]["ClaudeUsage"];
+        } & {
+            [key: string]: unknown;
+        };
         ClaudeTokenCount: {
             /** @example 10 */
             input_tokens: number;
         } & {
             [key: string]: unknown;
         };
+        /** @description Token counts. In `message_delta` events only the fields that changed may be present. */
+        ClaudeUsage: {
+            cache_creation?: ({
+                /** @example 0 */
+                ephemeral_1h_input_tokens?: number;
+                /** @example 0 */
+                ephemeral_5m_input_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @example 0 */
+            cache_creation_input_tokens?: number | null;
+            /** @example 0 */
+            cache_read_input_tokens?: number | null;
+            /** @example 10 */
+            input_tokens?: number;
+            /** @example 3 */
+            output_tokens?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A legacy completion, or (with `stream`) one event of its stream with the same shape. */
+        Completion: {
+            choices: ({
+                /** @example stop */
+                finish_reason?: string | null;
+                /** @example 0 */
+                index: number;
+                logprobs?: {
+                    [key: string]: unknown;
+                } | null;
+                /** @example Hello. */
+                text: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /**
+             * Format: int64
+             * @example 1732262400
+             */
+            created: number;
+            /** @example cmpl-AbC123 */
+            id: string;
+            /** @example gpt-3.5-turbo-instruct */
+            model: string;
+            /** @example text_completion */
+            object: string;
+            usage?: components["schemas"]["Usage"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description OpenAI's legacy completion request. Fields not listed are passed through unchanged. */
+        CompletionRequest: {
+            /** @example false */
+            echo?: boolean | null;
+            /** @example 16 */
+            max_tokens?: number | null;
+            /** @example gpt-3.5-turbo-instruct */
+            model: string;
+            /** @example 1 */
+            n?: number | null;
+            /**
+             * @description A string, an array of strings, or token arrays.
+             * @example Say hello.
+             */
+            prompt?: string | unknown[];
+            /**
+             * @description A string or up to 4 strings.
+             * @example [
+             *       "\n"
+             *     ]
+             */
+            stop?: (string | null) | string[];
+            /**
+             * @default false
+             * @example false
+             */
+            stream?: boolean;
+            /** @example null */
+            suffix?: string | null;
+            /** @example 0.7 */
+            temperature?: number | null;
+            /** @example 1 */
+            top_p?: number | null;
+            /** @example user-1234 */
+            user?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description The `text/event-stream` answer of a streamed legacy completion: `data: <Completion>` per
+         *     chunk (each with the text added), then `data: [DONE]`; a final `data: {"error": {...}}`
+         *     replaces `[DONE]` when the upstream fails mid-stream.
+         * @example data: {"id":"cmpl-AbC123","object":"text_completion","created":1732262400,"model":"gpt-3.5-turbo-instruct","choices":[{"index":0,"text":"Hello.","finish_reason":null}]}
+         *
+         *     data: [DONE]
+         */
+        CompletionStream: string;
+        EmbeddingList: {
+            data: ({
+                /**
+                 * @description The vector, or with `encoding_format=base64` its little-endian float32 bytes in base64.
+                 * @example [
+                 *       0.0023,
+                 *       -0.0093
+                 *     ]
+                 */
+                embedding: number[] | string;
+                /** @example 0 */
+                index: number;
+                /** @example embedding */
+                object?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @example text-embedding-3-small */
+            model: string;
+            /** @example list */
+            object: string;
+            usage?: {
+                /** @example 2 */
+                prompt_tokens?: number;
+                /** @example 2 */
+                total_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        EmbeddingRequest: {
+            /** @example 256 */
+            dimensions?: number;
+            /**
+             * @example float
+             * @enum {string}
+             */
+            encoding_format?: "float" | "base64";
+            /**
+             * @description A string, an array of strings, or token arrays.
+             * @example hello world
+             */
+            input: string | unknown[];
+            /** @example text-embedding-3-small */
+            model: string;
+            /** @example user-1234 */
+            user?: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** @description A Gemini answer, or for `streamGenerateContent` without `alt=sse` the JSON array of its chunks. */
         GeminiAnswer: components["schemas"]["GeminiResponse"] | components["schemas"]["GeminiResponse"][];
+        GeminiCandidate: {
+            content?: components["schemas"]["GeminiContent"];
+            /**
+             * @description `STOP`, `MAX_TOKENS`, `SAFETY`, `RECITATION`, `OTHER`, ... (absent until the last chunk of a stream).
+             * @example STOP
+             */
+            finishReason?: string;
+            /** @example 0 */
+            index?: number;
+            safetyRatings?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        GeminiContent: {
+            parts?: components["schemas"]["GeminiPart"][];
+            /**
+             * @description `user` or `model` (absent in a system instruction).
+             * @example user
+             */
+            role?: string;
+        } & {
+            [key: string]: unknown;
+        };
         GeminiError: {
             error: {
                 /**
@@ -660,18 +1098,81 @@ export interface components {
             /** @example  */
             nextPageToken?: string;
         };
+        /** @description One part of a content; exactly one of its data fields is set (snake_case names are accepted too). */
+        GeminiPart: {
+            fileData?: {
+                /** @example https://generativelanguage.googleapis.com/v1beta/files/abc */
+                fileUri?: string;
+                /** @example application/pdf */
+                mimeType?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            functionCall?: {
+                /**
+                 * @example {
+                 *       "city": "Paris"
+                 *     }
+                 */
+                args?: {
+                    [key: string]: unknown;
+                };
+                /** @example call_1 */
+                id?: string;
+                /** @example get_weather */
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            functionResponse?: {
+                /** @example call_1 */
+                id?: string;
+                /** @example get_weather */
+                name?: string;
+                /**
+                 * @example {
+                 *       "temperature": 21
+                 *     }
+                 */
+                response?: {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            inlineData?: {
+                /**
+                 * @description Base64 bytes.
+                 * @example iVBORw0KGgo=
+                 */
+                data?: string;
+                /** @example image/png */
+                mimeType?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example Say hello. */
+            text?: string;
+            /**
+             * @description True when `text` is the model's reasoning summary.
+             * @example false
+             */
+            thought?: boolean;
+            /** @example CiQB0e2Kb0= */
+            thoughtSignature?: string;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * @description A Gemini request body: `GenerateContentRequest` (`contents`, `systemInstruction`,
          *     `tools`, `toolConfig`, `generationConfig`, ...), `CountTokensRequest` or
          *     `EmbedContentRequest`. camelCase and snake_case field names are both accepted.
          */
         GeminiRequest: {
-            content?: {
-                [key: string]: unknown;
-            };
-            contents?: {
-                [key: string]: unknown;
-            }[];
+            /** @example cachedContents/abc123 */
+            cachedContent?: string;
+            content?: components["schemas"]["GeminiContent"];
+            contents?: components["schemas"]["GeminiContent"][];
             /** @description Sampling and length settings; the bounded ones are refused (400 `INVALID_ARGUMENT`) outside their range, as Gemini does. */
             generationConfig?: {
                 /** @example 1 */
@@ -687,21 +1188,125 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+            safetySettings?: {
+                [key: string]: unknown;
+            }[];
+            systemInstruction?: components["schemas"]["GeminiContent"];
+            toolConfig?: {
+                [key: string]: unknown;
+            };
+            tools?: {
+                [key: string]: unknown;
+            }[];
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @description A `GenerateContentResponse` (and each chunk of a stream has the same shape: the text so far
+         *     is the concatenation of the chunks' parts; `usageMetadata` is complete on the last chunk), a
+         *     `CountTokensResponse` (`totalTokens`) or an `EmbedContentResponse` (`embedding`).
+         */
         GeminiResponse: {
-            candidates?: {
-                [key: string]: unknown;
-            }[];
+            candidates?: components["schemas"]["GeminiCandidate"][];
             embedding?: {
+                /**
+                 * @example [
+                 *       0.0023,
+                 *       -0.0093
+                 *     ]
+                 */
+                values?: number[];
+            } & {
                 [key: string]: unknown;
             };
             /** @example gemini-2.5-flash */
             modelVersion?: string;
+            promptFeedback?: {
+                [key: string]: unknown;
+            };
+            /** @example 8fQ1aMq2 */
+            responseId?: string;
             /** @example 3 */
             totalTokens?: number;
-            usageMetadata?: {
+            usageMetadata?: components["schemas"]["GeminiUsageMetadata"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description The `text/event-stream` answer of `streamGenerateContent?alt=sse`: `data: <GeminiResponse>`
+         *     per chunk (no `[DONE]`; the last chunk has `finishReason` and the complete `usageMetadata`).
+         *     An upstream failure after the first byte ends with `data: {"error": {...}}` (the Gemini
+         *     error shape).
+         * @example data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hello."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}}
+         */
+        GeminiStream: string;
+        GeminiUsageMetadata: {
+            /** @example 0 */
+            cachedContentTokenCount?: number;
+            /** @example 2 */
+            candidatesTokenCount?: number;
+            /** @example 3 */
+            promptTokenCount?: number;
+            /** @example 0 */
+            thoughtsTokenCount?: number;
+            /** @example 0 */
+            toolUsePromptTokenCount?: number;
+            /** @example 5 */
+            totalTokenCount?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        ImageRequest: {
+            /** @example auto */
+            background?: string | null;
+            /** @example gpt-image-1 */
+            model: string;
+            /** @example 1 */
+            n?: number | null;
+            /** @example png */
+            output_format?: string | null;
+            /** @example A lighthouse at dawn */
+            prompt: string;
+            /** @example high */
+            quality?: string | null;
+            /**
+             * @description `url` or `b64_json` (dall-e models).
+             * @example b64_json
+             */
+            response_format?: string | null;
+            /** @example 1024x1024 */
+            size?: string | null;
+            /** @example vivid */
+            style?: string | null;
+            /** @example user-1234 */
+            user?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ImagesResponse: {
+            /**
+             * Format: int64
+             * @example 1732262400
+             */
+            created: number;
+            data: ({
+                /** @example iVBORw0KGgo= */
+                b64_json?: string;
+                /** @example A lighthouse at dawn, soft light */
+                revised_prompt?: string;
+                /** @example https://example.com/image.png */
+                url?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            usage?: {
+                /** @example 10 */
+                input_tokens?: number;
+                /** @example 4160 */
+                output_tokens?: number;
+                /** @example 4170 */
+                total_tokens?: number;
+            } & {
                 [key: string]: unknown;
             };
         } & {
@@ -759,20 +1364,200 @@ export interface components {
                 type: string;
             };
         };
-        /** @description An OpenAI request body; only `model` (and `stream`) are read, every field is passed through. */
-        OpenAIModelRequest: {
+        Response: {
+            /**
+             * Format: int64
+             * @example 1732262400
+             */
+            created_at?: number;
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /** @example resp_AbC123 */
+            id: string;
+            incomplete_details?: {
+                [key: string]: unknown;
+            } | null;
             /** @example gpt-4o-mini */
             model: string;
-            /** @example false */
-            stream?: boolean;
+            /**
+             * @example response
+             * @enum {string}
+             */
+            object: "response";
+            output: components["schemas"]["ResponseItem"][];
+            /**
+             * @description Convenience concatenation of the output text, when the upstream sends it.
+             * @example Hello.
+             */
+            output_text?: string;
+            /**
+             * @description `completed`, `incomplete`, `failed`, `in_progress`, ...
+             * @example completed
+             */
+            status?: string;
+            usage?: components["schemas"]["ResponseUsage"] | components["schemas"]["NullValue"];
         } & {
             [key: string]: unknown;
         };
-        /** @description An OpenAI answer, relayed as the upstream sent it. */
-        OpenAIObject: {
-            usage?: {
+        ResponseContentPart: {
+            annotations?: {
+                [key: string]: unknown;
+            }[];
+            /** @example https://example.com/cat.png */
+            image_url?: string;
+            /** @example Hello. */
+            text?: string;
+            /**
+             * @description `input_text`, `input_image`, `input_file`, `output_text`, `refusal`, ...
+             * @example output_text
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description An input or output item of the Responses API: a `message` (`role`, `content` as a string or
+         *     parts such as `input_text`, `input_image`, `output_text`), a `function_call` (`call_id`,
+         *     `name`, `arguments`), a `function_call_output` (`call_id`, `output`), or `reasoning`.
+         */
+        ResponseItem: {
+            /** @example {"city":"Paris"} */
+            arguments?: string;
+            /** @example call_abc123 */
+            call_id?: string;
+            /** @description A string, or an array of content parts. */
+            content?: string | components["schemas"]["ResponseContentPart"][];
+            /** @example msg_AbC123 */
+            id?: string;
+            /** @example get_weather */
+            name?: string;
+            /**
+             * @description A function call's result (a string, or content parts).
+             * @example {"temperature":21}
+             */
+            output?: unknown;
+            /** @example user */
+            role?: string;
+            /** @example completed */
+            status?: string;
+            /** @example message */
+            type?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description OpenAI's Responses request. Fields not listed are passed through unchanged to `openai` channels. */
+        ResponseRequest: {
+            /**
+             * @description A string, or an array of input items (messages with `role` and `content`, function call outputs, ...).
+             * @example Say hello.
+             */
+            input?: string | components["schemas"]["ResponseItem"][];
+            /** @example You are terse. */
+            instructions?: string | null;
+            /** @example 256 */
+            max_output_tokens?: number | null;
+            /** @example gpt-4o-mini */
+            model: string;
+            /** @example null */
+            previous_response_id?: string | null;
+            /**
+             * @example {
+             *       "effort": "low"
+             *     }
+             */
+            reasoning?: {
                 [key: string]: unknown;
             } | null;
+            /** @example false */
+            store?: boolean | null;
+            /**
+             * @default false
+             * @example false
+             */
+            stream?: boolean;
+            /** @example 0.7 */
+            temperature?: number | null;
+            text?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description `none`, `auto`, `required`, or an object naming a tool.
+             * @example auto
+             */
+            tool_choice?: string | {
+                [key: string]: unknown;
+            };
+            tools?: {
+                [key: string]: unknown;
+            }[];
+            /** @example 1 */
+            top_p?: number | null;
+            /** @example user-1234 */
+            user?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description The `text/event-stream` answer of a streamed response: `event: <type>` and
+         *     `data: <ResponseStreamEvent>` per event, from `response.created` to `response.completed`
+         *     (which carries the whole response and its usage); a stream that fails ends with `error`
+         *     (and `response.failed` when translated). There is no `[DONE]`.
+         * @example event: response.output_text.delta
+         *     data: {"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_AbC123","output_index":0,"content_index":0,"delta":"Hello."}
+         */
+        ResponseStream: string;
+        /**
+         * @description One event of a streamed response (the SSE `event:` name equals `type`): `response.created`,
+         *     `response.in_progress`, `response.output_item.added`, `response.content_part.added`,
+         *     `response.output_text.delta`, `response.output_text.done`, `response.content_part.done`,
+         *     `response.output_item.done`, `response.function_call_arguments.delta`, `response.completed`
+         *     (with the whole `response` and its `usage`), `response.failed`, `error`.
+         */
+        ResponseStreamEvent: {
+            /** @example null */
+            code?: string | null;
+            /** @example 0 */
+            content_index?: number;
+            /** @example Hel */
+            delta?: string;
+            item?: components["schemas"]["ResponseItem"];
+            /** @example msg_AbC123 */
+            item_id?: string;
+            /** @example the upstream closed the stream */
+            message?: string;
+            /** @example 0 */
+            output_index?: number;
+            part?: components["schemas"]["ResponseContentPart"];
+            response?: components["schemas"]["Response"];
+            /** @example 4 */
+            sequence_number?: number;
+            /** @example Hello. */
+            text?: string;
+            /** @example response.output_text.delta */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ResponseUsage: {
+            /** @example 3 */
+            input_tokens: number;
+            input_tokens_details?: {
+                /** @example 0 */
+                cached_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example 2 */
+            output_tokens: number;
+            output_tokens_details?: {
+                /** @example 0 */
+                reasoning_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @example 5 */
+            total_tokens: number;
         } & {
             [key: string]: unknown;
         };
@@ -1212,7 +1997,7 @@ export interface operations {
                      *
                      *     data: [DONE]
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ChatCompletionStream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1292,7 +2077,7 @@ export interface operations {
                      *
                      *     data: [DONE]
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ChatCompletionStream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1322,7 +2107,7 @@ export interface operations {
                  *       "max_tokens": 16
                  *     }
                  */
-                "application/json": components["schemas"]["OpenAIModelRequest"];
+                "application/json": components["schemas"]["CompletionRequest"];
             };
         };
         responses: {
@@ -1352,13 +2137,13 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["OpenAIObject"];
+                    "application/json": components["schemas"]["Completion"];
                     /**
                      * @example data: {"id":"cmpl-AbC123","object":"text_completion","created":1732262400,"model":"gpt-3.5-turbo-instruct","choices":[{"index":0,"text":"Hello.","finish_reason":null}]}
                      *
                      *     data: [DONE]
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["CompletionStream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1387,7 +2172,7 @@ export interface operations {
                  *       "input": "hello world"
                  *     }
                  */
-                "application/json": components["schemas"]["OpenAIModelRequest"];
+                "application/json": components["schemas"]["EmbeddingRequest"];
             };
         };
         responses: {
@@ -1417,7 +2202,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["OpenAIObject"];
+                    "application/json": components["schemas"]["EmbeddingList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1447,7 +2232,7 @@ export interface operations {
                  *       "size": "1024x1024"
                  *     }
                  */
-                "application/json": components["schemas"]["OpenAIModelRequest"];
+                "application/json": components["schemas"]["ImageRequest"];
             };
         };
         responses: {
@@ -1472,7 +2257,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["OpenAIObject"];
+                    "application/json": components["schemas"]["ImagesResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1562,7 +2347,7 @@ export interface operations {
                      *     event: message_stop
                      *     data: {"type":"message_stop"}
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ClaudeMessageStream"];
                 };
             };
             400: components["responses"]["ClaudeError"];
@@ -1754,7 +2539,7 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["GeminiAnswer"];
                     /** @example data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hello."}]},"finishReason":"STOP","index":0}]} */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["GeminiStream"];
                 };
             };
             400: components["responses"]["GeminiError"];
@@ -1783,7 +2568,7 @@ export interface operations {
                  *       "input": "Say hello."
                  *     }
                  */
-                "application/json": components["schemas"]["OpenAIModelRequest"];
+                "application/json": components["schemas"]["ResponseRequest"];
             };
         };
         responses: {
@@ -1819,7 +2604,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["OpenAIObject"];
+                    "application/json": components["schemas"]["Response"];
                     /**
                      * @example event: response.output_text.delta
                      *     data: {"type":"response.output_text.delta","delta":"Hello."}
@@ -1827,7 +2612,7 @@ export interface operations {
                      *     event: response.completed
                      *     data: {"type":"response.completed","response":{"id":"resp_AbC123","usage":{"input_tokens":3,"output_tokens":2,"total_tokens":5}}}
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["ResponseStream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1999,7 +2784,7 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["GeminiAnswer"];
                     /** @example data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hello."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5},"modelVersion":"gemini-2.5-flash"} */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["GeminiStream"];
                 };
             };
             400: components["responses"]["GeminiError"];
