@@ -4,6 +4,7 @@
 package apptest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -61,6 +62,7 @@ type Env struct {
 type options struct {
 	log       io.Writer
 	redis     bool
+	redisURL  string
 	configure []func(*config.Config)
 	dbURL     string
 	prefix    string
@@ -73,6 +75,13 @@ type Option func(*options)
 
 // WithoutRedis runs the app with in-process sessions and caches.
 func WithoutRedis() Option { return func(o *options) { o.redis = false } }
+
+// WithDatabase runs the app on the database at url (a throwaway server the test controls) instead
+// of a clone of the shared template; the app migrates it at start.
+func WithDatabase(url string) Option { return func(o *options) { o.dbURL = url } }
+
+// WithRedis runs the app on the Redis at url (a throwaway server the test controls).
+func WithRedis(url string) Option { return func(o *options) { o.redis, o.redisURL = true, url } }
 
 // WithConfig lets a test change the configuration before the app starts.
 func WithConfig(f func(*config.Config)) Option {
@@ -128,11 +137,11 @@ func New(t testing.TB, opts ...Option) *Env {
 		Port: 0, AppEnv: config.EnvDevelopment, DatabaseURL: o.dbURL, RedisPrefix: o.prefix,
 		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
 		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
-		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
+		UpstreamTimeout: 5 * time.Second, UpstreamIdleTimeout: time.Minute, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
 		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test",
 	}
 	if o.redis {
-		cfg.RedisURL = RedisURL()
+		cfg.RedisURL = cmp.Or(o.redisURL, RedisURL())
 	}
 	for _, f := range o.configure {
 		f(cfg)

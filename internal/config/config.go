@@ -46,6 +46,8 @@ type Config struct {
 	UsageQueueSize    int
 	SessionMaxDevices int
 	CacheTTL          time.Duration
+	// UpstreamIdleTimeout is the longest an upstream's answer may stay silent after its headers.
+	UpstreamIdleTimeout time.Duration
 	// Identity (docs/auth.md): the public base URL (SSO redirect URIs, the WebAuthn relying
 	// party and origin), the proxies whose X-Forwarded-For is believed, mail for e-mail codes,
 	// the default OpenID provider, and the first administrator's password.
@@ -110,6 +112,7 @@ var Options = []option{
 	{name: "MAX_BODY_BYTES", def: "33554432", help: "Largest request body accepted (bytes)."},
 	{name: "SHUTDOWN_TIMEOUT", def: "30s", help: "How long shutdown waits for open requests and streams."},
 	{name: "UPSTREAM_TIMEOUT", def: "60s", help: "How long to wait for an upstream's response headers before trying another account."},
+	{name: "UPSTREAM_IDLE_TIMEOUT", def: "5m", help: "Longest an upstream's answer may send nothing once its headers came (a stalled stream or body): the call then ends with a clean error in the caller's protocol (a stream's error event), charged for what was generated."},
 	{name: "MAX_ATTEMPTS", def: "3", help: "Upstream accounts tried per gateway call before giving up (1 disables failover)."},
 	{name: "USAGE_BATCH_SIZE", def: "500", help: "Usage records written per database round trip."},
 	{name: "USAGE_FLUSH_INTERVAL", def: "100ms", help: "Longest a usage record waits before it is written."},
@@ -219,6 +222,7 @@ func Load(getenv Getenv) (*Config, error) {
 		CacheTTL:          duration("CACHE_TTL"),
 		Version:           "0.1.0",
 	}
+	c.UpstreamIdleTimeout = duration("UPSTREAM_IDLE_TIMEOUT")
 	c.loadIdentity(str, &errs)
 	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
 	c.HookTimeout = duration("HOOK_TIMEOUT")

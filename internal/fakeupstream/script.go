@@ -38,6 +38,15 @@ type Reply struct {
 	Thinking string
 	// ToolCalls are tool calls sent after the text; the answer then stops for tool use.
 	ToolCalls []ToolCall
+	// Raw, when set, is sent verbatim with Status (0: 200) in place of the protocol's answer:
+	// bytes that are no valid answer (garbage), or the first bytes of one. Its Content-Type is
+	// text/event-stream when the request accepts it, else application/json, unless Header sets one.
+	Raw string
+	// Trickle is waited between the bytes of Raw, each byte flushed on its own.
+	Trickle time.Duration
+	// Stall keeps the connection open after Raw (or after the headers, when Raw is empty) without
+	// sending anything more, until the client goes away.
+	Stall bool
 }
 
 // ToolCall is a scripted tool call. An empty ID gets a generated one (Gemini sends none).

@@ -2,6 +2,7 @@ package fakeupstream
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -25,8 +26,9 @@ type Server struct {
 	routes []route
 	openai *openAI
 
-	count  atomic.Int64
-	script script
+	count     atomic.Int64
+	cancelled atomic.Int64
+	script    script
 	rec    recorder
 }
 
@@ -85,6 +87,10 @@ func New(opts ...Option) *Server {
 // Count returns the number of requests received since [New], whatever their outcome. [Server.Reset]
 // does not change it.
 func (s *Server) Count() int64 { return s.count.Load() }
+
+// Cancelled returns the number of requests whose caller went away (closed the connection or
+// cancelled the request) before the Server finished answering them.
+func (s *Server) Cancelled() int64 { return s.cancelled.Load() }
 
 // Reset clears the scripts and the recorded requests.
 func (s *Server) Reset() {
@@ -155,6 +161,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.count.Add(1)
 	sc := getScratch()
 	defer putScratch(sc)
+	defer func() {
+		if r.Context().Err() != nil {
+			s.cancelled.Add(1)
+		}
+	}()
 
 	_, err := sc.in.ReadFrom(io.LimitReader(r.Body, maxBody+1))
 	x := &exchange{w: w, r: r, body: sc.in.Bytes(), scratch: sc}
@@ -238,6 +249,10 @@ func (s *Server) applyReply(x *exchange, proto protocol) bool {
 	for k, v := range rep.Header {
 		h.Set(k, v)
 	}
+	if rep.Raw != "" || rep.Stall {
+		sendRaw(x)
+		return false
+	}
 	if rep.Status == 0 || rep.Status == http.StatusOK {
 		return true
 	}
@@ -251,6 +266,39 @@ func (s *Server) applyReply(x *exchange, proto protocol) bool {
 	x.w.WriteHeader(rep.Status)
 	_, _ = io.WriteString(x.w, rep.Body)
 	return false
+}
+
+// sendRaw answers with the reply's Raw bytes (trickled when asked), then stalls when asked.
+func sendRaw(x *exchange) {
+	rep := x.reply
+	h := x.w.Header()
+	if h.Get("Content-Type") == "" {
+		ct := "application/json"
+		if strings.Contains(x.r.Header.Get("Accept"), "text/event-stream") {
+			ct = "text/event-stream"
+		}
+		h["Content-Type"] = []string{ct}
+	}
+	x.w.WriteHeader(cmp.Or(rep.Status, http.StatusOK))
+	rc := http.NewResponseController(x.w)
+	ctx := x.r.Context()
+	if rep.Trickle > 0 {
+		for i := 0; i < len(rep.Raw); i++ {
+			if i > 0 && !sleep(ctx, rep.Trickle) {
+				return
+			}
+			if _, err := io.WriteString(x.w, rep.Raw[i:i+1]); err != nil {
+				return
+			}
+			_ = rc.Flush()
+		}
+	} else {
+		_, _ = io.WriteString(x.w, rep.Raw)
+		_ = rc.Flush()
+	}
+	if rep.Stall {
+		<-ctx.Done()
+	}
 }
 
 // sleep waits d or until ctx ends; it reports whether the full wait elapsed.

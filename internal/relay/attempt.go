@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math"
 	"net/http"
@@ -83,7 +84,13 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			}
 			send = stripped
 		}
-		resp, err := rl.send(ctx, k, acc, send) // builds the request in the account's protocol (upstream.go)
+		actx, stop := context.WithCancel(ctx)
+		resp, err := rl.send(actx, k, acc, send) // builds the request in the account's protocol (upstream.go)
+		if err != nil {
+			stop()
+		} else {
+			resp.Body = idleBounded(resp.Body, rl.d.UpstreamIdleTimeout, stop)
+		}
 		if last != nil {
 			last.Body.Close()
 		}
@@ -151,4 +158,39 @@ func (rl *Relay) unplaced(k *call, plan pool.Plan) error {
 	}
 	k.finish(rl, fe.Status(), billing.Usage{}, false)
 	return fe
+}
+
+// idleBody cuts an upstream answer that goes silent: when no byte arrives for d, the attempt's
+// context is cancelled, so the pending read fails and the caller's answer ends with a clean error
+// (failover is no longer possible once a 200 was committed). Closing the body stops the clock and
+// releases the attempt's context.
+type idleBody struct {
+	io.ReadCloser
+	d     time.Duration
+	timer *time.Timer
+	stop  context.CancelFunc
+}
+
+func idleBounded(body io.ReadCloser, d time.Duration, stop context.CancelFunc) io.ReadCloser {
+	if d <= 0 {
+		return &idleBody{ReadCloser: body, stop: stop}
+	}
+	return &idleBody{ReadCloser: body, d: d, timer: time.AfterFunc(d, stop), stop: stop}
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 && b.timer != nil {
+		b.timer.Reset(b.d)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	err := b.ReadCloser.Close()
+	b.stop()
+	return err
 }

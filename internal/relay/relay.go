@@ -38,8 +38,11 @@ type Deps struct {
 	Log             *slog.Logger
 	CacheTTL        time.Duration
 	UpstreamTimeout time.Duration
-	MaxAttempts     int
-	MaxBodyBytes    int64
+	// UpstreamIdleTimeout bounds the silence of an upstream's answer body once its headers came:
+	// an answer that sends nothing for this long is cut (0: no bound).
+	UpstreamIdleTimeout time.Duration
+	MaxAttempts         int
+	MaxBodyBytes        int64
 	// Accounts schedules upstream accounts (selection, cooldowns, health); RetryBudget bounds
 	// the total time spent trying accounts for one call (0: no bound beyond MaxAttempts).
 	Accounts    *pool.Pool

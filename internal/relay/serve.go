@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/limits"
@@ -204,6 +206,15 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
 	out := buf.Bytes()
+	if !gjson.ValidBytes(out) {
+		// Nothing has reached the caller: an answer that is not JSON (an HTML error page behind a
+		// 200, garbage) becomes a clean error in the caller's protocol rather than being relayed.
+		rl.d.Log.Warn("upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
+			"content_type", resp.Header.Get("Content-Type"), "bytes", len(out))
+		fe := fault.Code(fault.Upstream, "upstream_error", "the upstream provider sent an answer that could not be read")
+		k.finish(rl, fe.Status(), billing.Usage{PromptTokens: k.estimate}, true)
+		return fe
+	}
 	w := k.w
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
