@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,8 +49,8 @@ func scenario(t *testing.T, script string, env map[string]string) {
 }
 
 // TestConsoleUser: a user signs in at /app, creates a key (shown once), chats in the playground
-// with a streamed answer from the fake upstream, finds the call in their usage, and switches
-// to Chinese.
+// with a streamed answer from the fake upstream, finds the call in their usage, redeems a code,
+// checks in, sees the limit's countdown on the dashboard, and switches to Chinese.
 func TestConsoleUser(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
@@ -58,8 +59,22 @@ func TestConsoleUser(t *testing.T) {
 	u := env.NewUser("carol", 1_000_000)
 	answer := "Pools share accounts fairly across a whole community of users"
 	env.Upstream.Enqueue(fakeupstream.Reply{Text: answer, EventDelay: 150 * time.Millisecond})
+	ctx := context.Background()
+	const codeQuota = 500_000
+	codes, err := env.Admin().RedemptionCodeCreateWithResponse(ctx, adminclient.RedemptionCodeCreate{Name: "welcome", Count: 1, Quota: codeQuota})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, codes.StatusCode(), string(codes.Body))
+	on, low, high := true, int64(1000), int64(5000)
+	set, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{CheckInEnabled: &on, CheckInMinReward: &low, CheckInMaxReward: &high})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
+	calls := int64(100)
+	rule, err := env.Admin().LimitCreateWithResponse(ctx, adminclient.LimitRuleInput{Scope: adminclient.LimitRuleInputScopeUser, Model: "*", Window: "1h", Requests: &calls})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, rule.StatusCode(), string(rule.Body))
 	scenario(t, userJS, map[string]string{
 		"BASE_URL": env.URL, "USERNAME": u.Name, "PASSWORD": "password-" + u.Name, "MODEL": model, "ANSWER": answer,
+		"CODE": codes.JSON201.Codes[0], "CODE_QUOTA": strconv.Itoa(codeQuota),
 	})
 }
 

@@ -1,6 +1,7 @@
 // An administrator signs in at /admin, creates a channel on the fake upstream, an account and a
-// price, sees a call made with a user's key in the logs and the statistics, and visits every
-// admin page (each checked with axe and kept as a screenshot).
+// price, sees a call made with a user's key in the logs and the statistics, creates a limit rule
+// and a batch of redemption codes, edits the object settings, and visits every admin page (each
+// checked with axe and kept as a screenshot).
 // Env: BASE_URL, ADMIN_USER, ADMIN_PASSWORD, UPSTREAM_URL, MODEL, CREDENTIAL, USER_KEY.
 
 module.exports = async function (t) {
@@ -19,7 +20,7 @@ module.exports = async function (t) {
     const dlg = page.locator('dialog[open]');
     await dlg.getByLabel('Name', { exact: true }).fill('fake-openai');
     await dlg.getByLabel('Base URL').fill(env.UPSTREAM_URL);
-    await dlg.getByLabel('Models').fill(env.MODEL);
+    await dlg.getByLabel('Models', { exact: true }).fill(env.MODEL);
     await look(t, 'admin-channel-create');
     await dlg.getByRole('button', { name: 'Create' }).click();
     await dlg.waitFor({ state: 'detached' }).catch(() => {});
@@ -80,11 +81,88 @@ module.exports = async function (t) {
     const alert = page.locator('[role=alert]');
     await alert.waitFor();
     expect((await alert.innerText()).trim().length > 0, 'the validation message is shown');
+    await url.fill('');
+  });
+  await step('settings: contributed accounts join a picked channel; check-in turned on', async () => {
+    await page.getByRole('button', { name: 'Add a provider' }).click();
+    await page.getByLabel('Provider 1', { exact: true }).fill('openai');
+    const pick = page.getByLabel('Channel of provider 1');
+    await pick.selectOption({ label: (await pick.locator('option', { hasText: 'fake-openai' }).innerText()).trim() });
+    await page.getByLabel('Check in enabled').check();
+    await page.getByLabel('Check in min reward').fill('1000');
+    await page.getByLabel('Check in max reward').fill('500');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const alert = page.locator('[role=alert]');
+    await alert.waitFor();
+    expect(/check_in_min_reward/.test(await alert.innerText()), `a minimum above the maximum is refused in the server's words (${await alert.innerText()})`);
+    await page.getByLabel('Check in max reward').fill('5000');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[role=status]', { hasText: 'Saved.' }).waitFor();
+    const s = await (await page.request.get(`${env.BASE_URL}/api/settings`)).json();
+    expect(s.contributed_account_channels && s.contributed_account_channels.openai > 0 && s.check_in_enabled && s.check_in_max_reward === 5000,
+      `the settings were saved (${JSON.stringify([s.contributed_account_channels, s.check_in_enabled, s.check_in_max_reward])})`);
     await look(t, 'admin-settings');
+  });
+  await step('a limit rule: the server\'s validation message, then the rule', async () => {
+    await go(t, 'Limits', 'Limits');
+    await page.getByRole('button', { name: 'New limit rule' }).click();
+    const dlg = page.locator('dialog[open]');
+    await dlg.getByLabel('Window', { exact: true }).fill('forever');
+    await dlg.getByLabel('Most calls in the window').fill('60');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const alert = dlg.locator('[role=alert]');
+    await alert.waitFor();
+    expect(/window/i.test(await alert.innerText()), `the server's message names the window (${await alert.innerText()})`);
+    await dlg.getByLabel('Window', { exact: true }).fill('3h');
+    await dlg.getByLabel('Models', { exact: true }).fill('*mini*');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.waitFor({ state: 'detached' }).catch(() => {});
+    await page.getByRole('row', { name: /\*mini\*/ }).filter({ hasText: '3h' }).waitFor();
+    await look(t, 'admin-limits');
+  });
+  await step('a batch of redemption codes: shown once, edited, filtered, exported, deleted', async () => {
+    await go(t, 'Redemption codes', 'Redemption codes');
+    await page.getByRole('button', { name: 'New batch' }).click();
+    const dlg = page.locator('dialog[open]');
+    await dlg.getByLabel('Batch name').fill('launch');
+    await dlg.getByLabel('How many codes').fill('3');
+    await dlg.getByLabel('Quota units each redeem credits').fill('500000');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const box = page.locator('[data-testid=new-codes]');
+    await box.waitFor();
+    const codes = (await box.innerText()).trim().split(/\s+/);
+    expect(codes.length === 3 && codes.every((c) => /^PGR-[A-Z0-9]{24}$/.test(c)), `three codes are shown (${codes.length})`);
+    await shot(t, 'admin-codes-new');
+    const [txt] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    expect(fs.readFileSync(await txt.path(), 'utf8').trim().split('\n').length === 3, 'the download has the codes');
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await box.waitFor({ state: 'detached' });
+    const html = await page.content();
+    expect(!codes.some((c) => html.includes(c)), 'the codes are gone from the page once dismissed');
+    const table = page.getByRole('region', { name: 'Codes' });
+    await table.locator('tbody tr', { hasText: 'launch' }).nth(2).waitFor();
+    await table.locator('tbody tr').first().getByRole('button', { name: 'Edit' }).click();
+    const edit = page.locator('dialog[open]');
+    await edit.getByLabel('Disabled (cannot be redeemed)').check();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await table.locator('tbody tr .badge', { hasText: 'disabled' }).waitFor();
+    await page.getByLabel('Status').selectOption('disabled');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('p', { hasText: /^Matching codes: 1$/ }).waitFor();
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export batch as CSV' }).click()]);
+    const rows = fs.readFileSync(await csv.path(), 'utf8');
+    expect(codes.every((c) => rows.includes(c)), 'the CSV export has every code of the batch');
+    page.once('dialog', (d) => d.accept());
+    await table.locator('tbody tr').first().getByRole('button', { name: 'Delete' }).click();
+    await table.locator('td', { hasText: 'No code matches these filters.' }).waitFor();
+    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('p', { hasText: /^Matching codes: 2$/ }).waitFor();
+    await look(t, 'admin-codes');
   });
   await step('every other admin page', async () => {
     for (const [link, name] of [
-      ['Users', 'admin-users'], ['Groups', 'admin-groups'], ['Codes, plans and orders', 'admin-money'],
+      ['Users', 'admin-users'], ['Groups', 'admin-groups'], ['Plans and orders', 'admin-money'],
       ['Status monitors', 'admin-monitors'], ['Remote sources', 'admin-remote'], ['Hook deliveries', 'admin-hooks'],
       ['Share links', 'admin-share-links'], ['Announcements', 'admin-announcements'],
     ]) {

@@ -1,6 +1,8 @@
 // A user signs in at /app, creates an API key (shown once), chats in the playground with a
-// streamed answer, reads their usage, switches to Chinese; every page is checked and kept.
-// Env: BASE_URL, USERNAME, PASSWORD, MODEL, ANSWER (the scripted streamed answer).
+// streamed answer, reads their usage, redeems a code and checks in, sees the limit's countdown
+// on the dashboard, switches to Chinese; every page is checked and kept.
+// Env: BASE_URL, USERNAME, PASSWORD, MODEL, ANSWER (the scripted streamed answer), CODE (a
+// redemption code worth CODE_QUOTA units).
 
 module.exports = async function (t) {
   const { page, env, step, expect } = t;
@@ -65,8 +67,47 @@ module.exports = async function (t) {
     await page.locator('td', { hasText: env.MODEL }).first().waitFor();
     await look(t, 'app-usage');
   });
-  await step('the pages waiting for their API say so', async () => {
-    for (const [link, name] of [['Wallet', 'app-wallet'], ['Contributed accounts', 'app-accounts'], ['Security', 'app-security']]) {
+  await step('redeem a code: a wrong one refused in the server\'s words, the right one credited', async () => {
+    await go(t, 'Wallet', 'Wallet');
+    const code = page.getByLabel('Redemption code');
+    await code.fill('PGR-NOSUCHCODE');
+    await page.getByRole('button', { name: 'Redeem', exact: true }).click();
+    const alert = page.locator('[role=alert]');
+    await alert.waitFor();
+    const refusal = await alert.innerText();
+    expect(/redemption code/i.test(refusal), `a wrong code shows the server's message (${refusal})`);
+    await code.fill(env.CODE);
+    await page.getByRole('button', { name: 'Redeem', exact: true }).click();
+    const notice = page.locator('[role=status]', { hasText: 'Redeemed' });
+    await notice.waitFor();
+    const m = /Redeemed ([\d,]+) quota units; your balance is now ([\d,]+)/.exec(await notice.innerText());
+    expect(m && m[1].replace(/,/g, '') === env.CODE_QUOTA, `the credit is shown (${m && m[1]})`);
+    await page.locator('[data-testid=wallet-balance]', { hasText: m[2] }).waitFor();
+    expect((await code.inputValue()) === '', 'the code field is cleared');
+  });
+  await step('check in: the reward, the new balance and today\'s record', async () => {
+    expect((await page.locator('[data-testid=check-in-state]').innerText()) === 'not checked in', 'not checked in yet');
+    await page.getByRole('button', { name: 'Check in', exact: true }).click();
+    const notice = page.locator('[role=status]', { hasText: 'Checked in:' });
+    await notice.waitFor();
+    await page.getByRole('button', { name: 'Checked in today' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Checked in today' }).isDisabled(), 'no second check-in from the page');
+    await page.locator('[data-testid=check-in-state]', { hasText: '+' }).waitFor();
+    await page.getByRole('region', { name: 'Past check-ins' }).locator('tbody tr td', { hasText: /^\d{4}-\d\d-\d\d$/ }).first().waitFor();
+    await look(t, 'app-wallet');
+  });
+  await step('the dashboard counts down until the limit frees a slot', async () => {
+    await go(t, 'Dashboard', 'Welcome');
+    const row = page.getByRole('region', { name: 'Limits' }).locator('tbody tr').first();
+    await row.locator('.countdown', { hasText: /clears in \d/ }).waitFor();
+    const countdown = await row.locator('.countdown').elementHandle();
+    const first = await countdown.innerText();
+    await page.waitForFunction(([c, f]) => c.textContent !== f, [countdown, first]);
+    expect(/[1-9]\d* \/ 100/.test(await row.innerText()), `the call counted against the rule (${await row.innerText()})`);
+    await look(t, 'app-dashboard-limits');
+  });
+  await step('the other pages', async () => {
+    for (const [link, name] of [['Contributed accounts', 'app-accounts'], ['Security', 'app-security']]) {
       await go(t, link, link);
       await look(t, name);
     }

@@ -12,7 +12,10 @@ import { Announcements, Groups, Monitors, ShareLinks } from "./lists";
 import { Models } from "./models";
 import { HookDeliveries, Remote } from "./remote";
 import { SignInProviders } from "./signin";
-import { Logs, Settings, Stats } from "./usage";
+import { Codes } from "./codes";
+import { Limits } from "./limits";
+import { Settings } from "./settings";
+import { Logs, Stats } from "./usage";
 import { Users } from "./users";
 
 const pages: Record<string, () => JSX.Element> = {
@@ -30,9 +33,9 @@ const pages: Record<string, () => JSX.Element> = {
   "/admin/announcements": Announcements,
   "/admin/settings": Settings,
   "/admin/sign-in": SignInProviders,
-  "/admin/money": () => (
-    <Pending title={t("Codes, plans and orders")} items={[t("Redemption codes: batches and export"), t("Plans"), t("Orders and payments"), t("Limits")]} />
-  ),
+  "/admin/limits": Limits,
+  "/admin/codes": Codes,
+  "/admin/money": () => <Pending title={t("Plans and orders")} items={[t("Plans"), t("Orders and payments")]} />,
 };
 
 /** /admin and its pages. */
@@ -56,7 +59,9 @@ function AdminArea({ user }: { user: UserSchema<"User"> }) {
     { href: "/admin/models", label: t("Models and prices") },
     { href: "/admin/users", label: t("Users") },
     { href: "/admin/groups", label: t("Groups") },
-    { href: "/admin/money", label: t("Codes, plans and orders") },
+    { href: "/admin/limits", label: t("Limits") },
+    { href: "/admin/codes", label: t("Redemption codes") },
+    { href: "/admin/money", label: t("Plans and orders") },
     { href: "/admin/logs", label: t("Logs") },
     { href: "/admin/stats", label: t("Statistics") },
     { href: "/admin/monitors", label: t("Status monitors") },

@@ -75,7 +75,8 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
 
 /** An action's state: run it, whether it runs, its error and its success notice. */
 export interface Action {
-  run: (fn: () => Promise<unknown>, done?: string) => Promise<boolean>;
+  /** Runs fn; on success shows done (or what done makes of fn's result) as the notice. */
+  run: <R>(fn: () => Promise<R>, done?: string | ((result: R) => string)) => Promise<boolean>;
   busy: boolean;
   error?: string;
   notice?: string;
@@ -87,13 +88,14 @@ export function useAction(): Action {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
-  const run = useCallback(async (fn: () => Promise<unknown>, done?: string) => {
+  const run = useCallback(async <R,>(fn: () => Promise<R>, done?: string | ((result: R) => string)) => {
     setBusy(true);
     setError(undefined);
     setNotice(undefined);
     try {
-      await fn();
-      if (done) setNotice(done);
+      const r = await fn();
+      const n = typeof done === "function" ? done(r) : done;
+      if (n) setNotice(n);
       return true;
     } catch (e) {
       setError(message(e));

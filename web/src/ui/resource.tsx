@@ -18,6 +18,8 @@ export interface ResourceProps<T> {
   create?: (d: Draft) => Promise<unknown>;
   update?: (row: T, d: Draft) => Promise<unknown>;
   remove?: (row: T) => Promise<unknown>;
+  /** Whether a row can be edited (default: every row, when update is given). */
+  canEdit?: (row: T) => boolean;
   rowKey: (row: T) => string | number;
   name: (row: T) => string;
   /** More buttons on each row. */
@@ -51,7 +53,7 @@ export function Resource<T>(p: ResourceProps<T>) {
       cell: (r) => (
         <div class="row">
           {p.actions?.(r, list)}
-          {p.update && <Button onClick={() => (save.clear(), setDraft(p.draftOf(r)), setEditing(r))}>{t("Edit")}</Button>}
+          {p.update && (p.canEdit?.(r) ?? true) && <Button onClick={() => (save.clear(), setDraft(p.draftOf(r)), setEditing(r))}>{t("Edit")}</Button>}
           {p.remove && (
             <Button
               kind="danger"

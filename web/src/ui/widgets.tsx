@@ -1,20 +1,29 @@
 // Widgets: countdowns, bar charts (inline SVG, no chart library), the once-shown secret and
 // hourly uptime bars.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { duration, num, t, when } from "../lib/i18n";
 import { Button } from "./kit";
 
-/** Seconds left until `until` (an ISO time) or from `seconds` at mount, ticking each second. */
-export function Countdown(props: { until?: string | null; seconds?: number | null }) {
+/**
+ * Seconds left until `until` (an ISO time) or from `seconds` at mount, ticking each second;
+ * onEnd is called once when it reaches zero (to read the figures again).
+ */
+export function Countdown(props: { until?: string | null; seconds?: number | null; onEnd?: () => void }) {
   const [now, setNow] = useState(Date.now());
-  const [start] = useState(Date.now());
+  // `seconds` counts from when it was received: a new value (figures read again) starts anew.
+  const start = useMemo(() => Date.now(), [props.seconds]);
   useEffect(() => {
     const id = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(id);
   }, []);
   let left: number | null = null;
   if (props.until) left = (new Date(props.until).getTime() - now) / 1000;
-  else if (props.seconds !== null && props.seconds !== undefined) left = props.seconds - (now - start) / 1000;
+  else if (props.seconds !== null && props.seconds !== undefined) left = props.seconds - (Math.max(now, start) - start) / 1000;
+  const ended = left !== null && left <= 0;
+  const { onEnd } = props;
+  useEffect(() => {
+    if (ended && onEnd) onEnd();
+  }, [ended, onEnd]);
   if (left === null) return <span class="muted">—</span>;
   if (left <= 0) return <span>{t("cleared")}</span>;
   return (

@@ -9,10 +9,10 @@ import { Shell, type NavItem } from "../ui/shell";
 import { Accounts } from "./accounts";
 import { Dashboard } from "./dashboard";
 import { Keys } from "./keys";
-import { Pending } from "./pending";
 import { Playground } from "./playground";
 import { Security } from "./security";
 import { Usage } from "./usage";
+import { Wallet } from "./wallet";
 
 function page(path: string) {
   switch (path) {
@@ -25,12 +25,7 @@ function page(path: string) {
     case "/app/playground":
       return <Playground />;
     case "/app/wallet":
-      return (
-        <Pending
-          title={t("Wallet")}
-          items={[t("Redeem a code"), t("Daily check-in"), t("Top up and buy a plan (payment and the order's status)"), t("Referral link and earnings")]}
-        />
-      );
+      return <Wallet />;
     case "/app/accounts":
       return <Accounts />;
     case "/app/security":

@@ -1,8 +1,9 @@
-// The user's dashboard: balance in quota units, plan and expiry, calls, announcements.
-import { must, pg, useLoad } from "../lib/api";
+// The user's dashboard: balance in quota units, plan and expiry, calls, the limits that apply
+// with their countdowns, announcements.
+import { must, pg, useLoad, type UserSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
 import { useMe } from "../lib/session";
-import { Alert, Card, Link, Loading } from "../ui/kit";
+import { Alert, Card, Link, Loading, Table } from "../ui/kit";
 import { Countdown } from "../ui/widgets";
 
 /** /app */
@@ -47,6 +48,7 @@ export function Dashboard() {
           </ol>
         </Card>
       </div>
+      <Limits />
       <Card title={t("Announcements")}>
         <Alert>{ann.error}</Alert>
         {ann.loading && !ann.data && <Loading />}
@@ -60,5 +62,58 @@ export function Dashboard() {
         ))}
       </Card>
     </>
+  );
+}
+
+/** Who a limit rule counts: each user, each API key, each group, or everyone together. */
+export function scopeLabel(scope: string): string {
+  switch (scope) {
+    case "user":
+      return t("each user");
+    case "key":
+      return t("each API key");
+    case "group":
+      return t("each group");
+    case "global":
+      return t("everyone together");
+    default:
+      return scope;
+  }
+}
+
+/** "used / limit" of one dimension of a limit (just the use when the rule does not cap it). */
+function usedOf(used: number, limit: number | null): string {
+  return limit === null ? num(used) : `${num(used)} / ${num(limit)}`;
+}
+
+/** The limits that apply to the user, what is used in each window and when a slot frees. */
+function Limits() {
+  const list = useLoad(() => must(pg.user.GET("/api/user/limits")), []);
+  return (
+    <Card title={t("Limits")}>
+      <Alert>{list.error}</Alert>
+      {list.loading && !list.data ? (
+        <Loading />
+      ) : (
+        <Table<UserSchema<"UserLimit">>
+          label={t("Limits")}
+          rows={list.data?.items}
+          rowKey={(l) => l.id}
+          empty={t("No limits apply to you.")}
+          cols={[
+            { label: t("Applies to"), cell: (l) => scopeLabel(l.scope) },
+            { label: t("Models"), cell: (l) => <code>{l.model}</code> },
+            { label: t("Window"), cell: (l) => l.window },
+            { label: t("Calls"), cell: (l) => usedOf(l.used_requests, l.requests), num: true },
+            { label: t("Tokens"), cell: (l) => usedOf(l.used_tokens, l.tokens), num: true },
+            { label: t("In flight"), cell: (l) => usedOf(l.in_flight, l.concurrency), num: true },
+            {
+              label: t("Next slot"),
+              cell: (l) => (l.clears_in > 0 ? <Countdown seconds={l.clears_in} onEnd={list.reload} /> : <span class="muted">{t("nothing counted")}</span>),
+            },
+          ]}
+        />
+      )}
+    </Card>
   );
 }

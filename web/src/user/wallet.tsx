@@ -1,0 +1,145 @@
+// The user's wallet at /app/wallet: the balance, redeeming a code (the new balance shown), the
+// daily check-in (today's state, the button, past check-ins) and what the server does not offer.
+import { useState } from "preact/hooks";
+import { must, pg, useAction, useLoad } from "../lib/api";
+import { num, t, when } from "../lib/i18n";
+import { refreshMe, useMe } from "../lib/session";
+import { ActionState, Alert, Button, Card, Field, Loading, Table } from "../ui/kit";
+
+/** /app/wallet */
+export function Wallet() {
+  const user = useMe();
+  return (
+    <>
+      <h1>{t("Wallet")}</h1>
+      <div class="grid">
+        <Card title={t("Balance")}>
+          <p class="big" data-testid="wallet-balance">
+            {num(user?.balance)} <small class="muted">{t("quota units")}</small>
+          </p>
+        </Card>
+        <Redeem />
+      </div>
+      <CheckIn />
+      <Card title={t("Not offered yet")}>
+        <p>{t("This server does not offer these yet:")}</p>
+        <ul>
+          <li>{t("Top up and buy a plan (payment and the order's status)")}</li>
+          <li>{t("Referral link and earnings")}</li>
+        </ul>
+      </Card>
+    </>
+  );
+}
+
+/** The redeem form: the credit and the new balance on success, the server's words otherwise. */
+function Redeem() {
+  const [code, setCode] = useState("");
+  const act = useAction();
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void act.run(
+      async () => {
+        const r = await must(pg.user.POST("/api/user/redeem", { body: { code: code.trim() } }));
+        setCode("");
+        await refreshMe();
+        return r;
+      },
+      (r) => t("Redeemed {quota} quota units; your balance is now {balance}.", { quota: num(r.quota), balance: num(r.balance) }),
+    );
+  };
+  return (
+    <Card title={t("Redeem a code")}>
+      <form class="stack" onSubmit={submit}>
+        <Field label={t("Redemption code")}>
+          {(id) => (
+            <input id={id} required maxLength={64} autoComplete="off" spellcheck={false} placeholder="PGR-…" value={code} onInput={(e) => setCode((e.target as HTMLInputElement).value)} />
+          )}
+        </Field>
+        <div class="row end">
+          <Button kind="primary" type="submit" busy={act.busy}>
+            {t("Redeem")}
+          </Button>
+        </div>
+        <ActionState a={act} />
+      </form>
+    </Card>
+  );
+}
+
+/** The daily check-in: today's state and button, the totals, and past check-ins. */
+function CheckIn() {
+  const status = useLoad(() => must(pg.user.GET("/api/user/check-in/status")), []);
+  const records = useLoad(() => must(pg.user.GET("/api/user/check-in/records", { params: { query: { limit: 31 } } })), []);
+  const act = useAction();
+  const s = status.data;
+  const checkIn = () => {
+    void act.run(
+      async () => {
+        try {
+          const r = await must(pg.user.POST("/api/user/check-in"));
+          await refreshMe();
+          return r;
+        } finally {
+          // A refusal (checked in elsewhere, check-in turned off) changes what the page shows too.
+          status.reload();
+          records.reload();
+        }
+      },
+      (r) => t("Checked in: {reward} quota units; your balance is now {balance}.", { reward: num(r.reward), balance: num(r.balance) }),
+    );
+  };
+  return (
+    <Card title={t("Daily check-in")}>
+      <Alert>{status.error}</Alert>
+      {status.loading && !s ? (
+        <Loading />
+      ) : s && !s.enabled ? (
+        <p class="muted" data-testid="check-in-state">
+          {t("Check-in is off on this server.")}
+        </p>
+      ) : s ? (
+        <>
+          <dl class="figures">
+            <div>
+              <dt>{t("Today")}</dt>
+              <dd data-testid="check-in-state">{s.checked_in_today ? t("+{n} quota units", { n: num(s.reward_today) }) : t("not checked in")}</dd>
+            </div>
+            <div>
+              <dt>{t("Reward")}</dt>
+              <dd>{t("{min} to {max}", { min: num(s.min_reward), max: num(s.max_reward) })}</dd>
+            </div>
+            <div>
+              <dt>{t("Days checked in")}</dt>
+              <dd>{num(s.days)}</dd>
+            </div>
+            <div>
+              <dt>{t("Earned in all")}</dt>
+              <dd>{num(s.total)}</dd>
+            </div>
+          </dl>
+          <div class="row">
+            <Button kind="primary" busy={act.busy} disabled={s.checked_in_today} onClick={checkIn}>
+              {s.checked_in_today ? t("Checked in today") : t("Check in")}
+            </Button>
+            <span class="muted small">{t("Days are counted in the site's time zone ({today} now).", { today: s.today })}</span>
+          </div>
+        </>
+      ) : null}
+      <ActionState a={act} />
+      <h3>{t("Past check-ins")}</h3>
+      <Alert>{records.error}</Alert>
+      <Table
+        label={t("Past check-ins")}
+        rows={records.data?.items}
+        rowKey={(r) => r.day}
+        empty={t("No check-ins yet.")}
+        cols={[
+          { label: t("Day"), cell: (r) => r.day },
+          { label: t("Reward"), cell: (r) => num(r.reward), num: true },
+          { label: t("At"), cell: (r) => when(r.created_at) },
+        ]}
+      />
+    </Card>
+  );
+}
