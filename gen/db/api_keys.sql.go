@@ -14,7 +14,7 @@ import (
 const aPIKeyAuth = `-- name: APIKeyAuth :one
 SELECT k.id AS key_id, k.status AS key_status, k.allowed_models AS key_allowed_models, k.quota_limit AS key_quota_limit,
        k.used_quota AS key_used_quota, k.expires_at AS key_expires_at, k.allowed_ips AS key_allowed_ips,
-       u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance,
+       u.id AS user_id, u.username, u.role, u.status AS user_status, u.balance, u.used_quota AS user_used_quota,
        u.tier AS user_tier, u.plan_expires_at, u.group_id, u.preferred_account_id, u.trust_level, u.account_priority,
        coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille
 FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN groups g ON g.id = u.group_id
@@ -34,6 +34,7 @@ type APIKeyAuthRow struct {
 	Role               string
 	UserStatus         string
 	Balance            int64
+	UserUsedQuota      int64
 	UserTier           string
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
@@ -60,6 +61,7 @@ func (q *Queries) APIKeyAuth(ctx context.Context, db DBTX, keyHash []byte) (*API
 		&i.Role,
 		&i.UserStatus,
 		&i.Balance,
+		&i.UserUsedQuota,
 		&i.UserTier,
 		&i.PlanExpiresAt,
 		&i.GroupID,

@@ -124,7 +124,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 }
 
 const userGatewayState = `-- name: UserGatewayState :one
-SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
+SELECT u.id AS user_id, u.status AS user_status, u.balance, u.used_quota AS user_used_quota, u.tier AS user_tier, u.plan_expires_at, u.group_id,
        u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,
        u.account_priority
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
@@ -135,6 +135,7 @@ type UserGatewayStateRow struct {
 	UserID             int64
 	UserStatus         string
 	Balance            int64
+	UserUsedQuota      int64
 	UserTier           string
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
@@ -153,6 +154,7 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.UserID,
 		&i.UserStatus,
 		&i.Balance,
+		&i.UserUsedQuota,
 		&i.UserTier,
 		&i.PlanExpiresAt,
 		&i.GroupID,

@@ -200,8 +200,9 @@ func (a *App) Start(ctx context.Context) {
 	go func() { defer a.wg.Done(); a.Remote.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.Bus.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.Usage.Run(ctx) }()
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go func() { defer a.wg.Done(); a.Accounts.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.Limits.Run(ctx) }() // renews this instance's reservations
 	a.Hooks.Run(ctx)
 	<-a.Bus.Ready()
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +26,8 @@ type Ticket struct {
 	Estimate int64 // tokens the call may use, counted against token limits while it runs
 	Start    int64 // when it was admitted, Unix milliseconds (the store's clock)
 	counters []Counter
-	redis    bool // admitted by Redis (released there too)
+	hold     *Hold // the quota reserved (nil: none)
+	redis    bool  // admitted by Redis (released there too)
 }
 
 // Refusal says why a call may not start: the most specific rule that refused it, which limit, and
@@ -59,10 +62,20 @@ type Usage struct {
 }
 
 type store interface {
-	admit(ctx context.Context, t *Ticket) (*Refusal, error)
-	release(ctx context.Context, t *Ticket, served bool, tokens int64) error
+	// admit takes the ticket's limit counters and its hold together, or nothing. init says the
+	// hold's accounts are fresh from the database: a missing ledger may start from them
+	// (otherwise the Redis store answers errNeedInit).
+	admit(ctx context.Context, t *Ticket, init bool) (*Refusal, error)
+	release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) error
 	status(ctx context.Context, cs []Counter) ([]Usage, error)
+	available(ctx context.Context, a Account) (int64, error)
 }
+
+// Both stores keep the same contract.
+var (
+	_ store = (*memStore)(nil)
+	_ store = (*redisStore)(nil)
+)
 
 // Config configures a Limiter.
 type Config struct {
@@ -71,19 +84,26 @@ type Config struct {
 	// LeaseTTL bounds how long a call counts as in flight in Redis when its instance dies
 	// without releasing it (default 15 minutes).
 	LeaseTTL time.Duration
-	Log      *slog.Logger
-	Now      func() time.Time // the in-process clock (default time.Now); Redis uses its own
+	// HoldLease bounds how long a reservation holds in Redis when its instance dies (default 60
+	// seconds; Run renews live ones every third of it).
+	HoldLease time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time // the in-process clock (default time.Now); Redis uses its own
 }
 
 // Limiter admits and releases calls against counters.
 type Limiter struct {
-	mem   store
-	rds   store // nil without Redis
+	mem   *memStore
+	rds   *redisStore // nil without Redis
 	log   *slog.Logger
 	down  atomic.Bool  // Redis failed last time: logged once until it answers again
 	falls atomic.Int64 // calls admitted in process because Redis failed
 	// Commands counts Redis commands (script calls) sent, for the per-call figures.
 	commands atomic.Int64
+	// live are the tickets holding a Redis reservation, renewed by Run.
+	liveMu    sync.Mutex
+	live      map[string]*Ticket
+	holdLease time.Duration
 }
 
 // New makes a limiter.
@@ -94,12 +114,15 @@ func New(cfg Config) *Limiter {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 15 * time.Minute
 	}
+	if cfg.HoldLease <= 0 {
+		cfg.HoldLease = ledgerLease
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log}
+	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log, live: map[string]*Ticket{}, holdLease: cfg.HoldLease}
 	if cfg.Redis != nil {
-		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", lease: cfg.LeaseTTL}
+		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", lease: cfg.LeaseTTL, holdLease: cfg.HoldLease}
 	}
 	return l
 }
@@ -116,22 +139,26 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Admit takes a slot in every counter, or none: it returns the ticket to release, or the refusal.
-// No counters: an empty ticket and no Redis round trip. While Redis is unreachable the call is
-// counted in process (logged once per outage, counted in Fallbacks).
-func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64) (*Ticket, *Refusal) {
-	t := &Ticket{ID: newID(), Estimate: max(estimate, 0), counters: cs}
-	if len(cs) == 0 {
+// Admit takes a slot in every counter and reserves the hold's quota on every account (nil: no
+// reservation), all or nothing: it returns the ticket to release, or the refusal. Nothing to
+// take: an empty ticket and no Redis round trip; otherwise one script call (two when the shared
+// ledger first has to start an account from the database). While Redis is unreachable the call
+// is counted and reserved in process (logged once per outage, counted in Fallbacks).
+func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Hold) (*Ticket, *Refusal) {
+	t := &Ticket{ID: newID(), Estimate: max(estimate, 0), counters: cs, hold: h}
+	if len(cs) == 0 && h == nil {
 		return t, nil
 	}
 	if l.rds != nil {
-		l.commands.Add(1)
-		ref, err := l.rds.admit(context.WithoutCancel(ctx), t)
+		ref, err := l.admitRedis(ctx, t)
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {
 				l.log.Info("limits: Redis answers again; counting there")
 			}
 			t.redis = true
+			if ref == nil && h != nil {
+				l.track(t, true)
+			}
 			return t, ref
 		}
 		l.falls.Add(1)
@@ -139,24 +166,46 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64) (*Tic
 			l.log.Error("limits: Redis unreachable; counting in process until it answers", "error", err)
 		}
 	}
-	ref, _ := l.mem.admit(ctx, t)
+	ref, _ := l.mem.admit(ctx, t, true)
 	return t, ref
 }
 
+// admitRedis runs the admission script; when the ledger holds nothing for an account yet, it
+// rereads the accounts from the database and runs it again, letting the ledger start from them.
+func (l *Limiter) admitRedis(ctx context.Context, t *Ticket) (*Refusal, error) {
+	ctx = context.WithoutCancel(ctx)
+	l.commands.Add(1)
+	ref, err := l.rds.admit(ctx, t, false)
+	if !errors.Is(err, errNeedInit) {
+		return ref, err
+	}
+	fresh := *t.hold
+	if fresh.Fresh != nil {
+		if fresh.Accounts, err = fresh.Fresh(ctx); err != nil {
+			return nil, err
+		}
+	}
+	t.hold = &fresh
+	l.commands.Add(1)
+	return l.rds.admit(ctx, t, true)
+}
+
 // Release ends an admitted call: its concurrency slot frees; served says whether it reached an
-// answer (an unserved call gives its request back) and tokens are what it used.
-func (l *Limiter) Release(ctx context.Context, t *Ticket, served bool, tokens int64) {
-	if t == nil || len(t.counters) == 0 {
+// answer (an unserved call gives its request back), tokens are what it used, and charge is the
+// quota it cost: its reservation is dropped and charge counted on its accounts instead.
+func (l *Limiter) Release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) {
+	if t == nil || (len(t.counters) == 0 && t.hold == nil) {
 		return
 	}
 	if t.redis {
+		l.track(t, false)
 		l.commands.Add(1)
-		if err := l.rds.release(context.WithoutCancel(ctx), t, served, tokens); err != nil {
+		if err := l.rds.release(context.WithoutCancel(ctx), t, served, tokens, charge); err != nil {
 			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err)
 		}
 		return
 	}
-	_ = l.mem.release(ctx, t, served, tokens)
+	_ = l.mem.release(ctx, t, served, tokens, charge)
 }
 
 // Status reads counters without changing them (Redis when it answers, else in process).

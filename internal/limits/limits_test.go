@@ -105,7 +105,7 @@ func admitMany(t *testing.T, ls []*limits.Limiter, cs []limits.Counter, n int, e
 		go func() {
 			defer wg.Done()
 			<-start
-			tk, ref := ls[i%len(ls)].Admit(context.Background(), cs, est)
+			tk, ref := ls[i%len(ls)].Admit(context.Background(), cs, est, nil)
 			mu.Lock()
 			defer mu.Unlock()
 			if ref != nil {
@@ -146,10 +146,10 @@ func TestSixtyPerThreeHoursExact(t *testing.T) {
 			require.Equal(t, int64(60), u[0].Requests)
 			require.Greater(t, u[0].ClearsIn, 2*time.Hour)
 			// A call that was not served gives its request back.
-			ls[0].Release(context.Background(), ok[0], false, 0)
-			_, ref := ls[1].Admit(context.Background(), cs, 0)
+			ls[0].Release(context.Background(), ok[0], false, 0, 0)
+			_, ref := ls[1].Admit(context.Background(), cs, 0, nil)
 			require.Nil(t, ref)
-			_, ref = ls[0].Admit(context.Background(), cs, 0)
+			_, ref = ls[0].Admit(context.Background(), cs, 0, nil)
 			require.NotNil(t, ref)
 		})
 	}
@@ -168,7 +168,7 @@ func TestConcurrencyExact(t *testing.T) {
 			require.Equal(t, limits.KindConcurrency, refused[0].Kind)
 			require.Equal(t, int64(5), ls[0].Status(context.Background(), cs)[0].Concurrency)
 			for i, tk := range ok {
-				ls[i%2].Release(context.Background(), tk, true, 0)
+				ls[i%2].Release(context.Background(), tk, true, 0, 0)
 			}
 			ok, _ = admitMany(t, ls, cs, 50, 0)
 			require.Len(t, ok, 5)
@@ -190,7 +190,7 @@ func TestTokensExact(t *testing.T) {
 			require.Equal(t, limits.KindTokens, refused[0].Kind)
 			// They used 60 each: 400 tokens free, four more calls of 100 fit.
 			for i, tk := range ok {
-				ls[i%2].Release(context.Background(), tk, true, 60)
+				ls[i%2].Release(context.Background(), tk, true, 60, 0)
 			}
 			require.Equal(t, int64(600), ls[0].Status(context.Background(), cs)[0].Tokens)
 			ok, _ = admitMany(t, ls, cs, 40, 100)
@@ -208,7 +208,7 @@ func TestRedisOutage(t *testing.T) {
 	cs := limits.Match([]limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*", Window: time.Hour, Requests: 3}}, limits.Who{User: 1}, "m")
 	var admitted atomic.Int64
 	for range 5 {
-		if _, ref := l.Admit(context.Background(), cs, 0); ref == nil {
+		if _, ref := l.Admit(context.Background(), cs, 0, nil); ref == nil {
 			admitted.Add(1)
 		}
 	}

@@ -13,6 +13,8 @@ type memStore struct {
 	now func() time.Time
 	mu  sync.Mutex
 	c   map[string]*memCounter
+	// led are the accounts' ledgers (reservations and charges), under the same mutex.
+	led memLedgers
 }
 
 type memEntry struct {
@@ -28,7 +30,7 @@ type memCounter struct {
 }
 
 func newMemStore(now func() time.Time) *memStore {
-	return &memStore{now: now, c: map[string]*memCounter{}}
+	return &memStore{now: now, c: map[string]*memCounter{}, led: memLedgers{m: map[string]*memLedger{}}}
 }
 
 func (m *memStore) nowMs() int64 { return m.now().UnixMilli() }
@@ -63,10 +65,19 @@ func (c *memCounter) empty() bool {
 	return len(c.starts) == 0 && len(c.tokens) == 0 && len(c.conc) == 0
 }
 
-func (m *memStore) admit(_ context.Context, t *Ticket) (*Refusal, error) {
+func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.nowMs()
+	if t.hold != nil { // the balance first: a call nobody can pay for is refused as such
+		for i := range t.hold.Accounts {
+			a := &t.hold.Accounts[i]
+			e := m.led.ledger(a)
+			if av := available(a, e.charged, e.held()); av <= 0 || av < t.hold.Amount {
+				return &Refusal{Kind: a.Kind}, nil
+			}
+		}
+	}
 	var ref *Refusal
 	for i := range t.counters {
 		cn := &t.counters[i]
@@ -91,6 +102,11 @@ func (m *memStore) admit(_ context.Context, t *Ticket) (*Refusal, error) {
 		return ref, nil
 	}
 	t.Start = now
+	if t.hold != nil {
+		for i := range t.hold.Accounts {
+			m.led.ledger(&t.hold.Accounts[i]).holds[t.ID] = t.hold.Amount
+		}
+	}
 	for i := range t.counters {
 		cn := &t.counters[i]
 		c := m.counter(cn.Key)
@@ -107,9 +123,12 @@ func (m *memStore) admit(_ context.Context, t *Ticket) (*Refusal, error) {
 	return nil, nil
 }
 
-func (m *memStore) release(_ context.Context, t *Ticket, served bool, tokens int64) error {
+func (m *memStore) release(_ context.Context, t *Ticket, served bool, tokens, charge int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if t.hold != nil {
+		m.led.settleLocked(t.ID, t.hold, charge)
+	}
 	for i := range t.counters {
 		cn := &t.counters[i]
 		c := m.c[cn.Key]
@@ -198,4 +217,10 @@ func tokensClear(es []memEntry, est, limit, window, now int64) int64 {
 		}
 	}
 	return 1000
+}
+
+func (m *memStore) available(_ context.Context, a Account) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.led.availableLocked(a), nil
 }

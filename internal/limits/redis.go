@@ -14,11 +14,20 @@ import (
 // in-flight call's entry holds its estimate), and one of calls in flight by lease expiry. All
 // keys carry the hash tag {lim}, so one call's script runs on one slot of a Redis Cluster. Times
 // come from Redis (TIME), so instances' clocks never disagree.
+//
+// An account's ledger (ledger.go) is two keys under the same tag: a hash whose field c is the
+// quota charged through the ledger (never below the database's used quota, which each call
+// passes in), and a sorted set of reservations "id:amount" by lease expiry.
 type redisStore struct {
-	rdb    redis.UniversalClient
-	prefix string
-	lease  time.Duration
+	rdb       redis.UniversalClient
+	prefix    string
+	lease     time.Duration
+	holdLease time.Duration
 }
+
+// errNeedInit: the ledger holds nothing for an account of the hold; admit again with accounts
+// fresh from the database.
+var errNeedInit = errors.New("limits: ledger not started")
 
 // Shared Lua helpers: now in milliseconds; the token sum of a window; when est fits.
 const luaHelpers = `
@@ -37,16 +46,38 @@ end
 local function fits(used, est, limit)
   return used < limit and (used == 0 or used + est <= limit)
 end
+local function held(key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local s, es = 0, redis.call('ZRANGE', key, 0, -1)
+  for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
+  return s
+end
 `
 
-// admitScript: KEYS per counter (req, tok, conc); ARGV id, estimate, lease ms, then per counter
-// window ms, requests, tokens, concurrency. Returns {1, now} or {0, refused index, kind, clears ms}.
+// admitScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations);
+// ARGV id, estimate, lease ms, counters n, then per counter window ms, requests, tokens,
+// concurrency, then amount, hold lease ms, ledger ttl ms, init (0/1), then per account limit and
+// used. Returns {1, now}, {0, refused index, kind, clears ms}, {3, account index} (the account
+// does not cover the amount) or {2} (an account's ledger is missing and init is 0).
 var admitScript = redis.NewScript(luaHelpers + `
-local id, est, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local n = #KEYS / 3
+local id, est, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local b = 5 + n * 4
+local amount, hlease, ttl, init = tonumber(ARGV[b]), tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
+local m = (#KEYS - 3 * n) / 2
+local charged = {}
+for j = 0, m - 1 do
+  local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
+  local limit, used = tonumber(ARGV[b+4+j*2]), tonumber(ARGV[b+5+j*2])
+  local c = redis.call('HGET', kh, 'c')
+  if not c and not init then return {2} end
+  c = math.max(tonumber(c) or 0, used)
+  charged[j + 1] = c
+  local av = limit - c - held(kz)
+  if av <= 0 or av < amount then return {3, j + 1} end
+end
 local refused, kind, clears = 0, '', 0
 for i = 0, n - 1 do
-  local w, rq, tk, cc = tonumber(ARGV[4+i*4]), tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4])
+  local w, rq, tk, cc = tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4]), tonumber(ARGV[8+i*4])
   local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
   local k, c = '', 0
   if rq > 0 then
@@ -80,21 +111,37 @@ for i = 0, n - 1 do
 end
 if refused > 0 then return {0, refused, kind, clears} end
 for i = 0, n - 1 do
-  local w, rq, tk, cc = tonumber(ARGV[4+i*4]), tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4])
+  local w, rq, tk, cc = tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4]), tonumber(ARGV[8+i*4])
   local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
   if rq > 0 then redis.call('ZADD', kr, now, id); redis.call('PEXPIRE', kr, w) end
   if tk > 0 then redis.call('ZADD', kt, now, id .. ':' .. est); redis.call('PEXPIRE', kt, w) end
   if cc > 0 then redis.call('ZADD', kc, now + lease, id); redis.call('PEXPIRE', kc, lease) end
 end
+for j = 0, m - 1 do
+  local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
+  redis.call('HSET', kh, 'c', string.format('%.0f', charged[j + 1]))
+  redis.call('PEXPIRE', kh, ttl)
+  redis.call('ZADD', kz, now + hlease, id .. ':' .. ARGV[b])
+  redis.call('PEXPIRE', kz, ttl)
+end
 return {1, now}
 `)
 
-// releaseScript: KEYS per counter (req, tok, conc); ARGV id, start ms, estimate, served (0/1),
-// tokens, then per counter window ms. The estimate's token entry becomes the real count.
+// releaseScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations);
+// ARGV id, start ms, estimate, served (0/1), tokens, counters n, amount, charge, then per counter
+// window ms. The estimate's token entry becomes the real count; each account's reservation is
+// dropped and the charge counted (on a ledger that still exists: a missing one starts again from
+// the database, where the charge lands).
 var releaseScript = redis.NewScript(`
 local id, start, est, served, used = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
-for i = 0, #KEYS / 3 - 1 do
-  local w = tonumber(ARGV[6+i])
+local n, amount, charge = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+for j = 0, (#KEYS - 3 * n) / 2 - 1 do
+  local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
+  redis.call('ZREM', kz, id .. ':' .. amount)
+  if charge > 0 and redis.call('EXISTS', kh) == 1 then redis.call('HINCRBY', kh, 'c', charge) end
+end
+for i = 0, n - 1 do
+  local w = tonumber(ARGV[9+i])
   local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
   redis.call('ZREM', kc, id)
   if not served then redis.call('ZREM', kr, id) end
@@ -133,29 +180,81 @@ end
 return out
 `)
 
-func (s *redisStore) keys(cs []Counter) []string {
-	ks := make([]string, 0, 3*len(cs))
+// renewScript: KEYS the reservation sets; ARGV hold lease ms, then each set's member. A
+// reservation still there gets a new lease (one already released stays released).
+var renewScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now + tonumber(ARGV[1]), ARGV[i + 1]) end
+return 1
+`)
+
+// availableScript: KEYS ledger hash, reservations; ARGV limit, used. Returns the live balance.
+var availableScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = math.max(tonumber(redis.call('HGET', KEYS[1], 'c')) or 0, tonumber(ARGV[2]))
+local s = 0
+for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf')) do
+  s = s + (tonumber(string.match(e, ':(%d+)$')) or 0)
+end
+return tonumber(ARGV[1]) - c - s
+`)
+
+func (s *redisStore) keys(cs []Counter, h *Hold) []string {
+	n := 3 * len(cs)
+	if h != nil {
+		n += 2 * len(h.Accounts)
+	}
+	ks := make([]string, 0, n)
 	for i := range cs {
 		k := s.prefix + cs[i].Key
 		ks = append(ks, k+":r", k+":t", k+":c")
 	}
+	if h != nil {
+		for i := range h.Accounts {
+			k := s.prefix + h.Accounts[i].Key
+			ks = append(ks, k+":c", k+":h")
+		}
+	}
 	return ks
 }
 
-func (s *redisStore) admit(ctx context.Context, t *Ticket) (*Refusal, error) {
-	args := make([]any, 0, 3+4*len(t.counters))
-	args = append(args, t.ID, t.Estimate, s.lease.Milliseconds())
+func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal, error) {
+	h := t.hold
+	if h == nil {
+		h = &Hold{}
+	}
+	args := make([]any, 0, 8+4*len(t.counters)+2*len(h.Accounts))
+	args = append(args, t.ID, t.Estimate, s.lease.Milliseconds(), len(t.counters))
 	for i := range t.counters {
 		r := t.counters[i].Rule
 		args = append(args, r.Window.Milliseconds(), r.Requests, r.Tokens, r.Concurrency)
 	}
-	res, err := admitScript.Run(ctx, s.rdb, s.keys(t.counters), args...).Slice()
+	in := "0"
+	if init {
+		in = "1"
+	}
+	args = append(args, h.Amount, s.holdLease.Milliseconds(), ledgerTTL.Milliseconds(), in)
+	for i := range h.Accounts {
+		args = append(args, h.Accounts[i].Limit, h.Accounts[i].Used)
+	}
+	res, err := admitScript.Run(ctx, s.rdb, s.keys(t.counters, t.hold), args...).Slice()
 	if err != nil {
 		return nil, err
 	}
-	if len(res) == 2 && res[0] == int64(1) {
+	switch {
+	case len(res) == 2 && res[0] == int64(1):
 		t.Start, _ = res[1].(int64)
 		return nil, nil
+	case len(res) == 1 && res[0] == int64(2):
+		return nil, errNeedInit
+	case len(res) == 2 && res[0] == int64(3):
+		j, _ := res[1].(int64)
+		if j < 1 || int(j) > len(h.Accounts) {
+			return nil, errors.New("limits: unexpected admit answer")
+		}
+		return &Refusal{Kind: h.Accounts[j-1].Kind}, nil
 	}
 	if len(res) != 4 {
 		return nil, errors.New("limits: unexpected admit answer")
@@ -169,17 +268,39 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket) (*Refusal, error) {
 	return refuse(nil, &t.counters[idx-1], kind, clears), nil
 }
 
-func (s *redisStore) release(ctx context.Context, t *Ticket, served bool, tokens int64) error {
+func (s *redisStore) release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) error {
 	sv := "0"
 	if served {
 		sv = "1"
 	}
-	args := make([]any, 0, 5+len(t.counters))
-	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0))
+	var amount int64
+	if t.hold != nil {
+		amount = t.hold.Amount
+	}
+	args := make([]any, 0, 8+len(t.counters))
+	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0), len(t.counters), amount, max(charge, 0))
 	for i := range t.counters {
 		args = append(args, t.counters[i].Rule.Window.Milliseconds())
 	}
-	return releaseScript.Run(ctx, s.rdb, s.keys(t.counters), args...).Err()
+	return releaseScript.Run(ctx, s.rdb, s.keys(t.counters, t.hold), args...).Err()
+}
+
+// renew extends the leases of the tickets' reservations (one script call).
+func (s *redisStore) renew(ctx context.Context, ts []*Ticket) error {
+	var keys []string
+	args := []any{s.holdLease.Milliseconds()}
+	for _, t := range ts {
+		for i := range t.hold.Accounts {
+			keys = append(keys, s.prefix+t.hold.Accounts[i].Key+":h")
+			args = append(args, holdMember(t.ID, t.hold.Amount))
+		}
+	}
+	return renewScript.Run(ctx, s.rdb, keys, args...).Err()
+}
+
+func (s *redisStore) available(ctx context.Context, a Account) (int64, error) {
+	k := s.prefix + a.Key
+	return availableScript.Run(ctx, s.rdb, []string{k + ":c", k + ":h"}, a.Limit, a.Used).Int64()
 }
 
 func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) {
@@ -187,7 +308,7 @@ func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) 
 	for i := range cs {
 		args = append(args, cs[i].Rule.Window.Milliseconds())
 	}
-	res, err := statusScript.Run(ctx, s.rdb, s.keys(cs), args...).Int64Slice()
+	res, err := statusScript.Run(ctx, s.rdb, s.keys(cs, nil), args...).Int64Slice()
 	if err != nil {
 		return nil, err
 	}

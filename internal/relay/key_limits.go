@@ -21,6 +21,8 @@ type keyLimits struct {
 	// when loaded plus what this instance charged through it since.
 	quota int64
 	spent atomic.Int64
+	// used is the key's used quota as loaded (the ledger's floor for its charges).
+	used int64
 }
 
 func newKeyLimits(row *db.APIKeyAuthRow) *keyLimits {
@@ -29,6 +31,7 @@ func newKeyLimits(row *db.APIKeyAuthRow) *keyLimits {
 		l.quota = *row.KeyQuotaLimit
 	}
 	l.spent.Store(row.KeyUsedQuota)
+	l.used = row.KeyUsedQuota
 	return l
 }
 

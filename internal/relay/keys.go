@@ -57,6 +57,9 @@ type userState struct {
 	status  string
 	balance atomic.Int64
 	pending *atomic.Int64 // shared with keyCache.pending: survives reloads of the user
+	// grants (balance + used quota) and used are the database's, read together at load: what the
+	// ledger reserves against (ledger.go).
+	grants, used atomic.Int64
 	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
 	tier        pool.Tier
 	planExpires *time.Time
@@ -183,7 +186,8 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	u := k.userLocked(row.UserID)
-	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserTier: row.UserTier,
+	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserUsedQuota: row.UserUsedQuota,
+		UserTier:      row.UserTier,
 		PlanExpiresAt: row.PlanExpiresAt, GroupID: row.GroupID, PreferredAccountID: row.PreferredAccountID,
 		TrustLevel: row.TrustLevel, MultiplierPermille: row.MultiplierPermille, AccountPriority: row.AccountPriority})
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, limits: newKeyLimits(row),

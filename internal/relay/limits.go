@@ -9,15 +9,17 @@ import (
 	"github.com/poolgate/poolgate/internal/limits"
 )
 
-// admit counts the call against the limit rules that match it (one Redis round trip when any
-// does, none otherwise): a refused call answers 429 rate_limit_exceeded with Retry-After and
-// clears_in, before any upstream and uncharged.
+// admit counts the call against the limit rules that match it and reserves its estimated cost
+// (ledger.go), together: one Redis round trip when either applies, none otherwise. A call a rule
+// refuses answers 429 rate_limit_exceeded with Retry-After and clears_in; one the balance or the
+// key's quota does not cover answers 402 insufficient_quota — before any upstream, uncharged.
 func (rl *Relay) admit(k *call, body []byte) error {
 	if rl.d.Limits == nil {
 		return nil
 	}
 	cs := limits.Match(rl.d.LimitRules.Get(), limits.Who{User: k.cl.user.id, Key: k.cl.KeyID, Group: k.cl.user.group}, k.req.Model)
-	if len(cs) == 0 {
+	h := rl.hold(k, body)
+	if len(cs) == 0 && h == nil {
 		return nil
 	}
 	var est int64
@@ -27,23 +29,29 @@ func (rl *Relay) admit(k *call, body []byte) error {
 			break
 		}
 	}
-	t, ref := rl.d.Limits.Admit(k.ctx, cs, est)
-	if ref != nil {
-		return limitFault(ref)
+	t, ref := rl.d.Limits.Admit(k.ctx, cs, est, h)
+	switch {
+	case ref == nil:
+		k.ticket = t
+		return nil
+	case ref.Kind == limits.KindBalance:
+		return errBalance
+	case ref.Kind == limits.KindKeyQuota:
+		return errKeyQuota
 	}
-	k.ticket = t
-	return nil
+	return limitFault(ref)
 }
 
-// release gives the call's place in the counters back, once: served says whether it reached an
-// answer (an unserved call's request is not counted), tokens what it used.
-func (k *call) release(rl *Relay, served bool, tokens int64) {
+// release gives the call's place in the counters and its reservation back, once: served says
+// whether it reached an answer (an unserved call's request is not counted), tokens what it used,
+// charge the quota it cost (counted on the ledger instead of the reservation).
+func (k *call) release(rl *Relay, served bool, tokens, charge int64) {
 	if k.ticket == nil {
 		return
 	}
 	t := k.ticket
 	k.ticket = nil
-	rl.d.Limits.Release(k.ctx, t, served, tokens)
+	rl.d.Limits.Release(k.ctx, t, served, tokens, charge)
 }
 
 // limitFault is the 429 of a call a limit rule refused.

@@ -112,7 +112,8 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	if err := cl.limits.check(req.Model); err != nil {
 		return err
 	}
-	if ep.op != opCount && priced && cl.user.balance.Load() <= 0 && (price.Input > 0 || price.Output > 0) { // token counts are never charged
+	// Without a limiter (no ledger) the cached balance gates; with one, the reservation does (admit).
+	if rl.d.Limits == nil && ep.op != opCount && priced && cl.user.balance.Load() <= 0 && (price.Input > 0 || price.Output > 0) {
 		return fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 	}
 	upBody := body
@@ -138,7 +139,7 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	if err := rl.admit(k, body); err != nil {
 		return err
 	}
-	defer k.release(rl, false, 0) // a path that never reached finish (a panic, a hook's stop)
+	defer k.release(rl, false, 0, 0) // a path that never reached finish (a panic, a hook's stop): nothing charged
 	return rl.attempt(k, snap, upBody, ep.path)
 }
 
@@ -381,7 +382,11 @@ func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 		rl.keys.charge(k.cl.user, k.rec.Quota)
 		k.cl.limits.charge(k.rec.Quota)
 	}
-	k.release(rl, charge, k.rec.PromptTokens+k.rec.CompletionTokens)
+	var cost int64
+	if charge {
+		cost = k.rec.Quota
+	}
+	k.release(rl, charge, k.rec.PromptTokens+k.rec.CompletionTokens, cost)
 	rl.d.Usage.Add(k.rec)
 	if charge && status == http.StatusOK {
 		rl.afterSuccess(k) // notify hooks, queued off the caller's path (hooks.go)

@@ -47,6 +47,8 @@ func (u *userState) set(row db.UserGatewayStateRow) {
 	u.multiplier = int64(row.MultiplierPermille)
 	u.sharedFirst = row.AccountPriority == "shared_first"
 	u.balance.Store(row.Balance - u.pending.Load())
+	u.grants.Store(row.Balance + row.UserUsedQuota)
+	u.used.Store(row.UserUsedQuota)
 }
 
 // userEntry is a session user in the cache, kept like a key entry: until ttl or an invalidation

@@ -56,7 +56,8 @@ func me(ctx context.Context) (*auth.Principal, error) {
 
 const keyNotFound = "api key not found"
 
-// MeGet returns the signed-in user.
+// MeGet returns the signed-in user with their live balance: the database's, less the charges not
+// yet written and the reservations of calls in flight (on every instance when Redis is shared).
 func (h *Handler) MeGet(ctx context.Context, _ userapi.MeGetRequestObject) (userapi.MeGetResponseObject, error) {
 	p, err := me(ctx)
 	if err != nil {
@@ -66,7 +67,11 @@ func (h *Handler) MeGet(ctx context.Context, _ userapi.MeGetRequestObject) (user
 	if err != nil {
 		return nil, store.Translate(err, "user not found")
 	}
-	return userapi.MeGet200JSONResponse(wire.User(u)), nil
+	out := wire.User(u)
+	if h.Limits != nil {
+		out.Balance = h.Limits.Available(ctx, limits.UserAccount(u.ID, u.Balance, u.UsedQuota))
+	}
+	return userapi.MeGet200JSONResponse(out), nil
 }
 
 // ApiKeyList lists the user's keys.
