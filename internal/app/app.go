@@ -33,6 +33,7 @@ import (
 	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/quota"
 	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/secretbox"
@@ -77,7 +78,9 @@ type App struct {
 	// Limits counts gateway calls against the limit rules of LimitRules (docs/limits.md).
 	Limits     *limits.Limiter
 	LimitRules *limits.Rules
-	Echo       *echo.Echo
+	// Quota is the shared quota pool (docs/accounts.md).
+	Quota *quota.Pool
+	Echo  *echo.Echo
 	// Guard refuses outbound fetches to private addresses unless ALLOW_PRIVATE_OUTBOUND allows them.
 	Guard *netguard.Guard
 	// Metrics are served at /metrics (or on METRICS_ADDR); Tracing sends spans when OTLP is configured.
@@ -173,12 +176,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err = a.LimitRules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load limit rules: %w", err)
 	}
+	a.Quota = quota.New(quota.Config{DB: a.Pool, Queries: a.Queries, Settings: a.Settings, Bus: a.Bus, Redis: a.Redis,
+		Prefix: cfg.RedisPrefix, Log: log, Now: opt.Now})
 	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout, UpstreamIdleTimeout: cfg.UpstreamIdleTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
-		Limits: a.Limits, LimitRules: a.LimitRules,
+		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
 	})
 	if err != nil {
 		return nil, err

@@ -70,6 +70,10 @@ func (a *Account) Serves(model string) bool {
 	return ok
 }
 
+// Shared reports whether the account is in the shared pool (not dedicated to users or a key):
+// calls it serves consume the caller's shared quota.
+func (a *Account) Shared() bool { return !a.dedicated() }
+
 // dedicated reports whether the account serves only some users (or one key).
 func (a *Account) dedicated() bool { return a.Key != 0 || a.Owner != 0 || len(a.Users) > 0 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/quota"
 )
 
 // maxErrorBody bounds the part of an upstream error body read to classify it.
@@ -61,6 +62,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		attempts int // requests that count against MAX_ATTEMPTS
 		excused  int // account-caused failures not counted
 		busy     int
+		quotaRef *quota.Refusal // the caller's shared quota refused a shared account
 	)
 	for _, pa := range plan.Accounts {
 		if attempts >= rl.d.MaxAttempts || ctx.Err() != nil ||
@@ -71,8 +73,16 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		if acc == nil {
 			continue
 		}
+		if ref, err := rl.quotaTake(k, pa, acc, body); err != nil || ref != nil {
+			if err != nil {
+				return err
+			}
+			quotaRef = ref
+			continue
+		}
 		lease, ok := p.Acquire(ctx, pa, k.req.Model, k.rec.RequestID)
 		if !ok {
+			k.quotaDrop(rl)
 			busy++
 			continue
 		}
@@ -95,6 +105,9 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			last.Body.Close()
 		}
 		last, lastErr, lastAcc = resp, err, acc
+		if err != nil || resp.StatusCode != http.StatusOK {
+			k.quotaDrop(rl) // this account did not serve the call
+		}
 		if err != nil {
 			// A fault of Poolgate's own (the request cannot be expressed in this account's
 			// protocol, or the endpoint is not offered by it) says nothing about the account:
@@ -133,6 +146,11 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 	}
 	if last != nil {
 		defer last.Body.Close()
+	}
+	if attempts+excused == 0 && quotaRef != nil && ctx.Err() == nil {
+		fe := quotaFault(quotaRef)
+		k.finish(rl, fe.Status(), billing.Usage{}, false)
+		return fe
 	}
 	if attempts+excused == 0 && busy > 0 && ctx.Err() == nil {
 		return rl.unplaced(k, pool.Plan{Busy: true})

@@ -46,6 +46,7 @@ func (rl *Relay) admit(k *call, body []byte) error {
 // whether it reached an answer (an unserved call's request is not counted), tokens what it used,
 // charge the quota it cost (counted on the ledger instead of the reservation).
 func (k *call) release(rl *Relay, served bool, tokens, charge int64) {
+	k.quotaSettle(rl, served, tokens)
 	if k.ticket == nil {
 		return
 	}
@@ -61,9 +62,12 @@ func limitFault(ref *limits.Refusal) *fault.Error {
 	what := map[string]string{limits.KindRequests: strconv.FormatInt(r.Requests, 10) + " requests per " + limits.FormatWindow(r.Window),
 		limits.KindTokens:      strconv.FormatInt(r.Tokens, 10) + " tokens per " + limits.FormatWindow(r.Window),
 		limits.KindConcurrency: strconv.FormatInt(r.Concurrency, 10) + " concurrent requests"}[ref.Kind]
-	fe := fault.Code(fault.RateLimited, "rate_limit_exceeded",
-		"Rate limit reached for "+string(r.Scope)+" limit "+strconv.FormatInt(r.ID, 10)+" ("+what+" on "+r.Model+
-			"); try again in "+strconv.FormatInt(secs, 10)+"s.")
+	return clearing(fault.Code(fault.RateLimited, "rate_limit_exceeded", "Rate limit reached for "+string(r.Scope)+" limit "+
+		strconv.FormatInt(r.ID, 10)+" ("+what+" on "+r.Model+"); try again in "+strconv.FormatInt(secs, 10)+"s."), secs)
+}
+
+// clearing makes a 429 say it clears in secs seconds (Retry-After and the body's clears_in).
+func clearing(fe *fault.Error, secs int64) *fault.Error {
 	fe.RetryAfter = strconv.FormatInt(secs, 10)
 	fe.ClearsIn = secs
 	return fe

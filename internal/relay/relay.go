@@ -22,6 +22,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/quota"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/translate"
@@ -50,6 +51,8 @@ type Deps struct {
 	// Limits counts calls against the limit rules of LimitRules (nil: no limits).
 	Limits     *limits.Limiter
 	LimitRules *limits.Rules
+	// Quota is the shared quota pool: calls on shared accounts consume it (nil: none).
+	Quota *quota.Pool
 	// Hooks are the audit, notify and share-link hooks (nil: none).
 	Hooks Hooks
 	// Transport overrides the upstream transport (tests).

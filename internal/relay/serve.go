@@ -16,6 +16,7 @@ import (
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/provider/openai"
+	"github.com/poolgate/poolgate/internal/quota"
 	"github.com/poolgate/poolgate/internal/translate"
 )
 
@@ -65,6 +66,9 @@ type call struct {
 	raw []byte
 	// ticket is the call's place in the limit rules' counters (nil: released or none).
 	ticket *limits.Ticket
+	// quota is the call's reservation in the caller's shared quota (nil: none held), in quotaUnit.
+	quota     *quota.Hold
+	quotaUnit string
 }
 
 // flush sends what was written to the caller so far.

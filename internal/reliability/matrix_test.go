@@ -110,6 +110,7 @@ var matrix = map[string]row{
 	"preferencesUpdate":      {access: signedIn},
 	"contributedAccountList": {access: signedIn},
 	"limitUserList":          {access: signedIn},
+	"quotaUserList":          {access: signedIn},
 	"checkInStatusGet":       {access: signedIn},
 	"checkInRecordList":      {access: signedIn},
 	"checkInCreate":          {access: signedIn, selfRefusing: true}, // 403 check_in_disabled until the site turns check-in on

@@ -56,14 +56,34 @@ type Values struct {
 	CheckInEnabled   bool  `json:"check_in_enabled"`
 	CheckInMinReward int64 `json:"check_in_min_reward"`
 	CheckInMaxReward int64 `json:"check_in_max_reward"`
+	// Shared quota pool (docs/accounts.md): per user and model family a cap of
+	// SharedQuotaBase + SharedQuotaBonusPerAccount[provider] (or ["*"]) × the user's shared
+	// contributed accounts, consumed by calls on shared accounts in SharedQuotaUnit (calls or
+	// tokens) and recovering continuously to the cap over SharedQuotaRecoveryHours.
+	SharedQuotaBase            int64            `json:"shared_quota_base"`
+	SharedQuotaBonusPerAccount map[string]int64 `json:"shared_quota_bonus_per_account"`
+	SharedQuotaRecoveryHours   float64          `json:"shared_quota_recovery_hours"`
+	SharedQuotaUnit            string           `json:"shared_quota_unit"`
 }
+
+// Shared quota defaults: a new user may make 100 calls on shared accounts per model family,
+// recovering over 5 hours; each shared account they contribute adds 100.
+const (
+	DefaultSharedQuotaBase     = 100
+	DefaultSharedQuotaBonus    = 100
+	DefaultSharedQuotaRecovery = 5
+	SharedQuotaCalls           = "calls"
+	SharedQuotaTokens          = "tokens"
+)
 
 // DefaultQuotaPerUnit is the quota units one unit of the site's currency buys on a fresh install.
 const DefaultQuotaPerUnit = 500000
 
 // Defaults are the settings of a fresh install.
 func Defaults() Values {
-	return Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: DefaultQuotaPerUnit, SessionTTLHours: 24}
+	return Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: DefaultQuotaPerUnit, SessionTTLHours: 24,
+		SharedQuotaBase: DefaultSharedQuotaBase, SharedQuotaBonusPerAccount: map[string]int64{"*": DefaultSharedQuotaBonus},
+		SharedQuotaRecoveryHours: DefaultSharedQuotaRecovery, SharedQuotaUnit: SharedQuotaCalls}
 }
 
 // Patch changes some settings; nil fields stay.
@@ -95,6 +115,12 @@ type Patch struct {
 
 	// Contributed accounts: replaced whole when not nil.
 	ContributedAccountChannels map[string]int64
+
+	// Shared quota pool; the bonus map is replaced whole when not nil.
+	SharedQuotaBase            *int64
+	SharedQuotaBonusPerAccount map[string]int64
+	SharedQuotaRecoveryHours   *float64
+	SharedQuotaUnit            *string
 }
 
 // Store caches the settings.
@@ -134,6 +160,9 @@ func (s *Store) Load(ctx context.Context) error {
 	for _, r := range rows {
 		m[r.Key] = r.Value
 	}
+	if _, ok := m["shared_quota_bonus_per_account"]; ok {
+		v.SharedQuotaBonusPerAccount = nil // a stored map replaces the default (never merged into it)
+	}
 	b, _ := json.Marshal(m)
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("decode settings: %w", err)
@@ -163,7 +192,14 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	if p.ContributedAccountChannels != nil {
 		kv["contributed_account_channels"] = p.ContributedAccountChannels
 	}
-	for k, v := range map[string]*int64{"check_in_min_reward": p.CheckInMinReward, "check_in_max_reward": p.CheckInMaxReward} {
+	if p.SharedQuotaBonusPerAccount != nil {
+		kv["shared_quota_bonus_per_account"] = p.SharedQuotaBonusPerAccount
+	}
+	if p.SharedQuotaRecoveryHours != nil {
+		kv["shared_quota_recovery_hours"] = *p.SharedQuotaRecoveryHours
+	}
+	for k, v := range map[string]*int64{"check_in_min_reward": p.CheckInMinReward, "check_in_max_reward": p.CheckInMaxReward,
+		"shared_quota_base": p.SharedQuotaBase} {
 		if v != nil {
 			kv[k] = *v
 		}
@@ -182,7 +218,7 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 	}
 	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
 		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice,
-		"site_time_zone": p.SiteTimeZone} {
+		"site_time_zone": p.SiteTimeZone, "shared_quota_unit": p.SharedQuotaUnit} {
 		if v != nil {
 			kv[k] = *v
 		}

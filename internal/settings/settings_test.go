@@ -56,7 +56,17 @@ func TestDefaults(t *testing.T) {
 	s := settings.New(pool, db.New(), newBus(t, nil, ""))
 	require.Equal(t, settings.Defaults(), *s.Get(), "usable before Load")
 	require.NoError(t, s.Load(context.Background()))
-	require.Equal(t, settings.Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTTLHours: 24}, *s.Get())
+	require.Equal(t, settings.Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTTLHours: 24,
+		SharedQuotaBase: 100, SharedQuotaBonusPerAccount: map[string]int64{"*": 100}, SharedQuotaRecoveryHours: 5,
+		SharedQuotaUnit: "calls"}, *s.Get())
+}
+
+// withQuotaDefaults is v with the shared quota settings of a fresh install.
+func withQuotaDefaults(v settings.Values) settings.Values {
+	d := settings.Defaults()
+	v.SharedQuotaBase, v.SharedQuotaBonusPerAccount = d.SharedQuotaBase, d.SharedQuotaBonusPerAccount
+	v.SharedQuotaRecoveryHours, v.SharedQuotaUnit = d.SharedQuotaRecoveryHours, d.SharedQuotaUnit
+	return v
 }
 
 func TestUpdate(t *testing.T) {
@@ -67,14 +77,14 @@ func TestUpdate(t *testing.T) {
 
 	v, err := s.Update(ctx, settings.Patch{SiteName: ptr("Team Pool"), NewUserBalance: ptr(int64(5000)), QuotaPerUnit: ptr(int64(700000))})
 	require.NoError(t, err)
-	want := settings.Values{SiteName: "Team Pool", RegistrationEnabled: true, NewUserBalance: 5000, QuotaPerUnit: 700000, SessionTTLHours: 24}
+	want := withQuotaDefaults(settings.Values{SiteName: "Team Pool", RegistrationEnabled: true, NewUserBalance: 5000, QuotaPerUnit: 700000, SessionTTLHours: 24})
 	require.Equal(t, want, *v)
 	require.Equal(t, want, *s.Get())
 
 	// Only what the patch names changes; false and zero are values, not absences.
 	v, err = s.Update(ctx, settings.Patch{RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(0)), AllowUnpricedModels: ptr(true)})
 	require.NoError(t, err)
-	want = settings.Values{SiteName: "Team Pool", RegistrationEnabled: false, AllowUnpricedModels: true, QuotaPerUnit: 700000, SessionTTLHours: 24}
+	want = withQuotaDefaults(settings.Values{SiteName: "Team Pool", RegistrationEnabled: false, AllowUnpricedModels: true, QuotaPerUnit: 700000, SessionTTLHours: 24})
 	require.Equal(t, want, *v)
 
 	v, err = s.Update(ctx, settings.Patch{})
@@ -150,4 +160,16 @@ func TestSharedInstances(t *testing.T) {
 	_, err = stores[1].Update(ctx, settings.Patch{SiteName: ptr("Back")})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return stores[0].Get().SiteName == "Back" }, 2*time.Second, 10*time.Millisecond)
+}
+
+// TestSharedQuotaBonusReplaced: a stored bonus map replaces the default one whole (never merged
+// into it, and the defaults stay as they were).
+func TestSharedQuotaBonusReplaced(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	s := newStore(t, pool, newBus(t, nil, ""), nil)
+	v, err := s.Update(context.Background(), settings.Patch{SharedQuotaBonusPerAccount: map[string]int64{"gemini": 5}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{"gemini": 5}, v.SharedQuotaBonusPerAccount)
+	require.Equal(t, map[string]int64{"*": 100}, settings.Defaults().SharedQuotaBonusPerAccount)
 }

@@ -442,6 +442,42 @@ func (e RemoteStrategy) Valid() bool {
 	}
 }
 
+// Defines values for SettingsSharedQuotaUnit.
+const (
+	SettingsSharedQuotaUnitCalls  SettingsSharedQuotaUnit = "calls"
+	SettingsSharedQuotaUnitTokens SettingsSharedQuotaUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SettingsSharedQuotaUnit enum.
+func (e SettingsSharedQuotaUnit) Valid() bool {
+	switch e {
+	case SettingsSharedQuotaUnitCalls:
+		return true
+	case SettingsSharedQuotaUnitTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SettingsUpdateSharedQuotaUnit.
+const (
+	SettingsUpdateSharedQuotaUnitCalls  SettingsUpdateSharedQuotaUnit = "calls"
+	SettingsUpdateSharedQuotaUnitTokens SettingsUpdateSharedQuotaUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SettingsUpdateSharedQuotaUnit enum.
+func (e SettingsUpdateSharedQuotaUnit) Valid() bool {
+	switch e {
+	case SettingsUpdateSharedQuotaUnitCalls:
+		return true
+	case SettingsUpdateSharedQuotaUnitTokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatusMonitorLastStatus.
 const (
 	Down    StatusMonitorLastStatus = "down"
@@ -2367,6 +2403,32 @@ type Settings struct {
 	// Example: 24
 	SessionTtlHours int `json:"session_ttl_hours"`
 
+	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+	// Default 100.
+	//
+	//
+	// Example: 100
+	SharedQuotaBase int64 `json:"shared_quota_base"`
+
+	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
+	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+	// of providers not listed. Default `{"*": 100}`. Replaced whole.
+	//
+	//
+	// Example: {"*":100,"gemini":200}
+	SharedQuotaBonusPerAccount SharedQuotaBonus `json:"shared_quota_bonus_per_account"`
+
+	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+	//
+	// Example: 5
+	SharedQuotaRecoveryHours float64 `json:"shared_quota_recovery_hours"`
+
+	// SharedQuotaUnit What the shared quota counts; default `calls`.
+	//
+	// Example: calls
+	SharedQuotaUnit SettingsSharedQuotaUnit `json:"shared_quota_unit"`
+
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
@@ -2380,6 +2442,11 @@ type Settings struct {
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
 }
+
+// SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
+//
+// Example: calls
+type SettingsSharedQuotaUnit string
 
 // SettingsUpdate defines model for SettingsUpdate.
 type SettingsUpdate struct {
@@ -2462,6 +2529,32 @@ type SettingsUpdate struct {
 	// SessionTtlHours Example: 24
 	SessionTtlHours *int `json:"session_ttl_hours,omitempty"`
 
+	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+	// Default 100.
+	//
+	//
+	// Example: 100
+	SharedQuotaBase *int64 `json:"shared_quota_base,omitempty"`
+
+	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
+	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+	// of providers not listed. Default `{"*": 100}`. Replaced whole.
+	//
+	//
+	// Example: {"*":100,"gemini":200}
+	SharedQuotaBonusPerAccount *SharedQuotaBonus `json:"shared_quota_bonus_per_account,omitempty"`
+
+	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+	//
+	// Example: 5
+	SharedQuotaRecoveryHours *float64 `json:"shared_quota_recovery_hours,omitempty"`
+
+	// SharedQuotaUnit What the shared quota counts; default `calls`.
+	//
+	// Example: calls
+	SharedQuotaUnit *SettingsUpdateSharedQuotaUnit `json:"shared_quota_unit,omitempty"`
+
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
 
@@ -2473,6 +2566,11 @@ type SettingsUpdate struct {
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
 }
+
+// SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
+//
+// Example: calls
+type SettingsUpdateSharedQuotaUnit string
 
 // ShareLink defines model for ShareLink.
 type ShareLink struct {
@@ -2589,6 +2687,13 @@ type ShareLinkUpdate struct {
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 }
+
+// SharedQuotaBonus What each shared account a user contributes adds to their shared quota cap of its family,
+// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+// of providers not listed. Default `{"*": 100}`. Replaced whole.
+//
+// Example: {"*":100,"gemini":200}
+type SharedQuotaBonus = map[string]int64
 
 // StatusMonitor defines model for StatusMonitor.
 type StatusMonitor struct {

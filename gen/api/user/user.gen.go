@@ -104,6 +104,24 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
+// Defines values for SharedQuotaListUnit.
+const (
+	Calls  SharedQuotaListUnit = "calls"
+	Tokens SharedQuotaListUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
+func (e SharedQuotaListUnit) Valid() bool {
+	switch e {
+	case Calls:
+		return true
+	case Tokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -671,6 +689,72 @@ type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
 
+// SharedQuota defines model for SharedQuota.
+type SharedQuota struct {
+	// BonusPerAccount What each of them adds to the cap.
+	//
+	// Example: 100
+	BonusPerAccount int64 `json:"bonus_per_account"`
+
+	// Cap The base plus the bonus of each shared account you contributed to this family.
+	//
+	// Example: 300
+	Cap int64 `json:"cap"`
+
+	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
+	//
+	// Example: 0
+	ClearsIn int64 `json:"clears_in"`
+
+	// Family The model family (provider).
+	//
+	// Example: gemini
+	Family string `json:"family"`
+
+	// FullIn Seconds until it is back at its cap (0 when it is).
+	//
+	// Example: 720
+	FullIn int64 `json:"full_in"`
+
+	// NextFull When the quota is back at its cap (null when it is).
+	//
+	// Example: 2026-12-06T09:12:00Z
+	NextFull *time.Time `json:"next_full"`
+
+	// Remaining Example: 288
+	Remaining int64 `json:"remaining"`
+
+	// SharedAccounts Your usable shared contributed accounts of this family.
+	//
+	// Example: 2
+	SharedAccounts int64 `json:"shared_accounts"`
+
+	// Used Used now (what has not recovered yet).
+	//
+	// Example: 12
+	Used int64 `json:"used"`
+}
+
+// SharedQuotaList defines model for SharedQuotaList.
+type SharedQuotaList struct {
+	Items []SharedQuota `json:"items"`
+
+	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+	//
+	// Example: 5
+	RecoveryHours float64 `json:"recovery_hours"`
+
+	// Unit What the quota counts (setting `shared_quota_unit`).
+	//
+	// Example: calls
+	Unit SharedQuotaListUnit `json:"unit"`
+}
+
+// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
+//
+// Example: calls
+type SharedQuotaListUnit string
+
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
 	// Code Example: 492039
@@ -1037,6 +1121,9 @@ type ServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
+	// QuotaUserList Your shared quota per model family
+	// (GET /api/user/quotas)
+	QuotaUserList(ctx echo.Context) error
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
@@ -1440,6 +1527,15 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 	return err
 }
 
+// QuotaUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) QuotaUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QuotaUserList(ctx)
+	return err
+}
+
 // RedeemCreate converts echo context to params.
 func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
 	var err error
@@ -1603,6 +1699,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
 	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
+	router.GET(options.BaseURL+"/api/user/quotas", wrapper.QuotaUserList, options.OperationMiddlewares["quotaUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
@@ -4003,6 +4100,69 @@ func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(
 	return err
 }
 
+type QuotaUserListRequestObject struct {
+}
+
+type QuotaUserListResponseObject interface {
+	VisitQuotaUserListResponse(w http.ResponseWriter) error
+}
+
+type QuotaUserList200JSONResponse SharedQuotaList
+
+func (response QuotaUserList200JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response QuotaUserList401JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response QuotaUserList403JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response QuotaUserList503JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedeemCreateRequestObject struct {
 	Body *RedeemCreateJSONRequestBody
 }
@@ -4716,6 +4876,9 @@ type StrictServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
+	// QuotaUserList Your shared quota per model family
+	// (GET /api/user/quotas)
+	QuotaUserList(ctx context.Context, request QuotaUserListRequestObject) (QuotaUserListResponseObject, error)
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
@@ -5620,6 +5783,29 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 	return nil
 }
 
+// QuotaUserList operation middleware
+func (sh *strictHandler) QuotaUserList(ctx echo.Context) error {
+	var request QuotaUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QuotaUserList(ctx.Request().Context(), request.(QuotaUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QuotaUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QuotaUserListResponseObject); ok {
+		return validResponse.VisitQuotaUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RedeemCreate operation middleware
 func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 	var request RedeemCreateRequestObject
@@ -5859,267 +6045,280 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bkyM3lt5fQdAT0SwtyUqyLt1VHYpx9U1qqVsqVVePuqXqZYJMkIQqCaQAZLGonoqYJ++GI/xi767D",
-	"b36w53Vtv+yDw39GETP2/gsHDoBMZDKTl7q0RhpN7M50JTNxPTjn4Fy+874x5NOEM8KUbBy+byRY4ClR",
-	"RMBfRwn9nMyfR/rfEZFDQRNFOWscNk4nBB0dP0fnZH5PIhp1Gq0G1T8kWE0arQbDU9I4bNCo0WoI8n1K",
-	"BYkah0qkpNWQwwmZYt0mucTTJCaNw/utxoiLKVb6G6b2dxutxpQyOk2njcNuq6HmCTE/kTERjaurVuOZ",
-	"4NPFcb1SWCjER0hNCFJ0SpDAbExQk7JhnEp6QVro5NljtLOzc7CVDfr7lIh5PuqRbrpynI1e0Ntvd7vt",
-	"Xvc0CA7h/75peIOPsCJt3W8jG7RUgrIxjPkFHx8NhzxlanHkX7J4joY4jiWSRFyQCA3mSE2oRGkilSB4",
-	"irD5tm7Y9uc+LHrF4Hc3X+QXfPx4ghkj8SYDHppP6sZpf64dZ/d640yF5KKaUkNGLlV/CG+EjjoSQS4o",
-	"TyVKsCYQPJCEKTTiAn4dUSEV/FRLJqa9GkLZ6Xb1sPHlC8LGatI43Om19OFQROim/vbboH3w7m9+U0cm",
-	"n5P50hWf4oigGVUTs+L2KNZSRkL752Reu+L3r7XiL+iUVhDyCz6WKCECFq9uRDF86w8mIiOcxqpxuBe0",
-	"8pHpP6b40oxkLwjWGddLHq2gV7PJVKKpfhU19YbrgcHO61eIQFiek0i/Wbv/8HHN9o8T1d7lbT3YIhl0",
-	"ew9gDtnfNQRwQr5PiVRVvBcm4kbqEYEwnyAamRmFb9q2lfbzKERUoRmWCDM5I4JE8GHt3GxbtRTTCLqf",
-	"Pdl/++Dr3TfdT3e+uP9V72Tv9OB3wTefP77efF8prFL5OMZSLt262YRLYidxTyIJnyEqEWWW+egm6qZl",
-	"Xu/DO4WJ/UaQUeOw8W+2c3G4bX6V+tGUs779s++PVA/+lE7JN5yRatbz/OiLIyOIfuCMoAjP9RZEaMJT",
-	"IREWBA1ThSirG7H6ofqUNF6f6pXON+RIUrz9aoLZeIJLNLe/W94CnxEdtb/B7R+C9kH/b87O2tt1TOmU",
-	"L07wKYuqZC25XF/WKr5K0vY2l7RXWumQCWeSGD3GSMYvuHrGUwZHasiZIkYO4ySJ6RDrOW1/J/XEvHHo",
-	"KStMY/NNpLthXPVH0E6rQYTQQqfBOJLpcOJEtF6Vud5hWLprkdlTaBnmUlz0L0pd6UOtZyPoIFVOChOU",
-	"SiI6jatW4xGOLBu44bwpu8AxjfqWN/izx1NyiCxnRmYbUAzkpo9m9w5WQZ+tjOFpeRhryiAR4gJhNKIk",
-	"jgxXgDHDQjwWJCJMURyfkFEqyU3pYJi11xfkOzJUxKcI2AOnuQnToeHa2Weo+enp6THaDbpbh+g5G3Ih",
-	"yFA5YY4SwS9oRKI7Wr2VgwsrJhi2nMDJG7gnEZ+xM6bHE2PK1FZL7wLjThFECp+TIpFa4nWiGCs3W3HG",
-	"mqH7d18fNT4aaXkVbnXOmN7GZ1wMaBQRdsPtG2Xt+JtGZXawqEQRlXgQ390WSCL8boBM75BL4YQCZTGu",
-	"FV39292xJ93PgMScjSVSvMiSXhEpKWcn2cXwRjOVprV+ds/MJyzpmIFmwFHEQT94iDDLTtgQM8bVB9pc",
-	"OBS52oZ9Jd4b02xCBEEY6aGTqE0ZsvPTbTFCIhKhZliec7gFC3vK+QssxuSGKzrg0byvOO/H0Fi+no7j",
-	"6hf0eBTnyLxztxze9Qd9AcNgsJRw8RT6xJJESbcELzGbHylFpokxatxgJfQiTDGb97Frz2MWnCP9G3K/",
-	"PURKzBEeY8pQjJW9kdzyqizrFI8UESg8IUrM20f6jxBJMuQsAo14QnBkLTveKxVGFPMJSpmiMcKMq4le",
-	"ZNOh3gYcx3xGwOhTobo92A0qrmZ6Kq8ZTtWEC/rDjQ996jeV78mf/vnf/et//O9//s//9c//+Pd//vt/",
-	"+tO//K8//bf/+ed//PvW//vnf/nXv/sPf/6n//F//8v//tP/+ce7YXyga3gyVCJ91UKJIJIwZfn7a4Yv",
-	"MI01T7j5GmQteTyPiAs6JEjvFhdY0HiOim96l7ulF7m7OdMRVniAJdGElDJB8HCix2XWxqoUr/PnN10j",
-	"22LfLE+NfjbkaRyBWBxopoOHE60PaQWGDM9LitFdq2ObjGWB43S80flXn8/J/BFlkb4e6UWMIqq7xvGx",
-	"4AkRiup70gjHkrQaiffovW86qriWE3fRceJLPkQBStmAav6hx+rZLNczNwWVZp3chvytP6R32ct8oBVU",
-	"TUPejJ0aVZpSbiddZR4tj6S1dD30NmoR7s1bE/lAD0PvYJOlcQwaL+PM2BWXrol+3RwBYzhftS6+/Xe9",
-	"RToWlAuqKmyNX08IcH3Y3IhE+sz5enszzB72wVYabjn9Rk6wIBFKONeXCPNX9g5IbN2qsbDCGjC97982",
-	"Sg1q4eJ9q6eRWwcW3y3ZALIpvpZ4TKrmhxUygk0ravKetS9N8AWobplhw21kE1aCz5h9EQsChxR+JRHs",
-	"ZpHO4L0Cie1016Kx71Ou8OKQv9KPUcqoAhO7GBv7JFJgEoPeCiR10O3trdWf4ueEVZjdjgXXAj+JU315",
-	"043qH5B5vdBV90FvL1ijrxLFmhXKBuBmXkmw4IqqOMxGFenTRFYfSA62w5gSphCOIkGkJBI1nx9LTa+P",
-	"nz850fJ5RC+J3IIN1yfY3AJJokl+JPjUO7qYzYsn99tGL9jpBJ1ud6cTbPd29fCpIlMYzwJV1pxpLASe",
-	"A3+x8wHj8rIpmReyEU+xsZAuH6lvlr7RMIeCwOnDqt5q9+Aw2NvAalcSipUH1tufEReFyTUeP0ciZYyI",
-	"zIcT8aFEkqrKzshlQgWRdgYLzM/cL8ZYkRmeI6l44kiCsnE2Do+jkwsiisutF+N+O+i2gzWchTULno+3",
-	"JK3ur3WytQSY0Cp3o5VV96T1dGEWoRhLBZwFDxURsqVlliBDPmZUq2tFId6Q5+1kvPvsxz/88eDyq8ol",
-	"1u31NS9dSiYHhzs3WxljSfabj3GieFI1JGAw/bjac6XXZMqlQt97nNY/YDIhLDL2BIXjgjxH0CYakDln",
-	"xpQ2wDFmw5KY7wb6P9eQ9bnWnvmPc82ltxYxGOfHKp3VMFrj5NBfwf5lEimfyLUYPqgmsF8ebWYjK3RW",
-	"nnCJnAosqMg6FphocdsLR79VECD1gucxdObZ0TdRoa8noupkUQthiarEl6VHzflzX/ZqcdVq9IKgexgN",
-	"HhwedgtSwXMh7R4UXEiLvuyj9jPcHh123v1Ncxt82++7rZ2rrd/+puoUTvHlc9NJVx+GDyQTVy5MnXTc",
-	"yJ3pz663cnatRsro9ymxH+g3FgXhujLOGye4yu9S5hUX886l3xIev9TR+SEEQGkprChYk+9nwQ3mjfw/",
-	"xSvxhldBWK56bvaCGiZW5FMZvWf/WC0n4PpQOK5ljg9t1Q/lhKtrM9Y1VKIV0SIl2VQ/zFdkKIiy3PzL",
-	"UePw2zVXp7zI51WBPZruRpqUzsm8g14pLrS6hRifPdT/a9wUaKCv1voCCvaeSmXsm0FX3h/2zr8PPmU7",
-	"Xz+Yfxa9EHvqd5fVGlppAfTQFlfgXdlYdZT7KhQfGysBODH0YYFZSFislh0tcGbOhsbCV1Av9O7Zyz8e",
-	"Knqhx5i53Ar3/eznxWs+NPg6iTYgoyll/tPurxL7V4n9q8S+a4nNY33F/FVq3/ROdlUhpR5RFr0W8aJQ",
-	"T83DfBcmSiXycHtbE03HPu4M+XQbp2qyHfMxZb918Rcfx5SllxE/S4Ogtz+gLPr4q970wZth8ELsTk73",
-	"Lx512Tfy4PNo5+v5/Wff7eGveiuljB7Qu/oZXE8TcAOuJg736z2JZJyOi0Rvp9go8kcTEffO/m+//e59",
-	"0NrpXv1m5fSykVTN8fGEDM+fsxMy5KLCMbHcqNZrB/unQfcw6B0GOxsY1fC8rrVyG1WfCzLDIipZsXvX",
-	"uPpHwDttc4Xb+8qVug11tbj019das3YkhGGWB2WNPkVTSRCsuWR/sbvlprVkRXKVrkTU+metS7G+4uXp",
-	"FdjigPOYYGaXoUJreILnEtn2EGUtzdJxHBdZ9nq2MMKMkrnOYKb4sl+xsHvVomGxryllVd931/3efJuv",
-	"XjkgJMLzexKZt6xwG5CRvkPAWmlNgLKiYKshitXyatkgTAg2Ad3mnsyDnheUjA0IGiT2clcYwYKZsFdv",
-	"upW0sbMf7F7jLDhacbNvLdJ0aZMKe14gIEvabmKV5ykPk/SShUqHKiZYyD5lK4N30JDzWK+J75DGw3PU",
-	"tFEpRg+fTWhM3LtFWqm0Li9z17dWC7LuNbxDXjSqi/FYFPX5S/fkhv6Mjz766KPLg2pPRsnSsCaTYXR4",
-	"vqgGT7VCigWop1V9rafLuHQOP6hWK7JNDGovH6HQ+6nvYgNsRK4MS6o/TwiDtIGF4Rgf/OJgnrNFZ7/m",
-	"GhAGkAcMKA7O/iaobcVO6/it1onJSnm+cEpewWfu+74gWFb7Eed67ahEPIU4fcEVhBOhZoijKWVhC4Uj",
-	"TONUEBm2ypHORmHfeojINFEQrcmQMU4UF7RqKVMwUtzysUglHpP+YN6HYIbVVwk/KqLSPZPRn0fAGRks",
-	"HkO3X6V1XxxYyWPjLcZ6XNC4YDa8GHhhW6uuBi6HDj1lQzEH4w1WSBCpHprb8nLrm+DftVca4LItTbCU",
-	"M+6kQ2azCQ72C3fhB1UXa4+r5OlAjQUznclo0zwBDiC2bknYyLYNnE3wGMIelvHFEr8qXdw3YF+hYTL6",
-	"fGGmJoIndKj/GBMtTUK4kTP0ZULY0fO2Jl2s6CD2WB6E4+gjSqUSWHGBIDdAoqYkBGVZAzJ0mkhMpapj",
-	"dJsZIHwuaJfc0lspZCZVwF2WMcdzQhL90g2YZN2l0z+eax6rW7lcLaosV4tGwWx/lh9FmQeZDTFDA7Io",
-	"4xYJISKSjhlWRGqVx6ad6HcJHk7KVsOM+hotRw9Lg2HWuCr6s1tv3V85KVc6JEaYhA+1/AZtLDwEJqR1",
-	"OKPThZn2l0V3I81PUFNgRWwgAhfGHLb18IyFjJBIas6cqkl4aLOf7aGqy/4Z0wuCMGJkhjgjWw9RONCr",
-	"GpW+P2POYO9Hyz1EoXus38fnhC2I28FcH/fSeRYmhv2MCZKAsEBOFHfOmBcrmPkD7CJpYeVNEq6serSb",
-	"OhRajcu27qN9gYXmn1J35u/YkfvOf/g4G4T/9As9oBM3Hv+XR25s/sMn2Tgr6cV4OG5R/B3B3jpXjrNO",
-	"2w1sZfdse5WkWhQmMR5aPwePI7Rwt3Ny8GBR+Pmi8Q4E4bXFVc7YsybsSlbw3IVj/XSKafyYR+QVqbqm",
-	"Oev9snsanDseEa1ZziWy6Yrequ4Hq0OivY6quM8xlvK8KnpyzTC+YCONtHRZ2lnrrlSOFbvrULAlgUkF",
-	"NbUwriVrexti1G3T9a2TtoUvgcgq5OzXZHCUqglD3LyBmuFxOojp0IQ4WV4BmjblzDbz2asvvwi3UMq0",
-	"uAgT935YoNL3jewH4FFKEWkYPeQiMljYCY5jwsaAj/F9r31/9rQ77UZvL4PkQf1/zWD+JXt/oa9Kfmgo",
-	"pGyLzAZQXpkBlmR/NxVFi9FGw1xFY3nvi1tXVuiy+S28qiXUmLftwylOvjXdvcNs7khAM9THE8zGa3vE",
-	"S3n9l3iowGsPCR4hj6O+Y9QhhIqGRHO+vmZc4WLke/5jCTRit3fQvd9YBEJ5v39V6XZmZJZ1XGzKJku3",
-	"J1xI0h5Ae/O2VDiJ17holZ3CVeLFn/QafW/eaXcVwRRmX3fc9Y8viZrwCocS7EOl41iQwhaCBJJo7HJU",
-	"Zs61DEmsEywR4y7QoXShwjEdkn/rORLX4dMTLKvXttYGDzMsZlN8W9yilk92vj7vdMalb2+m9BfGb5tq",
-	"5KOs3CtBRkQQNrQhJhvEj1rbXeIl66xh4slye+ryhLL2Koe7KBa0HFjFb8sqpnejwEbXGQg+k2BwqRI9",
-	"HcV1N82tEOkLiNR6ZzPjzQbXoUSBJg6scTR4HD0dBd3ezu7e/v0HB0v+brQaAs+eX+MrCypiTPCUMPUE",
-	"K2zWpUHmnwXkzaP4+XecRr3f0bdvfhfgT3bTtzufxW/fnMTPWeDRleHwbSvul8a1bThIn+MEvSqd107+",
-	"TrvwVmoD+VxaU3+E6yxvYWQPuge9Kg67QOrmQc4nvK0pXBm952upk2aZ7avekqwQ6d9JzjonePaSSGOk",
-	"bTVOSETI9HqhEYtS+PiTk/b9T7/qff7k4OXum68ffHO8c3L6aP+Lx8/2jjY0jJU1nCIzzZfYTWCl03zR",
-	"LGR/tLntzkpRMlJ29+oida6XXQc9kOI9bO0uSovi0hmW+dAtIMZzNuIf6JI2TIUgTNUnfhowrUWoCnhu",
-	"4SfWcucUQ9gqhr+zOgdo1R2zsa5K3mrQpMZzWIjmRFgBAke7bOrPQzHv16Y8SULYjVKeFgMUMwWvOPBP",
-	"+cziYBiIEAMagihDzTBT2FsolJLr/0nM9VD/E1Iu9T8EGVOpiCh7BD31psLnREQfj0kpD6nxkv9A4xhv",
-	"73WC9Vjk4lXbrV0pS4cmjUK32ZLklLzkXN3G5dw/ote/oJ9ylTy2HPlGTHz3oBfsHKx9lVqXUevx5bHu",
-	"xUFwleBUTfo2pHDxCJm4bwQggyi0rx9ub4fo9ckL1IQYXvTVCVw2ym6Z7GXFVbJ9zHk8xoocwu3itzge",
-	"a011Mv341adHXRONGNExVfLjffMXlTIl4mP3nXmYEEF59PFOYP40w/v4s0evvn678+T46afHn+8cvzku",
-	"/13pBM+WpEpASbLTc5NvloLeS/PcvPPSztmRtAq7UbWTryURGULnNaNHrKGXSGUkgc11RzHBF9YOPKMs",
-	"4jPUDNCPf/gHxLiaUDYuJMXn+ei7D9aT0EPOzKEezgumwPXDlMrxGmt1S1l/FNPxRF3j22k15mj4UdjS",
-	"h4Fc4qGyaKMMT4nmxZAD8BG4PcOPEizUR2EpIGUUYzn5qDrOb4opo2zcv/la5W3ZhMviLXv3Qetmrebo",
-	"AtdPei0Oaf96sWtyyJMqj5uViFq6gDta8DQx2zKO+QDHpW3R71WHqt1gnmBh9idbHONjA7OssFBGvOdH",
-	"7zrRj9BbHerDKTx38BfD+p5RExu2QBkyBwdZvy2E5UlFp1iVGOB6DMC0XwJUnqynUphdbmXovLYtj5Q8",
-	"vAn/9JQ3obhMPnuoPDMVJF93TlseB17Kum9Db8nlwPW1lhKO0RFjPGVDMq10euE0osRe5zYAR/IbPXJN",
-	"GGGgSB2CgSKXCjVfYnEe8VkpxhVecKkxggAJg14f9A6DAL0+fWyyigY8VQijKWWpAn9mVeTh8gtY9xoX",
-	"MMKi6rSeV6BAOAFMbSBtAWuAsGirKqq22+4d3D7URHdddAGhls0IcFSqJoRVlaa0Cf7vyhkpquKSAv0S",
-	"68EzsC1whl5hlQoTu7th3N619r+Kc5lB5hTvr2lOL638gG0WUbfOeasIR4njEALfwBSrOCIXRMw5I6iZ",
-	"XzaBKtWWFaIy1O/l+JXwrIVMdKX5sRD1IX0QKBzH9qan+af5pBS5AW8sHtL66d0GG13GAm+NsRqAuEpO",
-	"B7B1BgeTj8wmoClmeAxDgDCOpjFQtpC+F7TMGrdg9bcOEUYyTYiQxFXHOGOCTLkibRcYfnT8/J5E4fsz",
-	"C6J31jhE788MXp7+91mj0+mcNa6uND3ghNiAnGsBRutBQXiiha2HlVp08+Ytboqy98R8uZDWYh6vuxVP",
-	"sv6rr+Nlb4dUmgu10BQPJ5SRtiA40k/gxvsQVKepseqiAZE0grAayHkFZ20HPYV9hXAQzOZnzN1nYX8N",
-	"6L20ydYSohtJhCZEkA76xAo6WGGJhlgIA0Qn9TIb9x5lEA53xhLBFR/y2CA3m+1sgV9XzTiackHQOWWR",
-	"PIQIrTSiCk04P7evw/DAQ0gVGsR8eC4RPmNaFTSNYFbChjafNLVKneEx6jv5ztCEU8O/Sbjl+R2L4NTS",
-	"UKwpzXAvK3XQOWNn7PeuCMDv7TR/f8Z+32634f/1z7tBgH6PwhI1hqg5wBHKC94ge740G3Pvfic5GMlS",
-	"JtMk4VoH7k9JRHFf00/ovWnG4D/RK6Zv5xDvaqyKgGdtc6PBLMdTMST9LFSuhcIplVLri6C++s25DiMy",
-	"pFMc9/GAX5D+FF/2L3CcFn4akJjP+lPK8p+soK76yv1U/kqr97n6ZHB4p2Q6IALxVFnqlSjiw3QK6KYG",
-	"/t8ChJswXs1QYIXDrdIqul0oPSYsSjhl8Nw4aDOE45bvse7bZXFWzRkXUZ86CHVj4FRJ+S0ARMwfScn7",
-	"Jmi99DAijJIoRJZ8upp8fMBZf6Ms0KK/Vd6j7K1UTfqZzRXG5k9s1WDdSHqGkGU6GtEhJUz1rVfBdO89",
-	"B69D9t2O/i4DPHe33QLhKUpEYUxAgWWKpUn5Sf5aIujQ0vUEC2LmbMNL86d+n+aJMfTCA+A1feApev2b",
-	"NijRMh+be+FGP02VbaYMht1C4VCKkd95RiSQ4VwcheR9YwUXELDUH8bcfqVEKlU/JhckNnjYfAaNT8jw",
-	"vO834xZ6Vy90Br1eXJ/skZl24ZEgEZkmpnefvF27e7pdY/IubID7/UD/PuRsFFND/pKoNOlb1EYzmYjE",
-	"VMsXaCAi2GwoON7VvA9BulVDcStYfu5tW/knf3XLvwlwBdpNytaRM+Lm0gViLUKQu996PXMUE8GHWpAO",
-	"YsOnDPCy41JgtzBeAaAZ4qTIFoxHaz0uEapvD2jOXbwHVfUPUNOTblnwNC7EqOffbbVQdTEDNx/YN6FZ",
-	"EIRt2yXL/u6TyyFAvudkY55bXGA4MzZavj9IpXXtlDDLbW97Tg4qrXzFIWoCpw5zOOhwy71p1rmAnRzm",
-	"iyfnbNgfYeodIPuX+37HskyHOq1fY7yf/e0S0sr8325Lvh2lNixjlIXnulPvCrGodvriHAA8qqS5916G",
-	"R1eW5XAlWRDl+qZWlOSQIekJcq8p21WNGPd+KcljaKJSiHu/LH5TIXPhaQE9vSTLvNHmTxYlGby2KIrK",
-	"j53/26+3UZA+cPX1hI8z3pWWuCh6Ci8ZyeOy1AqCJ3vo9VYQO/rvIq+0V+xMDjVahWIaJYaetVd4Z4FT",
-	"m3s9sGfY4xIrbrQWiy4U2JwxJlZwrtIe219LT51aBVEpObMp/JnxmmxGBVajV8XnNJbqNCcB20MJZn2R",
-	"Uxiy82Doq/hBFpfnF/NY0PrA7VlW+kxSdVJ6x9Oi9LzKGp99ZhQ+14LXd65oAJ0sFBrx1Qx/VEUtw/ZS",
-	"oWToLhd1DL22BbkMC1qpIVT8YsdSI68rfvGGWSetXdJ7vzirggDPtiqnzKryGbm0yD4o0kUVjy8mnnrl",
-	"lqqka9FetCgOFlN+8ugrz0BbbYw5QpN0ill+t7c3+haSeETA8jXhM1fyxtxYFx1IC8aPSidfXqbh/bLy",
-	"VxFq4lhy550p1f0zVT+2WihP+Hd1U4yxoDi6pYX9llsx3dmvjS6oqKRXgRgyspVdb6XqaqsB/rz+YH6N",
-	"Mn/yE/3tIwjRvJG5EBo74bOqtEjFb63wXauhfijFdZaqAi7fQFv4FmryQeHBbO1a6xsxYa5gPqtwLj6D",
-	"g2+9ik1ruNkNAmM30nrNFiB5uCKOZdeSmlTW/DWtdKGV3WDnGi5HE/5VUeMCguF2Ly+Lftb1gFt8UVs7",
-	"7N7BNZo2B7huuHul4QZrlgGwWCsbpm452V87xb2g14I7gd6evWDXJPBmlygjDGzJOGeNNlVQYJpbG69P",
-	"iazNxBZUH5uYaXfem0e2vOtSu2MTlWw6olPCIDpP8JmpGwHHCjBrCvUvwPs04anw3NeePmfiDhbCkmuc",
-	"VlXjfIGVCxQp1S4iWGh5ITA7RwkRQy1oY2MyntI4pi7P2EsPYTwPD9XsqKoERrIXFCM3dtdCxUsO9ooe",
-	"yINgze8OSthXwebYuXrMZgimwXWJ4MRELJRrgAwnpD8TVJF+d+LFXGzKnrx29qY3bCeq+n533fjpxbIm",
-	"64Kb5TVEqgbQ7a07ApIJl01FsBVLV60GVD0ww+hfT5y7w2TKLFSffTjoh+DlDiM8t7lz+oiHJhkmHZ4T",
-	"dc8G2DgFzip2JPIKBzdjPsTxGdNPWih8+/bt2/bLl+0nT04//fTw5cvDV6/CrYemI+M6MN4m/U/72DOt",
-	"QKiTGcs5mYfGuaLVSANqo1+31ZapmkDePiNbJX9flZ5SHRENy3TzRU6gGk0l6T64zdh/W1mnaRKzywAi",
-	"vd21Uduw5KUAuLxE3nUSCYwdxtXMKS5H1eEqn/Y6LtKq4VIVc2hl2Qz2DBb2d+FUrck6a+t+h73Ly9Ao",
-	"AZnOCCYurTJutVC4q393RtjBHGX+Uus4yHQMm3yWORABw6WFwj3dgFFAfFHcu7xstBq78N97l5dFgbsH",
-	"j1cJXEBYesHH1WXTnGNtaDHqrl2hbLVQLFYsu1HBsVa9PCvB4GhuxkeoQKRIf6YIVGPFqNvWbNC+gaBd",
-	"1Hwc4zTKt01eJ3iwVlRuPMS9tgkKu6tBRhsOThAcuTCqAiiZP77rDMZaFNeI+1qDQpYK+YP99Ua0RsrT",
-	"xkk0UWpNb9OKFX/pa7nZGmceJWPNIXm9exOMUVjsB91eNdSotb0WZrJ90d0eTrDaztdLVg16UU8pX7GA",
-	"BiHhoFXU1etmYQo+DeaKFCdTVO4VMuRVjuLvrafCl0FAujeKoz91uozHxRGW5wYQqmjAMpjwNciKRQ2i",
-	"jGiYpMpWt2uZwwQYN/oWNIzTqJQP2LvtYn5FrNLraxnVrGThXAIsukJZC1rjoeycsvFWy8lLz9FpPAll",
-	"dLh1R+lbMq9na3RY6f3q4CtNIVBN39qUPDoRZEjoRXn3gqA6itVZMlbmNWYuj5U0C8ZeML1m62m0S8N3",
-	"70k0xUmit4CPnPpeAJjUp1EAcnX5NLoKCL2gtwuMMajN1ystfu+a1bu8vcwbLmgZBYHSKpYldWaN0uJ5",
-	"XDLbg59cxfXprSg9FtjySjzzGuXwuLI26RHgMmpiAAxNFPOxbCFGZpqJm7Kp6BhLiUJGLlV/mArJ9X1O",
-	"otD928F56RegtYfIVD2wwIhYmseLuueN7NyZ0lth5/bGWsrs6HZXx3DXoO75ja617qTSpZPdGzRBd5Bh",
-	"znhqslmwIMgeCb/ERAmEIktid3nivg5Tl6utz2RvobTfrn7E/WQjVyYih63zy/KZWnzOreQwWRZxJWrz",
-	"7E9cmkphfuglnqMRjmMkIe8lniNz+fqBCG4DQFnbZf6YPCGiVEyulzbfuptE9xoMnFMLbnNPItLWr2SZ",
-	"38uqNF8P7cZ4UerceHYU8FJV5zdPf1wvKSyJMeuvVW/GjlhRIrRKLD9kGdSFKpjFMX7i3atzW47kaITF",
-	"alTzCs2Fx2RjHkjEif5s7fIuFQ3k9Tf1KlcTTgaTmgE1TfEcCRoR1ExjJTD68d//nb4bwv+OBCFbDkG0",
-	"tNfhQ/jZYGzMsIgKKRn6JyMmNN/RDZdwUQSvge5P+l6dhWqYCRcx4dAWtFYvTVoQOv3y9Bhiugs7VwPP",
-	"WAikqFgw/SOCH1Hw4x/+0y4E8r169aUPAa28l4YxptMWkulwoiXrC8rSy07E78mW1tb0hUtxVC4YFHil",
-	"gXZXoeQXK6vWXw+Mnl5Bw2vWYPVFw/syL1svNSlrwJ4Ir2RrHvW1tHjrpvqRPUMVCUmA0W5zX6Rf/+qh",
-	"M2yb6mzAAaipbOy9TU0R93MyLxC5FbTQepG86/J9609thYIRmmBlc0w1qYNrbXFozv05SFWhtJeXBkGt",
-	"cf6MNXeDna2HCHtgu6aDIWaIEQoHTHem+2LWqO83a3M+oE29IPrPM2bDnCTUE3PZeTXwuy40arOqfQZR",
-	"IRVUzV/p5bPqCcGCiKNKHz/AS1gO8dnXpy3EhUMn9CSSBbOVqBnK83an0zGgJrBFwCygh3w8E6USs5X8",
-	"nJIlPVt4FfOe1nLQYO7jw1AGsID6V4cjethIrFLZt5/n/WJbHfIKUAcM5s9CLlEhf87m0Tjy0NvmJttB",
-	"euCEKQATdyA9heU6Y83wyAZ8wiXmED2CpUAmC0e/YlNwTMGDsDz20M59xcLXd5Ttx5rKNZCbTdtsFNRz",
-	"3Vmj1bggQpq1CjrdDkCrAZZ3QvWVohN0dgw4ygRoaxsndFt/ve2kpn46rsL0eIo1xzdv2aQDgpoOl7uV",
-	"43KbpfbQuFuoiLTdyjCzW2csP6NbsH2ziT5ZcEQh2/Ge5VgTfAHzBEsjVR2Ug+OZ1fJqEbSA1Z0xc4JL",
-	"5U7MEmr9H3YC4O5q4N9zcDJYll4QmCy3LPMaJ0msyYtytv2dLNU4zK6K3xagRbSGVXEHWihzsVDXxa/E",
-	"ojXZbs/Hei4DPOf1BnJsfwfqbHRIW0/EgwovVghpFHNnawdaUWnD+sJ3upmd76Db28uxILoPenvB1dW7",
-	"Avh9NQD9leVTeHOwfdhDYCZFSn7LU1FITHC033KoLmBMyKSAB8E/5ylIkfxrpDgUcN0NunUjzIho+7Uf",
-	"Xw4f7az+6FkWIH7Vauyt88VrL0DUFypAir44+fbdVet9gc1/+07vikynUyzmjcOGXsOSy9Cp17AW+Spq",
-	"voTH0sAoZU/bGV/RO5lwqVYVKEI0L2YGnESz1eGE4CQfg6mFqoqFSoxREWpbWHR24AB+hSdXflYrB6A6",
-	"4DhLH93t9WpSWzLRkbuWzphJ35wmMaZMdZB38UDfccqspdVWXFhamMHZpPLSAU1JFBQ2WFGr6KFNfokO",
-	"EWj/IdTQkFVFNDSnde/q4x+iJAVEEhdcAcU4oDKETWQ3cyruCymXgDGa0WIZmLV4rK1ckynFj3g034zB",
-	"+jj+61ebuT7TvAEzspO9Kt4jbKMlMdPdeBX+cqRJptvetjAJMlkS5IIkuLrBllTJhlO/1oNjF5bBB6s5",
-	"7yMcOTjSDycTdoODzQhmAZHAS8FxUAQG57Jw+nEsCI7mPsdorL/+lZgOlTuwTsegcGsJ5H7z5TmEeBl7",
-	"A2KpSc0e5YKr2Q2CLbOn3TXW+pTzF5B6pD/o9VZ/kGumJzYDBgT3Gl++tgLmNYPsIiPAP7zQz4+Kj1mA",
-	"8lykFYL+qlVxsdh+n3u8rgwVxkSRpTY8H1EPBJS9dWsF34J9UCYVhkdaW3MotTntmF7AyblKHj0xA1pg",
-	"x7uVngF+8TNgDLurv7CT/4KrZ5Cl9xPQm1lNd3+e16nna2mYGW4FjGORsihcICvIOjMO5NYFfxSZOUPf",
-	"nXNjRsGLW5TrPmNcjkSX2UO7Fb5mfUlKqzIwWDy3cSskjmSWxuQwU0wdo2q9OqbnrohVfqNv7vZ6Z6xa",
-	"BQZpPKOSmEv6QFA2BjhTt3j6gq81VkHaODe7QD0rPDzvZNpniPRWS7+mEhoQNSPEU0N1F0AFuRbrNrmD",
-	"jvz7R0S1+smVfyGzUTu7we56aqitIHUDNdRpQqCE30AhsSNZS0cMflY6onVOXFtJ7J12PRfZ9S0Od6Ys",
-	"+jjs5gD+MkXDL03XJBVcsqLvX7XFJdoi0PstSO/VaqP+ue0qtl1f0heMI00+M3XStyo0gFuS+ru3JfQN",
-	"4K1fdQArqFOoLKxZLlOhPCFmc4M8TTT/BcHKuDWv68/AeUaVls95pNohCkKUsgFlkSk0Q5Wtwle2Km2V",
-	"xTGHmDywA7HIuj5gjGCh5wrIQ64Q0bbJz8n8EWXRTQSzH+N/f23uUezfeOZuXyL7yQy7rZsP1XDoah43",
-	"MPP4JcikgjDalCF/aNao6afAGBcVWn2S/Decy9Bjl9lH9czSg92s9+CBuuK/aU22zOAyZAim4PZYQCq1",
-	"pbLLIKUtMBpzRrZKoZiLx9rr2qAv36qLLcdXzmBSs2YaNjdFz+ATKKttvAXWc8hnKNvybCVM5FmnURex",
-	"WAS3zWCLWRrHWQCjB/5rnjvP7RdkZkdQrfKW2r96d13VZwHvtYZDOFywAn38kh1bR4WDYMvBe4duShYO",
-	"mdE9tqFSsyntWenOOvHrAdvyF0YRIZfUFKw+J/MW+Gr0H1RJRKOWCYfXFGqqRAhpPDAc8v11K2dMKp5I",
-	"NOPiXH9ojWEPbUQzFKTW+qtXagNUWMBTMUtYKW4h6uLEzOoGwnZDyeX1momauxCzBmeqTxPpDqF7ZA+g",
-	"fbosLtndkIsbXSzG4538+zb1GVxS46960wdvhsELsTs53b941GXfyIPPo52v5/effbeHDXRBfwKZUO6D",
-	"H//wR/NTsfxvXZ6X1Uqzmr5wAzaIDm5YFaHUq4OnN9xMWyCnhsNoddNA9CoJ1GqI+led5EMbW+HIaXZk",
-	"VQ2P6VkWJ2tYX71q8TlEyQniwJdhozHSVG2CzvBgGP34hz/OLuc/hKApXBABBTJSk+hbxZJuW0H4yThB",
-	"4XTvPvvxD3+0nuif+Hi/2/CAL1MgNHmUNcC/hrCYYqBf9VlaFvjihqcFN9SVArM+nRJj20/jGDinE+sP",
-	"rVxXEk2wBLxzqbiocnCZPbt5kEWR/DYkGdP9RgK++3MT8CsDTtZnAaaLzQ98sOq837osb+XCHIj0ZyLN",
-	"78B6jfMkk4lW1rFCUy4V6gZBzhfuxnYNHTtz9cQmJy9GPpjY7+tHPXxwizKc1OupKNvv1wgvqEgfAC5b",
-	"H15Qx143iBl44iIRflkK74cmDrOMK4ljIRSgaoD5K5btPY8ayx3uJWe7dRFB/Znc8e5C2p3k9pB4/OQV",
-	"l0JSQ1o390tbOaKZUiZLMjGRpaZsKBnMsH6ZV/bbUdQL672hsu6BCN/wNl4rM4y1UdPmr3fvDx7oZKqc",
-	"2l1GXCCTCbqZrIMwnrapU1t9s/iSDQlKIOUtJizCAkV47pKTJFXknsxB9A5tYXeJMBKYRXyKBJlhEfmR",
-	"OWdMqz50nAoSIeu7tIl6oG500GNXylEhN0CpBSlnBHo3nXgmSxO9ccYyb+BBZcCObus58+4xN+EtWa5/",
-	"Nwh2AKAxwnM/0mQfutCzbxzqF9YPGTHjtMX8aw6fXVeXWFIs4k9vfmW+iWZbgWPuVFy3n1qYMa6QS1++",
-	"Q62WykyMQqyvPwQ+GnVuSZ0vA7XbCc95ajLOXMScFvRcU7HVtu9y6nV9dn6a6A4yPAdLHRdmOB6DmuE4",
-	"JqqOPW0bbB7falh5tE/gNWvtWxrWcWSvVuDTmGI214xFLjoeIWTj+5SIuWc+AxHsb1pEAO7QRI15kFxe",
-	"svrO/v7qSI1bSxKsjNHbPw26h0HvMNgBdWYFt3q3Ob/KFr/ONeiYeaV57y9VefjQ5+TYZJnapVr/jORQ",
-	"GJWGdYcHUWB/rIVm9rmqZRrNKlFv85itGILCdJkwAjhw6QEqVB5Wk8v/Cbm5Zd6OWHNfw1ds/JQ+0ibW",
-	"NEPJMD9M8WXfEfsegOdMKcuedOGJ+cs1aCS8/aN4aiyq+85+sLuxjHcoJNXnBWJaf8nG71O9nvdkTpPS",
-	"uo6Xkzww4CX55WBvgZeQSGNiYtuAhogs1g0B2qYmQbxlcRogWqOVBbGYWLcf//APAMhkS2Q6v1Sma8ML",
-	"LoZuq2WEi0zIkI7o0GUBwzeQlk6lyUBnfKbPGVXyjMmYQuC7qafeMi+a+ubSDMLLhD9EDoTS1bEmLuUY",
-	"UlqN5z+yaS8mfTUvKi9jrgCQRj5EQYaAB+F9VLpvtzropICH6qIJzNKcMWfRQhCbLVHzhERUbrUMNjCV",
-	"mcnrnkSzCY0Jghdg8nmgaZWmDuXU7yCyx0ueP9h9EBTL03t3+K5fjF7/ZREIGx+NYiwnH9UWns/u5QvV",
-	"6w93H1QUsC/e42XjcD9wBfZzXJTCq8US+sDc/Cr6h0Fe3L+xM9kk3qdYFL/u2pHGRHqgJqn8ZTOoCTGM",
-	"ROZMZG5DVpeG+MR8XM+gADYA0r5xHJeUoVaeJD6isSmbO8rTvlHMx+AaR82YyByZaqtzxh4DSh9K8Jgy",
-	"iw2SYPuOuRnf2wjRsOpkOvxB73BuZh19wcdmnA299qtfBopc812wVa315ks4z+u9+9gWCFnv7SzJY623",
-	"fXD29b6w+u/zaJ33nwk+Xee9U964zevHsoDkWoTzoBZYPFhA8w6KkNrdSlDsg/0ldl3P1lpArX5gtEUH",
-	"KF2HIl0Gjc5FB+AwO3GRISWXgJF7eXLRTlCFMRwUIX2X4/gWYHsBdteB7NpkqTKQbiWmbQZh29OkUMAS",
-	"1bO7rpGiAMRaIVRyKFYIWs7xWH+9FRYkEcgMv6iBfzOEVSuLIINGV2kueUlu49r1FwnIek0iJUsNab90",
-	"FacYoL9UseE0Gm4PKIvaqYjr3QZHFgsnfH/8+tGL54/7r09eXG3rtdmGyp2/dTmeH3c6nbM0CHr7ulH9",
-	"V3iIeEKYCWjO/KKCz3xkvzOGVQHrBnTSmLJzq6m58p7mvmfuWwI1OTNIqC3UDZApPiG3OuiIZR+cMd2K",
-	"SUzCLMcP89yvHfQFIZFEOMOtazKuvNvgVpXq9Nx28Iiy6LWIbx5O5aXJxpSllxFf/wDYQdyl8xXoAxAA",
-	"5eH2tmZdHQ/Wt5IW7DQ8elge8vxVb+MZ1x1zvel/eSLnlaGvE7czuS/zBq4Kv46yc1MwboBYHaZhRlu3",
-	"7534gjuvT354TcQRVkjG6fjnEVp0BCRjRm0SHDGSlI1jCwzJWYkHkQrYEyl5mcG64ry1wvvYvHDbppE1",
-	"ZffOOoGGG1gd/NnUHE23IkVQvb+moOCMJnLKyR7VkM+2qYVNxPaIMion9aL6FJ/bwLVSAju5xEMVz12p",
-	"EiuC70kUHqeDmA5NUK59u6P4Z6++/KK5FaIxvYBc4IfG7Dgkgkw5g/glYDtoYMKOhxMcxwQina4jTy3l",
-	"nNh5PjPTXOX3M8lRikO5jzGj0oRH22XTQ2tabx4K7UODcVvlCbSIzRV52nnI7RRfviBsrLd53yBWuz+7",
-	"i7C9726SopyjpXBxpBQeTqYmZzGJsRpxMc1qsT69VKZiqokx0LzDgto3jgaPo6ejoNvb2d3bv//gYMnf",
-	"UPB19vwaX9kzA6NWimhdn3L2pQGrPmzw3hfTwZuT88H0IP3m62gSfXpyGn3SDfgnk0n05oSffPIsePtV",
-	"NpsnWGFNe43DBpl/FpA3j+Ln33Ea9X5H3775XYA/2U3f7nwWv31zEj9nUL5FYCYTLhScpKzI/ru8pkYC",
-	"BA4AAetzssVDAaP6QEB9N+DWG/LqFXza16JuoKXY1rwy/DnIR35eTRVjzS0GBF0QQUf0zqJJitgeUxzr",
-	"M2WDSixci+FnxsNxzgBAWC99C5lYQajB7F8q7knUDEszDbc6P4FSeVdgLG6j4PZkODWJ7jj2ZWmfPw/t",
-	"0kizbPiQpOvmdS0tgCfGdrnyxq6M45lFWEQofH9meeHnZH7WOETvO53O1VWIgAFpSW3bRSMuzljI8AUd",
-	"a/nTyQ+L7Bhu1dwKDwEtV4JejJoRlUN+QYRer608wtlQJRwcccbMmbYIYIkgIyLg15BxRkLkiY9WlcaE",
-	"yKWtLGdAaL0jesbGnEcQRQg+F8rQnjMJ3IpG8mXizMU3U9KzDSjJS7i2QbBZQfS/IjEZmt/fO7lzYhcd",
-	"GjExEMJ/lMsnY1X7nbfqUIDErrstZmnWsHHY2Pm+174/e9qddqO3l0HyoP6/ZlozSwdWPB5rHc0lU44b",
-	"h+37laJXq0OJywhvlE0IuR7m4OtdKQ6gbiqTGM+/8O2DTsfJ/vPcQ+IxFsSrTaWh2+V6oVE4KB+et39o",
-	"1vUKKm3fmHOtyr5ZeUDrjucvAZzzg9mFnCjVizuywEB3YBAC25PrC/zd1mLb+QlRRFeQ7RoQofbtexLR",
-	"OtjPdYG/djYG/lo4VjMuom2TW1SvBhyLDFUTrN6mBAePo75rIjRKLAqh8Bu4HUPUTFKRcElMFfwxCbc6",
-	"yMRhgbKb1bzxy5pAaTMbwM8ImmLAIsmBDw1UWAc9oxcEzQRnY4AwceMwboBuJrMzLLDewfXFt27YwNDd",
-	"KF2KzLLlAt1YCDJU7QkXkrQHWoSLeVsqnEClJ39x697e7JKWz2IjA38FBzStRLd4p9Nj61NmZ1m61vn7",
-	"q7VB2PU7YDlHJv0OQZAa3LqyW1xhCOZyVhxyuJVd+HhEUNM7B/kVLhv8T3CX2xxc8mCtD15iNj9SikwT",
-	"JX9CeEh3/YfjUuTM8KhCoQDOB9vUdsWNq7nfK2IM+fvtiI6psjtc5m0F56Ez7vtFpEyhyzyU64xJPM0i",
-	"ybBE4fGXr06R8YFVDDC8IQPjEdEzWdRxepsdYJfhqOXWfrB+dPNTPRM7ivpsAL22EIQO1uAZnv8EZ6XX",
-	"uyFLM4d/SqU0lY+8vJ+82NwES8R4qQ7qXSb+VHaYsSo7Wmdo+pkc/5cwFUM2I8jjwmzsNIbrMIQpURMe",
-	"1UZplpSemV+cFRYYZ70+LCpD7tW5yfzCzG7EGct2wgAhWjOuqXVXcB3Ch4znkgizCMriaU3JYiLpzpby",
-	"gZcwwdsI9bE1fiur806w9NQXm2ABPcM2FLQbWy3YxKq921inMROqo3zb6S/ZMfgpn3mJOpg5TdkEY29y",
-	"CMCiQ9iQLHE05+/cBg25qNBEUG6mn+OR9sGlu4GS6w2/ri6bN8VfMklAjgZIG8FTwIT093adQhdVEBVh",
-	"aWtCkwVmXaNbh7UgtFgQpATVTM0AR4M9GcD7Af/8YVbAwTZ8WH7DxcHX9WDqoitN/lonkkRckA4CL/YZ",
-	"I6MRGapF1JVildVaOr85UkYFlfvTvQGJ3xFq9O0PdPlZ/NnVN/iLxziacH05cXmcpWNjr6r2fGWHCE4N",
-	"IK2b3d4MUl+QiJBp/TXqsUWBcJfke9KWnrV3pVJxHHc20VF2KTA9kBwDC1Lkwim+7KeSyBASUU2J59iU",
-	"eXEvcgdYYXL6JnwGCJGQ421alUjgIXmIMDtjmZs2hwjwXLWpJFE7TcyoHLSFzZSr4iQn0P4tVCM0d4vj",
-	"T07a9z/9qvf5k4OXu2++fvDN8c7J6aP9Lx4/2zta/3yaQd1lpGcOheEiwW2Ytvlz45Euw72w2B8rcC/+",
-	"woFobnDf1CQ8hQUpWJwqQjnzN4F+79Bwr5u/JRiN8vSgjEm5vos+jfoCNiCEmTzaNLmrmA/LjxbYQ8t1",
-	"nKe7Ai/LGJcm0p9TxIE5fPZauTIF25WwX5mEfUE8E5aX52jxAwqGf723mp1PsTgnEWQmCsJUuOjKs6ac",
-	"nyAG1o7JXXR9DLD8k51Cghn4nGud4jSBL3c6Qafb3encdxhhkhC2NG/NmS8a3rUPkrjw2IT9veQ/0DjG",
-	"23udYJOIXH9t64AJ7O7/NcXgZhTvRW+7RzWHY6UP+7mStuw/CLTPvj5FUvFkI/RIu10beLWfsujnAh55",
-	"y95sx4k+hDe74PD8Kb3ZT7Vy7IZTTb1ruLLt2+DKRs0MEyKmUj2E9aRwqxgKorZu6Oqu55UJOEN1y3/7",
-	"7VH7G9z+IWgfvHvfbe3vXv2mURFOXTyWCqsVSfk2Id+k4bbQkEvVQkA9BvQgxoqwISUScX2pCL/VC6Hf",
-	"3wrzuHG9LvcBTyqrHh8qHrac9QQxPttqGZwRY/wFlB1nW9F3llS0bBV6DuW1Hprm9BAmpu6VIGiYKnCB",
-	"A+SOw+VBofohrM3cf6WX4LUkwhj0Nkvd3ySbfI236JR8wxmBdxfpLaJTE6KOBJ+Z+XoLlsfoR3hJfD58",
-	"0R/MizH6LJ1CMSQAINPL2XAZ2waM+52H4ZX9UCatW4cZ+NwFvN1ImdH06KkM3b3TwCt3ma3HoZ29p/vc",
-	"Tla+KZ7Z7VVm5HchOd0cJ5exYD6DOH6T9o4VMSCnmkcEmvOJCyJsrXZAWgryjHYDR17Oxn/fSPYCF+ue",
-	"HOzl/zzIktkN6rpfI8muE+hf+pTP/bb2dwPbVPcgCGxT+p9XC8n9uw+8G3Bvtzq/X++04iXlztsp9YM+",
-	"sqePr53SDCe9Sj59yYg+UmAisVBHlEH0LRdRlur8a9q9l3ZvQAkg6lYqOlyZea+4SrbtjXFV3hXOCmbB",
-	"LRptHtZ4ylXyxHZ2c5vT7kEv2DlYn+x074+NeeF6EUanX54eF6E4bxplpJe/Jm0EOnN3+rsKLvLtBiZs",
-	"rRn6YwoNRJabONS5ZL/GCd0eokEqmFldPhp5Z1XvQeVRNenIm53UDALZlGUDhTiURKVJeN1D/JT97M8w",
-	"++s6wmpCBDFn2BGCctntvx7ouzjQbJ3zDMew/ji/tMc5Lx1nDihlyLqPDaaiC9Kr4BWhi8EB1dNE4pwx",
-	"cEPZNCqqMojIkKtE7/Dh9naIXp+8gOilQsoOwkliizTaARWKL54xTWcdZMt6o+ZucLBlIRW9o3etmEF9",
-	"9l/Bet306mFn2Te4H/mcYdlchs4hRBD9FsdjLqiaTD9+9elR1+B9QMSl/Hjf/EWlTIn42H1nHiZEUB59",
-	"vBOYP81affzZo1dfv915cvz00+PPd47fHJf/bgDxCX3pb6x8dyOmuby2UaGQ0c89mdPRmasRdIfA7RlF",
-	"Z501XZkD6rwHnZ8us0kSBWE2aQKHr4IhXasXuOaau7g5QdtgDrBtV5rkFgrMW7PHtM6o4rylPFWSRqSI",
-	"JwYQtiWnoTE5RZjG8xyktxnxodyeckbmnWm05XVsfUWLnbvqVRnIpOsZSjp2Oh0tUA3Ds6UcTXU6iPVx",
-	"UZJcIFMxN/K6zCpbLHaawWwWpwmRlNldzhjy1IRMvUbNrW6xxdel+v+lOvbOW9DK3NMOHZjgIVTYGwD+",
-	"heJeXxU1udfpOI8CzOI1JGqWhzPVi2ZjPzJc0YTzeMuM0QP/pmtHjUC7GUK+nUZl2MjiRB5XBe2iZjY2",
-	"Htsy5yIPm7WBrnlfmcOrmsqdwyY7Hs7SjZoWw8QQgRa6dh0IVLUvk0FmIV/s59jlFze/JgN9jtkW0Lbu",
-	"FJDLGKw3T5UXJlyaQg3Znjol1yA8oxEeahWBj/L1sihNXnvAehbbekEZ+FargYk8OGy7Zf7kJW9cvbv6",
-	"/wEAAP//",
+	"7H1bcyNHlt5fyYAnokFtASyAlybRoRizb1JL3RJFskfdEntRCVQCSLGQWarMIgj1MGKevBuO8Iu9uw6/",
+	"+cGe17X9sg8O/xlFzNj7Lxx5MrMqq1CFCy+tkUYTuzPNQlVeT55z8ly+874x5NOYM8KkaPTeN2Kc4CmR",
+	"JIG/jmL6OZm/CNW/QyKGCY0l5azRa5xNCDo6foEuyPyBQDRsN7wGVT/EWE4aXoPhKWn0GjRseI2EfJ/S",
+	"hISNnkxS4jXEcEKmWLVJrvA0jkij99BrjHgyxVJ9w+T+bsNrTCmj03Ta6HW8hpzHRP9ExiRpXF97jecJ",
+	"ny6O61TiRCI+QnJCkKRTghLMxgQ1KRtGqaCXxEMnz5+gnZ2dw61s0N+nJJnnox6ppivH2ej63f1Wp9Pq",
+	"ds58vwf/903DGXyIJWmpfhvZoIVMKBvDmF/y8dFwyFMmF0f+JYvmaIijSCBBkksSosEcyQkVKI2FTAie",
+	"Iqy/rRu2+bkPi14x+N3NF/klHz+ZYMZItMmAh/qTunGan2vH2bnZONNE8KSaUgNGrmR/CG8EljrihFxS",
+	"ngoUY0UgeCAIk2jEE/h1RBMh4adaMtHt1RDKTqejho2vXhI2lpNGb6frqcMhSaKa+ttv/dbhu7/5TR2Z",
+	"fE7mS1d8ikOCZlRO9Iqbo1hLGTHtX5B57Yo/vNGKv6RTWkHIL/lYoJgksHh1I4rgW3cwIRnhNJKN3p7v",
+	"5SNTf0zxlR7Jnu+vM65XPFxBr3qTqUBT9Spqqg1XA4OdV6+QBGFxQUL1Zu3+w8c12z+OZWuXt9Rgi2TQ",
+	"6R7AHLK/awjghHyfEiGreC9MxI7UIYJEf4JoqGcUvGmZVlovwgBRiWZYIMzEjCQkhA9r52baqqWYht/5",
+	"7On+24Ovd990Pt354uFX3ZO9s8Pf+d98/uRm8z2VWKbiSYSFWLp1swkXxEzigUACPkNUIMoM81FN1E1L",
+	"v96HdwoT+01CRo1e499s5+JwW/8q1KMpZ33zZ98dqRr8GZ2Sbzgj1aznxdEXR1oQ/cAZQSGeqy0I0YSn",
+	"iUA4IWiYSkRZ3YjlD9WnpPH6TK10viFHguLt0wlm4wku0dz+bnkLXEZ01PoGt37wW4f9vzk/b23XMaUz",
+	"vjjBZyyskrXkan1ZK/kqSdvdXNJeK6VDxJwJovUYLRm/4PI5TxkcqSFnkmg5jOM4okOs5rT9nVATc8ah",
+	"piwxjfQ3oeqGcdkfQTtegySJEjoNxpFIhxMrotWqzNUOw9LdiMyeQcswl+Kif1HqSh1qNZuEDlJppTBB",
+	"qSBJu3HtNR7j0LCBW86bsksc0bBveIM7ezwlPWQ4M9LbgCIgN3U0O/ewCupsZQxPycNIUQYJEU8QRiNK",
+	"olBzBRgzLMSThISESYqjEzJKBbktHQyz9voJ+Y4MJXEpAvbAam6J7lBz7ewz1Pz07OwY7fqdrR56wYY8",
+	"SchQWmGO4oRf0pCE97R6KwcXVEww8KzAyRt4IBCfsXOmxhNhyuSWp3aBcasIIokvSJFIDfFaUYylnW1y",
+	"zpqB/XdfHTU+Gil5FWy1z5naxuc8GdAwJOyW2zfK2nE3jYrsYFGBQirwILq/LRAkcbsBMr1HLoVjCpTF",
+	"uFJ01W/3x55UPwMScTYWSPIiSzolQlDOTrKL4a1mKnRr/eyemU9Y0DEDzYCjkIN+8Ahhlp2wIWaMyw+0",
+	"uXAocrUNu0q8M6bZhCQEYaSGTsIWZcjMT7XFCAlJiJpBec7BFizsGecvcTImt1zRAQ/nfcl5P4LG8vW0",
+	"HFe9oMYjOUf6nfvl8LY/6AsYBoOlhItnok4siaWwS/AKs/mRlGQaa6PGLVZCLcIUs3kf2/YcZsE5Ur8h",
+	"+9sjJJM5wmNMGYqwNDeSO16VZZ3ikSQJCk6ITOatI/VHgAQZchaCRjwhODSWHeeVCiOK/gSlTNIIYcbl",
+	"RC2y7lBtA44iPiNg9KlQ3Q52/YqrmZrKa4ZTOeEJ/eHWhz51m8r35E///O/+9T/+9z//5//653/8+z//",
+	"/T/96V/+15/+2//88z/+vff//vlf/vXv/sOf/+l//N//8r//9H/+8X4YH+gajgwVSF21UJwQQZg0/P01",
+	"w5eYRoon3H4NspYcnkeSSzokSO0WT3BCozkqvulc7pZe5O7nTIdY4gEWRBFSyhKChxM1Lr02RqV4nT+/",
+	"7RqZFvt6eWr0syFPoxDE4kAxHTycKH1IKTBkeFFSjO5bHdtkLAscp+2Mzr36fE7mjykL1fVILWIYUtU1",
+	"jo4THpNEUnVPGuFIEK8RO4/eu6ajims5sRcdK77EI+SjlA2o4h9qrI7Ncj1zk19p1sltyN+6Q3qXvcwH",
+	"SkFVNOTM2KpRpSnldtJV5tHySLyl66G2UYlwZ96KyAdqGGoHmyyNItB4GWfarrh0TdTr+ghow/mqdXHt",
+	"v+st0nFCeUJlha3x6wkBrg+bG5JQnTlXb28G2cM+2EqDLavfiAlOSIhiztUlQv+VvQMSW7WqLaywBkzt",
+	"+7eNUoNKuDjfqmnk1oHFd0s2gGyKrwUek6r5YYm0YFOKmnhg7EsTfAmqW2bYsBvZhJXgM2ZexAmBQwq/",
+	"khB2s0hn8F6BxHY6a9HY9ymXeHHIX6nHKGVUgok9GWv7JJJgEoPeCiR12OnurdWf5BeEVZjdjhOuBH4c",
+	"peryphpVPyD9eqGrzkF3z1+jrxLF6hXKBmBnXkmw4IqqOMxaFenTWFQfSA62w4gSJhEOw4QIQQRqvjgW",
+	"il6fvHh6ouTziF4RsQUbrk6wvgWSWJH8KOFT5+hiNi+e3G8bXX+n7bc7nZ22v93dVcOnkkxhPAtUWXOm",
+	"cZLgOfAXMx8wLi+bkn4hG/EUawvp8pG6ZulbDXOYEDh9WNZb7Q56/t4GVruSUKw8sM7+jHhSmFzjyQuU",
+	"pIyRJPPhhHwokKCysjNyFdOECDODBean7xdjLMkMz5GQPLYkQdk4G4fD0cklSYrLrRbjYcvvtPw1nIU1",
+	"C56PtyStHq51spUEmNAqd6ORVQ+E8XRhFqIICwmcBQ8lSYSnZFZChnzMqFLXikK8IS5a8Xj3+Y9/+OPh",
+	"1VeVS6za6yteupRMDns7t1sZbUl2m49wLHlcNSRgMP2o2nOl1mTKhUTfO5zWPWAiJizU9gSJo4I8R9Am",
+	"GpA5Z9qUNsARZsOSmO/46j83kPW51p75j3PNpbsWMWjnxyqdVTNa7eRQX8H+ZRIpn8iNGD6oJrBfDm1m",
+	"Iyt0Vp5wiZwKLKjIOhaYaHHbC0ffKwiQesHzBDpz7OibqNA3E1F1sshDWKAq8WXoUXH+3Je9Wlx5ja7v",
+	"d3rh4KDX6xSkguNC2j0suJAWfdlHree4Neq13/1Ncxt82+873s711m9/U3UKp/jqhe6kow7DB5KJKxem",
+	"Tjpu5M50Z9ddOTuvkTL6fUrMB+qNRUG4roxzxgmu8vuUecXFvHfpt4THL3V0fggBUFoKIwrW5PtZcIN+",
+	"I/9P8Uq84VUQlquem72kmokV+VRG79k/VssJuD4UjmuZ40Nb9UM54fLGjHUNlWhFtEhJNtUP85QMEyIN",
+	"N/9y1Oh9u+bqlBf5oiqwR9HdSJHSBZm30ankiVK3EOOzR+p/tZsCDdTVWl1Awd5TqYx9M+iIh8Puxff+",
+	"p2zn64P5Z+HLZE/+7qpaQystgBra4gq8KxurjnJfheRjbSUAJ4Y6LDALAYvlmdECZ+ZsqC18BfVC7Z65",
+	"/OOhpJdqjJnLrXDfz35evOZDg6/jcAMymlLmPu38KrF/ldi/Suz7ltg8UlfMX6X2be9k1xVS6jFl4esk",
+	"WhTqqX6Y78JEylj0trcV0bTN4/aQT7dxKifbER9T9lsbf/FxRFl6FfLz1Pe7+wPKwo+/6k4P3gz9l8nu",
+	"5Gz/8nGHfSMOPw93vp4/fP7dHv6qu1LKqAG9q5/BzTQBO+Bq4rC/PhBIROm4SPRmio0if9QRce/M//Zb",
+	"79773k7n+jcrp5eNpGqOTyZkePGCnZAhTyocE8uNat2Wv3/md3p+t+fvbGBUw/O61sptVH2ekBlOwpIV",
+	"u3uDq38IvNM0V7i9r1ypu1BXi0t/c601a0dAGGZ5UMboUzSV+P6aS/YXu1t2WktWJFfpSkStfla6FOtL",
+	"Xp5egS0OOI8IZmYZKrSGp3gukGkPUeYplo6jqMiy17OFEaaVzHUGM8VX/YqF3asWDYt9TSmr+r6z7vf6",
+	"23z1ygEhIZ4/EEi/ZYTbgIzUHQLWSmkClBUFWw1RrJZXywahQ7AJ6DYPRB70vKBkbEDQILGXu8IITpgO",
+	"e3WmW0kbO/v+7g3OgqUVO3tvkaZLm1TY8wIBGdK2E6s8T3mYpJMsVDpUEcGJ6FO2MngHDTmP1Jq4Dmk8",
+	"vEBNE5Wi9fDZhEbEvluklUrr8jJ3vbdakHVu4B1yolFtjMeiqM9feiA29Gd89NFHH10dVnsySpaGNZkM",
+	"o8OLRTV4qhRSnIB6WtXXerqMTedwg2qVItvEoPbyEQqcn/o2NsBE5IqgpPrzmDBIG1gYjvbBLw7mBVt0",
+	"9iuuAWEAecCA5ODsb4LaVuy0jt8qnZislOcLp+QUPrPf9xOCRbUfca7WjgrEU4jTT7iEcCLUDHA4pSzw",
+	"UDDCNEoTIgKvHOmsFfatR4hMYwnRmgxp40RxQauWMgUjxR0fi1TgMekP5n0IZlh9lXCjIirdMxn9OQSc",
+	"kcHiMbT7VVr3xYGVPDbOYqzHBbULZsOLgRO2tepqYHPo0DM2TOZgvMESJUTIR/q2vNz6lvDvWisNcNmW",
+	"xliIGbfSIbPZ+If7hbvwQdXF2uEqeTpQY8FMpzPaFE+AA4iNWxI2smUCZ2M8hrCHZXyxxK9KF/cN2Feg",
+	"mYw6X5jJScJjOlR/jImSJgHcyBn6Mibs6EVLkS6WdBA5LA/CcdQRpUImWPIEQW6AQE1BCMqyBkRgNZGI",
+	"ClnH6DYzQLhc0Cy5obdSyEwqgbssY44XhMTqpVswybpLp3s81zxWd3K5WlRZrheNgtn+LD+KIg8yG2KG",
+	"BmRRxi0SQkgEHTMsiVAqj0k7Ue8SPJyUrYYZ9TU8Sw9Lg2HWuCq6s1tv3U+tlCsdEi1MgkdKfoM2FvSA",
+	"CSkdTut0Qab9ZdHdSPET1EywJCYQgSfaHLb16JwFjJBQKM6cyknQM9nP5lDVZf+M6SVBGDEyQ5yRrUco",
+	"GKhVDUvfnzNrsHej5R6hwD5W7+MLwhbE7WCujnvpPCc6hv2cJSQGYYGsKG6fMydWMPMHmEVSwsqZJFxZ",
+	"1Wg3dSh4jauW6qN1iRPFP4XqzN2xI/ud+/BJNgj36RdqQCd2PO4vj+3Y3IdPs3FW0ov2cNyh+DuCvbWu",
+	"HGudNhvoZfdsc5WkShTGER4aPwePQrRwt7Ny8HBR+Lmi8R4E4Y3FVc7YsybMSlbw3IVj/WyKafSEh+SU",
+	"VF3TrPV+2T0Nzh0PidIs5wKZdEVnVff91SHRTkdV3OcYC3FRFT25Zhifv5FGWros7ax1VyrHit13KNiS",
+	"wKSCmloY15K1vQsxarfp5tZJ08KXQGQVcvZrMjhK5YQhrt9AzeA4HUR0qEOcDK8ATZtyZpr57PTLL4It",
+	"lDIlLoLYvh8UqPR9I/sBeJSURGhGD7mIDBZ2gqOIsDHgY3zfbT2cPetMO+HbKz8+qP+vGcy/ZO8v9FXJ",
+	"DzWFlG2R2QDKKzPAguzvpknRYrTRMFfRWN774taVFbpsfguvKgk15i3zcIrjb3V37zCbWxJQDPXJBLPx",
+	"2h7xUl7/FR5K8NpDgkfAo7BvGXUAoaIBUZyvrxhXsBj5nv9YAo3Y7R52HjYWgVDe719Xup0ZmWUdF5sy",
+	"ydKtCU8EaQ2gvXlLSBxHa1y0yk7hKvHiTnqNvjfvtLOKYAqzrzvu6sdXRE54hUMJ9qHScZyQwhaCBBJo",
+	"bHNUZta1DEmsEywQ4zbQoXShwhEdkn/rOBLX4dMTLKrXttYGDzMsZlN8W9wizyU7V5+3OuPStzdT+gvj",
+	"N0018lFW7lVCRiQhbGhCTDaIHzW2u9hJ1lnDxJPl9tTlCWXtVQ53USwoObCK35ZVTOdGgbWuM0j4TIDB",
+	"pUr0tCVX3TS3AqQuIELpnc2MN2tchxIF6jiwxtHgSfhs5He6O7t7+w8PDpf83fAaCZ69uMFXBlREm+Ap",
+	"YfIpllivS4PMP/PJm8fRi+84Dbu/o2/f/M7Hn+ymb3c+i96+OYleMN+hK83hW0bcL41r23CQLsfxu1U6",
+	"r5n8vXbhrNQG8rm0pu4I11newsgOOofdKg67QOr6Qc4nnK0pXBmd52upk3qZzavOkqwQ6d8JztonePaK",
+	"CG2k9RonJCRkerPQiEUpfPzJSevhp191P396+Gr3zdcH3xzvnJw93v/iyfO9ow0NY2UNp8hM8yW2E1jp",
+	"NF80C5kfTW67tVKUjJSdvbpInZtl10EPpHgPW7uL0qLYdIZlPnQDiPGCjfgHuqQN0yQhTNYnfmowrUWo",
+	"Cnhu4CfWcucUQ9gqhr+zOgdo1R2zsa5K7jVoXOM5LERzIiwBgaNVNvXnoZgPa1OeBCHsVilPiwGKmYJX",
+	"HPinfGZwMDREiAYNQZShZpAp7B4KhODqf2J9PVT/hJRL9Y+EjKmQJCl7BB31psLnRJI+HpNSHlLjFf+B",
+	"RhHe3mv767HIxau2XbtSlg6NG4VusyXJKXnJubqLy7l7RG9+QT8Fc9NXlgWV+CBnqejHapJ1KKGQBUnw",
+	"cGLSk6eKYDOAnSGOy/GLa7HEIY7rmK8gOv8XVDc1PtUxDMA4N2xcwZynBUO91Hg7aISnNJoX4zDWHdYG",
+	"UQ6KUUGsJwDAakQEHdTA1C02USo6E6jp67uNejbFpXji9UalJ1QXhhqSyEwZNa2NvHSytL+r6lyN0iha",
+	"Y7o0j+LAEsLuhzjOpga/lsAF1ow+A5hUNYglwcY6yLaq//zmWDGEQhDjYa/TvVVwsd5Og2aR9dE9OFgv",
+	"EVLDClg30+Jk3/I0QSmY4y2ZV4KXwRmspvH1IkQsCl2x+9eChIjxGWrO1HHX128JLtpLgO6ck3Kgcndz",
+	"vcTQsT79Zijuyi6uk1fBoVyiyQnYPbsr2OCd8GaHq1Y4Hs3CzfsAulklRQGLk5mYDk3hGrPOeMYvlULE",
+	"c1IXRIJDzqJb6Pj0Yj8lgepCMYQ81Ug8ZqQsnQ4MQTAql+S+66FZCI7qUagmTN/mQlOCWShcarLflgdt",
+	"M0icLS2kt0TQnXEZPzFXj1vdVnYPu/7O4do2w3VvJGp8eVJXcRBcxjiVk76JnV9k8zrBCQGaLgrM673t",
+	"7QC9PnmJmpCsgr46AataOf4ge1lyGW8fcx6NsSQ9MKP9FkdjnlA5mX58+ulRR4fdh3RMpfh4X/9FhUhJ",
+	"8rH9Tj+MSUJ5+PGOr//Uw/v4s8enX7/deXr87NPjz3eO3xyX/66M9sqWpFoZ2OnayTdL2V2leW7eeWnn",
+	"zEi8wm5U7eRrQZIMivqGYZLGo0mE1JqEAXVBEcGXxuE5oyxULNlHP/7hHxQ/nqij56K/5MAruwdrKjic",
+	"ae11OC/4vNaPxy0HJq7VLWX9UUTHE3mDb6fV4NrBR4EHHPQKD6VRgxieEnXpgGS3jyC+J/goxon8KChF",
+	"Xo4iLCYfNZYJ+v7t1ypvyyALFM3Juwfe7VrNYXRuju5QHNL+zYK0xZDHVaEl5uqnrlEQd5XwNNbbMo74",
+	"AEelbVHvVcdk32Ke4Ep1J1sc4xNdT0Ap8foemx+9m4T5Q2918EZn8NziPA3re0ZNc8GgDOmDY0UwxJ8L",
+	"SadYkpvcJXT7pcoBk/XuznqXvQyG3rTlkJIDrOSenvImFJfJZQ+VZ6aC5OvO6So1MGPdd6EE5nLg5tfz",
+	"EmDfEWM8ZUMyrYzuwGlIibFbboAC6DZ6ZJvQwkCSOqgeSa4kar7CyUXIZ6VkDnjB5oAmBEgYDFi+umSh",
+	"12dPdPrsgKcSYTSlLJUQuFMVYr/c0ti5gaWRsLA6f/UUFAgrgKnJGCmA6hAWVl4jO63u4d1jKnXWhdFJ",
+	"5LIZAWBY1YSwrNKUNgG6XzkjSWVUUqBfYTV4BkZ0ztAplmmik1Q2DFC/0f5XcS49yJzi3TXN6cXLD9hm",
+	"oePrnLeKuMsoCiDCG3yOkiOibjqcEdTMrapAlXLLCFERqPdyoGZ45iGdRqB/LIQ3CvdShuHCDJ+oqcIn",
+	"pRBFeGPxkNZP7y7Y6DIWeGeMVSOhVnI6wGfVgM98pDcBTTHDYxgCxCs2tSfOQ+pe4Ok19mD1t3oII5HG",
+	"JBHEloE6ZwmZckla1lJ5dPzigUDB+3ODFnve6KH35xoYVv37vNFut88b19eKHnBMTOTpjSojqEFBHL6p",
+	"zwIrtRjPlLe4KZzsU/3lQv6mfrzuVjzN+q++jpfd+kIqLuShKR5OKCOthOAQrGXqg0egOk21+xINiKAh",
+	"xI8CuANEJbXRM9hXiHvEbH7O7H0W9ldXdxEGVURAGD8J0YQkpI0+MYIOVligIU4Sjbgq1DLrOBbKwER9",
+	"zuKESz7kkS5RoLfTgwAmOeNoyhOCLigLRQ9CkdOQSjTh/MK8DsOzBs1BxIcXAuFzplRB3QhmpSII+pOm",
+	"Uqkz4GF1J98Z6rwh+DcJtpwAm2IVBqEpVtcgepDV9Gmfs3P2e1vt5vdmmr8/Z79vtVrw/+rnXd9Hv0dB",
+	"iRoD1BzgEOWV3ZA5X4qN2Xe/Exy8QSkTaRxzpQP3pySkuK/oJ3De1GNwn6gVU7dzSOzQ7jMo3GBAQMD/",
+	"xNNkSPpZTLiHgikVQumLoL66zdkOQzKkUxz18YBfkv4UX/UvcZQWfhqQiM/6U8ryn4ygrvrK/lT+Sqn3",
+	"ufqkAeenZDogCeKpNNQrUMiH6RRgvHWdG1MJQ+erKIYCKxxslVbR7kLpMWFhzCmD5zoSKYPy99zQrL5Z",
+	"Fuu+m/Ek7FNbK0R78mRcfguQf/NHQvC+zs4qPQwJoyQMkCGfjiIfF1nd3SiDKOxulfMoeyuVk37mXISx",
+	"uRNbNVg7kq4mZJGORnRICZN94z7X3TvPweiZfbejvssqe9jbboHwJCVJYUxAgWWKpXH5Sf5anNChoesJ",
+	"Toies8mjyJ+6feon2qMJD4DX9IGnqPVvmuh7w3xMkqEd/TSVpply1QcPBUORjNzOMyIBKI/iKATva3dv",
+	"ApG5/WHEzVcySYXsR+SSRLrwA59B4xMyvOi7zdiF3lULndUYKa5P9khPu/AoISGZxrp3l7xtu3uqXe3b",
+	"LWyA/f1Q/T7kbBRRTf6CyDTuG3hiPZmQRBTM1KqBkGC9oRBhJud9yEapGopdwfJzZ9vKP7mrW/4tgZgX",
+	"s0nZOnJG7Fw6QKzFWhv2t25XH8U44UMlSAeR5lO6woDlUmC30O5voBlipcgWjEdpPTbjt28OaM5dnAdV",
+	"hX5Q05FuWZYQLjjC8u+2PFRdtcfOB/YtUSwI8pPMkmV/98nVEGqbZGRj3RnkaoJTId1zpL8w0PhwmoyH",
+	"qj9IhYluKJXtMOPYsxJSKrUsClATeHiQV0QItuybegcK5QOCfFnFnA37I0ydo2X+st/vGGZqCy+o1xjv",
+	"Z39bF1pZMpgNyzeq1IZhmaLwXHXqXC4WFVJX0AOGVZWcd97LIFnLUh4uKwtCXt3hijIeQAIcEe80Zbqq",
+	"EfDOLyVJDU1Uinfnl8VvKqQxPC0UEClJOWe0+ZNFGQevLQqp8mMbAuaWnCrIJbgUO2LJmvVKS1wUSoWX",
+	"tEyyTtuCSMoeOr0VBJL6u8hFzeU7k1ANr1BPqsTqs/YK7yzwcH3jB8YNe1xi0uBeLtUdKjBAbWas4Gml",
+	"PTa/lp5ahQsCM3M2VPgz40K587vEhLKpFniQWi6XBRlyVCwGzBWlEiSLLETTo1OipYpRZDHrbqGrBUUR",
+	"PKVlPVEDjsSldxzFS82rrCSaZ1pHtC04fee6CRDQQhEuVzNxR1VUTEwvFXqJ6nJRLVFrWxDlsKCVSkXF",
+	"L1mUQ6WIr/jFGWadgLeAMP3irAoyP9uqnGSrSkvlYiT7oEgXVcy/CMrglCKsEshFE9OinFhMh80jkx2b",
+	"brX95ghN0ilmuTnAGAE8JPCIgLFswmd5tJq65C76nBbsJZV+wbyE0ftlpSFD1MSR4NahU6qJqytibXko",
+	"B8OxNcW0faE4uqVFb5cbPu3Zrw1IqKgyW4GmNTJVz++kIrnXABdgfzC/QQlc8Yn69jEE2NzKwgiNnfBZ",
+	"VeSO5HdWFNZryB9KOQ+lirnLN9AUhYd6tVCUN1s7b327J8wVLG4V/sjncPCNI7JpbD27vq9NTUrh2QKU",
+	"K1vguOyNkpPKevi6lQ60suvv3MBLqUOjK+o/QaD47tVV0TW7HqiZK4Nrh909vEHT+gDXDXevNFx/zRI5",
+	"Bodsw7RmK/trp7jndz24LKjt2fN3NbhFdu/SwsCUU7UGbF0hDKa5tfH6lMhaT2xBJzKgBWbnnXlky7su",
+	"tVs2UcmmQzolDCLXEz7TNZXgWAGeW6E2FDisJjxNHI+3o+jpUIWFlJ0aP1fVOF9iaWNLSnX9CE6UvEgw",
+	"u0AxSYZK0EbayjylUUQtBocTAMt4njqh2FFVeah4zy8Ge+yuhRgbH+4VnZaH/prfHZZwIf3NceXVmPUQ",
+	"dIPrEsGJDnIo18caTkh/llBJ+p2JE6axKXty2tmb3rKdsOr7XX/tQPpyya91gT/z+lpVA+h01x0ByYTL",
+	"piLYiKVrrwEVgfQw+jcT5/Yw6RJE1WcfDnoPHONBiOcmr1wd8UBnG6TDCyIfmJgcq8AZxY6ETlH9ZsSH",
+	"ODpn6omHgrdv375tvXrVevr07NNPe69e9U5Pg61HuiPtbdAOKvVP89ixuUB0lB7LBZkH2h+j1EgdHKxe",
+	"1xJ6RuUEMG0Y2Sq5CKv0lOpsIVim2y9yDJXaKkn34C7z4kzVuaYGLSmDa3V310Y0xYKXYuby8rE3SbLT",
+	"BhobzFxcjqrDVT7tdVzEq+FSFXPwskw/cwYL+7twqtZknal4ovS9ioCF7tVVoJWATGcE25dSGbc8FOyq",
+	"363ddjBHmYvV+BoyHcMkZmc+R8A381CwpxrQCogrirtXVw2vsQv/vXd1VRS4e/B4lcAF9MGXfFxdUtT6",
+	"4oYGv/XG1TtXC8ViNc9bFeP06uVZCSJOcTM+QgUiReozSaBSOUadlmKD5g0E7aLmkwinYb5t4ibxhrWi",
+	"cuMh7rV0HNl9DTLccHAJwaGNvCoAdrrju8lgjKlxjVCxNShkqZA/3F9vRGukA2+cYBqmxvQ2rVjxV66W",
+	"m61x5oTS1hzC8pKpEL9RWOyDTrcahtsYZQsz2b7sbA8nWG7n6yUq0+UW9JTyFQtoEHIUvKKuXjcLXQxx",
+	"MJekOJmici+RJq9y4H93PRW+DJDVuVXofZ53mHNxhMWFBksspR5CvZQa1OGiBlFG+41TaSq/evowAf6b",
+	"ugUNozQs5cp377rQbSl/9MZaRjUrWTiXUDJEoqwFpfFQdkHZeMuz8tLxjWoXQxk5dd1RupbMm9kabR2R",
+	"fnW8lqKQT8/Ojm38kEMnCRkSelnePd+vDny1loyVOf+Zy2MlzYKxF0yv2Xpq7VLz3QcCTXEcqy3gI6u+",
+	"F8CXbWZkEpZPo60O1PW7u8AY/dpc9tLid29Y2dLZy7zhgpZREChesWS3NWuUFs/hktke/OQqrktvRemx",
+	"wJZX1vqoUQ6PK+t2HwFmsSIGwJdGER8LDzEyU0xclxRHx1gIFEBe6jBNBFf3OYEC+28LdalegNYeIV0R",
+	"yIAGY6EfL+qet7JzZ0pvhZ3bGWspGaTTWR32XYNI6za61rqTSpdOdm9QBN1GmjnjqU6AwQlB5ki45ZdK",
+	"AE0ZwIvFUHF1mDocE3Umuwtlb3fVI+7mJ9kSSjmkq1uyVteptW4li1e2iLlUi0FzYjNbCvNDr/AcjXAU",
+	"IQGpMtEc6cvXDyThJmaUtWyykE4tIlJG5GaQMt79gMDU4MOdGeC3BwKRlnolQ0VxkzMYuQskOO1FqXPj",
+	"mVHAS1Wd3z5jcr08sjjCrL9WLTYzYklJolRi8SFLhC9UiC6O8RPnXp3bcgRHI5ysrvhRobnwiGzMA0ly",
+	"oj5bu/RZRQN5bWq1ytWEk0E0ZCCGUzxHCQ0JaqaRTDD68d//nbobwv+OEkK2LLp2aa+DR/Czxp+a4SQs",
+	"ZHGon7SYUHxHNVzCDEt4TVmbuO/UIKqGYLIRExaJSGn1QmcSobMvz44hDLywczXQxYVAiooFUz8i+BH5",
+	"P/7hP+1C7N/p6ZdueQTpvDSMMJ16SKTDiZKsLylLr9ohfyA8pa2pCxeAJSxc/rOyeburKsgUq47XXw+0",
+	"nl5Bw2vWJ3dFw/syL1svmylrwJwIp5x5Hg62tLD5pvqROUMVOUxQv8Skywi3NuQja9jWlUuBA1Bd9d95",
+	"myaQxHBB5gUiN4IWWi+Sd12KcP2prVAwAh3frI+pInVwrS0Ozbo/B6kslL10MieoMc6fs+auv7P1CGEH",
+	"iF53MMQMMULhgKnOVF/MGPXdZk2aCLSpFkT9ec5MmJOAWps2oa8Gmt6GRm1W0VaDMKQJlfNTtXxGPSE4",
+	"IclRpY8fECkMh/js6zMP8cQi9zoSyQC9C9QMxEWr3W5rjBDYImAW0EM+nomUsd5KfkHJkp4N9Jh+T2k5",
+	"aDB3sdMoA8hc9avF2O41YqNU9s3neb/YVE6+BqACjYe3kH5USLkzqTeWPNS22cm2kRo4YRIKbVgAu8Jy",
+	"nbNmcGQiQeES00OPYSmQTtxRr5isHV0MKCiPPTBzX7Hw9R1l+7Gmcg3kZjI9GwX1XHXW8BqXJBF6rfx2",
+	"pw2wo1DnIqbqStH22zsaT2UCtLWNY7qtvt52EZHGVTAgz7Di+Potk6dAUNPWrPDymhV6qZ1KFR4qVqHw",
+	"snoS3jnLz+gWbB/AHkHZIJ1T+cBwrAm+hHmCpZHKNsqBY/VqOXV6PGB150yf4FIpML2ESv+HnQAo2JrS",
+	"KDlwJyxL1/d1YlyWrI3jOFLkRTnb/k6U6v9mV8VvC2gkSsOquAMtlIBaqHnmVilTmmyn69ZBKBc/yGvx",
+	"5HVvbMEDrUOaWltOGY1i9axGMd22dqAVVaiML3ynk9n5DjvdvRw+onPQ3fOvr98VCsNUF2e5NnwKb16I",
+	"BvYQmEkFxFcVqJdngWDAmJBJAac8DSDdYeZ8jSSH4ua7fqduhBkRbb92A8/ho53VHz3PIsevvcbeOl+8",
+	"dgJEXaECpOiKk2/fXXvvC2z+23dqV0Q6neJk3ug11BqWXIZWvS6h/im+hMdCIy9lT1sZX1E7GXMhVxXv",
+	"QzQv9AmcRLHV4YTgOB+DrhMui0W8tFER6j6ZyiXAAdzqh7Y0u1IOQHXAUZZxutvt1mTDZKIjdy2dM53x",
+	"OY0jTJlsI+figb7jlBlLq6lGtLRokbVJ5WV1cnSv5XX8Htl8mR4C7T+A+lKiqsCU4rT2XXX8AxSnAGJi",
+	"gyugUBVUTTK573pOxX0h5fJoWjNaLJG2Fo81Vd0ypfgxD+ebMVi3xs36ldhuzjRvwYzMZK+L9wjTaEnM",
+	"dDZehb8caZLptnctTPxMlvi5IPGvb7ElVbLhzK2DZNmFYfD+as77GIcWqvvDyYRd/3AzglkAMXBycyx6",
+	"gcaALpx+HCUEh3OXYzTWX/9KGIjKHVinY1C4lQSyvxXwZycEGXsD0viKSmnMBFez4/tbek87a6z1Gecv",
+	"ISdJfdDtrv4g10xPTAYMCO41vnxtBMxrBtlFWoB/eKGfHxUX5gDluUgrBP21V3Gx2H6fe7yuNRVGRJKl",
+	"NjwXhA8ElLl1KwXf4INQJiSGR0pbswjuOe3oXsDJuUoePdUDWmDHu5WeAX75M2AMu6u/MJP/gsvnkL73",
+	"E9CbXk17f57XqedraZgZ1AWMY5GyKFwgK8g6Mw7k1gV3FJk5Q92dc2NGwYtblOsuY1wOXpfZQzsVvmZ1",
+	"SUqrMjBYNDdxKyQKRZbGZGFWdI2/ar06ohe2wGN+o2/udrvnrFoFBmk8o4LoS/ogoWwMCKh28dQFX2ms",
+	"CWnh3OwCtR7x8KKdaZ8BUlst3HqDaEDkjBBHDVVdABXkWqzd5DY6cu8fIVXqJ5fuhcxE7ez6u+upoaa6",
+	"4i3UUKsJgRJ+C4XEjGQtHdH/WemIxjlxYyWxe9ZxXGQ3tzjcm7Lo1ijRB/CXKRp+abomqeCSFX3/qi0u",
+	"0RaB3u9Aeq9WG9XPLVvN9OaSvmAcafIZgyj5rQoN4I6k/u5dCX2NketW5MESavhKg4SWy1Qo3YvZXINV",
+	"E8V/QbAybszr6jNwnlGp5HMeqdZDfoBSNqAs1EXYqDQVastWpa2yOOYQkwd2IBYa1weMESz0HEqFAN7+",
+	"MhFtmvyczB9TFt5GMLsx/g/X5h7F/rVn7u4lspvMsOvdfqiaQ1fzuIGexy9BJhWE0aYM+UOzRkU/Bca4",
+	"qNCqk+S+YV2GDrvMPqpnlg5SZ70HD9QV901jsmUalyEDPQW3xwK4KWqa50VcUw+MxpyRrVIo5uKxdrrW",
+	"gM136mLLIZkzZNWsmYbJTVEz+ARK8GhvgfEc8hnKtjxbCR151m7URSwW8XAzpGOWRlEWwOjgBevn1nP7",
+	"BZmZEVSrvKX2r9/dVPVZgIit4RAWSqxAH79kx9ZR4SCMtDXROXRTsnDItO6xnXBpqvFXu7NO3Fr5pmKG",
+	"VkTIFRXg17kgcw98NeoPKgWioafD4RWF6sISidAeGA75/qqVcyYkjwWa8eRCfWiMYY9MRPMM+Ai1pxqi",
+	"fUCFBTwVvYSV4haiLk70rG4hbDeUXE6vmai5DzGrAaj6NBb2ENpH5gCap8viku0NubjRxUJ1zsl/aFKf",
+	"wSU1/qo7PXgz9F8mu5Oz/cvHHfaNOPw83Pl6/vD5d3tYQxf0J5AJZT/48Q9/1D8VS+PX5XkZrTSrd6+B",
+	"qyJdGEUPqyKUenXw9IabaWrq1HAYpW5qVF8pgFo1Uf+qk3xoYyscOcWOjKrhMD3D4kQN66tXLT6HKLmE",
+	"WLxm2GiMFFXroDM8GIY//uGPs6v5DwFoCpckgZoaqU70rWJJd60g/GScoHC6d5//+Ic/Gk/0T3y83214",
+	"wJcpEIo8yhrgX0NYTDHQr/osLQt8scNTghtKUYFZn06Jtu2nUQSc04r1R0auS4EmWABEupA8qXJw6T27",
+	"fZBFkfw2JBnd/UYCvvNzE/ArA07WZwG6i80PvL/qvN+5LPdyYQ5E+jOR5vdgvcZ5kslEKetYoikXEnV8",
+	"P+cL92O7ho6tuXpikpMXIx907PfNox4+uEUZTurNVJTt92uEF1SkDwCXrQ8vqGOvG8QMPLWRCL8shfdD",
+	"E4dexpXEsRAKUDXA/BXD9l6EjeUO95Kz3biIoGRN7ni3Ie1WcjtIPG7yik0hqSGt2/uljRxRTCmTJZmY",
+	"yFJTNpQMeli/zCv73SjqhfXeUFl3QIRveRuvlRna2qho89e79wcPdNKFUc0uI54gnQm6mayDMJ6WLm1b",
+	"fbP4kg0JiiHlLSIsxAkK8dwmJwkqyQORg+j1wP+tNDmMEsxCPkUJmeEkdCNzzplSfeg4TUiIjO/SJOqB",
+	"utFGT2z1R4nsAIUSpJwR6F134pgsdfTGOcu8gYeVATuqrRfMucfchrdkuf4d398BgMYQzwsl6qELNftG",
+	"T72wfsiIHucJEWlUqzibdbWJJWY0JniE3v7KfBvNtgLH3Kq4dj+VMGNcIpu+fI9aLRWZGIVYX3cIfDRq",
+	"35E6XwZqNxOe81RnnNmIOSXouaJio23f59Tr+mz/NNEdZHgBljqe6OE4DGqGo4jIOva0rbF5XKth5dE+",
+	"gdeMtW9pWMeRuVqBT2OK2VwxFrHoeISQje9Tkswd8xmIYHfTQgJwhzpqzIHkcpLVd/b3V0dq3FmSYGWM",
+	"3v6Z3+n53Z6/A+rMCm71bnN+lS1+nWvQMvNK895fqvLwoc/Jsc4yNUu1/hnJoTAqDesWD6LA/piHZua5",
+	"rGUazSpRb/KYjRiCWnaZMAI4cOEAKlQeVp3L/wm5vWXejFhxX81XTPyUOtI61jRDydA/TPFV3xL7HoDn",
+	"TCnLnnTgif7LNqglvPmjeGoMqvvOvr+7sYy3KCTV5wViWn/Jxu8ztZ4PRE6TwriOl5M8MOAl+eVgb4GX",
+	"UJJGRMe2AQ0RUawbArRNdYK4Z3AaIFrDy4JYdKzbj3/4BwBkMlU1rV8q07XhBRtDt+Vp4SJiMqQjOrRZ",
+	"wPANpKVToTPQGZ+pc0alOGciohD4rkuwe/pFXRJd6EE4mfA9ZEEobelrYlOOIaVVe/5Dk/ai01fzOvQi",
+	"4hIAacQj5GcIeBDeR4X9dquNTgp4qDaaQC/NObMWLQSx2QI1T0hIxZansYGpyExeDwSaTWhEELwAk88D",
+	"Tas0dajAfg+RPU7y/OHugV+saO/c4Ttu/Xr1l0EgbHw0irCYfFRbqz67ly8UvO/tHlTUvC/e40Wjt+/b",
+	"mvw5Lkrh1WLVfWBubuH9np/V8O81diabxPsU6+jXXTvSiAgH1CQVv2wGNSGakYicicxNyOrSEJ+Ij+sZ",
+	"FMAGQNo3jqKSMuTlSeIjGulKu6M87RtFfAyucdSMiMiRqbba5+wJoPShGI8pM9ggMTbv6Jvxg40QDatO",
+	"psUfdA7nZtbRl3ysx9lQa7/6ZaDINd8FW9Vab76C87zeu09MgZD13s6SPNZ62wVnX+8Lo/++CNd5/3nC",
+	"p+u8d8Ybd3n9WBaQXItw7tcCi/sLaN5+EVK7UwmKfbi/xK7r2FoLqNUHWlu0gNJ1KNJl0OhcdAAOsxUX",
+	"GVJyCRi5mycX7fhVGMN+EdJ3OY5vAbYXYHctyK5JlioD6VZi2mYQtl1FCgUsUTW7mxopCkCsFUIlh2KF",
+	"oOUcj/XXW2FBEoHMcIsauDdDWLWyCNJodJXmklfkLq5df5GArDckUrLUkPZLV3GKAfpLFRtOw+H2gLKw",
+	"lSZRvdvgyGDhBO+PXz9++eJJ//XJy+tttTbbULnztzbH8+N2u32e+n53XzWq/gp6iMeE6YDmzC+a8JmL",
+	"7HfOsCxg3YBOGlF2YTQ1W95T3/f0fStBTc40EqqHOj7SxSfEVhsdseyDc6Za0YlJmOX4YY77tY2+ICQU",
+	"CGe4dU3GpXMb3KpSnV6YDh5TFr5OotuHUzlpshFl6VXI1z8AZhD36XwF+gAEQNHb3lasq+3A+lbSgpmG",
+	"Qw/LQ56/6m4847pjrjb9L0/knGr6OrE7k/syb+GqcAssWzcF4xqI1WIaZrR1996JL7j1+uSHV0ccYYlE",
+	"lI5/HqFFR0AyetQ6wREjQdk4MsCQnJV4EKmAPRGClxmsLc5bK7yP9Qt3bRpZU3bvrBNouIHVwZ1NzdG0",
+	"K1IE1ftrCgrOaCKnnOxRDfls61rYJNkeUUbFpF5Un+ELE7hWSmAnV3goo7ktVWJE8AOBguN0ENGhDso1",
+	"b7cl/+z0yy+aWwEa00vIBX6kzY5DkpApZxC/BGwHDXTY8XCCo4hApNNN5KmhnBMzz+d6mqv8fjo5SnIo",
+	"9zFmVOjwaLNsamhN481DgXmoMW6rPIEGsbkiTzsPuZ3iq5eEjdU272vEavtnZxG2991tUpRztBSeHEmJ",
+	"h5OpzlmMIyxHPJlmtVifXUldMVXHGCjeYUDtG0eDJ+Gzkd/p7uzu7T88OFzyNxR8nb24wVfmzMCopSRK",
+	"16ecfanBqnsN3v1iOnhzcjGYHqbffB1Owk9PzsJPOj7/ZDIJ35zwk0+e+2+/ymbzFEusaK/Ra5D5Zz55",
+	"8zh68R2nYfd39O2b3/n4k9307c5n0ds3J9ELBuVbEsxEzBMJJykrsv8ur6kRA4EDQMD6nGzxUMCoPhBQ",
+	"3y249Ya8egWfdrWoW2gppjWnDH8O8pGfV13FWHGLAUGXJKEjem/RJEVsjymO1JkyQSUGrkXzM+3huGAA",
+	"IKyW3kM6VhBqMLuXigcCNYPSTIOt9k+gVN4XGIvdKLg9aU5NwnuOfVna589Du9TSLBs+JOnaed1IC+Cx",
+	"tl2uvLFL7XhmIU5CFLw/N7zwczI/b/TQ+3a7fX0dIGBASlKbdtGIJ+csYPiSjpX8aeeHRbQ1t2puBT1A",
+	"yxWgF6NmSMWQX5JErddWHuGsqRIOTnLO9Jk2CGBxQkYkgV8DxhkJkCM+vCqNCZErU1lOg9A6R/ScjTkP",
+	"IYoQfC6UoT1rErgTjeTL2JqLb6ekZxtQkpdwbYNgs4LoPyURGerf31u5c2IWHRrRMRCJ+yiXT9qq9jtn",
+	"1aEAiVl3U8xSr2Gj19j5vtt6OHvWmXbCt1d+fFD/XzOlmaUDIx6PlY5mkynHjV7rYaXoVepQbDPCG2UT",
+	"Qq6HWfh6W4oDqJuKOMLzL1z7oNVxsv+8cJB4tAXxelNpaHe5XmgUDsqH5+0fmnWdQqXtW3OuVdk3Kw9o",
+	"3fH8JYBzfjC7kBWlanFHBhjoHgxCYHuyfYG/21hs2z8hiugKsl0DItS8/UAgWgf7uS7w187GwF8Lx2rG",
+	"k3Bb5xbVqwHHSYaqCVZvXYKDR2HfNhFoJRYFUPgN3I4BasZpEnNBdBX8MQm22kjHYYGym9W8ccuaQGkz",
+	"E8DPCJpiwCLJgQ81VFgbPaeXBM0SzsYAYWLHod0AnUxmZ1hg3cObi2/VsIahu1W6FJllywW6cZKQoWxN",
+	"eCJIa6BEeDJvCYljqPTkLm7d25td0vJZbGTgr+CAupXwDu90amx9yswsS9c6d3+VNgi7fg8s50in3yEI",
+	"UoNbV3aLKwxBX86KQw62sgsfDwlqOucgv8Jlg/8J7nKbg0servXBK8zmR1KSaSzFTwgPaa//cFyKnBke",
+	"VSgUwPlgm1q2uHE19zsl2pC/3wrpmEqzw2XeVnAeWuO+W0RKF7rMQ7nOmcDTLJIMCxQcf3l6hrQPrGKA",
+	"wS0ZGA+JmsmijtPd7ADbDEclt/b99aObn6mZmFHUZwOotYUgdLAGz/D8Jzgr3e4tWZo+/FMqhK585OT9",
+	"5MXmJlggxkt1UO8z8aeyw4xVmdFaQ9PP5Pi/gqloshlBHhdmY6sx3IQhTImc8LA2SrOk9Mzc4qywwDjr",
+	"9VFRGbKvznXmF2ZmI85ZthMaCNGYcXWtu4LrED5kPJdEmIVQFk9pSgYTSXW2lA+8ggneRaiPqfFbWZ13",
+	"goWjvpgEC+gZtqGg3ZhqwTpW7d3GOo2eUB3lm05/yY7BT/nMSdTBzGrKOhh7k0MAFh3ChmSJozl/5y5o",
+	"yEaFxgnlevo5HmkfXLobKLnO8OvqsjlT/CWTBORogLRJeAqYkO7erlPoogqiIihtTaCzwIxrdKtXC0KL",
+	"E4JkQhVT08DRYE8G8H7AP3+UFXAwDffKb9g4+LoedF10qchf6USCJJekjcCLfc7IaESGchF1pVhltZbO",
+	"b4+UUUHl7nRvQeL3hBp99wNdfhZ/dvUN/uIxjiZcXU5sHmfp2Jirqjlf2SGCUwNI63q3N4PUhyjcFfkt",
+	"0KM196hz/UCY+rPNkA9FBsvfnoZbHiBM6LKLIzyl0bxYk9E0c85sGUQ1fG1ZHuIo6iGMjOFweZ1DD9Dr",
+	"3YKKDwSS8xjUKI2IDwujNbLSkg05E+mUICo9RBkKUkYVWwwgGBuMYoEO3w88ZMou5rxOg7fAJ1uPTCFa",
+	"zvRmqStjBZ/TEPhtFAxxHIC/qtjYAAsSoDhKBQoGnKWiH5PEzlmn8xA8nJTmUS62iSTXYTp23W0ndhxq",
+	"vIWcxYSA1w4WRFKW8lREcyjOk+dWxki9Uh6x+XLen/A0EUHbJCON0igKwGBiODs1SHBQARI1Waq2GJ5v",
+	"eefMyYK0wMhOIqSmCMBQA8xs04jOP2RKezYplajp94zdsfo2DWWU7yEJcWGvIOPYawxx3OjtwL/yNEXf",
+	"a+iNafQaY8Abb3gNtTjw68Oub1I11KNSrv9hr9M1oSBZ3mGj1z04sMV0+nmlZpNF2Oh1ujoGyd2oRm/P",
+	"ayjSbfRMdZy1ZcMpdAQrubSGrmYMigno2bZ/6Zkc5lDm83aZ39IA/ISEhEzrTVhPDAKPNVBmbNcczlJh",
+	"MqsXoaPMIKN7IDn+IKQnB1N81U8FEQGAAOjy+pEusWVf5BYsSOdTT/gM0HkBX0O3KlCCh+QRwuycZSEy",
+	"OTyLEyaj6LGVxnpUFlbIZClXHdcTaP8OKsFqu87xJyeth59+1f386eGr3TdfH3xzvHNy9nj/iyfP947W",
+	"p389qPuMss9hiGwWjkmR0X9uPNJlmEMGd2kF5tBfOAjYLWx9ioSnsCAFa39FGH3+JtDvPTpNVfN3BGFU",
+	"nh5IhHJtLXUaJ1igASFM6wNpfF/xdoYfLbAHz3acQw0AL8sYlyLSn1O0lz58xqS3Ev7CuARWA2BcEsd9",
+	"4OSYG+yWgtNV7a1WnJILEkJWeEKYDBbDKIwZ/SfIPzBjskZGF38x/2SnkNwL8T61AUk0hi932n6709lp",
+	"P7T4jIIQtjRn2JqOG47JDRJo8ViHXL/iP9Aowtt7bX+TbAh3betAYczu/zXlP2QU72TO2Ec1h2Nl/NAL",
+	"uNKpMYBA++zrMyQkjzdC7jXbtUFE0TMW/lyAe+84kshyog8RSVQINvkpI4meKeXYDqeaetcIIzJvQxgR",
+	"amZ4PBEV8hGsJwWLzjAhcuuWYUb1vDKGQBTV8t9+e9T6Brd+8FuH7953vP3d6980KlJZisdSYrnCYGTA",
+	"ULQNxUNDLqSHgHo04EyEJWFDSgTYFlDwrVoI9f5WkOfsqHV5CFh+xv58zgLJA89arhHjsy1PYzxpMw8g",
+	"nFm7trqzpIlnbmMcShs+0s2pIUx0zcGEoGEqIfwI4M4sJhoK5A9BLWrKqVqC14Ik2pmyGWzKJkgea7xF",
+	"p+Qbzgi8u0hvIZ3q9CCU8Jmer7NgeX5UiJfkRsEX/cG8mB/F0ikUogPwR7WcDYuWoQshvHPwE7MfyqR1",
+	"5xAvn9tg41spM4oeHZWhs3fmO6WGs/Xomdk7us/dIKLowsWdbiUaSgeAQfRxstli+jPIodKQI1gSDTCt",
+	"eISvOF9ySRL4p0G583M0EV0KooyE8r4R7/k2zyg+3Mv/eZgBieiKF259OrNOoH+pUz5329rf9U1TnUPf",
+	"N02pf14vAKvsHjg34O5uNbaK2mnJS8qds1PyB3Vkz57cGE4CTnqVfPqSEXWkwERiYOYo06brJMxgJn6F",
+	"PHEMZRoQBjIehKTDlagnkst429wYV+W84qxYIdyi0eYh5Wdcxk9NZ7e3Oe0edv2dw/XJTvX+RJsXbhbd",
+	"efbl2XERBvm2EZ5q+WtS9qAze6e/r8BO126gQ4abgTumQMMT2olDjWH2a4zm3aHJpAnTq8tHI+esqj2o",
+	"PKoaCmKzk5rBz+uSmKAQB4LINA5ueoifsZ/9GWZ/XUdYTkhC9Bm2hCAtssivB/o+DjRb5zzDMaw/zq/M",
+	"cc7LduoDShkyoTvajWsDpCt4RWDjH0H11FGQ5wzcUCaFlcoMnjfgMlY73NveDtDrk5fgFi+kSyIcx6ZA",
+	"rhlQofDtOVN01kYnpvJOc9c/3DLuZOfo3SheW539U1iv2149zCz7GnMpnzMsm82O7EH05m9xNOYJlZPp",
+	"x6efHnU01hJEu4uP9/VfVIiUJB/b7/TDmCSUhx/v+PpPvVYff/b49Ou3O0+Pn316/PnO8Zvj8t8NIL5E",
+	"XfobK9/diGkurytXKCL3c0+kt3Rm67PdY9GMjKKzzpq2xAy13oP2T5dVauJqUBrD4atgSDfqBa65+i6u",
+	"T9A2mANM25UmuYIXvZ2bPaZ1RhXrLeWpFDQkRSxHgA8vOQ21ySnENJrnAOk6dmrKGZm3p+GW07HxFS12",
+	"bisHZgC/tmcop9tut5VA1QzPlNHVlUEhGsdGqPME6WrlodNlVlVosdMM4rg4TYhiz+5y2pAnJ2TqNKpv",
+	"dYstvjZmBydAKouZclJwvMw9bZHZIQiKCjQA7CHJnb6yFvJIt3U6ziOwszgqgZrl4UzVopk4jwzTOeY8",
+	"2tJjdAov0LUj9qDdrDqJmUZlyN7iRJ5UJUygZjY2HoXgE9TpnSZ3RCcZ5H1lDq9qKrcOm+x4WEs3ahr8",
+	"KE0ESuiadSAsNINyySCzkC/2c2yxHZpfk4E6x2wLaFt1CqiRDNabp9JJ0ShNoYZsz6ySq4PK0AgPlYrA",
+	"R/l6GYQ8pz1gPYttvaQMfKvVoHBOKQKzZe7kBW9cv7v+/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -68,7 +68,9 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel,
 		ProMinTrustLevel: v.ProMinTrustLevel, UltraMinTrustLevel: v.UltraMinTrustLevel,
 		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels), SiteTimeZone: v.SiteTimeZone,
-		CheckInEnabled: v.CheckInEnabled, CheckInMinReward: v.CheckInMinReward, CheckInMaxReward: v.CheckInMaxReward}
+		CheckInEnabled: v.CheckInEnabled, CheckInMinReward: v.CheckInMinReward, CheckInMaxReward: v.CheckInMaxReward,
+		SharedQuotaBase: v.SharedQuotaBase, SharedQuotaBonusPerAccount: contributedChannelsOut(v.SharedQuotaBonusPerAccount),
+		SharedQuotaRecoveryHours: v.SharedQuotaRecoveryHours, SharedQuotaUnit: adminapi.SettingsSharedQuotaUnit(v.SharedQuotaUnit)}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

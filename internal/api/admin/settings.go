@@ -37,6 +37,10 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 	if err := checkMoneySettings(h.Settings.Get(), b); err != nil {
 		return nil, err
 	}
+	quota, err := sharedQuotaPatch(b)
+	if err != nil {
+		return nil, err
+	}
 	v, err := h.Settings.Update(ctx, settings.Patch{ContributedAccountChannels: contributed, SiteTimeZone: b.SiteTimeZone,
 		CheckInEnabled: b.CheckInEnabled, CheckInMinReward: b.CheckInMinReward, CheckInMaxReward: b.CheckInMaxReward,
 		SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
@@ -44,7 +48,9 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
 		CarpageNotice: b.CarpageNotice, EmailVerificationRequired: b.EmailVerificationRequired, OIDCOnly: b.OidcOnly,
 		SessionTTLHours: b.SessionTtlHours, RegistrationMinTrustLevel: b.RegistrationMinTrustLevel,
-		ProMinTrustLevel: b.ProMinTrustLevel, UltraMinTrustLevel: b.UltraMinTrustLevel})
+		ProMinTrustLevel: b.ProMinTrustLevel, UltraMinTrustLevel: b.UltraMinTrustLevel,
+		SharedQuotaBase: b.SharedQuotaBase, SharedQuotaBonusPerAccount: quota.SharedQuotaBonusPerAccount,
+		SharedQuotaRecoveryHours: quota.SharedQuotaRecoveryHours, SharedQuotaUnit: quota.SharedQuotaUnit})
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +82,26 @@ func contributedChannelsOut(m map[string]int64) map[string]int64 {
 		return map[string]int64{}
 	}
 	return m
+}
+
+// sharedQuotaPatch reads the shared quota settings of an update: bonus keys are provider names or
+// `*`.
+func sharedQuotaPatch(b *adminapi.SettingsUpdateJSONRequestBody) (settings.Patch, error) {
+	var p settings.Patch
+	if b.SharedQuotaBonusPerAccount != nil {
+		for k := range *b.SharedQuotaBonusPerAccount {
+			if k != "*" && !providerName.MatchString(k) {
+				return p, fault.New(fault.Invalid, fmt.Sprintf("shared_quota_bonus_per_account: provider %q must be '*' or 1-32 lower-case letters, digits, '.', '_' or '-'", k))
+			}
+		}
+		p.SharedQuotaBonusPerAccount = *b.SharedQuotaBonusPerAccount
+	}
+	p.SharedQuotaRecoveryHours = b.SharedQuotaRecoveryHours
+	if b.SharedQuotaUnit != nil {
+		u := string(*b.SharedQuotaUnit)
+		p.SharedQuotaUnit = &u
+	}
+	return p, nil
 }
 
 // checkMoneySettings refuses an unknown time zone and a check-in minimum above the maximum.

@@ -26,7 +26,13 @@ type contribEnv struct {
 
 func newContribEnv(t *testing.T, keys ...string) *contribEnv {
 	t.Helper()
-	env := apptest.New(t)
+	return newContribEnvWith(t, nil, keys...)
+}
+
+// newContribEnvWith is newContribEnv with app options.
+func newContribEnvWith(t *testing.T, opts []apptest.Option, keys ...string) *contribEnv {
+	t.Helper()
+	env := apptest.New(t, opts...)
 	env.Price("gpt-4o-mini", 150, 600)
 	up := fakeupstream.New(fakeupstream.WithKeys(keys...))
 	srv := httptest.NewServer(up)
