@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad, type AdminSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
-import { ActionState, Alert, Badge, Button, Card, Dialog, Field, FormButtons, Loading, Pager, Table } from "../ui/kit";
+import { ActionState, Alert, Badge, Button, Card, DeleteButton, Dialog, Field, FormButtons, Loading, Pager, Table, download } from "../ui/kit";
 import { SpecFields, bool, int, str, type Draft } from "../ui/form";
 import { isoOf } from "../ui/usage";
 import { localOf } from "../user/keys";
@@ -15,15 +15,6 @@ type Status = AdminSchema<"RedemptionCodeStatus">;
 const statuses: Status[] = ["active", "used", "expired", "disabled"];
 const blank: Draft = { name: "", count: "10", quota: "", max_uses: "1", expires_at: "" };
 const PAGE = 20;
-
-/** Saves text as a file the browser downloads. */
-function download(name: string, blob: Blob) {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-}
 
 /** A file name made of a batch name. */
 const fileOf = (batch: string) => `redemption-codes-${batch.replace(/[^\w.-]+/g, "_")}`;
@@ -181,19 +172,15 @@ export function Codes() {
                     >
                       {t("Edit")}
                     </Button>
-                    <Button
-                      kind="danger"
-                      busy={row.busy}
-                      onClick={() =>
-                        confirm(t("Delete {noun} “{name}”?", { noun: t("code"), name: c.code_hint })) &&
-                        void row.run(async () => {
-                          await must(pg.admin.DELETE("/api/redemption-codes/{id}", { params: { path: { id: c.id } } }));
-                          list.reload();
-                        }, t("Deleted."))
-                      }
-                    >
-                      {t("Delete")}
-                    </Button>
+                    <DeleteButton
+                      a={row}
+                      noun={t("code")}
+                      name={c.code_hint}
+                      remove={async () => {
+                        await must(pg.admin.DELETE("/api/redemption-codes/{id}", { params: { path: { id: c.id } } }));
+                        list.reload();
+                      }}
+                    />
                   </div>
                 ),
               },
@@ -251,7 +238,7 @@ function NewCodes(props: { batch: AdminSchema<"RedemptionCodeBatch">; onDone: ()
   return (
     <div class="secret" role="region" aria-label={t("New codes")}>
       <p>
-        <strong>{t("{n} new codes in “{name}”", { n: props.batch.codes.length, name: props.batch.name })}</strong> — {t("shown only now: copy it and keep it safe.")}
+        <strong>{t("{n} new codes in “{name}”", { n: props.batch.codes.length, name: props.batch.name })}</strong> — {t("shown only now: copy them and keep them safe.")}
       </p>
       <pre class="secret-value codes" data-testid="new-codes" tabIndex={0}>
         {text}

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad } from "../lib/api";
 import { num, t } from "../lib/i18n";
-import { ActionState, Alert, Button, Card, Loading, Table } from "../ui/kit";
+import { ActionState, Alert, Button, Card, Loading, Table, download } from "../ui/kit";
 import { LogsView, StatsView, type LogFilter } from "../ui/usage";
 
 /** /admin/logs */
@@ -25,11 +25,7 @@ export function Logs() {
           onClick={() =>
             void exp.run(async () => {
               const blob = await must(pg.admin.GET("/api/logs/export", { params: { query: filter }, parseAs: "blob" }));
-              const a = document.createElement("a");
-              a.href = URL.createObjectURL(blob as Blob);
-              a.download = "usage-logs.csv";
-              a.click();
-              setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+              download("usage-logs.csv", blob as Blob);
             })
           }
         >

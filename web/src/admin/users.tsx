@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad, type AdminSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
-import { ActionState, FormButtons, Alert, Badge, Button, Card, Dialog, Field, Loading, Pager, Table } from "../ui/kit";
+import { ActionState, FormButtons, Alert, Badge, Button, Card, DeleteButton, Dialog, Field, Loading, Pager, Table } from "../ui/kit";
 import { SpecFields, int, opts, str, type Draft } from "../ui/form";
 import { isoOf } from "../ui/usage";
 import { localOf } from "../user/keys";
@@ -91,19 +91,15 @@ export function Users() {
                     >
                       {t("Edit")}
                     </Button>
-                    <Button
-                      kind="danger"
-                      busy={row.busy}
-                      onClick={() =>
-                        confirm(t("Delete {noun} “{name}”?", { noun: t("user"), name: u.username })) &&
-                        void row.run(async () => {
-                          await must(pg.admin.DELETE("/api/users/{id}", { params: { path: { id: u.id } } }));
-                          users.reload();
-                        }, t("Deleted."))
-                      }
-                    >
-                      {t("Delete")}
-                    </Button>
+                    <DeleteButton
+                      a={row}
+                      noun={t("user")}
+                      name={u.username}
+                      remove={async () => {
+                        await must(pg.admin.DELETE("/api/users/{id}", { params: { path: { id: u.id } } }));
+                        users.reload();
+                      }}
+                    />
                   </div>
                 ),
               },

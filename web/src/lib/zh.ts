@@ -486,6 +486,7 @@ export const zh: Record<string, string> = {
   "Not below the uses so far.": "不能少于已用次数。",
   "New codes": "新兑换码",
   "{n} new codes in “{name}”": "“{name}”中的 {n} 个新兑换码",
+  "shown only now: copy them and keep them safe.": "仅此一次显示:请复制并妥善保存。",
   "Copy all": "全部复制",
   "Download": "下载",
   "I have saved them": "我已保存",

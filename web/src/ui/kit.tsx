@@ -19,6 +19,31 @@ export function Button(
   );
 }
 
+/**
+ * A row's Delete button: asks first (naming what goes), then removes it with the action's
+ * progress, and "Deleted." or the server's refusal.
+ */
+export function DeleteButton(props: { a: Action; noun: string; name: string; remove: () => Promise<unknown>; question?: string }) {
+  return (
+    <Button
+      kind="danger"
+      busy={props.a.busy}
+      onClick={() => confirm(props.question ?? t("Delete {noun} “{name}”?", { noun: props.noun, name: props.name })) && void props.a.run(props.remove, t("Deleted."))}
+    >
+      {t("Delete")}
+    </Button>
+  );
+}
+
+/** Saves a blob as a file the browser downloads (a CSV export, new codes). */
+export function download(name: string, blob: Blob): void {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
 /** An in-console link (no reload). */
 export function Link(props: JSX.HTMLAttributes<HTMLAnchorElement> & { href: string }) {
   const { href, children, ...rest } = props;

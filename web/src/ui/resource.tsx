@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { useAction, useLoad, type Loaded } from "../lib/api";
 import { t } from "../lib/i18n";
-import { ActionState, FormButtons, Alert, Button, Card, Dialog, Loading, Table, type Column } from "./kit";
+import { ActionState, FormButtons, Alert, Button, Card, DeleteButton, Dialog, Loading, Table, type Column } from "./kit";
 import { SpecFields, type Draft, type Spec } from "./form";
 
 /** What a Resource needs to know about its records. */
@@ -55,19 +55,15 @@ export function Resource<T>(p: ResourceProps<T>) {
           {p.actions?.(r, list)}
           {p.update && (p.canEdit?.(r) ?? true) && <Button onClick={() => (save.clear(), setDraft(p.draftOf(r)), setEditing(r))}>{t("Edit")}</Button>}
           {p.remove && (
-            <Button
-              kind="danger"
-              busy={row.busy}
-              onClick={() =>
-                confirm(t("Delete {noun} “{name}”?", { noun: p.noun, name: p.name(r) })) &&
-                void row.run(async () => {
-                  await p.remove!(r);
-                  list.reload();
-                }, t("Deleted."))
-              }
-            >
-              {t("Delete")}
-            </Button>
+            <DeleteButton
+              a={row}
+              noun={p.noun}
+              name={p.name(r)}
+              remove={async () => {
+                await p.remove!(r);
+                list.reload();
+              }}
+            />
           )}
         </div>
       ),
