@@ -114,7 +114,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			// another account may speak a protocol that can carry the request.
 			if ctx.Err() == nil && !isFault(err) {
 				p.Report(ctx, pa, k.req.Model, pool.Outcome{})
-				rl.d.Log.Warn("upstream unreachable; trying another account", "request_id", k.rec.RequestID,
+				rl.d.Log.WarnContext(k.ctx, "upstream unreachable; trying another account", "request_id", k.rec.RequestID,
 					"account_id", acc.id, "error", err)
 			}
 			p.Release(ctx, lease)
@@ -141,7 +141,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			attempts--
 			excused++
 		}
-		rl.d.Log.Warn("upstream refused; trying another account", "request_id", k.rec.RequestID,
+		rl.d.Log.WarnContext(k.ctx, "upstream refused; trying another account", "request_id", k.rec.RequestID,
 			"account_id", acc.id, "status", resp.StatusCode, "action", rule.Action.String())
 	}
 	if last != nil {

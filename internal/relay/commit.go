@@ -117,7 +117,7 @@ func (rl *Relay) commitTranslated(k *call, up translate.Protocol, resp *http.Res
 		r, err = translate.DecodeOpenAIResponse(raw)
 	}
 	if err != nil {
-		rl.d.Log.Warn("upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", err)
+		rl.d.Log.WarnContext(k.ctx, "upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", err)
 		fe := fault.Code(fault.Upstream, "upstream_error", "the upstream provider sent an answer that could not be read")
 		k.finish(rl, fe.Status(), billing.Usage{PromptTokens: k.estimate}, true)
 		return fe
@@ -309,7 +309,7 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 	case clientErr != nil || (!complete && k.ctx.Err() != nil):
 		status = StatusClientClosed
 	case upErr != "" || !dec.Done():
-		rl.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
+		rl.d.Log.WarnContext(k.ctx, "upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
 			"error", readErr, "upstream_error", upErr)
 		status = http.StatusBadGateway
 		switch {

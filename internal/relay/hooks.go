@@ -99,7 +99,7 @@ func (rl *Relay) afterSuccess(k *call) {
 	if l != nil {
 		ctx := context.WithoutCancel(k.ctx)
 		if err := rl.d.Queries.ShareLinkUsageAdd(ctx, rl.d.Pool, db.ShareLinkUsageAddParams{ID: l.ID, Quota: k.rec.Quota}); err != nil {
-			rl.d.Log.Warn("count share link usage", "share_id", l.ID, "error", err)
+			rl.d.Log.WarnContext(ctx, "count share link usage", "request_id", k.rec.RequestID, "share_id", l.ID, "error", err)
 		}
 	}
 	if rl.d.Hooks == nil {

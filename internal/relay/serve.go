@@ -214,7 +214,7 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	if !gjson.ValidBytes(out) {
 		// Nothing has reached the caller: an answer that is not JSON (an HTML error page behind a
 		// 200, garbage) becomes a clean error in the caller's protocol rather than being relayed.
-		rl.d.Log.Warn("upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
+		rl.d.Log.WarnContext(k.ctx, "upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
 			"content_type", resp.Header.Get("Content-Type"), "bytes", len(out))
 		fe := fault.Code(fault.Upstream, "upstream_error", "the upstream provider sent an answer that could not be read")
 		k.finish(rl, fe.Status(), billing.Usage{PromptTokens: k.estimate}, true)
@@ -360,7 +360,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	case clientErr != nil || k.ctx.Err() != nil:
 		status = StatusClientClosed
 	case !done:
-		rl.d.Log.Warn("upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", readErr)
+		rl.d.Log.WarnContext(k.ctx, "upstream stream ended early", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", readErr)
 		write([]byte(`data: {"error":{"message":"the upstream stream was interrupted before it finished","type":"upstream_error","param":null,"code":"stream_interrupted"}}` + "\n\n"))
 		k.flush()
 		status = http.StatusBadGateway
