@@ -235,6 +235,24 @@ func (e OIDCProviderKind) Valid() bool {
 	}
 }
 
+// Defines values for PaymentOrderAdminMethod.
+const (
+	Openpayment PaymentOrderAdminMethod = "openpayment"
+	Yipay       PaymentOrderAdminMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderAdminMethod enum.
+func (e PaymentOrderAdminMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PriceSyncItemAction.
 const (
 	Create PriceSyncItemAction = "create"
@@ -1747,6 +1765,105 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
+// PaymentNotify defines model for PaymentNotify.
+type PaymentNotify struct {
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 9
+	Id int64 `json:"id"`
+
+	// Method Example: yipay
+	Method string `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Params The notify's parameters as received (the signature included).
+	//
+	// Example: {"money":"10.00"}
+	Params map[string]string `json:"params"`
+
+	// RemoteAddr Example: 203.0.113.7
+	RemoteAddr string `json:"remote_addr"`
+
+	// Result What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+	//
+	// Example: credited
+	Result string `json:"result"`
+
+	// TradeNo Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+}
+
+// PaymentNotifyList defines model for PaymentNotifyList.
+type PaymentNotifyList struct {
+	Items []PaymentNotify `json:"items"`
+}
+
+// PaymentOrderAdmin defines model for PaymentOrderAdmin.
+type PaymentOrderAdmin struct {
+	// Amount The amount, a decimal string of the site's currency.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method Example: yipay
+	Method PaymentOrderAdminMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+	PlanId  *int64 `json:"plan_id"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number (empty until paid).
+	//
+	// Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+
+	// Username Example: alice
+	Username string `json:"username"`
+}
+
+// PaymentOrderAdminMethod Example: yipay
+type PaymentOrderAdminMethod string
+
+// PaymentOrderAdminPage defines model for PaymentOrderAdminPage.
+type PaymentOrderAdminPage struct {
+	Items []PaymentOrderAdmin `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1950,6 +2067,54 @@ type RedemptionCodeUpdate struct {
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
+}
+
+// ReferralCommission defines model for ReferralCommission.
+type ReferralCommission struct {
+	// Amount Quota units credited to the inviter.
+	//
+	// Example: 500000
+	Amount int64 `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InviteeId Example: 3
+	InviteeId int64 `json:"invitee_id"`
+
+	// InviteeUsername Example: bob
+	InviteeUsername string `json:"invitee_username"`
+
+	// InviterId Example: 2
+	InviterId int64 `json:"inviter_id"`
+
+	// InviterUsername Example: alice
+	InviterUsername string `json:"inviter_username"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Permille The share (‰) in force when the order was paid.
+	//
+	// Example: 100
+	Permille int `json:"permille"`
+}
+
+// ReferralCommissionPage defines model for ReferralCommissionPage.
+type ReferralCommissionPage struct {
+	Items []ReferralCommission `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
 }
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -2345,6 +2510,36 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled bool `json:"openpayment_enabled"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId string `json:"openpayment_merchant_id"`
+
+	// OpenpaymentSecretSet An OpenPayment signing secret is stored (write-only, never returned).
+	//
+	// Example: false
+	OpenpaymentSecretSet bool `json:"openpayment_secret_set"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl string `json:"openpayment_url"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount string `json:"payment_min_amount"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes int `json:"payment_order_expiry_minutes"`
+
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
 	// Example: 0
@@ -2357,6 +2552,11 @@ type Settings struct {
 	//
 	// Example: 500000
 	QuotaPerUnit int64 `json:"quota_per_unit"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille int `json:"referral_commission_permille"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -2385,6 +2585,26 @@ type Settings struct {
 	//
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled bool `json:"yipay_enabled"`
+
+	// YipayKeySet A yipay merchant key is stored (it is write-only and never returned).
+	//
+	// Example: false
+	YipayKeySet bool `json:"yipay_key_set"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid string `json:"yipay_pid"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl string `json:"yipay_url"`
 }
 
 // SettingsUpdate defines model for SettingsUpdate.
@@ -2451,6 +2671,36 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled *bool `json:"openpayment_enabled,omitempty"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId *string `json:"openpayment_merchant_id,omitempty"`
+
+	// OpenpaymentSecret The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+	//
+	// Example: whsec_3kq9…
+	OpenpaymentSecret *string `json:"openpayment_secret,omitempty"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl *string `json:"openpayment_url,omitempty"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount *string `json:"payment_min_amount,omitempty"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes *int `json:"payment_order_expiry_minutes,omitempty"`
+
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
 
@@ -2458,6 +2708,11 @@ type SettingsUpdate struct {
 	//
 	// Example: 500000
 	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille *int `json:"referral_commission_permille,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -2478,6 +2733,26 @@ type SettingsUpdate struct {
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled *bool `json:"yipay_enabled,omitempty"`
+
+	// YipayKey The EPay merchant key (write-only, stored encrypted; empty removes it).
+	//
+	// Example: 8d3f0c2b9a7e4f61
+	YipayKey *string `json:"yipay_key,omitempty"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid *string `json:"yipay_pid,omitempty"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl *string `json:"yipay_url,omitempty"`
 }
 
 // ShareLink defines model for ShareLink.
@@ -3118,6 +3393,30 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PaymentNotifyListParams defines parameters for PaymentNotifyList.
+type PaymentNotifyListParams struct {
+	// OrderNo Only the notifies about this order.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// Limit How many notifies.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PaymentOrderListParams defines parameters for PaymentOrderList.
+type PaymentOrderListParams struct {
+	// UserId Only this user's orders.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Status Only orders in this state (`expired`: unpaid past `expires_at`).
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // RedemptionCodeListParams defines parameters for RedemptionCodeList.
 type RedemptionCodeListParams struct {
 	// Name Only the codes of this batch.
@@ -3137,6 +3436,18 @@ type RedemptionCodeListParams struct {
 type RedemptionCodeExportParams struct {
 	// Name The batch.
 	Name string `form:"name" json:"name"`
+}
+
+// ReferralCommissionListParams defines parameters for ReferralCommissionList.
+type ReferralCommissionListParams struct {
+	// InviterId Only this inviter's commissions.
+	InviterId *int64 `form:"inviter_id,omitempty" json:"inviter_id,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
@@ -3459,6 +3770,12 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
+	// PaymentNotifyList The payment notify audit trail
+	// (GET /api/payment/notifies)
+	PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error
+	// PaymentOrderList List top-up orders
+	// (GET /api/payment/orders)
+	PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
@@ -3474,6 +3791,9 @@ type ServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx echo.Context, id int64) error
+	// ReferralCommissionList List referral commissions
+	// (GET /api/referral-commissions)
+	ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -4403,6 +4723,70 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 	return err
 }
 
+// PaymentNotifyList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentNotifyList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentNotifyListParams
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentNotifyList(ctx, params)
+	return err
+}
+
+// PaymentOrderList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentOrderListParams
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderList(ctx, params)
+	return err
+}
+
 // RedemptionCodeList converts echo context to params.
 func (w *ServerInterfaceWrapper) RedemptionCodeList(ctx echo.Context) error {
 	var err error
@@ -4498,6 +4882,38 @@ func (w *ServerInterfaceWrapper) RedemptionCodeUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedemptionCodeUpdate(ctx, id)
+	return err
+}
+
+// ReferralCommissionList converts echo context to params.
+func (w *ServerInterfaceWrapper) ReferralCommissionList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReferralCommissionListParams
+	// ------------- Optional query parameter "inviter_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "inviter_id", ctx.QueryParams(), &params.InviterId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviter_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReferralCommissionList(ctx, params)
 	return err
 }
 
@@ -5141,6 +5557,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
+	router.GET(options.BaseURL+"/api/payment/orders", wrapper.PaymentOrderList, options.OperationMiddlewares["paymentOrderList"]...)
+	router.GET(options.BaseURL+"/api/payment/notifies", wrapper.PaymentNotifyList, options.OperationMiddlewares["paymentNotifyList"]...)
+	router.GET(options.BaseURL+"/api/referral-commissions", wrapper.ReferralCommissionList, options.OperationMiddlewares["referralCommissionList"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeList, options.OperationMiddlewares["redemptionCodeList"]...)
 	router.POST(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeCreate, options.OperationMiddlewares["redemptionCodeCreate"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes/export", wrapper.RedemptionCodeExport, options.OperationMiddlewares["redemptionCodeExport"]...)
@@ -9741,6 +10160,162 @@ func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateRespons
 	return err
 }
 
+type PaymentNotifyListRequestObject struct {
+	Params PaymentNotifyListParams
+}
+
+type PaymentNotifyListResponseObject interface {
+	VisitPaymentNotifyListResponse(w http.ResponseWriter) error
+}
+
+type PaymentNotifyList200JSONResponse PaymentNotifyList
+
+func (response PaymentNotifyList200JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentNotifyList400JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentNotifyList401JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentNotifyList403JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentNotifyList503JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderListRequestObject struct {
+	Params PaymentOrderListParams
+}
+
+type PaymentOrderListResponseObject interface {
+	VisitPaymentOrderListResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderList200JSONResponse PaymentOrderAdminPage
+
+func (response PaymentOrderList200JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderList400JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderList401JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderList403JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderList503JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedemptionCodeListRequestObject struct {
 	Params RedemptionCodeListParams
 }
@@ -10185,6 +10760,84 @@ func (response RedemptionCodeUpdate413JSONResponse) VisitRedemptionCodeUpdateRes
 type RedemptionCodeUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedemptionCodeUpdate503JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionListRequestObject struct {
+	Params ReferralCommissionListParams
+}
+
+type ReferralCommissionListResponseObject interface {
+	VisitReferralCommissionListResponse(w http.ResponseWriter) error
+}
+
+type ReferralCommissionList200JSONResponse ReferralCommissionPage
+
+func (response ReferralCommissionList200JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReferralCommissionList400JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReferralCommissionList401JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReferralCommissionList403JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReferralCommissionList503JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13316,6 +13969,12 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
+	// PaymentNotifyList The payment notify audit trail
+	// (GET /api/payment/notifies)
+	PaymentNotifyList(ctx context.Context, request PaymentNotifyListRequestObject) (PaymentNotifyListResponseObject, error)
+	// PaymentOrderList List top-up orders
+	// (GET /api/payment/orders)
+	PaymentOrderList(ctx context.Context, request PaymentOrderListRequestObject) (PaymentOrderListResponseObject, error)
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
@@ -13331,6 +13990,9 @@ type StrictServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx context.Context, request RedemptionCodeUpdateRequestObject) (RedemptionCodeUpdateResponseObject, error)
+	// ReferralCommissionList List referral commissions
+	// (GET /api/referral-commissions)
+	ReferralCommissionList(ctx context.Context, request ReferralCommissionListRequestObject) (ReferralCommissionListResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -15161,6 +15823,56 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 	return nil
 }
 
+// PaymentNotifyList operation middleware
+func (sh *strictHandler) PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error {
+	var request PaymentNotifyListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentNotifyList(ctx.Request().Context(), request.(PaymentNotifyListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentNotifyList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentNotifyListResponseObject); ok {
+		return validResponse.VisitPaymentNotifyListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderList operation middleware
+func (sh *strictHandler) PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error {
+	var request PaymentOrderListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderList(ctx.Request().Context(), request.(PaymentOrderListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderListResponseObject); ok {
+		return validResponse.VisitPaymentOrderListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RedemptionCodeList operation middleware
 func (sh *strictHandler) RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error {
 	var request RedemptionCodeListRequestObject
@@ -15324,6 +16036,31 @@ func (sh *strictHandler) RedemptionCodeUpdate(ctx echo.Context, id int64) error 
 		return err
 	} else if validResponse, ok := response.(RedemptionCodeUpdateResponseObject); ok {
 		return validResponse.VisitRedemptionCodeUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReferralCommissionList operation middleware
+func (sh *strictHandler) ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error {
+	var request ReferralCommissionListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReferralCommissionList(ctx.Request().Context(), request.(ReferralCommissionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReferralCommissionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReferralCommissionListResponseObject); ok {
+		return validResponse.VisitReferralCommissionListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16365,551 +17102,586 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39jyNJeieG/ysh3n7RrN4ki2RV9XRXQZBquueld/ptu6p3dnbYYgaZQTK2khHcjMiq4vT2FzIOp9Md",
-	"LOBOsk4WcAZ8gH0GDOPO9i9nwxD8g/6Txe1K+i+MeCIiMzIZSSZZrO6e2ZZ9O13Mt3h54nl/Ps+bxojP",
-	"5pwRJkXj+E1jjhM8I5Ik8NfpaMRTJh9H6o+IiFFC55Jy1jhunE8JwvryHYFohJpUolkqJBqSmLMJkhzJ",
-	"KUGjKWaMxHvtRtCg6sE5ltNG0GB4RhrHDfOKAY0aQSMhv0ppQqLGsUxSEjTEaEpmWH2bXOPZPCaN48Og",
-	"MebJDMvGcYMyee+wETRmlNFZOmscd4OGXMyJvkQmJGm8fRs0ThnjKRuRGVkxE+cemE7FcOsOs7v5MB/q",
-	"haoaoVnH9zu4pzxaO0I0UzftYpwHm4/z84TPlkd3JnEiER8DQUo6IyjBbEJQk7JRnAp6SQL08vOH6ODg",
-	"4EFOqL9KSbLIRz1Wr/aOs9Hr9O61ut1Wr3ve6RzD//+LhjP4CEvSUt9tZIMWMqFsAmP+IuHp/NOFf1Ej",
-	"OiNMUM5Qwq8EwglBE3U/idBwgZoRGeM0liiM8CKsHDo8MRguCsP/UULGjePGP9vPGcC+virUTzPOBubP",
-	"wZnEUthhqiE/4RPDGpZH/ZzFCzTCcSyQIMmlHqicUoHSuZAJwTPLN6qGW+AJu+EBT/jEkPAmAzYUXTVO",
-	"c7lynN3txpkmgid+aggZuZaDEdwRWoKeJ+SS8lSgOVY0jYeCMInGPIGrY5oICZcqyUO/r4K2D7pdNWx8",
-	"/YSwiZw2jg96gTrPkiTqVX/ybaf14PWPf+Sl7Cd88hVZrFzxGY4IuqJyqlf89MVjdEEWlZQxp4MLsqhc",
-	"8U+2WvEndEY9hPyETwSakwQWr2pEMTzrDsYcycbxUSfIR6b+mOFrPZKjTqfOuIDbrlw9vclUaJ6LmmrD",
-	"1cC05MVxTBKExQWJ1J2V+w8PV2z/ZC5bh7ylBlskg27vPswh+7uCAF6SX6VEeAUvTMSO1CGCRD8CSoW6",
-	"HP68Zd7SehyFiEp0hQXCTFyRhETwYOXczLsqKabR6f7k0b1v7n99+PPulwfPPvlp7+XR+YOfdX7x1cPt",
-	"5qt4ZSoexliIlVt3NeWCmEncEUjAY4gKRJlhPuoVVdPStw/gnptwdTtSM/hXgiQrRw0sR7FyQZKqsalr",
-	"levd2/yErlQ6dqZsdLcZGKOSJ1VDM1s603e9pzG+wBPiHx5IC5bOhiQJkFJuULdqR9Wtfh7XDQqjyzhc",
-	"twP/V2t4Z/Q7zxAfSzJbz37VtYFQL/AOr+ey4J7Lgns1BveSzLgkZzxNRqRqkxO4Bwm4yRhC3R6akmsU",
-	"0QmVosrw0U/UtnsauDvsjQ6iQ3I0vlfkTPcO1zOmsylOKucg1EUUU3axikjhrvrjFfHgcHT+YP7T3uwX",
-	"yf2vrr/uDjcf9jmdkV9wVkHBj0+fnWp1/jvOCIrwQkmFCE15mmhVeZRKRFkV8cjv/FTTeHWumH8+l1NB",
-	"8f7ZFLPJFNN1s3B1o9PWL3Dru07rweDH/X5rv0pPOufLE/yMRT6LhVzXt1gkX2ev9LaxV5SQqCIlxft3",
-	"wek2FhNv1WvFnDNBtOfCMei/piziV+rXEWeSaKMFz+cxHWE19v1fCjUB5/NqahLTWD8TgVRj84SPiBB4",
-	"GKt1IUmitPQGYZEY4Mz1gfBYkkTx/kSq32HFthLPn8EHYGar/RVIDQENyZgnRClH+tvtxtug8SmOjOZ0",
-	"w9lTdoljGg2MOuXMf4gFGaRJfIw0iaCIE4EYl2iG5WiqLRRzJG5nLTJ1UVkTsSIbEiGeIIzGlMSR1qlg",
-	"+LAmrivjIWfjmI5uujoj+5p8WRzXF8JxQnC00NalQNho61aXgqNxO0uzwQj02tzaeuBsLLmeD5aKHRq5",
-	"pkKKW1oH+BIV2cdSQTQxfM6TIY0iwm4443H2nnzK//Tv//Qf/+N/8w//6T/8w7/5s9/+2//+d//DP/+n",
-	"v/03v/tXf/GP//zvfvev/pd//A//7T/+v3/7X/+v//V3f/UX//Xv/v1tEUBCIsIkxbEWiHAM0DCVcEIx",
-	"QzhSbFXIBIOOCoti9NrbJIaibvzOaeJ0owHAojzj8nOesuiGq8G4HIzhPfly2JOhtkRf2/2Mn3Ek0tEU",
-	"JUQrnjCnFwkdkSdUyFcs1XLtdmTkXH0HxVTIY8cJaO33w87hLVF//l004mkcwQoPCRoTOZpqIaH22awF",
-	"v6QRSR5rUXFLK4EZ4jiV0x6am+8hRkgkkPqRJ/Q7+ISSpwGS/ILAP0GpVZoVZWOufri15TJDAompXhYT",
-	"SVATM/R8TtjjR/kd6rxwpVwLkSr7Ud1yCvNSmnh2VQr06uUTsafF8auXT9SrgfPEMb8ixZW/xRMm6IS1",
-	"KHMW/R0cNfsxmKS2Jd+BPqboxfjQQMe+DeaZ6VUzKoTS+XhSULH0ZK2ipe+54YS1nT2wLnfzYQ8T/QRN",
-	"sUDKPkCYyWnC53R0Ys10E1kQ6JecMsTnhGFqFRNxyzqYEiwQWgjzuEEYIOOmt8RyRyAb07EPhnrwrX7a",
-	"6RyM7I3wFwmDPjNHSh3R08ctNfM2ap5me1N+HRVKK8CSRAFi5JIoHjgGhWivz/Lde8x+SUZyY24IxheZ",
-	"zSW4/UU6m+FkAYdCTqmOClN4cyNoXOI43ZS853gRcxwF2VbqFVSsUpTo/m2gB/KSzGM8IsXxmB+14Gd6",
-	"cFsOKTGvMp9W6jXjrAXftsNEZtx6WIxrp1L1kBT3xMartKth5R6nt29vh9T1zlLO4AwyXtwkO6AYjy4E",
-	"yAY9IhAO5kaHfeglekRBhN5UKJi5R/ZtjmjQY6ACZRdvZ3GWP7Q02duUgPrrty339FeAAytluiAPzhZs",
-	"9DmmN99MIwvEgo0GY/1Cl+xdTo/UTcjcdKv7WqVgKjo3hx/R2ZwnkkRtBKELpR5OgCLG9JpEoOYBR+6z",
-	"EU4SSgSIhlcvnwRoSnBEEhFYVmfEhvV5oSGPFm3Nv885f4KTyU2VefXGgeR8EMPL3BXW/hZ1gxq85Bzp",
-	"e27Xv2O/B99S08cM1gCcGsBCyNxwkFfM6tPk5pq886p8EX77n//sn/7yf/7d3/yPv/vrP//dn/+73/6X",
-	"//O3/9P/8bu//vPgH//zf/mnf/kXv/t3//s//O3/89u/++vbOWfajHeNe2VKoXlCBGHScJZXDF9iGu/E",
-	"rsvf5LAUklwq+0oSRdY4ofECFe90gq8rA623QzcRlniIBRywlCUEj6ZqXG3nc26SG2S/JXxOEkm1GuNk",
-	"G3id3SZZAYjQ8hsq0FDxV6XoNFkaxxCjZ5zp9Islp7a6Re+Q9oWXHduBm2WyLhboeZgzmdBhKnkysHHZ",
-	"Ssc9uppylD1BosLEmuE+ntN9dd++ldbh3gly0k0y7brsV0I4igiEBLLhP6g5fB5TNhmkTNJ4ZYwkxkLa",
-	"AbSuaKQYMo8jfsUgMVG7yBcQSiluhBvrqNgMG/sIGkZxHmBZHVC5v1lABV5qjvHAnrtVjrw7Qk92zNNE",
-	"KfUJHkmSCDQkU8oihIUkCRUXorDcjbt37949uP7mO98AlHhMEzLIjsHKMMzyLk2xGOTjK7ygsI5DzmOC",
-	"QUaViPmw1nfUtBUVr17/B8cHK9d/7SZDSo9Yx4kM13iib34LQcHBiLNRmiSEjTxZTw8hg4IyNI7pZCoR",
-	"loizkTphCRfqgpCYjYhAzY5hGgiGslfYyY5vZXR0zV0RSfCsdUEWra5vxxkdXdhnioN8RMU8xgvtBuVG",
-	"wE5xQlpGzM7xRA1RWzdXU8JQygQpDbLh+yi/YqQOFyqx04hESlaREkuFQUXbMlXt/q25xzpRJn9skBBs",
-	"pGZxCl9Pl4SBMuT4GCVcgrg9RiFwxjBA4VDx9Uj9y9Ux1N/mQAr1b5C2YWHBKcveV2PZRToaESE8p7vb",
-	"69Q6d5LqrKBVS3VO9b3pPNo9h7wi6sCUxZ8nYyOPLH+rQ82FFE2geIf4lzjXMi/OKKW892ZVylQdFFMU",
-	"i/JrmUdkzCabY3m/yty5xAULIqmw+q+zBeJD8Le8Daym8xAeAQ0niqgiIxy/cDSfMY4FCUrKUJHBe46u",
-	"9etbrYgn2iUMirkQ2nBpo68TKkmLs3hRJF1x0Zon/Jetz35++vTFk886zv8ZuZXRyhwLccWTqJiJcb/7",
-	"oFfIxbh/q7zdZciltCcnVWEbbl3KLlnJvAtHf92DaxjwI8NoCywMqjhMwl9N7uvmaeyOE0t6SXJGvAlL",
-	"yrnHFmlrnbV8xjkYK87cYzD9NzxzVqFW/6aSzOoSrjngmnAf6we7dl7272ysOEnwYmla2bfXTuolEbCo",
-	"b5Y5hmJG69h2kE9tkzkCFayagP28ff+KeTzJuIJ/c94Ukrq6rQevIev9TSe4/3ZfJ8A3Z+LX4tezX09/",
-	"He39yCfDimftFXh+riAxCQwTk8Ad3g2PEY5NEY1imhMipyTZC1D48PmrZ+f7j169PD1//PxZqINMWKDw",
-	"Xmf/YBoqhhuqXd7vRmEbnaJxClnV6hNgDInCwQaRhKhECRFEFq2FNybtu3HcgHcbSnKXpNvprFpP4aGH",
-	"29nmtZt7ljGY4haEGHhK6KpTJyg0Irvws0nqwrlNCfZk0/4p1N+ZeXnSZ6F18YagADaHiyWbGFziQ60v",
-	"zjmPzTes6qc+j1HCr8xGYTRP+JD0mRJ+ROydZPojfMHcVLa79d6qXW66QabMA42ohOFCDFqpNqmcFl6o",
-	"v4r0R8FRv+ITOSe0IaW9dh8yYphipYqnqBXP9aJG0HA88no+SkFzRqN21kmCtS9YOl5ms8+JkE6EdQNe",
-	"O/MXW2Q55koSYnGRl1zJQlGeLrMx9UPwQEk1ryyk6B3dW58IW0Xcer5+/qsTLKrqHU3dgSTX0hoXnFny",
-	"K439S/oHvjU3jsAqKwiqOrTrXZOfVRHvCASPWg94UPBkilGSDock2jtB2bCMTrze2ImxVAraYOY58E9p",
-	"HFNBRlydXUh4F4RFEJR0vMymbJXkriVn2HrZCsM47NZzkqylL6jTWUUzy/rcxRpVPEux6XU6OtKpWBik",
-	"dVDOCt+qctSICu55XlyYL8/PX5icqhPUMWZqKesGPLClKfY66xUsftEI8hola445Ox1YUrckuUIavAIL",
-	"aS1vmFFWkHbBBq7hTymLyjo0Z7m7uNlBKRtSRYVU7h17CuGw1H7lZKEWUWf29hlmCx1DJ2qIOlrEEVfq",
-	"AdyeKhZNZRupAaj7cCx45j4Ry2o96bMLsrgjEBgGARLcpA8vMr9F5v6JtJCi+if1OXDNxESSyDB5xyCq",
-	"tgm8BlGF83CVTXiIPx19tAnfv02oTvsMXwDlWUrBE0xZ+2Yk8S7NwhuZgh5G44xJvb2s/GQqT13Vxi1l",
-	"SOjGnhucRpQwnW2yQWzN/eypfYUJKRFf4bcSCVqdeIqTC6UXl9QIdcMES3KFF0pthDIFhCXq9I47HfTq",
-	"/KGOIg118suMslRC4ZerLOk9WVZFdBWGp/R/qtR1rc0C0UIxjS2S5glyYnRK6O+dGEU8zEo4wuIsMk/m",
-	"g/XFM2tjDXmdSMXIQU9ZPXATR9irGGZvB8OUVMYl3vIUq1PAMBtBnOAMyzSJ8GJpu9brtq6s1x/Kicwn",
-	"yZ1Cfq+7ZFABTHBqw5OUucp7YdkOfLzIlrhU1FHmmXtKwiecS2WVUynQ2aOvkDTMsY0+A20WdixLxnvB",
-	"eayOhE3JU5f7zOaJ5BHVCvuuYN05CX6ZfWcJn7C9kpRuTKWci+P9fTynbZ0J2R7x2f5lt/GuAp9bRbRn",
-	"lA02YfPakeKxBkDpVjJTFMAeTI1MgSq+LWjirx2P1fJJKfgqfHJdr3VrhinzLco8oTyh0hM//JJOpjo5",
-	"WyZUkYoyOQvj7O5SlMJ7Vj9jTuK5uvX2Yz9l9ogTAipqgsdjOkJ4xtkkS+ZVV8ivUhwju6DFlaoXPjJh",
-	"IrjV4QMZVTnb5UZwrI2S0WpQ4k2bhW3MMm8VtqnmXacMhYoHaMchcIMQvXr55Licj7yaq4WansPjPgsr",
-	"WUqImhmnw/M5eM/C/dEUy/3cHoVw5z6ZDUmkzBf1Z7vdPgHDx2Y3q7uxpMOY6CFd8eRCBIi0J21U+Px1",
-	"G1P14b02CrM88KVBZlfUOP2DvOzuGzeFCE/AJcchnUQZWJTBDSGios90/hmEqbn66oQobhEe5+OaEEYS",
-	"rI5ZjNkkxRPSnnA+iQmeU1Exgj5TXxgSifc1ze2/gf++PTZvIw+1qNTbeKwt8i+K1/4Ix/IPhSDZBPqs",
-	"OAP1fv0CMx2okIMNFxsJjoLsP7xftr0cNzq85Y+O9/d9h357Jr/qbmD5zxTHr8OZNylVL7NtE2bqlHjz",
-	"CuOilf30Hhn4LUfK1nHTFbxvFxEFqzduH1FwS4c98a4bJeq9AwXroNZI/HlBuZ8SMoM0thCwCZ/L0jeY",
-	"W9EOrAtyUGvUYDrZR7yu1l6ndwiD6TTWmSqV+SXFMW0l6nVx+jbyfpmrZTuyGszIjXD+Sb8vvFgVtRZ8",
-	"eamzLNEZwUygUN0Rrl//HQzYx4HWrfsOeY3mFLthODvyXL9zAvHvced+q3NvZ3tctXBnJNYFSZsmO2XH",
-	"WqzEuhRIctBBEWclIsdx0bPwbde1GzcCN1lO41gip8oFWLCRenLH0mpN5K+64tpNY+QXNbIXV5rvohCf",
-	"g8+W4kuHPd/wdeBsTeyrnE7icvo8JCVWBp2cXaiK0m7FV7JtvTFrOTda4ooo4jzhko94nNt6OrI04pdK",
-	"BVi2zKztKFDzi4RfBOgRIfMzQi4CFPMRNi6WRENjWfe4fjXE8oxN1gga2oYqOsqzG5doxUxpR4zStZw/",
-	"Gj+1jZ/3Z/DcVkDHkpUwUHq71Poz58dA1/WV87M79TK0x1lZ5YalG1u4J/lsLn2jPbxfd7S/SrkswX0d",
-	"1nzUZGmIrfLYIYuEROWUxO79Gk+vkgZGz8/G5n4p25vy0vk23y7N6zVUuEMNVVO1x3EtqAkZ7gTmOmhk",
-	"JVy7gqFzt0MP1n5kVcbnwxjT2bMlqiczbBP0N+B7D/NaOZt5a7EkVuSSbqj7VSNKEOygjNzR8fiWW79X",
-	"hLtohi+en50jXxnfcZ9luYFNK+UD13MaZA7NQIO5gJU31hmB1SoAJKn2GRYojAiZC0Iuwj30mz/7yzxa",
-	"FbXRaRGYRetxaISZ0R6dObWRgUmI0NWUx6TknFSKjP5M4/gosLrC8cFyAquTDWGoI2hctya8ZX6c4fm3",
-	"eqdf632ySO2rRIBHUbUUARHvhI5MIROEnACXHTUxixBmC5PKo39Ua2BS02ZFNfnbg5WGhKd8p3Syb8XV",
-	"VJi0+9YXRjfITKYA/f3fdNtHuwsIprGk85iSZDAnyYzGsUehBaQrlN+qY8A8FZhFcipQU2kH6A/V0ALU",
-	"PbL/bh8FSP1znJBSfL171KmZx3NJ5+/IHbYiguVbpOKmBQUy3sxrBediu6qi4tGpS+Q3sZa3o1VHMBx1",
-	"ez6tvYoMrSMdhlKin82U02rq2hBWt5ZLDDZ1F5qG5prbW6rw/I6Mug+c3m5AaAWr4b1R1tLmfcn5xSMS",
-	"00uSeBtBEPSrlKQkQlPOL2wS9kkBNaUpCI6VNgO1KnIPMOQMcJVME6ZdPqVUICnJbC6FL6NRDwbZW5Dg",
-	"aIyLSd0HpUYSB713F7SJ9ACz126XsTXlQlYhlo+I+sAdgdRNqMk4mmM5DRDARyvtzknHL7no1C6Jtvm7",
-	"PYKOOOvE+GE9U/SCauCjVazEpaav1P0WFWCdQxLQIfSGm5KEAAnMqKTfkcgWGoBXknFGzC3Fqdt1y7Pq",
-	"lZrwmEmSMByjM10erxFJfBm65Fp68/y+Vl/FaG4i8pGlzyzPRz1Zkdt3sAV91XOuuCudu1jWKi0HO1Fa",
-	"gBScPBog5iA/1IVNz5e2dHY202GWSGu5YIxxSceLEDWfPT9//Pk3g1cvnwCyZaih8ceUUTENURMXEfXh",
-	"j9NUTvf1HQW3p36nmqzzjqLDM7tlaSvdMb/weqc2k9QFZu2xHObmG6vLOfOeDAUXj1fsSC5LSf/dzZ0x",
-	"em72ZYFtV5GPY91+V5YImkMZoqaRUjxBQyKvCGFK+CSUiL1AmbaG7GDzlxlF7/paE0pEcBT2WXNCLwlD",
-	"6dzkGvcOTc8CPravPYF/QP0HFIU4trviwS3zSUrE/hsavd2Hu8NSvZ0Zvnsw4N+4lHsOv3joS9f3/oQP",
-	"/ZIbsNUA+tPC/ilL9mqKpRp2RKMADRcoa/XlGOmABwR77YpQzUY6R4qNdDvHPcVGfgzMxAZZROP429e5",
-	"u7MTNH7Jhxpe6sGDBw8wxng4HA5Ho9EoiqKIEELG4/FYKUDgoJvxS/OcuKDzuRlDDoy41GbDXDLdC84J",
-	"nqEvXpyjMwvMaJmpRW2AnxIsyWTROG7MiEZOM1TeKzJQz3S7Zrpvl/SZyLgtS1Bg5MqBTgzWHMyiurKK",
-	"EWjAvnPFsN/mS++TroQBudo6PwNL90s+NL+cGFVNezgDgAPWYJA5cB0tp9tulGGb+75LJr9RH+0Ioayq",
-	"EJTM0qyVCgQDDFDKLhi/ypGCa4DvWBJ0BWINaiz1UMOt8es3B7233qB6RrlvKgEI74jc3WduB7BZg7oZ",
-	"rp9HdiQqE+ctLLpJoIeKsKZG9tTZ6/aCXvq99STpHL0VzW6WdRj3WLoPLp/QFfqPZZNJyphmk/kpNlRV",
-	"YJP5Vc9L7aGvc7DO7N2uBFxdrGCWtFg86VvRoopW95CXJKohaUcFq1KlgkIjI3dfnEXJRbPmYzmt5aTt",
-	"BEoMv/FJ7UwiVTgm4PLgl3xYX+nJhdxaF4Xzdt/goDbwZRr7ooSrgMGeKjNsVIEOpjFXfvOn/10RD2wb",
-	"IMGV1mqv1bn3zmo4/LXQ4d0QkOTJNR5JJ28vQOE8IWN6fVfnKN+d40TeLSWQ3R3HWEzv+rlnHjSsXHmo",
-	"xNIsDLMFEnPMbAGswdCo2IlsCPc620GRjbhOwbDsKBVQMXBB1MGBaID6b8yHGmEmn7K5sYI7+hAvAHoM",
-	"ojZJGhNTdDwlCTnRwYcrKojBVCUREkTKrDw+jaGjHdTO8wSWIYQlDwMUyillF3pz5gkPUVNfGuiVC/fN",
-	"n7BoOq2/5FeAkfnRy+B4VSLGKWtdrUNgMad0+CQbMkCdKunPT/KKOQIGtnl1Vuas9gE1IagGvFepMww8",
-	"UbaUcYvdzQPlHsqjbJ7KH/NUzlOZAfuOM/CEGxDlFiNdbdtvyR6ustZbHr0lpuDx0PcEVtKJqVLKhDRs",
-	"QH0HNcN7HQF1CVcJlZIwFHZnYYmGDqb1vAv6wBVIK8cXMAMuRPOdiL0L3Zahs2/iZshkxGO192v92SWl",
-	"QKKYYCGB6sFW1GPMUKGV/eUMctkvWlWwvmlL5dvm4Rs1Xq1IC7nX2XhSt8CLV/Av0//WVNKXOJit9FVH",
-	"u5pfWfNKcbVQj6t0LD7ZeBF8mUgmhrDhm6pO/yn6gqMoTTS4UjN80IHar+70oDML96wRCTLIOf4BHPoA",
-	"hQcgc7pRuBdk3piuJv6DbuRhCi41FcF2emszSwyzKPGHlUd7F0GzXJfcPnBWVaeCR1MyUIyUDLrTATRJ",
-	"8pjPJEEzGsdqh0BOWR5jObDkCKNua8rTBOnUJgRvNnJWZ0FL6AqhnobPLIXQ/URVil35Ilg11F1nmkez",
-	"m03zqKXRCLab6IODT45ueZ7RAD5eOUtIf+BjPfCoMNPa01Cz6NyC5fEuq8fpDE9I1Sr9NOUSo5RB8JEk",
-	"yFZYRggey6G/Onvr0U1q7K1neMVNXMUgYEv9kdt1sFGgb274lTlJBkonrbN2oylOJqA9jwgspP0BEMFu",
-	"fxVtoqXJocZs8XzcOP523UzVQyaneiOglGdpHP8MGvS8fR34Dh4o9RjFnE0MAzFnDtBOnJoRxhkcOTcP",
-	"7W5hYA0NP0zZpA5DK1oWYq6+lL1g6dybuz0Hv3OrjPrdZkK5R6x0Fry8tEKQBH4xurxBS0enyISK1LqZ",
-	"LbF9leBHFeD3QAVYK7h38/HfQ5G6k0LJj2L4oxj+cMSwH6phhbCsFEi7sH5vWjftFLsVsjxL59hUPrvh",
-	"5p0c7fqo60EjZfRXKTGX1d7Y4Z8t2Oh0Po8Xt1m7rP49IaXSZeNuWrCRYhYelLRbrGW2AcFC7rTfGQro",
-	"pgmf503gogw23a1fZRzOPEmgqKKYamDe7Kn99dNUtim3UFSd13GWCbbd9RPrmtyIVTVrKyBXihPdTd2y",
-	"Z/FueLrVy14k5JKSq50Nzrxvx8PzkwqOPB7hJ7ryycDCWwoOIGHFUPiCSB82Xbu7GS7dzcpWzcMbV4+6",
-	"Z7sA5gZzC0pHdXklfDPfbN6aq92ogdhqW7NwygoL5X4cMiGy7IfVZFSJ7w6hzWgF6o1GwYOApqm2u5py",
-	"YfAZrrAw0VFwme/sGAcNA/bgHxhcRAnMCbRSARgdRUlzK1gIdlhBtnKVy76rapOPZvZHM/ujmV1lzH60",
-	"gD9awB+UBbwkDJ4/fvTwhckE9ghg07QRwtjVUDEjzhgZyXZMWXrdjvg+Vw/29rOejz5NCaeSDxIyUWpQ",
-	"4ougm4YzdMJalBn4aGP4QKs2EguCKPSgNM14chBpcm2qy+HWmLILw1ah6ksu9mq1BhnFmM4GGjnBb2iq",
-	"G9CUx1mTFaI0wxjhKEqW2rlYCIZl7Gn4jsl+qPslBxZBSLXteq60lB5Ao+ovyiQVchCTS1JrfhjBAwge",
-	"QJ3f/OlfHVq4q0ILaKfDg/OBylGoYVdj7ekhYMTIFUzwjtDADFQARK/Gjy9+NXuh95OUMLmUjj03oLQt",
-	"ff2dAYQTphsl1OkoDK089fAFGSVEbtOHuF6lIhUi1YdyNXZZnYpGl8PYisZls+qJYR1+myqiCRnJQZrQ",
-	"qopPfQd69fKx0rIsW0FYFs5K2wvzqzberfgEvrWvJOgQjy68OU8jPl/yvCWm6mgDUy1OJ8VlAA7qXwUQ",
-	"LZvzYHjs3aGVCpJQNuYbjNOCtdRMbVRLloU6TRmlIdfAI6/cdSsNz2UGvtOVbXNZVuXHtsy6l1haUYb4",
-	"+G6JvDeLj7pna6swqVfAr9Hd4GuvXj7xCvFNZepK8zdDMvLJyA2fLMm6Khm1rpvQssjaYBw1Rc9GrfOy",
-	"9+YyoVTDlrUjPkFC8oREiLBRspiXkSQb4mCUHMiWEqgtc0xbcExbwJHWdKLqdnqHN5RwudjZgARvRQZt",
-	"ig5IhG/pP6dxbJO+1TB1cWCgE1tNLrOiEGO1XJE4bhWL89xC6gmV03QIHbW1kCik566QHLm0qrOsZ/pu",
-	"Rzyt7AijlTGGQi01Yz6h7I/s9T8spT/ng3TjTLj1Xaf14LX576D1+k0nOOj66wQLUnADKikLptqPlrNl",
-	"C/InP9LruHNFwT2n0Sg8RhEVgDW6sN2QlH6rzgLQCEaXJKFjSiL0+JE2MU9QqOV7eIzI9TymIyp15al+",
-	"wE4X/AAFEFIajRpBQz9cgh3Vv3kW3Z3ILoKfBaNz+zCE+5pddT28NXlYEYf7KBDfgUB0qrBajFy1MgXv",
-	"o0irWsNtZcb74M9LjOFFPR+y9d1pp12xpuRoezfcsjkN4zkjsqJSodrhfq9XMY4a3vSKV3Z7VaESD4p4",
-	"yX2dveSo06n5kjIz3zA39XXV7lbDvuMMDt/KPG1RZdZUqaxJ/+ZjI1BGJjfxa5tt3qFXW2tbdESQ5BFe",
-	"mGpIwHGSWeuPKRa5963k0c6GtKovgg8Eec4FiWoFLeD9/vQqsxn5YjqvXrm3O0p8KNKKxwWTMp0gFFUC",
-	"8Bv9XUeUIbis94PmaBGQnoNnpZBkrzasTz6IlWuyXdt3ZpPESv71+TxeIK4L9IjI4ulNnF3wJk3Z7TOJ",
-	"VXveNoIbJJytSS3zpE8BgvRgDk19o/Vc/tUZingc4ySAdDDOLkkiLabvS55KkrSEXMRmi5t2g8CnDZAq",
-	"mskVZ3q0daDGmzLm7V/39ZQkxPgvFcXB+KjIWk2ArdD84rPzAP3k7PmzAGGJZlxIdB89pZ/u+Z2d8KoC",
-	"wJ1pu9b+peBsVxj/JUJX0/OTdhZw27BOWAc47XmEQHoTg7Wdh+ECWwzGGVHneBSnEYn2ELkeERIJFOIh",
-	"vyQGmjxUXLTP4B1S2EAerFZk3Mj26Kt3CUlw1j8fFvCOaKNXTBAT0QdDLIsA9pl5cszjmF/BU5KCAa1H",
-	"rO52o4JC41yVRJsz3hL02CbUuI4Y6yV1PCuGNKXGHK5Iz+h1PoD8jE1G/Mk7SChZU9K4yXBvuYDpneU+",
-	"rI25+xalMpre6x29u4TywuHcOLG8ZEkVI0t8Thg1DRbGFICttb9gu7zufv+611X/c9Dq96+PPlX/80j9",
-	"85PP1qZ7H/SWBbJrj/masOKh4HEqCVICoyn20KuXT9YEjutGtZaElTPPZiaf2j/e+yPvvF6SSA2DcvaQ",
-	"R15Qo4gMprSqF7y6fEeYRAXozQL5N3gkSVKK/b/44mXrk+lPe7/50/+4eXC51+p0twkuX89pQsSNUHa3",
-	"arA4w9eDVJTIuLtZK8YhlqNpyXuMlaLcuiLEG5Rdbrpy1Klt6tbDjC3Si4MaK0iUN2VfBUK3om4zJzY7",
-	"F2clC99wUMucPS5QkY/HFEf/qVpgP8mX+Q8Q75c/7X316MHTw59/ff8XLw5enn9679nDz49Ob9osfOWm",
-	"+o1KPcT1M9yucHRpF3slcbFOfSoeuxI3BDRUQERROiRmOj9BzcjNY2qWctY0BIp58d4SVPInrU4XWMS6",
-	"HjNrj7t7ct0OucVZqGUmM+gAyK9IpBMPYQoMQd4hZGRDOpI1STgbkSW0xBUQ7ttwCx2Lao5prPgvqNRq",
-	"cR+e/UwtHU+kGhIqg5qVKHAzN2nGc6ptUFiLBFYMYMdpqUBnQ0ty7TJVnZnUYSzrz84uwJZL0vUHDrfs",
-	"lQ0ehDro6RaipiYJdRr3AhSqYx+ipvaxKDKF5DZ1RZ/6KAxQGFEBkYfQjejpFxoBkUkEgEE2txcdntn9",
-	"a7ShHUXUskHUiZbsQmPxKh9HmzKbt94dnnFJDG6pHzDaANTqeL5BND3OHQqoGWJAWNV2ggYK0//cC7Ko",
-	"eoDUpwOEWZ/xuV55FGqRH8IrNAkB3rYliT3gd+OEkBYgSoUzInGEJQ7b6Dm0XRpTEkcC4YT0GZ0wnpBo",
-	"qbeUO7rGsb3SmsxlC35rHWgrxOQLNyZzJ1dyHmttqOyPd19ZaEnmfXsByurgvi8AZ6dWTZyaNpyJSYJn",
-	"UL3ldI53ttZX5yVaSy0vO35XeZY9vR6M1g17b9n1fsVCJvzCrGS33kraFvpO9DVOxdqwb/XpeMz8OcwZ",
-	"2q/kBpX6xGL8hcYBF6Aw69emgTb1+Qm1ZqTZcwlmfYkUXaTzGWYpjluFCwbn/ClcQl+8OK/CM9c+tm89",
-	"RNrNh+D82mu89pE+TGcDielymGVneGddmeOyZmQ616nHsho5pRUVOuedIFspIp3ue2qtIhQmMKhWP+10",
-	"DkZ2weEvJcaMzaFDUjMqBGWTooJ1sDGqntl4X1GAbZlj8UKneE4QNgjhaIYXuooUNXFGV0BLOWVdJXg+",
-	"V0xWd/aDhQRHbg4waW/eK1HbMlUsU0RODTfjDS5seHkRMjx0GulZLFCMhyQ+yY5JARg9QFdTOpoiKk3m",
-	"WVH/LRyTshepPjB54Uit5Zo3gRNfcn9vdEorXGZVombNAVzHCStLW6NouZ2trxtsBotfG9p+zY1+PPoC",
-	"EWy56beBGb9qecqpeTkYezVi+3qY9teVO/qUyCmvYLNfnp+/QDO4IYMvXbCRBbB1FfYvPlOL9eL52XlR",
-	"Mde/e7TyAm9YmY8JemcmaadYapOYcUZsCyjtOw8nc1mwIjT8goaAvSiOq4ImzKZVIHGfIi02Mo1Yb0Mb",
-	"PZYC6fwrUEVLfc4CHZG+mhJQWeWULOAuoTEBlpP1BlOCozqlKuvkpCsbl/tNaCFpvDEg6nThGQRnSdLK",
-	"NsDI0bUC0OM22rAUCGa/rAxW5hmqZ4YEJyTZ5Kk1fSt8LT66FS0+8uYC9VNq3NYFO82piTEgcMMZ/SUf",
-	"mgrNIRlzE3IHp/5SPk2hlYLavOQSxwNBRpz5wGjO9IUMw1eNLkpjEsGHLTBpls1jtBgqLDTNcIGmEBlm",
-	"8aJIUvc6tQJ30EVMvay6MZt0VkO3/xinsV4Y3auLRKiJBcqbaexZXmKWy5TSlqIWWduf7tHxQd7lyKGY",
-	"H/36T/r96M3h25b6T8/+51z/57jwn35fv8EfnsoY83opY5i41+ar0VvlBhqd2oXtJWJlQVXWHcmmdKit",
-	"3L8iw9EUyx6eU5vYUR9BMi9v0nVSZn2DAsd11qI8Oc/RKJFigRss8TMPs6qWynqvcl9/WQ4xcpUJnzBN",
-	"4oI5aVsmaNeIllRYGEZf0v6Xj7s+hZb6jACv7KS1bKsWKSIzPmGrN93ft7Wl489beuFaxs5sfQXY72WV",
-	"vcxcXFb/B//sR/8/ZQH27t25++P2nwzCX///O60Hp61f4NZ3rdd3f1RR7z1d5QWyCDgtPeaWJYU1OdqH",
-	"nQf3angFKyXf8vf1rTv+/o7M9I6y97IuH1trH5tlfziaSbnTrHEaJCnxFNRXvNnVLm4uQYsrwsqyyBxR",
-	"6/s96B6pXzZOgJlVqP52Bb747Ly+ir+WWOpIpnXHdaXkqq31r33rklTzrw+wNneFLK8zPorit+3FtV+/",
-	"uVBcSiBZ8823a+SQvzxKy59N/YBmr9cVSNmXrxORZ9h4Enxj23RE72BGjaD21PJYlQeOS8v2ZShIpVi7",
-	"0l9IvCiJ/Izz5akCq0W4JefvmTT26Ux6sLbcUCv82kciEC21a34/Mtw3an3PlqP+sCW/9pEAJb97wV/2",
-	"FLwj2S4kn4OXZXa7Uv2j4K4nme2P3zfZXKmghDDdEOEoEsBAnDDQBSFzkUNJ2XHfUZJCkpM8wIJwLHjG",
-	"ZuSU9NmyC9HpcboE2FvoaV1LNapyx65A0yz632o3DN1GP6hsK5o3lVsh0hdslKfPrJrD996HWL1O1csD",
-	"7Ww90u/V+UMk6YwE6OXnD9HBwcED3Vcdo1C7zkLEx2NBZGAliGbMW7nuduO3O9PtNz37DJmFg1RXzUSD",
-	"HDjag6qbQ2Jjiab4kqjjBQ8GkA8DXaEAFrGNno/HaLjwistKFzhOIyp1Z8+Bt07rRUJainchuBNNOb9A",
-	"lCEyHpORRM3w9NWjx+eDJ4+fPj4fvHr5JDQwdYJI6EyauVPBD8zH4+KOeIMZOIFkNMalt0pCUae+hsJ9",
-	"c3OIxJRfCdQM9ZUw+67XcG789l/8b7/9t//6t3/2L377n/5vf0CFjC4GlA0q3QOvBEkExOThXrUmgFOJ",
-	"UYT1VzFKyBVOItSM+Ejszzgji/YsqonOZwcww9cD/R7/SsRq74XUo2hRln30V3ma5t6J6Zluq7OMJrGU",
-	"qrmzovB8+JStHL6Y4TheO/5ibu1OB8qZTOgwhcxyLc0GFmF/Ld5D/qyxbx7aJ9+aIpaBBjcZaciNnB2+",
-	"WUo6nlDQVyhniEEBH2YlvEWDfgK5yGDjSV7W+iuPucmbHDhwXJU1maHGuTFJfPYJYYBXbFlijBmUZps3",
-	"oyaMq9XLDh5m4kodkZ+cPX+2/tAzcgU4G4MhjjFbB3AwSTA0+JVcZyAzchUvMmA8EsFI16LCenKwuaTj",
-	"RQUj5EJqTqjvWmaFz56fP/78mx1xQagF8o/kidqelmY7S4N4fvrq/MstxmAVWPXCYgUtjMQ7RBqNBpzF",
-	"i4reqNAVWpM1TwSAnaqhNnmSbdWeFePWCj3RldicEQQQqKkg6kk2iYlGS+UM8QRuvyALUY/65wkHRrQW",
-	"EtSFADXkrg+j5CihETH9sTMlH53qmyw96ss8QWEaywSH5rC4r6UCxfyKJBAI1T0BsNafp3QyVZwQyv7k",
-	"lNDEjkTpC0q2KYEfIizRFU+E3FM2ZEykLV7XN8tpwtPJtEz8y7TuVJozKlefN2jTzWjevJZKpf7bXsRo",
-	"mC5EDsisk/732uihrke3SM5qGfvM9/wVMB6M5JQmEZrjRC4UYwG2A3IzQKQ9aaNQTHFCTlM53dfh29AU",
-	"FPcZZ+hzLOQXL87vCCRGOCaomb3/7/8Gdc2giknBGxRRJQ6LrlYLvjbJHZgBDSv9IMPrLJF6LT2g8NUt",
-	"aLh0dCxEsEPWGZpohkK7nnYEEUINSMp4MOVpIryJfPomRJiSZnlt0AwzxTzTRMCK8FSXrmR1NWieiqkB",
-	"QyYMoAqURhCgdK4GfNBRGlZJJ3CgjNxhUunL63phMJi8WV3qEWVpDL7jrEL5NNT7+PTZKRglSN2KmpkG",
-	"o4YHiT2jVCqGR+VeMUHp1fnDIvM9FRTvn00xm0wxrYFLBdxlVyzNsKrMlm8Kohld+QPhjThO2Q2e7U3F",
-	"0Qoq7CSPrrDEzFzxuWzjFOR8hW60ZIasVuhcYeg7HmsOsl9EVe3zGq11iYg95oxfQ/ebHT5r3Rq3u0Km",
-	"q7KI1/LHrezXVy+fnKCw3+g3QqTdziDaamtEzkdvXqZ9A3M3m0QtI3fJu//R6v1o9b5jq7dmkdzNDNUU",
-	"iNSxU81Ls+NiTdPwTR/qrfuN41bvbWiRb/xsQEz5vMAFEsLIle/81zJut+hXUmNjNzdgb8oL9btuzgY3",
-	"sXcrx4zO8QUR1hhWuifoKboaXbEpXavd7rOXphjdpjsnRPAYAhxcqegJvcSSZJ4XxUdsPfhwgcLTJ0+e",
-	"fz148fLxz07PPxs8f3X+6fNXzx6FJeOihk1900VzLfCt7WAvGMDhOlLbtf14q3Xj1ebbjS0wb83/2tXz",
-	"WlAFcyZ71ye9tZNbb+hsCJD6/baC3CyBulvii6+eTXFCnlB24W8eNJhyUQWekxCwtHGc8S0hUTN8kz33",
-	"dj/3ZbTb7TxggaOZOjLKSB4pLaGir4d6kctSfOxhiAXxs9Q8NwOpmwC0yJzNmLKLY/NpgYSywMNTFzn6",
-	"GH2q81B00aQayLkSwaZqsjhcPct9EQ8OR+cP5j/tzX6R3P/q+uvucP+y++460RRK75cRiA52AS9Sribx",
-	"zNmb318R/jMInXYjlM6diqzSyfgEtXyDV3ixKnWr5Bui2ChFvjXkshKXyJhCK0WAJS1dxjpXZEUZgoq1",
-	"EzfFFcG7llTfbZGCTYmaB7/ooKbXTz9fMcNT0CRJhOAuypkzUbNFG8xyqxluV2h/Ww1yosEyUlW3V9PF",
-	"CjpyVSoZuK5sB0CbIK4W+o4+JEUForcFMIpTJGJHkh3PwOH4Raov00hhGcoEWAVulXHqzVrkZAJq6/44",
-	"mQyrJWFuqK6+EzZc3Yfbww1vAt+7IevcAnsp5zo1eOFm2YFLfG0NH9rs7c5BXnkiN4d6sm9eeRp20cYj",
-	"1/227+GRvWOHDTze44H1+CXJlXauLDyJVjUP9O/HAfavHVw+Qa1uVRp3jePe6m6ht2wygM0/vo1K4rW/",
-	"4NpTzqjkngauN2uC/747Xm41al/euYuTXFkmDVboDTvnrxW98KUYS8JGi8GshJB6v1e7pntGhCiD5zW4",
-	"FxdVF95m9GbTjFMGrcZAg2oEjUj9u9QZo5L1+GLZuhUFtOc19RRoBnFVKnStjXYpt9Fnul2/MvnllDCd",
-	"PC0gBE4l+MESgmMdisAxUsciJpD11cQChS+en50j6Bpp3fH7b2j0Nksr339j3fXqV0mEDFHEiQh0coED",
-	"cKS0YhiGeUBDqFGB0nkGQwGeT+MMb6PPlGEZmHeoJ+E2yOEuzPyOMEmpRZ7vcuha1QPa/+CtQ0+HMR15",
-	"MmKn/IohLFH4xWdmmfSt+wY/rlaQ6RZMn1XAtzmTsvTlrSA3c3br013aXj5cpbOyfM43NCVcXrsduGx9",
-	"drwGY9aNPhqY1hLm3WZ1OeYdwB+L3DLzDt6/d1j0IXtZacYfqsh+LcLUimOwYVtG54xsskYVCKr53q0l",
-	"jp1o1wXJfgMN233PjrTs26DjrQg375T1A6HU9aS5tMG2fUo5/oulzWaCFDsa6Z4kV3CBZcBMVBwjCBOg",
-	"3/zrf4nmCYf/jhNSqNdWf+scHJtzU1QW9IWlib0SJDGx79rK6cH7U063UjjnCeUJlYv12Gt1bf46Xrjc",
-	"/VYQn9lg1qLBO1uzS1m2Bdqjs34Zo+4UM+VWgPe2sp/eiZPFu+5r1ncX4sA9SdsLA+ctNUVBccxeWj/a",
-	"cn9Ko87eXTnwbci0sljiTOIE6jrNHXlyttLkw3JCSoiETujb210U3kuzWSfYnKcN+fCPi06r7HO2sXyh",
-	"RaovEpzVsBfePOJJQkayNeWJIK0heL4WNRqj9pb6gi19MOHx2qrRUsGl2uSX6rHaDhLPCxyk5IqQd2eT",
-	"LAS3s21hR4orctArLMhBEaFBYzF0Wg8G7Za3xY6HyRi1M9uAqlOxC6R+zzL+0OH61Rx3pA1XshjrQjQ3",
-	"BIgy5GQv7o6RtJavLa+1GcUgIvG6nhWSIxxFqMnIBEt6SdQPEYnSkdxro2dOppfkE13MAb6V0PLKug7a",
-	"XU0t45k+SJBiiWCWFVeFCoJjOiJ/XB0jUNy1CGL47Z/8cb8vXv/4j+0/vIGCScLTuTd0+5Rf6npxUNah",
-	"OJsKBPejZgg+HPhD2OoCrMat8xrgQrmvysrQlO/A5qLBt4D2OmpCh70WZ/Fi7yQb8R1h61gEIuV6cq+A",
-	"aQmJ59DGbAdyZh5jNlgVhclQLs1goXgM3I1NwJcFJySYR1AtnhV5wDTbyOTxo1A9F1pvpRS6TEuHdo6z",
-	"XbvEcUoAW1xyg23rwMUa5CGDWFbOhdxpJ58PQPzS9TCZYLuuENW9m2WnlcZ3yhhP2YjMTFvncugwooSN",
-	"Nl0196Wn9hUmgZxUdY6T5Fqi5lOcXET8ipUaEqkbJliSK6iME0pPFQhL1OkddzqA8wBVBEOeKgt/Rlkq",
-	"wVbfPFFsq65yLPKfM+161hW1cBYg5bHppvQQFu35wqDdVu/B7tPLunU7vyVy1Yygza5vQtjX1qrggLjx",
-	"jCSV8RLkuho8A5OFM3SGZZpEeOFNNlrnxu/uxI2vB5lTvLumOb0E+QHbzO1e57x5+izFsUW8oIADkBVN",
-	"NwWdMAK5dUCV0vRfSkSo7tNXW5TpIokAhVCkrS8W67ULbZji2HhlIBMKHik1XoI7lg9p9fR24TdYxQK3",
-	"9yOU3vpZkvAKaHqiLqEhj6DJhknGxAxPYAjo9MVj1NTuzwDhVE4DvcYBrP7eMcJIpHOSCGIz4/vMNCSx",
-	"DszTF4/v6EKViEhM437jGL3pN+DD6t/9Rrvd7jfevg11u5Clpkf6Mdv8ELjDJY5pNDAZAupuPcHMMHMx",
-	"hBtvl9D+8jdusDWwiI/0k+WdMC+suxWPsu8vN3f01iFLxYUCNMOjKWWklRAcqV8ASUNreiaIhoZEKFWJ",
-	"SlPihtmEtNFnsK+Ab4HZos9sWj3sr60lAhuBCoiXkggQF9roCyPoYIUFGuEkyRvqwxshP5Tg0bTP5gmX",
-	"fMTjOwIpzgzbGehGf1cczXhC0AVlkTgGB3dWzWhuh+FZbWwY89GFQLjPRjiOAxOhdiO42SNNQCswFwY6",
-	"pVvrRyafey+HcM9i37qVo0ED0xnKd0TWDqLP+uzXSL8E/dpM89d99utWqwX/T10+7HTQr1FYosYQNYcY",
-	"EADwjECjQ3O+FBuz9/5ScBYqtsZEOp/zRLHXGYkoHij6CZ07TVjY+UWt2CBNYmjIpI2mAeNyYGw+9bPp",
-	"qZE1HwtQaFr/6MJU93X2gxEZ0RmOB7pP8gxfD0BXdi9BHSJUK2SXjKD2PWUvlZ9CTeyoT7BmaEZmQ90p",
-	"2lCvQBEfpYoFkQgliohNfoCO4CiGAisc7pVW0e5C6WfCojmnDH7XBX72+Oa/QINXsyzqV2vzDCgzZpL6",
-	"VXI5L991QRbuT0Jw2DdS/jEijJIoRIZ8uop8UoZNaUJxo/CcDi7Iwt0q56fsrgwnNBubO7F1g7Uj6WlC",
-	"Ful4TEeUMJm5VYPS7+AfyZ47UM+NeTKkUaSHAD5Zl/CUmVEYE1BgmWLpvPxLfpsuqYY1nOKE6DmbVqz5",
-	"r+439S9OZ0Zd7gw8Bfo4mtxrw3z0GbNqxmCWSvMaU+Hkjn4kkrH78YxIoJCzOArBB4XSq1HMzVOOPTWQ",
-	"nA9ifgUvt9W32WvsQh+qhVaLMeYpK61P9pOeduGnJOsZWSRv+94j9V6Ns1nYAHv9gbo+4mwcU03+gsh0",
-	"PjBJP6btJYmpki/wgohgvaEGpmMAjTJ9Q7ErWP7d2bbyJXd1y9d0v06zSdk6ckbsXLpArIoT6yXHACyp",
-	"r/V6+ijOEz5SgnQYaz4Fi5VxKcgrgoI/qTEmrRTZC2wbNluDPDAHNOcuzg95adUgIUpPAJp0pFvWaBgj",
-	"p87ZKclSH7S4o7DsfDwmSb5vPdi3RLEgyI80S5b9PSDXI0Ii97To3xMlyM2ZMY6WwTAVC81M+GCG2WKA",
-	"pVRLL8zXjqwclEr5ikPU1N5Gm8BJo3DP3qnX2cpqUCrCfPEA9HSMqXOAzF/2+QPDMi8xBctM3cb4IPvb",
-	"1oKX+b/Zlnw7Su+waEyF39VHHRNiWe10xbmyLrzS3Lkvy4Qqy3Ld8aosyvPuWFmX1qBREOTOq8ynKsS4",
-	"c6Ukj00ul0eIO1eWn/HIXPg1F2bOWI3gckab/7IsyeC2ZVFU/tmWp2Tix0bdncUqCB+bvVZa4qLoKdyk",
-	"JY/ahiXBk/3ofK0gdgBEpcArMxwXI4c0iovm1YXP2l9K/Dzr9FIar2XPsMclVtwIGkWOB5vksDnTWW2Z",
-	"c5X22Fwt/WrVKvUWh9kU/sx4TTajAqtRq+JyGptbyCBWVGQV+WAdTqHJzh5aWNRlfpCB3zjEsKz1OfG8",
-	"XOnTkat56R5Hi1LzKmt85jet8Nk3ON/OFQ0HbMe57qoZ7qiKWob5ikfJaBR8tlbHUGtbkMuwoF4NwXPF",
-	"jKVCXnuuOMOsktYuYI9ze0GAZ1uVU+aSKDIrkVHEEpPPt02UfvZIY6cbkCtdi/6iZXFQ9B0VYYUdB63f",
-	"GXOKpukMs9y2NxZ9gAQeQ4RPTPmVxQb21VV7nR++0EMml/0uIavu0Ag1IZxCte0c/rz1Ul9qPY5C04AA",
-	"+mITHTZhGg4wMc6C4ug63Z88uvfN/a8Pf9798uDZJz/tvTw6f/Czzi++erjWi2nPPrhHavhYcmBo7/x+",
-	"cvb8mQ4E6TCPtilfPEYH7Q4AgjKuC10B8x+zCIXWERwiPJ/HlOjok3W24D4LjRktOMLI3q3UOJIQpnvG",
-	"XSVUSsJQCLDYx+hb7akAXwoMXHsrApQN/3VYQB5Xr31d6ZSuXI0ziaUHwnmc8Fm123njkicdPh0uNnSq",
-	"weC+UM9+CikMN3Kewste8itfboTk1XmIG09Wfld8WRn2YTU5w8rDiOBNztoF9V26MFdwJnoK7z8HNqhr",
-	"ilHTuLEOOx3tRVNa3h4aLtAoxkL4+3Z687H0W7rwlsPOwRbotKOYemNuugP+4fX12lC5p07MVTwqh917",
-	"sMWrNTurGu5Rabj1lmA5paZeQq3VhCqneNTpBWAhqe056hxC+Dw3KbVo1CGVLLl4xNM40lx7b+P1KZG1",
-	"Te8pKYIGJsjsvDOPbHnrUrtlE16mHtEZYQDWmfArjdoCxwrgjtxAkI7FTXmaONUsjnYroGGisk0K0r4i",
-	"hOcb5xNd4bI8zmcEJ0p6JphdoDlJRkrtiLUDfUbjmJrMeRPDBKc143CM0RXW8U0doC1lfR51isn2h7VK",
-	"nOcPjorx2Aedms89KNJvt85z5WzSI2hZ8OCooV9YlwgUe1+OmyhLYgDZL4OusSLFWogyD3ty3nM0u+F7",
-	"It/zh3WxeoF3lzEo6j2ZFeT5BtDt1R0ByYTLpiLYiKW3QQM6bOhhDLYT5/YwvdVn0nv24aAfQ8w/jPAi",
-	"1DqbOuIhKK7DdHRBpHb0JtKqs0bNJZGL/RTzEY77TDfqCL/55ptvWk+fth49Ov/yy+OnT4/PzsK9E/0h",
-	"HUjRsTf1T/Oz42hSrMSM5YIsQh1qUkp13tZBS2iLIcwZ2fMkHZX1FH8RqVuyeoNFnid8Npde0r1fl3Iy",
-	"/JTqDEaLggIyasSFLIMh14a0xoIzyia+Ed+v9ZISY9JeKX38ysvhO1zl017FRYIKLuWZg13B7AwW9nfp",
-	"VNVknal4qPQ9Ty5G7/o6tEjuRmfUkKOHnc5egMJDdd26pIcLlEWPTRgl0zEMDHwWToV8/QCFR+oFWgFx",
-	"RXHv+roRNA7hf4+ur4sC9wh+XidwXykT+Qmf+PD78ywtNSCPnpvVIRfpfCsMI+PQLL/sk61eVinPSnCY",
-	"ipvxMSoQaWZnAgxkt6XYoLkDwXtR82GM0yjfthJM6w1F5cZDPGrpFLnbGmS04eASgiObVFYoGXfHt81g",
-	"6hdl1qCQlUL+wb2d1eitQ1RYOqBRaoEmfYhwrpabrXEWX+MZYr5B8jOYBO5i3+/2/JWqxhNdmMn+ZXd/",
-	"NMVyP18v4Rv0sp5SNrGABsHrExR19apZwCvRcCFJcTJF5V4iTV4kWhKAdcigXNzXrWfXVoBEnFtdxuHi",
-	"CIsLjVbmw0qoaMFf1CCKH3nM5qk0bfwCfZgipfkoK2gUpxEpZqj3ujtWOYqNKrfXMvysZOlcAlCgRNkb",
-	"lMZD2QVlk73Ayksn7KvjKuWih85GQH9lFMdNPK82s3zgT0VTFPLl+fkLmxrl0ElCRoRelnfPXw+SezJq",
-	"QF2YANBamgXXNziis/VsFtFEZng+V1vAx1Z9LzQUUqcxISOeROXTaAvPe53eITDGTgV24M7Kh529dGuJ",
-	"HS2jVFjsKDO5W6O0eA6XzPbgvau4Lr0VpccSW15bM12hHNoSvHLAZY4nwJxTyJyM+UQEiJErxcR1a0j0",
-	"AguBQkau5WCUJoIre06g0P7bYjiqG+BtBiGTawszxkL/vKx73rD+zyi9PuzTfKxFLnDQ7TbqtGj1Ve65",
-	"L6217sQb4MrsBmjRgzRzxjNdzoMTgsyRqCzCc2r5bD2eq8NUgQuoM9lbAlI97NkqHOv0s0U1DQy4XkUc",
-	"zONu76jj1pvqSrTlVuKV5YYvyQxTkAHu/NBTvEBjHMdIxHQylRBWUsbXdyThJh2WtcZwzVhngkgZk/aW",
-	"XaBuBzbMX+F3npd1lToBunUnrFyj4avxW1uLUV3A54zCVO0tf3wLHXwLVn+zcrh81OSSJMt1LTusTitj",
-	"DhfH+IVjV+e+HMHRGBfVxMN6i/LhFMMtE06hQXQRrqXpx2XZM0VWYWmvwxNTwTiWBPqBiR0guEBiydpe",
-	"blmJKHRRo0xp9cI0uzl/fv4CMtzrdSJc3a7LadXV+c2f/tUhpDWenT1HNp9CUbRz0yjGdBYgkY6mSrI+",
-	"oSy9bkf8jgiUtqYMLmgRumT8bwQQ4CA6V5sHWk/30LDm+zWxn5ehCLSUqFWo5cAKwIlwoJbzHLiV0Myb",
-	"6kfmDHnKs6IZZaGpBNK0b5xpJ9axDRkQmgNQjSDo3E0TqM/IGlxaUEMtaOHtJTRDfWW9vy87tR4FI9Sp",
-	"2/qYKlKH0Nry0Gz4c5hKd2puUQg1zvk+ax52DvZOEEZhnpWtkbwxQ4xQOGC2MygzTn33taYCBt6pFkT9",
-	"2WdZTbaQfO60dXFr1qwaYhPFsgypYuGavW2ZxAQZpQmVizO1fEY9gc4Hp94Y/ykrVtDdERnD+MnX54gn",
-	"UC90QRaoGYqLFjR9UNsLuwN8Al6eD2Uq5VzvIr+gpP5HTd9F/VgbUgKhWF39aYEJjxtzo08OzP35d/Gc",
-	"fkUWjbdvAZdszD1fzT+pvmRcNGbHji2YjAis+SicTcz93UY2BLbHOeys7ucZmCZO6rHcwGgjtQiESTqC",
-	"7jzQJLkw/RwG01n6Pmuu7GChbjG1Thr+MiyvTWgWE2rf8fKSm42t/lC23+ipTsNTLzI5cE5murBursNO",
-	"Vx0auN5njLNWcZq26uywc9BGL2DJYK20blxhDZyYZqlwfU6SPgNfnLK3wK5so1d2bwpDSgjKsRGOUULE",
-	"nKsTaOrZwikWg/wBHbTDfTbTzi+JaRwYtABZaI2iz6upAs6a1ejFVUvaCBqXJBGa5DrtbrsDPY/mhOE5",
-	"VUZZu9M+0K37p3A6AU0CO0Wg8OuE+Bo3xDEq3BkoMS+DrERBTUKdzCiNSVSybBswCk38jyM4haW6ViVc",
-	"zCqpb/c6HV2hmFXNQyacbpC2DwnwrtjLDNtv3cJ9U2ObvWTrUnq/1Vcsl84K4auK2JX+3i0UmFdlhdkN",
-	"rq7tdku5/QN6+/qtYZT4BjXBsDXA1jyaqksMbUVoh51u1beyzd1/5ebsw0MH6x/6PEu6fxs0juo88cpJ",
-	"unVFE5CIK5S+ff02eFOQGN++fvs6aIh0NsPJonHcUItgSpXdOauNwhMBkrNwgtTKz72NjjSCAKiYAlk6",
-	"RVdTGhPE+BWioECE32Y0EiBDVnshahq4kCFPoT9wQpA62Xsnut6MACqZAS0DzB4oel999AyGWqbZfcqj",
-	"xWbn7hZO29qTtIMjVPtwuKv1teLp+jjkyrQyad8uca/ue1/F7yPP2gHHqsOtDLPqrOcin+LI5KC/Q/52",
-	"2K3xxDnnT6DARj3Q661/oEDIlEU6b/ld89IX6TCmYgoqYT1e+jbwaCmA8a75a0ykx6J8LJGyXuZzghMn",
-	"aKqhJYySTBKD1W6toZWs8pH+0tJJP1z+uL41+tDJTA999RPPuPwcisHeA63oZdyAVJRia2EQ4Hu+oea3",
-	"FI7E46ihvj5PPWJbw1mMKYkjXewyj/GIRJlEDjP+GO6HhqeGaBQTDAr87MQifTmCmgotn/dWU53BJNyN",
-	"gLZwNGuEi2LbKYvwoiBm2hVMfsYvAfnPPHPrkrXz/qa/kUhlaRz7BKj+vc5KrhCZDz6KzJvxsh+yjH2p",
-	"+dMWMtY4n1ravbRWyAKgKZ4Ri0FZTH/QOQ8iPEEJTwEzUcMDiRVtppd4oUGnhtaeHyXwu6akM8nnkKmr",
-	"dg+bxBfOEEZ5BYulqawb/uZy2N3kVXL4OYsXJtmNxJHIKkE1XZ1U0B8ac91XFKOEKHLVDvIdEeXNBXSW",
-	"NWPczG7yT+d+q3OvPpP3DOw2ZKqbWtqtnxNxkHnSs2w+v4DrOQIuuK31qZJ6ZnK2RfAPTOx1Hqx/wF2l",
-	"hxbsYRuZ+e4FH0gjnqCEzPA8Z1PIJqR5mFVZ9qW2kZrxgnuPvk6J0n7rEq/ztBWw4Z45SSiPUBMyTwW9",
-	"JHsn1mGHeocIutqjIRnzhKAQgvphFoz6Vaqh+M0hEFSHZ3O630lhtVrhku2TZ0fb4ZPr5eEzflU1VJjI",
-	"uqFuXhattn5XIYMyQ1vOdrd1bBrw4biXzQ6CK7Q1w5QtJTfaGiaTDqCrjIycEKbCTqQjA1dy3O3eB3qm",
-	"2lyp2Ea9nBVLtyknzOnYww0NiqO+M0DDBaKRgcWjUpgoo6lu07TxgbPLd82PHuI4FoGJFTrRxrnuyw2c",
-	"iV+SBGGzfrU4lFjHnHYdTzOpviY568Dpve100p3Ttj4K7RGf7V92G/X1gi7k1Ax0TpRNTLI9bb8tdeEy",
-	"qsPrygNoO9J0O74MS5ujAg+tUkCcMV4ROpnKxnF3g5iauxU1j9YPPoSW0W+V0WBiZl6ivnmkqibV7oTw",
-	"imS2KdWYud5KoKl4mDu/x4d5w01ZYy988JZCHcX/+6Ts60OyzhVRlp37YsGgs6I/QH8qLgSASzt+hBzS",
-	"hCeg+Gg3CDQybkJf3Tf2DL3dtz4H0JI4g3oPKkWfaaLNUrh0c2EheQI9Z3Qxf9aj1/jf1Fj35wm5pOQq",
-	"bCOH2sQdU0DdZyYVLOJQUKS9GTYjOG+O7L5RsYiFwXry8toztUY34LS5Oq22o7ux1DwjMRnBjtyG96JS",
-	"7beo7g7DOuwFDX5hPrz5PBZs9JKINK50sSdw1VUIf2ix6XfNFj4ncjStPML50a3JLpZd4N4T89E1/b6C",
-	"w5khBc3apcg4bJWWucpy+oLc3HD6aC79vmpYH/iJeUlwdEuRm+2DNm10mp1gi0uEkTox6NXLJ6ipVKgs",
-	"z9mcEKUs9RmdmeL1PCteEILCiI/UAro9YUR7FoV7aISZUpGGBJkCJqMmUQkwnJzpyJDu5KYpHckplmhC",
-	"dWdAd2T6FfBrymIihL7VPCaIFJAWIlMRKrZE4vEKhevmQaTs6GY1Gxu7Am8vXvRDYIkuynddpvjg9pmi",
-	"ru7LIp8T8vsZsbqJ4WoyO+qT81KDqDLCuTUkBJG6U1yuiVrCt2EeYCOUTRCVmr9vk8yj+22tIRSDNGwZ",
-	"GGAHU7nMFNvvxZjXZuumxrzSzvczha/KLX6qb9i1W9xB4NI5XUtRJK52dmACNuaeGhzNQQjXhNa4e/fu",
-	"3YPrb75r6AhUmhDLS3tBo1hMZGus1SAOg0aMhQQkdR93yqCWAD5VLchbKHUdjDjTVT2jBfgIDaOUBM9a",
-	"F2TRAmgHOrowvyuxdsVIMsggSfRkl/VJg76h8Tn0kxAAE8JOCIJiRUZ+Wz56ly6qUuAy3UK76NHDUpmX",
-	"rtJKiEwT9tGo20mYADvs0mPMZT/dWFv1egDPCwV3iApE2ChZzEHTlJAlipqnn521ekf3Wl88fKodeWUy",
-	"CPws6OZBDPegN8RFa57wX7Y++/np0xdPPnPbYhtusXxwNz0dtxmL+CA4aGcjDqrH8AHxyxtyyw2pYQ2f",
-	"/L3PEn7XDPM0gjaVFmAAAC6XVSiHZa5Wofa1UQ3xkZ1z1k/T+ALpDxzbckozbpNgBG1hlbps7HzKIIQi",
-	"E8wEhoAAauI4RhZIJ9ChFYddL/HqNjo1hd/SBVcxX7Bi3WOZG4J/rBfkJvUXmXr67U7Yd/2XHOJPR56X",
-	"9Bqb60hmGW5DCpitAIb/oWnXv9+yYUsqWR3xKh/BjyLjPYiMGWYLB2mKu2EUnfS+lfR4k6NCrgyaGXL5",
-	"GDR79yGAGb8kjsawc7sqWF90aXjFDeo8MGLkyu1rGtqaTC3mIa0CUH4rLbH36nEvjuFWPO4fnVO1Barb",
-	"3XCn7qkHxwdHt2xw/fDd/x98GprxXK9hqRtITjVOcjMbbGMu7DXYHsYAnuAYTlnzctQcqo8BzBOJ4MSk",
-	"choge5a0aYYUl4n4Fcur6/osL68zCRtJCnhohneIY0SlTm4TCE8wZUWwOi83fwkr9pFpfu89+u+WZcJB",
-	"+6hT3hTRRbouqCEeXSDKUMIlHLSbs0NJxIfADc8AFJkzggAAFsdO8wWN/G8atoRneIGmtB0GinPNuJCo",
-	"ew/xVOaNKPZM144+8+QoGkBGKhyum3ODwFZc5U/yK6a+LfmIx6gJ3WUfw5ulM0QRINPixjT6FYgn6Aui",
-	"JoMmhCmuSh5qXgkDV9949fKJzqmL8FwdmmFK40j0WYanY6PJe7qm2oIsXqlvT/F8ThiJjsuNbZyODho9",
-	"EhqiaVS0Prua8tg2L8mgTM3fdwSS5FqiZqkT1B2hewDnTYwdOMY+E6MkHQ5JtNdGX0+xzIAVc2BNPe7A",
-	"ROsxQB3qqfQ6nROPCCSIij7LM64jPVTG5RSi+TlMtbKu2cJg0OftI6jIXJ5ZrXoYIBILUqYM3drFNMzS",
-	"ZcnVovCciBu5K03fi0LOzKYcWI0h45TGvLmRYIa9aBw3vqR/0Cjkabt96A67vcA7/DyFOxdgvU5nu1mt",
-	"8m0pTgXUow5lKkd89vuuj98QfgJaMzElqIvsVk4Tnk6mW2rdNjGsAuj0ufogv4KkfKc9kfGPac30GIVK",
-	"UwIYJ2B2uiuNQFhcoDFPAhQWYAtCuKvPslRGAdIk7xxDfpVip0vTTPFOxa/O/ZAW0H/D8pCYCtlnfAxY",
-	"LOIEDbmcoktKrgTC8RVeKD06IWRF/iGU+u84P+YdgETcrwcSoTvobF6+ka/K6tSqO6YkSGSymSeRFjEL",
-	"dEUSgnAUfXRe3pQbZLJTOO5qfRyDDMWaJrbt0q0kOPuLxqJI5I1ZbUM2O8KmPssAyFrkCUGGngBOSzzT",
-	"aEp7OwNMunm6yfJRXHvMtjlkt5hk8sGxoY9YNR+xakC3SS7JBphaVpWBjkLVua7QtP7WJLn6++B1vVNU",
-	"alhosuqzAtYA/f3fdNtHTgJ/Gks6jylJBnOSzGgMzVCOOrmz6pLOax3DDSR9vlyVIA2w4L8vEA2GunIK",
-	"ND9UQ5qHDnWEkHKT0BG0L+IiL1fWQpFmDbG0s2CBOHQz0T9C/QwA8kIFzmzvuNg+BWQs0xJfd4PRHS8g",
-	"eUh9TI/VrShi3LzbvNa4lbUs1Rb5QzDTRdaRQ91+R9hmGglBGV1GaLjos9BDpyHaR91OpxMowc0iEiE1",
-	"HY4w0s6MvKOETwcHGtxBZujSKa19Ausdvc0O1TsR6d8TfrTRwlXJeqDMjygT7wtlApbfxxiLgrkGMLnL",
-	"XGIylk7dI7zjJOeaVCIcaweI5qskMvwPWJi6AiGytp+pfEyweW9V6ZXksgYv8NyRQTTKIPXmWE7zVM6s",
-	"ZW/OVL3wer5e1ln3uq6nM3BVQs7nOg/HoJgLCW3ZXMEfaNeVSdQJiuk4dj6WrCuo9eYpOX6WvYmr1x3I",
-	"7SKnvnvR1asvuh78PoquD64w9b0VYa6VdVPOL1oRieklSUwbYq8rHQDCuaTjBeKpHPJrm/j/7Pn548+/",
-	"Gbx6+URfN0dGgyJNcQIj3B9TRsXUtKnPYQCmWPTZr1KSLrUZQy/wIubYdEcSBMdO1dZynRaEbRemKZsO",
-	"uoEb/47QcVrdytGES6Eno5kziSBCcEEI9AyNFxoXikgcYYl1ZotACdGI/pBw0GefoAgvRBuFkMEBQSyI",
-	"HwjMqFSEe4xevXyih56QKB1pp6G2gabczACzhQ4xanOJ8wvRZzG9UPt2QSAmoNvI+UyNLzm/eKSnsPCj",
-	"165xh0Jr8xoBdXXfGf1O3+tJ7sxpR7vMqYmqVsLd2sak9biRO0/bdHeXeLFYSjKbS9E4PvikLgs3hONU",
-	"CkzBoG6owyTaxe7TkOvTCxoXlKl902eoYZJ/bPwzISNCAT4U4qMkQkedDnrMJEkYjhF4mBKki8NNU/Xi",
-	"EA8KQ8wTIgmOKqXDQcHRouhnojUN9Y+BUHt+DAk/XOJ4k+wdd880mS0Lk7yHfk5AHzFnl904iqScJXJY",
-	"+TRfZXWhkqXrSGlCZLKoRst7kUoBjWoJjkL7vUWWAqR0P2DTkNJHBZIJ1fyYsxFBzeECXU3paAo8OYts",
-	"QItm0WfUMHXdYZQppg2PZ/1KU5HiGD7Gx2PdBI1pf5LF0m4jw2xw5KyG4vIMDUn2xuZh54H2RF1RQfbW",
-	"Mc6XsCg19Hi7ILtQ5b2dzdfp8jfMuvjBMLkHHiY3JyzSUcJKPre5FuySSZUybKkiQGYI1oT/PqjHNwBJ",
-	"YVwOxqA85xk8Lp9aQOKDvmP3SCjPuG76nn2smatyjjKidS9HbUNaa9trOyr/DRbBfn6gVsPIWbsY3MOr",
-	"UJFV3RJETLYoVMAmwCCaQtI4tkQKfZyzJdtrv5/qJZksQAnHUUHELeoIuCwj2m+q6GAP3ISSNCYZ3j3E",
-	"5gk43nSP7jtwXaBmKHiajEiIxjEWU0geZBcBmid8D0GLh8gHBfFEfWLXETo3u7syLb3X6tzzQmeZnLm7",
-	"MI+7DbdHwb2OIjg+d3rm61k3jk1bfbVD0PHfSRO3/Q/0Xx4GuzSUK90t67hxMN0kfgeL+TKNyao0Hdiu",
-	"H3zoLiddV98zVF8dvzuFR/TTpoMXjmOIhwGIqtlcg2OMgBYU6Wd7Hhq3oDXtzZWgzzQIK0+ZhGI8eJ5f",
-	"sRPrJjzWprPGzRMkCcCA5SYeaHOkbc7PDMuRMnz7zCTLomZ4NwwQZohc45FEurVTOE/ImF7fDdWLwrtz",
-	"nMi74d5xloodWtoOzUSVUR1qgg37jLJ5Kn9cSNZG0LxPwxFgtkBijqFgJdQ0G6ImRiKmIMr1TzYbWn+y",
-	"z0LnfNrPUobGMZ1MZRu9fPEU7j9X/00MvWo9V78Phd1Z2EaaRcF2ScgmhCUhkA4FKcuKXRBxAo2uxqkg",
-	"UTGV+bD3IEset36OLG9cfa7PQuCxrVMl+nRb+hDaWIoBZWGQuU+w/ixzM6gjKz1M4nMbneMLIhAZj8lI",
-	"9ll1DpNH34ZzffOY6IacrcCENmZBjxXp3E7A84fF3jde2VWM/SNe9o4CnLn88ImPohZVqzMkMCoh+VwA",
-	"Z1oo/ljJBICJOlrWHWEYHed7FTrUx+jme4turqaVGq4R9egHFeF86QYsgfIyPxOgEjXHhRCoEtMgGCFJ",
-	"/yHoOIlAOE4IjhZW6emzlEW21lCfBrxoo9PsD23/g+uqQP2ObaE9WnKKGQqBI4d75dIjNCUJQc3DzuFe",
-	"pSy9eXC1IITuO2KlJFAciXJBwDIz0qIHoESOLOjOblfKdm42wW1E7Lq12EC42uWqFK8PPOJ1qyX9PovX",
-	"HxyeQNa8ua5A5pPVpUwxn0Apk+1zrlT/Ytg0QGMaS3CFDTXuSs6/AfuctdHDNBE86bM5nlAGR+gYzbEQ",
-	"xeLMEPyvI7g3RFig0P57bCo21Q0QxPFyKj7ZKir5hE/0+OqEJuEjMypr3vtKacX1bv2KLGreaZL6a92b",
-	"4YDXujurga91t46NPoyxEDWfMEe8Xln15wmf1bnvnDd2Gp3NiscBMMGFdfgkaIyU8Tq4Sqgkg+40a9XZ",
-	"KV45mi1diQq/rO0Y+uDeiqCJg9QQpfoEQA3r/W4vaBAWzTlVk27sX3b3R1Ms951C7kbQgGOrvwSP9Q47",
-	"pmyl2y3XwC53Je11s5akB9CQFAvOKJu48zNSDObX6HR/8ujeN/e/Pvx598uDZ5/8tPfy6PzBzzq/+Oph",
-	"DgChHdyQY6RdAlZry0piSqW5Tk1M0MhgJnqKEBwuoqXitl5v3d6UT9bHk3UzU8VMP8aTl32L+eq4okj9",
-	"WRRE++Ta4oeucrLzSebNMzBfMciaps7j52OnFZp6bbhXFlhYoIdnP9M6Ou6zKcFKz074la6Y1QIJkmuA",
-	"9kikntBBaKWhowzAIMISD7EgULo5NNn7MzLjyaLPrixYAHg+6XdVQuuzawMSurHY+ihdPhTpIsm13B+J",
-	"y2J/ahoFOQ8PcqYYGIYV5MIlyEVCkEugALheUGSCgeXwgf41cHhoUGDWwZJgCQqyKPDKrMAr44Iyow9A",
-	"CASOAAqKgqXPlDzxya2gWiQEveCToBscBprPB0vsPvAJtQCEhRIfvW7w4F7QMf/fQSdQMrF32IGjl0uB",
-	"cjdwrwWjmEcACAKKWyT8CmIa7UbQ0BwDaMGAnrQeUTHngurHl8qcsJR4NJ0RJk8Uv4JO83/YbwBnbIHc",
-	"GInLfgMatvs6ndd83tPn/O1HeeTII81rHYlkZEG1YFqCeyjy71vBPiiev3lCldFvPPfFE7t8LRpAEMpe",
-	"OfgEao42aIVEZ3hC7ONKMXRfp97WKRU3ZzApEPbKPmwcEHOSDJTR6LzR8igA9dJDz5lLYUY7rdZcCcig",
-	"dQv4uEHJgRC+mugPPvZrYRFYpBfAVdMM+VdHgM8h1Vk/B45N4y11yhaFBkOhcQzoKyA9TJ0lYBxBmHHE",
-	"ocYyHBEaN5spc4kZ/f3fIIcM0Y9R+eoy6feZuSs7LNl9peODijd2p+Ub7RlUr2ya4O5v/vwvUUa0e+oJ",
-	"l/zRj/OL6lqJvPfQPuoG6nh0Op099driKUE/RnAKBUw8P4+hXk6T0gjR7axWQ/RZE5rXDdU6s0l7Fu2d",
-	"oHB5YcIMFQuutWCOdgMzSAneZ6H7UIDC0iRCwKRwZx220ddqYKFzwHWOOpH2o31mcM7I9YiQSIByHOIh",
-	"vyRGrwgtqpeTSW/Jaz6PFzawr4tj1aK10alpZGxhroYLB+RjmLpFcnqBQZPXQW7jtLIOrqwdH+mzEMcx",
-	"vxqkTPOFgcXPsX52KhBnPq1+R/gZN2K9m/HF2yy43aE4qw+a+f2UZhvtWZXe+v3A8/ih1T+9AMZiIDl8",
-	"ErSoUe5rnub0VK/OlIeu1Ca6qPkXtI/H9hdo8Y4iTrQQh+Nkr/E5V1zOcNCmyZkiWed3yjQYmQh1ESZ4",
-	"7Pfa6KUBEcq1AtsdfqNUHCBUWJqzBRudwjxviCjkNOVsvDa+yMEc0GajxvGRDXwV2oPqGbgZ5GYb2vCR",
-	"2ucum4kDUHibLeZ3yDrv9TS32xXz7ML7OstIR0XOqffj1ljng10bAg5OmFpbSdgPLUfIdCxd/QAQulqj",
-	"VyzVjUnfB8rRgo0s8wGfK3bY34Ys1nDJzZmsRGGaxFprVhPGie7bnGV4aM3TcBh0fsWRTioBc6jPEoKj",
-	"46z81ADuNsM3fTPsvlqYPpyifiPou4cM/naPE/zgsXUU9YdBn622ufZMCSh6PidM8XeStIRcxHYKGgkS",
-	"hhZhic3AaARfVR+ibNJvHL/pm4OrR5N54ZzRa96kZt5vvIWxoVdnKOJxjBMYWZ/BkAI04uySQH4srGdY",
-	"4ObhXhs91Xi3kUlpxeiSsIgnSCfqomaoGynva/YT7pm8VicW7WJ2x1hIFO6HprbLHHSpAYcBUUtvvU3F",
-	"gbgzlghniLoZuHxC1OAFjUgC6aoG8HiGdSlKQgSPL4kG8pkn9BLy5KIoUdaFNjL6LDx98uT514MXLx//",
-	"7PT8s8HzV+efPn/17FGIwPBQZLZepr4whH0DqfpDFqG681vj2IiQRtDQaToyM028JkZR1FkZVhRthx1r",
-	"aJVFoFW7qr5hZbFfoHoFKCSfpcwkbam7N19xSyoesbcMW3sF0TR9HK54GkdomPfQ54lNH/soHd+XdPxa",
-	"MSYl25SaXiUlzdbpzaohMtX7qmVk+OL5mYmsZqDI6olQe6Scy87rtHWTJ/EIEhPAIrKv6DPoywjmRxEQ",
-	"jtqUyb1jXU/iAbyHWVKBxiC/I+McUxKQkavMzMEWRxfQ4wzia6iL9YzHiTMCPc5jziYkgfeSCEUJ12DK",
-	"VYxYHazdIa91IdaoRtU4HuNYkM202tzIup2+UIBk5wNotmESY5m1u40gZ4euZwWI2OyV70UOPLt950EO",
-	"wb6plq/lzCrUdRiKktZpnDkprV5gq5is6Je6KYLhhYq2f3j8711zMVC7i/0Ucm1U+zOM23dKZranq5Bk",
-	"XpOZrfOtZPDLTjcIqxZyU8RmGZbe8RybWXGt4m8CuFifVbGxkzLjwbHgwGOES3iF5chYUp/BmuS+mfUA",
-	"z6uY1o2dMd8jzlUJLL8J39pyQqv5jyWcO1kY7nvWk+2D71hquYc9qi57KaKti7o8Za0z4QVJSpwh8PA4",
-	"8COA21ZZjBqacZHHygpNW6qYgp5Iu/qY78A+LB/0TVHIz4CBqpW5ZVsvityT/Ho50db8aew17TpozTAU",
-	"U1jmZV6gHtdbuCIBdxumsMIKAzgFOh6ThLAREZCCYKUN/ahq7MJgyooJKzjChvbSmzXNimHXP9Yavq9W",
-	"xXproVKdjkhFXstGabewoTdsP5zGMEljpgsilRxSv+qegiAWdEOzLCGjWUyqMDerSYosXWKvQgrcvHqv",
-	"FAzvbZ5fcJuoqD+E/ILeuwmS7S6/4GPv4A8GcLXA41bqsJxGo9Y84ZfUpi97Cy0exhSQmskoITqMpXMK",
-	"WpzFixMUQodZuGeg7wmRwAuwfaHeWJnoOu1rmSM9p9HohRnBjvNmLYnofPT/j71v3W7bxvZ/FSx9ibT+",
-	"lGLJdhrLX/5u0qaZJm2aOKtzWnWJEAlJqClAh4CsqDNZax7iPMN5sHmSs7A3QIISqZutXDz6lJjiBZeN",
-	"fd+/XYxeRFIIFulWwsXsQyuWj6W5u/M4I6taYJ6X/ZSNuNLmrGEBEgAK9tkEG+/iv+6qLb91Fed4Uacz",
-	"pfsJu4VyJf8vd8dMsdTyhOy/5jdYUCiZmtpoYRMv1rZjSUxgJ3I78pVd8lsBd4IaV2rGrKvNgujhouSF",
-	"9K/sasEmxTxlke7PUu6tqxllISZk3vDYsLABjW5qtoIZqDFlNAalOpmNat0a7AS8GgsGttsvuHfbdkqK",
-	"pVwM5aZXm5MB8CU7aPM/v3z+rEDGFbwyO2wPPotYcTFKGFF8JJpS5BP3+JH0zv7arjCGHLvE3B6SIRfW",
-	"Q+fqXpQxi2KuIglOL4h5hEjNNkw/ZtGNIi+f28D3ZU+4VwIVhWSmmCLhCsMIAwvm1M9C/qFPRXjJELLN",
-	"EDU/5uVg7lZbQdYCOCll2GM9HHE9ng3MByzhhw0y5BbLyQwuAPzmADGyVE/ARAy/cI0ZrT4JCVrETD3l",
-	"MSNct8iz/DZg1n979/NP5IYtsr40biWITHHM3ihJPZZas5hMqR4rhGciXGhJJHA31WgRt2kIMT2ZKU0G",
-	"jExng4RHLqhtxmyTZzeFtfWYTcpck75suIeWNusZapEz1tRplJ7qptnLpuUQTdipJvCoVYY4tY32PUa2",
-	"xNn2YiYHTMQ9ysejfLybfNyHoDdJxq8jUfkOqK2Ry2LOg5s0m73Xr93se5Z4xD5wpdWBEFvhS1wRTW9c",
-	"euOB0iRwki/FLU34Z3EEXcUxoVW6yRrVpNxi2gq5jEPreM2ZIgkXNyzOGk5zXYAI1lJe2gYN2NPphrGp",
-	"vYDATTBgLsiE6bGM1XpragcvI7rHHoSX0c3+i/A27k5nQXlZqb+vL9jdjeSj6D+K/qPof7j8h8Z7cp+N",
-	"WIvuLfeBt9i5L7zFTTGWcMk7WWgohxdJPezVerUwi6Jw3VgvX+8eRlniortlyfgH64DRlKOkOEqKL09S",
-	"PMhoU5noeLCGWBat2t8WS1nMJkAdTWNar4lfmV/XgFQOoELIHE9sGQj4SS2Cj0FjXcz9xlZ4PVEP37x4",
-	"26SDduff//rfsHGJomcGqBVxBnuB1GlYDPYiBOeqS+WCTz5C3DGEOStzgL7NZmjGUo5mWSEJcSTg7+UK",
-	"P1fVDs/yyjKcoYTORDRuzhkzbGdCP7xiYmS288nZKrRQeXM+HMgh+vIVVyfrzBccoO/gH/fZXSVm/TEC",
-	"Mhoy+mb8iyGjWhVEcLsojj5MecqU1xILgBphb4wMVKA42fUs7p4FaXTVXFnvKhppfsuQtcd9hGTrntxr",
-	"N77iTlXhJ/4sWIagCFRzBE9cDavlTA/XyOOTaWGV1wXUXkMvjRD2OiQpFbGc2IOKvA0DW50zMqCKNU87",
-	"gM1DI3MqAtLunJAB16rhmBxwl54A3IAwwCT5UUoFJKVjCWcGVYP1USR09BoSzSfIIGiSkDo8DGG0rOGJ",
-	"FBFrkJnQPCFhfgDCZXRGLNpJFgQxjwdM8djq+KvstifmAHSe80o6nTKaQiuVWZJsZsf3EJHCs9bZ5sDu",
-	"edYOieOCMvd35GI//NL58fnF67O///r0tzenb6+/ffLTs+/Pr2oB/Py3s5+e/tL59clv16d///Hi9fPz",
-	"t99+/82bZz8Y1bVk7ntO9luzy5WJ9bDJlsceU2fvqc8Hqk5yuBtfqtLgtkN8Nbe6SDZ+33EemcSeimdP",
-	"cuAqxT1c1w1HuwqCdZWqtlGstvCErFe0Jly4P9uratcd0EihyRXghCJ4p2PKQa4KWDTRIOe7HoZpT5wG",
-	"3siDdZwgsIpHOzgJUOUIgjIlZx9kTiCew0JzLpPqfgCd5W85wnRuB9PpsRsrspfBOndgNduE7oDTRFR4",
-	"5TXQPjNmbMLiSzKgCRUR4n9EKYs5VAVqutjEYI4VAJ+t29CSoNqkP28SAOYd9+ELP/00vvAuCWMOKngc",
-	"2nZadZlCvfOEqYalbWjRmqvo0ONaSE1GkgxYIucuu00RJcmQpkFBL1+tRoAfF5tV6ru71N3kMh13Hz3y",
-	"kMUJX5r1ny3Ysv2/39Ktk9DHEoEvpkRgFyaYS9CJ1Kxp0egfc4FhmqqS15cTI7NV1g2V1FG5UWTAIjlh",
-	"JKRRxJRCmNdQNQK4Yt5tbrbJprY+vnBrT8jUvja8JFQQ+9gjBVCz4CcOyZwLBWmx2DANqeeRakAn1yld",
-	"JJLGIalDD9YxnTJCewIbagFmE9TaNloknLB0xEJSt5VXDZL1SbWDBWgpM5guoTat1mVtoX+kJ6ZSJlAB",
-	"ccOnUxaDc+WGsSnC3YJP1CwPKNoIlByQSMoklnOhAtsALlWNAhqt/T4kACtCiWBzEuJLIG95MWXYtnbC",
-	"NI2ppmGLhDbyGRIBaLu2MRw23hWxWQMhRdNQwILYRQpskjOycwcYmU8fLDGqiV08RNmCJ0ugCvwPcjPq",
-	"YcpY00g+ktABgCjYF4FQNeM3O2RYWqNFrtw3/5S8iKrgo1UGhCWK+YXc8HyMMAuaNXuzk5PTyJEK/MWA",
-	"FAAJ7epl06xdhvB1ScLRVNvs71Eqb0Jw8NtibJfLZZ8ERDjNB0lem63MwMmEK4X9htcOIqvuzVwVAXEs",
-	"GsE8M+TiAVUAMdaFmfIJerXULAIg5SALNWQbBblmcob9kyMGJyc2OobSKdUytZTkr5shT/cdTEG3xef1",
-	"8M37ZeQfo1GHjYJXzn05G4KIbdvfiKbQkt7Cf5eqBmad7Ja/RG6zp2aAoaFU3ph/vWRANyxgMu6Y1ILa",
-	"LU1mGP22dwCvzW4Ak5pOoGJcGT6eBa26+BUbfq113QCa5nITLjbbubk3oIpHWDq68obsoNS6tQkVM5o0",
-	"i79YMf8afiMv7G9mK9nIzA4YVw11GDj0xcm71nCAn+JOXDZfbw38oU310shoe9CJTuMzdj58sjK0a0Yn",
-	"5MWba/IOGxUWhucGlfco/D1bLcHmTXwVrhlKIXefP4s3CeUOz3DrQbvl9H9YWs0312WLWTbW0VR7G7t6",
-	"tWMGv4M2ZYjeUvt9K6DwxN2IATCzQMu0WavwfyvXoD71/qnDBpt2pAA70o430pPqkd6JJGCAnT13uRoO",
-	"BvAJgLfDjUZZi3mMIBBmY7ZXn/3veTH/B6NHb5X0gItgIUheozj+HEo4bkMuEzEFCKCXciXcV7XXKOFI",
-	"qWqDwxzvWnaPg9AzAj6h2lxWCxGRP+WgRd55hb6uSb+epYLFXdD/egJKfg1dWJUclSNzEdfCXq4W63jm",
-	"76XgN1sDW/LbR5cv5mCVpG/lw7Ypd3jZH3j2QxkXQ02r/6ccFBniqgF/ct7snF63T7rt827n4v+BGe+q",
-	"Psx4/whqQ8oTy47+lAPkRe12u93pdDqnp6enZ2dnZ+fn5+dPnjx58s0333zz9OnTp7UKlta+I/O1HgHQ",
-	"IJVaz+zKksX86Z6e2Ol+DMBnld7SpK9YJEWsat1TaGacUKX7huo2vSOoYcFDrVt78d117ltbncSq2Dev",
-	"L5lHMXvNHbQs6c4ciMdzNojGVHfolFtM2z925PAelVeV3iDxth5+2oJZD8f03LTXsrzKamAovIWOLagZ",
-	"geVGB0omM82I2VNjNsLeGrsFjXhDP/BU+OK7a9+cNxbym5/fXRtm9Ss4GwosLMMFIooJYzFf+QmxXfIt",
-	"3EzQmvOftBbdJZbuzLliyHJ7YiDBpZGzKss+PX4aEK7tBxGMGu5r+f4Nm68cWOtUpj2B1mnD5UI4rBg5",
-	"zIUNvA0y3YTR9epo6U8YFQpfZFarcGhCaBC/6gYx6+a8CS2CK7d80u3qoWOAK4evJAUx5ySeJawn6uir",
-	"TpWGTBAHVWhxWx2OIb63AcoPwEl4yIYUHmz5WLFhT2D5s3m5Z9QXDFvqexMuM8uaa8xgcbRqfrUulx3c",
-	"CQGZj3k0zoDerTmPgJC2eaj1CZC6s/CDnli17wOb+rJirgM0kBTgGAGscYRoHkuVwY0rxBtPpJwOaHQT",
-	"ZMjjElwy4qaZyIgmGRC51wdpy9ptrlvkp1mS2HBDT+CiUQdxuUkFuFsWDWgMeOqWTHtHdQM25iI2y4kH",
-	"1eU6Z3ZCUe5nBpzz3jTx96Z7rlwSvUmlRkzQw4mjqfuGFUYfXXB708yjmdJyYnlIwUQqaEt/b+K+NK1b",
-	"pPkjW2AC/7h6dfDp1dUxHDVfnh8w88JbpVTelC+TdWMsrVNuDm6zUuYl+SI5VhMvr5PFK7DLZXkTMpyx",
-	"nBVWqkqF+UL0ko976SW75Ibt6mW4I2XijVvT6AYtP79areRH7bjDTodn9HywrOS7DgDLJIDXl7TYL/EQ",
-	"BGtspOOK7rOif9wXY6ki9MObrlV7UGqbfTkmWPBZ7f2vdNH+2FNCvKO3xsosN10Fm2eeJWO/MM/XtKtr",
-	"8oHG978qv2SW01tqq9/BO/n4H5lbam3GHaZoKc9mfKRIJMWQj2xTeVLny9FEDvbbgIy50tLQn6YL19hK",
-	"zaEPbtaZy46HJGy40S6pytDb2zl5MN8RTucBpNL48/5CUgV3PQi7ogf7U3YgwqVOr6qsPgioS40pdzar",
-	"ilwJgn4d36UEDpuCa6sn8hw96uA9L1e9OF1y4nIFM5UHtBp16ftc4DYMFChoGA2ZICzN4HIyh5R9ZtMR",
-	"vHs2YKYNWPG+Ucw6hXCvs3rAtMFt1ERPt3kQKs9uyvn+muJx3e4jyLFWVbSW0HL+50PWG6uE2QPXIfME",
-	"08PpkI//lIPqkLehN3MDSVkk0xg82TGQHVdZKCIOCnAAXczDNCKN1DEVBJEAnLhrYPJbloihyITGzIXQ",
-	"CS1kUrbID1YZlTOdZDl1zlZSklCCOnDsUk4x2VFpnri+E1avVZuE5N/kYBtcgB/knEyoWODSaGkFdXEZ",
-	"qurYEj7hulDoZCV5rXt+EuRyyvwxoR+wZuEc/KMbKhjuWFSfsdus34uNiVfG4tvdzkn35GQ1Fo896Lp+",
-	"wAoNCBaTH66v3xBzlCoC9hcXFxeUUjoYDAZRFEVxHMeMMTYcDocnJ/CdbXKQ9g3Y2yGti9efrInX45K0",
-	"s3j9MadhY07D9iISs+DdIa0Qj4aAl0/isdrrzjkHfiY5bIPvKDisGbeDMHMdVtcJM1ftnM3HT9mqh0bV",
-	"DMmADaUFNAAaarTWCo53CxG9c4Ar98WHt86IquDC98xgvxjuUeCwu+rX+UZV8A9LDX/KwdENdP8oimVn",
-	"zpD6Z/EDQXvUZR/p+7evSD1L57SJDjJ14VWzazbGip5RbkuzvFKdnqjTvFRrntLplKXGPvOLsrLLMoX8",
-	"lJQRmqZ00SBLLtZHiriT0uqJ6nqQS6M8l9aDkCuxIIYVzFLomY9teWWa1blY7y45P+nkXx/yDywmE6YU",
-	"HTGXn5MbIWbnkL2EBNKO/pSDANo3ACYNZme9+O46sLaDwko5CrFFbLLU2KSPZ+2fjwz1kzHU4DOGUY/b",
-	"s8X27JUB7L/jy8m02V12b+g3zgVXYxaDmpc1et3LGWYDV66g+6sR61v7t8xqfo/H5TPoA+brVZ4tIuR8",
-	"K++WYlpzMfLdV0VZ8s7ecC8o70ki5/2ZgEZwcd/1tracjc5irvvg27FgrrWgFtEUwP6E1NBJEK6NWXTT",
-	"56K/7DLPfpjQD/2UzWlqvS/ZdS4K16XQKR/MgGng2vSzVsu4EoLyWvf0Y4CgwP1blvKhnWE/j6nY7yMc",
-	"Qtz3YHTtNASbAyJw3yK0wOfNnIaL/CZAv/X+5HHUlyJZ+OEimEIBffjEYin0pyztzwTXOagCwhzjZvaX",
-	"5E7ht7KXKqaU+U3rpD+WMyMeOmdBTXGdsWyXS1yzlzWfsP5fUth9miU6pSXv3ppnOdqrdOPb3x9ytQJo",
-	"/dqbrHess0ug4O8OvtIi1wC8yIZDFunVNv2rBrvbkXvAGi/nBTuhpCyN5iBw49XDPHKsI8fal2N9ddAz",
-	"XwmSzHommSk9Y5qyZsLFzRq9x9zzioubAzSB7Y/Bl5Ir+zM99vH1a0FtQBWzBwuH+1gl/bPo+mL6S2fy",
-	"W/r0xw+/tgePb9vbdg0oBWqqlbzTmDaWyf1eaAmdI6PGMlLNgdQOxQk5YK3bPslOMdCnw246za/YO3EI",
-	"JYjP2wH+x32LHtXumM8Bm4J+BzsEQor7W3JcbanyGPHWxU1pQOQBt0vNJl44TG7V1hVEgguYi5tHikQ0",
-	"SbBuOxob1hATLbFlKWDkOLAaSsYwW3L15iW5YQuHNUOGEpmkeV1P1G2dG4yii2VuPHZQNQBuRDWANT9S",
-	"0F/00mLVcDEiMsUgt/k/1zZ/zL27YSsGqeiJMDuiYQATYKmbAotuEKE//Ed200c8n2YpH3PB9T+Vpqn+",
-	"J9rRIakrxmJycnJW6qnLqPDu4M1bMpY7H27vtO181g7cPPQ/jK+eHIyv3nGbK7WfjKcckfY+VzJ9vgdV",
-	"bL1ES3r8D/hjNWG+gpsd4WQ/W454vr9ZOUJRtlZL8/V68H21eXRM+rDMOEMsPW1fww32ngOwZ2S6G3lz",
-	"u6LJyZE1P6yT6ML0G/nsrjF52EMXjN+n6yAlQIpEDkmzTQq1FvBDq1o9vbu/bxXgd3fiPXBbwU/DmQ6m",
-	"Jm7Jh5Z0RB9vuYoVXXwmVnQEaP5iAJp3UBs11Wta39EkUYHNqjGWdMwnTCguRUAiqTSpA3Fhd6ZGQDAz",
-	"ASAGE6pUAFlPIlqAcgOeGMT66An3w5SlEROaJ8zCLYe/D1M5Md9shAEZpXI2RSM+posACuADRJENXCFY",
-	"gA2fZGr0pVZPPKcLLO4ErzL6AmbadZsClKC/pGAk1H+FLfLcVpWliG9vbvnGfEu5jMhQy7AnHHIREXLe",
-	"aJEr7C5FwNgjqZyXZtq/M4uLmthuwuP7VE62aTF3Lbe6i0/Yb1Js1bTuhVnwbxfb3PpKjt5ji85tbn1t",
-	"9mzLe20lypZ3/8gW99Biz1Cdz0iLiijQYX8AGSAwkcDvyUejMevPU65Zv21TgxQGgLxfzicrv8TZlTPw",
-	"GID/DfykQc1MN2EQPXE3tTtwl0v/QTGIb8OetACsSjVD4eFSelh6y1K4zSbfnBrhgQg82IYPTiZ+pj+B",
-	"N0/PT2rdTvskqE0vzmvds6fwv4ta9wJ6iRnDpGsFXi2o2cPsP/vkzD3bvjhxD5+24elpKidTnc/9KUzL",
-	"iqnOGfpOqJKCi1F219MTaCqo5ZK08zZJ/1Xr1t5fP9teV4nkZCJF3/7Zh/Na1VswlXPDrZAlQXuoG7Yg",
-	"Mv3yO49/ajH0HvInjWThSvPI90gncrQsfWaqOZGCa0vT5WYt3Pcab7vnEE9eglyRhbexq7N9siRNLctS",
-	"s87oMmXt1L0VbvSPUvtpx161Oam1bg2AaDDxzemEs6lTQ7MziUpopoMihJ2RQgAt48a92ZjdJUKzskUV",
-	"CqPbbADj4/HDD83AwmTT9g7DVMpkTWDmyj2DoQxFaIY/KAW4ihzFkXo5qGGj68PxP1KoOGE3BTKZKe0S",
-	"qyEF2rxDDi22oea3rACVESD0YAivAChMxXQA5YaE61ZPvEHYIjdP1xCTasDMRLB/pD977MMqlSkjo3vo",
-	"kVk83Nuckv0o/pCdMj81g/JwtHx25F3O+dEqNxI3Qs7F4VjSXtuzgRk9OEv15GLzA45ypRgmPNJfhYV7",
-	"FYO3rsBSVzlqhXpR0rRvDfM5RkU+vS92Im/Zyv56kZHl2stMgm7WGu8jIHJUFY98+auMbmzgl7u6p+zm",
-	"7R/daK3X++4ev1g9YE9O9qPQQ3ZzPBw7efJ1cpOL7un54bjJww9QPFS1Lw9s3EHzewxnATyUd+F2pbb6",
-	"2xmC/LuRPVJotLt+BLYJIpYFc00SfgPTyQDxpNjEFJ/B6L96FaZdxXQuzld4jvNSL2HpmOO3zIvir87m",
-	"zOvOYbkeKWijnBzBW+7MK+DcLRsRxRLLJXYxUyxt+pU5pfbEe8VSG5raBjQrU4EGXMRQRgI4LFxBvLIK",
-	"LcvF6EvbfHd2bfMdbD8oB6tZMS6PcZQOrb1HB/JDuPBPt2NqlotNUy6RzvatTFgmiopD75a76PU+Row8",
-	"RzlE8d0hJPXsfzGLDRVgNYK5STW2d6JfF/zfXiMjJrAHb16FQOqI+7zAnkt4bWDYmPkw1w0PI6knIJsi",
-	"JubzAZmPqWa2WTRPieaIfuK1MLYfo2IhBYMOw2Xeb4+Y7tf3fbpX8s/qcA7t376f07vH/Dac2wdqKWy/",
-	"STHTlCf4TAzywNkPNiGh1q0ZsQKHhqush3l2fnwZswMQxlKE/jv4VMVerfk2y8Xb12DvPLcszwv5QScu",
-	"M8MttZiNzm6P+I+u7k/vmNOzVBS3V7tsSpQqtprOqotbOO0qmRfAw2Z63ZTqca7WgTpXZOj3pt6VOgav",
-	"JlKMLCk/8oW7I9yAjPnIyF/L3TnDHD6dcmaTCC+hET0XI+vHUatgCM7wbq2TsXf3M+YS6HwfqfOJnIv7",
-	"StXzo1R9oAnCOWfIdnutWFlvFJdbwxvcam/oaKuMVHPfO/4X3ltizMLwbPNKaE1qzgjFpptcEc0+aFKP",
-	"qGJNLhQTimt+yxpVZu5/l1u3NZrwGsBTv2JiZJb2yVnG9JROATB9/QDR28MVSWXCqj5vfqvtqRuZnXgr",
-	"kUi2Ggh6SKqGohy6696DyWBH79HUz/BNHAbJtoyts1JscWYuycQ5XWql9V4F+IJza2bYFaIJjxg6hcFf",
-	"2cb/9JWh1m4nT7ht78Q78WCsMs4rYt5O5BA38uhJWOtJ8BPt8O9qJ8Ez21wXtRI8IZRMqVJzmcboF5Bw",
-	"M02SBaGCsOaE8qzxbQBnOrAHKiCWSBH1H7BpCGDTNC5JZiMpPhKKcEGoPZI+YE6lb+DOToGV8wO4Q7Vu",
-	"bSAH/79YfO/mD8ZemrJIN8cyVaw5oFojqygeH+9oDOSgtpvCcDj/wl4so3pZrEJVUrm1gZdoqacrkFLL",
-	"qEglFVv7LGkJN15nNX/xitgBvBVuaX2PgaY3TBzQOwHfsyApRRYCXdfN11tfF0DBkm3qOG1BdyxxRVQ4",
-	"byIqfJcpHwnCRWC9qrYiHmu7LHqYAmSYUvOvJ7ARvEVFXZCE0VuWM+CEG0MSXz2DigXXBJArcsOmukWe",
-	"OwQaPefYgl5IDagzQERVXProTrFdh+5wYGdimsqIKSh39U7tQs4MlZh9QGoiCzlLFUuGBzi2V8s984tf",
-	"1mM2USy5ZQhp+dlAJDB4oeRQN0qVnkq77T5yIr9Ahfw/VUh+HcmIFRJjV/eB2a07JCCS0BJuSBSzzQzs",
-	"lcvst37MEk1DI6MVxgB7oi7YiEJ1jJYkZvEs0g1CtZzwyBgHAZmPeTSG+hg6ZOavJBc6BYy1AbMezHTE",
-	"4lZPPM/Az+yRTtlwprBbA09z0cdE7K5lUtB6O4NVSXjZExP0lSZ2nhMnWMlgpmFoI6rZnC6WPggjbREL",
-	"kklCZw+E2Qh6wk7KjQOah1awTMC9lqnFeCtwzwo5enf3bGEfM2iunQyTA7poM9bZfvC884gNUdGY8cAq",
-	"kj1rgKYIB/CA2tJ1trmZppwkcs5iUh/KlNipELrMIXLQx5wlNFqf1T1u2VqpVyfIHEOBs+GMRZd7ecrM",
-	"ob3GBYX7KAwtuA2IO/vylRRUFrMJ/EEMgShSf/b8xwamt0Qpi7kmCNZhQ42Z35ykLGZsgqKhHstIPZ5I",
-	"wRatSQxucueazt7/zLy+xB3/Lgch9YA0LWQR0xk655zrsZxpoATbB2GmmC+JvM96qCWrX3yBtzfnPPbx",
-	"5fOHM4DnlUffu9xSJuKp5EIrUs9aTevFlJkNV4y8f/vKAo4ozOGJgyxmAuJ4zvhorP2VyhIJ13zV7AgT",
-	"mtMEMvCon37nOLLr/7D6mtc4HmvacoiVRsyfuYUlKhkB+o7xMZ/A4W2WxlvFfMSy90BbJrt7UymT0lgu",
-	"qReSurB/1FJBtPctCDyVDdlY54nEZEWnrFhFyr4QkQYQQsYQsvdWwBxYfeuVEHImIjYx/ISosZwLczRA",
-	"e5LCLAsfCRY3ubBHRaZFxoWEzIUttiZzLmI59zfQ/0LFViCchCL//tf/rCQAODWQm9PsmrvATpPJLNF8",
-	"mnCc7YJMC2cG31mxaYgKT+RMD+QHUv/p5+uX3/9X//3bV/iLlUAqIDlQLqLjkpRB468GDPaWs7nNatep",
-	"//GxlDfPWcJvWcpL2cTbshYoGUliG13zYsS4z7vmZjzltMiWis1SVr/3CmDU0lnCcJmt5pTjGpmPRVJE",
-	"szR1mESw8oHRuS0Gkdn9nDSAzChRCY+N3MKdt7wTsFfUEvPEi2U8k4tRwoDWmlIQx4EUqf88ZeLlc/JM",
-	"CsEiDV3Tfja70SFqFo0JVeQF1z/MsO3PKy5mH1qx9L8peRy9ce+rffzj4/8FAAD//w==",
+	"7L3/jyNJlh/2r4SoNZrVm2SRrKqermoc7mq650vv9Lftrt7Z2WEfM8gMFmMrGcHJiKwqzkwbawg6nQQL",
+	"kHQ+nQ+QAQuwZcAwJNm/yIZx8A/3nyy0e3f/hREvIjIjMyPJJIvVMzvTZ2uni5kZX1+89+J9+bxvWhM+",
+	"X3BGmBStk29aC5zgOZEkgb9OJxOeMvk4Un9EREwSupCUs9ZJ62xGENaP7whEI9SmEs1TIdGYxJydI8mR",
+	"nBE0mWHGSLzXbQUtqj5cYDlrBS2G56R10jJNjGjUCloJ+SqlCYlaJzJJSdASkxmZY9U3ucbzRUxaJ4dB",
+	"a8qTOZatkxZl8t5hK2jNKaPzdN466QctuVwQ/Yick6T19m3QOmWMp2xC5mTFTJx3YDo1w206zP7mw3yo",
+	"F6puhGYdv9vBPeXR2hGiuXppF+M82HycHyd8Xh3dK4kTifgUCFLSOUEJZucEtSmbxKmglyRALz9+iA4O",
+	"Do5zQv0qJckyH/VUNe0dZ2vQG9zr9PudQf+s1zuB//9XLWfwEZako/ptZYMWMqHsHMb8ScLTxYdL/6JG",
+	"dE6YoJyhhF8JhBOCztX7JELjJWpHZIrTWKIwwsuwdujwxWi8LAz/JwmZtk5a/3g/ZwD7+qlQP805G5k/",
+	"R68klsIOUw35CT83rKE66ucsXqIJjmOBBEku9UDljAqULoRMCJ5bvlE33AJP2A0PeMLPDQlvMmBD0XXj",
+	"NI9rx9nfbpxpInjip4aQkWs5msAboSXoRUIuKU8FWmBF03gsCJNoyhN4OqWJkPColjx0ezW0fdDvq2Hj",
+	"6yeEnctZ6+RgEKjzLEmimvrTL3ud4zc//YmXsp/w88/IcuWKz3FE0BWVM73ipy8eowuyrKWMBR1dkGXt",
+	"in+w1Yo/oXPqIeQn/FygBUlg8epGFMO37mDMkWydHPWCfGTqjzm+1iM56vWajAu47crV05tMhea5qK02",
+	"XA1MS14cxyRBWFyQSL1Zu//wcc32ny9k55B31GCLZNAf3Ic5ZH/XEMBL8lVKhFfwwkTsSB0iSPQnoFSo",
+	"x+EvO6aVzuMoRFSiKywQZuKKJCSCD2vnZtqqpZhWr/+zR/e+uP/54S/7nx48++Dng5dHZ8e/6P3qs4fb",
+	"zVfxylQ8jLEQK7fuasYFMZO4I5CAzxAViDLDfFQTddPSr4/gnZtwdTtSM/jXgiQrRw0sR7FyQZK6saln",
+	"tes92PyErlQ6dqZs9LcZGKOSJ3VDM1s61299R2N8gc+Jf3ggLVg6H5MkQEq5Qf26HVWv+nlcPyiMLuNw",
+	"/R78X6PhvaJfe4b4WJL5evarno2EasA7vIHLggcuCx40GNxLMueSvOJpMiF1m5zAO0jAS+Yi1B+gGblG",
+	"ET2nUtRdfPQXje89LdwfDyYH0SE5mt4rcqZ7h+sZ06sZTmrnINRDFFN2sYpI4a3m4xXx6HBydrz4+WD+",
+	"q+T+Z9ef98ebD/uMzsmvOKuh4Menz061Ov81ZwRFeKmkQoRmPE20qjxJJaKsjnjk136qab0+U8w/n8up",
+	"oHj/1Qyz8xmm62bh6kannV/hzte9zvHop8NhZ79OTzrj1Ql+xCLfjYVcN7+xSL7uvjLY5r6ihEQdKSne",
+	"vwtOt7GYeKuaFQvOBNGWC+dC/zllEb9Sv044k0RfWvBiEdMJVmPf/7VQE3C6V1OTmMb6mwikGlskfEKE",
+	"wONYrQtJEqWltwiLxAhnpg+Ep5IkivcnUv0OK7aVeP4IOoCZrbZXIDUENCZTnhClHOm+u623QetDHBnN",
+	"6Yazp+wSxzQaGXXKmf8YCzJKk/gEaRJBEScCMS7RHMvJTN9QzJG4nbXI1EV1m4gV2ZAI8QRhNKUkjrRO",
+	"BcOHNXFNGQ85m8Z0ctPVmdhm8mVxTF8IxwnB0VLfLgXCRlu3uhQcjdtZmg1GoNfm1tYDZ2PJ9Xy4qdih",
+	"kWsqpLildYCeqMg6SwXRxPAxT8Y0igi74YynWTv5lP/h3/3m7//Df/d3//Hf/92/+rPf/ev/8ff/0z/5",
+	"h7/+V7//5//y7//J3/z+n/9vf//v//u////++r/+3//77//iX/7Xv/l3t0UACYkIkxTHWiDCMUDjVMIJ",
+	"xQzhSLFVIRMMOiositFrb5MYirrxO6eJ040GAIvyjMuPecqiG64G43I0hXby5bAnQ22Jfrb7GT/jSKST",
+	"GUqIVjxhTi8SOiFPqJCvWarl2u3IyIXqB8VUyBPHCGjv74e9w1ui/rxfNOFpHMEKjwmaEjmZaSGh9tms",
+	"Bb+kEUkea1FxSyuBGeI4lbMBWpj+ECMkEkj9yBP6NXSh5GmAJL8g8E9QapVmRdmUqx9ubbnMkEBiqsZi",
+	"IglqY4aeLwh7/Ch/Q50XrpRrIVJ1f1SvnMK8lCaePZUCvX75ROxpcfz65RPVNHCeOOZXpLjyt3jCBD1n",
+	"HcqcRX8HR812BpPUd8l3oI8pejE2NNCxb4N5ZnrVnAqhdD6eFFQsPVmraOl3bjhhfc8eWZO76djDRD9A",
+	"MyyQuh8gzOQs4Qs6eWCv6cazINCvOWWILwjD1Com4pZ1MCVYwLUQ5n6DMEDGTG+J5Y5A1qdjPwz14DvD",
+	"tNc7mNgX4S8SBkNmjpQ6oqePO2rmXdQ+zfam3BwVSivAkkQBYuSSKB44BYVob8jy3XvMfk0mcmNuCJcv",
+	"Ml9IMPuLdD7HyRIOhZxR7RWm0HIraF3iON2UvBd4GXMcBdlW6hVUrFKU6P5toAfykixiPCHF8ZgfteBn",
+	"enBbDikxTZmulXrNOOtA33aYyIxbD4txbVSqH5LinthYlXY1rNzi9Pbt7ZC63lnKGZxBxoubZAcU48mF",
+	"ANmgRwTCwbzosA+9RI8oiNCbCgUz98i25ogGPQYqUPbwdhan2lFlsrcpAXXvty33dC/AgZUyXZAHr5Zs",
+	"8jGmN99MIwvEkk1GU92gS/Yup0fqJWReutV9rVMwFZ2bw4/ofMETSaIuAteFUg/PgSKm9JpEoOYBRx6y",
+	"CU4SSgSIhtcvnwRoRnBEEhFYVmfEhrV5oTGPll3Nv884f4KT85sq86rFkeR8FENj7gpre4t6QQ1eco70",
+	"O7dr37H9QV9q+pjBGoBRA1gIWRgO8ppZfZrcXJN3msoX4Xf/6c/+4d/8r7//q//593/557//83/7u//y",
+	"f/3uf/k/f/+Xfx78/X/6L//wz/7l7//tf/67v/5/f/c3f3k750xf493LvbpKoUVCBGHScJbXDF9iGu/k",
+	"Xpe35LAUklyq+5UkiqxxQuMlKr7pOF9XOlpvh24iLPEYCzhgKUsInszUuLpOd26QG0S/JXxBEkm1GuNE",
+	"G3iN3SZYAYjQ8hsq0FjxV6XotFkax+CjZ5zp8IuKUVu9ondI28LLhu3AjTJZ5wv0fMyZTOg4lTwZWb9s",
+	"reEeXc04yr4gUWFi7XAfL+i+em/fSutw7wFywk0y7bpsV0I4igi4BLLhHzccPo8pOx+lTNJ4pY8kxkLa",
+	"AXSuaKQYMo8jfsUgMFGbyJfgSiluhOvrqNkM6/sIWkZxHmFZ71C5v5lDBRo1x3hkz90qQ94doSc75Wmi",
+	"lPoETyRJBBqTGWURwkKShIoLUVju1t27d+8eXH/xtW8ASjymCRllx2ClG6a6SzMsRvn4Cg0U1nHMeUww",
+	"yKgSMR826kdNW1Hx6vU/PjlYuf5rNxlCesQ6TmS4xhP98ltwCo4mnE3SJCFs4ol6eggRFJShaUzPZxJh",
+	"iTibqBOWcKEeCInZhAjU7hmmgWAoe4Wd7PlWRnvX3BWRBM87F2TZ6ft2nNHJhf2mOMhHVCxivNRmUG4E",
+	"7AwnpGPE7AKfqyHq283VjDCUMkFKg2z5OuVXjDThQiV2GpFIySpSYqkwqGhbpqrNvw33WAfK5J+NEoKN",
+	"1CxO4fNZRRioixyfooRLELcnKATOGAYoHCu+Hql/uTqG+tscSKH+DdI2LCw4ZVl7DZZdpJMJEcJzuvuD",
+	"XqNzJ6mOClq1VGdUv5suot1zyCuiDkxZ/HkiNnLP8pfa1VwI0QSKd4i/wrmqvDijlPLem1UpU3VQDFEs",
+	"yq8qj8iYTTbH8n6VuXOJCxZEUmH132QLxMdgb3kbWE3nIXwCGk4UUUVGOH7haD5THAsSlJShIoP3HF1r",
+	"17daEU+0SRgUcyH0xaWLPk+oJB3O4mWRdMVFZ5HwX3c++uXp0xdPPuo5/2fkVkYrCyzEFU+iYiTG/f7x",
+	"oBCLcf9WebvLkEthT06owjbcuhRdspJ5F47+ug/XMOBHhtEWWBhkcZiAv4bc143T2B0nlvSS5Ix4E5aU",
+	"c48twtZ6a/mMczBWnLnHcPXf8MxZhVr9m0oyb0q45oBrwn2sP+zbedm/s7HiJMHLyrSyvtdO6iURsKjf",
+	"VDmGYkbr2HaQT22TOQIVrJqA7d62v2IeTzKu4N+cbwpBXf3O8RuIev+mF9x/u68D4Ntz8a34dv7t7Nto",
+	"7yc+GVY8a6/B8nMFgUlwMTEB3OHd8ATh2CTRKKZ5TuSMJHsBCh8+f/3sbP/R65enZ4+fPwu1kwkLFN7r",
+	"7R/MQsVwQ7XL+/0o7KJTNE0hqlp1AZchUTjYIJIQlSghgsjibeEbE/bdOmlB24aS3CXp93qr1lN46OF2",
+	"tnnt5r7KGExxC0IMPCV01akHKDQiu/CzCerC+Z0S7pNt+6dQf2fXywdDFloTbwgKYHu8rNyJwSQ+1vri",
+	"gvPY9GFVP9U9Rgm/MhuF0SLhYzJkSvgRsfcg0x+hB/NS+d6t91btctt1MmUWaEQlDBd80Eq1SeWs0KDu",
+	"FelOwVC/ooucE1qX0l53CBExTLFSxVPUiud6UStoORZ5PR+loDmjUTvrBMHaBirHy2z2GRHS8bBuwGvn",
+	"/mSLLMZcSUIsLvKUK1lIytNpNiZ/CD4oqea1iRSDo3vrA2HriFvP189/dYBFXb6jyTuQ5FraywVnlvxK",
+	"Y/+U/iPfmhtDYN0tCLI6tOldk59VEe8IBJ9aC3hQsGSKSZKOxyTae4CyYRmdeP1lJ8ZSKWijuefAP6Vx",
+	"TAWZcHV2IeBdEBaBU9KxMpu0VZKblpxh62UrDOOw38xIspa+IE9nFc1U9bmLNap4FmIz6PW0p1OxMAjr",
+	"oJwV+qoz1Iga7nlWXJhPz85emJiqB6hnrqmlqBuwwJamOOitV7D4RSvIc5TsdczZ6cCSuiXJFdLgNdyQ",
+	"1vKGOWUFaRdsYBr+kLKorENzlpuL2z2UsjFVVEjl3oknEQ5LbVdOlmoRdWTvkGG21D50ooaovUUccaUe",
+	"wOupYtFUdpEagHoPx4Jn5hNRVevJkF2Q5R2B4GIQIMFN+PAys1tk5p9ICymqf1LdgWkmJpJEhsk7F6L6",
+	"O4H3QlRjPFx1JzzEH07e3wm/+zuhOu1zfAGUZykFn2PKujcjiXd5LbzRVdDDaJwxqdbLyk+m8jRVbdxU",
+	"hoRubLnBaUQJ09EmG/jW3G5PbRPGpUR8id9KJGh14ilOLpReXFIj1AvnWJIrvFRqI6QpICxRb3DS66HX",
+	"Zw+1F2msg1/mlKUSEr9cZUnvSVUV0VkYntT/mVLXtTYLRAvJNDZJmifI8dEpob/3wCjiYZbCERZnkVky",
+	"j9cnz6z1NeR5IjUjBz1l9cCNH2GvZpiDHQxTUhmXeMtTrE4Bw2wCfoJXWKZJhJeV7Vqv27qyXneUE5lP",
+	"kjuJ/F5zyagGmODUuicpc5X3wrId+HiRTXGpyaPMI/eUhE84l+pWTqVArx59hqRhjl30EWizsGNZMN4L",
+	"zmN1JGxInno8ZDZOJPeo1tzvCrc7J8Avu99ZwidsrySlWzMpF+Jkfx8vaFdHQnYnfL5/2W+9K8fnVh7t",
+	"OWWjTdi8NqR4bgOgdCuZKQpgDyZHpkAVXxY08TeOxap6Ugq2Cp9c12vdmWPKfIuySChPqPT4Dz+l5zMd",
+	"nC0TqkhFXTkL4+zvUpRCO6u/MSfxTL16+76fMnvECQEVNcHTKZ0gPOfsPAvmVU/IVymOkV3Q4ko1cx8Z",
+	"NxG86vCBjKqc7XI9OPaOktFqUOJNm7ltzDJv5bap512nDIWKB2jDIXCDEL1++eSkHI+8mquFmp7DkyEL",
+	"a1lKiNoZp8OLBVjPwv3JDMv9/D4K7s59Mh+TSF1f1J/dbvcBXHxsdLN6G0s6joke0hVPLkSASPe8iwrd",
+	"X3cxVR3vdVGYxYFXBpk9UeP0D/Kyv2/MFCJ8ACY5DuEk6oJFGbwQIiqGTMefgZuaq17PieIW4Uk+rnPC",
+	"SILVMYsxO0/xOemec34eE7ygomYEQ6Z6GBOJ9zXN7X8D/317YlojD7Wo1Nt4om/knxSf/TGO5R8JQbIJ",
+	"DFlxBqp93YCZDmTIwYaLjQRHQfYf3i/fvRwzOrTyxyf7+75Dvz2TX/U2sPxniuM34cybpKqX2bZxM/VK",
+	"vHnF5aKT/fQdMvBb9pSt46YreN8uPApWb9zeo+CmDnv8XTcK1HsHCtZBo5H444JyOyVEBmlsIWATPpOl",
+	"bzC3oh1YE+So0ajh6mQ/8ZpaB73BIQym11p3VamNLymOaStRr5PTt5H3Va6W7chqMCPXw/mnw6HwYlU0",
+	"WvDqUmdRonOCmUCheiNcv/47GLCPA61b9x3yGs0pdsNwdmS5fucE4t/j3v1O797O9rhu4V6RWCckbRrs",
+	"lB1rsRLrUiDJQQdFnJWIHMdFy8KXfffeuBG4STWMo0JOtQuwZBP15Y6l1RrPX33GtRvGyC8aRC+uvL6L",
+	"gn8Oui35lw4HvuFrx9ka31c5nMTl9LlLSqx0Ojm7UOel3YqvZNt6Y9ZyZrTEFV7ERcIln/A4v+tpz9KE",
+	"XyoVoHozs3dHgdqfJPwiQI8IWbwi5CJAMZ9gY2JJNDSWNY/rpsGXZ+5kraCl71BFQ3n2YoVWzJR2xCjd",
+	"m/P7y0/jy893d+G5LYeOJSthoPR2qfVnxo+Rzusrx2f3mkVoT7O0yg1TN7YwT/L5QvpGe3i/6Wi/Srks",
+	"wX0dNvzURGmIreLYIYqEROWQxP79Bl+vkgZGz8/G5vaU7U156Xybb5fmzRoq3KGGqqnaY7gW1LgMdwJz",
+	"HbSyFK5dwdC526EHaztZFfH5MMZ0/qxC9WSObYD+BnzvYZ4rZyNvLZbEiljSDXW/ekQJgh2UkTvaH99x",
+	"8/eKcBft8MXzV2fIl8Z3MmRZbGDbSvnAtZwGmUEz0GAucMub6ojAehUAglSHDAsURoQsBCEX4R767Z/9",
+	"m9xbFXXRaRGYRetxaIKZ0R6dOXWRgUmI0NWMx6RknFSKjO6mdXIUWF3h5KAawOpEQxjqCFrXnXPeMT/O",
+	"8eJLvdNv9D5ZpPZVIsCjqFqKAI93QicmkQlcToDLjtqYRQizpQnl0T+qNTChafOimvzlwcqLhCd9p3Sy",
+	"b8XUVJi02+oLoxtkV6YA/e1f9btHu3MIprGki5iSZLQgyZzGsUehBaQrlL+qfcA8FZhFciZQW2kH6I/U",
+	"0ALUP7L/7h4FSP1zmpCSf71/1GsYx3NJF+/IHLbCg+VbpOKmBQUy3sxqBediu6yi4tFpSuQ3uS1vR6uO",
+	"YDjqD3xaex0ZWkM6DKVEP5spp/XUtSGsbiOTGGzqLjQNzTW3v6nC9zu61H3P6e0GhFa4NXxnlFXZvE85",
+	"v3hEYnpJEm8hCIK+SklKIjTj/MIGYT8ooKa0BcGx0mYgV0XuAYacAa6SacK0yacUCiQlmS+k8EU06sEg",
+	"+woSHE1xMaj7oFRI4mDw7pw2kR5g1ux2EVszLmQdYvmEqA7uCKReQm3G0QLLWYAAPlppd044fslEp3ZJ",
+	"dM3f3QlUxFknxg+bXUUvqAY+WsVKXGr6TL1vUQHWGSQBHUJvuElJCJDAjEr6NYlsogFYJRlnxLxSnLpd",
+	"tzyqXqkJj5kkCcMxeqXT4zUiiS9Cl1xLb5zf56pXjBbGIx9Z+szifNSXNbF9B1vQVzPjirvSuYllrdJy",
+	"sBOlBUjBiaMBYg7yQ13Y9HxpS2dnMx2mQlrVhDHGJZ0uQ9R+9vzs8cdfjF6/fALIlqGGxp9SRsUsRG1c",
+	"RNSHP05TOdvXbxTMnrpNNVmnjaLBM3ulspXumF94rVObSeoCs/bcHBamj9XpnHlNhoKJxyt2JJeloP/+",
+	"5sYYPTfbWGDLVeTjWLfftSmC5lCGqG2kFE/QmMgrQpgSPgklYi9QV1tDdrD5VUYxuL7WhBIRHIVD1j6n",
+	"l4ShdGFijQeHpmYBn9pmH8A/IP8DkkKcu7viwR3TJSVi/xsavd2Ht8NSvp0Zvnsw4N+4FHsOv3joS+f3",
+	"/oyP/ZIbsNUA+tPC/qmb7NUMSzXsiEYBGi9RVurLuaQDHhDstStCNRvpHSk20u+dDBQb+SkwE+tkEa2T",
+	"L9/k5s5e0Po1H2t4qePj42OMMR6Px+PJZDKJoigihJDpdDpVChAY6Ob80nwnLuhiYcaQAyNWymyYR6Z6",
+	"wRnBc/TJizP0ygIzWmZqURvgpwRLcr5snbTmRCOnGSofFBmoZ7p9M923FX0mMmbLEhQYuXKgE4M1B7Oo",
+	"rqxiBBqw70wx7Lf50vukK2FArjbPz8DS/ZqPzS8PjKqmLZwBwAFrMMgcuI6Ww203irDNbd+lK79RH+0I",
+	"Ia2q4JTMwqyVCgQDDFDKLhi/ypGCG4DvWBJ0BWIDaizVUMOd6ZtvDgZvvU71jHK/qQUgvCNyc595HcBm",
+	"DepmuH4e2ZGoDZy3sOgmgB4ywtoa2VNHr9sHeun31pOkc/RWFLup6jDusXQ/rJ7QFfqPZZNJyphmk/kp",
+	"NlRVYJP5U0+j9tA3OViv7NuuBFydrGCWtJg86VvRoorW9JCXJKohaUcFq1OlgkIhI3dfnEXJRbPmYzmt",
+	"5aTtOEoMv/FJ7Uwi1Rgm4PHo13zcXOnJhdxaE4XTum9wkBv4Mo19XsJVwGBP1TVsUoMOpjFXfvub/6GI",
+	"B7YNkODK2+qg07v3znI4/LnQ4d0QkOTJNZ5IJ24vQOEiIVN6fVfHKN9d4ETeLQWQ3Z3GWMzu+rln7jSs",
+	"XXnIxNIsDLMlEgvMbAKswdCo2YlsCPd620GRTbgOwbDsKBWQMXBB1MEBb4D6b8zHGmEmn7J5sYY7+hAv",
+	"AHoMvDZJGhOTdDwjCXmgnQ9XVBCDqUoiJIiUWXp8GkNFO8id5wksQwhLHgYolDPKLvTmLBIeorZ+NNIr",
+	"F+6bP2HRdFh/ya4AI/Ojl8HxqkWMU7d1tQ6BxZzS7pNsyAB1qqQ/f5BnzBG4YJumszRntQ+oDU414L1K",
+	"nWFgibKpjFvsbu4o91AeZYtU/pSncpHKDNh3moEn3IAotxjp6rv9luzhKiu95dFbYgoWD/1OYCWdmCml",
+	"TEjDBlQ/qB3e6wnIS7hKqJSEobA/D0s0dDBrZl3QB65AWjm+gBlwwZvveOxd6LYMnX0TM0MmIx6rvV9r",
+	"zy4pBRLFBAsJVA93RT3GDBVa3b+cQVbtonUJ65uWVL5tHr5R4dWasJB7vY0ndQu8eAX/MvVvTSZ9iYPZ",
+	"TF91tOv5lb1eKa4W6nGVjsUHGy+CLxLJ+BA2bKnu9J+iTziK0kSDK7XD4x7kfvVnB715uGcvkSCDnOMf",
+	"wKEPUHgAMqcfhXtBZo3pa+I/6EcepuBSUxFsZ7A2ssQwixJ/WHm0d+E0y3XJ7R1ndXkqeDIjI8VIyag/",
+	"G0GRJM/1mSRoTuNY7RDIKctjLAeWHGHU78x4miAd2oSgZSNndRS0hKoQ6mvopuJC9xNVyXfl82A1UHed",
+	"aR7NbzbNo45GI9huoscHHxzd8jyjEXReO0sIf+BTPfCoMNPG01Cz6N3CzeNdZo/TOT4ndav085RLjFIG",
+	"zkeSIJthGSH4LIf+6u2tRzdpsLee4RU3cRWDgC31e27XwUaBvrlhLwuSjJRO2mTtJjOcnIP2PCGwkPYH",
+	"QAS7/VW0gZYmhhqz5fNp6+TLdTNVH5mY6o2AUp6lcfwLKNDz9k3gO3ig1GMUc3ZuGIg5c4B24uSMMM7g",
+	"yLlxaHcLA2tp+GHKzpswtOLNQixUT1kDlXNv3vYc/N6tMup3GwnlHrHSWfDy0hpBEvjFaHWDKkenyISK",
+	"1LrZXWL7LMH3KsCPQAVYK7h30/mPUKTuJFHyvRh+L4a/P2LYD9WwQljWCqRd3H5vmjftJLsVojxL59hk",
+	"Prvu5p0c7eao60ErZfSrlJjHam/s8F8t2eR0sYiXt5m7rP59Tkqpy8bctGQTxSw8KGm3mMtsHYKF2Gm/",
+	"MRTQTRO+yIvARRlsupu/yjiceZJAUkUx1MC07Mn99dNUtim3kFSd53GWCbbb9xPrmtiIVTlrKyBXihPd",
+	"Td6yZ/FueLpVYy8ScknJ1c4GZ9rb8fD8pIIjj0X4ic58MrDwloIDCFgxFL4k0odN1+1vhkt3s7RV8/HG",
+	"2aPu2S6AucHcgtJRra6Eb+abzVtztRsVEFt91yycssJCuZ1DJEQW/bCajGrx3cG1Ga1AvdEoeODQNNl2",
+	"VzMuDD7DFRbGOwom850d46BlwB78A4OHKIE5gVYqAKOjKGluBQvBDivIVq522XeVbfL+mv3+mv3+ml13",
+	"mX1/A35/A/5e3YArwuD540cPX5hIYI8ANkUbwY1dDxUz4YyRiezGlKXX3Yjvc/XhYD+r+ejTlHAq+Sgh",
+	"50oNSnwedFNwhp6zDmUGPtpcfKBUG4kFQRRqUJpiPDmINLk22eXwakzZhWGrkPUll3uNSoNMYkznI42c",
+	"4L9oqhfQjMdZkRWiNMMY4ShKKuVcLARDFXsa+jHRD017cmARhFTbrudKS+EBNKrvUSapkKOYXJJG88MI",
+	"PkDwAer99jd/cWjhrgoloJ0KD04HtaNQw67H2tNDwIiRK5jgHaGBGagAiF6NH1/sNWvQ2yUlTFbCsRcG",
+	"lLajn78zgHDCdKGEJhWFoZSnHr4gk4TIbeoQN8tUpEKk+lCuxi5rktHochib0Vi9Vj0xrMN/p4poQiZy",
+	"lCa0LuNTv4Fev3ystCzLVhCWhbPS9cL8qo13Mz6Bb+0rCTrGkwtvzNOELyqWt8RkHW1wVYvT8+IyAAf1",
+	"rwKIls15MHz27tBKBUkom/INxmnBWhqGNqoly1ydJo3SkGvgkVfuupWG5zID3+nKtrksq/JjW2bdFZZW",
+	"lCE+vlsi7838o+7Z2spN6hXwa3Q36O31yydeIb6pTF15/c2QjHwycsMvS7KuTkatqyZUFVkbjKOh6Nmo",
+	"dF7Wbi4TSjlsWTniB0hInpAIETZJlosykmRLHEySA9lRArVjjmkHjmkHONKaSlT93uDwhhIuFzsbkOCt",
+	"yKBN0QGJ8C39xzSObdC3GqZODgx0YKuJZVYUYm4tVySOO8XkPDeR+pzKWTqGitpaSBTCc1dIjlxaNVnW",
+	"V/ptRzytrAijlTGGQi01Y35O2R/b539UCn/OB+n6mXDn617n+I3576jz5ptecND35wkWpOAGVFIWTI0/",
+	"LUfLFuRPfqTXceeahHtOo0l4giIqAGt0aashKf1WnQWgEYwuSUKnlETo8SN9xXyAQi3fwxNErhcxnVCp",
+	"M0/1B3a6YAcogJDSaNIKWvrjEuyo/s2z6O5EduH8LFw6t3dDuM3squrhrcnDGj/ce4H4DgSik4XVYeSq",
+	"kyl470Va3RpuKzO+C/5cYQwv8HJOmHymYUXqyravzAM7Pjnon/QHWwdrHzdziBM54yXyX9IF9mKh8CQi",
+	"yYjxEsLWJ2rY/UHvXu/4oNfrnX7w2eDnj46feqFtcYLnK5E71xR1h+IHsKp3BILWiCSJQFhYTBBTCFnQ",
+	"c4ZlmijVYBKnESmlyn/TmnNGlq2TVr/X1XAQlV1MIHt7hKMoKe/TQbfX7fcPuh/4zQXWm1gGc8DaJxiR",
+	"CY1IdILCibp7SRKFAQqjVIlRLIn6g54zrtFOGJcI2/LMpgDwXoDCMY5G2SzVJwZXYQTbBNCic6iHNadi",
+	"juUEMnrI9UKJNejO1k9XvbFLHNOopCzZwXnVoARHpEILlhIGg16v3+w+bSjQoS6n8YxiskUt7krhsvpm",
+	"3UHcheZQPNnbqw6mnedq0qeQmVu1fc/9RRahuDg8CxAGWprjGOk1zjLXqCR3BHKzFPNd0hS/sYUx40sb",
+	"WhiB5MSqRvsbQx07fMvolZZr8QVhC724Re3yVtkavRkzX4s1t8DLka025SgTcd2cFjFmRq/ZIpmoih5+",
+	"1KvzC62Clq+BegpQqFZMwxxnLElzOvXAlOO2j6BAbMmur14rXuLapvVv1aNvTaN7P1nHu6pHy5TPvSOQ",
+	"TDATWMMusXQ+Bp8PeBu0m0f15CkJu4IBajVjtJVJ3NVwCyQwWR8x4/BWO4DA9VJkTDijs8CyH0sNOU05",
+	"kCUOo3aOeX4gmvLnnA3uAmOtylt/4EBrL5qFLFhXsfYRF1OYj7b3+lZXAsbzisiaxNj6+I57g5pxNAje",
+	"qGmyPzhqzLnK0RJbsL/ydm6YClW7u/VVhnBWfcmKQn3mMuN9KYte/+aT/qAsyE3CKMw27zCIQhv36IQg",
+	"ySO8NOAbABsqs0pzMyxyZ28pgCIb0qoyXL6aGwsuSNQoRgba90fzm83IF9NpeuXe7ijOtkgrHraXMh2P",
+	"HtXWezLmYh3ACLGMej9oDk4GGiaelyLgBo2ZWz6IlWvyUkNObFGez6N9QDgl4hoPgogsfLONswfeGH27",
+	"fSaOf89btXqD/IY1mQyeaH2Qv6MFSUapiNZz+devUMTjGCcBZB9wdkkSaUtIvOSpJElHyGVstrhtNwhC",
+	"KADBTzO54kyPto4L8spVb7nkz2ckIcZdrigOxkdFVtkMTNPtTz46C9DPXj1/FiAs0ZwLie6jp/TDPb9v",
+	"HZoq4CmbKr/dXwvOdlVSqkToanp+0s7iuzaEpdHxdPY8QtxmG4NzJ4/6Ciz2AGdE5HYPRK4nhEQChXjM",
+	"L4mphBMqLjpk0IYUNm4MVisyUQv26Ku2hCQ4srdLWMA7ooteM0FMACnY/bOAsyEzX055HPMr+EpS8Nfo",
+	"Eau33SA0oWFVS6LNGW9JAduEGtcRY7MY4mfFCDqpS1zURAMPet+DcOBNRvzBO4hfXoOgsclwbzlf/p2F",
+	"2q4N8fQtSm3w5mBw9O7yFwuHc+M8xpLhvhjIxBeEUVPPa0qhjop2T22XRjgcXg/66n8OOsPh9dGH6n8e",
+	"qX9+8NHa7MKDQVUgu+Z/X81/PBY8TiVBSmC0xR56/fLJmjjFpkFUFWHlWkAy+dT96d4fe+f1kkRqGJSz",
+	"hzzyYmhGZDSjdVZH9fiOMHGxUAoQwr3xRJKkFGr64pOXnQ9mPx/89jf/YStLY3+bWMaCpXE7Q9tW9bzn",
+	"+HqUihIZ9zer/D3GcjIrBStgpSh3rgjxxgDWWek2NNKtxq916cUpUiBINJpY8/QqzOMVMCE5seU2pmwl",
+	"C304FqeCmWmNcak4+g/VAvtJvsx/gHg//fngs0fHTw9/+fn9X704eHn24b1nDz8+Ot0swLJ6B125qf5L",
+	"pR7i+hluh1NS2cVBSVysU5+Kx67EDQF8HwD4lA6JmQ6HVTNyw+bbpRQJjbhnGq6aWD/o9PrAItb5DdYe",
+	"d/fk5nWkytq3WmYyh4LT/IpEOs8FpsAQpLlAAiBEv9srCWcTUgHnXlExaBtuoUOf2lMaax8oi2BxH776",
+	"hVo6nkg1JFTG0C1R4GZe+Yzn1N9BYS0SWDGkPYjiJjfJtctUd2Zc4/X6s7MLu3NJuv7Ajc5e2eABRIYS",
+	"wiFqa5JQp3EvQKE69iFqaxuLIlPIpdircVG7AWS6QSMgMokAVTfM60WDZ/b+Gm1oRwFc2SCaBOfsQmPx",
+	"Kh9HmzKbt94dnpIkwfFDPp9TIYyVuZmTupAjaOIIdFFOxTUvqSzlQmyguryL6JmGUIcwkUpthYONPvb7",
+	"9cZ87B2mXrrtPIj24408iTvxj9cWDQWQaqjk1P7tb/7zHoDz82RCcos/9A5RMwtcSi3r9xoqnM6qeVah",
+	"sI+efSmEpmReUafG51o1tHyMdiNsKofzBy9w5lwSU7XDXy7JlGfR0eymnsdJbt9E7RBDGJU2W2iYbP3P",
+	"vSCLKQ+Q6jpAmA0ZX2hBgEJ9AwmhCS3RoNqUlVB7oH5NE0I6gKcczonEEZY47KLnUHR4SkkcCYQTMmQm",
+	"uqtSWdkdXevEPumcL2QHfuscaKOIyZZtnS+cTMFFrC9nZfeg22ShILe39QKQ88H9Q3/wDUytXlZqUeVM",
+	"TBI8B+wS4Y2086GciE6/bPDo+T13We7w+lIsbtB3syvwKex2fvVdtZAJvzAr2W+2ktWQHtjEdUHPb2tP",
+	"x2Pmz+DNat1IbmoyPbAI96HxBwQozKqV6zIT+vyE+qKmD28phrJCim6drzlmKY47hQemytdTeIQ+eXFW",
+	"V81Lm/y/9BBpPx+C8+ug9cZH+jCdDXiqy2GqvrneOpCfqnAzddvVZxlCjBJrhbrxD5DFSZBO7Xm1VhEK",
+	"dbxjZ5j2egcTu+Dwl9KqjezR8hIEATsv3vcONsaUNxvvS4m3BWNttYwZXhCETX0sNMdLjaGE2jijK6Cl",
+	"nLKuErxYKCar69rDQoJfKS+vYF8uR+xWqaJKETk13Iw3uEWzyouQVQOjkZ7FEsV4TOIH2TEplAUL0NWM",
+	"TmaISpN3VbyOF45J2ajdvCxX4Uit5Zo3KaZV8cZtdEprLPh1ombNAVzHCWuBnWyxv9WVvpyicI0Lu615",
+	"0V+NrUAEW276bVRMW7U85cS0vBRZfb2y9UXK6jW/p1nMb5XNfnp29gLpKMYsBHrJJrZ8i2s/+OQjtVgv",
+	"nr86K9oJ9O8eI0GBN6zMRgS9M5O0Myy1hY5xRmwBZO3KC88XsmDU0OCDugDKRXFcNTRhNq2mDtUp0mIj",
+	"04j1NnTRYymQzj4CVbRU5TvQATJXMwIqq5yRJbwlNCJeNVVtNCM4agLUsE5OurKxWm1RC0ljHAZRp2FX",
+	"IFaEJJ1sA4wcXSsAPVbsDYEwYPZVZbA2y059MyY4IckmX62p2ugrcNmvKXCZl9ZrHuHnFu7baYhfjKH+",
+	"FJzRX/OxwScycd9qV8HHWAnvKxQSVJuXXOJ4JMiEMx8U6yv9IKtgo0YXpTGJoGNbliMzNRgthgoLzDpe",
+	"ohkEqrC4mEJxcK/XKI4AamirxurLkktnNXSOzzSN9cLoStUkQm0sUF5Kcs/yErNcBkiqZAjLit72j04O",
+	"8hq/DsX85Ns/HQ6jbw7fdtR/BvY/Z/o/J4X/DIe6hZ+sTsZYL2UME/fe+RpUFr2BRqd2YXuJWAsnktUG",
+	"thFmaiv3r8h4MsNygBfUxpk1r5+Qg3tolJAsOt/luM5alCfnORolUixwgwo/8zCreqms9yp3PZblECNX",
+	"mfAJ0yQuXCdtwUBtGtGSCgvD6Evaf/W461Noqc8I8No60tW7apEisssnbPWm+/u2sXT8ZUcvXMfcMzuf",
+	"QeWzsspeZi4uq/9H//gn/426AQ7u3bn70+6fjsJv/9te5/i08yvc+brz5u5PatDOZqusQBb/taPH3LGk",
+	"sCZD+bB3fK+Bk6JW8lX716/uuP8dXdN76r6X1bjcWvvYLBjN0UyKA39kjQZJSjxwcjUtu9rFzSVocUVY",
+	"WRaZI2pdUQf9I/XLxvF48xrV367AJx+dNVfx1xJLE8m07riulFyNtf61rVakmn99gLW5K2R5nbFRFPu2",
+	"D9f2fnOhWIlnW9Pn2zVyyJ/iq+XPpnZAs9frcnxt4+tE5CtsLAm+sW06oncwo1bQeGq569wDRq1le7UQ",
+	"glKsXekvJF6WRH7G+fLIpdUi3JLzH5g09ulMerAWbEcr/NpGIhCVJVzP70SG+0at39ly1N9vya9tJMIG",
+	"MbxbwV+2FLwj2S4kX4CVZX67Uv294G4mme2Pf2iyuVZBCWG6IcJRJICBOG6gC0IWIgdStuO+Axgo5EHu",
+	"YEE4FjxjM3JGhqxqQoQza7xX5XI12g2/iWpUZ45dUUuiaH9ranXbSj8o2xbcu75pb4VIX7JJHs23ag5/",
+	"8DbE+nWqX54zOvfaOV6fPUSSzkmAXn78EB0cHByjKypnCKNQm85CxKdTQWRgJYhmzFuZ7nZjt3tFpDpZ",
+	"nn2GQOdRqpP4olFeNslTUyYvCIUlmuFLoo4XfBhAPAzURIaiAF30fDpF46VXXNaawHEaUTmK6ZzKkTdt",
+	"9EVCOop3IXgTzTi/QJQhMp2SiUTt8PT1o8dnoyePnz4+G71++SQ06B2CSDQjSW5OBTswn06LO+J1ZuAE",
+	"QpUYl96kLYtSNSEo3Dcvh0jM+JVA7VA/CbN+vRfn1u/+6f/xu3/9L373Z//0d//x//E7VMjkYkTZqNY8",
+	"8FqQRIBPHt5VawJVGjCKsO4Vo4Rc4SRC7YhPxD4gYnXnUUNsejuAOb4e6Xb8KxGrvRdSj6JDWdbpV3mM",
+	"6N4DKMA0JjZZ1GgSlRjRnWFU5MOnbOXwxRzH8drxlwMTdzhQzmRCxylEGGppNrL15daiHebfmvvNQ/vl",
+	"W5NTN9LQnhMNOJmzw28qORDnFPQVQMOBfGLMStUGDPYnpEbAHU/ystZfe8xNGPfIAaOuTREPNcqrCeKz",
+	"XwgDO2qzpGPMACnCtIzaMK7OIDt4mIkrdUR+9ur5s/WHnpEriAkdjXGM2Tq8lfMEMxPyDAkRjFzFywwW",
+	"nkQw0rU1UTwpIQA8VsMIuZCaE+q3qqzw2fOzxx9/sSMuCKmJ/pE8UdvT0WynMojnp6/PPt1iDFaBVQ0W",
+	"E/phJN4h0mgy4ixe+sJF4yXCkTp7QNY8EQAaqIba5km2VXtWjNtb6AMNDMEZQVAAJBVEfcnOY4062OEM",
+	"8QRevyBL0Yz6HdSyeoZ+xhfqsozkLOHp+cxiOhi4IwtcBQ57Pp2Scrheo87nJFHMRdbel+0LiFqYAN8g",
+	"SiFOo76Gw1qH5eqOREcpjLy41qfFmatlV1cE/Qk4cDXOePsqwx4PSqEOe5uvjZfUz/wLcEdoecFTqdN/",
+	"QeNLx3Mq82IR51zfV5LadGDTRIHaNeSbs5RHDvRKATJO7yhlo1VQgpl8k0Be22IKdss66pe9zvGbb/rB",
+	"8dv2cNi1fw3e1qQm2+HqWHvg2cuRLlTm0Tyf6gfqCOgEAaXmjImGj8OQdKgjREx85AOE4b6QWNZoMtPU",
+	"nzPKzkvgAkVZfX9tot4i4bDOa+vZuPVrjLTSslRylNCIoHCR8DC7tXbRqX7JihP9mCcoTGOZ4NDIOrdZ",
+	"KlDMr9QCCFvQEuvr74yez2CjqY7toYkdiVL3lWqq9PVQHesrngi59wD1UEykhcLRLxvuU5ZdNSiCGreG",
+	"0TUpQoqbqn/V0Boap0uRVxPTyUJ7XfRQo9vYMmRqGYfM9/0V6A0YyRlNIrTAiVwqvQC0BlB7A0S6510U",
+	"QjLKaSpn+zr6IjTwJEPGGfoYC/nJi7M7AokJjglqZ+3/7V+hvhlUMaZ/g7ymxGR0jCZZSseoeeaMLUMJ",
+	"J0Af5Uri1QIvDQQLpMCgdg9pm2beo1CiY6+aZlOXEdzzzyTXFevF2ecmygwzEKbqBGdlc0oyt9GFpNDr",
+	"FqexJMNtpS7ngGZFfbJiUOtPgSB6J6WMRzOeJsIbUaxfQoQptTrPmZ5jprS4NBGwIkqYpILk+cZokYqZ",
+	"qUlGGEA4qatJgNKFGvBBT131SpcTB1HcHSaVvgDTFwYK3Rteqj6RdE5GX3NWR6H6HD4+fXYK1hGkXkXt",
+	"7CqlhgcKyySVSvOicq8YKfn67GFR0JwKivdfzTA7n2HaQKUAPrkr5myYbmZUbAuiWXa5g/CGvBPAajfS",
+	"BD96gZedRcIln/A40wXbIbQU7m2uFeohXJBljQqG4IVcH7wgS1fz0uI317+0v28bFUwPZNFEIW2HCwq5",
+	"WFoxVWvi10gb6qO661q9z23/jkBjLIhW9sJvsi/f7mutr7uYLSD2SYsiYMUCnfM62DK8dJW+9Qpf2Yeb",
+	"necadhzUGPk8F92KKHfvflUDXeGSWnOxr9jQVlsj3Jucj6WuYf5+Ba2ON6wxuVQYn8cW5zcv+W1m5cPu",
+	"Up1L/OUT6b80Vm8s9fe72vuW9/KwRkVfo7/4DOrW/ryr0il1Ruu1msNWJubXL588QOGwNWyFRosC9bWx",
+	"0cLp9ObATjewSGeTaGSHrjjg3xum3xum37FhuiGsxs1sySkQqWNKNo1mx8Vaj8NvhoDQNGyddAZvQ4uV",
+	"6WcDYsYXBS6QEEaufOe/kf15i4LaDTZ2cxvzTXmhbuvmbHATk3TtmNEZviDC2qvVrQw0eI1fpdiURnfq",
+	"DtlLA19lM5ISIngMMQhcXV4TeoklyZwjUMjFIEiNlyg8ffLk+eejFy8f/+L07KPR89dnHz5//exRWDIg",
+	"NDB733TRXCP5e1P11qbq9bbhT5+ePuy8+vR0cHSvbLMuWKrLVTKrkXSlW8PVTJDJ6ODiq2ONt7gmdA5q",
+	"mK2c0XtT93tT90ambi964OE6SbNrE/GtAs39GCy0NzayeuEO19KB10hasFhmbX0wWLtN622ZG5Yi/MM2",
+	"dLoRyc235PtkgVxhfSuYH28mRO9HB9PeZDA+xh+Qw+m9/rZy9L29sqG9smoQUtzyCWUXnohESODgog6Z",
+	"OiHgrsFxpuILqeaVffd2P3ftdbvdPPwOR3MlXjBbQo2Fkk8nD5tO5aw0w2qGBBZktep0+jhfdSPHYsou",
+	"TkzXAgnCIhSeulWAT9CHOqtCQwCpgZyp26rBACoOV89yX8Sjw8nZ8eLng/mvkvufXX/eH+9f9jdH4u53",
+	"BoMbI3FXIRoPdoHdW8ZG8MzZm61eE8xqyt/YjVBaVioy3A7jItdXQWjCWwimo5jqTSGiIz4RnTGXtaDf",
+	"xmq4Ul2ypKVBmRaKrChDgL/ywE3YRNBWxUq0bRkuA7jiAQc/aOgE19/XzPAUjC4kQvAWaEPZRM0WbTDL",
+	"rWa4HWycLru142MGEOlVGPj+oGHEgVOMsMquwP+p4yqiLN1ZLfQdfUiKyvZgCxBIB/Igr0qYuaFyjl+k",
+	"+jKNFJahTIB1yPEZpy4wwMI2vVkloLaCWi/IsEYS5oaWnXfChj1+lnpueJPaWBuyzi2AzXOu04AXbpbr",
+	"VuFra/jQZq03rSq6OY66bXnladhFYeVc99u+qHLWxq48it/tgfW48MiV9kMsPWlDDQ/0j+MA+9cOHj9A",
+	"nX5dUnKD497pb6G3bDKAzTvfRiXx3r/g2VPOqOSJp1RKIZV6Q6z027lnbGC52hLhvZpF7RYhqwX9glvo",
+	"mumuK6W+VvRCTzGWhE2Wo3mp/ND9QWOEsjkRogwU3uLeokMaRiqjN5s0m7ILxq8YaFCtoBWpf5fKztay",
+	"Hl9sma7zqjROiw6A5hCcR4VGjtDe1y76CE9mJoxAzgjTqcAC4iipBJtxQnCsvfY4RupYxARymNpYoPDF",
+	"81dnaB8v6L71XO9/Q6O3WZL0/jfWs61+lUTIEEWciEBHqDpwvdYLYoMDNSA4FShdZKCK4CQ0fuMu+khd",
+	"LAPThvoSXoOM5MLM7wiTYlnk+S6HbpQLr+0PXodEOo7pxJPfOeNXDGGJwk8+MsukX903aOiN4jFu4eqz",
+	"qqpUzqQsfXnx0MycXbQ1l7arh6t0VqrnfMOrhMtrt6vc1Jwdryng5Bp5TQ2kEoL7ZigTpg3gj0Vumdmf",
+	"7987LPpbvKw04w91ZL8WL3nFMdhMv3DPyCZrVFOeKN+7tcSxE+26INlvoGG77exIy74NOt6KcPMy9D8Q",
+	"Sl1PmpUNtrWJy6FSWNqQeMjToJEu+HsFD1gGM0zFCQJHFPrtv/hnaJFw+O80IQX0MfW3Dsq1QbhFZUE/",
+	"qEzstSCJCRNrrJwefHfK6VYK5yKhPKFyuR5JvOmdv4kVLje/FcRnNpi1NW6crdmlLNuidoGzfhmj7hXT",
+	"LVZUxupkP70TI4t33des7y7EgXuSthcGTisNRUFxzF5aP9pyf0qjztquHfg2ZFqb+v9K4gRQiswbea6i",
+	"0uTDcuxmiISOfd/bXcSKl2Z12eRyZbE/KRqtsu702yUX96E3gsm4wwstT3iSkInszHgiSGcMlq/lei96",
+	"2Y7kE44Jj9diIJXgg9Qmv1SfNTaQeBpw6v7UBFX0NgmqWFXrzVmRg0FhQQ6KwWYaWbDXOR51O9761R4m",
+	"Y9TObAPqTsUuKpN5lvGHXppMzXFH2nAti7EmRPNCgChDTqD/7hhJp/qsutZmFKOIxOsKwkqOcBShNiPn",
+	"WNJLon6ISJRO5F4XPXOCoiU/1xnBYFsJLa9saqDd1dQynukDuCwC3mQB5HUYl1BU8U/qfQSKuxYh+b/8",
+	"0z8ZDsWbn/6J/YfXUXCe8HThdd0+5Zca/QyUdQgrpALB+6gdgg0H/hA2RRWrceu4BnhQLlq80jXlO7C5",
+	"aPAtoH3uBmvtPchGfEfYZGiBSBkdzStgOkLiBdRh3IGcWcSYjVZ5YbKaDWawgKUA5sY2VEsBIyRcjwD7",
+	"LMsUhml2kUl5Q6H6LrTWSik0aoF27Zxku3aJ45RApSzJTe6sU/zE4Oga/O1y2sBOy2R/D8QvXV/0Ae6u",
+	"K0T1BqHJvqtxaXynjPGUTcicMF+BqTSihE02XTW30VPbhMm1InVh7ZJcS9R+ipOLiF+xUoCeesHGYiZE",
+	"KD1VICxRb3DS6wFqISTcjXmqbvg6Cr27VaBYfysHTuQ/Z9r0rPGh4CxAUG3bDekhLNrzuUH7ncHx7sPL",
+	"ml3f9fqumNE04XPvhLCvZnzBAHHjGUkq40oBMTV4BlcWztArLNMkgqSLarDROjN+fydmfD3InOLdNc3p",
+	"JcgP2GZm9ybnzVPEPI4tfiMFVLsMAqwt6DkjEFsHVClNcfNEhOo9/bRDmc4nDFAIkGP6YRF9rFDjPI6N",
+	"VQYioeCTUlVzeKN6SOuntwu7wSoWuL0dodTqR0nCawqtEfUIjXkEJSNNMCZm+ByGgE5fPEZtbf4MEE7l",
+	"LNBrHMDq750gjES6IIkgNotkyEx5TWvAPH3x+I7O6YyIxDQetk7QN8MWdKz+PWx1u91h6+3bUBe/rJTw",
+	"1Z+BTYtHmjtc4phGIxMhoN7WE8wuZm5FnNbbCnZ93uIGWwOL+Eh/Wd4J02DTrXiU9V+y2cH8PGA2UnGh",
+	"AM3xZEYZ6SQER+oXwIXUmp5xoqExEUpVotJkg2N2TrroI9hXQGvEbDlkNnED9tem3cIdgQrwl5II8AO7",
+	"6BMj6GCFBZrgJFnqZCG1zKpFiA8leDIbMpuqcEcgxZlhOwOwassrjuY8IeiCskicgIE7S/w3r8PwrDY2",
+	"jvnkQiA8ZBMcx4HxULse3OyTNoB3mQcjHdKt9SMTz72XFyTLfN8JJJoabGsdoXxHZMUNh2zIvkW6EfSt",
+	"mea3Q/Ztp9OB/6ceH/Z66FsUlqgxRO0xBkAsPCdSras5X4qN2Xd/LTgLFVtjIl0seKLY65xEFI8U/YTO",
+	"m8Yt7PyiVmyUJjGUF9aXphHjcmTufOpnUyEyK6UdoNAUstUYDm5ztkOTtjfCY35JINEfdGX3EaTsQz5M",
+	"9sgIat9X9lH5K9TGjvoEa4bmZD4mCeKpNNQrUMQnqWJBJEKJImITH6A9OIqhwAqHe6VVtLtQ+pmwaMEp",
+	"g991Lrw9vvkvapdHZlnUr/bOM6LMXJPUr5LLRfmtC7J0fxKCw76R8o8RYZSYr0yeKz1nSkPIX0WGtvqK",
+	"tlKGTd5CcRfxgo4uyNLdR+en7K2sJEY2cHfW62ZiRzLQVC7S6ZROqBq1tSMEpd/BeJJ9d6C+m/JkTKNI",
+	"DwEMti5VqjtIYUxAnmVypovyL/lrGpoEFniGE6LnrA+386vbp/7FYA/AIQLYEGA4JAqBnQC2n+ZM+gBa",
+	"HWQ0T6VpxiTYuaOfiGTqdp5REAAiFEch+KiQ+TeJufnKuWyNJOejmF9B4xbFImvGLvShWmi1GFOestL6",
+	"ZD/paRd+SkhE5gvde4X23YRaE4uUdXikOtS1Jgo7Y58fq+cTzqYx1YdGEJkuRiZUSM8yIjFVUgkaiAjW",
+	"O20Q4kYSG6otj9Eubfl3Zz/Lj9xlLz9Tf5O52b1sgTkj1UVweig+WOD8sPSB6BW711uHoRaDfjYY6CO9",
+	"SPhESetxrJkhLHrGCiF4CTJwpS7LYEXVXmArl1tMkJE56DkLc37I87dGCVHKCNC2I0JNuxpeOsMOcfK+",
+	"VIe2VAfskkk1dFfAEIG7xPaRThuHZYAscc+zORVzLCcz9xHYi1KGLzGFu1flmUbUNEsKlJYoVgtxoGaT",
+	"s79H5HpCSOQefP17ohQWc/yNQWk0TsVS80U+mmO2HGEpFbEI09uRlfdSKZlxiNraqmoDVSHv0Lypt9rq",
+	"JKA8hfn+QamSKaYOLzB/2e8PDPd3V4HxUfa3hYcpyzlDGTlFVFZSYyjXrXB5PxV9mqR3jSJkKkJDaQKq",
+	"E6fVmJ2bVlU7d7UedQnzKj3Oe1nAWFnl0WWuyxpPXhLbDhtMqo6+4zRluqrRdpwnJbXFhLx5dB3nSfUb",
+	"j2oCv+Zi3RmrEeHOaPNfqjIdXqsK5fLPNosnE8Q2OMFZrIIYtkF+pSUuCuHCS1oGq22oiODsR6e3ggAG",
+	"8LmCcMjw74xE1uh3WmoVurW/lCRbVt61NF4rj2CPS7KnFbSKPBs2yWHUppx6lfeW9tg8Lf1qtU/VisOr",
+	"Cn9mrCqbUYFTqVVxGZUNwWTgUitymnywDqPRZGfPPCxqlZ1koIEOMVSVY8ftmevG2sG3KL3j6JNqXmXF",
+	"2Pym9WLbgtN3rnI5IIXOc1fhckdV1LdMLx51q1UwbVttS61tQRGBBfXqSp4nZiw1CorniTPMOvXEBTp0",
+	"Xi9oLNlW5ZRZkWRmJTKKqMiIfNtE6WePPuGUAHb1AwfXsHK9qWAe5mHuXm2r8rtStpwfS4pE9UmmfrgQ",
+	"jEUh5zwpKx/lRxBmV7AaVqVd0YJYLJXkmOn9JrlTNEvnmOUWHmPXCZDAU/Dzihm/stgmvux6rwnM54DK",
+	"tBa/YdDqozRCbXCqUW1BCX/ZeakfdR5HoSmquBegRUK084xpjPTEmIyKo+v1f/bo3hf3Pz/8Zf/Tg2cf",
+	"/Hzw8ujs+Be9X332cK0t27I2MJI1sLTlxa688/vZq+fPtDtQO/u0ZeHFY3TQ7UGRE8Z1ujPUMcQsQqF1",
+	"B4QILxYxJdoHaU1ueMhCY0wRHGFk30aAcUOYroN/lVApCUMhlPo6QV9qexVY1GDg2mYVoGz4b8JCNTXV",
+	"7Jta10TtarySWHrKUk0TPq93Pmyc+Kad6OPlhqZVGNwn6tsPIZDlRiZ0aOwlv/JFyEheH4268WTl18XG",
+	"yvAyq8kZVh5GBC05axc0N+zDXMGk7IFf+Bi4vM4sR21jzDzs9bQtVSmxe2i8RJMYCzil1UxNb1SebqUP",
+	"rRz2DraouDOJqdfz+hxCVQ6vr9cGTHiyBV29qnbYg+MtmtbsrG64R6XhNluCamBVs7Bqq+jVTvGoNwjg",
+	"/qi256h3qLHjsju/lvzasZaFmE94Gkeaa+9tvD4lsrZBXiU91+Aqmp135pEtb1Nqt2zCy9QjOicMcP8T",
+	"fqXRoeBYAT6k6w7UHtkZTxMnp8lR3gVRD9TVqyDtaxy5vnE+0XlO1XE+IzhR0jPB7AItSDJRWlWs3Shz",
+	"GsfU5E8YTza4LhiHY4yusPZyazd9Kfb3qFdMuThslOi+OD4qeuWPew2/Oy7Sb7/Jd+WY4iPA/Ts+aukG",
+	"mxKBYu9V75m6KI0gBmrUN5dksRbT1cOenHaO5jdsJ/J9f9i0gAnw7jISSbMvs7RM3wD6g6YjIJlw2VQE",
+	"G7H0NmhB1VA9jNF24tweprf6THrPPhz0EzBThRFehlpnU0c8BMV1nE4uiNQW/URaddaouSRyMeZiPsHx",
+	"kOnio+EXX3zxRefp086jR2effnry9OnJq1fh3gPdkXanaQ+s+qf52THDKVZixnJBlqF2OCqlOi9VqSW0",
+	"LUfCGdnzhJ6V9RR/KrGbuHyDRV4kfL6QXtK935RyMhSd+jhWi4UDMmrChSzXVWlc5wcLzig79434fqNG",
+	"SoxJG9308Ssvh+9wlU97HRcJariUZw52BbMzWNjfyqlqyDpT8VDpe56InMH1dWjLWxmdUWO0H/Z6ewEK",
+	"D9Vz6zMYL1EWQ2D8ZZmOYWpjZU51yNoIUHikGtAKiCuKB9fXraB1CP97dH1dFLhH8PM6gftaXZGf8HNf",
+	"TcI8Vk8NyKPnZtnoRTrfCsnK2GvLjX2wVWO18qyEH664GZ+iApFm90zAze53FBs0byBoF7UfxjiN8m0r",
+	"4drfUFRuPMSjjg6UvK1BRhsOLiE4sqGFBeAAd3zbDKZ5am4DClkp5I/v7SxTcx2uRuWARqkFtPXiLzta",
+	"brbGmQOUZ8W3DJ6jQaZwF/u+g39ZyFc2hvbCTPYv+/uTGZb7+XoJ36Crekr5igU0iDQa6rzJLKBJNF5K",
+	"UpxMUbmXSJNXuYDToJkKX07x7De719ZAhZxZXcbh4giLC41Z50PM8AJglDWIYieP2SJVi6SeBvowRUrz",
+	"UbegSZxGJUDbQX/HKkcFsntLLcPPSirnEuAiJcpaUBoPZReUne8FVl46fnntNiqnvvQ2gnssY3luYnm1",
+	"+QUjf0CiopBPz85e2AA5h04SMiH0srx7/qyg3JLRAPDE+LfW0iyYvsEQna1nu4gpM8eLhQGmN+p7oUiy",
+	"Oo0JmfAkKp9GCz8w6A0OgTH2ahAkd5ZE7uylm1HuaBml9HJHmcnNGqXFc7hktgffuYrr0ltRelTY8trM",
+	"+Rrl0CZilh0uC3wOzDmF+NmYn4sAMXKlmDj03EUvsBAoZORajiZpIri6zwkU2n9bJE/1ArRmcFK5vmHG",
+	"WOifq7rnDbNAjdLrQ8DNx1rkAgf9/vq8hpr8TbfRRutOvA6u7N4A1T6RZs7aW6ctduZI1KZiOhmdNivT",
+	"1WHqICbUmRxU4HQPBzYXyxr9bGpVCwO6WxEN9aQ/OOq5Wcc6H7H1tnHS6UsyxxRkgDs/9BQv0RTHMRIx",
+	"PZ9JcCupy9fXJOEmKJp1pvDM3M4EkTIm3S1L494OeJw/z/MsT+4rJnsWso9YOVPHl+m5NiOnPo3TGYXJ",
+	"3ax2voUOvgWrv1lSZD5qckmSanbTDnMUy8jTxTF+4tyrc1uO4GiKi2riYbNF+f6kRFYJJ8s6zfKAM9Ce",
+	"th+dZ8+k2oWlvQ4fmDzWqSRQWljsAMcH4mbWloXOEoWhIDNlSqsXJq7v7PnZC8hzaFZIYnXlX6fqb++3",
+	"v/mLQ4g7ffXqObLhIoqinZcmMabzAIl0MlOS9Qll6XU34ndEoLQ1deGSvFJdYlOYCAfXu/56oPV0Dw1r",
+	"vt8QAbwKSKGlRKN0PQdcAk6EA7idh/itBOjeVD8yZ8iTpBfNKQtNPpimfWNMe2AN2xABoTkA1TiSzts0",
+	"gSydC7IsELkRtNB6CdNSP1lv78tOrUfBCHWMvj6mitTBtVYdmnV/jlPpTs1NDaLGOD9k7cPewd4DhFGY",
+	"x8ZqPHfMECMUDpjqTPXFjFHfbdbkQUGbakHUn0OWZeYLyRdOHTw3c9GqITYOLotbKqYv2teqJCbIJE2o",
+	"XL5Sy2fUE6h/cer18Z+yYh7lHZExjJ99foZ4AlljUB0mFBcdKP2hthd2B/gENJ4PZSblQu8iv6Ckeaem",
+	"hLv+rAsRjwBZoP608JQnrYXRJ0fm/bxfvKCfkWXr7VtAp5tyT695l6onY6IxO3ZiIYVEYK+PwtnE3N5t",
+	"ZENgQEX1zkJQrAhM1Uv1WX7B6CK1CIRJOoFyhlCKrDD9HAzVWfoha6+sY6JeMRlvGgQ1LK9NaBYTEBBw",
+	"dcnNxtZ3lO03eqqjDFVDJgbOSR0Q1sx12OurQwPPh4xx1ilO0+YeHvYOuugFLBmsldaNa24DD9DCvJkQ",
+	"tCDJkIEtTt234F7ZRa/t3hSGlBCnevoJSohYcHUCTVZjOMNilH+gnXZ4yOba+CUxjQODGSELBXL0eTW5",
+	"4FlRLL24aklbQeuSJEKTXK/b7/ZscUC8oOpS1u11D3T9uxmcTsAUwU4qMPx67i0aH8eo8GagxLwMshwS",
+	"NQl1MqM0JlHpZqvrVWvifxzBKSxlNyvhYlZJ9T3o9XSeaoadAJFwuqLsPsT3u2Ivu9h+6cI3mEzrrJGt",
+	"ARX8t75i0nwGh1AHZaD0934BZqAuKsxucH2Gv5vQ7x/Q2zdvDaPEN8gMh60BtubRVF1i6CpCO+z16/rK",
+	"Nnf/tZuSAB8drP/o4yyn4G3QOmryxWsnttYVTUAirlD68s3b4JuCxPjyzds3QUuk8zlOlq2TlloEk7Du",
+	"zlltFD4XIDkLJ0it/MJb7krjSICKKZClU3Q1ozFBjF8hCgpE+GVGIwEyZLUXorYBjRnzVF3PoCTbgrC9",
+	"BzqxkAA2nYGuA+QmgD5YffQMkl6m2X3Io+Vm5+4WTtvak7SDI9T4cLir9bni6fo45Mq0utK+rXCv/ne+",
+	"in+IPGsHHKsJtzLMqreei3yIIxOD/g7522G/wRdnnD+B/CH1wWCw/oMCIVMW6bjld81LX6TjmAqoOdmQ",
+	"l74NPFoKIP1r/hoT6blRPpZI3V4WC4ITx2mqAUaMkkwSg9hvb0MrWeUj3VPlpB9WO9evRt93MtNDX/3F",
+	"My4/hly374BW9DJuQCpKsbVgGNCfb6j5K4Uj8Thqqd4XqUdsa1CTKSVxpJNdFjGekCiTyGHGH8P90PDU",
+	"EE1igkGBnz+weG+OoKZCy+e91VRnkCl3I6AtKNEa4aLYdsoivCyImW4Nk5/zS10DWX9z65K1991NfyOR",
+	"ytI49glQ/XuTlVwhMo/fi8yb8bIfsox9qfnTFjLWGJ862ry0VsgCrC2eE4tEWgx/0DEPInyAEp4CcqYG",
+	"iYITpq9TlAkJpF8rgQ1GORR4fS+B3zUlvZJ8AZG6avewCXzhDGGUZ7BYmrKGyy3ksLvJq+TwcxYvTbAb",
+	"iSORZYJqunpQQ39oynV1WYwSoshVG8h3RJQ3F9BZ1IwxM7vBP737nd695kzeM7DbkKluaGm/eUzEQWZJ",
+	"z6L5/AJu4Ai44LbWp07qmcnZQtE/MLHXO17/gbtKDy2WxTYy890LPpBGPEEJmeNFzqaQDUjzMKuy7Ett",
+	"OT1jBfcefR0Spe3WJV7nKS5h3T0LklAeoTZEngp6SfYeWIMdGhyiGU8TgcZkyhOCQnDqh5kz6qtUF2Qw",
+	"h0BQ7Z7N6X4nidVqhUt3nzw62g6fXFeHz/hV3VBhIuuGunlatNr6XbkMygytGu1u89g0nsXJIJsdOFdo",
+	"Z44pqwQ32hwmEw6gs4yMnBAmw06kE4PGctLv3wd6pvq6UrONejlrlm5TTpjTsYcbGixP/WaAxktEIwOO",
+	"SKUwXkaT3aZp43vOLt81P3qI41gExlfoeBsXujo7cCZ+SRKEzfo14lBiHXPatT/NhPqa4KwDpwK7U095",
+	"Qbv6KHQnfL5/2W811wv6EFMz0jFRNjDJVjb+slSLzagOb2oPoK1L1O/5IixtjAp8tEoBccZ4Rej5TLZO",
+	"+hv41NytaHi0fvAutIx+6y4NxmfmJeqbe6oaUu1OCK9IZptSjZnrrTiaioe59yM+zBtuypr7wvf+ptBE",
+	"8f9DUvb1IVlniijLzn2xZFBf0++gPxUXAiDGHTtCDmnCE1B8tBkEylm3obryN/YMvd23NgfQkjiDfA8q",
+	"xZBpos1CuHSJaSF5ApWHdDJ/VqnZ2N/UWPcXCbmk5CrsIofaxB2TQD1kJhQs4pBQpK0ZNiI4L5HttqhY",
+	"xNJgPXl57Su1RjfgtLk6rbajv7HUfEViMoEduQ3rRa3ab7H9HYZ1OAha/MJ0vPk8lmzykog0rjWxJ/DU",
+	"VQh/aL7pd80WPiZyMqs9wvnRbcguqiZw74l5b5r+rpzD2UUKSvZLkXHYOi1z1c3pE3Lzi9P769KPVcP6",
+	"np+YlwRHt+S52d5p00Wn2Qm2uEQYqRODXr98gtpKhcrinM0JUcrSkNG5SV7Po+IFISiM+EQtoFsZSHTn",
+	"UbiHJpgpFWlMkElgMmoSlQDDyZn2DOl6fprSNfz4OdX1Id2R6Sbg15TFRAj9qvlMECkgLESmIlRsicTT",
+	"FQrXzZ1I2dHNcjY2NgXenr/oh8ASXRDzpkzx+PaZos7uyzyf5+TH6bG6ycXVRHY0J+dKmbAygLu9SAgi",
+	"db3AXBO1hG/dPMBGKDtHVGr+vk0wj666toZQDNKwZWCAHUxllSl2v5PLvL62bnqZV9r5fqbw1ZnFT/UL",
+	"uzaLOwhcOqar4kXiamdHxmFj3mnA0RwAdE1orbt37949uP7i65b2QKUJsbx0ELSKyUQ2x1oN4jBoxVhI",
+	"AIr3cacMagngU9WCvIVU19GEM53VM1mCjdAwSknwvHNBlh2AdqCTC/O7EmtXjCSjDJJET7aqTxr0DY3P",
+	"ob8EB5gQdkLgFCsy8tuy0bt0URcCl+kW2kSPHpbSvHSWVkJkmrD3l7qduAmwwy49l7nspxtrq14L4Fkh",
+	"4Q5RgQibJMsFaJoSokRR+/SjV53B0b3OJw+fakNemQwCPwu6uRPDPegtcdFZJPzXnY9+efr0xZOP3OLo",
+	"hltUD+6mp+M2fRHfCw7a24iD6jF8j/jlDbnlhtSwhk/+6KOE3zXDPI2gWKkFGACAy6oK5bDM1SrUvr5U",
+	"g39k55z1wzS+QLqDE5tOacZtAoygOLBSl809nzJwocgEM4HBIYDaOI6RBdIJtGvFYdcVXt1FpybxW7rg",
+	"KqYHK9Y9N3ND8I/1gtwk/yJTT7/cCftu3sgh/nDiaWTQ2lxHMstwG1LAbAUw/O+bdv3jlg1bUslqj1f5",
+	"CL4XGd+ByJhjtnSQprjrRtFB71tJj29yVMiVTjNDLu+dZu/eBTDnl8TRGHZ+rwrWJ10aXnGDPA+MGLly",
+	"C8+GNidTi3kIqwCU39qb2HdqcS+O4VYs7u+NU40Fqlu8cafmqeOTg6NbvnD98M3/3/swNGO5XsNSN5Cc",
+	"apzkZnewjbmw98L2MAbwBOfilFWpR+2x6gxgnkgEJyaVswDZs6SvZkhxmYhfsTy7bsjy9DoTsJGkgIdm",
+	"eIc4QVTq4DaB8DmmrAhW5+XmL2HF3jPNP3iL/rtlmXDQ3uuUN0V0ka4JaownF4gylHAJB+3m7FAS8X3g",
+	"hq8AFJkzggAAFsdO8QWN/G8KtoSv8BLNaDcMFOeacyFR/x7iqcwLUeyZqh1D5olRNICMVDhcN+cGgc24",
+	"yr/kV0z1LfmEx6gN1WUfQ8vSGaIIkClxYwr9CsQT9AlRk0HnhCmuSh5qXgkDV328fvlEx9RFeKEOzTil",
+	"cSSGLMPTsd7kPZ1TbUEWr1TfM7xYEEaik3JhG6eig0aPhIJoGhVtyK5mPLbFSzIoU/P3HYEkuZaoXaoE",
+	"dUfoGsB5EWMHjnHIxCRJx2MS7XXR5zMsM2DFHFhTjzsw3noMUId6KoNe74FHBBJExZDlEdeRHirjcgbe",
+	"/BymWt2u2dJg0OflI6jITJ5ZrnoYIBILUqYMXdrFFMzSacn1ovCMiBuZK03di0LMzKYcWI0h45TmenMj",
+	"wQx70TppfUr/UasQp+3WoTvsDwLv8PMQ7lyADXq97Wa1yralOBVQjzqUqZzw+Y9dH78h/ASUZmJKUBfZ",
+	"rZwlPD2fbal128CwGqDT56pDfgVB+U55ImMf05rpCQqVpgQwTsDsdFUagbC4QFOeBCgswBaE8NaQZaGM",
+	"AqRJXjmGfJVip0rTXPFOxa/O/JAWUH/D8pCYCjlkfApYLOIBGnM5Q5eUXAmE4yu8VHp0QsiK+ENI9d9x",
+	"fMw7AIm43wwkQlfQ2Tx9I1+V1aFVd0xKkMhkM08iLWKW6IokBOEoem+8vCk3yGSncMzV+jgGGYo1TWzZ",
+	"pVsJcPYnjUWRyAuz2oJsdoRtfZYBkLXIE4IMPQGMlniu0ZT2dgaYdPNwk+pRXHvMtjlktxhk8r1jQ++x",
+	"at5j1YBuk1ySDTC1rCoDFYXqY12haP2tSXL198GbZqeoVLDQRNVnCawB+tu/6nePnAD+NJZ0EVOSjBYk",
+	"mdMYiqEc9XJj1SVdNDqGG0j6fLlqQRpgwX8sEA2GunIKND/UQ5qHDnWEEHKT0AmUL+IiT1fWQpFmBbG0",
+	"sWCJOFQz0T9C/gwA8kIGznzvpFg+BWQs0xJfV4PRFS8geEh1psfqZhQxbto2zRqzspal+kb+EK7pIqvI",
+	"oV6/I2wxjYSgjC4jNF4OWeih0xDto36v1wuU4GYRiZCaDkcYaWNGXlHCp4MDDe4gMrRyShufwGZHb7ND",
+	"9U5E+h8IP9po4epkPVDme5SJ7wplApbfxxiLgrkBMLnLXGIylU7eI7TxIOeaVCIcawOI5qskMvwPWJh6",
+	"Ai6yrp+pvA+w+c6y0mvJZQ1e4Jkjg2iUQeotsJzloZxZyd6cqXrh9Xy1rLPqdX1PZeC6gJyPdRyOQTEX",
+	"EsqyuYI/0KYrE6gTFMNx7HwsWddQ681DcvwsexNTrzuQ20VOffeia9BcdB3/GEXX9y4x9TtLwlwr62ac",
+	"X3QiEtNLkpgyxF5TOgCEc0mnS8RTOebXNvD/2fOzxx9/MXr98ol+bo6MBkWa4QRGuD+ljIqZKVOfwwDM",
+	"sBiyr1KSVsqMoRd4GXNsqiMJgmMna6uapwVu26UpyqadbmDGvyO0n1aXcjTuUqjJaOZMIvAQXBACNUPj",
+	"pcaFIhJHWGId2SJQQjSiPwQcDNkHKMJL0UUhRHCAEwv8BwIzKhXhnqDXL5/ooSckSifaaKjvQDNuZoDZ",
+	"UrsY9XWJ8wsxZDG9UPt2QcAnoMvI+a4an3J+8UhPYelHr11jDoXS5g0c6uq9V/Rr/a4nuDOnHW0yp8ar",
+	"Wgt3awuTNuNG7jxt0d1d4sViKcl8IUXr5OCDpizcEI6TKTCDC3VLHSbRLVafhlifQdC6oEztmz5DLRP8",
+	"Y/2fCZkQCvCh4B8lETrq9dBjJknCcIzAwpQgnRxuiqoXh3hQGGIeEElwVCsdDgqGFkU/51rTUP8YCbXn",
+	"JxDwwyWON4necfdMk1lVmOQ19HMCeo85WzXjKJJylshh5bN8ldWDWpauPaUJkcmyHi3vRSoFFKolOApt",
+	"f8ssBEjpfsCmIaSPCiQTqvkxZxOC2uMluprRyQx4cubZgBLNYsioYeq6wihTTBs+z+qVpiLFMXTGp1Nd",
+	"BI1pe5LF0u4iw2xw5KyG4vIMjUnWYvuwd6wtUVdUkL11jPMlLEoDPd4uyC5UeW9l83W6/A2jLn4wTO7Y",
+	"w+QWhEXaS1jL5zbXgl0yqVOGLVUEyAzBXuH/ENTjG4CkMC5HU1Ce8wgel08tIfBBv7F7JJRnXBd9zzpr",
+	"56qco4xo3ctR25DW2va6jsp/g0Ww3Y/Uahg5axeDe3gVKrKqW4KIyRaFCtgEGERbSBrHlkihjnO2ZHvd",
+	"7yZ7SSZLUMJxVBBxyyYCLouI9l9VtLMHXkJJGpMM7x588wQMb7pG9x14LlA7FDxNJiRE0xiLGQQPsosA",
+	"LRK+h6DEQ+SDgniiuti1h86N7q4NSx90eve80FkmZu4uzONuy61RcK+nCI4vnJr5etatE1NWX+0QVPx3",
+	"wsRt/QP9l4fBVoZypatlnbQOZpv472AxX6YxWRWmA9v1g3fd5aTr6nuG6uv9d6fwif7aVPDCcQz+MABR",
+	"NZtrcIwR0IIi/WzPQ2MWtFd78yQYMg3CylMmIRkPvudX7IE1E57oq7PGzRMkCeACy40/0MZI25ifOZYT",
+	"dfEdMhMsi9rh3TBAmCFyjScS6dJO4SIhU3p9N1QNhXcXOJF3w72TLBQ7tLQdmomqS3WoCTYcMsoWqfxp",
+	"IVgbQfE+DUeA2RKJBYaElVDTbIjaGImYgijXP9loaN3lkIXO+bTdUoamMT2fyS56+eIpvH+m/psYetV6",
+	"rm4Phf152EWaRcF2SYgmhCUhEA4FIcuKXRDxAApdTVNBomIo8+HgOAset3aOLG5cdTdkIfDYzqkSfbos",
+	"fQhlLMWIsjDIzCdYd8vcCOrISg8T+NxFZ/iCCESmUzKRQ1Yfw+TRt+Fc39wnuiFnKzChjVnQY0U6t+Pw",
+	"/GGx941XdhVjf4+XvSMHZy4/fOKjqEU1qgwJjEpIvhDAmZaKP9YyAWCijpZ1RxhGx/lejQ713rv5nXk3",
+	"V9NKA9OI+vR75eF86TosgfIyOxOgErWnBReoEtMgGCFI/yHoOIlAOE4IjpZW6RmylEU211CfBrzsotPs",
+	"D33/B9NVgfqdu4W2aMkZZigEjhzulVOP0IwkBLUPe4d7tbL05s7VghC674iVkkBxJMoFgZuZkRYDACVy",
+	"ZEF/frtStnezCW4jYtetxQbC1S5XrXg99ojXrZb0D1m8/uDwBLLizU0FMj9fncoU83NIZbJ1zpXqX3Sb",
+	"BmhKYwmmsLHGXcn5N2Cfsy56mCaCJ0O2wOeUwRE6QQssRDE5MwT76wTeDREWKLT/npqMTfUCOHG8nIqf",
+	"b+WVfMLP9fiauCahkzmVDd99rbTiZq9+RpYN3zRB/Y3ezXDAG72d5cA3elv7Rh/GWIiGX5gj3iyt+uOE",
+	"z5u8d8ZbO/XOZsnjAJjgwjp8ELQm6vI6ukqoJKP+LCvV2Ss+OZpXnkSFX9ZWDD2+t8Jp4iA1RKk+AZDD",
+	"er8/CFqERQtO1aRb+5f9/ckMy30nkbsVtODY6p7gs8Fhz6St9PvlHNhqVdJBPytJegAFSbHgjLJzd35G",
+	"isH8Wr3+zx7d++L+54e/7H968OyDnw9eHp0d/6L3q88e5gAQ2sANMUbaJGC1tiwlppSa6+TEBK0MZmKg",
+	"CMHhIloqbmv11uVN+fl6f7IuZqqY6Xt/ctW2mK+OK4rUn0VBtE+uLX7oKiM7P8+seQbmKwZZ09Zx/Hzq",
+	"lEJTzYZ7ZYGFBXr46hdaR8dDNiNY6dkJv9IZs1ogQXAN0B6J1BfaCa00dJQBGERY4jEWBFI3xyZ6f07m",
+	"PFkO2ZUFCwDLJ/26Tmh9dG1AQjcWW++ly/dFukhyLfcn4rJYn5pGQc7Dg5wpBoZhBblwCXKREOQSKACu",
+	"FxSZYGA5fKB/DRweGhSYdVARLEFBFgVemRV4ZVxQZvQBCIHAEUBBUbAMmZInPrkV1IuEYBB8EPSDw0Dz",
+	"+aDC7gOfUAtAWCjxMegHx/eCnvn/DnqBkomDwx4cvVwKlKuBe28winkEgCCguEXCr8Cn0W0FLc0xgBYM",
+	"6EnnERULLqj+vJLmhKXEk9mcMPlA8SuoNP9HwxZwxg7IjYm4HLagYLuv0nnD7z11zt++l0eOPNK81pFI",
+	"RhbUC6YK3EORf98K9kHx/C0Sqi79xnJfPLHVZ9EInFD2ycEHkHO0QSkkOsfnxH6uFEO3OdVar5TcnMGk",
+	"gNsr69gYIBYkGalLo9Oi5VEA6qWHnjOXwox2mq25EpBB6xbQuUHJARe+mugP3vdrYRFYpBfAVdMM+dd7",
+	"gM8g1Fl/B4ZNYy110haFBkOhcQzoKyA9TJ4lYByBm3HCIccynBAat9spc4kZ/e1fIYcM0U9R+WmV9IfM",
+	"vJUdluy90vFBxRf7s/KL9gyqJtvGufvbP/83KCPaPfWFS/7op/lD9axE3ntoH/UDdTx6vd6earZ4StBP",
+	"EZxCARPPz2Ool9OENIJ3O8vVEEPWhuJ1Y7XO7Lw7j/YeoLC6MGGGigXPOjBHu4EZpAQfstD9KEBhaRIh",
+	"YFK4sw676HM1sNA54DpGnUjb6ZAZnDNyPSEkEqAch3jML4nRK0KL6uVE0lvyWizipXXs6+RYtWhddGoK",
+	"GVuYq/HSAfkYp26SnF7g/5+9b11u49bWfBUUa6pM1jRpkpIci/4zip042XFibVue7NmbGTbYDZGImgCn",
+	"AYpmslN1HmKeYR7sPMkU1gK60WQ3byJ90eEvW82+4PqtC9b6FmjyeMhtnVbOwZWV42N9EdIkkfPBTCAu",
+	"DBx/jvOzc0WkKNPqD8Sf8SDo3Q0Xj5lwe0Bxtj1p5tcpzXaasyq99evg83hs+U/XACyWkqNMghY1yqeI",
+	"aV5N9epIeahKbU8XEb+gfDx1V6DEO4klQyEO28n9JqfSoJxF0LqNmWJZ5XcukIxMhZiECR77Rou8syRC",
+	"uVbgqsPvFIoDCxWG5v1CRFfQzwcyCnlFOWu/WV/kYApss3Gtd+EOvgrlQbEHfgS5nYYWfGTrfZf1xCMo",
+	"PGaJ+QNC57Muot2hwLMD72uvMh0VkRPn42jQeXloQ8DjCTNjq5l4bDFCtmLp+gdgoZsx+iBmWJj0c7Ac",
+	"LUTkwAd8rtSDvx0h1qLk7iCrSThLE9SaTYdpinWbswgP1DwtwpCbuSQYVALmUF+kjMa9LP3UEu7Wwz/7",
+	"ttl9MzB92EX9WtD3Nxn87W8nuFBi65jVHwZ9sd7matgUUPJ2yoTBd5Y2lV4krgvIBAlNi6mmtmE8hq+a",
+	"D3Ex6td6f/btxsXWZF44r/WITabn/dpf0Dby4T2JZZLQFFrWF9CkgERS3DOIj4XxDAtoHjZa5Gfku41t",
+	"SCsl90zEMiUYqEvqIRZSforwEzZsXKt3Fu1zdidUaRI+DW1ul93oGgmHgVELp96F4sC5M9WEZoy6Gbl8",
+	"ykzjFY9ZCuGqlvB4QjEVJWVKJvcMiXymKb+HOLk4To11gUZGX4RXb968/XVw/e7H/3l1893g7Yebb99+",
+	"+OVVSMDwMMtss0y9tgv7AVL1MYtQrPxW61kRUgtqGKajM9Ok1MQoijonw4qi7bztDK1lEejUrqpvOFlc",
+	"LlBLBSgEn82EDdoyd+8+4m6plIi9VdraOZym4XaYy1kSk2FeQ1+mLnzsJB0/l3T81QCTkW1GTa+Sknbq",
+	"cLK2EJnmfdUyMrx++96erGakyOaJED1S3s/e69C6yYN4FEsYcBG5V/QF1GUE86NICMddyGSjh/kkJYT3",
+	"0EuuyC3I79g6x4wEFGyemTnU8egCe5xlfA0xWc96nKRgUOM8kWLEUngvi0mcSiRTrgJis7EOx7zWgbNG",
+	"06pa75Ymiu2m1eZG1nHqQgGTXRlBszsmsZZZq1MLcjj0PSuwiO1clb3Io2d37zzLKdh31fJRzqxjXYem",
+	"GGk9SzInpdMLXBaTE/0aiyJYLDRr+/Hh36dGMVC7i/UUcm0U/RnW7TtmE1fTVWk23RLMNvlWMvplrxqE",
+	"UwulTWJzgIUznnMzG9QqXlOAYn1RBWMvloGHJkoCxih/4RWGI4OkvoAxyX0zmwme14HWg50xXxFyVRLL",
+	"74Jbe3ZoPf64hfMkO4b7ymqyffEVSx16uK3qw0uRbV1tiykbnQnXLF1ChqAE48CPAG5bYzEiNeMiPysr",
+	"FG2pAgXsSKt6mx/APlze6LuykL8HADUjc2RbL479nfzbaqCt/dPaa+g6aE4oJFM48LIvMI/jFK4JwN0H",
+	"FNZYYUCnwG9vWcpExBSEIDhpw0+qxiEMpiyZsAIRdrSX/txQrBhm/ZRr+LlKFePUQqY6j1hFXMtOYbcw",
+	"oQ8sPzxLoJPWTFdMGzlkrmJNQRALWNAsC8ioF4Mq7M2mkyoLl2hUSIGHZ+8tHYZ3d48vOCYr6mOIL+h+",
+	"mkOyw8UXnGoHfzGEqwWMW6vDSh5HzWkq77kLXy5NtHiZcGBqZlHK8BgLYwqaUiSLFySECrNwzwDvCYmi",
+	"C7B9Id/YmOgY9rWKSG95HF3bFhw4btYtEYxHL55eRFIIFulWwsXsYyuWT6W5u/s0W1a1wDwvBykbcaXN",
+	"XsMEJCAUHLAJFt7Ff91Vm37rMs7xok5nSg8Sdg/pSv5f7o6ZYqnFhOy/5jcYUEiZmtrTwiZerG0HSUxg",
+	"JXLb8pVZ8ksBd4MaV2rGrKvNkujhoOSJ9G/saMEkxTxlkR7MUu6Nq2ll4UzIvOGpgbAhje5qNoMZVmPK",
+	"aAxKdTIb1Xo1mAl4NSYMbDdfcO+25ZQUS7m4lZtebXYG0JfsoM2//fHVy8IyrsDKbLM9+ihixcUoYUTx",
+	"kWhKkXfcwyPp7f21VWHMcuwRc3tIbrmwHjqX96KMWRRzFUlwesGZR4ir2R7Tj1l0p8iPr+zB94u+cK+E",
+	"VRSSmWKKhCuAEQaWzGmQHfmH/irCS2Yh2whR82OeDuZutRlkLaCTUgYe6+GI6/FsaD5gF37YILfccjmZ",
+	"xgXA3xwgR5bqC+iIwQtXmNHqkxCgRUzXUx4zwnWLvMxvA7D+2/u3v5A7tsjq0riRIDLFNnutJPVYas1i",
+	"MqV6rJCeiXChJZGAbqrRIm7SkGJ6MlOaDBmZzoYJj9yhtmmzDZ7ddKytx2xS5pr0ZcMBStqsB9QiMtbU",
+	"WZSe6aaZy6ZFiCbMVBMwahUQp7bQvgdkS8i2F5gcMRD3JB9P8vFh8nGfBb1JMn4dgcoPYG2NXBRzfrhJ",
+	"s9579drNvGeBR+wjV1odibEVvsQV0fTOhTceKUwCO/mjuKcJ/yyOoKs4JrRKN1mjmpRbTFsxl3EoHa85",
+	"UyTh4o7FWcFprgsUwVrKF7ZAA9Z0umNsai8gcRM0mAsyYXosY7XemtrBy4jusUfhZXS9/yK8jbuvs6A8",
+	"rdSf19fs4UbySfSfRP9J9D9e/KHxnuizkWvRveUQfIvdQ/EtbjpjCZe8k4WCcniR1MN+rV8Ls1MUrhvr",
+	"5evDj1GWUHS3KBl/Yx3xNOUkKU6S4suTFI/ytKlMdDxaQyw7rdrfFpvSxYQJ/RRr/rFN1Ths6UBK7HNZ",
+	"ij+IijqMREBuZTpisa05usDUBksNsMwb1hdgrENyVU5xCRm3Y+pVGIxZxCHSPMSw4rA0ePwaW/ULtLKc",
+	"uLJC6Ln+EzqUM43OA5mCPlVe/w5+HAhZQS50/drs/U63/ax9edZut6+++an791eXPxvpTD++YWJkJvTZ",
+	"+Sq50Ep5vh/knEyoWGRtrGoSMJEW2mMjHSDbJvA4ms1fE/oRlQQgszlu4SovVLSKwveyd9bpdbouDOAy",
+	"qKGBXuvVFnxKTTezIV87vDDfCmsNCGa2SafdarfNXkhpzAZZvambd1evvhu8//Dy5Xfv39f+wmA1zQY0",
+	"jlNo3Fmr3ep0zlrfoKkIA2k6EHPN4ux90B7Xmm633e7scua1umIrUDuf/BP5lAeBINAsFjlwmsVcE52i",
+	"QuQA0N5Uhn2wrjYhn5HDTywmqHVsvXB8BVVTYaG1qkDqbZqf1m+DUVwV21CFAo648zDWQnmxUGxBsVAo",
+	"qYfs49RozWGPzMSU8phMITUUL6sBNai9fTnRHEzNu2CUtGapefh/120RrH+bn/5tv9v4b7VSOD14BdVD",
+	"MuNOgL4xB6l1AJnp09mAFu/ptHMdc2/05OvBeUoXAzvGNLGvniZUeHzplsk2YynIK/zhPFbips86G9Q8",
+	"a4QmPGKHLW7q78KreMJFFSPtW8EyTlq3804QvBypoOW0OZvaAVoPuymL2QRGtxnJeI3K+dL8ugZph5CU",
+	"bpaIj7cEH6Mpc+mGWH25L+rh9et3TTrsdP/zP/5f2HiB3o4ZEKXFGdMaGkRmF2L5azjPd9kD8MknSHWL",
+	"zLplaui7rIemLTvpodgSCDHgCj9XBZnWPC8DzITORDRuzhm720PhhMZgQ45RCro4Olkx6C8cqM14DMbI",
+	"AW6W0Tfjv5tlVInYnaIHxENsmwwfQxLmhH4czKB1nVyPL8xeAU09MKWR5vcMMTMeIAtwr31QjCzO1DYA",
+	"CavmhI+r+JiDHo6RB5FpYZTXxXD9DOXbQpjrkKRUxHJiNypiG8ZSdc/JkCrWPOsCHSSNNKisnW6bDLlW",
+	"DQdygC59AVRVYYB5maOUCsiDRNaQjB0RU/JJ6NZrSDSfIEDQJCF1eBhVX1djT4qINchMaJ4UdMBlQnDM",
+	"E08WBMtsDJnisXUrr8JtX8yhtk6OlXQ6ZTSF6n2zJNkMxwcIgsK91t1mw+65145JHYgy91+IYj/8vfvT",
+	"q8ufz//x6/N/Xp+9u/n22S8vv7+4qgXw89/Of3n+9+6vz/55c/aPny5/fnXx7tvvv7l++UPtt9K+79nZ",
+	"b80sV+ZywiRbjD1lax2otByqTvJ2N1yq0uC2KzJgbnXBk/h9hzwyiT0Vz+7kwJETeaUENmztKtb/1VW1",
+	"jWK1xeHbekVrwoX7s7Oqdj2AAB/qqgI1PfLFO1AOclXAEtgHOe56tPl9cRZ4LQ/WIUFgFY9O0A5Q5QiC",
+	"MiVnHzJ4WDzHZYNfXqr7ccKXv+XEDL8dM7wHN1ZkL/PD7wA120SLAdJEVHgZ3VCxPWZswuIXZEgTKiKk",
+	"nHP+XKwEuAFgTkmnn63A5ZKg2qQ/bxIA5h2HCL84+zThFz0SxhxU8Di0FVzrcKimZhOmGnZtczEKPBW9",
+	"LyIKVSlHkgxZIucuoUIRJcktTYOCXr6aAAs/Ljar1A+P4nCdy3TcffTIY+bDfmnWfzZgy/b/fkO3TkKf",
+	"slK/mKzUXUAwl6C3LE1p0ozkZMKVgoJ11S7X7J5cMmpJuLjncDJvCed4ai8x9YTAUQ86gJdOxsrkKbYm",
+	"/9BuR2C2IU8U8bpTpcjbmw96GvY1HCY5tNj2sL0T2KFiAwtM7k/vDGYoh7XAH1II1bJ/rpzVbH3exNIJ",
+	"T2xQwoGdl8srbTsHpreqTsr8qhsTB9Ufp02nPROpWdPWX3vKBQYmVpE8/TgxJoOyKaMqJHW0rRQZskhO",
+	"GAlpFDGlsLBJqBoBXDHvNjfb9ErLCFe4tS9kal8bviBUEPvYEwXFVSAyKiRzLhQkgmKJcJzVJ6pBzMNT",
+	"ukgkjUNSp2JB1JhOGaF9gSWkgaUY2KUaLRJOWDpiIanbCJwGllc0to9tLJApm8b0CLWJpC5PCd2zfTGV",
+	"MoGc/zs+nbIYfLt3jE2xwIs9dLd2PpYGCkgkZRLLuVCBLXmeqkah/or9PqS8KkINXJMQXwKZuospC6Gz",
+	"E6ZpTDUNWyS0sb4hEVBfxpZCH/AYHc60L4QUTSOAFsQOUmDTelGbdCUS8u6DI4hqYgcPeaXhyRJyPv+D",
+	"3LT6NmWsabCbJHQItIH2RaDTm/ZDwBSdmMm4ct/8XfIij6BfnyEgLFHMpy6D52MkFtSs2Z+122eRWyrw",
+	"F4OlANzfVz82zdhlnNYvSDiaapvvPErlXQjni5Z+zGUv2SeBA13zYZKzkSnTcAJ7TIz6Yn0jMj6rzFMa",
+	"EKchYjBdVqtnSBWQavegp3yCTnU1i6B0UJCddGYTBdlVcgYMxUCDKAiUSudKp1TL1K4kf9zM8nTfwaRr",
+	"S7dWD68/LHPdGoM+bBQOBdyXsyaImAgo+xnRNOVMuYJXpZaJGSc75T8i2uxpmKCalMo786+X/uaaBSDj",
+	"tkktqN3TZIbx3vYOQNnsBvDo0QlwpCmD4FmYZg+/YgOOaz3XgKa53ISLzU7ubRpSxSOMhlh5Q7ZRar3a",
+	"hIoZTZrFX6yU/hl+I6/tb2Yq2cj0DoCrhiYUbPpi510xdGAMdTsu6683Bn7TpnqpZbQz7EZn8Tm7uH22",
+	"0rQbRifk9fUNeY+l+QvNc43Kq/L/KxstweZNfBWOGUohd5/fi+uEcsfgv3Wj3XD6PyyN5vVN2WCWtXU0",
+	"1d7Erl7tmsbvoOuYRW9X+6HtX3jiYYsBWKJBq7N5mvB/K9eAkenwq8OqizuuANvSrtfSdnVLH7QkoIHd",
+	"PWe5mgAVGPkA2+FGYyvGPEbaQzMx26u1/ve8KPdHY8ZvFeaPg2BJN39Gcfw51G+chlwmYtILkA3nPgBf",
+	"1V6jhONK3RTxinctn85l4foJ1eayWoiI/C6HLfLeo7ZCaZ0yPUsFi3ug//UFkFyZdWFVclSOzEUcC3u5",
+	"Wqzjnj8IxVU2BpbkaoAnTph1VJKwlDfbJpnhZb/h2Q9lKIaa1uB3OSwC4qqN3r5ods9uOu1e56LXvfzv",
+	"4EV0PAemvb8FtVvKEwtHv8shYlGn0+l0u93u2dnZ2fn5+fnFxcXFs2fPnn3zzTffPH/+/HmtAtI6DwRf",
+	"65AEDVKp9WBXlh7ld/esbbv7VwBel/SeJgPFIiliVeudPWu3g1pClR6YVbfpHV4M7OvvbnKv0GonVsW+",
+	"eX1JP4r5Wm6jZWlmZkM8nbNhNKa6S6fcVnH5bUeE91Z5FdkELt7W43c3mPFwoOe6vRbyKvmvgGoKapSi",
+	"ZgSWGx0qmcw0I2ZOjdkIc2vsFjTizfqBp8LX39345ryxkK/fvr8xYPUrOBsKEJYx4RLFhLGYr/wU0B75",
+	"Fm4maM35T1qL7gWSVcy5Ygi5fTGU4NLIocrCp4enAeHafhDLL8F9Ld+/YTN0A2udyrQv0DptuFAsx44q",
+	"b3NhA2+DQFthdL06WvoTRoXCF5nRKmwaM2h9seoGMePmvAktgiO3vNPt6KFjgCvHKCwFMfskniWsL+p4",
+	"VJYqDYFojpzfVipxzP343gYoP0Cg6HH5U3iw5VdHCfsCCb/Myz2jvmDYUt+b8CKzrLnGADq3Vs2v1uWy",
+	"gzshIPMxj8Z53huKByyBYL7BlfMJkLqz8G0SXdG+D2zk3Yq5DmS4UoBjBKprYVGisVRZgS2FFbYSKadD",
+	"Gt0FWa0tCS4ZcddMZESTrPSWV/l3S7Yyrlvkl1mS2NPOvsBBo66owyYV4GFBfKAx4K5bMu3dqhuyMRex",
+	"GU7cqC67N7MTinI/M+Cc96aJvzfdc+WS6DqVGqtgHE8cTd03rDD6y8XWbOp5NFNaTiyGFEykgrb0jybO",
+	"S9O6RZo/sQWmrI+rRwefXh0dg6j58PyAgV/eKKXyrnyYrBtjaZxyc3CbkTIvyQfJQU28PE6Woc8Ol8Um",
+	"BJyxnBVGqkqF+UL0kr/20kt2CU3d1cvwwJWJN269Rjdo+fnVaiU/6sRddnZ7Ti+Gy0q+q3m3vATw+pIW",
+	"+yVugmCNjXQa0X1G9LdDAUvVQj++6Vo1B6W22ZdjggWf1d7/Sgfttz0lxHt6b6zMijx2Ns88S8Z+YZ6v",
+	"aVfX5CMNL/qq/JJZSkGprf4A7+TTPzO31NqAX4wQVZ7NCMFB4paPZmg9kDpfPk3kYL8NyZgrLc3603Th",
+	"SjmrOUuV5SXJX6pIwm432iVVAcJ7OyeP5jvC7jyCSD6/319IpPKuG2HXejl+l13ZnFKnV1VQMRyoS40R",
+	"vzaok1wJgn4d36UEDpuCa6sv8hBh6gpavFj14vRI24UqZyoPaDXqhe9zgdvwoEARLfsCIkFYmhHEZg4p",
+	"+8ymLfjwYORMG7DifaOYdQrhXnv1iFHL26iJnm7zKFSe3ZTz/TXF07gd4pBjrapoLaHl8PPHrDdWCbNH",
+	"rkPm8e3H0yGf/i6H1UfeZr2ZG0jKIpnG4MmOYdlxlR1FxMXo9h7GYRqRRuoYCoJEJE7cNTD4LQvEUGRC",
+	"Y+aO0AktRFK2yA9WGZUznWQxdc5WUpJQgjpw7EJOMdhRaZ64SotWr1WbhOTf5HCbuPuMeg6GRksrqFeD",
+	"/Heko7vw2eguPjUZXQa3WYVTeyZeeRbf6XXbvXZ79Sweq673/AMrNCBYTH64ubkmZitVHNhfXl5eUkrp",
+	"cDgcRlEUxXEcM8bY7e3tbbsN39kmBmnfA3vbpHXn9e015/U4JJ3svP4U07AxpmF7EYlR8G6TVohHs4CX",
+	"d+Ip2fTBMQd+JDlMg+8oOK4Zt4MwM1JnkzBzZAtZf/yQrXpoVM2QDNmttHwqsIYarbWC4/1CRO8d39Oh",
+	"cHjriKgKFD4wwH4x6FFA2F3163yiKvDDrobf5fDkBjp83YCyPfc7pNB9Bj/Q9wyTjwpo8OHdG1LPwjlt",
+	"oINM3fGqmTV7xoqeUW5Ts7xUnb6o0zxVa57S6ZSlxj7zk7KyyzKF+JSUEZqmdNEgSy7WJ4q4ndLqi+p8",
+	"kBdGeS7NByFXYkEMFMwMpEkC2pn5rstzsd5dctHu5l+/5R9ZTCZMKTpiLj4nN0LMzCG8hATCjn6XwwAK",
+	"FgIlFkZnvf7uJrC2g8JEXQpni1hWuLFJHze79QSonxZQg894jHqani2mZ68IYP8dX06kze6yuzrB4wYg",
+	"S3A1ZjGoeS5lbz9nmD24cnwSX41Y39q/ZUbze9wun0EfMF+v8mwRIedbebcU05qLke++KsqS9/aGg9Q1",
+	"SxI5H8wElD6PB7bguUM2YFcfgG/Hli+pBbWIppCuL6SG2vlwbcyiuwEXg2WXefbDhH4cpGxOU+t9ya5z",
+	"UbguhU75cAaggWMzcNmjdiQE5bXe2V8BlsEZ3LOU39oeDvIzFft9yxY+8ArH2G4INgcmg4EliILPI6t8",
+	"fhPUe/H+5HE0kCJZZO837bGJ8Ct993+bsNR0w1bWqRV/xGO1AVTDLXk2+3z2Mi4GOZc4Uom735CJAcl8",
+	"zI0zbVbGWRtgD54slAZqW9aZwZSlg5ngHqGES/8f5On/g5zBAW4YYaCx+WVJhhZ+K/uqYvhGrZPBWM6M",
+	"qOueBzXFdSZ+XFx0zV7WfMIGf0hh19ws0SktfTewoK9MB169Y4vCQOPVqZsW/NOO+NZI7nZk5eGG/f0x",
+	"53CALaS9znpgl10Cs2d3RqwWuQE2XHZ7yyJNZB70jyH+q24MNyMHqDlWjpA7UVctteYoZceqm3nC8ROO",
+	"n3D8kDj+1bGkfSWkZ+tFR6Ygj2nKmgkXd2t0ZHPPGy7uDpI/7LFuge8A/G65YTjTY7/6YC2oDalidvVh",
+	"c5+qZHAe3VxO/96d/DN9/tPHXzvDp/edbWsqlnIK1kreacxgC/3/MtZt81w2J1xwj8Q7lpFqDqV2hIMo",
+	"F4CTywEGrE9HM3iWX7F3YhNKihNsVw4xHliiw07XfC4vA7PDoVlxfku2q01rH2NpEHFXenj2eJNp844X",
+	"NpMbtXXJs3BcwMXdE0UimiSY4x+NDTQAPWBoJyzMiI0oGUNvydX1j+SOLRwvkSMQhNf1Rd3mREIrepgS",
+	"yWNHawREWFS7uld3bKFeWF4jLkZEphgQYf7PtY01dO9u2OxSKvoizLZoGEAHoMYgdIFFd1hMJvwzu+kv",
+	"3J9mKJ9ywfW/laap/jf6XEJSV4zFpN0+L/XqZqvw4XUGtgSWB29ub7ftvNeOWKjgvyCuto+Gqw+c5krt",
+	"J8OUEyns50q8yOegCtZLtKSnf8Ifq8kVFWh2Yj7/bPkE+fxmqStF2VotzdfrwQdxFnsgfVwwzghszzo3",
+	"ba/Q4RHgGUF3IzZ3KupxnaD5ce1EF9KxEWd3jd+AOXSBG7u7QF8QSmApEnlLmh1SyMuBH1rV6unDvaCr",
+	"XPS7L95jej8/GTIdTU3cEoeWdES/NEAVFF1+Jig61RL4YmoJ7KA2aqrXlAygSaICG4FlLOmYT5hQXIqA",
+	"RFJpUofFhYUEGwHBKBago0yoUgFEyIloAcoNeGKQF6Yv3A9TlkZMaJ4wS80d/us2lRPzzUYYkFEqZ1M0",
+	"4mO6CIAsIUDG4cAlDQZYm1CmRl9q9cUrusBEYPBPoy9gpl1hRGCU+kMKRkL9R9gir2wGYoqlWMwt35hv",
+	"KRc9G2oZ9oVjuSJCzhstcoWFEAkYeySV89KsjPdmcFET2014fJ/KyTaVBm7kVnfxCfunFFvVLnhtBvzb",
+	"xTa3vpGjD4qlW976s5mzLe+1WUtb3v0TWxyg0oJZdT6QFhVRWIeDIUQLQUcCv3wsjcZsME+5ZoOODSNT",
+	"eCzm/XIxWfklzq6cY00Hs93ATxrUTHcTBucw7qZOF+5yoWIoBvFtCYdedoJaSjVD4eHCv1h6z1K4zQZq",
+	"nRnhgWxNWHQBdiZ+ZjCBN08v2rVet9MOatPLi1rv/Dn877LWu4Syl8Yw6VmBVwtqdjP7zz47d892Ltvu",
+	"4bMOPD1N5WSq874/h25ZMdU9R98JVVJwMcrueo4lJLRcknbeJOk/ar3ah5uX2+sqkZxMpBjYPwewX6uq",
+	"SKRybtAKIQkqGd4xWy3/VE2iIIY+QKytkSxcaR75HulEjpalz0w1J1Jwbdd0uVkL9/2Mtx34iCdPV6+I",
+	"2CxREIuHplmZlZWQxiyi0Tqjy5S1rPI/3Ohvpc7zrr1q45drvRqQFmGQpNMJZ1OnhmZ7EpXQTAdFukMj",
+	"hYCGyLV7szG7ywnNyhRVKIxusoG4kceP/2gGBibrtl9RRcpkzcHMlXsGjzIUoRlXpRTgKnIrjtTLCTAb",
+	"Pb90wxOFihNW3iCTmdIuCB/C5c075K3lwdT8nhVoVQKkqQzhFUCbqpgOIDWVcN3qi2ukuHL9dLWbqQZ+",
+	"VSwMgevPbvuwSmXKltEByjkXN/c2u2S/FX/Mos6fGqA8zjUfjrzLOR6topG4E3IujgdJe03PBjB6dJZq",
+	"+3LzA27lSnGb8Eh/FRbuVQzeugKkriJqhXpRUl92DficTkU+vS92Iu/Zyvx6JyPLebqZBN2sNR7iQOSk",
+	"Kp5w+as83diAl7u6p+zk7X+60Vqv9z38/GJ1gz1r77dCj1l4+Hhw8uzrRJPL3tnF8dDk8R9QPFa1Lz/Y",
+	"eIDm9xT2AngoH4J2pbb6uxkWhHAte6LQaHe1K2zBTEwh55ok/A66k5EnSrEJFF9C6796FaZTBTqXFyuY",
+	"47zUS7xLZvstY1H81dmcOUcBDNcTBRX/kxPRz4OxAvbdshFRTMddgouZYmnTz1cqtSc+KJbao6kdCpsz",
+	"MuQihjQS4OzhCs4rq5jV3Bn9wYqab9soR8Fa0S4POEqb1tm1ab8dx4V/th2oWRSbplziOts3M2F5UVRs",
+	"ejfcRa/36cTIc5TDKb7bhKSe/S9msVkFmI1gblKN7Z3oNwX/t1f0igms15xnIZA6coQvsD4XXhsaGDMf",
+	"5rrh8Wn1BURTxMR8PiDzMdXMFhbnKdEcmXK8ctf2Y1QspGBQjbrM++0tpsP6vs/2Cv5Zbc6x/duH2b17",
+	"9G/Dvn2klsL2kxQzTXmCz8QgD5z9YAMSar2aESuwabjK6t1n+8eXMTuQpiyd0H8Hn6qYqzXfZrl4+xrs",
+	"nVcW8rwjP6jaZnq4pRaz0dntLf6Tq/vTO+b0LBXF6dUumhKlis2ms+riFk67SvACKuFMr5tSPc7VOlDn",
+	"ioB+MPWu1DF4NZFiZJfyE1+4u4UbkDEfGflr0Z0zjOHTKWc2iPAFSeUMUgPRj6NWKSKc4d1aJ2Mf7mfM",
+	"JdDFPlLnEzkX95WqFyep+kgDhHNkyGZ7rVhZbxSXW8Mb3GrXdLRVRKq57z3/A+8tMWahebbQKZSxNXuE",
+	"YoFWrohmHzWpR1SxJheKCcU1v2eNKjP3/5RbtzWa8BpQmb9hYmSG9tl5BnpKp0Cuv76B6O3hiqQyYVWf",
+	"N7/V9tSNzEy8k7hItmoIekiqmqIcE/Dejckoag9o6mesL47uZFtg664kW5ybSzJxTpdaab5Xgb7gwpoZ",
+	"doRowiOGTmHwV3bwPwNlVmuvmwfcdnbCTtwYq8B5RczbibzFiTx5EtZ6EvxAO/y72knw0hZiRq0Edwgl",
+	"U6rUXKYx+gUk3EyTZEGoIKw5oTwrkhzAng7shgqIXaRYIQJYbgiw3DRekMxGUnwkFOGCULslfeqdSt/A",
+	"g50CK/sH2JhqvdpQDv9HMfne9R+MvTRlkW6OZapYc0i1Rqgobh9vawzlsLabwnA8/8JekFE9LFahKsnc",
+	"2oAlWurpCrvRMgdSScbWPkNagsbrrOYvXhE7grfCDa3vMdD0jokjeifge5YkpQghUKHffL31dREULNmm",
+	"DmkLumOJK6LCeRNR4btM+UgQLgLrVbUZ8ZjbZXnIFDDDlJp/fWHsv8Ax6C5Iwug9ywE44caQxFfPIGPB",
+	"FYzkityxqW6RV46BRs95BAtFSA2sM7CIqlD65E6xFaoesGFnYprKiClId/V27ULOzCox84CriSzkLFUs",
+	"uT3Ctr0ShMYTLlAuy3Tpy3rMJool9wyJPj8biQQeXih5qxulSk+l3XaImMgvUCH/ryokv45gxAqJsav7",
+	"wMzWAwIQSWgXbkgUs4Uv7JUX2W+DmCWahkZGKzwD7Iu6YCMK2TFakpjFs0g3CNVywiNjHARkPubRGPJj",
+	"6C0zfyW50ClwrA2Z9WCmIxa3+uJVRn5mt3TKbmcKK3vwNBd9TMTuWiYFrbczWJWEL/pigr7SxPZz4gQr",
+	"Gc40NG1ENZvTxdIHoaUtYkkySejsgTBrQV/YTrl2QKHZCsgEjnSZWo63AnpWyNGHu2cL85hRc+1kmBzR",
+	"RZtBZ+fRY+eJG6KiiOeRVSS714BNETbgEbWlm2xyM005SeScxaR+K1Niu0LoMkLkpI85JDRan9U9bmGt",
+	"1KsTZI6hwNlwxqLLvTxl5tBe7YLEfRSGltwGxJ19+YoRJafN2RQT0lXgKjlNjMxDemwCtOBEp2B2Qjwq",
+	"MkWTnClakXosI/V0IgVbtCYx+MktQti3qRJH/DsWswn8QcziVKT+8tVPDQytiVJmPotEIfaYM/PZk5TF",
+	"jE1QLFV/Os3e/9K8vqQF73MCVI/E09IlMZ0xg865HsuZhlVo63XMFPOloPdZjzFl9Yuv8fbmnMc+43/+",
+	"cEYuvfLoBxfXykQ8lVxoRepZSXS9mDKz2BQjH969sWQnCuOH4iA7r4EZnDM+Gmt/pLIgxjVfNTPChOY0",
+	"geg/6of+OWng6pSsvuZnbI81qzmc00bM77mlRCppgXJLk6eFzQVvs/urVYyFLHsPlA+zszeVMik9Ryb1",
+	"QkAZ1jlbSsb2V7eUSWmT6YiRRGKgpFOUrBJnX4gsB0hfYxay91bgO1h965UQciYiBvuJqLGcC7M1QHOT",
+	"wgwLHwkWN7mwW0WmRdDEhcyFTfQmcy5iOfcn0P9CxVQglYUi//kf/3cl+MCpoNzsZleECGaaTGaJ5tOE",
+	"Y28XBmW8D+M7KybNApGc6aH8SOq/vL358fv/Nfjw7g3+YqWfCkhO0ovMvCRlUKCuAY2952xuEUyn/sfH",
+	"Ut69Ygm/Zyln5UBVUqonW5JY7tm8GKsO5NWdM0w5K8JSsajP6vfeAIVbOksYDrPV2nJOJfOxSIpolqaO",
+	"DwlGPjD6vuU/MrOfLw1YZpSohMdGZuLMW+wE3he1BJ54sQwzuRglDNZaUwriEEiR+tspEz++Ii+lECzS",
+	"UN3vrZmNLlGzaEyoIq+5/mGG5anecDH72Iql/03J4+java/2129//f8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

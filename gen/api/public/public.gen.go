@@ -358,6 +358,50 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
+// OpenPaymentAck defines model for OpenPaymentAck.
+type OpenPaymentAck struct {
+	// Received Example: true
+	Received bool `json:"received"`
+}
+
+// OpenPaymentNotify defines model for OpenPaymentNotify.
+type OpenPaymentNotify struct {
+	// Amount The amount paid, a decimal string; it must equal the order's.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// Currency The currency code (informative).
+	//
+	// Example: CNY
+	Currency *string `json:"currency,omitempty"`
+
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	//
+	// Example: m_1001
+	MerchantId string `json:"merchant_id"`
+
+	// OrderNo Poolgate's order number.
+	//
+	// Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt When the payer paid (informative).
+	//
+	// Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at,omitempty"`
+
+	// Status `paid` credits the order; anything else (`pending`, `failed`, ...) is recorded and acknowledged.
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number.
+	//
+	// Example: op_9f2c
+	TradeNo string `json:"trade_no"`
+}
+
 // PublicSettings defines model for PublicSettings.
 type PublicSettings struct {
 	// EmailVerificationRequired Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
@@ -494,8 +538,48 @@ type UptimeHour struct {
 	Up int64 `json:"up"`
 }
 
+// YipayNotify An EPay notify's parameters (any further non-empty parameter the gateway sends is part of the signature too).
+type YipayNotify struct {
+	Money       *string `json:"money,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	OutTradeNo  *string `json:"out_trade_no,omitempty"`
+	Pid         *string `json:"pid,omitempty"`
+	Sign        *string `json:"sign,omitempty"`
+	SignType    *string `json:"sign_type,omitempty"`
+	TradeNo     *string `json:"trade_no,omitempty"`
+	TradeStatus *string `json:"trade_status,omitempty"`
+	Type        *string `json:"type,omitempty"`
+}
+
 // CarId Example: 1
 type CarId = string
+
+// YipayMoney Example: 10.00
+type YipayMoney = string
+
+// YipayName Example: Poolgate top-up
+type YipayName = string
+
+// YipayOutTradeNo Example: PG20261206093000A7K2QD9M
+type YipayOutTradeNo = string
+
+// YipayPid Example: 1001
+type YipayPid = string
+
+// YipaySign Example: 0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f
+type YipaySign = string
+
+// YipaySignType Example: MD5
+type YipaySignType = string
+
+// YipayTradeNo Example: 2026120622001
+type YipayTradeNo = string
+
+// YipayTradeStatus Example: TRADE_SUCCESS
+type YipayTradeStatus = string
+
+// YipayType Example: alipay
+type YipayType = string
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -508,6 +592,36 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
+
+// PaymentAmountMismatch The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentAmountMismatch = externalRef0.Error
+
+// PaymentOrderExpired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderExpired = externalRef0.Error
+
+// PaymentOrderUnknown The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderUnknown = externalRef0.Error
+
+// PaymentRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentRefused = externalRef0.Error
+
+// PaymentUnavailable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentUnavailable = externalRef0.Error
 
 // ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
 type ShareBadRequest = ShareError
@@ -529,6 +643,105 @@ type TooLarge = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
+
+// OpenpaymentNotifyGetParams defines parameters for OpenpaymentNotifyGet.
+type OpenpaymentNotifyGetParams struct {
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	MerchantId *string `form:"merchant_id,omitempty" json:"merchant_id,omitempty"`
+
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *string `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// Amount The amount paid, a decimal string.
+	Amount *string `form:"amount,omitempty" json:"amount,omitempty"`
+
+	// Status `paid` credits the order; anything else is recorded and acknowledged.
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Timestamp Unix seconds when the notify was signed; more than 300 s away from Poolgate's clock is refused.
+	Timestamp *string `form:"timestamp,omitempty" json:"timestamp,omitempty"`
+
+	// Signature The lowercase hex HMAC-SHA256 described above.
+	Signature *string `form:"signature,omitempty" json:"signature,omitempty"`
+}
+
+// OpenpaymentNotifyPostParams defines parameters for OpenpaymentNotifyPost.
+type OpenpaymentNotifyPostParams struct {
+	// XOpenPaymentTimestamp Unix seconds when the notify was signed.
+	XOpenPaymentTimestamp *string `json:"X-OpenPayment-Timestamp,omitempty"`
+
+	// XOpenPaymentSignature `sha256=` and the lowercase hex HMAC-SHA256 of `<timestamp>.<body>`.
+	XOpenPaymentSignature *string `json:"X-OpenPayment-Signature,omitempty"`
+}
+
+// OpenpaymentReturnGetParams defines parameters for OpenpaymentReturnGet.
+type OpenpaymentReturnGetParams struct {
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+}
+
+// YipayNotifyGetParams defines parameters for YipayNotifyGet.
+type YipayNotifyGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
+
+// YipayReturnGetParams defines parameters for YipayReturnGet.
+type YipayReturnGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
 
 // CarBadgeGetParams defines parameters for CarBadgeGet.
 type CarBadgeGetParams struct {
@@ -557,6 +770,12 @@ type CarStatusGetParams struct {
 	Carid CarId `form:"carid" json:"carid"`
 }
 
+// OpenpaymentNotifyPostJSONRequestBody defines body for OpenpaymentNotifyPost for application/json ContentType.
+type OpenpaymentNotifyPostJSONRequestBody = OpenPaymentNotify
+
+// YipayNotifyPostFormdataRequestBody defines body for YipayNotifyPost for application/x-www-form-urlencoded ContentType.
+type YipayNotifyPostFormdataRequestBody = YipayNotify
+
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
 
@@ -565,6 +784,27 @@ type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	// (GET /api/payment/openpayment/notify)
+	OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error
+	// OpenpaymentNotifyPost OpenPayment notify
+	// (POST /api/payment/openpayment/notify)
+	OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	// (GET /api/payment/openpayment/return)
+	OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	// (GET /api/payment/openpayment/submit/{order_no})
+	OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error
+	// YipayNotifyGet EPay (yipay) payment notify
+	// (GET /api/payment/yipay/notify)
+	YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error
+	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
+	// (POST /api/payment/yipay/notify)
+	YipayNotifyPost(ctx echo.Context) error
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	// (GET /api/payment/yipay/return)
+	YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx echo.Context) error
@@ -600,6 +840,301 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// OpenpaymentNotifyGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentNotifyGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentNotifyGetParams
+	// ------------- Optional query parameter "merchant_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_id", ctx.QueryParams(), &params.MerchantId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount", ctx.QueryParams(), &params.Amount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "timestamp" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "timestamp", ctx.QueryParams(), &params.Timestamp, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter timestamp: %s", err))
+	}
+
+	// ------------- Optional query parameter "signature" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentNotifyGet(ctx, params)
+	return err
+}
+
+// OpenpaymentNotifyPost converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentNotifyPost(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentNotifyPostParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-OpenPayment-Timestamp" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Timestamp")]; found {
+		var XOpenPaymentTimestamp string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Timestamp, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Timestamp", valueList[0], &XOpenPaymentTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Timestamp: %s", err))
+		}
+
+		params.XOpenPaymentTimestamp = &XOpenPaymentTimestamp
+	}
+	// ------------- Optional header parameter "X-OpenPayment-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Signature")]; found {
+		var XOpenPaymentSignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Signature", valueList[0], &XOpenPaymentSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Signature: %s", err))
+		}
+
+		params.XOpenPaymentSignature = &XOpenPaymentSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentNotifyPost(ctx, params)
+	return err
+}
+
+// OpenpaymentReturnGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentReturnGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentReturnGetParams
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentReturnGet(ctx, params)
+	return err
+}
+
+// OpenpaymentSubmitGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentSubmitGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "order_no" -------------
+	var orderNo string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentSubmitGet(ctx, orderNo)
+	return err
+}
+
+// YipayNotifyGet converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayNotifyGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params YipayNotifyGetParams
+	// ------------- Optional query parameter "pid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "out_trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "money" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayNotifyGet(ctx, params)
+	return err
+}
+
+// YipayNotifyPost converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayNotifyPost(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayNotifyPost(ctx)
+	return err
+}
+
+// YipayReturnGet converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayReturnGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params YipayReturnGetParams
+	// ------------- Optional query parameter "pid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "out_trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "money" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayReturnGet(ctx, params)
+	return err
 }
 
 // AnnouncementPublicList converts echo context to params.
@@ -797,12 +1332,40 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/status", wrapper.CarStatusGet, options.OperationMiddlewares["carStatusGet"]...)
 	router.GET(options.BaseURL+"/endpoint", wrapper.CarBadgeGet, options.OperationMiddlewares["carBadgeGet"]...)
 	router.GET(options.BaseURL+"/api/public/status", wrapper.StatusPageGet, options.OperationMiddlewares["statusPageGet"]...)
+	router.GET(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyGet, options.OperationMiddlewares["yipayNotifyGet"]...)
+	router.POST(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyPost, options.OperationMiddlewares["yipayNotifyPost"]...)
+	router.GET(options.BaseURL+"/api/payment/yipay/return", wrapper.YipayReturnGet, options.OperationMiddlewares["yipayReturnGet"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/submit/:order_no", wrapper.OpenpaymentSubmitGet, options.OperationMiddlewares["openpaymentSubmitGet"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyGet, options.OperationMiddlewares["openpaymentNotifyGet"]...)
+	router.POST(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyPost, options.OperationMiddlewares["openpaymentNotifyPost"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/return", wrapper.OpenpaymentReturnGet, options.OperationMiddlewares["openpaymentReturnGet"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
 
 type ConflictJSONResponse externalRef0.Error
+
+type OpenPaymentAckJSONResponse OpenPaymentAck
+
+type PaymentAmountMismatchJSONResponse externalRef0.Error
+
+type PaymentOrderExpiredJSONResponse externalRef0.Error
+
+type PaymentOrderUnknownJSONResponse externalRef0.Error
+
+type PaymentRefusedJSONResponse externalRef0.Error
+
+type PaymentReturnResponseHeaders struct {
+	Location *string
+}
+type PaymentReturnResponse struct {
+	Headers PaymentReturnResponseHeaders
+}
+
+type PaymentSuccessTextResponse string
+
+type PaymentUnavailableJSONResponse externalRef0.Error
 
 type ShareBadRequestJSONResponse ShareError
 
@@ -813,6 +1376,541 @@ type ShareUnavailableJSONResponse ShareError
 type TooLargeJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type OpenpaymentNotifyGetRequestObject struct {
+	Params OpenpaymentNotifyGetParams
+}
+
+type OpenpaymentNotifyGetResponseObject interface {
+	VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentNotifyGet200JSONResponse struct{ OpenPaymentAckJSONResponse }
+
+func (response OpenpaymentNotifyGet200JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response OpenpaymentNotifyGet400JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentNotifyGet404JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentNotifyGet409JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response OpenpaymentNotifyGet422JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentNotifyGet503JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPostRequestObject struct {
+	Params OpenpaymentNotifyPostParams
+	Body   *OpenpaymentNotifyPostJSONRequestBody
+}
+
+type OpenpaymentNotifyPostResponseObject interface {
+	VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentNotifyPost200JSONResponse struct{ OpenPaymentAckJSONResponse }
+
+func (response OpenpaymentNotifyPost200JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response OpenpaymentNotifyPost400JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentNotifyPost404JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentNotifyPost409JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response OpenpaymentNotifyPost413JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response OpenpaymentNotifyPost422JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentNotifyPost503JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentReturnGetRequestObject struct {
+	Params OpenpaymentReturnGetParams
+}
+
+type OpenpaymentReturnGetResponseObject interface {
+	VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentReturnGet302Response = PaymentReturnResponse
+
+func (response OpenpaymentReturnGet302Response) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type OpenpaymentSubmitGetRequestObject struct {
+	OrderNo string `json:"order_no"`
+}
+
+type OpenpaymentSubmitGetResponseObject interface {
+	VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentSubmitGet302ResponseHeaders struct {
+	Location *string
+}
+
+type OpenpaymentSubmitGet302Response struct {
+	Headers OpenpaymentSubmitGet302ResponseHeaders
+}
+
+func (response OpenpaymentSubmitGet302Response) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type OpenpaymentSubmitGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OpenpaymentSubmitGet400JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentSubmitGet404JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentSubmitGet409JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentSubmitGet503JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGetRequestObject struct {
+	Params YipayNotifyGetParams
+}
+
+type YipayNotifyGetResponseObject interface {
+	VisitYipayNotifyGetResponse(w http.ResponseWriter) error
+}
+
+type YipayNotifyGet200TextResponse PaymentSuccessTextResponse
+
+func (response YipayNotifyGet200TextResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type YipayNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response YipayNotifyGet400JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response YipayNotifyGet404JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response YipayNotifyGet409JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response YipayNotifyGet422JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response YipayNotifyGet503JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPostRequestObject struct {
+	Body *YipayNotifyPostFormdataRequestBody
+}
+
+type YipayNotifyPostResponseObject interface {
+	VisitYipayNotifyPostResponse(w http.ResponseWriter) error
+}
+
+type YipayNotifyPost200TextResponse PaymentSuccessTextResponse
+
+func (response YipayNotifyPost200TextResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type YipayNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response YipayNotifyPost400JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response YipayNotifyPost404JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response YipayNotifyPost409JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response YipayNotifyPost413JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response YipayNotifyPost422JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response YipayNotifyPost503JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayReturnGetRequestObject struct {
+	Params YipayReturnGetParams
+}
+
+type YipayReturnGetResponseObject interface {
+	VisitYipayReturnGetResponse(w http.ResponseWriter) error
+}
+
+type YipayReturnGet302Response = PaymentReturnResponse
+
+func (response YipayReturnGet302Response) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
 
 type AnnouncementPublicListRequestObject struct {
 }
@@ -1339,6 +2437,27 @@ func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	// (GET /api/payment/openpayment/notify)
+	OpenpaymentNotifyGet(ctx context.Context, request OpenpaymentNotifyGetRequestObject) (OpenpaymentNotifyGetResponseObject, error)
+	// OpenpaymentNotifyPost OpenPayment notify
+	// (POST /api/payment/openpayment/notify)
+	OpenpaymentNotifyPost(ctx context.Context, request OpenpaymentNotifyPostRequestObject) (OpenpaymentNotifyPostResponseObject, error)
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	// (GET /api/payment/openpayment/return)
+	OpenpaymentReturnGet(ctx context.Context, request OpenpaymentReturnGetRequestObject) (OpenpaymentReturnGetResponseObject, error)
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	// (GET /api/payment/openpayment/submit/{order_no})
+	OpenpaymentSubmitGet(ctx context.Context, request OpenpaymentSubmitGetRequestObject) (OpenpaymentSubmitGetResponseObject, error)
+	// YipayNotifyGet EPay (yipay) payment notify
+	// (GET /api/payment/yipay/notify)
+	YipayNotifyGet(ctx context.Context, request YipayNotifyGetRequestObject) (YipayNotifyGetResponseObject, error)
+	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
+	// (POST /api/payment/yipay/notify)
+	YipayNotifyPost(ctx context.Context, request YipayNotifyPostRequestObject) (YipayNotifyPostResponseObject, error)
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	// (GET /api/payment/yipay/return)
+	YipayReturnGet(ctx context.Context, request YipayReturnGetRequestObject) (YipayReturnGetResponseObject, error)
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx context.Context, request AnnouncementPublicListRequestObject) (AnnouncementPublicListResponseObject, error)
@@ -1381,6 +2500,212 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// OpenpaymentNotifyGet operation middleware
+func (sh *strictHandler) OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error {
+	var request OpenpaymentNotifyGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentNotifyGet(ctx.Request().Context(), request.(OpenpaymentNotifyGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentNotifyGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentNotifyGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentNotifyGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentNotifyPost operation middleware
+func (sh *strictHandler) OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error {
+	var request OpenpaymentNotifyPostRequestObject
+
+	request.Params = params
+
+	var body OpenpaymentNotifyPostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentNotifyPost(ctx.Request().Context(), request.(OpenpaymentNotifyPostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentNotifyPost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentNotifyPostResponseObject); ok {
+		return validResponse.VisitOpenpaymentNotifyPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentReturnGet operation middleware
+func (sh *strictHandler) OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error {
+	var request OpenpaymentReturnGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentReturnGet(ctx.Request().Context(), request.(OpenpaymentReturnGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentReturnGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentReturnGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentReturnGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentSubmitGet operation middleware
+func (sh *strictHandler) OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error {
+	var request OpenpaymentSubmitGetRequestObject
+
+	request.OrderNo = orderNo
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentSubmitGet(ctx.Request().Context(), request.(OpenpaymentSubmitGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentSubmitGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentSubmitGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentSubmitGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayNotifyGet operation middleware
+func (sh *strictHandler) YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error {
+	var request YipayNotifyGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayNotifyGet(ctx.Request().Context(), request.(YipayNotifyGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayNotifyGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayNotifyGetResponseObject); ok {
+		return validResponse.VisitYipayNotifyGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayNotifyPost operation middleware
+func (sh *strictHandler) YipayNotifyPost(ctx echo.Context) error {
+	var request YipayNotifyPostRequestObject
+
+	if form, err := ctx.FormParams(); err == nil {
+		var body YipayNotifyPostFormdataRequestBody
+		if err := runtime.BindForm(&body, form, nil, nil); err != nil {
+			return err
+		}
+		request.Body = &body
+	} else {
+		return err
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayNotifyPost(ctx.Request().Context(), request.(YipayNotifyPostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayNotifyPost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayNotifyPostResponseObject); ok {
+		return validResponse.VisitYipayNotifyPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayReturnGet operation middleware
+func (sh *strictHandler) YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error {
+	var request YipayReturnGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayReturnGet(ctx.Request().Context(), request.(YipayReturnGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayReturnGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayReturnGetResponseObject); ok {
+		return validResponse.VisitYipayReturnGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // AnnouncementPublicList operation middleware
@@ -1670,132 +2995,187 @@ func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xH3bjiNHltivBNILiIVNspKsao2aDWFc29KOetyabnW1dtbTlJnBzCAZU8mIVERkVXOkBvyyNrCAARt+",
-	"8QcY8Ith+NV+8McsIO9vGOdERGbkhVWsy3gGGKiZGRmXc7/FqZ+iTO5KKZgwOpr/FJVU0R0zTOGvl1S9",
-	"yuEfOdOZ4qXhUkTz6P2WEZplshLmM014HhNBd4xIRQTPruDfkyiOOAz9sWJqH8URPIzmUUYVz6M4UuzH",
-	"iiuWR3OjKhZHOtuyHYWV2Ee6KwsYO43iaEc/vmZiY7bRfDr7Io52XNS/48jsSxiojeJiE3369Akm1qUU",
-	"muH2/4bm79iPFdMGfmVSGCbwn7QsC55ROM7pHzWcKVgYTmsoL+w3OazAxTUteL5UbrY4YkpJFc2jkmp9",
-	"I1U+Jzsu+K7aEbsbUuA2Cdfkiwg21pzwrxRbR/PoX5w2kD+1bzU82kmxdD+XX+MqeLA+BtxmYIkdLdZS",
-	"7VgOOKBkzVmRw3O370n0KY5eSrEuePZYUGhmqnIJWy+YYXkACnxDtlQTWihG8z1ZMSZIM/TpwXCJS94E",
-	"S9ar4Zkvt1Sxh1KBPfB4Gkc7vfGkTGoGIQtLzYsIIF0T9NFnxL0dPNlFsJBUxGwZWcl830UqTvJeytdU",
-	"bdjjjufJyS9jpCQFTvtERwpp1i+CC8DxqMAzaqaumQLhwkqjmyN+L+g15QVdFY88JSzAM0YM25VSUcWL",
-	"PamCyZ/wrDk1dEU1g3NWQjGabWEJPNTDUNZjRgDj0ki5tIhqePEWZP5ZZdE98PpglPagEOIvFEe3Yzr2",
-	"QFryPJpHyfS3X33+r7/4/fnfT785+92vvpu9e/b++d8lf/hXL/9MIDtMHvVyXoltWF8HX25ByOsJl4SJ",
-	"vJRcGLKCoeS3l29+B/q3VLJkynCrCzNZAFh+ipiodtH8Q7RRjIkojvasKOQNggOkecE3W7NRbB/9EAfK",
-	"2I/uqNw4KuiKFW3F/VbKYkMNI5eGmkoPfbVjWlN7LL+fdyC/I9BTsoBRbQqBX1dC3oj2tvxHvQUsAP+O",
-	"Kc0dAdllpuHnjQnBhWEbpiJrQnjb5ENnGn/aZv+xg+sP9Uxy9UeWGVS4VL11Z+yiIh9AaEKkILrKMqY1",
-	"oK/eZdLfZRwB9dxFjW4DX8HQBua6v/QicusuIjKy7MpytOk0MVuunUGR+hnSk9YG/ddDeBDS8Iy16eOX",
-	"f/jvv/ynf/zl3/3DL//jf/W/6WAAgRVs3h29nvkWyF9YE7WPgJxrIKoBy/ZNZYhcEyUNih8y8kNjsqJC",
-	"WANLMJaDiafYmFZmy4Rx0qoNljUtNKt3t5KyYFTA9njegsc0jsB4o8Zi+PPzaAjh1oAOwegs8DG+GQK9",
-	"s8WH7fec67Kge2u5j9iuNHtys2WCVEIz00Hw//0v/+ef/+v//uU//od//m//c2gp++B2N8FwpnBWx+9r",
-	"xZiVUlEcVYVRtM3a9sXtxIG+hDt/fVz3Udyg+RYa+crxUZtA3K7x39ywnT6S1TzF1SCJqFJ0D79LL+5u",
-	"ET5xpPmfOqMGud9IQ4vOuOQIMuqArz6mn9Ft0+3jFrAFBnUbcv6YOVvTqjB4zD5VwKiYrJXckWmL0qbo",
-	"8oEfhUeC/6HT557cBrJmxaRnTLtzkpIpXLu9ZtJe9PYFPw0Dxam6Q5Rk9VSPQ16JRtRQkRMhDcms/iO5",
-	"vBGtfVpPuS9OsoJRpZdcDBgJLJMiB/vC8AINsQqkKLnhIpc3RDHNjCajxHK+kIIRVQnd5v6zz4+iLVCF",
-	"Ttq2N/GSFgV4Lbh+Iw+ySikmTGtHrXWfHbcq12+LSh8jfcDSKpUEEY7y5ijoGkZ3y3uBuFm0KrVRjO4Q",
-	"p4BPMNVCeNfYbkP8V7OHcLMDRNymOY+WkE56pxri9G8YLcx2QHk6uzW03eQViNuedYaPe8pCsZwP4Cv1",
-	"4jq10Enfff3Vq8vl9+9ep4A4AJZmJtQgzaptWd9soH46ZCHWHNuaL3QRjjjMdWBh1kOTyXSS3Km8tLeO",
-	"a4h62DTTDiHmbbUqeHbJjOFiMyBy2I7yYnnNFF87u2TZLNuF+u+3zGyZIoptuDbKiiIwcDShgrAxzEXA",
-	"BiOj9O2by/fkFEyeUx/2OsXFxjAgjUlZqVJqRlI7G1PpkRYRLrjEAFILkgc/kDzPllIU+8MngreE5iDL",
-	"8WBSabKje6L5RoA0uuFmSyjxJzluoyGYlkwcsCL9FgYhVsPGe8NEsBtSaab0UQJJc8OWfWvQO12DpK7l",
-	"slTymucurtuXlO4sRHOxKRgCaSwFqb8io/Q3X/uzFHLDxa/9uy8XVZKcZbqoNvgvZrF+lN10qeVbN82Q",
-	"0fQY7qrBdABrbaq7neUwzviOabQvuvwGqLtnYOB7PSC/cZ6Dqx8yMDqs08Gsqhi52fKCESHbzEDYR67N",
-	"MSTX2Wa44OBum8DYIKVpeD92ASEM1sCjkoHflZ5mVIGBlsYkPbUCMkXLKD31UY50KLaRt7lhPGgpYgRw",
-	"wINC3bKWlciP9kb1ZvjsATn3MdXj2ddcVB8nuRzk2aLq7LaA0fndThF+6dyiwU0iWL+VghupDhF1tmXZ",
-	"FcuX1LQ3MUtmn4+n0/Fs9j55Pj9L5knyhyiwVXJq2Nhw65FVhQvvtQirOeOWayPVfphOCqoNmZ2TrayU",
-	"Jqs92lbwIyayyJk2ZM2VNnMYw4RRnOkYx+CHYMrCD29lwocLMbKTaUMVDKmnBH3w/fuXJxNyIewD0A6y",
-	"MgThoDGrkdp/z0mSHi3fvi8BFt/IyhIg/fjKfjU77wu7B4UFCmqYyPZLu5Xm4y9mB+EfckQQhrvD0OlT",
-	"75uSiYtXx5lWlQvexRHK2r6piI97E1UIvuXsfNunkbdMZUwYcB7kGtU4eE0OX87baNPQCADSwWzbQHn+",
-	"fHJ2EG6i2q2GzO4gBlGbdAFaWsHChqtah2tY4TDDDscSd5aNj49UDHF/T/N2jlgvMrS79/KKiddgETSy",
-	"ZEDqM5Z/pkn6E0jQmOz05hMIdn0DlhoIfrQpDMx1i4DvRkzBTGE54eIFGU8Jfu3TYwRVXAlHICMJBu66",
-	"0iz3ggSXI1spr05ekPGMlAWYu3Z84GMk8Xgaj2chqR6pWw5t5rEqJpAo/eilcOJMrgkllhiJQx543Ejx",
-	"A9DF5wOOu+UlVQnPTzB5O3YyG5BSdfhkMHaFwnfQZg7kMQ7SZIRCuRWKbCug5FYFNCBPDp7SbKlBKcLy",
-	"x52w7+Up41lfWwE4hNeOhXghhKxExnZsKIBNq5wzYePq9zA7w0kv/BS4dp1763OuYR8NGX1L1RVI7Q42",
-	"YAB4HTd0TxRzWKOGJLN5koBKJWupCF2BwKVkx0VlMPjWw0ymGDW32RvT98kX90U3E7l2M3aTZ/JG1CEb",
-	"rgnM4PQDbFhgUu0Q5T1/j/t4lOnzIGVv4XvLiTCiOnQgCuZOxm7hpUefyHBTdCyEbylsXlCRMbC2Lqmp",
-	"VE73w5yZPzX+h/S03WRD8SFMG3qJGwZrUWZrm/dk4ouAZTuBL1oUKdFbeaMJN8RIwq6Z2oMFO6oVHOad",
-	"pDmJSYqhghTG2bdjLmz4ICYpunj2ZTv0EcbNaFHAUeATOCp+0rbG7Ig+kx4+3ms+lA2oLZKjTJPbROBd",
-	"Jopd4AicvFQsZ8JwWlhJmucc8ECLt8HOXfynW5IDIMN8GXikPqBDSsrbSvGnuiosmkeZVIplZryVSrPx",
-	"ihpjC+L8XAhtbuVwN5XiJwkZ4tB8NUfUn91aPffFEA/WW+qS6GsGy+iY5HzDDRDaEjz0ifPNx+kLUgn+",
-	"Y8ViklHNxlxoJjQ3/JoV+7bMsYdt7e1s1traWRyVeCxY+d98uBj/gY7/lIyfLyfjH/76r+7k8/oUcQOK",
-	"I+jiloiFDVJgaYtcW+YkOyroBkmTXLx9RUYlBmVjQiuzjS3vxUgvJ3MwxaqSKc0wt2y2bCEU20nDxj4A",
-	"cfH2FRrHC1fcsojm5KeFLWWBfy+iyWSyiD59Sm2sZLIQbYK7R8ViTcStqrUe9TUz3rfg5Sv7ZRcvbsJj",
-	"UfFVvf4xrsAFWIyrAjwLmm25YGPFaA5PMHj9Ai1L54eRFdM8ZyBrd3RPsi0VGzYhXyNeMdRNxX4h6ioW",
-	"wK/1VLQNGnNNCq4Ny8mWKTYhv3EGEEJYk4wqZZ0MDWCGGdEhZTTbLkSppJGZLD7TBDQ2ojNGNjI3kuyk",
-	"YuSKi1zPCRUE1JBBL8UNx+1heoQbsiokWK50ITJaFHYSKuqsU/gJeECpf7F0AVv0D3zI1s6KKUKftbIu",
-	"k7YUC0sw8CIcRU0WYiF+9k7Gz+6YPy/Ez+PxGP8Pr8+ThPxM0g41pmS0onlT4aiJ4y9Qb37sH7UUIGQq",
-	"oauylArU7o7lnC6BftJgpIsTBk8AYstKFSmqxFwxrZdCmiUtCnnDcnisZaUytqyTTjFJdxxjCMudzFkR",
-	"TucXzFnGd7RY0pW8Zssd/bi8pkXVerVihbxZ7rhoXjkDbugr/6r7FRnRwKy2pXU7tluBs1wZR72a5DKr",
-	"QASxnCgg4tjSpw3MgEBBCKcnHSh6LHQe1wHWmKQ2h+TZt3kCWF46sMBTL2GXXDjFBE+NNGV31BXbh4+0",
-	"log31n2YM8FZnhJHPlMgn0qAWJWK/6mNKFry5RXbh6gKHtWjKrNd2siC31t4sLs263cys4Ssq/WaZ5wJ",
-	"s1zRAkxbu3zw/MdKGlp/dwbfraVa8Ty3WwAJ3CI8w5lq7QkpsEuxvOw+aYaVimeOrrdUMXtmF/JonoZr",
-	"2icuKIF8ArJmiTIF4D9yVcdO+Fge8+bnclcZNw3TOswwwrNMq3W4eE0kGHRp70LLZSs7kxXSfWVUpc2y",
-	"YNessCWu8gYnBz96GU7jAX0OgAZgYCi/DZ/6kT126xEYhLvSrh6St5/3Gcy7Y2Yr8xYC/Pvn8D5z1fUW",
-	"Jq0SeSseCg76BSfIGbUIRUPU7JeGOuLsbsVDsPs8QFv3VQjd7jv4zXYOSTUcpWD+LFMk1nZVsX83m1lW",
-	"LJXMQJGuCiunbIDLS6kw5o787bXICe4HrJ4laFzBiqVj0Ea6BA+y2kxfKgZ2AtJkoN3qgB4l4MwpvgKS",
-	"JM13sKBPUSLY5XrNVIO3GeJNgQgq+I47RDW/l+xjxlgecot9jqW6jmdcYdFyVem9FSZyuaNivwQDdlca",
-	"7VZ75vUgmLW0SMkIJXXalCCnJ36khbPX1WhUpA3w9F5kyzXlAQO5X/77MycyfRkDDBNyWf9eul135b9D",
-	"S4OOzhxOMOrWc1g0cC37ZmeozrG8YkibB+PqEHpXl6Or2lPl4MG3NTmG5wJFHkzl6wKH1XjwpqOPcYpB",
-	"JR686X8zoHNtgUmtzIK9OsUV7LZ50tdkOKyvirqPURNZ59CqH+d4hsBqKR9YrKt7YNKy86CreQANPcVT",
-	"PwxWa6kd+N27TtTSQ7bOd+mTsx2BXs/XGtOT1DbeYy8/AY47ojiK+/coWmIOKwiGJFcHx+5t56k3q2CW",
-	"QNi0ftaypj5RS9Q0NV1W0jiqA0mCMalQVDSbDSRFp64JgNqXB8DGLbOvfhCqxcCtbow+W0BadsYEVlRk",
-	"i1BaFp97Zg0+P0OwdmNoIJ207QzAaWBmhLtqWxlulQEjA5bs2xgA25ZetlVZQxbCwBu3lwP6euBNsM1D",
-	"2tonD5btU7UUeI2qhjJ7qshBoqaInpBv0KY7jwe0sc0i9bRrO47YVwft2E0cfRxv5LgfuB8OxlyQbbWj",
-	"ovHtnUcfE03XDCOiW3kD/0UzBD3WdvRpMPgxWKPYXA366ba7lzkZ0UJLnyBL/37sSqPHr/KUbBnNmTqJ",
-	"SamYBpNIChJWvrTLb267g3RX1MvzPoZHjoixfO+KlroArqMeAKkJ+Q4UCKE7Wz5NFSNO3RFULaQSvFND",
-	"9FPkddH8mavfDnM7rZxDENAHQM8auLtS4nN4JGvMNRn2eUQzw6+ZFRO5U3Tz6exZckxotd5iFwDvgCkE",
-	"F5vW+ci3dE/WtCiIxutRxZ6gtid/Ykq6cIwYr/Edkp0mmhlTsE49swXHMZXUd2XDZg/Jhu1cQK1PzgCx",
-	"z7Qv93RmVisfJrq5I4Tsv3S/J5ncHZMj2ihZlQeZyu0CBw0t3gPc3QUunTTb7CjolwUVTmQPJ9vqXLXb",
-	"MRaX29LuZtfsmql+vu1X42Q6TqZPkG/rsEp3jz4oackx24JhkxMtyZq2ZeL5cUCxbHjvKsd30l2qrUuC",
-	"7jmBq3v8ZA3VW8v8dY0TDOwqnjMywkp/8k//+O+x9B/+u1aMnbjkb9rBdfoCXxO6NkzdUJXrR19ZcobN",
-	"ncXCdT4Ja2+5IFRfaZu8Je/fvH+LEdbjqpQDs2awJlQbgi9J8k//9j+fo1t9efmmLvYFig4GZQXlu5jo",
-	"KtsSqokvWvxMx2RHS02kMJLwzpWx8E7N+V0lIaEI7273u0YOE11iWKFPw1buH0HFYYqrn5M6IoEcZJeQ",
-	"I4Kar8YHC87T5dOWbD9ST7+TxWDaON9xkbpMlKV9FzN+YaN0qa2BtxKAG8wPBKO5wvwAmHshkTtFi7N3",
-	"avTsm7vSwgHXDhgYqQ0dWjYFUsfcSH9rPjW2qkx4tDApwZU920KMzpOzkxeEkuASCS6QUUEE48hgvvBf",
-	"SPtdOK3LwOCcABD4uRDO6dBEG1n6GopJK+BRmyHeURm+iFIPG2hZwsVa9iH1tXMbXWWSwBu5Mohv6TmY",
-	"l4XZxrYQdqwqMC5NVdr0NCYkieaGoTHCxUZPFuJrm6OqtC2PDdKYYSn2oUxkTBZoYWIq0gLClX00l77d",
-	"whdvXwVF9b5q/1McyZIJWvJoHp1NkskZOh1mi7RySkt+ar8/pUH2H19u2IECpdZIcrOVmhFfvwF2vq2v",
-	"AJjYd1ga427AcZEVVc40EfImJoLd1HXFZEQN2UltyDRJULaBAYn+46scKDlY1d7IwRKITgeaWZLcr7mB",
-	"K5T4ENZ4uXKMepIHV10NG+Ltypq6ZupQvROYVNNWLdKhOiJPGofLgMKqn+ENffrhoc0XetUpB/ow+Gi1",
-	"o9sWNWGjimfJ2aGla1yfhr0KsIEDyyrFzT6af/ghjnS121G1j+bRS7dam2gBXb7oBwBHNxprB/0drx9g",
-	"ypA7dHD7yzFGmzz99TBLmr9hj6fMW6+VOVOkdRnFPQuuarknw5eoXCOo5nZTeKWpc4Ppg79NEV6hsDcm",
-	"6msSn34YFD/H0VLnjt0B0vFYILQ22kqsR1ckKzigGQHy9FT0dkC4H0c3tV4+KE59JUt9I6xVRuxKIKym",
-	"xPJ6jEOheLUF7UReM1UX3fcFZ1PN/hRU2dS/f2hfWjl0U6W+c/KhKXyezuqy5FAKTQNZBgQ9nX2K7/5o",
-	"2vloCoTohGZ4WwOvaNQXMOytC0fU9c2KOtqB1yPC2xDPn0/O7iEbgysEB2jZAzImqz1x3aWelGbtFsZu",
-	"HdBbVWG8g+OIzHUfqOl4SxULiLi+5VZKbYbK34s9uZHqSqOhFt9+8+1F4ORZ69iW+JwnzweIFlZ+ieqz",
-	"Men/Rto7/cdTa1AXSMeFFJsx7mwc1OyFwSs0wR+q/8JCx09tXwZE7ace503vdxZ/7bGOpd0j0jfthS+S",
-	"OtBnT31XpC8ZgtTx7BDc5zzAD22SuaGauMMhZ5xbOXU7ZwSN5/CT53d/Ujfpgw+mR3Bf3UjsyQ0VPC06",
-	"CdYebgGkrWyqssukfUUzwE9WIjyFFmjZHY6670EJPsZ0qMEgpq2eXiL6yM8BGBNteFHg1UMjyYp5AjwA",
-	"e3dz9rB47F2+hc1Tw1dFHUHDusa5rV2EkXkTWhsJaUjOcsACy7HA3Na3ErleCMujxGVAayVCUiydww50",
-	"vXYcL0JvnWPMiTVViG7sQnBN5CO7MmFZEM/qjSxE6qC19C+cyTTUCYk4n9kqiIUA59g6wXMynoJLvNOb",
-	"ReQd4jahu345tW/4YMWxsbdEbLebaXI0gXca9hylCZKH9FhMmqZkTfukD2GzLWf+OwXgRXe7i1XTtOpA",
-	"06lSWdO+B5G6K9I0SVrdzoL2ZL4bWbsF2X1heahfp72J6g9/vJ7odik9Vva3m38eK516/TRvdTTgUIPi",
-	"AFvEJUkS3Nk/OWC61RUQh9yOoV6Gv7188zsySrfGlHp+esp3m4muh9VT/rpSxZeTySQ9mZMUG96kZIS9",
-	"Ck/ihUhdL8GUjGyXw5OYpN+H1UsjxfITIlVs7VDgebyo7A+K4/FJuhCjujdi7GTzLEmIttlm23tRMQEe",
-	"6smE2CvsK1Z44YfOGuae/5osItcbcREdEBrY9dGqxrAl84dh7DZDTm3LZuCQxzI19ousGz+6Po8DzR0b",
-	"H8Z3HOo0X5wezWC21+UBiwwh/Ciuenr+eCNCrWYLHqkmlAQkbSkjZJi60voQx2zr3kuD/PKOlVIZTd5K",
-	"DeR4+d1r9L/fsZy7TUzIhXNnniVnjVI90HP0hf10IVbMdx6zBRK2hAlj8LlktgnTmro+V9bxx7ntyq5L",
-	"UybFmm8qxfIh2rZtpZ7C6GsaUVnn2fWVCps+1T4EDnhwNMi1wjoYBbK9bUVui/I9jKlipCpDs/FBZ3MN",
-	"rvzp8CRNXKBVpvNnOOBFXSZDclaCdBMZdvi17elu4w07qbvy1IOSn4yzMHLlCN9yQdMS4LDmwASStUQJ",
-	"dxdgKSm4uCKjdi+jkznBbndYplM6KbZ0KZ6UZFJecWbzPgBrxTKDhnd6SssyJaMUm1yRBMxJigaFu1QA",
-	"0KCkdV3oiu3JKNVXY1RN2JR9IXyI8Le/f++BYotssJyA2pYEY8tVWymvYN6Gl8gofXPx/ftvbEM0W5y/",
-	"EKnEgstKFbUJe0IKmdHCdUPwi4IVvV7P3e01+24DLO2KpWDB2CZIwDrGo06b/NwIfQ8QDnWKXQrntLgl",
-	"ThC3imXSBlQ0STeKCpOCQMTNBtUS/rLSnkh0gVwnCJ/cs8XRw3b2nNjrS8HlBHiO15jQBn8pc6bnJOgO",
-	"QUZnyazB5ckd3SLOk6ltCtGUeCwENogAX6we5ud0D5aeaiw2nMylpnYtOFYFxYQVmpHz5OxkSDxiIw1s",
-	"qTGo/A8WzdjTjDzxSUUCcnvhm501XS8A19QANdTo9/3ITg798YaQ6qPhv9mgr8bl5vxvk+P+9/zjd52r",
-	"oOfJ888H8vC93i+KrZkKDFIyogWnQDopNuXHmnfnSoBtSGuLbvjPVZB3SLcwoQ4re8ruQhhUzLatlDT2",
-	"HnLMsLac6VPTLgTJ8a80sIJvOKpb22cCOxDVAoZqkv7arfJlegsOXB3BEPgzqsZDfzbjToBeAPSwEYu/",
-	"HHDXX/D4Cy0fdPl9zA665vFZMnugz+v+rIBzMY/WuL2uOUPBp0Z+4SXO5CQmXsjYEIwlnRf+L0SETWzc",
-	"N+OZlcsHpJSVSQBsW6qKwHgt7bkHak6cLrTyuaFWK+02/Br8Lr8bt+IYd+WXnRxAHEw8WIFzycz4Jerm",
-	"Q42FUIF7/e0ghZUvJ4cW62r/L/9w9Xwymbwgb6nZfnn6gnxLP44vNuzLLz4/T5IX5Btjyjei2L8gl3TH",
-	"LrlhX76mH4eqOR4aGp4+7q9aHGw29KT0iN1g7Ep6YLEa8Y2WqS9pcePpcXriXLizBx155o+8l5UiXaX8",
-	"9Of1eqCn/VvcJeRdDPbk2bR2F1OLFtjKRnqTjpZl43WGnqapz+4M7TuywqntLJzOB4K4aPyu5DXDuslJ",
-	"LcBtLGbuNB/v97leiFaja5JauT/35WoCTcihJtHYP9k1ccNrMhosqbTuZpyCod9uykzN3S2vSdpuipzO",
-	"F0Lfq7nziBIFHgBuykfMVvumnYviGKHm5mQhDneCbsebyX3DzWFW5S8TOmr3PLd1HUEHbdtP3OX9niVN",
-	"B29X6NxpuP2rWXKvaPfhZE67I3iT1HlwkDY5f5zY7vcffaI/P/Q72QnY2izSFljRJkvwb7T9fwuJhcEv",
-	"161hMPSF06prT6+VKsA0QJJ0Y/uh4+GEVtv7HbX6C8akloqTxrIMpGLfQL28I29WYuXqaLB/bRxG/IK1",
-	"fclpWPwQ7McCpb+V12BlMY0lqmFMxtFz/b0LpfQn+NtOtaj17V0F8UAeMgSSTTgOOGRD1aatz1wh1Q+f",
-	"/l8AAAD//w==",
+	"7H1dbxw7lthfIToLuDVb3apuSbbVgjHR2Hfneta+1rXsnZ25fdPFrmJ3c1RN1iVZkno8BuZlE2CBAAmS",
+	"h/yAIHkJgrwmD/kxA0z2bwQ8JKtYX62SrDuTQfYCF1ZXsfhxeHi+z+GnQcy3GWeEKTmYfRpkWOAtUUTA",
+	"r5dYvE70HwmRsaCZopwNZoMPG4JwHPOcqScS0SRADG8J4gIxGl/pv8eDYEB10x9yInaDYKAfDmaDGAua",
+	"DIKBID/kVJBkMFMiJ8FAxhuyxXokcou3WarbTgbBYItv3xC2VpvBbDJ9Hgy2lBW/g4HaZbqhVIKy9eDz",
+	"52DwK5rh3VvOyK5j1ls9aZRhPWmMEhLTLU6R6aFr0lvor2OS4TgMaxN92jmzb6DDtollgid5rCwgV0ht",
+	"NDwTIromBf+0z+mC83SNFUGKZ6M8q85uetI9vXe5+iBwQr7hzUm6Tp9IMy/E8u2ye3o8Vwul+1ow3jXN",
+	"n0/D6dPJNHwanh6FYXj+7G+n3746fVud79Pjzule0A7c3BIRbzBTiCZd88sADdt3NJz0nsIlXbP2Obx9",
+	"dYIkXTOsckGQeb8kCcJLfk3QMOU3RMRYErQhtwdds9QddEwzXD2NJ2SyDJdP8XH8fHVKpskRPl6exE+T",
+	"Z+T56l5L+ACv6suI3r46ifZNbQFdts/v7auT3seiE+k0IDXS3eDdE4mUwEziWL+7A/vuwDyHd9NpY6+B",
+	"yuyb5qXCKpctwPrw/vzVV4vLjy9ffnV5GaGbDWFAZ/bPUZru2udZ6bI6z6Np9zRbNxOIDN5tCVNIf4iG",
+	"EU518yhA0c2t+WM8Hnfi4p69Nh3dPcHPmvDLjDNJAII/w8l78kNOpNK/Ys4UYfAnzrKUxlhP/fA3krPK",
+	"cHplCtPUfJPoESi7xilNFsL2FgyIEFzoc46lvOEimaEtZXSbby2tRynME1GJngPoynX9lSCrwWzwLw5L",
+	"znho3kr9aMvZwv5cfAWjwMKa0LaT0UNscbriYksSzSMxWlGSJvq5nfd48DkYvORsldL4S0EhicqzhZ56",
+	"ShRJPFDAG7TBEuFUEJzs0JIQhsqmjw+GSxjyxhuyGA3W/C4j7MIg5Xl8db+VCxITeu1EiN5Trw3ZsXeM",
+	"K7rawcw3mCUpSdAwFiShiiSI8ZsAFb+WZMUFCczOMs5G+tAjc66RILHmlskBLNeNC0LIWyq3WMWbL9xv",
+	"e6YXRrJZbF2v5b6rqtyDErpaESHRSvBtKWc8kT/SMbBDd416pmG90SeSygKoPrTe6XZf3WZGXHwUWMHQ",
+	"C2L7rELKCDf6lLj3Pw5YzDh2DJQzvTX9YPGRXTF+wx4VFrnts4QF40jm8cbM80eAwTd+/2gIIi+VBYva",
+	"ErXhycGdEHlPVrl8NMQoBLaFpcw15DBk4Yn0JDsq9VNkWv84qFIZ7EZwttbEZkulpGwdwGEqJF57zCw5",
+	"KrQ5YELmA/jW8aMe8FW5aBNxOYwbcyZ5qpWCDK+bisuG4MSqkm+42Y8WyekQZ9nhDU5Ton5q0JHxF/M8",
+	"DI9i9xN+kQgN/cYRuqFqw3OFMKsoJSDDtAkqrSPt0UMaAkwJmMs8jomUNcRT5FYdZimmVZQbSNu6fVrl",
+	"2xaJ6U/MnD4yfI1pipfmqDzCoTJHeZFQqTtNKsKZf9jRTkuR7kARZlr/OEeqNnJ1TDBkcKWRe0XXuSAJ",
+	"AFBjdoIVXmqtjUqUM0FwvNGfAAAvN1iQh4q0BmajSTDYyrUTvr3zOzemk/lAj1xYT3rDBubWCZFzbyC7",
+	"0CVPdnUJFTr5wPkbLNbky5bnZGM3jOIcpdDtIy3JF8DdIDCAXh5msEZJxDURCMcxyZQsl/jgI1BfpR6A",
+	"xgQpss24wIKmO5R7nT/iWvch5sO2rHGeNRgXivOF2ajyGO/ZzB9VsbrHvj4eVfP3z9et9u904IC0oMlg",
+	"Nggnv3j19FfPf3n895Ovj7559u30/cmH078Lf/23L38kkHWjRzGc08jXLcaDy43WWOWYckRYknHKFFrq",
+	"pugXl+++0dw2EzwjQlFiOWKqwfJpQFi+Hcy+G6wFIVq63JE05TcADs0IUrreqLUgu8H3gccPXesaNwwG",
+	"KV6StMPYeeksKY2vtkRKbJbl5vNeK6MDrXTzVLeqYoj+ZeThyrTcR40BDAD/jghpBRw7zMT/vLRXU6bI",
+	"2grVpSH8u1o3brXl/AML1++LnvjyNyRWYD3A4sKusb4VScuGhogzZMUOvX3FLMPmLIOBxp67sNFO4JVu",
+	"WsK8xVA2d+LOfICG5rhqsQVviTQqgLGORK6H6KAywW5hKRhowSgmVfz44z/8tz/++3/847/+hz/+9/85",
+	"aLOZ+TsAwPImb5de9LwH8ufGH9LcgELuaUDiXa60xCy4AvKDhq5pgJaYMSuIEJJo+VyQEc7VhjBlqVUV",
+	"LCucSlLMbsl5SjDT0zM2ch8LteSPldnhp8eDtg1n1k/hmfjM8kbW7dAEvXX8tBseEyqzFO+Md2NItpna",
+	"GQNpziRRtQ3+P//pf//Tf/5ff/x3//af/uv/aBtKddo3S5+UokYBced9JQgxVGoQDPJUCVw92ubFfuQA",
+	"bdCuv1hu4OyixTbvwZFX9hxVEcTOGv6mimxlz6PmMK4AyQALgXf6d+bI3R7iEwwk/W2tVevpV1zhtNYu",
+	"7IFGNfAVy3Q92mnaeewBmydQVyHnlpmQFc5TBctsk/XXJDB2p0kF0yZgsKZbjSKTEP4DD6N9sg9k5Yhh",
+	"Q5i260QZETB2dcywOuj+AT+3A6X0QbRikuFTjRPympWkBrPEqjjA/1DCb1hlnsYt2yQncUqwkAvaosdf",
+	"kpizRMsXiqYgiOWaiqIbyhJ+gwSRREk0DM3JZ5wRJHImq6f/6Gkv3NKs0FLb6iRe4jTVWguMX9KDOBdC",
+	"63v+jCrjnvQblcqLtM3706Q+WtLKBNckHOhNL+gqgreLe4G4HDTPpBIEb2FP9X5qUc2Hd7HbVYg/mz7k",
+	"NFtABFWcc9vi40ljVW0n/WuCU7VpYZ5WbvVlN36lyW1DOoPHDWYhSELbvHWOXFtHXfT+q1evLxcf37+J",
+	"nDFAEuVzkHLUKq0vJ+AZOJoSYnFiK/35KkKPxVx7EmbpCB5PxuGdzKvwMxYQdbApu23bmKaHprpBpRfm",
+	"013oXZtR8eUdw34D1q4WYrdtpwB3hnmcIarQNpcKkR9ynPrOiKog0i+2IxgY4hJ3hJy4t0gLl2hImTlq",
+	"9JrU5J6X3/yqOtjzVl3GGHoXPWIf0DDiGWGlHa74tC5Tbxe9oh6CgTOa3is+5BFCPrSsQJMFbtnvX+rz",
+	"q4xNDziuXng3lPUERpPpKHz6ITydHU1mk+mvBx79S7AiI0XbpVzZ5fzXo0bW7CpLjDpDmO2MfZ2kkqBh",
+	"lBGmxfkoQNEKU02AjNfdmPWMPRa4M461BpqSZE2S6gr0WHf62oMyBuJBURUeKcoWp6tp3CtMwj/fPqZ6",
+	"iBP4wRn2DBeAbSMFF/kypfElUYqydYvQQ7aYpotrIujKakaLchotyKI2RCBB1lQqYYQhrWJJhBkiI92X",
+	"PajRxbvLD+hQK12HLorgEAYb6QZRgLJcZFwSFJneiIh66mQw4AL88RW62fkBp0m84Czdda9Iv0U40dIk",
+	"LIwLibZ4B84jLQ/dULUBj5BZSb+J+mBaOIt85xRaIVbAxtnjECM3KJdEyF4ikaSKLJr6qCM3radU8kUm",
+	"+DV1vqcm+jtLv6RsnRoP24gzVHyFhtHPv3JrSfmasp+6d9YzJdN8bb1SJmSmj+Z2KfmF7aZNbfsS/l6A",
+	"qWPXqli3n+lD2MZ7IkHDqZ83vXX3NE1+lC0SJPTTOXqXilM7OrWdFTlBNxuaEsR49TAgckul6oNytWn6",
+	"A7bOtjTNt2Ka1O9H1iQN5mL9KANfaXQYY6FVRM0ODg0NjID6R4fOzhq1WVeT6mkYteqq4INoseGAdLvi",
+	"OUt628Pkun3tHjo3d6pxZt9Qlt+OE956ZtO8NttUt07uNsvAl9Yw0zpJAOtbzqjiogup4w2Jr4gTMOrS",
+	"wmQ0nYK0EM7CsFNaYHlqHQwVxCrXuKFScdEhJqZYKjQ9RhueC4mWOxAi9I8A8TQhUqEVFVLNdBvClKBE",
+	"Gtc/fKiVaVUImwo+nLOh6UwqLHSTokvNDz5+eHkwRufMPHCOdICDhPCXyPw9Q2HUm759zDQsvua5QUB8",
+	"+9p8NT1uErsHGSZTrLQsvTBTKT9+Pu2Ev38iPEfAHapWE3u1SnL+up9yV4bTAK1tKqvwuNFRDuBbTI83",
+	"LfI1ETFhykZZaPaqpUq7X9beUcWhoQZIbWerAsrp6fioE25GFtxrBS2USm9bKu6K8lRVFlcehe4D2+7N",
+	"2Jpj3N9W2nb6G5y3Lrm6Qdpm94FfEfZGSwQlLWmh+oQkTySKPmkKGqCtXH/WhF3eaElNE36QKZTuaw+B",
+	"r/tstJhCEkTZGRpNEHztHPSIl8FkQ64FXIiLcoQEhkMbzq8OztBoirJUi7umvWflCIPRJBhNfVTtyVu6",
+	"JvOlLMajKE3/CbPkjK8QdkEtdvOeSIvxLdCF5y2mQ3OWRM7cedKdV6230xYqVRhwW63nQHz3aK2wAGgk",
+	"0RCIcou66hhQuJcBtdCTzlWqDVZARWra5b1X2LQzCeWOvjQEsG1fTTpMYdqpmdAZ+uoC78pwuzIrCQ0x",
+	"26FVLkDjYJyNjDepDGBRpXaLJJhAIaxQKBedVobTKc4PmvixdelDd9l9HI+4I7smqCbDVD9ot3UY3nhX",
+	"M2mTT/q0Wziv2V2L6phnm8IfVHMYqh+02ySak2hPZGjgS02jOGeM5ywmW9LmcsV5QgkznuB7qCl+p+eu",
+	"Cxi7iBZpUnpFbhUavsXiSnP52un1LC1IEHvKsULhdBaGWgRDKy4QXkIMI9pSlitwFzVNjIJgtU8+nXwI",
+	"n9+XPOjD0WpSu9zwG1Y4GahEugcrT6wgOA4RlnRRqtMPMI8vEpUfJBwa+O5ZkY09by4Ia/E4Jnto7xev",
+	"SFGV1iTKt1hPnmEWEy2dX2qilOBdOyVPHnv/2+Q6M8kS432YlvgSlAesgpmVaX5/v0N87h3Zmm0Vp2mE",
+	"5IbfSEQVUhyRayJ2WuMZFgKRDdk8CFAEpqVItzNvR5QZc1OAIjAJmJdVU5nv6cFpqpeiP9FLhU+q0rtp",
+	"0Tyk3ct7Q9v814UE20uU3UcC7xJpzQA99uSlIAlhiuLUUNIkoXofcHrhzdzaC+tBpBpkEOGBWVIYGlGG",
+	"aVWI+lQkZQ1mg5gLQWI12nAhyWiJlTJJZ64vk11m6HDd+e868Q9EV3/FiSg+25tc3MbsyinVUfQN0cPI",
+	"ACV0TZVGtEUUoGhsbTmj6AzljP6QkwDFWJIRZZIwSRW9JumuSnPMYhvWfW9qR8Egg2Xpkf/Vd+ejX+PR",
+	"b8PR6WI8+v6v/+rOc16sIihB0QMv9li4jFELgjH5yhxOtMUMrwE10fnFazTMwIgfIJyrTWDOXgD4cjDT",
+	"onueESGJk9DmTJAtV2TkDFbnF69BmZrbcMz5YIY+zU3wpf57PhiPx/PB58+Rsa2N56yKcPdIGCyQuBJn",
+	"3cC+ssf7hmi+Ml/W98V22HcrXhXj91Edz7WGsUy1JorjDWVkJAhO9BNwdpzZHBLQ29GSSJoQcJLiHYo3",
+	"mK3JGH0F+wquEcx2c1bEXer9NZqtNE4GKlFKpSIJ2hBBxujnVgACCEsUYyGMUio1mHWPYMAgON7MWSa4",
+	"4jFPn0ikOTZsZwDHSN1wtOWCoCvKEjlDmCHNhhRotbY5TA8c+lShZcq1poPnLMZpajrBrIiT8D/RGnPk",
+	"XiysgR+kWmfiN71CUIuLszAqtjQYq4cgWuu0GDWeszn7nVNKf2eX+bs5+91oNIL/9evjMES/Q1ENGyM0",
+	"XOLEV3rs+dLszbX9jeRME5mcyTzLuNBsd0sSikHSj7yW1q7sPdEQW+QijYAlJoJIuWBcLXCa8htwSUaS",
+	"5yImRdKGfmTzhxZbnpDU784NaN3sC0hxX2zx7eIap3nl1ZKk/Gaxpax8ZQW4tq/cq/pXaIg9sdoEg2/J",
+	"dkkE4rmy2CtRwuNckyCSIKGRODD4aQx5mqAAhKODGhTdLtQeFwb5AEXG5+iOb/lE77JLHdNPHYVdUGYZ",
+	"k36quMrqra7Izn8kJYd9I/WHCWGU2K86ctYiZHFronErZ5rmckF/W91FnNHFFdn5++g9KlrlarMwZio3",
+	"cX/Vd63EzWRqsFzmqxWNqZ71Eqda7jXDe89/yLnCxXdH+rsVF0uaJGYKmjxXsFJRIipzAvSsozPN6k/K",
+	"ZpmgsUX6DRbErNnaz8qn/pjmibVwwSHShGgBBIckEZATY9sBymQOoJNNF9tc2W6IlL67Wj+LpVj5gxcY",
+	"BBa86iwkX1RcfXHK7VdK5FItUnJNUpOxwW+g8w2JrxZ+Nw7QxxrQGhjgF6rCp3hkll15pKXFbWZGb+B+",
+	"S4JpMeCJHtBmhvk7496f6vexTYk3wKrktRuiklLNlaCDhGCz0yC+qt1CYYu19Tk60Nafe/tZf+WDvf5O",
+	"/yZbu3sFgDkjTSB4I1RfmPARs/QJIH012ca9m07Nkc4EjzW3XqaGGBqrqyOFviMIiIhjVQcwfS1aLTRb",
+	"ZyRd2INekjDvQVzoAgtBtDACuO2x0MLKjJHWGAVdatRG5Xd6QOc3h13iqxWpQaCWHui/sjntGgxyq9XA",
+	"5juX7+6/ylLMFl5oXePdSpASpIBpQpPalG6pRa3y94LcxoQk/sE3zyGJxh5/G/K7WOZyZ+giX2wx2y20",
+	"oL7NlLSjnTh+r8V3nEZoCBwpKpODogPX0my1k0lAeIrK/ZM7Fi+KCCKgBfaX+/7IUn8fCowvit8LO+s6",
+	"n7OYUWJEA5JA42UXhOv7qfHTZqyCqcXlXIIFmkrEVytYs6eBN6VzX+qBuMk2ocdrV3im6iIPaPQNiWcQ",
+	"DGoCD1i9PXnH68oF/LdLO96bmtgCXbTKOt6b5jctoomJHC3YujdXy8K92ZZPmjwdmjWZcv0x8GSjQxtG",
+	"bPVzH1gVNqwHq3Nh3WlWe1DnwXobGiy4eOiNVmHA+nej6EmFI5sEnoWLeaixtqK/SpsGazJmMVOiRe9x",
+	"jfcMgmaCZIVQQ2BOG+2t7bF9W3vqpE/di0erKj8LUlWsqEKpymBtQ6gs1mlCBKY7n9KUk/UITS1gWQO1",
+	"SU70Ma5Ix8UDX0DwrA+lbGwyQ7JaG0+eHJjYropgbJ8Zudj14I1dilyAJ1WJS++pJ3D5s6rKW3aUFnEL",
+	"Ahob0paGbUUQMeHWbbJSyxs7lw4BpeWNN80u8cT55BbVVVUklmKrSsxscDILiQIjGjyi3DZZe9wiTxjn",
+	"W0M+gD66S3J01S7pqu/SFLa8h83COV3ih/eqWdOgS/iov4JMtIo1ucntqha8YHA7WvNR033TbpI7R5t8",
+	"i1lp4bF2nQBJvCJgF9/wG/0vyIlgt6jaIFtNYK25FWVK86d9BbASNMSp5M6tHv39yKZ0jV4nETJFQg4C",
+	"lAkitczKGfLj5WpR+Xtyp++yfTrSBkayHpa2jzbUsQ7gwvalITVG32r+aHMOJMKCIMvNEXBOlDNaizz8",
+	"NHCsdnZi8858D1/F8+S5dTSgpyXcbQrUsX7Ei50r43JmAxwrek0MFUwsH59NpidhHwN7McU6AN7rM88o",
+	"W1fWh97iHVrhNEUS0rrTHQJhBv2WCG6Ncmy0gneAdhJJolRKanlYBhx9MsDu8olOH+IT3VqzahOdNcSe",
+	"SBckbqXIileU1T2IANl/aX+PY77t4ylcC55nnYfKzgIatQ3eANzdYXE1Z+u0F/SBmBkSK/fnZdgZQ1Kc",
+	"SUkrZ02ubbWeyvY9G4WTUTh5BK9r7ajU5+hM0wYd442W2xIkOVrhKk087gcUcwzvHRv9nttiIEUgxT07",
+	"sNHSn40cvjc9URZ7AuZ9QROChpChiP7wj/8GUhb1v5pNHdgQgKi219EZvEZ4pYi4wSKRX5xqbeW2O1MM",
+	"Cq8iROxThrC8klav/PDuwwXY2fvlNnhSW2skuVQIXqLwD7//D8dg97i8fFekCEDmTNkoTjHdBqakGZbI",
+	"hTo/kQHa4kwizhRHtJbq7ucCH98VSOaT8Pp0vy3pMJIZ2H2aOGzofg8s9h2dTc9kjzACz8cIJ8KLFC1V",
+	"TG899XNaoe09+fR7nrYGDyRbyiLrj5R+cNiZMcdGJnPGUACqwEvktaYCvERamvWR3DJa6L0W2Wve3BUc",
+	"4J3aFgEjMjZic0w1qoOHrDk15yBd5qoS9+a5pqgwa5uz4XF4dHCGMPKSX2GAGDPECIUD5tKFGDff+d1a",
+	"Pxz0qQGif86Z1akkkopnLpJmXLHnFGKI08PaE2iLZi1V0ChbtWSyfWW1YhvPyKCSCPcMkHKmxctUbQIT",
+	"Pj8SuRYuVZ6ZIAVwSyNJFQFhhLK1HM/ZV8ZTmUsTVO85s/0Eji5/dIDmIGGCQ9oAwgb/lMVq7MDnF6+9",
+	"VByX6/M5GPCMMJzRwWxwNA7HR6BEqA3gyiHO6KFVKQ69/M5DVkRTrklXWLKW6q0xDkuTsBUF4CyDqisS",
+	"DSM/TTRAkUvcM24FExsINs+tMR7OWWQdjAcm2kGzZqnwNov0ELU6ZtK0KZS6yEYne8Ww5+zrt+cvR5df",
+	"n09PnqLhFdmhShqrJLEgKjooig12RYJKJMF2gpa7OSviUn7DKSMJrP7qxfU8D8Pp06sX1xEa+jOnLE5z",
+	"KI2Hzq1vu4CX2VItKYMd4HVikwMyP1/550TBppXV9L/7wmzd1sr0lRzLttKCPTN7PwdfWu+9zO985Frv",
+	"f6Ka4PdIc320iwXK9NcvuFngobnIdyUctxZ931etvFdecnO+Hxm9RdIWtiiiLLwalyaM78wEf0CRt6Mw",
+	"RBJhzekgpNPD1Tjl8ZVZG5j0OrHBnfUu6D97ehJOjo6fTWvXJ4Q9EaJC05BP0mp3AewrsA80smOGp8tn",
+	"x/Hp89NnSxw/exauVnE4PZ2EUzwNw/gkIT0w+ftaPfZpGHYpH0W7RgHtYHDc57NavV747Lj3Z5XCx/Dt",
+	"6f2+dQWk9bfTae9va6W6PweDk/Co99d+TTkotEfiXFC1G8y++z4YyHy7xWJnuYf9xCJ+0MY7tSCB15qV",
+	"OJOiHHyvVXEuO/i937GTDRXRkm4hibjSuU/K2stgX4cApp/85NJh4fgnP0Ffm3K+KPr7kdfz6EPJN4f+",
+	"aT4wAmKtddHjTMtR05OnNqFas34TbBVoMiAIiuovoLjkXnkh0IIpSUygT5vYEDixAaohmpMwZ3akgiiY",
+	"8cbmqcA3lZKTRS1iVyf1iUTLnSISkVscqxREK0mY0sIDKvoE+jVnvQhYANkARblmU/O5IAimnO+cVUQ1",
+	"KwdB952ChEcY0fA4DA/sLhcyDkuQIJBcqvd7GoYg5bpSLVrOhWL7EdoSzGSdUhfViCEkzogN1cLEXCCC",
+	"RUqJmCFBMlDyTA+Qzxpz5gIXOIOwQCOGuYrGc6aVC9BhXLa0v2zD+fYxNpDndvYjG5xHIUYQwALVYLAq",
+	"mKctjj2DQL0yb8iG4wUQOGPdD+YUBRC6An/OmXVABBC3cUcZ/AA89t6+1QoSz1lZjXiM/LwSueF5arZt",
+	"hzhDJ7e3prwXUTdcXLmwSzgRSxxf8dUKDU3Sw5ylxKWMGukddDjOYOf17+PbWxf6affZhy70kidU9RKJ",
+	"L7i8UybuKQwUPNP4Dkqm2UGYfgwmH1nqFTmteA/L5yu0l8R4ZKXn0i7vkA7s5O4SEp6tjkhIpsnz+Ck+",
+	"XU5WJ+Q4OYqnywkOV6fkedJXiADq+DNuys71r67rajgVwm5ZSsmVQ/LrHZXaTFmHaJ9qUdQM6qr6UzhK",
+	"rOxaJr8V+sBDLhaxeY2fq8Yxe03J/48S16SHzFRUqf4LEdHapbHPQbeBRhR3KbQaaN6ThAoSW51tKfiN",
+	"1JytftGCYatw3cKw/eqEP/z+v0QHUOXMBO8XfAwNwdbpkmAd6905fgd2hk4qbq6C6GHY+H/FdFBXb47C",
+	"6T1ODezVPpT4JQipqiZmQ0AFz5XNPS4Lk2nee3+ckflyS9XhJwekzz3QZ3gUTg804lTkwFyk5sIMf/+L",
+	"2ZYbOqsJljUboLX7oWHVxHEQoMgRbwhIzMFYD/ZBg2RmAsPo08XHn715/XLx8f2bz3fYMiMTsKp3Ar6e",
+	"s56fm2/gc3WHclKaImfdDLy/WgGS5ZztN0eiHtZICP8zlSg/vn8zIizmYI+cs3dQ6QvZSnIByp2gWREf",
+	"zcnb4h1aEmSwSJHkDkHtEtr1tF22nu0Mq03r0e5z4+deVt6W8jb6/tPz4Onx57a0t47T33qNTWlPdAei",
+	"/+01DzljXffTbJTK5OzwsJiFFzqgEf2n5vS9AHHJYIs7dC9efvMr88Q7vC+MwGSe33nhjWlWHIgXJ8nx",
+	"5Dic4mV8vJziZ0+Xp88mp8npZBJOnsUnp1PTvjhgL5w4HYYdV+f0Elu8G1T+jCLLjyFDXBKrKBiGYDl7",
+	"G/Poxyfgvpw+bh8oplHiOJY7Fm8EZzyXTgIwAVqmRJ8hSFird1t08e7yw8HYuGycAWbOqpTy7auTMvWz",
+	"rSYHudX9uk4KF5DLHLuPnyZAK24CcpHhd+nOFbkpnClXZIeGEYAHEpq01q9pstEiTSFEkzJR6vQmhqCN",
+	"qAKZc7VD9PQiqBASWQbi18CIUP0a0C0WV+BXhrqkemHOtkDVWWkCGZJruIrRmT8O7HQpkaa6DXxupmLL",
+	"CEX2IoQI4TW23mHTtxP3Gpr7nLWo7s7BNfN6HCpyq2zOozXqnIENZImTih1kzpyZqiRunWaRCkSNVcRY",
+	"tgxVMyYQ2DVYffd1TOgPv/+PpoC42ZZtAVTn4mjjc17JmVYO13bWyyaHxZXDn4N+bd2ttn3be7cv9x5C",
+	"E9m+jeHy6b6NzR3a91pqEYTU7xu4Ovk+jc1iH+SzqN3Z9s8+iy9nZsBThnBaD1DWQzPe56eoxyX8/CsX",
+	"luCJz0DjUOSblG5HNzc3I82nRrlIrYwcgXF2vO/8W1NkP7tV6yA1Q5atGVXYsaz827yJvVoKaq/ECxYv",
+	"a+8ypZ76XPrtFXuyd3B7w9Uvvq7Wb2rcN+1KipjrnXtbwvzaXo9lA/vLP8F/+TawPUc+qEmM9xFg/6Rm",
+	"sTFycclz5tEWU5SiKRV63gda+rfA8IMluiFpatyAZnQtYRX+Ls5igmxU3Q3eHZxp6uUVSHSCUzlYzVrX",
+	"KcPsMcT9swzzlyjD/GiGSV/xe4hBEqIUD7FXaUruVTQrLdHNhkuCXK0wfYBMLS+tqZh3UIbN3g9kfb3S",
+	"OIoZuSlqHqMhVmjLpUKTMGyxUfuVsMxtAVBuq53N9HdO2aJc3/n1BG3pr6KTB1f4a0/3qVZxK+rzddXW",
+	"0xLCpFL3rqtmnQtA7S4551eYa5/Q5+8fejVloxJaxy2Vzvdvo2Mr2DTuzdX6srOXdrQq0urtcgXmvNPh",
+	"ooObp0N6N1PYg1FFT3d1hUFNQ7a/DDP3XnlhEx4qhfLtM+8aCfuk/YIHa6Etb17wr1uo3a7wnav07pd3",
+	"N9XcixLumuC1BDn3w6Xa/R9dd6Tb9wgXqSHmRnKB4pSCoKIB8vhYdNESQt4Pb4ro/05y6qqmFbdVVEoc",
+	"y8LSTIUp/Q3mQyCvptg24tdEFAXBm4SzrLT9GFhZ1ub+rlpQv6uKflEP/7uyKPNkWpRM9qnQxKNlGqEn",
+	"U8117/poUvtoohHREk2/kjyUjy+Kw5uK8Bapi6rvhZIEapxfqf30dHx0D9rolTfvwGUHyAAtd8jevf2o",
+	"OGumMLLjaL6Vp8qlUVkks3czFni8wYJ4SFzcwNGu1IOP6oaLKwlycLD/Vo4zL5XM5OCYcLTj8LQFafXI",
+	"L4F9Dr4g9MSrQYlHKWfrEcxs5NWH9FNkIdHnofzPL6rZSyGe3G8t7kqWImP3HvnEk0aSZFikE5tV35VP",
+	"HLZBqv9x8O6a6TgPVZS5wRLZxY0HD3Uq9dDjX7piHw9R3h9XUIHVguRu5OEKQKrMJs/qh7TJaFrOk6EI",
+	"j8EFKnKHxe57YIJTwJqYAK9tbPKjg9jll3bAGElF0xSuRVEcLYlDwA7Y21t9uslj42IgPXms6DIt8nSh",
+	"hubMOJ10y6RM4B0yrlBCEr0LJIFixqaWKuKrOTNnFNkyMgUTQRE421wIdfWy0jM/J5BCZispwy9t2zmj",
+	"EvEvvLMaqszRmJSuxMhCa+FeWJGp7Z5oZDPzDIOYs+iTS7WbodEkQPPBVq7ng8+tOVr2NuFCN3ww41ib",
+	"iuTmLuBJ2BvBa9cZ9zeN9p+cKf8alle2l5dLf+dfRW7Ff8sAHOmu3vFdXundcSV3Joxo34BIcWf0JAwr",
+	"d8F7l7e7u9qrF7TfF5ZthOLcSv6r4sT05xNwm1eNWfSh/fDdvRkAfNVb0dCLaiUHcIF+GIbefWIHHaJb",
+	"UUaqS+243EAe6JhCiX9oi35x+e4bNIxccArdrseyaFZ0+dNcpC/G43F0MEMRXAccoeFaEMIOgjmLXpq7",
+	"hyM03JE05TcHAYq8pUdoKEhygLgIjBzKCg+yXSi0N0Uk52wIZUTWguwCS5unYYgkt6kdyZogQZjWUA9M",
+	"tHyKlyR1xA+UNYg0+Gs0HyDDc+aDDqLxM93dQ6ytL7F4nXR6LO9zqFMoTQ3AhNuWliT1vUuXLi2v1GHc",
+	"fczmvPydU74nvQ8YrLpLIgMIf9Gpevzz8Y75XM3UvQSnhIfSBjP8A1NU9e06MZviZuoO70TGhZLogkuN",
+	"jpffvgH9+z1JqJ1EmUF8Eh6VTNXdw6xxMmdQok0v8cx8OmdL4u5lNykXmY2RyRVKuA0MXGF7C7hR/KFv",
+	"M7K9w9rLGWnBbXPp9mMIfeU13UZ5trdu+1diFzoENHiwNcheFN5pBQJpSu8AFIB2MMaCoDzzxcYHrc1e",
+	"/+1WBysp7QKVml8/wgLPi2JcKCGZpm4sBreUubx/39kwnRZBTDUouc4o8S1XFvHNKSivK+vmHFCmwkii",
+	"iNrLVjBKKbtCw+o9qwczLeQZWhxllootbCGJCMWcX1FiwqtE6f3jCPx6ERpGcAEvCrU4iUGgsDWqIZcL",
+	"VUrTm1gweTUC1mQz55yJ8Be//OCAYkp5gXMQm+vSRuZUbTiHhGIv/GgYvTv/+OFrc128qfU8ZxGHqpUQ",
+	"AmpF2AOU8hin9qY2N6ipeTqz4XLm3VofaevT1AMGxkGipWNY6qSsAjIE3UMTh6KQD2dWabFDHNhEvpgb",
+	"g4pE0VpgpqAiA0zWq8nkCuO7rDgbXuZKiJiQ53Y5e4ZsUlNZ61o/h0QmkMFf8oTIGfJuroPg9HIvD+64",
+	"ye44nJgL68pCUnMGl9dpXaxo5vq0DxYOa2xArqG5WBWqBYXaY4FJhD8Ojw7ayCNc8gfX/fUMiHZAhdUM",
+	"HfJxgTx0O3Pxh+WNfHqvsdLYUGy/uyu5s/CDj/VdGWBXo2x9/Ddhv/9Ob7+tZYwfh6d9yg1cCLIiwhNI",
+	"0RCnFGvU0ZqdSSBwqoSWDXEh0SGaBEYM0zqjbTJG74vkTenXD8vqA4FRMd5UCt9A6qo9DCtzMl0BHGuC",
+	"pFB0mKR0TYHdmjvw4HbUgsBgiaKf2lFeRHv2YE/5hhiL0eQh1STONfQgY9AVaO6aAID3zzd8oR9+2Qw6",
+	"nOEP0HnhUspCxezNcRs3erYZn0r6BReGhAcBckTGmGAM6pxZdlC5YNN+M5raCjntVMrQpP55B5YXGvpc",
+	"Yquhdmt6rfUuNxs74ghm5YbtSkLQHbfW+bokavQSeHPXpafAwB3/tpCC+loHXYPVuf+LX1+djsfjM3SB",
+	"1ebF4Rl6i29H52vy4vnT4zA8Q18rlb1j6e4MXeItuaSKvHiDbx8z32DyEOwbTRz6dV6E+qj4CDcPmpFk",
+	"y2DFxpdcpsj7p8rh4+TAqnBHD1ry1C15x3OB6kz58dfr+ECD+1dOF+N3HbBH96bZkmmWsZtt0VNZcyfS",
+	"4SwrtU5f01TF2q2gfYdXOKLyIs1lNGsx4oLwu+TXBKozjgsCbmwxM8v5KCuNtwZeas5iY5wxmgSKDN2f",
+	"uaJ4DERIF5yRwyVRNmhnGBYXTEOtcaklqShOCRZyQVk0K5L53W2SWLlvBQElQHehSRbE84ucSS3VK4K3",
+	"C6+bOav346++uI9CrwNU5iFGQmsAMClnMVvuyqsDBQULNVUHc2aKkhbTUMiCo25vRvc1N/telT+P6chH",
+	"ARfXUYB1MDt6CqWHjd/vJAwGBr2KcqqVXRjMnk3De1m7u505HzYNY82XGWlNVO/DybYTScGsAncA9Pdb",
+	"6emY+/FaVvoNrxlsjRdpo4+icZZoofdPZxLzjV+ucF+b6Qu6FdcOX3ORatEAUNK2bWgCtUJDmnoscXwl",
+	"0TDhsTyEGPnxNtHav5d9DoVfiqhEuEFN5YIF3ZnVvgBjZdEieLEp0F52+NmqSvmwciV7gApi7Q3iEev+",
+	"w7hdz6Bs57A00QflBgS+IdIbu6gs4sVkePMxe9Wcyhst/BFpyvl4piJ7zIrvrYWn2cHf1EplGpODLZ/a",
+	"4h71gWT8oC16YlupzcpnNr7r+8//NwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

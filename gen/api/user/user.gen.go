@@ -104,6 +104,45 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
+// Defines values for PaymentMethod.
+const (
+	Openpayment PaymentMethod = "openpayment"
+	Yipay       PaymentMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentMethod enum.
+func (e PaymentMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentOrderStatus.
+const (
+	Expired PaymentOrderStatus = "expired"
+	Paid    PaymentOrderStatus = "paid"
+	Pending PaymentOrderStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderStatus enum.
+func (e PaymentOrderStatus) Valid() bool {
+	switch e {
+	case Expired:
+		return true
+	case Paid:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -549,6 +588,11 @@ type EmailCodeSent struct {
 	ExpiresIn int `json:"expires_in"`
 }
 
+// Money An amount of the site's currency as a decimal string with at most two decimals.
+//
+// Example: 10.00
+type Money = string
+
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -601,6 +645,129 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// Methods The enabled payment methods (empty when none is).
+	Methods []PaymentMethodTypes `json:"methods"`
+
+	// MinAmount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	MinAmount Money `json:"min_amount"`
+
+	// OrderExpiryMinutes Minutes an order may be paid after it is created.
+	//
+	// Example: 30
+	OrderExpiryMinutes int `json:"order_expiry_minutes"`
+
+	// QuotaPerUnit Quota units one unit of the site's currency buys.
+	//
+	// Example: 500000
+	QuotaPerUnit int64 `json:"quota_per_unit"`
+}
+
+// PaymentMethod The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+//
+// Example: yipay
+type PaymentMethod string
+
+// PaymentMethodTypes defines model for PaymentMethodTypes.
+type PaymentMethodTypes struct {
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayTypes The gateway's payment types to offer (`pay_type`).
+	PayTypes []string `json:"pay_types"`
+}
+
+// PaymentOrder defines model for PaymentOrder.
+type PaymentOrder struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount Money `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string     `json:"order_no"`
+	PaidAt  *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+
+	// PayUrl Where to send the browser to pay (pending orders only).
+	//
+	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
+	PayUrl *string `json:"pay_url"`
+
+	// PlanId The plan the order buys, if any.
+	PlanId *int64 `json:"plan_id"`
+
+	// Quota Quota units the order credits when paid.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `expired`: not paid before `expires_at`; a later notify credits nothing.
+	//
+	// Example: pending
+	Status PaymentOrderStatus `json:"status"`
+}
+
+// PaymentOrderStatus `expired`: not paid before `expires_at`; a later notify credits nothing.
+//
+// Example: pending
+type PaymentOrderStatus string
+
+// PaymentOrderCreate Either `amount` or `plan_id`.
+type PaymentOrderCreate struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount *Money `json:"amount,omitempty"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayType The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
+	//
+	// Example: alipay
+	PayType *string `json:"pay_type,omitempty"`
+
+	// PlanId Buy this plan (its price is the amount).
+	//
+	// Example: 2
+	PlanId *int64 `json:"plan_id,omitempty"`
+}
+
+// PaymentOrderPage defines model for PaymentOrderPage.
+type PaymentOrderPage struct {
+	Items []PaymentOrder `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
 // Preferences defines model for Preferences.
 type Preferences struct {
 	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -631,6 +798,51 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
+}
+
+// Referral defines model for Referral.
+type Referral struct {
+	// Code Your referral code (`aff`).
+	//
+	// Example: 3f9a1c0b7d2e
+	Code string `json:"code"`
+
+	// CommissionPermille The share (‰) of each paid top-up of an invitee credited to you.
+	//
+	// Example: 100
+	CommissionPermille int `json:"commission_permille"`
+
+	// Earned Commission credited to you in all (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Invitees Users who registered with your code.
+	//
+	// Example: 1
+	Invitees int64 `json:"invitees"`
+
+	// Link A registration link carrying your code.
+	//
+	// Example: https://gate.example.com/app?aff=3f9a1c0b7d2e
+	Link string `json:"link"`
+
+	// Recent Your 50 most recent invitees.
+	Recent []ReferralInvitee `json:"recent"`
+}
+
+// ReferralInvitee defines model for ReferralInvitee.
+type ReferralInvitee struct {
+	// CreatedAt Example: 2026-12-06T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Earned Commission from this invitee (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Username Example: bob
+	Username string `json:"username"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -774,6 +986,15 @@ type LogRequestId = string
 // Example: 5xx
 type LogStatusClass = externalRef0.StatusClass
 
+// OrderNo Example: PG20261206093000A7K2QD9M
+type OrderNo = string
+
+// OrderPage Example: 1
+type OrderPage = int
+
+// OrderPageSize Example: 20
+type OrderPageSize = int
+
 // TimeZone Example: Asia/Shanghai
 type TimeZone = string
 
@@ -891,6 +1112,15 @@ type PasskeyRegisterFinishParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
+// PaymentOrderUserListParams defines parameters for PaymentOrderUserList.
+type PaymentOrderUserListParams struct {
+	// Page The page (from 1).
+	Page *OrderPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Orders per page.
+	PageSize *OrderPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -941,6 +1171,9 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// PaymentOrderCreateJSONRequestBody defines body for PaymentOrderCreate for application/json ContentType.
+type PaymentOrderCreateJSONRequestBody = PaymentOrderCreate
 
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
@@ -1031,6 +1264,18 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
+	// PaymentConfigGet What top-ups the site accepts
+	// (GET /api/user/payment/config)
+	PaymentConfigGet(ctx echo.Context) error
+	// PaymentOrderUserList List your top-up orders
+	// (GET /api/user/payment/orders)
+	PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error
+	// PaymentOrderCreate Create a top-up order
+	// (POST /api/user/payment/orders)
+	PaymentOrderCreate(ctx echo.Context) error
+	// PaymentOrderUserGet One of your orders
+	// (GET /api/user/payment/orders/{order_no})
+	PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx echo.Context) error
@@ -1040,6 +1285,9 @@ type ServerInterface interface {
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
+	// ReferralGet Your referral code, link, invitees and earnings
+	// (GET /api/user/referral)
+	ReferralGet(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -1422,6 +1670,65 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
+// PaymentConfigGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentConfigGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentConfigGet(ctx)
+	return err
+}
+
+// PaymentOrderUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderUserList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentOrderUserListParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderUserList(ctx, params)
+	return err
+}
+
+// PaymentOrderCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderCreate(ctx)
+	return err
+}
+
+// PaymentOrderUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderUserGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "order_no" -------------
+	var orderNo OrderNo
+
+	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderUserGet(ctx, orderNo)
+	return err
+}
+
 // PreferencesGet converts echo context to params.
 func (w *ServerInterfaceWrapper) PreferencesGet(ctx echo.Context) error {
 	var err error
@@ -1446,6 +1753,15 @@ func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedeemCreate(ctx)
+	return err
+}
+
+// ReferralGet converts echo context to params.
+func (w *ServerInterfaceWrapper) ReferralGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReferralGet(ctx)
 	return err
 }
 
@@ -1610,6 +1926,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
 	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
+	router.GET(options.BaseURL+"/api/user/payment/config", wrapper.PaymentConfigGet, options.OperationMiddlewares["paymentConfigGet"]...)
+	router.GET(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderUserList, options.OperationMiddlewares["paymentOrderUserList"]...)
+	router.POST(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderCreate, options.OperationMiddlewares["paymentOrderCreate"]...)
+	router.GET(options.BaseURL+"/api/user/payment/orders/:order_no", wrapper.PaymentOrderUserGet, options.OperationMiddlewares["paymentOrderUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/referral", wrapper.ReferralGet, options.OperationMiddlewares["referralGet"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -3848,6 +4169,359 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
+type PaymentConfigGetRequestObject struct {
+}
+
+type PaymentConfigGetResponseObject interface {
+	VisitPaymentConfigGetResponse(w http.ResponseWriter) error
+}
+
+type PaymentConfigGet200JSONResponse PaymentConfig
+
+func (response PaymentConfigGet200JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentConfigGet401JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentConfigGet403JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentConfigGet503JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserListRequestObject struct {
+	Params PaymentOrderUserListParams
+}
+
+type PaymentOrderUserListResponseObject interface {
+	VisitPaymentOrderUserListResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderUserList200JSONResponse PaymentOrderPage
+
+func (response PaymentOrderUserList200JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderUserList400JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderUserList401JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderUserList403JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderUserList503JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreateRequestObject struct {
+	Body *PaymentOrderCreateJSONRequestBody
+}
+
+type PaymentOrderCreateResponseObject interface {
+	VisitPaymentOrderCreateResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderCreate201JSONResponse PaymentOrder
+
+func (response PaymentOrderCreate201JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderCreate400JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderCreate401JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderCreate403JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate404JSONResponse externalRef0.Error
+
+func (response PaymentOrderCreate404JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PaymentOrderCreate413JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate422JSONResponse externalRef0.Error
+
+func (response PaymentOrderCreate422JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderCreate503JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGetRequestObject struct {
+	OrderNo OrderNo `json:"order_no"`
+}
+
+type PaymentOrderUserGetResponseObject interface {
+	VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderUserGet200JSONResponse PaymentOrder
+
+func (response PaymentOrderUserGet200JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderUserGet400JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderUserGet401JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderUserGet403JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PaymentOrderUserGet404JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderUserGet503JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreferencesGetRequestObject struct {
 }
 
@@ -4112,6 +4786,69 @@ func (response RedeemCreate413JSONResponse) VisitRedeemCreateResponse(w http.Res
 type RedeemCreate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedeemCreate503JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGetRequestObject struct {
+}
+
+type ReferralGetResponseObject interface {
+	VisitReferralGetResponse(w http.ResponseWriter) error
+}
+
+type ReferralGet200JSONResponse Referral
+
+func (response ReferralGet200JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReferralGet401JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReferralGet403JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReferralGet503JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4710,6 +5447,18 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// PaymentConfigGet What top-ups the site accepts
+	// (GET /api/user/payment/config)
+	PaymentConfigGet(ctx context.Context, request PaymentConfigGetRequestObject) (PaymentConfigGetResponseObject, error)
+	// PaymentOrderUserList List your top-up orders
+	// (GET /api/user/payment/orders)
+	PaymentOrderUserList(ctx context.Context, request PaymentOrderUserListRequestObject) (PaymentOrderUserListResponseObject, error)
+	// PaymentOrderCreate Create a top-up order
+	// (POST /api/user/payment/orders)
+	PaymentOrderCreate(ctx context.Context, request PaymentOrderCreateRequestObject) (PaymentOrderCreateResponseObject, error)
+	// PaymentOrderUserGet One of your orders
+	// (GET /api/user/payment/orders/{order_no})
+	PaymentOrderUserGet(ctx context.Context, request PaymentOrderUserGetRequestObject) (PaymentOrderUserGetResponseObject, error)
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
@@ -4719,6 +5468,9 @@ type StrictServerInterface interface {
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
+	// ReferralGet Your referral code, link, invitees and earnings
+	// (GET /api/user/referral)
+	ReferralGet(ctx context.Context, request ReferralGetRequestObject) (ReferralGetResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -5551,6 +6303,125 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
+// PaymentConfigGet operation middleware
+func (sh *strictHandler) PaymentConfigGet(ctx echo.Context) error {
+	var request PaymentConfigGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentConfigGet(ctx.Request().Context(), request.(PaymentConfigGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentConfigGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentConfigGetResponseObject); ok {
+		return validResponse.VisitPaymentConfigGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderUserList operation middleware
+func (sh *strictHandler) PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error {
+	var request PaymentOrderUserListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderUserList(ctx.Request().Context(), request.(PaymentOrderUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderUserListResponseObject); ok {
+		return validResponse.VisitPaymentOrderUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderCreate operation middleware
+func (sh *strictHandler) PaymentOrderCreate(ctx echo.Context) error {
+	var request PaymentOrderCreateRequestObject
+
+	var body PaymentOrderCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderCreate(ctx.Request().Context(), request.(PaymentOrderCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderCreateResponseObject); ok {
+		return validResponse.VisitPaymentOrderCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderUserGet operation middleware
+func (sh *strictHandler) PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error {
+	var request PaymentOrderUserGetRequestObject
+
+	request.OrderNo = orderNo
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderUserGet(ctx.Request().Context(), request.(PaymentOrderUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderUserGetResponseObject); ok {
+		return validResponse.VisitPaymentOrderUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreferencesGet operation middleware
 func (sh *strictHandler) PreferencesGet(ctx echo.Context) error {
 	var request PreferencesGetRequestObject
@@ -5660,6 +6531,29 @@ func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RedeemCreateResponseObject); ok {
 		return validResponse.VisitRedeemCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReferralGet operation middleware
+func (sh *strictHandler) ReferralGet(ctx echo.Context) error {
+	var request ReferralGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReferralGet(ctx.Request().Context(), request.(ReferralGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReferralGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReferralGetResponseObject); ok {
+		return validResponse.VisitReferralGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5859,267 +6753,309 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bkyM3lt5fQdAT0SwtyUqyLt1VHYpx9U1qqVsqVVePuqXqZYJMkIQqCaQAZLGonoqYJ++GI/xi767D",
-	"b36w53Vtv+yDw39GETP2/gsHDoBMZDKTl7q0RhpN7M50JTNxPTjn4Fy+874x5NOEM8KUbBy+byRY4ClR",
-	"RMBfRwn9nMyfR/rfEZFDQRNFOWscNk4nBB0dP0fnZH5PIhp1Gq0G1T8kWE0arQbDU9I4bNCo0WoI8n1K",
-	"BYkah0qkpNWQwwmZYt0mucTTJCaNw/utxoiLKVb6G6b2dxutxpQyOk2njcNuq6HmCTE/kTERjaurVuOZ",
-	"4NPFcb1SWCjER0hNCFJ0SpDAbExQk7JhnEp6QVro5NljtLOzc7CVDfr7lIh5PuqRbrpynI1e0Ntvd7vt",
-	"Xvc0CA7h/75peIOPsCJt3W8jG7RUgrIxjPkFHx8NhzxlanHkX7J4joY4jiWSRFyQCA3mSE2oRGkilSB4",
-	"irD5tm7Y9uc+LHrF4Hc3X+QXfPx4ghkj8SYDHppP6sZpf64dZ/d640yF5KKaUkNGLlV/CG+EjjoSQS4o",
-	"TyVKsCYQPJCEKTTiAn4dUSEV/FRLJqa9GkLZ6Xb1sPHlC8LGatI43Om19OFQROim/vbboH3w7m9+U0cm",
-	"n5P50hWf4oigGVUTs+L2KNZSRkL752Reu+L3r7XiL+iUVhDyCz6WKCECFq9uRDF86w8mIiOcxqpxuBe0",
-	"8pHpP6b40oxkLwjWGddLHq2gV7PJVKKpfhU19YbrgcHO61eIQFiek0i/Wbv/8HHN9o8T1d7lbT3YIhl0",
-	"ew9gDtnfNQRwQr5PiVRVvBcm4kbqEYEwnyAamRmFb9q2lfbzKERUoRmWCDM5I4JE8GHt3GxbtRTTCLqf",
-	"Pdl/++Dr3TfdT3e+uP9V72Tv9OB3wTefP77efF8prFL5OMZSLt262YRLYidxTyIJnyEqEWWW+egm6qZl",
-	"Xu/DO4WJ/UaQUeOw8W+2c3G4bX6V+tGUs779s++PVA/+lE7JN5yRatbz/OiLIyOIfuCMoAjP9RZEaMJT",
-	"IREWBA1ThSirG7H6ofqUNF6f6pXON+RIUrz9aoLZeIJLNLe/W94CnxEdtb/B7R+C9kH/b87O2tt1TOmU",
-	"L07wKYuqZC25XF/WKr5K0vY2l7RXWumQCWeSGD3GSMYvuHrGUwZHasiZIkYO4ySJ6RDrOW1/J/XEvHHo",
-	"KStMY/NNpLthXPVH0E6rQYTQQqfBOJLpcOJEtF6Vud5hWLprkdlTaBnmUlz0L0pd6UOtZyPoIFVOChOU",
-	"SiI6jatW4xGOLBu44bwpu8AxjfqWN/izx1NyiCxnRmYbUAzkpo9m9w5WQZ+tjOFpeRhryiAR4gJhNKIk",
-	"jgxXgDHDQjwWJCJMURyfkFEqyU3pYJi11xfkOzJUxKcI2AOnuQnToeHa2Weo+enp6THaDbpbh+g5G3Ih",
-	"yFA5YY4SwS9oRKI7Wr2VgwsrJhi2nMDJG7gnEZ+xM6bHE2PK1FZL7wLjThFECp+TIpFa4nWiGCs3W3HG",
-	"mqH7d18fNT4aaXkVbnXOmN7GZ1wMaBQRdsPtG2Xt+JtGZXawqEQRlXgQ390WSCL8boBM75BL4YQCZTGu",
-	"FV39292xJ93PgMScjSVSvMiSXhEpKWcn2cXwRjOVprV+ds/MJyzpmIFmwFHEQT94iDDLTtgQM8bVB9pc",
-	"OBS52oZ9Jd4b02xCBEEY6aGTqE0ZsvPTbTFCIhKhZliec7gFC3vK+QssxuSGKzrg0byvOO/H0Fi+no7j",
-	"6hf0eBTnyLxztxze9Qd9AcNgsJRw8RT6xJJESbcELzGbHylFpokxatxgJfQiTDGb97Frz2MWnCP9G3K/",
-	"PURKzBEeY8pQjJW9kdzyqizrFI8UESg8IUrM20f6jxBJMuQsAo14QnBkLTveKxVGFPMJSpmiMcKMq4le",
-	"ZNOh3gYcx3xGwOhTobo92A0qrmZ6Kq8ZTtWEC/rDjQ996jeV78mf/vnf/et//O9//s//9c//+Pd//vt/",
-	"+tO//K8//bf/+ed//PvW//vnf/nXv/sPf/6n//F//8v//tP/+ce7YXyga3gyVCJ91UKJIJIwZfn7a4Yv",
-	"MI01T7j5GmQteTyPiAs6JEjvFhdY0HiOim96l7ulF7m7OdMRVniAJdGElDJB8HCix2XWxqoUr/PnN10j",
-	"22LfLE+NfjbkaRyBWBxopoOHE60PaQWGDM9LitFdq2ObjGWB43S80flXn8/J/BFlkb4e6UWMIqq7xvGx",
-	"4AkRiup70gjHkrQaiffovW86qriWE3fRceJLPkQBStmAav6hx+rZLNczNwWVZp3chvytP6R32ct8oBVU",
-	"TUPejJ0aVZpSbiddZR4tj6S1dD30NmoR7s1bE/lAD0PvYJOlcQwaL+PM2BWXrol+3RwBYzhftS6+/Xe9",
-	"RToWlAuqKmyNX08IcH3Y3IhE+sz5enszzB72wVYabjn9Rk6wIBFKONeXCPNX9g5IbN2qsbDCGjC97982",
-	"Sg1q4eJ9q6eRWwcW3y3ZALIpvpZ4TKrmhxUygk0ravKetS9N8AWobplhw21kE1aCz5h9EQsChxR+JRHs",
-	"ZpHO4L0Cie1016Kx71Ou8OKQv9KPUcqoAhO7GBv7JFJgEoPeCiR10O3trdWf4ueEVZjdjgXXAj+JU315",
-	"043qH5B5vdBV90FvL1ijrxLFmhXKBuBmXkmw4IqqOMxGFenTRFYfSA62w5gSphCOIkGkJBI1nx9LTa+P",
-	"nz850fJ5RC+J3IIN1yfY3AJJokl+JPjUO7qYzYsn99tGL9jpBJ1ud6cTbPd29fCpIlMYzwJV1pxpLASe",
-	"A3+x8wHj8rIpmReyEU+xsZAuH6lvlr7RMIeCwOnDqt5q9+Aw2NvAalcSipUH1tufEReFyTUeP0ciZYyI",
-	"zIcT8aFEkqrKzshlQgWRdgYLzM/cL8ZYkRmeI6l44kiCsnE2Do+jkwsiisutF+N+O+i2gzWchTULno+3",
-	"JK3ur3WytQSY0Cp3o5VV96T1dGEWoRhLBZwFDxURsqVlliBDPmZUq2tFId6Q5+1kvPvsxz/88eDyq8ol",
-	"1u31NS9dSiYHhzs3WxljSfabj3GieFI1JGAw/bjac6XXZMqlQt97nNY/YDIhLDL2BIXjgjxH0CYakDln",
-	"xpQ2wDFmw5KY7wb6P9eQ9bnWnvmPc82ltxYxGOfHKp3VMFrj5NBfwf5lEimfyLUYPqgmsF8ebWYjK3RW",
-	"nnCJnAosqMg6FphocdsLR79VECD1gucxdObZ0TdRoa8noupkUQthiarEl6VHzflzX/ZqcdVq9IKgexgN",
-	"HhwedgtSwXMh7R4UXEiLvuyj9jPcHh123v1Ncxt82++7rZ2rrd/+puoUTvHlc9NJVx+GDyQTVy5MnXTc",
-	"yJ3pz663cnatRsro9ymxH+g3FgXhujLOGye4yu9S5hUX886l3xIev9TR+SEEQGkprChYk+9nwQ3mjfw/",
-	"xSvxhldBWK56bvaCGiZW5FMZvWf/WC0n4PpQOK5ljg9t1Q/lhKtrM9Y1VKIV0SIl2VQ/zFdkKIiy3PzL",
-	"UePw2zVXp7zI51WBPZruRpqUzsm8g14pLrS6hRifPdT/a9wUaKCv1voCCvaeSmXsm0FX3h/2zr8PPmU7",
-	"Xz+Yfxa9EHvqd5fVGlppAfTQFlfgXdlYdZT7KhQfGysBODH0YYFZSFislh0tcGbOhsbCV1Av9O7Zyz8e",
-	"Knqhx5i53Ar3/eznxWs+NPg6iTYgoyll/tPurxL7V4n9q8S+a4nNY33F/FVq3/ROdlUhpR5RFr0W8aJQ",
-	"T83DfBcmSiXycHtbE03HPu4M+XQbp2qyHfMxZb918Rcfx5SllxE/S4Ogtz+gLPr4q970wZth8ELsTk73",
-	"Lx512Tfy4PNo5+v5/Wff7eGveiuljB7Qu/oZXE8TcAOuJg736z2JZJyOi0Rvp9go8kcTEffO/m+//e59",
-	"0NrpXv1m5fSykVTN8fGEDM+fsxMy5KLCMbHcqNZrB/unQfcw6B0GOxsY1fC8rrVyG1WfCzLDIipZsXvX",
-	"uPpHwDttc4Xb+8qVug11tbj019das3YkhGGWB2WNPkVTSRCsuWR/sbvlprVkRXKVrkTU+metS7G+4uXp",
-	"FdjigPOYYGaXoUJreILnEtn2EGUtzdJxHBdZ9nq2MMKMkrnOYKb4sl+xsHvVomGxryllVd931/3efJuv",
-	"XjkgJMLzexKZt6xwG5CRvkPAWmlNgLKiYKshitXyatkgTAg2Ad3mnsyDnheUjA0IGiT2clcYwYKZsFdv",
-	"upW0sbMf7F7jLDhacbNvLdJ0aZMKe14gIEvabmKV5ykPk/SShUqHKiZYyD5lK4N30JDzWK+J75DGw3PU",
-	"tFEpRg+fTWhM3LtFWqm0Li9z17dWC7LuNbxDXjSqi/FYFPX5S/fkhv6Mjz766KPLg2pPRsnSsCaTYXR4",
-	"vqgGT7VCigWop1V9rafLuHQOP6hWK7JNDGovH6HQ+6nvYgNsRK4MS6o/TwiDtIGF4Rgf/OJgnrNFZ7/m",
-	"GhAGkAcMKA7O/iaobcVO6/it1onJSnm+cEpewWfu+74gWFb7Eed67ahEPIU4fcEVhBOhZoijKWVhC4Uj",
-	"TONUEBm2ypHORmHfeojINFEQrcmQMU4UF7RqKVMwUtzysUglHpP+YN6HYIbVVwk/KqLSPZPRn0fAGRks",
-	"HkO3X6V1XxxYyWPjLcZ6XNC4YDa8GHhhW6uuBi6HDj1lQzEH4w1WSBCpHprb8nLrm+DftVca4LItTbCU",
-	"M+6kQ2azCQ72C3fhB1UXa4+r5OlAjQUznclo0zwBDiC2bknYyLYNnE3wGMIelvHFEr8qXdw3YF+hYTL6",
-	"fGGmJoIndKj/GBMtTUK4kTP0ZULY0fO2Jl2s6CD2WB6E4+gjSqUSWHGBIDdAoqYkBGVZAzJ0mkhMpapj",
-	"dJsZIHwuaJfc0lspZCZVwF2WMcdzQhL90g2YZN2l0z+eax6rW7lcLaosV4tGwWx/lh9FmQeZDTFDA7Io",
-	"4xYJISKSjhlWRGqVx6ad6HcJHk7KVsOM+hotRw9Lg2HWuCr6s1tv3V85KVc6JEaYhA+1/AZtLDwEJqR1",
-	"OKPThZn2l0V3I81PUFNgRWwgAhfGHLb18IyFjJBIas6cqkl4aLOf7aGqy/4Z0wuCMGJkhjgjWw9RONCr",
-	"GpW+P2POYO9Hyz1EoXus38fnhC2I28FcH/fSeRYmhv2MCZKAsEBOFHfOmBcrmPkD7CJpYeVNEq6serSb",
-	"OhRajcu27qN9gYXmn1J35u/YkfvOf/g4G4T/9As9oBM3Hv+XR25s/sMn2Tgr6cV4OG5R/B3B3jpXjrNO",
-	"2w1sZfdse5WkWhQmMR5aPwePI7Rwt3Ny8GBR+Pmi8Q4E4bXFVc7YsybsSlbw3IVj/XSKafyYR+QVqbqm",
-	"Oev9snsanDseEa1ZziWy6Yrequ4Hq0OivY6quM8xlvK8KnpyzTC+YCONtHRZ2lnrrlSOFbvrULAlgUkF",
-	"NbUwriVrexti1G3T9a2TtoUvgcgq5OzXZHCUqglD3LyBmuFxOojp0IQ4WV4BmjblzDbz2asvvwi3UMq0",
-	"uAgT935YoNL3jewH4FFKEWkYPeQiMljYCY5jwsaAj/F9r31/9rQ77UZvL4PkQf1/zWD+JXt/oa9Kfmgo",
-	"pGyLzAZQXpkBlmR/NxVFi9FGw1xFY3nvi1tXVuiy+S28qiXUmLftwylOvjXdvcNs7khAM9THE8zGa3vE",
-	"S3n9l3iowGsPCR4hj6O+Y9QhhIqGRHO+vmZc4WLke/5jCTRit3fQvd9YBEJ5v39V6XZmZJZ1XGzKJku3",
-	"J1xI0h5Ae/O2VDiJ17holZ3CVeLFn/QafW/eaXcVwRRmX3fc9Y8viZrwCocS7EOl41iQwhaCBJJo7HJU",
-	"Zs61DEmsEywR4y7QoXShwjEdkn/rORLX4dMTLKvXttYGDzMsZlN8W9yilk92vj7vdMalb2+m9BfGb5tq",
-	"5KOs3CtBRkQQNrQhJhvEj1rbXeIl66xh4slye+ryhLL2Koe7KBa0HFjFb8sqpnejwEbXGQg+k2BwqRI9",
-	"HcV1N82tEOkLiNR6ZzPjzQbXoUSBJg6scTR4HD0dBd3ezu7e/v0HB0v+brQaAs+eX+MrCypiTPCUMPUE",
-	"K2zWpUHmnwXkzaP4+XecRr3f0bdvfhfgT3bTtzufxW/fnMTPWeDRleHwbSvul8a1bThIn+MEvSqd107+",
-	"TrvwVmoD+VxaU3+E6yxvYWQPuge9Kg67QOrmQc4nvK0pXBm952upk2aZ7avekqwQ6d9JzjonePaSSGOk",
-	"bTVOSETI9HqhEYtS+PiTk/b9T7/qff7k4OXum68ffHO8c3L6aP+Lx8/2jjY0jJU1nCIzzZfYTWCl03zR",
-	"LGR/tLntzkpRMlJ29+oida6XXQc9kOI9bO0uSovi0hmW+dAtIMZzNuIf6JI2TIUgTNUnfhowrUWoCnhu",
-	"4SfWcucUQ9gqhr+zOgdo1R2zsa5K3mrQpMZzWIjmRFgBAke7bOrPQzHv16Y8SULYjVKeFgMUMwWvOPBP",
-	"+cziYBiIEAMagihDzTBT2FsolJLr/0nM9VD/E1Iu9T8EGVOpiCh7BD31psLnREQfj0kpD6nxkv9A4xhv",
-	"73WC9Vjk4lXbrV0pS4cmjUK32ZLklLzkXN3G5dw/ote/oJ9ylTy2HPlGTHz3oBfsHKx9lVqXUevx5bHu",
-	"xUFwleBUTfo2pHDxCJm4bwQggyi0rx9ub4fo9ckL1IQYXvTVCVw2ym6Z7GXFVbJ9zHk8xoocwu3itzge",
-	"a011Mv341adHXRONGNExVfLjffMXlTIl4mP3nXmYEEF59PFOYP40w/v4s0evvn678+T46afHn+8cvzku",
-	"/13pBM+WpEpASbLTc5NvloLeS/PcvPPSztmRtAq7UbWTryURGULnNaNHrKGXSGUkgc11RzHBF9YOPKMs",
-	"4jPUDNCPf/gHxLiaUDYuJMXn+ei7D9aT0EPOzKEezgumwPXDlMrxGmt1S1l/FNPxRF3j22k15mj4UdjS",
-	"h4Fc4qGyaKMMT4nmxZAD8BG4PcOPEizUR2EpIGUUYzn5qDrOb4opo2zcv/la5W3ZhMviLXv3Qetmrebo",
-	"AtdPei0Oaf96sWtyyJMqj5uViFq6gDta8DQx2zKO+QDHpW3R71WHqt1gnmBh9idbHONjA7OssFBGvOdH",
-	"7zrRj9BbHerDKTx38BfD+p5RExu2QBkyBwdZvy2E5UlFp1iVGOB6DMC0XwJUnqynUphdbmXovLYtj5Q8",
-	"vAn/9JQ3obhMPnuoPDMVJF93TlseB17Kum9Db8nlwPW1lhKO0RFjPGVDMq10euE0osRe5zYAR/IbPXJN",
-	"GGGgSB2CgSKXCjVfYnEe8VkpxhVecKkxggAJg14f9A6DAL0+fWyyigY8VQijKWWpAn9mVeTh8gtY9xoX",
-	"MMKi6rSeV6BAOAFMbSBtAWuAsGirKqq22+4d3D7URHdddAGhls0IcFSqJoRVlaa0Cf7vyhkpquKSAv0S",
-	"68EzsC1whl5hlQoTu7th3N619r+Kc5lB5hTvr2lOL638gG0WUbfOeasIR4njEALfwBSrOCIXRMw5I6iZ",
-	"XzaBKtWWFaIy1O/l+JXwrIVMdKX5sRD1IX0QKBzH9qan+af5pBS5AW8sHtL66d0GG13GAm+NsRqAuEpO",
-	"B7B1BgeTj8wmoClmeAxDgDCOpjFQtpC+F7TMGrdg9bcOEUYyTYiQxFXHOGOCTLkibRcYfnT8/J5E4fsz",
-	"C6J31jhE788MXp7+91mj0+mcNa6uND3ghNiAnGsBRutBQXiiha2HlVp08+Ytboqy98R8uZDWYh6vuxVP",
-	"sv6rr+Nlb4dUmgu10BQPJ5SRtiA40k/gxvsQVKepseqiAZE0grAayHkFZ20HPYV9hXAQzOZnzN1nYX8N",
-	"6L20ydYSohtJhCZEkA76xAo6WGGJhlgIA0Qn9TIb9x5lEA53xhLBFR/y2CA3m+1sgV9XzTiackHQOWWR",
-	"PIQIrTSiCk04P7evw/DAQ0gVGsR8eC4RPmNaFTSNYFbChjafNLVKneEx6jv5ztCEU8O/Sbjl+R2L4NTS",
-	"UKwpzXAvK3XQOWNn7PeuCMDv7TR/f8Z+32634f/1z7tBgH6PwhI1hqg5wBHKC94ge740G3Pvfic5GMlS",
-	"JtMk4VoH7k9JRHFf00/ovWnG4D/RK6Zv5xDvaqyKgGdtc6PBLMdTMST9LFSuhcIplVLri6C++s25DiMy",
-	"pFMc9/GAX5D+FF/2L3CcFn4akJjP+lPK8p+soK76yv1U/kqr97n6ZHB4p2Q6IALxVFnqlSjiw3QK6KYG",
-	"/t8ChJswXs1QYIXDrdIqul0oPSYsSjhl8Nw4aDOE45bvse7bZXFWzRkXUZ86CHVj4FRJ+S0ARMwfScn7",
-	"Jmi99DAijJIoRJZ8upp8fMBZf6Ms0KK/Vd6j7K1UTfqZzRXG5k9s1WDdSHqGkGU6GtEhJUz1rVfBdO89",
-	"B69D9t2O/i4DPHe33QLhKUpEYUxAgWWKpUn5Sf5aIujQ0vUEC2LmbMNL86d+n+aJMfTCA+A1feApev2b",
-	"NijRMh+be+FGP02VbaYMht1C4VCKkd95RiSQ4VwcheR9YwUXELDUH8bcfqVEKlU/JhckNnjYfAaNT8jw",
-	"vO834xZ6Vy90Br1eXJ/skZl24ZEgEZkmpnefvF27e7pdY/IubID7/UD/PuRsFFND/pKoNOlb1EYzmYjE",
-	"VMsXaCAi2GwoON7VvA9BulVDcStYfu5tW/knf3XLvwlwBdpNytaRM+Lm0gViLUKQu996PXMUE8GHWpAO",
-	"YsOnDPCy41JgtzBeAaAZ4qTIFoxHaz0uEapvD2jOXbwHVfUPUNOTblnwNC7EqOffbbVQdTEDNx/YN6FZ",
-	"EIRt2yXL/u6TyyFAvudkY55bXGA4MzZavj9IpXXtlDDLbW97Tg4qrXzFIWoCpw5zOOhwy71p1rmAnRzm",
-	"iyfnbNgfYeodIPuX+37HskyHOq1fY7yf/e0S0sr8325Lvh2lNixjlIXnulPvCrGodvriHAA8qqS5916G",
-	"R1eW5XAlWRDl+qZWlOSQIekJcq8p21WNGPd+KcljaKJSiHu/LH5TIXPhaQE9vSTLvNHmTxYlGby2KIrK",
-	"j53/26+3UZA+cPX1hI8z3pWWuCh6Ci8ZyeOy1AqCJ3vo9VYQO/rvIq+0V+xMDjVahWIaJYaetVd4Z4FT",
-	"m3s9sGfY4xIrbrQWiy4U2JwxJlZwrtIe219LT51aBVEpObMp/JnxmmxGBVajV8XnNJbqNCcB20MJZn2R",
-	"Uxiy82Doq/hBFpfnF/NY0PrA7VlW+kxSdVJ6x9Oi9LzKGp99ZhQ+14LXd65oAJ0sFBrx1Qx/VEUtw/ZS",
-	"oWToLhd1DL22BbkMC1qpIVT8YsdSI68rfvGGWSetXdJ7vzirggDPtiqnzKryGbm0yD4o0kUVjy8mnnrl",
-	"lqqka9FetCgOFlN+8ugrz0BbbYw5QpN0ill+t7c3+haSeETA8jXhM1fyxtxYFx1IC8aPSidfXqbh/bLy",
-	"VxFq4lhy550p1f0zVT+2WihP+Hd1U4yxoDi6pYX9llsx3dmvjS6oqKRXgRgyspVdb6XqaqsB/rz+YH6N",
-	"Mn/yE/3tIwjRvJG5EBo74bOqtEjFb63wXauhfijFdZaqAi7fQFv4FmryQeHBbO1a6xsxYa5gPqtwLj6D",
-	"g2+9ik1ruNkNAmM30nrNFiB5uCKOZdeSmlTW/DWtdKGV3WDnGi5HE/5VUeMCguF2Ly+Lftb1gFt8UVs7",
-	"7N7BNZo2B7huuHul4QZrlgGwWCsbpm452V87xb2g14I7gd6evWDXJPBmlygjDGzJOGeNNlVQYJpbG69P",
-	"iazNxBZUH5uYaXfem0e2vOtSu2MTlWw6olPCIDpP8JmpGwHHCjBrCvUvwPs04anw3NeePmfiDhbCkmuc",
-	"VlXjfIGVCxQp1S4iWGh5ITA7RwkRQy1oY2MyntI4pi7P2EsPYTwPD9XsqKoERrIXFCM3dtdCxUsO9ooe",
-	"yINgze8OSthXwebYuXrMZgimwXWJ4MRELJRrgAwnpD8TVJF+d+LFXGzKnrx29qY3bCeq+n533fjpxbIm",
-	"64Kb5TVEqgbQ7a07ApIJl01FsBVLV60GVD0ww+hfT5y7w2TKLFSffTjoh+DlDiM8t7lz+oiHJhkmHZ4T",
-	"dc8G2DgFzip2JPIKBzdjPsTxGdNPWih8+/bt2/bLl+0nT04//fTw5cvDV6/CrYemI+M6MN4m/U/72DOt",
-	"QKiTGcs5mYfGuaLVSANqo1+31ZapmkDePiNbJX9flZ5SHRENy3TzRU6gGk0l6T64zdh/W1mnaRKzywAi",
-	"vd21Uduw5KUAuLxE3nUSCYwdxtXMKS5H1eEqn/Y6LtKq4VIVc2hl2Qz2DBb2d+FUrck6a+t+h73Ly9Ao",
-	"AZnOCCYurTJutVC4q393RtjBHGX+Uus4yHQMm3yWORABw6WFwj3dgFFAfFHcu7xstBq78N97l5dFgbsH",
-	"j1cJXEBYesHH1WXTnGNtaDHqrl2hbLVQLFYsu1HBsVa9PCvB4GhuxkeoQKRIf6YIVGPFqNvWbNC+gaBd",
-	"1Hwc4zTKt01eJ3iwVlRuPMS9tgkKu6tBRhsOThAcuTCqAiiZP77rDMZaFNeI+1qDQpYK+YP99Ua0RsrT",
-	"xkk0UWpNb9OKFX/pa7nZGmceJWPNIXm9exOMUVjsB91eNdSotb0WZrJ90d0eTrDaztdLVg16UU8pX7GA",
-	"BiHhoFXU1etmYQo+DeaKFCdTVO4VMuRVjuLvrafCl0FAujeKoz91uozHxRGW5wYQqmjAMpjwNciKRQ2i",
-	"jGiYpMpWt2uZwwQYN/oWNIzTqJQP2LvtYn5FrNLraxnVrGThXAIsukJZC1rjoeycsvFWy8lLz9FpPAll",
-	"dLh1R+lbMq9na3RY6f3q4CtNIVBN39qUPDoRZEjoRXn3gqA6itVZMlbmNWYuj5U0C8ZeML1m62m0S8N3",
-	"70k0xUmit4CPnPpeAJjUp1EAcnX5NLoKCL2gtwuMMajN1ystfu+a1bu8vcwbLmgZBYHSKpYldWaN0uJ5",
-	"XDLbg59cxfXprSg9FtjySjzzGuXwuLI26RHgMmpiAAxNFPOxbCFGZpqJm7Kp6BhLiUJGLlV/mArJ9X1O",
-	"otD928F56RegtYfIVD2wwIhYmseLuueN7NyZ0lth5/bGWsrs6HZXx3DXoO75ja617qTSpZPdGzRBd5Bh",
-	"znhqslmwIMgeCb/ERAmEIktid3nivg5Tl6utz2RvobTfrn7E/WQjVyYih63zy/KZWnzOreQwWRZxJWrz",
-	"7E9cmkphfuglnqMRjmMkIe8lniNz+fqBCG4DQFnbZf6YPCGiVEyulzbfuptE9xoMnFMLbnNPItLWr2SZ",
-	"38uqNF8P7cZ4UerceHYU8FJV5zdPf1wvKSyJMeuvVW/GjlhRIrRKLD9kGdSFKpjFMX7i3atzW47kaITF",
-	"alTzCs2Fx2RjHkjEif5s7fIuFQ3k9Tf1KlcTTgaTmgE1TfEcCRoR1ExjJTD68d//nb4bwv+OBCFbDkG0",
-	"tNfhQ/jZYGzMsIgKKRn6JyMmNN/RDZdwUQSvge5P+l6dhWqYCRcx4dAWtFYvTVoQOv3y9Bhiugs7VwPP",
-	"WAikqFgw/SOCH1Hw4x/+0y4E8r169aUPAa28l4YxptMWkulwoiXrC8rSy07E78mW1tb0hUtxVC4YFHil",
-	"gXZXoeQXK6vWXw+Mnl5Bw2vWYPVFw/syL1svNSlrwJ4Ir2RrHvW1tHjrpvqRPUMVCUmA0W5zX6Rf/+qh",
-	"M2yb6mzAAaipbOy9TU0R93MyLxC5FbTQepG86/J9609thYIRmmBlc0w1qYNrbXFozv05SFWhtJeXBkGt",
-	"cf6MNXeDna2HCHtgu6aDIWaIEQoHTHem+2LWqO83a3M+oE29IPrPM2bDnCTUE3PZeTXwuy40arOqfQZR",
-	"IRVUzV/p5bPqCcGCiKNKHz/AS1gO8dnXpy3EhUMn9CSSBbOVqBnK83an0zGgJrBFwCygh3w8E6USs5X8",
-	"nJIlPVt4FfOe1nLQYO7jw1AGsID6V4cjethIrFLZt5/n/WJbHfIKUAcM5s9CLlEhf87m0Tjy0NvmJttB",
-	"euCEKQATdyA9heU6Y83wyAZ8wiXmED2CpUAmC0e/YlNwTMGDsDz20M59xcLXd5Ttx5rKNZCbTdtsFNRz",
-	"3Vmj1bggQpq1CjrdDkCrAZZ3QvWVohN0dgw4ygRoaxsndFt/ve2kpn46rsL0eIo1xzdv2aQDgpoOl7uV",
-	"43KbpfbQuFuoiLTdyjCzW2csP6NbsH2ziT5ZcEQh2/Ge5VgTfAHzBEsjVR2Ug+OZ1fJqEbSA1Z0xc4JL",
-	"5U7MEmr9H3YC4O5q4N9zcDJYll4QmCy3LPMaJ0msyYtytv2dLNU4zK6K3xagRbSGVXEHWihzsVDXxa/E",
-	"ojXZbs/Hei4DPOf1BnJsfwfqbHRIW0/EgwovVghpFHNnawdaUWnD+sJ3upmd76Db28uxILoPenvB1dW7",
-	"Avh9NQD9leVTeHOwfdhDYCZFSn7LU1FITHC033KoLmBMyKSAB8E/5ylIkfxrpDgUcN0NunUjzIho+7Uf",
-	"Xw4f7az+6FkWIH7Vauyt88VrL0DUFypAir44+fbdVet9gc1/+07vikynUyzmjcOGXsOSy9Cp17AW+Spq",
-	"voTH0sAoZU/bGV/RO5lwqVYVKEI0L2YGnESz1eGE4CQfg6mFqoqFSoxREWpbWHR24AB+hSdXflYrB6A6",
-	"4DhLH93t9WpSWzLRkbuWzphJ35wmMaZMdZB38UDfccqspdVWXFhamMHZpPLSAU1JFBQ2WFGr6KFNfokO",
-	"EWj/IdTQkFVFNDSnde/q4x+iJAVEEhdcAcU4oDKETWQ3cyruCymXgDGa0WIZmLV4rK1ckynFj3g034zB",
-	"+jj+61ebuT7TvAEzspO9Kt4jbKMlMdPdeBX+cqRJptvetjAJMlkS5IIkuLrBllTJhlO/1oNjF5bBB6s5",
-	"7yMcOTjSDycTdoODzQhmAZHAS8FxUAQG57Jw+nEsCI7mPsdorL/+lZgOlTuwTsegcGsJ5H7z5TmEeBl7",
-	"A2KpSc0e5YKr2Q2CLbOn3TXW+pTzF5B6pD/o9VZ/kGumJzYDBgT3Gl++tgLmNYPsIiPAP7zQz4+Kj1mA",
-	"8lykFYL+qlVxsdh+n3u8rgwVxkSRpTY8H1EPBJS9dWsF34J9UCYVhkdaW3MotTntmF7AyblKHj0xA1pg",
-	"x7uVngF+8TNgDLurv7CT/4KrZ5Cl9xPQm1lNd3+e16nna2mYGW4FjGORsihcICvIOjMO5NYFfxSZOUPf",
-	"nXNjRsGLW5TrPmNcjkSX2UO7Fb5mfUlKqzIwWDy3cSskjmSWxuQwU0wdo2q9OqbnrohVfqNv7vZ6Z6xa",
-	"BQZpPKOSmEv6QFA2BjhTt3j6gq81VkHaODe7QD0rPDzvZNpniPRWS7+mEhoQNSPEU0N1F0AFuRbrNrmD",
-	"jvz7R0S1+smVfyGzUTu7we56aqitIHUDNdRpQqCE30AhsSNZS0cMflY6onVOXFtJ7J12PRfZ9S0Od6Ys",
-	"+jjs5gD+MkXDL03XJBVcsqLvX7XFJdoi0PstSO/VaqP+ue0qtl1f0heMI00+M3XStyo0gFuS+ru3JfQN",
-	"4K1fdQArqFOoLKxZLlOhPCFmc4M8TTT/BcHKuDWv68/AeUaVls95pNohCkKUsgFlkSk0Q5Wtwle2Km2V",
-	"xTGHmDywA7HIuj5gjGCh5wrIQ64Q0bbJz8n8EWXRTQSzH+N/f23uUezfeOZuXyL7yQy7rZsP1XDoah43",
-	"MPP4JcikgjDalCF/aNao6afAGBcVWn2S/Decy9Bjl9lH9czSg92s9+CBuuK/aU22zOAyZAim4PZYQCq1",
-	"pbLLIKUtMBpzRrZKoZiLx9rr2qAv36qLLcdXzmBSs2YaNjdFz+ATKKttvAXWc8hnKNvybCVM5FmnURex",
-	"WAS3zWCLWRrHWQCjB/5rnjvP7RdkZkdQrfKW2r96d13VZwHvtYZDOFywAn38kh1bR4WDYMvBe4duShYO",
-	"mdE9tqFSsyntWenOOvHrAdvyF0YRIZfUFKw+J/MW+Gr0H1RJRKOWCYfXFGqqRAhpPDAc8v11K2dMKp5I",
-	"NOPiXH9ojWEPbUQzFKTW+qtXagNUWMBTMUtYKW4h6uLEzOoGwnZDyeX1momauxCzBmeqTxPpDqF7ZA+g",
-	"fbosLtndkIsbXSzG4538+zb1GVxS46960wdvhsELsTs53b941GXfyIPPo52v5/effbeHDXRBfwKZUO6D",
-	"H//wR/NTsfxvXZ6X1Uqzmr5wAzaIDm5YFaHUq4OnN9xMWyCnhsNoddNA9CoJ1GqI+led5EMbW+HIaXZk",
-	"VQ2P6VkWJ2tYX71q8TlEyQniwJdhozHSVG2CzvBgGP34hz/OLuc/hKApXBABBTJSk+hbxZJuW0H4yThB",
-	"4XTvPvvxD3+0nuif+Hi/2/CAL1MgNHmUNcC/hrCYYqBf9VlaFvjihqcFN9SVArM+nRJj20/jGDinE+sP",
-	"rVxXEk2wBLxzqbiocnCZPbt5kEWR/DYkGdP9RgK++3MT8CsDTtZnAaaLzQ98sOq837osb+XCHIj0ZyLN",
-	"78B6jfMkk4lW1rFCUy4V6gZBzhfuxnYNHTtz9cQmJy9GPpjY7+tHPXxwizKc1OupKNvv1wgvqEgfAC5b",
-	"H15Qx143iBl44iIRflkK74cmDrOMK4ljIRSgaoD5K5btPY8ayx3uJWe7dRFB/Znc8e5C2p3k9pB4/OQV",
-	"l0JSQ1o390tbOaKZUiZLMjGRpaZsKBnMsH6ZV/bbUdQL672hsu6BCN/wNl4rM4y1UdPmr3fvDx7oZKqc",
-	"2l1GXCCTCbqZrIMwnrapU1t9s/iSDQlKIOUtJizCAkV47pKTJFXknsxB9A5tYXeJMBKYRXyKBJlhEfmR",
-	"OWdMqz50nAoSIeu7tIl6oG500GNXylEhN0CpBSlnBHo3nXgmSxO9ccYyb+BBZcCObus58+4xN+EtWa5/",
-	"Nwh2AKAxwnM/0mQfutCzbxzqF9YPGTHjtMX8aw6fXVeXWFIs4k9vfmW+iWZbgWPuVFy3n1qYMa6QS1++",
-	"Q62WykyMQqyvPwQ+GnVuSZ0vA7XbCc95ajLOXMScFvRcU7HVtu9y6nV9dn6a6A4yPAdLHRdmOB6DmuE4",
-	"JqqOPW0bbB7falh5tE/gNWvtWxrWcWSvVuDTmGI214xFLjoeIWTj+5SIuWc+AxHsb1pEAO7QRI15kFxe",
-	"svrO/v7qSI1bSxKsjNHbPw26h0HvMNgBdWYFt3q3Ob/KFr/ONeiYeaV57y9VefjQ5+TYZJnapVr/jORQ",
-	"GJWGdYcHUWB/rIVm9rmqZRrNKlFv85itGILCdJkwAjhw6QEqVB5Wk8v/Cbm5Zd6OWHNfw1ds/JQ+0ibW",
-	"NEPJMD9M8WXfEfsegOdMKcuedOGJ+cs1aCS8/aN4aiyq+85+sLuxjHcoJNXnBWJaf8nG71O9nvdkTpPS",
-	"uo6Xkzww4CX55WBvgZeQSGNiYtuAhogs1g0B2qYmQbxlcRogWqOVBbGYWLcf//APAMhkS2Q6v1Sma8ML",
-	"LoZuq2WEi0zIkI7o0GUBwzeQlk6lyUBnfKbPGVXyjMmYQuC7qafeMi+a+ubSDMLLhD9EDoTS1bEmLuUY",
-	"UlqN5z+yaS8mfTUvKi9jrgCQRj5EQYaAB+F9VLpvtzropICH6qIJzNKcMWfRQhCbLVHzhERUbrUMNjCV",
-	"mcnrnkSzCY0Jghdg8nmgaZWmDuXU7yCyx0ueP9h9EBTL03t3+K5fjF7/ZREIGx+NYiwnH9UWns/u5QvV",
-	"6w93H1QUsC/e42XjcD9wBfZzXJTCq8US+sDc/Cr6h0Fe3L+xM9kk3qdYFL/u2pHGRHqgJqn8ZTOoCTGM",
-	"ROZMZG5DVpeG+MR8XM+gADYA0r5xHJeUoVaeJD6isSmbO8rTvlHMx+AaR82YyByZaqtzxh4DSh9K8Jgy",
-	"iw2SYPuOuRnf2wjRsOpkOvxB73BuZh19wcdmnA299qtfBopc812wVa315ks4z+u9+9gWCFnv7SzJY623",
-	"fXD29b6w+u/zaJ33nwk+Xee9U964zevHsoDkWoTzoBZYPFhA8w6KkNrdSlDsg/0ldl3P1lpArX5gtEUH",
-	"KF2HIl0Gjc5FB+AwO3GRISWXgJF7eXLRTlCFMRwUIX2X4/gWYHsBdteB7NpkqTKQbiWmbQZh29OkUMAS",
-	"1bO7rpGiAMRaIVRyKFYIWs7xWH+9FRYkEcgMv6iBfzOEVSuLIINGV2kueUlu49r1FwnIek0iJUsNab90",
-	"FacYoL9UseE0Gm4PKIvaqYjr3QZHFgsnfH/8+tGL54/7r09eXG3rtdmGyp2/dTmeH3c6nbM0CHr7ulH9",
-	"V3iIeEKYCWjO/KKCz3xkvzOGVQHrBnTSmLJzq6m58p7mvmfuWwI1OTNIqC3UDZApPiG3OuiIZR+cMd2K",
-	"SUzCLMcP89yvHfQFIZFEOMOtazKuvNvgVpXq9Nx28Iiy6LWIbx5O5aXJxpSllxFf/wDYQdyl8xXoAxAA",
-	"5eH2tmZdHQ/Wt5IW7DQ8elge8vxVb+MZ1x1zvel/eSLnlaGvE7czuS/zBq4Kv46yc1MwboBYHaZhRlu3",
-	"7534gjuvT354TcQRVkjG6fjnEVp0BCRjRm0SHDGSlI1jCwzJWYkHkQrYEyl5mcG64ry1wvvYvHDbppE1",
-	"ZffOOoGGG1gd/NnUHE23IkVQvb+moOCMJnLKyR7VkM+2qYVNxPaIMion9aL6FJ/bwLVSAju5xEMVz12p",
-	"EiuC70kUHqeDmA5NUK59u6P4Z6++/KK5FaIxvYBc4IfG7Dgkgkw5g/glYDtoYMKOhxMcxwQina4jTy3l",
-	"nNh5PjPTXOX3M8lRikO5jzGj0oRH22XTQ2tabx4K7UODcVvlCbSIzRV52nnI7RRfviBsrLd53yBWuz+7",
-	"i7C9726SopyjpXBxpBQeTqYmZzGJsRpxMc1qsT69VKZiqokx0LzDgto3jgaPo6ejoNvb2d3bv//gYMnf",
-	"UPB19vwaX9kzA6NWimhdn3L2pQGrPmzw3hfTwZuT88H0IP3m62gSfXpyGn3SDfgnk0n05oSffPIsePtV",
-	"NpsnWGFNe43DBpl/FpA3j+Ln33Ea9X5H3775XYA/2U3f7nwWv31zEj9nUL5FYCYTLhScpKzI/ru8pkYC",
-	"BA4AAetzssVDAaP6QEB9N+DWG/LqFXza16JuoKXY1rwy/DnIR35eTRVjzS0GBF0QQUf0zqJJitgeUxzr",
-	"M2WDSixci+FnxsNxzgBAWC99C5lYQajB7F8q7knUDEszDbc6P4FSeVdgLG6j4PZkODWJ7jj2ZWmfPw/t",
-	"0kizbPiQpOvmdS0tgCfGdrnyxq6M45lFWEQofH9meeHnZH7WOETvO53O1VWIgAFpSW3bRSMuzljI8AUd",
-	"a/nTyQ+L7Bhu1dwKDwEtV4JejJoRlUN+QYRer608wtlQJRwcccbMmbYIYIkgIyLg15BxRkLkiY9WlcaE",
-	"yKWtLGdAaL0jesbGnEcQRQg+F8rQnjMJ3IpG8mXizMU3U9KzDSjJS7i2QbBZQfS/IjEZmt/fO7lzYhcd",
-	"GjExEMJ/lMsnY1X7nbfqUIDErrstZmnWsHHY2Pm+174/e9qddqO3l0HyoP6/ZlozSwdWPB5rHc0lU44b",
-	"h+37laJXq0OJywhvlE0IuR7m4OtdKQ6gbiqTGM+/8O2DTsfJ/vPcQ+IxFsSrTaWh2+V6oVE4KB+et39o",
-	"1vUKKm3fmHOtyr5ZeUDrjucvAZzzg9mFnCjVizuywEB3YBAC25PrC/zd1mLb+QlRRFeQ7RoQofbtexLR",
-	"OtjPdYG/djYG/lo4VjMuom2TW1SvBhyLDFUTrN6mBAePo75rIjRKLAqh8Bu4HUPUTFKRcElMFfwxCbc6",
-	"yMRhgbKb1bzxy5pAaTMbwM8ImmLAIsmBDw1UWAc9oxcEzQRnY4AwceMwboBuJrMzLLDewfXFt27YwNDd",
-	"KF2KzLLlAt1YCDJU7QkXkrQHWoSLeVsqnEClJ39x697e7JKWz2IjA38FBzStRLd4p9Nj61NmZ1m61vn7",
-	"q7VB2PU7YDlHJv0OQZAa3LqyW1xhCOZyVhxyuJVd+HhEUNM7B/kVLhv8T3CX2xxc8mCtD15iNj9SikwT",
-	"JX9CeEh3/YfjUuTM8KhCoQDOB9vUdsWNq7nfK2IM+fvtiI6psjtc5m0F56Ez7vtFpEyhyzyU64xJPM0i",
-	"ybBE4fGXr06R8YFVDDC8IQPjEdEzWdRxepsdYJfhqOXWfrB+dPNTPRM7ivpsAL22EIQO1uAZnv8EZ6XX",
-	"uyFLM4d/SqU0lY+8vJ+82NwES8R4qQ7qXSb+VHaYsSo7Wmdo+pkc/5cwFUM2I8jjwmzsNIbrMIQpURMe",
-	"1UZplpSemV+cFRYYZ70+LCpD7tW5yfzCzG7EGct2wgAhWjOuqXVXcB3Ch4znkgizCMriaU3JYiLpzpby",
-	"gZcwwdsI9bE1fiur806w9NQXm2ABPcM2FLQbWy3YxKq921inMROqo3zb6S/ZMfgpn3mJOpg5TdkEY29y",
-	"CMCiQ9iQLHE05+/cBg25qNBEUG6mn+OR9sGlu4GS6w2/ri6bN8VfMklAjgZIG8FTwIT093adQhdVEBVh",
-	"aWtCkwVmXaNbh7UgtFgQpATVTM0AR4M9GcD7Af/8YVbAwTZ8WH7DxcHX9WDqoitN/lonkkRckA4CL/YZ",
-	"I6MRGapF1JVildVaOr85UkYFlfvTvQGJ3xFq9O0PdPlZ/NnVN/iLxziacH05cXmcpWNjr6r2fGWHCE4N",
-	"IK2b3d4MUl+QiJBp/TXqsUWBcJfke9KWnrV3pVJxHHc20VF2KTA9kBwDC1Lkwim+7KeSyBASUU2J59iU",
-	"eXEvcgdYYXL6JnwGCJGQ421alUjgIXmIMDtjmZs2hwjwXLWpJFE7TcyoHLSFzZSr4iQn0P4tVCM0d4vj",
-	"T07a9z/9qvf5k4OXu2++fvDN8c7J6aP9Lx4/2zta/3yaQd1lpGcOheEiwW2Ytvlz45Euw72w2B8rcC/+",
-	"woFobnDf1CQ8hQUpWJwqQjnzN4F+79Bwr5u/JRiN8vSgjEm5vos+jfoCNiCEmTzaNLmrmA/LjxbYQ8t1",
-	"nKe7Ai/LGJcm0p9TxIE5fPZauTIF25WwX5mEfUE8E5aX52jxAwqGf723mp1PsTgnEWQmCsJUuOjKs6ac",
-	"nyAG1o7JXXR9DLD8k51Cghn4nGud4jSBL3c6Qafb3encdxhhkhC2NG/NmS8a3rUPkrjw2IT9veQ/0DjG",
-	"23udYJOIXH9t64AJ7O7/NcXgZhTvRW+7RzWHY6UP+7mStuw/CLTPvj5FUvFkI/RIu10beLWfsujnAh55",
-	"y95sx4k+hDe74PD8Kb3ZT7Vy7IZTTb1ruLLt2+DKRs0MEyKmUj2E9aRwqxgKorZu6Oqu55UJOEN1y3/7",
-	"7VH7G9z+IWgfvHvfbe3vXv2mURFOXTyWCqsVSfk2Id+k4bbQkEvVQkA9BvQgxoqwISUScX2pCL/VC6Hf",
-	"3wrzuHG9LvcBTyqrHh8qHrac9QQxPttqGZwRY/wFlB1nW9F3llS0bBV6DuW1Hprm9BAmpu6VIGiYKnCB",
-	"A+SOw+VBofohrM3cf6WX4LUkwhj0Nkvd3ySbfI236JR8wxmBdxfpLaJTE6KOBJ+Z+XoLlsfoR3hJfD58",
-	"0R/MizH6LJ1CMSQAINPL2XAZ2waM+52H4ZX9UCatW4cZ+NwFvN1ImdH06KkM3b3TwCt3ma3HoZ29p/vc",
-	"Tla+KZ7Z7VVm5HchOd0cJ5exYD6DOH6T9o4VMSCnmkcEmvOJCyJsrXZAWgryjHYDR17Oxn/fSPYCF+ue",
-	"HOzl/zzIktkN6rpfI8muE+hf+pTP/bb2dwPbVPcgCGxT+p9XC8n9uw+8G3Bvtzq/X++04iXlztsp9YM+",
-	"sqePr53SDCe9Sj59yYg+UmAisVBHlEH0LRdRlur8a9q9l3ZvQAkg6lYqOlyZea+4SrbtjXFV3hXOCmbB",
-	"LRptHtZ4ylXyxHZ2c5vT7kEv2DlYn+x074+NeeF6EUanX54eF6E4bxplpJe/Jm0EOnN3+rsKLvLtBiZs",
-	"rRn6YwoNRJabONS5ZL/GCd0eokEqmFldPhp5Z1XvQeVRNenIm53UDALZlGUDhTiURKVJeN1D/JT97M8w",
-	"++s6wmpCBDFn2BGCctntvx7ouzjQbJ3zDMew/ji/tMc5Lx1nDihlyLqPDaaiC9Kr4BWhi8EB1dNE4pwx",
-	"cEPZNCqqMojIkKtE7/Dh9naIXp+8gOilQsoOwkliizTaARWKL54xTWcdZMt6o+ZucLBlIRW9o3etmEF9",
-	"9l/Bet306mFn2Te4H/mcYdlchs4hRBD9FsdjLqiaTD9+9elR1+B9QMSl/Hjf/EWlTIn42H1nHiZEUB59",
-	"vBOYP81affzZo1dfv915cvz00+PPd47fHJf/bgDxCX3pb6x8dyOmuby2UaGQ0c89mdPRmasRdIfA7RlF",
-	"Z501XZkD6rwHnZ8us0kSBWE2aQKHr4IhXasXuOaau7g5QdtgDrBtV5rkFgrMW7PHtM6o4rylPFWSRqSI",
-	"JwYQtiWnoTE5RZjG8xyktxnxodyeckbmnWm05XVsfUWLnbvqVRnIpOsZSjp2Oh0tUA3Ds6UcTXU6iPVx",
-	"UZJcIFMxN/K6zCpbLHaawWwWpwmRlNldzhjy1IRMvUbNrW6xxdel+v+lOvbOW9DK3NMOHZjgIVTYGwD+",
-	"heJeXxU1udfpOI8CzOI1JGqWhzPVi2ZjPzJc0YTzeMuM0QP/pmtHjUC7GUK+nUZl2MjiRB5XBe2iZjY2",
-	"Htsy5yIPm7WBrnlfmcOrmsqdwyY7Hs7SjZoWw8QQgRa6dh0IVLUvk0FmIV/s59jlFze/JgN9jtkW0Lbu",
-	"FJDLGKw3T5UXJlyaQg3Znjol1yA8oxEeahWBj/L1sihNXnvAehbbekEZ+FargYk8OGy7Zf7kJW9cvbv6",
-	"/wEAAP//",
+	"7L1ZcyPHuiD2VzLge6JBXRAsgEs32dEhszeppV4okn20sQeVQCWIFAuZpcoEQahPR+jJc8MRfrHnzoTf",
+	"/GDf17n2yzw4/OR/ooh77PkXE/l9mVVZhSosXFpHOjpxr5qoJSvzy2/Lb33fGMhxIgUTWjUO3jcSmtIx",
+	"0yyFX4cJ/5LNXkTm74ipQcoTzaVoHDROR4wcHr0gF2x2TxEetRutBjc3EqpHjVZD0DFrHDR41Gg1Uvbj",
+	"hKcsahzodMJaDTUYsTE1Y7IrOk5i1ji432oMZTqm2rwj9N5Oo9UYc8HHk3HjoNNq6FnC8BY7Z2njw4dW",
+	"43kqx/PzOtE01UQOiR4xovmYkZSKc0aaXAziieKXrEWOnz8h29vb+xvZpH+csHSWz3pohq6cZ6MbdPc2",
+	"O53Nbuc0CA7g/75reJOPqGab5ruNbNJKp1ycw5xfyvPDwUBOhJ6f+RsRz8iAxrEiiqWXLCL9GdEjrsgk",
+	"UTpldEwovls3bXu7B0CvmPzO+kB+Kc+fjKgQLF5nwgN8pW6e9nbtPDvXm+ckVTKtxtRQsCvdG8ATocOO",
+	"JGWXXE4USahBENpXTGgylCncHfJUabhViyY4Xg2ibHc6Ztr06iUT53rUONjutgxxaJaaof7d98Hm/rt/",
+	"/Ic6NPmSzRZCfEwjRqZcjxDilhRrMSPhvQs2q4X4/WtB/CUf8wpEfinPFUlYCsCrm1EM7/qTidiQTmLd",
+	"ONgNWvnMzI8xvcKZ7AbBKvN6JaMl+IqbzBUZm0dJ02y4mRjsvHmEpYSqCxaZJ2v3H16u2f7zRG/uyE0z",
+	"2SIadLoPYA3Z7xoEOGY/TpjSVbwXFuJm6iFBiq8QHuGKwm827SibL6KQcE2mVBEq1JSlLIIXa9dmx6rF",
+	"mEbQ+eLp3rcPvt75pvP59uv7X3WPd0/3/xx89+WT6633RFM9UU9iqtTCrZuOpGJ2EfcUUfAa4YpwYZmP",
+	"GaJuWfh4D54pLOwfUjZsHDT+u61cHG7hXWUujaXo2Z89f6Zm8m/SiKWvZTXnkeYmEZNxn6U1MhIe6Qm5",
+	"mqRsHH1mZFCnG+wF+9tBEBze/7L71dP9V40ieznc/I5u/hRs7vc2371/0Nrb+VDNa2D2R/ScVc8feaMR",
+	"iKRTiyzmoWpa7rQKbD2j5E5g/reUmLPJnfCfKiYIt5fzGnOvp8wIlXPs+vymGxRnuXSKp3zMvpOiBnwv",
+	"Dl8fohrykxSMRHRmCDAiIzlJFaEpI4OJJlzUTV3/VD3nxttTQ2c5VhwqTrdORlScj2iJ4+ztlAmwGk/+",
+	"8exsc6tOJJ1W4PczEVVpWuxqdU1Ly2V6Vnd9PeuDISSVSKEYarGoF72W+rmcCGCoAyk0Qy2MJknMB9Ss",
+	"aesHZRbmzcMsWVMe4zuR+YyQujeEcVoNlqZG5WgISdRkMHIKmoHKzOwwgO5aTOYZjAxrKQL9delThqWb",
+	"1aS8P9FOB2Nkogy/+dBqPKaRFQI3XDcXlzTmUc9KBn/1dMwOiKUTgttAYkA3w5g7dwAFQ1uZuDPaUGww",
+	"g0VEpoSSIWdxhDIB5gyAeJKyiAnNaXzMhhPFbooHg2y8Xsp+YAPNfIyAPXB6e4ofRJmdvUaan5+eHpGd",
+	"oLNxQF6IgUxTNtBOlSNJKi95xKI7gt7SyYUVCwxbTt3IB7iniJyKM2HmE1Mu9EbL7IKQ7hhANL1gRSS1",
+	"yOsUMardatMz0Qzd3z1DanI4NNpKuNE+E2Ybn8u0z6OIiRtu3zAbx980rjLC4opEXNF+fHdboFjqfwbQ",
+	"9A65FE04YJaQ5phj7t0dezLf6bNYinNFtCyypBOmFJfiOFN2brRShaP1Mt0pX7Di5wL0QkkiCdrhQ0JF",
+	"RmEDKoTUH2lzgShypZ36RzhvTtMRSxmhxEydRZtcELs+M5ZgLGIRaYblNYcbANhTKV/SFFW5G0C0L6NZ",
+	"T0vZi2GwHJ6O45oHzHy0lASfuVsO774H3wKGIQCUYHZIDcWyRCsHgldUzA61ZuMETVo3gIQBwpiKWY+6",
+	"8TxmISUx94i795DodEboOeWCxFRb/fCWobLoo3SoWUrCY6bT2eah+RESxQZSRHAeGjEaWbue90iFCQ1f",
+	"IROheUyokHpkgIwfNNtA41hOGZj8KlS3BztBhaJslvJW0IkeyZT/dGOin/hD5Xvyb//5f/iv//P/8df/",
+	"9L/99Z//6a//9B//7b/8X//2v/+ff/3nf2r9///5v/zXf/8//fU//uv/97/+3//2//zz3TA+0DU8GaqI",
+	"OWiTJGWKCW35+1tBLymPDU+4OQyykTyex9JLPmDE7JZMacrjGSk+6R3tFx7j74amI6ppnypmEGkiUkYH",
+	"IzMvhI1VKd7m128KIztiD8FTo58N5CSOQCz2DdOhg5HRh4wCwwYXJcXortWxdeYyx3Ha3uz8o8+XbPaY",
+	"i8gcjwwQo4ibT9P4KJUJSzU356QhjRVrNRLv0nvfcFhhlGHuoOPEl3pIAjIRfW74h5mrZ7FezdgYVB6y",
+	"c7vI9/6U3mUPy75RUA0OeSt2alRpSbmVfJlxvDyT1kJ4mG00Itxbt0HyvpmG2cGmmMQxaLxCCrQqL4SJ",
+	"eRxJAI1By+DiW/9XA9JRymXKdYWl+esRA64PmxuxyNCcr7c3w+xiDyzl4YbTb9SIpiwiiZTmEIG/smdA",
+	"YptR0b4OMBBm379vlAY0wsV71ywjtw7MP1uyAWRLfKsqTVtfmzMHCjajqKl71ro4opegumWGDbeRTYCE",
+	"nAr7IE0ZECncZRHsZhHP4LkCim13VsKxHydS0/kpf2Uuk4ngGhws6Tlap4kGgyh8rYBS+53u7krf0/KC",
+	"iQqj61EqjcBP4ok5vJlBzQ2Cjxc+1XnQ3Q1W+FYJYxFC2QTcyisRFhyRFcSMqkiPJ6rG/gqW45gzoQmN",
+	"opQpxRRpvjhSBl+fvHh6bOTzkF8xtQEbbigYT4EsMSgPps+cdKmYFSn3+0Y32G4H7U5nux1sdXfM9Llm",
+	"Y5jPHFbW0DRNUzoD/mLXA66FRUvCB7IZjynaxxfP1HdK3Giag5QB9VFdb7V7cBDsrmG1KwnFSoL19mco",
+	"08LiGk9ekHQiBEszD14kB4ooris/xq4SnjJlVzDH/PB8cU41m9IZUVomDiW4OM/m4XF0dsnSIrgNMO5v",
+	"Bp3NYAVXcQ3A8/mWpNX9lSjbSIARr3I2W1l1T1k/JxURianSwFnoQLNUtYzMStlAngtu1LWiEG+oi83k",
+	"fOf5Lz//y/7VV5UgNuP1DC9diCb7B9s3gwxakv3hY5pomVRNCRhML672WxqYjKXS5EeP0/oEphImIrQn",
+	"aBoX5DmBMUmfzaRAU1qfxlQMSmLeuT3WlvW51p5FD+SaS3clZEDX1zKdFRkturjMW7B/mUTKF3Ithg+q",
+	"CeyXh5vZzAofKy+4hE4FFlRkHXNMtLjtBdJvFQRIveB5Ah/z7OjrqNDXE1F1sqhFqCJV4svio+H8eSTD",
+	"cnHVanSDoHMQ9R8cHHQKUsFzIe3sF1xI85EMh5vP6ebwoP3uH5tbENnwvtPa/rDx6T9UUeGYXr3Aj4CD",
+	"7SPJxKWAqZOOazmz/dV1l66u1ZgI/uOE2RfME/OCcFUZ580TAiXuUuYVgXnn0m8Bj1/o6PwYAqAECisK",
+	"VuT7JYd4/r/ikXjNoyCAq56bveTIxIp8KsP37I/lcgKODwVyLXN8GKt+KsdSX5uxrqASLfHdl2RT/TRP",
+	"2CBl2nLzN8PGwfcrQqcM5IuqsC6Dd0ODShds1iYnWqZG3SJCTh+af9FNQfrmaG0OoGDvqVTGvut31P1B",
+	"9+LH4HOx/fWD2RfRy3RX//mqWkMrAcBMbR4C78rGqsPcV6HlOVoJwIlhiAVWoQBYLTtb4MxSDNDCV1Av",
+	"zO7Zwz8daH5p5pi53Arn/ez2/DEfBnybRGug0ZgL/2rnD4n9h8T+Q2LftcSWsTli/iG1b3om+1AhpR5z",
+	"Eb1N43mhPsGL+S6MtE7UwdaWQZq2vdweyPEWnejRVizPufjUxV88irmYXEXybBIE3b0+F9Gjr7rjB98M",
+	"gpfpzuh07/JxR3yn9r+Mtr+e3X/+wy79qrtUypgJvatfwfU0ATfhmhBGe/eeIiqenBeR3i6xFDyJEXHv",
+	"vs8jKIPWdqcmgtJfXjaTqjU+GbHBxQtxzAYyrXBMLDaqdTeDvdOgcxB0D4LtNYxqdFY3WnmMqtdTNqVp",
+	"VLJid69x9I+Ad9rhCqf3pZC6DXW1CPrra63ZOArCMMuTskafoqkkCFYE2d/sbrllLYBIrtKVkNrcNrqU",
+	"6GlZXl6BLfaljBkVFgwVWsNTOlPEjke4aBmWTuO4yLJXs4UxgUrmKpMZ06teBWB3q0XD/LfGXFS931n1",
+	"fXw3h145ICSis3uK4FNWuPXZ0JwhAFZGE+CiKNhqkGK5vFo0CQzAZ6Db3FN50POckrEGQoPEXuwKYzQV",
+	"GPbqLbcSN7b3gp1r0ILDFbf61jxOlzapsOcFBLKo7RZWSU95mKSXKlYiqpjRVPW4WBq8QwZSxgYmvkOa",
+	"Di5I00aloB4+HfGYuWeLuFJpXV7krm8tF2Sda3iHvGhUF+MxL+rzh+6pNf0Zn3zyySdX+9WejJKlYUUm",
+	"I/jgYl4NHhuFlKagnlZ9azVdxiXz+EG1RpFtUlB75ZCE3q2eiw2wEbkqLKn+MmEC0gbmpoM++PnJvBDz",
+	"zn7DNSAMIA8Y0BKc/U1Q24ofreO3RidmS+X5HJWcwGvu/V7KqKr2I84M7LgicgJx+qnUEE5EmiGNxlyE",
+	"LRIOKY8nKVNhqxzpjAr7xkPCxomGaE1B0DhRBGgVKCdgpLhlspgoes56/VkPghmWHyX8qIhK90yGfx4C",
+	"Z2gwT4Zuv0pwn59YyWPjAWM1LogumDUPBl7Y1rKjgcugJM/EIJ2B8YZqkjKlH+JpebH1LZU/bC41wGVb",
+	"mlClptJJh8xmE+zvFc7CD6oO1h5XydOBGnNmOsxnNDwBCJBatyRs5KYNnE3oOYQ9LOKLJX5VOrivwb5C",
+	"ZDKGvqjQo1QmfGB+nDMjTUI4kQvyJmHi8MWmQV2qeT/2WB6E4xgS5UqnVMuUQG6AIk3FGMmyBlToNJGY",
+	"K13H6NYzQPhc0ILc4lspZGaigbssYo4XjCXmoRswybpDp0+eK5LVrRyu5lWWD/NGwWx/FpOiyoPMBlSQ",
+	"PpuXcfOIEDHFzwXVTBmVx6admGcZHYzKVsMM+xothw8Lg2FWOCr6q1sN7idOypWIBIVJ+NDIb9DGwgNg",
+	"QkaHQ50uzLS/LLqbGH5CminVzAYiyBTNYRsPz0QoGIuU4cwTPQoPbO67Jaq67J9zfskIJYJNiRRs4yEJ",
+	"+waqUen9M+EM9n603EMSusvmeXrBxJy47c8MuZfoOcUY9jORsgSEBXGiuH0mvFjBzB9ggWSElbdIOLKa",
+	"2a7rUGg1rjbNNzYvaWr4pzIf83fs0L3nX3ySTcK/+tpM6NjNx7/z2M3Nv/g0m2clvqCH4xbF3yHsrXPl",
+	"OOu03cBWds62R0luRGES04H1c8g4InNnOycH9+eFny8a70AQXltc5Yw9G8JCsoLnzpH1szHl8RMZsRNW",
+	"dUxz1vtF5zSgOxkxo1nOFLHpih5U94LlIdHeh6q4zyspqtyOh4LQsUtX9U7ug0maMjGYEWq4acQGfExj",
+	"l9aJ+UoaLe56Kt39YkBooxO0g6AxX/Difae1/6F5dtZ2v7p1LqcjqtRFVcjnirGHwVpqdOmEt73SAa8c",
+	"4HbX8WsLoqkKunVhXlUIYWF7G7LfbdP1Tap2hDeAlhXKwdesfzjRI0EkPkGa4dGkH/MBxmVZBgfHAy6F",
+	"HeaLkzevww0yEUbGhYl7Pixg6ftGdgMYq9ZMoXSCBEoBgB3ROGbiHEq6/NjdvD991hl3om+vguRB/X+m",
+	"sP6Sk6LwrUomjhhSNqBmEyhDpk8V29uZpEUz11rTXIZj+dfnt66shWbrm3vUiNVzuWkvjmnyPX7uHRUz",
+	"hwJGCjwZUXG+shu/VIzgig40hBpAVkoo46jnpEsI8a0hM+y6Z7htOB+un98s1TnZ6e537lexsr0PlYxL",
+	"sGn24eJQNsN7cyRTxTb7MN5sU2maxCucDsue7CqZ6C96hW+v/9HOMoQprL6O3M3NV0yPZIUXDPah0tud",
+	"ssIWgthU5Nwl1kydPxwyb0dUESFddEbpFEhjPmD/vef9XIVPj6iqhm2t4wBWWEwB+b64RS0f7fxDiFN0",
+	"Fz693kmlMH87VCOfZfVezcZM6CdSDPn5/FZ5C5w/z1mzOUlwDGIfJk3PcmZ4LOG4OytKGxgMced0ljBV",
+	"ddIcc9FDzWbZeKgZGcKBGjygR816Yy4mmlWs6xXeMAcXrOszpjNzQk0oj2z2LdoWrTguuh+C2mSfXsLS",
+	"3kRURTf4rg4DLfNXnb7Wn8yKathuXQDDEn3SbWwBlHNzrYHaAkTKab6q0BDiiYtmaYYzntCZNcE+O6JQ",
+	"EUPLgYwfErAl2TfCFvn81eGTzZPPD7u7ezZxfsPPLIOB7GHfvlQ8DboHKpTQOXyroYK1MBfMIXTW027E",
+	"eXBYMNxTGWDgYaIlWr1IM3QjhEX6KbC5mnUtZBR2Qf4UF+wp1GCqSMxaj/5WiX1YlimyJHqqctBOsO5J",
+	"4ZrbnRX5WrWW17xllfKbHTTcdq6KJOZ5Gz9UJYu1JIq5ZJdUTo3U1dKgK2kmDJKNkUsq8DGWRLCLQ0ro",
+	"rBCGpCb9MdftZJR8Kie6p1MasZ6QjxZAavnCYypqM3bNTTRpAEc3PLRF+JBQAdUUr+EkXyF/M//eIGWR",
+	"uQLy0GxxBQMP1szvKZkUkQyi8AASVkFWWatOmFNI+JBQzCE3T/HhLJuZkHrExbnPUO32NhAps5Sako0t",
+	"f2qxyujVv5tjPY1Woyh+Gvl2eolDDlVLyT2OZJbGG/m8bEVHU+n0wSEQOsTJgjMjtPOsOGusyRxvKGHW",
+	"ETCkCZI2BLnSspXGFAmRS+C6plfmz42HxG0i6c+IldZzejbylvnYuh7EG3erj1C1BPt4YivMAtU2DXom",
+	"KR9AMQkwXwJgi6yme7O8AAv8ZVjjKijezJbiSdQqD4r9hl9RcZ4P5NUO/Ue7QXU8j42vWVh7d1nmhHWB",
+	"4GAtVw0yn0cl7FI2ZEZttRSxRj6djWVIvOIFK7i8s1oHdXUTsvEqpztvcfri5M3rZaacssnd87BQ5UvO",
+	"e4pUWbXaWprPNDdCcs4vmTLHi2Zm9sE6d6XDLebFNA77T6Jnw6DT3d7Z3bv/YH/B70arkdLpi2u8ZYss",
+	"YkgSZ0I/pZoiXBps9kXAvnkcv/hB8qj7Z/7tN38O6Gc7k2+3v4i//eY4fiECD8fReLRpLYkL83zWnKRv",
+	"zAi6VT4Au/g7/YQHqTVMfyWY+jNcBbyFmT3o7HerJPEcqmcqohP2+dYUxXt+fSVLNYLZPuqBZIm18Acl",
+	"RfuYTl8xhUErrcYxixgbXy9UfN7Ad/TZ8eb9z7/qfvl0/9XON18/+O5o+/j08d7rJ893D9cMFCgbT4t2",
+	"mhzEbgFLg4jnxba9aa0NzmtbCtro7K6uNq5SbQS+wKJbsS04LW5RTPGxkQ0prchncNtXnOy3cgKebHgJ",
+	"3WnNkA6H5TC37eE+7QyC/v2oWx1jKMdjjpX1EpaOeRzX7AK4DUnzl5//dYPIIUQZoGKtZbI5Scw1KggX",
+	"l1wzlsHPBnqUc0wqA5QhqnX+40+yGZZHtRGvpOmlwWxcb8daDTvzitPEW2UOdNORJCk750pnlcSxVJCB",
+	"fXF9q3nSuLioclHjN1KMGDAPkQFN05k5WlZ/bkF+S5J8SofDR8twIGUDVlUxA3BsN0DHJz7kNlitbL90",
+	"iP0CX1xqigF0t+DxdiXDj2qUzRaxiLbcFK6VhrK/rtVkBXyGQjug3Du6uRVUniiWzrtY+7K/PFXJvemD",
+	"e/E50lY2fSGG8iM5rtH4q+sreGFN/Pmao3Dd1hFdKS53sTWts9ndvoaJrqzbreqmbDV4UhMCXkjLJVSD",
+	"RXizHLOZ59Ter61doxgTN6pds8B4WJz453JqC5oiLaAR27D0Zpg5MVskVEqafxJ0mZs/oXaW+cOx47LM",
+	"81w+FcHDLO3Rc1YqKNN4JX/icUy3dtvBarrdfPiBg13JIsOTRuGznsnHYfICurqNgAWfRK8ftHAqdfLE",
+	"6iI30j539rvB9v7K7uVVNUwzv7xoQXESUid0okfVtl3QbuBFCP8RJLSPH2xtheTt8UvShGRs8tUxSN9y",
+	"fG32sJY62TqSMjaS+AA8rp/S+NwcsUfjRyefH3YwrTTi51yrR3v4iys1Yekj9x5eTFjKZfRoO8CfOL1H",
+	"Xzw++frb7adHzz4/+nL76Juj8u/KbIYMJFWatWLbXbf4Zql6QWmd63+8tHN2Jq3CblTtpFG4skY710wD",
+	"shF7TGmUBLZoIYkZvbQBfVMuIjklzYD88vN/cDbfQnXDvLDgzoPVRO9ACuebLHgtVjellxNvVlRee8OY",
+	"n4/0Nd4dV7cOCj8JW4YY2BUdaNs0yKgGhhdDMYdP0DT6SUJT/UnJCvrJMKZq9Em1sjmmXHBx3rs5rPKx",
+	"bOWsojdw50HrZqPmZSKvX72sOKW96yUhqoGsMmqHViIa6QJ5BamcJLgt57Hs07i0Lea56pzDG6wTou78",
+	"xZbUXeyWpmmqUbznpHedNFb4Wl35zlO47mIFBvVfJk2KbIELgoRDbAA+5FcqzcdUlxjgagwAxy/1RRut",
+	"plLgLreyJlt2LA+VvMKhPvWUN6EIJp89VNJMBcrX0WnL48ALWfdt6C25HLi+1lIqSH0ohJyIARtXRi/T",
+	"ScSZtUOtUeXaH/TQDYHCQLO6UpSaXWnSfEXTi0hOS8nKvrcKUiFoqkGvD7oHQUDenj7B8jB9OdGEEgxD",
+	"adekkC4+gHWucQBjIqquz3ICCoQTwNxmRBeKRjIRbVSlR3c2u/u3XzO0s6obOdWLVpSf00sLorpKU1qn",
+	"kdPSFWmu45IC/YqayQswikpBTqiepFF1QMPiBMxr7X8V58JJ5hjvwzTHl1ZOYOulRq5CbxV5RXEcQgYj",
+	"+JC0JOySpTMpGGnmh03ASr1hhagKIcYja0QC11oE02TxZiF9R/khAjSO7UnP8E98pZSCA09U2mBrlncb",
+	"bHQRC7w1xoqV/qvDIs0tbGgih7gJZEwFPYcpQD5OEz0rLWLOBS2EcQugv3FAKFGThKWKuSjAM5GysdRs",
+	"02X4Hx69uKdI+P7MdkM4axyQ92fY+MD8fdZot9tnjQ8fDD7QhNnMqmt1/nImMmK7TwKk5kPf8xHXbZfw",
+	"FN+cq0+Cl1fdiqfZ91fxJhwaNakfsxYZ08GIC7aZMhqZK3DifQiq0xjdUaTPFI8gPwqKl0EAe5s8g30F",
+	"RwQVszPhzrOwv9i7UtmqeQrSVFlERixlbfKZFXQAYYXmbjQNGTBjyDMX4HE4Ey4gEltw4Xa2INZdTyUZ",
+	"y5SRCy4idQCpdpOIazKS8sI+DtODuCOuST+WgwtF6JkwqiAOQkWpyZd1rRiVOmusYc7k2wOMxIG/Wbjh",
+	"xWIXu4wpxFjssHov61jaPhNn4i+ul+df7DL/cib+srm5Cf9vbu8EAfkLCUvYGJJmn0Yk71tNLH0ZNuae",
+	"/UFJMJJNhJokiTQ6cG/MIk57NtAlexLn4F8xEDOnc0hcRqsiNCazRe7ALCcn6YD1spzHFgnBqi3OsQSe",
+	"P5z7oM2b6tG+vGS9Mb3qXdJ4UrjVZ7Gc9sZc5LesoK56y90qv2XU+1x9woZKYzbus5TIibbYq0gkB5Mx",
+	"tKnBPo620xvmYxuGAhAON0pQdLtQusxElEgOwbk2Zj9rVdXyo/h7FizOqjmVadTjrhceGjh1Un4KOlvk",
+	"l5SSPaw+ULoYMcGZfQtCa3qYJjxJ80eJxa2OwS2/rZC/i7adhr+P3qXsqYke9TKDLEzcX/WylbiZdBHL",
+	"1WQ45ANuZm19pfh57zr4R7L3ts17WVs7dxQuYKXmLC3MCdCzjM48KV/JH4NwKwTwiKYM12yTiPOr/jfx",
+	"igtCNERkGFEPGA6LQmAnhlVYzmQrbLjZjyfaDlNuedYi4UClQ//jGQZBHbviLJTs+d7E3iCW9i2dTpTu",
+	"xeySxdj1TE5h8BEbXPT8YRygdwygswZ7Rfhkl3DZhUspi9g4wa/P4T7iJ8ZCTsSFkFORfXDXfBAN5YWd",
+	"cff3zf2BFMOYI9EopidJzzbtwFVGLOZGKsEAEaO40xBnpGc9yNGumqMDbfm6t5/lWz7Yy/dSiHywu5cB",
+	"WAo2DwTvC8UbCc2JpQNIX2xY5+51u0jSSSoHRlr3Y2SG2KbLsUIwjqDrAXCPOVG1AdM3qpUrm9OzhJ6z",
+	"MO9CVbdM0vREaJZqTwsVDfL3NlqkuvWlBwGLBD6I3S2MfQQwqLFR9+fvjbkaUz0Y+bcg1tJrEDZ3b5iy",
+	"HKSAaalhtVBnwG5y9rvHrgbQozCnALxuG1kB+dvyDr3+RFkXVqnJnv3arpP32iiZcUiaIJHCvH9ZuOGe",
+	"xK0uNPsK8/1TMzHoDSn3eIH95d7fttzfh4KQvey3q6BUlnMWM3KMmIMk8HhVB+Hyfhr8tPHX6GbBB7BH",
+	"KldEDoewZu+kNa+d+1oPFKytUnq857Iw6rLKAye3OY3HHGiLCg9E1Hr6jjeU/VSNtuPdKaktMESlruPd",
+	"mX+nQjWBq4VugSWp7s02vzIv0+GxeaFcvuzim/z+sgU5DBYCTww7G2cJxEUhXHgIZbCrylQQwdlF72sF",
+	"AWx+F4WDtURkErnRKjSPLYm2bLzCM3OiCc0fII9gj0uyp9GabzJaYNRoc63gvaU9tndLV532CVGHOa8q",
+	"/MxYVbaiAqcyUPEZlcU6w4jARFNqKzjPaBDtvLaLVewkS+n0m9fOKcfgHS7rxhhwnZSe8fRJs66yYmyv",
+	"oV7sRvC+natcgCdzjXV9hcufVVHfsl+pULfMJ+e1LQPbgiICAK3UlSru2LnUKCgVd7xp1qknrshjr7iq",
+	"gsaSbVWOmVXtYnNhk71QxIsqEVEstOa1F6/SDzD/pfp4490rqJZz13NwzStb3sWSIjF/J1M/vFslIefd",
+	"KSsf5VtG9yhaDeel3XwFnzx42DPTV5vkDsloMqYit/BYu06LKDrEHLeRnLoO1mi3mHcjzpnAKl29edfV",
+	"94u62UekSWMlnY8u/GbTRjpvvohCgk18N1okr9/p2iCjyag4uwXtXZfZsh1rq40xKVnaTjTVFemxw1SO",
+	"683ta6dfgle315+taUyEyX1m3n0MGQY3MhrDYMdyWpWjo2V9uNjai9U/ldISFKdbJyMqzkdV1TpLGwiQ",
+	"hxnBSB7sWqubsmGtYEStcDE/B75mfctNa77bCQK0Hhq1bQMK88ZUqYosuIkeVTiZ3CgdGGUn2L6G4xmD",
+	"ACta1kJI5M7V1TVilAuaRO20u/vXGBoJuG66u6XpBit29Syndq1W1MipNrVL3A26LTgxme3ZDXawHl92",
+	"ykVZh66krOowNjWGZW6sDZ8SWrs0s5JmZ+us2Z331pGBd1Vsd2yikk1HfMwExGimcoptYIGsIAuy0M4W",
+	"fJAjOUm9IAZPXcXok7msmhrXZdU8X1LtwoVKrcgZTY28SKm4IAlLB0aPiNFxMOZxzF3ZQK9wipB5kLBh",
+	"R1UdbZPdoBi/s7NSk4tkf7foh94PVnxvv1TKPli/FZaZM04BB1wVCY4xbqXc0ncwYr1pyjXrdUZe5M26",
+	"7MkbZ3d8w3Giqvd3Vg2Pn+9SvGqvgrwlcNUEOt1VZ8Ay4bKuCLZi6UOrAU1McRq964lzR0zYNbUmZdoQ",
+	"+gEYZsKIzmxVKUPiIeZyTgYXTN+zYVZOgbOKHYvykvikGcsBjc+EudIi4bfffvvt5qtXm0+fnn7++cGr",
+	"VwcnJ+HGQ/wQOpDQ52j+tJc9wxMEvOFcLtgsRBebUSOx0o55HCX0lOsRlOEUbKPk9a3SU6rj4gFMNwdy",
+	"As2lK1H3wW2mrtlG2U2ss1iuB9zdWbkJA1WyFAaZjfLgOnlwaGZyLbCL4KgirjK113GRVg2XqlhDXlLB",
+	"0mBhf+eoakXWOVFPjL5XEYPSvboKUQnIdEaw4BmVcaNFwh1z31nJ+zOSec2thyjTMWzudOZGhpLMLRLu",
+	"mgFQAfFFcffqqtFq7MB/d6+uigJ3Fy4vE7hQMP2lPK/Q0UQenTawLSeqE9ZL4Vg71wp+9Rr7L2t+uHyw",
+	"WnlWqmptuJkckgKSEvOaZgLCgEhn07BB+wSBcUnzSUwnUb5t6johpLWicu0p7m5iaOBdTTJac3Ipo5EL",
+	"piv0GPDnd53JWIPpCtF/K2DIQiG/v7fajFZIfFs7lSqaWMviuLJQm6flZjDOXH5ozWEictHRGJJTAPaD",
+	"Tre6c5A1LRdWsnXZ2RqMqN7K4aWqJj2vp5SPWICDkHbSKurqdavA/u39mWbFxRSVe00Qvcq5HN3VVPhy",
+	"edzOjbIpTp0u43FxQtUF1ncvGrCwxWNNo5SiBlFuUJJMDJDM3RYSE5SsNqegQTyJSuns3c4tqxxztf+u",
+	"qWVUs5I5uoQuh5pkIxiNh4sLLs43Wk5eep5odJSUmz2sOkvfknk9W6Or3dSrDsEzGPL56emRCwnz8CRl",
+	"A8Yvy7tXnUWfWzKWZrdmHp2lOAvGXjC9ZvBE7RL57j1FxjRJoPrZ0KnvhX4xhhpTaERXpkbX0LQbdHeA",
+	"MQa1WZsl4Hev2Yzf28t84IKWURAoLV+Zyc0aJeB5XDLbg19dxfXxrSg95tjy0jTvGuXQ1YAquxgSeg7M",
+	"GVrikFieqxYRbGqYOHy5TY6oUiQU7Er3BpNUSXOeUyR0f7vq/OYBGO0hwSamts8JVXh5Xve8kZ07U3or",
+	"7NzeXEv5PZ3O8kj+mgpS/qArwZ1VunSyc4NB6DZB5oz+KbTYWZLwO8aWaihlNVhcpQFfh6nL2Dc02c1p",
+	"yjZv2zGXpJ9y5ir15V0oIEPJypZOdzfwyxZgteL5ski1ZWKOXbJSYX3kFZ2RIY1joiD7KZ4RPHz9xFJp",
+	"w4DFpsv/wmwxpnXMrlt44U7KHdRUhz61ZZ/vKcI2zSNZ/r+fbyPYbdSBRi9KnRvPzgIeqvr4zZNgV0sN",
+	"BPfpSu2j7Yw1Z6lRiQsgu+su0SVSKc/xM+9cndtylCRDmi5vUlihuciYrc0DWXpsXlu5W3PFAK51M0b+",
+	"VCNO1vUoK2E+pjOS8oiR5iTWKSW//I//3pwN4d9hytiGawhU2uvwIdzGElFTmkaFxBxwqQMvMXzHDFwq",
+	"65XKmk6cSc9rm1pdbMQFhLiaG0arVzaS7fTN6dF8wZ6abiuFOJEKgJmbBG6S4Jef/5cdiLQ8OXnjd3TT",
+	"3kODmPJxXs/yJReTq3Yk76mW0dbMgUtLUu7/HXidvneWNb30Wfii4wHq6RU4jHz/2hVtUEqslKDmFbYB",
+	"ivAKqeZBbd56ynS6vn5kaagiLQ1aLtoMKOW3s3/oDNtQggE5ANdg5vae5inkpVywWQHJraCF0YvoXZf1",
+	"XU+1FQpGiFHpSKYG1cG1Nj815/7sT3ShU7+XDMOtcf5MNHeC7Y2HhHq9s/ADAyqIYFhg1nzMfEtYo74/",
+	"rM38gTENQMzPM2GjuBRRWiYuR7Omm5aL/FqrZ9YHrKsxSbmenRjwWfWE0ZSlh5U+figyYjnEF1+ftohM",
+	"Xd8OTyLZ3lSKNEN1sdlut7G0DWwRMAv4Qj6fkdYJbqW84GzBl22RHXzOaDmkP/OrBHEBDTPMXddh56CR",
+	"WKWyZ1/Pv0uhPX/jwweoPYGVn+YyygpZlDabyqGH2Ta32DYxE2dCQ29AV6qpAK4z0QwPbTwrHGIOyGMA",
+	"BcFcLPOITcTC4vlhee6hXfsSwNd/KNuPFZVrQDebvNsoqOfmY41W45KlCmEVtDttqAwKrfkSbo4U7aC9",
+	"jSVyRoBbWzThW+btLSc1zdXzqsouz6jh+PiUzS6B4oDYZq+Vt9lDUHvN9Vqk2DivlbXAa52JnEY3YPum",
+	"I0NZQKKQ83rPcqwRvYR1gqWR6zbJa7sitLzWoi1gdWcCKbjUvRhBaPR/2Amo1lrTzTGvrQlg6QYB5jpm",
+	"+fc0SWKDXlyKrR9sl1y/fiweFb8vFJgxGlbFGWiua+1cm2a/sbLRZDtdv3VbuV9b3j40b9XperShDmnb",
+	"A3ud/4oNfxvFDOraiVY0zrW+8O1OZufb73R384ognQfd3eDDh3eFXpbV/SQ/WD5F1++dCXsIzKSiAKGf",
+	"OeJwv+Vq+4AxIZMCXkfNmZyAFMnfJlq2DZHtBJ26GWZItPXWD5+Hl7aXv/Q8i3//0GrsrvLGWy8O1Bcq",
+	"gIq+OPn+3YfW+wKb//6d2RU1GY9pOmscNAwMSy5Dp14DLHIoGr5EzxUW08qubmZ8xexkIpVe1m8cur7Y",
+	"nonASQxbHYwYTfI5gMBu6mLfYTQqQqtaW5YfOIDfsJ0OBizRLDLKAagONM6SiHe63Zrco0x05K6lM4FJ",
+	"vOMkplzoNvEOHuQHyYW1tNoGqgv7rDqbVN4JtKmYhj6lS1qPP7SpQdEBAe0/hJa4qqonruG07llD/iFJ",
+	"JlCXxgVXQG9daPRqyxngmor7wsodnVEzmu/qvBKPtf0BMqX4sYxm6zFYvy3n6s2jr880b8CM7GI/FM8R",
+	"dtCSmOmsDYW/HWmS6ba3LUyCTJYEuSAJPtxgS6pkw6nfutWxC8vgg+Wc9zGNXDXtjycTdoL99RBmri6F",
+	"l2HkClJgtdMC9dM4ZTSa+RyjsTr8Kyt7VO7AKh8GhdtIIHfPl+cQ4oX2BiImmKA/zAVXsxMEG7innRVg",
+	"fSrlS8isMi90u8tfyDXTY5vgA4J7hTffWgHzVkDyFArwjy/0c1LxK1eQPNVqiaD/0Ko4WGy9zz1eHxAL",
+	"Y6bZQhueX1cRBJQ9dRsF35Z84UJpCpeMtuaKrOe4g18BJ+cyefQUJzTHjncqPQPy8jfAGHaWv2EX/1rq",
+	"55CE+CvgG0LTnZ9nder5ShpmVr0E5jGPWTyyNeXLaJ0ZB3Lrgj+LzJxhzs65MaPgxS3KdZ8xLq5HuLCJ",
+	"jjkkTaoyMEQ8s3ErLI5UlsbkKudgW/JqvTrmF64nfX6ib+50u2eiWgUGaTzliuEhvZ9ycQ5FbR3wzAHf",
+	"aKwp26S52QXa09PBRTvTPkNitlr5LdJJn+kpY54aaj4BWJBrsW6T2+TQP39E3KifUvsHMhu1sxPsrKaG",
+	"2obwN1BDnSYESvgNFBI7k5V0xOA3pSNa58S1lcRuob/g9S0Od6Ys+m1EkAB/n6Lh96ZrsgouWfHtP7TF",
+	"Bdoi4PstSO/laqO5vWmzSm4g6QvGkaacCoiS36jQAG5J6u/cltDHssd+7wmqDfsl2ha3y2Uq9KWkYob1",
+	"x5nhvyBYhbTmdfMaOM+4NvI5j1Q7IEFIJqLPRYR90jgU9JmpOavSRlkcS4jJAzuQiKzrA+YIFnqpAT3U",
+	"EhFth/ySzR5zEd1EMPsx/vdX5h7F76Nn7vYlsp/MsNO6+VSRQ1fzuD6u4/cgkwrCaF2G/LFZo8GfAmOc",
+	"V2ihD7X3hHMZeuwye6meWXrFV+s9eKCu+E9ak63AugxZHVtwe8zVqyVNe71YqrYFRmMp2EYpFHOerL1P",
+	"Yw3uW3Wx5VW2s2K52TANm5tiVvAZM9NHb4H1HMopybY8gwRGnrUbdRGLxRLHWfFqMYnjLIDRKwGN153n",
+	"9jWb2hlUq7yl8T+8u67qM1f1t4ZDuMJtBfz4PTu2DguEMERrokd0YzZHZKh7bKVS27bG1e6sY5bEdGDP",
+	"uLYJCioi7Ior8OtcsFkLfDXmB9eK8KiF4fAGQ7FXSKrQAyMh39+MciaUlokiU5lemBetMeyhjWieAh/h",
+	"jqoh2gdUWKingiCsFLcQdXGMq7qBsF1TcnlfzUTNXYhZLKPV44lyROguWQK0VxfFJbsTcnGjiy2ZPMq/",
+	"b1OfwSV1/lV3/OCbQfAy3Rmd7l0+7ojv1P6X0fbXs/vPf9ilWLqgN4JMKPfCLz//C96CDlAQQDY3LS/P",
+	"y2qlMU20TFykPlZ0cNOqCKVeHjy95mbaNkk1HMaom1ioWSvAVkTqP3SSj21sBZIz7MiqGh7TsyxO1bC+",
+	"etXiS4iSS5krwQ0bTYnBagw6o/1B9MvP/zK9mv0UgqZwyVJokzLBRN8qlnTbCsKvxgkK1L3z/Jef/8V6",
+	"on9l8n63JoEvUiAMepQ1wL+HsJhioF81LS0KfHHTc433QWxDfQuw7U/iGDinE+sPrVzXioyogqr3Ssu0",
+	"ysGFe3bzIIsi+q2JMvj5tQR857cm4JcGnKzOAvAT6xN8sIzeb12Wt3JhDkj6G5Hmd2C9pnmSycgo61Rj",
+	"a+NOEOR84W5s1/BhZ64e2eTk+cgHjP2+ftTDR7coA6VeT0XZer9CeEFF+gBw2frwgjr2ukbMwFMXifD7",
+	"Ung/NnIgGJcix1woQNUE80cs23sRNRY73EvOdusigi5EuePdhbQ7ye1V4vGTV1wKSQ1q3dwvbeWIYUqZ",
+	"LMnERJaasqZkwGn9Po/st6OoF+C9prLulfa94Wm8VmagtdHg5h9n748e6IS9bu0uE5kSzARdT9ZBGM8m",
+	"diuuPlm8EQNGEkh5i5mIaEoiOnPJSYprdk/lRfQOwP9tNDlKUioiOSYpm9I08iNzzoRRffj5JGURsb5L",
+	"m6gH6kabPHENPTVxE1RGkErB4Ov4Ec9kidEbZyLzBu5XBuyYsV4I7xxzE96S5fp3gmAbCjRGdOZHmuzB",
+	"J8zqGwfmgdVDRnCex0xN4lrF2cLVJZbY2djgEX7zI/NNNNuKMu1OxXX7aYSZkJq49OU71Gq5ysQoxPr6",
+	"U5DDYfuW1PlyHXq74JmcYMaZi5gzgl4aLLba9l0uve6b7V8nuoMNLsBSJ1OcjsegpjSOma5jT1tYm8e3",
+	"GlaS9jE8Zq19C8M6Du3RCnwaYypmhrGoeccjhGz8OGHpzDOfgQj2Ny1iUO4Qo8a8klxesvr23t7ySI1b",
+	"SxKsjNHbOw06B0H3INgGdWYJt3q3Pr/KgF/nGnTMvNK897eqPHxsOjnCLFMLqtVpJC+FUWlYd/UgCuxP",
+	"tMjUXte1TKNZJeptHrMVQ9CeMBNGUA5ceQUVKokVc/k/Yze3zNsZG+6LfMXGTxmSxljTrEoG3hjTq55D",
+	"9l0onjPmIrvSgSv4yw2IEt7+KFKNreq+vRfsrC3jXRWSanqBmNbfs/H71MDznspxUlnX8WKUBwa8IL8c",
+	"7C3wEEknMcPYNsAhpop9QwC3OSaIt2ydBojWaGVBLBjr9svP/wEKMtlGqc4vlena8ICLodtooXBRCRvw",
+	"IR+4LGB4Z2rbhsE5XsipoTOu1ZlQMYfAd+yq38IHscu9wkl4mfAHxBWhdN3MmUs5hpRW9PxHNu0F01dx",
+	"YNKkRMVSQ0Ea9ZAEWQU8CO/jyr270SbHhXqoLpoAQXMmnEWLQGy2Is1jFnG10cLawFxlJq97ikxHPGYE",
+	"HoDF54GmVZo6NNW/g8geL3l+f+dBAHE9eNIYzPwzfMcI/h4W3oJftgJh45NhTNXoE+wuhRW9ehVj5Dft",
+	"CV01DnYe+NddNHnhHK8aB3uB4SAy8euiFB6Fs3z+vGFucCnLY2w1cJ8bB43t0TrxPgjvMV8Y3WPoSXlF",
+	"TSbq982gRgwZicqZyMyGrC4M8YnleT2DgrIBkPZN47ikDLXyJPEhj7F58jBP+yaxPAfXOGnGTOWVqTba",
+	"Z+IJVOkjCT3nwtYGSah9Bk/G99aqaFhFma7+oEec61lHX8pznGfDwH75w4CRKz4LtqqVnnwF9Lzas09s",
+	"g5DVns6SPFZ62i/OvtobVv99Ea3y/PNUjld57lQ2bvP4sSggubbCeVBbWDyYq+YdFEtqdyqLYu/vLbDr",
+	"erbWQtXqB6gtuoLSdVWky0Wjc9EBdZiduMgqJZcKI3fz5KLtoKrGcFAs6bu4jm+hbC+U3XVFdm2yVLmQ",
+	"bmVN26yEbdegQqGWqFnddY0UhUKsFUIlL8UKQct5PdY/ToUFSQQyw29q4J8MAWplEYTV6CrNJa/YbRy7",
+	"/iYLsl4TSdlCQ9rvXcUpBugvVGwkjwZbfS6izUka17sNDm0tnPD90dvHL1886b09fvlhy8BmCxqTfupy",
+	"PB+12+2zSRB098yg5ld4QGTCBAY0Z37RVE79yn5ngupCrRvQSWMuLqym5rqX4nkPz1spaUqBlVBbpBMQ",
+	"bD6hNtrkUGQvnAkzCiYmUZHXD/Pcr23ymrFIEZrVrWsKqb3T4EaV6vTCfuAxF9HbNL55OJWXJhtzMbmK",
+	"5OoEYCdxl85XwA+oAKgOtrYM62p7ZX0rccEuw8OHxSHPX3XXXnEdmZtN/9sTOSeIX8duZ3Jf5g1cFX6b",
+	"aOemEBILsbqahhlu3b534rV0Xp+ceDHiiGqi4sn5byO06BBQBmeNCY6UKC7OY1sYUooSD2IVZU+UkmUG",
+	"63oP1wrvI3zgtk0jK8ru7VUCDdewOvirqSFNB5FiUb2/p6DgDCdyzMku1aDPFrb6ZunWkAuuRvWi+pRe",
+	"2MC1UgI7u6IDHc9cqxIrgu8pEh5N+jEfYFCufbqt5Rcnb143N0Jyzi8hF/ghmh0HLGVjKSB+CdgO6WPY",
+	"8WBE45hBpNN15KnFnGO7zue4zGV+P0yO0hLafZwLrjA82oLNTK1pvXkktBexxm2VJ9BWbK7I085Dbsf0",
+	"6iUT52ab97BitfvZmS/b++4mKcp5tRSZHmpNB6Mx5iwmMdVDmY6zXqzPrjR2TMUYA8M7bFH7xmH/SfRs",
+	"GHS62zu7e/cf7C/4DQ1fpy+u8ZalGZi11szo+lyKN1is+qAhu6/H/W+OL/rj/cl3X0ej6PPj0+izTiA/",
+	"G42ib47l8WfPg2+/ylbzlGpqcK9x0GCzLwL2zeP4xQ+SR90/82+/+XNAP9uZfLv9RfztN8fxCwHtW1Iq",
+	"VCJTDZTEhTbHiBhC/eyGJIDgUCBgdU42TxQwq49UqO8G3HpNXr2ET/ta1A20FDua1zU/L/KR0yt2MTbc",
+	"os/IJUv5kN9ZNEmxtseYxoambFCJLdeC/Aw9HNDUvwV+nhaxvfzNo/6h4p4izbC00nCj/SsolXdVjMVt",
+	"FJyekFOz6I5jXxZ+87ehXaI0y6YPSbpuXdfSAmSCtsulJ3aNjmcR0TQi4fszywu/ZLOzxgF53263P3wI",
+	"CTAgI6ntuGQo0zMRCnrJz438aefEotrIrZob4QFUy1WgF5NmxNVAXrLUwGsjj3BGrATCSc8E0rStAJak",
+	"bMhSuBsKKVhIPPHRqtKYCLuyneWwCK1HomfiXMoIogjB58IF2XUmgVvRSN4kzlx8MyU924CSvIRjGwSb",
+	"FUT/CYvZAO+/d3Ln2AIdBsEYiNS/lMsntKr92YM6NCCxcLfNLBGGjYPG9o/dzfvTZ51xJ/r2Kkge1P9n",
+	"ajSzSd+KxyOjo7lkyvPGweb9StFr1KHEZYQ3yiaEXA9z5etdKw7Abq6SmM5e+/ZBp+Nk/3vhVeJBC+KH",
+	"daWh2+V6oVEglI/P2z826zqBTts35lzLsm+WEmgdef4einN+NLuQE6UGuENbGOgODEJge3LfAn+3tdi2",
+	"f8UqokvQdoUSofbpe4rwurKfqxb+2l678NccWU1lGm1hblG9GnCUZlU1weqNLThkHPXcECEqsSSExm/g",
+	"dgxJM5mkiVQMu+Cfs3CjTTAOC5TdrOeN39YEWpvZAH7ByJhCLZK88CGWCmuT5/ySkWkqxTmUMHHzQDdA",
+	"J5PZWS2w7v71xbcZGMvQ3Shdik0zcIFunKZsoDdHMlVss29EeDrbVJom0OnJB27d0+sd0vJVrGXgr+CA",
+	"OEp0i2c6M7ceF3aVpWOdv79GG4RdvwOWc4jpdwSC1ODUlZ3iClPAw1lxyuFGduCTESNNjw7yI1w2+V/h",
+	"LLd+ccn9lV54RcXsUGs2TrT6FctDuuM/kEuRM8OlCoUCOB9s06ZrblzN/U4YGvL3NiN+zrXd4TJvKzgP",
+	"nXHfbyKFjS7zUK4zoeg4iySjioRHb05OCfrAKiYY3pCByYiZlczrON31CNhlOBq5tResHt38zKzEzqI+",
+	"G8DAFoLQwRo8pbNfgVa63RuyNCT+MVcKOx95eT95s7kRVUTIUh/Uu0z8qfxgxqrsbJ2h6TdC/q9gKYg2",
+	"Q8jjouLcaQzXYQhjpkcyqo3SLCk9U785KwCYZl99WFSG3KMzzPyiwm7Emch2AgshWjMu9roruA7hRSFz",
+	"SURFBG3xjKZkayKZjy3kA69ggbcR6mN7/FZ25x1R5akvNsECvgzbUNBubLdgjFV7t7ZOgwuqw3z70d+z",
+	"Y/BzOfUSdahwmjIGY69FBLMxE3oLU3EXFvrMnPX4igNzJtzgwzNiDiAKbXBZUu8Yu9+Ya9h60GDvRHB9",
+	"JooZxC6AnvQnM5vsMJJTEhudnwoi08jWRekbUudRmxx67Q0jNuBjGp8J9KMpUjM40o3L/JtK96LhjGeN",
+	"Tre9vXPWyIuKDWNJtaomMADFEwDebdBXTi/ubyNCeAI5kgmd9QC6kMkd26vTK/z3xx/Nv4AnYy56CPPG",
+	"QaPTDgIzcQM67EQ861mdBaNOsZ5AwtKe2REXxbcGTXowqLfEI864jG8AwO+ZQL8eUU20TDYnicpw0LZ/",
+	"KrrvZ1hit4YuYduWZRDAM8uK5dp9emMevnbUPryNIbyt1R8+4T+x2w0sz5A7QOyuTXT14rv9Mh3+M34f",
+	"iDmaQ7IR0gDwM/NSpxvsBfvbQRAc3v+y+9XT/VcARF797c5Bp/udR7ooOnNyhtg49MVCp3AeuZ82wBWJ",
+	"0S/GZb6FJWXMNhx08I+eMjA+wOREyEPsrEvB3t7OE/EbwbIAbcS3P+Ky50N1QNlHqrdQqib1uvJ9bxIm",
+	"VC7ojHYbIq6HpEmdmCIo3mqkW8tItphRpc9EaL/ZyyUCWi2yDpExFbZJPY9C0jQHsCTlA0jrlU7KWuMf",
+	"Ekd4JpohkAcYAEOZMGE/Ez4kocP00JUftLHq4ItDIWBu5/3eQySIsHUmnF3K6MH2Exu2ESaa9AY0Tbm1",
+	"SiKIbEkyyIq0BBVCLnMKwT2KiQijj1zgsDa69MwWQoYhXKmSEEjOABoARf7f/2QvZbIxbJFUTkTEIhLJ",
+	"qdg4E1jbKzsS5GvFSGoipObDGVF0hp0xFcLT9lIIc5YULlAvgDBvHiY8xzRrFYycS12Lh9xhY8q/WcZv",
+	"efgiNp+FQBv88yOg1aQ/5rqdjJJPx1Kw2SNYHAY/Czpmj5xb8x+Rtdg7gFpm6Ecw8J+2D//Uff6n7vOy",
+	"e/RP3ec04X/qPrf096fuc1jkn7rPcQwcT050T6c0Yj0hH9UtGR9NePSoEwQd/JUyPUnFzSaCY+B4BoCP",
+	"EHx4wdDSo2C4N+iwTj/o79GdwYPhPutG23SnvzvYi+6zB8P8UdiBR6+e7jbWEKrMtuW4Dr7XKb2AQi3b",
+	"g9wyJHNC4r+REtW37UI0suaj+A9jKm7UXulGng0rcIGfVFU+Kh6fCVDAx6mCVPpy8ZuZ38NKP65In8XW",
+	"zGAP8u1fs3RnQa9a+wS19d4x9A8LjRzwlJHfUNK8GVrGELaMesGjEMBk5bYzBk4ECPWEKl0Q6RvLD2Fo",
+	"M7jGGez1bWTq/nGMunV2/0ct1ptR+xuvcdGiE1SR1CEsjYkBW5Atkz9zG4Y6l9qepFziUvOmSj2wwKyB",
+	"XN70K3ALbDzeEn/PZjMoNAObn8oJNLbx93aVbr1VdXbD0taEWMrK5ndsHNR20qJGaUs5y05scN6GDqTQ",
+	"xPFh1oXWDnxQfsIV86j7AggQrsmAQtNZxdJL1iaQinMm2HDIBnq+dHRW57fqzJjD6+blfiuw3F/uDVD8",
+	"jlrf3f5EF9Pib65J6998ofaRlIplxehKZGNVVEtfGREB1UC7SNzt9fqCpixibFwfC/LE2odcpM89ZZ1Y",
+	"NuCj1OHb0SY5zCIb8AssL+QPdb7CMb3qTRRTIVTTU4QLQmPsVe0elK7qLhYmG8kpeKSgUCWOqkhKB+wh",
+	"oeJMZLkmeZ1TL99kolhkFGiYlTN62XJfVZzkGMa/ud3JnoyOPjvevP/5V90vn+6/2vnm6wffHW0fnz7e",
+	"e/3k+e7h6vSJk7rLdPW8nq8rZ1HQIdee6aLivbaA8ZLivb9fM4FB4TEApBA2V5GPnj8J+HuH1gMz/C3V",
+	"Ai4vD3oxl5tUG2ocUXPaZgKLAU6Su0pcs/xojj203Ifzmn3AyzLGZZD0t5Q2hcRnY2OW1pHErBYaL6kk",
+	"6QX8uDcQW8iJHDMIyBnJLOFBuXY2pBnS4TBskf6MGL4NoT2T5EzgKXmD9NlAGv4Pwo6LS64Zc4Ue5RiC",
+	"tKToJSwd8zhmIfnl5381ZyRGByNnFIEgIzQknQnkKllLZRQiTZRZE8G1Krkxqpk/LvBWyrIiNWwP92ln",
+	"EPTvR10GrVTnlgYlV1sNRlPBoryckAWJAmdnzMXFwnIiSfIpHQ4flb6WsgFMdlFR5H2v+WppCl6Fob7s",
+	"r1PXwAGyvn67xSSLvLDvgAmgAOC8HVb8rs9+oFsXCKsFpTVa2eoBNmZruDj3T4MZ/Zbo2sbMLq8Qe8m8",
+	"+FovisIWNy5kJRiebdS0MU0vWARlE1MmdDhv7LNxpr9CgQ47JxeFV2Gy62x2twtmPUiIq83Y4wm8ud0O",
+	"2p3Odvu+a2CiGBMLi+pllkAvJg0qzNFzrEnwSv7E45hu7baDdcjKh21d1WS7+39PBUIyjPdKy7hLNcSx",
+	"NMHuhTZaipkD0N8XX58SpWWyVmsru11rpNw9M/Lp79JP5jjRx3CVFbKxfs1Uu2fm0OumU429K+TZ2ach",
+	"z440s4LVMVf6IcCTg7VgkDK9ccM8vHpemUCmlhn5331/uPkd3fwp2Nx/977T2tv58A+NilovRbLUVC+J",
+	"97PVgrFGaIsMpNItAtiDEjKmmokBZ4rIS5aS8HsDCPP8RpgXtTFwuQ/NLqxt80yEWoYtZxUlQk43WlgE",
+	"HSNyoAWAs5m2yEhO0ha2nDeHhgs2e4jDYdDuJEXz6WCiIT8P+gG4pgEk1D+FtWWFTwwIrusdW6fU7QpP",
+	"8TH7TgoMd5zHt4iPsX4OSeUU1+sBLC8gFNEFxYPgjV5/ViwgJCZjg//YHcWAs+HKyWKn0Hdeg5HsRhm1",
+	"br0G8pcuG/9GyozBR09l6OyeBp7zMIPHgV29p/vcTslgqJoKJdMrygV3oHIukpMrp4SvQZEhrMlLNcMO",
+	"bIZHBIbzpZcshT9t+GWQl9vFXqnlUsHvG8lukHkt93fzP/ezSrvYEjZTrToZnED/MlQ+88fa2wnsUJ39",
+	"ILBDmT8/zFUe3nngWba6O9XFh81Oa1lS7ryd0j8Zkj19cu16q0DpdeGmqZyC6dP2YeACSoP8Frysv8rJ",
+	"CSsmQ0kQpflgaVlgLXWyZS1By4rCUZL1YQN7x/o1F06lTp7aj93clryz3w2291dHO/P1J2g2vF768+mb",
+	"06Nin7CbpkAb8NfUtIKPOVvdXWU++/ZAzKlvhv6cQuzf4RZuNvjOMzb+npKYTyepQOjK4dCjVbMHlaSK",
+	"cVrrUWoWIg4qL3ZwCRXTkyS8LhE/E795GhZ/XySsIfYUaNghgnald/8g6LsgaLEKPQMZ1pPzK0vOgk3d",
+	"rgGBckFsWAg2fHIVBCp4RegShEH1xDThMwHuZVvjjeusf1UodWJ2+GBrKyRvj19CikihnhihSaIwccJO",
+	"iCuiRnIqiBTx7EwYPGuTY9uaurkT7G/Yfk8e6V2roIGh/ROA102PHnaVNiI/XzOAzcXZH0B686c0Ppcp",
+	"16Pxo5PPD22wO5SDUI/28BdXasLSLD7fRsezlMvo0baN4EdYPfri8cnX324/PXr2+dGX20ffHJV/NwD5",
+	"UnPobyx9di2meYLD1lpJzd3fSaVJh2fWV3mX8dQZRmcfa7oezNx5D9q/Xtk1xTSEz00SIL4KhnStr8Ax",
+	"F8/iSEFbYA6wY1ea5ArRMe3c7DGuM6q4KAg50YpHrNjsBPrrlYIB0OQUUR7P8g6CzUgO1Bbk07TH0Yb3",
+	"YesDrvi4n7iHiVpUQ3UHjJt3E6kfOgtQnR983rtlE0OoLjh+1b0sbRidkOau94nM1zX/CctBVZbdl004",
+	"VBeb7XbbKATIsLkgw0kcA+PGGERXgkKmJJXa/Ol9NGsbXrMuM2Rxm6BMRXYWRUOkHrGxNyieSudHfGvN",
+	"Jnl8Vx4A5tXYaWVhM671IjjEuSJ9KC6upfetbIQ8CmyVD+clFrI4MkWa5emMDdBsTFrWtC2RMt7Ikn9c",
+	"Z1W+cjQbjJulcttlVIazzS/kSVVFFNLM5ibjCHyaWL/NFofBKiI+LluHXTWVOodTRt7OUk+aNtUSkcAo",
+	"DRYOmEpRRoPMwj//nSNXvLX5NesbPiQ2ALfNR6EtjAB4y4n2arCUllCDtqdOScf2mWRIB0bFkcMcXrYF",
+	"hjcesM75sV5yAb7h6q4PXq9Ru2X+4pVsfHj34b8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

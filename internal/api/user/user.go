@@ -18,6 +18,7 @@ import (
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/passkey"
+	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
@@ -42,6 +43,8 @@ type Handler struct {
 	LimitRules *limits.Rules
 	// Settings holds the check-in configuration and the site's time zone.
 	Settings *settings.Store
+	// Payments opens top-up orders.
+	Payments *payment.Service
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)
