@@ -10,9 +10,6 @@ import (
 // errMoney is a malformed amount.
 var errMoney = errors.New("an amount is a decimal string with at most two decimals, such as 12.34")
 
-// maxCents bounds amounts: 9 digits of whole units and two decimals.
-const maxCents = 999_999_999_99
-
 // ParseMoney reads a decimal string of the site's currency ("12", "12.3", "12.34") as cents.
 // Floats are never involved.
 func ParseMoney(s string) (int64, error) {

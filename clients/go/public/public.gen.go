@@ -3016,8 +3016,15 @@ type OpenpaymentReturnGetResponse302Headers struct {
 type OpenpaymentReturnGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// Headers302 the parsed response headers for an HTTP 302 response
 	Headers302 *OpenpaymentReturnGetResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OpenpaymentReturnGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -3271,8 +3278,15 @@ type YipayReturnGetResponse302Headers struct {
 type YipayReturnGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// Headers302 the parsed response headers for an HTTP 302 response
 	Headers302 *YipayReturnGetResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r YipayReturnGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -4395,6 +4409,19 @@ func ParseOpenpaymentReturnGetResponse(rsp *http.Response) (*OpenpaymentReturnGe
 
 	switch {
 	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
 		var headers OpenpaymentReturnGetResponse302Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
@@ -4598,6 +4625,19 @@ func ParseYipayReturnGetResponse(rsp *http.Response) (*YipayReturnGetResponse, e
 	response := &YipayReturnGetResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	}
 
 	switch {

@@ -92,6 +92,11 @@ func (b *payBundle) notify(t *testing.T, p url.Values, post bool) (int, string) 
 		t.Error(err)
 		return 0, ""
 	}
+	return b.do(t, req)
+}
+
+// do sends req (safe from any goroutine: failures are t.Error) and returns the status and body.
+func (b *payBundle) do(t *testing.T, req *http.Request) (int, string) {
 	res, err := b.env.HTTP.Do(req)
 	if err != nil {
 		t.Error(err)
@@ -288,14 +293,7 @@ func (b *payBundle) openNotify(t *testing.T, body map[string]string, secret stri
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-OpenPayment-Timestamp", stamp)
 	req.Header.Set("X-OpenPayment-Signature", "sha256="+payment.OpenPaymentSign(secret, []byte(stamp+"."+string(raw))))
-	res, err := b.env.HTTP.Do(req)
-	if err != nil {
-		t.Error(err)
-		return 0, ""
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(out)
+	return b.do(t, req)
 }
 
 // TestOpenPayment: the submit redirect is signed; a notify signed over timestamp.body credits

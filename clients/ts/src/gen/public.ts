@@ -1224,6 +1224,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             302: components["responses"]["PaymentReturn"];
+            400: components["responses"]["BadRequest"];
         };
     };
     openpaymentSubmitGet: {
@@ -1353,6 +1354,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             302: components["responses"]["PaymentReturn"];
+            400: components["responses"]["BadRequest"];
         };
     };
     announcementPublicList: {
