@@ -56,7 +56,8 @@ func TestDefaults(t *testing.T) {
 	s := settings.New(pool, db.New(), newBus(t, nil, ""))
 	require.Equal(t, settings.Defaults(), *s.Get(), "usable before Load")
 	require.NoError(t, s.Load(context.Background()))
-	require.Equal(t, settings.Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTTLHours: 24}, *s.Get())
+	require.Equal(t, settings.Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTTLHours: 24,
+		PaymentMinAmount: "1.00", PaymentOrderExpiryMinutes: 30}, *s.Get())
 }
 
 func TestUpdate(t *testing.T) {
@@ -67,14 +68,16 @@ func TestUpdate(t *testing.T) {
 
 	v, err := s.Update(ctx, settings.Patch{SiteName: ptr("Team Pool"), NewUserBalance: ptr(int64(5000)), QuotaPerUnit: ptr(int64(700000))})
 	require.NoError(t, err)
-	want := settings.Values{SiteName: "Team Pool", RegistrationEnabled: true, NewUserBalance: 5000, QuotaPerUnit: 700000, SessionTTLHours: 24}
+	want := settings.Values{SiteName: "Team Pool", RegistrationEnabled: true, NewUserBalance: 5000, QuotaPerUnit: 700000, SessionTTLHours: 24,
+		PaymentMinAmount: "1.00", PaymentOrderExpiryMinutes: 30}
 	require.Equal(t, want, *v)
 	require.Equal(t, want, *s.Get())
 
 	// Only what the patch names changes; false and zero are values, not absences.
 	v, err = s.Update(ctx, settings.Patch{RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(0)), AllowUnpricedModels: ptr(true)})
 	require.NoError(t, err)
-	want = settings.Values{SiteName: "Team Pool", RegistrationEnabled: false, AllowUnpricedModels: true, QuotaPerUnit: 700000, SessionTTLHours: 24}
+	want = settings.Values{SiteName: "Team Pool", RegistrationEnabled: false, AllowUnpricedModels: true, QuotaPerUnit: 700000, SessionTTLHours: 24,
+		PaymentMinAmount: "1.00", PaymentOrderExpiryMinutes: 30}
 	require.Equal(t, want, *v)
 
 	v, err = s.Update(ctx, settings.Patch{})
