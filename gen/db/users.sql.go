@@ -52,11 +52,11 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 }
 
 const userCreate = `-- name: UserCreate :one
-INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set)
+INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set, referred_by)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6::smallint, 0), coalesce($7::text, 'active'),
-        coalesce($8::boolean, true))
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+        coalesce($8::boolean, true), $9::bigint)
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
 `
 
 type UserCreateParams struct {
@@ -68,10 +68,11 @@ type UserCreateParams struct {
 	TrustLevel   *int16
 	Status       *string
 	PasswordSet  *bool
+	ReferredBy   *int64
 }
 
 // UserCreate adds a user; email, trust level, status and password_set take their defaults when
-// null (no address, level 0, active, a usable password).
+// null (no address, level 0, active, a usable password); referred_by is the inviter, if any.
 func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams) (*User, error) {
 	row := db.QueryRow(ctx, userCreate,
 		arg.Username,
@@ -82,6 +83,7 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		arg.TrustLevel,
 		arg.Status,
 		arg.PasswordSet,
+		arg.ReferredBy,
 	)
 	var i User
 	err := row.Scan(
@@ -106,6 +108,8 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -167,7 +171,7 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -195,6 +199,8 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -202,7 +208,7 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 
 const userGetByEmail = `-- name: UserGetByEmail :one
 
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE lower(email) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users WHERE lower(email) = lower($1)
 `
 
 // Identity: e-mail, passwords and TOTP (issue 11).
@@ -231,13 +237,15 @@ func (q *Queries) UserGetByEmail(ctx context.Context, db DBTX, email string) (*U
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -265,13 +273,26 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
+const userIDByReferralCode = `-- name: UserIDByReferralCode :one
+SELECT id FROM users WHERE referral_code = $1
+`
+
+func (q *Queries) UserIDByReferralCode(ctx context.Context, db DBTX, referralCode string) (int64, error) {
+	row := db.QueryRow(ctx, userIDByReferralCode, referralCode)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users
 WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -324,6 +345,8 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.TOTPEnabled,
 			&i.TOTPLastStep,
 			&i.DeletedAt,
+			&i.ReferralCode,
+			&i.ReferredBy,
 			&i.AccountPriority,
 		); err != nil {
 			return nil, err
@@ -349,7 +372,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
 `
 
 type UserSetGroupParams struct {
@@ -383,6 +406,8 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -423,7 +448,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
 `
 
 type UserSetTierParams struct {
@@ -465,6 +490,8 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -473,7 +500,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 const userSoftDelete = `-- name: UserSoftDelete :one
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = $1
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
 `
 
 // UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
@@ -503,6 +530,8 @@ func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User,
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -562,7 +591,7 @@ UPDATE users SET
     email      = CASE WHEN $6::boolean THEN $7::text ELSE email END,
     updated_at = now()
 WHERE id = $8
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
 `
 
 type UserUpdateParams struct {
@@ -610,6 +639,8 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err

@@ -32,6 +32,7 @@ import (
 	"github.com/poolgate/poolgate/internal/metrics"
 	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/passkey"
+	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/quota"
 	"github.com/poolgate/poolgate/internal/relay"
@@ -80,7 +81,9 @@ type App struct {
 	LimitRules *limits.Rules
 	// Quota is the shared quota pool (docs/accounts.md).
 	Quota *quota.Pool
-	Echo  *echo.Echo
+	// Payments opens top-up orders and handles the payment gateways' notifies.
+	Payments *payment.Service
+	Echo     *echo.Echo
 	// Guard refuses outbound fetches to private addresses unless ALLOW_PRIVATE_OUTBOUND allows them.
 	Guard *netguard.Guard
 	// Metrics are served at /metrics (or on METRICS_ADDR); Tracing sends spans when OTLP is configured.
@@ -188,6 +191,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	a.Payments = &payment.Service{Pool: a.Pool, Queries: a.Queries, Settings: a.Settings, Box: a.Box, Bus: a.Bus, Log: log,
+		PublicURL: cfg.PublicURL, Now: opt.Now}
 	a.observability(ctx)
 	if a.Tracing, err = telemetry.Setup(ctx, telemetry.Config{Endpoint: cfg.OTelEndpoint,
 		TracesEndpoint: cfg.OTelTracesEndpoint, ServiceName: cfg.OTelServiceName, Version: cfg.Version}); err != nil {

@@ -97,7 +97,7 @@ func (a *App) principal(admin bool) echo.MiddlewareFunc {
 				c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 			}
 			r := c.Request() // the validator has set GetBody: handlers may reread the body (httpx.BodyHas)
-			c.SetRequest(r.WithContext(httpx.KeepBody(r.Context(), r.GetBody)))
+			c.SetRequest(r.WithContext(httpx.KeepQuery(httpx.KeepBody(r.Context(), r.GetBody), r.URL.RawQuery)))
 			return next(c)
 		}
 	}

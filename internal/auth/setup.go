@@ -57,6 +57,8 @@ type NewUser struct {
 	Status     string
 	Balance    int64
 	TrustLevel int16
+	// Aff is a referral code: the user becomes its owner's invitee (an unknown code is ignored).
+	Aff string
 }
 
 // CreateUser creates a user; a taken username or e-mail address is a conflict that says which.
@@ -79,6 +81,13 @@ func (s *Service) CreateUser(ctx context.Context, q db.DBTX, n NewUser) (*db.Use
 		Email: n.Email, TrustLevel: &n.TrustLevel, PasswordSet: &set}
 	if n.Status != "" {
 		p.Status = &n.Status
+	}
+	if n.Aff != "" {
+		if id, err := s.Queries.UserIDByReferralCode(ctx, q, n.Aff); err == nil {
+			p.ReferredBy = &id
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, store.Translate(err, "")
+		}
 	}
 	u, err := s.Queries.UserCreate(ctx, q, p)
 	if err != nil {

@@ -72,6 +72,16 @@ var matrix = map[string]row{
 	"carStatusGet":           {access: open},
 	"carBadgeGet":            {access: open},
 	"statusPageGet":          {access: open},
+	// Payment callbacks: the matrix's world has no gateway enabled, so notifies and the
+	// openpayment checkout answer their documented 503 (internal/api/public/payment_test.go
+	// covers them enabled).
+	"yipayNotifyGet":        {access: open, unavailable: true},
+	"yipayNotifyPost":       {access: open, unavailable: true},
+	"yipayReturnGet":        {access: open},
+	"openpaymentNotifyGet":  {access: open, unavailable: true},
+	"openpaymentNotifyPost": {access: open, unavailable: true},
+	"openpaymentReturnGet":  {access: open},
+	"openpaymentSubmitGet":  {access: open, unavailable: true},
 	// auth.yaml
 	"passwordRegister":    {access: open},
 	"passwordLogin":       {access: open, selfRefusing: true},
@@ -115,6 +125,11 @@ var matrix = map[string]row{
 	"checkInRecordList":      {access: signedIn},
 	"checkInCreate":          {access: signedIn, selfRefusing: true}, // 403 check_in_disabled until the site turns check-in on
 	"redeemCreate":           {access: signedIn},
+	"paymentConfigGet":       {access: signedIn},
+	"paymentOrderUserList":   {access: signedIn},
+	"paymentOrderCreate":     {access: signedIn}, // 422 payment_method_disabled: no gateway is enabled in the world
+	"paymentOrderUserGet":    {access: signedIn}, // the example order is nobody's: 404 for every signed-in caller
+	"referralGet":            {access: signedIn},
 	// Contributed accounts: the example names no account of the world's users (404 for every
 	// signed-in caller; the owner's answers are in internal/api/user's tests).
 	"contributedAccountCreate": {access: signedIn},
@@ -161,7 +176,7 @@ func init() {
 		userChannelUpdate userChannelDelete statusMonitorList statusMonitorCreate statusMonitorGet
 		statusMonitorUpdate statusMonitorDelete statusMonitorCheck groupList groupCreate groupUpdate groupDelete
 		limitList limitCreate limitUpdate limitDelete redemptionCodeList redemptionCodeCreate redemptionCodeExport
-		redemptionCodeUpdate redemptionCodeDelete accountTest`) {
+		redemptionCodeUpdate redemptionCodeDelete accountTest paymentOrderList paymentNotifyList referralCommissionList`) {
 		matrix[id] = row{access: adminOnly}
 	}
 	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete"} {

@@ -64,6 +64,20 @@ type Values struct {
 	SharedQuotaBonusPerAccount map[string]int64 `json:"shared_quota_bonus_per_account"`
 	SharedQuotaRecoveryHours   float64          `json:"shared_quota_recovery_hours"`
 	SharedQuotaUnit            string           `json:"shared_quota_unit"`
+	// Payments (docs/money.md): the gateways, the smallest top-up (a decimal string of the
+	// site's currency), how long an order may be paid, and the inviter's share of a paid top-up.
+	// The merchant key and the signing secret are stored sealed (secretbox) and never returned.
+	YipayEnabled               bool   `json:"yipay_enabled"`
+	YipayURL                   string `json:"yipay_url"`
+	YipayPID                   string `json:"yipay_pid"`
+	YipayKeyEnc                []byte `json:"yipay_key_enc"`
+	OpenPaymentEnabled         bool   `json:"openpayment_enabled"`
+	OpenPaymentURL             string `json:"openpayment_url"`
+	OpenPaymentMerchantID      string `json:"openpayment_merchant_id"`
+	OpenPaymentSecretEnc       []byte `json:"openpayment_secret_enc"`
+	PaymentMinAmount           string `json:"payment_min_amount"`
+	PaymentOrderExpiryMinutes  int    `json:"payment_order_expiry_minutes"`
+	ReferralCommissionPermille int    `json:"referral_commission_permille"`
 }
 
 // Shared quota defaults: a new user may make 100 calls on shared accounts per model family,
@@ -83,7 +97,8 @@ const DefaultQuotaPerUnit = 500000
 func Defaults() Values {
 	return Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: DefaultQuotaPerUnit, SessionTTLHours: 24,
 		SharedQuotaBase: DefaultSharedQuotaBase, SharedQuotaBonusPerAccount: map[string]int64{"*": DefaultSharedQuotaBonus},
-		SharedQuotaRecoveryHours: DefaultSharedQuotaRecovery, SharedQuotaUnit: SharedQuotaCalls}
+		SharedQuotaRecoveryHours: DefaultSharedQuotaRecovery, SharedQuotaUnit: SharedQuotaCalls,
+		PaymentMinAmount: "1.00", PaymentOrderExpiryMinutes: 30}
 }
 
 // Patch changes some settings; nil fields stay.
@@ -112,6 +127,19 @@ type Patch struct {
 	RegistrationMinTrustLevel *int
 	ProMinTrustLevel          *int
 	UltraMinTrustLevel        *int
+
+	// Payments. The sealed secrets are replaced when not nil (an empty slice removes them).
+	YipayEnabled               *bool
+	YipayURL                   *string
+	YipayPID                   *string
+	YipayKeyEnc                *[]byte
+	OpenPaymentEnabled         *bool
+	OpenPaymentURL             *string
+	OpenPaymentMerchantID      *string
+	OpenPaymentSecretEnc       *[]byte
+	PaymentMinAmount           *string
+	PaymentOrderExpiryMinutes  *int
+	ReferralCommissionPermille *int
 
 	// Contributed accounts: replaced whole when not nil.
 	ContributedAccountChannels map[string]int64
@@ -205,20 +233,27 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 		}
 	}
 	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly,
-		"check_in_enabled": p.CheckInEnabled} {
+		"check_in_enabled": p.CheckInEnabled, "yipay_enabled": p.YipayEnabled, "openpayment_enabled": p.OpenPaymentEnabled} {
 		if v != nil {
 			kv[k] = *v
 		}
 	}
 	for k, v := range map[string]*int{"session_ttl_hours": p.SessionTTLHours, "registration_min_trust_level": p.RegistrationMinTrustLevel,
-		"pro_min_trust_level": p.ProMinTrustLevel, "ultra_min_trust_level": p.UltraMinTrustLevel} {
+		"pro_min_trust_level": p.ProMinTrustLevel, "ultra_min_trust_level": p.UltraMinTrustLevel,
+		"payment_order_expiry_minutes": p.PaymentOrderExpiryMinutes, "referral_commission_permille": p.ReferralCommissionPermille} {
 		if v != nil {
 			kv[k] = *v
 		}
 	}
 	for k, v := range map[string]*string{"oauth_url": p.OAuthURL, "audit_limit_url": p.AuditLimitURL,
 		"notify_url": p.NotifyURL, "expired_redirect_url": p.ExpiredRedirectURL, "carpage_notice": p.CarpageNotice,
-		"site_time_zone": p.SiteTimeZone, "shared_quota_unit": p.SharedQuotaUnit} {
+		"site_time_zone": p.SiteTimeZone, "shared_quota_unit": p.SharedQuotaUnit, "yipay_url": p.YipayURL, "yipay_pid": p.YipayPID, "openpayment_url": p.OpenPaymentURL,
+		"openpayment_merchant_id": p.OpenPaymentMerchantID, "payment_min_amount": p.PaymentMinAmount} {
+		if v != nil {
+			kv[k] = *v
+		}
+	}
+	for k, v := range map[string]*[]byte{"yipay_key_enc": p.YipayKeyEnc, "openpayment_secret_enc": p.OpenPaymentSecretEnc} {
 		if v != nil {
 			kv[k] = *v
 		}

@@ -58,14 +58,15 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, s.Load(context.Background()))
 	require.Equal(t, settings.Values{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTTLHours: 24,
 		SharedQuotaBase: 100, SharedQuotaBonusPerAccount: map[string]int64{"*": 100}, SharedQuotaRecoveryHours: 5,
-		SharedQuotaUnit: "calls"}, *s.Get())
+		SharedQuotaUnit: "calls", PaymentMinAmount: "1.00", PaymentOrderExpiryMinutes: 30}, *s.Get())
 }
 
-// withQuotaDefaults is v with the shared quota settings of a fresh install.
+// withQuotaDefaults is v with the shared quota and payment settings of a fresh install.
 func withQuotaDefaults(v settings.Values) settings.Values {
 	d := settings.Defaults()
 	v.SharedQuotaBase, v.SharedQuotaBonusPerAccount = d.SharedQuotaBase, d.SharedQuotaBonusPerAccount
 	v.SharedQuotaRecoveryHours, v.SharedQuotaUnit = d.SharedQuotaRecoveryHours, d.SharedQuotaUnit
+	v.PaymentMinAmount, v.PaymentOrderExpiryMinutes = d.PaymentMinAmount, d.PaymentOrderExpiryMinutes
 	return v
 }
 

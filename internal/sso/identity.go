@@ -53,7 +53,7 @@ func (s *Service) log() *slog.Logger {
 // signIn finds the identity's user, or registers one when the provider allows it (and the
 // identity's trust level is at least registration_min_trust_level). A trust level claim updates
 // the user's at every sign-in.
-func (s *Service) signIn(ctx context.Context, p *db.OIDCProvider, id identity) (*db.User, error) {
+func (s *Service) signIn(ctx context.Context, p *db.OIDCProvider, id identity, aff string) (*db.User, error) {
 	for range 2 {
 		ident, err := s.Queries.UserIdentityGet(ctx, s.Pool, db.UserIdentityGetParams{ProviderID: p.ID, Subject: id.Subject})
 		if err == nil {
@@ -71,7 +71,7 @@ func (s *Service) signIn(ctx context.Context, p *db.OIDCProvider, id identity) (
 			return nil, fault.Code(fault.Forbidden, "trust_level_too_low",
 				"registration needs trust level "+strconv.Itoa(lvl)+" at the provider")
 		}
-		u, err := s.register(ctx, p, id, v.NewUserBalance)
+		u, err := s.register(ctx, p, id, v.NewUserBalance, aff)
 		if store.IsUniqueViolation(err) {
 			continue // the same identity signed in concurrently: use its user
 		}
@@ -99,7 +99,7 @@ func (s *Service) existing(ctx context.Context, uid int64, id identity) (*db.Use
 // register creates a user and its identity in one transaction. The username comes from the
 // username claim (made valid, and made unique with a suffix); the e-mail address is kept only
 // when no other user has it (an address never links accounts by itself).
-func (s *Service) register(ctx context.Context, p *db.OIDCProvider, id identity, balance int64) (*db.User, error) {
+func (s *Service) register(ctx context.Context, p *db.OIDCProvider, id identity, balance int64, aff string) (*db.User, error) {
 	name, err := s.freeUsername(ctx, id.Username)
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (s *Service) register(ctx context.Context, p *db.OIDCProvider, id identity,
 	var u *db.User
 	err = store.WithTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		var err error
-		if u, err = s.Auth.CreateUser(ctx, tx, auth.NewUser{Username: name, Email: email, Balance: balance, TrustLevel: trust}); err != nil {
+		if u, err = s.Auth.CreateUser(ctx, tx, auth.NewUser{Username: name, Email: email, Balance: balance, TrustLevel: trust, Aff: aff}); err != nil {
 			return err
 		}
 		_, err = s.Queries.UserIdentityCreate(ctx, tx, db.UserIdentityCreateParams{UserID: u.ID, ProviderID: p.ID,

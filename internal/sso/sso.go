@@ -104,16 +104,19 @@ type flow struct {
 	ReturnTo string `json:"return_to"`
 	BindUser int64  `json:"bind_user,omitempty"`
 	Browser  []byte `json:"browser"`
+	// Aff is the referral code a registration by this sign-in carries.
+	Aff string `json:"aff,omitempty"`
 }
 
-// Begin starts a sign-in (or, with a binding token, a link) at the provider named by slug. It
-// returns the authorization URL to redirect to and the value of the browser cookie.
-func (s *Service) Begin(ctx context.Context, slug, returnTo, bind string) (authURL, browser string, err error) {
+// Begin starts a sign-in (or, with a binding token, a link) at the provider named by slug; aff is
+// the referral code a user it registers takes. It returns the authorization URL to redirect to
+// and the value of the browser cookie.
+func (s *Service) Begin(ctx context.Context, slug, returnTo, bind, aff string) (authURL, browser string, err error) {
 	p, err := s.enabled(ctx, slug)
 	if err != nil {
 		return "", "", err
 	}
-	f := flow{Provider: p.ID, Verifier: oauth2.GenerateVerifier(), Nonce: auth.RandomToken(32), ReturnTo: SafeReturn(returnTo)}
+	f := flow{Provider: p.ID, Verifier: oauth2.GenerateVerifier(), Nonce: auth.RandomToken(32), ReturnTo: SafeReturn(returnTo), Aff: aff}
 	if bind != "" {
 		v, ok, err := s.Ephemeral.Take(ctx, "bind:"+bind)
 		if err != nil {
@@ -230,7 +233,7 @@ func (s *Service) Finish(ctx context.Context, cb Callback) (*Result, error) {
 	if f.BindUser != 0 {
 		u, err = s.link(ctx, row, id, f.BindUser)
 	} else {
-		u, err = s.signIn(ctx, row, id)
+		u, err = s.signIn(ctx, row, id, f.Aff)
 	}
 	if err != nil {
 		return nil, err

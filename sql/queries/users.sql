@@ -1,10 +1,10 @@
 -- name: UserCreate :one
 -- UserCreate adds a user; email, trust level, status and password_set take their defaults when
--- null (no address, level 0, active, a usable password).
-INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set)
+-- null (no address, level 0, active, a usable password); referred_by is the inviter, if any.
+INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set, referred_by)
 VALUES (@username, @password_hash, @role, @balance, sqlc.narg('email'),
         coalesce(sqlc.narg('trust_level')::smallint, 0), coalesce(sqlc.narg('status')::text, 'active'),
-        coalesce(sqlc.narg('password_set')::boolean, true))
+        coalesce(sqlc.narg('password_set')::boolean, true), sqlc.narg('referred_by')::bigint)
 RETURNING *;
 
 -- name: UserGet :one
@@ -108,3 +108,6 @@ SELECT u.id AS user_id, u.status AS user_status, u.balance, u.used_quota AS user
        u.account_priority
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
 WHERE u.id = @id;
+
+-- name: UserIDByReferralCode :one
+SELECT id FROM users WHERE referral_code = @referral_code;

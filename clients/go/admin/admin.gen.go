@@ -229,6 +229,24 @@ func (e OIDCProviderKind) Valid() bool {
 	}
 }
 
+// Defines values for PaymentOrderAdminMethod.
+const (
+	Openpayment PaymentOrderAdminMethod = "openpayment"
+	Yipay       PaymentOrderAdminMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderAdminMethod enum.
+func (e PaymentOrderAdminMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PriceSyncItemAction.
 const (
 	Create PriceSyncItemAction = "create"
@@ -1777,6 +1795,105 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
+// PaymentNotify defines model for PaymentNotify.
+type PaymentNotify struct {
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 9
+	Id int64 `json:"id"`
+
+	// Method Example: yipay
+	Method string `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Params The notify's parameters as received (the signature included).
+	//
+	// Example: {"money":"10.00"}
+	Params map[string]string `json:"params"`
+
+	// RemoteAddr Example: 203.0.113.7
+	RemoteAddr string `json:"remote_addr"`
+
+	// Result What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+	//
+	// Example: credited
+	Result string `json:"result"`
+
+	// TradeNo Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+}
+
+// PaymentNotifyList defines model for PaymentNotifyList.
+type PaymentNotifyList struct {
+	Items []PaymentNotify `json:"items"`
+}
+
+// PaymentOrderAdmin defines model for PaymentOrderAdmin.
+type PaymentOrderAdmin struct {
+	// Amount The amount, a decimal string of the site's currency.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method Example: yipay
+	Method PaymentOrderAdminMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+	PlanId  *int64 `json:"plan_id"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number (empty until paid).
+	//
+	// Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+
+	// Username Example: alice
+	Username string `json:"username"`
+}
+
+// PaymentOrderAdminMethod Example: yipay
+type PaymentOrderAdminMethod string
+
+// PaymentOrderAdminPage defines model for PaymentOrderAdminPage.
+type PaymentOrderAdminPage struct {
+	Items []PaymentOrderAdmin `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1980,6 +2097,54 @@ type RedemptionCodeUpdate struct {
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
+}
+
+// ReferralCommission defines model for ReferralCommission.
+type ReferralCommission struct {
+	// Amount Quota units credited to the inviter.
+	//
+	// Example: 500000
+	Amount int64 `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InviteeId Example: 3
+	InviteeId int64 `json:"invitee_id"`
+
+	// InviteeUsername Example: bob
+	InviteeUsername string `json:"invitee_username"`
+
+	// InviterId Example: 2
+	InviterId int64 `json:"inviter_id"`
+
+	// InviterUsername Example: alice
+	InviterUsername string `json:"inviter_username"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Permille The share (‰) in force when the order was paid.
+	//
+	// Example: 100
+	Permille int `json:"permille"`
+}
+
+// ReferralCommissionPage defines model for ReferralCommissionPage.
+type ReferralCommissionPage struct {
+	Items []ReferralCommission `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
 }
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -2375,6 +2540,36 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled bool `json:"openpayment_enabled"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId string `json:"openpayment_merchant_id"`
+
+	// OpenpaymentSecretSet An OpenPayment signing secret is stored (write-only, never returned).
+	//
+	// Example: false
+	OpenpaymentSecretSet bool `json:"openpayment_secret_set"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl string `json:"openpayment_url"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount string `json:"payment_min_amount"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes int `json:"payment_order_expiry_minutes"`
+
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
 	// Example: 0
@@ -2387,6 +2582,11 @@ type Settings struct {
 	//
 	// Example: 500000
 	QuotaPerUnit int64 `json:"quota_per_unit"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille int `json:"referral_commission_permille"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -2441,6 +2641,26 @@ type Settings struct {
 	//
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled bool `json:"yipay_enabled"`
+
+	// YipayKeySet A yipay merchant key is stored (it is write-only and never returned).
+	//
+	// Example: false
+	YipayKeySet bool `json:"yipay_key_set"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid string `json:"yipay_pid"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl string `json:"yipay_url"`
 }
 
 // SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
@@ -2512,6 +2732,36 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled *bool `json:"openpayment_enabled,omitempty"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId *string `json:"openpayment_merchant_id,omitempty"`
+
+	// OpenpaymentSecret The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+	//
+	// Example: whsec_3kq9…
+	OpenpaymentSecret *string `json:"openpayment_secret,omitempty"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl *string `json:"openpayment_url,omitempty"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount *string `json:"payment_min_amount,omitempty"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes *int `json:"payment_order_expiry_minutes,omitempty"`
+
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
 
@@ -2519,6 +2769,11 @@ type SettingsUpdate struct {
 	//
 	// Example: 500000
 	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille *int `json:"referral_commission_permille,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -2565,6 +2820,26 @@ type SettingsUpdate struct {
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled *bool `json:"yipay_enabled,omitempty"`
+
+	// YipayKey The EPay merchant key (write-only, stored encrypted; empty removes it).
+	//
+	// Example: 8d3f0c2b9a7e4f61
+	YipayKey *string `json:"yipay_key,omitempty"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid *string `json:"yipay_pid,omitempty"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl *string `json:"yipay_url,omitempty"`
 }
 
 // SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
@@ -3217,6 +3492,30 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PaymentNotifyListParams defines parameters for PaymentNotifyList.
+type PaymentNotifyListParams struct {
+	// OrderNo Only the notifies about this order.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// Limit How many notifies.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PaymentOrderListParams defines parameters for PaymentOrderList.
+type PaymentOrderListParams struct {
+	// UserId Only this user's orders.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Status Only orders in this state (`expired`: unpaid past `expires_at`).
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // RedemptionCodeListParams defines parameters for RedemptionCodeList.
 type RedemptionCodeListParams struct {
 	// Name Only the codes of this batch.
@@ -3236,6 +3535,18 @@ type RedemptionCodeListParams struct {
 type RedemptionCodeExportParams struct {
 	// Name The batch.
 	Name string `form:"name" json:"name"`
+}
+
+// ReferralCommissionListParams defines parameters for ReferralCommissionList.
+type ReferralCommissionListParams struct {
+	// InviterId Only this inviter's commissions.
+	InviterId *int64 `form:"inviter_id,omitempty" json:"inviter_id,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
@@ -4174,6 +4485,21 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 	OidcProviderUpdate(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PaymentNotifyList The payment notify audit trail
+	//
+	// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+	// with its parameters and what Poolgate decided (`result`).
+	//
+	// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+	PaymentNotifyList(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentOrderList List top-up orders
+	//
+	// Every user's orders, newest first, filtered by user and status.
+	//
+	// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+	PaymentOrderList(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RedemptionCodeList List redemption codes
 	//
 	// Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -4239,6 +4565,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
 	RedemptionCodeUpdate(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReferralCommissionList List referral commissions
+	//
+	// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+	//
+	// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+	ReferralCommissionList(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoteAccountInjectWithBody Inject accounts directly
 	//
@@ -6055,6 +6388,41 @@ func (c *Client) OidcProviderUpdate(ctx context.Context, id int64, body OidcProv
 	return c.Client.Do(req)
 }
 
+// PaymentNotifyList The payment notify audit trail
+//
+// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+// with its parameters and what Poolgate decided (`result`).
+//
+// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+func (c *Client) PaymentNotifyList(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentNotifyListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentOrderList List top-up orders
+//
+// Every user's orders, newest first, filtered by user and status.
+//
+// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+func (c *Client) PaymentOrderList(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentOrderListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RedemptionCodeList List redemption codes
 //
 // Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -6181,6 +6549,23 @@ func (c *Client) RedemptionCodeUpdateWithBody(ctx context.Context, id int64, con
 // Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
 func (c *Client) RedemptionCodeUpdate(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRedemptionCodeUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReferralCommissionList List referral commissions
+//
+// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+//
+// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+func (c *Client) ReferralCommissionList(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReferralCommissionListRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -9205,6 +9590,162 @@ func NewOidcProviderUpdateRequestWithBody(server string, id int64, contentType s
 	return req, nil
 }
 
+// NewPaymentNotifyListRequest constructs an http.Request for the PaymentNotifyList method
+func NewPaymentNotifyListRequest(server string, params *PaymentNotifyListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/notifies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_no", *params.OrderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPaymentOrderListRequest constructs an http.Request for the PaymentOrderList method
+func NewPaymentOrderListRequest(server string, params *PaymentOrderListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRedemptionCodeListRequest constructs an http.Request for the RedemptionCodeList method
 func NewRedemptionCodeListRequest(server string, params *RedemptionCodeListParams) (*http.Request, error) {
 	var err error
@@ -9462,6 +10003,84 @@ func NewRedemptionCodeUpdateRequestWithBody(server string, id int64, contentType
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReferralCommissionListRequest constructs an http.Request for the ReferralCommissionList method
+func NewReferralCommissionListRequest(server string, params *ReferralCommissionListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/referral-commissions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.InviterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "inviter_id", *params.InviterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -11610,6 +12229,25 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 	OidcProviderUpdateWithResponse(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error)
 
+	// PaymentNotifyListWithResponse The payment notify audit trail
+	//
+	// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+	// with its parameters and what Poolgate decided (`result`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+	PaymentNotifyListWithResponse(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*PaymentNotifyListResponse, error)
+
+	// PaymentOrderListWithResponse List top-up orders
+	//
+	// Every user's orders, newest first, filtered by user and status.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+	PaymentOrderListWithResponse(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*PaymentOrderListResponse, error)
+
 	// RedemptionCodeListWithResponse List redemption codes
 	//
 	// Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -11681,6 +12319,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
 	RedemptionCodeUpdateWithResponse(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedemptionCodeUpdateResponse, error)
+
+	// ReferralCommissionListWithResponse List referral commissions
+	//
+	// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+	ReferralCommissionListWithResponse(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*ReferralCommissionListResponse, error)
 
 	// RemoteAccountInjectWithBodyWithResponse Inject accounts directly
 	//
@@ -15796,6 +16443,144 @@ func (r OidcProviderUpdateResponse) ContentType() string {
 	return ""
 }
 
+type PaymentNotifyListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentNotifyList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON200() *PaymentNotifyList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentNotifyListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentNotifyListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentNotifyListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentNotifyListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PaymentOrderListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentOrderAdminPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentOrderListResponse) GetJSON200() *PaymentOrderAdminPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentOrderListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentOrderListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentOrderListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentOrderListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentOrderListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentOrderListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentOrderListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentOrderListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RedemptionCodeListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16156,6 +16941,75 @@ func (r RedemptionCodeUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RedemptionCodeUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReferralCommissionListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReferralCommissionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON200() *ReferralCommissionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReferralCommissionListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReferralCommissionListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReferralCommissionListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReferralCommissionListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19721,6 +20575,37 @@ func (c *ClientWithResponses) OidcProviderUpdateWithResponse(ctx context.Context
 	return ParseOidcProviderUpdateResponse(rsp)
 }
 
+// PaymentNotifyListWithResponse The payment notify audit trail
+//
+// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+// with its parameters and what Poolgate decided (`result`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+func (c *ClientWithResponses) PaymentNotifyListWithResponse(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*PaymentNotifyListResponse, error) {
+	rsp, err := c.PaymentNotifyList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentNotifyListResponse(rsp)
+}
+
+// PaymentOrderListWithResponse List top-up orders
+//
+// Every user's orders, newest first, filtered by user and status.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+func (c *ClientWithResponses) PaymentOrderListWithResponse(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*PaymentOrderListResponse, error) {
+	rsp, err := c.PaymentOrderList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentOrderListResponse(rsp)
+}
+
 // RedemptionCodeListWithResponse List redemption codes
 //
 // Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -19833,6 +20718,21 @@ func (c *ClientWithResponses) RedemptionCodeUpdateWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseRedemptionCodeUpdateResponse(rsp)
+}
+
+// ReferralCommissionListWithResponse List referral commissions
+//
+// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+func (c *ClientWithResponses) ReferralCommissionListWithResponse(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*ReferralCommissionListResponse, error) {
+	rsp, err := c.ReferralCommissionList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReferralCommissionListResponse(rsp)
 }
 
 // RemoteAccountInjectWithBodyWithResponse Inject accounts directly
@@ -23516,6 +24416,114 @@ func ParseOidcProviderUpdateResponse(rsp *http.Response) (*OidcProviderUpdateRes
 	return response, nil
 }
 
+// ParsePaymentNotifyListResponse parses an HTTP response from a PaymentNotifyListWithResponse call
+func ParsePaymentNotifyListResponse(rsp *http.Response) (*PaymentNotifyListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentNotifyListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentNotifyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePaymentOrderListResponse parses an HTTP response from a PaymentOrderListWithResponse call
+func ParsePaymentOrderListResponse(rsp *http.Response) (*PaymentOrderListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentOrderListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentOrderAdminPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRedemptionCodeListResponse parses an HTTP response from a RedemptionCodeListWithResponse call
 func ParseRedemptionCodeListResponse(rsp *http.Response) (*RedemptionCodeListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23803,6 +24811,60 @@ func ParseRedemptionCodeUpdateResponse(rsp *http.Response) (*RedemptionCodeUpdat
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReferralCommissionListResponse parses an HTTP response from a ReferralCommissionListWithResponse call
+func ParseReferralCommissionListResponse(rsp *http.Response) (*ReferralCommissionListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReferralCommissionListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReferralCommissionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

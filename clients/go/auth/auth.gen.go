@@ -55,6 +55,11 @@ func (e SessionTokenType) Valid() bool {
 	}
 }
 
+// Aff A referral code (`GET /api/user/referral`); the new user becomes its owner's invitee. An unknown code is ignored.
+//
+// Example: 3f9a1c0b7d2e
+type Aff = string
+
 // Email An e-mail address (unique among users, case-insensitively).
 //
 // Example: alice@example.com
@@ -135,6 +140,11 @@ type PublicKeyCredentialJSON = json.RawMessage
 
 // RegisterRequest defines model for RegisterRequest.
 type RegisterRequest struct {
+	// Aff A referral code (`GET /api/user/referral`); the new user becomes its owner's invitee. An unknown code is ignored.
+	//
+	// Example: 3f9a1c0b7d2e
+	Aff *Aff `json:"aff,omitempty"`
+
 	// Email An e-mail address (unique among users, case-insensitively).
 	//
 	// Example: alice@example.com
@@ -248,6 +258,9 @@ type SsoLoginParams struct {
 
 	// Bind A binding token from `POST /api/user/oidc/bind-url`.
 	Bind *string `form:"bind,omitempty" json:"bind,omitempty"`
+
+	// Aff A referral code; a user registered by this sign-in becomes its owner's invitee (an unknown code is ignored).
+	Aff *Aff `form:"aff,omitempty" json:"aff,omitempty"`
 }
 
 // PasskeyLoginJSONRequestBody defines body for PasskeyLogin for application/json ContentType.
@@ -972,6 +985,18 @@ func NewSsoLoginRequest(server string, params *SsoLoginParams) (*http.Request, e
 		if params.Bind != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bind", *params.Bind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Aff != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aff", *params.Aff, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -235,6 +235,24 @@ func (e OIDCProviderKind) Valid() bool {
 	}
 }
 
+// Defines values for PaymentOrderAdminMethod.
+const (
+	Openpayment PaymentOrderAdminMethod = "openpayment"
+	Yipay       PaymentOrderAdminMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderAdminMethod enum.
+func (e PaymentOrderAdminMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PriceSyncItemAction.
 const (
 	Create PriceSyncItemAction = "create"
@@ -442,42 +460,6 @@ func (e RemoteStrategy) Valid() bool {
 	case RemoteStrategyMerge:
 		return true
 	case RemoteStrategyReplace:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SettingsSharedQuotaUnit.
-const (
-	SettingsSharedQuotaUnitCalls  SettingsSharedQuotaUnit = "calls"
-	SettingsSharedQuotaUnitTokens SettingsSharedQuotaUnit = "tokens"
-)
-
-// Valid indicates whether the value is a known member of the SettingsSharedQuotaUnit enum.
-func (e SettingsSharedQuotaUnit) Valid() bool {
-	switch e {
-	case SettingsSharedQuotaUnitCalls:
-		return true
-	case SettingsSharedQuotaUnitTokens:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SettingsUpdateSharedQuotaUnit.
-const (
-	SettingsUpdateSharedQuotaUnitCalls  SettingsUpdateSharedQuotaUnit = "calls"
-	SettingsUpdateSharedQuotaUnitTokens SettingsUpdateSharedQuotaUnit = "tokens"
-)
-
-// Valid indicates whether the value is a known member of the SettingsUpdateSharedQuotaUnit enum.
-func (e SettingsUpdateSharedQuotaUnit) Valid() bool {
-	switch e {
-	case SettingsUpdateSharedQuotaUnitCalls:
-		return true
-	case SettingsUpdateSharedQuotaUnitTokens:
 		return true
 	default:
 		return false
@@ -1783,6 +1765,105 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
+// PaymentNotify defines model for PaymentNotify.
+type PaymentNotify struct {
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 9
+	Id int64 `json:"id"`
+
+	// Method Example: yipay
+	Method string `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Params The notify's parameters as received (the signature included).
+	//
+	// Example: {"money":"10.00"}
+	Params map[string]string `json:"params"`
+
+	// RemoteAddr Example: 203.0.113.7
+	RemoteAddr string `json:"remote_addr"`
+
+	// Result What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+	//
+	// Example: credited
+	Result string `json:"result"`
+
+	// TradeNo Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+}
+
+// PaymentNotifyList defines model for PaymentNotifyList.
+type PaymentNotifyList struct {
+	Items []PaymentNotify `json:"items"`
+}
+
+// PaymentOrderAdmin defines model for PaymentOrderAdmin.
+type PaymentOrderAdmin struct {
+	// Amount The amount, a decimal string of the site's currency.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method Example: yipay
+	Method PaymentOrderAdminMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+	PlanId  *int64 `json:"plan_id"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number (empty until paid).
+	//
+	// Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+
+	// Username Example: alice
+	Username string `json:"username"`
+}
+
+// PaymentOrderAdminMethod Example: yipay
+type PaymentOrderAdminMethod string
+
+// PaymentOrderAdminPage defines model for PaymentOrderAdminPage.
+type PaymentOrderAdminPage struct {
+	Items []PaymentOrderAdmin `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1986,6 +2067,54 @@ type RedemptionCodeUpdate struct {
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
+}
+
+// ReferralCommission defines model for ReferralCommission.
+type ReferralCommission struct {
+	// Amount Quota units credited to the inviter.
+	//
+	// Example: 500000
+	Amount int64 `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InviteeId Example: 3
+	InviteeId int64 `json:"invitee_id"`
+
+	// InviteeUsername Example: bob
+	InviteeUsername string `json:"invitee_username"`
+
+	// InviterId Example: 2
+	InviterId int64 `json:"inviter_id"`
+
+	// InviterUsername Example: alice
+	InviterUsername string `json:"inviter_username"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Permille The share (‰) in force when the order was paid.
+	//
+	// Example: 100
+	Permille int `json:"permille"`
+}
+
+// ReferralCommissionPage defines model for ReferralCommissionPage.
+type ReferralCommissionPage struct {
+	Items []ReferralCommission `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
 }
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -2381,6 +2510,36 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled bool `json:"openpayment_enabled"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId string `json:"openpayment_merchant_id"`
+
+	// OpenpaymentSecretSet An OpenPayment signing secret is stored (write-only, never returned).
+	//
+	// Example: false
+	OpenpaymentSecretSet bool `json:"openpayment_secret_set"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl string `json:"openpayment_url"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount string `json:"payment_min_amount"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes int `json:"payment_order_expiry_minutes"`
+
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
 	// Example: 0
@@ -2393,6 +2552,11 @@ type Settings struct {
 	//
 	// Example: 500000
 	QuotaPerUnit int64 `json:"quota_per_unit"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille int `json:"referral_commission_permille"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -2409,32 +2573,6 @@ type Settings struct {
 	// Example: 24
 	SessionTtlHours int `json:"session_ttl_hours"`
 
-	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
-	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
-	// Default 100.
-	//
-	//
-	// Example: 100
-	SharedQuotaBase int64 `json:"shared_quota_base"`
-
-	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
-	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-	// of providers not listed. Default `{"*": 100}`. Replaced whole.
-	//
-	//
-	// Example: {"*":100,"gemini":200}
-	SharedQuotaBonusPerAccount SharedQuotaBonus `json:"shared_quota_bonus_per_account"`
-
-	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
-	//
-	// Example: 5
-	SharedQuotaRecoveryHours float64 `json:"shared_quota_recovery_hours"`
-
-	// SharedQuotaUnit What the shared quota counts; default `calls`.
-	//
-	// Example: calls
-	SharedQuotaUnit SettingsSharedQuotaUnit `json:"shared_quota_unit"`
-
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
@@ -2447,12 +2585,27 @@ type Settings struct {
 	//
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
-}
 
-// SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
-//
-// Example: calls
-type SettingsSharedQuotaUnit string
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled bool `json:"yipay_enabled"`
+
+	// YipayKeySet A yipay merchant key is stored (it is write-only and never returned).
+	//
+	// Example: false
+	YipayKeySet bool `json:"yipay_key_set"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid string `json:"yipay_pid"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl string `json:"yipay_url"`
+}
 
 // SettingsUpdate defines model for SettingsUpdate.
 type SettingsUpdate struct {
@@ -2518,6 +2671,36 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled *bool `json:"openpayment_enabled,omitempty"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId *string `json:"openpayment_merchant_id,omitempty"`
+
+	// OpenpaymentSecret The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+	//
+	// Example: whsec_3kq9…
+	OpenpaymentSecret *string `json:"openpayment_secret,omitempty"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl *string `json:"openpayment_url,omitempty"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount *string `json:"payment_min_amount,omitempty"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes *int `json:"payment_order_expiry_minutes,omitempty"`
+
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
 
@@ -2525,6 +2708,11 @@ type SettingsUpdate struct {
 	//
 	// Example: 500000
 	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille *int `json:"referral_commission_permille,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -2534,32 +2722,6 @@ type SettingsUpdate struct {
 
 	// SessionTtlHours Example: 24
 	SessionTtlHours *int `json:"session_ttl_hours,omitempty"`
-
-	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
-	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
-	// Default 100.
-	//
-	//
-	// Example: 100
-	SharedQuotaBase *int64 `json:"shared_quota_base,omitempty"`
-
-	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
-	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-	// of providers not listed. Default `{"*": 100}`. Replaced whole.
-	//
-	//
-	// Example: {"*":100,"gemini":200}
-	SharedQuotaBonusPerAccount *SharedQuotaBonus `json:"shared_quota_bonus_per_account,omitempty"`
-
-	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
-	//
-	// Example: 5
-	SharedQuotaRecoveryHours *float64 `json:"shared_quota_recovery_hours,omitempty"`
-
-	// SharedQuotaUnit What the shared quota counts; default `calls`.
-	//
-	// Example: calls
-	SharedQuotaUnit *SettingsUpdateSharedQuotaUnit `json:"shared_quota_unit,omitempty"`
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
@@ -2571,12 +2733,27 @@ type SettingsUpdate struct {
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
-}
 
-// SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
-//
-// Example: calls
-type SettingsUpdateSharedQuotaUnit string
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled *bool `json:"yipay_enabled,omitempty"`
+
+	// YipayKey The EPay merchant key (write-only, stored encrypted; empty removes it).
+	//
+	// Example: 8d3f0c2b9a7e4f61
+	YipayKey *string `json:"yipay_key,omitempty"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid *string `json:"yipay_pid,omitempty"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl *string `json:"yipay_url,omitempty"`
+}
 
 // ShareLink defines model for ShareLink.
 type ShareLink struct {
@@ -2693,13 +2870,6 @@ type ShareLinkUpdate struct {
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 }
-
-// SharedQuotaBonus What each shared account a user contributes adds to their shared quota cap of its family,
-// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-// of providers not listed. Default `{"*": 100}`. Replaced whole.
-//
-// Example: {"*":100,"gemini":200}
-type SharedQuotaBonus = map[string]int64
 
 // StatusMonitor defines model for StatusMonitor.
 type StatusMonitor struct {
@@ -3223,6 +3393,30 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PaymentNotifyListParams defines parameters for PaymentNotifyList.
+type PaymentNotifyListParams struct {
+	// OrderNo Only the notifies about this order.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// Limit How many notifies.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PaymentOrderListParams defines parameters for PaymentOrderList.
+type PaymentOrderListParams struct {
+	// UserId Only this user's orders.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Status Only orders in this state (`expired`: unpaid past `expires_at`).
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // RedemptionCodeListParams defines parameters for RedemptionCodeList.
 type RedemptionCodeListParams struct {
 	// Name Only the codes of this batch.
@@ -3242,6 +3436,18 @@ type RedemptionCodeListParams struct {
 type RedemptionCodeExportParams struct {
 	// Name The batch.
 	Name string `form:"name" json:"name"`
+}
+
+// ReferralCommissionListParams defines parameters for ReferralCommissionList.
+type ReferralCommissionListParams struct {
+	// InviterId Only this inviter's commissions.
+	InviterId *int64 `form:"inviter_id,omitempty" json:"inviter_id,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
@@ -3564,6 +3770,12 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
+	// PaymentNotifyList The payment notify audit trail
+	// (GET /api/payment/notifies)
+	PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error
+	// PaymentOrderList List top-up orders
+	// (GET /api/payment/orders)
+	PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
@@ -3579,6 +3791,9 @@ type ServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx echo.Context, id int64) error
+	// ReferralCommissionList List referral commissions
+	// (GET /api/referral-commissions)
+	ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -4508,6 +4723,70 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 	return err
 }
 
+// PaymentNotifyList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentNotifyList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentNotifyListParams
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentNotifyList(ctx, params)
+	return err
+}
+
+// PaymentOrderList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentOrderListParams
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderList(ctx, params)
+	return err
+}
+
 // RedemptionCodeList converts echo context to params.
 func (w *ServerInterfaceWrapper) RedemptionCodeList(ctx echo.Context) error {
 	var err error
@@ -4603,6 +4882,38 @@ func (w *ServerInterfaceWrapper) RedemptionCodeUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedemptionCodeUpdate(ctx, id)
+	return err
+}
+
+// ReferralCommissionList converts echo context to params.
+func (w *ServerInterfaceWrapper) ReferralCommissionList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReferralCommissionListParams
+	// ------------- Optional query parameter "inviter_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "inviter_id", ctx.QueryParams(), &params.InviterId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviter_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReferralCommissionList(ctx, params)
 	return err
 }
 
@@ -5246,6 +5557,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
+	router.GET(options.BaseURL+"/api/payment/orders", wrapper.PaymentOrderList, options.OperationMiddlewares["paymentOrderList"]...)
+	router.GET(options.BaseURL+"/api/payment/notifies", wrapper.PaymentNotifyList, options.OperationMiddlewares["paymentNotifyList"]...)
+	router.GET(options.BaseURL+"/api/referral-commissions", wrapper.ReferralCommissionList, options.OperationMiddlewares["referralCommissionList"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeList, options.OperationMiddlewares["redemptionCodeList"]...)
 	router.POST(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeCreate, options.OperationMiddlewares["redemptionCodeCreate"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes/export", wrapper.RedemptionCodeExport, options.OperationMiddlewares["redemptionCodeExport"]...)
@@ -9846,6 +10160,162 @@ func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateRespons
 	return err
 }
 
+type PaymentNotifyListRequestObject struct {
+	Params PaymentNotifyListParams
+}
+
+type PaymentNotifyListResponseObject interface {
+	VisitPaymentNotifyListResponse(w http.ResponseWriter) error
+}
+
+type PaymentNotifyList200JSONResponse PaymentNotifyList
+
+func (response PaymentNotifyList200JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentNotifyList400JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentNotifyList401JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentNotifyList403JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentNotifyList503JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderListRequestObject struct {
+	Params PaymentOrderListParams
+}
+
+type PaymentOrderListResponseObject interface {
+	VisitPaymentOrderListResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderList200JSONResponse PaymentOrderAdminPage
+
+func (response PaymentOrderList200JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderList400JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderList401JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderList403JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderList503JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedemptionCodeListRequestObject struct {
 	Params RedemptionCodeListParams
 }
@@ -10290,6 +10760,84 @@ func (response RedemptionCodeUpdate413JSONResponse) VisitRedemptionCodeUpdateRes
 type RedemptionCodeUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedemptionCodeUpdate503JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionListRequestObject struct {
+	Params ReferralCommissionListParams
+}
+
+type ReferralCommissionListResponseObject interface {
+	VisitReferralCommissionListResponse(w http.ResponseWriter) error
+}
+
+type ReferralCommissionList200JSONResponse ReferralCommissionPage
+
+func (response ReferralCommissionList200JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReferralCommissionList400JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReferralCommissionList401JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReferralCommissionList403JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReferralCommissionList503JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13421,6 +13969,12 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
+	// PaymentNotifyList The payment notify audit trail
+	// (GET /api/payment/notifies)
+	PaymentNotifyList(ctx context.Context, request PaymentNotifyListRequestObject) (PaymentNotifyListResponseObject, error)
+	// PaymentOrderList List top-up orders
+	// (GET /api/payment/orders)
+	PaymentOrderList(ctx context.Context, request PaymentOrderListRequestObject) (PaymentOrderListResponseObject, error)
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
@@ -13436,6 +13990,9 @@ type StrictServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx context.Context, request RedemptionCodeUpdateRequestObject) (RedemptionCodeUpdateResponseObject, error)
+	// ReferralCommissionList List referral commissions
+	// (GET /api/referral-commissions)
+	ReferralCommissionList(ctx context.Context, request ReferralCommissionListRequestObject) (ReferralCommissionListResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -15266,6 +15823,56 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 	return nil
 }
 
+// PaymentNotifyList operation middleware
+func (sh *strictHandler) PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error {
+	var request PaymentNotifyListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentNotifyList(ctx.Request().Context(), request.(PaymentNotifyListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentNotifyList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentNotifyListResponseObject); ok {
+		return validResponse.VisitPaymentNotifyListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderList operation middleware
+func (sh *strictHandler) PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error {
+	var request PaymentOrderListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderList(ctx.Request().Context(), request.(PaymentOrderListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderListResponseObject); ok {
+		return validResponse.VisitPaymentOrderListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RedemptionCodeList operation middleware
 func (sh *strictHandler) RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error {
 	var request RedemptionCodeListRequestObject
@@ -15429,6 +16036,31 @@ func (sh *strictHandler) RedemptionCodeUpdate(ctx echo.Context, id int64) error 
 		return err
 	} else if validResponse, ok := response.(RedemptionCodeUpdateResponseObject); ok {
 		return validResponse.VisitRedemptionCodeUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReferralCommissionList operation middleware
+func (sh *strictHandler) ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error {
+	var request ReferralCommissionListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReferralCommissionList(ctx.Request().Context(), request.(ReferralCommissionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReferralCommissionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReferralCommissionListResponseObject); ok {
+		return validResponse.VisitReferralCommissionListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16470,559 +17102,586 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37jyNLdieG/ysh7nzRrJ4ki2RV9e2qhiDV7b6Pntuv6aqeO3cuW8wgM0jGVDKCkxFZVbx9+wsZi9Vq",
-	"FxawK1krC1gDXsBeA4axa/uXtWEI/kH/yWBnJP0XRpyIyIxMRpJJFqv7Plr2zu1ivk5EnDjnxHl8zpvG",
-	"iM/mnBEmRePkTWOOEzwjkiTw1+loxFMmH0fqj4iIUULnknLWOGmcTwnC+vIdgWiEmlSiWSokGpKYswmS",
-	"HMkpQaMpZozEe+1G0KDqwTmW00bQYHhGGicN84oBjRpBIyG/SWlCosaJTFISNMRoSmZYfZtc49k8Jo2T",
-	"w6Ax5skMy8ZJgzJ577ARNGaU0Vk6a5x0g4ZczIm+RCYkabx9GzROGeMpG5EZWTES5x4YTgW5dcnsbk7m",
-	"Qz1RVRSaeXy/xD3l0VoK0UzdtAs6Dzan89OEz5apO5M4kYiPgSElnRGUYDYhqEnZKE4FvSQBevnpQ3Rw",
-	"cHCcM+pvUpIscqrH6tVeOhu9Tu9eq9tt9brnnc4J/P+/ajjER1iSlvpuIyNayISyCdD8WcLT+ccL/6RG",
-	"dEaYoJyhhF8JhBOCJup+EqHhAjUjMsZpLFEY4UVYSTo8MRguCuT/JCHjxknjn+3nAmBfXxXqpxlnA/Pn",
-	"4ExiKSyZiuQnfGJEwzLVz1m8QCMcxwIJklxqQuWUCpTOhUwInlm5UUVuQSbsRgY84RPDwpsQbDi6ik5z",
-	"uZLO7nZ0pongiZ8bQkau5WAEd4SWoecJuaQ8FWiOFU/joSBMojFP4OqYJkLCpUr20O+r4O2DbleRja+f",
-	"EDaR08bJQS9Q+1mSRL3qT77utI5f//QnXs5+widfkMXKGZ/hiKArKqd6xk9fPEYXZFHJGXM6uCCLyhn/",
-	"aKsZf0Jn1MPIT/hEoDlJYPKqKIrhWZcYsyUbJ0edIKdM/THD15qSo06nDl0gbVfOnl5kKrTMRU214Iow",
-	"rXlxHJMEYXFBInVn5frDwxXLP5nL1iFvKWKLbNDt3YcxZH9XMMBL8puUCK/ihYFYSh0mSPQjYFSoy+Ev",
-	"W+YtrcdRiKhEV1ggzMQVSUgED1aOzbyrkmMane7PHt376v6Xh7/sfn7w7KOf914enR//ovOrLx5uN14l",
-	"K1PxMMZCrFy6qykXxAzijkACHkNUIMqM8FGvqBqWvn0A99xEqltKDfGvBElWUg0iR4lyQZIq2tS1yvnu",
-	"bb5DVxodOzM2utsQxqjkSRVpZkln+q73ROMLPCF+8kBbsHQ2JEmAlHGDulUrqm71y7huUKAuk3DdDvxf",
-	"LfLO6DceEh9LMlsvftW1gVAv8JLXc0VwzxXBvRrEvSQzLskZT5MRqVrkBO5BAm4yB6FuD03JNYrohEpR",
-	"dfDRT9Q+9zRwd9gbHUSH5Gh8ryiZ7h2uF0xnU5xUjkGoiyim7GIVk8Jd9ekV8eBwdH48/3lv9qvk/hfX",
-	"X3aHm5N9TmfkV5xVcPDj02en2pz/hjOCIrxQWiFCU54m2lQepRJRVsU88hs/1zRenSvhn4/lVFC8fzbF",
-	"bDLFdN0oXNvotPUr3Pqm0zoe/LTfb+1X2UnnfHmAn7DId2Ih1/VPLJKvO6/0tjmvKCVRxUpK9u9C0m2s",
-	"Jt6q14o5Z4Joz4VzoP+SsohfqV9HnEmiDy14Po/pCCva938t1ACcz6uhSUxj/UwEWo3NEz4iQuBhrOaF",
-	"JImy0huERWKAM9cHwmNJEiX7E6l+hxnbSj1/Ah+Aka32VyBFAhqSMU+IMo70t9uNt0HjYxwZy+mGo6fs",
-	"Esc0Ghhzyhn/EAsySJP4BGkWQREnAjEu0QzL0VSfUMyWuJ25yMxFdZqIFduQCPEEYTSmJI60TQXkw5y4",
-	"royHnI1jOrrp7Izsa/JpcVxfCMcJwdFCny4FwsZat7YUbI3bmZoNKNBzc2vzgTNacjsfTiqWNHJNhRS3",
-	"NA/wJSqyj6WCaGb4lCdDGkWE3XDE4+w9+ZD/6d//6T/+x//mH/7Tf/iHf/Nnv/u3//3v/4d//k9/+29+",
-	"/6/+4h//+d/9/l/9L//4H/7bf/x///a//l//6+//6i/+69/9+9tigIREhEmKY60QYRugYSphh2KGcKTE",
-	"qpAJBhsVJsXYtbfJDEXb+J3zxOlGBMCkPOPyU56y6IazwbgcjOE9+XTYnaGWRF/b/YifcSTS0RQlRBue",
-	"MKYXCR2RJ1TIVyzVeu12dORcfQfFVMgTxwloz++HncNb4v78u2jE0ziCGR4SNCZyNNVKQq2zmQt+SSOS",
-	"PNaq4pZmAjPEcSqnPTQ330OMkEgg9SNP6DfwCaVPAyT5BYF/glGrLCvKxlz9cGvTZUgCjaleFhNJUBMz",
-	"9HxO2ONH+R1qv3BlXAuRqvOjuuUUxqUs8eyqFOjVyydiT6vjVy+fqFeD5IljfkWKM3+LO0zQCWtR5kz6",
-	"O9hq9mMwSH2WfAf2mOIX40MDG/s2hGdmV82oEMrm40nBxNKDtYaWvueGA9bn7IF1uZsPe4ToR2iKBVLn",
-	"A4SZnCZ8TkcP7DHdRBYE+jWnDPE5YZhaw0Tcsg2mFAuEFsI8bhAGyLjpLbPcEcjGdOyDoSa+1U87nYOR",
-	"vRH+ImHQZ2ZLqS16+rilRt5GzdNsbcqvo0JZBViSKECMXBIlA8dgEO31Wb56j9mvyUhuLA3h8EVmcwlu",
-	"f5HOZjhZwKaQU6qjwhTe3AgalzhON2XvOV7EHEdBtpR6BpWoFCW+fxtoQl6SeYxHpEiP+VErfqaJ25Kk",
-	"xLzKfFqZ14yzFnzbkokM3ZosxrVTqZokJT2x8Srtiqzc4/T27e2wul5ZyhnsQcaLi2QJivHoQoBu0BSB",
-	"cjA3OuJDT9EjCir0pkrBjD2yb3NUg6aBCpRdvJ3JWf7Q0mBvUwPqr9+23tNfAQmsjOmCPjhbsNGnmN58",
-	"MY0uEAs2Goz1C122dyU9Ujchc9OtrmuVgan43Gx+RGdznkgStRGELpR5OAGOGNNrEoGZBxK5z0Y4SSgR",
-	"oBpevXwSoCnBEUlEYEWdURvW54WGPFq0tfw+5/wJTiY3NebVGweS80EML3NnWPtb1A2KeMk50vfcrn/H",
-	"fg++pYaPGcwBODVAhJC5kSCvmLWnyc0teedV+ST87j//2T/95f/8+7/5H3//13/++z//d7/7L//n7/6n",
-	"/+P3f/3nwT/+5//yT//yL37/7/73f/jb/+d3f/fXt7PP9DHePdyroxSaJ0QQJo1kecXwJabxTs51+Zsc",
-	"kUKSS3W+kkSxNU5ovEDFO53g68pA6+3wTYQlHmIBGyxlCcGjqaKr7XzOTXKD7LeEz0kiqTZjnGwDr7Pb",
-	"JCsAE1p5QwUaKvmqDJ0mS+MYYvSMM51+seTUVrfoFdK+8LJjO3CzTNbFAj0PcyYTOkwlTwY2LlvpuEdX",
-	"U46yJ0hUGFgz3Mdzuq/u27faOtx7gJx0k8y6LvuVEI4iAiGBjPzjmuTzmLLJIGWSxitjJDEW0hLQuqKR",
-	"Esg8jvgVg8RE7SJfQCiluBBurKNiMWzsI2gYw3mAZXVA5f5mARV4qdnGA7vvVjny7gg92DFPE2XUJ3gk",
-	"SSLQkEwpixAWkiRUXIjCdDfu3r179+D6q298BCj1mCZkkG2DlWGY5VWaYjHI6Su8oDCPQ85jgkFHlZj5",
-	"sNZ31LAVF6+e/+OTg5Xzv3aRIaVHrJNERmo80Te/haDgYMTZKE0SwkaerKeHkEFBGRrHdDKVCEvE2Ujt",
-	"sIQLdUFIzEZEoGbHCA0EpOwVVrLjmxkdXXNnRBI8a12QRavrW3FGRxf2mSKRj6iYx3ih3aDcKNgpTkjL",
-	"qNk5nigS9enmakoYSpkgJSIbvo/yK0bqSKGSOI1IpHQVKYlUICraVqhq92/NNdaJMvljg4RgozWLQ/hy",
-	"uqQM1EGOj1HCJajbExSCZAwDFA6VXI/Uv1wbQ/1tNqRQ/wZtGxYmnLLsfTWmXaSjERHCs7u7vU6tfSep",
-	"zgpaNVXnVN+bzqPdS8grojZMWf15MjbyyPLXOtRcSNEEjneYf0lyLcvijFPKa29mpczVQTFFsai/lmVE",
-	"JmyyMZbXqyydS1KwoJIKs/86myA+BH/L28BaOg/hEbBwoogqNsLxC8fyGeNYkKBkDBUFvGfrWr++tYp4",
-	"ol3CYJgLoQ8ubfRlQiVpcRYviqwrLlrzhP+69ckvT5++ePJJx/k/o7cyXpljIa54EhUzMe53j3uFXIz7",
-	"tyrbXYFcSntyUhW2kdal7JKVwruw9dc9uEYAPzKCtiDCoIrDJPzVlL5unsbuJLGklyQXxJuIpFx6bJG2",
-	"1lkrZ5yNsWLPPYaj/4Z7zhrU6t9UklldxjUbXDPuY/1g147L/p3RipMEL5aGlX177aBeEgGT+mZZYihh",
-	"tE5sB/nQNhkjcMGqAdjP2/evGMeTTCr4F+dNIamr2zp+DVnvbzrB/bf7OgG+ORPfim9n306/jfZ+4tNh",
-	"xb32Cjw/V5CYBAcTk8Ad3g1PEI5NEY0SmhMipyTZC1D48PmrZ+f7j169PD1//PxZqINMWKDwXmf/YBoq",
-	"gRuqVd7vRmEbnaJxClnV6hNwGBKFjQ0qCVGJEiKILJ4W3pi078ZJA95tOMmdkm6ns2o+hYcfbmeZ1y7u",
-	"WSZgiksQYpApoWtOPUChUdmFn01SF87PlHCebNo/hfo7O14+6LPQunhDMACbw8XSmRhc4kNtL845j803",
-	"rOmnPo9Rwq/MQmE0T/iQ9JlSfkTsPcjsR/iCual87tZrq1a56QaZMg80ohLIhRi0Mm1SOS28UH8V6Y+C",
-	"o37FJ3JJaENKe+0+ZMQwJUqVTFEznttFjaDheOT1eJSB5lCjVtZJgrUvWNpeZrHPiZBOhHUDWTvzF1tk",
-	"OeZKE2JxkZdcyUJRni6zMfVD8EDJNK8spOgd3VufCFvF3Hq8fvmrEyyq6h1N3YEk19IeLjiz7Fei/XP6",
-	"B745N47AqlMQVHVo17tmP2si3hEIHrUe8KDgyRSjJB0OSbT3AGVkGZt4/WEnxlIZaIOZZ8M/pXFMBRlx",
-	"tXch4V0QFkFQ0vEym7JVkruWHLL1tBXIOOzWc5Ks5S+o01nFM8v23MUaUzxLsel1OjrSqUQYpHVQzgrf",
-	"qnLUiArpeV6cmM/Pz1+YnKoHqGOOqaWsG/DAlobY66w3sPhFI8hrlOxxzFnpwLK6ZckV2uAVnJDWyoYZ",
-	"ZQVtF2zgGv6YsqhsQ3OWu4ubHZSyIVVcSOXeiacQDkvtV04WahJ1Zm+fYbbQMXSiSNTRIo64Mg/g9lSJ",
-	"aCrbSBGg7sOx4Jn7RCyb9aTPLsjijkBwMAiQ4CZ9eJH5LTL3T6SVFNU/qc+BayYmkkRGyDsHouozgfdA",
-	"VOE8XHUmPMQfjz6cCd//mVDt9hm+AM6znIInmLL2zVjiXR4Lb3QU9Agahyb19rLxk5k8dU0bt5QhoRt7",
-	"bnAaUcJ0tskGsTX3s6f2FSakRHyF30olaHPiKU4ulF1cMiPUDRMsyRVeKLMRyhQQlqjTO+l00KvzhzqK",
-	"NNTJLzPKUgmFX66xpNdk2RTRVRie0v+pMte1NQtMC8U0tkiaJ8iJ0Smlv/fAGOJhVsIRFkeReTKP1xfP",
-	"rI015HUiFZSDnbKacBNH2Ksgs7cDMiWVcUm2PMVqFzDMRhAnOMMyTSK8WFqu9batq+v1h3Im82lyp5Df",
-	"6y4ZVAATnNrwJGWu8V6YtgOfLLIlLhV1lHnmntLwCedSncqpFOjs0RdIGuHYRp+ANQsrliXjveA8VlvC",
-	"puSpy31m80TyiGrF+a5wunMS/LLznWV8wvZKWroxlXIuTvb38Zy2dSZke8Rn+5fdxrsKfG4V0Z5RNthE",
-	"zGtHiuc0AEa30pmiAPZgamQKXPF1wRJ/7XislndKwVfh0+t6rlszTJlvUuYJ5QmVnvjh53Qy1cnZMqGK",
-	"VdSRs0Bnd5eqFN6z+hmzE8/Vrbcf+ymLR5wQMFETPB7TEcIzziZZMq+6Qn6T4hjZCS3OVL3wkQkTwa2O",
-	"HMi4ylkuN4JjzygZrwYl2bRZ2MZM81Zhm2rZdcpQqGSAdhyCNAjRq5dPTsr5yKulWqj5OTzps7BSpISo",
-	"mUk6PJ+D9yzcH02x3M/PoxDu3CezIYnU8UX92W63H8DBx2Y3q7uxpMOYaJKueHIhAkTakzYqfP66jan6",
-	"8F4bhVke+BKR2RVFp5/Iy+6+cVOI8AG45Dikk6gDFmVwQ4io6DOdfwZhaq6+OiFKWoQnOV0TwkiC1TaL",
-	"MZukeELaE84nMcFzKioo6DP1hSGReF/z3P4b+O/bE/M28lCrSr2MJ/pE/lnx2h/hWP6hECQbQJ8VR6De",
-	"r19ghgMVcrDgYiPFUdD9h/fLZy/HjQ5v+aOT/X3fpt9eyK+6G0T+MyXx60jmTUrVy2LbhJk6Jdm84nDR",
-	"yn56jwL8liNl66TpCtm3i4iCtRu3jyi4pcOeeNeNEvXegYF1UIsSf15Q7qeEzCCNLQRiwuey9BFzK9aB",
-	"dUEOalENRyf7iNfV2uv0DoGYTmPdUaUyv6RI01aqXhenb6Pvl6VatiKrwYzcCOef9PvCi1VRa8KXpzrL",
-	"Ep0RzAQK1R3h+vnfAcE+CbRu3ncoa7Sk2I3A2ZHn+p0ziH+NO/dbnXs7W+OqiTsjsS5I2jTZKdvWYiXW",
-	"pUCSgw2KOCsxOY6LnoWvu+65cSNwk+U0jiV2qpyABRupJ3esrdZE/qorrt00Rn5RI3tx5fFdFOJz8NlS",
-	"fOmw5yNfB87WxL7K6SSupM9DUmJl0MlZhaoo7VZyJVvWG4uWc2MlrogizhMu+YjH+VlPR5ZG/FKZAMsn",
-	"M3t2FKj5WcIvAvSIkPkZIRcBivkIGxdLoqGxrHtcvxpieeZM1gga+gxVdJRnNy7xihnSjgSle3L+cPip",
-	"ffh5fwee2wroWLYSBkpvl1Z/5vwY6Lq+cn52p16G9jgrq9ywdGML9ySfzaWP2sP7dan9TcplCe7rsOaj",
-	"JktDbJXHDlkkJCqnJHbv13h6lTYwdn5Gm/ulbG3KU+dbfDs1r9dw4Q4tVM3VHse1oCZkuBOY66CRlXDt",
-	"CobOXQ5NrP3IqozPhzGms2dLXE9m2CbobyD3Hua1cjbz1mJJrMgl3dD2q0aUINhBGbmj4/Ett36vCHfR",
-	"DF88PztHvjK+kz7LcgObVssHruc0yByagQZzgVPeWGcEVpsAkKTaZ1igMCJkLgi5CPfQb//sL/NoVdRG",
-	"p0VgFm3HoRFmxnp0xtRGBiYhQldTHpOSc1IZMvozjZOjwNoKJwfLCaxONoThjqBx3Zrwlvlxhudf65V+",
-	"rdfJIrWvUgEeQ9VyBES8EzoyhUwQcgJcdtTELEKYLUwqj/5RzYFJTZsVzeSvD1YeJDzlO6WdfSuupsKg",
-	"3be+MLZBdmQK0N//Tbd9tLuAYBpLOo8pSQZzksxoHHsMWkC6QvmtOgbMU4FZJKcCNZV1gP5QkRag7pH9",
-	"d/soQOqf44SU4uvdo07NPJ5LOn9H7rAVESzfJBUXLSiw8WZeK9gX21UVFbdOXSa/yWl5O151FMNRt+ez",
-	"2qvY0DrSgZQS/2xmnFZz14awurVcYrCou7A0tNTc/qQKz+/oUPcd57cbMFrh1PDeOGtp8T7n/OIRiekl",
-	"SbyNIAj6TUpSEqEp5xc2CftBATWlKQiOlTUDtSpyDzDkDHCVTBOmXT6lVCApyWwuhS+jUROD7C1IcDTG",
-	"xaTug1IjiYPeuwvaRJrA7LXbZWxNuZBViOUjoj5wRyB1E2oyjuZYTgME8NHKunPS8UsuOrVKom3+bo+g",
-	"I846NX5Y7yh6QTXw0SpR4nLTF+p+iwqwziEJ6BB6wU1JQoAEZlTSb0hkCw3AK8k4I+aW4tDtvOVZ9cpM",
-	"eMwkSRiO0Zkuj9eIJL4MXXItvXl+X6qvYjQ3EfnI8meW56OerMjtO9iCv+o5V9yZzl0sa42Wg50YLcAK",
-	"Th4NMHOQb+rCoudTW9o7m9kwS6y1XDDGuKTjRYiaz56fP/70q8Grl08A2TLU0PhjyqiYhqiJi4j68Mdp",
-	"Kqf7+o6C21O/Uw3WeUfR4ZndsrSULs0vvN6pzTR1QVh7Tg5z843V5Zx5T4aCi8erdiSXpaT/7ubOGD02",
-	"+7LAtqvI6Vi33pUlgmZThqhptBRP0JDIK0KYUj4JJWIvUEdbw3aw+MuCond9rRklIjgK+6w5oZeEoXRu",
-	"co17h6ZnAR/b1z6Af0D9BxSFOGd3JYNb5pOUiP03NHq7D3eHpXo7Q767MeDfuJR7Dr94+EvX9/6MD/2a",
-	"G7DVAPrTwv6pk+zVFEtFdkSjAA0XKGv15RzSAQ8I1tpVoVqMdI6UGOl2TnpKjPwUhIkNsojGydevc3dn",
-	"J2j8mg81vNTx8fExxhgPh8PhaDQaRVEUEULIeDweKwMIHHQzfmmeExd0Pjc05MCIS202zCXTveCc4Bn6",
-	"7MU5OrPAjFaYWtQG+CnBkkwWjZPGjGjkNMPlvaIA9Qy3a4b7dsmeiYzbsgQFRq4c6MRgzcYsmiurBIEG",
-	"7DtXAvttPvU+7UoYsKut8zOwdL/mQ/PLA2OqaQ9nAHDAGgwyB66j5XTbjTJsc9936chvzEdLIZRVFYKS",
-	"WZq1MoGAwACl7ILxqxwpuAb4jmVBVyHW4MZSDzXcGr9+c9B76w2qZ5z7phKA8I7I3X3mdgCbNaib4fpx",
-	"ZFuiMnHewqKbBHqoCGtqZE+dvW4v6KnfW8+SztZb0exm2YZxt6X74PIOXWH/WDGZpIxpMZnvYsNVBTGZ",
-	"X/W81G76OhvrzN7tasDVxQpmSovFk74ZLZpodTd5SaMalnZMsCpTKig0MnLXxZmUXDVrOZbzWs7aTqDE",
-	"yBuf1s40UoVjAi4Pfs2H9Y2eXMmtdVE4b/cRB7WBL9PYFyVcBQz2VB3DRhXoYBpz5bd/+t8V8cC2ARJc",
-	"eVrttTr33lkNh78WOrwbApI8ucYj6eTtBSicJ2RMr+/qHOW7c5zIu6UEsrvjGIvpXb/0zIOGlTMPlVha",
-	"hGG2QGKOmS2ANRgaFSuRkXCvsx0U2YjrFAwrjlIBFQMXRG0ciAao/8Z8qBFm8iGbGyukow/xAqDHIGqT",
-	"pDExRcdTkpAHOvhwRQUxmKokQoJImZXHpzF0tIPaeZ7ANIQw5WGAQjml7EIvzjzhIWrqSwM9c+G++RMm",
-	"Taf1l/wKQJkfvQy2VyVinDqtq3kILOaUDp9kJAPUqdL+/EFeMUfggG1enZU5q3VATQiqgexV5gwDT5Qt",
-	"ZdxidfNAuYfzKJun8qc8lfNUZsC+4ww84QZMuQWlq8/2W4qHq6z1lsduiSl4PPQ9gdV0YqqMMiGNGFDf",
-	"Qc3wXkdAXcJVQqUkDIXdWVjioYNpPe+C3nAF1srxBQzBhWi+E7F3odsydPZN3AyZjnis1n6tP7tkFEgU",
-	"EywkcD2cFTWNGSq0On85RC77RasK1jdtqXzbMnyjxqsVaSH3OhsP6hZk8Qr5Zfrfmkr6kgSzlb5qa1fL",
-	"K3u8UlIt1HSVtsVHG0+CLxPJxBA2fFPV7j9Fn3EUpYkGV2qGxx2o/epODzqzcM8eIkEHOds/gE0foPAA",
-	"dE43CveCzBvT1cx/0I08QsHlpiLYTm9tZokRFiX5sHJr7yJoltuS2wfOqupU8GhKBkqQkkF3OoAmSZ7j",
-	"M0nQjMaxWiHQU1bGWAksOcKo25ryNEE6tQnBm42e1VnQErpCqKfhM0shdD9TlWJXvghWDXPXGebR7GbD",
-	"PGppNILtBnp88NHRLY8zGsDHK0cJ6Q98rAmPCiOtPQw1is4tnDzeZfU4neEJqZqln6dcYpQyCD6SBNkK",
-	"ywjBYzn0V2dvPbpJjbX1kFdcxFUCApbUH7ldBxsF9uaGX5mTZKBs0jpzN5riZALW84jARNofABHs9mfR",
-	"JlqaHGrMFs/HjZOv141UPWRyqjcCSnmWxvEvoEHP29eBb+OBUY9RzNnECBCz5wDtxKkZYZzBlnPz0O4W",
-	"CGto+GHKJnUEWvFkIebqS9kLlva9uduz8Tu3KqjfbSaUu8VKe8ErSysUSeBXo8sLtLR1ikKoyK2bnSW2",
-	"rxL8YAL8CEyAtYp7Nx//EarUnRRKflDDH9Twd0cN+6EaVijLSoW0i9PvTeumnWK3QpZnaR+bymc33LyT",
-	"rV0fdT1opIz+JiXmslobS/7Zgo1O5/N4cZu1y+rfE1IqXTbupgUbKWHhQUm7xVpmGxAs5E77naGAbprw",
-	"ed4ELspg0936VcZhz5MEiiqKqQbmzZ7aXz9PZYtyC0XVeR1nmWHbXT+zrsmNWFWztgJypTjQ3dQteybv",
-	"hrtbvexFQi4pudoZceZ9OybPzyo48niEn+jKJwMLbzk4gIQVw+ELIn3YdO3uZrh0NytbNQ9vXD3q7u0C",
-	"mBuMLSht1eWZ8I18s3FrqXajBmKrz5qFXVaYKPfjkAmRZT+sZqNKfHcIbUYrUG80Ch4ENE213dWUC4PP",
-	"cIWFiY6Cy3xn2zhoGLAHP2FwESUwJrBKBWB0FDXNrWAhWLKCbOYqp31X1SYfjtkfjtkfjtlVh9kPJ+AP",
-	"J+Dv1Al4SRk8f/zo4QuTCexRwKZpI4Sxq6FiRpwxMpLtmLL0uh3xfa4e7O1nPR99lhJOJR8kZKLMoMQX",
-	"QTcNZ+iEtSgz8NHm4AOt2kgsCKLQg9I048lBpMm1qS6HW2PKLoxYhaovudir1RpkFGM6G2jkBP9BU92A",
-	"pjzOmqwQZRnGCEdRstTOxUIwLGNPw3dM9kPdLzmwCEKqZddjpaX0ABpVf1EmqZCDmFySWuPDCB5A8ADq",
-	"/PZP/+rQwl0VWkA7HR6cD1RSociuxtrTJGDEyBUM8I7QwAxUAESvxo8vfjV7ofeTlDC5lI49N6C0LX39",
-	"nQGEE6YbJdTpKAytPDX5gowSIrfpQ1yvUpEKkepNuRq7rE5FoythbEXj8rHqiREd/jNVRBMykoM0oVUV",
-	"n/oO9OrlY2VlWbGCsCzslbYX5lctvFvxCXJrX2nQIR5deHOeRny+5HlLTNXRBke1OJ0UpwEkqH8WQLVs",
-	"LoPhsXeHVipIQtmYb0CnBWupmdqopiwLdZoySsOugUdfufNWIs8VBr7dlS1zWVfl27YsupdEWlGH+ORu",
-	"ib03i4+6e2urMKlXwa+x3eBrr14+8SrxTXXqyuNvhmTk05EbPlnSdVU6al03oWWVtQEdNVXPRq3zsvfm",
-	"OqFUw5a1I36AhOQJiRBho2QxLyNJNsTBKDmQLaVQW2abtmCbtkAirelE1e30Dm+o4XK1swEL3ooO2hQd",
-	"kAjf1H9K49gmfSsydXFgoBNbTS6z4hBzarkicdwqFue5hdQTKqfpEDpqayVRSM9doTlybVVnWs/03Y56",
-	"WtkRRhtjDIVaa8Z8Qtkf2et/WEp/zol040y49U2ndfza/HfQev2mExx0/XWCBS24AZeUFVPtR8vZsgX9",
-	"k2/pddK5ouCe02gUnqCICsAaXdhuSMq+VXsBeASjS5LQMSURevxIHzEfoFDr9/AEket5TEdU6spT/YAd",
-	"LvgBCiCkNBo1goZ+uAQ7qn/zTLo7kF0EPwuHzu3DEO5rdtX18Nb0YUUc7oNCfAcK0anCajFy1coMvA8q",
-	"rWoOt9UZ70M+LwmGF/V8yNZ3p512xZqSo+3dcMvHaaDnjMiKSoVqh/u9XgUdNbzpFa/s9qpCJR4U8ZL7",
-	"OnvJUadT8yVlYb5hburrqtWthn3HGRy+1Xn6RJWdpkplTfo3nxiBMjK5iV/bLPMOvdra2qIjgiSP8MJU",
-	"QwKOk8xaf0yxyL1vJY92RtKqvgg+EOQ5FySqFbSA9/vTq8xi5JPpvHrl2u4o8aHIKx4XTMp0glBUCcBv",
-	"7HcdUYbgsl4PmqNFQHoOnpVCkr3asD45ESvnZLu278wmiZX86/N5vEBcF+gRkcXTmzi74E2asstnEqv2",
-	"vG0EN0g4W5Na5kmfAgTpwRya+kbrpfyrMxTxOMZJAOlgnF2SRFpM35c8lSRpCbmIzRI37QKBTxsgVbSQ",
-	"K470aOtAjTdlzNu/7sspSYjxXyqOA/qoyFpNwFmh+dkn5wH62dnzZwHCEs24kOg+eko/3vM7O+FVBYA7",
-	"03at/WvB2a4w/kuMrobnZ+0s4LZhnbAOcNr9CIH0JobTdh6GC2wxGGdE7eNRnEYk2kPkekRIJFCIh/yS",
-	"GGjyUEnRPoN3SGEDeTBbkXEj262v3iUkwVn/fJjAO6KNXjFBTEQfDmJZBLDPzJNjHsf8Cp6SFA7QmmJ1",
-	"txsVFBrnqqTaHHpL0GObcOM6ZqyX1PGsGNKUGnO4Ij2j1/kO5GdsQvFH7yChZE1J4ybk3nIB0zvLfVgb",
-	"c/dNSmU0vdc7encJ5YXNuXFieekkVYws8Tlh1DRYGFMAttb+gu3yuvv9615X/c9Bq9+/PvpY/c8j9c+P",
-	"Plmb7n3QW1bI7nnM14QVDwWPU0mQUhhNsYdevXyyJnBcN6q1pKyccTYz/dT+6d4fecf1kkSKDMrZQx55",
-	"QY0iMpjSql7w6vIdYRIVoDcL5N/gkSRJKfb/4rOXrY+mP+/99k//4+bB5V6r090muHw9pwkRN0LZ3arB",
-	"4gxfD1JRYuPuZq0Yh1iOpiXvMVaGcuuKEG9QdrnpylGn9lG3HmZskV8c1FhBorwp+yoQuhV1mzmz2bE4",
-	"M1n4hoNa5qxxgYt8MqZI/cdqgv0sX5Y/wLyf/7z3xaPjp4e//PL+r14cvDz/+N6zh58end60WfjKRfUf",
-	"KjWJ60e4XeHo0ir2SupinflU3HYlaQhoqICIomxIzHR+ghqRm8fULOWsaQgU8+K9Jajkj1qdLoiIdT1m",
-	"1m53d+e6HXKLo1DTTGbQAZBfkUgnHsIQGIK8Q8jIhnQkeyThbESW0BJXQLhvIy10LKo5prGSv2BSq8l9",
-	"ePYLNXU8kYokVAY1K3HgZm7STOZUn0FhLhKYMYAdp6UCnQ1PkmunqWrPpI5gWb93dgG2XNKuP3C4Za9u",
-	"8CDUQU+3EDU1S6jduBegUG37EDW1j0WxKSS3qSt610dhgMKICog8hG5ET7/QKIhMIwAMsrm96PDM7l9j",
-	"De0oopYRUSdasguLxWt8HG0qbN56V3jGJTG4pX7AaANQq+P5BtH0JHcooGaIAWFVnxM0UJj+516QRdUD",
-	"pD4dIMz6jM/1zKNQq/wQXqFZCPC2LUvsgbwbJ4S0AFEqnBGJIyxx2EbPoe3SmJI4EggnpM/ohPGEREu9",
-	"pVzqGif2Smsyly34rXWgTyEmX7gxmTu5kvNYW0Nlf7z7ykJLMu/bC1BWB/d9ATg7tGrm1LzhDEwSPIPq",
-	"LadzvLO0vjov0Vpqednxu8qz7On1YLRu2HvLrvcrJjLhF2Ymu/Vm0rbQd6KvcSrWhn2rd8dj5s9hztB+",
-	"JTeo1A8sxl9oHHABCrN+bRpoU++fUFtGWjyXYNaXWNFFOp9hluK4VbhgcM6fwiX02YvzKjxz7WP72sOk",
-	"3ZwE59de47WP9WE4G2hMV8IsO8M768ocly0j07lOPZbVyCmrqNA57wGylSLS6b6n5ipCYQJEtfppp3Mw",
-	"shMOfyk1Zs4cOiQ1o0JQNikaWAcbo+qZhfcVBdiWORYvdIrnBGGDEI5meKGrSFETZ3wFvJRz1lWC53Ml",
-	"ZHVnP5hIcOTmAJP25r0Sty1zxTJH5NxwM9ngwoaXJyHDQ6eRHsUCxXhI4gfZNikAowfoakpHU0SlyTwr",
-	"2r+FbVL2ItUHJi9sqbVS8yZw4kvu7412aYXLrErVrNmA6yRhZWlrFC23s/V1g81g8WtD26+50Y9HX2CC",
-	"LRf9NjDjV01POTUvB2OvRmxfD9P+unJFnxI55RVi9vPz8xdoBjdk8KULNrIAtq7B/tknarJePD87Lxrm",
-	"+nePVV6QDSvzMcHuzDTtFEt9JGacEdsCSvvOw8lcFk4RGn5BQ8BeFOmq4AmzaBVI3KdIq43MItbL0EaP",
-	"pUA6/wpM0VKfs0BHpK+mBExWOSULuEtoTIDlZL3BlOCoTqnKOj3p6sblfhNaSRpvDKg6XXgGwVmStLIF",
-	"MHp0rQL0uI02LAWC0S8bg5V5huqZIcEJSTZ5ak3fCl+Lj25Fi4+8uUD9lBq3dcFOc2piDAjcsEd/zYem",
-	"QnNIxtyE3MGpv5RPU2iloBYvucTxQJARZz4wmjN9IcPwVdRFaUwi+LAFJs2yeYwVQ4WFphku0BQiwyxe",
-	"FFnqXqdW4A66iKmXVTdmk85s6PYf4zTWE6N7dZEINbFAeTONPStLzHSZUtpS1CJr+9M9OjnIuxw5HPOT",
-	"b/+k34/eHL5tqf/07H/O9X9OCv/p9/Ub/OGpTDCv1zJGiHvPfDV6q9zAolOrsL1GrCyoyroj2ZQOtZT7",
-	"V2Q4mmLZw3NqEzvqI0jm5U26TsrMb1CQuM5clAfn2RolVixIgyV55hFW1VpZr1Xu6y/rIUauMuUTpklc",
-	"OE7algnaNaI1FRZG0Jes/+Xtrneh5T6jwCs7aS2fVYsckR0+Yak3Xd+3tbXjL1t64lrmnNn6ArDfyyZ7",
-	"Wbi4ov4P/tlP/n/qBNi7d+fuT9t/Mgi//f93WsenrV/h1jet13d/UlHvPV3lBbIIOC1Nc8uywpoc7cPO",
-	"8b0aXsFKzbf8fX3rjr+/o2N6R533si4fW1sfm2V/OJZJudOscRokKfEU1Fe82bUubq5BizPCyrrIbFHr",
-	"+z3oHqlfNk6AmVWY/nYGPvvkvL6Jv5ZZ6mimddt1peaqbfWvfeuSVvPPD4g2d4asrDM+iuK37cW1X7+5",
-	"UlxKIFnzzbdr9JC/PErrn039gGat1xVI2ZevU5Fn2HgSfLRtStE7GFEjqD20PFblgePSun0ZClIZ1q72",
-	"FxIvSio/k3x5qsBqFW7Z+XumjX02kybWlhtqg1/7SASipXbN70eH+6jW92xJ9Xdb82sfCXDyu1f8ZU/B",
-	"O9LtQvI5eFlmt6vVPyjueprZ/vh9082VBkoIww0RjiIBAsQJA10QMhc5lJSl+47SFJI8yAMsCMeCZ2JG",
-	"TkmfLbsQnR6nS4C9hZ7WtUyjKnfsCjTNov+tdsPQbeyDyraieVO5FSp9wUZ5+syqMXzvfYjV81Q9PdDO",
-	"1qP9Xp0/RJLOSIBefvoQHRwcHOu+6hiF2nUWIj4eCyIDq0G0YN7Kdbcbv92Zbr/pWWfILBykumomGuTA",
-	"0R5U3RwSG0s0xZdEbS94MIB8GOgKBbCIbfR8PEbDhVddVrrAcRpRqTt7Drx1Wi8S0lKyC8GdaMr5BaIM",
-	"kfGYjCRqhqevHj0+Hzx5/PTx+eDVyyehgakTREJn0sydCn5gPh4XV8QbzMAJJKMxLr1VEoo79TUU7pub",
-	"QySm/EqgZqivhNl3vQfnxu/+xf/2u3/7r3/3Z//id//p//YHVMjoYkDZoNI98EqQREBMHu5VcwI4lRhF",
-	"WH8Vo4Rc4SRCzYiPxP6MM7Joz6Ka6HyWgBm+Huj3+GciVmsvpKaiRVn20d/kaZp7D0zPdFudZSyJpVTN",
-	"nRWF5+RTtpJ8McNxvJb+Ym7tTgnlTCZ0mEJmudZmA4uwvxbvIX/WnG8e2iffmiKWgQY3GWnIjVwcvllK",
-	"Op5QsFcoZ4hBAR9mJbxFg34CuchwxpO8bPVXbnOTNzlw4LgqazJDjXNjkvjsE8IAr9iyxBgzKM02b0ZN",
-	"oKvVyzYeZuJKbZGfnT1/tn7TM3IFOBuDIY4xWwdwMEkwNPiVXGcgM3IVLzJgPBIBpWtRYT052FzS8aJC",
-	"EHIhtSTUdy2LwmfPzx9/+tWOpCDUAvkpeaKWp6XFzhIRz09fnX++BQ3WgFUvLFbQAiVeEmk0GnAWLyp6",
-	"o0JXaM3WPBEAdqpIbfIkW6o9q8btKfSBrsTmjCCAQE0FUU+ySUw0WipniCdw+wVZiHrcP084CKK1kKAu",
-	"BKhhd70ZJUcJjYjpj50Z+ehU32T5UV/mCQrTWCY4NJvFfS0VKOZXJIFAqO4JgLX9PKWTqZKEUPYnp4Qm",
-	"lhJlLyjdphR+iLBEVzwRck+dIWMibfG6vllOE55OpmXmX+Z1p9KcUbl6v0Gbbkbz5rVUKvPf9iJGw3Qh",
-	"ckBmnfS/10YPdT26RXJW09hnvuevQPBgJKc0idAcJ3KhBAuIHdCbASLtSRuFYooTcprK6b4O34amoLjP",
-	"OEOfYiE/e3F+RyAxwjFBzez9f/83qGuIKiYFb1BElTgiutos+NIkd2AGPKzsgwyvs8TqteyAwle34OHS",
-	"1rEQwQ5bZ2iiGQrtet4RRAhFkJTxYMrTRHgT+fRNiDClzfLaoBlmSnimiYAZ4akuXcnqatA8FVMDhkwY",
-	"QBUoiyBA6VwRfNBRFlbJJnCgjFwyFbdEA83pQywqjEl9G9IGR1akkIB6AygdwCEZ4xmNF8aYyyTALNqD",
-	"1udh4Vtqr4QnfWbawOttPlzYL2XH5hFnIp0RRGVgWsZzloFA34HO9SgikbIf3McirnRQu89sBKLb6ZQY",
-	"u1vXRlpnIBXnkLNUgMzAeaHAKhPpDJ4GUfKxenbpjQnR2HBVbPQ58AnI4qiVzotrJfEFMUwMbwnUhErK",
-	"Up6KeBGgIR5daCtJoBGet5Gdr6Oi5esWlPF0GBN3qu5/dK8wSe1OntbL0tnQM01+gfrl1AD2FsaglzTP",
-	"UQ6BDwrpa/BLnrddcJlk15ZcYFT6chpfGPyxykfUKXvwDWdVe0VL7senz07hQI7UraiZWe9qa0JS2yiV",
-	"al9QuVdMznt1/rBoeJwKihWfsMkU0xqYbKBZd6XOjZrOdlZTEK3kyx8Ib6RtyyGgbG0q1EpQ4SPw2MlL",
-	"itw1HZfP9wUbt+JcsHQEX32YcQ1Bn2pYo8T85lnVOq85sS0xseco7z+d+o/cPh2yViauFnE+WeFziFn/",
-	"0a7AH6ucTmtNkK1cRK9ePnmAwn6j3wiRjuyA9Vj70OF89OZICDfwKGWDqOVHWgqgfXAsfXAsvWPHUs06",
-	"1Jv5glJgUscVZF6abRfr/Qnf9AHSoN84afXehhZcyi8GxJTPC1IgIYxc+fZ/Lf/RFi2Baizs5j6im8pC",
-	"/a6bi8FNXEqVNKNzMLqNv0kd78Ac0oAPSkxpOIR2n700eA+2oiAhgseX2mDH6tx+iSXJnJtKjljIheEC",
-	"hadPnjz/cvDi5eNfnJ5/Mnj+6vzj56+ePQpLx5wabqubTprr5Nra1eTF2zhcx2q7dtHcKjRDtYfkxk4O",
-	"L6zG2tnzOikKHoPsXR/11g7ugy/hgy/hgy+hypewIf7299vR4Cah1RVHvvQdYOgnlF34e9MNplxUYbMl",
-	"BBy5OM50tpCoGb7Jnnu7n7vK2+12Hg/H0UyxMGYLkBJVbaPUi1x16mMLJQX95kSe+ofUTYCJZ/RSTNnF",
-	"ifm0EmcsQuGp25jgBH2s0xx1Tb4i5FwxqynKL5KrR7kv4sHh6Px4/vPe7FfJ/S+uv+wO9y+7767RWQHZ",
-	"ZRng7mAX6FXlYkXPmL3lYxXZJQYA2i6EOm+mIiukNSEnrcDgFV4oZN2J/4YgaUoJtoZcVsLeGTfASvPH",
-	"spZGSZgrtqIMQUH0A7eCAsG7lo592wLRmwpoDzzeQc2gkn6+YoSncIoC+U6E+s0ZqFmiDUa51Qi3w3G5",
-	"rf5rRiuWQP9rRvDgfFiVqQxWmm0wa+uP1ETf0ZukaDz3tsDdcmoQLSXZ9gwciV/k+jKPFKahzIBV2ImZ",
-	"pN6sA1umoLZuv5bpsFoa5oZHtXcihj2O02ppeBN0+A1F5xbQfrnUqSELN0s+X5Jr6w4TG73d2cgrd+Tm",
-	"SIL2zSt3wy66ROW23/YtorJ37LA/1HvcsB6fPLnSjsWFJ4+35ob+cWxg/9zB5Qeo1a2qEqqx3VvdLeyW",
-	"TQjY/OPbmCSV5y/XoVC5gd7sxP3hOcJDzkvRk2Mj1XkAQegCDp3YTpPSmR/P1dFK2cDaqxT02ZwkOWpO",
-	"E6MLAiBg4aqYBKSt4bxIazEnew9QeDe0SDDgr+kzPs5erZ22MRWSRLk/JHzTb9ztN05Qt9N5G7bRS13p",
-	"EaGrKY/JEijjXcMEEwKb76TX6eiN5M6/cz7nthmtW3Yww/Ov9d54rddHrS6s/FPOqOSe7u/FyrWNAFW/",
-	"A+2yt6LaV7TmNlmoxFgBH8Oa4R6fHNzMsIIvxVgSNloMZiV49fu92oAwMyJEGXm3wb2g6hq1I5Mm1keW",
-	"MuhTCvZxI2hE6t+ltlqVisWXCKd9vuCKNcWYaAaJKVToQl0dLGujT5Q00A4dOSVMV14JyJ+jEjz8CcGx",
-	"DrLiGCmhFxNIGW9igcIXz8/OEbSctpt6/w2N3mYO5v03dtOrXyURMkQRJyLQmYkOOqI68wAZ5gGNv0oF",
-	"SucZhhXEdEyYr40+mc3lIjDvUE/CbVAAVhj5HWEqWooa3dW/tUoPtXfJC2KTDmM68pTTTPkVQ1ii8LNP",
-	"zDTpW/cN+Gyt8PktHGxXoebnQsrylxd+xozZBbdxeXt5c5X2yvI+3/Cg6Mra7ZDp64vjNQD1bl6FwXgv",
-	"AeZuVtRr3gHysSgtc7f+vcNidMwrSjP5UMX2a+EpV2yDDXs6O3tkkzmqgF/P124tc+zk7FTQ7Dc4P7nv",
-	"2dEZ6jb4eCvGzdts/kA4dT1rLi2w7b3mMbyNkQ35+TTSDc2u4ALLDHEqThAEgdBv//W/VFYv/HeckALY",
-	"i/pbJzHapMWisaAvLA3slSCJyeqpbZwevD/jdCuDc55QnlC5WA/cWtejU8fHmjtXC+ozI2ZtKxlnaXap",
-	"y7aAinbmLxPUnWKq8Qrk/1b20ztxoXnnfc387kIduDtpe2XgvKWmKijS7OX1oy3Xp0R19u5Kwrdh08pK",
-	"yzOJEwCFMHfklV3Kkg/LqXYhEjpVeW93+UVens3ayOcybciHf1x0SWaf03eX+qv74vwZAE7hzSOeJGQk",
-	"W1OeCNIagl9zUaOrem+pqejSBxMer4WcKKE1qEV+qR6r7f7yvMBps1CR0NDZJL/KbYtfWJHijBz0ChNy",
-	"UIR30kBOndbxoN3y9ufzCBljdmYLULUrdtHmxzONP/ReP2qMO7KGK0WMdRCbGyDtzcnL3p0gaS1fW55r",
-	"Q8UgIvG6hleSIxxFqMnIBEt6SdQPEYnSkdxro2dODqvkE10JCr6V0MrKuu73XQ0tk5k+PLEivkCW71sF",
-	"KYZjOiJ/XB0BUtK1iID89Z/8cb8vXv/0j+0/vGGgScLTuTcw/5RfkiyHUTvAqUBwP2qG4MOBP4Qtz8KK",
-	"bp21AhfKTdlWBh59GzZXDb4JtNdRE9rztjiLF3sP3KxLk4QqECmD0XgVTEtIPIecwR3omXmM2WBVjC2D",
-	"yDbEQuU5uBubAE4PTkg4HgHUTJYzCsNsI1OhhEL1XGi9lVLoGm8duDvJVu0SxymBxiSSG2B8B2vewBYa",
-	"uNNylvdO2wB+B9QvXY+xDWfXFaq6d7PcwxJ9p4zxlI3IjDBfP480ooSNNp0196Wn9hWmNIZUtZ2V5Fqi",
-	"5lOcXET8ipW6GaobJliSKyirF8pOFQhL1OmddDoAEgX1UUOeqhP+jLJUwll98zTArVrSssi/z7TrWcNx",
-	"wF6AhNamm7BFWLTnC3J3W73j3ScPduu2jU3kqhFBj37fgLCvJ2bBAXHjEUkq46V+LYp4BkcWztAZlmkS",
-	"4YU3lWydG7+7Eze+JjLneHdOc34J8g22mdu9zn7zNGmMYwuXRQFEKENcaQo6YQQyJ4ErpWnemIhQ3aev",
-	"tijT5V8BCgHhRV8sgr0UejjGsfHKQJ4bPFLq2gh3LG/S6uHtwm+wSgRu70covfWTJOEVfW2IuoSGPILg",
-	"vEm1xQxPgAR0+uIxamr3Z4BwKqeBnuMAZn/vBGEk0jlJBLE1P31muplZB+bpi8d3dAleRCSmcb9xgt70",
-	"G/Bh9e9+o91u9xtv34a619hScF4/Zjsng3S4xDGNBib/Q92tB5gdzNwGBI23S1DB+Rs3WBqYxEf6yfJK",
-	"mBfWXYpH2feXO0N7QUykkkIBmuHRlDLSSgiO1C8Aw6UtPRNEQ0MilKlEpSnexWxC2ugTWFcAx8Js0We2",
-	"aALW11ZJwhmBCpNLAXBNbfSZUXQwwwKNcJIsdM2HmmboEw3IT3g07bN5wiUf8dgU+sByBrpL8BVHM54Q",
-	"dEFZJE7AwZ3VaZvbgTxrjQ1jProQCOuSo8BEqN0IbvZIE6COzIWBTtjX9pHJ1t/L+79ksW/dB9pAier8",
-	"8zsi6yXVZ332LdIvQd+aYX7bZ9+2Wi34f+ryYaeDvkVhiRtD1BxigA/CMwJdks3+UmLM3vtrwVmoxBoT",
-	"6XzOEyVeZySieKD4J3TuNGFh5xc1Y4M0iaGboz40DRiXA3PmUz+bhlxZ59IAhaZvoC65d19nPxiREZ3h",
-	"eICH/JJAXTbYyu4lqLCGWpTsklHUvqfspfJTqIkd8wnmDM3IbEgSxFNpuFegiI9SJYJIhBLFxCY/QEdw",
-	"lECBGQ73SrNoV6H0M2HRnFMGv+vSZbt981+gO7yZFvWrPfMMKDPHJPWr5HJevuuCLNyfhOCwbqT8Y0QY",
-	"JVGIDPt0FfukDJvCk+JC4TkdXJCFu1TOT9ldGch4Rps7sHXEWkp6mpFFOh7TESVMZm7VoPQ7+Eey5w7U",
-	"c2OeDGkUaRLAJ+synjpmFGgCDixzLJ2Xf8lv02ARMIdTnBA9ZtPHPf/V/ab+xWnrrIEcQKZAE2iTWW+E",
-	"j95j1swYzFJpXmNqN13qRyIZux/PmARK1ItUCD4oFJWOYm6ecs5TA8n5IOZX8HKLK5C9xk70oZpoNRlj",
-	"nrLS/GQ/6WEXfkqyhtNF9rbvPVLv1SDdhQWw14/V9RFn45hq9hdEpvOBSfoxPbNJTKHiUb0gIlgvqMH4",
-	"GkCXbR8pdgbLvzvLVr7kzm75mm72bRYpm0fOiB1LF5hVSWI95RhQqfW1Xk9vxXnCR0qRDmMtp2CyMikF",
-	"eUVQyiw1QLXVInuB7eFqMxkHZoPm0sX5IS+cGyRE2QnAk452M+/VQJtZtqRTcKc+aBMgYdr5eEySfN16",
-	"sG6JEkGQ/WqmLPt7QK5HhETObrGVnuR6ilMh3X2kn0iUije7ybhgBsNULLSY4YMZZosBllItijB0HFkN",
-	"KZVZFoeoqf2QNnGXRuGevVOvgNXiYG6E+bQClvoYU2drmb/s8wdGmF5iCmc2dRvjg+xvm2ta1gxmwfKF",
-	"Kr3DgjwWflcfdQ4Xywapq+jVucOr5537shypspbXjTTLSj5vupk1fw8aBRXvvMp8qkLBO1dKmtpkeXnU",
-	"u3Nl+RmPNoZfczXn0GpUmkNt/suyjoPblpVU+WdblpQpJhuPdyaroJZsXltpiotKqXCT1kkWRqmgkrIf",
-	"na8VFBLgUxWkaAaRZTSUBsjSUrzwWftLSdJnDeRK9FrBDWtcEtKNoFGUhbBIjgA0DVuXZVppjc3V0q/W",
-	"4FJvccRQ4c9MCpXhqDIhlA21IIPUdLkiyKYjMggvFWVIPgpHhGh+tLsZZntZUGSAYw6XLBuKTggwtxN1",
-	"sGteuscxvNS4ykai+U3biPYNzrdz28QBOHOuu5aJS1XRMDFf8dgljYKb15olam4Lqhwm1GtUeK4YWipU",
-	"vOeKQ2aVgndB0pzbCzo/W6qcZZd0lJmJjCOWpH++bKL0s0eBO90HXYVcdDEt64miu6lYT+D4dP3+m1M0",
-	"TWeY5e4A4wQIkMBjCAqKKb+yvQh8hfZef4kvWpEpbL8XyVpINEJNiMBQfdwOf9l6qS+1HkehaXi0F6B5",
-	"QnSkhWkskcT4F4rUdbo/e3Tvq/tfHv6y+/nBs49+3nt5dH78i86vvni41vFp9z54VGq4ZfJGFN7x/ezs",
-	"+TMdO9KRIX0MffEYHbQ7gKrCuK58hh5DmEUotL7jEOH5PKZEB6ysfwb3WWhO3oIjjOzdyvIjCWG6R+1V",
-	"QqUkDIXQhuMEfa2dG+B+AcK1gyNAGfmvw0KnE/Xa15V+7MrZOJNYelpGjBM+q/ZUb1wDpyOuw8WGfjgg",
-	"7jP17MeQ9XAjfyu87CW/8qVTSF6durjxYOU3xZeVcUBWszPMPFAEb3LmLqjvBYaxgv/Rg8TwKYhBg9nT",
-	"NJ6vw05HO96U+beHhgs0irEQ/j7h3hQu/ZYuvOWwc7AFGv4opt4w3XPIazi8vl4bXfcUDroWSSXZveMt",
-	"Xq3FWRW5RyVy603BchZOvRxcawlVDvGo0wvg6KSW56hzCBH3/BSqVaOOwmT5yCOexpGW2nsbz0+JrW1G",
-	"UMlCNJhpZuWdcWTTW5fbrZjwCvWIzggDcPCEX2kYH9hWgGzlxo50+G7K08QpgHHMXgENmtWhpaDtK6J+",
-	"Pjqf6KKYZTqfEZwo7ZlgdoHmJBkpsyPWPvcZjWNqku1N2BP83IzDNkZXWIdEdUy3lCh61Cnm5x/Wqnmf",
-	"Hx8VQ7jHnZrPHRf5t1vnuXIC6hG0SDo+augX1mUCJd6XQy3qJDGAhJlB1xwvxVq8Ro94ct5zNLvheyLf",
-	"84d1ewNo5KwSKEm9J7MaPh8B3V5dCkimXDZVwUYtvQ0a0NFLkzHYTp3bzfRW70nv3oeNfgJpAmGEF6G2",
-	"2dQWD3WdcTq6IFL7hhNpzVlj5pLIBQOL+QjHfaYbg4VfffXVV62nT1uPHp1//vnJ06cnZ2fh3gP9IR17",
-	"0eE69U/zs+OBUqLE0HJBFqGOTimjOm8jpTW07VnAGdnz5CmV7RR/3alb5XqDSZ4nfDaXXta9X5dzMkCd",
-	"6qRHC4sDOmrEhSw3X6jdQgMLziib+Ci+X+slJcGk3VUWuK44Hb7NVd7tVVIkqJBSnjHYGcz2YGF9l3ZV",
-	"TdGZiofK3vOkb/Sur0MLA2lsRo2/fNjp7AUoPFTXrRd7uEBZwNlEXjIbw7SdySKwkOIfoPBIvUAbIK4q",
-	"7l1fN4LGIfzv0fV1UeEewc/rFO4rdUR+wie+fkF5YpciyGPnZqXLRT7fCtTKeDrLL/toq5dV6rMSNrCS",
-	"Zho9IWfS7JwJmLjdlhKD5g4E70XNhzFOo3zZSpjVN1SVG5N41NJZdbdFZLQhcQnBkc1DK1SZu/RtQ0z9",
-	"Os4aHLJSyR/f21lZ3zoQhqUNGqUWddcHEehaudkcZyE5nnXoMdCOBsbAnez73Z6/uNW4qAsj2b/s7o+m",
-	"WO7n8+WFI122U8pHLOBB8PoERVu9ahTwSjRcSFIcTNG4l0izF4mWFGAdNijXA3brnWsrcCXOrS3jSHGE",
-	"xYWGr/PBKzT8/ZeLFkTxI4/ZPJWmbXCgN1OkLB91ChrFaUSKSe297o5NjmJj7O2tDL8oWdqXgBwpUfYG",
-	"ZfFQdkHZZC+w+tKJFOuAS7lOorMR8mMZ1nMTz6tNRh/4s9cUh3x+fv7CZlM5fJKQEaGX5dXzl5Dknowa",
-	"6BgmALSWZ8H1DY7obD6bRQCSGZ7P1RLwsTXfCw0M1W5MyIgnUXk32lr1Xqd3CIKxUwEmubOKY2ct3fJj",
-	"x8oo1SI7xkzu1ihNniMlszV47yauy29F7bEklteWWVcYh7ZqrxxwmeMJCOcUki1jPhEBYuRKCXHdihq9",
-	"wEKgkJFrORilieDqPCdQaP9tQT3VDfA2A5lqYNJjLPTPy7bnDUsGjdHrA8PNaS1KgYNut1GnJbyv2M99",
-	"aa15J94AV3ZugJaASAtnPNMVQDghyGyJyro9p/zPlvC5NkwVHoHak70lZN3Dni3csU4/W4fTwAD0VgRG",
-	"Pen2jjpuiaouXmu8rV2h+JLMMAUd4I4PPcULNMZxjERMJ1MJYSV1+PqGJNxk0LLWGK4hi9gvZUzaW3ad",
-	"vB2kMX9R4HleCVbqPOyWqrByWYevLHBt+UZ1zZ9DhSn0W/74Fjb4FqL+ZhV0OdXkkiTLpTA7LGgrg1AX",
-	"afzMOVfnvhzB0RgXzcTDepPy3amfW2acrEQxKxrNEF6afiiXPVOXFZbWOnxgih7HkkD/UbED0BdILFnb",
-	"OzarKoWurZQpq16Yzl/nz89fQFJ8vc7Hq1skOu0RO7/90786hEzIs7PnGcKj4mjnplGM6SxAIh1NlWZ9",
-	"Qll63Y74HREoa00duKBBxtLhfyNMAQfiu/p4oO10Dw9ruV8TDHwZvUBriVq1XQ4SAewIB3s7T45bidW9",
-	"qX1k9pCnoiuaURaa4iHN+8aZ9sA6tiEDQksAqkEHnbtpAiUdWUNti4OoFS28vQSAqK+s9/dlu9ZjYIQ6",
-	"21tvU8XqEFpbJs2GP4epdIfm1pFQ45zvs+Zh52DvAcIozBO5NZwqZogRChvMdiJnxqnvvtYUzcA71YSo",
-	"P/ssK+MWks+dHldumZs1Q2yiWJYhVax1s7cts5ggozShcnGmps+YJ9AK49Qb4z9lxaK7OyITGD/78hzx",
-	"BEqMLsgCNUNx0YIuIGp5YXVATsDLc1KmUs71KvILSup/1PR51o+1ISUQ6tvVnxbL8KQxN/bkwNyffxfP",
-	"6Rdk0Xj7FqDMxtzz1fyT6kvGRWNW7MTiz4jAHh+Fs4i5v9vohsAgUOqV1f3DA9PRTj2WHzDaSE0CYRKa",
-	"JimRh0vDz5Eznanvs+bKlibqFlMepREzw/LchGYyoVweL0+5WdjqD2XrjZ7qNDz1IpMD5ySzC+vmOux0",
-	"1aaB633GOGsVh2kL1Q47B230AqYM5krbxhWngQemOTtcn5Okz8AXp85bcK5so1d2bQokJQTlcAonKCFi",
-	"ztUONCVw4RSLQf6ADtrhPptp55fENA4MwIAs9MrR+9UUDmfdi/TkqiltBI1LkgjNcp12t92BBnBzwvCc",
-	"qkNZu9M+gNREOYXdCQAU2KkbhV8nxNfJI45R4c5AqXkZZFUNahBqZ0ZpTKLSybYBVGjmfxzBLiyVwirl",
-	"YmZJfbvX6eiixqzQHjLhdLfIfciMd9VedrD92q31N2W52Uu2rr73n/qKFdZZ7XxV3buy37uFmvSqrDC7",
-	"wNXl4G71t5+gt6/fGkGJb1BGDEsDYs1jqbrM0FaMdtjpVn0rW9z9V24yPzx0sP6hT7Ns/LdB46jOE6+c",
-	"pFtXNQGLuErp69dvgzcFjfH167evg4ZIZzOcLBonDTUJprrZHbNaKDwRoDkLO0jN/Nzb+UqDDpgebJZP",
-	"0dWUxgQxfoUoGBDh1xmPBMiw1V6ImgZhZMhTdTxTQkbt7L0HukSNAJCZwTkDmB+ok1+99QzsWmbZfcyj",
-	"xWb77hZ229qdtIMtVHtzuLP1pZLpejvkxrQ60r5dkl7d9z6L30eZtQOJVUdaGWHVWS9FPsaRyUF/h/Lt",
-	"sFvjiXPOn0DljXqg11v/QIGRKYt03vK7lqUv0mFMxRRMwnqy9G3gsVIAFl7L15hIz4nysUTq9DKfE5w4",
-	"QVONRmGMZJIYeHd7GlopKh/pLy3t9MPlj+tbo+86m2nSVz/xjMtPoUrsPfCKnsYNWEUZthY5Ab7nIzW/",
-	"pbAlHkcN9fV56lHbGgFjTEkc6WIX0w/EauQwk4/hfmhkaohGMcFgwM8eWHAwR1FTofXz3mquMzCGu1HQ",
-	"FsFmjXJRYjtlEV4U1Ey7QsjP+CWABZpnbl2zdt7f8DdSqSyNY58C1b/XmckVKvP4g8q8mSz7IetY069o",
-	"Cx1rnE8t7V5aq2QBAxXPiIWtLKY/6JwHET5ACU8BZlEjCokVPfeXZKEBtIZerx808LvmpDPJ55Cpq1YP",
-	"m8QXzvIuWw5PWcflFnrYXeRVevg5ixcm2Y3EkcgqQTVfPajgPzTmutEsRglR7Kod5Dtiypsr6CxrxriZ",
-	"3eSfzv1W5159Ie8h7DZ0qpta2q2fE3GQedKzbD6/gus5Ci64rfmp0nq2f5zpGf0DU3ud4/UPuLP00KJA",
-	"bKMz373iA23EE5SQGZ47zQBtQppHWJV1X2p7rxkvuHfr65Qo7bcuyTpPJwIb7pmThPIINSHzVNBLsvfA",
-	"OuxQ7xBNeZoINCRjnhAUQlA/zIJRv0k1er/ZBILq8GzO9zsprFYzXDr75NnRlnxyvUw+41dVpMJA1pG6",
-	"eVm0WvpdhQzKAm05293WsWnAh5NeNjoIrtDWDFO2lNxoa5hMOoCuMjJ6QpgKO5GODI7JSbd7H/iZ6uNK",
-	"xTLq6ayYuk0lYc7HHmlogB/1nQEaLhCNDJIelcJEGU11m+aN77i4fNfy6CGOYxGYWKETbZzrRu0gmfgl",
-	"SRA281dLQol1wmnX8TTbZ1UnZx04zdid1spz2tZboT3is/3LbqO+XdCFnJqBzomyiUm2yfHXpcZdxnR4",
-	"XbkBbRObbseXYWlzVOChVQaIQ+MVoZOpbJx0N4ipuUtRc2v94ENoGf9WHRpMzMzL1DePVNXk2p0wXpHN",
-	"NuUaM9ZbCTQVN3PnR7yZN1yUNeeF7/xJoY7h/30y9vUmWeeKKOvOfbFg0IzRH6A/FRdCtzTP/Qg5pAlP",
-	"wPDRbhDofdyEVrxv7B56u299DmAlcUZMZ/M+00ybpXDpfsRC8gTa1Ohi/qytr/G/KVr35wm5pOQqbCOH",
-	"28QdU0DdZyYVLOJQUKS9GTYjOO+n7L5RiYiFwXryytozNUc3kLS5Oa2Wo7ux1jwjMRnBityG96LS7LdA",
-	"8I7AOuwFDX5hPrz5OBZs9JKINK50sSdw1TUIf2ix6XctFj4lcjSt3ML51q0pLpZd4N4d88E1/b6Cw9lB",
-	"Cvq7S5FJ2Corc9XJ6TNy84PTh+PSj9XC+o7vmJcER7cUudk+aNNGp9kOtrhEGKkdg169fIKayoTK8pzN",
-	"DlHGUp/RmSlez7PiBSEojPhITaDbRka0Z1G4h0aYKRNpSJApYDJmEpUAw8mZjgzp5m+a05GcYokmVDcT",
-	"dCnTr4BfUxYTIfSt5jFBpIC0EJmKUIklEo9XGFw3DyJlWzer2djYFXh78aIfgkh04b/rCsXj2xeKurov",
-	"i3xOyI8zYnWTg6vJ7KjPzks9pcrQ5/YgIYjUzeVyS9Qyvg3zgBihbIKo1PJ9m2Qe3aJrDaMYpGErwAA7",
-	"mMplodh+L4d5fWzd9DCvrPP9zOCrcouf6ht27RZ3ELh0TtdSFImrlR2YgI25p4ZEcxDCNaM17t69e/fg",
-	"+qtvGjoClSbEytJe0CgWE9kaa0XEYdCIsZCApO6TThnUEsCnqgl5C6WugxFnuqpntAAfoRGUkuBZ64Is",
-	"WgDtQEcX5nel1q4YSQYZJIke7LI9adA3ND6HfhICYELYAUFQrCjIb8tH7/JFVQpcZltoFz16WCrz0lVa",
-	"CZFpwj4c6nYSJsCOuPQc5rKfbmytej2A54WCO0QFImyULOZgaUrIEkXN00/OWr2je63PHj7VjrwyGwR+",
-	"EXTzIIa70RviojVP+K9bn/zy9OmLJ5+4nbSNtFjeuJvujtuMRXwnJGhnIwmqafgOycsbSssNuWGNnPzR",
-	"Zwm/a4F5GkFnSwswAACXyyaUIzJXm1D7+lAN8ZGdS9aP0/gC6Q+c2HJKQ7dJMIJOsspcNud8yiCEIhPM",
-	"BIaAAGriOEYWSCfQoRVHXC/J6jY6NYXf0gVXMV+wat1zMjcM/1hPyE3qLzLz9OudiO/6LznEH488L+k1",
-	"NreRzDTchhYwSwEC/7tmXf+4dcOWXLI64lXegh9UxntQGTPMFg7SFHfDKDrpfSvt8SZHhVwZNDPs8iFo",
-	"9u5DADN+SRyLYefnqmB90aWRFTeo88CIkSu3FWpoazK1moe0CkD5rTyJvVePe5GGW/G4f3BO1VaobnfD",
-	"nbqnjk8Ojm75wPXDd/9/59PQjOd6jUjdQHMqOsnNzmAbS2Hvge1hDOAJzsEp63eOmkP1MYB5IhHsmFRO",
-	"A2T3kj6aISVlIn7F8uq6PsvL60zCRpICHpqRHeIEUamT2wTCE0xZEazOK81fwox9EJrfe4/+uxWZsNE+",
-	"2JQ3RXSRrgtqiEcXiDKUcAkb7ebiUBLxXZCGZwCKzBlBAACLY6f5gkb+Nw1bwjO8QFPaDgMluWZcSNS9",
-	"h3gq80YUe6ZrR595chQNICMVjtTNpUFgK67yJ/kVU9+WfMRj1ITuso/hzdIhUQTItLgxjX4F4gn6jKjB",
-	"oAlhSqqSh1pWAuHqG69ePtE5dRGeq00zTGkciT7L8HRsNHlP11RbkMUr9e0pns8JI9FJubGN09FBo0dC",
-	"QzSNitZnV1Me2+YlGZSp+fuOQJJcS9QsdYK6I3QP4LyJsQPH2GdilKTDIYn22ujLKZYZsGIOrKnpDky0",
-	"HgPUoR5Kr9N54FGBBFHRZ3nGdaRJZVxOIZqfw1Sr0zVbGAz6vH0EFZnLM6tVDwNEYkHKnKFbu5iGWbos",
-	"uVoVnhNxI3el6XtRyJnZVAIrGjJJaY43N1LMsBaNk8bn9A8ahTxttw/dYbcXeMnPU7hzBdbrdLYb1Srf",
-	"lpJUwD1qU6ZyxGc/dnv8hvAT0JqJKUVdFLdymvB0Mt3S6raJYRVAp8/VB/kVJOU77YmMf0xbpicoVJYS",
-	"wDiBsNNdaQTC4gKNeRKgsABbEMJdfZalMgrQJnnnGPKbFDtdmmZKdip5de6HtID+G1aGxFTIPuNjwGIR",
-	"D9CQyym6pORKIBxf4YWyoxNCVuQfQqn/jvNj3gFIxP16IBG6g87m5Rv5rKxOrbpjSoJEppt5EmkVs0BX",
-	"JCEIR9EH5+VNpUGmO4XjrtbbMchQrGli2y7dSoKzv2gsikTemNU2ZLMUNvVeBkDWokwIMvQEcFrimUZT",
-	"2tsZYNLN002Wt+LabbbNJrvFJJPvnBj6gFXzAasGbJvkkmyAqWVNGegoVJ3rCk3rb02Tq78PXtfbRaWG",
-	"hSarPitgDdDf/023feQk8KexpPOYkmQwJ8mMxtAM5aiTO6su6bzWNtxA0+fTVQnSABP+Y4FoMNyVc6D5",
-	"oRrSPHS4I4SUm4SOoH0RF3m5slaKNGuIpZ0FC8Shm4n+EepnAJAXKnBmeyfF9imgY5nW+LobjO54AclD",
-	"6mOaVreiiHHzbvNa41bWulSfyB/CMV1kHTnU7XeEbaaREJTxZYSGiz4LPXwaon3U7XQ6gVLcLCIRUsPh",
-	"CCPtzMg7SvhscODBHWSGLu3S2juw3tbbbFO9E5X+PZFHG01cla4HzvyAMvG+UCZg+n2CsaiYawCTu8Il",
-	"JmPp1D3COx7kUpNKhGPtANFylURG/oEIU1cgRNb2C5UPCTbvrSq9kl3W4AWeOzqIRhmk3hzLaZ7KmbXs",
-	"zYWqF17P18s6617X9XQGrkrI+VTn4RgUcyGhLZur+APtujKJOkExHceOx7J1BbfePCXHL7I3cfW6hNwu",
-	"cuq7V129+qrr+Meour5zhanvrQhzra6bcn7RikhML0li2hB7XekAEM4lHS8QT+WQX9vE/2fPzx9/+tXg",
-	"1csn+rrZMhoUaYoToHB/TBkVU9OmPocBmGLRZ79JSbrUZgy9wIuYY9MdSRAcO1Vby3VaELZdmKZsOugG",
-	"bvw7QsdpdStHEy6FnoxmzCSCCMEFIdAzNF5oXCgicYQl1pktAiVEI/pDwkGffYQivBBtFEIGBwSxIH4g",
-	"MKNSMe4JevXyiSY9IVE60k5DfQaacjMCzBY6xKiPS5xfiD6L6YVatwsCMQHdRs531Pic84tHeggLP3rt",
-	"GncotDavEVBX953Rb/S9nuTOnHe0y5yaqGol3K1tTFpPGrnjtE13d4kXi6Uks7kUjZODj+qKcMM4TqXA",
-	"FA7UDbWZRLvYfRpyfXpB44IytW56DzVM8o+NfyZkRCjAh0J8lEToqNNBj5kkCcMxAg9TgnRxuGmqXiTx",
-	"oEBinhBJcFSpHQ4KjhbFPxNtaah/DIRa8xNI+OESx5tk77hrptlsWZnkPfRzBvqAObvsxlEs5UyRI8qn",
-	"+SyrC5UiXUdKEyKTRTVa3otUCmhUS3AU2u8tshQgZfuBmIaUPiqQTKiWx5yNCGoOF+hqSkdTkMlZZANa",
-	"NIs+o0ao6w6jTAlteDzrV5qKFMfwMT4e6yZoTPuTLJZ2GxlhgyNnNpSUZ2hIsjc2DzvH2hN1RQXZWyc4",
-	"X8Kk1LDj7YTswpT3djZfZ8vfMOviByPkjj1Cbk5YpKOElXJucyvYZZMqY9hyRYAMCfYI/30wj28AksK4",
-	"HIzBeM4zeFw5tYDEB33H7pFQnnHd9D37WDM35RxjRNtejtmGtNW213ZM/htMgv38QM2G0bN2MrhHVqGi",
-	"qLoliJhsUqiARQAimkLSOLZMCn2csynba7+f6iWZLMAIx1FBxS3qKLgsI9p/VNHBHrgJJWlMMrx7iM0T",
-	"cLzpHt134LpAzVDwNBmREI1jLKaQPMguAjRP+B6CFg+RDwriifrEriN0bnZ3ZVp6r9W554XOMjlzd2Ec",
-	"dxtuj4J7HcVwfO70zNejbpyYtvpqhaDjv5Mmbvsf6L88AnaJlCvdLeukcTDdJH4Hk/kyjcmqNB1Yrh98",
-	"6C5nXdfeM1xfHb87hUf006aDF45jiIcBiKpZXINjjIAXFOtnax4at6A92psrQZ9pEFaeMgnFePA8v2IP",
-	"rJvwRB+dNW6eIEkAB1hu4oE2R9rm/MywHKmDb5+ZZFnUDO+GAcIMkWs8kki3dgrnCRnT67uhelF4d44T",
-	"eTfcO8lSsUPL26EZqDpUh5phwz6jbJ7KnxaStRE079NwBJgtkJhjKFgJNc+GqImRiCmocv2TzYbWn+yz",
-	"0Nmf9rOUoXFMJ1PZRi9fPIX7z9V/E8Ov2s7V70Nhdxa2kRZRsFwSsglhSgikQ0HKshIXRDyARlfjVJCo",
-	"mMp82DvOksetnyPLG1ef67MQZGzrVKk+3ZY+hDaWYkBZGGTuE6w/y9wM6shqD5P43Ebn+IIIRMZjMpJ9",
-	"Vp3D5LG3YV/fPCa6oWQrCKGNRdBjxTq3E/D8YYn3jWd2lWD/gJe9owBnrj986qNoRdXqDAmCSkg+FyCZ",
-	"Fko+VgoBEKKOlXVHGEHH+V6FDfUhuvneopureaWGa0Q9+p2KcL50A5bAeZmfCVCJmuNCCFSpaVCMkKT/",
-	"EGycRCAcJwRHC2v09FnKIltrqHcDXrTRafaHPv+D66rA/c7ZQnu05BQzFIJEDvfKpUdoShKCmoedw71K",
-	"XXrz4GpBCd131EpJoTga5YLAycxoix6AEjm6oDu7XS3budkAt1Gx6+ZiA+Vqp6tSvR571OtWU/p9Vq8/",
-	"ODyBrHlzXYXMJ6tLmWI+gVIm2+dcmf7FsGmAxjSW4AobatyVXH4D9jlro4dpInjSZ3M8oQy20AmaYyGK",
-	"xZkh+F9HcG+IsECh/ffYVGyqGyCI45VUfLJVVPIJn2j66oQm4SMzKmve+0pZxfVu/YIsat5pkvpr3Zvh",
-	"gNe6O6uBr3W3jo0+jLEQNZ8wW7xeWfWnCZ/Vue+cN3Yanc2KxwEwwYV1+ChojNThdXCVUEkG3WnWqrNT",
-	"vHI0W7oSFX5Z2zH0+N6KoImD1BClegdADev9bi9oEBbNOVWDbuxfdvdHUyz3nULuRtCAbau/BI/1Djum",
-	"bKXbLdfALncl7XWzlqQH0JAUC84om7jjM1oMxtfodH/26N5X9788/GX384NnH/289/Lo/PgXnV998TAH",
-	"gNAObsgx0i4Ba7VlJTGl0lynJiZoZDATPcUIjhTRWnFbr7dub8on6+PJupmpEqYf4snLvsV8dlxVpP4s",
-	"KqJ9cm3xQ1c52fkk8+YZmK8YdE1T5/HzsdMKTb023CsrLCzQw7NfaBsd99mUYGVnJ/xKV8xqhQTJNcB7",
-	"JFJP6CC0stBRBmAQYYmHWBAo3Rya7P0ZmfFk0WdXFiwAPJ/0myql9cm1AQndWG190C7fFe0iybXcH4nL",
-	"Yn9qGgW5DA9yoRgYgRXkyiXIVUKQa6AApF5QFIKBlfCB/jVwZGhQENbBkmIJCroo8OqswKvjgrKgD0AJ",
-	"BI4CCoqKpc+UPvHpraBaJQS94KOgGxwGWs4HS+I+8Cm1AJSFUh+9bnB8L+iY/++gEyid2DvswNbLtUC5",
-	"G7j3BKOERwAIAkpaJPwKYhrtRtDQEgN4wYCetB5RMeeC6seXypywlHg0nREmHyh5BZ3m/7DfAMnYAr0x",
-	"Epf9BjRs93U6r/m8p8/52w/6yNFHWtY6GsnogmrFtAT3UJTft4J9UNx/84SqQ7/x3Bd37PK1aABBKHvl",
-	"4COoOdqgFRKd4QmxjyvD0H2delunVNycwaRA2Cv7sHFAzEkyUIdG541WRgGolyY9Fy6FEe20WnMlIIO2",
-	"LeDjBiUHQvhqoD/42K+FRWCRngDXTDPsXx0BPodUZ/0cODaNt9QpWxQaDIXGMaCvgPYwdZaAcQRhxhGH",
-	"GstwRGjcbKbMZWb093+DHDZEP0Xlq8us32fmrmyzZPeVtg8q3tidlm+0e1C9smmCu7/9879EGdPuqSdc",
-	"9kc/zS+qayX23kP7qBuo7dHpdPbUa4u7BP0UwS4UMPB8P4Z6Ok1KI0S3s1oN0WdNaF43VPPMJu1ZtPcA",
-	"hcsTE2aoWHCtBWO0C5hBSvA+C92HAhSWBhECJoU76rCNvlSEhc4G1znqRNqP9pnBOSPXI0IiAcZxiIf8",
-	"khi7IrSoXk4mvWWv+Txe2MC+Lo5Vk9ZGp6aRsYW5Gi4ckI9h6hbJ6QkGS14HuY3Tyjq4snZ8pM9CHMf8",
-	"apAyLRcGFj/H+tmpQJz5rPod4WfcSPRuJhdvs+B2h+qsPmjm91ObbbRmVXbr9wPP44dW//QCBIuB5PBp",
-	"0KJFua9lmtNTvTpTHrpSm+iill/QPh7bX6DFO4o40UoctpO9xudcSTkjQZsmZ4pknd8p02BkItRFmOCx",
-	"32ujlwZEKLcKbHf4jVJxgFFhas4WbHQK47whopDTlLPx2vgiB3NAm40aJ0c28FVoD6pH4GaQm2Vow0dq",
-	"77tsJA5A4W22mN+h6LzX09JuV8KzC+/rLCMdFSWnXo9bE53Huz4IODhham4lYT+0HCHTsXT1A8Doao5e",
-	"sVQ3Jn0fKEcLNrLCB3yu2BF/G4pYIyU3F7IShWkSa6tZDRgnum9zluGhLU8jYdD5FUc6qQSOQ32WEByd",
-	"ZOWnBnC3Gb7pG7L7amL6sIv6jaDvbjL4291O8IPnrKO4Pwz6bPWZa8+UgKLnc8KUfCdJS8hFbIegkSCB",
-	"tAhLbAijEXxVfYiySb9x8qZvNq6mJvPCOdRr2aRG3m+8BdrQqzMU8TjGCVDWZ0BSgEacXRLIj4X5DAvS",
-	"PNxro6ca7zYyKa0YXRIW8QTpRF3UDHUj5X0tfsI9k9fqxKJdzO4YC4nC/dDUdpmNLjXgMCBq6aW3qTgQ",
-	"d8YS4QxRNwOXT4giXtCIJJCuagCPZ1iXoiRE8PiSaCCfeUIvIU8uihJ1utCHjD4LT588ef7l4MXLx784",
-	"Pf9k8PzV+cfPXz17FCI4eCg2W69TXxjGvoFW/SGrUN35rXFiVEgjaOg0HZkdTbxHjKKqszqsqNoOO/ag",
-	"VVaB1uyq+obVxX6F6lWgkHyWMpO0pe7efMYtq3jU3jJs7RVE0/R2uOJpHKFh3kOfJzZ97IN2fF/a8Usl",
-	"mJRuU2Z6lZY0S6cXq4bKVO+r1pHhi+dnJrKagSKrJ0LtkXIuO6/Tp5s8iUeQmAAWkX1Fn0FfRjh+FAHh",
-	"qE2Z3DvR9SQewHsYJRVoDPo7Ms4xpQEZucqOOdji6AJ6nEF8DXWxnvE4cUagx3nM2YQk8F4SoSjhGky5",
-	"ShCrjbU75LUuxBoVVY2TMY4F2cyqzQ9Z/x9737bdxs2s+SpYvDE506RFSnIs6mYcO3H8x44VW175J2EW",
-	"G+wGSURNgNNAi2ayvdZ+iHmGebD9JLNQBfSB7OZJpC1p88pWsw84fnVA1VeHqQsFTHZlBM3umMRaZq12",
-	"zcvgMO9ZgUVs56rsRTl6dvfO04yCfVstH+XMKtZ1aIqR1kmUOimdXuCymJzo11gUwWKhWduPD/++NoqB",
-	"2l2sp5Bpo+jPsG7fMZu4mq5Ks+mGYLbOt5LSL+eqQTi1UNokNgdYOOMZN7NBreI1BSjWE1UwdrkIPDRS",
-	"EjBG5RdeYThSSOoJGJPMN7Oe4HkVaN3ZGfOAkKuSWH4b3NqxQ6vxxy2cJ+kx3AOryXbvK5Y69HBbNQ8v",
-	"RbZ1tSmmrHUmXLF4ARm8EowDPwK4bY3FiNSM8+ysrFC0pQoUsCOt6m2+B/twcaNvy0L+EQDUjMyBbb0w",
-	"zO/kP5cDbe2f1l5D10FzQiGZwoGXfYF5HKdwRQDuLqCwwgoDOgU+HLKYiYApCEFw0oYfVY19GExpMmEF",
-	"ImxpL/2zplgxzPox1/BblSrGqYVMdR6wiriWrcJuYULvWH44iaCT1kxXTBs5ZK5iTUEQC1jQLA3IqBeD",
-	"KuzNppMqDZdoVEiBu2fvLRyGd7aPLzgkK+pjiC/ofJ1Dsv3FFxxrB98bwtUCxq3UYSUPg+Y0lrfchS+X",
-	"Jlq8jDgwNbMgZniMhTEFTSmi+SXxocIs3NPHe3yi6BxsX8g3NiY6hn0tI9J7HgZXtgV7jpt1SwTj0Yun",
-	"F4EUggW6FXGRfG6F8qk0d3eepsuq5pnnZT9mI6602WuYgASEgn02wcK7+K+7atNvXcY5XtRxonQ/YreQ",
-	"rpT/y92RKBZbTEj/a36DAYWUqak9LWzixdpmkMQEViK3LV+apXwp4I5X40olzLraLIkeDkqWSP/WjhZM",
-	"UshjFuh+EvPcuJpWFs6EzBueGggb0OCmZjOYYTXGjIagVEfJqNatwUzAqzFhYLP5gns3LaekWMzFUK57",
-	"tdkZQF+yhTb//s2rl4VlXIGV6WZ79FHEiotRxIjiI9GUIut4Do9kbu+vrApjlmOXmNt9MuTCeuhc3osy",
-	"ZlHIVSDB6QVnHj6uZntMP2bBjSJvXtmD78uecK+EVeSTRDFF/CXA8D1L5tRPj/z9/CrCS2Yh2whR82OW",
-	"DuZutRlkLaCTUgYe6/6I63EyMB+wC99vkCG3XE6mcR7wN3vIkaV6Ajpi8MIVZrT6JARoEdP1mIeMcN0i",
-	"L7PbAKz/9fH9L+SGzdO6NG4kiIyxzblWknootWYhmVI9VkjPRLjQkkhAN9VoETdpSDE9SZQmA0amySDi",
-	"gTvUNm22wbPrjrX1mE3KXJN52bCHkjarAbWIjDV1GsSnumnmsmkRogkz1QSMWgbEqS20nwOyBWTbCUwO",
-	"GIh7lI9H+Xg3+bjLgl4nGR9GoPIdWFsDF8WcHW7StPe5eu1m3tPAI/aZK60OxNgKX+KKaHrjwhsPFCaB",
-	"nXwjbmnEv4kj6EUYElqlm6xQTcotpo2YyziUjtecKRJxccPCtOA01wWKYC3lpS3QgDWdbhib2gtI3AQN",
-	"5oJMmB7LUK22prbwMqJ77FF4GV3v74W3cft15pWnlebn9TW7u5F8FP1H0X8U/Y8Xf2i4I/qs5Vp0b9kH",
-	"32JnX3yL685Y/AXvZKGgHF4kdb9X69X89BSF68Zq+Xr3Y5QFFN0uSia/sQ54mnKUFEdJcf8kxaM8bSoT",
-	"HY/WEEtPq3a3xWIWsgmsjqYxrVecX5lfV5BUDiBDyGxPLBkI/Ektgo9BYV2M/cZSeD1R969ef2jSQbvz",
-	"X//5//zGJYqeBFgrwpT2AlengRisRQjOVRfKBZ98grxjSHNW5gD9kPbQtKWczbJCEmJLwN/LFX6uqhye",
-	"xcoynqGIJiIYN2eMGdiZ0M9vmRiZ6Xx2tkwtVF6cDxtyiLp8xdFJK/N5B6g7+Oc+q6uErD9GQkazjL4b",
-	"/2qWUa2KIrhdFEefpzxmKlcSC4gaYW6MDFSgONnxLM6eJWl02Vxp7SoaaH7LENrDPlKydU/2Wo2vOFNV",
-	"/InvBUsZFGHVHMkTl4/VMtDDMcrhZFwY5VUHau+gloYPc+2TmIpQTuxGRWzDg63OGRlQxZqnHeDmoYHZ",
-	"FR5pd07IgGvVcCAH6NITwBvgexgkP4qpgKB0TOFMqWowP4r4br36RPMJAgSNIlKHh+EYLS14IkXAGiQR",
-	"mkfEzzaAv8jOiEk70Zwg5/GAKR5aHX8ZbntiBkTnGVbS6ZTRGEqpJFG0Ho73cCKFe62zyYbdca8dkscF",
-	"Ze4fiGI//dr5+dXFu7N///b896vTD9ffP/vl5Y/nL2oe/Pyvs1+e/9r57dnv16f//vni3avzD9//+N3V",
-	"y5+M6lrS9x07+72Z5crAephki7HH0Nk91flA1UkOt8OlKg1uM8ZXc6s7ycbvO+SRUZhT8exO9lymeI7X",
-	"dc3WrqJgXV5VmyhWG3hCVitaEy7cn+1ltesObKRQ5Ap4QpG804Gyl6kClk3Uy3A3x2HaE6deruXeKiTw",
-	"rOLR9k48VDk8r0zJ2YWZExbPYak5F5fqbgSd5W850nRuRtOZgxsrshfJOreAmk2O7gBpAipy6TVQPjNk",
-	"bMLCSzKgERUB8n8EMQs5ZAVqOl8HMMcMgG9WbWhBUK3Tn9cJAPOOffjCT7+OL7xL/JCDCh76tpxWXcaQ",
-	"7zxhqmHXNpRozVR0qHEtpCYjSQYskjMX3aaIkmRIY6+gly9nI8CP8/Uq9d1d6q5zqY67ix55yOSE+2b9",
-	"pwO2aP/vNnSrJPQxReDepAhsA4KZBJ1IzZqWjf4pF3hMU5Xy+mZiZLZKq6GSOio3igxYICeM+DQImFJI",
-	"8+qrhgdXzLvNzTbY1ObHF27tCRnb1/qXhApiH3uigGoW/MQ+mXGhICwWC6bh6nmiGlDJdUrnkaShT+pQ",
-	"g3VMp4zQnsCCWsDZBLm2jRbxJyweMZ/UbeZVg6R1Um1jgVrKNKZLqA2rdVFb6B/piamUEWRA3PDplIXg",
-	"XLlhbIp0t+ATNcMDijYSJXskkDIK5UwozxaAi1WjwEZrvw8BwIpQItiM+PgSiFueTxmWrZ0wTUOqqd8i",
-	"vj359IkAtl1bGA4L74rQjIGQomlWwJzYQfJskDPCuSOMzLoPlhjVxA4esmzBkyVUBfkPctPqYcxY00g+",
-	"EtEBkCjYF4FQNe03M2QgrdEiL9w3/5K8yKqQZ6v0CIsUyydyw/Mh0ixo1uwlJyengVsq8BeDpQBMaC/e",
-	"NM3YpQxfl8QfTbWN/h7F8sYHB79NxnaxXPZJYITTfBBludnKNJxMuFJYb3hlI9Ls3tRV4REH0UjmmTIX",
-	"D6gCirEu9JRP0KulkgCIlL30qCGdKIg1kwnWTw4Y7JzQ6BhKx1TL2K6k/LiZ5em+gyHoNvm87l99WmT+",
-	"MRq13yh45dyX0yaI0Jb9DWgMJekt/XepamDGyU75G0SbHTUDPBqK5Y35NxcM6JoFIOO2Sc2r3dIowdNv",
-	"ewdgbXoDmNR0AhnjyuB4emjVxa/Y49da1zWgaS434WKznZl7A6p4gKmjS29IN0qtW5tQkdCoWfzFivl3",
-	"8Bt5bX8zU8lGpncAXDXUYWDTFzvvSsMBf4rbcWl/c2OQb9pUL7SMtged4DQ8Y+fDZ0tNu2Z0Ql5fXZOP",
-	"WKiw0DzXqKxG4R/paAk2a+KrcMxQCrn78r24iih3fIYbN9oNZ/6HhdG8ui4bzLK2jqY6N7HLVzum8Vto",
-	"U2bR29W+bwUUnrjbYgDOLNAybdQq/N/KNchP3f/qsIdNW64A29JOrqUn1S2905KABnZ2nOVqOhjgJwBs",
-	"hxuNshbyEEkgzMRsrj7nv5c78380evRGQQ84CJaC5B2K42+hhOM0ZDIRQ4CAeilTwvOq9golHFeqWuMw",
-	"x7sW3eMg9IyAj6g2l9VcBOQvOWiRj7lEX1ekXyexYGEX9L+egJRfsy6sSo7KkbmIY2EvV4t13PN7SfhN",
-	"x8Cm/PbR5YsxWCXhW1mzbcgdXs43PP2hDMVQ0+r/JQdFQFw24E/Om53T6/ZJt33e7Vz8TzDjXdaHae+f",
-	"Xm1IeWTh6C85QCxqt9vtTqfTOT09PT07Ozs7Pz8/f/bs2bPvvvvuu+fPnz+vVUBa+47gaz0CoEEqtRrs",
-	"yoLF8t09PbHd/eKBzyq+pVFfsUCKUNW6p1DMOKJK982qW/cOr4YJD7Vu7fUP15lvbbkTy2LfvL6kH8Xo",
-	"NbfR0qA7syGeztggGFPdoVNuOW3/3BLhc6u8KvUGF2/r8YctmPFwoOe6vRLyKrOBIfEWKragZgSWGx0o",
-	"GSWaETOnxmyEuTV2CxrxZv3AU/7rH67z5ryxkK/ef7w2YPUbOBsKEJbyAhHFhLGYX+QDYrvke7iZoDWX",
-	"f9JadJeYujPjiiHk9sRAgksjgyoLnzk89QjX9oNIRg33tfL+DRuv7FnrVMY9gdZpw8VCOK4YOcyEDbwN",
-	"It2E0fXqaOlPGBUKX2RGq7BpfCgQv+wGMePmvAktgiO3uNPt6KFjgCvHryQFMfskTCLWE3X0VcdKQySI",
-	"oyq0vK2OxxDf2wDlB+gkcsyGFB5s5bli/Z7A9Gfz8pxRXzBsad6bcJla1lxjBItbq+ZX63LZwp3gkdmY",
-	"B+OU6N2a80gIaYuHWp8AqTsL3+uJZfves6EvS+Y6UANJAY4R4BpHiuaxVCnduEK+8UjK6YAGN17KPC7B",
-	"JSNumpEMaJQSkefqIG2Yu811i/ySRJE9bugJHDTqKC7XqQB3i6IBjQF33YJp71bdgI25CM1w4kZ1sc6p",
-	"nVCU+6kB57w3Tfy96Z4rl0RXsdTICXo4cTR137DC6Is73F7X8yBRWk4shhRMpIK29O8mzkvTukWaP7M5",
-	"BvCPq0cHn14eHYOo2fD8hJEXuVGK5U35MFk3xsI4ZebgJiNlXpINkoOacHGcLF+BHS6LTQg4Y5kURqpK",
-	"hbknesmXnfSSbWLDtvUy3HFl4o0br9E1Wn52tVrJD9phh50Oz+j5YFHJdxUAFpcAXl/QYu/jJvBW2EjH",
-	"Ed1lRP/cF7BULfTDm65Vc1Bqm90fE8z7pvb+Ax20P3eUEB/prbEyy01XwWapZ8nYLyzna9rWNflIz/cf",
-	"lF8yjekttdXv4J18+k/qlloZcYchWipnMz5RJJBiyEe2qDyp88XTRA7224CMudLSrD9N566wlZpBHdy0",
-	"MpdtD4nYcK1dUhWht7Nz8mC+I+zOIwilyff7noQKbrsRtmUPznfZkQiXOr2qovrgQF1qDLmzUVXkhSDo",
-	"18m7lMBhU3Bt9UQWo0cdveflshenS05crGCq8oBWoy7zPhe4DQ8KFBSMhkgQFqd0OalDyj6zbgvePRow",
-	"1QaseF8rZp1CuNNePWDY4CZqYk63eRQqz3bK+e6a4nHc9nHIsVJVtJbQYvznY9Ybq4TZI9chswDTw+mQ",
-	"T/+Sg+ojb7PezA0kZoGMQ/Bkh7DsuEqPIkKvQAfQxThMI9JIHUNBkAnAibsGBr+lgRiKTGjI3BE6oYVI",
-	"yhb5ySqjMtFRGlPnbCUlCSWoA4cu5BSDHZXmkas7YfVatU5I/ksONuEF+EnOyISKOQ6NllZQF4ehKo8t",
-	"4hOuC4lOVpLXuucnXianzB8T+hlzFs7BP7omg+GOSfUp3Kb1XuyZeOVZfLvbOemenCyfxWMNum7+wAoN",
-	"CBaSn66vr4jZShUH9hcXFxeUUjoYDAZBEARhGIaMMTYcDocnJ/CdTWKQdj2wt01adV5/suK8HoeknZ7X",
-	"H2Ma1sY0bC4iMQrebdIK8WgW8OJOPGZ73TnmIB9JDtOQdxQc1ozbQpi5CqurhJnLdk77kw/ZqvtG1fTJ",
-	"gA2lJTSANdRorRQcH+ci+OgIV/aFwxtHRFWg8J4B9t6gRwFht9Wvs4mqwA+7Gv6Sg6MbaP8simV7ziz1",
-	"b+IHgvKoiz7STx/eknoazmkDHWTsjlfNrNkzVvSMcpualUvV6Yk6zVK1ZjGdTlls7LN8UlZ6WcYQnxIz",
-	"QuOYzhtkwcX6RBG3U1o9UZ0PcmmU59J8EPJCzImBgiSGmvlYllfGaZ6L9e6S85NO9vUh/8xCMmFK0RFz",
-	"8TmZEWJmDuHFJxB29JcceFC+AThpMDrr9Q/XnrUdFGbKUThbxCJLjXX6eFr++QioXw1QvW94jHqcng2m",
-	"Z6cI4Pw77k+kzfaye029cS64GrMQ1Ly00OtOzjB7cOUSuh+MWN/Yv2VG80fcLt9AHzBfr/JsESFnG3m3",
-	"FNOai1HefVWUJR/tDXtheY8iOesnAgrBhX1X29oiG01Crvvg27FkrjWvFtAYyP6E1FBJEK6NWXDT56K/",
-	"6DJPf5jQz/2YzWhsvS/pdS4K16XQMR8kABo4Nv201DKOhKC81j394iEpcP+WxXxoe9jPzlTs95EOIezn",
-	"aHRtNwSbASNw3zK0wOdNn4bz7CZgv839ycOgL0U0zx8XQRcK7MMnlkuhP2VxPxFcZ6QKSHOMk9lfkDuF",
-	"38peqphS5jeto/5YJkY8dM68mhpT00X85IAqVuu2gcChcF2KREGD7LCa0fwfcOeXhVuNZnPL4rn7xvnC",
-	"79ijWkAjKH+tuE4lhgtldpc1n7D+31LYZZJEOqYlXdsYMt3SrzxFsL8/5mQJMDp0rrM5VEkvgX2xPfdL",
-	"i1wD7yMbDlmgicyi6zGWftlf4GZkD1Tn5VC0FUnLQmsOwnZe3cwjYB4B84EC5oMj3nkgPDqrMTpV+cxq",
-	"aUZc3KzQ+sw9b7m4OUAJ3P4YPEmZqZPocb66QM2rmW1i9zU296mK+mfB9cX0187k9/j5z59/aw+e3rY3",
-	"rZlQSlNVK3mnMewsxv5RKIid8cKGMlDNgdSOwwoBGLaqAxFYn4656jS7Yu/EJpTwXW9W7sBu9Fq33TGf",
-	"A5SEag9bHAMV57dku9pE7TGyzYub0uOgR1wsNu14YTO5UVuVDgoOcC5unigCGAxZ68HYQENItMSCrcAQ",
-	"5Kh6KBlDb8mLqzfkhs0d0w4ZSgRJ87qeqNssP2hFF5P8eOiIeoDaiWqgqn6ioLrqpWXq4WJEZIxH/Ob/",
-	"XNvoOffuhs2XpKIn/HSL+h50gMWuCyy4wfoE/j/pTV9wf5qhfMoF1/+hNI31f6AXwSd1xVhITk7OSv2U",
-	"6Sq8O3X1hsBy582d221b77UDl079b4arJwfD1TtOc6X2k2LKkWfwW6USZHNQBeslWtLTf+CP5XSBCjQ7",
-	"kul+swj5bH7TZIyibK2W5qv14H0VuXQgfVgwTvlaT9vXcIO95wDwjKC7FpvbFSVejtD8uHaiC1JYi7Pb",
-	"RiTAHLpQhF1qLlICS5HIIWm2SSHTBH5oVaund3c3LtMbb794D1xU8esg08HUxA1xaEFHzLNNV0HRxTeC",
-	"oiM99b2hp95CbdRUryj8R6NIeTamyFjSIZ8wobgUHgmk0qQOiwtrUzU8gnEZQLAYUaU8iPkSwRyUG/DE",
-	"INNJT7gfpiwOmNA8YpZs2v9jGMuJ+WbD98golskUjfiQzj1I//eQQ9dzaXAelruSsdGXWj3xis4xtRUc",
-	"zugLSLSrtQUcSX9LwYiv//Zb5JXNqYuR3d/c8p35lnLxoL6Wfk843iYi5KzRIi+wthYBY4/EclaaZ/DR",
-	"DC5qYtsJjx9jOdmkwN613OguPmG/S7FRyb7XZsC/n29y61s5+oQFSje59Z2Zsw3vtXk4G979M5vvocCg",
-	"WXV5IC0qorAO+wOIf4GOePmKhDQYs/4s5pr12zYwSuH5U+6X88nSL2F65Qw8BngG0m134OjKtAwOb9xN",
-	"7Q7c5YKfUAzi27AiL9DKUs1QeLiAJhbfshhus6FHp0Z4IP8QFiGEnYmf6U/gzdPzk1q30z7xatOL81r3",
-	"7Dn876LWvYADHmOYdK3Aq3k1u5nzzz47c8+2L07cw6d4PDSN5WSqs74/h25ZMdU5Q98JVVJwMUrven4C",
-	"JRW1XJB2uUnSf9e6tU/XLzfXVQI5mUjRt3/2Yb9WVVaM5cygFUISFMe6YXMi4/tfd/1ri6FPED1qJAtX",
-	"mgd5j3QkR4vSJ1HNiRRc2zVdbtbCfe/wtj0f8WQJ2BUxiGtrWtsnS4L00hg964wuU9ZO3VvhxvxWaj/v",
-	"2Ks2IrfWrQEND4b9OZ0wmTo1NN2TqISmOigS+BkpBMQ6rt3rjdltTmiWpqhCYXSTDVSEPHz8RzMwMGm3",
-	"c5thKmW04mDmhXsGjzIUoSn7ohTgKnIrjtTLKR0b3XwxgicKFSesJUEmidIurBwCwM075NAyO2p+ywpE",
-	"IR4SL/rwCiACVUx7kGxJuG71xBWSNrl+unKgVANjKJY6wPVnt71fpTKly2gPFUKLm3uTXbLbij9kndCv",
-	"DVA5FrE8HOUuZ3i0jEbiRsiZOBwk7TQ9a8Do0VmqJxfrH3ArV4phxAP9ICzcFyF46wqQuoyoFepFScnC",
-	"FeBzPBX5+r7YibxlS/ObOxlZzDxNJeh6rXEfByJHVfGIyw/ydGMNXm7rnrKTt/vpRmu13nf384vlDfbs",
-	"ZLcVeshaloeDk2cPE00uuqfnh0OTx39A8VjVvuxg4w6a31PYC+ChvAvaldrqHxIsceBa9kSh0e6qMdgS",
-	"kJgUzTWJ+A10J6UDlGIdKL6E1j94FaZdBToX50uY47zUC0xCZvstYlH44GzOLOsehuuJgiLS0ZG65s5Y",
-	"Aftu0YgoJpguwEWiWNzMJwaV2hOfFIvt0dQmlGGpCjTgIoQ0EmCh4QrOK6u4wtwZfWmR8862Rc69zRvl",
-	"SEUr2pUDjtKmtXeov34IF/7pZqBmUWwac4nrbNfMhMVFUbHp3XAXvd7HE6OcoxxO8d0mJPX0fyELzSrA",
-	"bARzk2ps7kS/Lvi/c2WcmMAKxFkWAqkj6/UcK07htYGBMfNhrhs5hqiewBw2Yj7vkdmYamZLZfOYaI7c",
-	"L7kCzvZjVMylYFBfucz7nVtM+/V9n+4U/LPcnEP7t/eze3fo35p9+0gthc0nKWSa8gifCUEeOPvBBiTU",
-	"ujUjVmDTcJVWcE/3T17GbEEDsnBC/wN8qmKuVnybZeLtIdg7ryzk5Y78oA6Z6eGGWsxaZ3du8R9d3V/f",
-	"MaeTWBSnV7toSpQqNpvOqosbOO0qwQvIcVO9bkr1OFPrQJ0rAvre1LtSx+CLiRQju5Sf5IW7W7geGfOR",
-	"kb8W3TnDGD4dc2aDCC+hDD8XI+vHUctcDM7wbq2SsXf3M2YS6HwXqfOVnIu7StXzo1R9pAHCGTKks71S",
-	"rKw2isut4TVutSs62igi1dz3kf+N95YYs9A8W7oTCrOaPUKx5ChXRLPPmtQDqliTC8WE4prfskaVmft/",
-	"yq3bGo14Dci53zIxMkP77CwFPaVjoItf3UD09nBFYhmxqs+b32o76kZmJj5IXCQbNQQ9JFVNUY7bdufG",
-	"pKSrezT1U3oVR4GyKbB1lpItzswlGTmnS60036tAX3BuzQw7QjTiAUOnMPgr2/ifvjKrtdvJAm7bW2En",
-	"boxl4HxBzNuJHOJEHj0JKz0J+UA7/LvaSfDSlhZGrQR3CCVTqtRMxiH6BSTcTKNoTqggrDmhPC3768Ge",
-	"9uyG8ohdpFjzALhpCHDTNC5JaiMpPhKKcEGo3ZJ5vp5K38CdnQJL+wdoj2rd2kAO/lcx+d71H4y9OGaB",
-	"bo5lrFhzQLVGqChun9zWGMhBbTuF4XD+hZ0go3pYrEJVkrm1Bku01NMlRqtFUqaSjK1dhrQEjVdZzfde",
-	"ETuAt8INbd5joOkNEwf0TsD3LElKEUKg5rz5euthERQs2KYOaQu6Y4krosJ5E1CRd5nykSBceNarajPi",
-	"MbfLkpcpYIYpNf96AsvgW07YOYkYvWUZAEfcGJL46gQyFlwJRK7IDZvqFnnlGGj0jGMBfiE1sM7AIqpC",
-	"6aM7xdZcusOGTcQ0lgFTkO6a27VzmZhVYuYBVxOZyyRWLBoeYNu+EISGEy5QLst44ct6zCaKRbcMGTW/",
-	"GYkEHl4oOdSNUqWn0m7bR0zkPVTI/7sKyYcRjFghMbZ1H5jZukMAIvHtwvWJYraUg71ymf7WD1mkqW9k",
-	"tMIzwJ6oCzaikB2jJQlZmAS6QaiWEx4Y48AjszEPxpAfQ4fM/BVlQqfAsTZg1oMZj1jY6olXKfmZ3dIx",
-	"GyYKa1XwOBN9TITuWioFrbfTW5aElz0xQV9pZPs5cYKVDBINTRtRzWZ0vvBBaGmLWJJM4jt7wE9b0BO2",
-	"U64dUDq1AjKB9VvGluOtgJ4VcvTu7tnCPKbUXFsZJgd00abQ2X702HnkhqgoS3lgFcnuNWBThA14QG3p",
-	"Op3cVFOOIjljIakPZUxsVwhdRIiM9DGDhEbrm7rHLayVenW81DHkORvOWHSZl6fMHNqpXZC4j8LQktuA",
-	"uLMvXwpBZSGbwB/ELBBF6i9f/dzA8JYgZiHXBMk67FFj6jcnMQsZm6BoqIcyUE8nUrB5axKCm9y5ptP3",
-	"vzSvL3HHf8xISHNEmpayiOmUnXPG9VgmGlaCrQKRKJaXRLnP5lhLlr/4Gm9vzniYp7fPHk4Jnpce/eRi",
-	"S5kIp5ILrUg9LbSt51NmJlwx8unDW0s4ojCGJ/TSMxMQxzPGR2OdH6k0kHDFV82MMKE5jSACj+bD7xwi",
-	"u+oXy695h+2xpi2Hs9KA5XtuaYlKWoC+Y3wsv8DhbXaNt4rxiGXvgaJUdvamUkalZ7mkXgjqwupZCwnR",
-	"uW/BwVNZk411HkkMVnTKilWk7AuRaQApZMxCzr0VOAeW3/pCCJmIgE0MnhA1ljNhtgZoT1KYYeEjwcIm",
-	"F3aryLgIXLiQubDJ1mTGRShn+QnMf6FiKpBOQpH/+s//uxQA4NRAbnazK20DM00mSaT5NOLY2zmZFvYM",
-	"vrNi0pCUnshED+RnUv/l/fWbH/93/9OHt/iLlUDKIxlRLrLjkphB2bMGNPaWs5mNatdx/uNjKW9esYjf",
-	"spiXwsSHsgIw6ZLEIsLmxUixn9UMTjHltAhLxVIxy997CzRqcRIxHGarOWW8RuZjgRRBEseOkwhG3jM6",
-	"t+UgMrOfLQ1YZpSoiIdGbuHMW+wE7hW1AJ54sQwzuRhFDNZaUwriEEiR+vspE29ekZdSCBZoqBn33sxG",
-	"h6gkGBOqyGuuf0qw6NFbLpLPrVDmvyl5GFy599W+/Pnl/wcAAP//",
+	"7L3/jyNJlh/2r4SoNZrVm2SRrKqermoc7mq650vv9Lftrt7Z2WEfM8gMFmMrGcHJiKwqzkwbawg6nQQL",
+	"kHQ+nQ+QAQuwZcAwJNm/yIZx8A/3nyy0e3f/hREvIjIjMyPJJIvVMzvTZ2uni5kZX1+89+J9+bxvWhM+",
+	"X3BGmBStk29aC5zgOZEkgb9OJxOeMvk4Un9EREwSupCUs9ZJ62xGENaP7whEI9SmEs1TIdGYxJydI8mR",
+	"nBE0mWHGSLzXbQUtqj5cYDlrBS2G56R10jJNjGjUCloJ+SqlCYlaJzJJSdASkxmZY9U3ucbzRUxaJ4dB",
+	"a8qTOZatkxZl8t5hK2jNKaPzdN466QctuVwQ/Yick6T19m3QOmWMp2xC5mTFTJx3YDo1w206zP7mw3yo",
+	"F6puhGYdv9vBPeXR2hGiuXppF+M82HycHyd8Xh3dK4kTifgUCFLSOUEJZucEtSmbxKmglyRALz9+iA4O",
+	"Do5zQv0qJckyH/VUNe0dZ2vQG9zr9PudQf+s1zuB//9XLWfwEZako/ptZYMWMqHsHMb8ScLTxYdL/6JG",
+	"dE6YoJyhhF8JhBOCztX7JELjJWpHZIrTWKIwwsuwdujwxWi8LAz/JwmZtk5a/3g/ZwD7+qlQP805G5k/",
+	"R68klsIOUw35CT83rKE66ucsXqIJjmOBBEku9UDljAqULoRMCJ5bvlE33AJP2A0PeMLPDQlvMmBD0XXj",
+	"NI9rx9nfbpxpInjip4aQkWs5msAboSXoRUIuKU8FWmBF03gsCJNoyhN4OqWJkPColjx0ezW0fdDvq2Hj",
+	"6yeEnctZ6+RgEKjzLEmimvrTL3ud4zc//YmXsp/w88/IcuWKz3FE0BWVM73ipy8eowuyrKWMBR1dkGXt",
+	"in+w1Yo/oXPqIeQn/FygBUlg8epGFMO37mDMkWydHPWCfGTqjzm+1iM56vWajAu47crV05tMhea5qK02",
+	"XA1MS14cxyRBWFyQSL1Zu//wcc32ny9k55B31GCLZNAf3Ic5ZH/XEMBL8lVKhFfwwkTsSB0iSPQnoFSo",
+	"x+EvO6aVzuMoRFSiKywQZuKKJCSCD2vnZtqqpZhWr/+zR/e+uP/54S/7nx48++Dng5dHZ8e/6P3qs4fb",
+	"zVfxylQ8jLEQK7fuasYFMZO4I5CAzxAViDLDfFQTddPSr4/gnZtwdTtSM/jXgiQrRw0sR7FyQZK6saln",
+	"tes92PyErlQ6dqZs9LcZGKOSJ3VDM1s61299R2N8gc+Jf3ggLVg6H5MkQEq5Qf26HVWv+nlcPyiMLuNw",
+	"/R78X6PhvaJfe4b4WJL5evarno2EasA7vIHLggcuCx40GNxLMueSvOJpMiF1m5zAO0jAS+Yi1B+gGblG",
+	"ET2nUtRdfPQXje89LdwfDyYH0SE5mt4rcqZ7h+sZ06sZTmrnINRDFFN2sYpI4a3m4xXx6HBydrz4+WD+",
+	"q+T+Z9ef98ebD/uMzsmvOKuh4Menz061Ov81ZwRFeKmkQoRmPE20qjxJJaKsjnjk136qab0+U8w/n8up",
+	"oHj/1Qyz8xmm62bh6kannV/hzte9zvHop8NhZ79OTzrj1Ql+xCLfjYVcN7+xSL7uvjLY5r6ihEQdKSne",
+	"vwtOt7GYeKuaFQvOBNGWC+dC/zllEb9Sv044k0RfWvBiEdMJVmPf/7VQE3C6V1OTmMb6mwikGlskfEKE",
+	"wONYrQtJEqWltwiLxAhnpg+Ep5IkivcnUv0OK7aVeP4IOoCZrbZXIDUENCZTnhClHOm+u623QetDHBnN",
+	"6Yazp+wSxzQaGXXKmf8YCzJKk/gEaRJBEScCMS7RHMvJTN9QzJG4nbXI1EV1m4gV2ZAI8QRhNKUkjrRO",
+	"BcOHNXFNGQ85m8Z0ctPVmdhm8mVxTF8IxwnB0VLfLgXCRlu3uhQcjdtZmg1GoNfm1tYDZ2PJ9Xy4qdih",
+	"kWsqpLildYCeqMg6SwXRxPAxT8Y0igi74YynWTv5lP/h3/3m7//Df/d3//Hf/92/+rPf/ev/8ff/0z/5",
+	"h7/+V7//5//y7//J3/z+n/9vf//v//u////++r/+3//77//iX/7Xv/l3t0UACYkIkxTHWiDCMUDjVMIJ",
+	"xQzhSLFVIRMMOiositFrb5MYirrxO6eJ040GAIvyjMuPecqiG64G43I0hXby5bAnQ22Jfrb7GT/jSKST",
+	"GUqIVjxhTi8SOiFPqJCvWarl2u3IyIXqB8VUyBPHCGjv74e9w1ui/rxfNOFpHMEKjwmaEjmZaSGh9tms",
+	"Bb+kEUkea1FxSyuBGeI4lbMBWpj+ECMkEkj9yBP6NXSh5GmAJL8g8E9QapVmRdmUqx9ubbnMkEBiqsZi",
+	"IglqY4aeLwh7/Ch/Q50XrpRrIVJ1f1SvnMK8lCaePZUCvX75ROxpcfz65RPVNHCeOOZXpLjyt3jCBD1n",
+	"HcqcRX8HR812BpPUd8l3oI8pejE2NNCxb4N5ZnrVnAqhdD6eFFQsPVmraOl3bjhhfc8eWZO76djDRD9A",
+	"MyyQuh8gzOQs4Qs6eWCv6cazINCvOWWILwjD1Com4pZ1MCVYwLUQ5n6DMEDGTG+J5Y5A1qdjPwz14DvD",
+	"tNc7mNgX4S8SBkNmjpQ6oqePO2rmXdQ+zfam3BwVSivAkkQBYuSSKB44BYVob8jy3XvMfk0mcmNuCJcv",
+	"Ml9IMPuLdD7HyRIOhZxR7RWm0HIraF3iON2UvBd4GXMcBdlW6hVUrFKU6P5toAfykixiPCHF8ZgfteBn",
+	"enBbDikxTZmulXrNOOtA33aYyIxbD4txbVSqH5LinthYlXY1rNzi9Pbt7ZC63lnKGZxBxoubZAcU48mF",
+	"ANmgRwTCwbzosA+9RI8oiNCbCgUz98i25ogGPQYqUPbwdhan2lFlsrcpAXXvty33dC/AgZUyXZAHr5Zs",
+	"8jGmN99MIwvEkk1GU92gS/Yup0fqJWReutV9rVMwFZ2bw4/ofMETSaIuAteFUg/PgSKm9JpEoOYBRx6y",
+	"CU4SSgSIhtcvnwRoRnBEEhFYVmfEhrV5oTGPll3Nv884f4KT85sq86rFkeR8FENj7gpre4t6QQ1eco70",
+	"O7dr37H9QV9q+pjBGoBRA1gIWRgO8ppZfZrcXJN3msoX4Xf/6c/+4d/8r7//q//593/557//83/7u//y",
+	"f/3uf/k/f/+Xfx78/X/6L//wz/7l7//tf/67v/5/f/c3f3k750xf493LvbpKoUVCBGHScJbXDF9iGu/k",
+	"Xpe35LAUklyq+5UkiqxxQuMlKr7pOF9XOlpvh24iLPEYCzhgKUsInszUuLpOd26QG0S/JXxBEkm1GuNE",
+	"G3iN3SZYAYjQ8hsq0FjxV6XotFkax+CjZ5zp8IuKUVu9ondI28LLhu3AjTJZ5wv0fMyZTOg4lTwZWb9s",
+	"reEeXc04yr4gUWFi7XAfL+i+em/fSutw7wFywk0y7bpsV0I4igi4BLLhHzccPo8pOx+lTNJ4pY8kxkLa",
+	"AXSuaKQYMo8jfsUgMFGbyJfgSiluhOvrqNkM6/sIWkZxHmFZ71C5v5lDBRo1x3hkz90qQ94doSc75Wmi",
+	"lPoETyRJBBqTGWURwkKShIoLUVju1t27d+8eXH/xtW8ASjymCRllx2ClG6a6SzMsRvn4Cg0U1nHMeUww",
+	"yKgSMR826kdNW1Hx6vU/PjlYuf5rNxlCesQ6TmS4xhP98ltwCo4mnE3SJCFs4ol6eggRFJShaUzPZxJh",
+	"iTibqBOWcKEeCInZhAjU7hmmgWAoe4Wd7PlWRnvX3BWRBM87F2TZ6ft2nNHJhf2mOMhHVCxivNRmUG4E",
+	"7AwnpGPE7AKfqyHq283VjDCUMkFKg2z5OuVXjDThQiV2GpFIySpSYqkwqGhbpqrNvw33WAfK5J+NEoKN",
+	"1CxO4fNZRRioixyfooRLELcnKATOGAYoHCu+Hql/uTqG+tscSKH+DdI2LCw4ZVl7DZZdpJMJEcJzuvuD",
+	"XqNzJ6mOClq1VGdUv5suot1zyCuiDkxZ/HkiNnLP8pfa1VwI0QSKd4i/wrmqvDijlPLem1UpU3VQDFEs",
+	"yq8qj8iYTTbH8n6VuXOJCxZEUmH132QLxMdgb3kbWE3nIXwCGk4UUUVGOH7haD5THAsSlJShIoP3HF1r",
+	"17daEU+0SRgUcyH0xaWLPk+oJB3O4mWRdMVFZ5HwX3c++uXp0xdPPuo5/2fkVkYrCyzEFU+iYiTG/f7x",
+	"oBCLcf9WebvLkEthT06owjbcuhRdspJ5F47+ug/XMOBHhtEWWBhkcZiAv4bc143T2B0nlvSS5Ix4E5aU",
+	"c48twtZ6a/mMczBWnLnHcPXf8MxZhVr9m0oyb0q45oBrwn2sP+zbedm/s7HiJMHLyrSyvtdO6iURsKjf",
+	"VDmGYkbr2HaQT22TOQIVrJqA7d62v2IeTzKu4N+cbwpBXf3O8RuIev+mF9x/u68D4Ntz8a34dv7t7Nto",
+	"7yc+GVY8a6/B8nMFgUlwMTEB3OHd8ATh2CTRKKZ5TuSMJHsBCh8+f/3sbP/R65enZ4+fPwu1kwkLFN7r",
+	"7R/MQsVwQ7XL+/0o7KJTNE0hqlp1AZchUTjYIJIQlSghgsjibeEbE/bdOmlB24aS3CXp93qr1lN46OF2",
+	"tnnt5r7KGExxC0IMPCV01akHKDQiu/CzCerC+Z0S7pNt+6dQf2fXywdDFloTbwgKYHu8rNyJwSQ+1vri",
+	"gvPY9GFVP9U9Rgm/MhuF0SLhYzJkSvgRsfcg0x+hB/NS+d6t91btctt1MmUWaEQlDBd80Eq1SeWs0KDu",
+	"FelOwVC/ooucE1qX0l53CBExTLFSxVPUiud6UStoORZ5PR+loDmjUTvrBMHaBirHy2z2GRHS8bBuwGvn",
+	"/mSLLMZcSUIsLvKUK1lIytNpNiZ/CD4oqea1iRSDo3vrA2HriFvP189/dYBFXb6jyTuQ5FraywVnlvxK",
+	"Y/+U/iPfmhtDYN0tCLI6tOldk59VEe8IBJ9aC3hQsGSKSZKOxyTae4CyYRmdeP1lJ8ZSKWijuefAP6Vx",
+	"TAWZcHV2IeBdEBaBU9KxMpu0VZKblpxh62UrDOOw38xIspa+IE9nFc1U9bmLNap4FmIz6PW0p1OxMAjr",
+	"oJwV+qoz1Iga7nlWXJhPz85emJiqB6hnrqmlqBuwwJamOOitV7D4RSvIc5TsdczZ6cCSuiXJFdLgNdyQ",
+	"1vKGOWUFaRdsYBr+kLKorENzlpuL2z2UsjFVVEjl3oknEQ5LbVdOlmoRdWTvkGG21D50ooaovUUccaUe",
+	"wOupYtFUdpEagHoPx4Jn5hNRVevJkF2Q5R2B4GIQIMFN+PAys1tk5p9ICymqf1LdgWkmJpJEhsk7F6L6",
+	"O4H3QlRjPFx1JzzEH07e3wm/+zuhOu1zfAGUZykFn2PKujcjiXd5LbzRVdDDaJwxqdbLyk+m8jRVbdxU",
+	"hoRubLnBaUQJ09EmG/jW3G5PbRPGpUR8id9KJGh14ilOLpReXFIj1AvnWJIrvFRqI6QpICxRb3DS66HX",
+	"Zw+1F2msg1/mlKUSEr9cZUnvSVUV0VkYntT/mVLXtTYLRAvJNDZJmifI8dEpob/3wCjiYZbCERZnkVky",
+	"j9cnz6z1NeR5IjUjBz1l9cCNH2GvZpiDHQxTUhmXeMtTrE4Bw2wCfoJXWKZJhJeV7Vqv27qyXneUE5lP",
+	"kjuJ/F5zyagGmODUuicpc5X3wrId+HiRTXGpyaPMI/eUhE84l+pWTqVArx59hqRhjl30EWizsGNZMN4L",
+	"zmN1JGxInno8ZDZOJPeo1tzvCrc7J8Avu99ZwidsrySlWzMpF+Jkfx8vaFdHQnYnfL5/2W+9K8fnVh7t",
+	"OWWjTdi8NqR4bgOgdCuZKQpgDyZHpkAVXxY08TeOxap6Ugq2Cp9c12vdmWPKfIuySChPqPT4Dz+l5zMd",
+	"nC0TqkhFXTkL4+zvUpRCO6u/MSfxTL16+76fMnvECQEVNcHTKZ0gPOfsPAvmVU/IVymOkV3Q4ko1cx8Z",
+	"NxG86vCBjKqc7XI9OPaOktFqUOJNm7ltzDJv5bap512nDIWKB2jDIXCDEL1++eSkHI+8mquFmp7DkyEL",
+	"a1lKiNoZp8OLBVjPwv3JDMv9/D4K7s59Mh+TSF1f1J/dbvcBXHxsdLN6G0s6joke0hVPLkSASPe8iwrd",
+	"X3cxVR3vdVGYxYFXBpk9UeP0D/Kyv2/MFCJ8ACY5DuEk6oJFGbwQIiqGTMefgZuaq17PieIW4Uk+rnPC",
+	"SILVMYsxO0/xOemec34eE7ygomYEQ6Z6GBOJ9zXN7X8D/317YlojD7Wo1Nt4om/knxSf/TGO5R8JQbIJ",
+	"DFlxBqp93YCZDmTIwYaLjQRHQfYf3i/fvRwzOrTyxyf7+75Dvz2TX/U2sPxniuM34cybpKqX2bZxM/VK",
+	"vHnF5aKT/fQdMvBb9pSt46YreN8uPApWb9zeo+CmDnv8XTcK1HsHCtZBo5H444JyOyVEBmlsIWATPpOl",
+	"bzC3oh1YE+So0ajh6mQ/8ZpaB73BIQym11p3VamNLymOaStRr5PTt5H3Va6W7chqMCPXw/mnw6HwYlU0",
+	"WvDqUmdRonOCmUCheiNcv/47GLCPA61b9x3yGs0pdsNwdmS5fucE4t/j3v1O797O9rhu4V6RWCckbRrs",
+	"lB1rsRLrUiDJQQdFnJWIHMdFy8KXfffeuBG4STWMo0JOtQuwZBP15Y6l1RrPX33GtRvGyC8aRC+uvL6L",
+	"gn8Oui35lw4HvuFrx9ka31c5nMTl9LlLSqx0Ojm7UOel3YqvZNt6Y9ZyZrTEFV7ERcIln/A4v+tpz9KE",
+	"XyoVoHozs3dHgdqfJPwiQI8IWbwi5CJAMZ9gY2JJNDSWNY/rpsGXZ+5kraCl71BFQ3n2YoVWzJR2xCjd",
+	"m/P7y0/jy893d+G5LYeOJSthoPR2qfVnxo+Rzusrx2f3mkVoT7O0yg1TN7YwT/L5QvpGe3i/6Wi/Srks",
+	"wX0dNvzURGmIreLYIYqEROWQxP79Bl+vkgZGz8/G5vaU7U156Xybb5fmzRoq3KGGqqnaY7gW1LgMdwJz",
+	"HbSyFK5dwdC526EHaztZFfH5MMZ0/qxC9WSObYD+BnzvYZ4rZyNvLZbEiljSDXW/ekQJgh2UkTvaH99x",
+	"8/eKcBft8MXzV2fIl8Z3MmRZbGDbSvnAtZwGmUEz0GAucMub6ojAehUAglSHDAsURoQsBCEX4R767Z/9",
+	"m9xbFXXRaRGYRetxaIKZ0R6dOXWRgUmI0NWMx6RknFSKjO6mdXIUWF3h5KAawOpEQxjqCFrXnXPeMT/O",
+	"8eJLvdNv9D5ZpPZVIsCjqFqKAI93QicmkQlcToDLjtqYRQizpQnl0T+qNTChafOimvzlwcqLhCd9p3Sy",
+	"b8XUVJi02+oLoxtkV6YA/e1f9btHu3MIprGki5iSZLQgyZzGsUehBaQrlL+qfcA8FZhFciZQW2kH6I/U",
+	"0ALUP7L/7h4FSP1zmpCSf71/1GsYx3NJF+/IHLbCg+VbpOKmBQUy3sxqBediu6yi4tFpSuQ3uS1vR6uO",
+	"YDjqD3xaex0ZWkM6DKVEP5spp/XUtSGsbiOTGGzqLjQNzTW3v6nC9zu61H3P6e0GhFa4NXxnlFXZvE85",
+	"v3hEYnpJEm8hCIK+SklKIjTj/MIGYT8ooKa0BcGx0mYgV0XuAYacAa6SacK0yacUCiQlmS+k8EU06sEg",
+	"+woSHE1xMaj7oFRI4mDw7pw2kR5g1ux2EVszLmQdYvmEqA7uCKReQm3G0QLLWYAAPlppd044fslEp3ZJ",
+	"dM3f3QlUxFknxg+bXUUvqAY+WsVKXGr6TL1vUQHWGSQBHUJvuElJCJDAjEr6NYlsogFYJRlnxLxSnLpd",
+	"tzyqXqkJj5kkCcMxeqXT4zUiiS9Cl1xLb5zf56pXjBbGIx9Z+szifNSXNbF9B1vQVzPjirvSuYllrdJy",
+	"sBOlBUjBiaMBYg7yQ13Y9HxpS2dnMx2mQlrVhDHGJZ0uQ9R+9vzs8cdfjF6/fALIlqGGxp9SRsUsRG1c",
+	"RNSHP05TOdvXbxTMnrpNNVmnjaLBM3ulspXumF94rVObSeoCs/bcHBamj9XpnHlNhoKJxyt2JJeloP/+",
+	"5sYYPTfbWGDLVeTjWLfftSmC5lCGqG2kFE/QmMgrQpgSPgklYi9QV1tDdrD5VUYxuL7WhBIRHIVD1j6n",
+	"l4ShdGFijQeHpmYBn9pmH8A/IP8DkkKcu7viwR3TJSVi/xsavd2Ht8NSvp0Zvnsw4N+4FHsOv3joS+f3",
+	"/oyP/ZIbsNUA+tPC/qmb7NUMSzXsiEYBGi9RVurLuaQDHhDstStCNRvpHSk20u+dDBQb+SkwE+tkEa2T",
+	"L9/k5s5e0Po1H2t4qePj42OMMR6Px+PJZDKJoigihJDpdDpVChAY6Ob80nwnLuhiYcaQAyNWymyYR6Z6",
+	"wRnBc/TJizP0ygIzWmZqURvgpwRLcr5snbTmRCOnGSofFBmoZ7p9M923FX0mMmbLEhQYuXKgE4M1B7Oo",
+	"rqxiBBqw70wx7Lf50vukK2FArjbPz8DS/ZqPzS8PjKqmLZwBwAFrMMgcuI6Ww203irDNbd+lK79RH+0I",
+	"Ia2q4JTMwqyVCgQDDFDKLhi/ypGCG4DvWBJ0BWIDaizVUMOd6ZtvDgZvvU71jHK/qQUgvCNyc595HcBm",
+	"DepmuH4e2ZGoDZy3sOgmgB4ywtoa2VNHr9sHeun31pOkc/RWFLup6jDusXQ/rJ7QFfqPZZNJyphmk/kp",
+	"NlRVYJP5U0+j9tA3OViv7NuuBFydrGCWtJg86VvRoorW9JCXJKohaUcFq1OlgkIhI3dfnEXJRbPmYzmt",
+	"5aTtOEoMv/FJ7Uwi1Rgm4PHo13zcXOnJhdxaE4XTum9wkBv4Mo19XsJVwGBP1TVsUoMOpjFXfvub/6GI",
+	"B7YNkODK2+qg07v3znI4/LnQ4d0QkOTJNZ5IJ24vQOEiIVN6fVfHKN9d4ETeLQWQ3Z3GWMzu+rln7jSs",
+	"XXnIxNIsDLMlEgvMbAKswdCo2YlsCPd620GRTbgOwbDsKBWQMXBB1MEBb4D6b8zHGmEmn7J5sYY7+hAv",
+	"AHoMvDZJGhOTdDwjCXmgnQ9XVBCDqUoiJIiUWXp8GkNFO8id5wksQwhLHgYolDPKLvTmLBIeorZ+NNIr",
+	"F+6bP2HRdFh/ya4AI/Ojl8HxqkWMU7d1tQ6BxZzS7pNsyAB1qqQ/f5BnzBG4YJumszRntQ+oDU414L1K",
+	"nWFgibKpjFvsbu4o91AeZYtU/pSncpHKDNh3moEn3IAotxjp6rv9luzhKiu95dFbYgoWD/1OYCWdmCml",
+	"TEjDBlQ/qB3e6wnIS7hKqJSEobA/D0s0dDBrZl3QB65AWjm+gBlwwZvveOxd6LYMnX0TM0MmIx6rvV9r",
+	"zy4pBRLFBAsJVA93RT3GDBVa3b+cQVbtonUJ65uWVL5tHr5R4dWasJB7vY0ndQu8eAX/MvVvTSZ9iYPZ",
+	"TF91tOv5lb1eKa4W6nGVjsUHGy+CLxLJ+BA2bKnu9J+iTziK0kSDK7XD4x7kfvVnB715uGcvkSCDnOMf",
+	"wKEPUHgAMqcfhXtBZo3pa+I/6EcepuBSUxFsZ7A2ssQwixJ/WHm0d+E0y3XJ7R1ndXkqeDIjI8VIyag/",
+	"G0GRJM/1mSRoTuNY7RDIKctjLAeWHGHU78x4miAd2oSgZSNndRS0hKoQ6mvopuJC9xNVyXfl82A1UHed",
+	"aR7NbzbNo45GI9huoscHHxzd8jyjEXReO0sIf+BTPfCoMNPG01Cz6N3CzeNdZo/TOT4ndav085RLjFIG",
+	"zkeSIJthGSH4LIf+6u2tRzdpsLee4RU3cRWDgC31e27XwUaBvrlhLwuSjJRO2mTtJjOcnIP2PCGwkPYH",
+	"QAS7/VW0gZYmhhqz5fNp6+TLdTNVH5mY6o2AUp6lcfwLKNDz9k3gO3ig1GMUc3ZuGIg5c4B24uSMMM7g",
+	"yLlxaHcLA2tp+GHKzpswtOLNQixUT1kDlXNv3vYc/N6tMup3GwnlHrHSWfDy0hpBEvjFaHWDKkenyISK",
+	"1LrZXWL7LMH3KsCPQAVYK7h30/mPUKTuJFHyvRh+L4a/P2LYD9WwQljWCqRd3H5vmjftJLsVojxL59hk",
+	"Prvu5p0c7eao60ErZfSrlJjHam/s8F8t2eR0sYiXt5m7rP59Tkqpy8bctGQTxSw8KGm3mMtsHYKF2Gm/",
+	"MRTQTRO+yIvARRlsupu/yjiceZJAUkUx1MC07Mn99dNUtim3kFSd53GWCbbb9xPrmtiIVTlrKyBXihPd",
+	"Td6yZ/FueLpVYy8ScknJ1c4GZ9rb8fD8pIIjj0X4ic58MrDwloIDCFgxFL4k0odN1+1vhkt3s7RV8/HG",
+	"2aPu2S6AucHcgtJRra6Eb+abzVtztRsVEFt91yycssJCuZ1DJEQW/bCajGrx3cG1Ga1AvdEoeODQNNl2",
+	"VzMuDD7DFRbGOwom850d46BlwB78A4OHKIE5gVYqAKOjKGluBQvBDivIVq522XeVbfL+mv3+mv3+ml13",
+	"mX1/A35/A/5e3YArwuD540cPX5hIYI8ANkUbwY1dDxUz4YyRiezGlKXX3Yjvc/XhYD+r+ejTlHAq+Sgh",
+	"50oNSnwedFNwhp6zDmUGPtpcfKBUG4kFQRRqUJpiPDmINLk22eXwakzZhWGrkPUll3uNSoNMYkznI42c",
+	"4L9oqhfQjMdZkRWiNMMY4ShKKuVcLARDFXsa+jHRD017cmARhFTbrudKS+EBNKrvUSapkKOYXJJG88MI",
+	"PkDwAer99jd/cWjhrgoloJ0KD04HtaNQw67H2tNDwIiRK5jgHaGBGagAiF6NH1/sNWvQ2yUlTFbCsRcG",
+	"lLajn78zgHDCdKGEJhWFoZSnHr4gk4TIbeoQN8tUpEKk+lCuxi5rktHochib0Vi9Vj0xrMN/p4poQiZy",
+	"lCa0LuNTv4Fev3ystCzLVhCWhbPS9cL8qo13Mz6Bb+0rCTrGkwtvzNOELyqWt8RkHW1wVYvT8+IyAAf1",
+	"rwKIls15MHz27tBKBUkom/INxmnBWhqGNqoly1ydJo3SkGvgkVfuupWG5zID3+nKtrksq/JjW2bdFZZW",
+	"lCE+vlsi7838o+7Z2spN6hXwa3Q36O31yydeIb6pTF15/c2QjHwycsMvS7KuTkatqyZUFVkbjKOh6Nmo",
+	"dF7Wbi4TSjlsWTniB0hInpAIETZJlosykmRLHEySA9lRArVjjmkHjmkHONKaSlT93uDwhhIuFzsbkOCt",
+	"yKBN0QGJ8C39xzSObdC3GqZODgx0YKuJZVYUYm4tVySOO8XkPDeR+pzKWTqGitpaSBTCc1dIjlxaNVnW",
+	"V/ptRzytrAijlTGGQi01Y35O2R/b539UCn/OB+n6mXDn617n+I3576jz5ptecND35wkWpOAGVFIWTI0/",
+	"LUfLFuRPfqTXceeahHtOo0l4giIqAGt0aashKf1WnQWgEYwuSUKnlETo8SN9xXyAQi3fwxNErhcxnVCp",
+	"M0/1B3a6YAcogJDSaNIKWvrjEuyo/s2z6O5EduH8LFw6t3dDuM3squrhrcnDGj/ce4H4DgSik4XVYeSq",
+	"kyl470Va3RpuKzO+C/5cYQwv8HJOmHymYUXqyravzAM7Pjnon/QHWwdrHzdziBM54yXyX9IF9mKh8CQi",
+	"yYjxEsLWJ2rY/UHvXu/4oNfrnX7w2eDnj46feqFtcYLnK5E71xR1h+IHsKp3BILWiCSJQFhYTBBTCFnQ",
+	"c4ZlmijVYBKnESmlyn/TmnNGlq2TVr/X1XAQlV1MIHt7hKMoKe/TQbfX7fcPuh/4zQXWm1gGc8DaJxiR",
+	"CY1IdILCibp7SRKFAQqjVIlRLIn6g54zrtFOGJcI2/LMpgDwXoDCMY5G2SzVJwZXYQTbBNCic6iHNadi",
+	"juUEMnrI9UKJNejO1k9XvbFLHNOopCzZwXnVoARHpEILlhIGg16v3+w+bSjQoS6n8YxiskUt7krhsvpm",
+	"3UHcheZQPNnbqw6mnedq0qeQmVu1fc/9RRahuDg8CxAGWprjGOk1zjLXqCR3BHKzFPNd0hS/sYUx40sb",
+	"WhiB5MSqRvsbQx07fMvolZZr8QVhC724Re3yVtkavRkzX4s1t8DLka025SgTcd2cFjFmRq/ZIpmoih5+",
+	"1KvzC62Clq+BegpQqFZMwxxnLElzOvXAlOO2j6BAbMmur14rXuLapvVv1aNvTaN7P1nHu6pHy5TPvSOQ",
+	"TDATWMMusXQ+Bp8PeBu0m0f15CkJu4IBajVjtJVJ3NVwCyQwWR8x4/BWO4DA9VJkTDijs8CyH0sNOU05",
+	"kCUOo3aOeX4gmvLnnA3uAmOtylt/4EBrL5qFLFhXsfYRF1OYj7b3+lZXAsbzisiaxNj6+I57g5pxNAje",
+	"qGmyPzhqzLnK0RJbsL/ydm6YClW7u/VVhnBWfcmKQn3mMuN9KYte/+aT/qAsyE3CKMw27zCIQhv36IQg",
+	"ySO8NOAbABsqs0pzMyxyZ28pgCIb0qoyXL6aGwsuSNQoRgba90fzm83IF9NpeuXe7ijOtkgrHraXMh2P",
+	"HtXWezLmYh3ACLGMej9oDk4GGiaelyLgBo2ZWz6IlWvyUkNObFGez6N9QDgl4hoPgogsfLONswfeGH27",
+	"fSaOf89btXqD/IY1mQyeaH2Qv6MFSUapiNZz+devUMTjGCcBZB9wdkkSaUtIvOSpJElHyGVstrhtNwhC",
+	"KADBTzO54kyPto4L8spVb7nkz2ckIcZdrigOxkdFVtkMTNPtTz46C9DPXj1/FiAs0ZwLie6jp/TDPb9v",
+	"HZoq4CmbKr/dXwvOdlVSqkToanp+0s7iuzaEpdHxdPY8QtxmG4NzJ4/6Ciz2AGdE5HYPRK4nhEQChXjM",
+	"L4mphBMqLjpk0IYUNm4MVisyUQv26Ku2hCQ4srdLWMA7ooteM0FMACnY/bOAsyEzX055HPMr+EpS8Nfo",
+	"Eau33SA0oWFVS6LNGW9JAduEGtcRY7MY4mfFCDqpS1zURAMPet+DcOBNRvzBO4hfXoOgsclwbzlf/p2F",
+	"2q4N8fQtSm3w5mBw9O7yFwuHc+M8xpLhvhjIxBeEUVPPa0qhjop2T22XRjgcXg/66n8OOsPh9dGH6n8e",
+	"qX9+8NHa7MKDQVUgu+Z/X81/PBY8TiVBSmC0xR56/fLJmjjFpkFUFWHlWkAy+dT96d4fe+f1kkRqGJSz",
+	"hzzyYmhGZDSjdVZH9fiOMHGxUAoQwr3xRJKkFGr64pOXnQ9mPx/89jf/YStLY3+bWMaCpXE7Q9tW9bzn",
+	"+HqUihIZ9zer/D3GcjIrBStgpSh3rgjxxgDWWek2NNKtxq916cUpUiBINJpY8/QqzOMVMCE5seU2pmwl",
+	"C304FqeCmWmNcak4+g/VAvtJvsx/gHg//fngs0fHTw9/+fn9X704eHn24b1nDz8+Ot0swLJ6B125qf5L",
+	"pR7i+hluh1NS2cVBSVysU5+Kx67EDQF8HwD4lA6JmQ6HVTNyw+bbpRQJjbhnGq6aWD/o9PrAItb5DdYe",
+	"d/fk5nWkytq3WmYyh4LT/IpEOs8FpsAQpLlAAiBEv9srCWcTUgHnXlExaBtuoUOf2lMaax8oi2BxH776",
+	"hVo6nkg1JFTG0C1R4GZe+Yzn1N9BYS0SWDGkPYjiJjfJtctUd2Zc4/X6s7MLu3NJuv7Ajc5e2eABRIYS",
+	"wiFqa5JQp3EvQKE69iFqaxuLIlPIpdircVG7AWS6QSMgMokAVTfM60WDZ/b+Gm1oRwFc2SCaBOfsQmPx",
+	"Kh9HmzKbt94dnpIkwfFDPp9TIYyVuZmTupAjaOIIdFFOxTUvqSzlQmyguryL6JmGUIcwkUpthYONPvb7",
+	"9cZ87B2mXrrtPIj24408iTvxj9cWDQWQaqjk1P7tb/7zHoDz82RCcos/9A5RMwtcSi3r9xoqnM6qeVah",
+	"sI+efSmEpmReUafG51o1tHyMdiNsKofzBy9w5lwSU7XDXy7JlGfR0eymnsdJbt9E7RBDGJU2W2iYbP3P",
+	"vSCLKQ+Q6jpAmA0ZX2hBgEJ9AwmhCS3RoNqUlVB7oH5NE0I6gKcczonEEZY47KLnUHR4SkkcCYQTMmQm",
+	"uqtSWdkdXevEPumcL2QHfuscaKOIyZZtnS+cTMFFrC9nZfeg22ShILe39QKQ88H9Q3/wDUytXlZqUeVM",
+	"TBI8B+wS4Y2086GciE6/bPDo+T13We7w+lIsbtB3syvwKex2fvVdtZAJvzAr2W+2ktWQHtjEdUHPb2tP",
+	"x2Pmz+DNat1IbmoyPbAI96HxBwQozKqV6zIT+vyE+qKmD28phrJCim6drzlmKY47hQemytdTeIQ+eXFW",
+	"V81Lm/y/9BBpPx+C8+ug9cZH+jCdDXiqy2GqvrneOpCfqnAzddvVZxlCjBJrhbrxD5DFSZBO7Xm1VhEK",
+	"dbxjZ5j2egcTu+Dwl9KqjezR8hIEATsv3vcONsaUNxvvS4m3BWNttYwZXhCETX0sNMdLjaGE2jijK6Cl",
+	"nLKuErxYKCar69rDQoJfKS+vYF8uR+xWqaJKETk13Iw3uEWzyouQVQOjkZ7FEsV4TOIH2TEplAUL0NWM",
+	"TmaISpN3VbyOF45J2ajdvCxX4Uit5Zo3KaZV8cZtdEprLPh1ombNAVzHCWuBnWyxv9WVvpyicI0Lu615",
+	"0V+NrUAEW276bVRMW7U85cS0vBRZfb2y9UXK6jW/p1nMb5XNfnp29gLpKMYsBHrJJrZ8i2s/+OQjtVgv",
+	"nr86K9oJ9O8eI0GBN6zMRgS9M5O0Myy1hY5xRmwBZO3KC88XsmDU0OCDugDKRXFcNTRhNq2mDtUp0mIj",
+	"04j1NnTRYymQzj4CVbRU5TvQATJXMwIqq5yRJbwlNCJeNVVtNCM4agLUsE5OurKxWm1RC0ljHAZRp2FX",
+	"IFaEJJ1sA4wcXSsAPVbsDYEwYPZVZbA2y059MyY4IckmX62p2ugrcNmvKXCZl9ZrHuHnFu7baYhfjKH+",
+	"FJzRX/OxwScycd9qV8HHWAnvKxQSVJuXXOJ4JMiEMx8U6yv9IKtgo0YXpTGJoGNbliMzNRgthgoLzDpe",
+	"ohkEqrC4mEJxcK/XKI4AamirxurLkktnNXSOzzSN9cLoStUkQm0sUF5Kcs/yErNcBkiqZAjLit72j04O",
+	"8hq/DsX85Ns/HQ6jbw7fdtR/BvY/Z/o/J4X/DIe6hZ+sTsZYL2UME/fe+RpUFr2BRqd2YXuJWAsnktUG",
+	"thFmaiv3r8h4MsNygBfUxpk1r5+Qg3tolJAsOt/luM5alCfnORolUixwgwo/8zCreqms9yp3PZblECNX",
+	"mfAJ0yQuXCdtwUBtGtGSCgvD6Evaf/W461Noqc8I8No60tW7apEisssnbPWm+/u2sXT8ZUcvXMfcMzuf",
+	"QeWzsspeZi4uq/9H//gn/426AQ7u3bn70+6fjsJv/9te5/i08yvc+brz5u5PatDOZqusQBb/taPH3LGk",
+	"sCZD+bB3fK+Bk6JW8lX716/uuP8dXdN76r6X1bjcWvvYLBjN0UyKA39kjQZJSjxwcjUtu9rFzSVocUVY",
+	"WRaZI2pdUQf9I/XLxvF48xrV367AJx+dNVfx1xJLE8m07riulFyNtf61rVakmn99gLW5K2R5nbFRFPu2",
+	"D9f2fnOhWIlnW9Pn2zVyyJ/iq+XPpnZAs9frcnxt4+tE5CtsLAm+sW06oncwo1bQeGq569wDRq1le7UQ",
+	"glKsXekvJF6WRH7G+fLIpdUi3JLzH5g09ulMerAWbEcr/NpGIhCVJVzP70SG+0at39ly1N9vya9tJMIG",
+	"MbxbwV+2FLwj2S4kX4CVZX67Uv294G4mme2Pf2iyuVZBCWG6IcJRJICBOG6gC0IWIgdStuO+Axgo5EHu",
+	"YEE4FjxjM3JGhqxqQoQza7xX5XI12g2/iWpUZ45dUUuiaH9ranXbSj8o2xbcu75pb4VIX7JJHs23ag5/",
+	"8DbE+nWqX54zOvfaOV6fPUSSzkmAXn78EB0cHByjKypnCKNQm85CxKdTQWRgJYhmzFuZ7nZjt3tFpDpZ",
+	"nn2GQOdRqpP4olFeNslTUyYvCIUlmuFLoo4XfBhAPAzURIaiAF30fDpF46VXXNaawHEaUTmK6ZzKkTdt",
+	"9EVCOop3IXgTzTi/QJQhMp2SiUTt8PT1o8dnoyePnz4+G71++SQ06B2CSDQjSW5OBTswn06LO+J1ZuAE",
+	"QpUYl96kLYtSNSEo3Dcvh0jM+JVA7VA/CbN+vRfn1u/+6f/xu3/9L373Z//0d//x//E7VMjkYkTZqNY8",
+	"8FqQRIBPHt5VawJVGjCKsO4Vo4Rc4SRC7YhPxD4gYnXnUUNsejuAOb4e6Xb8KxGrvRdSj6JDWdbpV3mM",
+	"6N4DKMA0JjZZ1GgSlRjRnWFU5MOnbOXwxRzH8drxlwMTdzhQzmRCxylEGGppNrL15daiHebfmvvNQ/vl",
+	"W5NTN9LQnhMNOJmzw28qORDnFPQVQMOBfGLMStUGDPYnpEbAHU/ystZfe8xNGPfIAaOuTREPNcqrCeKz",
+	"XwgDO2qzpGPMACnCtIzaMK7OIDt4mIkrdUR+9ur5s/WHnpEriAkdjXGM2Tq8lfMEMxPyDAkRjFzFywwW",
+	"nkQw0rU1UTwpIQA8VsMIuZCaE+q3qqzw2fOzxx9/sSMuCKmJ/pE8UdvT0WynMojnp6/PPt1iDFaBVQ0W",
+	"E/phJN4h0mgy4ixe+sJF4yXCkTp7QNY8EQAaqIba5km2VXtWjNtb6AMNDMEZQVAAJBVEfcnOY4062OEM",
+	"8QRevyBL0Yz6HdSyeoZ+xhfqsozkLOHp+cxiOhi4IwtcBQ57Pp2Scrheo87nJFHMRdbel+0LiFqYAN8g",
+	"SiFOo76Gw1qH5eqOREcpjLy41qfFmatlV1cE/Qk4cDXOePsqwx4PSqEOe5uvjZfUz/wLcEdoecFTqdN/",
+	"QeNLx3Mq82IR51zfV5LadGDTRIHaNeSbs5RHDvRKATJO7yhlo1VQgpl8k0Be22IKdss66pe9zvGbb/rB",
+	"8dv2cNi1fw3e1qQm2+HqWHvg2cuRLlTm0Tyf6gfqCOgEAaXmjImGj8OQdKgjREx85AOE4b6QWNZoMtPU",
+	"nzPKzkvgAkVZfX9tot4i4bDOa+vZuPVrjLTSslRylNCIoHCR8DC7tXbRqX7JihP9mCcoTGOZ4NDIOrdZ",
+	"KlDMr9QCCFvQEuvr74yez2CjqY7toYkdiVL3lWqq9PVQHesrngi59wD1UEykhcLRLxvuU5ZdNSiCGreG",
+	"0TUpQoqbqn/V0Boap0uRVxPTyUJ7XfRQo9vYMmRqGYfM9/0V6A0YyRlNIrTAiVwqvQC0BlB7A0S6510U",
+	"QjLKaSpn+zr6IjTwJEPGGfoYC/nJi7M7AokJjglqZ+3/7V+hvhlUMaZ/g7ymxGR0jCZZSseoeeaMLUMJ",
+	"J0Af5Uri1QIvDQQLpMCgdg9pm2beo1CiY6+aZlOXEdzzzyTXFevF2ecmygwzEKbqBGdlc0oyt9GFpNDr",
+	"FqexJMNtpS7ngGZFfbJiUOtPgSB6J6WMRzOeJsIbUaxfQoQptTrPmZ5jprS4NBGwIkqYpILk+cZokYqZ",
+	"qUlGGEA4qatJgNKFGvBBT131SpcTB1HcHSaVvgDTFwYK3Rteqj6RdE5GX3NWR6H6HD4+fXYK1hGkXkXt",
+	"7CqlhgcKyySVSvOicq8YKfn67GFR0JwKivdfzTA7n2HaQKUAPrkr5myYbmZUbAuiWXa5g/CGvBPAajfS",
+	"BD96gZedRcIln/A40wXbIbQU7m2uFeohXJBljQqG4IVcH7wgS1fz0uI317+0v28bFUwPZNFEIW2HCwq5",
+	"WFoxVWvi10gb6qO661q9z23/jkBjLIhW9sJvsi/f7mutr7uYLSD2SYsiYMUCnfM62DK8dJW+9Qpf2Yeb",
+	"necadhzUGPk8F92KKHfvflUDXeGSWnOxr9jQVlsj3Jucj6WuYf5+Ba2ON6wxuVQYn8cW5zcv+W1m5cPu",
+	"Up1L/OUT6b80Vm8s9fe72vuW9/KwRkVfo7/4DOrW/ryr0il1Ruu1msNWJubXL588QOGwNWyFRosC9bWx",
+	"0cLp9ObATjewSGeTaGSHrjjg3xum3xum37FhuiGsxs1sySkQqWNKNo1mx8Vaj8NvhoDQNGyddAZvQ4uV",
+	"6WcDYsYXBS6QEEaufOe/kf15i4LaDTZ2cxvzTXmhbuvmbHATk3TtmNEZviDC2qvVrQw0eI1fpdiURnfq",
+	"DtlLA19lM5ISIngMMQhcXV4TeoklyZwjUMjFIEiNlyg8ffLk+eejFy8f/+L07KPR89dnHz5//exRWDIg",
+	"NDB733TRXCP5e1P11qbq9bbhT5+ePuy8+vR0cHSvbLMuWKrLVTKrkXSlW8PVTJDJ6ODiq2ONt7gmdA5q",
+	"mK2c0XtT93tT90ambi964OE6SbNrE/GtAs39GCy0NzayeuEO19KB10hasFhmbX0wWLtN622ZG5Yi/MM2",
+	"dLoRyc235PtkgVxhfSuYH28mRO9HB9PeZDA+xh+Qw+m9/rZy9L29sqG9smoQUtzyCWUXnohESODgog6Z",
+	"OiHgrsFxpuILqeaVffd2P3ftdbvdPPwOR3MlXjBbQo2Fkk8nD5tO5aw0w2qGBBZktep0+jhfdSPHYsou",
+	"TkzXAgnCIhSeulWAT9CHOqtCQwCpgZyp26rBACoOV89yX8Sjw8nZ8eLng/mvkvufXX/eH+9f9jdH4u53",
+	"BoMbI3FXIRoPdoHdW8ZG8MzZm61eE8xqyt/YjVBaVioy3A7jItdXQWjCWwimo5jqTSGiIz4RnTGXtaDf",
+	"xmq4Ul2ypKVBmRaKrChDgL/ywE3YRNBWxUq0bRkuA7jiAQc/aOgE19/XzPAUjC4kQvAWaEPZRM0WbTDL",
+	"rWa4HWycLru142MGEOlVGPj+oGHEgVOMsMquwP+p4yqiLN1ZLfQdfUiKyvZgCxBIB/Igr0qYuaFyjl+k",
+	"+jKNFJahTIB1yPEZpy4wwMI2vVkloLaCWi/IsEYS5oaWnXfChj1+lnpueJPaWBuyzi2AzXOu04AXbpbr",
+	"VuFra/jQZq03rSq6OY66bXnladhFYeVc99u+qHLWxq48it/tgfW48MiV9kMsPWlDDQ/0j+MA+9cOHj9A",
+	"nX5dUnKD497pb6G3bDKAzTvfRiXx3r/g2VPOqOSJp1RKIZV6Q6z027lnbGC52hLhvZpF7RYhqwX9glvo",
+	"mumuK6W+VvRCTzGWhE2Wo3mp/ND9QWOEsjkRogwU3uLeokMaRiqjN5s0m7ILxq8YaFCtoBWpf5fKztay",
+	"Hl9sma7zqjROiw6A5hCcR4VGjtDe1y76CE9mJoxAzgjTqcAC4iipBJtxQnCsvfY4RupYxARymNpYoPDF",
+	"81dnaB8v6L71XO9/Q6O3WZL0/jfWs61+lUTIEEWciEBHqDpwvdYLYoMDNSA4FShdZKCK4CQ0fuMu+khd",
+	"LAPThvoSXoOM5MLM7wiTYlnk+S6HbpQLr+0PXodEOo7pxJPfOeNXDGGJwk8+MsukX903aOiN4jFu4eqz",
+	"qqpUzqQsfXnx0MycXbQ1l7arh6t0VqrnfMOrhMtrt6vc1Jwdryng5Bp5TQ2kEoL7ZigTpg3gj0Vumdmf",
+	"7987LPpbvKw04w91ZL8WL3nFMdhMv3DPyCZrVFOeKN+7tcSxE+26INlvoGG77exIy74NOt6KcPMy9D8Q",
+	"Sl1PmpUNtrWJy6FSWNqQeMjToJEu+HsFD1gGM0zFCQJHFPrtv/hnaJFw+O80IQX0MfW3Dsq1QbhFZUE/",
+	"qEzstSCJCRNrrJwefHfK6VYK5yKhPKFyuR5JvOmdv4kVLje/FcRnNpi1NW6crdmlLNuidoGzfhmj7hXT",
+	"LVZUxupkP70TI4t33des7y7EgXuSthcGTisNRUFxzF5aP9pyf0qjztquHfg2ZFqb+v9K4gRQiswbea6i",
+	"0uTDcuxmiISOfd/bXcSKl2Z12eRyZbE/KRqtsu702yUX96E3gsm4wwstT3iSkInszHgiSGcMlq/lei96",
+	"2Y7kE44Jj9diIJXgg9Qmv1SfNTaQeBpw6v7UBFX0NgmqWFXrzVmRg0FhQQ6KwWYaWbDXOR51O9761R4m",
+	"Y9TObAPqTsUuKpN5lvGHXppMzXFH2nAti7EmRPNCgChDTqD/7hhJp/qsutZmFKOIxOsKwkqOcBShNiPn",
+	"WNJLon6ISJRO5F4XPXOCoiU/1xnBYFsJLa9saqDd1dQynukDuCwC3mQB5HUYl1BU8U/qfQSKuxYh+b/8",
+	"0z8ZDsWbn/6J/YfXUXCe8HThdd0+5Zca/QyUdQgrpALB+6gdgg0H/hA2RRWrceu4BnhQLlq80jXlO7C5",
+	"aPAtoH3uBmvtPchGfEfYZGiBSBkdzStgOkLiBdRh3IGcWcSYjVZ5YbKaDWawgKUA5sY2VEsBIyRcjwD7",
+	"LMsUhml2kUl5Q6H6LrTWSik0aoF27Zxku3aJ45RApSzJTe6sU/zE4Oga/O1y2sBOy2R/D8QvXV/0Ae6u",
+	"K0T1BqHJvqtxaXynjPGUTcicMF+BqTSihE02XTW30VPbhMm1InVh7ZJcS9R+ipOLiF+xUoCeesHGYiZE",
+	"KD1VICxRb3DS6wFqISTcjXmqbvg6Cr27VaBYfysHTuQ/Z9r0rPGh4CxAUG3bDekhLNrzuUH7ncHx7sPL",
+	"ml3f9fqumNE04XPvhLCvZnzBAHHjGUkq40oBMTV4BlcWztArLNMkgqSLarDROjN+fydmfD3InOLdNc3p",
+	"JcgP2GZm9ybnzVPEPI4tfiMFVLsMAqwt6DkjEFsHVClNcfNEhOo9/bRDmc4nDFAIkGP6YRF9rFDjPI6N",
+	"VQYioeCTUlVzeKN6SOuntwu7wSoWuL0dodTqR0nCawqtEfUIjXkEJSNNMCZm+ByGgE5fPEZtbf4MEE7l",
+	"LNBrHMDq750gjES6IIkgNotkyEx5TWvAPH3x+I7O6YyIxDQetk7QN8MWdKz+PWx1u91h6+3bUBe/rJTw",
+	"1Z+BTYtHmjtc4phGIxMhoN7WE8wuZm5FnNbbCnZ93uIGWwOL+Eh/Wd4J02DTrXiU9V+y2cH8PGA2UnGh",
+	"AM3xZEYZ6SQER+oXwIXUmp5xoqExEUpVotJkg2N2TrroI9hXQGvEbDlkNnED9tem3cIdgQrwl5II8AO7",
+	"6BMj6GCFBZrgJFnqZCG1zKpFiA8leDIbMpuqcEcgxZlhOwOwassrjuY8IeiCskicgIE7S/w3r8PwrDY2",
+	"jvnkQiA8ZBMcx4HxULse3OyTNoB3mQcjHdKt9SMTz72XFyTLfN8JJJoabGsdoXxHZMUNh2zIvkW6EfSt",
+	"mea3Q/Ztp9OB/6ceH/Z66FsUlqgxRO0xBkAsPCdSras5X4qN2Xd/LTgLFVtjIl0seKLY65xEFI8U/YTO",
+	"m8Yt7PyiVmyUJjGUF9aXphHjcmTufOpnUyEyK6UdoNAUstUYDm5ztkOTtjfCY35JINEfdGX3EaTsQz5M",
+	"9sgIat9X9lH5K9TGjvoEa4bmZD4mCeKpNNQrUMQnqWJBJEKJImITH6A9OIqhwAqHe6VVtLtQ+pmwaMEp",
+	"g991Lrw9vvkvapdHZlnUr/bOM6LMXJPUr5LLRfmtC7J0fxKCw76R8o8RYZSYr0yeKz1nSkPIX0WGtvqK",
+	"tlKGTd5CcRfxgo4uyNLdR+en7K2sJEY2cHfW62ZiRzLQVC7S6ZROqBq1tSMEpd/BeJJ9d6C+m/JkTKNI",
+	"DwEMti5VqjtIYUxAnmVypovyL/lrGpoEFniGE6LnrA+386vbp/7FYA/AIQLYEGA4JAqBnQC2n+ZM+gBa",
+	"HWQ0T6VpxiTYuaOfiGTqdp5REAAiFEch+KiQ+TeJufnKuWyNJOejmF9B4xbFImvGLvShWmi1GFOestL6",
+	"ZD/paRd+SkhE5gvde4X23YRaE4uUdXikOtS1Jgo7Y58fq+cTzqYx1YdGEJkuRiZUSM8yIjFVUgkaiAjW",
+	"O20Q4kYSG6otj9Eubfl3Zz/Lj9xlLz9Tf5O52b1sgTkj1UVweig+WOD8sPSB6BW711uHoRaDfjYY6CO9",
+	"SPhESetxrJkhLHrGCiF4CTJwpS7LYEXVXmArl1tMkJE56DkLc37I87dGCVHKCNC2I0JNuxpeOsMOcfK+",
+	"VIe2VAfskkk1dFfAEIG7xPaRThuHZYAscc+zORVzLCcz9xHYi1KGLzGFu1flmUbUNEsKlJYoVgtxoGaT",
+	"s79H5HpCSOQefP17ohQWc/yNQWk0TsVS80U+mmO2HGEpFbEI09uRlfdSKZlxiNraqmoDVSHv0Lypt9rq",
+	"JKA8hfn+QamSKaYOLzB/2e8PDPd3V4HxUfa3hYcpyzlDGTlFVFZSYyjXrXB5PxV9mqR3jSJkKkJDaQKq",
+	"E6fVmJ2bVlU7d7UedQnzKj3Oe1nAWFnl0WWuyxpPXhLbDhtMqo6+4zRluqrRdpwnJbXFhLx5dB3nSfUb",
+	"j2oCv+Zi3RmrEeHOaPNfqjIdXqsK5fLPNosnE8Q2OMFZrIIYtkF+pSUuCuHCS1oGq22oiODsR6e3ggAG",
+	"8LmCcMjw74xE1uh3WmoVurW/lCRbVt61NF4rj2CPS7KnFbSKPBs2yWHUppx6lfeW9tg8Lf1qtU/VisOr",
+	"Cn9mrCqbUYFTqVVxGZUNwWTgUitymnywDqPRZGfPPCxqlZ1koIEOMVSVY8ftmevG2sG3KL3j6JNqXmXF",
+	"2Pym9WLbgtN3rnI5IIXOc1fhckdV1LdMLx51q1UwbVttS61tQRGBBfXqSp4nZiw1CorniTPMOvXEBTp0",
+	"Xi9oLNlW5ZRZkWRmJTKKqMiIfNtE6WePPuGUAHb1AwfXsHK9qWAe5mHuXm2r8rtStpwfS4pE9UmmfrgQ",
+	"jEUh5zwpKx/lRxBmV7AaVqVd0YJYLJXkmOn9JrlTNEvnmOUWHmPXCZDAU/Dzihm/stgmvux6rwnM54DK",
+	"tBa/YdDqozRCbXCqUW1BCX/ZeakfdR5HoSmquBegRUK084xpjPTEmIyKo+v1f/bo3hf3Pz/8Zf/Tg2cf",
+	"/Hzw8ujs+Be9X332cK0t27I2MJI1sLTlxa688/vZq+fPtDtQO/u0ZeHFY3TQ7UGRE8Z1ujPUMcQsQqF1",
+	"B4QILxYxJdoHaU1ueMhCY0wRHGFk30aAcUOYroN/lVApCUMhlPo6QV9qexVY1GDg2mYVoGz4b8JCNTXV",
+	"7Jta10TtarySWHrKUk0TPq93Pmyc+Kad6OPlhqZVGNwn6tsPIZDlRiZ0aOwlv/JFyEheH4268WTl18XG",
+	"yvAyq8kZVh5GBC05axc0N+zDXMGk7IFf+Bi4vM4sR21jzDzs9bQtVSmxe2i8RJMYCzil1UxNb1SebqUP",
+	"rRz2DraouDOJqdfz+hxCVQ6vr9cGTHiyBV29qnbYg+MtmtbsrG64R6XhNluCamBVs7Bqq+jVTvGoNwjg",
+	"/qi256h3qLHjsju/lvzasZaFmE94Gkeaa+9tvD4lsrZBXiU91+Aqmp135pEtb1Nqt2zCy9QjOicMcP8T",
+	"fqXRoeBYAT6k6w7UHtkZTxMnp8lR3gVRD9TVqyDtaxy5vnE+0XlO1XE+IzhR0jPB7AItSDJRWlWs3Shz",
+	"GsfU5E8YTza4LhiHY4yusPZyazd9Kfb3qFdMuThslOi+OD4qeuWPew2/Oy7Sb7/Jd+WY4iPA/Ts+aukG",
+	"mxKBYu9V75m6KI0gBmrUN5dksRbT1cOenHaO5jdsJ/J9f9i0gAnw7jISSbMvs7RM3wD6g6YjIJlw2VQE",
+	"G7H0NmhB1VA9jNF24tweprf6THrPPhz0EzBThRFehlpnU0c8BMV1nE4uiNQW/URaddaouSRyMeZiPsHx",
+	"kOnio+EXX3zxRefp086jR2effnry9OnJq1fh3gPdkXanaQ+s+qf52THDKVZixnJBlqF2OCqlOi9VqSW0",
+	"LUfCGdnzhJ6V9RR/KrGbuHyDRV4kfL6QXtK935RyMhSd+jhWi4UDMmrChSzXVWlc5wcLzig79434fqNG",
+	"SoxJG9308Ssvh+9wlU97HRcJariUZw52BbMzWNjfyqlqyDpT8VDpe56InMH1dWjLWxmdUWO0H/Z6ewEK",
+	"D9Vz6zMYL1EWQ2D8ZZmOYWpjZU51yNoIUHikGtAKiCuKB9fXraB1CP97dH1dFLhH8PM6gftaXZGf8HNf",
+	"TcI8Vk8NyKPnZtnoRTrfCsnK2GvLjX2wVWO18qyEH664GZ+iApFm90zAze53FBs0byBoF7UfxjiN8m0r",
+	"4drfUFRuPMSjjg6UvK1BRhsOLiE4sqGFBeAAd3zbDKZ5am4DClkp5I/v7SxTcx2uRuWARqkFtPXiLzta",
+	"brbGmQOUZ8W3DJ6jQaZwF/u+g39ZyFc2hvbCTPYv+/uTGZb7+XoJ36Crekr5igU0iDQa6rzJLKBJNF5K",
+	"UpxMUbmXSJNXuYDToJkKX07x7De719ZAhZxZXcbh4giLC41Z50PM8AJglDWIYieP2SJVi6SeBvowRUrz",
+	"UbegSZxGJUDbQX/HKkcFsntLLcPPSirnEuAiJcpaUBoPZReUne8FVl46fnntNiqnvvQ2gnssY3luYnm1",
+	"+QUjf0CiopBPz85e2AA5h04SMiH0srx7/qyg3JLRAPDE+LfW0iyYvsEQna1nu4gpM8eLhQGmN+p7oUiy",
+	"Oo0JmfAkKp9GCz8w6A0OgTH2ahAkd5ZE7uylm1HuaBml9HJHmcnNGqXFc7hktgffuYrr0ltRelTY8trM",
+	"+Rrl0CZilh0uC3wOzDmF+NmYn4sAMXKlmDj03EUvsBAoZORajiZpIri6zwkU2n9bJE/1ArRmcFK5vmHG",
+	"WOifq7rnDbNAjdLrQ8DNx1rkAgf9/vq8hpr8TbfRRutOvA6u7N4A1T6RZs7aW6ctduZI1KZiOhmdNivT",
+	"1WHqICbUmRxU4HQPBzYXyxr9bGpVCwO6WxEN9aQ/OOq5Wcc6H7H1tnHS6UsyxxRkgDs/9BQv0RTHMRIx",
+	"PZ9JcCupy9fXJOEmKJp1pvDM3M4EkTIm3S1L494OeJw/z/MsT+4rJnsWso9YOVPHl+m5NiOnPo3TGYXJ",
+	"3ax2voUOvgWrv1lSZD5qckmSanbTDnMUy8jTxTF+4tyrc1uO4GiKi2riYbNF+f6kRFYJJ8s6zfKAM9Ce",
+	"th+dZ8+k2oWlvQ4fmDzWqSRQWljsAMcH4mbWloXOEoWhIDNlSqsXJq7v7PnZC8hzaFZIYnXlX6fqb++3",
+	"v/mLQ4g7ffXqObLhIoqinZcmMabzAIl0MlOS9Qll6XU34ndEoLQ1deGSvFJdYlOYCAfXu/56oPV0Dw1r",
+	"vt8QAbwKSKGlRKN0PQdcAk6EA7idh/itBOjeVD8yZ8iTpBfNKQtNPpimfWNMe2AN2xABoTkA1TiSzts0",
+	"gSydC7IsELkRtNB6CdNSP1lv78tOrUfBCHWMvj6mitTBtVYdmnV/jlPpTs1NDaLGOD9k7cPewd4DhFGY",
+	"x8ZqPHfMECMUDpjqTPXFjFHfbdbkQUGbakHUn0OWZeYLyRdOHTw3c9GqITYOLotbKqYv2teqJCbIJE2o",
+	"XL5Sy2fUE6h/cer18Z+yYh7lHZExjJ99foZ4AlljUB0mFBcdKP2hthd2B/gENJ4PZSblQu8iv6Ckeaem",
+	"hLv+rAsRjwBZoP608JQnrYXRJ0fm/bxfvKCfkWXr7VtAp5tyT695l6onY6IxO3ZiIYVEYK+PwtnE3N5t",
+	"ZENgQEX1zkJQrAhM1Uv1WX7B6CK1CIRJOoFyhlCKrDD9HAzVWfoha6+sY6JeMRlvGgQ1LK9NaBYTEBBw",
+	"dcnNxtZ3lO03eqqjDFVDJgbOSR0Q1sx12OurQwPPh4xx1ilO0+YeHvYOuugFLBmsldaNa24DD9DCvJkQ",
+	"tCDJkIEtTt234F7ZRa/t3hSGlBCnevoJSohYcHUCTVZjOMNilH+gnXZ4yOba+CUxjQODGSELBXL0eTW5",
+	"4FlRLL24aklbQeuSJEKTXK/b7/ZscUC8oOpS1u11D3T9uxmcTsAUwU4qMPx67i0aH8eo8GagxLwMshwS",
+	"NQl1MqM0JlHpZqvrVWvifxzBKSxlNyvhYlZJ9T3o9XSeaoadAJFwuqLsPsT3u2Ivu9h+6cI3mEzrrJGt",
+	"ARX8t75i0nwGh1AHZaD0934BZqAuKsxucH2Gv5vQ7x/Q2zdvDaPEN8gMh60BtubRVF1i6CpCO+z16/rK",
+	"Nnf/tZuSAB8drP/o4yyn4G3QOmryxWsnttYVTUAirlD68s3b4JuCxPjyzds3QUuk8zlOlq2TlloEk7Du",
+	"zlltFD4XIDkLJ0it/MJb7krjSICKKZClU3Q1ozFBjF8hCgpE+GVGIwEyZLUXorYBjRnzVF3PoCTbgrC9",
+	"BzqxkAA2nYGuA+QmgD5YffQMkl6m2X3Io+Vm5+4WTtvak7SDI9T4cLir9bni6fo45Mq0utK+rXCv/ne+",
+	"in+IPGsHHKsJtzLMqreei3yIIxOD/g7522G/wRdnnD+B/CH1wWCw/oMCIVMW6bjld81LX6TjmAqoOdmQ",
+	"l74NPFoKIP1r/hoT6blRPpZI3V4WC4ITx2mqAUaMkkwSg9hvb0MrWeUj3VPlpB9WO9evRt93MtNDX/3F",
+	"My4/hly374BW9DJuQCpKsbVgGNCfb6j5K4Uj8Thqqd4XqUdsa1CTKSVxpJNdFjGekCiTyGHGH8P90PDU",
+	"EE1igkGBnz+weG+OoKZCy+e91VRnkCl3I6AtKNEa4aLYdsoivCyImW4Nk5/zS10DWX9z65K1991NfyOR",
+	"ytI49glQ/XuTlVwhMo/fi8yb8bIfsox9qfnTFjLWGJ862ry0VsgCrC2eE4tEWgx/0DEPInyAEp4CcqYG",
+	"iYITpq9TlAkJpF8rgQ1GORR4fS+B3zUlvZJ8AZG6avewCXzhDGGUZ7BYmrKGyy3ksLvJq+TwcxYvTbAb",
+	"iSORZYJqunpQQ39oynV1WYwSoshVG8h3RJQ3F9BZ1IwxM7vBP737nd695kzeM7DbkKluaGm/eUzEQWZJ",
+	"z6L5/AJu4Ai44LbWp07qmcnZQtE/MLHXO17/gbtKDy2WxTYy890LPpBGPEEJmeNFzqaQDUjzMKuy7Ett",
+	"OT1jBfcefR0Spe3WJV7nKS5h3T0LklAeoTZEngp6SfYeWIMdGhyiGU8TgcZkyhOCQnDqh5kz6qtUF2Qw",
+	"h0BQ7Z7N6X4nidVqhUt3nzw62g6fXFeHz/hV3VBhIuuGunlatNr6XbkMygytGu1u89g0nsXJIJsdOFdo",
+	"Z44pqwQ32hwmEw6gs4yMnBAmw06kE4PGctLv3wd6pvq6UrONejlrlm5TTpjTsYcbGixP/WaAxktEIwOO",
+	"SKUwXkaT3aZp43vOLt81P3qI41gExlfoeBsXujo7cCZ+SRKEzfo14lBiHXPatT/NhPqa4KwDpwK7U095",
+	"Qbv6KHQnfL5/2W811wv6EFMz0jFRNjDJVjb+slSLzagOb2oPoK1L1O/5IixtjAp8tEoBccZ4Rej5TLZO",
+	"+hv41NytaHi0fvAutIx+6y4NxmfmJeqbe6oaUu1OCK9IZptSjZnrrTiaioe59yM+zBtuypr7wvf+ptBE",
+	"8f9DUvb1IVlniijLzn2xZFBf0++gPxUXAiDGHTtCDmnCE1B8tBkEylm3obryN/YMvd23NgfQkjiDfA8q",
+	"xZBpos1CuHSJaSF5ApWHdDJ/VqnZ2N/UWPcXCbmk5CrsIofaxB2TQD1kJhQs4pBQpK0ZNiI4L5HttqhY",
+	"xNJgPXl57Su1RjfgtLk6rbajv7HUfEViMoEduQ3rRa3ab7H9HYZ1OAha/MJ0vPk8lmzykog0rjWxJ/DU",
+	"VQh/aL7pd80WPiZyMqs9wvnRbcguqiZw74l5b5r+rpzD2UUKSvZLkXHYOi1z1c3pE3Lzi9P769KPVcP6",
+	"np+YlwRHt+S52d5p00Wn2Qm2uEQYqRODXr98gtpKhcrinM0JUcrSkNG5SV7Po+IFISiM+EQtoFsZSHTn",
+	"UbiHJpgpFWlMkElgMmoSlQDDyZn2DOl6fprSNfz4OdX1Id2R6Sbg15TFRAj9qvlMECkgLESmIlRsicTT",
+	"FQrXzZ1I2dHNcjY2NgXenr/oh8ASXRDzpkzx+PaZos7uyzyf5+TH6bG6ycXVRHY0J+dKmbAygLu9SAgi",
+	"db3AXBO1hG/dPMBGKDtHVGr+vk0wj666toZQDNKwZWCAHUxllSl2v5PLvL62bnqZV9r5fqbw1ZnFT/UL",
+	"uzaLOwhcOqar4kXiamdHxmFj3mnA0RwAdE1orbt37949uP7i65b2QKUJsbx0ELSKyUQ2x1oN4jBoxVhI",
+	"AIr3cacMagngU9WCvIVU19GEM53VM1mCjdAwSknwvHNBlh2AdqCTC/O7EmtXjCSjDJJET7aqTxr0DY3P",
+	"ob8EB5gQdkLgFCsy8tuy0bt0URcCl+kW2kSPHpbSvHSWVkJkmrD3l7qduAmwwy49l7nspxtrq14L4Fkh",
+	"4Q5RgQibJMsFaJoSokRR+/SjV53B0b3OJw+fakNemQwCPwu6uRPDPegtcdFZJPzXnY9+efr0xZOP3OLo",
+	"hltUD+6mp+M2fRHfCw7a24iD6jF8j/jlDbnlhtSwhk/+6KOE3zXDPI2gWKkFGACAy6oK5bDM1SrUvr5U",
+	"g39k55z1wzS+QLqDE5tOacZtAoygOLBSl809nzJwocgEM4HBIYDaOI6RBdIJtGvFYdcVXt1FpybxW7rg",
+	"KqYHK9Y9N3ND8I/1gtwk/yJTT7/cCftu3sgh/nDiaWTQ2lxHMstwG1LAbAUw/O+bdv3jlg1bUslqj1f5",
+	"CL4XGd+ByJhjtnSQprjrRtFB71tJj29yVMiVTjNDLu+dZu/eBTDnl8TRGHZ+rwrWJ10aXnGDPA+MGLly",
+	"C8+GNidTi3kIqwCU39qb2HdqcS+O4VYs7u+NU40Fqlu8cafmqeOTg6NbvnD98M3/3/swNGO5XsNSN5Cc",
+	"apzkZnewjbmw98L2MAbwBOfilFWpR+2x6gxgnkgEJyaVswDZs6SvZkhxmYhfsTy7bsjy9DoTsJGkgIdm",
+	"eIc4QVTq4DaB8DmmrAhW5+XmL2HF3jPNP3iL/rtlmXDQ3uuUN0V0ka4JaownF4gylHAJB+3m7FAS8X3g",
+	"hq8AFJkzggAAFsdO8QWN/G8KtoSv8BLNaDcMFOeacyFR/x7iqcwLUeyZqh1D5olRNICMVDhcN+cGgc24",
+	"yr/kV0z1LfmEx6gN1WUfQ8vSGaIIkClxYwr9CsQT9AlRk0HnhCmuSh5qXgkDV328fvlEx9RFeKEOzTil",
+	"cSSGLMPTsd7kPZ1TbUEWr1TfM7xYEEaik3JhG6eig0aPhIJoGhVtyK5mPLbFSzIoU/P3HYEkuZaoXaoE",
+	"dUfoGsB5EWMHjnHIxCRJx2MS7XXR5zMsM2DFHFhTjzsw3noMUId6KoNe74FHBBJExZDlEdeRHirjcgbe",
+	"/BymWt2u2dJg0OflI6jITJ5ZrnoYIBILUqYMXdrFFMzSacn1ovCMiBuZK03di0LMzKYcWI0h45TmenMj",
+	"wQx70TppfUr/UasQp+3WoTvsDwLv8PMQ7lyADXq97Wa1yralOBVQjzqUqZzw+Y9dH78h/ASUZmJKUBfZ",
+	"rZwlPD2fbal128CwGqDT56pDfgVB+U55ImMf05rpCQqVpgQwTsDsdFUagbC4QFOeBCgswBaE8NaQZaGM",
+	"AqRJXjmGfJVip0rTXPFOxa/O/JAWUH/D8pCYCjlkfApYLOIBGnM5Q5eUXAmE4yu8VHp0QsiK+ENI9d9x",
+	"fMw7AIm43wwkQlfQ2Tx9I1+V1aFVd0xKkMhkM08iLWKW6IokBOEoem+8vCk3yGSncMzV+jgGGYo1TWzZ",
+	"pVsJcPYnjUWRyAuz2oJsdoRtfZYBkLXIE4IMPQGMlniu0ZT2dgaYdPNwk+pRXHvMtjlktxhk8r1jQ++x",
+	"at5j1YBuk1ySDTC1rCoDFYXqY12haP2tSXL198GbZqeoVLDQRNVnCawB+tu/6nePnAD+NJZ0EVOSjBYk",
+	"mdMYiqEc9XJj1SVdNDqGG0j6fLlqQRpgwX8sEA2GunIKND/UQ5qHDnWEEHKT0AmUL+IiT1fWQpFmBbG0",
+	"sWCJOFQz0T9C/gwA8kIGznzvpFg+BWQs0xJfV4PRFS8geEh1psfqZhQxbto2zRqzspal+kb+EK7pIqvI",
+	"oV6/I2wxjYSgjC4jNF4OWeih0xDto36v1wuU4GYRiZCaDkcYaWNGXlHCp4MDDe4gMrRyShufwGZHb7ND",
+	"9U5E+h8IP9po4epkPVDme5SJ7wplApbfxxiLgrkBMLnLXGIylU7eI7TxIOeaVCIcawOI5qskMvwPWJh6",
+	"Ai6yrp+pvA+w+c6y0mvJZQ1e4Jkjg2iUQeotsJzloZxZyd6cqXrh9Xy1rLPqdX1PZeC6gJyPdRyOQTEX",
+	"EsqyuYI/0KYrE6gTFMNx7HwsWddQ681DcvwsexNTrzuQ20VOffeia9BcdB3/GEXX9y4x9TtLwlwr62ac",
+	"X3QiEtNLkpgyxF5TOgCEc0mnS8RTOebXNvD/2fOzxx9/MXr98ol+bo6MBkWa4QRGuD+ljIqZKVOfwwDM",
+	"sBiyr1KSVsqMoRd4GXNsqiMJgmMna6uapwVu26UpyqadbmDGvyO0n1aXcjTuUqjJaOZMIvAQXBACNUPj",
+	"pcaFIhJHWGId2SJQQjSiPwQcDNkHKMJL0UUhRHCAEwv8BwIzKhXhnqDXL5/ooSckSifaaKjvQDNuZoDZ",
+	"UrsY9XWJ8wsxZDG9UPt2QcAnoMvI+a4an3J+8UhPYelHr11jDoXS5g0c6uq9V/Rr/a4nuDOnHW0yp8ar",
+	"Wgt3awuTNuNG7jxt0d1d4sViKcl8IUXr5OCDpizcEI6TKTCDC3VLHSbRLVafhlifQdC6oEztmz5DLRP8",
+	"Y/2fCZkQCvCh4B8lETrq9dBjJknCcIzAwpQgnRxuiqoXh3hQGGIeEElwVCsdDgqGFkU/51rTUP8YCbXn",
+	"JxDwwyWON4necfdMk1lVmOQ19HMCeo85WzXjKJJylshh5bN8ldWDWpauPaUJkcmyHi3vRSoFFKolOApt",
+	"f8ssBEjpfsCmIaSPCiQTqvkxZxOC2uMluprRyQx4cubZgBLNYsioYeq6wihTTBs+z+qVpiLFMXTGp1Nd",
+	"BI1pe5LF0u4iw2xw5KyG4vIMjUnWYvuwd6wtUVdUkL11jPMlLEoDPd4uyC5UeW9l83W6/A2jLn4wTO7Y",
+	"w+QWhEXaS1jL5zbXgl0yqVOGLVUEyAzBXuH/ENTjG4CkMC5HU1Ce8wgel08tIfBBv7F7JJRnXBd9zzpr",
+	"56qco4xo3ctR25DW2va6jsp/g0Ww3Y/Uahg5axeDe3gVKrKqW4KIyRaFCtgEGERbSBrHlkihjnO2ZHvd",
+	"7yZ7SSZLUMJxVBBxyyYCLouI9l9VtLMHXkJJGpMM7x588wQMb7pG9x14LlA7FDxNJiRE0xiLGQQPsosA",
+	"LRK+h6DEQ+SDgniiuti1h86N7q4NSx90eve80FkmZu4uzONuy61RcK+nCI4vnJr5etatE1NWX+0QVPx3",
+	"wsRt/QP9l4fBVoZypatlnbQOZpv472AxX6YxWRWmA9v1g3fd5aTr6nuG6uv9d6fwif7aVPDCcQz+MABR",
+	"NZtrcIwR0IIi/WzPQ2MWtFd78yQYMg3CylMmIRkPvudX7IE1E57oq7PGzRMkCeACy40/0MZI25ifOZYT",
+	"dfEdMhMsi9rh3TBAmCFyjScS6dJO4SIhU3p9N1QNhXcXOJF3w72TLBQ7tLQdmomqS3WoCTYcMsoWqfxp",
+	"IVgbQfE+DUeA2RKJBYaElVDTbIjaGImYgijXP9loaN3lkIXO+bTdUoamMT2fyS56+eIpvH+m/psYetV6",
+	"rm4Phf152EWaRcF2SYgmhCUhEA4FIcuKXRDxAApdTVNBomIo8+HgOAset3aOLG5cdTdkIfDYzqkSfbos",
+	"fQhlLMWIsjDIzCdYd8vcCOrISg8T+NxFZ/iCCESmUzKRQ1Yfw+TRt+Fc39wnuiFnKzChjVnQY0U6t+Pw",
+	"/GGx941XdhVjf4+XvSMHZy4/fOKjqEU1qgwJjEpIvhDAmZaKP9YyAWCijpZ1RxhGx/lejQ713rv5nXk3",
+	"V9NKA9OI+vR75eF86TosgfIyOxOgErWnBReoEtMgGCFI/yHoOIlAOE4IjpZW6RmylEU211CfBrzsotPs",
+	"D33/B9NVgfqdu4W2aMkZZigEjhzulVOP0IwkBLUPe4d7tbL05s7VghC674iVkkBxJMoFgZuZkRYDACVy",
+	"ZEF/frtStnezCW4jYtetxQbC1S5XrXg99ojXrZb0D1m8/uDwBLLizU0FMj9fncoU83NIZbJ1zpXqX3Sb",
+	"BmhKYwmmsLHGXcn5N2Cfsy56mCaCJ0O2wOeUwRE6QQssRDE5MwT76wTeDREWKLT/npqMTfUCOHG8nIqf",
+	"b+WVfMLP9fiauCahkzmVDd99rbTiZq9+RpYN3zRB/Y3ezXDAG72d5cA3elv7Rh/GWIiGX5gj3iyt+uOE",
+	"z5u8d8ZbO/XOZsnjAJjgwjp8ELQm6vI6ukqoJKP+LCvV2Ss+OZpXnkSFX9ZWDD2+t8Jp4iA1RKk+AZDD",
+	"er8/CFqERQtO1aRb+5f9/ckMy30nkbsVtODY6p7gs8Fhz6St9PvlHNhqVdJBPytJegAFSbHgjLJzd35G",
+	"isH8Wr3+zx7d++L+54e/7H968OyDnw9eHp0d/6L3q88e5gAQ2sANMUbaJGC1tiwlppSa6+TEBK0MZmKg",
+	"CMHhIloqbmv11uVN+fl6f7IuZqqY6Xt/ctW2mK+OK4rUn0VBtE+uLX7oKiM7P8+seQbmKwZZ09Zx/Hzq",
+	"lEJTzYZ7ZYGFBXr46hdaR8dDNiNY6dkJv9IZs1ogQXAN0B6J1BfaCa00dJQBGERY4jEWBFI3xyZ6f07m",
+	"PFkO2ZUFCwDLJ/26Tmh9dG1AQjcWW++ly/dFukhyLfcn4rJYn5pGQc7Dg5wpBoZhBblwCXKREOQSKACu",
+	"FxSZYGA5fKB/DRweGhSYdVARLEFBFgVemRV4ZVxQZvQBCIHAEUBBUbAMmZInPrkV1IuEYBB8EPSDw0Dz",
+	"+aDC7gOfUAtAWCjxMegHx/eCnvn/DnqBkomDwx4cvVwKlKuBe28winkEgCCguEXCr8Cn0W0FLc0xgBYM",
+	"6EnnERULLqj+vJLmhKXEk9mcMPlA8SuoNP9HwxZwxg7IjYm4HLagYLuv0nnD7z11zt++l0eOPNK81pFI",
+	"RhbUC6YK3EORf98K9kHx/C0Sqi79xnJfPLHVZ9EInFD2ycEHkHO0QSkkOsfnxH6uFEO3OdVar5TcnMGk",
+	"gNsr69gYIBYkGalLo9Oi5VEA6qWHnjOXwox2mq25EpBB6xbQuUHJARe+mugP3vdrYRFYpBfAVdMM+dd7",
+	"gM8g1Fl/B4ZNYy110haFBkOhcQzoKyA9TJ4lYByBm3HCIccynBAat9spc4kZ/e1fIYcM0U9R+WmV9IfM",
+	"vJUdluy90vFBxRf7s/KL9gyqJtvGufvbP/83KCPaPfWFS/7op/lD9axE3ntoH/UDdTx6vd6earZ4StBP",
+	"EZxCARPPz2Ool9OENIJ3O8vVEEPWhuJ1Y7XO7Lw7j/YeoLC6MGGGigXPOjBHu4EZpAQfstD9KEBhaRIh",
+	"YFK4sw676HM1sNA54DpGnUjb6ZAZnDNyPSEkEqAch3jML4nRK0KL6uVE0lvyWizipXXs6+RYtWhddGoK",
+	"GVuYq/HSAfkYp26SnF7g/5+9b11u49bWfBUUa6pM1jRpkpIci/4zip042XFibVue7NmbGTbYDZGImgCn",
+	"AYpmslN1HmKeYR7sPMkU1gK60WQ3byJ90eEvW82+4PqtC9b6FmjyeMhtnVbOwZWV42N9EdIkkfPBTCAu",
+	"DBx/jvOzc0WkKNPqD8Sf8SDo3Q0Xj5lwe0Bxtj1p5tcpzXaasyq99evg83hs+U/XACyWkqNMghY1yqeI",
+	"aV5N9epIeahKbU8XEb+gfDx1V6DEO4klQyEO28n9JqfSoJxF0LqNmWJZ5XcukIxMhZiECR77Rou8syRC",
+	"uVbgqsPvFIoDCxWG5v1CRFfQzwcyCnlFOWu/WV/kYApss3Gtd+EOvgrlQbEHfgS5nYYWfGTrfZf1xCMo",
+	"PGaJ+QNC57Muot2hwLMD72uvMh0VkRPn42jQeXloQ8DjCTNjq5l4bDFCtmLp+gdgoZsx+iBmWJj0c7Ac",
+	"LUTkwAd8rtSDvx0h1qLk7iCrSThLE9SaTYdpinWbswgP1DwtwpCbuSQYVALmUF+kjMa9LP3UEu7Wwz/7",
+	"ttl9MzB92EX9WtD3Nxn87W8nuFBi65jVHwZ9sd7matgUUPJ2yoTBd5Y2lV4krgvIBAlNi6mmtmE8hq+a",
+	"D3Ex6td6f/btxsXWZF44r/WITabn/dpf0Dby4T2JZZLQFFrWF9CkgERS3DOIj4XxDAtoHjZa5Gfku41t",
+	"SCsl90zEMiUYqEvqIRZSforwEzZsXKt3Fu1zdidUaRI+DW1ul93oGgmHgVELp96F4sC5M9WEZoy6Gbl8",
+	"ykzjFY9ZCuGqlvB4QjEVJWVKJvcMiXymKb+HOLk4To11gUZGX4RXb968/XVw/e7H/3l1893g7Yebb99+",
+	"+OVVSMDwMMtss0y9tgv7AVL1MYtQrPxW61kRUgtqGKajM9Ok1MQoijonw4qi7bztDK1lEejUrqpvOFlc",
+	"LlBLBSgEn82EDdoyd+8+4m6plIi9VdraOZym4XaYy1kSk2FeQ1+mLnzsJB0/l3T81QCTkW1GTa+Sknbq",
+	"cLK2EJnmfdUyMrx++96erGakyOaJED1S3s/e69C6yYN4FEsYcBG5V/QF1GUE86NICMddyGSjh/kkJYT3",
+	"0EuuyC3I79g6x4wEFGyemTnU8egCe5xlfA0xWc96nKRgUOM8kWLEUngvi0mcSiRTrgJis7EOx7zWgbNG",
+	"06pa75Ymiu2m1eZG1nHqQgGTXRlBszsmsZZZq1MLcjj0PSuwiO1clb3Io2d37zzLKdh31fJRzqxjXYem",
+	"GGk9SzInpdMLXBaTE/0aiyJYLDRr+/Hh36dGMVC7i/UUcm0U/RnW7TtmE1fTVWk23RLMNvlWMvplrxqE",
+	"UwulTWJzgIUznnMzG9QqXlOAYn1RBWMvloGHJkoCxih/4RWGI4OkvoAxyX0zmwme14HWg50xXxFyVRLL",
+	"74Jbe3ZoPf64hfMkO4b7ymqyffEVSx16uK3qw0uRbV1tiykbnQnXLF1ChqAE48CPAG5bYzEiNeMiPysr",
+	"FG2pAgXsSKt6mx/APlze6LuykL8HADUjc2RbL479nfzbaqCt/dPaa+g6aE4oJFM48LIvMI/jFK4JwN0H",
+	"FNZYYUCnwG9vWcpExBSEIDhpw0+qxiEMpiyZsAIRdrSX/txQrBhm/ZRr+LlKFePUQqY6j1hFXMtOYbcw",
+	"oQ8sPzxLoJPWTFdMGzlkrmJNQRALWNAsC8ioF4Mq7M2mkyoLl2hUSIGHZ+8tHYZ3d48vOCYr6mOIL+h+",
+	"mkOyw8UXnGoHfzGEqwWMW6vDSh5HzWkq77kLXy5NtHiZcGBqZlHK8BgLYwqaUiSLFySECrNwzwDvCYmi",
+	"C7B9Id/YmOgY9rWKSG95HF3bFhw4btYtEYxHL55eRFIIFulWwsXsYyuWT6W5u/s0W1a1wDwvBykbcaXN",
+	"XsMEJCAUHLAJFt7Ff91Vm37rMs7xok5nSg8Sdg/pSv5f7o6ZYqnFhOy/5jcYUEiZmtrTwiZerG0HSUxg",
+	"JXLb8pVZ8ksBd4MaV2rGrKvNkujhoOSJ9G/saMEkxTxlkR7MUu6Nq2ll4UzIvOGpgbAhje5qNoMZVmPK",
+	"aAxKdTIb1Xo1mAl4NSYMbDdfcO+25ZQUS7m4lZtebXYG0JfsoM2//fHVy8IyrsDKbLM9+ihixcUoYUTx",
+	"kWhKkXfcwyPp7f21VWHMcuwRc3tIbrmwHjqX96KMWRRzFUlwesGZR4ir2R7Tj1l0p8iPr+zB94u+cK+E",
+	"VRSSmWKKhCuAEQaWzGmQHfmH/irCS2Yh2whR82OeDuZutRlkLaCTUgYe6+GI6/FsaD5gF37YILfccjmZ",
+	"xgXA3xwgR5bqC+iIwQtXmNHqkxCgRUzXUx4zwnWLvMxvA7D+2/u3v5A7tsjq0riRIDLFNnutJPVYas1i",
+	"MqV6rJCeiXChJZGAbqrRIm7SkGJ6MlOaDBmZzoYJj9yhtmmzDZ7ddKytx2xS5pr0ZcMBStqsB9QiMtbU",
+	"WZSe6aaZy6ZFiCbMVBMwahUQp7bQvgdkS8i2F5gcMRD3JB9P8vFh8nGfBb1JMn4dgcoPYG2NXBRzfrhJ",
+	"s9579drNvGeBR+wjV1odibEVvsQV0fTOhTceKUwCO/mjuKcJ/yyOoKs4JrRKN1mjmpRbTFsxl3EoHa85",
+	"UyTh4o7FWcFprgsUwVrKF7ZAA9Z0umNsai8gcRM0mAsyYXosY7XemtrBy4jusUfhZXS9/yK8jbuvs6A8",
+	"rdSf19fs4UbySfSfRP9J9D9e/KHxnuizkWvRveUQfIvdQ/EtbjpjCZe8k4WCcniR1MN+rV8Ls1MUrhvr",
+	"5evDj1GWUHS3KBl/Yx3xNOUkKU6S4suTFI/ytKlMdDxaQyw7rdrfFpvSxYQJ/RRr/rFN1Ths6UBK7HNZ",
+	"ij+IijqMREBuZTpisa05usDUBksNsMwb1hdgrENyVU5xCRm3Y+pVGIxZxCHSPMSw4rA0ePwaW/ULtLKc",
+	"uLJC6Ln+EzqUM43OA5mCPlVe/w5+HAhZQS50/drs/U63/ax9edZut6+++an791eXPxvpTD++YWJkJvTZ",
+	"+Sq50Ep5vh/knEyoWGRtrGoSMJEW2mMjHSDbJvA4ms1fE/oRlQQgszlu4SovVLSKwveyd9bpdbouDOAy",
+	"qKGBXuvVFnxKTTezIV87vDDfCmsNCGa2SafdarfNXkhpzAZZvambd1evvhu8//Dy5Xfv39f+wmA1zQY0",
+	"jlNo3Fmr3ep0zlrfoKkIA2k6EHPN4ux90B7Xmm633e7scua1umIrUDuf/BP5lAeBINAsFjlwmsVcE52i",
+	"QuQA0N5Uhn2wrjYhn5HDTywmqHVsvXB8BVVTYaG1qkDqbZqf1m+DUVwV21CFAo648zDWQnmxUGxBsVAo",
+	"qYfs49RozWGPzMSU8phMITUUL6sBNai9fTnRHEzNu2CUtGapefh/120RrH+bn/5tv9v4b7VSOD14BdVD",
+	"MuNOgL4xB6l1AJnp09mAFu/ptHMdc2/05OvBeUoXAzvGNLGvniZUeHzplsk2YynIK/zhPFbips86G9Q8",
+	"a4QmPGKHLW7q78KreMJFFSPtW8EyTlq3804QvBypoOW0OZvaAVoPuymL2QRGtxnJeI3K+dL8ugZph5CU",
+	"bpaIj7cEH6Mpc+mGWH25L+rh9et3TTrsdP/zP/5f2HiB3o4ZEKXFGdMaGkRmF2L5azjPd9kD8MknSHWL",
+	"zLplaui7rIemLTvpodgSCDHgCj9XBZnWPC8DzITORDRuzhm720PhhMZgQ45RCro4Olkx6C8cqM14DMbI",
+	"AW6W0Tfjv5tlVInYnaIHxENsmwwfQxLmhH4czKB1nVyPL8xeAU09MKWR5vcMMTMeIAtwr31QjCzO1DYA",
+	"CavmhI+r+JiDHo6RB5FpYZTXxXD9DOXbQpjrkKRUxHJiNypiG8ZSdc/JkCrWPOsCHSSNNKisnW6bDLlW",
+	"DQdygC59AVRVYYB5maOUCsiDRNaQjB0RU/JJ6NZrSDSfIEDQJCF1eBhVX1djT4qINchMaJ4UdMBlQnDM",
+	"E08WBMtsDJnisXUrr8JtX8yhtk6OlXQ6ZTSF6n2zJNkMxwcIgsK91t1mw+65145JHYgy91+IYj/8vfvT",
+	"q8ufz//x6/N/Xp+9u/n22S8vv7+4qgXw89/Of3n+9+6vz/55c/aPny5/fnXx7tvvv7l++UPtt9K+79nZ",
+	"b80sV+ZywiRbjD1lax2otByqTvJ2N1yq0uC2KzJgbnXBk/h9hzwyiT0Vz+7kwJETeaUENmztKtb/1VW1",
+	"jWK1xeHbekVrwoX7s7Oqdj2AAB/qqgI1PfLFO1AOclXAEtgHOe56tPl9cRZ4LQ/WIUFgFY9O0A5Q5QiC",
+	"MiVnHzJ4WDzHZYNfXqr7ccKXv+XEDL8dM7wHN1ZkL/PD7wA120SLAdJEVHgZ3VCxPWZswuIXZEgTKiKk",
+	"nHP+XKwEuAFgTkmnn63A5ZKg2qQ/bxIA5h2HCL84+zThFz0SxhxU8Di0FVzrcKimZhOmGnZtczEKPBW9",
+	"LyIKVSlHkgxZIucuoUIRJcktTYOCXr6aAAs/Ljar1A+P4nCdy3TcffTIY+bDfmnWfzZgy/b/fkO3TkKf",
+	"slK/mKzUXUAwl6C3LE1p0ozkZMKVgoJ11S7X7J5cMmpJuLjncDJvCed4ai8x9YTAUQ86gJdOxsrkKbYm",
+	"/9BuR2C2IU8U8bpTpcjbmw96GvY1HCY5tNj2sL0T2KFiAwtM7k/vDGYoh7XAH1II1bJ/rpzVbH3exNIJ",
+	"T2xQwoGdl8srbTsHpreqTsr8qhsTB9Ufp02nPROpWdPWX3vKBQYmVpE8/TgxJoOyKaMqJHW0rRQZskhO",
+	"GAlpFDGlsLBJqBoBXDHvNjfb9ErLCFe4tS9kal8bviBUEPvYEwXFVSAyKiRzLhQkgmKJcJzVJ6pBzMNT",
+	"ukgkjUNSp2JB1JhOGaF9gSWkgaUY2KUaLRJOWDpiIanbCJwGllc0to9tLJApm8b0CLWJpC5PCd2zfTGV",
+	"MoGc/zs+nbIYfLt3jE2xwIs9dLd2PpYGCkgkZRLLuVCBLXmeqkah/or9PqS8KkINXJMQXwKZuospC6Gz",
+	"E6ZpTDUNWyS0sb4hEVBfxpZCH/AYHc60L4QUTSOAFsQOUmDTelGbdCUS8u6DI4hqYgcPeaXhyRJyPv+D",
+	"3LT6NmWsabCbJHQItIH2RaDTm/ZDwBSdmMm4ct/8XfIij6BfnyEgLFHMpy6D52MkFtSs2Z+122eRWyrw",
+	"F4OlANzfVz82zdhlnNYvSDiaapvvPErlXQjni5Z+zGUv2SeBA13zYZKzkSnTcAJ7TIz6Yn0jMj6rzFMa",
+	"EKchYjBdVqtnSBWQavegp3yCTnU1i6B0UJCddGYTBdlVcgYMxUCDKAiUSudKp1TL1K4kf9zM8nTfwaRr",
+	"S7dWD68/LHPdGoM+bBQOBdyXsyaImAgo+xnRNOVMuYJXpZaJGSc75T8i2uxpmKCalMo786+X/uaaBSDj",
+	"tkktqN3TZIbx3vYOQNnsBvDo0QlwpCmD4FmYZg+/YgOOaz3XgKa53ISLzU7ubRpSxSOMhlh5Q7ZRar3a",
+	"hIoZTZrFX6yU/hl+I6/tb2Yq2cj0DoCrhiYUbPpi510xdGAMdTsu6683Bn7TpnqpZbQz7EZn8Tm7uH22",
+	"0rQbRifk9fUNeY+l+QvNc43Kq/L/KxstweZNfBWOGUohd5/fi+uEcsfgv3Wj3XD6PyyN5vVN2WCWtXU0",
+	"1d7Erl7tmsbvoOuYRW9X+6HtX3jiYYsBWKJBq7N5mvB/K9eAkenwq8OqizuuANvSrtfSdnVLH7QkoIHd",
+	"PWe5mgAVGPkA2+FGYyvGPEbaQzMx26u1/ve8KPdHY8ZvFeaPg2BJN39Gcfw51G+chlwmYtILkA3nPgBf",
+	"1V6jhONK3RTxinctn85l4foJ1eayWoiI/C6HLfLeo7ZCaZ0yPUsFi3ug//UFkFyZdWFVclSOzEUcC3u5",
+	"Wqzjnj8IxVU2BpbkaoAnTph1VJKwlDfbJpnhZb/h2Q9lKIaa1uB3OSwC4qqN3r5ods9uOu1e56LXvfzv",
+	"4EV0PAemvb8FtVvKEwtHv8shYlGn0+l0u93u2dnZ2fn5+fnFxcXFs2fPnn3zzTffPH/+/HmtAtI6DwRf",
+	"65AEDVKp9WBXlh7ld/esbbv7VwBel/SeJgPFIiliVeudPWu3g1pClR6YVbfpHV4M7OvvbnKv0GonVsW+",
+	"eX1JP4r5Wm6jZWlmZkM8nbNhNKa6S6fcVnH5bUeE91Z5FdkELt7W43c3mPFwoOe6vRbyKvmvgGoKapSi",
+	"ZgSWGx0qmcw0I2ZOjdkIc2vsFjTizfqBp8LX39345ryxkK/fvr8xYPUrOBsKEJYx4RLFhLGYr/wU0B75",
+	"Fm4maM35T1qL7gWSVcy5Ygi5fTGU4NLIocrCp4enAeHafhDLL8F9Ld+/YTN0A2udyrQv0DptuFAsx44q",
+	"b3NhA2+DQFthdL06WvoTRoXCF5nRKmwaM2h9seoGMePmvAktgiO3vNPt6KFjgCvHKCwFMfskniWsL+p4",
+	"VJYqDYFojpzfVipxzP343gYoP0Cg6HH5U3iw5VdHCfsCCb/Myz2jvmDYUt+b8CKzrLnGADq3Vs2v1uWy",
+	"gzshIPMxj8Z53huKByyBYL7BlfMJkLqz8G0SXdG+D2zk3Yq5DmS4UoBjBKprYVGisVRZgS2FFbYSKadD",
+	"Gt0FWa0tCS4ZcddMZESTrPSWV/l3S7Yyrlvkl1mS2NPOvsBBo66owyYV4GFBfKAx4K5bMu3dqhuyMRex",
+	"GU7cqC67N7MTinI/M+Cc96aJvzfdc+WS6DqVGqtgHE8cTd03rDD6y8XWbOp5NFNaTiyGFEykgrb0jybO",
+	"S9O6RZo/sQWmrI+rRwefXh0dg6j58PyAgV/eKKXyrnyYrBtjaZxyc3CbkTIvyQfJQU28PE6Woc8Ol8Um",
+	"BJyxnBVGqkqF+UL0kr/20kt2CU3d1cvwwJWJN269Rjdo+fnVaiU/6sRddnZ7Ti+Gy0q+q3m3vATw+pIW",
+	"+yVugmCNjXQa0X1G9LdDAUvVQj++6Vo1B6W22ZdjggWf1d7/Sgfttz0lxHt6b6zMijx2Ns88S8Z+YZ6v",
+	"aVfX5CMNL/qq/JJZSkGprf4A7+TTPzO31NqAX4wQVZ7NCMFB4paPZmg9kDpfPk3kYL8NyZgrLc3603Th",
+	"SjmrOUuV5SXJX6pIwm432iVVAcJ7OyeP5jvC7jyCSD6/319IpPKuG2HXejl+l13ZnFKnV1VQMRyoS40R",
+	"vzaok1wJgn4d36UEDpuCa6sv8hBh6gpavFj14vRI24UqZyoPaDXqhe9zgdvwoEARLfsCIkFYmhHEZg4p",
+	"+8ymLfjwYORMG7DifaOYdQrhXnv1iFHL26iJnm7zKFSe3ZTz/TXF07gd4pBjrapoLaHl8PPHrDdWCbNH",
+	"rkPm8e3H0yGf/i6H1UfeZr2ZG0jKIpnG4MmOYdlxlR1FxMXo9h7GYRqRRuoYCoJEJE7cNTD4LQvEUGRC",
+	"Y+aO0AktRFK2yA9WGZUznWQxdc5WUpJQgjpw7EJOMdhRaZ64SotWr1WbhOTf5HCbuPuMeg6GRksrqFeD",
+	"/Heko7vw2eguPjUZXQa3WYVTeyZeeRbf6XXbvXZ79Sweq673/AMrNCBYTH64ubkmZitVHNhfXl5eUkrp",
+	"cDgcRlEUxXEcM8bY7e3tbbsN39kmBmnfA3vbpHXn9e015/U4JJ3svP4U07AxpmF7EYlR8G6TVohHs4CX",
+	"d+Ip2fTBMQd+JDlMg+8oOK4Zt4MwM1JnkzBzZAtZf/yQrXpoVM2QDNmttHwqsIYarbWC4/1CRO8d39Oh",
+	"cHjriKgKFD4wwH4x6FFA2F3163yiKvDDrobf5fDkBjp83YCyPfc7pNB9Bj/Q9wyTjwpo8OHdG1LPwjlt",
+	"oINM3fGqmTV7xoqeUW5Ts7xUnb6o0zxVa57S6ZSlxj7zk7KyyzKF+JSUEZqmdNEgSy7WJ4q4ndLqi+p8",
+	"kBdGeS7NByFXYkEMFMwMpEkC2pn5rstzsd5dctHu5l+/5R9ZTCZMKTpiLj4nN0LMzCG8hATCjn6XwwAK",
+	"FgIlFkZnvf7uJrC2g8JEXQpni1hWuLFJHze79QSonxZQg894jHqani2mZ68IYP8dX06kze6yuzrB4wYg",
+	"S3A1ZjGoeS5lbz9nmD24cnwSX41Y39q/ZUbze9wun0EfMF+v8mwRIedbebcU05qLke++KsqS9/aGg9Q1",
+	"SxI5H8wElD6PB7bguUM2YFcfgG/Hli+pBbWIppCuL6SG2vlwbcyiuwEXg2WXefbDhH4cpGxOU+t9ya5z",
+	"UbguhU75cAaggWMzcNmjdiQE5bXe2V8BlsEZ3LOU39oeDvIzFft9yxY+8ArH2G4INgcmg4EliILPI6t8",
+	"fhPUe/H+5HE0kCJZZO837bGJ8Ct993+bsNR0w1bWqRV/xGO1AVTDLXk2+3z2Mi4GOZc4Uom735CJAcl8",
+	"zI0zbVbGWRtgD54slAZqW9aZwZSlg5ngHqGES/8f5On/g5zBAW4YYaCx+WVJhhZ+K/uqYvhGrZPBWM6M",
+	"qOueBzXFdSZ+XFx0zV7WfMIGf0hh19ws0SktfTewoK9MB169Y4vCQOPVqZsW/NOO+NZI7nZk5eGG/f0x",
+	"53CALaS9znpgl10Cs2d3RqwWuQE2XHZ7yyJNZB70jyH+q24MNyMHqDlWjpA7UVctteYoZceqm3nC8ROO",
+	"n3D8kDj+1bGkfSWkZ+tFR6Ygj2nKmgkXd2t0ZHPPGy7uDpI/7LFuge8A/G65YTjTY7/6YC2oDalidvVh",
+	"c5+qZHAe3VxO/96d/DN9/tPHXzvDp/edbWsqlnIK1kreacxgC/3/MtZt81w2J1xwj8Q7lpFqDqV2hIMo",
+	"F4CTywEGrE9HM3iWX7F3YhNKihNsVw4xHliiw07XfC4vA7PDoVlxfku2q01rH2NpEHFXenj2eJNp844X",
+	"NpMbtXXJs3BcwMXdE0UimiSY4x+NDTQAPWBoJyzMiI0oGUNvydX1j+SOLRwvkSMQhNf1Rd3mREIrepgS",
+	"yWNHawREWFS7uld3bKFeWF4jLkZEphgQYf7PtY01dO9u2OxSKvoizLZoGEAHoMYgdIFFd1hMJvwzu+kv",
+	"3J9mKJ9ywfW/laap/jf6XEJSV4zFpN0+L/XqZqvw4XUGtgSWB29ub7ftvNeOWKjgvyCuto+Gqw+c5krt",
+	"J8OUEyns50q8yOegCtZLtKSnf8Ifq8kVFWh2Yj7/bPkE+fxmqStF2VotzdfrwQdxFnsgfVwwzghszzo3",
+	"ba/Q4RHgGUF3IzZ3KupxnaD5ce1EF9KxEWd3jd+AOXSBG7u7QF8QSmApEnlLmh1SyMuBH1rV6unDvaCr",
+	"XPS7L95jej8/GTIdTU3cEoeWdES/NEAVFF1+Jig61RL4YmoJ7KA2aqrXlAygSaICG4FlLOmYT5hQXIqA",
+	"RFJpUofFhYUEGwHBKBago0yoUgFEyIloAcoNeGKQF6Yv3A9TlkZMaJ4wS80d/us2lRPzzUYYkFEqZ1M0",
+	"4mO6CIAsIUDG4cAlDQZYm1CmRl9q9cUrusBEYPBPoy9gpl1hRGCU+kMKRkL9R9gir2wGYoqlWMwt35hv",
+	"KRc9G2oZ9oVjuSJCzhstcoWFEAkYeySV89KsjPdmcFET2014fJ/KyTaVBm7kVnfxCfunFFvVLnhtBvzb",
+	"xTa3vpGjD4qlW976s5mzLe+1WUtb3v0TWxyg0oJZdT6QFhVRWIeDIUQLQUcCv3wsjcZsME+5ZoOODSNT",
+	"eCzm/XIxWfklzq6cY00Hs93ATxrUTHcTBucw7qZOF+5yoWIoBvFtCYdedoJaSjVD4eHCv1h6z1K4zQZq",
+	"nRnhgWxNWHQBdiZ+ZjCBN08v2rVet9MOatPLi1rv/Dn877LWu4Syl8Yw6VmBVwtqdjP7zz47d892Ltvu",
+	"4bMOPD1N5WSq874/h25ZMdU9R98JVVJwMcrueo4lJLRcknbeJOk/ar3ah5uX2+sqkZxMpBjYPwewX6uq",
+	"SKRybtAKIQkqGd4xWy3/VE2iIIY+QKytkSxcaR75HulEjpalz0w1J1Jwbdd0uVkL9/2Mtx34iCdPV6+I",
+	"2CxREIuHplmZlZWQxiyi0Tqjy5S1rPI/3Ohvpc7zrr1q45drvRqQFmGQpNMJZ1OnhmZ7EpXQTAdFukMj",
+	"hYCGyLV7szG7ywnNyhRVKIxusoG4kceP/2gGBibrtl9RRcpkzcHMlXsGjzIUoRlXpRTgKnIrjtTLCTAb",
+	"Pb90wxOFihNW3iCTmdIuCB/C5c075K3lwdT8nhVoVQKkqQzhFUCbqpgOIDWVcN3qi2ukuHL9dLWbqQZ+",
+	"VSwMgevPbvuwSmXKltEByjkXN/c2u2S/FX/Mos6fGqA8zjUfjrzLOR6topG4E3IujgdJe03PBjB6dJZq",
+	"+3LzA27lSnGb8Eh/FRbuVQzeugKkriJqhXpRUl92DficTkU+vS92Iu/Zyvx6JyPLebqZBN2sNR7iQOSk",
+	"Kp5w+as83diAl7u6p+zk7X+60Vqv9z38/GJ1gz1r77dCj1l4+Hhw8uzrRJPL3tnF8dDk8R9QPFa1Lz/Y",
+	"eIDm9xT2AngoH4J2pbb6uxkWhHAte6LQaHe1K2zBTEwh55ok/A66k5EnSrEJFF9C6796FaZTBTqXFyuY",
+	"47zUS7xLZvstY1H81dmcOUcBDNcTBRX/kxPRz4OxAvbdshFRTMddgouZYmnTz1cqtSc+KJbao6kdCpsz",
+	"MuQihjQS4OzhCs4rq5jV3Bn9wYqab9soR8Fa0S4POEqb1tm1ab8dx4V/th2oWRSbplziOts3M2F5UVRs",
+	"ejfcRa/36cTIc5TDKb7bhKSe/S9msVkFmI1gblKN7Z3oNwX/t1f0igms15xnIZA6coQvsD4XXhsaGDMf",
+	"5rrh8Wn1BURTxMR8PiDzMdXMFhbnKdEcmXK8ctf2Y1QspGBQjbrM++0tpsP6vs/2Cv5Zbc6x/duH2b17",
+	"9G/Dvn2klsL2kxQzTXmCz8QgD5z9YAMSar2aESuwabjK6t1n+8eXMTuQpiyd0H8Hn6qYqzXfZrl4+xrs",
+	"nVcW8rwjP6jaZnq4pRaz0dntLf6Tq/vTO+b0LBXF6dUumhKlis2ms+riFk67SvACKuFMr5tSPc7VOlDn",
+	"ioB+MPWu1DF4NZFiZJfyE1+4u4UbkDEfGflr0Z0zjOHTKWc2iPAFSeUMUgPRj6NWKSKc4d1aJ2Mf7mfM",
+	"JdDFPlLnEzkX95WqFyep+kgDhHNkyGZ7rVhZbxSXW8Mb3GrXdLRVRKq57z3/A+8tMWahebbQKZSxNXuE",
+	"YoFWrohmHzWpR1SxJheKCcU1v2eNKjP3/5RbtzWa8BpQmb9hYmSG9tl5BnpKp0Cuv76B6O3hiqQyYVWf",
+	"N7/V9tSNzEy8k7hItmoIekiqmqIcE/Dejckoag9o6mesL47uZFtg664kW5ybSzJxTpdaab5Xgb7gwpoZ",
+	"doRowiOGTmHwV3bwPwNlVmuvmwfcdnbCTtwYq8B5RczbibzFiTx5EtZ6EvxAO/y72knw0hZiRq0Edwgl",
+	"U6rUXKYx+gUk3EyTZEGoIKw5oTwrkhzAng7shgqIXaRYIQJYbgiw3DRekMxGUnwkFOGCULslfeqdSt/A",
+	"g50CK/sH2JhqvdpQDv9HMfne9R+MvTRlkW6OZapYc0i1Rqgobh9vawzlsLabwnA8/8JekFE9LFahKsnc",
+	"2oAlWurpCrvRMgdSScbWPkNagsbrrOYvXhE7grfCDa3vMdD0jokjeifge5YkpQghUKHffL31dREULNmm",
+	"DmkLumOJK6LCeRNR4btM+UgQLgLrVbUZ8ZjbZXnIFDDDlJp/fWHsv8Ax6C5Iwug9ywE44caQxFfPIGPB",
+	"FYzkityxqW6RV46BRs95BAtFSA2sM7CIqlD65E6xFaoesGFnYprKiClId/V27ULOzCox84CriSzkLFUs",
+	"uT3Ctr0ShMYTLlAuy3Tpy3rMJool9wyJPj8biQQeXih5qxulSk+l3XaImMgvUCH/ryokv45gxAqJsav7",
+	"wMzWAwIQSWgXbkgUs4Uv7JUX2W+DmCWahkZGKzwD7Iu6YCMK2TFakpjFs0g3CNVywiNjHARkPubRGPJj",
+	"6C0zfyW50ClwrA2Z9WCmIxa3+uJVRn5mt3TKbmcKK3vwNBd9TMTuWiYFrbczWJWEL/pigr7SxPZz4gQr",
+	"Gc40NG1ENZvTxdIHoaUtYkkySejsgTBrQV/YTrl2QKHZCsgEjnSZWo63AnpWyNGHu2cL85hRc+1kmBzR",
+	"RZtBZ+fRY+eJG6KiiOeRVSS714BNETbgEbWlm2xyM005SeScxaR+K1Niu0LoMkLkpI85JDRan9U9bmGt",
+	"1KsTZI6hwNlwxqLLvTxl5tBe7YLEfRSGltwGxJ19+YoRJafN2RQT0lXgKjlNjMxDemwCtOBEp2B2Qjwq",
+	"MkWTnClakXosI/V0IgVbtCYx+MktQti3qRJH/DsWswn8QcziVKT+8tVPDQytiVJmPotEIfaYM/PZk5TF",
+	"jE1QLFV/Os3e/9K8vqQF73MCVI/E09IlMZ0xg865HsuZhlVo63XMFPOloPdZjzFl9Yuv8fbmnMc+43/+",
+	"cEYuvfLoBxfXykQ8lVxoRepZSXS9mDKz2BQjH969sWQnCuOH4iA7r4EZnDM+Gmt/pLIgxjVfNTPChOY0",
+	"geg/6of+OWng6pSsvuZnbI81qzmc00bM77mlRCppgXJLk6eFzQVvs/urVYyFLHsPlA+zszeVMik9Ryb1",
+	"QkAZ1jlbSsb2V7eUSWmT6YiRRGKgpFOUrBJnX4gsB0hfYxay91bgO1h965UQciYiBvuJqLGcC7M1QHOT",
+	"wgwLHwkWN7mwW0WmRdDEhcyFTfQmcy5iOfcn0P9CxVQglYUi//kf/3cl+MCpoNzsZleECGaaTGaJ5tOE",
+	"Y28XBmW8D+M7KybNApGc6aH8SOq/vL358fv/Nfjw7g3+YqWfCkhO0ovMvCRlUKCuAY2952xuEUyn/sfH",
+	"Ut69Ygm/Zyln5UBVUqonW5JY7tm8GKsO5NWdM0w5K8JSsajP6vfeAIVbOksYDrPV2nJOJfOxSIpolqaO",
+	"DwlGPjD6vuU/MrOfLw1YZpSohMdGZuLMW+wE3he1BJ54sQwzuRglDNZaUwriEEiR+tspEz++Ii+lECzS",
+	"UN3vrZmNLlGzaEyoIq+5/mGG5anecDH72Iql/03J4+java/2129//f8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -358,6 +358,50 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
+// OpenPaymentAck defines model for OpenPaymentAck.
+type OpenPaymentAck struct {
+	// Received Example: true
+	Received bool `json:"received"`
+}
+
+// OpenPaymentNotify defines model for OpenPaymentNotify.
+type OpenPaymentNotify struct {
+	// Amount The amount paid, a decimal string; it must equal the order's.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// Currency The currency code (informative).
+	//
+	// Example: CNY
+	Currency *string `json:"currency,omitempty"`
+
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	//
+	// Example: m_1001
+	MerchantId string `json:"merchant_id"`
+
+	// OrderNo Poolgate's order number.
+	//
+	// Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt When the payer paid (informative).
+	//
+	// Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at,omitempty"`
+
+	// Status `paid` credits the order; anything else (`pending`, `failed`, ...) is recorded and acknowledged.
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number.
+	//
+	// Example: op_9f2c
+	TradeNo string `json:"trade_no"`
+}
+
 // PublicSettings defines model for PublicSettings.
 type PublicSettings struct {
 	// EmailVerificationRequired Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
@@ -494,8 +538,48 @@ type UptimeHour struct {
 	Up int64 `json:"up"`
 }
 
+// YipayNotify An EPay notify's parameters (any further non-empty parameter the gateway sends is part of the signature too).
+type YipayNotify struct {
+	Money       *string `json:"money,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	OutTradeNo  *string `json:"out_trade_no,omitempty"`
+	Pid         *string `json:"pid,omitempty"`
+	Sign        *string `json:"sign,omitempty"`
+	SignType    *string `json:"sign_type,omitempty"`
+	TradeNo     *string `json:"trade_no,omitempty"`
+	TradeStatus *string `json:"trade_status,omitempty"`
+	Type        *string `json:"type,omitempty"`
+}
+
 // CarId Example: 1
 type CarId = string
+
+// YipayMoney Example: 10.00
+type YipayMoney = string
+
+// YipayName Example: Poolgate top-up
+type YipayName = string
+
+// YipayOutTradeNo Example: PG20261206093000A7K2QD9M
+type YipayOutTradeNo = string
+
+// YipayPid Example: 1001
+type YipayPid = string
+
+// YipaySign Example: 0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f
+type YipaySign = string
+
+// YipaySignType Example: MD5
+type YipaySignType = string
+
+// YipayTradeNo Example: 2026120622001
+type YipayTradeNo = string
+
+// YipayTradeStatus Example: TRADE_SUCCESS
+type YipayTradeStatus = string
+
+// YipayType Example: alipay
+type YipayType = string
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -508,6 +592,36 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
+
+// PaymentAmountMismatch The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentAmountMismatch = externalRef0.Error
+
+// PaymentOrderExpired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderExpired = externalRef0.Error
+
+// PaymentOrderUnknown The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderUnknown = externalRef0.Error
+
+// PaymentRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentRefused = externalRef0.Error
+
+// PaymentUnavailable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentUnavailable = externalRef0.Error
 
 // ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
 type ShareBadRequest = ShareError
@@ -529,6 +643,105 @@ type TooLarge = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
+
+// OpenpaymentNotifyGetParams defines parameters for OpenpaymentNotifyGet.
+type OpenpaymentNotifyGetParams struct {
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	MerchantId *string `form:"merchant_id,omitempty" json:"merchant_id,omitempty"`
+
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *string `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// Amount The amount paid, a decimal string.
+	Amount *string `form:"amount,omitempty" json:"amount,omitempty"`
+
+	// Status `paid` credits the order; anything else is recorded and acknowledged.
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Timestamp Unix seconds when the notify was signed; more than 300 s away from Poolgate's clock is refused.
+	Timestamp *string `form:"timestamp,omitempty" json:"timestamp,omitempty"`
+
+	// Signature The lowercase hex HMAC-SHA256 described above.
+	Signature *string `form:"signature,omitempty" json:"signature,omitempty"`
+}
+
+// OpenpaymentNotifyPostParams defines parameters for OpenpaymentNotifyPost.
+type OpenpaymentNotifyPostParams struct {
+	// XOpenPaymentTimestamp Unix seconds when the notify was signed.
+	XOpenPaymentTimestamp *string `json:"X-OpenPayment-Timestamp,omitempty"`
+
+	// XOpenPaymentSignature `sha256=` and the lowercase hex HMAC-SHA256 of `<timestamp>.<body>`.
+	XOpenPaymentSignature *string `json:"X-OpenPayment-Signature,omitempty"`
+}
+
+// OpenpaymentReturnGetParams defines parameters for OpenpaymentReturnGet.
+type OpenpaymentReturnGetParams struct {
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+}
+
+// YipayNotifyGetParams defines parameters for YipayNotifyGet.
+type YipayNotifyGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
+
+// YipayReturnGetParams defines parameters for YipayReturnGet.
+type YipayReturnGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
 
 // CarBadgeGetParams defines parameters for CarBadgeGet.
 type CarBadgeGetParams struct {
@@ -557,6 +770,12 @@ type CarStatusGetParams struct {
 	Carid CarId `form:"carid" json:"carid"`
 }
 
+// OpenpaymentNotifyPostJSONRequestBody defines body for OpenpaymentNotifyPost for application/json ContentType.
+type OpenpaymentNotifyPostJSONRequestBody = OpenPaymentNotify
+
+// YipayNotifyPostFormdataRequestBody defines body for YipayNotifyPost for application/x-www-form-urlencoded ContentType.
+type YipayNotifyPostFormdataRequestBody = YipayNotify
+
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
 
@@ -565,6 +784,27 @@ type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	// (GET /api/payment/openpayment/notify)
+	OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error
+	// OpenpaymentNotifyPost OpenPayment notify
+	// (POST /api/payment/openpayment/notify)
+	OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	// (GET /api/payment/openpayment/return)
+	OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	// (GET /api/payment/openpayment/submit/{order_no})
+	OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error
+	// YipayNotifyGet EPay (yipay) payment notify
+	// (GET /api/payment/yipay/notify)
+	YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error
+	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
+	// (POST /api/payment/yipay/notify)
+	YipayNotifyPost(ctx echo.Context) error
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	// (GET /api/payment/yipay/return)
+	YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx echo.Context) error
@@ -600,6 +840,301 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// OpenpaymentNotifyGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentNotifyGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentNotifyGetParams
+	// ------------- Optional query parameter "merchant_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_id", ctx.QueryParams(), &params.MerchantId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount", ctx.QueryParams(), &params.Amount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "timestamp" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "timestamp", ctx.QueryParams(), &params.Timestamp, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter timestamp: %s", err))
+	}
+
+	// ------------- Optional query parameter "signature" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentNotifyGet(ctx, params)
+	return err
+}
+
+// OpenpaymentNotifyPost converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentNotifyPost(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentNotifyPostParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-OpenPayment-Timestamp" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Timestamp")]; found {
+		var XOpenPaymentTimestamp string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Timestamp, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Timestamp", valueList[0], &XOpenPaymentTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Timestamp: %s", err))
+		}
+
+		params.XOpenPaymentTimestamp = &XOpenPaymentTimestamp
+	}
+	// ------------- Optional header parameter "X-OpenPayment-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Signature")]; found {
+		var XOpenPaymentSignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Signature", valueList[0], &XOpenPaymentSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Signature: %s", err))
+		}
+
+		params.XOpenPaymentSignature = &XOpenPaymentSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentNotifyPost(ctx, params)
+	return err
+}
+
+// OpenpaymentReturnGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentReturnGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentReturnGetParams
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentReturnGet(ctx, params)
+	return err
+}
+
+// OpenpaymentSubmitGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentSubmitGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "order_no" -------------
+	var orderNo string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentSubmitGet(ctx, orderNo)
+	return err
+}
+
+// YipayNotifyGet converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayNotifyGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params YipayNotifyGetParams
+	// ------------- Optional query parameter "pid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "out_trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "money" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayNotifyGet(ctx, params)
+	return err
+}
+
+// YipayNotifyPost converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayNotifyPost(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayNotifyPost(ctx)
+	return err
+}
+
+// YipayReturnGet converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayReturnGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params YipayReturnGetParams
+	// ------------- Optional query parameter "pid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "out_trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "money" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayReturnGet(ctx, params)
+	return err
 }
 
 // AnnouncementPublicList converts echo context to params.
@@ -797,12 +1332,40 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/status", wrapper.CarStatusGet, options.OperationMiddlewares["carStatusGet"]...)
 	router.GET(options.BaseURL+"/endpoint", wrapper.CarBadgeGet, options.OperationMiddlewares["carBadgeGet"]...)
 	router.GET(options.BaseURL+"/api/public/status", wrapper.StatusPageGet, options.OperationMiddlewares["statusPageGet"]...)
+	router.GET(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyGet, options.OperationMiddlewares["yipayNotifyGet"]...)
+	router.POST(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyPost, options.OperationMiddlewares["yipayNotifyPost"]...)
+	router.GET(options.BaseURL+"/api/payment/yipay/return", wrapper.YipayReturnGet, options.OperationMiddlewares["yipayReturnGet"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/submit/:order_no", wrapper.OpenpaymentSubmitGet, options.OperationMiddlewares["openpaymentSubmitGet"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyGet, options.OperationMiddlewares["openpaymentNotifyGet"]...)
+	router.POST(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyPost, options.OperationMiddlewares["openpaymentNotifyPost"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/return", wrapper.OpenpaymentReturnGet, options.OperationMiddlewares["openpaymentReturnGet"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
 
 type ConflictJSONResponse externalRef0.Error
+
+type OpenPaymentAckJSONResponse OpenPaymentAck
+
+type PaymentAmountMismatchJSONResponse externalRef0.Error
+
+type PaymentOrderExpiredJSONResponse externalRef0.Error
+
+type PaymentOrderUnknownJSONResponse externalRef0.Error
+
+type PaymentRefusedJSONResponse externalRef0.Error
+
+type PaymentReturnResponseHeaders struct {
+	Location *string
+}
+type PaymentReturnResponse struct {
+	Headers PaymentReturnResponseHeaders
+}
+
+type PaymentSuccessTextResponse string
+
+type PaymentUnavailableJSONResponse externalRef0.Error
 
 type ShareBadRequestJSONResponse ShareError
 
@@ -813,6 +1376,569 @@ type ShareUnavailableJSONResponse ShareError
 type TooLargeJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type OpenpaymentNotifyGetRequestObject struct {
+	Params OpenpaymentNotifyGetParams
+}
+
+type OpenpaymentNotifyGetResponseObject interface {
+	VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentNotifyGet200JSONResponse struct{ OpenPaymentAckJSONResponse }
+
+func (response OpenpaymentNotifyGet200JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response OpenpaymentNotifyGet400JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentNotifyGet404JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentNotifyGet409JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response OpenpaymentNotifyGet422JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentNotifyGet503JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPostRequestObject struct {
+	Params OpenpaymentNotifyPostParams
+	Body   *OpenpaymentNotifyPostJSONRequestBody
+}
+
+type OpenpaymentNotifyPostResponseObject interface {
+	VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentNotifyPost200JSONResponse struct{ OpenPaymentAckJSONResponse }
+
+func (response OpenpaymentNotifyPost200JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response OpenpaymentNotifyPost400JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentNotifyPost404JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentNotifyPost409JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response OpenpaymentNotifyPost413JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response OpenpaymentNotifyPost422JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentNotifyPost503JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentReturnGetRequestObject struct {
+	Params OpenpaymentReturnGetParams
+}
+
+type OpenpaymentReturnGetResponseObject interface {
+	VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentReturnGet302Response = PaymentReturnResponse
+
+func (response OpenpaymentReturnGet302Response) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type OpenpaymentReturnGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OpenpaymentReturnGet400JSONResponse) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGetRequestObject struct {
+	OrderNo string `json:"order_no"`
+}
+
+type OpenpaymentSubmitGetResponseObject interface {
+	VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentSubmitGet302ResponseHeaders struct {
+	Location *string
+}
+
+type OpenpaymentSubmitGet302Response struct {
+	Headers OpenpaymentSubmitGet302ResponseHeaders
+}
+
+func (response OpenpaymentSubmitGet302Response) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type OpenpaymentSubmitGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OpenpaymentSubmitGet400JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentSubmitGet404JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentSubmitGet409JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentSubmitGet503JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGetRequestObject struct {
+	Params YipayNotifyGetParams
+}
+
+type YipayNotifyGetResponseObject interface {
+	VisitYipayNotifyGetResponse(w http.ResponseWriter) error
+}
+
+type YipayNotifyGet200TextResponse PaymentSuccessTextResponse
+
+func (response YipayNotifyGet200TextResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type YipayNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response YipayNotifyGet400JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response YipayNotifyGet404JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response YipayNotifyGet409JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response YipayNotifyGet422JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response YipayNotifyGet503JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPostRequestObject struct {
+	Body *YipayNotifyPostFormdataRequestBody
+}
+
+type YipayNotifyPostResponseObject interface {
+	VisitYipayNotifyPostResponse(w http.ResponseWriter) error
+}
+
+type YipayNotifyPost200TextResponse PaymentSuccessTextResponse
+
+func (response YipayNotifyPost200TextResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type YipayNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response YipayNotifyPost400JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response YipayNotifyPost404JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response YipayNotifyPost409JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response YipayNotifyPost413JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response YipayNotifyPost422JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response YipayNotifyPost503JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayReturnGetRequestObject struct {
+	Params YipayReturnGetParams
+}
+
+type YipayReturnGetResponseObject interface {
+	VisitYipayReturnGetResponse(w http.ResponseWriter) error
+}
+
+type YipayReturnGet302Response = PaymentReturnResponse
+
+func (response YipayReturnGet302Response) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type YipayReturnGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response YipayReturnGet400JSONResponse) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type AnnouncementPublicListRequestObject struct {
 }
@@ -1339,6 +2465,27 @@ func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	// (GET /api/payment/openpayment/notify)
+	OpenpaymentNotifyGet(ctx context.Context, request OpenpaymentNotifyGetRequestObject) (OpenpaymentNotifyGetResponseObject, error)
+	// OpenpaymentNotifyPost OpenPayment notify
+	// (POST /api/payment/openpayment/notify)
+	OpenpaymentNotifyPost(ctx context.Context, request OpenpaymentNotifyPostRequestObject) (OpenpaymentNotifyPostResponseObject, error)
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	// (GET /api/payment/openpayment/return)
+	OpenpaymentReturnGet(ctx context.Context, request OpenpaymentReturnGetRequestObject) (OpenpaymentReturnGetResponseObject, error)
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	// (GET /api/payment/openpayment/submit/{order_no})
+	OpenpaymentSubmitGet(ctx context.Context, request OpenpaymentSubmitGetRequestObject) (OpenpaymentSubmitGetResponseObject, error)
+	// YipayNotifyGet EPay (yipay) payment notify
+	// (GET /api/payment/yipay/notify)
+	YipayNotifyGet(ctx context.Context, request YipayNotifyGetRequestObject) (YipayNotifyGetResponseObject, error)
+	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
+	// (POST /api/payment/yipay/notify)
+	YipayNotifyPost(ctx context.Context, request YipayNotifyPostRequestObject) (YipayNotifyPostResponseObject, error)
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	// (GET /api/payment/yipay/return)
+	YipayReturnGet(ctx context.Context, request YipayReturnGetRequestObject) (YipayReturnGetResponseObject, error)
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx context.Context, request AnnouncementPublicListRequestObject) (AnnouncementPublicListResponseObject, error)
@@ -1381,6 +2528,212 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// OpenpaymentNotifyGet operation middleware
+func (sh *strictHandler) OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error {
+	var request OpenpaymentNotifyGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentNotifyGet(ctx.Request().Context(), request.(OpenpaymentNotifyGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentNotifyGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentNotifyGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentNotifyGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentNotifyPost operation middleware
+func (sh *strictHandler) OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error {
+	var request OpenpaymentNotifyPostRequestObject
+
+	request.Params = params
+
+	var body OpenpaymentNotifyPostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentNotifyPost(ctx.Request().Context(), request.(OpenpaymentNotifyPostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentNotifyPost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentNotifyPostResponseObject); ok {
+		return validResponse.VisitOpenpaymentNotifyPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentReturnGet operation middleware
+func (sh *strictHandler) OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error {
+	var request OpenpaymentReturnGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentReturnGet(ctx.Request().Context(), request.(OpenpaymentReturnGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentReturnGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentReturnGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentReturnGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentSubmitGet operation middleware
+func (sh *strictHandler) OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error {
+	var request OpenpaymentSubmitGetRequestObject
+
+	request.OrderNo = orderNo
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentSubmitGet(ctx.Request().Context(), request.(OpenpaymentSubmitGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentSubmitGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentSubmitGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentSubmitGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayNotifyGet operation middleware
+func (sh *strictHandler) YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error {
+	var request YipayNotifyGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayNotifyGet(ctx.Request().Context(), request.(YipayNotifyGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayNotifyGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayNotifyGetResponseObject); ok {
+		return validResponse.VisitYipayNotifyGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayNotifyPost operation middleware
+func (sh *strictHandler) YipayNotifyPost(ctx echo.Context) error {
+	var request YipayNotifyPostRequestObject
+
+	if form, err := ctx.FormParams(); err == nil {
+		var body YipayNotifyPostFormdataRequestBody
+		if err := runtime.BindForm(&body, form, nil, nil); err != nil {
+			return err
+		}
+		request.Body = &body
+	} else {
+		return err
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayNotifyPost(ctx.Request().Context(), request.(YipayNotifyPostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayNotifyPost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayNotifyPostResponseObject); ok {
+		return validResponse.VisitYipayNotifyPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayReturnGet operation middleware
+func (sh *strictHandler) YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error {
+	var request YipayReturnGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayReturnGet(ctx.Request().Context(), request.(YipayReturnGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayReturnGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayReturnGetResponseObject); ok {
+		return validResponse.VisitYipayReturnGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // AnnouncementPublicList operation middleware
@@ -1670,132 +3023,187 @@ func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xH3bjiNHltivBNILiIVNspKsao2aDWFc29KOetyabnW1dtbTlJnBzCAZU8mIVERkVXOkBvyyNrCAARt+",
-	"8QcY8Ith+NV+8McsIO9vGOdERGbkhVWsy3gGGKiZGRmXc7/FqZ+iTO5KKZgwOpr/FJVU0R0zTOGvl1S9",
-	"yuEfOdOZ4qXhUkTz6P2WEZplshLmM014HhNBd4xIRQTPruDfkyiOOAz9sWJqH8URPIzmUUYVz6M4UuzH",
-	"iiuWR3OjKhZHOtuyHYWV2Ee6KwsYO43iaEc/vmZiY7bRfDr7Io52XNS/48jsSxiojeJiE3369Akm1qUU",
-	"muH2/4bm79iPFdMGfmVSGCbwn7QsC55ROM7pHzWcKVgYTmsoL+w3OazAxTUteL5UbrY4YkpJFc2jkmp9",
-	"I1U+Jzsu+K7aEbsbUuA2Cdfkiwg21pzwrxRbR/PoX5w2kD+1bzU82kmxdD+XX+MqeLA+BtxmYIkdLdZS",
-	"7VgOOKBkzVmRw3O370n0KY5eSrEuePZYUGhmqnIJWy+YYXkACnxDtlQTWihG8z1ZMSZIM/TpwXCJS94E",
-	"S9ar4Zkvt1Sxh1KBPfB4Gkc7vfGkTGoGIQtLzYsIIF0T9NFnxL0dPNlFsJBUxGwZWcl830UqTvJeytdU",
-	"bdjjjufJyS9jpCQFTvtERwpp1i+CC8DxqMAzaqaumQLhwkqjmyN+L+g15QVdFY88JSzAM0YM25VSUcWL",
-	"PamCyZ/wrDk1dEU1g3NWQjGabWEJPNTDUNZjRgDj0ki5tIhqePEWZP5ZZdE98PpglPagEOIvFEe3Yzr2",
-	"QFryPJpHyfS3X33+r7/4/fnfT785+92vvpu9e/b++d8lf/hXL/9MIDtMHvVyXoltWF8HX25ByOsJl4SJ",
-	"vJRcGLKCoeS3l29+B/q3VLJkynCrCzNZAFh+ipiodtH8Q7RRjIkojvasKOQNggOkecE3W7NRbB/9EAfK",
-	"2I/uqNw4KuiKFW3F/VbKYkMNI5eGmkoPfbVjWlN7LL+fdyC/I9BTsoBRbQqBX1dC3oj2tvxHvQUsAP+O",
-	"Kc0dAdllpuHnjQnBhWEbpiJrQnjb5ENnGn/aZv+xg+sP9Uxy9UeWGVS4VL11Z+yiIh9AaEKkILrKMqY1",
-	"oK/eZdLfZRwB9dxFjW4DX8HQBua6v/QicusuIjKy7MpytOk0MVuunUGR+hnSk9YG/ddDeBDS8Iy16eOX",
-	"f/jvv/ynf/zl3/3DL//jf/W/6WAAgRVs3h29nvkWyF9YE7WPgJxrIKoBy/ZNZYhcEyUNih8y8kNjsqJC",
-	"WANLMJaDiafYmFZmy4Rx0qoNljUtNKt3t5KyYFTA9njegsc0jsB4o8Zi+PPzaAjh1oAOwegs8DG+GQK9",
-	"s8WH7fec67Kge2u5j9iuNHtys2WCVEIz00Hw//0v/+ef/+v//uU//od//m//c2gp++B2N8FwpnBWx+9r",
-	"xZiVUlEcVYVRtM3a9sXtxIG+hDt/fVz3Udyg+RYa+crxUZtA3K7x39ywnT6S1TzF1SCJqFJ0D79LL+5u",
-	"ET5xpPmfOqMGud9IQ4vOuOQIMuqArz6mn9Ft0+3jFrAFBnUbcv6YOVvTqjB4zD5VwKiYrJXckWmL0qbo",
-	"8oEfhUeC/6HT557cBrJmxaRnTLtzkpIpXLu9ZtJe9PYFPw0Dxam6Q5Rk9VSPQ16JRtRQkRMhDcms/iO5",
-	"vBGtfVpPuS9OsoJRpZdcDBgJLJMiB/vC8AINsQqkKLnhIpc3RDHNjCajxHK+kIIRVQnd5v6zz4+iLVCF",
-	"Ttq2N/GSFgV4Lbh+Iw+ySikmTGtHrXWfHbcq12+LSh8jfcDSKpUEEY7y5ijoGkZ3y3uBuFm0KrVRjO4Q",
-	"p4BPMNVCeNfYbkP8V7OHcLMDRNymOY+WkE56pxri9G8YLcx2QHk6uzW03eQViNuedYaPe8pCsZwP4Cv1",
-	"4jq10Enfff3Vq8vl9+9ep4A4AJZmJtQgzaptWd9soH46ZCHWHNuaL3QRjjjMdWBh1kOTyXSS3Km8tLeO",
-	"a4h62DTTDiHmbbUqeHbJjOFiMyBy2I7yYnnNFF87u2TZLNuF+u+3zGyZIoptuDbKiiIwcDShgrAxzEXA",
-	"BiOj9O2by/fkFEyeUx/2OsXFxjAgjUlZqVJqRlI7G1PpkRYRLrjEAFILkgc/kDzPllIU+8MngreE5iDL",
-	"8WBSabKje6L5RoA0uuFmSyjxJzluoyGYlkwcsCL9FgYhVsPGe8NEsBtSaab0UQJJc8OWfWvQO12DpK7l",
-	"slTymucurtuXlO4sRHOxKRgCaSwFqb8io/Q3X/uzFHLDxa/9uy8XVZKcZbqoNvgvZrF+lN10qeVbN82Q",
-	"0fQY7qrBdABrbaq7neUwzviOabQvuvwGqLtnYOB7PSC/cZ6Dqx8yMDqs08Gsqhi52fKCESHbzEDYR67N",
-	"MSTX2Wa44OBum8DYIKVpeD92ASEM1sCjkoHflZ5mVIGBlsYkPbUCMkXLKD31UY50KLaRt7lhPGgpYgRw",
-	"wINC3bKWlciP9kb1ZvjsATn3MdXj2ddcVB8nuRzk2aLq7LaA0fndThF+6dyiwU0iWL+VghupDhF1tmXZ",
-	"FcuX1LQ3MUtmn4+n0/Fs9j55Pj9L5knyhyiwVXJq2Nhw65FVhQvvtQirOeOWayPVfphOCqoNmZ2TrayU",
-	"Jqs92lbwIyayyJk2ZM2VNnMYw4RRnOkYx+CHYMrCD29lwocLMbKTaUMVDKmnBH3w/fuXJxNyIewD0A6y",
-	"MgThoDGrkdp/z0mSHi3fvi8BFt/IyhIg/fjKfjU77wu7B4UFCmqYyPZLu5Xm4y9mB+EfckQQhrvD0OlT",
-	"75uSiYtXx5lWlQvexRHK2r6piI97E1UIvuXsfNunkbdMZUwYcB7kGtU4eE0OX87baNPQCADSwWzbQHn+",
-	"fHJ2EG6i2q2GzO4gBlGbdAFaWsHChqtah2tY4TDDDscSd5aNj49UDHF/T/N2jlgvMrS79/KKiddgETSy",
-	"ZEDqM5Z/pkn6E0jQmOz05hMIdn0DlhoIfrQpDMx1i4DvRkzBTGE54eIFGU8Jfu3TYwRVXAlHICMJBu66",
-	"0iz3ggSXI1spr05ekPGMlAWYu3Z84GMk8Xgaj2chqR6pWw5t5rEqJpAo/eilcOJMrgkllhiJQx543Ejx",
-	"A9DF5wOOu+UlVQnPTzB5O3YyG5BSdfhkMHaFwnfQZg7kMQ7SZIRCuRWKbCug5FYFNCBPDp7SbKlBKcLy",
-	"x52w7+Up41lfWwE4hNeOhXghhKxExnZsKIBNq5wzYePq9zA7w0kv/BS4dp1763OuYR8NGX1L1RVI7Q42",
-	"YAB4HTd0TxRzWKOGJLN5koBKJWupCF2BwKVkx0VlMPjWw0ymGDW32RvT98kX90U3E7l2M3aTZ/JG1CEb",
-	"rgnM4PQDbFhgUu0Q5T1/j/t4lOnzIGVv4XvLiTCiOnQgCuZOxm7hpUefyHBTdCyEbylsXlCRMbC2Lqmp",
-	"VE73w5yZPzX+h/S03WRD8SFMG3qJGwZrUWZrm/dk4ouAZTuBL1oUKdFbeaMJN8RIwq6Z2oMFO6oVHOad",
-	"pDmJSYqhghTG2bdjLmz4ICYpunj2ZTv0EcbNaFHAUeATOCp+0rbG7Ig+kx4+3ms+lA2oLZKjTJPbROBd",
-	"Jopd4AicvFQsZ8JwWlhJmucc8ECLt8HOXfynW5IDIMN8GXikPqBDSsrbSvGnuiosmkeZVIplZryVSrPx",
-	"ihpjC+L8XAhtbuVwN5XiJwkZ4tB8NUfUn91aPffFEA/WW+qS6GsGy+iY5HzDDRDaEjz0ifPNx+kLUgn+",
-	"Y8ViklHNxlxoJjQ3/JoV+7bMsYdt7e1s1traWRyVeCxY+d98uBj/gY7/lIyfLyfjH/76r+7k8/oUcQOK",
-	"I+jiloiFDVJgaYtcW+YkOyroBkmTXLx9RUYlBmVjQiuzjS3vxUgvJ3MwxaqSKc0wt2y2bCEU20nDxj4A",
-	"cfH2FRrHC1fcsojm5KeFLWWBfy+iyWSyiD59Sm2sZLIQbYK7R8ViTcStqrUe9TUz3rfg5Sv7ZRcvbsJj",
-	"UfFVvf4xrsAFWIyrAjwLmm25YGPFaA5PMHj9Ai1L54eRFdM8ZyBrd3RPsi0VGzYhXyNeMdRNxX4h6ioW",
-	"wK/1VLQNGnNNCq4Ny8mWKTYhv3EGEEJYk4wqZZ0MDWCGGdEhZTTbLkSppJGZLD7TBDQ2ojNGNjI3kuyk",
-	"YuSKi1zPCRUE1JBBL8UNx+1heoQbsiokWK50ITJaFHYSKuqsU/gJeECpf7F0AVv0D3zI1s6KKUKftbIu",
-	"k7YUC0sw8CIcRU0WYiF+9k7Gz+6YPy/Ez+PxGP8Pr8+ThPxM0g41pmS0onlT4aiJ4y9Qb37sH7UUIGQq",
-	"oauylArU7o7lnC6BftJgpIsTBk8AYstKFSmqxFwxrZdCmiUtCnnDcnisZaUytqyTTjFJdxxjCMudzFkR",
-	"TucXzFnGd7RY0pW8Zssd/bi8pkXVerVihbxZ7rhoXjkDbugr/6r7FRnRwKy2pXU7tluBs1wZR72a5DKr",
-	"QASxnCgg4tjSpw3MgEBBCKcnHSh6LHQe1wHWmKQ2h+TZt3kCWF46sMBTL2GXXDjFBE+NNGV31BXbh4+0",
-	"log31n2YM8FZnhJHPlMgn0qAWJWK/6mNKFry5RXbh6gKHtWjKrNd2siC31t4sLs263cys4Ssq/WaZ5wJ",
-	"s1zRAkxbu3zw/MdKGlp/dwbfraVa8Ty3WwAJ3CI8w5lq7QkpsEuxvOw+aYaVimeOrrdUMXtmF/JonoZr",
-	"2icuKIF8ArJmiTIF4D9yVcdO+Fge8+bnclcZNw3TOswwwrNMq3W4eE0kGHRp70LLZSs7kxXSfWVUpc2y",
-	"YNessCWu8gYnBz96GU7jAX0OgAZgYCi/DZ/6kT126xEYhLvSrh6St5/3Gcy7Y2Yr8xYC/Pvn8D5z1fUW",
-	"Jq0SeSseCg76BSfIGbUIRUPU7JeGOuLsbsVDsPs8QFv3VQjd7jv4zXYOSTUcpWD+LFMk1nZVsX83m1lW",
-	"LJXMQJGuCiunbIDLS6kw5o787bXICe4HrJ4laFzBiqVj0Ea6BA+y2kxfKgZ2AtJkoN3qgB4l4MwpvgKS",
-	"JM13sKBPUSLY5XrNVIO3GeJNgQgq+I47RDW/l+xjxlgecEtuOXvJPm5ppU3IR/YLLOJ13ORKjparSu+t",
-	"mJHLHRX7JZi2u9Jot49nXkOCwUuLlIxQhqdNcXJ64kdaDHgtjuZG2oBV70W2XFMesJb75b8/c8LUFzjA",
-	"MCGX9e+l23VXMziENYjqzOFEpm49h0UDp7NvkIaKHgsvhvR8MK4Orne1PDqxPSUPvn1bx2PgLlDxwVS+",
-	"YnBYwQdvOpoapxhU78Gb/jcD2tiWntRqLtirU2nBbpsnfR2Hw/pKqvsYKdm6jVYxOZc0BFZLLcFiXa0E",
-	"k5adB12dBGjoqaT6YbBaSyHB795Fo5aGshXAS5+27Yj6er7WmJ4Mt5Egey0KcNwR0lHcv2HREoBYWzAk",
-	"0zo4dm87T73BBbMEYqj1s5ZC/kQ9IVQftSWDmjIwK4IcOYKIwTBWKEOaUwQipFMKBdDuCwrg75alWD8I",
-	"NWngiTd2oq05LTtjAsMrsnUrLSPRPbM2op8hWLuxTZCA2qYJIDuwTMJdtQ0Tt8qAXQJL9s0SgG1LldtC",
-	"riGjYuCN28sBFT/wJtjmIQXv8w3L9qlaOr9GVUOyPR3lIFFTRE/6N2jTnccDCtwmnnoKuR167OuJdrgn",
-	"jj6ON3Lcj/UPx28uyLbaUdGEA1wQICaarhkGUbfyBv6Llgs6ue2A1WC8ZLCssblN9NNt1zVzMqKFlj6n",
-	"lv792FVTj1/lKdkymjN1EpNSMQ1WlBQkLJZpV+zcdm3prkCZ532MqBwRlvne1Tl1AVwHSgBSE/IdiCdC",
-	"d7bimipGnB4kKLhIJXin7OinyCup+TNX8h2mg1ppiiAHAICeNXB31cfn8EjWmGuS8vOIZoZfMysmnBiN",
-	"5tPZs+SYaGy9xS4A3gFTCC42rfORb+merGlREI03qoo9QTOA/Ikp6SI4YrzGd0h2mmhmTME6JdAWHMcU",
-	"X9+VQJs9JIG2czG4PjkDxD7TvkLU2V+tFJroppsQsv/S/Z5kcndMWmmjZFUeZCq3Cxw0tHgPcHfXxHQy",
-	"c7OjoF8WVDiRPZyfq9PbbsdYj26rwZtds2um+im6X42T6TiZPkGKrsMq3T36OKYlx2wLFk9OtCRr2paJ",
-	"58cBxbLhvQsj30l3D7euIrrnBK5U8pO1YG+9GaBrnGAsWPGckRFeDiD/9I//Hm8LwH/XirETly9OO7hO",
-	"X+BrQteGqRuqcv3oW07OsLmzvrhOQWG5LheE6itt873k/Zv3bzEoe1xhc2DWDJaRakPwJUn+6d/+53P0",
-	"xC8v39T1wUDRwaCsoHwXE11lW0I18XWOn+mY7GipiRRGEt65ZRZewzm/q4okFOHd7X7XyGGiS4xE9GnY",
-	"yv0jqDjMivXTWEfknIOEFHJEUCbWOGfBebp82pLtR+rpd7IYzDTnOy5Sl7yytO/CzC9sYC+1ZfNWAnCD",
-	"KYVgNFeYUgBzLyRyp2hx9k5Zn31zVyY54NoBAyO10UbLpkDqmE7pb81n01aVCY8W5jG4smdbiNF5cnby",
-	"glAS3DvBBTIqiGAcGczfFRDSfhdO65I2OCcABH4uhHM6NNFGlr7sYtKKhNRmiHdUhu+u1MMGupxwsZZ9",
-	"SH3t/ElXzCTwEq8MQmJ6DuZlYbaxrZ0dqwqMS1OVNqONOUyiuWFojHCx0ZOF+NqmtSptK2qDzGdYvX0o",
-	"eRmTBVqYmL20gHCVIs09cbfwxdtXQR2+L/T/FEeyZIKWPJpHZ5NkcoZOh9kirZzSkp/a709pUDCALzfs",
-	"QE1TayS52UrNiC/5ADvflmQATOw7rKZxl+a4yIoqZ5oIeRMTwW7qUmQyoobspDZkmiQo28CARP/xVQ6U",
-	"HKxqL/Fg1USnac0sSe7XD8HVVnwIy8JcBUc9yYMLtYYN8XYxTl1mdahECkyqaat86VDpkSeNw5VDYaHQ",
-	"8IY+/fDQfg29gpYDrRt8gNvRbYuasLfFs+Ts0NI1rk/D9gbY84FlleJmH80//BBHutrtqNpH8+ilW61N",
-	"tIAuXycEgKMbjeWG/lrYDzBlyB06uDDmGKNNnv5GmSXN37DHU+atN9GcKdK6v+KeBbe73JPhe1eud1Rz",
-	"ISq8BdW59PTBX8AIb13YSxb1zYpPPwyKn+NoqXMt7wDpeCwQWhttJZawK5IVHNCMAHl6Kno7INyPo5ta",
-	"Lx8Up774pb5E1qo8dlUTVlNiRT7GoVC82hp4Iq+Zquv0+4KzKYB/CqpsSuY/tO+5HLrcUl9T+dDUSk9n",
-	"dSVzKIWmgSwDgp7OPsV3fzTtfDQFQnRCM7zggbc66jsb9qKGI+r6MkYd7cAbFeEFiufPJ2f3kI3BrYMD",
-	"tOwBGZPVnriGVE9Ks3YLY7cO6K2qMN7BcUTmGhbUdLyligVEXF+MK6U2QxXzxZ7cSHWl0VCLb78s9yJw",
-	"8qx1bKuCzpPnA0QLK79E9dmY9H8jbRuA46k1KCWk40KKzRh3Ng7K/MLgFZrgD9V/YW3kp7YvA6L2U4/z",
-	"pvc7i78pWcfS7hHpm/bCF0kd6LOnvivSlwxB6nh2CK6AHuCHNsncUE3c4ZAzzq2cup0zgl51+Mnzuz+p",
-	"+/rBB9MjuK/uPfbkhgqeFp0Eaw+3ANJWNlXZZdK+ohngJysRnkILtOwOR933oAQfYzrUkxDTVk8vEX3k",
-	"5wCMiTa8KPC2opFkxTwBHoC9u2x7WDz27uvC5qnhq6KOoGEp5NyWO2J+sgmtjYQ0JGc5YIHlWJNuS2KJ",
-	"XC+E5VHiUqO1EiEpVtth07peB48XobfOMebEmsJFN3YhuCbykY2csJKIZ/VGFiJ10Fr6F85kGmqeRJzP",
-	"bBXEQoBzbJ3gORlPwSXe6c0i8g5xm9Bdi53aN3yw4tjYiyW2Qc40OZrAOz1+jtIEyUPaMiZNH7Om49KH",
-	"sD+XM/+dAvCiu934qulzdaBPVamsad+DSN1IaZokrQZpQUcz38Cs3bXsvrA81OLTXl71hz9eT3Qbmx4r",
-	"+9v9Qo+VTr0WnLc6GnCoQXGAXeWSJAmu+Z8cMN3q0ohDbsdQ+8PfXr75HRmlW2NKPT895bvNRNfD6il/",
-	"Xaniy8lkkp7MSYo9clIywvaGJ/FCpK79YEpGtjHiSUzS78OyppFi+QmRKrZ2KPA83m32B8Xx+CRdiFHd",
-	"TjF2snmWJETbbLNt16iYAA/1ZELsrfcVK7zwQ2cNc89/TRaRa6e4iA4IDWwUaVVj2MX5wzB2myGntssz",
-	"cMhjmRpbTNa9Il1ryIF+kI0P45sUdfo1To9mMNse84BFhhB+FFc9PX+8EaFWszWSVBNKApK2lBEyTF2c",
-	"fYhjtnW7pkF+ecdKqYwmb6UGcrz87jX63+9Yzt0mJuTCuTPPkrNGqR5oU/rCfroQK+abldkCCVvbhDH4",
-	"XDLbt2lNXWss6/jj3HZl19gpk2LNN5Vi+RBt205UT2H0Nb2rrPPsWlGFfaJqHwIHPDga5LpnHYwC2Xa4",
-	"Ird1/B7GVDFSlaHZ+KCzuZ5Y/nR4kiYu0CrT+TMc8KIukyE5K0G6iQybAtuOdrfxhp3U3ZLqQclPxlkY",
-	"uXKEb7mg6SJwWHNgAslaooS7O7OUFFxckVG7/dHJnGCDPCzTKZ0UW7oUT0oyKa84s3kfgLVimUHDOz2l",
-	"ZZmSUYp9sUgC5iRFg8LdQwBoUNK6YXTF9mSU6qsxqibs474QPkT429+/90CxRTZYTkBtF4Ox5aqtlFcw",
-	"b8NLZJS+ufj+/Te2h5qt51+IVGIlZqWK2oQ9IYXMaOEaKPhFwYper+fuwpt9twGWdsVSsGBsEyRgHeNR",
-	"p01+boS+BwiHOsUuhXNa3BIniFvFMmkDKpqkG0WFSUEg4maDagl/v2lPJLpArnmET+7ZqulhO3tO7I2n",
-	"4D4DPMebT2iDv5Q503MSNJQgo7Nk1uDy5I4GE+fJ1PaRaEo8FgJ7SoAvVg/zc7oHS081FhtO5lJTuxYc",
-	"q4JiwgrNyHlydjIkHrH3BnbhGFT+B4tm7GlGnvikIgG5vfD90ZpGGYBraoAaavT7FmYnh/7eQ0j10fCf",
-	"edBX43Jz/rfJcf97/vG7zu3R8+T55wN5+F67GMXWTAUGKRnRglMgnRT7+GMxvHMlwDaktUU3/BcuyDuk",
-	"W5hQh5U9ZXchDCpm21ZKGtsVOWZYW870qWkXguT4hx1YwTcc1a1tTYFNi2oBQzVJf+1W+TK9BQeujmAI",
-	"/BlV46G/tHEnQC8Aeti7xd8auOuPfvyFlg8aAz9mB13z+CyZPdDndX+JwLmYR2vcXqOdoeBTI7/w3mdy",
-	"EhMvZGwIxpLOC/9HJcK+N+6b8czK5QNSysokALYtVUVgvJb23AM1J04XWvncUKuVdht+DX6X341bcYy7",
-	"8stODiAOJh6swLlkZvwSdfOhXkSowL3+dpDCypeTQ4t1tf+Xf7h6PplMXpC31Gy/PH1BvqUfxxcb9uUX",
-	"n58nyQvyjTHlG1HsX5BLumOX3LAvX9OPQ9UcDw0NTx/3hzAO9id6UnrEBjJ2JT2wWI34RsvU97q48fQ4",
-	"PXEu3NmDjjzzR97LSpGuUn7683o90NP+Le4S8i4Ge/JsWrvxqUULbGUjvUlHy7LxOkNP09Rnd4b2HVnh",
-	"1DYjTucDQVw0flfymmHd5KQW4DYWM3eaj/dbYy9Eqzc2Sa3cn/tyNYEm5FBfaWy57Pq+4TUZDZZUWjdA",
-	"TsHQb/dxpubuLtkkbfdRTucLoe/VD3pEiQIPADflI2arfdMBRnGMUHNzshCHm0e3483kvuHmMKvylwkd",
-	"tduk27qOoOm2bUHu8n7Pkqbptyt07vTo/tUsuVe0+3Ayp91EvEnqPDhIm5w/Tmz3W5Y+0V8s+p3sBGxt",
-	"FmkLrGiTJfhn3f6/hcTC4Jdr8DAY+sJp1bWn10oVYBogSbqx/dDxcEKr7f2OWi0JY1JLxUljWQZSsW+g",
-	"Xt6RNyuxcnU02PI2DiN+wdq+5DQsfgj2Y4HS38prsLKYxhLVMCbj6Ln+3oVS+hP8bada1Pr2roJ4IA8Z",
-	"AskmHAccsqFq09ZnrpDqh0//LwAA//8=",
+	"7L3dbiQ5lhj8KkR+C1RqNjIVmZKqSikU5tNU9U7XbFWXulS1szOd7QxmBDOTo0gymmRIyqkpYG7WBhYw",
+	"YMO+8AMY9o1h+Na+8MMMMN7XMHhIRjD+UiGVemYH3gYapYxg8Ofw8Pyfw0+DmG8zzghTcjD7NMiwwFui",
+	"iIBfL7F4neg/EiJjQTNFORvMBh82BOE45jlTTySiSYAY3hLEBWI0vtJ/jwfBgOqmP+RE7AbBQD8czAYx",
+	"FjQZBANBfsipIMlgpkROgoGMN2SL9UjkFm+zVLedDILBFt++IWytNoPZZPo8GGwpK34HA7XLdEOpBGXr",
+	"wefPweBXNMO7t5yRXcest3rSKMN60hglJKZbnCLTQ9ekt9BfxyTDcRjWJvq0c2bfQIdtE8sET/JYWUCu",
+	"kNpoeCZEdE0K/mmf0wXn6RorghTPRnlWnd30pHt673L1QeCEfMObk3SdPpFmXojl22X39HiuFkr3tWC8",
+	"a5o/n4bTp5Np+DQ8PQrD8PzZ306/fXX6tjrfp8ed072gHbi5JSLeYKYQTbrmlwEatu9oOOk9hUu6Zu1z",
+	"ePvqBEm6ZljlgiDzfkkShJf8mqBhym+IiLEkaENuD7pmqTvomGa4ehpPyGQZLp/i4/j56pRMkyN8vDyJ",
+	"nybPyPPVvZbwAV7VlxG9fXUS7ZvaArpsn9/bVye9j0Un0mlAaqS7wbsnEimBmcSxfncH9t2BeQ7vptPG",
+	"XgOV2TfNS4VVLluA9eH9+auvFpcfX7786vIyQjcbwoDO7J+jNN21z7PSZXWeR9PuabZuJhAZvNsSppD+",
+	"EA0jnOrmUYCim1vzx3g87sTFPXttOrp7gp814ZcZZ5IABH+Gk/fkh5xIpX/FnCnC4E+cZSmNsZ764W8k",
+	"Z5Xh9MoUpqn5JtEjUHaNU5oshO0tGBAhuNDnHEt5w0UyQ1vK6DbfWlqPUpgnohI9B9CV6/orQVaD2eD/",
+	"Oyw546F5K/WjLWcL+3PxFYwCC2tC205GD7HF6YqLLUk0j8RoRUma6Od23uPB52DwkrNVSuMvBYUkKs8W",
+	"euopUSTxQAFv0AZLhFNBcLJDS0IYKps+PhguYcgbb8hiNFjzu4ywC4OU5/HV/VYuSEzotRMhek+9NmTH",
+	"3jGu6GoHM99glqQkQcNYkIQqkiDGbwJU/FqSFRckMDvLOBvpQ4/MuUaCxJpbJgewXDcuCCFvqdxiFW++",
+	"cL/tmV4YyWaxdb2W+66qcg9K6GpFhEQrwbelnPFE/kjHwA7dNeqZhvVGn0gqC6D60Hqn2311mxlx8VFg",
+	"BUMviO2zCikj3OhT4t7/OGAx49gxUM701vSDxUd2xfgNe1RY5LbPEhaMI5nHGzPPHwEG3/j9oyGIvFQW",
+	"LGpL1IYnB3dC5D1Z5fLREKMQ2BaWMteQw5CFJ9KT7KjUT5Fp/eOgSmWwG8HZWhObLZWSsnUAh6mQeO0x",
+	"s+So0OaACZkP4FvHj3rAV+WiTcTlMG7MmeSpVgoyvG4qLhuCE6tKvuFmP1okp0OcZYc3OE2J+qlBR8Zf",
+	"zPMwPIrdT/hFIjT0G0fohqoNzxXCrKKUgAzTJqi0jrRHD2kIMCVgLvM4JlLWEE+RW3WYpZhWUW4gbev2",
+	"aZVvWySmPzFz+sjwNaYpXpqj8giHyhzlRUKl7jSpCGf+YUc7LUW6A0WYaf3jHKnayNUxwZDBlUbuFV3n",
+	"giQAQI3ZCVZ4qbU2KlHOBMHxRn8CALzcYEEeKtIamI0mwWAr10749s7v3JhO5gM9cmE96Q0bmFsnRM69",
+	"gexClzzZ1SVU6OQD52+wWJMvW56Tjd0winOUQrePtCRfAHeDwAB6eZjBGiUR10QgHMckU7Jc4oOPQH2V",
+	"egAaE6TINuMCC5ruUO51/ohr3YeYD9uyxnnWYFwozhdmo8pjvGczf1TF6h77+nhUzd8/X7fav9OBA9KC",
+	"JoPZIJz84tXTXz3/5fHfT74++ubZt9P3Jx9O/y789d++/JFA1o0exXBOI1+3GA8uN1pjlWPKEWFJxilT",
+	"aKmbol9cvvtGc9tM8IwIRYnliKkGy6cBYfl2MPtusBaEaOlyR9KU3wA4NCNI6Xqj1oLsBt8HHj90rWvc",
+	"MBikeEnSDmPnpbOkNL7aEimxWZabz3utjA600s1T3aqKIfqXkYcr03IfNQYwAPw7IqQVcOwwE//z0l5N",
+	"mSJrK1SXhvDvat241ZbzDyxcvy964svfkFiB9QCLC7vG+lYkLRsaIs6QFTv09hWzDJuzDAYae+7CRjuB",
+	"V7ppCfMWQ9nciTvzARqa46rFFrwl0qgAxjoSuR6ig8oEu4WlYKAFo5hU8eOP//Df/vjv//GP//of/vjf",
+	"/+egzWbm7wAAy5u8XXrR8x7Inxt/SHMDCrmnAYl3udISs+AKyA8auqYBWmLGrCBCSKLlc0FGOFcbwpSl",
+	"VlWwrHAqSTG7JecpwUxPz9jIfSzUkj9WZoefHg/aNpxZP4Vn4jPLG1m3QxP01vHTbnhMqMxSvDPejSHZ",
+	"ZmpnDKQ5k0TVNvj//Kf//U//+X/98d/923/6r/+jbSjVad8sfVKKGgXEnfeVIMRQqUEwyFMlcPVomxf7",
+	"kQO0Qbv+YrmBs4sW27wHR17Zc1RFEDtr+JsqspU9j5rDuAIkAywE3unfmSN3e4hPMJD0t7VWradfcYXT",
+	"WruwBxrVwFcs0/Vop2nnsQdsnkBdhZxbZkJWOE8VLLNN1l+TwNidJhVMm4DBmm41ikxC+A88jPbJPpCV",
+	"I4YNYdquE2VEwNjVMcPqoPsH/NwOlNIH0YpJhk81TshrVpIazBKr4gD/Qwm/YZV5Grdsk5zEKcFCLmiL",
+	"Hn9JYs4SLV8omoIglmsqim4oS/gNEkQSJdEwNCefcUaQyJmsnv6jp71wS7NCS22rk3iJ01RrLTB+SQ/i",
+	"XAit7/kzqox70m9UKi/SNu9Pk/poSSsTXJNwoDe9oKsI3i7uBeJy0DyTShC8hT3V+6lFNR/exW5XIf5s",
+	"+pDTbAERVHHObYuPJ41VtZ30rwlO1aaFeVq51Zfd+JUmtw3pDB43mIUgCW3z1jlybR110fuvXr2+XHx8",
+	"/yZyxgBJlM9BylGrtL6cgGfgaEqIxYmt9OerCD0Wc+1JmKUjeDwZh3cyr8LPWEDUwabstm1jmh6a6gaV",
+	"XphPd6F3bUbFl3cM+w1Yu1qI3badAtwZ5nGGqELbXCpEfshx6jsjqoJIv9iOYGCIS9wRcuLeIi1coiFl",
+	"5qjRa1KTe15+86vqYM9bdRlj6F30iH1Aw4hnhJV2uOLTuky9XfSKeggGzmh6r/iQRwj50LICTRa4Zb9/",
+	"qc+vMjY94Lh64d1Q1hMYTaaj8OmH8HR2NJlNpr8eePQvwYqMFG2XcmWX81+PGlmzqywx6gxhtjP2dZJK",
+	"goZRRpgW56MARStMNQEyXndj1jP2WODOONYaaEqSNUmqK9Bj3elrD8oYiAdFVXikKFucrqZxrzAJ/3z7",
+	"mOohTuAHZ9gzXAC2jRRc5MuUxpdEKcrWLUIP2WKaLq6JoCurGS3KabQgi9oQgQRZU6mEEYa0iiURZoiM",
+	"dF/2oEYX7y4/oEOtdB26KIJDGGykG0QBynKRcUlQZHojIuqpk8GAC/DHV+hm5wecJvGCs3TXvSL9FuFE",
+	"S5OwMC4k2uIdOI+0PHRD1QY8QmYl/Sbqg2nhLPKdU2iFWAEbZ49DjNygXBIhe4lEkiqyaOqjjty0nlLJ",
+	"F5ng19T5npro7yz9krJ1ajxsI85Q8RUaRj//yq0l5WvKfureWc+UTPO19UqZkJk+mtul5Be2mza17Uv4",
+	"ewGmjl2rYt1+pg9hG++JBA2nft701t3TNPlRtkiQ0E/n6F0qTu3o1HZW5ATdbGhKEOPVw4DILZWqD8rV",
+	"pukP2Drb0jTfimlSvx9ZkzSYi/WjDHyl0WGMhVYRNTs4NDQwAuofHTo7a9RmXU2qp2HUqquCD6LFhgPS",
+	"7YrnLOltD5Pr9rV76NzcqcaZfUNZfjtOeOuZTfPabFPdOrnbLANfWsNM6yQBrG85o4qLLqSONyS+Ik7A",
+	"qEsLk9F0CtJCOAvDTmmB5al1MFQQq1zjhkrFRYeYmGKp0PQYbXguJFruQIjQPwLE04RIhVZUSDXTbQhT",
+	"ghJpXP/woVamVSFsKvhwzoamM6mw0E2KLjU/+Pjh5cEYnTPzwDnSAQ4Swl8i8/cMhVFv+vYx07D4mucG",
+	"AfHta/PV9LhJ7B5kmEyx0rL0wkyl/Pj5tBP+/onwHAF3qFpN7NUqyfnrfspdGU4DtLaprMLjRkc5gG8x",
+	"Pd60yNdExIQpG2Wh2auWKu1+WXtHFYeGGiC1na0KKKen46NOuBlZcK8VtFAqvW2puCvKU1VZXHkUug9s",
+	"uzdja45xf1tp2+lvcN665OoGaZvdB35F2BstEZS0pIXqE5I8kSj6pClogLZy/VkTdnmjJTVN+EGmULqv",
+	"PQS+7rPRYgpJEGVnaDRB8LVz0CNeBpMNuRZwIS7KERIYDm04vzo4Q6MpylIt7pr2npUjDEaTYDT1UbUn",
+	"b+mazJeyGI+iNP0nzJIzvkLYBbXYzXsiLca3QBeet5gOzVkSOXPnSXdetd5OW6hUYcBttZ4D8d2jtcIC",
+	"oJFEQyDKLeqqY0DhXgbUQk86V6k2WAEVqWmX915h084klDv60hDAtn016TCFaadmQmfoqwu8K8Ptyqwk",
+	"NMRsh1a5AI2DcTYy3qQygEWV2i2SYAKFsEKhXHRaGU6nOD9o4sfWpQ/dZfdxPOKO7JqgmgxT/aDd1mF4",
+	"413NpE0+6dNu4bxmdy2qY55tCn9QzWGoftBuk2hOoj2RoYEvNY3inDGes5hsSZvLFecJJcx4gu+hpvid",
+	"nrsuYOwiWqRJ6RW5VWj4FosrzeVrp9eztCBB7CnHCoXTWRhqEQytuEB4CTGMaEtZrsBd1DQxCoLVPvl0",
+	"8iF8fl/yoA9Hq0ntcsNvWOFkoBLpHqw8sYLgOERY0kWpTj/APL5IVH6QcGjgu2dFNva8uSCsxeOY7KG9",
+	"X7wiRVVakyjfYj15hllMtHR+qYlSgnftlDx57P1vk+vMJEuM92Fa4ktQHrAKZlam+f39DvG5d2RrtlWc",
+	"phGSG34jEVVIcUSuidhpjWdYCEQ2ZPMgQBGYliLdzrwdUWbMTQGKwCRgXlZNZb6nB6epXor+RC8VPqlK",
+	"76ZF85B2L+8NbfNfFxJsL1F2Hwm8S6Q1A/TYk5eCJIQpilNDSZOE6n3A6YU3c2svrAeRapBBhAdmSWFo",
+	"RBmmVSHqU5GUNZgNYi4EidVow4UkoyVWyiSdub5Mdpmhw3Xnv+vEPxBd/RUnovhsb3JxG7Mrp1RH0TdE",
+	"DyMDlNA1VRrRFlGAorG15YyiM5Qz+kNOAhRjSUaUScIkVfSapLsqzTGLbVj3vakdBYMMlqVH/lffnY9+",
+	"jUe/DUeni/Ho+7/+qzvPebGKoARFD7zYY+EyRi0IxuQrczjRFjO8BtRE5xev0TADI36AcK42gTl7AeDL",
+	"wUyL7nlGhCROQpszQbZckZEzWJ1fvAZlam7DMeeDGfo0N8GX+u/5YDwezwefP0fGtjaesyrC3SNhsEDi",
+	"Spx1A/vKHu8bovnKfFnfF9th3614VYzfR3U81xrGMtWaKI43lJGRIDjRT8DZcWZzSEBvR0siaULASYp3",
+	"KN5gtiZj9BXsK7hGMNvNWRF3qffXaLbSOBmoRCmViiRoQwQZo59bAQggLFGMhTBKqdRg1j2CAYPgeDNn",
+	"meCKxzx9IpHm2LCdARwjdcPRlguCrihL5AxhhjQbUqDV2uYwPXDoU4WWKdeaDp6zGKep6QSzIk7C/0Rr",
+	"zJF7sbAGfpBqnYnf9ApBLS7OwqjY0mCsHoJordNi1HjO5ux3Tin9nV3m7+bsd6PRCP7Xr4/DEP0ORTVs",
+	"jNBwiRNf6bHnS7M31/Y3kjNNZHIm8yzjQrPdLUkoBkk/8lpau7L3RENskYs0ApaYCCLlgnG1wGnKb8Al",
+	"GUmei5gUSRv6kc0fWmx5QlK/OzegdbMvIMV9scW3i2uc5pVXS5Lym8WWsvKVFeDavnKv6l+hIfbEahMM",
+	"viXbJRGI58pir0QJj3NNgkiChEbiwOCnMeRpggIQjg5qUHS7UHtcGOQDFBmfozu+5RO9yy51TD91FHZB",
+	"mWVM+qniKqu3uiI7/5GUHPaN1B8mhFFiv+rIWYuQxa2Jxq2caZrLBf1tdRdxRhdXZOfvo/eoaJWrzcKY",
+	"qdzE/VXftRI3k6nBcpmvVjSmetZLnGq51wzvPf8h5woX3x3p71ZcLGmSmClo8lzBSkWJqMwJ0LOOzjSr",
+	"PymbZYLGFuk3WBCzZms/K5/6Y5on1sIFh0gTogUQHJJEQE6MbQcokzmATjZdbHNluyFS+u5q/SyWYuUP",
+	"XmAQWPCqs5B8UXH1xSm3XymRS7VIyTVJTcYGv4HONyS+WvjdOEAfa0BrYIBfqAqf4pFZduWRlha3mRm9",
+	"gfstCabFgCd6QJsZ5u+Me3+q38c2Jd4Aq5LXbohKSjVXgg4Sgs1Og/iqdguFLdbW5+hAW3/u7Wf9lQ/2",
+	"+jv9m2zt7hUA5ow0geCNUH1hwkfM0ieA9NVkG/duOjVHOhM81tx6mRpiaKyujhT6jiAgIo5VHcD0tWi1",
+	"0GydkXRhD3pJwrwHcaELLATRwgjgtsdCCyszRlpjFHSpURuV3+kBnd8cdomvVqQGgVp6oP/K5rRrMMit",
+	"VgOb71y+u/8qSzFbeKF1jXcrQUqQAqYJTWpTuqUWtcrfC3IbE5L4B988hyQae/xtyO9imcudoYt8scVs",
+	"t9CC+jZT0o524vi9Ft9xGqEhcKSoTA6KDlxLs9VOJgHhKSr3T+5YvCgiiIAW2F/u+yNL/X0oML4ofi/s",
+	"rOt8zmJGiRENSAKNl10Qru+nxk+bsQqmFpdzCRZoKhFfrWDNngbelM59qQfiJtuEHq9d4Zmqizyg0Tck",
+	"nkEwqAk8YPX25B2vKxfw3y7teG9qYgt00SrreG+a37SIJiZytGDr3lwtC/dmWz5p8nRo1mTK9cfAk40O",
+	"bRix1c99YFXYsB6szoV1p1ntQZ0H621osODioTdahQHr342iJxWObBJ4Fi7mocbaiv4qbRqsyZjFTIkW",
+	"vcc13jMImgmSFUINgTlttLe2x/Zt7amTPnUvHq2q/CxIVbGiCqUqg7UNobJYpwkRmO58SlNO1iM0tYBl",
+	"DdQmOdHHuCIdFw98AcGzPpSysckMyWptPHlyYGK7KoKxfWbkYteDN3YpcgGeVCUuvaeewOXPqipv2VFa",
+	"xC0IaGxIWxq2FUHEhFu3yUotb+xcOgSUljfeNLvEE+eTW1RXVZFYiq0qMbPBySwkCoxo8Ihy22TtcYs8",
+	"YZxvDfkA+uguydFVu6SrvktT2PIeNgvndIkf3qtmTYMu4aP+CjLRKtbkJrerWvCCwe1ozUdN9027Se4c",
+	"bfItZqWFx9p1AiTxioBdfMNv9L8gJ4LdomqDbDWBteZWlCnNn/YVwErQEKeSO7d69Pcjm9I1ep1EyBQJ",
+	"OQhQJojUMitnyI+Xq0Xl78mdvsv26UgbGMl6WNo+2lDHOoAL25eG1Bh9q/mjzTmQCAuCLDdHwDlRzmgt",
+	"8vDTwLHa2YnNO/M9fBXPk+fW0YCelnC3KVDH+hEvdq6My5kNcKzoNTFUMLF8fDaZnoR9DOzFFOsAeK/P",
+	"PKNsXVkfeot3aIXTFElI6053CIQZ9FsiuDXKsdEK3gHaSSSJUimp5WEZcPTJALvLJzp9iE90a82qTXTW",
+	"EHsiXZC4lSIrXlFW9yACZP9/+3sc820fT+Fa8DzrPFR2FtCobfAG4O4Oi6s5W6e9oA/EzJBYuT8vw84Y",
+	"kuJMSlo5a3Jtq/VUtu/ZKJyMwskjeF1rR6U+R2eaNugYb7TcliDJ0QpXaeJxP6CYY3jv2Oj33BYDKQIp",
+	"7tmBjZb+bOTwvemJstgTMO8LmhA0hAxF9Id//DeQsqj/1WzqwIYARLW9js7gNcIrRcQNFon84lRrK7fd",
+	"mWJQeBUhYp8yhOWVtHrlh3cfLsDO3i+3wZPaWiPJpULwEoV/+P1/OAa7x+XluyJFADJnykZxiuk2MCXN",
+	"sEQu1PmJDNAWZxJxpjiitVR3Pxf4+K5AMp+E16f7bUmHkczA7tPEYUP3e2Cx7+hseiZ7hBF4PkY4EV6k",
+	"aKlieuupn9MKbe/Jp9/ztDV4INlSFll/pPSDw86MOTYymTOGAlAFXiKvNRXgJdLSrI/kltFC77XIXvPm",
+	"ruAA79S2CBiRsRGbY6pRHTxkzak5B+kyV5W4N881RYVZ25wNj8OjgzOEkZf8CgPEmCFGKBwwly7EuPnO",
+	"79b64aBPDRD9c86sTiWRVDxzkTTjij2nEEOcHtaeQFs0a6mCRtmqJZPtK6sV23hGBpVEuGeAlDMtXqZq",
+	"E5jw+ZHItXCp8swEKYBbGkmqCAgjlK3leM6+Mp7KXJqges+Z7SdwdPmjAzQHCRMc0gYQNvinLFZjBz6/",
+	"eO2l4rhcn8/BgGeE4YwOZoOjcTg+AiVCbQBXDnFGD61Kcejldx6yIppyTbrCkrVUb41xWJqErSgAZxlU",
+	"XZFoGPlpogGKXOKecSuY2ECweW6N8XDOIutgPDDRDpo1S4W3WaSHqNUxk6ZNodRFNjrZK4Y9Z1+/PX85",
+	"uvz6fHryFA2vyA5V0lgliQVR0UFRbLArElQiCbYTtNzNWRGX8htOGUlg9Vcvrud5GE6fXr24jtDQnzll",
+	"cZpDaTx0bn3bBbzMlmpJGewArxObHJD5+co/Jwo2raym/90XZuu2Vqav5Fi2lRbsmdn7OfjSeu9lfucj",
+	"13r/E9UEv0ea66NdLFCmv37BzQIPzUW+K+G4tej7vmrlvfKSm/P9yOgtkrawRRFl4dW4NGF8Zyb4A4q8",
+	"HYUhkghrTgchnR6uximPr8zawKTXiQ3urHdB/9nTk3BydPxsWrs+IeyJEBWahnySVrsLYF+BfaCRHTM8",
+	"XT47jk+fnz5b4vjZs3C1isPp6SSc4mkYxicJ6YHJ39fqsU/DsEv5KNo1CmgHg+M+n9Xq9cJnx70/qxQ+",
+	"hm9P7/etKyCtv51Oe39bK9X9ORichEe9v/ZrykGhPRLngqrdYPbd98FA5tstFjvLPewnFvGDNt6pBQm8",
+	"1qzEmRTl4HutinPZwe/9jp1sqIiWdAtJxJXOfVLWXgb7OgQw/eQnlw4Lxz/5CfralPNF0d+PvJ5HH0q+",
+	"OfRP84EREGutix5nWo6anjy1CdWa9Ztgq0CTAUFQVH8BxSX3yguBFkxJYgJ92sSGwIkNUA3RnIQ5syMV",
+	"RMGMNzZPBb6plJwsahG7OqlPJFruFJGI3OJYpSBaScKUFh5Q0SfQrznrRcACyAYoyjWbms8FQTDlfOes",
+	"IqpZOQi67xQkPMKIhsdheGB3uZBxWIIEgeRSvd/TMAQp15Vq0XIuFNuP0JZgJuuUuqhGDCFxRmyoFibm",
+	"AhEsUkrEDAmSgZJneoB81pgzF7jAGYQFGjHMVTSeM61cgA7jsqX9ZRvOt4+xgTy3sx/Z4DwKMYIAFqgG",
+	"g1XBPG1x7BkE6pV5QzYcL4DAGet+MKcogNAV+HPOrAMigLiNO8rgB+Cx9/atVpB4zspqxGPk55XIDc9T",
+	"s207xBk6ub015b2IuuHiyoVdwolY4viKr1ZoaJIe5iwlLmXUSO+gw3EGO69/H9/eutBPu88+dKGXPKGq",
+	"l0h8weWdMnFPYaDgmcZ3UDLNDsL0YzD5yFKvyGnFe1g+X6G9JMYjKz2XdnmHdGAnd5eQ8Gx1REIyTZ7H",
+	"T/HpcrI6IcfJUTxdTnC4OiXPk75CBFDHn3FTdq5/dV1Xw6kQdstSSq4ckl/vqNRmyjpE+1SLomZQV9Wf",
+	"wlFiZdcy+a3QBx5ysYjNa/xcNY7Za0r+X5S4Jj1kpqJK9V+IiNYujX0Oug00orhLodVA854kVJDY6mxL",
+	"wW+k5mz1ixYMW4XrFobtVyf84ff/JTqAKmcmeL/gY2gItk6XBOtY787xO7AzdFJxcxVED8PGPxfTQV29",
+	"OQqn9zg1sFd9z5pX9n8fFv0S5FpVk8whBoPnyqYrl7XMNLu+P5rJfLml6vCTg+vnHhg3PAqnBxrXKqJj",
+	"LlJzx4aPMsVsSxyY1WTRmtnQmgrRsGoVOQhQ5Og9xDDmYN8Hk6LBSzOBYfTp4uPP3rx+ufj4/s3nO8yf",
+	"kYlx1ZsHX89Zz8/NN/C5ukOfKa2Xs26e318TAWF0zvZbMFEPAyZEDJrilR/fvxkRFnMwYc7ZOygOhmzx",
+	"uQDlTjatSJzmsG7xDi0JMlikSHKHbHcJ7XqaO1vJQYbVppUa9LkkdC/3b8uSG33/6Xnw9PhzW6ZcB8Fo",
+	"vfmmNEG6A9H/wpuHnLGuK202SmVydnhYzMKLNtCI/lNz+l6AhGWwxR26Fy+/+ZV54h3eF0bGMs/vvCPH",
+	"NCsOxIuT5HhyHE7xMj5eTvGzp8vTZ5PT5HQyCSfP4pPTqWlfHLAXTgIPw47bdu5Nff98Us6PIXZcEqtb",
+	"GIZghYE25tGPT8AVO308RVB/o8RxLHcs3gjOeC6d0GBiukxVP0OQsNYIt+ji3eWHg7Hx8jibzZxVKeXb",
+	"VydltmhbGQ9yq/t1nRReI5dsdh/XToBW3MTwIsPv0p2ri1P4X67IDg0jAA/kQB2M0bmmyUbxNLUTTZZF",
+	"aQYwYQdtRBXInCs3oqcXQVGRyDIQv2xGhOo3h26xuAJXNJQy1Qtz5giqzkqryZBcw+2NzmJyYKdLiTQF",
+	"ceBzMxVbeSiydydECK+xdSibvp2E2FD256xF23c+sZnX41CRW2XTJK0d6AzMJkucVEwnc+YsWyVx67Sk",
+	"VCBqDCnGGGaomrGawK7B6rtvcEJ/+P1/NDXHzbZsC6A6r0gbn/Oq1LRyuLazXjY5LG4p/hz0a+suwu3b",
+	"3ruwufcQmsj2bQz3VfdtbK7dvtdSi7ilft/Abcv3aWwW+yA3R+2at39xc3w5MwOeMoTTeoCyHsr0PtdG",
+	"PZTh51+5SAZPfAYahyLfCnU7urm5GWk+NcpFamXkCOy5433n31ov+5m6Wgep2b5smanC9GXl3+bl7dXq",
+	"UXslXjCSWROZqQ7V555wrz6UvbbbG65+V3a15FPjimpXhcTcCN3beOaXA3sss9lf/gn+yzeb7TnyQU1i",
+	"vI8A+ye1pI2RC2WeM4+2mDoWTanQc1jQ0iUGhh8s0Q1JU+M5NKNrCatwkXEWE2QD8W7w7uBMUy+vpqIT",
+	"nMrBaga+Thlmj+3uX2SYv0QZ5p+TLdPXFR9iw4RYyEPs1bOSe3XTSkt0s+GSIFeRTJ85UzFMKzfmHRR7",
+	"s7cQWY+yNO5oRm6KyspoiBXacqnQJAxbLOF+vS1zJwEU9WrnTP1dYLb013d+1UJbYKzo5MF1BNuTiqq1",
+	"4ooqgF0V/LRQMalU1+uqjOfCXLsL2/l17Non9Pn7h16A2ai31nEXposwsDG4FWwa92aEfTngSztaFWn1",
+	"drkydt7pcDHIzdMhvfsv7MGooqe7IMOgpqH0X4aZey/WsGkVlXL89pl3WYV90n6NhDXqlvc7+Jc61O5w",
+	"+M7Vk/eLyJua8UWheE0jW0Kp++FS7ZaRrpvY7XuEiwQUc++5QHFKQbbRAHl8LLpoCVTvhzdFjkEnOXW1",
+	"2Yo7MSqFlGVhnKbCFBgHiyOQV1PSG/FrIoqy403CWdbzfgysLCuAf1ct299Vq7+ouv9dWfp5Mi0KM/tU",
+	"aOLRMo3Qk6lm1Hd9NKl9NNGIaImmX68eitQXJehN3XmL1EVt+UKvAs3Prwd/ejo+ugdt9Iqod+CyA2SA",
+	"ljtkb/h+VJw1UxjZcTTfylPlkrUsktkbIAs83mBBPCQu7vlotwOAW+uGiysJonOw/+6PMy9hzWT6mKC3",
+	"4/C0BWn1yC+BfQ6+IMDFq3SJRyln6xHMbORVofQTcSGd6KH8zy/d2UuHntxvLe7ilyIv+B5Zy5NGKmZY",
+	"JC2bVd+VtRy2Qar/cfButOk4D1WUucES2cWNBw/1Q/VQ/V+6kiIP0fcfV1CB1YLkbuThCkCqzCbP6oe0",
+	"yWhazpOhCI/BBSpyh8Xue2CC09mamACvbQT0o4PYZbF2wBhJRdMULl9RHC2JQ8AO2Nu7g7rJY+P6IT15",
+	"rOgyLbKBoVLnzPipdMukTBMeMq5QQhK9CySBksmmYiviqzkzZxTZYjUFE0ER+OdcoHb1StQzP/OQQv4s",
+	"KYM8bds5oxLxL7wZG2rZ0ZiU3sfIQmvhXliRqe02amTz/wyDmLPok0vom6HRJEDzwVau54PPrZlg9s7i",
+	"Qjd8MONYm7rn5sbhSdgbwWuXJve3pvafnCkyG5YXw5dXWH/nX3huxX/LABzprt4kXl4c3nHxdyaMaN+A",
+	"SHEz9SQMKzfOe1fEuxvhq9fA3xeWbYTi3Er+q+LE9OcTcGdYjVn0of3w3b0ZAHzVW9HQi2olB3BNfxiG",
+	"3q1lBx2iW1GsqkvtuNxAtumYwkUC0Bb94vLdN2gYuXgWul2PZdGs6PKnuUhfjMfj6GCGIrh0OELDtSCE",
+	"HQRzFr00NxxHaLgjacpvDgIUeUuP0FCQ5ABxERg5lBVOZ7tQaG9KVc7ZEIqVrAXZBZY2T8MQSW4TSJI1",
+	"QYIwraEemJj8FC9J6ogfKGsQnPDXaD5AhufMBx1E42e6u4cYaF9i8TrpdHLe51CnUAAbgAl3Oi1J6juk",
+	"Ll3yX6nDuFufzXn5O6d8T3ofMFh1l0QGEP6iU/X45+Md87maqa4JfgwPpQ1m+AemqB3cdWI2xf3XHQ6N",
+	"jAsl0QWXGh0vv30D+vd7klA7iTJP+SQ8Kpmqu+1Z42TOoBCcXuKZ+XTOlsTd/m4SOzIbVpMrlHAbS7jC",
+	"9q5xo/hD32Zke1O2l5nSgtvmau/HEPrKy8CN8mzv9vYv3i50CGjwYGuQvY680woE0pTeASgz7WCMBUF5",
+	"5ouND1qbvWTcrQ5WUtoFKpXFfoQFnhclv1BCMk3dWAyeLD2t8d6zYTot4p5qUHKdUeJbrizim1NQXorW",
+	"zTmgGIaRRBG1V7pglFJ2hYbV21wPZlrIM7Q4yiwVW9hyFRGKOb+ixERkidJhyBG4AiM0jOCaXxRqcRKD",
+	"QGErYUPGGKoUwDfhY/JqBKzJ5uc5E+EvfvnBAcUUDAN/IjaXso3MqdpwDmnLXsTSMHp3/vHD1+ZSelNR",
+	"es4iDrUxIWrUirAHKOUxTu19cG5QU1l1ZiPszLu1PtLWDaoHDIyDREvHsNRJWWtkCLqHJg5FuSDOrNJi",
+	"hziw6YIxNwYViaK1wExB3QeYrFf5yZXfd7l3NiLNFSoxUdLtcvYM2dSpsqK2fg7pUiCDv+QJkTPk3Y8H",
+	"8ezlXh7ccV/ecTgx1+KV5armDK7I07pY0cz1aR8sHNbYGF5Dc7EqVAsKFc4Ck25/HB4dtJFHuEoQLhXs",
+	"GUPtgAqrGTrk4wJ56HbmQhbLe//0XmOlsaHYfncjc2d5CR/ru/LMrkbZ+vhvwn7/nd5+W8tLPw5P+xQ1",
+	"uBBkRYQnkKIhTinWqKM1O5Nz4FQJLRviQqJDNAmMGKZ1RttkjN4XKaLSr1KW1QcCo2K8qZTXgQRZexhW",
+	"5mS6MjvWBEmhtDFJ6ZoCuzU37cEdrAWBwRJFP7WjvIj27MGeIhExFqPJQ2pWnGvoQV6iKwPdNQEA759v",
+	"+EI//LIZdPjPH6DzwtWXhYrZm+M27g1tMz6V9AuuJQkPAuSIjDHBGNQ5s+ygco2n/WY0tXV42qmUoUn9",
+	"UxUsLzT0ucRWQ+3W9FrrXW42dsQRzMoN25W3oDturSZ2SdToJfDmrqtVgYE7/m0hBVW8DroGq3P/F7++",
+	"Oh2Px2foAqvNi8Mz9Bbfjs7X5MXzp8dheIa+Vip7x9LdGbrEW3JJFXnxBt8+ZorC5CHYN5o49Ou8bvVR",
+	"8RHuNzQjyZbBio0vuUxRXYAqh4+TA6vCHT1oyVO35B3PBaoz5cdfr+MDDe5fOV2M33XAHt2bZguzWcZu",
+	"tkVPZc2dSIezrNQ6fU1TFWu3gvYdXuGIyos0l9GsxYgLwu+SXxOoATkuCLixxcws56OsNN4aeKk5i41x",
+	"xmgSKDJ0f+ZK7zEQIV1wRg5XUdmgnWFYXGMNFc2llqSiOCVYyAVl0awoGeDurMTKfSsIKAG6C02yIAVA",
+	"5ExqqV4RvF143cxZvR9/9cWtF3odoDIPMRJaA4BJOYvZcldeUCgoWKipOpgzU/q0mIZCFhx1ezO6r7nZ",
+	"96r8eUxHPgq4uI4CrIPZ0VMocGz8fidhMDDoVRRtrezCYPZsGt7L2t3tzPmwaRhrvsxIawKBH062nUgK",
+	"ZhW4aaC/30pPx9zC17LSb3jNYGu8SBt9FI2zRAu9fzqTmG/8cuUB20xf0K24dviai1SLBoCStm1DE6iV",
+	"M9LUY4njK4mGCY/lIYTVj7eJ1v69HHcoL1NEJcI9bSoXLOhOxvYFGCuLFsGLTYH2ssPPVlXKh5WL3wNU",
+	"EGtvEI9Y9x/G7XoGxUGHpYk+KDcg8A2R3thF/RIvJsObj9mr5lTeaOGPSFM0yDMV2WNWfG8tPM0O/qZW",
+	"kNOYHGyR1hb3qA8k4wdt0RPbCnpWPrPxXd9//r8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -104,18 +104,39 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
-// Defines values for SharedQuotaListUnit.
+// Defines values for PaymentMethod.
 const (
-	Calls  SharedQuotaListUnit = "calls"
-	Tokens SharedQuotaListUnit = "tokens"
+	Openpayment PaymentMethod = "openpayment"
+	Yipay       PaymentMethod = "yipay"
 )
 
-// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
-func (e SharedQuotaListUnit) Valid() bool {
+// Valid indicates whether the value is a known member of the PaymentMethod enum.
+func (e PaymentMethod) Valid() bool {
 	switch e {
-	case Calls:
+	case Openpayment:
 		return true
-	case Tokens:
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentOrderStatus.
+const (
+	Expired PaymentOrderStatus = "expired"
+	Paid    PaymentOrderStatus = "paid"
+	Pending PaymentOrderStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderStatus enum.
+func (e PaymentOrderStatus) Valid() bool {
+	switch e {
+	case Expired:
+		return true
+	case Paid:
+		return true
+	case Pending:
 		return true
 	default:
 		return false
@@ -567,6 +588,11 @@ type EmailCodeSent struct {
 	ExpiresIn int `json:"expires_in"`
 }
 
+// Money An amount of the site's currency as a decimal string with at most two decimals.
+//
+// Example: 10.00
+type Money = string
+
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -619,6 +645,129 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// Methods The enabled payment methods (empty when none is).
+	Methods []PaymentMethodTypes `json:"methods"`
+
+	// MinAmount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	MinAmount Money `json:"min_amount"`
+
+	// OrderExpiryMinutes Minutes an order may be paid after it is created.
+	//
+	// Example: 30
+	OrderExpiryMinutes int `json:"order_expiry_minutes"`
+
+	// QuotaPerUnit Quota units one unit of the site's currency buys.
+	//
+	// Example: 500000
+	QuotaPerUnit int64 `json:"quota_per_unit"`
+}
+
+// PaymentMethod The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+//
+// Example: yipay
+type PaymentMethod string
+
+// PaymentMethodTypes defines model for PaymentMethodTypes.
+type PaymentMethodTypes struct {
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayTypes The gateway's payment types to offer (`pay_type`).
+	PayTypes []string `json:"pay_types"`
+}
+
+// PaymentOrder defines model for PaymentOrder.
+type PaymentOrder struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount Money `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string     `json:"order_no"`
+	PaidAt  *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+
+	// PayUrl Where to send the browser to pay (pending orders only).
+	//
+	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
+	PayUrl *string `json:"pay_url"`
+
+	// PlanId The plan the order buys, if any.
+	PlanId *int64 `json:"plan_id"`
+
+	// Quota Quota units the order credits when paid.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `expired`: not paid before `expires_at`; a later notify credits nothing.
+	//
+	// Example: pending
+	Status PaymentOrderStatus `json:"status"`
+}
+
+// PaymentOrderStatus `expired`: not paid before `expires_at`; a later notify credits nothing.
+//
+// Example: pending
+type PaymentOrderStatus string
+
+// PaymentOrderCreate Either `amount` or `plan_id`.
+type PaymentOrderCreate struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount *Money `json:"amount,omitempty"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayType The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
+	//
+	// Example: alipay
+	PayType *string `json:"pay_type,omitempty"`
+
+	// PlanId Buy this plan (its price is the amount).
+	//
+	// Example: 2
+	PlanId *int64 `json:"plan_id,omitempty"`
+}
+
+// PaymentOrderPage defines model for PaymentOrderPage.
+type PaymentOrderPage struct {
+	Items []PaymentOrder `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
 // Preferences defines model for Preferences.
 type Preferences struct {
 	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -649,6 +798,51 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
+}
+
+// Referral defines model for Referral.
+type Referral struct {
+	// Code Your referral code (`aff`).
+	//
+	// Example: 3f9a1c0b7d2e
+	Code string `json:"code"`
+
+	// CommissionPermille The share (‰) of each paid top-up of an invitee credited to you.
+	//
+	// Example: 100
+	CommissionPermille int `json:"commission_permille"`
+
+	// Earned Commission credited to you in all (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Invitees Users who registered with your code.
+	//
+	// Example: 1
+	Invitees int64 `json:"invitees"`
+
+	// Link A registration link carrying your code.
+	//
+	// Example: https://gate.example.com/app?aff=3f9a1c0b7d2e
+	Link string `json:"link"`
+
+	// Recent Your 50 most recent invitees.
+	Recent []ReferralInvitee `json:"recent"`
+}
+
+// ReferralInvitee defines model for ReferralInvitee.
+type ReferralInvitee struct {
+	// CreatedAt Example: 2026-12-06T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Earned Commission from this invitee (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Username Example: bob
+	Username string `json:"username"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -688,72 +882,6 @@ type SessionInfo struct {
 type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
-
-// SharedQuota defines model for SharedQuota.
-type SharedQuota struct {
-	// BonusPerAccount What each of them adds to the cap.
-	//
-	// Example: 100
-	BonusPerAccount int64 `json:"bonus_per_account"`
-
-	// Cap The base plus the bonus of each shared account you contributed to this family.
-	//
-	// Example: 300
-	Cap int64 `json:"cap"`
-
-	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
-	//
-	// Example: 0
-	ClearsIn int64 `json:"clears_in"`
-
-	// Family The model family (provider).
-	//
-	// Example: gemini
-	Family string `json:"family"`
-
-	// FullIn Seconds until it is back at its cap (0 when it is).
-	//
-	// Example: 720
-	FullIn int64 `json:"full_in"`
-
-	// NextFull When the quota is back at its cap (null when it is).
-	//
-	// Example: 2026-12-06T09:12:00Z
-	NextFull *time.Time `json:"next_full"`
-
-	// Remaining Example: 288
-	Remaining int64 `json:"remaining"`
-
-	// SharedAccounts Your usable shared contributed accounts of this family.
-	//
-	// Example: 2
-	SharedAccounts int64 `json:"shared_accounts"`
-
-	// Used Used now (what has not recovered yet).
-	//
-	// Example: 12
-	Used int64 `json:"used"`
-}
-
-// SharedQuotaList defines model for SharedQuotaList.
-type SharedQuotaList struct {
-	Items []SharedQuota `json:"items"`
-
-	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
-	//
-	// Example: 5
-	RecoveryHours float64 `json:"recovery_hours"`
-
-	// Unit What the quota counts (setting `shared_quota_unit`).
-	//
-	// Example: calls
-	Unit SharedQuotaListUnit `json:"unit"`
-}
-
-// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
-//
-// Example: calls
-type SharedQuotaListUnit string
 
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
@@ -857,6 +985,15 @@ type LogRequestId = string
 //
 // Example: 5xx
 type LogStatusClass = externalRef0.StatusClass
+
+// OrderNo Example: PG20261206093000A7K2QD9M
+type OrderNo = string
+
+// OrderPage Example: 1
+type OrderPage = int
+
+// OrderPageSize Example: 20
+type OrderPageSize = int
 
 // TimeZone Example: Asia/Shanghai
 type TimeZone = string
@@ -975,6 +1112,15 @@ type PasskeyRegisterFinishParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
+// PaymentOrderUserListParams defines parameters for PaymentOrderUserList.
+type PaymentOrderUserListParams struct {
+	// Page The page (from 1).
+	Page *OrderPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Orders per page.
+	PageSize *OrderPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -1025,6 +1171,9 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// PaymentOrderCreateJSONRequestBody defines body for PaymentOrderCreate for application/json ContentType.
+type PaymentOrderCreateJSONRequestBody = PaymentOrderCreate
 
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
@@ -1115,18 +1264,30 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
+	// PaymentConfigGet What top-ups the site accepts
+	// (GET /api/user/payment/config)
+	PaymentConfigGet(ctx echo.Context) error
+	// PaymentOrderUserList List your top-up orders
+	// (GET /api/user/payment/orders)
+	PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error
+	// PaymentOrderCreate Create a top-up order
+	// (POST /api/user/payment/orders)
+	PaymentOrderCreate(ctx echo.Context) error
+	// PaymentOrderUserGet One of your orders
+	// (GET /api/user/payment/orders/{order_no})
+	PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx echo.Context) error
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
-	// QuotaUserList Your shared quota per model family
-	// (GET /api/user/quotas)
-	QuotaUserList(ctx echo.Context) error
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
+	// ReferralGet Your referral code, link, invitees and earnings
+	// (GET /api/user/referral)
+	ReferralGet(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -1509,6 +1670,65 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
+// PaymentConfigGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentConfigGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentConfigGet(ctx)
+	return err
+}
+
+// PaymentOrderUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderUserList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentOrderUserListParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderUserList(ctx, params)
+	return err
+}
+
+// PaymentOrderCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderCreate(ctx)
+	return err
+}
+
+// PaymentOrderUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderUserGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "order_no" -------------
+	var orderNo OrderNo
+
+	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderUserGet(ctx, orderNo)
+	return err
+}
+
 // PreferencesGet converts echo context to params.
 func (w *ServerInterfaceWrapper) PreferencesGet(ctx echo.Context) error {
 	var err error
@@ -1527,21 +1747,21 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 	return err
 }
 
-// QuotaUserList converts echo context to params.
-func (w *ServerInterfaceWrapper) QuotaUserList(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.QuotaUserList(ctx)
-	return err
-}
-
 // RedeemCreate converts echo context to params.
 func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedeemCreate(ctx)
+	return err
+}
+
+// ReferralGet converts echo context to params.
+func (w *ServerInterfaceWrapper) ReferralGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReferralGet(ctx)
 	return err
 }
 
@@ -1699,7 +1919,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
 	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
-	router.GET(options.BaseURL+"/api/user/quotas", wrapper.QuotaUserList, options.OperationMiddlewares["quotaUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
@@ -1707,6 +1926,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
 	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
+	router.GET(options.BaseURL+"/api/user/payment/config", wrapper.PaymentConfigGet, options.OperationMiddlewares["paymentConfigGet"]...)
+	router.GET(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderUserList, options.OperationMiddlewares["paymentOrderUserList"]...)
+	router.POST(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderCreate, options.OperationMiddlewares["paymentOrderCreate"]...)
+	router.GET(options.BaseURL+"/api/user/payment/orders/:order_no", wrapper.PaymentOrderUserGet, options.OperationMiddlewares["paymentOrderUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/referral", wrapper.ReferralGet, options.OperationMiddlewares["referralGet"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -3945,6 +4169,359 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
+type PaymentConfigGetRequestObject struct {
+}
+
+type PaymentConfigGetResponseObject interface {
+	VisitPaymentConfigGetResponse(w http.ResponseWriter) error
+}
+
+type PaymentConfigGet200JSONResponse PaymentConfig
+
+func (response PaymentConfigGet200JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentConfigGet401JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentConfigGet403JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentConfigGet503JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserListRequestObject struct {
+	Params PaymentOrderUserListParams
+}
+
+type PaymentOrderUserListResponseObject interface {
+	VisitPaymentOrderUserListResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderUserList200JSONResponse PaymentOrderPage
+
+func (response PaymentOrderUserList200JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderUserList400JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderUserList401JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderUserList403JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderUserList503JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreateRequestObject struct {
+	Body *PaymentOrderCreateJSONRequestBody
+}
+
+type PaymentOrderCreateResponseObject interface {
+	VisitPaymentOrderCreateResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderCreate201JSONResponse PaymentOrder
+
+func (response PaymentOrderCreate201JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderCreate400JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderCreate401JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderCreate403JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate404JSONResponse externalRef0.Error
+
+func (response PaymentOrderCreate404JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PaymentOrderCreate413JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate422JSONResponse externalRef0.Error
+
+func (response PaymentOrderCreate422JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderCreate503JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGetRequestObject struct {
+	OrderNo OrderNo `json:"order_no"`
+}
+
+type PaymentOrderUserGetResponseObject interface {
+	VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderUserGet200JSONResponse PaymentOrder
+
+func (response PaymentOrderUserGet200JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderUserGet400JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderUserGet401JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderUserGet403JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PaymentOrderUserGet404JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderUserGet503JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreferencesGetRequestObject struct {
 }
 
@@ -4100,69 +4677,6 @@ func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(
 	return err
 }
 
-type QuotaUserListRequestObject struct {
-}
-
-type QuotaUserListResponseObject interface {
-	VisitQuotaUserListResponse(w http.ResponseWriter) error
-}
-
-type QuotaUserList200JSONResponse SharedQuotaList
-
-func (response QuotaUserList200JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type QuotaUserList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response QuotaUserList401JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type QuotaUserList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response QuotaUserList403JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type QuotaUserList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response QuotaUserList503JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RedeemCreateRequestObject struct {
 	Body *RedeemCreateJSONRequestBody
 }
@@ -4272,6 +4786,69 @@ func (response RedeemCreate413JSONResponse) VisitRedeemCreateResponse(w http.Res
 type RedeemCreate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedeemCreate503JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGetRequestObject struct {
+}
+
+type ReferralGetResponseObject interface {
+	VisitReferralGetResponse(w http.ResponseWriter) error
+}
+
+type ReferralGet200JSONResponse Referral
+
+func (response ReferralGet200JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReferralGet401JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReferralGet403JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReferralGet503JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4870,18 +5447,30 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// PaymentConfigGet What top-ups the site accepts
+	// (GET /api/user/payment/config)
+	PaymentConfigGet(ctx context.Context, request PaymentConfigGetRequestObject) (PaymentConfigGetResponseObject, error)
+	// PaymentOrderUserList List your top-up orders
+	// (GET /api/user/payment/orders)
+	PaymentOrderUserList(ctx context.Context, request PaymentOrderUserListRequestObject) (PaymentOrderUserListResponseObject, error)
+	// PaymentOrderCreate Create a top-up order
+	// (POST /api/user/payment/orders)
+	PaymentOrderCreate(ctx context.Context, request PaymentOrderCreateRequestObject) (PaymentOrderCreateResponseObject, error)
+	// PaymentOrderUserGet One of your orders
+	// (GET /api/user/payment/orders/{order_no})
+	PaymentOrderUserGet(ctx context.Context, request PaymentOrderUserGetRequestObject) (PaymentOrderUserGetResponseObject, error)
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
-	// QuotaUserList Your shared quota per model family
-	// (GET /api/user/quotas)
-	QuotaUserList(ctx context.Context, request QuotaUserListRequestObject) (QuotaUserListResponseObject, error)
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
+	// ReferralGet Your referral code, link, invitees and earnings
+	// (GET /api/user/referral)
+	ReferralGet(ctx context.Context, request ReferralGetRequestObject) (ReferralGetResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -5714,6 +6303,125 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
+// PaymentConfigGet operation middleware
+func (sh *strictHandler) PaymentConfigGet(ctx echo.Context) error {
+	var request PaymentConfigGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentConfigGet(ctx.Request().Context(), request.(PaymentConfigGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentConfigGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentConfigGetResponseObject); ok {
+		return validResponse.VisitPaymentConfigGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderUserList operation middleware
+func (sh *strictHandler) PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error {
+	var request PaymentOrderUserListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderUserList(ctx.Request().Context(), request.(PaymentOrderUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderUserListResponseObject); ok {
+		return validResponse.VisitPaymentOrderUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderCreate operation middleware
+func (sh *strictHandler) PaymentOrderCreate(ctx echo.Context) error {
+	var request PaymentOrderCreateRequestObject
+
+	var body PaymentOrderCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderCreate(ctx.Request().Context(), request.(PaymentOrderCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderCreateResponseObject); ok {
+		return validResponse.VisitPaymentOrderCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderUserGet operation middleware
+func (sh *strictHandler) PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error {
+	var request PaymentOrderUserGetRequestObject
+
+	request.OrderNo = orderNo
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderUserGet(ctx.Request().Context(), request.(PaymentOrderUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderUserGetResponseObject); ok {
+		return validResponse.VisitPaymentOrderUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreferencesGet operation middleware
 func (sh *strictHandler) PreferencesGet(ctx echo.Context) error {
 	var request PreferencesGetRequestObject
@@ -5783,29 +6491,6 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 	return nil
 }
 
-// QuotaUserList operation middleware
-func (sh *strictHandler) QuotaUserList(ctx echo.Context) error {
-	var request QuotaUserListRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.QuotaUserList(ctx.Request().Context(), request.(QuotaUserListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "QuotaUserList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(QuotaUserListResponseObject); ok {
-		return validResponse.VisitQuotaUserListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // RedeemCreate operation middleware
 func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 	var request RedeemCreateRequestObject
@@ -5846,6 +6531,29 @@ func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RedeemCreateResponseObject); ok {
 		return validResponse.VisitRedeemCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReferralGet operation middleware
+func (sh *strictHandler) ReferralGet(ctx echo.Context) error {
+	var request ReferralGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReferralGet(ctx.Request().Context(), request.(ReferralGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReferralGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReferralGetResponseObject); ok {
+		return validResponse.VisitReferralGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6045,280 +6753,309 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bcyNHlt5fyYAnokFtASyAlybRoRizb1JL3RJFskfdEntRCVQCSLGQWarMIgj1MGKevBuO8Iu9uw6/",
-	"+cGe17X9sg8O/xlFzNj7Lxx5MrMqq1CFCy+tkUYTuzPNQlVeT55z8ly+874x5NOYM8KkaPTeN2Kc4CmR",
-	"JIG/jmL6OZm/CNW/QyKGCY0l5azRa5xNCDo6foEuyPyBQDRsN7wGVT/EWE4aXoPhKWn0GjRseI2EfJ/S",
-	"hISNnkxS4jXEcEKmWLVJrvA0jkij99BrjHgyxVJ9w+T+bsNrTCmj03Ta6HW8hpzHRP9ExiRpXF97jecJ",
-	"ny6O61TiRCI+QnJCkKRTghLMxgQ1KRtGqaCXxEMnz5+gnZ2dw61s0N+nJJnnox6ppivH2ej63f1Wp9Pq",
-	"ds58vwf/903DGXyIJWmpfhvZoIVMKBvDmF/y8dFwyFMmF0f+JYvmaIijSCBBkksSosEcyQkVKI2FTAie",
-	"Iqy/rRu2+bkPi14x+N3NF/klHz+ZYMZItMmAh/qTunGan2vH2bnZONNE8KSaUgNGrmR/CG8EljrihFxS",
-	"ngoUY0UgeCAIk2jEE/h1RBMh4adaMtHt1RDKTqejho2vXhI2lpNGb6frqcMhSaKa+ttv/dbhu7/5TR2Z",
-	"fE7mS1d8ikOCZlRO9Iqbo1hLGTHtX5B57Yo/vNGKv6RTWkHIL/lYoJgksHh1I4rgW3cwIRnhNJKN3p7v",
-	"5SNTf0zxlR7Jnu+vM65XPFxBr3qTqUBT9Spqqg1XA4OdV6+QBGFxQUL1Zu3+w8c12z+OZWuXt9Rgi2TQ",
-	"6R7AHLK/awjghHyfEiGreC9MxI7UIYJEf4JoqGcUvGmZVlovwgBRiWZYIMzEjCQkhA9r52baqqWYht/5",
-	"7On+24Ovd990Pt354uFX3ZO9s8Pf+d98/uRm8z2VWKbiSYSFWLp1swkXxEzigUACPkNUIMoM81FN1E1L",
-	"v96HdwoT+01CRo1e499s5+JwW/8q1KMpZ33zZ98dqRr8GZ2Sbzgj1aznxdEXR1oQ/cAZQSGeqy0I0YSn",
-	"iUA4IWiYSkRZ3YjlD9WnpPH6TK10viFHguLt0wlm4wku0dz+bnkLXEZ01PoGt37wW4f9vzk/b23XMaUz",
-	"vjjBZyyskrXkan1ZK/kqSdvdXNJeK6VDxJwJovUYLRm/4PI5TxkcqSFnkmg5jOM4okOs5rT9nVATc8ah",
-	"piwxjfQ3oeqGcdkfQTtegySJEjoNxpFIhxMrotWqzNUOw9LdiMyeQcswl+Kif1HqSh1qNZuEDlJppTBB",
-	"qSBJu3HtNR7j0LCBW86bsksc0bBveIM7ezwlPWQ4M9LbgCIgN3U0O/ewCupsZQxPycNIUQYJEU8QRiNK",
-	"olBzBRgzLMSThISESYqjEzJKBbktHQyz9voJ+Y4MJXEpAvbAam6J7lBz7ewz1Pz07OwY7fqdrR56wYY8",
-	"SchQWmGO4oRf0pCE97R6KwcXVEww8KzAyRt4IBCfsXOmxhNhyuSWp3aBcasIIokvSJFIDfFaUYylnW1y",
-	"zpqB/XdfHTU+Gil5FWy1z5naxuc8GdAwJOyW2zfK2nE3jYrsYFGBQirwILq/LRAkcbsBMr1HLoVjCpTF",
-	"uFJ01W/3x55UPwMScTYWSPIiSzolQlDOTrKL4a1mKnRr/eyemU9Y0DEDzYCjkIN+8Ahhlp2wIWaMyw+0",
-	"uXAocrUNu0q8M6bZhCQEYaSGTsIWZcjMT7XFCAlJiJpBec7BFizsGecvcTImt1zRAQ/nfcl5P4LG8vW0",
-	"HFe9oMYjOUf6nfvl8LY/6AsYBoOlhItnok4siaWwS/AKs/mRlGQaa6PGLVZCLcIUs3kf2/YcZsE5Ur8h",
-	"+9sjJJM5wmNMGYqwNDeSO16VZZ3ikSQJCk6ITOatI/VHgAQZchaCRjwhODSWHeeVCiOK/gSlTNIIYcbl",
-	"RC2y7lBtA44iPiNg9KlQ3Q52/YqrmZrKa4ZTOeEJ/eHWhz51m8r35E///O/+9T/+9z//5//653/8+z//",
-	"/T/96V/+15/+2//88z/+vff//vlf/vXv/sOf/+l//N//8r//9H/+8X4YH+gajgwVSF21UJwQQZg0/P01",
-	"w5eYRoon3H4NspYcnkeSSzokSO0WT3BCozkqvulc7pZe5O7nTIdY4gEWRBFSyhKChxM1Lr02RqV4nT+/",
-	"7RqZFvt6eWr0syFPoxDE4kAxHTycKH1IKTBkeFFSjO5bHdtkLAscp+2Mzr36fE7mjykL1fVILWIYUtU1",
-	"jo4THpNEUnVPGuFIEK8RO4/eu6ajims5sRcdK77EI+SjlA2o4h9qrI7Ncj1zk19p1sltyN+6Q3qXvcwH",
-	"SkFVNOTM2KpRpSnldtJV5tHySLyl66G2UYlwZ96KyAdqGGoHmyyNItB4GWfarrh0TdTr+ghow/mqdXHt",
-	"v+st0nFCeUJlha3x6wkBrg+bG5JQnTlXb28G2cM+2EqDLavfiAlOSIhiztUlQv+VvQMSW7WqLaywBkzt",
-	"+7eNUoNKuDjfqmnk1oHFd0s2gGyKrwUek6r5YYm0YFOKmnhg7EsTfAmqW2bYsBvZhJXgM2ZexAmBQwq/",
-	"khB2s0hn8F6BxHY6a9HY9ymXeHHIX6nHKGVUgok9GWv7JJJgEoPeCiR12OnurdWf5BeEVZjdjhOuBH4c",
-	"peryphpVPyD9eqGrzkF3z1+jrxLF6hXKBmBnXkmw4IqqOMxaFenTWFQfSA62w4gSJhEOw4QIQQRqvjgW",
-	"il6fvHh6ouTziF4RsQUbrk6wvgWSWJH8KOFT5+hiNi+e3G8bXX+n7bc7nZ22v93dVcOnkkxhPAtUWXOm",
-	"cZLgOfAXMx8wLi+bkn4hG/EUawvp8pG6ZulbDXOYEDh9WNZb7Q56/t4GVruSUKw8sM7+jHhSmFzjyQuU",
-	"pIyRJPPhhHwokKCysjNyFdOECDODBean7xdjLMkMz5GQPLYkQdk4G4fD0cklSYrLrRbjYcvvtPw1nIU1",
-	"C56PtyStHq51spUEmNAqd6ORVQ+E8XRhFqIICwmcBQ8lSYSnZFZChnzMqFLXikK8IS5a8Xj3+Y9/+OPh",
-	"1VeVS6za6yteupRMDns7t1sZbUl2m49wLHlcNSRgMP2o2nOl1mTKhUTfO5zWPWAiJizU9gSJo4I8R9Am",
-	"GpA5Z9qUNsARZsOSmO/46j83kPW51p75j3PNpbsWMWjnxyqdVTNa7eRQX8H+ZRIpn8iNGD6oJrBfDm1m",
-	"Iyt0Vp5wiZwKLKjIOhaYaHHbC0ffKwiQesHzBDpz7OibqNA3E1F1sshDWKAq8WXoUXH+3Je9Wlx5ja7v",
-	"d3rh4KDX6xSkguNC2j0suJAWfdlHree4Neq13/1Ncxt82+873s711m9/U3UKp/jqhe6kow7DB5KJKxem",
-	"Tjpu5M50Z9ddOTuvkTL6fUrMB+qNRUG4roxzxgmu8vuUecXFvHfpt4THL3V0fggBUFoKIwrW5PtZcIN+",
-	"I/9P8Uq84VUQlquem72kmokV+VRG79k/VssJuD4UjmuZ40Nb9UM54fLGjHUNlWhFtEhJNtUP85QMEyIN",
-	"N/9y1Oh9u+bqlBf5oiqwR9HdSJHSBZm30ankiVK3EOOzR+p/tZsCDdTVWl1Awd5TqYx9M+iIh8Puxff+",
-	"p2zn64P5Z+HLZE/+7qpaQystgBra4gq8KxurjnJfheRjbSUAJ4Y6LDALAYvlmdECZ+ZsqC18BfVC7Z65",
-	"/OOhpJdqjJnLrXDfz35evOZDg6/jcAMymlLmPu38KrF/ldi/Suz7ltg8UlfMX6X2be9k1xVS6jFl4esk",
-	"WhTqqX6Y78JEylj0trcV0bTN4/aQT7dxKifbER9T9lsbf/FxRFl6FfLz1Pe7+wPKwo+/6k4P3gz9l8nu",
-	"5Gz/8nGHfSMOPw93vp4/fP7dHv6qu1LKqAG9q5/BzTQBO+Bq4rC/PhBIROm4SPRmio0if9QRce/M//Zb",
-	"79773k7n+jcrp5eNpGqOTyZkePGCnZAhTyocE8uNat2Wv3/md3p+t+fvbGBUw/O61sptVH2ekBlOwpIV",
-	"u3uDq38IvNM0V7i9r1ypu1BXi0t/c601a0dAGGZ5UMboUzSV+P6aS/YXu1t2WktWJFfpSkStfla6FOtL",
-	"Xp5egS0OOI8IZmYZKrSGp3gukGkPUeYplo6jqMiy17OFEaaVzHUGM8VX/YqF3asWDYt9TSmr+r6z7vf6",
-	"23z1ygEhIZ4/EEi/ZYTbgIzUHQLWSmkClBUFWw1RrJZXywahQ7AJ6DYPRB70vKBkbEDQILGXu8IITpgO",
-	"e3WmW0kbO/v+7g3OgqUVO3tvkaZLm1TY8wIBGdK2E6s8T3mYpJMsVDpUEcGJ6FO2MngHDTmP1Jq4Dmk8",
-	"vEBNE5Wi9fDZhEbEvluklUrr8jJ3vbdakHVu4B1yolFtjMeiqM9feiA29Gd89NFHH10dVnsySpaGNZkM",
-	"o8OLRTV4qhRSnIB6WtXXerqMTedwg2qVItvEoPbyEQqcn/o2NsBE5IqgpPrzmDBIG1gYjvbBLw7mBVt0",
-	"9iuuAWEAecCA5ODsb4LaVuy0jt8qnZislOcLp+QUPrPf9xOCRbUfca7WjgrEU4jTT7iEcCLUDHA4pSzw",
-	"UDDCNEoTIgKvHOmsFfatR4hMYwnRmgxp40RxQauWMgUjxR0fi1TgMekP5n0IZlh9lXCjIirdMxn9OQSc",
-	"kcHiMbT7VVr3xYGVPDbOYqzHBbULZsOLgRO2tepqYHPo0DM2TOZgvMESJUTIR/q2vNz6lvDvWisNcNmW",
-	"xliIGbfSIbPZ+If7hbvwQdXF2uEqeTpQY8FMpzPaFE+AA4iNWxI2smUCZ2M8hrCHZXyxxK9KF/cN2Feg",
-	"mYw6X5jJScJjOlR/jImSJgHcyBn6Mibs6EVLkS6WdBA5LA/CcdQRpUImWPIEQW6AQE1BCMqyBkRgNZGI",
-	"ClnH6DYzQLhc0Cy5obdSyEwqgbssY44XhMTqpVswybpLp3s81zxWd3K5WlRZrheNgtn+LD+KIg8yG2KG",
-	"BmRRxi0SQkgEHTMsiVAqj0k7Ue8SPJyUrYYZ9TU8Sw9Lg2HWuCq6s1tv3U+tlCsdEi1MgkdKfoM2FvSA",
-	"CSkdTut0Qab9ZdHdSPET1EywJCYQgSfaHLb16JwFjJBQKM6cyknQM9nP5lDVZf+M6SVBGDEyQ5yRrUco",
-	"GKhVDUvfnzNrsHej5R6hwD5W7+MLwhbE7WCujnvpPCc6hv2cJSQGYYGsKG6fMydWMPMHmEVSwsqZJFxZ",
-	"1Wg3dSh4jauW6qN1iRPFP4XqzN2xI/ud+/BJNgj36RdqQCd2PO4vj+3Y3IdPs3FW0ov2cNyh+DuCvbWu",
-	"HGudNhvoZfdsc5WkShTGER4aPwePQrRwt7Ny8HBR+Lmi8R4E4Y3FVc7YsybMSlbw3IVj/WyKafSEh+SU",
-	"VF3TrPV+2T0Nzh0PidIs5wKZdEVnVff91SHRTkdV3OcYC3FRFT25Zhifv5FGWros7ax1VyrHit13KNiS",
-	"wKSCmloY15K1vQsxarfp5tZJ08KXQGQVcvZrMjhK5YQhrt9AzeA4HUR0qEOcDK8ATZtyZpr57PTLL4It",
-	"lDIlLoLYvh8UqPR9I/sBeJSURGhGD7mIDBZ2gqOIsDHgY3zfbT2cPetMO+HbKz8+qP+vGcy/ZO8v9FXJ",
-	"DzWFlG2R2QDKKzPAguzvpknRYrTRMFfRWN774taVFbpsfguvKgk15i3zcIrjb3V37zCbWxJQDPXJBLPx",
-	"2h7xUl7/FR5K8NpDgkfAo7BvGXUAoaIBUZyvrxhXsBj5nv9YAo3Y7R52HjYWgVDe719Xup0ZmWUdF5sy",
-	"ydKtCU8EaQ2gvXlLSBxHa1y0yk7hKvHiTnqNvjfvtLOKYAqzrzvu6sdXRE54hUMJ9qHScZyQwhaCBBJo",
-	"bHNUZta1DEmsEywQ4zbQoXShwhEdkn/rOBLX4dMTLKrXttYGDzMsZlN8W9wizyU7V5+3OuPStzdT+gvj",
-	"N0018lFW7lVCRiQhbGhCTDaIHzW2u9hJ1lnDxJPl9tTlCWXtVQ53USwoObCK35ZVTOdGgbWuM0j4TIDB",
-	"pUr0tCVX3TS3AqQuIELpnc2MN2tchxIF6jiwxtHgSfhs5He6O7t7+w8PDpf83fAaCZ69uMFXBlREm+Ap",
-	"YfIpllivS4PMP/PJm8fRi+84Dbu/o2/f/M7Hn+ymb3c+i96+OYleMN+hK83hW0bcL41r23CQLsfxu1U6",
-	"r5n8vXbhrNQG8rm0pu4I11newsgOOofdKg67QOr6Qc4nnK0pXBmd52upk3qZzavOkqwQ6d8JztonePaK",
-	"CG2k9RonJCRkerPQiEUpfPzJSevhp191P396+Gr3zdcH3xzvnJw93v/iyfO9ow0NY2UNp8hM8yW2E1jp",
-	"NF80C5kfTW67tVKUjJSdvbpInZtl10EPpHgPW7uL0qLYdIZlPnQDiPGCjfgHuqQN0yQhTNYnfmowrUWo",
-	"Cnhu4CfWcucUQ9gqhr+zOgdo1R2zsa5K7jVoXOM5LERzIiwBgaNVNvXnoZgPa1OeBCHsVilPiwGKmYJX",
-	"HPinfGZwMDREiAYNQZShZpAp7B4KhODqf2J9PVT/hJRL9Y+EjKmQJCl7BB31psLnRJI+HpNSHlLjFf+B",
-	"RhHe3mv767HIxau2XbtSlg6NG4VusyXJKXnJubqLy7l7RG9+QT8Fc9NXlgWV+CBnqejHapJ1KKGQBUnw",
-	"cGLSk6eKYDOAnSGOy/GLa7HEIY7rmK8gOv8XVDc1PtUxDMA4N2xcwZynBUO91Hg7aISnNJoX4zDWHdYG",
-	"UQ6KUUGsJwDAakQEHdTA1C02USo6E6jp67uNejbFpXji9UalJ1QXhhqSyEwZNa2NvHSytL+r6lyN0iha",
-	"Y7o0j+LAEsLuhzjOpga/lsAF1ow+A5hUNYglwcY6yLaq//zmWDGEQhDjYa/TvVVwsd5Og2aR9dE9OFgv",
-	"EVLDClg30+Jk3/I0QSmY4y2ZV4KXwRmspvH1IkQsCl2x+9eChIjxGWrO1HHX128JLtpLgO6ck3Kgcndz",
-	"vcTQsT79Zijuyi6uk1fBoVyiyQnYPbsr2OCd8GaHq1Y4Hs3CzfsAulklRQGLk5mYDk3hGrPOeMYvlULE",
-	"c1IXRIJDzqJb6Pj0Yj8lgepCMYQ81Ug8ZqQsnQ4MQTAql+S+66FZCI7qUagmTN/mQlOCWShcarLflgdt",
-	"M0icLS2kt0TQnXEZPzFXj1vdVnYPu/7O4do2w3VvJGp8eVJXcRBcxjiVk76JnV9k8zrBCQGaLgrM673t",
-	"7QC9PnmJmpCsgr46AataOf4ge1lyGW8fcx6NsSQ9MKP9FkdjnlA5mX58+ulRR4fdh3RMpfh4X/9FhUhJ",
-	"8rH9Tj+MSUJ5+PGOr//Uw/v4s8enX7/deXr87NPjz3eO3xyX/66M9sqWpFoZ2OnayTdL2V2leW7eeWnn",
-	"zEi8wm5U7eRrQZIMivqGYZLGo0mE1JqEAXVBEcGXxuE5oyxULNlHP/7hHxQ/nqij56K/5MAruwdrKjic",
-	"ae11OC/4vNaPxy0HJq7VLWX9UUTHE3mDb6fV4NrBR4EHHPQKD6VRgxieEnXpgGS3jyC+J/goxon8KChF",
-	"Xo4iLCYfNZYJ+v7t1ypvyyALFM3Juwfe7VrNYXRuju5QHNL+zYK0xZDHVaEl5uqnrlEQd5XwNNbbMo74",
-	"AEelbVHvVcdk32Ke4Ep1J1sc4xNdT0Ap8foemx+9m4T5Q2918EZn8NziPA3re0ZNc8GgDOmDY0UwxJ8L",
-	"SadYkpvcJXT7pcoBk/XuznqXvQyG3rTlkJIDrOSenvImFJfJZQ+VZ6aC5OvO6So1MGPdd6EE5nLg5tfz",
-	"EmDfEWM8ZUMyrYzuwGlIibFbboAC6DZ6ZJvQwkCSOqgeSa4kar7CyUXIZ6VkDnjB5oAmBEgYDFi+umSh",
-	"12dPdPrsgKcSYTSlLJUQuFMVYr/c0ti5gaWRsLA6f/UUFAgrgKnJGCmA6hAWVl4jO63u4d1jKnXWhdFJ",
-	"5LIZAWBY1YSwrNKUNgG6XzkjSWVUUqBfYTV4BkZ0ztAplmmik1Q2DFC/0f5XcS49yJzi3TXN6cXLD9hm",
-	"oePrnLeKuMsoCiDCG3yOkiOibjqcEdTMrapAlXLLCFERqPdyoGZ45iGdRqB/LIQ3CvdShuHCDJ+oqcIn",
-	"pRBFeGPxkNZP7y7Y6DIWeGeMVSOhVnI6wGfVgM98pDcBTTHDYxgCxCs2tSfOQ+pe4Ok19mD1t3oII5HG",
-	"JBHEloE6ZwmZckla1lJ5dPzigUDB+3ODFnve6KH35xoYVv37vNFut88b19eKHnBMTOTpjSojqEFBHL6p",
-	"zwIrtRjPlLe4KZzsU/3lQv6mfrzuVjzN+q++jpfd+kIqLuShKR5OKCOthOAQrGXqg0egOk21+xINiKAh",
-	"xI8CuANEJbXRM9hXiHvEbH7O7H0W9ldXdxEGVURAGD8J0YQkpI0+MYIOVligIU4Sjbgq1DLrOBbKwER9",
-	"zuKESz7kkS5RoLfTgwAmOeNoyhOCLigLRQ9CkdOQSjTh/MK8DsOzBs1BxIcXAuFzplRB3QhmpSII+pOm",
-	"Uqkz4GF1J98Z6rwh+DcJtpwAm2IVBqEpVtcgepDV9Gmfs3P2e1vt5vdmmr8/Z79vtVrw/+rnXd9Hv0dB",
-	"iRoD1BzgEOWV3ZA5X4qN2Xe/Exy8QSkTaRxzpQP3pySkuK/oJ3De1GNwn6gVU7dzSOzQ7jMo3GBAQMD/",
-	"xNNkSPpZTLiHgikVQumLoL66zdkOQzKkUxz18YBfkv4UX/UvcZQWfhqQiM/6U8ryn4ygrvrK/lT+Sqn3",
-	"ufqkAeenZDogCeKpNNQrUMiH6RRgvHWdG1MJQ+erKIYCKxxslVbR7kLpMWFhzCmD5zoSKYPy99zQrL5Z",
-	"Fuu+m/Ek7FNbK0R78mRcfguQf/NHQvC+zs4qPQwJoyQMkCGfjiIfF1nd3SiDKOxulfMoeyuVk37mXISx",
-	"uRNbNVg7kq4mZJGORnRICZN94z7X3TvPweiZfbejvssqe9jbboHwJCVJYUxAgWWKpXH5Sf5anNChoesJ",
-	"Toies8mjyJ+6feon2qMJD4DX9IGnqPVvmuh7w3xMkqEd/TSVpply1QcPBUORjNzOMyIBKI/iKATva3dv",
-	"ApG5/WHEzVcySYXsR+SSRLrwA59B4xMyvOi7zdiF3lULndUYKa5P9khPu/AoISGZxrp3l7xtu3uqXe3b",
-	"LWyA/f1Q/T7kbBRRTf6CyDTuG3hiPZmQRBTM1KqBkGC9oRBhJud9yEapGopdwfJzZ9vKP7mrW/4tgZgX",
-	"s0nZOnJG7Fw6QKzFWhv2t25XH8U44UMlSAeR5lO6woDlUmC30O5voBlipcgWjEdpPTbjt28OaM5dnAdV",
-	"hX5Q05FuWZYQLjjC8u+2PFRdtcfOB/YtUSwI8pPMkmV/98nVEGqbZGRj3RnkaoJTId1zpL8w0PhwmoyH",
-	"qj9IhYluKJXtMOPYsxJSKrUsClATeHiQV0QItuybegcK5QOCfFnFnA37I0ydo2X+st/vGGZqCy+o1xjv",
-	"Z39bF1pZMpgNyzeq1IZhmaLwXHXqXC4WFVJX0AOGVZWcd97LIFnLUh4uKwtCXt3hijIeQAIcEe80Zbqq",
-	"EfDOLyVJDU1Uinfnl8VvKqQxPC0UEClJOWe0+ZNFGQevLQqp8mMbAuaWnCrIJbgUO2LJmvVKS1wUSoWX",
-	"tEyyTtuCSMoeOr0VBJL6u8hFzeU7k1ANr1BPqsTqs/YK7yzwcH3jB8YNe1xi0uBeLtUdKjBAbWas4Gml",
-	"PTa/lp5ahQsCM3M2VPgz40K587vEhLKpFniQWi6XBRlyVCwGzBWlEiSLLETTo1OipYpRZDHrbqGrBUUR",
-	"PKVlPVEDjsSldxzFS82rrCSaZ1pHtC04fee6CRDQQhEuVzNxR1VUTEwvFXqJ6nJRLVFrWxDlsKCVSkXF",
-	"L1mUQ6WIr/jFGWadgLeAMP3irAoyP9uqnGSrSkvlYiT7oEgXVcy/CMrglCKsEshFE9OinFhMh80jkx2b",
-	"brX95ghN0ilmuTnAGAE8JPCIgLFswmd5tJq65C76nBbsJZV+wbyE0ftlpSFD1MSR4NahU6qJqytibXko",
-	"B8OxNcW0faE4uqVFb5cbPu3Zrw1IqKgyW4GmNTJVz++kIrnXABdgfzC/QQlc8Yn69jEE2NzKwgiNnfBZ",
-	"VeSO5HdWFNZryB9KOQ+lirnLN9AUhYd6tVCUN1s7b327J8wVLG4V/sjncPCNI7JpbD27vq9NTUrh2QKU",
-	"K1vguOyNkpPKevi6lQ60suvv3MBLqUOjK+o/QaD47tVV0TW7HqiZK4Nrh909vEHT+gDXDXevNFx/zRI5",
-	"Bodsw7RmK/trp7jndz24LKjt2fN3NbhFdu/SwsCUU7UGbF0hDKa5tfH6lMhaT2xBJzKgBWbnnXlky7su",
-	"tVs2UcmmQzolDCLXEz7TNZXgWAGeW6E2FDisJjxNHI+3o+jpUIWFlJ0aP1fVOF9iaWNLSnX9CE6UvEgw",
-	"u0AxSYZK0EbayjylUUQtBocTAMt4njqh2FFVeah4zy8Ge+yuhRgbH+4VnZaH/prfHZZwIf3NceXVmPUQ",
-	"dIPrEsGJDnIo18caTkh/llBJ+p2JE6axKXty2tmb3rKdsOr7XX/tQPpyya91gT/z+lpVA+h01x0ByYTL",
-	"piLYiKVrrwEVgfQw+jcT5/Yw6RJE1WcfDnoPHONBiOcmr1wd8UBnG6TDCyIfmJgcq8AZxY6ETlH9ZsSH",
-	"ODpn6omHgrdv375tvXrVevr07NNPe69e9U5Pg61HuiPtbdAOKvVP89ixuUB0lB7LBZkH2h+j1EgdHKxe",
-	"1xJ6RuUEMG0Y2Sq5CKv0lOpsIVim2y9yDJXaKkn34C7z4kzVuaYGLSmDa3V310Y0xYKXYuby8rE3SbLT",
-	"BhobzFxcjqrDVT7tdVzEq+FSFXPwskw/cwYL+7twqtZknal4ovS9ioCF7tVVoJWATGcE25dSGbc8FOyq",
-	"363ddjBHmYvV+BoyHcMkZmc+R8A381CwpxrQCogrirtXVw2vsQv/vXd1VRS4e/B4lcAF9MGXfFxdUtT6",
-	"4oYGv/XG1TtXC8ViNc9bFeP06uVZCSJOcTM+QgUiReozSaBSOUadlmKD5g0E7aLmkwinYb5t4ibxhrWi",
-	"cuMh7rV0HNl9DTLccHAJwaGNvCoAdrrju8lgjKlxjVCxNShkqZA/3F9vRGukA2+cYBqmxvQ2rVjxV66W",
-	"m61x5oTS1hzC8pKpEL9RWOyDTrcahtsYZQsz2b7sbA8nWG7n6yUq0+UW9JTyFQtoEHIUvKKuXjcLXQxx",
-	"MJekOJmici+RJq9y4H93PRW+DJDVuVXofZ53mHNxhMWFBksspR5CvZQa1OGiBlFG+41TaSq/evowAf6b",
-	"ugUNozQs5cp377rQbSl/9MZaRjUrWTiXUDJEoqwFpfFQdkHZeMuz8tLxjWoXQxk5dd1RupbMm9kabR2R",
-	"fnW8lqKQT8/Ojm38kEMnCRkSelnePd+vDny1loyVOf+Zy2MlzYKxF0yv2Xpq7VLz3QcCTXEcqy3gI6u+",
-	"F8CXbWZkEpZPo60O1PW7u8AY/dpc9tLid29Y2dLZy7zhgpZREChesWS3NWuUFs/hktke/OQqrktvRemx",
-	"wJZX1vqoUQ6PK+t2HwFmsSIGwJdGER8LDzEyU0xclxRHx1gIFEBe6jBNBFf3OYEC+28LdalegNYeIV0R",
-	"yIAGY6EfL+qet7JzZ0pvhZ3bGWspGaTTWR32XYNI6za61rqTSpdOdm9QBN1GmjnjqU6AwQlB5ki45ZdK",
-	"AE0ZwIvFUHF1mDocE3Umuwtlb3fVI+7mJ9kSSjmkq1uyVteptW4li1e2iLlUi0FzYjNbCvNDr/AcjXAU",
-	"IQGpMtEc6cvXDyThJmaUtWyykE4tIlJG5GaQMt79gMDU4MOdGeC3BwKRlnolQ0VxkzMYuQskOO1FqXPj",
-	"mVHAS1Wd3z5jcr08sjjCrL9WLTYzYklJolRi8SFLhC9UiC6O8RPnXp3bcgRHI5ysrvhRobnwiGzMA0ly",
-	"oj5bu/RZRQN5bWq1ytWEk0E0ZCCGUzxHCQ0JaqaRTDD68d//nbobwv+OEkK2LLp2aa+DR/Czxp+a4SQs",
-	"ZHGon7SYUHxHNVzCDEt4TVmbuO/UIKqGYLIRExaJSGn1QmcSobMvz44hDLywczXQxYVAiooFUz8i+BH5",
-	"P/7hP+1C7N/p6ZdueQTpvDSMMJ16SKTDiZKsLylLr9ohfyA8pa2pCxeAJSxc/rOyeburKsgUq47XXw+0",
-	"nl5Bw2vWJ3dFw/syL1svmylrwJwIp5x5Hg62tLD5pvqROUMVOUxQv8Skywi3NuQja9jWlUuBA1Bd9d95",
-	"myaQxHBB5gUiN4IWWi+Sd12KcP2prVAwAh3frI+pInVwrS0Ozbo/B6kslL10MieoMc6fs+auv7P1CGEH",
-	"iF53MMQMMULhgKnOVF/MGPXdZk2aCLSpFkT9ec5MmJOAWps2oa8Gmt6GRm1W0VaDMKQJlfNTtXxGPSE4",
-	"IclRpY8fECkMh/js6zMP8cQi9zoSyQC9C9QMxEWr3W5rjBDYImAW0EM+nomUsd5KfkHJkp4N9Jh+T2k5",
-	"aDB3sdMoA8hc9avF2O41YqNU9s3neb/YVE6+BqACjYe3kH5USLkzqTeWPNS22cm2kRo4YRIKbVgAu8Jy",
-	"nbNmcGQiQeES00OPYSmQTtxRr5isHV0MKCiPPTBzX7Hw9R1l+7Gmcg3kZjI9GwX1XHXW8BqXJBF6rfx2",
-	"pw2wo1DnIqbqStH22zsaT2UCtLWNY7qtvt52EZHGVTAgz7Di+Potk6dAUNPWrPDymhV6qZ1KFR4qVqHw",
-	"snoS3jnLz+gWbB/AHkHZIJ1T+cBwrAm+hHmCpZHKNsqBY/VqOXV6PGB150yf4FIpML2ESv+HnQAo2JrS",
-	"KDlwJyxL1/d1YlyWrI3jOFLkRTnb/k6U6v9mV8VvC2gkSsOquAMtlIBaqHnmVilTmmyn69ZBKBc/yGvx",
-	"5HVvbMEDrUOaWltOGY1i9axGMd22dqAVVaiML3ynk9n5DjvdvRw+onPQ3fOvr98VCsNUF2e5NnwKb16I",
-	"BvYQmEkFxFcVqJdngWDAmJBJAac8DSDdYeZ8jSSH4ua7fqduhBkRbb92A8/ho53VHz3PIsevvcbeOl+8",
-	"dgJEXaECpOiKk2/fXXvvC2z+23dqV0Q6neJk3ug11BqWXIZWvS6h/im+hMdCIy9lT1sZX1E7GXMhVxXv",
-	"QzQv9AmcRLHV4YTgOB+DrhMui0W8tFER6j6ZyiXAAdzqh7Y0u1IOQHXAUZZxutvt1mTDZKIjdy2dM53x",
-	"OY0jTJlsI+figb7jlBlLq6lGtLRokbVJ5WV1cnSv5XX8Htl8mR4C7T+A+lKiqsCU4rT2XXX8AxSnAGJi",
-	"gyugUBVUTTK573pOxX0h5fJoWjNaLJG2Fo81Vd0ypfgxD+ebMVi3xs36ldhuzjRvwYzMZK+L9wjTaEnM",
-	"dDZehb8caZLptnctTPxMlvi5IPGvb7ElVbLhzK2DZNmFYfD+as77GIcWqvvDyYRd/3AzglkAMXBycyx6",
-	"gcaALpx+HCUEh3OXYzTWX/9KGIjKHVinY1C4lQSyvxXwZycEGXsD0viKSmnMBFez4/tbek87a6z1Gecv",
-	"ISdJfdDtrv4g10xPTAYMCO41vnxtBMxrBtlFWoB/eKGfHxUX5gDluUgrBP21V3Gx2H6fe7yuNRVGRJKl",
-	"NjwXhA8ElLl1KwXf4INQJiSGR0pbswjuOe3oXsDJuUoePdUDWmDHu5WeAX75M2AMu6u/MJP/gsvnkL73",
-	"E9CbXk17f57XqedraZgZ1AWMY5GyKFwgK8g6Mw7k1gV3FJk5Q92dc2NGwYtblOsuY1wOXpfZQzsVvmZ1",
-	"SUqrMjBYNDdxKyQKRZbGZGFWdI2/ar06ohe2wGN+o2/udrvnrFoFBmk8o4LoS/ogoWwMCKh28dQFX2ms",
-	"CWnh3OwCtR7x8KKdaZ8BUlst3HqDaEDkjBBHDVVdABXkWqzd5DY6cu8fIVXqJ5fuhcxE7ez6u+upoaa6",
-	"4i3UUKsJgRJ+C4XEjGQtHdH/WemIxjlxYyWxe9ZxXGQ3tzjcm7Lo1ijRB/CXKRp+abomqeCSFX3/qi0u",
-	"0RaB3u9Aeq9WG9XPLVvN9OaSvmAcafIZgyj5rQoN4I6k/u5dCX2NketW5MESavhKg4SWy1Qo3YvZXINV",
-	"E8V/QbAybszr6jNwnlGp5HMeqdZDfoBSNqAs1EXYqDQVastWpa2yOOYQkwd2IBYa1weMESz0HEqFAN7+",
-	"MhFtmvyczB9TFt5GMLsx/g/X5h7F/rVn7u4lspvMsOvdfqiaQ1fzuIGexy9BJhWE0aYM+UOzRkU/Bca4",
-	"qNCqk+S+YV2GDrvMPqpnlg5SZ70HD9QV901jsmUalyEDPQW3xwK4KWqa50VcUw+MxpyRrVIo5uKxdrrW",
-	"gM136mLLIZkzZNWsmYbJTVEz+ARK8GhvgfEc8hnKtjxbCR151m7URSwW8XAzpGOWRlEWwOjgBevn1nP7",
-	"BZmZEVSrvKX2r9/dVPVZgIit4RAWSqxAH79kx9ZR4SCMtDXROXRTsnDItO6xnXBpqvFXu7NO3Fr5pmKG",
-	"VkTIFRXg17kgcw98NeoPKgWioafD4RWF6sISidAeGA75/qqVcyYkjwWa8eRCfWiMYY9MRPMM+Ai1pxqi",
-	"fUCFBTwVvYSV4haiLk70rG4hbDeUXE6vmai5DzGrAaj6NBb2ENpH5gCap8viku0NubjRxUJ1zsl/aFKf",
-	"wSU1/qo7PXgz9F8mu5Oz/cvHHfaNOPw83Pl6/vD5d3tYQxf0J5AJZT/48Q9/1D8VS+PX5XkZrTSrd6+B",
-	"qyJdGEUPqyKUenXw9IabaWrq1HAYpW5qVF8pgFo1Uf+qk3xoYyscOcWOjKrhMD3D4kQN66tXLT6HKLmE",
-	"WLxm2GiMFFXroDM8GIY//uGPs6v5DwFoCpckgZoaqU70rWJJd60g/GScoHC6d5//+Ic/Gk/0T3y83214",
-	"wJcpEIo8yhrgX0NYTDHQr/osLQt8scNTghtKUYFZn06Jtu2nUQSc04r1R0auS4EmWABEupA8qXJw6T27",
-	"fZBFkfw2JBnd/UYCvvNzE/ArA07WZwG6i80PvL/qvN+5LPdyYQ5E+jOR5vdgvcZ5kslEKetYoikXEnV8",
-	"P+cL92O7ho6tuXpikpMXIx907PfNox4+uEUZTurNVJTt92uEF1SkDwCXrQ8vqGOvG8QMPLWRCL8shfdD",
-	"E4dexpXEsRAKUDXA/BXD9l6EjeUO95Kz3biIoGRN7ni3Ie1WcjtIPG7yik0hqSGt2/uljRxRTCmTJZmY",
-	"yFJTNpQMeli/zCv73SjqhfXeUFl3QIRveRuvlRna2qho89e79wcPdNKFUc0uI54gnQm6mayDMJ6WLm1b",
-	"fbP4kg0JiiHlLSIsxAkK8dwmJwkqyQORg+j1wP+tNDmMEsxCPkUJmeEkdCNzzplSfeg4TUiIjO/SJOqB",
-	"utFGT2z1R4nsAIUSpJwR6F134pgsdfTGOcu8gYeVATuqrRfMucfchrdkuf4d398BgMYQzwsl6qELNftG",
-	"T72wfsiIHucJEWlUqzibdbWJJWY0JniE3v7KfBvNtgLH3Kq4dj+VMGNcIpu+fI9aLRWZGIVYX3cIfDRq",
-	"35E6XwZqNxOe81RnnNmIOSXouaJio23f59Tr+mz/NNEdZHgBljqe6OE4DGqGo4jIOva0rbF5XKth5dE+",
-	"gdeMtW9pWMeRuVqBT2OK2VwxFrHoeISQje9Tkswd8xmIYHfTQgJwhzpqzIHkcpLVd/b3V0dq3FmSYGWM",
-	"3v6Z3+n53Z6/A+rMCm71bnN+lS1+nWvQMvNK895fqvLwoc/Jsc4yNUu1/hnJoTAqDesWD6LA/piHZua5",
-	"rGUazSpRb/KYjRiCWnaZMAI4cOEAKlQeVp3L/wm5vWXejFhxX81XTPyUOtI61jRDydA/TPFV3xL7HoDn",
-	"TCnLnnTgif7LNqglvPmjeGoMqvvOvr+7sYy3KCTV5wViWn/Jxu8ztZ4PRE6TwriOl5M8MOAl+eVgb4GX",
-	"UJJGRMe2AQ0RUawbArRNdYK4Z3AaIFrDy4JYdKzbj3/4BwBkMlU1rV8q07XhBRtDt+Vp4SJiMqQjOrRZ",
-	"wPANpKVToTPQGZ+pc0alOGciohD4rkuwe/pFXRJd6EE4mfA9ZEEobelrYlOOIaVVe/5Dk/ai01fzOvQi",
-	"4hIAacQj5GcIeBDeR4X9dquNTgp4qDaaQC/NObMWLQSx2QI1T0hIxZansYGpyExeDwSaTWhEELwAk88D",
-	"Tas0dajAfg+RPU7y/OHugV+saO/c4Ttu/Xr1l0EgbHw0irCYfFRbqz67ly8UvO/tHlTUvC/e40Wjt+/b",
-	"mvw5Lkrh1WLVfWBubuH9np/V8O81diabxPsU6+jXXTvSiAgH1CQVv2wGNSGakYicicxNyOrSEJ+Ij+sZ",
-	"FMAGQNo3jqKSMuTlSeIjGulKu6M87RtFfAyucdSMiMiRqbba5+wJoPShGI8pM9ggMTbv6Jvxg40QDatO",
-	"psUfdA7nZtbRl3ysx9lQa7/6ZaDINd8FW9Vab76C87zeu09MgZD13s6SPNZ62wVnX+8Lo/++CNd5/3nC",
-	"p+u8d8Ybd3n9WBaQXItw7tcCi/sLaN5+EVK7UwmKfbi/xK7r2FoLqNUHWlu0gNJ1KNJl0OhcdAAOsxUX",
-	"GVJyCRi5mycX7fhVGMN+EdJ3OY5vAbYXYHctyK5JlioD6VZi2mYQtl1FCgUsUTW7mxopCkCsFUIlh2KF",
-	"oOUcj/XXW2FBEoHMcIsauDdDWLWyCNJodJXmklfkLq5df5GArDckUrLUkPZLV3GKAfpLFRtOw+H2gLKw",
-	"lSZRvdvgyGDhBO+PXz9++eJJ//XJy+tttTbbULnztzbH8+N2u32e+n53XzWq/gp6iMeE6YDmzC+a8JmL",
-	"7HfOsCxg3YBOGlF2YTQ1W95T3/f0fStBTc40EqqHOj7SxSfEVhsdseyDc6Za0YlJmOX4YY77tY2+ICQU",
-	"CGe4dU3GpXMb3KpSnV6YDh5TFr5OotuHUzlpshFl6VXI1z8AZhD36XwF+gAEQNHb3lasq+3A+lbSgpmG",
-	"Qw/LQ56/6m4847pjrjb9L0/knGr6OrE7k/syb+GqcAssWzcF4xqI1WIaZrR1996JL7j1+uSHV0ccYYlE",
-	"lI5/HqFFR0AyetQ6wREjQdk4MsCQnJV4EKmAPRGClxmsLc5bK7yP9Qt3bRpZU3bvrBNouIHVwZ1NzdG0",
-	"K1IE1ftrCgrOaCKnnOxRDfls61rYJNkeUUbFpF5Un+ELE7hWSmAnV3goo7ktVWJE8AOBguN0ENGhDso1",
-	"b7cl/+z0yy+aWwEa00vIBX6kzY5DkpApZxC/BGwHDXTY8XCCo4hApNNN5KmhnBMzz+d6mqv8fjo5SnIo",
-	"9zFmVOjwaLNsamhN481DgXmoMW6rPIEGsbkiTzsPuZ3iq5eEjdU272vEavtnZxG2991tUpRztBSeHEmJ",
-	"h5OpzlmMIyxHPJlmtVifXUldMVXHGCjeYUDtG0eDJ+Gzkd/p7uzu7T88OFzyNxR8nb24wVfmzMCopSRK",
-	"16ecfanBqnsN3v1iOnhzcjGYHqbffB1Owk9PzsJPOj7/ZDIJ35zwk0+e+2+/ymbzFEusaK/Ra5D5Zz55",
-	"8zh68R2nYfd39O2b3/n4k9307c5n0ds3J9ELBuVbEsxEzBMJJykrsv8ur6kRA4EDQMD6nGzxUMCoPhBQ",
-	"3y249Ya8egWfdrWoW2gppjWnDH8O8pGfV13FWHGLAUGXJKEjem/RJEVsjymO1JkyQSUGrkXzM+3huGAA",
-	"IKyW3kM6VhBqMLuXigcCNYPSTIOt9k+gVN4XGIvdKLg9aU5NwnuOfVna589Du9TSLBs+JOnaed1IC+Cx",
-	"tl2uvLFL7XhmIU5CFLw/N7zwczI/b/TQ+3a7fX0dIGBASlKbdtGIJ+csYPiSjpX8aeeHRbQ1t2puBT1A",
-	"yxWgF6NmSMWQX5JErddWHuGsqRIOTnLO9Jk2CGBxQkYkgV8DxhkJkCM+vCqNCZErU1lOg9A6R/ScjTkP",
-	"IYoQfC6UoT1rErgTjeTL2JqLb6ekZxtQkpdwbYNgs4LoPyURGerf31u5c2IWHRrRMRCJ+yiXT9qq9jtn",
-	"1aEAiVl3U8xSr2Gj19j5vtt6OHvWmXbCt1d+fFD/XzOlmaUDIx6PlY5mkynHjV7rYaXoVepQbDPCG2UT",
-	"Qq6HWfh6W4oDqJuKOMLzL1z7oNVxsv+8cJB4tAXxelNpaHe5XmgUDsqH5+0fmnWdQqXtW3OuVdk3Kw9o",
-	"3fH8JYBzfjC7kBWlanFHBhjoHgxCYHuyfYG/21hs2z8hiugKsl0DItS8/UAgWgf7uS7w187GwF8Lx2rG",
-	"k3Bb5xbVqwHHSYaqCVZvXYKDR2HfNhFoJRYFUPgN3I4BasZpEnNBdBX8MQm22kjHYYGym9W8ccuaQGkz",
-	"E8DPCJpiwCLJgQ81VFgbPaeXBM0SzsYAYWLHod0AnUxmZ1hg3cObi2/VsIahu1W6FJllywW6cZKQoWxN",
-	"eCJIa6BEeDJvCYljqPTkLm7d25td0vJZbGTgr+CAupXwDu90amx9yswsS9c6d3+VNgi7fg8s50in3yEI",
-	"UoNbV3aLKwxBX86KQw62sgsfDwlqOucgv8Jlg/8J7nKbg0servXBK8zmR1KSaSzFTwgPaa//cFyKnBke",
-	"VSgUwPlgm1q2uHE19zsl2pC/3wrpmEqzw2XeVnAeWuO+W0RKF7rMQ7nOmcDTLJIMCxQcf3l6hrQPrGKA",
-	"wS0ZGA+JmsmijtPd7ADbDEclt/b99aObn6mZmFHUZwOotYUgdLAGz/D8Jzgr3e4tWZo+/FMqhK585OT9",
-	"5MXmJlggxkt1UO8z8aeyw4xVmdFaQ9PP5Pi/gqloshlBHhdmY6sx3IQhTImc8LA2SrOk9Mzc4qywwDjr",
-	"9VFRGbKvznXmF2ZmI85ZthMaCNGYcXWtu4LrED5kPJdEmIVQFk9pSgYTSXW2lA+8ggneRaiPqfFbWZ13",
-	"goWjvpgEC+gZtqGg3ZhqwTpW7d3GOo2eUB3lm05/yY7BT/nMSdTBzGrKOhh7k0MAFh3ChmSJozl/5y5o",
-	"yEaFxgnlevo5HmkfXLobKLnO8OvqsjlT/CWTBORogLRJeAqYkO7erlPoogqiIihtTaCzwIxrdKtXC0KL",
-	"E4JkQhVT08DRYE8G8H7AP3+UFXAwDffKb9g4+LoedF10qchf6USCJJekjcCLfc7IaESGchF1pVhltZbO",
-	"b4+UUUHl7nRvQeL3hBp99wNdfhZ/dvUN/uIxjiZcXU5sHmfp2Jirqjlf2SGCUwNI63q3N4PUhyjcFfkt",
-	"0KM196hz/UCY+rPNkA9FBsvfnoZbHiBM6LKLIzyl0bxYk9E0c85sGUQ1fG1ZHuIo6iGMjOFweZ1DD9Dr",
-	"3YKKDwSS8xjUKI2IDwujNbLSkg05E+mUICo9RBkKUkYVWwwgGBuMYoEO3w88ZMou5rxOg7fAJ1uPTCFa",
-	"zvRmqStjBZ/TEPhtFAxxHIC/qtjYAAsSoDhKBQoGnKWiH5PEzlmn8xA8nJTmUS62iSTXYTp23W0ndhxq",
-	"vIWcxYSA1w4WRFKW8lREcyjOk+dWxki9Uh6x+XLen/A0EUHbJCON0igKwGBiODs1SHBQARI1Waq2GJ5v",
-	"eefMyYK0wMhOIqSmCMBQA8xs04jOP2RKezYplajp94zdsfo2DWWU7yEJcWGvIOPYawxx3OjtwL/yNEXf",
-	"a+iNafQaY8Abb3gNtTjw68Oub1I11KNSrv9hr9M1oSBZ3mGj1z04sMV0+nmlZpNF2Oh1ujoGyd2oRm/P",
-	"ayjSbfRMdZy1ZcMpdAQrubSGrmYMigno2bZ/6Zkc5lDm83aZ39IA/ISEhEzrTVhPDAKPNVBmbNcczlJh",
-	"MqsXoaPMIKN7IDn+IKQnB1N81U8FEQGAAOjy+pEusWVf5BYsSOdTT/gM0HkBX0O3KlCCh+QRwuycZSEy",
-	"OTyLEyaj6LGVxnpUFlbIZClXHdcTaP8OKsFqu87xJyeth59+1f386eGr3TdfH3xzvHNy9nj/iyfP947W",
-	"p389qPuMss9hiGwWjkmR0X9uPNJlmEMGd2kF5tBfOAjYLWx9ioSnsCAFa39FGH3+JtDvPTpNVfN3BGFU",
-	"nh5IhHJtLXUaJ1igASFM6wNpfF/xdoYfLbAHz3acQw0AL8sYlyLSn1O0lz58xqS3Ev7CuARWA2BcEsd9",
-	"4OSYG+yWgtNV7a1WnJILEkJWeEKYDBbDKIwZ/SfIPzBjskZGF38x/2SnkNwL8T61AUk0hi932n6709lp",
-	"P7T4jIIQtjRn2JqOG47JDRJo8ViHXL/iP9Aowtt7bX+TbAh3betAYczu/zXlP2QU72TO2Ec1h2Nl/NAL",
-	"uNKpMYBA++zrMyQkjzdC7jXbtUFE0TMW/lyAe+84kshyog8RSVQINvkpI4meKeXYDqeaetcIIzJvQxgR",
-	"amZ4PBEV8hGsJwWLzjAhcuuWYUb1vDKGQBTV8t9+e9T6Brd+8FuH7953vP3d6980KlJZisdSYrnCYGTA",
-	"ULQNxUNDLqSHgHo04EyEJWFDSgTYFlDwrVoI9f5WkOfsqHV5CFh+xv58zgLJA89arhHjsy1PYzxpMw8g",
-	"nFm7trqzpIlnbmMcShs+0s2pIUx0zcGEoGEqIfwI4M4sJhoK5A9BLWrKqVqC14Ik2pmyGWzKJkgea7xF",
-	"p+Qbzgi8u0hvIZ3q9CCU8Jmer7NgeX5UiJfkRsEX/cG8mB/F0ikUogPwR7WcDYuWoQshvHPwE7MfyqR1",
-	"5xAvn9tg41spM4oeHZWhs3fmO6WGs/Xomdk7us/dIKLowsWdbiUaSgeAQfRxstli+jPIodKQI1gSDTCt",
-	"eISvOF9ySRL4p0G583M0EV0KooyE8r4R7/k2zyg+3Mv/eZgBieiKF259OrNOoH+pUz5329rf9U1TnUPf",
-	"N02pf14vAKvsHjg34O5uNbaK2mnJS8qds1PyB3Vkz57cGE4CTnqVfPqSEXWkwERiYOYo06brJMxgJn6F",
-	"PHEMZRoQBjIehKTDlagnkst429wYV+W84qxYIdyi0eYh5Wdcxk9NZ7e3Oe0edv2dw/XJTvX+RJsXbhbd",
-	"efbl2XERBvm2EZ5q+WtS9qAze6e/r8BO126gQ4abgTumQMMT2olDjWH2a4zm3aHJpAnTq8tHI+esqj2o",
-	"PKoaCmKzk5rBz+uSmKAQB4LINA5ueoifsZ/9GWZ/XUdYTkhC9Bm2hCAtssivB/o+DjRb5zzDMaw/zq/M",
-	"cc7LduoDShkyoTvajWsDpCt4RWDjH0H11FGQ5wzcUCaFlcoMnjfgMlY73NveDtDrk5fgFi+kSyIcx6ZA",
-	"rhlQofDtOVN01kYnpvJOc9c/3DLuZOfo3SheW539U1iv2149zCz7GnMpnzMsm82O7EH05m9xNOYJlZPp",
-	"x6efHnU01hJEu4uP9/VfVIiUJB/b7/TDmCSUhx/v+PpPvVYff/b49Ou3O0+Pn316/PnO8Zvj8t8NIL5E",
-	"XfobK9/diGkurytXKCL3c0+kt3Rm67PdY9GMjKKzzpq2xAy13oP2T5dVauJqUBrD4atgSDfqBa65+i6u",
-	"T9A2mANM25UmuYIXvZ2bPaZ1RhXrLeWpFDQkRSxHgA8vOQ21ySnENJrnAOk6dmrKGZm3p+GW07HxFS12",
-	"bisHZgC/tmcop9tut5VA1QzPlNHVlUEhGsdGqPME6WrlodNlVlVosdMM4rg4TYhiz+5y2pAnJ2TqNKpv",
-	"dYstvjZmBydAKouZclJwvMw9bZHZIQiKCjQA7CHJnb6yFvJIt3U6ziOwszgqgZrl4UzVopk4jwzTOeY8",
-	"2tJjdAov0LUj9qDdrDqJmUZlyN7iRJ5UJUygZjY2HoXgE9TpnSZ3RCcZ5H1lDq9qKrcOm+x4WEs3ahr8",
-	"KE0ESuiadSAsNINyySCzkC/2c2yxHZpfk4E6x2wLaFt1CqiRDNabp9JJ0ShNoYZsz6ySq4PK0AgPlYrA",
-	"R/l6GYQ8pz1gPYttvaQMfKvVoHBOKQKzZe7kBW9cv7v+/wEAAP//",
+	"7L1ZcyPHuiD2VzLge6JBXRAsgEs32dEhszeppV4okn20sQeVQCWIFAuZpcoEQahPR+jJc8MRfrHnzoTf",
+	"/GDf17n2yzw4/OR/ooh77PkXE/l9mVVZhSosXFpHOjpxr5qoJSvzy2/Lb33fGMhxIgUTWjUO3jcSmtIx",
+	"0yyFX4cJ/5LNXkTm74ipQcoTzaVoHDROR4wcHr0gF2x2TxEetRutBjc3EqpHjVZD0DFrHDR41Gg1Uvbj",
+	"hKcsahzodMJaDTUYsTE1Y7IrOk5i1ji432oMZTqm2rwj9N5Oo9UYc8HHk3HjoNNq6FnC8BY7Z2njw4dW",
+	"43kqx/PzOtE01UQOiR4xovmYkZSKc0aaXAziieKXrEWOnz8h29vb+xvZpH+csHSWz3pohq6cZ6MbdPc2",
+	"O53Nbuc0CA7g/75reJOPqGab5ruNbNJKp1ycw5xfyvPDwUBOhJ6f+RsRz8iAxrEiiqWXLCL9GdEjrsgk",
+	"UTpldEwovls3bXu7B0CvmPzO+kB+Kc+fjKgQLF5nwgN8pW6e9nbtPDvXm+ckVTKtxtRQsCvdG8ATocOO",
+	"JGWXXE4USahBENpXTGgylCncHfJUabhViyY4Xg2ibHc6Ztr06iUT53rUONjutgxxaJaaof7d98Hm/rt/",
+	"/Ic6NPmSzRZCfEwjRqZcjxDilhRrMSPhvQs2q4X4/WtB/CUf8wpEfinPFUlYCsCrm1EM7/qTidiQTmLd",
+	"ONgNWvnMzI8xvcKZ7AbBKvN6JaMl+IqbzBUZm0dJ02y4mRjsvHmEpYSqCxaZJ2v3H16u2f7zRG/uyE0z",
+	"2SIadLoPYA3Z7xoEOGY/TpjSVbwXFuJm6iFBiq8QHuGKwm827SibL6KQcE2mVBEq1JSlLIIXa9dmx6rF",
+	"mEbQ+eLp3rcPvt75pvP59uv7X3WPd0/3/xx89+WT6633RFM9UU9iqtTCrZuOpGJ2EfcUUfAa4YpwYZmP",
+	"GaJuWfh4D54pLOwfUjZsHDT+u61cHG7hXWUujaXo2Z89f6Zm8m/SiKWvZTXnkeYmEZNxn6U1MhIe6Qm5",
+	"mqRsHH1mZFCnG+wF+9tBEBze/7L71dP9V40ieznc/I5u/hRs7vc2371/0Nrb+VDNa2D2R/ScVc8feaMR",
+	"iKRTiyzmoWpa7rQKbD2j5E5g/reUmLPJnfCfKiYIt5fzGnOvp8wIlXPs+vymGxRnuXSKp3zMvpOiBnwv",
+	"Dl8fohrykxSMRHRmCDAiIzlJFaEpI4OJJlzUTV3/VD3nxttTQ2c5VhwqTrdORlScj2iJ4+ztlAmwGk/+",
+	"8exsc6tOJJ1W4PczEVVpWuxqdU1Ly2V6Vnd9PeuDISSVSKEYarGoF72W+rmcCGCoAyk0Qy2MJknMB9Ss",
+	"aesHZRbmzcMsWVMe4zuR+YyQujeEcVoNlqZG5WgISdRkMHIKmoHKzOwwgO5aTOYZjAxrKQL9delThqWb",
+	"1aS8P9FOB2Nkogy/+dBqPKaRFQI3XDcXlzTmUc9KBn/1dMwOiKUTgttAYkA3w5g7dwAFQ1uZuDPaUGww",
+	"g0VEpoSSIWdxhDIB5gyAeJKyiAnNaXzMhhPFbooHg2y8Xsp+YAPNfIyAPXB6e4ofRJmdvUaan5+eHpGd",
+	"oLNxQF6IgUxTNtBOlSNJKi95xKI7gt7SyYUVCwxbTt3IB7iniJyKM2HmE1Mu9EbL7IKQ7hhANL1gRSS1",
+	"yOsUMardatMz0Qzd3z1DanI4NNpKuNE+E2Ybn8u0z6OIiRtu3zAbx980rjLC4opEXNF+fHdboFjqfwbQ",
+	"9A65FE04YJaQ5phj7t0dezLf6bNYinNFtCyypBOmFJfiOFN2brRShaP1Mt0pX7Di5wL0QkkiCdrhQ0JF",
+	"RmEDKoTUH2lzgShypZ36RzhvTtMRSxmhxEydRZtcELs+M5ZgLGIRaYblNYcbANhTKV/SFFW5G0C0L6NZ",
+	"T0vZi2GwHJ6O45oHzHy0lASfuVsO774H3wKGIQCUYHZIDcWyRCsHgldUzA61ZuMETVo3gIQBwpiKWY+6",
+	"8TxmISUx94i795DodEboOeWCxFRb/fCWobLoo3SoWUrCY6bT2eah+RESxQZSRHAeGjEaWbue90iFCQ1f",
+	"IROheUyokHpkgIwfNNtA41hOGZj8KlS3BztBhaJslvJW0IkeyZT/dGOin/hD5Xvyb//5f/iv//P/8df/",
+	"9L/99Z//6a//9B//7b/8X//2v/+ff/3nf2r9///5v/zXf/8//fU//uv/97/+3//2//zz3TA+0DU8GaqI",
+	"OWiTJGWKCW35+1tBLymPDU+4OQyykTyex9JLPmDE7JZMacrjGSk+6R3tFx7j74amI6ppnypmEGkiUkYH",
+	"IzMvhI1VKd7m128KIztiD8FTo58N5CSOQCz2DdOhg5HRh4wCwwYXJcXortWxdeYyx3Ha3uz8o8+XbPaY",
+	"i8gcjwwQo4ibT9P4KJUJSzU356QhjRVrNRLv0nvfcFhhlGHuoOPEl3pIAjIRfW74h5mrZ7FezdgYVB6y",
+	"c7vI9/6U3mUPy75RUA0OeSt2alRpSbmVfJlxvDyT1kJ4mG00Itxbt0HyvpmG2cGmmMQxaLxCCrQqL4SJ",
+	"eRxJAI1By+DiW/9XA9JRymXKdYWl+esRA64PmxuxyNCcr7c3w+xiDyzl4YbTb9SIpiwiiZTmEIG/smdA",
+	"YptR0b4OMBBm379vlAY0wsV71ywjtw7MP1uyAWRLfKsqTVtfmzMHCjajqKl71ro4opegumWGDbeRTYCE",
+	"nAr7IE0ZECncZRHsZhHP4LkCim13VsKxHydS0/kpf2Uuk4ngGhws6Tlap4kGgyh8rYBS+53u7krf0/KC",
+	"iQqj61EqjcBP4ok5vJlBzQ2Cjxc+1XnQ3Q1W+FYJYxFC2QTcyisRFhyRFcSMqkiPJ6rG/gqW45gzoQmN",
+	"opQpxRRpvjhSBl+fvHh6bOTzkF8xtQEbbigYT4EsMSgPps+cdKmYFSn3+0Y32G4H7U5nux1sdXfM9Llm",
+	"Y5jPHFbW0DRNUzoD/mLXA66FRUvCB7IZjynaxxfP1HdK3Giag5QB9VFdb7V7cBDsrmG1KwnFSoL19mco",
+	"08LiGk9ekHQiBEszD14kB4ooris/xq4SnjJlVzDH/PB8cU41m9IZUVomDiW4OM/m4XF0dsnSIrgNMO5v",
+	"Bp3NYAVXcQ3A8/mWpNX9lSjbSIARr3I2W1l1T1k/JxURianSwFnoQLNUtYzMStlAngtu1LWiEG+oi83k",
+	"fOf5Lz//y/7VV5UgNuP1DC9diCb7B9s3gwxakv3hY5pomVRNCRhML672WxqYjKXS5EeP0/oEphImIrQn",
+	"aBoX5DmBMUmfzaRAU1qfxlQMSmLeuT3WlvW51p5FD+SaS3clZEDX1zKdFRkturjMW7B/mUTKF3Ithg+q",
+	"CeyXh5vZzAofKy+4hE4FFlRkHXNMtLjtBdJvFQRIveB5Ah/z7OjrqNDXE1F1sqhFqCJV4svio+H8eSTD",
+	"cnHVanSDoHMQ9R8cHHQKUsFzIe3sF1xI85EMh5vP6ebwoP3uH5tbENnwvtPa/rDx6T9UUeGYXr3Aj4CD",
+	"7SPJxKWAqZOOazmz/dV1l66u1ZgI/uOE2RfME/OCcFUZ580TAiXuUuYVgXnn0m8Bj1/o6PwYAqAECisK",
+	"VuT7JYd4/r/ikXjNoyCAq56bveTIxIp8KsP37I/lcgKODwVyLXN8GKt+KsdSX5uxrqASLfHdl2RT/TRP",
+	"2CBl2nLzN8PGwfcrQqcM5IuqsC6Dd0ODShds1iYnWqZG3SJCTh+af9FNQfrmaG0OoGDvqVTGvut31P1B",
+	"9+LH4HOx/fWD2RfRy3RX//mqWkMrAcBMbR4C78rGqsPcV6HlOVoJwIlhiAVWoQBYLTtb4MxSDNDCV1Av",
+	"zO7Zwz8daH5p5pi53Arn/ez2/DEfBnybRGug0ZgL/2rnD4n9h8T+Q2LftcSWsTli/iG1b3om+1AhpR5z",
+	"Eb1N43mhPsGL+S6MtE7UwdaWQZq2vdweyPEWnejRVizPufjUxV88irmYXEXybBIE3b0+F9Gjr7rjB98M",
+	"gpfpzuh07/JxR3yn9r+Mtr+e3X/+wy79qrtUypgJvatfwfU0ATfhmhBGe/eeIiqenBeR3i6xFDyJEXHv",
+	"vs8jKIPWdqcmgtJfXjaTqjU+GbHBxQtxzAYyrXBMLDaqdTeDvdOgcxB0D4LtNYxqdFY3WnmMqtdTNqVp",
+	"VLJid69x9I+Ad9rhCqf3pZC6DXW1CPrra63ZOArCMMuTskafoqkkCFYE2d/sbrllLYBIrtKVkNrcNrqU",
+	"6GlZXl6BLfaljBkVFgwVWsNTOlPEjke4aBmWTuO4yLJXs4UxgUrmKpMZ06teBWB3q0XD/LfGXFS931n1",
+	"fXw3h145ICSis3uK4FNWuPXZ0JwhAFZGE+CiKNhqkGK5vFo0CQzAZ6Db3FN50POckrEGQoPEXuwKYzQV",
+	"GPbqLbcSN7b3gp1r0ILDFbf61jxOlzapsOcFBLKo7RZWSU95mKSXKlYiqpjRVPW4WBq8QwZSxgYmvkOa",
+	"Di5I00aloB4+HfGYuWeLuFJpXV7krm8tF2Sda3iHvGhUF+MxL+rzh+6pNf0Zn3zyySdX+9WejJKlYUUm",
+	"I/jgYl4NHhuFlKagnlZ9azVdxiXz+EG1RpFtUlB75ZCE3q2eiw2wEbkqLKn+MmEC0gbmpoM++PnJvBDz",
+	"zn7DNSAMIA8Y0BKc/U1Q24ofreO3RidmS+X5HJWcwGvu/V7KqKr2I84M7LgicgJx+qnUEE5EmiGNxlyE",
+	"LRIOKY8nKVNhqxzpjAr7xkPCxomGaE1B0DhRBGgVKCdgpLhlspgoes56/VkPghmWHyX8qIhK90yGfx4C",
+	"Z2gwT4Zuv0pwn59YyWPjAWM1LogumDUPBl7Y1rKjgcugJM/EIJ2B8YZqkjKlH+JpebH1LZU/bC41wGVb",
+	"mlClptJJh8xmE+zvFc7CD6oO1h5XydOBGnNmOsxnNDwBCJBatyRs5KYNnE3oOYQ9LOKLJX5VOrivwb5C",
+	"ZDKGvqjQo1QmfGB+nDMjTUI4kQvyJmHi8MWmQV2qeT/2WB6E4xgS5UqnVMuUQG6AIk3FGMmyBlToNJGY",
+	"K13H6NYzQPhc0ILc4lspZGaigbssYo4XjCXmoRswybpDp0+eK5LVrRyu5lWWD/NGwWx/FpOiyoPMBlSQ",
+	"PpuXcfOIEDHFzwXVTBmVx6admGcZHYzKVsMM+xothw8Lg2FWOCr6q1sN7idOypWIBIVJ+NDIb9DGwgNg",
+	"QkaHQ50uzLS/LLqbGH5CminVzAYiyBTNYRsPz0QoGIuU4cwTPQoPbO67Jaq67J9zfskIJYJNiRRs4yEJ",
+	"+waqUen9M+EM9n603EMSusvmeXrBxJy47c8MuZfoOcUY9jORsgSEBXGiuH0mvFjBzB9ggWSElbdIOLKa",
+	"2a7rUGg1rjbNNzYvaWr4pzIf83fs0L3nX3ySTcK/+tpM6NjNx7/z2M3Nv/g0m2clvqCH4xbF3yHsrXPl",
+	"OOu03cBWds62R0luRGES04H1c8g4InNnOycH9+eFny8a70AQXltc5Yw9G8JCsoLnzpH1szHl8RMZsRNW",
+	"dUxz1vtF5zSgOxkxo1nOFLHpih5U94LlIdHeh6q4zyspqtyOh4LQsUtX9U7ug0maMjGYEWq4acQGfExj",
+	"l9aJ+UoaLe56Kt39YkBooxO0g6AxX/Difae1/6F5dtZ2v7p1LqcjqtRFVcjnirGHwVpqdOmEt73SAa8c",
+	"4HbX8WsLoqkKunVhXlUIYWF7G7LfbdP1Tap2hDeAlhXKwdesfzjRI0EkPkGa4dGkH/MBxmVZBgfHAy6F",
+	"HeaLkzevww0yEUbGhYl7Pixg6ftGdgMYq9ZMoXSCBEoBgB3ROGbiHEq6/NjdvD991hl3om+vguRB/X+m",
+	"sP6Sk6LwrUomjhhSNqBmEyhDpk8V29uZpEUz11rTXIZj+dfnt66shWbrm3vUiNVzuWkvjmnyPX7uHRUz",
+	"hwJGCjwZUXG+shu/VIzgig40hBpAVkoo46jnpEsI8a0hM+y6Z7htOB+un98s1TnZ6e537lexsr0PlYxL",
+	"sGn24eJQNsN7cyRTxTb7MN5sU2maxCucDsue7CqZ6C96hW+v/9HOMoQprL6O3M3NV0yPZIUXDPah0tud",
+	"ssIWgthU5Nwl1kydPxwyb0dUESFddEbpFEhjPmD/vef9XIVPj6iqhm2t4wBWWEwB+b64RS0f7fxDiFN0",
+	"Fz693kmlMH87VCOfZfVezcZM6CdSDPn5/FZ5C5w/z1mzOUlwDGIfJk3PcmZ4LOG4OytKGxgMced0ljBV",
+	"ddIcc9FDzWbZeKgZGcKBGjygR816Yy4mmlWs6xXeMAcXrOszpjNzQk0oj2z2LdoWrTguuh+C2mSfXsLS",
+	"3kRURTf4rg4DLfNXnb7Wn8yKathuXQDDEn3SbWwBlHNzrYHaAkTKab6q0BDiiYtmaYYzntCZNcE+O6JQ",
+	"EUPLgYwfErAl2TfCFvn81eGTzZPPD7u7ezZxfsPPLIOB7GHfvlQ8DboHKpTQOXyroYK1MBfMIXTW027E",
+	"eXBYMNxTGWDgYaIlWr1IM3QjhEX6KbC5mnUtZBR2Qf4UF+wp1GCqSMxaj/5WiX1YlimyJHqqctBOsO5J",
+	"4ZrbnRX5WrWW17xllfKbHTTcdq6KJOZ5Gz9UJYu1JIq5ZJdUTo3U1dKgK2kmDJKNkUsq8DGWRLCLQ0ro",
+	"rBCGpCb9MdftZJR8Kie6p1MasZ6QjxZAavnCYypqM3bNTTRpAEc3PLRF+JBQAdUUr+EkXyF/M//eIGWR",
+	"uQLy0GxxBQMP1szvKZkUkQyi8AASVkFWWatOmFNI+JBQzCE3T/HhLJuZkHrExbnPUO32NhAps5Sako0t",
+	"f2qxyujVv5tjPY1Woyh+Gvl2eolDDlVLyT2OZJbGG/m8bEVHU+n0wSEQOsTJgjMjtPOsOGusyRxvKGHW",
+	"ETCkCZI2BLnSspXGFAmRS+C6plfmz42HxG0i6c+IldZzejbylvnYuh7EG3erj1C1BPt4YivMAtU2DXom",
+	"KR9AMQkwXwJgi6yme7O8AAv8ZVjjKijezJbiSdQqD4r9hl9RcZ4P5NUO/Ue7QXU8j42vWVh7d1nmhHWB",
+	"4GAtVw0yn0cl7FI2ZEZttRSxRj6djWVIvOIFK7i8s1oHdXUTsvEqpztvcfri5M3rZaacssnd87BQ5UvO",
+	"e4pUWbXaWprPNDdCcs4vmTLHi2Zm9sE6d6XDLebFNA77T6Jnw6DT3d7Z3bv/YH/B70arkdLpi2u8ZYss",
+	"YkgSZ0I/pZoiXBps9kXAvnkcv/hB8qj7Z/7tN38O6Gc7k2+3v4i//eY4fiECD8fReLRpLYkL83zWnKRv",
+	"zAi6VT4Au/g7/YQHqTVMfyWY+jNcBbyFmT3o7HerJPEcqmcqohP2+dYUxXt+fSVLNYLZPuqBZIm18Acl",
+	"RfuYTl8xhUErrcYxixgbXy9UfN7Ad/TZ8eb9z7/qfvl0/9XON18/+O5o+/j08d7rJ893D9cMFCgbT4t2",
+	"mhzEbgFLg4jnxba9aa0NzmtbCtro7K6uNq5SbQS+wKJbsS04LW5RTPGxkQ0prchncNtXnOy3cgKebHgJ",
+	"3WnNkA6H5TC37eE+7QyC/v2oWx1jKMdjjpX1EpaOeRzX7AK4DUnzl5//dYPIIUQZoGKtZbI5Scw1KggX",
+	"l1wzlsHPBnqUc0wqA5QhqnX+40+yGZZHtRGvpOmlwWxcb8daDTvzitPEW2UOdNORJCk750pnlcSxVJCB",
+	"fXF9q3nSuLioclHjN1KMGDAPkQFN05k5WlZ/bkF+S5J8SofDR8twIGUDVlUxA3BsN0DHJz7kNlitbL90",
+	"iP0CX1xqigF0t+DxdiXDj2qUzRaxiLbcFK6VhrK/rtVkBXyGQjug3Du6uRVUniiWzrtY+7K/PFXJvemD",
+	"e/E50lY2fSGG8iM5rtH4q+sreGFN/Pmao3Dd1hFdKS53sTWts9ndvoaJrqzbreqmbDV4UhMCXkjLJVSD",
+	"RXizHLOZ59Ter61doxgTN6pds8B4WJz453JqC5oiLaAR27D0Zpg5MVskVEqafxJ0mZs/oXaW+cOx47LM",
+	"81w+FcHDLO3Rc1YqKNN4JX/icUy3dtvBarrdfPiBg13JIsOTRuGznsnHYfICurqNgAWfRK8ftHAqdfLE",
+	"6iI30j539rvB9v7K7uVVNUwzv7xoQXESUid0okfVtl3QbuBFCP8RJLSPH2xtheTt8UvShGRs8tUxSN9y",
+	"fG32sJY62TqSMjaS+AA8rp/S+NwcsUfjRyefH3YwrTTi51yrR3v4iys1Yekj9x5eTFjKZfRoO8CfOL1H",
+	"Xzw++frb7adHzz4/+nL76Juj8u/KbIYMJFWatWLbXbf4Zql6QWmd63+8tHN2Jq3CblTtpFG4skY710wD",
+	"shF7TGmUBLZoIYkZvbQBfVMuIjklzYD88vN/cDbfQnXDvLDgzoPVRO9ACuebLHgtVjellxNvVlRee8OY",
+	"n4/0Nd4dV7cOCj8JW4YY2BUdaNs0yKgGhhdDMYdP0DT6SUJT/UnJCvrJMKZq9Em1sjmmXHBx3rs5rPKx",
+	"bOWsojdw50HrZqPmZSKvX72sOKW96yUhqoGsMmqHViIa6QJ5BamcJLgt57Hs07i0Lea56pzDG6wTou78",
+	"xZbUXeyWpmmqUbznpHedNFb4Wl35zlO47mIFBvVfJk2KbIELgoRDbAA+5FcqzcdUlxjgagwAxy/1RRut",
+	"plLgLreyJlt2LA+VvMKhPvWUN6EIJp89VNJMBcrX0WnL48ALWfdt6C25HLi+1lIqSH0ohJyIARtXRi/T",
+	"ScSZtUOtUeXaH/TQDYHCQLO6UpSaXWnSfEXTi0hOS8nKvrcKUiFoqkGvD7oHQUDenj7B8jB9OdGEEgxD",
+	"adekkC4+gHWucQBjIqquz3ICCoQTwNxmRBeKRjIRbVSlR3c2u/u3XzO0s6obOdWLVpSf00sLorpKU1qn",
+	"kdPSFWmu45IC/YqayQswikpBTqiepFF1QMPiBMxr7X8V58JJ5hjvwzTHl1ZOYOulRq5CbxV5RXEcQgYj",
+	"+JC0JOySpTMpGGnmh03ASr1hhagKIcYja0QC11oE02TxZiF9R/khAjSO7UnP8E98pZSCA09U2mBrlncb",
+	"bHQRC7w1xoqV/qvDIs0tbGgih7gJZEwFPYcpQD5OEz0rLWLOBS2EcQugv3FAKFGThKWKuSjAM5GysdRs",
+	"02X4Hx69uKdI+P7MdkM4axyQ92fY+MD8fdZot9tnjQ8fDD7QhNnMqmt1/nImMmK7TwKk5kPf8xHXbZfw",
+	"FN+cq0+Cl1fdiqfZ91fxJhwaNakfsxYZ08GIC7aZMhqZK3DifQiq0xjdUaTPFI8gPwqKl0EAe5s8g30F",
+	"RwQVszPhzrOwv9i7UtmqeQrSVFlERixlbfKZFXQAYYXmbjQNGTBjyDMX4HE4Ey4gEltw4Xa2INZdTyUZ",
+	"y5SRCy4idQCpdpOIazKS8sI+DtODuCOuST+WgwtF6JkwqiAOQkWpyZd1rRiVOmusYc7k2wOMxIG/Wbjh",
+	"xWIXu4wpxFjssHov61jaPhNn4i+ul+df7DL/cib+srm5Cf9vbu8EAfkLCUvYGJJmn0Yk71tNLH0ZNuae",
+	"/UFJMJJNhJokiTQ6cG/MIk57NtAlexLn4F8xEDOnc0hcRqsiNCazRe7ALCcn6YD1spzHFgnBqi3OsQSe",
+	"P5z7oM2b6tG+vGS9Mb3qXdJ4UrjVZ7Gc9sZc5LesoK56y90qv2XU+1x9woZKYzbus5TIibbYq0gkB5Mx",
+	"tKnBPo620xvmYxuGAhAON0pQdLtQusxElEgOwbk2Zj9rVdXyo/h7FizOqjmVadTjrhceGjh1Un4KOlvk",
+	"l5SSPaw+ULoYMcGZfQtCa3qYJjxJ80eJxa2OwS2/rZC/i7adhr+P3qXsqYke9TKDLEzcX/WylbiZdBHL",
+	"1WQ45ANuZm19pfh57zr4R7L3ts17WVs7dxQuYKXmLC3MCdCzjM48KV/JH4NwKwTwiKYM12yTiPOr/jfx",
+	"igtCNERkGFEPGA6LQmAnhlVYzmQrbLjZjyfaDlNuedYi4UClQ//jGQZBHbviLJTs+d7E3iCW9i2dTpTu",
+	"xeySxdj1TE5h8BEbXPT8YRygdwygswZ7Rfhkl3DZhUspi9g4wa/P4T7iJ8ZCTsSFkFORfXDXfBAN5YWd",
+	"cff3zf2BFMOYI9EopidJzzbtwFVGLOZGKsEAEaO40xBnpGc9yNGumqMDbfm6t5/lWz7Yy/dSiHywu5cB",
+	"WAo2DwTvC8UbCc2JpQNIX2xY5+51u0jSSSoHRlr3Y2SG2KbLsUIwjqDrAXCPOVG1AdM3qpUrm9OzhJ6z",
+	"MO9CVbdM0vREaJZqTwsVDfL3NlqkuvWlBwGLBD6I3S2MfQQwqLFR9+fvjbkaUz0Y+bcg1tJrEDZ3b5iy",
+	"HKSAaalhtVBnwG5y9rvHrgbQozCnALxuG1kB+dvyDr3+RFkXVqnJnv3arpP32iiZcUiaIJHCvH9ZuOGe",
+	"xK0uNPsK8/1TMzHoDSn3eIH95d7fttzfh4KQvey3q6BUlnMWM3KMmIMk8HhVB+Hyfhr8tPHX6GbBB7BH",
+	"KldEDoewZu+kNa+d+1oPFKytUnq857Iw6rLKAye3OY3HHGiLCg9E1Hr6jjeU/VSNtuPdKaktMESlruPd",
+	"mX+nQjWBq4VugSWp7s02vzIv0+GxeaFcvuzim/z+sgU5DBYCTww7G2cJxEUhXHgIZbCrylQQwdlF72sF",
+	"AWx+F4WDtURkErnRKjSPLYm2bLzCM3OiCc0fII9gj0uyp9GabzJaYNRoc63gvaU9tndLV532CVGHOa8q",
+	"/MxYVbaiAqcyUPEZlcU6w4jARFNqKzjPaBDtvLaLVewkS+n0m9fOKcfgHS7rxhhwnZSe8fRJs66yYmyv",
+	"oV7sRvC+natcgCdzjXV9hcufVVHfsl+pULfMJ+e1LQPbgiICAK3UlSru2LnUKCgVd7xp1qknrshjr7iq",
+	"gsaSbVWOmVXtYnNhk71QxIsqEVEstOa1F6/SDzD/pfp4490rqJZz13NwzStb3sWSIjF/J1M/vFslIefd",
+	"KSsf5VtG9yhaDeel3XwFnzx42DPTV5vkDsloMqYit/BYu06LKDrEHLeRnLoO1mi3mHcjzpnAKl29edfV",
+	"94u62UekSWMlnY8u/GbTRjpvvohCgk18N1okr9/p2iCjyag4uwXtXZfZsh1rq40xKVnaTjTVFemxw1SO",
+	"683ta6dfgle315+taUyEyX1m3n0MGQY3MhrDYMdyWpWjo2V9uNjai9U/ldISFKdbJyMqzkdV1TpLGwiQ",
+	"hxnBSB7sWqubsmGtYEStcDE/B75mfctNa77bCQK0Hhq1bQMK88ZUqYosuIkeVTiZ3CgdGGUn2L6G4xmD",
+	"ACta1kJI5M7V1TVilAuaRO20u/vXGBoJuG66u6XpBit29Syndq1W1MipNrVL3A26LTgxme3ZDXawHl92",
+	"ykVZh66krOowNjWGZW6sDZ8SWrs0s5JmZ+us2Z331pGBd1Vsd2yikk1HfMwExGimcoptYIGsIAuy0M4W",
+	"fJAjOUm9IAZPXcXok7msmhrXZdU8X1LtwoVKrcgZTY28SKm4IAlLB0aPiNFxMOZxzF3ZQK9wipB5kLBh",
+	"R1UdbZPdoBi/s7NSk4tkf7foh94PVnxvv1TKPli/FZaZM04BB1wVCY4xbqXc0ncwYr1pyjXrdUZe5M26",
+	"7MkbZ3d8w3Giqvd3Vg2Pn+9SvGqvgrwlcNUEOt1VZ8Ay4bKuCLZi6UOrAU1McRq964lzR0zYNbUmZdoQ",
+	"+gEYZsKIzmxVKUPiIeZyTgYXTN+zYVZOgbOKHYvykvikGcsBjc+EudIi4bfffvvt5qtXm0+fnn7++cGr",
+	"VwcnJ+HGQ/wQOpDQ52j+tJc9wxMEvOFcLtgsRBebUSOx0o55HCX0lOsRlOEUbKPk9a3SU6rj4gFMNwdy",
+	"As2lK1H3wW2mrtlG2U2ss1iuB9zdWbkJA1WyFAaZjfLgOnlwaGZyLbCL4KgirjK113GRVg2XqlhDXlLB",
+	"0mBhf+eoakXWOVFPjL5XEYPSvboKUQnIdEaw4BmVcaNFwh1z31nJ+zOSec2thyjTMWzudOZGhpLMLRLu",
+	"mgFQAfFFcffqqtFq7MB/d6+uigJ3Fy4vE7hQMP2lPK/Q0UQenTawLSeqE9ZL4Vg71wp+9Rr7L2t+uHyw",
+	"WnlWqmptuJkckgKSEvOaZgLCgEhn07BB+wSBcUnzSUwnUb5t6johpLWicu0p7m5iaOBdTTJac3Ipo5EL",
+	"piv0GPDnd53JWIPpCtF/K2DIQiG/v7fajFZIfFs7lSqaWMviuLJQm6flZjDOXH5ozWEictHRGJJTAPaD",
+	"Tre6c5A1LRdWsnXZ2RqMqN7K4aWqJj2vp5SPWICDkHbSKurqdavA/u39mWbFxRSVe00Qvcq5HN3VVPhy",
+	"edzOjbIpTp0u43FxQtUF1ncvGrCwxWNNo5SiBlFuUJJMDJDM3RYSE5SsNqegQTyJSuns3c4tqxxztf+u",
+	"qWVUs5I5uoQuh5pkIxiNh4sLLs43Wk5eep5odJSUmz2sOkvfknk9W6Or3dSrDsEzGPL56emRCwnz8CRl",
+	"A8Yvy7tXnUWfWzKWZrdmHp2lOAvGXjC9ZvBE7RL57j1FxjRJoPrZ0KnvhX4xhhpTaERXpkbX0LQbdHeA",
+	"MQa1WZsl4Hev2Yzf28t84IKWURAoLV+Zyc0aJeB5XDLbg19dxfXxrSg95tjy0jTvGuXQ1YAquxgSeg7M",
+	"GVrikFieqxYRbGqYOHy5TY6oUiQU7Er3BpNUSXOeUyR0f7vq/OYBGO0hwSamts8JVXh5Xve8kZ07U3or",
+	"7NzeXEv5PZ3O8kj+mgpS/qArwZ1VunSyc4NB6DZB5oz+KbTYWZLwO8aWaihlNVhcpQFfh6nL2Dc02c1p",
+	"yjZv2zGXpJ9y5ir15V0oIEPJypZOdzfwyxZgteL5ski1ZWKOXbJSYX3kFZ2RIY1joiD7KZ4RPHz9xFJp",
+	"w4DFpsv/wmwxpnXMrlt44U7KHdRUhz61ZZ/vKcI2zSNZ/r+fbyPYbdSBRi9KnRvPzgIeqvr4zZNgV0sN",
+	"BPfpSu2j7Yw1Z6lRiQsgu+su0SVSKc/xM+9cndtylCRDmi5vUlihuciYrc0DWXpsXlu5W3PFAK51M0b+",
+	"VCNO1vUoK2E+pjOS8oiR5iTWKSW//I//3pwN4d9hytiGawhU2uvwIdzGElFTmkaFxBxwqQMvMXzHDFwq",
+	"65XKmk6cSc9rm1pdbMQFhLiaG0arVzaS7fTN6dF8wZ6abiuFOJEKgJmbBG6S4Jef/5cdiLQ8OXnjd3TT",
+	"3kODmPJxXs/yJReTq3Yk76mW0dbMgUtLUu7/HXidvneWNb30Wfii4wHq6RU4jHz/2hVtUEqslKDmFbYB",
+	"ivAKqeZBbd56ynS6vn5kaagiLQ1aLtoMKOW3s3/oDNtQggE5ANdg5vae5inkpVywWQHJraCF0YvoXZf1",
+	"XU+1FQpGiFHpSKYG1cG1Nj815/7sT3ShU7+XDMOtcf5MNHeC7Y2HhHq9s/ADAyqIYFhg1nzMfEtYo74/",
+	"rM38gTENQMzPM2GjuBRRWiYuR7Omm5aL/FqrZ9YHrKsxSbmenRjwWfWE0ZSlh5U+figyYjnEF1+ftohM",
+	"Xd8OTyLZ3lSKNEN1sdlut7G0DWwRMAv4Qj6fkdYJbqW84GzBl22RHXzOaDmkP/OrBHEBDTPMXddh56CR",
+	"WKWyZ1/Pv0uhPX/jwweoPYGVn+YyygpZlDabyqGH2Ta32DYxE2dCQ29AV6qpAK4z0QwPbTwrHGIOyGMA",
+	"BcFcLPOITcTC4vlhee6hXfsSwNd/KNuPFZVrQDebvNsoqOfmY41W45KlCmEVtDttqAwKrfkSbo4U7aC9",
+	"jSVyRoBbWzThW+btLSc1zdXzqsouz6jh+PiUzS6B4oDYZq+Vt9lDUHvN9Vqk2DivlbXAa52JnEY3YPum",
+	"I0NZQKKQ83rPcqwRvYR1gqWR6zbJa7sitLzWoi1gdWcCKbjUvRhBaPR/2Amo1lrTzTGvrQlg6QYB5jpm",
+	"+fc0SWKDXlyKrR9sl1y/fiweFb8vFJgxGlbFGWiua+1cm2a/sbLRZDtdv3VbuV9b3j40b9XperShDmnb",
+	"A3ud/4oNfxvFDOraiVY0zrW+8O1OZufb73R384ognQfd3eDDh3eFXpbV/SQ/WD5F1++dCXsIzKSiAKGf",
+	"OeJwv+Vq+4AxIZMCXkfNmZyAFMnfJlq2DZHtBJ26GWZItPXWD5+Hl7aXv/Q8i3//0GrsrvLGWy8O1Bcq",
+	"gIq+OPn+3YfW+wKb//6d2RU1GY9pOmscNAwMSy5Dp14DLHIoGr5EzxUW08qubmZ8xexkIpVe1m8cur7Y",
+	"nonASQxbHYwYTfI5gMBu6mLfYTQqQqtaW5YfOIDfsJ0OBizRLDLKAagONM6SiHe63Zrco0x05K6lM4FJ",
+	"vOMkplzoNvEOHuQHyYW1tNoGqgv7rDqbVN4JtKmYhj6lS1qPP7SpQdEBAe0/hJa4qqonruG07llD/iFJ",
+	"JlCXxgVXQG9daPRqyxngmor7wsodnVEzmu/qvBKPtf0BMqX4sYxm6zFYvy3n6s2jr880b8CM7GI/FM8R",
+	"dtCSmOmsDYW/HWmS6ba3LUyCTJYEuSAJPtxgS6pkw6nfutWxC8vgg+Wc9zGNXDXtjycTdoL99RBmri6F",
+	"l2HkClJgtdMC9dM4ZTSa+RyjsTr8Kyt7VO7AKh8GhdtIIHfPl+cQ4oX2BiImmKA/zAVXsxMEG7innRVg",
+	"fSrlS8isMi90u8tfyDXTY5vgA4J7hTffWgHzVkDyFArwjy/0c1LxK1eQPNVqiaD/0Ko4WGy9zz1eHxAL",
+	"Y6bZQhueX1cRBJQ9dRsF35Z84UJpCpeMtuaKrOe4g18BJ+cyefQUJzTHjncqPQPy8jfAGHaWv2EX/1rq",
+	"55CE+CvgG0LTnZ9nder5ShpmVr0E5jGPWTyyNeXLaJ0ZB3Lrgj+LzJxhzs65MaPgxS3KdZ8xLq5HuLCJ",
+	"jjkkTaoyMEQ8s3ErLI5UlsbkKudgW/JqvTrmF64nfX6ib+50u2eiWgUGaTzliuEhvZ9ycQ5FbR3wzAHf",
+	"aKwp26S52QXa09PBRTvTPkNitlr5LdJJn+kpY54aaj4BWJBrsW6T2+TQP39E3KifUvsHMhu1sxPsrKaG",
+	"2obwN1BDnSYESvgNFBI7k5V0xOA3pSNa58S1lcRuob/g9S0Od6Ys+m1EkAB/n6Lh96ZrsgouWfHtP7TF",
+	"Bdoi4PstSO/laqO5vWmzSm4g6QvGkaacCoiS36jQAG5J6u/cltDHssd+7wmqDfsl2ha3y2Uq9KWkYob1",
+	"x5nhvyBYhbTmdfMaOM+4NvI5j1Q7IEFIJqLPRYR90jgU9JmpOavSRlkcS4jJAzuQiKzrA+YIFnqpAT3U",
+	"EhFth/ySzR5zEd1EMPsx/vdX5h7F76Nn7vYlsp/MsNO6+VSRQ1fzuD6u4/cgkwrCaF2G/LFZo8GfAmOc",
+	"V2ihD7X3hHMZeuwye6meWXrFV+s9eKCu+E9ak63AugxZHVtwe8zVqyVNe71YqrYFRmMp2EYpFHOerL1P",
+	"Yw3uW3Wx5VW2s2K52TANm5tiVvAZM9NHb4H1HMopybY8gwRGnrUbdRGLxRLHWfFqMYnjLIDRKwGN153n",
+	"9jWb2hlUq7yl8T+8u67qM1f1t4ZDuMJtBfz4PTu2DguEMERrokd0YzZHZKh7bKVS27bG1e6sY5bEdGDP",
+	"uLYJCioi7Ior8OtcsFkLfDXmB9eK8KiF4fAGQ7FXSKrQAyMh39+MciaUlokiU5lemBetMeyhjWieAh/h",
+	"jqoh2gdUWKingiCsFLcQdXGMq7qBsF1TcnlfzUTNXYhZLKPV44lyROguWQK0VxfFJbsTcnGjiy2ZPMq/",
+	"b1OfwSV1/lV3/OCbQfAy3Rmd7l0+7ojv1P6X0fbXs/vPf9ilWLqgN4JMKPfCLz//C96CDlAQQDY3LS/P",
+	"y2qlMU20TFykPlZ0cNOqCKVeHjy95mbaNkk1HMaom1ioWSvAVkTqP3SSj21sBZIz7MiqGh7TsyxO1bC+",
+	"etXiS4iSS5krwQ0bTYnBagw6o/1B9MvP/zK9mv0UgqZwyVJokzLBRN8qlnTbCsKvxgkK1L3z/Jef/8V6",
+	"on9l8n63JoEvUiAMepQ1wL+HsJhioF81LS0KfHHTc433QWxDfQuw7U/iGDinE+sPrVzXioyogqr3Ssu0",
+	"ysGFe3bzIIsi+q2JMvj5tQR857cm4JcGnKzOAvAT6xN8sIzeb12Wt3JhDkj6G5Hmd2C9pnmSycgo61Rj",
+	"a+NOEOR84W5s1/BhZ64e2eTk+cgHjP2+ftTDR7coA6VeT0XZer9CeEFF+gBw2frwgjr2ukbMwFMXifD7",
+	"Ung/NnIgGJcix1woQNUE80cs23sRNRY73EvOdusigi5EuePdhbQ7ye1V4vGTV1wKSQ1q3dwvbeWIYUqZ",
+	"LMnERJaasqZkwGn9Po/st6OoF+C9prLulfa94Wm8VmagtdHg5h9n748e6IS9bu0uE5kSzARdT9ZBGM8m",
+	"diuuPlm8EQNGEkh5i5mIaEoiOnPJSYprdk/lRfQOwP9tNDlKUioiOSYpm9I08iNzzoRRffj5JGURsb5L",
+	"m6gH6kabPHENPTVxE1RGkErB4Ov4Ec9kidEbZyLzBu5XBuyYsV4I7xxzE96S5fp3gmAbCjRGdOZHmuzB",
+	"J8zqGwfmgdVDRnCex0xN4lrF2cLVJZbY2djgEX7zI/NNNNuKMu1OxXX7aYSZkJq49OU71Gq5ysQoxPr6",
+	"U5DDYfuW1PlyHXq74JmcYMaZi5gzgl4aLLba9l0uve6b7V8nuoMNLsBSJ1OcjsegpjSOma5jT1tYm8e3",
+	"GlaS9jE8Zq19C8M6Du3RCnwaYypmhrGoeccjhGz8OGHpzDOfgQj2Ny1iUO4Qo8a8klxesvr23t7ySI1b",
+	"SxKsjNHbOw06B0H3INgGdWYJt3q3Pr/KgF/nGnTMvNK897eqPHxsOjnCLFMLqtVpJC+FUWlYd/UgCuxP",
+	"tMjUXte1TKNZJeptHrMVQ9CeMBNGUA5ceQUVKokVc/k/Yze3zNsZG+6LfMXGTxmSxljTrEoG3hjTq55D",
+	"9l0onjPmIrvSgSv4yw2IEt7+KFKNreq+vRfsrC3jXRWSanqBmNbfs/H71MDznspxUlnX8WKUBwa8IL8c",
+	"7C3wEEknMcPYNsAhpop9QwC3OSaIt2ydBojWaGVBLBjr9svP/wEKMtlGqc4vlena8ICLodtooXBRCRvw",
+	"IR+4LGB4Z2rbhsE5XsipoTOu1ZlQMYfAd+yq38IHscu9wkl4mfAHxBWhdN3MmUs5hpRW9PxHNu0F01dx",
+	"YNKkRMVSQ0Ea9ZAEWQU8CO/jyr270SbHhXqoLpoAQXMmnEWLQGy2Is1jFnG10cLawFxlJq97ikxHPGYE",
+	"HoDF54GmVZo6NNW/g8geL3l+f+dBAHE9eNIYzPwzfMcI/h4W3oJftgJh45NhTNXoE+wuhRW9ehVj5Dft",
+	"CV01DnYe+NddNHnhHK8aB3uB4SAy8euiFB6Fs3z+vGFucCnLY2w1cJ8bB43t0TrxPgjvMV8Y3WPoSXlF",
+	"TSbq982gRgwZicqZyMyGrC4M8YnleT2DgrIBkPZN47ikDLXyJPEhj7F58jBP+yaxPAfXOGnGTOWVqTba",
+	"Z+IJVOkjCT3nwtYGSah9Bk/G99aqaFhFma7+oEec61lHX8pznGfDwH75w4CRKz4LtqqVnnwF9Lzas09s",
+	"g5DVns6SPFZ62i/OvtobVv99Ea3y/PNUjld57lQ2bvP4sSggubbCeVBbWDyYq+YdFEtqdyqLYu/vLbDr",
+	"erbWQtXqB6gtuoLSdVWky0Wjc9EBdZiduMgqJZcKI3fz5KLtoKrGcFAs6bu4jm+hbC+U3XVFdm2yVLmQ",
+	"bmVN26yEbdegQqGWqFnddY0UhUKsFUIlL8UKQct5PdY/ToUFSQQyw29q4J8MAWplEYTV6CrNJa/YbRy7",
+	"/iYLsl4TSdlCQ9rvXcUpBugvVGwkjwZbfS6izUka17sNDm0tnPD90dvHL1886b09fvlhy8BmCxqTfupy",
+	"PB+12+2zSRB098yg5ld4QGTCBAY0Z37RVE79yn5ngupCrRvQSWMuLqym5rqX4nkPz1spaUqBlVBbpBMQ",
+	"bD6hNtrkUGQvnAkzCiYmUZHXD/Pcr23ymrFIEZrVrWsKqb3T4EaV6vTCfuAxF9HbNL55OJWXJhtzMbmK",
+	"5OoEYCdxl85XwA+oAKgOtrYM62p7ZX0rccEuw8OHxSHPX3XXXnEdmZtN/9sTOSeIX8duZ3Jf5g1cFX6b",
+	"aOemEBILsbqahhlu3b534rV0Xp+ceDHiiGqi4sn5byO06BBQBmeNCY6UKC7OY1sYUooSD2IVZU+UkmUG",
+	"63oP1wrvI3zgtk0jK8ru7VUCDdewOvirqSFNB5FiUb2/p6DgDCdyzMku1aDPFrb6ZunWkAuuRvWi+pRe",
+	"2MC1UgI7u6IDHc9cqxIrgu8pEh5N+jEfYFCufbqt5Rcnb143N0Jyzi8hF/ghmh0HLGVjKSB+CdgO6WPY",
+	"8WBE45hBpNN15KnFnGO7zue4zGV+P0yO0hLafZwLrjA82oLNTK1pvXkktBexxm2VJ9BWbK7I085Dbsf0",
+	"6iUT52ab97BitfvZmS/b++4mKcp5tRSZHmpNB6Mx5iwmMdVDmY6zXqzPrjR2TMUYA8M7bFH7xmH/SfRs",
+	"GHS62zu7e/cf7C/4DQ1fpy+u8ZalGZi11szo+lyKN1is+qAhu6/H/W+OL/rj/cl3X0ej6PPj0+izTiA/",
+	"G42ib47l8WfPg2+/ylbzlGpqcK9x0GCzLwL2zeP4xQ+SR90/82+/+XNAP9uZfLv9RfztN8fxCwHtW1Iq",
+	"VCJTDZTEhTbHiBhC/eyGJIDgUCBgdU42TxQwq49UqO8G3HpNXr2ET/ta1A20FDua1zU/L/KR0yt2MTbc",
+	"os/IJUv5kN9ZNEmxtseYxoambFCJLdeC/Aw9HNDUvwV+nhaxvfzNo/6h4p4izbC00nCj/SsolXdVjMVt",
+	"FJyekFOz6I5jXxZ+87ehXaI0y6YPSbpuXdfSAmSCtsulJ3aNjmcR0TQi4fszywu/ZLOzxgF53263P3wI",
+	"CTAgI6ntuGQo0zMRCnrJz438aefEotrIrZob4QFUy1WgF5NmxNVAXrLUwGsjj3BGrATCSc8E0rStAJak",
+	"bMhSuBsKKVhIPPHRqtKYCLuyneWwCK1HomfiXMoIogjB58IF2XUmgVvRSN4kzlx8MyU924CSvIRjGwSb",
+	"FUT/CYvZAO+/d3Ln2AIdBsEYiNS/lMsntKr92YM6NCCxcLfNLBGGjYPG9o/dzfvTZ51xJ/r2Kkge1P9n",
+	"ajSzSd+KxyOjo7lkyvPGweb9StFr1KHEZYQ3yiaEXA9z5etdKw7Abq6SmM5e+/ZBp+Nk/3vhVeJBC+KH",
+	"daWh2+V6oVEglI/P2z826zqBTts35lzLsm+WEmgdef4einN+NLuQE6UGuENbGOgODEJge3LfAn+3tdi2",
+	"f8UqokvQdoUSofbpe4rwurKfqxb+2l678NccWU1lGm1hblG9GnCUZlU1weqNLThkHPXcECEqsSSExm/g",
+	"dgxJM5mkiVQMu+Cfs3CjTTAOC5TdrOeN39YEWpvZAH7ByJhCLZK88CGWCmuT5/ySkWkqxTmUMHHzQDdA",
+	"J5PZWS2w7v71xbcZGMvQ3Shdik0zcIFunKZsoDdHMlVss29EeDrbVJom0OnJB27d0+sd0vJVrGXgr+CA",
+	"OEp0i2c6M7ceF3aVpWOdv79GG4RdvwOWc4jpdwSC1ODUlZ3iClPAw1lxyuFGduCTESNNjw7yI1w2+V/h",
+	"LLd+ccn9lV54RcXsUGs2TrT6FctDuuM/kEuRM8OlCoUCOB9s06ZrblzN/U4YGvL3NiN+zrXd4TJvKzgP",
+	"nXHfbyKFjS7zUK4zoeg4iySjioRHb05OCfrAKiYY3pCByYiZlczrON31CNhlOBq5tResHt38zKzEzqI+",
+	"G8DAFoLQwRo8pbNfgVa63RuyNCT+MVcKOx95eT95s7kRVUTIUh/Uu0z8qfxgxqrsbJ2h6TdC/q9gKYg2",
+	"Q8jjouLcaQzXYQhjpkcyqo3SLCk9U785KwCYZl99WFSG3KMzzPyiwm7Emch2AgshWjMu9roruA7hRSFz",
+	"SURFBG3xjKZkayKZjy3kA69ggbcR6mN7/FZ25x1R5akvNsECvgzbUNBubLdgjFV7t7ZOgwuqw3z70d+z",
+	"Y/BzOfUSdahwmjIGY69FBLMxE3oLU3EXFvrMnPX4igNzJtzgwzNiDiAKbXBZUu8Yu9+Ya9h60GDvRHB9",
+	"JooZxC6AnvQnM5vsMJJTEhudnwoi08jWRekbUudRmxx67Q0jNuBjGp8J9KMpUjM40o3L/JtK96LhjGeN",
+	"Tre9vXPWyIuKDWNJtaomMADFEwDebdBXTi/ubyNCeAI5kgmd9QC6kMkd26vTK/z3xx/Nv4AnYy56CPPG",
+	"QaPTDgIzcQM67EQ861mdBaNOsZ5AwtKe2REXxbcGTXowqLfEI864jG8AwO+ZQL8eUU20TDYnicpw0LZ/",
+	"KrrvZ1hit4YuYduWZRDAM8uK5dp9emMevnbUPryNIbyt1R8+4T+x2w0sz5A7QOyuTXT14rv9Mh3+M34f",
+	"iDmaQ7IR0gDwM/NSpxvsBfvbQRAc3v+y+9XT/VcARF797c5Bp/udR7ooOnNyhtg49MVCp3AeuZ82wBWJ",
+	"0S/GZb6FJWXMNhx08I+eMjA+wOREyEPsrEvB3t7OE/EbwbIAbcS3P+Ky50N1QNlHqrdQqib1uvJ9bxIm",
+	"VC7ojHYbIq6HpEmdmCIo3mqkW8tItphRpc9EaL/ZyyUCWi2yDpExFbZJPY9C0jQHsCTlA0jrlU7KWuMf",
+	"Ekd4JpohkAcYAEOZMGE/Ez4kocP00JUftLHq4ItDIWBu5/3eQySIsHUmnF3K6MH2Exu2ESaa9AY0Tbm1",
+	"SiKIbEkyyIq0BBVCLnMKwT2KiQijj1zgsDa69MwWQoYhXKmSEEjOABoARf7f/2QvZbIxbJFUTkTEIhLJ",
+	"qdg4E1jbKzsS5GvFSGoipObDGVF0hp0xFcLT9lIIc5YULlAvgDBvHiY8xzRrFYycS12Lh9xhY8q/WcZv",
+	"efgiNp+FQBv88yOg1aQ/5rqdjJJPx1Kw2SNYHAY/Czpmj5xb8x+Rtdg7gFpm6Ecw8J+2D//Uff6n7vOy",
+	"e/RP3ec04X/qPrf096fuc1jkn7rPcQwcT050T6c0Yj0hH9UtGR9NePSoEwQd/JUyPUnFzSaCY+B4BoCP",
+	"EHx4wdDSo2C4N+iwTj/o79GdwYPhPutG23SnvzvYi+6zB8P8UdiBR6+e7jbWEKrMtuW4Dr7XKb2AQi3b",
+	"g9wyJHNC4r+REtW37UI0suaj+A9jKm7UXulGng0rcIGfVFU+Kh6fCVDAx6mCVPpy8ZuZ38NKP65In8XW",
+	"zGAP8u1fs3RnQa9a+wS19d4x9A8LjRzwlJHfUNK8GVrGELaMesGjEMBk5bYzBk4ECPWEKl0Q6RvLD2Fo",
+	"M7jGGez1bWTq/nGMunV2/0ct1ptR+xuvcdGiE1SR1CEsjYkBW5Atkz9zG4Y6l9qepFziUvOmSj2wwKyB",
+	"XN70K3ALbDzeEn/PZjMoNAObn8oJNLbx93aVbr1VdXbD0taEWMrK5ndsHNR20qJGaUs5y05scN6GDqTQ",
+	"xPFh1oXWDnxQfsIV86j7AggQrsmAQtNZxdJL1iaQinMm2HDIBnq+dHRW57fqzJjD6+blfiuw3F/uDVD8",
+	"jlrf3f5EF9Pib65J6998ofaRlIplxehKZGNVVEtfGREB1UC7SNzt9fqCpixibFwfC/LE2odcpM89ZZ1Y",
+	"NuCj1OHb0SY5zCIb8AssL+QPdb7CMb3qTRRTIVTTU4QLQmPsVe0elK7qLhYmG8kpeKSgUCWOqkhKB+wh",
+	"oeJMZLkmeZ1TL99kolhkFGiYlTN62XJfVZzkGMa/ud3JnoyOPjvevP/5V90vn+6/2vnm6wffHW0fnz7e",
+	"e/3k+e7h6vSJk7rLdPW8nq8rZ1HQIdee6aLivbaA8ZLivb9fM4FB4TEApBA2V5GPnj8J+HuH1gMz/C3V",
+	"Ai4vD3oxl5tUG2ocUXPaZgKLAU6Su0pcs/xojj203Ifzmn3AyzLGZZD0t5Q2hcRnY2OW1pHErBYaL6kk",
+	"6QX8uDcQW8iJHDMIyBnJLOFBuXY2pBnS4TBskf6MGL4NoT2T5EzgKXmD9NlAGv4Pwo6LS64Zc4Ue5RiC",
+	"tKToJSwd8zhmIfnl5381ZyRGByNnFIEgIzQknQnkKllLZRQiTZRZE8G1Krkxqpk/LvBWyrIiNWwP92ln",
+	"EPTvR10GrVTnlgYlV1sNRlPBoryckAWJAmdnzMXFwnIiSfIpHQ4flb6WsgFMdlFR5H2v+WppCl6Fob7s",
+	"r1PXwAGyvn67xSSLvLDvgAmgAOC8HVb8rs9+oFsXCKsFpTVa2eoBNmZruDj3T4MZ/Zbo2sbMLq8Qe8m8",
+	"+FovisIWNy5kJRiebdS0MU0vWARlE1MmdDhv7LNxpr9CgQ47JxeFV2Gy62x2twtmPUiIq83Y4wm8ud0O",
+	"2p3Odvu+a2CiGBMLi+pllkAvJg0qzNFzrEnwSv7E45hu7baDdcjKh21d1WS7+39PBUIyjPdKy7hLNcSx",
+	"NMHuhTZaipkD0N8XX58SpWWyVmsru11rpNw9M/Lp79JP5jjRx3CVFbKxfs1Uu2fm0OumU429K+TZ2ach",
+	"z440s4LVMVf6IcCTg7VgkDK9ccM8vHpemUCmlhn5331/uPkd3fwp2Nx/977T2tv58A+NilovRbLUVC+J",
+	"97PVgrFGaIsMpNItAtiDEjKmmokBZ4rIS5aS8HsDCPP8RpgXtTFwuQ/NLqxt80yEWoYtZxUlQk43WlgE",
+	"HSNyoAWAs5m2yEhO0ha2nDeHhgs2e4jDYdDuJEXz6WCiIT8P+gG4pgEk1D+FtWWFTwwIrusdW6fU7QpP",
+	"8TH7TgoMd5zHt4iPsX4OSeUU1+sBLC8gFNEFxYPgjV5/ViwgJCZjg//YHcWAs+HKyWKn0Hdeg5HsRhm1",
+	"br0G8pcuG/9GyozBR09l6OyeBp7zMIPHgV29p/vcTslgqJoKJdMrygV3oHIukpMrp4SvQZEhrMlLNcMO",
+	"bIZHBIbzpZcshT9t+GWQl9vFXqnlUsHvG8lukHkt93fzP/ezSrvYEjZTrToZnED/MlQ+88fa2wnsUJ39",
+	"ILBDmT8/zFUe3nngWba6O9XFh81Oa1lS7ryd0j8Zkj19cu16q0DpdeGmqZyC6dP2YeACSoP8Frysv8rJ",
+	"CSsmQ0kQpflgaVlgLXWyZS1By4rCUZL1YQN7x/o1F06lTp7aj93clryz3w2291dHO/P1J2g2vF768+mb",
+	"06Nin7CbpkAb8NfUtIKPOVvdXWU++/ZAzKlvhv6cQuzf4RZuNvjOMzb+npKYTyepQOjK4dCjVbMHlaSK",
+	"cVrrUWoWIg4qL3ZwCRXTkyS8LhE/E795GhZ/XySsIfYUaNghgnald/8g6LsgaLEKPQMZ1pPzK0vOgk3d",
+	"rgGBckFsWAg2fHIVBCp4RegShEH1xDThMwHuZVvjjeusf1UodWJ2+GBrKyRvj19CikihnhihSaIwccJO",
+	"iCuiRnIqiBTx7EwYPGuTY9uaurkT7G/Yfk8e6V2roIGh/ROA102PHnaVNiI/XzOAzcXZH0B686c0Ppcp",
+	"16Pxo5PPD22wO5SDUI/28BdXasLSLD7fRsezlMvo0baN4EdYPfri8cnX324/PXr2+dGX20ffHJV/NwD5",
+	"UnPobyx9di2meYLD1lpJzd3fSaVJh2fWV3mX8dQZRmcfa7oezNx5D9q/Xtk1xTSEz00SIL4KhnStr8Ax",
+	"F8/iSEFbYA6wY1ea5ArRMe3c7DGuM6q4KAg50YpHrNjsBPrrlYIB0OQUUR7P8g6CzUgO1Bbk07TH0Yb3",
+	"YesDrvi4n7iHiVpUQ3UHjJt3E6kfOgtQnR983rtlE0OoLjh+1b0sbRidkOau94nM1zX/CctBVZbdl004",
+	"VBeb7XbbKATIsLkgw0kcA+PGGERXgkKmJJXa/Ol9NGsbXrMuM2Rxm6BMRXYWRUOkHrGxNyieSudHfGvN",
+	"Jnl8Vx4A5tXYaWVhM671IjjEuSJ9KC6upfetbIQ8CmyVD+clFrI4MkWa5emMDdBsTFrWtC2RMt7Ikn9c",
+	"Z1W+cjQbjJulcttlVIazzS/kSVVFFNLM5ibjCHyaWL/NFofBKiI+LluHXTWVOodTRt7OUk+aNtUSkcAo",
+	"DRYOmEpRRoPMwj//nSNXvLX5NesbPiQ2ALfNR6EtjAB4y4n2arCUllCDtqdOScf2mWRIB0bFkcMcXrYF",
+	"hjcesM75sV5yAb7h6q4PXq9Ru2X+4pVsfHj34b8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

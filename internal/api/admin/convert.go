@@ -70,7 +70,11 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels), SiteTimeZone: v.SiteTimeZone,
 		CheckInEnabled: v.CheckInEnabled, CheckInMinReward: v.CheckInMinReward, CheckInMaxReward: v.CheckInMaxReward,
 		SharedQuotaBase: v.SharedQuotaBase, SharedQuotaBonusPerAccount: contributedChannelsOut(v.SharedQuotaBonusPerAccount),
-		SharedQuotaRecoveryHours: v.SharedQuotaRecoveryHours, SharedQuotaUnit: adminapi.SettingsSharedQuotaUnit(v.SharedQuotaUnit)}
+		SharedQuotaRecoveryHours: v.SharedQuotaRecoveryHours, SharedQuotaUnit: adminapi.SettingsSharedQuotaUnit(v.SharedQuotaUnit),
+		YipayEnabled: v.YipayEnabled, YipayUrl: v.YipayURL, YipayPid: v.YipayPID, YipayKeySet: len(v.YipayKeyEnc) > 0,
+		OpenpaymentEnabled: v.OpenPaymentEnabled, OpenpaymentUrl: v.OpenPaymentURL, OpenpaymentMerchantId: v.OpenPaymentMerchantID,
+		OpenpaymentSecretSet: len(v.OpenPaymentSecretEnc) > 0, PaymentMinAmount: v.PaymentMinAmount,
+		PaymentOrderExpiryMinutes: v.PaymentOrderExpiryMinutes, ReferralCommissionPermille: v.ReferralCommissionPermille}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

@@ -41,7 +41,14 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 	if err != nil {
 		return nil, err
 	}
-	v, err := h.Settings.Update(ctx, settings.Patch{ContributedAccountChannels: contributed, SiteTimeZone: b.SiteTimeZone,
+	pay, err := h.paymentPatch(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	v, err := h.Settings.Update(ctx, settings.Patch{YipayEnabled: b.YipayEnabled, YipayURL: b.YipayUrl, YipayPID: b.YipayPid,
+		YipayKeyEnc: pay.yipayKey, OpenPaymentEnabled: b.OpenpaymentEnabled, OpenPaymentURL: b.OpenpaymentUrl,
+		OpenPaymentMerchantID: b.OpenpaymentMerchantId, OpenPaymentSecretEnc: pay.openSecret, PaymentMinAmount: b.PaymentMinAmount,
+		PaymentOrderExpiryMinutes: b.PaymentOrderExpiryMinutes, ReferralCommissionPermille: b.ReferralCommissionPermille, ContributedAccountChannels: contributed, SiteTimeZone: b.SiteTimeZone,
 		CheckInEnabled: b.CheckInEnabled, CheckInMinReward: b.CheckInMinReward, CheckInMaxReward: b.CheckInMaxReward,
 		SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
@@ -122,4 +129,33 @@ func checkMoneySettings(cur *settings.Values, b *adminapi.SettingsUpdateJSONRequ
 		return fault.New(fault.Invalid, "check_in_min_reward: must not exceed check_in_max_reward")
 	}
 	return nil
+}
+
+// sealedPayment holds the payment secrets of a settings change, sealed (nil: unchanged; empty:
+// removed).
+type sealedPayment struct {
+	yipayKey, openSecret *[]byte
+}
+
+// paymentPatch checks the gateway URLs (absolute http(s) URLs the outbound guard admits) and
+// seals the merchant key and the signing secret.
+func (h *Handler) paymentPatch(ctx context.Context, b *adminapi.SettingsUpdateJSONRequestBody) (sealedPayment, error) {
+	for name, u := range map[string]*string{"yipay_url": b.YipayUrl, "openpayment_url": b.OpenpaymentUrl} {
+		if u != nil && *u != "" {
+			if err := h.Guard.Check(ctx, *u); err != nil {
+				return sealedPayment{}, fault.New(fault.Invalid, name+": "+err.Error())
+			}
+		}
+	}
+	seal := func(s *string) *[]byte {
+		if s == nil {
+			return nil
+		}
+		out := []byte{}
+		if *s != "" {
+			out = h.Box.Seal(*s)
+		}
+		return &out
+	}
+	return sealedPayment{yipayKey: seal(b.YipayKey), openSecret: seal(b.OpenpaymentSecret)}, nil
 }

@@ -35,8 +35,11 @@ func (h *Handler) PasswordRegister(ctx context.Context, req authapi.PasswordRegi
 			return nil, err
 		}
 	}
-	u, err := h.Auth.CreateUser(ctx, h.Pool, authn.NewUser{Username: b.Username, Password: b.Password, Email: email,
-		Balance: s.NewUserBalance})
+	n := authn.NewUser{Username: b.Username, Password: b.Password, Email: email, Balance: s.NewUserBalance}
+	if b.Aff != nil {
+		n.Aff = *b.Aff
+	}
+	u, err := h.Auth.CreateUser(ctx, h.Pool, n)
 	if err != nil {
 		return nil, err
 	}

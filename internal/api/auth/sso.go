@@ -16,7 +16,7 @@ func (h *Handler) SsoLogin(ctx context.Context, req authapi.SsoLoginRequestObjec
 	if req.Params.Provider != nil {
 		slug = *req.Params.Provider
 	}
-	loc, browser, err := h.SSO.Begin(ctx, slug, deref(req.Params.ReturnTo), deref(req.Params.Bind))
+	loc, browser, err := h.SSO.Begin(ctx, slug, deref(req.Params.ReturnTo), deref(req.Params.Bind), deref(req.Params.Aff))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/hook"
+	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/settings"
 )
@@ -34,6 +35,8 @@ type Handler struct {
 	Bus *bus.Bus
 	// SecureCookies marks the session cookie Secure (production behind TLS).
 	SecureCookies bool
+	// Payments handles the payment gateways' notifies and redirects.
+	Payments *payment.Service
 }
 
 var _ publicapi.StrictServerInterface = (*Handler)(nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/quota"
+	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
@@ -45,6 +46,8 @@ type Handler struct {
 	Quota *quota.Pool
 	// Settings holds the check-in configuration and the site's time zone.
 	Settings *settings.Store
+	// Payments opens top-up orders.
+	Payments *payment.Service
 }
 
 var _ userapi.StrictServerInterface = (*Handler)(nil)

@@ -750,6 +750,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/notifies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The payment notify audit trail
+         * @description Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+         *     with its parameters and what Poolgate decided (`result`).
+         */
+        get: operations["paymentNotifyList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List top-up orders
+         * @description Every user's orders, newest first, filtered by user and status.
+         */
+        get: operations["paymentOrderList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/redemption-codes": {
         parameters: {
             query?: never;
@@ -818,6 +859,26 @@ export interface paths {
          * @description Every code of the batch `name`, oldest first, in full, with a header row.
          */
         get: operations["redemptionCodeExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referral-commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List referral commissions
+         * @description Commissions credited to inviters for their invitees' paid top-ups, newest first.
+         */
+        get: operations["referralCommissionList"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1810,23 +1871,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied`, `payment_signature_invalid` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
              *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid`, `payment_order_unknown` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -2521,6 +2582,113 @@ export interface components {
             token_url?: components["schemas"]["ProviderURL"];
             userinfo_url?: components["schemas"]["ProviderURL"];
         };
+        PaymentNotify: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:31:12Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @example 9
+             */
+            id: number;
+            /** @example yipay */
+            method: string;
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * @description The notify's parameters as received (the signature included).
+             * @example {
+             *       "money": "10.00"
+             *     }
+             */
+            params: {
+                [key: string]: string;
+            };
+            /** @example 203.0.113.7 */
+            remote_addr: string;
+            /**
+             * @description What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+             * @example credited
+             */
+            result: string;
+            /** @example 2026120622001 */
+            trade_no: string;
+        };
+        PaymentNotifyList: {
+            items: components["schemas"]["PaymentNotify"][];
+        };
+        PaymentOrderAdmin: {
+            /**
+             * @description The amount, a decimal string of the site's currency.
+             * @example 10.00
+             */
+            amount: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T10:00:00Z
+             */
+            expires_at: string;
+            /**
+             * @example yipay
+             * @enum {string}
+             */
+            method: "yipay" | "openpayment";
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:31:12Z
+             */
+            paid_at: string | null;
+            /** @example alipay */
+            pay_type: string;
+            /**
+             * Format: int64
+             * @example null
+             */
+            plan_id: number | null;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota: number;
+            /**
+             * @description `pending`, `paid`, or `expired` (not paid before `expires_at`).
+             * @example paid
+             */
+            status: string;
+            /**
+             * @description The gateway's transaction number (empty until paid).
+             * @example 2026120622001
+             */
+            trade_no: string;
+            /**
+             * Format: int64
+             * @example 2
+             */
+            user_id: number;
+            /** @example alice */
+            username: string;
+        };
+        PaymentOrderAdminPage: {
+            items: components["schemas"]["PaymentOrderAdmin"][];
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            total: number;
+        };
         /**
          * Format: int64
          * @description Quota units per million tokens.
@@ -2737,6 +2905,57 @@ export interface components {
             expires_at?: string | null;
             /** @example 5 */
             max_uses?: number;
+        };
+        ReferralCommission: {
+            /**
+             * Format: int64
+             * @description Quota units credited to the inviter.
+             * @example 500000
+             */
+            amount: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:31:12Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @example 3
+             */
+            invitee_id: number;
+            /** @example bob */
+            invitee_username: string;
+            /**
+             * Format: int64
+             * @example 2
+             */
+            inviter_id: number;
+            /** @example alice */
+            inviter_username: string;
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * @description The share (‰) in force when the order was paid.
+             * @example 100
+             */
+            permille: number;
+        };
+        ReferralCommissionPage: {
+            items: components["schemas"]["ReferralCommission"][];
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            total: number;
         };
         /**
          * @description One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -3092,6 +3311,36 @@ export interface components {
              */
             oidc_only: boolean;
             /**
+             * @description Top-ups through an OpenPayment gateway are offered.
+             * @example false
+             */
+            openpayment_enabled: boolean;
+            /**
+             * @description The merchant id at the OpenPayment gateway.
+             * @example m_1001
+             */
+            openpayment_merchant_id: string;
+            /**
+             * @description An OpenPayment signing secret is stored (write-only, never returned).
+             * @example false
+             */
+            openpayment_secret_set: boolean;
+            /**
+             * @description The OpenPayment gateway's checkout URL (the submit redirect goes there).
+             * @example https://checkout.example.com/pay
+             */
+            openpayment_url: string;
+            /**
+             * @description The smallest top-up, a decimal string of the site's currency.
+             * @example 1.00
+             */
+            payment_min_amount: string;
+            /**
+             * @description Minutes an order may be paid after it is created; a later notify credits nothing.
+             * @example 30
+             */
+            payment_order_expiry_minutes: number;
+            /**
              * @description The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
              * @example 0
              */
@@ -3104,6 +3353,11 @@ export interface components {
              * @example 500000
              */
             quota_per_unit: number;
+            /**
+             * @description The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+             * @example 100
+             */
+            referral_commission_permille: number;
             /**
              * @description Whether anyone may register with a password.
              * @example true
@@ -3119,27 +3373,6 @@ export interface components {
              * @example 24
              */
             session_ttl_hours: number;
-            /**
-             * Format: int64
-             * @description The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
-             *     calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
-             *     Default 100.
-             * @example 100
-             */
-            shared_quota_base: number;
-            shared_quota_bonus_per_account: components["schemas"]["SharedQuotaBonus"];
-            /**
-             * Format: double
-             * @description Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
-             * @example 5
-             */
-            shared_quota_recovery_hours: number;
-            /**
-             * @description What the shared quota counts; default `calls`.
-             * @example calls
-             * @enum {string}
-             */
-            shared_quota_unit: "calls" | "tokens";
             /** @example Poolgate */
             site_name: string;
             /**
@@ -3152,6 +3385,26 @@ export interface components {
              * @example 0
              */
             ultra_min_trust_level: number;
+            /**
+             * @description Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+             * @example false
+             */
+            yipay_enabled: boolean;
+            /**
+             * @description A yipay merchant key is stored (it is write-only and never returned).
+             * @example false
+             */
+            yipay_key_set: boolean;
+            /**
+             * @description The merchant id (`pid`) at the EPay gateway.
+             * @example 1001
+             */
+            yipay_pid: string;
+            /**
+             * @description The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+             * @example https://pay.example.com
+             */
+            yipay_url: string;
         };
         SettingsUpdate: {
             /** @example true */
@@ -3209,6 +3462,37 @@ export interface components {
             oauth_url?: string;
             /** @example false */
             oidc_only?: boolean;
+            /**
+             * @description Top-ups through an OpenPayment gateway are offered.
+             * @example false
+             */
+            openpayment_enabled?: boolean;
+            /**
+             * @description The merchant id at the OpenPayment gateway.
+             * @example m_1001
+             */
+            openpayment_merchant_id?: string;
+            /**
+             * Format: password
+             * @description The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+             * @example whsec_3kq9…
+             */
+            openpayment_secret?: string;
+            /**
+             * @description The OpenPayment gateway's checkout URL (the submit redirect goes there).
+             * @example https://checkout.example.com/pay
+             */
+            openpayment_url?: string;
+            /**
+             * @description The smallest top-up, a decimal string of the site's currency.
+             * @example 1.00
+             */
+            payment_min_amount?: string;
+            /**
+             * @description Minutes an order may be paid after it is created; a later notify credits nothing.
+             * @example 30
+             */
+            payment_order_expiry_minutes?: number;
             /** @example 2 */
             pro_min_trust_level?: number;
             /**
@@ -3217,33 +3501,17 @@ export interface components {
              * @example 500000
              */
             quota_per_unit?: number;
+            /**
+             * @description The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+             * @example 100
+             */
+            referral_commission_permille?: number;
             /** @example true */
             registration_enabled?: boolean;
             /** @example 1 */
             registration_min_trust_level?: number;
             /** @example 24 */
             session_ttl_hours?: number;
-            /**
-             * Format: int64
-             * @description The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
-             *     calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
-             *     Default 100.
-             * @example 100
-             */
-            shared_quota_base?: number;
-            shared_quota_bonus_per_account?: components["schemas"]["SharedQuotaBonus"];
-            /**
-             * Format: double
-             * @description Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
-             * @example 5
-             */
-            shared_quota_recovery_hours?: number;
-            /**
-             * @description What the shared quota counts; default `calls`.
-             * @example calls
-             * @enum {string}
-             */
-            shared_quota_unit?: "calls" | "tokens";
             /** @example Poolgate */
             site_name?: string;
             /**
@@ -3253,18 +3521,27 @@ export interface components {
             site_time_zone?: string;
             /** @example 3 */
             ultra_min_trust_level?: number;
-        };
-        /**
-         * @description What each shared account a user contributes adds to their shared quota cap of its family,
-         *     per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-         *     of providers not listed. Default `{"*": 100}`. Replaced whole.
-         * @example {
-         *       "*": 100,
-         *       "gemini": 200
-         *     }
-         */
-        SharedQuotaBonus: {
-            [key: string]: number;
+            /**
+             * @description Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+             * @example false
+             */
+            yipay_enabled?: boolean;
+            /**
+             * Format: password
+             * @description The EPay merchant key (write-only, stored encrypted; empty removes it).
+             * @example 8d3f0c2b9a7e4f61
+             */
+            yipay_key?: string;
+            /**
+             * @description The merchant id (`pid`) at the EPay gateway.
+             * @example 1001
+             */
+            yipay_pid?: string;
+            /**
+             * @description The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+             * @example https://pay.example.com
+             */
+            yipay_url?: string;
         };
         ShareLink: {
             /**
@@ -6761,6 +7038,111 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    paymentNotifyList: {
+        parameters: {
+            query?: {
+                /** @description How many notifies. */
+                limit?: number;
+                /** @description Only the notifies about this order. */
+                order_no?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notifies. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 9,
+                     *           "method": "yipay",
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "trade_no": "2026120622001",
+                     *           "params": {
+                     *             "money": "10.00",
+                     *             "trade_status": "TRADE_SUCCESS"
+                     *           },
+                     *           "result": "credited",
+                     *           "remote_addr": "203.0.113.7",
+                     *           "created_at": "2026-12-06T09:31:12Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentNotifyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    paymentOrderList: {
+        parameters: {
+            query?: {
+                /** @description The page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description Only orders in this state (`expired`: unpaid past `expires_at`). */
+                status?: string;
+                /** @description Only this user's orders. */
+                user_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of orders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "user_id": 2,
+                     *           "username": "alice",
+                     *           "method": "yipay",
+                     *           "pay_type": "alipay",
+                     *           "amount": "10.00",
+                     *           "quota": 5000000,
+                     *           "plan_id": null,
+                     *           "status": "paid",
+                     *           "trade_no": "2026120622001",
+                     *           "expires_at": "2026-12-06T10:00:00Z",
+                     *           "paid_at": "2026-12-06T09:31:12Z",
+                     *           "created_at": "2026-12-06T09:30:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 20
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentOrderAdminPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     redemptionCodeList: {
         parameters: {
             query?: {
@@ -6961,6 +7343,57 @@ export interface operations {
                      *     3,launch-week,PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A,500000,1,0,active,,2026-12-01T08:00:00Z
                      */
                     "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    referralCommissionList: {
+        parameters: {
+            query?: {
+                /** @description Only this inviter's commissions. */
+                inviter_id?: number;
+                /** @description The page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of commissions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "inviter_id": 2,
+                     *           "inviter_username": "alice",
+                     *           "invitee_id": 3,
+                     *           "invitee_username": "bob",
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "amount": 500000,
+                     *           "permille": 100,
+                     *           "created_at": "2026-12-06T09:31:12Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 20
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReferralCommissionPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7432,12 +7865,17 @@ export interface operations {
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
                      *       "check_in_max_reward": 0,
-                     *       "shared_quota_base": 100,
-                     *       "shared_quota_bonus_per_account": {
-                     *         "*": 100
-                     *       },
-                     *       "shared_quota_recovery_hours": 5,
-                     *       "shared_quota_unit": "calls"
+                     *       "yipay_enabled": false,
+                     *       "yipay_url": "",
+                     *       "yipay_pid": "",
+                     *       "yipay_key_set": false,
+                     *       "openpayment_enabled": false,
+                     *       "openpayment_url": "",
+                     *       "openpayment_merchant_id": "",
+                     *       "openpayment_secret_set": false,
+                     *       "payment_min_amount": "1.00",
+                     *       "payment_order_expiry_minutes": 30,
+                     *       "referral_commission_permille": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -7497,12 +7935,17 @@ export interface operations {
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
                      *       "check_in_max_reward": 0,
-                     *       "shared_quota_base": 100,
-                     *       "shared_quota_bonus_per_account": {
-                     *         "*": 100
-                     *       },
-                     *       "shared_quota_recovery_hours": 5,
-                     *       "shared_quota_unit": "calls"
+                     *       "yipay_enabled": false,
+                     *       "yipay_url": "",
+                     *       "yipay_pid": "",
+                     *       "yipay_key_set": false,
+                     *       "openpayment_enabled": false,
+                     *       "openpayment_url": "",
+                     *       "openpayment_merchant_id": "",
+                     *       "openpayment_secret_set": false,
+                     *       "payment_min_amount": "1.00",
+                     *       "payment_order_expiry_minutes": 30,
+                     *       "referral_commission_permille": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];

@@ -216,6 +216,11 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description A referral code (`GET /api/user/referral`); the new user becomes its owner's invitee. An unknown code is ignored.
+         * @example 3f9a1c0b7d2e
+         */
+        Aff: string;
+        /**
          * Format: email
          * @description An e-mail address (unique among users, case-insensitively).
          * @example alice@example.com
@@ -265,23 +270,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied`, `payment_signature_invalid` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
              *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid`, `payment_order_unknown` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -372,6 +377,7 @@ export interface components {
             [key: string]: unknown;
         };
         RegisterRequest: {
+            aff?: components["schemas"]["Aff"];
             email?: components["schemas"]["Email"];
             email_code?: components["schemas"]["EmailCode"];
             /**
@@ -760,6 +766,8 @@ export interface operations {
     ssoLogin: {
         parameters: {
             query?: {
+                /** @description A referral code; a user registered by this sign-in becomes its owner's invitee (an unknown code is ignored). */
+                aff?: components["schemas"]["Aff"];
                 /** @description A binding token from `POST /api/user/oidc/bind-url`. */
                 bind?: string;
                 /** @description The provider's slug (default `oidc`, the one configured by `OIDC_ISSUER`). */
