@@ -29,7 +29,7 @@ type Server struct {
 	count     atomic.Int64
 	cancelled atomic.Int64
 	script    script
-	rec    recorder
+	rec       recorder
 }
 
 // Option configures a [Server] in [New].

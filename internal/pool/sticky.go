@@ -111,6 +111,9 @@ func StripArtefacts(body []byte) ([]byte, bool) {
 	return out, changed
 }
 
+// maxLimitDays bounds a window limit given in days (a larger count would overflow a Duration).
+const maxLimitDays = 3650
+
 // ParseLimit reads a window limit "COUNT/DURATION" such as "60/3h" or "1000/1d".
 func ParseLimit(s string) (Limit, error) {
 	n, w, ok := strings.Cut(strings.TrimSpace(s), "/")
@@ -121,7 +124,7 @@ func ParseLimit(s string) (Limit, error) {
 	var d time.Duration
 	if days, ok := strings.CutSuffix(w, "d"); ok {
 		k, err := strconv.Atoi(days)
-		if err != nil || k < 1 {
+		if err != nil || k < 1 || k > maxLimitDays {
 			return Limit{}, fmt.Errorf("limit %q: bad duration %q", s, w)
 		}
 		d = time.Duration(k) * 24 * time.Hour

@@ -1,7 +1,10 @@
 package reliability_test
 
 import (
+	"bufio"
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/relay"
 )
 
 // shortUpstreamBounds makes the upstream bounds short enough to trip in a test: headers within
@@ -102,5 +106,39 @@ func TestUpstreamFaults(t *testing.T) {
 			}
 			require.Equal(t, want, f.usageRows(t), "one usage row per call, with the status the caller got")
 		})
+	}
+}
+
+// TestClientGoesAway starts a long stream in each protocol, reads its first events and hangs up:
+// the upstream call is cancelled (the fake upstream sees its caller go), and the call is logged
+// as 499 and charged for what was generated, per the metering policy.
+func TestClientGoesAway(t *testing.T) {
+	t.Parallel()
+	f := newFaultEnv(t)
+	words := strings.Repeat("word ", 2000)
+	want := map[string]int{}
+	for _, c := range callers {
+		before := f.env.Upstream.Cancelled()
+		f.env.Upstream.Enqueue(fakeupstream.Reply{Text: words, EventDelay: 5 * time.Millisecond})
+		ctx, cancel := context.WithCancel(context.Background())
+		res, err := f.env.RawHTTP.Do(c.request(f.env.URL, f.user.Key, true).WithContext(ctx))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, c.name)
+		sc := bufio.NewScanner(res.Body)
+		for n := 0; n < 10 && sc.Scan(); {
+			if strings.HasPrefix(sc.Text(), "data:") {
+				n++
+			}
+		}
+		cancel()
+		_ = res.Body.Close()
+		require.Eventually(t, func() bool { return f.env.Upstream.Cancelled() > before }, 30*time.Second, 5*time.Millisecond,
+			"%s: the upstream call was cancelled", c.name)
+		want[res.Header.Get("X-Request-Id")] = relay.StatusClientClosed
+	}
+	rows := f.usage(t)
+	for id, status := range want {
+		require.Equal(t, status, rows[id].status, "the call is logged as ended by its caller")
+		require.Positive(t, rows[id].quota, "what was generated is charged")
 	}
 }
