@@ -93,8 +93,9 @@ type App struct {
 	SSO       *sso.Service
 	Passkeys  *passkey.Service
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	journal *billing.Journal
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // New builds an App: connects, migrates, loads caches and mounts the routes. Start runs its
@@ -133,8 +134,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if a.Box, err = secretbox.New(cfg.EncryptionKey); err != nil {
 		return nil, err
 	}
-	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, billing.RecorderConfig{
-		BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize})
+	if err = a.openUsage(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	guard, err := netguard.New(cfg.AllowPrivateOutbound)
 	if err != nil {
 		return nil, err
@@ -217,6 +219,7 @@ func (a *App) Close(ctx context.Context) {
 	if a.Usage != nil {
 		a.Usage.Close(ctx)
 	}
+
 	if a.Hooks != nil {
 		a.Hooks.Close() // queued notifications reach the outbox before shutdown
 	}
@@ -237,7 +240,36 @@ func (a *App) Close(ctx context.Context) {
 	a.closeConns()
 }
 
+// openUsage opens the usage journal (when configured), makes the usage recorder, and replays
+// what a previous run of this database left in the journal before anything is served.
+func (a *App) openUsage(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	rc := billing.RecorderConfig{BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize}
+	if cfg.UsageJournalDir != "" {
+		dbid, err := a.Queries.UsageJournalDatabase(ctx, a.Pool)
+		if err != nil {
+			return fmt.Errorf("usage journal: identify the database: %w", err)
+		}
+		if rc.Journal, err = billing.OpenJournal(billing.JournalConfig{Dir: cfg.UsageJournalDir, Database: dbid,
+			SyncEvery: cfg.UsageJournalSyncEvery, SegmentBytes: cfg.UsageJournalSegmentBytes, Log: log}); err != nil {
+			return err
+		}
+		a.journal = rc.Journal
+	}
+	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, rc)
+	n, err := a.Usage.Recover(ctx)
+	if n > 0 {
+		log.Info("usage journal: replayed records of a previous run", "records", n)
+	}
+	if err != nil {
+		log.Error("usage journal: replay incomplete; retried in the background", "error", err)
+	}
+	return nil
+}
+
 func (a *App) closeConns() {
+	if a.journal != nil {
+		a.journal.Close() // after the recorder: what it could not write stays for the next start
+	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}
