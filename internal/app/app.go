@@ -240,32 +240,6 @@ func (a *App) Close(ctx context.Context) {
 	a.closeConns()
 }
 
-// openUsage opens the usage journal (when configured), makes the usage recorder, and replays
-// what a previous run of this database left in the journal before anything is served.
-func (a *App) openUsage(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	rc := billing.RecorderConfig{BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize}
-	if cfg.UsageJournalDir != "" {
-		dbid, err := a.Queries.UsageJournalDatabase(ctx, a.Pool)
-		if err != nil {
-			return fmt.Errorf("usage journal: identify the database: %w", err)
-		}
-		if rc.Journal, err = billing.OpenJournal(billing.JournalConfig{Dir: cfg.UsageJournalDir, Database: dbid,
-			SyncEvery: cfg.UsageJournalSyncEvery, SegmentBytes: cfg.UsageJournalSegmentBytes, Log: log}); err != nil {
-			return err
-		}
-		a.journal = rc.Journal
-	}
-	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, rc)
-	n, err := a.Usage.Recover(ctx)
-	if n > 0 {
-		log.Info("usage journal: replayed records of a previous run", "records", n)
-	}
-	if err != nil {
-		log.Error("usage journal: replay incomplete; retried in the background", "error", err)
-	}
-	return nil
-}
-
 func (a *App) closeConns() {
 	if a.journal != nil {
 		a.journal.Close() // after the recorder: what it could not write stays for the next start
