@@ -10,6 +10,21 @@ import (
 	"time"
 )
 
+const usageJournalDatabase = `-- name: UsageJournalDatabase :one
+SELECT (current_database() || '/' || d.oid::text)::text AS identity
+FROM pg_catalog.pg_database d
+WHERE d.datname = current_database()
+`
+
+// UsageJournalDatabase identifies the database a usage journal's records belong to (its name and
+// object id): a segment is replayed only into the database it was written for.
+func (q *Queries) UsageJournalDatabase(ctx context.Context, db DBTX) (string, error) {
+	row := db.QueryRow(ctx, usageJournalDatabase)
+	var identity string
+	err := row.Scan(&identity)
+	return identity, err
+}
+
 const usageLogList = `-- name: UsageLogList :many
 SELECT id, request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, quota, status_code, duration_ms, created_at, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, upstream_model, first_token_ms FROM usage_logs
 WHERE ($1::bigint IS NULL OR user_id = $1)

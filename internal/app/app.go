@@ -96,8 +96,9 @@ type App struct {
 	SSO       *sso.Service
 	Passkeys  *passkey.Service
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	journal *billing.Journal
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // New builds an App: connects, migrates, loads caches and mounts the routes. Start runs its
@@ -136,8 +137,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if a.Box, err = secretbox.New(cfg.EncryptionKey); err != nil {
 		return nil, err
 	}
-	a.Usage = billing.NewRecorder(a.Pool, a.Queries, log, billing.RecorderConfig{
-		BatchSize: cfg.UsageBatchSize, FlushEvery: cfg.UsageFlushEvery, QueueSize: cfg.UsageQueueSize})
+	if err = a.openUsage(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	guard, err := netguard.New(cfg.AllowPrivateOutbound)
 	if err != nil {
 		return nil, err
@@ -222,6 +224,7 @@ func (a *App) Close(ctx context.Context) {
 	if a.Usage != nil {
 		a.Usage.Close(ctx)
 	}
+
 	if a.Hooks != nil {
 		a.Hooks.Close() // queued notifications reach the outbox before shutdown
 	}
@@ -243,6 +246,9 @@ func (a *App) Close(ctx context.Context) {
 }
 
 func (a *App) closeConns() {
+	if a.journal != nil {
+		a.journal.Close() // after the recorder: what it could not write stays for the next start
+	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}

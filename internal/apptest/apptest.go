@@ -139,6 +139,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
 		UpstreamTimeout: 5 * time.Second, UpstreamIdleTimeout: time.Minute, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
 		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test",
+		UsageJournalDir: t.TempDir(), UsageJournalSyncEvery: time.Second, UsageJournalSegmentBytes: 1 << 20,
 	}
 	if o.redis {
 		cfg.RedisURL = cmp.Or(o.redisURL, RedisURL())

@@ -46,6 +46,15 @@ type RecorderConfig struct {
 	BatchSize  int
 	FlushEvery time.Duration
 	QueueSize  int
+	// Journal, when set, keeps each record on local disk from Add until it is written
+	// (journal.go); nil: records wait in memory only.
+	Journal *Journal
+}
+
+// queued is a record waiting to be written and the journal segment holding it (nil: none).
+type queued struct {
+	rec Record
+	seg *segment
 }
 
 // Recorder writes usage records in batches off the request path. Add never drops a record: when
@@ -57,7 +66,7 @@ type Recorder struct {
 	log  *slog.Logger
 	cfg  RecorderConfig
 
-	queue   chan Record
+	queue   chan queued
 	closing chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -81,25 +90,33 @@ func NewRecorder(pool *pgxpool.Pool, q *db.Queries, log *slog.Logger, cfg Record
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 20000
 	}
-	return &Recorder{pool: pool, q: q, log: log, cfg: cfg, queue: make(chan Record, cfg.QueueSize),
+	return &Recorder{pool: pool, q: q, log: log, cfg: cfg, queue: make(chan queued, cfg.QueueSize),
 		closing: make(chan struct{}), done: make(chan struct{})}
 }
 
-// Add queues a record, waiting while the queue is full. It returns false only if the recorder
-// has been closed, in which case the record is written synchronously instead.
+// Add journals a record (one write to the local journal, when there is one) and queues it,
+// waiting while the queue is full. Once the recorder is closed the record is written
+// synchronously instead. The gateway calls Add before the last bytes of an answer go out, so an
+// answer the caller has in full always has its record on disk.
 func (r *Recorder) Add(rec Record) {
 	r.pending.Add(1)
 	select {
 	case <-r.closing:
 	default:
+		q := queued{rec: rec}
+		if r.cfg.Journal != nil {
+			q.seg, _ = r.cfg.Journal.Append(&q.rec) // a failing journal is logged by Append; the record goes on in memory
+		}
 		select {
-		case r.queue <- rec:
+		case r.queue <- q:
 			return
 		case <-r.closing:
+			r.write(context.Background(), []queued{q})
+			return
 		}
 	}
 	// Closed: write it directly so nothing is lost during shutdown.
-	r.write(context.Background(), []Record{rec})
+	r.write(context.Background(), []queued{{rec: rec}})
 }
 
 // Written counts records written so far.
@@ -111,7 +128,12 @@ func (r *Recorder) Pending() int64 { return r.pending.Load() }
 // Run writes batches until Close; it returns after the queue is drained.
 func (r *Recorder) Run(ctx context.Context) {
 	defer close(r.done)
-	batch := make([]Record, 0, r.cfg.BatchSize)
+	if r.cfg.Journal != nil {
+		scanDone := make(chan struct{})
+		defer func() { <-scanDone }()
+		go func() { defer close(scanDone); r.scanOrphans(ctx) }()
+	}
+	batch := make([]queued, 0, r.cfg.BatchSize)
 	timer := time.NewTimer(r.cfg.FlushEvery)
 	defer timer.Stop()
 	flush := func() {
@@ -171,7 +193,55 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	return nil
 }
 
-func (r *Recorder) write(ctx context.Context, recs []Record) {
+func (r *Recorder) write(ctx context.Context, batch []queued) {
+	recs := make([]Record, len(batch))
+	for i := range batch {
+		recs[i] = batch[i].rec
+	}
+	wctx := context.WithoutCancel(ctx)
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := r.settle(wctx, recs)
+		if err == nil {
+			break
+		}
+		r.log.Error("write usage batch", "records", len(recs), "attempt", attempt, "error", err)
+		select {
+		case <-time.After(backoff):
+		case <-r.done:
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+	r.written.Add(int64(len(recs)))
+	if r.OnFlush != nil {
+		r.OnFlush(recs)
+	}
+	r.journaled(batch)
+	r.pending.Add(-int64(len(recs)))
+}
+
+// journaled tells the journal which of its records are now durable, one call per segment run.
+func (r *Recorder) journaled(batch []queued) {
+	j := r.cfg.Journal
+	if j == nil {
+		return
+	}
+	var seg *segment
+	var n int64
+	for i := range batch {
+		if batch[i].seg != seg {
+			j.Written(seg, n)
+			seg, n = batch[i].seg, 0
+		}
+		n++
+	}
+	j.Written(seg, n)
+}
+
+// settle writes and charges records in one statement (a request id already recorded is skipped).
+func (r *Recorder) settle(ctx context.Context, recs []Record) error {
 	p := db.UsageSettleParams{}
 	for _, x := range recs {
 		p.RequestIds = append(p.RequestIds, x.RequestID)
@@ -199,27 +269,8 @@ func (r *Recorder) write(ctx context.Context, recs []Record) {
 		}
 		p.FirstTokensMs = append(p.FirstTokensMs, ft)
 	}
-	wctx := context.WithoutCancel(ctx)
-	backoff := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(wctx, 30*time.Second)
-		_, err := r.q.UsageSettle(actx, r.pool, p)
-		cancel()
-		if err == nil {
-			break
-		}
-		r.log.Error("write usage batch", "records", len(recs), "attempt", attempt, "error", err)
-		select {
-		case <-time.After(backoff):
-		case <-r.done:
-		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
-	}
-	r.written.Add(int64(len(recs)))
-	if r.OnFlush != nil {
-		r.OnFlush(recs)
-	}
-	r.pending.Add(-int64(len(recs)))
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := r.q.UsageSettle(actx, r.pool, p)
+	return err
 }

@@ -27,25 +27,29 @@ const (
 
 // Config is every setting Poolgate reads from its environment.
 type Config struct {
-	Port              int
-	AppEnv            string
-	DatabaseURL       string
-	RedisURL          string
-	RedisPrefix       string
-	EncryptionKey     []byte // 32 bytes
-	JWTSecret         []byte // 32+ bytes
-	DataDir           string
-	LogLevel          string
-	LogFormat         string // json or text
-	MaxBodyBytes      int64
-	ShutdownTimeout   time.Duration
-	UpstreamTimeout   time.Duration // time to the upstream's response headers
-	MaxAttempts       int           // upstream accounts tried per call
-	UsageBatchSize    int
-	UsageFlushEvery   time.Duration
-	UsageQueueSize    int
-	SessionMaxDevices int
-	CacheTTL          time.Duration
+	Port            int
+	AppEnv          string
+	DatabaseURL     string
+	RedisURL        string
+	RedisPrefix     string
+	EncryptionKey   []byte // 32 bytes
+	JWTSecret       []byte // 32+ bytes
+	DataDir         string
+	LogLevel        string
+	LogFormat       string // json or text
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+	UpstreamTimeout time.Duration // time to the upstream's response headers
+	MaxAttempts     int           // upstream accounts tried per call
+	UsageBatchSize  int
+	UsageFlushEvery time.Duration
+	UsageQueueSize  int
+	// UsageJournalDir holds the crash-safe usage journal ("": none); docs/billing.md.
+	UsageJournalDir          string
+	UsageJournalSyncEvery    time.Duration
+	UsageJournalSegmentBytes int64
+	SessionMaxDevices        int
+	CacheTTL                 time.Duration
 	// UpstreamIdleTimeout is the longest an upstream's answer may stay silent after its headers.
 	UpstreamIdleTimeout time.Duration
 	// Identity (docs/auth.md): the public base URL (SSO redirect URIs, the WebAuthn relying
@@ -117,6 +121,9 @@ var Options = []option{
 	{name: "USAGE_BATCH_SIZE", def: "500", help: "Usage records written per database round trip."},
 	{name: "USAGE_FLUSH_INTERVAL", def: "100ms", help: "Longest a usage record waits before it is written."},
 	{name: "USAGE_QUEUE_SIZE", def: "20000", help: "Usage records buffered in memory; when full, callers wait (nothing is dropped)."},
+	{name: "USAGE_JOURNAL_DIR", help: "Directory of the usage journal: every usage record is appended there (one write, no fsync) before its call's answer completes, and replayed at start if the process died before writing it to PostgreSQL (see [billing](billing.md#crash-safety)). Default `{DATA_DIR}/usage-journal`; `off` disables it (records then wait in memory only, up to USAGE_FLUSH_INTERVAL). Instances on one machine may share it: each appends to files of its own, locked."},
+	{name: "USAGE_JOURNAL_SYNC_INTERVAL", def: "1s", help: "How often the usage journal is fsynced: what a power loss (not a process crash) can take."},
+	{name: "USAGE_JOURNAL_SEGMENT_BYTES", def: "8388608", help: "Size at which the usage journal starts a new file; a file is deleted once all its records are in PostgreSQL."},
 	{name: "SESSION_MAX_DEVICES", def: "5", help: "Sessions a user may hold at once; signing in once more ends the oldest (its cookie and its JWT alike, on every instance)."},
 	{name: "CACHE_TTL", def: "60s", help: "Longest an in-process cache entry (keys, users, settings) lives without invalidation."},
 	{name: "PUBLIC_URL", help: "The externally visible base URL (`https://gate.example.com`). SSO redirect URIs (`{PUBLIC_URL}/auth/callback`), the passkey relying party (its host, which must be a domain name such as `localhost`, not an IP address, for passkeys to work) and origin, and cookie-CSRF checks come from it. Default `http://localhost:{PORT}`."},
@@ -203,24 +210,33 @@ func Load(getenv Getenv) (*Config, error) {
 		return d
 	}
 	c := &Config{
-		Port:              int(integer("PORT", 1, 65535)),
-		AppEnv:            str("APP_ENV"),
-		DatabaseURL:       str("DATABASE_URL"),
-		RedisURL:          redisURL(str, integer, &errs),
-		RedisPrefix:       str("REDIS_PREFIX"),
-		DataDir:           str("DATA_DIR"),
-		LogLevel:          strings.ToLower(str("LOG_LEVEL")),
-		LogFormat:         strings.ToLower(str("LOG_FORMAT")),
-		MaxBodyBytes:      integer("MAX_BODY_BYTES", 1024, 1<<31),
-		ShutdownTimeout:   duration("SHUTDOWN_TIMEOUT"),
-		UpstreamTimeout:   duration("UPSTREAM_TIMEOUT"),
-		MaxAttempts:       int(integer("MAX_ATTEMPTS", 1, 10)),
-		UsageBatchSize:    int(integer("USAGE_BATCH_SIZE", 1, 10000)),
-		UsageFlushEvery:   duration("USAGE_FLUSH_INTERVAL"),
-		UsageQueueSize:    int(integer("USAGE_QUEUE_SIZE", 1, 10_000_000)),
-		SessionMaxDevices: int(integer("SESSION_MAX_DEVICES", 1, 1000)),
-		CacheTTL:          duration("CACHE_TTL"),
-		Version:           "0.1.0",
+		Port:                     int(integer("PORT", 1, 65535)),
+		AppEnv:                   str("APP_ENV"),
+		DatabaseURL:              str("DATABASE_URL"),
+		RedisURL:                 redisURL(str, integer, &errs),
+		RedisPrefix:              str("REDIS_PREFIX"),
+		DataDir:                  str("DATA_DIR"),
+		LogLevel:                 strings.ToLower(str("LOG_LEVEL")),
+		LogFormat:                strings.ToLower(str("LOG_FORMAT")),
+		MaxBodyBytes:             integer("MAX_BODY_BYTES", 1024, 1<<31),
+		ShutdownTimeout:          duration("SHUTDOWN_TIMEOUT"),
+		UpstreamTimeout:          duration("UPSTREAM_TIMEOUT"),
+		MaxAttempts:              int(integer("MAX_ATTEMPTS", 1, 10)),
+		UsageBatchSize:           int(integer("USAGE_BATCH_SIZE", 1, 10000)),
+		UsageFlushEvery:          duration("USAGE_FLUSH_INTERVAL"),
+		UsageQueueSize:           int(integer("USAGE_QUEUE_SIZE", 1, 10_000_000)),
+		UsageJournalSyncEvery:    duration("USAGE_JOURNAL_SYNC_INTERVAL"),
+		UsageJournalSegmentBytes: integer("USAGE_JOURNAL_SEGMENT_BYTES", 64<<10, 1<<34),
+		SessionMaxDevices:        int(integer("SESSION_MAX_DEVICES", 1, 1000)),
+		CacheTTL:                 duration("CACHE_TTL"),
+		Version:                  "0.1.0",
+	}
+	switch v := str("USAGE_JOURNAL_DIR"); v {
+	case "off":
+	case "":
+		c.UsageJournalDir = filepath.Join(c.DataDir, "usage-journal")
+	default:
+		c.UsageJournalDir = v
 	}
 	c.UpstreamIdleTimeout = duration("UPSTREAM_IDLE_TIMEOUT")
 	c.loadIdentity(str, &errs)

@@ -137,16 +137,11 @@ func (rl *Relay) commitTranslated(k *call, up translate.Protocol, resp *http.Res
 	w := k.w
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, werr := w.Write(out)
 	usage := billingUsage(r.Usage)
 	if !r.HasUsage {
 		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(len(raw)/4 + 1)}
 	}
-	status := http.StatusOK
-	if werr != nil {
-		status = StatusClientClosed
-	}
-	k.finish(rl, status, usage, true)
+	k.finishWith(rl, k.answeredStatus(), usage, true, out, false)
 	return nil
 }
 
@@ -281,8 +276,9 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 		if len(out) > 0 {
 			clock.written(readAt)
 		}
-		if enc != nil && dec.Ended() {
-			// The answer is complete: its last events and the closing ones go out in one write.
+		if dec.Ended() {
+			// The answer is complete: its last events and the closing ones go out in one write,
+			// once the call is recorded (finishWith).
 			ended = true
 			break
 		}
@@ -338,13 +334,19 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 	default:
 		out = pass.finish(out)
 	}
-	if len(out) > 0 && status != StatusClientClosed {
-		if _, err := w.Write(out); err == nil {
-			dirty = true
-		}
+	bu, charge := billingUsage(usage), true
+	if !haveUsage {
+		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed/4 + 1)}
 	}
-	if dirty && status != StatusClientClosed {
-		k.flush()
+	if k.ep.op == opCount {
+		bu, charge = billing.Usage{}, false
+	}
+	if status == StatusClientClosed {
+		out, dirty = nil, false
+	}
+	// The last events (and anything written but not yet flushed) reach the caller only once
+	// the call is recorded.
+	if k.finishWith(rl, status, bu, charge, out, dirty) || dirty {
 		clock.flushed()
 	}
 	if ended {
@@ -352,15 +354,6 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 		// connection is reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(br, maxEventBytes))
 	}
-	bu := billingUsage(usage)
-	if !haveUsage {
-		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed/4 + 1)}
-	}
-	if k.ep.op == opCount {
-		k.finish(rl, status, billing.Usage{}, false)
-		return nil
-	}
-	k.finish(rl, status, bu, true)
 	return nil
 }
 

@@ -227,14 +227,18 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	}
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(http.StatusOK)
-	_, werr := w.Write(out)
 	usage, charge := k.answerUsage(out)
-	status := http.StatusOK
-	if werr != nil {
-		status = StatusClientClosed
-	}
-	k.finish(rl, status, usage, charge)
+	k.finishWith(rl, k.answeredStatus(), usage, charge, out, false)
 	return nil
+}
+
+// answeredStatus is the status logged for an answer about to be written in full: 200, or 499
+// when the caller has already gone.
+func (k *call) answeredStatus() int {
+	if k.ctx.Err() != nil {
+		return StatusClientClosed
+	}
+	return http.StatusOK
 }
 
 // commitStream relays an SSE stream event by event, reading usage from the final chunk. The usage
@@ -261,6 +265,8 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 		skipBlank bool
 		clientErr error
 		readErr   error
+		tail      []byte // the [DONE] event, written once the call is recorded
+		doneAt    time.Time
 	)
 	var scratch []byte
 	clock := forwardClock{h: &rl.fwdRelayed}
@@ -305,9 +311,9 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 				readAt := time.Now()
 				payload := bytes.TrimSpace(trimmed[5:])
 				if bytes.Equal(payload, []byte("[DONE]")) {
-					done = true
-					write(line)
-					clock.written(readAt)
+					// The end marker waits until the call is recorded (finishWith).
+					done, doneAt = true, readAt
+					tail = append(append(tail, line...), line[len(trimmed):]...)
 					break
 				}
 				if hasUsage(payload) {
@@ -342,7 +348,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 			}
 			break
 		}
-		if clientErr != nil {
+		if clientErr != nil || done {
 			break
 		}
 	}
@@ -368,12 +374,31 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	if !haveUsage {
 		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed + 1)}
 	}
-	k.finish(rl, status, usage, true)
+	if status != http.StatusOK {
+		tail = nil
+	}
+	if k.finishWith(rl, status, usage, true, tail, false) {
+		clock.written(doneAt)
+		clock.flushed()
+	}
+	if done {
+		// Read what follows the end marker (the chunked body's end), so that the upstream
+		// connection is reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(br, maxEventBytes))
+	}
 	return nil
 }
 
 // finish prices and records the call. Only calls that reached an upstream answer are charged.
 func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
+	k.finishWith(rl, status, u, charge, nil, false)
+}
+
+// finishWith prices and records the call, and only then writes tail, the answer's last bytes,
+// and flushes (when tail is written or flush is set): the usage record is in the journal
+// before the caller can have its whole answer, so a crash after that point loses no answered
+// call. It reports whether the tail went out.
+func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, tail []byte, flush bool) bool {
 	k.rec.StatusCode = status
 	k.rec.Duration = time.Since(k.start)
 	k.rec.At = time.Now()
@@ -392,9 +417,19 @@ func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 	}
 	k.release(rl, charge, k.rec.PromptTokens+k.rec.CompletionTokens, cost)
 	rl.d.Usage.Add(k.rec)
+	sent := false
+	if len(tail) > 0 {
+		_, err := k.w.Write(tail)
+		sent = err == nil
+		flush = flush || sent
+	}
+	if flush {
+		k.flush()
+	}
 	if charge && status == http.StatusOK {
 		rl.afterSuccess(k) // notify hooks, queued off the caller's path (hooks.go)
 	}
+	return sent
 }
 
 // readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer.

@@ -132,3 +132,10 @@ WITH batch AS (
     RETURNING a.id
 )
 SELECT count(*) FROM inserted;
+
+-- name: UsageJournalDatabase :one
+-- UsageJournalDatabase identifies the database a usage journal's records belong to (its name and
+-- object id): a segment is replayed only into the database it was written for.
+SELECT (current_database() || '/' || d.oid::text)::text AS identity
+FROM pg_catalog.pg_database d
+WHERE d.datname = current_database();

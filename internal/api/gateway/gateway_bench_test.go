@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
 
@@ -27,8 +28,16 @@ const benchModel = "gpt-4o-mini"
 //	go tool pprof -top -cum -focus 'Echo..ServeHTTP' gateway.test cpu.out
 //
 // BenchmarkBareProxy is the same load through a bare httputil.ReverseProxy, for comparison.
-func BenchmarkFullPath(b *testing.B) {
-	env := apptest.New(b)
+func BenchmarkFullPath(b *testing.B) { benchFullPath(b) }
+
+// BenchmarkFullPathWithoutJournal is BenchmarkFullPath with the usage journal off: the
+// difference is the journal's cost on the hot path (one write per call).
+func BenchmarkFullPathWithoutJournal(b *testing.B) {
+	benchFullPath(b, apptest.WithConfig(func(c *config.Config) { c.UsageJournalDir = "" }))
+}
+
+func benchFullPath(b *testing.B, opts ...apptest.Option) {
+	env := apptest.New(b, opts...)
 	up := httptest.NewServer(fakeupstream.New(fakeupstream.WithoutRecording()))
 	b.Cleanup(up.Close)
 	env.UpstreamURL = up.URL + "/v1" // the channel points at this recording-free upstream
