@@ -1,7 +1,8 @@
 // An administrator signs in at /admin, creates a channel on the fake upstream, an account and a
 // price, sees a call made with a user's key in the logs and the statistics, creates a limit rule
-// and a batch of redemption codes, edits the object settings, and visits every admin page (each
-// checked with axe and kept as a screenshot).
+// and a batch of redemption codes, edits the object settings (a check-in then refused as worded
+// when one was made meanwhile), and visits every admin page (each checked with axe and kept as
+// a screenshot).
 // Env: BASE_URL, ADMIN_USER, ADMIN_PASSWORD, UPSTREAM_URL, MODEL, CREDENTIAL, USER_KEY.
 
 module.exports = async function (t) {
@@ -103,8 +104,21 @@ module.exports = async function (t) {
       `the settings were saved (${JSON.stringify([s.contributed_account_channels, s.check_in_enabled, s.check_in_max_reward])})`);
     await look(t, 'admin-settings');
   });
+  await step('check-in on: a check-in made elsewhere meanwhile is refused in the server\'s words', async () => {
+    await page.goto(`${env.BASE_URL}/app/wallet`);
+    const button = page.getByRole('button', { name: 'Check in', exact: true });
+    await button.waitFor();
+    const other = await page.evaluate(() => fetch('/api/user/check-in', { method: 'POST' }).then((r) => r.status));
+    expect(other === 200, `the check-in from another tab counts (${other})`);
+    await button.click();
+    const alert = page.locator('[role=alert]');
+    await alert.waitFor();
+    expect(/checked in today already/.test(await alert.innerText()), `the refusal is shown as worded (${await alert.innerText()})`);
+    await page.getByRole('button', { name: 'Checked in today' }).waitFor();
+    await page.goto(`${env.BASE_URL}/admin/limits`);
+    await page.locator('main h1', { hasText: 'Limits' }).waitFor();
+  });
   await step('a limit rule: the server\'s validation message, then the rule', async () => {
-    await go(t, 'Limits', 'Limits');
     await page.getByRole('button', { name: 'New limit rule' }).click();
     const dlg = page.locator('dialog[open]');
     await dlg.getByLabel('Window', { exact: true }).fill('forever');
