@@ -139,6 +139,24 @@ func (e PaymentOrderStatus) Valid() bool {
 	}
 }
 
+// Defines values for SharedQuotaListUnit.
+const (
+	Calls  SharedQuotaListUnit = "calls"
+	Tokens SharedQuotaListUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
+func (e SharedQuotaListUnit) Valid() bool {
+	switch e {
+	case Calls:
+		return true
+	case Tokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -878,6 +896,72 @@ type SessionInfo struct {
 type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
+
+// SharedQuota defines model for SharedQuota.
+type SharedQuota struct {
+	// BonusPerAccount What each of them adds to the cap.
+	//
+	// Example: 100
+	BonusPerAccount int64 `json:"bonus_per_account"`
+
+	// Cap The base plus the bonus of each shared account you contributed to this family.
+	//
+	// Example: 300
+	Cap int64 `json:"cap"`
+
+	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
+	//
+	// Example: 0
+	ClearsIn int64 `json:"clears_in"`
+
+	// Family The model family (provider).
+	//
+	// Example: gemini
+	Family string `json:"family"`
+
+	// FullIn Seconds until it is back at its cap (0 when it is).
+	//
+	// Example: 720
+	FullIn int64 `json:"full_in"`
+
+	// NextFull When the quota is back at its cap (null when it is).
+	//
+	// Example: 2026-12-06T09:12:00Z
+	NextFull *time.Time `json:"next_full"`
+
+	// Remaining Example: 288
+	Remaining int64 `json:"remaining"`
+
+	// SharedAccounts Your usable shared contributed accounts of this family.
+	//
+	// Example: 2
+	SharedAccounts int64 `json:"shared_accounts"`
+
+	// Used Used now (what has not recovered yet).
+	//
+	// Example: 12
+	Used int64 `json:"used"`
+}
+
+// SharedQuotaList defines model for SharedQuotaList.
+type SharedQuotaList struct {
+	Items []SharedQuota `json:"items"`
+
+	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+	//
+	// Example: 5
+	RecoveryHours float64 `json:"recovery_hours"`
+
+	// Unit What the quota counts (setting `shared_quota_unit`).
+	//
+	// Example: calls
+	Unit SharedQuotaListUnit `json:"unit"`
+}
+
+// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
+//
+// Example: calls
+type SharedQuotaListUnit string
 
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
@@ -1648,6 +1732,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// QuotaUserList Your shared quota per model family
+	//
+	// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+	// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+	// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+	// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+	// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+	// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+	// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+	// `clears_in` the seconds until a call may start again while none remains (0: one may).
+	//
+	// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+	QuotaUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RedeemCreateWithBody Redeem a code
 	//
@@ -2551,6 +2649,30 @@ func (c *Client) PreferencesUpdateWithBody(ctx context.Context, contentType stri
 // Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreferencesUpdateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// QuotaUserList Your shared quota per model family
+//
+// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+// `clears_in` the seconds until a call may start again while none remains (0: one may).
+//
+// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+func (c *Client) QuotaUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQuotaUserListRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4027,6 +4149,33 @@ func NewPreferencesUpdateRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewQuotaUserListRequest constructs an http.Request for the QuotaUserList method
+func NewQuotaUserListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/quotas")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRedeemCreateRequest calls the generic RedeemCreate builder with application/json body
 func NewRedeemCreateRequest(server string, body RedeemCreateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4851,6 +5000,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
+
+	// QuotaUserListWithResponse Your shared quota per model family
+	//
+	// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+	// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+	// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+	// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+	// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+	// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+	// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+	// `clears_in` the seconds until a call may start again while none remains (0: one may).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+	QuotaUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*QuotaUserListResponse, error)
 
 	// RedeemCreateWithBodyWithResponse Redeem a code
 	//
@@ -7234,6 +7399,68 @@ func (r PreferencesUpdateResponse) ContentType() string {
 	return ""
 }
 
+type QuotaUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SharedQuotaList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r QuotaUserListResponse) GetJSON200() *SharedQuotaList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r QuotaUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r QuotaUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r QuotaUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r QuotaUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r QuotaUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r QuotaUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r QuotaUserListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RedeemCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8503,6 +8730,28 @@ func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParsePreferencesUpdateResponse(rsp)
+}
+
+// QuotaUserListWithResponse Your shared quota per model family
+//
+// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+// `clears_in` the seconds until a call may start again while none remains (0: one may).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+func (c *ClientWithResponses) QuotaUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*QuotaUserListResponse, error) {
+	rsp, err := c.QuotaUserList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQuotaUserListResponse(rsp)
 }
 
 // RedeemCreateWithBodyWithResponse Redeem a code
@@ -10498,6 +10747,53 @@ func ParsePreferencesUpdateResponse(rsp *http.Response) (*PreferencesUpdateRespo
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseQuotaUserListResponse parses an HTTP response from a QuotaUserListWithResponse call
+func ParseQuotaUserListResponse(rsp *http.Response) (*QuotaUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &QuotaUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SharedQuotaList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -143,6 +143,24 @@ func (e PaymentOrderStatus) Valid() bool {
 	}
 }
 
+// Defines values for SharedQuotaListUnit.
+const (
+	Calls  SharedQuotaListUnit = "calls"
+	Tokens SharedQuotaListUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
+func (e SharedQuotaListUnit) Valid() bool {
+	switch e {
+	case Calls:
+		return true
+	case Tokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -883,6 +901,72 @@ type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
 
+// SharedQuota defines model for SharedQuota.
+type SharedQuota struct {
+	// BonusPerAccount What each of them adds to the cap.
+	//
+	// Example: 100
+	BonusPerAccount int64 `json:"bonus_per_account"`
+
+	// Cap The base plus the bonus of each shared account you contributed to this family.
+	//
+	// Example: 300
+	Cap int64 `json:"cap"`
+
+	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
+	//
+	// Example: 0
+	ClearsIn int64 `json:"clears_in"`
+
+	// Family The model family (provider).
+	//
+	// Example: gemini
+	Family string `json:"family"`
+
+	// FullIn Seconds until it is back at its cap (0 when it is).
+	//
+	// Example: 720
+	FullIn int64 `json:"full_in"`
+
+	// NextFull When the quota is back at its cap (null when it is).
+	//
+	// Example: 2026-12-06T09:12:00Z
+	NextFull *time.Time `json:"next_full"`
+
+	// Remaining Example: 288
+	Remaining int64 `json:"remaining"`
+
+	// SharedAccounts Your usable shared contributed accounts of this family.
+	//
+	// Example: 2
+	SharedAccounts int64 `json:"shared_accounts"`
+
+	// Used Used now (what has not recovered yet).
+	//
+	// Example: 12
+	Used int64 `json:"used"`
+}
+
+// SharedQuotaList defines model for SharedQuotaList.
+type SharedQuotaList struct {
+	Items []SharedQuota `json:"items"`
+
+	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+	//
+	// Example: 5
+	RecoveryHours float64 `json:"recovery_hours"`
+
+	// Unit What the quota counts (setting `shared_quota_unit`).
+	//
+	// Example: calls
+	Unit SharedQuotaListUnit `json:"unit"`
+}
+
+// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
+//
+// Example: calls
+type SharedQuotaListUnit string
+
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
 	// Code Example: 492039
@@ -1282,6 +1366,9 @@ type ServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
+	// QuotaUserList Your shared quota per model family
+	// (GET /api/user/quotas)
+	QuotaUserList(ctx echo.Context) error
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
@@ -1747,6 +1834,15 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 	return err
 }
 
+// QuotaUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) QuotaUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QuotaUserList(ctx)
+	return err
+}
+
 // RedeemCreate converts echo context to params.
 func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
 	var err error
@@ -1919,6 +2015,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
 	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
+	router.GET(options.BaseURL+"/api/user/quotas", wrapper.QuotaUserList, options.OperationMiddlewares["quotaUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
@@ -4677,6 +4774,69 @@ func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(
 	return err
 }
 
+type QuotaUserListRequestObject struct {
+}
+
+type QuotaUserListResponseObject interface {
+	VisitQuotaUserListResponse(w http.ResponseWriter) error
+}
+
+type QuotaUserList200JSONResponse SharedQuotaList
+
+func (response QuotaUserList200JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response QuotaUserList401JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response QuotaUserList403JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response QuotaUserList503JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedeemCreateRequestObject struct {
 	Body *RedeemCreateJSONRequestBody
 }
@@ -5465,6 +5625,9 @@ type StrictServerInterface interface {
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
+	// QuotaUserList Your shared quota per model family
+	// (GET /api/user/quotas)
+	QuotaUserList(ctx context.Context, request QuotaUserListRequestObject) (QuotaUserListResponseObject, error)
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
@@ -6491,6 +6654,29 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 	return nil
 }
 
+// QuotaUserList operation middleware
+func (sh *strictHandler) QuotaUserList(ctx echo.Context) error {
+	var request QuotaUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QuotaUserList(ctx.Request().Context(), request.(QuotaUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QuotaUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QuotaUserListResponseObject); ok {
+		return validResponse.VisitQuotaUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RedeemCreate operation middleware
 func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 	var request RedeemCreateRequestObject
@@ -6753,309 +6939,323 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1ZcyPHuiD2VzLge6JBXRAsgEs32dEhszeppV4okn20sQeVQCWIFAuZpcoEQahPR+jJc8MRfrHnzoTf",
-	"/GDf17n2yzw4/OR/ooh77PkXE/l9mVVZhSosXFpHOjpxr5qoJSvzy2/Lb33fGMhxIgUTWjUO3jcSmtIx",
-	"0yyFX4cJ/5LNXkTm74ipQcoTzaVoHDROR4wcHr0gF2x2TxEetRutBjc3EqpHjVZD0DFrHDR41Gg1Uvbj",
-	"hKcsahzodMJaDTUYsTE1Y7IrOk5i1ji432oMZTqm2rwj9N5Oo9UYc8HHk3HjoNNq6FnC8BY7Z2njw4dW",
-	"43kqx/PzOtE01UQOiR4xovmYkZSKc0aaXAziieKXrEWOnz8h29vb+xvZpH+csHSWz3pohq6cZ6MbdPc2",
-	"O53Nbuc0CA7g/75reJOPqGab5ruNbNJKp1ycw5xfyvPDwUBOhJ6f+RsRz8iAxrEiiqWXLCL9GdEjrsgk",
-	"UTpldEwovls3bXu7B0CvmPzO+kB+Kc+fjKgQLF5nwgN8pW6e9nbtPDvXm+ckVTKtxtRQsCvdG8ATocOO",
-	"JGWXXE4USahBENpXTGgylCncHfJUabhViyY4Xg2ibHc6Ztr06iUT53rUONjutgxxaJaaof7d98Hm/rt/",
-	"/Ic6NPmSzRZCfEwjRqZcjxDilhRrMSPhvQs2q4X4/WtB/CUf8wpEfinPFUlYCsCrm1EM7/qTidiQTmLd",
-	"ONgNWvnMzI8xvcKZ7AbBKvN6JaMl+IqbzBUZm0dJ02y4mRjsvHmEpYSqCxaZJ2v3H16u2f7zRG/uyE0z",
-	"2SIadLoPYA3Z7xoEOGY/TpjSVbwXFuJm6iFBiq8QHuGKwm827SibL6KQcE2mVBEq1JSlLIIXa9dmx6rF",
-	"mEbQ+eLp3rcPvt75pvP59uv7X3WPd0/3/xx89+WT6633RFM9UU9iqtTCrZuOpGJ2EfcUUfAa4YpwYZmP",
-	"GaJuWfh4D54pLOwfUjZsHDT+u61cHG7hXWUujaXo2Z89f6Zm8m/SiKWvZTXnkeYmEZNxn6U1MhIe6Qm5",
-	"mqRsHH1mZFCnG+wF+9tBEBze/7L71dP9V40ieznc/I5u/hRs7vc2371/0Nrb+VDNa2D2R/ScVc8feaMR",
-	"iKRTiyzmoWpa7rQKbD2j5E5g/reUmLPJnfCfKiYIt5fzGnOvp8wIlXPs+vymGxRnuXSKp3zMvpOiBnwv",
-	"Dl8fohrykxSMRHRmCDAiIzlJFaEpI4OJJlzUTV3/VD3nxttTQ2c5VhwqTrdORlScj2iJ4+ztlAmwGk/+",
-	"8exsc6tOJJ1W4PczEVVpWuxqdU1Ly2V6Vnd9PeuDISSVSKEYarGoF72W+rmcCGCoAyk0Qy2MJknMB9Ss",
-	"aesHZRbmzcMsWVMe4zuR+YyQujeEcVoNlqZG5WgISdRkMHIKmoHKzOwwgO5aTOYZjAxrKQL9delThqWb",
-	"1aS8P9FOB2Nkogy/+dBqPKaRFQI3XDcXlzTmUc9KBn/1dMwOiKUTgttAYkA3w5g7dwAFQ1uZuDPaUGww",
-	"g0VEpoSSIWdxhDIB5gyAeJKyiAnNaXzMhhPFbooHg2y8Xsp+YAPNfIyAPXB6e4ofRJmdvUaan5+eHpGd",
-	"oLNxQF6IgUxTNtBOlSNJKi95xKI7gt7SyYUVCwxbTt3IB7iniJyKM2HmE1Mu9EbL7IKQ7hhANL1gRSS1",
-	"yOsUMardatMz0Qzd3z1DanI4NNpKuNE+E2Ybn8u0z6OIiRtu3zAbx980rjLC4opEXNF+fHdboFjqfwbQ",
-	"9A65FE04YJaQ5phj7t0dezLf6bNYinNFtCyypBOmFJfiOFN2brRShaP1Mt0pX7Di5wL0QkkiCdrhQ0JF",
-	"RmEDKoTUH2lzgShypZ36RzhvTtMRSxmhxEydRZtcELs+M5ZgLGIRaYblNYcbANhTKV/SFFW5G0C0L6NZ",
-	"T0vZi2GwHJ6O45oHzHy0lASfuVsO774H3wKGIQCUYHZIDcWyRCsHgldUzA61ZuMETVo3gIQBwpiKWY+6",
-	"8TxmISUx94i795DodEboOeWCxFRb/fCWobLoo3SoWUrCY6bT2eah+RESxQZSRHAeGjEaWbue90iFCQ1f",
-	"IROheUyokHpkgIwfNNtA41hOGZj8KlS3BztBhaJslvJW0IkeyZT/dGOin/hD5Xvyb//5f/iv//P/8df/",
-	"9L/99Z//6a//9B//7b/8X//2v/+ff/3nf2r9///5v/zXf/8//fU//uv/97/+3//2//zz3TA+0DU8GaqI",
-	"OWiTJGWKCW35+1tBLymPDU+4OQyykTyex9JLPmDE7JZMacrjGSk+6R3tFx7j74amI6ppnypmEGkiUkYH",
-	"IzMvhI1VKd7m128KIztiD8FTo58N5CSOQCz2DdOhg5HRh4wCwwYXJcXortWxdeYyx3Ha3uz8o8+XbPaY",
-	"i8gcjwwQo4ibT9P4KJUJSzU356QhjRVrNRLv0nvfcFhhlGHuoOPEl3pIAjIRfW74h5mrZ7FezdgYVB6y",
-	"c7vI9/6U3mUPy75RUA0OeSt2alRpSbmVfJlxvDyT1kJ4mG00Itxbt0HyvpmG2cGmmMQxaLxCCrQqL4SJ",
-	"eRxJAI1By+DiW/9XA9JRymXKdYWl+esRA64PmxuxyNCcr7c3w+xiDyzl4YbTb9SIpiwiiZTmEIG/smdA",
-	"YptR0b4OMBBm379vlAY0wsV71ywjtw7MP1uyAWRLfKsqTVtfmzMHCjajqKl71ro4opegumWGDbeRTYCE",
-	"nAr7IE0ZECncZRHsZhHP4LkCim13VsKxHydS0/kpf2Uuk4ngGhws6Tlap4kGgyh8rYBS+53u7krf0/KC",
-	"iQqj61EqjcBP4ok5vJlBzQ2Cjxc+1XnQ3Q1W+FYJYxFC2QTcyisRFhyRFcSMqkiPJ6rG/gqW45gzoQmN",
-	"opQpxRRpvjhSBl+fvHh6bOTzkF8xtQEbbigYT4EsMSgPps+cdKmYFSn3+0Y32G4H7U5nux1sdXfM9Llm",
-	"Y5jPHFbW0DRNUzoD/mLXA66FRUvCB7IZjynaxxfP1HdK3Giag5QB9VFdb7V7cBDsrmG1KwnFSoL19mco",
-	"08LiGk9ekHQiBEszD14kB4ooris/xq4SnjJlVzDH/PB8cU41m9IZUVomDiW4OM/m4XF0dsnSIrgNMO5v",
-	"Bp3NYAVXcQ3A8/mWpNX9lSjbSIARr3I2W1l1T1k/JxURianSwFnoQLNUtYzMStlAngtu1LWiEG+oi83k",
-	"fOf5Lz//y/7VV5UgNuP1DC9diCb7B9s3gwxakv3hY5pomVRNCRhML672WxqYjKXS5EeP0/oEphImIrQn",
-	"aBoX5DmBMUmfzaRAU1qfxlQMSmLeuT3WlvW51p5FD+SaS3clZEDX1zKdFRkturjMW7B/mUTKF3Ithg+q",
-	"CeyXh5vZzAofKy+4hE4FFlRkHXNMtLjtBdJvFQRIveB5Ah/z7OjrqNDXE1F1sqhFqCJV4svio+H8eSTD",
-	"cnHVanSDoHMQ9R8cHHQKUsFzIe3sF1xI85EMh5vP6ebwoP3uH5tbENnwvtPa/rDx6T9UUeGYXr3Aj4CD",
-	"7SPJxKWAqZOOazmz/dV1l66u1ZgI/uOE2RfME/OCcFUZ580TAiXuUuYVgXnn0m8Bj1/o6PwYAqAECisK",
-	"VuT7JYd4/r/ikXjNoyCAq56bveTIxIp8KsP37I/lcgKODwVyLXN8GKt+KsdSX5uxrqASLfHdl2RT/TRP",
-	"2CBl2nLzN8PGwfcrQqcM5IuqsC6Dd0ODShds1iYnWqZG3SJCTh+af9FNQfrmaG0OoGDvqVTGvut31P1B",
-	"9+LH4HOx/fWD2RfRy3RX//mqWkMrAcBMbR4C78rGqsPcV6HlOVoJwIlhiAVWoQBYLTtb4MxSDNDCV1Av",
-	"zO7Zwz8daH5p5pi53Arn/ez2/DEfBnybRGug0ZgL/2rnD4n9h8T+Q2LftcSWsTli/iG1b3om+1AhpR5z",
-	"Eb1N43mhPsGL+S6MtE7UwdaWQZq2vdweyPEWnejRVizPufjUxV88irmYXEXybBIE3b0+F9Gjr7rjB98M",
-	"gpfpzuh07/JxR3yn9r+Mtr+e3X/+wy79qrtUypgJvatfwfU0ATfhmhBGe/eeIiqenBeR3i6xFDyJEXHv",
-	"vs8jKIPWdqcmgtJfXjaTqjU+GbHBxQtxzAYyrXBMLDaqdTeDvdOgcxB0D4LtNYxqdFY3WnmMqtdTNqVp",
-	"VLJid69x9I+Ad9rhCqf3pZC6DXW1CPrra63ZOArCMMuTskafoqkkCFYE2d/sbrllLYBIrtKVkNrcNrqU",
-	"6GlZXl6BLfaljBkVFgwVWsNTOlPEjke4aBmWTuO4yLJXs4UxgUrmKpMZ06teBWB3q0XD/LfGXFS931n1",
-	"fXw3h145ICSis3uK4FNWuPXZ0JwhAFZGE+CiKNhqkGK5vFo0CQzAZ6Db3FN50POckrEGQoPEXuwKYzQV",
-	"GPbqLbcSN7b3gp1r0ILDFbf61jxOlzapsOcFBLKo7RZWSU95mKSXKlYiqpjRVPW4WBq8QwZSxgYmvkOa",
-	"Di5I00aloB4+HfGYuWeLuFJpXV7krm8tF2Sda3iHvGhUF+MxL+rzh+6pNf0Zn3zyySdX+9WejJKlYUUm",
-	"I/jgYl4NHhuFlKagnlZ9azVdxiXz+EG1RpFtUlB75ZCE3q2eiw2wEbkqLKn+MmEC0gbmpoM++PnJvBDz",
-	"zn7DNSAMIA8Y0BKc/U1Q24ofreO3RidmS+X5HJWcwGvu/V7KqKr2I84M7LgicgJx+qnUEE5EmiGNxlyE",
-	"LRIOKY8nKVNhqxzpjAr7xkPCxomGaE1B0DhRBGgVKCdgpLhlspgoes56/VkPghmWHyX8qIhK90yGfx4C",
-	"Z2gwT4Zuv0pwn59YyWPjAWM1LogumDUPBl7Y1rKjgcugJM/EIJ2B8YZqkjKlH+JpebH1LZU/bC41wGVb",
-	"mlClptJJh8xmE+zvFc7CD6oO1h5XydOBGnNmOsxnNDwBCJBatyRs5KYNnE3oOYQ9LOKLJX5VOrivwb5C",
-	"ZDKGvqjQo1QmfGB+nDMjTUI4kQvyJmHi8MWmQV2qeT/2WB6E4xgS5UqnVMuUQG6AIk3FGMmyBlToNJGY",
-	"K13H6NYzQPhc0ILc4lspZGaigbssYo4XjCXmoRswybpDp0+eK5LVrRyu5lWWD/NGwWx/FpOiyoPMBlSQ",
-	"PpuXcfOIEDHFzwXVTBmVx6admGcZHYzKVsMM+xothw8Lg2FWOCr6q1sN7idOypWIBIVJ+NDIb9DGwgNg",
-	"QkaHQ50uzLS/LLqbGH5CminVzAYiyBTNYRsPz0QoGIuU4cwTPQoPbO67Jaq67J9zfskIJYJNiRRs4yEJ",
-	"+waqUen9M+EM9n603EMSusvmeXrBxJy47c8MuZfoOcUY9jORsgSEBXGiuH0mvFjBzB9ggWSElbdIOLKa",
-	"2a7rUGg1rjbNNzYvaWr4pzIf83fs0L3nX3ySTcK/+tpM6NjNx7/z2M3Nv/g0m2clvqCH4xbF3yHsrXPl",
-	"OOu03cBWds62R0luRGES04H1c8g4InNnOycH9+eFny8a70AQXltc5Yw9G8JCsoLnzpH1szHl8RMZsRNW",
-	"dUxz1vtF5zSgOxkxo1nOFLHpih5U94LlIdHeh6q4zyspqtyOh4LQsUtX9U7ug0maMjGYEWq4acQGfExj",
-	"l9aJ+UoaLe56Kt39YkBooxO0g6AxX/Difae1/6F5dtZ2v7p1LqcjqtRFVcjnirGHwVpqdOmEt73SAa8c",
-	"4HbX8WsLoqkKunVhXlUIYWF7G7LfbdP1Tap2hDeAlhXKwdesfzjRI0EkPkGa4dGkH/MBxmVZBgfHAy6F",
-	"HeaLkzevww0yEUbGhYl7Pixg6ftGdgMYq9ZMoXSCBEoBgB3ROGbiHEq6/NjdvD991hl3om+vguRB/X+m",
-	"sP6Sk6LwrUomjhhSNqBmEyhDpk8V29uZpEUz11rTXIZj+dfnt66shWbrm3vUiNVzuWkvjmnyPX7uHRUz",
-	"hwJGCjwZUXG+shu/VIzgig40hBpAVkoo46jnpEsI8a0hM+y6Z7htOB+un98s1TnZ6e537lexsr0PlYxL",
-	"sGn24eJQNsN7cyRTxTb7MN5sU2maxCucDsue7CqZ6C96hW+v/9HOMoQprL6O3M3NV0yPZIUXDPah0tud",
-	"ssIWgthU5Nwl1kydPxwyb0dUESFddEbpFEhjPmD/vef9XIVPj6iqhm2t4wBWWEwB+b64RS0f7fxDiFN0",
-	"Fz693kmlMH87VCOfZfVezcZM6CdSDPn5/FZ5C5w/z1mzOUlwDGIfJk3PcmZ4LOG4OytKGxgMced0ljBV",
-	"ddIcc9FDzWbZeKgZGcKBGjygR816Yy4mmlWs6xXeMAcXrOszpjNzQk0oj2z2LdoWrTguuh+C2mSfXsLS",
-	"3kRURTf4rg4DLfNXnb7Wn8yKathuXQDDEn3SbWwBlHNzrYHaAkTKab6q0BDiiYtmaYYzntCZNcE+O6JQ",
-	"EUPLgYwfErAl2TfCFvn81eGTzZPPD7u7ezZxfsPPLIOB7GHfvlQ8DboHKpTQOXyroYK1MBfMIXTW027E",
-	"eXBYMNxTGWDgYaIlWr1IM3QjhEX6KbC5mnUtZBR2Qf4UF+wp1GCqSMxaj/5WiX1YlimyJHqqctBOsO5J",
-	"4ZrbnRX5WrWW17xllfKbHTTcdq6KJOZ5Gz9UJYu1JIq5ZJdUTo3U1dKgK2kmDJKNkUsq8DGWRLCLQ0ro",
-	"rBCGpCb9MdftZJR8Kie6p1MasZ6QjxZAavnCYypqM3bNTTRpAEc3PLRF+JBQAdUUr+EkXyF/M//eIGWR",
-	"uQLy0GxxBQMP1szvKZkUkQyi8AASVkFWWatOmFNI+JBQzCE3T/HhLJuZkHrExbnPUO32NhAps5Sako0t",
-	"f2qxyujVv5tjPY1Woyh+Gvl2eolDDlVLyT2OZJbGG/m8bEVHU+n0wSEQOsTJgjMjtPOsOGusyRxvKGHW",
-	"ETCkCZI2BLnSspXGFAmRS+C6plfmz42HxG0i6c+IldZzejbylvnYuh7EG3erj1C1BPt4YivMAtU2DXom",
-	"KR9AMQkwXwJgi6yme7O8AAv8ZVjjKijezJbiSdQqD4r9hl9RcZ4P5NUO/Ue7QXU8j42vWVh7d1nmhHWB",
-	"4GAtVw0yn0cl7FI2ZEZttRSxRj6djWVIvOIFK7i8s1oHdXUTsvEqpztvcfri5M3rZaacssnd87BQ5UvO",
-	"e4pUWbXaWprPNDdCcs4vmTLHi2Zm9sE6d6XDLebFNA77T6Jnw6DT3d7Z3bv/YH/B70arkdLpi2u8ZYss",
-	"YkgSZ0I/pZoiXBps9kXAvnkcv/hB8qj7Z/7tN38O6Gc7k2+3v4i//eY4fiECD8fReLRpLYkL83zWnKRv",
-	"zAi6VT4Au/g7/YQHqTVMfyWY+jNcBbyFmT3o7HerJPEcqmcqohP2+dYUxXt+fSVLNYLZPuqBZIm18Acl",
-	"RfuYTl8xhUErrcYxixgbXy9UfN7Ad/TZ8eb9z7/qfvl0/9XON18/+O5o+/j08d7rJ893D9cMFCgbT4t2",
-	"mhzEbgFLg4jnxba9aa0NzmtbCtro7K6uNq5SbQS+wKJbsS04LW5RTPGxkQ0prchncNtXnOy3cgKebHgJ",
-	"3WnNkA6H5TC37eE+7QyC/v2oWx1jKMdjjpX1EpaOeRzX7AK4DUnzl5//dYPIIUQZoGKtZbI5Scw1KggX",
-	"l1wzlsHPBnqUc0wqA5QhqnX+40+yGZZHtRGvpOmlwWxcb8daDTvzitPEW2UOdNORJCk750pnlcSxVJCB",
-	"fXF9q3nSuLioclHjN1KMGDAPkQFN05k5WlZ/bkF+S5J8SofDR8twIGUDVlUxA3BsN0DHJz7kNlitbL90",
-	"iP0CX1xqigF0t+DxdiXDj2qUzRaxiLbcFK6VhrK/rtVkBXyGQjug3Du6uRVUniiWzrtY+7K/PFXJvemD",
-	"e/E50lY2fSGG8iM5rtH4q+sreGFN/Pmao3Dd1hFdKS53sTWts9ndvoaJrqzbreqmbDV4UhMCXkjLJVSD",
-	"RXizHLOZ59Ter61doxgTN6pds8B4WJz453JqC5oiLaAR27D0Zpg5MVskVEqafxJ0mZs/oXaW+cOx47LM",
-	"81w+FcHDLO3Rc1YqKNN4JX/icUy3dtvBarrdfPiBg13JIsOTRuGznsnHYfICurqNgAWfRK8ftHAqdfLE",
-	"6iI30j539rvB9v7K7uVVNUwzv7xoQXESUid0okfVtl3QbuBFCP8RJLSPH2xtheTt8UvShGRs8tUxSN9y",
-	"fG32sJY62TqSMjaS+AA8rp/S+NwcsUfjRyefH3YwrTTi51yrR3v4iys1Yekj9x5eTFjKZfRoO8CfOL1H",
-	"Xzw++frb7adHzz4/+nL76Juj8u/KbIYMJFWatWLbXbf4Zql6QWmd63+8tHN2Jq3CblTtpFG4skY710wD",
-	"shF7TGmUBLZoIYkZvbQBfVMuIjklzYD88vN/cDbfQnXDvLDgzoPVRO9ACuebLHgtVjellxNvVlRee8OY",
-	"n4/0Nd4dV7cOCj8JW4YY2BUdaNs0yKgGhhdDMYdP0DT6SUJT/UnJCvrJMKZq9Em1sjmmXHBx3rs5rPKx",
-	"bOWsojdw50HrZqPmZSKvX72sOKW96yUhqoGsMmqHViIa6QJ5BamcJLgt57Hs07i0Lea56pzDG6wTou78",
-	"xZbUXeyWpmmqUbznpHedNFb4Wl35zlO47mIFBvVfJk2KbIELgoRDbAA+5FcqzcdUlxjgagwAxy/1RRut",
-	"plLgLreyJlt2LA+VvMKhPvWUN6EIJp89VNJMBcrX0WnL48ALWfdt6C25HLi+1lIqSH0ohJyIARtXRi/T",
-	"ScSZtUOtUeXaH/TQDYHCQLO6UpSaXWnSfEXTi0hOS8nKvrcKUiFoqkGvD7oHQUDenj7B8jB9OdGEEgxD",
-	"adekkC4+gHWucQBjIqquz3ICCoQTwNxmRBeKRjIRbVSlR3c2u/u3XzO0s6obOdWLVpSf00sLorpKU1qn",
-	"kdPSFWmu45IC/YqayQswikpBTqiepFF1QMPiBMxr7X8V58JJ5hjvwzTHl1ZOYOulRq5CbxV5RXEcQgYj",
-	"+JC0JOySpTMpGGnmh03ASr1hhagKIcYja0QC11oE02TxZiF9R/khAjSO7UnP8E98pZSCA09U2mBrlncb",
-	"bHQRC7w1xoqV/qvDIs0tbGgih7gJZEwFPYcpQD5OEz0rLWLOBS2EcQugv3FAKFGThKWKuSjAM5GysdRs",
-	"02X4Hx69uKdI+P7MdkM4axyQ92fY+MD8fdZot9tnjQ8fDD7QhNnMqmt1/nImMmK7TwKk5kPf8xHXbZfw",
-	"FN+cq0+Cl1fdiqfZ91fxJhwaNakfsxYZ08GIC7aZMhqZK3DifQiq0xjdUaTPFI8gPwqKl0EAe5s8g30F",
-	"RwQVszPhzrOwv9i7UtmqeQrSVFlERixlbfKZFXQAYYXmbjQNGTBjyDMX4HE4Ey4gEltw4Xa2INZdTyUZ",
-	"y5SRCy4idQCpdpOIazKS8sI+DtODuCOuST+WgwtF6JkwqiAOQkWpyZd1rRiVOmusYc7k2wOMxIG/Wbjh",
-	"xWIXu4wpxFjssHov61jaPhNn4i+ul+df7DL/cib+srm5Cf9vbu8EAfkLCUvYGJJmn0Yk71tNLH0ZNuae",
-	"/UFJMJJNhJokiTQ6cG/MIk57NtAlexLn4F8xEDOnc0hcRqsiNCazRe7ALCcn6YD1spzHFgnBqi3OsQSe",
-	"P5z7oM2b6tG+vGS9Mb3qXdJ4UrjVZ7Gc9sZc5LesoK56y90qv2XU+1x9woZKYzbus5TIibbYq0gkB5Mx",
-	"tKnBPo620xvmYxuGAhAON0pQdLtQusxElEgOwbk2Zj9rVdXyo/h7FizOqjmVadTjrhceGjh1Un4KOlvk",
-	"l5SSPaw+ULoYMcGZfQtCa3qYJjxJ80eJxa2OwS2/rZC/i7adhr+P3qXsqYke9TKDLEzcX/WylbiZdBHL",
-	"1WQ45ANuZm19pfh57zr4R7L3ts17WVs7dxQuYKXmLC3MCdCzjM48KV/JH4NwKwTwiKYM12yTiPOr/jfx",
-	"igtCNERkGFEPGA6LQmAnhlVYzmQrbLjZjyfaDlNuedYi4UClQ//jGQZBHbviLJTs+d7E3iCW9i2dTpTu",
-	"xeySxdj1TE5h8BEbXPT8YRygdwygswZ7Rfhkl3DZhUspi9g4wa/P4T7iJ8ZCTsSFkFORfXDXfBAN5YWd",
-	"cff3zf2BFMOYI9EopidJzzbtwFVGLOZGKsEAEaO40xBnpGc9yNGumqMDbfm6t5/lWz7Yy/dSiHywu5cB",
-	"WAo2DwTvC8UbCc2JpQNIX2xY5+51u0jSSSoHRlr3Y2SG2KbLsUIwjqDrAXCPOVG1AdM3qpUrm9OzhJ6z",
-	"MO9CVbdM0vREaJZqTwsVDfL3NlqkuvWlBwGLBD6I3S2MfQQwqLFR9+fvjbkaUz0Y+bcg1tJrEDZ3b5iy",
-	"HKSAaalhtVBnwG5y9rvHrgbQozCnALxuG1kB+dvyDr3+RFkXVqnJnv3arpP32iiZcUiaIJHCvH9ZuOGe",
-	"xK0uNPsK8/1TMzHoDSn3eIH95d7fttzfh4KQvey3q6BUlnMWM3KMmIMk8HhVB+Hyfhr8tPHX6GbBB7BH",
-	"KldEDoewZu+kNa+d+1oPFKytUnq857Iw6rLKAye3OY3HHGiLCg9E1Hr6jjeU/VSNtuPdKaktMESlruPd",
-	"mX+nQjWBq4VugSWp7s02vzIv0+GxeaFcvuzim/z+sgU5DBYCTww7G2cJxEUhXHgIZbCrylQQwdlF72sF",
-	"AWx+F4WDtURkErnRKjSPLYm2bLzCM3OiCc0fII9gj0uyp9GabzJaYNRoc63gvaU9tndLV532CVGHOa8q",
-	"/MxYVbaiAqcyUPEZlcU6w4jARFNqKzjPaBDtvLaLVewkS+n0m9fOKcfgHS7rxhhwnZSe8fRJs66yYmyv",
-	"oV7sRvC+natcgCdzjXV9hcufVVHfsl+pULfMJ+e1LQPbgiICAK3UlSru2LnUKCgVd7xp1qknrshjr7iq",
-	"gsaSbVWOmVXtYnNhk71QxIsqEVEstOa1F6/SDzD/pfp4490rqJZz13NwzStb3sWSIjF/J1M/vFslIefd",
-	"KSsf5VtG9yhaDeel3XwFnzx42DPTV5vkDsloMqYit/BYu06LKDrEHLeRnLoO1mi3mHcjzpnAKl29edfV",
-	"94u62UekSWMlnY8u/GbTRjpvvohCgk18N1okr9/p2iCjyag4uwXtXZfZsh1rq40xKVnaTjTVFemxw1SO",
-	"683ta6dfgle315+taUyEyX1m3n0MGQY3MhrDYMdyWpWjo2V9uNjai9U/ldISFKdbJyMqzkdV1TpLGwiQ",
-	"hxnBSB7sWqubsmGtYEStcDE/B75mfctNa77bCQK0Hhq1bQMK88ZUqYosuIkeVTiZ3CgdGGUn2L6G4xmD",
-	"ACta1kJI5M7V1TVilAuaRO20u/vXGBoJuG66u6XpBit29Syndq1W1MipNrVL3A26LTgxme3ZDXawHl92",
-	"ykVZh66krOowNjWGZW6sDZ8SWrs0s5JmZ+us2Z331pGBd1Vsd2yikk1HfMwExGimcoptYIGsIAuy0M4W",
-	"fJAjOUm9IAZPXcXok7msmhrXZdU8X1LtwoVKrcgZTY28SKm4IAlLB0aPiNFxMOZxzF3ZQK9wipB5kLBh",
-	"R1UdbZPdoBi/s7NSk4tkf7foh94PVnxvv1TKPli/FZaZM04BB1wVCY4xbqXc0ncwYr1pyjXrdUZe5M26",
-	"7MkbZ3d8w3Giqvd3Vg2Pn+9SvGqvgrwlcNUEOt1VZ8Ay4bKuCLZi6UOrAU1McRq964lzR0zYNbUmZdoQ",
-	"+gEYZsKIzmxVKUPiIeZyTgYXTN+zYVZOgbOKHYvykvikGcsBjc+EudIi4bfffvvt5qtXm0+fnn7++cGr",
-	"VwcnJ+HGQ/wQOpDQ52j+tJc9wxMEvOFcLtgsRBebUSOx0o55HCX0lOsRlOEUbKPk9a3SU6rj4gFMNwdy",
-	"As2lK1H3wW2mrtlG2U2ss1iuB9zdWbkJA1WyFAaZjfLgOnlwaGZyLbCL4KgirjK113GRVg2XqlhDXlLB",
-	"0mBhf+eoakXWOVFPjL5XEYPSvboKUQnIdEaw4BmVcaNFwh1z31nJ+zOSec2thyjTMWzudOZGhpLMLRLu",
-	"mgFQAfFFcffqqtFq7MB/d6+uigJ3Fy4vE7hQMP2lPK/Q0UQenTawLSeqE9ZL4Vg71wp+9Rr7L2t+uHyw",
-	"WnlWqmptuJkckgKSEvOaZgLCgEhn07BB+wSBcUnzSUwnUb5t6johpLWicu0p7m5iaOBdTTJac3Ipo5EL",
-	"piv0GPDnd53JWIPpCtF/K2DIQiG/v7fajFZIfFs7lSqaWMviuLJQm6flZjDOXH5ozWEictHRGJJTAPaD",
-	"Tre6c5A1LRdWsnXZ2RqMqN7K4aWqJj2vp5SPWICDkHbSKurqdavA/u39mWbFxRSVe00Qvcq5HN3VVPhy",
-	"edzOjbIpTp0u43FxQtUF1ncvGrCwxWNNo5SiBlFuUJJMDJDM3RYSE5SsNqegQTyJSuns3c4tqxxztf+u",
-	"qWVUs5I5uoQuh5pkIxiNh4sLLs43Wk5eep5odJSUmz2sOkvfknk9W6Or3dSrDsEzGPL56emRCwnz8CRl",
-	"A8Yvy7tXnUWfWzKWZrdmHp2lOAvGXjC9ZvBE7RL57j1FxjRJoPrZ0KnvhX4xhhpTaERXpkbX0LQbdHeA",
-	"MQa1WZsl4Hev2Yzf28t84IKWURAoLV+Zyc0aJeB5XDLbg19dxfXxrSg95tjy0jTvGuXQ1YAquxgSeg7M",
-	"GVrikFieqxYRbGqYOHy5TY6oUiQU7Er3BpNUSXOeUyR0f7vq/OYBGO0hwSamts8JVXh5Xve8kZ07U3or",
-	"7NzeXEv5PZ3O8kj+mgpS/qArwZ1VunSyc4NB6DZB5oz+KbTYWZLwO8aWaihlNVhcpQFfh6nL2Dc02c1p",
-	"yjZv2zGXpJ9y5ir15V0oIEPJypZOdzfwyxZgteL5ski1ZWKOXbJSYX3kFZ2RIY1joiD7KZ4RPHz9xFJp",
-	"w4DFpsv/wmwxpnXMrlt44U7KHdRUhz61ZZ/vKcI2zSNZ/r+fbyPYbdSBRi9KnRvPzgIeqvr4zZNgV0sN",
-	"BPfpSu2j7Yw1Z6lRiQsgu+su0SVSKc/xM+9cndtylCRDmi5vUlihuciYrc0DWXpsXlu5W3PFAK51M0b+",
-	"VCNO1vUoK2E+pjOS8oiR5iTWKSW//I//3pwN4d9hytiGawhU2uvwIdzGElFTmkaFxBxwqQMvMXzHDFwq",
-	"65XKmk6cSc9rm1pdbMQFhLiaG0arVzaS7fTN6dF8wZ6abiuFOJEKgJmbBG6S4Jef/5cdiLQ8OXnjd3TT",
-	"3kODmPJxXs/yJReTq3Yk76mW0dbMgUtLUu7/HXidvneWNb30Wfii4wHq6RU4jHz/2hVtUEqslKDmFbYB",
-	"ivAKqeZBbd56ynS6vn5kaagiLQ1aLtoMKOW3s3/oDNtQggE5ANdg5vae5inkpVywWQHJraCF0YvoXZf1",
-	"XU+1FQpGiFHpSKYG1cG1Nj815/7sT3ShU7+XDMOtcf5MNHeC7Y2HhHq9s/ADAyqIYFhg1nzMfEtYo74/",
-	"rM38gTENQMzPM2GjuBRRWiYuR7Omm5aL/FqrZ9YHrKsxSbmenRjwWfWE0ZSlh5U+figyYjnEF1+ftohM",
-	"Xd8OTyLZ3lSKNEN1sdlut7G0DWwRMAv4Qj6fkdYJbqW84GzBl22RHXzOaDmkP/OrBHEBDTPMXddh56CR",
-	"WKWyZ1/Pv0uhPX/jwweoPYGVn+YyygpZlDabyqGH2Ta32DYxE2dCQ29AV6qpAK4z0QwPbTwrHGIOyGMA",
-	"BcFcLPOITcTC4vlhee6hXfsSwNd/KNuPFZVrQDebvNsoqOfmY41W45KlCmEVtDttqAwKrfkSbo4U7aC9",
-	"jSVyRoBbWzThW+btLSc1zdXzqsouz6jh+PiUzS6B4oDYZq+Vt9lDUHvN9Vqk2DivlbXAa52JnEY3YPum",
-	"I0NZQKKQ83rPcqwRvYR1gqWR6zbJa7sitLzWoi1gdWcCKbjUvRhBaPR/2Amo1lrTzTGvrQlg6QYB5jpm",
-	"+fc0SWKDXlyKrR9sl1y/fiweFb8vFJgxGlbFGWiua+1cm2a/sbLRZDtdv3VbuV9b3j40b9XperShDmnb",
-	"A3ud/4oNfxvFDOraiVY0zrW+8O1OZufb73R384ognQfd3eDDh3eFXpbV/SQ/WD5F1++dCXsIzKSiAKGf",
-	"OeJwv+Vq+4AxIZMCXkfNmZyAFMnfJlq2DZHtBJ26GWZItPXWD5+Hl7aXv/Q8i3//0GrsrvLGWy8O1Bcq",
-	"gIq+OPn+3YfW+wKb//6d2RU1GY9pOmscNAwMSy5Dp14DLHIoGr5EzxUW08qubmZ8xexkIpVe1m8cur7Y",
-	"nonASQxbHYwYTfI5gMBu6mLfYTQqQqtaW5YfOIDfsJ0OBizRLDLKAagONM6SiHe63Zrco0x05K6lM4FJ",
-	"vOMkplzoNvEOHuQHyYW1tNoGqgv7rDqbVN4JtKmYhj6lS1qPP7SpQdEBAe0/hJa4qqonruG07llD/iFJ",
-	"JlCXxgVXQG9daPRqyxngmor7wsodnVEzmu/qvBKPtf0BMqX4sYxm6zFYvy3n6s2jr880b8CM7GI/FM8R",
-	"dtCSmOmsDYW/HWmS6ba3LUyCTJYEuSAJPtxgS6pkw6nfutWxC8vgg+Wc9zGNXDXtjycTdoL99RBmri6F",
-	"l2HkClJgtdMC9dM4ZTSa+RyjsTr8Kyt7VO7AKh8GhdtIIHfPl+cQ4oX2BiImmKA/zAVXsxMEG7innRVg",
-	"fSrlS8isMi90u8tfyDXTY5vgA4J7hTffWgHzVkDyFArwjy/0c1LxK1eQPNVqiaD/0Ko4WGy9zz1eHxAL",
-	"Y6bZQhueX1cRBJQ9dRsF35Z84UJpCpeMtuaKrOe4g18BJ+cyefQUJzTHjncqPQPy8jfAGHaWv2EX/1rq",
-	"55CE+CvgG0LTnZ9nder5ShpmVr0E5jGPWTyyNeXLaJ0ZB3Lrgj+LzJxhzs65MaPgxS3KdZ8xLq5HuLCJ",
-	"jjkkTaoyMEQ8s3ErLI5UlsbkKudgW/JqvTrmF64nfX6ib+50u2eiWgUGaTzliuEhvZ9ycQ5FbR3wzAHf",
-	"aKwp26S52QXa09PBRTvTPkNitlr5LdJJn+kpY54aaj4BWJBrsW6T2+TQP39E3KifUvsHMhu1sxPsrKaG",
-	"2obwN1BDnSYESvgNFBI7k5V0xOA3pSNa58S1lcRuob/g9S0Od6Ys+m1EkAB/n6Lh96ZrsgouWfHtP7TF",
-	"Bdoi4PstSO/laqO5vWmzSm4g6QvGkaacCoiS36jQAG5J6u/cltDHssd+7wmqDfsl2ha3y2Uq9KWkYob1",
-	"x5nhvyBYhbTmdfMaOM+4NvI5j1Q7IEFIJqLPRYR90jgU9JmpOavSRlkcS4jJAzuQiKzrA+YIFnqpAT3U",
-	"EhFth/ySzR5zEd1EMPsx/vdX5h7F76Nn7vYlsp/MsNO6+VSRQ1fzuD6u4/cgkwrCaF2G/LFZo8GfAmOc",
-	"V2ihD7X3hHMZeuwye6meWXrFV+s9eKCu+E9ak63AugxZHVtwe8zVqyVNe71YqrYFRmMp2EYpFHOerL1P",
-	"Yw3uW3Wx5VW2s2K52TANm5tiVvAZM9NHb4H1HMopybY8gwRGnrUbdRGLxRLHWfFqMYnjLIDRKwGN153n",
-	"9jWb2hlUq7yl8T+8u67qM1f1t4ZDuMJtBfz4PTu2DguEMERrokd0YzZHZKh7bKVS27bG1e6sY5bEdGDP",
-	"uLYJCioi7Ior8OtcsFkLfDXmB9eK8KiF4fAGQ7FXSKrQAyMh39+MciaUlokiU5lemBetMeyhjWieAh/h",
-	"jqoh2gdUWKingiCsFLcQdXGMq7qBsF1TcnlfzUTNXYhZLKPV44lyROguWQK0VxfFJbsTcnGjiy2ZPMq/",
-	"b1OfwSV1/lV3/OCbQfAy3Rmd7l0+7ojv1P6X0fbXs/vPf9ilWLqgN4JMKPfCLz//C96CDlAQQDY3LS/P",
-	"y2qlMU20TFykPlZ0cNOqCKVeHjy95mbaNkk1HMaom1ioWSvAVkTqP3SSj21sBZIz7MiqGh7TsyxO1bC+",
-	"etXiS4iSS5krwQ0bTYnBagw6o/1B9MvP/zK9mv0UgqZwyVJokzLBRN8qlnTbCsKvxgkK1L3z/Jef/8V6",
-	"on9l8n63JoEvUiAMepQ1wL+HsJhioF81LS0KfHHTc433QWxDfQuw7U/iGDinE+sPrVzXioyogqr3Ssu0",
-	"ysGFe3bzIIsi+q2JMvj5tQR857cm4JcGnKzOAvAT6xN8sIzeb12Wt3JhDkj6G5Hmd2C9pnmSycgo61Rj",
-	"a+NOEOR84W5s1/BhZ64e2eTk+cgHjP2+ftTDR7coA6VeT0XZer9CeEFF+gBw2frwgjr2ukbMwFMXifD7",
-	"Ung/NnIgGJcix1woQNUE80cs23sRNRY73EvOdusigi5EuePdhbQ7ye1V4vGTV1wKSQ1q3dwvbeWIYUqZ",
-	"LMnERJaasqZkwGn9Po/st6OoF+C9prLulfa94Wm8VmagtdHg5h9n748e6IS9bu0uE5kSzARdT9ZBGM8m",
-	"diuuPlm8EQNGEkh5i5mIaEoiOnPJSYprdk/lRfQOwP9tNDlKUioiOSYpm9I08iNzzoRRffj5JGURsb5L",
-	"m6gH6kabPHENPTVxE1RGkErB4Ov4Ec9kidEbZyLzBu5XBuyYsV4I7xxzE96S5fp3gmAbCjRGdOZHmuzB",
-	"J8zqGwfmgdVDRnCex0xN4lrF2cLVJZbY2djgEX7zI/NNNNuKMu1OxXX7aYSZkJq49OU71Gq5ysQoxPr6",
-	"U5DDYfuW1PlyHXq74JmcYMaZi5gzgl4aLLba9l0uve6b7V8nuoMNLsBSJ1OcjsegpjSOma5jT1tYm8e3",
-	"GlaS9jE8Zq19C8M6Du3RCnwaYypmhrGoeccjhGz8OGHpzDOfgQj2Ny1iUO4Qo8a8klxesvr23t7ySI1b",
-	"SxKsjNHbOw06B0H3INgGdWYJt3q3Pr/KgF/nGnTMvNK897eqPHxsOjnCLFMLqtVpJC+FUWlYd/UgCuxP",
-	"tMjUXte1TKNZJeptHrMVQ9CeMBNGUA5ceQUVKokVc/k/Yze3zNsZG+6LfMXGTxmSxljTrEoG3hjTq55D",
-	"9l0onjPmIrvSgSv4yw2IEt7+KFKNreq+vRfsrC3jXRWSanqBmNbfs/H71MDznspxUlnX8WKUBwa8IL8c",
-	"7C3wEEknMcPYNsAhpop9QwC3OSaIt2ydBojWaGVBLBjr9svP/wEKMtlGqc4vlena8ICLodtooXBRCRvw",
-	"IR+4LGB4Z2rbhsE5XsipoTOu1ZlQMYfAd+yq38IHscu9wkl4mfAHxBWhdN3MmUs5hpRW9PxHNu0F01dx",
-	"YNKkRMVSQ0Ea9ZAEWQU8CO/jyr270SbHhXqoLpoAQXMmnEWLQGy2Is1jFnG10cLawFxlJq97ikxHPGYE",
-	"HoDF54GmVZo6NNW/g8geL3l+f+dBAHE9eNIYzPwzfMcI/h4W3oJftgJh45NhTNXoE+wuhRW9ehVj5Dft",
-	"CV01DnYe+NddNHnhHK8aB3uB4SAy8euiFB6Fs3z+vGFucCnLY2w1cJ8bB43t0TrxPgjvMV8Y3WPoSXlF",
-	"TSbq982gRgwZicqZyMyGrC4M8YnleT2DgrIBkPZN47ikDLXyJPEhj7F58jBP+yaxPAfXOGnGTOWVqTba",
-	"Z+IJVOkjCT3nwtYGSah9Bk/G99aqaFhFma7+oEec61lHX8pznGfDwH75w4CRKz4LtqqVnnwF9Lzas09s",
-	"g5DVns6SPFZ62i/OvtobVv99Ea3y/PNUjld57lQ2bvP4sSggubbCeVBbWDyYq+YdFEtqdyqLYu/vLbDr",
-	"erbWQtXqB6gtuoLSdVWky0Wjc9EBdZiduMgqJZcKI3fz5KLtoKrGcFAs6bu4jm+hbC+U3XVFdm2yVLmQ",
-	"bmVN26yEbdegQqGWqFnddY0UhUKsFUIlL8UKQct5PdY/ToUFSQQyw29q4J8MAWplEYTV6CrNJa/YbRy7",
-	"/iYLsl4TSdlCQ9rvXcUpBugvVGwkjwZbfS6izUka17sNDm0tnPD90dvHL1886b09fvlhy8BmCxqTfupy",
-	"PB+12+2zSRB098yg5ld4QGTCBAY0Z37RVE79yn5ngupCrRvQSWMuLqym5rqX4nkPz1spaUqBlVBbpBMQ",
-	"bD6hNtrkUGQvnAkzCiYmUZHXD/Pcr23ymrFIEZrVrWsKqb3T4EaV6vTCfuAxF9HbNL55OJWXJhtzMbmK",
-	"5OoEYCdxl85XwA+oAKgOtrYM62p7ZX0rccEuw8OHxSHPX3XXXnEdmZtN/9sTOSeIX8duZ3Jf5g1cFX6b",
-	"aOemEBILsbqahhlu3b534rV0Xp+ceDHiiGqi4sn5byO06BBQBmeNCY6UKC7OY1sYUooSD2IVZU+UkmUG",
-	"63oP1wrvI3zgtk0jK8ru7VUCDdewOvirqSFNB5FiUb2/p6DgDCdyzMku1aDPFrb6ZunWkAuuRvWi+pRe",
-	"2MC1UgI7u6IDHc9cqxIrgu8pEh5N+jEfYFCufbqt5Rcnb143N0Jyzi8hF/ghmh0HLGVjKSB+CdgO6WPY",
-	"8WBE45hBpNN15KnFnGO7zue4zGV+P0yO0hLafZwLrjA82oLNTK1pvXkktBexxm2VJ9BWbK7I085Dbsf0",
-	"6iUT52ab97BitfvZmS/b++4mKcp5tRSZHmpNB6Mx5iwmMdVDmY6zXqzPrjR2TMUYA8M7bFH7xmH/SfRs",
-	"GHS62zu7e/cf7C/4DQ1fpy+u8ZalGZi11szo+lyKN1is+qAhu6/H/W+OL/rj/cl3X0ej6PPj0+izTiA/",
-	"G42ib47l8WfPg2+/ylbzlGpqcK9x0GCzLwL2zeP4xQ+SR90/82+/+XNAP9uZfLv9RfztN8fxCwHtW1Iq",
-	"VCJTDZTEhTbHiBhC/eyGJIDgUCBgdU42TxQwq49UqO8G3HpNXr2ET/ta1A20FDua1zU/L/KR0yt2MTbc",
-	"os/IJUv5kN9ZNEmxtseYxoambFCJLdeC/Aw9HNDUvwV+nhaxvfzNo/6h4p4izbC00nCj/SsolXdVjMVt",
-	"FJyekFOz6I5jXxZ+87ehXaI0y6YPSbpuXdfSAmSCtsulJ3aNjmcR0TQi4fszywu/ZLOzxgF53263P3wI",
-	"CTAgI6ntuGQo0zMRCnrJz438aefEotrIrZob4QFUy1WgF5NmxNVAXrLUwGsjj3BGrATCSc8E0rStAJak",
-	"bMhSuBsKKVhIPPHRqtKYCLuyneWwCK1HomfiXMoIogjB58IF2XUmgVvRSN4kzlx8MyU924CSvIRjGwSb",
-	"FUT/CYvZAO+/d3Ln2AIdBsEYiNS/lMsntKr92YM6NCCxcLfNLBGGjYPG9o/dzfvTZ51xJ/r2Kkge1P9n",
-	"ajSzSd+KxyOjo7lkyvPGweb9StFr1KHEZYQ3yiaEXA9z5etdKw7Abq6SmM5e+/ZBp+Nk/3vhVeJBC+KH",
-	"daWh2+V6oVEglI/P2z826zqBTts35lzLsm+WEmgdef4einN+NLuQE6UGuENbGOgODEJge3LfAn+3tdi2",
-	"f8UqokvQdoUSofbpe4rwurKfqxb+2l678NccWU1lGm1hblG9GnCUZlU1weqNLThkHPXcECEqsSSExm/g",
-	"dgxJM5mkiVQMu+Cfs3CjTTAOC5TdrOeN39YEWpvZAH7ByJhCLZK88CGWCmuT5/ySkWkqxTmUMHHzQDdA",
-	"J5PZWS2w7v71xbcZGMvQ3Shdik0zcIFunKZsoDdHMlVss29EeDrbVJom0OnJB27d0+sd0vJVrGXgr+CA",
-	"OEp0i2c6M7ceF3aVpWOdv79GG4RdvwOWc4jpdwSC1ODUlZ3iClPAw1lxyuFGduCTESNNjw7yI1w2+V/h",
-	"LLd+ccn9lV54RcXsUGs2TrT6FctDuuM/kEuRM8OlCoUCOB9s06ZrblzN/U4YGvL3NiN+zrXd4TJvKzgP",
-	"nXHfbyKFjS7zUK4zoeg4iySjioRHb05OCfrAKiYY3pCByYiZlczrON31CNhlOBq5tResHt38zKzEzqI+",
-	"G8DAFoLQwRo8pbNfgVa63RuyNCT+MVcKOx95eT95s7kRVUTIUh/Uu0z8qfxgxqrsbJ2h6TdC/q9gKYg2",
-	"Q8jjouLcaQzXYQhjpkcyqo3SLCk9U785KwCYZl99WFSG3KMzzPyiwm7Emch2AgshWjMu9roruA7hRSFz",
-	"SURFBG3xjKZkayKZjy3kA69ggbcR6mN7/FZ25x1R5akvNsECvgzbUNBubLdgjFV7t7ZOgwuqw3z70d+z",
-	"Y/BzOfUSdahwmjIGY69FBLMxE3oLU3EXFvrMnPX4igNzJtzgwzNiDiAKbXBZUu8Yu9+Ya9h60GDvRHB9",
-	"JooZxC6AnvQnM5vsMJJTEhudnwoi08jWRekbUudRmxx67Q0jNuBjGp8J9KMpUjM40o3L/JtK96LhjGeN",
-	"Tre9vXPWyIuKDWNJtaomMADFEwDebdBXTi/ubyNCeAI5kgmd9QC6kMkd26vTK/z3xx/Nv4AnYy56CPPG",
-	"QaPTDgIzcQM67EQ861mdBaNOsZ5AwtKe2REXxbcGTXowqLfEI864jG8AwO+ZQL8eUU20TDYnicpw0LZ/",
-	"KrrvZ1hit4YuYduWZRDAM8uK5dp9emMevnbUPryNIbyt1R8+4T+x2w0sz5A7QOyuTXT14rv9Mh3+M34f",
-	"iDmaQ7IR0gDwM/NSpxvsBfvbQRAc3v+y+9XT/VcARF797c5Bp/udR7ooOnNyhtg49MVCp3AeuZ82wBWJ",
-	"0S/GZb6FJWXMNhx08I+eMjA+wOREyEPsrEvB3t7OE/EbwbIAbcS3P+Ky50N1QNlHqrdQqib1uvJ9bxIm",
-	"VC7ojHYbIq6HpEmdmCIo3mqkW8tItphRpc9EaL/ZyyUCWi2yDpExFbZJPY9C0jQHsCTlA0jrlU7KWuMf",
-	"Ekd4JpohkAcYAEOZMGE/Ez4kocP00JUftLHq4ItDIWBu5/3eQySIsHUmnF3K6MH2Exu2ESaa9AY0Tbm1",
-	"SiKIbEkyyIq0BBVCLnMKwT2KiQijj1zgsDa69MwWQoYhXKmSEEjOABoARf7f/2QvZbIxbJFUTkTEIhLJ",
-	"qdg4E1jbKzsS5GvFSGoipObDGVF0hp0xFcLT9lIIc5YULlAvgDBvHiY8xzRrFYycS12Lh9xhY8q/WcZv",
-	"efgiNp+FQBv88yOg1aQ/5rqdjJJPx1Kw2SNYHAY/Czpmj5xb8x+Rtdg7gFpm6Ecw8J+2D//Uff6n7vOy",
-	"e/RP3ec04X/qPrf096fuc1jkn7rPcQwcT050T6c0Yj0hH9UtGR9NePSoEwQd/JUyPUnFzSaCY+B4BoCP",
-	"EHx4wdDSo2C4N+iwTj/o79GdwYPhPutG23SnvzvYi+6zB8P8UdiBR6+e7jbWEKrMtuW4Dr7XKb2AQi3b",
-	"g9wyJHNC4r+REtW37UI0suaj+A9jKm7UXulGng0rcIGfVFU+Kh6fCVDAx6mCVPpy8ZuZ38NKP65In8XW",
-	"zGAP8u1fs3RnQa9a+wS19d4x9A8LjRzwlJHfUNK8GVrGELaMesGjEMBk5bYzBk4ECPWEKl0Q6RvLD2Fo",
-	"M7jGGez1bWTq/nGMunV2/0ct1ptR+xuvcdGiE1SR1CEsjYkBW5Atkz9zG4Y6l9qepFziUvOmSj2wwKyB",
-	"XN70K3ALbDzeEn/PZjMoNAObn8oJNLbx93aVbr1VdXbD0taEWMrK5ndsHNR20qJGaUs5y05scN6GDqTQ",
-	"xPFh1oXWDnxQfsIV86j7AggQrsmAQtNZxdJL1iaQinMm2HDIBnq+dHRW57fqzJjD6+blfiuw3F/uDVD8",
-	"jlrf3f5EF9Pib65J6998ofaRlIplxehKZGNVVEtfGREB1UC7SNzt9fqCpixibFwfC/LE2odcpM89ZZ1Y",
-	"NuCj1OHb0SY5zCIb8AssL+QPdb7CMb3qTRRTIVTTU4QLQmPsVe0elK7qLhYmG8kpeKSgUCWOqkhKB+wh",
-	"oeJMZLkmeZ1TL99kolhkFGiYlTN62XJfVZzkGMa/ud3JnoyOPjvevP/5V90vn+6/2vnm6wffHW0fnz7e",
-	"e/3k+e7h6vSJk7rLdPW8nq8rZ1HQIdee6aLivbaA8ZLivb9fM4FB4TEApBA2V5GPnj8J+HuH1gMz/C3V",
-	"Ai4vD3oxl5tUG2ocUXPaZgKLAU6Su0pcs/xojj203Ifzmn3AyzLGZZD0t5Q2hcRnY2OW1pHErBYaL6kk",
-	"6QX8uDcQW8iJHDMIyBnJLOFBuXY2pBnS4TBskf6MGL4NoT2T5EzgKXmD9NlAGv4Pwo6LS64Zc4Ue5RiC",
-	"tKToJSwd8zhmIfnl5381ZyRGByNnFIEgIzQknQnkKllLZRQiTZRZE8G1Krkxqpk/LvBWyrIiNWwP92ln",
-	"EPTvR10GrVTnlgYlV1sNRlPBoryckAWJAmdnzMXFwnIiSfIpHQ4flb6WsgFMdlFR5H2v+WppCl6Fob7s",
-	"r1PXwAGyvn67xSSLvLDvgAmgAOC8HVb8rs9+oFsXCKsFpTVa2eoBNmZruDj3T4MZ/Zbo2sbMLq8Qe8m8",
-	"+FovisIWNy5kJRiebdS0MU0vWARlE1MmdDhv7LNxpr9CgQ47JxeFV2Gy62x2twtmPUiIq83Y4wm8ud0O",
-	"2p3Odvu+a2CiGBMLi+pllkAvJg0qzNFzrEnwSv7E45hu7baDdcjKh21d1WS7+39PBUIyjPdKy7hLNcSx",
-	"NMHuhTZaipkD0N8XX58SpWWyVmsru11rpNw9M/Lp79JP5jjRx3CVFbKxfs1Uu2fm0OumU429K+TZ2ach",
-	"z440s4LVMVf6IcCTg7VgkDK9ccM8vHpemUCmlhn5331/uPkd3fwp2Nx/977T2tv58A+NilovRbLUVC+J",
-	"97PVgrFGaIsMpNItAtiDEjKmmokBZ4rIS5aS8HsDCPP8RpgXtTFwuQ/NLqxt80yEWoYtZxUlQk43WlgE",
-	"HSNyoAWAs5m2yEhO0ha2nDeHhgs2e4jDYdDuJEXz6WCiIT8P+gG4pgEk1D+FtWWFTwwIrusdW6fU7QpP",
-	"8TH7TgoMd5zHt4iPsX4OSeUU1+sBLC8gFNEFxYPgjV5/ViwgJCZjg//YHcWAs+HKyWKn0Hdeg5HsRhm1",
-	"br0G8pcuG/9GyozBR09l6OyeBp7zMIPHgV29p/vcTslgqJoKJdMrygV3oHIukpMrp4SvQZEhrMlLNcMO",
-	"bIZHBIbzpZcshT9t+GWQl9vFXqnlUsHvG8lukHkt93fzP/ezSrvYEjZTrToZnED/MlQ+88fa2wnsUJ39",
-	"ILBDmT8/zFUe3nngWba6O9XFh81Oa1lS7ryd0j8Zkj19cu16q0DpdeGmqZyC6dP2YeACSoP8Frysv8rJ",
-	"CSsmQ0kQpflgaVlgLXWyZS1By4rCUZL1YQN7x/o1F06lTp7aj93clryz3w2291dHO/P1J2g2vF768+mb",
-	"06Nin7CbpkAb8NfUtIKPOVvdXWU++/ZAzKlvhv6cQuzf4RZuNvjOMzb+npKYTyepQOjK4dCjVbMHlaSK",
-	"cVrrUWoWIg4qL3ZwCRXTkyS8LhE/E795GhZ/XySsIfYUaNghgnald/8g6LsgaLEKPQMZ1pPzK0vOgk3d",
-	"rgGBckFsWAg2fHIVBCp4RegShEH1xDThMwHuZVvjjeusf1UodWJ2+GBrKyRvj19CikihnhihSaIwccJO",
-	"iCuiRnIqiBTx7EwYPGuTY9uaurkT7G/Yfk8e6V2roIGh/ROA102PHnaVNiI/XzOAzcXZH0B686c0Ppcp",
-	"16Pxo5PPD22wO5SDUI/28BdXasLSLD7fRsezlMvo0baN4EdYPfri8cnX324/PXr2+dGX20ffHJV/NwD5",
-	"UnPobyx9di2meYLD1lpJzd3fSaVJh2fWV3mX8dQZRmcfa7oezNx5D9q/Xtk1xTSEz00SIL4KhnStr8Ax",
-	"F8/iSEFbYA6wY1ea5ArRMe3c7DGuM6q4KAg50YpHrNjsBPrrlYIB0OQUUR7P8g6CzUgO1Bbk07TH0Yb3",
-	"YesDrvi4n7iHiVpUQ3UHjJt3E6kfOgtQnR983rtlE0OoLjh+1b0sbRidkOau94nM1zX/CctBVZbdl004",
-	"VBeb7XbbKATIsLkgw0kcA+PGGERXgkKmJJXa/Ol9NGsbXrMuM2Rxm6BMRXYWRUOkHrGxNyieSudHfGvN",
-	"Jnl8Vx4A5tXYaWVhM671IjjEuSJ9KC6upfetbIQ8CmyVD+clFrI4MkWa5emMDdBsTFrWtC2RMt7Ikn9c",
-	"Z1W+cjQbjJulcttlVIazzS/kSVVFFNLM5ibjCHyaWL/NFofBKiI+LluHXTWVOodTRt7OUk+aNtUSkcAo",
-	"DRYOmEpRRoPMwj//nSNXvLX5NesbPiQ2ALfNR6EtjAB4y4n2arCUllCDtqdOScf2mWRIB0bFkcMcXrYF",
-	"hjcesM75sV5yAb7h6q4PXq9Ru2X+4pVsfHj34b8FAAD//w==",
+	"7L1bkxxHlib2V9xS04YsTlZWZNYFqILBWgWAIEECJFhVaN6Km+GZ4VnprEj3YLhHZSXZMOsn7ZjM9CLt",
+	"7Jre9CDN6470sg8yPemf0Gxa2n+x5ue4R3hERuSlLmCTzbYZojIuHn45fs7xc/nOT62RnCZSMKFV6+in",
+	"VkJTOmWapfDrOOGfsvnLyPwdMTVKeaK5FK2j1tmEkeM3L8klmz9QhEfdVqfFzY2E6kmr0xJ0ylpHLR61",
+	"Oq2U/ZDxlEWtI51mrNNSowmbUtMmu6bTJGato4ed1limU6rNO0If7LU6rSkXfJpNW0e9TkvPE4a32AVL",
+	"W+/edVovUjld7Neppqkmckz0hBHNp4ykVFww0uZiFGeKX7EOOXnxjOzu7h5u5Z3+IWPpvOj12DRd289W",
+	"P+gfbPd62/3eWRAcwf990/I6H1HNts13W3mnlU65uIA+v5IXx6ORzIRe7PnnIp6TEY1jRRRLr1hEhnOi",
+	"J1yRLFE6ZXRKKL7b1G17ewCTXtP5vc0n+ZW8eDahQrB4kw6P8JWmftrbjf3s3ayfWapkWk+poWDXejCC",
+	"J0JHHUnKrrjMFEmoIRA6VExoMpYp3B3zVGm41Ugm2F4Doez2eqbb9PoVExd60jra7XfM5tAsNU39u2+D",
+	"7cPv/vEfmsjkUzZfOuNTGjEy43qCM263YiNlJHxwyeaNM/7wRjP+ik95DSG/kheKJCyFyWvqUQzv+p2J",
+	"2JhmsW4d7Qedomfmx5ReY0/2g2Cdfr2W0Qp6xUXmikzNo6RtFtx0DFbePMJSQtUli8yTjesPLzcs/0Wi",
+	"t/fktulsmQx6/Ucwhvx3AwGcsB8ypnQd74WBuJ56RJDiK4RHOKLwq23byvbLKCRckxlVhAo1YymL4MXG",
+	"sdm2GimmFfQ+eX7w9aMv977qfbz72cMv+if7Z4d/Cr759NnNxnuqqc7Us5gqtXTpZhOpmB3EA0UUvEa4",
+	"IlxY5mOaaBoWPj6AZ0oD+4eUjVtHrf9upxCHO3hXmUtTKQb258Dvqen852nE0s9kPeeR5iYR2XTI0gYZ",
+	"CY8MhFxPUrbefGRkUK8fHASHu0EQHD/8tP/F88PXrTJ7Od7+hm7/GGwfDra/++lR52DvXT2vgd6/oRes",
+	"vv/IG41AJL1GYjEP1e/lXqfE1vOd3AvM/1Zu5rxzp/zHmg7C7dW8xtwbKNNCbR/7Pr/pB+VeruziGZ+y",
+	"b6RomL6Xx58doxryoxSMRHRuNmBEJjJLFaEpI6NMEy6auq5/rO9z6+2Z2WcFVRwrTndOJ1RcTGiF4xzs",
+	"VTdgPZ384/n59k6TSDqroe8PRVSnabHr9TUtLVfpWf3N9ax3ZiOpRArFUItFvegzqV/ITABDHUmhGWph",
+	"NEliPqJmTDvfKzMwrx9myJryGN+JzGeE1IMxtNNpsTQ1KkdLSKKy0cQpaGZW5maFYepuxGQ+hJZhLOVJ",
+	"/6zyKcPSzWhSPsy008EYyZThN+86rac0skLgluPm4orGPBpYyeCPnk7ZEbH7hOAykBjIzTDm3j3Mgtlb",
+	"ubgz2lBsKINFRKaEkjFncYQyAfoME/EsZRETmtP4hI0zxW5LB6O8vUHKvmcjzXyKgDVwenuKH0SZnb9G",
+	"2h+fnb0he0Fv64i8FCOZpmyknSpHklRe8YhF9zR7KzsX1gww7Dh1o2jggSJyJs6F6U9MudBbHbMKQrpj",
+	"ANH0kpWJ1BKvU8SodqNNz0U7dH8PzFaT47HRVsKt7rkwy/hCpkMeRUzccvnGeTv+onGVbyyuSMQVHcb3",
+	"twSKpf5ngEzvkUvRhANlCWmOOebe/bEn850hi6W4UETLMks6ZUpxKU5yZedWI1XY2iDXnYoBK34hQC+U",
+	"JJKgHT4mVOQ7bESFkPo9LS5sikJpp/4RzuvTbMJSRigxXWfRNhfEjs+0JRiLWETaYXXM4RZM7JmUr2iK",
+	"qtwtZnQoo/lASzmIobFiPh3HNQ+Y/mgpCT5zvxzefQ++BQxDwFSC2SE1O5YlWrkpeE3F/FhrNk3QpHWL",
+	"mTCTMKViPqCuPY9ZSEnMPeLuPSY6nRN6QbkgMdVWP7zjWVn2UTrWLCXhCdPpfPvY/AiJYiMpIjgPTRiN",
+	"rF3Pe6TGhIavkExoHhMqpJ6YScYPmmWgcSxnDEx+Narbo72gRlE2Q3kraKYnMuU/3nrTZ35TxZr823/+",
+	"H/7r//x//PU//W9//ed/+us//cd/+y//17/97//nX//5nzr//3/+L//13/9Pf/2P//r//a//97/9P/98",
+	"P4wPdA1PhipiDtokSZliQlv+/lbQK8pjwxNuPwd5Sx7PY+kVHzFiVkumNOXxnJSf9I72S4/x97OnI6rp",
+	"kCpmCCkTKaOjiekXzo1VKd4W1287R7bFAU5Pg342klkcgVgcGqZDRxOjDxkFho0uK4rRfatjm/RlgeN0",
+	"vd75R59P2fwpF5E5HplJjCJuPk3jN6lMWKq5OSeNaaxYp5V4l37yDYc1RhnmDjpOfKnHJCCZGHLDP0xf",
+	"PYv1esbGoPaQXdhFvvW79F3+sBwaBdXQkDdip0ZVhlRYyVcZx6s96SydD7OMRoR74zZEPjTdMCvYFlkc",
+	"g8YrpECr8tI5MY/jFkBj0Kp58a3/603Sm5TLlOsaS/OXEwZcHxY3YpHZc77e3g7ziwOwlIdbTr9RE5qy",
+	"iCRSmkME/sqfAYltWkX7OsyBMOv+bavSoBEu3rtmGIV1YPHZig0gH+JbVWva+tKcOVCwGUVNPbDWxQm9",
+	"AtUtN2y4hWzDTMiZsA/SlMEmhbssgtUs0xk8VyKx3d5aNPZDJjVd7PIX5jLJBNfgYEkv0DpNNBhE4Wsl",
+	"kjrs9ffX+p6Wl0zUGF3fpNII/CTOzOHNNGpuEHy89Kneo/5+sMa3KhSLM5R3wI28lmDBEVmzmVEVGfBE",
+	"NdhfwXIccyY0oVGUMqWYIu2Xb5Sh12cvn58Y+Tzm10xtwYKbHYynQJYYkgfTZ7F1qZiXd+63rX6w2w26",
+	"vd5uN9jp75nuc82m0J8FqmzY0zRN6Rz4ix0PuBaWDQkfyHs8pWgfX95T3ylxq26OUga7j+pmq92jo2B/",
+	"A6tdRSjWblhvfcYyLQ2u9ewlSTMhWJp78CI5UkRxXfsxdp3wlCk7ggXmh+eLC6rZjM6J0jJxJMHFRd4P",
+	"j6OzK5aWp9tMxsPtoLcdrOEqbpjwor8VafVwrZ1tJMCE1zmbrax6oKyfk4qIxFRp4Cx0pFmqOkZmpWwk",
+	"LwQ36lpZiLfU5XZysffi57/8y+H1F7VTbNobGF66lEwOj3ZvNzNoSfabj2miZVLXJWAwg7jeb2nmZCqV",
+	"Jj94nNbfYCphIkJ7gqZxSZ4TaJMM2VwKNKUNaUzFqCLmndtjY1lfaO159EChufTXIgZ0fa3SWZHRoovL",
+	"vAXrl0ukYiA3YvigmsB6ebSZ96z0seqAK+RUYkFl1rHARMvLXtr6nZIAaRY8z+Bjnh19ExX6ZiKqSRZ1",
+	"CFWkTnxZejScv4hkWC2uOq1+EPSOouGjo6NeSSp4LqS9w5ILaTGS4Xj7Bd0eH3W/+8f2DkQ2/NTr7L7b",
+	"+uM/1O3CKb1+iR8BB9t7kokrJ6ZJOm7kzPZH1185uk4rE/yHjNkXzBOLgnBdGef1EwIl7lPmlSfz3qXf",
+	"Eh6/1NH5PgRAZSqsKFiT71cc4sX/ykfiDY+CMF3N3OwVRyZW5lM5ved/rJYTcHwobdcqx4e2mrtyIvWN",
+	"GesaKtEK331FNjV385SNUqYtN/983Dr6ds3ZqU7yZV1Yl6G7sSGlSzbvklMtU6NuESFnj82/6KYgQ3O0",
+	"NgdQsPfUKmPfDHvq4ah/+UPwsdj98tH8k+hVuq//dF2voVUmwHRtcQa+qxqrjgtfhZYXaCUAJ4bZLDAK",
+	"BZPVsb0FzizFCC18JfXCrJ49/NOR5lemj7nLrXTez28vHvOhwbdJtAEZTbnwr/Z+l9i/S+zfJfZ9S2wZ",
+	"myPm71L7tmeydzVS6ikX0ds0XhTqGV4sVmGidaKOdnYM0XTt5e5ITndopic7sbzg4o8u/uJJzEV2Hcnz",
+	"LAj6B0Muoidf9KePvhoFr9K9ydnB1dOe+EYdfhrtfjl/+OL7ffpFf6WUMR36rnkEN9MEXIcbQhjt3QeK",
+	"qDi7KBO9HWIleBIj4r77toigDDq7vYYISn94eU/qxvhswkaXL8UJG8m0xjGx3KjW3w4OzoLeUdA/CnY3",
+	"MKrReVNr1TbqXk/ZjKZRxYrdv8HRPwLeaZsrnd5XztRdqKvlqb+51pq3oyAMs9opa/Qpm0qCYM0p+5td",
+	"LTesJTNSqHQVoja3jS4lBlpWh1dii0MpY0aFnYYareE5nSti2yNcdAxLp3FcZtnr2cKYQCVznc5M6fWg",
+	"ZmL360XD4remXNS931v3fXy3mL1qQEhE5w8UwaescBuysTlDwFwZTYCLsmBrIIrV8mpZJzAAn4Fu80AV",
+	"Qc8LSsYGBA0Se7krjNFUYNirN9xa2tg9CPZusBccrbjRdxZpurJIpTUvEZAlbTew2v1UhEl6qWKVTRUz",
+	"mqoBFyuDd8hIytjMie+QpqNL0rZRKaiHzyY8Zu7ZMq3UWpeXues7qwVZ7wbeIS8a1cV4LIr64qEHakN/",
+	"xgcffPDB9WG9J6NiaViTyQg+ulxUg6dGIaUpqKd131pPl3HJPH5QrVFk2xTUXjkmoXdr4GIDbESuCiuq",
+	"v0yYgLSBhe6gD36xMy/ForPfcA0IAygCBrQEZ38b1LbyR5v4rdGJ2Up5vrBLTuE19/4gZVTV+xHnZu64",
+	"IjKDOP1UaggnIu2QRlMuwg4Jx5THWcpU2KlGOqPCvvWYsGmiIVpTEDROlCe0biozMFLc8bbIFL1gg+F8",
+	"AMEMq48SflRErXsmpz+PgHMyWNyGbr0q877YsYrHxpuM9bggumA2PBh4YVurjgYug5J8KEbpHIw3VJOU",
+	"Kf0YT8vLrW+p/H57pQEuX9KEKjWTTjrkNpvg8KB0Fn5Ud7D2uEqRDtRaMNNhPqPhCbABqXVLwkJu28DZ",
+	"hF5A2MMyvljhV5WD+wbsK0QmY/YXFXqSyoSPzI8LZqRJCCdyQT5PmDh+uW1Il2o+jD2WB+E4ZotypVOq",
+	"ZUogN0CRtmKM5FkDKnSaSMyVbmJ0mxkgfC5op9zSWyVkJtPAXZYxx0vGEvPQLZhk06HT355rbqs7OVwt",
+	"qizvFo2C+fos34qqCDIbUUGGbFHGLRJCxBS/EFQzZVQem3ZinmV0NKlaDXPqa3UcPSwNhlnjqOiPbr15",
+	"P3VSrrJJUJiEj438Bm0sPAImZHQ41OnCXPvLo7uJ4SeknVLNbCCCTNEctvX4XISCsUgZzpzpSXhkc9/t",
+	"pmrK/rngV4xQItiMSMG2HpNwaGY1qrx/LpzB3o+We0xCd9k8Ty+ZWBC3w7nZ7pX9nGIM+7lIWQLCgjhR",
+	"3D0XXqxg7g+wk2SElTdIOLKa3m7qUOi0rrfNN7avaGr4pzIf81fs2L3nX3yWd8K/+pnp0Inrj3/nqeub",
+	"f/F53s9aekEPxx2Kv2NYW+fKcdZpu4Cd/Jxtj5LciMIkpiPr55BxRBbOdk4OHi4KP1803oMgvLG4Khh7",
+	"3oSdyRqeu7CtP5xSHj+TETtldcc0Z71fdk6DfScjZjTLuSI2XdGb1YNgdUi096E67vNaijq347EgdOrS",
+	"Vb2T+yhLUyZGc0INN43YiE9p7NI6MV9Jo8Vdz6S7Xw4IbfWCbhC0FgEvfup1Dt+1z8+77le/yeX0hip1",
+	"WRfyuWbsYbCRGl054e2udcCrBrjdd/zakmiqkm5d6lcdQdi5vQvZ75bp5iZV28LnQJY1ysGXbHic6Ykg",
+	"Ep8g7fBNNoz5COOyLIOD4wGXwjbzyennn4VbJBNGxoWJez4sUelPrfwGMFatmULpBAmUAiZ2QuOYiQuA",
+	"dPmhv/1w9mFv2ou+vg6SR83/mcH4K06K0rdqmThSSNWAmnegOjNDqtjBXpaWzVwbdXMVjRVfX1y6qhaa",
+	"j2/hUSNWL+S2vTilybf4ue+omDsSMFLg2YSKi7Xd+BUwgms60hBqAFkpoYyjgZMuIcS3hsyw64HhtuFi",
+	"uH5xs4Jzstc/7D2sY2UH72oZl2Cz/MPlpmyG9/ZEpoptD6G9+bbSNInXOB1WPdl1MtEf9Brf3vyjvVUE",
+	"Uxp903Y3N18zPZE1XjBYh1pvd8pKSwhiU5ELl1gzc/5wyLydUEWEdNEZlVMgjfmI/fee93MdPj2hqn5u",
+	"Gx0HMMJyCsi35SXq+GTnH0Kcorv06c1OKqX+26ZaRS/r12o+ZUI/k2LMLxaXyhvg4nnOms1Jgm0Q+zBp",
+	"e5Yzw2MJx9VZU9pAY0g7Z/OEqbqT5pSLAWo2q9pDzchsHMDgAT1qPphykWlWM67XeMMcXBDXZ0rn5oSa",
+	"UB7Z7Fu0LVpxXHY/BI3JPoOEpYNM1EU3+K4OM1vmryZ9bZjNy2rYflMAwwp90i1saSoX+towa0sIqdjz",
+	"dUBDSCcumqUdznlC59YE++EbCogYWo5k/JiALcm+EXbIx6+Pn22ffnzc3z+wifNbfmYZNGQP+/al8mnQ",
+	"PVCjhC7QW8Mu2IhywRxC5wPtWlycDjsND1Q+MfAw0RKtXqQduhbC8v4psbmGcS1lFHZAfheXrClgMNUk",
+	"Zm22/9aJfViVKbIieqq20V6w6Unhhsudg3yti+W1aFml/HYHDbec6xKJed7GD9XJYi2JYi7ZJZUzI3W1",
+	"NORK2gmDZGPkkgp8jBUR7OKQEjovhSGpbDjluptMkj/KTA90SiM2EPLJkplaPfCYisaMXXMTTRrA0Q0P",
+	"7RA+JlQAmuINnORr5G8W3xulLDJXQB6aJa5h4MGG+T0VkyJugyg8goRVkFXWqhMWOyR8TCjmkJun+Hie",
+	"90xIPeHiwmeodnlbSJR5Sk3FxlY8tVxl9PDvFlhPq9Mqi59WsZxe4pAj1Upyj9syK+ONfF62pqOpcvrg",
+	"EAgdYmfBmRHaftacNTZkjreUMJsIGNIGSRuCXOlYpDFFQuQSOK7Ztflz6zFxi0iGc2Kl9YKejbxlMbZu",
+	"APHG/fojVOOGfZpZhFnYtW1DnknKRwAmAeZLmNgyq+nfLi/ATv4qqnEIirezpXgStc6DYr/hIyou8oEC",
+	"7dB/tB/Ux/PY+Jql2LurMiesCwQb6zg0yKIftXOXsjEzaqvdERvk09lYhsQDL1jD5Z1jHTThJuTt1XZ3",
+	"0eL0yennn60y5VRN7p6HhSpfcj5QpM6q1dXSfKa9FZILfsWUOV60c7MP4txVDreYF9M6Hj6LPhwHvf7u",
+	"3v7Bw0eHS363Oq2Uzl7e4C0LsoghSZwJ/ZxqivPSYvNPAvbV0/jl95JH/T/xr7/6U0A/2su+3v0k/vqr",
+	"k/ilCDwaR+PRtrUkLs3z2bCTvjEj6Nf5AOzg7/UT3kxtYPqrzKnfw3Wmt9SzR73Dfp0kXiD1XEV0wr5Y",
+	"mrJ4L66vZanGabaPelOywlr4vZKie0Jnr5nCoJVO64RFjE1vFiq+aOB789HJ9sOPv+h/+vzw9d5XXz76",
+	"5s3uydnTg8+evdg/3jBQoGo8Ldtpiil2A1gZRLwotu1Na21wXttK0EZvf321cR20EfgCi+7EtuC0uGUx",
+	"xSdGNqS0Jp/BLV+5s1/LDDzZ8BK609ohHY+rYW6740PaGwXDh1G/PsZQTqcckfUSlk55HDesArgNSfvn",
+	"v/zrFpFjiDJAxVrLZDtLzDUqCBdXXDOWz58N9KjmmNQGKENU6+LHn+U9rLZqI15J20uD2brZinVatuc1",
+	"p4m3yhzoZhNJUnbBlc6RxBEqyMx9eXzredK4uKxzUeM3UowYMA+REU3TuTla1n9uSX5LkvyRjsdPVtFA",
+	"ykasDjEDaGw/QMcnPuQWWK1tv3SE/RJfXGmKAXK30+OtSk4f9SSbD2LZ3nJduFEayuGmVpM16BmAdkC5",
+	"d/vmTkg5UyxddLEO5XB1qpJ705/u5edIi2z6Uozle3Jco/FXNyN4ISb+IuYoXLc4omvF5S63pvW2+7s3",
+	"MNFVdbt13ZSdFk8aQsBLabmEarAIb1djNouc2oeN2DWKMXEr7JolxsNyxz+WMwtoinsBjdiGpbfD3InZ",
+	"IaFS0vyToMvc/AnYWeYPx46rMs9z+dQED7N0QC9YBVCm9Vr+yOOY7ux3g/V0u8XwAzd3FYsMT1qlz3om",
+	"H0fJS/bVXQQs+Fv05kELpxA39IXTnSoKnBSZAj8JbSr2A3BWoDagL2dqCDZHSh7RZFFJWIPXjWjSpDUq",
+	"hkBucOY0/cv1Fhul6hJEjCrhR1xqBE4mYzrl8bzi0VqzWxukqxhGBUm7UMcJoS0xOwWchSmbUi4UaQdo",
+	"MTXXprRiXF6vVzigpnziiMV2yKTtgh0rOwsDl+v21TiL4zWGy4t0HKoBP2FEk3xocLeCErlmGiFUOzKd",
+	"WJI1jrK17vuFN72mCxU1oNe/VZY4LqeFJS1sVY8erWfxRnxIFy/coLNlEFfpyLwWhR72YD2N99dVMqJa",
+	"XTkiQs5Ie2a2O4YkgPIor0BvnrNqxnl/8wOVpWPc/bYr/swuzlOnhkP5RFMQsL93V7DBO+HNHletsX/a",
+	"iZsPoHpKnRSFoirCJucghWPxAZvicIU+qpzUFdMQWe1gStHDXf5ORaD6mJqRzBBS2fYUy/wAQdQ683MQ",
+	"Q+yaw1Kt74VpIiz5sSt4mSVrTH5vuUqLfvvKRHaWCLozqZNn9tB9KzPL3mE/2D1cO45qXVOK6V+BzlPu",
+	"hNQJzfSk3okJx3h4EeJcBQnt40c7OyF5e/KKtAF1hHxxAsfMaiJJ/rCWOtl5I2VsjpxHEFr0RxpfyJTr",
+	"yfTJ6cfHPcRPiPgF1+rJAf7iSmUsfeLew4sJS7mMnuwG+BO79+STp6dffr37/M2HH7/5dPfNV2+qv2vT",
+	"9vIpqVcGdvtu8O0KTE9lnJt/vLJytied0mrUreRbxdK8otwN811taDpTGjUJi85LYkavbOT6jIvIsOSA",
+	"/PyX/+CcmyUY3wJBd+/RmgqOFC4Ip+SeX99nXM0wXdNKMxjH/GKib/DutL5GXvhB2AEOek1H2qpB5gxs",
+	"Dh2AWvQB+gA/SGiqP6i4+z4Yx1RNPmgtE/SD289V0ZaFiCyHvew96tyu1QIP+eYwneUuHdws216NZJ33",
+	"NrRHP3OMggS6VGYJLstFLIc0riyLea4+uf4W44Twcn+wFbsOlgU1SjyeY4utdxO8BvhaE071GVx3QXGj",
+	"5i+Ttj1gcEFw4zgRDEACSvMp1ewmZwlsv1IAdLLe2RlXuZNXk7RteaTkIWT7u6e6COVp8tlD7Z6pIfmm",
+	"fbpKDcxZ910ogYUcuPnxvFJ54VgImYkRm9am6dAs4sw6XDYo5+A3euyaQGGgWRPmsmbXmrRf0/QykrMK",
+	"KocflgE5fzTVYMAKzCGLvD17hjhoQ5lpQgnGW3YbsBKWWxp7N7A0MhHVA5GdggLhBDC30B8ldGQmotpj",
+	"ZG+7f3j34Ni9deOlUr1sRIVBujIgqus0pU0qFq4ckeY6rijQr6npvADvnxTklOosjeoj95YjDdxo/es4",
+	"F3ayoHh/Tgt66RQbbDMMgHX2W00CbRyHkKoPwRJaEmZOOlIw0i6sqkCVessKURVCMGNecQuudQjiQeDN",
+	"Up6q8g9lFA7M8IoZKrxSyTWFJ2qdjQ3Duws2uowF3hljxZI29fH/5hZW7pJjXAQypYJeQBcg8bSNIQQd",
+	"Ys4FHZzjDsz+1hGhRGUJSxVz4e7nImVTqdm2s1Qev3n5QJHwp3Nb9ue8dUR+OscKP+bv81a32z1vvXtn",
+	"6IEmzKYQ36jEpfMFEVtmGWZqMceraHHTukDP8c0FIC68vO5SPM+/v47b/NioScOYdciUjiZcsO2U0Qis",
+	"ZeaFx6A6TTHuggyZ4hEkAgNKJ2RqdcmHsK7gcadifi7ceRbWF4s0KwsPqwCPgUVkwlLWJR9ZQQczrNCv",
+	"iz4QM82Y28MFmKjPhYv8x1qTuJwdSOrSM0mmMmXkkotIHUFOeRZxTSZSXtrHoXvOoDmM5ehSEXoujCqI",
+	"jVBRqWZpYwiMSp1XkDJn8t0RhpzC3yzc8pKOyuU0FVIslhJ/kJfm7p6Lc/FnV7T6z3aYfz4Xf97e3ob/",
+	"N7f3goD8mYQVagxJe0gjktCUTpmGsGrcX4aNuWe/VxK8QZlQWZJIowMPpizidGAjOvMnsQ/+FTNj5nQO",
+	"CB3oPoMKnBbNFfxPMktHbJAn93dICO5bcYFYr35z7oM2QXhAh/KKDab0enBF46x0a8hiORtMuShuWUFd",
+	"95a7VX3LqPeF+oSVA6dsOmQpkZm21KtIJEfZFOqxYcFiW9IUgUcMQ4EZDrcqs+hWoXKZiSiRHLJQbHJa",
+	"XpOx46erDey0OPfdTKbRgLuir+jJ00n1KSjhVFxSSg4QZqdyMWKCM/sWxJAOEA8jS4tHiaWtnqEtv36e",
+	"v4q2bpS/jt6l/KlMTwa55xE67o961UhcT/pI5Sobj/mIm17boCD8vHcdLKL5e7vmvbx+qzsKl6hSc5aW",
+	"+gTkWSVnnlSvFI9BXDFO8ISmDMds0TKKq/438YqLtjebyDCiATAcFoXATgyrsJzJQkm53k8zbZup1vbs",
+	"kHCk0rH/8ZyCALC13AslB37YzGAUS/uWTjOlBzG7YjGW95QzaHzCRpcDvxk30XtmovNKsuX5yS/hsEuX",
+	"UhaxaYJfX6B9pE8M+s/EpZAzkX9w33wQPcKllXH3D839kRTjmOOmUUxnycBWp8JRRizmYNw2DUSM4kpD",
+	"QK2eDwCMpK6Pbmqr1731rN7yp716L4UQP7t6+QRLwRYnwftC+UZCi83SA6IvV2Z19/p93NJJKkdGWg9j",
+	"ZIZYj9KxQjCOoI8daI85UbUF3TeqlcOHG9iNXrAw70JdWWjS9kRojilDS9624r2tDqmv8ezNgCUCf4rd",
+	"LQzyh2lQU6PuL96bcjWlejTxb0FSgVcJc+HeOGXFlAKlpYbVAqCOXeT894Bdj6AYb74DnNuGXU9oprTP",
+	"EvANW8sRGIP1xA2GmbJRHJU6s7Yf+04T0Eb9jEPSBlkVFiU8wy33JBJBqd5lWKysmovRYEy5xyXsL/f+",
+	"rpUL/vwIOch/O1dhVQJamiloZWGOgfurprmvrrShXJuChA4YfADLhHNF5HgMY/bOYIt6u68PAWZ7nTrk",
+	"PZdnElWVITjTLehC5qhbVoUgqcTThLym7Kca9CDvTkWhgSZqtSDvzuI7NUoLXC0VzK3Ie6+3xZVFaQ+P",
+	"LYrr6mUX4uuXWC9JaLAdeALaWT8rU1wWz6WHUDo733ZJOOcXva+VRLP5XRYb1kaRy+pWp1Q/vSL08vZK",
+	"zywILTSMgKSCNa5IJfDCV+psl1g4WmNruHJlje3dylWnl0LgfcHFSj9zJlbECFR4WD7UEgsz0+VzMEuO",
+	"hkOBVadScneRAyE9eiWJ6/hMDnfgF3Zf0KfBoVxVpzEZKak846mgZlxVXdpeQ1XateB9u9DSgIAWis77",
+	"Oprfq7KKZr9So6GZTy4qaGZuS7oLTGitelVzJw8GqdVpau543WzSaBwA8qA8qpKSky9VQbJ1pdQLKZS/",
+	"UKaLOtlRBiF1KogHweerFJgbWn8i8u6VtNGF68V0Lepn3sWK7rF4J9dYvFsV6efdqeor1VtGXSkbGhfF",
+	"4CK6XZFY41n26614x2SSTakojELWFNQhio4x/3siZ0XMYhyzdNHzuGA1q/UOFxXJ62yJToXlEWnTWEnn",
+	"1gu/2rZZQNsvo5BggfutDimwrYlFOkUrU7l3S0qfrzJ/O9bWGJZSMc6daqproCPGqZw2W+g3hiYAR/Bg",
+	"ON/Q/gid+8i8+xTCrG5lZ4bGTuSsLn5Ly+ZQ6o0Hq3+spOwpTndOJ1RcTOqQrKtBcymA/mjZgpa8ueus",
+	"b/2GsYLdtcYr/QL4mnVHt63Fby8I0OBo9LktAK2PqVI1GeKZntT4pVwrPWhlL9i9ga8aA+RryrlDusDe",
+	"9fUN8ndKKkZjt/uHN2gaN3BTd/cr3Q3WrHhdTXteD/DPqTaNQ9wP+h04Spnl2Q/2EKs2PxijrEPvUx5w",
+	"jQX/YZhbG89PhaxdCnZF5bMYpHblvXHk07sutTs2UcumIz5lAvIXUjnDEumwrQAhoFTqHdyWE5mlXtyD",
+	"p8diwMpCxmmDt7Oun6+odhFG5X5+xmhq5EVKxSVJWDoyekSMvoYpj2PuIHW9MGghiwQaw47qqr0n+0E5",
+	"5GdvrQJQyeF+2XV9GKz53mGlzEuweZlI02fsAja4LhGcYKhLtdz9aMIGs5RrNuhNvGCdTdmT187+9Jbt",
+	"RHXv7wVrp1NUK/ivW8enKJdf14Fef90esFy4bCqCrVh612lBgW/sxuBm4txtJqwo3gAnYjb6EVhswojO",
+	"LeKi2eIh5pxko0umH9jILKfAWcWORUW5GNKO5YjG58Jc6ZDw66+//nr79evt58/PPv746PXro9PTcOsx",
+	"fgh9TuimNH/ay55FCmLksC+XbB6iV86okRgibh5HCT3jegIQ1YJtVRzFdXpKfc4YTNPtJzlJ5TTRtaT7",
+	"6C7Tuic0vWARyqiRrGLl9/fWLlBElaxETuatPLpJjjjan1xIe3k66jZXdbc3cZFOA5eqGUMBN2T3YGl9",
+	"F3bVmqwzU8+MvlcTttK/vg5RCch1RjDtGZVxq0PCPXPfGdaHc5I72q1TKdcxLK5I7nmGcgUdEu6bBlAB",
+	"8UVx//q61WntwX/3r6/LAncfLq8SuFBM5JW8qNHRRBHQNrLlmOrBXCoRXHs3ipe1psvBGoWBVzfWKM8q",
+	"FR8MN5NjUiJSYl7TTEDkEOltGzZonyDQLmk/i2kWFcumbhJ12igqN+7i/jZGE95XJ6MNO5cyGrn4u1L9",
+	"Hb9/N+mMtaSuETC4BoUsFfKHB+v1aI2k8I3TjKPMWhantSCmnpabz3HuJURrDhORC6jGKJ7SZD/q9eur",
+	"6lmbc2kkO1e9ndGE6p1ivlRt0uSCnlI9YgENQqZKp6yrN40CmiTDuWblwZSVe02QvKrpH/31VPgqdHzv",
+	"VgkYRfZpwcUJVZdY+6SSgArljxuKiJU1iGrxriQzk2TudnAzQTkHcwoaxVlUgXrp9+5Y5VjAxb2hllHP",
+	"Shb2JVQA1iRvwWg8XFxycbHVcfLSc16jB6VaCGndXvqWzJvZGh2u4aA+as9QyMdnZ29cFJlHJykbMX5V",
+	"Xb16hJnCkrES+SH36KykWTD2guk1n0/ULpHvPlBkSpMEkEHHTn0v1VJz+bFpVN2Nrth3P+jvAWMMGhEN",
+	"KpN/g5xa60zJ17JouKRllARKx1dmCrNGZfI8LpmvwS+u4vr0VpYeC2x5JQRKg3Lo8BGrLoaEXgBzhnJx",
+	"JJYXqkMEmxkmDl/ukjdUKRJCdvIoS5U05zlFQve3q1xjHoDWHhMs8G1rgFGFlxd1z1vZuXOlt8bO7fW1",
+	"khLU660O/m9AV/QbXWveWa1LJz83GILuEmTO6J9Ci53dEn419Qq+YI5P5lB4fB2mCc3G7Ml+sacsLMae",
+	"uST9LDWHYltUaIKkJitbev39wIf0QST/RcjARgi1E5ffVBofeU3nZEzjmChImIrnBA9fP7JU2shhse1S",
+	"xjDBjGkds5uCEt0LFFBD5YQzWxLhgSJs2zySY+P4KTqC3UWNBPSiNLnxbC/gobqP3z5vdr1sQnCfluGM",
+	"GkAybI81Z6lRiUtTxq4WEEH6Qf/hdtCDSp63TgGqbJVqHz/yztWFLUdJMqbp6gK+NZqLjNnGPJClJ+a1",
+	"Evr0hg3YwuHvMCSonnByoI68vMeUzknKI0baWaxTSn7+H/+9ORvCv+OUsS1XLK+y1uFjuI3wiTOaRqVc",
+	"HnCpAy8xfMc0XIG8TGVDlepk4JUUrwficgEhDo/KaPXKhridfX72ZhHMrqESWSlOpGbCzE0CN0nw81/+",
+	"lz0Izjw9/dyvdqq9h0Yx5dMC6/kVF9l1N5IPVMdoa+bABZAZC4f/Kb1GEOW9VQWhfRa+7HiAenoNDSPf",
+	"vzHaG0qJtXLaPNA32BEeyHgR7eaNp7pPN9eP7B6qyWSDcsQ2aQpp3xrTHjvDNqA2IAfgGszc3tM8hVSW",
+	"SzYvEbkVtNB6mbybEsWbd22NghFiIDtuU0Pq4Fpb7Jpzfw4z7Q/Nz5/h1jh/Ltp7we7WY0K9upL4gREV",
+	"RDAEXzcfM98S1qjvN2uThaBNMyHm57mwUVyKKC0Tl9bZUGnSRX5tVE/yHUJxZCnX81MzfVY9YTRl6XGt",
+	"jx9wSSyH+OTLsw6Rqatp5UkkW7dRkXaoLre73S4ixcASAbOALxT9mWid4FLKS86WfNkC0OFzRsshw7mP",
+	"oMcFFJMyd131uaNWYpXKgX29+C5N+Kds3nr3DuAqEBVxIQmtlHhpE7AceZhlc4PtEtNxJjTUzXUwhqXp",
+	"Ohft8NgGusIh5og8hakgmL5lHrG5W1hYJqz2PbRjXzHxzR/K12NN5RrIzeb7tkrquflYq9O6YqnCuQq6",
+	"vS6gZkPZ2oSbI0U36O4iqs4EaGuHJnzHvL3j42Jd1IHBfEgNx8enbEIKAOdiCdpOUYIWp9orPNsh5aKy",
+	"nbw8bOdcFHt0C5YPwK+gCjhm1j6wHGtCr2CcYGnkuksK3HOcLa/sdgdY3bnAHVyp7I9TaPR/WAlAMm+o",
+	"dFzgTsO09IMA0yPzlH2aJLEhLy7Fzve2gryPrY5HxW9LmDRGw6o5Ay1UdK/WTj9qffDBBx9cH0JtcKPJ",
+	"9vp+WdNqLdOitHZRxtrVL0Ud0pbO96rilovht8pJ140drSkqb33hu73cznfY6+8XICK9R/394N2770p1",
+	"nutrLb+zfIpuXlca1hCYSQ3QWx20W8fBAYExIZcCXrVpwDukwnubaNk1m2wv6DX1MCeinbd+XD28tLv6",
+	"pRd5YPy7Tmt/nTfeenGgvlABUvTFybffvev8VGLz335nVkVl0ylN562jlpnDisvQqdcV7EfDl+iFQvyt",
+	"/Op2zlfMSiZSNUBdeLUOuMrrCQMnMWx1NGE0KfoAArutyzX50agIZdxtyRrgALlw4FAsnCWaRUY5ANWB",
+	"xnne8V6/35CulIuOwrV0LjDvd5rElAvdJd7Bg3wvubCWVltcfGkNcmeTKqpkFxhv3ky6SHcXwq/Crccu",
+	"m+iIgPYfQrl4VVcv3nBa96zZ/iFJMoCyccEVUHceiqBbBAQcU3ldmBil8wS2jAbQEdSMPNaLIJzr8Vhb",
+	"OydXip/KaL4Zg/VLVucFpf3q0Yu1pVu3YZq3YEZ2sO/K5wjbaEXM9Daehb8daZLrtnctTIJclgSFIAne",
+	"3WJJ6mTDmV/W3LELy+CD1Zz3KY1cpYn3JxP2gsPNCGYBysJLPXIYFogEXtr9NE4ZjeY+x2itP/+1YCC1",
+	"K7DOh0HhNhLI3SuhEE8YsfYGgiibUGPBCa52Lwi2cE17a8z1mZSvIOXKvNDvr36h0ExPbIIPCO413nxr",
+	"BcxbAclTKMDfv9AvtooPdkGKVKsVgv5dp+ZgsfNT4fF6h1QYM82W2vB8KEYQUPbUbRR8ixLDhdIULhlt",
+	"zRUgKWgHvwJOzlXy6Dl2aIEd79V6BuTVr4Ax7K1+ww7+M6lfQHbiL0BvOJvu/DxvUs/X0jBzwBPoxyJl",
+	"8cjWW6mSdW4cKKwLfi9yc4Y5OxfGjJIXtyzXfca4HMJwaYE5c0jK6jIwRDy3cSssjlSexuTAdo6JYLMG",
+	"vTrml4xQeKA40bf3+v1zUa8CgzSeccXwkD5MubgAHFw3eeaAbzTWlG3TwuzCpQDE8G6ufYbELLWtv+eM",
+	"ekzPGPPUUPMJoIJCi3WL3CXH/vkj4kb9lNo/kNmonb1gbz019C2oJbdRQ50mBEr4LRQS25O1dMTgV6Uj",
+	"WufEjZXEfqn27s0tDvemLPoltnAD/jZFw29N12Q1XLLm279ri0u0RaD3O5Deq9VGc3vbZpXcQtKXjCNt",
+	"ORMQJb9VowHckdTfuyuhj0jJfl0mqg37Jdri4RUyFWo2UzFHyHJm+C8IViGted28Bs4zro18LiLVjkgQ",
+	"kkwMuYiwhigHDKC5WrAqbVXFsYSYPLADici6PqCPYKGXUDAGqi4sE9G2yU/Z/CkX0W0Esx/j/3Bt7lH+",
+	"Pnrm7l4i+8kMe53bdxU5dD2PG+I4fgsyqSSMNmXI75s1GvopMcZFhdbsJP8J5zL02GX+UjOz9PBamz14",
+	"oK74T1qTrUBchhz6FtweCxC3pG2vl9FtO2A0loJtVUIxF7e192mE7b5TF1sBzJ3j6+bNtGxuihnBR1CI",
+	"Cb0F1nMoZyRf8nwmMPKs22qKWCyjIud41yKL4zyA0UONxuvOc/sZm9ke1Ku8lfbffXdT1WcBKLiBQzis",
+	"txJ9/JYdW8eljTBGa6K36aZsYZOh7rGTSm1L/te7s05YEtORPePauimoiLBrrsCvc8nmHfDVmB9cK8Kj",
+	"DobDGwrF8iKpQg+MhHx/08q5UFomisxkemletMawxzaieQZ8hLtdDdE+oMICngpOYa24haiLExzVLYTt",
+	"hpLL+2ouau5DzCK+1oAnym1Cd8luQHt1WVyyOyGXF7pcrtDb+Q9t6jO4pC6+6E8ffTUKXqV7k7ODq6c9",
+	"8Y06/DTa/XL+8MX3+xShCwYTyIRyL/z8l3/BW1AdEQLIFrrl5XlZrTSmiZaJi9RHRAfXrZpQ6tXB0xsu",
+	"pq2s1MBhjLqJ2M5aAbUiUf+uk7xvYytsOcOOrKrhMT3L4lQD62tWLT6FKLmUOdRuWGhKDFVj0BkdjqKf",
+	"//Ivs+v5jyFoClcshcoqGSb61rGku1YQfjFOUNrdey9+/su/WE/0L7y9v9twgy9TIAx5VDXAv4ewmHKg",
+	"X/1eWhb44rpnBDcUJAOzPp8ytO1ncQyc04n1x1aua0UmVAFQvtIyrXNw4ZrdPsiiTH4bkgx+fiMB3/u1",
+	"CfiVASfrswD8xOYbPli13+9clncKYQ5E+iuR5vdgvaZFksnEKOtUY9n/XhAUfOF+bNfwYWeuntjk5MXI",
+	"B4z9vnnUw3u3KMNOvZmKsvPTGuEFNekDwGWbwwua2OsGMQPPXSTCb0vhfd/EgdO4kjgWQgHqOlg8Ytne",
+	"y6i13OFecbZbFxEULioc7y6k3UluD4nHT15xKSQNpHV7v7SVI4Yp5bIkFxN5asqGkgG79ds8st+Nol6a",
+	"7w2VdQ/a95an8UaZgdZGQ5u/n73fe6ATlse1q0xkSjATdDNZB2E821jguP5k8bkYMZJAylvMRERTEtG5",
+	"S05SXLMHqgDROwL/t9HkKEmpiOSUpGxG08iPzDkXRvXhF1nKImJ9lzZRD9SNLnnmaoBq4jqojCCVgsHX",
+	"8SOeyRKjN85F7g08rA3YMW29FN455ja8Jc/17wXBLgA0RnTuR5ocwCfM6FtH5oH1Q0awnydMZXGj4mzn",
+	"1SWW2N7Y4BF++yPzbTTbGph2p+K69TTCTEhNXPryPWq1XOViFGJ9/S7I8bh7R+p8FYfeDnguM8w4cxFz",
+	"RtBLQ8VW277PoTd9s/vLRHew0SVY6mSK3fEY1IzGMdNN7GkHsXl8q2Ht1j6Bx6y1b2lYx7E9WoFPY0rF",
+	"3DAWteh4hJCNHzKWzj3zGYhgf9EiBnCHGDXmQXJ5yeq7BwerIzXuLEmwNkbv4CzoHQX9o2AX1JkV3Oq7",
+	"zflVPvlNrkHHzGvNe3+rysP73idvMMvUTtX6e6SAwqg1rDs8iBL7Ex0ys9d1I9No14l6m8dsxRBUNMyF",
+	"EcCBKw9QoXazYi7/R+z2lnnbY8N9ka/Y+CmzpTHWNEfJwBtTej1wxL4P4DlTLvIrPbiCv1yDKOHtj/Ku",
+	"sajuuwfB3sYy3qGQ1O8XiGn9LRu/z8x8PlAFTSrrOl5O8sCAl+SXg70FHiJpFjOMbQMaYqpcNwRom2OC",
+	"eMfiNEC0RicPYsFYt5//8h8AkMnWVnV+qVzXhgdcDN1WB4WLStiIj/nIZQHDOzNbTwzO8ULOzD7jWp0L",
+	"FXMIfMdC/B18EAvjK+yElwl/RBwIpSuAzlzKMaS0ouc/smkvmL6KDZM2JSqWGgBp1GMS5Ah4EN7HlXt3",
+	"q0tOSnioLpoAp+ZcOIsWgdhsRdonLOJqq4PYwFzlJq8HiswmPGYEHoDBF4GmdZo61OG/h8geL3n+cO9R",
+	"AHE9eNIYzf0zfM8I/gECb8Evi0DY+mAcUzX5AKtLIaLXoKaN4qY9oavW0d4j/7qLJi+d41Xr6CAwHEQm",
+	"Pi5K6VE4yxfPG+YGl/I8xk4L17l11NqdbBLvg/M95Uuje8x+Uh6oSaZ+2wxqwpCRqIKJzG3I6tIQn1he",
+	"NDMogA2AtG8axxVlqFMkiY95jPWWx0XaN4nlBbjGSTtmqkCm2uqei2eA0kcSesGFxQZJqH0GT8YPNkI0",
+	"rNuZDn/Q25ybWUdfyQvsZ8vM/eqHgSLXfBZsVWs9+Rr283rPPrMFQtZ7Ok/yWOtpH5x9vTes/vsyWuf5",
+	"F6mcrvPcmWzd5fFjWUByI8J50AgsHiygeQdlSO1eLSj24cESu65nay2hVj9CbdEBSjehSFdBowvRATjM",
+	"TlzkSMkVYOR+kVy0G9RhDAdlSN/lOL4l2F6A3XUguzZZqgqkW4tpm0PY9g0plLBEzehuaqQoAbHWCJUC",
+	"ihWClgs81t9PhSVJBDLDL2rgnwxh1qoiCNHoas0lr9ldHLv+JgFZb0ikbKkh7beu4pQD9JcqNpJHo50h",
+	"F9F2lsbNboNji4UT/vTm7dNXL58N3p68erdj5mYHCpP+0eV4Pul2u+dZEPQPTKPmV3hEZMIEBjTnftFU",
+	"znxkv3NBdQnrBnTSmItLq6m56qV43sPzVkraUiASaof0AoLFJ9RWlxyL/IVzYVrBxCQqCvwwz/3aJZ8x",
+	"FilCc9y6tpDaOw1u1alOL+0HnnIRvU3j24dTeWmyMRfZdSTX3wC2E/fpfAX6AARAdbSzY1hX14P1raUF",
+	"OwyPHpaHPH/R33jETdvcLPrfnsg5Rfo6cStT+DJv4arw60c7N4WQCMTqMA1z2rp778Rn0nl9is2LEUdU",
+	"ExVnF7+O0KJjIBnsNSY4UqK4uIgtMKQUFR7EamBPlJJVButqDzcK7zf4wF2bRtaU3bvrBBpuYHXwR9Ow",
+	"Nd2MlEH1/p6CgnOaKCgnv9RAPjtY6pulO2MuuJo0i+ozemkD1yoJ7OyajnQ8d6VKrAh+oEj4JhvGfIRB",
+	"ufbprpafnH7+WXsrJBf8CnKBH6PZccRSNpUC4peA7ZAhhh2PJjSOGUQ63USeWso5seN8gcNc5ffD5Cgt",
+	"odzHheAKw6PttJmuta03j4T2ImLc1nkCLWJzTZ52EXI7pdevmLgwy3yAiNXuZ28Rtve726QoF2gpMj3W",
+	"mo4mU8xZTGKqxzKd5rVYP7zWWDEVYwwM77Cg9q3j4bPow3HQ6+/u7R88fHS45DcUfJ29vMFbds9Ar7Vm",
+	"RtfnUnyOYNVHLdn/bDr86uRyOD3MvvkymkQfn5xFH/UC+dFkEn11Ik8+ehF8/UU+mudUU0N7raMWm38S",
+	"sK+exi+/lzzq/4l//dWfAvrRXvb17ifx11+dxC8FlG9JqVCJTDXsJC60OUbEEOpnFyQBAgeAgPU52eKm",
+	"gF69J6C+W3DrDXn1Cj7ta1G30FJsa17V/ALko9ivWMXYcIshI1cs5WN+b9EkZWyPKY3NnrJBJRauBfkZ",
+	"ejigqH8H/DwdYmv5m0f9Q8UDRdphZaThVvcXUCrvC4zFLRScnpBTs+ieY1+WfvPXoV2iNMu7D0m6blw3",
+	"0gJkgrbLlSd2jY5nEdE0IuFP55YXfsrm560j8lO32333LiTAgIyktu2SsUzPRSjoFb8w8qdbbBbVRW7V",
+	"3gqPAC1XgV5M2hFXI3nFUjNfW0WEM1IlbJz0XOCetghgScrGLIW7oZCChcQTH506jYmwa1tZDkFovS16",
+	"Li6kjCCKEHwuXJB9ZxK4E43k88SZi2+npOcLUJGXcGyDYLOS6D9lMRvh/Z+c3Dmxkw6NYAxE6l8q5BNa",
+	"1f7kzToUILHzbotZ4hy2jlq7P/S3H84+7E170dfXQfKo+T8zo5llQyse3xgdzSVTXrSOth/Wil6jDiUu",
+	"I7xVNSEUepiDr3elOIC6uUpiOv/Mtw86HSf/30sPiQctiO82lYZulZuFRmmjvH/e/r5Z1ylU2r4151qV",
+	"fbNygzZtz98COOd7sws5UWomd2yBge7BIAS2J/ct8Hdbi233F0QRXUG2a0CE2qcfKMKbYD/XBf7a3Rj4",
+	"a2FbzWQa7WBuUbMa8CbNUTXB6o0lOGQcDVwTISqxJITCb+B2DEk7ydJEKoZV8C9YuNUlGIcFym5e88Yv",
+	"awKlzWwAv2BkSgGLpAA+RKiwLnnBrxiZpVJcAISJ6we6AXq5zM6xwPqHNxffpmGEobtVuhSb5dMFunGa",
+	"spHenshUse2hEeHpfFtpmkClJ39ym57e7JBWjGIjA38NB8RWojs805m+Dbiwo6wc6/z1NdogrPo9sJxj",
+	"TL8jEKQGp678FFfqAh7Oyl0Ot/IDn4wYaXv7oDjC5Z3/Bc5ym4NLHq71wmsq5sdas2mi1S8ID+mO/7Bd",
+	"ypwZLtUoFMD5YJm2XXHjeu53ytCQf7Ad8Quu7QpXeVvJeeiM+34RKSx0WYRynQtFp3kkGVUkfPP56RlB",
+	"H1hNB8NbMjAZMTOSRR2nv9kGdhmORm4dBOtHN39oRmJ70ZwNYOYWgtDBGjyj819gr/T7t2RpuPmnXCms",
+	"fOTl/RTF5iZUESErdVDvM/Gn9oM5q7K9dYamX8n2fw1DQbIZQx4XFRdOY7gJQ5gyPZFRY5RmRemZ+cVZ",
+	"YYJp/tXHZWXIPTrHzC8q7EKci3wlEAjRmnGx1l3JdQgvCllIIioiKItnNCWLiWQ+tpQPvIYB3kWoj63x",
+	"W1udd0KVp77YBAv4MixDSbux1YIxVu27jXUaHFAT5duP/pYdgx/LmZeoQ4XTlDEYe6NNMJ8yoXcwFXcp",
+	"0GfurMdX3DTnwg0+PCfmAKLQBpcn9U6x+o25hqUHDfVmgutzUc4gdgH0ZJjNbbLDRM5IbHR+KohMI4uL",
+	"MjRbnUddcuyVN4zYiE9pfC7Qj6ZIQ+O4b1zm30y6Fw1nPG/1+t3dvfNWASo2jiXVqn6DwVQ8g8m7i/1V",
+	"7Bf3txEhPIEcyYTOBzC7kMkd26uza/z3hx/Mv0AnUy4GOOeto1avGwSm42bqsBLxfGB1Fow6RTyBhKUD",
+	"syIuim+DPenNQbMlHmnGZXzDBPyWN+iXE6qJlsl2lqicBm35p7L7fo4Quw37EpZtVQYBPLMKLNeu0+fm",
+	"4RtH7cPbGMLbWf/hU/4ju9vA8py4A6TuxkRXL77bh+nwn/HrQCzsOdw2QpoJ/Mi81OsHB8HhbhAExw8/",
+	"7X/x/PA1TCKv/3bvqNf/xtu6KDqL7QyxceiLhUrhPHI/bYArbkYfjMt8CyFlzDIc9fCPgTJzfITJiZCH",
+	"2Nt0B3tru7iJPxcsD9BGevs9LnsxVAeUfdz1dpbqt3oTfN/nCROqEHRGuw2R1kPSpk5MERRvDdKtYyRb",
+	"zKjS5yK03xwUEgGtFnmFyJgKW6SeRyFpmwNYkvIRpPVKJ2Wt8Q83R3gu2iFsDzAAhjJhwn4mfExCR+mh",
+	"gx+0sergi0MhYG4X9d5D3BBh51w4u5TRg+0ntmwhTDTpjWiacmuVxCmykGSQFWk3VAi5zCkE9ygmIow+",
+	"coHD2ujScwuEDE04qJIQtpyZaJgo8v/+J3spl41hh6QyExGLSCRnYutcILZXfiQoxoqR1ERIzcdzougc",
+	"K2MqnE9bSyEsWFK4RL2AjXn7MOEFptmoYBRc6kY85B4LU/7NMn7Lw5ex+TwE2tCfHwGtsuGU624ySf44",
+	"lYLNn8DgMPhZ0Cl74tya/4isxd4B0jJNP4GG/7B7/If+iz/0X1Tdo3/ov6AJ/0P/hd1/f+i/gEH+of8C",
+	"28D2ZKYHOqURGwj5pGnI+GjCoye9IOjhr5TpLBW36wi2ge2ZCXyC04cXzF56EowPRj3WGwbDA7o3ejQ+",
+	"ZP1ol+4N90cH0UP2aFw8Civw5PXz/dYGQpXZshw3ofcmpRdIqGNrkFuGZE5I/FcCUX3XLkQja96L/zCm",
+	"4lbllW7l2bACF/hJHfJR+fhMYAe8HxSkypfL38z9Hlb6cUWGLLZmBnuQ7/6S0J0lvWrjE9TOT46hv1tq",
+	"5ICnjPwGSPN2aBlD2DHqBY9CmCYrt50xMBMg1BOqdEmkb60+hKHN4AZnsM/uIlP392PUnbP737FYb7fb",
+	"P/cKFy07QZW3OoSlMTFiS7JlimfuwlDnUtuTlEscalFUaQAWmA2Iy+t+DW2Bjccb4m/ZbAZAM7D4qcyg",
+	"sI2/tutU663D2Q0rSxMilJXN79g6aqykRY3SlnKWn9jgvA0VSKGI4+O8Cq1t+Kj6hAPzaPoCCBCuyYhC",
+	"0VnF0ivWJZCKcy7YeMxGehE6Osf5rTszFvN1e7jfGir3h3sLEr+n0nd339Hle/FXV6T1bx6ofSKlYjkY",
+	"XWXbWBXV7q98E8GugXKRuNqb1QUFFWGFiR2+6AxuZl8/UNaT1Y7kSOW1RbvTaKsDMLkAsUHGdMpji5yX",
+	"J7liM+fCQpdA9zE8dkTj+IhQYqMfQ6/7A0fi9i0VdqAEZ057gplOGe0IMICgrCdMDLqVK1M2kkJlU0a4",
+	"7hAuSAjmLdIOAVECDXuIQRJ2iGLasOKC16FVDF7ZeowgFIZJzR2cUQ2fwzqeXRKOaBJC0H25sSFVLCRJ",
+	"nCkSDqXIFBjd7OuIScToaFIZB6y5XxpWS7T2uXl3H3H9MP0tAa+lDFIPYEI0F5nMVDyHCuMFQFxCzCPV",
+	"Hts354OJzFIVdi2i0jiLY7B9Os7ObTkLekG5IG2jlh7h9a3OufCg3Fx1Nw/NDSkCHJ5Q+M82giBqQgrm",
+	"cOFIOziywZP1IUFfmD7fA5LawloBbGKnNaJJ62gX/iqw1oJOCxemddS6gKKJrU7LTA7cfdgPLN6MubRw",
+	"COj17eEiB09rHfUfPXIVwfMlBlgRqHp81OvjGclfqNbRfqeFjk5b4ntt2XAKH4KZbEpTBmaBjMEwARxt",
+	"97cOR2M3ZTFun/ktRRFJWcTYtDkO75m1zbsoy5zt2s1ZBizJ9SJynEeV4RdYUUQFMBbDKb0eZIqpEJBM",
+	"leGBZqdRUTwoHeI5gkJO5AyiAQAkGFtVJKUj9phQcS7yPL8CY9rL9TP0uJ0l2CvncLBQi3Xb9QTav73N",
+	"31ql3nx0sv3w4y/6nz4/fL331ZePvnmze3L29OCzZy/2j9enf+zUfUKFFFjqDkqodH7fuKfLgNMtePwK",
+	"4PTfronWkPAUJqQUslyDBVI8CfR7j5Zb0/wd4bBXhwcSoZKTCrtxQhUZMiZQH8iS+0oatvxogT103IcL",
+	"vFTgZTnjMkT6a0pZxc1n4xJXYvhiRiGNV6D4esGW7g2kFnIqpwyCIScyTzZTrpQYaYd0PA47RgU2fBvC",
+	"KrPkXKCFcosM2Uga/g+6KxdXXDPmQHblFAJkpTD6zZTHMQvJz3/5V6OZgy5qDdIQ4IlG/HOBXCUvZ49C",
+	"pI0yy2gdquJCrmf+OMA7gcTG3bA7PqS9UTB8GPUZlLFeGJrV2xhNBYsKKDc7JQoCTWIuLpdCOSXJH+l4",
+	"/KTytZSNoLPLAOkPvcLXlS546G5DOdwEU8ZNZHPtDEtJlnhh3YESQAHAfjuqUL95Na60sToAa9TJRw9z",
+	"Y5aGiwvfEpfv38q+tvkKq9G5r5iX2+BFsFlg+VJGmOHZeCBKL1kEkLUpEzpcdLTYGP9fABzJ9slFQNe4",
+	"S3rb/d2SSwWSkRuzpXkCb+52g26vt9t96IpHKcbEUkDT3AvjxQMDuie9QDyY1/JHHsd0Z78bbLKt/Llt",
+	"Qqy3q//3BM6UU7wH6+UuNWyOlcnNL8FUY/oA+++TL8+I0jLZqKygXa4N0p0/NPLp7zJGwXGi9xGmUMqE",
+	"/SXTnD80h17XnXrqXSPH2T4NOc6knRcLiLnSj2E+OVhqRynTW7fMgW7mlQlkyZqW/923x9vf0O0fg+3D",
+	"737qdQ723v1DqwZnq7wtNdUrDMEWqR1tox0ykkp3CFAPSsiYaiZGnCmwGZLwWzMR5vmtsAAUM/PyEAoN",
+	"Wb/SuQi1DDvOI0WEnG11sAAFmm+h/IrzV3XIRGZpx1pZZEou2fwxNocJE1mKrqtRpiE3GmqxuIItJNQ/",
+	"ho2Q7qdmCm4ambAJzPgaT/Ep+0YKDDVfpLeITxG7jKRyhuP1JqwAb4voEuA2eGMwnJfB20Q2NfSPlanM",
+	"dLYclDdWaf7OK+6U36iS1p3jz3/qkFBupcwYevRUht7+WeAFbuTzcWRH7+k+dwPXDiZXKFdRA9XeA9Ry",
+	"3E4Oyg5fA4A3xEOnmmH1S8MjAsP50iuWwp829D0ooM6xTnUVpv2nVrIf5BEjh/vFn4c5yjmW485Vq14+",
+	"T6B/mV0+99s62AtsU73DILBNmT/fLaC+7z3yLFv9vXrgd7PSWlaUO2+l9I9my549uzHWNez0plD/VM7A",
+	"9Glr4HCBLqlfQYTLL3JyQrR6gGNSmo9WQrJrqZMdawlaBchJSV4DE+wdm+PdnEmdPLcfu70tee+wH+we",
+	"rk925uvP0Gx4M+iJs8/P3pRrNN4WfsJMfwOeIHzM2eruC3XCtwcinkk79PsUYu0kN3CzwPeeLff3BCBx",
+	"lqUCZ1eOx95eNWtQu1UxRnaznZqn54DKi9WzQsV0loQ33cQfil/9HhZ/X1tYQ9w/7GFHCNrBnv++oe9j",
+	"Q4t19jNsw+bt/NpuZ8FmbtVgg3JBbEgehmc49JYaXhE6cAZQPRGi4VyAe9nia3Kd1w4MpU7MCh/t7ITk",
+	"7ckrCHcpYTkSmiQKk9Zsh7giaiJngkgRz8+FobMuOcG6FKS9Fxxu2TARb+vdCEzG7P1TmK/bHj3sKG02",
+	"VDFmmDaX43QE0BJ/pPGFTLmeTJ+cfnxsE40Aikc9OcBfXKmMpXlulM1MYimX0ZNdmz2Fc/Xkk6enX369",
+	"+/zNhx+/+XT3zVdvqr9bQHypOfS3Vj67EdM8xWYbraTm7m8E5dfRmfVV3mcuS07R+cfarv49d96D7i8H",
+	"eWnj5UiWwOarYUg3+gocc/EsjjtoB8wBtu1ak1wpOqZbmD2mTUYVFwUhM614xMqFpqC2aSUYAE1OEeXx",
+	"vKjeijGRkMvYnUZb3oetD7jm437SNCbJUg3IOpiz5DrS3HSeHLDY+KJ3yyblUV1y/KoHOWQDOiHNXe8T",
+	"ua9r8ROWg6o8szrvcKgut7vdrlEIkGFzgQGBhnFjlKCD/5EpSaU2f3ofpQnfBqTJhnGZJsvLBBBB+VkU",
+	"DZF6wqZeo3gqXWzxrTWbeIGbeSynh2/WycNmXNlbcIhzRYZQ2EFL71t5C0UE7jofLuBt8vhORdrV7kzN",
+	"pNn4s7xgZiJlvJUnXrqq1nztSGJoN4fRsMOoDSVeHMizOjQq0s77JuMIfJqInWmBuRDByadl67Cr36XO",
+	"4ZRvb2epJ22b5o5EYJQGOw+YxlYlg9zCv/idNw44u/0lGxo+JLaAts1HoSSXgPmWmfbwrypDaCDbM6ek",
+	"Y7ArGdORUXHkuJgvW37Iaw9Y52Jbr7gA33B9xR2vzrNdMn/wSrbefffuvwUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

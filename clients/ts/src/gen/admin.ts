@@ -1880,14 +1880,14 @@ export interface components {
              *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
              *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -3373,6 +3373,27 @@ export interface components {
              * @example 24
              */
             session_ttl_hours: number;
+            /**
+             * Format: int64
+             * @description The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+             *     calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+             *     Default 100.
+             * @example 100
+             */
+            shared_quota_base: number;
+            shared_quota_bonus_per_account: components["schemas"]["SharedQuotaBonus"];
+            /**
+             * Format: double
+             * @description Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+             * @example 5
+             */
+            shared_quota_recovery_hours: number;
+            /**
+             * @description What the shared quota counts; default `calls`.
+             * @example calls
+             * @enum {string}
+             */
+            shared_quota_unit: "calls" | "tokens";
             /** @example Poolgate */
             site_name: string;
             /**
@@ -3512,6 +3533,27 @@ export interface components {
             registration_min_trust_level?: number;
             /** @example 24 */
             session_ttl_hours?: number;
+            /**
+             * Format: int64
+             * @description The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+             *     calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+             *     Default 100.
+             * @example 100
+             */
+            shared_quota_base?: number;
+            shared_quota_bonus_per_account?: components["schemas"]["SharedQuotaBonus"];
+            /**
+             * Format: double
+             * @description Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+             * @example 5
+             */
+            shared_quota_recovery_hours?: number;
+            /**
+             * @description What the shared quota counts; default `calls`.
+             * @example calls
+             * @enum {string}
+             */
+            shared_quota_unit?: "calls" | "tokens";
             /** @example Poolgate */
             site_name?: string;
             /**
@@ -3542,6 +3584,18 @@ export interface components {
              * @example https://pay.example.com
              */
             yipay_url?: string;
+        };
+        /**
+         * @description What each shared account a user contributes adds to their shared quota cap of its family,
+         *     per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+         *     of providers not listed. Default `{"*": 100}`. Replaced whole.
+         * @example {
+         *       "*": 100,
+         *       "gemini": 200
+         *     }
+         */
+        SharedQuotaBonus: {
+            [key: string]: number;
         };
         ShareLink: {
             /**
@@ -7865,6 +7919,12 @@ export interface operations {
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
                      *       "check_in_max_reward": 0,
+                     *       "shared_quota_base": 100,
+                     *       "shared_quota_bonus_per_account": {
+                     *         "*": 100
+                     *       },
+                     *       "shared_quota_recovery_hours": 5,
+                     *       "shared_quota_unit": "calls",
                      *       "yipay_enabled": false,
                      *       "yipay_url": "",
                      *       "yipay_pid": "",
@@ -7935,6 +7995,12 @@ export interface operations {
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
                      *       "check_in_max_reward": 0,
+                     *       "shared_quota_base": 100,
+                     *       "shared_quota_bonus_per_account": {
+                     *         "*": 100
+                     *       },
+                     *       "shared_quota_recovery_hours": 5,
+                     *       "shared_quota_unit": "calls",
                      *       "yipay_enabled": false,
                      *       "yipay_url": "",
                      *       "yipay_pid": "",

@@ -567,6 +567,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your shared quota per model family
+         * @description Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+         *     channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+         *     Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+         *     `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+         *     `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+         *     the family (`shared_accounts`); what is used recovers continuously back to the cap over
+         *     `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+         *     `clears_in` the seconds until a call may start again while none remains (0: one may).
+         */
+        get: operations["quotaUserList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/redeem": {
         parameters: {
             query?: never;
@@ -1222,14 +1249,14 @@ export interface components {
              *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
              *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1555,6 +1582,75 @@ export interface components {
         };
         SessionList: {
             items: components["schemas"]["SessionInfo"][];
+        };
+        SharedQuota: {
+            /**
+             * Format: int64
+             * @description What each of them adds to the cap.
+             * @example 100
+             */
+            bonus_per_account: number;
+            /**
+             * Format: int64
+             * @description The base plus the bonus of each shared account you contributed to this family.
+             * @example 300
+             */
+            cap: number;
+            /**
+             * Format: int64
+             * @description Seconds until a call may start again while none remains (0 when one may).
+             * @example 0
+             */
+            clears_in: number;
+            /**
+             * @description The model family (provider).
+             * @example gemini
+             */
+            family: string;
+            /**
+             * Format: int64
+             * @description Seconds until it is back at its cap (0 when it is).
+             * @example 720
+             */
+            full_in: number;
+            /**
+             * Format: date-time
+             * @description When the quota is back at its cap (null when it is).
+             * @example 2026-12-06T09:12:00Z
+             */
+            next_full: string | null;
+            /**
+             * Format: int64
+             * @example 288
+             */
+            remaining: number;
+            /**
+             * Format: int64
+             * @description Your usable shared contributed accounts of this family.
+             * @example 2
+             */
+            shared_accounts: number;
+            /**
+             * Format: int64
+             * @description Used now (what has not recovered yet).
+             * @example 12
+             */
+            used: number;
+        };
+        SharedQuotaList: {
+            items: components["schemas"]["SharedQuota"][];
+            /**
+             * Format: double
+             * @description Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+             * @example 5
+             */
+            recovery_hours: number;
+            /**
+             * @description What the quota counts (setting `shared_quota_unit`).
+             * @example calls
+             * @enum {string}
+             */
+            unit: "calls" | "tokens";
         };
         Stats: {
             /**
@@ -3747,6 +3843,48 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    quotaUserList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your quota per family. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "unit": "calls",
+                     *       "recovery_hours": 5,
+                     *       "items": [
+                     *         {
+                     *           "family": "gemini",
+                     *           "cap": 300,
+                     *           "used": 12,
+                     *           "remaining": 288,
+                     *           "shared_accounts": 2,
+                     *           "bonus_per_account": 100,
+                     *           "next_full": "2026-12-06T09:12:00Z",
+                     *           "full_in": 720,
+                     *           "clears_in": 0
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SharedQuotaList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };
