@@ -198,6 +198,11 @@ func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string, stamp *stam
 	if err := seedChannel(ctx, a, login.Token, "bench", upstreamAPI, benchModel); err != nil {
 		return err
 	}
+	// The load measures the gateway, not the shared quota pool's default cap per user.
+	if err := a.do(ctx, http.MethodPut, "/api/settings", login.Token, map[string]int64{"shared_quota_base": 1_000_000_000},
+		http.StatusOK, nil); err != nil {
+		return err
+	}
 	if err := a.do(ctx, http.MethodPost, "/api/models", login.Token, map[string]any{
 		"name": benchModel, "input_price": 1_000_000, "output_price": 2_000_000}, http.StatusCreated, nil); err != nil {
 		return err

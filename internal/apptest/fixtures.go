@@ -67,6 +67,15 @@ func (e *Env) Price(model string, input, output int64) {
 	require.Equal(e.T, http.StatusCreated, res.StatusCode(), string(res.Body))
 }
 
+// SharedQuota sets every user's shared quota base (docs/accounts.md); load tests lift it out of
+// the way.
+func (e *Env) SharedQuota(base int64) {
+	e.T.Helper()
+	res, err := e.Admin().SettingsUpdateWithResponse(context.Background(), adminclient.SettingsUpdate{SharedQuotaBase: &base})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
+}
+
 // FlushUsage waits until every usage record is written.
 func (e *Env) FlushUsage() {
 	e.T.Helper()

@@ -95,6 +95,13 @@ func TestAuth(t *testing.T) {
 	})
 }
 
+// quotaDefaults is s with the shared quota settings of a fresh install.
+func quotaDefaults(s adminclient.Settings) adminclient.Settings {
+	s.SharedQuotaBase, s.SharedQuotaBonusPerAccount = 100, map[string]int64{"*": 100}
+	s.SharedQuotaRecoveryHours, s.SharedQuotaUnit = 5, adminclient.SettingsSharedQuotaUnitCalls
+	return s
+}
+
 func TestSettings(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -102,21 +109,21 @@ func TestSettings(t *testing.T) {
 	res, err := b.admin.SettingsGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTtlHours: 24,
-		ContributedAccountChannels: map[string]int64{}}, *res.JSON200)
+	require.Equal(t, quotaDefaults(adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, QuotaPerUnit: 500000, SessionTtlHours: 24,
+		ContributedAccountChannels: map[string]int64{}}), *res.JSON200)
 
 	up, err := b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{AllowUnpricedModels: ptr(true)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	require.Equal(t, adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true,
-		QuotaPerUnit: 500000, SessionTtlHours: 24, ContributedAccountChannels: map[string]int64{}}, *up.JSON200)
+	require.Equal(t, quotaDefaults(adminclient.Settings{SiteName: "Poolgate", RegistrationEnabled: true, AllowUnpricedModels: true,
+		QuotaPerUnit: 500000, SessionTtlHours: 24, ContributedAccountChannels: map[string]int64{}}), *up.JSON200)
 
 	up, err = b.admin.SettingsUpdateWithResponse(b.ctx, adminclient.SettingsUpdate{
 		SiteName: ptr("Pool"), RegistrationEnabled: ptr(false), NewUserBalance: ptr(int64(5000)), QuotaPerUnit: ptr(int64(7_000_000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	want := adminclient.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000,
-		QuotaPerUnit: 7_000_000, SessionTtlHours: 24, ContributedAccountChannels: map[string]int64{}}
+	want := quotaDefaults(adminclient.Settings{SiteName: "Pool", RegistrationEnabled: false, AllowUnpricedModels: true, NewUserBalance: 5000,
+		QuotaPerUnit: 7_000_000, SessionTtlHours: 24, ContributedAccountChannels: map[string]int64{}})
 	require.Equal(t, want, *up.JSON200)
 
 	res, err = b.admin.SettingsGetWithResponse(b.ctx)

@@ -43,6 +43,7 @@ func benchFullPath(b *testing.B, opts ...apptest.Option) {
 	env.UpstreamURL = up.URL + "/v1" // the channel points at this recording-free upstream
 	env.Channel("bench", []string{benchModel}, "sk-upstream-bench-0001")
 	env.Price(benchModel, 1_000_000, 2_000_000)
+	env.SharedQuota(1_000_000_000) // the benchmark measures the gateway, not the default cap per user
 	user := env.NewUser("bench", 1_000_000_000_000)
 	runBench(b, env.App.Echo, user.Key)
 	b.StopTimer()

@@ -39,6 +39,7 @@ func BenchmarkTranslation(b *testing.B) {
 		}
 		env.Price(model, 1_000_000, 2_000_000)
 	}
+	env.SharedQuota(1_000_000_000) // the benchmark measures the gateway, not the default cap per user
 	user := env.NewUser("bench", 1_000_000_000_000)
 	const text = "the quick brown fox jumps over a lazy dog"
 	callers := []struct {
