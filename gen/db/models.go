@@ -95,6 +95,12 @@ type ChannelGroup struct {
 	GroupID   int64
 }
 
+type ChannelGroupMultiplier struct {
+	ChannelID          int64
+	GroupID            int64
+	MultiplierPermille int32
+}
+
 type ChannelModel struct {
 	ID           int64
 	ChannelID    int64
@@ -102,6 +108,12 @@ type ChannelModel struct {
 	UpstreamName string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+type ChannelModelGroupMultiplier struct {
+	ChannelModelID     int64
+	GroupID            int64
+	MultiplierPermille int32
 }
 
 type CheckIn struct {
@@ -176,6 +188,7 @@ type LimitRule struct {
 	Source      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	PlanID      *int64
 }
 
 type Model struct {
@@ -227,6 +240,19 @@ type Passkey struct {
 	CreatedAt    time.Time
 }
 
+type Plan struct {
+	ID           int64
+	Name         string
+	Tier         string
+	DurationDays int32
+	Quota        int64
+	Price        int64
+	Description  string
+	Enabled      bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
 type RedemptionCode struct {
 	ID        int64
 	Name      string
@@ -238,6 +264,7 @@ type RedemptionCode struct {
 	ExpiresAt *time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	PlanID    *int64
 }
 
 type RedemptionCodeUse struct {
@@ -315,6 +342,21 @@ type StatusMonitor struct {
 	UpdatedAt       time.Time
 }
 
+type Subscription struct {
+	ID             int64
+	UserID         int64
+	PlanID         *int64
+	PlanName       string
+	Tier           string
+	Source         string
+	Kind           string
+	StartsAt       time.Time
+	ExpiresAt      time.Time
+	Quota          int64
+	IdempotencyKey string
+	CreatedAt      time.Time
+}
+
 type TokenLogin struct {
 	TokenHash   []byte
 	UserID      int64
@@ -369,6 +411,7 @@ type User struct {
 	TOTPEnabled        bool
 	TOTPLastStep       int64
 	DeletedAt          *time.Time
+	PlanID             *int64
 	AccountPriority    string
 }
 
@@ -378,6 +421,12 @@ type UserChannel struct {
 	ChannelID int64
 	Priority  int32
 	CreatedAt time.Time
+}
+
+type UserChannelMultiplier struct {
+	UserID             int64
+	ChannelID          int64
+	MultiplierPermille int32
 }
 
 type UserIdentity struct {

@@ -56,7 +56,7 @@ INSERT INTO users (username, password_hash, role, balance, email, trust_level, s
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6::smallint, 0), coalesce($7::text, 'active'),
         coalesce($8::boolean, true))
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserCreateParams struct {
@@ -106,6 +106,7 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -126,7 +127,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 const userGatewayState = `-- name: UserGatewayState :one
 SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
        u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,
-       u.account_priority
+       u.account_priority, u.plan_id
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
 WHERE u.id = $1
 `
@@ -142,6 +143,7 @@ type UserGatewayStateRow struct {
 	TrustLevel         int16
 	MultiplierPermille int32
 	AccountPriority    string
+	PlanID             *int64
 }
 
 // UserGatewayState is what the gateway needs of a user who calls it with a session instead of an
@@ -160,12 +162,13 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.TrustLevel,
 		&i.MultiplierPermille,
 		&i.AccountPriority,
+		&i.PlanID,
 	)
 	return &i, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -193,6 +196,7 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -200,7 +204,7 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 
 const userGetByEmail = `-- name: UserGetByEmail :one
 
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE lower(email) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE lower(email) = lower($1)
 `
 
 // Identity: e-mail, passwords and TOTP (issue 11).
@@ -229,13 +233,14 @@ func (q *Queries) UserGetByEmail(ctx context.Context, db DBTX, email string) (*U
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -263,13 +268,14 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users
 WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -322,6 +328,7 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.TOTPEnabled,
 			&i.TOTPLastStep,
 			&i.DeletedAt,
+			&i.PlanID,
 			&i.AccountPriority,
 		); err != nil {
 			return nil, err
@@ -347,7 +354,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserSetGroupParams struct {
@@ -381,6 +388,7 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -421,7 +429,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserSetTierParams struct {
@@ -463,6 +471,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -471,7 +480,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 const userSoftDelete = `-- name: UserSoftDelete :one
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = $1
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 // UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
@@ -501,6 +510,7 @@ func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User,
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -560,7 +570,7 @@ UPDATE users SET
     email      = CASE WHEN $6::boolean THEN $7::text ELSE email END,
     updated_at = now()
 WHERE id = $8
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserUpdateParams struct {
@@ -608,6 +618,7 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err

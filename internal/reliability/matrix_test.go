@@ -72,6 +72,8 @@ var matrix = map[string]row{
 	"carStatusGet":           {access: open},
 	"carBadgeGet":            {access: open},
 	"statusPageGet":          {access: open},
+	"pricingGet":             {access: open}, // 404 while pricing_endpoint_enabled is off
+	"modelPublicList":        {access: open},
 	// auth.yaml
 	"passwordRegister":    {access: open},
 	"passwordLogin":       {access: open, selfRefusing: true},
@@ -114,6 +116,9 @@ var matrix = map[string]row{
 	"checkInRecordList":      {access: signedIn},
 	"checkInCreate":          {access: signedIn, selfRefusing: true}, // 403 check_in_disabled until the site turns check-in on
 	"redeemCreate":           {access: signedIn},
+	"catalogUserGet":         {access: signedIn},
+	"planUserList":           {access: signedIn},
+	"subscriptionUserGet":    {access: signedIn},
 	// Contributed accounts: the example names no account of the world's users (404 for every
 	// signed-in caller; the owner's answers are in internal/api/user's tests).
 	"contributedAccountCreate": {access: signedIn},
@@ -160,7 +165,9 @@ func init() {
 		userChannelUpdate userChannelDelete statusMonitorList statusMonitorCreate statusMonitorGet
 		statusMonitorUpdate statusMonitorDelete statusMonitorCheck groupList groupCreate groupUpdate groupDelete
 		limitList limitCreate limitUpdate limitDelete redemptionCodeList redemptionCodeCreate redemptionCodeExport
-		redemptionCodeUpdate redemptionCodeDelete accountTest`) {
+		redemptionCodeUpdate redemptionCodeDelete accountTest channelGroupMultiplierList channelGroupMultiplierSet
+		channelModelGroupMultiplierList channelModelGroupMultiplierSet userChannelMultiplierList userChannelMultiplierSet
+		planList planCreate planUpdate planDelete subscriptionGrant`) {
 		matrix[id] = row{access: adminOnly}
 	}
 	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete"} {

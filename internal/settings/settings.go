@@ -56,6 +56,8 @@ type Values struct {
 	CheckInEnabled   bool  `json:"check_in_enabled"`
 	CheckInMinReward int64 `json:"check_in_min_reward"`
 	CheckInMaxReward int64 `json:"check_in_max_reward"`
+	// PricingEndpointEnabled makes GET /api/pricing answer the model prices to anyone.
+	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
 }
 
 // DefaultQuotaPerUnit is the quota units one unit of the site's currency buys on a fresh install.
@@ -84,6 +86,9 @@ type Patch struct {
 	CheckInEnabled   *bool
 	CheckInMinReward *int64
 	CheckInMaxReward *int64
+
+	// Catalog.
+	PricingEndpointEnabled *bool
 
 	// Identity.
 	EmailVerificationRequired *bool
@@ -169,7 +174,7 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 		}
 	}
 	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly,
-		"check_in_enabled": p.CheckInEnabled} {
+		"check_in_enabled": p.CheckInEnabled, "pricing_endpoint_enabled": p.PricingEndpointEnabled} {
 		if v != nil {
 			kv[k] = *v
 		}

@@ -354,6 +354,19 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
+// PricingList defines model for PricingList.
+type PricingList struct {
+	Items []externalRef0.ModelPrice `json:"items"`
+}
+
+// PublicModelList defines model for PublicModelList.
+type PublicModelList struct {
+	Items []struct {
+		// Name Example: gpt-4o
+		Name string `json:"name"`
+	} `json:"items"`
+}
+
 // PublicSettings defines model for PublicSettings.
 type PublicSettings struct {
 	// EmailVerificationRequired Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
@@ -534,7 +547,7 @@ type CarBadgeGetParams struct {
 
 // LoginTokenGetParams defines parameters for LoginTokenGet.
 type LoginTokenGetParams struct {
-	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
+	// AccessToken The user's token (API key, sign-in JWT or redemption code; with a login hook, whatever the hook accepts).
 	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
 
 	// Account Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`.
@@ -633,12 +646,29 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// PricingGet Public model prices
+	//
+	// The price of every model callers can use (served by an active channel and priced), in
+	// quota units per million tokens (per call and per image as stated), before any group,
+	// channel or user multiplier. Only when the setting `pricing_endpoint_enabled` is on;
+	// otherwise 404.
+	//
+	// Corresponds with GET /api/pricing (the `PricingGet` operationId).
+	PricingGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AnnouncementPublicList Current announcements for everyone
 	//
 	// The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
 	//
 	// Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
 	AnnouncementPublicList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelPublicList Public model catalog
+	//
+	// The names of the models callers can use (served by an active channel and priced), sorted.
+	//
+	// Corresponds with GET /api/public/models (the `ModelPublicList` operationId).
+	ModelPublicList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SettingsPublicGet Public site settings
 	//
@@ -721,8 +751,10 @@ type ClientInterface interface {
 	// LoginTokenGet Sign in with a token and go to the app (seed 000)
 	//
 	// Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
-	// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
-	// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+	// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`), a
+	// sign-in JWT of the user, or a redemption code (CDK): a valid code not used up creates a
+	// user bound to it, applies it (its quota or plan) and signs them in; the same code signs
+	// the same user in again later (docs/money.md § CDK login). When a login-check hook is configured (`OAUTH_URL` or the
 	// `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
 	// `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
 	// user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
@@ -744,6 +776,26 @@ type ClientInterface interface {
 	CarStatusGet(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// PricingGet Public model prices
+//
+// The price of every model callers can use (served by an active channel and priced), in
+// quota units per million tokens (per call and per image as stated), before any group,
+// channel or user multiplier. Only when the setting `pricing_endpoint_enabled` is on;
+// otherwise 404.
+//
+// Corresponds with GET /api/pricing (the `PricingGet` operationId).
+func (c *Client) PricingGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPricingGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AnnouncementPublicList Current announcements for everyone
 //
 // The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
@@ -751,6 +803,23 @@ type ClientInterface interface {
 // Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
 func (c *Client) AnnouncementPublicList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAnnouncementPublicListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelPublicList Public model catalog
+//
+// The names of the models callers can use (served by an active channel and priced), sorted.
+//
+// Corresponds with GET /api/public/models (the `ModelPublicList` operationId).
+func (c *Client) ModelPublicList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPublicListRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -932,8 +1001,10 @@ func (c *Client) HealthGet(ctx context.Context, reqEditors ...RequestEditorFn) (
 // LoginTokenGet Sign in with a token and go to the app (seed 000)
 //
 // Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
-// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
-// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`), a
+// sign-in JWT of the user, or a redemption code (CDK): a valid code not used up creates a
+// user bound to it, applies it (its quota or plan) and signs them in; the same code signs
+// the same user in again later (docs/money.md § CDK login). When a login-check hook is configured (`OAUTH_URL` or the
 // `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
 // `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
 // user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
@@ -974,6 +1045,33 @@ func (c *Client) CarStatusGet(ctx context.Context, params *CarStatusGetParams, r
 	return c.Client.Do(req)
 }
 
+// NewPricingGetRequest constructs an http.Request for the PricingGet method
+func NewPricingGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pricing")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAnnouncementPublicListRequest constructs an http.Request for the AnnouncementPublicList method
 func NewAnnouncementPublicListRequest(server string) (*http.Request, error) {
 	var err error
@@ -984,6 +1082,33 @@ func NewAnnouncementPublicListRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/public/announcements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewModelPublicListRequest constructs an http.Request for the ModelPublicList method
+func NewModelPublicListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/public/models")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1423,6 +1548,18 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// PricingGetWithResponse Public model prices
+	//
+	// The price of every model callers can use (served by an active channel and priced), in
+	// quota units per million tokens (per call and per image as stated), before any group,
+	// channel or user multiplier. Only when the setting `pricing_endpoint_enabled` is on;
+	// otherwise 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/pricing (the `PricingGet` operationId).
+	PricingGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PricingGetResponse, error)
+
 	// AnnouncementPublicListWithResponse Current announcements for everyone
 	//
 	// The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
@@ -1431,6 +1568,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/public/announcements (the `AnnouncementPublicList` operationId).
 	AnnouncementPublicListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AnnouncementPublicListResponse, error)
+
+	// ModelPublicListWithResponse Public model catalog
+	//
+	// The names of the models callers can use (served by an active channel and priced), sorted.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/public/models (the `ModelPublicList` operationId).
+	ModelPublicListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelPublicListResponse, error)
 
 	// SettingsPublicGetWithResponse Public site settings
 	//
@@ -1523,8 +1669,10 @@ type ClientWithResponsesInterface interface {
 	// LoginTokenGetWithResponse Sign in with a token and go to the app (seed 000)
 	//
 	// Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
-	// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
-	// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+	// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`), a
+	// sign-in JWT of the user, or a redemption code (CDK): a valid code not used up creates a
+	// user bound to it, applies it (its quota or plan) and signs them in; the same code signs
+	// the same user in again later (docs/money.md § CDK login). When a login-check hook is configured (`OAUTH_URL` or the
 	// `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
 	// `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
 	// user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
@@ -1548,6 +1696,61 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /status (the `CarStatusGet` operationId).
 	CarStatusGetWithResponse(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*CarStatusGetResponse, error)
+}
+
+type PricingGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PricingList
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PricingGetResponse) GetJSON200() *PricingList {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PricingGetResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PricingGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PricingGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PricingGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PricingGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PricingGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type AnnouncementPublicListResponse struct {
@@ -1592,6 +1795,54 @@ func (r AnnouncementPublicListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AnnouncementPublicListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ModelPublicListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PublicModelList
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelPublicListResponse) GetJSON200() *PublicModelList {
+	return r.JSON200
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelPublicListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelPublicListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelPublicListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelPublicListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelPublicListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2115,6 +2366,24 @@ func (r CarStatusGetResponse) ContentType() string {
 	return ""
 }
 
+// PricingGetWithResponse Public model prices
+//
+// The price of every model callers can use (served by an active channel and priced), in
+// quota units per million tokens (per call and per image as stated), before any group,
+// channel or user multiplier. Only when the setting `pricing_endpoint_enabled` is on;
+// otherwise 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/pricing (the `PricingGet` operationId).
+func (c *ClientWithResponses) PricingGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PricingGetResponse, error) {
+	rsp, err := c.PricingGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePricingGetResponse(rsp)
+}
+
 // AnnouncementPublicListWithResponse Current announcements for everyone
 //
 // The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
@@ -2128,6 +2397,21 @@ func (c *ClientWithResponses) AnnouncementPublicListWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseAnnouncementPublicListResponse(rsp)
+}
+
+// ModelPublicListWithResponse Public model catalog
+//
+// The names of the models callers can use (served by an active channel and priced), sorted.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/public/models (the `ModelPublicList` operationId).
+func (c *ClientWithResponses) ModelPublicListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ModelPublicListResponse, error) {
+	rsp, err := c.ModelPublicList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPublicListResponse(rsp)
 }
 
 // SettingsPublicGetWithResponse Public site settings
@@ -2275,8 +2559,10 @@ func (c *ClientWithResponses) HealthGetWithResponse(ctx context.Context, reqEdit
 // LoginTokenGetWithResponse Sign in with a token and go to the app (seed 000)
 //
 // Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
-// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
-// sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+// redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`), a
+// sign-in JWT of the user, or a redemption code (CDK): a valid code not used up creates a
+// user bound to it, applies it (its quota or plan) and signs them in; the same code signs
+// the same user in again later (docs/money.md § CDK login). When a login-check hook is configured (`OAUTH_URL` or the
 // `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
 // `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
 // user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
@@ -2313,6 +2599,46 @@ func (c *ClientWithResponses) CarStatusGetWithResponse(ctx context.Context, para
 	return ParseCarStatusGetResponse(rsp)
 }
 
+// ParsePricingGetResponse parses an HTTP response from a PricingGetWithResponse call
+func ParsePricingGetResponse(rsp *http.Response) (*PricingGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PricingGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PricingList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseAnnouncementPublicListResponse parses an HTTP response from a AnnouncementPublicListWithResponse call
 func ParseAnnouncementPublicListResponse(rsp *http.Response) (*AnnouncementPublicListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2329,6 +2655,39 @@ func ParseAnnouncementPublicListResponse(rsp *http.Response) (*AnnouncementPubli
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest externalRef0.AnnouncementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseModelPublicListResponse parses an HTTP response from a ModelPublicListWithResponse call
+func ParseModelPublicListResponse(rsp *http.Response) (*ModelPublicListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelPublicListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PublicModelList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

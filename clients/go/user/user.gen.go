@@ -366,6 +366,32 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// Catalog defines model for Catalog.
+type Catalog struct {
+	// GroupMultiplierPermille Your group's multiplier in thousandths (1000 without a group).
+	//
+	// Example: 1500
+	GroupMultiplierPermille int            `json:"group_multiplier_permille"`
+	Items                   []CatalogModel `json:"items"`
+}
+
+// CatalogModel defines model for CatalogModel.
+type CatalogModel struct {
+	// Effective A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Effective externalRef0.ModelPrice `json:"effective"`
+
+	// MultiplierPermille All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
+	//
+	// Example: 1500
+	MultiplierPermille int64 `json:"multiplier_permille"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// Price A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Price externalRef0.ModelPrice `json:"price"`
+}
+
 // CheckInRecord defines model for CheckInRecord.
 type CheckInRecord struct {
 	// CreatedAt Example: 2026-12-06T01:02:03Z
@@ -597,6 +623,11 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
+// PlanCatalog defines model for PlanCatalog.
+type PlanCatalog struct {
+	Items []externalRef0.Plan `json:"items"`
+}
+
 // Preferences defines model for Preferences.
 type Preferences struct {
 	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -627,6 +658,9 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
+
+	// Subscription The plan granted, when the code grants a plan (absent for a quota code).
+	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -665,6 +699,31 @@ type SessionInfo struct {
 // SessionList defines model for SessionList.
 type SessionList struct {
 	Items []SessionInfo `json:"items"`
+}
+
+// SubscriptionState defines model for SubscriptionState.
+type SubscriptionState struct {
+	// Active A plan is running (its tier applies until `expires_at`).
+	//
+	// Example: true
+	Active bool `json:"active"`
+
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// History The latest grants (at most 20), newest first.
+	History []externalRef0.Subscription `json:"history"`
+
+	// PlanId Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName *string `json:"plan_name"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
 }
 
 // TotpCode defines model for TotpCode.
@@ -1191,6 +1250,16 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CatalogUserGet The models you can call and what they cost you
+	//
+	// Every model the signed-in user can call (served by a channel that may serve them, and
+	// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+	// Multipliers). A model served by several channels with different multipliers shows the
+	// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+	//
+	// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+	CatalogUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckInCreate Check in for today
 	//
 	// Once per calendar day of the site's time zone: credits a random reward between the
@@ -1338,6 +1407,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PlanUserList Plans on offer
+	//
+	// The enabled plans, cheapest first.
+	//
+	// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+	PlanUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreferencesGet Read your routing preferences
 	//
 	// Corresponds with GET /api/user/preferences (the `PreferencesGet` operationId).
@@ -1367,7 +1443,8 @@ type ClientInterface interface {
 
 	// RedeemCreateWithBody Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -1378,7 +1455,8 @@ type ClientInterface interface {
 
 	// RedeemCreate Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -1409,6 +1487,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 	UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscriptionUserGet Your plan
+	//
+	// The plan the gateway applies to the signed-in user now (`active` false once
+	// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+	//
+	// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+	SubscriptionUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TotpDisableWithBody Turn TOTP off
 	//
@@ -1793,6 +1879,26 @@ func (c *Client) ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdat
 	return c.Client.Do(req)
 }
 
+// CatalogUserGet The models you can call and what they cost you
+//
+// Every model the signed-in user can call (served by a channel that may serve them, and
+// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+// Multipliers). A model served by several channels with different multipliers shows the
+// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+//
+// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+func (c *Client) CatalogUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCatalogUserGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckInCreate Check in for today
 //
 // Once per calendar day of the site's time zone: credits a random reward between the
@@ -2110,6 +2216,23 @@ func (c *Client) PasswordMethodGet(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
+// PlanUserList Plans on offer
+//
+// The enabled plans, cheapest first.
+//
+// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+func (c *Client) PlanUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanUserListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PreferencesGet Read your routing preferences
 //
 // Corresponds with GET /api/user/preferences (the `PreferencesGet` operationId).
@@ -2169,7 +2292,8 @@ func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJS
 
 // RedeemCreateWithBody Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -2190,7 +2314,8 @@ func (c *Client) RedeemCreateWithBody(ctx context.Context, contentType string, b
 
 // RedeemCreate Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -2252,6 +2377,24 @@ func (c *Client) SessionDelete(ctx context.Context, id string, reqEditors ...Req
 // Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 func (c *Client) UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUsageStatsUserGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscriptionUserGet Your plan
+//
+// The plan the gateway applies to the signed-in user now (`active` false once
+// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+//
+// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+func (c *Client) SubscriptionUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscriptionUserGetRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2763,6 +2906,33 @@ func NewApiKeyUpdateRequestWithBody(server string, id ApiKeyId, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCatalogUserGetRequest constructs an http.Request for the CatalogUserGet method
+func NewCatalogUserGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/catalog")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3380,6 +3550,33 @@ func NewPasswordMethodGetRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewPlanUserListRequest constructs an http.Request for the PlanUserList method
+func NewPlanUserListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/plans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPreferencesGetRequest constructs an http.Request for the PreferencesGet method
 func NewPreferencesGetRequest(server string) (*http.Request, error) {
 	var err error
@@ -3652,6 +3849,33 @@ func NewUsageStatsUserGetRequest(server string, params *UsageStatsUserGetParams)
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubscriptionUserGetRequest constructs an http.Request for the SubscriptionUserGet method
+func NewSubscriptionUserGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/subscription")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3990,6 +4214,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdateWithResponse(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ApiKeyUpdateResponse, error)
 
+	// CatalogUserGetWithResponse The models you can call and what they cost you
+	//
+	// Every model the signed-in user can call (served by a channel that may serve them, and
+	// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+	// Multipliers). A model served by several channels with different multipliers shows the
+	// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+	CatalogUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CatalogUserGetResponse, error)
+
 	// CheckInCreateWithResponse Check in for today
 	//
 	// Once per calendar day of the site's time zone: credits a random reward between the
@@ -4159,6 +4395,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordMethodGetResponse, error)
 
+	// PlanUserListWithResponse Plans on offer
+	//
+	// The enabled plans, cheapest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+	PlanUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PlanUserListResponse, error)
+
 	// PreferencesGetWithResponse Read your routing preferences
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4190,7 +4435,8 @@ type ClientWithResponsesInterface interface {
 
 	// RedeemCreateWithBodyWithResponse Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -4201,7 +4447,8 @@ type ClientWithResponsesInterface interface {
 
 	// RedeemCreateWithResponse Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -4238,6 +4485,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 	UsageStatsUserGetWithResponse(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*UsageStatsUserGetResponse, error)
+
+	// SubscriptionUserGetWithResponse Your plan
+	//
+	// The plan the gateway applies to the signed-in user now (`active` false once
+	// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+	SubscriptionUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SubscriptionUserGetResponse, error)
 
 	// TotpDisableWithBodyWithResponse Turn TOTP off
 	//
@@ -5138,6 +5395,68 @@ func (r ApiKeyUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ApiKeyUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CatalogUserGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Catalog
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CatalogUserGetResponse) GetJSON200() *Catalog {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CatalogUserGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CatalogUserGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CatalogUserGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CatalogUserGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CatalogUserGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CatalogUserGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CatalogUserGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6124,6 +6443,68 @@ func (r PasswordMethodGetResponse) ContentType() string {
 	return ""
 }
 
+type PlanUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlanCatalog
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PlanUserListResponse) GetJSON200() *PlanCatalog {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PlanUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PlanUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PlanUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PlanUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlanUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlanUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlanUserListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PreferencesGetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6546,6 +6927,68 @@ func (r UsageStatsUserGetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UsageStatsUserGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SubscriptionUserGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubscriptionState
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON200() *SubscriptionState {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubscriptionUserGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubscriptionUserGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubscriptionUserGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubscriptionUserGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7066,6 +7509,24 @@ func (c *ClientWithResponses) ApiKeyUpdateWithResponse(ctx context.Context, id A
 	return ParseApiKeyUpdateResponse(rsp)
 }
 
+// CatalogUserGetWithResponse The models you can call and what they cost you
+//
+// Every model the signed-in user can call (served by a channel that may serve them, and
+// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+// Multipliers). A model served by several channels with different multipliers shows the
+// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+func (c *ClientWithResponses) CatalogUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CatalogUserGetResponse, error) {
+	rsp, err := c.CatalogUserGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCatalogUserGetResponse(rsp)
+}
+
 // CheckInCreateWithResponse Check in for today
 //
 // Once per calendar day of the site's time zone: credits a random reward between the
@@ -7337,6 +7798,21 @@ func (c *ClientWithResponses) PasswordMethodGetWithResponse(ctx context.Context,
 	return ParsePasswordMethodGetResponse(rsp)
 }
 
+// PlanUserListWithResponse Plans on offer
+//
+// The enabled plans, cheapest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+func (c *ClientWithResponses) PlanUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PlanUserListResponse, error) {
+	rsp, err := c.PlanUserList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanUserListResponse(rsp)
+}
+
 // PreferencesGetWithResponse Read your routing preferences
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7386,7 +7862,8 @@ func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context,
 
 // RedeemCreateWithBodyWithResponse Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -7403,7 +7880,8 @@ func (c *ClientWithResponses) RedeemCreateWithBodyWithResponse(ctx context.Conte
 
 // RedeemCreateWithResponse Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -7463,6 +7941,22 @@ func (c *ClientWithResponses) UsageStatsUserGetWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseUsageStatsUserGetResponse(rsp)
+}
+
+// SubscriptionUserGetWithResponse Your plan
+//
+// The plan the gateway applies to the signed-in user now (`active` false once
+// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+func (c *ClientWithResponses) SubscriptionUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SubscriptionUserGetResponse, error) {
+	rsp, err := c.SubscriptionUserGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscriptionUserGetResponse(rsp)
 }
 
 // TotpDisableWithBodyWithResponse Turn TOTP off
@@ -8227,6 +8721,53 @@ func ParseApiKeyUpdateResponse(rsp *http.Response) (*ApiKeyUpdateResponse, error
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCatalogUserGetResponse parses an HTTP response from a CatalogUserGetWithResponse call
+func ParseCatalogUserGetResponse(rsp *http.Response) (*CatalogUserGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CatalogUserGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Catalog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -9028,6 +9569,53 @@ func ParsePasswordMethodGetResponse(rsp *http.Response) (*PasswordMethodGetRespo
 	return response, nil
 }
 
+// ParsePlanUserListResponse parses an HTTP response from a PlanUserListWithResponse call
+func ParsePlanUserListResponse(rsp *http.Response) (*PlanUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlanUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlanCatalog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePreferencesGetResponse parses an HTTP response from a PreferencesGetWithResponse call
 func ParsePreferencesGetResponse(rsp *http.Response) (*PreferencesGetResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9342,6 +9930,53 @@ func ParseUsageStatsUserGetResponse(rsp *http.Response) (*UsageStatsUserGetRespo
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSubscriptionUserGetResponse parses an HTTP response from a SubscriptionUserGetWithResponse call
+func ParseSubscriptionUserGetResponse(rsp *http.Response) (*SubscriptionUserGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubscriptionUserGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubscriptionState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

@@ -906,6 +906,23 @@ type ChannelModelUpdate struct {
 	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
+// ChannelMultiplier defines model for ChannelMultiplier.
+type ChannelMultiplier struct {
+	// ChannelId Example: 2
+	ChannelId int64 `json:"channel_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
+	//
+	// Example: 500
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// ChannelMultiplierSet defines model for ChannelMultiplierSet.
+type ChannelMultiplierSet struct {
+	// Items One multiplier per channel (a channel listed twice is refused).
+	Items []ChannelMultiplier `json:"items"`
+}
+
 // ChannelSelection defines model for ChannelSelection.
 type ChannelSelection struct {
 	// ChannelIds The channels to work on; absent means all.
@@ -1063,6 +1080,23 @@ type GroupCreate struct {
 // GroupList defines model for GroupList.
 type GroupList struct {
 	Items []Group `json:"items"`
+}
+
+// GroupMultiplier defines model for GroupMultiplier.
+type GroupMultiplier struct {
+	// GroupId Example: 1
+	GroupId int64 `json:"group_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
+	//
+	// Example: 800
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// GroupMultiplierSet defines model for GroupMultiplierSet.
+type GroupMultiplierSet struct {
+	// Items One multiplier per group (a group listed twice is refused).
+	Items []GroupMultiplier `json:"items"`
 }
 
 // GroupUpdate defines model for GroupUpdate.
@@ -1747,6 +1781,71 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
+// PlanCreate defines model for PlanCreate.
+type PlanCreate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
+
+	// DurationDays Example: 30
+	DurationDays int `json:"duration_days"`
+
+	// Enabled Offered to users (absent — true).
+	//
+	// Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
+
+	// Name Example: Pro monthly
+	Name string `json:"name"`
+
+	// Price Price in the smallest currency unit (cents; absent — 0).
+	//
+	// Example: 2900
+	Price *int64 `json:"price,omitempty"`
+
+	// Quota Quota units credited once per grant (absent — 0).
+	//
+	// Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
+}
+
+// PlanList defines model for PlanList.
+type PlanList struct {
+	Items []externalRef0.Plan `json:"items"`
+}
+
+// PlanUpdate defines model for PlanUpdate.
+type PlanUpdate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
+
+	// DurationDays Example: 30
+	DurationDays *int `json:"duration_days,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
+
+	// Name Example: Pro monthly
+	Name *string `json:"name,omitempty"`
+
+	// Price Example: 2500
+	Price *int64 `json:"price,omitempty"`
+
+	// Quota Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier *externalRef0.PlanTier `json:"tier,omitempty"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1876,6 +1975,9 @@ type RedemptionCode struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (null — the code credits `quota`).
+	PlanId *int64 `json:"plan_id"`
+
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
 
@@ -1897,7 +1999,7 @@ type RedemptionCodeBatch struct {
 	Name string `json:"name"`
 }
 
-// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+// RedemptionCodeCreate Exactly one of `quota` and `plan_id`.
 type RedemptionCodeCreate struct {
 	// Count Example: 2
 	Count int `json:"count"`
@@ -1917,10 +2019,15 @@ type RedemptionCodeCreate struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (docs/money.md § Plans), instead of quota.
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id,omitempty"`
+
 	// Quota Quota units each redeem credits.
 	//
 	// Example: 500000
-	Quota int64 `json:"quota"`
+	Quota *int64 `json:"quota,omitempty"`
 }
 
 // RedemptionCodePage defines model for RedemptionCodePage.
@@ -2345,6 +2452,11 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+	//
+	// Example: false
+	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
+
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
 	// Example: 0
@@ -2450,6 +2562,11 @@ type SettingsUpdate struct {
 
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
+
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+	//
+	// Example: false
+	PricingEndpointEnabled *bool `json:"pricing_endpoint_enabled,omitempty"`
 
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
@@ -2692,6 +2809,12 @@ type StatusMonitorUpdate struct {
 	Public *bool `json:"public,omitempty"`
 }
 
+// SubscriptionGrant defines model for SubscriptionGrant.
+type SubscriptionGrant struct {
+	// PlanId Example: 1
+	PlanId int64 `json:"plan_id"`
+}
+
 // Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
 //
 // Example: pro
@@ -2901,6 +3024,9 @@ type Page = int
 
 // PageSize Example: 20
 type PageSize = int
+
+// PlanId Example: 1
+type PlanId = int64
 
 // RemoteSourceId Example: a1b2c3d4e5f6
 type RemoteSourceId = string
@@ -3208,6 +3334,9 @@ type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
 // ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
 type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
 
+// ChannelModelGroupMultiplierSetJSONRequestBody defines body for ChannelModelGroupMultiplierSet for application/json ContentType.
+type ChannelModelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
+
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -3228,6 +3357,9 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 
 // AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
 type AccountTestJSONRequestBody = AccountTestRequest
+
+// ChannelGroupMultiplierSetJSONRequestBody defines body for ChannelGroupMultiplierSet for application/json ContentType.
+type ChannelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
 
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
@@ -3271,6 +3403,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
 
+// PlanCreateJSONRequestBody defines body for PlanCreate for application/json ContentType.
+type PlanCreateJSONRequestBody = PlanCreate
+
+// PlanUpdateJSONRequestBody defines body for PlanUpdate for application/json ContentType.
+type PlanUpdateJSONRequestBody = PlanUpdate
+
 // RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
 type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
 
@@ -3313,6 +3451,12 @@ type UserCreateJSONRequestBody = UserCreate
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
 
+// UserChannelMultiplierSetJSONRequestBody defines body for UserChannelMultiplierSet for application/json ContentType.
+type UserChannelMultiplierSetJSONRequestBody = ChannelMultiplierSet
+
+// SubscriptionGrantJSONRequestBody defines body for SubscriptionGrant for application/json ContentType.
+type SubscriptionGrantJSONRequestBody = SubscriptionGrant
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AnnouncementList List every announcement
@@ -3333,6 +3477,12 @@ type ServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	// (GET /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	// (PUT /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error
@@ -3375,6 +3525,12 @@ type ServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	// (GET /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	// (PUT /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx echo.Context, id ChannelId) error
@@ -3459,6 +3615,18 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
+	// PlanList List plans
+	// (GET /api/plans)
+	PlanList(ctx echo.Context) error
+	// PlanCreate Create a plan
+	// (POST /api/plans)
+	PlanCreate(ctx echo.Context) error
+	// PlanDelete Delete a plan
+	// (DELETE /api/plans/{id})
+	PlanDelete(ctx echo.Context, id PlanId) error
+	// PlanUpdate Change a plan
+	// (PUT /api/plans/{id})
+	PlanUpdate(ctx echo.Context, id PlanId) error
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
@@ -3567,6 +3735,15 @@ type ServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx echo.Context, id UserId) error
+	// UserChannelMultiplierList List a user's channel multipliers
+	// (GET /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierList(ctx echo.Context, id UserId) error
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	// (PUT /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
+	// SubscriptionGrant Grant a plan to a user
+	// (POST /api/users/{id}/subscriptions)
+	SubscriptionGrant(ctx echo.Context, id UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -3653,6 +3830,38 @@ func (w *ServerInterfaceWrapper) ChannelModelUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChannelModelUpdate(ctx, id)
+	return err
+}
+
+// ChannelModelGroupMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelGroupMultiplierList(ctx, id)
+	return err
+}
+
+// ChannelModelGroupMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -3897,6 +4106,38 @@ func (w *ServerInterfaceWrapper) AccountTest(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountTest(ctx, id, accountId)
+	return err
+}
+
+// ChannelGroupMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelGroupMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelGroupMultiplierList(ctx, id)
+	return err
+}
+
+// ChannelGroupMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelGroupMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4400,6 +4641,56 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.OidcProviderUpdate(ctx, id)
+	return err
+}
+
+// PlanList converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanList(ctx)
+	return err
+}
+
+// PlanCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanCreate(ctx)
+	return err
+}
+
+// PlanDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanDelete(ctx, id)
+	return err
+}
+
+// PlanUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanUpdate(ctx, id)
 	return err
 }
 
@@ -5019,6 +5310,54 @@ func (w *ServerInterfaceWrapper) UserUpdate(ctx echo.Context) error {
 	return err
 }
 
+// UserChannelMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelMultiplierList(ctx, id)
+	return err
+}
+
+// UserChannelMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelMultiplierSet(ctx, id)
+	return err
+}
+
+// SubscriptionGrant converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscriptionGrant(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5085,6 +5424,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelCreate, options.OperationMiddlewares["channelModelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelDelete, options.OperationMiddlewares["channelModelDelete"]...)
 	router.PUT(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelUpdate, options.OperationMiddlewares["channelModelUpdate"]...)
+	router.GET(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierList, options.OperationMiddlewares["channelGroupMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierSet, options.OperationMiddlewares["channelGroupMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierList, options.OperationMiddlewares["channelModelGroupMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierSet, options.OperationMiddlewares["channelModelGroupMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierList, options.OperationMiddlewares["userChannelMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierSet, options.OperationMiddlewares["userChannelMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/plans", wrapper.PlanList, options.OperationMiddlewares["planList"]...)
+	router.POST(options.BaseURL+"/api/plans", wrapper.PlanCreate, options.OperationMiddlewares["planCreate"]...)
+	router.DELETE(options.BaseURL+"/api/plans/:id", wrapper.PlanDelete, options.OperationMiddlewares["planDelete"]...)
+	router.PUT(options.BaseURL+"/api/plans/:id", wrapper.PlanUpdate, options.OperationMiddlewares["planUpdate"]...)
+	router.POST(options.BaseURL+"/api/users/:id/subscriptions", wrapper.SubscriptionGrant, options.OperationMiddlewares["subscriptionGrant"]...)
 	router.GET(options.BaseURL+"/api/models", wrapper.ModelList, options.OperationMiddlewares["modelList"]...)
 	router.POST(options.BaseURL+"/api/models", wrapper.ModelCreate, options.OperationMiddlewares["modelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/models/:id", wrapper.ModelDelete, options.OperationMiddlewares["modelDelete"]...)
@@ -5765,6 +6115,205 @@ func (response ChannelModelUpdate413JSONResponse) VisitChannelModelUpdateRespons
 type ChannelModelUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ChannelModelUpdate503JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierListRequestObject struct {
+	Id ChannelModelId `json:"id"`
+}
+
+type ChannelModelGroupMultiplierListResponseObject interface {
+	VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelGroupMultiplierList200JSONResponse GroupMultiplierSet
+
+func (response ChannelModelGroupMultiplierList200JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelGroupMultiplierList400JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelGroupMultiplierList401JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelGroupMultiplierList403JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelGroupMultiplierList404JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelGroupMultiplierList503JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSetRequestObject struct {
+	Id   ChannelModelId `json:"id"`
+	Body *ChannelModelGroupMultiplierSetJSONRequestBody
+}
+
+type ChannelModelGroupMultiplierSetResponseObject interface {
+	VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelGroupMultiplierSet200JSONResponse GroupMultiplierSet
+
+func (response ChannelModelGroupMultiplierSet200JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet400JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet401JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet403JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet404JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet413JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet503JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7112,6 +7661,205 @@ func (response AccountTest413JSONResponse) VisitAccountTestResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierListRequestObject struct {
+	Id ChannelId `json:"id"`
+}
+
+type ChannelGroupMultiplierListResponseObject interface {
+	VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type ChannelGroupMultiplierList200JSONResponse GroupMultiplierSet
+
+func (response ChannelGroupMultiplierList200JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelGroupMultiplierList400JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelGroupMultiplierList401JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelGroupMultiplierList403JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelGroupMultiplierList404JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelGroupMultiplierList503JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSetRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *ChannelGroupMultiplierSetJSONRequestBody
+}
+
+type ChannelGroupMultiplierSetResponseObject interface {
+	VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type ChannelGroupMultiplierSet200JSONResponse GroupMultiplierSet
+
+func (response ChannelGroupMultiplierSet200JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelGroupMultiplierSet400JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelGroupMultiplierSet401JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelGroupMultiplierSet403JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelGroupMultiplierSet404JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelGroupMultiplierSet413JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelGroupMultiplierSet503JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9730,6 +10478,396 @@ func (response OidcProviderUpdate422JSONResponse) VisitOidcProviderUpdateRespons
 type OidcProviderUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanListRequestObject struct {
+}
+
+type PlanListResponseObject interface {
+	VisitPlanListResponse(w http.ResponseWriter) error
+}
+
+type PlanList200JSONResponse PlanList
+
+func (response PlanList200JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanList401JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanList403JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanList503JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreateRequestObject struct {
+	Body *PlanCreateJSONRequestBody
+}
+
+type PlanCreateResponseObject interface {
+	VisitPlanCreateResponse(w http.ResponseWriter) error
+}
+
+type PlanCreate201JSONResponse externalRef0.Plan
+
+func (response PlanCreate201JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanCreate400JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanCreate401JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanCreate403JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanCreate409JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PlanCreate413JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanCreate503JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDeleteRequestObject struct {
+	Id PlanId `json:"id"`
+}
+
+type PlanDeleteResponseObject interface {
+	VisitPlanDeleteResponse(w http.ResponseWriter) error
+}
+
+type PlanDelete204Response struct {
+}
+
+func (response PlanDelete204Response) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PlanDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanDelete400JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanDelete401JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanDelete403JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PlanDelete404JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanDelete409JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanDelete503JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdateRequestObject struct {
+	Id   PlanId `json:"id"`
+	Body *PlanUpdateJSONRequestBody
+}
+
+type PlanUpdateResponseObject interface {
+	VisitPlanUpdateResponse(w http.ResponseWriter) error
+}
+
+type PlanUpdate200JSONResponse externalRef0.Plan
+
+func (response PlanUpdate200JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanUpdate400JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanUpdate401JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanUpdate403JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PlanUpdate404JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanUpdate409JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PlanUpdate413JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanUpdate503JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13170,6 +14308,326 @@ func (response UserUpdate503JSONResponse) VisitUserUpdateResponse(w http.Respons
 	return err
 }
 
+type UserChannelMultiplierListRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserChannelMultiplierListResponseObject interface {
+	VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type UserChannelMultiplierList200JSONResponse ChannelMultiplierSet
+
+func (response UserChannelMultiplierList200JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelMultiplierList400JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelMultiplierList401JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelMultiplierList403JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelMultiplierList404JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelMultiplierList503JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSetRequestObject struct {
+	Id   UserId `json:"id"`
+	Body *UserChannelMultiplierSetJSONRequestBody
+}
+
+type UserChannelMultiplierSetResponseObject interface {
+	VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type UserChannelMultiplierSet200JSONResponse ChannelMultiplierSet
+
+func (response UserChannelMultiplierSet200JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelMultiplierSet400JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelMultiplierSet401JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelMultiplierSet403JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelMultiplierSet404JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UserChannelMultiplierSet413JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrantRequestObject struct {
+	Id   UserId `json:"id"`
+	Body *SubscriptionGrantJSONRequestBody
+}
+
+type SubscriptionGrantResponseObject interface {
+	VisitSubscriptionGrantResponse(w http.ResponseWriter) error
+}
+
+type SubscriptionGrant201JSONResponse externalRef0.Subscription
+
+func (response SubscriptionGrant201JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubscriptionGrant400JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscriptionGrant401JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscriptionGrant403JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubscriptionGrant404JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubscriptionGrant409JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response SubscriptionGrant413JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubscriptionGrant503JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AnnouncementList List every announcement
@@ -13190,6 +14648,12 @@ type StrictServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx context.Context, request ChannelModelUpdateRequestObject) (ChannelModelUpdateResponseObject, error)
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	// (GET /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierList(ctx context.Context, request ChannelModelGroupMultiplierListRequestObject) (ChannelModelGroupMultiplierListResponseObject, error)
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	// (PUT /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierSet(ctx context.Context, request ChannelModelGroupMultiplierSetRequestObject) (ChannelModelGroupMultiplierSetResponseObject, error)
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx context.Context, request ChannelUsageListRequestObject) (ChannelUsageListResponseObject, error)
@@ -13232,6 +14696,12 @@ type StrictServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx context.Context, request AccountTestRequestObject) (AccountTestResponseObject, error)
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	// (GET /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierList(ctx context.Context, request ChannelGroupMultiplierListRequestObject) (ChannelGroupMultiplierListResponseObject, error)
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	// (PUT /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierSet(ctx context.Context, request ChannelGroupMultiplierSetRequestObject) (ChannelGroupMultiplierSetResponseObject, error)
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
@@ -13316,6 +14786,18 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
+	// PlanList List plans
+	// (GET /api/plans)
+	PlanList(ctx context.Context, request PlanListRequestObject) (PlanListResponseObject, error)
+	// PlanCreate Create a plan
+	// (POST /api/plans)
+	PlanCreate(ctx context.Context, request PlanCreateRequestObject) (PlanCreateResponseObject, error)
+	// PlanDelete Delete a plan
+	// (DELETE /api/plans/{id})
+	PlanDelete(ctx context.Context, request PlanDeleteRequestObject) (PlanDeleteResponseObject, error)
+	// PlanUpdate Change a plan
+	// (PUT /api/plans/{id})
+	PlanUpdate(ctx context.Context, request PlanUpdateRequestObject) (PlanUpdateResponseObject, error)
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
@@ -13424,6 +14906,15 @@ type StrictServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx context.Context, request UserUpdateRequestObject) (UserUpdateResponseObject, error)
+	// UserChannelMultiplierList List a user's channel multipliers
+	// (GET /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierList(ctx context.Context, request UserChannelMultiplierListRequestObject) (UserChannelMultiplierListResponseObject, error)
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	// (PUT /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
+	// SubscriptionGrant Grant a plan to a user
+	// (POST /api/users/{id}/subscriptions)
+	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -13647,6 +15138,79 @@ func (sh *strictHandler) ChannelModelUpdate(ctx echo.Context, id ChannelModelId)
 		return err
 	} else if validResponse, ok := response.(ChannelModelUpdateResponseObject); ok {
 		return validResponse.VisitChannelModelUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelGroupMultiplierList operation middleware
+func (sh *strictHandler) ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelGroupMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelGroupMultiplierList(ctx.Request().Context(), request.(ChannelModelGroupMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelGroupMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelGroupMultiplierListResponseObject); ok {
+		return validResponse.VisitChannelModelGroupMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelGroupMultiplierSet operation middleware
+func (sh *strictHandler) ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelGroupMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body ChannelModelGroupMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelModelGroupMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelGroupMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelGroupMultiplierSetResponseObject); ok {
+		return validResponse.VisitChannelModelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14159,6 +15723,79 @@ func (sh *strictHandler) AccountTest(ctx echo.Context, id ChannelId, accountId A
 		return err
 	} else if validResponse, ok := response.(AccountTestResponseObject); ok {
 		return validResponse.VisitAccountTestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelGroupMultiplierList operation middleware
+func (sh *strictHandler) ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error {
+	var request ChannelGroupMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelGroupMultiplierList(ctx.Request().Context(), request.(ChannelGroupMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelGroupMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelGroupMultiplierListResponseObject); ok {
+		return validResponse.VisitChannelGroupMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelGroupMultiplierSet operation middleware
+func (sh *strictHandler) ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error {
+	var request ChannelGroupMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body ChannelGroupMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelGroupMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelGroupMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelGroupMultiplierSetResponseObject); ok {
+		return validResponse.VisitChannelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15155,6 +16792,148 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 		return err
 	} else if validResponse, ok := response.(OidcProviderUpdateResponseObject); ok {
 		return validResponse.VisitOidcProviderUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanList operation middleware
+func (sh *strictHandler) PlanList(ctx echo.Context) error {
+	var request PlanListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanList(ctx.Request().Context(), request.(PlanListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanListResponseObject); ok {
+		return validResponse.VisitPlanListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanCreate operation middleware
+func (sh *strictHandler) PlanCreate(ctx echo.Context) error {
+	var request PlanCreateRequestObject
+
+	var body PlanCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanCreate(ctx.Request().Context(), request.(PlanCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanCreateResponseObject); ok {
+		return validResponse.VisitPlanCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanDelete operation middleware
+func (sh *strictHandler) PlanDelete(ctx echo.Context, id PlanId) error {
+	var request PlanDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanDelete(ctx.Request().Context(), request.(PlanDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanDeleteResponseObject); ok {
+		return validResponse.VisitPlanDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanUpdate operation middleware
+func (sh *strictHandler) PlanUpdate(ctx echo.Context, id PlanId) error {
+	var request PlanUpdateRequestObject
+
+	request.Id = id
+
+	var body PlanUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanUpdate(ctx.Request().Context(), request.(PlanUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanUpdateResponseObject); ok {
+		return validResponse.VisitPlanUpdateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16360,556 +18139,717 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 	return nil
 }
 
+// UserChannelMultiplierList operation middleware
+func (sh *strictHandler) UserChannelMultiplierList(ctx echo.Context, id UserId) error {
+	var request UserChannelMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelMultiplierList(ctx.Request().Context(), request.(UserChannelMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelMultiplierListResponseObject); ok {
+		return validResponse.VisitUserChannelMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserChannelMultiplierSet operation middleware
+func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) error {
+	var request UserChannelMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body UserChannelMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelMultiplierSet(ctx.Request().Context(), request.(UserChannelMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelMultiplierSetResponseObject); ok {
+		return validResponse.VisitUserChannelMultiplierSetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscriptionGrant operation middleware
+func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
+	var request SubscriptionGrantRequestObject
+
+	request.Id = id
+
+	var body SubscriptionGrantJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscriptionGrant(ctx.Request().Context(), request.(SubscriptionGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscriptionGrant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscriptionGrantResponseObject); ok {
+		return validResponse.VisitSubscriptionGrantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39jyNJeieG/ysh3n7RrN4ki2RV9XRXQZBquueld/ptu6p3dnbYYgaZQTK2khHcjMiq4vT2FzIOp9Md",
-	"LOBOsk4WcAZ8gH0GDOPO9i9nwxD8g/6Txe1K+i+MeCIiMzIZSSZZrO6e2ZZ9O13Mt3h54nl/Ps+bxojP",
-	"5pwRJkXj+E1jjhM8I5Ik8NfpaMRTJh9H6o+IiFFC55Jy1jhunE8JwvryHYFohJpUolkqJBqSmLMJkhzJ",
-	"KUGjKWaMxHvtRtCg6sE5ltNG0GB4RhrHDfOKAY0aQSMhv0ppQqLGsUxSEjTEaEpmWH2bXOPZPCaN48Og",
-	"MebJDMvGcYMyee+wETRmlNFZOmscd4OGXMyJvkQmJGm8fRs0ThnjKRuRGVkxE+cemE7FcOsOs7v5MB/q",
-	"haoaoVnH9zu4pzxaO0I0UzftYpwHm4/z84TPlkd3JnEiER8DQUo6IyjBbEJQk7JRnAp6SQL08vOH6ODg",
-	"4EFOqL9KSbLIRz1Wr/aOs9Hr9O61ut1Wr3ve6RzD//+LhjP4CEvSUt9tZIMWMqFsAmP+IuHp/NOFf1Ej",
-	"OiNMUM5Qwq8EwglBE3U/idBwgZoRGeM0liiM8CKsHDo8MRguCsP/UULGjePGP9vPGcC+virUTzPOBubP",
-	"wZnEUthhqiE/4RPDGpZH/ZzFCzTCcSyQIMmlHqicUoHSuZAJwTPLN6qGW+AJu+EBT/jEkPAmAzYUXTVO",
-	"c7lynN3txpkmgid+aggZuZaDEdwRWoKeJ+SS8lSgOVY0jYeCMInGPIGrY5oICZcqyUO/r4K2D7pdNWx8",
-	"/YSwiZw2jg96gTrPkiTqVX/ybaf14PWPf+Sl7Cd88hVZrFzxGY4IuqJyqlf89MVjdEEWlZQxp4MLsqhc",
-	"8U+2WvEndEY9hPyETwSakwQWr2pEMTzrDsYcycbxUSfIR6b+mOFrPZKjTqfOuIDbrlw9vclUaJ6LmmrD",
-	"1cC05MVxTBKExQWJ1J2V+w8PV2z/ZC5bh7ylBlskg27vPswh+7uCAF6SX6VEeAUvTMSO1CGCRD8CSoW6",
-	"HP68Zd7SehyFiEp0hQXCTFyRhETwYOXczLsqKabR6f7k0b1v7n99+PPulwfPPvlp7+XR+YOfdX7x1cPt",
-	"5qt4ZSoexliIlVt3NeWCmEncEUjAY4gKRJlhPuoVVdPStw/gnptwdTtSM/hXgiQrRw0sR7FyQZKqsalr",
-	"levd2/yErlQ6dqZsdLcZGKOSJ1VDM1s603e9pzG+wBPiHx5IC5bOhiQJkFJuULdqR9Wtfh7XDQqjyzhc",
-	"twP/V2t4Z/Q7zxAfSzJbz37VtYFQL/AOr+ey4J7Lgns1BveSzLgkZzxNRqRqkxO4Bwm4yRhC3R6akmsU",
-	"0QmVosrw0U/UtnsauDvsjQ6iQ3I0vlfkTPcO1zOmsylOKucg1EUUU3axikjhrvrjFfHgcHT+YP7T3uwX",
-	"yf2vrr/uDjcf9jmdkV9wVkHBj0+fnWp1/jvOCIrwQkmFCE15mmhVeZRKRFkV8cjv/FTTeHWumH8+l1NB",
-	"8f7ZFLPJFNN1s3B1o9PWL3Dru07rweDH/X5rv0pPOufLE/yMRT6LhVzXt1gkX2ev9LaxV5SQqCIlxft3",
-	"wek2FhNv1WvFnDNBtOfCMei/piziV+rXEWeSaKMFz+cxHWE19v1fCjUB5/NqahLTWD8TgVRj84SPiBB4",
-	"GKt1IUmitPQGYZEY4Mz1gfBYkkTx/kSq32HFthLPn8EHYGar/RVIDQENyZgnRClH+tvtxtug8SmOjOZ0",
-	"w9lTdoljGg2MOuXMf4gFGaRJfIw0iaCIE4EYl2iG5WiqLRRzJG5nLTJ1UVkTsSIbEiGeIIzGlMSR1qlg",
-	"+LAmrivjIWfjmI5uujoj+5p8WRzXF8JxQnC00NalQNho61aXgqNxO0uzwQj02tzaeuBsLLmeD5aKHRq5",
-	"pkKKW1oH+BIV2cdSQTQxfM6TIY0iwm4443H2nnzK//Tv//Qf/+N/8w//6T/8w7/5s9/+2//+d//DP/+n",
-	"v/03v/tXf/GP//zvfvev/pd//A//7T/+v3/7X/+v//V3f/UX//Xv/v1tEUBCIsIkxbEWiHAM0DCVcEIx",
-	"QzhSbFXIBIOOCoti9NrbJIaibvzOaeJ0owHAojzj8nOesuiGq8G4HIzhPfly2JOhtkRf2/2Mn3Ek0tEU",
-	"JUQrnjCnFwkdkSdUyFcs1XLtdmTkXH0HxVTIY8cJaO33w87hLVF//l004mkcwQoPCRoTOZpqIaH22awF",
-	"v6QRSR5rUXFLK4EZ4jiV0x6am+8hRkgkkPqRJ/Q7+ISSpwGS/ILAP0GpVZoVZWOufri15TJDAompXhYT",
-	"SVATM/R8TtjjR/kd6rxwpVwLkSr7Ud1yCvNSmnh2VQr06uUTsafF8auXT9SrgfPEMb8ixZW/xRMm6IS1",
-	"KHMW/R0cNfsxmKS2Jd+BPqboxfjQQMe+DeaZ6VUzKoTS+XhSULH0ZK2ipe+54YS1nT2wLnfzYQ8T/QRN",
-	"sUDKPkCYyWnC53R0Ys10E1kQ6JecMsTnhGFqFRNxyzqYEiwQWgjzuEEYIOOmt8RyRyAb07EPhnrwrX7a",
-	"6RyM7I3wFwmDPjNHSh3R08ctNfM2ap5me1N+HRVKK8CSRAFi5JIoHjgGhWivz/Lde8x+SUZyY24IxheZ",
-	"zSW4/UU6m+FkAYdCTqmOClN4cyNoXOI43ZS853gRcxwF2VbqFVSsUpTo/m2gB/KSzGM8IsXxmB+14Gd6",
-	"cFsOKTGvMp9W6jXjrAXftsNEZtx6WIxrp1L1kBT3xMartKth5R6nt29vh9T1zlLO4AwyXtwkO6AYjy4E",
-	"yAY9IhAO5kaHfeglekRBhN5UKJi5R/ZtjmjQY6ACZRdvZ3GWP7Q02duUgPrrty339FeAAytluiAPzhZs",
-	"9DmmN99MIwvEgo0GY/1Cl+xdTo/UTcjcdKv7WqVgKjo3hx/R2ZwnkkRtBKELpR5OgCLG9JpEoOYBR+6z",
-	"EU4SSgSIhlcvnwRoSnBEEhFYVmfEhvV5oSGPFm3Nv885f4KTyU2VefXGgeR8EMPL3BXW/hZ1gxq85Bzp",
-	"e27Xv2O/B99S08cM1gCcGsBCyNxwkFfM6tPk5pq886p8EX77n//sn/7yf/7d3/yPv/vrP//dn/+73/6X",
-	"//O3/9P/8bu//vPgH//zf/mnf/kXv/t3//s//O3/89u/++vbOWfajHeNe2VKoXlCBGHScJZXDF9iGu/E",
-	"rsvf5LAUklwq+0oSRdY4ofECFe90gq8rA623QzcRlniIBRywlCUEj6ZqXG3nc26SG2S/JXxOEkm1GuNk",
-	"G3id3SZZAYjQ8hsq0FDxV6XoNFkaxxCjZ5zp9Islp7a6Re+Q9oWXHduBm2WyLhboeZgzmdBhKnkysHHZ",
-	"Ssc9uppylD1BosLEmuE+ntN9dd++ldbh3gly0k0y7brsV0I4igiEBLLhP6g5fB5TNhmkTNJ4ZYwkxkLa",
-	"AbSuaKQYMo8jfsUgMVG7yBcQSiluhBvrqNgMG/sIGkZxHmBZHVC5v1lABV5qjvHAnrtVjrw7Qk92zNNE",
-	"KfUJHkmSCDQkU8oihIUkCRUXorDcjbt37949uP7mO98AlHhMEzLIjsHKMMzyLk2xGOTjK7ygsI5DzmOC",
-	"QUaViPmw1nfUtBUVr17/B8cHK9d/7SZDSo9Yx4kM13iib34LQcHBiLNRmiSEjTxZTw8hg4IyNI7pZCoR",
-	"loizkTphCRfqgpCYjYhAzY5hGgiGslfYyY5vZXR0zV0RSfCsdUEWra5vxxkdXdhnioN8RMU8xgvtBuVG",
-	"wE5xQlpGzM7xRA1RWzdXU8JQygQpDbLh+yi/YqQOFyqx04hESlaREkuFQUXbMlXt/q25xzpRJn9skBBs",
-	"pGZxCl9Pl4SBMuT4GCVcgrg9RiFwxjBA4VDx9Uj9y9Ux1N/mQAr1b5C2YWHBKcveV2PZRToaESE8p7vb",
-	"69Q6d5LqrKBVS3VO9b3pPNo9h7wi6sCUxZ8nYyOPLH+rQ82FFE2geIf4lzjXMi/OKKW892ZVylQdFFMU",
-	"i/JrmUdkzCabY3m/yty5xAULIqmw+q+zBeJD8Le8Daym8xAeAQ0niqgiIxy/cDSfMY4FCUrKUJHBe46u",
-	"9etbrYgn2iUMirkQ2nBpo68TKkmLs3hRJF1x0Zon/Jetz35++vTFk886zv8ZuZXRyhwLccWTqJiJcb/7",
-	"oFfIxbh/q7zdZciltCcnVWEbbl3KLlnJvAtHf92DaxjwI8NoCywMqjhMwl9N7uvmaeyOE0t6SXJGvAlL",
-	"yrnHFmlrnbV8xjkYK87cYzD9NzxzVqFW/6aSzOoSrjngmnAf6we7dl7272ysOEnwYmla2bfXTuolEbCo",
-	"b5Y5hmJG69h2kE9tkzkCFayagP28ff+KeTzJuIJ/c94Ukrq6rQevIev9TSe4/3ZfJ8A3Z+LX4tezX09/",
-	"He39yCfDimftFXh+riAxCQwTk8Ad3g2PEY5NEY1imhMipyTZC1D48PmrZ+f7j169PD1//PxZqINMWKDw",
-	"Xmf/YBoqhhuqXd7vRmEbnaJxClnV6hNgDInCwQaRhKhECRFEFq2FNybtu3HcgHcbSnKXpNvprFpP4aGH",
-	"29nmtZt7ljGY4haEGHhK6KpTJyg0Irvws0nqwrlNCfZk0/4p1N+ZeXnSZ6F18YagADaHiyWbGFziQ60v",
-	"zjmPzTes6qc+j1HCr8xGYTRP+JD0mRJ+ROydZPojfMHcVLa79d6qXW66QabMA42ohOFCDFqpNqmcFl6o",
-	"v4r0R8FRv+ITOSe0IaW9dh8yYphipYqnqBXP9aJG0HA88no+SkFzRqN21kmCtS9YOl5ms8+JkE6EdQNe",
-	"O/MXW2Q55koSYnGRl1zJQlGeLrMx9UPwQEk1ryyk6B3dW58IW0Xcer5+/qsTLKrqHU3dgSTX0hoXnFny",
-	"K439S/oHvjU3jsAqKwiqOrTrXZOfVRHvCASPWg94UPBkilGSDock2jtB2bCMTrze2ImxVAraYOY58E9p",
-	"HFNBRlydXUh4F4RFEJR0vMymbJXkriVn2HrZCsM47NZzkqylL6jTWUUzy/rcxRpVPEux6XU6OtKpWBik",
-	"dVDOCt+qctSICu55XlyYL8/PX5icqhPUMWZqKesGPLClKfY66xUsftEI8hola445Ox1YUrckuUIavAIL",
-	"aS1vmFFWkHbBBq7hTymLyjo0Z7m7uNlBKRtSRYVU7h17CuGw1H7lZKEWUWf29hlmCx1DJ2qIOlrEEVfq",
-	"AdyeKhZNZRupAaj7cCx45j4Ry2o96bMLsrgjEBgGARLcpA8vMr9F5v6JtJCi+if1OXDNxESSyDB5xyCq",
-	"tgm8BlGF83CVTXiIPx19tAnfv02oTvsMXwDlWUrBE0xZ+2Yk8S7NwhuZgh5G44xJvb2s/GQqT13Vxi1l",
-	"SOjGnhucRpQwnW2yQWzN/eypfYUJKRFf4bcSCVqdeIqTC6UXl9QIdcMES3KFF0pthDIFhCXq9I47HfTq",
-	"/KGOIg118suMslRC4ZerLOk9WVZFdBWGp/R/qtR1rc0C0UIxjS2S5glyYnRK6O+dGEU8zEo4wuIsMk/m",
-	"g/XFM2tjDXmdSMXIQU9ZPXATR9irGGZvB8OUVMYl3vIUq1PAMBtBnOAMyzSJ8GJpu9brtq6s1x/Kicwn",
-	"yZ1Cfq+7ZFABTHBqw5OUucp7YdkOfLzIlrhU1FHmmXtKwiecS2WVUynQ2aOvkDTMsY0+A20WdixLxnvB",
-	"eayOhE3JU5f7zOaJ5BHVCvuuYN05CX6ZfWcJn7C9kpRuTKWci+P9fTynbZ0J2R7x2f5lt/GuAp9bRbRn",
-	"lA02YfPakeKxBkDpVjJTFMAeTI1MgSq+LWjirx2P1fJJKfgqfHJdr3VrhinzLco8oTyh0hM//JJOpjo5",
-	"WyZUkYoyOQvj7O5SlMJ7Vj9jTuK5uvX2Yz9l9ogTAipqgsdjOkJ4xtkkS+ZVV8ivUhwju6DFlaoXPjJh",
-	"IrjV4QMZVTnb5UZwrI2S0WpQ4k2bhW3MMm8VtqnmXacMhYoHaMchcIMQvXr55Licj7yaq4WansPjPgsr",
-	"WUqImhmnw/M5eM/C/dEUy/3cHoVw5z6ZDUmkzBf1Z7vdPgHDx2Y3q7uxpMOY6CFd8eRCBIi0J21U+Px1",
-	"G1P14b02CrM88KVBZlfUOP2DvOzuGzeFCE/AJcchnUQZWJTBDSGios90/hmEqbn66oQobhEe5+OaEEYS",
-	"rI5ZjNkkxRPSnnA+iQmeU1Exgj5TXxgSifc1ze2/gf++PTZvIw+1qNTbeKwt8i+K1/4Ix/IPhSDZBPqs",
-	"OAP1fv0CMx2okIMNFxsJjoLsP7xftr0cNzq85Y+O9/d9h357Jr/qbmD5zxTHr8OZNylVL7NtE2bqlHjz",
-	"CuOilf30Hhn4LUfK1nHTFbxvFxEFqzduH1FwS4c98a4bJeq9AwXroNZI/HlBuZ8SMoM0thCwCZ/L0jeY",
-	"W9EOrAtyUGvUYDrZR7yu1l6ndwiD6TTWmSqV+SXFMW0l6nVx+jbyfpmrZTuyGszIjXD+Sb8vvFgVtRZ8",
-	"eamzLNEZwUygUN0Rrl//HQzYx4HWrfsOeY3mFLthODvyXL9zAvHvced+q3NvZ3tctXBnJNYFSZsmO2XH",
-	"WqzEuhRIctBBEWclIsdx0bPwbde1GzcCN1lO41gip8oFWLCRenLH0mpN5K+64tpNY+QXNbIXV5rvohCf",
-	"g8+W4kuHPd/wdeBsTeyrnE7icvo8JCVWBp2cXaiK0m7FV7JtvTFrOTda4ooo4jzhko94nNt6OrI04pdK",
-	"BVi2zKztKFDzi4RfBOgRIfMzQi4CFPMRNi6WRENjWfe4fjXE8oxN1gga2oYqOsqzG5doxUxpR4zStZw/",
-	"Gj+1jZ/3Z/DcVkDHkpUwUHq71Poz58dA1/WV87M79TK0x1lZ5YalG1u4J/lsLn2jPbxfd7S/SrkswX0d",
-	"1nzUZGmIrfLYIYuEROWUxO79Gk+vkgZGz8/G5n4p25vy0vk23y7N6zVUuEMNVVO1x3EtqAkZ7gTmOmhk",
-	"JVy7gqFzt0MP1n5kVcbnwxjT2bMlqiczbBP0N+B7D/NaOZt5a7EkVuSSbqj7VSNKEOygjNzR8fiWW79X",
-	"hLtohi+en50jXxnfcZ9luYFNK+UD13MaZA7NQIO5gJU31hmB1SoAJKn2GRYojAiZC0Iuwj30mz/7yzxa",
-	"FbXRaRGYRetxaISZ0R6dObWRgUmI0NWUx6TknFSKjP5M4/gosLrC8cFyAquTDWGoI2hctya8ZX6c4fm3",
-	"eqdf632ySO2rRIBHUbUUARHvhI5MIROEnACXHTUxixBmC5PKo39Ua2BS02ZFNfnbg5WGhKd8p3Syb8XV",
-	"VJi0+9YXRjfITKYA/f3fdNtHuwsIprGk85iSZDAnyYzGsUehBaQrlN+qY8A8FZhFcipQU2kH6A/V0ALU",
-	"PbL/bh8FSP1znJBSfL171KmZx3NJ5+/IHbYiguVbpOKmBQUy3sxrBediu6qi4tGpS+Q3sZa3o1VHMBx1",
-	"ez6tvYoMrSMdhlKin82U02rq2hBWt5ZLDDZ1F5qG5prbW6rw/I6Mug+c3m5AaAWr4b1R1tLmfcn5xSMS",
-	"00uSeBtBEPSrlKQkQlPOL2wS9kkBNaUpCI6VNgO1KnIPMOQMcJVME6ZdPqVUICnJbC6FL6NRDwbZW5Dg",
-	"aIyLSd0HpUYSB713F7SJ9ACz126XsTXlQlYhlo+I+sAdgdRNqMk4mmM5DRDARyvtzknHL7no1C6Jtvm7",
-	"PYKOOOvE+GE9U/SCauCjVazEpaav1P0WFWCdQxLQIfSGm5KEAAnMqKTfkcgWGoBXknFGzC3Fqdt1y7Pq",
-	"lZrwmEmSMByjM10erxFJfBm65Fp68/y+Vl/FaG4i8pGlzyzPRz1Zkdt3sAV91XOuuCudu1jWKi0HO1Fa",
-	"gBScPBog5iA/1IVNz5e2dHY202GWSGu5YIxxSceLEDWfPT9//Pk3g1cvnwCyZaih8ceUUTENURMXEfXh",
-	"j9NUTvf1HQW3p36nmqzzjqLDM7tlaSvdMb/weqc2k9QFZu2xHObmG6vLOfOeDAUXj1fsSC5LSf/dzZ0x",
-	"em72ZYFtV5GPY91+V5YImkMZoqaRUjxBQyKvCGFK+CSUiL1AmbaG7GDzlxlF7/paE0pEcBT2WXNCLwlD",
-	"6dzkGvcOTc8CPravPYF/QP0HFIU4trviwS3zSUrE/hsavd2Hu8NSvZ0Zvnsw4N+4lHsOv3joS9f3/oQP",
-	"/ZIbsNUA+tPC/ilL9mqKpRp2RKMADRcoa/XlGOmABwR77YpQzUY6R4qNdDvHPcVGfgzMxAZZROP429e5",
-	"u7MTNH7Jhxpe6sGDBw8wxng4HA5Ho9EoiqKIEELG4/FYKUDgoJvxS/OcuKDzuRlDDoy41GbDXDLdC84J",
-	"nqEvXpyjMwvMaJmpRW2AnxIsyWTROG7MiEZOM1TeKzJQz3S7Zrpvl/SZyLgtS1Bg5MqBTgzWHMyiurKK",
-	"EWjAvnPFsN/mS++TroQBudo6PwNL90s+NL+cGFVNezgDgAPWYJA5cB0tp9tulGGb+75LJr9RH+0Ioayq",
-	"EJTM0qyVCgQDDFDKLhi/ypGCa4DvWBJ0BWINaiz1UMOt8es3B7233qB6RrlvKgEI74jc3WduB7BZg7oZ",
-	"rp9HdiQqE+ctLLpJoIeKsKZG9tTZ6/aCXvq99STpHL0VzW6WdRj3WLoPLp/QFfqPZZNJyphmk/kpNlRV",
-	"YJP5Vc9L7aGvc7DO7N2uBFxdrGCWtFg86VvRoopW95CXJKohaUcFq1KlgkIjI3dfnEXJRbPmYzmt5aTt",
-	"BEoMv/FJ7UwiVTgm4PLgl3xYX+nJhdxaF4Xzdt/goDbwZRr7ooSrgMGeKjNsVIEOpjFXfvOn/10RD2wb",
-	"IMGV1mqv1bn3zmo4/LXQ4d0QkOTJNR5JJ28vQOE8IWN6fVfnKN+d40TeLSWQ3R3HWEzv+rlnHjSsXHmo",
-	"xNIsDLMFEnPMbAGswdCo2IlsCPc620GRjbhOwbDsKBVQMXBB1MGBaID6b8yHGmEmn7K5sYI7+hAvAHoM",
-	"ojZJGhNTdDwlCTnRwYcrKojBVCUREkTKrDw+jaGjHdTO8wSWIYQlDwMUyillF3pz5gkPUVNfGuiVC/fN",
-	"n7BoOq2/5FeAkfnRy+B4VSLGKWtdrUNgMad0+CQbMkCdKunPT/KKOQIGtnl1Vuas9gE1IagGvFepMww8",
-	"UbaUcYvdzQPlHsqjbJ7KH/NUzlOZAfuOM/CEGxDlFiNdbdtvyR6ustZbHr0lpuDx0PcEVtKJqVLKhDRs",
-	"QH0HNcN7HQF1CVcJlZIwFHZnYYmGDqb1vAv6wBVIK8cXMAMuRPOdiL0L3Zahs2/iZshkxGO192v92SWl",
-	"QKKYYCGB6sFW1GPMUKGV/eUMctkvWlWwvmlL5dvm4Rs1Xq1IC7nX2XhSt8CLV/Av0//WVNKXOJit9FVH",
-	"u5pfWfNKcbVQj6t0LD7ZeBF8mUgmhrDhm6pO/yn6gqMoTTS4UjN80IHar+70oDML96wRCTLIOf4BHPoA",
-	"hQcgc7pRuBdk3piuJv6DbuRhCi41FcF2emszSwyzKPGHlUd7F0GzXJfcPnBWVaeCR1MyUIyUDLrTATRJ",
-	"8pjPJEEzGsdqh0BOWR5jObDkCKNua8rTBOnUJgRvNnJWZ0FL6AqhnobPLIXQ/URVil35Ilg11F1nmkez",
-	"m03zqKXRCLab6IODT45ueZ7RAD5eOUtIf+BjPfCoMNPa01Cz6NyC5fEuq8fpDE9I1Sr9NOUSo5RB8JEk",
-	"yFZYRggey6G/Onvr0U1q7K1neMVNXMUgYEv9kdt1sFGgb274lTlJBkonrbN2oylOJqA9jwgspP0BEMFu",
-	"fxVtoqXJocZs8XzcOP523UzVQyaneiOglGdpHP8MGvS8fR34Dh4o9RjFnE0MAzFnDtBOnJoRxhkcOTcP",
-	"7W5hYA0NP0zZpA5DK1oWYq6+lL1g6dybuz0Hv3OrjPrdZkK5R6x0Fry8tEKQBH4xurxBS0enyISK1LqZ",
-	"LbF9leBHFeD3QAVYK7h38/HfQ5G6k0LJj2L4oxj+cMSwH6phhbCsFEi7sH5vWjftFLsVsjxL59hUPrvh",
-	"5p0c7fqo60EjZfRXKTGX1d7Y4Z8t2Oh0Po8Xt1m7rP49IaXSZeNuWrCRYhYelLRbrGW2AcFC7rTfGQro",
-	"pgmf503gogw23a1fZRzOPEmgqKKYamDe7Kn99dNUtim3UFSd13GWCbbd9RPrmtyIVTVrKyBXihPdTd2y",
-	"Z/FueLrVy14k5JKSq50Nzrxvx8PzkwqOPB7hJ7ryycDCWwoOIGHFUPiCSB82Xbu7GS7dzcpWzcMbV4+6",
-	"Z7sA5gZzC0pHdXklfDPfbN6aq92ogdhqW7NwygoL5X4cMiGy7IfVZFSJ7w6hzWgF6o1GwYOApqm2u5py",
-	"YfAZrrAw0VFwme/sGAcNA/bgHxhcRAnMCbRSARgdRUlzK1gIdlhBtnKVy76rapOPZvZHM/ujmV1lzH60",
-	"gD9awB+UBbwkDJ4/fvTwhckE9ghg07QRwtjVUDEjzhgZyXZMWXrdjvg+Vw/29rOejz5NCaeSDxIyUWpQ",
-	"4ougm4YzdMJalBn4aGP4QKs2EguCKPSgNM14chBpcm2qy+HWmLILw1ah6ksu9mq1BhnFmM4GGjnBb2iq",
-	"G9CUx1mTFaI0wxjhKEqW2rlYCIZl7Gn4jsl+qPslBxZBSLXteq60lB5Ao+ovyiQVchCTS1JrfhjBAwge",
-	"QJ3f/OlfHVq4q0ILaKfDg/OBylGoYVdj7ekhYMTIFUzwjtDADFQARK/Gjy9+NXuh95OUMLmUjj03oLQt",
-	"ff2dAYQTphsl1OkoDK089fAFGSVEbtOHuF6lIhUi1YdyNXZZnYpGl8PYisZls+qJYR1+myqiCRnJQZrQ",
-	"qopPfQd69fKx0rIsW0FYFs5K2wvzqzberfgEvrWvJOgQjy68OU8jPl/yvCWm6mgDUy1OJ8VlAA7qXwUQ",
-	"LZvzYHjs3aGVCpJQNuYbjNOCtdRMbVRLloU6TRmlIdfAI6/cdSsNz2UGvtOVbXNZVuXHtsy6l1haUYb4",
-	"+G6JvDeLj7pna6swqVfAr9Hd4GuvXj7xCvFNZepK8zdDMvLJyA2fLMm6Khm1rpvQssjaYBw1Rc9GrfOy",
-	"9+YyoVTDlrUjPkFC8oREiLBRspiXkSQb4mCUHMiWEqgtc0xbcExbwJHWdKLqdnqHN5RwudjZgARvRQZt",
-	"ig5IhG/pP6dxbJO+1TB1cWCgE1tNLrOiEGO1XJE4bhWL89xC6gmV03QIHbW1kCik566QHLm0qrOsZ/pu",
-	"Rzyt7AijlTGGQi01Yz6h7I/s9T8spT/ng3TjTLj1Xaf14LX576D1+k0nOOj66wQLUnADKikLptqPlrNl",
-	"C/InP9LruHNFwT2n0Sg8RhEVgDW6sN2QlH6rzgLQCEaXJKFjSiL0+JE2MU9QqOV7eIzI9TymIyp15al+",
-	"wE4X/AAFEFIajRpBQz9cgh3Vv3kW3Z3ILoKfBaNz+zCE+5pddT28NXlYEYf7KBDfgUB0qrBajFy1MgXv",
-	"o0irWsNtZcb74M9LjOFFPR+y9d1pp12xpuRoezfcsjkN4zkjsqJSodrhfq9XMY4a3vSKV3Z7VaESD4p4",
-	"yX2dveSo06n5kjIz3zA39XXV7lbDvuMMDt/KPG1RZdZUqaxJ/+ZjI1BGJjfxa5tt3qFXW2tbdESQ5BFe",
-	"mGpIwHGSWeuPKRa5963k0c6GtKovgg8Eec4FiWoFLeD9/vQqsxn5YjqvXrm3O0p8KNKKxwWTMp0gFFUC",
-	"8Bv9XUeUIbis94PmaBGQnoNnpZBkrzasTz6IlWuyXdt3ZpPESv71+TxeIK4L9IjI4ulNnF3wJk3Z7TOJ",
-	"VXveNoIbJJytSS3zpE8BgvRgDk19o/Vc/tUZingc4ySAdDDOLkkiLabvS55KkrSEXMRmi5t2g8CnDZAq",
-	"mskVZ3q0daDGmzLm7V/39ZQkxPgvFcXB+KjIWk2ArdD84rPzAP3k7PmzAGGJZlxIdB89pZ/u+Z2d8KoC",
-	"wJ1pu9b+peBsVxj/JUJX0/OTdhZw27BOWAc47XmEQHoTg7Wdh+ECWwzGGVHneBSnEYn2ELkeERIJFOIh",
-	"vyQGmjxUXLTP4B1S2EAerFZk3Mj26Kt3CUlw1j8fFvCOaKNXTBAT0QdDLIsA9pl5cszjmF/BU5KCAa1H",
-	"rO52o4JC41yVRJsz3hL02CbUuI4Y6yV1PCuGNKXGHK5Iz+h1PoD8jE1G/Mk7SChZU9K4yXBvuYDpneU+",
-	"rI25+xalMpre6x29u4TywuHcOLG8ZEkVI0t8Thg1DRbGFICttb9gu7zufv+611X/c9Dq96+PPlX/80j9",
-	"85PP1qZ7H/SWBbJrj/masOKh4HEqCVICoyn20KuXT9YEjutGtZaElTPPZiaf2j/e+yPvvF6SSA2DcvaQ",
-	"R15Qo4gMprSqF7y6fEeYRAXozQL5N3gkSVKK/b/44mXrk+lPe7/50/+4eXC51+p0twkuX89pQsSNUHa3",
-	"arA4w9eDVJTIuLtZK8YhlqNpyXuMlaLcuiLEG5Rdbrpy1Klt6tbDjC3Si4MaK0iUN2VfBUK3om4zJzY7",
-	"F2clC99wUMucPS5QkY/HFEf/qVpgP8mX+Q8Q75c/7X316MHTw59/ff8XLw5enn9679nDz49Ob9osfOWm",
-	"+o1KPcT1M9yucHRpF3slcbFOfSoeuxI3BDRUQERROiRmOj9BzcjNY2qWctY0BIp58d4SVPInrU4XWMS6",
-	"HjNrj7t7ct0OucVZqGUmM+gAyK9IpBMPYQoMQd4hZGRDOpI1STgbkSW0xBUQ7ttwCx2Lao5prPgvqNRq",
-	"cR+e/UwtHU+kGhIqg5qVKHAzN2nGc6ptUFiLBFYMYMdpqUBnQ0ty7TJVnZnUYSzrz84uwJZL0vUHDrfs",
-	"lQ0ehDro6RaipiYJdRr3AhSqYx+ipvaxKDKF5DZ1RZ/6KAxQGFEBkYfQjejpFxoBkUkEgEE2txcdntn9",
-	"a7ShHUXUskHUiZbsQmPxKh9HmzKbt94dnnFJDG6pHzDaANTqeL5BND3OHQqoGWJAWNV2ggYK0//cC7Ko",
-	"eoDUpwOEWZ/xuV55FGqRH8IrNAkB3rYliT3gd+OEkBYgSoUzInGEJQ7b6Dm0XRpTEkcC4YT0GZ0wnpBo",
-	"qbeUO7rGsb3SmsxlC35rHWgrxOQLNyZzJ1dyHmttqOyPd19ZaEnmfXsByurgvi8AZ6dWTZyaNpyJSYJn",
-	"UL3ldI53ttZX5yVaSy0vO35XeZY9vR6M1g17b9n1fsVCJvzCrGS33kraFvpO9DVOxdqwb/XpeMz8OcwZ",
-	"2q/kBpX6xGL8hcYBF6Aw69emgTb1+Qm1ZqTZcwlmfYkUXaTzGWYpjluFCwbn/ClcQl+8OK/CM9c+tm89",
-	"RNrNh+D82mu89pE+TGcDielymGVneGddmeOyZmQ616nHsho5pRUVOuedIFspIp3ue2qtIhQmMKhWP+10",
-	"DkZ2weEvJcaMzaFDUjMqBGWTooJ1sDGqntl4X1GAbZlj8UKneE4QNgjhaIYXuooUNXFGV0BLOWVdJXg+",
-	"V0xWd/aDhQRHbg4waW/eK1HbMlUsU0RODTfjDS5seHkRMjx0GulZLFCMhyQ+yY5JARg9QFdTOpoiKk3m",
-	"WVH/LRyTshepPjB54Uit5Zo3gRNfcn9vdEorXGZVombNAVzHCStLW6NouZ2trxtsBotfG9p+zY1+PPoC",
-	"EWy56beBGb9qecqpeTkYezVi+3qY9teVO/qUyCmvYLNfnp+/QDO4IYMvXbCRBbB1FfYvPlOL9eL52XlR",
-	"Mde/e7TyAm9YmY8JemcmaadYapOYcUZsCyjtOw8nc1mwIjT8goaAvSiOq4ImzKZVIHGfIi02Mo1Yb0Mb",
-	"PZYC6fwrUEVLfc4CHZG+mhJQWeWULOAuoTEBlpP1BlOCozqlKuvkpCsbl/tNaCFpvDEg6nThGQRnSdLK",
-	"NsDI0bUC0OM22rAUCGa/rAxW5hmqZ4YEJyTZ5Kk1fSt8LT66FS0+8uYC9VNq3NYFO82piTEgcMMZ/SUf",
-	"mgrNIRlzE3IHp/5SPk2hlYLavOQSxwNBRpz5wGjO9IUMw1eNLkpjEsGHLTBpls1jtBgqLDTNcIGmEBlm",
-	"8aJIUvc6tQJ30EVMvay6MZt0VkO3/xinsV4Y3auLRKiJBcqbaexZXmKWy5TSlqIWWduf7tHxQd7lyKGY",
-	"H/36T/r96M3h25b6T8/+51z/57jwn35fv8EfnsoY83opY5i41+ar0VvlBhqd2oXtJWJlQVXWHcmmdKit",
-	"3L8iw9EUyx6eU5vYUR9BMi9v0nVSZn2DAsd11qI8Oc/RKJFigRss8TMPs6qWynqvcl9/WQ4xcpUJnzBN",
-	"4oI5aVsmaNeIllRYGEZf0v6Xj7s+hZb6jACv7KS1bKsWKSIzPmGrN93ft7Wl489beuFaxs5sfQXY72WV",
-	"vcxcXFb/B//sR/8/ZQH27t25++P2nwzCX///O60Hp61f4NZ3rdd3f1RR7z1d5QWyCDgtPeaWJYU1OdqH",
-	"nQf3angFKyXf8vf1rTv+/o7M9I6y97IuH1trH5tlfziaSbnTrHEaJCnxFNRXvNnVLm4uQYsrwsqyyBxR",
-	"6/s96B6pXzZOgJlVqP52Bb747Ly+ir+WWOpIpnXHdaXkqq31r33rklTzrw+wNneFLK8zPorit+3FtV+/",
-	"uVBcSiBZ8823a+SQvzxKy59N/YBmr9cVSNmXrxORZ9h4Enxj23RE72BGjaD21PJYlQeOS8v2ZShIpVi7",
-	"0l9IvCiJ/Izz5akCq0W4JefvmTT26Ux6sLbcUCv82kciEC21a34/Mtw3an3PlqP+sCW/9pEAJb97wV/2",
-	"FLwj2S4kn4OXZXa7Uv2j4K4nme2P3zfZXKmghDDdEOEoEsBAnDDQBSFzkUNJ2XHfUZJCkpM8wIJwLHjG",
-	"ZuSU9NmyC9HpcboE2FvoaV1LNapyx65A0yz632o3DN1GP6hsK5o3lVsh0hdslKfPrJrD996HWL1O1csD",
-	"7Ww90u/V+UMk6YwE6OXnD9HBwcED3Vcdo1C7zkLEx2NBZGAliGbMW7nuduO3O9PtNz37DJmFg1RXzUSD",
-	"HDjag6qbQ2Jjiab4kqjjBQ8GkA8DXaEAFrGNno/HaLjwistKFzhOIyp1Z8+Bt07rRUJainchuBNNOb9A",
-	"lCEyHpORRM3w9NWjx+eDJ4+fPj4fvHr5JDQwdYJI6EyauVPBD8zH4+KOeIMZOIFkNMalt0pCUae+hsJ9",
-	"c3OIxJRfCdQM9ZUw+67XcG789l/8b7/9t//6t3/2L377n/5vf0CFjC4GlA0q3QOvBEkExOThXrUmgFOJ",
-	"UYT1VzFKyBVOItSM+Ejszzgji/YsqonOZwcww9cD/R7/SsRq74XUo2hRln30V3ma5t6J6Zluq7OMJrGU",
-	"qrmzovB8+JStHL6Y4TheO/5ibu1OB8qZTOgwhcxyLc0GFmF/Ld5D/qyxbx7aJ9+aIpaBBjcZaciNnB2+",
-	"WUo6nlDQVyhniEEBH2YlvEWDfgK5yGDjSV7W+iuPucmbHDhwXJU1maHGuTFJfPYJYYBXbFlijBmUZps3",
-	"oyaMq9XLDh5m4kodkZ+cPX+2/tAzcgU4G4MhjjFbB3AwSTA0+JVcZyAzchUvMmA8EsFI16LCenKwuaTj",
-	"RQUj5EJqTqjvWmaFz56fP/78mx1xQagF8o/kidqelmY7S4N4fvrq/MstxmAVWPXCYgUtjMQ7RBqNBpzF",
-	"i4reqNAVWpM1TwSAnaqhNnmSbdWeFePWCj3RldicEQQQqKkg6kk2iYlGS+UM8QRuvyALUY/65wkHRrQW",
-	"EtSFADXkrg+j5CihETH9sTMlH53qmyw96ss8QWEaywSH5rC4r6UCxfyKJBAI1T0BsNafp3QyVZwQyv7k",
-	"lNDEjkTpC0q2KYEfIizRFU+E3FM2ZEykLV7XN8tpwtPJtEz8y7TuVJozKlefN2jTzWjevJZKpf7bXsRo",
-	"mC5EDsisk/732uihrke3SM5qGfvM9/wVMB6M5JQmEZrjRC4UYwG2A3IzQKQ9aaNQTHFCTlM53dfh29AU",
-	"FPcZZ+hzLOQXL87vCCRGOCaomb3/7/8Gdc2giknBGxRRJQ6LrlYLvjbJHZgBDSv9IMPrLJF6LT2g8NUt",
-	"aLh0dCxEsEPWGZpohkK7nnYEEUINSMp4MOVpIryJfPomRJiSZnlt0AwzxTzTRMCK8FSXrmR1NWieiqkB",
-	"QyYMoAqURhCgdK4GfNBRGlZJJ3CgjNxhUunL63phMJi8WV3qEWVpDL7jrEL5NNT7+PTZKRglSN2KmpkG",
-	"o4YHiT2jVCqGR+VeMUHp1fnDIvM9FRTvn00xm0wxrYFLBdxlVyzNsKrMlm8Kohld+QPhjThO2Q2e7U3F",
-	"0Qoq7CSPrrDEzFzxuWzjFOR8hW60ZIasVuhcYeg7HmsOsl9EVe3zGq11iYg95oxfQ/ebHT5r3Rq3u0Km",
-	"q7KI1/LHrezXVy+fnKCw3+g3QqTdziDaamtEzkdvXqZ9A3M3m0QtI3fJu//R6v1o9b5jq7dmkdzNDNUU",
-	"iNSxU81Ls+NiTdPwTR/qrfuN41bvbWiRb/xsQEz5vMAFEsLIle/81zJut+hXUmNjNzdgb8oL9btuzgY3",
-	"sXcrx4zO8QUR1hhWuifoKboaXbEpXavd7rOXphjdpjsnRPAYAhxcqegJvcSSZJ4XxUdsPfhwgcLTJ0+e",
-	"fz148fLxz07PPxs8f3X+6fNXzx6FJeOihk1900VzLfCt7WAvGMDhOlLbtf14q3Xj1ebbjS0wb83/2tXz",
-	"WlAFcyZ71ye9tZNbb+hsCJD6/baC3CyBulvii6+eTXFCnlB24W8eNJhyUQWekxCwtHGc8S0hUTN8kz33",
-	"dj/3ZbTb7TxggaOZOjLKSB4pLaGir4d6kctSfOxhiAXxs9Q8NwOpmwC0yJzNmLKLY/NpgYSywMNTFzn6",
-	"GH2q81B00aQayLkSwaZqsjhcPct9EQ8OR+cP5j/tzX6R3P/q+uvucP+y++460RRK75cRiA52AS9Sribx",
-	"zNmb318R/jMInXYjlM6diqzSyfgEtXyDV3ixKnWr5Bui2ChFvjXkshKXyJhCK0WAJS1dxjpXZEUZgoq1",
-	"EzfFFcG7llTfbZGCTYmaB7/ooKbXTz9fMcNT0CRJhOAuypkzUbNFG8xyqxluV2h/Ww1yosEyUlW3V9PF",
-	"CjpyVSoZuK5sB0CbIK4W+o4+JEUForcFMIpTJGJHkh3PwOH4Raov00hhGcoEWAVulXHqzVrkZAJq6/44",
-	"mQyrJWFuqK6+EzZc3Yfbww1vAt+7IevcAnsp5zo1eOFm2YFLfG0NH9rs7c5BXnkiN4d6sm9eeRp20cYj",
-	"1/227+GRvWOHDTze44H1+CXJlXauLDyJVjUP9O/HAfavHVw+Qa1uVRp3jePe6m6ht2wygM0/vo1K4rW/",
-	"4NpTzqjkngauN2uC/747Xm41al/euYuTXFkmDVboDTvnrxW98KUYS8JGi8GshJB6v1e7pntGhCiD5zW4",
-	"FxdVF95m9GbTjFMGrcZAg2oEjUj9u9QZo5L1+GLZuhUFtOc19RRoBnFVKnStjXYpt9Fnul2/MvnllDCd",
-	"PC0gBE4l+MESgmMdisAxUsciJpD11cQChS+en50j6Bpp3fH7b2j0Nksr339j3fXqV0mEDFHEiQh0coED",
-	"cKS0YhiGeUBDqFGB0nkGQwGeT+MMb6PPlGEZmHeoJ+E2yOEuzPyOMEmpRZ7vcuha1QPa/+CtQ0+HMR15",
-	"MmKn/IohLFH4xWdmmfSt+wY/rlaQ6RZMn1XAtzmTsvTlrSA3c3br013aXj5cpbOyfM43NCVcXrsduGx9",
-	"drwGY9aNPhqY1hLm3WZ1OeYdwB+L3DLzDt6/d1j0IXtZacYfqsh+LcLUimOwYVtG54xsskYVCKr53q0l",
-	"jp1o1wXJfgMN233PjrTs26DjrQg375T1A6HU9aS5tMG2fUo5/oulzWaCFDsa6Z4kV3CBZcBMVBwjCBOg",
-	"3/zrf4nmCYf/jhNSqNdWf+scHJtzU1QW9IWlib0SJDGx79rK6cH7U063UjjnCeUJlYv12Gt1bf46Xrjc",
-	"/VYQn9lg1qLBO1uzS1m2Bdqjs34Zo+4UM+VWgPe2sp/eiZPFu+5r1ncX4sA9SdsLA+ctNUVBccxeWj/a",
-	"cn9Ko87eXTnwbci0sljiTOIE6jrNHXlyttLkw3JCSoiETujb210U3kuzWSfYnKcN+fCPi06r7HO2sXyh",
-	"RaovEpzVsBfePOJJQkayNeWJIK0heL4WNRqj9pb6gi19MOHx2qrRUsGl2uSX6rHaDhLPCxyk5IqQd2eT",
-	"LAS3s21hR4orctArLMhBEaFBYzF0Wg8G7Za3xY6HyRi1M9uAqlOxC6R+zzL+0OH61Rx3pA1XshjrQjQ3",
-	"BIgy5GQv7o6RtJavLa+1GcUgIvG6nhWSIxxFqMnIBEt6SdQPEYnSkdxro2dOppfkE13MAb6V0PLKug7a",
-	"XU0t45k+SJBiiWCWFVeFCoJjOiJ/XB0jUNy1CGL47Z/8cb8vXv/4j+0/vIGCScLTuTd0+5Rf6npxUNah",
-	"OJsKBPejZgg+HPhD2OoCrMat8xrgQrmvysrQlO/A5qLBt4D2OmpCh70WZ/Fi7yQb8R1h61gEIuV6cq+A",
-	"aQmJ59DGbAdyZh5jNlgVhclQLs1goXgM3I1NwJcFJySYR1AtnhV5wDTbyOTxo1A9F1pvpRS6TEuHdo6z",
-	"XbvEcUoAW1xyg23rwMUa5CGDWFbOhdxpJ58PQPzS9TCZYLuuENW9m2WnlcZ3yhhP2YjMTFvncugwooSN",
-	"Nl0196Wn9hUmgZxUdY6T5Fqi5lOcXET8ipUaEqkbJliSK6iME0pPFQhL1OkddzqA8wBVBEOeKgt/Rlkq",
-	"wVbfPFFsq65yLPKfM+161hW1cBYg5bHppvQQFu35wqDdVu/B7tPLunU7vyVy1Yygza5vQtjX1qrggLjx",
-	"jCSV8RLkuho8A5OFM3SGZZpEeOFNNlrnxu/uxI2vB5lTvLumOb0E+QHbzO1e57x5+izFsUW8oIADkBVN",
-	"NwWdMAK5dUCV0vRfSkSo7tNXW5TpIokAhVCkrS8W67ULbZji2HhlIBMKHik1XoI7lg9p9fR24TdYxQK3",
-	"9yOU3vpZkvAKaHqiLqEhj6DJhknGxAxPYAjo9MVj1NTuzwDhVE4DvcYBrP7eMcJIpHOSCGIz4/vMNCSx",
-	"DszTF4/v6EKViEhM437jGL3pN+DD6t/9Rrvd7jfevg11u5Clpkf6Mdv8ELjDJY5pNDAZAupuPcHMMHMx",
-	"hBtvl9D+8jdusDWwiI/0k+WdMC+suxWPsu8vN3f01iFLxYUCNMOjKWWklRAcqV8ASUNreiaIhoZEKFWJ",
-	"SlPihtmEtNFnsK+Ab4HZos9sWj3sr60lAhuBCoiXkggQF9roCyPoYIUFGuEkyRvqwxshP5Tg0bTP5gmX",
-	"fMTjOwIpzgzbGehGf1cczXhC0AVlkTgGB3dWzWhuh+FZbWwY89GFQLjPRjiOAxOhdiO42SNNQCswFwY6",
-	"pVvrRyafey+HcM9i37qVo0ED0xnKd0TWDqLP+uzXSL8E/dpM89d99utWqwX/T10+7HTQr1FYosYQNYcY",
-	"EADwjECjQ3O+FBuz9/5ScBYqtsZEOp/zRLHXGYkoHij6CZ07TVjY+UWt2CBNYmjIpI2mAeNyYGw+9bPp",
-	"qZE1HwtQaFr/6MJU93X2gxEZ0RmOB7pP8gxfD0BXdi9BHSJUK2SXjKD2PWUvlZ9CTeyoT7BmaEZmQ90p",
-	"2lCvQBEfpYoFkQgliohNfoCO4CiGAisc7pVW0e5C6WfCojmnDH7XBX72+Oa/QINXsyzqV2vzDCgzZpL6",
-	"VXI5L991QRbuT0Jw2DdS/jEijJIoRIZ8uop8UoZNaUJxo/CcDi7Iwt0q56fsrgwnNBubO7F1g7Uj6WlC",
-	"Ful4TEeUMJm5VYPS7+AfyZ47UM+NeTKkUaSHAD5Zl/CUmVEYE1BgmWLpvPxLfpsuqYY1nOKE6DmbVqz5",
-	"r+439S9OZ0Zd7gw8Bfo4mtxrw3z0GbNqxmCWSvMaU+Hkjn4kkrH78YxIoJCzOArBB4XSq1HMzVOOPTWQ",
-	"nA9ifgUvt9W32WvsQh+qhVaLMeYpK61P9pOeduGnJOsZWSRv+94j9V6Ns1nYAHv9gbo+4mwcU03+gsh0",
-	"PjBJP6btJYmpki/wgohgvaEGpmMAjTJ9Q7ErWP7d2bbyJXd1y9d0v06zSdk6ckbsXLpArIoT6yXHACyp",
-	"r/V6+ijOEz5SgnQYaz4Fi5VxKcgrgoI/qTEmrRTZC2wbNluDPDAHNOcuzg95adUgIUpPAJp0pFvWaBgj",
-	"p87ZKclSH7S4o7DsfDwmSb5vPdi3RLEgyI80S5b9PSDXI0Ii97To3xMlyM2ZMY6WwTAVC81M+GCG2WKA",
-	"pVRLL8zXjqwclEr5ikPU1N5Gm8BJo3DP3qnX2cpqUCrCfPEA9HSMqXOAzF/2+QPDMi8xBctM3cb4IPvb",
-	"1oKX+b/Zlnw7Su+waEyF39VHHRNiWe10xbmyLrzS3Lkvy4Qqy3Ld8aosyvPuWFmX1qBREOTOq8ynKsS4",
-	"c6Ukj00ul0eIO1eWn/HIXPg1F2bOWI3gckab/7IsyeC2ZVFU/tmWp2Tix0bdncUqCB+bvVZa4qLoKdyk",
-	"JY/ahiXBk/3ofK0gdgBEpcArMxwXI4c0iovm1YXP2l9K/Dzr9FIar2XPsMclVtwIGkWOB5vksDnTWW2Z",
-	"c5X22Fwt/WrVKvUWh9kU/sx4TTajAqtRq+JyGptbyCBWVGQV+WAdTqHJzh5aWNRlfpCB3zjEsKz1OfG8",
-	"XOnTkat56R5Hi1LzKmt85jet8Nk3ON/OFQ0HbMe57qoZ7qiKWob5ikfJaBR8tlbHUGtbkMuwoF4NwXPF",
-	"jKVCXnuuOMOsktYuYI9ze0GAZ1uVU+aSKDIrkVHEEpPPt02UfvZIY6cbkCtdi/6iZXFQ9B0VYYUdB63f",
-	"GXOKpukMs9y2NxZ9gAQeQ4RPTPmVxQb21VV7nR++0EMml/0uIavu0Ag1IZxCte0c/rz1Ul9qPY5C04AA",
-	"+mITHTZhGg4wMc6C4ug63Z88uvfN/a8Pf9798uDZJz/tvTw6f/Czzi++erjWi2nPPrhHavhYcmBo7/x+",
-	"cvb8mQ4E6TCPtilfPEYH7Q4AgjKuC10B8x+zCIXWERwiPJ/HlOjok3W24D4LjRktOMLI3q3UOJIQpnvG",
-	"XSVUSsJQCLDYx+hb7akAXwoMXHsrApQN/3VYQB5Xr31d6ZSuXI0ziaUHwnmc8Fm123njkicdPh0uNnSq",
-	"weC+UM9+CikMN3Kewste8itfboTk1XmIG09Wfld8WRn2YTU5w8rDiOBNztoF9V26MFdwJnoK7z8HNqhr",
-	"ilHTuLEOOx3tRVNa3h4aLtAoxkL4+3Z687H0W7rwlsPOwRbotKOYemNuugP+4fX12lC5p07MVTwqh917",
-	"sMWrNTurGu5Rabj1lmA5paZeQq3VhCqneNTpBWAhqe056hxC+Dw3KbVo1CGVLLl4xNM40lx7b+P1KZG1",
-	"Te8pKYIGJsjsvDOPbHnrUrtlE16mHtEZYQDWmfArjdoCxwrgjtxAkI7FTXmaONUsjnYroGGisk0K0r4i",
-	"hOcb5xNd4bI8zmcEJ0p6JphdoDlJRkrtiLUDfUbjmJrMeRPDBKc143CM0RXW8U0doC1lfR51isn2h7VK",
-	"nOcPjorx2Aedms89KNJvt85z5WzSI2hZ8OCooV9YlwgUe1+OmyhLYgDZL4OusSLFWogyD3ty3nM0u+F7",
-	"It/zh3WxeoF3lzEo6j2ZFeT5BtDt1R0ByYTLpiLYiKW3QQM6bOhhDLYT5/YwvdVn0nv24aAfQ8w/jPAi",
-	"1DqbOuIhKK7DdHRBpHb0JtKqs0bNJZGL/RTzEY77TDfqCL/55ptvWk+fth49Ov/yy+OnT4/PzsK9E/0h",
-	"HUjRsTf1T/Oz42hSrMSM5YIsQh1qUkp13tZBS2iLIcwZ2fMkHZX1FH8RqVuyeoNFnid8Npde0r1fl3Iy",
-	"/JTqDEaLggIyasSFLIMh14a0xoIzyia+Ed+v9ZISY9JeKX38ysvhO1zl017FRYIKLuWZg13B7AwW9nfp",
-	"VNVknal4qPQ9Ty5G7/o6tEjuRmfUkKOHnc5egMJDdd26pIcLlEWPTRgl0zEMDHwWToV8/QCFR+oFWgFx",
-	"RXHv+roRNA7hf4+ur4sC9wh+XidwXykT+Qmf+PD78ywtNSCPnpvVIRfpfCsMI+PQLL/sk61eVinPSnCY",
-	"ipvxMSoQaWZnAgxkt6XYoLkDwXtR82GM0yjfthJM6w1F5cZDPGrpFLnbGmS04eASgiObVFYoGXfHt81g",
-	"6hdl1qCQlUL+wb2d1eitQ1RYOqBRaoEmfYhwrpabrXEWX+MZYr5B8jOYBO5i3+/2/JWqxhNdmMn+ZXd/",
-	"NMVyP18v4Rv0sp5SNrGABsHrExR19apZwCvRcCFJcTJF5V4iTV4kWhKAdcigXNzXrWfXVoBEnFtdxuHi",
-	"CIsLjVbmw0qoaMFf1CCKH3nM5qk0bfwCfZgipfkoK2gUpxEpZqj3ujtWOYqNKrfXMvysZOlcAlCgRNkb",
-	"lMZD2QVlk73Ayksn7KvjKuWih85GQH9lFMdNPK82s3zgT0VTFPLl+fkLmxrl0ElCRoRelnfPXw+SezJq",
-	"QF2YANBamgXXNziis/VsFtFEZng+V1vAx1Z9LzQUUqcxISOeROXTaAvPe53eITDGTgV24M7Kh529dGuJ",
-	"HS2jVFjsKDO5W6O0eA6XzPbgvau4Lr0VpccSW15bM12hHNoSvHLAZY4nwJxTyJyM+UQEiJErxcR1a0j0",
-	"AguBQkau5WCUJoIre06g0P7bYjiqG+BtBiGTawszxkL/vKx73rD+zyi9PuzTfKxFLnDQ7TbqtGj1Ve65",
-	"L6217sQb4MrsBmjRgzRzxjNdzoMTgsyRqCzCc2r5bD2eq8NUgQuoM9lbAlI97NkqHOv0s0U1DQy4XkUc",
-	"zONu76jj1pvqSrTlVuKV5YYvyQxTkAHu/NBTvEBjHMdIxHQylRBWUsbXdyThJh2WtcZwzVhngkgZk/aW",
-	"XaBuBzbMX+F3npd1lToBunUnrFyj4avxW1uLUV3A54zCVO0tf3wLHXwLVn+zcrh81OSSJMt1LTusTitj",
-	"DhfH+IVjV+e+HMHRGBfVxMN6i/LhFMMtE06hQXQRrqXpx2XZM0VWYWmvwxNTwTiWBPqBiR0guEBiydpe",
-	"blmJKHRRo0xp9cI0uzl/fv4CMtzrdSJc3a7LadXV+c2f/tUhpDWenT1HNp9CUbRz0yjGdBYgkY6mSrI+",
-	"oSy9bkf8jgiUtqYMLmgRumT8bwQQ4CA6V5sHWk/30LDm+zWxn5ehCLSUqFWo5cAKwIlwoJbzHLiV0Myb",
-	"6kfmDHnKs6IZZaGpBNK0b5xpJ9axDRkQmgNQjSDo3E0TqM/IGlxaUEMtaOHtJTRDfWW9vy87tR4FI9Sp",
-	"2/qYKlKH0Nry0Gz4c5hKd2puUQg1zvk+ax52DvZOEEZhnpWtkbwxQ4xQOGC2MygzTn33taYCBt6pFkT9",
-	"2WdZTbaQfO60dXFr1qwaYhPFsgypYuGavW2ZxAQZpQmVizO1fEY9gc4Hp94Y/ykrVtDdERnD+MnX54gn",
-	"UC90QRaoGYqLFjR9UNsLuwN8Al6eD2Uq5VzvIr+gpP5HTd9F/VgbUgKhWF39aYEJjxtzo08OzP35d/Gc",
-	"fkUWjbdvAZdszD1fzT+pvmRcNGbHji2YjAis+SicTcz93UY2BLbHOeys7ucZmCZO6rHcwGgjtQiESTqC",
-	"7jzQJLkw/RwG01n6Pmuu7GChbjG1Thr+MiyvTWgWE2rf8fKSm42t/lC23+ipTsNTLzI5cE5murBursNO",
-	"Vx0auN5njLNWcZq26uywc9BGL2DJYK20blxhDZyYZqlwfU6SPgNfnLK3wK5so1d2bwpDSgjKsRGOUULE",
-	"nKsTaOrZwikWg/wBHbTDfTbTzi+JaRwYtABZaI2iz6upAs6a1ejFVUvaCBqXJBGa5DrtbrsDPY/mhOE5",
-	"VUZZu9M+0K37p3A6AU0CO0Wg8OuE+Bo3xDEq3BkoMS+DrERBTUKdzCiNSVSybBswCk38jyM4haW6ViVc",
-	"zCqpb/c6HV2hmFXNQyacbpC2DwnwrtjLDNtv3cJ9U2ObvWTrUnq/1Vcsl84K4auK2JX+3i0UmFdlhdkN",
-	"rq7tdku5/QN6+/qtYZT4BjXBsDXA1jyaqksMbUVoh51u1beyzd1/5ebsw0MH6x/6PEu6fxs0juo88cpJ",
-	"unVFE5CIK5S+ff02eFOQGN++fvs6aIh0NsPJonHcUItgSpXdOauNwhMBkrNwgtTKz72NjjSCAKiYAlk6",
-	"RVdTGhPE+BWioECE32Y0EiBDVnshahq4kCFPoT9wQpA62Xsnut6MACqZAS0DzB4oel999AyGWqbZfcqj",
-	"xWbn7hZO29qTtIMjVPtwuKv1teLp+jjkyrQyad8uca/ue1/F7yPP2gHHqsOtDLPqrOcin+LI5KC/Q/52",
-	"2K3xxDnnT6DARj3Q661/oEDIlEU6b/ld89IX6TCmYgoqYT1e+jbwaCmA8a75a0ykx6J8LJGyXuZzghMn",
-	"aKqhJYySTBKD1W6toZWs8pH+0tJJP1z+uL41+tDJTA999RPPuPwcisHeA63oZdyAVJRia2EQ4Hu+oea3",
-	"FI7E46ihvj5PPWJbw1mMKYkjXewyj/GIRJlEDjP+GO6HhqeGaBQTDAr87MQifTmCmgotn/dWU53BJNyN",
-	"gLZwNGuEi2LbKYvwoiBm2hVMfsYvAfnPPHPrkrXz/qa/kUhlaRz7BKj+vc5KrhCZDz6KzJvxsh+yjH2p",
-	"+dMWMtY4n1ravbRWyAKgKZ4Ri0FZTH/QOQ8iPEEJTwEzUcMDiRVtppd4oUGnhtaeHyXwu6akM8nnkKmr",
-	"dg+bxBfOEEZ5BYulqawb/uZy2N3kVXL4OYsXJtmNxJHIKkE1XZ1U0B8ac91XFKOEKHLVDvIdEeXNBXSW",
-	"NWPczG7yT+d+q3OvPpP3DOw2ZKqbWtqtnxNxkHnSs2w+v4DrOQIuuK31qZJ6ZnK2RfAPTOx1Hqx/wF2l",
-	"hxbsYRuZ+e4FH0gjnqCEzPA8Z1PIJqR5mFVZ9qW2kZrxgnuPvk6J0n7rEq/ztBWw4Z45SSiPUBMyTwW9",
-	"JHsn1mGHeocIutqjIRnzhKAQgvphFoz6Vaqh+M0hEFSHZ3O630lhtVrhku2TZ0fb4ZPr5eEzflU1VJjI",
-	"uqFuXhattn5XIYMyQ1vOdrd1bBrw4biXzQ6CK7Q1w5QtJTfaGiaTDqCrjIycEKbCTqQjA1dy3O3eB3qm",
-	"2lyp2Ea9nBVLtyknzOnYww0NiqO+M0DDBaKRgcWjUpgoo6lu07TxgbPLd82PHuI4FoGJFTrRxrnuyw2c",
-	"iV+SBGGzfrU4lFjHnHYdTzOpviY568Dpve100p3Ttj4K7RGf7V92G/X1gi7k1Ax0TpRNTLI9bb8tdeEy",
-	"qsPrygNoO9J0O74MS5ujAg+tUkCcMV4ROpnKxnF3g5iauxU1j9YPPoSW0W+V0WBiZl6ivnmkqibV7oTw",
-	"imS2KdWYud5KoKl4mDu/x4d5w01ZYy988JZCHcX/+6Ts60OyzhVRlp37YsGgs6I/QH8qLgSASzt+hBzS",
-	"hCeg+Gg3CDQybkJf3Tf2DL3dtz4H0JI4g3oPKkWfaaLNUrh0c2EheQI9Z3Qxf9aj1/jf1Fj35wm5pOQq",
-	"bCOH2sQdU0DdZyYVLOJQUKS9GTYjOG+O7L5RsYiFwXry8toztUY34LS5Oq22o7ux1DwjMRnBjtyG96JS",
-	"7beo7g7DOuwFDX5hPrz5PBZs9JKINK50sSdw1VUIf2ix6XfNFj4ncjStPML50a3JLpZd4N4T89E1/b6C",
-	"w5khBc3apcg4bJWWucpy+oLc3HD6aC79vmpYH/iJeUlwdEuRm+2DNm10mp1gi0uEkTox6NXLJ6ipVKgs",
-	"z9mcEKUs9RmdmeL1PCteEILCiI/UAro9YUR7FoV7aISZUpGGBJkCJqMmUQkwnJzpyJDu5KYpHckplmhC",
-	"dWdAd2T6FfBrymIihL7VPCaIFJAWIlMRKrZE4vEKhevmQaTs6GY1Gxu7Am8vXvRDYIkuynddpvjg9pmi",
-	"ru7LIp8T8vsZsbqJ4WoyO+qT81KDqDLCuTUkBJG6U1yuiVrCt2EeYCOUTRCVmr9vk8yj+22tIRSDNGwZ",
-	"GGAHU7nMFNvvxZjXZuumxrzSzvczha/KLX6qb9i1W9xB4NI5XUtRJK52dmACNuaeGhzNQQjXhNa4e/fu",
-	"3YPrb75r6AhUmhDLS3tBo1hMZGus1SAOg0aMhQQkdR93yqCWAD5VLchbKHUdjDjTVT2jBfgIDaOUBM9a",
-	"F2TRAmgHOrowvyuxdsVIMsggSfRkl/VJg76h8Tn0kxAAE8JOCIJiRUZ+Wz56ly6qUuAy3UK76NHDUpmX",
-	"rtJKiEwT9tGo20mYADvs0mPMZT/dWFv1egDPCwV3iApE2ChZzEHTlJAlipqnn521ekf3Wl88fKodeWUy",
-	"CPws6OZBDPegN8RFa57wX7Y++/np0xdPPnPbYhtusXxwNz0dtxmL+CA4aGcjDqrH8AHxyxtyyw2pYQ2f",
-	"/L3PEn7XDPM0gjaVFmAAAC6XVSiHZa5Wofa1UQ3xkZ1z1k/T+ALpDxzbckozbpNgBG1hlbps7HzKIIQi",
-	"E8wEhoAAauI4RhZIJ9ChFYddL/HqNjo1hd/SBVcxX7Bi3WOZG4J/rBfkJvUXmXr67U7Yd/2XHOJPR56X",
-	"9Bqb60hmGW5DCpitAIb/oWnXv9+yYUsqWR3xKh/BjyLjPYiMGWYLB2mKu2EUnfS+lfR4k6NCrgyaGXL5",
-	"GDR79yGAGb8kjsawc7sqWF90aXjFDeo8MGLkyu1rGtqaTC3mIa0CUH4rLbH36nEvjuFWPO4fnVO1Barb",
-	"3XCn7qkHxwdHt2xw/fDd/x98GprxXK9hqRtITjVOcjMbbGMu7DXYHsYAnuAYTlnzctQcqo8BzBOJ4MSk",
-	"choge5a0aYYUl4n4Fcur6/osL68zCRtJCnhohneIY0SlTm4TCE8wZUWwOi83fwkr9pFpfu89+u+WZcJB",
-	"+6hT3hTRRbouqCEeXSDKUMIlHLSbs0NJxIfADc8AFJkzggAAFsdO8wWN/G8atoRneIGmtB0GinPNuJCo",
-	"ew/xVOaNKPZM144+8+QoGkBGKhyum3ODwFZc5U/yK6a+LfmIx6gJ3WUfw5ulM0QRINPixjT6FYgn6Aui",
-	"JoMmhCmuSh5qXgkDV9949fKJzqmL8FwdmmFK40j0WYanY6PJe7qm2oIsXqlvT/F8ThiJjsuNbZyODho9",
-	"EhqiaVS0Prua8tg2L8mgTM3fdwSS5FqiZqkT1B2hewDnTYwdOMY+E6MkHQ5JtNdGX0+xzIAVc2BNPe7A",
-	"ROsxQB3qqfQ6nROPCCSIij7LM64jPVTG5RSi+TlMtbKu2cJg0OftI6jIXJ5ZrXoYIBILUqYM3drFNMzS",
-	"ZcnVovCciBu5K03fi0LOzKYcWI0h45TGvLmRYIa9aBw3vqR/0Cjkabt96A67vcA7/DyFOxdgvU5nu1mt",
-	"8m0pTgXUow5lKkd89vuuj98QfgJaMzElqIvsVk4Tnk6mW2rdNjGsAuj0ufogv4KkfKc9kfGPac30GIVK",
-	"UwIYJ2B2uiuNQFhcoDFPAhQWYAtCuKvPslRGAdIk7xxDfpVip0vTTPFOxa/O/ZAW0H/D8pCYCtlnfAxY",
-	"LOIEDbmcoktKrgTC8RVeKD06IWRF/iGU+u84P+YdgETcrwcSoTvobF6+ka/K6tSqO6YkSGSymSeRFjEL",
-	"dEUSgnAUfXRe3pQbZLJTOO5qfRyDDMWaJrbt0q0kOPuLxqJI5I1ZbUM2O8KmPssAyFrkCUGGngBOSzzT",
-	"aEp7OwNMunm6yfJRXHvMtjlkt5hk8sGxoY9YNR+xakC3SS7JBphaVpWBjkLVua7QtP7WJLn6++B1vVNU",
-	"alhosuqzAtYA/f3fdNtHTgJ/Gks6jylJBnOSzGgMzVCOOrmz6pLOax3DDSR9vlyVIA2w4L8vEA2GunIK",
-	"ND9UQ5qHDnWEkHKT0BG0L+IiL1fWQpFmDbG0s2CBOHQz0T9C/QwA8kIFzmzvuNg+BWQs0xJfd4PRHS8g",
-	"eUh9TI/VrShi3LzbvNa4lbUs1Rb5QzDTRdaRQ91+R9hmGglBGV1GaLjos9BDpyHaR91OpxMowc0iEiE1",
-	"HY4w0s6MvKOETwcHGtxBZujSKa19Ausdvc0O1TsR6d8TfrTRwlXJeqDMjygT7wtlApbfxxiLgrkGMLnL",
-	"XGIylk7dI7zjJOeaVCIcaweI5qskMvwPWJi6AiGytp+pfEyweW9V6ZXksgYv8NyRQTTKIPXmWE7zVM6s",
-	"ZW/OVL3wer5e1ln3uq6nM3BVQs7nOg/HoJgLCW3ZXMEfaNeVSdQJiuk4dj6WrCuo9eYpOX6WvYmr1x3I",
-	"7SKnvnvR1asvuh78PoquD64w9b0VYa6VdVPOL1oRieklSUwbYq8rHQDCuaTjBeKpHPJrm/j/7Pn548+/",
-	"Gbx6+URfN0dGgyJNcQIj3B9TRsXUtKnPYQCmWPTZr1KSLrUZQy/wIubYdEcSBMdO1dZynRaEbRemKZsO",
-	"uoEb/47QcVrdytGES6Eno5kziSBCcEEI9AyNFxoXikgcYYl1ZotACdGI/pBw0GefoAgvRBuFkMEBQSyI",
-	"HwjMqFSEe4xevXyih56QKB1pp6G2gabczACzhQ4xanOJ8wvRZzG9UPt2QSAmoNvI+UyNLzm/eKSnsPCj",
-	"165xh0Jr8xoBdXXfGf1O3+tJ7sxpR7vMqYmqVsLd2sak9biRO0/bdHeXeLFYSjKbS9E4PvikLgs3hONU",
-	"CkzBoG6owyTaxe7TkOvTCxoXlKl902eoYZJ/bPwzISNCAT4U4qMkQkedDnrMJEkYjhF4mBKki8NNU/Xi",
-	"EA8KQ8wTIgmOKqXDQcHRouhnojUN9Y+BUHt+DAk/XOJ4k+wdd880mS0Lk7yHfk5AHzFnl904iqScJXJY",
-	"+TRfZXWhkqXrSGlCZLKoRst7kUoBjWoJjkL7vUWWAqR0P2DTkNJHBZIJ1fyYsxFBzeECXU3paAo8OYts",
-	"QItm0WfUMHXdYZQppg2PZ/1KU5HiGD7Gx2PdBI1pf5LF0m4jw2xw5KyG4vIMDUn2xuZh54H2RF1RQfbW",
-	"Mc6XsCg19Hi7ILtQ5b2dzdfp8jfMuvjBMLkHHiY3JyzSUcJKPre5FuySSZUybKkiQGYI1oT/PqjHNwBJ",
-	"YVwOxqA85xk8Lp9aQOKDvmP3SCjPuG76nn2smatyjjKidS9HbUNaa9trOyr/DRbBfn6gVsPIWbsY3MOr",
-	"UJFV3RJETLYoVMAmwCCaQtI4tkQKfZyzJdtrv5/qJZksQAnHUUHELeoIuCwj2m+q6GAP3ISSNCYZ3j3E",
-	"5gk43nSP7jtwXaBmKHiajEiIxjEWU0geZBcBmid8D0GLh8gHBfFEfWLXETo3u7syLb3X6tzzQmeZnLm7",
-	"MI+7DbdHwb2OIjg+d3rm61k3jk1bfbVD0PHfSRO3/Q/0Xx4GuzSUK90t67hxMN0kfgeL+TKNyao0Hdiu",
-	"H3zoLiddV98zVF8dvzuFR/TTpoMXjmOIhwGIqtlcg2OMgBYU6Wd7Hhq3oDXtzZWgzzQIK0+ZhGI8eJ5f",
-	"sRPrJjzWprPGzRMkCcCA5SYeaHOkbc7PDMuRMnz7zCTLomZ4NwwQZohc45FEurVTOE/ImF7fDdWLwrtz",
-	"nMi74d5xloodWtoOzUSVUR1qgg37jLJ5Kn9cSNZG0LxPwxFgtkBijqFgJdQ0G6ImRiKmIMr1TzYbWn+y",
-	"z0LnfNrPUobGMZ1MZRu9fPEU7j9X/00MvWo9V78Phd1Z2EaaRcF2ScgmhCUhkA4FKcuKXRBxAo2uxqkg",
-	"UTGV+bD3IEset36OLG9cfa7PQuCxrVMl+nRb+hDaWIoBZWGQuU+w/ixzM6gjKz1M4nMbneMLIhAZj8lI",
-	"9ll1DpNH34ZzffOY6IacrcCENmZBjxXp3E7A84fF3jde2VWM/SNe9o4CnLn88ImPohZVqzMkMCoh+VwA",
-	"Z1oo/ljJBICJOlrWHWEYHed7FTrUx+jme4turqaVGq4R9egHFeF86QYsgfIyPxOgEjXHhRCoEtMgGCFJ",
-	"/yHoOIlAOE4IjhZW6emzlEW21lCfBrxoo9PsD23/g+uqQP2ObaE9WnKKGQqBI4d75dIjNCUJQc3DzuFe",
-	"pSy9eXC1IITuO2KlJFAciXJBwDIz0qIHoESOLOjOblfKdm42wW1E7Lq12EC42uWqFK8PPOJ1qyX9PovX",
-	"HxyeQNa8ua5A5pPVpUwxn0Apk+1zrlT/Ytg0QGMaS3CFDTXuSs6/AfuctdHDNBE86bM5nlAGR+gYzbEQ",
-	"xeLMEPyvI7g3RFig0P57bCo21Q0QxPFyKj7ZKir5hE/0+OqEJuEjMypr3vtKacX1bv2KLGreaZL6a92b",
-	"4YDXujurga91t46NPoyxEDWfMEe8Xln15wmf1bnvnDd2Gp3NiscBMMGFdfgkaIyU8Tq4Sqgkg+40a9XZ",
-	"KV45mi1diQq/rO0Y+uDeiqCJg9QQpfoEQA3r/W4vaBAWzTlVk27sX3b3R1Ms951C7kbQgGOrvwSP9Q47",
-	"pmyl2y3XwC53Je11s5akB9CQFAvOKJu48zNSDObX6HR/8ujeN/e/Pvx598uDZ5/8tPfy6PzBzzq/+Oph",
-	"DgChHdyQY6RdAlZry0piSqW5Tk1M0MhgJnqKEBwuoqXitl5v3d6UT9bHk3UzU8VMP8aTl32L+eq4okj9",
-	"WRRE++Ta4oeucrLzSebNMzBfMciaps7j52OnFZp6bbhXFlhYoIdnP9M6Ou6zKcFKz074la6Y1QIJkmuA",
-	"9kikntBBaKWhowzAIMISD7EgULo5NNn7MzLjyaLPrixYAHg+6XdVQuuzawMSurHY+ihdPhTpIsm13B+J",
-	"y2J/ahoFOQ8PcqYYGIYV5MIlyEVCkEugALheUGSCgeXwgf41cHhoUGDWwZJgCQqyKPDKrMAr44Iyow9A",
-	"CASOAAqKgqXPlDzxya2gWiQEveCToBscBprPB0vsPvAJtQCEhRIfvW7w4F7QMf/fQSdQMrF32IGjl0uB",
-	"cjdwrwWjmEcACAKKWyT8CmIa7UbQ0BwDaMGAnrQeUTHngurHl8qcsJR4NJ0RJk8Uv4JO83/YbwBnbIHc",
-	"GInLfgMatvs6ndd83tPn/O1HeeTII81rHYlkZEG1YFqCeyjy71vBPiiev3lCldFvPPfFE7t8LRpAEMpe",
-	"OfgEao42aIVEZ3hC7ONKMXRfp97WKRU3ZzApEPbKPmwcEHOSDJTR6LzR8igA9dJDz5lLYUY7rdZcCcig",
-	"dQv4uEHJgRC+mugPPvZrYRFYpBfAVdMM+VdHgM8h1Vk/B45N4y11yhaFBkOhcQzoKyA9TJ0lYBxBmHHE",
-	"ocYyHBEaN5spc4kZ/f3fIIcM0Y9R+eoy6feZuSs7LNl9peODijd2p+Ub7RlUr2ya4O5v/vwvUUa0e+oJ",
-	"l/zRj/OL6lqJvPfQPuoG6nh0Op099driKUE/RnAKBUw8P4+hXk6T0gjR7axWQ/RZE5rXDdU6s0l7Fu2d",
-	"oHB5YcIMFQuutWCOdgMzSAneZ6H7UIDC0iRCwKRwZx220ddqYKFzwHWOOpH2o31mcM7I9YiQSIByHOIh",
-	"vyRGrwgtqpeTSW/Jaz6PFzawr4tj1aK10alpZGxhroYLB+RjmLpFcnqBQZPXQW7jtLIOrqwdH+mzEMcx",
-	"vxqkTPOFgcXPsX52KhBnPq1+R/gZN2K9m/HF2yy43aE4qw+a+f2UZhvtWZXe+v3A8/ih1T+9AMZiIDl8",
-	"ErSoUe5rnub0VK/OlIeu1Ca6qPkXtI/H9hdo8Y4iTrQQh+Nkr/E5V1zOcNCmyZkiWed3yjQYmQh1ESZ4",
-	"7Pfa6KUBEcq1AtsdfqNUHCBUWJqzBRudwjxviCjkNOVsvDa+yMEc0GajxvGRDXwV2oPqGbgZ5GYb2vCR",
-	"2ucum4kDUHibLeZ3yDrv9TS32xXz7ML7OstIR0XOqffj1ljng10bAg5OmFpbSdgPLUfIdCxd/QAQulqj",
-	"VyzVjUnfB8rRgo0s8wGfK3bY34Ys1nDJzZmsRGGaxFprVhPGie7bnGV4aM3TcBh0fsWRTioBc6jPEoKj",
-	"46z81ADuNsM3fTPsvlqYPpyifiPou4cM/naPE/zgsXUU9YdBn622ufZMCSh6PidM8XeStIRcxHYKGgkS",
-	"hhZhic3AaARfVR+ibNJvHL/pm4OrR5N54ZzRa96kZt5vvIWxoVdnKOJxjBMYWZ/BkAI04uySQH4srGdY",
-	"4ObhXhs91Xi3kUlpxeiSsIgnSCfqomaoGynva/YT7pm8VicW7WJ2x1hIFO6HprbLHHSpAYcBUUtvvU3F",
-	"gbgzlghniLoZuHxC1OAFjUgC6aoG8HiGdSlKQgSPL4kG8pkn9BLy5KIoUdaFNjL6LDx98uT514MXLx//",
-	"7PT8s8HzV+efPn/17FGIwPBQZLZepr4whH0DqfpDFqG681vj2IiQRtDQaToyM028JkZR1FkZVhRthx1r",
-	"aJVFoFW7qr5hZbFfoHoFKCSfpcwkbam7N19xSyoesbcMW3sF0TR9HK54GkdomPfQ54lNH/soHd+XdPxa",
-	"MSYl25SaXiUlzdbpzaohMtX7qmVk+OL5mYmsZqDI6olQe6Scy87rtHWTJ/EIEhPAIrKv6DPoywjmRxEQ",
-	"jtqUyb1jXU/iAbyHWVKBxiC/I+McUxKQkavMzMEWRxfQ4wzia6iL9YzHiTMCPc5jziYkgfeSCEUJ12DK",
-	"VYxYHazdIa91IdaoRtU4HuNYkM202tzIup2+UIBk5wNotmESY5m1u40gZ4euZwWI2OyV70UOPLt950EO",
-	"wb6plq/lzCrUdRiKktZpnDkprV5gq5is6Je6KYLhhYq2f3j8711zMVC7i/0Ucm1U+zOM23dKZranq5Bk",
-	"XpOZrfOtZPDLTjcIqxZyU8RmGZbe8RybWXGt4m8CuFifVbGxkzLjwbHgwGOES3iF5chYUp/BmuS+mfUA",
-	"z6uY1o2dMd8jzlUJLL8J39pyQqv5jyWcO1kY7nvWk+2D71hquYc9qi57KaKti7o8Za0z4QVJSpwh8PA4",
-	"8COA21ZZjBqacZHHygpNW6qYgp5Iu/qY78A+LB/0TVHIz4CBqpW5ZVsvityT/Ho50db8aew17TpozTAU",
-	"U1jmZV6gHtdbuCIBdxumsMIKAzgFOh6ThLAREZCCYKUN/ahq7MJgyooJKzjChvbSmzXNimHXP9Yavq9W",
-	"xXproVKdjkhFXstGabewoTdsP5zGMEljpgsilRxSv+qegiAWdEOzLCGjWUyqMDerSYosXWKvQgrcvHqv",
-	"FAzvbZ5fcJuoqD+E/ILeuwmS7S6/4GPv4A8GcLXA41bqsJxGo9Y84ZfUpi97Cy0exhSQmskoITqMpXMK",
-	"WpzFixMUQodZuGeg7wmRwAuwfaHeWJnoOu1rmSM9p9HohRnBjvNmLYnofPT/j71v3W7bxvZ/FSx9ibT+",
-	"lGLJdhrLX/5u0qaZJm2aOKtzWnWJEAlJqClAh4CsqDNZax7iPMN5sHmSs7A3QIISqZutXDz6lJjiBZeN",
-	"fd+/XYxeRFIIFulWwsXsQyuWj6W5u/M4I6taYJ6X/ZSNuNLmrGEBEgAK9tkEG+/iv+6qLb91Fed4Uacz",
-	"pfsJu4VyJf8vd8dMsdTyhOy/5jdYUCiZmtpoYRMv1rZjSUxgJ3I78pVd8lsBd4IaV2rGrKvNgujhouSF",
-	"9K/sasEmxTxlke7PUu6tqxllISZk3vDYsLABjW5qtoIZqDFlNAalOpmNat0a7AS8GgsGttsvuHfbdkqK",
-	"pVwM5aZXm5MB8CU7aPM/v3z+rEDGFbwyO2wPPotYcTFKGFF8JJpS5BP3+JH0zv7arjCGHLvE3B6SIRfW",
-	"Q+fqXpQxi2KuIglOL4h5hEjNNkw/ZtGNIi+f28D3ZU+4VwIVhWSmmCLhCsMIAwvm1M9C/qFPRXjJELLN",
-	"EDU/5uVg7lZbQdYCOCll2GM9HHE9ng3MByzhhw0y5BbLyQwuAPzmADGyVE/ARAy/cI0ZrT4JCVrETD3l",
-	"MSNct8iz/DZg1n979/NP5IYtsr40biWITHHM3ihJPZZas5hMqR4rhGciXGhJJHA31WgRt2kIMT2ZKU0G",
-	"jExng4RHLqhtxmyTZzeFtfWYTcpck75suIeWNusZapEz1tRplJ7qptnLpuUQTdipJvCoVYY4tY32PUa2",
-	"xNn2YiYHTMQ9ysejfLybfNyHoDdJxq8jUfkOqK2Ry2LOg5s0m73Xr93se5Z4xD5wpdWBEFvhS1wRTW9c",
-	"euOB0iRwki/FLU34Z3EEXcUxoVW6yRrVpNxi2gq5jEPreM2ZIgkXNyzOGk5zXYAI1lJe2gYN2NPphrGp",
-	"vYDATTBgLsiE6bGM1XpragcvI7rHHoSX0c3+i/A27k5nQXlZqb+vL9jdjeSj6D+K/qPof7j8h8Z7cp+N",
-	"WIvuLfeBt9i5L7zFTTGWcMk7WWgohxdJPezVerUwi6Jw3VgvX+8eRlniortlyfgH64DRlKOkOEqKL09S",
-	"PMhoU5noeLCGWBat2t8WS1nMJkAdTWNar4lfmV/XgFQOoELIHE9sGQj4SS2Cj0FjXcz9xlZ4PVEP37x4",
-	"26SDduff//rfsHGJomcGqBVxBnuB1GlYDPYiBOeqS+WCTz5C3DGEOStzgL7NZmjGUo5mWSEJcSTg7+UK",
-	"P1fVDs/yyjKcoYTORDRuzhkzbGdCP7xiYmS288nZKrRQeXM+HMgh+vIVVyfrzBccoO/gH/fZXSVm/TEC",
-	"Mhoy+mb8iyGjWhVEcLsojj5MecqU1xILgBphb4wMVKA42fUs7p4FaXTVXFnvKhppfsuQtcd9hGTrntxr",
-	"N77iTlXhJ/4sWIagCFRzBE9cDavlTA/XyOOTaWGV1wXUXkMvjRD2OiQpFbGc2IOKvA0DW50zMqCKNU87",
-	"gM1DI3MqAtLunJAB16rhmBxwl54A3IAwwCT5UUoFJKVjCWcGVYP1USR09BoSzSfIIGiSkDo8DGG0rOGJ",
-	"FBFrkJnQPCFhfgDCZXRGLNpJFgQxjwdM8djq+KvstifmAHSe80o6nTKaQiuVWZJsZsf3EJHCs9bZ5sDu",
-	"edYOieOCMvd35GI//NL58fnF67O///r0tzenb6+/ffLTs+/Pr2oB/Py3s5+e/tL59clv16d///Hi9fPz",
-	"t99+/82bZz8Y1bVk7ntO9luzy5WJ9bDJlsceU2fvqc8Hqk5yuBtfqtLgtkN8Nbe6SDZ+33EemcSeimdP",
-	"cuAqxT1c1w1HuwqCdZWqtlGstvCErFe0Jly4P9uratcd0EihyRXghCJ4p2PKQa4KWDTRIOe7HoZpT5wG",
-	"3siDdZwgsIpHOzgJUOUIgjIlZx9kTiCew0JzLpPqfgCd5W85wnRuB9PpsRsrspfBOndgNduE7oDTRFR4",
-	"5TXQPjNmbMLiSzKgCRUR4n9EKYs5VAVqutjEYI4VAJ+t29CSoNqkP28SAOYd9+ELP/00vvAuCWMOKngc",
-	"2nZadZlCvfOEqYalbWjRmqvo0ONaSE1GkgxYIucuu00RJcmQpkFBL1+tRoAfF5tV6ru71N3kMh13Hz3y",
-	"kMUJX5r1ny3Ysv2/39Ktk9DHEoEvpkRgFyaYS9CJ1Kxp0egfc4FhmqqS15cTI7NV1g2V1FG5UWTAIjlh",
-	"JKRRxJRCmNdQNQK4Yt5tbrbJprY+vnBrT8jUvja8JFQQ+9gjBVCz4CcOyZwLBWmx2DANqeeRakAn1yld",
-	"JJLGIalDD9YxnTJCewIbagFmE9TaNloknLB0xEJSt5VXDZL1SbWDBWgpM5guoTat1mVtoX+kJ6ZSJlAB",
-	"ccOnUxaDc+WGsSnC3YJP1CwPKNoIlByQSMoklnOhAtsALlWNAhqt/T4kACtCiWBzEuJLIG95MWXYtnbC",
-	"NI2ppmGLhDbyGRIBaLu2MRw23hWxWQMhRdNQwILYRQpskjOycwcYmU8fLDGqiV08RNmCJ0ugCvwPcjPq",
-	"YcpY00g+ktABgCjYF4FQNeM3O2RYWqNFrtw3/5S8iKrgo1UGhCWK+YXc8HyMMAuaNXuzk5PTyJEK/MWA",
-	"FAAJ7epl06xdhvB1ScLRVNvs71Eqb0Jw8NtibJfLZZ8ERDjNB0lem63MwMmEK4X9htcOIqvuzVwVAXEs",
-	"GsE8M+TiAVUAMdaFmfIJerXULAIg5SALNWQbBblmcob9kyMGJyc2OobSKdUytZTkr5shT/cdTEG3xef1",
-	"8M37ZeQfo1GHjYJXzn05G4KIbdvfiKbQkt7Cf5eqBmad7Ja/RG6zp2aAoaFU3ph/vWRANyxgMu6Y1ILa",
-	"LU1mGP22dwCvzW4Ak5pOoGJcGT6eBa26+BUbfq113QCa5nITLjbbubk3oIpHWDq68obsoNS6tQkVM5o0",
-	"i79YMf8afiMv7G9mK9nIzA4YVw11GDj0xcm71nCAn+JOXDZfbw38oU310shoe9CJTuMzdj58sjK0a0Yn",
-	"5MWba/IOGxUWhucGlfco/D1bLcHmTXwVrhlKIXefP4s3CeUOz3DrQbvl9H9YWs0312WLWTbW0VR7G7t6",
-	"tWMGv4M2ZYjeUvt9K6DwxN2IATCzQMu0WavwfyvXoD71/qnDBpt2pAA70o430pPqkd6JJGCAnT13uRoO",
-	"BvAJgLfDjUZZi3mMIBBmY7ZXn/3veTH/B6NHb5X0gItgIUheozj+HEo4bkMuEzEFCKCXciXcV7XXKOFI",
-	"qWqDwxzvWnaPg9AzAj6h2lxWCxGRP+WgRd55hb6uSb+epYLFXdD/egJKfg1dWJUclSNzEdfCXq4W63jm",
-	"76XgN1sDW/LbR5cv5mCVpG/lw7Ypd3jZH3j2QxkXQ02r/6ccFBniqgF/ct7snF63T7rt827n4v+BGe+q",
-	"Psx4/whqQ8oTy47+lAPkRe12u93pdDqnp6enZ2dnZ+fn5+dPnjx58s0333zz9OnTp7UKlta+I/O1HgHQ",
-	"IJVaz+zKksX86Z6e2Ol+DMBnld7SpK9YJEWsat1TaGacUKX7huo2vSOoYcFDrVt78d117ltbncSq2Dev",
-	"L5lHMXvNHbQs6c4ciMdzNojGVHfolFtM2z925PAelVeV3iDxth5+2oJZD8f03LTXsrzKamAovIWOLagZ",
-	"geVGB0omM82I2VNjNsLeGrsFjXhDP/BU+OK7a9+cNxbym5/fXRtm9Ss4GwosLMMFIooJYzFf+QmxXfIt",
-	"3EzQmvOftBbdJZbuzLliyHJ7YiDBpZGzKss+PX4aEK7tBxGMGu5r+f4Nm68cWOtUpj2B1mnD5UI4rBg5",
-	"zIUNvA0y3YTR9epo6U8YFQpfZFarcGhCaBC/6gYx6+a8CS2CK7d80u3qoWOAK4evJAUx5ySeJawn6uir",
-	"TpWGTBAHVWhxWx2OIb63AcoPwEl4yIYUHmz5WLFhT2D5s3m5Z9QXDFvqexMuM8uaa8xgcbRqfrUulx3c",
-	"CQGZj3k0zoDerTmPgJC2eaj1CZC6s/CDnli17wOb+rJirgM0kBTgGAGscYRoHkuVwY0rxBtPpJwOaHQT",
-	"ZMjjElwy4qaZyIgmGRC51wdpy9ptrlvkp1mS2HBDT+CiUQdxuUkFuFsWDWgMeOqWTHtHdQM25iI2y4kH",
-	"1eU6Z3ZCUe5nBpzz3jTx96Z7rlwSvUmlRkzQw4mjqfuGFUYfXXB708yjmdJyYnlIwUQqaEt/b+K+NK1b",
-	"pPkjW2AC/7h6dfDp1dUxHDVfnh8w88JbpVTelC+TdWMsrVNuDm6zUuYl+SI5VhMvr5PFK7DLZXkTMpyx",
-	"nBVWqkqF+UL0ko976SW75Ibt6mW4I2XijVvT6AYtP79areRH7bjDTodn9HywrOS7DgDLJIDXl7TYL/EQ",
-	"BGtspOOK7rOif9wXY6ki9MObrlV7UGqbfTkmWPBZ7f2vdNH+2FNCvKO3xsosN10Fm2eeJWO/MM/XtKtr",
-	"8oHG978qv2SW01tqq9/BO/n4H5lbam3GHaZoKc9mfKRIJMWQj2xTeVLny9FEDvbbgIy50tLQn6YL19hK",
-	"zaEPbtaZy46HJGy40S6pytDb2zl5MN8RTucBpNL48/5CUgV3PQi7ogf7U3YgwqVOr6qsPgioS40pdzar",
-	"ilwJgn4d36UEDpuCa6sn8hw96uA9L1e9OF1y4nIFM5UHtBp16ftc4DYMFChoGA2ZICzN4HIyh5R9ZtMR",
-	"vHs2YKYNWPG+Ucw6hXCvs3rAtMFt1ERPt3kQKs9uyvn+muJx3e4jyLFWVbSW0HL+50PWG6uE2QPXIfME",
-	"08PpkI//lIPqkLehN3MDSVkk0xg82TGQHVdZKCIOCnAAXczDNCKN1DEVBJEAnLhrYPJbloihyITGzIXQ",
-	"CS1kUrbID1YZlTOdZDl1zlZSklCCOnDsUk4x2VFpnri+E1avVZuE5N/kYBtcgB/knEyoWODSaGkFdXEZ",
-	"qurYEj7hulDoZCV5rXt+EuRyyvwxoR+wZuEc/KMbKhjuWFSfsdus34uNiVfG4tvdzkn35GQ1Fo896Lp+",
-	"wAoNCBaTH66v3xBzlCoC9hcXFxeUUjoYDAZRFEVxHMeMMTYcDocnJ/CdbXKQ9g3Y2yGti9efrInX45K0",
-	"s3j9MadhY07D9iISs+DdIa0Qj4aAl0/isdrrzjkHfiY5bIPvKDisGbeDMHMdVtcJM1ftnM3HT9mqh0bV",
-	"DMmADaUFNAAaarTWCo53CxG9c4Ar98WHt86IquDC98xgvxjuUeCwu+rX+UZV8A9LDX/KwdENdP8oimVn",
-	"zpD6Z/EDQXvUZR/p+7evSD1L57SJDjJ14VWzazbGip5RbkuzvFKdnqjTvFRrntLplKXGPvOLsrLLMoX8",
-	"lJQRmqZ00SBLLtZHiriT0uqJ6nqQS6M8l9aDkCuxIIYVzFLomY9teWWa1blY7y45P+nkXx/yDywmE6YU",
-	"HTGXn5MbIWbnkL2EBNKO/pSDANo3ACYNZme9+O46sLaDwko5CrFFbLLU2KSPZ+2fjwz1kzHU4DOGUY/b",
-	"s8X27JUB7L/jy8m02V12b+g3zgVXYxaDmpc1et3LGWYDV66g+6sR61v7t8xqfo/H5TPoA+brVZ4tIuR8",
-	"K++WYlpzMfLdV0VZ8s7ecC8o70ki5/2ZgEZwcd/1tracjc5irvvg27FgrrWgFtEUwP6E1NBJEK6NWXTT",
-	"56K/7DLPfpjQD/2UzWlqvS/ZdS4K16XQKR/MgGng2vSzVsu4EoLyWvf0Y4CgwP1blvKhnWE/j6nY7yMc",
-	"Qtz3YHTtNASbAyJw3yK0wOfNnIaL/CZAv/X+5HHUlyJZ+OEimEIBffjEYin0pyztzwTXOagCwhzjZvaX",
-	"5E7ht7KXKqaU+U3rpD+WMyMeOmdBTXGdsWyXS1yzlzWfsP5fUth9miU6pSXv3ppnOdqrdOPb3x9ytQJo",
-	"/dqbrHess0ug4O8OvtIi1wC8yIZDFunVNv2rBrvbkXvAGi/nBTuhpCyN5iBw49XDPHKsI8fal2N9ddAz",
-	"XwmSzHommSk9Y5qyZsLFzRq9x9zzioubAzSB7Y/Bl5Ir+zM99vH1a0FtQBWzBwuH+1gl/bPo+mL6S2fy",
-	"W/r0xw+/tgePb9vbdg0oBWqqlbzTmDaWyf1eaAmdI6PGMlLNgdQOxQk5YK3bPslOMdCnw246za/YO3EI",
-	"JYjP2wH+x32LHtXumM8Bm4J+BzsEQor7W3JcbanyGPHWxU1pQOQBt0vNJl44TG7V1hVEgguYi5tHikQ0",
-	"SbBuOxob1hATLbFlKWDkOLAaSsYwW3L15iW5YQuHNUOGEpmkeV1P1G2dG4yii2VuPHZQNQBuRDWANT9S",
-	"0F/00mLVcDEiMsUgt/k/1zZ/zL27YSsGqeiJMDuiYQATYKmbAotuEKE//Ed200c8n2YpH3PB9T+Vpqn+",
-	"J9rRIakrxmJycnJW6qnLqPDu4M1bMpY7H27vtO181g7cPPQ/jK+eHIyv3nGbK7WfjKcckfY+VzJ9vgdV",
-	"bL1ES3r8D/hjNWG+gpsd4WQ/W454vr9ZOUJRtlZL8/V68H21eXRM+rDMOEMsPW1fww32ngOwZ2S6G3lz",
-	"u6LJyZE1P6yT6ML0G/nsrjF52EMXjN+n6yAlQIpEDkmzTQq1FvBDq1o9vbu/bxXgd3fiPXBbwU/DmQ6m",
-	"Jm7Jh5Z0RB9vuYoVXXwmVnQEaP5iAJp3UBs11Wta39EkUYHNqjGWdMwnTCguRUAiqTSpA3Fhd6ZGQDAz",
-	"ASAGE6pUAFlPIlqAcgOeGMT66An3w5SlEROaJ8zCLYe/D1M5Md9shAEZpXI2RSM+posACuADRJENXCFY",
-	"gA2fZGr0pVZPPKcLLO4ErzL6AmbadZsClKC/pGAk1H+FLfLcVpWliG9vbvnGfEu5jMhQy7AnHHIREXLe",
-	"aJEr7C5FwNgjqZyXZtq/M4uLmthuwuP7VE62aTF3Lbe6i0/Yb1Js1bTuhVnwbxfb3PpKjt5ji85tbn1t",
-	"9mzLe20lypZ3/8gW99Biz1Cdz0iLiijQYX8AGSAwkcDvyUejMevPU65Zv21TgxQGgLxfzicrv8TZlTPw",
-	"GID/DfykQc1MN2EQPXE3tTtwl0v/QTGIb8OetACsSjVD4eFSelh6y1K4zSbfnBrhgQg82IYPTiZ+pj+B",
-	"N0/PT2rdTvskqE0vzmvds6fwv4ta9wJ6iRnDpGsFXi2o2cPsP/vkzD3bvjhxD5+24elpKidTnc/9KUzL",
-	"iqnOGfpOqJKCi1F219MTaCqo5ZK08zZJ/1Xr1t5fP9teV4nkZCJF3/7Zh/Na1VswlXPDrZAlQXuoG7Yg",
-	"Mv3yO49/ajH0HvInjWThSvPI90gncrQsfWaqOZGCa0vT5WYt3Pcab7vnEE9eglyRhbexq7N9siRNLctS",
-	"s87oMmXt1L0VbvSPUvtpx161Oam1bg2AaDDxzemEs6lTQ7MziUpopoMihJ2RQgAt48a92ZjdJUKzskUV",
-	"CqPbbADj4/HDD83AwmTT9g7DVMpkTWDmyj2DoQxFaIY/KAW4ihzFkXo5qGGj68PxP1KoOGE3BTKZKe0S",
-	"qyEF2rxDDi22oea3rACVESD0YAivAChMxXQA5YaE61ZPvEHYIjdP1xCTasDMRLB/pD977MMqlSkjo3vo",
-	"kVk83Nuckv0o/pCdMj81g/JwtHx25F3O+dEqNxI3Qs7F4VjSXtuzgRk9OEv15GLzA45ypRgmPNJfhYV7",
-	"FYO3rsBSVzlqhXpR0rRvDfM5RkU+vS92Im/Zyv56kZHl2stMgm7WGu8jIHJUFY98+auMbmzgl7u6p+zm",
-	"7R/daK3X++4ev1g9YE9O9qPQQ3ZzPBw7efJ1cpOL7un54bjJww9QPFS1Lw9s3EHzewxnATyUd+F2pbb6",
-	"2xmC/LuRPVJotLt+BLYJIpYFc00SfgPTyQDxpNjEFJ/B6L96FaZdxXQuzld4jvNSL2HpmOO3zIvir87m",
-	"zOvOYbkeKWijnBzBW+7MK+DcLRsRxRLLJXYxUyxt+pU5pfbEe8VSG5raBjQrU4EGXMRQRgI4LFxBvLIK",
-	"LcvF6EvbfHd2bfMdbD8oB6tZMS6PcZQOrb1HB/JDuPBPt2NqlotNUy6RzvatTFgmiopD75a76PU+Row8",
-	"RzlE8d0hJPXsfzGLDRVgNYK5STW2d6JfF/zfXiMjJrAHb16FQOqI+7zAnkt4bWDYmPkw1w0PI6knIJsi",
-	"JubzAZmPqWa2WTRPieaIfuK1MLYfo2IhBYMOw2Xeb4+Y7tf3fbpX8s/qcA7t376f07vH/Dac2wdqKWy/",
-	"STHTlCf4TAzywNkPNiGh1q0ZsQKHhqush3l2fnwZswMQxlKE/jv4VMVerfk2y8Xb12DvPLcszwv5QScu",
-	"M8MttZiNzm6P+I+u7k/vmNOzVBS3V7tsSpQqtprOqotbOO0qmRfAw2Z63ZTqca7WgTpXZOj3pt6VOgav",
-	"JlKMLCk/8oW7I9yAjPnIyF/L3TnDHD6dcmaTCC+hET0XI+vHUatgCM7wbq2TsXf3M+YS6HwfqfOJnIv7",
-	"StXzo1R9oAnCOWfIdnutWFlvFJdbwxvcam/oaKuMVHPfO/4X3ltizMLwbPNKaE1qzgjFpptcEc0+aFKP",
-	"qGJNLhQTimt+yxpVZu5/l1u3NZrwGsBTv2JiZJb2yVnG9JROATB9/QDR28MVSWXCqj5vfqvtqRuZnXgr",
-	"kUi2Ggh6SKqGohy6696DyWBH79HUz/BNHAbJtoyts1JscWYuycQ5XWql9V4F+IJza2bYFaIJjxg6hcFf",
-	"2cb/9JWh1m4nT7ht78Q78WCsMs4rYt5O5BA38uhJWOtJ8BPt8O9qJ8Ez21wXtRI8IZRMqVJzmcboF5Bw",
-	"M02SBaGCsOaE8qzxbQBnOrAHKiCWSBH1H7BpCGDTNC5JZiMpPhKKcEGoPZI+YE6lb+DOToGV8wO4Q7Vu",
-	"bSAH/79YfO/mD8ZemrJIN8cyVaw5oFojqygeH+9oDOSgtpvCcDj/wl4so3pZrEJVUrm1gZdoqacrkFLL",
-	"qEglFVv7LGkJN15nNX/xitgBvBVuaX2PgaY3TBzQOwHfsyApRRYCXdfN11tfF0DBkm3qOG1BdyxxRVQ4",
-	"byIqfJcpHwnCRWC9qrYiHmu7LHqYAmSYUvOvJ7ARvEVFXZCE0VuWM+CEG0MSXz2DigXXBJArcsOmukWe",
-	"OwQaPefYgl5IDagzQERVXProTrFdh+5wYGdimsqIKSh39U7tQs4MlZh9QGoiCzlLFUuGBzi2V8s984tf",
-	"1mM2USy5ZQhp+dlAJDB4oeRQN0qVnkq77T5yIr9Ahfw/VUh+HcmIFRJjV/eB2a07JCCS0BJuSBSzzQzs",
-	"lcvst37MEk1DI6MVxgB7oi7YiEJ1jJYkZvEs0g1CtZzwyBgHAZmPeTSG+hg6ZOavJBc6BYy1AbMezHTE",
-	"4lZPPM/Az+yRTtlwprBbA09z0cdE7K5lUtB6O4NVSXjZExP0lSZ2nhMnWMlgpmFoI6rZnC6WPggjbREL",
-	"kklCZw+E2Qh6wk7KjQOah1awTMC9lqnFeCtwzwo5enf3bGEfM2iunQyTA7poM9bZfvC884gNUdGY8cAq",
-	"kj1rgKYIB/CA2tJ1trmZppwkcs5iUh/KlNipELrMIXLQx5wlNFqf1T1u2VqpVyfIHEOBs+GMRZd7ecrM",
-	"ob3GBYX7KAwtuA2IO/vylRRUFrMJ/EEMgShSf/b8xwamt0Qpi7kmCNZhQ42Z35ykLGZsgqKhHstIPZ5I",
-	"wRatSQxucueazt7/zLy+xB3/Lgch9YA0LWQR0xk655zrsZxpoATbB2GmmC+JvM96qCWrX3yBtzfnPPbx",
-	"5fOHM4DnlUffu9xSJuKp5EIrUs9aTevFlJkNV4y8f/vKAo4ozOGJgyxmAuJ4zvhorP2VyhIJ13zV7AgT",
-	"mtMEMvCon37nOLLr/7D6mtc4HmvacoiVRsyfuYUlKhkB+o7xMZ/A4W2WxlvFfMSy90BbJrt7UymT0lgu",
-	"qReSurB/1FJBtPctCDyVDdlY54nEZEWnrFhFyr4QkQYQQsYQsvdWwBxYfeuVEHImIjYx/ISosZwLczRA",
-	"e5LCLAsfCRY3ubBHRaZFxoWEzIUttiZzLmI59zfQ/0LFViCchCL//tf/rCQAODWQm9PsmrvATpPJLNF8",
-	"mnCc7YJMC2cG31mxaYgKT+RMD+QHUv/p5+uX3/9X//3bV/iLlUAqIDlQLqLjkpRB468GDPaWs7nNatep",
-	"//GxlDfPWcJvWcpL2cTbshYoGUliG13zYsS4z7vmZjzltMiWis1SVr/3CmDU0lnCcJmt5pTjGpmPRVJE",
-	"szR1mESw8oHRuS0Gkdn9nDSAzChRCY+N3MKdt7wTsFfUEvPEi2U8k4tRwoDWmlIQx4EUqf88ZeLlc/JM",
-	"CsEiDV3Tfja70SFqFo0JVeQF1z/MsO3PKy5mH1qx9L8peRy9ce+rffzj4/8FAAD//w==",
+	"7L19jyNJmh/2VeKoNZrVm2SRrKqermoc7mq656V3+m27qnd2dtjHDDKDZEwlI7gZkVXFmWnjDEGnk+AD",
+	"JJ1P6wNkwAJsHWAYku1/ZMM4GNB9k4V27+5bGPFERGZkMpJMsljd89Jna6eL+RYvTzzvz+/5pjHiszln",
+	"hEnROPmmMccJnhFJEvjrdDTiKZOPI/VHRMQooXNJOWucNM6nBGF9+Y5ANEJNKtEsFRINSczZBEmO5JSg",
+	"0RQzRuK9diNoUPXgHMtpI2gwPCONk4Z5xYBGjaCRkF+nNCFR40QmKQkaYjQlM6y+Ta7xbB6Txslh0Bjz",
+	"ZIZl46RBmbx32AgaM8roLJ01TrpBQy7mRF8iE5I03rwJGqeM8ZSNyIysmIlzD0ynYrh1h9ndfJgP9UJV",
+	"jdCs47sd3FMerR0hmqmbdjHOg83H+XHCZ8ujO5M4kYiPgSAlnRGUYDYhqEnZKE4FvSQBevnxQ3RwcHCc",
+	"E+qvU5Is8lGP1au942z0Or17rW631euedzon8P//quEMPsKStNR3G9mghUwom8CYP0l4Ov9w4V/UiM4I",
+	"E5QzlPArgXBC0ETdTyI0XKBmRMY4jSUKI7wIK4cOTwyGi8Lwf5KQceOk8U/2cwawr68K9dOMs4H5c3Am",
+	"sRR2mGrIT/jEsIblUT9n8QKNcBwLJEhyqQcqp1SgdC5kQvDM8o2q4RZ4wm54wBM+MSS8yYANRVeN01yu",
+	"HGd3u3GmieCJnxpCRq7lYAR3hJag5wm5pDwVaI4VTeOhIEyiMU/g6pgmQsKlSvLQ76ug7YNuVw0bXz8h",
+	"bCKnjZODXqDOsySJetWffNlpHb/+6U+8lP2ETz4ji5UrPsMRQVdUTvWKn754jC7IopIy5nRwQRaVK/7B",
+	"Viv+hM6oh5Cf8IlAc5LA4lWNKIZn3cGYI9k4OeoE+cjUHzN8rUdy1OnUGRdw25WrpzeZCs1zUVNtuBqY",
+	"lrw4jkmCsLggkbqzcv/h4Yrtn8xl65C31GCLZNDt3Yc5ZH9XEMBL8uuUCK/ghYnYkTpEkOhHQKlQl8Nf",
+	"tsxbWo+jEFGJrrBAmIkrkpAIHqycm3lXJcU0Ot2fPbr3xf3PD3/Z/fTg2Qc/7708Oj/+RedXnz3cbr6K",
+	"V6biYYyFWLl1V1MuiJnEHYEEPIaoQJQZ5qNeUTUtffsA7rkJV7cjNYN/JUiyctTAchQrFySpGpu6Vrne",
+	"vc1P6EqlY2fKRnebgTEqeVI1NLOlM33XOxrjCzwh/uGBtGDpbEiSACnlBnWrdlTd6udx3aAwuozDdTvw",
+	"f7WGd0a/9gzxsSSz9exXXRsI9QLv8HouC+65LLhXZ3AxZlWbO48xe0db+pLMuCRnPE1GpGp4CdyDBNxk",
+	"7LNuD03JNYrohEpRZY/pJ2qbYw3cHfZGB9EhORrfKzLMe4fr+eXZFCeVcxDqIoopu1i10HBX/fGKeHA4",
+	"Oj+e/7w3+1Vy/7Prz7vDzYd9TmfkV5xVHKzHp89OtZXxNWcERXihhFWEpjxNtAY/SiWirIqm5dd+Ym68",
+	"OlcyKZ/LqaB4/2yK2WSK6bpZuCrbaetXuPV1p3U8+Gm/39qvUt/O+fIEP2KRz5Ai1/UNKcnXmVG9bcwo",
+	"JbuqSEmJpF2c1o2l1xv1WjHnTBDtUHH8DJ9TFvEr9euIM0m0LYXn85iOsBr7/ldCTcD5vJqaxDTWz0Qg",
+	"bNk84SMiBB7Gal1IkijjoUFYJAY488ggPJYkUSIpkep3WLGttIaP4AMws9VuFKSGgIZkzBOidDb97Xbj",
+	"TdD4EEdGobvh7Cm7xDGNBkbLc+Y/xIIM0iQ+QZpEUMSJQIxLNMNyNNWGkzkSt7MWmRarjJxYkQ2JEE8Q",
+	"RmNK4kirejB8WBPXw/KQs3FMRzddnZF9Tb4sjkcO4TghOFpoo1cgbIwIq+LB0bidpdlgBHptbm09cDaW",
+	"3PwAA8oOjVxTIcUtrQN8iYrsY6kgmhg+5smQRhFhN5zxOHtPPuV//Hd/+g//4b/7+//47//+X/3Z7/71",
+	"//j7/+mf/uNf/6vf/4u/+Id/+re//xd/8w///r//h//vr//r//2//f4v/+K//u2/uy0CSEhEmKQ41gIR",
+	"jgEaphJOKGYIR4qtCplgUJ1hUYy6fZvEUFTZ3zpNnG40AFiUZ1x+zFMW3XA1GJeDMbwnXw57MtSW6Gu7",
+	"n/EzjkQ6mqKEaMUT5vQioSPyhAr5iqVart2OjJyr76CYCnni+CatW+Gwc3hL1J9/F414GkewwkOCxkSO",
+	"plpIqH02a8EvaUSSx1pU3NJKYIY4TuW0h+bme4gREgmkfuQJ/Ro+oeRpgCS/IPBPUGqVZkXZmKsfbm25",
+	"zJBAYqqXxUQS1MQMPZ8T9vhRfoc6L1wp10KkyqxVt5zCvJQmnl2VAr16+UTsaXH86uUT9WrgPHHMr0hx",
+	"5W/xhAk6YS3KnEV/C0fNfgwmqW3Jt6CPKXoxrj3QsW+DeWZ61YwKoXQ+nhRULD1Zq2jpe244YW1nD2wk",
+	"wHzYw0Q/QFMskLIPEGZymvA5HT2wZroJeAj0FacM8TlhmFrFRNyyDqYEC0Q8wjycEQbIRA8ssdwRyIaa",
+	"7IOhHnyrn3Y6ByN7I/xFwqDPzJFSR/T0cUvNvI2ap9nelF9HhdIKsCRRgBi5JIoHjkEh2uuzfPces6/I",
+	"SG7MDcH4IrO5hGiESGcznCzgUMgp1cFqCm9uBI1LHKebkvccL2KOoyDbSr2CilWKEt2/CfRAXpJ5jEek",
+	"OB7zoxb8TA9uyyEl5lXm00q9Zpy14Nt2mMiMWw+Lce1Uqh6S4p7YeJV2Nazc4/Tmze2Qut5ZyhmcQcaL",
+	"m2QHFOPRhQDZoEcEwsHc6LAPvUSPKIjQmwoFM/fIvs0RDXoMVKDs4u0szvKHliZ7mxJQf/225Z7+CnBg",
+	"pUwX5MHZgo0+xvTmm2lkgViw0WCsX+iSvcvpkboJmZtudV+rFExF5+bwIzqb80SSqI0goqLUwwlQxJhe",
+	"kwjUPODIfTbCSUKJANHw6uWTAE0JjkgiAsvqjNiwPi805NGirfn3OedPcDK5qTKv3jiQnA9ieJm7wtrf",
+	"om5Qg5ecI33P7fp37PfgW2r6mMEagFMDWAiZGw7yill9mtxck3delS/C7/7Tn/3jv/lff/+b//n3f/Xn",
+	"v//zf/u7//x//e5/+T9//1d/HvzDf/rP//jP/+L3//b/+Pu//n9/97d/dTvnTJvxrnGvTCk0T4ggTBrO",
+	"8orhS0zjndh1+ZsclkKSS2VfSaLIGic0XqDinU5MeGX893boJsISD7GAA5ayhODRVI2r7XzOzb2DpLyE",
+	"z0kiqVZjnCQIr7Pb5FAAEVp+QwUaKv6qFJ0mS+MYUgcYZzorZMmprW7RO6R94WXHduAmv6yLZ3ke5kwm",
+	"dJhKngxsuLjScY+uphxlT5CoMLFmuI/ndF/dt2+ldbj3ADlZMJl2XfYrIRxFBEIC2fCPaw6fx5RNBimT",
+	"NF4ZI4mxkHYArSsaKYbM44hfMciX1C7yBYRSihvhxjoqNsPGPoKGUZwHWFYHVO5vFlCBl5pjPLDnbpUj",
+	"747Qkx3zNFFKfYJHkiQCDcmUsghhIUlCxYUoLHfj7t27dw+uv/jaNwAlHtOEDLJjsDIMs7xLUywG+fgK",
+	"Lyis45DzmGCQUSViPqz1HTVtRcWr1//45GDl+q/dZMg0Eus4keEaT/TNbyAoOBhxNkqThLCRJxnrISR2",
+	"UIbGMZ1MJcIScTZSJyzhQl0QErMREajZMUwDwVD2CjvZ8a2Mjq65KyIJnrUuyKLV9e04o6ML+0xxkI+o",
+	"mMd4od2g3AjYKU5Iy4jZOZ6oIWrr5mpKGEqZIKVBNnwf5VeM1OFCJXYakUjJKlJiqTCoaFumqt2/NfdY",
+	"5+/kjw0Sgo3ULE7h8+mSMFCGHB+jhEsQtycoBM4YBigcKr4eqX+5Oob62xxIof4N0jYsLDhl2ftqLLtI",
+	"RyMihOd0d3udWudOUp2stGqpzqm+N51Hu+eQV0QdmLL482Rs5JHlL3WouZA5ChTvEP8S51rmxRmllPfe",
+	"rEqZqoNi5mRRfi3ziIzZZHMs71eZO5e4YEEkFVb/dbZAfAj+ljeB1XQewiOg4UQRVWSE4xeO5jPGsSBB",
+	"SRkqMnjP0bV+fasV8US7hEExF0IbLm30eUIlaXEWL4qkKy5a84R/1frol6dPXzz5qOP8n5FbGa3MsRBX",
+	"PImKmRj3u8e9Qi7G/Vvl7S5DLmVjOakK23DrUnbJSuZdOPrrHlzDgB8ZRltgYVBcYvIQa3JfN09jd5xY",
+	"0kuSM+JNWFLOPbbIpuus5TPOwVhx5h6D6b/hmbMKtfo3lWRWl3DNAdeE+1g/2LXzsn9nY8VJghdL08q+",
+	"vXZSL4mARf1mmWMoZrSObQf51DaZI1DBqgnYz9v3r5jHk4wr+Dfnm0JSV7d1/BqS8b/pBPff7Ou8/OZM",
+	"fCu+nX07/Tba+4lPhhXP2ivw/FxBYhIYJiavPLwbniAcm9oexTQnRE5Jsheg8OHzV8/O9x+9enl6/vj5",
+	"s1AHmbBA4b3O/sE0VAw3VLu8343CNjpF4xSSvdUnwBgShYMNIglRiRIiiCxaC9+YbPTGSQPebSjJXZJu",
+	"p7NqPYWHHm5nm9du7lnGYIpbEGLgKaGrTj1AoRHZhZ9NUhfObUqwJ5v2T6H+zszLB30WWhdvCApgc7hY",
+	"sonBJT7U+uKc89h8w6p+6vMYJfzKbBRG84QPSZ8p4UfE3oNMf4QvmJvKdrfeW7XLTTfIlHmgEZUwXIhB",
+	"K9UmldPCC/VXkf4oOOpXfCLnhDaktNfuQ0YMU6xU8RS14rle1Agajkdez0cpaM5o1M46SbD2BUvHy2z2",
+	"ORHSibBuwGtn/hqQLPVdSUIsLvJKMFmoFdTVP6asCR4oqeaV9R29o3vrE2GriFvP189/dYJFVRmmKYeQ",
+	"5Fpa44IzS36lsX9K/8C35sYRWGUFQbGJdr1r8rMq4h2B4FHrAQ8KnkwxStLhkER7D1A2LKMTrzd2YiyV",
+	"gjaYeQ78UxrHVJARV2cX8vAFYREEJR0vs6mmJblryRm2XrbCMA679Zwka+kLyodW0cyyPnexRhXPUmx6",
+	"nY6OdCoWBmkdlLPCt6ocNaKCe54XF+bT8/MXJqfqAeoYM7WUdQMe2NIUe531Cha/aAR56ZQ1x5ydDiyp",
+	"W5JcIQ1egYW0ljfMKCtIu2AD1/CHlEVlHZqz3F3c7KCUDamiQir3Tjz1eVhqv3KyUIuoM3v7DLOFjqET",
+	"NUQdLeKIK/UAbk8Vi6ayjdQA1H04Fjxzn4hltZ702QVZ3BEIDIMACW7ShxeZ3yJz/0RaSFH9k/ocuGZi",
+	"IklkmLxjEFXbBF6DqMJ5uMomPMQfjt7bhO/eJlSnfYYvgPIspeAJpqx9M5J4m2bhjUxBD6NxxqTeXlZ+",
+	"MpWnrmrjljIkdGPPDU4jSpjONtkgtuZ+9tS+woSUiK8eXYkErU48xcmF0otLaoS6YYIlucILpTZCmQLC",
+	"EnV6J50OenX+UEeRhjr5ZUZZKqEezVWW9J4sqyK6CsODSDBV6rrWZoFooZjG1m7zBDkxOiX09x4YRTzM",
+	"SjjC4iwyT+bx+uKZtbGGvE6kYuSgp6weuIkj7FUMs7eDYUoq4xJveYrVKWCYjSBOcIZlmkR4sbRd63Vb",
+	"V9brD+VE5pPkDr6A110yqMBLOLXhScpc5b2wbAc+XmRLXCoKFPPMPSXhE86lssqpFOjs0WdIGubYRh+B",
+	"Ngs7liXjveA8VkfCpuSpy31m80TyiGqFfVew7pwEv8y+s4RP2F5JSjemUs7Fyf4+ntO2zoRsj/hs/7Lb",
+	"eFuBz60i2jPKBpuwee1I8VgDoHQrmSkKGBSmRqZAFV8WNPHXjsdq+aQUfBU+ua7XujXDlPkWZZ5QnlDp",
+	"iR9+SidTnZwtE6pIRZmchXF2dylK4T2rnzEn8VzdevuxnzJ7xAkBFTXB4zEdITzjbJIl86or5NcpjpFd",
+	"0OJK1QsfmTAR3OrwgYyqnO1yIzjWRsloNSjxps3CNmaZtwrbVPOuU4ZCxQO04xC4QYhevXxyUs5HXs3V",
+	"Qk3P4UmfhZUsJUTNjNPh+Ry8Z+H+aIrlfm6PQrhzn8yGJFLmi/qz3W4/AMPHZjeru7Gkw5joIV3x5EIE",
+	"iLQnbVT4/HUbU/XhvTYKszzwpUFmV9Q4/YO87O4bN4UIH4BLjkM6iTKwKIMbQkRFn+n8MwhTc/XVCVHc",
+	"IjzJxzUhjCRYHbMYs0mKJ6Q94XwSEzynomIEfaa+MCQS72ua2/8G/vvmxLyNPNSiUm/jibbIPyle+yMc",
+	"yz8UgmQT6LPiDNT79QvMdKBCDjZcbCQ4CrL/8H7Z9nLc6PCWPzrZ3/cd+u2Z/Kq7geU/Uxy/DmfepFS9",
+	"zLZNmKlT4s0rjItW9tM7ZOC3HClbx01X8L5dRBSs3rh9RMEtHfbEu26UqPcWFKyDWiPx5wXlfkrIDNKQ",
+	"R8AmfC5L32BuRTuwLshBrVGD6WQf8bpae53eIQym01hnqlTmlxTHtJWo18Xp28j7Za6W7chqjCU3wvkn",
+	"/b7wYlXUWvDlpc6yRGcEM4FCdUe4fv13MGAfB1q37jvkNZpT7Ibh7Mhz/dYJxL/Hnfutzr2d7XHlwqWx",
+	"pPPYaBKbZDv5efmmsCRBY5aNYDAnyYzGsefU5MPUvgmeCswiORWoqeQs+kP0d7/pBujI/LPTPgqQ+uc4",
+	"ISW3jwa8u1E6i8vRfKN/XWe5z8iqI1RGPSMo/xAgUVlbvJl7SmIqQLm+orqIKoswN4LNjmROEp78mJud",
+	"0zMS6/q3ralNrER8FUhyMHkQZyWeiuOiI+vLruum2JRo161K5QIs2Eg9uWPlaE2gubrA382a5Rc1kmVX",
+	"eotEIRxsKLIYDO75hq/jtGtCrauOYR4BFStjnM4uVCUFbCXGsm29sSQ7N0bJiqD1POGSj3icuxZ0IHPE",
+	"L5XGuewIsK4KgZqfJPwiQI8ImZ8RchGgmI+w8eglGonNRmP0qyF0bFwAjaChTfZiXCa7cYlWzJR2JJdd",
+	"R817W7u2rf3u7Ovbih9ashIGUHKXRmbmaxvoMtJyOUCnXkHAOKvi3bBSaAtvOJ/NpW+0h/frjvbXKZcl",
+	"dLnDmo+apCCxVdkEJC2RqJwB271f4+lV0sCYldnY3C9le1NeOt/m26V5vYYKd2gQaar2xEkENRHqnYC9",
+	"B42sYnBXqIfudujB2o+sSjB+GGM6e7ZE9WSGbT3IBnzvYV6aaRO9LXTJitTlDXW/agATgh1Qmzs6/aPl",
+	"losW0VWa4YvnZ+fIVzV60mdZKmrTSvnAddQHmf880NhB4FQY6wTUahUAcqL7DAsURoTMBSEX4R767Z/9",
+	"mzw4GrXRaREHyFgWI8yM9ujMqY0MKkeErqY8JiVfuFJk9GcaJ0eB1RVODpbzpZ3kG0MdQeO6NeEt8+MM",
+	"z7/UO/1a75PtV7BKBHgUVUsRkGCR0JGpm4MIJ3QnQE3MIoTZwmSO6R/VGphMyFlRTf7yYKUh4akWK53s",
+	"W/FsFibtvvWF0Q0ykylQtnP7aHfx5zoGPQCruUbtKrO+a+36brVd3z3q1Ewbu6Tzt+R9XREw9S1ScdOC",
+	"Ahlv5iSFc7FdEVvx6NQl8ptYy9vRqiMYjro9n9ZeRYY2bgNDKdHPZsppNXVtiOJcywMLm7oLTUNzze0t",
+	"VXh+a8eh7gBTg7O8Pbfh/cxteL+Kvdy/sdswm3d9p2FpoW/oMrTCzRFoN3IXlslgd85CePOOvAbfcYZ2",
+	"A05WMEvfGeta2rxPOb94RGJ6SZKFny5/nZKURGjK+YUtKnlQQIFqCoJjpS5D7Z3cA0xMA8Qn04Rpn2Ip",
+	"tVFKMptL4cvQ1oNB9hYkOBrjYpHKQalfz0Hv7QWhIz3A7LXbZaBOuZBVHRhGRH3gjkDqJtRkHM2xnAYI",
+	"4PCV+eCUF5V8wGqXRNv83R5B47F1euJhPV/HBdVAbquYjEtNn6n7LcrJOo83oN3oDTclVgESmFFJvyaR",
+	"LZwCtzfjjJhbilO365ZXCSk99DGTJGE4Rmca7kMjLPkqDsi19OYtf66+itHcZBhFlj6zvEX1ZEWu8sEW",
+	"9FXPe+eudO7DW6sVH+xEKwZScPICgZiD/FAXNj1f2tLZ2UxJXiKt5QJYxiUdL0LUfPb8/PHHXwxevXwC",
+	"SL2hbvUxpoyKaahkaqFDCPxxmsrpvr6j4FfX71STdd5R9KhntyxtpTvmF17352aqYIFZe0zTufnG6vL0",
+	"vPVNwYfoFTuSy1IRU3dzb5+em31ZYLsC5eNYt9+VJc/mUIaoaaQUT9CQyCtCmBI+CSViL0BhRnaw+cuM",
+	"ond9rQklIjgK+6w5oZeEoXRuaid6h6YHCx/b1z6Af0A9GxS5Oc4hxYNb5pOUiP1vaPRmH+4OS/XDZvju",
+	"wYB/41ItDfzioS+NV/AzPvRLbsCKBChjC2OKWYSupliqYUc0CtBwgbKOio4XCPDNYK9dEarZSOdIsZFu",
+	"56Sn2MhPgZnYKJ5onHz5Ovend4LGV3yo4fKOj4+PMcZ4OBwOR6PRKIqiiBBCxuPxWClA4AGe8UvznLig",
+	"87kZQw70utQ2yFwy3VjOCZ6hT16cozMLNGuZqUWhgZ8SLMlk0ThpzIhGgjRU3isyUM90u2a6b5b0mcj4",
+	"xUvQhuTKgYIN1hzMorqyihFoANJzxbDf5Evvk66EAbnaumUDs/kVH5pfHhhVTbvQA4A31+C2ORAnLZcP",
+	"bFQxkAdXSj4loz7aEUKZaCHqnZWNKBUIBhiglF0wfpUjn9cAE7Mk6ArEGtRYalWJW+PX3xz03niThDLK",
+	"/aYSUPWOyP3J5nYAzzYowuH6eWRHorIQyLZ5MAVBUOHa1EjFuhrHXtBLv7eeJJ2jt6J517IO4x5L98Hl",
+	"E7pC/7FsMkkZ02wyP8WGqgpsMr/qeak99HUO1pm925WAq4uvzJIWi8F9K1pU0eoe8pJENSTtqGBVqlRQ",
+	"aMzm7ouzKLlo1nwsp7WctJ1InOE3PqmdSaQKzxdcHnzFh/WVnlzIrfWBOW/3DQ5qnV+msS8MvQro8Kky",
+	"w0YVaIcaQ+q3f/o/FPENtwFGXWmt9lqde2+tJs2P7RDeDaEzBrnGI+nkIQconCdkTK/v6pqLu3OcyLul",
+	"hNi74xiL6V0/98yj0pUrD5WlmoVhtkBijpkt6DeYQBU7kQ3hXmc7aMUR1zk+lh2lAiqgLog6OOCdU/+N",
+	"+VAjZuVTNjdWcEcfgg9AKUJYMEljYkAUpiQhD3R064oKYjCiSYQEkTKD+0hjaBwKWCA8gWUIYcnDAIVy",
+	"StmF3px5wkPU1JcGeuXCffMnLJouUyr5FWBkfjRGOF6VCJjKWlfrEFgMPe3OzIYM0M1K+vMHeQUwAQPb",
+	"vDqDbVD7gJoQtQXeq9QZBp4oW5q9xe7mmRgeyqNsnsqf8lTOU5kBlY8zMJgbEOUWI11t22/JHq6yVoIe",
+	"vSWm4PHQ9wRW0ompUsqENGxAfQc1w3sdAXVWVwmVkjAUdmdhiYYOpvW8C/rAFUgrx0sxAy6kizgpIS4U",
+	"ZdZtYhM3QyYjHqu9X+vPLikFEsUECwlUD7aiHmOGcq/sL2eQy37RKgCOw80jLrfKwzfqb12Rd3Svs/Gk",
+	"boEXr+Bfps24QQYpcTCLXKCOdjW/suaV4mqhHlfpWHyw8SL4Ut1MDGHDN1Wd/lP0CUdRmmiwuGZ43IFa",
+	"1u70oDML96wRCTLIOf4BHPoAhQcgc7pRuBdk3piuJv6DbuRhCi41FcHDemtTlwyzKPGHlUd7F1HZXJfc",
+	"PjJbVXeHR1MyUIyUDLrTATR985jPJEEzGsdqh0BOWR5jObDkCKNua8rTBOncOQRvNnJWp9lL6HKjnobP",
+	"LOVo+ImqFLvyRbBqqLvONI9mN5vmUUujq2w30eODD45ueZ7RAD5eOUvIr+FjPfCoMNPa01Cz6NyC5fE2",
+	"0TDoDE9I1Sr9POUSo5RB8JEkyFaMRwgey6EMO3vr0Zpq7K1neMVNXMUgYEv9kdt1MHigb274lTlJBkon",
+	"rbN2oylOJqA9j4gtT4IfAOHw9lfRZvLabBS2eD5unHy5bqbqIZO0vxHw07M0jn8BDcfevA58Bw+Ueoxi",
+	"ziaGgZgzB+hNTlES4wyOnJvoeLcwsIaGU6dsUoehFS0LMVdfyl6wdO7N3Z6D37lVRv12U+3cI1Y6C15e",
+	"WiFIAr8YXd6gpaNTZEJFat3Mlti+6vm9CvAjUAHWCu7dfPxHKFJ3Uvj9Xgy/F8PfHTHsh55ZISwrBdIu",
+	"rN+b4kA41ZSFLM/SOTZIDm64eSdHu34XiaCRMvrrlJjLam/s8M8WbHQ6n8eL2yyOV/+ekFJtvHE3LdhI",
+	"MQsP6uMtFsvbgGAhOd/vDAW05oTP86aWUdYGwi2QZhzOPEkgybmYamDe7Cku99NUtim3ULWfFwqXCbbd",
+	"9RPrmtyIlUgV1RBSxYnupjDes3g3PN3qZS8ScknJ1c4GZ9634+H5SQVHHo/wE52Fb9pcWAoOIGHFUPiC",
+	"SB/WZru7Gc7mzeqizcMblye7Z7sATglzC0pHdXklfDPfbN6aq92oIeJqW7NwygoL5X4cMiGy7IfVZFTZ",
+	"rwJCm9EKFC+N6gkBTVPOeTXlwgCAXGFhoqNR7SKPOsc4aBg0Ef/A4CJKYE6glQoAgSlKmlsB27DDCrKV",
+	"q1z2XVWbvDez35vZ783sKmP2vQX83gL+TlnAS8Lg+eNHD1+YTGCPADZNaCGMXY1FNOKMkZFsx5Sl1+2I",
+	"73P1YG8/62Hr05RwKvkgIROlBiW+CLppoEUnrEWZgcM3hg+0niSxIIhKp5YzB8Un1wa+AG6NKbswbBWq",
+	"vuRir1aro1GM6WygoTn8hqa6AU15nDWNIkozjBGOomSpPZXF+FjG0ofvmOyHul9ycDeEVNuu50pL6QE0",
+	"qv6iTFIhBzG5JLXmhxE8gOAB1Pntn/7locVTK7S0dzrWOB+oHIUadjV2qB4CRoxcwQTvCI38QQVAjut+",
+	"GMWvZi/0fpISJpfSsecGZLulr7+1hgeE6cYvdTqkQ2tiPXxBRgmR2/RVr1epSIVI9aFcDY5Xp6LR5TC2",
+	"onHZrHpiWIffpopoQkZykCa0quJT34FevXystCzLVhCWhbPS9sKWq413Kz6Bb+0rCTrEowtvztOIz5c8",
+	"b4mpOtrAVIvTSXEZgIP6VwFEy+Y8GB57e+jLgiSUjfkG47RoQDVTG9WSZaFOU0ZpyDXwyCt33UrDc5mB",
+	"73Rl21yWVfmxLbPuJZZWlCE+vlsi783io+7Z2ipM6hXwa3Q3+Nqrl0+8QnxTmbrS/M2gsnwycsMnS7Ku",
+	"Skat6462LLI2GEdN0bNRK9DsvblMKNWwZe3VHyAheUIiRNgoWczLUKUNcTBKDmRLCdSWOaYtOKYt4Ehr",
+	"Out1O73DG0q4XOxsQIK3IoM2hZ8kwrf0H9M4tknfapi6ODDQia0ml1lRiLFarkgct4rFeW4h9YTKaTps",
+	"BJmQKKTnrpAcubSqs6xn+m5HPK3scKWVMYZCLTVjPqHsj+z1PyylP+eDdONMuPV1p3X82vx30Hr9TSc4",
+	"6PrrBAtScAMqKQum2o+Ws2UL8ic/0uu4c0XBPafRKDxBERUAZruw3d2UfqvOAtAIRpckoWNKIvT4kTYx",
+	"H6BQy/fwBJHreUxHVOrKU/2AnS74AQootzQaNYKGfriEa6t/8yy6O5FdBD8LRuf2YQj3Nbvq4npr8rAi",
+	"DvdeIL4FgehUYbUYuWplCt57kVa1htvKjHfBn5cYw4sYs63U4RU4VjwvPh/zBB10UIQXokwv3laktg5k",
+	"AE8UHOoujtXBvXuddakFDumVKm3GYwDikBx4vyhU1yjirOfxyjsf12LkJfesWnco6yhmQfQ6dbogqiWe",
+	"cSan8WIb/O/qogBbdTfDcUyERLY8DFzoqDlSM8ryQ9RylbzlvePO7hzmGfT0Cp++Mgil69SfJJjJwo52",
+	"lpp8bOQ3rjHQOgDwnu3XzvOKNl86Abh4HF5XnN9d6Bme8d1A3VCP11Qzvr9c5QfPIfJjfXQbx/q7fCSX",
+	"KbperNXGuHRwq1h7edTZ4SrCeLyon2sC0/d6FeOoEXWueGW3V5VS4GnnUgrz1iCCdYBfG9ZwvK7a3er+",
+	"OzjrS2RtQ+15zLyOpfJf/ZtP3QZ5KjeJ/5pt3mH0V3sllLiXPMILgxoAeIcya/k3xSKPUpUiv9mQVvVD",
+	"83WjmHNBolrBfXi/XzSazcgX03n1yr3dUYJgkVY8oYqU6UTaqLITklGzdOYVJGHp/aA5qhKoYXhWSt3p",
+	"1Ya/ywexck1e6lr5LfokevKJIQ8McV3ITkSWd9bE2QVvcrHdPpOAvOdtH75BYvaaFGyPAAWZNJiTZJCK",
+	"aD2Xf3WGIh7HOAkgbZqzS5JI21zhJU8lSVpCLmKzxU27QaC4APSYZnI+zXQbCeHVVLx9qz+fkoSYOJ+i",
+	"OBgfFVnPL/CpNT/56DxAPzt7/ixAWKIZFxLdR0/ph3v+oCC8qgAEa9ott78SnO2q2VKJ0NX0/KSdJaZs",
+	"iKehE4HseYSEsyYGr3SerhLYomnOiDrHoziNSLSHyPWIkEigEA/5JTE9YkLFRfsM3iGFTXiB1YpMuNUe",
+	"ffUuIQmOLKADLOAd0UavmCAm8w0cllmmTJ+ZJ8c8jvkVPKXUnjvCjFjd7WbPCI0HWRJtznhLEJ2bUOM6",
+	"YqyX/PismPojNTh7RRpjr/MdyGPcZMQfvIXEyzWl/5sM95YLfd9ajuDa3DTfolRmnfV6R2+v8KpwODcu",
+	"wCp5HIsZGHxOGDWdrsYUOoxov/p29U/9/nWvq/7noNXvXx99qP7nkfrnBx+tLYs66C0LZNdvuaxnMKVF",
+	"8DiVBCmB0RR76NXLJ2sSrOpmfywJK2eezUw+tX+690feeb0kkRoG5ewhj7zgfxEZTCmrSl7jEbkjTEIf",
+	"NMmDPFU8kiQp5ci9+ORl64Ppz3u//dP/sHkSVq/V6W6ThHU9pwkRN0Kj36qx+gxfD1JRIuPuZi3Yh1iO",
+	"pqUoK1aKcuuKEG/y0jzGrBJtTl3UBRUJiQiZad+jcFDYpNlQ46cUKARFM9wWla3KdVKvo14tqPci+Tpg",
+	"74JEA3C/Fb6/vreJC7eQ076dS77EzhYXvubAjjrEVyBvH/MrzuNDtfP+s1hmjHCqPv1577NHx08Pf/n5",
+	"/V+9OHh5/uG9Zw8/PjrdLGVt2TheSW1+a1cPcf0Ma8ZwilT80TUeSbDMAA/IUCcojqHZl9AHG1emgl5J",
+	"+q11oha4SIm5Awg6AKEplRgzmR8jJ325WUpV18hn5sV7Sx0SPmh1usDx1vUuXMu9XEaUN4wqr+xL4AjQ",
+	"WZpfkUjXG8AUGIJyA+AbkIVsLSzORmQJJHlF55ZtmJ9OQWmOaazECWy0WtyHZ79QS8cTqYaEylimJbrd",
+	"0Ju8FQuN+Ejszzgji/YsQv/lb9CLGDOxF7hmElBrecE2rD+uEWNyh2f4+E3M9rWbWMUH1KFbzwd20fmh",
+	"pML8wHs/eCWeBy4XOhiHqKlJQfGIvQCFihmFqKkdWerwQKa9uqJ5URQGKIyogKhR6KYX6RcaYZdJN+jJ",
+	"YG4vepWz+9eonDtK78kGUSfStQu10KvhHW3KAt94d3jGJTEg6v7uFSa0qJMLDbz6Se61Qc0QA9y7NsY0",
+	"aqn+516QpfgFSH06QJj1GZ/rlUehVl9CeIUmIWj+YUliD7jwOCGkBfCW4YxIHGGJwzZ6Dk1Gx5TEkUA4",
+	"IX1GJ4wnJFrqpOqOrnFir7Qmc9mC31oHWoyb4qXGZO4UbsxjreOVgx7uKwsNeL1vL+BqHtz3ZQPZqVUT",
+	"p6YNZ2KS4BmUkouGb2t9ReeitdTgveOPR2SlXOuR8d0cvO1anq9ayIRfmJXs1ltJ/UMhFSxOxdoctOrT",
+	"8Zj5C6qy1gOSmxYZDzJ10Xg5AxRm3Yk16rc+P6HW1zR7LvV8WSJFt+3KDLMUx63CBdN05SlcQp+8OK9q",
+	"rqIdmV96iLSbD8H5tdd47SN9mM4GEtPlMMsRh846zIVl1cj0aVaPZQX7Slcr9Il+gGzZqnR6Tau1ilCY",
+	"wKBa/bTTORjZBYe/lBgz9pOO+82oEJRNimrfwcbalNl4X4Wi7d9nwcuneE4QNu1K0AwvNKQFauKMroCW",
+	"csq6SvB8rpis7mMNCwne8hzt2t68V6K2ZapYpoicGm7GG9weJuVFyJqz0EjPYoFiPCTxg+yYFLq0BOhq",
+	"SkdTRKVJgy9q5YVjUnbV1e+SUjhSa7nmTXqbLMUYNjqlFX7JKlGz5gCu44SVOBu299LqxitOj57afXbW",
+	"3OhvjlMggi03/TYa2KxannKdQN4Zprp9zPqeMa8rd/QpkVNewWY/PT9/gWZwQ4alvmAji6bvKuyffKQW",
+	"68Xzs/OiYq5/92jlBd6wsjgE9M5M0k6x1IY644zYfpQ6QBFO5rJgRWgsKI1Hf1EcVwVNmE2raAtyirTY",
+	"yDRivQ1t9FgKpJPBQRUtNV0NdNj/akpAZZVTsoC7hAYoWq4cGEwJjurUza6Tk65sXG5+pYWk8RGBqNNV",
+	"8BABJ0kr2wAjR9cKwJtlBE6xGMDsl5XByqIH9cyQ4IQkmzy1pomWr99Yt6LfWN7pqH7ekttHaaeJSzGG",
+	"diBwRr/iQwMXMSRjbvIaIHKylLRU6OukNi+5xPFAkBFnPmS8M30hayigRhelMYngwxYlPUuZMloMFRYn",
+	"b7hAUwi/s3hRJKl7nVrRUWhpql5W3SVWOquhe5GN01gvjG4cSiLUxALlnb32LC8xy2VwPUqhoawHYffo",
+	"5CBvuehQzE++/ZN+P/rm8E1L/adn/3Ou/3NS+E+/r9/gjwFmjHm9lDFM3Gvz1Wj0dgONTu3C9hKxsro7",
+	"a9Vo82bUVu5fkeFoimUPz6nNnqkPZ53XWuuibbO+QYHjOmtRnpznaJRIscANlviZh1lVS2W9V3ncoiyH",
+	"GLnKhE+YJnHBnLT9m7RrREsqLAyjL2n/y8ddn0JLfUaAV7b1XLZVixSRGZ+w1Zvu75va0vGXLb1wLWNn",
+	"tj4jC4/KXmYuLqv/g3/yk/9GWYC9e3fu/rT9J4Pw2/+20zo+bf0Kt75uvb77kwrwmekqL5CF42vpMbcs",
+	"KawpGDvsHN+r4RWslHzL39e37vj7OzLTO8rey1qOba19bJZiU1kB9cg6DZKUeGqdKt7sahc3l6DFFWFl",
+	"WWSOaFaa0T1Sv2ycZTSrUP3tCnzy0Xl9FX8tsdSRTOuO60rJVVvrX/vWJanmXx9gbe4KWV5nfBTFb9uL",
+	"a79+c6G4lKWz5ptv1sghfw2Vlj+b+gHNXq8rn7IvXyciz7DxJPjGtumI3sKMGkHtqeWxKg82qJbty7jU",
+	"SrF2pb+QeFES+Rnny9PXV4twS87fM2ns05n0YC32gVb4tY9EICpLMGvvRIb7Rq3v2XLU323Jr30kQMlv",
+	"X/CXPQVvSbYLyefgZZndrlR/L7jrSWb74/dNNlcqKCFMN0Q4igQwECcMdEHIXOS4lnbcd5SkkORBHmBB",
+	"OBY8YzNySvps2YXoNFxf6h6gw/CbqEZV7tgV0N5F/1vt7uXb6AeVPc7zDrcrRPqCjfL0mVVz+N77EKvX",
+	"qXp5oLe+R/q9On+IJJ2RAL38+CE6ODg4RldUThFGoXadhYiPx4LIwEoQzZi3ct3txm93pnuBe/YZ8h0H",
+	"qS5NigZ5FwsPxH/enwNLNMWXRB0veDCAfBhoUQkYzW30fDxGw4VXXFa6wHEaUanbjA+8xXAvEtJSvAvB",
+	"nWjK+QWiDJHxmIwkaoanrx49Ph88efz08fng1csnocHMFURCm/TMnQp+YD4eF3fEG8zACSSjMS69pSiK",
+	"OvU1FO6bm0MkpvxKoGaor4TZd72Gc+N3/+x//92//pe/+7N/9rv/+P/4AypkdDGgbFDpHngFqCgzvEBw",
+	"r1oTwNfAKML6qxgl5AonUSlRsyZUsB3ADF8P9Hv8KxGrvRdSj6JFWfbRX+fpmXsPoB/GkNgSOKNJLKVo",
+	"7qzyPh8+ZSuHn6OorBp/MYF1pwPlTCZ0mEKWvJZmA9vuZy34VP6ssW8e2iffmEqhgUZaG2lkjZwdfrOU",
+	"Cj2hoK9QzhCDKknMSuDPBooNMqTBxpO8rPVXHnOTNzlwsEErC19DDbpnkvjsE8KgwNnazxgzqH83b0ZN",
+	"GFerlx08zMSVOiI/O3v+bP2hZ+QKQL8GQxxjtg5FAjKgNToRZB4zchUvMpReEsFI10LUezLDuaTjRQUj",
+	"5EJqTqjvWmaFz56fP/74ix1xQSi48o/kidqelmY7S4N4fvrq/NMtxmAVWPXCYpkyjMQ7RBqNBpzFi4pG",
+	"7ThSZw/ImicCkNfVUJs8ybZqz4pxa4U+0OXunBEEeOypIOpJNomJhm7nDPEEbr8gC1GP+pW8pGwyICya",
+	"c8pkNVcPP/noHAGEsHkmzOg4h30wJcWSI8xgpCUG/0CtboCozJ497BzWHSkHlrkWSd1FTjcHU7MNyVFC",
+	"I4LCecLDTEFvo1N9kz05+jJPUJjGMsGhOdbua6lAMb8iCYRsdSslrJdhSidTxbOhClROCU3sSJRmo6Sw",
+	"Uk1ChCW64omQe8rajYm0WAb6ZjlNeDqZlo9pRf2BBh5gVK7mDGo7AIfL5qlQqQyVDKNrmC5E3sdClyXs",
+	"tdFDDU9gG2CoZewz3/NXwCIxklOaRGiOE7lQLBAYJBBAgEh70kahmOKEnKZyuq8DzaEhmz7jDH2Mhfzk",
+	"xfkdgcQIxwQ1s/f/3W9Q1wyqmL68QRFb4giTalL/3KShGBpWmkwGc146lLU0lsJXt6Dh0iG3nRUcss5A",
+	"2DPw/vW0I4gQakBSxoMpTxPhTTnUNyHClNzNa6tmmCk2nyYCVoSnuvQnq0tC81RMTQ8JwgC5QukuAUrn",
+	"asAGfauE/nboHSaVvgy0Fwa60pt/ph5RNtHga84q1GRDvY9Pn52C+YS+BnaV6VpqeJCCNEqlYs1U7hVT",
+	"qV6dPyyKiVNB8f7ZFLPJFNMacJ7AXXbF0gyryrwOTUE0oyt/ILwRxyk77LO9qThaQYVF59FqlpiZK+iX",
+	"rbGCRlKhxS0ZTKtVT1ds+47HmoPsF1FV+7xGv14iYo/h5bcl/AbSCknvczlYC31XWL9VZv1a1rmVEf7q",
+	"5ZMHKOw3+o0Qad85SL3aap3z0ZsX9N/AZs8mUctSXwpRvDfd35vub9l0r1npdzNrW6PuOsa2eWl2XKxt",
+	"EX7ThwL4fuOk1XsT2uJfPxsQUz4vcIGEMHLlO/+1LPQtOsDV2NjNrfCb8kL9rpuzwU2M9soxo3N8QYS1",
+	"6JVaCiqMLvRXbEqXwbf77KWp87c52wkRPL40pqmyNy6xJJn7SPERW2o/XKDw9MmT558PXrx8/IvT848G",
+	"z1+df/j81bNHYcnuqOEYuOmiuW6EH4Ex70WEOKyFCLtDI/hWy/OrbdAbm5Fe4Ie1q+c1Aws2WfauD3pr",
+	"J7feWtsQHP/7bcq5SRl1t8QXzj6b4oQ8oezC3zhyMOWiChAqIeAuwHHGYYVEzfCb7Lk3+7lDpt1u5/Eh",
+	"HM3UkVGW/kjpMxU93dSLXObnY2RDLIif+eepMEjdBEBc5mzGlF2cmE8LJAiLUHjqdg05QR/qtB9do6oG",
+	"cq6UBVOkWhyunuW+iAeHo/Pj+c97s18l9z+7/rw73L/svr0uhAWkg2VUrYNdYMyUi3c8c/aWU1REWw3q",
+	"rN0IZR2kIissM45NLYnhFV781ZYi+ZsCICn50xpyb12algLaaFspAixp6arhuSIryhAUCD5wM4oRvGtJ",
+	"Sd8W/dpUBHpAsA5qui718xUzPAURTCIEd1HOnImaLdpgllvNcDtcg9tqjhgNluHOur2afmLQ5qsy98D/",
+	"Zrs/23x8tdB39CEpKhC9LXBonJocO5LseAYOxy9SfZlGCstQJsAqXLSMU2/WHjETUFv3RsxkWC0Jc0PF",
+	"+q2wYY+bq5ob3gSSekPWuZkGVuKrNXjhZsmYS3xtDR/a7O3OQV55IjdH1LJvXnkadtFaJdf9tm+okr1j",
+	"h83b3uGB9XhQyZV2Ay08eW01D/SP4wD71w4uP0CtblXWfI3j3upuobdsMoDNP76NSuK1v+DaU86o5J7m",
+	"/cVc/40g6L4D3c63GrUvzd/F/q6sSgcrdM10j08ObiZ64UsxloSNFoNZCfX3fq92Cf2MCFHGKmxwL9av",
+	"rnPO6M1mdacM2syCBtUIGpH6d6nbSyXr8QXktWtOaZy2fAXNIDhMhS5t0r64NvoIj6YmiiOnhOlcdQFx",
+	"fCrBD5YQHOugCY6ROhYxgSS7JhYofPH8zHgIbeBg/xsavcmy+Pe/sYEF9askQoYo4kQEOkPCwZNSWjEM",
+	"wzygEeuoQOk8Q/1gjhexjT5ShmVg3qGehNsgZb4w8zvC5AAXeb7LoWsVa2j/g7fsPx3GdORJQJ7yK4aw",
+	"RI4jFW7dN3B9tcJht2D6rEJPzpmUpS9vwb6ZswsH4NL28uEqnZXlc76hKeHy2q3MiQ3Y8QY9IA1Wbwli",
+	"cLMyKPMO4I9Fbpl5B+/fOyz6kL2sNOMPVWS/FtBrxTHYEKHXOSObrFEFUG2+d2uJYyfadUGy30DDdt+z",
+	"Iy37Nuh4K8LNu7/9QCh1PWkub3A6zCTAJwlmmza9coCst97JEjXaV/ro0XYwKgfWsbQZZJDWSCPdFugK",
+	"LrAMtouKEwRRDfTbf/nP0Tzh8N9xQgrV/Opvnfdk85yKuo2+sLQPrwRJTFJBbV364N3p0lvpx/OE8oTK",
+	"xXpkvrouijpOw9xbWJD22WDW9j1wtmaXoncLLFBn/TK50ilmJ66Adm5lP70Vn5B33des7y6kl3uStpdd",
+	"zlu26rrrpfWjLfenzOPsuysHvg2ZVpbSnEmcQNWvuSNPiFeGR1jO9AmR0JmSe7tLGvDSrG6uVOBpQz78",
+	"46KPLfucvrvUzd8XuM4QDgpvHvEkISPZmvJEkNYQHHWLGj38e0ut+ZY+mPCYbNhYV23yS/VYbX+O5wUO",
+	"jnZFhL6zSdKEooFltWQIhc7Oihz0CgtyUMTv0EgdndbxoN3ydrnyMBmjJWcbUHUqdtHHwbOMP/RmDmqO",
+	"O1LeK1mM9XiaGwJEGXLSQnfHSFrL15bX2oxiEJF4XScTyRGOItRkZIIlvSTqh4hE6UjutdEzJ4VO8oku",
+	"oAFXUGh5ZV1/8q6mlvFMH2BMsYA0SzeswozBMR2RP64OaSjuWoS4/PJP/rjfF69/+sf2H964xiTh6dwb",
+	"aX7KLzWaACjrULpPBYL7UTMElxP8IWxFB1bj1mkYcKF+a5uO/8DmosG3gPY6akKTyxZn8WLvQTbiO8LW",
+	"DglEymgDXgHTEhLPoZPgDuQMmEargkYZBqoZLBTsgXe0CejD4DMF8wiwBLLCGphmG5kCCRSq50LrXJVC",
+	"l8bpSNRJtmuXOE4JIM9LbpCPHTBhg0tl8OzKSaY77T71HRC/NTrr6zb61aK6d7NkutL4ThnjKRuRmems",
+	"Xo50RpSw0aar5r701L7CZOaTquaNklxL1HyKk4uIX7FSEy11wwRLcgXViELpqQJhiTq9k04HUECgPGPI",
+	"U2XhzyhLJdjqm+e1bdXYkUX+c6Y95breGs4CZGg23QwkwqI9X9S22+od7z4brlu322EiV80IOl37JoR9",
+	"rdgKDogbz0hSGS8B8qvBMzBZOENnWKZJhBfe3Kh1UYfuTqIOepA5xbtrmtNLkB+wzaIEdc6bpwtXHFs8",
+	"FAooEVlJfVPQCSOQCghUKU13rkSE6j59tUWZrj4JUAgl/PpisZq/0KQrjo1XBhK34JFSWy64Y/mQVk9v",
+	"F36DVSxwez9C6a0fJQmvaFxA1CU05BG0YDG5o5jhCQwBnb54jJraWxsgnMppoNc4gNXfO0EYiXROEkFs",
+	"In+fmXY11oF5+uLxHV0BFBGJadxvnKBv+g34sPp3v9Fut/uNN29C3UxmqSWWfsy2+QTucIljGg1MQoO6",
+	"W08wM8xchOnGmyUsyPyNG2wNLOIj/WR5J8wL627Fo+z7y21MvbXfUnGhAM3waEoZaSUER+oXwFnRmp6J",
+	"+aEhEUpVotLUDmI2IW30EewroJ9gtugzWwUA+2trRsBGoALCuyQCPI42+sQIOlhhgUY4SRa6XkMtMzQ1",
+	"BWgPPJr22Tzhko94fEcgxZlhOwPdnPKKoxlPCLqgLBIn4ODOykTN7TA8q40NYz66EAj32QjHcWAC6m7A",
+	"OXukCQgR5sJAZ6Br/cikn+/lAP9ZqF63HzVYcTqh+o7ImoX0WZ99i/RL0Ldmmt/22betVgv+n7p82Omg",
+	"b1FYosYQNYcYUBfwjEBzTnO+FBuz934lOAsVW2Minc95otjrjEQUDxT9hM6dJort/KJWbJAmMbTr0kbT",
+	"gHE5MDaf+tl0XMla0wUoNI2hdMWv+zr7wYiM6AzHA92qfIavB6Aru5egwBOKK7JLRlD7nrKXyk+hJnbU",
+	"J1gzNCOzoW7WbqhXoIiPUsWCSIQSRcQmnUEHnBRDgRUO90qraHeh9LMtxFK/68pJe3zzX6CpsVkW9au1",
+	"eQaUGTNJ/Sq5nJfvuiAL9ychOOwbKf8YEUZJFCJDPl1FPinDppKiuFF4TgcXZOFulfNTdleGIpuNzZ3Y",
+	"usHakfQ0IYt0PKYjSpjM3KpB6XfTWdg8d6CeG/NkSKNIDwF8si7hKTOjMCagwDLF0nn5l/w2XasOazjF",
+	"CdFzNu2D81/db+pfnL6duo4ceAp0+TSp4ob56DNm1YzBLJXmNaYgyx39SCRj9+MZkUCFbHEUgg8KlWKj",
+	"mJunHHtqIDkfxPwKXm7LmrPX2IU+VAutFmPMU1Zan+wnPe3CT0nWUbRI3va9R+q9GoW1sAH2+rG6PuJs",
+	"HFNN/oLIdD4wOUqmKSqJqZIv8IKIYL2hBhplAG1UfUOxK1j+3dm28iV3dcvXdDdXs0nZOnJG7Fy6QKyK",
+	"E+slxwA7qq/1evoozhM+UoJ0GGs+BYuVcSlIg4L6RKkRSK0U2Qtskz5b3D0wBzTnLs4PeSXYICFKTwCa",
+	"dKRb1hwbI6eA3KkgUx+0qLSw7Hw8Jkm+bz3Yt0SxIEjnNEuW/T0g1yNCIve06N8TJcjNmTGOlsEwFQvN",
+	"TPhghtligKVUSy/M146sHJRK+YpD1NTeRptvSqNwz96p19nKalAqwnzxABJ3jKlzgMxf9vkDwzIvMQXL",
+	"TN3G+CD72xbZl/m/2ZZ8O0rvsFhdhd/VRx0TYlntdMW5si680ty5L0vcKsty3Q+tLMrz3mlZD9+gURDk",
+	"zqvMpyrEuHOlJI9N6plHiDtXlp/xyFz4NRdmzliN4HJGm/+yLMngtmVRVP7ZVtNk4sdG3Z3FKggfm2xX",
+	"WuKi6CncpCWP2oYlwZP96HytIHYAuKbAKzPsHCOHNHKO5tWFz9pfSvw86wNUGq9lz7DHJVbcCBpFjgeb",
+	"5LA503dvmXOV9thcLf1q1Sr1FofZFP7MeE02owKrUavichqbCskgVlRkFflgHU6hyc4eWljUZX6QAQ45",
+	"xLCs9TnxvFzp05GreekeR4tS8yprfOY3rfDZNzjfzhUNB+DIue6qGe6oilqG+YpHyWgUfLZWx1BrW5DL",
+	"sKBeDcFzxYylQl57rjjDrJLWLkiSc3tBgGdblVPmkigyK5FRxBKTz7dNlH72SGOnV5QrXYv+omVxUPQd",
+	"FUGnHQet3xlziqbpDLPctjcWfYAEHkOET0z5lUWO9pWBe50fvtBDJpf9LiGr7tAINSGcQrXtHP6y9VJf",
+	"aj2OQtOeArqmEx02YRqCMTHOguLoOt2fPbr3xf3PD3/Z/fTg2Qc/7708Oj/+RedXnz1c68W0Zx/cIzV8",
+	"LDlsuHd+Pzt7/kwHgnSYR9uULx6jg3YH4GIZ13W50BECswiF1hEcIjyfx5To6JN1tuA+C40ZLTjCyN6t",
+	"1DiSEKY7Cl4lVErCUAig6SfoS+2pAF8KDFx7KwKUDf91WMClV699XemUrlyNFzFmHlfTythDD4JcG8ce",
+	"CmtdQJ1IeB64G/PEwg56X5IaTgY3LDc0wgtdewBxwhgL9UYdAiAaOVQp7gAZhGPdVUBOycwenCRljLIJ",
+	"wBWVumR3Nmq99VzzBPVeDYPUxMhyMA2GNMIMCUkBkT7DNB0uwPfl+qmhgzT4mOphd20VRgGZu7VbWtHQ",
+	"Eygbq4UOoLZ7xpmcxgt/C0cv/toL9bNlNjlwlwWEAbCY5ogstQXvHdesJc/K0KszK5QwUBqMBlubWzBa",
+	"TypIvU/WCbJ61trGXVdHiLY6pSvqUmCw5QNol81uW/GUF2pTNIndKHqUE9q6rJ+y9ISvoySNCcL6/A3V",
+	"hEWgm0qqQ0kSncLRxBLFBAtdfMXHVuKJwG0+MuLM0t7ecutj56r6c2XKao0+OP4is/BuGADG+jUeSVNw",
+	"pvYKrH8yptd3NTzy3TlO5N0SzMrd1bka3WrNQGxS/F1rfnnL+Bu+6IqyiF/5tKdPOLKEi5rhcQd85t3p",
+	"QWcW7iHj7xNE40TMUDO8Z+6Yqf89mMK/o3AvyJohdTUZHHRLKTMHJTix7r3CuvbWnThruJup1DwU/iqC",
+	"c7dNlSb7OxaWL6sqaPrLB/Z2UD9QGuiZxNLTS0SJ5+oI98bF4DpTa7jYkK/C4D5Rz34IYutGcVp42Ut+",
+	"5ZOHkleXPGw8Wfl18WVlQKzVtAYrDyOCNzlrF9SPHsNcIW7pUcc+BotLo62gpomYHXY6OmA35JdkT+k8",
+	"oxgL4W8g70391m/pwlsOOwdbtEkYxdSb3vMc8iEPr6/XZuV5KuhdH0flsHvHW7xaW05Vwz0qDbem8rGU",
+	"vVuvdsc6XSqneNTpBeCMVdtz1DmETL3ce62tcJ29kdUxjXgaR9pA3Nt4fUpkbTOJSz4nA/Vodt6ZR7a8",
+	"dandsgkvw43ojDDAYk/4lcazg2MF2r3LVHXaz5SniVPn6zjSBKhbF2RR5LUV2UK+cT7Rtb/L43xGcKIM",
+	"9QSzC6X4KLWZxjpWP6NxTE1NoUmXgvg443CM0RXWqVSRR+2ZH3WKZYiHtcBf5sdHRZ3iuFPzueMi/Xbr",
+	"PFcuXDmC3lnHRw39wrpE8FIrGiW9D4+mZACJtoOucViLtTCzHvbkvOdodsP3RL7nD+vaKMC7y+hc9Z7M",
+	"oAp8A+j26o6AZMJlUxFsxNKboAGt3vQwBtuJc3uY3ugz6T37cNBPwIURRngRaveQOuIhaJjDdHRBpI4p",
+	"J9Ias0avJpGLihnzEY77THeMC7/44osvWk+fth49Ov/005OnT0/OzsK9B/pDOmcjx4M1PzsxLcVKzFgu",
+	"yCLUWS00Qs28v5iW0LZFBGdkz5PfXNZT/PAaLpjHDRZ5nvDZXHpJ935nhya9wYcDGTXiQpZ7XdTuWIIF",
+	"Z5RNfCO+X+slJcakA2D6+JWXw3e4yqe9iosEFVzKM4fcujdnsLC/S6eqJutMxUOl73kM2t71dWgb9Rid",
+	"UcPGH3Y6ewEKD9V1G/0eLlCWqGYsuEzHMF1+sswtKA0MUHikXqAVEFcU966vG0HjEP736Pq6KHCP4Oe1",
+	"AtcpO/c1k7LeRz62DghAuLYtYDZ0v97bLaSpLlw4unnN9WGts3JBmQ/rmpGrEDUZ18uj9AzjjtUJFOCy",
+	"DVETUgslJckJyms40IwrouGpzgeeTxIc6SQN6PSUwANBMenbbL5GjzfvB70QHi4Sgb7JX75SFSmBaWgN",
+	"CvyF0v6mphYRiPquV3ZrqEFqEBu7WZdRNzfxXOZdZ7MU6mhGmQ3DBI05XkCWcjGJ2tyzDB/tpvHviN5v",
+	"5Fz1+UHtZrsrnrlFs574QNylJHoXuNNy1DUF/kvFOXhCnvBJBWsxCZOK33nM6AwAau1ZXU9sJjWj/LIP",
+	"tnpZpbpccv0rZYmPUUEGZhEz4KPdltKyzB0I3ouaD2OcRrlUKAUGbqiJbzzEo5Yu9rmtQUYbDi4hOMpj",
+	"Y07qtDu+bQZTHw2nBoWstCGO7+0MbWQdlF11IHLmg+J2jehsjbNMQZ71WzMQ6gYMzl3s+92eP+JocmoK",
+	"M9m/7O6Pplju5+vljZ4um0FlDw7QIMSvg6IroGoW8Eo0XEhSnEzRdyCRJq+yxOvV8xCUYUq69dxmFYGT",
+	"86x1Rq4kIiwutPvfB1Lnj1OWDJTiRx6zeSpNxCjQhylShpVAlI3iNCLFwEGvu2OLZil6vaUR42clS+cS",
+	"ENolyt6gDCrKLrT2hkW5vEJniJXLtzsbIayX4fM3ySGxNbIDf1GNopBPz89f2CIPh04SMiL0srx7/sr2",
+	"3FFaA2PQpLKtpVlI4oGUmmw9m0UYxxmez9UW8LH1DhQa56rTmJART6LyabSIX71O7xAYY6cCtH1nQEjO",
+	"XrqoSI6WUYJIcpSZ3GtaWjyHS2Z78M4taJfeitJjiS1vqxxaMJFy8HOOJ8CcU6gBi/lEBIiRK8XE4ctt",
+	"9AILgUJGruVglCaCJ6E6s6H9twXPVzfA20xrAq4dWDEW+udl3fOGSCZG6fWlleRjLXKBg253fW1uBQaJ",
+	"+9Ja6068qXqZWwKse6SZM56ZOGxCkDkSlXAiDiqJRRZxdZgqmDR1JntLHSwOexZPwMYULDxAAwOgcrEB",
+	"wUm3d9RxkXM0pkbjTW3glJdkhinIAHd+6CleoDGOYyRiOplKSJCL+RX6miTcFPax1hiuGeePIFLGpL1l",
+	"D+HbwWv2Y5Wc5wAVpY73bgU9K1eb+9BK1laVV0OROKMw+CPLH99CB9+C1d8M2CMfNbkkyXKF/g5xNsrN",
+	"Xopj/MSxq3NXseBojItq4mG9RfnuwHqsSBTJsGzWpogYuIiwtNfhA4PFMpYEukmLHeSSQIr82k7gGdgN",
+	"9OCmTGn1wvRDPX9+/gLyKOu1vlvd7Nlp9Nz57Z/+5SEUaJ2dPUc2M1xRtHPTKMZ0FiCRjqZKsj6hLL1u",
+	"R/yOCJS2pgwuyRGVS8b/RlBnTiudavNA6+keGtZ8v2bTnWV3o5YStRIKHYA0OBFOj5u8mmdlT5xN9SNz",
+	"hjxAE9GMstBgGmjaN860BzZuBrncmgNQDd3u3E0TqDS/IIsCkRtBq/2dr8tp+DXCCc6p9SgYoS5C1cdU",
+	"kTpE7peHZrMrhql0p+aWt1MT++uz5mHnYO8BwijM60t1CyXMECMUDpj6mPoWMzFD97Wmlh/eqRZE/dln",
+	"GbqUkHzudP500TesGmJLXrJaj6L32N62TGKCjNKEysWZWj6jnkDLuVNvCtFpKcf6jsgYxs8+P0c8AeSD",
+	"C7JAzVBctKDbntpe2B3gE/DyfChTKed6F/kFJfU/arr268faUNwEsFvqT5t5e9KYG31yYO7Pv4vn9DOy",
+	"aLx5A4DQY+75av5J9SXjojE7dmJhMUVgzUfhbGIeTjOyITA4/npndd/RwCQUqsdyA6ON1CIQJukIGriK",
+	"5bz2rP+As/R91lzZOlDdYlAbdN+BsLw2oVlMQPHCy0tuNrb6Q9l+o6e6oEi9yFTzODW2wrq5DjtddWjg",
+	"ep8xzlrFaeY9Vw/a6IVu1arWSuvGFdbAA9vUVV2fk6TPwBen7C2wK9vold2bwpASgnKUtxOUEDHn6gQa",
+	"ZI5wisUgf0DnBOA+m2nnl8Q0DgzumSz0pNTn1eAZZV1C9eKqJW0EjUuSCE1ynXa33YG2uHPC8Jwqo6zd",
+	"aR9AVEhO4XQCLh524Gzg1wnxdcyLY1S4M1BiXgZZsbWahDqZURqTqGTZNmAUmvgfR3AKSwg9SriYVVLf",
+	"7nU6JoHb4n9BTY/uob0Ppbyu2MsM2y9dCDKDFpS9ZGtQML/VV0zrzyC9quC4lP7eLcTYqpJO7QZXo1S5",
+	"JQf+Ab15/cYwSnwDdCPYGmBrHk3VJYa2IrTDTrfqW9nm7r9yq4/hoYP1D32clQ+/CRpHdZ545ZQPuqIJ",
+	"SMQVSl++fhN8U5AYX75+8zpoiHQ2w8micdJQi2BAl9w5q43CEwGSs3CC1MrPvR1mNRYaqJgCWTpFV1Ma",
+	"E8T4FaKgQIRfZjQSIENWeyFqGuDDIU+VeaaYjDrZew80cgYBfGUDvwzoowDftfroGTToTLP7kEeLzc7d",
+	"LZy2tSdpB0eo9uFwV+tzxdP1cciVaWXSvlniXt13vorfR561A45Vh1sZZtVZz0U+xJGppn2L/O2wW+OJ",
+	"c86fAFSAeqDXW/9AgZB1Vcs74KUv0mFMxRRUwnq89E3g0VKguZbmrzGRHovysYQ6z/mc4MQJmmqQPKMk",
+	"k8Q0ybLW0EpW+Uh/aemkH3qqX3VS0XedzPTQVz/xjMuPAdbiHdCKXsYNSEUpthbQDb7nG2p+S+FIPI4a",
+	"6uvz1CO2NTDfmJI40mX78xiPSJRJ5DDjj+F+aHhqiEYxwaDAzx5YzGJHUFOh5fPeaqoz6Oq7EdAWWHON",
+	"cFFsO2URXhTETLuCyeuMP8nNM7cuWTvvbvobiVSWxrFPgOrf66zkCpF5/F5k3oyX/ZBl7EvNn7aQscb5",
+	"1NLupbVCFloz4BmxaPrF9Aed8yDCByjhKaC/a6BTOGHanKJMSCD9Sgls+uw8Va96L4HfNiWdST6HQgC1",
+	"e9gkvnCGMMoL5CxNWcflFnLY3eRVcvg5ixcm2Y3EkcgwbTRdPaigPzTmcQw1gCghujBf6X87IsqbC+gs",
+	"a8a4md3kn879VudefSbvGdhtyFQ3tbRbPyfiIPOkZ9l8fgHXcwRccFvrUyX1zOQ0sf/gxF7neP0D7io9",
+	"tLB128jMty/4QBrxBCVkhuc5m0I2Ic3DrFbIPt0xpjVLY0nnMSWJ6x2vZglQl/w0e2jH7u0876QbNPKh",
+	"DeYkmdHYlnRu4P4tDfeMyFpH445AzsIEaGj66CD6XuzuwuGMl5ZbL69LjW9V+hq1sqDm6dOC/u43y4M7",
+	"UTPAJoMIOn9k6gP8ZWc3XPSZabHKxxbrR06JMHW8AtE85yf0EHyI9lG30+lA2a4AAPsAvsLnfWYDrTA6",
+	"AAwyn/UNGTUjPhL7M87Ioj2L0H/5G5SfC7HXRuf4gghExmMykn1WrTFAmK42g1An7gb6wztgDTvWJ94z",
+	"t++TJfzWjRByA2ZYlu6QGrFOiuuEZy22S7zU0/7UJnPMSUJ5hJpQVyLoJdl7YMNxqHeIpjxNBBqSMU8I",
+	"CiFlL8xSTX6d6pahRsUVVCdf5TS+E1QmtdIlz2Ze+2SHT66Xh8/4VdVQYSLrhro5ppIigV0xlbK5slzL",
+	"ZkEwNDDtSS+bHaRO0NYMQ71sqdTIACCYZD8NUZCDswE8h0hHBlb5pNu9D3RNtTOyYhv1clYs3aZ2Tk7H",
+	"Hp5nus3oO4HD0ci076BSmBwiA42haeM7zvneNl96iOO4CEaoM4fmJMm4Fb8kCcJm/WpxqLUmxq6zZUwh",
+	"j0m9PggaQywIwN3rfDpxsq/G19ZHoT3is/3LbqO+1d+FjNmBzni2acfayFIrYaz5GWW0EVjHwOvKA2g7",
+	"Z3c7vvoJm4EKD61yLzhjvCJ0MpWNk+4GWoW7FTWP1g8+QSaj3yqjxGTEeIn65nkoNal2J4RXJLNNqcbM",
+	"9VbSSIqHufMjPswbbsoaq+A7r/TXcet9n1x5+pCsCzSUZee+WLARwMF50+9OxYWAJnhOlCDHQ+QJKD7a",
+	"SxErltYMP/noHH1jz9CbfRtRAC3JuCqoFH2miTZL0N7TybCSJ9AbWyOBqXfBaI2HUY11f56QS0quwjZy",
+	"qE3cMehLfWYSvSMO5cI6VmHrfV48P/O8UbGIRbjCBXGm1ugGnDZXp9V2dDeWmmckJiPYkdv1JZTUftt9",
+	"0mFYh72gwS/Mhzefx4KNXhKRxpUuhQSuugrhDy3z7G2zhY+JHE0rj3B+dGuyi+UAt/fEvA88v6vUr8yQ",
+	"UvwUkqYNh63SMldZTp+QmxtO782lH6uG9R0/MS8Jjm4pL2P7lIw2Os1OsAU1xUidGPTq5RPUVCpUVsVk",
+	"TohSlvqMzgw0TV7zJghBIQRoir2rRXsWhXtohJlSkYYEmfJkoyZRCe2CONN5H32mIXAUpSM5xRJN6KXW",
+	"0pyR6VfArymLiRD6VvOYIFJA0qdMRajYEonHKxSum6eIZEc3q8jc2BV4e9kgPwSW6HYjrMsUj2+fKera",
+	"/SzgOiE/znyUmxiuJm+zPjkvNbIvd2K0hoQgshDJviOQJXwb5gE2QtkEUan5+zapuoCevY5QTEc0y8Cg",
+	"xxmVy0yx/U6MeW22bmrMQwpOpvBVucVP9Q27dos7+Jo6Y3spisTVzg5MwMbcU4OjOZ0MNaE17t69e/fg",
+	"+ouvGzoClSbE8tJe0CiWClsEFTWIw6ARYyGh46OPO2VAillXsTcAZDEodEXqZIxSEjxrXZBFC4Cb6OjC",
+	"/K7E2hUjySADHNOTXdYnDbaWRt/ST0IATAg7IQiKFRn5bfnoXbqoSnDPdAvtokcPS0XcugY7ITJN2Huj",
+	"brdpTXe8xlz20421Va8H8LxQTo+oQISNksUcNE0JNSCoefrRWat3dK/1ycOn2pFXJoPAz4JuHsRwD3pD",
+	"XLTmCf+q9dEvT5++ePJRx/k/wy2WD+6mp+M2YxHfCQ7a2YiD6jF8h/jlDbnlhtSwhk++z3x6ywzzNIqg",
+	"iMfABwF89bIK5bDM1SrUvjaqIT6yc876YRpfIP2BEwuWYMZtEoyGPFpALqex8ymDEIpMMBN4pFsC4jhG",
+	"FiYv0KEVh10v8eo2OjWwLtKFTjNfsGLdY5kbgn+sF+Qm1ZWZevrlTth3/Zcc4g9Hnpf0GpvrSGYZbkMK",
+	"mK0Ahv9d065/3LJhSypZHfEqH8H3IuMdiIwZZgsHR5K7YRSdoL6V9Pgmx3xeGTQz5PI+aPb2QwAzfkkc",
+	"jWHndlWwHlLB8IobVHFixMgVCl18tMQtPYG0CsDwr7TE3qnHvTiGW/G4v3dO1Raojmd/t+6p45ODo1s2",
+	"uH747v/vfBqa8VyvYakbSE41TnIzG2xjLuw12B7GAI3kGE66IaZMBWoO1ccAxJFEcGJSOQ2QPUvaNEOK",
+	"y0T8iuW1832Wl8KZhI0kBbRTwzvECaJSJ7cJhCeYslU1c2YaL2HF3jPN771H/+2yTDho73XKm+K1SdcF",
+	"NcSjC0QZSriEg3ZzdiiJ+C5wwzNoecAZQQDvjmOntZLu62PasYVneIGmtB1CF8sZFxJ17yGeyrzN1J7p",
+	"ydVnnhxFA7dMhcN1c24Q2Iqr/El+xdS3JR/xGDWfzwk7fQxvls4QRYBMA7sZEQKgx3mCPiFqMmhCmOKq",
+	"5KHmlTBw9Y1XL5/onLoIz9WhGaY0jkSfZWh5Npq8pxFTLITylfr2FM/nhJHopNy2zunXpLGhoZuyxjzt",
+	"s6spj21rsgyo3Px9RyBJriVqltrI3hEIYu52boELttxnYpSkwyGJ9tro8ymWGWxyDputxx2YaD0GIGM9",
+	"lV6n88AjAgmios/yjOtID5VxOYVofl6QrqxrtjAdZvLmUFRkLs8MiSYMEIkFKVOGbtxmuu1q0JFqUXhO",
+	"xI3claarVSFnZlMOrMaQcUpj3txIMMNeNE4an9I/aBTytN0m1ofdXuAdfp7CnQuwXqez3axW+bYUpwLq",
+	"UYcylSM++7Hr4zet62ZgxaOEFNmtnCY8nUy31Lo3xmx513At928X0OA9TsvbS2i4XYSWTcFZVsOyQAf0",
+	"VbArtgRpuCgCtmwPx4JcNJY7os+UbpO/YjX8ygOEzWyUXI6pkEr5+LvfdEu4LF5jdC0uy7uDZLn/fUdk",
+	"ec+/fpxQLFuDsBhBbTO4K/qNPFeaAb+C6jmnS7BhQtqFdIJChmcaTRmsEt0cViAsLtCYJwEKC+iBIdzV",
+	"Z1nNgQCzL2/gSn6dYqdZ8kwZOcqwOPcjS0IbTKvsK5YEgFPqS+IBGnI5RZeUXAmE4yu8EAhPErIWHGrH",
+	"+sdbwGq8Xw+rUTey3bzOMl+V9YwC9iUzonkSaVtwga5IQhCOovdRxpvygMzIFU5cWR/HIGsmRRPb/fhW",
+	"NCB/dXcU6YNouAUvMIymPsvQF6XIE4IM5giii3imQY33doZbfPO80OWjuPaYbXPIbjEb9DvHht5Dxr6H",
+	"jAWNJrkkG0BbW1VG20iVrgXQcm9Nkqu/D17XO0VFan1hyt8ypIlAWVDtI6fSzgu6eNTJo0qXdF7rGG5q",
+	"FKxGU4IF/7FgKRnqyinQ/FDdWSx0qCOE3NiEjqCLMBc5rogWijTrS629+gvEoamo/hEKXaEvDpTKzvZO",
+	"il1MQcYyLfF1U1bdeBJse565D9zSX8bNu81rTfxXy1LtOn8IHgVR8hDYnpYJyY2MCBBjV3keAiW4WUQi",
+	"pKbDEUY66pA3dvTp4ECDOyjhWDqltU9gvaO32aF6KyL9e8KPNlq4KlkPlPkeDupdwUHB8vsYY1Ew1+gP",
+	"5jKXmIylA1AA73iQc00qEY51pELzVRIZ/gcsTF2BXJa2n6m8z4R9Z/AxleSyBtj33JFBNMqwb+dYTvOa",
+	"C2iiXmSqXhzcrqede9ZEvrvc2r3Syf+xTpg1zcSEhO7oruAPtOvKZNQGxbxZOx9L1hXUevPc2Wrc7o04",
+	"8FtpYPL2RVevvug6/jGKru8cgsQ7Q0tYK+umnF+0IhLTS5JQUu1Khz5dXNLxAvFUDvm1rdB79vz88cdf",
+	"DF69fKKvmyOj0QunOIER7o8po2KqmAlPZI7XM8Wiz36dknSp2zd6gRcxx6ZJsSA4dsqrlwuqIb9qYXqj",
+	"6+wYcOPfETqhCh6xeU17DxBGZs4kggjBBSFzoU0RAHAkEkdYYp2CKlBCdGM9yAzssw9QhBeijUJItYRs",
+	"E4gfCMyoVIR7gl69fKKHnpAoHWmnobaBptzMALOFzgXS5hLnF6LPYnqh9u2CQExAd3P3mRqfcn7xSE9h",
+	"4YeZX+MOfYGBNGvdd0a/1vd6qjBy2tEuc2rSnypx6XV+TV1u5M7zTD+6U2B3LCWZzaVonBx8UJeFG8Jx",
+	"SvqmYFA31GESbfOd9ojPDCM/7AWNC8rUvukz1DBZujZRKSEjQgHnGxKZSISOOh30mEmSMBwj8DAlSKO4",
+	"BA1GrmVpiAeFIeaVCwRHldLhoOBoUfQz0ZqG+sdAqD0/gcxcLnG8SZqtu2eazJaFySlSX1G2ek5A78Hh",
+	"l904iqScJXJY+TRfZXWhkqXrSGlCZLKohrV9kUqBMAoVwYT2e4ssV1fpfsCmIfeeCiQTqvkxZyOCmsMF",
+	"uprS0RR4chbZGMWYzkSfUcPU9wLt91FjUY/bSA9KRYpj+Bgfj3Uvcqb9SbbpRRsZZoMjZzUUl2doSLI3",
+	"Ng87x9oTdUUF2VvHOF/CotTQ4+2C7EKVV8xgY13+humRPxgmd+xhcnPCIh0lrORzm2vBLplUKcOWKgJk",
+	"hmBN+O+DenwDNDPG5WAMynOeauvyqQUkPug7dg9Z9owjkY6m+ceauSrnKCNa93LUNqS1tr22o/LfYBHs",
+	"5wdqNYyctYvBPbwKFVnVLWG5ZYtCBWwCDKIpJI1jS6QB4kmu/e61302ZsUwWoITjqCDiFnUEXFa65DdV",
+	"dLAHbkJJGpOsMQ3E5gk43qSkbCLuwHWBmqHgaTIiIRrHWEwhy59dBGie8D0EvZgiH2bTE/WJXUfo3DKs",
+	"yvqxXqtzz4txaZLb78I87jbcZkL3Oorg+Ny2MVcsFGbdOGngaAbQliIdfkVG0qnnso2K9F8eBrs0lCvd",
+	"tPqkcTDdJH4Hi/kyjcmqNB3Yrh986C4nXVffM1RfHb87hUf00yaJF8cxxMMA7dxsrmk4gIAWFOlnex4a",
+	"t6A17c2VoM80WjpPmYSqeXieX7EH1k14ok1nDXArSBKAActNPNAWM9mcnxmWI2X49pmpakHN8G4YIMwQ",
+	"ucYjiXSH5XCekDG9vhuqF4V35ziRd8O9k6xmKrS0HZqJKqM61AQb9hll81T+tFBVhaCHvsYNwmyBxBxD",
+	"ZWmoaTZETYxETEGU659s2ZL+ZJ+Fzvm0n6UMjWM6mco2evniKdx/rv6bGHrVeq5+Hwq7s7CNNIuC7ZKQ",
+	"TQhLQoRNrAZ2QSBfOSHjVJCoWHN02DvOqrysnyMr8FKf67MQeGzrVIm+UC/NCMp1B5SFQeY+wfqzzC11",
+	"iqz0MDnaN2paCef65jHRDTlbgQltzIIeK9K5nYDnD4u9b7yyqxj7+8YWOwpw5vLDJz6KWtTaKKfdHSQk",
+	"nwvgTAvFHyuZADBRR8u6Iwyj43yvQod6H918Z9HN1bRSwzWiHv1ORTgLZUxAeZmfCeADm+NCCFSJaRCM",
+	"kKT/EHScRCAcJwRHC6v09FnKIgsKoE8DXrTRafaHtv/BdVWgfse20B4tOcUMhcCRw71yjTCakoSg5mHn",
+	"cK9Slt48uFoQQvcdsVISKI5EuSBgmRlp0QP0QEcWdGe3K2U7N5vgNiJ23VpsIFztclWK12OPeN1qSb/P",
+	"4vUHV+lkGFF9gcwnq0uZYj6BUqYJluQKL0D1L4ZNAzSmsQRX2FADpOX8G5qUsDZ6mCaCJ302xxPK4Aid",
+	"oDkWooiiEIL/dQT3hggLFNp/jw20groBgjheTsUnW0Uln/CJHl+d0CR8ZEZlzXtfKa243q2fkUXNO01S",
+	"f617s4Ydte7OwGpq3a1jow9jLETNJ8wRr4d/8nHCZ3XuO+eNnUZnM5QXQDZy8Zc+CBojZbwOrhIqyaA7",
+	"zXpqd4pXjmZLV6LCL2tbex/fWxE0cSCVolSfAACbuN/tBQ3CojmnatKN/cvu/miK5b6DuNIIGnBs9Zfg",
+	"sd5hx5StdLtlsIrl9uG9btY7/AA6h2PBGWUTd35GisH8Gp3uzx7d++L+54e/7H568OyDn/deHp0f/6Lz",
+	"q88e5khN2sENOUbaJWC1tqwkpoSh4dTEBI0MD6qnCMHhIloqbuv11n3I+WR9PFl3HVfM9H08edm3mK+O",
+	"K4rUn0VBtE+uLdD3Kic7n2TePIPHGYOsaeo8fj52epaq14Z7ZYGFBXp49guto+M+mxKs9OyEX+mKWS2Q",
+	"ILkGaI9E6gkdhFYaOsqQhiIs8RALAqWbQ5O9PyMzniz67Mqi+oDnk35dJbQ+ujZo3huLrffS5bsiXSS5",
+	"lvsjcVmQKg0aBTkPD3KmGBiGFeTCJchFQpBLoAC4XlBkgoHl8IH+NXB4aFBg1sGSYAkKsijwyqzAK+OC",
+	"MqMPQAgEjgAKioKlz5Q88cmtoFokBL3gg6AbHAaazwdL7D7wCbUAhIUSH71ucHwv6Jj/76ATKJnYO+zA",
+	"0culgLHshUwom1RZMIp5BIAxorhFwq8gptFuBA3NMYAWDDpZ6xEVcy6ofnypzAlLiUfTGWHygeJXhOEZ",
+	"+cN+AzhjC+TGSFz2G2G74XVUNGo+n/eBy2f2Xh458kjzWkciGVlQLZiW4B6K/PtWsA+K52+eUGX0G899",
+	"8cQuX4sGEISyVw4+gJqjDXoW0hmeEPu4Ugzd16m3dUrFzRmeGYS9sg8bB8ScJANlNDpvtDwK0Df10HPm",
+	"UpjRTqs1VwIyaN0CPm7g7CCEryb6g4/9WlgEFukFcNU0Q/7VEeBzSHXWz4Fj03hLnbJFocFQaBwDTBpI",
+	"D1NnCXBMEGYccaixDEeExs1mylxiRn/3G+SQIfopKl9dJv0+M3dlhyW7r3R8UPHG7v/P3rstuXFjbaKv",
+	"guCNyOgki2RVyRLrZstWW1Zbtqql0nZPNx1MMBNFwpUEOAmwKLp/R/yXcz0xEfMGM+8x8yb9JBNYC8hE",
+	"kpk8FalDNa+kSuYBx3XCWt83Xr7R7UHzyro93P3Xf/vvJFu0DfOEv/zJn/IfzW9Ly7tBzkgnMNuj3W43",
+	"zGuLu4T8icAuVNDxfD+GOJw2pRFOt3MMm75AHKqhGWcxak3ixhUJVwcmzOAr4bcm9NFNYAYpIfsi9B8K",
+	"SLjUiRAwKfxehy3yi2lY6G1wzFFn2n20LywgKfsYMRYrMI5DOpT3zNoVoYPf9DLp3fKaTpOFO9jH4lgz",
+	"aC3yoi+wEt7iUQ4XHsjHcOYXyeEAgyWPh9w2aOUCXBlvLuuLkCaJnA9mAuXCwOHnuDg7V0SKMqv+QPgZ",
+	"DxK9u8nFYxbcHlCdbY9u/XVqs53mrMpu/TrwPB5b/dM1CBYLyVGmQYsW5RnKtDO1ENEZCLbqTPnvGWbq",
+	"IJ6z+UwCEI7uCrvnbE5iyVCJw3Zyv8mpNFLOStC6zZliVmBCJhGAkakQizAhYt9okXcWRCi3CuyBIdkp",
+	"FQcWKgzN+4WIXkA/H4go5LFn1361scjBFGDh41rv0h18FXi8sQd+BrmdhhZ8ZOt9l/XEQxI+IorhIUXn",
+	"0y5Ku0MJzw68r72KdFSUnDgfRxOdzw/tCHg4YWZsNROPLUfIUouvfwAWuhmjD2KGDOKfA+VoISInfCDm",
+	"Sj3xt6OItVJydyGrSThLE7SaTYdpyiAYnGV4oOVpJQy5mUuCSSXgDvVFymjcy8pPLTJ+Pfxn3za7bwam",
+	"D7uoXwv6/iaDv/3tBBdKfB2z+sOgL9b7XA1bAkreTpkw8p2lTaUXiesCIkFC02KqqW0Yj+Gr5kNcjPq1",
+	"3j/7duNia7IonNd6lE2m5/3aH9A28uE9iWWS0BRa1hfQpIBEUtwzyI+F8QwL0jxstMhPCEwf25RWSu6Z",
+	"iGVKMFGX1EM5ZYLyMxQ/YcPmtXpn0T65RkKVJuFZaGu77EbXyAwAiFo49S4VB86dqSY0g77PWGBSZhqv",
+	"eMxSSFe1zAQTiqUoKVMyuWcI5DNN+T3kycVxarwLdDL6Inzx5s3bXwbX717//y9u/jx4++Hm27cffn4Z",
+	"EnA8zDLbrFOv7cJ+gFZ9zCoUKVprPatCakEN03R05pqUuhhFVed0WFG1XbSdo7WsAp3ZVfUNp4vLFWqp",
+	"AoXks5mwSVvm7t1H3C2VErW3Cls7h9M03A5zOUtiMmQZCa5MXfrYSTt+Lu34ixFMRrcZM71KS9qpw8na",
+	"QmWa91XryPD67Xt7spqBIpsnQoxIeT97r0PvJk/iUSxhgEXkXtEXQKAM7kcREI67lMlGD+tJSphpoJdc",
+	"kVvQ37ENjhkNKNg8c3Oow9EF9DiL+BpisZ6NOEnBFBGSJFKMWGqh2kmcSgRTrhLEZmMdDnmtA2eNplW1",
+	"3i1NFNvNqs2drOMQOAKSXRlAszsmsZ5Zq1MLcnHoR1ZgEdu5KnuRx6Pi3nmec6XsauWjnllHjwJNMdp6",
+	"lmRBSmcXuComp/o1shdZWWjW9uOTf59aioHZXSQ+yq1RjGfYsO+YTRz5utJsuqUw2xRbyeCXPdomZxZK",
+	"W8TmBBbOeI7NbKRW8ZoCKdYXVWLsalnw0ERJkDHKX3iF4chEUl/AmOSxmc0Az+uE1oODMV+R5KoElt9F",
+	"bu3ZofXyxy2cJ9kx3FdGnvrFU4s76eG2qi9eimjraluZsjGYcM3SJckQlMg4iCNA2NZ4jAjNuMjPygrs",
+	"alVCATvSqt7mB/APlzf6rijk70GAmpE5sq8Xx/5O/nU10db+af01DB00JxSKKZzwsi8wj+MUrknA3Uco",
+	"rPHCAE6B396ylImIIWtMxl90MjUO4TBlxYQVEmFHf2m1lLFkG55qDT99HYzZy+40DirVecQq8lp2SruF",
+	"CV1HafbWnrARW/Nn4QrskroilIhZAp20brpi2ughcxXJf0EtIPNolpBRLyZV2JtNJ1WWLtGo0AIPr95b",
+	"Ogzv7p5fcExU1MeQX9D9NIdkh8svOJH8fzGAqwUZt9aGlTyOmtNU3vO4yDC6zLHPAamZRSnDYyzMKWhK",
+	"kSyuSAhU8HDPAO8JiaIL8H2h3ti46Jj2tSqR3vI4urYtOHDerFsimI9ePL2IpBAs0q2Ei9nHVizPpLm7",
+	"e5Ytq1pgnpeDlI240mavYQESAAoO2AQZ8vFfd9WW37qKc7yo05nSg4TdQ7mS/5e7Y6ZYamVC9l/zGwwo",
+	"lExN7WlhEy/WthNJTJhllRW8r8ySz9nfDWpcqRmzoTYLooeDkhfSv7GjBZMU85RFejBLuTeuppWFMyHz",
+	"hjMjwoY0uqvZCmZYjSmjMRjVyWxU69VgJuDVWDCw3XzBvdvSKSmWcnErN73a7AyAL9nBmn/7+uV3hWVc",
+	"ISuzzfbos4gVF6OEEcVHoilF3nFPHklv769lhTHLsUfM7SG55cJG6FzdizJuUcxVJCHoBWceIa5me0w/",
+	"ZtGdIq9f2oPvq75wr4RVFJKZYoqEKwIjDCyY0yA78g/9VYSXzEK2GaJARJuVg7lbbQVZC+CklBGP9XDE",
+	"9Xg2NB+wCz9skFtusZxM4wLAbw4QI0v1BXTEyAtHzGjtSUjQIqbrKY8Z4bpFvstvA2H9l/dvfyZ3bJHx",
+	"0riRIDLFNnutJPVYas1iMqV6rBCeiXChJZEg3VSjRdykIcT0ZKY0GTIynQ0THrlDbdNmmzy76Vhbj9mk",
+	"LDTp64YDUNqsF6hFyVhT51F6rptmLptWQjRhppogo1YFIk5tQZAtSba9hMkRE3FP+vGkHx+mH/dZ0Js0",
+	"49eRqPwA1NbIZTHnh5s0671LIzPmcjIbZYlH7CNXWh0JsRW+xBXR9M6lNx4pTQI7+Vrc04R/lkDQizgm",
+	"tMo2WWOalHtMWyGX8ZgJzTVniiRc3LGY6HEqZ6MxEDJ5EMFayitL0ICcTneMTe0FBG6CBnNBJkyPZazW",
+	"e1M7RBkxPPYoooyu919EtHH3dRaUl5X68/qKPdxJPqn+k+o/qf7HK39ovKf02Yi16N5yCLzF7qHwFjed",
+	"sYRL0ckCoRxeJPWwX+vXwuwUhevGev368GOUJSm6W5aMv7GOeJpy0hQnTfHlaYpHedpUpjoerSOWnVbt",
+	"74tNEyqqkViuEyoODcRSiuHaWcuuKXPC8VuZkvM2MMD4SH3wN2DnLckae6TsqEbKmTnKwWI77fYysHqR",
+	"EyOTRqaFEyn0GHI/7flx97l53qL6ZRWbeORcm6ayVgUk29kPiiWbq2okloSKgERjRqc5QeNjP0LBBZ5v",
+	"BPx7HfuGuYOMUmqWW4ipIWbVhYXFFsISxNMMmGOLIwIpwleIwIGLLsSSRY8MJGPgmDKMUth6OB+JwxLp",
+	"WyZGaNJMaJ4Qrgn7OOUpU62+CC1qCFeORkJNaJKY2XVrHJpF6pEZ5tKCC7NuHn4wULITvT23ZoMddEvt",
+	"tFmOCc+xs5D7txBme8ZdzWRVGjMJFSdYjs/FUGFGv0S2FoyLjfHdD7mow/n0Y7Zmia1IPlJ32EPukSfK",
+	"Z1sycs7KcZCsKYvZBD5HIhkzhdKdRBQw+4dAt8a05Z1s9EjMoQAR4EmF0ozGVYLzlIW68+r+bBQZFYt1",
+	"Z8LlhIqH5Ko6s2AtQf/qmm71xdqNAltjcWUxukYsxq0jU0ck5psXk3XFTKaDD4/LOMVxuUNWq/floyS1",
+	"fhqtvEmVXu6pSrsnVXp86fT1ZKhu0L25zmuCzqtOTAWNWM0+MQToD7OiwdtBYOQWwcdoylxRN3Lc90U9",
+	"vH71rkmHne6//vN/hY0rlIUzgKOMMzxLDDuZDWm0ss2acjVa8MknCCiO+OVlcupd1kPTlnKaigrRjC2B",
+	"RC6u8HNVPPc2CFoGIJzQmYjGzTljd7WgNqEf3zAxMnP29GIVM7icdR8bcgzC/eLoZJT7m8G5EZl/u/ve",
+	"89/ZQYkizHgMxsi0YJbRN+O/mmVUC7YS3tY89LiugYEB5mYwg9Z1svEszl5BHnuk1DTS/J5hzDYeINZ6",
+	"r31Qmv3iTFURI7wVLKNGgFVzYkVYDfYsG/qefEwLo7wuAvQTkGSGMNchSamI5cRuVJRtmLHavSBDqljz",
+	"vAuguzQyuyIgnW6bDLlWDSfkQLr0BQAChgFWv4P/wcWoGDsKCAKfkNCt15BoPkEBQZOE1OFhiBhlTKbG",
+	"imtYDynMN0C4TLuAaBwJRAEjRoZM8dgam6viti/mwGCWy0o6nTKaAkfqLEk2i+MDpJriXutus2H33GvH",
+	"jAChzv0HSrEf/tr98eXzny7+9suzv1+fv7v59unP331/+aIWwM9/ufj52V+7vzz9+8353358/tPLy3ff",
+	"fv/N9Xc/1H4t7fuenf3WzHJlxTxMspWxp5rYA4VH0HSSt7vJpSoLbjsqF3OrS1HH7zvJI5PYM/HsTg4c",
+	"BJxH2LJha1dxq6yuqm0Mqy1SHNYbWhMu3J+dVbPrATQjwF4NBCDIyuGEcpCbApYmJMjlrkdO0hfngdfy",
+	"YJ0kCKzh0QnaAZocQVBm5OxDuQGL57icG8tLdT/mjfK3nPg3tuPf8MSNVdnLLBw7iJptcnJB0kRUeLgZ",
+	"Qwaijk1YfEWGNKEiQmDPKGUxB7gfTRebBMwpqPrZYqRLimqT/bxJAZh3HCLJ7fzTJLn1SGhD/3FoebLr",
+	"MgUgswlTDbu2uRgFnoneF/YcYSTJkCVy7s5vFVGS3NI0KNjlqzADGLndbFI/PCbrOpfZuPvYkccM0H5p",
+	"3n82YMv+/35Dt05Dn2r/v5jI6i5CMNegE6lZ0+YpnXGB+ZdVWFavJ0ZnK1sZq0JSR+NGkSGL5ISRkEYR",
+	"Uwr5W0LVCOAK5ECFpG6rSC3wXeHWvpCpfW14RahwqVNPFHDIQAJYSOZcKKh3RSZ0XD1PVIOYh6d0kUga",
+	"h6ROxYKoMZ0yQvsCmbIBjBlAtBotEk5YOmIhqVtIlQaySBrjwyVsDRdYJtsj1NbLunIsjI/0xVTKBKAN",
+	"7vh0ymIIrtwxNkUeG4iJmuEBQxsZkAISSZnEci5UYJNpUtUo0MzY70NlryKUCDYnIb4ECpIXUxZCZydM",
+	"05hqGrZIaI/gQiKARscyvg94jBEf2hdCiqZZAQtiBymw1csozh0TRN598MSoJnbwED4bnizBIPQ/yE2r",
+	"b1PGmkbzkYQOAR3RvgiUqmm/mSEj0hot8sJ98zfJi3CJPg1FQFiimI/QBs/HiJ+oWbM/a7fPI7dU4C8G",
+	"SwEgzl+8bpqxy6C7r0g4mmpb1j1K5R2kOzmUNVekZZ8EqHfNh0kOuqZMw8mEK8XFqC/WNyKD7cpCFYE7",
+	"q8dlk1MSDakC7PAe9JRPMKqlZhEwJAXZUUM2UVBEJmcAxAxoj4IAIzxXOqVapnYl+eNmlqf7DtaWW1S5",
+	"enj9YRnS11jUYaMQlXNfzpogYiKA3TSiacqZcrxepaaBGSc75a9R2uxpGeDRUCrvzL9elZ9rFggZt01q",
+	"Qe2eJjNMa7d3YIqXuwFcajoBKDhl5HiWjdrDr9g8pFrPNaBpLjfhYrOTu3tDqniE5+wrb8g2Sq1Xm1Ax",
+	"o0mz+ItV8z/Bb+SV/c1MJRuZ3oHgqqENA5u+2HnH+Q7AqG7HZf31xsBv2lQvtYx2ht3oPL5gl7dPV5p2",
+	"w+iEvLq+Ie/hcrF5rlF5ztY/stESbN7EV+GYoRZy9/m9uE4od0QFWzfaDaf/w9JoXt+UDWZZW0dT7U3s",
+	"6tWuafwO1pRZ9Ha1H9oAhScethgADBusTFuOCv+3eg2Apw6/Ouxh044rwLa067W0Xd3SBy0JaGB3z1mu",
+	"xnkF4EGQ7XCjMdZiHiO6o5mY7c1n/3teMv+jsaO3qmbAQbDYoj+hOv4cRjhOQ64TsbYH8mdyI9w3tdcY",
+	"4bhS1YaAOd61HB4HpWcUfEK1uawWIiK/yWGLvPcQvFBbp0zPUsHiHth/fQFYXmZdWJMcjSNzEcfCXq5W",
+	"67jnD1J4kY2BxfIaYMgXc5tK6rLyZttaOrzsNzz7oUyKoaU1+E0OiwJx1YFvXza75zeddq9z2es+/xO4",
+	"8Q7OwaZR3VKeWHH0mxyiLOp0Op1ut9s9Pz8/v7i4uLi8vLx8+vTp02+++eabZ8+ePatViLTOA4WvjQiA",
+	"BanUemFXlsHld/e8bbv7RwAxq/SeJgPFIiliVeudP223g1pClR6YVbfpHUENkQxqvdqrP9/ksbXVTqyq",
+	"ffP6kn4Uy9LcRsuq6cyGOJuzYTSmukun3JLV/LqjhPdWeRWmBi7e1uNPWzDj4YSe6/ZakVcJ8wWIWkDF",
+	"ipYReG50qGQy04yYOTVuI8yt8VvQiTfrB54KX/35xnfnjYd8/fb9jRFWv0CwoSDCMsBfopgwHvMLv9K1",
+	"R76Fmwl6c/6T1qO7QkyOOVcMRW5fDCWENHJRZcWnJ08DwrX9ILJMwX0tP75hC5ED653KtC/QO224XAgH",
+	"Aitvc2UDb4NMN2FsvTp6+hNGhcIXmdEqbBozaH2xGgYx4+aiCS2CI7e80+3oYWCAKwecLAUx+ySeJawv",
+	"6hirTpWGTBCXtmsJWRxBAb63AcYP4ER6lAUUHmz5JDBhXyCumXm559QXHFvqRxOuMs+aa8xgcWvV/GpD",
+	"LjuEEwIyH/NonDG4WXcemR4g7V65mACpOw8/6ItV/z6wqS8r7jpg/koBgREgEUPupbFUGY+YQiKxRMrp",
+	"kEZ3QUYpJiEkI+6aiYxokjGMeQTHW4Kycd0iP8+SxB439AUOGnXcFZtMgIdl0YDFgLtuybV3q27IxlzE",
+	"Zjhxo7oi5sxPKOr9zIFz0Zsm/t50z5VroutUaiT7OJ46mrpvWGX0hzvc3tTzaKa0nFgZUnCRCtbS35o4",
+	"L00bFmn+yBZYmT+uHh18enV0jETNh+cHzLzwRimVd+XDZMMYS+OUu4PbjJR5ST5ITtTEy+NkgQjtcFnZ",
+	"hAJnLGeFkaoyYb4Qu+SPveySXXLDdo0yPHBl4o1br9ENVn5+tdrIjzpxl53fXtDL4bKR76j9lpcAXl+y",
+	"Yr/ETRCs8ZFOI7rPiP56KMFStdCP77pWzUGpb/bluGDBZ/X3v9JB+3VPDfGe3hsvs9x1FWyeRZaM/8K8",
+	"WNOuoclHer7/VcUls5zeUl/9AdHJs39mYam1GXeYoqU8n/GJIpEUt3xkKxRJnS+fJnLw34ZkzJWWZv1p",
+	"unCM1WrOUoUulfdSRRJ2u9EvqcrQ2zs4ebTYEXbnEaTS+P3+QlIFd90Iu1Za+112FdelQa+qrD44UJca",
+	"U+5sVhV5IQjGdfyQEgRsCqGtvshz9Kjj7bhajeL0SNvlCmYmD1g16sqPucBteFCgiJZ9AZkgLM1wcLOA",
+	"lH1m0xZ8eDZgZg1Y9b5RzTqDcK+9esS0wW3MRM+2eRQmz27G+f6W4mncDnHIsdZUtJ7Qcv7nY7Ybq5TZ",
+	"I7ch8wTT49mQZ7/JYfWRt1lv5gaSskimMUSyY1h2XGVHEXFQgAPoYR6mUWmkjqkgiATg1F0Dk9+yRAxF",
+	"JjRm7gid0EImZYv8YI1ROdNJllPnfCUlCXVwPC7lFJMdleaJI5S0dq3apCT/Iofb4AL8IOdkQsUCh0ZL",
+	"q6iLw1BVxwa4H4VCJ6vJa73LdpDrKfPHhH7EmgXAANlUwfDAovpM3GZErvZMvPIsvtPrtnvt9upZPJLL",
+	"9/wDK3QgWEx+uLm5JmYrVRzYP3/+/DmllA6Hw2EURVEcxzFjjN3e3t622/CdbXKQ9j2wt01ad17fXnNe",
+	"j0PSyc7rTzkNG3MatleRmAXvNmmFejQLeHknnqq9Hpxz4GeSwzT4gYLjunE7KDOjdTYpM1ftnPXHT9mq",
+	"h8bUDMmQ3UoLaABrqNFaqzjeL0T03gGuHEoOb50RVSGFDyxgvxjpUZCwu9rX+URVyA+7Gn6Tw1MY6PD0",
+	"CGV7ziz1zxIH+p5h8VFBGnx49wbxIrFeAxMdZOqOV82s2TNWjIxyW5rller0RZ3mpVrzlE6nLDX+mV+U",
+	"lV2WKeSnpIzQNKWLBlkKsT5RxO2UVl9U14NcGeO5tB6EvBALYkTBzIg0ScA6M991dS42uksu293867f8",
+	"I4vJhClFR8zl5+ROiJk5FC8hgbSj3+QwAF5GwKTB7KxXf74JrO+gsFKOwtkisic3NtnjZreeBOqnFajB",
+	"ZzxGPU3PFtOzVwaw/44vJ9Nmd91dXeBxAyJLcDVmMZh5rmRvv2CYPbhyBd1fjVrfOr5lRvN73C6fwR4w",
+	"X6+KbBEh51tFtxTTmotRNR/Fe3vDQejbkkTOBzMBsKzxwPK6O8lGZzHXA4jtWJaWWlCLaApgf0JqgHKF",
+	"a2MW3Q24GCyHzLMfJvTjIGVzmtroS3adi8J1KXTKhzMQGjg2A1c9akdCUF7rnf8RINvP4J6l/Nb2cJCf",
+	"qdjvIxxCPPD4cWw3BJsD1c/AIrTA502fbhf5TUBr4/3J42ggRbLwjot4xMVo4BikByXnSdDHAu+Qg74d",
+	"TFk6mAmuc9QFJDiyaLtLiqnwW9lLFVPK/KZ1MhjLmdEf3YugprjOZLpLNq7Zy5pP2OB3KexEzhKd0pJ3",
+	"by3U3OKsjPPb3x9zOQO4BdrrrLfvs0vgAeyOztIiN4DMyG5vWaSJzPPfMdt91aN3M3IAlrFyYbETjMpS",
+	"a45CNFbdzJNIO4m0o4m0rw685ivBolkvRTOzaUxT1ky4uFtjOZl73nBxd2A6L/QoIRqTuwszPfap92pB",
+	"bUgVszsPm3umksFFdPN8+tfu5O/psx8//tIZnt13tiUULIV6qpW8s2YJcWDsRlPdvJDNCRfcw1aNZaSa",
+	"Q6kdDhSKSKDMcbsY1qdDfzrPr9g7sQklmNHbcQHGA4s/1emaz4EcAyrEHY5SivNbSQEGYw8U2qVHKo+3",
+	"xDLveGEzuVFbV1IJQWQu7p4oEtEkwcrvaGxEQ0y0JKGdsDCDu6FkDL0lL65fkzu2cGg1wCOm7ev6om4r",
+	"5aAVPSyU47EDu+GWvMa8/Ykyr1FXFu2GixGRKR6Tm/9zbTPQ3LsbtuaQir4Isy0aBtABlrousOgOMf7D",
+	"f2Y3/YH70wzlGRdc/4fSNNX/gZ54SOqKsZi02xelsb5sFT4c/nlLwfLgze3ttp332hHxo/8N5Wr7aHL1",
+	"gdNcaf1kMuWE1fe50vHzOagS6yVW0tk/4Y/VlPsKaXYCpP1sWeb5/GYFDUXdWq3N19vBBwkhekL6uMI4",
+	"wzw979zADfaeI4hnFLobZXOngiblJJof1050B/0b5eyup/owhw8h0qOWHk/ekmaHFKo14IdWtXn68IDg",
+	"KkTw7ov3mIHATyaZjmYmbimHlmxEH7G5ShQ9/0yi6ATx/MVAPO9gNmqq15Dn0SRRgc3LMZ50zCdMKC5F",
+	"QCKpNKnD4kJ+p0ZAMLcBQAoTqlQAeVMiWoBxA5EYRAvpC/fDlKURE5onzAI2h/+4TeXEfLMRBmSUytkU",
+	"nfiYLgIooQ8QhzZwpWQBUkbJ1NhLrb546ZjLIaqMsYCZdnxVgDP0uxSMhPr3sEVe2rq0FBHyzS3fIPm5",
+	"zakMtQz7wmEfESHnjRZ5gfxUBJw9ksp5aa7+ezO4aIntpjy+T+VkG5K6G7nVXXzC/i7FVrR3r8yAf7vY",
+	"5tY3cvRBsXTLW38C3u7t7rW1LFve/SNbHICkz6w6X5AWDVFYh4Mh5JBARwKf1Y9GYzaYp1yzQccmFyk8",
+	"IfJ+uZys/BJnVy4gYgDxN4iTBjXT3YTB6Ym7qdOFu1wCEapBfFvCoZedoJZSzVB5uKQglt6zFG6z6Tvn",
+	"Rnkghg8S+cHOxM8MJvDm6WW71ut22kFt+vyy1rt4Bv97Xus9BzYy45j0rMKrBTW7mf1nn164ZzvArQ4P",
+	"n3fg6WkqJ1Od9/1Z26OM7V5g7IQqKbgYZXc9awMtoZZL2s6bJP17rVf7cPPd3vSxsF+r2AlTOTfSCkUS",
+	"EEzdsQWRaczSE1dhQQ19gAxMo1m40jzyI9KJHC1rn5lqTqTg2q7pcrcW7vsJbzvwEU9exFyRx1diIJYy",
+	"JJckumV5bjYYXWasnbu3wo3+Vuo869qrNqu11qsBlA2mzjmbcDZ1Zmi2J9EIzWxQBMEzWgjAaVy7Nzuz",
+	"u5zQrExRhcHoJhvg/Hj8+I9mYGCybvucxlImaw5mXrhn8ChDWe5zwRIiBYSK3Ioj9XJYxEbPB/R/otBw",
+	"Qj4GMpkp7VKzIYnavEPeWnREze9ZAWzD8rmH8AoA01RMB1CwSLhu9cU1Ah+5fjpKTaoBdRPpAnD92W0f",
+	"VplM2TI6AMtmcXNvs0v2W/HH5Nr81ALKQ+LyxZF3OZdHq9JI3Ak5F8cTSXtNzwZh9G/JC+9W7tdED/8i",
+	"hmhdQaSuStQK86KE9m+N8Dmdinz6WOxE3rOV+fVORparNzMNutlqPMSByMlUPMnlr/J0Y4O83DU8ZSdv",
+	"/9ON1nq77+HnF6sb7Gl7vxV6TD7I44mTp1+nNHneO788njR5/AcUj9Xsyw82HmD5ncFegAjlQ6Rdqa/+",
+	"boY0Aa5lTxQ67Y7RwNIoYmEx1yThd9CdDFJPik1C8Tto/VdvwnSqhM7zyxWZ46LUS2g8Zvsty6L4q/M5",
+	"88p1GK4nCoiYkxP8y4NlBey7ZSeiWKS5JC5miqVNv3Sn1J/4oFhqj6a2gd3KTKAhFzGUkQCSC1dwXlmF",
+	"t+XO6EuJwru7EoUH2zfKAXNWtMsTHKVN6+zBYX6MEP75dkLNSrFpyiWus30rE5YXRcWmd8NdjHqfToy8",
+	"QDmc4rtNSOrZ/2IWm1WA1QjmJtXYPoh+U4h/e1RITCCLb16FQOqIHL1A1ia8NjRizHyY64aHstQXkE0R",
+	"E/P5gMzHVDNLN81Tojnip3gkyPZjVCykYMBRXBb99hbTYWPf53sl/6w259jx7cPs3j36t2HfPlJPYftJ",
+	"ipmmPMFnYtAHzn+wCQm1Xs2oFdg0XGUs6Nn+8XXMDlAaSyf0f4ZPVczVmm+zXL19Df7OSyvyvCM/4PIy",
+	"PdzSitkY7PYW/ynU/ekDc3qWiuL0apdNiVrFVtNZc3GLoF2l8AKA2cyum1I9zs06MOeKAv1g5l1pYPDF",
+	"RIqRXcpPfOXuFm5Axnxk9K+V7pxhDp9OObNJhFdAZc/FyMZx1CpagnO8W+t07MPjjLkGutxH63yi4OK+",
+	"WvXypFUfaYJwLhmy2V6rVtY7xeXe8Iaw2jUdbZWRau57z3/He0ucWWiepb8EclOzRyjSdnJFNPuoST2i",
+	"ijW5UEworvk9a1S5uf+13Lut0YTXAOD6DRMjM7RPLzKhp3QKkOvrG4jRHq5IKhNW9XnzW21P28jMxDuJ",
+	"i2SrhmCEpKopyuHD7t2YDLj0gK5+BoDiMEi2FWzdlWKLC3NJJi7oUiut9yrAF1xaN8OOEE14xDAoDPHK",
+	"Dv5noMxq7XXzhNvOTrITN8aq4HxBzNuJvMWJPEUS1kYS/EQ7/Ls6SPCdpedFqwR3CCVTqtRcpjHGBSTc",
+	"TJNkQaggrDmhPKPODWBPB3ZDBcQuUuQNAGwaAtg0jSuS+UiKj4QiXBBqt6QPmFMZG3hwUGBl/wAwUa1X",
+	"G8rh/1csvnf9B2cvTVmkm2OZKtYcUq1RVBS3j7c1hnJY281gOF58YS+RUT0s1qAqqdzaIEu01NMVyKVl",
+	"VKSSiq19hrREGq/zmr94Q+wI0Qo3tH7EQNM7Jo4YnYDvWZCUoggB3nbz9dbXBVCw5Js6SVuwHUtCERXB",
+	"m4gKP2TKR4JwEdioqq2Ix9ouix6mABmm1P3rC6SSt7iqC5Iwes9yAZxw40jiq2dQseBoBLkid2yqW+Sl",
+	"Q6DRc44k9kJqQJ2BRVQlpU/hFMtb9IANOxPTVEZMQbmrt2sXcmZWiZkHXE1kIWepYsntEbbti2XW/eKX",
+	"9ZhNFEvuGWJefjYQCTy8UPJWN0qNnkq/7RA5kV+gQf7vqiS/jmTECo2xa/jAzNYDEhBJaBduSBSzdAj2",
+	"ylX22yBmiaah0dEKzwD7oi7YiEJ1jJYkZvEs0g1CtZzwyDgHAZmPeTSG+hh6y8xfSa50ChhrQ2YjmOmI",
+	"xa2+eJmBn9ktnbLbmUK+B57mqo+J2F3LtKCNdgarmvCqLyYYK01sPydOsZLhTEPTRlSzOV0sfRBa2iIW",
+	"JJOEzh8Isxb0he2UawfQj1aITEDOlqnFeCtIzwo9+vDwbGEeM2iunRyTI4ZoM9HZefSy84QNUUHteGQT",
+	"ye41QFOEDXhEa+kmm9zMUk4SOWcxqd/KlNiuELosIXLQx1wkNFqfNTxuxVppVCfIAkOB8+GMR5dHebZy",
+	"h87s+UxzMks0nyZ8U4zd8Xtmtx+xDLob1PJmDaYsnfAEOR7bO2RGrbT4PdPrZMQTRbzBgPCmOx3lpwPn",
+	"w5DiOSPEjqu/+I5vkr1DcmKV++D/93+WNaWXH3tnBhOkTwEOjC1T1mOmWF9kWWI+am1YsnpDcgZoLVAY",
+	"rchEpmgtQfjg1hpNkPhlDCb3OKnHMlJnEynYojWJyf/53yRfz6qxCbM/O4Ven+tV3CIPKXv5LNv5wGbR",
+	"SSadjq8rWHjYzjKsRPOq2TCbarV7OYgv5UpPk15lrM8g44BoL4HA5ryHRz1C4pV0JkQGcE1Tbaym+RWh",
+	"+Kvj/aQTBhmlfcEVYR81E7GFtY5nll8hpgsVAmSgnDPMPzU22Gw6Sqm52YqhK4DuhuQauMV+H16Mvl9M",
+	"6hft50au2VY/UQQhvrgiUcpirqFYpVykvfdG9lVKxYNkmfk6lqlsX36x8v2j5KuuOmndZvvpWnDTb5rt",
+	"TrN9ueLIXQS1Oy7M2Ak2rwVep+3/HRNGKslECj1OFrUMKunSIU07BrwaGNbo+6VarW2hWQC1Xm2ayv3h",
+	"krzhrhKiIzMN/5Z1dl9VgR3sFid4SlNNEypAnu71HYAgQ+lqYTpBftqXLwtQf11BizDuBUvJuYlZLcCS",
+	"hQaJPXbTYJtXk2HesZhN8O3GlVak/t3LHxtYCIAyzso8m5SZZRiRlMXMfNs0oPq7afb+78zrS1rwPqdr",
+	"8CgHLLgr0xmPgdEWcqbBZ7acczPF/Jid91kP33H1i6/w9uacxz5VV/5wRoWz8ugHV4XneIMUqTumRaIX",
+	"U2ZcY8XIh3dvLDSjM9eDLLsMJnDO+Gis/ZHKSq7WfNXMCBOa0wRqlahfqORiV45rb/U1P2F77CEgh6zS",
+	"iPk9twCuJS3ALBt8zA8FwNtsNKBVrNwqew9Q4NrZm0qZlGa9knqh/AW5epego/ylLWVS2mQ6YiSRWNbl",
+	"wro25GxfiJhsCLZpFrL3VkBnW33rCyHkTERsYuQPUWM5BxkBro4UZlj4SLC4yYXdKjIthnhwIXNhYanI",
+	"nItYzv0J9L9QMRUIvKfIv/7zf6ykSruAOTe72RFpwkx75iGeAk8LewbfWTFpSLBF5EwP5UdS//ntzevv",
+	"/8vgw7s3+Is1EVRAckoR5BEhKQOS5QY09p6zua3/1an/8bGUdy9Zwu9Zylm5oCqhm8yWpFqICHuLdGGE",
+	"i99YBGLNyZTzolgqElOufu8NAE6ns4ThMFvbLUeANR+LpIhmaerQW2HkA3LHFhat1cx+vjRgmVGiEh4b",
+	"0Y0zb2UnoFSqJeGJF8tkJhejhMFaaxq9YCWQIvW3UyZevyTfSSFYpIGh+q2ZjS5Rs2hMqCKvuP5hhhSr",
+	"b7iYfWzF0v+m5HF07d5X++PXP/5fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,27 @@ func (e AnnouncementAudience) Valid() bool {
 	}
 }
 
+// Defines values for PlanTier.
+const (
+	PlanTierFree  PlanTier = "free"
+	PlanTierPro   PlanTier = "pro"
+	PlanTierUltra PlanTier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the PlanTier enum.
+func (e PlanTier) Valid() bool {
+	switch e {
+	case PlanTierFree:
+		return true
+	case PlanTierPro:
+		return true
+	case PlanTierUltra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatsGroupBy.
 const (
 	StatsGroupByChannel StatsGroupBy = "channel"
@@ -88,21 +109,63 @@ func (e StatusClass) Valid() bool {
 	}
 }
 
+// Defines values for SubscriptionKind.
+const (
+	New     SubscriptionKind = "new"
+	Renewal SubscriptionKind = "renewal"
+	Upgrade SubscriptionKind = "upgrade"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionKind enum.
+func (e SubscriptionKind) Valid() bool {
+	switch e {
+	case New:
+		return true
+	case Renewal:
+		return true
+	case Upgrade:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionSource.
+const (
+	SubscriptionSourceAdmin   SubscriptionSource = "admin"
+	SubscriptionSourceCode    SubscriptionSource = "code"
+	SubscriptionSourcePayment SubscriptionSource = "payment"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionSource enum.
+func (e SubscriptionSource) Valid() bool {
+	switch e {
+	case SubscriptionSourceAdmin:
+		return true
+	case SubscriptionSourceCode:
+		return true
+	case SubscriptionSourcePayment:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserTier.
 const (
-	Free  UserTier = "free"
-	Pro   UserTier = "pro"
-	Ultra UserTier = "ultra"
+	UserTierFree  UserTier = "free"
+	UserTierPro   UserTier = "pro"
+	UserTierUltra UserTier = "ultra"
 )
 
 // Valid indicates whether the value is a known member of the UserTier enum.
 func (e UserTier) Valid() bool {
 	switch e {
-	case Free:
+	case UserTierFree:
 		return true
-	case Pro:
+	case UserTierPro:
 		return true
-	case Ultra:
+	case UserTierUltra:
 		return true
 	default:
 		return false
@@ -253,9 +316,131 @@ type ErrorDetail struct {
 	RequestId *string `json:"request_id,omitempty"`
 }
 
+// ModelPrice A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+type ModelPrice struct {
+	// CacheWrite1hPrice Example: 2500000
+	CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
+
+	// CacheWrite5mPrice Example: 2500000
+	CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
+
+	// CachedInputPrice Example: 1250000
+	CachedInputPrice int64 `json:"cached_input_price"`
+
+	// ImagePrice Example: 0
+	ImagePrice int64 `json:"image_price"`
+
+	// InputPrice Example: 2500000
+	InputPrice int64 `json:"input_price"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// OutputPrice Example: 10000000
+	OutputPrice int64 `json:"output_price"`
+
+	// PerCallPrice Example: 0
+	PerCallPrice int64 `json:"per_call_price"`
+
+	// PromptTier Prices of every token of a call whose prompt exceeds `above_tokens` (null — no tier).
+	PromptTier *struct {
+		// AboveTokens Example: 200000
+		AboveTokens int64 `json:"above_tokens"`
+
+		// CacheWrite1hPrice Example: 5000000
+		CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
+
+		// CacheWrite5mPrice Example: 5000000
+		CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
+
+		// CachedInputPrice Example: 2500000
+		CachedInputPrice int64 `json:"cached_input_price"`
+
+		// InputPrice Example: 5000000
+		InputPrice int64 `json:"input_price"`
+
+		// OutputPrice Example: 15000000
+		OutputPrice int64 `json:"output_price"`
+
+		// ReasoningPrice Example: 15000000
+		ReasoningPrice int64 `json:"reasoning_price"`
+	} `json:"prompt_tier"`
+
+	// ReasoningPrice Example: 10000000
+	ReasoningPrice int64 `json:"reasoning_price"`
+}
+
 // NullValue The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
 // `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
 type NullValue = map[string]interface{}
+
+// Plan defines model for Plan.
+type Plan struct {
+	// CreatedAt Example: 2026-12-01T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: Pro accounts for 30 days
+	Description string `json:"description"`
+
+	// DurationDays Days the tier lasts from the grant (a renewal adds them to the running plan).
+	//
+	// Example: 30
+	DurationDays int `json:"duration_days"`
+
+	// Enabled Offered to users (a disabled plan can still be granted by an administrator or a code).
+	//
+	// Example: true
+	Enabled bool `json:"enabled"`
+
+	// Id Example: 1
+	Id     int64       `json:"id"`
+	Limits []PlanLimit `json:"limits"`
+
+	// Name Example: Pro monthly
+	Name string `json:"name"`
+
+	// Price Price in the smallest currency unit (cents).
+	//
+	// Example: 2900
+	Price int64 `json:"price"`
+
+	// Quota Quota units credited once per grant.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier PlanTier `json:"tier"`
+
+	// UpdatedAt Example: 2026-12-01T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PlanLimit A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency).
+type PlanLimit struct {
+	Concurrency *int64 `json:"concurrency,omitempty"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *
+	Model string `json:"model"`
+
+	// Requests Example: 100
+	Requests *int64 `json:"requests,omitempty"`
+	Tokens   *int64 `json:"tokens,omitempty"`
+
+	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// PlanTier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+//
+// Example: pro
+type PlanTier string
 
 // Stats defines model for Stats.
 type Stats struct {
@@ -373,6 +558,53 @@ type StatsRow struct {
 //
 // Example: 5xx
 type StatusClass string
+
+// Subscription One grant of a plan to a user.
+type Subscription struct {
+	// CreatedAt Example: 2026-12-06T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: 4
+	Id int64 `json:"id"`
+
+	// Kind `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+	//
+	// Example: new
+	Kind SubscriptionKind `json:"kind"`
+
+	// PlanId The plan (null once the plan was deleted).
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName string `json:"plan_name"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Source Example: admin
+	Source SubscriptionSource `json:"source"`
+
+	// StartsAt Example: 2026-12-06T08:00:00Z
+	StartsAt time.Time `json:"starts_at"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier PlanTier `json:"tier"`
+}
+
+// SubscriptionKind `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+//
+// Example: new
+type SubscriptionKind string
+
+// SubscriptionSource Example: admin
+type SubscriptionSource string
 
 // UsageLog One gateway call.
 type UsageLog struct {
@@ -562,81 +794,97 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xFtfk9s2kv8qKN5WeaaOkimNJvHIL+dL9pLs2bE3nv2TZHIkRLYk7JAAA4CjUZypurerutf7hvtJrhoA",
-	"SYCiPPJcrvbBHhF/Go1G//mhAXyIclHVggPXKlp+iFS+hYqan684Fw3PoQKu8buWogapGZha2hQMeA74",
-	"+3cS1tEy+qfnPa3njtBzn8qrts9DHOWCa0e4AJVLVmsmeLSMrrdANNxrcvaGyttC7Pj5NIojuKdVXYJr",
-	"sKEadnRPJChNpVaEapLMl0lC/nT9BVkLSehKNJpQUjHeaEAKel9jd6Ul4xvDggSqoUip4aIfYJ7MP5vM",
-	"ZpP57Dp5sUySZZL8EMXRWsgKm0YF1TDRrIIxosAL5SiG83q/FTtOGq5ZSfSWKYIUyBlvytIwzAUBXgzm",
-	"2rFydW34+BgrSImusJuWDYywxopgnjOPDuP6s0U/HcY1bEBiJyvfj8xoLUU1OiGqieA5HJvR/DeYkWa6",
-	"hHDx3lBknlOeAxGcvKe6kQXdjy1VUxe/9fo/xJGEnxsmoYiWP6LEWyZ7jfdl2utL3FtUoJkBmz91A4rV",
-	"3yDXOItRAztYq4yWZUbUVuwUYZpoQeAO5F5wIGeKbTgUhHFi1FCfxyRrFEiVYTtbO2GcmLKYZLSoGLeV",
-	"5idTWlItpDIrzZsKp07LEnnHLjg30wX578VsWxysij+f10yNuB6moQp/nOqAjM7YAamUdH+4YIbimJi/",
-	"kFAA14yW1v0VBUPR0vKdx9ualgrigehfGcFxWgGhvCA1VWonJP5gMrCND1FbFy2jXEgJuZ5shVQwWVGt",
-	"Qe6dRJGWESCzvjQUT0/EV+pj9Dqt7rrFUUXvXwPf6G20nM1fxFHFePv9YsyOOpaGWvcacBgVk4JtmEbd",
-	"SbOYZNPMSCKbZC9Jw9nPDcQkpwomjCvgiml2B+U+9Bt2sgFvF/OAtYs4qs20cOT/+PHV5Ac6+SWZXKXT",
-	"yU///LtHbbWbRdyLYkwRfi+lkONhC7CKrESxJ2JtDYxUlNONUT7y6t035KxuViXLY0IbvY2t/cRGQc6X",
-	"hBLV1CAVaOyvt3DDJVRCw4TmuWgsiWeKZB9uogI0ZeVNtCQfbiIzMP6+iabT6U308IC2TmuY3vBQw2w3",
-	"/JWLwrr6O1qyIkVRgDIeyU6wEwhhinSCejhQt57ix6zQSO1L23QoeUfhqLC/7EYIR7Yz+HBgbkpj0IhJ",
-	"RfMt4zCRQAssIdjhJcqVVKAU3QBZgWIFoEes6J7kW8o3MCW/NyuHrQnl+xv+TogSEYdZQcrVDqQiO6a3",
-	"KJqSKQ0F2YKEKfnK4RIjQ0VyKuXeDKhQkEhRoZ8Fmm9veC2FFrkonymCgdQsWGwsQ+8EqYQEcst4oZaE",
-	"coLRQZOtELeuuWFvtwWO3K9Kkd8qQm94TsvSEqGcNLXSEmjldzkTkmRtRXrTJMlFrjTVjTK/ITu3VJHr",
-	"thmRsG4UKKuTOATIZ1YrQOnpDb/hvxJLhPzqpvnrDf91MpmYf1i9SBLyK8kG+paRsxVFXyhpBegriLMg",
-	"DEJt278pwdFvNFw1dS0kRsMKCkZTVJjMa2l58EtQYmkjy8wErkKCUikXOqVlKXZQYLESjcwhLZhCLTFF",
-	"FVOK8U1aiQJKn1w7YAE5q2iZ0pW4g7Si9+kdLZugagWl2KUV432Vw1VjvdqqYS9yRj20a2RGKqhWIIlo",
-	"tNNeRQqRN+hkoCASlTi2+vm2Bv7KuAwj4ex8IMV2FQbFwItaMG7KoaKsTFt77UtwlVMnFixtnWbKuIs1",
-	"WKqFroetbmHvFyklzLrBsLAAzqDIiFOfGapPw9FxCsl+CReK1iy9hb2/VF5R16rR21SLW+Adb/7EHmO2",
-	"5WRuFVk16zXLGXCdrmiJiNMO75X/3AhNu34X2G8t5IoVhWUBfWygeJqBDHgyGjjUWFYPS/pmtWS50+st",
-	"lWDnbO3XK/XHtCVwX7djGl+TGp+C8kePgd7AOR9rYy1ITKtGOzKgFBM84D5Xcu0P3ilJKTaMh1wokUrY",
-	"WDCJdPJSuF5aNkqnJdxBmWoh0lLsDPEt5LepT6YV9AIFjcJYi4YP5NMV2WkHRYjxqtqO7qt3S/cS6Vag",
-	"t6IIFqCtv8L6XPB1yaz6K9BNnWI8LMGJqYCSYXwxBAqgdkENttT7VFOnnENWWgkOy71lG1b50h3W4TdU",
-	"bpE6OQoO7VxmRlnRE1uRU7np6uZza4q1FDkG0lVp/ZQRVuelUGXyRkqEPsa+2yhybvhBXJNixOVQps5A",
-	"e+/iFeQd8k4lIDAwOulFN0e3IJTgHkuyFaok6fvhgLUUd6wAacQu1muQ/brNzbpJdEElq5hbqP47hfsc",
-	"oPCtxZZLDOTOZixCU+mqUXvrTERaUb5PEZNWtVZutMs2DiJSpWVGzoynzpzYUlZk521LK+c2VhtQkfXC",
-	"U3uep2vKPANyX23/C+cy7ygzG2lsxkXafaeO66H/d8vSL8eAhnOMKijHQb0N4CGw9MM57mRGo7nXzjoa",
-	"r6CN5WZDeRDKcWMdRnLcLviB3CPlhjoSxr2aQTw2JEaDuFdz2Gck5prSPph5vLrA5XHblxxGMtPsMBQN",
-	"i00ksvs9G37cXtIXVhB8cLBh7EGi9aBgGHlwGQ4CT1fojRaEHfwOfaXLiHRxKIqjzlcHw7YlA3+ObQ48",
-	"tU3DGPds1njgiqM4Cj2eWSTPzUW4cxnzXIM1drWD0hZWIRXP2QSfna/pZhS4GpSK72mc1qEnMaki31X0",
-	"zHqewqpda7RGqIf+AM04gH1dgR8WvZ1yD/pQjTwY5dp4KArnNUR8rswCvpaCN3YPNIyehDgD19SDGT5X",
-	"Icpwo4yADBzyEGOgbIO4bAQ6ihBGahwvR+L1SI3H5rFojVMdgp6gTHDolqrXzINQ5CTRacSBk++XTQ2K",
-	"R6JxZFICB9E1zPYdhoMwHRNH95ONmBzm08fTLa/Itqko7/f2bkcfE0XXYPKWW7HDvwaGmB1rmFAaTW+M",
-	"ZLf6uDye9GnhDivIGS2VwP09jpn9dfKdrZp8U2RkC7QAeR6TWoJCSCQ4USDvQLpkQchdMvvDl599/+Iv",
-	"i7/Ovr749vM/zr+7vL76c/LDv3/xaCKrtX2THhlLqnzblOWfTWAandAf3r/9lpjARXhTllO7iXz3DbmY",
-	"JmRLFeHCVBAkbBN5baI+I7SuSwaKCF7u2+wKveGZ2zcrQShpWyNuAwk8N2uwk0xr4CSjfP92vSQ/2tSE",
-	"SZ6YJJJNT8SkY/+nbOojDiT709FDg3767zW1Z11hNmktRXX8HCD51HOgjRRNna72jyXGDDdfYeN/3ZtD",
-	"mk9Kbpve34ndYWIbrf7IdOZPmI7+JST2SjH6/P2W8s2WskdV0sjWcGQoedKJP5JyN5MzGUB1qKn/ZnyX",
-	"sWxFzlzuaZEkNvWF0OycrPYkL6kypjU8vdTbkQOtlsrMUFkkF4FRJicdmOUlGz3XfKu3IMni/j6gedoh",
-	"XIAWjrI9v3oCaeuDjrF7OWD3NBFooWkZ6MvFSf1a+HJ0ipfJPDbbGlyey2RBzoIspY1n9hSLtCnzXDRl",
-	"YV3t+SfLZ6DHdmIH6M1oU7fy3jw68R5V79byRz1xwSrgiHWIFDtFqARiDAcKstr7h232gHMrGtkiY4MK",
-	"OgyqACtwBxHE5CPnooax11QDz0cY+xaoxKAmKb8lNcgc0UBp89oVK0umIBe8UO4k2OSSuTCGSnbUnhLb",
-	"Y+7BsdVlEqjMZ4vkqDP3dKa+ugxPta+SE/tdhRo6O6XfQB+QZ8uCJXh0mdFFH55fIKJPMe5BOnO7ORUw",
-	"daLH8ehcVv9HOsVY/0WSnEqiLMOus/mJPe2+DyHvCAOz+akcQBcvHo2bLrQ8xNGaSaXtuOmJQbe1jwdr",
-	"V6P2a4x1aS5DZAXdu1NPNNPMQMRVk9+CtilVqVvg6AAlFPZCxS/mjL4UOS1vOJbEJPv++++/n7x5M/ny",
-	"y+uvv16+ebN8/z47f2kHskcW9pQLf7piL6WD7sDxcgv7zB7qIHzFvcHeNLdhdcf0VjQIVeF8cJI4hibG",
-	"fElpxfQEqdZSVLUe1cYXpyqDTXocrM0fsZg0nGlF8i3u8wsbSXKhdBgk5osTh5JAleCMb8Y4fnESkYFz",
-	"sQkfa1FDcYzZy9CAjzmG+IjjGZlDK8HOrIIFPbCbY+6vUV8gDBu5lTK/v89sbO6gnEmeIZI7j0m2wPo2",
-	"vbvak+4k1h1JdKGfKm+j90yRNW1KHZPsEglYXOAHzPn9fRRHC/P/5f19GBYvTfGBKv8J95evxWYEK/H+",
-	"RhpyMII3LRhJB1ewFiNa8XjoctnAIbHPn0TsaBAKp/gOHZRYk0ANuz2bxm3dbIKezbUghi45+6KkTdGv",
-	"kzp/CqI+Ft8+mcXLib0O+P/FZPGJzEmgRXuBDvzTep+/pzDjkpMn3Pg7QUM+GpmvPjuNo8fuWs6vk6vl",
-	"xadtSovGZfGqEYm/8bFoJ+PucMomhoAX7qqNu9cRCPvFbD4KMdo0bjCT53ez5/mW6ue9vNQY04dYY7jV",
-	"MTpoMihxiKiPzcKQJKs9+kV/MiEE18SqFxQHIe4UNRjo0sXstP2l3Y2MwiNT5bltQtUtFIg/wlzYptaT",
-	"hRiT5QFGCAf5htcNCglrY2tMBYIZ3KvkZVO4mNAJYvYbg4qA+sXTccS4KzmwS6Jq4Jp0FBDTMH7L+OY8",
-	"bgOkd2ZqDyUI009wMGFS9GlpS3MPVjcqHb/HhRry9fX1u/ZekacnEnJgd8PVQ4w1dn+5zSh0LQMNXwlR",
-	"AuV++iF9VGdN3thkcTt5Wvxo/e4zRSpa17gEYt0i8pfEwuvOGiXkQhZDa3TaPpkn84VxjKOw2hyIDIQ/",
-	"/3SI6Q4uurXsCQcoIwgosQ9m+mzDQHiel+zW4B8OYn19C6PHgVsOItYYrm3R4Du6Gb2EWNON8caNuWdY",
-	"io2KCYcdem0z1JS8o0qRjMO9TvNGKoF7MkWy9vfaQVxsYKi9tFl3YXeJJVW2+BBsfloKuYO1Iylkj7nQ",
-	"zi9ms8fv54/erQ6JjksWRg98OuyPOjol1t/SypyFmtyY03Lyc++JB/er27Px5WWSmD2kD0sCLOLd+0cz",
-	"m/dmYg9IlwssEt1JUqddKL5cszuwxlS4g/flbH6ZnHJ7u2NxKIDvoKLMuHV/fuQN3ZM1LUuiSrbZanPq",
-	"ghuoX0AKdz2UT9amzu2wFGhdhqiyFcdvBOQ+/dFM5S74HjpclNgzRWCCTYi79hE8m+HDJyZGsv/ivqe5",
-	"OXp49CmJPZE4dsjnuDCNxgZ/Aqx+gveOo7qk3B0hj7/J+Ut3dddyrBlIRLmByOAO5OGznM8nyWySzH6D",
-	"ZzkDUxny+JW3Ve4TMEqQNQ2R3+I0oVgzfMzLgfwO2z30hvp4D5u8sC+N4Mil//Y6Rid1c5VcsgLIWVNq",
-	"Scnf//u/cENn/q4lwLl7BZYNVjN7aaoJXWuQOyqL4EENVllXj54FCYdZC1txeHAndJ0Ct1cFxtTFnPN0",
-	"j1IU2/AJ4wjFlX3FRa7fXr8zd7qDtXFPXQ5RlHeRYkRgWElMJUn+/p//szAX+d6/f0vaGwSos16jvKSs",
-	"iolq8i1Gx9eMN/fTQjxTMUIs3CVpQZg+2LFX9J5VKLiFeSNif48CRN9JfwzTW3A9oqXWs59yvOW9kzl8",
-	"2HLCSzLviYrR+U6V46i/9eXNZ2iJJ4AaZyUj78eKivHMPWexyu5SXi/bjLI587dGzbTJL3utmTRPEG5h",
-	"H2i1i52GeqjPrmYkDdfZ5QhIyOx1ZGuIqMzmXOqQl/Z0cNVofy7+Qwfm0uA3/GyRXJy/JJRk/U1jM0BO",
-	"OeHAjAnhYDgWd+lzn6x71WFoogTw84a7i0yKKC3q9rlkcKWhhxLt5afu1k/4lK5tNlQijDN8LUayDNbL",
-	"EXPFLEitPlP2Fi3NEV58LcrC3Pioqd4avvFDgqoF8j/t3jcuow6fOZrtU+I4ugOp7LDJdDZNcBVFDZzW",
-	"DKHkNJlemPtGeotL+vDwvwEAAP//",
+	"xHxtcxs3kvBfQfHZKlN5hjJJSV5b/nK+eC/Jnh1rbe1LEuVmwJkmidUMMAEwohjHVfvtqu7r3S/ML7nq",
+	"BuYFw6FEKb67rdpYxEuj0eh3NObjKFVFqSRIa0bnH0cmXUPB6c9XUqpKplCAtPi71KoEbQVQL68yATIF",
+	"/Pt3Gpaj89H/e9rCeuoBPe1CeVXP+RSNUiWtB5yBSbUorVBydD66XAOzcGvZ+C3X15nayKPjUTSCW16U",
+	"OfgBK25hw7dMg7FcW8O4ZdP5+XTK/nz5JVsqzfhCVZZxVghZWUAIdlvidGO1kCtCQQO3kMWcsGgXmE/n",
+	"zyaz2WQ+u5w+P59Oz6fT70fRaKl0gUNHGbcwsaKAIaAgM+Mhhvv6sFYbySppRc7sWhiGENhYVnlOCEvF",
+	"QGa9vTaovLgkPO5CBSHxBU6zuoIB1EQW7HPWgSOkfXbabkdICyvQOMnR944dLbUqBjfELVMyhX07mn+G",
+	"HVlhcwgP7y1H5CWXKTAl2QduK53x7dBRVWX2uc//UzTS8FMlNGSj8x+Q4jWSLcd3adryS9RKVMCZAZo/",
+	"Nguqxd8htbiLQQHbOauE53nCzFptDBOWWcXgBvRWSWBjI1YSMiYkIza0RxFLKgPaJDjO9U6EZNQWsYRn",
+	"hZCuk/4UxmpulTZ00rIqcOs8zxF3nIJ7oymIf0tmN2LnVLr7eSPMgOoRForwj0MVEPGMW5Brzbe7B0YQ",
+	"h8j8pYYMpBU8d+ovywSSlucXHdyWPDcQ9Uj/iggneQGMy4yV3JiN0viH0IFsfBzVfaPzUaq0htRO1kob",
+	"mCy4taC3nqIIiwgonC4NydMC6TL1PngNVzfTolHBb9+AXNn16Hw2fx6NCiHr38+H5KhBqc91bwCXMRHL",
+	"xEpY5J04iVhynBAlkknyklVS/FRBxFJuYCKkAWmEFTeQb0O94TYb4HYyD1A7iUYlbQtX/rcfXk2+55Of",
+	"p5MX8fHkx///u3tltdlF1JJiiBH+oLXSw2YLsIstVLZlaukEjBVc8hUxH3t18Q0bl9UiF2nEeGXXkZOf",
+	"iBjk6JxxZqoStAGL8+0arqSGQlmY8DRVlQPxxLDk49UoA8tFfjU6Zx+vRrQw/n01Oj4+vhp9+oSyzks4",
+	"vpIhh7lp+FeqMqfqb3gushhJAYY0kttgQxAmDGsI9WmH3VqId0khUe21G9qnvIewl9ivmxXCld0OPu6I",
+	"m7FoNCJW8HQtJEw08AxbGE54iXRlBRjDV8AWYEQGqBELvmXpmssVHLM/0MnhaMbl9kpeKJWjx0EnyKXZ",
+	"gDZsI+waSZMLYyFja9BwzL7yfgnR0LCUa72lBQ0SEiEa1LPA0/WVLLWyKlX5E8PQkNKBRSQZdqNYoTSw",
+	"ayEzc864ZGgdLFsrde2HE3qbNUjEfpGr9NowfiVTnucOCJesKo3VwIvulLHSLKk74qtqOj1JjeW2MvQ3",
+	"JEcOKmJdD2MalpUB43gSlwD9xHEFGHt8Ja/kL8wBYb/4bf5yJX+ZTCb0f+w+nU7ZLyzp8VvCxguOulDz",
+	"AlBXMC9BaITqsX83SqLeqKSpylJptIYFZILHyDBJZ6TDoduCFIsrnSdkuDINxsRS2ZjnudpAhs1GVTqF",
+	"OBMGuYSaCmGMkKu4UBnkXXD1ghmkouB5zBfqBuKC38Y3PK+CrgXkahMXQrZd3q8amlV39WexMe94u0Qz",
+	"VkCxAM1UZT33GpaptEIlAxnTyMSR4893JchXpDKIwslRj4r1KfSaQWalEpLaoeAij2t5bVvwlGNPFmyt",
+	"lWYspLc12GqVLfujrmHbbTJG0blBvzEDKSBLmGefGbJPJVFxKi1+Dg+KlyK+hm33qDpNzajKrmOrrkE2",
+	"uHU3dh+yNSZzx8imWi5FKkDaeMFz9Djd8p32nypleTPvBOctlV6ILHMooI4NGM8K0AFOxIF9jhVlv6Ud",
+	"VmqRer5ecw1uz05+O63dNV0L3Jb1mqRrYtIpSH/UGKgNvPJxMlY7iXFRWQ8GjBFKBtinRi+7izdMkquV",
+	"kCEWRsUaVs6ZRDhprvwsqytj4xxuII+tUnGuNgR8Del13AVTE/oUCY3EWKpK9ujTNLltB03o4xWlW73L",
+	"3jXcM4RbgF2rLDiAuv8F9qdKLnPh2N+ArcoY7WEOnkwZ5ALtCwHIgLsDJd/SbmPLPXP2Uakp2G/vHFu/",
+	"q0vdfh/+hsIfUkNHJaHey4yYFTWxIznXq6ZvPneiWGqVoiFd5E5PEbEaLYUsk1Zao+tD8l1bkSPCB/2a",
+	"GC2uhDz2Atpql05D2njesQZ0DIgnO9bNw80YZxhjabFAlmTtPFyw1OpGZKCJ7Gq5BN2e25zOTaMKykUh",
+	"/EG1v2O4TQGyrrS4do2G3MuM89BMvKjM1ikTFRdcbmP0SYvSGr/aWW0H0VPlecLGpKkTT7ZYZMlRPdLR",
+	"ubbV5FQkLfHMVqbxkouOAPlf9fwTrzJvuKBAGodJFTe/Y491X//7Y2mPowfDK0YTtOOinQBw17HsmnOM",
+	"ZAateWecUzSdhtqWU0C5Y8oxsA4tOYYLXUPeAeWX2mPGOz09e0wgBo14p2d3zoDNpdbWmHVw9Yarg23b",
+	"smvJaNiuKeo3kyVy8Z4zPz6W7BIrMD64WN/2INCy19C3PHgMO4anaeysFpgd/B3qSp8RaezQKBo1ujpY",
+	"tm7p6XMcs6OpXRqG1DOdcU8Vj6JRqPHokDpqboSRy5Dm6p2x7+211m4VQukom+Bno2uaHQWqBqnS1TSe",
+	"61CTUKqoqypaZDuawrFdLbRE1F19gGIcuH1NQ9csdiLl1ulDNuq4UX5Mx4vCffU9Pt/mHL4aQmft1tEg",
+	"Pgn9DDzTjpvRxSr0MvwqA04GLrnrYyBtA7tMBB30EAZ6PC577PVATwfNfdYat9p3eoI2JaE5qpYzd0yR",
+	"p0TDETtKvj0202sesMYjSgnsWNcw27drDsJ0TDS6nazUZDefPpxuecXWVcFlG9v7iD5ihi+B8pZrtcF/",
+	"yQ2hiDVMKA2mNwayW61dHk761O6OyNiY50ZhfI9rJn+bvHddk2+yhK2BZ6CPIlZqMOgSKckM6BvQPlkQ",
+	"Yjed/fH1s++e//X0b7OvT779/Z/m788uX/xl+v2/fnlvIquWfUqPDCVV3qLqvEBlPURXUqwU3BuV30DG",
+	"SK1T2oJsCKskBpwlaFaIPBdKMrJDho2TEnSMtHamIKFBLiGRiIKvoNtODUcvWSUN2HoRQ1cK3LDNmls8",
+	"mXSNajhj45TUHxOyrCylN6iBbbSwQNc/SHPXS7AipoEbJYVc1b2qsk033Ur00kkIMCaA8WztUA1yqPOz",
+	"Kf7voGuTLrCz4nMAQx1bVnYA1MzBOghU5xgCGAfO3oPBQzZTZ4pbXl+VdnKqhmTPndjQlqfTw1cMufIR",
+	"2y61Kkobo3u0KzEXjnObhC8JA/7kxPpss1YGmAPBnHE3LHHOoxOcxF+a/fqP/2JSMVyG2LN//dW7gO1A",
+	"CA/jcVw6yPJn08/I8g8Gtp/lH8Jw+2A8BJ39jPgQKI1G+m2Aevo+YIRwuz3EB8m65+D2MMfuJoYszJ0b",
+	"nT52o/525n97gzsKJNSioXoYosa3VZ7/hQLBQQfijx/efcsoUGQo8ccuaXvxDTs5nrI1N6gTSD8gYHdx",
+	"VmuGhPGyzAWqH5lv69sMfiUTn6c2inFWj2Ya0DGTKfk8uG8LkiVcbt8tz9kP7iqALivo0sZdB0SsQf/H",
+	"5Lgb4SPYH/de0rfbv8i5HLi8ubP4Yj6ZPqb4IiBuF+qFVqyOm6g44WTKMr41g0AqHxvQgJ0je823dA9C",
+	"eprl3CBEVwMBbKW5tGzMmQYJG54znmU0uqhdUV1J8knKnPcKW06mQzoDpPPyd/B457xshEu37LhqHRMQ",
+	"dJZyyYwVec4WHjPI2GJLt0nde3umNKXOsl6tRnCeC6Vy4PLRdSQUxR5+a49M8wan7F7ZD7kQeL6Fknad",
+	"D1Z6lMPOLpnu2l83BQYJxvqcZbolR5eNU8QrJMz8xYEK3yVddtb9U8ePxnhK4MEolEt0jOmkgvUeYmNq",
+	"J+U+4l4KN/7uIphHyeFQEYzX3YRdX8RqOtXnFMpxKwINEz2sQKZlpYfWbdByTFc5MO5EaoE7NBEjTYJy",
+	"Bpqkj425ZTlwg3EdoPfnw0IT1dERxSxK1tw1FIC0vfhz57BRZAtUvbO9WrfDCC7juVsI9EUSoQaAW55a",
+	"F+wxPBxKkcNS3H6RoD5Ivii5tl8kYVT6xd3FIbP94bPp+wDRb91f6/n+RkAbITO1GQqFv1Ks5lQ2Tl5M",
+	"6WJ5tj6ZFskR85diBiBDi1KwcfLMjyjwvydr+jtLjiK2ALsBkGzm2OBkloV0PVn3CPssoOv8PhGrs9t+",
+	"K/uk4HIwgEEfpLGNjs+fGG9TCr5lGn2KcZVbzdmv//HvGMrQv0sN3mD4jD82OKZGocTxYQrIdexwyAfL",
+	"HXuE0oA2dX9d3vShrsFKq6qMF9v7dCNh8xUO/meyNQ8rNqPZ79VmyGpZtWc780dsx/4cAntlBH/6Yc3l",
+	"as3FvSqZaEsYEaQOdaI7SuBoc1SRM+AW/QvlEinkNWzsa0FOp1NXioIhyhH6HmnOjdlVfbxCPt8pMK2h",
+	"zAjK6fQkEJsDI8lcDNYZv7Nr0Oz09jaAeZgzE2Tv96I9f/EI0C4nuA/dsx66B/oEyvI84JeTg+bV1wl7",
+	"t3g2nUd0zYjHczY9ZeOgasjll11Vaa1i0HTmmUt9Hj2YPj0+dhvbuU0hbmpOvrOPhrx72buW/EEtmYkC",
+	"pEFroNXGMK7RrVZVSW51VxO6guO1qnR9U0VZ+uZOyJAXdA3bUEHuqVMmxN5wWzsGIWLfAtdg7ERzeY3+",
+	"CPqrIncJW0rQGkiVzIxPMlFtl1Q+N8Vd1XY24I2UZ9OAZZ6dTg+xpuWLs9DUk698yLwXIYfODpnX4wfE",
+	"2aHgAO495vfO4N+ZAB5IrT0qEfbb4GRD808PT6Plec/1mh84093DopM+gMBsfigG0NiLe+2mNy2fotFS",
+	"aGPduvGBRreWj09Orgbll4T1nOL/JONbX4WMYpqQL7eo0muwrsRJ2zow9B4shtqiAPYz1cznKuX5lcSW",
+	"iCXffffdd5O3byevX19+/fX527fnHz4kRy/dQq6E0FWd4p++uVNigerA43IN28QVWYqMjaEo7ZaGO7O6",
+	"EXatKgoxjnqVvUPexJAuyR2ZHkHVOss1wI3Pp58xHq4vfOjeThnbC71PH5xrHcD4+WPSj64Aw0lUnxxD",
+	"8tIX4H2KIdqjeAb20EbKXqyCA92Rm33qrzJfohs2EBzOb28TZ5sbV46KWdCTO4pYcor9dbnVYsuaymgf",
+	"DTWmn5vOxesTw5a8ym3EkjME4PyCrsGc396OotEp/ffs9jY0i2fUvGsWq0WQ7ev5S7LOxtFVDEXvVjFO",
+	"gc1A7H1fOvLZY96C0V2/GQL6+8l0NpmePQJoL/t2epA0XAs54KgmEjYJG0vlyIPegE9PuhI9SmEmbEzF",
+	"61aAPqdDpW1tWaGQS1Tl3guVK80zVwa4Fiv0VXFCFL4C86ctYUPcTfDJP6PJ4am7QbupvJzLvXfxtA3n",
+	"51A6zdZtuLUMqK7ofqfzAGcFkXhwFrLRfo9K7LnaNppeP7HKCiHri/5oVPItvXEKH1n5MTvIBO/6PhO/",
+	"Pyz3OJQmrE+3S+Ima+gp4Lm594yuFbVWSXaEekgV/tnwFbxRqz3KwxfdowobCFhdNBMfII33s5Mv7+sD",
+	"+/2jgO31Ynu5b/Rw1JIFdqy5FCJNOZuga1RfXbt6i/GXOa+yVtH3MuO/0UF+MIpnE/e+938KyeyByGng",
+	"WXsb1Hl+08XvMcj4asMDrl4O4JA7XfsXzw7D6L7H0/PL6Yvzkwfe39X3AsUAxd92g9mGxk21ubteA5n5",
+	"t3P+oVZA7Oez+fAdm6/LDHby9Gb2NF1z+7Sl1+B94W6w0s+VEA/SFW0UhuT7dkEg2WJrIdxMGMNb5tir",
+	"b9Pmh0XqPV46mR2WoNpzr3BZxzcdv49xc+2y42G6e3/Bz06QES7yDdV3ud6I+ZIwJSnZkeZVBmFefT77",
+	"zFHJzn3tIwORYVWyI5fMlCBtp5BtbNdCXjv/zHvYnUcQrsqYCfsIBRNWOT6uDpEssq1MPPwwEznk68vL",
+	"i/qhYIdPNKQgbvqnN50Of5CgTknee1HdlEPfy7NUCEplmQ09XQDq9O4TwwpelngEalmH9C+Zi88badSQ",
+	"Kp31pdFz+2Q+nZ+SYhyMy6nCuUf8+cNjVF+J3JxlCzjwMgKDEnWdmTZd2SNeR0s2Z/B/HgV3+S20Hjtq",
+	"+WBv8IKvButiS74ibVzRw+FcrUzEJGxQa9NSx+yCG8MSCbc2TittlE5QSJP676WPkXEAQXvJfKRCzTk3",
+	"rnnX2XzYHVTj1g5VTrTIhXJ+Mpvd/8GNwY8lhECHKQuDFdxN8oBCcub0LS/8RaQG5rm8W3fc+2BC/djl",
+	"vK4H7LolgS/SCWZQzOatmLgXD+en2KSa0vCGu5B8qRU34IQp8y9pqOr2kM8xNCj2CfAeCi5IrXf3x97y",
+	"LVvyPGcmF6u1pbKuXG3Yz6CVf+8tJ0vq8ykaA9bmMFAx8tkcuYdnPgr/Yn9X4SLFnhgGExzC/Duu4Ds4",
+	"sv/NGKLsP/nfxyndXd77bRh3pbkvU+CxoEFDiz/CrX6E9vZhbpgnCpH9a/MW32FMVWfQ3ucQ1nDjS4YH",
+	"ckyzz/CdnZ6o9HH8qhMqtxlco9iSh57f6WFEcWJ4n5YD/R7HfWoF9f4ZLvvZzVXcUQtRU/3+Kgj/Waek",
+	"d5rJS+pmfGlBb7jOzGcol6C3UXurAv+6Broobr4yY8RKToREV9xVPnJ2+e7ygsr9grPxNVC7XlTnZdQA",
+	"wbCTUSeb/vqP/zyll7kfPrxj9ZMg5NnOoDTnooiYqdI1Wsc3Qla3x5l6YiJ0sTBKsooJuxOxF/zW1fSc",
+	"dup7Bh3ErpK+y6d3zvUAlzrNfsj9eOfDN7tfqjmgKq7zzRni+YaVo1H7jLOzn74kHuDUeCkZ+CBUVgiZ",
+	"+O/TOGb3Ka+X9ZUUFRU7oRbu0U1ntND0TZFr2AZc7W2nyzv+2H9wNcTQHbkccBIS930BJ4jIzHSxvYtL",
+	"XV6wqGx3L90vlwh/j3Ylx6fTk6OXjLOk/XQALZByySQIEiFcDNeS/v6tC9Z/poVgIgXw55X0LxMNM1aV",
+	"deY7qJluXYn6NWPzjC9M29bD+kxE7xmWaiDL4LQcozejwd3ME+OexfMU3YuvVZ5RSXnJ7dqVo0nFNJhS",
+	"If7HzQfLzkeNf+Zh1t8GjEY3oI1bdno8O57SC4kSJC8FupLH0+MTykfbNR7pp0//HQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -370,6 +370,32 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// Catalog defines model for Catalog.
+type Catalog struct {
+	// GroupMultiplierPermille Your group's multiplier in thousandths (1000 without a group).
+	//
+	// Example: 1500
+	GroupMultiplierPermille int            `json:"group_multiplier_permille"`
+	Items                   []CatalogModel `json:"items"`
+}
+
+// CatalogModel defines model for CatalogModel.
+type CatalogModel struct {
+	// Effective A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Effective externalRef0.ModelPrice `json:"effective"`
+
+	// MultiplierPermille All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
+	//
+	// Example: 1500
+	MultiplierPermille int64 `json:"multiplier_permille"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// Price A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Price externalRef0.ModelPrice `json:"price"`
+}
+
 // CheckInRecord defines model for CheckInRecord.
 type CheckInRecord struct {
 	// CreatedAt Example: 2026-12-06T01:02:03Z
@@ -601,6 +627,11 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
+// PlanCatalog defines model for PlanCatalog.
+type PlanCatalog struct {
+	Items []externalRef0.Plan `json:"items"`
+}
+
 // Preferences defines model for Preferences.
 type Preferences struct {
 	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -631,6 +662,9 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
+
+	// Subscription The plan granted, when the code grants a plan (absent for a quota code).
+	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -669,6 +703,31 @@ type SessionInfo struct {
 // SessionList defines model for SessionList.
 type SessionList struct {
 	Items []SessionInfo `json:"items"`
+}
+
+// SubscriptionState defines model for SubscriptionState.
+type SubscriptionState struct {
+	// Active A plan is running (its tier applies until `expires_at`).
+	//
+	// Example: true
+	Active bool `json:"active"`
+
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// History The latest grants (at most 20), newest first.
+	History []externalRef0.Subscription `json:"history"`
+
+	// PlanId Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName *string `json:"plan_name"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
 }
 
 // TotpCode defines model for TotpCode.
@@ -989,6 +1048,9 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// CatalogUserGet The models you can call and what they cost you
+	// (GET /api/user/catalog)
+	CatalogUserGet(ctx echo.Context) error
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx echo.Context) error
@@ -1031,6 +1093,9 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
+	// PlanUserList Plans on offer
+	// (GET /api/user/plans)
+	PlanUserList(ctx echo.Context) error
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx echo.Context) error
@@ -1049,6 +1114,9 @@ type ServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
+	// SubscriptionUserGet Your plan
+	// (GET /api/user/subscription)
+	SubscriptionUserGet(ctx echo.Context) error
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx echo.Context) error
@@ -1196,6 +1264,15 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// CatalogUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CatalogUserGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CatalogUserGet(ctx)
 	return err
 }
 
@@ -1422,6 +1499,15 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
+// PlanUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanUserList(ctx)
+	return err
+}
+
 // PreferencesGet converts echo context to params.
 func (w *ServerInterfaceWrapper) PreferencesGet(ctx echo.Context) error {
 	var err error
@@ -1527,6 +1613,15 @@ func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 	return err
 }
 
+// SubscriptionUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscriptionUserGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscriptionUserGet(ctx)
+	return err
+}
+
 // TotpDisable converts echo context to params.
 func (w *ServerInterfaceWrapper) TotpDisable(ctx echo.Context) error {
 	var err error
@@ -1609,6 +1704,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/check-in/status", wrapper.CheckInStatusGet, options.OperationMiddlewares["checkInStatusGet"]...)
 	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
 	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
+	router.GET(options.BaseURL+"/api/user/catalog", wrapper.CatalogUserGet, options.OperationMiddlewares["catalogUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/plans", wrapper.PlanUserList, options.OperationMiddlewares["planUserList"]...)
+	router.GET(options.BaseURL+"/api/user/subscription", wrapper.SubscriptionUserGet, options.OperationMiddlewares["subscriptionUserGet"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
@@ -2741,6 +2839,69 @@ func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 	return err
 }
 
+type CatalogUserGetRequestObject struct {
+}
+
+type CatalogUserGetResponseObject interface {
+	VisitCatalogUserGetResponse(w http.ResponseWriter) error
+}
+
+type CatalogUserGet200JSONResponse Catalog
+
+func (response CatalogUserGet200JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CatalogUserGet401JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CatalogUserGet403JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CatalogUserGet503JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckInCreateRequestObject struct {
 }
 
@@ -3848,6 +4009,69 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
+type PlanUserListRequestObject struct {
+}
+
+type PlanUserListResponseObject interface {
+	VisitPlanUserListResponse(w http.ResponseWriter) error
+}
+
+type PlanUserList200JSONResponse PlanCatalog
+
+func (response PlanUserList200JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanUserList401JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanUserList403JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanUserList503JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreferencesGetRequestObject struct {
 }
 
@@ -4350,6 +4574,69 @@ func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(
 	return err
 }
 
+type SubscriptionUserGetRequestObject struct {
+}
+
+type SubscriptionUserGetResponseObject interface {
+	VisitSubscriptionUserGetResponse(w http.ResponseWriter) error
+}
+
+type SubscriptionUserGet200JSONResponse SubscriptionState
+
+func (response SubscriptionUserGet200JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscriptionUserGet401JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscriptionUserGet403JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubscriptionUserGet503JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TotpDisableRequestObject struct {
 	Body *TotpDisableJSONRequestBody
 }
@@ -4668,6 +4955,9 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// CatalogUserGet The models you can call and what they cost you
+	// (GET /api/user/catalog)
+	CatalogUserGet(ctx context.Context, request CatalogUserGetRequestObject) (CatalogUserGetResponseObject, error)
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx context.Context, request CheckInCreateRequestObject) (CheckInCreateResponseObject, error)
@@ -4710,6 +5000,9 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// PlanUserList Plans on offer
+	// (GET /api/user/plans)
+	PlanUserList(ctx context.Context, request PlanUserListRequestObject) (PlanUserListResponseObject, error)
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
@@ -4728,6 +5021,9 @@ type StrictServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
+	// SubscriptionUserGet Your plan
+	// (GET /api/user/subscription)
+	SubscriptionUserGet(ctx context.Context, request SubscriptionUserGetRequestObject) (SubscriptionUserGetResponseObject, error)
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx context.Context, request TotpDisableRequestObject) (TotpDisableResponseObject, error)
@@ -5152,6 +5448,29 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 	return nil
 }
 
+// CatalogUserGet operation middleware
+func (sh *strictHandler) CatalogUserGet(ctx echo.Context) error {
+	var request CatalogUserGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CatalogUserGet(ctx.Request().Context(), request.(CatalogUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CatalogUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CatalogUserGetResponseObject); ok {
+		return validResponse.VisitCatalogUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CheckInCreate operation middleware
 func (sh *strictHandler) CheckInCreate(ctx echo.Context) error {
 	var request CheckInCreateRequestObject
@@ -5551,6 +5870,29 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
+// PlanUserList operation middleware
+func (sh *strictHandler) PlanUserList(ctx echo.Context) error {
+	var request PlanUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanUserList(ctx.Request().Context(), request.(PlanUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanUserListResponseObject); ok {
+		return validResponse.VisitPlanUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreferencesGet operation middleware
 func (sh *strictHandler) PreferencesGet(ctx echo.Context) error {
 	var request PreferencesGetRequestObject
@@ -5739,6 +6081,29 @@ func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUs
 	return nil
 }
 
+// SubscriptionUserGet operation middleware
+func (sh *strictHandler) SubscriptionUserGet(ctx echo.Context) error {
+	var request SubscriptionUserGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscriptionUserGet(ctx.Request().Context(), request.(SubscriptionUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscriptionUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscriptionUserGetResponseObject); ok {
+		return validResponse.VisitSubscriptionUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // TotpDisable operation middleware
 func (sh *strictHandler) TotpDisable(ctx echo.Context) error {
 	var request TotpDisableRequestObject
@@ -5859,267 +6224,300 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bkyM3lt5fQdAT0SwtyUqyLt1VHYpx9U1qqVsqVVePuqXqZYJMkIQqCaQAZLGonoqYJ++GI/xi767D",
-	"b36w53Vtv+yDw39GETP2/gsHDoBMZDKTl7q0RhpN7M50JTNxPTjn4Fy+874x5NOEM8KUbBy+byRY4ClR",
-	"RMBfRwn9nMyfR/rfEZFDQRNFOWscNk4nBB0dP0fnZH5PIhp1Gq0G1T8kWE0arQbDU9I4bNCo0WoI8n1K",
-	"BYkah0qkpNWQwwmZYt0mucTTJCaNw/utxoiLKVb6G6b2dxutxpQyOk2njcNuq6HmCTE/kTERjaurVuOZ",
-	"4NPFcb1SWCjER0hNCFJ0SpDAbExQk7JhnEp6QVro5NljtLOzc7CVDfr7lIh5PuqRbrpynI1e0Ntvd7vt",
-	"Xvc0CA7h/75peIOPsCJt3W8jG7RUgrIxjPkFHx8NhzxlanHkX7J4joY4jiWSRFyQCA3mSE2oRGkilSB4",
-	"irD5tm7Y9uc+LHrF4Hc3X+QXfPx4ghkj8SYDHppP6sZpf64dZ/d640yF5KKaUkNGLlV/CG+EjjoSQS4o",
-	"TyVKsCYQPJCEKTTiAn4dUSEV/FRLJqa9GkLZ6Xb1sPHlC8LGatI43Om19OFQROim/vbboH3w7m9+U0cm",
-	"n5P50hWf4oigGVUTs+L2KNZSRkL752Reu+L3r7XiL+iUVhDyCz6WKCECFq9uRDF86w8mIiOcxqpxuBe0",
-	"8pHpP6b40oxkLwjWGddLHq2gV7PJVKKpfhU19YbrgcHO61eIQFiek0i/Wbv/8HHN9o8T1d7lbT3YIhl0",
-	"ew9gDtnfNQRwQr5PiVRVvBcm4kbqEYEwnyAamRmFb9q2lfbzKERUoRmWCDM5I4JE8GHt3GxbtRTTCLqf",
-	"Pdl/++Dr3TfdT3e+uP9V72Tv9OB3wTefP77efF8prFL5OMZSLt262YRLYidxTyIJnyEqEWWW+egm6qZl",
-	"Xu/DO4WJ/UaQUeOw8W+2c3G4bX6V+tGUs779s++PVA/+lE7JN5yRatbz/OiLIyOIfuCMoAjP9RZEaMJT",
-	"IREWBA1ThSirG7H6ofqUNF6f6pXON+RIUrz9aoLZeIJLNLe/W94CnxEdtb/B7R+C9kH/b87O2tt1TOmU",
-	"L07wKYuqZC25XF/WKr5K0vY2l7RXWumQCWeSGD3GSMYvuHrGUwZHasiZIkYO4ySJ6RDrOW1/J/XEvHHo",
-	"KStMY/NNpLthXPVH0E6rQYTQQqfBOJLpcOJEtF6Vud5hWLprkdlTaBnmUlz0L0pd6UOtZyPoIFVOChOU",
-	"SiI6jatW4xGOLBu44bwpu8AxjfqWN/izx1NyiCxnRmYbUAzkpo9m9w5WQZ+tjOFpeRhryiAR4gJhNKIk",
-	"jgxXgDHDQjwWJCJMURyfkFEqyU3pYJi11xfkOzJUxKcI2AOnuQnToeHa2Weo+enp6THaDbpbh+g5G3Ih",
-	"yFA5YY4SwS9oRKI7Wr2VgwsrJhi2nMDJG7gnEZ+xM6bHE2PK1FZL7wLjThFECp+TIpFa4nWiGCs3W3HG",
-	"mqH7d18fNT4aaXkVbnXOmN7GZ1wMaBQRdsPtG2Xt+JtGZXawqEQRlXgQ390WSCL8boBM75BL4YQCZTGu",
-	"FV39292xJ93PgMScjSVSvMiSXhEpKWcn2cXwRjOVprV+ds/MJyzpmIFmwFHEQT94iDDLTtgQM8bVB9pc",
-	"OBS52oZ9Jd4b02xCBEEY6aGTqE0ZsvPTbTFCIhKhZliec7gFC3vK+QssxuSGKzrg0byvOO/H0Fi+no7j",
-	"6hf0eBTnyLxztxze9Qd9AcNgsJRw8RT6xJJESbcELzGbHylFpokxatxgJfQiTDGb97Frz2MWnCP9G3K/",
-	"PURKzBEeY8pQjJW9kdzyqizrFI8UESg8IUrM20f6jxBJMuQsAo14QnBkLTveKxVGFPMJSpmiMcKMq4le",
-	"ZNOh3gYcx3xGwOhTobo92A0qrmZ6Kq8ZTtWEC/rDjQ996jeV78mf/vnf/et//O9//s//9c//+Pd//vt/",
-	"+tO//K8//bf/+ed//PvW//vnf/nXv/sPf/6n//F//8v//tP/+ce7YXyga3gyVCJ91UKJIJIwZfn7a4Yv",
-	"MI01T7j5GmQteTyPiAs6JEjvFhdY0HiOim96l7ulF7m7OdMRVniAJdGElDJB8HCix2XWxqoUr/PnN10j",
-	"22LfLE+NfjbkaRyBWBxopoOHE60PaQWGDM9LitFdq2ObjGWB43S80flXn8/J/BFlkb4e6UWMIqq7xvGx",
-	"4AkRiup70gjHkrQaiffovW86qriWE3fRceJLPkQBStmAav6hx+rZLNczNwWVZp3chvytP6R32ct8oBVU",
-	"TUPejJ0aVZpSbiddZR4tj6S1dD30NmoR7s1bE/lAD0PvYJOlcQwaL+PM2BWXrol+3RwBYzhftS6+/Xe9",
-	"RToWlAuqKmyNX08IcH3Y3IhE+sz5enszzB72wVYabjn9Rk6wIBFKONeXCPNX9g5IbN2qsbDCGjC97982",
-	"Sg1q4eJ9q6eRWwcW3y3ZALIpvpZ4TKrmhxUygk0ravKetS9N8AWobplhw21kE1aCz5h9EQsChxR+JRHs",
-	"ZpHO4L0Cie1016Kx71Ou8OKQv9KPUcqoAhO7GBv7JFJgEoPeCiR10O3trdWf4ueEVZjdjgXXAj+JU315",
-	"043qH5B5vdBV90FvL1ijrxLFmhXKBuBmXkmw4IqqOMxGFenTRFYfSA62w5gSphCOIkGkJBI1nx9LTa+P",
-	"nz850fJ5RC+J3IIN1yfY3AJJokl+JPjUO7qYzYsn99tGL9jpBJ1ud6cTbPd29fCpIlMYzwJV1pxpLASe",
-	"A3+x8wHj8rIpmReyEU+xsZAuH6lvlr7RMIeCwOnDqt5q9+Aw2NvAalcSipUH1tufEReFyTUeP0ciZYyI",
-	"zIcT8aFEkqrKzshlQgWRdgYLzM/cL8ZYkRmeI6l44kiCsnE2Do+jkwsiisutF+N+O+i2gzWchTULno+3",
-	"JK3ur3WytQSY0Cp3o5VV96T1dGEWoRhLBZwFDxURsqVlliBDPmZUq2tFId6Q5+1kvPvsxz/88eDyq8ol",
-	"1u31NS9dSiYHhzs3WxljSfabj3GieFI1JGAw/bjac6XXZMqlQt97nNY/YDIhLDL2BIXjgjxH0CYakDln",
-	"xpQ2wDFmw5KY7wb6P9eQ9bnWnvmPc82ltxYxGOfHKp3VMFrj5NBfwf5lEimfyLUYPqgmsF8ebWYjK3RW",
-	"nnCJnAosqMg6FphocdsLR79VECD1gucxdObZ0TdRoa8noupkUQthiarEl6VHzflzX/ZqcdVq9IKgexgN",
-	"HhwedgtSwXMh7R4UXEiLvuyj9jPcHh123v1Ncxt82++7rZ2rrd/+puoUTvHlc9NJVx+GDyQTVy5MnXTc",
-	"yJ3pz663cnatRsro9ymxH+g3FgXhujLOGye4yu9S5hUX886l3xIev9TR+SEEQGkprChYk+9nwQ3mjfw/",
-	"xSvxhldBWK56bvaCGiZW5FMZvWf/WC0n4PpQOK5ljg9t1Q/lhKtrM9Y1VKIV0SIl2VQ/zFdkKIiy3PzL",
-	"UePw2zVXp7zI51WBPZruRpqUzsm8g14pLrS6hRifPdT/a9wUaKCv1voCCvaeSmXsm0FX3h/2zr8PPmU7",
-	"Xz+Yfxa9EHvqd5fVGlppAfTQFlfgXdlYdZT7KhQfGysBODH0YYFZSFislh0tcGbOhsbCV1Av9O7Zyz8e",
-	"Knqhx5i53Ar3/eznxWs+NPg6iTYgoyll/tPurxL7V4n9q8S+a4nNY33F/FVq3/ROdlUhpR5RFr0W8aJQ",
-	"T83DfBcmSiXycHtbE03HPu4M+XQbp2qyHfMxZb918Rcfx5SllxE/S4Ogtz+gLPr4q970wZth8ELsTk73",
-	"Lx512Tfy4PNo5+v5/Wff7eGveiuljB7Qu/oZXE8TcAOuJg736z2JZJyOi0Rvp9go8kcTEffO/m+//e59",
-	"0NrpXv1m5fSykVTN8fGEDM+fsxMy5KLCMbHcqNZrB/unQfcw6B0GOxsY1fC8rrVyG1WfCzLDIipZsXvX",
-	"uPpHwDttc4Xb+8qVug11tbj019das3YkhGGWB2WNPkVTSRCsuWR/sbvlprVkRXKVrkTU+metS7G+4uXp",
-	"FdjigPOYYGaXoUJreILnEtn2EGUtzdJxHBdZ9nq2MMKMkrnOYKb4sl+xsHvVomGxryllVd931/3efJuv",
-	"XjkgJMLzexKZt6xwG5CRvkPAWmlNgLKiYKshitXyatkgTAg2Ad3mnsyDnheUjA0IGiT2clcYwYKZsFdv",
-	"upW0sbMf7F7jLDhacbNvLdJ0aZMKe14gIEvabmKV5ykPk/SShUqHKiZYyD5lK4N30JDzWK+J75DGw3PU",
-	"tFEpRg+fTWhM3LtFWqm0Li9z17dWC7LuNbxDXjSqi/FYFPX5S/fkhv6Mjz766KPLg2pPRsnSsCaTYXR4",
-	"vqgGT7VCigWop1V9rafLuHQOP6hWK7JNDGovH6HQ+6nvYgNsRK4MS6o/TwiDtIGF4Rgf/OJgnrNFZ7/m",
-	"GhAGkAcMKA7O/iaobcVO6/it1onJSnm+cEpewWfu+74gWFb7Eed67ahEPIU4fcEVhBOhZoijKWVhC4Uj",
-	"TONUEBm2ypHORmHfeojINFEQrcmQMU4UF7RqKVMwUtzysUglHpP+YN6HYIbVVwk/KqLSPZPRn0fAGRks",
-	"HkO3X6V1XxxYyWPjLcZ6XNC4YDa8GHhhW6uuBi6HDj1lQzEH4w1WSBCpHprb8nLrm+DftVca4LItTbCU",
-	"M+6kQ2azCQ72C3fhB1UXa4+r5OlAjQUznclo0zwBDiC2bknYyLYNnE3wGMIelvHFEr8qXdw3YF+hYTL6",
-	"fGGmJoIndKj/GBMtTUK4kTP0ZULY0fO2Jl2s6CD2WB6E4+gjSqUSWHGBIDdAoqYkBGVZAzJ0mkhMpapj",
-	"dJsZIHwuaJfc0lspZCZVwF2WMcdzQhL90g2YZN2l0z+eax6rW7lcLaosV4tGwWx/lh9FmQeZDTFDA7Io",
-	"4xYJISKSjhlWRGqVx6ad6HcJHk7KVsOM+hotRw9Lg2HWuCr6s1tv3V85KVc6JEaYhA+1/AZtLDwEJqR1",
-	"OKPThZn2l0V3I81PUFNgRWwgAhfGHLb18IyFjJBIas6cqkl4aLOf7aGqy/4Z0wuCMGJkhjgjWw9RONCr",
-	"GpW+P2POYO9Hyz1EoXus38fnhC2I28FcH/fSeRYmhv2MCZKAsEBOFHfOmBcrmPkD7CJpYeVNEq6serSb",
-	"OhRajcu27qN9gYXmn1J35u/YkfvOf/g4G4T/9As9oBM3Hv+XR25s/sMn2Tgr6cV4OG5R/B3B3jpXjrNO",
-	"2w1sZfdse5WkWhQmMR5aPwePI7Rwt3Ny8GBR+Pmi8Q4E4bXFVc7YsybsSlbw3IVj/XSKafyYR+QVqbqm",
-	"Oev9snsanDseEa1ZziWy6Yrequ4Hq0OivY6quM8xlvK8KnpyzTC+YCONtHRZ2lnrrlSOFbvrULAlgUkF",
-	"NbUwriVrexti1G3T9a2TtoUvgcgq5OzXZHCUqglD3LyBmuFxOojp0IQ4WV4BmjblzDbz2asvvwi3UMq0",
-	"uAgT935YoNL3jewH4FFKEWkYPeQiMljYCY5jwsaAj/F9r31/9rQ77UZvL4PkQf1/zWD+JXt/oa9Kfmgo",
-	"pGyLzAZQXpkBlmR/NxVFi9FGw1xFY3nvi1tXVuiy+S28qiXUmLftwylOvjXdvcNs7khAM9THE8zGa3vE",
-	"S3n9l3iowGsPCR4hj6O+Y9QhhIqGRHO+vmZc4WLke/5jCTRit3fQvd9YBEJ5v39V6XZmZJZ1XGzKJku3",
-	"J1xI0h5Ae/O2VDiJ17holZ3CVeLFn/QafW/eaXcVwRRmX3fc9Y8viZrwCocS7EOl41iQwhaCBJJo7HJU",
-	"Zs61DEmsEywR4y7QoXShwjEdkn/rORLX4dMTLKvXttYGDzMsZlN8W9yilk92vj7vdMalb2+m9BfGb5tq",
-	"5KOs3CtBRkQQNrQhJhvEj1rbXeIl66xh4slye+ryhLL2Koe7KBa0HFjFb8sqpnejwEbXGQg+k2BwqRI9",
-	"HcV1N82tEOkLiNR6ZzPjzQbXoUSBJg6scTR4HD0dBd3ezu7e/v0HB0v+brQaAs+eX+MrCypiTPCUMPUE",
-	"K2zWpUHmnwXkzaP4+XecRr3f0bdvfhfgT3bTtzufxW/fnMTPWeDRleHwbSvul8a1bThIn+MEvSqd107+",
-	"TrvwVmoD+VxaU3+E6yxvYWQPuge9Kg67QOrmQc4nvK0pXBm952upk2aZ7avekqwQ6d9JzjonePaSSGOk",
-	"bTVOSETI9HqhEYtS+PiTk/b9T7/qff7k4OXum68ffHO8c3L6aP+Lx8/2jjY0jJU1nCIzzZfYTWCl03zR",
-	"LGR/tLntzkpRMlJ29+oida6XXQc9kOI9bO0uSovi0hmW+dAtIMZzNuIf6JI2TIUgTNUnfhowrUWoCnhu",
-	"4SfWcucUQ9gqhr+zOgdo1R2zsa5K3mrQpMZzWIjmRFgBAke7bOrPQzHv16Y8SULYjVKeFgMUMwWvOPBP",
-	"+cziYBiIEAMagihDzTBT2FsolJLr/0nM9VD/E1Iu9T8EGVOpiCh7BD31psLnREQfj0kpD6nxkv9A4xhv",
-	"73WC9Vjk4lXbrV0pS4cmjUK32ZLklLzkXN3G5dw/ote/oJ9ylTy2HPlGTHz3oBfsHKx9lVqXUevx5bHu",
-	"xUFwleBUTfo2pHDxCJm4bwQggyi0rx9ub4fo9ckL1IQYXvTVCVw2ym6Z7GXFVbJ9zHk8xoocwu3itzge",
-	"a011Mv341adHXRONGNExVfLjffMXlTIl4mP3nXmYEEF59PFOYP40w/v4s0evvn678+T46afHn+8cvzku",
-	"/13pBM+WpEpASbLTc5NvloLeS/PcvPPSztmRtAq7UbWTryURGULnNaNHrKGXSGUkgc11RzHBF9YOPKMs",
-	"4jPUDNCPf/gHxLiaUDYuJMXn+ei7D9aT0EPOzKEezgumwPXDlMrxGmt1S1l/FNPxRF3j22k15mj4UdjS",
-	"h4Fc4qGyaKMMT4nmxZAD8BG4PcOPEizUR2EpIGUUYzn5qDrOb4opo2zcv/la5W3ZhMviLXv3Qetmrebo",
-	"AtdPei0Oaf96sWtyyJMqj5uViFq6gDta8DQx2zKO+QDHpW3R71WHqt1gnmBh9idbHONjA7OssFBGvOdH",
-	"7zrRj9BbHerDKTx38BfD+p5RExu2QBkyBwdZvy2E5UlFp1iVGOB6DMC0XwJUnqynUphdbmXovLYtj5Q8",
-	"vAn/9JQ3obhMPnuoPDMVJF93TlseB17Kum9Db8nlwPW1lhKO0RFjPGVDMq10euE0osRe5zYAR/IbPXJN",
-	"GGGgSB2CgSKXCjVfYnEe8VkpxhVecKkxggAJg14f9A6DAL0+fWyyigY8VQijKWWpAn9mVeTh8gtY9xoX",
-	"MMKi6rSeV6BAOAFMbSBtAWuAsGirKqq22+4d3D7URHdddAGhls0IcFSqJoRVlaa0Cf7vyhkpquKSAv0S",
-	"68EzsC1whl5hlQoTu7th3N619r+Kc5lB5hTvr2lOL638gG0WUbfOeasIR4njEALfwBSrOCIXRMw5I6iZ",
-	"XzaBKtWWFaIy1O/l+JXwrIVMdKX5sRD1IX0QKBzH9qan+af5pBS5AW8sHtL66d0GG13GAm+NsRqAuEpO",
-	"B7B1BgeTj8wmoClmeAxDgDCOpjFQtpC+F7TMGrdg9bcOEUYyTYiQxFXHOGOCTLkibRcYfnT8/J5E4fsz",
-	"C6J31jhE788MXp7+91mj0+mcNa6uND3ghNiAnGsBRutBQXiiha2HlVp08+Ytboqy98R8uZDWYh6vuxVP",
-	"sv6rr+Nlb4dUmgu10BQPJ5SRtiA40k/gxvsQVKepseqiAZE0grAayHkFZ20HPYV9hXAQzOZnzN1nYX8N",
-	"6L20ydYSohtJhCZEkA76xAo6WGGJhlgIA0Qn9TIb9x5lEA53xhLBFR/y2CA3m+1sgV9XzTiackHQOWWR",
-	"PIQIrTSiCk04P7evw/DAQ0gVGsR8eC4RPmNaFTSNYFbChjafNLVKneEx6jv5ztCEU8O/Sbjl+R2L4NTS",
-	"UKwpzXAvK3XQOWNn7PeuCMDv7TR/f8Z+32634f/1z7tBgH6PwhI1hqg5wBHKC94ge740G3Pvfic5GMlS",
-	"JtMk4VoH7k9JRHFf00/ovWnG4D/RK6Zv5xDvaqyKgGdtc6PBLMdTMST9LFSuhcIplVLri6C++s25DiMy",
-	"pFMc9/GAX5D+FF/2L3CcFn4akJjP+lPK8p+soK76yv1U/kqr97n6ZHB4p2Q6IALxVFnqlSjiw3QK6KYG",
-	"/t8ChJswXs1QYIXDrdIqul0oPSYsSjhl8Nw4aDOE45bvse7bZXFWzRkXUZ86CHVj4FRJ+S0ARMwfScn7",
-	"Jmi99DAijJIoRJZ8upp8fMBZf6Ms0KK/Vd6j7K1UTfqZzRXG5k9s1WDdSHqGkGU6GtEhJUz1rVfBdO89",
-	"B69D9t2O/i4DPHe33QLhKUpEYUxAgWWKpUn5Sf5aIujQ0vUEC2LmbMNL86d+n+aJMfTCA+A1feApev2b",
-	"NijRMh+be+FGP02VbaYMht1C4VCKkd95RiSQ4VwcheR9YwUXELDUH8bcfqVEKlU/JhckNnjYfAaNT8jw",
-	"vO834xZ6Vy90Br1eXJ/skZl24ZEgEZkmpnefvF27e7pdY/IubID7/UD/PuRsFFND/pKoNOlb1EYzmYjE",
-	"VMsXaCAi2GwoON7VvA9BulVDcStYfu5tW/knf3XLvwlwBdpNytaRM+Lm0gViLUKQu996PXMUE8GHWpAO",
-	"YsOnDPCy41JgtzBeAaAZ4qTIFoxHaz0uEapvD2jOXbwHVfUPUNOTblnwNC7EqOffbbVQdTEDNx/YN6FZ",
-	"EIRt2yXL/u6TyyFAvudkY55bXGA4MzZavj9IpXXtlDDLbW97Tg4qrXzFIWoCpw5zOOhwy71p1rmAnRzm",
-	"iyfnbNgfYeodIPuX+37HskyHOq1fY7yf/e0S0sr8325Lvh2lNixjlIXnulPvCrGodvriHAA8qqS5916G",
-	"R1eW5XAlWRDl+qZWlOSQIekJcq8p21WNGPd+KcljaKJSiHu/LH5TIXPhaQE9vSTLvNHmTxYlGby2KIrK",
-	"j53/26+3UZA+cPX1hI8z3pWWuCh6Ci8ZyeOy1AqCJ3vo9VYQO/rvIq+0V+xMDjVahWIaJYaetVd4Z4FT",
-	"m3s9sGfY4xIrbrQWiy4U2JwxJlZwrtIe219LT51aBVEpObMp/JnxmmxGBVajV8XnNJbqNCcB20MJZn2R",
-	"Uxiy82Doq/hBFpfnF/NY0PrA7VlW+kxSdVJ6x9Oi9LzKGp99ZhQ+14LXd65oAJ0sFBrx1Qx/VEUtw/ZS",
-	"oWToLhd1DL22BbkMC1qpIVT8YsdSI68rfvGGWSetXdJ7vzirggDPtiqnzKryGbm0yD4o0kUVjy8mnnrl",
-	"lqqka9FetCgOFlN+8ugrz0BbbYw5QpN0ill+t7c3+haSeETA8jXhM1fyxtxYFx1IC8aPSidfXqbh/bLy",
-	"VxFq4lhy550p1f0zVT+2WihP+Hd1U4yxoDi6pYX9llsx3dmvjS6oqKRXgRgyspVdb6XqaqsB/rz+YH6N",
-	"Mn/yE/3tIwjRvJG5EBo74bOqtEjFb63wXauhfijFdZaqAi7fQFv4FmryQeHBbO1a6xsxYa5gPqtwLj6D",
-	"g2+9ik1ruNkNAmM30nrNFiB5uCKOZdeSmlTW/DWtdKGV3WDnGi5HE/5VUeMCguF2Ly+Lftb1gFt8UVs7",
-	"7N7BNZo2B7huuHul4QZrlgGwWCsbpm452V87xb2g14I7gd6evWDXJPBmlygjDGzJOGeNNlVQYJpbG69P",
-	"iazNxBZUH5uYaXfem0e2vOtSu2MTlWw6olPCIDpP8JmpGwHHCjBrCvUvwPs04anw3NeePmfiDhbCkmuc",
-	"VlXjfIGVCxQp1S4iWGh5ITA7RwkRQy1oY2MyntI4pi7P2EsPYTwPD9XsqKoERrIXFCM3dtdCxUsO9ooe",
-	"yINgze8OSthXwebYuXrMZgimwXWJ4MRELJRrgAwnpD8TVJF+d+LFXGzKnrx29qY3bCeq+n533fjpxbIm",
-	"64Kb5TVEqgbQ7a07ApIJl01FsBVLV60GVD0ww+hfT5y7w2TKLFSffTjoh+DlDiM8t7lz+oiHJhkmHZ4T",
-	"dc8G2DgFzip2JPIKBzdjPsTxGdNPWih8+/bt2/bLl+0nT04//fTw5cvDV6/CrYemI+M6MN4m/U/72DOt",
-	"QKiTGcs5mYfGuaLVSANqo1+31ZapmkDePiNbJX9flZ5SHRENy3TzRU6gGk0l6T64zdh/W1mnaRKzywAi",
-	"vd21Uduw5KUAuLxE3nUSCYwdxtXMKS5H1eEqn/Y6LtKq4VIVc2hl2Qz2DBb2d+FUrck6a+t+h73Ly9Ao",
-	"AZnOCCYurTJutVC4q393RtjBHGX+Uus4yHQMm3yWORABw6WFwj3dgFFAfFHcu7xstBq78N97l5dFgbsH",
-	"j1cJXEBYesHH1WXTnGNtaDHqrl2hbLVQLFYsu1HBsVa9PCvB4GhuxkeoQKRIf6YIVGPFqNvWbNC+gaBd",
-	"1Hwc4zTKt01eJ3iwVlRuPMS9tgkKu6tBRhsOThAcuTCqAiiZP77rDMZaFNeI+1qDQpYK+YP99Ua0RsrT",
-	"xkk0UWpNb9OKFX/pa7nZGmceJWPNIXm9exOMUVjsB91eNdSotb0WZrJ90d0eTrDaztdLVg16UU8pX7GA",
-	"BiHhoFXU1etmYQo+DeaKFCdTVO4VMuRVjuLvrafCl0FAujeKoz91uozHxRGW5wYQqmjAMpjwNciKRQ2i",
-	"jGiYpMpWt2uZwwQYN/oWNIzTqJQP2LvtYn5FrNLraxnVrGThXAIsukJZC1rjoeycsvFWy8lLz9FpPAll",
-	"dLh1R+lbMq9na3RY6f3q4CtNIVBN39qUPDoRZEjoRXn3gqA6itVZMlbmNWYuj5U0C8ZeML1m62m0S8N3",
-	"70k0xUmit4CPnPpeAJjUp1EAcnX5NLoKCL2gtwuMMajN1ystfu+a1bu8vcwbLmgZBYHSKpYldWaN0uJ5",
-	"XDLbg59cxfXprSg9FtjySjzzGuXwuLI26RHgMmpiAAxNFPOxbCFGZpqJm7Kp6BhLiUJGLlV/mArJ9X1O",
-	"otD928F56RegtYfIVD2wwIhYmseLuueN7NyZ0lth5/bGWsrs6HZXx3DXoO75ja617qTSpZPdGzRBd5Bh",
-	"znhqslmwIMgeCb/ERAmEIktid3nivg5Tl6utz2RvobTfrn7E/WQjVyYih63zy/KZWnzOreQwWRZxJWrz",
-	"7E9cmkphfuglnqMRjmMkIe8lniNz+fqBCG4DQFnbZf6YPCGiVEyulzbfuptE9xoMnFMLbnNPItLWr2SZ",
-	"38uqNF8P7cZ4UerceHYU8FJV5zdPf1wvKSyJMeuvVW/GjlhRIrRKLD9kGdSFKpjFMX7i3atzW47kaITF",
-	"alTzCs2Fx2RjHkjEif5s7fIuFQ3k9Tf1KlcTTgaTmgE1TfEcCRoR1ExjJTD68d//nb4bwv+OBCFbDkG0",
-	"tNfhQ/jZYGzMsIgKKRn6JyMmNN/RDZdwUQSvge5P+l6dhWqYCRcx4dAWtFYvTVoQOv3y9Bhiugs7VwPP",
-	"WAikqFgw/SOCH1Hw4x/+0y4E8r169aUPAa28l4YxptMWkulwoiXrC8rSy07E78mW1tb0hUtxVC4YFHil",
-	"gXZXoeQXK6vWXw+Mnl5Bw2vWYPVFw/syL1svNSlrwJ4Ir2RrHvW1tHjrpvqRPUMVCUmA0W5zX6Rf/+qh",
-	"M2yb6mzAAaipbOy9TU0R93MyLxC5FbTQepG86/J9609thYIRmmBlc0w1qYNrbXFozv05SFWhtJeXBkGt",
-	"cf6MNXeDna2HCHtgu6aDIWaIEQoHTHem+2LWqO83a3M+oE29IPrPM2bDnCTUE3PZeTXwuy40arOqfQZR",
-	"IRVUzV/p5bPqCcGCiKNKHz/AS1gO8dnXpy3EhUMn9CSSBbOVqBnK83an0zGgJrBFwCygh3w8E6USs5X8",
-	"nJIlPVt4FfOe1nLQYO7jw1AGsID6V4cjethIrFLZt5/n/WJbHfIKUAcM5s9CLlEhf87m0Tjy0NvmJttB",
-	"euCEKQATdyA9heU6Y83wyAZ8wiXmED2CpUAmC0e/YlNwTMGDsDz20M59xcLXd5Ttx5rKNZCbTdtsFNRz",
-	"3Vmj1bggQpq1CjrdDkCrAZZ3QvWVohN0dgw4ygRoaxsndFt/ve2kpn46rsL0eIo1xzdv2aQDgpoOl7uV",
-	"43KbpfbQuFuoiLTdyjCzW2csP6NbsH2ziT5ZcEQh2/Ge5VgTfAHzBEsjVR2Ug+OZ1fJqEbSA1Z0xc4JL",
-	"5U7MEmr9H3YC4O5q4N9zcDJYll4QmCy3LPMaJ0msyYtytv2dLNU4zK6K3xagRbSGVXEHWihzsVDXxa/E",
-	"ojXZbs/Hei4DPOf1BnJsfwfqbHRIW0/EgwovVghpFHNnawdaUWnD+sJ3upmd76Db28uxILoPenvB1dW7",
-	"Avh9NQD9leVTeHOwfdhDYCZFSn7LU1FITHC033KoLmBMyKSAB8E/5ylIkfxrpDgUcN0NunUjzIho+7Uf",
-	"Xw4f7az+6FkWIH7Vauyt88VrL0DUFypAir44+fbdVet9gc1/+07vikynUyzmjcOGXsOSy9Cp17AW+Spq",
-	"voTH0sAoZU/bGV/RO5lwqVYVKEI0L2YGnESz1eGE4CQfg6mFqoqFSoxREWpbWHR24AB+hSdXflYrB6A6",
-	"4DhLH93t9WpSWzLRkbuWzphJ35wmMaZMdZB38UDfccqspdVWXFhamMHZpPLSAU1JFBQ2WFGr6KFNfokO",
-	"EWj/IdTQkFVFNDSnde/q4x+iJAVEEhdcAcU4oDKETWQ3cyruCymXgDGa0WIZmLV4rK1ckynFj3g034zB",
-	"+jj+61ebuT7TvAEzspO9Kt4jbKMlMdPdeBX+cqRJptvetjAJMlkS5IIkuLrBllTJhlO/1oNjF5bBB6s5",
-	"7yMcOTjSDycTdoODzQhmAZHAS8FxUAQG57Jw+nEsCI7mPsdorL/+lZgOlTuwTsegcGsJ5H7z5TmEeBl7",
-	"A2KpSc0e5YKr2Q2CLbOn3TXW+pTzF5B6pD/o9VZ/kGumJzYDBgT3Gl++tgLmNYPsIiPAP7zQz4+Kj1mA",
-	"8lykFYL+qlVxsdh+n3u8rgwVxkSRpTY8H1EPBJS9dWsF34J9UCYVhkdaW3MotTntmF7AyblKHj0xA1pg",
-	"x7uVngF+8TNgDLurv7CT/4KrZ5Cl9xPQm1lNd3+e16nna2mYGW4FjGORsihcICvIOjMO5NYFfxSZOUPf",
-	"nXNjRsGLW5TrPmNcjkSX2UO7Fb5mfUlKqzIwWDy3cSskjmSWxuQwU0wdo2q9OqbnrohVfqNv7vZ6Z6xa",
-	"BQZpPKOSmEv6QFA2BjhTt3j6gq81VkHaODe7QD0rPDzvZNpniPRWS7+mEhoQNSPEU0N1F0AFuRbrNrmD",
-	"jvz7R0S1+smVfyGzUTu7we56aqitIHUDNdRpQqCE30AhsSNZS0cMflY6onVOXFtJ7J12PRfZ9S0Od6Ys",
-	"+jjs5gD+MkXDL03XJBVcsqLvX7XFJdoi0PstSO/VaqP+ue0qtl1f0heMI00+M3XStyo0gFuS+ru3JfQN",
-	"4K1fdQArqFOoLKxZLlOhPCFmc4M8TTT/BcHKuDWv68/AeUaVls95pNohCkKUsgFlkSk0Q5Wtwle2Km2V",
-	"xTGHmDywA7HIuj5gjGCh5wrIQ64Q0bbJz8n8EWXRTQSzH+N/f23uUezfeOZuXyL7yQy7rZsP1XDoah43",
-	"MPP4JcikgjDalCF/aNao6afAGBcVWn2S/Decy9Bjl9lH9czSg92s9+CBuuK/aU22zOAyZAim4PZYQCq1",
-	"pbLLIKUtMBpzRrZKoZiLx9rr2qAv36qLLcdXzmBSs2YaNjdFz+ATKKttvAXWc8hnKNvybCVM5FmnURex",
-	"WAS3zWCLWRrHWQCjB/5rnjvP7RdkZkdQrfKW2r96d13VZwHvtYZDOFywAn38kh1bR4WDYMvBe4duShYO",
-	"mdE9tqFSsyntWenOOvHrAdvyF0YRIZfUFKw+J/MW+Gr0H1RJRKOWCYfXFGqqRAhpPDAc8v11K2dMKp5I",
-	"NOPiXH9ojWEPbUQzFKTW+qtXagNUWMBTMUtYKW4h6uLEzOoGwnZDyeX1momauxCzBmeqTxPpDqF7ZA+g",
-	"fbosLtndkIsbXSzG4538+zb1GVxS46960wdvhsELsTs53b941GXfyIPPo52v5/effbeHDXRBfwKZUO6D",
-	"H//wR/NTsfxvXZ6X1Uqzmr5wAzaIDm5YFaHUq4OnN9xMWyCnhsNoddNA9CoJ1GqI+led5EMbW+HIaXZk",
-	"VQ2P6VkWJ2tYX71q8TlEyQniwJdhozHSVG2CzvBgGP34hz/OLuc/hKApXBABBTJSk+hbxZJuW0H4yThB",
-	"4XTvPvvxD3+0nuif+Hi/2/CAL1MgNHmUNcC/hrCYYqBf9VlaFvjihqcFN9SVArM+nRJj20/jGDinE+sP",
-	"rVxXEk2wBLxzqbiocnCZPbt5kEWR/DYkGdP9RgK++3MT8CsDTtZnAaaLzQ98sOq837osb+XCHIj0ZyLN",
-	"78B6jfMkk4lW1rFCUy4V6gZBzhfuxnYNHTtz9cQmJy9GPpjY7+tHPXxwizKc1OupKNvv1wgvqEgfAC5b",
-	"H15Qx143iBl44iIRflkK74cmDrOMK4ljIRSgaoD5K5btPY8ayx3uJWe7dRFB/Znc8e5C2p3k9pB4/OQV",
-	"l0JSQ1o390tbOaKZUiZLMjGRpaZsKBnMsH6ZV/bbUdQL672hsu6BCN/wNl4rM4y1UdPmr3fvDx7oZKqc",
-	"2l1GXCCTCbqZrIMwnrapU1t9s/iSDQlKIOUtJizCAkV47pKTJFXknsxB9A5tYXeJMBKYRXyKBJlhEfmR",
-	"OWdMqz50nAoSIeu7tIl6oG500GNXylEhN0CpBSlnBHo3nXgmSxO9ccYyb+BBZcCObus58+4xN+EtWa5/",
-	"Nwh2AKAxwnM/0mQfutCzbxzqF9YPGTHjtMX8aw6fXVeXWFIs4k9vfmW+iWZbgWPuVFy3n1qYMa6QS1++",
-	"Q62WykyMQqyvPwQ+GnVuSZ0vA7XbCc95ajLOXMScFvRcU7HVtu9y6nV9dn6a6A4yPAdLHRdmOB6DmuE4",
-	"JqqOPW0bbB7falh5tE/gNWvtWxrWcWSvVuDTmGI214xFLjoeIWTj+5SIuWc+AxHsb1pEAO7QRI15kFxe",
-	"svrO/v7qSI1bSxKsjNHbPw26h0HvMNgBdWYFt3q3Ob/KFr/ONeiYeaV57y9VefjQ5+TYZJnapVr/jORQ",
-	"GJWGdYcHUWB/rIVm9rmqZRrNKlFv85itGILCdJkwAjhw6QEqVB5Wk8v/Cbm5Zd6OWHNfw1ds/JQ+0ibW",
-	"NEPJMD9M8WXfEfsegOdMKcuedOGJ+cs1aCS8/aN4aiyq+85+sLuxjHcoJNXnBWJaf8nG71O9nvdkTpPS",
-	"uo6Xkzww4CX55WBvgZeQSGNiYtuAhogs1g0B2qYmQbxlcRogWqOVBbGYWLcf//APAMhkS2Q6v1Sma8ML",
-	"LoZuq2WEi0zIkI7o0GUBwzeQlk6lyUBnfKbPGVXyjMmYQuC7qafeMi+a+ubSDMLLhD9EDoTS1bEmLuUY",
-	"UlqN5z+yaS8mfTUvKi9jrgCQRj5EQYaAB+F9VLpvtzropICH6qIJzNKcMWfRQhCbLVHzhERUbrUMNjCV",
-	"mcnrnkSzCY0Jghdg8nmgaZWmDuXU7yCyx0ueP9h9EBTL03t3+K5fjF7/ZREIGx+NYiwnH9UWns/u5QvV",
-	"6w93H1QUsC/e42XjcD9wBfZzXJTCq8US+sDc/Cr6h0Fe3L+xM9kk3qdYFL/u2pHGRHqgJqn8ZTOoCTGM",
-	"ROZMZG5DVpeG+MR8XM+gADYA0r5xHJeUoVaeJD6isSmbO8rTvlHMx+AaR82YyByZaqtzxh4DSh9K8Jgy",
-	"iw2SYPuOuRnf2wjRsOpkOvxB73BuZh19wcdmnA299qtfBopc812wVa315ks4z+u9+9gWCFnv7SzJY623",
-	"fXD29b6w+u/zaJ33nwk+Xee9U964zevHsoDkWoTzoBZYPFhA8w6KkNrdSlDsg/0ldl3P1lpArX5gtEUH",
-	"KF2HIl0Gjc5FB+AwO3GRISWXgJF7eXLRTlCFMRwUIX2X4/gWYHsBdteB7NpkqTKQbiWmbQZh29OkUMAS",
-	"1bO7rpGiAMRaIVRyKFYIWs7xWH+9FRYkEcgMv6iBfzOEVSuLIINGV2kueUlu49r1FwnIek0iJUsNab90",
-	"FacYoL9UseE0Gm4PKIvaqYjr3QZHFgsnfH/8+tGL54/7r09eXG3rtdmGyp2/dTmeH3c6nbM0CHr7ulH9",
-	"V3iIeEKYCWjO/KKCz3xkvzOGVQHrBnTSmLJzq6m58p7mvmfuWwI1OTNIqC3UDZApPiG3OuiIZR+cMd2K",
-	"SUzCLMcP89yvHfQFIZFEOMOtazKuvNvgVpXq9Nx28Iiy6LWIbx5O5aXJxpSllxFf/wDYQdyl8xXoAxAA",
-	"5eH2tmZdHQ/Wt5IW7DQ8elge8vxVb+MZ1x1zvel/eSLnlaGvE7czuS/zBq4Kv46yc1MwboBYHaZhRlu3",
-	"7534gjuvT354TcQRVkjG6fjnEVp0BCRjRm0SHDGSlI1jCwzJWYkHkQrYEyl5mcG64ry1wvvYvHDbppE1",
-	"ZffOOoGGG1gd/NnUHE23IkVQvb+moOCMJnLKyR7VkM+2qYVNxPaIMion9aL6FJ/bwLVSAju5xEMVz12p",
-	"EiuC70kUHqeDmA5NUK59u6P4Z6++/KK5FaIxvYBc4IfG7Dgkgkw5g/glYDtoYMKOhxMcxwQina4jTy3l",
-	"nNh5PjPTXOX3M8lRikO5jzGj0oRH22XTQ2tabx4K7UODcVvlCbSIzRV52nnI7RRfviBsrLd53yBWuz+7",
-	"i7C9726SopyjpXBxpBQeTqYmZzGJsRpxMc1qsT69VKZiqokx0LzDgto3jgaPo6ejoNvb2d3bv//gYMnf",
-	"UPB19vwaX9kzA6NWimhdn3L2pQGrPmzw3hfTwZuT88H0IP3m62gSfXpyGn3SDfgnk0n05oSffPIsePtV",
-	"NpsnWGFNe43DBpl/FpA3j+Ln33Ea9X5H3775XYA/2U3f7nwWv31zEj9nUL5FYCYTLhScpKzI/ru8pkYC",
-	"BA4AAetzssVDAaP6QEB9N+DWG/LqFXza16JuoKXY1rwy/DnIR35eTRVjzS0GBF0QQUf0zqJJitgeUxzr",
-	"M2WDSixci+FnxsNxzgBAWC99C5lYQajB7F8q7knUDEszDbc6P4FSeVdgLG6j4PZkODWJ7jj2ZWmfPw/t",
-	"0kizbPiQpOvmdS0tgCfGdrnyxq6M45lFWEQofH9meeHnZH7WOETvO53O1VWIgAFpSW3bRSMuzljI8AUd",
-	"a/nTyQ+L7Bhu1dwKDwEtV4JejJoRlUN+QYRer608wtlQJRwcccbMmbYIYIkgIyLg15BxRkLkiY9WlcaE",
-	"yKWtLGdAaL0jesbGnEcQRQg+F8rQnjMJ3IpG8mXizMU3U9KzDSjJS7i2QbBZQfS/IjEZmt/fO7lzYhcd",
-	"GjExEMJ/lMsnY1X7nbfqUIDErrstZmnWsHHY2Pm+174/e9qddqO3l0HyoP6/ZlozSwdWPB5rHc0lU44b",
-	"h+37laJXq0OJywhvlE0IuR7m4OtdKQ6gbiqTGM+/8O2DTsfJ/vPcQ+IxFsSrTaWh2+V6oVE4KB+et39o",
-	"1vUKKm3fmHOtyr5ZeUDrjucvAZzzg9mFnCjVizuywEB3YBAC25PrC/zd1mLb+QlRRFeQ7RoQofbtexLR",
-	"OtjPdYG/djYG/lo4VjMuom2TW1SvBhyLDFUTrN6mBAePo75rIjRKLAqh8Bu4HUPUTFKRcElMFfwxCbc6",
-	"yMRhgbKb1bzxy5pAaTMbwM8ImmLAIsmBDw1UWAc9oxcEzQRnY4AwceMwboBuJrMzLLDewfXFt27YwNDd",
-	"KF2KzLLlAt1YCDJU7QkXkrQHWoSLeVsqnEClJ39x697e7JKWz2IjA38FBzStRLd4p9Nj61NmZ1m61vn7",
-	"q7VB2PU7YDlHJv0OQZAa3LqyW1xhCOZyVhxyuJVd+HhEUNM7B/kVLhv8T3CX2xxc8mCtD15iNj9SikwT",
-	"JX9CeEh3/YfjUuTM8KhCoQDOB9vUdsWNq7nfK2IM+fvtiI6psjtc5m0F56Ez7vtFpEyhyzyU64xJPM0i",
-	"ybBE4fGXr06R8YFVDDC8IQPjEdEzWdRxepsdYJfhqOXWfrB+dPNTPRM7ivpsAL22EIQO1uAZnv8EZ6XX",
-	"uyFLM4d/SqU0lY+8vJ+82NwES8R4qQ7qXSb+VHaYsSo7Wmdo+pkc/5cwFUM2I8jjwmzsNIbrMIQpURMe",
-	"1UZplpSemV+cFRYYZ70+LCpD7tW5yfzCzG7EGct2wgAhWjOuqXVXcB3Ch4znkgizCMriaU3JYiLpzpby",
-	"gZcwwdsI9bE1fiur806w9NQXm2ABPcM2FLQbWy3YxKq921inMROqo3zb6S/ZMfgpn3mJOpg5TdkEY29y",
-	"CMCiQ9iQLHE05+/cBg25qNBEUG6mn+OR9sGlu4GS6w2/ri6bN8VfMklAjgZIG8FTwIT093adQhdVEBVh",
-	"aWtCkwVmXaNbh7UgtFgQpATVTM0AR4M9GcD7Af/8YVbAwTZ8WH7DxcHX9WDqoitN/lonkkRckA4CL/YZ",
-	"I6MRGapF1JVildVaOr85UkYFlfvTvQGJ3xFq9O0PdPlZ/NnVN/iLxziacH05cXmcpWNjr6r2fGWHCE4N",
-	"IK2b3d4MUl+QiJBp/TXqsUWBcJfke9KWnrV3pVJxHHc20VF2KTA9kBwDC1Lkwim+7KeSyBASUU2J59iU",
-	"eXEvcgdYYXL6JnwGCJGQ421alUjgIXmIMDtjmZs2hwjwXLWpJFE7TcyoHLSFzZSr4iQn0P4tVCM0d4vj",
-	"T07a9z/9qvf5k4OXu2++fvDN8c7J6aP9Lx4/2zta/3yaQd1lpGcOheEiwW2Ytvlz45Euw72w2B8rcC/+",
-	"woFobnDf1CQ8hQUpWJwqQjnzN4F+79Bwr5u/JRiN8vSgjEm5vos+jfoCNiCEmTzaNLmrmA/LjxbYQ8t1",
-	"nKe7Ai/LGJcm0p9TxIE5fPZauTIF25WwX5mEfUE8E5aX52jxAwqGf723mp1PsTgnEWQmCsJUuOjKs6ac",
-	"nyAG1o7JXXR9DLD8k51Cghn4nGud4jSBL3c6Qafb3encdxhhkhC2NG/NmS8a3rUPkrjw2IT9veQ/0DjG",
-	"23udYJOIXH9t64AJ7O7/NcXgZhTvRW+7RzWHY6UP+7mStuw/CLTPvj5FUvFkI/RIu10beLWfsujnAh55",
-	"y95sx4k+hDe74PD8Kb3ZT7Vy7IZTTb1ruLLt2+DKRs0MEyKmUj2E9aRwqxgKorZu6Oqu55UJOEN1y3/7",
-	"7VH7G9z+IWgfvHvfbe3vXv2mURFOXTyWCqsVSfk2Id+k4bbQkEvVQkA9BvQgxoqwISUScX2pCL/VC6Hf",
-	"3wrzuHG9LvcBTyqrHh8qHrac9QQxPttqGZwRY/wFlB1nW9F3llS0bBV6DuW1Hprm9BAmpu6VIGiYKnCB",
-	"A+SOw+VBofohrM3cf6WX4LUkwhj0Nkvd3ySbfI236JR8wxmBdxfpLaJTE6KOBJ+Z+XoLlsfoR3hJfD58",
-	"0R/MizH6LJ1CMSQAINPL2XAZ2waM+52H4ZX9UCatW4cZ+NwFvN1ImdH06KkM3b3TwCt3ma3HoZ29p/vc",
-	"Tla+KZ7Z7VVm5HchOd0cJ5exYD6DOH6T9o4VMSCnmkcEmvOJCyJsrXZAWgryjHYDR17Oxn/fSPYCF+ue",
-	"HOzl/zzIktkN6rpfI8muE+hf+pTP/bb2dwPbVPcgCGxT+p9XC8n9uw+8G3Bvtzq/X++04iXlztsp9YM+",
-	"sqePr53SDCe9Sj59yYg+UmAisVBHlEH0LRdRlur8a9q9l3ZvQAkg6lYqOlyZea+4SrbtjXFV3hXOCmbB",
-	"LRptHtZ4ylXyxHZ2c5vT7kEv2DlYn+x074+NeeF6EUanX54eF6E4bxplpJe/Jm0EOnN3+rsKLvLtBiZs",
-	"rRn6YwoNRJabONS5ZL/GCd0eokEqmFldPhp5Z1XvQeVRNenIm53UDALZlGUDhTiURKVJeN1D/JT97M8w",
-	"++s6wmpCBDFn2BGCctntvx7ouzjQbJ3zDMew/ji/tMc5Lx1nDihlyLqPDaaiC9Kr4BWhi8EB1dNE4pwx",
-	"cEPZNCqqMojIkKtE7/Dh9naIXp+8gOilQsoOwkliizTaARWKL54xTWcdZMt6o+ZucLBlIRW9o3etmEF9",
-	"9l/Bet306mFn2Te4H/mcYdlchs4hRBD9FsdjLqiaTD9+9elR1+B9QMSl/Hjf/EWlTIn42H1nHiZEUB59",
-	"vBOYP81affzZo1dfv915cvz00+PPd47fHJf/bgDxCX3pb6x8dyOmuby2UaGQ0c89mdPRmasRdIfA7RlF",
-	"Z501XZkD6rwHnZ8us0kSBWE2aQKHr4IhXasXuOaau7g5QdtgDrBtV5rkFgrMW7PHtM6o4rylPFWSRqSI",
-	"JwYQtiWnoTE5RZjG8xyktxnxodyeckbmnWm05XVsfUWLnbvqVRnIpOsZSjp2Oh0tUA3Ds6UcTXU6iPVx",
-	"UZJcIFMxN/K6zCpbLHaawWwWpwmRlNldzhjy1IRMvUbNrW6xxdel+v+lOvbOW9DK3NMOHZjgIVTYGwD+",
-	"heJeXxU1udfpOI8CzOI1JGqWhzPVi2ZjPzJc0YTzeMuM0QP/pmtHjUC7GUK+nUZl2MjiRB5XBe2iZjY2",
-	"Htsy5yIPm7WBrnlfmcOrmsqdwyY7Hs7SjZoWw8QQgRa6dh0IVLUvk0FmIV/s59jlFze/JgN9jtkW0Lbu",
-	"FJDLGKw3T5UXJlyaQg3Znjol1yA8oxEeahWBj/L1sihNXnvAehbbekEZ+FargYk8OGy7Zf7kJW9cvbv6",
-	"/wEAAP//",
+	"7L3dkyM3si/2ryDojRi2Dskusj9muicU654vaaQZqdXTs9JIPZcFskAS6iJQAlDNpmY7Yp98TzjCL/Y9",
+	"1+E3P9jHj9f2y31w+MV/ykacte9/4UACqEIVq/jV3aOVVopdqVkfKCCRyEwkMn/5oTHk04QzwpRsHH9o",
+	"JFjgKVFEwK+ThH5J5i8j/XdE5FDQRFHOGseN8wlBJ6cv0SWZP5CIRp1Gq0H1jQSrSaPVYHhKGscNGjVa",
+	"DUF+SqkgUeNYiZS0GnI4IVOs2yTXeJrEpHH8sNUYcTHFSr/D1OF+o9WYUkan6bRx3G011Dwh5hYZE9G4",
+	"uWk1Xgg+XezXG4WFQnyE1IQgRacECczGBDUpG8appFekhc5ePEV7e3tHO1mnf0qJmOe9HummK/vZ6AW9",
+	"w3a32+51z4PgGP73fcPrfIQVaevvNrJOSyUoG0OfX/HxyXDIU6YWe/41i+doiONYIknEFYnQYI7UhEqU",
+	"JlIJgqcIm3frum1v94HoFZ3f35zIr/j46QQzRuJNOjw0r9T1096u7Wd3u36mQnJRzakhI9eqP4QnQscd",
+	"iSBXlKcSJVgzCB5IwhQacQF3R1RIBbdq2cS0V8Moe92u7ja+fkXYWE0ax3u9ll4cigjd1L/7IWgfvf+n",
+	"P9SxyZdkvpTiUxwRNKNqYihul2ItZyS0f0nmtRR/uBXFX9EprWDkV3wsUUIEEK+uRzG863cmIiOcxqpx",
+	"fBC08p7pH1N8bXpyEATr9Os1j1bwq5lkKtFUP4qaesJ1x2Dm9SNEICwvSaSfrJ1/eLlm+seJau/ztu5s",
+	"kQ26vUcwhux3DQOckZ9SIlWV7IWBuJ56TCDMK4hGZkThd23bSvtlFCKq0AxLhJmcEUEieLF2bLatWo5p",
+	"BN0vnh2+e/Tt/nfdz/e+evhN7+zg/OhPwfdfPt1uvG8UVql8GmMpl07dbMIlsYN4IJGE1xCViDIrfHQT",
+	"dcMyj/fhmcLA/iDIqHHc+K92c3W4a+5KfWnKWd/+7Ps91Z0/p1PyPWekWvS8PPnqxCiinzkjKMJzPQUR",
+	"mvBUSIQFQcNUIcrqeqx+rl4ljbfnmtL5hJxIinffTDAbT3CJ5w73y1PgC6KT9ve4/XPQPur/08VFe7dO",
+	"KJ3zxQE+Z1GVriXX6+taxVdp2t7mmvZGGx0y4UwSY8cYzfgVVy94ymBJDTlTxOhhnCQxHWI9pt0fpR6Y",
+	"1w89ZIVpbN6J9GcYV/0RtNNqECG00mkwjmQ6nDgVraky1zMMpNuKzZ5DyzCWItG/Kn1KL2o9GkEHqXJa",
+	"mKBUEtFp3LQaT3BkxcAtx03ZFY5p1LeywR89npJjZCUzMtOAYmA3vTS790AFvbYygaf1Yaw5g0SIC4TR",
+	"iJI4MlIB+gyEeCpIRJiiOD4jo1SS2/LBMGuvL8iPZKiIzxEwB85yE+aDRmpnr6Hm5+fnp2g/6O4co5ds",
+	"yIUgQ+WUOUoEv6IRie6Jeis7F1YMMGw5hZM38EAiPmMXTPcnxpSpnZaeBcadIYgUviRFJrXM61QxVm60",
+	"4oI1Q/d3Xy81PhppfRXudC6YnsYXXAxoFBF2y+kbZe34k0ZltrCoRBGVeBDf3xRIIvzPAJveo5TCCQXO",
+	"Ylwbuvre/Ykn/Z0BiTkbS6R4USS9IVJSzs6yjeGtRipNa/1sn5kPWNIxA8uAo4iDffAYYZatsCFmjKuP",
+	"NLmwKHKzDftGvNen2YQIgjDSXSdRmzJkx6fbYoREJELNsDzmcAcIe875KyzG5JYUHfBo3lec92NoLKen",
+	"k7j6Ad0fxTkyz9yvhHffg2+BwGBASth4Cr1iSaKkI8FrzOYnSpFpYpwat6CEJsIUs3kfu/Y8YcE50veQ",
+	"u/cYKTFHeIwpQzFWdkdyx1RZ9lE8UkSg8IwoMW+f6B8hkmTIWQQW8YTgyHp2vEcqnCjmFZQyRWOEGVcT",
+	"TWTzQT0NOI75jIDTp8J0e7QfVGzN9FDeMpyqCRf051sv+tRvKp+Tf/tP/81/+e//17/9j//z3/7ln//2",
+	"z//x3/7z//lv/8v/8bd/+efW//ef/vN/+ff/3d/+4//+//5P/9e//d//cj+CD2wNT4dKpLdaKBFEEqas",
+	"fH/L8BWmsZYJt6dB1pIn84i4okOC9GxxgQWN56j4pLe5W7qRu581HWGFB1gSzUgpEwQPJ7pfhjbWpHib",
+	"X78tjWyLfUOeGvtsyNM4ArU40EIHDyfaHtIGDBlelgyj+zbHNunLgsTpeL3ztz5fkvkTyiK9PdJEjCKq",
+	"P43jU8ETIhTV+6QRjiVpNRLv0gffdVSxLSduo+PUl3yMApSyAdXyQ/fV81mu524KKt06uQ/5B79L77OH",
+	"+UAbqJqHvBE7M6o0pNxPuso9Wu5Jayk99DRqFe6NWzP5QHdDz2CTpXEMFi/jzPgVl9JEP26WgHGcr6KL",
+	"7/9dj0ingnJBVYWv8dsJAakPkxuRSK85325vhtnFPvhKwx1n38gJFiRCCed6E2F+Zc+AxtatGg8r0IDp",
+	"ef+hUWpQKxfvXT2M3Duw+GzJB5AN8a3EY1I1PqyQUWzaUJMPrH9pgq/AdMscG24im0AJPmP2QSwILFK4",
+	"SyKYzSKfwXMFFtvrrsVjP6Vc4cUuf6Mvo5RRBS52MTb+SaTAJQZfK7DUUbd3sNb3FL8krMLtdiq4VvhJ",
+	"nOrNm25U30Dm8cKnuo96B8Ea3ypxrKFQ1gE38kqGhaOoisVsTJE+TWT1guTgO4wpYQrhKBJESiJR8+Wp",
+	"1Pz69OWzM62fR/SayB2YcL2CzS6QJJrlR4JPvaWL2by4cn9o9IK9TtDpdvc6wW5vX3efKjKF/ixwZc2a",
+	"xkLgOcgXOx5wLi8bknkg6/EUGw/p8p76bulbdXMoCKw+rOq9do+Og4MNvHYlpVi5YL35GXFRGFzj6Usk",
+	"UsaIyM5wIj6USFJV+TFynVBBpB3BgvAz+4sxVmSG50gqnjiWoGyc9cOT6OSKiCK5NTEetoNuO1jjsLCG",
+	"4Hl/S9rq4VorW2uACa06brS66oG0J12YRSjGUoFkwUNFhGxpnSXIkI8Z1eZaUYk35GU7Ge+/+Otf/vXo",
+	"+ptKEuv2+lqWLmWTo+O921HGeJL95mOcKJ5UdQkETD+uPrnSNJlyqdBPnqT1F5hMCIuMP0HhuKDPEbSJ",
+	"BmTOmXGlDXCM2bCk5ruB/mcLXZ9b7dn5cW659NZiBnP4scpmNYLWHHLot2D+Mo2UD2QrgQ+mCcyXx5tZ",
+	"zwofKw+4xE4FEVQUHQtCtDjthaXfKiiQesXzFD7m+dE3MaG3U1F1uqiFsERV6svyo5b8+Vn2anXVavSC",
+	"oHscDR4dH3cLWsE7Qto/KhwhLZ5ln7Rf4PbouPP+n5q7cLb9odvau9n54x+qVuEUX780H+nqxfCRdOJK",
+	"wtRpx42OM/3R9VaOrtVIGf0pJfYF/cSiIlxXx3n9hKPy+9R5RWLeu/ZbIuOXHnR+DAVQIoVVBWvK/Sy4",
+	"wTyR/1PcEm+4FQRy1UuzV9QIsaKcyvg9+2O1noDtQ2G5liU+tFXflTOuthasa5hEK6JFSrqpvptvyFAQ",
+	"ZaX516PG8Q9rUqdM5MuqwB7NdyPNSpdk3kFvFBfa3EKMzx7r/5pjCjTQW2u9AQV/T6Ux9v2gKx8Oe5c/",
+	"BZ+zvW8fzb+IXokD9afragutRADdtUUKvC87q07yswrFx8ZLAIcYerHAKCQQq2V7C5KZs6Hx8BXMCz17",
+	"dvOPh4pe6T5mR26F/X52e3GbDw2+TaIN2GhKmX+1+7vG/l1j/66x71tj81hvMX/X2rfdk91UaKknlEVv",
+	"Rbyo1FNzMZ+FiVKJPN7d1UzTsZc7Qz7dxama7MZ8TNkfXfzFpzFl6XXEL9Ig6B0OKIs+/aY3ffTdMHgl",
+	"9ifnh1dPuux7efRltPft/OGLHw/wN72VWkZ36H39CLazBFyHq5nD3X0gkYzTcZHp7RAbRfloIuLe2//2",
+	"2+8/BK297s0fVg4v60nVGJ9ihWM+XpylseBp0p+msaJJTInoJ0RMaRxXOK7f8VQgeP6BRPkbJv6RpxKz",
+	"SE0kamrOBL3MU4WweaPE3b7I8XhyMzvQjskE3a6yBuvH2VpiKRY+sUA7MhoRYx1sdhoHzZ0KOiSgAtah",
+	"/UkcmwOR/GmZG0HcSOMs6GmClfXTSyOfimHHrYUpEzxlEYlQ9USt4eFZlLlGQVZp9ARGvj3JqnYc1WR0",
+	"32p5U1U5zRMyvHzJzsiQi4pju+Uu5147ODwPusdB7zjY28DljOd1rZXbqHpdkBkWUemMp7eFYywCy8I2",
+	"V/BtraTUXWzmiqTffk+XtSMhSLncKesSLToSg2BNkv3dzpYb1hKK5BueElPr23qnwfqKl4dXMBoGnMcE",
+	"M0uGCpv6GZ5LZNtDlIF4wXFclCTreYoJM1uwdTozxdf9CsIeBGvKrCllVe93133fvJtTrxwuFeH5A4nM",
+	"U9b0G5CR3mEDrbSdTFlR3tYwxWprblknjLQnYPk/kHlKwIIJvgFDgz27/KCYYMFMULg33Ere2DsM9rdY",
+	"C45X3OhbizxdmqTCnBcYyLK2G1jlesqDiL1UutKiigkWsk/ZytA2NOQ81jTxwzXw8BI1bcyW2aXOJjQm",
+	"7tkir1SevSwLZmmtVmTdLc5OvVhtFwG1aAjnDz2QG572ffLJJ59cH1Wf85X8cGsKGUaHl4sGy1Rv17CA",
+	"zVu12bKOpe+SnfyQc219NTFsCvkIhd6tvoucsaabDEsbY54QBkk1C90xESqLnXnJFkNhtNSAIJk8nEZx",
+	"CIVpwqam+NE6eat3jCvttsVV8gZec+/3BcGy+pR9rmlHJdLbBj5CgisItkPNEEdTysIWCkeYxqkgMmyV",
+	"8wDMdnbnMSLTREEsM0PGdVckaBUpU3Dh3fGySCUek/5g3odQn9UbbT9mqPLwMuM/j4EzNlhchm6+SnRf",
+	"7FjpPNMjxnpS0BxQbrht9oIaV22cXYYpes6GYg6uTayQIFI9Nr6k5b5pwX9sr3RPZ1OaYCln3GmHzKMZ",
+	"HB0WPEWPqtxOnlTJk+UaC05sk++pZQIsQGwP7WEi2zasPMFjCApaJhdL8qrk1tpAfIVGyOj1hZmaCJ7Q",
+	"of4xJlqbhOCvYujrhLCTl23NuljRQeyJPAhW00uUSiWw4gJB5oxETUkIynJqZOgskZhKVSfoNnPP+VLQ",
+	"ktzyWymgLFUgXZYJx0tCEv3QLYRknUvGX55rLqs72Vwtmiw3iy7zbH6WL0WZh2AOMUMDsqjjFhkhIpKO",
+	"GVZEapPH+if0swQPJ2WfesZ9jZbjh6WhYmtsFf3RrUf3N07LlRaJUSbhY62/wRoLj0EIaRvO2HRhZv1l",
+	"uQ9IyxPUFFgRG6bDhXEW7zy+YCEjJJJaMqdqEh5bbAC7qOpy48b0iiCMGJkhzsjOYxQONFWj0vsXzB1n",
+	"+bGkj1HoLuvn8SVhC+p2MNfLvbSehcnwuGCCJKAskFPFnQvmRdJmp2WWSFpZeYOELavu7abHba3GdVt/",
+	"o32FhZafUn/Mn7ET955/8WnWCf/qV7pDZ64//p0nrm/+xWdZPyv5xZz/3aH6O4G5dQed7uzGTmAr22fb",
+	"rSTVqjCJ8dCeAvI4Qgt7O6cHjxaVn68a70ERbq2ucsGeNWEpWSFzF5b18ymm8VMekTekapvmzraW7dNg",
+	"3fGIaMtyLpFN5vWoehisThjwPlQlfU6xlJdVscVrBrkGG1mkpc3S3lp7pXIk5X0HSi4J2yuYqYV+LaHt",
+	"XahRN03beydtC18Dk1Xo2W/J4CRVE4a4eQI1w9N0ENOhCQC0sgIsbcqZbeaLN19/Fe6glGl1ESbu+bDA",
+	"pR8a2Q2QUUoRaQQ9ZOoyIOwExzFhY0CP+anXfjh73p12o3fXQfKo/l8zGH/pNKzwrUp5aDik7IvMOlCm",
+	"zABLcrifiqLHaKNuruKx/OuLU1c26LLxLTyqNdSYt+3FKU5+MJ97j9ncsYAWqE8nmI3XjhcpoV5c46GC",
+	"mBZIfwp5HPWdoA4hkDokWvL1teAKF/NC8pslSJX93lH3YWMRJujD4U1lUAYjs+zDxaYslEB7woUk7QG0",
+	"N29LhZN4jY1WOWSiSr34g17j25t/tLuKYQqjr1vu+uZroia84kAJ5qEyrEKQwhSCBpJo7DK4Zi7wAlK8",
+	"J1gixl0YUGlDhWM6JP+1d8y+jpyeYFlN21ofPIywmGv0Q3GKWj7b+fa8sxmXPr2Z0V/ov22qkfeycq5i",
+	"zGpPxzfTE6UzS93ybXSGICMiCBvayLANwr6tUzHxcuzW8D1lKXl16X1Ze5XdXdRXWkGtUgRl29fb6mBj",
+	"hA0En0nwBFXpxI7i+jPNnRDpnZHUBnEzUxoGjqW0NEz4ZuNk8DR6Pgq6vb39g8OHj46W/G60GgLPXm7x",
+	"lsUCMmcDlDD1DCts6NIg8y8C8t2T+OWPnEa9P9F33/0pwJ/tp+/2vojffXcWv2SBxz5G9bStHbI0HHXD",
+	"TvqiMOhVGeN28Pf6CY9SGxgOJZr6PVyHvIWePeoe9apE/wKrmwu5APOmprCX9a6vZecaMttHPZKssDV+",
+	"lJx1zvDsNZHGe9xqnJGIkOl2EU2L5sHpZ2fth59/0/vy2dHr/e++ffT96d7Z+ZPDr56+ODjZ0GNXNr2K",
+	"Uj4nsRvAytP8RX+VvWkhKZz7pOQ97R7UBdhtlxQLXyDFDeIGn5DpoBDFuV6odxkezm9kMXoafHkxZmgs",
+	"MFMkauXWBOxz4bJE2Dzko1JiG9+oH9vpLEyiy5paFoxgcXdeshH/SLvdYSoEYao+v9xg9i0i4sB1i3Kz",
+	"1rlYMVK2ovt7q1MNV23WG+vubVoNmtQcwRaCxhFWAPTTLp+Z5BHfD2szKyUh7FaZlYtx0JmlXOz453xm",
+	"4XYMEpHBJkKUoWaY7XxaKJSS6/8kZp+t/4TMbv2HIGMqFRHlo1XPTqw4vCOij8eklO7YeM1/pnGMdw86",
+	"wXoifdFn4WhXSgakSaPw2YwkOScvWVd34eXwl+j2VqsvhDJXetk8dTGTZeMPJA+VELdO2Rg1IZ6aEoEA",
+	"fIW46IkwJ124c9s1agLPD1aLmNW7JyoVFzVZNjFWRConZZtYmcjMXrDTQozM9L0Ml2Kb3UZR+lec8sSY",
+	"lYFHulvFGkFLix69U8HRlDM1iefrEEtP6xYbqnNaiT/iDg0oHLa5sfp9La03N1dVPHzOVfLUWkG3Mpz2",
+	"j3rB3tHafpV1jSPdvzwtrNgJrhKcqknfRt8v8qFJkUKAx4tC+/jx7m6I3p69Qk2j7785c8q+cEabPay4",
+	"SnZPOY/HWJFjcDX8EcdjvTucTD998/lJ1wTuR3RMlfz00PyiUqZEfOreMxcTIiiPPt0LzE/TvU+/ePLm",
+	"23d7z06ff3765d7pd6fl35URMRlJqoxCSfZ6bvDNUn5YaZybf7w0c7YnrcJsVM3kW0lEBma9ZSiZPfXR",
+	"AgSsGQsLg2KCr+yh0IyyiM9QM0B//ct/QIyriZauPn5MDt2y/2g9k3XImVFMw3nhXGB9ObKGMKp4ifVH",
+	"MR1P1BbvTqvhucNPwpZeDOQaD5UF5tYiQ9sTkC73CcRAhJ8kWKhPwlJ02ijGcvJJddDvFFOtx/q3p1Xe",
+	"lsUmKLrc9h+1btdqDsSzPT5EsUuH2wWyyiFPqo7frVWnLSSITRE8Tcy0jGM+wHFpWvRz1XGrtxgnHDf5",
+	"gy328ampSKCwUMZEzZfeNqHQ8LU6gKRzuO6Qoob1X0ZNbMQCZcgsHGSDOCBGVyo6xaokANcTAKb9Uu2B",
+	"yXpmsZnlVgZkb9vyWMmDZvJXT3kSimTyxUPlmqlg+bp12vIk8FLRfRe2d64Htre8S8bSCWM8ZUMyrTwB",
+	"x2lECds4Dcdv9MQ1YZSBInVgP4pcK9R8jcVlxGelgHd4wGWRCgIsDHvToHccBOjt+VPjgRiYXLIpZamC",
+	"4IaqMOTlToTuFk4EwqLqDNg3YEA4BUxtVH0BloewaKcqxL7b7h3dPSpTd10gHqGWjQggx6oGhFWVpbQJ",
+	"VP4aOwIVlwzo11h3noE/jzP0BqtUmED+DYN4t5r/KsllOplzvE/TnF9a+QLbLLx2nfVWEZsWxyFEwcLx",
+	"h+KIXBEx54ygZu4wAa5UO1aJylA/l0M9w7UWMqHW5mYhBEz6eIk4jq23QstP80opjAueWFyk9cO7CzG6",
+	"TATemWA1WKqVkg4QXg1kNB+ZSUBTzPAYugAxXU1zKNBCel/QMjRuAfV3jhFGMk2IkMQVkrpggky5Im2X",
+	"JXJy+vKBROGHC4s3e9E4Rh8uDLSs/vui0el0Lho3N5ofcEJsdN5WtRV0pyBW2VZ4AUotxnzkLW4KSPvM",
+	"vLmQ42YurzsVz7LvV2/Hy04mqbQUaqEpHk4oI21BcKSvwI73MZhOU3OSggZE0ghi7AAeAiI3Oug5zCv4",
+	"zDGbXzC3n4X5NfVhpMUlkRDqTCI0IYJ00GdW0QGFJRpiIQxmq9RkNmf9lEFs7AVLBFd8yGNT5MBMZwuC",
+	"PNSMoykXBF1SFsljCNdMI6rQhPNL+zh0Dxz8VKFBzIeXEuELpk1B0whmpTIK5pWmNqkz6GK9J98bmtwK",
+	"+JuEO14QQrGOgzQca6oYPciqAnUu2AX7s6uX82c7zD9fsD+32234v769HwTozygscWOImgMcobw2HLLr",
+	"S4sx9+yPkoOjN2UyTRKubeD+lEQU9zX/hN6Tpg/+FU0xvTuH4HfjGYfSDxZGBFzLPBVD0s/iZlsonFIp",
+	"tb0I5qvfnPtgRIZ0iuM+HvAr0p/i6/4VjtPCrQGJ+aw/pSy/ZRV11VvuVvktbd7n5pOBrJ+S6YAIxFNl",
+	"uVeiiA/TKQCBm0o5tpaGienXAgUoHO6UqOhmoXSZsCjhlMF1E62RFQNo+eErfUsW55mfcRH1qas2Ypz0",
+	"Kik/BdjB+SUped9ksJQuRoRREoXIsk9Xs4+Pze5PlMUk9qfKu5Q9lapJPzs3gL75A1vVWdeTnmFkmY5G",
+	"dEgJU317MmY+712Hk7PsvT39XlYbxO12C4ynKBGFPgEHljmWJuUr+WOQEG9oOMGCmDHbWPP8qv9Nc8U4",
+	"T+ECyJo+yBRN/6aNULbCxyZiud5PU2WbKdeNaKFwKMXI/3jGJAAGUuyF5H1zkiMgerE/jLl9S4lUqn5M",
+	"rkhsSkfwGTQ+IcPLvt+MI/S+JnRWpaRIn+ySGXbhkiARmSbm6z57u3YPdLvm2KYwAe7+kb4/5GwUU8P+",
+	"kqg06VuAYzOYiMRU6xdoICLYTCgEu6h5HyL2q7riKFi+7k1b+ZZP3fI9AcfvdpIyOnJG3Fi6wKzFah3u",
+	"Xq9nlmIi+FAr0kFs5JSpUeCkFPgtzMkW8AxxWmQH+qOtHpcV2bcLNJcu3oWqUkGo6Wm3LJMCFxJW8vd2",
+	"Wqi67o8bD8yb0CIIcjgsybLffXI9hOooOduY6xZCH9aMTZ3pD1JpjydL5T3s1w6cHlTa+IpD1ARJHeaV",
+	"E8Id96Shc6HMQJgTT87ZsD/C1FtA9pd7f8+KTFegQT/GeD/77bJTy/LfTks+HaU2rGCUhev6o94WYtHs",
+	"9NU5YF1VaXPvuQy6tazLYUuyoMr1Tq2oySFd2lPkXlP2UzVq3LtT0sfQRKUS9+4svlOhc+FqodBISZd5",
+	"vc2vLGoyeGxRFZUvuxgOvzRVQfvYwzW/1NGC7oFj7NKFsuZxKasFxZNd9L5WUDv6d1FW2i12pocarULd",
+	"qZJAz9orPLMgqc2+HsQzzHFJFDdai/WJCmLOOBMrJFdpju3d0lVnVkEkWC5sCj8zWZONqCBqNFV8SWO5",
+	"TksS8D2UKpIsSgrDdl7Flip5kAXp+nWvFqw+OPYsG30GYSEpPeNZUXpcZYvPXjMGn2vB+3ZuaACfLNTk",
+	"8s0Mv1dFK8N+pcLI0J9ctDE0bQt6GQhaaSFU3LF9qdHXFXe8btZpa4eA0S+OqqDAs6nKObOq0lSuLbIX",
+	"inxRJeOLWeheZcIq7Vr0Fy2qg8X8vzzi0XPQVjtjTtAknWKW7+3tjr6FJB4R8HxN+MxVhzM71sUDpAXn",
+	"R+UhX17R6MOySpERauJYcnc6UyqRawpk7bRQjv7hSowZZ0Gxd0tr4C73Yrq1XxtdUI+8VUFmkLOw15c8",
+	"viIRAikPXgwfEzEhAk1pHOdFPFAzTIjoa9IbzRDCQ8Y/EdIpHhP/OlzYeYxSJolyH7F5/xLNJhiQI1xt",
+	"kubQ1C6iLElNgQG4gGaCQiaysT7NXWirhQw8AgCymLs8VdntyhIrwwnpQ4P97qSfYZplc9TbIPzTb+xg",
+	"eheNaZGbpKqiqa5pa73D9nwaCm2s+XZNDzYZzCa4cmbGqoacQWSu8cUiV24x7ARq1/RdfFO5sA1wbuYd",
+	"hsWgf9pTWlNk2jSBjK6XKDS2pFk4oT2UMZEcEB0H7Fk+Ximd93ktFCdjOy6tZPmD4A5ZfuPG6ll+E4ar",
+	"a2OT7tQz4iatZBLpdg2VQ+V8RigOt9TxSrLWTFwNcywOokrhLB1osO1AbdDfxx7gggApStGieFhD/UIS",
+	"2eaIlNscdtciSZ8KXiybvBcgB5e20EhqTeclUIGmajsRAAQm3ZmzzUBATYwEYWSGY4Qjk4g/dZaaCwxO",
+	"YlxGzgtWwAmWCggaI1S3C8eY+qsZYAaEIQ8xQ1JRAO1zKRO12BgV0ZJ1kchbndvDJu9WiYg10SVVGrYY",
+	"yFsP31qh2TKAnak2qaVCLpwG7EDUHOpuFunUO7r7NBwIVQC7ESauIitnvU/eKkZ5bVyx24YkWElnY5+L",
+	"C7CVZec4+VOsV5RjKFoWu1W4Qs5om+W1n1hwHJHGxCUgDfSAZSsLZ01svUQInY8JlsqlwbvorpbbWoDB",
+	"n4dyVVnvKwIy/eIdq+MC7yWudNMc9ZowzG41ivxG41sSNLlZQ3nIYHn+P+PIMS5qhkcBHNJ2J3vB1Kvu",
+	"SQzO1BQ1w0P7xFT/e28Cf0fhTgsNiJoRwlDXsMFeNyoBR0xKhD0sF6tYvuJKEYtrLopzWocbmelVw/YP",
+	"pNVHUzxHgkYENdNYCYz++t/+e70tgP+OBLHKxjrT9QXD43rJ6udLiaiCrxGN80ZhVQEUrNVzfUhVsKmV",
+	"YYDYB/NN01t05z7T7z6Zbw4VX9XYGZ9V6UPF69PaNh6s+rmUNS0p3n0zwWw8qUL1LPEaUB56BC15tGut",
+	"H64EY4VAmQpz7AW4+Gz8cNOGaOwHgYkQ0VuFHQDwjbGUi1IUELQWAwldK11oZT/Y2yK42CQrVthtkLq5",
+	"f31djKheb0PlO9Vru9072qJp46qr6+5BqbtrGh8OYnlDxCbn5a8d4kHQa8Hpn56eg2Df4PZlx6XG7WvC",
+	"BTN0YlMaHIa5szF9SmxtBrZwyGHx2OzMe+PIyLsutzsxUSlwIzolDHJJBZ+ZYsqwrMC6LxSFhjjTCU+F",
+	"F6jundyYDIOFpP+a8NSqfr7CylkgpYL+BAsiVVtgdqkNH20209i4VcGN6uAFPVQYxvNkZi2OqupCJwdB",
+	"MUdjf61SMcnRQdGmOArWfO+oBHkfbF5QTvfZdME0uC4TnBlDY6nXtsIftpX36nbtRFXv76/v+yrX+l63",
+	"pkFeWLuqA93euj0gmXLZVAVbtXTTakDqq+lGfzt17haTqT1cvfZhoR+DCyOM8NxCZuklHhqomXR4SdQD",
+	"m0rjNrPWriZRDp2PmjEf4viC6SstFL579+5d+/Xr9rNn559/fvz69fGbN+HOY/MhEyRo4kr1n/ayF0QB",
+	"SU2mL5dkHpowShqhpsGy1o8bDe2K6kAN/2Jkb5WdUp2/D2S6PZGdH6uCdR/dJbKGO9IxOBVl3ODe/sbe",
+	"1IoeP9rGwWgiLlwh+SI5qhZXebXXSZFWjZSqGEO+u7drsDC/C6tqTdGZyqfa3qvY0Paur0NjBGQ2IwSz",
+	"aJNxp4XCfX3fhVsN5iiLjLY7uMzGsNBOWagwQDe3UHigGzAGiK+Ke9fXjVZjH/59cH1dVLgHcHmlwi0h",
+	"rJTsNOa8j3AUAw4IxRGGzViF+2CNgkCb5xrdAUTBqiyh/fVqt1NWYSCHjMxC1GTckEfbGdYdayL2wGUb",
+	"oibEsitKhAEkhmHN0ZRrpuGpSUBJxgJHJipwQseAxkKJaBWzjOzkM2ISA6F9sAvh5SITmIcWfZU56EEN",
+	"GI4tyceGxMAnu6FFBMKMVhu7d4SXUF14cOsjKBPqVihzGk0pc+f+rUaC51MLKuJl7dhnFlPr/byxO+L3",
+	"uwSAyLEeFlAfrFvUEsQydylryweGcBJ1RSGsUs+gbsMrAyFYIVpshP7QVr6phutbY62uZjYbC9hfo0Lx",
+	"6sZqzeWS618bS3yECjoQgi0UsXK029ZWljvYNtEYzacxTqNcK8htspBrLfGNu3jQNtml99XJaMPOCYKj",
+	"/GzMy9Xx+7dNZ2xo4p1gwSzfQxwdrtejNfC/NkaUys5BphUUf+1vojMaZ6Hp5rCRsMgl2JusrgKxH3V7",
+	"1SeONoizMJLdq+7ucILVbk6vytPTxW1Q2YMDPAjIJa2iK6BuFNAkGswVKQ6m6DtQyLBXWeP11vMQlKHF",
+	"u7cC5Dh3WyXPSERYXhr3f9Gfv6zMZGmDUq6TlKTKnhi1kA0Y4wycLMM4jUpgfr3uHe9oFk6vt9zEVIuS",
+	"hXUJpYiVF+bWVBPKLo31Zs1xL2PChCSXa86s20s/JHK7oEVXn7hfncWpOeTz8/NTl1Xo8YkgQ0KvyrNX",
+	"XW82d5SuPLbPYqdX8ixEjUIMZ0bPpled9YFEU5wkegr4yHkHCmWr9GoUUA+zvBpd1fFe0NsHwRjUgteV",
+	"iN/bfH9rw5azucwbLlgZBYXS8o2Z3GtaIp4nJbM5+MV30D6/FbXHglje1jg8xeNq2Ds8BuEMlblQzMey",
+	"BAmHTrGUKGTkWvWHqZBchHrNhu5vVyREPwCtPUZ2W2PKLWFpLi/anrc6RsuM3qqwkryvJYiYbnc1GERN",
+	"LR+/0bXoTipjwzO3BOzukRHOeGrPYQVBdkn4IcwlBOkMgdaFFvo2TB1wqV6TvXxN2RqS+/oS91GLXGn2",
+	"HNcOQG6sbun2DoJWFp/ukN4XQaFrQXLPHN5NYXzoNZ6jEY5jJAFAJ54j49v5mQhuM8lZ20EIGcAholRM",
+	"tsW8vRfU1xpk/XMLmf9AItLWj2QwqD5kCyN3gaFvDmnrnA62F/BQ1cdvj6O2HroUbJGLLqcFmNy81MAD",
+	"C8NJ8kMn6DW5stHHFe6q7h1AwpSWSrmPn3n76txVLDkaYbG6VmqF5cJjsrEMJOJMv3aTr9uNG7A1mj2n",
+	"yJJAkaz8w8oQEYeWWprr8DHcNgDZMywieQexJJCTVRtu6TCXXeqVgx7WVr20GNPnX5+fQhxlYeZqij4V",
+	"MrIqCKZvIriJgr/+5X/Yh4zgN2++9gtLKu+hYYzptIVkOpxozfqKsvS6E/EHsqWtNb3hUhxRtbD5n+Jr",
+	"E/+0v6r2ri/Cl20PjJ1ewcNG7q8HHCcW3Y1GS6wVUJg1YFdExtk5xndhPOV1url9ZNdQBbIRVH61IDqG",
+	"960z7bE7NwMUTyMBqEn28Z6mAqBNLsm8wORW0Rp/5/t1gAPrV22FgREa1AOzTDWrw8n9YtdcdMUgVf7Q",
+	"fDwVas/+LlhzP9jbeYywV8LPfGCIGWKEwgLTH9PfYvbM0G/WgsdAm5og+ucFs/mSEknFE+eArynq53Is",
+	"Nyrdd2OgWVNB1fyNJp81TwgWRJxUhhABTq2VEF98e95CXLhgT08j2RJ5EjVDednudDoGCxqmCIQFfCHv",
+	"z0SpxEwlv6RkyZct1rh5Tls5aDD3wdIpg2JD+q4Lvz1uJNao7NvX8+/ihH5J5o2bG0gvMQD4C6BEBSAu",
+	"C8jj2ENPmxtsB+mOE6agRKlDrC+Q64I1wxObOQ6bmGP0BEiBDJyPfsRi+ZgyymG576Ed+wrC138om481",
+	"jWtgN4v/1iiY5/pjjVbjighpaBV0uh2oiwIVQhOqtxSdoLNnUJYnwFu7OKG7+u1dpzX11XEVOPBzrCW+",
+	"ecqilxDUdNU+W3m1T0Nqr8ZnCxXrd7aySpytC5av0R2YPshQhILLJr7zgZVYE3wF4wRPI1UdlFe2MdTy",
+	"Khy3QNRdMLOCS0XUDQm1/Q8zAbVqaorK5pVFgCy9ILAh0Q7CEcDWh9DO7o+ylA2SbRV/KGAUawurYg+0",
+	"UDx7oVq8X99dW7Ldnl9Bslw2Mq9inFcMdqUijQ1pq5R7BUiLdccbxaj22o5W1O+2oTZ73czPd9TtHeTx",
+	"0d1HvYPg5uZ9oaRudVnbGyun8OYlfGEOQZgUOfkdT0UB4cTxfsvBQ4MzIdMCXmHfOU9Bi+RvI8U7epHt",
+	"B926HmZMtPvWB6qAl/ZWv/QiQ5q4aTUO1nnjrZdp7isVYEVfnfzw/qb1oSDmf3ivZ0Wm0ykW88ZxQ9Ow",
+	"FJHgzGugRU5FLZfwWBo89uxqO5MreiYTLmugT71qVpCebEq3giTRYnU4ITjJ+wAKu6mK5c+NUxEqZtua",
+	"ryABMuVAoS4zSRSJtHEApgOOMxy6/V6vBiMnUx350dIFMzhw0yTGlKkO8jYe6EdOmfW02jrOS8s9O59U",
+	"XpC4KYmCcsmhR0mHKeEwMWS489ii6ETHCKz/ECpzy6rS3FrSumf18g9RkgK0sYvdghLfUG/aImKaMRXn",
+	"hZQLyxvLaLG4/Foy1tbDz4ziJzyabyZg/erA69ew315o3kIY2cHeFPcRttGSmuluTIW/H22S2bZ3rUyC",
+	"TJcEuSIJbm4xJVW64dyvIO3EhRXwwWrJ+wRHrpbYx9MJ+8HRZgyzAG3qYfk4TFNT9Kmw+nEsCI7mvsRo",
+	"rE//SnDYyhlY58NgcGsN5O75+hwiSI2/AbHUYDyOcsXV7AbBjpnT7hq0Puf8FWAY6Rd6vdUv5JbpmYXS",
+	"AcW9xptvrYJ5ywCmyCjwj6/086Xig5+iHNRohaK/aVVsLHY/5CdeN4YLY6LIUh+eX5oDFJTddWsD3+JC",
+	"UCYVhkvaWnO5rTnv2PC0zhr66Jnp0II43q88GeBXvwLBsL/6DTv4r7h6AXBfvwC/GWq6/fO8zjxfy8LM",
+	"AHChH4ucRWEDWcHWmXMg9y74vcjcGXrvnDszCqe4Rb3uC8blJS383NCFs2a9SUqrErxYPLdxKySOZIaH",
+	"5MCXTxAjsxq7OqaXBGF4IN/RN/d7vQtWbQKDNp5RScwm3aQcQ4a/JZ7e4GuLVZA2zt0ulDM0wMPLTmZ9",
+	"hhDfalZ05tSzmaj5KmeR4YLcinWT3EEn/v4jotr85MrfkNmonf1gfz0z9C2YJbcxQ50lBEb4LQwS25O1",
+	"bMTgV2Uj2sOJrY3E3nnXOyLb3uNwb8aiX0TVLMDfpmr4rdmapEJKVnz7d2txibUI/H4H2nu12ahvt23S",
+	"2i00fcE50uQzBkk4OxUWwB1p/f27UvqmcpZfghcrLX6RsvURcp064gLKLpgSdkTLX1CsjFv3un4NDs+o",
+	"0vo5j1Q7RkGIUjagLDJV4ikAT8/lgldpp6yOOcTkgR+IRfboA/oIHnqugD3kChVtm/ySzJ+YFIStFbMf",
+	"4/9wbelR/L45mbt7jewnM+y3bt9VI6GrZdzAjOO3oJMKymhTgfyxRaPmn4JgXDRo9Uryn3BHhp64zF6q",
+	"F5Ze/Z76EzwwV/wnrcuWGYDXrBQSHHsslDxCTXu9WO2oBU5jzkhFdd7SsvY+bcq43ekRW16oLau3lDXT",
+	"sLkpegSfEd19c1pgTw75DGVTnlHCRJ51GnURi0VIqqz+GUvjOAtg9LLBzHV3cvsVmdkeVJu8pfZv3m9r",
+	"+iwUjqqREK7AQIE/fssHWyeFhTAy3kRv0U3JwiIztseu4Fm17srjrDOSxHho97i2jq4xRMg1lXCuc0nm",
+	"LTir0T+okohGLRMObxC5UgYn1XACwwFORLdywaTiiUQzLi4t/i5nQ1uJSZuxevFSt6oh2gdMWABmNiSs",
+	"VLcQdXFmRnULZbuh5vK+mqma+1CzBrC+TxPpFqG7ZBegvbosLtntkIsTXUyI9Fb+Q4usAEdS429600ff",
+	"DYNXYn9yfnj1pMu+l0dfRnvfzh+++PEAG2SU/gQyodwLf/3Lv5pbUAgfAsgWuuXleVmrNMaJ4omL1DeA",
+	"Ma5bFaHUq4OnN5xMW2m7RsJoc9PU+lISuNUw9e82ycd2tsKS0+LImhqe0LMiTtaIvnrT4kuIkhPEVXGD",
+	"icZIc7UJOsODYfTXv/zr7Hr+cwiWwhURUGk3NYm+VSLprg2EX0wSFFb3/ou//uVf7Un0L7y832+4wJcZ",
+	"EJo9yhbgP0JYTDHQr3otLQt8cd3TihvQ9MGtT6cGZUEvD5CcTq0/tnpdSTTBEgonSsVF1QGXmbPbB1kU",
+	"2W9DljGf30jBd39tCn5lwMn6IsB8YvMFH6xa73euy1u5Mgcm/ZVo83vwXuM8yWSijXWs0JRLhbpBkMuF",
+	"+/Fdw4edu3pik5MXIx9M7Pf2UQ8f3aMMK3U7E2X3wxrhBRXpAyBl68ML6sTrBjEDz1wkwm/L4P3YzGHI",
+	"uJI5FkIBqjqYP2LF3suosfzAvXTYbo+IoJB1fvCe4eNbze0BffnJKy6FpIa1bn8ubfWIFkqZLsnURJaa",
+	"sqFmMN36bW7Z78ZQL9B7Q2Pdq0Z2y914rc4w3kbNm7/vvT96oJOBtbezjLhAJhN0M103xArHBkKrOlXH",
+	"1NPPgGHKUU1QtCOOUdMiFA7mCHux6thUcYebUFSkZcK8TV3KHc/ys+XF8jwJ8zMLhbC7o2kaK5rEFE4R",
+	"Ij6Uu1POyLwzjdD/879dsNf57R0tPk3H875JrYpx7HpoS8ZHFCqTMFVoXm+SbHl1wMuT6tikFNmyUUMu",
+	"lXQmWgc9H40ImMtZ3wVBQvMTiVCaGLyr2YTHBPKvKgOKzGS8lUR8Rm7vrzBJ8fmQ+gkRUxq7WkYtz6FB",
+	"XOfry6ztPbQ1zKqrSBVvl+pCdR/B3VJxs6BU+Slrwgq/DGaoWNspr8NULhsWlAqBORlZKnXkGrhpNZYQ",
+	"p9yJrARLNXmyelfV5CneLpPHlYdbSp6siRXkCW5LHtvAzQZOHcu5yzYXDySywqalV2KO2/Nbdu5kCEVe",
+	"vpeWHVl6opqQOUiS0pmRk8tlcT0hw8s2ZfVHRl+7KjxDHBMWYYEiPHe5pJIq8kDmkMrHtnqPRBgJzCI+",
+	"RYLMsIj8QMoLpneqdJwKEiEbamLzqmF32EFPXWUXhVwHpd73cEbg6+Yj3gmTCba7YFnwxlGlONRtvWSe",
+	"2+k20jCDZukGwR7AdUd4XsDThE/o0TeO9QPrM7/p5xmRaVzr57B0dfrN9sYqOHp7D+dtHBEV9WudR8LN",
+	"p957MK6QQ5u4RycEldmuB1Iz/C7w0ahzR96XcoFeO2C9TCFB2AU4630Z11xsnSP3OfS6b3Z+mWA8MryE",
+	"gxUuTHc8+TTDcUxUnXjaNVBq/iFP5dI+g8fs4czSKLwT6wmDI+gpZnMohrcYJwIRdj+lRMy90w7YMfmT",
+	"FhEAvzZBvh6Cooctsnd4uDqw7s5yuitDqg/Pg+5x0DsO9mD3uUJavd9cXmXEr4vkcMK88jTm73Wv97HX",
+	"yakBBbCkWn+N5MhFlTsvB99TEH+shWb2uqoVGs0qVW9hJ6waEhBn65QRFIeRHv5N5WI10Ct3sTGxPdbS",
+	"18gVG+5qyld2e14NSXNjiq/7jtnNRmJKWXalC1fML9eg0fD2R3HV2Bo/e4fB/sY63oFGVa8XSEH4TZuz",
+	"mp4PZM6T0kb6LGf5vJLmEh+DV43QhPlqHiKyWC8eeJsaPI+WhdWBbW4rizk0ocl//ct/APy8CwYvujCC",
+	"zDUCD7iQ552WUS4yIUM6okMH2gDvuDrn4HZlfKbXGVXygsmYQp6SqUrXMg8KwPmTphMecMkxcpjBBh9M",
+	"mXAsKNdpnAmm4qLJUjRoA6Zh1MRIxlwBfph8jIIMsBSisal07+500FkBvtoFfxnSXDB3AIEglUai5hmJ",
+	"qNxpmUoRVGYnFA8kmk1oTBA8AIPP8wKqLHWoP3kPgZge1snR/qOgVawhmbtcu1rx9w1OIvyygLGNT0Yx",
+	"lpNPoEsWgLFf0UZ+M6/nuP/Iv+6SfwpuV9k4Pgy0BOGJD2NVeBRcr/nzWrjBpSztPK/Q2NibbBKeaeg9",
+	"pUuDMfV6kh4GVSp/8/ttI21yITK3GQZLIzJjPq4XUIDyAigdOI5LxlArx/QY0RiWm4P8jqaUoZiPIZIJ",
+	"NWMicyDBnc4FewqgqijBY8oslFOC7TNmZ/xgIwDaqpXp4GK9xbnZYdYrPjb9bGjar37Y1Txe51k4Wljr",
+	"ydewntd79qktF7fe01lO3lpP+6V61nvD2r8vo3WefyH4dJ3nznnjLrcfy/JHagtSBLV1IIKF4gtBsQJC",
+	"t7KGwdHhkmM472isUGTgkbEWHf5/Heh/GeM/Vx0Am+/UhefsLeDY9/Jc0L2gChI+KCKwL4ddL6CsA0q6",
+	"w0S3ua1l3PNKCPIMcbynWaEA/axHt62TooCbXaFUcuRsyDHJ4bN/3xUWNBHoDL8Gjb8zBKqVVZABD610",
+	"l7wmd7Ht+rvEz96SSclSR9pv3cQpnsIuNWw4jYa7A8qidiri+mODEwtdFn44ffvk1cun/bdnr252NW20",
+	"aUTZH11K/qedTuciDYLeoW5U/wqPEU8IM/knWRiL4DMfiPWCmcOODJoMbNKYsktrqVHIXFZzs98z+y2B",
+	"mpwZ4OoW6gbI1AqCk12WvXDBdCsmjxSzHO7Ri5bpoK8IiSTCGcxok3Hl7QZ3qkynl/YDTyiL3or49tGv",
+	"HqpBTFl6HfH1F4DtxH3GygB/AGCrPN7d1aKr46GwV/KCHYbHD8szVL7pbTziumWuJ/3vT+W8Mfx15mYm",
+	"Dz25xVEF46o/gsCU/JiCcYOb7SBoM966+9OJr7g79ckXrwkQxQrJOB3/OiJBT4BlTK9NPjpGkrJxbHF8",
+	"OSvJIFKBUiUlLwtYvWUrJbQU5cipeeCuXSNr6u69deLCN/A6+KOpWZqOIkUM1H+kHI6MJ3LOyS7VsM+u",
+	"IGMqFRG7I8qonNSr6nN8aeOMS3gj5BoPVTx3laWsCn4gUXiaDmI6NDkU9umO4l+8+fqr5k6IxvQKoBse",
+	"G7fjkAgy5QzCTUHsoIHJEhlOcBwTCEzdRp9azjmz43xhhrnq3M/ksioO1ZnGjEpbM9Q0prvWtKd5KLQX",
+	"DSR51UmgBdivgNXIMySm+PoVYWM9zYemwID72V1EWX9/G0SJHNyKixOl8HAyNSnmSYzViItpVpn/+bUy",
+	"9fNNjIGWHbYGSeNk8DR6Pgq6vb39g8OHj46W/Iby/7OXW7xl1wz0WimibX3K2demtsBxg/e+mg6+O7sc",
+	"TI/S77+NJtHnZ+fRZ92AfzaZRN+d8bPPXgTvvslG8wwrrHmvcdwg8y8C8t2T+OWPnEa9P9F33/0pwJ/t",
+	"p+/2vojffXcWv2RQbUtgJhMuFKwkypTeRsQQmW0nJAEGBzyX9SXZ4qKAXn0kXNVbSOsNZfUKOe1bUbew",
+	"UmxrfcqucEyjAiZTvl6HPI0jiCQZEHRFBB3Re4smKUIxTXGs15QNKrHoWkaemROOSwZ475r0LVNBmUT6",
+	"UX9T8UCiZlgaabjT+QWMyvvCznITBbsnI6lJdM+xL0u/+euwLo02y7oPmApuXFtZATwxvsuVO3ZlDp5Z",
+	"hEWEwg8XVhZ+SeYXjWP0odPp3NyECASQ1tS2XTTi4oKFDF/RsdY/nXyxyI6RVs2d8BjAzSXYxagZUTnk",
+	"V0Roeu3kCSmGK2HhiAtm1rQFbEwEGREBd0PGGQmRpz5aVRYTIte2EKjBDPeW6AUbcx6ZsuEzqiaUoQPn",
+	"ErgTi+TrxLmLb2ekZxNQ0pewbYNgs4Lqf0NiMnQl8i05zyzRoRETAyH8S7l+Ml61P3lUh3pRlu629rCh",
+	"YeO4sfdTr/1w9rw77UbvroPkUf2/ZtoySwdWPZ5qG83lvo8bx+2HlapXm0OJA/BolF0IuR3mqo24yknA",
+	"3VQmMZ5/5fsHnY2T/fPSA04zHsSbTbWhm+V6pVFYKB9ftn9s0fVGYaFuL7lWJUuuXKB1y/O3gKX80fxC",
+	"TpVq4o4sjts9OITA9+S+Befd1mPb+QVBn1ew7RqIzvbpBxLROpTmdXEa9zbGaVxYVjMuol2TClpvBpyK",
+	"DAQZvN6mYhKPo75rIjRGLAqhTiccO4aomaQi4ZKg0Hwg3OkgE4cFxm5WosyvQgWVKG0APyNoigE6Ksep",
+	"NciOHfSCXhE0E5yNAXHK9cMcA3QznZ1BN/aOtlffumGDGnqr7FYyy8gFtrEQZKjaEy4kaQ+0ChfztlQ4",
+	"gcJ8PnHrnt5sk5aPYiMHf4UENK1Ed7in033rU2ZHWdrW+fOrrUGY9XsQOScmWxpBkBrsurJdXKELZnNW",
+	"7HK4k234eERQ01sH+RYu6/wvsJfbHAv4aK0XXmM2P1GKTBMlf0E0X7f9h+VSlMxwqcKgAMkH09R2teir",
+	"pd8bYhz5h+2IjqmyM1yWbYXDQ+fc92v+mbrEeSjXBZN4mkWSYYnC06/fnCNzBlbRwfCWAoxHRI9k0cbp",
+	"bbaAXUK61luHwfrRzc/1SGwv6rMBNG0hCB28wTM8/wXWSq93S5FmFv+USmkK1Xl5P3lt0AmWiPFS2er7",
+	"TPyp/GAmqmxvnaPpV7L8X8NQDNuMII8Ls7GzGLYRCFOiJjyqjdIsGT0zv5Y2EBhnX31cNIbco3OT+YWZ",
+	"nYgLls2Ewa21blxTmrRwdAgvMp5rIswiqGKqLSULYac/tlQOvIYB3kWojy3JXllMfYKlZ77YBAv4MkxD",
+	"wbqxxd1NrNr7jW0aM6A6zrcf/S0fDH7OZ16iDmbOUjbB2Jssghiz5XDM2Rm9frJlyhwugVA+jTG7j4j9",
+	"JcVBgkoclVPBcwRrLSf2Asjt8yM9TWLQXrCQGGSjSV2CyQ/vcxeT4GjKmZrE8zx5v3cU5LXfMhgBkw3v",
+	"qq8vqSy3MYKyJvKK1HiYrt/yEtA0MNngo1EhVs2wdJnPwXNJ2JAsCajIn7kLWeminxNBuRljDpPeh9Wz",
+	"wWbO635duVhviL/leYdcJLCqBE8Bqtqf23Xqb1UhZ4WlqQlNtqMNAdg5rsXGx4IgJahW3qaeBZybQE0h",
+	"KMvyOKsrZRs+Lj/h8j3qvgBWhN6DYCgjBaAzHQTRGhfMAKwsgsEVi7/X8vntAbwquNwf7i1Y/J6KWdx9",
+	"R5evxV9d2aW/e+jFCdebcJevXFo21iVj11e2iAxS1JynZrVtWOlHkIiQab274KlFO3HOoAfSVMQHZ9JY",
+	"YAZ1jCUo5UV4KQSq7HGe8KUfeyAvGLSx03KehRJGllvh6CTbQpt+khzgExJKwym+7qeSyBDStiWiDDmw",
+	"GPcgd/AuJgN2wmcAfw2ICKZViQQekscIswuWBTXkgBpeYEMqSdROE9MrBwRj80qr5NEZtH8HpZbNTvz0",
+	"s7P2w8+/6X357Oj1/nffPvr+dO/s/MnhV09fHJysv8pNp+4zLjoHjnF5EwUDcuOeLkOJsUg5K1Bi/s5R",
+	"9m7hndEsPAWCFPyzFYHP+ZPAv/d4zKWbvyPQmfLwoEZbuXidXo0TLNGAEGayztPkviKkrDxaEA8t9+E8",
+	"ORxkWSa4NJP+muJzzOKzTpiVgAXWibsasuCKeA5fLyvYom0Ujsn03GpxPsXikkSQxysIU+Hi3tw6Pn+B",
+	"iHHbJ7e99gFO81f2CumYEKFRG0JCE3hzrxN0ut29zkMHgCoJYUuzPJ2zr+E5SSDlEY9NkOxr/jONY7x7",
+	"0Ak22ZL7tK2D8bCz/48UsZ5xvJfr4C7VLI6VER8vlZZmug+g0L749hxJxZONoLHtdG0QA/KcRb8WZOw7",
+	"jv1wkuhjxH4UwgN+ydiP59o4dt2p5t41Aj/s0xD4gZoZgkpMpXoM9KSwNxkKonZuGRhSLysTCB3QLf+7",
+	"H07a3+P2z0H76P2Hbutw/+YPjYrkg+KyVFitgLCw8BUmab0FsJMtBNxjIEJirAgbUiIR15uK8AdNCP38",
+	"TphnWWi6PAQPrfWkXLBQ8bDlfDCI8dlOy6DymKMSwKRyHhq9Z0lFy+J/cqgd+tg0p7swMUU9BUHDVEHA",
+	"CABUORQrFKqfw1qcizeaBDl67mZAF5tgL6zxFJ2S7zkj8Owiv0V0ahI6kOAzM16PYHlGS4SXZLMYfN/B",
+	"vJjRwtIpVHoEuD5NzobDNzCVRt57iHfZjTJr3Tkox5cuPPRWxozmR89k6B6cB14t74wex3b0nu1zNxgW",
+	"pjJ4t1eJX9EFKAeznFx+j3kNsl4MSARWxCC4axkRaMknroiAPy0uWZDjP5haK2Xsig+N5CBwmSHJ0UH+",
+	"51EG/WBKyvgFIC2dwP7Sq3zut3W4H9imunBCAk3pP28WoDD2H3k74N5+NRqGnmnFS8adN1PqZ71kz59u",
+	"DQAAK71KP33NiF5S4CKxwGCUQaw6F1EGDPA7SIUHUmEgPCBGXSo6XIlTIdOBR/ElJ5LgRStUqShCupX8",
+	"ZIzPUDM08BEhAigUsBMvWJjvQ0LYGus9AYmMh15Rk+uvJoQBRtpO5j7RnC6VdeyVMCwrdMgbb2B3hcFu",
+	"0TBq9lMP20G3HRwUtmATKhUX8+W4oH652DXatMA+l5TpcTIC1kaMmUPjgb8rD07LZ6WSp2Jo8odgH+2V",
+	"pa3roHe8CgVR1vqu/9LaWztv/t4AMOFyOHL99c5vfXXrQa46dFVcJbvWB7Qq7xhn9X3BL4Y2D+s/5yp5",
+	"Zj92ey/y/lEv2Dtan0n0158ah+F2EbbnX5+fFqGobxtlq8lfkzYJH3NeuvsKrvU9gSZsuxn6fQoNRKQb",
+	"OJTlZ7/Hyd4dok8qmKEuH428tarnoHKpmiCYzVZqVgLAVJGGLW4oiUqTcNtF/Jz96tcw+8dawmpCBDFr",
+	"2DGCcuguvy/o+1jQbJ31DMuwfjm/tss5r3RtFihlyIaVGExhF6ReIStCF4MKxq+JRL1gcLBs04ipyiCS",
+	"Q64SPcPHu7shenv2CqLyCimr2pK3NeVthwq14i+Y5rMOOrPF6pr7wdGOhRT2lt5WMfN67b8Bet3WNLej",
+	"7Bvcq3zMQDaXoXoMEbR/xPGYC6om00/ffH7SNXhXkHEgPz00v6iUKRGfuvfMxYQIyqNP9wLz09Dq0y+e",
+	"vPn23d6z0+efn365d/rdafl3A5hP6G1VY+WzGwnN5aVYC3VXf+1gBo7PXEnTeyxcknF09rGmq8pG3Xlg",
+	"55fL7JVEQfhdmsDiqxBIW30FHFfGu2ZW0C5s72zblU72wn6/kzsyp3Vu0rrSSTZ82q8RB+FF9dXhdrzP",
+	"udpKi9/0d5AmMjcLXIXvzt2OaknrZodVPR4Xz8FTJWlEivigAElfCmswTvEI03ieg+7Xf9ueZi9+3BUP",
+	"zkCj3Zehon6n09EGghHgtpK+KQ4OMY0u64ELJKDif+R9MissuPjRDDa7OEzIjMi8TeaoQU3I1GvU+J0W",
+	"W3xrHaN5vFgeUOaldbUyD5BD+yd4CAXOB4Bnpbj3rayFPKpsnQ/nUf1ZXJrmuVJ3pppoNsYtDxvjPN5p",
+	"2RpgWTEPunZ0HLSbhfU7pq4Kj1scyNOqJBzUzPrG4wiiFkzKsM1HMokrHou7I/lqLndHytlyd2dxqGkx",
+	"yQwTaCPC0oGwyHbKZ4PsDG/xO6cOL6T5LRloucR2gLf1RwGJlAG9eaq8tJ/SEGrY9twZ7aZiAxrhoTZ5",
+	"+Cinl0Vd9NoDUbrY1ivKIPqjGmjQ84XaKfMHL3nj5v3N/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -68,7 +68,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		SessionTtlHours: v.SessionTTLHours, RegistrationMinTrustLevel: v.RegistrationMinTrustLevel,
 		ProMinTrustLevel: v.ProMinTrustLevel, UltraMinTrustLevel: v.UltraMinTrustLevel,
 		ContributedAccountChannels: contributedChannelsOut(v.ContributedAccountChannels), SiteTimeZone: v.SiteTimeZone,
-		CheckInEnabled: v.CheckInEnabled, CheckInMinReward: v.CheckInMinReward, CheckInMaxReward: v.CheckInMaxReward}
+		CheckInEnabled: v.CheckInEnabled, CheckInMinReward: v.CheckInMinReward, CheckInMaxReward: v.CheckInMaxReward,
+		PricingEndpointEnabled: v.PricingEndpointEnabled}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

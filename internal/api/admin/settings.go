@@ -39,7 +39,8 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 	}
 	v, err := h.Settings.Update(ctx, settings.Patch{ContributedAccountChannels: contributed, SiteTimeZone: b.SiteTimeZone,
 		CheckInEnabled: b.CheckInEnabled, CheckInMinReward: b.CheckInMinReward, CheckInMaxReward: b.CheckInMaxReward,
-		SiteName: b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
+		PricingEndpointEnabled: b.PricingEndpointEnabled,
+		SiteName:               b.SiteName, RegistrationEnabled: b.RegistrationEnabled,
 		AllowUnpricedModels: b.AllowUnpricedModels, NewUserBalance: b.NewUserBalance, QuotaPerUnit: b.QuotaPerUnit, OAuthURL: b.OauthUrl,
 		AuditLimitURL: b.AuditLimitUrl, NotifyURL: b.NotifyUrl, ExpiredRedirectURL: b.ExpiredRedirectUrl,
 		CarpageNotice: b.CarpageNotice, EmailVerificationRequired: b.EmailVerificationRequired, OIDCOnly: b.OidcOnly,

@@ -15,6 +15,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/settings"
 )
 
@@ -34,6 +35,8 @@ type Handler struct {
 	Bus *bus.Bus
 	// SecureCookies marks the session cookie Secure (production behind TLS).
 	SecureCookies bool
+	// Relay answers the public catalog and prices (the routing snapshot).
+	Relay *relay.Relay
 }
 
 var _ publicapi.StrictServerInterface = (*Handler)(nil)

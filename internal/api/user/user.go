@@ -18,6 +18,7 @@ import (
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/passkey"
+	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
@@ -40,6 +41,8 @@ type Handler struct {
 	// Limits and LimitRules answer /api/user/limits.
 	Limits     *limits.Limiter
 	LimitRules *limits.Rules
+	// Relay answers the catalog (the routing snapshot's models, prices and multipliers).
+	Relay *relay.Relay
 	// Settings holds the check-in configuration and the site's time zone.
 	Settings *settings.Store
 }

@@ -82,6 +82,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channel-models/{id}/group-multipliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel model's id. */
+                id: components["parameters"]["ChannelModelId"];
+            };
+            cookie?: never;
+        };
+        /** List a channel model's group multipliers */
+        get: operations["channelModelGroupMultiplierList"];
+        /**
+         * Set a channel model's group multipliers
+         * @description Replaces the channel-model × group multipliers: a call for this model on this channel by
+         *     a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+         *     of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+         *     on every instance at once.
+         */
+        put: operations["channelModelGroupMultiplierSet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channel-usage": {
         parameters: {
             query?: never;
@@ -270,6 +297,33 @@ export interface paths {
          *     credential encrypted at rest. Answers the accounts created, by id.
          */
         post: operations["accountImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}/group-multipliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        /** List a channel's group multipliers */
+        get: operations["channelGroupMultiplierList"];
+        /**
+         * Set a channel's group multipliers
+         * @description Replaces the channel × group multipliers: a call of a user of one of these groups served
+         *     by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+         *     own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+         *     instance at once.
+         */
+        put: operations["channelGroupMultiplierSet"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -745,6 +799,58 @@ export interface paths {
          * @description The identities linked through it are removed too; their users keep their other sign-in methods.
          */
         delete: operations["oidcProviderDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List plans */
+        get: operations["planList"];
+        put?: never;
+        /**
+         * Create a plan
+         * @description A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+         *     limit rules counted per user that apply to the users on this plan until it expires.
+         *     `price` is in the smallest currency unit (cents).
+         */
+        post: operations["planCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan's id. */
+                id: components["parameters"]["PlanId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a plan
+         * @description Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+         *     Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+         */
+        put: operations["planUpdate"];
+        post?: never;
+        /**
+         * Delete a plan
+         * @description Users on the plan keep their tier until it expires (without the plan's limit rules).
+         *     A plan that redemption codes grant cannot be deleted (409): disable it instead.
+         */
+        delete: operations["planDelete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1243,6 +1349,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/{id}/channel-multipliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /** List a user's channel multipliers */
+        get: operations["userChannelMultiplierList"];
+        /**
+         * Set a user's channel multipliers
+         * @description Replaces the user × channel multipliers: this user's calls served by one of these
+         *     channels are charged `multiplier_permille` / 1000 times more, on top of every other
+         *     multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+         */
+        put: operations["userChannelMultiplierSet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant a plan to a user
+         * @description Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+         *     is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+         *     is refused (409). The plan's quota is credited once.
+         */
+        post: operations["subscriptionGrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1671,6 +1828,22 @@ export interface components {
             /** @example gpt-4o-2024-08-06 */
             upstream_name?: string;
         };
+        ChannelMultiplier: {
+            /**
+             * Format: int64
+             * @example 2
+             */
+            channel_id: number;
+            /**
+             * @description Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
+             * @example 500
+             */
+            multiplier_permille: number;
+        };
+        ChannelMultiplierSet: {
+            /** @description One multiplier per channel (a channel listed twice is refused). */
+            items: components["schemas"]["ChannelMultiplier"][];
+        };
         ChannelSelection: {
             /**
              * @description The channels to work on; absent means all.
@@ -1890,6 +2063,22 @@ export interface components {
         };
         GroupList: {
             items: components["schemas"]["Group"][];
+        };
+        GroupMultiplier: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            group_id: number;
+            /**
+             * @description Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
+             * @example 800
+             */
+            multiplier_permille: number;
+        };
+        GroupMultiplierSet: {
+            /** @description One multiplier per group (a group listed twice is refused). */
+            items: components["schemas"]["GroupMultiplier"][];
         };
         GroupUpdate: {
             /**
@@ -2521,6 +2710,137 @@ export interface components {
             token_url?: components["schemas"]["ProviderURL"];
             userinfo_url?: components["schemas"]["ProviderURL"];
         };
+        Plan: {
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            created_at: string;
+            /** @example Pro accounts for 30 days */
+            description: string;
+            /**
+             * @description Days the tier lasts from the grant (a renewal adds them to the running plan).
+             * @example 30
+             */
+            duration_days: number;
+            /**
+             * @description Offered to users (a disabled plan can still be granted by an administrator or a code).
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            limits: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name: string;
+            /**
+             * Format: int64
+             * @description Price in the smallest currency unit (cents).
+             * @example 2900
+             */
+            price: number;
+            /**
+             * Format: int64
+             * @description Quota units credited once per grant.
+             * @example 5000000
+             */
+            quota: number;
+            tier: components["schemas"]["PlanTier"];
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            updated_at: string;
+        };
+        PlanCreate: {
+            /** @example Pro accounts for 30 days */
+            description?: string;
+            /** @example 30 */
+            duration_days: number;
+            /**
+             * @description Offered to users (absent — true).
+             * @example true
+             */
+            enabled?: boolean;
+            limits?: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name: string;
+            /**
+             * Format: int64
+             * @description Price in the smallest currency unit (cents; absent — 0).
+             * @example 2900
+             */
+            price?: number;
+            /**
+             * Format: int64
+             * @description Quota units credited once per grant (absent — 0).
+             * @example 5000000
+             */
+            quota?: number;
+            tier: components["schemas"]["PlanTier"];
+        };
+        /** @description A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency). */
+        PlanLimit: {
+            /**
+             * Format: int64
+             * @example null
+             */
+            concurrency?: number | null;
+            /**
+             * @description `*`, an exact model name, `prefix*` or `*part*`.
+             * @example *
+             */
+            model: string;
+            /**
+             * Format: int64
+             * @example 100
+             */
+            requests?: number | null;
+            /**
+             * Format: int64
+             * @example null
+             */
+            tokens?: number | null;
+            /**
+             * @description A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+             * @example 3h
+             */
+            window: string;
+        };
+        PlanList: {
+            items: components["schemas"]["Plan"][];
+        };
+        /**
+         * @description The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+         * @example pro
+         * @enum {string}
+         */
+        PlanTier: "free" | "pro" | "ultra";
+        PlanUpdate: {
+            /** @example Pro accounts for 30 days */
+            description?: string;
+            /** @example 30 */
+            duration_days?: number;
+            /** @example true */
+            enabled?: boolean;
+            limits?: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name?: string;
+            /**
+             * Format: int64
+             * @example 2500
+             */
+            price?: number;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota?: number;
+            tier?: components["schemas"]["PlanTier"];
+        };
         /**
          * Format: int64
          * @description Quota units per million tokens.
@@ -2665,6 +2985,12 @@ export interface components {
             name: string;
             /**
              * Format: int64
+             * @description The plan each redeem grants (null — the code credits `quota`).
+             * @example null
+             */
+            plan_id: number | null;
+            /**
+             * Format: int64
              * @example 500000
              */
             quota: number;
@@ -2682,6 +3008,7 @@ export interface components {
             /** @example launch-week */
             name: string;
         };
+        /** @description Exactly one of `quota` and `plan_id`. */
         RedemptionCodeCreate: {
             /** @example 2 */
             count: number;
@@ -2704,10 +3031,16 @@ export interface components {
             name: string;
             /**
              * Format: int64
+             * @description The plan each redeem grants (docs/money.md § Plans), instead of quota.
+             * @example 1
+             */
+            plan_id?: number;
+            /**
+             * Format: int64
              * @description Quota units each redeem credits.
              * @example 500000
              */
-            quota: number;
+            quota?: number;
         };
         RedemptionCodePage: {
             items: components["schemas"]["RedemptionCode"][];
@@ -3092,6 +3425,11 @@ export interface components {
              */
             oidc_only: boolean;
             /**
+             * @description `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+             * @example false
+             */
+            pricing_endpoint_enabled: boolean;
+            /**
              * @description The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
              * @example 0
              */
@@ -3188,6 +3526,11 @@ export interface components {
             oauth_url?: string;
             /** @example false */
             oidc_only?: boolean;
+            /**
+             * @description `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+             * @example false
+             */
+            pricing_endpoint_enabled?: boolean;
             /** @example 2 */
             pro_min_trust_level?: number;
             /**
@@ -3570,6 +3913,61 @@ export interface components {
             name?: string;
             /** @example true */
             public?: boolean;
+        };
+        /** @description One grant of a plan to a user. */
+        Subscription: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2027-01-05T08:00:00Z
+             */
+            expires_at: string;
+            /**
+             * Format: int64
+             * @example 4
+             */
+            id: number;
+            /**
+             * @description `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+             * @example new
+             * @enum {string}
+             */
+            kind: "new" | "renewal" | "upgrade";
+            /**
+             * Format: int64
+             * @description The plan (null once the plan was deleted).
+             * @example 1
+             */
+            plan_id: number | null;
+            /** @example Pro monthly */
+            plan_name: string;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota: number;
+            /**
+             * @example admin
+             * @enum {string}
+             */
+            source: "admin" | "code" | "payment";
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            starts_at: string;
+            tier: components["schemas"]["PlanTier"];
+        };
+        SubscriptionGrant: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            plan_id: number;
         };
         /**
          * @description What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
@@ -4273,6 +4671,8 @@ export interface components {
         Page: number;
         /** @description Items per page. */
         PageSize: number;
+        /** @description The plan's id. */
+        PlanId: number;
         /** @description The remote source's id (12 hex digits). */
         RemoteSourceId: string;
         /** @description The share link's id. */
@@ -4531,6 +4931,97 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelModelGroupMultiplierList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel model's id. */
+                id: components["parameters"]["ChannelModelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel model's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 1200
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelModelGroupMultiplierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel model's id. */
+                id: components["parameters"]["ChannelModelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "group_id": 1,
+                 *           "multiplier_permille": 1200
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["GroupMultiplierSet"];
+            };
+        };
+        responses: {
+            /** @description The channel model's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 1200
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5216,6 +5707,97 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["AccountImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelGroupMultiplierList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 800
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelGroupMultiplierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "group_id": 1,
+                 *           "multiplier_permille": 800
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["GroupMultiplierSet"];
+            };
+        };
+        responses: {
+            /** @description The channel's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 800
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6707,6 +7289,206 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    planList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every plan, cheapest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "name": "Pro monthly",
+                     *           "tier": "pro",
+                     *           "duration_days": 30,
+                     *           "quota": 5000000,
+                     *           "price": 2900,
+                     *           "description": "Pro accounts for 30 days",
+                     *           "enabled": true,
+                     *           "limits": [
+                     *             {
+                     *               "model": "*",
+                     *               "window": "3h",
+                     *               "requests": 100,
+                     *               "tokens": null,
+                     *               "concurrency": null
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-12-01T08:00:00Z",
+                     *           "updated_at": "2026-12-01T08:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PlanList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Pro monthly",
+                 *       "tier": "pro",
+                 *       "duration_days": 30,
+                 *       "quota": 5000000,
+                 *       "price": 2900,
+                 *       "limits": [
+                 *         {
+                 *           "model": "*",
+                 *           "window": "3h",
+                 *           "requests": 100
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PlanCreate"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "name": "Pro monthly",
+                     *       "tier": "pro",
+                     *       "duration_days": 30,
+                     *       "quota": 5000000,
+                     *       "price": 2900,
+                     *       "description": "",
+                     *       "enabled": true,
+                     *       "limits": [
+                     *         {
+                     *           "model": "*",
+                     *           "window": "3h",
+                     *           "requests": 100,
+                     *           "tokens": null,
+                     *           "concurrency": null
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-12-01T08:00:00Z",
+                     *       "updated_at": "2026-12-01T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan's id. */
+                id: components["parameters"]["PlanId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "price": 2500
+                 *     }
+                 */
+                "application/json": components["schemas"]["PlanUpdate"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "name": "Pro monthly",
+                     *       "tier": "pro",
+                     *       "duration_days": 30,
+                     *       "quota": 5000000,
+                     *       "price": 2500,
+                     *       "description": "",
+                     *       "enabled": true,
+                     *       "limits": [],
+                     *       "created_at": "2026-12-01T08:00:00Z",
+                     *       "updated_at": "2026-12-02T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan's id. */
+                id: components["parameters"]["PlanId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     redemptionCodeList: {
         parameters: {
             query?: {
@@ -7377,7 +8159,8 @@ export interface operations {
                      *       "site_time_zone": "",
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
-                     *       "check_in_max_reward": 0
+                     *       "check_in_max_reward": 0,
+                     *       "pricing_endpoint_enabled": false
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -7436,7 +8219,8 @@ export interface operations {
                      *       "site_time_zone": "",
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
-                     *       "check_in_max_reward": 0
+                     *       "check_in_max_reward": 0,
+                     *       "pricing_endpoint_enabled": false
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -8488,6 +9272,150 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userChannelMultiplierList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's multipliers, by channel id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "channel_id": 2,
+                     *           "multiplier_permille": 500
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChannelMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userChannelMultiplierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "channel_id": 2,
+                 *           "multiplier_permille": 500
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChannelMultiplierSet"];
+            };
+        };
+        responses: {
+            /** @description The user's multipliers, by channel id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "channel_id": 2,
+                     *           "multiplier_permille": 500
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChannelMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    subscriptionGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan_id": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["SubscriptionGrant"];
+            };
+        };
+        responses: {
+            /** @description The grant. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 4,
+                     *       "plan_id": 1,
+                     *       "plan_name": "Pro monthly",
+                     *       "tier": "pro",
+                     *       "source": "admin",
+                     *       "kind": "new",
+                     *       "starts_at": "2026-12-06T08:00:00Z",
+                     *       "expires_at": "2027-01-05T08:00:00Z",
+                     *       "quota": 5000000,
+                     *       "created_at": "2026-12-06T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -4,6 +4,29 @@
  */
 
 export interface paths {
+    "/api/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public model prices
+         * @description The price of every model callers can use (served by an active channel and priced), in
+         *     quota units per million tokens (per call and per image as stated), before any group,
+         *     channel or user multiplier. Only when the setting `pricing_endpoint_enabled` is on;
+         *     otherwise 404.
+         */
+        get: operations["pricingGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/public/announcements": {
         parameters: {
             query?: never;
@@ -16,6 +39,26 @@ export interface paths {
          * @description The announcements whose audience is `all` and whose time window includes now, newest first (at most 100).
          */
         get: operations["announcementPublicList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public model catalog
+         * @description The names of the models callers can use (served by an active channel and priced), sorted.
+         */
+        get: operations["modelPublicList"];
         put?: never;
         post?: never;
         delete?: never;
@@ -175,8 +218,10 @@ export interface paths {
         /**
          * Sign in with a token and go to the app (seed 000)
          * @description Signs a user in from a link (single sign-on): sets the `poolgate_session` cookie and
-         *     redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`) or a
-         *     sign-in JWT of the user. When a login-check hook is configured (`OAUTH_URL` or the
+         *     redirects to `/app` (`code` 0). `access_token` is a Poolgate API key (`sk-...`), a
+         *     sign-in JWT of the user, or a redemption code (CDK): a valid code not used up creates a
+         *     user bound to it, applies it (its quota or plan) and signs them in; the same code signs
+         *     the same user in again later (docs/money.md § CDK login). When a login-check hook is configured (`OAUTH_URL` or the
          *     `oauth_url` setting) local token sign-in is off: every token goes to the hook, whose
          *     `code` 1 signs in (creating the user on first sign-in) and records its `grant` as the
          *     user's tier, and any other answer refuses with `{"code": -1, "msg": <the hook's msg>}`.
@@ -471,6 +516,101 @@ export interface components {
             status: "ok" | "unavailable";
             /** @example 0.1.0 */
             version: string;
+        };
+        /** @description A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price). */
+        ModelPrice: {
+            /**
+             * Format: int64
+             * @example 2500000
+             */
+            cache_write_1h_price: number;
+            /**
+             * Format: int64
+             * @example 2500000
+             */
+            cache_write_5m_price: number;
+            /**
+             * Format: int64
+             * @example 1250000
+             */
+            cached_input_price: number;
+            /**
+             * Format: int64
+             * @example 0
+             */
+            image_price: number;
+            /**
+             * Format: int64
+             * @example 2500000
+             */
+            input_price: number;
+            /** @example gpt-4o */
+            name: string;
+            /**
+             * Format: int64
+             * @example 10000000
+             */
+            output_price: number;
+            /**
+             * Format: int64
+             * @example 0
+             */
+            per_call_price: number;
+            /**
+             * @description Prices of every token of a call whose prompt exceeds `above_tokens` (null — no tier).
+             * @example null
+             */
+            prompt_tier: {
+                /**
+                 * Format: int64
+                 * @example 200000
+                 */
+                above_tokens: number;
+                /**
+                 * Format: int64
+                 * @example 5000000
+                 */
+                cache_write_1h_price: number;
+                /**
+                 * Format: int64
+                 * @example 5000000
+                 */
+                cache_write_5m_price: number;
+                /**
+                 * Format: int64
+                 * @example 2500000
+                 */
+                cached_input_price: number;
+                /**
+                 * Format: int64
+                 * @example 5000000
+                 */
+                input_price: number;
+                /**
+                 * Format: int64
+                 * @example 15000000
+                 */
+                output_price: number;
+                /**
+                 * Format: int64
+                 * @example 15000000
+                 */
+                reasoning_price: number;
+            } | null;
+            /**
+             * Format: int64
+             * @example 10000000
+             */
+            reasoning_price: number;
+        };
+        PricingList: {
+            items: components["schemas"]["ModelPrice"][];
+        };
+        PublicModelList: {
+            items: {
+                /** @example gpt-4o */
+                name: string;
+            }[];
         };
         PublicSettings: {
             /**
@@ -809,6 +949,62 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    pricingGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prices by model name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "gpt-4o",
+                     *           "input_price": 2500000,
+                     *           "output_price": 10000000,
+                     *           "cached_input_price": 1250000,
+                     *           "cache_write_5m_price": 2500000,
+                     *           "cache_write_1h_price": 2500000,
+                     *           "reasoning_price": 10000000,
+                     *           "per_call_price": 0,
+                     *           "image_price": 0,
+                     *           "prompt_tier": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PricingList"];
+                };
+            };
+            /** @description The setting `pricing_endpoint_enabled` is off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "not found",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     announcementPublicList: {
         parameters: {
             query?: never;
@@ -841,6 +1037,39 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["AnnouncementList"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    modelPublicList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Model names. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "claude-sonnet-4"
+                     *         },
+                     *         {
+                     *           "name": "gpt-4o"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PublicModelList"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1140,7 +1369,7 @@ export interface operations {
     loginTokenGet: {
         parameters: {
             query?: {
-                /** @description The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts). */
+                /** @description The user's token (API key, sign-in JWT or redemption code; with a login hook, whatever the hook accepts). */
                 access_token?: string;
                 /** @description Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`. */
                 account?: string;

@@ -182,6 +182,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The models you can call and what they cost you
+         * @description Every model the signed-in user can call (served by a channel that may serve them, and
+         *     priced), with its prices and the prices after the user's multipliers (docs/money.md §
+         *     Multipliers). A model served by several channels with different multipliers shows the
+         *     highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+         */
+        get: operations["catalogUserGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/check-in": {
         parameters: {
             query?: never;
@@ -473,6 +496,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plans on offer
+         * @description The enabled plans, cheapest first.
+         */
+        get: operations["planUserList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/preferences": {
         parameters: {
             query?: never;
@@ -507,7 +550,8 @@ export interface paths {
         put?: never;
         /**
          * Redeem a code
-         * @description Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+         * @description Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+         *     quota), to the signed-in user at once. A code is redeemed at most its
          *     `max_uses` times in all and at most once per user, however many redeems race; an
          *     unknown, disabled, expired or used-up code credits nothing.
          */
@@ -575,6 +619,27 @@ export interface paths {
          *     the time zone `tz`.
          */
         get: operations["usageStatsUserGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your plan
+         * @description The plan the gateway applies to the signed-in user now (`active` false once
+         *     `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+         */
+        get: operations["subscriptionUserGet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -909,6 +974,26 @@ export interface components {
              */
             provider: string;
         };
+        Catalog: {
+            /**
+             * @description Your group's multiplier in thousandths (1000 without a group).
+             * @example 1500
+             */
+            group_multiplier_permille: number;
+            items: components["schemas"]["CatalogModel"][];
+        };
+        CatalogModel: {
+            effective: components["schemas"]["ModelPrice"];
+            /**
+             * Format: int64
+             * @description All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
+             * @example 1500
+             */
+            multiplier_permille: number;
+            /** @example gpt-4o */
+            name: string;
+            price: components["schemas"]["ModelPrice"];
+        };
         CheckInRecord: {
             /**
              * Format: date-time
@@ -1148,6 +1233,92 @@ export interface components {
              */
             request_id?: string;
         };
+        /** @description A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price). */
+        ModelPrice: {
+            /**
+             * Format: int64
+             * @example 2500000
+             */
+            cache_write_1h_price: number;
+            /**
+             * Format: int64
+             * @example 2500000
+             */
+            cache_write_5m_price: number;
+            /**
+             * Format: int64
+             * @example 1250000
+             */
+            cached_input_price: number;
+            /**
+             * Format: int64
+             * @example 0
+             */
+            image_price: number;
+            /**
+             * Format: int64
+             * @example 2500000
+             */
+            input_price: number;
+            /** @example gpt-4o */
+            name: string;
+            /**
+             * Format: int64
+             * @example 10000000
+             */
+            output_price: number;
+            /**
+             * Format: int64
+             * @example 0
+             */
+            per_call_price: number;
+            /**
+             * @description Prices of every token of a call whose prompt exceeds `above_tokens` (null — no tier).
+             * @example null
+             */
+            prompt_tier: {
+                /**
+                 * Format: int64
+                 * @example 200000
+                 */
+                above_tokens: number;
+                /**
+                 * Format: int64
+                 * @example 5000000
+                 */
+                cache_write_1h_price: number;
+                /**
+                 * Format: int64
+                 * @example 5000000
+                 */
+                cache_write_5m_price: number;
+                /**
+                 * Format: int64
+                 * @example 2500000
+                 */
+                cached_input_price: number;
+                /**
+                 * Format: int64
+                 * @example 5000000
+                 */
+                input_price: number;
+                /**
+                 * Format: int64
+                 * @example 15000000
+                 */
+                output_price: number;
+                /**
+                 * Format: int64
+                 * @example 15000000
+                 */
+                reasoning_price: number;
+            } | null;
+            /**
+             * Format: int64
+             * @example 10000000
+             */
+            reasoning_price: number;
+        };
         Passkey: {
             /**
              * Format: date-time
@@ -1221,6 +1392,88 @@ export interface components {
              */
             methods: ("old_password" | "email_code")[];
         };
+        Plan: {
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            created_at: string;
+            /** @example Pro accounts for 30 days */
+            description: string;
+            /**
+             * @description Days the tier lasts from the grant (a renewal adds them to the running plan).
+             * @example 30
+             */
+            duration_days: number;
+            /**
+             * @description Offered to users (a disabled plan can still be granted by an administrator or a code).
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            limits: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name: string;
+            /**
+             * Format: int64
+             * @description Price in the smallest currency unit (cents).
+             * @example 2900
+             */
+            price: number;
+            /**
+             * Format: int64
+             * @description Quota units credited once per grant.
+             * @example 5000000
+             */
+            quota: number;
+            tier: components["schemas"]["PlanTier"];
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            updated_at: string;
+        };
+        PlanCatalog: {
+            items: components["schemas"]["Plan"][];
+        };
+        /** @description A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency). */
+        PlanLimit: {
+            /**
+             * Format: int64
+             * @example null
+             */
+            concurrency?: number | null;
+            /**
+             * @description `*`, an exact model name, `prefix*` or `*part*`.
+             * @example *
+             */
+            model: string;
+            /**
+             * Format: int64
+             * @example 100
+             */
+            requests?: number | null;
+            /**
+             * Format: int64
+             * @example null
+             */
+            tokens?: number | null;
+            /**
+             * @description A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+             * @example 3h
+             */
+            window: string;
+        };
+        /**
+         * @description The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+         * @example pro
+         * @enum {string}
+         */
+        PlanTier: "free" | "pro" | "ultra";
         Preferences: {
             account_priority: components["schemas"]["AccountPriority"];
         };
@@ -1271,6 +1524,8 @@ export interface components {
              * @example 500000
              */
             quota: number;
+            /** @description The plan granted, when the code grants a plan (absent for a quota code). */
+            subscription?: components["schemas"]["Subscription"];
         };
         SessionInfo: {
             /**
@@ -1439,6 +1694,76 @@ export interface components {
          * @enum {string}
          */
         StatusClass: "2xx" | "4xx" | "5xx";
+        /** @description One grant of a plan to a user. */
+        Subscription: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2027-01-05T08:00:00Z
+             */
+            expires_at: string;
+            /**
+             * Format: int64
+             * @example 4
+             */
+            id: number;
+            /**
+             * @description `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+             * @example new
+             * @enum {string}
+             */
+            kind: "new" | "renewal" | "upgrade";
+            /**
+             * Format: int64
+             * @description The plan (null once the plan was deleted).
+             * @example 1
+             */
+            plan_id: number | null;
+            /** @example Pro monthly */
+            plan_name: string;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota: number;
+            /**
+             * @example admin
+             * @enum {string}
+             */
+            source: "admin" | "code" | "payment";
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            starts_at: string;
+            tier: components["schemas"]["PlanTier"];
+        };
+        SubscriptionState: {
+            /**
+             * @description A plan is running (its tier applies until `expires_at`).
+             * @example true
+             */
+            active: boolean;
+            /**
+             * Format: date-time
+             * @example 2027-01-05T08:00:00Z
+             */
+            expires_at: string | null;
+            /** @description The latest grants (at most 20), newest first. */
+            history: components["schemas"]["Subscription"][];
+            /**
+             * Format: int64
+             * @example 1
+             */
+            plan_id: number | null;
+            /** @example Pro monthly */
+            plan_name: string | null;
+            tier: components["schemas"]["PlanTier"];
+        };
         TotpCode: {
             /** @example 492039 */
             code: string;
@@ -2520,6 +2845,64 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    catalogUserGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's catalog, by model name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "group_multiplier_permille": 1500,
+                     *       "items": [
+                     *         {
+                     *           "name": "gpt-4o",
+                     *           "multiplier_permille": 1500,
+                     *           "price": {
+                     *             "name": "gpt-4o",
+                     *             "input_price": 2500000,
+                     *             "output_price": 10000000,
+                     *             "cached_input_price": 1250000,
+                     *             "cache_write_5m_price": 2500000,
+                     *             "cache_write_1h_price": 2500000,
+                     *             "reasoning_price": 10000000,
+                     *             "per_call_price": 0,
+                     *             "image_price": 0,
+                     *             "prompt_tier": null
+                     *           },
+                     *           "effective": {
+                     *             "name": "gpt-4o",
+                     *             "input_price": 3750000,
+                     *             "output_price": 15000000,
+                     *             "cached_input_price": 1875000,
+                     *             "cache_write_5m_price": 3750000,
+                     *             "cache_write_1h_price": 3750000,
+                     *             "reasoning_price": 15000000,
+                     *             "per_call_price": 0,
+                     *             "image_price": 0,
+                     *             "prompt_tier": null
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Catalog"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     checkInCreate: {
         parameters: {
             query?: never;
@@ -3213,6 +3596,48 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    planUserList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plans. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "name": "Pro monthly",
+                     *           "tier": "pro",
+                     *           "duration_days": 30,
+                     *           "quota": 5000000,
+                     *           "price": 2900,
+                     *           "description": "Pro accounts for 30 days",
+                     *           "enabled": true,
+                     *           "limits": [],
+                     *           "created_at": "2026-12-01T08:00:00Z",
+                     *           "updated_at": "2026-12-01T08:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PlanCatalog"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     preferencesGet: {
         parameters: {
             query?: never;
@@ -3506,6 +3931,52 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    subscriptionUserGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "active": true,
+                     *       "tier": "pro",
+                     *       "plan_id": 1,
+                     *       "plan_name": "Pro monthly",
+                     *       "expires_at": "2027-01-05T08:00:00Z",
+                     *       "history": [
+                     *         {
+                     *           "id": 4,
+                     *           "plan_id": 1,
+                     *           "plan_name": "Pro monthly",
+                     *           "tier": "pro",
+                     *           "source": "code",
+                     *           "kind": "new",
+                     *           "starts_at": "2026-12-06T08:00:00Z",
+                     *           "expires_at": "2027-01-05T08:00:00Z",
+                     *           "quota": 5000000,
+                     *           "created_at": "2026-12-06T08:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscriptionState"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
