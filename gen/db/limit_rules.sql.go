@@ -13,7 +13,7 @@ const limitRuleCreate = `-- name: LimitRuleCreate :one
 INSERT INTO limit_rules (scope, subject_id, model, window_ms, requests, tokens, concurrency)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7)
-RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at
+RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id
 `
 
 type LimitRuleCreateParams struct {
@@ -49,6 +49,7 @@ func (q *Queries) LimitRuleCreate(ctx context.Context, db DBTX, arg LimitRuleCre
 		&i.Source,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }
@@ -66,7 +67,7 @@ func (q *Queries) LimitRuleDelete(ctx context.Context, db DBTX, id int64) (int64
 }
 
 const limitRuleGet = `-- name: LimitRuleGet :one
-SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at FROM limit_rules WHERE id = $1
+SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id FROM limit_rules WHERE id = $1
 `
 
 func (q *Queries) LimitRuleGet(ctx context.Context, db DBTX, id int64) (*LimitRule, error) {
@@ -84,12 +85,13 @@ func (q *Queries) LimitRuleGet(ctx context.Context, db DBTX, id int64) (*LimitRu
 		&i.Source,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }
 
 const limitRuleList = `-- name: LimitRuleList :many
-SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at FROM limit_rules ORDER BY id
+SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id FROM limit_rules ORDER BY id
 `
 
 func (q *Queries) LimitRuleList(ctx context.Context, db DBTX) ([]*LimitRule, error) {
@@ -113,6 +115,7 @@ func (q *Queries) LimitRuleList(ctx context.Context, db DBTX) ([]*LimitRule, err
 			&i.Source,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanID,
 		); err != nil {
 			return nil, err
 		}
@@ -130,7 +133,7 @@ UPDATE limit_rules SET
     requests = $5, tokens = $6, concurrency = $7,
     updated_at = now()
 WHERE id = $8 AND source = 'admin'
-RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at
+RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id
 `
 
 type LimitRuleUpdateParams struct {
@@ -170,6 +173,7 @@ func (q *Queries) LimitRuleUpdate(ctx context.Context, db DBTX, arg LimitRuleUpd
 		&i.Source,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }

@@ -95,6 +95,12 @@ type ChannelGroup struct {
 	GroupID   int64
 }
 
+type ChannelGroupMultiplier struct {
+	ChannelID          int64
+	GroupID            int64
+	MultiplierPermille int32
+}
+
 type ChannelModel struct {
 	ID           int64
 	ChannelID    int64
@@ -102,6 +108,12 @@ type ChannelModel struct {
 	UpstreamName string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+type ChannelModelGroupMultiplier struct {
+	ChannelModelID     int64
+	GroupID            int64
+	MultiplierPermille int32
 }
 
 type CheckIn struct {
@@ -176,6 +188,7 @@ type LimitRule struct {
 	Source      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	PlanID      *int64
 }
 
 type Model struct {
@@ -227,32 +240,17 @@ type Passkey struct {
 	CreatedAt    time.Time
 }
 
-type PaymentNotify struct {
-	ID         int64
-	Method     string
-	OrderNo    string
-	TradeNo    string
-	Params     []byte
-	Result     string
-	RemoteAddr string
-	CreatedAt  time.Time
-}
-
-type PaymentOrder struct {
-	ID        int64
-	OrderNo   string
-	UserID    int64
-	Method    string
-	PayType   string
-	Amount    int64
-	Quota     int64
-	PlanID    *int64
-	Status    string
-	TradeNo   string
-	ExpiresAt time.Time
-	PaidAt    *time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+type Plan struct {
+	ID           int64
+	Name         string
+	Tier         string
+	DurationDays int32
+	Quota        int64
+	Price        int64
+	Description  string
+	Enabled      bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 type RedemptionCode struct {
@@ -266,21 +264,12 @@ type RedemptionCode struct {
 	ExpiresAt *time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	PlanID    *int64
 }
 
 type RedemptionCodeUse struct {
 	CodeID    int64
 	UserID    int64
-	CreatedAt time.Time
-}
-
-type ReferralCommission struct {
-	ID        int64
-	InviterID int64
-	InviteeID int64
-	OrderID   int64
-	Amount    int64
-	Permille  int32
 	CreatedAt time.Time
 }
 
@@ -353,6 +342,21 @@ type StatusMonitor struct {
 	UpdatedAt       time.Time
 }
 
+type Subscription struct {
+	ID             int64
+	UserID         int64
+	PlanID         *int64
+	PlanName       string
+	Tier           string
+	Source         string
+	Kind           string
+	StartsAt       time.Time
+	ExpiresAt      time.Time
+	Quota          int64
+	IdempotencyKey string
+	CreatedAt      time.Time
+}
+
 type TokenLogin struct {
 	TokenHash   []byte
 	UserID      int64
@@ -407,8 +411,7 @@ type User struct {
 	TOTPEnabled        bool
 	TOTPLastStep       int64
 	DeletedAt          *time.Time
-	ReferralCode       string
-	ReferredBy         *int64
+	PlanID             *int64
 	AccountPriority    string
 }
 
@@ -418,6 +421,12 @@ type UserChannel struct {
 	ChannelID int64
 	Priority  int32
 	CreatedAt time.Time
+}
+
+type UserChannelMultiplier struct {
+	UserID             int64
+	ChannelID          int64
+	MultiplierPermille int32
 }
 
 type UserIdentity struct {

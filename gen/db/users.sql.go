@@ -52,11 +52,11 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 }
 
 const userCreate = `-- name: UserCreate :one
-INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set, referred_by)
+INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6::smallint, 0), coalesce($7::text, 'active'),
-        coalesce($8::boolean, true), $9::bigint)
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
+        coalesce($8::boolean, true))
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserCreateParams struct {
@@ -68,11 +68,10 @@ type UserCreateParams struct {
 	TrustLevel   *int16
 	Status       *string
 	PasswordSet  *bool
-	ReferredBy   *int64
 }
 
 // UserCreate adds a user; email, trust level, status and password_set take their defaults when
-// null (no address, level 0, active, a usable password); referred_by is the inviter, if any.
+// null (no address, level 0, active, a usable password).
 func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams) (*User, error) {
 	row := db.QueryRow(ctx, userCreate,
 		arg.Username,
@@ -83,7 +82,6 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		arg.TrustLevel,
 		arg.Status,
 		arg.PasswordSet,
-		arg.ReferredBy,
 	)
 	var i User
 	err := row.Scan(
@@ -108,8 +106,7 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -128,9 +125,9 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 }
 
 const userGatewayState = `-- name: UserGatewayState :one
-SELECT u.id AS user_id, u.status AS user_status, u.balance, u.used_quota AS user_used_quota, u.tier AS user_tier, u.plan_expires_at, u.group_id,
+SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
        u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,
-       u.account_priority
+       u.account_priority, u.plan_id
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
 WHERE u.id = $1
 `
@@ -139,7 +136,6 @@ type UserGatewayStateRow struct {
 	UserID             int64
 	UserStatus         string
 	Balance            int64
-	UserUsedQuota      int64
 	UserTier           string
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
@@ -147,6 +143,7 @@ type UserGatewayStateRow struct {
 	TrustLevel         int16
 	MultiplierPermille int32
 	AccountPriority    string
+	PlanID             *int64
 }
 
 // UserGatewayState is what the gateway needs of a user who calls it with a session instead of an
@@ -158,7 +155,6 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.UserID,
 		&i.UserStatus,
 		&i.Balance,
-		&i.UserUsedQuota,
 		&i.UserTier,
 		&i.PlanExpiresAt,
 		&i.GroupID,
@@ -166,12 +162,13 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.TrustLevel,
 		&i.MultiplierPermille,
 		&i.AccountPriority,
+		&i.PlanID,
 	)
 	return &i, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -199,8 +196,7 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -208,7 +204,7 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 
 const userGetByEmail = `-- name: UserGetByEmail :one
 
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users WHERE lower(email) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE lower(email) = lower($1)
 `
 
 // Identity: e-mail, passwords and TOTP (issue 11).
@@ -237,15 +233,14 @@ func (q *Queries) UserGetByEmail(ctx context.Context, db DBTX, email string) (*U
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -273,26 +268,14 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
-const userIDByReferralCode = `-- name: UserIDByReferralCode :one
-SELECT id FROM users WHERE referral_code = $1
-`
-
-func (q *Queries) UserIDByReferralCode(ctx context.Context, db DBTX, referralCode string) (int64, error) {
-	row := db.QueryRow(ctx, userIDByReferralCode, referralCode)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users
 WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -345,8 +328,7 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.TOTPEnabled,
 			&i.TOTPLastStep,
 			&i.DeletedAt,
-			&i.ReferralCode,
-			&i.ReferredBy,
+			&i.PlanID,
 			&i.AccountPriority,
 		); err != nil {
 			return nil, err
@@ -372,7 +354,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserSetGroupParams struct {
@@ -406,8 +388,7 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -448,7 +429,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserSetTierParams struct {
@@ -490,8 +471,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -500,7 +480,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 const userSoftDelete = `-- name: UserSoftDelete :one
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = $1
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 // UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
@@ -530,8 +510,7 @@ func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User,
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -591,7 +570,7 @@ UPDATE users SET
     email      = CASE WHEN $6::boolean THEN $7::text ELSE email END,
     updated_at = now()
 WHERE id = $8
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, referral_code, referred_by, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
 `
 
 type UserUpdateParams struct {
@@ -639,8 +618,7 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.TOTPEnabled,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
-		&i.ReferralCode,
-		&i.ReferredBy,
+		&i.PlanID,
 		&i.AccountPriority,
 	)
 	return &i, err

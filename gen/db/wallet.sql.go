@@ -42,15 +42,16 @@ func (q *Queries) RedemptionCodeCountUse(ctx context.Context, db DBTX, id int64)
 }
 
 const redemptionCodeCreate = `-- name: RedemptionCodeCreate :one
-INSERT INTO redemption_codes (name, code, quota, max_uses, expires_at)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at
+INSERT INTO redemption_codes (name, code, quota, plan_id, max_uses, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at, plan_id
 `
 
 type RedemptionCodeCreateParams struct {
 	Name      string
 	Code      string
 	Quota     int64
+	PlanID    *int64
 	MaxUses   int32
 	ExpiresAt *time.Time
 }
@@ -60,6 +61,7 @@ func (q *Queries) RedemptionCodeCreate(ctx context.Context, db DBTX, arg Redempt
 		arg.Name,
 		arg.Code,
 		arg.Quota,
+		arg.PlanID,
 		arg.MaxUses,
 		arg.ExpiresAt,
 	)
@@ -75,6 +77,7 @@ func (q *Queries) RedemptionCodeCreate(ctx context.Context, db DBTX, arg Redempt
 		&i.ExpiresAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }
@@ -92,7 +95,7 @@ func (q *Queries) RedemptionCodeDelete(ctx context.Context, db DBTX, id int64) (
 }
 
 const redemptionCodeExport = `-- name: RedemptionCodeExport :many
-SELECT id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at FROM redemption_codes WHERE name = $1 ORDER BY id
+SELECT id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at, plan_id FROM redemption_codes WHERE name = $1 ORDER BY id
 `
 
 func (q *Queries) RedemptionCodeExport(ctx context.Context, db DBTX, name string) ([]*RedemptionCode, error) {
@@ -115,6 +118,7 @@ func (q *Queries) RedemptionCodeExport(ctx context.Context, db DBTX, name string
 			&i.ExpiresAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanID,
 		); err != nil {
 			return nil, err
 		}
@@ -127,7 +131,7 @@ func (q *Queries) RedemptionCodeExport(ctx context.Context, db DBTX, name string
 }
 
 const redemptionCodeList = `-- name: RedemptionCodeList :many
-SELECT id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at FROM redemption_codes
+SELECT id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at, plan_id FROM redemption_codes
 WHERE ($1::text IS NULL OR name = $1)
   AND ($2::text IS NULL OR $2 = CASE
         WHEN disabled THEN 'disabled'
@@ -170,6 +174,7 @@ func (q *Queries) RedemptionCodeList(ctx context.Context, db DBTX, arg Redemptio
 			&i.ExpiresAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanID,
 		); err != nil {
 			return nil, err
 		}
@@ -182,7 +187,7 @@ func (q *Queries) RedemptionCodeList(ctx context.Context, db DBTX, arg Redemptio
 }
 
 const redemptionCodeLock = `-- name: RedemptionCodeLock :one
-SELECT id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at FROM redemption_codes WHERE code = $1 FOR UPDATE
+SELECT id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at, plan_id FROM redemption_codes WHERE code = $1 FOR UPDATE
 `
 
 // RedemptionCodeLock takes a code for redeeming: concurrent redeems of one code queue here.
@@ -200,6 +205,7 @@ func (q *Queries) RedemptionCodeLock(ctx context.Context, db DBTX, code string) 
 		&i.ExpiresAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }
@@ -211,7 +217,7 @@ UPDATE redemption_codes SET
     expires_at = CASE WHEN $3::boolean THEN $4::timestamptz ELSE expires_at END,
     updated_at = now()
 WHERE id = $5
-RETURNING id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at
+RETURNING id, name, code, quota, max_uses, used_count, disabled, expires_at, created_at, updated_at, plan_id
 `
 
 type RedemptionCodeUpdateParams struct {
@@ -242,6 +248,7 @@ func (q *Queries) RedemptionCodeUpdate(ctx context.Context, db DBTX, arg Redempt
 		&i.ExpiresAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }

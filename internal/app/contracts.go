@@ -44,7 +44,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
 		Hooks: a.Hooks, Bus: a.Bus, SecureCookies: a.Cfg.AppEnv == config.EnvProduction,
-		Accounts: a.Accounts, Payments: a.Payments,
+		Accounts: a.Accounts, Payments: a.Payments, Relay: a.Relay,
 	}, nil))
 	authapi.RegisterHandlers(mount(authapi.GetSpec, false), authapi.NewStrictHandler(&authh.Handler{
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
@@ -54,7 +54,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Auth: a.Auth, SSO: a.SSO, Passkeys: a.Passkeys,
 		Accounts: &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus},
 		Limits:   a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
-		Settings: a.Settings, Payments: a.Payments,
+		Settings: a.Settings, Payments: a.Payments, Relay: a.Relay,
 	}, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,

@@ -68,7 +68,7 @@ func (r *Rules) Get() []Rule {
 func FromRow(x *db.LimitRule) Rule {
 	return Rule{ID: x.ID, Scope: Scope(x.Scope), Subject: deref(x.SubjectID), Model: x.Model,
 		Window: time.Duration(x.WindowMs) * time.Millisecond, Requests: deref(x.Requests), Tokens: deref(x.Tokens),
-		Concurrency: deref(x.Concurrency)}
+		Concurrency: deref(x.Concurrency), Plan: deref(x.PlanID)}
 }
 
 func deref(p *int64) int64 {

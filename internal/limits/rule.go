@@ -36,11 +36,15 @@ type Rule struct {
 	Requests    int64
 	Tokens      int64
 	Concurrency int64
+	// Plan, when not 0, applies the rule only to callers whose running plan it is (a plan's
+	// rules, docs/money.md § Plans).
+	Plan int64
 }
 
-// Who is the caller a call is counted against.
+// Who is the caller a call is counted against. Plan is the caller's running plan (0: none or
+// expired).
 type Who struct {
-	User, Key, Group int64
+	User, Key, Group, Plan int64
 }
 
 // MaxWindow bounds a rule's window.
@@ -149,6 +153,9 @@ func (r Rule) Validate() error {
 
 // subjectOf is the id the rule counts the caller under (0 and false: the rule does not apply).
 func (r *Rule) subjectOf(w Who) (int64, bool) {
+	if r.Plan != 0 && r.Plan != w.Plan {
+		return 0, false
+	}
 	var id int64
 	switch r.Scope {
 	case ScopeUser:

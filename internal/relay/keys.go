@@ -63,6 +63,8 @@ type userState struct {
 	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
 	tier        pool.Tier
 	planExpires *time.Time
+	// plan is the user's plan (0: none); its limit rules apply until planExpires.
+	plan int64
 	// trust is the user's trust level (0–4); the settings may require a level per tier.
 	trust int16
 	// group is the user's group (0: none); multiplier its price multiplier in thousandths.
@@ -89,6 +91,14 @@ func (u *userState) tierAt(now time.Time, v *settings.Values) pool.Tier {
 		t = pool.TierFree
 	}
 	return t
+}
+
+// planAt is the user's running plan at now (0: none, or expired).
+func (u *userState) planAt(now time.Time) int64 {
+	if u.planExpires != nil && !now.Before(*u.planExpires) {
+		return 0
+	}
+	return u.plan
 }
 
 type keyEntry struct {
@@ -189,7 +199,8 @@ func (k *keyCache) load(ctx context.Context, h [32]byte, now time.Time) (*keyEnt
 	u.set(db.UserGatewayStateRow{UserID: row.UserID, UserStatus: row.UserStatus, Balance: row.Balance, UserUsedQuota: row.UserUsedQuota,
 		UserTier:      row.UserTier,
 		PlanExpiresAt: row.PlanExpiresAt, GroupID: row.GroupID, PreferredAccountID: row.PreferredAccountID,
-		TrustLevel: row.TrustLevel, MultiplierPermille: row.MultiplierPermille, AccountPriority: row.AccountPriority})
+		TrustLevel: row.TrustLevel, MultiplierPermille: row.MultiplierPermille, AccountPriority: row.AccountPriority,
+		PlanID: row.PlanID})
 	e := &keyEntry{keyID: row.KeyID, active: row.KeyStatus == auth.StatusActive, user: u, limits: newKeyLimits(row),
 		expires: now.Add(k.ttl)}
 	k.keys[h] = e

@@ -38,6 +38,11 @@ type channel struct {
 	// upstream maps a model name callers use to the name sent upstream (channel models whose
 	// upstream_name differs; nil when the channel maps none).
 	upstream map[string]string
+	// models are the names the channel serves; groups the groups it is restricted to and users
+	// the users it is dedicated to (none: everyone) — the catalog reads them (catalog.go).
+	models []string
+	groups []int64
+	users  []int64
 }
 
 // upstreamModel is the name the channel sends upstream for a model callers ask for.
@@ -54,7 +59,9 @@ type snapshot struct {
 	pool     *pool.Snapshot
 	accounts map[int64]*account
 	prices   map[string]billing.Price
-	models   []string // served models, sorted
+	mult     *multipliers
+	channels []*channel // active channels with at least one usable account
+	models   []string   // served models, sorted
 	built    time.Time
 	gen      uint64 // the table's generation the snapshot was read at
 }
@@ -152,11 +159,15 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load channel model mappings: %w", err)
 	}
+	mult, err := t.loadMultipliers(ctx)
+	if err != nil {
+		return nil, err
+	}
 	groups := map[int64][]int64{}
 	for _, r := range restrictions {
 		groups[r.ChannelID] = append(groups[r.ChannelID], r.GroupID)
 	}
-	s := &snapshot{accounts: make(map[int64]*account, len(accs)), prices: map[string]billing.Price{}, built: time.Now()}
+	s := &snapshot{accounts: make(map[int64]*account, len(accs)), prices: map[string]billing.Price{}, mult: mult, built: time.Now()}
 	byID := map[int64]*channel{}
 	rows := map[int64]*db.ChannelListRow{}
 	for _, c := range chans {
@@ -165,7 +176,7 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		}
 		rows[c.ID] = c
 		byID[c.ID] = &channel{id: c.ID, typ: c.Type, baseURL: strings.TrimRight(c.BaseURL, "/"),
-			priority: int(c.Priority), weight: int(c.Weight)}
+			priority: int(c.Priority), weight: int(c.Weight), models: c.Models}
 	}
 	for _, m := range mappings {
 		if ch := byID[m.ChannelID]; ch != nil {
@@ -196,6 +207,10 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 			t.log.Error("account limits cannot be read; limits ignored", "account_id", a.ID, "error", err)
 		}
 		acc := &account{id: a.ID, channel: ch, credential: cred, weight: int(a.Weight)}
+		if len(ch.accounts) == 0 {
+			ch.groups, ch.users = groups[a.ChannelID], users[a.ChannelID]
+			s.channels = append(s.channels, ch)
+		}
 		ch.accounts = append(ch.accounts, acc)
 		s.accounts[a.ID] = acc
 		row := rows[a.ChannelID]

@@ -55,6 +55,7 @@ type call struct {
 	req      openai.Request
 	price    billing.Price
 	priced   bool
+	mult     *multipliers // the snapshot's multipliers, applied with the channel that served the call
 	rec      billing.Record
 	start    time.Time
 	estimate int64 // prompt token estimate, used when the upstream reports no usage
@@ -128,7 +129,7 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 			return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
-	k := &call{w: w, r: r, ctx: ctx, cl: cl, share: c.Share, array: c.GeminiArray, req: req, price: price, priced: priced,
+	k := &call{w: w, r: r, ctx: ctx, cl: cl, share: c.Share, array: c.GeminiArray, req: req, price: price, priced: priced, mult: snap.mult,
 		start: start, ep: ep, raw: body, estimate: int64(len(body)/4 + 1),
 		rec: billing.Record{RequestID: c.RequestID, UserID: cl.user.id,
 			APIKeyID: cl.KeyID, Model: req.Model, Endpoint: ep.name, Stream: req.Stream}}
@@ -406,7 +407,7 @@ func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, t
 		k.rec.PromptTokens, k.rec.CompletionTokens, k.rec.CachedTokens = u.PromptTokens, u.CompletionTokens, u.CachedTokens
 		k.rec.CacheWrite5mTokens, k.rec.CacheWrite1hTokens, k.rec.ReasoningTokens = u.CacheWrite5mTokens, u.CacheWrite1hTokens, u.ReasoningTokens
 		if k.priced {
-			k.rec.Quota = billing.Multiply(billing.Cost(k.price, u), k.cl.user.multiplier)
+			k.rec.Quota = k.mult.charge(billing.Cost(k.price, u), k.cl.user, k.rec.ChannelID, k.req.Model)
 		}
 		rl.keys.charge(k.cl.user, k.rec.Quota)
 		k.cl.limits.charge(k.rec.Quota)

@@ -43,7 +43,7 @@ func (u *userState) refused() error {
 func (u *userState) set(row db.UserGatewayStateRow) {
 	u.status = row.UserStatus
 	u.tier, u.planExpires, u.trust = pool.ParseTier(row.UserTier), row.PlanExpiresAt, row.TrustLevel
-	u.group, u.prefer = deref(row.GroupID), deref(row.PreferredAccountID)
+	u.group, u.prefer, u.plan = deref(row.GroupID), deref(row.PreferredAccountID), deref(row.PlanID)
 	u.multiplier = int64(row.MultiplierPermille)
 	u.sharedFirst = row.AccountPriority == "shared_first"
 	u.balance.Store(row.Balance - u.pending.Load())

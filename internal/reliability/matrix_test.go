@@ -82,6 +82,8 @@ var matrix = map[string]row{
 	"openpaymentNotifyPost": {access: open, unavailable: true},
 	"openpaymentReturnGet":  {access: open},
 	"openpaymentSubmitGet":  {access: open, unavailable: true},
+	"pricingGet":             {access: open}, // 404 while pricing_endpoint_enabled is off
+	"modelPublicList":        {access: open},
 	// auth.yaml
 	"passwordRegister":    {access: open},
 	"passwordLogin":       {access: open, selfRefusing: true},
@@ -130,6 +132,9 @@ var matrix = map[string]row{
 	"paymentOrderCreate":     {access: signedIn}, // 422 payment_method_disabled: no gateway is enabled in the world
 	"paymentOrderUserGet":    {access: signedIn}, // the example order is nobody's: 404 for every signed-in caller
 	"referralGet":            {access: signedIn},
+	"catalogUserGet":         {access: signedIn},
+	"planUserList":           {access: signedIn},
+	"subscriptionUserGet":    {access: signedIn},
 	// Contributed accounts: the example names no account of the world's users (404 for every
 	// signed-in caller; the owner's answers are in internal/api/user's tests).
 	"contributedAccountCreate": {access: signedIn},
@@ -176,7 +181,10 @@ func init() {
 		userChannelUpdate userChannelDelete statusMonitorList statusMonitorCreate statusMonitorGet
 		statusMonitorUpdate statusMonitorDelete statusMonitorCheck groupList groupCreate groupUpdate groupDelete
 		limitList limitCreate limitUpdate limitDelete redemptionCodeList redemptionCodeCreate redemptionCodeExport
-		redemptionCodeUpdate redemptionCodeDelete accountTest paymentOrderList paymentNotifyList referralCommissionList`) {
+		redemptionCodeUpdate redemptionCodeDelete accountTest paymentOrderList paymentNotifyList referralCommissionList
+		channelGroupMultiplierList channelGroupMultiplierSet
+		channelModelGroupMultiplierList channelModelGroupMultiplierSet userChannelMultiplierList userChannelMultiplierSet
+		planList planCreate planUpdate planDelete subscriptionGrant`) {
 		matrix[id] = row{access: adminOnly}
 	}
 	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete"} {

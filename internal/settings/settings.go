@@ -78,6 +78,8 @@ type Values struct {
 	PaymentMinAmount           string `json:"payment_min_amount"`
 	PaymentOrderExpiryMinutes  int    `json:"payment_order_expiry_minutes"`
 	ReferralCommissionPermille int    `json:"referral_commission_permille"`
+	// PricingEndpointEnabled makes GET /api/pricing answer the model prices to anyone.
+	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
 }
 
 // Shared quota defaults: a new user may make 100 calls on shared accounts per model family,
@@ -119,6 +121,9 @@ type Patch struct {
 	CheckInEnabled   *bool
 	CheckInMinReward *int64
 	CheckInMaxReward *int64
+
+	// Catalog.
+	PricingEndpointEnabled *bool
 
 	// Identity.
 	EmailVerificationRequired *bool
@@ -233,7 +238,8 @@ func (s *Store) Update(ctx context.Context, p Patch) (*Values, error) {
 		}
 	}
 	for k, v := range map[string]*bool{"email_verification_required": p.EmailVerificationRequired, "oidc_only": p.OIDCOnly,
-		"check_in_enabled": p.CheckInEnabled, "yipay_enabled": p.YipayEnabled, "openpayment_enabled": p.OpenPaymentEnabled} {
+		"check_in_enabled": p.CheckInEnabled, "yipay_enabled": p.YipayEnabled, "openpayment_enabled": p.OpenPaymentEnabled,
+		"pricing_endpoint_enabled": p.PricingEndpointEnabled} {
 		if v != nil {
 			kv[k] = *v
 		}

@@ -64,13 +64,34 @@ func Status(c *db.RedemptionCode, now time.Time) string {
 type Redeemed struct {
 	Quota   int64
 	Balance int64
+	// Subscription is the plan a plan code granted (nil for a quota code).
+	Subscription *db.Subscription
 }
 
+// PlanGranter grants a plan code's plan to a user inside the redeem's transaction, once per
+// ref, and returns the grant and the quota it credited (plans.Grant with a code source).
+type PlanGranter func(ctx context.Context, tx pgx.Tx, userID, planID int64, ref string) (*db.Subscription, error)
+
 // Redeem credits code to the user in one transaction. The code's row is locked, so concurrent
-// redeems of one code queue: it is used at most max_uses times and once per user.
-func Redeem(ctx context.Context, pool *pgxpool.Pool, q *db.Queries, userID int64, code string) (Redeemed, error) {
+// redeems of one code queue: it is used at most max_uses times and once per user. A plan code
+// is granted through grant (a plan code is refused when grant is nil).
+func Redeem(ctx context.Context, pool *pgxpool.Pool, q *db.Queries, userID int64, code string, grant PlanGranter) (Redeemed, error) {
 	var out Redeemed
 	err := store.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		out, err = RedeemTx(ctx, tx, q, userID, code, grant)
+		return err
+	})
+	if fault.Is(err, fault.NotFound) {
+		return out, fault.Code(fault.NotFound, codeInvalid, "no such redemption code")
+	}
+	return out, err
+}
+
+// RedeemTx is Redeem inside the caller's transaction (a not-found error for an unknown code).
+func RedeemTx(ctx context.Context, tx pgx.Tx, q *db.Queries, userID int64, code string, grant PlanGranter) (Redeemed, error) {
+	var out Redeemed
+	err := func() error {
 		c, err := q.RedemptionCodeLock(ctx, tx, code)
 		if err != nil {
 			return store.Translate(err, "")
@@ -88,8 +109,24 @@ func Redeem(ctx context.Context, pool *pgxpool.Pool, q *db.Queries, userID int64
 		if err := q.RedemptionCodeCountUse(ctx, tx, c.ID); err != nil {
 			return store.Translate(err, "")
 		}
+		ref := strconv.FormatInt(c.ID, 10) + ":" + strconv.FormatInt(userID, 10)
+		if c.PlanID != nil {
+			if grant == nil {
+				return fault.New(fault.Unprocessable, "this code grants a plan, which cannot be redeemed here")
+			}
+			sub, err := grant(ctx, tx, userID, *c.PlanID, ref)
+			if err != nil {
+				return err
+			}
+			bal, err := q.UserBalance(ctx, tx, userID)
+			if err != nil {
+				return store.Translate(err, "")
+			}
+			out = Redeemed{Quota: sub.Quota, Balance: bal, Subscription: sub}
+			return nil
+		}
 		bal, applied, err := Apply(ctx, q, tx, Change{UserID: userID, Kind: KindRedeem, Amount: c.Quota,
-			Key: "redeem:" + strconv.FormatInt(c.ID, 10) + ":" + strconv.FormatInt(userID, 10), Note: c.Name})
+			Key: "redeem:" + ref, Note: c.Name})
 		if err != nil {
 			return store.Translate(err, "")
 		}
@@ -98,10 +135,7 @@ func Redeem(ctx context.Context, pool *pgxpool.Pool, q *db.Queries, userID int64
 		}
 		out = Redeemed{Quota: c.Quota, Balance: bal}
 		return nil
-	})
-	if fault.Is(err, fault.NotFound) {
-		return out, fault.Code(fault.NotFound, codeInvalid, "no such redemption code")
-	}
+	}()
 	return out, err
 }
 

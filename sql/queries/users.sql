@@ -105,7 +105,7 @@ UPDATE users SET totp_last_step = @step WHERE id = @id AND totp_last_step < @ste
 -- API key (the same as APIKeyAuth's user columns).
 SELECT u.id AS user_id, u.status AS user_status, u.balance, u.used_quota AS user_used_quota, u.tier AS user_tier, u.plan_expires_at, u.group_id,
        u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,
-       u.account_priority
+       u.account_priority, u.plan_id
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
 WHERE u.id = @id;
 

@@ -21,8 +21,8 @@ RETURNING w.balance_after;
 SELECT * FROM wallet_transactions WHERE user_id = @user_id ORDER BY id DESC LIMIT @lim;
 
 -- name: RedemptionCodeCreate :one
-INSERT INTO redemption_codes (name, code, quota, max_uses, expires_at)
-VALUES (@name, @code, @quota, @max_uses, sqlc.narg('expires_at'))
+INSERT INTO redemption_codes (name, code, quota, plan_id, max_uses, expires_at)
+VALUES (@name, @code, @quota, sqlc.narg('plan_id'), @max_uses, sqlc.narg('expires_at'))
 RETURNING *;
 
 -- name: RedemptionCodeList :many

@@ -28,6 +28,27 @@ func (e AnnouncementAudience) Valid() bool {
 	}
 }
 
+// Defines values for PlanTier.
+const (
+	PlanTierFree  PlanTier = "free"
+	PlanTierPro   PlanTier = "pro"
+	PlanTierUltra PlanTier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the PlanTier enum.
+func (e PlanTier) Valid() bool {
+	switch e {
+	case PlanTierFree:
+		return true
+	case PlanTierPro:
+		return true
+	case PlanTierUltra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatsGroupBy.
 const (
 	StatsGroupByChannel StatsGroupBy = "channel"
@@ -79,21 +100,63 @@ func (e StatusClass) Valid() bool {
 	}
 }
 
+// Defines values for SubscriptionKind.
+const (
+	New     SubscriptionKind = "new"
+	Renewal SubscriptionKind = "renewal"
+	Upgrade SubscriptionKind = "upgrade"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionKind enum.
+func (e SubscriptionKind) Valid() bool {
+	switch e {
+	case New:
+		return true
+	case Renewal:
+		return true
+	case Upgrade:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionSource.
+const (
+	SubscriptionSourceAdmin   SubscriptionSource = "admin"
+	SubscriptionSourceCode    SubscriptionSource = "code"
+	SubscriptionSourcePayment SubscriptionSource = "payment"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionSource enum.
+func (e SubscriptionSource) Valid() bool {
+	switch e {
+	case SubscriptionSourceAdmin:
+		return true
+	case SubscriptionSourceCode:
+		return true
+	case SubscriptionSourcePayment:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserTier.
 const (
-	Free  UserTier = "free"
-	Pro   UserTier = "pro"
-	Ultra UserTier = "ultra"
+	UserTierFree  UserTier = "free"
+	UserTierPro   UserTier = "pro"
+	UserTierUltra UserTier = "ultra"
 )
 
 // Valid indicates whether the value is a known member of the UserTier enum.
 func (e UserTier) Valid() bool {
 	switch e {
-	case Free:
+	case UserTierFree:
 		return true
-	case Pro:
+	case UserTierPro:
 		return true
-	case Ultra:
+	case UserTierUltra:
 		return true
 	default:
 		return false
@@ -244,9 +307,131 @@ type ErrorDetail struct {
 	RequestId *string `json:"request_id,omitempty"`
 }
 
+// ModelPrice A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+type ModelPrice struct {
+	// CacheWrite1hPrice Example: 2500000
+	CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
+
+	// CacheWrite5mPrice Example: 2500000
+	CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
+
+	// CachedInputPrice Example: 1250000
+	CachedInputPrice int64 `json:"cached_input_price"`
+
+	// ImagePrice Example: 0
+	ImagePrice int64 `json:"image_price"`
+
+	// InputPrice Example: 2500000
+	InputPrice int64 `json:"input_price"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// OutputPrice Example: 10000000
+	OutputPrice int64 `json:"output_price"`
+
+	// PerCallPrice Example: 0
+	PerCallPrice int64 `json:"per_call_price"`
+
+	// PromptTier Prices of every token of a call whose prompt exceeds `above_tokens` (null — no tier).
+	PromptTier *struct {
+		// AboveTokens Example: 200000
+		AboveTokens int64 `json:"above_tokens"`
+
+		// CacheWrite1hPrice Example: 5000000
+		CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
+
+		// CacheWrite5mPrice Example: 5000000
+		CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
+
+		// CachedInputPrice Example: 2500000
+		CachedInputPrice int64 `json:"cached_input_price"`
+
+		// InputPrice Example: 5000000
+		InputPrice int64 `json:"input_price"`
+
+		// OutputPrice Example: 15000000
+		OutputPrice int64 `json:"output_price"`
+
+		// ReasoningPrice Example: 15000000
+		ReasoningPrice int64 `json:"reasoning_price"`
+	} `json:"prompt_tier"`
+
+	// ReasoningPrice Example: 10000000
+	ReasoningPrice int64 `json:"reasoning_price"`
+}
+
 // NullValue The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
 // `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
 type NullValue = map[string]interface{}
+
+// Plan defines model for Plan.
+type Plan struct {
+	// CreatedAt Example: 2026-12-01T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: Pro accounts for 30 days
+	Description string `json:"description"`
+
+	// DurationDays Days the tier lasts from the grant (a renewal adds them to the running plan).
+	//
+	// Example: 30
+	DurationDays int `json:"duration_days"`
+
+	// Enabled Offered to users (a disabled plan can still be granted by an administrator or a code).
+	//
+	// Example: true
+	Enabled bool `json:"enabled"`
+
+	// Id Example: 1
+	Id     int64       `json:"id"`
+	Limits []PlanLimit `json:"limits"`
+
+	// Name Example: Pro monthly
+	Name string `json:"name"`
+
+	// Price Price in the smallest currency unit (cents).
+	//
+	// Example: 2900
+	Price int64 `json:"price"`
+
+	// Quota Quota units credited once per grant.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier PlanTier `json:"tier"`
+
+	// UpdatedAt Example: 2026-12-01T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PlanLimit A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency).
+type PlanLimit struct {
+	Concurrency *int64 `json:"concurrency,omitempty"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *
+	Model string `json:"model"`
+
+	// Requests Example: 100
+	Requests *int64 `json:"requests,omitempty"`
+	Tokens   *int64 `json:"tokens,omitempty"`
+
+	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// PlanTier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+//
+// Example: pro
+type PlanTier string
 
 // Stats defines model for Stats.
 type Stats struct {
@@ -364,6 +549,53 @@ type StatsRow struct {
 //
 // Example: 5xx
 type StatusClass string
+
+// Subscription One grant of a plan to a user.
+type Subscription struct {
+	// CreatedAt Example: 2026-12-06T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: 4
+	Id int64 `json:"id"`
+
+	// Kind `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+	//
+	// Example: new
+	Kind SubscriptionKind `json:"kind"`
+
+	// PlanId The plan (null once the plan was deleted).
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName string `json:"plan_name"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Source Example: admin
+	Source SubscriptionSource `json:"source"`
+
+	// StartsAt Example: 2026-12-06T08:00:00Z
+	StartsAt time.Time `json:"starts_at"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier PlanTier `json:"tier"`
+}
+
+// SubscriptionKind `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+//
+// Example: new
+type SubscriptionKind string
+
+// SubscriptionSource Example: admin
+type SubscriptionSource string
 
 // UsageLog One gateway call.
 type UsageLog struct {

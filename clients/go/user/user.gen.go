@@ -100,63 +100,6 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
-// Defines values for PaymentMethod.
-const (
-	Openpayment PaymentMethod = "openpayment"
-	Yipay       PaymentMethod = "yipay"
-)
-
-// Valid indicates whether the value is a known member of the PaymentMethod enum.
-func (e PaymentMethod) Valid() bool {
-	switch e {
-	case Openpayment:
-		return true
-	case Yipay:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PaymentOrderStatus.
-const (
-	Expired PaymentOrderStatus = "expired"
-	Paid    PaymentOrderStatus = "paid"
-	Pending PaymentOrderStatus = "pending"
-)
-
-// Valid indicates whether the value is a known member of the PaymentOrderStatus enum.
-func (e PaymentOrderStatus) Valid() bool {
-	switch e {
-	case Expired:
-		return true
-	case Paid:
-		return true
-	case Pending:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SharedQuotaListUnit.
-const (
-	Calls  SharedQuotaListUnit = "calls"
-	Tokens SharedQuotaListUnit = "tokens"
-)
-
-// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
-func (e SharedQuotaListUnit) Valid() bool {
-	switch e {
-	case Calls:
-		return true
-	case Tokens:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -423,6 +366,32 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// Catalog defines model for Catalog.
+type Catalog struct {
+	// GroupMultiplierPermille Your group's multiplier in thousandths (1000 without a group).
+	//
+	// Example: 1500
+	GroupMultiplierPermille int            `json:"group_multiplier_permille"`
+	Items                   []CatalogModel `json:"items"`
+}
+
+// CatalogModel defines model for CatalogModel.
+type CatalogModel struct {
+	// Effective A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Effective externalRef0.ModelPrice `json:"effective"`
+
+	// MultiplierPermille All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
+	//
+	// Example: 1500
+	MultiplierPermille int64 `json:"multiplier_permille"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// Price A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Price externalRef0.ModelPrice `json:"price"`
+}
+
 // CheckInRecord defines model for CheckInRecord.
 type CheckInRecord struct {
 	// CreatedAt Example: 2026-12-06T01:02:03Z
@@ -602,11 +571,6 @@ type EmailCodeSent struct {
 	ExpiresIn int `json:"expires_in"`
 }
 
-// Money An amount of the site's currency as a decimal string with at most two decimals.
-//
-// Example: 10.00
-type Money = string
-
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -659,127 +623,9 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
-// PaymentConfig defines model for PaymentConfig.
-type PaymentConfig struct {
-	// Methods The enabled payment methods (empty when none is).
-	Methods []PaymentMethodTypes `json:"methods"`
-
-	// MinAmount An amount of the site's currency as a decimal string with at most two decimals.
-	//
-	// Example: 10.00
-	MinAmount Money `json:"min_amount"`
-
-	// OrderExpiryMinutes Minutes an order may be paid after it is created.
-	//
-	// Example: 30
-	OrderExpiryMinutes int `json:"order_expiry_minutes"`
-
-	// QuotaPerUnit Quota units one unit of the site's currency buys.
-	//
-	// Example: 500000
-	QuotaPerUnit int64 `json:"quota_per_unit"`
-}
-
-// PaymentMethod The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-//
-// Example: yipay
-type PaymentMethod string
-
-// PaymentMethodTypes defines model for PaymentMethodTypes.
-type PaymentMethodTypes struct {
-	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-	//
-	// Example: yipay
-	Method PaymentMethod `json:"method"`
-
-	// PayTypes The gateway's payment types to offer (`pay_type`).
-	PayTypes []string `json:"pay_types"`
-}
-
-// PaymentOrder defines model for PaymentOrder.
-type PaymentOrder struct {
-	// Amount An amount of the site's currency as a decimal string with at most two decimals.
-	//
-	// Example: 10.00
-	Amount Money `json:"amount"`
-
-	// CreatedAt Example: 2026-12-06T09:30:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// ExpiresAt Example: 2026-12-06T10:00:00Z
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-	//
-	// Example: yipay
-	Method PaymentMethod `json:"method"`
-
-	// OrderNo Example: PG20261206093000A7K2QD9M
-	OrderNo string     `json:"order_no"`
-	PaidAt  *time.Time `json:"paid_at"`
-
-	// PayType Example: alipay
-	PayType string `json:"pay_type"`
-
-	// PayUrl Where to send the browser to pay (pending orders only).
-	//
-	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
-	PayUrl *string `json:"pay_url"`
-
-	// PlanId The plan the order buys, if any.
-	PlanId *int64 `json:"plan_id"`
-
-	// Quota Quota units the order credits when paid.
-	//
-	// Example: 5000000
-	Quota int64 `json:"quota"`
-
-	// Status `expired`: not paid before `expires_at`; a later notify credits nothing.
-	//
-	// Example: pending
-	Status PaymentOrderStatus `json:"status"`
-}
-
-// PaymentOrderStatus `expired`: not paid before `expires_at`; a later notify credits nothing.
-//
-// Example: pending
-type PaymentOrderStatus string
-
-// PaymentOrderCreate Either `amount` or `plan_id`.
-type PaymentOrderCreate struct {
-	// Amount An amount of the site's currency as a decimal string with at most two decimals.
-	//
-	// Example: 10.00
-	Amount *Money `json:"amount,omitempty"`
-
-	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-	//
-	// Example: yipay
-	Method PaymentMethod `json:"method"`
-
-	// PayType The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
-	//
-	// Example: alipay
-	PayType *string `json:"pay_type,omitempty"`
-
-	// PlanId Buy this plan (its price is the amount).
-	//
-	// Example: 2
-	PlanId *int64 `json:"plan_id,omitempty"`
-}
-
-// PaymentOrderPage defines model for PaymentOrderPage.
-type PaymentOrderPage struct {
-	Items []PaymentOrder `json:"items"`
-
-	// Page Example: 1
-	Page int `json:"page"`
-
-	// PageSize Example: 20
-	PageSize int `json:"page_size"`
-
-	// Total Example: 1
-	Total int64 `json:"total"`
+// PlanCatalog defines model for PlanCatalog.
+type PlanCatalog struct {
+	Items []externalRef0.Plan `json:"items"`
 }
 
 // Preferences defines model for Preferences.
@@ -812,51 +658,9 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
-}
 
-// Referral defines model for Referral.
-type Referral struct {
-	// Code Your referral code (`aff`).
-	//
-	// Example: 3f9a1c0b7d2e
-	Code string `json:"code"`
-
-	// CommissionPermille The share (‰) of each paid top-up of an invitee credited to you.
-	//
-	// Example: 100
-	CommissionPermille int `json:"commission_permille"`
-
-	// Earned Commission credited to you in all (quota units).
-	//
-	// Example: 500000
-	Earned int64 `json:"earned"`
-
-	// Invitees Users who registered with your code.
-	//
-	// Example: 1
-	Invitees int64 `json:"invitees"`
-
-	// Link A registration link carrying your code.
-	//
-	// Example: https://gate.example.com/app?aff=3f9a1c0b7d2e
-	Link string `json:"link"`
-
-	// Recent Your 50 most recent invitees.
-	Recent []ReferralInvitee `json:"recent"`
-}
-
-// ReferralInvitee defines model for ReferralInvitee.
-type ReferralInvitee struct {
-	// CreatedAt Example: 2026-12-06T09:00:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// Earned Commission from this invitee (quota units).
-	//
-	// Example: 500000
-	Earned int64 `json:"earned"`
-
-	// Username Example: bob
-	Username string `json:"username"`
+	// Subscription The plan granted, when the code grants a plan (absent for a quota code).
+	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -897,71 +701,30 @@ type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
 
-// SharedQuota defines model for SharedQuota.
-type SharedQuota struct {
-	// BonusPerAccount What each of them adds to the cap.
+// SubscriptionState defines model for SubscriptionState.
+type SubscriptionState struct {
+	// Active A plan is running (its tier applies until `expires_at`).
 	//
-	// Example: 100
-	BonusPerAccount int64 `json:"bonus_per_account"`
+	// Example: true
+	Active bool `json:"active"`
 
-	// Cap The base plus the bonus of each shared account you contributed to this family.
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// History The latest grants (at most 20), newest first.
+	History []externalRef0.Subscription `json:"history"`
+
+	// PlanId Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName *string `json:"plan_name"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
 	//
-	// Example: 300
-	Cap int64 `json:"cap"`
-
-	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
-	//
-	// Example: 0
-	ClearsIn int64 `json:"clears_in"`
-
-	// Family The model family (provider).
-	//
-	// Example: gemini
-	Family string `json:"family"`
-
-	// FullIn Seconds until it is back at its cap (0 when it is).
-	//
-	// Example: 720
-	FullIn int64 `json:"full_in"`
-
-	// NextFull When the quota is back at its cap (null when it is).
-	//
-	// Example: 2026-12-06T09:12:00Z
-	NextFull *time.Time `json:"next_full"`
-
-	// Remaining Example: 288
-	Remaining int64 `json:"remaining"`
-
-	// SharedAccounts Your usable shared contributed accounts of this family.
-	//
-	// Example: 2
-	SharedAccounts int64 `json:"shared_accounts"`
-
-	// Used Used now (what has not recovered yet).
-	//
-	// Example: 12
-	Used int64 `json:"used"`
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
 }
-
-// SharedQuotaList defines model for SharedQuotaList.
-type SharedQuotaList struct {
-	Items []SharedQuota `json:"items"`
-
-	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
-	//
-	// Example: 5
-	RecoveryHours float64 `json:"recovery_hours"`
-
-	// Unit What the quota counts (setting `shared_quota_unit`).
-	//
-	// Example: calls
-	Unit SharedQuotaListUnit `json:"unit"`
-}
-
-// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
-//
-// Example: calls
-type SharedQuotaListUnit string
 
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
@@ -1065,15 +828,6 @@ type LogRequestId = string
 //
 // Example: 5xx
 type LogStatusClass = externalRef0.StatusClass
-
-// OrderNo Example: PG20261206093000A7K2QD9M
-type OrderNo = string
-
-// OrderPage Example: 1
-type OrderPage = int
-
-// OrderPageSize Example: 20
-type OrderPageSize = int
 
 // TimeZone Example: Asia/Shanghai
 type TimeZone = string
@@ -1192,15 +946,6 @@ type PasskeyRegisterFinishParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
-// PaymentOrderUserListParams defines parameters for PaymentOrderUserList.
-type PaymentOrderUserListParams struct {
-	// Page The page (from 1).
-	Page *OrderPage `form:"page,omitempty" json:"page,omitempty"`
-
-	// PageSize Orders per page.
-	PageSize *OrderPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
-}
-
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -1251,9 +996,6 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
-
-// PaymentOrderCreateJSONRequestBody defines body for PaymentOrderCreate for application/json ContentType.
-type PaymentOrderCreateJSONRequestBody = PaymentOrderCreate
 
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
@@ -1508,6 +1250,16 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CatalogUserGet The models you can call and what they cost you
+	//
+	// Every model the signed-in user can call (served by a channel that may serve them, and
+	// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+	// Multipliers). A model served by several channels with different multipliers shows the
+	// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+	//
+	// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+	CatalogUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckInCreate Check in for today
 	//
 	// Once per calendar day of the site's time zone: credits a random reward between the
@@ -1655,56 +1407,12 @@ type ClientInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PaymentConfigGet What top-ups the site accepts
+	// PlanUserList Plans on offer
 	//
-	// The enabled payment methods with their pay types, the minimum amount, the quota one unit
-	// of the site's currency buys, and how long an order may be paid. Amounts are decimal
-	// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+	// The enabled plans, cheapest first.
 	//
-	// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
-	PaymentConfigGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// PaymentOrderUserList List your top-up orders
-	//
-	// Your orders, newest first.
-	//
-	// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
-	PaymentOrderUserList(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// PaymentOrderCreateWithBody Create a top-up order
-	//
-	// Opens an order for `amount` (a decimal string of the site's currency, at least
-	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-	// once, when the gateway's signed notify says it is paid before `expires_at`.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-	PaymentOrderCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// PaymentOrderCreate Create a top-up order
-	//
-	// Opens an order for `amount` (a decimal string of the site's currency, at least
-	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-	// once, when the gateway's signed notify says it is paid before `expires_at`.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-	PaymentOrderCreate(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// PaymentOrderUserGet One of your orders
-	//
-	// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
-	//
-	// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
-	PaymentOrderUserGet(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+	PlanUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PreferencesGet Read your routing preferences
 	//
@@ -1733,23 +1441,10 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// QuotaUserList Your shared quota per model family
-	//
-	// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
-	// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
-	// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
-	// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
-	// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
-	// the family (`shared_accounts`); what is used recovers continuously back to the cap over
-	// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
-	// `clears_in` the seconds until a call may start again while none remains (0: one may).
-	//
-	// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
-	QuotaUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// RedeemCreateWithBody Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -1760,7 +1455,8 @@ type ClientInterface interface {
 
 	// RedeemCreate Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -1768,15 +1464,6 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
 	RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// ReferralGet Your referral code, link, invitees and earnings
-	//
-	// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
-	// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
-	// credited to you once (quota units, rounded down).
-	//
-	// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
-	ReferralGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SessionList List the user's sessions
 	//
@@ -1800,6 +1487,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 	UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscriptionUserGet Your plan
+	//
+	// The plan the gateway applies to the signed-in user now (`active` false once
+	// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+	//
+	// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+	SubscriptionUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TotpDisableWithBody Turn TOTP off
 	//
@@ -2184,6 +1879,26 @@ func (c *Client) ApiKeyUpdate(ctx context.Context, id ApiKeyId, body ApiKeyUpdat
 	return c.Client.Do(req)
 }
 
+// CatalogUserGet The models you can call and what they cost you
+//
+// Every model the signed-in user can call (served by a channel that may serve them, and
+// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+// Multipliers). A model served by several channels with different multipliers shows the
+// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+//
+// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+func (c *Client) CatalogUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCatalogUserGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckInCreate Check in for today
 //
 // Once per calendar day of the site's time zone: credits a random reward between the
@@ -2501,97 +2216,13 @@ func (c *Client) PasswordMethodGet(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
-// PaymentConfigGet What top-ups the site accepts
+// PlanUserList Plans on offer
 //
-// The enabled payment methods with their pay types, the minimum amount, the quota one unit
-// of the site's currency buys, and how long an order may be paid. Amounts are decimal
-// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+// The enabled plans, cheapest first.
 //
-// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
-func (c *Client) PaymentConfigGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPaymentConfigGetRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// PaymentOrderUserList List your top-up orders
-//
-// Your orders, newest first.
-//
-// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
-func (c *Client) PaymentOrderUserList(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPaymentOrderUserListRequest(c.Server, params)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// PaymentOrderCreateWithBody Create a top-up order
-//
-// Opens an order for `amount` (a decimal string of the site's currency, at least
-// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-// once, when the gateway's signed notify says it is paid before `expires_at`.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-func (c *Client) PaymentOrderCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPaymentOrderCreateRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// PaymentOrderCreate Create a top-up order
-//
-// Opens an order for `amount` (a decimal string of the site's currency, at least
-// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-// once, when the gateway's signed notify says it is paid before `expires_at`.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-func (c *Client) PaymentOrderCreate(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPaymentOrderCreateRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// PaymentOrderUserGet One of your orders
-//
-// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
-//
-// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
-func (c *Client) PaymentOrderUserGet(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPaymentOrderUserGetRequest(c.Server, orderNo)
+// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+func (c *Client) PlanUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanUserListRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2659,33 +2290,10 @@ func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJS
 	return c.Client.Do(req)
 }
 
-// QuotaUserList Your shared quota per model family
-//
-// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
-// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
-// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
-// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
-// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
-// the family (`shared_accounts`); what is used recovers continuously back to the cap over
-// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
-// `clears_in` the seconds until a call may start again while none remains (0: one may).
-//
-// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
-func (c *Client) QuotaUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewQuotaUserListRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
 // RedeemCreateWithBody Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -2706,7 +2314,8 @@ func (c *Client) RedeemCreateWithBody(ctx context.Context, contentType string, b
 
 // RedeemCreate Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -2715,25 +2324,6 @@ func (c *Client) RedeemCreateWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
 func (c *Client) RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRedeemCreateRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// ReferralGet Your referral code, link, invitees and earnings
-//
-// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
-// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
-// credited to you once (quota units, rounded down).
-//
-// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
-func (c *Client) ReferralGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReferralGetRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2787,6 +2377,24 @@ func (c *Client) SessionDelete(ctx context.Context, id string, reqEditors ...Req
 // Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 func (c *Client) UsageStatsUserGet(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUsageStatsUserGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscriptionUserGet Your plan
+//
+// The plan the gateway applies to the signed-in user now (`active` false once
+// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+//
+// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+func (c *Client) SubscriptionUserGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscriptionUserGetRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3298,6 +2906,33 @@ func NewApiKeyUpdateRequestWithBody(server string, id ApiKeyId, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCatalogUserGetRequest constructs an http.Request for the CatalogUserGet method
+func NewCatalogUserGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/catalog")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3915,8 +3550,8 @@ func NewPasswordMethodGetRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPaymentConfigGetRequest constructs an http.Request for the PaymentConfigGet method
-func NewPaymentConfigGetRequest(server string) (*http.Request, error) {
+// NewPlanUserListRequest constructs an http.Request for the PlanUserList method
+func NewPlanUserListRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3924,147 +3559,7 @@ func NewPaymentConfigGetRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/api/user/payment/config")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewPaymentOrderUserListRequest constructs an http.Request for the PaymentOrderUserList method
-func NewPaymentOrderUserListRequest(server string, params *PaymentOrderUserListParams) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/api/user/payment/orders")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		if params.Page != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if params.PageSize != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewPaymentOrderCreateRequest calls the generic PaymentOrderCreate builder with application/json body
-func NewPaymentOrderCreateRequest(server string, body PaymentOrderCreateJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewPaymentOrderCreateRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewPaymentOrderCreateRequestWithBody constructs an http.Request for the PaymentOrderCreate method, with any body, and a specified content type
-func NewPaymentOrderCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/api/user/payment/orders")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewPaymentOrderUserGetRequest constructs an http.Request for the PaymentOrderUserGet method
-func NewPaymentOrderUserGetRequest(server string, orderNo OrderNo) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "order_no", orderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/api/user/payment/orders/%s", pathParam0)
+	operationPath := fmt.Sprintf("/api/user/plans")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4149,33 +3644,6 @@ func NewPreferencesUpdateRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
-// NewQuotaUserListRequest constructs an http.Request for the QuotaUserList method
-func NewQuotaUserListRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/api/user/quotas")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
 // NewRedeemCreateRequest calls the generic RedeemCreate builder with application/json body
 func NewRedeemCreateRequest(server string, body RedeemCreateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4212,33 +3680,6 @@ func NewRedeemCreateRequestWithBody(server string, contentType string, body io.R
 	}
 
 	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewReferralGetRequest constructs an http.Request for the ReferralGet method
-func NewReferralGetRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/api/user/referral")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
 
 	return req, nil
 }
@@ -4408,6 +3849,33 @@ func NewUsageStatsUserGetRequest(server string, params *UsageStatsUserGetParams)
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubscriptionUserGetRequest constructs an http.Request for the SubscriptionUserGet method
+func NewSubscriptionUserGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/subscription")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4746,6 +4214,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/api-keys/{id} (the `ApiKeyUpdate` operationId).
 	ApiKeyUpdateWithResponse(ctx context.Context, id ApiKeyId, body ApiKeyUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ApiKeyUpdateResponse, error)
 
+	// CatalogUserGetWithResponse The models you can call and what they cost you
+	//
+	// Every model the signed-in user can call (served by a channel that may serve them, and
+	// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+	// Multipliers). A model served by several channels with different multipliers shows the
+	// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+	CatalogUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CatalogUserGetResponse, error)
+
 	// CheckInCreateWithResponse Check in for today
 	//
 	// Once per calendar day of the site's time zone: credits a random reward between the
@@ -4915,62 +4395,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordMethodGetResponse, error)
 
-	// PaymentConfigGetWithResponse What top-ups the site accepts
+	// PlanUserListWithResponse Plans on offer
 	//
-	// The enabled payment methods with their pay types, the minimum amount, the quota one unit
-	// of the site's currency buys, and how long an order may be paid. Amounts are decimal
-	// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+	// The enabled plans, cheapest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
-	PaymentConfigGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PaymentConfigGetResponse, error)
-
-	// PaymentOrderUserListWithResponse List your top-up orders
-	//
-	// Your orders, newest first.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
-	PaymentOrderUserListWithResponse(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*PaymentOrderUserListResponse, error)
-
-	// PaymentOrderCreateWithBodyWithResponse Create a top-up order
-	//
-	// Opens an order for `amount` (a decimal string of the site's currency, at least
-	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-	// once, when the gateway's signed notify says it is paid before `expires_at`.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-	PaymentOrderCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error)
-
-	// PaymentOrderCreateWithResponse Create a top-up order
-	//
-	// Opens an order for `amount` (a decimal string of the site's currency, at least
-	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-	// once, when the gateway's signed notify says it is paid before `expires_at`.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-	PaymentOrderCreateWithResponse(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error)
-
-	// PaymentOrderUserGetWithResponse One of your orders
-	//
-	// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
-	PaymentOrderUserGetWithResponse(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*PaymentOrderUserGetResponse, error)
+	// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+	PlanUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PlanUserListResponse, error)
 
 	// PreferencesGetWithResponse Read your routing preferences
 	//
@@ -5001,25 +4433,10 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
 
-	// QuotaUserListWithResponse Your shared quota per model family
-	//
-	// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
-	// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
-	// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
-	// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
-	// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
-	// the family (`shared_accounts`); what is used recovers continuously back to the cap over
-	// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
-	// `clears_in` the seconds until a call may start again while none remains (0: one may).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
-	QuotaUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*QuotaUserListResponse, error)
-
 	// RedeemCreateWithBodyWithResponse Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -5030,7 +4447,8 @@ type ClientWithResponsesInterface interface {
 
 	// RedeemCreateWithResponse Redeem a code
 	//
-	// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+	// quota), to the signed-in user at once. A code is redeemed at most its
 	// `max_uses` times in all and at most once per user, however many redeems race; an
 	// unknown, disabled, expired or used-up code credits nothing.
 	//
@@ -5038,17 +4456,6 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
 	RedeemCreateWithResponse(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error)
-
-	// ReferralGetWithResponse Your referral code, link, invitees and earnings
-	//
-	// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
-	// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
-	// credited to you once (quota units, rounded down).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
-	ReferralGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReferralGetResponse, error)
 
 	// SessionListWithResponse List the user's sessions
 	//
@@ -5078,6 +4485,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/user/stats (the `UsageStatsUserGet` operationId).
 	UsageStatsUserGetWithResponse(ctx context.Context, params *UsageStatsUserGetParams, reqEditors ...RequestEditorFn) (*UsageStatsUserGetResponse, error)
+
+	// SubscriptionUserGetWithResponse Your plan
+	//
+	// The plan the gateway applies to the signed-in user now (`active` false once
+	// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+	SubscriptionUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SubscriptionUserGetResponse, error)
 
 	// TotpDisableWithBodyWithResponse Turn TOTP off
 	//
@@ -5978,6 +5395,68 @@ func (r ApiKeyUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ApiKeyUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CatalogUserGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Catalog
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CatalogUserGetResponse) GetJSON200() *Catalog {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CatalogUserGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CatalogUserGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CatalogUserGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CatalogUserGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CatalogUserGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CatalogUserGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CatalogUserGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6964,11 +6443,11 @@ func (r PasswordMethodGetResponse) ContentType() string {
 	return ""
 }
 
-type PaymentConfigGetResponse struct {
+type PlanUserListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PaymentConfig
+	JSON200 *PlanCatalog
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -6978,32 +6457,32 @@ type PaymentConfigGetResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PaymentConfigGetResponse) GetJSON200() *PaymentConfig {
+func (r PlanUserListResponse) GetJSON200() *PlanCatalog {
 	return r.JSON200
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r PaymentConfigGetResponse) GetJSON401() *Unauthorized {
+func (r PlanUserListResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PaymentConfigGetResponse) GetJSON403() *Forbidden {
+func (r PlanUserListResponse) GetJSON403() *Forbidden {
 	return r.JSON403
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r PaymentConfigGetResponse) GetJSON503() *Unavailable {
+func (r PlanUserListResponse) GetJSON503() *Unavailable {
 	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
-func (r PaymentConfigGetResponse) GetBody() []byte {
+func (r PlanUserListResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r PaymentConfigGetResponse) Status() string {
+func (r PlanUserListResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -7011,7 +6490,7 @@ func (r PaymentConfigGetResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r PaymentConfigGetResponse) StatusCode() int {
+func (r PlanUserListResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -7019,242 +6498,7 @@ func (r PaymentConfigGetResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r PaymentConfigGetResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type PaymentOrderUserListResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PaymentOrderPage
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PaymentOrderUserListResponse) GetJSON200() *PaymentOrderPage {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r PaymentOrderUserListResponse) GetJSON400() *BadRequest {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r PaymentOrderUserListResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PaymentOrderUserListResponse) GetJSON403() *Forbidden {
-	return r.JSON403
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r PaymentOrderUserListResponse) GetJSON503() *Unavailable {
-	return r.JSON503
-}
-
-// GetBody returns the raw response body bytes
-func (r PaymentOrderUserListResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r PaymentOrderUserListResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r PaymentOrderUserListResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r PaymentOrderUserListResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type PaymentOrderCreateResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *PaymentOrder
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *externalRef0.Error
-	// JSON413 the response for an HTTP 413 `application/json` response
-	JSON413 *TooLarge
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *externalRef0.Error
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON201() *PaymentOrder {
-	return r.JSON201
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON400() *BadRequest {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON403() *Forbidden {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON404() *externalRef0.Error {
-	return r.JSON404
-}
-
-// GetJSON413 returns the response for an HTTP 413 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON413() *TooLarge {
-	return r.JSON413
-}
-
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON422() *externalRef0.Error {
-	return r.JSON422
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r PaymentOrderCreateResponse) GetJSON503() *Unavailable {
-	return r.JSON503
-}
-
-// GetBody returns the raw response body bytes
-func (r PaymentOrderCreateResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r PaymentOrderCreateResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r PaymentOrderCreateResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r PaymentOrderCreateResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type PaymentOrderUserGetResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PaymentOrder
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PaymentOrderUserGetResponse) GetJSON200() *PaymentOrder {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r PaymentOrderUserGetResponse) GetJSON400() *BadRequest {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r PaymentOrderUserGetResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PaymentOrderUserGetResponse) GetJSON403() *Forbidden {
-	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r PaymentOrderUserGetResponse) GetJSON404() *NotFound {
-	return r.JSON404
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r PaymentOrderUserGetResponse) GetJSON503() *Unavailable {
-	return r.JSON503
-}
-
-// GetBody returns the raw response body bytes
-func (r PaymentOrderUserGetResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r PaymentOrderUserGetResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r PaymentOrderUserGetResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r PaymentOrderUserGetResponse) ContentType() string {
+func (r PlanUserListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7399,68 +6643,6 @@ func (r PreferencesUpdateResponse) ContentType() string {
 	return ""
 }
 
-type QuotaUserListResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SharedQuotaList
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r QuotaUserListResponse) GetJSON200() *SharedQuotaList {
-	return r.JSON200
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r QuotaUserListResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r QuotaUserListResponse) GetJSON403() *Forbidden {
-	return r.JSON403
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r QuotaUserListResponse) GetJSON503() *Unavailable {
-	return r.JSON503
-}
-
-// GetBody returns the raw response body bytes
-func (r QuotaUserListResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r QuotaUserListResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r QuotaUserListResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r QuotaUserListResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
 type RedeemCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7545,68 +6727,6 @@ func (r RedeemCreateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RedeemCreateResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type ReferralGetResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Referral
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ReferralGetResponse) GetJSON200() *Referral {
-	return r.JSON200
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r ReferralGetResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r ReferralGetResponse) GetJSON403() *Forbidden {
-	return r.JSON403
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r ReferralGetResponse) GetJSON503() *Unavailable {
-	return r.JSON503
-}
-
-// GetBody returns the raw response body bytes
-func (r ReferralGetResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r ReferralGetResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r ReferralGetResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r ReferralGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7807,6 +6927,68 @@ func (r UsageStatsUserGetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UsageStatsUserGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SubscriptionUserGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubscriptionState
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON200() *SubscriptionState {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SubscriptionUserGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubscriptionUserGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubscriptionUserGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubscriptionUserGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubscriptionUserGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8327,6 +7509,24 @@ func (c *ClientWithResponses) ApiKeyUpdateWithResponse(ctx context.Context, id A
 	return ParseApiKeyUpdateResponse(rsp)
 }
 
+// CatalogUserGetWithResponse The models you can call and what they cost you
+//
+// Every model the signed-in user can call (served by a channel that may serve them, and
+// priced), with its prices and the prices after the user's multipliers (docs/money.md §
+// Multipliers). A model served by several channels with different multipliers shows the
+// highest: what a call costs at most. Effective prices are rounded up to a whole unit.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/catalog (the `CatalogUserGet` operationId).
+func (c *ClientWithResponses) CatalogUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CatalogUserGetResponse, error) {
+	rsp, err := c.CatalogUserGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCatalogUserGetResponse(rsp)
+}
+
 // CheckInCreateWithResponse Check in for today
 //
 // Once per calendar day of the site's time zone: credits a random reward between the
@@ -8598,91 +7798,19 @@ func (c *ClientWithResponses) PasswordMethodGetWithResponse(ctx context.Context,
 	return ParsePasswordMethodGetResponse(rsp)
 }
 
-// PaymentConfigGetWithResponse What top-ups the site accepts
+// PlanUserListWithResponse Plans on offer
 //
-// The enabled payment methods with their pay types, the minimum amount, the quota one unit
-// of the site's currency buys, and how long an order may be paid. Amounts are decimal
-// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+// The enabled plans, cheapest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
-func (c *ClientWithResponses) PaymentConfigGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PaymentConfigGetResponse, error) {
-	rsp, err := c.PaymentConfigGet(ctx, reqEditors...)
+// Corresponds with GET /api/user/plans (the `PlanUserList` operationId).
+func (c *ClientWithResponses) PlanUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PlanUserListResponse, error) {
+	rsp, err := c.PlanUserList(ctx, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParsePaymentConfigGetResponse(rsp)
-}
-
-// PaymentOrderUserListWithResponse List your top-up orders
-//
-// Your orders, newest first.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
-func (c *ClientWithResponses) PaymentOrderUserListWithResponse(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*PaymentOrderUserListResponse, error) {
-	rsp, err := c.PaymentOrderUserList(ctx, params, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParsePaymentOrderUserListResponse(rsp)
-}
-
-// PaymentOrderCreateWithBodyWithResponse Create a top-up order
-//
-// Opens an order for `amount` (a decimal string of the site's currency, at least
-// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-// once, when the gateway's signed notify says it is paid before `expires_at`.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-func (c *ClientWithResponses) PaymentOrderCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error) {
-	rsp, err := c.PaymentOrderCreateWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParsePaymentOrderCreateResponse(rsp)
-}
-
-// PaymentOrderCreateWithResponse Create a top-up order
-//
-// Opens an order for `amount` (a decimal string of the site's currency, at least
-// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
-// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
-// required by `yipay`). The answer carries the order number and `pay_url`, where to send
-// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
-// once, when the gateway's signed notify says it is paid before `expires_at`.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
-func (c *ClientWithResponses) PaymentOrderCreateWithResponse(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error) {
-	rsp, err := c.PaymentOrderCreate(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParsePaymentOrderCreateResponse(rsp)
-}
-
-// PaymentOrderUserGetWithResponse One of your orders
-//
-// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
-func (c *ClientWithResponses) PaymentOrderUserGetWithResponse(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*PaymentOrderUserGetResponse, error) {
-	rsp, err := c.PaymentOrderUserGet(ctx, orderNo, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParsePaymentOrderUserGetResponse(rsp)
+	return ParsePlanUserListResponse(rsp)
 }
 
 // PreferencesGetWithResponse Read your routing preferences
@@ -8732,31 +7860,10 @@ func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context,
 	return ParsePreferencesUpdateResponse(rsp)
 }
 
-// QuotaUserListWithResponse Your shared quota per model family
-//
-// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
-// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
-// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
-// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
-// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
-// the family (`shared_accounts`); what is used recovers continuously back to the cap over
-// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
-// `clears_in` the seconds until a call may start again while none remains (0: one may).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
-func (c *ClientWithResponses) QuotaUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*QuotaUserListResponse, error) {
-	rsp, err := c.QuotaUserList(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseQuotaUserListResponse(rsp)
-}
-
 // RedeemCreateWithBodyWithResponse Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -8773,7 +7880,8 @@ func (c *ClientWithResponses) RedeemCreateWithBodyWithResponse(ctx context.Conte
 
 // RedeemCreateWithResponse Redeem a code
 //
-// Credits the code's quota to the signed-in user at once. A code is redeemed at most its
+// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
+// quota), to the signed-in user at once. A code is redeemed at most its
 // `max_uses` times in all and at most once per user, however many redeems race; an
 // unknown, disabled, expired or used-up code credits nothing.
 //
@@ -8786,23 +7894,6 @@ func (c *ClientWithResponses) RedeemCreateWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParseRedeemCreateResponse(rsp)
-}
-
-// ReferralGetWithResponse Your referral code, link, invitees and earnings
-//
-// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
-// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
-// credited to you once (quota units, rounded down).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
-func (c *ClientWithResponses) ReferralGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReferralGetResponse, error) {
-	rsp, err := c.ReferralGet(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseReferralGetResponse(rsp)
 }
 
 // SessionListWithResponse List the user's sessions
@@ -8850,6 +7941,22 @@ func (c *ClientWithResponses) UsageStatsUserGetWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseUsageStatsUserGetResponse(rsp)
+}
+
+// SubscriptionUserGetWithResponse Your plan
+//
+// The plan the gateway applies to the signed-in user now (`active` false once
+// `expires_at` has passed: the tier is then free) and the latest grants, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/subscription (the `SubscriptionUserGet` operationId).
+func (c *ClientWithResponses) SubscriptionUserGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SubscriptionUserGetResponse, error) {
+	rsp, err := c.SubscriptionUserGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscriptionUserGetResponse(rsp)
 }
 
 // TotpDisableWithBodyWithResponse Turn TOTP off
@@ -9614,6 +8721,53 @@ func ParseApiKeyUpdateResponse(rsp *http.Response) (*ApiKeyUpdateResponse, error
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCatalogUserGetResponse parses an HTTP response from a CatalogUserGetWithResponse call
+func ParseCatalogUserGetResponse(rsp *http.Response) (*CatalogUserGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CatalogUserGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Catalog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -10415,22 +9569,22 @@ func ParsePasswordMethodGetResponse(rsp *http.Response) (*PasswordMethodGetRespo
 	return response, nil
 }
 
-// ParsePaymentConfigGetResponse parses an HTTP response from a PaymentConfigGetWithResponse call
-func ParsePaymentConfigGetResponse(rsp *http.Response) (*PaymentConfigGetResponse, error) {
+// ParsePlanUserListResponse parses an HTTP response from a PlanUserListWithResponse call
+func ParsePlanUserListResponse(rsp *http.Response) (*PlanUserListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &PaymentConfigGetResponse{
+	response := &PlanUserListResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PaymentConfig
+		var dest PlanCatalog
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10449,196 +9603,6 @@ func ParsePaymentConfigGetResponse(rsp *http.Response) (*PaymentConfigGetRespons
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON503 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParsePaymentOrderUserListResponse parses an HTTP response from a PaymentOrderUserListWithResponse call
-func ParsePaymentOrderUserListResponse(rsp *http.Response) (*PaymentOrderUserListResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &PaymentOrderUserListResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PaymentOrderPage
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON503 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParsePaymentOrderCreateResponse parses an HTTP response from a PaymentOrderCreateWithResponse call
-func ParsePaymentOrderCreateResponse(rsp *http.Response) (*PaymentOrderCreateResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &PaymentOrderCreateResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest PaymentOrder
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest externalRef0.Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
-		var dest TooLarge
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON413 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest externalRef0.Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON422 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON503 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParsePaymentOrderUserGetResponse parses an HTTP response from a PaymentOrderUserGetWithResponse call
-func ParsePaymentOrderUserGetResponse(rsp *http.Response) (*PaymentOrderUserGetResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &PaymentOrderUserGetResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PaymentOrder
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -10760,53 +9724,6 @@ func ParsePreferencesUpdateResponse(rsp *http.Response) (*PreferencesUpdateRespo
 	return response, nil
 }
 
-// ParseQuotaUserListResponse parses an HTTP response from a QuotaUserListWithResponse call
-func ParseQuotaUserListResponse(rsp *http.Response) (*QuotaUserListResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &QuotaUserListResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SharedQuotaList
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON503 = &dest
-
-	}
-
-	return response, nil
-}
-
 // ParseRedeemCreateResponse parses an HTTP response from a RedeemCreateWithResponse call
 func ParseRedeemCreateResponse(rsp *http.Response) (*RedeemCreateResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10869,53 +9786,6 @@ func ParseRedeemCreateResponse(rsp *http.Response) (*RedeemCreateResponse, error
 			return nil, err
 		}
 		response.JSON413 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON503 = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseReferralGetResponse parses an HTTP response from a ReferralGetWithResponse call
-func ParseReferralGetResponse(rsp *http.Response) (*ReferralGetResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &ReferralGetResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Referral
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -11060,6 +9930,53 @@ func ParseUsageStatsUserGetResponse(rsp *http.Response) (*UsageStatsUserGetRespo
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSubscriptionUserGetResponse parses an HTTP response from a SubscriptionUserGetWithResponse call
+func ParseSubscriptionUserGetResponse(rsp *http.Response) (*SubscriptionUserGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubscriptionUserGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubscriptionState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

@@ -235,24 +235,6 @@ func (e OIDCProviderKind) Valid() bool {
 	}
 }
 
-// Defines values for PaymentOrderAdminMethod.
-const (
-	Openpayment PaymentOrderAdminMethod = "openpayment"
-	Yipay       PaymentOrderAdminMethod = "yipay"
-)
-
-// Valid indicates whether the value is a known member of the PaymentOrderAdminMethod enum.
-func (e PaymentOrderAdminMethod) Valid() bool {
-	switch e {
-	case Openpayment:
-		return true
-	case Yipay:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for PriceSyncItemAction.
 const (
 	Create PriceSyncItemAction = "create"
@@ -460,42 +442,6 @@ func (e RemoteStrategy) Valid() bool {
 	case RemoteStrategyMerge:
 		return true
 	case RemoteStrategyReplace:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SettingsSharedQuotaUnit.
-const (
-	SettingsSharedQuotaUnitCalls  SettingsSharedQuotaUnit = "calls"
-	SettingsSharedQuotaUnitTokens SettingsSharedQuotaUnit = "tokens"
-)
-
-// Valid indicates whether the value is a known member of the SettingsSharedQuotaUnit enum.
-func (e SettingsSharedQuotaUnit) Valid() bool {
-	switch e {
-	case SettingsSharedQuotaUnitCalls:
-		return true
-	case SettingsSharedQuotaUnitTokens:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SettingsUpdateSharedQuotaUnit.
-const (
-	SettingsUpdateSharedQuotaUnitCalls  SettingsUpdateSharedQuotaUnit = "calls"
-	SettingsUpdateSharedQuotaUnitTokens SettingsUpdateSharedQuotaUnit = "tokens"
-)
-
-// Valid indicates whether the value is a known member of the SettingsUpdateSharedQuotaUnit enum.
-func (e SettingsUpdateSharedQuotaUnit) Valid() bool {
-	switch e {
-	case SettingsUpdateSharedQuotaUnitCalls:
-		return true
-	case SettingsUpdateSharedQuotaUnitTokens:
 		return true
 	default:
 		return false
@@ -960,6 +906,23 @@ type ChannelModelUpdate struct {
 	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
+// ChannelMultiplier defines model for ChannelMultiplier.
+type ChannelMultiplier struct {
+	// ChannelId Example: 2
+	ChannelId int64 `json:"channel_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
+	//
+	// Example: 500
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// ChannelMultiplierSet defines model for ChannelMultiplierSet.
+type ChannelMultiplierSet struct {
+	// Items One multiplier per channel (a channel listed twice is refused).
+	Items []ChannelMultiplier `json:"items"`
+}
+
 // ChannelSelection defines model for ChannelSelection.
 type ChannelSelection struct {
 	// ChannelIds The channels to work on; absent means all.
@@ -1117,6 +1080,23 @@ type GroupCreate struct {
 // GroupList defines model for GroupList.
 type GroupList struct {
 	Items []Group `json:"items"`
+}
+
+// GroupMultiplier defines model for GroupMultiplier.
+type GroupMultiplier struct {
+	// GroupId Example: 1
+	GroupId int64 `json:"group_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
+	//
+	// Example: 800
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// GroupMultiplierSet defines model for GroupMultiplierSet.
+type GroupMultiplierSet struct {
+	// Items One multiplier per group (a group listed twice is refused).
+	Items []GroupMultiplier `json:"items"`
 }
 
 // GroupUpdate defines model for GroupUpdate.
@@ -1801,103 +1781,69 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
-// PaymentNotify defines model for PaymentNotify.
-type PaymentNotify struct {
-	// CreatedAt Example: 2026-12-06T09:31:12Z
-	CreatedAt time.Time `json:"created_at"`
+// PlanCreate defines model for PlanCreate.
+type PlanCreate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
 
-	// Id Example: 9
-	Id int64 `json:"id"`
+	// DurationDays Example: 30
+	DurationDays int `json:"duration_days"`
 
-	// Method Example: yipay
-	Method string `json:"method"`
-
-	// OrderNo Example: PG20261206093000A7K2QD9M
-	OrderNo string `json:"order_no"`
-
-	// Params The notify's parameters as received (the signature included).
+	// Enabled Offered to users (absent — true).
 	//
-	// Example: {"money":"10.00"}
-	Params map[string]string `json:"params"`
+	// Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
 
-	// RemoteAddr Example: 203.0.113.7
-	RemoteAddr string `json:"remote_addr"`
+	// Name Example: Pro monthly
+	Name string `json:"name"`
 
-	// Result What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+	// Price Price in the smallest currency unit (cents; absent — 0).
 	//
-	// Example: credited
-	Result string `json:"result"`
+	// Example: 2900
+	Price *int64 `json:"price,omitempty"`
 
-	// TradeNo Example: 2026120622001
-	TradeNo string `json:"trade_no"`
+	// Quota Quota units credited once per grant (absent — 0).
+	//
+	// Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
 }
 
-// PaymentNotifyList defines model for PaymentNotifyList.
-type PaymentNotifyList struct {
-	Items []PaymentNotify `json:"items"`
+// PlanList defines model for PlanList.
+type PlanList struct {
+	Items []externalRef0.Plan `json:"items"`
 }
 
-// PaymentOrderAdmin defines model for PaymentOrderAdmin.
-type PaymentOrderAdmin struct {
-	// Amount The amount, a decimal string of the site's currency.
-	//
-	// Example: 10.00
-	Amount string `json:"amount"`
+// PlanUpdate defines model for PlanUpdate.
+type PlanUpdate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
 
-	// CreatedAt Example: 2026-12-06T09:30:00Z
-	CreatedAt time.Time `json:"created_at"`
+	// DurationDays Example: 30
+	DurationDays *int `json:"duration_days,omitempty"`
 
-	// ExpiresAt Example: 2026-12-06T10:00:00Z
-	ExpiresAt time.Time `json:"expires_at"`
+	// Enabled Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
 
-	// Method Example: yipay
-	Method PaymentOrderAdminMethod `json:"method"`
+	// Name Example: Pro monthly
+	Name *string `json:"name,omitempty"`
 
-	// OrderNo Example: PG20261206093000A7K2QD9M
-	OrderNo string `json:"order_no"`
-
-	// PaidAt Example: 2026-12-06T09:31:12Z
-	PaidAt *time.Time `json:"paid_at"`
-
-	// PayType Example: alipay
-	PayType string `json:"pay_type"`
-	PlanId  *int64 `json:"plan_id"`
+	// Price Example: 2500
+	Price *int64 `json:"price,omitempty"`
 
 	// Quota Example: 5000000
-	Quota int64 `json:"quota"`
+	Quota *int64 `json:"quota,omitempty"`
 
-	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
 	//
-	// Example: paid
-	Status string `json:"status"`
-
-	// TradeNo The gateway's transaction number (empty until paid).
-	//
-	// Example: 2026120622001
-	TradeNo string `json:"trade_no"`
-
-	// UserId Example: 2
-	UserId int64 `json:"user_id"`
-
-	// Username Example: alice
-	Username string `json:"username"`
-}
-
-// PaymentOrderAdminMethod Example: yipay
-type PaymentOrderAdminMethod string
-
-// PaymentOrderAdminPage defines model for PaymentOrderAdminPage.
-type PaymentOrderAdminPage struct {
-	Items []PaymentOrderAdmin `json:"items"`
-
-	// Page Example: 1
-	Page int `json:"page"`
-
-	// PageSize Example: 20
-	PageSize int `json:"page_size"`
-
-	// Total Example: 1
-	Total int64 `json:"total"`
+	// Example: pro
+	Tier *externalRef0.PlanTier `json:"tier,omitempty"`
 }
 
 // Price Quota units per million tokens.
@@ -2029,6 +1975,9 @@ type RedemptionCode struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (null — the code credits `quota`).
+	PlanId *int64 `json:"plan_id"`
+
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
 
@@ -2050,7 +1999,7 @@ type RedemptionCodeBatch struct {
 	Name string `json:"name"`
 }
 
-// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+// RedemptionCodeCreate Exactly one of `quota` and `plan_id`.
 type RedemptionCodeCreate struct {
 	// Count Example: 2
 	Count int `json:"count"`
@@ -2070,10 +2019,15 @@ type RedemptionCodeCreate struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (docs/money.md § Plans), instead of quota.
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id,omitempty"`
+
 	// Quota Quota units each redeem credits.
 	//
 	// Example: 500000
-	Quota int64 `json:"quota"`
+	Quota *int64 `json:"quota,omitempty"`
 }
 
 // RedemptionCodePage defines model for RedemptionCodePage.
@@ -2103,54 +2057,6 @@ type RedemptionCodeUpdate struct {
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
-}
-
-// ReferralCommission defines model for ReferralCommission.
-type ReferralCommission struct {
-	// Amount Quota units credited to the inviter.
-	//
-	// Example: 500000
-	Amount int64 `json:"amount"`
-
-	// CreatedAt Example: 2026-12-06T09:31:12Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// Id Example: 1
-	Id int64 `json:"id"`
-
-	// InviteeId Example: 3
-	InviteeId int64 `json:"invitee_id"`
-
-	// InviteeUsername Example: bob
-	InviteeUsername string `json:"invitee_username"`
-
-	// InviterId Example: 2
-	InviterId int64 `json:"inviter_id"`
-
-	// InviterUsername Example: alice
-	InviterUsername string `json:"inviter_username"`
-
-	// OrderNo Example: PG20261206093000A7K2QD9M
-	OrderNo string `json:"order_no"`
-
-	// Permille The share (‰) in force when the order was paid.
-	//
-	// Example: 100
-	Permille int `json:"permille"`
-}
-
-// ReferralCommissionPage defines model for ReferralCommissionPage.
-type ReferralCommissionPage struct {
-	Items []ReferralCommission `json:"items"`
-
-	// Page Example: 1
-	Page int `json:"page"`
-
-	// PageSize Example: 20
-	PageSize int `json:"page_size"`
-
-	// Total Example: 1
-	Total int64 `json:"total"`
 }
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -2546,35 +2452,10 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
-	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
 	//
 	// Example: false
-	OpenpaymentEnabled bool `json:"openpayment_enabled"`
-
-	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
-	//
-	// Example: m_1001
-	OpenpaymentMerchantId string `json:"openpayment_merchant_id"`
-
-	// OpenpaymentSecretSet An OpenPayment signing secret is stored (write-only, never returned).
-	//
-	// Example: false
-	OpenpaymentSecretSet bool `json:"openpayment_secret_set"`
-
-	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
-	//
-	// Example: https://checkout.example.com/pay
-	OpenpaymentUrl string `json:"openpayment_url"`
-
-	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
-	//
-	// Example: 1.00
-	PaymentMinAmount string `json:"payment_min_amount"`
-
-	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
-	//
-	// Example: 30
-	PaymentOrderExpiryMinutes int `json:"payment_order_expiry_minutes"`
+	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
 
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
@@ -2588,11 +2469,6 @@ type Settings struct {
 	//
 	// Example: 500000
 	QuotaPerUnit int64 `json:"quota_per_unit"`
-
-	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
-	//
-	// Example: 100
-	ReferralCommissionPermille int `json:"referral_commission_permille"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -2609,32 +2485,6 @@ type Settings struct {
 	// Example: 24
 	SessionTtlHours int `json:"session_ttl_hours"`
 
-	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
-	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
-	// Default 100.
-	//
-	//
-	// Example: 100
-	SharedQuotaBase int64 `json:"shared_quota_base"`
-
-	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
-	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-	// of providers not listed. Default `{"*": 100}`. Replaced whole.
-	//
-	//
-	// Example: {"*":100,"gemini":200}
-	SharedQuotaBonusPerAccount SharedQuotaBonus `json:"shared_quota_bonus_per_account"`
-
-	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
-	//
-	// Example: 5
-	SharedQuotaRecoveryHours float64 `json:"shared_quota_recovery_hours"`
-
-	// SharedQuotaUnit What the shared quota counts; default `calls`.
-	//
-	// Example: calls
-	SharedQuotaUnit SettingsSharedQuotaUnit `json:"shared_quota_unit"`
-
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
@@ -2647,32 +2497,7 @@ type Settings struct {
 	//
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
-
-	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
-	//
-	// Example: false
-	YipayEnabled bool `json:"yipay_enabled"`
-
-	// YipayKeySet A yipay merchant key is stored (it is write-only and never returned).
-	//
-	// Example: false
-	YipayKeySet bool `json:"yipay_key_set"`
-
-	// YipayPid The merchant id (`pid`) at the EPay gateway.
-	//
-	// Example: 1001
-	YipayPid string `json:"yipay_pid"`
-
-	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
-	//
-	// Example: https://pay.example.com
-	YipayUrl string `json:"yipay_url"`
 }
-
-// SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
-//
-// Example: calls
-type SettingsSharedQuotaUnit string
 
 // SettingsUpdate defines model for SettingsUpdate.
 type SettingsUpdate struct {
@@ -2738,35 +2563,10 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
-	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
 	//
 	// Example: false
-	OpenpaymentEnabled *bool `json:"openpayment_enabled,omitempty"`
-
-	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
-	//
-	// Example: m_1001
-	OpenpaymentMerchantId *string `json:"openpayment_merchant_id,omitempty"`
-
-	// OpenpaymentSecret The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
-	//
-	// Example: whsec_3kq9…
-	OpenpaymentSecret *string `json:"openpayment_secret,omitempty"`
-
-	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
-	//
-	// Example: https://checkout.example.com/pay
-	OpenpaymentUrl *string `json:"openpayment_url,omitempty"`
-
-	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
-	//
-	// Example: 1.00
-	PaymentMinAmount *string `json:"payment_min_amount,omitempty"`
-
-	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
-	//
-	// Example: 30
-	PaymentOrderExpiryMinutes *int `json:"payment_order_expiry_minutes,omitempty"`
+	PricingEndpointEnabled *bool `json:"pricing_endpoint_enabled,omitempty"`
 
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
@@ -2776,11 +2576,6 @@ type SettingsUpdate struct {
 	// Example: 500000
 	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
 
-	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
-	//
-	// Example: 100
-	ReferralCommissionPermille *int `json:"referral_commission_permille,omitempty"`
-
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
 
@@ -2789,32 +2584,6 @@ type SettingsUpdate struct {
 
 	// SessionTtlHours Example: 24
 	SessionTtlHours *int `json:"session_ttl_hours,omitempty"`
-
-	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
-	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
-	// Default 100.
-	//
-	//
-	// Example: 100
-	SharedQuotaBase *int64 `json:"shared_quota_base,omitempty"`
-
-	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
-	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-	// of providers not listed. Default `{"*": 100}`. Replaced whole.
-	//
-	//
-	// Example: {"*":100,"gemini":200}
-	SharedQuotaBonusPerAccount *SharedQuotaBonus `json:"shared_quota_bonus_per_account,omitempty"`
-
-	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
-	//
-	// Example: 5
-	SharedQuotaRecoveryHours *float64 `json:"shared_quota_recovery_hours,omitempty"`
-
-	// SharedQuotaUnit What the shared quota counts; default `calls`.
-	//
-	// Example: calls
-	SharedQuotaUnit *SettingsUpdateSharedQuotaUnit `json:"shared_quota_unit,omitempty"`
 
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
@@ -2826,32 +2595,7 @@ type SettingsUpdate struct {
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
-
-	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
-	//
-	// Example: false
-	YipayEnabled *bool `json:"yipay_enabled,omitempty"`
-
-	// YipayKey The EPay merchant key (write-only, stored encrypted; empty removes it).
-	//
-	// Example: 8d3f0c2b9a7e4f61
-	YipayKey *string `json:"yipay_key,omitempty"`
-
-	// YipayPid The merchant id (`pid`) at the EPay gateway.
-	//
-	// Example: 1001
-	YipayPid *string `json:"yipay_pid,omitempty"`
-
-	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
-	//
-	// Example: https://pay.example.com
-	YipayUrl *string `json:"yipay_url,omitempty"`
 }
-
-// SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
-//
-// Example: calls
-type SettingsUpdateSharedQuotaUnit string
 
 // ShareLink defines model for ShareLink.
 type ShareLink struct {
@@ -2969,13 +2713,6 @@ type ShareLinkUpdate struct {
 	Status *ActiveStatus `json:"status,omitempty"`
 }
 
-// SharedQuotaBonus What each shared account a user contributes adds to their shared quota cap of its family,
-// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
-// of providers not listed. Default `{"*": 100}`. Replaced whole.
-//
-// Example: {"*":100,"gemini":200}
-type SharedQuotaBonus = map[string]int64
-
 // StatusMonitor defines model for StatusMonitor.
 type StatusMonitor struct {
 	// ChannelId Example: 1
@@ -3070,6 +2807,12 @@ type StatusMonitorUpdate struct {
 
 	// Public Example: true
 	Public *bool `json:"public,omitempty"`
+}
+
+// SubscriptionGrant defines model for SubscriptionGrant.
+type SubscriptionGrant struct {
+	// PlanId Example: 1
+	PlanId int64 `json:"plan_id"`
 }
 
 // Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
@@ -3281,6 +3024,9 @@ type Page = int
 
 // PageSize Example: 20
 type PageSize = int
+
+// PlanId Example: 1
+type PlanId = int64
 
 // RemoteSourceId Example: a1b2c3d4e5f6
 type RemoteSourceId = string
@@ -3498,30 +3244,6 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
-// PaymentNotifyListParams defines parameters for PaymentNotifyList.
-type PaymentNotifyListParams struct {
-	// OrderNo Only the notifies about this order.
-	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
-
-	// Limit How many notifies.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
-}
-
-// PaymentOrderListParams defines parameters for PaymentOrderList.
-type PaymentOrderListParams struct {
-	// UserId Only this user's orders.
-	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
-
-	// Status Only orders in this state (`expired`: unpaid past `expires_at`).
-	Status *string `form:"status,omitempty" json:"status,omitempty"`
-
-	// Page The page number, from 1.
-	Page *Page `form:"page,omitempty" json:"page,omitempty"`
-
-	// PageSize Items per page.
-	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
-}
-
 // RedemptionCodeListParams defines parameters for RedemptionCodeList.
 type RedemptionCodeListParams struct {
 	// Name Only the codes of this batch.
@@ -3541,18 +3263,6 @@ type RedemptionCodeListParams struct {
 type RedemptionCodeExportParams struct {
 	// Name The batch.
 	Name string `form:"name" json:"name"`
-}
-
-// ReferralCommissionListParams defines parameters for ReferralCommissionList.
-type ReferralCommissionListParams struct {
-	// InviterId Only this inviter's commissions.
-	InviterId *int64 `form:"inviter_id,omitempty" json:"inviter_id,omitempty"`
-
-	// Page The page number, from 1.
-	Page *Page `form:"page,omitempty" json:"page,omitempty"`
-
-	// PageSize Items per page.
-	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
@@ -3624,6 +3334,9 @@ type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
 // ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
 type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
 
+// ChannelModelGroupMultiplierSetJSONRequestBody defines body for ChannelModelGroupMultiplierSet for application/json ContentType.
+type ChannelModelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
+
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -3644,6 +3357,9 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 
 // AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
 type AccountTestJSONRequestBody = AccountTestRequest
+
+// ChannelGroupMultiplierSetJSONRequestBody defines body for ChannelGroupMultiplierSet for application/json ContentType.
+type ChannelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
 
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
@@ -3687,6 +3403,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
 
+// PlanCreateJSONRequestBody defines body for PlanCreate for application/json ContentType.
+type PlanCreateJSONRequestBody = PlanCreate
+
+// PlanUpdateJSONRequestBody defines body for PlanUpdate for application/json ContentType.
+type PlanUpdateJSONRequestBody = PlanUpdate
+
 // RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
 type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
 
@@ -3729,6 +3451,12 @@ type UserCreateJSONRequestBody = UserCreate
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
 
+// UserChannelMultiplierSetJSONRequestBody defines body for UserChannelMultiplierSet for application/json ContentType.
+type UserChannelMultiplierSetJSONRequestBody = ChannelMultiplierSet
+
+// SubscriptionGrantJSONRequestBody defines body for SubscriptionGrant for application/json ContentType.
+type SubscriptionGrantJSONRequestBody = SubscriptionGrant
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AnnouncementList List every announcement
@@ -3749,6 +3477,12 @@ type ServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	// (GET /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	// (PUT /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error
@@ -3791,6 +3525,12 @@ type ServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	// (GET /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	// (PUT /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx echo.Context, id ChannelId) error
@@ -3875,12 +3615,18 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
-	// PaymentNotifyList The payment notify audit trail
-	// (GET /api/payment/notifies)
-	PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error
-	// PaymentOrderList List top-up orders
-	// (GET /api/payment/orders)
-	PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error
+	// PlanList List plans
+	// (GET /api/plans)
+	PlanList(ctx echo.Context) error
+	// PlanCreate Create a plan
+	// (POST /api/plans)
+	PlanCreate(ctx echo.Context) error
+	// PlanDelete Delete a plan
+	// (DELETE /api/plans/{id})
+	PlanDelete(ctx echo.Context, id PlanId) error
+	// PlanUpdate Change a plan
+	// (PUT /api/plans/{id})
+	PlanUpdate(ctx echo.Context, id PlanId) error
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
@@ -3896,9 +3642,6 @@ type ServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx echo.Context, id int64) error
-	// ReferralCommissionList List referral commissions
-	// (GET /api/referral-commissions)
-	ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -3992,6 +3735,15 @@ type ServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx echo.Context, id UserId) error
+	// UserChannelMultiplierList List a user's channel multipliers
+	// (GET /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierList(ctx echo.Context, id UserId) error
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	// (PUT /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
+	// SubscriptionGrant Grant a plan to a user
+	// (POST /api/users/{id}/subscriptions)
+	SubscriptionGrant(ctx echo.Context, id UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -4078,6 +3830,38 @@ func (w *ServerInterfaceWrapper) ChannelModelUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChannelModelUpdate(ctx, id)
+	return err
+}
+
+// ChannelModelGroupMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelGroupMultiplierList(ctx, id)
+	return err
+}
+
+// ChannelModelGroupMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4322,6 +4106,38 @@ func (w *ServerInterfaceWrapper) AccountTest(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountTest(ctx, id, accountId)
+	return err
+}
+
+// ChannelGroupMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelGroupMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelGroupMultiplierList(ctx, id)
+	return err
+}
+
+// ChannelGroupMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelGroupMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4828,67 +4644,53 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 	return err
 }
 
-// PaymentNotifyList converts echo context to params.
-func (w *ServerInterfaceWrapper) PaymentNotifyList(ctx echo.Context) error {
+// PlanList converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanList(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params PaymentNotifyListParams
-	// ------------- Optional query parameter "order_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "limit" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PaymentNotifyList(ctx, params)
+	err = w.Handler.PlanList(ctx)
 	return err
 }
 
-// PaymentOrderList converts echo context to params.
-func (w *ServerInterfaceWrapper) PaymentOrderList(ctx echo.Context) error {
+// PlanCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanCreate(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params PaymentOrderListParams
-	// ------------- Optional query parameter "user_id" -------------
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanCreate(ctx)
+	return err
+}
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+// PlanDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
-	}
-
-	// ------------- Optional query parameter "status" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
-	}
-
-	// ------------- Optional query parameter "page" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
-	}
-
-	// ------------- Optional query parameter "page_size" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PaymentOrderList(ctx, params)
+	err = w.Handler.PlanDelete(ctx, id)
+	return err
+}
+
+// PlanUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanUpdate(ctx, id)
 	return err
 }
 
@@ -4987,38 +4789,6 @@ func (w *ServerInterfaceWrapper) RedemptionCodeUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedemptionCodeUpdate(ctx, id)
-	return err
-}
-
-// ReferralCommissionList converts echo context to params.
-func (w *ServerInterfaceWrapper) ReferralCommissionList(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ReferralCommissionListParams
-	// ------------- Optional query parameter "inviter_id" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "inviter_id", ctx.QueryParams(), &params.InviterId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviter_id: %s", err))
-	}
-
-	// ------------- Optional query parameter "page" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
-	}
-
-	// ------------- Optional query parameter "page_size" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ReferralCommissionList(ctx, params)
 	return err
 }
 
@@ -5540,6 +5310,54 @@ func (w *ServerInterfaceWrapper) UserUpdate(ctx echo.Context) error {
 	return err
 }
 
+// UserChannelMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelMultiplierList(ctx, id)
+	return err
+}
+
+// UserChannelMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelMultiplierSet(ctx, id)
+	return err
+}
+
+// SubscriptionGrant converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscriptionGrant(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5606,6 +5424,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelCreate, options.OperationMiddlewares["channelModelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelDelete, options.OperationMiddlewares["channelModelDelete"]...)
 	router.PUT(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelUpdate, options.OperationMiddlewares["channelModelUpdate"]...)
+	router.GET(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierList, options.OperationMiddlewares["channelGroupMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierSet, options.OperationMiddlewares["channelGroupMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierList, options.OperationMiddlewares["channelModelGroupMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierSet, options.OperationMiddlewares["channelModelGroupMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierList, options.OperationMiddlewares["userChannelMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierSet, options.OperationMiddlewares["userChannelMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/plans", wrapper.PlanList, options.OperationMiddlewares["planList"]...)
+	router.POST(options.BaseURL+"/api/plans", wrapper.PlanCreate, options.OperationMiddlewares["planCreate"]...)
+	router.DELETE(options.BaseURL+"/api/plans/:id", wrapper.PlanDelete, options.OperationMiddlewares["planDelete"]...)
+	router.PUT(options.BaseURL+"/api/plans/:id", wrapper.PlanUpdate, options.OperationMiddlewares["planUpdate"]...)
+	router.POST(options.BaseURL+"/api/users/:id/subscriptions", wrapper.SubscriptionGrant, options.OperationMiddlewares["subscriptionGrant"]...)
 	router.GET(options.BaseURL+"/api/models", wrapper.ModelList, options.OperationMiddlewares["modelList"]...)
 	router.POST(options.BaseURL+"/api/models", wrapper.ModelCreate, options.OperationMiddlewares["modelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/models/:id", wrapper.ModelDelete, options.OperationMiddlewares["modelDelete"]...)
@@ -5662,9 +5491,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
-	router.GET(options.BaseURL+"/api/payment/orders", wrapper.PaymentOrderList, options.OperationMiddlewares["paymentOrderList"]...)
-	router.GET(options.BaseURL+"/api/payment/notifies", wrapper.PaymentNotifyList, options.OperationMiddlewares["paymentNotifyList"]...)
-	router.GET(options.BaseURL+"/api/referral-commissions", wrapper.ReferralCommissionList, options.OperationMiddlewares["referralCommissionList"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeList, options.OperationMiddlewares["redemptionCodeList"]...)
 	router.POST(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeCreate, options.OperationMiddlewares["redemptionCodeCreate"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes/export", wrapper.RedemptionCodeExport, options.OperationMiddlewares["redemptionCodeExport"]...)
@@ -6289,6 +6115,205 @@ func (response ChannelModelUpdate413JSONResponse) VisitChannelModelUpdateRespons
 type ChannelModelUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ChannelModelUpdate503JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierListRequestObject struct {
+	Id ChannelModelId `json:"id"`
+}
+
+type ChannelModelGroupMultiplierListResponseObject interface {
+	VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelGroupMultiplierList200JSONResponse GroupMultiplierSet
+
+func (response ChannelModelGroupMultiplierList200JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelGroupMultiplierList400JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelGroupMultiplierList401JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelGroupMultiplierList403JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelGroupMultiplierList404JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelGroupMultiplierList503JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSetRequestObject struct {
+	Id   ChannelModelId `json:"id"`
+	Body *ChannelModelGroupMultiplierSetJSONRequestBody
+}
+
+type ChannelModelGroupMultiplierSetResponseObject interface {
+	VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelGroupMultiplierSet200JSONResponse GroupMultiplierSet
+
+func (response ChannelModelGroupMultiplierSet200JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet400JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet401JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet403JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet404JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet413JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet503JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7636,6 +7661,205 @@ func (response AccountTest413JSONResponse) VisitAccountTestResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierListRequestObject struct {
+	Id ChannelId `json:"id"`
+}
+
+type ChannelGroupMultiplierListResponseObject interface {
+	VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type ChannelGroupMultiplierList200JSONResponse GroupMultiplierSet
+
+func (response ChannelGroupMultiplierList200JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelGroupMultiplierList400JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelGroupMultiplierList401JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelGroupMultiplierList403JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelGroupMultiplierList404JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelGroupMultiplierList503JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSetRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *ChannelGroupMultiplierSetJSONRequestBody
+}
+
+type ChannelGroupMultiplierSetResponseObject interface {
+	VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type ChannelGroupMultiplierSet200JSONResponse GroupMultiplierSet
+
+func (response ChannelGroupMultiplierSet200JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelGroupMultiplierSet400JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelGroupMultiplierSet401JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelGroupMultiplierSet403JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelGroupMultiplierSet404JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelGroupMultiplierSet413JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelGroupMultiplierSet503JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10265,17 +10489,16 @@ func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateRespons
 	return err
 }
 
-type PaymentNotifyListRequestObject struct {
-	Params PaymentNotifyListParams
+type PlanListRequestObject struct {
 }
 
-type PaymentNotifyListResponseObject interface {
-	VisitPaymentNotifyListResponse(w http.ResponseWriter) error
+type PlanListResponseObject interface {
+	VisitPlanListResponse(w http.ResponseWriter) error
 }
 
-type PaymentNotifyList200JSONResponse PaymentNotifyList
+type PlanList200JSONResponse PlanList
 
-func (response PaymentNotifyList200JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+func (response PlanList200JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10287,23 +10510,9 @@ func (response PaymentNotifyList200JSONResponse) VisitPaymentNotifyListResponse(
 	return err
 }
 
-type PaymentNotifyList400JSONResponse struct{ BadRequestJSONResponse }
+type PlanList401JSONResponse struct{ UnauthorizedJSONResponse }
 
-func (response PaymentNotifyList400JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentNotifyList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PaymentNotifyList401JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+func (response PlanList401JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10315,9 +10524,9 @@ func (response PaymentNotifyList401JSONResponse) VisitPaymentNotifyListResponse(
 	return err
 }
 
-type PaymentNotifyList403JSONResponse struct{ ForbiddenJSONResponse }
+type PlanList403JSONResponse struct{ ForbiddenJSONResponse }
 
-func (response PaymentNotifyList403JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+func (response PlanList403JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10329,9 +10538,9 @@ func (response PaymentNotifyList403JSONResponse) VisitPaymentNotifyListResponse(
 	return err
 }
 
-type PaymentNotifyList503JSONResponse struct{ UnavailableJSONResponse }
+type PlanList503JSONResponse struct{ UnavailableJSONResponse }
 
-func (response PaymentNotifyList503JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+func (response PlanList503JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10343,31 +10552,31 @@ func (response PaymentNotifyList503JSONResponse) VisitPaymentNotifyListResponse(
 	return err
 }
 
-type PaymentOrderListRequestObject struct {
-	Params PaymentOrderListParams
+type PlanCreateRequestObject struct {
+	Body *PlanCreateJSONRequestBody
 }
 
-type PaymentOrderListResponseObject interface {
-	VisitPaymentOrderListResponse(w http.ResponseWriter) error
+type PlanCreateResponseObject interface {
+	VisitPlanCreateResponse(w http.ResponseWriter) error
 }
 
-type PaymentOrderList200JSONResponse PaymentOrderAdminPage
+type PlanCreate201JSONResponse externalRef0.Plan
 
-func (response PaymentOrderList200JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+func (response PlanCreate201JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
+	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type PaymentOrderList400JSONResponse struct{ BadRequestJSONResponse }
+type PlanCreate400JSONResponse struct{ BadRequestJSONResponse }
 
-func (response PaymentOrderList400JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+func (response PlanCreate400JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10379,9 +10588,9 @@ func (response PaymentOrderList400JSONResponse) VisitPaymentOrderListResponse(w 
 	return err
 }
 
-type PaymentOrderList401JSONResponse struct{ UnauthorizedJSONResponse }
+type PlanCreate401JSONResponse struct{ UnauthorizedJSONResponse }
 
-func (response PaymentOrderList401JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+func (response PlanCreate401JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10393,9 +10602,9 @@ func (response PaymentOrderList401JSONResponse) VisitPaymentOrderListResponse(w 
 	return err
 }
 
-type PaymentOrderList403JSONResponse struct{ ForbiddenJSONResponse }
+type PlanCreate403JSONResponse struct{ ForbiddenJSONResponse }
 
-func (response PaymentOrderList403JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+func (response PlanCreate403JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10407,9 +10616,258 @@ func (response PaymentOrderList403JSONResponse) VisitPaymentOrderListResponse(w 
 	return err
 }
 
-type PaymentOrderList503JSONResponse struct{ UnavailableJSONResponse }
+type PlanCreate409JSONResponse struct{ ConflictJSONResponse }
 
-func (response PaymentOrderList503JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+func (response PlanCreate409JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PlanCreate413JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanCreate503JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDeleteRequestObject struct {
+	Id PlanId `json:"id"`
+}
+
+type PlanDeleteResponseObject interface {
+	VisitPlanDeleteResponse(w http.ResponseWriter) error
+}
+
+type PlanDelete204Response struct {
+}
+
+func (response PlanDelete204Response) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PlanDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanDelete400JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanDelete401JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanDelete403JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PlanDelete404JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanDelete409JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanDelete503JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdateRequestObject struct {
+	Id   PlanId `json:"id"`
+	Body *PlanUpdateJSONRequestBody
+}
+
+type PlanUpdateResponseObject interface {
+	VisitPlanUpdateResponse(w http.ResponseWriter) error
+}
+
+type PlanUpdate200JSONResponse externalRef0.Plan
+
+func (response PlanUpdate200JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanUpdate400JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanUpdate401JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanUpdate403JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PlanUpdate404JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanUpdate409JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PlanUpdate413JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanUpdate503JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10865,84 +11323,6 @@ func (response RedemptionCodeUpdate413JSONResponse) VisitRedemptionCodeUpdateRes
 type RedemptionCodeUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedemptionCodeUpdate503JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralCommissionListRequestObject struct {
-	Params ReferralCommissionListParams
-}
-
-type ReferralCommissionListResponseObject interface {
-	VisitReferralCommissionListResponse(w http.ResponseWriter) error
-}
-
-type ReferralCommissionList200JSONResponse ReferralCommissionPage
-
-func (response ReferralCommissionList200JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralCommissionList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ReferralCommissionList400JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralCommissionList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ReferralCommissionList401JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralCommissionList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ReferralCommissionList403JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralCommissionList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ReferralCommissionList503JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13928,6 +14308,326 @@ func (response UserUpdate503JSONResponse) VisitUserUpdateResponse(w http.Respons
 	return err
 }
 
+type UserChannelMultiplierListRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserChannelMultiplierListResponseObject interface {
+	VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type UserChannelMultiplierList200JSONResponse ChannelMultiplierSet
+
+func (response UserChannelMultiplierList200JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelMultiplierList400JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelMultiplierList401JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelMultiplierList403JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelMultiplierList404JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelMultiplierList503JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSetRequestObject struct {
+	Id   UserId `json:"id"`
+	Body *UserChannelMultiplierSetJSONRequestBody
+}
+
+type UserChannelMultiplierSetResponseObject interface {
+	VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type UserChannelMultiplierSet200JSONResponse ChannelMultiplierSet
+
+func (response UserChannelMultiplierSet200JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelMultiplierSet400JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelMultiplierSet401JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelMultiplierSet403JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelMultiplierSet404JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UserChannelMultiplierSet413JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrantRequestObject struct {
+	Id   UserId `json:"id"`
+	Body *SubscriptionGrantJSONRequestBody
+}
+
+type SubscriptionGrantResponseObject interface {
+	VisitSubscriptionGrantResponse(w http.ResponseWriter) error
+}
+
+type SubscriptionGrant201JSONResponse externalRef0.Subscription
+
+func (response SubscriptionGrant201JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubscriptionGrant400JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscriptionGrant401JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscriptionGrant403JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubscriptionGrant404JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubscriptionGrant409JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response SubscriptionGrant413JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubscriptionGrant503JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AnnouncementList List every announcement
@@ -13948,6 +14648,12 @@ type StrictServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx context.Context, request ChannelModelUpdateRequestObject) (ChannelModelUpdateResponseObject, error)
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	// (GET /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierList(ctx context.Context, request ChannelModelGroupMultiplierListRequestObject) (ChannelModelGroupMultiplierListResponseObject, error)
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	// (PUT /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierSet(ctx context.Context, request ChannelModelGroupMultiplierSetRequestObject) (ChannelModelGroupMultiplierSetResponseObject, error)
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx context.Context, request ChannelUsageListRequestObject) (ChannelUsageListResponseObject, error)
@@ -13990,6 +14696,12 @@ type StrictServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx context.Context, request AccountTestRequestObject) (AccountTestResponseObject, error)
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	// (GET /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierList(ctx context.Context, request ChannelGroupMultiplierListRequestObject) (ChannelGroupMultiplierListResponseObject, error)
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	// (PUT /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierSet(ctx context.Context, request ChannelGroupMultiplierSetRequestObject) (ChannelGroupMultiplierSetResponseObject, error)
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
@@ -14074,12 +14786,18 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
-	// PaymentNotifyList The payment notify audit trail
-	// (GET /api/payment/notifies)
-	PaymentNotifyList(ctx context.Context, request PaymentNotifyListRequestObject) (PaymentNotifyListResponseObject, error)
-	// PaymentOrderList List top-up orders
-	// (GET /api/payment/orders)
-	PaymentOrderList(ctx context.Context, request PaymentOrderListRequestObject) (PaymentOrderListResponseObject, error)
+	// PlanList List plans
+	// (GET /api/plans)
+	PlanList(ctx context.Context, request PlanListRequestObject) (PlanListResponseObject, error)
+	// PlanCreate Create a plan
+	// (POST /api/plans)
+	PlanCreate(ctx context.Context, request PlanCreateRequestObject) (PlanCreateResponseObject, error)
+	// PlanDelete Delete a plan
+	// (DELETE /api/plans/{id})
+	PlanDelete(ctx context.Context, request PlanDeleteRequestObject) (PlanDeleteResponseObject, error)
+	// PlanUpdate Change a plan
+	// (PUT /api/plans/{id})
+	PlanUpdate(ctx context.Context, request PlanUpdateRequestObject) (PlanUpdateResponseObject, error)
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
@@ -14095,9 +14813,6 @@ type StrictServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx context.Context, request RedemptionCodeUpdateRequestObject) (RedemptionCodeUpdateResponseObject, error)
-	// ReferralCommissionList List referral commissions
-	// (GET /api/referral-commissions)
-	ReferralCommissionList(ctx context.Context, request ReferralCommissionListRequestObject) (ReferralCommissionListResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -14191,6 +14906,15 @@ type StrictServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx context.Context, request UserUpdateRequestObject) (UserUpdateResponseObject, error)
+	// UserChannelMultiplierList List a user's channel multipliers
+	// (GET /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierList(ctx context.Context, request UserChannelMultiplierListRequestObject) (UserChannelMultiplierListResponseObject, error)
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	// (PUT /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
+	// SubscriptionGrant Grant a plan to a user
+	// (POST /api/users/{id}/subscriptions)
+	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -14414,6 +15138,79 @@ func (sh *strictHandler) ChannelModelUpdate(ctx echo.Context, id ChannelModelId)
 		return err
 	} else if validResponse, ok := response.(ChannelModelUpdateResponseObject); ok {
 		return validResponse.VisitChannelModelUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelGroupMultiplierList operation middleware
+func (sh *strictHandler) ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelGroupMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelGroupMultiplierList(ctx.Request().Context(), request.(ChannelModelGroupMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelGroupMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelGroupMultiplierListResponseObject); ok {
+		return validResponse.VisitChannelModelGroupMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelGroupMultiplierSet operation middleware
+func (sh *strictHandler) ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelGroupMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body ChannelModelGroupMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelModelGroupMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelGroupMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelGroupMultiplierSetResponseObject); ok {
+		return validResponse.VisitChannelModelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14926,6 +15723,79 @@ func (sh *strictHandler) AccountTest(ctx echo.Context, id ChannelId, accountId A
 		return err
 	} else if validResponse, ok := response.(AccountTestResponseObject); ok {
 		return validResponse.VisitAccountTestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelGroupMultiplierList operation middleware
+func (sh *strictHandler) ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error {
+	var request ChannelGroupMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelGroupMultiplierList(ctx.Request().Context(), request.(ChannelGroupMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelGroupMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelGroupMultiplierListResponseObject); ok {
+		return validResponse.VisitChannelGroupMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelGroupMultiplierSet operation middleware
+func (sh *strictHandler) ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error {
+	var request ChannelGroupMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body ChannelGroupMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelGroupMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelGroupMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelGroupMultiplierSetResponseObject); ok {
+		return validResponse.VisitChannelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15928,50 +16798,142 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 	return nil
 }
 
-// PaymentNotifyList operation middleware
-func (sh *strictHandler) PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error {
-	var request PaymentNotifyListRequestObject
-
-	request.Params = params
+// PlanList operation middleware
+func (sh *strictHandler) PlanList(ctx echo.Context) error {
+	var request PlanListRequestObject
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PaymentNotifyList(ctx.Request().Context(), request.(PaymentNotifyListRequestObject))
+		return sh.ssi.PlanList(ctx.Request().Context(), request.(PlanListRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PaymentNotifyList")
+		handler = middleware(handler, "PlanList")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(PaymentNotifyListResponseObject); ok {
-		return validResponse.VisitPaymentNotifyListResponse(ctx.Response())
+	} else if validResponse, ok := response.(PlanListResponseObject); ok {
+		return validResponse.VisitPlanListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
 	return nil
 }
 
-// PaymentOrderList operation middleware
-func (sh *strictHandler) PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error {
-	var request PaymentOrderListRequestObject
+// PlanCreate operation middleware
+func (sh *strictHandler) PlanCreate(ctx echo.Context) error {
+	var request PlanCreateRequestObject
 
-	request.Params = params
+	var body PlanCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PaymentOrderList(ctx.Request().Context(), request.(PaymentOrderListRequestObject))
+		return sh.ssi.PlanCreate(ctx.Request().Context(), request.(PlanCreateRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PaymentOrderList")
+		handler = middleware(handler, "PlanCreate")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(PaymentOrderListResponseObject); ok {
-		return validResponse.VisitPaymentOrderListResponse(ctx.Response())
+	} else if validResponse, ok := response.(PlanCreateResponseObject); ok {
+		return validResponse.VisitPlanCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanDelete operation middleware
+func (sh *strictHandler) PlanDelete(ctx echo.Context, id PlanId) error {
+	var request PlanDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanDelete(ctx.Request().Context(), request.(PlanDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanDeleteResponseObject); ok {
+		return validResponse.VisitPlanDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanUpdate operation middleware
+func (sh *strictHandler) PlanUpdate(ctx echo.Context, id PlanId) error {
+	var request PlanUpdateRequestObject
+
+	request.Id = id
+
+	var body PlanUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanUpdate(ctx.Request().Context(), request.(PlanUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanUpdateResponseObject); ok {
+		return validResponse.VisitPlanUpdateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16141,31 +17103,6 @@ func (sh *strictHandler) RedemptionCodeUpdate(ctx echo.Context, id int64) error 
 		return err
 	} else if validResponse, ok := response.(RedemptionCodeUpdateResponseObject); ok {
 		return validResponse.VisitRedemptionCodeUpdateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ReferralCommissionList operation middleware
-func (sh *strictHandler) ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error {
-	var request ReferralCommissionListRequestObject
-
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ReferralCommissionList(ctx.Request().Context(), request.(ReferralCommissionListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ReferralCommissionList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ReferralCommissionListResponseObject); ok {
-		return validResponse.VisitReferralCommissionListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -17202,599 +18139,717 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 	return nil
 }
 
+// UserChannelMultiplierList operation middleware
+func (sh *strictHandler) UserChannelMultiplierList(ctx echo.Context, id UserId) error {
+	var request UserChannelMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelMultiplierList(ctx.Request().Context(), request.(UserChannelMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelMultiplierListResponseObject); ok {
+		return validResponse.VisitUserChannelMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserChannelMultiplierSet operation middleware
+func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) error {
+	var request UserChannelMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body UserChannelMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelMultiplierSet(ctx.Request().Context(), request.(UserChannelMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelMultiplierSetResponseObject); ok {
+		return validResponse.VisitUserChannelMultiplierSetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscriptionGrant operation middleware
+func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
+	var request SubscriptionGrantRequestObject
+
+	request.Id = id
+
+	var body SubscriptionGrantJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscriptionGrant(ctx.Request().Context(), request.(SubscriptionGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscriptionGrant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscriptionGrantResponseObject); ok {
+		return validResponse.VisitSubscriptionGrantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17jyNJth/2VULUGs3qTbJIVlVPVzWEe2u659E7/dru6p2dHfZlBpnBYmwlIzgZkVXF6WljDUFXD1iA",
-	"HpauBciABdgyYBiS7H9kwxD8h77JQru691sYcSIiMzIzkkyyWD2zM31t7XQxX/E4cd7nd962Jny+4Iww",
-	"KVonb1sLnOA5kSSBv04nE54y+ThSf0RETBK6kJSz1knrbEYQ1pfvCEQj1KYSzVMh0ZjEnJ0jyZGcETSZ",
-	"YcZIvNdtBS2qHlxgOWsFLYbnpHXSMq8Y0agVtBLyTUoTErVOZJKSoCUmMzLH6tvkGs8XMWmdHAatKU/m",
-	"WLZOWpTJe4etoDWnjM7TeeukH7TkckH0JXJOkta7d0HrlDGesgmZkxUzce6B6dQMt+kw+5sP86FeqLoR",
-	"mnX8fgf3lEdrR4jm6qZdjPNg83F+mvB5dXSvJE4k4lMgSEnnBCWYnRPUpmwSp4JekgC9/PQhOjg4OM4J",
-	"9ZuUJMt81FP1au84W4Pe4F6n3+8M+me93gn8/79pOYOPsCQd9d1WNmghE8rOYcyfJTxdfLz0L2pE54QJ",
-	"yhlK+JVAOCHoXN1PIjReonZEpjiNJQojvAxrhw5PjMbLwvB/lpBp66T1t/dzBrCvrwr105yzkflz9Epi",
-	"Keww1ZCf8HPDGqqjfs7iJZrgOBZIkORSD1TOqEDpQsiE4LnlG3XDLfCE3fCAJ/zckPAmAzYUXTdOc7l2",
-	"nP3txpkmgid+aggZuZajCdwRWoJeJOSS8lSgBVY0jceCMImmPIGrU5oICZdqyUO/r4a2D/p9NWx8/YSw",
-	"czlrnRwMAnWeJUnUq/7i617n+M3Pf+al7Cf8/AuyXLnicxwRdEXlTK/46YvH6IIsayljQUcXZFm74h9t",
-	"teJP6Jx6CPkJPxdoQRJYvLoRxfCsOxhzJFsnR70gH5n6Y46v9UiOer0m4wJuu3L19CZToXkuaqsNVwPT",
-	"khfHMUkQFhckUnfW7j88XLP95wvZOeQdNdgiGfQH92EO2d81BPCSfJMS4RW8MBE7UocIEv0IKBXqcvjr",
-	"jnlL53EUIirRFRYIM3FFEhLBg7VzM++qpZhWr/+LR/e+uv/l4a/7nx88++iXg5dHZ8e/6v3mi4fbzVfx",
-	"ylQ8jLEQK7fuasYFMZO4I5CAxxAViDLDfNQr6qalbx/BPTfh6nakZvCvBUlWjhpYjmLlgiR1Y1PXatd7",
-	"sPkJXal07EzZ6G8zMEYlT+qGZrZ0ru/6nsb4Ap8T//BAWrB0PiZJgJRyg/p1O6pu9fO4flAYXcbh+j34",
-	"v0bDe0W/9QzxsSTz9exXXRsJ9QLv8AYuCx64LHjQYHAvyZxL8oqnyYTUbXIC9yABNxlDqD9AM3KNInpO",
-	"pagzfPQTje2eFu6PB5OD6JAcTe8VOdO9w/WM6dUMJ7VzEOoiiim7WEWkcFfz8Yp4dDg5O178cjD/TXL/",
-	"i+sv++PNh31G5+Q3nNVQ8OPTZ6danf+WM4IivFRSIUIzniZaVZ6kElFWRzzyWz/VtF6fKeafz+VUULz/",
-	"aobZ+QzTdbNwdaPTzm9w59te53j08+Gws1+nJ53x6gQ/YZHPYiHXzS0WydfZK4Nt7BUlJOpISfH+XXC6",
-	"jcXEO/VaseBMEO25cAz6LymL+JX6dcKZJNpowYtFTCdYjX3/t0JNwPm8mprENNbPRCDV2CLhEyIEHsdq",
-	"XUiSKC29RVgkRjhzfSA8lSRRvD+R6ndYsa3E8yfwAZjZan8FUkNAYzLlCVHKkf52t/UuaH2MI6M53XD2",
-	"lF3imEYjo0458x9jQUZpEp8gTSIo4kQgxiWaYzmZaQvFHInbWYtMXVTWRKzIhkSIJwijKSVxpHUqGD6s",
-	"ievKeMjZNKaTm67OxL4mXxbH9YVwnBAcLbV1KRA22rrVpeBo3M7SbDACvTa3th44G0uu54OlYodGrqmQ",
-	"4pbWAb5ERfaxVBBNDJ/yZEyjiLAbzniavSef8t/869/99b/97/7rv/s3//Wf/OUf/un/+Mf/6e/+zb/6",
-	"J3/8h//4r//uf/rjP/zf/vrf/Pd//f/9q//yf//vf/zn//i//Kd/fVsEkJCIMElxrAUiHAM0TiWcUMwQ",
-	"jhRbFTLBoKPCohi99jaJoagbv3eaON1oALAoz7j8lKcsuuFqMC5HU3hPvhz2ZKgt0dd2P+NnHIl0MkMJ",
-	"0YonzOlFQifkCRXyNUu1XLsdGblQ30ExFfLEcQJa+/2wd3hL1J9/F014GkewwmOCpkROZlpIqH02a8Ev",
-	"aUSSx1pU3NJKYIY4TuVsgBbme4gREgmkfuQJ/RY+oeRpgCS/IPBPUGqVZkXZlKsfbm25zJBAYqqXxUQS",
-	"1MYMPV8Q9vhRfoc6L1wp10Kkyn5Ut5zCvJQmnl2VAr1++UTsaXH8+uUT9WrgPHHMr0hx5W/xhAl6zjqU",
-	"OYv+Ho6a/RhMUtuS70EfU/RifGigY98G88z0qjkVQul8PCmoWHqyVtHS99xwwtrOHlmXu/mwh4l+hGZY",
-	"IGUfIMzkLOELOnlgzXQTWRDot5wyxBeEYWoVE3HLOpgSLBBaCPO4QRgg46a3xHJHIBvTsQ+GevCdYdrr",
-	"HUzsjfAXCYMhM0dKHdHTxx018y5qn2Z7U34dFUorwJJEAWLkkigeOAWFaG/I8t17zH5LJnJjbgjGF5kv",
-	"JLj9RTqf42QJh0LOqI4KU3hzK2hd4jjdlLwXeBlzHAXZVuoVVKxSlOj+XaAH8pIsYjwhxfGYH7XgZ3pw",
-	"Ww4pMa8yn1bqNeOsA9+2w0Rm3HpYjGunUv2QFPfExqu0q2HlHqd3726H1PXOUs7gDDJe3CQ7oBhPLgTI",
-	"Bj0iEA7mRod96CV6REGE3lQomLlH9m2OaNBjoAJlF29ncaofqkz2NiWg/vptyz39FeDASpkuyINXSzb5",
-	"FNObb6aRBWLJJqOpfqFL9i6nR+omZG661X2tUzAVnZvDj+h8wRNJoi6C0IVSD8+BIqb0mkSg5gFHHrIJ",
-	"ThJKBIiG1y+fBGhGcEQSEVhWZ8SG9XmhMY+WXc2/zzh/gpPzmyrz6o0jyfkohpe5K6z9LeoGNXjJOdL3",
-	"3K5/x34PvqWmjxmsATg1gIWQheEgr5nVp8nNNXnnVfki/OHf/+Xf/LP/9Y9/9T//8V/8gz/+g3/5h//4",
-	"f/3hf/k///gv/kHw1//+P/7N3//Hf/yX/+G//qv/9w//6V/czjnTZrxr3CtTCi0SIgiThrO8ZvgS03gn",
-	"dl3+JoelkORS2VeSKLLGCY2XqHinE3xdGWi9HbqJsMRjLOCApSwheDJT4+o6n3OT3CD7LeELkkiq1Rgn",
-	"28Dr7DbJCkCElt9QgcaKvypFp83SOIYYPeNMp19UnNrqFr1D2hdedmwHbpbJulig52HOZELHqeTJyMZl",
-	"ax336GrGUfYEiQoTa4f7eEH31X37VlqHew+Qk26SaddlvxLCUUQgJJAN/7jh8HlM2fkoZZLGK2MkMRbS",
-	"DqBzRSPFkHkc8SsGiYnaRb6EUEpxI9xYR81m2NhH0DKK8wjL+oDK/c0CKvBSc4xH9tytcuTdEXqyU54m",
-	"SqlP8ESSRKAxmVEWISwkSai4EIXlbt29e/fuwfVX3/oGoMRjmpBRdgxWhmGquzTDYpSPr/CCwjqOOY8J",
-	"BhlVIubDRt9R01ZUvHr9j08OVq7/2k2GlB6xjhMZrvFE3/wOgoKjCWeTNEkIm3iynh5CBgVlaBrT85lE",
-	"WCLOJuqEJVyoC0JiNiECtXuGaSAYyl5hJ3u+ldHRNXdFJMHzzgVZdvq+HWd0cmGfKQ7yERWLGC+1G5Qb",
-	"ATvDCekYMbvA52qI2rq5mhGGUiZIaZAt30f5FSNNuFCJnUYkUrKKlFgqDCralqlq92/DPdaJMvljo4Rg",
-	"IzWLU/hyVhEGypDjU5RwCeL2BIXAGcMAhWPF1yP1L1fHUH+bAynUv0HahoUFpyx7X4NlF+lkQoTwnO7+",
-	"oNfo3Emqs4JWLdUZ1femi2j3HPKKqANTFn+ejI08svy1DjUXUjSB4h3ir3CuKi/OKKW892ZVylQdFFMU",
-	"i/KryiMyZpPNsbxfZe5c4oIFkVRY/TfZAvEx+FveBVbTeQiPgIYTRVSREY5fOJrPFMeCBCVlqMjgPUfX",
-	"+vWtVsQT7RIGxVwIbbh00ZcJlaTDWbwskq646CwS/tvOJ78+ffriySc95/+M3MpoZYGFuOJJVMzEuN8/",
-	"HhRyMe7fKm93GXIp7clJVdiGW5eyS1Yy78LRX/fgGgb8yDDaAguDKg6T8NeQ+7p5GrvjxJJekpwRb8KS",
-	"cu6xRdpaby2fcQ7GijP3GEz/Dc+cVajVv6kk86aEaw64JtzH+sG+nZf9OxsrThK8rEwr+/baSb0kAhb1",
-	"bZVjKGa0jm0H+dQ2mSNQwaoJ2M/b96+Yx5OMK/g3520hqavfOX4DWe9ve8H9d/s6Ab49F9+J7+bfzb6L",
-	"9n7mk2HFs/YaPD9XkJgEholJ4A7vhicIx6aIRjHNcyJnJNkLUPjw+etnZ/uPXr88PXv8/Fmog0xYoPBe",
-	"b/9gFiqGG6pd3u9HYRedomkKWdXqE2AMicLBBpGEqEQJEUQWrYW3Ju27ddKCdxtKcpek3+utWk/hoYfb",
-	"2ea1m/sqYzDFLQgx8JTQVaceoNCI7MLPJqkL5zYl2JNt+6dQf2fm5YMhC62LNwQFsD1eVmxicImPtb64",
-	"4Dw237Cqn/o8Rgm/MhuF0SLhYzJkSvgRsfcg0x/hC+amst2t91btctsNMmUeaEQlDBdi0Eq1SeWs8EL9",
-	"VaQ/Co76FZ/IOaENKe11h5ARwxQrVTxFrXiuF7WCluOR1/NRCpozGrWzThKsfUHleJnNPiNCOhHWDXjt",
-	"3F9skeWYK0mIxUVeciULRXm6zMbUD8EDJdW8tpBicHRvfSJsHXHr+fr5r06wqKt3NHUHklxLa1xwZsmv",
-	"NPbP6d/yrblxBNZZQVDVoV3vmvysinhHIHjUesCDgidTTJJ0PCbR3gOUDcvoxOuNnRhLpaCN5p4D/5TG",
-	"MRVkwtXZhYR3QVgEQUnHy2zKVknuWnKGrZetMIzDfjMnyVr6gjqdVTRT1ecu1qjiWYrNoNfTkU7FwiCt",
-	"g3JW+Fado0bUcM+z4sJ8fnb2wuRUPUA9Y6aWsm7AA1ua4qC3XsHiF60gr1Gy5piz04EldUuSK6TBa7CQ",
-	"1vKGOWUFaRds4Br+mLKorENzlruL2z2UsjFVVEjl3omnEA5L7VdOlmoRdWbvkGG21DF0ooaoo0UccaUe",
-	"wO2pYtFUdpEagLoPx4Jn7hNRVevJkF2Q5R2BwDAIkOAmfXiZ+S0y90+khRTVP6nPgWsmJpJEhsk7BlG9",
-	"TeA1iGqch6tswkP88eSDTfj924TqtM/xBVCepRR8jinr3owk3qdZeCNT0MNonDGpt5eVn0zlaarauKUM",
-	"Cd3Yc4PTiBKms002iK25nz21rzAhJeIr/FYiQasTT3FyofTikhqhbjjHklzhpVIboUwBYYl6g5NeD70+",
-	"e6ijSGOd/DKnLJVQ+OUqS3pPqqqIrsLwlP7PlLqutVkgWiimsUXSPEFOjE4J/b0HRhEPsxKOsDiLzJN5",
-	"vL54Zm2sIa8TqRk56CmrB27iCHs1wxzsYJiSyrjEW55idQoYZhOIE7zCMk0ivKxs13rd1pX1+kM5kfkk",
-	"uVPI73WXjGqACU5teJIyV3kvLNuBjxfZEpeaOso8c09J+IRzqaxyKgV69egLJA1z7KJPQJuFHcuS8V5w",
-	"HqsjYVPy1OUhs3kieUS1xr4rWHdOgl9m31nCJ2yvJKVbMykX4mR/Hy9oV2dCdid8vn/Zb72vwOdWEe05",
-	"ZaNN2Lx2pHisAVC6lcwUBbAHUyNToIqvC5r4G8djVT0pBV+FT67rte7MMWW+RVkklCdUeuKHn9PzmU7O",
-	"lglVpKJMzsI4+7sUpfCe1c+Yk3imbr392E+ZPeKEgIqa4OmUThCec3aeJfOqK+SbFMfILmhxpZqFj0yY",
-	"CG51+EBGVc52uREca6NktBqUeNNmYRuzzFuFbep51ylDoeIB2nEI3CBEr18+OSnnI6/maqGm5/BkyMJa",
-	"lhKidsbp8GIB3rNwfzLDcj+3RyHcuU/mYxIp80X92e12H4DhY7Ob1d1Y0nFM9JCueHIhAkS6511U+Px1",
-	"F1P14b0uCrM88MogsytqnP5BXvb3jZtChA/AJcchnUQZWJTBDSGiYsh0/hmEqbn66jlR3CI8ycd1ThhJ",
-	"sDpmMWbnKT4n3XPOz2OCF1TUjGDI1BfGROJ9TXP7b+G/707M28hDLSr1Np5oi/yz4rU/w7H8O0KQbAJD",
-	"VpyBer9+gZkOVMjBhouNBEdB9h/eL9tejhsd3vJnJ/v7vkO/PZNfdTew/GeK4zfhzJuUqpfZtgkz9Uq8",
-	"eYVx0cl++h4Z+C1HytZx0xW8bxcRBas3bh9RcEuHPfGuGyXqvQcF66DRSPx5QbmfEjKDNLYQsAmfy9I3",
-	"mFvRDqwLctRo1GA62Ue8rtZBb3AIg+m11pkqtfklxTFtJep1cfo28r7K1bIdWQ1m5EY4/2I4FF6sikYL",
-	"Xl3qLEt0TjATKFR3hOvXfwcD9nGgdeu+Q16jOcVuGM6OPNfvnUD8e9y73+nd29ke1y3cKxLrgqRNk52y",
-	"Yy1WYl0KJDnooIizEpHjuOhZ+Lrv2o0bgZtU0zgq5FS7AEs2UU/uWFqtifzVV1y7aYz8okH24krzXRTi",
-	"c/DZUnzpcOAbvg6crYl9ldNJXE6fh6TEyqCTswt1Udqt+Eq2rTdmLWdGS1wRRVwkXPIJj3NbT0eWJvxS",
-	"qQBVy8zajgK1P0v4RYAeEbJ4RchFgGI+wcbFkmhoLOse16+GWJ6xyVpBS9tQRUd5dmOFVsyUdsQoXcv5",
-	"g/HT2Pj5/gye2wroWLISBkpvl1p/5vwY6bq+cn52r1mG9jQrq9ywdGML9ySfL6RvtIf3m472m5TLEtzX",
-	"YcNHTZaG2CqPHbJISFROSezfb/D0Kmlg9PxsbO6Xsr0pL51v8+3SvFlDhTvUUDVVexzXgpqQ4U5groNW",
-	"VsK1Kxg6dzv0YO1HVmV8PowxnT+rUD2ZY5ugvwHfe5jXytnMW4slsSKXdEPdrx5RgmAHZeSOjsd33Pq9",
-	"ItxFO3zx/NUZ8pXxnQxZlhvYtlI+cD2nQebQDDSYC1h5U50RWK8CQJLqkGGBwoiQhSDkItxDv//Lf5ZH",
-	"q6IuOi0Cs2g9Dk0wM9qjM6cuMjAJEbqa8ZiUnJNKkdGfaZ0cBVZXODmoJrA62RCGOoLWdeecd8yPc7z4",
-	"Wu/0G71PFql9lQjwKKqWIiDindCJKWSCkBPgsqM2ZhHCbGlSefSPag1Matq8qCZ/fbDSkPCU75RO9q24",
-	"mgqTdt/6wugGmckUoP/8V/3u0e4Cgmks6SKmJBktSDKncexRaAHpCuW36hgwTwVmkZwJ1FbaAfo7amgB",
-	"6h/Zf3ePAqT+OU1IKb7eP+o1zOO5pIv35A5bEcHyLVJx04ICGW/mtYJzsV1VUfHoNCXym1jL29GqIxiO",
-	"+gOf1l5HhtaRDkMp0c9mymk9dW0Iq9vIJQabugtNQ3PN7S1VeH5HRt0PnN5uQGgFq+F7o6zK5n3O+cUj",
-	"EtNLkngbQRD0TUpSEqEZ5xc2CftBATWlLQiOlTYDtSpyDzDkDHCVTBOmXT6lVCApyXwhhS+jUQ8G2VuQ",
-	"4GiKi0ndB6VGEgeD9xe0ifQAs9dul7E140LWIZZPiPrAHYHUTajNOFpgOQsQwEcr7c5Jxy+56NQuia75",
-	"uzuBjjjrxPhhM1P0gmrgo1WsxKWmL9T9FhVgnUMS0CH0hpuShAAJzKik35LIFhqAV5JxRswtxanbdcuz",
-	"6pWa8JhJkjAco1e6PF4jkvgydMm19Ob5fam+itHCROQjS59Zno96sia372AL+mrmXHFXOnexrFVaDnai",
-	"tAApOHk0QMxBfqgLm54vbensbKbDVEirWjDGuKTTZYjaz56fPf70q9Hrl08A2TLU0PhTyqiYhaiNi4j6",
-	"8MdpKmf7+o6C21O/U03WeUfR4ZndUtlKd8wvvN6pzSR1gVl7LIeF+cbqcs68J0PBxeMVO5LLUtJ/f3Nn",
-	"jJ6bfVlg21Xk41i337UlguZQhqhtpBRP0JjIK0KYEj4JJWIvUKatITvY/CqjGFxfa0KJCI7CIWuf00vC",
-	"ULowucaDQ9OzgE/tax/AP6D+A4pCHNtd8eCO+SQlYv8tjd7tw91hqd7ODN89GPBvXMo9h1889KXre3/B",
-	"x37JDdhqAP1pYf+UJXs1w1INO6JRgMZLlLX6cox0wAOCvXZFqGYjvSPFRvq9k4FiIz8HZmKDLKJ18vWb",
-	"3N3ZC1q/5WMNL3V8fHyMMcbj8Xg8mUwmURRFhBAynU6nSgECB92cX5rnxAVdLMwYcmDESpsNc8l0Lzgj",
-	"eI4+e3GGXllgRstMLWoD/JRgSc6XrZPWnGjkNEPlgyID9Uy3b6b7rqLPRMZtWYICI1cOdGKw5mAW1ZVV",
-	"jEAD9p0phv0uX3qfdCUMyNXW+RlYut/ysfnlgVHVtIczADhgDQaZA9fRcrrtRhm2ue+7ZPIb9dGOEMqq",
-	"CkHJLM1aqUAwwACl7ILxqxwpuAH4jiVBVyA2oMZSDzXcmb55ezB45w2qZ5T7thaA8I7I3X3mdgCbNaib",
-	"4fp5ZEeiNnHewqKbBHqoCGtrZE+dvW4v6KXfW0+SztFb0eymqsO4x9J9sHpCV+g/lk0mKWOaTean2FBV",
-	"gU3mVz0vtYe+ycF6Ze92JeDqYgWzpMXiSd+KFlW0poe8JFENSTsqWJ0qFRQaGbn74ixKLpo1H8tpLSdt",
-	"J1Bi+I1PamcSqcYxAZdHv+Xj5kpPLuTWuiict/sGB7WBL9PYFyVcBQz2VJlhkxp0MI258vvf/Q9FPLBt",
-	"gARXWquDTu/ee6vh8NdCh3dDQJIn13ginby9AIWLhEzp9V2do3x3gRN5t5RAdncaYzG76+eeedCwduWh",
-	"EkuzMMyWSCwwswWwBkOjZieyIdzrbQdFNuE6BcOyo1RAxcAFUQcHogHqvzEfa4SZfMrmxhru6EO8AOgx",
-	"iNokaUxM0fGMJOSBDj5cUUEMpiqJkCBSZuXxaQwd7aB2niewDCEseRigUM4ou9Cbs0h4iNr60kivXLhv",
-	"/oRF02n9Jb8CjMyPXgbHqxYxTlnrah0CizmlwyfZkAHqVEl//iCvmCNgYJtXZ2XOah9QG4JqwHuVOsPA",
-	"E2VLGbfY3TxQ7qE8yhap/DlP5SKVGbDvNANPuAFRbjHS1bb9luzhKmu95dFbYgoeD31PYCWdmCmlTEjD",
-	"BtR3UDu81xNQl3CVUCkJQ2F/HpZo6GDWzLugD1yBtHJ8ATPgQjTfidi70G0ZOvsmboZMRjxWe7/Wn11S",
-	"CiSKCRYSqB5sRT3GDBVa2V/OIKt+0bqC9U1bKt82D9+o8WpNWsi93saTugVevIJ/mf63ppK+xMFspa86",
-	"2vX8yppXiquFelylY/HRxovgy0QyMYQN31R3+k/RZxxFaaLBldrhcQ9qv/qzg9483LNGJMgg5/gHcOgD",
-	"FB6AzOlH4V6QeWP6mvgP+pGHKbjUVATbGazNLDHMosQfVh7tXQTNcl1y+8BZXZ0KnszISDFSMurPRtAk",
-	"yWM+kwTNaRyrHQI5ZXmM5cCSI4z6nRlPE6RTmxC82chZnQUtoSuEeho+Uwmh+4mqFLvyRbAaqLvONI/m",
-	"N5vmUUejEWw30eODj45ueZ7RCD5eO0tIf+BTPfCoMNPG01Cz6N2C5fE+q8fpHJ+TulX6ZcolRimD4CNJ",
-	"kK2wjBA8lkN/9fbWo5s02FvP8IqbuIpBwJb6I7frYKNA39zwKwuSjJRO2mTtJjOcnIP2PCGwkPYHQAS7",
-	"/VW0iZYmhxqz5fNp6+TrdTNVD5mc6o2AUp6lcfwraNDz7k3gO3ig1GMUc3ZuGIg5c4B24tSMMM7gyLl5",
-	"aHcLA2tp+GHKzpswtKJlIRbqS9kLKufe3O05+L1bZdTvNxPKPWKls+DlpTWCJPCL0eoGVY5OkQkVqXUz",
-	"W2L7KsEPKsBPQAVYK7h38/GfoEjdSaHkBzH8QQz/cMSwH6phhbCsFUi7sH5vWjftFLsVsjxL59hUPrvh",
-	"5p0c7eao60ErZfSblJjLam/s8F8t2eR0sYiXt1m7rP59Tkqly8bdtGQTxSw8KGm3WMtsA4KF3Gm/MxTQ",
-	"TRO+yJvARRlsulu/yjiceZJAUUUx1cC82VP766epbFNuoag6r+MsE2y37yfWNbkRq2rWVkCuFCe6m7pl",
-	"z+Ld8HSrl71IyCUlVzsbnHnfjofnJxUceTzCT3Tlk4GFtxQcQMKKofAlkT5sum5/M1y6m5Wtmoc3rh51",
-	"z3YBzA3mFpSOanUlfDPfbN6aq92ogdhqW7NwygoL5X4cMiGy7IfVZFSL7w6hzWgF6o1GwYOApqm2u5px",
-	"YfAZrrAw0VFwme/sGActA/bgHxhcRAnMCbRSARgdRUlzK1gIdlhBtnK1y76rapMPZvYHM/uDmV1nzH6w",
-	"gD9YwD8oC7giDJ4/fvTwhckE9ghg07QRwtj1UDETzhiZyG5MWXrdjfg+Vw8O9rOejz5NCaeSjxJyrtSg",
-	"xBdBNw1n6DnrUGbgo43hA63aSCwIotCD0jTjyUGkybWpLodbY8ouDFuFqi+53GvUGmQSYzofaeQEv6Gp",
-	"bkAzHmdNVojSDGOEoyiptHOxEAxV7Gn4jsl+aPolBxZBSLXteq60lB5Ao/ovyiQVchSTS9JofhjBAwge",
-	"QL3f/+6fH1q4q0ILaKfDg/OB2lGoYddj7ekhYMTIFUzwjtDADFQARK/Gjy9+NXuh95OUMFlJx14YUNqO",
-	"vv7eAMIJ040SmnQUhlaeeviCTBIit+lD3KxSkQqR6kO5GrusSUWjy2FsRWPVrHpiWIffpopoQiZylCa0",
-	"ruJT34Fev3ystCzLVhCWhbPS9cL8qo13Kz6Bb+0rCTrGkwtvztOELyqet8RUHW1gqsXpeXEZgIP6VwFE",
-	"y+Y8GB57f2ilgiSUTfkG47RgLQ1TG9WSZaFOU0ZpyDXwyCt33UrDc5mB73Rl21yWVfmxLbPuCksryhAf",
-	"3y2R92bxUfdsbRUm9Qr4NbobfO31yydeIb6pTF1p/mZIRj4ZueGTJVlXJ6PWdROqiqwNxtFQ9GzUOi97",
-	"by4TSjVsWTviB0hInpAIETZJlosykmRLHEySA9lRArVjjmkHjmkHONKaTlT93uDwhhIuFzsbkOCtyKBN",
-	"0QGJ8C39pzSObdK3GqYuDgx0YqvJZVYUYqyWKxLHnWJxnltIfU7lLB1DR20tJArpuSskRy6tmizrK323",
-	"I55WdoTRyhhDoZaaMT+n7M/s9b9TSn/OB+nGmXDn217n+I3576jz5m0vOOj76wQLUnADKikLpsaPlrNl",
-	"C/InP9LruHNNwT2n0SQ8QREVgDW6tN2QlH6rzgLQCEaXJKFTSiL0+JE2MR+gUMv38ASR60VMJ1TqylP9",
-	"gJ0u+AEKIKQ0mrSCln64BDuqf/MsujuRXQQ/C0bn9mEI9zW76np4a/KwJg73QSC+B4HoVGF1GLnqZAre",
-	"B5FWt4bbyozvgz9XGMMLvJwTJp9pWJG6tu0r68COTw76J/3B1snax80C4kTOeIn8l3SBvVgoPIlIMmK8",
-	"hLD1mRp2f9C71zs+6PV6px99Mfjlo+OnXmhbnOD5SuTONU3dofkBrOodgeBtRJJEICwsJohphCzoOcMy",
-	"TZRqMInTiJRK5d+25pyRZeuk1e91NRxEZRcTqN4e4ShKyvt00O11+/2D7kd+d4GNJpbBHLCOCUZkQiMS",
-	"naBwomwvSaIwQGGUKjGKJVF/0HPGNdoJ4xJh257ZNADeC1A4xtEom6V6xOAqjGCbAFp0Dv2w5lTMsZxA",
-	"RQ+5XiixBp+z/dPV19gljmlUUpbs4LxqUIIjUqEFSwmDQa/Xb2ZPGwp0qMt5eUYx2aIWd6VgrL5ZdxB3",
-	"oTkUT/b2qoN5z3M16VOozK36vuf+JovQXByuBQgDLc1xjPQaZ5VrVJI7ArlVivkuaYrf2MOY8aUNPYxA",
-	"cmLVS/sbQx07fMvolZZr8QVhC724Re3yVtkavRkzX4s1t8DLke025SgTcd2cFjFmRq/Zopioih5+1KuL",
-	"C62Clq+BegpQqFZMwxxnLElzOnXBtOO2l6BBbMmvr24rGnFt8/bv1KXvzEv3fraOd1WPlmmfe0cgmWAm",
-	"sIZdYul8DDEfiDboMI/6kqcl7AoGqNWM0VYucVfDLZDAZH3GjMNb7QACN0qRMeGMzgLLfiw15DTlQJY4",
-	"jNo55vmBaMqfcza4C4y1Km/9kQOtvWiWsmBDxTpGXCxhPto+6ltdCRjPKyJrCmPr8zvuDWrG0SB5o+aV",
-	"/cFRY85VzpbYgv2Vt3PDUqja3a3vMoSz7ktWFOozlznvS1X0+jef9AdlQW6SRmG2eYdJFNq5RycESR7h",
-	"pQHfANhQmXWam2GRB3tLCRTZkFa14fL13FhwQaJGOTLwfn82v9mMfDGdV6/c2x3l2RZpxcP2Uqbz0aPa",
-	"fk/GXawTGCGXUe8HzcHJQMPE81IG3KAxc8sHsXJNXmrIiS3a83m0D0inRFzjQRCRpW+2cXbBm6Nvt8/k",
-	"8e95u1ZvUN+wppLBk60P8ne0IMkoFdF6Lv/6FYp4HOMkgOoDzi5JIm0LiZc8lSTpCLmMzRa37QZBCgUg",
-	"+GkmV5zp0dZ5QV656m2X/OWMJMSEyxXFwfioyDqbgWu6/dknZwH6xavnzwKEJZpzIdF99JR+vOePrcOr",
-	"CnjKpstv97eCs121lCoRupqen7Sz/K4NYWl0Pp09j5C32cYQ3MmzvgKLPcAZEbnfA5HrCSGRQCEe80ti",
-	"OuGEiosOGbxDCps3BqsVmawFe/TVu4QkOLLWJSzgHdFFr5kgJoEU/P5ZwtmQmSenPI75FTwlKcRr9IjV",
-	"3W4SmtCwqiXR5oy3pIBtQo3riLFZDvGzYgad1C0uarKBB70fQDrwJiP+6D3kL69B0NhkuLdcL//eUm3X",
-	"pnj6FqU2eXMwOHp/9YuFw7lxHWPJcV9MZOILwqjp5zWl0EdFh6e2KyMcDq8HffU/B53h8ProY/U/j9Q/",
-	"P/pkbXXhwaAqkF33v6/nPx4LHqeSICUw2mIPvX75ZE2eYtMkqoqwcj0gmXzq/nzvz7zzekkiNQzK2UMe",
-	"eTE0IzKa0Tqvo7p8R5i8WGgFCOneeCJJUko1ffHZy85Hs18Ofv+7f7uVp7G/TS5jwdO4naNtq37ec3w9",
-	"SkWJjPubdf4eYzmZlZIVsFKUO1eEeHMA67x0GzrpVuPXuvTiNCkQJBpNrHt6FebxCpiQnNhyH1O2koVv",
-	"OB6ngptpjXOpOPqP1QL7Sb7Mf4B4P//l4ItHx08Pf/3l/d+8OHh59vG9Zw8/PTrdLMGyaoOu3FS/UamH",
-	"uH6G2+GUVHZxUBIX69Sn4rErcUMA3wcAPqVDYqbTYdWM3LT5dqlEQiPumRdXXawfdXp9YBHr4gZrj7t7",
-	"cvM+UmXtWy0zmUPDaX5FIl3nAlNgCMpcoAAQst+tScLZhFTAuVd0DNqGW+jUp/aUxjoGyiJY3IevfqWW",
-	"jidSDQmVMXRLFLhZVD7jOfU2KKxFAiuGdARR3MSSXLtMdWfGdV6vPzu78DuXpOuP3OnslQ0eQGRoIRyi",
-	"tiYJdRr3AhSqYx+itvaxKDKFWoq9mhC1m0CmX2gERCYRoOuGub3o8MzuX6MN7SiBKxtEk+ScXWgsXuXj",
-	"aFNm8867w1OSJDh+yOdzKoTxMjcLUhdqBE0egW7KqbjmJZWlWogNVJf3kT3TEOoQJlLprXCw0cP+uN6Y",
-	"j73D1Eu3XQTRPrxRJHEn8fHapqEAUg2dnNq//91/2ANwfp5MSO7xh69D1swCl0rL+r2GCqezap5VKOyj",
-	"Z18KqSlZVNTp8blWDS0fo90Im8rh/NELnDmXxHTt8LdLMu1ZdDa76edxkvs3UTvEkEal3RYaJlv/cy/I",
-	"csoDpD4dIMyGjC+0IEChtkBCeIWWaNBtykqoPVC/pgkhHcBTDudE4ghLHHbRc2g6PKUkjgTCCRkyk91V",
-	"6azsjq51Yq90zheyA791DrRTxFTLts4XTqXgItbGWTk86L6y0JDb+/YCkPPB/UN/8g1MrV5WalHlTEwS",
-	"PAfsEuHNtPOhnIhOv+zw6Pkjd1nt8PpWLG7SdzMT+BR2Ozd9Vy1kwi/MSvabrWQ1pQc2cV3S87va0/GY",
-	"+St4s143kpueTA8swn1o4gEBCrNu5brNhD4/oTbU9OEt5VBWSNHt8zXHLMVxp3DBdPl6CpfQZy/O6rp5",
-	"aZf/1x4i7edDcH4dtN74SB+mswFPdTlMNTbXWwfyUxVupm+7eixDiFFirdA3/gGyOAnS6T2v1ipCoc53",
-	"7AzTXu9gYhcc/lJatZE9Wl6CIGDnRXvvYGNMebPxvpJ42zDWdsuY4QVB2PTHQnO81BhKqI0zugJayinr",
-	"KsGLhWKyuq89LCTElfL2CvbmcsZulSqqFJFTw814g9s0q7wIWTcwGulZLFGMxyR+kB2TQluwAF3N6GSG",
-	"qDR1V0VzvHBMyk7t5m25CkdqLde8STOtSjRuo1Na48GvEzVrDuA6TlgL7GSb/a3u9OU0hWvc2G3Njf5u",
-	"bAUi2HLTb6Nj2qrlKRem5a3I6vuVrW9SVq/5Pc1yfqts9vOzsxdIZzFmKdBLNrHtW1z/wWefqMV68fzV",
-	"WdFPoH/3OAkKvGFlNSLonZmknWGpPXSMM2IbIOtQXni+kAWnhgYf1A1QLorjqqEJs2k1fahOkRYbmUas",
-	"t6GLHkuBdPURqKKlLt+BTpC5mhFQWeWMLOEuoRHxqqVqoxnBUROghnVy0pWN1W6LWkga5zCIOg27Arki",
-	"JOlkG2Dk6FoB6PFibwiEAbOvKoO1VXbqmTHBCUk2eWpN10Zfg8t+TYPLvLVe8ww/t3HfTlP8Ygz9p+CM",
-	"/paPDT6RyftWuwoxxkp6X6GRoNq85BLHI0EmnPmgWF/pC1kHGzW6KI1JBB+2bTkyV4PRYqiwwKzjJZpB",
-	"ogqLiyUUB/d6jfIIoIe2ell9W3LprIau8ZmmsV4Y3amaRKiNBcpbSe5ZXmKWywBJlRxhWdPb/tHJQd7j",
-	"16GYn333F8Nh9PbwXUf9Z2D/c6b/c1L4z3Co3/Cz1cUY66WMYeJem69BZ9EbaHRqF7aXiLVwIllvYJth",
-	"prZy/4qMJzMsB3hBbZ5Z8/4JObiHRgnJsvNdjuusRXlynqNRIsUCN6jwMw+zqpfKeq/y0GNZDjFylQmf",
-	"ME3igjlpGwZq14iWVFgYRl/S/qvHXZ9CS31GgNf2ka7aqkWKyIxP2OpN9/ddY+n4645euI6xMztfQOez",
-	"sspeZi4uq/9bf/tn/42yAAf37tz9efcvRuF3/22vc3za+Q3ufNt5c/dnNWhns1VeIIv/2tFj7lhSWFOh",
-	"fNg7vtcgSFEr+arf17fu+Ps7MtN7yt7LelxurX1slozmaCbFgT+yToMkJR44uZo3u9rFzSVocUVYWRaZ",
-	"I2pDUQf9I/XLxvl48xrV367AZ5+cNVfx1xJLE8m07riulFyNtf61b61INf/6AGtzV8jyOuOjKH7bXlz7",
-	"9ZsLxUo+25pvvlsjh/wlvlr+bOoHNHu9rsbXvnydiHyFjSfBN7ZNR/QeZtQKGk8tD517wKi1bK82QlCK",
-	"tSv9hcTLksjPOF+eubRahFty/hOTxj6dSQ/Wgu1ohV/7SASisoTr+b3IcN+o9T1bjvqHLfm1j0TYJIb3",
-	"K/jLnoL3JNuF5AvwssxvV6p/ENzNJLP98U9NNtcqKCFMN0Q4igQwECcMdEHIQuRAynbcdwADhTzIAywI",
-	"x4JnbEbOyJBVXYhwZk30qtyuRofhN1GN6tyxK3pJFP1vTb1uW+kHZd+Ca+ub960Q6Us2ybP5Vs3hT96H",
-	"WL9O9ctzRudeP8frs4dI0jkJ0MtPH6KDg4NjdEXlDGEUatdZiPh0KogMrATRjHkr191u/HaviFQny7PP",
-	"kOg8SnURXzTK2yZ5esrkDaGwRDN8SdTxggcDyIeBnsjQFKCLnk+naLz0istaFzhOIypHMZ1TOfKWjb5I",
-	"SEfxLgR3ohnnF4gyRKZTMpGoHZ6+fvT4bPTk8dPHZ6PXL5+EBr1DEIlmJMndqeAH5tNpcUe8wQycQKoS",
-	"49JbtGVRqiYEhfvm5hCJGb8SqB3qK2H2Xa/h3PrD3/s//vBP/9Ef/vLv/eHf/T/+gAqZXIwoG9W6B14L",
-	"kgiIycO9ak2gSwNGEdZfxSghVziJUDviE7EPiFjdedQQm94OYI6vR/o9/pWI1d4LqUfRoSz76Dd5juje",
-	"A2jANCa2WNRoEpUc0Z1hVOTDp2zl8MUcx/Ha8ZcTE3c4UM5kQscpZBhqaTay/eXWoh3mzxr75qF98p2p",
-	"qRtpaM+JBpzM2eHbSg3EOQV9BdBwoJ4Ys1K3AYP9CaURYONJXtb6a4+5SeMeOWDUtSXioUZ5NUl89glh",
-	"YEdtlXSMGSBFmDejNoyrM8gOHmbiSh2RX7x6/mz9oWfkCnJCR2McY7YOb+U8wcykPENBBCNX8TKDhScR",
-	"jHRtTxRPSQgAj9UwQi6k5oT6riorfPb87PGnX+2IC0Jpon8kT9T2dDTbqQzi+enrs8+3GINVYNULiwX9",
-	"MBLvEGk0GXEWL33povES4UidPSBrnggADVRDbfMk26o9K8atFfpAA0NwRhA0AEkFUU+y81ijDnY4QzyB",
-	"2y/IUjSjfge1rJ6hn/GFMpaRnCU8PZ9ZTAcDd2SBqyBgz6dTUk7Xa/TxOUkUc5G19rK9AVELE+AbRCnF",
-	"adTXcFjrsFzdkegshZEX1/q0OHO17MpE0I9AAFfjjLevMuzxoJTqsLf52nhJ/cy/AHeElhc8lbr8FzS+",
-	"dDynMm8Wcc61vZLUlgObVxSoXUO+OUt55ECvFCDj9I5SNloFJZjJNwnktS2mYLeso37d6xy/edsPjt+1",
-	"h8Ou/WvwrqY02Q5X59oDz16OdKMyj+b5VF9QR0AXCCg1Z0w0fByGokOdIWLyIx8gDPZCYlmjqUxTf84o",
-	"Oy+BCxRl9f21hXqLhMM6r+1n4/avMdJKy1LJUUIjgsJFwsPMau2iU32TFSf6Mk9QmMYywaGRde5rqUAx",
-	"v1ILIGxDS6zN3xk9n8FGU53bQxM7EqXuK9VU6euhOtZXPBFy7wHqoZhIC4Wjbzbcpyy7alAENW4No2tK",
-	"hBQ3Vf+qoTU0Tpci7yami4X2uuihRrexbcjUMg6Z7/kr0BswkjOaRGiBE7lUegFoDaD2Boh0z7sohGKU",
-	"01TO9nX2RWjgSYaMM/QpFvKzF2d3BBITHBPUzt7/n/8K9c2gijn9G9Q1JaaiYzTJSjpGzStnbBtKOAH6",
-	"KFcKrxZ4aSBYoAQGtXtI+zTzLwolOvaqZTZ1FcE9/0xyXbFenH1psswwA2GqTnDWNqckcxsZJIWvbnEa",
-	"SzLcdupyDmjW1CdrBrX+FAiid1LKeDTjaSK8GcX6JkSYUqvzmuk5ZkqLSxMBK6KESSpIXm+MFqmYmZ5k",
-	"hAGEkzJNApQu1IAPesrUKxknDqK4O0xFStFIn9kxFqsoLkLa8smKNxPQswFiEPDZpnhO46WxKjNeNo/2",
-	"AmjUUPiWOvXhyZBNcBxnDGu8tF/K/HcTzkQ6J4jKAOl7Oct6sd0RiF8xFJEIAJSdxyKuWHx3yGwotN/r",
-	"lY5ov6mxto7si2vIWSqA++G8YmmVrfYKngam+LF6tvLGhOgWDXVk9DnQCUiVSJ3+wl5JfEEMEcNbArWg",
-	"krKUp0IpR2M8udDmmkATvOgiu15HRRPcrafk6Tgm7lLd/+heYZG6vVxaagDVyqT8ogGQsmWZ3vSW5sUS",
-	"IdBBIY8WfskLSAq+2+xaxRdPpS+5+oVpA1D7iKRzMvqWs7qzomXQ49Nnp+AZROpW1M7cCOpogrI+SaU6",
-	"F1TuFbOEX589LCpZp4JiRSfsfIZpA3UadIRdKSZG4chOVlsQra6UPxDeUG8AoOaNrKBPXuBlZ5FwySc8",
-	"zuygdghvCvc2t4j0EC7Issb8QHBDbgtdkKVrdWjVM7c9dKx7G/NDD2TRxBhrhwsKdYj65Kg18VtjDW0x",
-	"/elam8d9/x2BlMjQhk74Nnvy3b62eLqL2QLy/rQaBmqIQOe8DrIPL12DZ72xU85fyM5zjSoS1Di4PU6e",
-	"ihrr+j2qzumCg6bGqVXxH6/2xLleDJ86sUbx8Rsndbxhjbuxwvg8fmi/a9XvL/bpHWvl6Gqx6JMvZZ7i",
-	"Erd7xsoH3++XqToF6l0otS4Nr32+xgpeYyL4YlY2xLOr7kR1caG1yvlWUZzXL588QOGwNWyFxlABC7Gx",
-	"X9D56M2x024Q9Mkm0SjUU8lx+RD7+RD7ec+xn4bINTcL16RApE60xrw0Oy42QBO+HQII2rB10hm8Cy0c",
-	"rZ8NiBlfFLhAQhi58p3/RiGeLXrWN9jYzcM4N+WF+l03Z4ObRH1qx4zOwBw1ISHOjKGgIeIUm9IAat0h",
-	"e2kQ4mzRX0IEjy+1KYvRIqGXWJIs/gi9kgxI23iJwtMnT55/OXrx8vGvTs8+GT1/ffbx89fPHoUlB0CD",
-	"yNJNF82NQ32IBm0dDVoffvn86enDzqvPTwdH98phoUIwqNyItpqsWjJOrmaCTEYHF98ca0jTNdmp0CZw",
-	"5Yw+RJM+RJM2iiZ5AToP10maXUdhbhXL8acQBLlxHMOLKLqWDrxxiEJQIHvXR4O12/QhXPAhXPAhXFAX",
-	"Ltiw0+2fdizBLXhpzo5+SE7+FQ7ugof/Zgrk/ehg2psMxsf4I3I4vdffVof8EBJoGBKoOkMVd3hC2YUn",
-	"4R3qA7moa3yQEMgGwHFm3gqp5pU9924/zxzpdrt5djeO5opJYrYEOVRKGcirclI5K82wWoCHBVltNpw+",
-	"zlfd6HAxZRcn5tNKYLIIhaduk/kT9LEu2tMIc2ogZ4odGoi54nD1LPdFPDqcnB0vfjmY/ya5/8X1l/3x",
-	"/mV/80YP/c5gcONGD1UE4INdQMOXoXc8c/aCodTUSpjuanYjlIWRigwWymRgaRUJXuHtM9ZRTPWmHQiU",
-	"mtUZc1nbU8J4zFeaCpa0NObfQpEVZQjgvR64eAAI3lXxkG7b5dHgeXl6Txw0zLHSz9fM8BQcjqBBECHB",
-	"EsgmarZog1luNcPtUEl1V8cdHzPowFHtMtIfNExoc3rdVtkV2AE6bS/K0DTUQt/Rh6RoaA62wBh2EHXy",
-	"prdZpDfn+EWqL9NIYRnKBFjXmCTj1AUGWNimN6sE1FadPAoyrJGEuaFX872wYU+MsZ4b3qT14oasc4u+",
-	"GTnXacALNyulrvC1debqRm9v2rR68zYd9s0rT8Mu+vbnut/2Pfuzd+wqmv79HlhP+Jpc6Rjc0lOV2vBA",
-	"/zQOsH/t4PID1OnXYV40OO6d/hZ6yyYD2Pzj26gktfaX67KqPUBvd+Jg8ziJwDtc9BXadMc81i40HIH2",
-	"F9Ok5FXCC2VaKR1Y+y2DIVuQJMeAbWNwFvApCleF76GKA+eQI8sF2XuAwruhxTUFj+CQ8Wn2ah3fjKmQ",
-	"JMo9buHbYevusHWC+r3eu7CLXmrcgghdzXhMKi0G7hoiOCdw+E4GvZ4+SO76O9a/2b5iEf0cL77WZ+ON",
-	"3h+1u7DzTzmjkieePmsFHJYNG63cjhW5gU9+y/YwVQgWt4NpLWIo+BjWTPf45OBmihV8KcaSsMlyNC/1",
-	"Lrw/aAxvOidClLuMtLi3Y6HGoMy4ifXCpuyC8SsG+nEraEXq36We9bWCxZecq6MK4Ow30EJoDtnNVGjY",
-	"KZ1X0kWfKG6gHTpyRpjGERFQhEElRMMSgmOdj4RjpJheTKAAuo0FCl88f3WG9vGC7ttDvf+WRu+yEMb+",
-	"W3vo1a+SCBmiiBMR6PIWB+vfxnctT9LdRKhA6SJDZIb0B5MR00WfzBdyGZh3qCfhNoAzKcz8jjD4DEWJ",
-	"7srfRkA62rvkDbWm45hOPOAQM37FEJYo/OwTs0z61n3TSqVRptktGLarWlLmTMrSlxdM1czZhWp1abt6",
-	"uEpnpXrONzQUXV67XdvH5ux4TfdH14VvGiiW2r9sBlFl3gH8scgt88DRvcNiJNnLSjP+UEf2a5strDgG",
-	"m2mP7hnZZI1qehvme7eWOHZiOxUk+w3sJ/c9O7KhboOOtyLc7KF7PxJKXU+alQ0+o74OCaB4GyUbijxp",
-	"REC+XcEFliniVJwgCDOi3/+jv6+0XvjvNCEF6FL1t65qsFUMRWVBX6hM7LUgiUmAbaycHnx/yulWCuci",
-	"oTyhcrm+DUlTj04TH2vuXC2Iz2wwaxvkOVuzS1m2ReMjZ/0yRt0r1qutaKvZyX56Ly4077qvWd9diAP3",
-	"JG0vDJy3NBQFxTF7af1oy/0pjTp7d+3AtyHTWtygVxInAHFo7siBDpQmH5az0kMkdFXP3u5y8bw0CzUC",
-	"lbakf150SWaf03eXEhgOvbmZJtmh8OYJTxIykZ0ZTwTpjMGvuVyfI1H2EvqEY8LjtQCKJexBtckv1WON",
-	"3V+eFzhNA2tSZnqbpMysahTrrMjBoLAgB8U0Wg1L3Oscj7qdNz//2VrryOmCmm1A3anYRVtTzzL+2Pua",
-	"qjnuSBuuZTHWQWxugMRKp4Rpd4ykU71WXWszilFE4nXd5CVHOIpQm5FzLOklUT9EJEoncq+LnjnlHpKf",
-	"azgR8K2Ellc2db/vamoZz/ShYxfR8rLSmDqAbOjI/Of1ESDFXYv9fL7+iz8fDsWbn/+5/Yc3DHSe8HTh",
-	"Dcw/5Zcky5LVDnAqENyP2iH4cOAPYWv8sRq3zlqBC8XlXhN49B3YXDT4FtBed1Px9h64eb0mzVkgUoZW",
-	"9QqYjpB4AVmpO5Azixiz0aoYW9bwyQwWgJjA3diGVmvghATzCIBTs6xkmGYXmWJeFKrnQuutlEJDHunA",
-	"3Um2a5c4Tgm02ZTcgA84ndMMCL9p3lEuiBr0Bh91ev1ObxcR/B+A+KXrO0aB7bpCVG9QdOEzjUvjO2WM",
-	"p2xC5oT5ulOmESVssumquS89ta8wVaSkrmBHkmuJ2k9xchHxK1ZKv1Q32EzbhAilpwqEJeoNTno9gDyG",
-	"UuIxT5WFr+trululAfa3CuBE/nOmXc8aXBLOAqRMt92ELcJKpc75UI53nzzYzHzX67tiRtOEz70TMvWS",
-	"dTMa7GBGksq40n1UDZ6BycIZeoVlmkRQTlZNJVvnxu/vxI2vB5lTvLumOb0E+QHbzO3e5LxVIe5xHFvw",
-	"ZwqQuBl+aFvQc0YgcxKoUu4FKISq6FDdp692KNOV0gEKAa9UXyxCl7oOMhzHxisDeW7wSNFFpu+oHtL6",
-	"6e3Cb7CKBW7vRyi99ZMk4TVdWom6hMY8guC8SbXFDJ/DENDpi8eord2fAcKpnAV6jQNY/b0ThJFIFyQR",
-	"xNbHDZnpzW0dmKcvHt/R1eoRkZjGw9YJejtswYfVv4etbrc7bL17F+rO2ZXgvH4MfFo80tzhEsc0Gpn8",
-	"D3W3nmBmmLnt9FrvKo1v8jdusDWwiI/0k+WdMC9suhWPsu+XfHYwPw8SnlRcKEBzPJlRRjoJwZH6BUCl",
-	"taZngmhoTIRSlag0OBeYnZMu+gT2FaCeMVsOmS3Lgf21gAJgI1BhcikAfLiLPjOCDlZYoAlOkqWuKlLL",
-	"rN4I2b8ET2ZDZgtRTCkZbGcAXm15xdGcJwRdUBaJE3BwZ5Am5nYYntXGxjGfXAiEdVFbYCLUbgQ3e6QN",
-	"yJ/mwkgn7Gv9yGTr7+XdTLPYdwIl9KYxhs4/vyOyzshDNmTfIf0S9J2Z5ndD9l2n04H/py4f9nroOxSW",
-	"qDFE7TEGNE08J1Ktqzlfio3Ze38rOAsVW2MiXSx4otjrnEQUjxT9hM6dJizs/KJWbJQmcQisD4ymEeNy",
-	"ZGw+9bNpLx1RAeEb9ZPpgq/RadzX2Q+aguQRHvNLAhAmoCu7lwCMBKqdsktGUPuespfKT6E2dtQnWDM0",
-	"J/MxSRBPpaFegSI+SRULIhFKFBGb/AAdwVEMBVY43Cutot2F0s+ERQtOGfyuUT7s8c1/Ubs8MsuifrU2",
-	"z4gyYyapXyWXi/JdF2Tp/iQEh30j5R8jwigxT5kKfnrOlIaQ34oMbfUVbaUMm6qU4i7iBR1dkKW7j85P",
-	"2V1ZP61s4O6s183EjmSgqVyk0ymdUDVq60cISr+D8yR77kA9N+XJmEaRHgI4bF2qVDZIYUxAnmVypovy",
-	"L/ltGnQJFniGE6LnrA+386v7Tf2LQVWBQwSASMBwSBQCOwFgYM2Z9AG0OshonkrzGlM67I5+IpKp+/GM",
-	"ggDqpTgKwUeFmuZJzM1TjrE1kpyPYn4FL7f4PNlr7EIfqoVWizHlKSutT/aTnnbhp4REZL7QX6/QvgsV",
-	"YHKRsg8eqQ/qRlWFnbHXj9X1CWfTmOpDI4hMFyOTKqRnGZGYQiWuekFEsN5pAy87kthQbXmMdmnLvzv7",
-	"Wb7kLnv5mvqbzM3uZQvMGakugvOF4oUFzg9LH4hesXu9dRgaOelrg4E+0ouET5S0HseaGcKiZ6wQkpcA",
-	"W0Dqnk5WVO3B8JVqZdMlR+ag5yzM+SGvzhslRCkjQNuOCDXv1b0pspRMp6pPfdBmWcIumUJSdwUMEbhL",
-	"bC9pQAxYBsC/8FybUzHHcjJzL4G/KGX4ElOwvSrXNBy3WVKgtESxWsjyNZuc/T0i1xNCIufg25ppcj3D",
-	"qZAuS9BPJEqVMYzBuJpG41QsNcfkozlmyxGWUpGRMOM4spqAVOpnHKK29rfaBGWoNzV3aiKw2gqoVWG+",
-	"s9ABbYqpwyXMX/b5AyMX3PVhfJT9bXNqyxLQ0ExOK5U11q0Z6ta+vNOKcg3Qh0ZO0zfojkdUg0WoMTs2",
-	"WFVvd/UhZZ551SHnviyVrKwMgU1X0YWyzl7ZsMHZ6mhCzqvMp2r0IOdKSaExyXAeLci5Un3Go7TAr7nA",
-	"d8ZqhLsz2vyXqrSH26riuvyzrd7KRLRNW3AWqyCgbfpfaYmL4rlwk5bOFn6yIJyzH52vFUQz4HoWxEYG",
-	"LWpktQYW1fKs8Fn7S0nmZV3jS+O1kgr2uCSVWkGryM1hkxwWDuVvPq5c2mNztfSr1UvVWxwuVvgzY2Jl",
-	"GM+Mh2VTLbAwtVwuB7NZmwyicEUWlM/C4UCaHi0zgNWu8pkMqNWhkqo+7URKc3VaxwQXpXscFVTNq6xL",
-	"m9+0Km3f4Hw719IcYFjnuqujuaMqqmjmKx4NrVXwhlsFTa1tQXeBBfWqV54rZiw1Oo3nijPMOo3GBZd1",
-	"bi8oOdlW5SRbEXFmJTKKqAiPfNtE6WePCtLKW4e6KoUD8lqxiCoAsHlmvFdBq/yu9DPnx5LuUb2SaSwu",
-	"Hm1R+jlXyvpK+RJk5hUcjVUxWHQ6FqtKHM++34t3imbpHLPcKWRcQQESeAqhYTHjVxboyQe34PWa+WJW",
-	"mTrj9yVaFZZGqA1xOKqdLuGvOy/1pc7jKDRNnPcCtEiIjrcxjVmUGC9TcXS9/i8e3fvq/peHv+5/fvDs",
-	"o18OXh6dHf+q95svHq51f1vWBn61Bs65vLmmd36/ePX8mY4g6vigdka8eIwOuj1Ab2Jc179D32TMIhTa",
-	"CEKI8GIRU6LDltZLh4csNP4XwRFG9m4EgF+ETYiFTJeEoRBai56gr7WLC5xwMHDt5gpQNvw3YaF7q3rt",
-	"m9poRu1qvJJYetpgThM+r49XbFwJqePu4+WG3lgY3Gfq2Y8h9+VGXnd42Ut+5Uuqkbw+gXXjycpviy8r",
-	"4w2tJmdYeRgRvMlZu6B5LADmCl5oDx7Hp8DlDTZY2/g/D3s97X5V2u0eGi/RJMYCTmm1dNebyKff0oe3",
-	"HPYOtujwN4mpN1j7HLJbDq+v1+ZYeMpHXYWrdtiD4y1erdlZ3XCPSsNttgTVXKxmmdhW0aud4lFvEIBh",
-	"qbbnqHeogTQzN4GW/DoWl2WlT3gaR5pr7228PiWytnlhJQXYgMyanXfmkS1vU2q3bMLL1CM6Jwz6DCX8",
-	"SsOFwbECBD03gqiDuDOeJk4ZlKPVC6IuKJusIO1rYr++cT7RpVHVcT4jOFHSM8HsAi1IMlFaVawjL3Ma",
-	"x9SUXJjgN0Q7GIdjjK6wDozryH4pXfioV6zSOGyEfLA4PioG8o97DZ87LtJvv8lz5TTkIwBBPT5q6Rc2",
-	"JQLF3qsBN2UojSBtatQ31rNYC3DtYU/Oe47mN3xP5Hv+sGnDNI3QV4KmafZkVsnpG0B/0HQEJBMum4pg",
-	"I5beBS3oUq6HMdpOnNvD9E6fSe/Zh4N+Av6rMMLLUOts6oiHuto8nVwQqYMAibTqrFFzSeSCDsZ8guMh",
-	"083Ow6+++uqrztOnnUePzj7//OTp05NXr8K9B/pDOgKng7bqn+Znxz+nWIkZywVZhjpGqZTqvDW2ltC2",
-	"/RlnZM+TrVbWU/zVx26t8w0WeZHw+UJ6Sfd+U8rJYJXqU18tOBLIqAkXstzHrXFfQSw4o+zcN+L7jV5S",
-	"YkzaG2cBMovL4Ttc5dNex0WCGi7lmYNdwewMFva3cqoass5UPFT6nieJZ3B9HVq4WaMz6oYVh73eXoDC",
-	"Q3XdhhnGS5SlHZgQW6ZjmF6cWRweCj0CFB6pF2gFxBXFg+vrVtA6hP89ur4uCtwj+HmdwH2tTOQn/NzX",
-	"AzlP71MD8ui5WQF7kc63gjYzjtzyyz7a6mW18qzUTEFxM42hkRNpZmdCE4F+R7FBcweC96L2wxinUb5t",
-	"pSYfNxSVGw/xqKNzK29rkNGGg0sIjmw2YgFrwB3fNoNpXs3bgEJWCvnjezsr7lwHxVE5oFFq0b29YPSO",
-	"lputcRYz5VmzTwPwacAs3MW+7wCiFkqcjQe+MJP9y/7+ZIblfr5eXtjjqp5SNrGABpGGx503mQW8Eo2X",
-	"ik26kykq9xJp8io3zRs0U+HLVaH9ZnZtDbrImdVlHC6OsLjQIIY+kA0vZkZZgyh+5DFbpGqR1NVAH6ZI",
-	"aT7KCprEaVRCOB70d6xyVPoXbKll+FlJ5VwCfqhE2RuUxkPZBWXne4GVl04oX8eTytUyvY3wP8vgrpt4",
-	"Xm1Jwsifw6go5POzsxc2p86hk4RMCL0s756/kCj3ZDTASDHxrbU0C65vcERn69kuwtDM8WJhunQY9d1C",
-	"1GanMSETnkTl02gRCwa9wSEwxl4NpOjO6s6dvXSL0B0to1SR7igzuVujtHgOl8z24HtXcV16K0qPClte",
-	"W2xfoxza2s1ywGWBz4E5p5ByG/NzESBGrhQThy930QssBAoZuZajSZoIruw5gUL7bwvtqm6AtxngXNOO",
-	"IcZC/1zVPW9YOGqUXh8kcj7WIhc46PfXl0LUlHy6L2207sQb4MrsBugujjRz1tE67bEzR6K2etMpArWF",
-	"nK4OU4dKoc7koIKvfDiw5VvW6WersVoY4P6K8Lgn/cFRzy1U1iWMrXeN61RfkjmmIAPc+aGneImmOI6R",
-	"iOn5TEJYSRlf35KEmzxq1pnCNWQ7g0gZk+6WrfhvB2/OXxp6ltcDFutDCwVLrFzc4ysOXVvEU1/56YzC",
-	"lHtWP76FDr4Fq79ZHWU+anJJkmpB1A7LGstQ5MUxfubY1bkvR3A0xUU18bDZovxwqiirhJMVqmalwxnO",
-	"T9sP6LNnqvPC0l6HD0zp61SS5AonkdgB9A/kzdS2GvlypuvGs9piQc9ZhzKl1QuT8Hf2/OwFlEY06yyy",
-	"utu602m99/vf/fNDSFV99ep5hvOpKNq5aRJjOg+QSCczJVmfUJZedyN+RwRKW1MGFzTiqRj/GyFLOEDv",
-	"9eaB1tM9NKz5fkNI+CqGhZYSjSr8HDwKOBEOAnue+7cSsX1T/cicIU9dXzSnLDQlZJr2jTPtgXVsQwaE",
-	"5gBUQ086d9MECnsuyLJA5EbQwttLMJj6ynp/X3ZqPQpGqNP69TFVpA6hterQbPhznEp3am41ETXO+SFr",
-	"H/YO9h4gjMI8aVaD6mKGGKFwwNTH1LeYceq7rzWlU/BOtSDqzyHLivmF5AunKahb7GjVEJsHl+UtFSse",
-	"7W1VEhNkkiZULl+p5TPqCTREOfXG+E9ZsfTyjsgYxi++PEM8gUIzaBcUiosO9IJR2wu7A3wCXp4PZSbl",
-	"Qu8iv6Ck+Uf12iD9WBcyHgHlQP1pES1PWgujT47M/fl38YJ+QZatd+8A0G7KPV/NP6m+ZFw0ZsdOLAqR",
-	"CKz5KJxNzP3dRjYEBodU7yxky4rAtABWj+UGRhepRSBMQnM2xfJwafo5fqqz9EPWXtnYRt1iiuQ0bmpY",
-	"XpvQLCaAJuDqkpuNrf9Qtt/oqc4yVC8yOXBOtYGwbq7DXl8dGrg+ZIyzTnGatlzxsHfQRS9gyWCttG5c",
-	"Yw08QAtzZ0LQgiRDBr44ZW+BXdlFr+3eFIaUEJSDapyghIgFVyfQFEKGMyxG+QM6aIeHbK6dXxLTODAw",
-	"E7LQMUmfV1M+nnVJ04urlrQVtC5JIjTJ9br9bs92SsULqoyybq97oJuBzuB0AgwJdqqH4ddzX3fY0zhG",
-	"hTsDJeZlkJWdqEmokxmlMYlKlq1u3q+J/3EEp7BUEK2Ei1kl9e1Br6dLWzO4BciE0+219yHx3xV7mWH7",
-	"tYv4YIqzs5dsjcHgt/qKdfYZgkId+oHS3/sFZIK6rDC7wfWgAC4GgH9A7968M4wS36CYHLYG2JpHU3WJ",
-	"oasI7bDXr/tWtrn7r91aBXjoYP1Dn2bFBu+C1lGTJ147ubWuaAIScYXS12/eBW8LEuPrN+/eBC2Rzuc4",
-	"WbZOWmoRTI27O2e1UfhcgOQsnCC18gtv/zMNPWF6PVo6RVczGhPE+BWioECEX2c0EiBDVnshahucmTFP",
-	"lXkGPfoWhO090LWIBODsDNodgD0BWsLqo2fA9zLN7mMeLTc7d7dw2taepB0cocaHw12tLxVP18chV6aV",
-	"Sfuuwr363/sq/inyrB1wrCbcyjCr3nou8jGOTA76e+Rvh/0GT5xx/gQKi9QDg8H6BwqETFmk85bfNy99",
-	"kY5jKqAJaUNe+i7waCnQHEDz15hIj0X5WCJlvSwWBCdO0FRjkhglmSQG5N9aQytZ5SP9pcpJP6x+XN8a",
-	"/dDJTA999RPPuPwUiuC+B1rRy7gBqSjF1uJnwPd8Q81vKRyJx1FLfX2ResS2xkGZUhJHutjFdIWxEjnM",
-	"+GO4HxqeGqJJTDAo8PMHFiLOEdRUaPm8t5rqDJjlbgS0xTFaI1wU205ZhJcFMdOtYfJzfqkbwutnbl2y",
-	"9r6/6W8kUlkaxz4Bqn9vspIrRObxB5F5M172Y5axpmvVFjLWOJ862r20VsgCEi6eEwteWkx/0DkPInyA",
-	"Ep4C2KbGlYITps0pyoQE0q+VwAbWHDr+fpDA75uSXkm+gExdtXvYJL5wlvdac2jKOi63kMPuJq+Sw89Z",
-	"vDTJbiSORFYJqunqQQ39oSnX7YYxSogiV+0g3xFR3lxAZ1kzxs3sJv/07nd695ozec/AbkOmuqml/eY5",
-	"EQeZJz3L5vMLuIEj4ILbWp86qWe7CJrO4T8ysdc7Xv+Au0oPLcjFNjLz/Qs+kEY8QQmZ44XTEtImpHmY",
-	"VVn2pbYDn/GCe4++TonSfusSr/P0o7DhngVJKI9QGzJPBb0kew+sww4NDtGMp4lAYzLlCUEhBPXDLBj1",
-	"Tap7OJhDIKgOz+Z0v5PCarXCJdsnz462wyfX1eEzflU3VJjIuqFuXhattn5XIYMyQ6tmu9s6No1ncTLI",
-	"ZgfBFdqZY8oqyY22hsmkA+gqIyMnhKmwE+nEwLSc9Pv3gZ6pNldqtlEvZ83SbcoJczr2cEMD/6nvDNB4",
-	"iWhk8BSpFCbKaKrbNG38wNnl++ZHD3Eci8DECp1o40K36wfOxC9JgrBZv0YcSqxjTruOp9luuzo568Bp",
-	"ye802F7Qrj4K3Qmf71/2W831gj7k1Ix0TpRNTLKtrr8utW8zqsOb2gNoWxn1e74MS5ujAg+tUkCcMV4R",
-	"ej6TrZP+BjE1dysaHq0ffQgto986o8HEzLxEffNIVUOq3QnhFclsU6oxc72VQFPxMPd+wod5w01ZYy/8",
-	"4C2FJor/n5Kyrw/JOldEWXbuiyWDlpz+AP2puBC6sX3uR8ghTXgCio92g0AH7DY0ZH5rz9C7fetzAC2J",
-	"M2L62w+ZJtoshUt3pRaSJ9CsSBfzZ82djf9NjXV/kZBLSq7CLnKoTdwxBdRDZlLBIg4FRdqbYTOC867a",
-	"7hsVi1garCcvr32l1ugGnDZXp9V29DeWmq9ITCawI7fhvahV+207AIdhHQ6CFr8wH958Hks2eUlEGte6",
-	"2BO46iqEP7bY9PtmC58SOZnVHuH86DZkF1UXuPfEfHBNf1/B4cyQgi7/UmQctk7LXGU5fUZubjh9MJd+",
-	"qhrWD/zEvCQ4uqXIzfZBmy46zU6wxSXCSJ0Y9PrlE9RWKlSW52xOiFKWhozOTfF6nhUvCEFhxCdqAd1m",
-	"QqI7j8I9NMFMqUhjgkwBk1GTqAQYTs50ZEi3ANSUrnHJz6luKemOTL8Cfk1ZTITQt5rHBJEC0kJkKkLF",
-	"lkg8XaFw3TyIlB3drGZjY1fg7cWLfgws0UU3b8oUj2+fKerqvizyeU5+mhGrmxiuJrOjOTlXOouVkd2t",
-	"ISGI1C0Gc03UEr4N8wAboewcUan5+zbJPLpR2xpCMUjDloEBdjCVVabY/V6MeW22bmrMK+18P1P46tzi",
-	"p/qGXbvFHQQundNViSJxtbMjE7Ax9zTgaA4Auia01t27d+8eXH/1bUtHoNKEWF46CFrFYiJbY60GcRi0",
-	"YiwkAMX7uFMGtQTwqWpB3kGp62jCma7qmSzBR2gYpSR43rkgyw5AO9DJhfldibUrRpJRBkmiJ1vVJw36",
-	"hsbn0E9CAEwIOyEIihUZ+W356F26qEuBy3QL7aJHD0tlXrpKKyEyTdgHo24nYQLssEuPMZf9dGNt1esB",
-	"PCsU3CEqEGGTZLkATVNClihqn37yqjM4utf57OFT7cgrk0HgZ0E3D2K4B70lLjqLhP+288mvT5++ePKJ",
-	"20/dcIvqwd30dNxmLOIHwUF7G3FQPYYfEL+8IbfckBrW8MmffJbw+2aYpxH0N7UAAwBwWVWhHJa5WoXa",
-	"10Y1xEd2zlk/TuMLpD9wYsspzbhNghH0E1bqsrHzKYMQikwwExgCAqiN4xhZIJ1Ah1Ycdl3h1V10agq/",
-	"pQuuYr5gxbrHMjcE/1gvyE3qLzL19OudsO/mLznEH088Lxm0NteRzDLchhQwWwEM/4emXf+0ZcOWVLI6",
-	"4lU+gh9ExvcgMuaYLR2kKe6GUXTS+1bS422OCrkyaGbI5UPQ7P2HAOb8kjgaw87tqmB90aXhFTeo88CI",
-	"kSu3V21oazK1mIe0CkD5rbXEvlePe3EMt+Jx/+CcaixQ3eaNO3VPHZ8cHN2ywfXjd///4NPQjOd6DUvd",
-	"QHKqcZKb2WAbc2GvwfYwBvAEx3DKGtuj9lh9DGCeSAQnJpWzANmzpE0zpLhMxK9YXl03ZHl5nUnYSFLA",
-	"QzO8Q5wgKnVym0D4HFNWBKvzcvOXsGIfmOafvEf//bJMOGgfdMqbIrpI1wU1xpMLRBlKuISDdnN2KIn4",
-	"IXDDVwCKzBlBAACLY6f5gkb+Nw1bwld4iWa0GwaKc825kKh/D/FU5o0o9kzXjiHz5CgaQEYqHK6bc4PA",
-	"VlzlT/Irpr4t+YTHqA3dZR/Dm6UzRBEg0+LGNPoViCfoM6Img84JU1yVPNS8EgauvvH65ROdUxfhhTo0",
-	"45TGkRiyDE/HRpP3dE21BVm8Ut+e4cWCMBKdlBvbOB0dNHokNETTqGhDdjXjsW1ekkGZmr/vCCTJtUTt",
-	"UieoO0L3AM6bGDtwjEMmJkk6HpNor4u+nGGZASvmwJp63IGJ1mOAOtRTGfR6DzwikCAqhizPuI70UBmX",
-	"M4jm5zDVyrpmS4NBn7ePoCJzeWa16mGASCxImTJ0axfTMEuXJdeLwjMibuSuNH0vCjkzm3JgNYaMUxrz",
-	"5kaCGfaiddL6nP6tViFP2+1Dd9gfBN7h5yncuQAb9HrbzWqVb0txKqAedShTOeHzn7o+fkP4CWjNxJSg",
-	"LrJbOUt4ej7bUuu2iWE1QKfP1Qf5FSTlO+2JjH9Ma6YnKFSaEsA4AbPTXWkEwuICTXkSoLAAWxDCXUOW",
-	"pTIKkCZ55xjyTYqdLk1zxTsVvzrzQ1pA/w3LQ2Iq5JDxKWCxiAdozOUMXVJyJRCOr/BS6dEJISvyD6HU",
-	"f8f5Me8BJOJ+M5AI3UFn8/KNfFVWp1bdMSVBIpPNPIm0iFmiK5IQhKPog/Pyptwgk53CcVfr4xhkKNY0",
-	"sW2XbiXB2V80FkUib8xqG7LZEbb1WQZA1iJPCDL0BHBa4rlGU9rbGWDSzdNNqkdx7THb5pDdYpLJD44N",
-	"fcCq+YBVA7pNckk2wNSyqgx0FKrPdYWm9bcmydXfB2+anaJSw0KTVZ8VsAboP/9Vv3vkJPCnsaSLmJJk",
-	"tCDJnMbQDOWolzurLumi0THcQNLny1UL0gAL/lOBaDDUlVOg+aEe0jx0qCOElJuETqB9ERd5ubIWijRr",
-	"iKWdBUvEoZuJ/hHqZwCQFypw5nsnxfYpIGOZlvi6G4zueAHJQ+pjeqxuRRHj5t3mtcatrGWptsgfgpku",
-	"so4c6vY7wjbTSAjK6DJC4+WQhR46DdE+6vd6vUAJbhaRCKnpcISRdmbkHSV8OjjQ4A4yQyuntPEJbHb0",
-	"NjtU70Wk/4nwo40Wrk7WA2V+QJn4vlAmYPl9jLEomBsAk7vMJSZT6dQ9wjse5FyTSoRj7QDRfJVEhv8B",
-	"C1NXIETW9TOVDwk231tVei25rMELPHNkEI0ySL0FlrM8lTNr2ZszVS+8nq+Xdda9ru/pDFyXkPOpzsMx",
-	"KOZCQls2V/AH2nVlEnWCYjqOnY8l6xpqvXlKjp9lb+LqdQdyu8ip7190DZqLruOfouj6wRWmfm9FmGtl",
-	"3Yzzi05EYnpJEtOG2OtKB4BwLul0iXgqx/zaJv4/e372+NOvRq9fPtHXzZHRoEgznMAI96eUUTEzbepz",
-	"GIAZFkP2TUrSSpsx9AIvY45NdyRBcOxUbVXrtCBsuzRN2XTQDdz4d4SO0+pWjiZcCj0ZzZxJBBGCC0Kg",
-	"Z2i81LhQROIIS6wzWwRKiEb0h4SDIfsIRXgpuiiEDA4IYkH8QGBGpSLcE/T65RM99IRE6UQ7DbUNNONm",
-	"BpgtdYhRm0ucX4ghi+mF2rcLAjEB3UbOZ2p8zvnFIz2FpR+9do07FFqbNwioq/te0W/1vZ7kzpx2tMuc",
-	"mqhqLdytbUzajBu587RNd3eJF4ulJPOFFK2Tg4+asnBDOE6lwAwM6pY6TKJb7D4NuT6DoHVBmdo3fYZa",
-	"JvnHxj8TMiEU4EMhPkoidNTrocdMkoThGIGHKUG6ONw0VS8O8aAwxDwhkuCoVjocFBwtin7Otaah/jES",
-	"as9PIOGHSxxvkr3j7pkms6owyXvo5wT0AXO26sZRJOUskcPKZ/kqqwu1LF1HShMik2U9Wt6LVApoVEtw",
-	"FNrvLbMUIKX7AZuGlD4qkEyo5secTQhqj5foakYnM+DJWWQDWjSLIaOGqesOo0wxbXg861eaihTH8DE+",
-	"neomaEz7kyyWdhcZZoMjZzUUl2doTLI3tg97x9oTdUUF2VvHOF/CojTQ4+2C7EKV93Y2X6fL3zDr4kfD",
-	"5I49TG5BWKSjhLV8bnMt2CWTOmXYUkWAzBCsCf+noB7fACSFcTmagvKcZ/C4fGoJiQ/6jt0joTzjuul7",
-	"9rF2rso5yojWvRy1DWmtba/rqPw3WAT7+ZFaDSNn7WJwD69CRVZ1SxAx2aJQAZsAg2gLSePYEin0cc6W",
-	"bK/7/VQvyWQJSjiOCiJu2UTAZRnRflNFB3vgJpSkMcnw7iE2T8Dxpnt034HrArVDwdNkQkI0jbGYQfIg",
-	"uwjQIuF7CFo8RD4oiCfqE7uO0LnZ3bVp6YNO754XOsvkzN2FedxtuT0K7vUUwfGF0zNfz7p1Ytrqqx2C",
-	"jv9Omrjtf6D/8jDYylCudLesk9bBbJP4HSzmyzQmq9J0YLt+9KG7nHRdfc9QfX387hQe0U+bDl44jiEe",
-	"BiCqZnMNjjECWlCkn+15aNyC1rQ3V4Ih0yCsPGUSivHgeX7FHlg34Yk2nTVuniBJAAYsN/FAmyNtc37m",
-	"WE6U4TtkJlkWtcO7YYAwQ+QaTyTSrZ3CRUKm9PpuqF4U3l3gRN4N906yVOzQ0nZoJqqM6lATbDhklC1S",
-	"+fNCsjaC5n0ajgCzJRILDAUroabZELUxEjEFUa5/stnQ+pNDFjrn036WMjSN6flMdtHLF0/h/jP138TQ",
-	"q9Zz9ftQ2J+HXaRZFGyXhGxCWBIC6VCQsqzYBREPoNHVNBUkKqYyHw6Os+Rx6+fI8sbV54YsBB7bOVWi",
-	"T7elD6GNpRhRFgaZ+wTrzzI3gzqy0sMkPnfRGb4gApHplEzkkNXnMHn0bTjXN4+JbsjZCkxoYxb0WJHO",
-	"7QQ8f1zsfeOVXcXYP+Bl7yjAmcsPn/goalGNOkMCoxKSLwRwpqXij7VMAJioo2XdEYbRcb5Xo0N9iG5+",
-	"b9HN1bTSwDWiHv1BRThfugFLoLzMzwSoRO1pIQSqxDQIRkjSfwg6TiIQjhOCo6VVeoYsZZGtNdSnAS+7",
-	"6DT7Q9v/4LoqUL9jW2iPlpxhhkLgyOFeufQIzUhCUPuwd7hXK0tvHlwtCKH7jlgpCRRHolwQsMyMtBgA",
-	"KJEjC/rz25WyvZtNcBsRu24tNhCudrlqxeuxR7xutaR/yuL1R4cnkDVvbiqQ+fnqUqaYn0Mpk+1zrlT/",
-	"Ytg0QFMaS3CFjTXuSs6/AfucddHDNBE8GbIFPqcMjtAJWmAhisWZIfhfJ3BviLBAof331FRsqhsgiOPl",
-	"VPx8q6jkE36ux9ckNAkfmVPZ8N7XSitudusXZNnwTpPU3+jeDAe80d1ZDXyju3Vs9GGMhWj4hDnizcqq",
-	"P034vMl9Z7y10+hsVjwOgAkurMNHQWuijNfRVUIlGfVnWavOXvHK0bxyJSr8srZj6PG9FUETB6khSvUJ",
-	"gBrW+/1B0CIsWnCqJt3av+zvT2ZY7juF3K2gBcdWfwkeGxz2TNlKv1+uga12JR30s5akB9CQFAvOKDt3",
-	"52ekGMyv1ev/4tG9r+5/efjr/ucHzz765eDl0dnxr3q/+eJhDgChHdyQY6RdAlZry0piSqW5Tk1M0Mpg",
-	"JgaKEBwuoqXitl5v3d6Un6+PJ+tmpoqZfognV32L+eq4okj9WRRE++Ta4oeucrLz88ybZ2C+YpA1bZ3H",
-	"z6dOKzT12nCvLLCwQA9f/Urr6HjIZgQrPTvhV7piVgskSK4B2iORekIHoZWGjjIAgwhLPMaCQOnm2GTv",
-	"z8mcJ8shu7JgAeD5pN/WCa1Prg1I6MZi64N0+aFIF0mu5f5EXBb7U9MoyHl4kDPFwDCsIBcuQS4SglwC",
-	"BcD1giITDCyHD/SvgcNDgwKzDiqCJSjIosArswKvjAvKjD4AIRA4AigoCpYhU/LEJ7eCepEQDIKPgn5w",
-	"GGg+H1TYfeATagEICyU+Bv3g+F7QM//fQS9QMnFw2IOjl0uBcjdwrwWjmEcACAKKWyT8CmIa3VbQ0hwD",
-	"aMGAnnQeUbHggurHK2VOWP7/7H3tcttI1t6tdLFSZTIL0iQleSyqUhWNPeOZHc9Ya8uZzS4nRBNokT0C",
-	"uxl0UzR31lXvz/xOpSp3kBvJneyVvNXndAMNEuCHRPpDL3/ZAkCgP5/z0ec8R9NoPGFCXxi8gkrz/6Vf",
-	"A2RsgtyI1F2/BgXbyyqdb/n7kjrnH4/yyJNHiLWeRLKyoFowrdA9FPH7INwHxf03Tbkx+q3nvrhjV+/F",
-	"AziEcndOvoGcox1KIfEJHTH3c6MY+q8zb2svJTdnNClw7JV92DogpiwdGKPRe6PDKCD1wqbn4FLo0V6z",
-	"NdcSMqBuAR+3LDlwhG86+ujPfh0tgohxAHw1zS7/6hPgawh1xt+BY9N6S720RYVkKDxJgH0FpIfNswSO",
-	"IzhmjCTkWIYR40m9PhP+Yib///8SbxmSP5Hlu6tLvy/sU9lmyZ5b2j6k+GBnvPyg24PmlXV7uPuv//W/",
-	"SbZoG+YX/vInf8pvmntLy7tBnpJOYLZHu91umNcWdwn5E4FdqKDj+X4McThtSCOcbme5Gqov6lC8bmjG",
-	"WYxak7hxQcLVgQkzViy414Q+ugnMKCVkX4T+jwISLnUiBE4Kv9dhi/xqGhZ6Gxxj1Jl2H+0Ly3PGPkSM",
-	"xQqU45AO5R2zekXoWL28SHq3vKbTZOEO9jE51gxai1zaQsaO5mq48Eg+hjM/SQ4HGDR5POS2Tivn4MrK",
-	"8bG+CGmSyPlgJhAXBo4/x/nZuSJSlGn1e+LPeBD07oaLh0y43aM425408+uUZjvNWZXe+nXweTy2/Kcr",
-	"ABZLyVEmQYsa5VPENK+menWkPFSltqeLiF9QPp66K1DincSSoRCH7eTuyak0KGcRtG5jplhW+Z0LJCNT",
-	"ISZhgse+0SJvLYlQrhW46vA7heLAQoWhebcQ0SX084GMQl5Rztpv1hc5mALbbFzrnbmDr0J5UOyBH0Fu",
-	"p6EFH9l632U98QgKD1lifo/Q+ayLaLcv8OzA+9qrTEdF5MT5OBh0nu/bEPB4wszYaiYeW4yQrVi6/gew",
-	"0M0YvRczLEz6OViOFiJy4AM+V+rB344Qa1Fyd5DVJJylCWrNpsM0xbrNWYQHap4WYcj1XBIMKgFzqC9S",
-	"RuNeln5qCXfr4R992+y+GZg+7KJ+Lej7mwz+9rcTXCixdczqD4O+WG9zNWwKKHkzZcLgO0ubSi8S1wVk",
-	"goSmxVRT2zAew1fNh7gY9Wu9P/p242JrMi+c13rEJtPzfu0jtI28f0dimSQ0hZb1BTQpIJEUdwziY2E8",
-	"wwKah40W+Rn5bmMb0krJHROxTAkG6pJ6iIWUnyL8hA0b1+qdRfuc3QlVmoRPQ5vbZTe6RsJhYNTCqXeh",
-	"OHDuTDWhGaNuRi6fMtN4xWOWQriqJTyeUExFSZmSyR1DIp9pyu8gTi6OU2NdoJHRF+Hl69dvfh1cvf3x",
-	"v11efzd48/762zfvf3kZEjA8zDLbLFOv7MJ+gFR9zCIUK7/VelaE1IIahunozDQpNTGKos7JsKJoO207",
-	"Q2tZBDq1q+obThaXC9RSAQrBZzNhg7bM07uPuFsqJWJvlbZ2DqdpuB3mcpbEZJjX0JepCx87SsfPJR1/",
-	"NcBkZJtR06ukpJ06nKwtRKZ5X7WMDK/evLMnqxkpsvlFiB4p77b3OrRu8iAexRIGXETuFX0BdRnB/CgS",
-	"wnEXMtnoYT5JCeE99JIrcgPyO7bOMSMBBZtnZg51PLrAHmcZX0NM1rMeJykY1DhPpBixFN7LYhKnEsmU",
-	"q4DYbKz9Ma914KzRtKrWu6GJYrtptbmRdZi6UMBkV0bQ7I5JrGXW6tSCHA59zwosYjtXZS/y6NndO09y",
-	"CvZdtXyUM+tY16EpRlrPksxJ6fQCl8XkRL/GoggWC83afnz496lRDNTuYj2FXBtFf4Z1+47ZxNV0VZpN",
-	"twSzTb6VjH7Zqwbh1EJpk9gcYOGM59zMBrWK1xSgWF9UwdjFMvDQREnAGOUvvMJwZJDUFzAmuW9mM8Hz",
-	"OtB6sDPmK0KuSmL5XXDrnh1ajz9u4TzJjuG+sppsX3zFUocebqv68FJkW1fbYspGZ8IVS5eQISjBOPAj",
-	"gNvWWIxIzbjIz8oKRVuqQAE70qre5nuwD5c3+q4s5O8AQM3IHNjWi2N/J/+2Gmhr/7T2GroOmhMKyRQO",
-	"vOwLzM9xCtcE4N4HFNZYYUCnwG9uWMpExBSEIDhpw4+qxj4MpiyZsAIRdrSX/thQrBhm/Zhr+LlKFePU",
-	"QqY6j1hFXMtOYbcwoQ8sPzxLoJPWTFdMGzlkrmJNQRALWNAsC8ioF4Mq7MOmkyoLl2hUSIGHZ+8tHYZ3",
-	"d48vOCQr6mOIL+h+mkOy/cUXHGsHfzGEqwWMW6vDSh5HzWkq77gLXy5NtHiRcGBqZlHK8BgLYwqaUiSL",
-	"CxJChVl4ZoDPhETRBdi+kG9sTHQM+1pFpDc8jq5sC/YcN+uWCMajF08vIikEi3Qr4WL2oRXLp9I83X2a",
-	"LataYH4vBykbcaXNXsMEJCAUHLAJFt7Ff91Vm37rMs7xok5nSg8SdgfpSv5f7omZYqnFhOy/5h4MKKRM",
-	"Te1pYRMv1raDJCawErlt+cos+aWAu0GNKzVj1tVmSfRwUPJE+td2tGCSYp6ySA9mKffG1bSycCZk3vDU",
-	"QNiQRrc1m8EMqzFlNAalOpmNar0azAS8GhMGtpsveHbbckqKpVzcyE2vNjsD6Et20Obf/PjyRWEZV2Bl",
-	"ttkefRSx4mKUMKL4SDSlyDvu4ZH09v7aqjBmOfaIeTwkN1xYD53Le1HGLIq5iiQ4veDMI8TVbI/pxyy6",
-	"VeTHl/bg+6Iv3CthFYVkppgi4QpghIElcxpkR/6hv4rwklnINkLU3MzTwdyjNoOsBXRSysBjPRxxPZ4N",
-	"zQfswg8b5IZbLifTuAD4mwPkyFJ9AR0xeOEKM1p9EgK0iOl6ymNGuG6RF/ljANZ/fvfmF3LLFlldGjcS",
-	"RKbYZq+VpB5LrVlMplSPFdIzES60JBLQTTVaxE0aUkxPZkqTISPT2TDhkTvUNm22wbObjrX1mE3KXJO+",
-	"bNhDSZv1gFpExpo6idIT3TRz2bQI0YSZagJGrQLi1Bba94BsCdnuBSYHDMQ9ysejfHyYfLzPgt4kGb+O",
-	"QOUHsLZGLoo5P9ykWe+9eu1m3rPAI/aBK60OxNgKX+KKaHrrwhsPFCaBnfxR3NGEfxZH0GUcE1qlm6xR",
-	"Tcotpq2YyziUjtecKZJwccvirOA01wWKYC3lhS3QgDWdbhmb2gtI3AQN5oJMmB7LWK23pnbwMqJ77FF4",
-	"GV3vvwhv4+7rLChPK/Xn9RV7uJF8FP1H0X8U/Y8Xf2h8T/TZyLXo3rIPvsXuvvgWN52xhEveyUJBObxI",
-	"6mG/1q+F2SkK14318vXhxyhLKLpblIy/sQ54mnKUFEdJ8eVJikd52lQmOh6tIZadVt3fFpvSxYQJ/RRr",
-	"/rFN1Ths6UBK7O+yFH8QFXUYiYDcyHTEYltzdIGpDZYaYJk3rC/AWIfkqpziEjJux9SrMBiziEOkeYhh",
-	"xWFp8PgVtuoXaGU5cWWF0HP9J3QoZxqdBzIFfaq8/h3cHAhZQS509crs/U63/ax9ftJuty+/+an7l5fn",
-	"PxvpTD+8ZmJkJvTZ6Sq50Ep5vh/knEyoWGRtrGoSMJEW2mMjHSDbJvA4ms1fE/oBlQQgszls4SovVLSK",
-	"wve8d9LpdbouDOA8qKGBXuvVFnxKTTezIV87vDDfCmsNCGa2SafdarfNXkhpzAZZvanrt5cvvxu8e//i",
-	"xXfv3tU+YrCaZgMaxyk07qTVbnU6J61v0FSEgTQdiLlmcfY+aI9rTbfbbnd2OfNaXbEVqJ1P/pF8yoNA",
-	"EGgWixw4zWKuiU5RIXIAaB8qwz5YV5uQz8jhJxYT1Dq2Xji+gqqpsNBaVSD1Js1P67fBKK6KbahCAUfc",
-	"uR9robxYKLagWCiU1EP2YWq05rBHZmJKeUymkBqKl9WAGtTevpxoDqbmXTBKWrPU/Ph/1G0RrH+aW/+0",
-	"3238p1opnO69guo+mXEnQN+Yg9Q6gMz06WxAi8902rmOeW/05OvBeUoXAzvGNLGvniZUeHzplsk2YynI",
-	"K/zhPFbips86G9Q8a4QmPGL7LW7q78LLeMJFFSPtG8EyTlq3844QvBypoOW0OZvaAVoPuymL2QRGtxnJ",
-	"eI3K+cLcXYO0Q0hKN0vEx1uCP6Mpc+mGWH25L+rh1au3TTrsdP/1b/8vbFygt2MGRGlxxrSGBpHZhVj+",
-	"Gs7zXfYAfPIJUt0is26ZGvo266Fpy056KLYEQgy4ws9VQaY1z8sAM6EzEY2bc8Zu76FwQmOwIYcoBV0c",
-	"nawY9BcO1GY8BmPkADfL6JvxX8wyqkTsTtED4iG2TYaPIQlzQj8MZtC6Tq7HF2avgKYemNJI8zuGmBkP",
-	"kAW4194rRhZnahuAhFVzxMdVfMxBD8fIg8i0MMrrYrh+hvJtIcx1SFIqYjmxGxWxDWOpuqdkSBVrnnSB",
-	"DpJGGlTWTrdNhlyrhgM5QJe+AKqqMMC8zFFKBeRBImtIxo6IKfkkdOs1JJpPECBokpA6/BhVX1djT4qI",
-	"NchMaJ4UdMBlQnDME08WBMtsDJnisXUrr8JtX8yhtk6OlXQ6ZTSF6n2zJNkMx3sIgsK91t1mw95zrx2S",
-	"OhBl7t8RxX74S/enl+c/n/711+d/uzp5e/3ts19efH92WQvg9p9Pf3n+l+6vz/52ffLXn85/fnn29tvv",
-	"v7l68UPtt9K+37Oz35pZrszlhEm2GHvM1tpTaTlUneTNbrhUpcFtV2TAPOqCJ/H7DnlkEnsqnt3JgSMn",
-	"8koJbNjaVaz/q6tqG8Vqi8O39YrWhAv3Z2dV7XoAAT7UVQVqeuSLd6Ac5KqAJbAPctz1aPP74iTwWh6s",
-	"Q4LAKh6doB2gyhEEZUrOfcjgYfEclg1+eanejxO+/C1HZvjtmOE9uLEie5kffgeo2SZaDJAmosLL6IaK",
-	"7TFjExZfkCFNqIiQcs75c7ES4AaAOSadfrYCl0uCapP+vEkAmHfsI/zi5NOEX/RIGHNQwePQVnCtw6Ga",
-	"mk2Yati1zcUo8FT0vogoVKUcSTJkiZy7hApFlCQ3NA0KevlqAizcXGxWqR8exeE6l+m499EjD5kP+6VZ",
-	"/9mALdv/9xu6dRL6mJX6xWSl7gKCuQS9YWlKk2YkJxOuFBSsq3a5Zs/kklFLwsUdh5N5SzjHU3uJqScE",
-	"jnrQAbx0MlYmT7E1+Yd2OwKzDXmiiNedKkXePrzX07Cv4TDJocW2h+2dwA4VG1hgcn96ZzBDOawF/pBC",
-	"qJb9c+WsZuvzJpZOeGKDEvbsvFxeads5ML1VdVTmV92YOKj+OG067ZlIzZq2/tpTLjAwsYrk6ceJMRmU",
-	"TRlVIamjbaXIkEVywkhIo4gphYVNQtUI4Ip5t3nYpldaRrjCo30hU/va8IJQQezPnigorgKRUSGZc6Eg",
-	"ERRLhOOsPlENYn48pYtE0jgkdSoWRI3plBHaF1hCGliKgV2q0SLhhKUjFpK6jcBpYHlFY/vYxgKZsmlM",
-	"j1CbSOrylNA92xdTKRPI+b/l0ymLwbd7y9gUC7zYQ3dr52NpoIBEUiaxnAsV2JLnqWoU6q/Y70PKqyLU",
-	"wDUJ8SWQqbuYshA6O2GaxlTTsEVCG+sbEgH1ZWwp9AGP0eFM+0JI0TQCaEHsIAU2rRe1SVciIe8+OIKo",
-	"JnbwkFcafllCzud/kJtW36SMNQ12k4QOgTbQvgh0etN+CJiiEzMZl+6bv0te5BH06zMEhCWK+dRl8PsY",
-	"iQU1a/Zn7fZJ5JYK/MVgKQD39+WPTTN2Gaf1BQlHU23znUepvA3hfNHSj7nsJftL4EDXfJjkbGTKNJzA",
-	"HhOjvljfiIzPKvOUBsRpiBhMl9XqGVIFpNo96CmfoFNdzSIoHRRkJ53ZREF2lZwBQzHQIAoCpdK50inV",
-	"MrUryR83szzddzDp2tKt1cOr98tct8agDxuFQwH35awJIiYCyn5GNE05U67gVallYsbJTvmPiDb3NExQ",
-	"TUrlrfnXS39zzQKQcdukFtTuaDLDeG/7BKBs9gB49OgEONKUQfAsTLOHX7EBx7Wea0DTXG7CxWYn9zYN",
-	"qeIRRkOsvCHbKLVebULFjCbN4h0rpX+Ge+SVvWemko1M7wC4amhCwaYvdt4VQwfGULfjsv56Y+A3baqX",
-	"WkY7w250Ep+ys5tnK027ZnRCXl1dk3dYmr/QPNeovCr/37PREmzexFfhmKEUcs/5vbhKKHcM/ls32g2n",
-	"f2NpNK+uywazrK2jqfYmdvVq1zR+B13HLHq72vdt/8IvHrYYgCUatDqbpwn/t3INGJn2vzqsurjjCrAt",
-	"7XotbVe39EFLAhrYvecsVxOgAiMfYDs8aGzFmMdIe2gmZnu11v+eF+X+aMz4rcL8cRAs6ebPKI4/h/qN",
-	"05DLREx6AbLh3Afgq9prlHBcqZsiXvGp5dO5LFw/odpcVgsRkd/lsEXeedRWKK1TpmepYHEP9L++AJIr",
-	"sy6sSo7KkbmIY2EvV4t13PN7objKxsCSXA3wxAmzjkoSlvJm2yQzvOw3PLtRhmKoaQ1+l8MiIK7a6O2z",
-	"ZvfkutPudc563fM/gRfR8RyY9v4W1G4oTywc/S6HiEWdTqfT7Xa7JycnJ6enp6dnZ2dnz549e/bNN998",
-	"8/z58+e1CkjrPBB8rUMSNEil1oNdWXqU392Ttu3uxwC8LukdTQaKRVLEqtY7edZuB7WEKj0wq27TO7wY",
-	"2FffXedeodVOrIp98/qSfhTztdxGy9LMzIZ4OmfDaEx1l065reLy244I763yKrIJXLytx+9uMOPhQM91",
-	"ey3kVfJfAdUU1ChFzQgsNzpUMplpRsycGrMR5tbYLWjEm/UDvwpffXftm/PGQr568+7agNWv4GwoQFjG",
-	"hEsUE8ZivvRTQHvkW3iYoDXn/9JadBdIVjHniiHk9sVQgksjhyoLnx6eBoRr+0EsvwTPtXz/hs3QDax1",
-	"KtO+QOu04UKxHDuqvMmFDbwNAm2F0fXqaOlPGBUKX2RGq7BpzKD1xaobxIyb8ya0CI7c8k63o4eOAa4c",
-	"o7AUxOyTeJawvqjjUVmqNASiOXJ+W6nEMffjexug/ACBosflT+GHLb86StgXSPhlXu4Z9QXDlvrehIvM",
-	"suYaA+jcWjV3rctlB3dCQOZjHo3zvDcUD1gCwXyDK+cTIHVn4dskuqJ9H9jIuxVzHchwpQDHCFTXwqJE",
-	"Y6myAlsKK2wlUk6HNLoNslpbElwy4raZyIgmWektr/LvlmxlXLfIL7MksaedfYGDRl1Rh00qwMOC+EBj",
-	"wF23ZNq7VTdkYy5iM5y4UV12b2YnFOV+ZsA5700T7zfd78ol0VUqNVbBOJw4mrpvWGH00cXWbOp5NFNa",
-	"TiyGFEykgrb01ybOS9O6RZo/sQWmrI+rRwd/vTo6BlHz4fkBA7+8UUrlbfkwWTfG0jjl5uA2I2Vekg+S",
-	"g5p4eZwsQ58dLotNCDhjOSuMVJUK84XoJR/vpZfsEpq6q5fhgSsTH9x6jW7Q8vOr1Up+1Im77OTmlJ4N",
-	"l5V8V/NueQng9SUt9kvcBMEaG+k4ovcZ0d/2BSxVC/3wpmvVHJTaZl+OCRZ8Vnv/Kx203+4pId7RO2Nl",
-	"VuSxs3nmWTL2C/N8Tbu6Jh9peNFX5ZfMUgpKbfUHeCef/pG5pdYG/GKEqPJsRggOEjd8NEPrgdT58mki",
-	"B/ttSMZcaWnWn6YLV8pZzVmqLC9J/lJFEnaz0S6pChC+t3PyYL4j7M4jiOTz+/2FRCrvuhF2rZfjd9mV",
-	"zSl1elUFFcOButQY8WuDOsmlIOjX8V1K4LApuLb6Ig8Rpq6gxcWqF6dH2i5UOVN5QKtRF77PBR7DgwJF",
-	"tOwLiARhaUYQmzmk7G82bcGHByNn2oAV7xvFrFMI77VXDxi1vI2a6Ok2j0Ll2U05v7+meBy3fRxyrFUV",
-	"rSW0HH7+mPXGKmH2yHXIPL79cDrk09/lsPrI26w38wBJWSTTGDzZMSw7rrKjiLgY3d7DOEwj0kgdQ0GQ",
-	"iMSJuwYGv2WBGIpMaMzcETqhhUjKFvnBKqNyppMsps7ZSkoSSlAHjl3IKQY7Ks0TV2nR6rVqk5D8sxxu",
-	"E3efUc/B0GhpBfVqkP+OdHRnPhvd2acmo8vgNqtwas/EK8/iO71uu9dur57FY9X1nn9ghQYEi8kP19dX",
-	"xGyligP78/Pzc0opHQ6HwyiKojiOY8YYu7m5uWm34TvbxCDd98DeNmndeX17zXk9DkknO68/xjRsjGnY",
-	"XkRiFLzbpBXi0Szg5Z14TDZ9cMyBH0kO0+A7Cg5rxu0gzIzU2STMHNlC1h8/ZKseGlUzJEN2Iy2fCqyh",
-	"Rmut4Hi3ENE7x/e0LxzeOiKqAoX3DLBfDHoUEHZX/TqfqAr8sKvhdzk8uoH2XzegbM/9Dil0n8EP9D3D",
-	"5KMCGrx/+5rUs3BOG+ggU3e8ambNnrGiZ5Tb1CwvVacv6jRP1ZqndDplqbHP/KSs7LJMIT4lZYSmKV00",
-	"yJKL9Ykibqe0+qI6H+TCKM+l+SDkUiyIgYKZgTRJQDsz33V5Lta7S87a3fzrN/wDi8mEKUVHzMXn5EaI",
-	"mTmEl5BA2NHvchhAwUKgxMLorFffXQfWdlCYqEvhbBHLCjc26eNmtx4B9dMCavAZj1GP07PF9NwrAth/",
-	"x5cTabO77K5O8LgGyBJcjVkMap5L2bufM8weXDk+ia9GrG/t3zKj+T1ul8+gD5ivV3m2iJDzrbxbimnN",
-	"xch3XxVlyTv7wF7qmiWJnA9mAkqfxwNb8NwhG7CrD8C3Y8uX1IJaRFNI1xdSQ+18uDZm0e2Ai8Gyyzy7",
-	"MaEfBimb09R6X7LrXBSuS6FTPpwBaODYDFz2qB0JQXmtd/IxwDI4gzuW8hvbw0F+pmK/b9nCB17hGNsN",
-	"webAZDCwBFHweWSVzx+Cei/enzyOBlIki+z9pj02EX6l7/69CUtNN2xlnVrxJh6rDaAabslvs89nL+Ni",
-	"kHOJI5W4u4dMDEjmYx6cabMyTtoAe/DLQmmgtmWdGUxZOpgJ7hFKuPT/QZ7+P8gZHOCBEQYamztLMrRw",
-	"r+yriuEbtU4GYzkzoq57GtTUmJrpwjYNqXIFLIrXpZgpaLFdImZl/GdklVh61GhpdyxduG+cLd3HLtci",
-	"miQgzLjOpJ8Ly3aXNZ+wwT+ksEt+luiUlnYNSNhXVgNevWWLwjzj1albFfinnfCtBYkDhMqzFXv/MaeQ",
-	"gCmmvc56WJtdAqtrd0KuFrkGMl52c8MiTWSec4AZBqteFDcjeyh5Vg7QOzFnLbXmIFXPqpt5FCNHMXIU",
-	"I49IjHx1HHFfCeXbesmVmQdm3TUTLm7XWAjmmddc3O4le9rjHAPPCXgdc7N4psd+7cVaUDMbzq4+bO5T",
-	"lQxOo+vz6V+6k7+lz3/68Gtn+PSus21FyVJGxVrJO2tBzUmevxvbvnkqmxMuuEdhHstINYdSO7pFFEuw",
-	"6R1ewfp0JIsn+RX7JDahpDTDdsUgLWTUep2u+VxeBGeHI8Pi/JZsV5vUP8bCKOK29Ojw8aYS5x0vbCY3",
-	"autSh+GwhIvbJ4oAmgPDQTQ20ADkiKGdsDCjdaJkDL0ll1c/klu2cKxMjj4RXtcXdZsRCq3oYUIojx2p",
-	"E9CAUe2qft2yhbqwrE5cjIhMMRzE/J9rG2np3t2wubVU9EWYbdEwgA5AhUXoAotusZRO+Ef20Efcn2Yo",
-	"n3LB9T+Vpqn+J3qcQlJXjMWk3T4t9Wlnq/DhVRa2BJYHb25vt+281w5YpuE/IK62D4arD5zmSu0nw5Qj",
-	"Je7nSjvJ56AK1ku0pKd/wB+rqSUVaHbkff9s2RT5/GaJO0XZWi3N1+vBe3GVeyB9WDDO6HtPOtdtr8zj",
-	"AeAZQXcjNncqqpEdoflx7UQX0LIRZ3eNXoE5dGEru3tgLwglsBSJvCHNDilkJcGNVrV6+nAn7CoT/+6L",
-	"95DO10+GTAdTE7fEoSUd0S+MUAVF558Jio6VFL6YSgo7qI2a6jUFE2iSqMDGnxlLOuYTJhSXIiCRVJrU",
-	"YXFhGcVGQDCGB8g4E6pUAPGBIlqAcgOeGGTF6Qt3Y8rSiAnNE2aJycO/36RyYr7ZCAMySuVsikZ8TBcB",
-	"UEUEyLccuJTJACszytToS62+eEkXmAYNrmv0Bcy0KwsJfFr/kIKRUP8jbJGXNv8yxUI05pFvzLeUix0O",
-	"tQz7wnF8ESHnjRa5xDKQBIw9ksp5aU7KOzO4qIntJjy+T+VkmzoL13Krp/iE/U2KrSo3vDID/u1im0df",
-	"y9F7xdItH/3ZzNmWz9qcrS2f/okt9lBnwqw6H0iLiiisw8EQYqWgI4FfPJdGYzaYp1yzQccG0Sk8lfPu",
-	"nE1W7sTZlVOsaAGnKb1OFw70TMvgGMg91OnCUy5QDsUgvi3h0MtOUEupZig8XPAbS+9YCo/ZMLUTIzyQ",
-	"qwpLTsDOxM8MJvDm6Vm71ut22kFten5W650+h/+d13rncFRkDJOeFXi1oGY3s//bZ6fut53ztvvxCR40",
-	"TVM5meq878+hW1ZMdU/Rd0KVFFyMsqeeYwENLZeknTdJ+h+1Xu399YvtdZVITiZSDOyfA9ivVTU0Ujk3",
-	"aIWQBHUcb9kCS4Ifa2kUxNB7iDQ2koUrzSPfI53I0bL0manmRAqu7ZouN2vhuZ/xsT0f8eTJ+hXxqiUK",
-	"YvHMNisysxLQmcVzWmd0mbJ24t4KD/pbqfO8a6/a6O1arwaUTRgi6nTC2dSpodmeRCU000GR7NFIISBh",
-	"cu3ebMzuckKzMkUVCqObbKCt5PHjP5qBgcm67deTkTJZczBz6X6DRxmK0IypUwpwFbkVR+rl9J+Nnl+4",
-	"4olCxQnrjpDJTGmXggDJAuYd8saygGp+xwqkMgGSdIbwCiCNVUwHkJhLuG71xRUSfLl+usrVVAO7LJbF",
-	"wPVnt31YpTJly2gPxayLm3ubXXK/FX/IktafGqA8xjkfjrzLOR6topG4FXIuDgdJ95qeDWD06CzV9vnm",
-	"H7iVK8VNwiP9VVi4lzF46wqQuoqoFepFSXXdNeBzPBX59L7YibxjK/PrnYwsZylnEnSz1riPA5GjqnjE",
-	"5a/ydGMDXu7qnrKTd//TjdZ6ve/h5xerG+xZ+34r9JBllw8HJ8++TjQ5752cHQ5NHv8BxWNV+/KDjQdo",
-	"fk9hL4CH8iFoV2qrv51hOQzXsicKjXZXucOWC8UEeq5Jwm+hOxl1pBSbQPEFtP6rV2E6VaBzfraCOc5L",
-	"vcQ6ZbbfMhbFX53NmTM0wHA9USSFpOijzvNQrIB9t2xEFJORl+Biplja9NOlSu2J94ql9mhqh7LujAy5",
-	"iCGNBBiLuILzyipeOXdGv7eS7ts2yhHQVrTLA47SpnV2bdpvh3Hhn2wHahbFpimXuM7um5mwvCgqNr0b",
-	"7qLX+3hi5DnK4RTfbUJSz/4Xs9isAsxGMA+pxvZO9OuC/9sr+cUEVqvOsxBIHRnSF1idDK8NDYyZD3Pd",
-	"8NjE+gKz4Yj5fEDmY6qZLavOU6I58gR5xb7tx6hYSMGgFneZ99tbTPv1fZ/cK/hntTmH9m/vZ/feo38b",
-	"9u0jtRS2n6SYacoT/E0M8sDZDzYgodarGbECm4arrNp/tn98GbMDZczSCf138KmKuVrzbZaLt6/B3nlp",
-	"Ic878oOadaaHW2oxG53d3uI/uro/vWNOz1JRnF7toilRqthsOqsubuG0qwQvIFLO9Lop1eNcrQN1rgjo",
-	"e1PvSh2DlxMpRnYpP/GFu1u4ARnzkZG/Ft05wxg+nXJmgwgvSCpnkBqIfhy1ylDhDO/WOhn7cD9jLoHO",
-	"7iN1PpFz8b5S9ewoVR9pgHCODNlsrxUr643icmt4g1vtio62ikg1z73j/8BnS4xZaJ4t8wpFfM0eoVie",
-	"liui2QdN6hFVrMmFYkJxze9Yo8rM/Z/l1m2NJrwGRO6vmRiZoX12moGe0imUFljfQPT2cEVSmbCqz5t7",
-	"tXvqRmYm3kpcJFs1BD0kVU1Rjgf53o3JCHr3aOpnpDOObWVbYOuuJFucmksycU6XWmm+V4G+4MyaGXaE",
-	"aMIjhk5h8Fd28D8DZVZrr5sH3HZ2wk7cGKvAeUnM24m8wYk8ehLWehL8QDv8u9pJ8MKWoUatBHcIJVOq",
-	"1FymMfoFJDxMk2RBqCCsOaE8KxEdwJ4O7IYKiF2kWB8DWG4IsNw0LkhmIyk+EopwQajdkj7zT6Vv4MFO",
-	"gZX9A2RQtV5tKIf/tZh87/oPxl6askg3xzJVrDmkWiNUFLePtzWGcljbTWE4nH/hXpBRPSxWoSrJ3NqA",
-	"JVrq6Qq70TIHUknG1n2GtASN11nNX7widgBvhRta32Og6S0TB/ROwPcsSUoRQkwr4Outr4ugYMk2dUhb",
-	"0B1LXBEVzpuICt9lykeCcBFYr6rNiMfcLkuDpoAZptT86wtj/wWOP3hBEkbvWA7ACTeGJL56BhkLrlwm",
-	"V+SWTXWLvHQMNHrOI1goQmpgnYFFVIXSR3eKrc/1gA07E9NURkxBuqu3axdyZlaJmQdcTWQhZ6liyc0B",
-	"tu2lIDSecIFyWaZLX9ZjNlEsuWPIM/rZSCTw8ELJG90oVXoq7bZ9xER+gQr5f1Qh+XUEI1ZIjF3dB2a2",
-	"HhCASEK7cEOimC37Ya9cZPcGMUs0DY2MVngG2Bd1wUYUsmO0JDGLZ5FuEKrlhEfGOAjIfMyjMeTH0Btm",
-	"/kpyoVPgWBsy68FMRyxu9cXLjPzMbumU3cwU1jXhaS76mIjdtUwKWm9nsCoJL/pigr7SxPZz4gQrGc40",
-	"NG1ENZvTxdIHoaUtYkkySejsgTBrQV/YTrl2QJndCsgEhniZWo63AnpWyNGHu2cL85hRc+1kmBzQRZtB",
-	"Z+fRY+eRG6KihOmBVSS714BNETbgAbWl62xyM005SeScxaR+I1Niu0LoMkLkpI85JDRan9U9bmGt1KsT",
-	"ZI6hwNlwxqLLvTxl5tC92gWJ+ygMLbkNiDv78hUjSk6bsykmpKvA1bGaGJmH7NwEWMmJTsHshHhUJKom",
-	"OVG1IvVYRurpRAq2aE1i8JNbhLBvUyWO+LcsZhP4g5jFqUj9xcufGhhaE6XMfBaJQuwxZ+azJymLGZug",
-	"WKr+dJq9/4V5fUkL3uUEqB6Jp6VLYjpjBp1zPZYzDavQViuZKeZLQe+zHmPK6hdf4ePNOY/9ggP5jzNy",
-	"6ZWfvndxrUzEU8mFVqSeFYTXiykzi00x8v7ta0t2ojB+KA6y8xqYwTnjo7H2RyoLYlzzVTMjTGhOE4j+",
-	"o37on5MGrkrL6mt+xvZYs5rDOW3E/J5bSqSSFii3NHla2FzwNru/WsVYyLL3QPE0O3tTKZPSc2RSLwSU",
-	"YZW3pWRsf3VLmZQ2mY4YSSQGSjpFySpx9oXIcoD0NWYhe28FvoPVt14KIWciYrCfiBrLuTBbAzQ3Kcyw",
-	"8JFgcZMLu1VkWgRNXMhc2ERvMucilnN/Av0vVEwFUlko8q9/+z8rwQdOBeVmN7sSTDDTZDJLNJ8mHHu7",
-	"MCjjfRjfWTFpFojkTA/lB1L/5c31j9//98H7t6/xjpV+KiA5SS8y85KUQXm+BjT2jrO5RTCd+h8fS3n7",
-	"kiX8jqWclQNVSaGibElisWvzYix6kNe2zjDlpAhLxZJGq997DRRu6SxhOMxWa8s5lczHIimiWZo6PiQY",
-	"+cDo+5b/yMx+vjRgmVGiEh4bmYkzb7ETeF/UEnjixTLM5GKUMFhrTSmIQyBF6m+mTPz4kryQQrBIQ23D",
-	"N2Y2ukTNojGhirzi+ocZFud6zcXsQyuW/jclj6Mr977ax98+/nsAAAD//w==",
+	"7L19jyNJmh/2VeKoNZrVm2SRrKqermoc7mq656V3+m27qnd2dtjHDDKDZEwlI7gZkVXFmWnjDEGnk+AD",
+	"JJ1P6wNkwAJsHWAYku1/ZMM4GNB9k4V27+5bGPFERGZkMpJMsljd89Jna6eL+RYvTzzvz+/5pjHiszln",
+	"hEnROPmmMccJnhFJEvjrdDTiKZOPI/VHRMQooXNJOWucNM6nBGF9+Y5ANEJNKtEsFRINSczZBEmO5JSg",
+	"0RQzRuK9diNoUPXgHMtpI2gwPCONk4Z5xYBGjaCRkF+nNCFR40QmKQkaYjQlM6y+Ta7xbB6Txslh0Bjz",
+	"ZIZl46RBmbx32AgaM8roLJ01TrpBQy7mRF8iE5I03rwJGqeM8ZSNyIysmIlzD0ynYrh1h9ndfJgP9UJV",
+	"jdCs47sd3FMerR0hmqmbdjHOg83H+XHCZ8ujO5M4kYiPgSAlnRGUYDYhqEnZKE4FvSQBevnxQ3RwcHCc",
+	"E+qvU5Is8lGP1au942z0Or17rW631euedzon8P//quEMPsKStNR3G9mghUwom8CYP0l4Ov9w4V/UiM4I",
+	"E5QzlPArgXBC0ETdTyI0XKBmRMY4jSUKI7wIK4cOTwyGi8Lwf5KQceOk8U/2cwawr68K9dOMs4H5c3Am",
+	"sRR2mGrIT/jEsIblUT9n8QKNcBwLJEhyqQcqp1SgdC5kQvDM8o2q4RZ4wm54wBM+MSS8yYANRVeN01yu",
+	"HGd3u3GmieCJnxpCRq7lYAR3hJag5wm5pDwVaI4VTeOhIEyiMU/g6pgmQsKlSvLQ76ug7YNuVw0bXz8h",
+	"bCKnjZODXqDOsySJetWffNlpHb/+6U+8lP2ETz4ji5UrPsMRQVdUTvWKn754jC7IopIy5nRwQRaVK/7B",
+	"Viv+hM6oh5Cf8IlAc5LA4lWNKIZn3cGYI9k4OeoE+cjUHzN8rUdy1OnUGRdw25WrpzeZCs1zUVNtuBqY",
+	"lrw4jkmCsLggkbqzcv/h4Yrtn8xl65C31GCLZNDt3Yc5ZH9XEMBL8uuUCK/ghYnYkTpEkOhHQKlQl8Nf",
+	"tsxbWo+jEFGJrrBAmIkrkpAIHqycm3lXJcU0Ot2fPbr3xf3PD3/Z/fTg2Qc/7708Oj/+RedXnz3cbr6K",
+	"V6biYYyFWLl1V1MuiJnEHYEEPIaoQJQZ5qNeUTUtffsA7rkJV7cjNYN/JUiyctTAchQrFySpGpu6Vrne",
+	"vc1P6EqlY2fKRnebgTEqeVI1NLOlM33XOxrjCzwh/uGBtGDpbEiSACnlBnWrdlTd6udx3aAwuozDdTvw",
+	"f7WGd0a/9gzxsSSz9exXXRsI9QLv8HouC+65LLhXZ3AxZlWbO48xe0db+pLMuCRnPE1GpGp4CdyDBNxk",
+	"7LNuD03JNYrohEpRZY/pJ2qbYw3cHfZGB9EhORrfKzLMe4fr+eXZFCeVcxDqIoopu1i10HBX/fGKeHA4",
+	"Oj+e/7w3+1Vy/7Prz7vDzYd9TmfkV5xVHKzHp89OtZXxNWcERXihhFWEpjxNtAY/SiWirIqm5dd+Ym68",
+	"OlcyKZ/LqaB4/2yK2WSK6bpZuCrbaetXuPV1p3U8+Gm/39qvUt/O+fIEP2KRz5Ai1/UNKcnXmVG9bcwo",
+	"JbuqSEmJpF2c1o2l1xv1WjHnTBDtUHH8DJ9TFvEr9euIM0m0LYXn85iOsBr7/ldCTcD5vJqaxDTWz0Qg",
+	"bNk84SMiBB7Gal1IkijjoUFYJAY488ggPJYkUSIpkep3WLGttIaP4AMws9VuFKSGgIZkzBOidDb97Xbj",
+	"TdD4EEdGobvh7Cm7xDGNBkbLc+Y/xIIM0iQ+QZpEUMSJQIxLNMNyNNWGkzkSt7MWmRarjJxYkQ2JEE8Q",
+	"RmNK4kirejB8WBPXw/KQs3FMRzddnZF9Tb4sjkcO4TghOFpoo1cgbIwIq+LB0bidpdlgBHptbm09cDaW",
+	"3PwAA8oOjVxTIcUtrQN8iYrsY6kgmhg+5smQRhFhN5zxOHtPPuV//Hd/+g//4b/7+//47//+X/3Z7/71",
+	"//j7/+mf/uNf/6vf/4u/+Id/+re//xd/8w///r//h//vr//r//2//f4v/+K//u2/uy0CSEhEmKQ41gIR",
+	"jgEaphJOKGYIR4qtCplgUJ1hUYy6fZvEUFTZ3zpNnG40AFiUZ1x+zFMW3XA1GJeDMbwnXw57MtSW6Gu7",
+	"n/EzjkQ6mqKEaMUT5vQioSPyhAr5iqVart2OjJyr76CYCnni+CatW+Gwc3hL1J9/F414GkewwkOCxkSO",
+	"plpIqH02a8EvaUSSx1pU3NJKYIY4TuW0h+bme4gREgmkfuQJ/Ro+oeRpgCS/IPBPUGqVZkXZmKsfbm25",
+	"zJBAYqqXxUQS1MQMPZ8T9vhRfoc6L1wp10KkyqxVt5zCvJQmnl2VAr16+UTsaXH86uUT9WrgPHHMr0hx",
+	"5W/xhAk6YS3KnEV/C0fNfgwmqW3Jt6CPKXoxrj3QsW+DeWZ61YwKoXQ+nhRULD1Zq2jpe244YW1nD2wk",
+	"wHzYw0Q/QFMskLIPEGZymvA5HT2wZroJeAj0FacM8TlhmFrFRNyyDqYEC0Q8wjycEQbIRA8ssdwRyIaa",
+	"7IOhHnyrn3Y6ByN7I/xFwqDPzJFSR/T0cUvNvI2ap9nelF9HhdIKsCRRgBi5JIoHjkEh2uuzfPces6/I",
+	"SG7MDcH4IrO5hGiESGcznCzgUMgp1cFqCm9uBI1LHKebkvccL2KOoyDbSr2CilWKEt2/CfRAXpJ5jEek",
+	"OB7zoxb8TA9uyyEl5lXm00q9Zpy14Nt2mMiMWw+Lce1Uqh6S4p7YeJV2Nazc4/Tmze2Qut5ZyhmcQcaL",
+	"m2QHFOPRhQDZoEcEwsHc6LAPvUSPKIjQmwoFM/fIvs0RDXoMVKDs4u0szvKHliZ7mxJQf/225Z7+CnBg",
+	"pUwX5MHZgo0+xvTmm2lkgViw0WCsX+iSvcvpkboJmZtudV+rFExF5+bwIzqb80SSqI0goqLUwwlQxJhe",
+	"kwjUPODIfTbCSUKJANHw6uWTAE0JjkgiAsvqjNiwPi805NGirfn3OedPcDK5qTKv3jiQnA9ieJm7wtrf",
+	"om5Qg5ecI33P7fp37PfgW2r6mMEagFMDWAiZGw7yill9mtxck3delS/C7/7Tn/3jv/lff/+b//n3f/Xn",
+	"v//zf/u7//x//e5/+T9//1d/HvzDf/rP//jP/+L3//b/+Pu//n9/97d/dTvnTJvxrnGvTCk0T4ggTBrO",
+	"8orhS0zjndh1+ZsclkKSS2VfSaLIGic0XqDinU5MeGX893boJsISD7GAA5ayhODRVI2r7XzOzb2DpLyE",
+	"z0kiqVZjnCQIr7Pb5FAAEVp+QwUaKv6qFJ0mS+MYUgcYZzorZMmprW7RO6R94WXHduAmv6yLZ3ke5kwm",
+	"dJhKngxsuLjScY+uphxlT5CoMLFmuI/ndF/dt2+ldbj3ADlZMJl2XfYrIRxFBEIC2fCPaw6fx5RNBimT",
+	"NF4ZI4mxkHYArSsaKYbM44hfMciX1C7yBYRSihvhxjoqNsPGPoKGUZwHWFYHVO5vFlCBl5pjPLDnbpUj",
+	"747Qkx3zNFFKfYJHkiQCDcmUsghhIUlCxYUoLHfj7t27dw+uv/jaNwAlHtOEDLJjsDIMs7xLUywG+fgK",
+	"Lyis45DzmGCQUSViPqz1HTVtRcWr1//45GDl+q/dZMg0Eus4keEaT/TNbyAoOBhxNkqThLCRJxnrISR2",
+	"UIbGMZ1MJcIScTZSJyzhQl0QErMREajZMUwDwVD2CjvZ8a2Mjq65KyIJnrUuyKLV9e04o6ML+0xxkI+o",
+	"mMd4od2g3AjYKU5Iy4jZOZ6oIWrr5mpKGEqZIKVBNnwf5VeM1OFCJXYakUjJKlJiqTCoaFumqt2/NfdY",
+	"5+/kjw0Sgo3ULE7h8+mSMFCGHB+jhEsQtycoBM4YBigcKr4eqX+5Oob62xxIof4N0jYsLDhl2ftqLLtI",
+	"RyMihOd0d3udWudOUp2stGqpzqm+N51Hu+eQV0QdmLL482Rs5JHlL3WouZA5ChTvEP8S51rmxRmllPfe",
+	"rEqZqoNi5mRRfi3ziIzZZHMs71eZO5e4YEEkFVb/dbZAfAj+ljeB1XQewiOg4UQRVWSE4xeO5jPGsSBB",
+	"SRkqMnjP0bV+fasV8US7hEExF0IbLm30eUIlaXEWL4qkKy5a84R/1frol6dPXzz5qOP8n5FbGa3MsRBX",
+	"PImKmRj3u8e9Qi7G/Vvl7S5DLmVjOakK23DrUnbJSuZdOPrrHlzDgB8ZRltgYVBcYvIQa3JfN09jd5xY",
+	"0kuSM+JNWFLOPbbIpuus5TPOwVhx5h6D6b/hmbMKtfo3lWRWl3DNAdeE+1g/2LXzsn9nY8VJghdL08q+",
+	"vXZSL4mARf1mmWMoZrSObQf51DaZI1DBqgnYz9v3r5jHk4wr+Dfnm0JSV7d1/BqS8b/pBPff7Ou8/OZM",
+	"fCu+nX07/Tba+4lPhhXP2ivw/FxBYhIYJiavPLwbniAcm9oexTQnRE5Jsheg8OHzV8/O9x+9enl6/vj5",
+	"s1AHmbBA4b3O/sE0VAw3VLu8343CNjpF4xSSvdUnwBgShYMNIglRiRIiiCxaC9+YbPTGSQPebSjJXZJu",
+	"p7NqPYWHHm5nm9du7lnGYIpbEGLgKaGrTj1AoRHZhZ9NUhfObUqwJ5v2T6H+zszLB30WWhdvCApgc7hY",
+	"sonBJT7U+uKc89h8w6p+6vMYJfzKbBRG84QPSZ8p4UfE3oNMf4QvmJvKdrfeW7XLTTfIlHmgEZUwXIhB",
+	"K9UmldPCC/VXkf4oOOpXfCLnhDaktNfuQ0YMU6xU8RS14rle1Agajkdez0cpaM5o1M46SbD2BUvHy2z2",
+	"ORHSibBuwGtn/hqQLPVdSUIsLvJKMFmoFdTVP6asCR4oqeaV9R29o3vrE2GriFvP189/dYJFVRmmKYeQ",
+	"5Fpa44IzS36lsX9K/8C35sYRWGUFQbGJdr1r8rMq4h2B4FHrAQ8KnkwxStLhkER7D1A2LKMTrzd2YiyV",
+	"gjaYeQ78UxrHVJARV2cX8vAFYREEJR0vs6mmJblryRm2XrbCMA679Zwka+kLyodW0cyyPnexRhXPUmx6",
+	"nY6OdCoWBmkdlLPCt6ocNaKCe54XF+bT8/MXJqfqAeoYM7WUdQMe2NIUe531Cha/aAR56ZQ1x5ydDiyp",
+	"W5JcIQ1egYW0ljfMKCtIu2AD1/CHlEVlHZqz3F3c7KCUDamiQir3Tjz1eVhqv3KyUIuoM3v7DLOFjqET",
+	"NUQdLeKIK/UAbk8Vi6ayjdQA1H04Fjxzn4hltZ702QVZ3BEIDIMACW7ShxeZ3yJz/0RaSFH9k/ocuGZi",
+	"IklkmLxjEFXbBF6DqMJ5uMomPMQfjt7bhO/eJlSnfYYvgPIspeAJpqx9M5J4m2bhjUxBD6NxxqTeXlZ+",
+	"MpWnrmrjljIkdGPPDU4jSpjONtkgtuZ+9tS+woSUiK8eXYkErU48xcmF0otLaoS6YYIlucILpTZCmQLC",
+	"EnV6J50OenX+UEeRhjr5ZUZZKqEezVWW9J4sqyK6CsODSDBV6rrWZoFooZjG1m7zBDkxOiX09x4YRTzM",
+	"SjjC4iwyT+bx+uKZtbGGvE6kYuSgp6weuIkj7FUMs7eDYUoq4xJveYrVKWCYjSBOcIZlmkR4sbRd63Vb",
+	"V9brD+VE5pPkDr6A110yqMBLOLXhScpc5b2wbAc+XmRLXCoKFPPMPSXhE86lssqpFOjs0WdIGubYRh+B",
+	"Ngs7liXjveA8VkfCpuSpy31m80TyiGqFfVew7pwEv8y+s4RP2F5JSjemUs7Fyf4+ntO2zoRsj/hs/7Lb",
+	"eFuBz60i2jPKBpuwee1I8VgDoHQrmSkKGBSmRqZAFV8WNPHXjsdq+aQUfBU+ua7XujXDlPkWZZ5QnlDp",
+	"iR9+SidTnZwtE6pIRZmchXF2dylK4T2rnzEn8VzdevuxnzJ7xAkBFTXB4zEdITzjbJIl86or5NcpjpFd",
+	"0OJK1QsfmTAR3OrwgYyqnO1yIzjWRsloNSjxps3CNmaZtwrbVPOuU4ZCxQO04xC4QYhevXxyUs5HXs3V",
+	"Qk3P4UmfhZUsJUTNjNPh+Ry8Z+H+aIrlfm6PQrhzn8yGJFLmi/qz3W4/AMPHZjeru7Gkw5joIV3x5EIE",
+	"iLQnbVT4/HUbU/XhvTYKszzwpUFmV9Q4/YO87O4bN4UIH4BLjkM6iTKwKIMbQkRFn+n8MwhTc/XVCVHc",
+	"IjzJxzUhjCRYHbMYs0mKJ6Q94XwSEzynomIEfaa+MCQS72ua2/8G/vvmxLyNPNSiUm/jibbIPyle+yMc",
+	"yz8UgmQT6LPiDNT79QvMdKBCDjZcbCQ4CrL/8H7Z9nLc6PCWPzrZ3/cd+u2Z/Kq7geU/Uxy/DmfepFS9",
+	"zLZNmKlT4s0rjItW9tM7ZOC3HClbx01X8L5dRBSs3rh9RMEtHfbEu26UqPcWFKyDWiPx5wXlfkrIDNKQ",
+	"R8AmfC5L32BuRTuwLshBrVGD6WQf8bpae53eIQym01hnqlTmlxTHtJWo18Xp28j7Za6W7chqjCU3wvkn",
+	"/b7wYlXUWvDlpc6yRGcEM4FCdUe4fv13MGAfB1q37jvkNZpT7Ibh7Mhz/dYJxL/Hnfutzr2d7XHlwqWx",
+	"pPPYaBKbZDv5efmmsCRBY5aNYDAnyYzGsefU5MPUvgmeCswiORWoqeQs+kP0d7/pBujI/LPTPgqQ+uc4",
+	"ISW3jwa8u1E6i8vRfKN/XWe5z8iqI1RGPSMo/xAgUVlbvJl7SmIqQLm+orqIKoswN4LNjmROEp78mJud",
+	"0zMS6/q3ralNrER8FUhyMHkQZyWeiuOiI+vLruum2JRo161K5QIs2Eg9uWPlaE2gubrA382a5Rc1kmVX",
+	"eotEIRxsKLIYDO75hq/jtGtCrauOYR4BFStjnM4uVCUFbCXGsm29sSQ7N0bJiqD1POGSj3icuxZ0IHPE",
+	"L5XGuewIsK4KgZqfJPwiQI8ImZ8RchGgmI+w8eglGonNRmP0qyF0bFwAjaChTfZiXCa7cYlWzJR2JJdd",
+	"R817W7u2rf3u7Ovbih9ashIGUHKXRmbmaxvoMtJyOUCnXkHAOKvi3bBSaAtvOJ/NpW+0h/frjvbXKZcl",
+	"dLnDmo+apCCxVdkEJC2RqJwB271f4+lV0sCYldnY3C9le1NeOt/m26V5vYYKd2gQaar2xEkENRHqnYC9",
+	"B42sYnBXqIfudujB2o+sSjB+GGM6e7ZE9WSGbT3IBnzvYV6aaRO9LXTJitTlDXW/agATgh1Qmzs6/aPl",
+	"losW0VWa4YvnZ+fIVzV60mdZKmrTSvnAddQHmf880NhB4FQY6wTUahUAcqL7DAsURoTMBSEX4R767Z/9",
+	"mzw4GrXRaREHyFgWI8yM9ujMqY0MKkeErqY8JiVfuFJk9GcaJ0eB1RVODpbzpZ3kG0MdQeO6NeEt8+MM",
+	"z7/UO/1a75PtV7BKBHgUVUsRkGCR0JGpm4MIJ3QnQE3MIoTZwmSO6R/VGphMyFlRTf7yYKUh4akWK53s",
+	"W/FsFibtvvWF0Q0ykylQtnP7aHfx5zoGPQCruUbtKrO+a+36brVd3z3q1Ewbu6Tzt+R9XREw9S1ScdOC",
+	"Ahlv5iSFc7FdEVvx6NQl8ptYy9vRqiMYjro9n9ZeRYY2bgNDKdHPZsppNXVtiOJcywMLm7oLTUNzze0t",
+	"VXh+a8eh7gBTg7O8Pbfh/cxteL+Kvdy/sdswm3d9p2FpoW/oMrTCzRFoN3IXlslgd85CePOOvAbfcYZ2",
+	"A05WMEvfGeta2rxPOb94RGJ6SZKFny5/nZKURGjK+YUtKnlQQIFqCoJjpS5D7Z3cA0xMA8Qn04Rpn2Ip",
+	"tVFKMptL4cvQ1oNB9hYkOBrjYpHKQalfz0Hv7QWhIz3A7LXbZaBOuZBVHRhGRH3gjkDqJtRkHM2xnAYI",
+	"4PCV+eCUF5V8wGqXRNv83R5B47F1euJhPV/HBdVAbquYjEtNn6n7LcrJOo83oN3oDTclVgESmFFJvyaR",
+	"LZwCtzfjjJhbilO365ZXCSk99DGTJGE4Rmca7kMjLPkqDsi19OYtf66+itHcZBhFlj6zvEX1ZEWu8sEW",
+	"9FXPe+eudO7DW6sVH+xEKwZScPICgZiD/FAXNj1f2tLZ2UxJXiKt5QJYxiUdL0LUfPb8/PHHXwxevXwC",
+	"SL2hbvUxpoyKaahkaqFDCPxxmsrpvr6j4FfX71STdd5R9KhntyxtpTvmF17352aqYIFZe0zTufnG6vL0",
+	"vPVNwYfoFTuSy1IRU3dzb5+em31ZYLsC5eNYt9+VJc/mUIaoaaQUT9CQyCtCmBI+CSViL0BhRnaw+cuM",
+	"ond9rQklIjgK+6w5oZeEoXRuaid6h6YHCx/b1z6Af0A9GxS5Oc4hxYNb5pOUiP1vaPRmH+4OS/XDZvju",
+	"wYB/41ItDfzioS+NV/AzPvRLbsCKBChjC2OKWYSupliqYUc0CtBwgbKOio4XCPDNYK9dEarZSOdIsZFu",
+	"56Sn2MhPgZnYKJ5onHz5Ovend4LGV3yo4fKOj4+PMcZ4OBwOR6PRKIqiiBBCxuPxWClA4AGe8UvznLig",
+	"87kZQw70utQ2yFwy3VjOCZ6hT16cozMLNGuZqUWhgZ8SLMlk0ThpzIhGgjRU3isyUM90u2a6b5b0mcj4",
+	"xUvQhuTKgYIN1hzMorqyihFoANJzxbDf5Evvk66EAbnaumUDs/kVH5pfHhhVTbvQA4A31+C2ORAnLZcP",
+	"bFQxkAdXSj4loz7aEUKZaCHqnZWNKBUIBhiglF0wfpUjn9cAE7Mk6ArEGtRYalWJW+PX3xz03niThDLK",
+	"/aYSUPWOyP3J5nYAzzYowuH6eWRHorIQyLZ5MAVBUOHa1EjFuhrHXtBLv7eeJJ2jt6J517IO4x5L98Hl",
+	"E7pC/7FsMkkZ02wyP8WGqgpsMr/qeak99HUO1pm925WAq4uvzJIWi8F9K1pU0eoe8pJENSTtqGBVqlRQ",
+	"aMzm7ouzKLlo1nwsp7WctJ1InOE3PqmdSaQKzxdcHnzFh/WVnlzIrfWBOW/3DQ5qnV+msS8MvQro8Kky",
+	"w0YVaIcaQ+q3f/o/FPENtwFGXWmt9lqde2+tJs2P7RDeDaEzBrnGI+nkIQconCdkTK/v6pqLu3OcyLul",
+	"hNi74xiL6V0/98yj0pUrD5WlmoVhtkBijpkt6DeYQBU7kQ3hXmc7aMUR1zk+lh2lAiqgLog6OOCdU/+N",
+	"+VAjZuVTNjdWcEcfgg9AKUJYMEljYkAUpiQhD3R064oKYjCiSYQEkTKD+0hjaBwKWCA8gWUIYcnDAIVy",
+	"StmF3px5wkPU1JcGeuXCffMnLJouUyr5FWBkfjRGOF6VCJjKWlfrEFgMPe3OzIYM0M1K+vMHeQUwAQPb",
+	"vDqDbVD7gJoQtQXeq9QZBp4oW5q9xe7mmRgeyqNsnsqf8lTOU5kBlY8zMJgbEOUWI11t22/JHq6yVoIe",
+	"vSWm4PHQ9wRW0ompUsqENGxAfQc1w3sdAXVWVwmVkjAUdmdhiYYOpvW8C/rAFUgrx0sxAy6kizgpIS4U",
+	"ZdZtYhM3QyYjHqu9X+vPLikFEsUECwlUD7aiHmOGcq/sL2eQy37RKgCOw80jLrfKwzfqb12Rd3Svs/Gk",
+	"boEXr+Bfps24QQYpcTCLXKCOdjW/suaV4mqhHlfpWHyw8SL4Ut1MDGHDN1Wd/lP0CUdRmmiwuGZ43IFa",
+	"1u70oDML96wRCTLIOf4BHPoAhQcgc7pRuBdk3piuJv6DbuRhCi41FcHDemtTlwyzKPGHlUd7F1HZXJfc",
+	"PjJbVXeHR1MyUIyUDLrTATR985jPJEEzGsdqh0BOWR5jObDkCKNua8rTBOncOQRvNnJWp9lL6HKjnobP",
+	"LOVo+ImqFLvyRbBqqLvONI9mN5vmUUujq2w30eODD45ueZ7RAD5eOUvIr+FjPfCoMNPa01Cz6NyC5fE2",
+	"0TDoDE9I1Sr9POUSo5RB8JEkyFaMRwgey6EMO3vr0Zpq7K1neMVNXMUgYEv9kdt1MHigb274lTlJBkon",
+	"rbN2oylOJqA9j4gtT4IfAOHw9lfRZvLabBS2eD5unHy5bqbqIZO0vxHw07M0jn8BDcfevA58Bw+Ueoxi",
+	"ziaGgZgzB+hNTlES4wyOnJvoeLcwsIaGU6dsUoehFS0LMVdfyl6wdO7N3Z6D37lVRv12U+3cI1Y6C15e",
+	"WiFIAr8YXd6gpaNTZEJFat3Mlti+6vm9CvAjUAHWCu7dfPxHKFJ3Uvj9Xgy/F8PfHTHsh55ZISwrBdIu",
+	"rN+b4kA41ZSFLM/SOTZIDm64eSdHu34XiaCRMvrrlJjLam/s8M8WbHQ6n8eL2yyOV/+ekFJtvHE3LdhI",
+	"MQsP6uMtFsvbgGAhOd/vDAW05oTP86aWUdYGwi2QZhzOPEkgybmYamDe7Cku99NUtim3ULWfFwqXCbbd",
+	"9RPrmtyIlUgV1RBSxYnupjDes3g3PN3qZS8ScknJ1c4GZ9634+H5SQVHHo/wE52Fb9pcWAoOIGHFUPiC",
+	"SB/WZru7Gc7mzeqizcMblye7Z7sATglzC0pHdXklfDPfbN6aq92oIeJqW7NwygoL5X4cMiGy7IfVZFTZ",
+	"rwJCm9EKFC+N6gkBTVPOeTXlwgCAXGFhoqNR7SKPOsc4aBg0Ef/A4CJKYE6glQoAgSlKmlsB27DDCrKV",
+	"q1z2XVWbvDez35vZ783sKmP2vQX83gL+TlnAS8Lg+eNHD1+YTGCPADZNaCGMXY1FNOKMkZFsx5Sl1+2I",
+	"73P1YG8/62Hr05RwKvkgIROlBiW+CLppoEUnrEWZgcM3hg+0niSxIIhKp5YzB8Un1wa+AG6NKbswbBWq",
+	"vuRir1aro1GM6WygoTn8hqa6AU15nDWNIkozjBGOomSpPZXF+FjG0ofvmOyHul9ycDeEVNuu50pL6QE0",
+	"qv6iTFIhBzG5JLXmhxE8gOAB1Pntn/7locVTK7S0dzrWOB+oHIUadjV2qB4CRoxcwQTvCI38QQVAjut+",
+	"GMWvZi/0fpISJpfSsecGZLulr7+1hgeE6cYvdTqkQ2tiPXxBRgmR2/RVr1epSIVI9aFcDY5Xp6LR5TC2",
+	"onHZrHpiWIffpopoQkZykCa0quJT34FevXystCzLVhCWhbPS9sKWq413Kz6Bb+0rCTrEowtvztOIz5c8",
+	"b4mpOtrAVIvTSXEZgIP6VwFEy+Y8GB57e+jLgiSUjfkG47RoQDVTG9WSZaFOU0ZpyDXwyCt33UrDc5mB",
+	"73Rl21yWVfmxLbPuJZZWlCE+vlsi783io+7Z2ipM6hXwa3Q3+Nqrl0+8QnxTmbrS/M2gsnwycsMnS7Ku",
+	"Skat6462LLI2GEdN0bNRK9DsvblMKNWwZe3VHyAheUIiRNgoWczLUKUNcTBKDmRLCdSWOaYtOKYt4Ehr",
+	"Out1O73DG0q4XOxsQIK3IoM2hZ8kwrf0H9M4tknfapi6ODDQia0ml1lRiLFarkgct4rFeW4h9YTKaTps",
+	"BJmQKKTnrpAcubSqs6xn+m5HPK3scKWVMYZCLTVjPqHsj+z1PyylP+eDdONMuPV1p3X82vx30Hr9TSc4",
+	"6PrrBAtScAMqKQum2o+Ws2UL8ic/0uu4c0XBPafRKDxBERUAZruw3d2UfqvOAtAIRpckoWNKIvT4kTYx",
+	"H6BQy/fwBJHreUxHVOrKU/2AnS74AQootzQaNYKGfriEa6t/8yy6O5FdBD8LRuf2YQj3Nbvq4npr8rAi",
+	"DvdeIL4FgehUYbUYuWplCt57kVa1htvKjHfBn5cYw4sYs63U4RU4VjwvPh/zBB10UIQXokwv3laktg5k",
+	"AE8UHOoujtXBvXuddakFDumVKm3GYwDikBx4vyhU1yjirOfxyjsf12LkJfesWnco6yhmQfQ6dbogqiWe",
+	"cSan8WIb/O/qogBbdTfDcUyERLY8DFzoqDlSM8ryQ9RylbzlvePO7hzmGfT0Cp++Mgil69SfJJjJwo52",
+	"lpp8bOQ3rjHQOgDwnu3XzvOKNl86Abh4HF5XnN9d6Bme8d1A3VCP11Qzvr9c5QfPIfJjfXQbx/q7fCSX",
+	"KbperNXGuHRwq1h7edTZ4SrCeLyon2sC0/d6FeOoEXWueGW3V5VS4GnnUgrz1iCCdYBfG9ZwvK7a3er+",
+	"OzjrS2RtQ+15zLyOpfJf/ZtP3QZ5KjeJ/5pt3mH0V3sllLiXPMILgxoAeIcya/k3xSKPUpUiv9mQVvVD",
+	"83WjmHNBolrBfXi/XzSazcgX03n1yr3dUYJgkVY8oYqU6UTaqLITklGzdOYVJGHp/aA5qhKoYXhWSt3p",
+	"1Ya/ywexck1e6lr5LfokevKJIQ8McV3ITkSWd9bE2QVvcrHdPpOAvOdtH75BYvaaFGyPAAWZNJiTZJCK",
+	"aD2Xf3WGIh7HOAkgbZqzS5JI21zhJU8lSVpCLmKzxU27QaC4APSYZnI+zXQbCeHVVLx9qz+fkoSYOJ+i",
+	"OBgfFVnPL/CpNT/56DxAPzt7/ixAWKIZFxLdR0/ph3v+oCC8qgAEa9ott78SnO2q2VKJ0NX0/KSdJaZs",
+	"iKehE4HseYSEsyYGr3SerhLYomnOiDrHoziNSLSHyPWIkEigEA/5JTE9YkLFRfsM3iGFTXiB1YpMuNUe",
+	"ffUuIQmOLKADLOAd0UavmCAm8w0cllmmTJ+ZJ8c8jvkVPKXUnjvCjFjd7WbPCI0HWRJtznhLEJ2bUOM6",
+	"YqyX/PismPojNTh7RRpjr/MdyGPcZMQfvIXEyzWl/5sM95YLfd9ajuDa3DTfolRmnfV6R2+v8KpwODcu",
+	"wCp5HIsZGHxOGDWdrsYUOoxov/p29U/9/nWvq/7noNXvXx99qP7nkfrnBx+tLYs66C0LZNdvuaxnMKVF",
+	"8DiVBCmB0RR76NXLJ2sSrOpmfywJK2eezUw+tX+690feeb0kkRoG5ewhj7zgfxEZTCmrSl7jEbkjTEIf",
+	"NMmDPFU8kiQp5ci9+ORl64Ppz3u//dP/sHkSVq/V6W6ThHU9pwkRN0Kj36qx+gxfD1JRIuPuZi3Yh1iO",
+	"pqUoK1aKcuuKEG/y0jzGrBJtTl3UBRUJiQiZad+jcFDYpNlQ46cUKARFM9wWla3KdVKvo14tqPci+Tpg",
+	"74JEA3C/Fb6/vreJC7eQ076dS77EzhYXvubAjjrEVyBvH/MrzuNDtfP+s1hmjHCqPv1577NHx08Pf/n5",
+	"/V+9OHh5/uG9Zw8/PjrdLGVt2TheSW1+a1cPcf0Ma8ZwilT80TUeSbDMAA/IUCcojqHZl9AHG1emgl5J",
+	"+q11oha4SIm5Awg6AKEplRgzmR8jJ325WUpV18hn5sV7Sx0SPmh1usDx1vUuXMu9XEaUN4wqr+xL4AjQ",
+	"WZpfkUjXG8AUGIJyA+AbkIVsLSzORmQJJHlF55ZtmJ9OQWmOaazECWy0WtyHZ79QS8cTqYaEylimJbrd",
+	"0Ju8FQuN+Ejszzgji/YsQv/lb9CLGDOxF7hmElBrecE2rD+uEWNyh2f4+E3M9rWbWMUH1KFbzwd20fmh",
+	"pML8wHs/eCWeBy4XOhiHqKlJQfGIvQCFihmFqKkdWerwQKa9uqJ5URQGKIyogKhR6KYX6RcaYZdJN+jJ",
+	"YG4vepWz+9eonDtK78kGUSfStQu10KvhHW3KAt94d3jGJTEg6v7uFSa0qJMLDbz6Se61Qc0QA9y7NsY0",
+	"aqn+516QpfgFSH06QJj1GZ/rlUehVl9CeIUmIWj+YUliD7jwOCGkBfCW4YxIHGGJwzZ6Dk1Gx5TEkUA4",
+	"IX1GJ4wnJFrqpOqOrnFir7Qmc9mC31oHWoyb4qXGZO4UbsxjreOVgx7uKwsNeL1vL+BqHtz3ZQPZqVUT",
+	"p6YNZ2KS4BmUkouGb2t9ReeitdTgveOPR2SlXOuR8d0cvO1anq9ayIRfmJXs1ltJ/UMhFSxOxdoctOrT",
+	"8Zj5C6qy1gOSmxYZDzJ10Xg5AxRm3Yk16rc+P6HW1zR7LvV8WSJFt+3KDLMUx63CBdN05SlcQp+8OK9q",
+	"rqIdmV96iLSbD8H5tdd47SN9mM4GEtPlMMsRh846zIVl1cj0aVaPZQX7Slcr9Il+gGzZqnR6Tau1ilCY",
+	"wKBa/bTTORjZBYe/lBgz9pOO+82oEJRNimrfwcbalNl4X4Wi7d9nwcuneE4QNu1K0AwvNKQFauKMroCW",
+	"csq6SvB8rpis7mMNCwne8hzt2t68V6K2ZapYpoicGm7GG9weJuVFyJqz0EjPYoFiPCTxg+yYFLq0BOhq",
+	"SkdTRKVJgy9q5YVjUnbV1e+SUjhSa7nmTXqbLMUYNjqlFX7JKlGz5gCu44SVOBu299LqxitOj57afXbW",
+	"3OhvjlMggi03/TYa2KxannKdQN4Zprp9zPqeMa8rd/QpkVNewWY/PT9/gWZwQ4alvmAji6bvKuyffKQW",
+	"68Xzs/OiYq5/92jlBd6wsjgE9M5M0k6x1IY644zYfpQ6QBFO5rJgRWgsKI1Hf1EcVwVNmE2raAtyirTY",
+	"yDRivQ1t9FgKpJPBQRUtNV0NdNj/akpAZZVTsoC7hAYoWq4cGEwJjurUza6Tk65sXG5+pYWk8RGBqNNV",
+	"8BABJ0kr2wAjR9cKwJtlBE6xGMDsl5XByqIH9cyQ4IQkmzy1pomWr99Yt6LfWN7pqH7ekttHaaeJSzGG",
+	"diBwRr/iQwMXMSRjbvIaIHKylLRU6OukNi+5xPFAkBFnPmS8M30hayigRhelMYngwxYlPUuZMloMFRYn",
+	"b7hAUwi/s3hRJKl7nVrRUWhpql5W3SVWOquhe5GN01gvjG4cSiLUxALlnb32LC8xy2VwPUqhoawHYffo",
+	"5CBvuehQzE++/ZN+P/rm8E1L/adn/3Ou/3NS+E+/r9/gjwFmjHm9lDFM3Gvz1Wj0dgONTu3C9hKxsro7",
+	"a9Vo82bUVu5fkeFoimUPz6nNnqkPZ53XWuuibbO+QYHjOmtRnpznaJRIscANlviZh1lVS2W9V3ncoiyH",
+	"GLnKhE+YJnHBnLT9m7RrREsqLAyjL2n/y8ddn0JLfUaAV7b1XLZVixSRGZ+w1Zvu75va0vGXLb1wLWNn",
+	"tj4jC4/KXmYuLqv/g3/yk/9GWYC9e3fu/rT9J4Pw2/+20zo+bf0Kt75uvb77kwrwmekqL5CF42vpMbcs",
+	"KawpGDvsHN+r4RWslHzL39e37vj7OzLTO8rey1qOba19bJZiU1kB9cg6DZKUeGqdKt7sahc3l6DFFWFl",
+	"WWSOaFaa0T1Sv2ycZTSrUP3tCnzy0Xl9FX8tsdSRTOuO60rJVVvrX/vWJanmXx9gbe4KWV5nfBTFb9uL",
+	"a79+c6G4lKWz5ptv1sghfw2Vlj+b+gHNXq8rn7IvXyciz7DxJPjGtumI3sKMGkHtqeWxKg82qJbty7jU",
+	"SrF2pb+QeFES+Rnny9PXV4twS87fM2ns05n0YC32gVb4tY9EICpLMGvvRIb7Rq3v2XLU323Jr30kQMlv",
+	"X/CXPQVvSbYLyefgZZndrlR/L7jrSWb74/dNNlcqKCFMN0Q4igQwECcMdEHIXOS4lnbcd5SkkORBHmBB",
+	"OBY8YzNySvps2YXoNFxf6h6gw/CbqEZV7tgV0N5F/1vt7uXb6AeVPc7zDrcrRPqCjfL0mVVz+N77EKvX",
+	"qXp5oLe+R/q9On+IJJ2RAL38+CE6ODg4RldUThFGoXadhYiPx4LIwEoQzZi3ct3txm93pnuBe/YZ8h0H",
+	"qS5NigZ5FwsPxH/enwNLNMWXRB0veDCAfBhoUQkYzW30fDxGw4VXXFa6wHEaUanbjA+8xXAvEtJSvAvB",
+	"nWjK+QWiDJHxmIwkaoanrx49Ph88efz08fng1csnocHMFURCm/TMnQp+YD4eF3fEG8zACSSjMS69pSiK",
+	"OvU1FO6bm0MkpvxKoGaor4TZd72Gc+N3/+x//92//pe/+7N/9rv/+P/4AypkdDGgbFDpHngFqCgzvEBw",
+	"r1oTwNfAKML6qxgl5AonUSlRsyZUsB3ADF8P9Hv8KxGrvRdSj6JFWfbRX+fpmXsPoB/GkNgSOKNJLKVo",
+	"7qzyPh8+ZSuHn6OorBp/MYF1pwPlTCZ0mEKWvJZmA9vuZy34VP6ssW8e2iffmEqhgUZaG2lkjZwdfrOU",
+	"Cj2hoK9QzhCDKknMSuDPBooNMqTBxpO8rPVXHnOTNzlwsEErC19DDbpnkvjsE8KgwNnazxgzqH83b0ZN",
+	"GFerlx08zMSVOiI/O3v+bP2hZ+QKQL8GQxxjtg5FAjKgNToRZB4zchUvMpReEsFI10LUezLDuaTjRQUj",
+	"5EJqTqjvWmaFz56fP/74ix1xQSi48o/kidqelmY7S4N4fvrq/NMtxmAVWPXCYpkyjMQ7RBqNBpzFi4pG",
+	"7ThSZw/ImicCkNfVUJs8ybZqz4pxa4U+0OXunBEEeOypIOpJNomJhm7nDPEEbr8gC1GP+pW8pGwyICya",
+	"c8pkNVcPP/noHAGEsHkmzOg4h30wJcWSI8xgpCUG/0CtboCozJ497BzWHSkHlrkWSd1FTjcHU7MNyVFC",
+	"I4LCecLDTEFvo1N9kz05+jJPUJjGMsGhOdbua6lAMb8iCYRsdSslrJdhSidTxbOhClROCU3sSJRmo6Sw",
+	"Uk1ChCW64omQe8rajYm0WAb6ZjlNeDqZlo9pRf2BBh5gVK7mDGo7AIfL5qlQqQyVDKNrmC5E3sdClyXs",
+	"tdFDDU9gG2CoZewz3/NXwCIxklOaRGiOE7lQLBAYJBBAgEh70kahmOKEnKZyuq8DzaEhmz7jDH2Mhfzk",
+	"xfkdgcQIxwQ1s/f/3W9Q1wyqmL68QRFb4giTalL/3KShGBpWmkwGc146lLU0lsJXt6Dh0iG3nRUcss5A",
+	"2DPw/vW0I4gQakBSxoMpTxPhTTnUNyHClNzNa6tmmCk2nyYCVoSnuvQnq0tC81RMTQ8JwgC5QukuAUrn",
+	"asAGfauE/nboHSaVvgy0Fwa60pt/ph5RNtHga84q1GRDvY9Pn52C+YS+BnaV6VpqeJCCNEqlYs1U7hVT",
+	"qV6dPyyKiVNB8f7ZFLPJFNMacJ7AXXbF0gyryrwOTUE0oyt/ILwRxyk77LO9qThaQYVF59FqlpiZK+iX",
+	"rbGCRlKhxS0ZTKtVT1ds+47HmoPsF1FV+7xGv14iYo/h5bcl/AbSCknvczlYC31XWL9VZv1a1rmVEf7q",
+	"5ZMHKOw3+o0Qad85SL3aap3z0ZsX9N/AZs8mUctSXwpRvDfd35vub9l0r1npdzNrW6PuOsa2eWl2XKxt",
+	"EX7ThwL4fuOk1XsT2uJfPxsQUz4vcIGEMHLlO/+1LPQtOsDV2NjNrfCb8kL9rpuzwU2M9soxo3N8QYS1",
+	"6JVaCiqMLvRXbEqXwbf77KWp87c52wkRPL40pqmyNy6xJJn7SPERW2o/XKDw9MmT558PXrx8/IvT848G",
+	"z1+df/j81bNHYcnuqOEYuOmiuW6EH4Ex70WEOKyFCLtDI/hWy/OrbdAbm5Fe4Ie1q+c1Aws2WfauD3pr",
+	"J7feWtsQHP/7bcq5SRl1t8QXzj6b4oQ8oezC3zhyMOWiChAqIeAuwHHGYYVEzfCb7Lk3+7lDpt1u5/Eh",
+	"HM3UkVGW/kjpMxU93dSLXObnY2RDLIif+eepMEjdBEBc5mzGlF2cmE8LJAiLUHjqdg05QR/qtB9do6oG",
+	"cq6UBVOkWhyunuW+iAeHo/Pj+c97s18l9z+7/rw73L/svr0uhAWkg2VUrYNdYMyUi3c8c/aWU1REWw3q",
+	"rN0IZR2kIissM45NLYnhFV781ZYi+ZsCICn50xpyb12algLaaFspAixp6arhuSIryhAUCD5wM4oRvGtJ",
+	"Sd8W/dpUBHpAsA5qui718xUzPAURTCIEd1HOnImaLdpgllvNcDtcg9tqjhgNluHOur2afmLQ5qsy98D/",
+	"Zrs/23x8tdB39CEpKhC9LXBonJocO5LseAYOxy9SfZlGCstQJsAqXLSMU2/WHjETUFv3RsxkWC0Jc0PF",
+	"+q2wYY+bq5ob3gSSekPWuZkGVuKrNXjhZsmYS3xtDR/a7O3OQV55IjdH1LJvXnkadtFaJdf9tm+okr1j",
+	"h83b3uGB9XhQyZV2Ay08eW01D/SP4wD71w4uP0CtblXWfI3j3upuobdsMoDNP76NSuK1v+DaU86o5J7m",
+	"/cVc/40g6L4D3c63GrUvzd/F/q6sSgcrdM10j08ObiZ64UsxloSNFoNZCfX3fq92Cf2MCFHGKmxwL9av",
+	"rnPO6M1mdacM2syCBtUIGpH6d6nbSyXr8QXktWtOaZy2fAXNIDhMhS5t0r64NvoIj6YmiiOnhOlcdQFx",
+	"fCrBD5YQHOugCY6ROhYxgSS7JhYofPH8zHgIbeBg/xsavcmy+Pe/sYEF9askQoYo4kQEOkPCwZNSWjEM",
+	"wzygEeuoQOk8Q/1gjhexjT5ShmVg3qGehNsgZb4w8zvC5AAXeb7LoWsVa2j/g7fsPx3GdORJQJ7yK4aw",
+	"RI4jFW7dN3B9tcJht2D6rEJPzpmUpS9vwb6ZswsH4NL28uEqnZXlc76hKeHy2q3MiQ3Y8QY9IA1Wbwli",
+	"cLMyKPMO4I9Fbpl5B+/fOyz6kL2sNOMPVWS/FtBrxTHYEKHXOSObrFEFUG2+d2uJYyfadUGy30DDdt+z",
+	"Iy37Nuh4K8LNu7/9QCh1PWkub3A6zCTAJwlmmza9coCst97JEjXaV/ro0XYwKgfWsbQZZJDWSCPdFugK",
+	"LrAMtouKEwRRDfTbf/nP0Tzh8N9xQgrV/Opvnfdk85yKuo2+sLQPrwRJTFJBbV364N3p0lvpx/OE8oTK",
+	"xXpkvrouijpOw9xbWJD22WDW9j1wtmaXoncLLFBn/TK50ilmJ66Adm5lP70Vn5B33des7y6kl3uStpdd",
+	"zlu26rrrpfWjLfenzOPsuysHvg2ZVpbSnEmcQNWvuSNPiFeGR1jO9AmR0JmSe7tLGvDSrG6uVOBpQz78",
+	"46KPLfucvrvUzd8XuM4QDgpvHvEkISPZmvJEkNYQHHWLGj38e0ut+ZY+mPCYbNhYV23yS/VYbX+O5wUO",
+	"jnZFhL6zSdKEooFltWQIhc7Oihz0CgtyUMTv0EgdndbxoN3ydrnyMBmjJWcbUHUqdtHHwbOMP/RmDmqO",
+	"O1LeK1mM9XiaGwJEGXLSQnfHSFrL15bX2oxiEJF4XScTyRGOItRkZIIlvSTqh4hE6UjutdEzJ4VO8oku",
+	"oAFXUGh5ZV1/8q6mlvFMH2BMsYA0SzeswozBMR2RP64OaSjuWoS4/PJP/rjfF69/+sf2H964xiTh6dwb",
+	"aX7KLzWaACjrULpPBYL7UTMElxP8IWxFB1bj1mkYcKF+a5uO/8DmosG3gPY6akKTyxZn8WLvQTbiO8LW",
+	"DglEymgDXgHTEhLPoZPgDuQMmEargkYZBqoZLBTsgXe0CejD4DMF8wiwBLLCGphmG5kCCRSq50LrXJVC",
+	"l8bpSNRJtmuXOE4JIM9LbpCPHTBhg0tl8OzKSaY77T71HRC/NTrr6zb61aK6d7NkutL4ThnjKRuRmems",
+	"Xo50RpSw0aar5r701L7CZOaTquaNklxL1HyKk4uIX7FSEy11wwRLcgXViELpqQJhiTq9k04HUECgPGPI",
+	"U2XhzyhLJdjqm+e1bdXYkUX+c6Y95breGs4CZGg23QwkwqI9X9S22+od7z4brlu322EiV80IOl37JoR9",
+	"rdgKDogbz0hSGS8B8qvBMzBZOENnWKZJhBfe3Kh1UYfuTqIOepA5xbtrmtNLkB+wzaIEdc6bpwtXHFs8",
+	"FAooEVlJfVPQCSOQCghUKU13rkSE6j59tUWZrj4JUAgl/PpisZq/0KQrjo1XBhK34JFSWy64Y/mQVk9v",
+	"F36DVSxwez9C6a0fJQmvaFxA1CU05BG0YDG5o5jhCQwBnb54jJraWxsgnMppoNc4gNXfO0EYiXROEkFs",
+	"In+fmXY11oF5+uLxHV0BFBGJadxvnKBv+g34sPp3v9Fut/uNN29C3UxmqSWWfsy2+QTucIljGg1MQoO6",
+	"W08wM8xchOnGmyUsyPyNG2wNLOIj/WR5J8wL627Fo+z7y21MvbXfUnGhAM3waEoZaSUER+oXwFnRmp6J",
+	"+aEhEUpVotLUDmI2IW30EewroJ9gtugzWwUA+2trRsBGoALCuyQCPI42+sQIOlhhgUY4SRa6XkMtMzQ1",
+	"BWgPPJr22Tzhko94fEcgxZlhOwPdnPKKoxlPCLqgLBIn4ODOykTN7TA8q40NYz66EAj32QjHcWAC6m7A",
+	"OXukCQgR5sJAZ6Br/cikn+/lAP9ZqF63HzVYcTqh+o7ImoX0WZ99i/RL0Ldmmt/22betVgv+n7p82Omg",
+	"b1FYosYQNYcYUBfwjEBzTnO+FBuz934lOAsVW2Minc95otjrjEQUDxT9hM6dJort/KJWbJAmMbTr0kbT",
+	"gHE5MDaf+tl0XMla0wUoNI2hdMWv+zr7wYiM6AzHA92qfIavB6Aru5egwBOKK7JLRlD7nrKXyk+hJnbU",
+	"J1gzNCOzoW7WbqhXoIiPUsWCSIQSRcQmnUEHnBRDgRUO90qraHeh9LMtxFK/68pJe3zzX6CpsVkW9au1",
+	"eQaUGTNJ/Sq5nJfvuiAL9ychOOwbKf8YEUZJFCJDPl1FPinDppKiuFF4TgcXZOFulfNTdleGIpuNzZ3Y",
+	"usHakfQ0IYt0PKYjSpjM3KpB6XfTWdg8d6CeG/NkSKNIDwF8si7hKTOjMCagwDLF0nn5l/w2XasOazjF",
+	"CdFzNu2D81/db+pfnL6duo4ceAp0+TSp4ob56DNm1YzBLJXmNaYgyx39SCRj9+MZkUCFbHEUgg8KlWKj",
+	"mJunHHtqIDkfxPwKXm7LmrPX2IU+VAutFmPMU1Zan+wnPe3CT0nWUbRI3va9R+q9GoW1sAH2+rG6PuJs",
+	"HFNN/oLIdD4wOUqmKSqJqZIv8IKIYL2hBhplAG1UfUOxK1j+3dm28iV3dcvXdDdXs0nZOnJG7Fy6QKyK",
+	"E+slxwA7qq/1evoozhM+UoJ0GGs+BYuVcSlIg4L6RKkRSK0U2Qtskz5b3D0wBzTnLs4PeSXYICFKTwCa",
+	"dKRb1hwbI6eA3KkgUx+0qLSw7Hw8Jkm+bz3Yt0SxIEjnNEuW/T0g1yNCIve06N8TJcjNmTGOlsEwFQvN",
+	"TPhghtligKVUSy/M146sHJRK+YpD1NTeRptvSqNwz96p19nKalAqwnzxABJ3jKlzgMxf9vkDwzIvMQXL",
+	"TN3G+CD72xbZl/m/2ZZ8O0rvsFhdhd/VRx0TYlntdMW5si680ty5L0vcKsty3Q+tLMrz3mlZD9+gURDk",
+	"zqvMpyrEuHOlJI9N6plHiDtXlp/xyFz4NRdmzliN4HJGm/+yLMngtmVRVP7ZVtNk4sdG3Z3FKggfm2xX",
+	"WuKi6CncpCWP2oYlwZP96HytIHYAuKbAKzPsHCOHNHKO5tWFz9pfSvw86wNUGq9lz7DHJVbcCBpFjgeb",
+	"5LA503dvmXOV9thcLf1q1Sr1FofZFP7MeE02owKrUavichqbCskgVlRkFflgHU6hyc4eWljUZX6QAQ45",
+	"xLCs9TnxvFzp05GreekeR4tS8yprfOY3rfDZNzjfzhUNB+DIue6qGe6oilqG+YpHyWgUfLZWx1BrW5DL",
+	"sKBeDcFzxYylQl57rjjDrJLWLkiSc3tBgGdblVPmkigyK5FRxBKTz7dNlH72SGOnV5QrXYv+omVxUPQd",
+	"FUGnHQet3xlziqbpDLPctjcWfYAEHkOET0z5lUWO9pWBe50fvtBDJpf9LiGr7tAINSGcQrXtHP6y9VJf",
+	"aj2OQtOeArqmEx02YRqCMTHOguLoOt2fPbr3xf3PD3/Z/fTg2Qc/7708Oj/+RedXnz1c68W0Zx/cIzV8",
+	"LDlsuHd+Pzt7/kwHgnSYR9uULx6jg3YH4GIZ13W50BECswiF1hEcIjyfx5To6JN1tuA+C40ZLTjCyN6t",
+	"1DiSEKY7Cl4lVErCUAig6SfoS+2pAF8KDFx7KwKUDf91WMClV699XemUrlyNFzFmHlfTythDD4JcG8ce",
+	"CmtdQJ1IeB64G/PEwg56X5IaTgY3LDc0wgtdewBxwhgL9UYdAiAaOVQp7gAZhGPdVUBOycwenCRljLIJ",
+	"wBWVumR3Nmq99VzzBPVeDYPUxMhyMA2GNMIMCUkBkT7DNB0uwPfl+qmhgzT4mOphd20VRgGZu7VbWtHQ",
+	"Eygbq4UOoLZ7xpmcxgt/C0cv/toL9bNlNjlwlwWEAbCY5ogstQXvHdesJc/K0KszK5QwUBqMBlubWzBa",
+	"TypIvU/WCbJ61trGXVdHiLY6pSvqUmCw5QNol81uW/GUF2pTNIndKHqUE9q6rJ+y9ISvoySNCcL6/A3V",
+	"hEWgm0qqQ0kSncLRxBLFBAtdfMXHVuKJwG0+MuLM0t7ecutj56r6c2XKao0+OP4is/BuGADG+jUeSVNw",
+	"pvYKrH8yptd3NTzy3TlO5N0SzMrd1bka3WrNQGxS/F1rfnnL+Bu+6IqyiF/5tKdPOLKEi5rhcQd85t3p",
+	"QWcW7iHj7xNE40TMUDO8Z+6Yqf89mMK/o3AvyJohdTUZHHRLKTMHJTix7r3CuvbWnThruJup1DwU/iqC",
+	"c7dNlSb7OxaWL6sqaPrLB/Z2UD9QGuiZxNLTS0SJ5+oI98bF4DpTa7jYkK/C4D5Rz34IYutGcVp42Ut+",
+	"5ZOHkleXPGw8Wfl18WVlQKzVtAYrDyOCNzlrF9SPHsNcIW7pUcc+BotLo62gpomYHXY6OmA35JdkT+k8",
+	"oxgL4W8g70391m/pwlsOOwdbtEkYxdSb3vMc8iEPr6/XZuV5KuhdH0flsHvHW7xaW05Vwz0qDbem8rGU",
+	"vVuvdsc6XSqneNTpBeCMVdtz1DmETL3ce62tcJ29kdUxjXgaR9pA3Nt4fUpkbTOJSz4nA/Vodt6ZR7a8",
+	"dandsgkvw43ojDDAYk/4lcazg2MF2r3LVHXaz5SniVPn6zjSBKhbF2RR5LUV2UK+cT7Rtb/L43xGcKIM",
+	"9QSzC6X4KLWZxjpWP6NxTE1NoUmXgvg443CM0RXWqVSRR+2ZH3WKZYiHtcBf5sdHRZ3iuFPzueMi/Xbr",
+	"PFcuXDmC3lnHRw39wrpE8FIrGiW9D4+mZACJtoOucViLtTCzHvbkvOdodsP3RL7nD+vaKMC7y+hc9Z7M",
+	"oAp8A+j26o6AZMJlUxFsxNKboAGt3vQwBtuJc3uY3ugz6T37cNBPwIURRngRaveQOuIhaJjDdHRBpI4p",
+	"J9Ias0avJpGLihnzEY77THeMC7/44osvWk+fth49Ov/005OnT0/OzsK9B/pDOmcjx4M1PzsxLcVKzFgu",
+	"yCLUWS00Qs28v5iW0LZFBGdkz5PfXNZT/PAaLpjHDRZ5nvDZXHpJ935nhya9wYcDGTXiQpZ7XdTuWIIF",
+	"Z5RNfCO+X+slJcakA2D6+JWXw3e4yqe9iosEFVzKM4fcujdnsLC/S6eqJutMxUOl73kM2t71dWgb9Rid",
+	"UcPGH3Y6ewEKD9V1G/0eLlCWqGYsuEzHMF1+sswtKA0MUHikXqAVEFcU966vG0HjEP736Pq6KHCP4Oe1",
+	"AtcpO/c1k7LeRz62DghAuLYtYDZ0v97bLaSpLlw4unnN9WGts3JBmQ/rmpGrEDUZ18uj9AzjjtUJFOCy",
+	"DVETUgslJckJyms40IwrouGpzgeeTxIc6SQN6PSUwANBMenbbL5GjzfvB70QHi4Sgb7JX75SFSmBaWgN",
+	"CvyF0v6mphYRiPquV3ZrqEFqEBu7WZdRNzfxXOZdZ7MU6mhGmQ3DBI05XkCWcjGJ2tyzDB/tpvHviN5v",
+	"5Fz1+UHtZrsrnrlFs574QNylJHoXuNNy1DUF/kvFOXhCnvBJBWsxCZOK33nM6AwAau1ZXU9sJjWj/LIP",
+	"tnpZpbpccv0rZYmPUUEGZhEz4KPdltKyzB0I3ouaD2OcRrlUKAUGbqiJbzzEo5Yu9rmtQUYbDi4hOMpj",
+	"Y07qtDu+bQZTHw2nBoWstCGO7+0MbWQdlF11IHLmg+J2jehsjbNMQZ71WzMQ6gYMzl3s+92eP+JocmoK",
+	"M9m/7O6Pplju5+vljZ4um0FlDw7QIMSvg6IroGoW8Eo0XEhSnEzRdyCRJq+yxOvV8xCUYUq69dxmFYGT",
+	"86x1Rq4kIiwutPvfB1Lnj1OWDJTiRx6zeSpNxCjQhylShpVAlI3iNCLFwEGvu2OLZil6vaUR42clS+cS",
+	"ENolyt6gDCrKLrT2hkW5vEJniJXLtzsbIayX4fM3ySGxNbIDf1GNopBPz89f2CIPh04SMiL0srx7/sr2",
+	"3FFaA2PQpLKtpVlI4oGUmmw9m0UYxxmez9UW8LH1DhQa56rTmJART6LyabSIX71O7xAYY6cCtH1nQEjO",
+	"XrqoSI6WUYJIcpSZ3GtaWjyHS2Z78M4taJfeitJjiS1vqxxaMJFy8HOOJ8CcU6gBi/lEBIiRK8XE4ctt",
+	"9AILgUJGruVglCaCJ6E6s6H9twXPVzfA20xrAq4dWDEW+udl3fOGSCZG6fWlleRjLXKBg253fW1uBQaJ",
+	"+9Ja6068qXqZWwKse6SZM56ZOGxCkDkSlXAiDiqJRRZxdZgqmDR1JntLHSwOexZPwMYULDxAAwOgcrEB",
+	"wUm3d9RxkXM0pkbjTW3glJdkhinIAHd+6CleoDGOYyRiOplKSJCL+RX6miTcFPax1hiuGeePIFLGpL1l",
+	"D+HbwWv2Y5Wc5wAVpY73bgU9K1eb+9BK1laVV0OROKMw+CPLH99CB9+C1d8M2CMfNbkkyXKF/g5xNsrN",
+	"Xopj/MSxq3NXseBojItq4mG9RfnuwHqsSBTJsGzWpogYuIiwtNfhA4PFMpYEukmLHeSSQIr82k7gGdgN",
+	"9OCmTGn1wvRDPX9+/gLyKOu1vlvd7Nlp9Nz57Z/+5SEUaJ2dPUc2M1xRtHPTKMZ0FiCRjqZKsj6hLL1u",
+	"R/yOCJS2pgwuyRGVS8b/RlBnTiudavNA6+keGtZ8v2bTnWV3o5YStRIKHYA0OBFOj5u8mmdlT5xN9SNz",
+	"hjxAE9GMstBgGmjaN860BzZuBrncmgNQDd3u3E0TqDS/IIsCkRtBq/2dr8tp+DXCCc6p9SgYoS5C1cdU",
+	"kTpE7peHZrMrhql0p+aWt1MT++uz5mHnYO8BwijM60t1CyXMECMUDpj6mPoWMzFD97Wmlh/eqRZE/dln",
+	"GbqUkHzudP500TesGmJLXrJaj6L32N62TGKCjNKEysWZWj6jnkDLuVNvCtFpKcf6jsgYxs8+P0c8AeSD",
+	"C7JAzVBctKDbntpe2B3gE/DyfChTKed6F/kFJfU/arr268faUNwEsFvqT5t5e9KYG31yYO7Pv4vn9DOy",
+	"aLx5A4DQY+75av5J9SXjojE7dmJhMUVgzUfhbGIeTjOyITA4/npndd/RwCQUqsdyA6ON1CIQJukIGriK",
+	"5bz2rP+As/R91lzZOlDdYlAbdN+BsLw2oVlMQPHCy0tuNrb6Q9l+o6e6oEi9yFTzODW2wrq5DjtddWjg",
+	"ep8xzlrFaeY9Vw/a6IVu1arWSuvGFdbAA9vUVV2fk6TPwBen7C2wK9vold2bwpASgnKUtxOUEDHn6gQa",
+	"ZI5wisUgf0DnBOA+m2nnl8Q0DgzumSz0pNTn1eAZZV1C9eKqJW0EjUuSCE1ynXa33YG2uHPC8Jwqo6zd",
+	"aR9AVEhO4XQCLh524Gzg1wnxdcyLY1S4M1BiXgZZsbWahDqZURqTqGTZNmAUmvgfR3AKSwg9SriYVVLf",
+	"7nU6JoHb4n9BTY/uob0Ppbyu2MsM2y9dCDKDFpS9ZGtQML/VV0zrzyC9quC4lP7eLcTYqpJO7QZXo1S5",
+	"JQf+Ab15/cYwSnwDdCPYGmBrHk3VJYa2IrTDTrfqW9nm7r9yq4/hoYP1D32clQ+/CRpHdZ545ZQPuqIJ",
+	"SMQVSl++fhN8U5AYX75+8zpoiHQ2w8micdJQi2BAl9w5q43CEwGSs3CC1MrPvR1mNRYaqJgCWTpFV1Ma",
+	"E8T4FaKgQIRfZjQSIENWeyFqGuDDIU+VeaaYjDrZew80cgYBfGUDvwzoowDftfroGTToTLP7kEeLzc7d",
+	"LZy2tSdpB0eo9uFwV+tzxdP1cciVaWXSvlniXt13vorfR561A45Vh1sZZtVZz0U+xJGppn2L/O2wW+OJ",
+	"c86fAFSAeqDXW/9AgZB1Vcs74KUv0mFMxRRUwnq89E3g0VKguZbmrzGRHovysYQ6z/mc4MQJmmqQPKMk",
+	"k8Q0ybLW0EpW+Uh/aemkH3qqX3VS0XedzPTQVz/xjMuPAdbiHdCKXsYNSEUpthbQDb7nG2p+S+FIPI4a",
+	"6uvz1CO2NTDfmJI40mX78xiPSJRJ5DDjj+F+aHhqiEYxwaDAzx5YzGJHUFOh5fPeaqoz6Oq7EdAWWHON",
+	"cFFsO2URXhTETLuCyeuMP8nNM7cuWTvvbvobiVSWxrFPgOrf66zkCpF5/F5k3oyX/ZBl7EvNn7aQscb5",
+	"1NLupbVCFloz4BmxaPrF9Aed8yDCByjhKaC/a6BTOGHanKJMSCD9Sgls+uw8Va96L4HfNiWdST6HQgC1",
+	"e9gkvnCGMMoL5CxNWcflFnLY3eRVcvg5ixcm2Y3EkcgwbTRdPaigPzTmcQw1gCghujBf6X87IsqbC+gs",
+	"a8a4md3kn879VudefSbvGdhtyFQ3tbRbPyfiIPOkZ9l8fgHXcwRccFvrUyX1zOQ0sf/gxF7neP0D7io9",
+	"tLB128jMty/4QBrxBCVkhuc5m0I2Ic3DrFbIPt0xpjVLY0nnMSWJ6x2vZglQl/w0e2jH7u0876QbNPKh",
+	"DeYkmdHYlnRu4P4tDfeMyFpH445AzsIEaGj66CD6XuzuwuGMl5ZbL69LjW9V+hq1sqDm6dOC/u43y4M7",
+	"UTPAJoMIOn9k6gP8ZWc3XPSZabHKxxbrR06JMHW8AtE85yf0EHyI9lG30+lA2a4AAPsAvsLnfWYDrTA6",
+	"AAwyn/UNGTUjPhL7M87Ioj2L0H/5G5SfC7HXRuf4gghExmMykn1WrTFAmK42g1An7gb6wztgDTvWJ94z",
+	"t++TJfzWjRByA2ZYlu6QGrFOiuuEZy22S7zU0/7UJnPMSUJ5hJpQVyLoJdl7YMNxqHeIpjxNBBqSMU8I",
+	"CiFlL8xSTX6d6pahRsUVVCdf5TS+E1QmtdIlz2Ze+2SHT66Xh8/4VdVQYSLrhro5ppIigV0xlbK5slzL",
+	"ZkEwNDDtSS+bHaRO0NYMQ71sqdTIACCYZD8NUZCDswE8h0hHBlb5pNu9D3RNtTOyYhv1clYs3aZ2Tk7H",
+	"Hp5nus3oO4HD0ci076BSmBwiA42haeM7zvneNl96iOO4CEaoM4fmJMm4Fb8kCcJm/WpxqLUmxq6zZUwh",
+	"j0m9PggaQywIwN3rfDpxsq/G19ZHoT3is/3LbqO+1d+FjNmBzni2acfayFIrYaz5GWW0EVjHwOvKA2g7",
+	"Z3c7vvoJm4EKD61yLzhjvCJ0MpWNk+4GWoW7FTWP1g8+QSaj3yqjxGTEeIn65nkoNal2J4RXJLNNqcbM",
+	"9VbSSIqHufMjPswbbsoaq+A7r/TXcet9n1x5+pCsCzSUZee+WLARwMF50+9OxYWAJnhOlCDHQ+QJKD7a",
+	"SxErltYMP/noHH1jz9CbfRtRAC3JuCqoFH2miTZL0N7TybCSJ9AbWyOBqXfBaI2HUY11f56QS0quwjZy",
+	"qE3cMehLfWYSvSMO5cI6VmHrfV48P/O8UbGIRbjCBXGm1ugGnDZXp9V2dDeWmmckJiPYkdv1JZTUftt9",
+	"0mFYh72gwS/Mhzefx4KNXhKRxpUuhQSuugrhDy3z7G2zhY+JHE0rj3B+dGuyi+UAt/fEvA88v6vUr8yQ",
+	"UvwUkqYNh63SMldZTp+QmxtO782lH6uG9R0/MS8Jjm4pL2P7lIw2Os1OsAU1xUidGPTq5RPUVCpUVsVk",
+	"TohSlvqMzgw0TV7zJghBIQRoir2rRXsWhXtohJlSkYYEmfJkoyZRCe2CONN5H32mIXAUpSM5xRJN6KXW",
+	"0pyR6VfArymLiRD6VvOYIFJA0qdMRajYEonHKxSum6eIZEc3q8jc2BV4e9kgPwSW6HYjrMsUj2+fKera",
+	"/SzgOiE/znyUmxiuJm+zPjkvNbIvd2K0hoQgshDJviOQJXwb5gE2QtkEUan5+zapuoCevY5QTEc0y8Cg",
+	"xxmVy0yx/U6MeW22bmrMQwpOpvBVucVP9Q27dos7+Jo6Y3spisTVzg5MwMbcU4OjOZ0MNaE17t69e/fg",
+	"+ouvGzoClSbE8tJe0CiWClsEFTWIw6ARYyGh46OPO2VAillXsTcAZDEodEXqZIxSEjxrXZBFC4Cb6OjC",
+	"/K7E2hUjySADHNOTXdYnDbaWRt/ST0IATAg7IQiKFRn5bfnoXbqoSnDPdAvtokcPS0XcugY7ITJN2Huj",
+	"brdpTXe8xlz20421Va8H8LxQTo+oQISNksUcNE0JNSCoefrRWat3dK/1ycOn2pFXJoPAz4JuHsRwD3pD",
+	"XLTmCf+q9dEvT5++ePJRx/k/wy2WD+6mp+M2YxHfCQ7a2YiD6jF8h/jlDbnlhtSwhk++z3x6ywzzNIqg",
+	"iMfABwF89bIK5bDM1SrUvjaqIT6yc876YRpfIP2BEwuWYMZtEoyGPFpALqex8ymDEIpMMBN4pFsC4jhG",
+	"FiYv0KEVh10v8eo2OjWwLtKFTjNfsGLdY5kbgn+sF+Qm1ZWZevrlTth3/Zcc4g9Hnpf0GpvrSGYZbkMK",
+	"mK0Ahv9d065/3LJhSypZHfEqH8H3IuMdiIwZZgsHR5K7YRSdoL6V9Pgmx3xeGTQz5PI+aPb2QwAzfkkc",
+	"jWHndlWwHlLB8IobVHFixMgVCl18tMQtPYG0CsDwr7TE3qnHvTiGW/G4v3dO1Raojmd/t+6p45ODo1s2",
+	"uH747v/vfBqa8VyvYakbSE41TnIzG2xjLuw12B7GAI3kGE66IaZMBWoO1ccAxJFEcGJSOQ2QPUvaNEOK",
+	"y0T8iuW1832Wl8KZhI0kBbRTwzvECaJSJ7cJhCeYslU1c2YaL2HF3jPN771H/+2yTDho73XKm+K1SdcF",
+	"NcSjC0QZSriEg3ZzdiiJ+C5wwzNoecAZQQDvjmOntZLu62PasYVneIGmtB1CF8sZFxJ17yGeyrzN1J7p",
+	"ydVnnhxFA7dMhcN1c24Q2Iqr/El+xdS3JR/xGDWfzwk7fQxvls4QRYBMA7sZEQKgx3mCPiFqMmhCmOKq",
+	"5KHmlTBw9Y1XL5/onLoIz9WhGaY0jkSfZWh5Npq8pxFTLITylfr2FM/nhJHopNy2zunXpLGhoZuyxjzt",
+	"s6spj21rsgyo3Px9RyBJriVqltrI3hEIYu52boELttxnYpSkwyGJ9tro8ymWGWxyDputxx2YaD0GIGM9",
+	"lV6n88AjAgmios/yjOtID5VxOYVofl6QrqxrtjAdZvLmUFRkLs8MiSYMEIkFKVOGbtxmuu1q0JFqUXhO",
+	"xI3claarVSFnZlMOrMaQcUpj3txIMMNeNE4an9I/aBTytN0m1ofdXuAdfp7CnQuwXqez3axW+bYUpwLq",
+	"UYcylSM++7Hr4zet62ZgxaOEFNmtnCY8nUy31Lo3xmx513At928X0OA9TsvbS2i4XYSWTcFZVsOyQAf0",
+	"VbArtgRpuCgCtmwPx4JcNJY7os+UbpO/YjX8ygOEzWyUXI6pkEr5+LvfdEu4LF5jdC0uy7uDZLn/fUdk",
+	"ec+/fpxQLFuDsBhBbTO4K/qNPFeaAb+C6jmnS7BhQtqFdIJChmcaTRmsEt0cViAsLtCYJwEKC+iBIdzV",
+	"Z1nNgQCzL2/gSn6dYqdZ8kwZOcqwOPcjS0IbTKvsK5YEgFPqS+IBGnI5RZeUXAmE4yu8EAhPErIWHGrH",
+	"+sdbwGq8Xw+rUTey3bzOMl+V9YwC9iUzonkSaVtwga5IQhCOovdRxpvygMzIFU5cWR/HIGsmRRPb/fhW",
+	"NCB/dXcU6YNouAUvMIymPsvQF6XIE4IM5giii3imQY33doZbfPO80OWjuPaYbXPIbjEb9DvHht5Dxr6H",
+	"jAWNJrkkG0BbW1VG20iVrgXQcm9Nkqu/D17XO0VFan1hyt8ypIlAWVDtI6fSzgu6eNTJo0qXdF7rGG5q",
+	"FKxGU4IF/7FgKRnqyinQ/FDdWSx0qCOE3NiEjqCLMBc5rogWijTrS629+gvEoamo/hEKXaEvDpTKzvZO",
+	"il1MQcYyLfF1U1bdeBJse565D9zSX8bNu81rTfxXy1LtOn8IHgVR8hDYnpYJyY2MCBBjV3keAiW4WUQi",
+	"pKbDEUY66pA3dvTp4ECDOyjhWDqltU9gvaO32aF6KyL9e8KPNlq4KlkPlPkeDupdwUHB8vsYY1Ew1+gP",
+	"5jKXmIylA1AA73iQc00qEY51pELzVRIZ/gcsTF2BXJa2n6m8z4R9Z/AxleSyBtj33JFBNMqwb+dYTvOa",
+	"C2iiXmSqXhzcrqede9ZEvrvc2r3Syf+xTpg1zcSEhO7oruAPtOvKZNQGxbxZOx9L1hXUevPc2Wrc7o04",
+	"8FtpYPL2RVevvug6/jGKru8cgsQ7Q0tYK+umnF+0IhLTS5JQUu1Khz5dXNLxAvFUDvm1rdB79vz88cdf",
+	"DF69fKKvmyOj0QunOIER7o8po2KqmAlPZI7XM8Wiz36dknSp2zd6gRcxx6ZJsSA4dsqrlwuqIb9qYXqj",
+	"6+wYcOPfETqhCh6xeU17DxBGZs4kggjBBSFzoU0RAHAkEkdYYp2CKlBCdGM9yAzssw9QhBeijUJItYRs",
+	"E4gfCMyoVIR7gl69fKKHnpAoHWmnobaBptzMALOFzgXS5hLnF6LPYnqh9u2CQExAd3P3mRqfcn7xSE9h",
+	"4YeZX+MOfYGBNGvdd0a/1vd6qjBy2tEuc2rSnypx6XV+TV1u5M7zTD+6U2B3LCWZzaVonBx8UJeFG8Jx",
+	"SvqmYFA31GESbfOd9ojPDCM/7AWNC8rUvukz1DBZujZRKSEjQgHnGxKZSISOOh30mEmSMBwj8DAlSKO4",
+	"BA1GrmVpiAeFIeaVCwRHldLhoOBoUfQz0ZqG+sdAqD0/gcxcLnG8SZqtu2eazJaFySlSX1G2ek5A78Hh",
+	"l904iqScJXJY+TRfZXWhkqXrSGlCZLKohrV9kUqBMAoVwYT2e4ssV1fpfsCmIfeeCiQTqvkxZyOCmsMF",
+	"uprS0RR4chbZGMWYzkSfUcPU9wLt91FjUY/bSA9KRYpj+Bgfj3Uvcqb9SbbpRRsZZoMjZzUUl2doSLI3",
+	"Ng87x9oTdUUF2VvHOF/CotTQ4+2C7EKVV8xgY13+humRPxgmd+xhcnPCIh0lrORzm2vBLplUKcOWKgJk",
+	"hmBN+O+DenwDNDPG5WAMynOeauvyqQUkPug7dg9Z9owjkY6m+ceauSrnKCNa93LUNqS1tr22o/LfYBHs",
+	"5wdqNYyctYvBPbwKFVnVLWG5ZYtCBWwCDKIpJI1jS6QB4kmu/e61302ZsUwWoITjqCDiFnUEXFa65DdV",
+	"dLAHbkJJGpOsMQ3E5gk43qSkbCLuwHWBmqHgaTIiIRrHWEwhy59dBGie8D0EvZgiH2bTE/WJXUfo3DKs",
+	"yvqxXqtzz4txaZLb78I87jbcZkL3Oorg+Ny2MVcsFGbdOGngaAbQliIdfkVG0qnnso2K9F8eBrs0lCvd",
+	"tPqkcTDdJH4Hi/kyjcmqNB3Yrh986C4nXVffM1RfHb87hUf00yaJF8cxxMMA7dxsrmk4gIAWFOlnex4a",
+	"t6A17c2VoM80WjpPmYSqeXieX7EH1k14ok1nDXArSBKAActNPNAWM9mcnxmWI2X49pmpakHN8G4YIMwQ",
+	"ucYjiXSH5XCekDG9vhuqF4V35ziRd8O9k6xmKrS0HZqJKqM61AQb9hll81T+tFBVhaCHvsYNwmyBxBxD",
+	"ZWmoaTZETYxETEGU659s2ZL+ZJ+Fzvm0n6UMjWM6mco2evniKdx/rv6bGHrVeq5+Hwq7s7CNNIuC7ZKQ",
+	"TQhLQoRNrAZ2QSBfOSHjVJCoWHN02DvOqrysnyMr8FKf67MQeGzrVIm+UC/NCMp1B5SFQeY+wfqzzC11",
+	"iqz0MDnaN2paCef65jHRDTlbgQltzIIeK9K5nYDnD4u9b7yyqxj7+8YWOwpw5vLDJz6KWtTaKKfdHSQk",
+	"nwvgTAvFHyuZADBRR8u6Iwyj43yvQod6H918Z9HN1bRSwzWiHv1ORTgLZUxAeZmfCeADm+NCCFSJaRCM",
+	"kKT/EHScRCAcJwRHC6v09FnKIgsKoE8DXrTRafaHtv/BdVWgfse20B4tOcUMhcCRw71yjTCakoSg5mHn",
+	"cK9Slt48uFoQQvcdsVISKI5EuSBgmRlp0QP0QEcWdGe3K2U7N5vgNiJ23VpsIFztclWK12OPeN1qSb/P",
+	"4vUHV+lkGFF9gcwnq0uZYj6BUqYJluQKL0D1L4ZNAzSmsQRX2FADpOX8G5qUsDZ6mCaCJ302xxPK4Aid",
+	"oDkWooiiEIL/dQT3hggLFNp/jw20groBgjheTsUnW0Uln/CJHl+d0CR8ZEZlzXtfKa243q2fkUXNO01S",
+	"f617s4Ydte7OwGpq3a1jow9jLETNJ8wRr4d/8nHCZ3XuO+eNnUZnM5QXQDZy8Zc+CBojZbwOrhIqyaA7",
+	"zXpqd4pXjmZLV6LCL2tbex/fWxE0cSCVolSfAACbuN/tBQ3CojmnatKN/cvu/miK5b6DuNIIGnBs9Zfg",
+	"sd5hx5StdLtlsIrl9uG9btY7/AA6h2PBGWUTd35GisH8Gp3uzx7d++L+54e/7H568OyDn/deHp0f/6Lz",
+	"q88e5khN2sENOUbaJWC1tqwkpoSh4dTEBI0MD6qnCMHhIloqbuv11n3I+WR9PFl3HVfM9H08edm3mK+O",
+	"K4rUn0VBtE+uLdD3Kic7n2TePIPHGYOsaeo8fj52epaq14Z7ZYGFBXp49guto+M+mxKs9OyEX+mKWS2Q",
+	"ILkGaI9E6gkdhFYaOsqQhiIs8RALAqWbQ5O9PyMzniz67Mqi+oDnk35dJbQ+ujZo3huLrffS5bsiXSS5",
+	"lvsjcVmQKg0aBTkPD3KmGBiGFeTCJchFQpBLoAC4XlBkgoHl8IH+NXB4aFBg1sGSYAkKsijwyqzAK+OC",
+	"MqMPQAgEjgAKioKlz5Q88cmtoFokBL3gg6AbHAaazwdL7D7wCbUAhIUSH71ucHwv6Jj/76ATKJnYO+zA",
+	"0culgLHshUwom1RZMIp5BIAxorhFwq8gptFuBA3NMYAWDDpZ6xEVcy6ofnypzAlLiUfTGWHygeJXhOEZ",
+	"+cN+AzhjC+TGSFz2G2G74XVUNGo+n/eBy2f2Xh458kjzWkciGVlQLZiW4B6K/PtWsA+K52+eUGX0G899",
+	"8cQuX4sGEISyVw4+gJqjDXoW0hmeEPu4Ugzd16m3dUrFzRmeGYS9sg8bB8ScJANlNDpvtDwK0Df10HPm",
+	"UpjRTqs1VwIyaN0CPm7g7CCEryb6g4/9WlgEFukFcNU0Q/7VEeBzSHXWz4Fj03hLnbJFocFQaBwDTBpI",
+	"D1NnCXBMEGYccaixDEeExs1mylxiRn/3G+SQIfopKl9dJv0+M3dlhyW7r3R8UPHG7v/P3rstuXFjbaKv",
+	"guCNyOgki2RVyRLrZstWW1Zbtqql0nZPNx1MMBNFwpUEOAmwKLp/R/yXcz0xEfMGM+8x8yb9JBNYC8hE",
+	"kpk8FalDNa+kSuYBx3XCWt83Xr7R7UHzyro93P3Xf/vvJFu0DfOEv/zJn/IfzW9Ly7tBzkgnMNuj3W43",
+	"zGuLu4T8icAuVNDxfD+GOJw2pRFOt3MMm75AHKqhGWcxak3ixhUJVwcmzOAr4bcm9NFNYAYpIfsi9B8K",
+	"SLjUiRAwKfxehy3yi2lY6G1wzFFn2n20LywgKfsYMRYrMI5DOpT3zNoVoYPf9DLp3fKaTpOFO9jH4lgz",
+	"aC3yoi+wEt7iUQ4XHsjHcOYXyeEAgyWPh9w2aOUCXBlvLuuLkCaJnA9mAuXCwOHnuDg7V0SKMqv+QPgZ",
+	"DxK9u8nFYxbcHlCdbY9u/XVqs53mrMpu/TrwPB5b/dM1CBYLyVGmQYsW5RnKtDO1ENEZCLbqTPnvGWbq",
+	"IJ6z+UwCEI7uCrvnbE5iyVCJw3Zyv8mpNFLOStC6zZliVmBCJhGAkakQizAhYt9okXcWRCi3CuyBIdkp",
+	"FQcWKgzN+4WIXkA/H4go5LFn1361scjBFGDh41rv0h18FXi8sQd+BrmdhhZ8ZOt9l/XEQxI+IorhIUXn",
+	"0y5Ku0MJzw68r72KdFSUnDgfRxOdzw/tCHg4YWZsNROPLUfIUouvfwAWuhmjD2KGDOKfA+VoISInfCDm",
+	"Sj3xt6OItVJydyGrSThLE7SaTYdpyiAYnGV4oOVpJQy5mUuCSSXgDvVFymjcy8pPLTJ+Pfxn3za7bwam",
+	"D7uoXwv6/iaDv/3tBBdKfB2z+sOgL9b7XA1bAkreTpkw8p2lTaUXiesCIkFC02KqqW0Yj+Gr5kNcjPq1",
+	"3j/7duNia7IonNd6lE2m5/3aH9A28uE9iWWS0BRa1hfQpIBEUtwzyI+F8QwL0jxstMhPCEwf25RWSu6Z",
+	"iGVKMFGX1EM5ZYLyMxQ/YcPmtXpn0T65RkKVJuFZaGu77EbXyAwAiFo49S4VB86dqSY0g77PWGBSZhqv",
+	"eMxSSFe1zAQTiqUoKVMyuWcI5DNN+T3kycVxarwLdDL6Inzx5s3bXwbX717//y9u/jx4++Hm27cffn4Z",
+	"EnA8zDLbrFOv7cJ+gFZ9zCoUKVprPatCakEN03R05pqUuhhFVed0WFG1XbSdo7WsAp3ZVfUNp4vLFWqp",
+	"AoXks5mwSVvm7t1H3C2VErW3Cls7h9M03A5zOUtiMmQZCa5MXfrYSTt+Lu34ixFMRrcZM71KS9qpw8na",
+	"QmWa91XryPD67Xt7spqBIpsnQoxIeT97r0PvJk/iUSxhgEXkXtEXQKAM7kcREI67lMlGD+tJSphpoJdc",
+	"kVvQ37ENjhkNKNg8c3Oow9EF9DiL+BpisZ6NOEnBFBGSJFKMWGqh2kmcSgRTrhLEZmMdDnmtA2eNplW1",
+	"3i1NFNvNqs2drOMQOAKSXRlAszsmsZ5Zq1MLcnHoR1ZgEdu5KnuRx6Pi3nmec6XsauWjnllHjwJNMdp6",
+	"lmRBSmcXuComp/o1shdZWWjW9uOTf59aioHZXSQ+yq1RjGfYsO+YTRz5utJsuqUw2xRbyeCXPdomZxZK",
+	"W8TmBBbOeI7NbKRW8ZoCKdYXVWLsalnw0ERJkDHKX3iF4chEUl/AmOSxmc0Az+uE1oODMV+R5KoElt9F",
+	"bu3ZofXyxy2cJ9kx3FdGnvrFU4s76eG2qi9eimjraluZsjGYcM3SJckQlMg4iCNA2NZ4jAjNuMjPygrs",
+	"alVCATvSqt7mB/APlzf6rijk70GAmpE5sq8Xx/5O/nU10db+af01DB00JxSKKZzwsi8wj+MUrknA3Uco",
+	"rPHCAE6B396ylImIIWtMxl90MjUO4TBlxYQVEmFHf2m1lLFkG55qDT99HYzZy+40DirVecQq8lp2SruF",
+	"CV1HafbWnrARW/Nn4QrskroilIhZAp20brpi2ughcxXJf0EtIPNolpBRLyZV2JtNJ1WWLtGo0AIPr95b",
+	"Ogzv7p5fcExU1MeQX9D9NIdkh8svOJH8fzGAqwUZt9aGlTyOmtNU3vO4yDC6zLHPAamZRSnDYyzMKWhK",
+	"kSyuSAhU8HDPAO8JiaIL8H2h3ti46Jj2tSqR3vI4urYtOHDerFsimI9ePL2IpBAs0q2Ei9nHVizPpLm7",
+	"e5Ytq1pgnpeDlI240mavYQESAAoO2AQZ8vFfd9WW37qKc7yo05nSg4TdQ7mS/5e7Y6ZYamVC9l/zGwwo",
+	"lExN7WlhEy/WthNJTJhllRW8r8ySz9nfDWpcqRmzoTYLooeDkhfSv7GjBZMU85RFejBLuTeuppWFMyHz",
+	"hjMjwoY0uqvZCmZYjSmjMRjVyWxU69VgJuDVWDCw3XzBvdvSKSmWcnErN73a7AyAL9nBmn/7+uV3hWVc",
+	"ISuzzfbos4gVF6OEEcVHoilF3nFPHklv769lhTHLsUfM7SG55cJG6FzdizJuUcxVJCHoBWceIa5me0w/",
+	"ZtGdIq9f2oPvq75wr4RVFJKZYoqEKwIjDCyY0yA78g/9VYSXzEK2GaJARJuVg7lbbQVZC+CklBGP9XDE",
+	"9Xg2NB+wCz9skFtusZxM4wLAbw4QI0v1BXTEyAtHzGjtSUjQIqbrKY8Z4bpFvstvA2H9l/dvfyZ3bJHx",
+	"0riRIDLFNnutJPVYas1iMqV6rBCeiXChJZEg3VSjRdykIcT0ZKY0GTIynQ0THrlDbdNmmzy76Vhbj9mk",
+	"LDTp64YDUNqsF6hFyVhT51F6rptmLptWQjRhppogo1YFIk5tQZAtSba9hMkRE3FP+vGkHx+mH/dZ0Js0",
+	"49eRqPwA1NbIZTHnh5s0671LIzPmcjIbZYlH7CNXWh0JsRW+xBXR9M6lNx4pTQI7+Vrc04R/lkDQizgm",
+	"tMo2WWOalHtMWyGX8ZgJzTVniiRc3LGY6HEqZ6MxEDJ5EMFayitL0ICcTneMTe0FBG6CBnNBJkyPZazW",
+	"e1M7RBkxPPYoooyu919EtHH3dRaUl5X68/qKPdxJPqn+k+o/qf7HK39ovKf02Yi16N5yCLzF7qHwFjed",
+	"sYRL0ckCoRxeJPWwX+vXwuwUhevGev368GOUJSm6W5aMv7GOeJpy0hQnTfHlaYpHedpUpjoerSOWnVbt",
+	"74tNEyqqkViuEyoODcRSiuHaWcuuKXPC8VuZkvM2MMD4SH3wN2DnLckae6TsqEbKmTnKwWI77fYysHqR",
+	"EyOTRqaFEyn0GHI/7flx97l53qL6ZRWbeORcm6ayVgUk29kPiiWbq2okloSKgERjRqc5QeNjP0LBBZ5v",
+	"BPx7HfuGuYOMUmqWW4ipIWbVhYXFFsISxNMMmGOLIwIpwleIwIGLLsSSRY8MJGPgmDKMUth6OB+JwxLp",
+	"WyZGaNJMaJ4Qrgn7OOUpU62+CC1qCFeORkJNaJKY2XVrHJpF6pEZ5tKCC7NuHn4wULITvT23ZoMddEvt",
+	"tFmOCc+xs5D7txBme8ZdzWRVGjMJFSdYjs/FUGFGv0S2FoyLjfHdD7mow/n0Y7Zmia1IPlJ32EPukSfK",
+	"Z1sycs7KcZCsKYvZBD5HIhkzhdKdRBQw+4dAt8a05Z1s9EjMoQAR4EmF0ozGVYLzlIW68+r+bBQZFYt1",
+	"Z8LlhIqH5Ko6s2AtQf/qmm71xdqNAltjcWUxukYsxq0jU0ck5psXk3XFTKaDD4/LOMVxuUNWq/floyS1",
+	"fhqtvEmVXu6pSrsnVXp86fT1ZKhu0L25zmuCzqtOTAWNWM0+MQToD7OiwdtBYOQWwcdoylxRN3Lc90U9",
+	"vH71rkmHne6//vN/hY0rlIUzgKOMMzxLDDuZDWm0ss2acjVa8MknCCiO+OVlcupd1kPTlnKaigrRjC2B",
+	"RC6u8HNVPPc2CFoGIJzQmYjGzTljd7WgNqEf3zAxMnP29GIVM7icdR8bcgzC/eLoZJT7m8G5EZl/u/ve",
+	"89/ZQYkizHgMxsi0YJbRN+O/mmVUC7YS3tY89LiugYEB5mYwg9Z1svEszp7ZPh7lT0E8exzVNNL8nmEI",
+	"Nx4g9HqvfVDW/eLEVfEkvBUsY0qARXQiSViN/Szb/Z64TAujvC4g9BNwZoYw1yFJqYjlxO5bFHWYwNq9",
+	"IEOqWPO8Cxi8NDKbJCCdbpsMuVYNJ/NA2PQF4AOGARbDgzvCxagYSgoI4qCQ0C3fkGg+QXlBk4TU4WEI",
+	"IGXEpsaoa1iHKcz3Q7jMwoDgHAkEBSNGhkzx2Nqeq9K3L+ZAaJaLTjqdMpoCZeosSTZL5wNknuJe61bs",
+	"38KG3XOvHTMghCr4HyjUfvhr98eXz3+6+Nsvz/5+ff7u5tunP3/3/eWLWgA//+Xi52d/7f7y9O8353/7",
+	"8flPLy/fffv9N9ff/VD7tbTve3b2WzPLlQX0MMlW5J5KZA8ULUFLSt7uJpeqDLrtmF3MrS5jHb/vJI9M",
+	"Ys/iszs5cIhwHn/Lhq1dRbWyuqq2sbO2yHhYb3dNuHB/dlatsAewjgCZNfCBIEmHE8pBbgpY1pAgl7se",
+	"V0lfnAdey4N1kiCwhkcnaAdocgRBmc2zDwMHLJ7jUnAsL9X9iDjK33Ki49iOjsMTN1ZlL5Ny7CBqtknR",
+	"BUkTUeHBaAwZiDo2YfEVGdKEighxPqOUxRzQfzRdbBIwpxjrZwuZLimqTfbzJgVg3nGInLfzT5Pz1iOh",
+	"PQmIQ0ubXZcp4JpNmGrYtc3FKPBM9L6wxwojSYYskXN3nKuIkuSWpkHBLl9FHcBA7maT+uEhWte5zMbd",
+	"x448Zrz2Cw8GZOO3HA7YbyTXKewTMsAXE3fdRSbmCnUiNWvaLKYzLjA7swrp6vXEqHBl62ZVSOpo6ygy",
+	"ZJGcMBLSKGJKIbtLqBoBXIEMqZDUbY2phcUr3NoXMrWvDa8IFS6x6okChhlIDwvJnAsF1bDIk46r54lq",
+	"EPPwlC4SSeOQ1KlYEDWmU0ZoXyCPNkA1A8RWo0XCCUtHLCR1C7jSQI5JY4u4dK7hAotoe4TaalpXrIXh",
+	"kr6YSpkA8MEdn05ZDLGWO8amyHIDEVMzPGB3Iz9SQCIpk1jOhQpsqk2qGgUSGvt9qPtVhBLB5iTEl0C5",
+	"8mLKQujshGkaU03DFgntAV1IBJDsWD74AY8xAET7QkjRNCtgQewgBba2GaW744nIuw+OGdXEDh6Ca8OT",
+	"JQiF/ge5afVtyljTKEKS0CFgJ9oXgY417TczZCRco0VeuG/+JnkRTNEnqQgISxTz8dvg+RjRFTVr9mft",
+	"9nnklgr8xWApAAD6i9dNM3YZsPcVCUdTbYu+R6m8g2Qoh8HmSrjskwAEr/kwySHZlGk4mXCluBj1xfpG",
+	"ZKBeWeQicCf5uGxywqIhVYAs3oOe8gkGudQsAv6kIDuIyCYKSszkDGCaAQtSEOCL50qnVMvUriR/3Mzy",
+	"dN/BynOLOVcPrz8sA/4aAztsFIJ07stZE0RMBHCfRjRNOVOO9avUUjDjZKf8NUqbPQ0FPDhK5Z3516sB",
+	"dM0CIeO2SS2o3dNkhknv9g5MAHM3gIdNJwAUp4wcz3JVe/gVm6VU67kGNM3lJlxsdnLvb0gVj/AUfuUN",
+	"2Uap9WoTKmY0aRZ/sVr/J/iNvLK/malkI9M7EFw1NGlg0xc77xjhATbV7bisv94Y+E2b6qWW0c6wG53H",
+	"F+zy9ulK024YnZBX1zfkPVwuNs81Ks/o+kc2WoLNm/gqHDPUQu4+vxfXCeWOxmDrRrvh9H9YGs3rm7LB",
+	"LGvraKq9iV292jWN38GaMovervZD26PwxMMWA0Blg9Fpi1Xh/1avASzV4VeHPXvacQXYlna9lrarW/qg",
+	"JQEN7O45y9UosABLCLIdbjTGWsxjxH40E7O9+ex/z0v1fzR29Fa1DjgIFnn0J1THn8MIx2nIdSJW/kB2",
+	"TW6E+6b2GiMcV6raED/Hu5aj5aD0jIJPqDaX1UJE5Dc5bJH3Hr4XauuU6VkqWNwD+68vAOnLrAtrkqNx",
+	"ZC7iWNjL1Wod9/xByjKyMbBIXwOMAGPmU0nVVt5sW2mHl/2GZz+USTG0tAa/yWFRIK768+3LZvf8ptPu",
+	"dS573ed/Aq/egT3YJKtbyhMrjn6TQ5RFnU6n0+12u+fn5+cXFxcXl5eXl0+fPn36zTfffPPs2bNntQqR",
+	"1nmg8LURAbAglVov7Mryu/zunrdtd/8IIISV3tNkoFgkRaxqvfOn7XZQS6jSA7PqNr0jqCHOQa1Xe/Xn",
+	"mzzUttqJVbVvXl/Sj2LRmttoWa2d2RBnczaMxlR36ZRbKptfd5Tw3iqvQtzAxdt6/FkMZjyc0HPdXivy",
+	"KkHAAG8LiFrRMgLPjQ6VTGaaETOnxm2EuTV+CzrxZv3AU+GrP9/47rzxkK/fvr8xwuoXCDYURFgGB0wU",
+	"E8ZjfuHXwfbIt3AzQW/Of9J6dFeI2DHniqHI7YuhhJBGLqqs+PTkaUC4th9EDiq4r+XHN2yZcmC9U5n2",
+	"BXqnDZca4SBi5W2ubOBtkAcnjK1XR09/wqhQ+CIzWoVNYwatL1bDIGbcXDShRXDklne6HT0MDHDlYJWl",
+	"IGafxLOE9UUdQ9ep0pAY4pJ6LV2Loy/A9zbA+AEUSY/QgMKDLZ8iJuwLRD0zL/ec+oJjS/1owlXmWXON",
+	"CS1urZpfbchlh3BCQOZjHo0zfjfrziMPBCTlKxcTIHXn4Qd9serfBzYTZsVdB0RgKSAwAhRjyMw0lipj",
+	"GVNIM5ZIOR3S6C7ICMckhGTEXTOREU0y/jGP/nhLyDauW+TnWZLY04e+wEGjjtlikwnwsKQasBhw1y25",
+	"9m7VDdmYi9gMJ25UV+Kc+QlFvZ85cC5608Tfm+65ck10nUqNVCDHU0dT9w2rjP5wZ92beh7NlJYTK0MK",
+	"LlLBWvpbE+elacMizR/ZAuv2x9Wjg0+vjo6RqPnw/ICJGN4opfKufJhsGGNpnHJ3cJuRMi/JB8mJmnh5",
+	"nCxMoR0uK5tQ4IzlrDBSVSbMF2KX/LGXXbJLqtiuUYYHrky8ces1usHKz69WG/lRJ+6y89sLejlcNvId",
+	"8d/yEsDrS1bsl7gJgjU+0mlE9xnRXw8lWKoW+vFd16o5KPXNvhwXLPis/v5XOmi/7qkh3tN742WWu66C",
+	"zbPIkvFfmBdr2jU0+UjP97+quGSW4lvqqz8gOnn2zywstTYBDzO2lOczPlEkkuKWj2z9Iqnz5dNEDv7b",
+	"kIy50tKsP00Xjs9azVmq0KXyXqpIwm43+iVVCXt7ByePFjvC7jyCVBq/319I5uCuG2HXOmy/y64euzTo",
+	"VZXkBwfqUmMGns2qIi8EwbiOH1KCgE0htNUXecoedaweV6tRnB5pu9TBzOQBq0Zd+TEXuA0PChTRsi8g",
+	"E4SlGUpuFpCyz2zagg9PDsysAaveN6pZZxDutVePmEW4jZno2TaPwuTZzTjf31I8jdshDjnWmorWE1rO",
+	"/3zMdmOVMnvkNmSeYHo8G/LsNzmsPvI2683cQFIWyTSGSHYMy46r7CgiDgpgAT3MwzQqjdQxFQRxApy6",
+	"a2DyW5aIociExswdoRNayKRskR+sMSpnOsly6pyvpCShDqzHpZxisqPSPHF0k9auVZuU5F/kcBvUgB/k",
+	"nEyoWODQaGkVdXEYqsraABWkUPdkNXmtd9kOcj1l/pjQj1jCAAghmwoaHlhyn4nbjObVnolXnsV3et12",
+	"r91ePYtH6vmef2CFDgSLyQ83N9fEbKWKA/vnz58/p5TS4XA4jKIoiuM4Zoyx29vb23YbvrNNDtK+B/a2",
+	"SevO69trzutxSDrZef0pp2FjTsP2KhKz4N0mrVCPZgEv78RT8deDcw78THKYBj9QcFw3bgdlZrTOJmXm",
+	"ip+z/vgpW/XQmJohGbJbafENYA01WmsVx/uFiN47OJZDyeGtM6IqpPCBBewXIz0KEnZX+zqfqAr5YVfD",
+	"b3J4CgMdnjyhbM+Zpf5Z4kDfMyw+KkiDD+/eIJok1mtgooNM3fGqmTV7xoqRUW5Ls7xSnb6o07xUa57S",
+	"6ZSlxj/zi7KyyzKF/JSUEZqmdNEgSyHWJ4q4ndLqi+p6kCtjPJfWg5AXYkGMKJgZkSYJWGfmu67OxUZ3",
+	"yWW7m3/9ln9kMZkwpeiIufyc3AkxM4fiJSSQdvSbHAbA2ggQNZid9erPN4H1HRRWylE4W0Ru5cYme9zs",
+	"1pNA/bQCNfiMx6in6dlievbKAPbf8eVk2uyuu6sLPG5AZAmuxiwGM8+V7O0XDLMHV66g+6tR61vHt8xo",
+	"fo/b5TPYA+brVZEtIuR8q+iWYlpzMapmq3hvbzgIuVuSyPlgJgC0NR5Y1ncn2egs5noAsR3L4VILahFN",
+	"AftPSA1Ar3BtzKK7AReD5ZB59sOEfhykbE5TG33JrnNRuC6FTvlwBkIDx2bgqkftSAjKa73zPwLkAhrc",
+	"s5Tf2h4O8jMV+31ER4gHHnuO7YZgcyACGljAFvi86dPtIr8JSG+8P3kcDaRIFt5xEY+4GA0cv/Sg5DwJ",
+	"+lhgJXLAuIMpSwczwXWOuoD0RxaLd0kxFX4re6liSpnftE4GYzkz+qN7EdQU15lMd8nGNXtZ8wkb/C6F",
+	"nchZolNa8u6thZpbnJVxfvv7Yy5nALdAe5319n12CTyA3cFaWuQGgBrZ7S2LNJF5/jtmu6969G5GDsBB",
+	"Vi4sdkJVWWrNUWjIqpt5EmknkXY0kfbVgdd8JVg066VoZjaNacqaCRd3aywnc88bLu4OTPaFHiVEY3J3",
+	"YabHPjFfLagNqWJ252Fzz1QyuIhunk//2p38PX3248dfOsOz+862dIOlyE+1knfWLF0OjN1oqpsXsjnh",
+	"gntQq7GMVHMotcOYRREJhDpuF8P6dOhP5/kVeyc2oQRCejumwHhg8ac6XfM5kGNAlLjDUUpxfisJwmDs",
+	"gWC79Ejl8ZZY5h0vbCY3autKKiGIzMXdE0UimiRY+R2NjWiIiZYktBMWZnA3lIyht+TF9WtyxxYOrQZY",
+	"xrR9XV/UbaUctKKHhXI8dmA33FLbmLc/UeY16sqi3XAxIjLFY3Lzf65tBpp7d8PWHFLRF2G2RcMAOsBS",
+	"1wUW3SEDQPjP7KY/cH+aoTzjguv/UJqm+j/QEw9JXTEWk3b7ojTWl63Ch6NBbylYHry5vd228147Ipz0",
+	"v6FcbR9Nrj5wmiutn0ymnLD6Plc6fj4HVWK9xEo6+yf8sZpyXyHNTvi0ny3LPJ/frKChqFurtfl6O/gg",
+	"IURPSB9XGGcQqOedG7jB3nME8YxCd6Ns7lSwppxE8+Paie6gf6Oc3fVUH+bwITR71JLnyVvS7JBCtQb8",
+	"0Ko2Tx8eEFyFCN598R4zEPjJJNPRzMQt5dCSjegjNleJouefSRSdIJ6/GIjnHcxGTfUaaj2aJCqweTnG",
+	"k475hAnFpQhIJJUmdVhcSPfUCAjmNgBIYUKVCiBvSkQLMG4gEoNoIX3hfpiyNGJC84RZwObwH7epnJhv",
+	"NsKAjFI5m6ITH9NFACX0AeLQBq6ULEAGKZkae6nVFy8drzlElTEWMNOOvgpwhn6XgpFQ/x62yEtbl5Yi",
+	"YL655RukRrc5laGWYV847CMi5LzRIi+QroqAs0dSOS/N1X9vBhctsd2Ux/epnGxDYXcjt7qLT9jfpdiK",
+	"FO+VGfBvF9vc+kaOPiiWbnnrT8Dqvd29tpZly7t/ZIsDUPiZVecL0qIhCutwMIQcEuhI4HP+0WjMBvOU",
+	"azbo2OQihSdE3i+Xk5Vf4uzKBUQMIP4GcdKgZrqbMDg9cTd1unCXSyBCNYhvSzj0shPUUqoZKg+XFMTS",
+	"e5bCbTZ959woD8TwQV4/2Jn4mcEE3jy9bNd63U47qE2fX9Z6F8/gf89rvedATmYck55VeLWgZjez/+zT",
+	"C/dsB5jX4eHzDjw9TeVkqvO+P2t7hLLdC4ydUCUFF6PsrmdtYCnUcknbeZOkf6/1ah9uvtubXBb2axVZ",
+	"YSrnRlqhSAK+qTu2IDKNWXqiLiyooQ+QgWk0C1eaR35EOpGjZe0zU82JFFzbNV3u1sJ9P+FtBz7iyYuY",
+	"K/L4SgzEUv7kkkS3LM/NBqPLjLVz91a40d9KnWdde9VmtdZ6NYCywdQ5ZxPOps4MzfYkGqGZDYogeEYL",
+	"ATiNa/dmZ3aXE5qVKaowGN1kA5wfjx//0QwMTNZtn/FYymTNwcwL9wweZSjLjC5YQqSAUJFbcaReDovY",
+	"6PmA/k8UGk7Ix0AmM6VdajYkUZt3yFuLjqj5PSuAbVi29xBeAWCaiukAChYJ162+uEbgI9dPx7BJNaBu",
+	"Il0Arj+77cMqkylbRgcg3Sxu7m12yX4r/pjUm59aQHlIXL448i7n8mhVGok7IefieCJpr+nZIIz+LVnj",
+	"3cr9msjjX8QQrSuI1FWJWmFelLAArhE+p1ORTx+Lnch7tjK/3snIcvVmpkE3W42HOBA5mYonufxVnm5s",
+	"kJe7hqfs5O1/utFab/c9/PxidYM9be+3Qo9JD3k8cfL065Qmz3vnl8eTJo//gOKxmn35wcYDLL8z2AsQ",
+	"oXyItCv11d/NkCbAteyJQqfdMRpYGkUsLOaaJPwOupNB6kmxSSh+B63/6k2YTpXQeX65InNclHoJjcds",
+	"v2VZFH91PmdeuQ7D9UQBL3Nygn95sKyAfbfsRBSLNJfExUyxtOmX7pT6Ex8US+3R1DawW5kJNOQihjIS",
+	"QHLhCs4rq/C23Bl9KW94d1fe8GD7Rjlgzop2eYKjtGmdPSjNjxHCP99OqFkpNk25xHW2b2XC8qKo2PRu",
+	"uItR79OJkRcoh1N8twlJPftfzGKzCrAawdykGtsH0W8K8W+PCokJZPHNqxBIHZGjF8jahNeGRoyZD3Pd",
+	"8FCW+gKyKWJiPh+Q+ZhqZummeUo0R/wUjwTZfoyKhRQMOIrLot/eYjps7Pt8r+Sf1eYcO759mN27R/82",
+	"7NtH6ilsP0kx05Qn+EwM+sD5DzYhodarGbUCm4arjAU92z++jtkBSmPphP7P8KmKuVrzbZart6/B33lp",
+	"RZ535AdcXqaHW1oxG4Pd3uI/hbo/fWBOz1JRnF7tsilRq9hqOmsubhG0qxReADCb2XVTqse5WQfmXFGg",
+	"H8y8Kw0MvphIMbJL+Ymv3N3CDciYj4z+tdKdM8zh0ylnNonwCqjsuRjZOI5aRUtwjndrnY59eJwx10CX",
+	"+2idTxRc3FerXp606iNNEM4lQzbba9XKeqe43BveEFa7pqOtMlLNfe/573hviTMLzbP0l0BuavYIRdpO",
+	"rohmHzWpR1SxJheKCcU1v2eNKjf3v5Z7tzWa8BoAXL9hYmSG9ulFJvSUTgFyfX0DMdrDFUllwqo+b36r",
+	"7WkbmZl4J3GRbNUQjJBUNUU5fNi9G5MBlx7Q1c8AUBwGybaCrbtSbHFhLsnEBV1qpfVeBfiCS+tm2BGi",
+	"CY8YBoUhXtnB/wyUWa29bp5w29lJduLGWBWcL4h5O5G3OJGnSMLaSIKfaId/VwcJvrP0vGiV4A6hZEqV",
+	"mss0xriAhJtpkiwIFYQ1J5Rn1LkB7OnAbqiA2EWKvAGATUMAm6ZxRTIfSfGRUIQLQu2W9AFzKmMDDw4K",
+	"rOwfACaq9WpDOfz/isX3rv/g7KUpi3RzLFPFmkOqNYqK4vbxtsZQDmu7GQzHiy/sJTKqh8UaVCWVWxtk",
+	"iZZ6ugK5tIyKVFKxtc+QlkjjdV7zF2+IHSFa4YbWjxhoesfEEaMT8D0LklIUIcDbbr7e+roACpZ8Uydp",
+	"C7ZjSSiiIngTUeGHTPlIEC4CG1W1FfFY22XRwxQgw5S6f32BVPIWV3VBEkbvWS6AE24cSXz1DCoWHI0g",
+	"V+SOTXWLvHQINHrOkcReSA2oM7CIqqT0KZxieYsesGFnYprKiCkod/V27ULOzCox84CriSzkLFUsuT3C",
+	"tn2xzLpf/LIes4liyT1DzMvPBiKBhxdK3upGqdFT6bcdIifyCzTI/12V5NeRjFihMXYNH5jZekACIgnt",
+	"wg2JYpYOwV65yn4bxCzRNDQ6WuEZYF/UBRtRqI7RksQsnkW6QaiWEx4Z5yAg8zGPxlAfQ2+Z+SvJlU4B",
+	"Y23IbAQzHbG41RcvM/Azu6VTdjtTyPfA01z1MRG7a5kWtNHOYFUTXvXFBGOlie3nxClWMpxpaNqIajan",
+	"i6UPQktbxIJkktD5A2HWgr6wnXLtAPrRCpEJyNkytRhvBelZoUcfHp4tzGMGzbWTY3LEEG0mOjuPXnae",
+	"sCEqqB2PbCLZvQZoirABj2gt3WSTm1nKSSLnLCb1W5kS2xVClyVEDvqYi4RG67OGx61YK43qBFlgKHA+",
+	"nPHo8ijPVu7QmT2faU5miebThG+KsTt+z+z2I5ZBd4Na3qzBlKUTniDHY3uHzKiVFr9nep2MeKKINxgQ",
+	"3nSno/x04HwYUjxnhNhx9Rff8U2yd0hOrHIf/P/+z7Km9PJj78xggvQpwIGxZcp6zBTriyxLzEetDUtW",
+	"b0jOAK0FCqMVmcgUrSUIH9xaowkSv4zB5B4n9VhG6mwiBVu0JjH5P/+b5OtZNTZh9men0OtzvYpb5CFl",
+	"L59lOx/YLDrJpNPxdQULD9tZhpVoXjUbZlOtdi8H8aVc6WnSq4z1GWQcEO0lENic9/CoR0i8ks6EyACu",
+	"aaqN1TS/IhR/dbyfdMIgo7QvuCLso2YitrDW8czyK8R0oUKADJRzhvmnxgabTUcpNTdbMXQF0N2QXAO3",
+	"2O/Di9H3i0n9ov3cyDXb6ieKIMQXVyRKWcw1FKuUi7T33si+Sql4kCwzX8cyle3LL1a+f5R81VUnrdts",
+	"P10LbvpNs91pti9XHLmLoHbHhRk7wea1wOu0/b9jwkglmUihx8milkElXTqkaceAVwPDGn2/VKu1LTQL",
+	"oNarTVO5P1ySN9xVQnRkpuHfss7uqyqwg93iBE9pqmlCBcjTvb4DEGQoXS1MJ8hP+/JlAeqvK2gRxr1g",
+	"KTk3MasFWLLQILHHbhps82oyzDsWswm+3bjSitS/e/ljAwsBUMZZmWeTMrMMI5KymJlvmwZUfzfN3v+d",
+	"eX1JC97ndA0e5YAFd2U64zEw2kLONPjMlnNuppgfs/M+6+E7rn7xFd7enPPYp+rKH86ocFYe/eCq8Bxv",
+	"kCJ1x7RI9GLKjGusGPnw7o2FZnTmepBll8EEzhkfjbU/UlnJ1ZqvmhlhQnOaQK0S9QuVXOzKce2tvuYn",
+	"bI89BOSQVRoxv+cWwLWkBZhlg4/5oQB4m40GtIqVW2XvAQpcO3tTKZPSrFdSL5S/IFfvEnSUv7SlTEqb",
+	"TEeMJBLLulxY14ac7QsRkw3BNs1C9t4K6Gyrb30hhJyJiE2M/CFqLOcgI8DVkcIMCx8JFje5sFtFpsUQ",
+	"Dy5kLiwsFZlzEcu5P4H+FyqmAoH3FPnXf/6PlVRpFzDnZjc7Ik2Yac88xFPgaWHP4DsrJg0Jtoic6aH8",
+	"SOo/v715/f1/GXx49wZ/sSaCCkhOKYI8IiRlQLLcgMbecza39b869T8+lvLuJUv4PUs5KxdUJXST2ZJU",
+	"CxFhb5EujHDxG4tArDmZcl4US0ViytXvvQHA6XSWMBxma7vlCLDmY5EU0SxNHXorjHxA7tjCorWa2c+X",
+	"BiwzSlTCYyO6ceat7ASUSrUkPPFimczkYpQwWGtNoxesBFKk/nbKxOuX5DspBIs0MFS/NbPRJWoWjQlV",
+	"5BXXP8yQYvUNF7OPrVj635Q8jq7d+2p//PrH/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,27 @@ func (e AnnouncementAudience) Valid() bool {
 	}
 }
 
+// Defines values for PlanTier.
+const (
+	PlanTierFree  PlanTier = "free"
+	PlanTierPro   PlanTier = "pro"
+	PlanTierUltra PlanTier = "ultra"
+)
+
+// Valid indicates whether the value is a known member of the PlanTier enum.
+func (e PlanTier) Valid() bool {
+	switch e {
+	case PlanTierFree:
+		return true
+	case PlanTierPro:
+		return true
+	case PlanTierUltra:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatsGroupBy.
 const (
 	StatsGroupByChannel StatsGroupBy = "channel"
@@ -88,21 +109,63 @@ func (e StatusClass) Valid() bool {
 	}
 }
 
+// Defines values for SubscriptionKind.
+const (
+	New     SubscriptionKind = "new"
+	Renewal SubscriptionKind = "renewal"
+	Upgrade SubscriptionKind = "upgrade"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionKind enum.
+func (e SubscriptionKind) Valid() bool {
+	switch e {
+	case New:
+		return true
+	case Renewal:
+		return true
+	case Upgrade:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionSource.
+const (
+	SubscriptionSourceAdmin   SubscriptionSource = "admin"
+	SubscriptionSourceCode    SubscriptionSource = "code"
+	SubscriptionSourcePayment SubscriptionSource = "payment"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionSource enum.
+func (e SubscriptionSource) Valid() bool {
+	switch e {
+	case SubscriptionSourceAdmin:
+		return true
+	case SubscriptionSourceCode:
+		return true
+	case SubscriptionSourcePayment:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserTier.
 const (
-	Free  UserTier = "free"
-	Pro   UserTier = "pro"
-	Ultra UserTier = "ultra"
+	UserTierFree  UserTier = "free"
+	UserTierPro   UserTier = "pro"
+	UserTierUltra UserTier = "ultra"
 )
 
 // Valid indicates whether the value is a known member of the UserTier enum.
 func (e UserTier) Valid() bool {
 	switch e {
-	case Free:
+	case UserTierFree:
 		return true
-	case Pro:
+	case UserTierPro:
 		return true
-	case Ultra:
+	case UserTierUltra:
 		return true
 	default:
 		return false
@@ -224,19 +287,19 @@ type ErrorDetail struct {
 	//
 	// | status | codes |
 	// |---|---|
-	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied`, `payment_signature_invalid` |
+	// | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
 	// | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
 	// | 402 | `insufficient_balance`, `insufficient_quota` |
 	// | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
-	// | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid`, `payment_order_unknown` |
+	// | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
 	// | 405 | `method_not_allowed` |
-	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
+	// | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
 	// | 413 | `body_too_large` |
-	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
-	// | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+	// | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
+	// | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
 	// | 500 | `internal` (with `request_id`) |
 	// | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
-	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
+	// | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
 	//
 	//
 	// Example: invalid_request
@@ -253,9 +316,131 @@ type ErrorDetail struct {
 	RequestId *string `json:"request_id,omitempty"`
 }
 
+// ModelPrice A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+type ModelPrice struct {
+	// CacheWrite1hPrice Example: 2500000
+	CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
+
+	// CacheWrite5mPrice Example: 2500000
+	CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
+
+	// CachedInputPrice Example: 1250000
+	CachedInputPrice int64 `json:"cached_input_price"`
+
+	// ImagePrice Example: 0
+	ImagePrice int64 `json:"image_price"`
+
+	// InputPrice Example: 2500000
+	InputPrice int64 `json:"input_price"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// OutputPrice Example: 10000000
+	OutputPrice int64 `json:"output_price"`
+
+	// PerCallPrice Example: 0
+	PerCallPrice int64 `json:"per_call_price"`
+
+	// PromptTier Prices of every token of a call whose prompt exceeds `above_tokens` (null — no tier).
+	PromptTier *struct {
+		// AboveTokens Example: 200000
+		AboveTokens int64 `json:"above_tokens"`
+
+		// CacheWrite1hPrice Example: 5000000
+		CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
+
+		// CacheWrite5mPrice Example: 5000000
+		CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
+
+		// CachedInputPrice Example: 2500000
+		CachedInputPrice int64 `json:"cached_input_price"`
+
+		// InputPrice Example: 5000000
+		InputPrice int64 `json:"input_price"`
+
+		// OutputPrice Example: 15000000
+		OutputPrice int64 `json:"output_price"`
+
+		// ReasoningPrice Example: 15000000
+		ReasoningPrice int64 `json:"reasoning_price"`
+	} `json:"prompt_tier"`
+
+	// ReasoningPrice Example: 10000000
+	ReasoningPrice int64 `json:"reasoning_price"`
+}
+
 // NullValue The JSON value null. OpenAPI 3.0 has no null type and `nullable` applies only beside a
 // `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
 type NullValue = map[string]interface{}
+
+// Plan defines model for Plan.
+type Plan struct {
+	// CreatedAt Example: 2026-12-01T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: Pro accounts for 30 days
+	Description string `json:"description"`
+
+	// DurationDays Days the tier lasts from the grant (a renewal adds them to the running plan).
+	//
+	// Example: 30
+	DurationDays int `json:"duration_days"`
+
+	// Enabled Offered to users (a disabled plan can still be granted by an administrator or a code).
+	//
+	// Example: true
+	Enabled bool `json:"enabled"`
+
+	// Id Example: 1
+	Id     int64       `json:"id"`
+	Limits []PlanLimit `json:"limits"`
+
+	// Name Example: Pro monthly
+	Name string `json:"name"`
+
+	// Price Price in the smallest currency unit (cents).
+	//
+	// Example: 2900
+	Price int64 `json:"price"`
+
+	// Quota Quota units credited once per grant.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier PlanTier `json:"tier"`
+
+	// UpdatedAt Example: 2026-12-01T08:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PlanLimit A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency).
+type PlanLimit struct {
+	Concurrency *int64 `json:"concurrency,omitempty"`
+
+	// Model `*`, an exact model name, `prefix*` or `*part*`.
+	//
+	// Example: *
+	Model string `json:"model"`
+
+	// Requests Example: 100
+	Requests *int64 `json:"requests,omitempty"`
+	Tokens   *int64 `json:"tokens,omitempty"`
+
+	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+	//
+	// Example: 3h
+	Window string `json:"window"`
+}
+
+// PlanTier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+//
+// Example: pro
+type PlanTier string
 
 // Stats defines model for Stats.
 type Stats struct {
@@ -373,6 +558,53 @@ type StatsRow struct {
 //
 // Example: 5xx
 type StatusClass string
+
+// Subscription One grant of a plan to a user.
+type Subscription struct {
+	// CreatedAt Example: 2026-12-06T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: 4
+	Id int64 `json:"id"`
+
+	// Kind `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+	//
+	// Example: new
+	Kind SubscriptionKind `json:"kind"`
+
+	// PlanId The plan (null once the plan was deleted).
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName string `json:"plan_name"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Source Example: admin
+	Source SubscriptionSource `json:"source"`
+
+	// StartsAt Example: 2026-12-06T08:00:00Z
+	StartsAt time.Time `json:"starts_at"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier PlanTier `json:"tier"`
+}
+
+// SubscriptionKind `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+//
+// Example: new
+type SubscriptionKind string
+
+// SubscriptionSource Example: admin
+type SubscriptionSource string
 
 // UsageLog One gateway call.
 type UsageLog struct {
@@ -562,83 +794,97 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xFtfk9w2cv8qKOaqtFvhjDizu7Y0eoliX2xfJEtn7f2xvQ6JIXtmcEsCNADu7FhWVd5Sldd8w/skqQZA",
-	"EiA52tHGqXuwtQOAjUaj//zQDbyPclHVggPXKlq9j1S+g4qaP19yLhqeQwVc4+9aihqkZmB6aVMw4Dng",
-	"37+TsIlW0T897Wk9dYSe+lRett98iKNccO0IF6ByyWrNBI9W0fUOiIZ7Tc5eU3lbiD0/n0dxBPe0qktw",
-	"A7ZUw54eiASlqdSKUE2S5SpJyJ+uvyAbIQldi0YTSirGGw1IQR9q/FxpyfjWsCCBaihSarjoJ1gmy89m",
-	"i8VsubhOnq2SZJUkP0RxtBGywqFRQTXMNKtgiijwQjmK4bre7cSek4ZrVhK9Y4ogBXLGm7I0DHNBgBeD",
-	"tXasPL82fHyMFaRE1/iZlg1MsMaKYJ0Ljw7j+rPLfjmMa9iCxI+sfD+yoo0U1eSCqCaC53BsRcvfYEWa",
-	"6RLCzXtNkXlOeQ5EcPKO6kYW9DC1VU1d/Nb7/yGOJPzcMAlFtPoRJd4y2Wu8L9NeX+LeogLNDNj8qZtQ",
-	"rP8GucZVTBrYaK8yWpYZUTuxV4RpogWBO5AHwYGcKbblUBDGiVFDfR6TrFEgVYbjbO+McWLaYpLRomLc",
-	"dpo/mdKSaiGV2WneVLh0WpbIO36CazOfIP+9mO2I0a7463nF1ITrYRqq8I9THZDRGTshlZIexhtmKE6J",
-	"+QsJBXDNaGndX1EwFC0t33q8bWipIB6I/qURHKcVEMoLUlOl9kLiH0wGtvE+avuiVZQLKSHXs52QCmZr",
-	"qjXIg5Mo0jICZNaXhuLpifhKfYxep9XdZ3FU0ftXwLd6F60Wy2dxVDHe/n42ZUcdS0OtewU4jYpJwbZM",
-	"o+6kWUyyeWYkkc2yF6Th7OcGYpJTBTPGFXDFNLuD8hD6DbvYgLeLZcDaRRzVZlk483/8+HL2A539ksye",
-	"p/PZT//8uwdttVtF3ItiShF+L6WQ02ELsIusRXEgYmMNjFSU061RPvLy7TfkrG7WJctjQhu9i639xEZB",
-	"zleEEtXUIBVo/F7v4IZLqISGGc1z0VgSTxTJ3t9EBWjKyptoRd7fRGZi/Psmms/nN9GHD2jrtIb5DQ81",
-	"zH6Gf+WisK7+jpasSFEUoIxHsgvsBEKYIp2gPozUraf4MSs0UvvSDh1K3lE4KuwvuxnCme0K3o/MTWkM",
-	"GjGpaL5jHGYSaIEtBD94gXIlFShFt0DWoFgB6BEreiD5jvItzMnvzc7haEL54Ya/FaJExGF2kHK1B6nI",
-	"nukdiqZkSkNBdiBhTr5yuMTIUJGcSnkwEyoUJFJU6GeB5rsbXkuhRS7KJ4pgIDUbFhvL0HtBKiGB3DJe",
-	"qBWhnGB00GQnxK0bbtjb74Aj9+tS5LeK0Bue07K0RCgnTa20BFr5n5wJSbK2I71pkuQiV5rqRpm/ITu3",
-	"VJHrdhiRsGkUKKuTOAXIJ1YrQOn5Db/hvxJLhPzqlvnrDf91NpuZ/7D7MknIryQb6FtGztYUfaGkFaCv",
-	"IM6CMAi1Y/+mBEe/0XDV1LWQGA0rKBhNUWEyb6TlwW9BiaWNLDMTuAoJSqVc6JSWpdhDgc1KNDKHtGAK",
-	"tcQ0VUwpxrdpJQoofXLthAXkrKJlStfiDtKK3qd3tGyCrjWUYp9WjPddDldNfdV2Db8iZ9RDu0ZmpIJq",
-	"DZKIRjvtVaQQeYNOBgoiUYljq59vauAvjcswEs7OB1Jsd2HQDLyoBeOmHSrKyrS1174Fdzl1YsHW1mmm",
-	"jLtYg61a6Ho46hYOfpNSwuwbDBsL4AzcVwdcXIpYBAFdP5Q43VqgbjUcvaqQ7JdwF2nN0ls4+PvoNXWj",
-	"Gr1LtbgF3jHur/qhlbScLK2Wq2azYTlDrte0RDhqp/faf26Ept13F/jdRsg1KwrLAjrgQCs1AxnwZNRz",
-	"qM6sHrb0w2rJcqf0OyrBrtkat9fqz2lb4L5u5zSOKDUOB4rMuBN0Fc4zWQNsEWRaNdqRAaWY4AH3uZIb",
-	"f/JOg0qxZTzkQolUwtYiTaSTl8J9pWWjdFrCHZSpFiItxd4Q30F+m/pkWkFfoqBRGBvR8IF8uia77KAJ",
-	"AWBV29lHum/1U8gCZNrwWy72vJvwCiesQO9EEexM2/8c+3PBNyWzRqNAN3WKUbQEJ78CSoZRyRAogNqd",
-	"NohUH1JNndYOeWxFO2z39nPY5Yt92Ie/oXK71wlYcBgLwZsh7KhpbywLo/To7u3WUbmFtm+5tCZdS5Fj",
-	"tF6X1hkaoXeuEFUvb6REfGWcSBuqzg37CJ5SDOscytQZeu/CvIa8g/epBEQfRre9EOroFoQSPMhJtkbV",
-	"Jv13OGEtxR3DReIuic0GBhJwSuCLuO2iFQI8IwZV4WFt3FcxVVGd7/yuuqQ8bTi9o8wclUd9Gwm9SI2m",
-	"SXS1JauYU63+dwr3OUDhGX5hnVQK9zvaKO27BPuFRCjjHIPFqCpdN+pgPaZIK8oPKaLyqtbK8XHVIgHE",
-	"6rTMyJmJVZnb05QV2Xk70ipBi1YMrMr6nVUHnqcbyjwv4X6131+4uODLh4u0+506rocR0OlMrysjGRvv",
-	"r47JfrjTqLlcaLY52NwIsQOI3lGNKFJsNmbN3gl6jMx9PIRHwUk45I2zzthraMGQOZGPsFAURwMohOct",
-	"Hwl5pNxUR3CQ1zMANIbEJAryesbfTIAW09oHfI9XF9w9bvuWcbQ3w8bhethsDMEemG2IdodxX1hBgMbJ",
-	"hvEZidaDhmF0xm0YBeeu0ZstCM34OwwbLqXUxeoojrp4FkzbtgxiHo4ZBS2bxzKRyuzxICpFcRR6c7NJ",
-	"nguP8Og35ZUHe+x6B60tLkUqnhcLfnZOrF3RyId1Sw1cGIrL92BOHdFDmSSc74L6VXgeyOpj6wyMtMd+",
-	"Bu07ANRdg48pvBxED6dRvzwM6sZ4EBTXNcTSrs1C6ZaCN3eP0owChSANN9vDaD5XIURzs0wgNJxyDNBQ",
-	"tgF2MQKdhFcTPY6XI5hmosdj8xiiwaUOEWPQJjh0W9Wr7CjEOUl0GjEKHv22qUHzBASJTLJlBCkMjSMn",
-	"Iq8vQKOj9l5cY3zmNQ6wx7inQyxe1yD6eT1DvDLsQrgSponHYTDM48XR/WwrZuNCzHSe7iXZNRXlfVLI",
-	"pYJiougGTMJ7J/b4r4GWJtURZiIn82ITadEezkxnC1sIywpyRkslCLNJl+yvs+9s1+ybIiM7oAXI85jU",
-	"EhTCXMGJAnkH0mWZQu6SxR++/Oz7Z3+5/Ovi64tvP//j8rur6+d/Tn749y8ezIC2rs3k1aaycd82Zfln",
-	"E5AnF/SHd2++JSZgE96U5dxmH95+Qy7mCdlRRbgwHQQJ2wxwW+HJCK3rkoEigpeHNi1Hb3jmEi5KEEra",
-	"0YjFQQLPzR7sJdMaOMkoP7zZrMiPNqdlsm4m+2jzWjHp2P8pm/tIC8n+dLTa1C//naa2SBqmITdSVMcL",
-	"SMmnFhC3UjR1uj48lFE13HyFg//1YKp7n1QVMV9/J/bjigg6tSPLWT5iOfqXkNhLxejTdzvKtzvKHlRJ",
-	"I1vDkaHkSSf+SK3GLM6kjtVYU//NuGZj2YqcuaTlZZLYnClC0nOyPpC8pMqY1rDsrXcTldCWysJQuUwu",
-	"AqNMTqq05iWbLIi/0TuQ5PL+PqB5WvU2QElH2V4+fwRp64OOsXs1YPc0EWihaRnoy8VJ37Xo7OgSr5Jl",
-	"bE6DuD1XySU5C9LbNlzb8idpay25aMrCutrzT5bPQI/twkao1WhTt/PeOjrxHlXv1vInPXHBKuAI5YgU",
-	"e0WoBGIMBwqyPvhVWlsZ34lGticCA3o67K0AO/DkFMTkIwV1w9grqoHnE4x9C1RiUJOU35IaZI5gp7QF",
-	"kYqVJVOQC14od4XAFCG4MIZK9tReL7D3Iwb1zqskUJnPLpOjztzTmfr5VXgd4nly4nfPQw1dnPLdQB+Q",
-	"Z8uCJXh0m9FFjwtfeGBJMe5BunCnWBUwdaLH8ehcVf9HOsXU95dJciqJsgw/XSxP/NKedxHRTzCwWJ7K",
-	"AXTx4sG46ULLhzjaMKm0nTc9Mei29vHB2tWk/RpjXZlMUVbQgyuXo5lmBiKum/wWtE23S90CRwcoobA3",
-	"cX4xlztKkdPyhmNLTLLvv//++9nr17Mvv7z++uvV69erd++y8xd2IlvrsuVR/NM1e5kwdAeOl1s4ZLYa",
-	"iPAVjz42sWXD6p7pnWgQqsL5oAQ9hSamfElpxfQIqdZSVLWe1MZnpyqDTfaM9uaP2EwazrQi+Y7KLRQ2",
-	"kuRC6TBILC9PnEoCVYIzvp3i+NlJRAbOxSa6rEUNxTFlL0MDPuYY4iOOZ2INrQQ7swo2dGQ3x9xfo75A",
-	"GDZxnWl5f5/Z2NxBOZM0RCR3HpPsEvvblP36QLoSvitXdaGfKu+g90SRDW1KHZPsCglYXOAHzOX9fRRH",
-	"l+b/V/f3YVi8Ms0jVf4Tni9fie0EVuL9VUbkYAJvWjCSDu7uXU5oxcOhy2VBh8Q+fxSxo0EoXOJbdFBi",
-	"QwI17M5sGo91ixl6NjeCGLrk7IuSNkW/T+r8MYj6WHz7ZBavZvYe6f8Xk8UnMieBFu3NS/Cvefj8PYYZ",
-	"l5Q94aroCRry0cj8/LPTOHroku7yOnm+uvi0Q2nRuCRlNSHx1z4W7WTcFRxtYgh44e5ouQtBgbCfLZaT",
-	"EKNNXwcreXq3eJrvqH7ay0tNMT3GGsOjjtFBk0GJQ0R9bBWGJFkf0C/6iwkhuCZWvaAYhbhT1GCgSxeL",
-	"086X9jQyCY9Ml+e2CVW3UCD+CHNh21rPLsWULEcYIZzkG143KCTsja0xFQhm8KySl03hYkIniMVvDCoC",
-	"6hePxxHTrmRkl0TVwDXpKCCmYfyW8e153AZIrw5uizGE6Uc4mDAp+ri0pblArRuVTl8ARA35+vr6bXsh",
-	"zdMTCTmwu+HuIcaauvjeZhS6kYGGr4UogXI//ZA+qLMmb2yyuJ08LX60fveJIhWta9wCsWkR+Qti4XVn",
-	"jRJyIYuhNTptny2T5aVxjJOw2tR7BsJffjrEdHWZbi97wgHKCAJK7IOZPtswEJ7nJbs9+IeDWF/fwugx",
-	"cstBxJrCtS0afEu3k7dXa7o13rgxF1RLsVUx4bBHr22mmpO3VCmScbjXad5IJfBMpkjW/r1xEBcHGGov",
-	"bNZd2FNiSZVtHoPNT0shd7B2IoXsMRfa+cVi8fDDjslL+SHRacnCZMGnw/6oo3Ni/a2tXtncmNNy8nPv",
-	"iQcX89s7AaurJDFnSB+WBFjEezCCZrbszcTWf1eX2CS6SlKnXSi+XLM7sMbkqtbRarG8Sk659t+xOBTA",
-	"d1BRZty6vz7ymh7IhpYlUSXb7rSpuuAB6heQwt0r5rON6XMnLAValyGqbMXxGwG5T39tVbmb4WOHixJ7",
-	"ogjMcAhx112C91Z8+DbJSPZf3O95bkoPD75BshWJY0U+x4UZNDX5I2D1I7x3HJniqi35Tj/m+kt359ty",
-	"rBlIRLmByOAO5Pg91+ezZDFLFr/Be66BqQx5/Mo7KvcJGCXIhobI7/I0oVgzfMjLgfwOx33oDfXhL2zy",
-	"wj5RgyOvRdrbJp3UzRsEyQogZ02pJSV//+//wgOd+XcjAc7d88FssJvZC9NN6EaD3FNZBC+xTEndeAv0",
-	"LEg4zFrYjnHhTug6BW4L+FPqYuo83WsmxbZ8xjhCceWuuF2/uX5rHgMEe+PeSI1RlHdPZEJg2ElMJ0n+",
-	"/p//c2kuZ75794a0FyRQZ71BeUlZFRPV5DuMjq8Yb+7nhXiiYoRYeErSgjA9OrFX9J5VKLhL87jI/j0J",
-	"EH0n/TFMb8H1hJZaz35Kect7YDV+EXXCE0TvbZPR+U6V46i/7eatZ2iJJ4AaZyUTDw+LivHMvYOyyu5S",
-	"Xi/ajLKp+VujZtrkl73RTJq3K7dwCLTaxU5DPdRn1zORhuvscgIkZPaqujVEVGZTlxrz0lYH14321+K/",
-	"kGEuDX7Dzy6Ti/MXhJKsvwhqJsgpJxyYMSGcDOfiLn3uk3XPgQxNlAD+vOHunpYiSou6fWcbXGnooUR7",
-	"t6u7ixO+wWyHDZUI4wzfiIksg/VyxF6t81OrT5S9GU1zhBdfi7IwNz5qqneGb/whQdUC+Z93D2NXUYfP",
-	"HM32DXoc3YFUdtpkvpgnuIuiBk5rhlBynswvzP0hvcMt/fDhfwMAAP//",
+	"xHxtcxs3kvBfQfHZKlN5hjJJSV5b/nK+eC/Jnh1rbe1LEuVmwJkmidUMMAEwohjHVfvtqu7r3S/ML7nq",
+	"BuYFw6FEKb67rdpYxEuj0eh3NObjKFVFqSRIa0bnH0cmXUPB6c9XUqpKplCAtPi71KoEbQVQL68yATIF",
+	"/Pt3Gpaj89H/e9rCeuoBPe1CeVXP+RSNUiWtB5yBSbUorVBydD66XAOzcGvZ+C3X15nayKPjUTSCW16U",
+	"OfgBK25hw7dMg7FcW8O4ZdP5+XTK/nz5JVsqzfhCVZZxVghZWUAIdlvidGO1kCtCQQO3kMWcsGgXmE/n",
+	"zyaz2WQ+u5w+P59Oz6fT70fRaKl0gUNHGbcwsaKAIaAgM+Mhhvv6sFYbySppRc7sWhiGENhYVnlOCEvF",
+	"QGa9vTaovLgkPO5CBSHxBU6zuoIB1EQW7HPWgSOkfXbabkdICyvQOMnR944dLbUqBjfELVMyhX07mn+G",
+	"HVlhcwgP7y1H5CWXKTAl2QduK53x7dBRVWX2uc//UzTS8FMlNGSj8x+Q4jWSLcd3adryS9RKVMCZAZo/",
+	"Nguqxd8htbiLQQHbOauE53nCzFptDBOWWcXgBvRWSWBjI1YSMiYkIza0RxFLKgPaJDjO9U6EZNQWsYRn",
+	"hZCuk/4UxmpulTZ00rIqcOs8zxF3nIJ7oymIf0tmN2LnVLr7eSPMgOoRForwj0MVEPGMW5Brzbe7B0YQ",
+	"h8j8pYYMpBU8d+ovywSSlucXHdyWPDcQ9Uj/iggneQGMy4yV3JiN0viH0IFsfBzVfaPzUaq0htRO1kob",
+	"mCy4taC3nqIIiwgonC4NydMC6TL1PngNVzfTolHBb9+AXNn16Hw2fx6NCiHr38+H5KhBqc91bwCXMRHL",
+	"xEpY5J04iVhynBAlkknyklVS/FRBxFJuYCKkAWmEFTeQb0O94TYb4HYyD1A7iUYlbQtX/rcfXk2+55Of",
+	"p5MX8fHkx///u3tltdlF1JJiiBH+oLXSw2YLsIstVLZlaukEjBVc8hUxH3t18Q0bl9UiF2nEeGXXkZOf",
+	"iBjk6JxxZqoStAGL8+0arqSGQlmY8DRVlQPxxLDk49UoA8tFfjU6Zx+vRrQw/n01Oj4+vhp9+oSyzks4",
+	"vpIhh7lp+FeqMqfqb3gushhJAYY0kttgQxAmDGsI9WmH3VqId0khUe21G9qnvIewl9ivmxXCld0OPu6I",
+	"m7FoNCJW8HQtJEw08AxbGE54iXRlBRjDV8AWYEQGqBELvmXpmssVHLM/0MnhaMbl9kpeKJWjx0EnyKXZ",
+	"gDZsI+waSZMLYyFja9BwzL7yfgnR0LCUa72lBQ0SEiEa1LPA0/WVLLWyKlX5E8PQkNKBRSQZdqNYoTSw",
+	"ayEzc864ZGgdLFsrde2HE3qbNUjEfpGr9NowfiVTnucOCJesKo3VwIvulLHSLKk74qtqOj1JjeW2MvQ3",
+	"JEcOKmJdD2MalpUB43gSlwD9xHEFGHt8Ja/kL8wBYb/4bf5yJX+ZTCb0f+w+nU7ZLyzp8VvCxguOulDz",
+	"AlBXMC9BaITqsX83SqLeqKSpylJptIYFZILHyDBJZ6TDoduCFIsrnSdkuDINxsRS2ZjnudpAhs1GVTqF",
+	"OBMGuYSaCmGMkKu4UBnkXXD1ghmkouB5zBfqBuKC38Y3PK+CrgXkahMXQrZd3q8amlV39WexMe94u0Qz",
+	"VkCxAM1UZT33GpaptEIlAxnTyMSR4893JchXpDKIwslRj4r1KfSaQWalEpLaoeAij2t5bVvwlGNPFmyt",
+	"lWYspLc12GqVLfujrmHbbTJG0blBvzEDKSBLmGefGbJPJVFxKi1+Dg+KlyK+hm33qDpNzajKrmOrrkE2",
+	"uHU3dh+yNSZzx8imWi5FKkDaeMFz9Djd8p32nypleTPvBOctlV6ILHMooI4NGM8K0AFOxIF9jhVlv6Ud",
+	"VmqRer5ecw1uz05+O63dNV0L3Jb1mqRrYtIpSH/UGKgNvPJxMlY7iXFRWQ8GjBFKBtinRi+7izdMkquV",
+	"kCEWRsUaVs6ZRDhprvwsqytj4xxuII+tUnGuNgR8Del13AVTE/oUCY3EWKpK9ujTNLltB03o4xWlW73L",
+	"3jXcM4RbgF2rLDiAuv8F9qdKLnPh2N+ArcoY7WEOnkwZ5ALtCwHIgLsDJd/SbmPLPXP2Uakp2G/vHFu/",
+	"q0vdfh/+hsIfUkNHJaHey4yYFTWxIznXq6ZvPneiWGqVoiFd5E5PEbEaLYUsk1Zao+tD8l1bkSPCB/2a",
+	"GC2uhDz2Atpql05D2njesQZ0DIgnO9bNw80YZxhjabFAlmTtPFyw1OpGZKCJ7Gq5BN2e25zOTaMKykUh",
+	"/EG1v2O4TQGyrrS4do2G3MuM89BMvKjM1ikTFRdcbmP0SYvSGr/aWW0H0VPlecLGpKkTT7ZYZMlRPdLR",
+	"ubbV5FQkLfHMVqbxkouOAPlf9fwTrzJvuKBAGodJFTe/Y491X//7Y2mPowfDK0YTtOOinQBw17HsmnOM",
+	"ZAateWecUzSdhtqWU0C5Y8oxsA4tOYYLXUPeAeWX2mPGOz09e0wgBo14p2d3zoDNpdbWmHVw9Yarg23b",
+	"smvJaNiuKeo3kyVy8Z4zPz6W7BIrMD64WN/2INCy19C3PHgMO4anaeysFpgd/B3qSp8RaezQKBo1ujpY",
+	"tm7p6XMcs6OpXRqG1DOdcU8Vj6JRqPHokDpqboSRy5Dm6p2x7+211m4VQukom+Bno2uaHQWqBqnS1TSe",
+	"61CTUKqoqypaZDuawrFdLbRE1F19gGIcuH1NQ9csdiLl1ulDNuq4UX5Mx4vCffU9Pt/mHL4aQmft1tEg",
+	"Pgn9DDzTjpvRxSr0MvwqA04GLrnrYyBtA7tMBB30EAZ6PC577PVATwfNfdYat9p3eoI2JaE5qpYzd0yR",
+	"p0TDETtKvj0202sesMYjSgnsWNcw27drDsJ0TDS6nazUZDefPpxuecXWVcFlG9v7iD5ihi+B8pZrtcF/",
+	"yQ2hiDVMKA2mNwayW61dHk761O6OyNiY50ZhfI9rJn+bvHddk2+yhK2BZ6CPIlZqMOgSKckM6BvQPlkQ",
+	"Yjed/fH1s++e//X0b7OvT779/Z/m788uX/xl+v2/fnlvIquWfUqPDCVV3qLqvEBlPURXUqwU3BuV30DG",
+	"SK1T2oJsCKskBpwlaFaIPBdKMrJDho2TEnSMtHamIKFBLiGRiIKvoNtODUcvWSUN2HoRQ1cK3LDNmls8",
+	"mXSNajhj45TUHxOyrCylN6iBbbSwQNc/SHPXS7AipoEbJYVc1b2qsk033Ur00kkIMCaA8WztUA1yqPOz",
+	"Kf7voGuTLrCz4nMAQx1bVnYA1MzBOghU5xgCGAfO3oPBQzZTZ4pbXl+VdnKqhmTPndjQlqfTw1cMufIR",
+	"2y61Kkobo3u0KzEXjnObhC8JA/7kxPpss1YGmAPBnHE3LHHOoxOcxF+a/fqP/2JSMVyG2LN//dW7gO1A",
+	"CA/jcVw6yPJn08/I8g8Gtp/lH8Jw+2A8BJ39jPgQKI1G+m2Aevo+YIRwuz3EB8m65+D2MMfuJoYszJ0b",
+	"nT52o/525n97gzsKJNSioXoYosa3VZ7/hQLBQQfijx/efcsoUGQo8ccuaXvxDTs5nrI1N6gTSD8gYHdx",
+	"VmuGhPGyzAWqH5lv69sMfiUTn6c2inFWj2Ya0DGTKfk8uG8LkiVcbt8tz9kP7iqALivo0sZdB0SsQf/H",
+	"5Lgb4SPYH/de0rfbv8i5HLi8ubP4Yj6ZPqb4IiBuF+qFVqyOm6g44WTKMr41g0AqHxvQgJ0je823dA9C",
+	"eprl3CBEVwMBbKW5tGzMmQYJG54znmU0uqhdUV1J8knKnPcKW06mQzoDpPPyd/B457xshEu37LhqHRMQ",
+	"dJZyyYwVec4WHjPI2GJLt0nde3umNKXOsl6tRnCeC6Vy4PLRdSQUxR5+a49M8wan7F7ZD7kQeL6Fknad",
+	"D1Z6lMPOLpnu2l83BQYJxvqcZbolR5eNU8QrJMz8xYEK3yVddtb9U8ePxnhK4MEolEt0jOmkgvUeYmNq",
+	"J+U+4l4KN/7uIphHyeFQEYzX3YRdX8RqOtXnFMpxKwINEz2sQKZlpYfWbdByTFc5MO5EaoE7NBEjTYJy",
+	"Bpqkj425ZTlwg3EdoPfnw0IT1dERxSxK1tw1FIC0vfhz57BRZAtUvbO9WrfDCC7juVsI9EUSoQaAW55a",
+	"F+wxPBxKkcNS3H6RoD5Ivii5tl8kYVT6xd3FIbP94bPp+wDRb91f6/n+RkAbITO1GQqFv1Ks5lQ2Tl5M",
+	"6WJ5tj6ZFskR85diBiBDi1KwcfLMjyjwvydr+jtLjiK2ALsBkGzm2OBkloV0PVn3CPssoOv8PhGrs9t+",
+	"K/uk4HIwgEEfpLGNjs+fGG9TCr5lGn2KcZVbzdmv//HvGMrQv0sN3mD4jD82OKZGocTxYQrIdexwyAfL",
+	"HXuE0oA2dX9d3vShrsFKq6qMF9v7dCNh8xUO/meyNQ8rNqPZ79VmyGpZtWc780dsx/4cAntlBH/6Yc3l",
+	"as3FvSqZaEsYEaQOdaI7SuBoc1SRM+AW/QvlEinkNWzsa0FOp1NXioIhyhH6HmnOjdlVfbxCPt8pMK2h",
+	"zAjK6fQkEJsDI8lcDNYZv7Nr0Oz09jaAeZgzE2Tv96I9f/EI0C4nuA/dsx66B/oEyvI84JeTg+bV1wl7",
+	"t3g2nUd0zYjHczY9ZeOgasjll11Vaa1i0HTmmUt9Hj2YPj0+dhvbuU0hbmpOvrOPhrx72buW/EEtmYkC",
+	"pEFroNXGMK7RrVZVSW51VxO6guO1qnR9U0VZ+uZOyJAXdA3bUEHuqVMmxN5wWzsGIWLfAtdg7ERzeY3+",
+	"CPqrIncJW0rQGkiVzIxPMlFtl1Q+N8Vd1XY24I2UZ9OAZZ6dTg+xpuWLs9DUk698yLwXIYfODpnX4wfE",
+	"2aHgAO495vfO4N+ZAB5IrT0qEfbb4GRD808PT6Plec/1mh84093DopM+gMBsfigG0NiLe+2mNy2fotFS",
+	"aGPduvGBRreWj09Orgbll4T1nOL/JONbX4WMYpqQL7eo0muwrsRJ2zow9B4shtqiAPYz1cznKuX5lcSW",
+	"iCXffffdd5O3byevX19+/fX527fnHz4kRy/dQq6E0FWd4p++uVNigerA43IN28QVWYqMjaEo7ZaGO7O6",
+	"EXatKgoxjnqVvUPexJAuyR2ZHkHVOss1wI3Pp58xHq4vfOjeThnbC71PH5xrHcD4+WPSj64Aw0lUnxxD",
+	"8tIX4H2KIdqjeAb20EbKXqyCA92Rm33qrzJfohs2EBzOb28TZ5sbV46KWdCTO4pYcor9dbnVYsuaymgf",
+	"DTWmn5vOxesTw5a8ym3EkjME4PyCrsGc396OotEp/ffs9jY0i2fUvGsWq0WQ7ev5S7LOxtFVDEXvVjFO",
+	"gc1A7H1fOvLZY96C0V2/GQL6+8l0NpmePQJoL/t2epA0XAs54KgmEjYJG0vlyIPegE9PuhI9SmEmbEzF",
+	"61aAPqdDpW1tWaGQS1Tl3guVK80zVwa4Fiv0VXFCFL4C86ctYUPcTfDJP6PJ4am7QbupvJzLvXfxtA3n",
+	"51A6zdZtuLUMqK7ofqfzAGcFkXhwFrLRfo9K7LnaNppeP7HKCiHri/5oVPItvXEKH1n5MTvIBO/6PhO/",
+	"Pyz3OJQmrE+3S+Ima+gp4Lm594yuFbVWSXaEekgV/tnwFbxRqz3KwxfdowobCFhdNBMfII33s5Mv7+sD",
+	"+/2jgO31Ynu5b/Rw1JIFdqy5FCJNOZuga1RfXbt6i/GXOa+yVtH3MuO/0UF+MIpnE/e+938KyeyByGng",
+	"WXsb1Hl+08XvMcj4asMDrl4O4JA7XfsXzw7D6L7H0/PL6Yvzkwfe39X3AsUAxd92g9mGxk21ubteA5n5",
+	"t3P+oVZA7Oez+fAdm6/LDHby9Gb2NF1z+7Sl1+B94W6w0s+VEA/SFW0UhuT7dkEg2WJrIdxMGMNb5tir",
+	"b9Pmh0XqPV46mR2WoNpzr3BZxzcdv49xc+2y42G6e3/Bz06QES7yDdV3ud6I+ZIwJSnZkeZVBmFefT77",
+	"zFHJzn3tIwORYVWyI5fMlCBtp5BtbNdCXjv/zHvYnUcQrsqYCfsIBRNWOT6uDpEssq1MPPwwEznk68vL",
+	"i/qhYIdPNKQgbvqnN50Of5CgTknee1HdlEPfy7NUCEplmQ09XQDq9O4TwwpelngEalmH9C+Zi88badSQ",
+	"Kp31pdFz+2Q+nZ+SYhyMy6nCuUf8+cNjVF+J3JxlCzjwMgKDEnWdmTZd2SNeR0s2Z/B/HgV3+S20Hjtq",
+	"+WBv8IKvButiS74ibVzRw+FcrUzEJGxQa9NSx+yCG8MSCbc2TittlE5QSJP676WPkXEAQXvJfKRCzTk3",
+	"rnnX2XzYHVTj1g5VTrTIhXJ+Mpvd/8GNwY8lhECHKQuDFdxN8oBCcub0LS/8RaQG5rm8W3fc+2BC/djl",
+	"vK4H7LolgS/SCWZQzOatmLgXD+en2KSa0vCGu5B8qRU34IQp8y9pqOr2kM8xNCj2CfAeCi5IrXf3x97y",
+	"LVvyPGcmF6u1pbKuXG3Yz6CVf+8tJ0vq8ykaA9bmMFAx8tkcuYdnPgr/Yn9X4SLFnhgGExzC/Duu4Ds4",
+	"sv/NGKLsP/nfxyndXd77bRh3pbkvU+CxoEFDiz/CrX6E9vZhbpgnCpH9a/MW32FMVWfQ3ucQ1nDjS4YH",
+	"ckyzz/CdnZ6o9HH8qhMqtxlco9iSh57f6WFEcWJ4n5YD/R7HfWoF9f4ZLvvZzVXcUQtRU/3+Kgj/Waek",
+	"d5rJS+pmfGlBb7jOzGcol6C3UXurAv+6Broobr4yY8RKToREV9xVPnJ2+e7ygsr9grPxNVC7XlTnZdQA",
+	"wbCTUSeb/vqP/zyll7kfPrxj9ZMg5NnOoDTnooiYqdI1Wsc3Qla3x5l6YiJ0sTBKsooJuxOxF/zW1fSc",
+	"dup7Bh3ErpK+y6d3zvUAlzrNfsj9eOfDN7tfqjmgKq7zzRni+YaVo1H7jLOzn74kHuDUeCkZ+CBUVgiZ",
+	"+O/TOGb3Ka+X9ZUUFRU7oRbu0U1ntND0TZFr2AZc7W2nyzv+2H9wNcTQHbkccBIS930BJ4jIzHSxvYtL",
+	"XV6wqGx3L90vlwh/j3Ylx6fTk6OXjLOk/XQALZByySQIEiFcDNeS/v6tC9Z/poVgIgXw55X0LxMNM1aV",
+	"deY7qJluXYn6NWPzjC9M29bD+kxE7xmWaiDL4LQcozejwd3ME+OexfMU3YuvVZ5RSXnJ7dqVo0nFNJhS",
+	"If7HzQfLzkeNf+Zh1t8GjEY3oI1bdno8O57SC4kSJC8FupLH0+MTykfbNR7pp0//HQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -358,48 +358,17 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
-// OpenPaymentAck defines model for OpenPaymentAck.
-type OpenPaymentAck struct {
-	// Received Example: true
-	Received bool `json:"received"`
+// PricingList defines model for PricingList.
+type PricingList struct {
+	Items []externalRef0.ModelPrice `json:"items"`
 }
 
-// OpenPaymentNotify defines model for OpenPaymentNotify.
-type OpenPaymentNotify struct {
-	// Amount The amount paid, a decimal string; it must equal the order's.
-	//
-	// Example: 10.00
-	Amount string `json:"amount"`
-
-	// Currency The currency code (informative).
-	//
-	// Example: CNY
-	Currency *string `json:"currency,omitempty"`
-
-	// MerchantId The merchant id (`openpayment_merchant_id`).
-	//
-	// Example: m_1001
-	MerchantId string `json:"merchant_id"`
-
-	// OrderNo Poolgate's order number.
-	//
-	// Example: PG20261206093000A7K2QD9M
-	OrderNo string `json:"order_no"`
-
-	// PaidAt When the payer paid (informative).
-	//
-	// Example: 2026-12-06T09:31:12Z
-	PaidAt *time.Time `json:"paid_at,omitempty"`
-
-	// Status `paid` credits the order; anything else (`pending`, `failed`, ...) is recorded and acknowledged.
-	//
-	// Example: paid
-	Status string `json:"status"`
-
-	// TradeNo The gateway's transaction number.
-	//
-	// Example: op_9f2c
-	TradeNo string `json:"trade_no"`
+// PublicModelList defines model for PublicModelList.
+type PublicModelList struct {
+	Items []struct {
+		// Name Example: gpt-4o
+		Name string `json:"name"`
+	} `json:"items"`
 }
 
 // PublicSettings defines model for PublicSettings.
@@ -538,48 +507,8 @@ type UptimeHour struct {
 	Up int64 `json:"up"`
 }
 
-// YipayNotify An EPay notify's parameters (any further non-empty parameter the gateway sends is part of the signature too).
-type YipayNotify struct {
-	Money       *string `json:"money,omitempty"`
-	Name        *string `json:"name,omitempty"`
-	OutTradeNo  *string `json:"out_trade_no,omitempty"`
-	Pid         *string `json:"pid,omitempty"`
-	Sign        *string `json:"sign,omitempty"`
-	SignType    *string `json:"sign_type,omitempty"`
-	TradeNo     *string `json:"trade_no,omitempty"`
-	TradeStatus *string `json:"trade_status,omitempty"`
-	Type        *string `json:"type,omitempty"`
-}
-
 // CarId Example: 1
 type CarId = string
-
-// YipayMoney Example: 10.00
-type YipayMoney = string
-
-// YipayName Example: Poolgate top-up
-type YipayName = string
-
-// YipayOutTradeNo Example: PG20261206093000A7K2QD9M
-type YipayOutTradeNo = string
-
-// YipayPid Example: 1001
-type YipayPid = string
-
-// YipaySign Example: 0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f
-type YipaySign = string
-
-// YipaySignType Example: MD5
-type YipaySignType = string
-
-// YipayTradeNo Example: 2026120622001
-type YipayTradeNo = string
-
-// YipayTradeStatus Example: TRADE_SUCCESS
-type YipayTradeStatus = string
-
-// YipayType Example: alipay
-type YipayType = string
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -592,36 +521,6 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
-
-// PaymentAmountMismatch The error body of every management API (public, auth, admin, user): a superset of the
-// remote-account API's `{"detail": {"error": "..."}}` shape.
-//
-// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
-type PaymentAmountMismatch = externalRef0.Error
-
-// PaymentOrderExpired The error body of every management API (public, auth, admin, user): a superset of the
-// remote-account API's `{"detail": {"error": "..."}}` shape.
-//
-// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
-type PaymentOrderExpired = externalRef0.Error
-
-// PaymentOrderUnknown The error body of every management API (public, auth, admin, user): a superset of the
-// remote-account API's `{"detail": {"error": "..."}}` shape.
-//
-// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
-type PaymentOrderUnknown = externalRef0.Error
-
-// PaymentRefused The error body of every management API (public, auth, admin, user): a superset of the
-// remote-account API's `{"detail": {"error": "..."}}` shape.
-//
-// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
-type PaymentRefused = externalRef0.Error
-
-// PaymentUnavailable The error body of every management API (public, auth, admin, user): a superset of the
-// remote-account API's `{"detail": {"error": "..."}}` shape.
-//
-// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
-type PaymentUnavailable = externalRef0.Error
 
 // ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
 type ShareBadRequest = ShareError
@@ -644,105 +543,6 @@ type TooLarge = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
-// OpenpaymentNotifyGetParams defines parameters for OpenpaymentNotifyGet.
-type OpenpaymentNotifyGetParams struct {
-	// MerchantId The merchant id (`openpayment_merchant_id`).
-	MerchantId *string `form:"merchant_id,omitempty" json:"merchant_id,omitempty"`
-
-	// OrderNo Poolgate's order number.
-	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
-
-	// TradeNo The gateway's transaction number.
-	TradeNo *string `form:"trade_no,omitempty" json:"trade_no,omitempty"`
-
-	// Amount The amount paid, a decimal string.
-	Amount *string `form:"amount,omitempty" json:"amount,omitempty"`
-
-	// Status `paid` credits the order; anything else is recorded and acknowledged.
-	Status *string `form:"status,omitempty" json:"status,omitempty"`
-
-	// Timestamp Unix seconds when the notify was signed; more than 300 s away from Poolgate's clock is refused.
-	Timestamp *string `form:"timestamp,omitempty" json:"timestamp,omitempty"`
-
-	// Signature The lowercase hex HMAC-SHA256 described above.
-	Signature *string `form:"signature,omitempty" json:"signature,omitempty"`
-}
-
-// OpenpaymentNotifyPostParams defines parameters for OpenpaymentNotifyPost.
-type OpenpaymentNotifyPostParams struct {
-	// XOpenPaymentTimestamp Unix seconds when the notify was signed.
-	XOpenPaymentTimestamp *string `json:"X-OpenPayment-Timestamp,omitempty"`
-
-	// XOpenPaymentSignature `sha256=` and the lowercase hex HMAC-SHA256 of `<timestamp>.<body>`.
-	XOpenPaymentSignature *string `json:"X-OpenPayment-Signature,omitempty"`
-}
-
-// OpenpaymentReturnGetParams defines parameters for OpenpaymentReturnGet.
-type OpenpaymentReturnGetParams struct {
-	// OrderNo Poolgate's order number.
-	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
-}
-
-// YipayNotifyGetParams defines parameters for YipayNotifyGet.
-type YipayNotifyGetParams struct {
-	// Pid The merchant id.
-	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
-
-	// TradeNo The gateway's transaction number.
-	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
-
-	// OutTradeNo Poolgate's order number.
-	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
-
-	// Type The payment type (`alipay`, `wxpay`, ...).
-	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
-
-	// Name The product name of the order.
-	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
-
-	// Money The amount paid, a decimal string.
-	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
-
-	// TradeStatus `TRADE_SUCCESS` when paid.
-	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
-
-	// Sign The MD5 signature described above (lowercase hex).
-	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
-
-	// SignType `MD5`.
-	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
-}
-
-// YipayReturnGetParams defines parameters for YipayReturnGet.
-type YipayReturnGetParams struct {
-	// Pid The merchant id.
-	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
-
-	// TradeNo The gateway's transaction number.
-	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
-
-	// OutTradeNo Poolgate's order number.
-	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
-
-	// Type The payment type (`alipay`, `wxpay`, ...).
-	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
-
-	// Name The product name of the order.
-	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
-
-	// Money The amount paid, a decimal string.
-	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
-
-	// TradeStatus `TRADE_SUCCESS` when paid.
-	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
-
-	// Sign The MD5 signature described above (lowercase hex).
-	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
-
-	// SignType `MD5`.
-	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
-}
-
 // CarBadgeGetParams defines parameters for CarBadgeGet.
 type CarBadgeGetParams struct {
 	// Carid The account's id, name or nickname.
@@ -751,7 +551,7 @@ type CarBadgeGetParams struct {
 
 // LoginTokenGetParams defines parameters for LoginTokenGet.
 type LoginTokenGetParams struct {
-	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
+	// AccessToken The user's token (API key, sign-in JWT or redemption code; with a login hook, whatever the hook accepts).
 	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
 
 	// Account Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`.
@@ -770,12 +570,6 @@ type CarStatusGetParams struct {
 	Carid CarId `form:"carid" json:"carid"`
 }
 
-// OpenpaymentNotifyPostJSONRequestBody defines body for OpenpaymentNotifyPost for application/json ContentType.
-type OpenpaymentNotifyPostJSONRequestBody = OpenPaymentNotify
-
-// YipayNotifyPostFormdataRequestBody defines body for YipayNotifyPost for application/x-www-form-urlencoded ContentType.
-type YipayNotifyPostFormdataRequestBody = YipayNotify
-
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
 
@@ -784,30 +578,15 @@ type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
-	// (GET /api/payment/openpayment/notify)
-	OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error
-	// OpenpaymentNotifyPost OpenPayment notify
-	// (POST /api/payment/openpayment/notify)
-	OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error
-	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
-	// (GET /api/payment/openpayment/return)
-	OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error
-	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
-	// (GET /api/payment/openpayment/submit/{order_no})
-	OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error
-	// YipayNotifyGet EPay (yipay) payment notify
-	// (GET /api/payment/yipay/notify)
-	YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error
-	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
-	// (POST /api/payment/yipay/notify)
-	YipayNotifyPost(ctx echo.Context) error
-	// YipayReturnGet Where the EPay gateway sends the payer back
-	// (GET /api/payment/yipay/return)
-	YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error
+	// PricingGet Public model prices
+	// (GET /api/pricing)
+	PricingGet(ctx echo.Context) error
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx echo.Context) error
+	// ModelPublicList Public model catalog
+	// (GET /api/public/models)
+	ModelPublicList(ctx echo.Context) error
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx echo.Context) error
@@ -842,298 +621,12 @@ type ServerInterfaceWrapper struct {
 	Handler ServerInterface
 }
 
-// OpenpaymentNotifyGet converts echo context to params.
-func (w *ServerInterfaceWrapper) OpenpaymentNotifyGet(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params OpenpaymentNotifyGetParams
-	// ------------- Optional query parameter "merchant_id" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_id", ctx.QueryParams(), &params.MerchantId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_id: %s", err))
-	}
-
-	// ------------- Optional query parameter "order_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "trade_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "amount" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount", ctx.QueryParams(), &params.Amount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount: %s", err))
-	}
-
-	// ------------- Optional query parameter "status" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
-	}
-
-	// ------------- Optional query parameter "timestamp" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "timestamp", ctx.QueryParams(), &params.Timestamp, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter timestamp: %s", err))
-	}
-
-	// ------------- Optional query parameter "signature" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.OpenpaymentNotifyGet(ctx, params)
-	return err
-}
-
-// OpenpaymentNotifyPost converts echo context to params.
-func (w *ServerInterfaceWrapper) OpenpaymentNotifyPost(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params OpenpaymentNotifyPostParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "X-OpenPayment-Timestamp" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Timestamp")]; found {
-		var XOpenPaymentTimestamp string
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Timestamp, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Timestamp", valueList[0], &XOpenPaymentTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Timestamp: %s", err))
-		}
-
-		params.XOpenPaymentTimestamp = &XOpenPaymentTimestamp
-	}
-	// ------------- Optional header parameter "X-OpenPayment-Signature" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Signature")]; found {
-		var XOpenPaymentSignature string
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Signature, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Signature", valueList[0], &XOpenPaymentSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Signature: %s", err))
-		}
-
-		params.XOpenPaymentSignature = &XOpenPaymentSignature
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.OpenpaymentNotifyPost(ctx, params)
-	return err
-}
-
-// OpenpaymentReturnGet converts echo context to params.
-func (w *ServerInterfaceWrapper) OpenpaymentReturnGet(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params OpenpaymentReturnGetParams
-	// ------------- Optional query parameter "order_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.OpenpaymentReturnGet(ctx, params)
-	return err
-}
-
-// OpenpaymentSubmitGet converts echo context to params.
-func (w *ServerInterfaceWrapper) OpenpaymentSubmitGet(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "order_no" -------------
-	var orderNo string
-
-	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.OpenpaymentSubmitGet(ctx, orderNo)
-	return err
-}
-
-// YipayNotifyGet converts echo context to params.
-func (w *ServerInterfaceWrapper) YipayNotifyGet(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params YipayNotifyGetParams
-	// ------------- Optional query parameter "pid" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
-	}
-
-	// ------------- Optional query parameter "trade_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "out_trade_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "type" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
-	}
-
-	// ------------- Optional query parameter "name" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
-	}
-
-	// ------------- Optional query parameter "money" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
-	}
-
-	// ------------- Optional query parameter "trade_status" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
-	}
-
-	// ------------- Optional query parameter "sign" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
-	}
-
-	// ------------- Optional query parameter "sign_type" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.YipayNotifyGet(ctx, params)
-	return err
-}
-
-// YipayNotifyPost converts echo context to params.
-func (w *ServerInterfaceWrapper) YipayNotifyPost(ctx echo.Context) error {
+// PricingGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PricingGet(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.YipayNotifyPost(ctx)
-	return err
-}
-
-// YipayReturnGet converts echo context to params.
-func (w *ServerInterfaceWrapper) YipayReturnGet(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params YipayReturnGetParams
-	// ------------- Optional query parameter "pid" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
-	}
-
-	// ------------- Optional query parameter "trade_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "out_trade_no" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
-	}
-
-	// ------------- Optional query parameter "type" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
-	}
-
-	// ------------- Optional query parameter "name" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
-	}
-
-	// ------------- Optional query parameter "money" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
-	}
-
-	// ------------- Optional query parameter "trade_status" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
-	}
-
-	// ------------- Optional query parameter "sign" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
-	}
-
-	// ------------- Optional query parameter "sign_type" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.YipayReturnGet(ctx, params)
+	err = w.Handler.PricingGet(ctx)
 	return err
 }
 
@@ -1143,6 +636,15 @@ func (w *ServerInterfaceWrapper) AnnouncementPublicList(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AnnouncementPublicList(ctx)
+	return err
+}
+
+// ModelPublicList converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelPublicList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelPublicList(ctx)
 	return err
 }
 
@@ -1326,46 +828,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/setup/status", wrapper.SetupStatusGet, options.OperationMiddlewares["setupStatusGet"]...)
 	router.POST(options.BaseURL+"/api/setup", wrapper.SetupCreate, options.OperationMiddlewares["setupCreate"]...)
 	router.GET(options.BaseURL+"/api/public/settings", wrapper.SettingsPublicGet, options.OperationMiddlewares["settingsPublicGet"]...)
+	router.GET(options.BaseURL+"/api/pricing", wrapper.PricingGet, options.OperationMiddlewares["pricingGet"]...)
+	router.GET(options.BaseURL+"/api/public/models", wrapper.ModelPublicList, options.OperationMiddlewares["modelPublicList"]...)
 	router.GET(options.BaseURL+"/api/public/announcements", wrapper.AnnouncementPublicList, options.OperationMiddlewares["announcementPublicList"]...)
 	router.GET(options.BaseURL+"/logintoken", wrapper.LoginTokenGet, options.OperationMiddlewares["loginTokenGet"]...)
 	router.POST(options.BaseURL+"/carpage", wrapper.CarPageList, options.OperationMiddlewares["carPageList"]...)
 	router.GET(options.BaseURL+"/status", wrapper.CarStatusGet, options.OperationMiddlewares["carStatusGet"]...)
 	router.GET(options.BaseURL+"/endpoint", wrapper.CarBadgeGet, options.OperationMiddlewares["carBadgeGet"]...)
 	router.GET(options.BaseURL+"/api/public/status", wrapper.StatusPageGet, options.OperationMiddlewares["statusPageGet"]...)
-	router.GET(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyGet, options.OperationMiddlewares["yipayNotifyGet"]...)
-	router.POST(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyPost, options.OperationMiddlewares["yipayNotifyPost"]...)
-	router.GET(options.BaseURL+"/api/payment/yipay/return", wrapper.YipayReturnGet, options.OperationMiddlewares["yipayReturnGet"]...)
-	router.GET(options.BaseURL+"/api/payment/openpayment/submit/:order_no", wrapper.OpenpaymentSubmitGet, options.OperationMiddlewares["openpaymentSubmitGet"]...)
-	router.GET(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyGet, options.OperationMiddlewares["openpaymentNotifyGet"]...)
-	router.POST(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyPost, options.OperationMiddlewares["openpaymentNotifyPost"]...)
-	router.GET(options.BaseURL+"/api/payment/openpayment/return", wrapper.OpenpaymentReturnGet, options.OperationMiddlewares["openpaymentReturnGet"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
 
 type ConflictJSONResponse externalRef0.Error
-
-type OpenPaymentAckJSONResponse OpenPaymentAck
-
-type PaymentAmountMismatchJSONResponse externalRef0.Error
-
-type PaymentOrderExpiredJSONResponse externalRef0.Error
-
-type PaymentOrderUnknownJSONResponse externalRef0.Error
-
-type PaymentRefusedJSONResponse externalRef0.Error
-
-type PaymentReturnResponseHeaders struct {
-	Location *string
-}
-type PaymentReturnResponse struct {
-	Headers PaymentReturnResponseHeaders
-}
-
-type PaymentSuccessTextResponse string
-
-type PaymentUnavailableJSONResponse externalRef0.Error
 
 type ShareBadRequestJSONResponse ShareError
 
@@ -1377,116 +853,16 @@ type TooLargeJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
 
-type OpenpaymentNotifyGetRequestObject struct {
-	Params OpenpaymentNotifyGetParams
+type PricingGetRequestObject struct {
 }
 
-type OpenpaymentNotifyGetResponseObject interface {
-	VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error
+type PricingGetResponseObject interface {
+	VisitPricingGetResponse(w http.ResponseWriter) error
 }
 
-type OpenpaymentNotifyGet200JSONResponse struct{ OpenPaymentAckJSONResponse }
+type PricingGet200JSONResponse PricingList
 
-func (response OpenpaymentNotifyGet200JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
-
-func (response OpenpaymentNotifyGet400JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyGet404JSONResponse struct {
-	PaymentOrderUnknownJSONResponse
-}
-
-func (response OpenpaymentNotifyGet404JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyGet409JSONResponse struct {
-	PaymentOrderExpiredJSONResponse
-}
-
-func (response OpenpaymentNotifyGet409JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyGet422JSONResponse struct {
-	PaymentAmountMismatchJSONResponse
-}
-
-func (response OpenpaymentNotifyGet422JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
-
-func (response OpenpaymentNotifyGet503JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyPostRequestObject struct {
-	Params OpenpaymentNotifyPostParams
-	Body   *OpenpaymentNotifyPostJSONRequestBody
-}
-
-type OpenpaymentNotifyPostResponseObject interface {
-	VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error
-}
-
-type OpenpaymentNotifyPost200JSONResponse struct{ OpenPaymentAckJSONResponse }
-
-func (response OpenpaymentNotifyPost200JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+func (response PricingGet200JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1498,25 +874,9 @@ func (response OpenpaymentNotifyPost200JSONResponse) VisitOpenpaymentNotifyPostR
 	return err
 }
 
-type OpenpaymentNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+type PricingGet404JSONResponse externalRef0.Error
 
-func (response OpenpaymentNotifyPost400JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyPost404JSONResponse struct {
-	PaymentOrderUnknownJSONResponse
-}
-
-func (response OpenpaymentNotifyPost404JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+func (response PricingGet404JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1528,55 +888,9 @@ func (response OpenpaymentNotifyPost404JSONResponse) VisitOpenpaymentNotifyPostR
 	return err
 }
 
-type OpenpaymentNotifyPost409JSONResponse struct {
-	PaymentOrderExpiredJSONResponse
-}
+type PricingGet503JSONResponse struct{ UnavailableJSONResponse }
 
-func (response OpenpaymentNotifyPost409JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response OpenpaymentNotifyPost413JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyPost422JSONResponse struct {
-	PaymentAmountMismatchJSONResponse
-}
-
-func (response OpenpaymentNotifyPost422JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
-
-func (response OpenpaymentNotifyPost503JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+func (response PricingGet503JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1584,358 +898,6 @@ func (response OpenpaymentNotifyPost503JSONResponse) VisitOpenpaymentNotifyPostR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentReturnGetRequestObject struct {
-	Params OpenpaymentReturnGetParams
-}
-
-type OpenpaymentReturnGetResponseObject interface {
-	VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error
-}
-
-type OpenpaymentReturnGet302Response = PaymentReturnResponse
-
-func (response OpenpaymentReturnGet302Response) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
-	if response.Headers.Location != nil {
-		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
-	}
-	w.WriteHeader(302)
-	return nil
-}
-
-type OpenpaymentReturnGet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response OpenpaymentReturnGet400JSONResponse) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentSubmitGetRequestObject struct {
-	OrderNo string `json:"order_no"`
-}
-
-type OpenpaymentSubmitGetResponseObject interface {
-	VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error
-}
-
-type OpenpaymentSubmitGet302ResponseHeaders struct {
-	Location *string
-}
-
-type OpenpaymentSubmitGet302Response struct {
-	Headers OpenpaymentSubmitGet302ResponseHeaders
-}
-
-func (response OpenpaymentSubmitGet302Response) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
-	if response.Headers.Location != nil {
-		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
-	}
-	w.WriteHeader(302)
-	return nil
-}
-
-type OpenpaymentSubmitGet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response OpenpaymentSubmitGet400JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentSubmitGet404JSONResponse struct {
-	PaymentOrderUnknownJSONResponse
-}
-
-func (response OpenpaymentSubmitGet404JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentSubmitGet409JSONResponse struct {
-	PaymentOrderExpiredJSONResponse
-}
-
-func (response OpenpaymentSubmitGet409JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type OpenpaymentSubmitGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
-
-func (response OpenpaymentSubmitGet503JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyGetRequestObject struct {
-	Params YipayNotifyGetParams
-}
-
-type YipayNotifyGetResponseObject interface {
-	VisitYipayNotifyGetResponse(w http.ResponseWriter) error
-}
-
-type YipayNotifyGet200TextResponse PaymentSuccessTextResponse
-
-func (response YipayNotifyGet200TextResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
-
-	w.Header().Set("Content-Type", "text/plain")
-	w.WriteHeader(200)
-
-	_, err := w.Write([]byte(fmt.Sprint(response)))
-	return err
-}
-
-type YipayNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
-
-func (response YipayNotifyGet400JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyGet404JSONResponse struct {
-	PaymentOrderUnknownJSONResponse
-}
-
-func (response YipayNotifyGet404JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyGet409JSONResponse struct {
-	PaymentOrderExpiredJSONResponse
-}
-
-func (response YipayNotifyGet409JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyGet422JSONResponse struct {
-	PaymentAmountMismatchJSONResponse
-}
-
-func (response YipayNotifyGet422JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
-
-func (response YipayNotifyGet503JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyPostRequestObject struct {
-	Body *YipayNotifyPostFormdataRequestBody
-}
-
-type YipayNotifyPostResponseObject interface {
-	VisitYipayNotifyPostResponse(w http.ResponseWriter) error
-}
-
-type YipayNotifyPost200TextResponse PaymentSuccessTextResponse
-
-func (response YipayNotifyPost200TextResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	w.Header().Set("Content-Type", "text/plain")
-	w.WriteHeader(200)
-
-	_, err := w.Write([]byte(fmt.Sprint(response)))
-	return err
-}
-
-type YipayNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
-
-func (response YipayNotifyPost400JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyPost404JSONResponse struct {
-	PaymentOrderUnknownJSONResponse
-}
-
-func (response YipayNotifyPost404JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyPost409JSONResponse struct {
-	PaymentOrderExpiredJSONResponse
-}
-
-func (response YipayNotifyPost409JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response YipayNotifyPost413JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyPost422JSONResponse struct {
-	PaymentAmountMismatchJSONResponse
-}
-
-func (response YipayNotifyPost422JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
-
-func (response YipayNotifyPost503JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type YipayReturnGetRequestObject struct {
-	Params YipayReturnGetParams
-}
-
-type YipayReturnGetResponseObject interface {
-	VisitYipayReturnGetResponse(w http.ResponseWriter) error
-}
-
-type YipayReturnGet302Response = PaymentReturnResponse
-
-func (response YipayReturnGet302Response) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
-	if response.Headers.Location != nil {
-		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
-	}
-	w.WriteHeader(302)
-	return nil
-}
-
-type YipayReturnGet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response YipayReturnGet400JSONResponse) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1964,6 +926,41 @@ func (response AnnouncementPublicList200JSONResponse) VisitAnnouncementPublicLis
 type AnnouncementPublicList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AnnouncementPublicList503JSONResponse) VisitAnnouncementPublicListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPublicListRequestObject struct {
+}
+
+type ModelPublicListResponseObject interface {
+	VisitModelPublicListResponse(w http.ResponseWriter) error
+}
+
+type ModelPublicList200JSONResponse PublicModelList
+
+func (response ModelPublicList200JSONResponse) VisitModelPublicListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPublicList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelPublicList503JSONResponse) VisitModelPublicListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2465,30 +1462,15 @@ func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
-	// (GET /api/payment/openpayment/notify)
-	OpenpaymentNotifyGet(ctx context.Context, request OpenpaymentNotifyGetRequestObject) (OpenpaymentNotifyGetResponseObject, error)
-	// OpenpaymentNotifyPost OpenPayment notify
-	// (POST /api/payment/openpayment/notify)
-	OpenpaymentNotifyPost(ctx context.Context, request OpenpaymentNotifyPostRequestObject) (OpenpaymentNotifyPostResponseObject, error)
-	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
-	// (GET /api/payment/openpayment/return)
-	OpenpaymentReturnGet(ctx context.Context, request OpenpaymentReturnGetRequestObject) (OpenpaymentReturnGetResponseObject, error)
-	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
-	// (GET /api/payment/openpayment/submit/{order_no})
-	OpenpaymentSubmitGet(ctx context.Context, request OpenpaymentSubmitGetRequestObject) (OpenpaymentSubmitGetResponseObject, error)
-	// YipayNotifyGet EPay (yipay) payment notify
-	// (GET /api/payment/yipay/notify)
-	YipayNotifyGet(ctx context.Context, request YipayNotifyGetRequestObject) (YipayNotifyGetResponseObject, error)
-	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
-	// (POST /api/payment/yipay/notify)
-	YipayNotifyPost(ctx context.Context, request YipayNotifyPostRequestObject) (YipayNotifyPostResponseObject, error)
-	// YipayReturnGet Where the EPay gateway sends the payer back
-	// (GET /api/payment/yipay/return)
-	YipayReturnGet(ctx context.Context, request YipayReturnGetRequestObject) (YipayReturnGetResponseObject, error)
+	// PricingGet Public model prices
+	// (GET /api/pricing)
+	PricingGet(ctx context.Context, request PricingGetRequestObject) (PricingGetResponseObject, error)
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx context.Context, request AnnouncementPublicListRequestObject) (AnnouncementPublicListResponseObject, error)
+	// ModelPublicList Public model catalog
+	// (GET /api/public/models)
+	ModelPublicList(ctx context.Context, request ModelPublicListRequestObject) (ModelPublicListResponseObject, error)
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx context.Context, request SettingsPublicGetRequestObject) (SettingsPublicGetResponseObject, error)
@@ -2530,206 +1512,23 @@ type strictHandler struct {
 	middlewares []StrictMiddlewareFunc
 }
 
-// OpenpaymentNotifyGet operation middleware
-func (sh *strictHandler) OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error {
-	var request OpenpaymentNotifyGetRequestObject
-
-	request.Params = params
+// PricingGet operation middleware
+func (sh *strictHandler) PricingGet(ctx echo.Context) error {
+	var request PricingGetRequestObject
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.OpenpaymentNotifyGet(ctx.Request().Context(), request.(OpenpaymentNotifyGetRequestObject))
+		return sh.ssi.PricingGet(ctx.Request().Context(), request.(PricingGetRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "OpenpaymentNotifyGet")
+		handler = middleware(handler, "PricingGet")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(OpenpaymentNotifyGetResponseObject); ok {
-		return validResponse.VisitOpenpaymentNotifyGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// OpenpaymentNotifyPost operation middleware
-func (sh *strictHandler) OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error {
-	var request OpenpaymentNotifyPostRequestObject
-
-	request.Params = params
-
-	var body OpenpaymentNotifyPostJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.OpenpaymentNotifyPost(ctx.Request().Context(), request.(OpenpaymentNotifyPostRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "OpenpaymentNotifyPost")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(OpenpaymentNotifyPostResponseObject); ok {
-		return validResponse.VisitOpenpaymentNotifyPostResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// OpenpaymentReturnGet operation middleware
-func (sh *strictHandler) OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error {
-	var request OpenpaymentReturnGetRequestObject
-
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.OpenpaymentReturnGet(ctx.Request().Context(), request.(OpenpaymentReturnGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "OpenpaymentReturnGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(OpenpaymentReturnGetResponseObject); ok {
-		return validResponse.VisitOpenpaymentReturnGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// OpenpaymentSubmitGet operation middleware
-func (sh *strictHandler) OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error {
-	var request OpenpaymentSubmitGetRequestObject
-
-	request.OrderNo = orderNo
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.OpenpaymentSubmitGet(ctx.Request().Context(), request.(OpenpaymentSubmitGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "OpenpaymentSubmitGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(OpenpaymentSubmitGetResponseObject); ok {
-		return validResponse.VisitOpenpaymentSubmitGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// YipayNotifyGet operation middleware
-func (sh *strictHandler) YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error {
-	var request YipayNotifyGetRequestObject
-
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.YipayNotifyGet(ctx.Request().Context(), request.(YipayNotifyGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "YipayNotifyGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(YipayNotifyGetResponseObject); ok {
-		return validResponse.VisitYipayNotifyGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// YipayNotifyPost operation middleware
-func (sh *strictHandler) YipayNotifyPost(ctx echo.Context) error {
-	var request YipayNotifyPostRequestObject
-
-	if form, err := ctx.FormParams(); err == nil {
-		var body YipayNotifyPostFormdataRequestBody
-		if err := runtime.BindForm(&body, form, nil, nil); err != nil {
-			return err
-		}
-		request.Body = &body
-	} else {
-		return err
-	}
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.YipayNotifyPost(ctx.Request().Context(), request.(YipayNotifyPostRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "YipayNotifyPost")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(YipayNotifyPostResponseObject); ok {
-		return validResponse.VisitYipayNotifyPostResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// YipayReturnGet operation middleware
-func (sh *strictHandler) YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error {
-	var request YipayReturnGetRequestObject
-
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.YipayReturnGet(ctx.Request().Context(), request.(YipayReturnGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "YipayReturnGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(YipayReturnGetResponseObject); ok {
-		return validResponse.VisitYipayReturnGetResponse(ctx.Response())
+	} else if validResponse, ok := response.(PricingGetResponseObject); ok {
+		return validResponse.VisitPricingGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2753,6 +1552,29 @@ func (sh *strictHandler) AnnouncementPublicList(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(AnnouncementPublicListResponseObject); ok {
 		return validResponse.VisitAnnouncementPublicListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelPublicList operation middleware
+func (sh *strictHandler) ModelPublicList(ctx echo.Context) error {
+	var request ModelPublicListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelPublicList(ctx.Request().Context(), request.(ModelPublicListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelPublicList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelPublicListResponseObject); ok {
+		return validResponse.VisitModelPublicListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3023,187 +1845,145 @@ func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3dbiQ5lhj8KkR+C1RqNjIVmZKqSikU5tNU9U7XbFWXulS1szOd7QxmBDOTo0gymmRIyqkpYG7WBhYw",
-	"YMO+8AMY9o1h+Na+8MMMMN7XMHhIRjD+UiGVemYH3gYapYxg8Ofw8Pyfw0+DmG8zzghTcjD7NMiwwFui",
-	"iIBfL7F4neg/EiJjQTNFORvMBh82BOE45jlTTySiSYAY3hLEBWI0vtJ/jwfBgOqmP+RE7AbBQD8czAYx",
-	"FjQZBANBfsipIMlgpkROgoGMN2SL9UjkFm+zVLedDILBFt++IWytNoPZZPo8GGwpK34HA7XLdEOpBGXr",
-	"wefPweBXNMO7t5yRXcest3rSKMN60hglJKZbnCLTQ9ekt9BfxyTDcRjWJvq0c2bfQIdtE8sET/JYWUCu",
-	"kNpoeCZEdE0K/mmf0wXn6RorghTPRnlWnd30pHt673L1QeCEfMObk3SdPpFmXojl22X39HiuFkr3tWC8",
-	"a5o/n4bTp5Np+DQ8PQrD8PzZ306/fXX6tjrfp8ed072gHbi5JSLeYKYQTbrmlwEatu9oOOk9hUu6Zu1z",
-	"ePvqBEm6ZljlgiDzfkkShJf8mqBhym+IiLEkaENuD7pmqTvomGa4ehpPyGQZLp/i4/j56pRMkyN8vDyJ",
-	"nybPyPPVvZbwAV7VlxG9fXUS7ZvaArpsn9/bVye9j0Un0mlAaqS7wbsnEimBmcSxfncH9t2BeQ7vptPG",
-	"XgOV2TfNS4VVLluA9eH9+auvFpcfX7786vIyQjcbwoDO7J+jNN21z7PSZXWeR9PuabZuJhAZvNsSppD+",
-	"EA0jnOrmUYCim1vzx3g87sTFPXttOrp7gp814ZcZZ5IABH+Gk/fkh5xIpX/FnCnC4E+cZSmNsZ764W8k",
-	"Z5Xh9MoUpqn5JtEjUHaNU5oshO0tGBAhuNDnHEt5w0UyQ1vK6DbfWlqPUpgnohI9B9CV6/orQVaD2eD/",
-	"Oyw546F5K/WjLWcL+3PxFYwCC2tC205GD7HF6YqLLUk0j8RoRUma6Od23uPB52DwkrNVSuMvBYUkKs8W",
-	"euopUSTxQAFv0AZLhFNBcLJDS0IYKps+PhguYcgbb8hiNFjzu4ywC4OU5/HV/VYuSEzotRMhek+9NmTH",
-	"3jGu6GoHM99glqQkQcNYkIQqkiDGbwJU/FqSFRckMDvLOBvpQ4/MuUaCxJpbJgewXDcuCCFvqdxiFW++",
-	"cL/tmV4YyWaxdb2W+66qcg9K6GpFhEQrwbelnPFE/kjHwA7dNeqZhvVGn0gqC6D60Hqn2311mxlx8VFg",
-	"BUMviO2zCikj3OhT4t7/OGAx49gxUM701vSDxUd2xfgNe1RY5LbPEhaMI5nHGzPPHwEG3/j9oyGIvFQW",
-	"LGpL1IYnB3dC5D1Z5fLREKMQ2BaWMteQw5CFJ9KT7KjUT5Fp/eOgSmWwG8HZWhObLZWSsnUAh6mQeO0x",
-	"s+So0OaACZkP4FvHj3rAV+WiTcTlMG7MmeSpVgoyvG4qLhuCE6tKvuFmP1okp0OcZYc3OE2J+qlBR8Zf",
-	"zPMwPIrdT/hFIjT0G0fohqoNzxXCrKKUgAzTJqi0jrRHD2kIMCVgLvM4JlLWEE+RW3WYpZhWUW4gbev2",
-	"aZVvWySmPzFz+sjwNaYpXpqj8giHyhzlRUKl7jSpCGf+YUc7LUW6A0WYaf3jHKnayNUxwZDBlUbuFV3n",
-	"giQAQI3ZCVZ4qbU2KlHOBMHxRn8CALzcYEEeKtIamI0mwWAr10749s7v3JhO5gM9cmE96Q0bmFsnRM69",
-	"gexClzzZ1SVU6OQD52+wWJMvW56Tjd0winOUQrePtCRfAHeDwAB6eZjBGiUR10QgHMckU7Jc4oOPQH2V",
-	"egAaE6TINuMCC5ruUO51/ohr3YeYD9uyxnnWYFwozhdmo8pjvGczf1TF6h77+nhUzd8/X7fav9OBA9KC",
-	"JoPZIJz84tXTXz3/5fHfT74++ubZt9P3Jx9O/y789d++/JFA1o0exXBOI1+3GA8uN1pjlWPKEWFJxilT",
-	"aKmbol9cvvtGc9tM8IwIRYnliKkGy6cBYfl2MPtusBaEaOlyR9KU3wA4NCNI6Xqj1oLsBt8HHj90rWvc",
-	"MBikeEnSDmPnpbOkNL7aEimxWZabz3utjA600s1T3aqKIfqXkYcr03IfNQYwAPw7IqQVcOwwE//z0l5N",
-	"mSJrK1SXhvDvat241ZbzDyxcvy964svfkFiB9QCLC7vG+lYkLRsaIs6QFTv09hWzDJuzDAYae+7CRjuB",
-	"V7ppCfMWQ9nciTvzARqa46rFFrwl0qgAxjoSuR6ig8oEu4WlYKAFo5hU8eOP//Df/vjv//GP//of/vjf",
-	"/+egzWbm7wAAy5u8XXrR8x7Inxt/SHMDCrmnAYl3udISs+AKyA8auqYBWmLGrCBCSKLlc0FGOFcbwpSl",
-	"VlWwrHAqSTG7JecpwUxPz9jIfSzUkj9WZoefHg/aNpxZP4Vn4jPLG1m3QxP01vHTbnhMqMxSvDPejSHZ",
-	"ZmpnDKQ5k0TVNvj//Kf//U//+X/98d/923/6r/+jbSjVad8sfVKKGgXEnfeVIMRQqUEwyFMlcPVomxf7",
-	"kQO0Qbv+YrmBs4sW27wHR17Zc1RFEDtr+JsqspU9j5rDuAIkAywE3unfmSN3e4hPMJD0t7VWradfcYXT",
-	"WruwBxrVwFcs0/Vop2nnsQdsnkBdhZxbZkJWOE8VLLNN1l+TwNidJhVMm4DBmm41ikxC+A88jPbJPpCV",
-	"I4YNYdquE2VEwNjVMcPqoPsH/NwOlNIH0YpJhk81TshrVpIazBKr4gD/Qwm/YZV5Grdsk5zEKcFCLmiL",
-	"Hn9JYs4SLV8omoIglmsqim4oS/gNEkQSJdEwNCefcUaQyJmsnv6jp71wS7NCS22rk3iJ01RrLTB+SQ/i",
-	"XAit7/kzqox70m9UKi/SNu9Pk/poSSsTXJNwoDe9oKsI3i7uBeJy0DyTShC8hT3V+6lFNR/exW5XIf5s",
-	"+pDTbAERVHHObYuPJ41VtZ30rwlO1aaFeVq51Zfd+JUmtw3pDB43mIUgCW3z1jlybR110fuvXr2+XHx8",
-	"/yZyxgBJlM9BylGrtL6cgGfgaEqIxYmt9OerCD0Wc+1JmKUjeDwZh3cyr8LPWEDUwabstm1jmh6a6gaV",
-	"XphPd6F3bUbFl3cM+w1Yu1qI3badAtwZ5nGGqELbXCpEfshx6jsjqoJIv9iOYGCIS9wRcuLeIi1coiFl",
-	"5qjRa1KTe15+86vqYM9bdRlj6F30iH1Aw4hnhJV2uOLTuky9XfSKeggGzmh6r/iQRwj50LICTRa4Zb9/",
-	"qc+vMjY94Lh64d1Q1hMYTaaj8OmH8HR2NJlNpr8eePQvwYqMFG2XcmWX81+PGlmzqywx6gxhtjP2dZJK",
-	"goZRRpgW56MARStMNQEyXndj1jP2WODOONYaaEqSNUmqK9Bj3elrD8oYiAdFVXikKFucrqZxrzAJ/3z7",
-	"mOohTuAHZ9gzXAC2jRRc5MuUxpdEKcrWLUIP2WKaLq6JoCurGS3KabQgi9oQgQRZU6mEEYa0iiURZoiM",
-	"dF/2oEYX7y4/oEOtdB26KIJDGGykG0QBynKRcUlQZHojIuqpk8GAC/DHV+hm5wecJvGCs3TXvSL9FuFE",
-	"S5OwMC4k2uIdOI+0PHRD1QY8QmYl/Sbqg2nhLPKdU2iFWAEbZ49DjNygXBIhe4lEkiqyaOqjjty0nlLJ",
-	"F5ng19T5npro7yz9krJ1ajxsI85Q8RUaRj//yq0l5WvKfureWc+UTPO19UqZkJk+mtul5Be2mza17Uv4",
-	"ewGmjl2rYt1+pg9hG++JBA2nft701t3TNPlRtkiQ0E/n6F0qTu3o1HZW5ATdbGhKEOPVw4DILZWqD8rV",
-	"pukP2Drb0jTfimlSvx9ZkzSYi/WjDHyl0WGMhVYRNTs4NDQwAuofHTo7a9RmXU2qp2HUqquCD6LFhgPS",
-	"7YrnLOltD5Pr9rV76NzcqcaZfUNZfjtOeOuZTfPabFPdOrnbLANfWsNM6yQBrG85o4qLLqSONyS+Ik7A",
-	"qEsLk9F0CtJCOAvDTmmB5al1MFQQq1zjhkrFRYeYmGKp0PQYbXguJFruQIjQPwLE04RIhVZUSDXTbQhT",
-	"ghJpXP/woVamVSFsKvhwzoamM6mw0E2KLjU/+Pjh5cEYnTPzwDnSAQ4Swl8i8/cMhVFv+vYx07D4mucG",
-	"AfHta/PV9LhJ7B5kmEyx0rL0wkyl/Pj5tBP+/onwHAF3qFpN7NUqyfnrfspdGU4DtLaprMLjRkc5gG8x",
-	"Pd60yNdExIQpG2Wh2auWKu1+WXtHFYeGGiC1na0KKKen46NOuBlZcK8VtFAqvW2puCvKU1VZXHkUug9s",
-	"uzdja45xf1tp2+lvcN665OoGaZvdB35F2BstEZS0pIXqE5I8kSj6pClogLZy/VkTdnmjJTVN+EGmULqv",
-	"PQS+7rPRYgpJEGVnaDRB8LVz0CNeBpMNuRZwIS7KERIYDm04vzo4Q6MpylIt7pr2npUjDEaTYDT1UbUn",
-	"b+mazJeyGI+iNP0nzJIzvkLYBbXYzXsiLca3QBeet5gOzVkSOXPnSXdetd5OW6hUYcBttZ4D8d2jtcIC",
-	"oJFEQyDKLeqqY0DhXgbUQk86V6k2WAEVqWmX915h084klDv60hDAtn016TCFaadmQmfoqwu8K8Ptyqwk",
-	"NMRsh1a5AI2DcTYy3qQygEWV2i2SYAKFsEKhXHRaGU6nOD9o4sfWpQ/dZfdxPOKO7JqgmgxT/aDd1mF4",
-	"413NpE0+6dNu4bxmdy2qY55tCn9QzWGoftBuk2hOoj2RoYEvNY3inDGes5hsSZvLFecJJcx4gu+hpvid",
-	"nrsuYOwiWqRJ6RW5VWj4FosrzeVrp9eztCBB7CnHCoXTWRhqEQytuEB4CTGMaEtZrsBd1DQxCoLVPvl0",
-	"8iF8fl/yoA9Hq0ntcsNvWOFkoBLpHqw8sYLgOERY0kWpTj/APL5IVH6QcGjgu2dFNva8uSCsxeOY7KG9",
-	"X7wiRVVakyjfYj15hllMtHR+qYlSgnftlDx57P1vk+vMJEuM92Fa4ktQHrAKZlam+f39DvG5d2RrtlWc",
-	"phGSG34jEVVIcUSuidhpjWdYCEQ2ZPMgQBGYliLdzrwdUWbMTQGKwCRgXlZNZb6nB6epXor+RC8VPqlK",
-	"76ZF85B2L+8NbfNfFxJsL1F2Hwm8S6Q1A/TYk5eCJIQpilNDSZOE6n3A6YU3c2svrAeRapBBhAdmSWFo",
-	"RBmmVSHqU5GUNZgNYi4EidVow4UkoyVWyiSdub5Mdpmhw3Xnv+vEPxBd/RUnovhsb3JxG7Mrp1RH0TdE",
-	"DyMDlNA1VRrRFlGAorG15YyiM5Qz+kNOAhRjSUaUScIkVfSapLsqzTGLbVj3vakdBYMMlqVH/lffnY9+",
-	"jUe/DUeni/Ho+7/+qzvPebGKoARFD7zYY+EyRi0IxuQrczjRFjO8BtRE5xev0TADI36AcK42gTl7AeDL",
-	"wUyL7nlGhCROQpszQbZckZEzWJ1fvAZlam7DMeeDGfo0N8GX+u/5YDwezwefP0fGtjaesyrC3SNhsEDi",
-	"Spx1A/vKHu8bovnKfFnfF9th3614VYzfR3U81xrGMtWaKI43lJGRIDjRT8DZcWZzSEBvR0siaULASYp3",
-	"KN5gtiZj9BXsK7hGMNvNWRF3qffXaLbSOBmoRCmViiRoQwQZo59bAQggLFGMhTBKqdRg1j2CAYPgeDNn",
-	"meCKxzx9IpHm2LCdARwjdcPRlguCrihL5AxhhjQbUqDV2uYwPXDoU4WWKdeaDp6zGKep6QSzIk7C/0Rr",
-	"zJF7sbAGfpBqnYnf9ApBLS7OwqjY0mCsHoJordNi1HjO5ux3Tin9nV3m7+bsd6PRCP7Xr4/DEP0ORTVs",
-	"jNBwiRNf6bHnS7M31/Y3kjNNZHIm8yzjQrPdLUkoBkk/8lpau7L3RENskYs0ApaYCCLlgnG1wGnKb8Al",
-	"GUmei5gUSRv6kc0fWmx5QlK/OzegdbMvIMV9scW3i2uc5pVXS5Lym8WWsvKVFeDavnKv6l+hIfbEahMM",
-	"viXbJRGI58pir0QJj3NNgkiChEbiwOCnMeRpggIQjg5qUHS7UHtcGOQDFBmfozu+5RO9yy51TD91FHZB",
-	"mWVM+qniKqu3uiI7/5GUHPaN1B8mhFFiv+rIWYuQxa2Jxq2caZrLBf1tdRdxRhdXZOfvo/eoaJWrzcKY",
-	"qdzE/VXftRI3k6nBcpmvVjSmetZLnGq51wzvPf8h5woX3x3p71ZcLGmSmClo8lzBSkWJqMwJ0LOOzjSr",
-	"PymbZYLGFuk3WBCzZms/K5/6Y5on1sIFh0gTogUQHJJEQE6MbQcokzmATjZdbHNluyFS+u5q/SyWYuUP",
-	"XmAQWPCqs5B8UXH1xSm3XymRS7VIyTVJTcYGv4HONyS+WvjdOEAfa0BrYIBfqAqf4pFZduWRlha3mRm9",
-	"gfstCabFgCd6QJsZ5u+Me3+q38c2Jd4Aq5LXbohKSjVXgg4Sgs1Og/iqdguFLdbW5+hAW3/u7Wf9lQ/2",
-	"+jv9m2zt7hUA5ow0geCNUH1hwkfM0ieA9NVkG/duOjVHOhM81tx6mRpiaKyujhT6jiAgIo5VHcD0tWi1",
-	"0GydkXRhD3pJwrwHcaELLATRwgjgtsdCCyszRlpjFHSpURuV3+kBnd8cdomvVqQGgVp6oP/K5rRrMMit",
-	"VgOb71y+u/8qSzFbeKF1jXcrQUqQAqYJTWpTuqUWtcrfC3IbE5J4Bz8xRGpBbjc4l8onCeYLSK+xhMEG",
-	"Ay+WudwZiskXW8x2Cy3CbzMl7TxOnCSgBXucRmgIvCoq04aiA9fSIIGTVkCsisqdlTsWL4rYIqAS9pf7",
-	"/sjyBR8+jC+K3ws76zoHtDhT4koDxkD9ZRfs6zutMdfmsoIRxmVjgm2aSsRXK1izp5s35XZfHoKIyjZx",
-	"yGtX+KzqwhDo+g1ZaBAMaqIQ2MM9ScjryqUCtMtB3puaQANdtEpB3pvmNy1Ci4kpLRi+N1fL3L3Zlk+a",
-	"3B6aNdl1/TEcBKNdGxZtNXcfWBUGrQer82fdaVZ7UOfOehsazLl46I1WYc36d6McSoVXm9SehYuGqDG9",
-	"or9KmwbTMgYzU7xF73GNKw2CZupkhYRDyE4bVa7tsX1be+rkUt2LR8UqPwsi5lbUoGHFUiskrIzvNhTM",
-	"oqOmUGDt80lQuQqPAtVinDW0m3RGn++KQF088GUKz2BRitMmmSSrtfFE0IEJB6vI0vaZEaVdD97YpZQG",
-	"CFQV0vRmezKaP6uqiGZHaZHQIAayIaBp2FZkFxOh3SZetbyxc+mQaVreeNPskmicG29RXVVFyCm2qkTZ",
-	"BouzkCgwosE8ym2TtcctIojx1zVECuiju4pHV7mTrpIwTfnMe9istdMlsXivmmUQuuSV+itIXqsYoJts",
-	"sGr0Cwa3ozUfNT0+7Va8c7TJt5iVRiFrCgqQxCsCpvQNv9H/gmgJpo6q2bLVataajlFmQX/aVzMrQUOc",
-	"Su488dHfj2wW2Oh1EiFTV+QgQJkgUou5nCE/xK4WyL8n3fouc6kjbWBX62Gc+2ijI+sALsxlGlJj9K2m",
-	"vjZNQSIsCLJsHgFdRjmjtWDFTwPHg2cnNlXNdwpWnFWeJ0gDelrC3WZNHetHvNi5MpRnNsCxotfEUEHL",
-	"JQazyfQk7GOTL6ZYB8B7feYZZevK+tBbvEMrnKZIQiZ4ukMg5aDfEsGtHY+NVvAO0E4iSZRKSS11y4Cj",
-	"T9LYXW7U6UPcqFtriW2is4bYE+niyq14WXGksrrTESD7/9vf45hv+zgX14LnWeehsrOARm2DNwB3dyRd",
-	"zT877QV9IGaGxMr9qRx2xpBHZ7LYylmTa1vgp7J9z0bhZBROHsFRWzsq9Tk6a7ZBx3ijBboESY5WuEoT",
-	"j/sBxRzDe4dTv+e2fkgRe3HPDmyA9WcjoO/NaJTFnoBHQNCEoCEkNaI//OO/gSxH/a9mUwc2aiCq7XV0",
-	"Bq8RXikibrBI5BdnZ1u57c6shMIRCUH+lCEsr6RVOD+8+3ABpvl+6RCe1NYafC4Vgpco/MPv/8MxmEou",
-	"L98VWQWQbFM2ilNMt4GpgoYlctHRT2SAtjiTiDPFEa1lx/vpw8d3xZ75JLw+3W9LOoxkBqaiJg4but8D",
-	"i33faNOZ2SPywHNLwonwgktL3dNbT/2cVmh7Tz79nqet8QbJlrLIujClH092Ziy4kUm2MRSAKnAsea2p",
-	"AMeSlmZ9JLeMFnqvBQObN3fFE3intkXAiIxZ2RxTjergVGtOzflUl7mqhMp53iwqzNrmbHgcHh2cIYy8",
-	"fFkYIMYMMULhgLkMI8bNd3631nUHfWqA6J9zZnUqiaTimQu+GVcMPYUY4vSw9pzbollL4TTKVi3Jb19Z",
-	"ddmGQDIoPsI9m6WcafEyVZvARNyPRK6FS5VnJq4BPNlIUkVAGKFsLcdz9pVxbubSxOF7/m8/56PLhR2g",
-	"OUiY4MM2gLDxQmV9Gzvw+cVrL3vHpQd9DgY8IwxndDAbHI3D8REoEWoDuHKIM3poVYpDLyX0kBUBmGvS",
-	"FcmspXprpcPS5HhFAfjXoFCLRMPIzywNUORy/YwnwoQTgjF0a6yKcxZZn+SBCZDQrFkqvM0iPUSt9Jk0",
-	"bQqlLrIBzV797Dn7+u35y9Hl1+fTk6doeEV2qJL5KkksiIoOivqEXcGjEkkwqqDlbs6KUJbfcMpIAqu/",
-	"enE9z8Nw+vTqxXWEhv7MKYvTHKrpoXPrDi/gZbZUS8pgB3id2HyCzE9x/jlRsGllAf7vvjDBt7WYfSUt",
-	"s60aYc9k4M/Bl5aIL1NCH7k8/J+ojPg9MmMf7S6CMmP2Cy4jeGj68l05yq114vcVOO+Vytyc70dGb5G0",
-	"tTCKwAyvLKaJ/Dsz8SJQF+4oDJFEWHM6iAL1cDVOeXxl1gYmvU5scGe9C/rPnp6Ek6PjZ9PajQthT4So",
-	"0DTkk7Ta9QH7avIDjeyY4eny2XF8+vz02RLHz56Fq1UcTk8n4RRPwzA+SUgPTP6+VsJ9GoZdykfRrlFz",
-	"Oxgc9/msVuIXPjvu/VmlVjJ8e3q/b13Naf3tdNr721p178/B4CQ86v21X4YOavOROBdU7Qaz774PBjLf",
-	"brHYWe5hP7GIH7TxTi1I4LVmJc6kKAffa1Wcyw5+73fsZENFtKRbSCKu2u6Tslwz2Nch5uknP7l0WDj+",
-	"yU/Q16YCMIr+fuT1PPpQ8s2hf5oPjIBYa130ONNy1PTkqc3B1qzfxGcFmgwIgqL6C6hHuVdeCLRgShIT",
-	"G9QmNgRObIACiuYkzJkdqSAKZryxeSrwTaVKZVG+2JVWfSLRcqeIROQWxyoF0UoSprTwgIo+gX7NWS8C",
-	"FkACQVHh2ZSJLgiCqQA8ZxVRzcpB0H2nIOERRjQ8DsMDu8uFjMMSJAjko+r9noYhSLmuuouWc6E+f4S2",
-	"BDNZp9RFAWOIojNiQ7WWMReIYJFSImZIkAyUPNMDpMDGnLlYB84gktCIYa4I8pxp5QJ0GJdg7S/bcL59",
-	"jA3kuZ39yMbzUQgrBLBAARmsCuZp62nPILavTDWyEXwBxNpY94M5RQFEu8Cfc2YdEAGEetxROT8AV763",
-	"b7UaxnNWFjAeIz8VRW54nppt2yHO0MntrakIRtQNF1cuUhNOxBLHV3y1QkOTJzFnKXFZpkZ6Bx2OM9h5",
-	"/fv49tZFi9p99qELveQJVb1E4gsu75SJewoDBc80voOSaXYQph+DyUeWekVOK97D8vkK7SUxHlnpubTL",
-	"O6QDO7m7hIRnqyMSkmnyPH6KT5eT1Qk5To7i6XKCw9UpeZ70FSKAOv6Mm0p1/QvyurJPhbBbVl9yFZT8",
-	"EkmlNlOWLtqnWhRlhroKBRWOEiu7lvlyhT7wkLtIbCrk56pxzN5s8v+ixDXpITMVha3/QkS0dmnsc9Bt",
-	"oBHF9QutBpr3JKGCxFZnWwp+IzVnq9/NYNgq3NAwbL9t4Q+//y/RARRGM/H+BR9DQ7B1urxZx3p3jt+B",
-	"naGTipvbI3oYNv65mA7q6s1ROL3HqYG96nvWvJsC9mHRL0GuVTXJHGIweK5shnNZ/kyz6/ujmcyXW6oO",
-	"Pzm4fu6BccOjcHqgca0iOuYiNddy+ChTzLbEgVlNFq2ZDa2pEA2rVpGDAEWO3kNwYw72fTApGrw0ExhG",
-	"ny4+/uzN65eLj+/ffL7D/BmZsFi9efD1nPX83HwDn6s79JnSejnr5vn9NREQRudsvwUT9TBgQiihqXf5",
-	"8f2bEWExBxPmnL2DemLI1qsLUO5k04rEaQ7rFu/QkiCDRYokd8h2l9Cup7mzlRxkWG1aqUGfe0X3cv+2",
-	"xLrR95+eB0+PP7cl13UQjNbLckoTpDsQ/e/IecgZ67oFZ6NUJmeHh8UsvGgDjeg/NafvBUhYBlvcoXvx",
-	"8ptfmSfe4X1hZCzz/M5rdUyz4kC8OEmOJ8fhFC/j4+UUP3u6PH02OU1OJ5Nw8iw+OZ2a9sUBe+Ek8DDs",
-	"uKDn3tT3zyfl/BhixyWxuoVhCFYYaGMe/fgE3MrTx1MEJTtKHMdyx+KN4Izn0gkNJqbLFAI0BAlrjXCL",
-	"Lt5dfjgYGy+Ps9nMWZVSvn11UiaYtlX+ILe6X9dJ4TVy+Wn3ce0EaMVNcC8y/C7duVI6hf/liuzQMALw",
-	"QNrUwRida5psFE9TbtEkZpRmABN20EZUgcy5CiV6ehHUIYksA/ErbUSoftnoFosrcEVD9VO9MGeOoOqs",
-	"tJoMyTVc+OgsJgd2upRIU0MHPjdTscWKInvdQoTwGluHsunbSYgNZX/OWrR95xObeT0OFblVNrPS2oHO",
-	"wGyyxEnFdDJnzrJVErdOS0oFosaQYoxhhqoZqwnsGqy++9In9Iff/0dTptxsy7YAqvOKtPE5r7BNK4dr",
-	"O+tlk8PiYuPPQb+27u7cvu29O557D6GJbN/GcMV138bmpu57LbWIW+r3DVzQfJ/GZrEPcnPUbob7FzfH",
-	"lzMz4ClDOK0HKOuhTO9zbdRDGX7+lYtk8MRnoHEo8q1Qt6Obm5uR5lOjXKRWRo7Anjved/6t9bKfqat1",
-	"kJrty1amKkxfVv5t3vdeLTi1V+IFI5k1kZmCUn2uFvdKStmbvr3h6tdrV6tENW61doVLzCXSvY1nfgWx",
-	"xzKb/eWf4L98s9meIx/UJMb7CLB/UkvaGLlQ5jnzaIspfdGUCj2HBS1dYmD4wRLdkDQ1nkMzupawChcZ",
-	"ZzFBNhDvBu8OzjT18sowOsGpHKxm4OuUYfbY7v5FhvlLlGH+OdkyfV3xITZMiIU8xF4JLLlXN620RDcb",
-	"LglyRcz0mTNFxrRyY95BfTh7cZH1KEvjjmbkpijGjIZYoS2XCk3CsMUS7pfoMtcYQB2wds7U3wVmq4V9",
-	"5xc6tDXJik4eXHqwPamoWl6uKBzYVfRPCxWTSkG+rmJ6Lsy1uxaeX/qufUKfv3/onZmNEm0d12e6CAMb",
-	"g1vBpnFvRtiXA760o1WRVm+Xq3znnQ4Xg9w8HdK7MsMejCp6ujs1DGoaSv9lmLn3Lg6bVlGp4G+fefdb",
-	"2CftN09Yo255JYR/D0Tt2ofvXAl6v+68KTNf1JbXNLIllLofLtUuJum6vN2+R7hIQDFXpQsUpxRkGw2Q",
-	"x8eii5ZA9X54U+QYdJJTV86tuEajUntZFsZpKkxNcrA4Ank1VcARvyaiqFTeJJxlCfDHwMqyaPh31Ur/",
-	"XeX9i0L935XVoifTopazT4UmHi3TCD2ZakZ910eT2kcTjYiWaPol7qGufVG13pSqt0hdlKMv9CrQ/PwS",
-	"8qen46N70Eav7noHLjtABmi5Q/ZS8EfFWTOFkR1H8608VS5ZyyKZvTSywOMNFsRD4uJqkHY7ALi1bri4",
-	"kiA6B/uvCznzEtZMpo8JejsOT1uQVo/8Etjn4AsCXLzimHiUcrYewcxGXuFKPxEX0okeyv/8ap+9dOjJ",
-	"/dbi7oop8oLvkbU8aaRihkXSsln1XVnLYRuk+h8H7xKcjvNQRZkbLJFd3HjwUD9UD9X/pas18hB9/3EF",
-	"FVgtSO5GHq4ApMps8qx+SJuMpuU8GYrwGFygIndY7L4HJjidrYkJ8NpGQD86iF0WaweMkVQ0TeG+FsXR",
-	"kjgE7IC9vW6omzw2bizSk8eKLtMiGxiKe86MnwpKyZRpwkPGFUpIoneBJFBl2RR5RXw1Z+aMIlvFpmAi",
-	"KAL/nAvUrt6ieuZnHlLInyVlkKdtO2dUIv6Fl2lD+Tsak9L7GFloLdwLKzK1XWCNbP6fYRBzFn1yCX0z",
-	"NJoEaD7YyvV88Lk1E8xec1zohg9mHGtTKt1cUjwJeyN47Z7l/tbU/pMzdWnD8i758tbr7/w70q34bxmA",
-	"I93Vy8fLu8Y77grPhBHtGxApLrOehGHlknrvVnl3iXz15vj7wrKNUJxbyX9VnJj+fAKuGasxiz60H767",
-	"NwOAr3orGnpRreQAbvYPw9C76OygQ3Qrqlh1qR2XG8g2HVO4ewDaol9cvvsGDSMXz0K367EsmhVd/jQX",
-	"6YvxeBwdzFAE9xRHaLgWhLCDYM6il+ZS5AgNdyRN+c1BgCJv6REaCpIcIC4CI4eywulsFwrtTXXLORtC",
-	"sZK1ILvA0uZpGCLJbQJJsiZIEKY11AMTk5/iJUkd8QNlDYIT/hrNB8jwnPmgg2j8THf3EAPtSyxeJ51O",
-	"zvsc6hRqZgMw4RqoJUl9h9SlS/4rdRh3UbQ5L3/nlO9J7wMGq+6SyADCX3SqHv98vGM+VzMFOcGP4aG0",
-	"wQz/wBTlhrtOzKa4MrvDoZFxoSS64FKj4+W3b0D/fk8SaidR5imfhEclU3UXRGuczBkUgtNLPDOfztmS",
-	"uAvjTWJHZsNqcoUSbmMJV9heT24Uf+jbjGwv1/YyU1pw29wG/hhCX3l/uFGe7XXg/l3dhQ4BDR5sDbI3",
-	"mHdagUCa0jsAlakdjLEgKM98sfFBa7P3krvVwUpKu0ClstiPsMDzouQXSkimqRuLwZOlpzXeezZMp0Xc",
-	"Uw1KrjNKfMuVRXxzCsp71Lo5BxTDMJIoovYWGIxSyq7QsHoB7MFMC3mGFkeZpWILW64iQjHnV5SYiCxR",
-	"Ogw5AldghIYR3AyMQi1OYhAobPFsyBhDlZr5JnxMXo2ANdn8PGci/MUvPzigmIJh4E/E5h63kTlVG84h",
-	"bdmLWBpG784/fvja3GNvilDPWcShaCZEjVoR9gClPMapvULODWpKrs5shJ15t9ZH2rpB9YCBcZBo6RiW",
-	"OilrjQxB99DEoSgXxJlVWuwQBzZdMObGoCJRtBaYKaj7AJP1Kj+5iv0u985GpLlCJSZKul3OniGbOlUW",
-	"4dbPIV0KZPCXPCFyhrwr9SCevdzLgzuu2DsOJ+YmvbJc1ZzBrXpaFyuauT7tg4XDGhvDa2guVoVqQaHC",
-	"WWDS7Y/Do4M28gi3D8I9hD1jqB1QYTVDh3xcIA/dzlzIYnlVoN5rrDQ2FNvvLnHuLC/hY31XntnVKFsf",
-	"/03Y77/T229reenH4WmfogYXgqyI8ARSNMQpxRp1tGZncg6cKqFlQ1xIdIgmgRHDtM5om4zR+yJFVPpV",
-	"yrL6QGBUjDeV8jqQIGsPw8qcTFdmx5ogKdQ8JildU2C35nI+uLa1IDBYouindpQX0Z492FMkIsZiNHlI",
-	"zYpzDT3IS3T1obsmAOD98w1f6IdfNoMO//kDdF64LbNQMXtz3MZVo23Gp5J+wU0m4UGAHJExJhiDOmeW",
-	"HVRu/rTfjKa2Dk87lTI0qX+qguWFhj6X2Gqo3Zpea73LzcaOOIJZuWG78hZ0x63VxC6JGr0E3tx1Gysw",
-	"cMe/LaSgitdB12B17v/i11en4/H4DF1gtXlxeIbe4tvR+Zq8eP70OAzP0NdKZe9YujtDl3hLLqkiL97g",
-	"28dMUZg8BPtGE4d+nTe0Pio+wpWIZiTZMlix8SWXKaoLUOXwcXJgVbijBy156pa847lAdab8+Ot1fKDB",
-	"/Suni/G7Dtije9NsYTbL2M226KmsuRPpcJaVWqevaapi7VbQvsMrHFF5keYymrUYcUH4XfJrAjUgxwUB",
-	"N7aYmeV8lJXGWwMvNWexMc4YTQJFhu7PXOk9BiKkC87I4fYqG7QzDIubr6GiudSSVBSnBAu5oCyaFSUD",
-	"3DWXWLlvBQElQHehSRakAIicSS3VK4K3C6+bOav346++uChDrwNU5iFGQmsAMClnMVvuyjsNBQULNVUH",
-	"c2ZKnxbTUMiCo25vRvc1N/telT+P6chHARfXUYB1MDt6CgWOjd/vJAwGBr2Koq2VXRjMnk3De1m7u505",
-	"HzYNY82XGWlNIPDDybYTScGsAlcQ9Pdb6emYi/taVvoNrxlsjRdpo4+icZZoofdPZxLzjV+uPGCb6Qu6",
-	"FdcOX3ORatEAUNK2bWgCtXJGmnoscXwl0TDhsTyEsPrxNtHav5fjDuVliqhEuNpN5YIF3cnYvgBjZdEi",
-	"eLEp0F52+NmqSvmwcld8gApi7Q3iEev+w7hdz6A46LA00QflBgS+IdIbu6hf4sVkePMxe9Wcyhst/BFp",
-	"igZ5piJ7zIrvrYWn2cHf1ApyGpODLdLa4h71gWT8oC16YltBz8pnNr7r+8//NwAA//8=",
+	"xH3bjiQ3ltivEOEFlIWNzIqsqtaosyCMa1vamZ5pTbe6Wjvr6ZQzmBHMTE5FkiGS0dU5rQL2ZW1gAQM2",
+	"7Ad/gIF9MQy/2g9+8KcMIO9vGOeQjGBcsirrol0BQlcyIng5PHeec/gpyuS2lIIJo6PZp6ikim6ZYQp/",
+	"vaDqZQ5/5ExnipeGSxHNoncbRmiWyUqYzzTheUwE3TIiFRE8u4K/J1EccXj1h4qpXRRH0BjNoowqnkdx",
+	"pNgPFVcsj2ZGVSyOdLZhWwojsY90Wxbw7jSKoy39+IqJtdlEs+nJF3G05aL+HUdmV8KL2igu1tHNzQ10",
+	"rEspNMPp/xXN37IfKqYN/MqkMEzgn7QsC55RWM7xHzWsKRgYVmsoL+w3OYzAxQda8HyhXG9xxJSSKppF",
+	"JdX6Wqp8RrZc8G21JXY2pMBpEq7JFxFMrFnhXyi2imbRvzpuIH9sn2po2kqxcD8XX+MouLD+DrjJwBBb",
+	"Wqyk2rIc9oCSFWdFDu1u3pPoJo5eSLEqePZYUGhmqnIBUy+YYXkACnxCNlQTWihG8x1ZMiZI8+rTg+ES",
+	"h7wOhqxHwzVfbqhiD8UCu+DxNI62eu1RmdQEQuYWm+cRQLpG6IPXiHPbu7KLYCCpiNkwspT5rrup2Mk7",
+	"KV9RtWaPW55HJz+MkZIU2O0TLSnEWT8IDgDLowLXqJn6wBQwF1Ya3SzxO0E/UF7QZfHIVcIAPGPEsG0p",
+	"FVW82JEq6PwJ15pTQ5dUM1hnJRSj2QaGwEU9bMt6xAhgXBgpF3ajGlq8ZTN/Vl50j3198Jb2oBDuX8iO",
+	"bt/p2ANpwfNoFiXT33z1+b/54vdnfzv99envfvHtydtn757/TfKH3774mUC2Hz3q4bwQW7O+DL7cAJPX",
+	"Ey4JE3kpuTBkCa+S31y+/h3I31LJkinDrSzMZAFg+RQxUW2j2ftorRgTURztWFHIawQHcPOCrzdmrdgu",
+	"+j4OhLF/uyNy46igS1a0BfcbKYs1NYxcGmoqPfTVlmlN7bL8fN4C/45ATskC3mpjCPy6EvJatKflP+oN",
+	"YAH4N0xp7hDIDjMNP29UCC4MWzMVWRXC6ybvO9341Tbzjx1cv697kss/ssygwKXqjVtjdyvygQ1NiBRE",
+	"V1nGtIbtq2eZ9GcZR4A9d2Gjm8BX8GoDc90feh65cecRGVlyZTnqdJqYDddOoUh9D+lRa4L+66F9ENLw",
+	"jLXx46e//+8//ad/+Onf/f1P/+N/9b/p7AACK5i8W3rd8y2Qv7Aqan8Dcq4BqQY029eVIXJFlDTIfsjI",
+	"vxqTJRXCKliCsRxUPMXGtDIbJozjVm2wrGihWT27pZQFowKmx/MWPKZxBMobNXaHPz+LhjbcKtAhGJ0G",
+	"PsYnQ6B3uviw/p5zXRZ0ZzX3EduWZkeuN0yQSmhmOhv8//7r//mn//a/f/qP/+Gf/vF/Dg1lG243Ewxn",
+	"Cnt19L5SjFkuFcVRVRhF26RtH9yOHGhLuPXXy3Ufxc0234IjXzk6aiOImzX+zQ3b6gNJzWNcDZKIKkV3",
+	"8Lv07O4W5hNHmv+p89Yg9RtpaNF5LzkAjTrgq5fpe3TTdPO4BWyBQt2GnF9mzla0Kgwus48V8FZMVkpu",
+	"ybSFaVM0+cCOwiXBf2j0uZbbQNaMmPSUabdOUjKFY7fHTNqD3j7gzTBQnKjbh0lWTvUo5KVoWA0VORHS",
+	"kMzKP5LLa9Gap7WU++wkKxhVesHFgJLAMily0C8ML1ARq4CLkmsucnlNFNPMaDJKLOULKRhRldBt6j/9",
+	"/CDcAlHouG17Ei9oUYDVguM3/CCrlGLCtGbUGvfZYaNy/aao9CHcBzStUklg4chvDoKuYXS7uBeIm0Gr",
+	"UhvF6Bb3FPYTVLUQ3vVutyH+i5OHULMDRNzGOb8tIZ70VjVE6b9mtDCbAeHp9NZQd5NXwG572hk294SF",
+	"Yjkf2K/Us+vUQid9+/VXLy8X3719lcLGAbA0M6EEaUZt8/pmAnXrkIZYU2yrv9BEOGAxHwINs341mUwn",
+	"yZ3CS3vtuIaoh03T7dDGvFE842L9ig/x31paHSS2OvbKNzJnBXTP+hKsi2zY/eD0qmXBM+zq0Cm2n/c1",
+	"nXVpxmd3awP44dCUHrWSS2YMF+uBibIt5cXiA1N85RTARdNxF71/v2FmwxRRbM21UZbngyapCRWEjaEv",
+	"AsouGaVvXl++I8egWx57/+IxDjaGF9KYlJUqpWYktb0xlR6oeuKAC/TUtUC89wPJ82whRbHbvyJ4SmgO",
+	"QhMXJpUmW7ojmq8FsP1rbjaEEr+SwyYagmnBxB513U9hEGI1bLzbgQh2TSrNlD6I82tu2KKPjN66HeQp",
+	"Wi5KJT/w3DnQ+yLJrYVoLtYFQyCNpSD1V2SU/uprv5ZCrrn4pX/25bxKktNMF9Ua/2J21w+i9Est37hu",
+	"hrTTx7CxGkx7dq2NdbfzNnTovmUaFbkuvcHW3ZOjfacHBCX2s3f0fZpch3Q6O6sqRq43vGBEyDYxEPaR",
+	"a3MIynXZWTDg4GwbD+Qgpml4PnaeN/SKQVPJwMBNjzOqQBNOY5IeW0mUogqaHnt3UjrkRMrb1DAeVMnR",
+	"1TpgqqIQX8lK5Aeb/Xo9vPYAnQ8QIK+4qD5OcjlIs0XVmW0Bb+d3yxv8Mt4vdiwmfSMFN1LtQ+psw7Ir",
+	"li+oaU/iJDn5fDydjk9O3iXPZ6fJLEn+EAVKYU4NGxtuTd+qcH7UFmI1a9xwbaTaDeNJQbUhJ2dkIyul",
+	"yXKHSiz8iIkscqYNWXGlzQzeYcIoznSM7+CHYDPAD6/Ow4dzMbKdaUMVvFJ3CfLgu3cvjibkQtgGkA6y",
+	"MgThoPH4KLV/z0iSHszfvisBFr+WlUVA+vGl/erkrM/sHuR/KahhItst7FSaj7842Qv/kCICf+cdGmUf",
+	"e1+XTFy8PEyHrZyXNI6Q1/Z1cmzudVQh+BYnZ5s+jrxhKmPCgJUmVyjGwTx1++XMujYOjQAgnZ1tKyjP",
+	"n09O98JNVNvlkH0TOHtq3TnYlpZXtqGq1uIaUthPsMNO260l48N16yHqv0sXrQcZmt07ecXEK9AIGl4y",
+	"wPUZyz/TJP0EHDQmW72+Acaur0FTA8aPOoWBvm5h8F3XNKgpLCdcnJPxlODX/hySoIgrYQlkJEHBXVWa",
+	"5Z6R4HBkI+XV0TkZn5CyAHXXvh8Yc0k8nsbjkxBVD5Qt+ybzWBETcJS+m1g4diZXhBKLjMRt3mfaYfwA",
+	"dLF9wENiaUlVwtMTdN52Up0McKnaTzXoJETmO6gzB/wYX9JkhEy55fNtC6DkVgE0wE/2rtJsqEEuwvLH",
+	"rbBvTivjSV9bBji0rx0N8UIIWYmMbdnQSQGtcs6EPcC4h9oZdnrhu8Cx60POPuUa9tGQ0TdUXQHX7uwG",
+	"vABWxzXdEcXcrlFDkpNZkoBIJSupCF0Cw6Vky0Vl0MvZ25lMMWpu0zem75Iv7rvdTOTa9dg9pZTXovaN",
+	"cU2gBycfYMICTy/3Yd7zdziPR6k+DxL2Fr63rAhd10MLoqDuZOwWWnr0igw3RUdD+IbC5AUVGQNt65Ka",
+	"SuV0N0yZ+VPv/5CctpNsMD6EaYMvcUNgLcxsTfOeRHwRkGzHw0iLIiV6I6814YYYSdgHpnagwY5qAYcH",
+	"fNIcxSRFV0EK79mnYy6s+yAmKZp49mHb9RE6KGlRwFLgE1gqftLWxuwbfSLdv7yfwe3XYoEPd5d1en2h",
+	"WM6E4bSwnDTPOewDLd4EM3f+n27sE4AMDybBIvUOHVJS3haKn+rwu2gWZVIplpnxRirNxktqjI089H0h",
+	"tJ1rs3tm5TsJCWJffzVF1J/dGqb4xRAN1lPqougrBsPomOR8zQ0g2gIs9ImzzcfpOakE/6FiMcmoZmMu",
+	"NBOaG/6BFbs2z7GLbc3t9KQ1tdM4KnFZMPK/fX8x/gMd/ykZP19Mxt//5V/cSef1KuIGFAfgxS0eC+uk",
+	"wBgiubLESbZU0DWiJrl485KMSnTKxoRWZhNb2osRX45moIpVJVOa4SG+2bC5UGwrDRt7B8TFm5eoHM9d",
+	"FNE8mpFPcxszBH/Po8lkMo9ublLrK5nMRRvh7hEaWiNxKzywh31Nj/eNLPrKftndF9fhoVvxVT3+IabA",
+	"BWiMywIsC5ptuGBjxWgOLei8PkfN0tlhZMk0zxnw2i3dkWxDxZpNyNe4r+jqpmI3F3W4EOyvtVS0dRpz",
+	"TQquDcvJhik2Ib9yChBCWJOMKmWNDA1ghh7RIGU028xFqaSRmSw+0wQkNm5njGRkriXZSsXIFRe5nhEq",
+	"CIghg1aKex2nh+dQ3JBlIUFzpXOR0aKwnVBRH++Fn4AFlPoHC+ewRfvAu2xtr3gW648HrcmkLcbCEAys",
+	"CIdRk7mYix+9kfGjW+aPc/HjeDzG/+HxWZKQH0nawcaUjJY0b0JJNXH0BeLNv/tHLQUwmUroqiylArG7",
+	"ZTmnC8CfNHjT+QmDFoDYolJFiiIxV0zrhZBmQYtCXrMcmrWsVMYW9eleTNItRx/CYitzVoTd+QFzlvEt",
+	"LRZ0KT+wxZZ+XHygRdV6tGSFvF5suWgeOQVu6Cv/qPsVGdFArbYxjFu2XYKxXBmHvZrkMquABbGcKEDi",
+	"2OKndcwAQ0EIp0cdKPpd6DTXDtaYpPYMyZNv0wK7vHBggVbPYRdcOMEErUaasvvWFduFTVpL3DfWbcyZ",
+	"4CxPiUOfKaBPJYCtSsX/1N4oWvLFFduFWxU01W9VZrOwngU/t3Bhd03Wz+TEIrKuViuecSbMYkkLUG3t",
+	"8EH7D5U0tP7uFL5bSbXkeW6nABy4hXiGM9WaE2JgF2N52W1pXisVzxxeb6hids3O5dG0hmPaFueUQDoB",
+	"XrNAngLwH7nwbsd8LI159XOxrYzrhmkdnjBCW6bVKhy8RhJ0urRnoeWidTqTFdJ9ZVSlzaJgH1hhY4nl",
+	"NXYOdvQi7MYD+gwADcBAV34bPnWTXXarCRTCbWlHD9Hb9/sM+t0ys5F5awP88+fwPHNpDBYmrVwEyx4K",
+	"DvIFO8gZtRuKiqjZLQx1yNmdiodgtz3Ytu6jELrdZ/Cbbd0m1XCUgvm1TBFZ2+Hb/tnJiSXFUskMBOmy",
+	"sHzKOrg8lwp97kjfXooc4XxA61mAxBWsWDgCbbhL0JDVavpCMdATECcD6VY79CgBY07xJaAkab6DAf0R",
+	"JYJdrlZMNft2gvumgAUVfMvdRjW/F+xjxlgeUottx5hoRzMugmuxrPTOMhO52FKxW4ACuy2NdqM983IQ",
+	"1FpapGSEnDptYr3TI/+mhbOX1ahUpA3w9E5kixXlAQG5X/77U8cyfbwIvCbkov69cLPu8n+3Lc12dPpw",
+	"jFG32mHQwLTsq52hOMc4liFpHrxXu9C7shxN1Z4oBwu+LcnRPRcI8qArH4A5LMaDJx15jF0MCvHgSf+b",
+	"AZlrI3lqYRbM1QmuYLZNS1+S4Wt9UdRtRklkjUMrfpzhGQKrJXxgsK7sgU7LTkNX8sA29ARP3RiM1hI7",
+	"8LuXt9WSQzageuEPZzsMve6v9U6PU1t/j80ygz3usOIo7iestNgcRhAMca7OHrunnVavVkEvAbNp/ax5",
+	"Tb2iFqtpgucsp3FYB5wEfVIhq2gmG3CKTgAZALXPD4CMW2pf3RCKxcCsbpQ+G6lbdt4JtKjIBqG0ND7X",
+	"ZhU+30MwdqNoIJ609QzY00DNCGfV1jLcKANKBgzZ1zEAti25bMPfhjSEgSduLnvk9cCTYJr7pLU/PFi0",
+	"V9US4PVWNZjZE0UOEjVG9Jh8s2260zwgje0pUk+6tv2IfXHQ9t3E0cfxWo77jvthZ8wF2VRbKhrb3ln0",
+	"MdF0xdAjupHX8C+qIWixtr1Pg86PwWDQJgfr021JrjkZ0UJLf0CW/u3YxaCPX+Yp2TCaM3UUk1IxDSqR",
+	"FCSMfGmH39yW7HWX18vTPrpHDvCxBDGVA2BGPou2vpbFB5YT5PLoxUCRQirBXdz6lhcFl8IevmoySkum",
+	"FgB6KxlSfMn6J1K+pWsWtmPD0blN7vCDaDzKoJpcbyimEWcb4Mo5GWXIDQkXZWXQ24EN5Fpxw/DYCbbA",
+	"PsW+YqIY1VJwsfZPZWXqx0cDR6HQ4QI7XEw3dqot/+vJMxf9f0jgedDZs+1TdAYst6zMQFdT29dhoenN",
+	"NrT6OPDrPTO4z2IOj6WNI7tjQ0tOksNHbGPlA5ZdKrktzQK0pYFYFIu5tXfYHv7jKTwMSq43UjNiuyBW",
+	"1muSWl3SEk7qDuv+/Hf/hQiJeQGInt1jt845cNBDezMehqWDKP8seUKUv3dn+1H+Pgi3r4/7TGc/It6n",
+	"l5ojPa6jbspUiAjt5XYmPgjWPRu3Bzn6ixgSOLcuNHnoQt3Jzj/3AnsMpM1F2+zhAPH7nWaD+k196ACK",
+	"yoR8i8KWbm2aGFUg3RAuoRjunD16U3DmySMMrWgd+Qfn6aDnnDRqj0uZOoMmWStOTYDbLKKZ4R+Y1dJz",
+	"Z2eiEDrkZLOeYhcAb0EnRXEdro98Q3dkBXxUYxp4sSNobJM/MSXdaYgYr/AZ8ltNNDOmYJ28rcMZz13B",
+	"KCcPCUbZuvOsvjYJEPtM+2wL5+VohaOIbugGQvZfu9+TTG4PCdFYK1mVe3VaNwt8aWjwHuDuji/tRLmc",
+	"HCZpCyqcxTQc61KHirkZYxKdTWFrZg2CuB/u8otxMh0n0ycId+mQSneO/kzQoqPXYLUkK9o2Sc4OA4ol",
+	"w3snGbyVrnhIHZF7zw5c2sGN9RPdms6o6z3Bc1XFc0ZGmNFI/vwP/x5THOHflWLsyMVepZ29Ts/xMaEr",
+	"w9Q1Vbl+dGq28yvcmatTh3Ng6gsHA+RK29gp8u71uzd4wHlYklDgVRhMydCG4EOS/Pnv/vMZerUvL1/X",
+	"uTaA0cFLWUH5Nia6yjZgFPmcgc90TLa01EQKIwnvpMaHucNnd0Vkhiy8O91vA3NPl+jV7+Ow5fsHYHEY",
+	"YdIPCTkgfisI7kCKCEKuGxdosJ4unbZ4+4Fy+q0sBqO28i0XqQsEsbjvjmzP7SFZalPQLAfg1mAN3uYK",
+	"j+ev2K6F5E7QYu+dEHn75K6orIBqBxSM1J7cWTIFVEejvj81H5myrEy4tDAmgFu7Xs/F6Cw5PTonlATJ",
+	"sjhARgURjCOB+bw7Ie13YbcuAAL7BIDAz7lwPj9NtJGlD2GctM4bajXE+wmHE27r1wZKs3Gxkn1Ife28",
+	"ti4wWGDlERkcL+kZ2WAqcmzzUMaqEsTWGsPoMIwHIpobhsoIF2s9mYuvbYhIpW12ShBFFGZC7QsEiskc",
+	"HTwYCWQB4aIum+I2buCLNy+DnDafNAdWTMkELXk0i04nyeQUfX5mg7hyTEt+XNo0Xvi9ZntCglHpDWKh",
+	"ZA58Ct1tGvcc1jdCRxcG3FNB7A4Q5yK3IMKTg6OYcDEXd7mVvBfJfuldR8AQ0acM3SzZSioM3rE6TDwX",
+	"fjipnFyqCsPLgoNu/RqIsw56cXtEUrf+2m3vJQdme0txPhcS0Pmaa0bOkjO7C6Dcomv5Ze68AVysf8XQ",
+	"5x9W/jtJkvsVlXJxk+/3eaZqG3jY8G4/7pjStcuo5Q9KOsZy3YVT6WtHTdscbiy6rqcl6fhOQLMasA59",
+	"BzffH1zWKsw4H6hm5ZwyS4+gtgDkTRydJWePLO0Vnjf5uLomifDnKcx1IIauVrjGZ8npvsFrjDwOK1nh",
+	"pFlWKW520ez993Gkq+2Wqh1A0vIUC0brpQXWQ9caE1aooYVcR99DF5aH4PvHNAjg1bcylNabzlvmQ7Bh",
+	"VTZEGkjfPsPodlcthIusqHKmiZDXMRHsuk4NJCNqyFZqQ6ZJgvpRm07DAGO7RESlp6PZJk3DRVTXnTw4",
+	"cWLYmG8Hx9dpD/tSFsAsm7bSCfalAnjxsj+SPwzcH57QPSj6rgDzPaThA06c7Gth09NTwws3WhtpYbt8",
+	"3H5AHF7296kDqel2srClzmzMsKU+/Qgxq/E8uk8G9ijo58B/X123oFXOxloKwcz4LLqJP3WkyX2YfqeO",
+	"xwBKfFOze/0z80LP+g5ghjqo1+E2vL0NvqCHHeAplIdbC4E467VVPsC1BcU1XMtw2QtXI7mpRxEWoejU",
+	"nGiwIUh6tznudWL7zfeDGut98KKuinK7ENWE1nZ+iRnEimQFB6pGgPxsaNOyBw5iE43nZr867nIP6hoe",
+	"rcRPF7RujStMiMbIAeQNNgWZyA9M1WnSfQbR5B8/BVY2Gcvv22UG9tUWqKsEvG9SVacndSJpKHSmgegC",
+	"hJ6eAK+566Np56MpIKKTkWF+PSbV1ynzNk/eIXWdC187yDGhPcxff/58cnoPPhckfe/BZQ/IGHi/K7z8",
+	"pDhrpzB244CaUhXG+8QckrnCfDUeb6hiARLXdUlKqc1QwjLYYFJdabTt49trlZwHfkHrULFJGWfJ8wGk",
+	"hZFfoLbUeIH+Stpyd4dja5DJRceFFOsxzmwcZFmF5x3otXmouhOmpt203V/Aam96lDe931p8oZr6+OUe",
+	"h0PTnsc7qc+G7KrvOhxKhiB1ODkEFXj20EMbZa6pJm5xzuhL7qaMoCY7fvL87k/q+vXwwfQA6qtrbD+5",
+	"XoqrRV3Rmj8tgLSFTVV2ibQvaAboyXKEp5ACLb3DYfc9MMEfS+yrvY9OoafniP6wYA+MiTa8KLBYjJFk",
+	"yTwC7oG9q3W0nz32yiXB5Knhy6I+dMFMtJl1YcGbeXMaMxLSkJzlsAssx5Rgm5FI5Gou2pZCLURIislO",
+	"WJy9V6nyPHTwcjymYI0Lzb07F1wT+ciCxZjIgWFi3OWfpQ5aC//A+0MGigQT52a1AmIu0k/ebzoj42lM",
+	"5tFWr+eR96G2Ed2Vkq1NoQcLjrXN67eFYKfJwQjeqWV7kCRIHnL9QNLU624qC78P61A79d8JAM+62wWe",
+	"m3rOe+oxl8qq9j2I1AWDp0nSKgQeVO72hbrb1bnvC8t9V1nY2kF+8YfLie4FHofy/va9GIdyp95VE7ca",
+	"GrCoQXaA1dOTJAmqrB3tUd3qmPV9ZsdQmf/fXL7+HRmlG2NKPTs+5tv1RNev1V3+slLFl5PJJD2akRRr",
+	"waZkhGX8j+K5SF2Z/ZSM7AUARzFJvwvzTUaK5UdEqtjqoUDzWFrKLxTfx5Z0Lkb1tQGx480nSUK0jQ+2",
+	"1xIoJsBCPZoQW3RsyQrP/NBYw2jhvyTzyF0bMI/2MA28EMGKxvC2ovfDu9u8cmxvMwIKeSxR41UK9Z0I",
+	"7gqEgXsPGhvGF+Pt3EswPZjA7DUQezQyhPCjqOrp6eO1CKWaTVGjmlASoLTFjJBg6tzYfRSzqcsSD9LL",
+	"W1ZKZTR5IzWg4+W3r9D+fsty7iYxIRfOnHmWnDZCdc91HOf207lYMl+U24a026QTPLbNJbP1iVfUlYC2",
+	"hj/2bUd2BYwzKVZ8XSmWD+G2rbj8FEpfU6PZGs+u5HJYD7m2IfCFB3uDXJXovV4ge+2LyG0atYcxVYxU",
+	"Zag2PmhtrvazXx2upPELtBIrfoYFXtSJDSRnJXA3keHlN7Zy+220YTv1DuculHxnvHX64xDfUkFTxG2/",
+	"5MCYA6uJEu5KFlFScHFFRu3qs0czgoXgMbGidFxs4aICUpJJecWZDRUAWCuWGVS802NalikZpViWmCSg",
+	"TlJUKFwaOECDklaBhyu2I6NUX41RNMWEzoV3EP7m9+88SGDSsb3MrMnWcRUWXnz1W6z1YfNhsQ1oC3NU",
+	"q9KZAlitAZe+lJVApZybmCBuMXRqjADW9jRcKixLd4RbYGM1zIZtsdxdq7yEfTgXdaMHLl1TLkhBDVNk",
+	"lMtMH2+lYLvJNif/9x/Ji69+a+vgHU0IxtRR+3Ns+cRGyitMv6i5Axmlry++e/drW/3cJojPRSox6a9S",
+	"Ra2UH5FCZrRwcfAekPZ4ctaKkV8Dk3IJOzBgbE/4QN/HzZs2QSojBCGwuzrOTApnhrkhLKgUy6R1EWmS",
+	"rhUVJgUWj5MNQgZ9wYwdwRN9X43QR7jYBN1hy2FGbAmNIEEe2rGUBloVL2TO9IwEFQrJ6DQ5abDz6I6K",
+	"hWfJ1BYmbOIc5wKLFIJ1Wb/m+3QNC08HdjecFKGmNpY4hsbGhBUYvnB6NMTwsZgjlnUcVGf2Ro7a1Ywc",
+	"OcWkRUCqSzHnvgJ3U4oxxpQfQI8aH3yR7KN9VzeGhB0N39ior8bl+uyvk8P+e/7x2059orPk+ecD0Wn9",
+	"JBC2YirQucmIFpwCLqV4JR8mYjtrCdRfWiutw5dVkreIyNChDuNdy+5A6DfNNq1ALSyI66hjZUnVB2w5",
+	"LyvH5CpW8DVHjcIWP8SyuDUPpZqkv3SjfJnesgcuum4I/BlV46FLM+8E6AVAD6uD+oz1u+7v/BcaPrjj",
+	"5zEz6FoAp8nJA816d6mgs6IPVip6pVyH/GsNQ0PRkxzFxHMd62WyqHPu74cMK6u6b8YnllHvYVuWSQGw",
+	"bf4kAuOVtOseiMR04t4y7AZbLftb8w9gWvrZuBHHOCs/7GTPxkHHg3Gpl8yMX6D6sa/aLeooXkVxkMJ4",
+	"0KN9g3UVnC//cPV8MpmckzfUbL48Piff0I/jizX78ovPz5LknPzamPK1KHbn5JJu2SU37MtX9ONQjOND",
+	"vd/Tx91pubcC7pPiI5YotSPpgcHqjW+kTF05BLQti4/TI2elnj5oySd+yTtZWZ0tlNJPv14vB3rqQIu6",
+	"hLyLwJ78wLB9tYbdFpjKWnodj5ZlY1iHxrSp1+5siTsOvlN7r1A6G/BTo36/lB8YZhNMagZu3U0zJ/l4",
+	"/5aruWhdc0VSy/dnPohboE45dEUU3p7kKotj7QYNqlVa32WUgi3TvpKJmrsvvCJp+0qkdDYX+l5XO40o",
+	"UWDk4KS8U3C5a2qMKo5OeG6O5mL/PVBtlzq5r0c9PDj6l/GOtW88s6Erwf1Z9jYxd7T5LGnu73LpP53r",
+	"tn5xktzLob//vKp9H1hzbvVgP/R9g1u7bLt/KcYTXT78O9nxSduDsg2Qoj0P8gG6/zxev9C/50oIDnr3",
+	"sFv1weNrpQpQDRAl3bt97/jwmV3bHB61it7HpOaKk0azDLhiX0G9vONosMR8jtHgpSpx6NQMxvaJGGF8",
+	"RzAfC5T+VF6BlsU0Jm6EbieHz/X3zlvU7+CvOzkUI+8v2XPUGgLJnqkOGGRDORitz1ysWLw/qqod6NcE",
+	"VOqOPyWcj48BvPn+5v8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -104,63 +104,6 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
-// Defines values for PaymentMethod.
-const (
-	Openpayment PaymentMethod = "openpayment"
-	Yipay       PaymentMethod = "yipay"
-)
-
-// Valid indicates whether the value is a known member of the PaymentMethod enum.
-func (e PaymentMethod) Valid() bool {
-	switch e {
-	case Openpayment:
-		return true
-	case Yipay:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PaymentOrderStatus.
-const (
-	Expired PaymentOrderStatus = "expired"
-	Paid    PaymentOrderStatus = "paid"
-	Pending PaymentOrderStatus = "pending"
-)
-
-// Valid indicates whether the value is a known member of the PaymentOrderStatus enum.
-func (e PaymentOrderStatus) Valid() bool {
-	switch e {
-	case Expired:
-		return true
-	case Paid:
-		return true
-	case Pending:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SharedQuotaListUnit.
-const (
-	Calls  SharedQuotaListUnit = "calls"
-	Tokens SharedQuotaListUnit = "tokens"
-)
-
-// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
-func (e SharedQuotaListUnit) Valid() bool {
-	switch e {
-	case Calls:
-		return true
-	case Tokens:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -427,6 +370,32 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// Catalog defines model for Catalog.
+type Catalog struct {
+	// GroupMultiplierPermille Your group's multiplier in thousandths (1000 without a group).
+	//
+	// Example: 1500
+	GroupMultiplierPermille int            `json:"group_multiplier_permille"`
+	Items                   []CatalogModel `json:"items"`
+}
+
+// CatalogModel defines model for CatalogModel.
+type CatalogModel struct {
+	// Effective A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Effective externalRef0.ModelPrice `json:"effective"`
+
+	// MultiplierPermille All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
+	//
+	// Example: 1500
+	MultiplierPermille int64 `json:"multiplier_permille"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// Price A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Price externalRef0.ModelPrice `json:"price"`
+}
+
 // CheckInRecord defines model for CheckInRecord.
 type CheckInRecord struct {
 	// CreatedAt Example: 2026-12-06T01:02:03Z
@@ -606,11 +575,6 @@ type EmailCodeSent struct {
 	ExpiresIn int `json:"expires_in"`
 }
 
-// Money An amount of the site's currency as a decimal string with at most two decimals.
-//
-// Example: 10.00
-type Money = string
-
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -663,127 +627,9 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
-// PaymentConfig defines model for PaymentConfig.
-type PaymentConfig struct {
-	// Methods The enabled payment methods (empty when none is).
-	Methods []PaymentMethodTypes `json:"methods"`
-
-	// MinAmount An amount of the site's currency as a decimal string with at most two decimals.
-	//
-	// Example: 10.00
-	MinAmount Money `json:"min_amount"`
-
-	// OrderExpiryMinutes Minutes an order may be paid after it is created.
-	//
-	// Example: 30
-	OrderExpiryMinutes int `json:"order_expiry_minutes"`
-
-	// QuotaPerUnit Quota units one unit of the site's currency buys.
-	//
-	// Example: 500000
-	QuotaPerUnit int64 `json:"quota_per_unit"`
-}
-
-// PaymentMethod The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-//
-// Example: yipay
-type PaymentMethod string
-
-// PaymentMethodTypes defines model for PaymentMethodTypes.
-type PaymentMethodTypes struct {
-	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-	//
-	// Example: yipay
-	Method PaymentMethod `json:"method"`
-
-	// PayTypes The gateway's payment types to offer (`pay_type`).
-	PayTypes []string `json:"pay_types"`
-}
-
-// PaymentOrder defines model for PaymentOrder.
-type PaymentOrder struct {
-	// Amount An amount of the site's currency as a decimal string with at most two decimals.
-	//
-	// Example: 10.00
-	Amount Money `json:"amount"`
-
-	// CreatedAt Example: 2026-12-06T09:30:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// ExpiresAt Example: 2026-12-06T10:00:00Z
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-	//
-	// Example: yipay
-	Method PaymentMethod `json:"method"`
-
-	// OrderNo Example: PG20261206093000A7K2QD9M
-	OrderNo string     `json:"order_no"`
-	PaidAt  *time.Time `json:"paid_at"`
-
-	// PayType Example: alipay
-	PayType string `json:"pay_type"`
-
-	// PayUrl Where to send the browser to pay (pending orders only).
-	//
-	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
-	PayUrl *string `json:"pay_url"`
-
-	// PlanId The plan the order buys, if any.
-	PlanId *int64 `json:"plan_id"`
-
-	// Quota Quota units the order credits when paid.
-	//
-	// Example: 5000000
-	Quota int64 `json:"quota"`
-
-	// Status `expired`: not paid before `expires_at`; a later notify credits nothing.
-	//
-	// Example: pending
-	Status PaymentOrderStatus `json:"status"`
-}
-
-// PaymentOrderStatus `expired`: not paid before `expires_at`; a later notify credits nothing.
-//
-// Example: pending
-type PaymentOrderStatus string
-
-// PaymentOrderCreate Either `amount` or `plan_id`.
-type PaymentOrderCreate struct {
-	// Amount An amount of the site's currency as a decimal string with at most two decimals.
-	//
-	// Example: 10.00
-	Amount *Money `json:"amount,omitempty"`
-
-	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
-	//
-	// Example: yipay
-	Method PaymentMethod `json:"method"`
-
-	// PayType The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
-	//
-	// Example: alipay
-	PayType *string `json:"pay_type,omitempty"`
-
-	// PlanId Buy this plan (its price is the amount).
-	//
-	// Example: 2
-	PlanId *int64 `json:"plan_id,omitempty"`
-}
-
-// PaymentOrderPage defines model for PaymentOrderPage.
-type PaymentOrderPage struct {
-	Items []PaymentOrder `json:"items"`
-
-	// Page Example: 1
-	Page int `json:"page"`
-
-	// PageSize Example: 20
-	PageSize int `json:"page_size"`
-
-	// Total Example: 1
-	Total int64 `json:"total"`
+// PlanCatalog defines model for PlanCatalog.
+type PlanCatalog struct {
+	Items []externalRef0.Plan `json:"items"`
 }
 
 // Preferences defines model for Preferences.
@@ -816,51 +662,9 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
-}
 
-// Referral defines model for Referral.
-type Referral struct {
-	// Code Your referral code (`aff`).
-	//
-	// Example: 3f9a1c0b7d2e
-	Code string `json:"code"`
-
-	// CommissionPermille The share (‰) of each paid top-up of an invitee credited to you.
-	//
-	// Example: 100
-	CommissionPermille int `json:"commission_permille"`
-
-	// Earned Commission credited to you in all (quota units).
-	//
-	// Example: 500000
-	Earned int64 `json:"earned"`
-
-	// Invitees Users who registered with your code.
-	//
-	// Example: 1
-	Invitees int64 `json:"invitees"`
-
-	// Link A registration link carrying your code.
-	//
-	// Example: https://gate.example.com/app?aff=3f9a1c0b7d2e
-	Link string `json:"link"`
-
-	// Recent Your 50 most recent invitees.
-	Recent []ReferralInvitee `json:"recent"`
-}
-
-// ReferralInvitee defines model for ReferralInvitee.
-type ReferralInvitee struct {
-	// CreatedAt Example: 2026-12-06T09:00:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// Earned Commission from this invitee (quota units).
-	//
-	// Example: 500000
-	Earned int64 `json:"earned"`
-
-	// Username Example: bob
-	Username string `json:"username"`
+	// Subscription The plan granted, when the code grants a plan (absent for a quota code).
+	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -901,71 +705,30 @@ type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
 
-// SharedQuota defines model for SharedQuota.
-type SharedQuota struct {
-	// BonusPerAccount What each of them adds to the cap.
+// SubscriptionState defines model for SubscriptionState.
+type SubscriptionState struct {
+	// Active A plan is running (its tier applies until `expires_at`).
 	//
-	// Example: 100
-	BonusPerAccount int64 `json:"bonus_per_account"`
+	// Example: true
+	Active bool `json:"active"`
 
-	// Cap The base plus the bonus of each shared account you contributed to this family.
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// History The latest grants (at most 20), newest first.
+	History []externalRef0.Subscription `json:"history"`
+
+	// PlanId Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName *string `json:"plan_name"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
 	//
-	// Example: 300
-	Cap int64 `json:"cap"`
-
-	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
-	//
-	// Example: 0
-	ClearsIn int64 `json:"clears_in"`
-
-	// Family The model family (provider).
-	//
-	// Example: gemini
-	Family string `json:"family"`
-
-	// FullIn Seconds until it is back at its cap (0 when it is).
-	//
-	// Example: 720
-	FullIn int64 `json:"full_in"`
-
-	// NextFull When the quota is back at its cap (null when it is).
-	//
-	// Example: 2026-12-06T09:12:00Z
-	NextFull *time.Time `json:"next_full"`
-
-	// Remaining Example: 288
-	Remaining int64 `json:"remaining"`
-
-	// SharedAccounts Your usable shared contributed accounts of this family.
-	//
-	// Example: 2
-	SharedAccounts int64 `json:"shared_accounts"`
-
-	// Used Used now (what has not recovered yet).
-	//
-	// Example: 12
-	Used int64 `json:"used"`
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
 }
-
-// SharedQuotaList defines model for SharedQuotaList.
-type SharedQuotaList struct {
-	Items []SharedQuota `json:"items"`
-
-	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
-	//
-	// Example: 5
-	RecoveryHours float64 `json:"recovery_hours"`
-
-	// Unit What the quota counts (setting `shared_quota_unit`).
-	//
-	// Example: calls
-	Unit SharedQuotaListUnit `json:"unit"`
-}
-
-// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
-//
-// Example: calls
-type SharedQuotaListUnit string
 
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
@@ -1069,15 +832,6 @@ type LogRequestId = string
 //
 // Example: 5xx
 type LogStatusClass = externalRef0.StatusClass
-
-// OrderNo Example: PG20261206093000A7K2QD9M
-type OrderNo = string
-
-// OrderPage Example: 1
-type OrderPage = int
-
-// OrderPageSize Example: 20
-type OrderPageSize = int
 
 // TimeZone Example: Asia/Shanghai
 type TimeZone = string
@@ -1196,15 +950,6 @@ type PasskeyRegisterFinishParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
-// PaymentOrderUserListParams defines parameters for PaymentOrderUserList.
-type PaymentOrderUserListParams struct {
-	// Page The page (from 1).
-	Page *OrderPage `form:"page,omitempty" json:"page,omitempty"`
-
-	// PageSize Orders per page.
-	PageSize *OrderPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
-}
-
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -1256,9 +1001,6 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
 
-// PaymentOrderCreateJSONRequestBody defines body for PaymentOrderCreate for application/json ContentType.
-type PaymentOrderCreateJSONRequestBody = PaymentOrderCreate
-
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
 
@@ -1306,6 +1048,9 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// CatalogUserGet The models you can call and what they cost you
+	// (GET /api/user/catalog)
+	CatalogUserGet(ctx echo.Context) error
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx echo.Context) error
@@ -1348,33 +1093,18 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
-	// PaymentConfigGet What top-ups the site accepts
-	// (GET /api/user/payment/config)
-	PaymentConfigGet(ctx echo.Context) error
-	// PaymentOrderUserList List your top-up orders
-	// (GET /api/user/payment/orders)
-	PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error
-	// PaymentOrderCreate Create a top-up order
-	// (POST /api/user/payment/orders)
-	PaymentOrderCreate(ctx echo.Context) error
-	// PaymentOrderUserGet One of your orders
-	// (GET /api/user/payment/orders/{order_no})
-	PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error
+	// PlanUserList Plans on offer
+	// (GET /api/user/plans)
+	PlanUserList(ctx echo.Context) error
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx echo.Context) error
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
-	// QuotaUserList Your shared quota per model family
-	// (GET /api/user/quotas)
-	QuotaUserList(ctx echo.Context) error
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
-	// ReferralGet Your referral code, link, invitees and earnings
-	// (GET /api/user/referral)
-	ReferralGet(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -1384,6 +1114,9 @@ type ServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
+	// SubscriptionUserGet Your plan
+	// (GET /api/user/subscription)
+	SubscriptionUserGet(ctx echo.Context) error
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx echo.Context) error
@@ -1531,6 +1264,15 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// CatalogUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CatalogUserGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CatalogUserGet(ctx)
 	return err
 }
 
@@ -1757,62 +1499,12 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
-// PaymentConfigGet converts echo context to params.
-func (w *ServerInterfaceWrapper) PaymentConfigGet(ctx echo.Context) error {
+// PlanUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanUserList(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PaymentConfigGet(ctx)
-	return err
-}
-
-// PaymentOrderUserList converts echo context to params.
-func (w *ServerInterfaceWrapper) PaymentOrderUserList(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params PaymentOrderUserListParams
-	// ------------- Optional query parameter "page" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
-	}
-
-	// ------------- Optional query parameter "page_size" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PaymentOrderUserList(ctx, params)
-	return err
-}
-
-// PaymentOrderCreate converts echo context to params.
-func (w *ServerInterfaceWrapper) PaymentOrderCreate(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PaymentOrderCreate(ctx)
-	return err
-}
-
-// PaymentOrderUserGet converts echo context to params.
-func (w *ServerInterfaceWrapper) PaymentOrderUserGet(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "order_no" -------------
-	var orderNo OrderNo
-
-	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PaymentOrderUserGet(ctx, orderNo)
+	err = w.Handler.PlanUserList(ctx)
 	return err
 }
 
@@ -1834,30 +1526,12 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 	return err
 }
 
-// QuotaUserList converts echo context to params.
-func (w *ServerInterfaceWrapper) QuotaUserList(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.QuotaUserList(ctx)
-	return err
-}
-
 // RedeemCreate converts echo context to params.
 func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedeemCreate(ctx)
-	return err
-}
-
-// ReferralGet converts echo context to params.
-func (w *ServerInterfaceWrapper) ReferralGet(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ReferralGet(ctx)
 	return err
 }
 
@@ -1939,6 +1613,15 @@ func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 	return err
 }
 
+// SubscriptionUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscriptionUserGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscriptionUserGet(ctx)
+	return err
+}
+
 // TotpDisable converts echo context to params.
 func (w *ServerInterfaceWrapper) TotpDisable(ctx echo.Context) error {
 	var err error
@@ -2015,19 +1698,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
 	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
-	router.GET(options.BaseURL+"/api/user/quotas", wrapper.QuotaUserList, options.OperationMiddlewares["quotaUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
 	router.GET(options.BaseURL+"/api/user/check-in/status", wrapper.CheckInStatusGet, options.OperationMiddlewares["checkInStatusGet"]...)
 	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
 	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
+	router.GET(options.BaseURL+"/api/user/catalog", wrapper.CatalogUserGet, options.OperationMiddlewares["catalogUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/plans", wrapper.PlanUserList, options.OperationMiddlewares["planUserList"]...)
+	router.GET(options.BaseURL+"/api/user/subscription", wrapper.SubscriptionUserGet, options.OperationMiddlewares["subscriptionUserGet"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
-	router.GET(options.BaseURL+"/api/user/payment/config", wrapper.PaymentConfigGet, options.OperationMiddlewares["paymentConfigGet"]...)
-	router.GET(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderUserList, options.OperationMiddlewares["paymentOrderUserList"]...)
-	router.POST(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderCreate, options.OperationMiddlewares["paymentOrderCreate"]...)
-	router.GET(options.BaseURL+"/api/user/payment/orders/:order_no", wrapper.PaymentOrderUserGet, options.OperationMiddlewares["paymentOrderUserGet"]...)
-	router.GET(options.BaseURL+"/api/user/referral", wrapper.ReferralGet, options.OperationMiddlewares["referralGet"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -3159,6 +2839,69 @@ func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 	return err
 }
 
+type CatalogUserGetRequestObject struct {
+}
+
+type CatalogUserGetResponseObject interface {
+	VisitCatalogUserGetResponse(w http.ResponseWriter) error
+}
+
+type CatalogUserGet200JSONResponse Catalog
+
+func (response CatalogUserGet200JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CatalogUserGet401JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CatalogUserGet403JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CatalogUserGet503JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckInCreateRequestObject struct {
 }
 
@@ -4266,16 +4009,16 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
-type PaymentConfigGetRequestObject struct {
+type PlanUserListRequestObject struct {
 }
 
-type PaymentConfigGetResponseObject interface {
-	VisitPaymentConfigGetResponse(w http.ResponseWriter) error
+type PlanUserListResponseObject interface {
+	VisitPlanUserListResponse(w http.ResponseWriter) error
 }
 
-type PaymentConfigGet200JSONResponse PaymentConfig
+type PlanUserList200JSONResponse PlanCatalog
 
-func (response PaymentConfigGet200JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+func (response PlanUserList200JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4287,87 +4030,9 @@ func (response PaymentConfigGet200JSONResponse) VisitPaymentConfigGetResponse(w 
 	return err
 }
 
-type PaymentConfigGet401JSONResponse struct{ UnauthorizedJSONResponse }
+type PlanUserList401JSONResponse struct{ UnauthorizedJSONResponse }
 
-func (response PaymentConfigGet401JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentConfigGet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PaymentConfigGet403JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentConfigGet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PaymentConfigGet503JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserListRequestObject struct {
-	Params PaymentOrderUserListParams
-}
-
-type PaymentOrderUserListResponseObject interface {
-	VisitPaymentOrderUserListResponse(w http.ResponseWriter) error
-}
-
-type PaymentOrderUserList200JSONResponse PaymentOrderPage
-
-func (response PaymentOrderUserList200JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response PaymentOrderUserList400JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PaymentOrderUserList401JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+func (response PlanUserList401JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4379,87 +4044,9 @@ func (response PaymentOrderUserList401JSONResponse) VisitPaymentOrderUserListRes
 	return err
 }
 
-type PaymentOrderUserList403JSONResponse struct{ ForbiddenJSONResponse }
+type PlanUserList403JSONResponse struct{ ForbiddenJSONResponse }
 
-func (response PaymentOrderUserList403JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PaymentOrderUserList503JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreateRequestObject struct {
-	Body *PaymentOrderCreateJSONRequestBody
-}
-
-type PaymentOrderCreateResponseObject interface {
-	VisitPaymentOrderCreateResponse(w http.ResponseWriter) error
-}
-
-type PaymentOrderCreate201JSONResponse PaymentOrder
-
-func (response PaymentOrderCreate201JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreate400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response PaymentOrderCreate400JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreate401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PaymentOrderCreate401JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreate403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PaymentOrderCreate403JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+func (response PlanUserList403JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4471,143 +4058,9 @@ func (response PaymentOrderCreate403JSONResponse) VisitPaymentOrderCreateRespons
 	return err
 }
 
-type PaymentOrderCreate404JSONResponse externalRef0.Error
+type PlanUserList503JSONResponse struct{ UnavailableJSONResponse }
 
-func (response PaymentOrderCreate404JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreate413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response PaymentOrderCreate413JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreate422JSONResponse externalRef0.Error
-
-func (response PaymentOrderCreate422JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderCreate503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PaymentOrderCreate503JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserGetRequestObject struct {
-	OrderNo OrderNo `json:"order_no"`
-}
-
-type PaymentOrderUserGetResponseObject interface {
-	VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error
-}
-
-type PaymentOrderUserGet200JSONResponse PaymentOrder
-
-func (response PaymentOrderUserGet200JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserGet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response PaymentOrderUserGet400JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PaymentOrderUserGet401JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserGet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PaymentOrderUserGet403JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserGet404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response PaymentOrderUserGet404JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PaymentOrderUserGet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PaymentOrderUserGet503JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+func (response PlanUserList503JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4774,69 +4227,6 @@ func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(
 	return err
 }
 
-type QuotaUserListRequestObject struct {
-}
-
-type QuotaUserListResponseObject interface {
-	VisitQuotaUserListResponse(w http.ResponseWriter) error
-}
-
-type QuotaUserList200JSONResponse SharedQuotaList
-
-func (response QuotaUserList200JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type QuotaUserList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response QuotaUserList401JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type QuotaUserList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response QuotaUserList403JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type QuotaUserList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response QuotaUserList503JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RedeemCreateRequestObject struct {
 	Body *RedeemCreateJSONRequestBody
 }
@@ -4946,69 +4336,6 @@ func (response RedeemCreate413JSONResponse) VisitRedeemCreateResponse(w http.Res
 type RedeemCreate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedeemCreate503JSONResponse) VisitRedeemCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralGetRequestObject struct {
-}
-
-type ReferralGetResponseObject interface {
-	VisitReferralGetResponse(w http.ResponseWriter) error
-}
-
-type ReferralGet200JSONResponse Referral
-
-func (response ReferralGet200JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralGet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ReferralGet401JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralGet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ReferralGet403JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReferralGet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ReferralGet503JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5236,6 +4563,69 @@ func (response UsageStatsUserGet403JSONResponse) VisitUsageStatsUserGetResponse(
 type UsageStatsUserGet503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGetRequestObject struct {
+}
+
+type SubscriptionUserGetResponseObject interface {
+	VisitSubscriptionUserGetResponse(w http.ResponseWriter) error
+}
+
+type SubscriptionUserGet200JSONResponse SubscriptionState
+
+func (response SubscriptionUserGet200JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscriptionUserGet401JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscriptionUserGet403JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubscriptionUserGet503JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5565,6 +4955,9 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// CatalogUserGet The models you can call and what they cost you
+	// (GET /api/user/catalog)
+	CatalogUserGet(ctx context.Context, request CatalogUserGetRequestObject) (CatalogUserGetResponseObject, error)
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx context.Context, request CheckInCreateRequestObject) (CheckInCreateResponseObject, error)
@@ -5607,33 +5000,18 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
-	// PaymentConfigGet What top-ups the site accepts
-	// (GET /api/user/payment/config)
-	PaymentConfigGet(ctx context.Context, request PaymentConfigGetRequestObject) (PaymentConfigGetResponseObject, error)
-	// PaymentOrderUserList List your top-up orders
-	// (GET /api/user/payment/orders)
-	PaymentOrderUserList(ctx context.Context, request PaymentOrderUserListRequestObject) (PaymentOrderUserListResponseObject, error)
-	// PaymentOrderCreate Create a top-up order
-	// (POST /api/user/payment/orders)
-	PaymentOrderCreate(ctx context.Context, request PaymentOrderCreateRequestObject) (PaymentOrderCreateResponseObject, error)
-	// PaymentOrderUserGet One of your orders
-	// (GET /api/user/payment/orders/{order_no})
-	PaymentOrderUserGet(ctx context.Context, request PaymentOrderUserGetRequestObject) (PaymentOrderUserGetResponseObject, error)
+	// PlanUserList Plans on offer
+	// (GET /api/user/plans)
+	PlanUserList(ctx context.Context, request PlanUserListRequestObject) (PlanUserListResponseObject, error)
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
-	// QuotaUserList Your shared quota per model family
-	// (GET /api/user/quotas)
-	QuotaUserList(ctx context.Context, request QuotaUserListRequestObject) (QuotaUserListResponseObject, error)
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
-	// ReferralGet Your referral code, link, invitees and earnings
-	// (GET /api/user/referral)
-	ReferralGet(ctx context.Context, request ReferralGetRequestObject) (ReferralGetResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -5643,6 +5021,9 @@ type StrictServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
+	// SubscriptionUserGet Your plan
+	// (GET /api/user/subscription)
+	SubscriptionUserGet(ctx context.Context, request SubscriptionUserGetRequestObject) (SubscriptionUserGetResponseObject, error)
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx context.Context, request TotpDisableRequestObject) (TotpDisableResponseObject, error)
@@ -6067,6 +5448,29 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 	return nil
 }
 
+// CatalogUserGet operation middleware
+func (sh *strictHandler) CatalogUserGet(ctx echo.Context) error {
+	var request CatalogUserGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CatalogUserGet(ctx.Request().Context(), request.(CatalogUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CatalogUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CatalogUserGetResponseObject); ok {
+		return validResponse.VisitCatalogUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CheckInCreate operation middleware
 func (sh *strictHandler) CheckInCreate(ctx echo.Context) error {
 	var request CheckInCreateRequestObject
@@ -6466,119 +5870,23 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
-// PaymentConfigGet operation middleware
-func (sh *strictHandler) PaymentConfigGet(ctx echo.Context) error {
-	var request PaymentConfigGetRequestObject
+// PlanUserList operation middleware
+func (sh *strictHandler) PlanUserList(ctx echo.Context) error {
+	var request PlanUserListRequestObject
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PaymentConfigGet(ctx.Request().Context(), request.(PaymentConfigGetRequestObject))
+		return sh.ssi.PlanUserList(ctx.Request().Context(), request.(PlanUserListRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PaymentConfigGet")
+		handler = middleware(handler, "PlanUserList")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(PaymentConfigGetResponseObject); ok {
-		return validResponse.VisitPaymentConfigGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PaymentOrderUserList operation middleware
-func (sh *strictHandler) PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error {
-	var request PaymentOrderUserListRequestObject
-
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PaymentOrderUserList(ctx.Request().Context(), request.(PaymentOrderUserListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PaymentOrderUserList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PaymentOrderUserListResponseObject); ok {
-		return validResponse.VisitPaymentOrderUserListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PaymentOrderCreate operation middleware
-func (sh *strictHandler) PaymentOrderCreate(ctx echo.Context) error {
-	var request PaymentOrderCreateRequestObject
-
-	var body PaymentOrderCreateJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PaymentOrderCreate(ctx.Request().Context(), request.(PaymentOrderCreateRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PaymentOrderCreate")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PaymentOrderCreateResponseObject); ok {
-		return validResponse.VisitPaymentOrderCreateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PaymentOrderUserGet operation middleware
-func (sh *strictHandler) PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error {
-	var request PaymentOrderUserGetRequestObject
-
-	request.OrderNo = orderNo
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PaymentOrderUserGet(ctx.Request().Context(), request.(PaymentOrderUserGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PaymentOrderUserGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PaymentOrderUserGetResponseObject); ok {
-		return validResponse.VisitPaymentOrderUserGetResponse(ctx.Response())
+	} else if validResponse, ok := response.(PlanUserListResponseObject); ok {
+		return validResponse.VisitPlanUserListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6654,29 +5962,6 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 	return nil
 }
 
-// QuotaUserList operation middleware
-func (sh *strictHandler) QuotaUserList(ctx echo.Context) error {
-	var request QuotaUserListRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.QuotaUserList(ctx.Request().Context(), request.(QuotaUserListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "QuotaUserList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(QuotaUserListResponseObject); ok {
-		return validResponse.VisitQuotaUserListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // RedeemCreate operation middleware
 func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 	var request RedeemCreateRequestObject
@@ -6717,29 +6002,6 @@ func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RedeemCreateResponseObject); ok {
 		return validResponse.VisitRedeemCreateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ReferralGet operation middleware
-func (sh *strictHandler) ReferralGet(ctx echo.Context) error {
-	var request ReferralGetRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ReferralGet(ctx.Request().Context(), request.(ReferralGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ReferralGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ReferralGetResponseObject); ok {
-		return validResponse.VisitReferralGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6813,6 +6075,29 @@ func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUs
 		return err
 	} else if validResponse, ok := response.(UsageStatsUserGetResponseObject); ok {
 		return validResponse.VisitUsageStatsUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscriptionUserGet operation middleware
+func (sh *strictHandler) SubscriptionUserGet(ctx echo.Context) error {
+	var request SubscriptionUserGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscriptionUserGet(ctx.Request().Context(), request.(SubscriptionUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscriptionUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscriptionUserGetResponseObject); ok {
+		return validResponse.VisitSubscriptionUserGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6939,323 +6224,300 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bkxxHlib2V9xS04YsTlZWZNYFqILBWgWAIEECJFhVaN6Km+GZ4VnprEj3YLhHZSXZMOsn7ZjM9CLt",
-	"7Jre9CDN6470sg8yPemf0Gxa2n+x5ue4R3hERuSlLmCTzbYZojIuHn45fs7xc/nOT62RnCZSMKFV6+in",
-	"VkJTOmWapfDrOOGfsvnLyPwdMTVKeaK5FK2j1tmEkeM3L8klmz9QhEfdVqfFzY2E6kmr0xJ0ylpHLR61",
-	"Oq2U/ZDxlEWtI51mrNNSowmbUtMmu6bTJGato4ed1limU6rNO0If7LU6rSkXfJpNW0e9TkvPE4a32AVL",
-	"W+/edVovUjld7Neppqkmckz0hBHNp4ykVFww0uZiFGeKX7EOOXnxjOzu7h5u5Z3+IWPpvOj12DRd289W",
-	"P+gfbPd62/3eWRAcwf990/I6H1HNts13W3mnlU65uIA+v5IXx6ORzIRe7PnnIp6TEY1jRRRLr1hEhnOi",
-	"J1yRLFE6ZXRKKL7b1G17ewCTXtP5vc0n+ZW8eDahQrB4kw6P8JWmftrbjf3s3ayfWapkWk+poWDXejCC",
-	"J0JHHUnKrrjMFEmoIRA6VExoMpYp3B3zVGm41Ugm2F4Doez2eqbb9PoVExd60jra7XfM5tAsNU39u2+D",
-	"7cPv/vEfmsjkUzZfOuNTGjEy43qCM263YiNlJHxwyeaNM/7wRjP+ik95DSG/kheKJCyFyWvqUQzv+p2J",
-	"2JhmsW4d7Qedomfmx5ReY0/2g2Cdfr2W0Qp6xUXmikzNo6RtFtx0DFbePMJSQtUli8yTjesPLzcs/0Wi",
-	"t/fktulsmQx6/Ucwhvx3AwGcsB8ypnQd74WBuJ56RJDiK4RHOKLwq23byvbLKCRckxlVhAo1YymL4MXG",
-	"sdm2GimmFfQ+eX7w9aMv977qfbz72cMv+if7Z4d/Cr759NnNxnuqqc7Us5gqtXTpZhOpmB3EA0UUvEa4",
-	"IlxY5mOaaBoWPj6AZ0oD+4eUjVtHrf9upxCHO3hXmUtTKQb258Dvqen852nE0s9kPeeR5iYR2XTI0gYZ",
-	"CY8MhFxPUrbefGRkUK8fHASHu0EQHD/8tP/F88PXrTJ7Od7+hm7/GGwfDra/++lR52DvXT2vgd6/oRes",
-	"vv/IG41AJL1GYjEP1e/lXqfE1vOd3AvM/1Zu5rxzp/zHmg7C7dW8xtwbKNNCbR/7Pr/pB+VeruziGZ+y",
-	"b6RomL6Xx58doxryoxSMRHRuNmBEJjJLFaEpI6NMEy6auq5/rO9z6+2Z2WcFVRwrTndOJ1RcTGiF4xzs",
-	"VTdgPZ384/n59k6TSDqroe8PRVSnabHr9TUtLVfpWf3N9ax3ZiOpRArFUItFvegzqV/ITABDHUmhGWph",
-	"NEliPqJmTDvfKzMwrx9myJryGN+JzGeE1IMxtNNpsTQ1KkdLSKKy0cQpaGZW5maFYepuxGQ+hJZhLOVJ",
-	"/6zyKcPSzWhSPsy008EYyZThN+86rac0skLgluPm4orGPBpYyeCPnk7ZEbH7hOAykBjIzTDm3j3Mgtlb",
-	"ubgz2lBsKINFRKaEkjFncYQyAfoME/EsZRETmtP4hI0zxW5LB6O8vUHKvmcjzXyKgDVwenuKH0SZnb9G",
-	"2h+fnb0he0Fv64i8FCOZpmyknSpHklRe8YhF9zR7KzsX1gww7Dh1o2jggSJyJs6F6U9MudBbHbMKQrpj",
-	"ANH0kpWJ1BKvU8SodqNNz0U7dH8PzFaT47HRVsKt7rkwy/hCpkMeRUzccvnGeTv+onGVbyyuSMQVHcb3",
-	"twSKpf5ngEzvkUvRhANlCWmOOebe/bEn850hi6W4UETLMks6ZUpxKU5yZedWI1XY2iDXnYoBK34hQC+U",
-	"JJKgHT4mVOQ7bESFkPo9LS5sikJpp/4RzuvTbMJSRigxXWfRNhfEjs+0JRiLWETaYXXM4RZM7JmUr2iK",
-	"qtwtZnQoo/lASzmIobFiPh3HNQ+Y/mgpCT5zvxzefQ++BQxDwFSC2SE1O5YlWrkpeE3F/FhrNk3QpHWL",
-	"mTCTMKViPqCuPY9ZSEnMPeLuPSY6nRN6QbkgMdVWP7zjWVn2UTrWLCXhCdPpfPvY/AiJYiMpIjgPTRiN",
-	"rF3Pe6TGhIavkExoHhMqpJ6YScYPmmWgcSxnDEx+Narbo72gRlE2Q3kraKYnMuU/3nrTZ35TxZr823/+",
-	"H/7r//x//PU//W9//ed/+us//cd/+y//17/97//nX//5nzr//3/+L//13/9Pf/2P//r//a//97/9P/98",
-	"P4wPdA1PhipiDtokSZliQlv+/lbQK8pjwxNuPwd5Sx7PY+kVHzFiVkumNOXxnJSf9I72S4/x97OnI6rp",
-	"kCpmCCkTKaOjiekXzo1VKd4W1287R7bFAU5Pg342klkcgVgcGqZDRxOjDxkFho0uK4rRfatjm/RlgeN0",
-	"vd75R59P2fwpF5E5HplJjCJuPk3jN6lMWKq5OSeNaaxYp5V4l37yDYc1RhnmDjpOfKnHJCCZGHLDP0xf",
-	"PYv1esbGoPaQXdhFvvW79F3+sBwaBdXQkDdip0ZVhlRYyVcZx6s96SydD7OMRoR74zZEPjTdMCvYFlkc",
-	"g8YrpECr8tI5MY/jFkBj0Kp58a3/603Sm5TLlOsaS/OXEwZcHxY3YpHZc77e3g7ziwOwlIdbTr9RE5qy",
-	"iCRSmkME/sqfAYltWkX7OsyBMOv+bavSoBEu3rtmGIV1YPHZig0gH+JbVWva+tKcOVCwGUVNPbDWxQm9",
-	"AtUtN2y4hWzDTMiZsA/SlMEmhbssgtUs0xk8VyKx3d5aNPZDJjVd7PIX5jLJBNfgYEkv0DpNNBhE4Wsl",
-	"kjrs9ffX+p6Wl0zUGF3fpNII/CTOzOHNNGpuEHy89Kneo/5+sMa3KhSLM5R3wI28lmDBEVmzmVEVGfBE",
-	"NdhfwXIccyY0oVGUMqWYIu2Xb5Sh12cvn58Y+Tzm10xtwYKbHYynQJYYkgfTZ7F1qZiXd+63rX6w2w26",
-	"vd5uN9jp75nuc82m0J8FqmzY0zRN6Rz4ix0PuBaWDQkfyHs8pWgfX95T3ylxq26OUga7j+pmq92jo2B/",
-	"A6tdRSjWblhvfcYyLQ2u9ewlSTMhWJp78CI5UkRxXfsxdp3wlCk7ggXmh+eLC6rZjM6J0jJxJMHFRd4P",
-	"j6OzK5aWp9tMxsPtoLcdrOEqbpjwor8VafVwrZ1tJMCE1zmbrax6oKyfk4qIxFRp4Cx0pFmqOkZmpWwk",
-	"LwQ36lpZiLfU5XZysffi57/8y+H1F7VTbNobGF66lEwOj3ZvNzNoSfabj2miZVLXJWAwg7jeb2nmZCqV",
-	"Jj94nNbfYCphIkJ7gqZxSZ4TaJMM2VwKNKUNaUzFqCLmndtjY1lfaO159EChufTXIgZ0fa3SWZHRoovL",
-	"vAXrl0ukYiA3YvigmsB6ebSZ96z0seqAK+RUYkFl1rHARMvLXtr6nZIAaRY8z+Bjnh19ExX6ZiKqSRZ1",
-	"CFWkTnxZejScv4hkWC2uOq1+EPSOouGjo6NeSSp4LqS9w5ILaTGS4Xj7Bd0eH3W/+8f2DkQ2/NTr7L7b",
-	"+uM/1O3CKb1+iR8BB9t7kokrJ6ZJOm7kzPZH1185uk4rE/yHjNkXzBOLgnBdGef1EwIl7lPmlSfz3qXf",
-	"Eh6/1NH5PgRAZSqsKFiT71cc4sX/ykfiDY+CMF3N3OwVRyZW5lM5ved/rJYTcHwobdcqx4e2mrtyIvWN",
-	"GesaKtEK331FNjV385SNUqYtN/983Dr6ds3ZqU7yZV1Yl6G7sSGlSzbvklMtU6NuESFnj82/6KYgQ3O0",
-	"NgdQsPfUKmPfDHvq4ah/+UPwsdj98tH8k+hVuq//dF2voVUmwHRtcQa+qxqrjgtfhZYXaCUAJ4bZLDAK",
-	"BZPVsb0FzizFCC18JfXCrJ49/NOR5lemj7nLrXTez28vHvOhwbdJtAEZTbnwr/Z+l9i/S+zfJfZ9S2wZ",
-	"myPm71L7tmeydzVS6ikX0ds0XhTqGV4sVmGidaKOdnYM0XTt5e5ITndopic7sbzg4o8u/uJJzEV2Hcnz",
-	"LAj6B0Muoidf9KePvhoFr9K9ydnB1dOe+EYdfhrtfjl/+OL7ffpFf6WUMR36rnkEN9MEXIcbQhjt3QeK",
-	"qDi7KBO9HWIleBIj4r77toigDDq7vYYISn94eU/qxvhswkaXL8UJG8m0xjGx3KjW3w4OzoLeUdA/CnY3",
-	"MKrReVNr1TbqXk/ZjKZRxYrdv8HRPwLeaZsrnd5XztRdqKvlqb+51pq3oyAMs9opa/Qpm0qCYM0p+5td",
-	"LTesJTNSqHQVoja3jS4lBlpWh1dii0MpY0aFnYYareE5nSti2yNcdAxLp3FcZtnr2cKYQCVznc5M6fWg",
-	"ZmL360XD4remXNS931v3fXy3mL1qQEhE5w8UwaescBuysTlDwFwZTYCLsmBrIIrV8mpZJzAAn4Fu80AV",
-	"Qc8LSsYGBA0Se7krjNFUYNirN9xa2tg9CPZusBccrbjRdxZpurJIpTUvEZAlbTew2v1UhEl6qWKVTRUz",
-	"mqoBFyuDd8hIytjMie+QpqNL0rZRKaiHzyY8Zu7ZMq3UWpeXues7qwVZ7wbeIS8a1cV4LIr64qEHakN/",
-	"xgcffPDB9WG9J6NiaViTyQg+ulxUg6dGIaUpqKd131pPl3HJPH5QrVFk2xTUXjkmoXdr4GIDbESuCiuq",
-	"v0yYgLSBhe6gD36xMy/ForPfcA0IAygCBrQEZ38b1LbyR5v4rdGJ2Up5vrBLTuE19/4gZVTV+xHnZu64",
-	"IjKDOP1UaggnIu2QRlMuwg4Jx5THWcpU2KlGOqPCvvWYsGmiIVpTEDROlCe0biozMFLc8bbIFL1gg+F8",
-	"AMEMq48SflRErXsmpz+PgHMyWNyGbr0q877YsYrHxpuM9bggumA2PBh4YVurjgYug5J8KEbpHIw3VJOU",
-	"Kf0YT8vLrW+p/H57pQEuX9KEKjWTTjrkNpvg8KB0Fn5Ud7D2uEqRDtRaMNNhPqPhCbABqXVLwkJu28DZ",
-	"hF5A2MMyvljhV5WD+wbsK0QmY/YXFXqSyoSPzI8LZqRJCCdyQT5PmDh+uW1Il2o+jD2WB+E4ZotypVOq",
-	"ZUogN0CRtmKM5FkDKnSaSMyVbmJ0mxkgfC5op9zSWyVkJtPAXZYxx0vGEvPQLZhk06HT355rbqs7OVwt",
-	"qizvFo2C+fos34qqCDIbUUGGbFHGLRJCxBS/EFQzZVQem3ZinmV0NKlaDXPqa3UcPSwNhlnjqOiPbr15",
-	"P3VSrrJJUJiEj438Bm0sPAImZHQ41OnCXPvLo7uJ4SeknVLNbCCCTNEctvX4XISCsUgZzpzpSXhkc9/t",
-	"pmrK/rngV4xQItiMSMG2HpNwaGY1qrx/LpzB3o+We0xCd9k8Ty+ZWBC3w7nZ7pX9nGIM+7lIWQLCgjhR",
-	"3D0XXqxg7g+wk2SElTdIOLKa3m7qUOi0rrfNN7avaGr4pzIf81fs2L3nX3yWd8K/+pnp0Inrj3/nqeub",
-	"f/F53s9aekEPxx2Kv2NYW+fKcdZpu4Cd/Jxtj5LciMIkpiPr55BxRBbOdk4OHi4KP1803oMgvLG4Khh7",
-	"3oSdyRqeu7CtP5xSHj+TETtldcc0Z71fdk6DfScjZjTLuSI2XdGb1YNgdUi096E67vNaijq347EgdOrS",
-	"Vb2T+yhLUyZGc0INN43YiE9p7NI6MV9Jo8Vdz6S7Xw4IbfWCbhC0FgEvfup1Dt+1z8+77le/yeX0hip1",
-	"WRfyuWbsYbCRGl054e2udcCrBrjdd/zakmiqkm5d6lcdQdi5vQvZ75bp5iZV28LnQJY1ysGXbHic6Ykg",
-	"Ep8g7fBNNoz5COOyLIOD4wGXwjbzyennn4VbJBNGxoWJez4sUelPrfwGMFatmULpBAmUAiZ2QuOYiQuA",
-	"dPmhv/1w9mFv2ou+vg6SR83/mcH4K06K0rdqmThSSNWAmnegOjNDqtjBXpaWzVwbdXMVjRVfX1y6qhaa",
-	"j2/hUSNWL+S2vTilybf4ue+omDsSMFLg2YSKi7Xd+BUwgms60hBqAFkpoYyjgZMuIcS3hsyw64HhtuFi",
-	"uH5xs4Jzstc/7D2sY2UH72oZl2Cz/MPlpmyG9/ZEpoptD6G9+bbSNInXOB1WPdl1MtEf9Brf3vyjvVUE",
-	"Uxp903Y3N18zPZE1XjBYh1pvd8pKSwhiU5ELl1gzc/5wyLydUEWEdNEZlVMgjfmI/fee93MdPj2hqn5u",
-	"Gx0HMMJyCsi35SXq+GTnH0Kcorv06c1OKqX+26ZaRS/r12o+ZUI/k2LMLxaXyhvg4nnOms1Jgm0Q+zBp",
-	"e5Yzw2MJx9VZU9pAY0g7Z/OEqbqT5pSLAWo2q9pDzchsHMDgAT1qPphykWlWM67XeMMcXBDXZ0rn5oSa",
-	"UB7Z7Fu0LVpxXHY/BI3JPoOEpYNM1EU3+K4OM1vmryZ9bZjNy2rYflMAwwp90i1saSoX+towa0sIqdjz",
-	"dUBDSCcumqUdznlC59YE++EbCogYWo5k/JiALcm+EXbIx6+Pn22ffnzc3z+wifNbfmYZNGQP+/al8mnQ",
-	"PVCjhC7QW8Mu2IhywRxC5wPtWlycDjsND1Q+MfAw0RKtXqQduhbC8v4psbmGcS1lFHZAfheXrClgMNUk",
-	"Zm22/9aJfViVKbIieqq20V6w6Unhhsudg3yti+W1aFml/HYHDbec6xKJed7GD9XJYi2JYi7ZJZUzI3W1",
-	"NORK2gmDZGPkkgp8jBUR7OKQEjovhSGpbDjluptMkj/KTA90SiM2EPLJkplaPfCYisaMXXMTTRrA0Q0P",
-	"7RA+JlQAmuINnORr5G8W3xulLDJXQB6aJa5h4MGG+T0VkyJugyg8goRVkFXWqhMWOyR8TCjmkJun+Hie",
-	"90xIPeHiwmeodnlbSJR5Sk3FxlY8tVxl9PDvFlhPq9Mqi59WsZxe4pAj1Upyj9syK+ONfF62pqOpcvrg",
-	"EAgdYmfBmRHaftacNTZkjreUMJsIGNIGSRuCXOlYpDFFQuQSOK7Ztflz6zFxi0iGc2Kl9YKejbxlMbZu",
-	"APHG/fojVOOGfZpZhFnYtW1DnknKRwAmAeZLmNgyq+nfLi/ATv4qqnEIirezpXgStc6DYr/hIyou8oEC",
-	"7dB/tB/Ux/PY+Jql2LurMiesCwQb6zg0yKIftXOXsjEzaqvdERvk09lYhsQDL1jD5Z1jHTThJuTt1XZ3",
-	"0eL0yennn60y5VRN7p6HhSpfcj5QpM6q1dXSfKa9FZILfsWUOV60c7MP4txVDreYF9M6Hj6LPhwHvf7u",
-	"3v7Bw0eHS363Oq2Uzl7e4C0LsoghSZwJ/ZxqivPSYvNPAvbV0/jl95JH/T/xr7/6U0A/2su+3v0k/vqr",
-	"k/ilCDwaR+PRtrUkLs3z2bCTvjEj6Nf5AOzg7/UT3kxtYPqrzKnfw3Wmt9SzR73Dfp0kXiD1XEV0wr5Y",
-	"mrJ4L66vZanGabaPelOywlr4vZKie0Jnr5nCoJVO64RFjE1vFiq+aOB789HJ9sOPv+h/+vzw9d5XXz76",
-	"5s3uydnTg8+evdg/3jBQoGo8Ldtpiil2A1gZRLwotu1Na21wXttK0EZvf321cR20EfgCi+7EtuC0uGUx",
-	"xSdGNqS0Jp/BLV+5s1/LDDzZ8BK609ohHY+rYW6740PaGwXDh1G/PsZQTqcckfUSlk55HDesArgNSfvn",
-	"v/zrFpFjiDJAxVrLZDtLzDUqCBdXXDOWz58N9KjmmNQGKENU6+LHn+U9rLZqI15J20uD2brZinVatuc1",
-	"p4m3yhzoZhNJUnbBlc6RxBEqyMx9eXzredK4uKxzUeM3UowYMA+REU3TuTla1n9uSX5LkvyRjsdPVtFA",
-	"ykasDjEDaGw/QMcnPuQWWK1tv3SE/RJfXGmKAXK30+OtSk4f9SSbD2LZ3nJduFEayuGmVpM16BmAdkC5",
-	"d/vmTkg5UyxddLEO5XB1qpJ705/u5edIi2z6Uozle3Jco/FXNyN4ISb+IuYoXLc4omvF5S63pvW2+7s3",
-	"MNFVdbt13ZSdFk8aQsBLabmEarAIb1djNouc2oeN2DWKMXEr7JolxsNyxz+WMwtoinsBjdiGpbfD3InZ",
-	"IaFS0vyToMvc/AnYWeYPx46rMs9z+dQED7N0QC9YBVCm9Vr+yOOY7ux3g/V0u8XwAzd3FYsMT1qlz3om",
-	"H0fJS/bVXQQs+Fv05kELpxA39IXTnSoKnBSZAj8JbSr2A3BWoDagL2dqCDZHSh7RZFFJWIPXjWjSpDUq",
-	"hkBucOY0/cv1Fhul6hJEjCrhR1xqBE4mYzrl8bzi0VqzWxukqxhGBUm7UMcJoS0xOwWchSmbUi4UaQdo",
-	"MTXXprRiXF6vVzigpnziiMV2yKTtgh0rOwsDl+v21TiL4zWGy4t0HKoBP2FEk3xocLeCErlmGiFUOzKd",
-	"WJI1jrK17vuFN72mCxU1oNe/VZY4LqeFJS1sVY8erWfxRnxIFy/coLNlEFfpyLwWhR72YD2N99dVMqJa",
-	"XTkiQs5Ie2a2O4YkgPIor0BvnrNqxnl/8wOVpWPc/bYr/swuzlOnhkP5RFMQsL93V7DBO+HNHletsX/a",
-	"iZsPoHpKnRSFoirCJucghWPxAZvicIU+qpzUFdMQWe1gStHDXf5ORaD6mJqRzBBS2fYUy/wAQdQ683MQ",
-	"Q+yaw1Kt74VpIiz5sSt4mSVrTH5vuUqLfvvKRHaWCLozqZNn9tB9KzPL3mE/2D1cO45qXVOK6V+BzlPu",
-	"hNQJzfSk3okJx3h4EeJcBQnt40c7OyF5e/KKtAF1hHxxAsfMaiJJ/rCWOtl5I2VsjpxHEFr0RxpfyJTr",
-	"yfTJ6cfHPcRPiPgF1+rJAf7iSmUsfeLew4sJS7mMnuwG+BO79+STp6dffr37/M2HH7/5dPfNV2+qv2vT",
-	"9vIpqVcGdvtu8O0KTE9lnJt/vLJytied0mrUreRbxdK8otwN811taDpTGjUJi85LYkavbOT6jIvIsOSA",
-	"/PyX/+CcmyUY3wJBd+/RmgqOFC4Ip+SeX99nXM0wXdNKMxjH/GKib/DutL5GXvhB2AEOek1H2qpB5gxs",
-	"Dh2AWvQB+gA/SGiqP6i4+z4Yx1RNPmgtE/SD289V0ZaFiCyHvew96tyu1QIP+eYwneUuHdws216NZJ33",
-	"NrRHP3OMggS6VGYJLstFLIc0riyLea4+uf4W44Twcn+wFbsOlgU1SjyeY4utdxO8BvhaE071GVx3QXGj",
-	"5i+Ttj1gcEFw4zgRDEACSvMp1ewmZwlsv1IAdLLe2RlXuZNXk7RteaTkIWT7u6e6COVp8tlD7Z6pIfmm",
-	"fbpKDcxZ910ogYUcuPnxvFJ54VgImYkRm9am6dAs4sw6XDYo5+A3euyaQGGgWRPmsmbXmrRf0/QykrMK",
-	"KocflgE5fzTVYMAKzCGLvD17hjhoQ5lpQgnGW3YbsBKWWxp7N7A0MhHVA5GdggLhBDC30B8ldGQmotpj",
-	"ZG+7f3j34Ni9deOlUr1sRIVBujIgqus0pU0qFq4ckeY6rijQr6npvADvnxTklOosjeoj95YjDdxo/es4",
-	"F3ayoHh/Tgt66RQbbDMMgHX2W00CbRyHkKoPwRJaEmZOOlIw0i6sqkCVessKURVCMGNecQuudQjiQeDN",
-	"Up6q8g9lFA7M8IoZKrxSyTWFJ2qdjQ3Duws2uowF3hljxZI29fH/5hZW7pJjXAQypYJeQBcg8bSNIQQd",
-	"Ys4FHZzjDsz+1hGhRGUJSxVz4e7nImVTqdm2s1Qev3n5QJHwp3Nb9ue8dUR+OscKP+bv81a32z1vvXtn",
-	"6IEmzKYQ36jEpfMFEVtmGWZqMceraHHTukDP8c0FIC68vO5SPM+/v47b/NioScOYdciUjiZcsO2U0Qis",
-	"ZeaFx6A6TTHuggyZ4hEkAgNKJ2RqdcmHsK7gcadifi7ceRbWF4s0KwsPqwCPgUVkwlLWJR9ZQQczrNCv",
-	"iz4QM82Y28MFmKjPhYv8x1qTuJwdSOrSM0mmMmXkkotIHUFOeRZxTSZSXtrHoXvOoDmM5ehSEXoujCqI",
-	"jVBRqWZpYwiMSp1XkDJn8t0RhpzC3yzc8pKOyuU0FVIslhJ/kJfm7p6Lc/FnV7T6z3aYfz4Xf97e3ob/",
-	"N7f3goD8mYQVagxJe0gjktCUTpmGsGrcX4aNuWe/VxK8QZlQWZJIowMPpizidGAjOvMnsQ/+FTNj5nQO",
-	"CB3oPoMKnBbNFfxPMktHbJAn93dICO5bcYFYr35z7oM2QXhAh/KKDab0enBF46x0a8hiORtMuShuWUFd",
-	"95a7VX3LqPeF+oSVA6dsOmQpkZm21KtIJEfZFOqxYcFiW9IUgUcMQ4EZDrcqs+hWoXKZiSiRHLJQbHJa",
-	"XpOx46erDey0OPfdTKbRgLuir+jJ00n1KSjhVFxSSg4QZqdyMWKCM/sWxJAOEA8jS4tHiaWtnqEtv36e",
-	"v4q2bpS/jt6l/KlMTwa55xE67o961UhcT/pI5Sobj/mIm17boCD8vHcdLKL5e7vmvbx+qzsKl6hSc5aW",
-	"+gTkWSVnnlSvFI9BXDFO8ISmDMds0TKKq/438YqLtjebyDCiATAcFoXATgyrsJzJQkm53k8zbZup1vbs",
-	"kHCk0rH/8ZyCALC13AslB37YzGAUS/uWTjOlBzG7YjGW95QzaHzCRpcDvxk30XtmovNKsuX5yS/hsEuX",
-	"UhaxaYJfX6B9pE8M+s/EpZAzkX9w33wQPcKllXH3D839kRTjmOOmUUxnycBWp8JRRizmYNw2DUSM4kpD",
-	"QK2eDwCMpK6Pbmqr1731rN7yp716L4UQP7t6+QRLwRYnwftC+UZCi83SA6IvV2Z19/p93NJJKkdGWg9j",
-	"ZIZYj9KxQjCOoI8daI85UbUF3TeqlcOHG9iNXrAw70JdWWjS9kRojilDS9624r2tDqmv8ezNgCUCf4rd",
-	"LQzyh2lQU6PuL96bcjWlejTxb0FSgVcJc+HeOGXFlAKlpYbVAqCOXeT894Bdj6AYb74DnNuGXU9oprTP",
-	"EvANW8sRGIP1xA2GmbJRHJU6s7Yf+04T0Eb9jEPSBlkVFiU8wy33JBJBqd5lWKysmovRYEy5xyXsL/f+",
-	"rpUL/vwIOch/O1dhVQJamiloZWGOgfurprmvrrShXJuChA4YfADLhHNF5HgMY/bOYIt6u68PAWZ7nTrk",
-	"PZdnElWVITjTLehC5qhbVoUgqcTThLym7Kca9CDvTkWhgSZqtSDvzuI7NUoLXC0VzK3Ie6+3xZVFaQ+P",
-	"LYrr6mUX4uuXWC9JaLAdeALaWT8rU1wWz6WHUDo733ZJOOcXva+VRLP5XRYb1kaRy+pWp1Q/vSL08vZK",
-	"zywILTSMgKSCNa5IJfDCV+psl1g4WmNruHJlje3dylWnl0LgfcHFSj9zJlbECFR4WD7UEgsz0+VzMEuO",
-	"hkOBVadScneRAyE9eiWJ6/hMDnfgF3Zf0KfBoVxVpzEZKak846mgZlxVXdpeQ1XateB9u9DSgIAWis77",
-	"Oprfq7KKZr9So6GZTy4qaGZuS7oLTGitelVzJw8GqdVpau543WzSaBwA8qA8qpKSky9VQbJ1pdQLKZS/",
-	"UKaLOtlRBiF1KogHweerFJgbWn8i8u6VtNGF68V0Lepn3sWK7rF4J9dYvFsV6efdqeor1VtGXSkbGhfF",
-	"4CK6XZFY41n26614x2SSTakojELWFNQhio4x/3siZ0XMYhyzdNHzuGA1q/UOFxXJ62yJToXlEWnTWEnn",
-	"1gu/2rZZQNsvo5BggfutDimwrYlFOkUrU7l3S0qfrzJ/O9bWGJZSMc6daqproCPGqZw2W+g3hiYAR/Bg",
-	"ON/Q/gid+8i8+xTCrG5lZ4bGTuSsLn5Ly+ZQ6o0Hq3+spOwpTndOJ1RcTOqQrKtBcymA/mjZgpa8ueus",
-	"b/2GsYLdtcYr/QL4mnVHt63Fby8I0OBo9LktAK2PqVI1GeKZntT4pVwrPWhlL9i9ga8aA+RryrlDusDe",
-	"9fUN8ndKKkZjt/uHN2gaN3BTd/cr3Q3WrHhdTXteD/DPqTaNQ9wP+h04Spnl2Q/2EKs2PxijrEPvUx5w",
-	"jQX/YZhbG89PhaxdCnZF5bMYpHblvXHk07sutTs2UcumIz5lAvIXUjnDEumwrQAhoFTqHdyWE5mlXtyD",
-	"p8diwMpCxmmDt7Oun6+odhFG5X5+xmhq5EVKxSVJWDoyekSMvoYpj2PuIHW9MGghiwQaw47qqr0n+0E5",
-	"5GdvrQJQyeF+2XV9GKz53mGlzEuweZlI02fsAja4LhGcYKhLtdz9aMIGs5RrNuhNvGCdTdmT187+9Jbt",
-	"RHXv7wVrp1NUK/ivW8enKJdf14Fef90esFy4bCqCrVh612lBgW/sxuBm4txtJqwo3gAnYjb6EVhswojO",
-	"LeKi2eIh5pxko0umH9jILKfAWcWORUW5GNKO5YjG58Jc6ZDw66+//nr79evt58/PPv746PXro9PTcOsx",
-	"fgh9TuimNH/ay55FCmLksC+XbB6iV86okRgibh5HCT3jegIQ1YJtVRzFdXpKfc4YTNPtJzlJ5TTRtaT7",
-	"6C7Tuic0vWARyqiRrGLl9/fWLlBElaxETuatPLpJjjjan1xIe3k66jZXdbc3cZFOA5eqGUMBN2T3YGl9",
-	"F3bVmqwzU8+MvlcTttK/vg5RCch1RjDtGZVxq0PCPXPfGdaHc5I72q1TKdcxLK5I7nmGcgUdEu6bBlAB",
-	"8UVx//q61WntwX/3r6/LAncfLq8SuFBM5JW8qNHRRBHQNrLlmOrBXCoRXHs3ipe1psvBGoWBVzfWKM8q",
-	"FR8MN5NjUiJSYl7TTEDkEOltGzZonyDQLmk/i2kWFcumbhJ12igqN+7i/jZGE95XJ6MNO5cyGrn4u1L9",
-	"Hb9/N+mMtaSuETC4BoUsFfKHB+v1aI2k8I3TjKPMWhantSCmnpabz3HuJURrDhORC6jGKJ7SZD/q9eur",
-	"6lmbc2kkO1e9ndGE6p1ivlRt0uSCnlI9YgENQqZKp6yrN40CmiTDuWblwZSVe02QvKrpH/31VPgqdHzv",
-	"VgkYRfZpwcUJVZdY+6SSgArljxuKiJU1iGrxriQzk2TudnAzQTkHcwoaxVlUgXrp9+5Y5VjAxb2hllHP",
-	"Shb2JVQA1iRvwWg8XFxycbHVcfLSc16jB6VaCGndXvqWzJvZGh2u4aA+as9QyMdnZ29cFJlHJykbMX5V",
-	"Xb16hJnCkrES+SH36KykWTD2guk1n0/ULpHvPlBkSpMEkEHHTn0v1VJz+bFpVN2Nrth3P+jvAWMMGhEN",
-	"KpN/g5xa60zJ17JouKRllARKx1dmCrNGZfI8LpmvwS+u4vr0VpYeC2x5JQRKg3Lo8BGrLoaEXgBzhnJx",
-	"JJYXqkMEmxkmDl/ukjdUKRJCdvIoS5U05zlFQve3q1xjHoDWHhMs8G1rgFGFlxd1z1vZuXOlt8bO7fW1",
-	"khLU660O/m9AV/QbXWveWa1LJz83GILuEmTO6J9Ci53dEn419Qq+YI5P5lB4fB2mCc3G7Ml+sacsLMae",
-	"uST9LDWHYltUaIKkJitbev39wIf0QST/RcjARgi1E5ffVBofeU3nZEzjmChImIrnBA9fP7JU2shhse1S",
-	"xjDBjGkds5uCEt0LFFBD5YQzWxLhgSJs2zySY+P4KTqC3UWNBPSiNLnxbC/gobqP3z5vdr1sQnCfluGM",
-	"GkAybI81Z6lRiUtTxq4WEEH6Qf/hdtCDSp63TgGqbJVqHz/yztWFLUdJMqbp6gK+NZqLjNnGPJClJ+a1",
-	"Evr0hg3YwuHvMCSonnByoI68vMeUzknKI0baWaxTSn7+H/+9ORvCv+OUsS1XLK+y1uFjuI3wiTOaRqVc",
-	"HnCpAy8xfMc0XIG8TGVDlepk4JUUrwficgEhDo/KaPXKhridfX72ZhHMrqESWSlOpGbCzE0CN0nw81/+",
-	"lz0Izjw9/dyvdqq9h0Yx5dMC6/kVF9l1N5IPVMdoa+bABZAZC4f/Kb1GEOW9VQWhfRa+7HiAenoNDSPf",
-	"vzHaG0qJtXLaPNA32BEeyHgR7eaNp7pPN9eP7B6qyWSDcsQ2aQpp3xrTHjvDNqA2IAfgGszc3tM8hVSW",
-	"SzYvEbkVtNB6mbybEsWbd22NghFiIDtuU0Pq4Fpb7Jpzfw4z7Q/Nz5/h1jh/Ltp7we7WY0K9upL4gREV",
-	"RDAEXzcfM98S1qjvN2uThaBNMyHm57mwUVyKKC0Tl9bZUGnSRX5tVE/yHUJxZCnX81MzfVY9YTRl6XGt",
-	"jx9wSSyH+OTLsw6Rqatp5UkkW7dRkXaoLre73S4ixcASAbOALxT9mWid4FLKS86WfNkC0OFzRsshw7mP",
-	"oMcFFJMyd131uaNWYpXKgX29+C5N+Kds3nr3DuAqEBVxIQmtlHhpE7AceZhlc4PtEtNxJjTUzXUwhqXp",
-	"Ohft8NgGusIh5og8hakgmL5lHrG5W1hYJqz2PbRjXzHxzR/K12NN5RrIzeb7tkrquflYq9O6YqnCuQq6",
-	"vS6gZkPZ2oSbI0U36O4iqs4EaGuHJnzHvL3j42Jd1IHBfEgNx8enbEIKAOdiCdpOUYIWp9orPNsh5aKy",
-	"nbw8bOdcFHt0C5YPwK+gCjhm1j6wHGtCr2CcYGnkuksK3HOcLa/sdgdY3bnAHVyp7I9TaPR/WAlAMm+o",
-	"dFzgTsO09IMA0yPzlH2aJLEhLy7Fzve2gryPrY5HxW9LmDRGw6o5Ay1UdK/WTj9qffDBBx9cH0JtcKPJ",
-	"9vp+WdNqLdOitHZRxtrVL0Ud0pbO96rilovht8pJ140drSkqb33hu73cznfY6+8XICK9R/394N2770p1",
-	"nutrLb+zfIpuXlca1hCYSQ3QWx20W8fBAYExIZcCXrVpwDukwnubaNk1m2wv6DX1MCeinbd+XD28tLv6",
-	"pRd5YPy7Tmt/nTfeenGgvlABUvTFybffvev8VGLz335nVkVl0ylN562jlpnDisvQqdcV7EfDl+iFQvyt",
-	"/Op2zlfMSiZSNUBdeLUOuMrrCQMnMWx1NGE0KfoAArutyzX50agIZdxtyRrgALlw4FAsnCWaRUY5ANWB",
-	"xnne8V6/35CulIuOwrV0LjDvd5rElAvdJd7Bg3wvubCWVltcfGkNcmeTKqpkFxhv3ky6SHcXwq/Crccu",
-	"m+iIgPYfQrl4VVcv3nBa96zZ/iFJMoCyccEVUHceiqBbBAQcU3ldmBil8wS2jAbQEdSMPNaLIJzr8Vhb",
-	"OydXip/KaL4Zg/VLVucFpf3q0Yu1pVu3YZq3YEZ2sO/K5wjbaEXM9Daehb8daZLrtnctTIJclgSFIAne",
-	"3WJJ6mTDmV/W3LELy+CD1Zz3KY1cpYn3JxP2gsPNCGYBysJLPXIYFogEXtr9NE4ZjeY+x2itP/+1YCC1",
-	"K7DOh0HhNhLI3SuhEE8YsfYGgiibUGPBCa52Lwi2cE17a8z1mZSvIOXKvNDvr36h0ExPbIIPCO413nxr",
-	"BcxbAclTKMDfv9AvtooPdkGKVKsVgv5dp+ZgsfNT4fF6h1QYM82W2vB8KEYQUPbUbRR8ixLDhdIULhlt",
-	"zRUgKWgHvwJOzlXy6Dl2aIEd79V6BuTVr4Ax7K1+ww7+M6lfQHbiL0BvOJvu/DxvUs/X0jBzwBPoxyJl",
-	"8cjWW6mSdW4cKKwLfi9yc4Y5OxfGjJIXtyzXfca4HMJwaYE5c0jK6jIwRDy3cSssjlSexuTAdo6JYLMG",
-	"vTrml4xQeKA40bf3+v1zUa8CgzSeccXwkD5MubgAHFw3eeaAbzTWlG3TwuzCpQDE8G6ufYbELLWtv+eM",
-	"ekzPGPPUUPMJoIJCi3WL3CXH/vkj4kb9lNo/kNmonb1gbz019C2oJbdRQ50mBEr4LRQS25O1dMTgV6Uj",
-	"WufEjZXEfqn27s0tDvemLPoltnAD/jZFw29N12Q1XLLm279ri0u0RaD3O5Deq9VGc3vbZpXcQtKXjCNt",
-	"ORMQJb9VowHckdTfuyuhj0jJfl0mqg37Jdri4RUyFWo2UzFHyHJm+C8IViGted28Bs4zro18LiLVjkgQ",
-	"kkwMuYiwhigHDKC5WrAqbVXFsYSYPLADici6PqCPYKGXUDAGqi4sE9G2yU/Z/CkX0W0Esx/j/3Bt7lH+",
-	"Pnrm7l4i+8kMe53bdxU5dD2PG+I4fgsyqSSMNmXI75s1GvopMcZFhdbsJP8J5zL02GX+UjOz9PBamz14",
-	"oK74T1qTrUBchhz6FtweCxC3pG2vl9FtO2A0loJtVUIxF7e192mE7b5TF1sBzJ3j6+bNtGxuihnBR1CI",
-	"Cb0F1nMoZyRf8nwmMPKs22qKWCyjIud41yKL4zyA0UONxuvOc/sZm9ke1Ku8lfbffXdT1WcBKLiBQzis",
-	"txJ9/JYdW8eljTBGa6K36aZsYZOh7rGTSm1L/te7s05YEtORPePauimoiLBrrsCvc8nmHfDVmB9cK8Kj",
-	"DobDGwrF8iKpQg+MhHx/08q5UFomisxkemletMawxzaieQZ8hLtdDdE+oMICngpOYa24haiLExzVLYTt",
-	"hpLL+2ouau5DzCK+1oAnym1Cd8luQHt1WVyyOyGXF7pcrtDb+Q9t6jO4pC6+6E8ffTUKXqV7k7ODq6c9",
-	"8Y06/DTa/XL+8MX3+xShCwYTyIRyL/z8l3/BW1AdEQLIFrrl5XlZrTSmiZaJi9RHRAfXrZpQ6tXB0xsu",
-	"pq2s1MBhjLqJ2M5aAbUiUf+uk7xvYytsOcOOrKrhMT3L4lQD62tWLT6FKLmUOdRuWGhKDFVj0BkdjqKf",
-	"//Ivs+v5jyFoClcshcoqGSb61rGku1YQfjFOUNrdey9+/su/WE/0L7y9v9twgy9TIAx5VDXAv4ewmHKg",
-	"X/1eWhb44rpnBDcUJAOzPp8ytO1ncQyc04n1x1aua0UmVAFQvtIyrXNw4ZrdPsiiTH4bkgx+fiMB3/u1",
-	"CfiVASfrswD8xOYbPli13+9clncKYQ5E+iuR5vdgvaZFksnEKOtUY9n/XhAUfOF+bNfwYWeuntjk5MXI",
-	"B4z9vnnUw3u3KMNOvZmKsvPTGuEFNekDwGWbwwua2OsGMQPPXSTCb0vhfd/EgdO4kjgWQgHqOlg8Ytne",
-	"y6i13OFecbZbFxEULioc7y6k3UluD4nHT15xKSQNpHV7v7SVI4Yp5bIkFxN5asqGkgG79ds8st+Nol6a",
-	"7w2VdQ/a95an8UaZgdZGQ5u/n73fe6ATlse1q0xkSjATdDNZB2E821jguP5k8bkYMZJAylvMRERTEtG5",
-	"S05SXLMHqgDROwL/t9HkKEmpiOSUpGxG08iPzDkXRvXhF1nKImJ9lzZRD9SNLnnmaoBq4jqojCCVgsHX",
-	"8SOeyRKjN85F7g08rA3YMW29FN455ja8Jc/17wXBLgA0RnTuR5ocwCfM6FtH5oH1Q0awnydMZXGj4mzn",
-	"1SWW2N7Y4BF++yPzbTTbGph2p+K69TTCTEhNXPryPWq1XOViFGJ9/S7I8bh7R+p8FYfeDnguM8w4cxFz",
-	"RtBLQ8VW277PoTd9s/vLRHew0SVY6mSK3fEY1IzGMdNN7GkHsXl8q2Ht1j6Bx6y1b2lYx7E9WoFPY0rF",
-	"3DAWteh4hJCNHzKWzj3zGYhgf9EiBnCHGDXmQXJ5yeq7BwerIzXuLEmwNkbv4CzoHQX9o2AX1JkV3Oq7",
-	"zflVPvlNrkHHzGvNe3+rysP73idvMMvUTtX6e6SAwqg1rDs8iBL7Ex0ys9d1I9No14l6m8dsxRBUNMyF",
-	"EcCBKw9QoXazYi7/R+z2lnnbY8N9ka/Y+CmzpTHWNEfJwBtTej1wxL4P4DlTLvIrPbiCv1yDKOHtj/Ku",
-	"sajuuwfB3sYy3qGQ1O8XiGn9LRu/z8x8PlAFTSrrOl5O8sCAl+SXg70FHiJpFjOMbQMaYqpcNwRom2OC",
-	"eMfiNEC0RicPYsFYt5//8h8AkMnWVnV+qVzXhgdcDN1WB4WLStiIj/nIZQHDOzNbTwzO8ULOzD7jWp0L",
-	"FXMIfMdC/B18EAvjK+yElwl/RBwIpSuAzlzKMaS0ouc/smkvmL6KDZM2JSqWGgBp1GMS5Ah4EN7HlXt3",
-	"q0tOSnioLpoAp+ZcOIsWgdhsRdonLOJqq4PYwFzlJq8HiswmPGYEHoDBF4GmdZo61OG/h8geL3n+cO9R",
-	"AHE9eNIYzf0zfM8I/gECb8Evi0DY+mAcUzX5AKtLIaLXoKaN4qY9oavW0d4j/7qLJi+d41Xr6CAwHEQm",
-	"Pi5K6VE4yxfPG+YGl/I8xk4L17l11NqdbBLvg/M95Uuje8x+Uh6oSaZ+2wxqwpCRqIKJzG3I6tIQn1he",
-	"NDMogA2AtG8axxVlqFMkiY95jPWWx0XaN4nlBbjGSTtmqkCm2uqei2eA0kcSesGFxQZJqH0GT8YPNkI0",
-	"rNuZDn/Q25ybWUdfyQvsZ8vM/eqHgSLXfBZsVWs9+Rr283rPPrMFQtZ7Ok/yWOtpH5x9vTes/vsyWuf5",
-	"F6mcrvPcmWzd5fFjWUByI8J50AgsHiygeQdlSO1eLSj24cESu65nay2hVj9CbdEBSjehSFdBowvRATjM",
-	"TlzkSMkVYOR+kVy0G9RhDAdlSN/lOL4l2F6A3XUguzZZqgqkW4tpm0PY9g0plLBEzehuaqQoAbHWCJUC",
-	"ihWClgs81t9PhSVJBDLDL2rgnwxh1qoiCNHoas0lr9ldHLv+JgFZb0ikbKkh7beu4pQD9JcqNpJHo50h",
-	"F9F2lsbNboNji4UT/vTm7dNXL58N3p68erdj5mYHCpP+0eV4Pul2u+dZEPQPTKPmV3hEZMIEBjTnftFU",
-	"znxkv3NBdQnrBnTSmItLq6m56qV43sPzVkraUiASaof0AoLFJ9RWlxyL/IVzYVrBxCQqCvwwz/3aJZ8x",
-	"FilCc9y6tpDaOw1u1alOL+0HnnIRvU3j24dTeWmyMRfZdSTX3wC2E/fpfAX6AARAdbSzY1hX14P1raUF",
-	"OwyPHpaHPH/R33jETdvcLPrfnsg5Rfo6cStT+DJv4arw60c7N4WQCMTqMA1z2rp778Rn0nl9is2LEUdU",
-	"ExVnF7+O0KJjIBnsNSY4UqK4uIgtMKQUFR7EamBPlJJVButqDzcK7zf4wF2bRtaU3bvrBBpuYHXwR9Ow",
-	"Nd2MlEH1/p6CgnOaKCgnv9RAPjtY6pulO2MuuJo0i+ozemkD1yoJ7OyajnQ8d6VKrAh+oEj4JhvGfIRB",
-	"ufbprpafnH7+WXsrJBf8CnKBH6PZccRSNpUC4peA7ZAhhh2PJjSOGUQ63USeWso5seN8gcNc5ffD5Cgt",
-	"odzHheAKw6PttJmuta03j4T2ImLc1nkCLWJzTZ52EXI7pdevmLgwy3yAiNXuZ28Rtve726QoF2gpMj3W",
-	"mo4mU8xZTGKqxzKd5rVYP7zWWDEVYwwM77Cg9q3j4bPow3HQ6+/u7R88fHS45DcUfJ29vMFbds9Ar7Vm",
-	"RtfnUnyOYNVHLdn/bDr86uRyOD3MvvkymkQfn5xFH/UC+dFkEn11Ik8+ehF8/UU+mudUU0N7raMWm38S",
-	"sK+exi+/lzzq/4l//dWfAvrRXvb17ifx11+dxC8FlG9JqVCJTDXsJC60OUbEEOpnFyQBAgeAgPU52eKm",
-	"gF69J6C+W3DrDXn1Cj7ta1G30FJsa17V/ALko9ivWMXYcIshI1cs5WN+b9EkZWyPKY3NnrJBJRauBfkZ",
-	"ejigqH8H/DwdYmv5m0f9Q8UDRdphZaThVvcXUCrvC4zFLRScnpBTs+ieY1+WfvPXoV2iNMu7D0m6blw3",
-	"0gJkgrbLlSd2jY5nEdE0IuFP55YXfsrm560j8lO32333LiTAgIyktu2SsUzPRSjoFb8w8qdbbBbVRW7V",
-	"3gqPAC1XgV5M2hFXI3nFUjNfW0WEM1IlbJz0XOCetghgScrGLIW7oZCChcQTH506jYmwa1tZDkFovS16",
-	"Li6kjCCKEHwuXJB9ZxK4E43k88SZi2+npOcLUJGXcGyDYLOS6D9lMRvh/Z+c3Dmxkw6NYAxE6l8q5BNa",
-	"1f7kzToUILHzbotZ4hy2jlq7P/S3H84+7E170dfXQfKo+T8zo5llQyse3xgdzSVTXrSOth/Wil6jDiUu",
-	"I7xVNSEUepiDr3elOIC6uUpiOv/Mtw86HSf/30sPiQctiO82lYZulZuFRmmjvH/e/r5Z1ylU2r4151qV",
-	"fbNygzZtz98COOd7sws5UWomd2yBge7BIAS2J/ct8Hdbi233F0QRXUG2a0CE2qcfKMKbYD/XBf7a3Rj4",
-	"a2FbzWQa7WBuUbMa8CbNUTXB6o0lOGQcDVwTISqxJITCb+B2DEk7ydJEKoZV8C9YuNUlGIcFym5e88Yv",
-	"awKlzWwAv2BkSgGLpAA+RKiwLnnBrxiZpVJcAISJ6we6AXq5zM6xwPqHNxffpmGEobtVuhSb5dMFunGa",
-	"spHenshUse2hEeHpfFtpmkClJ39ym57e7JBWjGIjA38NB8RWojs805m+Dbiwo6wc6/z1NdogrPo9sJxj",
-	"TL8jEKQGp678FFfqAh7Oyl0Ot/IDn4wYaXv7oDjC5Z3/Bc5ym4NLHq71wmsq5sdas2mi1S8ID+mO/7Bd",
-	"ypwZLtUoFMD5YJm2XXHjeu53ytCQf7Ad8Quu7QpXeVvJeeiM+34RKSx0WYRynQtFp3kkGVUkfPP56RlB",
-	"H1hNB8NbMjAZMTOSRR2nv9kGdhmORm4dBOtHN39oRmJ70ZwNYOYWgtDBGjyj819gr/T7t2RpuPmnXCms",
-	"fOTl/RTF5iZUESErdVDvM/Gn9oM5q7K9dYamX8n2fw1DQbIZQx4XFRdOY7gJQ5gyPZFRY5RmRemZ+cVZ",
-	"YYJp/tXHZWXIPTrHzC8q7EKci3wlEAjRmnGx1l3JdQgvCllIIioiKItnNCWLiWQ+tpQPvIYB3kWoj63x",
-	"W1udd0KVp77YBAv4MixDSbux1YIxVu27jXUaHFAT5duP/pYdgx/LmZeoQ4XTlDEYe6NNMJ8yoXcwFXcp",
-	"0GfurMdX3DTnwg0+PCfmAKLQBpcn9U6x+o25hqUHDfVmgutzUc4gdgH0ZJjNbbLDRM5IbHR+KohMI4uL",
-	"MjRbnUddcuyVN4zYiE9pfC7Qj6ZIQ+O4b1zm30y6Fw1nPG/1+t3dvfNWASo2jiXVqn6DwVQ8g8m7i/1V",
-	"7Bf3txEhPIEcyYTOBzC7kMkd26uza/z3hx/Mv0AnUy4GOOeto1avGwSm42bqsBLxfGB1Fow6RTyBhKUD",
-	"syIuim+DPenNQbMlHmnGZXzDBPyWN+iXE6qJlsl2lqicBm35p7L7fo4Quw37EpZtVQYBPLMKLNeu0+fm",
-	"4RtH7cPbGMLbWf/hU/4ju9vA8py4A6TuxkRXL77bh+nwn/HrQCzsOdw2QpoJ/Mi81OsHB8HhbhAExw8/",
-	"7X/x/PA1TCKv/3bvqNf/xtu6KDqL7QyxceiLhUrhPHI/bYArbkYfjMt8CyFlzDIc9fCPgTJzfITJiZCH",
-	"2Nt0B3tru7iJPxcsD9BGevs9LnsxVAeUfdz1dpbqt3oTfN/nCROqEHRGuw2R1kPSpk5MERRvDdKtYyRb",
-	"zKjS5yK03xwUEgGtFnmFyJgKW6SeRyFpmwNYkvIRpPVKJ2Wt8Q83R3gu2iFsDzAAhjJhwn4mfExCR+mh",
-	"gx+0sergi0MhYG4X9d5D3BBh51w4u5TRg+0ntmwhTDTpjWiacmuVxCmykGSQFWk3VAi5zCkE9ygmIow+",
-	"coHD2ujScwuEDE04qJIQtpyZaJgo8v/+J3spl41hh6QyExGLSCRnYutcILZXfiQoxoqR1ERIzcdzougc",
-	"K2MqnE9bSyEsWFK4RL2AjXn7MOEFptmoYBRc6kY85B4LU/7NMn7Lw5ex+TwE2tCfHwGtsuGU624ySf44",
-	"lYLNn8DgMPhZ0Cl74tya/4isxd4B0jJNP4GG/7B7/If+iz/0X1Tdo3/ov6AJ/0P/hd1/f+i/gEH+of8C",
-	"28D2ZKYHOqURGwj5pGnI+GjCoye9IOjhr5TpLBW36wi2ge2ZCXyC04cXzF56EowPRj3WGwbDA7o3ejQ+",
-	"ZP1ol+4N90cH0UP2aFw8Civw5PXz/dYGQpXZshw3ofcmpRdIqGNrkFuGZE5I/FcCUX3XLkQja96L/zCm",
-	"4lbllW7l2bACF/hJHfJR+fhMYAe8HxSkypfL38z9Hlb6cUWGLLZmBnuQ7/6S0J0lvWrjE9TOT46hv1tq",
-	"5ICnjPwGSPN2aBlD2DHqBY9CmCYrt50xMBMg1BOqdEmkb60+hKHN4AZnsM/uIlP392PUnbP737FYb7fb",
-	"P/cKFy07QZW3OoSlMTFiS7JlimfuwlDnUtuTlEscalFUaQAWmA2Iy+t+DW2Bjccb4m/ZbAZAM7D4qcyg",
-	"sI2/tutU663D2Q0rSxMilJXN79g6aqykRY3SlnKWn9jgvA0VSKGI4+O8Cq1t+Kj6hAPzaPoCCBCuyYhC",
-	"0VnF0ivWJZCKcy7YeMxGehE6Osf5rTszFvN1e7jfGir3h3sLEr+n0nd339Hle/FXV6T1bx6ofSKlYjkY",
-	"XWXbWBXV7q98E8GugXKRuNqb1QUFFWGFiR2+6AxuZl8/UNaT1Y7kSOW1RbvTaKsDMLkAsUHGdMpji5yX",
-	"J7liM+fCQpdA9zE8dkTj+IhQYqMfQ6/7A0fi9i0VdqAEZ057gplOGe0IMICgrCdMDLqVK1M2kkJlU0a4",
-	"7hAuSAjmLdIOAVECDXuIQRJ2iGLasOKC16FVDF7ZeowgFIZJzR2cUQ2fwzqeXRKOaBJC0H25sSFVLCRJ",
-	"nCkSDqXIFBjd7OuIScToaFIZB6y5XxpWS7T2uXl3H3H9MP0tAa+lDFIPYEI0F5nMVDyHCuMFQFxCzCPV",
-	"Hts354OJzFIVdi2i0jiLY7B9Os7ObTkLekG5IG2jlh7h9a3OufCg3Fx1Nw/NDSkCHJ5Q+M82giBqQgrm",
-	"cOFIOziywZP1IUFfmD7fA5LawloBbGKnNaJJ62gX/iqw1oJOCxemddS6gKKJrU7LTA7cfdgPLN6MubRw",
-	"COj17eEiB09rHfUfPXIVwfMlBlgRqHp81OvjGclfqNbRfqeFjk5b4ntt2XAKH4KZbEpTBmaBjMEwARxt",
-	"97cOR2M3ZTFun/ktRRFJWcTYtDkO75m1zbsoy5zt2s1ZBizJ9SJynEeV4RdYUUQFMBbDKb0eZIqpEJBM",
-	"leGBZqdRUTwoHeI5gkJO5AyiAQAkGFtVJKUj9phQcS7yPL8CY9rL9TP0uJ0l2CvncLBQi3Xb9QTav73N",
-	"31ql3nx0sv3w4y/6nz4/fL331ZePvnmze3L29OCzZy/2j9enf+zUfUKFFFjqDkqodH7fuKfLgNMtePwK",
-	"4PTfronWkPAUJqQUslyDBVI8CfR7j5Zb0/wd4bBXhwcSoZKTCrtxQhUZMiZQH8iS+0oatvxogT103IcL",
-	"vFTgZTnjMkT6a0pZxc1n4xJXYvhiRiGNV6D4esGW7g2kFnIqpwyCIScyTzZTrpQYaYd0PA47RgU2fBvC",
-	"KrPkXKCFcosM2Uga/g+6KxdXXDPmQHblFAJkpTD6zZTHMQvJz3/5V6OZgy5qDdIQ4IlG/HOBXCUvZ49C",
-	"pI0yy2gdquJCrmf+OMA7gcTG3bA7PqS9UTB8GPUZlLFeGJrV2xhNBYsKKDc7JQoCTWIuLpdCOSXJH+l4",
-	"/KTytZSNoLPLAOkPvcLXlS546G5DOdwEU8ZNZHPtDEtJlnhh3YESQAHAfjuqUL95Na60sToAa9TJRw9z",
-	"Y5aGiwvfEpfv38q+tvkKq9G5r5iX2+BFsFlg+VJGmOHZeCBKL1kEkLUpEzpcdLTYGP9fABzJ9slFQNe4",
-	"S3rb/d2SSwWSkRuzpXkCb+52g26vt9t96IpHKcbEUkDT3AvjxQMDuie9QDyY1/JHHsd0Z78bbLKt/Llt",
-	"Qqy3q//3BM6UU7wH6+UuNWyOlcnNL8FUY/oA+++TL8+I0jLZqKygXa4N0p0/NPLp7zJGwXGi9xGmUMqE",
-	"/SXTnD80h17XnXrqXSPH2T4NOc6knRcLiLnSj2E+OVhqRynTW7fMgW7mlQlkyZqW/923x9vf0O0fg+3D",
-	"737qdQ723v1DqwZnq7wtNdUrDMEWqR1tox0ykkp3CFAPSsiYaiZGnCmwGZLwWzMR5vmtsAAUM/PyEAoN",
-	"Wb/SuQi1DDvOI0WEnG11sAAFmm+h/IrzV3XIRGZpx1pZZEou2fwxNocJE1mKrqtRpiE3GmqxuIItJNQ/",
-	"ho2Q7qdmCm4ambAJzPgaT/Ep+0YKDDVfpLeITxG7jKRyhuP1JqwAb4voEuA2eGMwnJfB20Q2NfSPlanM",
-	"dLYclDdWaf7OK+6U36iS1p3jz3/qkFBupcwYevRUht7+WeAFbuTzcWRH7+k+dwPXDiZXKFdRA9XeA9Ry",
-	"3E4Oyg5fA4A3xEOnmmH1S8MjAsP50iuWwp829D0ooM6xTnUVpv2nVrIf5BEjh/vFn4c5yjmW485Vq14+",
-	"T6B/mV0+99s62AtsU73DILBNmT/fLaC+7z3yLFv9vXrgd7PSWlaUO2+l9I9my549uzHWNez0plD/VM7A",
-	"9Glr4HCBLqlfQYTLL3JyQrR6gGNSmo9WQrJrqZMdawlaBchJSV4DE+wdm+PdnEmdPLcfu70tee+wH+we",
-	"rk925uvP0Gx4M+iJs8/P3pRrNN4WfsJMfwOeIHzM2eruC3XCtwcinkk79PsUYu0kN3CzwPeeLff3BCBx",
-	"lqUCZ1eOx95eNWtQu1UxRnaznZqn54DKi9WzQsV0loQ33cQfil/9HhZ/X1tYQ9w/7GFHCNrBnv++oe9j",
-	"Q4t19jNsw+bt/NpuZ8FmbtVgg3JBbEgehmc49JYaXhE6cAZQPRGi4VyAe9nia3Kd1w4MpU7MCh/t7ITk",
-	"7ckrCHcpYTkSmiQKk9Zsh7giaiJngkgRz8+FobMuOcG6FKS9Fxxu2TARb+vdCEzG7P1TmK/bHj3sKG02",
-	"VDFmmDaX43QE0BJ/pPGFTLmeTJ+cfnxsE40Aikc9OcBfXKmMpXlulM1MYimX0ZNdmz2Fc/Xkk6enX369",
-	"+/zNhx+/+XT3zVdvqr9bQHypOfS3Vj67EdM8xWYbraTm7m8E5dfRmfVV3mcuS07R+cfarv49d96D7i8H",
-	"eWnj5UiWwOarYUg3+gocc/EsjjtoB8wBtu1ak1wpOqZbmD2mTUYVFwUhM614xMqFpqC2aSUYAE1OEeXx",
-	"vKjeijGRkMvYnUZb3oetD7jm437SNCbJUg3IOpiz5DrS3HSeHLDY+KJ3yyblUV1y/KoHOWQDOiHNXe8T",
-	"ua9r8ROWg6o8szrvcKgut7vdrlEIkGFzgQGBhnFjlKCD/5EpSaU2f3ofpQnfBqTJhnGZJsvLBBBB+VkU",
-	"DZF6wqZeo3gqXWzxrTWbeIGbeSynh2/WycNmXNlbcIhzRYZQ2EFL71t5C0UE7jofLuBt8vhORdrV7kzN",
-	"pNn4s7xgZiJlvJUnXrqq1nztSGJoN4fRsMOoDSVeHMizOjQq0s77JuMIfJqInWmBuRDByadl67Cr36XO",
-	"4ZRvb2epJ22b5o5EYJQGOw+YxlYlg9zCv/idNw44u/0lGxo+JLaAts1HoSSXgPmWmfbwrypDaCDbM6ek",
-	"Y7ArGdORUXHkuJgvW37Iaw9Y52Jbr7gA33B9xR2vzrNdMn/wSrbefffuvwUAAP//",
+	"7L3dkyM3si/2ryDojRi2Dskusj9muicU654vaaQZqdXTs9JIPZcFskAS6iJQAlDNpmY7Yp98TzjCL/Y9",
+	"1+E3P9jHj9f2y31w+MV/ykacte9/4UACqEIVq/jV3aOVVopdqVkfKCCRyEwkMn/5oTHk04QzwpRsHH9o",
+	"JFjgKVFEwK+ThH5J5i8j/XdE5FDQRFHOGseN8wlBJ6cv0SWZP5CIRp1Gq0H1jQSrSaPVYHhKGscNGjVa",
+	"DUF+SqkgUeNYiZS0GnI4IVOs2yTXeJrEpHH8sNUYcTHFSr/D1OF+o9WYUkan6bRx3G011Dwh5hYZE9G4",
+	"uWk1Xgg+XezXG4WFQnyE1IQgRacECczGBDUpG8appFekhc5ePEV7e3tHO1mnf0qJmOe9HummK/vZ6AW9",
+	"w3a32+51z4PgGP73fcPrfIQVaevvNrJOSyUoG0OfX/HxyXDIU6YWe/41i+doiONYIknEFYnQYI7UhEqU",
+	"JlIJgqcIm3frum1v94HoFZ3f35zIr/j46QQzRuJNOjw0r9T1096u7Wd3u36mQnJRzakhI9eqP4QnQscd",
+	"iSBXlKcSJVgzCB5IwhQacQF3R1RIBbdq2cS0V8Moe92u7ja+fkXYWE0ax3u9ll4cigjd1L/7IWgfvf+n",
+	"P9SxyZdkvpTiUxwRNKNqYihul2ItZyS0f0nmtRR/uBXFX9EprWDkV3wsUUIEEK+uRzG863cmIiOcxqpx",
+	"fBC08p7pH1N8bXpyEATr9Os1j1bwq5lkKtFUP4qaesJ1x2Dm9SNEICwvSaSfrJ1/eLlm+seJau/ztu5s",
+	"kQ26vUcwhux3DQOckZ9SIlWV7IWBuJ56TCDMK4hGZkThd23bSvtlFCKq0AxLhJmcEUEieLF2bLatWo5p",
+	"BN0vnh2+e/Tt/nfdz/e+evhN7+zg/OhPwfdfPt1uvG8UVql8GmMpl07dbMIlsYN4IJGE1xCViDIrfHQT",
+	"dcMyj/fhmcLA/iDIqHHc+K92c3W4a+5KfWnKWd/+7Ps91Z0/p1PyPWekWvS8PPnqxCiinzkjKMJzPQUR",
+	"mvBUSIQFQcNUIcrqeqx+rl4ljbfnmtL5hJxIinffTDAbT3CJ5w73y1PgC6KT9ve4/XPQPur/08VFe7dO",
+	"KJ3zxQE+Z1GVriXX6+taxVdp2t7mmvZGGx0y4UwSY8cYzfgVVy94ymBJDTlTxOhhnCQxHWI9pt0fpR6Y",
+	"1w89ZIVpbN6J9GcYV/0RtNNqECG00mkwjmQ6nDgVraky1zMMpNuKzZ5DyzCWItG/Kn1KL2o9GkEHqXJa",
+	"mKBUEtFp3LQaT3BkxcAtx03ZFY5p1LeywR89npJjZCUzMtOAYmA3vTS790AFvbYygaf1Yaw5g0SIC4TR",
+	"iJI4MlIB+gyEeCpIRJiiOD4jo1SS2/LBMGuvL8iPZKiIzxEwB85yE+aDRmpnr6Hm5+fnp2g/6O4co5ds",
+	"yIUgQ+WUOUoEv6IRie6Jeis7F1YMMGw5hZM38EAiPmMXTPcnxpSpnZaeBcadIYgUviRFJrXM61QxVm60",
+	"4oI1Q/d3Xy81PhppfRXudC6YnsYXXAxoFBF2y+kbZe34k0ZltrCoRBGVeBDf3xRIIvzPAJveo5TCCQXO",
+	"Ylwbuvre/Ykn/Z0BiTkbS6R4USS9IVJSzs6yjeGtRipNa/1sn5kPWNIxA8uAo4iDffAYYZatsCFmjKuP",
+	"NLmwKHKzDftGvNen2YQIgjDSXSdRmzJkx6fbYoREJELNsDzmcAcIe875KyzG5JYUHfBo3lec92NoLKen",
+	"k7j6Ad0fxTkyz9yvhHffg2+BwGBASth4Cr1iSaKkI8FrzOYnSpFpYpwat6CEJsIUs3kfu/Y8YcE50veQ",
+	"u/cYKTFHeIwpQzFWdkdyx1RZ9lE8UkSg8IwoMW+f6B8hkmTIWQQW8YTgyHp2vEcqnCjmFZQyRWOEGVcT",
+	"TWTzQT0NOI75jIDTp8J0e7QfVGzN9FDeMpyqCRf051sv+tRvKp+Tf/tP/81/+e//17/9j//z3/7ln//2",
+	"z//x3/7z//lv/8v/8bd/+efW//ef/vN/+ff/3d/+4//+//5P/9e//d//cj+CD2wNT4dKpLdaKBFEEqas",
+	"fH/L8BWmsZYJt6dB1pIn84i4okOC9GxxgQWN56j4pLe5W7qRu581HWGFB1gSzUgpEwQPJ7pfhjbWpHib",
+	"X78tjWyLfUOeGvtsyNM4ArU40EIHDyfaHtIGDBlelgyj+zbHNunLgsTpeL3ztz5fkvkTyiK9PdJEjCKq",
+	"P43jU8ETIhTV+6QRjiVpNRLv0gffdVSxLSduo+PUl3yMApSyAdXyQ/fV81mu524KKt06uQ/5B79L77OH",
+	"+UAbqJqHvBE7M6o0pNxPuso9Wu5Jayk99DRqFe6NWzP5QHdDz2CTpXEMFi/jzPgVl9JEP26WgHGcr6KL",
+	"7/9dj0ingnJBVYWv8dsJAakPkxuRSK85325vhtnFPvhKwx1n38gJFiRCCed6E2F+Zc+AxtatGg8r0IDp",
+	"ef+hUWpQKxfvXT2M3Duw+GzJB5AN8a3EY1I1PqyQUWzaUJMPrH9pgq/AdMscG24im0AJPmP2QSwILFK4",
+	"SyKYzSKfwXMFFtvrrsVjP6Vc4cUuf6Mvo5RRBS52MTb+SaTAJQZfK7DUUbd3sNb3FL8krMLtdiq4VvhJ",
+	"nOrNm25U30Dm8cKnuo96B8Ea3ypxrKFQ1gE38kqGhaOoisVsTJE+TWT1guTgO4wpYQrhKBJESiJR8+Wp",
+	"1Pz69OWzM62fR/SayB2YcL2CzS6QJJrlR4JPvaWL2by4cn9o9IK9TtDpdvc6wW5vX3efKjKF/ixwZc2a",
+	"xkLgOcgXOx5wLi8bknkg6/EUGw/p8p76bulbdXMoCKw+rOq9do+Og4MNvHYlpVi5YL35GXFRGFzj6Usk",
+	"UsaIyM5wIj6USFJV+TFynVBBpB3BgvAz+4sxVmSG50gqnjiWoGyc9cOT6OSKiCK5NTEetoNuO1jjsLCG",
+	"4Hl/S9rq4VorW2uACa06brS66oG0J12YRSjGUoFkwUNFhGxpnSXIkI8Z1eZaUYk35GU7Ge+/+Otf/vXo",
+	"+ptKEuv2+lqWLmWTo+O921HGeJL95mOcKJ5UdQkETD+uPrnSNJlyqdBPnqT1F5hMCIuMP0HhuKDPEbSJ",
+	"BmTOmXGlDXCM2bCk5ruB/mcLXZ9b7dn5cW659NZiBnP4scpmNYLWHHLot2D+Mo2UD2QrgQ+mCcyXx5tZ",
+	"zwofKw+4xE4FEVQUHQtCtDjthaXfKiiQesXzFD7m+dE3MaG3U1F1uqiFsERV6svyo5b8+Vn2anXVavSC",
+	"oHscDR4dH3cLWsE7Qto/KhwhLZ5ln7Rf4PbouPP+n5q7cLb9odvau9n54x+qVuEUX780H+nqxfCRdOJK",
+	"wtRpx42OM/3R9VaOrtVIGf0pJfYF/cSiIlxXx3n9hKPy+9R5RWLeu/ZbIuOXHnR+DAVQIoVVBWvK/Sy4",
+	"wTyR/1PcEm+4FQRy1UuzV9QIsaKcyvg9+2O1noDtQ2G5liU+tFXflTOuthasa5hEK6JFSrqpvptvyFAQ",
+	"ZaX516PG8Q9rUqdM5MuqwB7NdyPNSpdk3kFvFBfa3EKMzx7r/5pjCjTQW2u9AQV/T6Ux9v2gKx8Oe5c/",
+	"BZ+zvW8fzb+IXokD9afragutRADdtUUKvC87q07yswrFx8ZLAIcYerHAKCQQq2V7C5KZs6Hx8BXMCz17",
+	"dvOPh4pe6T5mR26F/X52e3GbDw2+TaIN2GhKmX+1+7vG/l1j/66x71tj81hvMX/X2rfdk91UaKknlEVv",
+	"Rbyo1FNzMZ+FiVKJPN7d1UzTsZc7Qz7dxama7MZ8TNkfXfzFpzFl6XXEL9Ig6B0OKIs+/aY3ffTdMHgl",
+	"9ifnh1dPuux7efRltPft/OGLHw/wN72VWkZ36H39CLazBFyHq5nD3X0gkYzTcZHp7RAbRfloIuLe2//2",
+	"2+8/BK297s0fVg4v60nVGJ9ihWM+XpylseBp0p+msaJJTInoJ0RMaRxXOK7f8VQgeP6BRPkbJv6RpxKz",
+	"SE0kamrOBL3MU4WweaPE3b7I8XhyMzvQjskE3a6yBuvH2VpiKRY+sUA7MhoRYx1sdhoHzZ0KOiSgAtah",
+	"/UkcmwOR/GmZG0HcSOMs6GmClfXTSyOfimHHrYUpEzxlEYlQ9USt4eFZlLlGQVZp9ARGvj3JqnYc1WR0",
+	"32p5U1U5zRMyvHzJzsiQi4pju+Uu5147ODwPusdB7zjY28DljOd1rZXbqHpdkBkWUemMp7eFYywCy8I2",
+	"V/BtraTUXWzmiqTffk+XtSMhSLncKesSLToSg2BNkv3dzpYb1hKK5BueElPr23qnwfqKl4dXMBoGnMcE",
+	"M0uGCpv6GZ5LZNtDlIF4wXFclCTreYoJM1uwdTozxdf9CsIeBGvKrCllVe93133fvJtTrxwuFeH5A4nM",
+	"U9b0G5CR3mEDrbSdTFlR3tYwxWprblknjLQnYPk/kHlKwIIJvgFDgz27/KCYYMFMULg33Ere2DsM9rdY",
+	"C45X3OhbizxdmqTCnBcYyLK2G1jlesqDiL1UutKiigkWsk/ZytA2NOQ81jTxwzXw8BI1bcyW2aXOJjQm",
+	"7tkir1SevSwLZmmtVmTdLc5OvVhtFwG1aAjnDz2QG572ffLJJ59cH1Wf85X8cGsKGUaHl4sGy1Rv17CA",
+	"zVu12bKOpe+SnfyQc219NTFsCvkIhd6tvoucsaabDEsbY54QBkk1C90xESqLnXnJFkNhtNSAIJk8nEZx",
+	"CIVpwqam+NE6eat3jCvttsVV8gZec+/3BcGy+pR9rmlHJdLbBj5CgisItkPNEEdTysIWCkeYxqkgMmyV",
+	"8wDMdnbnMSLTREEsM0PGdVckaBUpU3Dh3fGySCUek/5g3odQn9UbbT9mqPLwMuM/j4EzNlhchm6+SnRf",
+	"7FjpPNMjxnpS0BxQbrht9oIaV22cXYYpes6GYg6uTayQIFI9Nr6k5b5pwX9sr3RPZ1OaYCln3GmHzKMZ",
+	"HB0WPEWPqtxOnlTJk+UaC05sk++pZQIsQGwP7WEi2zasPMFjCApaJhdL8qrk1tpAfIVGyOj1hZmaCJ7Q",
+	"of4xJlqbhOCvYujrhLCTl23NuljRQeyJPAhW00uUSiWw4gJB5oxETUkIynJqZOgskZhKVSfoNnPP+VLQ",
+	"ktzyWymgLFUgXZYJx0tCEv3QLYRknUvGX55rLqs72Vwtmiw3iy7zbH6WL0WZh2AOMUMDsqjjFhkhIpKO",
+	"GVZEapPH+if0swQPJ2WfesZ9jZbjh6WhYmtsFf3RrUf3N07LlRaJUSbhY62/wRoLj0EIaRvO2HRhZv1l",
+	"uQ9IyxPUFFgRG6bDhXEW7zy+YCEjJJJaMqdqEh5bbAC7qOpy48b0iiCMGJkhzsjOYxQONFWj0vsXzB1n",
+	"+bGkj1HoLuvn8SVhC+p2MNfLvbSehcnwuGCCJKAskFPFnQvmRdJmp2WWSFpZeYOELavu7abHba3GdVt/",
+	"o32FhZafUn/Mn7ET955/8WnWCf/qV7pDZ64//p0nrm/+xWdZPyv5xZz/3aH6O4G5dQed7uzGTmAr22fb",
+	"rSTVqjCJ8dCeAvI4Qgt7O6cHjxaVn68a70ERbq2ucsGeNWEpWSFzF5b18ymm8VMekTekapvmzraW7dNg",
+	"3fGIaMtyLpFN5vWoehisThjwPlQlfU6xlJdVscVrBrkGG1mkpc3S3lp7pXIk5X0HSi4J2yuYqYV+LaHt",
+	"XahRN03beydtC18Dk1Xo2W/J4CRVE4a4eQI1w9N0ENOhCQC0sgIsbcqZbeaLN19/Fe6glGl1ESbu+bDA",
+	"pR8a2Q2QUUoRaQQ9ZOoyIOwExzFhY0CP+anXfjh73p12o3fXQfKo/l8zGH/pNKzwrUp5aDik7IvMOlCm",
+	"zABLcrifiqLHaKNuruKx/OuLU1c26LLxLTyqNdSYt+3FKU5+MJ97j9ncsYAWqE8nmI3XjhcpoV5c46GC",
+	"mBZIfwp5HPWdoA4hkDokWvL1teAKF/NC8pslSJX93lH3YWMRJujD4U1lUAYjs+zDxaYslEB7woUk7QG0",
+	"N29LhZN4jY1WOWSiSr34g17j25t/tLuKYQqjr1vu+uZroia84kAJ5qEyrEKQwhSCBpJo7DK4Zi7wAlK8",
+	"J1gixl0YUGlDhWM6JP+1d8y+jpyeYFlN21ofPIywmGv0Q3GKWj7b+fa8sxmXPr2Z0V/ov22qkfeycq5i",
+	"zGpPxzfTE6UzS93ybXSGICMiCBvayLANwr6tUzHxcuzW8D1lKXl16X1Ze5XdXdRXWkGtUgRl29fb6mBj",
+	"hA0En0nwBFXpxI7i+jPNnRDpnZHUBnEzUxoGjqW0NEz4ZuNk8DR6Pgq6vb39g8OHj46W/G60GgLPXm7x",
+	"lsUCMmcDlDD1DCts6NIg8y8C8t2T+OWPnEa9P9F33/0pwJ/tp+/2vojffXcWv2SBxz5G9bStHbI0HHXD",
+	"TvqiMOhVGeN28Pf6CY9SGxgOJZr6PVyHvIWePeoe9apE/wKrmwu5APOmprCX9a6vZecaMttHPZKssDV+",
+	"lJx1zvDsNZHGe9xqnJGIkOl2EU2L5sHpZ2fth59/0/vy2dHr/e++ffT96d7Z+ZPDr56+ODjZ0GNXNr2K",
+	"Uj4nsRvAytP8RX+VvWkhKZz7pOQ97R7UBdhtlxQLXyDFDeIGn5DpoBDFuV6odxkezm9kMXoafHkxZmgs",
+	"MFMkauXWBOxz4bJE2Dzko1JiG9+oH9vpLEyiy5paFoxgcXdeshH/SLvdYSoEYao+v9xg9i0i4sB1i3Kz",
+	"1rlYMVK2ovt7q1MNV23WG+vubVoNmtQcwRaCxhFWAPTTLp+Z5BHfD2szKyUh7FaZlYtx0JmlXOz453xm",
+	"4XYMEpHBJkKUoWaY7XxaKJSS6/8kZp+t/4TMbv2HIGMqFRHlo1XPTqw4vCOij8eklO7YeM1/pnGMdw86",
+	"wXoifdFn4WhXSgakSaPw2YwkOScvWVd34eXwl+j2VqsvhDJXetk8dTGTZeMPJA+VELdO2Rg1IZ6aEoEA",
+	"fIW46IkwJ124c9s1agLPD1aLmNW7JyoVFzVZNjFWRConZZtYmcjMXrDTQozM9L0Ml2Kb3UZR+lec8sSY",
+	"lYFHulvFGkFLix69U8HRlDM1iefrEEtP6xYbqnNaiT/iDg0oHLa5sfp9La03N1dVPHzOVfLUWkG3Mpz2",
+	"j3rB3tHafpV1jSPdvzwtrNgJrhKcqknfRt8v8qFJkUKAx4tC+/jx7m6I3p69Qk2j7785c8q+cEabPay4",
+	"SnZPOY/HWJFjcDX8EcdjvTucTD998/lJ1wTuR3RMlfz00PyiUqZEfOreMxcTIiiPPt0LzE/TvU+/ePLm",
+	"23d7z06ff3765d7pd6fl35URMRlJqoxCSfZ6bvDNUn5YaZybf7w0c7YnrcJsVM3kW0lEBma9ZSiZPfXR",
+	"AgSsGQsLg2KCr+yh0IyyiM9QM0B//ct/QIyriZauPn5MDt2y/2g9k3XImVFMw3nhXGB9ObKGMKp4ifVH",
+	"MR1P1BbvTqvhucNPwpZeDOQaD5UF5tYiQ9sTkC73CcRAhJ8kWKhPwlJ02ijGcvJJddDvFFOtx/q3p1Xe",
+	"lsUmKLrc9h+1btdqDsSzPT5EsUuH2wWyyiFPqo7frVWnLSSITRE8Tcy0jGM+wHFpWvRz1XGrtxgnHDf5",
+	"gy328ampSKCwUMZEzZfeNqHQ8LU6gKRzuO6Qoob1X0ZNbMQCZcgsHGSDOCBGVyo6xaokANcTAKb9Uu2B",
+	"yXpmsZnlVgZkb9vyWMmDZvJXT3kSimTyxUPlmqlg+bp12vIk8FLRfRe2d64Htre8S8bSCWM8ZUMyrTwB",
+	"x2lECds4Dcdv9MQ1YZSBInVgP4pcK9R8jcVlxGelgHd4wGWRCgIsDHvToHccBOjt+VPjgRiYXLIpZamC",
+	"4IaqMOTlToTuFk4EwqLqDNg3YEA4BUxtVH0BloewaKcqxL7b7h3dPSpTd10gHqGWjQggx6oGhFWVpbQJ",
+	"VP4aOwIVlwzo11h3noE/jzP0BqtUmED+DYN4t5r/KsllOplzvE/TnF9a+QLbLLx2nfVWEZsWxyFEwcLx",
+	"h+KIXBEx54ygZu4wAa5UO1aJylA/l0M9w7UWMqHW5mYhBEz6eIk4jq23QstP80opjAueWFyk9cO7CzG6",
+	"TATemWA1WKqVkg4QXg1kNB+ZSUBTzPAYugAxXU1zKNBCel/QMjRuAfV3jhFGMk2IkMQVkrpggky5Im2X",
+	"JXJy+vKBROGHC4s3e9E4Rh8uDLSs/vui0el0Lho3N5ofcEJsdN5WtRV0pyBW2VZ4AUotxnzkLW4KSPvM",
+	"vLmQ42YurzsVz7LvV2/Hy04mqbQUaqEpHk4oI21BcKSvwI73MZhOU3OSggZE0ghi7AAeAiI3Oug5zCv4",
+	"zDGbXzC3n4X5NfVhpMUlkRDqTCI0IYJ00GdW0QGFJRpiIQxmq9RkNmf9lEFs7AVLBFd8yGNT5MBMZwuC",
+	"PNSMoykXBF1SFsljCNdMI6rQhPNL+zh0Dxz8VKFBzIeXEuELpk1B0whmpTIK5pWmNqkz6GK9J98bmtwK",
+	"+JuEO14QQrGOgzQca6oYPciqAnUu2AX7s6uX82c7zD9fsD+32234v769HwTozygscWOImgMcobw2HLLr",
+	"S4sx9+yPkoOjN2UyTRKubeD+lEQU9zX/hN6Tpg/+FU0xvTuH4HfjGYfSDxZGBFzLPBVD0s/iZlsonFIp",
+	"tb0I5qvfnPtgRIZ0iuM+HvAr0p/i6/4VjtPCrQGJ+aw/pSy/ZRV11VvuVvktbd7n5pOBrJ+S6YAIxFNl",
+	"uVeiiA/TKQCBm0o5tpaGienXAgUoHO6UqOhmoXSZsCjhlMF1E62RFQNo+eErfUsW55mfcRH1qas2Ypz0",
+	"Kik/BdjB+SUped9ksJQuRoRREoXIsk9Xs4+Pze5PlMUk9qfKu5Q9lapJPzs3gL75A1vVWdeTnmFkmY5G",
+	"dEgJU317MmY+712Hk7PsvT39XlYbxO12C4ynKBGFPgEHljmWJuUr+WOQEG9oOMGCmDHbWPP8qv9Nc8U4",
+	"T+ECyJo+yBRN/6aNULbCxyZiud5PU2WbKdeNaKFwKMXI/3jGJAAGUuyF5H1zkiMgerE/jLl9S4lUqn5M",
+	"rkhsSkfwGTQ+IcPLvt+MI/S+JnRWpaRIn+ySGXbhkiARmSbm6z57u3YPdLvm2KYwAe7+kb4/5GwUU8P+",
+	"kqg06VuAYzOYiMRU6xdoICLYTCgEu6h5HyL2q7riKFi+7k1b+ZZP3fI9AcfvdpIyOnJG3Fi6wKzFah3u",
+	"Xq9nlmIi+FAr0kFs5JSpUeCkFPgtzMkW8AxxWmQH+qOtHpcV2bcLNJcu3oWqUkGo6Wm3LJMCFxJW8vd2",
+	"Wqi67o8bD8yb0CIIcjgsybLffXI9hOooOduY6xZCH9aMTZ3pD1JpjydL5T3s1w6cHlTa+IpD1ARJHeaV",
+	"E8Id96Shc6HMQJgTT87ZsD/C1FtA9pd7f8+KTFegQT/GeD/77bJTy/LfTks+HaU2rGCUhev6o94WYtHs",
+	"9NU5YF1VaXPvuQy6tazLYUuyoMr1Tq2oySFd2lPkXlP2UzVq3LtT0sfQRKUS9+4svlOhc+FqodBISZd5",
+	"vc2vLGoyeGxRFZUvuxgOvzRVQfvYwzW/1NGC7oFj7NKFsuZxKasFxZNd9L5WUDv6d1FW2i12pocarULd",
+	"qZJAz9orPLMgqc2+HsQzzHFJFDdai/WJCmLOOBMrJFdpju3d0lVnVkEkWC5sCj8zWZONqCBqNFV8SWO5",
+	"TksS8D2UKpIsSgrDdl7Flip5kAXp+nWvFqw+OPYsG30GYSEpPeNZUXpcZYvPXjMGn2vB+3ZuaACfLNTk",
+	"8s0Mv1dFK8N+pcLI0J9ctDE0bQt6GQhaaSFU3LF9qdHXFXe8btZpa4eA0S+OqqDAs6nKObOq0lSuLbIX",
+	"inxRJeOLWeheZcIq7Vr0Fy2qg8X8vzzi0XPQVjtjTtAknWKW7+3tjr6FJB4R8HxN+MxVhzM71sUDpAXn",
+	"R+UhX17R6MOySpERauJYcnc6UyqRawpk7bRQjv7hSowZZ0Gxd0tr4C73Yrq1XxtdUI+8VUFmkLOw15c8",
+	"viIRAikPXgwfEzEhAk1pHOdFPFAzTIjoa9IbzRDCQ8Y/EdIpHhP/OlzYeYxSJolyH7F5/xLNJhiQI1xt",
+	"kubQ1C6iLElNgQG4gGaCQiaysT7NXWirhQw8AgCymLs8VdntyhIrwwnpQ4P97qSfYZplc9TbIPzTb+xg",
+	"eheNaZGbpKqiqa5pa73D9nwaCm2s+XZNDzYZzCa4cmbGqoacQWSu8cUiV24x7ARq1/RdfFO5sA1wbuYd",
+	"hsWgf9pTWlNk2jSBjK6XKDS2pFk4oT2UMZEcEB0H7Fk+Ximd93ktFCdjOy6tZPmD4A5ZfuPG6ll+E4ar",
+	"a2OT7tQz4iatZBLpdg2VQ+V8RigOt9TxSrLWTFwNcywOokrhLB1osO1AbdDfxx7gggApStGieFhD/UIS",
+	"2eaIlNscdtciSZ8KXiybvBcgB5e20EhqTeclUIGmajsRAAQm3ZmzzUBATYwEYWSGY4Qjk4g/dZaaCwxO",
+	"YlxGzgtWwAmWCggaI1S3C8eY+qsZYAaEIQ8xQ1JRAO1zKRO12BgV0ZJ1kchbndvDJu9WiYg10SVVGrYY",
+	"yFsP31qh2TKAnak2qaVCLpwG7EDUHOpuFunUO7r7NBwIVQC7ESauIitnvU/eKkZ5bVyx24YkWElnY5+L",
+	"C7CVZec4+VOsV5RjKFoWu1W4Qs5om+W1n1hwHJHGxCUgDfSAZSsLZ01svUQInY8JlsqlwbvorpbbWoDB",
+	"n4dyVVnvKwIy/eIdq+MC7yWudNMc9ZowzG41ivxG41sSNLlZQ3nIYHn+P+PIMS5qhkcBHNJ2J3vB1Kvu",
+	"SQzO1BQ1w0P7xFT/e28Cf0fhTgsNiJoRwlDXsMFeNyoBR0xKhD0sF6tYvuJKEYtrLopzWocbmelVw/YP",
+	"pNVHUzxHgkYENdNYCYz++t/+e70tgP+OBLHKxjrT9QXD43rJ6udLiaiCrxGN80ZhVQEUrNVzfUhVsKmV",
+	"YYDYB/NN01t05z7T7z6Zbw4VX9XYGZ9V6UPF69PaNh6s+rmUNS0p3n0zwWw8qUL1LPEaUB56BC15tGut",
+	"H64EY4VAmQpz7AW4+Gz8cNOGaOwHgYkQ0VuFHQDwjbGUi1IUELQWAwldK11oZT/Y2yK42CQrVthtkLq5",
+	"f31djKheb0PlO9Vru9072qJp46qr6+5BqbtrGh8OYnlDxCbn5a8d4kHQa8Hpn56eg2Df4PZlx6XG7WvC",
+	"BTN0YlMaHIa5szF9SmxtBrZwyGHx2OzMe+PIyLsutzsxUSlwIzolDHJJBZ+ZYsqwrMC6LxSFhjjTCU+F",
+	"F6jundyYDIOFpP+a8NSqfr7CylkgpYL+BAsiVVtgdqkNH20209i4VcGN6uAFPVQYxvNkZi2OqupCJwdB",
+	"MUdjf61SMcnRQdGmOArWfO+oBHkfbF5QTvfZdME0uC4TnBlDY6nXtsIftpX36nbtRFXv76/v+yrX+l63",
+	"pkFeWLuqA93euj0gmXLZVAVbtXTTakDqq+lGfzt17haTqT1cvfZhoR+DCyOM8NxCZuklHhqomXR4SdQD",
+	"m0rjNrPWriZRDp2PmjEf4viC6SstFL579+5d+/Xr9rNn559/fvz69fGbN+HOY/MhEyRo4kr1n/ayF0QB",
+	"SU2mL5dkHpowShqhpsGy1o8bDe2K6kAN/2Jkb5WdUp2/D2S6PZGdH6uCdR/dJbKGO9IxOBVl3ODe/sbe",
+	"1IoeP9rGwWgiLlwh+SI5qhZXebXXSZFWjZSqGEO+u7drsDC/C6tqTdGZyqfa3qvY0Paur0NjBGQ2IwSz",
+	"aJNxp4XCfX3fhVsN5iiLjLY7uMzGsNBOWagwQDe3UHigGzAGiK+Ke9fXjVZjH/59cH1dVLgHcHmlwi0h",
+	"rJTsNOa8j3AUAw4IxRGGzViF+2CNgkCb5xrdAUTBqiyh/fVqt1NWYSCHjMxC1GTckEfbGdYdayL2wGUb",
+	"oibEsitKhAEkhmHN0ZRrpuGpSUBJxgJHJipwQseAxkKJaBWzjOzkM2ISA6F9sAvh5SITmIcWfZU56EEN",
+	"GI4tyceGxMAnu6FFBMKMVhu7d4SXUF14cOsjKBPqVihzGk0pc+f+rUaC51MLKuJl7dhnFlPr/byxO+L3",
+	"uwSAyLEeFlAfrFvUEsQydylryweGcBJ1RSGsUs+gbsMrAyFYIVpshP7QVr6phutbY62uZjYbC9hfo0Lx",
+	"6sZqzeWS618bS3yECjoQgi0UsXK029ZWljvYNtEYzacxTqNcK8htspBrLfGNu3jQNtml99XJaMPOCYKj",
+	"/GzMy9Xx+7dNZ2xo4p1gwSzfQxwdrtejNfC/NkaUys5BphUUf+1vojMaZ6Hp5rCRsMgl2JusrgKxH3V7",
+	"1SeONoizMJLdq+7ucILVbk6vytPTxW1Q2YMDPAjIJa2iK6BuFNAkGswVKQ6m6DtQyLBXWeP11vMQlKHF",
+	"u7cC5Dh3WyXPSERYXhr3f9Gfv6zMZGmDUq6TlKTKnhi1kA0Y4wycLMM4jUpgfr3uHe9oFk6vt9zEVIuS",
+	"hXUJpYiVF+bWVBPKLo31Zs1xL2PChCSXa86s20s/JHK7oEVXn7hfncWpOeTz8/NTl1Xo8YkgQ0KvyrNX",
+	"XW82d5SuPLbPYqdX8ixEjUIMZ0bPpled9YFEU5wkegr4yHkHCmWr9GoUUA+zvBpd1fFe0NsHwRjUgteV",
+	"iN/bfH9rw5azucwbLlgZBYXS8o2Z3GtaIp4nJbM5+MV30D6/FbXHglje1jg8xeNq2Ds8BuEMlblQzMey",
+	"BAmHTrGUKGTkWvWHqZBchHrNhu5vVyREPwCtPUZ2W2PKLWFpLi/anrc6RsuM3qqwkryvJYiYbnc1GERN",
+	"LR+/0bXoTipjwzO3BOzukRHOeGrPYQVBdkn4IcwlBOkMgdaFFvo2TB1wqV6TvXxN2RqS+/oS91GLXGn2",
+	"HNcOQG6sbun2DoJWFp/ukN4XQaFrQXLPHN5NYXzoNZ6jEY5jJAFAJ54j49v5mQhuM8lZ20EIGcAholRM",
+	"tsW8vRfU1xpk/XMLmf9AItLWj2QwqD5kCyN3gaFvDmnrnA62F/BQ1cdvj6O2HroUbJGLLqcFmNy81MAD",
+	"C8NJ8kMn6DW5stHHFe6q7h1AwpSWSrmPn3n76txVLDkaYbG6VmqF5cJjsrEMJOJMv3aTr9uNG7A1mj2n",
+	"yJJAkaz8w8oQEYeWWprr8DHcNgDZMywieQexJJCTVRtu6TCXXeqVgx7WVr20GNPnX5+fQhxlYeZqij4V",
+	"MrIqCKZvIriJgr/+5X/Yh4zgN2++9gtLKu+hYYzptIVkOpxozfqKsvS6E/EHsqWtNb3hUhxRtbD5n+Jr",
+	"E/+0v6r2ri/Cl20PjJ1ewcNG7q8HHCcW3Y1GS6wVUJg1YFdExtk5xndhPOV1url9ZNdQBbIRVH61IDqG",
+	"960z7bE7NwMUTyMBqEn28Z6mAqBNLsm8wORW0Rp/5/t1gAPrV22FgREa1AOzTDWrw8n9YtdcdMUgVf7Q",
+	"fDwVas/+LlhzP9jbeYywV8LPfGCIGWKEwgLTH9PfYvbM0G/WgsdAm5og+ucFs/mSEknFE+eArynq53Is",
+	"Nyrdd2OgWVNB1fyNJp81TwgWRJxUhhABTq2VEF98e95CXLhgT08j2RJ5EjVDednudDoGCxqmCIQFfCHv",
+	"z0SpxEwlv6RkyZct1rh5Tls5aDD3wdIpg2JD+q4Lvz1uJNao7NvX8+/ihH5J5o2bG0gvMQD4C6BEBSAu",
+	"C8jj2ENPmxtsB+mOE6agRKlDrC+Q64I1wxObOQ6bmGP0BEiBDJyPfsRi+ZgyymG576Ed+wrC138om481",
+	"jWtgN4v/1iiY5/pjjVbjighpaBV0uh2oiwIVQhOqtxSdoLNnUJYnwFu7OKG7+u1dpzX11XEVOPBzrCW+",
+	"ecqilxDUdNU+W3m1T0Nqr8ZnCxXrd7aySpytC5av0R2YPshQhILLJr7zgZVYE3wF4wRPI1UdlFe2MdTy",
+	"Khy3QNRdMLOCS0XUDQm1/Q8zAbVqaorK5pVFgCy9ILAh0Q7CEcDWh9DO7o+ylA2SbRV/KGAUawurYg+0",
+	"UDx7oVq8X99dW7Ldnl9Bslw2Mq9inFcMdqUijQ1pq5R7BUiLdccbxaj22o5W1O+2oTZ73czPd9TtHeTx",
+	"0d1HvYPg5uZ9oaRudVnbGyun8OYlfGEOQZgUOfkdT0UB4cTxfsvBQ4MzIdMCXmHfOU9Bi+RvI8U7epHt",
+	"B926HmZMtPvWB6qAl/ZWv/QiQ5q4aTUO1nnjrZdp7isVYEVfnfzw/qb1oSDmf3ivZ0Wm0ykW88ZxQ9Ow",
+	"FJHgzGugRU5FLZfwWBo89uxqO5MreiYTLmugT71qVpCebEq3giTRYnU4ITjJ+wAKu6mK5c+NUxEqZtua",
+	"ryABMuVAoS4zSRSJtHEApgOOMxy6/V6vBiMnUx350dIFMzhw0yTGlKkO8jYe6EdOmfW02jrOS8s9O59U",
+	"XpC4KYmCcsmhR0mHKeEwMWS489ii6ETHCKz/ECpzy6rS3FrSumf18g9RkgK0sYvdghLfUG/aImKaMRXn",
+	"hZQLyxvLaLG4/Foy1tbDz4ziJzyabyZg/erA69ew315o3kIY2cHeFPcRttGSmuluTIW/H22S2bZ3rUyC",
+	"TJcEuSIJbm4xJVW64dyvIO3EhRXwwWrJ+wRHrpbYx9MJ+8HRZgyzAG3qYfk4TFNT9Kmw+nEsCI7mvsRo",
+	"rE//SnDYyhlY58NgcGsN5O75+hwiSI2/AbHUYDyOcsXV7AbBjpnT7hq0Puf8FWAY6Rd6vdUv5JbpmYXS",
+	"AcW9xptvrYJ5ywCmyCjwj6/086Xig5+iHNRohaK/aVVsLHY/5CdeN4YLY6LIUh+eX5oDFJTddWsD3+JC",
+	"UCYVhkvaWnO5rTnv2PC0zhr66Jnp0II43q88GeBXvwLBsL/6DTv4r7h6AXBfvwC/GWq6/fO8zjxfy8LM",
+	"AHChH4ucRWEDWcHWmXMg9y74vcjcGXrvnDszCqe4Rb3uC8blJS383NCFs2a9SUqrErxYPLdxKySOZIaH",
+	"5MCXTxAjsxq7OqaXBGF4IN/RN/d7vQtWbQKDNp5RScwm3aQcQ4a/JZ7e4GuLVZA2zt0ulDM0wMPLTmZ9",
+	"hhDfalZ05tSzmaj5KmeR4YLcinWT3EEn/v4jotr85MrfkNmonf1gfz0z9C2YJbcxQ50lBEb4LQwS25O1",
+	"bMTgV2Uj2sOJrY3E3nnXOyLb3uNwb8aiX0TVLMDfpmr4rdmapEJKVnz7d2txibUI/H4H2nu12ahvt23S",
+	"2i00fcE50uQzBkk4OxUWwB1p/f27UvqmcpZfghcrLX6RsvURcp064gLKLpgSdkTLX1CsjFv3un4NDs+o",
+	"0vo5j1Q7RkGIUjagLDJV4ikAT8/lgldpp6yOOcTkgR+IRfboA/oIHnqugD3kChVtm/ySzJ+YFIStFbMf",
+	"4/9wbelR/L45mbt7jewnM+y3bt9VI6GrZdzAjOO3oJMKymhTgfyxRaPmn4JgXDRo9Uryn3BHhp64zF6q",
+	"F5Ze/Z76EzwwV/wnrcuWGYDXrBQSHHsslDxCTXu9WO2oBU5jzkhFdd7SsvY+bcq43ekRW16oLau3lDXT",
+	"sLkpegSfEd19c1pgTw75DGVTnlHCRJ51GnURi0VIqqz+GUvjOAtg9LLBzHV3cvsVmdkeVJu8pfZv3m9r",
+	"+iwUjqqREK7AQIE/fssHWyeFhTAy3kRv0U3JwiIztseu4Fm17srjrDOSxHho97i2jq4xRMg1lXCuc0nm",
+	"LTir0T+okohGLRMObxC5UgYn1XACwwFORLdywaTiiUQzLi4t/i5nQ1uJSZuxevFSt6oh2gdMWABmNiSs",
+	"VLcQdXFmRnULZbuh5vK+mqma+1CzBrC+TxPpFqG7ZBegvbosLtntkIsTXUyI9Fb+Q4usAEdS429600ff",
+	"DYNXYn9yfnj1pMu+l0dfRnvfzh+++PEAG2SU/gQyodwLf/3Lv5pbUAgfAsgWuuXleVmrNMaJ4omL1DeA",
+	"Ma5bFaHUq4OnN5xMW2m7RsJoc9PU+lISuNUw9e82ycd2tsKS0+LImhqe0LMiTtaIvnrT4kuIkhPEVXGD",
+	"icZIc7UJOsODYfTXv/zr7Hr+cwiWwhURUGk3NYm+VSLprg2EX0wSFFb3/ou//uVf7Un0L7y832+4wJcZ",
+	"EJo9yhbgP0JYTDHQr3otLQt8cd3TihvQ9MGtT6cGZUEvD5CcTq0/tnpdSTTBEgonSsVF1QGXmbPbB1kU",
+	"2W9DljGf30jBd39tCn5lwMn6IsB8YvMFH6xa73euy1u5Mgcm/ZVo83vwXuM8yWSijXWs0JRLhbpBkMuF",
+	"+/Fdw4edu3pik5MXIx9M7Pf2UQ8f3aMMK3U7E2X3wxrhBRXpAyBl68ML6sTrBjEDz1wkwm/L4P3YzGHI",
+	"uJI5FkIBqjqYP2LF3suosfzAvXTYbo+IoJB1fvCe4eNbze0BffnJKy6FpIa1bn8ubfWIFkqZLsnURJaa",
+	"sqFmMN36bW7Z78ZQL9B7Q2Pdq0Z2y914rc4w3kbNm7/vvT96oJOBtbezjLhAJhN0M103xArHBkKrOlXH",
+	"1NPPgGHKUU1QtCOOUdMiFA7mCHux6thUcYebUFSkZcK8TV3KHc/ys+XF8jwJ8zMLhbC7o2kaK5rEFE4R",
+	"Ij6Uu1POyLwzjdD/879dsNf57R0tPk3H875JrYpx7HpoS8ZHFCqTMFVoXm+SbHl1wMuT6tikFNmyUUMu",
+	"lXQmWgc9H40ImMtZ3wVBQvMTiVCaGLyr2YTHBPKvKgOKzGS8lUR8Rm7vrzBJ8fmQ+gkRUxq7WkYtz6FB",
+	"XOfry6ztPbQ1zKqrSBVvl+pCdR/B3VJxs6BU+Slrwgq/DGaoWNspr8NULhsWlAqBORlZKnXkGrhpNZYQ",
+	"p9yJrARLNXmyelfV5CneLpPHlYdbSp6siRXkCW5LHtvAzQZOHcu5yzYXDySywqalV2KO2/Nbdu5kCEVe",
+	"vpeWHVl6opqQOUiS0pmRk8tlcT0hw8s2ZfVHRl+7KjxDHBMWYYEiPHe5pJIq8kDmkMrHtnqPRBgJzCI+",
+	"RYLMsIj8QMoLpneqdJwKEiEbamLzqmF32EFPXWUXhVwHpd73cEbg6+Yj3gmTCba7YFnwxlGlONRtvWSe",
+	"2+k20jCDZukGwR7AdUd4XsDThE/o0TeO9QPrM7/p5xmRaVzr57B0dfrN9sYqOHp7D+dtHBEV9WudR8LN",
+	"p957MK6QQ5u4RycEldmuB1Iz/C7w0ahzR96XcoFeO2C9TCFB2AU4630Z11xsnSP3OfS6b3Z+mWA8MryE",
+	"gxUuTHc8+TTDcUxUnXjaNVBq/iFP5dI+g8fs4czSKLwT6wmDI+gpZnMohrcYJwIRdj+lRMy90w7YMfmT",
+	"FhEAvzZBvh6Cooctsnd4uDqw7s5yuitDqg/Pg+5x0DsO9mD3uUJavd9cXmXEr4vkcMK88jTm73Wv97HX",
+	"yakBBbCkWn+N5MhFlTsvB99TEH+shWb2uqoVGs0qVW9hJ6waEhBn65QRFIeRHv5N5WI10Ct3sTGxPdbS",
+	"18gVG+5qyld2e14NSXNjiq/7jtnNRmJKWXalC1fML9eg0fD2R3HV2Bo/e4fB/sY63oFGVa8XSEH4TZuz",
+	"mp4PZM6T0kb6LGf5vJLmEh+DV43QhPlqHiKyWC8eeJsaPI+WhdWBbW4rizk0ocl//ct/APy8CwYvujCC",
+	"zDUCD7iQ552WUS4yIUM6okMH2gDvuDrn4HZlfKbXGVXygsmYQp6SqUrXMg8KwPmTphMecMkxcpjBBh9M",
+	"mXAsKNdpnAmm4qLJUjRoA6Zh1MRIxlwBfph8jIIMsBSisal07+500FkBvtoFfxnSXDB3AIEglUai5hmJ",
+	"qNxpmUoRVGYnFA8kmk1oTBA8AIPP8wKqLHWoP3kPgZge1snR/qOgVawhmbtcu1rx9w1OIvyygLGNT0Yx",
+	"lpNPoEsWgLFf0UZ+M6/nuP/Iv+6SfwpuV9k4Pgy0BOGJD2NVeBRcr/nzWrjBpSztPK/Q2NibbBKeaeg9",
+	"pUuDMfV6kh4GVSp/8/ttI21yITK3GQZLIzJjPq4XUIDyAigdOI5LxlArx/QY0RiWm4P8jqaUoZiPIZIJ",
+	"NWMicyDBnc4FewqgqijBY8oslFOC7TNmZ/xgIwDaqpXp4GK9xbnZYdYrPjb9bGjar37Y1Txe51k4Wljr",
+	"ydewntd79qktF7fe01lO3lpP+6V61nvD2r8vo3WefyH4dJ3nznnjLrcfy/JHagtSBLV1IIKF4gtBsQJC",
+	"t7KGwdHhkmM472isUGTgkbEWHf5/Heh/GeM/Vx0Am+/UhefsLeDY9/Jc0L2gChI+KCKwL4ddL6CsA0q6",
+	"w0S3ua1l3PNKCPIMcbynWaEA/axHt62TooCbXaFUcuRsyDHJ4bN/3xUWNBHoDL8Gjb8zBKqVVZABD610",
+	"l7wmd7Ht+rvEz96SSclSR9pv3cQpnsIuNWw4jYa7A8qidiri+mODEwtdFn44ffvk1cun/bdnr252NW20",
+	"aUTZH11K/qedTuciDYLeoW5U/wqPEU8IM/knWRiL4DMfiPWCmcOODJoMbNKYsktrqVHIXFZzs98z+y2B",
+	"mpwZ4OoW6gbI1AqCk12WvXDBdCsmjxSzHO7Ri5bpoK8IiSTCGcxok3Hl7QZ3qkynl/YDTyiL3or49tGv",
+	"HqpBTFl6HfH1F4DtxH3GygB/AGCrPN7d1aKr46GwV/KCHYbHD8szVL7pbTziumWuJ/3vT+W8Mfx15mYm",
+	"Dz25xVEF46o/gsCU/JiCcYOb7SBoM966+9OJr7g79ckXrwkQxQrJOB3/OiJBT4BlTK9NPjpGkrJxbHF8",
+	"OSvJIFKBUiUlLwtYvWUrJbQU5cipeeCuXSNr6u69deLCN/A6+KOpWZqOIkUM1H+kHI6MJ3LOyS7VsM+u",
+	"IGMqFRG7I8qonNSr6nN8aeOMS3gj5BoPVTx3laWsCn4gUXiaDmI6NDkU9umO4l+8+fqr5k6IxvQKoBse",
+	"G7fjkAgy5QzCTUHsoIHJEhlOcBwTCEzdRp9azjmz43xhhrnq3M/ksioO1ZnGjEpbM9Q0prvWtKd5KLQX",
+	"DSR51UmgBdivgNXIMySm+PoVYWM9zYemwID72V1EWX9/G0SJHNyKixOl8HAyNSnmSYzViItpVpn/+bUy",
+	"9fNNjIGWHbYGSeNk8DR6Pgq6vb39g8OHj46W/Iby/7OXW7xl1wz0WimibX3K2demtsBxg/e+mg6+O7sc",
+	"TI/S77+NJtHnZ+fRZ92AfzaZRN+d8bPPXgTvvslG8wwrrHmvcdwg8y8C8t2T+OWPnEa9P9F33/0pwJ/t",
+	"p+/2vojffXcWv2RQbUtgJhMuFKwkypTeRsQQmW0nJAEGBzyX9SXZ4qKAXn0kXNVbSOsNZfUKOe1bUbew",
+	"UmxrfcqucEyjAiZTvl6HPI0jiCQZEHRFBB3Re4smKUIxTXGs15QNKrHoWkaemROOSwZ475r0LVNBmUT6",
+	"UX9T8UCiZlgaabjT+QWMyvvCznITBbsnI6lJdM+xL0u/+euwLo02y7oPmApuXFtZATwxvsuVO3ZlDp5Z",
+	"hEWEwg8XVhZ+SeYXjWP0odPp3NyECASQ1tS2XTTi4oKFDF/RsdY/nXyxyI6RVs2d8BjAzSXYxagZUTnk",
+	"V0Roeu3kCSmGK2HhiAtm1rQFbEwEGREBd0PGGQmRpz5aVRYTIte2EKjBDPeW6AUbcx6ZsuEzqiaUoQPn",
+	"ErgTi+TrxLmLb2ekZxNQ0pewbYNgs4Lqf0NiMnQl8i05zyzRoRETAyH8S7l+Ml61P3lUh3pRlu629rCh",
+	"YeO4sfdTr/1w9rw77UbvroPkUf2/ZtoySwdWPZ5qG83lvo8bx+2HlapXm0OJA/BolF0IuR3mqo24yknA",
+	"3VQmMZ5/5fsHnY2T/fPSA04zHsSbTbWhm+V6pVFYKB9ftn9s0fVGYaFuL7lWJUuuXKB1y/O3gKX80fxC",
+	"TpVq4o4sjts9OITA9+S+Befd1mPb+QVBn1ew7RqIzvbpBxLROpTmdXEa9zbGaVxYVjMuol2TClpvBpyK",
+	"DAQZvN6mYhKPo75rIjRGLAqhTiccO4aomaQi4ZKg0Hwg3OkgE4cFxm5WosyvQgWVKG0APyNoigE6Ksep",
+	"NciOHfSCXhE0E5yNAXHK9cMcA3QznZ1BN/aOtlffumGDGnqr7FYyy8gFtrEQZKjaEy4kaQ+0ChfztlQ4",
+	"gcJ8PnHrnt5sk5aPYiMHf4UENK1Ed7in033rU2ZHWdrW+fOrrUGY9XsQOScmWxpBkBrsurJdXKELZnNW",
+	"7HK4k234eERQ01sH+RYu6/wvsJfbHAv4aK0XXmM2P1GKTBMlf0E0X7f9h+VSlMxwqcKgAMkH09R2teir",
+	"pd8bYhz5h+2IjqmyM1yWbYXDQ+fc92v+mbrEeSjXBZN4mkWSYYnC06/fnCNzBlbRwfCWAoxHRI9k0cbp",
+	"bbaAXUK61luHwfrRzc/1SGwv6rMBNG0hCB28wTM8/wXWSq93S5FmFv+USmkK1Xl5P3lt0AmWiPFS2er7",
+	"TPyp/GAmqmxvnaPpV7L8X8NQDNuMII8Ls7GzGLYRCFOiJjyqjdIsGT0zv5Y2EBhnX31cNIbco3OT+YWZ",
+	"nYgLls2Ewa21blxTmrRwdAgvMp5rIswiqGKqLSULYac/tlQOvIYB3kWojy3JXllMfYKlZ77YBAv4MkxD",
+	"wbqxxd1NrNr7jW0aM6A6zrcf/S0fDH7OZ16iDmbOUjbB2Jssghiz5XDM2Rm9frJlyhwugVA+jTG7j4j9",
+	"JcVBgkoclVPBcwRrLSf2Asjt8yM9TWLQXrCQGGSjSV2CyQ/vcxeT4GjKmZrE8zx5v3cU5LXfMhgBkw3v",
+	"qq8vqSy3MYKyJvKK1HiYrt/yEtA0MNngo1EhVs2wdJnPwXNJ2JAsCajIn7kLWeminxNBuRljDpPeh9Wz",
+	"wWbO635duVhviL/leYdcJLCqBE8Bqtqf23Xqb1UhZ4WlqQlNtqMNAdg5rsXGx4IgJahW3qaeBZybQE0h",
+	"KMvyOKsrZRs+Lj/h8j3qvgBWhN6DYCgjBaAzHQTRGhfMAKwsgsEVi7/X8vntAbwquNwf7i1Y/J6KWdx9",
+	"R5evxV9d2aW/e+jFCdebcJevXFo21iVj11e2iAxS1JynZrVtWOlHkIiQab274KlFO3HOoAfSVMQHZ9JY",
+	"YAZ1jCUo5UV4KQSq7HGe8KUfeyAvGLSx03KehRJGllvh6CTbQpt+khzgExJKwym+7qeSyBDStiWiDDmw",
+	"GPcgd/AuJgN2wmcAfw2ICKZViQQekscIswuWBTXkgBpeYEMqSdROE9MrBwRj80qr5NEZtH8HpZbNTvz0",
+	"s7P2w8+/6X357Oj1/nffPvr+dO/s/MnhV09fHJysv8pNp+4zLjoHjnF5EwUDcuOeLkOJsUg5K1Bi/s5R",
+	"9m7hndEsPAWCFPyzFYHP+ZPAv/d4zKWbvyPQmfLwoEZbuXidXo0TLNGAEGayztPkviKkrDxaEA8t9+E8",
+	"ORxkWSa4NJP+muJzzOKzTpiVgAXWibsasuCKeA5fLyvYom0Ujsn03GpxPsXikkSQxysIU+Hi3tw6Pn+B",
+	"iHHbJ7e99gFO81f2CumYEKFRG0JCE3hzrxN0ut29zkMHgCoJYUuzPJ2zr+E5SSDlEY9NkOxr/jONY7x7",
+	"0Ak22ZL7tK2D8bCz/48UsZ5xvJfr4C7VLI6VER8vlZZmug+g0L749hxJxZONoLHtdG0QA/KcRb8WZOw7",
+	"jv1wkuhjxH4UwgN+ydiP59o4dt2p5t41Aj/s0xD4gZoZgkpMpXoM9KSwNxkKonZuGRhSLysTCB3QLf+7",
+	"H07a3+P2z0H76P2Hbutw/+YPjYrkg+KyVFitgLCw8BUmab0FsJMtBNxjIEJirAgbUiIR15uK8AdNCP38",
+	"TphnWWi6PAQPrfWkXLBQ8bDlfDCI8dlOy6DymKMSwKRyHhq9Z0lFy+J/cqgd+tg0p7swMUU9BUHDVEHA",
+	"CABUORQrFKqfw1qcizeaBDl67mZAF5tgL6zxFJ2S7zkj8Owiv0V0ahI6kOAzM16PYHlGS4SXZLMYfN/B",
+	"vJjRwtIpVHoEuD5NzobDNzCVRt57iHfZjTJr3Tkox5cuPPRWxozmR89k6B6cB14t74wex3b0nu1zNxgW",
+	"pjJ4t1eJX9EFKAeznFx+j3kNsl4MSARWxCC4axkRaMknroiAPy0uWZDjP5haK2Xsig+N5CBwmSHJ0UH+",
+	"51EG/WBKyvgFIC2dwP7Sq3zut3W4H9imunBCAk3pP28WoDD2H3k74N5+NRqGnmnFS8adN1PqZ71kz59u",
+	"DQAAK71KP33NiF5S4CKxwGCUQaw6F1EGDPA7SIUHUmEgPCBGXSo6XIlTIdOBR/ElJ5LgRStUqShCupX8",
+	"ZIzPUDM08BEhAigUsBMvWJjvQ0LYGus9AYmMh15Rk+uvJoQBRtpO5j7RnC6VdeyVMCwrdMgbb2B3hcFu",
+	"0TBq9lMP20G3HRwUtmATKhUX8+W4oH652DXatMA+l5TpcTIC1kaMmUPjgb8rD07LZ6WSp2Jo8odgH+2V",
+	"pa3roHe8CgVR1vqu/9LaWztv/t4AMOFyOHL99c5vfXXrQa46dFVcJbvWB7Qq7xhn9X3BL4Y2D+s/5yp5",
+	"Zj92ey/y/lEv2Dtan0n0158ah+F2EbbnX5+fFqGobxtlq8lfkzYJH3NeuvsKrvU9gSZsuxn6fQoNRKQb",
+	"OJTlZ7/Hyd4dok8qmKEuH428tarnoHKpmiCYzVZqVgLAVJGGLW4oiUqTcNtF/Jz96tcw+8dawmpCBDFr",
+	"2DGCcuguvy/o+1jQbJ31DMuwfjm/tss5r3RtFihlyIaVGExhF6ReIStCF4MKxq+JRL1gcLBs04ipyiCS",
+	"Q64SPcPHu7shenv2CqLyCimr2pK3NeVthwq14i+Y5rMOOrPF6pr7wdGOhRT2lt5WMfN67b8Bet3WNLej",
+	"7Bvcq3zMQDaXoXoMEbR/xPGYC6om00/ffH7SNXhXkHEgPz00v6iUKRGfuvfMxYQIyqNP9wLz09Dq0y+e",
+	"vPn23d6z0+efn365d/rdafl3A5hP6G1VY+WzGwnN5aVYC3VXf+1gBo7PXEnTeyxcknF09rGmq8pG3Xlg",
+	"55fL7JVEQfhdmsDiqxBIW30FHFfGu2ZW0C5s72zblU72wn6/kzsyp3Vu0rrSSTZ82q8RB+FF9dXhdrzP",
+	"udpKi9/0d5AmMjcLXIXvzt2OaknrZodVPR4Xz8FTJWlEivigAElfCmswTvEI03ieg+7Xf9ueZi9+3BUP",
+	"zkCj3Zehon6n09EGghHgtpK+KQ4OMY0u64ELJKDif+R9MissuPjRDDa7OEzIjMi8TeaoQU3I1GvU+J0W",
+	"W3xrHaN5vFgeUOaldbUyD5BD+yd4CAXOB4Bnpbj3rayFPKpsnQ/nUf1ZXJrmuVJ3pppoNsYtDxvjPN5p",
+	"2RpgWTEPunZ0HLSbhfU7pq4Kj1scyNOqJBzUzPrG4wiiFkzKsM1HMokrHou7I/lqLndHytlyd2dxqGkx",
+	"yQwTaCPC0oGwyHbKZ4PsDG/xO6cOL6T5LRloucR2gLf1RwGJlAG9eaq8tJ/SEGrY9twZ7aZiAxrhoTZ5",
+	"+Cinl0Vd9NoDUbrY1ivKIPqjGmjQ84XaKfMHL3nj5v3N/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -74,7 +74,8 @@ func settingsOut(v *settings.Values) adminapi.Settings {
 		YipayEnabled: v.YipayEnabled, YipayUrl: v.YipayURL, YipayPid: v.YipayPID, YipayKeySet: len(v.YipayKeyEnc) > 0,
 		OpenpaymentEnabled: v.OpenPaymentEnabled, OpenpaymentUrl: v.OpenPaymentURL, OpenpaymentMerchantId: v.OpenPaymentMerchantID,
 		OpenpaymentSecretSet: len(v.OpenPaymentSecretEnc) > 0, PaymentMinAmount: v.PaymentMinAmount,
-		PaymentOrderExpiryMinutes: v.PaymentOrderExpiryMinutes, ReferralCommissionPermille: v.ReferralCommissionPermille}
+		PaymentOrderExpiryMinutes: v.PaymentOrderExpiryMinutes, ReferralCommissionPermille: v.ReferralCommissionPermille,
+		PricingEndpointEnabled: v.PricingEndpointEnabled}
 }
 
 // channelOut converts a channel read with its account count (ChannelGet; ChannelList rows convert

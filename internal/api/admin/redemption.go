@@ -52,11 +52,19 @@ func (h *Handler) RedemptionCodeCreate(ctx context.Context, req adminapi.Redempt
 	if b.MaxUses != nil {
 		maxUses = int32(*b.MaxUses) //nolint:gosec // the contract bounds it to 1e6
 	}
+	if (b.Quota == nil) == (b.PlanId == nil) {
+		return nil, fault.New(fault.Invalid, "give exactly one of quota and plan_id")
+	}
 	out := adminapi.RedemptionCodeCreate201JSONResponse{Name: b.Name, Codes: make([]string, 0, b.Count)}
 	err := store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+		if b.PlanId != nil {
+			if _, err := h.Queries.PlanGet(ctx, tx, *b.PlanId); err != nil {
+				return store.Translate(err, planNotFound)
+			}
+		}
 		for range b.Count {
 			c, err := h.Queries.RedemptionCodeCreate(ctx, tx, db.RedemptionCodeCreateParams{Name: b.Name,
-				Code: wallet.NewCode(), Quota: b.Quota, MaxUses: maxUses, ExpiresAt: b.ExpiresAt})
+				Code: wallet.NewCode(), Quota: deref(b.Quota), PlanID: b.PlanId, MaxUses: maxUses, ExpiresAt: b.ExpiresAt})
 			if err != nil {
 				return store.Translate(err, "")
 			}
@@ -128,7 +136,7 @@ func (h *Handler) RedemptionCodeDelete(ctx context.Context, req adminapi.Redempt
 }
 
 func codeOut(c *db.RedemptionCode, now time.Time) adminapi.RedemptionCode {
-	return adminapi.RedemptionCode{Id: c.ID, Name: c.Name, CodeHint: wallet.Hint(c.Code), Quota: c.Quota,
+	return adminapi.RedemptionCode{Id: c.ID, Name: c.Name, CodeHint: wallet.Hint(c.Code), Quota: c.Quota, PlanId: c.PlanID,
 		MaxUses: int(c.MaxUses), UsedCount: int(c.UsedCount), Status: adminapi.RedemptionCodeStatus(wallet.Status(c, now)),
 		ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt}
 }

@@ -32,8 +32,8 @@ func refused(msg string) publicapi.LoginTokenGet401JSONResponse {
 }
 
 // LoginTokenGet signs a user in from a link: with a login-check hook configured every token
-// goes to the hook; otherwise the token is one of the user's API keys or sign-in JWTs. It sets
-// the session cookie and redirects to /app.
+// goes to the hook; otherwise the token is one of the user's API keys or sign-in JWTs, or a
+// redemption code (CDK, cdk.go). It sets the session cookie and redirects to /app.
 func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGetRequestObject) (publicapi.LoginTokenGetResponseObject, error) {
 	p := req.Params
 	tok := ""
@@ -48,13 +48,21 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 	switch {
 	case errors.Is(err, hook.ErrLoginOff):
 		pr, err := h.Auth.AuthenticateToken(ctx, tok)
-		if err != nil {
-			if fault.Is(err, fault.Unauthorized) || fault.Is(err, fault.Forbidden) {
+		switch {
+		case err == nil:
+			uid = pr.UserID
+		case fault.Is(err, fault.Forbidden):
+			return refused(msgTokenInvalid), nil
+		case fault.Is(err, fault.Unauthorized): // not a key or JWT: a redemption code (CDK)?
+			if uid, err = h.cdkUser(ctx, tok); err != nil {
+				return nil, err
+			}
+			if uid == 0 {
 				return refused(msgTokenInvalid), nil
 			}
+		default:
 			return nil, err
 		}
-		uid = pr.UserID
 	case err != nil:
 		return nil, err
 	case !d.OK:

@@ -16,6 +16,7 @@ import (
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/settings"
 )
 
@@ -37,6 +38,8 @@ type Handler struct {
 	SecureCookies bool
 	// Payments handles the payment gateways' notifies and redirects.
 	Payments *payment.Service
+	// Relay answers the public catalog and prices (the routing snapshot).
+	Relay *relay.Relay
 }
 
 var _ publicapi.StrictServerInterface = (*Handler)(nil)

@@ -20,6 +20,7 @@ import (
 	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/quota"
 	"github.com/poolgate/poolgate/internal/payment"
+	"github.com/poolgate/poolgate/internal/relay"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
@@ -44,6 +45,8 @@ type Handler struct {
 	LimitRules *limits.Rules
 	// Quota answers /api/user/quotas.
 	Quota *quota.Pool
+	// Relay answers the catalog (the routing snapshot's models, prices and multipliers).
+	Relay *relay.Relay
 	// Settings holds the check-in configuration and the site's time zone.
 	Settings *settings.Store
 	// Payments opens top-up orders.

@@ -12,7 +12,9 @@ import (
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/plans"
 	"github.com/poolgate/poolgate/internal/store"
 	"github.com/poolgate/poolgate/internal/wallet"
 )
@@ -24,12 +26,17 @@ func (h *Handler) RedeemCreate(ctx context.Context, req userapi.RedeemCreateRequ
 	if err != nil {
 		return nil, err
 	}
-	r, err := wallet.Redeem(ctx, h.Pool, h.Queries, p.UserID, req.Body.Code)
+	r, err := wallet.Redeem(ctx, h.Pool, h.Queries, p.UserID, req.Body.Code, plans.CodeGranter(h.Queries))
 	if err != nil {
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(p.UserID, 10))
-	return userapi.RedeemCreate200JSONResponse{Quota: r.Quota, Balance: r.Balance}, nil
+	out := userapi.RedeemCreate200JSONResponse{Quota: r.Quota, Balance: r.Balance}
+	if r.Subscription != nil {
+		s := wire.Subscription(r.Subscription)
+		out.Subscription = &s
+	}
+	return out, nil
 }
 
 // CheckInStatusGet answers today's check-in state and the totals.

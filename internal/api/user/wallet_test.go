@@ -31,7 +31,7 @@ func TestRedeemRace(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t, apptest.WithoutRedis())
 	maxUses := 5
-	code := createCodes(t, env, adminclient.RedemptionCodeCreate{Name: "race", Count: 1, Quota: 1234, MaxUses: &maxUses})[0]
+	code := createCodes(t, env, adminclient.RedemptionCodeCreate{Name: "race", Count: 1, Quota: ptrTo(int64(1234)), MaxUses: &maxUses})[0]
 	users := make([]*apptest.TestUser, 10)
 	for i := range users {
 		users[i] = env.NewUser(fmt.Sprintf("racer%d", i), 100)
@@ -105,7 +105,7 @@ func TestRedeemRefusals(t *testing.T) {
 	c := env.User(u.Token)
 	ctx := context.Background()
 	maxUses := 100
-	codes := createCodes(t, env, adminclient.RedemptionCodeCreate{Name: "batch", Count: 3, Quota: 500, MaxUses: &maxUses})
+	codes := createCodes(t, env, adminclient.RedemptionCodeCreate{Name: "batch", Count: 3, Quota: ptrTo(int64(500)), MaxUses: &maxUses})
 	for _, code := range codes {
 		require.True(t, strings.HasPrefix(code, "PGR-"))
 		require.Len(t, code, 28)
