@@ -20,6 +20,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
@@ -58,6 +59,11 @@ type Service struct {
 	// Pool checks credentials (its model listing) and tells live cooldowns.
 	Pool *pool.Pool
 	Bus  *bus.Bus
+	// Ephemeral keeps OAuth onboarding states; Refresher exchanges their codes; OAuthProviders
+	// override DefaultOAuthProviders().
+	Ephemeral      ephemeralStore
+	Refresher      *oauth.Refresher
+	OAuthProviders map[string]OAuthProvider
 }
 
 // Input is a new contributed account.
@@ -160,6 +166,11 @@ func (s *Service) view(ctx context.Context, r *db.ContributedAccountListRow, now
 
 // Create checks a credential upstream, seals it and adds the account to the provider's channel.
 func (s *Service) Create(ctx context.Context, user int64, in Input) (*Account, error) {
+	return s.create(ctx, user, in, "")
+}
+
+// create is Create with the tail shown for the credential ("" for its own).
+func (s *Service) create(ctx context.Context, user int64, in Input, tail string) (*Account, error) {
 	ch, err := s.channel(ctx, in.Provider)
 	if err != nil {
 		return nil, err
@@ -176,8 +187,11 @@ func (s *Service) Create(ctx context.Context, user int64, in Input) (*Account, e
 	if err != nil {
 		return nil, err
 	}
+	if tail == "" {
+		tail = secretbox.Tail(cred)
+	}
 	p := db.ContributedAccountCreateParams{ChannelID: ch.ID, Name: "contributed:" + in.Provider,
-		CredentialEnc: s.Box.Seal(cred), CredentialTail: secretbox.Tail(cred), CredentialHash: hash(cred),
+		CredentialEnc: s.Box.Seal(cred), CredentialTail: tail, CredentialHash: hash(cred),
 		Nickname: nick, ContributorUserID: &user, Provider: &in.Provider, Type: &ch.Type, ProxyURL: proxy}
 	if !in.Shared {
 		p.OwnerUserID = &user

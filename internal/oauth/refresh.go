@@ -274,6 +274,28 @@ func (r *Refresher) request(ctx context.Context, cur *Credential, proxy string) 
 	return &next, nil
 }
 
+// Exchange trades an authorization code (form: the authorization_code grant with its PKCE
+// verifier) for tokens at tokenURL and returns the credential to seal.
+func (r *Refresher) Exchange(ctx context.Context, tokenURL, clientID string, form url.Values) (*Credential, error) {
+	ans, status, err := r.post(ctx, tokenURL, form, "")
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK || ans.AccessToken == "" {
+		msg := fmt.Sprintf("the provider refused the authorization code (HTTP %d)", status)
+		if ans.Error != "" {
+			msg += ": " + ans.Error
+		}
+		return nil, fault.Code(fault.Unprocessable, "authorization_refused", msg)
+	}
+	c := &Credential{Type: TypeOAuth, AccessToken: ans.AccessToken, RefreshToken: ans.RefreshToken,
+		TokenURL: tokenURL, ClientID: clientID}
+	if ans.ExpiresIn > 0 {
+		c.ExpiresAt = r.now().Add(time.Duration(ans.ExpiresIn) * time.Second).UTC()
+	}
+	return c, nil
+}
+
 // post sends a token request (form-encoded) and reads the JSON answer. The token URL is checked
 // by the guard; the request goes through the account's proxy when it has one.
 func (r *Refresher) post(ctx context.Context, tokenURL string, form url.Values, proxy string) (*tokenAnswer, int, error) {

@@ -2,9 +2,12 @@ package user_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,9 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/accounts"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/oauth"
 )
 
 // fakeTokenEndpoint is an OAuth token endpoint: refresh_token grants for the current refresh
@@ -140,4 +145,83 @@ func TestOAuthRefreshOnceAcrossInstances(t *testing.T) {
 	require.Len(t, list.JSON200.Items, 1)
 	require.Equal(t, adminclient.AccountStatusNeedsReauth, list.JSON200.Items[0].Status)
 	require.Equal(t, "refresh_refused", list.JSON200.Items[0].StatusReason)
+}
+
+// fakeAuthServer answers the authorization_code grant for one code, checking the PKCE verifier
+// against the challenge the authorization URL carried.
+type fakeAuthServer struct {
+	mu        sync.Mutex
+	challenge string
+}
+
+func (f *fakeAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	w.Header().Set("Content-Type", "application/json")
+	if r.PostForm.Get("grant_type") != "authorization_code" || r.PostForm.Get("code") != "code-1" ||
+		base64.RawURLEncoding.EncodeToString(sum[:]) != f.challenge || r.PostForm.Get("client_id") != "poolgate-test" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+		return
+	}
+	_, _ = w.Write([]byte(`{"access_token":"at-0","refresh_token":"rt-0","expires_in":3600}`))
+}
+
+func TestOAuthOnboarding(t *testing.T) {
+	t.Parallel()
+	c := newContribEnv(t, "at-0", "sk-unused-000000")
+	env := c.env
+	a := env.App
+	fake := &fakeAuthServer{}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	svc := &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus,
+		Ephemeral: a.Ephemeral, Refresher: &oauth.Refresher{DB: a.Pool, Queries: a.Queries, Box: a.Box},
+		OAuthProviders: map[string]accounts.OAuthProvider{"openai": {AuthorizeURL: srv.URL + "/authorize",
+			TokenURL: srv.URL + "/token", ClientID: "poolgate-test", Scopes: "openid"}}}
+	ctx := context.Background()
+	owner, other := env.NewUser("oauth-owner", 1_000_000), env.NewUser("oauth-other", 1_000_000)
+
+	_, err := svc.OAuthAuthorize(ctx, accounts.OAuthStart{User: owner.ID, Provider: "gemini"})
+	require.Error(t, err, "a provider without a client id is not offered")
+
+	auth, err := svc.OAuthAuthorize(ctx, accounts.OAuthStart{User: owner.ID, Provider: "openai", Nickname: "via oauth",
+		Callback: env.URL + "/api/user/accounts/oauth/callback"})
+	require.NoError(t, err)
+	u, err := url.Parse(auth.URL)
+	require.NoError(t, err)
+	q := u.Query()
+	require.Equal(t, auth.State, q.Get("state"))
+	require.Equal(t, "S256", q.Get("code_challenge_method"))
+	require.Equal(t, env.URL+"/api/user/accounts/oauth/callback", q.Get("redirect_uri"))
+	fake.mu.Lock()
+	fake.challenge = q.Get("code_challenge")
+	fake.mu.Unlock()
+
+	// Another user cannot complete it (and the state is spent).
+	_, err = svc.OAuthComplete(ctx, other.ID, auth.State, "code-1")
+	require.Error(t, err)
+	_, err = svc.OAuthComplete(ctx, owner.ID, auth.State, "code-1")
+	require.Error(t, err, "a state is used once")
+
+	auth, err = svc.OAuthAuthorize(ctx, accounts.OAuthStart{User: owner.ID, Provider: "openai", Callback: env.URL + "/cb"})
+	require.NoError(t, err)
+	u, _ = url.Parse(auth.URL)
+	fake.mu.Lock()
+	fake.challenge = u.Query().Get("code_challenge")
+	fake.mu.Unlock()
+	id, err := svc.OAuthComplete(ctx, owner.ID, auth.State, "code-1")
+	require.NoError(t, err)
+	list, err := svc.List(ctx, owner.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, id, list[0].ID)
+	require.NotContains(t, list[0].CredentialTail, "rt-0")
+
+	// The owner's calls ride it with the access token.
+	status, cred := c.chat(t, owner.Key)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "at-0", cred)
 }
