@@ -121,11 +121,11 @@ func (q *Queries) AccountCountPublic(ctx context.Context, db DBTX) (int64, error
 
 const accountCreate = `-- name: AccountCreate :one
 INSERT INTO accounts (channel_id, name, credential_enc, credential_tail, weight, status,
-                      nickname, tier, owner_user_id, max_concurrency, limits)
+                      nickname, tier, owner_user_id, max_concurrency, limits, proxy_url)
 VALUES ($1, $2, $3, $4, $5, $6,
         coalesce($7::text, ''), coalesce($8::text, 'free'),
         $9::bigint, coalesce($10::integer, 0),
-        coalesce($11::jsonb, '{}'::jsonb))
+        coalesce($11::jsonb, '{}'::jsonb), coalesce($12::text, ''))
 RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url
 `
 
@@ -141,6 +141,7 @@ type AccountCreateParams struct {
 	OwnerUserID    *int64
 	MaxConcurrency *int32
 	Limits         []byte
+	ProxyURL       *string
 }
 
 func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateParams) (*Account, error) {
@@ -156,6 +157,7 @@ func (q *Queries) AccountCreate(ctx context.Context, db DBTX, arg AccountCreateP
 		arg.OwnerUserID,
 		arg.MaxConcurrency,
 		arg.Limits,
+		arg.ProxyURL,
 	)
 	var i Account
 	err := row.Scan(
@@ -357,7 +359,8 @@ func (q *Queries) AccountListByChannel(ctx context.Context, db DBTX, channelID i
 }
 
 const accountListProbe = `-- name: AccountListProbe :many
-SELECT a.id, a.channel_id, a.credential_enc, a.status, c.type, c.base_url
+SELECT a.id, a.channel_id, a.credential_enc, a.status, c.type, c.base_url,
+       (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
 FROM accounts a JOIN channels c ON c.id = a.channel_id
 WHERE c.status = 'active'
   AND (a.status = 'needs_reauth' OR (a.status = 'disabled' AND a.status_reason NOT IN ('admin', '')))
@@ -378,6 +381,7 @@ type AccountListProbeRow struct {
 	Status        string
 	Type          string
 	BaseURL       string
+	ProxyURL      string
 }
 
 // AccountListProbe lists the accounts a probe may bring back: needing re-authentication, or
@@ -398,6 +402,7 @@ func (q *Queries) AccountListProbe(ctx context.Context, db DBTX, arg AccountList
 			&i.Status,
 			&i.Type,
 			&i.BaseURL,
+			&i.ProxyURL,
 		); err != nil {
 			return nil, err
 		}
@@ -459,7 +464,8 @@ func (q *Queries) AccountListPublic(ctx context.Context, db DBTX, arg AccountLis
 
 const accountListRoutable = `-- name: AccountListRoutable :many
 SELECT a.id, a.channel_id, a.credential_enc, a.weight, a.tier, a.owner_user_id, a.max_concurrency,
-       a.limits, a.cooling_until, a.api_key_id
+       a.limits, a.cooling_until, a.api_key_id,
+       (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
 FROM accounts a JOIN channels c ON c.id = a.channel_id
 WHERE a.status IN ('active', 'cooling') AND c.status = 'active'
 ORDER BY a.id
@@ -476,10 +482,12 @@ type AccountListRoutableRow struct {
 	Limits         []byte
 	CoolingUntil   *time.Time
 	APIKeyID       *int64
+	ProxyURL       string
 }
 
 // AccountListRoutable loads every usable account of every active channel for the routing
-// snapshot ('cooling' is active with a cooldown that ends by time).
+// snapshot ('cooling' is active with a cooldown that ends by time); proxy_url is the account's
+// outbound proxy, else its channel's.
 func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountListRoutableRow, error) {
 	rows, err := db.Query(ctx, accountListRoutable)
 	if err != nil {
@@ -500,6 +508,7 @@ func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountL
 			&i.Limits,
 			&i.CoolingUntil,
 			&i.APIKeyID,
+			&i.ProxyURL,
 		); err != nil {
 			return nil, err
 		}
@@ -509,6 +518,26 @@ func (q *Queries) AccountListRoutable(ctx context.Context, db DBTX) ([]*AccountL
 		return nil, err
 	}
 	return items, nil
+}
+
+const accountOAuthCredential = `-- name: AccountOAuthCredential :one
+SELECT a.credential_enc, (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
+FROM accounts a JOIN channels c ON c.id = a.channel_id
+WHERE a.id = $1
+`
+
+type AccountOAuthCredentialRow struct {
+	CredentialEnc []byte
+	ProxyURL      string
+}
+
+// AccountOAuthCredential reads an account's sealed credential and the proxy its requests use
+// (its own, else its channel's), for an OAuth refresh.
+func (q *Queries) AccountOAuthCredential(ctx context.Context, db DBTX, id int64) (*AccountOAuthCredentialRow, error) {
+	row := db.QueryRow(ctx, accountOAuthCredential, id)
+	var i AccountOAuthCredentialRow
+	err := row.Scan(&i.CredentialEnc, &i.ProxyURL)
+	return &i, err
 }
 
 const accountProbed = `-- name: AccountProbed :exec
@@ -573,6 +602,23 @@ func (q *Queries) AccountReset(ctx context.Context, db DBTX, arg AccountResetPar
 	return &i, err
 }
 
+const accountSetCredential = `-- name: AccountSetCredential :exec
+UPDATE accounts SET credential_enc = $1, credential_tail = $2, updated_at = now()
+WHERE id = $3
+`
+
+type AccountSetCredentialParams struct {
+	CredentialEnc  []byte
+	CredentialTail string
+	ID             int64
+}
+
+// AccountSetCredential stores a refreshed credential.
+func (q *Queries) AccountSetCredential(ctx context.Context, db DBTX, arg AccountSetCredentialParams) error {
+	_, err := db.Exec(ctx, accountSetCredential, arg.CredentialEnc, arg.CredentialTail, arg.ID)
+	return err
+}
+
 const accountSetStatus = `-- name: AccountSetStatus :execrows
 UPDATE accounts SET status = $1, status_reason = $2, updated_at = now(),
     cooling_until = CASE WHEN $1 = 'active' THEN NULL ELSE cooling_until END
@@ -618,8 +664,11 @@ UPDATE accounts SET
     owner_user_id   = CASE WHEN $8::boolean THEN $9::bigint ELSE owner_user_id END,
     max_concurrency = coalesce($10, max_concurrency),
     limits          = coalesce($11::jsonb, limits),
+    proxy_url       = CASE WHEN $12::text IS NULL
+                            OR $12::text = regexp_replace(proxy_url, '^([^:/]+://)[^@/]*@', '\1')
+                       THEN proxy_url ELSE $12::text END,
     updated_at      = now()
-WHERE id = $12 AND channel_id = $13
+WHERE id = $13 AND channel_id = $14
 RETURNING id, channel_id, name, credential_enc, credential_tail, status, weight, success_count, failure_count, last_used_at, created_at, updated_at, nickname, tier, owner_user_id, status_reason, cooling_until, max_concurrency, limits, probed_at, remote_source_id, provider, credential_hash, type, metadata, api_key_id, contributor_user_id, proxy_url
 `
 
@@ -635,6 +684,7 @@ type AccountUpdateParams struct {
 	OwnerUserID    *int64
 	MaxConcurrency *int32
 	Limits         []byte
+	ProxyURL       *string
 	ID             int64
 	ChannelID      int64
 }
@@ -655,6 +705,7 @@ func (q *Queries) AccountUpdate(ctx context.Context, db DBTX, arg AccountUpdateP
 		arg.OwnerUserID,
 		arg.MaxConcurrency,
 		arg.Limits,
+		arg.ProxyURL,
 		arg.ID,
 		arg.ChannelID,
 	)

@@ -11,8 +11,8 @@ import (
 )
 
 const channelCreate = `-- name: ChannelCreate :one
-INSERT INTO channels (name, type, base_url, models, priority, weight, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO channels (name, type, base_url, models, priority, weight, status, proxy_url)
+VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text, ''))
 RETURNING id, name, type, base_url, models, priority, weight, status, created_at, updated_at, min_tier, upstream_models, models_synced_at, sync_error, proxy_url
 `
 
@@ -24,6 +24,7 @@ type ChannelCreateParams struct {
 	Priority int32
 	Weight   int32
 	Status   string
+	ProxyURL *string
 }
 
 func (q *Queries) ChannelCreate(ctx context.Context, db DBTX, arg ChannelCreateParams) (*Channel, error) {
@@ -35,6 +36,7 @@ func (q *Queries) ChannelCreate(ctx context.Context, db DBTX, arg ChannelCreateP
 		arg.Priority,
 		arg.Weight,
 		arg.Status,
+		arg.ProxyURL,
 	)
 	var i Channel
 	err := row.Scan(
@@ -179,7 +181,7 @@ func (q *Queries) ChannelList(ctx context.Context, db DBTX) ([]*ChannelListRow, 
 }
 
 const channelProbeTarget = `-- name: ChannelProbeTarget :one
-SELECT c.type, c.base_url, a.credential_enc
+SELECT c.type, c.base_url, a.credential_enc, (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
 FROM channels c JOIN accounts a ON a.channel_id = c.id
 WHERE c.id = $1 AND a.status IN ('active', 'cooling')
 ORDER BY a.failure_count, a.id
@@ -190,13 +192,20 @@ type ChannelProbeTargetRow struct {
 	Type          string
 	BaseURL       string
 	CredentialEnc []byte
+	ProxyURL      string
 }
 
-// ChannelProbeTarget picks the account a channel check uses: active first, least failing.
+// ChannelProbeTarget picks the account a channel check uses: active first, least failing; its
+// proxy is the account's, else the channel's.
 func (q *Queries) ChannelProbeTarget(ctx context.Context, db DBTX, id int64) (*ChannelProbeTargetRow, error) {
 	row := db.QueryRow(ctx, channelProbeTarget, id)
 	var i ChannelProbeTargetRow
-	err := row.Scan(&i.Type, &i.BaseURL, &i.CredentialEnc)
+	err := row.Scan(
+		&i.Type,
+		&i.BaseURL,
+		&i.CredentialEnc,
+		&i.ProxyURL,
+	)
 	return &i, err
 }
 
@@ -263,11 +272,14 @@ UPDATE channels SET
     models     = coalesce($3::text[], models),
     priority   = coalesce($4, priority),
     weight     = coalesce($5, weight),
-    status     = CASE WHEN $6::text IS NOT NULL THEN $6::text
+    proxy_url  = CASE WHEN $6::text IS NULL
+                            OR $6::text = regexp_replace(proxy_url, '^([^:/]+://)[^@/]*@', '\1')
+                       THEN proxy_url ELSE $6::text END,
+    status     = CASE WHEN $7::text IS NOT NULL THEN $7::text
                       WHEN base_url = '' AND coalesce($2, '') <> '' THEN 'active'
                       ELSE status END,
     updated_at = now()
-WHERE id = $7
+WHERE id = $8
 RETURNING id
 `
 
@@ -277,11 +289,13 @@ type ChannelUpdateParams struct {
 	Models   []string
 	Priority *int32
 	Weight   *int32
+	ProxyURL *string
 	Status   *string
 	ID       int64
 }
 
-// ChannelUpdate changes the fields given. A channel without a base URL (one Poolgate created for
+// ChannelUpdate changes the fields given (a proxy_url equal to the stored one without its
+// credentials, as it is shown, keeps the stored one). A channel without a base URL (one Poolgate created for
 // imported accounts) is enabled by the update that gives it one, unless that update sets the
 // status itself.
 func (q *Queries) ChannelUpdate(ctx context.Context, db DBTX, arg ChannelUpdateParams) (int64, error) {
@@ -291,6 +305,7 @@ func (q *Queries) ChannelUpdate(ctx context.Context, db DBTX, arg ChannelUpdateP
 		arg.Models,
 		arg.Priority,
 		arg.Weight,
+		arg.ProxyURL,
 		arg.Status,
 		arg.ID,
 	)

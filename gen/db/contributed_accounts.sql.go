@@ -49,9 +49,9 @@ func (q *Queries) ContributedAccountCount(ctx context.Context, db DBTX, contribu
 
 const contributedAccountCreate = `-- name: ContributedAccountCreate :one
 INSERT INTO accounts (channel_id, name, credential_enc, credential_tail, credential_hash, weight, status,
-                      nickname, owner_user_id, contributor_user_id, provider, type)
+                      nickname, owner_user_id, contributor_user_id, provider, type, proxy_url)
 VALUES ($1, $2, $3, $4, $5, 1, 'active',
-        $6, $7::bigint, $8, $9, $10)
+        $6, $7::bigint, $8, $9, $10, $11)
 RETURNING id
 `
 
@@ -66,6 +66,7 @@ type ContributedAccountCreateParams struct {
 	ContributorUserID *int64
 	Provider          *string
 	Type              *string
+	ProxyURL          string
 }
 
 // ContributedAccountCreate adds an account a user contributes to the designated channel: owned
@@ -82,6 +83,7 @@ func (q *Queries) ContributedAccountCreate(ctx context.Context, db DBTX, arg Con
 		arg.ContributorUserID,
 		arg.Provider,
 		arg.Type,
+		arg.ProxyURL,
 	)
 	var id int64
 	err := row.Scan(&id)
@@ -107,7 +109,7 @@ func (q *Queries) ContributedAccountDelete(ctx context.Context, db DBTX, arg Con
 
 const contributedAccountList = `-- name: ContributedAccountList :many
 SELECT a.id, a.channel_id, a.name, a.nickname, a.provider, a.type, a.credential_tail, a.status,
-       a.status_reason, a.cooling_until, a.owner_user_id, a.created_at, a.updated_at,
+       a.status_reason, a.cooling_until, a.owner_user_id, a.proxy_url, a.created_at, a.updated_at,
        coalesce(u.calls, 0)::bigint AS others_calls, coalesce(u.quota, 0)::bigint AS others_quota,
        coalesce(u.tokens, 0)::bigint AS others_tokens
 FROM accounts a
@@ -137,6 +139,7 @@ type ContributedAccountListRow struct {
 	StatusReason   string
 	CoolingUntil   *time.Time
 	OwnerUserID    *int64
+	ProxyURL       string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	OthersCalls    int64
@@ -166,6 +169,7 @@ func (q *Queries) ContributedAccountList(ctx context.Context, db DBTX, arg Contr
 			&i.StatusReason,
 			&i.CoolingUntil,
 			&i.OwnerUserID,
+			&i.ProxyURL,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.OthersCalls,
@@ -189,10 +193,13 @@ UPDATE accounts SET
     credential_enc  = coalesce($4, credential_enc),
     credential_tail = coalesce($5, credential_tail),
     credential_hash = coalesce($6, credential_hash),
+    proxy_url       = CASE WHEN $7::text IS NULL
+                            OR $7::text = regexp_replace(proxy_url, '^([^:/]+://)[^@/]*@', '\1')
+                       THEN proxy_url ELSE $7::text END,
     status          = CASE WHEN $4::bytea IS NOT NULL AND status = 'needs_reauth' THEN 'active' ELSE status END,
     status_reason   = CASE WHEN $4::bytea IS NOT NULL AND status = 'needs_reauth' THEN '' ELSE status_reason END,
     updated_at      = now()
-WHERE id = $7 AND contributor_user_id = $8
+WHERE id = $8 AND contributor_user_id = $9
 RETURNING id
 `
 
@@ -203,6 +210,7 @@ type ContributedAccountUpdateParams struct {
 	CredentialEnc     []byte
 	CredentialTail    *string
 	CredentialHash    []byte
+	ProxyURL          *string
 	ID                int64
 	ContributorUserID *int64
 }
@@ -217,6 +225,7 @@ func (q *Queries) ContributedAccountUpdate(ctx context.Context, db DBTX, arg Con
 		arg.CredentialEnc,
 		arg.CredentialTail,
 		arg.CredentialHash,
+		arg.ProxyURL,
 		arg.ID,
 		arg.ContributorUserID,
 	)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
@@ -57,18 +59,25 @@ type Service struct {
 	// Pool checks credentials (its model listing) and tells live cooldowns.
 	Pool *pool.Pool
 	Bus  *bus.Bus
+	// Ephemeral keeps OAuth onboarding states; Refresher exchanges their codes; OAuthProviders
+	// override DefaultOAuthProviders().
+	Ephemeral      ephemeralStore
+	Refresher      *oauth.Refresher
+	OAuthProviders map[string]OAuthProvider
 }
 
 // Input is a new contributed account.
 type Input struct {
 	Provider, Credential, Nickname string
 	Shared                         bool
+	// Proxy is the account's outbound proxy URL ("": its channel's, if any).
+	Proxy string
 }
 
 // Change is what a contributor may change; nil fields stay.
 type Change struct {
-	Credential, Nickname *string
-	Shared               *bool
+	Credential, Nickname, Proxy *string
+	Shared                      *bool
 }
 
 // Usage is what other users' calls have used of an account.
@@ -85,8 +94,11 @@ type Account struct {
 	State, StateReason string
 	ClearsIn           *time.Duration
 	UsageByOthers      Usage
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Proxy is the account's own outbound proxy without its credentials ("" for none).
+	Proxy     string
+	proxy     string // as stored, with its credentials
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Providers lists the providers accounts can be contributed for, sorted.
@@ -135,7 +147,7 @@ func (s *Service) view(ctx context.Context, r *db.ContributedAccountListRow, now
 	a := Account{ID: r.ID, Provider: deref(r.Provider), Nickname: r.Nickname, Shared: r.OwnerUserID == nil,
 		CredentialTail: r.CredentialTail, State: r.Status, StateReason: r.StatusReason,
 		UsageByOthers: Usage{Calls: r.OthersCalls, Tokens: r.OthersTokens, Quota: r.OthersQuota},
-		CreatedAt:     r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		CreatedAt:     r.CreatedAt, UpdatedAt: r.UpdatedAt, Proxy: egress.Redact(r.ProxyURL), proxy: r.ProxyURL}
 	if a.State != pool.StatusActive && a.State != "cooling" {
 		return a
 	}
@@ -154,21 +166,33 @@ func (s *Service) view(ctx context.Context, r *db.ContributedAccountListRow, now
 
 // Create checks a credential upstream, seals it and adds the account to the provider's channel.
 func (s *Service) Create(ctx context.Context, user int64, in Input) (*Account, error) {
+	return s.create(ctx, user, in, "")
+}
+
+// create is Create with the tail shown for the credential ("" for its own).
+func (s *Service) create(ctx context.Context, user int64, in Input, tail string) (*Account, error) {
 	ch, err := s.channel(ctx, in.Provider)
 	if err != nil {
 		return nil, err
 	}
 	cred := strings.TrimSpace(in.Credential)
-	if err := s.check(ctx, ch, cred); err != nil {
+	proxy, err := egress.Normalize(in.Proxy)
+	if err != nil {
+		return nil, fault.New(fault.Invalid, err.Error())
+	}
+	if err := s.check(ctx, ch, cred, effective(proxy, ch.ProxyURL)); err != nil {
 		return nil, err
 	}
 	nick, err := nickname(in.Nickname)
 	if err != nil {
 		return nil, err
 	}
+	if tail == "" {
+		tail = secretbox.Tail(cred)
+	}
 	p := db.ContributedAccountCreateParams{ChannelID: ch.ID, Name: "contributed:" + in.Provider,
-		CredentialEnc: s.Box.Seal(cred), CredentialTail: secretbox.Tail(cred), CredentialHash: hash(cred),
-		Nickname: nick, ContributorUserID: &user, Provider: &in.Provider, Type: &ch.Type}
+		CredentialEnc: s.Box.Seal(cred), CredentialTail: tail, CredentialHash: hash(cred),
+		Nickname: nick, ContributorUserID: &user, Provider: &in.Provider, Type: &ch.Type, ProxyURL: proxy}
 	if !in.Shared {
 		p.OwnerUserID = &user
 	}
@@ -211,13 +235,24 @@ func (s *Service) Update(ctx context.Context, user, id int64, c Change) (*Accoun
 			p.OwnerUserID = &user
 		}
 	}
+	proxy := cur.proxy
+	if c.Proxy != nil {
+		v, err := egress.Normalize(*c.Proxy)
+		if err != nil {
+			return nil, fault.New(fault.Invalid, err.Error())
+		}
+		p.ProxyURL = &v
+		if v != egress.Redact(cur.proxy) {
+			proxy = v
+		}
+	}
 	if c.Credential != nil {
 		ch, err := s.channel(ctx, cur.Provider)
 		if err != nil {
 			return nil, err
 		}
 		cred := strings.TrimSpace(*c.Credential)
-		if err := s.check(ctx, ch, cred); err != nil {
+		if err := s.check(ctx, ch, cred, effective(proxy, ch.ProxyURL)); err != nil {
 			return nil, err
 		}
 		tail := secretbox.Tail(cred)
@@ -284,14 +319,15 @@ func (s *Service) channel(ctx context.Context, provider string) (*db.Contributed
 }
 
 // check makes one cheap upstream call with the credential (the provider's model list). A refusal
-// is a 422 naming the upstream's complaint, with the credential redacted from it.
-func (s *Service) check(ctx context.Context, ch *db.ContributedAccountChannelRow, cred string) error {
+// is a 422 naming the upstream's complaint, with the credential redacted from it. It goes through
+// the account's outbound proxy, as its calls will.
+func (s *Service) check(ctx context.Context, ch *db.ContributedAccountChannelRow, cred, proxy string) error {
 	if len(cred) < 8 {
 		return fault.New(fault.Invalid, "credential: minimum string length is 8")
 	}
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	_, err := s.Pool.FetchModels(cctx, ch.Type, ch.BaseURL, cred)
+	_, err := s.Pool.FetchModels(cctx, ch.Type, ch.BaseURL, cred, proxy)
 	if err == nil {
 		return nil
 	}
@@ -304,6 +340,14 @@ func (s *Service) check(ctx context.Context, ch *db.ContributedAccountChannelRow
 		return fault.Code(fault.Unprocessable, codeRejected, msg)
 	}
 	return fault.Wrap(fault.Upstream, msgUnreachable, err)
+}
+
+// effective is the proxy an account's requests use: its own, else its channel's.
+func effective(own, channel string) string {
+	if own != "" {
+		return own
+	}
+	return channel
 }
 
 func nickname(n string) (string, error) {

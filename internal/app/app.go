@@ -26,11 +26,13 @@ import (
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/metrics"
 	"github.com/poolgate/poolgate/internal/netguard"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/passkey"
 	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/pool"
@@ -72,6 +74,8 @@ type App struct {
 	Relay *relay.Relay
 	// Accounts is the account pool: selection state, health, probes and status monitors.
 	Accounts *pool.Pool
+	// OAuth refreshes OAuth accounts' access tokens, once across instances.
+	OAuth *oauth.Refresher
 	// Remote imports remote accounts and runs scheduled source syncs.
 	Remote *remote.Service
 	// Hooks calls the third-party hooks and delivers the notify outbox.
@@ -170,6 +174,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
 		Log: log, Now: opt.Now, Client: &http.Client{Transport: relay.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
+		Proxies: egress.New(func() *http.Transport { return relay.NewTransport(cfg.UpstreamTimeout) }, 0),
 		Config: pool.Config{Rules: poolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
 			StickyTTL: cfg.PoolStickyTTL, LeaseTTL: cfg.PoolLeaseTTL, FailureThreshold: cfg.PoolFailureThreshold,
 			ProbeInterval: cfg.PoolProbeInterval}})
@@ -183,12 +188,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.Quota = quota.New(quota.Config{DB: a.Pool, Queries: a.Queries, Settings: a.Settings, Bus: a.Bus, Redis: a.Redis,
 		Prefix: cfg.RedisPrefix, Log: log, Now: opt.Now})
+	a.OAuth = &oauth.Refresher{DB: a.Pool, Queries: a.Queries, Box: a.Box, Redis: a.Redis, Prefix: cfg.RedisPrefix,
+		Guard: guard, Proxies: a.Accounts.Proxies(), Pool: a.Accounts, Bus: a.Bus, Log: log, Now: opt.Now}
 	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout, UpstreamIdleTimeout: cfg.UpstreamIdleTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
-		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
+		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth,
 	})
 	if err != nil {
 		return nil, err

@@ -72,7 +72,7 @@ func (p *Pool) ChannelModels(ctx context.Context, channelID int64) ([]string, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return p.FetchModels(ctx, t.Type, t.BaseURL, cred)
+	return p.FetchModels(ctx, t.Type, t.BaseURL, cred, t.ProxyURL)
 }
 
 // ModelDiff is what applying a synced channel's upstream list would change.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/secretbox"
 )
 
@@ -37,6 +38,10 @@ const (
 	StatusBanned      = "banned"
 	StatusNeedsReauth = "needs_reauth"
 )
+
+// ReasonProxy is the status reason of an account whose outbound proxy could not be reached or
+// refused the connection.
+const ReasonProxy = "proxy_unreachable"
 
 // Config is the pool's behaviour, from the POOL_* settings.
 type Config struct {
@@ -73,9 +78,11 @@ type Deps struct {
 	Log     *slog.Logger
 	// Now is the clock (time.Now when nil): cooldowns and windows end by it.
 	Now func() time.Time
-	// Client makes probe and sync requests.
+	// Client makes probe and sync requests (its transport for accounts without a proxy).
 	Client *http.Client
-	Config Config
+	// Proxies holds the transports of accounts' outbound proxies (nil: the pool makes its own).
+	Proxies *egress.Transports
+	Config  Config
 }
 
 // Pool holds the accounts' state and makes the scheduling decisions.
@@ -99,6 +106,9 @@ func New(d Deps) *Pool {
 	}
 	if d.Client == nil {
 		d.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if d.Proxies == nil {
+		d.Proxies = egress.New(nil, 0)
 	}
 	def := DefaultConfig()
 	c := d.Config
@@ -126,6 +136,17 @@ func New(d Deps) *Pool {
 	}
 	return p
 }
+
+// client is the HTTP client for an account's requests through proxy ("" for direct).
+func (p *Pool) client(proxy string) *http.Client {
+	if proxy == "" {
+		return p.d.Client
+	}
+	return p.d.Proxies.Client(proxy, nil, p.d.Client)
+}
+
+// Proxies holds the transports of accounts' outbound proxies.
+func (p *Pool) Proxies() *egress.Transports { return p.d.Proxies }
 
 // Now is the pool's clock.
 func (p *Pool) Now() time.Time { return p.now() }
@@ -215,11 +236,19 @@ type Outcome struct {
 	Header http.Header
 	// Body is the start of an error body (for the table's substring rules).
 	Body []byte
+	// Err is the transport failure when Status is 0.
+	Err error
 }
 
 // Report applies the error table to a failed attempt on account a for model and returns the
 // matching rule: the caller retries on another account unless its action is ActReturn.
 func (p *Pool) Report(ctx context.Context, a *Account, model string, o Outcome) Rule {
+	if o.Status == 0 && egress.IsProxyError(o.Err) {
+		// The account's proxy is dead: out of rotation, with the reason shown, until a probe
+		// through the proxy passes again.
+		p.setStatus(ctx, a, StatusDisabled, ReasonProxy)
+		return Rule{Action: ActDisable}
+	}
 	r := Classify(p.cfg.Rules, o.Status, o.Body)
 	switch r.Action {
 	case ActReturn:
@@ -257,6 +286,12 @@ func (p *Pool) Succeeded(a *Account) {
 	if a.st.fails.Load() != 0 {
 		a.st.fails.Store(0)
 	}
+}
+
+// SetStatus takes account id out of rotation with status and reason (needs_reauth after a
+// refused OAuth refresh), here at once and on every instance.
+func (p *Pool) SetStatus(ctx context.Context, id int64, status, reason string) {
+	p.setStatus(ctx, &Account{ID: id, st: p.state(id)}, status, reason)
 }
 
 // setStatus takes an account out of rotation here at once, records the status, and makes every

@@ -14,6 +14,8 @@ import (
 
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/egress"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/provider/anthropic"
 	"github.com/poolgate/poolgate/internal/provider/gemini"
 	"github.com/poolgate/poolgate/internal/provider/openai"
@@ -25,11 +27,16 @@ const probeBatch = 50
 // ErrNoAccount is returned by a channel check when the channel has no usable account.
 var ErrNoAccount = errors.New("the channel has no active account")
 
+// ErrProxy is wrapped by errors of requests whose outbound proxy could not be reached or refused
+// the connection (the message names the proxy by host only).
+var ErrProxy = errors.New("the outbound proxy could not be reached or refused the connection")
+
 // FetchModels lists the models an upstream serves (its provider's model list URL below the base
 // URL, with or without the API version there, and its auth): OpenAI-compatible and Anthropic
 // `data[].id`, Gemini `models[].name` without "models/". An answer other than 200 is an error
-// carrying the status.
-func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string) ([]string, error) {
+// carrying the status. The request goes through proxy (an outbound proxy URL; "" for direct).
+func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential, proxy string) ([]string, error) {
+	credential = accessToken(credential)
 	u, auth := openai.ModelsURL(baseURL), func(h http.Header) { openai.SetHeaders(h, credential) }
 	switch typ {
 	case "anthropic":
@@ -44,8 +51,11 @@ func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string)
 	auth(req.Header)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Poolgate/0.1")
-	res, err := p.d.Client.Do(req)
+	res, err := p.client(proxy).Do(req)
 	if err != nil {
+		if egress.IsProxyError(err) {
+			return nil, fmt.Errorf("proxy %s unreachable: %w", egress.Redact(proxy), ErrProxy)
+		}
 		return nil, fmt.Errorf("upstream unreachable: %w", err)
 	}
 	defer res.Body.Close()
@@ -68,6 +78,15 @@ func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential string)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// accessToken is what authenticates an account: an OAuth credential's access token, else the
+// credential itself (an API key).
+func accessToken(credential string) string {
+	if c, ok := oauth.Parse(credential); ok {
+		return c.AccessToken
+	}
+	return credential
 }
 
 // StatusError is an upstream answer other than 200 to a probe or model listing. Message is the
@@ -154,7 +173,7 @@ func (p *Pool) probeAccounts(ctx context.Context) error {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = p.FetchModels(pctx, a.Type, a.BaseURL, cred)
+		_, err = p.FetchModels(pctx, a.Type, a.BaseURL, cred, a.ProxyURL)
 		cancel()
 		if err != nil {
 			continue
@@ -211,7 +230,7 @@ func (p *Pool) CheckMonitor(ctx context.Context, m *db.StatusMonitor) (*db.Statu
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		models, ferr := p.FetchModels(cctx, t.Type, t.BaseURL, cred)
+		models, ferr := p.FetchModels(cctx, t.Type, t.BaseURL, cred, t.ProxyURL)
 		switch {
 		case ferr != nil:
 			msg = ferr.Error()
@@ -220,7 +239,7 @@ func (p *Pool) CheckMonitor(ctx context.Context, m *db.StatusMonitor) (*db.Statu
 		case !slices.Contains(models, m.Model):
 			msg = "model " + m.Model + " is not listed by the upstream"
 		default: // one real minimal completion, as an administrator's test call sends
-			r := p.TestCall(cctx, t.Type, t.BaseURL, cred, m.Model)
+			r := p.TestCall(cctx, t.Type, t.BaseURL, cred, t.ProxyURL, m.Model)
 			if up, msg = r.OK, r.Error; up {
 				msg = "ok"
 			}

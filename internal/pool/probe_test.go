@@ -31,7 +31,7 @@ func TestFetchModelsURLs(t *testing.T) {
 		{"gemini", "/v1", "/v1/models", "X-Goog-Api-Key", cred},
 	} {
 		up.Reset()
-		models, err := p.FetchModels(context.Background(), c.typ, srv.URL+c.base, cred)
+		models, err := p.FetchModels(context.Background(), c.typ, srv.URL+c.base, cred, "")
 		reqs := up.Requests()
 		require.Len(t, reqs, 1, "%s %q", c.typ, c.base)
 		require.Equal(t, c.path, reqs[0].Path, "%s %q", c.typ, c.base)

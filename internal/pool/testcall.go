@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/provider/anthropic"
 	"github.com/poolgate/poolgate/internal/provider/gemini"
 	"github.com/poolgate/poolgate/internal/provider/openai"
@@ -29,9 +30,10 @@ type TestResult struct {
 const maxTestAnswer = 1 << 20
 
 // TestCall sends one minimal completion to a channel's upstream (its type's protocol, URL and
-// auth, from baseURL) with credential, and reports the status, the latency and the answer. It
-// changes no account state and charges nothing.
-func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, model string) TestResult {
+// auth, from baseURL) with credential, through proxy ("" for direct), and reports the status, the
+// latency and the answer. It changes no account state and charges nothing.
+func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, proxy, model string) TestResult {
+	credential = accessToken(credential)
 	var (
 		u      string
 		body   []byte
@@ -65,8 +67,11 @@ func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, model str
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Poolgate/0.1")
 	start := time.Now()
-	res, err := p.d.Client.Do(req)
+	res, err := p.client(proxy).Do(req)
 	if err != nil {
+		if egress.IsProxyError(err) {
+			return TestResult{Latency: time.Since(start), Error: "proxy " + egress.Redact(proxy) + " unreachable: " + ErrProxy.Error()}
+		}
 		return TestResult{Latency: time.Since(start), Error: openai.Redact(fmt.Sprintf("upstream unreachable: %v", err), credential)}
 	}
 	defer res.Body.Close()

@@ -113,7 +113,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			// protocol, or the endpoint is not offered by it) says nothing about the account:
 			// another account may speak a protocol that can carry the request.
 			if ctx.Err() == nil && !isFault(err) {
-				p.Report(ctx, pa, k.req.Model, pool.Outcome{})
+				p.Report(ctx, pa, k.req.Model, pool.Outcome{Err: err})
 				rl.d.Log.WarnContext(k.ctx, "upstream unreachable; trying another account", "request_id", k.rec.RequestID,
 					"account_id", acc.id, "error", err)
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/limits"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/quota"
 	"github.com/poolgate/poolgate/internal/secretbox"
@@ -57,6 +58,8 @@ type Deps struct {
 	Hooks Hooks
 	// Transport overrides the upstream transport (tests).
 	Transport http.RoundTripper
+	// OAuth refreshes OAuth accounts' access tokens (nil: they are used as stored).
+	OAuth *oauth.Refresher
 }
 
 // Relay serves gateway calls.
@@ -99,6 +102,7 @@ func New(ctx context.Context, d Deps) (*Relay, error) {
 	if tr == nil {
 		tr = NewTransport(d.UpstreamTimeout)
 	}
+	rl.routes.proxies, rl.routes.direct = d.Accounts.Proxies(), tr
 	rl.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
@@ -134,4 +138,7 @@ func NewTransport(headerTimeout time.Duration) *http.Transport {
 }
 
 // Close releases idle upstream connections.
-func (rl *Relay) Close() { rl.client.CloseIdleConnections() }
+func (rl *Relay) Close() {
+	rl.client.CloseIdleConnections()
+	rl.routes.proxies.CloseIdleConnections()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
+	"github.com/poolgate/poolgate/internal/egress"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
 )
@@ -25,6 +28,10 @@ type account struct {
 	channel    *channel
 	credential string
 	weight     int
+	// rt is the transport through the account's outbound proxy (nil: the relay's own).
+	rt http.RoundTripper
+	// oauth is the credential of an OAuth account (credential is then its access token as read).
+	oauth *oauth.Credential
 }
 
 // channel is an upstream endpoint in the routing snapshot.
@@ -73,6 +80,9 @@ type routeTable struct {
 	log  *slog.Logger
 	ttl  time.Duration
 	sel  *pool.Pool
+	// proxies gives accounts with an outbound proxy their transport; direct is the relay's own.
+	proxies *egress.Transports
+	direct  http.RoundTripper
 
 	cur atomic.Pointer[snapshot]
 	mu  sync.Mutex    // one rebuild at a time
@@ -210,6 +220,12 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		if len(ch.accounts) == 0 {
 			ch.groups, ch.users = groups[a.ChannelID], users[a.ChannelID]
 			s.channels = append(s.channels, ch)
+		}
+		if a.ProxyURL != "" {
+			acc.rt = t.proxies.For(a.ProxyURL, t.direct)
+		}
+		if oc, ok := oauth.Parse(cred); ok {
+			acc.oauth, acc.credential = oc, oc.AccessToken
 		}
 		ch.accounts = append(ch.accounts, acc)
 		s.accounts[a.ID] = acc

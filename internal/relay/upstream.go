@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/provider/anthropic"
 	"github.com/poolgate/poolgate/internal/provider/gemini"
 	"github.com/poolgate/poolgate/internal/translate"
@@ -101,6 +102,29 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 		}
 		url = acc.channel.baseURL + path
 	}
+	cred := acc.credential
+	if acc.oauth != nil && rl.d.OAuth != nil {
+		tok, err := rl.d.OAuth.Token(ctx, acc.id, acc.oauth, false) // refreshed before it expires
+		if err != nil {
+			return nil, err
+		}
+		cred = tok
+	}
+	resp, err := rl.post(ctx, k, acc, up, url, body, cred)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || acc.oauth == nil || rl.d.OAuth == nil {
+		return resp, err
+	}
+	// The upstream refused the access token: refresh it once and try again.
+	resp.Body.Close()
+	tok, err := rl.d.OAuth.Token(ctx, acc.id, &oauth.Credential{Type: oauth.TypeOAuth, AccessToken: cred}, true)
+	if err != nil {
+		return nil, err
+	}
+	return rl.post(ctx, k, acc, up, url, body, tok)
+}
+
+// post sends one upstream request with credential cred in the account's protocol.
+func (rl *Relay) post(ctx context.Context, k *call, acc *account, up translate.Protocol, url string, body []byte, cred string) (*http.Response, error) {
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -113,11 +137,11 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 			in := k.r.Header
 			version, beta = in.Get("Anthropic-Version"), in.Get("Anthropic-Beta")
 		}
-		anthropic.SetHeaders(h, acc.credential, version, beta)
+		anthropic.SetHeaders(h, cred, version, beta)
 	case translate.Gemini:
-		gemini.SetHeaders(h, acc.credential)
+		gemini.SetHeaders(h, cred)
 	default:
-		h.Set("Authorization", "Bearer "+acc.credential)
+		h.Set("Authorization", "Bearer "+cred)
 	}
 	h.Set("Content-Type", "application/json")
 	if k.req.Stream {
@@ -126,15 +150,20 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 		h.Set("Accept", "application/json")
 	}
 	h.Set("User-Agent", "Poolgate/0.1")
-	return rl.roundTrip(r)
+	return rl.roundTrip(acc, r)
 }
 
 // roundTrip sends r through the upstream transport directly. http.Client.Do adds nothing a
 // gateway call uses (redirects are never followed, there is no cookie jar and no client-wide
 // timeout) but costs, per call, a copy of the request headers kept for redirects and a rewindable
-// body wrapper. Errors are wrapped as Client.Do wraps them, so logs read the same.
-func (rl *Relay) roundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := rl.client.Transport.RoundTrip(r)
+// body wrapper. Errors are wrapped as Client.Do wraps them, so logs read the same. An account
+// with an outbound proxy goes through that proxy's transport.
+func (rl *Relay) roundTrip(acc *account, r *http.Request) (*http.Response, error) {
+	rt := acc.rt
+	if rt == nil {
+		rt = rl.client.Transport
+	}
+	resp, err := rt.RoundTrip(r)
 	if err != nil {
 		return nil, &url.Error{Op: "Post", URL: r.URL.Redacted(), Err: err}
 	}

@@ -1,10 +1,10 @@
 -- name: AccountCreate :one
 INSERT INTO accounts (channel_id, name, credential_enc, credential_tail, weight, status,
-                      nickname, tier, owner_user_id, max_concurrency, limits)
+                      nickname, tier, owner_user_id, max_concurrency, limits, proxy_url)
 VALUES (@channel_id, @name, @credential_enc, @credential_tail, @weight, @status,
         coalesce(sqlc.narg('nickname')::text, ''), coalesce(sqlc.narg('tier')::text, 'free'),
         sqlc.narg('owner_user_id')::bigint, coalesce(sqlc.narg('max_concurrency')::integer, 0),
-        coalesce(sqlc.narg('limits')::jsonb, '{}'::jsonb))
+        coalesce(sqlc.narg('limits')::jsonb, '{}'::jsonb), coalesce(sqlc.narg('proxy_url')::text, ''))
 RETURNING *;
 
 -- name: AccountGet :one
@@ -30,6 +30,9 @@ UPDATE accounts SET
     owner_user_id   = CASE WHEN @set_owner::boolean THEN sqlc.narg('owner_user_id')::bigint ELSE owner_user_id END,
     max_concurrency = coalesce(sqlc.narg('max_concurrency'), max_concurrency),
     limits          = coalesce(sqlc.narg('limits')::jsonb, limits),
+    proxy_url       = CASE WHEN sqlc.narg('proxy_url')::text IS NULL
+                            OR sqlc.narg('proxy_url')::text = regexp_replace(proxy_url, '^([^:/]+://)[^@/]*@', '\1')
+                       THEN proxy_url ELSE sqlc.narg('proxy_url')::text END,
     updated_at      = now()
 WHERE id = @id AND channel_id = @channel_id
 RETURNING *;
@@ -39,9 +42,11 @@ DELETE FROM accounts WHERE id = @id AND channel_id = @channel_id;
 
 -- name: AccountListRoutable :many
 -- AccountListRoutable loads every usable account of every active channel for the routing
--- snapshot ('cooling' is active with a cooldown that ends by time).
+-- snapshot ('cooling' is active with a cooldown that ends by time); proxy_url is the account's
+-- outbound proxy, else its channel's.
 SELECT a.id, a.channel_id, a.credential_enc, a.weight, a.tier, a.owner_user_id, a.max_concurrency,
-       a.limits, a.cooling_until, a.api_key_id
+       a.limits, a.cooling_until, a.api_key_id,
+       (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
 FROM accounts a JOIN channels c ON c.id = a.channel_id
 WHERE a.status IN ('active', 'cooling') AND c.status = 'active'
 ORDER BY a.id;
@@ -70,7 +75,8 @@ RETURNING *;
 -- name: AccountListProbe :many
 -- AccountListProbe lists the accounts a probe may bring back: needing re-authentication, or
 -- disabled by the pool (not by an administrator), not probed since before.
-SELECT a.id, a.channel_id, a.credential_enc, a.status, c.type, c.base_url
+SELECT a.id, a.channel_id, a.credential_enc, a.status, c.type, c.base_url,
+       (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
 FROM accounts a JOIN channels c ON c.id = a.channel_id
 WHERE c.status = 'active'
   AND (a.status = 'needs_reauth' OR (a.status = 'disabled' AND a.status_reason NOT IN ('admin', '')))
@@ -134,3 +140,15 @@ WHERE accounts.id = @id AND accounts.owner_user_id = @owner_user_id
   AND (sqlc.narg('api_key_id')::bigint IS NULL OR EXISTS (
       SELECT 1 FROM api_keys k WHERE k.id = sqlc.narg('api_key_id')::bigint AND k.user_id = @owner_user_id))
 RETURNING accounts.id, accounts.api_key_id;
+
+-- name: AccountOAuthCredential :one
+-- AccountOAuthCredential reads an account's sealed credential and the proxy its requests use
+-- (its own, else its channel's), for an OAuth refresh.
+SELECT a.credential_enc, (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
+FROM accounts a JOIN channels c ON c.id = a.channel_id
+WHERE a.id = @id;
+
+-- name: AccountSetCredential :exec
+-- AccountSetCredential stores a refreshed credential.
+UPDATE accounts SET credential_enc = @credential_enc, credential_tail = @credential_tail, updated_at = now()
+WHERE id = @id;

@@ -1,6 +1,6 @@
 -- name: ChannelCreate :one
-INSERT INTO channels (name, type, base_url, models, priority, weight, status)
-VALUES (@name, @type, @base_url, @models, @priority, @weight, @status)
+INSERT INTO channels (name, type, base_url, models, priority, weight, status, proxy_url)
+VALUES (@name, @type, @base_url, @models, @priority, @weight, @status, coalesce(sqlc.narg('proxy_url')::text, ''))
 RETURNING *;
 
 -- name: ChannelGet :one
@@ -12,7 +12,8 @@ SELECT c.*, (SELECT count(*) FROM accounts a WHERE a.channel_id = c.id) AS accou
 FROM channels c ORDER BY c.id;
 
 -- name: ChannelUpdate :one
--- ChannelUpdate changes the fields given. A channel without a base URL (one Poolgate created for
+-- ChannelUpdate changes the fields given (a proxy_url equal to the stored one without its
+-- credentials, as it is shown, keeps the stored one). A channel without a base URL (one Poolgate created for
 -- imported accounts) is enabled by the update that gives it one, unless that update sets the
 -- status itself.
 UPDATE channels SET
@@ -21,6 +22,9 @@ UPDATE channels SET
     models     = coalesce(sqlc.narg('models')::text[], models),
     priority   = coalesce(sqlc.narg('priority'), priority),
     weight     = coalesce(sqlc.narg('weight'), weight),
+    proxy_url  = CASE WHEN sqlc.narg('proxy_url')::text IS NULL
+                            OR sqlc.narg('proxy_url')::text = regexp_replace(proxy_url, '^([^:/]+://)[^@/]*@', '\1')
+                       THEN proxy_url ELSE sqlc.narg('proxy_url')::text END,
     status     = CASE WHEN sqlc.narg('status')::text IS NOT NULL THEN sqlc.narg('status')::text
                       WHEN base_url = '' AND coalesce(sqlc.narg('base_url'), '') <> '' THEN 'active'
                       ELSE status END,
@@ -46,8 +50,9 @@ UPDATE channels SET models = @models::text[], updated_at = now() WHERE id = @id;
 UPDATE channels SET min_tier = @min_tier, updated_at = now() WHERE id = @id;
 
 -- name: ChannelProbeTarget :one
--- ChannelProbeTarget picks the account a channel check uses: active first, least failing.
-SELECT c.type, c.base_url, a.credential_enc
+-- ChannelProbeTarget picks the account a channel check uses: active first, least failing; its
+-- proxy is the account's, else the channel's.
+SELECT c.type, c.base_url, a.credential_enc, (CASE WHEN a.proxy_url <> '' THEN a.proxy_url ELSE c.proxy_url END)::text AS proxy_url
 FROM channels c JOIN accounts a ON a.channel_id = c.id
 WHERE c.id = @id AND a.status IN ('active', 'cooling')
 ORDER BY a.failure_count, a.id

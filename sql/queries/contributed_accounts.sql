@@ -2,15 +2,15 @@
 -- ContributedAccountCreate adds an account a user contributes to the designated channel: owned
 -- by them (dedicated) unless shared. The credential hash refuses the same credential twice.
 INSERT INTO accounts (channel_id, name, credential_enc, credential_tail, credential_hash, weight, status,
-                      nickname, owner_user_id, contributor_user_id, provider, type)
+                      nickname, owner_user_id, contributor_user_id, provider, type, proxy_url)
 VALUES (@channel_id, @name, @credential_enc, @credential_tail, @credential_hash, 1, 'active',
-        @nickname, sqlc.narg('owner_user_id')::bigint, @contributor_user_id, @provider, @type)
+        @nickname, sqlc.narg('owner_user_id')::bigint, @contributor_user_id, @provider, @type, @proxy_url)
 RETURNING id;
 
 -- name: ContributedAccountList :many
 -- ContributedAccountList is the accounts a user contributed, with their use by other users.
 SELECT a.id, a.channel_id, a.name, a.nickname, a.provider, a.type, a.credential_tail, a.status,
-       a.status_reason, a.cooling_until, a.owner_user_id, a.created_at, a.updated_at,
+       a.status_reason, a.cooling_until, a.owner_user_id, a.proxy_url, a.created_at, a.updated_at,
        coalesce(u.calls, 0)::bigint AS others_calls, coalesce(u.quota, 0)::bigint AS others_quota,
        coalesce(u.tokens, 0)::bigint AS others_tokens
 FROM accounts a
@@ -34,6 +34,9 @@ UPDATE accounts SET
     credential_enc  = coalesce(sqlc.narg('credential_enc'), credential_enc),
     credential_tail = coalesce(sqlc.narg('credential_tail'), credential_tail),
     credential_hash = coalesce(sqlc.narg('credential_hash'), credential_hash),
+    proxy_url       = CASE WHEN sqlc.narg('proxy_url')::text IS NULL
+                            OR sqlc.narg('proxy_url')::text = regexp_replace(proxy_url, '^([^:/]+://)[^@/]*@', '\1')
+                       THEN proxy_url ELSE sqlc.narg('proxy_url')::text END,
     status          = CASE WHEN sqlc.narg('credential_enc')::bytea IS NOT NULL AND status = 'needs_reauth' THEN 'active' ELSE status END,
     status_reason   = CASE WHEN sqlc.narg('credential_enc')::bytea IS NOT NULL AND status = 'needs_reauth' THEN '' ELSE status_reason END,
     updated_at      = now()

@@ -541,6 +541,11 @@ type Account struct {
 	// OwnerUserId The user the account is dedicated to (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id"`
 
+	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 	// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 	// passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -550,7 +555,7 @@ type Account struct {
 	// Example: active
 	Status AccountStatus `json:"status"`
 
-	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
 	//
 	// Example:
 	StatusReason string `json:"status_reason"`
@@ -593,6 +598,14 @@ type AccountCreate struct {
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+
+	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
+	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
+	// go through it. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -709,6 +722,13 @@ type AccountUpdate struct {
 	// Example: 0
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
 
+	// ProxyUrl The account's outbound proxy (empty: the channel's). The value shown (without credentials)
+	// given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 
@@ -788,6 +808,11 @@ type Channel struct {
 	// Example: 10
 	Priority int `json:"priority"`
 
+	// ProxyUrl The default outbound proxy of the channel's accounts, without its credentials (empty for none).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
 
@@ -832,6 +857,14 @@ type ChannelCreate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
+	// `user:password@` when it needs them; empty for none): their calls, probes, test calls and
+	// token refreshes go through it unless an account names its own. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -972,6 +1005,13 @@ type ChannelUpdate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The channel's default outbound proxy (empty removes it). The value shown (without
+	// credentials) given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`

@@ -482,6 +482,11 @@ type ContributedAccount struct {
 	// Example: openai
 	Provider string `json:"provider"`
 
+	// ProxyUrl The account's outbound proxy, without its credentials (empty: none of its own).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Shared In the shared pool (true) or dedicated to you (false).
 	//
 	// Example: true
@@ -496,7 +501,7 @@ type ContributedAccount struct {
 	// Example: active
 	State ContributedAccountState `json:"state"`
 
-	// StateReason Why it is out of rotation (`admin`, `failures`, the upstream's status); empty when active.
+	// StateReason Why it is out of rotation (`admin`, `failures`, `proxy_unreachable`, the upstream's status); empty when active.
 	//
 	// Example:
 	StateReason string `json:"state_reason"`
@@ -524,6 +529,14 @@ type ContributedAccountCreate struct {
 	//
 	// Example: openai
 	Provider string `json:"provider"`
+
+	// ProxyUrl An outbound proxy for this account (`http://`, `https://` or `socks5://`, with
+	// `user:password@` when it needs them): the credential check and every call on the account go
+	// through it. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Shared Put it in the shared pool (true) or keep it dedicated to you (false).
 	//
@@ -558,6 +571,13 @@ type ContributedAccountUpdate struct {
 
 	// Nickname Example: my spare key
 	Nickname *string `json:"nickname,omitempty"`
+
+	// ProxyUrl The account's outbound proxy (empty removes it). The value shown (without credentials)
+	// given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Shared Example: false
 	Shared *bool `json:"shared,omitempty"`

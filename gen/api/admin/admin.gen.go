@@ -448,6 +448,42 @@ func (e RemoteStrategy) Valid() bool {
 	}
 }
 
+// Defines values for SettingsSharedQuotaUnit.
+const (
+	SettingsSharedQuotaUnitCalls  SettingsSharedQuotaUnit = "calls"
+	SettingsSharedQuotaUnitTokens SettingsSharedQuotaUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SettingsSharedQuotaUnit enum.
+func (e SettingsSharedQuotaUnit) Valid() bool {
+	switch e {
+	case SettingsSharedQuotaUnitCalls:
+		return true
+	case SettingsSharedQuotaUnitTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SettingsUpdateSharedQuotaUnit.
+const (
+	SettingsUpdateSharedQuotaUnitCalls  SettingsUpdateSharedQuotaUnit = "calls"
+	SettingsUpdateSharedQuotaUnitTokens SettingsUpdateSharedQuotaUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SettingsUpdateSharedQuotaUnit enum.
+func (e SettingsUpdateSharedQuotaUnit) Valid() bool {
+	switch e {
+	case SettingsUpdateSharedQuotaUnitCalls:
+		return true
+	case SettingsUpdateSharedQuotaUnitTokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatusMonitorLastStatus.
 const (
 	Down    StatusMonitorLastStatus = "down"
@@ -547,6 +583,11 @@ type Account struct {
 	// OwnerUserId The user the account is dedicated to (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id"`
 
+	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 	// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 	// passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -556,7 +597,7 @@ type Account struct {
 	// Example: active
 	Status AccountStatus `json:"status"`
 
-	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
 	//
 	// Example:
 	StatusReason string `json:"status_reason"`
@@ -599,6 +640,14 @@ type AccountCreate struct {
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+
+	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
+	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
+	// go through it. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -715,6 +764,13 @@ type AccountUpdate struct {
 	// Example: 0
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
 
+	// ProxyUrl The account's outbound proxy (empty: the channel's). The value shown (without credentials)
+	// given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 
@@ -794,6 +850,11 @@ type Channel struct {
 	// Example: 10
 	Priority int `json:"priority"`
 
+	// ProxyUrl The default outbound proxy of the channel's accounts, without its credentials (empty for none).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
 
@@ -838,6 +899,14 @@ type ChannelCreate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
+	// `user:password@` when it needs them; empty for none): their calls, probes, test calls and
+	// token refreshes go through it unless an account names its own. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -906,23 +975,6 @@ type ChannelModelUpdate struct {
 	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
-// ChannelMultiplier defines model for ChannelMultiplier.
-type ChannelMultiplier struct {
-	// ChannelId Example: 2
-	ChannelId int64 `json:"channel_id"`
-
-	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
-	//
-	// Example: 500
-	MultiplierPermille int `json:"multiplier_permille"`
-}
-
-// ChannelMultiplierSet defines model for ChannelMultiplierSet.
-type ChannelMultiplierSet struct {
-	// Items One multiplier per channel (a channel listed twice is refused).
-	Items []ChannelMultiplier `json:"items"`
-}
-
 // ChannelSelection defines model for ChannelSelection.
 type ChannelSelection struct {
 	// ChannelIds The channels to work on; absent means all.
@@ -978,6 +1030,13 @@ type ChannelUpdate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The channel's default outbound proxy (empty removes it). The value shown (without
+	// credentials) given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -1080,23 +1139,6 @@ type GroupCreate struct {
 // GroupList defines model for GroupList.
 type GroupList struct {
 	Items []Group `json:"items"`
-}
-
-// GroupMultiplier defines model for GroupMultiplier.
-type GroupMultiplier struct {
-	// GroupId Example: 1
-	GroupId int64 `json:"group_id"`
-
-	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
-	//
-	// Example: 800
-	MultiplierPermille int `json:"multiplier_permille"`
-}
-
-// GroupMultiplierSet defines model for GroupMultiplierSet.
-type GroupMultiplierSet struct {
-	// Items One multiplier per group (a group listed twice is refused).
-	Items []GroupMultiplier `json:"items"`
 }
 
 // GroupUpdate defines model for GroupUpdate.
@@ -1781,71 +1823,6 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
-// PlanCreate defines model for PlanCreate.
-type PlanCreate struct {
-	// Description Example: Pro accounts for 30 days
-	Description *string `json:"description,omitempty"`
-
-	// DurationDays Example: 30
-	DurationDays int `json:"duration_days"`
-
-	// Enabled Offered to users (absent — true).
-	//
-	// Example: true
-	Enabled *bool                     `json:"enabled,omitempty"`
-	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
-
-	// Name Example: Pro monthly
-	Name string `json:"name"`
-
-	// Price Price in the smallest currency unit (cents; absent — 0).
-	//
-	// Example: 2900
-	Price *int64 `json:"price,omitempty"`
-
-	// Quota Quota units credited once per grant (absent — 0).
-	//
-	// Example: 5000000
-	Quota *int64 `json:"quota,omitempty"`
-
-	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
-	//
-	// Example: pro
-	Tier externalRef0.PlanTier `json:"tier"`
-}
-
-// PlanList defines model for PlanList.
-type PlanList struct {
-	Items []externalRef0.Plan `json:"items"`
-}
-
-// PlanUpdate defines model for PlanUpdate.
-type PlanUpdate struct {
-	// Description Example: Pro accounts for 30 days
-	Description *string `json:"description,omitempty"`
-
-	// DurationDays Example: 30
-	DurationDays *int `json:"duration_days,omitempty"`
-
-	// Enabled Example: true
-	Enabled *bool                     `json:"enabled,omitempty"`
-	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
-
-	// Name Example: Pro monthly
-	Name *string `json:"name,omitempty"`
-
-	// Price Example: 2500
-	Price *int64 `json:"price,omitempty"`
-
-	// Quota Example: 5000000
-	Quota *int64 `json:"quota,omitempty"`
-
-	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
-	//
-	// Example: pro
-	Tier *externalRef0.PlanTier `json:"tier,omitempty"`
-}
-
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1975,9 +1952,6 @@ type RedemptionCode struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
-	// PlanId The plan each redeem grants (null — the code credits `quota`).
-	PlanId *int64 `json:"plan_id"`
-
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
 
@@ -1999,7 +1973,7 @@ type RedemptionCodeBatch struct {
 	Name string `json:"name"`
 }
 
-// RedemptionCodeCreate Exactly one of `quota` and `plan_id`.
+// RedemptionCodeCreate defines model for RedemptionCodeCreate.
 type RedemptionCodeCreate struct {
 	// Count Example: 2
 	Count int `json:"count"`
@@ -2019,15 +1993,10 @@ type RedemptionCodeCreate struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
-	// PlanId The plan each redeem grants (docs/money.md § Plans), instead of quota.
-	//
-	// Example: 1
-	PlanId *int64 `json:"plan_id,omitempty"`
-
 	// Quota Quota units each redeem credits.
 	//
 	// Example: 500000
-	Quota *int64 `json:"quota,omitempty"`
+	Quota int64 `json:"quota"`
 }
 
 // RedemptionCodePage defines model for RedemptionCodePage.
@@ -2452,11 +2421,6 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
-	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
-	//
-	// Example: false
-	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
-
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
 	// Example: 0
@@ -2485,6 +2449,32 @@ type Settings struct {
 	// Example: 24
 	SessionTtlHours int `json:"session_ttl_hours"`
 
+	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+	// Default 100.
+	//
+	//
+	// Example: 100
+	SharedQuotaBase int64 `json:"shared_quota_base"`
+
+	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
+	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+	// of providers not listed. Default `{"*": 100}`. Replaced whole.
+	//
+	//
+	// Example: {"*":100,"gemini":200}
+	SharedQuotaBonusPerAccount SharedQuotaBonus `json:"shared_quota_bonus_per_account"`
+
+	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+	//
+	// Example: 5
+	SharedQuotaRecoveryHours float64 `json:"shared_quota_recovery_hours"`
+
+	// SharedQuotaUnit What the shared quota counts; default `calls`.
+	//
+	// Example: calls
+	SharedQuotaUnit SettingsSharedQuotaUnit `json:"shared_quota_unit"`
+
 	// SiteName Example: Poolgate
 	SiteName string `json:"site_name"`
 
@@ -2498,6 +2488,11 @@ type Settings struct {
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
 }
+
+// SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
+//
+// Example: calls
+type SettingsSharedQuotaUnit string
 
 // SettingsUpdate defines model for SettingsUpdate.
 type SettingsUpdate struct {
@@ -2563,11 +2558,6 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
-	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
-	//
-	// Example: false
-	PricingEndpointEnabled *bool `json:"pricing_endpoint_enabled,omitempty"`
-
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
 
@@ -2585,6 +2575,32 @@ type SettingsUpdate struct {
 	// SessionTtlHours Example: 24
 	SessionTtlHours *int `json:"session_ttl_hours,omitempty"`
 
+	// SharedQuotaBase The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+	// calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+	// Default 100.
+	//
+	//
+	// Example: 100
+	SharedQuotaBase *int64 `json:"shared_quota_base,omitempty"`
+
+	// SharedQuotaBonusPerAccount What each shared account a user contributes adds to their shared quota cap of its family,
+	// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+	// of providers not listed. Default `{"*": 100}`. Replaced whole.
+	//
+	//
+	// Example: {"*":100,"gemini":200}
+	SharedQuotaBonusPerAccount *SharedQuotaBonus `json:"shared_quota_bonus_per_account,omitempty"`
+
+	// SharedQuotaRecoveryHours Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+	//
+	// Example: 5
+	SharedQuotaRecoveryHours *float64 `json:"shared_quota_recovery_hours,omitempty"`
+
+	// SharedQuotaUnit What the shared quota counts; default `calls`.
+	//
+	// Example: calls
+	SharedQuotaUnit *SettingsUpdateSharedQuotaUnit `json:"shared_quota_unit,omitempty"`
+
 	// SiteName Example: Poolgate
 	SiteName *string `json:"site_name,omitempty"`
 
@@ -2596,6 +2612,11 @@ type SettingsUpdate struct {
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
 }
+
+// SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
+//
+// Example: calls
+type SettingsUpdateSharedQuotaUnit string
 
 // ShareLink defines model for ShareLink.
 type ShareLink struct {
@@ -2713,6 +2734,13 @@ type ShareLinkUpdate struct {
 	Status *ActiveStatus `json:"status,omitempty"`
 }
 
+// SharedQuotaBonus What each shared account a user contributes adds to their shared quota cap of its family,
+// per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+// of providers not listed. Default `{"*": 100}`. Replaced whole.
+//
+// Example: {"*":100,"gemini":200}
+type SharedQuotaBonus = map[string]int64
+
 // StatusMonitor defines model for StatusMonitor.
 type StatusMonitor struct {
 	// ChannelId Example: 1
@@ -2807,12 +2835,6 @@ type StatusMonitorUpdate struct {
 
 	// Public Example: true
 	Public *bool `json:"public,omitempty"`
-}
-
-// SubscriptionGrant defines model for SubscriptionGrant.
-type SubscriptionGrant struct {
-	// PlanId Example: 1
-	PlanId int64 `json:"plan_id"`
 }
 
 // Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
@@ -3024,9 +3046,6 @@ type Page = int
 
 // PageSize Example: 20
 type PageSize = int
-
-// PlanId Example: 1
-type PlanId = int64
 
 // RemoteSourceId Example: a1b2c3d4e5f6
 type RemoteSourceId = string
@@ -3334,9 +3353,6 @@ type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
 // ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
 type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
 
-// ChannelModelGroupMultiplierSetJSONRequestBody defines body for ChannelModelGroupMultiplierSet for application/json ContentType.
-type ChannelModelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
-
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -3357,9 +3373,6 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 
 // AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
 type AccountTestJSONRequestBody = AccountTestRequest
-
-// ChannelGroupMultiplierSetJSONRequestBody defines body for ChannelGroupMultiplierSet for application/json ContentType.
-type ChannelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
 
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
@@ -3403,12 +3416,6 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
 
-// PlanCreateJSONRequestBody defines body for PlanCreate for application/json ContentType.
-type PlanCreateJSONRequestBody = PlanCreate
-
-// PlanUpdateJSONRequestBody defines body for PlanUpdate for application/json ContentType.
-type PlanUpdateJSONRequestBody = PlanUpdate
-
 // RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
 type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
 
@@ -3451,12 +3458,6 @@ type UserCreateJSONRequestBody = UserCreate
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
 
-// UserChannelMultiplierSetJSONRequestBody defines body for UserChannelMultiplierSet for application/json ContentType.
-type UserChannelMultiplierSetJSONRequestBody = ChannelMultiplierSet
-
-// SubscriptionGrantJSONRequestBody defines body for SubscriptionGrant for application/json ContentType.
-type SubscriptionGrantJSONRequestBody = SubscriptionGrant
-
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AnnouncementList List every announcement
@@ -3477,12 +3478,6 @@ type ServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx echo.Context, id ChannelModelId) error
-	// ChannelModelGroupMultiplierList List a channel model's group multipliers
-	// (GET /api/channel-models/{id}/group-multipliers)
-	ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error
-	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
-	// (PUT /api/channel-models/{id}/group-multipliers)
-	ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error
@@ -3525,12 +3520,6 @@ type ServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error
-	// ChannelGroupMultiplierList List a channel's group multipliers
-	// (GET /api/channels/{id}/group-multipliers)
-	ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error
-	// ChannelGroupMultiplierSet Set a channel's group multipliers
-	// (PUT /api/channels/{id}/group-multipliers)
-	ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx echo.Context, id ChannelId) error
@@ -3615,18 +3604,6 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
-	// PlanList List plans
-	// (GET /api/plans)
-	PlanList(ctx echo.Context) error
-	// PlanCreate Create a plan
-	// (POST /api/plans)
-	PlanCreate(ctx echo.Context) error
-	// PlanDelete Delete a plan
-	// (DELETE /api/plans/{id})
-	PlanDelete(ctx echo.Context, id PlanId) error
-	// PlanUpdate Change a plan
-	// (PUT /api/plans/{id})
-	PlanUpdate(ctx echo.Context, id PlanId) error
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
@@ -3735,15 +3712,6 @@ type ServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx echo.Context, id UserId) error
-	// UserChannelMultiplierList List a user's channel multipliers
-	// (GET /api/users/{id}/channel-multipliers)
-	UserChannelMultiplierList(ctx echo.Context, id UserId) error
-	// UserChannelMultiplierSet Set a user's channel multipliers
-	// (PUT /api/users/{id}/channel-multipliers)
-	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
-	// SubscriptionGrant Grant a plan to a user
-	// (POST /api/users/{id}/subscriptions)
-	SubscriptionGrant(ctx echo.Context, id UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -3830,38 +3798,6 @@ func (w *ServerInterfaceWrapper) ChannelModelUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChannelModelUpdate(ctx, id)
-	return err
-}
-
-// ChannelModelGroupMultiplierList converts echo context to params.
-func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierList(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ChannelModelId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ChannelModelGroupMultiplierList(ctx, id)
-	return err
-}
-
-// ChannelModelGroupMultiplierSet converts echo context to params.
-func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierSet(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ChannelModelId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ChannelModelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4106,38 +4042,6 @@ func (w *ServerInterfaceWrapper) AccountTest(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountTest(ctx, id, accountId)
-	return err
-}
-
-// ChannelGroupMultiplierList converts echo context to params.
-func (w *ServerInterfaceWrapper) ChannelGroupMultiplierList(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ChannelId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ChannelGroupMultiplierList(ctx, id)
-	return err
-}
-
-// ChannelGroupMultiplierSet converts echo context to params.
-func (w *ServerInterfaceWrapper) ChannelGroupMultiplierSet(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ChannelId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ChannelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4641,56 +4545,6 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.OidcProviderUpdate(ctx, id)
-	return err
-}
-
-// PlanList converts echo context to params.
-func (w *ServerInterfaceWrapper) PlanList(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PlanList(ctx)
-	return err
-}
-
-// PlanCreate converts echo context to params.
-func (w *ServerInterfaceWrapper) PlanCreate(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PlanCreate(ctx)
-	return err
-}
-
-// PlanDelete converts echo context to params.
-func (w *ServerInterfaceWrapper) PlanDelete(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id PlanId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PlanDelete(ctx, id)
-	return err
-}
-
-// PlanUpdate converts echo context to params.
-func (w *ServerInterfaceWrapper) PlanUpdate(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id PlanId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PlanUpdate(ctx, id)
 	return err
 }
 
@@ -5310,54 +5164,6 @@ func (w *ServerInterfaceWrapper) UserUpdate(ctx echo.Context) error {
 	return err
 }
 
-// UserChannelMultiplierList converts echo context to params.
-func (w *ServerInterfaceWrapper) UserChannelMultiplierList(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserChannelMultiplierList(ctx, id)
-	return err
-}
-
-// UserChannelMultiplierSet converts echo context to params.
-func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserChannelMultiplierSet(ctx, id)
-	return err
-}
-
-// SubscriptionGrant converts echo context to params.
-func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SubscriptionGrant(ctx, id)
-	return err
-}
-
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5424,17 +5230,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelCreate, options.OperationMiddlewares["channelModelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelDelete, options.OperationMiddlewares["channelModelDelete"]...)
 	router.PUT(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelUpdate, options.OperationMiddlewares["channelModelUpdate"]...)
-	router.GET(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierList, options.OperationMiddlewares["channelGroupMultiplierList"]...)
-	router.PUT(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierSet, options.OperationMiddlewares["channelGroupMultiplierSet"]...)
-	router.GET(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierList, options.OperationMiddlewares["channelModelGroupMultiplierList"]...)
-	router.PUT(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierSet, options.OperationMiddlewares["channelModelGroupMultiplierSet"]...)
-	router.GET(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierList, options.OperationMiddlewares["userChannelMultiplierList"]...)
-	router.PUT(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierSet, options.OperationMiddlewares["userChannelMultiplierSet"]...)
-	router.GET(options.BaseURL+"/api/plans", wrapper.PlanList, options.OperationMiddlewares["planList"]...)
-	router.POST(options.BaseURL+"/api/plans", wrapper.PlanCreate, options.OperationMiddlewares["planCreate"]...)
-	router.DELETE(options.BaseURL+"/api/plans/:id", wrapper.PlanDelete, options.OperationMiddlewares["planDelete"]...)
-	router.PUT(options.BaseURL+"/api/plans/:id", wrapper.PlanUpdate, options.OperationMiddlewares["planUpdate"]...)
-	router.POST(options.BaseURL+"/api/users/:id/subscriptions", wrapper.SubscriptionGrant, options.OperationMiddlewares["subscriptionGrant"]...)
 	router.GET(options.BaseURL+"/api/models", wrapper.ModelList, options.OperationMiddlewares["modelList"]...)
 	router.POST(options.BaseURL+"/api/models", wrapper.ModelCreate, options.OperationMiddlewares["modelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/models/:id", wrapper.ModelDelete, options.OperationMiddlewares["modelDelete"]...)
@@ -6115,205 +5910,6 @@ func (response ChannelModelUpdate413JSONResponse) VisitChannelModelUpdateRespons
 type ChannelModelUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ChannelModelUpdate503JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierListRequestObject struct {
-	Id ChannelModelId `json:"id"`
-}
-
-type ChannelModelGroupMultiplierListResponseObject interface {
-	VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error
-}
-
-type ChannelModelGroupMultiplierList200JSONResponse GroupMultiplierSet
-
-func (response ChannelModelGroupMultiplierList200JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ChannelModelGroupMultiplierList400JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ChannelModelGroupMultiplierList401JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ChannelModelGroupMultiplierList403JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ChannelModelGroupMultiplierList404JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ChannelModelGroupMultiplierList503JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSetRequestObject struct {
-	Id   ChannelModelId `json:"id"`
-	Body *ChannelModelGroupMultiplierSetJSONRequestBody
-}
-
-type ChannelModelGroupMultiplierSetResponseObject interface {
-	VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error
-}
-
-type ChannelModelGroupMultiplierSet200JSONResponse GroupMultiplierSet
-
-func (response ChannelModelGroupMultiplierSet200JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ChannelModelGroupMultiplierSet400JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ChannelModelGroupMultiplierSet401JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ChannelModelGroupMultiplierSet403JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ChannelModelGroupMultiplierSet404JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response ChannelModelGroupMultiplierSet413JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelModelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ChannelModelGroupMultiplierSet503JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7661,205 +7257,6 @@ func (response AccountTest413JSONResponse) VisitAccountTestResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierListRequestObject struct {
-	Id ChannelId `json:"id"`
-}
-
-type ChannelGroupMultiplierListResponseObject interface {
-	VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error
-}
-
-type ChannelGroupMultiplierList200JSONResponse GroupMultiplierSet
-
-func (response ChannelGroupMultiplierList200JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ChannelGroupMultiplierList400JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ChannelGroupMultiplierList401JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ChannelGroupMultiplierList403JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ChannelGroupMultiplierList404JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ChannelGroupMultiplierList503JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSetRequestObject struct {
-	Id   ChannelId `json:"id"`
-	Body *ChannelGroupMultiplierSetJSONRequestBody
-}
-
-type ChannelGroupMultiplierSetResponseObject interface {
-	VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error
-}
-
-type ChannelGroupMultiplierSet200JSONResponse GroupMultiplierSet
-
-func (response ChannelGroupMultiplierSet200JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ChannelGroupMultiplierSet400JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ChannelGroupMultiplierSet401JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ChannelGroupMultiplierSet403JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ChannelGroupMultiplierSet404JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response ChannelGroupMultiplierSet413JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ChannelGroupMultiplierSet503JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10478,396 +9875,6 @@ func (response OidcProviderUpdate422JSONResponse) VisitOidcProviderUpdateRespons
 type OidcProviderUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanListRequestObject struct {
-}
-
-type PlanListResponseObject interface {
-	VisitPlanListResponse(w http.ResponseWriter) error
-}
-
-type PlanList200JSONResponse PlanList
-
-func (response PlanList200JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PlanList401JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PlanList403JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PlanList503JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreateRequestObject struct {
-	Body *PlanCreateJSONRequestBody
-}
-
-type PlanCreateResponseObject interface {
-	VisitPlanCreateResponse(w http.ResponseWriter) error
-}
-
-type PlanCreate201JSONResponse externalRef0.Plan
-
-func (response PlanCreate201JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreate400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response PlanCreate400JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreate401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PlanCreate401JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreate403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PlanCreate403JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreate409JSONResponse struct{ ConflictJSONResponse }
-
-func (response PlanCreate409JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreate413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response PlanCreate413JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanCreate503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PlanCreate503JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanDeleteRequestObject struct {
-	Id PlanId `json:"id"`
-}
-
-type PlanDeleteResponseObject interface {
-	VisitPlanDeleteResponse(w http.ResponseWriter) error
-}
-
-type PlanDelete204Response struct {
-}
-
-func (response PlanDelete204Response) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type PlanDelete400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response PlanDelete400JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanDelete401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PlanDelete401JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanDelete403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PlanDelete403JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanDelete404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response PlanDelete404JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanDelete409JSONResponse struct{ ConflictJSONResponse }
-
-func (response PlanDelete409JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanDelete503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PlanDelete503JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdateRequestObject struct {
-	Id   PlanId `json:"id"`
-	Body *PlanUpdateJSONRequestBody
-}
-
-type PlanUpdateResponseObject interface {
-	VisitPlanUpdateResponse(w http.ResponseWriter) error
-}
-
-type PlanUpdate200JSONResponse externalRef0.Plan
-
-func (response PlanUpdate200JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response PlanUpdate400JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PlanUpdate401JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PlanUpdate403JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response PlanUpdate404JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate409JSONResponse struct{ ConflictJSONResponse }
-
-func (response PlanUpdate409JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response PlanUpdate413JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUpdate503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PlanUpdate503JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -14308,326 +13315,6 @@ func (response UserUpdate503JSONResponse) VisitUserUpdateResponse(w http.Respons
 	return err
 }
 
-type UserChannelMultiplierListRequestObject struct {
-	Id UserId `json:"id"`
-}
-
-type UserChannelMultiplierListResponseObject interface {
-	VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error
-}
-
-type UserChannelMultiplierList200JSONResponse ChannelMultiplierSet
-
-func (response UserChannelMultiplierList200JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserChannelMultiplierList400JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserChannelMultiplierList401JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserChannelMultiplierList403JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UserChannelMultiplierList404JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserChannelMultiplierList503JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSetRequestObject struct {
-	Id   UserId `json:"id"`
-	Body *UserChannelMultiplierSetJSONRequestBody
-}
-
-type UserChannelMultiplierSetResponseObject interface {
-	VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error
-}
-
-type UserChannelMultiplierSet200JSONResponse ChannelMultiplierSet
-
-func (response UserChannelMultiplierSet200JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserChannelMultiplierSet400JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserChannelMultiplierSet401JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserChannelMultiplierSet403JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UserChannelMultiplierSet404JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response UserChannelMultiplierSet413JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserChannelMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrantRequestObject struct {
-	Id   UserId `json:"id"`
-	Body *SubscriptionGrantJSONRequestBody
-}
-
-type SubscriptionGrantResponseObject interface {
-	VisitSubscriptionGrantResponse(w http.ResponseWriter) error
-}
-
-type SubscriptionGrant201JSONResponse externalRef0.Subscription
-
-func (response SubscriptionGrant201JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response SubscriptionGrant400JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response SubscriptionGrant401JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response SubscriptionGrant403JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response SubscriptionGrant404JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant409JSONResponse struct{ ConflictJSONResponse }
-
-func (response SubscriptionGrant409JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response SubscriptionGrant413JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionGrant503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response SubscriptionGrant503JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AnnouncementList List every announcement
@@ -14648,12 +13335,6 @@ type StrictServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx context.Context, request ChannelModelUpdateRequestObject) (ChannelModelUpdateResponseObject, error)
-	// ChannelModelGroupMultiplierList List a channel model's group multipliers
-	// (GET /api/channel-models/{id}/group-multipliers)
-	ChannelModelGroupMultiplierList(ctx context.Context, request ChannelModelGroupMultiplierListRequestObject) (ChannelModelGroupMultiplierListResponseObject, error)
-	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
-	// (PUT /api/channel-models/{id}/group-multipliers)
-	ChannelModelGroupMultiplierSet(ctx context.Context, request ChannelModelGroupMultiplierSetRequestObject) (ChannelModelGroupMultiplierSetResponseObject, error)
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx context.Context, request ChannelUsageListRequestObject) (ChannelUsageListResponseObject, error)
@@ -14696,12 +13377,6 @@ type StrictServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx context.Context, request AccountTestRequestObject) (AccountTestResponseObject, error)
-	// ChannelGroupMultiplierList List a channel's group multipliers
-	// (GET /api/channels/{id}/group-multipliers)
-	ChannelGroupMultiplierList(ctx context.Context, request ChannelGroupMultiplierListRequestObject) (ChannelGroupMultiplierListResponseObject, error)
-	// ChannelGroupMultiplierSet Set a channel's group multipliers
-	// (PUT /api/channels/{id}/group-multipliers)
-	ChannelGroupMultiplierSet(ctx context.Context, request ChannelGroupMultiplierSetRequestObject) (ChannelGroupMultiplierSetResponseObject, error)
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
@@ -14786,18 +13461,6 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
-	// PlanList List plans
-	// (GET /api/plans)
-	PlanList(ctx context.Context, request PlanListRequestObject) (PlanListResponseObject, error)
-	// PlanCreate Create a plan
-	// (POST /api/plans)
-	PlanCreate(ctx context.Context, request PlanCreateRequestObject) (PlanCreateResponseObject, error)
-	// PlanDelete Delete a plan
-	// (DELETE /api/plans/{id})
-	PlanDelete(ctx context.Context, request PlanDeleteRequestObject) (PlanDeleteResponseObject, error)
-	// PlanUpdate Change a plan
-	// (PUT /api/plans/{id})
-	PlanUpdate(ctx context.Context, request PlanUpdateRequestObject) (PlanUpdateResponseObject, error)
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
@@ -14906,15 +13569,6 @@ type StrictServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx context.Context, request UserUpdateRequestObject) (UserUpdateResponseObject, error)
-	// UserChannelMultiplierList List a user's channel multipliers
-	// (GET /api/users/{id}/channel-multipliers)
-	UserChannelMultiplierList(ctx context.Context, request UserChannelMultiplierListRequestObject) (UserChannelMultiplierListResponseObject, error)
-	// UserChannelMultiplierSet Set a user's channel multipliers
-	// (PUT /api/users/{id}/channel-multipliers)
-	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
-	// SubscriptionGrant Grant a plan to a user
-	// (POST /api/users/{id}/subscriptions)
-	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -15138,79 +13792,6 @@ func (sh *strictHandler) ChannelModelUpdate(ctx echo.Context, id ChannelModelId)
 		return err
 	} else if validResponse, ok := response.(ChannelModelUpdateResponseObject); ok {
 		return validResponse.VisitChannelModelUpdateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ChannelModelGroupMultiplierList operation middleware
-func (sh *strictHandler) ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error {
-	var request ChannelModelGroupMultiplierListRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ChannelModelGroupMultiplierList(ctx.Request().Context(), request.(ChannelModelGroupMultiplierListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ChannelModelGroupMultiplierList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ChannelModelGroupMultiplierListResponseObject); ok {
-		return validResponse.VisitChannelModelGroupMultiplierListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ChannelModelGroupMultiplierSet operation middleware
-func (sh *strictHandler) ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error {
-	var request ChannelModelGroupMultiplierSetRequestObject
-
-	request.Id = id
-
-	var body ChannelModelGroupMultiplierSetJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ChannelModelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelModelGroupMultiplierSetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ChannelModelGroupMultiplierSet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ChannelModelGroupMultiplierSetResponseObject); ok {
-		return validResponse.VisitChannelModelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15723,79 +14304,6 @@ func (sh *strictHandler) AccountTest(ctx echo.Context, id ChannelId, accountId A
 		return err
 	} else if validResponse, ok := response.(AccountTestResponseObject); ok {
 		return validResponse.VisitAccountTestResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ChannelGroupMultiplierList operation middleware
-func (sh *strictHandler) ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error {
-	var request ChannelGroupMultiplierListRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ChannelGroupMultiplierList(ctx.Request().Context(), request.(ChannelGroupMultiplierListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ChannelGroupMultiplierList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ChannelGroupMultiplierListResponseObject); ok {
-		return validResponse.VisitChannelGroupMultiplierListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ChannelGroupMultiplierSet operation middleware
-func (sh *strictHandler) ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error {
-	var request ChannelGroupMultiplierSetRequestObject
-
-	request.Id = id
-
-	var body ChannelGroupMultiplierSetJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ChannelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelGroupMultiplierSetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ChannelGroupMultiplierSet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ChannelGroupMultiplierSetResponseObject); ok {
-		return validResponse.VisitChannelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16792,148 +15300,6 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 		return err
 	} else if validResponse, ok := response.(OidcProviderUpdateResponseObject); ok {
 		return validResponse.VisitOidcProviderUpdateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PlanList operation middleware
-func (sh *strictHandler) PlanList(ctx echo.Context) error {
-	var request PlanListRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PlanList(ctx.Request().Context(), request.(PlanListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PlanList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PlanListResponseObject); ok {
-		return validResponse.VisitPlanListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PlanCreate operation middleware
-func (sh *strictHandler) PlanCreate(ctx echo.Context) error {
-	var request PlanCreateRequestObject
-
-	var body PlanCreateJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PlanCreate(ctx.Request().Context(), request.(PlanCreateRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PlanCreate")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PlanCreateResponseObject); ok {
-		return validResponse.VisitPlanCreateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PlanDelete operation middleware
-func (sh *strictHandler) PlanDelete(ctx echo.Context, id PlanId) error {
-	var request PlanDeleteRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PlanDelete(ctx.Request().Context(), request.(PlanDeleteRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PlanDelete")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PlanDeleteResponseObject); ok {
-		return validResponse.VisitPlanDeleteResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// PlanUpdate operation middleware
-func (sh *strictHandler) PlanUpdate(ctx echo.Context, id PlanId) error {
-	var request PlanUpdateRequestObject
-
-	request.Id = id
-
-	var body PlanUpdateJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PlanUpdate(ctx.Request().Context(), request.(PlanUpdateRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PlanUpdate")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PlanUpdateResponseObject); ok {
-		return validResponse.VisitPlanUpdateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18139,717 +16505,570 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 	return nil
 }
 
-// UserChannelMultiplierList operation middleware
-func (sh *strictHandler) UserChannelMultiplierList(ctx echo.Context, id UserId) error {
-	var request UserChannelMultiplierListRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserChannelMultiplierList(ctx.Request().Context(), request.(UserChannelMultiplierListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserChannelMultiplierList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserChannelMultiplierListResponseObject); ok {
-		return validResponse.VisitUserChannelMultiplierListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// UserChannelMultiplierSet operation middleware
-func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) error {
-	var request UserChannelMultiplierSetRequestObject
-
-	request.Id = id
-
-	var body UserChannelMultiplierSetJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserChannelMultiplierSet(ctx.Request().Context(), request.(UserChannelMultiplierSetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserChannelMultiplierSet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserChannelMultiplierSetResponseObject); ok {
-		return validResponse.VisitUserChannelMultiplierSetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// SubscriptionGrant operation middleware
-func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
-	var request SubscriptionGrantRequestObject
-
-	request.Id = id
-
-	var body SubscriptionGrantJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.SubscriptionGrant(ctx.Request().Context(), request.(SubscriptionGrantRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "SubscriptionGrant")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(SubscriptionGrantResponseObject); ok {
-		return validResponse.VisitSubscriptionGrantResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19jyNJmh/2VeKoNZrVm2SRrKqermoc7mq656V3+m27qnd2dtjHDDKDZEwlI7gZkVXFmWnjDEGnk+AD",
-	"JJ1P6wNkwAJsHWAYku1/ZMM4GNB9k4V27+5bGPFERGZkMpJMsljd89Jna6eL+RYvTzzvz+/5pjHiszln",
-	"hEnROPmmMccJnhFJEvjrdDTiKZOPI/VHRMQooXNJOWucNM6nBGF9+Y5ANEJNKtEsFRINSczZBEmO5JSg",
-	"0RQzRuK9diNoUPXgHMtpI2gwPCONk4Z5xYBGjaCRkF+nNCFR40QmKQkaYjQlM6y+Ta7xbB6Txslh0Bjz",
-	"ZIZl46RBmbx32AgaM8roLJ01TrpBQy7mRF8iE5I03rwJGqeM8ZSNyIysmIlzD0ynYrh1h9ndfJgP9UJV",
-	"jdCs47sd3FMerR0hmqmbdjHOg83H+XHCZ8ujO5M4kYiPgSAlnRGUYDYhqEnZKE4FvSQBevnxQ3RwcHCc",
-	"E+qvU5Is8lGP1au942z0Or17rW631euedzon8P//quEMPsKStNR3G9mghUwom8CYP0l4Ov9w4V/UiM4I",
-	"E5QzlPArgXBC0ETdTyI0XKBmRMY4jSUKI7wIK4cOTwyGi8Lwf5KQceOk8U/2cwawr68K9dOMs4H5c3Am",
-	"sRR2mGrIT/jEsIblUT9n8QKNcBwLJEhyqQcqp1SgdC5kQvDM8o2q4RZ4wm54wBM+MSS8yYANRVeN01yu",
-	"HGd3u3GmieCJnxpCRq7lYAR3hJag5wm5pDwVaI4VTeOhIEyiMU/g6pgmQsKlSvLQ76ug7YNuVw0bXz8h",
-	"bCKnjZODXqDOsySJetWffNlpHb/+6U+8lP2ETz4ji5UrPsMRQVdUTvWKn754jC7IopIy5nRwQRaVK/7B",
-	"Viv+hM6oh5Cf8IlAc5LA4lWNKIZn3cGYI9k4OeoE+cjUHzN8rUdy1OnUGRdw25WrpzeZCs1zUVNtuBqY",
-	"lrw4jkmCsLggkbqzcv/h4Yrtn8xl65C31GCLZNDt3Yc5ZH9XEMBL8uuUCK/ghYnYkTpEkOhHQKlQl8Nf",
-	"tsxbWo+jEFGJrrBAmIkrkpAIHqycm3lXJcU0Ot2fPbr3xf3PD3/Z/fTg2Qc/7708Oj/+RedXnz3cbr6K",
-	"V6biYYyFWLl1V1MuiJnEHYEEPIaoQJQZ5qNeUTUtffsA7rkJV7cjNYN/JUiyctTAchQrFySpGpu6Vrne",
-	"vc1P6EqlY2fKRnebgTEqeVI1NLOlM33XOxrjCzwh/uGBtGDpbEiSACnlBnWrdlTd6udx3aAwuozDdTvw",
-	"f7WGd0a/9gzxsSSz9exXXRsI9QLv8HouC+65LLhXZ3AxZlWbO48xe0db+pLMuCRnPE1GpGp4CdyDBNxk",
-	"7LNuD03JNYrohEpRZY/pJ2qbYw3cHfZGB9EhORrfKzLMe4fr+eXZFCeVcxDqIoopu1i10HBX/fGKeHA4",
-	"Oj+e/7w3+1Vy/7Prz7vDzYd9TmfkV5xVHKzHp89OtZXxNWcERXihhFWEpjxNtAY/SiWirIqm5dd+Ym68",
-	"OlcyKZ/LqaB4/2yK2WSK6bpZuCrbaetXuPV1p3U8+Gm/39qvUt/O+fIEP2KRz5Ai1/UNKcnXmVG9bcwo",
-	"JbuqSEmJpF2c1o2l1xv1WjHnTBDtUHH8DJ9TFvEr9euIM0m0LYXn85iOsBr7/ldCTcD5vJqaxDTWz0Qg",
-	"bNk84SMiBB7Gal1IkijjoUFYJAY488ggPJYkUSIpkep3WLGttIaP4AMws9VuFKSGgIZkzBOidDb97Xbj",
-	"TdD4EEdGobvh7Cm7xDGNBkbLc+Y/xIIM0iQ+QZpEUMSJQIxLNMNyNNWGkzkSt7MWmRarjJxYkQ2JEE8Q",
-	"RmNK4kirejB8WBPXw/KQs3FMRzddnZF9Tb4sjkcO4TghOFpoo1cgbIwIq+LB0bidpdlgBHptbm09cDaW",
-	"3PwAA8oOjVxTIcUtrQN8iYrsY6kgmhg+5smQRhFhN5zxOHtPPuV//Hd/+g//4b/7+//47//+X/3Z7/71",
-	"//j7/+mf/uNf/6vf/4u/+Id/+re//xd/8w///r//h//vr//r//2//f4v/+K//u2/uy0CSEhEmKQ41gIR",
-	"jgEaphJOKGYIR4qtCplgUJ1hUYy6fZvEUFTZ3zpNnG40AFiUZ1x+zFMW3XA1GJeDMbwnXw57MtSW6Gu7",
-	"n/EzjkQ6mqKEaMUT5vQioSPyhAr5iqVart2OjJyr76CYCnni+CatW+Gwc3hL1J9/F414GkewwkOCxkSO",
-	"plpIqH02a8EvaUSSx1pU3NJKYIY4TuW0h+bme4gREgmkfuQJ/Ro+oeRpgCS/IPBPUGqVZkXZmKsfbm25",
-	"zJBAYqqXxUQS1MQMPZ8T9vhRfoc6L1wp10KkyqxVt5zCvJQmnl2VAr16+UTsaXH86uUT9WrgPHHMr0hx",
-	"5W/xhAk6YS3KnEV/C0fNfgwmqW3Jt6CPKXoxrj3QsW+DeWZ61YwKoXQ+nhRULD1Zq2jpe244YW1nD2wk",
-	"wHzYw0Q/QFMskLIPEGZymvA5HT2wZroJeAj0FacM8TlhmFrFRNyyDqYEC0Q8wjycEQbIRA8ssdwRyIaa",
-	"7IOhHnyrn3Y6ByN7I/xFwqDPzJFSR/T0cUvNvI2ap9nelF9HhdIKsCRRgBi5JIoHjkEh2uuzfPces6/I",
-	"SG7MDcH4IrO5hGiESGcznCzgUMgp1cFqCm9uBI1LHKebkvccL2KOoyDbSr2CilWKEt2/CfRAXpJ5jEek",
-	"OB7zoxb8TA9uyyEl5lXm00q9Zpy14Nt2mMiMWw+Lce1Uqh6S4p7YeJV2Nazc4/Tmze2Qut5ZyhmcQcaL",
-	"m2QHFOPRhQDZoEcEwsHc6LAPvUSPKIjQmwoFM/fIvs0RDXoMVKDs4u0szvKHliZ7mxJQf/225Z7+CnBg",
-	"pUwX5MHZgo0+xvTmm2lkgViw0WCsX+iSvcvpkboJmZtudV+rFExF5+bwIzqb80SSqI0goqLUwwlQxJhe",
-	"kwjUPODIfTbCSUKJANHw6uWTAE0JjkgiAsvqjNiwPi805NGirfn3OedPcDK5qTKv3jiQnA9ieJm7wtrf",
-	"om5Qg5ecI33P7fp37PfgW2r6mMEagFMDWAiZGw7yill9mtxck3delS/C7/7Tn/3jv/lff/+b//n3f/Xn",
-	"v//zf/u7//x//e5/+T9//1d/HvzDf/rP//jP/+L3//b/+Pu//n9/97d/dTvnTJvxrnGvTCk0T4ggTBrO",
-	"8orhS0zjndh1+ZsclkKSS2VfSaLIGic0XqDinU5MeGX893boJsISD7GAA5ayhODRVI2r7XzOzb2DpLyE",
-	"z0kiqVZjnCQIr7Pb5FAAEVp+QwUaKv6qFJ0mS+MYUgcYZzorZMmprW7RO6R94WXHduAmv6yLZ3ke5kwm",
-	"dJhKngxsuLjScY+uphxlT5CoMLFmuI/ndF/dt2+ldbj3ADlZMJl2XfYrIRxFBEIC2fCPaw6fx5RNBimT",
-	"NF4ZI4mxkHYArSsaKYbM44hfMciX1C7yBYRSihvhxjoqNsPGPoKGUZwHWFYHVO5vFlCBl5pjPLDnbpUj",
-	"747Qkx3zNFFKfYJHkiQCDcmUsghhIUlCxYUoLHfj7t27dw+uv/jaNwAlHtOEDLJjsDIMs7xLUywG+fgK",
-	"Lyis45DzmGCQUSViPqz1HTVtRcWr1//45GDl+q/dZMg0Eus4keEaT/TNbyAoOBhxNkqThLCRJxnrISR2",
-	"UIbGMZ1MJcIScTZSJyzhQl0QErMREajZMUwDwVD2CjvZ8a2Mjq65KyIJnrUuyKLV9e04o6ML+0xxkI+o",
-	"mMd4od2g3AjYKU5Iy4jZOZ6oIWrr5mpKGEqZIKVBNnwf5VeM1OFCJXYakUjJKlJiqTCoaFumqt2/NfdY",
-	"5+/kjw0Sgo3ULE7h8+mSMFCGHB+jhEsQtycoBM4YBigcKr4eqX+5Oob62xxIof4N0jYsLDhl2ftqLLtI",
-	"RyMihOd0d3udWudOUp2stGqpzqm+N51Hu+eQV0QdmLL482Rs5JHlL3WouZA5ChTvEP8S51rmxRmllPfe",
-	"rEqZqoNi5mRRfi3ziIzZZHMs71eZO5e4YEEkFVb/dbZAfAj+ljeB1XQewiOg4UQRVWSE4xeO5jPGsSBB",
-	"SRkqMnjP0bV+fasV8US7hEExF0IbLm30eUIlaXEWL4qkKy5a84R/1frol6dPXzz5qOP8n5FbGa3MsRBX",
-	"PImKmRj3u8e9Qi7G/Vvl7S5DLmVjOakK23DrUnbJSuZdOPrrHlzDgB8ZRltgYVBcYvIQa3JfN09jd5xY",
-	"0kuSM+JNWFLOPbbIpuus5TPOwVhx5h6D6b/hmbMKtfo3lWRWl3DNAdeE+1g/2LXzsn9nY8VJghdL08q+",
-	"vXZSL4mARf1mmWMoZrSObQf51DaZI1DBqgnYz9v3r5jHk4wr+Dfnm0JSV7d1/BqS8b/pBPff7Ou8/OZM",
-	"fCu+nX07/Tba+4lPhhXP2ivw/FxBYhIYJiavPLwbniAcm9oexTQnRE5Jsheg8OHzV8/O9x+9enl6/vj5",
-	"s1AHmbBA4b3O/sE0VAw3VLu8343CNjpF4xSSvdUnwBgShYMNIglRiRIiiCxaC9+YbPTGSQPebSjJXZJu",
-	"p7NqPYWHHm5nm9du7lnGYIpbEGLgKaGrTj1AoRHZhZ9NUhfObUqwJ5v2T6H+zszLB30WWhdvCApgc7hY",
-	"sonBJT7U+uKc89h8w6p+6vMYJfzKbBRG84QPSZ8p4UfE3oNMf4QvmJvKdrfeW7XLTTfIlHmgEZUwXIhB",
-	"K9UmldPCC/VXkf4oOOpXfCLnhDaktNfuQ0YMU6xU8RS14rle1Agajkdez0cpaM5o1M46SbD2BUvHy2z2",
-	"ORHSibBuwGtn/hqQLPVdSUIsLvJKMFmoFdTVP6asCR4oqeaV9R29o3vrE2GriFvP189/dYJFVRmmKYeQ",
-	"5Fpa44IzS36lsX9K/8C35sYRWGUFQbGJdr1r8rMq4h2B4FHrAQ8KnkwxStLhkER7D1A2LKMTrzd2YiyV",
-	"gjaYeQ78UxrHVJARV2cX8vAFYREEJR0vs6mmJblryRm2XrbCMA679Zwka+kLyodW0cyyPnexRhXPUmx6",
-	"nY6OdCoWBmkdlLPCt6ocNaKCe54XF+bT8/MXJqfqAeoYM7WUdQMe2NIUe531Cha/aAR56ZQ1x5ydDiyp",
-	"W5JcIQ1egYW0ljfMKCtIu2AD1/CHlEVlHZqz3F3c7KCUDamiQir3Tjz1eVhqv3KyUIuoM3v7DLOFjqET",
-	"NUQdLeKIK/UAbk8Vi6ayjdQA1H04Fjxzn4hltZ702QVZ3BEIDIMACW7ShxeZ3yJz/0RaSFH9k/ocuGZi",
-	"IklkmLxjEFXbBF6DqMJ5uMomPMQfjt7bhO/eJlSnfYYvgPIspeAJpqx9M5J4m2bhjUxBD6NxxqTeXlZ+",
-	"MpWnrmrjljIkdGPPDU4jSpjONtkgtuZ+9tS+woSUiK8eXYkErU48xcmF0otLaoS6YYIlucILpTZCmQLC",
-	"EnV6J50OenX+UEeRhjr5ZUZZKqEezVWW9J4sqyK6CsODSDBV6rrWZoFooZjG1m7zBDkxOiX09x4YRTzM",
-	"SjjC4iwyT+bx+uKZtbGGvE6kYuSgp6weuIkj7FUMs7eDYUoq4xJveYrVKWCYjSBOcIZlmkR4sbRd63Vb",
-	"V9brD+VE5pPkDr6A110yqMBLOLXhScpc5b2wbAc+XmRLXCoKFPPMPSXhE86lssqpFOjs0WdIGubYRh+B",
-	"Ngs7liXjveA8VkfCpuSpy31m80TyiGqFfVew7pwEv8y+s4RP2F5JSjemUs7Fyf4+ntO2zoRsj/hs/7Lb",
-	"eFuBz60i2jPKBpuwee1I8VgDoHQrmSkKGBSmRqZAFV8WNPHXjsdq+aQUfBU+ua7XujXDlPkWZZ5QnlDp",
-	"iR9+SidTnZwtE6pIRZmchXF2dylK4T2rnzEn8VzdevuxnzJ7xAkBFTXB4zEdITzjbJIl86or5NcpjpFd",
-	"0OJK1QsfmTAR3OrwgYyqnO1yIzjWRsloNSjxps3CNmaZtwrbVPOuU4ZCxQO04xC4QYhevXxyUs5HXs3V",
-	"Qk3P4UmfhZUsJUTNjNPh+Ry8Z+H+aIrlfm6PQrhzn8yGJFLmi/qz3W4/AMPHZjeru7Gkw5joIV3x5EIE",
-	"iLQnbVT4/HUbU/XhvTYKszzwpUFmV9Q4/YO87O4bN4UIH4BLjkM6iTKwKIMbQkRFn+n8MwhTc/XVCVHc",
-	"IjzJxzUhjCRYHbMYs0mKJ6Q94XwSEzynomIEfaa+MCQS72ua2/8G/vvmxLyNPNSiUm/jibbIPyle+yMc",
-	"yz8UgmQT6LPiDNT79QvMdKBCDjZcbCQ4CrL/8H7Z9nLc6PCWPzrZ3/cd+u2Z/Kq7geU/Uxy/DmfepFS9",
-	"zLZNmKlT4s0rjItW9tM7ZOC3HClbx01X8L5dRBSs3rh9RMEtHfbEu26UqPcWFKyDWiPx5wXlfkrIDNKQ",
-	"R8AmfC5L32BuRTuwLshBrVGD6WQf8bpae53eIQym01hnqlTmlxTHtJWo18Xp28j7Za6W7chqjCU3wvkn",
-	"/b7wYlXUWvDlpc6yRGcEM4FCdUe4fv13MGAfB1q37jvkNZpT7Ibh7Mhz/dYJxL/Hnfutzr2d7XHlwqWx",
-	"pPPYaBKbZDv5efmmsCRBY5aNYDAnyYzGsefU5MPUvgmeCswiORWoqeQs+kP0d7/pBujI/LPTPgqQ+uc4",
-	"ISW3jwa8u1E6i8vRfKN/XWe5z8iqI1RGPSMo/xAgUVlbvJl7SmIqQLm+orqIKoswN4LNjmROEp78mJud",
-	"0zMS6/q3ralNrER8FUhyMHkQZyWeiuOiI+vLruum2JRo161K5QIs2Eg9uWPlaE2gubrA382a5Rc1kmVX",
-	"eotEIRxsKLIYDO75hq/jtGtCrauOYR4BFStjnM4uVCUFbCXGsm29sSQ7N0bJiqD1POGSj3icuxZ0IHPE",
-	"L5XGuewIsK4KgZqfJPwiQI8ImZ8RchGgmI+w8eglGonNRmP0qyF0bFwAjaChTfZiXCa7cYlWzJR2JJdd",
-	"R817W7u2rf3u7Ovbih9ashIGUHKXRmbmaxvoMtJyOUCnXkHAOKvi3bBSaAtvOJ/NpW+0h/frjvbXKZcl",
-	"dLnDmo+apCCxVdkEJC2RqJwB271f4+lV0sCYldnY3C9le1NeOt/m26V5vYYKd2gQaar2xEkENRHqnYC9",
-	"B42sYnBXqIfudujB2o+sSjB+GGM6e7ZE9WSGbT3IBnzvYV6aaRO9LXTJitTlDXW/agATgh1Qmzs6/aPl",
-	"losW0VWa4YvnZ+fIVzV60mdZKmrTSvnAddQHmf880NhB4FQY6wTUahUAcqL7DAsURoTMBSEX4R767Z/9",
-	"mzw4GrXRaREHyFgWI8yM9ujMqY0MKkeErqY8JiVfuFJk9GcaJ0eB1RVODpbzpZ3kG0MdQeO6NeEt8+MM",
-	"z7/UO/1a75PtV7BKBHgUVUsRkGCR0JGpm4MIJ3QnQE3MIoTZwmSO6R/VGphMyFlRTf7yYKUh4akWK53s",
-	"W/FsFibtvvWF0Q0ykylQtnP7aHfx5zoGPQCruUbtKrO+a+36brVd3z3q1Ewbu6Tzt+R9XREw9S1ScdOC",
-	"Ahlv5iSFc7FdEVvx6NQl8ptYy9vRqiMYjro9n9ZeRYY2bgNDKdHPZsppNXVtiOJcywMLm7oLTUNzze0t",
-	"VXh+a8eh7gBTg7O8Pbfh/cxteL+Kvdy/sdswm3d9p2FpoW/oMrTCzRFoN3IXlslgd85CePOOvAbfcYZ2",
-	"A05WMEvfGeta2rxPOb94RGJ6SZKFny5/nZKURGjK+YUtKnlQQIFqCoJjpS5D7Z3cA0xMA8Qn04Rpn2Ip",
-	"tVFKMptL4cvQ1oNB9hYkOBrjYpHKQalfz0Hv7QWhIz3A7LXbZaBOuZBVHRhGRH3gjkDqJtRkHM2xnAYI",
-	"4PCV+eCUF5V8wGqXRNv83R5B47F1euJhPV/HBdVAbquYjEtNn6n7LcrJOo83oN3oDTclVgESmFFJvyaR",
-	"LZwCtzfjjJhbilO365ZXCSk99DGTJGE4Rmca7kMjLPkqDsi19OYtf66+itHcZBhFlj6zvEX1ZEWu8sEW",
-	"9FXPe+eudO7DW6sVH+xEKwZScPICgZiD/FAXNj1f2tLZ2UxJXiKt5QJYxiUdL0LUfPb8/PHHXwxevXwC",
-	"SL2hbvUxpoyKaahkaqFDCPxxmsrpvr6j4FfX71STdd5R9KhntyxtpTvmF17352aqYIFZe0zTufnG6vL0",
-	"vPVNwYfoFTuSy1IRU3dzb5+em31ZYLsC5eNYt9+VJc/mUIaoaaQUT9CQyCtCmBI+CSViL0BhRnaw+cuM",
-	"ond9rQklIjgK+6w5oZeEoXRuaid6h6YHCx/b1z6Af0A9GxS5Oc4hxYNb5pOUiP1vaPRmH+4OS/XDZvju",
-	"wYB/41ItDfzioS+NV/AzPvRLbsCKBChjC2OKWYSupliqYUc0CtBwgbKOio4XCPDNYK9dEarZSOdIsZFu",
-	"56Sn2MhPgZnYKJ5onHz5Ovend4LGV3yo4fKOj4+PMcZ4OBwOR6PRKIqiiBBCxuPxWClA4AGe8UvznLig",
-	"87kZQw70utQ2yFwy3VjOCZ6hT16cozMLNGuZqUWhgZ8SLMlk0ThpzIhGgjRU3isyUM90u2a6b5b0mcj4",
-	"xUvQhuTKgYIN1hzMorqyihFoANJzxbDf5Evvk66EAbnaumUDs/kVH5pfHhhVTbvQA4A31+C2ORAnLZcP",
-	"bFQxkAdXSj4loz7aEUKZaCHqnZWNKBUIBhiglF0wfpUjn9cAE7Mk6ArEGtRYalWJW+PX3xz03niThDLK",
-	"/aYSUPWOyP3J5nYAzzYowuH6eWRHorIQyLZ5MAVBUOHa1EjFuhrHXtBLv7eeJJ2jt6J517IO4x5L98Hl",
-	"E7pC/7FsMkkZ02wyP8WGqgpsMr/qeak99HUO1pm925WAq4uvzJIWi8F9K1pU0eoe8pJENSTtqGBVqlRQ",
-	"aMzm7ouzKLlo1nwsp7WctJ1InOE3PqmdSaQKzxdcHnzFh/WVnlzIrfWBOW/3DQ5qnV+msS8MvQro8Kky",
-	"w0YVaIcaQ+q3f/o/FPENtwFGXWmt9lqde2+tJs2P7RDeDaEzBrnGI+nkIQconCdkTK/v6pqLu3OcyLul",
-	"hNi74xiL6V0/98yj0pUrD5WlmoVhtkBijpkt6DeYQBU7kQ3hXmc7aMUR1zk+lh2lAiqgLog6OOCdU/+N",
-	"+VAjZuVTNjdWcEcfgg9AKUJYMEljYkAUpiQhD3R064oKYjCiSYQEkTKD+0hjaBwKWCA8gWUIYcnDAIVy",
-	"StmF3px5wkPU1JcGeuXCffMnLJouUyr5FWBkfjRGOF6VCJjKWlfrEFgMPe3OzIYM0M1K+vMHeQUwAQPb",
-	"vDqDbVD7gJoQtQXeq9QZBp4oW5q9xe7mmRgeyqNsnsqf8lTOU5kBlY8zMJgbEOUWI11t22/JHq6yVoIe",
-	"vSWm4PHQ9wRW0ompUsqENGxAfQc1w3sdAXVWVwmVkjAUdmdhiYYOpvW8C/rAFUgrx0sxAy6kizgpIS4U",
-	"ZdZtYhM3QyYjHqu9X+vPLikFEsUECwlUD7aiHmOGcq/sL2eQy37RKgCOw80jLrfKwzfqb12Rd3Svs/Gk",
-	"boEXr+Bfps24QQYpcTCLXKCOdjW/suaV4mqhHlfpWHyw8SL4Ut1MDGHDN1Wd/lP0CUdRmmiwuGZ43IFa",
-	"1u70oDML96wRCTLIOf4BHPoAhQcgc7pRuBdk3piuJv6DbuRhCi41FcHDemtTlwyzKPGHlUd7F1HZXJfc",
-	"PjJbVXeHR1MyUIyUDLrTATR985jPJEEzGsdqh0BOWR5jObDkCKNua8rTBOncOQRvNnJWp9lL6HKjnobP",
-	"LOVo+ImqFLvyRbBqqLvONI9mN5vmUUujq2w30eODD45ueZ7RAD5eOUvIr+FjPfCoMNPa01Cz6NyC5fE2",
-	"0TDoDE9I1Sr9POUSo5RB8JEkyFaMRwgey6EMO3vr0Zpq7K1neMVNXMUgYEv9kdt1MHigb274lTlJBkon",
-	"rbN2oylOJqA9j4gtT4IfAOHw9lfRZvLabBS2eD5unHy5bqbqIZO0vxHw07M0jn8BDcfevA58Bw+Ueoxi",
-	"ziaGgZgzB+hNTlES4wyOnJvoeLcwsIaGU6dsUoehFS0LMVdfyl6wdO7N3Z6D37lVRv12U+3cI1Y6C15e",
-	"WiFIAr8YXd6gpaNTZEJFat3Mlti+6vm9CvAjUAHWCu7dfPxHKFJ3Uvj9Xgy/F8PfHTHsh55ZISwrBdIu",
-	"rN+b4kA41ZSFLM/SOTZIDm64eSdHu34XiaCRMvrrlJjLam/s8M8WbHQ6n8eL2yyOV/+ekFJtvHE3LdhI",
-	"MQsP6uMtFsvbgGAhOd/vDAW05oTP86aWUdYGwi2QZhzOPEkgybmYamDe7Cku99NUtim3ULWfFwqXCbbd",
-	"9RPrmtyIlUgV1RBSxYnupjDes3g3PN3qZS8ScknJ1c4GZ9634+H5SQVHHo/wE52Fb9pcWAoOIGHFUPiC",
-	"SB/WZru7Gc7mzeqizcMblye7Z7sATglzC0pHdXklfDPfbN6aq92oIeJqW7NwygoL5X4cMiGy7IfVZFTZ",
-	"rwJCm9EKFC+N6gkBTVPOeTXlwgCAXGFhoqNR7SKPOsc4aBg0Ef/A4CJKYE6glQoAgSlKmlsB27DDCrKV",
-	"q1z2XVWbvDez35vZ783sKmP2vQX83gL+TlnAS8Lg+eNHD1+YTGCPADZNaCGMXY1FNOKMkZFsx5Sl1+2I",
-	"73P1YG8/62Hr05RwKvkgIROlBiW+CLppoEUnrEWZgcM3hg+0niSxIIhKp5YzB8Un1wa+AG6NKbswbBWq",
-	"vuRir1aro1GM6WygoTn8hqa6AU15nDWNIkozjBGOomSpPZXF+FjG0ofvmOyHul9ycDeEVNuu50pL6QE0",
-	"qv6iTFIhBzG5JLXmhxE8gOAB1Pntn/7locVTK7S0dzrWOB+oHIUadjV2qB4CRoxcwQTvCI38QQVAjut+",
-	"GMWvZi/0fpISJpfSsecGZLulr7+1hgeE6cYvdTqkQ2tiPXxBRgmR2/RVr1epSIVI9aFcDY5Xp6LR5TC2",
-	"onHZrHpiWIffpopoQkZykCa0quJT34FevXystCzLVhCWhbPS9sKWq413Kz6Bb+0rCTrEowtvztOIz5c8",
-	"b4mpOtrAVIvTSXEZgIP6VwFEy+Y8GB57e+jLgiSUjfkG47RoQDVTG9WSZaFOU0ZpyDXwyCt33UrDc5mB",
-	"73Rl21yWVfmxLbPuJZZWlCE+vlsi783io+7Z2ipM6hXwa3Q3+Nqrl0+8QnxTmbrS/M2gsnwycsMnS7Ku",
-	"Skat6462LLI2GEdN0bNRK9DsvblMKNWwZe3VHyAheUIiRNgoWczLUKUNcTBKDmRLCdSWOaYtOKYt4Ehr",
-	"Out1O73DG0q4XOxsQIK3IoM2hZ8kwrf0H9M4tknfapi6ODDQia0ml1lRiLFarkgct4rFeW4h9YTKaTps",
-	"BJmQKKTnrpAcubSqs6xn+m5HPK3scKWVMYZCLTVjPqHsj+z1PyylP+eDdONMuPV1p3X82vx30Hr9TSc4",
-	"6PrrBAtScAMqKQum2o+Ws2UL8ic/0uu4c0XBPafRKDxBERUAZruw3d2UfqvOAtAIRpckoWNKIvT4kTYx",
-	"H6BQy/fwBJHreUxHVOrKU/2AnS74AQootzQaNYKGfriEa6t/8yy6O5FdBD8LRuf2YQj3Nbvq4npr8rAi",
-	"DvdeIL4FgehUYbUYuWplCt57kVa1htvKjHfBn5cYw4sYs63U4RU4VjwvPh/zBB10UIQXokwv3laktg5k",
-	"AE8UHOoujtXBvXuddakFDumVKm3GYwDikBx4vyhU1yjirOfxyjsf12LkJfesWnco6yhmQfQ6dbogqiWe",
-	"cSan8WIb/O/qogBbdTfDcUyERLY8DFzoqDlSM8ryQ9RylbzlvePO7hzmGfT0Cp++Mgil69SfJJjJwo52",
-	"lpp8bOQ3rjHQOgDwnu3XzvOKNl86Abh4HF5XnN9d6Bme8d1A3VCP11Qzvr9c5QfPIfJjfXQbx/q7fCSX",
-	"KbperNXGuHRwq1h7edTZ4SrCeLyon2sC0/d6FeOoEXWueGW3V5VS4GnnUgrz1iCCdYBfG9ZwvK7a3er+",
-	"OzjrS2RtQ+15zLyOpfJf/ZtP3QZ5KjeJ/5pt3mH0V3sllLiXPMILgxoAeIcya/k3xSKPUpUiv9mQVvVD",
-	"83WjmHNBolrBfXi/XzSazcgX03n1yr3dUYJgkVY8oYqU6UTaqLITklGzdOYVJGHp/aA5qhKoYXhWSt3p",
-	"1Ya/ywexck1e6lr5LfokevKJIQ8McV3ITkSWd9bE2QVvcrHdPpOAvOdtH75BYvaaFGyPAAWZNJiTZJCK",
-	"aD2Xf3WGIh7HOAkgbZqzS5JI21zhJU8lSVpCLmKzxU27QaC4APSYZnI+zXQbCeHVVLx9qz+fkoSYOJ+i",
-	"OBgfFVnPL/CpNT/56DxAPzt7/ixAWKIZFxLdR0/ph3v+oCC8qgAEa9ott78SnO2q2VKJ0NX0/KSdJaZs",
-	"iKehE4HseYSEsyYGr3SerhLYomnOiDrHoziNSLSHyPWIkEigEA/5JTE9YkLFRfsM3iGFTXiB1YpMuNUe",
-	"ffUuIQmOLKADLOAd0UavmCAm8w0cllmmTJ+ZJ8c8jvkVPKXUnjvCjFjd7WbPCI0HWRJtznhLEJ2bUOM6",
-	"YqyX/PismPojNTh7RRpjr/MdyGPcZMQfvIXEyzWl/5sM95YLfd9ajuDa3DTfolRmnfV6R2+v8KpwODcu",
-	"wCp5HIsZGHxOGDWdrsYUOoxov/p29U/9/nWvq/7noNXvXx99qP7nkfrnBx+tLYs66C0LZNdvuaxnMKVF",
-	"8DiVBCmB0RR76NXLJ2sSrOpmfywJK2eezUw+tX+690feeb0kkRoG5ewhj7zgfxEZTCmrSl7jEbkjTEIf",
-	"NMmDPFU8kiQp5ci9+ORl64Ppz3u//dP/sHkSVq/V6W6ThHU9pwkRN0Kj36qx+gxfD1JRIuPuZi3Yh1iO",
-	"pqUoK1aKcuuKEG/y0jzGrBJtTl3UBRUJiQiZad+jcFDYpNlQ46cUKARFM9wWla3KdVKvo14tqPci+Tpg",
-	"74JEA3C/Fb6/vreJC7eQ076dS77EzhYXvubAjjrEVyBvH/MrzuNDtfP+s1hmjHCqPv1577NHx08Pf/n5",
-	"/V+9OHh5/uG9Zw8/PjrdLGVt2TheSW1+a1cPcf0Ma8ZwilT80TUeSbDMAA/IUCcojqHZl9AHG1emgl5J",
-	"+q11oha4SIm5Awg6AKEplRgzmR8jJ325WUpV18hn5sV7Sx0SPmh1usDx1vUuXMu9XEaUN4wqr+xL4AjQ",
-	"WZpfkUjXG8AUGIJyA+AbkIVsLSzORmQJJHlF55ZtmJ9OQWmOaazECWy0WtyHZ79QS8cTqYaEylimJbrd",
-	"0Ju8FQuN+Ejszzgji/YsQv/lb9CLGDOxF7hmElBrecE2rD+uEWNyh2f4+E3M9rWbWMUH1KFbzwd20fmh",
-	"pML8wHs/eCWeBy4XOhiHqKlJQfGIvQCFihmFqKkdWerwQKa9uqJ5URQGKIyogKhR6KYX6RcaYZdJN+jJ",
-	"YG4vepWz+9eonDtK78kGUSfStQu10KvhHW3KAt94d3jGJTEg6v7uFSa0qJMLDbz6Se61Qc0QA9y7NsY0",
-	"aqn+516QpfgFSH06QJj1GZ/rlUehVl9CeIUmIWj+YUliD7jwOCGkBfCW4YxIHGGJwzZ6Dk1Gx5TEkUA4",
-	"IX1GJ4wnJFrqpOqOrnFir7Qmc9mC31oHWoyb4qXGZO4UbsxjreOVgx7uKwsNeL1vL+BqHtz3ZQPZqVUT",
-	"p6YNZ2KS4BmUkouGb2t9ReeitdTgveOPR2SlXOuR8d0cvO1anq9ayIRfmJXs1ltJ/UMhFSxOxdoctOrT",
-	"8Zj5C6qy1gOSmxYZDzJ10Xg5AxRm3Yk16rc+P6HW1zR7LvV8WSJFt+3KDLMUx63CBdN05SlcQp+8OK9q",
-	"rqIdmV96iLSbD8H5tdd47SN9mM4GEtPlMMsRh846zIVl1cj0aVaPZQX7Slcr9Il+gGzZqnR6Tau1ilCY",
-	"wKBa/bTTORjZBYe/lBgz9pOO+82oEJRNimrfwcbalNl4X4Wi7d9nwcuneE4QNu1K0AwvNKQFauKMroCW",
-	"csq6SvB8rpis7mMNCwne8hzt2t68V6K2ZapYpoicGm7GG9weJuVFyJqz0EjPYoFiPCTxg+yYFLq0BOhq",
-	"SkdTRKVJgy9q5YVjUnbV1e+SUjhSa7nmTXqbLMUYNjqlFX7JKlGz5gCu44SVOBu299LqxitOj57afXbW",
-	"3OhvjlMggi03/TYa2KxannKdQN4Zprp9zPqeMa8rd/QpkVNewWY/PT9/gWZwQ4alvmAji6bvKuyffKQW",
-	"68Xzs/OiYq5/92jlBd6wsjgE9M5M0k6x1IY644zYfpQ6QBFO5rJgRWgsKI1Hf1EcVwVNmE2raAtyirTY",
-	"yDRivQ1t9FgKpJPBQRUtNV0NdNj/akpAZZVTsoC7hAYoWq4cGEwJjurUza6Tk65sXG5+pYWk8RGBqNNV",
-	"8BABJ0kr2wAjR9cKwJtlBE6xGMDsl5XByqIH9cyQ4IQkmzy1pomWr99Yt6LfWN7pqH7ekttHaaeJSzGG",
-	"diBwRr/iQwMXMSRjbvIaIHKylLRU6OukNi+5xPFAkBFnPmS8M30hayigRhelMYngwxYlPUuZMloMFRYn",
-	"b7hAUwi/s3hRJKl7nVrRUWhpql5W3SVWOquhe5GN01gvjG4cSiLUxALlnb32LC8xy2VwPUqhoawHYffo",
-	"5CBvuehQzE++/ZN+P/rm8E1L/adn/3Ou/3NS+E+/r9/gjwFmjHm9lDFM3Gvz1Wj0dgONTu3C9hKxsro7",
-	"a9Vo82bUVu5fkeFoimUPz6nNnqkPZ53XWuuibbO+QYHjOmtRnpznaJRIscANlviZh1lVS2W9V3ncoiyH",
-	"GLnKhE+YJnHBnLT9m7RrREsqLAyjL2n/y8ddn0JLfUaAV7b1XLZVixSRGZ+w1Zvu75va0vGXLb1wLWNn",
-	"tj4jC4/KXmYuLqv/g3/yk/9GWYC9e3fu/rT9J4Pw2/+20zo+bf0Kt75uvb77kwrwmekqL5CF42vpMbcs",
-	"KawpGDvsHN+r4RWslHzL39e37vj7OzLTO8rey1qOba19bJZiU1kB9cg6DZKUeGqdKt7sahc3l6DFFWFl",
-	"WWSOaFaa0T1Sv2ycZTSrUP3tCnzy0Xl9FX8tsdSRTOuO60rJVVvrX/vWJanmXx9gbe4KWV5nfBTFb9uL",
-	"a79+c6G4lKWz5ptv1sghfw2Vlj+b+gHNXq8rn7IvXyciz7DxJPjGtumI3sKMGkHtqeWxKg82qJbty7jU",
-	"SrF2pb+QeFES+Rnny9PXV4twS87fM2ns05n0YC32gVb4tY9EICpLMGvvRIb7Rq3v2XLU323Jr30kQMlv",
-	"X/CXPQVvSbYLyefgZZndrlR/L7jrSWb74/dNNlcqKCFMN0Q4igQwECcMdEHIXOS4lnbcd5SkkORBHmBB",
-	"OBY8YzNySvps2YXoNFxf6h6gw/CbqEZV7tgV0N5F/1vt7uXb6AeVPc7zDrcrRPqCjfL0mVVz+N77EKvX",
-	"qXp5oLe+R/q9On+IJJ2RAL38+CE6ODg4RldUThFGoXadhYiPx4LIwEoQzZi3ct3txm93pnuBe/YZ8h0H",
-	"qS5NigZ5FwsPxH/enwNLNMWXRB0veDCAfBhoUQkYzW30fDxGw4VXXFa6wHEaUanbjA+8xXAvEtJSvAvB",
-	"nWjK+QWiDJHxmIwkaoanrx49Ph88efz08fng1csnocHMFURCm/TMnQp+YD4eF3fEG8zACSSjMS69pSiK",
-	"OvU1FO6bm0MkpvxKoGaor4TZd72Gc+N3/+x//92//pe/+7N/9rv/+P/4AypkdDGgbFDpHngFqCgzvEBw",
-	"r1oTwNfAKML6qxgl5AonUSlRsyZUsB3ADF8P9Hv8KxGrvRdSj6JFWfbRX+fpmXsPoB/GkNgSOKNJLKVo",
-	"7qzyPh8+ZSuHn6OorBp/MYF1pwPlTCZ0mEKWvJZmA9vuZy34VP6ssW8e2iffmEqhgUZaG2lkjZwdfrOU",
-	"Cj2hoK9QzhCDKknMSuDPBooNMqTBxpO8rPVXHnOTNzlwsEErC19DDbpnkvjsE8KgwNnazxgzqH83b0ZN",
-	"GFerlx08zMSVOiI/O3v+bP2hZ+QKQL8GQxxjtg5FAjKgNToRZB4zchUvMpReEsFI10LUezLDuaTjRQUj",
-	"5EJqTqjvWmaFz56fP/74ix1xQSi48o/kidqelmY7S4N4fvrq/NMtxmAVWPXCYpkyjMQ7RBqNBpzFi4pG",
-	"7ThSZw/ImicCkNfVUJs8ybZqz4pxa4U+0OXunBEEeOypIOpJNomJhm7nDPEEbr8gC1GP+pW8pGwyICya",
-	"c8pkNVcPP/noHAGEsHkmzOg4h30wJcWSI8xgpCUG/0CtboCozJ497BzWHSkHlrkWSd1FTjcHU7MNyVFC",
-	"I4LCecLDTEFvo1N9kz05+jJPUJjGMsGhOdbua6lAMb8iCYRsdSslrJdhSidTxbOhClROCU3sSJRmo6Sw",
-	"Uk1ChCW64omQe8rajYm0WAb6ZjlNeDqZlo9pRf2BBh5gVK7mDGo7AIfL5qlQqQyVDKNrmC5E3sdClyXs",
-	"tdFDDU9gG2CoZewz3/NXwCIxklOaRGiOE7lQLBAYJBBAgEh70kahmOKEnKZyuq8DzaEhmz7jDH2Mhfzk",
-	"xfkdgcQIxwQ1s/f/3W9Q1wyqmL68QRFb4giTalL/3KShGBpWmkwGc146lLU0lsJXt6Dh0iG3nRUcss5A",
-	"2DPw/vW0I4gQakBSxoMpTxPhTTnUNyHClNzNa6tmmCk2nyYCVoSnuvQnq0tC81RMTQ8JwgC5QukuAUrn",
-	"asAGfauE/nboHSaVvgy0Fwa60pt/ph5RNtHga84q1GRDvY9Pn52C+YS+BnaV6VpqeJCCNEqlYs1U7hVT",
-	"qV6dPyyKiVNB8f7ZFLPJFNMacJ7AXXbF0gyryrwOTUE0oyt/ILwRxyk77LO9qThaQYVF59FqlpiZK+iX",
-	"rbGCRlKhxS0ZTKtVT1ds+47HmoPsF1FV+7xGv14iYo/h5bcl/AbSCknvczlYC31XWL9VZv1a1rmVEf7q",
-	"5ZMHKOw3+o0Qad85SL3aap3z0ZsX9N/AZs8mUctSXwpRvDfd35vub9l0r1npdzNrW6PuOsa2eWl2XKxt",
-	"EX7ThwL4fuOk1XsT2uJfPxsQUz4vcIGEMHLlO/+1LPQtOsDV2NjNrfCb8kL9rpuzwU2M9soxo3N8QYS1",
-	"6JVaCiqMLvRXbEqXwbf77KWp87c52wkRPL40pqmyNy6xJJn7SPERW2o/XKDw9MmT558PXrx8/IvT848G",
-	"z1+df/j81bNHYcnuqOEYuOmiuW6EH4Ex70WEOKyFCLtDI/hWy/OrbdAbm5Fe4Ie1q+c1Aws2WfauD3pr",
-	"J7feWtsQHP/7bcq5SRl1t8QXzj6b4oQ8oezC3zhyMOWiChAqIeAuwHHGYYVEzfCb7Lk3+7lDpt1u5/Eh",
-	"HM3UkVGW/kjpMxU93dSLXObnY2RDLIif+eepMEjdBEBc5mzGlF2cmE8LJAiLUHjqdg05QR/qtB9do6oG",
-	"cq6UBVOkWhyunuW+iAeHo/Pj+c97s18l9z+7/rw73L/svr0uhAWkg2VUrYNdYMyUi3c8c/aWU1REWw3q",
-	"rN0IZR2kIissM45NLYnhFV781ZYi+ZsCICn50xpyb12algLaaFspAixp6arhuSIryhAUCD5wM4oRvGtJ",
-	"Sd8W/dpUBHpAsA5qui718xUzPAURTCIEd1HOnImaLdpgllvNcDtcg9tqjhgNluHOur2afmLQ5qsy98D/",
-	"Zrs/23x8tdB39CEpKhC9LXBonJocO5LseAYOxy9SfZlGCstQJsAqXLSMU2/WHjETUFv3RsxkWC0Jc0PF",
-	"+q2wYY+bq5ob3gSSekPWuZkGVuKrNXjhZsmYS3xtDR/a7O3OQV55IjdH1LJvXnkadtFaJdf9tm+okr1j",
-	"h83b3uGB9XhQyZV2Ay08eW01D/SP4wD71w4uP0CtblXWfI3j3upuobdsMoDNP76NSuK1v+DaU86o5J7m",
-	"/cVc/40g6L4D3c63GrUvzd/F/q6sSgcrdM10j08ObiZ64UsxloSNFoNZCfX3fq92Cf2MCFHGKmxwL9av",
-	"rnPO6M1mdacM2syCBtUIGpH6d6nbSyXr8QXktWtOaZy2fAXNIDhMhS5t0r64NvoIj6YmiiOnhOlcdQFx",
-	"fCrBD5YQHOugCY6ROhYxgSS7JhYofPH8zHgIbeBg/xsavcmy+Pe/sYEF9askQoYo4kQEOkPCwZNSWjEM",
-	"wzygEeuoQOk8Q/1gjhexjT5ShmVg3qGehNsgZb4w8zvC5AAXeb7LoWsVa2j/g7fsPx3GdORJQJ7yK4aw",
-	"RI4jFW7dN3B9tcJht2D6rEJPzpmUpS9vwb6ZswsH4NL28uEqnZXlc76hKeHy2q3MiQ3Y8QY9IA1Wbwli",
-	"cLMyKPMO4I9Fbpl5B+/fOyz6kL2sNOMPVWS/FtBrxTHYEKHXOSObrFEFUG2+d2uJYyfadUGy30DDdt+z",
-	"Iy37Nuh4K8LNu7/9QCh1PWkub3A6zCTAJwlmmza9coCst97JEjXaV/ro0XYwKgfWsbQZZJDWSCPdFugK",
-	"LrAMtouKEwRRDfTbf/nP0Tzh8N9xQgrV/Opvnfdk85yKuo2+sLQPrwRJTFJBbV364N3p0lvpx/OE8oTK",
-	"xXpkvrouijpOw9xbWJD22WDW9j1wtmaXoncLLFBn/TK50ilmJ66Adm5lP70Vn5B33des7y6kl3uStpdd",
-	"zlu26rrrpfWjLfenzOPsuysHvg2ZVpbSnEmcQNWvuSNPiFeGR1jO9AmR0JmSe7tLGvDSrG6uVOBpQz78",
-	"46KPLfucvrvUzd8XuM4QDgpvHvEkISPZmvJEkNYQHHWLGj38e0ut+ZY+mPCYbNhYV23yS/VYbX+O5wUO",
-	"jnZFhL6zSdKEooFltWQIhc7Oihz0CgtyUMTv0EgdndbxoN3ydrnyMBmjJWcbUHUqdtHHwbOMP/RmDmqO",
-	"O1LeK1mM9XiaGwJEGXLSQnfHSFrL15bX2oxiEJF4XScTyRGOItRkZIIlvSTqh4hE6UjutdEzJ4VO8oku",
-	"oAFXUGh5ZV1/8q6mlvFMH2BMsYA0SzeswozBMR2RP64OaSjuWoS4/PJP/rjfF69/+sf2H964xiTh6dwb",
-	"aX7KLzWaACjrULpPBYL7UTMElxP8IWxFB1bj1mkYcKF+a5uO/8DmosG3gPY6akKTyxZn8WLvQTbiO8LW",
-	"DglEymgDXgHTEhLPoZPgDuQMmEargkYZBqoZLBTsgXe0CejD4DMF8wiwBLLCGphmG5kCCRSq50LrXJVC",
-	"l8bpSNRJtmuXOE4JIM9LbpCPHTBhg0tl8OzKSaY77T71HRC/NTrr6zb61aK6d7NkutL4ThnjKRuRmems",
-	"Xo50RpSw0aar5r701L7CZOaTquaNklxL1HyKk4uIX7FSEy11wwRLcgXViELpqQJhiTq9k04HUECgPGPI",
-	"U2XhzyhLJdjqm+e1bdXYkUX+c6Y95breGs4CZGg23QwkwqI9X9S22+od7z4brlu322EiV80IOl37JoR9",
-	"rdgKDogbz0hSGS8B8qvBMzBZOENnWKZJhBfe3Kh1UYfuTqIOepA5xbtrmtNLkB+wzaIEdc6bpwtXHFs8",
-	"FAooEVlJfVPQCSOQCghUKU13rkSE6j59tUWZrj4JUAgl/PpisZq/0KQrjo1XBhK34JFSWy64Y/mQVk9v",
-	"F36DVSxwez9C6a0fJQmvaFxA1CU05BG0YDG5o5jhCQwBnb54jJraWxsgnMppoNc4gNXfO0EYiXROEkFs",
-	"In+fmXY11oF5+uLxHV0BFBGJadxvnKBv+g34sPp3v9Fut/uNN29C3UxmqSWWfsy2+QTucIljGg1MQoO6",
-	"W08wM8xchOnGmyUsyPyNG2wNLOIj/WR5J8wL627Fo+z7y21MvbXfUnGhAM3waEoZaSUER+oXwFnRmp6J",
-	"+aEhEUpVotLUDmI2IW30EewroJ9gtugzWwUA+2trRsBGoALCuyQCPI42+sQIOlhhgUY4SRa6XkMtMzQ1",
-	"BWgPPJr22Tzhko94fEcgxZlhOwPdnPKKoxlPCLqgLBIn4ODOykTN7TA8q40NYz66EAj32QjHcWAC6m7A",
-	"OXukCQgR5sJAZ6Br/cikn+/lAP9ZqF63HzVYcTqh+o7ImoX0WZ99i/RL0Ldmmt/22betVgv+n7p82Omg",
-	"b1FYosYQNYcYUBfwjEBzTnO+FBuz934lOAsVW2Minc95otjrjEQUDxT9hM6dJort/KJWbJAmMbTr0kbT",
-	"gHE5MDaf+tl0XMla0wUoNI2hdMWv+zr7wYiM6AzHA92qfIavB6Aru5egwBOKK7JLRlD7nrKXyk+hJnbU",
-	"J1gzNCOzoW7WbqhXoIiPUsWCSIQSRcQmnUEHnBRDgRUO90qraHeh9LMtxFK/68pJe3zzX6CpsVkW9au1",
-	"eQaUGTNJ/Sq5nJfvuiAL9ychOOwbKf8YEUZJFCJDPl1FPinDppKiuFF4TgcXZOFulfNTdleGIpuNzZ3Y",
-	"usHakfQ0IYt0PKYjSpjM3KpB6XfTWdg8d6CeG/NkSKNIDwF8si7hKTOjMCagwDLF0nn5l/w2XasOazjF",
-	"CdFzNu2D81/db+pfnL6duo4ceAp0+TSp4ob56DNm1YzBLJXmNaYgyx39SCRj9+MZkUCFbHEUgg8KlWKj",
-	"mJunHHtqIDkfxPwKXm7LmrPX2IU+VAutFmPMU1Zan+wnPe3CT0nWUbRI3va9R+q9GoW1sAH2+rG6PuJs",
-	"HFNN/oLIdD4wOUqmKSqJqZIv8IKIYL2hBhplAG1UfUOxK1j+3dm28iV3dcvXdDdXs0nZOnJG7Fy6QKyK",
-	"E+slxwA7qq/1evoozhM+UoJ0GGs+BYuVcSlIg4L6RKkRSK0U2Qtskz5b3D0wBzTnLs4PeSXYICFKTwCa",
-	"dKRb1hwbI6eA3KkgUx+0qLSw7Hw8Jkm+bz3Yt0SxIEjnNEuW/T0g1yNCIve06N8TJcjNmTGOlsEwFQvN",
-	"TPhghtligKVUSy/M146sHJRK+YpD1NTeRptvSqNwz96p19nKalAqwnzxABJ3jKlzgMxf9vkDwzIvMQXL",
-	"TN3G+CD72xbZl/m/2ZZ8O0rvsFhdhd/VRx0TYlntdMW5si680ty5L0vcKsty3Q+tLMrz3mlZD9+gURDk",
-	"zqvMpyrEuHOlJI9N6plHiDtXlp/xyFz4NRdmzliN4HJGm/+yLMngtmVRVP7ZVtNk4sdG3Z3FKggfm2xX",
-	"WuKi6CncpCWP2oYlwZP96HytIHYAuKbAKzPsHCOHNHKO5tWFz9pfSvw86wNUGq9lz7DHJVbcCBpFjgeb",
-	"5LA503dvmXOV9thcLf1q1Sr1FofZFP7MeE02owKrUavichqbCskgVlRkFflgHU6hyc4eWljUZX6QAQ45",
-	"xLCs9TnxvFzp05GreekeR4tS8yprfOY3rfDZNzjfzhUNB+DIue6qGe6oilqG+YpHyWgUfLZWx1BrW5DL",
-	"sKBeDcFzxYylQl57rjjDrJLWLkiSc3tBgGdblVPmkigyK5FRxBKTz7dNlH72SGOnV5QrXYv+omVxUPQd",
-	"FUGnHQet3xlziqbpDLPctjcWfYAEHkOET0z5lUWO9pWBe50fvtBDJpf9LiGr7tAINSGcQrXtHP6y9VJf",
-	"aj2OQtOeArqmEx02YRqCMTHOguLoOt2fPbr3xf3PD3/Z/fTg2Qc/7708Oj/+RedXnz1c68W0Zx/cIzV8",
-	"LDlsuHd+Pzt7/kwHgnSYR9uULx6jg3YH4GIZ13W50BECswiF1hEcIjyfx5To6JN1tuA+C40ZLTjCyN6t",
-	"1DiSEKY7Cl4lVErCUAig6SfoS+2pAF8KDFx7KwKUDf91WMClV699XemUrlyNFzFmHlfTythDD4JcG8ce",
-	"CmtdQJ1IeB64G/PEwg56X5IaTgY3LDc0wgtdewBxwhgL9UYdAiAaOVQp7gAZhGPdVUBOycwenCRljLIJ",
-	"wBWVumR3Nmq99VzzBPVeDYPUxMhyMA2GNMIMCUkBkT7DNB0uwPfl+qmhgzT4mOphd20VRgGZu7VbWtHQ",
-	"Eygbq4UOoLZ7xpmcxgt/C0cv/toL9bNlNjlwlwWEAbCY5ogstQXvHdesJc/K0KszK5QwUBqMBlubWzBa",
-	"TypIvU/WCbJ61trGXVdHiLY6pSvqUmCw5QNol81uW/GUF2pTNIndKHqUE9q6rJ+y9ISvoySNCcL6/A3V",
-	"hEWgm0qqQ0kSncLRxBLFBAtdfMXHVuKJwG0+MuLM0t7ecutj56r6c2XKao0+OP4is/BuGADG+jUeSVNw",
-	"pvYKrH8yptd3NTzy3TlO5N0SzMrd1bka3WrNQGxS/F1rfnnL+Bu+6IqyiF/5tKdPOLKEi5rhcQd85t3p",
-	"QWcW7iHj7xNE40TMUDO8Z+6Yqf89mMK/o3AvyJohdTUZHHRLKTMHJTix7r3CuvbWnThruJup1DwU/iqC",
-	"c7dNlSb7OxaWL6sqaPrLB/Z2UD9QGuiZxNLTS0SJ5+oI98bF4DpTa7jYkK/C4D5Rz34IYutGcVp42Ut+",
-	"5ZOHkleXPGw8Wfl18WVlQKzVtAYrDyOCNzlrF9SPHsNcIW7pUcc+BotLo62gpomYHXY6OmA35JdkT+k8",
-	"oxgL4W8g70391m/pwlsOOwdbtEkYxdSb3vMc8iEPr6/XZuV5KuhdH0flsHvHW7xaW05Vwz0qDbem8rGU",
-	"vVuvdsc6XSqneNTpBeCMVdtz1DmETL3ce62tcJ29kdUxjXgaR9pA3Nt4fUpkbTOJSz4nA/Vodt6ZR7a8",
-	"dandsgkvw43ojDDAYk/4lcazg2MF2r3LVHXaz5SniVPn6zjSBKhbF2RR5LUV2UK+cT7Rtb/L43xGcKIM",
-	"9QSzC6X4KLWZxjpWP6NxTE1NoUmXgvg443CM0RXWqVSRR+2ZH3WKZYiHtcBf5sdHRZ3iuFPzueMi/Xbr",
-	"PFcuXDmC3lnHRw39wrpE8FIrGiW9D4+mZACJtoOucViLtTCzHvbkvOdodsP3RL7nD+vaKMC7y+hc9Z7M",
-	"oAp8A+j26o6AZMJlUxFsxNKboAGt3vQwBtuJc3uY3ugz6T37cNBPwIURRngRaveQOuIhaJjDdHRBpI4p",
-	"J9Ias0avJpGLihnzEY77THeMC7/44osvWk+fth49Ov/005OnT0/OzsK9B/pDOmcjx4M1PzsxLcVKzFgu",
-	"yCLUWS00Qs28v5iW0LZFBGdkz5PfXNZT/PAaLpjHDRZ5nvDZXHpJ935nhya9wYcDGTXiQpZ7XdTuWIIF",
-	"Z5RNfCO+X+slJcakA2D6+JWXw3e4yqe9iosEFVzKM4fcujdnsLC/S6eqJutMxUOl73kM2t71dWgb9Rid",
-	"UcPGH3Y6ewEKD9V1G/0eLlCWqGYsuEzHMF1+sswtKA0MUHikXqAVEFcU966vG0HjEP736Pq6KHCP4Oe1",
-	"AtcpO/c1k7LeRz62DghAuLYtYDZ0v97bLaSpLlw4unnN9WGts3JBmQ/rmpGrEDUZ18uj9AzjjtUJFOCy",
-	"DVETUgslJckJyms40IwrouGpzgeeTxIc6SQN6PSUwANBMenbbL5GjzfvB70QHi4Sgb7JX75SFSmBaWgN",
-	"CvyF0v6mphYRiPquV3ZrqEFqEBu7WZdRNzfxXOZdZ7MU6mhGmQ3DBI05XkCWcjGJ2tyzDB/tpvHviN5v",
-	"5Fz1+UHtZrsrnrlFs574QNylJHoXuNNy1DUF/kvFOXhCnvBJBWsxCZOK33nM6AwAau1ZXU9sJjWj/LIP",
-	"tnpZpbpccv0rZYmPUUEGZhEz4KPdltKyzB0I3ouaD2OcRrlUKAUGbqiJbzzEo5Yu9rmtQUYbDi4hOMpj",
-	"Y07qtDu+bQZTHw2nBoWstCGO7+0MbWQdlF11IHLmg+J2jehsjbNMQZ71WzMQ6gYMzl3s+92eP+JocmoK",
-	"M9m/7O6Pplju5+vljZ4um0FlDw7QIMSvg6IroGoW8Eo0XEhSnEzRdyCRJq+yxOvV8xCUYUq69dxmFYGT",
-	"86x1Rq4kIiwutPvfB1Lnj1OWDJTiRx6zeSpNxCjQhylShpVAlI3iNCLFwEGvu2OLZil6vaUR42clS+cS",
-	"ENolyt6gDCrKLrT2hkW5vEJniJXLtzsbIayX4fM3ySGxNbIDf1GNopBPz89f2CIPh04SMiL0srx7/sr2",
-	"3FFaA2PQpLKtpVlI4oGUmmw9m0UYxxmez9UW8LH1DhQa56rTmJART6LyabSIX71O7xAYY6cCtH1nQEjO",
-	"XrqoSI6WUYJIcpSZ3GtaWjyHS2Z78M4taJfeitJjiS1vqxxaMJFy8HOOJ8CcU6gBi/lEBIiRK8XE4ctt",
-	"9AILgUJGruVglCaCJ6E6s6H9twXPVzfA20xrAq4dWDEW+udl3fOGSCZG6fWlleRjLXKBg253fW1uBQaJ",
-	"+9Ja6068qXqZWwKse6SZM56ZOGxCkDkSlXAiDiqJRRZxdZgqmDR1JntLHSwOexZPwMYULDxAAwOgcrEB",
-	"wUm3d9RxkXM0pkbjTW3glJdkhinIAHd+6CleoDGOYyRiOplKSJCL+RX6miTcFPax1hiuGeePIFLGpL1l",
-	"D+HbwWv2Y5Wc5wAVpY73bgU9K1eb+9BK1laVV0OROKMw+CPLH99CB9+C1d8M2CMfNbkkyXKF/g5xNsrN",
-	"Xopj/MSxq3NXseBojItq4mG9RfnuwHqsSBTJsGzWpogYuIiwtNfhA4PFMpYEukmLHeSSQIr82k7gGdgN",
-	"9OCmTGn1wvRDPX9+/gLyKOu1vlvd7Nlp9Nz57Z/+5SEUaJ2dPUc2M1xRtHPTKMZ0FiCRjqZKsj6hLL1u",
-	"R/yOCJS2pgwuyRGVS8b/RlBnTiudavNA6+keGtZ8v2bTnWV3o5YStRIKHYA0OBFOj5u8mmdlT5xN9SNz",
-	"hjxAE9GMstBgGmjaN860BzZuBrncmgNQDd3u3E0TqDS/IIsCkRtBq/2dr8tp+DXCCc6p9SgYoS5C1cdU",
-	"kTpE7peHZrMrhql0p+aWt1MT++uz5mHnYO8BwijM60t1CyXMECMUDpj6mPoWMzFD97Wmlh/eqRZE/dln",
-	"GbqUkHzudP500TesGmJLXrJaj6L32N62TGKCjNKEysWZWj6jnkDLuVNvCtFpKcf6jsgYxs8+P0c8AeSD",
-	"C7JAzVBctKDbntpe2B3gE/DyfChTKed6F/kFJfU/arr268faUNwEsFvqT5t5e9KYG31yYO7Pv4vn9DOy",
-	"aLx5A4DQY+75av5J9SXjojE7dmJhMUVgzUfhbGIeTjOyITA4/npndd/RwCQUqsdyA6ON1CIQJukIGriK",
-	"5bz2rP+As/R91lzZOlDdYlAbdN+BsLw2oVlMQPHCy0tuNrb6Q9l+o6e6oEi9yFTzODW2wrq5DjtddWjg",
-	"ep8xzlrFaeY9Vw/a6IVu1arWSuvGFdbAA9vUVV2fk6TPwBen7C2wK9vold2bwpASgnKUtxOUEDHn6gQa",
-	"ZI5wisUgf0DnBOA+m2nnl8Q0DgzumSz0pNTn1eAZZV1C9eKqJW0EjUuSCE1ynXa33YG2uHPC8Jwqo6zd",
-	"aR9AVEhO4XQCLh524Gzg1wnxdcyLY1S4M1BiXgZZsbWahDqZURqTqGTZNmAUmvgfR3AKSwg9SriYVVLf",
-	"7nU6JoHb4n9BTY/uob0Ppbyu2MsM2y9dCDKDFpS9ZGtQML/VV0zrzyC9quC4lP7eLcTYqpJO7QZXo1S5",
-	"JQf+Ab15/cYwSnwDdCPYGmBrHk3VJYa2IrTDTrfqW9nm7r9yq4/hoYP1D32clQ+/CRpHdZ545ZQPuqIJ",
-	"SMQVSl++fhN8U5AYX75+8zpoiHQ2w8micdJQi2BAl9w5q43CEwGSs3CC1MrPvR1mNRYaqJgCWTpFV1Ma",
-	"E8T4FaKgQIRfZjQSIENWeyFqGuDDIU+VeaaYjDrZew80cgYBfGUDvwzoowDftfroGTToTLP7kEeLzc7d",
-	"LZy2tSdpB0eo9uFwV+tzxdP1cciVaWXSvlniXt13vorfR561A45Vh1sZZtVZz0U+xJGppn2L/O2wW+OJ",
-	"c86fAFSAeqDXW/9AgZB1Vcs74KUv0mFMxRRUwnq89E3g0VKguZbmrzGRHovysYQ6z/mc4MQJmmqQPKMk",
-	"k8Q0ybLW0EpW+Uh/aemkH3qqX3VS0XedzPTQVz/xjMuPAdbiHdCKXsYNSEUpthbQDb7nG2p+S+FIPI4a",
-	"6uvz1CO2NTDfmJI40mX78xiPSJRJ5DDjj+F+aHhqiEYxwaDAzx5YzGJHUFOh5fPeaqoz6Oq7EdAWWHON",
-	"cFFsO2URXhTETLuCyeuMP8nNM7cuWTvvbvobiVSWxrFPgOrf66zkCpF5/F5k3oyX/ZBl7EvNn7aQscb5",
-	"1NLupbVCFloz4BmxaPrF9Aed8yDCByjhKaC/a6BTOGHanKJMSCD9Sgls+uw8Va96L4HfNiWdST6HQgC1",
-	"e9gkvnCGMMoL5CxNWcflFnLY3eRVcvg5ixcm2Y3EkcgwbTRdPaigPzTmcQw1gCghujBf6X87IsqbC+gs",
-	"a8a4md3kn879VudefSbvGdhtyFQ3tbRbPyfiIPOkZ9l8fgHXcwRccFvrUyX1zOQ0sf/gxF7neP0D7io9",
-	"tLB128jMty/4QBrxBCVkhuc5m0I2Ic3DrFbIPt0xpjVLY0nnMSWJ6x2vZglQl/w0e2jH7u0876QbNPKh",
-	"DeYkmdHYlnRu4P4tDfeMyFpH445AzsIEaGj66CD6XuzuwuGMl5ZbL69LjW9V+hq1sqDm6dOC/u43y4M7",
-	"UTPAJoMIOn9k6gP8ZWc3XPSZabHKxxbrR06JMHW8AtE85yf0EHyI9lG30+lA2a4AAPsAvsLnfWYDrTA6",
-	"AAwyn/UNGTUjPhL7M87Ioj2L0H/5G5SfC7HXRuf4gghExmMykn1WrTFAmK42g1An7gb6wztgDTvWJ94z",
-	"t++TJfzWjRByA2ZYlu6QGrFOiuuEZy22S7zU0/7UJnPMSUJ5hJpQVyLoJdl7YMNxqHeIpjxNBBqSMU8I",
-	"CiFlL8xSTX6d6pahRsUVVCdf5TS+E1QmtdIlz2Ze+2SHT66Xh8/4VdVQYSLrhro5ppIigV0xlbK5slzL",
-	"ZkEwNDDtSS+bHaRO0NYMQ71sqdTIACCYZD8NUZCDswE8h0hHBlb5pNu9D3RNtTOyYhv1clYs3aZ2Tk7H",
-	"Hp5nus3oO4HD0ci076BSmBwiA42haeM7zvneNl96iOO4CEaoM4fmJMm4Fb8kCcJm/WpxqLUmxq6zZUwh",
-	"j0m9PggaQywIwN3rfDpxsq/G19ZHoT3is/3LbqO+1d+FjNmBzni2acfayFIrYaz5GWW0EVjHwOvKA2g7",
-	"Z3c7vvoJm4EKD61yLzhjvCJ0MpWNk+4GWoW7FTWP1g8+QSaj3yqjxGTEeIn65nkoNal2J4RXJLNNqcbM",
-	"9VbSSIqHufMjPswbbsoaq+A7r/TXcet9n1x5+pCsCzSUZee+WLARwMF50+9OxYWAJnhOlCDHQ+QJKD7a",
-	"SxErltYMP/noHH1jz9CbfRtRAC3JuCqoFH2miTZL0N7TybCSJ9AbWyOBqXfBaI2HUY11f56QS0quwjZy",
-	"qE3cMehLfWYSvSMO5cI6VmHrfV48P/O8UbGIRbjCBXGm1ugGnDZXp9V2dDeWmmckJiPYkdv1JZTUftt9",
-	"0mFYh72gwS/Mhzefx4KNXhKRxpUuhQSuugrhDy3z7G2zhY+JHE0rj3B+dGuyi+UAt/fEvA88v6vUr8yQ",
-	"UvwUkqYNh63SMldZTp+QmxtO782lH6uG9R0/MS8Jjm4pL2P7lIw2Os1OsAU1xUidGPTq5RPUVCpUVsVk",
-	"TohSlvqMzgw0TV7zJghBIQRoir2rRXsWhXtohJlSkYYEmfJkoyZRCe2CONN5H32mIXAUpSM5xRJN6KXW",
-	"0pyR6VfArymLiRD6VvOYIFJA0qdMRajYEonHKxSum6eIZEc3q8jc2BV4e9kgPwSW6HYjrMsUj2+fKera",
-	"/SzgOiE/znyUmxiuJm+zPjkvNbIvd2K0hoQgshDJviOQJXwb5gE2QtkEUan5+zapuoCevY5QTEc0y8Cg",
-	"xxmVy0yx/U6MeW22bmrMQwpOpvBVucVP9Q27dos7+Jo6Y3spisTVzg5MwMbcU4OjOZ0MNaE17t69e/fg",
-	"+ouvGzoClSbE8tJe0CiWClsEFTWIw6ARYyGh46OPO2VAillXsTcAZDEodEXqZIxSEjxrXZBFC4Cb6OjC",
-	"/K7E2hUjySADHNOTXdYnDbaWRt/ST0IATAg7IQiKFRn5bfnoXbqoSnDPdAvtokcPS0XcugY7ITJN2Huj",
-	"brdpTXe8xlz20421Va8H8LxQTo+oQISNksUcNE0JNSCoefrRWat3dK/1ycOn2pFXJoPAz4JuHsRwD3pD",
-	"XLTmCf+q9dEvT5++ePJRx/k/wy2WD+6mp+M2YxHfCQ7a2YiD6jF8h/jlDbnlhtSwhk++z3x6ywzzNIqg",
-	"iMfABwF89bIK5bDM1SrUvjaqIT6yc876YRpfIP2BEwuWYMZtEoyGPFpALqex8ymDEIpMMBN4pFsC4jhG",
-	"FiYv0KEVh10v8eo2OjWwLtKFTjNfsGLdY5kbgn+sF+Qm1ZWZevrlTth3/Zcc4g9Hnpf0GpvrSGYZbkMK",
-	"mK0Ahv9d065/3LJhSypZHfEqH8H3IuMdiIwZZgsHR5K7YRSdoL6V9Pgmx3xeGTQz5PI+aPb2QwAzfkkc",
-	"jWHndlWwHlLB8IobVHFixMgVCl18tMQtPYG0CsDwr7TE3qnHvTiGW/G4v3dO1Raojmd/t+6p45ODo1s2",
-	"uH747v/vfBqa8VyvYakbSE41TnIzG2xjLuw12B7GAI3kGE66IaZMBWoO1ccAxJFEcGJSOQ2QPUvaNEOK",
-	"y0T8iuW1832Wl8KZhI0kBbRTwzvECaJSJ7cJhCeYslU1c2YaL2HF3jPN771H/+2yTDho73XKm+K1SdcF",
-	"NcSjC0QZSriEg3ZzdiiJ+C5wwzNoecAZQQDvjmOntZLu62PasYVneIGmtB1CF8sZFxJ17yGeyrzN1J7p",
-	"ydVnnhxFA7dMhcN1c24Q2Iqr/El+xdS3JR/xGDWfzwk7fQxvls4QRYBMA7sZEQKgx3mCPiFqMmhCmOKq",
-	"5KHmlTBw9Y1XL5/onLoIz9WhGaY0jkSfZWh5Npq8pxFTLITylfr2FM/nhJHopNy2zunXpLGhoZuyxjzt",
-	"s6spj21rsgyo3Px9RyBJriVqltrI3hEIYu52boELttxnYpSkwyGJ9tro8ymWGWxyDputxx2YaD0GIGM9",
-	"lV6n88AjAgmios/yjOtID5VxOYVofl6QrqxrtjAdZvLmUFRkLs8MiSYMEIkFKVOGbtxmuu1q0JFqUXhO",
-	"xI3claarVSFnZlMOrMaQcUpj3txIMMNeNE4an9I/aBTytN0m1ofdXuAdfp7CnQuwXqez3axW+bYUpwLq",
-	"UYcylSM++7Hr4zet62ZgxaOEFNmtnCY8nUy31Lo3xmx513At928X0OA9TsvbS2i4XYSWTcFZVsOyQAf0",
-	"VbArtgRpuCgCtmwPx4JcNJY7os+UbpO/YjX8ygOEzWyUXI6pkEr5+LvfdEu4LF5jdC0uy7uDZLn/fUdk",
-	"ec+/fpxQLFuDsBhBbTO4K/qNPFeaAb+C6jmnS7BhQtqFdIJChmcaTRmsEt0cViAsLtCYJwEKC+iBIdzV",
-	"Z1nNgQCzL2/gSn6dYqdZ8kwZOcqwOPcjS0IbTKvsK5YEgFPqS+IBGnI5RZeUXAmE4yu8EAhPErIWHGrH",
-	"+sdbwGq8Xw+rUTey3bzOMl+V9YwC9iUzonkSaVtwga5IQhCOovdRxpvygMzIFU5cWR/HIGsmRRPb/fhW",
-	"NCB/dXcU6YNouAUvMIymPsvQF6XIE4IM5giii3imQY33doZbfPO80OWjuPaYbXPIbjEb9DvHht5Dxr6H",
-	"jAWNJrkkG0BbW1VG20iVrgXQcm9Nkqu/D17XO0VFan1hyt8ypIlAWVDtI6fSzgu6eNTJo0qXdF7rGG5q",
-	"FKxGU4IF/7FgKRnqyinQ/FDdWSx0qCOE3NiEjqCLMBc5rogWijTrS629+gvEoamo/hEKXaEvDpTKzvZO",
-	"il1MQcYyLfF1U1bdeBJse565D9zSX8bNu81rTfxXy1LtOn8IHgVR8hDYnpYJyY2MCBBjV3keAiW4WUQi",
-	"pKbDEUY66pA3dvTp4ECDOyjhWDqltU9gvaO32aF6KyL9e8KPNlq4KlkPlPkeDupdwUHB8vsYY1Ew1+gP",
-	"5jKXmIylA1AA73iQc00qEY51pELzVRIZ/gcsTF2BXJa2n6m8z4R9Z/AxleSyBtj33JFBNMqwb+dYTvOa",
-	"C2iiXmSqXhzcrqede9ZEvrvc2r3Syf+xTpg1zcSEhO7oruAPtOvKZNQGxbxZOx9L1hXUevPc2Wrc7o04",
-	"8FtpYPL2RVevvug6/jGKru8cgsQ7Q0tYK+umnF+0IhLTS5JQUu1Khz5dXNLxAvFUDvm1rdB79vz88cdf",
-	"DF69fKKvmyOj0QunOIER7o8po2KqmAlPZI7XM8Wiz36dknSp2zd6gRcxx6ZJsSA4dsqrlwuqIb9qYXqj",
-	"6+wYcOPfETqhCh6xeU17DxBGZs4kggjBBSFzoU0RAHAkEkdYYp2CKlBCdGM9yAzssw9QhBeijUJItYRs",
-	"E4gfCMyoVIR7gl69fKKHnpAoHWmnobaBptzMALOFzgXS5hLnF6LPYnqh9u2CQExAd3P3mRqfcn7xSE9h",
-	"4YeZX+MOfYGBNGvdd0a/1vd6qjBy2tEuc2rSnypx6XV+TV1u5M7zTD+6U2B3LCWZzaVonBx8UJeFG8Jx",
-	"SvqmYFA31GESbfOd9ojPDCM/7AWNC8rUvukz1DBZujZRKSEjQgHnGxKZSISOOh30mEmSMBwj8DAlSKO4",
-	"BA1GrmVpiAeFIeaVCwRHldLhoOBoUfQz0ZqG+sdAqD0/gcxcLnG8SZqtu2eazJaFySlSX1G2ek5A78Hh",
-	"l904iqScJXJY+TRfZXWhkqXrSGlCZLKohrV9kUqBMAoVwYT2e4ssV1fpfsCmIfeeCiQTqvkxZyOCmsMF",
-	"uprS0RR4chbZGMWYzkSfUcPU9wLt91FjUY/bSA9KRYpj+Bgfj3Uvcqb9SbbpRRsZZoMjZzUUl2doSLI3",
-	"Ng87x9oTdUUF2VvHOF/CotTQ4+2C7EKVV8xgY13+humRPxgmd+xhcnPCIh0lrORzm2vBLplUKcOWKgJk",
-	"hmBN+O+DenwDNDPG5WAMynOeauvyqQUkPug7dg9Z9owjkY6m+ceauSrnKCNa93LUNqS1tr22o/LfYBHs",
-	"5wdqNYyctYvBPbwKFVnVLWG5ZYtCBWwCDKIpJI1jS6QB4kmu/e61302ZsUwWoITjqCDiFnUEXFa65DdV",
-	"dLAHbkJJGpOsMQ3E5gk43qSkbCLuwHWBmqHgaTIiIRrHWEwhy59dBGie8D0EvZgiH2bTE/WJXUfo3DKs",
-	"yvqxXqtzz4txaZLb78I87jbcZkL3Oorg+Ny2MVcsFGbdOGngaAbQliIdfkVG0qnnso2K9F8eBrs0lCvd",
-	"tPqkcTDdJH4Hi/kyjcmqNB3Yrh986C4nXVffM1RfHb87hUf00yaJF8cxxMMA7dxsrmk4gIAWFOlnex4a",
-	"t6A17c2VoM80WjpPmYSqeXieX7EH1k14ok1nDXArSBKAActNPNAWM9mcnxmWI2X49pmpakHN8G4YIMwQ",
-	"ucYjiXSH5XCekDG9vhuqF4V35ziRd8O9k6xmKrS0HZqJKqM61AQb9hll81T+tFBVhaCHvsYNwmyBxBxD",
-	"ZWmoaTZETYxETEGU659s2ZL+ZJ+Fzvm0n6UMjWM6mco2evniKdx/rv6bGHrVeq5+Hwq7s7CNNIuC7ZKQ",
-	"TQhLQoRNrAZ2QSBfOSHjVJCoWHN02DvOqrysnyMr8FKf67MQeGzrVIm+UC/NCMp1B5SFQeY+wfqzzC11",
-	"iqz0MDnaN2paCef65jHRDTlbgQltzIIeK9K5nYDnD4u9b7yyqxj7+8YWOwpw5vLDJz6KWtTaKKfdHSQk",
-	"nwvgTAvFHyuZADBRR8u6Iwyj43yvQod6H918Z9HN1bRSwzWiHv1ORTgLZUxAeZmfCeADm+NCCFSJaRCM",
-	"kKT/EHScRCAcJwRHC6v09FnKIgsKoE8DXrTRafaHtv/BdVWgfse20B4tOcUMhcCRw71yjTCakoSg5mHn",
-	"cK9Slt48uFoQQvcdsVISKI5EuSBgmRlp0QP0QEcWdGe3K2U7N5vgNiJ23VpsIFztclWK12OPeN1qSb/P",
-	"4vUHV+lkGFF9gcwnq0uZYj6BUqYJluQKL0D1L4ZNAzSmsQRX2FADpOX8G5qUsDZ6mCaCJ302xxPK4Aid",
-	"oDkWooiiEIL/dQT3hggLFNp/jw20groBgjheTsUnW0Uln/CJHl+d0CR8ZEZlzXtfKa243q2fkUXNO01S",
-	"f617s4Ydte7OwGpq3a1jow9jLETNJ8wRr4d/8nHCZ3XuO+eNnUZnM5QXQDZy8Zc+CBojZbwOrhIqyaA7",
-	"zXpqd4pXjmZLV6LCL2tbex/fWxE0cSCVolSfAACbuN/tBQ3CojmnatKN/cvu/miK5b6DuNIIGnBs9Zfg",
-	"sd5hx5StdLtlsIrl9uG9btY7/AA6h2PBGWUTd35GisH8Gp3uzx7d++L+54e/7H568OyDn/deHp0f/6Lz",
-	"q88e5khN2sENOUbaJWC1tqwkpoSh4dTEBI0MD6qnCMHhIloqbuv11n3I+WR9PFl3HVfM9H08edm3mK+O",
-	"K4rUn0VBtE+uLdD3Kic7n2TePIPHGYOsaeo8fj52epaq14Z7ZYGFBXp49guto+M+mxKs9OyEX+mKWS2Q",
-	"ILkGaI9E6gkdhFYaOsqQhiIs8RALAqWbQ5O9PyMzniz67Mqi+oDnk35dJbQ+ujZo3huLrffS5bsiXSS5",
-	"lvsjcVmQKg0aBTkPD3KmGBiGFeTCJchFQpBLoAC4XlBkgoHl8IH+NXB4aFBg1sGSYAkKsijwyqzAK+OC",
-	"MqMPQAgEjgAKioKlz5Q88cmtoFokBL3gg6AbHAaazwdL7D7wCbUAhIUSH71ucHwv6Jj/76ATKJnYO+zA",
-	"0culgLHshUwom1RZMIp5BIAxorhFwq8gptFuBA3NMYAWDDpZ6xEVcy6ofnypzAlLiUfTGWHygeJXhOEZ",
-	"+cN+AzhjC+TGSFz2G2G74XVUNGo+n/eBy2f2Xh458kjzWkciGVlQLZiW4B6K/PtWsA+K52+eUGX0G899",
-	"8cQuX4sGEISyVw4+gJqjDXoW0hmeEPu4Ugzd16m3dUrFzRmeGYS9sg8bB8ScJANlNDpvtDwK0Df10HPm",
-	"UpjRTqs1VwIyaN0CPm7g7CCEryb6g4/9WlgEFukFcNU0Q/7VEeBzSHXWz4Fj03hLnbJFocFQaBwDTBpI",
-	"D1NnCXBMEGYccaixDEeExs1mylxiRn/3G+SQIfopKl9dJv0+M3dlhyW7r3R8UPHG7v/P3rstuXFjbaKv",
-	"guCNyOgki2RVyRLrZstWW1Zbtqql0nZPNx1MMBNFwpUEOAmwKLp/R/yXcz0xEfMGM+8x8yb9JBNYC8hE",
-	"kpk8FalDNa+kSuYBx3XCWt83Xr7R7UHzyro93P3Xf/vvJFu0DfOEv/zJn/IfzW9Ly7tBzkgnMNuj3W43",
-	"zGuLu4T8icAuVNDxfD+GOJw2pRFOt3MMm75AHKqhGWcxak3ixhUJVwcmzOAr4bcm9NFNYAYpIfsi9B8K",
-	"SLjUiRAwKfxehy3yi2lY6G1wzFFn2n20LywgKfsYMRYrMI5DOpT3zNoVoYPf9DLp3fKaTpOFO9jH4lgz",
-	"aC3yoi+wEt7iUQ4XHsjHcOYXyeEAgyWPh9w2aOUCXBlvLuuLkCaJnA9mAuXCwOHnuDg7V0SKMqv+QPgZ",
-	"DxK9u8nFYxbcHlCdbY9u/XVqs53mrMpu/TrwPB5b/dM1CBYLyVGmQYsW5RnKtDO1ENEZCLbqTPnvGWbq",
-	"IJ6z+UwCEI7uCrvnbE5iyVCJw3Zyv8mpNFLOStC6zZliVmBCJhGAkakQizAhYt9okXcWRCi3CuyBIdkp",
-	"FQcWKgzN+4WIXkA/H4go5LFn1361scjBFGDh41rv0h18FXi8sQd+BrmdhhZ8ZOt9l/XEQxI+IorhIUXn",
-	"0y5Ku0MJzw68r72KdFSUnDgfRxOdzw/tCHg4YWZsNROPLUfIUouvfwAWuhmjD2KGDOKfA+VoISInfCDm",
-	"Sj3xt6OItVJydyGrSThLE7SaTYdpyiAYnGV4oOVpJQy5mUuCSSXgDvVFymjcy8pPLTJ+Pfxn3za7bwam",
-	"D7uoXwv6/iaDv/3tBBdKfB2z+sOgL9b7XA1bAkreTpkw8p2lTaUXiesCIkFC02KqqW0Yj+Gr5kNcjPq1",
-	"3j/7duNia7IonNd6lE2m5/3aH9A28uE9iWWS0BRa1hfQpIBEUtwzyI+F8QwL0jxstMhPCEwf25RWSu6Z",
-	"iGVKMFGX1EM5ZYLyMxQ/YcPmtXpn0T65RkKVJuFZaGu77EbXyAwAiFo49S4VB86dqSY0g77PWGBSZhqv",
-	"eMxSSFe1zAQTiqUoKVMyuWcI5DNN+T3kycVxarwLdDL6Inzx5s3bXwbX717//y9u/jx4++Hm27cffn4Z",
-	"EnA8zDLbrFOv7cJ+gFZ9zCoUKVprPatCakEN03R05pqUuhhFVed0WFG1XbSdo7WsAp3ZVfUNp4vLFWqp",
-	"AoXks5mwSVvm7t1H3C2VErW3Cls7h9M03A5zOUtiMmQZCa5MXfrYSTt+Lu34ixFMRrcZM71KS9qpw8na",
-	"QmWa91XryPD67Xt7spqBIpsnQoxIeT97r0PvJk/iUSxhgEXkXtEXQKAM7kcREI67lMlGD+tJSphpoJdc",
-	"kVvQ37ENjhkNKNg8c3Oow9EF9DiL+BpisZ6NOEnBFBGSJFKMWGqh2kmcSgRTrhLEZmMdDnmtA2eNplW1",
-	"3i1NFNvNqs2drOMQOAKSXRlAszsmsZ5Zq1MLcnHoR1ZgEdu5KnuRx6Pi3nmec6XsauWjnllHjwJNMdp6",
-	"lmRBSmcXuComp/o1shdZWWjW9uOTf59aioHZXSQ+yq1RjGfYsO+YTRz5utJsuqUw2xRbyeCXPdomZxZK",
-	"W8TmBBbOeI7NbKRW8ZoCKdYXVWLsalnw0ERJkDHKX3iF4chEUl/AmOSxmc0Az+uE1oODMV+R5KoElt9F",
-	"bu3ZofXyxy2cJ9kx3FdGnvrFU4s76eG2qi9eimjraluZsjGYcM3SJckQlMg4iCNA2NZ4jAjNuMjPygrs",
-	"alVCATvSqt7mB/APlzf6rijk70GAmpE5sq8Xx/5O/nU10db+af01DB00JxSKKZzwsi8wj+MUrknA3Uco",
-	"rPHCAE6B396ylImIIWtMxl90MjUO4TBlxYQVEmFHf2m1lLFkG55qDT99HYzZy+40DirVecQq8lp2SruF",
-	"CV1HafbWnrARW/Nn4QrskroilIhZAp20brpi2ughcxXJf0EtIPNolpBRLyZV2JtNJ1WWLtGo0AIPr95b",
-	"Ogzv7p5fcExU1MeQX9D9NIdkh8svOJH8fzGAqwUZt9aGlTyOmtNU3vO4yDC6zLHPAamZRSnDYyzMKWhK",
-	"kSyuSAhU8HDPAO8JiaIL8H2h3ti46Jj2tSqR3vI4urYtOHDerFsimI9ePL2IpBAs0q2Ei9nHVizPpLm7",
-	"e5Ytq1pgnpeDlI240mavYQESAAoO2AQZ8vFfd9WW37qKc7yo05nSg4TdQ7mS/5e7Y6ZYamVC9l/zGwwo",
-	"lExN7WlhEy/WthNJTJhllRW8r8ySz9nfDWpcqRmzoTYLooeDkhfSv7GjBZMU85RFejBLuTeuppWFMyHz",
-	"hjMjwoY0uqvZCmZYjSmjMRjVyWxU69VgJuDVWDCw3XzBvdvSKSmWcnErN73a7AyAL9nBmn/7+uV3hWVc",
-	"ISuzzfbos4gVF6OEEcVHoilF3nFPHklv769lhTHLsUfM7SG55cJG6FzdizJuUcxVJCHoBWceIa5me0w/",
-	"ZtGdIq9f2oPvq75wr4RVFJKZYoqEKwIjDCyY0yA78g/9VYSXzEK2GaJARJuVg7lbbQVZC+CklBGP9XDE",
-	"9Xg2NB+wCz9skFtusZxM4wLAbw4QI0v1BXTEyAtHzGjtSUjQIqbrKY8Z4bpFvstvA2H9l/dvfyZ3bJHx",
-	"0riRIDLFNnutJPVYas1iMqV6rBCeiXChJZEg3VSjRdykIcT0ZKY0GTIynQ0THrlDbdNmmzy76Vhbj9mk",
-	"LDTp64YDUNqsF6hFyVhT51F6rptmLptWQjRhppogo1YFIk5tQZAtSba9hMkRE3FP+vGkHx+mH/dZ0Js0",
-	"49eRqPwA1NbIZTHnh5s0671LIzPmcjIbZYlH7CNXWh0JsRW+xBXR9M6lNx4pTQI7+Vrc04R/lkDQizgm",
-	"tMo2WWOalHtMWyGX8ZgJzTVniiRc3LGY6HEqZ6MxEDJ5EMFayitL0ICcTneMTe0FBG6CBnNBJkyPZazW",
-	"e1M7RBkxPPYoooyu919EtHH3dRaUl5X68/qKPdxJPqn+k+o/qf7HK39ovKf02Yi16N5yCLzF7qHwFjed",
-	"sYRL0ckCoRxeJPWwX+vXwuwUhevGev368GOUJSm6W5aMv7GOeJpy0hQnTfHlaYpHedpUpjoerSOWnVbt",
-	"74tNEyqqkViuEyoODcRSiuHaWcuuKXPC8VuZkvM2MMD4SH3wN2DnLckae6TsqEbKmTnKwWI77fYysHqR",
-	"EyOTRqaFEyn0GHI/7flx97l53qL6ZRWbeORcm6ayVgUk29kPiiWbq2okloSKgERjRqc5QeNjP0LBBZ5v",
-	"BPx7HfuGuYOMUmqWW4ipIWbVhYXFFsISxNMMmGOLIwIpwleIwIGLLsSSRY8MJGPgmDKMUth6OB+JwxLp",
-	"WyZGaNJMaJ4Qrgn7OOUpU62+CC1qCFeORkJNaJKY2XVrHJpF6pEZ5tKCC7NuHn4wULITvT23ZoMddEvt",
-	"tFmOCc+xs5D7txBme8ZdzWRVGjMJFSdYjs/FUGFGv0S2FoyLjfHdD7mow/n0Y7Zmia1IPlJ32EPukSfK",
-	"Z1sycs7KcZCsKYvZBD5HIhkzhdKdRBQw+4dAt8a05Z1s9EjMoQAR4EmF0ozGVYLzlIW68+r+bBQZFYt1",
-	"Z8LlhIqH5Ko6s2AtQf/qmm71xdqNAltjcWUxukYsxq0jU0ck5psXk3XFTKaDD4/LOMVxuUNWq/floyS1",
-	"fhqtvEmVXu6pSrsnVXp86fT1ZKhu0L25zmuCzqtOTAWNWM0+MQToD7OiwdtBYOQWwcdoylxRN3Lc90U9",
-	"vH71rkmHne6//vN/hY0rlIUzgKOMMzxLDDuZDWm0ss2acjVa8MknCCiO+OVlcupd1kPTlnKaigrRjC2B",
-	"RC6u8HNVPPc2CFoGIJzQmYjGzTljd7WgNqEf3zAxMnP29GIVM7icdR8bcgzC/eLoZJT7m8G5EZl/u/ve",
-	"89/ZQYkizHgMxsi0YJbRN+O/mmVUC7YS3tY89LiugYEB5mYwg9Z1svEszp7ZPh7lT0E8exzVNNL8nmEI",
-	"Nx4g9HqvfVDW/eLEVfEkvBUsY0qARXQiSViN/Szb/Z64TAujvC4g9BNwZoYw1yFJqYjlxO5bFHWYwNq9",
-	"IEOqWPO8Cxi8NDKbJCCdbpsMuVYNJ/NA2PQF4AOGARbDgzvCxagYSgoI4qCQ0C3fkGg+QXlBk4TU4WEI",
-	"IGXEpsaoa1iHKcz3Q7jMwoDgHAkEBSNGhkzx2Nqeq9K3L+ZAaJaLTjqdMpoCZeosSTZL5wNknuJe61bs",
-	"38KG3XOvHTMghCr4HyjUfvhr98eXz3+6+Nsvz/5+ff7u5tunP3/3/eWLWgA//+Xi52d/7f7y9O8353/7",
-	"8flPLy/fffv9N9ff/VD7tbTve3b2WzPLlQX0MMlW5J5KZA8ULUFLSt7uJpeqDLrtmF3MrS5jHb/vJI9M",
-	"Ys/iszs5cIhwHn/Lhq1dRbWyuqq2sbO2yHhYb3dNuHB/dlatsAewjgCZNfCBIEmHE8pBbgpY1pAgl7se",
-	"V0lfnAdey4N1kiCwhkcnaAdocgRBmc2zDwMHLJ7jUnAsL9X9iDjK33Ki49iOjsMTN1ZlL5Ny7CBqtknR",
-	"BUkTUeHBaAwZiDo2YfEVGdKEighxPqOUxRzQfzRdbBIwpxjrZwuZLimqTfbzJgVg3nGInLfzT5Pz1iOh",
-	"PQmIQ0ubXZcp4JpNmGrYtc3FKPBM9L6wxwojSYYskXN3nKuIkuSWpkHBLl9FHcBA7maT+uEhWte5zMbd",
-	"x448Zrz2Cw8GZOO3HA7YbyTXKewTMsAXE3fdRSbmCnUiNWvaLKYzLjA7swrp6vXEqHBl62ZVSOpo6ygy",
-	"ZJGcMBLSKGJKIbtLqBoBXIEMqZDUbY2phcUr3NoXMrWvDa8IFS6x6okChhlIDwvJnAsF1bDIk46r54lq",
-	"EPPwlC4SSeOQ1KlYEDWmU0ZoXyCPNkA1A8RWo0XCCUtHLCR1C7jSQI5JY4u4dK7hAotoe4TaalpXrIXh",
-	"kr6YSpkA8MEdn05ZDLGWO8amyHIDEVMzPGB3Iz9SQCIpk1jOhQpsqk2qGgUSGvt9qPtVhBLB5iTEl0C5",
-	"8mLKQujshGkaU03DFgntAV1IBJDsWD74AY8xAET7QkjRNCtgQewgBba2GaW744nIuw+OGdXEDh6Ca8OT",
-	"JQiF/ge5afVtyljTKEKS0CFgJ9oXgY417TczZCRco0VeuG/+JnkRTNEnqQgISxTz8dvg+RjRFTVr9mft",
-	"9nnklgr8xWApAAD6i9dNM3YZsPcVCUdTbYu+R6m8g2Qoh8HmSrjskwAEr/kwySHZlGk4mXCluBj1xfpG",
-	"ZKBeWeQicCf5uGxywqIhVYAs3oOe8gkGudQsAv6kIDuIyCYKSszkDGCaAQtSEOCL50qnVMvUriR/3Mzy",
-	"dN/BynOLOVcPrz8sA/4aAztsFIJ07stZE0RMBHCfRjRNOVOO9avUUjDjZKf8NUqbPQ0FPDhK5Z3516sB",
-	"dM0CIeO2SS2o3dNkhknv9g5MAHM3gIdNJwAUp4wcz3JVe/gVm6VU67kGNM3lJlxsdnLvb0gVj/AUfuUN",
-	"2Uap9WoTKmY0aRZ/sVr/J/iNvLK/malkI9M7EFw1NGlg0xc77xjhATbV7bisv94Y+E2b6qWW0c6wG53H",
-	"F+zy9ulK024YnZBX1zfkPVwuNs81Ks/o+kc2WoLNm/gqHDPUQu4+vxfXCeWOxmDrRrvh9H9YGs3rm7LB",
-	"LGvraKq9iV292jWN38GaMovervZD26PwxMMWA0Blg9Fpi1Xh/1avASzV4VeHPXvacQXYlna9lrarW/qg",
-	"JQEN7O45y9UosABLCLIdbjTGWsxjxH40E7O9+ex/z0v1fzR29Fa1DjgIFnn0J1THn8MIx2nIdSJW/kB2",
-	"TW6E+6b2GiMcV6raED/Hu5aj5aD0jIJPqDaX1UJE5Dc5bJH3Hr4XauuU6VkqWNwD+68vAOnLrAtrkqNx",
-	"ZC7iWNjL1Wod9/xByjKyMbBIXwOMAGPmU0nVVt5sW2mHl/2GZz+USTG0tAa/yWFRIK768+3LZvf8ptPu",
-	"dS573ed/Aq/egT3YJKtbyhMrjn6TQ5RFnU6n0+12u+fn5+cXFxcXl5eXl0+fPn36zTfffPPs2bNntQqR",
-	"1nmg8LURAbAglVov7Mryu/zunrdtd/8IIISV3tNkoFgkRaxqvfOn7XZQS6jSA7PqNr0jqCHOQa1Xe/Xn",
-	"mzzUttqJVbVvXl/Sj2LRmttoWa2d2RBnczaMxlR36ZRbKptfd5Tw3iqvQtzAxdt6/FkMZjyc0HPdXivy",
-	"KkHAAG8LiFrRMgLPjQ6VTGaaETOnxm2EuTV+CzrxZv3AU+GrP9/47rzxkK/fvr8xwuoXCDYURFgGB0wU",
-	"E8ZjfuHXwfbIt3AzQW/Of9J6dFeI2DHniqHI7YuhhJBGLqqs+PTkaUC4th9EDiq4r+XHN2yZcmC9U5n2",
-	"BXqnDZca4SBi5W2ubOBtkAcnjK1XR09/wqhQ+CIzWoVNYwatL1bDIGbcXDShRXDklne6HT0MDHDlYJWl",
-	"IGafxLOE9UUdQ9ep0pAY4pJ6LV2Loy/A9zbA+AEUSY/QgMKDLZ8iJuwLRD0zL/ec+oJjS/1owlXmWXON",
-	"CS1urZpfbchlh3BCQOZjHo0zfjfrziMPBCTlKxcTIHXn4Qd9serfBzYTZsVdB0RgKSAwAhRjyMw0lipj",
-	"GVNIM5ZIOR3S6C7ICMckhGTEXTOREU0y/jGP/nhLyDauW+TnWZLY04e+wEGjjtlikwnwsKQasBhw1y25",
-	"9m7VDdmYi9gMJ25UV+Kc+QlFvZ85cC5608Tfm+65ck10nUqNVCDHU0dT9w2rjP5wZ92beh7NlJYTK0MK",
-	"LlLBWvpbE+elacMizR/ZAuv2x9Wjg0+vjo6RqPnw/ICJGN4opfKufJhsGGNpnHJ3cJuRMi/JB8mJmnh5",
-	"nCxMoR0uK5tQ4IzlrDBSVSbMF2KX/LGXXbJLqtiuUYYHrky8ces1usHKz69WG/lRJ+6y89sLejlcNvId",
-	"8d/yEsDrS1bsl7gJgjU+0mlE9xnRXw8lWKoW+vFd16o5KPXNvhwXLPis/v5XOmi/7qkh3tN742WWu66C",
-	"zbPIkvFfmBdr2jU0+UjP97+quGSW4lvqqz8gOnn2zywstTYBDzO2lOczPlEkkuKWj2z9Iqnz5dNEDv7b",
-	"kIy50tKsP00Xjs9azVmq0KXyXqpIwm43+iVVCXt7ByePFjvC7jyCVBq/319I5uCuG2HXOmy/y64euzTo",
-	"VZXkBwfqUmMGns2qIi8EwbiOH1KCgE0htNUXecoedaweV6tRnB5pu9TBzOQBq0Zd+TEXuA0PChTRsi8g",
-	"E4SlGUpuFpCyz2zagg9PDsysAaveN6pZZxDutVePmEW4jZno2TaPwuTZzTjf31I8jdshDjnWmorWE1rO",
-	"/3zMdmOVMnvkNmSeYHo8G/LsNzmsPvI2683cQFIWyTSGSHYMy46r7CgiDgpgAT3MwzQqjdQxFQRxApy6",
-	"a2DyW5aIociExswdoRNayKRskR+sMSpnOsly6pyvpCShDqzHpZxisqPSPHF0k9auVZuU5F/kcBvUgB/k",
-	"nEyoWODQaGkVdXEYqsraABWkUPdkNXmtd9kOcj1l/pjQj1jCAAghmwoaHlhyn4nbjObVnolXnsV3et12",
-	"r91ePYtH6vmef2CFDgSLyQ83N9fEbKWKA/vnz58/p5TS4XA4jKIoiuM4Zoyx29vb23YbvrNNDtK+B/a2",
-	"SevO69trzutxSDrZef0pp2FjTsP2KhKz4N0mrVCPZgEv78RT8deDcw78THKYBj9QcFw3bgdlZrTOJmXm",
-	"ip+z/vgpW/XQmJohGbJbafENYA01WmsVx/uFiN47OJZDyeGtM6IqpPCBBewXIz0KEnZX+zqfqAr5YVfD",
-	"b3J4CgMdnjyhbM+Zpf5Z4kDfMyw+KkiDD+/eIJok1mtgooNM3fGqmTV7xoqRUW5Ls7xSnb6o07xUa57S",
-	"6ZSlxj/zi7KyyzKF/JSUEZqmdNEgSyHWJ4q4ndLqi+p6kCtjPJfWg5AXYkGMKJgZkSYJWGfmu67OxUZ3",
-	"yWW7m3/9ln9kMZkwpeiIufyc3AkxM4fiJSSQdvSbHAbA2ggQNZid9erPN4H1HRRWylE4W0Ru5cYme9zs",
-	"1pNA/bQCNfiMx6in6dlievbKAPbf8eVk2uyuu6sLPG5AZAmuxiwGM8+V7O0XDLMHV66g+6tR61vHt8xo",
-	"fo/b5TPYA+brVZEtIuR8q+iWYlpzMapmq3hvbzgIuVuSyPlgJgC0NR5Y1ncn2egs5noAsR3L4VILahFN",
-	"AftPSA1Ar3BtzKK7AReD5ZB59sOEfhykbE5TG33JrnNRuC6FTvlwBkIDx2bgqkftSAjKa73zPwLkAhrc",
-	"s5Tf2h4O8jMV+31ER4gHHnuO7YZgcyACGljAFvi86dPtIr8JSG+8P3kcDaRIFt5xEY+4GA0cv/Sg5DwJ",
-	"+lhgJXLAuIMpSwczwXWOuoD0RxaLd0kxFX4re6liSpnftE4GYzkz+qN7EdQU15lMd8nGNXtZ8wkb/C6F",
-	"nchZolNa8u6thZpbnJVxfvv7Yy5nALdAe5319n12CTyA3cFaWuQGgBrZ7S2LNJF5/jtmu6969G5GDsBB",
-	"Vi4sdkJVWWrNUWjIqpt5EmknkXY0kfbVgdd8JVg066VoZjaNacqaCRd3aywnc88bLu4OTPaFHiVEY3J3",
-	"YabHPjFfLagNqWJ252Fzz1QyuIhunk//2p38PX3248dfOsOz+862dIOlyE+1knfWLF0OjN1oqpsXsjnh",
-	"gntQq7GMVHMotcOYRREJhDpuF8P6dOhP5/kVeyc2oQRCejumwHhg8ac6XfM5kGNAlLjDUUpxfisJwmDs",
-	"gWC79Ejl8ZZY5h0vbCY3autKKiGIzMXdE0UimiRY+R2NjWiIiZYktBMWZnA3lIyht+TF9WtyxxYOrQZY",
-	"xrR9XV/UbaUctKKHhXI8dmA33FLbmLc/UeY16sqi3XAxIjLFY3Lzf65tBpp7d8PWHFLRF2G2RcMAOsBS",
-	"1wUW3SEDQPjP7KY/cH+aoTzjguv/UJqm+j/QEw9JXTEWk3b7ojTWl63Ch6NBbylYHry5vd228147Ipz0",
-	"v6FcbR9Nrj5wmiutn0ymnLD6Plc6fj4HVWK9xEo6+yf8sZpyXyHNTvi0ny3LPJ/frKChqFurtfl6O/gg",
-	"IURPSB9XGGcQqOedG7jB3nME8YxCd6Ns7lSwppxE8+Paie6gf6Oc3fVUH+bwITR71JLnyVvS7JBCtQb8",
-	"0Ko2Tx8eEFyFCN598R4zEPjJJNPRzMQt5dCSjegjNleJouefSRSdIJ6/GIjnHcxGTfUaaj2aJCqweTnG",
-	"k475hAnFpQhIJJUmdVhcSPfUCAjmNgBIYUKVCiBvSkQLMG4gEoNoIX3hfpiyNGJC84RZwObwH7epnJhv",
-	"NsKAjFI5m6ITH9NFACX0AeLQBq6ULEAGKZkae6nVFy8drzlElTEWMNOOvgpwhn6XgpFQ/x62yEtbl5Yi",
-	"YL655RukRrc5laGWYV847CMi5LzRIi+QroqAs0dSOS/N1X9vBhctsd2Ux/epnGxDYXcjt7qLT9jfpdiK",
-	"FO+VGfBvF9vc+kaOPiiWbnnrT8Dqvd29tpZly7t/ZIsDUPiZVecL0qIhCutwMIQcEuhI4HP+0WjMBvOU",
-	"azbo2OQihSdE3i+Xk5Vf4uzKBUQMIP4GcdKgZrqbMDg9cTd1unCXSyBCNYhvSzj0shPUUqoZKg+XFMTS",
-	"e5bCbTZ959woD8TwQV4/2Jn4mcEE3jy9bNd63U47qE2fX9Z6F8/gf89rvedATmYck55VeLWgZjez/+zT",
-	"C/dsB5jX4eHzDjw9TeVkqvO+P2t7hLLdC4ydUCUFF6PsrmdtYCnUcknbeZOkf6/1ah9uvtubXBb2axVZ",
-	"YSrnRlqhSAK+qTu2IDKNWXqiLiyooQ+QgWk0C1eaR35EOpGjZe0zU82JFFzbNV3u1sJ9P+FtBz7iyYuY",
-	"K/L4SgzEUv7kkkS3LM/NBqPLjLVz91a40d9KnWdde9VmtdZ6NYCywdQ5ZxPOps4MzfYkGqGZDYogeEYL",
-	"ATiNa/dmZ3aXE5qVKaowGN1kA5wfjx//0QwMTNZtn/FYymTNwcwL9wweZSjLjC5YQqSAUJFbcaReDovY",
-	"6PmA/k8UGk7Ix0AmM6VdajYkUZt3yFuLjqj5PSuAbVi29xBeAWCaiukAChYJ162+uEbgI9dPx7BJNaBu",
-	"Il0Arj+77cMqkylbRgcg3Sxu7m12yX4r/pjUm59aQHlIXL448i7n8mhVGok7IefieCJpr+nZIIz+LVnj",
-	"3cr9msjjX8QQrSuI1FWJWmFelLAArhE+p1ORTx+Lnch7tjK/3snIcvVmpkE3W42HOBA5mYonufxVnm5s",
-	"kJe7hqfs5O1/utFab/c9/PxidYM9be+3Qo9JD3k8cfL065Qmz3vnl8eTJo//gOKxmn35wcYDLL8z2AsQ",
-	"oXyItCv11d/NkCbAteyJQqfdMRpYGkUsLOaaJPwOupNB6kmxSSh+B63/6k2YTpXQeX65InNclHoJjcds",
-	"v2VZFH91PmdeuQ7D9UQBL3Nygn95sKyAfbfsRBSLNJfExUyxtOmX7pT6Ex8US+3R1DawW5kJNOQihjIS",
-	"QHLhCs4rq/C23Bl9KW94d1fe8GD7Rjlgzop2eYKjtGmdPSjNjxHCP99OqFkpNk25xHW2b2XC8qKo2PRu",
-	"uItR79OJkRcoh1N8twlJPftfzGKzCrAawdykGtsH0W8K8W+PCokJZPHNqxBIHZGjF8jahNeGRoyZD3Pd",
-	"8FCW+gKyKWJiPh+Q+ZhqZummeUo0R/wUjwTZfoyKhRQMOIrLot/eYjps7Pt8r+Sf1eYcO759mN27R/82",
-	"7NtH6ilsP0kx05Qn+EwM+sD5DzYhodarGbUCm4arjAU92z++jtkBSmPphP7P8KmKuVrzbZart6/B33lp",
-	"RZ535AdcXqaHW1oxG4Pd3uI/hbo/fWBOz1JRnF7tsilRq9hqOmsubhG0qxReADCb2XVTqse5WQfmXFGg",
-	"H8y8Kw0MvphIMbJL+Ymv3N3CDciYj4z+tdKdM8zh0ylnNonwCqjsuRjZOI5aRUtwjndrnY59eJwx10CX",
-	"+2idTxRc3FerXp606iNNEM4lQzbba9XKeqe43BveEFa7pqOtMlLNfe/573hviTMLzbP0l0BuavYIRdpO",
-	"rohmHzWpR1SxJheKCcU1v2eNKjf3v5Z7tzWa8BoAXL9hYmSG9ulFJvSUTgFyfX0DMdrDFUllwqo+b36r",
-	"7WkbmZl4J3GRbNUQjJBUNUU5fNi9G5MBlx7Q1c8AUBwGybaCrbtSbHFhLsnEBV1qpfVeBfiCS+tm2BGi",
-	"CY8YBoUhXtnB/wyUWa29bp5w29lJduLGWBWcL4h5O5G3OJGnSMLaSIKfaId/VwcJvrP0vGiV4A6hZEqV",
-	"mss0xriAhJtpkiwIFYQ1J5Rn1LkB7OnAbqiA2EWKvAGATUMAm6ZxRTIfSfGRUIQLQu2W9AFzKmMDDw4K",
-	"rOwfACaq9WpDOfz/isX3rv/g7KUpi3RzLFPFmkOqNYqK4vbxtsZQDmu7GQzHiy/sJTKqh8UaVCWVWxtk",
-	"iZZ6ugK5tIyKVFKxtc+QlkjjdV7zF2+IHSFa4YbWjxhoesfEEaMT8D0LklIUIcDbbr7e+roACpZ8Uydp",
-	"C7ZjSSiiIngTUeGHTPlIEC4CG1W1FfFY22XRwxQgw5S6f32BVPIWV3VBEkbvWS6AE24cSXz1DCoWHI0g",
-	"V+SOTXWLvHQINHrOkcReSA2oM7CIqqT0KZxieYsesGFnYprKiCkod/V27ULOzCox84CriSzkLFUsuT3C",
-	"tn2xzLpf/LIes4liyT1DzMvPBiKBhxdK3upGqdFT6bcdIifyCzTI/12V5NeRjFihMXYNH5jZekACIgnt",
-	"wg2JYpYOwV65yn4bxCzRNDQ6WuEZYF/UBRtRqI7RksQsnkW6QaiWEx4Z5yAg8zGPxlAfQ2+Z+SvJlU4B",
-	"Y23IbAQzHbG41RcvM/Azu6VTdjtTyPfA01z1MRG7a5kWtNHOYFUTXvXFBGOlie3nxClWMpxpaNqIajan",
-	"i6UPQktbxIJkktD5A2HWgr6wnXLtAPrRCpEJyNkytRhvBelZoUcfHp4tzGMGzbWTY3LEEG0mOjuPXnae",
-	"sCEqqB2PbCLZvQZoirABj2gt3WSTm1nKSSLnLCb1W5kS2xVClyVEDvqYi4RG67OGx61YK43qBFlgKHA+",
-	"nPHo8ijPVu7QmT2faU5miebThG+KsTt+z+z2I5ZBd4Na3qzBlKUTniDHY3uHzKiVFr9nep2MeKKINxgQ",
-	"3nSno/x04HwYUjxnhNhx9Rff8U2yd0hOrHIf/P/+z7Km9PJj78xggvQpwIGxZcp6zBTriyxLzEetDUtW",
-	"b0jOAK0FCqMVmcgUrSUIH9xaowkSv4zB5B4n9VhG6mwiBVu0JjH5P/+b5OtZNTZh9men0OtzvYpb5CFl",
-	"L59lOx/YLDrJpNPxdQULD9tZhpVoXjUbZlOtdi8H8aVc6WnSq4z1GWQcEO0lENic9/CoR0i8ks6EyACu",
-	"aaqN1TS/IhR/dbyfdMIgo7QvuCLso2YitrDW8czyK8R0oUKADJRzhvmnxgabTUcpNTdbMXQF0N2QXAO3",
-	"2O/Di9H3i0n9ov3cyDXb6ieKIMQXVyRKWcw1FKuUi7T33si+Sql4kCwzX8cyle3LL1a+f5R81VUnrdts",
-	"P10LbvpNs91pti9XHLmLoHbHhRk7wea1wOu0/b9jwkglmUihx8milkElXTqkaceAVwPDGn2/VKu1LTQL",
-	"oNarTVO5P1ySN9xVQnRkpuHfss7uqyqwg93iBE9pqmlCBcjTvb4DEGQoXS1MJ8hP+/JlAeqvK2gRxr1g",
-	"KTk3MasFWLLQILHHbhps82oyzDsWswm+3bjSitS/e/ljAwsBUMZZmWeTMrMMI5KymJlvmwZUfzfN3v+d",
-	"eX1JC97ndA0e5YAFd2U64zEw2kLONPjMlnNuppgfs/M+6+E7rn7xFd7enPPYp+rKH86ocFYe/eCq8Bxv",
-	"kCJ1x7RI9GLKjGusGPnw7o2FZnTmepBll8EEzhkfjbU/UlnJ1ZqvmhlhQnOaQK0S9QuVXOzKce2tvuYn",
-	"bI89BOSQVRoxv+cWwLWkBZhlg4/5oQB4m40GtIqVW2XvAQpcO3tTKZPSrFdSL5S/IFfvEnSUv7SlTEqb",
-	"TEeMJBLLulxY14ac7QsRkw3BNs1C9t4K6Gyrb30hhJyJiE2M/CFqLOcgI8DVkcIMCx8JFje5sFtFpsUQ",
-	"Dy5kLiwsFZlzEcu5P4H+FyqmAoH3FPnXf/6PlVRpFzDnZjc7Ik2Yac88xFPgaWHP4DsrJg0Jtoic6aH8",
-	"SOo/v715/f1/GXx49wZ/sSaCCkhOKYI8IiRlQLLcgMbecza39b869T8+lvLuJUv4PUs5KxdUJXST2ZJU",
-	"CxFhb5EujHDxG4tArDmZcl4US0ViytXvvQHA6XSWMBxma7vlCLDmY5EU0SxNHXorjHxA7tjCorWa2c+X",
-	"BiwzSlTCYyO6ceat7ASUSrUkPPFimczkYpQwWGtNoxesBFKk/nbKxOuX5DspBIs0MFS/NbPRJWoWjQlV",
-	"5BXXP8yQYvUNF7OPrVj635Q8jq7d+2p//PrH/wsAAP//",
+	"7P3rjiNJlieGv4otp/9IRpaTQTIisjIiMeiOyqxLduWtMyK7urqYQzfSjaR1OM3YbuYRwcrKP0ZY7Ozs",
+	"QgPszmh2NMAK0ALSChCEXUlfVoIw0Id5k8Z2z8xbCHbMzN3caU46GYysW460XRn0m12Onfv5nTeNEZ/N",
+	"OSNMisbJm8YcJ3hGJEngr9PRiKdMPo7UHxERo4TOJeWscdI4nxKE9eU7AtEINalEs1RINCQxZxMkOZJT",
+	"gkZTzBiJ99qNoEHVg3Msp42gwfCMNE4a5hUDGjWCRkJ+m9KERI0TmaQkaIjRlMyw+ja5xrN5TBonh0Fj",
+	"zJMZlo2TBmXy3mEjaMwoo7N01jjpBg25mBN9iUxI0nj7NmicMsZTNiIzsmImzj0wnYrh1h1md/NhPtQL",
+	"VTVCs47f7uCe8mjtCNFM3bSLcR5sPs5PEj5bHt2ZxIlEfAwEKemMoASzCUFNykZxKuglCdDLTx6ig4OD",
+	"45xQf5uSZJGPeqxe7R1no9fp3Wt1u61e97zTOYH//9cNZ/ARlqSlvtvIBi1kQtkExvxpwtP5Rwv/okZ0",
+	"RpignKGEXwmEE4Im6n4SoeECNSMyxmksURjhRVg5dHhiMFwUhv+ThIwbJ40/2s8ZwL6+KtRPM84G5s/B",
+	"mcRS2GGqIT/hE8Malkf9nMULNMJxLJAgyaUeqJxSgdK5kAnBM8s3qoZb4Am74QFP+MSQ8CYDNhRdNU5z",
+	"uXKc3e3GmSaCJ35qCBm5loMR3BFagp4n5JLyVKA5VjSNh4IwicY8gatjmggJlyrJQ7+vgrYPul01bHz9",
+	"hLCJnDZODnqBOs+SJOpVf/JVp3X8+oOfeCn7CZ98ThYrV3yGI4KuqJzqFT998RhdkEUlZczp4IIsKlf8",
+	"w61W/AmdUQ8hP+ETgeYkgcWrGlEMz7qDMUeycXLUCfKRqT9m+FqP5KjTqTMu4LYrV09vMhWa56Km2nA1",
+	"MC15cRyTBGFxQSJ1Z+X+w8MV2z+Zy9Yhb6nBFsmg27sPc8j+riCAl+S3KRFewQsTsSN1iCDRj4BSoS6H",
+	"v2qZt7QeRyGiEl1hgTATVyQhETxYOTfzrkqKaXS6P39078v7Xxz+qvvZwbMPf9F7eXR+/MvOrz9/uN18",
+	"Fa9MxcMYC7Fy666mXBAziTsCCXgMUYEoM8xHvaJqWvr2AdxzE65uR2oG/0qQZOWogeUoVi5IUjU2da1y",
+	"vXubn9CVSsfOlI3uNgNjVPKkamhmS2f6rm9pjC/whPiHB9KCpbMhSQKklBvUrdpRdaufx3WDwugyDtft",
+	"wP/VGt4Z/dozxMeSzNazX3VtINQLvMPruSy457LgXo3BvSQzLskZT5MRqdrkBO5BAm4yhlC3h6bkGkV0",
+	"QqWoMnz0E7XtngbuDnujg+iQHI3vFTnTvcP1jOlsipPKOQh1EcWUXawiUrir/nhFPDgcnR/Pf9Gb/Tq5",
+	"//n1F93h5sM+pzPya84qKPjx6bNTrc5/zRlBEV4oqRChKU8TrSqPUokoqyIe+bWfahqvzhXzz+dyKije",
+	"P5tiNplium4Wrm502vo1bn3daR0PPuj3W/tVetI5X57gxyzyWSzkur7FIvk6e6W3jb2ihEQVKSnevwtO",
+	"t7GYeKteK+acCaI9F45B/wVlEb9Sv444k0QbLXg+j+kIq7Hv/0aoCTifV1OTmMb6mQikGpsnfESEwMNY",
+	"rQtJEqWlNwiLxABnrg+Ex5IkivcnUv0OK7aVeP4YPgAzW+2vQGoIaEjGPCFKOdLfbjfeBo2PcGQ0pxvO",
+	"nrJLHNNoYNQpZ/5DLMggTeITpEkERZwIxLhEMyxHU22hmCNxO2uRqYvKmogV2ZAI8QRhNKYkjrROBcOH",
+	"NXFdGQ85G8d0dNPVGdnX5MviuL4QjhOCo4W2LgXCRlu3uhQcjdtZmg1GoNfm1tYDZ2PJ9XywVOzQyDUV",
+	"UtzSOsCXqMg+lgqiieETngxpFBF2wxmPs/fkU/6nf/+n//gf/5t/+E//4R/+zZ/9/t/+93/4H/75P/3t",
+	"v/nDv/qLf/znf/eHf/W//ON/+G//8f/92//6f/2vf/irv/ivf/fvb4sAEhIRJimOtUCEY4CGqYQTihnC",
+	"kWKrQiYYdFRYFKPX3iYxFHXjd04TpxsNABblGZef8JRFN1wNxuVgDO/Jl8OeDLUl+truZ/yMI5GOpigh",
+	"WvGEOb1I6Ig8oUK+YqmWa7cjI+fqOyimQp44TkBrvx92Dm+J+vPvohFP4whWeEjQmMjRVAsJtc9mLfgl",
+	"jUjyWIuKW1oJzBDHqZz20Nx8DzFCIoHUjzyhX8MnlDwNkOQXBP4JSq3SrCgbc/XDrS2XGRJITPWymEiC",
+	"mpih53PCHj/K71DnhSvlWohU2Y/qllOYl9LEs6tSoFcvn4g9LY5fvXyiXg2cJ475FSmu/C2eMEEnrEWZ",
+	"s+jv4KjZj8EktS35DvQxRS/GhwY69m0wz0yvmlEhlM7Hk4KKpSdrFS19zw0nrO3sgXW5mw97mOiHaIoF",
+	"UvYBwkxOEz6nowfWTDeRBYF+wylDfE4YplYxEbesgynBAqGFMI8bhAEybnpLLHcEsjEd+2CoB9/qp53O",
+	"wcjeCH+RMOgzc6TUET193FIzb6PmabY35ddRobQCLEkUIEYuieKBY1CI9vos373H7DdkJDfmhmB8kdlc",
+	"gttfpLMZThZwKOSU6qgwhTc3gsYljtNNyXuOFzHHUZBtpV5BxSpFie7fBnogL8k8xiNSHI/5UQt+pge3",
+	"5ZAS8yrzaaVeM85a8G07TGTGrYfFuHYqVQ9JcU9svEq7GlbucXr79nZIXe8s5QzOIOPFTbIDivHoQoBs",
+	"0CMC4WBudNiHXqJHFEToTYWCmXtk3+aIBj0GKlB28XYWZ/lDS5O9TQmov37bck9/BTiwUqYL8uBswUaf",
+	"YHrzzTSyQCzYaDDWL3TJ3uX0SN2EzE23uq9VCqaic3P4EZ3NeSJJ1EYQulDq4QQoYkyvSQRqHnDkPhvh",
+	"JKFEgGh49fJJgKYERyQRgWV1RmxYnxca8mjR1vz7nPMnOJncVJlXbxxIzgcxvMxdYe1vUTeowUvOkb7n",
+	"dv079nvwLTV9zGANwKkBLITMDQd5xaw+TW6uyTuvyhfh9//5z/7pL//nP/zN//iHv/7zP/z5v/v9f/k/",
+	"f/8//R9/+Os/D/7xP/+Xf/qXf/GHf/e//8Pf/j+//7u/vp1zps1417hXphSaJ0QQJg1necXwJabxTuy6",
+	"/E0OSyHJpbKvJFFkjRMaL1DxTif4ujLQejt0E2GJh1jAAUtZQvBoqsbVdj7nJrlB9lvC5ySRVKsxTraB",
+	"19ltkhWACC2/oQINFX9Vik6TpXEMMXrGmU6/WHJqq1v0DmlfeNmxHbhZJutigZ6HOZMJHaaSJwMbl610",
+	"3KOrKUfZEyQqTKwZ7uM53Vf37VtpHe49QE66SaZdl/1KCEcRgZBANvzjmsPnMWWTQcokjVfGSGIspB1A",
+	"64pGiiHzOOJXDBITtYt8AaGU4ka4sY6KzbCxj6BhFOcBltUBlfubBVTgpeYYD+y5W+XIuyP0ZMc8TZRS",
+	"n+CRJIlAQzKlLEJYSJJQcSEKy924e/fu3YPrL7/2DUCJxzQhg+wYrAzDLO/SFItBPr7CCwrrOOQ8Jhhk",
+	"VImYD2t9R01bUfHq9T8+OVi5/ms3GVJ6xDpOZLjGE33zWwgKDkacjdIkIWzkyXp6CBkUlKFxTCdTibBE",
+	"nI3UCUu4UBeExGxEBGp2DNNAMJS9wk52fCujo2vuikiCZ60Lsmh1fTvO6OjCPlMc5CMq5jFeaDcoNwJ2",
+	"ihPSMmJ2jidqiNq6uZoShlImSGmQDd9H+RUjdbhQiZ1GJFKyipRYKgwq2papzhN+vQBX2prEZsVAeCo1",
+	"T4engoJ7y5XBelFO3LTnOyJAdIwwW5QWSPDRhTg62d+Hd7bNhfaIz066nfsd3/ppl3VNutTJPfljg4Rg",
+	"I+mL0/1iuiTA1Nz4GCVcgopwgkLg5mGAwqGaVaT+5epF6m/DRIT6N2gI6h9mmXPhGypuLEorah0QSqkt",
+	"qNHwGIn2CuRGWTayGkQn0tGICOHhbd1epxbXkVTnRK1a9HOq703n0e7lwxVR7KIs/D35Knlc/SsdaC8k",
+	"qMJ5d47+Et9elkQZzZWpyKxK+UwHxQTNovRe5pAZq83mWN6vsmwqyYCCQC6s/utsgfgQvE1vA6vnPYRH",
+	"QL+LIqrICMcvHL1vjGNBgpIqWBRvHsZloxpWJ+SJdoiDWSKENtva6IuEStLiLF6U2MFFa57w37Q+/tXp",
+	"0xdPPu44/2ekdkYrcyzEFU+iYh7K/e5xr5CJcv9WJZsrjkpJX06ixjayqpRbs1J0FY7+ugfXiJ9HRswU",
+	"mCHUsJh0x5qyx81S2aUcKnLMZjiVcn6yv6+4rPqnUP9WVBdmkiXUkgqFavQnlmx+FvaZ5qPShJ7klMwe",
+	"IJ/s2jvRMk4pLoH68pCIAElljOt0UAyGzgVhioUnREyJ6LOJWrSEp5MporKNHpekJE6I8TuLKb9i7T7z",
+	"C0YYtSCjhMifVQpJZ9N7ncP7heyrn3zzJ01Ymp9+o186/eneyf7+V3/S74v9n/7R6w/2f/qTm8hZSS9J",
+	"LmY3ERM5R98ikbKzlvc7zGoFH3wMzqgN+aA18dS/qSSzuszEMF3NTB7rB7t2XvbvbKw4SfBiaVrZt9dO",
+	"6iURsKhvlrm4EhDrRGmQT22TOQIVrJqA/bx9/4p5PMk4tX9z3hTSDLut49dQh/GmE9x/u69LMpoz8Y34",
+	"ZvbN9Jtoz0vnRXbzCnyRV5AqB6ayKSkI74YnCMemrEsJsgmRU5LsBSh8+PzVs/P9R69enp4/fv4s1GFP",
+	"LFB4r7N/MNXsSO3yfjcK2+gUjVPI81efAPNcFJgtqAmKLSVEEFm0X9+YQoTGSQPebSjJXZJup7NqPYWH",
+	"Hm5nm9du7lnGYIpbEGLgKaGr4j5AoVGjCj+bNEOceznAw9G0fwr1d+bweNBnoQ06hKDeN4eLJS8NBGmG",
+	"2hqYcx6bb1jFXn0eo4RfmY3CWiD0mZIsROw9yKwD+IK5qewJ0nurdrnphj2zmAiiEoYLokmpm6mcFl6o",
+	"v4r0RyF0tOITOSe0NsaekTdMsVLFU9SK57pqI2g4MSI9H6U0O6NRO+ukZdsXLB0vs9nnREgn5r8Br535",
+	"y3+yqgelnWBxkRcBFmS3KfwyFW3wQMlcqizt6R3dW5+aXUXcer5+/qtTfqoqcE0ljCTX0hp8nFnyK439",
+	"M/rPfGtuXNNVNi7UGelgkCY/q7bfEQgetTGZoKCxiFGSDock2jNakhqWsVPWG6AxlkppHsw8B/4pjWMq",
+	"yIirswslGIKwCMLkTtzDFFKT3NnpDFsvW2EYh916bru19AWVY6toZlnHvlhjHmVJX71OR2unioVBohHl",
+	"rPCtKtehqOCe58WF+ez8/IXJ8nuAOsiqvD7/QuGzvc56BYtfNIK8as6ayM5OB5bULUmukAavwGpdyxtm",
+	"lBWkXbBBsOIjyqKyXcNZHsBodlDKhlRRIZV7J57STCx1pCNZqEXUueZ9htlCZ3UQNUQdv+SIK/UAbk8V",
+	"i1Y2gBqAug/HgmcOPbFsapE+uyAL7XYjSYAENwnti8wrlTkkIy2kqP5JfQ6chTGRJCoZFZ1VdprXSK1w",
+	"Z6+y0w/xR6P3dvq3b6er0z7DF0B5llLwBFPWvhlJbG2qey1rnQIAeT3aDkZN61Z2RM9en03oJWFoiEcX",
+	"KGXq+QmJ0AUhc318hORqgs4zP26D+kZGtIdFO2NSby+rjZmyWFcpdMuSErqxHxKnESVMZ45tECd3P3tq",
+	"X2HCw8QH4qCIUytiT3FyoSyKkgKmbphgSa7wQincUHKEsESd3kmng16dP9QR4aFOZJtRlkoo4izQV8eR",
+	"tY4SpyuqPDAecE60HQDHHQrjLOABT5ATb1fq0t4DY8KEWTlWWJxF5pc/Xl8ItzZumNd8VYwcNLzVAzcx",
+	"wb2KYfZ2MExJZVziyk+xOgUMsxHE/M6wTJMIL5a2a71V4GpJ+kM5kfl0IAeUw+toGlSAjJzaVAPKXMZa",
+	"WLYDHxe35WoVNdF5Fq7SjRLOJcI6V/Hs0edIGrHSRh+DHQA7liXWvuA8VkfCpteqy31mc77y7IgKy7hg",
+	"FzvJupllbAmfsL0yj7ceYDynbZ3VrHj6/mW38a6SGLbKTplRNtiEzWsXlMeOAnNFaRuiANxi6t0KVPFV",
+	"wYZ57fj6lk9Kwcvj04j0WrdmmDLfoswTyhMqPbkAn9HJVBdayIQqUlHGemGc3W2UEOsJKKkgRm3OfQN5",
+	"Xu7qWHYxeemdRK9LSgC8ZvUzhoecq1tvPwZbZuw4IbC+CR6P6QjhGWeTrKRAXSG/TXGMLCkU97heGNeE",
+	"a+FWh4Nl58EhNDeSau3S7JQFJa66WfjULPNW4dNqrnvKdPxKO4uBj4Xo1csnJ+WqiNX8ONQnMTzps7CS",
+	"GYaomfFoPJ+DxzTcH02x3M99EJDAsE9mQxIpk1X92W63H4Cxa2ss1N1Y0mFM9JCueHIhAkTakzYqfP66",
+	"jan68F4bhVk1ytIgsytqnP5BXnb3jWtKhA/ADcshqU0Z1ZTBDSGios90Fiwky3D11QlRfC48ycc1IYwk",
+	"WB2zGLNJiiekPeF8EhM8p6JiBH2mvjAkEu9rmtt/A/99e2LeRh5qIa+38UR7YT4tXvspjuUfC0GyCfRZ",
+	"cQbq/foFZjpQpwsbLjYSeUtGTNHedkwabc6c7O/7Dv324mnV3SCsnilZVUembAKYURY4JrTYKUmVFWZR",
+	"K/tpY9FTEjkWfmxZ5mwSu+6zcvAaVcauc1kFvIMmq+PWfVYKXKNC3BqlLCZCp7IaJ4PWLyB96Yr9eOLa",
+	"m0vgWw5vrxOHK4TXLsKA1mTZPgzoIlB4gtQ3yvd+B7r9Qa2R+NNL8+ACJJhqiDrg8744g28wt6Le2bjB",
+	"oNaowWq3j3jjI71O7xAG02mss5IrE/WKY9pKV9MYJ9sobMtiKduR1Zh4blqCYkheyKNaC7681FmxwYxg",
+	"JlCo7gjXr/8OBuzjQOvWfYe8RnOK3TCcHYWb3jmB+Pe4c7/VubezPa5auDMS67rWTbNGs2MtVkImCyQ5",
+	"GBGIsxKR47jo1Pqq67osNsLIWs69WiKnygVYsJF6csfSak24vhq4w80H5xc10sBXeo5EIagOny0FhQ97",
+	"vuHraPeagHU5B8zl9HkcWayMFDu7UJVasRVfybb1xqzl3GiJK0L/84RLPuJxbqzrcPCIXyoVYNm0tsa/",
+	"QM1PE34RoEeEzM8IuQhQzEfYePcSjbBoIzP61RCAN0Z1I2hoI7gYo8luXKIVM6UdMUrX9fHeeq1tvb4D",
+	"izU3TSvcpobLJGTGL8HyWxG17TM3bIt+tFHb24rE2kMpDJ7tLm2mzPc30MX15TKhTr1CoXGGbbBh/eQW",
+	"cQU+m0vfaA/v1x3tb1MuS5ibhzUfNYlpYqtyKkicI1E5C7t7v8bTq2SpsZKysblfyvamvHS+zbdL83oN",
+	"Fe5Qv9dU7Yk4CWpi/TvpNRE0sjrqXWHButuhB2s/sirJ/WGM6ezZEtWTGbZ1YhtIjYd5wbotNrCATivS",
+	"5zfUnKthnQh2oL7u6BSklltEX8ScaoYvnp+dI18t/UmfZenQTasjBW7gIMj8+YFGVAMbeayToKsVKMjL",
+	"7zMsUBgpEUTIRbiHfvdnf5mHmaM2Oi2io2ktGI0wM7q3M6c2MlhFEbqa8piUhJcStvozjZOjwGpaJwfL",
+	"OftOApihjqBx3Zrwlvlxhudf6Z1+rffJtktZJQI8ar6lCEhVSejIVBNDrBiao6AmZhHCbGGyF/WPag1M",
+	"Nu6saGR8dbDSDPNUkZZO9q046gqTdt/6wmhWmcEZoL//m277aHeR/DSWdB5TkgzmJJnROPaYAwA3ifJb",
+	"dfIGTwVmkZwK1FTaAfpjNbQAdY/sv9tHAVL/HCekFIfuHnVqpi5e0vk7ciauCOD6Fqm4aUGBjDfz+cG5",
+	"2K64tXh06hL5TXwN29GqIxiOuj2fzVNFhjYMAUMp0c9mymk1dW2IbV/LoQibugtNQ3PN7e18eH5HJvF3",
+	"nN5uQGgFq+Fbo6ylzfuM84tHJKaXJPF2YyLotylJSYSmnF/YupMHBeiypiA4VtoMlOfJPQByNeiRMk2Y",
+	"dpiVcvikVBa08CVx68EgewsSHI1xsY7loNTN6aD37kJekR5g9trtUi2nXMiqtiEjoj5wRyB1E2oyjuZY",
+	"TgMEPRwACcPxJxQdnGqXhOsGqCHGD+uZohdUow+uYiUuNX2u7rfQPOvcuQDRpDfcVGEFSGBGJf2aRDaK",
+	"Dz5dxhkxtxSnbtctLyRSasJjJknCcIzONEaNhgXzFSWQa+lN0P1CfRWjuUlIiSx9Zgl66smKpNyDLeir",
+	"nnPFXencxbJWaTnYidICpOCkkQExB/mhLmx6vrSls7OZDrNEWss1soxLOl6EqPns+fnjT74cvHr5ZE/n",
+	"jkB/mjFlVExD1MTFtjbwx2kqp/v6joLTWL9TTdZ5R9FdnN2ytJXumF94vVObSeoCs/ZYDnPzjdUV7Hlj",
+	"pIKLxyt2JJelOqfu5s4YPTf7ssD2jMrHsW6/K6uizaEMUdNIKZ6gIZFXBLJ31PEUe4EybQ3ZweYvM4re",
+	"9bUmlIjgKOyzpvbRpnNTJNA7NI2D+Ni+9gH8A0reNJJGbrsrHtwyn6RE7L+h0dt9uDsslRib4bsHA/6N",
+	"S0Uj8IuHvjSkwc/50C+5AeAU8Lct9q6yZK+mWKphRzQK0HCBsn6bjpEOoHyw164I1Wykc6TYSLdz0lNs",
+	"5ANgJjZEJRonX73O3Z2doPEbPtQYj8fHx8cYYzwcDoej0WgURVFECCHj8XisFCBw0M34pXlOXND53Iwh",
+	"Ryde6nVlLpkWQucEz9CnL87RmUVHtszUggfBTwmWZLJonDRmRMOXGirvFRmoZ7pdM923S/pMZNyWJTxO",
+	"cuXgFwdrDmZRXVnFCDRq7rli2G/zpfdJV8KAXG1ps0m9+w0fml8eGFVNezgDwOTXiMw5eiwt58lvlBqf",
+	"+75LJr9RH+0IoZK0ENLN6iOUCgQDDFDKLhi/yuH6ayDgWRJ0BWINaiw1MsWt8es3B7233oBIRrlvKlGA",
+	"3TRHczsgvhvo63D9PLIjUVnxYnuTmMoXKIJtanhtXXZiL+il31tPks7RW9FxblmHcY+l++DyCV2h/1g2",
+	"maSMaTaZn2JDVQU2mV/1vNQe+joH68ze7UrA1VVGZkmL9eK+FS2qaHUPeUmiGpJ2VLAqVSoodBN098VZ",
+	"lFw0az6W01pO2k6gxPAbn9TOJFKFYwIuD37Dh/WVnlzIrXVROG/3DQ7KoV+msS9KuAqd8ynPsoOXITo1",
+	"9Nfv/vS/K4JyboPmu9Ja7bU6995Z8ZUf/iG8G0I7F3KNR9LJegQ0RzKm13d1qvbdOU7k3VL63d1xjMX0",
+	"rp975kHDypWHEkrNwjBbIDHHzBYvGdigip3IhnCvs9W2iBHXCSyWHaUCCmYuiDo4EA1Q/435UINq5VM2",
+	"N1ZwRx/ID2BpQtQmSWNicBamJCEPdPDhigpigM1JhASRMkMESWNoKwtwITyBZQhhycMAhXJK2YXenHnC",
+	"Q9TUlwZ65cJ98ycsmq5qKfkVYGR+EE04XpWwrcpaV+sQWOhDHT7Jhgx440r68wd5qSsBA9u8OkN2UPuA",
+	"mhBUA96r1Blmk+63PXR5oNxDeZTNU/kBT+U8lRm6/jjDi7kBUW4x0tW2/Zbs4Srrf+nRW2IKHg99T2Al",
+	"nZgqpUxIwwbUd1AzvNcRUJZzlVApCUNhdxaWaOhgWs+7oA9cgbRySBUz4EI034nYuwiiWYuUTdwMmYx4",
+	"rPZ+rT+7pBRIFBMsJFA92Ip6jFlrBmV/OYNc9otWYXQcBhs7vW+Vh2/U/bwiLeReZ+NJ3QIvXsG/TBN6",
+	"Ax5S4mC2RF8d7Wp+Zc0rxdVCPa7Ssfhw40XwZSKZGMKGb6o6/afoU46iNNF4cs3wuAOlj93pQWcW7lkj",
+	"EmSQc/wDOPQBCg9A5nSjcC/IvDFdTfwH3cjDFFxqKuKL9dZmlhhmUeIPK4/2LoJmuS65feCsqsoHj6Zk",
+	"oBgpGXSnA+hU6DGfSYJmNI7VDoGcsjzGcmDJEUbd1pSnCdKpTQjebOSsziGX0JpJPQ2fWQqh+4mqFLvy",
+	"RbBqqLvONI9mN5vmUUvDiGw30eODD49ueZ7RAD5eOUtIf+BjPfCoMNPa01Cz6NyC5fEuYR/oDE9I1Sr9",
+	"IuUSo5RB8JEkyBYYRwgey9EOO3vrAZ1q7K1neMVNXMUgYEv9kdt1SHmgb274lTlJBkonrbN2oylOJqA9",
+	"jwgspP0BQBBvfxVtoqXJQMds8XzcOPlq3UzVQyYjfSOEo2dpHP8SuuS9fR34Dh4o9RjFnE0MAzFnDmCK",
+	"nIobxhkcOTcP7W5hYA2Ngk/ZpA5DK1oWYq6+lL1g6dybuz0Hv3OrjPrdZkK5R6x0Fry8tEKQBH4xurxB",
+	"S0enyISK1LqZLbF9jeV7FeBHoAKsFdy7+fiPUKTupMz0vRh+L4a/O2LYD3SxQlhWCqRdWL83rTp3SgUL",
+	"WZ6lc2zqxt1w806Odv1GE0EjZfS3KTGX1d7Y4Z8t2Oh0Po8Xt1n5resDS4Xfxt20YCPFLDzwhrdYCW4D",
+	"goXcab8zFACdEz7PO7FGWacIt/qXcTjzJIGiimKqgXmzp3LaT1PZptxCSXpeBVsm2HbXT6xrciNW1ayt",
+	"AKwpTnQ3Vd+exbvh6VYve5GQS0qudjY4874dD89PKjjyeISf6Mon0wnDUnAACSuGwhdE+kAl293NACVv",
+	"VrZqHt64etQ92wUsQ5hbUDqqyyvhm/lm89Zc7UZdPFfbmoVTVlgo9+OQCZFlP6wmo8qWFhDajFZgBmkQ",
+	"SAhommq7qykXBt3iCgsTHQWX+c6OcdAwUBn+gcFFlMCcQCsVgHBSlDS3giRhhxVkK1e57LuqNnlvZr83",
+	"s9+b2VXG7HsL+L0F/J2ygJeEwfPHjx6+MJnAHgFsuhBDGLsaaGfEGSMj2Y4pS6/bEd/n6sHeftbE2Kcp",
+	"4VTyQUImSg1KfBF002OLTliLMoP7bgwf6BhKYkEQhabKtsdxhv5Ork11OdwaU3Zh2CpUfclSw+iqbkij",
+	"GNPZQCMn+A1NdQOa8jjrK0WUZhgjHEXJUgcrC8GwDBoP3zHZD3W/5MAiCKm2Xc+VltIDaFT9RZmkQg5i",
+	"cklqzQ8jeADBA6jzuz/9q8M1UObuBypHoYZdjVSoh4ARI1cwwTtCAzNQAQjVuvFD8avZC72fpITJpXTs",
+	"ucFkbunr7wzZnzDd4aROW3/oKK2HryGLaj1FtwHNoUKk+lCuRn6rU9Hochhb0bhsVj0xrMNvU0U0ISM5",
+	"SBNaVfGp70CvXj5WWpZlKwjLwllpe1Gu1ca7FZ/At/aVBB3i0YU352nE50uet8RUHW1gqsXppLgMwEH9",
+	"qwCiZXMeDI+9O6xXQRLKxnyDcVqwlpqpjWrJslCnKaM05Bp45JW7bqXhuczAd7qybS7LqvzYlln3Eksr",
+	"yhAf3y2R92bxUfdsbRUm9Qr4NbobfO3VyydeIb6pTF1p/mZIRj4ZueGTJVlXJaPWNVBbFlkbjKOm6Nmo",
+	"W2j23lwmlGrYsq74Dyw0HmGjZDEv43A2xMEoOZAtJVBb5pi24Ji2gCOtab7X7fQObyjhcrGzAQneigza",
+	"FFuRCN/Sf0Lj2CZ9q2Hq4sBAJ7aaXGZFIcZquSJx3CoW57mF1BMqp+mwEWRCopCeu0Jy5NKqzrKe6bsd",
+	"8bSylZNWxhgKtdSM+YSyn9rrf1xKf84H6caZcOvrTuv4tfnvoPX6TSc46PrrBAtScAMqKQum2o+Ws2UL",
+	"8ic/0uu4c0XBPafRKDxBERWA1LqwbcyUfqvOAtAIRpckoWNKIvT4kTYxH6BQy/fwBJHreUxHVOrKU/2A",
+	"nS74AQoQrjQaNYKGfrgE2qp/8yy6O5FdBD8LRuf2YQj3Nbtq9Hpr8rAiDvdeIL4DgehUYbUYuWplCt57",
+	"kVa1htvKjG+DPy8xhhf1fMjWd6eddsWakqPt3XDL5jSM54zIikqFaof7vV7FOGp40yte2e1VhUo8GOwl",
+	"93X2kqNOp+ZLysx8w9zU11W7Ww2aj7NmAlbmaYsqs6ZKZU36Nx8bgTIyuYlf22zzDr3aWtuiI4Ikj/DC",
+	"VEMCjpPMGqdMsci9byWPdjakVV0lfCDIcy5IVCtoAe/3p1eZzcgX03n1yr3dUeJDkVY8LpgMQLyyfYHR",
+	"33VEGYLLej9ojhYB6Tl4VgpJ9mrD+uSDWLkmL3UN4BbdZjx5UhDfRlwX6BGRxdObOLvgTZqy22cSq/a8",
+	"/T83SDhbk1rmSZ8CBOnBHPqYR+u5/KszFPE4xkkA6WCcXZJEWkzflzyVJGkJuYjNFjftBpkua1gX6OJS",
+	"KfzR1oEab8qYF0f/iylJiPFfKoqD8VGRNeoAW6H56cfnAfr52fNnAcISzbiQ6D56Sj/a8zs74VUFgDvT",
+	"dbD9G8HZrjoklAhdTc9P2lnAbcM6YR3gtOcRAulNDNZ2HoYLbDEYZ0Sd41GcRiTaQ+R6BP3tQjzkl8RA",
+	"k4eKi/YZvEMKG8iD1YqMG9keffUuIQmObKEqLOAd0UavmCAmog+GWBYB7DPz5JjHMb+CpyQFA1qPWN3t",
+	"RgVNz4KSaHPGW4Ie24Qa1xFjvaSOZ8WQptSYwxXpGb3OdyA/Y5MRf/gOEkrWlDRuMtxbLmB6Z7kPa2Pu",
+	"vkWpjKb3ekfvLqG8cDg3TiwvWVLFyBKfE0ZNg4UxBWBr7S/YLq+737/uddX/HLT6/eujj9T/PFL//PDj",
+	"teneB71lgezaY74exHgoeJxKgpTAaIo99OrlkzWB47pRrVW9WZqZfGp/sOdvw/KSRGoYlLOHPPKCGkVk",
+	"MKWsKijPI3JHmEQF6M0C+Td4JElSiv2/+PRl68PpL3q/+9P/uHlwudfqdLcJLl/PaULEjVB2t2pPOcPX",
+	"g1SUyLi7WSPLIZajacl7jJWi3LoixBuUXW66ctSpberWw4wt0ouDGitIZPp+u9/vbNSCPCc2OxdnJQvf",
+	"cFDLnD0uUJGPxxRH/5FaYD/Jl/kPEO9nv+h9/uj46eGvvrj/6xcHL88/uvfs4SdHpzft8r9yU/1GpR7i",
+	"+hluVzi6tIu9krhYpz4Vj12JGwIaKiCiKB0SM52foGbk5jE1SzlrGgLFvHhvCSr5w1anCyxiXY+Ztcfd",
+	"Pbluf+HiLNQykxn0T+RXJNKJhzAFhiDvEDKyIR3JmiScjcgSWuIKCPdtuIWORTXHNFb8F1RqtbgPz36p",
+	"lo4nUg0JlUHNShS4mZs04znVNiisRQIrBrDjtFSgs6EluXaZqs5M6jCW9WdnF2DLJen6A4db9soGD0Id",
+	"9HQLUVOThDqNewEK1bEPUVP7WBSZQnKbuqJPfRQGKIyogMhD6Eb09AuNgMgkAsAgm9uLDs/s/jXa0I4i",
+	"atkg6kRLdqGxeJWPo02ZzVvvDs+4JAa31A8YbdvZQzzfIJqe5A4F1AwxIKxqO0EDhel/7gVZVD1A6tMB",
+	"wqzP+FyvPAq1yA/hFZqEAG/bksQe8LtxQkgLEKXCGZE4whKHbfQc2i6NKYkjaKXfZ3TCeEKipd5S7uga",
+	"J/ZKazKXLfitdaCtEJMv3JjMnVzJeay1obI/3n1loSWZ9+0FKKuD+74AnJ1aNXFq2nAmJgmeQfWW03ff",
+	"2VpfnZdoLTUM7fhd5Vn29HowWjfsvV0TyFULmfALs5LdeispTWtZJ/oap2Jt2Lf6dDxm/hzmDO1XcoNK",
+	"/cBi/IXGARegMOvXpoE29fkJtWak2XMJZn2JFF2k8xlmKY5bhQsG5/wpXEKfvjivwjPXPravPETazYfg",
+	"/NprvPaRPkxnA4npcphlZ3hnXZnjsmZkOtepx7IaOaUVFTrnPci6tEqn+55aqwiFCQyq1U87nYORXXD4",
+	"S4kxY3PokNSMCkHZpKhgHWyMqmc23lcUYFvmWLzQKZ4ThA1COJrhha4iRU2c0RXQUk5ZVwmezxWT1Z39",
+	"YCHBkZsDTNqb90rUtkwVyxSRU8PNeIMLG15ehAwPnUZ6FgsU4yGJH2THpACMHqCrKR1NEZUm86yo/xaO",
+	"SdmLVB+YvHCk1nLNm8CJL7m/NzqlFS6zKlGz5gCu44SVpa1RtNzO1tcNNoPFrw1tv+ZGPx59gQi23PTb",
+	"wIxftTzl1LwcjL0asX09TPvryh19SuSUV7DZz87PX6AZ3JDBly7YyALYugr7px+rxXrx/Oy8qJjr3z1a",
+	"eYE3rMzHBL0zk7RTLLVJzDgjtgWU9p2Hk7ksWBEafkFDwF4Ux1VBE2bTKpC4T5EWG5lGrLehjR5LgXT+",
+	"FaiipT5ngY5IX00JqKxyShZwl9CYAMvJeoMpwVGdUpV1ctKVjcv9JrSQNN4YEHW68AyCsyRpZRtg5Oha",
+	"AehxG21YCgSzX1YGK/MM1TNDghOSbPLUmr4VvhYf3YoWH3lzgfopNW7rgp3m1MQYELjhjP6GD02F5pCM",
+	"uQm5g1N/KZ+m0EpBbV5yieOBICPOfGA0Z/pChuGrRhelMYngwxaYNMvmMVoMFRaaZrhAU4gMs3hRJKl7",
+	"nVqBO+gipl5W3ZhNOquh23+M01gvjO7VRSLUxALlzTT2LC8xy2VKaUtRi6ztT/fo5CDvclRsnt/vR28O",
+	"37bUf3r2P+f6PyeF//T7+g3+8FTGmNdLGcPEvTZfjd4qN9Do1C5sLxErC6qy7kg2pUNt5f4VGY6mWPbw",
+	"nNrEjvoIknl5k66TMusbFDiusxblyXmORokUC9xgiZ95mFW1VNZ7lfv6y3KIkatM+IRpEhfMSdsyQbtG",
+	"tKTCwjD6kva/fNz1KbTUZwR4ZSetZVu1SBGZ8Qlbven+vq0tHX/V0gvXMnZm63PAfi+r7GXm4rL6f/ZH",
+	"P/n/KQuwd+/O3Q/afzIIv/n/d1rHp61f49bXrdd3f1JR7z1d5QWyCDgtPeaWJYU1OdqHneN7NbyClZJv",
+	"+fv61h1/f0dmekfZe1mXj621j82yPxzNpNxp1jgNkpR4Cuor3uxqFzeXoMUVYWVZZI6o9f0edI/ULxsn",
+	"wMwqVH+7Ap9+fF5fxV9LLHUk07rjulJy1db61751Sar51wdYm7tCltcZH0Xx2/bi2q/fXCguJZCs+ebb",
+	"NXLIXx6l5c+mfkCz1+sKpOzL14nIM2w8Cb6xbTqidzCjRlB7anmsygPHpWX7MhSkUqxd6S8kXpREfsb5",
+	"8lSB1SLckvP3TBr7dCY9WFtuqBV+7SMRiJbaNX87Mtw3an3PlqP+bkt+7SMBSn73gr/sKXhHsl1IPgcv",
+	"y+x2pfp7wV1PMtsfv2+yuVJBCWG6IcJRJICBOGGgC0LmIoeSsuO+oySFJA/yAAvCseAZm5FT0mfLLkSn",
+	"x+kSYG+hp3Ut1ajKHbsCTbPof6vdMHQb/aCyrWjeVG6FSF+wUZ4+s2oO33sfYvU6VS8PtLP1SL9X5w+R",
+	"pDMSoJefPEQHBwfHuq86RqF2nYWIj8eCyMBKEM2Yt3Ld7cZvd6bbb3r2GTILB6mumokGOXC0B1U3h8TG",
+	"Ek3xJVHHCx4MIB8GukIBLGIbPR+P0XDhFZeVLnCcRlTqzp4Db53Wi4S0FO9CcCeacn6BKENkPCYjiZrh",
+	"6atHj88HTx4/fXw+ePXySWhg6gSR0Jk0c6eCH5iPx8Ud8QYzcALJaIxLb5WEok59DYX75uYQiSm/EqgZ",
+	"6ith9l2v4dz4/b/4337/b//17//sX/z+P/3f/oAKGV0MKBtUugdeCZIIiMnDvWpNAKcSowjrr2KUkCuc",
+	"RKgZ8ZHYn3FGFu1ZVBOdzw5ghq8H+j3+lYjV3gupR9GiLPvob/M0zb0Hpme6rc4ymsRSqubOisLz4VO2",
+	"cvhihuN47fiLubU7HShnMqHDFDLLtTQbWIT9tXgP+bPGvnlon3xrilgGGtxkpCE3cnb4ZinpeEJBX6Gc",
+	"IQYFfJiV8BYN+gnkIoONJ3lZ66885iZvcuDAcVXWZIYa58Yk8dknhAFesWWJMWZQmm3ejJowrlYvO3iY",
+	"iSt1RH5+9vzZ+kPPyBXgbAyGOMZsHcDBJMHQ4FdynYHMyFW8yIDxSAQjXYsK68nB5pKOFxWMkAupOaG+",
+	"a5kVPnt+/viTL3fEBaEWyD+SJ2p7WprtLA3i+emr88+2GINVYNULixW0MBLvEGk0GnAWLyp6o0JXaE3W",
+	"PBEAdqqG2uRJtlV7VoxbK/SBrsTmjCCAQE0FUU+ySUw0WipniCdw+wVZiHrUP084MKK1kKAuBKghd30Y",
+	"JUcJjYjpj50p+ehU32TpUV/mCQrTWCY4NIfFfS0VKOZXJIFAqO4JgLX+PKWTqeKEUPYnp4QmdiRKX1Cy",
+	"TQn8EGGJrngi5J6yIWMibfG6vllOE55OpmXiX6Z1p9KcUbn6vEGbbkbz5rVUKvXf9iJGw3QhckBmnfS/",
+	"10YPdT26RXJWy9hnvuevgPFgJKc0idAcJ3KhGAuwHZCbASLtSRuFYooTcprK6b4O34amoLjPOEOfYCE/",
+	"fXF+RyAxwjFBzez9f/83qGsGVUwK3qCIKnFYdLVa8IVJ7sAMaFjpBxleZ4nUa+kBha9uQcOlo2Mhgh2y",
+	"ztBEMxTa9bQjiBBqQFLGgylPE+FN5NM3IcKUNMtrg2aYKeaZJgJWhKe6dCWrq0HzVEwNGDJhAFWgNIIA",
+	"pXM14IOO0rBKOoEDZeQOU1FLNNCUPsSiQpnUtyGtcGRFCgmIN4DSARySMZ7ReGGUuYwDzKI9aH0eFr6l",
+	"zkp40memDbw+5sOF/VJmNo84E+mMICoD0zKeswwE+g50rkcRiZT+4D4WcSWD2n1mIxDdTqdE2N26OtI6",
+	"Bam4hpylAngGzgsFVqlIZ/A0sJKP1LNLb0yIxoarIqPPgE6AF0etdF7cK4kviCFieEugFlRSlvJUxIsA",
+	"DfHoQmtJAo3wvI3seh0VNV+3oIynw5i4S3X/w3uFRWp38rRels6GnmXyM9QvpgawtzAHvaV5jnIIdFBI",
+	"X4Nf8rztgssku7bkAqPSl9P4wuCPVT6irOzB15xVnRXNuR+fPjsFgxypW1Ez097V0YSktlEq1bmgcq+Y",
+	"nPfq/GFR8TgVFCs6YZMppjUw2UCy7kqcGzGdnaymIFrIlz8Q3kjalkNA2d5UiJWgwkfg0ZOXBLmrOi7b",
+	"9wUdt8IuWDLBVxszriLoEw1rhJhfPava5zUW2xIRe0x5v3XqN7l9MmQtT1zN4ny8wucQs/6jXYE/Vjmd",
+	"1qogW7mIXr188gCF/Ua/ESId2QHtsbbR4Xz05kgIN/AoZZOo5UdaCqC9dyy9dyy9Y8dSzTrUm/mCUiBS",
+	"xxVkXpodF+v9Cd/0AdKg3zhp9d6GFlzKzwbElM8LXCAhjFz5zn8t/9EWLYFqbOzmPqKb8kL9rpuzwU1c",
+	"SpVjRuegdBt/kzLvQB3SgA+KTWk4hHafvTR4D7aiICGCx5daYcfKbr/EkmTOTcVHLOTCcIHC0ydPnn8x",
+	"ePHy8S9Pzz8ePH91/tHzV88ehSUzp4bb6qaL5jq5tnY1efE2DteR2q5dNLcKzVDtIbmxk8MLq7F29bxO",
+	"ioLHIHvXh721k3vvS3jvS3jvS6jyJWyIv/39djS4SWh12ZEvfQcI+gllF/7edIMpF1XYbAkBRy6OM5kt",
+	"JGqGb7Ln3u7nrvJ2u53Hw3E0UySM2QK4RFXbKPUiV5z6yEJxQb86kaf+IXUTYOIZuRRTdnFiPq3YGYtQ",
+	"eOo2JjhBH+k0R12TrwZyrojVFOUXh6tnuS/iweHo/Hj+i97s18n9z6+/6A73L7vvrtFZAdllGeDuYBfo",
+	"VeViRc+cveVjFdklBgDaboSyN1ORFdKakJMWYPAKLxSy7sR/Q5A0JQRbQy4rYe+MG2Cl+mNJS6MkzBVZ",
+	"UYagIPqBW0GB4F1LZt+2QPSmAtoDj3dQM6ikn6+Y4SlYUcDfiVC/ORM1W7TBLLea4XY4LrfVf81IxRLo",
+	"f80IHtiHVZnKoKXZBrO2/kgt9B19SIrKc28L3C2nBtGOJDuegcPxi1RfppHCMpQJsAo7MePUm3VgywTU",
+	"1u3XMhlWS8Lc0FR7J2zY4zit5oY3QYffkHVuAe2Xc50avHCz5PMlvrbOmNjo7c5BXnkiN0cStG9eeRp2",
+	"0SUq1/22bxGVvWOH/aG+xQPr8cmTK+1YXHjyeGse6B/HAfavHVx+gFrdqiqhGse91d1Cb9lkAJt/fBuV",
+	"pNL+ch0KlQfozU7cHx4THnJeip4cG6nOAwhCF3DoxHaalGx+PFemldKBtVcp6LM5SXLUnCZGFwRAwMJV",
+	"MQlIW8N5kdZiTvYeoPBuaJFgwF/TZ3ycvVo7bWMqJIlyf0j4pt+422+coG6n8zZso5e60iNCV1MekyVQ",
+	"xruGCCYEDt9Jr9PRB8ldf8c+57YZrVt2MMPzr/TZeK33R+0u7PxTzqjknu7vxcq1jQBVvwPtsrcata9o",
+	"zW2yUImxAj6GNdM9Pjm4mWIFX4qxJGy0GMxK8Or3e7UBYWZEiDLyboN7QdU1akfGTayPLGXQpxT040bQ",
+	"iNS/S221KgWLLxFO+3zBFWuKMdEMElOo0IW6OljWRh8rbqAdOnJKmK68EpA/RyV4+BOCYx1kxTFSTC8m",
+	"kDLexAKFL56fnSNoOW0P9f4bGr3NHMz7b+yhV79KImSIIk5EoDMTHXREZfPAMMwDGn+VCpTOMwwriOmY",
+	"MF8bfTyby0Vg3qGehNugAKww8zvCVLQUJborf2uVHmrvkhfEJh3GdOQpp5nyK4awROGnH5tl0rfuG/DZ",
+	"WuHzWzBsV6Hm50zK0pcXfsbM2QW3cWl7+XCVzsryOd/QUHR57XbI9PXZ8RqAejevwmC8lwBzNyvqNe8A",
+	"/ljklrlb/95hMTrmZaUZf6gi+7XwlCuOwYY9nZ0zsskaVcCv53u3ljh2YjsVJPsN7Cf3PTuyoW6Djrci",
+	"3LzN5g+EUteT5tIG295rHsXbKNmQn08j3dDsCi6wTBGn4gRBEAj97l//S6X1wn/HCSmAvai/dRKjTVos",
+	"Kgv6wtLEXgmSmKye2srpwbennG6lcM4TyhMqF+uBW+t6dOr4WHPnakF8ZoNZ20rG2ZpdyrItoKKd9csY",
+	"daeYarwC+b+V/fROXGjedV+zvrsQB+5J2l4YOG+pKQqKY/bS+tGW+1MadfbuyoFvQ6aVlZZnEicACmHu",
+	"yCu7lCYfllPtQiR0qvLe7vKLvDSbtZHPedqQD39WdElmn9N3l/qr++L8GQBO4c0jniRkJFtTngjSGoJf",
+	"c1Gjq3pvqano0gcTHq+FnCihNahNfqkeq+3+8rzAabNQkdDQ2SS/ym2LX9iR4ooc9AoLclCEd9JATp3W",
+	"8aDd8vbn8zAZo3ZmG1B1KnbR5sezjD/0Xj9qjjvShitZjHUQmxsg7c3Jy94dI2ktX1teazOKQUTidQ2v",
+	"JEc4ilCTkQmW9JKoHyISpSO510bPnBxWySe6EhR8K6HllXXd77uaWsYzfXhiRXyBLN+3ClIMx3REflYd",
+	"AVLctYiA/NWf/KzfF68/+Jn9hzcMNEl4OvcG5p/yS5LlMGoHOBUI7kfNEHw48Iew5VlYjVtnrcCFclO2",
+	"lYFH34HNRYNvAe111IT2vC3O4sXeAzfr0iShCkTKYDReAdMSEs8hZ3AHcmYeYzZYFWPLILLNYKHyHNyN",
+	"TQCnByckmEcANZPljMI028hUKKFQPRdab6UUusZbB+5Osl27xHFKoDGJ5AYY38GaN7CFBu60nOW90zaA",
+	"3wHxS9djbIPtukJU926We1ga3yljPGUjMiPM188jjShho01XzX3pqX2FKY0hVW1nJbmWqPkUJxcRv2Kl",
+	"bobqhgmW5ArK6oXSUwXCEnV6J50OgERBfdSQp8rCn1GWSrDVN08D3KolLYv850y7njUcB5wFSGhtuglb",
+	"hEV7viB3t9U73n3yYLdu29hErpoR9Oj3TQj7emIWHBA3npGkMl7q16IGz8Bk4QydYZkmEV54U8nWufG7",
+	"O3Hj60HmFO+uaU4vQX7ANnO71zlvniaNcWzhsiiACGWIK01BJ4xA5iRQpTTNGxMRqvv01RZluvwrQCEg",
+	"vOiLRbCXQg/HODZeGchzg0dKXRvhjuVDWj29XfgNVrHA7f0Ipbd+nCS8oq8NUZfQkEcQnDeptpjhCQwB",
+	"nb54jJra/RkgnMppoNc4gNXfO0EYiXROEkFszU+fmW5m1oF5+uLxHV2CFxGJadxvnKA3/QZ8WP2732i3",
+	"2/3G27eh7jW2FJzXj9nOycAdLnFMo4HJ/1B36wlmhpnbgKDxdgkqOH/jBlsDi/hIP1neCfPCulvxKPv+",
+	"cmdoL4iJVFwoQDM8mlJGWgnBkfoFYLi0pmeCaGhIhFKVqDTFu5hNSBt9DPsK4FiYLfrMFk3A/toqSbAR",
+	"qDC5FADX1EafGkEHKyzQCCfJQtd8qGWGPtGA/IRH0z6bJ1zyEY9NoQ9sZ6C7BF9xNOMJQReUReIEHNxZ",
+	"nba5HYZntbFhzEcXAmFdchSYCLUbwc0eaQLUkbkw0An7Wj8y2fp7ef+XLPat+0AbKFGdf35HZL2k+qzP",
+	"vkH6JegbM81v+uybVqsF/09dPux00DcoLFFjiJpDDPBBeEagS7I5X4qN2Xt/IzgLFVtjIp3PeaLY64xE",
+	"FA8U/YTOnSYs7PyiVmyQJjF0c9RG04BxOTA2n/rZNOTKOpcGKDR9A3XJvfs6+8GIjOgMxwM85JcE6rJB",
+	"V3YvQYU11KJkl4yg9j1lL5WfQk3sqE+wZmhGZkOSIJ5KQ70CRXyUKhZEIpQoIjb5ATqCoxgKrHC4V1pF",
+	"uwulnwmL5pwy+F2XLtvjm/8C3eHNsqhfrc0zoMyYSepXyeW8fNcFWbg/CcFh30j5x4gwSqIQGfLpKvJJ",
+	"GTaFJ8WNwnM6uCALd6ucn7K7MpDxbGzuxNYN1o6kpwlZpOMxHVHCZOZWDUq/g38ke+5APTfmyZBGkR4C",
+	"+GRdwlNmRmFMQIFliqXz8i/5bRosAtZwihOi52z6uOe/ut/UvzhtnTWQA/AUaAJtMusN89FnzKoZg1kq",
+	"zWtM7aY7+pFIxu7HMyKBEvXiKAQfFIpKRzE3Tzn21EByPoj5Fbzc4gpkr7ELfagWWi3GmKestD7ZT3ra",
+	"hZ+SrOF0kbzte4/UezVId2ED7PVjdX3E2TimmvwFkel8YJJ+TM9sElOoeFQviAjWG2owvgbQZds3FLuC",
+	"5d+dbStfcle3fE03+zablK0jZ8TOpQvEqjixXnIMqNT6Wq+nj+I84SMlSIex5lOwWBmXgrwiKGWWGqDa",
+	"SpG9wPZwtZmMA3NAc+7i/JAXzg0SovQEoElHupn3aqDNLFvSKbhTH7QJkLDsfDwmSb5vPdi3RLEgyH41",
+	"S5b9PSDXI0Ii57TYSk9yPcWpkO450k8kSsSb02RcMINhKhaazfDBDLPFAEupNkWYcRxZCSmVWhaHqKn9",
+	"kDZxl0bhnr1T74CV4qBuhPmyApb6GFPnaJm/7PMHhpleYgo2m7qN8UH2t801LUsGs2H5RpXeYUEeC7+r",
+	"jzrGxbJC6gp6ZXd45bxzX5YjVZbyupFmWcjnTTez5u9BoyDinVeZT1UIeOdKSVKbLC+PeHeuLD/jkcbw",
+	"ay7mnLEakeaMNv9lWcbBbctCqvyzLUvKBJONxzuLVRBLNq+ttMRFoVS4ScskC6NUEEnZj87XCgIJ8KkK",
+	"XDSDyDISSgNkaS5e+Kz9pcTpswZypfFaxg17XGLSjaBR5IWwSQ4DNA1bl3laaY/N1dKvVuFSb3HYUOHP",
+	"jAuV4agyJpRNtcCD1HK5LMimIzIILxV5SD4Lh4VoerSnGVZ7mVFkgGMOlSwrik4IMNcTdbBrXrrHUbzU",
+	"vMpKovlN64j2Dc63c93EAThzrruaiTuqomJivuLRSxoFN69VS9TaFkQ5LKhXqfBcMWOpEPGeK84wqwS8",
+	"C5Lm3F6Q+dlW5SS7JKPMSmQUscT9820TpZ89AtzpPugK5KKLaVlOFN1NxXoCx6fr99+comk6wyx3Bxgn",
+	"QIAEHkNQUEz5le1F4Cu09/pLfNGKTGD7vUhWQ6IRakIEhmpzO/xV66W+1Hochabh0V6A5gnRkRamsUQS",
+	"418ojq7T/fmje1/e/+LwV93PDp59+Ivey6Pz4192fv35w7WOT3v2waNSwy2TN6Lwzu/nZ8+f6diRjgxp",
+	"M/TFY3TQ7gCqCuO68hl6DGEWodD6jkOE5/OYEh2wsv4Z3GehsbwFRxjZu5XmRxLCdI/aq4RKSRgKoQ3H",
+	"CfpKOzfA/QID1w6OAGXDfx0WOp2o176u9GNXrsaZxNLTMmKc8Fm1p3rjGjgdcR0uNvTDweA+Vc9+BFkP",
+	"N/K3wste8itfOoXk1amLG09Wfl18WRkHZDU5w8rDiOBNztoF9b3AMFfwP3qQGD4BNmgwe5rG83XY6WjH",
+	"m1L/9tBwgUYxFsLfJ9ybwqXf0oW3HHYOtkDDH8XUG6Z7DnkNh9fXa6PrnsJBVyOpHHbveItXa3ZWNdyj",
+	"0nDrLcFyFk69HFyrCVVO8ajTC8B0Uttz1DmEiHtuhWrRqKMwWT7yiKdxpLn23sbrUyJrmxFU0hANZprZ",
+	"eWce2fLWpXbLJrxMPaIzwgAcPOFXGsYHjhUgW7mxIx2+m/I0cQpgHLVXQINmZbQUpH1F1M83zie6KGZ5",
+	"nM8ITpT0TDC7QHOSjJTaEWuf+4zGMTXJ9ibsCX5uxuEYoyusQ6I6pltKFD3qFPPzD2vVvM+Pj4oh3ONO",
+	"zeeOi/TbrfNcOQH1CFokHR819AvrEoFi78uhFmVJDCBhZtA15qVYi9foYU/Oe45mN3xP5Hv+sG5vAI2c",
+	"VQIlqfdkVsPnG0C3V3cEJBMum4pgI5beBg3o6KWHMdhOnNvD9FafSe/Zh4N+AmkCYYQXodbZ1BEPdZ1x",
+	"OrogUvuGE2nVWaPmksgFA4v5CMd9phuDhV9++eWXradPW48enX/22cnTpydnZ+HeA/0hHXvR4Tr1T/Oz",
+	"44FSrMSM5YIsQh2dUkp13kZKS2jbs4AzsufJUyrrKf66U7fK9QaLPE/4bC69pHu/LuVkgDrVSY8WFgdk",
+	"1IgLWW6+ULuFBhacUTbxjfh+rZeUGJN2V1nguuJy+A5X+bRXcZGggkt55mBXMDuDhf1dOlU1WWcqHip9",
+	"z5O+0bu+Di0MpNEZNf7yYaezF6DwUF23XuzhAmUBZxN5yXQM03Ymi8BCin+AwiP1Aq2AuKK4d33dCBqH",
+	"8L9H19dFgXsEP68TuK+UifyET3z9gvLELjUgj56blS4X6XwrUCvj6Sy/7MOtXlYpz0rYwIqbafSEnEgz",
+	"OxMwcbstxQbNHQjei5oPY5xG+baVMKtvKCo3HuJRS2fV3dYgow0HlxAc2Ty0QpW5O75tBlO/jrMGhawU",
+	"8sf3dlbWtw6EYemARqlF3fVBBLpabrbGWUiOZx16DLSjgTFwF/t+t+cvbjUu6sJM9i+7+6Mplvv5ennh",
+	"SJf1lLKJBTQIXp+gqKtXzQJeiYYLSYqTKSr3EmnyItGSAKxDBuV6wG49u7YCV+Lc6jIOF0dYXGj4Oh+8",
+	"QsPff7moQRQ/8pjNU2naBgf6MEVK81FW0ChOI1JMau91d6xyFBtjb69l+FnJ0rkE5EiJsjcojYeyC8om",
+	"e4GVl06kWAdcynUSnY2QH8uwnpt4Xm0y+sCfvaYo5LPz8xc2m8qhk4SMCL0s756/hCT3ZNRAxzABoLU0",
+	"C65vcERn69ksApDM8HyutoCPrfpeaGCoTmNCRjyJyqfR1qr3Or1DYIydCjDJnVUcO3vplh87WkapFtlR",
+	"ZnK3RmnxHC6Z7cG3ruK69FaUHktseW2ZdYVyaKv2ygGXOZ4Ac04h2TLmExEgRq4UE9etqNELLAQKGbmW",
+	"g1GaCK7sOYFC+28L6qlugLcZyFQDkx5joX9e1j1vWDJolF4fGG4+1iIXOOh2G3VawvuK/dyX1lp34g1w",
+	"ZXYDtAREmjnjma4AwglB5khU1u055X+2hM/VYarwCNSZ7C0h6x72bOGOdfrZOpwGBqC3IjDqSbd31HFL",
+	"VHXxWuNt7QrFl2SGKcgAd37oKV6gMY5jJGI6mUoIKynj62uScJNBy1pjuIYsYr+UMWlv2XXydpDG/EWB",
+	"53klWKnzsFuqwsplHb6ywLXlG9U1f84oTKHf8se30MG3YPU3q6DLR00uSbJcCrPDgrYyCHVxjJ86dnXu",
+	"yxEcjXFRTTystyjfnfq5ZcLJShSzotEM4aXph3LZM3VZYWmvwwem6HEsCfQfFTsAfYHEkrW9Y7OqUuja",
+	"SpnS6oXp/HX+/PwFJMXX63y8ukWi0x6x87s//atDyIQ8O3ueITwqinZuGsWYzgIk0tFUSdYnlKXX7Yjf",
+	"EYHS1pTBBQ0yloz/jTAFHIjvavNA6+keGtZ8vyYY+DJ6gZYStWq7HCQCOBEO9naeHLcSq3tT/cicIU9F",
+	"VzSjLDTFQ5r2jTPtgXVsQwaE5gBUgw46d9MESjqyhtoWB1ELWnh7CQBRX1nv78tOrUfBCHW2tz6mitQh",
+	"tLY8NBv+HKbSnZpbR0KNc77Pmoedg70HCKMwT+TWcKqYIUYoHDDbiZwZp777WlM0A+9UC6L+7LOsjFtI",
+	"Pnd6XLllblYNsYliWYZUsdbN3rZMYoKM0oTKxZlaPqOeQCuMU2+M/5QVi+7uiIxh/PyLc8QTKDG6IAvU",
+	"DMVFC7qAqO2F3QE+AS/PhzKVcq53kV9QUv+jps+zfqwNKYFQ367+tFiGJ4250ScH5v78u3hOPyeLxtu3",
+	"AGU25p6v5p9UXzIuGrNjJxZ/RgTWfBTOJub+biMbAoNAqXdW9w8PTEc79VhuYLSRWgTCJDRNUiwPl6af",
+	"I2c6S99nzZUtTdQtpjxKI2aG5bUJzWJCuTxeXnKzsdUfyvYbPdVpeOpFJgfOSWYX1s112OmqQwPX+4xx",
+	"1ipO0xaqHXYO2ugFLBmsldaNK6yBB6Y5O1yfk6TPwBen7C2wK9vold2bwpASgnI4hROUEDHn6gSaErhw",
+	"isUgf0AH7XCfzbTzS2IaBwZgQBZ65ejzagqHs+5FenHVkjaCxiVJhCa5Trvb7kADuDlheE6VUdbutA8g",
+	"NVFO4XQCAAV26kbh1wnxdfKIY1S4M1BiXgZZVYOahDqZURqTqGTZNmAUmvgfR3AKS6WwSriYVVLf7nU6",
+	"uqgxK7SHTDjdLXIfMuNdsZcZtl+5tf6mLDd7ydbV936rr1hhndXOV9W9K/29W6hJr8oKsxtcXQ7uVn/7",
+	"B/T29VvDKPENyohha4CteTRVlxjaitAOO92qb2Wbu//KTeaHhw7WP/RJlo3/Nmgc1XnilZN064omIBFX",
+	"KH31+m3wpiAxvnr99nXQEOlshpNF46ShFsFUN7tzVhuFJwIkZ+EEqZWfeztfadAB04PN0im6mtKYIMav",
+	"EAUFIvwqo5EAGbLaC1HTIIwMearMM8Vk1Mnee6BL1AgAmRmcM4D5gTr51UfPwK5lmt1HPFpsdu5u4bSt",
+	"PUk7OEK1D4e7Wl8onq6PQ65MK5P27RL36n7rq/h95Fk74Fh1uJVhVp31XOQjHJkc9HfI3w67NZ445/wJ",
+	"VN6oB3q99Q8UCJmySOctv2te+iIdxlRMQSWsx0vfBh4tBWDhNX+NifRYlI8lUtbLfE5w4gRNNRqFUZJJ",
+	"YuDdrTW0klU+0l9aOumHyx/Xt0bfdTLTQ1/9xDMuP4EqsW+BVvQybkAqSrG1yAnwPd9Q81sKR+Jx1FBf",
+	"n6cesa0RMMaUxJEudjH9QKxEDjP+GO6HhqeGaBQTDAr87IEFB3MENRVaPu+tpjoDY7gbAW0RbNYIF8W2",
+	"UxbhRUHMtCuY/IxfAligeebWJWvn25v+RiKVpXHsE6D69zoruUJkHr8XmTfjZT9kGWv6FW0hY43zqaXd",
+	"S2uFLGCg4hmxsJXF9Aed8yDCByjhKcAsakQhsaLn/hIvNIDW0Ov1vQR+15R0JvkcMnXV7mGT+MJZ3mXL",
+	"oSnruNxCDrubvEoOP2fxwiS7kTgSWSWopqsHFfSHxlw3msUoIYpctYN8R0R5cwGdZc0YN7Ob/NO53+rc",
+	"q8/kPQO7DZnqppZ26+dEHGSe9Cybzy/geo6AC25rfaqknu0fZ3pG/8DEXud4/QPuKj20KBDbyMx3L/hA",
+	"GvEEJWSG504zQJuQ5mFWZdmX2t5rxgvuPfo6JUr7rUu8ztOJwIZ75iShPEJNyDwV9JLsPbAOO9Q7RFOe",
+	"JgINyZgnBIUQ1A+zYNRvU43ebw6BoDo8m9P9Tgqr1QqXbJ88O9oOn1wvD5/xq6qhwkTWDXXzsmi19bsK",
+	"GZQZ2nK2u61j04APJ71sdhBcoa0ZpmwpudHWMJl0AF1lZOSEMBV2Ih0ZHJOTbvc+0DPV5krFNurlrFi6",
+	"TTlhTscebmiAH/WdARouEI0Mkh6VwkQZTXWbpo3vOLt81/zoIY5jEZhYoRNtnOtG7cCZ+CVJEDbrV4tD",
+	"iXXMadfxNNtnVSdnHTjN2J3WynPa1kehPeKz/ctuo75e0IWcmoHOibKJSbbJ8Velxl1GdXhdeQBtE5tu",
+	"x5dhaXNU4KFVCogzxitCJ1PZOOluEFNzt6Lm0frBh9Ay+q0yGkzMzEvUN49U1aTanRBekcw2pRoz11sJ",
+	"NBUPc+dHfJg33JQ19sJ33lKoo/h/n5R9fUjWuSLKsnNfLBg0Y/QH6E/FhdAtzXM/Qg5pwhNQfLQbBHof",
+	"N6EV7xt7ht7uW58DaEmcEdPZvM800WYpXLofsZA8gTY1upg/a+tr/G9qrPvzhFxSchW2kUNt4o4poO4z",
+	"kwoWcSgo0t4MmxGc91N236hYxMJgPXl57Zlaoxtw2lydVtvR3VhqnpGYjGBHbsN7Uan2WyB4h2Ed9oIG",
+	"vzAf3nweCzZ6SUQaV7rYE7jqKoQ/tNj0u2YLnxA5mlYe4fzo1mQXyy5w74l575r+toLDmSEF/d2lyDhs",
+	"lZa5ynL6lNzccHpvLv1YNazv+Il5SXB0S5Gb7YM2bXSanWCLS4SROjHo1csnqKlUqCzP2ZwQpSz1GZ2Z",
+	"4vU8K14QgsKIj9QCum1kRHsWhXtohJlSkYYEmQImoyZRCTCcnOnIkG7+pikdySmWaEJ1M0F3ZPoV8GvK",
+	"YiKEvtU8JogUkBYiUxEqtkTi8QqF6+ZBpOzoZjUbG7sCby9e9ENgiS78d12meHz7TFFX92WRzwn5cUas",
+	"bmK4msyO+uS81FOqDH1uDQlBpG4ul2uilvBtmAfYCGUTRKXm79sk8+gWXWsIxSANWwYG2MFULjPF9rdi",
+	"zGuzdVNjXmnn+5nCV+UWP9U37Not7iBw6ZyupSgSVzs7MAEbc08NjuYghGtCa9y9e/fuwfWXXzd0BCpN",
+	"iOWlvaBRLCayNdZqEIdBI8ZCApK6jztlUEsAn6oW5C2Uug5GnOmqntECfISGUUqCZ60LsmgBtAMdXZjf",
+	"lVi7YiQZZJAkerLL+qRB39D4HPpJCIAJYScEQbEiI78tH71LF1UpcJluoV306GGpzEtXaSVEpgl7b9Tt",
+	"JEyAHXbpMeayn26srXo9gOeFgjtEBSJslCzmoGlKyBJFzdOPz1q9o3utTx8+1Y68MhkEfhZ08yCGe9Ab",
+	"4qI1T/hvWh//6vTpiycfu520DbdYPribno7bjEV8JzhoZyMOqsfwHeKXN+SWG1LDGj75o88SftcM8zSC",
+	"zpYWYAAALpdVKIdlrlah9rVRDfGRnXPWj9L4AukPnNhySjNuk2AEnWSVumzsfMoghCITzASGgABq4jhG",
+	"Fkgn0KEVh10v8eo2OjWF39IFVzFfsGLdY5kbgn+sF+Qm9ReZevrVTth3/Zcc4o9Gnpf0GpvrSGYZbkMK",
+	"mK0Ahv9d065/3LJhSypZHfEqH8H3IuNbEBkzzBYO0hR3wyg66X0r6fEmR4VcGTQz5PI+aPbuQwAzfkkc",
+	"jWHndlWwvujS8Iob1HlgxMiV2wo1tDWZWsxDWgWg/FZaYt+qx704hlvxuL93TtUWqG53w526p45PDo5u",
+	"2eD64bv/v/NpaMZzvYalbiA51TjJzWywjbmw12B7GAN4gmM4Zf3OUXOoPgYwTySCE5PKaYDsWdKmGVJc",
+	"JuJXLK+u67O8vM4kbCQp4KEZ3iFOEJU6uU0gPMGUFcHqvNz8JazYe6b5vffov1uWCQftvU55U0QX6bqg",
+	"hnh0gShDCZdw0G7ODiUR3wVueAagyJwRBACwOHaaL2jkf9OwJTzDCzSl7TBQnGvGhUTde4inMm9EsWe6",
+	"dvSZJ0fRADJS4XDdnBsEtuIqf5JfMfVtyUc8Rk3oLvsY3iydIYoAmRY3ptGvQDxBnxI1GTQhTHFV8lDz",
+	"Shi4+sarl090Tl2E5+rQDFMaR6LPMjwdG03e0zXVFmTxSn17iudzwkh0Um5s43R00OiR0BBNo6L12dWU",
+	"x7Z5SQZlav6+I5Ak1xI1S52g7gjdAzhvYuzAMfaZGCXpcEiivTb6YoplBqyYA2vqcQcmWo8B6lBPpdfp",
+	"PPCIQIKo6LM84zrSQ2VcTiGan8NUK+uaLQwGfd4+gorM5ZnVqocBIrEgZcrQrV1MwyxdllwtCs+JuJG7",
+	"0vS9KOTMbMqB1RgyTmnMmxsJZtiLxknjM/rPGoU8bbcP3WG3F3iHn6dw5wKs1+lsN6tVvi3FqYB61KFM",
+	"5YjPfuz6+A3hJ6A1E1OCushu5TTh6WS6pdZtE8MqgE6fqw/yK0jKd9oTGf+Y1kxPUKg0JYBxAmanu9II",
+	"hMUFGvMkQGEBtiCEu/osS2UUIE3yzjHktyl2ujTNFO9U/OrcD2kB/TcsD4mpkH3Gx4DFIh6gIZdTdEnJ",
+	"lUA4vsILpUcnhKzIP4RS/x3nx7wDkIj79UAidAedzcs38lVZnVp1x5QEiUw28yTSImaBrkhCEI6i987L",
+	"m3KDTHYKx12tj2OQoVjTxLZdupUEZ3/RWBSJvDGrbchmR9jUZxkAWYs8IcjQE8BpiWcaTWlvZ4BJN083",
+	"WT6Ka4/ZNofsFpNMvnNs6D1WzXusGtBtkkuyAaaWVWWgo1B1ris0rb81Sa7+Pnhd7xSVGhaarPqsgDVA",
+	"f/833faRk8CfxpLOY0qSwZwkMxpDM5SjTu6suqTzWsdwA0mfL1clSAMs+I8FosFQV06B5odqSPPQoY4Q",
+	"Um4SOoL2RVzk5cpaKNKsIZZ2FiwQh24m+keonwFAXqjAme2dFNungIxlWuLrbjC64wUkD6mP6bG6FUWM",
+	"m3eb1xq3spal2iJ/CGa6yDpyqNvvCNtMIyEoo8sIDRd9FnroNET7qNvpdAIluFlEIqSmwxFG2pmRd5Tw",
+	"6eBAgzvIDF06pbVPYL2jt9mheici/XvCjzZauCpZD5T5HmXi20KZgOX3McaiYK4BTO4yl5iMpVP3CO94",
+	"kHNNKhGOtQNE81USGf4HLExdgRBZ289U3ifYfGtV6ZXksgYv8NyRQTTKIPXmWE7zVM6sZW/OVL3wer5e",
+	"1ln3uq6nM3BVQs4nOg/HoJgLCW3ZXMEfaNeVSdQJiuk4dj6WrCuo9eYpOX6WvYmr1x3I7SKnvnvR1asv",
+	"uo5/jKLrO1eY+q0VYa6VdVPOL1oRieklSUwbYq8rHQDCuaTjBeKpHPJrm/j/7Pn540++HLx6+URfN0dG",
+	"gyJNcQIj3B9TRsXUtKnPYQCmWPTZb1OSLrUZQy/wIubYdEcSBMdO1dZynRaEbRemKZsOuoEb/47QcVrd",
+	"ytGES6Eno5kziSBCcEEI9AyNFxoXikgcYYl1ZotACdGI/pBw0GcfoggvRBuFkMEBQSyIHwjMqFSEe4Je",
+	"vXyih56QKB1pp6G2gabczACzhQ4xanOJ8wvRZzG9UPt2QSAmoNvI+UyNzzi/eKSnsPCj165xh0Jr8xoB",
+	"dXXfGf1a3+tJ7sxpR7vMqYmqVsLd2sak9biRO0/bdHeXeLFYSjKbS9E4OfiwLgs3hONUCkzBoG6owyTa",
+	"xe7TkOvTCxoXlKl902eoYZJ/bPwzISNCAT4U4qMkQkedDnrMJEkYjhF4mBKki8NNU/XiEA8KQ8wTIgmO",
+	"KqXDQcHRouhnojUN9Y+BUHt+Agk/XOJ4k+wdd880mS0Lk7yHfk5A7zFnl904iqScJXJY+TRfZXWhkqXr",
+	"SGlCZLKoRst7kUoBjWoJjkL7vUWWAqR0P2DTkNJHBZIJ1fyYsxFBzeECXU3paAo8OYtsQItm0WfUMHXd",
+	"YZQppg2PZ/1KU5HiGD7Gx2PdBI1pf5LF0m4jw2xw5KyG4vIMDUn2xuZh51h7oq6oIHvrGOdLWJQaerxd",
+	"kF2o8t7O5ut0+RtmXfxgmNyxh8nNCYt0lLCSz22uBbtkUqUMW6oIkBmCNeG/D+rxDUBSGJeDMSjPeQaP",
+	"y6cWkPig79g9Esozrpu+Zx9r5qqco4xo3ctR25DW2vbajsp/g0Wwnx+o1TBy1i4G9/AqVGRVtwQRky0K",
+	"FbAJMIimkDSOLZFCH+dsyfba3071kkwWoITjqCDiFnUEXJYR7TdVdLAHbkJJGpMM7x5i8wQcb7pH9x24",
+	"LlAzFDxNRiRE4xiLKSQPsosAzRO+h6DFQ+SDgniiPrHrCJ2b3V2Zlt5rde55obNMztxdmMfdhtuj4F5H",
+	"ERyfOz3z9awbJ6atvtoh6PjvpInb/gf6Lw+DXRrKle6WddI4mG4Sv4PFfJnGZFWaDmzXDz50l5Ouq+8Z",
+	"qq+O353CI/pp08ELxzHEwwBE1WyuwTFGQAuK9LM9D41b0Jr25krQZxqEladMQjEePM+v2APrJjzRprPG",
+	"zRMkCcCA5SYeaHOkbc7PDMuRMnz7zCTLomZ4NwwQZohc45FEurVTOE/ImF7fDdWLwrtznMi74d5Jlood",
+	"WtoOzUSVUR1qgg37jLJ5Kj8oJGsjaN6n4QgwWyAxx1CwEmqaDVETIxFTEOX6J5sNrT/ZZ6FzPu1nKUPj",
+	"mE6mso1evngK95+r/yaGXrWeq9+Hwu4sbCPNomC7JGQTwpIQSIeClGXFLoh4AI2uxqkgUTGV+bB3nCWP",
+	"Wz9HljeuPtdnIfDY1qkSfbotfQhtLMWAsjDI3CdYf5a5GdSRlR4m8bmNzvEFEYiMx2Qk+6w6h8mjb8O5",
+	"vnlMdEPOVmBCG7Ogx4p0bifg+cNi7xuv7CrG/h4ve0cBzlx++MRHUYuq1RkSGJWQfC6AMy0Uf6xkAsBE",
+	"HS3rjjCMjvO9Ch3qfXTzW4turqaVGq4R9eh3KsL50g1YAuVlfiZAJWqOCyFQJaZBMEKS/kPQcRKBcJwQ",
+	"HC2s0tNnKYtsraE+DXjRRqfZH9r+B9dVgfod20J7tOQUMxQCRw73yqVHaEoSgpqHncO9Sll68+BqQQjd",
+	"d8RKSaA4EuWCgGVmpEUPQIkcWdCd3a6U7dxsgtuI2HVrsYFwtctVKV6PPeJ1qyX9PovXHxyeQNa8ua5A",
+	"5pPVpUwxn0Apk+1zrlT/Ytg0QGMaS3CFDTXuSs6/AfuctdHDNBE86bM5nlAGR+gEzbEQxeLMEPyvI7g3",
+	"RFig0P57bCo21Q0QxPFyKj7ZKir5hE/0+OqEJuEjMypr3vtKacX1bv2cLGreaZL6a92b4YDXujurga91",
+	"t46NPoyxEDWfMEe8Xln1Jwmf1bnvnDd2Gp3NiscBMMGFdfgwaIyU8Tq4Sqgkg+40a9XZKV45mi1diQq/",
+	"rO0YenxvRdDEQWqIUn0CoIb1frcXNAiL5pyqSTf2L7v7oymW+04hdyNowLHVX4LHeocdU7bS7ZZrYJe7",
+	"kva6WUvSA2hIigVnlE3c+RkpBvNrdLo/f3Tvy/tfHP6q+9nBsw9/0Xt5dH78y86vP3+YA0BoBzfkGGmX",
+	"gNXaspKYUmmuUxMTNDKYiZ4iBIeLaKm4rddbtzflk/XxZN3MVDHT9/HkZd9ivjquKFJ/FgXRPrm2+KGr",
+	"nOx8knnzDMxXDLKmqfP4+dhphaZeG+6VBRYW6OHZL7WOjvtsSrDSsxN+pStmtUCC5BqgPRKpJ3QQWmno",
+	"KAMwiLDEQywIlG4OTfb+jMx4suizKwsWAJ5P+nWV0Pr42oCEbiy23kuX74p0keRa7o/EZbE/NY2CnIcH",
+	"OVMMDMMKcuES5CIhyCVQAFwvKDLBwHL4QP8aODw0KDDrYEmwBAVZFHhlVuCVcUGZ0QcgBAJHAAVFwdJn",
+	"Sp745FZQLRKCXvBh0A0OA83ngyV2H/iEWgDCQomPXjc4vhd0zP930AmUTOwdduDo5VKg3A3ca8Eo5hEA",
+	"goDiFgm/gphGuxE0NMcAWjCgJ61HVMy5oPrxpTInLCUeTWeEyQeKX0Gn+T/uN4AztkBujMRlvwEN232d",
+	"zms+7+lz/va9PHLkkea1jkQysqBaMC3BPRT5961gHxTP3zyhyug3nvviiV2+Fg0gCGWvHHwINUcbtEKi",
+	"Mzwh9nGlGLqvU2/rlIqbM5gUCHtlHzYOiDlJBspodN5oeRSAeumh58ylMKOdVmuuBGTQugV83KDkQAhf",
+	"TfQHH/u1sAgs0gvgqmmG/KsjwOeQ6qyfA8em8ZY6ZYtCg6HQOAb0FZAeps4SMI4gzDjiUGMZjgiNm82U",
+	"ucSM/v5vkEOG6ANUvrpM+n1m7soOS3Zf6fig4o3daflGewbVK5smuPu7P/9LlBHtnnrCJX/0QX5RXSuR",
+	"9x7aR91AHY9Op7OnXls8JegDBKdQwMTz8xjq5TQpjRDdzmo1RJ81oXndUK0zm7Rn0d4DFC4vTJihYsG1",
+	"FszRbmAGKcH7LHQfClBYmkQImBTurMM2+kINLHQOuM5RJ9J+tM8Mzhm5HhESCVCOQzzkl8ToFaFF9XIy",
+	"6S15zefxwgb2dXGsWrQ2OjWNjC3M1XDhgHwMU7dITi8waPI6yG2cVtbBlbXjI30W4jjmV4OUab4wsPg5",
+	"1s9OBeLMp9XvCD/jRqx3M754mwW3OxRn9UEzv5/SbKM9q9Jbvx94Hj+0+qcXwFgMJIdPghY1yn3N05ye",
+	"6tWZ8tCV2kQXNf+C9vHY/gIt3lHEiRbicJzsNT7nissZDto0OVMk6/xOmQYjE6EuwgSP/V4bvTQgQrlW",
+	"YLvDb5SKA4QKS3O2YKNTmOcNEYWcppyN18YXOZgD2mzUODmyga9Ce1A9AzeD3GxDGz5S+9xlM3EACm+z",
+	"xfwOWee9nuZ2u2KeXXhfZxnpqMg59X7cGus83rUh4OCEqbWVhP3QcoRMx9LVDwChqzV6xVLdmPTbQDla",
+	"sJFlPuBzxQ7725DFGi65OZOVKEyTWGvNasI40X2bswwPrXkaDoPOrzjSSSVgDvVZQnB0kpWfGsDdZvim",
+	"b4bdVwvTh1PUbwR995DB3+5xgh88to6i/jDos9U2154pAUXP54Qp/k6SlpCL2E5BI0HC0CIssRkYjeCr",
+	"6kOUTfqNkzd9c3D1aDIvnDN6zZvUzPuNtzA29OoMRTyOcQIj6zMYUoBGnF0SyI+F9QwL3Dzca6OnGu82",
+	"MimtGF0SFvEE6URd1Ax1I+V9zX7CPZPX6sSiXczuGAuJwv3Q1HaZgy414DAgaumtt6k4EHfGEuEMUTcD",
+	"l0/+P/a+dbuNG1vzVbD4x+RMkRYpybGpP6PYieOOE6ttedLTzSwWWAWSiIoAp4ASzeR4rfMQ8wzzYOdJ",
+	"zsLeQF3IKt5pW2r+slWsC67fvmDvbzPTeMVDFkO4qiU8nlBMRYmZktE9QyKfaczvIU4uDGNjXaCR0RP+",
+	"9du3737r37x/87+vb3/ov/t4+/27j7++8gkYHmaZrZepN3Zh7yFVH7MIxcpvta4VITWvhmE6OjVNSk2M",
+	"oqhzMqwo2i7OnKG1KAKd2lX1DSeLywVqqQCF4LNE2KAtc/f2I+6WSonYW6atncFpGm6HmUyikAyyGvoy",
+	"duFjJ+n4taTjbwaYjGwzanqVlLRTh5O1gcg076uWkf7Nuw/2ZDUlRTZP+OiRyv2cex1aN1kQj2IRAy4i",
+	"94qegLqMYH4UCeG4C5lsdDGfpITwHnrJFRmC/A6tc8xIQMFmqZlDHY8usMdZxlcfk/Wsx0kKBjXOIylG",
+	"LIb3spCEsUQy5SogNhvrcMxrbThrNK2qdYc0Umw7rTYzso5TFwqY7MoImt0xibXMWu2al8Fh3rMCi9jO",
+	"VdmLcvTs7p3nGQX7tlo+yplVrOvQFCOtkyh1Ujq9wGUxOdGvsSiCxUKzth8f/n1pFAO1u1hPIdNG0Z9h",
+	"3b5jNnE1XZVm0w3BbJ1vJaVfzlWDcGqhtElsDrBwxjNuZoNaxWsKUKwnqmDsahF4aKQkYIzKL7zCcKSQ",
+	"1BMwJplvZj3B8yrQ2tsZ84CQq5JYfhvc2rFDq/HHLZwn6THcA6vJ9s1XLHXo4bZqHl6KbOtqU0xZ60y4",
+	"YfECMnglGAd+BHDbGosRqRnn2VlZoWhLFShgR1rV2/wA9uHiRt+WhfwDAKgZmSPbemGY38m/Lwfa2j+t",
+	"vYaug+aEQjKFAy/7AvM4TuGKANxdQGGFFQZ0Cnw4ZDETAVMQguCkDT+pGocwmNJkwgpE2NJe+mtNsWKY",
+	"9VOu4dcqVYxTC5nqPGAVcS1bhd3ChO5ZfjiJoJPWTFdMGzlkrmJNQRALWNAsDcioF4Mq7M2mkyoNl2hU",
+	"SIH9s/cWDsM728cXHJMV9THEF3S+zCHZ4eILTrWDvxnC1QLGrdRhJQ+D5jSW99yFL5cmWryMODA1syBm",
+	"eIyFMQVNKaL5FfGhwizc08d7fKLoHGxfyDc2JjqGfS0j0jseBje2BQeOm3VLBOPRi6cXgRSCBboVcZF8",
+	"aoXyqTR3d56my6rmmedlP2YjrrTZa5iABISCfTbBwrv4r7tq029dxjle1HGidD9i95CulP/L3ZEoFltM",
+	"SP9rfoMBhZSpqT0tbOLF2maQxARWIrctX5qlfCngjlfjSiXMutosiR4OSpZI/9aOFkxSyGMW6H4S89y4",
+	"mlYWzoTMG54aCBvQ4K5mM5hhNcaMhqBUR8mo1q3BTMCrMWFgs/mCezctp6RYzMVQrnu12RlAX7KFNv/u",
+	"zauXhWVcgZXpZnv0UcSKi1HEiOIj0ZQi63gOj2Ru76+sCmOWY5eY230y5MJ66FzeizJmUchVIMHpBWce",
+	"Pq5me0w/ZsGdIm9e2YPvq55wr4RV5JNEMUX8JcDwPUvm1E+P/P38KsJLZiHbCFHzY5YO5m61GWQtoJNS",
+	"Bh7r/ojrcTIwH7AL32+QIbdcTqZxHvA3e8iRpXoCOmLwwhVmtPokBGgR0/WYh4xw3SIvs9sArP/24d2v",
+	"5I7N07o0biSIjLHNuVaSeii1ZiGZUj1WSM9EuNCSSEA31WgRN2lIMT1JlCYDRqbJIOKBO9Q2bbbBs+uO",
+	"tfWYTcpck3nZcICSNqsBtYiMNXUexOe6aeayaRGiCTPVBIxaBsSpLbSfA7IFZNsJTI4YiHuSjyf5uJ98",
+	"3GVBr5OMDyNQeQ/W1sBFMWeHmzTtfa5eu5n3NPCIfeJKqyMxtsKXuCKa3rnwxiOFSWAn34h7GvGv4gi6",
+	"DkNCq3STFapJucW0EXMZh9LxmjNFIi7uWJgWnOa6QBGspbyyBRqwptMdY1N7AYmboMFckAnTYxmq1dbU",
+	"Fl5GdI89Ci+j6/034W3cfp155Wml+Xl9zfY3kk+i/yT6T6L/8eIPDXdEn7Vci+4th+Bb7ByKb3HdGYu/",
+	"4J0sFJTDi6Tu92q9mp+eonDdWC1f9z9GWUDR7aJk8hvriKcpJ0lxkhTfnqR4lKdNZaLj0Rpi6WnV7rZY",
+	"zEI2gdXRNKb1ivMr8+sKksoBZAiZ7YklA4E/qUXwMSisi7HfWAqvJ+r+zev3TTpod/7rP/+/37hC0ZMA",
+	"a0WY0l7g6jQQg7UIwbnqQrngk0+QdwxpzsocoO/THpq2lLNZVkhCbAn4e7nCz1WVw7NYWcYzFNFEBOPm",
+	"jDEDOxP66S0TIzOdzy6WqYXKi/NhQ45Rl684OmllPu8IdQd/P2R1lZD1x0jIaJbRd+O/m2VUq6IIbhfF",
+	"0acpj5nKlcQCokaYGyMDFShOdjyLs2dJGl02V1q7igaa3zOE9rCPlGzds4NW4yvOVBV/4jvBUgZFWDUn",
+	"8sTlY7UM9HCMcjgZF0Z51YHaL1BLw4e59klMRSgndqMituHBVueCDKhizfMOcPPQwOwKj7Q7Z2TAtWo4",
+	"kAN06QngDfA9DJIfxVRAUDqmcKZUNZgfRXy3Xn2i+QQBgkYRqcPDcIyWFjyRImANkgjNI+JnG8BfZGfE",
+	"pJ1oTpDzeMAUD62Ovwy3PTEDovMMK+l0ymgMpVSSKFoPxwc4kcK91tlkw+64147J44Iy91+IYj/9vfPz",
+	"qxe/XPzjt+f/vDl/f/v9s19f/nh5XfPg579d/Pr8753fnv3z9vwfP7/45dXl++9//O7m5U9GdS3p+46d",
+	"/d7McmVgPUyyxdhT6OyB6nyg6iSH2+FSlQa3GeOrudWdZOP3HfLIKMypeHYney5TPMfrumZrV1GwLq+q",
+	"TRSrDTwhqxWtCRfuz/ay2rUHGykUuQKeUCTvdKDsZaqAZRP1MtzNcZj2xLmXa7m3Cgk8q3i0vTMPVQ7P",
+	"K1NydmHmhMVzXGrOxaW6G0Fn+VtONJ2b0XTm4MaK7EWyzi2gZpOjO0CagIpceg2UzwwZm7DwigxoREWA",
+	"/B9BzEIOWYGaztcBzCkD4KtVG1oQVOv053UCwLzjEL7w8y/jC+8SP+Sggoe+LadVlzHkO0+Yati1DSVa",
+	"MxUdalwLqclIkgGL5MxFtymiJBnS2Cvo5cvZCPDjfL1Kvb9L3XUu1XF30SOPmZzwrVn/6YAt2v+7Dd0q",
+	"CX1KEfhmUgS2AcFMgk6kZk3LRv+UCzymqUp5fTMxMlul1VBJHZUbRQYskBNGfBoETCmkefVVw4Mr5t3m",
+	"ZhtsavPjC7f2hIzta/0rQgWxjz1RQDULfmKfzLhQEBaLBdNw9TxRDajkOqXzSNLQJ3WowTqmU0ZoT2BB",
+	"LeBsglzbRov4ExaPmE/qNvOqQdI6qbaxQC1lGtMl1IbVuqgt9I/0xFTKCDIg7vh0ykJwrtwxNkW6W/CJ",
+	"muEBRRuJkj0SSBmFciaUZwvAxapRYKO134cAYEUoEWxGfHwJxC3PpwzL1k6YpiHV1G8R3558+kQA264t",
+	"DIeFd0VoxkBI0TQrYE7sIHk2yBnh3BFGZt0HS4xqYgcPWbbgyRKqgvwHuWn1MGasaSQfiegASBTsi0Co",
+	"mvabGTKQ1miRa/fNPyQvsirk2So9wiLF8onc8HyINAuaNXvJ2dl54JYK/MVgKQAT2vWbphm7lOHrivij",
+	"qbbR36NY3vng4LfJ2C6Wyz4JjHCaD6IsN1uZhpMJVwrrDa9sRJrdm7oqPOIgGsk8U+biAVVAMdaFnvIJ",
+	"erVUEgCRspceNaQTBbFmMsH6yQGDnRMaHUPpmGoZ25WUHzezPN13MATdJp/X/ZuPi8w/RqP2GwWvnPty",
+	"2gQR2rK/AY2hJL2l/y5VDcw42Sl/g2izo2aAR0OxvDP/5oIBXbMAZNw2qXm1exolePpt7wCsTW8Ak5pO",
+	"IGNcGRxPD626+BV7/FrrugY0zeUmXGy2M3NvQBUPMHV06Q3pRql1axMqEho1i79YMf8L/EZe29/MVLKR",
+	"6R0AVw11GNj0xc670nDAn+J2XNrf3BjkmzbVCy2j7UEnOA8v2OXw2VLTbhmdkNc3t+QDFiosNM81KqtR",
+	"+K90tASbNfFVOGYohdx9+V7cRJQ7PsONG+2GM//Dwmje3JYNZllbR1Odm9jlqx3T+C20KbPo7Wo/tAIK",
+	"T+y3GIAzC7RMG7UK/7dyDfJTD7867GHTlivAtrSTa+lZdUv3WhLQwM6Os1xNBwP8BIDtcKNR1kIeIgmE",
+	"mZjN1ef893Jn/o9Gj94o6AEHwVKQ/ILi+Gso4TgNmUzEECCgXsqU8LyqvUIJx5Wq1jjM8a5F9zgIPSPg",
+	"I6rNZTUXAflDDlrkQy7R1xXp10ksWNgF/a8nIOXXrAurkqNyZC7iWNjL1WId9/xBEn7TMbApv310+WIM",
+	"Vkn4VtZsG3KHl/MNT38oQzHUtPp/yEEREJcN+LPLZuf8tn3WbV92Oy/+J5jxLuvDtPd3rzakPLJw9Icc",
+	"IBa12+12p9PpnJ+fn19cXFxcXl5ePnv27Nl333333fPnz5/XKiCtvSf4Wo8AaJBKrQa7smCxfHfPz2x3",
+	"P3vgs4rvadRXLJAiVLXuORQzjqjSfbPq1r3Dq2HCQ61be/3DbeZbW+7Estg3ry/pRzF6zW20NOjObIin",
+	"MzYIxlR36JRbTtvft0T43CqvSr3Bxdt6/GELZjwc6Llur4S8ymxgSLyFii2oGYHlRgdKRolmxMypMRth",
+	"bo3dgka8WT/wlP/6h9u8OW8s5Jt3H24NWP0GzoYChKW8QEQxYSzm63xAbJd8DzcTtObyT1qL7gpTd2Zc",
+	"MYTcnhhIcGlkUGXhM4enHuHafhDJqOG+Vt6/YeOVPWudyrgn0DptuFgIxxUjh5mwgbdBpJswul4dLf0J",
+	"o0Lhi8xoFTaNDwXil90gZtycN6FFcOQWd7odPXQMcOX4laQgZp+EScR6oo6+6lhpiARxVIWWt9XxGOJ7",
+	"G6D8AJ1EjtmQwoOtPFes3xOY/mxenjPqC4YtzXsTrlLLmmuMYHFr1fxqXS5buBM8MhvzYJwSvVtzHgkh",
+	"bfFQ6xMgdWfhez2xbN97NvRlyVwHaiApwDECXONI0TyWKqUbV8g3Hkk5HdDgzkuZxyW4ZMRdM5IBjVIi",
+	"8lwdpA1zt7lukV+TKLLHDT2Bg0YdxeU6FWC/KBrQGHDXLZj2btUN2JiL0AwnblQX65zaCUW5nxpwznvT",
+	"xN+b7rlySXQTS42coMcTR1P3DSuMPrvD7XU9DxKl5cRiSMFEKmhL/2jivDStW6T5M5tjAP+4enTw6eXR",
+	"MYiaDc9PGHmRG6VY3pUPk3VjLIxTZg5uMlLmJdkgOagJF8fJ8hXY4bLYhIAzlklhpKpUmG9EL/m8k16y",
+	"TWzYtl6GPVcm3rjxGl2j5WdXq5X8oB122Pnwgl4OFpV8VwFgcQng9QUt9lvcBN4KG+k0oruM6O+HApaq",
+	"hX5807VqDkpts2/HBPO+qr3/QAft9x0lxAd6b6zMctNVsFnqWTL2C8v5mrZ1TT7S8/0H5ZdMY3pLbfU9",
+	"vJNP/0rdUisj7jBES+VsxieKBFIM+cgWlSd1vniayMF+G5AxV1qa9afp3BW2UjOog5tW5rLtIREbrrVL",
+	"qiL0dnZOHs13hN15BKE0+X5/I6GC226EbdmD8112JMKlTq+qqD44UJcaQ+5sVBW5FgT9OnmXEjhsCq6t",
+	"nshi9Kij97xa9uJ0yZmLFUxVHtBq1FXe5wK34UGBgoLREAnC4pQuJ3VI2WfWbcH9owFTbcCK97Vi1imE",
+	"O+3VI4YNbqIm5nSbR6HybKec764pnsbtEIccK1VFawktxn8+Zr2xSpg9ch0yCzA9ng759A85qD7yNuvN",
+	"3EBiFsg4BE92CMuOq/QoIvQKdABdjMM0Io3UMRQEmQCcuGtg8FsaiKHIhIbMHaETWoikbJGfrDIqEx2l",
+	"MXXOVlKSUII6cOhCTjHYUWkeuboTVq9V64Tk3+RgE16An+SMTKiY49BoaQV1cRiq8tgiPuG6kOhkJXmt",
+	"e3nmZXLK/DGhnzBn4RL8o2syGPZMqk/hNq33Ys/EK8/i293OWffsbPksHmvQdfMHVmhAsJD8dHt7Q8xW",
+	"qjiwf/HixQtKKR0MBoMgCIIwDEPGGBsOh8OzM/jOJjFIux7Y2yatOq8/W3Fej0PSTs/rTzENa2MaNheR",
+	"GAXvNmmFeDQLeHEnnrK99o45yEeSwzTkHQXHNeO2EGauwuoqYeayndP+5EO26r5RNX0yYENpCQ1gDTVa",
+	"KwXHh7kIPjjClUPh8MYRURUofGCA/WbQo4Cw2+rX2URV4IddDX/IwckNdHgWxbI9Z5b6V/EDQXnURR/p",
+	"x/dvST0N57SBDjJ2x6tm1uwZK3pGuU3NyqXq9ESdZqlas5hOpyw29lk+KSu9LGOIT4kZoXFM5w2y4GJ9",
+	"oojbKa2eqM4HuTLKc2k+CLkWc2KgIImhZj6W5ZVxmudivbvk8qyTfX3IP7GQTJhSdMRcfE5mhJiZQ3jx",
+	"CYQd/SEHHpRvAE4ajM56/cOtZ20HhZlyFM4WschSY50+npZ/PgHqFwNU7yseo56mZ4Pp2SkCOP+ObyfS",
+	"ZnvZvabeOBdcjVkIal5a6HUnZ5g9uHIJ3Q9GrG/s3zKj+SNul6+gD5ivV3m2iJCzjbxbimnNxSjvvirK",
+	"kg/2hoOwvEeRnPUTAYXgwr6rbW2RjSYh133w7Vgy15pXC2gMZH9CaqgkCNfGLLjrc9FfdJmnP0zop37M",
+	"ZjS23pf0OheF61LomA8SAA0cm35aahlHQlBe655/9pAUuH/PYj60PexnZyr2+0iHEPZzNLq2G4LNgBG4",
+	"bxla4POmT8N5dhOw3+b+5GHQlyKa54+LoAsF9uEzy6XQn7K4nwiuM1IFpDnGyewvyJ3Cb2UvVUwp85vW",
+	"UX8sEyMeOhdeTY2p6SJ+ckAVq3XbQOBQuC5FoqBBdljNaP4PuPPzwq1Gs7ln8dx943Lhd+xRLaARlL9W",
+	"XKcSw4Uyu8uaT1j/TynsMkkiHdOSrm0MmW7pV54i2N8fc7IEGB0619kcqqSXwL7YnvulRW6B95ENhyzQ",
+	"RGbR9RhLv+wvcDNyAKrzcijaiqRloTVHYTuvbuYJME+A+UAB88ER7zwQHp3VGJ2qfGa1NCMu7lZofeae",
+	"t1zcHaEEbn8MnqTM1En0OF9doObVzDax+xqb+1RF/Yvg9sX0753JP+PnP3/6rT14et/etGZCKU1VreSd",
+	"xrCzGPuvQkHsjBc2lIFqDqR2HFYIwLBVHYjA+nTMVefZFXsnNqGE73qzcgd2o9e67Y75HKAkVHvY4hio",
+	"OL8l29Umao+RbV7clR4HPeJisWnHC5vJjdqqdFBwgHNx90QRwGDIWg/GBhpCoiUWbAWGIEfVQ8kYekuu",
+	"b96QOzZ3TDtkKBEkzet6om6z/KAVXUzy46Ej6gFqJ6qBqvqJguqqV5aph4sRkTEe8Zv/c22j59y7GzZf",
+	"koqe8NMt6nvQARa7LrDgDusT+H+lN33G/WmG8ikXXP+H0jTW/4FeBJ/UFWMhOTu7KPVTpqtwf+rqDYFl",
+	"782d221b77Ujl079N8PVs6Ph6p7TXKn9pJhy4hn8WqkE2RxUwXqJlvT0L/hjOV2gAs1OZLpfLUI+m980",
+	"GaMoW6ul+Wo9+FBFLh1IHxeMU77W8/Yt3GDvOQI8I+iuxeZ2RYmXEzQ/rp3oghTW4uy2EQkwhy4UYZea",
+	"i5TAUiRySJptUsg0gR9a1erp/u7GZXrj7RfvkYsqfhlkOpqauCEOLeiIebbpKih68ZWg6ERP/c3QU2+h",
+	"NmqqVxT+o1GkPBtTZCzpkE+YUFwKjwRSaVKHxYW1qRoewbgMIFiMqFIexHyJYA7KDXhikOmkJ9wPUxYH",
+	"TGgeMUs27f9rGMuJ+WbD98golskUjfiQzj1I//eQQ9dzaXAelruSsdGXWj3xis4xtRUczugLSLSrtQUc",
+	"SX9KwYiv//Rb5JXNqYuR3d/c8p35lnLxoL6Wfk843iYi5KzRItdYW4uAsUdiOSvNM/hgBhc1se2Ex4+x",
+	"nGxSYO9WbnQXn7B/SrFRyb7XZsC/n29y61s5+ogFSje59RczZxvea/NwNrz7ZzY/QIFBs+ryQFpURGEd",
+	"9gcQ/wId8fIVCWkwZv1ZzDXrt21glMLzp9wvl5OlX8L0ygV4DPAMpNvuwNGVaRkc3rib2h24ywU/oRjE",
+	"t2FFXqCVpZqh8HABTSy+ZzHcZkOPzo3wQP4hLEIIOxM/05/Am6eXZ7Vup33m1aYvLmvdi+fwvxe17gs4",
+	"4DGGSdcKvJpXs5s5/+yzC/ds+8WZe/gcj4emsZxMddb359AtK6Y6F+g7oUoKLkbpXc/PoKSilgvSLjdJ",
+	"+s9at/bx9uXmukogJxMp+vbPPuzXqsqKsZwZtEJIguJYd2xOZPzt113/0mLoI0SPGsnCleZB3iMdydGi",
+	"9ElUcyIF13ZNl5u1cN8veNuBj3iyBOyKGMS1Na3tkyVBemmMnnVGlylr5+6tcGN+K7Wfd+xVG5Fb69aA",
+	"hgfD/pxOmEydGpruSVRCUx0UCfyMFAJiHdfu9cbsNic0S1NUoTC6yQYqQh4+/qMZGJi027nNMJUyWnEw",
+	"c+2ewaMMRWjKvigFuIrciiP1ckrHRjdfjOCJQsUJa0mQSaK0CyuHAHDzDjm0zI6a37MCUYiHxIs+vAKI",
+	"QBXTHiRbEq5bPXGDpE2un64cKNXAGIqlDnD92W3vV6lM6TI6QIXQ4ubeZJfstuKPWSf0SwNUjkUsD0e5",
+	"yxkeLaORuBNyJo4HSTtNzxowenSW6tmL9Q+4lSvFMOKBfhAW7nUI3roCpC4jaoV6UVKycAX4nE5Fvrwv",
+	"diLv2dL85k5GFjNPUwm6Xms8xIHISVU84fKDPN1Yg5fbuqfs5O1+utFarfftf36xvMGene22Qo9Zy/J4",
+	"cPLsYaLJi+755fHQ5PEfUDxWtS872NhD83sKewE8lPugXamt/j7BEgeuZU8UGu2uGoMtAYlJ0VyTiN9B",
+	"d1I6QCnWgeJLaP2DV2HaVaDz4nIJc5yXeoFJyGy/RSwKH5zNmWXdw3A9UVBEOjpR1+yNFbDvFo2IYoLp",
+	"AlwkisXNfGJQqT3xUbHYHk1tQhmWqkADLkJIIwEWGq7gvLKKK8yd0ZcWOe9sW+Tc27xRjlS0ol054Cht",
+	"WnuH+uvHcOGfbwZqFsWmMZe4znbNTFhcFBWb3g130et9OjHKOcrhFN9tQlJP/xey0KwCzEYwN6nG5k70",
+	"24L/O1fGiQmsQJxlIZA6sl7PseIUXhsYGDMf5rqRY4jqCcxhI+bzHpmNqWa2VDaPiebI/ZIr4Gw/RsVc",
+	"Cgb1lcu837nFdFjf9/lOwT/LzTm2f/swu3eH/q3Zt4/UUth8kkKmKY/wmRDkgbMfbEBCrVszYgU2DVdp",
+	"Bfd0/+RlzBY0IAsn9D/ApyrmasW3WSbeHoK988pCXu7ID+qQmR5uqMWsdXbnFv/J1f3lHXM6iUVxerWL",
+	"pkSpYrPprLq4gdOuEryAHDfV66ZUjzO1DtS5IqAfTL0rdQxeT6QY2aX8JC/c3cL1yJiPjPy16M4ZxvDp",
+	"mDMbRHgFZfi5GFk/jlrmYnCGd2uVjN3fz5hJoMtdpM4Xci7uKlUvT1L1kQYIZ8iQzvZKsbLaKC63hte4",
+	"1W7oaKOIVHPfB/4n3ltizELzbOlOKMxq9gjFkqNcEc0+aVIPqGJNLhQTimt+zxpVZu7/LbduazTiNSDn",
+	"fsvEyAzts4sU9JSOgS5+dQPR28MViWXEqj5vfqvtqBuZmXgvcZFs1BD0kFQ1RTlu250bk5KuHtDUT+lV",
+	"HAXKpsDWWUq2uDCXZOScLrXSfK8CfcGlNTPsCNGIBwydwuCvbON/+sqs1m4nC7htb4WduDGWgfOamLcT",
+	"OcSJPHkSVnoS8oF2+He1k+ClLS2MWgnuEEqmVKmZjEP0C0i4mUbRnFBBWHNCeVr214M97dkN5RG7SLHm",
+	"AXDTEOCmaVyR1EZSfCQU4YJQuyXzfD2VvoG9nQJL+wdoj2rd2kAO/lcx+d71H4y9OGaBbo5lrFhzQLVG",
+	"qChun9zWGMhBbTuF4Xj+hZ0go3pYrEJVkrm1Bku01NMlRqtFUqaSjK1dhrQEjVdZzd+8InYEb4Ub2rzH",
+	"QNM7Jo7onYDvWZKUIoRAzXnz9dbDIihYsE0d0hZ0xxJXRIXzJqAi7zLlI0G48KxX1WbEY26XJS9TwAxT",
+	"av71BJbBt5ywcxIxes8yAI64MSTx1QlkLLgSiFyROzbVLfLKMdDoGccC/EJqYJ2BRVSF0id3iq25tMeG",
+	"TcQ0lgFTkO6a27VzmZhVYuYBVxOZyyRWLBoeYdteC0LDCRcol2W88GU9ZhPFonuGjJpfjUQCDy+UHOpG",
+	"qdJTabcdIibyG1TI/12F5MMIRqyQGNu6D8xs7RGASHy7cH2imC3lYK9cpb/1QxZp6hsZrfAMsCfqgo0o",
+	"ZMdoSUIWJoFuEKrlhAfGOPDIbMyDMeTH0CEzf0WZ0ClwrA2Y9WDGIxa2euJVSn5mt3TMhonCWhU8zkQf",
+	"E6G7lkpB6+30liXhVU9M0Fca2X5OnGAlg0RD00ZUsxmdL3wQWtoiliST+M4e8NMW9ITtlGsHlE6tgExg",
+	"/Zax5XgroGeFHN3fPVuYx5SaayvD5Igu2hQ6248eO0/cEBVlKY+sItm9BmyKsAGPqC3dppObaspRJGcs",
+	"JPWhjIntCqGLCJGRPmaQ0Gh9Vfe4hbVSr46XOoY8Z8MZiy7z8pSZQzu1CxL3URhachsQd/blSyGoLGQT",
+	"+IOYBaJI/eWrnxsY3hLELOSaIFmHPWpM/eYkZiFjExQN9VAG6ulECjZvTUJwkzvXdPr+l+b1Je74DxkJ",
+	"aY5I01IWMZ2yc864HstEw0qwVSASxfKSKPfZHGvJ8hdf4+3NGQ/z9PbZwynB89KjH11sKRPhVHKhFamn",
+	"hbb1fMrMhCtGPr5/awlHFMbwhF56ZgLieMb4aKzzI5UGEq74qpkRJjSnEUTg0Xz4nUNkV/1i+TW/YHus",
+	"acvhrDRg+Z5bWqKSFqDvGB/LL3B4m13jrWI8Ytl7oCiVnb2plFHpWS6pF4K6sHrWQkJ07ltw8FTWZGOd",
+	"RxKDFZ2yYhUp+0JkGkAKGbOQc28FzoHlt14LIRMRsInBE6LGcibM1gDtSQozLHwkWNjkwm4VGReBCxcy",
+	"FzbZmsy4COUsP4H5L1RMBdJJKPJf//n/lgIAnBrIzW52pW1gpskkiTSfRhx7OyfTwp7Bd1ZMGpLSE5no",
+	"gfxE6r++u33z4//pf3z/Fn+xEkh5JCPKRXZcEjMoe9aAxt5zNrNR7TrOf3ws5d0rFvF7FvNSmHhfVgAm",
+	"XZJYRNi8GCn2s5rBKaacF2GpWCpm+XtvgUYtTiKGw2w1p4zXyHwskCJI4thxEsHIe0bnthxEZvazpQHL",
+	"jBIV8dDILZx5i53AvaIWwBMvlmEmF6OIwVprSkEcAilSfzdl4s0r8lIKwQINNePemdnoEJUEY0IVec31",
+	"TwkWPXrLRfKpFcr8NyUPgxv3vtrn3z//dwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -104,6 +104,24 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
+// Defines values for SharedQuotaListUnit.
+const (
+	Calls  SharedQuotaListUnit = "calls"
+	Tokens SharedQuotaListUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
+func (e SharedQuotaListUnit) Valid() bool {
+	switch e {
+	case Calls:
+		return true
+	case Tokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -370,32 +388,6 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
-// Catalog defines model for Catalog.
-type Catalog struct {
-	// GroupMultiplierPermille Your group's multiplier in thousandths (1000 without a group).
-	//
-	// Example: 1500
-	GroupMultiplierPermille int            `json:"group_multiplier_permille"`
-	Items                   []CatalogModel `json:"items"`
-}
-
-// CatalogModel defines model for CatalogModel.
-type CatalogModel struct {
-	// Effective A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
-	Effective externalRef0.ModelPrice `json:"effective"`
-
-	// MultiplierPermille All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
-	//
-	// Example: 1500
-	MultiplierPermille int64 `json:"multiplier_permille"`
-
-	// Name Example: gpt-4o
-	Name string `json:"name"`
-
-	// Price A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
-	Price externalRef0.ModelPrice `json:"price"`
-}
-
 // CheckInRecord defines model for CheckInRecord.
 type CheckInRecord struct {
 	// CreatedAt Example: 2026-12-06T01:02:03Z
@@ -486,6 +478,11 @@ type ContributedAccount struct {
 	// Example: openai
 	Provider string `json:"provider"`
 
+	// ProxyUrl The account's outbound proxy, without its credentials (empty: none of its own).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Shared In the shared pool (true) or dedicated to you (false).
 	//
 	// Example: true
@@ -500,7 +497,7 @@ type ContributedAccount struct {
 	// Example: active
 	State ContributedAccountState `json:"state"`
 
-	// StateReason Why it is out of rotation (`admin`, `failures`, the upstream's status); empty when active.
+	// StateReason Why it is out of rotation (`admin`, `failures`, `proxy_unreachable`, the upstream's status); empty when active.
 	//
 	// Example:
 	StateReason string `json:"state_reason"`
@@ -528,6 +525,14 @@ type ContributedAccountCreate struct {
 	//
 	// Example: openai
 	Provider string `json:"provider"`
+
+	// ProxyUrl An outbound proxy for this account (`http://`, `https://` or `socks5://`, with
+	// `user:password@` when it needs them): the credential check and every call on the account go
+	// through it. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Shared Put it in the shared pool (true) or keep it dedicated to you (false).
 	//
@@ -562,6 +567,13 @@ type ContributedAccountUpdate struct {
 
 	// Nickname Example: my spare key
 	Nickname *string `json:"nickname,omitempty"`
+
+	// ProxyUrl The account's outbound proxy (empty removes it). The value shown (without credentials)
+	// given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Shared Example: false
 	Shared *bool `json:"shared,omitempty"`
@@ -627,11 +639,6 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
-// PlanCatalog defines model for PlanCatalog.
-type PlanCatalog struct {
-	Items []externalRef0.Plan `json:"items"`
-}
-
 // Preferences defines model for Preferences.
 type Preferences struct {
 	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -662,9 +669,6 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
-
-	// Subscription The plan granted, when the code grants a plan (absent for a quota code).
-	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -705,30 +709,71 @@ type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
 
-// SubscriptionState defines model for SubscriptionState.
-type SubscriptionState struct {
-	// Active A plan is running (its tier applies until `expires_at`).
+// SharedQuota defines model for SharedQuota.
+type SharedQuota struct {
+	// BonusPerAccount What each of them adds to the cap.
 	//
-	// Example: true
-	Active bool `json:"active"`
+	// Example: 100
+	BonusPerAccount int64 `json:"bonus_per_account"`
 
-	// ExpiresAt Example: 2027-01-05T08:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
-
-	// History The latest grants (at most 20), newest first.
-	History []externalRef0.Subscription `json:"history"`
-
-	// PlanId Example: 1
-	PlanId *int64 `json:"plan_id"`
-
-	// PlanName Example: Pro monthly
-	PlanName *string `json:"plan_name"`
-
-	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	// Cap The base plus the bonus of each shared account you contributed to this family.
 	//
-	// Example: pro
-	Tier externalRef0.PlanTier `json:"tier"`
+	// Example: 300
+	Cap int64 `json:"cap"`
+
+	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
+	//
+	// Example: 0
+	ClearsIn int64 `json:"clears_in"`
+
+	// Family The model family (provider).
+	//
+	// Example: gemini
+	Family string `json:"family"`
+
+	// FullIn Seconds until it is back at its cap (0 when it is).
+	//
+	// Example: 720
+	FullIn int64 `json:"full_in"`
+
+	// NextFull When the quota is back at its cap (null when it is).
+	//
+	// Example: 2026-12-06T09:12:00Z
+	NextFull *time.Time `json:"next_full"`
+
+	// Remaining Example: 288
+	Remaining int64 `json:"remaining"`
+
+	// SharedAccounts Your usable shared contributed accounts of this family.
+	//
+	// Example: 2
+	SharedAccounts int64 `json:"shared_accounts"`
+
+	// Used Used now (what has not recovered yet).
+	//
+	// Example: 12
+	Used int64 `json:"used"`
 }
+
+// SharedQuotaList defines model for SharedQuotaList.
+type SharedQuotaList struct {
+	Items []SharedQuota `json:"items"`
+
+	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+	//
+	// Example: 5
+	RecoveryHours float64 `json:"recovery_hours"`
+
+	// Unit What the quota counts (setting `shared_quota_unit`).
+	//
+	// Example: calls
+	Unit SharedQuotaListUnit `json:"unit"`
+}
+
+// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
+//
+// Example: calls
+type SharedQuotaListUnit string
 
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
@@ -1048,9 +1093,6 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
-	// CatalogUserGet The models you can call and what they cost you
-	// (GET /api/user/catalog)
-	CatalogUserGet(ctx echo.Context) error
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx echo.Context) error
@@ -1093,15 +1135,15 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
-	// PlanUserList Plans on offer
-	// (GET /api/user/plans)
-	PlanUserList(ctx echo.Context) error
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx echo.Context) error
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx echo.Context) error
+	// QuotaUserList Your shared quota per model family
+	// (GET /api/user/quotas)
+	QuotaUserList(ctx echo.Context) error
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
@@ -1114,9 +1156,6 @@ type ServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
-	// SubscriptionUserGet Your plan
-	// (GET /api/user/subscription)
-	SubscriptionUserGet(ctx echo.Context) error
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx echo.Context) error
@@ -1264,15 +1303,6 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
-	return err
-}
-
-// CatalogUserGet converts echo context to params.
-func (w *ServerInterfaceWrapper) CatalogUserGet(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CatalogUserGet(ctx)
 	return err
 }
 
@@ -1499,15 +1529,6 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
-// PlanUserList converts echo context to params.
-func (w *ServerInterfaceWrapper) PlanUserList(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PlanUserList(ctx)
-	return err
-}
-
 // PreferencesGet converts echo context to params.
 func (w *ServerInterfaceWrapper) PreferencesGet(ctx echo.Context) error {
 	var err error
@@ -1523,6 +1544,15 @@ func (w *ServerInterfaceWrapper) PreferencesUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PreferencesUpdate(ctx)
+	return err
+}
+
+// QuotaUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) QuotaUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QuotaUserList(ctx)
 	return err
 }
 
@@ -1613,15 +1643,6 @@ func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 	return err
 }
 
-// SubscriptionUserGet converts echo context to params.
-func (w *ServerInterfaceWrapper) SubscriptionUserGet(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SubscriptionUserGet(ctx)
-	return err
-}
-
 // TotpDisable converts echo context to params.
 func (w *ServerInterfaceWrapper) TotpDisable(ctx echo.Context) error {
 	var err error
@@ -1698,15 +1719,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/user/me", wrapper.MeGet, options.OperationMiddlewares["meGet"]...)
 	router.GET(options.BaseURL+"/api/user/limits", wrapper.LimitUserList, options.OperationMiddlewares["limitUserList"]...)
+	router.GET(options.BaseURL+"/api/user/quotas", wrapper.QuotaUserList, options.OperationMiddlewares["quotaUserList"]...)
 	router.GET(options.BaseURL+"/api/user/logs", wrapper.UsageLogUserList, options.OperationMiddlewares["usageLogUserList"]...)
 	router.GET(options.BaseURL+"/api/user/stats", wrapper.UsageStatsUserGet, options.OperationMiddlewares["usageStatsUserGet"]...)
 	router.GET(options.BaseURL+"/api/user/announcements", wrapper.AnnouncementUserList, options.OperationMiddlewares["announcementUserList"]...)
 	router.GET(options.BaseURL+"/api/user/check-in/status", wrapper.CheckInStatusGet, options.OperationMiddlewares["checkInStatusGet"]...)
 	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
 	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
-	router.GET(options.BaseURL+"/api/user/catalog", wrapper.CatalogUserGet, options.OperationMiddlewares["catalogUserGet"]...)
-	router.GET(options.BaseURL+"/api/user/plans", wrapper.PlanUserList, options.OperationMiddlewares["planUserList"]...)
-	router.GET(options.BaseURL+"/api/user/subscription", wrapper.SubscriptionUserGet, options.OperationMiddlewares["subscriptionUserGet"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
@@ -2839,69 +2858,6 @@ func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 	return err
 }
 
-type CatalogUserGetRequestObject struct {
-}
-
-type CatalogUserGetResponseObject interface {
-	VisitCatalogUserGetResponse(w http.ResponseWriter) error
-}
-
-type CatalogUserGet200JSONResponse Catalog
-
-func (response CatalogUserGet200JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CatalogUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response CatalogUserGet401JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CatalogUserGet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response CatalogUserGet403JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CatalogUserGet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response CatalogUserGet503JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CheckInCreateRequestObject struct {
 }
 
@@ -4009,69 +3965,6 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
-type PlanUserListRequestObject struct {
-}
-
-type PlanUserListResponseObject interface {
-	VisitPlanUserListResponse(w http.ResponseWriter) error
-}
-
-type PlanUserList200JSONResponse PlanCatalog
-
-func (response PlanUserList200JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUserList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response PlanUserList401JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUserList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response PlanUserList403JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PlanUserList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PlanUserList503JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type PreferencesGetRequestObject struct {
 }
 
@@ -4216,6 +4109,69 @@ func (response PreferencesUpdate413JSONResponse) VisitPreferencesUpdateResponse(
 type PreferencesUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PreferencesUpdate503JSONResponse) VisitPreferencesUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserListRequestObject struct {
+}
+
+type QuotaUserListResponseObject interface {
+	VisitQuotaUserListResponse(w http.ResponseWriter) error
+}
+
+type QuotaUserList200JSONResponse SharedQuotaList
+
+func (response QuotaUserList200JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response QuotaUserList401JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response QuotaUserList403JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QuotaUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response QuotaUserList503JSONResponse) VisitQuotaUserListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4574,69 +4530,6 @@ func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(
 	return err
 }
 
-type SubscriptionUserGetRequestObject struct {
-}
-
-type SubscriptionUserGetResponseObject interface {
-	VisitSubscriptionUserGetResponse(w http.ResponseWriter) error
-}
-
-type SubscriptionUserGet200JSONResponse SubscriptionState
-
-func (response SubscriptionUserGet200JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response SubscriptionUserGet401JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionUserGet403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response SubscriptionUserGet403JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SubscriptionUserGet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response SubscriptionUserGet503JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type TotpDisableRequestObject struct {
 	Body *TotpDisableJSONRequestBody
 }
@@ -4955,9 +4848,6 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
-	// CatalogUserGet The models you can call and what they cost you
-	// (GET /api/user/catalog)
-	CatalogUserGet(ctx context.Context, request CatalogUserGetRequestObject) (CatalogUserGetResponseObject, error)
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx context.Context, request CheckInCreateRequestObject) (CheckInCreateResponseObject, error)
@@ -5000,15 +4890,15 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
-	// PlanUserList Plans on offer
-	// (GET /api/user/plans)
-	PlanUserList(ctx context.Context, request PlanUserListRequestObject) (PlanUserListResponseObject, error)
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
 	// PreferencesUpdate Choose whether your dedicated or the shared accounts serve you first
 	// (PUT /api/user/preferences)
 	PreferencesUpdate(ctx context.Context, request PreferencesUpdateRequestObject) (PreferencesUpdateResponseObject, error)
+	// QuotaUserList Your shared quota per model family
+	// (GET /api/user/quotas)
+	QuotaUserList(ctx context.Context, request QuotaUserListRequestObject) (QuotaUserListResponseObject, error)
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
@@ -5021,9 +4911,6 @@ type StrictServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
-	// SubscriptionUserGet Your plan
-	// (GET /api/user/subscription)
-	SubscriptionUserGet(ctx context.Context, request SubscriptionUserGetRequestObject) (SubscriptionUserGetResponseObject, error)
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx context.Context, request TotpDisableRequestObject) (TotpDisableResponseObject, error)
@@ -5448,29 +5335,6 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 	return nil
 }
 
-// CatalogUserGet operation middleware
-func (sh *strictHandler) CatalogUserGet(ctx echo.Context) error {
-	var request CatalogUserGetRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.CatalogUserGet(ctx.Request().Context(), request.(CatalogUserGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CatalogUserGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(CatalogUserGetResponseObject); ok {
-		return validResponse.VisitCatalogUserGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // CheckInCreate operation middleware
 func (sh *strictHandler) CheckInCreate(ctx echo.Context) error {
 	var request CheckInCreateRequestObject
@@ -5870,29 +5734,6 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
-// PlanUserList operation middleware
-func (sh *strictHandler) PlanUserList(ctx echo.Context) error {
-	var request PlanUserListRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PlanUserList(ctx.Request().Context(), request.(PlanUserListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PlanUserList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PlanUserListResponseObject); ok {
-		return validResponse.VisitPlanUserListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // PreferencesGet operation middleware
 func (sh *strictHandler) PreferencesGet(ctx echo.Context) error {
 	var request PreferencesGetRequestObject
@@ -5956,6 +5797,29 @@ func (sh *strictHandler) PreferencesUpdate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(PreferencesUpdateResponseObject); ok {
 		return validResponse.VisitPreferencesUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// QuotaUserList operation middleware
+func (sh *strictHandler) QuotaUserList(ctx echo.Context) error {
+	var request QuotaUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QuotaUserList(ctx.Request().Context(), request.(QuotaUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QuotaUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QuotaUserListResponseObject); ok {
+		return validResponse.VisitQuotaUserListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6075,29 +5939,6 @@ func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUs
 		return err
 	} else if validResponse, ok := response.(UsageStatsUserGetResponseObject); ok {
 		return validResponse.VisitUsageStatsUserGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// SubscriptionUserGet operation middleware
-func (sh *strictHandler) SubscriptionUserGet(ctx echo.Context) error {
-	var request SubscriptionUserGetRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.SubscriptionUserGet(ctx.Request().Context(), request.(SubscriptionUserGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "SubscriptionUserGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(SubscriptionUserGetResponseObject); ok {
-		return validResponse.VisitSubscriptionUserGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6224,300 +6065,284 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3dkyM3si/2ryDojRi2Dskusj9muicU654vaaQZqdXTs9JIPZcFskAS6iJQAlDNpmY7Yp98TzjCL/Y9",
-	"1+E3P9jHj9f2y31w+MV/ykacte9/4UACqEIVq/jV3aOVVopdqVkfKCCRyEwkMn/5oTHk04QzwpRsHH9o",
-	"JFjgKVFEwK+ThH5J5i8j/XdE5FDQRFHOGseN8wlBJ6cv0SWZP5CIRp1Gq0H1jQSrSaPVYHhKGscNGjVa",
-	"DUF+SqkgUeNYiZS0GnI4IVOs2yTXeJrEpHH8sNUYcTHFSr/D1OF+o9WYUkan6bRx3G011Dwh5hYZE9G4",
-	"uWk1Xgg+XezXG4WFQnyE1IQgRacECczGBDUpG8appFekhc5ePEV7e3tHO1mnf0qJmOe9HummK/vZ6AW9",
-	"w3a32+51z4PgGP73fcPrfIQVaevvNrJOSyUoG0OfX/HxyXDIU6YWe/41i+doiONYIknEFYnQYI7UhEqU",
-	"JlIJgqcIm3frum1v94HoFZ3f35zIr/j46QQzRuJNOjw0r9T1096u7Wd3u36mQnJRzakhI9eqP4QnQscd",
-	"iSBXlKcSJVgzCB5IwhQacQF3R1RIBbdq2cS0V8Moe92u7ja+fkXYWE0ax3u9ll4cigjd1L/7IWgfvf+n",
-	"P9SxyZdkvpTiUxwRNKNqYihul2ItZyS0f0nmtRR/uBXFX9EprWDkV3wsUUIEEK+uRzG863cmIiOcxqpx",
-	"fBC08p7pH1N8bXpyEATr9Os1j1bwq5lkKtFUP4qaesJ1x2Dm9SNEICwvSaSfrJ1/eLlm+seJau/ztu5s",
-	"kQ26vUcwhux3DQOckZ9SIlWV7IWBuJ56TCDMK4hGZkThd23bSvtlFCKq0AxLhJmcEUEieLF2bLatWo5p",
-	"BN0vnh2+e/Tt/nfdz/e+evhN7+zg/OhPwfdfPt1uvG8UVql8GmMpl07dbMIlsYN4IJGE1xCViDIrfHQT",
-	"dcMyj/fhmcLA/iDIqHHc+K92c3W4a+5KfWnKWd/+7Ps91Z0/p1PyPWekWvS8PPnqxCiinzkjKMJzPQUR",
-	"mvBUSIQFQcNUIcrqeqx+rl4ljbfnmtL5hJxIinffTDAbT3CJ5w73y1PgC6KT9ve4/XPQPur/08VFe7dO",
-	"KJ3zxQE+Z1GVriXX6+taxVdp2t7mmvZGGx0y4UwSY8cYzfgVVy94ymBJDTlTxOhhnCQxHWI9pt0fpR6Y",
-	"1w89ZIVpbN6J9GcYV/0RtNNqECG00mkwjmQ6nDgVraky1zMMpNuKzZ5DyzCWItG/Kn1KL2o9GkEHqXJa",
-	"mKBUEtFp3LQaT3BkxcAtx03ZFY5p1LeywR89npJjZCUzMtOAYmA3vTS790AFvbYygaf1Yaw5g0SIC4TR",
-	"iJI4MlIB+gyEeCpIRJiiOD4jo1SS2/LBMGuvL8iPZKiIzxEwB85yE+aDRmpnr6Hm5+fnp2g/6O4co5ds",
-	"yIUgQ+WUOUoEv6IRie6Jeis7F1YMMGw5hZM38EAiPmMXTPcnxpSpnZaeBcadIYgUviRFJrXM61QxVm60",
-	"4oI1Q/d3Xy81PhppfRXudC6YnsYXXAxoFBF2y+kbZe34k0ZltrCoRBGVeBDf3xRIIvzPAJveo5TCCQXO",
-	"Ylwbuvre/Ykn/Z0BiTkbS6R4USS9IVJSzs6yjeGtRipNa/1sn5kPWNIxA8uAo4iDffAYYZatsCFmjKuP",
-	"NLmwKHKzDftGvNen2YQIgjDSXSdRmzJkx6fbYoREJELNsDzmcAcIe875KyzG5JYUHfBo3lec92NoLKen",
-	"k7j6Ad0fxTkyz9yvhHffg2+BwGBASth4Cr1iSaKkI8FrzOYnSpFpYpwat6CEJsIUs3kfu/Y8YcE50veQ",
-	"u/cYKTFHeIwpQzFWdkdyx1RZ9lE8UkSg8IwoMW+f6B8hkmTIWQQW8YTgyHp2vEcqnCjmFZQyRWOEGVcT",
-	"TWTzQT0NOI75jIDTp8J0e7QfVGzN9FDeMpyqCRf051sv+tRvKp+Tf/tP/81/+e//17/9j//z3/7ln//2",
-	"z//x3/7z//lv/8v/8bd/+efW//ef/vN/+ff/3d/+4//+//5P/9e//d//cj+CD2wNT4dKpLdaKBFEEqas",
-	"fH/L8BWmsZYJt6dB1pIn84i4okOC9GxxgQWN56j4pLe5W7qRu581HWGFB1gSzUgpEwQPJ7pfhjbWpHib",
-	"X78tjWyLfUOeGvtsyNM4ArU40EIHDyfaHtIGDBlelgyj+zbHNunLgsTpeL3ztz5fkvkTyiK9PdJEjCKq",
-	"P43jU8ETIhTV+6QRjiVpNRLv0gffdVSxLSduo+PUl3yMApSyAdXyQ/fV81mu524KKt06uQ/5B79L77OH",
-	"+UAbqJqHvBE7M6o0pNxPuso9Wu5Jayk99DRqFe6NWzP5QHdDz2CTpXEMFi/jzPgVl9JEP26WgHGcr6KL",
-	"7/9dj0ingnJBVYWv8dsJAakPkxuRSK85325vhtnFPvhKwx1n38gJFiRCCed6E2F+Zc+AxtatGg8r0IDp",
-	"ef+hUWpQKxfvXT2M3Duw+GzJB5AN8a3EY1I1PqyQUWzaUJMPrH9pgq/AdMscG24im0AJPmP2QSwILFK4",
-	"SyKYzSKfwXMFFtvrrsVjP6Vc4cUuf6Mvo5RRBS52MTb+SaTAJQZfK7DUUbd3sNb3FL8krMLtdiq4VvhJ",
-	"nOrNm25U30Dm8cKnuo96B8Ea3ypxrKFQ1gE38kqGhaOoisVsTJE+TWT1guTgO4wpYQrhKBJESiJR8+Wp",
-	"1Pz69OWzM62fR/SayB2YcL2CzS6QJJrlR4JPvaWL2by4cn9o9IK9TtDpdvc6wW5vX3efKjKF/ixwZc2a",
-	"xkLgOcgXOx5wLi8bknkg6/EUGw/p8p76bulbdXMoCKw+rOq9do+Og4MNvHYlpVi5YL35GXFRGFzj6Usk",
-	"UsaIyM5wIj6USFJV+TFynVBBpB3BgvAz+4sxVmSG50gqnjiWoGyc9cOT6OSKiCK5NTEetoNuO1jjsLCG",
-	"4Hl/S9rq4VorW2uACa06brS66oG0J12YRSjGUoFkwUNFhGxpnSXIkI8Z1eZaUYk35GU7Ge+/+Otf/vXo",
-	"+ptKEuv2+lqWLmWTo+O921HGeJL95mOcKJ5UdQkETD+uPrnSNJlyqdBPnqT1F5hMCIuMP0HhuKDPEbSJ",
-	"BmTOmXGlDXCM2bCk5ruB/mcLXZ9b7dn5cW659NZiBnP4scpmNYLWHHLot2D+Mo2UD2QrgQ+mCcyXx5tZ",
-	"zwofKw+4xE4FEVQUHQtCtDjthaXfKiiQesXzFD7m+dE3MaG3U1F1uqiFsERV6svyo5b8+Vn2anXVavSC",
-	"oHscDR4dH3cLWsE7Qto/KhwhLZ5ln7Rf4PbouPP+n5q7cLb9odvau9n54x+qVuEUX780H+nqxfCRdOJK",
-	"wtRpx42OM/3R9VaOrtVIGf0pJfYF/cSiIlxXx3n9hKPy+9R5RWLeu/ZbIuOXHnR+DAVQIoVVBWvK/Sy4",
-	"wTyR/1PcEm+4FQRy1UuzV9QIsaKcyvg9+2O1noDtQ2G5liU+tFXflTOuthasa5hEK6JFSrqpvptvyFAQ",
-	"ZaX516PG8Q9rUqdM5MuqwB7NdyPNSpdk3kFvFBfa3EKMzx7r/5pjCjTQW2u9AQV/T6Ux9v2gKx8Oe5c/",
-	"BZ+zvW8fzb+IXokD9afragutRADdtUUKvC87q07yswrFx8ZLAIcYerHAKCQQq2V7C5KZs6Hx8BXMCz17",
-	"dvOPh4pe6T5mR26F/X52e3GbDw2+TaIN2GhKmX+1+7vG/l1j/66x71tj81hvMX/X2rfdk91UaKknlEVv",
-	"Rbyo1FNzMZ+FiVKJPN7d1UzTsZc7Qz7dxama7MZ8TNkfXfzFpzFl6XXEL9Ig6B0OKIs+/aY3ffTdMHgl",
-	"9ifnh1dPuux7efRltPft/OGLHw/wN72VWkZ36H39CLazBFyHq5nD3X0gkYzTcZHp7RAbRfloIuLe2//2",
-	"2+8/BK297s0fVg4v60nVGJ9ihWM+XpylseBp0p+msaJJTInoJ0RMaRxXOK7f8VQgeP6BRPkbJv6RpxKz",
-	"SE0kamrOBL3MU4WweaPE3b7I8XhyMzvQjskE3a6yBuvH2VpiKRY+sUA7MhoRYx1sdhoHzZ0KOiSgAtah",
-	"/UkcmwOR/GmZG0HcSOMs6GmClfXTSyOfimHHrYUpEzxlEYlQ9USt4eFZlLlGQVZp9ARGvj3JqnYc1WR0",
-	"32p5U1U5zRMyvHzJzsiQi4pju+Uu5147ODwPusdB7zjY28DljOd1rZXbqHpdkBkWUemMp7eFYywCy8I2",
-	"V/BtraTUXWzmiqTffk+XtSMhSLncKesSLToSg2BNkv3dzpYb1hKK5BueElPr23qnwfqKl4dXMBoGnMcE",
-	"M0uGCpv6GZ5LZNtDlIF4wXFclCTreYoJM1uwdTozxdf9CsIeBGvKrCllVe93133fvJtTrxwuFeH5A4nM",
-	"U9b0G5CR3mEDrbSdTFlR3tYwxWprblknjLQnYPk/kHlKwIIJvgFDgz27/KCYYMFMULg33Ere2DsM9rdY",
-	"C45X3OhbizxdmqTCnBcYyLK2G1jlesqDiL1UutKiigkWsk/ZytA2NOQ81jTxwzXw8BI1bcyW2aXOJjQm",
-	"7tkir1SevSwLZmmtVmTdLc5OvVhtFwG1aAjnDz2QG572ffLJJ59cH1Wf85X8cGsKGUaHl4sGy1Rv17CA",
-	"zVu12bKOpe+SnfyQc219NTFsCvkIhd6tvoucsaabDEsbY54QBkk1C90xESqLnXnJFkNhtNSAIJk8nEZx",
-	"CIVpwqam+NE6eat3jCvttsVV8gZec+/3BcGy+pR9rmlHJdLbBj5CgisItkPNEEdTysIWCkeYxqkgMmyV",
-	"8wDMdnbnMSLTREEsM0PGdVckaBUpU3Dh3fGySCUek/5g3odQn9UbbT9mqPLwMuM/j4EzNlhchm6+SnRf",
-	"7FjpPNMjxnpS0BxQbrht9oIaV22cXYYpes6GYg6uTayQIFI9Nr6k5b5pwX9sr3RPZ1OaYCln3GmHzKMZ",
-	"HB0WPEWPqtxOnlTJk+UaC05sk++pZQIsQGwP7WEi2zasPMFjCApaJhdL8qrk1tpAfIVGyOj1hZmaCJ7Q",
-	"of4xJlqbhOCvYujrhLCTl23NuljRQeyJPAhW00uUSiWw4gJB5oxETUkIynJqZOgskZhKVSfoNnPP+VLQ",
-	"ktzyWymgLFUgXZYJx0tCEv3QLYRknUvGX55rLqs72Vwtmiw3iy7zbH6WL0WZh2AOMUMDsqjjFhkhIpKO",
-	"GVZEapPH+if0swQPJ2WfesZ9jZbjh6WhYmtsFf3RrUf3N07LlRaJUSbhY62/wRoLj0EIaRvO2HRhZv1l",
-	"uQ9IyxPUFFgRG6bDhXEW7zy+YCEjJJJaMqdqEh5bbAC7qOpy48b0iiCMGJkhzsjOYxQONFWj0vsXzB1n",
-	"+bGkj1HoLuvn8SVhC+p2MNfLvbSehcnwuGCCJKAskFPFnQvmRdJmp2WWSFpZeYOELavu7abHba3GdVt/",
-	"o32FhZafUn/Mn7ET955/8WnWCf/qV7pDZ64//p0nrm/+xWdZPyv5xZz/3aH6O4G5dQed7uzGTmAr22fb",
-	"rSTVqjCJ8dCeAvI4Qgt7O6cHjxaVn68a70ERbq2ucsGeNWEpWSFzF5b18ymm8VMekTekapvmzraW7dNg",
-	"3fGIaMtyLpFN5vWoehisThjwPlQlfU6xlJdVscVrBrkGG1mkpc3S3lp7pXIk5X0HSi4J2yuYqYV+LaHt",
-	"XahRN03beydtC18Dk1Xo2W/J4CRVE4a4eQI1w9N0ENOhCQC0sgIsbcqZbeaLN19/Fe6glGl1ESbu+bDA",
-	"pR8a2Q2QUUoRaQQ9ZOoyIOwExzFhY0CP+anXfjh73p12o3fXQfKo/l8zGH/pNKzwrUp5aDik7IvMOlCm",
-	"zABLcrifiqLHaKNuruKx/OuLU1c26LLxLTyqNdSYt+3FKU5+MJ97j9ncsYAWqE8nmI3XjhcpoV5c46GC",
-	"mBZIfwp5HPWdoA4hkDokWvL1teAKF/NC8pslSJX93lH3YWMRJujD4U1lUAYjs+zDxaYslEB7woUk7QG0",
-	"N29LhZN4jY1WOWSiSr34g17j25t/tLuKYQqjr1vu+uZroia84kAJ5qEyrEKQwhSCBpJo7DK4Zi7wAlK8",
-	"J1gixl0YUGlDhWM6JP+1d8y+jpyeYFlN21ofPIywmGv0Q3GKWj7b+fa8sxmXPr2Z0V/ov22qkfeycq5i",
-	"zGpPxzfTE6UzS93ybXSGICMiCBvayLANwr6tUzHxcuzW8D1lKXl16X1Ze5XdXdRXWkGtUgRl29fb6mBj",
-	"hA0En0nwBFXpxI7i+jPNnRDpnZHUBnEzUxoGjqW0NEz4ZuNk8DR6Pgq6vb39g8OHj46W/G60GgLPXm7x",
-	"lsUCMmcDlDD1DCts6NIg8y8C8t2T+OWPnEa9P9F33/0pwJ/tp+/2vojffXcWv2SBxz5G9bStHbI0HHXD",
-	"TvqiMOhVGeN28Pf6CY9SGxgOJZr6PVyHvIWePeoe9apE/wKrmwu5APOmprCX9a6vZecaMttHPZKssDV+",
-	"lJx1zvDsNZHGe9xqnJGIkOl2EU2L5sHpZ2fth59/0/vy2dHr/e++ffT96d7Z+ZPDr56+ODjZ0GNXNr2K",
-	"Uj4nsRvAytP8RX+VvWkhKZz7pOQ97R7UBdhtlxQLXyDFDeIGn5DpoBDFuV6odxkezm9kMXoafHkxZmgs",
-	"MFMkauXWBOxz4bJE2Dzko1JiG9+oH9vpLEyiy5paFoxgcXdeshH/SLvdYSoEYao+v9xg9i0i4sB1i3Kz",
-	"1rlYMVK2ovt7q1MNV23WG+vubVoNmtQcwRaCxhFWAPTTLp+Z5BHfD2szKyUh7FaZlYtx0JmlXOz453xm",
-	"4XYMEpHBJkKUoWaY7XxaKJSS6/8kZp+t/4TMbv2HIGMqFRHlo1XPTqw4vCOij8eklO7YeM1/pnGMdw86",
-	"wXoifdFn4WhXSgakSaPw2YwkOScvWVd34eXwl+j2VqsvhDJXetk8dTGTZeMPJA+VELdO2Rg1IZ6aEoEA",
-	"fIW46IkwJ124c9s1agLPD1aLmNW7JyoVFzVZNjFWRConZZtYmcjMXrDTQozM9L0Ml2Kb3UZR+lec8sSY",
-	"lYFHulvFGkFLix69U8HRlDM1iefrEEtP6xYbqnNaiT/iDg0oHLa5sfp9La03N1dVPHzOVfLUWkG3Mpz2",
-	"j3rB3tHafpV1jSPdvzwtrNgJrhKcqknfRt8v8qFJkUKAx4tC+/jx7m6I3p69Qk2j7785c8q+cEabPay4",
-	"SnZPOY/HWJFjcDX8EcdjvTucTD998/lJ1wTuR3RMlfz00PyiUqZEfOreMxcTIiiPPt0LzE/TvU+/ePLm",
-	"23d7z06ff3765d7pd6fl35URMRlJqoxCSfZ6bvDNUn5YaZybf7w0c7YnrcJsVM3kW0lEBma9ZSiZPfXR",
-	"AgSsGQsLg2KCr+yh0IyyiM9QM0B//ct/QIyriZauPn5MDt2y/2g9k3XImVFMw3nhXGB9ObKGMKp4ifVH",
-	"MR1P1BbvTqvhucNPwpZeDOQaD5UF5tYiQ9sTkC73CcRAhJ8kWKhPwlJ02ijGcvJJddDvFFOtx/q3p1Xe",
-	"lsUmKLrc9h+1btdqDsSzPT5EsUuH2wWyyiFPqo7frVWnLSSITRE8Tcy0jGM+wHFpWvRz1XGrtxgnHDf5",
-	"gy328ampSKCwUMZEzZfeNqHQ8LU6gKRzuO6Qoob1X0ZNbMQCZcgsHGSDOCBGVyo6xaokANcTAKb9Uu2B",
-	"yXpmsZnlVgZkb9vyWMmDZvJXT3kSimTyxUPlmqlg+bp12vIk8FLRfRe2d64Htre8S8bSCWM8ZUMyrTwB",
-	"x2lECds4Dcdv9MQ1YZSBInVgP4pcK9R8jcVlxGelgHd4wGWRCgIsDHvToHccBOjt+VPjgRiYXLIpZamC",
-	"4IaqMOTlToTuFk4EwqLqDNg3YEA4BUxtVH0BloewaKcqxL7b7h3dPSpTd10gHqGWjQggx6oGhFWVpbQJ",
-	"VP4aOwIVlwzo11h3noE/jzP0BqtUmED+DYN4t5r/KsllOplzvE/TnF9a+QLbLLx2nfVWEZsWxyFEwcLx",
-	"h+KIXBEx54ygZu4wAa5UO1aJylA/l0M9w7UWMqHW5mYhBEz6eIk4jq23QstP80opjAueWFyk9cO7CzG6",
-	"TATemWA1WKqVkg4QXg1kNB+ZSUBTzPAYugAxXU1zKNBCel/QMjRuAfV3jhFGMk2IkMQVkrpggky5Im2X",
-	"JXJy+vKBROGHC4s3e9E4Rh8uDLSs/vui0el0Lho3N5ofcEJsdN5WtRV0pyBW2VZ4AUotxnzkLW4KSPvM",
-	"vLmQ42YurzsVz7LvV2/Hy04mqbQUaqEpHk4oI21BcKSvwI73MZhOU3OSggZE0ghi7AAeAiI3Oug5zCv4",
-	"zDGbXzC3n4X5NfVhpMUlkRDqTCI0IYJ00GdW0QGFJRpiIQxmq9RkNmf9lEFs7AVLBFd8yGNT5MBMZwuC",
-	"PNSMoykXBF1SFsljCNdMI6rQhPNL+zh0Dxz8VKFBzIeXEuELpk1B0whmpTIK5pWmNqkz6GK9J98bmtwK",
-	"+JuEO14QQrGOgzQca6oYPciqAnUu2AX7s6uX82c7zD9fsD+32234v769HwTozygscWOImgMcobw2HLLr",
-	"S4sx9+yPkoOjN2UyTRKubeD+lEQU9zX/hN6Tpg/+FU0xvTuH4HfjGYfSDxZGBFzLPBVD0s/iZlsonFIp",
-	"tb0I5qvfnPtgRIZ0iuM+HvAr0p/i6/4VjtPCrQGJ+aw/pSy/ZRV11VvuVvktbd7n5pOBrJ+S6YAIxFNl",
-	"uVeiiA/TKQCBm0o5tpaGienXAgUoHO6UqOhmoXSZsCjhlMF1E62RFQNo+eErfUsW55mfcRH1qas2Ypz0",
-	"Kik/BdjB+SUped9ksJQuRoRREoXIsk9Xs4+Pze5PlMUk9qfKu5Q9lapJPzs3gL75A1vVWdeTnmFkmY5G",
-	"dEgJU317MmY+712Hk7PsvT39XlYbxO12C4ynKBGFPgEHljmWJuUr+WOQEG9oOMGCmDHbWPP8qv9Nc8U4",
-	"T+ECyJo+yBRN/6aNULbCxyZiud5PU2WbKdeNaKFwKMXI/3jGJAAGUuyF5H1zkiMgerE/jLl9S4lUqn5M",
-	"rkhsSkfwGTQ+IcPLvt+MI/S+JnRWpaRIn+ySGXbhkiARmSbm6z57u3YPdLvm2KYwAe7+kb4/5GwUU8P+",
-	"kqg06VuAYzOYiMRU6xdoICLYTCgEu6h5HyL2q7riKFi+7k1b+ZZP3fI9AcfvdpIyOnJG3Fi6wKzFah3u",
-	"Xq9nlmIi+FAr0kFs5JSpUeCkFPgtzMkW8AxxWmQH+qOtHpcV2bcLNJcu3oWqUkGo6Wm3LJMCFxJW8vd2",
-	"Wqi67o8bD8yb0CIIcjgsybLffXI9hOooOduY6xZCH9aMTZ3pD1JpjydL5T3s1w6cHlTa+IpD1ARJHeaV",
-	"E8Id96Shc6HMQJgTT87ZsD/C1FtA9pd7f8+KTFegQT/GeD/77bJTy/LfTks+HaU2rGCUhev6o94WYtHs",
-	"9NU5YF1VaXPvuQy6tazLYUuyoMr1Tq2oySFd2lPkXlP2UzVq3LtT0sfQRKUS9+4svlOhc+FqodBISZd5",
-	"vc2vLGoyeGxRFZUvuxgOvzRVQfvYwzW/1NGC7oFj7NKFsuZxKasFxZNd9L5WUDv6d1FW2i12pocarULd",
-	"qZJAz9orPLMgqc2+HsQzzHFJFDdai/WJCmLOOBMrJFdpju3d0lVnVkEkWC5sCj8zWZONqCBqNFV8SWO5",
-	"TksS8D2UKpIsSgrDdl7Flip5kAXp+nWvFqw+OPYsG30GYSEpPeNZUXpcZYvPXjMGn2vB+3ZuaACfLNTk",
-	"8s0Mv1dFK8N+pcLI0J9ctDE0bQt6GQhaaSFU3LF9qdHXFXe8btZpa4eA0S+OqqDAs6nKObOq0lSuLbIX",
-	"inxRJeOLWeheZcIq7Vr0Fy2qg8X8vzzi0XPQVjtjTtAknWKW7+3tjr6FJB4R8HxN+MxVhzM71sUDpAXn",
-	"R+UhX17R6MOySpERauJYcnc6UyqRawpk7bRQjv7hSowZZ0Gxd0tr4C73Yrq1XxtdUI+8VUFmkLOw15c8",
-	"viIRAikPXgwfEzEhAk1pHOdFPFAzTIjoa9IbzRDCQ8Y/EdIpHhP/OlzYeYxSJolyH7F5/xLNJhiQI1xt",
-	"kubQ1C6iLElNgQG4gGaCQiaysT7NXWirhQw8AgCymLs8VdntyhIrwwnpQ4P97qSfYZplc9TbIPzTb+xg",
-	"eheNaZGbpKqiqa5pa73D9nwaCm2s+XZNDzYZzCa4cmbGqoacQWSu8cUiV24x7ARq1/RdfFO5sA1wbuYd",
-	"hsWgf9pTWlNk2jSBjK6XKDS2pFk4oT2UMZEcEB0H7Fk+Ximd93ktFCdjOy6tZPmD4A5ZfuPG6ll+E4ar",
-	"a2OT7tQz4iatZBLpdg2VQ+V8RigOt9TxSrLWTFwNcywOokrhLB1osO1AbdDfxx7gggApStGieFhD/UIS",
-	"2eaIlNscdtciSZ8KXiybvBcgB5e20EhqTeclUIGmajsRAAQm3ZmzzUBATYwEYWSGY4Qjk4g/dZaaCwxO",
-	"YlxGzgtWwAmWCggaI1S3C8eY+qsZYAaEIQ8xQ1JRAO1zKRO12BgV0ZJ1kchbndvDJu9WiYg10SVVGrYY",
-	"yFsP31qh2TKAnak2qaVCLpwG7EDUHOpuFunUO7r7NBwIVQC7ESauIitnvU/eKkZ5bVyx24YkWElnY5+L",
-	"C7CVZec4+VOsV5RjKFoWu1W4Qs5om+W1n1hwHJHGxCUgDfSAZSsLZ01svUQInY8JlsqlwbvorpbbWoDB",
-	"n4dyVVnvKwIy/eIdq+MC7yWudNMc9ZowzG41ivxG41sSNLlZQ3nIYHn+P+PIMS5qhkcBHNJ2J3vB1Kvu",
-	"SQzO1BQ1w0P7xFT/e28Cf0fhTgsNiJoRwlDXsMFeNyoBR0xKhD0sF6tYvuJKEYtrLopzWocbmelVw/YP",
-	"pNVHUzxHgkYENdNYCYz++t/+e70tgP+OBLHKxjrT9QXD43rJ6udLiaiCrxGN80ZhVQEUrNVzfUhVsKmV",
-	"YYDYB/NN01t05z7T7z6Zbw4VX9XYGZ9V6UPF69PaNh6s+rmUNS0p3n0zwWw8qUL1LPEaUB56BC15tGut",
-	"H64EY4VAmQpz7AW4+Gz8cNOGaOwHgYkQ0VuFHQDwjbGUi1IUELQWAwldK11oZT/Y2yK42CQrVthtkLq5",
-	"f31djKheb0PlO9Vru9072qJp46qr6+5BqbtrGh8OYnlDxCbn5a8d4kHQa8Hpn56eg2Df4PZlx6XG7WvC",
-	"BTN0YlMaHIa5szF9SmxtBrZwyGHx2OzMe+PIyLsutzsxUSlwIzolDHJJBZ+ZYsqwrMC6LxSFhjjTCU+F",
-	"F6jundyYDIOFpP+a8NSqfr7CylkgpYL+BAsiVVtgdqkNH20209i4VcGN6uAFPVQYxvNkZi2OqupCJwdB",
-	"MUdjf61SMcnRQdGmOArWfO+oBHkfbF5QTvfZdME0uC4TnBlDY6nXtsIftpX36nbtRFXv76/v+yrX+l63",
-	"pkFeWLuqA93euj0gmXLZVAVbtXTTakDqq+lGfzt17haTqT1cvfZhoR+DCyOM8NxCZuklHhqomXR4SdQD",
-	"m0rjNrPWriZRDp2PmjEf4viC6SstFL579+5d+/Xr9rNn559/fvz69fGbN+HOY/MhEyRo4kr1n/ayF0QB",
-	"SU2mL5dkHpowShqhpsGy1o8bDe2K6kAN/2Jkb5WdUp2/D2S6PZGdH6uCdR/dJbKGO9IxOBVl3ODe/sbe",
-	"1IoeP9rGwWgiLlwh+SI5qhZXebXXSZFWjZSqGEO+u7drsDC/C6tqTdGZyqfa3qvY0Paur0NjBGQ2IwSz",
-	"aJNxp4XCfX3fhVsN5iiLjLY7uMzGsNBOWagwQDe3UHigGzAGiK+Ke9fXjVZjH/59cH1dVLgHcHmlwi0h",
-	"rJTsNOa8j3AUAw4IxRGGzViF+2CNgkCb5xrdAUTBqiyh/fVqt1NWYSCHjMxC1GTckEfbGdYdayL2wGUb",
-	"oibEsitKhAEkhmHN0ZRrpuGpSUBJxgJHJipwQseAxkKJaBWzjOzkM2ISA6F9sAvh5SITmIcWfZU56EEN",
-	"GI4tyceGxMAnu6FFBMKMVhu7d4SXUF14cOsjKBPqVihzGk0pc+f+rUaC51MLKuJl7dhnFlPr/byxO+L3",
-	"uwSAyLEeFlAfrFvUEsQydylryweGcBJ1RSGsUs+gbsMrAyFYIVpshP7QVr6phutbY62uZjYbC9hfo0Lx",
-	"6sZqzeWS618bS3yECjoQgi0UsXK029ZWljvYNtEYzacxTqNcK8htspBrLfGNu3jQNtml99XJaMPOCYKj",
-	"/GzMy9Xx+7dNZ2xo4p1gwSzfQxwdrtejNfC/NkaUys5BphUUf+1vojMaZ6Hp5rCRsMgl2JusrgKxH3V7",
-	"1SeONoizMJLdq+7ucILVbk6vytPTxW1Q2YMDPAjIJa2iK6BuFNAkGswVKQ6m6DtQyLBXWeP11vMQlKHF",
-	"u7cC5Dh3WyXPSERYXhr3f9Gfv6zMZGmDUq6TlKTKnhi1kA0Y4wycLMM4jUpgfr3uHe9oFk6vt9zEVIuS",
-	"hXUJpYiVF+bWVBPKLo31Zs1xL2PChCSXa86s20s/JHK7oEVXn7hfncWpOeTz8/NTl1Xo8YkgQ0KvyrNX",
-	"XW82d5SuPLbPYqdX8ixEjUIMZ0bPpled9YFEU5wkegr4yHkHCmWr9GoUUA+zvBpd1fFe0NsHwRjUgteV",
-	"iN/bfH9rw5azucwbLlgZBYXS8o2Z3GtaIp4nJbM5+MV30D6/FbXHglje1jg8xeNq2Ds8BuEMlblQzMey",
-	"BAmHTrGUKGTkWvWHqZBchHrNhu5vVyREPwCtPUZ2W2PKLWFpLi/anrc6RsuM3qqwkryvJYiYbnc1GERN",
-	"LR+/0bXoTipjwzO3BOzukRHOeGrPYQVBdkn4IcwlBOkMgdaFFvo2TB1wqV6TvXxN2RqS+/oS91GLXGn2",
-	"HNcOQG6sbun2DoJWFp/ukN4XQaFrQXLPHN5NYXzoNZ6jEY5jJAFAJ54j49v5mQhuM8lZ20EIGcAholRM",
-	"tsW8vRfU1xpk/XMLmf9AItLWj2QwqD5kCyN3gaFvDmnrnA62F/BQ1cdvj6O2HroUbJGLLqcFmNy81MAD",
-	"C8NJ8kMn6DW5stHHFe6q7h1AwpSWSrmPn3n76txVLDkaYbG6VmqF5cJjsrEMJOJMv3aTr9uNG7A1mj2n",
-	"yJJAkaz8w8oQEYeWWprr8DHcNgDZMywieQexJJCTVRtu6TCXXeqVgx7WVr20GNPnX5+fQhxlYeZqij4V",
-	"MrIqCKZvIriJgr/+5X/Yh4zgN2++9gtLKu+hYYzptIVkOpxozfqKsvS6E/EHsqWtNb3hUhxRtbD5n+Jr",
-	"E/+0v6r2ri/Cl20PjJ1ewcNG7q8HHCcW3Y1GS6wVUJg1YFdExtk5xndhPOV1url9ZNdQBbIRVH61IDqG",
-	"960z7bE7NwMUTyMBqEn28Z6mAqBNLsm8wORW0Rp/5/t1gAPrV22FgREa1AOzTDWrw8n9YtdcdMUgVf7Q",
-	"fDwVas/+LlhzP9jbeYywV8LPfGCIGWKEwgLTH9PfYvbM0G/WgsdAm5og+ucFs/mSEknFE+eArynq53Is",
-	"Nyrdd2OgWVNB1fyNJp81TwgWRJxUhhABTq2VEF98e95CXLhgT08j2RJ5EjVDednudDoGCxqmCIQFfCHv",
-	"z0SpxEwlv6RkyZct1rh5Tls5aDD3wdIpg2JD+q4Lvz1uJNao7NvX8+/ihH5J5o2bG0gvMQD4C6BEBSAu",
-	"C8jj2ENPmxtsB+mOE6agRKlDrC+Q64I1wxObOQ6bmGP0BEiBDJyPfsRi+ZgyymG576Ed+wrC138om481",
-	"jWtgN4v/1iiY5/pjjVbjighpaBV0uh2oiwIVQhOqtxSdoLNnUJYnwFu7OKG7+u1dpzX11XEVOPBzrCW+",
-	"ecqilxDUdNU+W3m1T0Nqr8ZnCxXrd7aySpytC5av0R2YPshQhILLJr7zgZVYE3wF4wRPI1UdlFe2MdTy",
-	"Khy3QNRdMLOCS0XUDQm1/Q8zAbVqaorK5pVFgCy9ILAh0Q7CEcDWh9DO7o+ylA2SbRV/KGAUawurYg+0",
-	"UDx7oVq8X99dW7Ldnl9Bslw2Mq9inFcMdqUijQ1pq5R7BUiLdccbxaj22o5W1O+2oTZ73czPd9TtHeTx",
-	"0d1HvYPg5uZ9oaRudVnbGyun8OYlfGEOQZgUOfkdT0UB4cTxfsvBQ4MzIdMCXmHfOU9Bi+RvI8U7epHt",
-	"B926HmZMtPvWB6qAl/ZWv/QiQ5q4aTUO1nnjrZdp7isVYEVfnfzw/qb1oSDmf3ivZ0Wm0ykW88ZxQ9Ow",
-	"FJHgzGugRU5FLZfwWBo89uxqO5MreiYTLmugT71qVpCebEq3giTRYnU4ITjJ+wAKu6mK5c+NUxEqZtua",
-	"ryABMuVAoS4zSRSJtHEApgOOMxy6/V6vBiMnUx350dIFMzhw0yTGlKkO8jYe6EdOmfW02jrOS8s9O59U",
-	"XpC4KYmCcsmhR0mHKeEwMWS489ii6ETHCKz/ECpzy6rS3FrSumf18g9RkgK0sYvdghLfUG/aImKaMRXn",
-	"hZQLyxvLaLG4/Foy1tbDz4ziJzyabyZg/erA69ew315o3kIY2cHeFPcRttGSmuluTIW/H22S2bZ3rUyC",
-	"TJcEuSIJbm4xJVW64dyvIO3EhRXwwWrJ+wRHrpbYx9MJ+8HRZgyzAG3qYfk4TFNT9Kmw+nEsCI7mvsRo",
-	"rE//SnDYyhlY58NgcGsN5O75+hwiSI2/AbHUYDyOcsXV7AbBjpnT7hq0Puf8FWAY6Rd6vdUv5JbpmYXS",
-	"AcW9xptvrYJ5ywCmyCjwj6/086Xig5+iHNRohaK/aVVsLHY/5CdeN4YLY6LIUh+eX5oDFJTddWsD3+JC",
-	"UCYVhkvaWnO5rTnv2PC0zhr66Jnp0II43q88GeBXvwLBsL/6DTv4r7h6AXBfvwC/GWq6/fO8zjxfy8LM",
-	"AHChH4ucRWEDWcHWmXMg9y74vcjcGXrvnDszCqe4Rb3uC8blJS383NCFs2a9SUqrErxYPLdxKySOZIaH",
-	"5MCXTxAjsxq7OqaXBGF4IN/RN/d7vQtWbQKDNp5RScwm3aQcQ4a/JZ7e4GuLVZA2zt0ulDM0wMPLTmZ9",
-	"hhDfalZ05tSzmaj5KmeR4YLcinWT3EEn/v4jotr85MrfkNmonf1gfz0z9C2YJbcxQ50lBEb4LQwS25O1",
-	"bMTgV2Uj2sOJrY3E3nnXOyLb3uNwb8aiX0TVLMDfpmr4rdmapEJKVnz7d2txibUI/H4H2nu12ahvt23S",
-	"2i00fcE50uQzBkk4OxUWwB1p/f27UvqmcpZfghcrLX6RsvURcp064gLKLpgSdkTLX1CsjFv3un4NDs+o",
-	"0vo5j1Q7RkGIUjagLDJV4ikAT8/lgldpp6yOOcTkgR+IRfboA/oIHnqugD3kChVtm/ySzJ+YFIStFbMf",
-	"4/9wbelR/L45mbt7jewnM+y3bt9VI6GrZdzAjOO3oJMKymhTgfyxRaPmn4JgXDRo9Uryn3BHhp64zF6q",
-	"F5Ze/Z76EzwwV/wnrcuWGYDXrBQSHHsslDxCTXu9WO2oBU5jzkhFdd7SsvY+bcq43ekRW16oLau3lDXT",
-	"sLkpegSfEd19c1pgTw75DGVTnlHCRJ51GnURi0VIqqz+GUvjOAtg9LLBzHV3cvsVmdkeVJu8pfZv3m9r",
-	"+iwUjqqREK7AQIE/fssHWyeFhTAy3kRv0U3JwiIztseu4Fm17srjrDOSxHho97i2jq4xRMg1lXCuc0nm",
-	"LTir0T+okohGLRMObxC5UgYn1XACwwFORLdywaTiiUQzLi4t/i5nQ1uJSZuxevFSt6oh2gdMWABmNiSs",
-	"VLcQdXFmRnULZbuh5vK+mqma+1CzBrC+TxPpFqG7ZBegvbosLtntkIsTXUyI9Fb+Q4usAEdS429600ff",
-	"DYNXYn9yfnj1pMu+l0dfRnvfzh+++PEAG2SU/gQyodwLf/3Lv5pbUAgfAsgWuuXleVmrNMaJ4omL1DeA",
-	"Ma5bFaHUq4OnN5xMW2m7RsJoc9PU+lISuNUw9e82ycd2tsKS0+LImhqe0LMiTtaIvnrT4kuIkhPEVXGD",
-	"icZIc7UJOsODYfTXv/zr7Hr+cwiWwhURUGk3NYm+VSLprg2EX0wSFFb3/ou//uVf7Un0L7y832+4wJcZ",
-	"EJo9yhbgP0JYTDHQr3otLQt8cd3TihvQ9MGtT6cGZUEvD5CcTq0/tnpdSTTBEgonSsVF1QGXmbPbB1kU",
-	"2W9DljGf30jBd39tCn5lwMn6IsB8YvMFH6xa73euy1u5Mgcm/ZVo83vwXuM8yWSijXWs0JRLhbpBkMuF",
-	"+/Fdw4edu3pik5MXIx9M7Pf2UQ8f3aMMK3U7E2X3wxrhBRXpAyBl68ML6sTrBjEDz1wkwm/L4P3YzGHI",
-	"uJI5FkIBqjqYP2LF3suosfzAvXTYbo+IoJB1fvCe4eNbze0BffnJKy6FpIa1bn8ubfWIFkqZLsnURJaa",
-	"sqFmMN36bW7Z78ZQL9B7Q2Pdq0Z2y914rc4w3kbNm7/vvT96oJOBtbezjLhAJhN0M103xArHBkKrOlXH",
-	"1NPPgGHKUU1QtCOOUdMiFA7mCHux6thUcYebUFSkZcK8TV3KHc/ys+XF8jwJ8zMLhbC7o2kaK5rEFE4R",
-	"Ij6Uu1POyLwzjdD/879dsNf57R0tPk3H875JrYpx7HpoS8ZHFCqTMFVoXm+SbHl1wMuT6tikFNmyUUMu",
-	"lXQmWgc9H40ImMtZ3wVBQvMTiVCaGLyr2YTHBPKvKgOKzGS8lUR8Rm7vrzBJ8fmQ+gkRUxq7WkYtz6FB",
-	"XOfry6ztPbQ1zKqrSBVvl+pCdR/B3VJxs6BU+Slrwgq/DGaoWNspr8NULhsWlAqBORlZKnXkGrhpNZYQ",
-	"p9yJrARLNXmyelfV5CneLpPHlYdbSp6siRXkCW5LHtvAzQZOHcu5yzYXDySywqalV2KO2/Nbdu5kCEVe",
-	"vpeWHVl6opqQOUiS0pmRk8tlcT0hw8s2ZfVHRl+7KjxDHBMWYYEiPHe5pJIq8kDmkMrHtnqPRBgJzCI+",
-	"RYLMsIj8QMoLpneqdJwKEiEbamLzqmF32EFPXWUXhVwHpd73cEbg6+Yj3gmTCba7YFnwxlGlONRtvWSe",
-	"2+k20jCDZukGwR7AdUd4XsDThE/o0TeO9QPrM7/p5xmRaVzr57B0dfrN9sYqOHp7D+dtHBEV9WudR8LN",
-	"p957MK6QQ5u4RycEldmuB1Iz/C7w0ahzR96XcoFeO2C9TCFB2AU4630Z11xsnSP3OfS6b3Z+mWA8MryE",
-	"gxUuTHc8+TTDcUxUnXjaNVBq/iFP5dI+g8fs4czSKLwT6wmDI+gpZnMohrcYJwIRdj+lRMy90w7YMfmT",
-	"FhEAvzZBvh6Cooctsnd4uDqw7s5yuitDqg/Pg+5x0DsO9mD3uUJavd9cXmXEr4vkcMK88jTm73Wv97HX",
-	"yakBBbCkWn+N5MhFlTsvB99TEH+shWb2uqoVGs0qVW9hJ6waEhBn65QRFIeRHv5N5WI10Ct3sTGxPdbS",
-	"18gVG+5qyld2e14NSXNjiq/7jtnNRmJKWXalC1fML9eg0fD2R3HV2Bo/e4fB/sY63oFGVa8XSEH4TZuz",
-	"mp4PZM6T0kb6LGf5vJLmEh+DV43QhPlqHiKyWC8eeJsaPI+WhdWBbW4rizk0ocl//ct/APy8CwYvujCC",
-	"zDUCD7iQ552WUS4yIUM6okMH2gDvuDrn4HZlfKbXGVXygsmYQp6SqUrXMg8KwPmTphMecMkxcpjBBh9M",
-	"mXAsKNdpnAmm4qLJUjRoA6Zh1MRIxlwBfph8jIIMsBSisal07+500FkBvtoFfxnSXDB3AIEglUai5hmJ",
-	"qNxpmUoRVGYnFA8kmk1oTBA8AIPP8wKqLHWoP3kPgZge1snR/qOgVawhmbtcu1rx9w1OIvyygLGNT0Yx",
-	"lpNPoEsWgLFf0UZ+M6/nuP/Iv+6SfwpuV9k4Pgy0BOGJD2NVeBRcr/nzWrjBpSztPK/Q2NibbBKeaeg9",
-	"pUuDMfV6kh4GVSp/8/ttI21yITK3GQZLIzJjPq4XUIDyAigdOI5LxlArx/QY0RiWm4P8jqaUoZiPIZIJ",
-	"NWMicyDBnc4FewqgqijBY8oslFOC7TNmZ/xgIwDaqpXp4GK9xbnZYdYrPjb9bGjar37Y1Txe51k4Wljr",
-	"ydewntd79qktF7fe01lO3lpP+6V61nvD2r8vo3WefyH4dJ3nznnjLrcfy/JHagtSBLV1IIKF4gtBsQJC",
-	"t7KGwdHhkmM472isUGTgkbEWHf5/Heh/GeM/Vx0Am+/UhefsLeDY9/Jc0L2gChI+KCKwL4ddL6CsA0q6",
-	"w0S3ua1l3PNKCPIMcbynWaEA/axHt62TooCbXaFUcuRsyDHJ4bN/3xUWNBHoDL8Gjb8zBKqVVZABD610",
-	"l7wmd7Ht+rvEz96SSclSR9pv3cQpnsIuNWw4jYa7A8qidiri+mODEwtdFn44ffvk1cun/bdnr252NW20",
-	"aUTZH11K/qedTuciDYLeoW5U/wqPEU8IM/knWRiL4DMfiPWCmcOODJoMbNKYsktrqVHIXFZzs98z+y2B",
-	"mpwZ4OoW6gbI1AqCk12WvXDBdCsmjxSzHO7Ri5bpoK8IiSTCGcxok3Hl7QZ3qkynl/YDTyiL3or49tGv",
-	"HqpBTFl6HfH1F4DtxH3GygB/AGCrPN7d1aKr46GwV/KCHYbHD8szVL7pbTziumWuJ/3vT+W8Mfx15mYm",
-	"Dz25xVEF46o/gsCU/JiCcYOb7SBoM966+9OJr7g79ckXrwkQxQrJOB3/OiJBT4BlTK9NPjpGkrJxbHF8",
-	"OSvJIFKBUiUlLwtYvWUrJbQU5cipeeCuXSNr6u69deLCN/A6+KOpWZqOIkUM1H+kHI6MJ3LOyS7VsM+u",
-	"IGMqFRG7I8qonNSr6nN8aeOMS3gj5BoPVTx3laWsCn4gUXiaDmI6NDkU9umO4l+8+fqr5k6IxvQKoBse",
-	"G7fjkAgy5QzCTUHsoIHJEhlOcBwTCEzdRp9azjmz43xhhrnq3M/ksioO1ZnGjEpbM9Q0prvWtKd5KLQX",
-	"DSR51UmgBdivgNXIMySm+PoVYWM9zYemwID72V1EWX9/G0SJHNyKixOl8HAyNSnmSYzViItpVpn/+bUy",
-	"9fNNjIGWHbYGSeNk8DR6Pgq6vb39g8OHj46W/Iby/7OXW7xl1wz0WimibX3K2demtsBxg/e+mg6+O7sc",
-	"TI/S77+NJtHnZ+fRZ92AfzaZRN+d8bPPXgTvvslG8wwrrHmvcdwg8y8C8t2T+OWPnEa9P9F33/0pwJ/t",
-	"p+/2vojffXcWv2RQbUtgJhMuFKwkypTeRsQQmW0nJAEGBzyX9SXZ4qKAXn0kXNVbSOsNZfUKOe1bUbew",
-	"UmxrfcqucEyjAiZTvl6HPI0jiCQZEHRFBB3Re4smKUIxTXGs15QNKrHoWkaemROOSwZ475r0LVNBmUT6",
-	"UX9T8UCiZlgaabjT+QWMyvvCznITBbsnI6lJdM+xL0u/+euwLo02y7oPmApuXFtZATwxvsuVO3ZlDp5Z",
-	"hEWEwg8XVhZ+SeYXjWP0odPp3NyECASQ1tS2XTTi4oKFDF/RsdY/nXyxyI6RVs2d8BjAzSXYxagZUTnk",
-	"V0Roeu3kCSmGK2HhiAtm1rQFbEwEGREBd0PGGQmRpz5aVRYTIte2EKjBDPeW6AUbcx6ZsuEzqiaUoQPn",
-	"ErgTi+TrxLmLb2ekZxNQ0pewbYNgs4Lqf0NiMnQl8i05zyzRoRETAyH8S7l+Ml61P3lUh3pRlu629rCh",
-	"YeO4sfdTr/1w9rw77UbvroPkUf2/ZtoySwdWPZ5qG83lvo8bx+2HlapXm0OJA/BolF0IuR3mqo24yknA",
-	"3VQmMZ5/5fsHnY2T/fPSA04zHsSbTbWhm+V6pVFYKB9ftn9s0fVGYaFuL7lWJUuuXKB1y/O3gKX80fxC",
-	"TpVq4o4sjts9OITA9+S+Befd1mPb+QVBn1ew7RqIzvbpBxLROpTmdXEa9zbGaVxYVjMuol2TClpvBpyK",
-	"DAQZvN6mYhKPo75rIjRGLAqhTiccO4aomaQi4ZKg0Hwg3OkgE4cFxm5WosyvQgWVKG0APyNoigE6Ksep",
-	"NciOHfSCXhE0E5yNAXHK9cMcA3QznZ1BN/aOtlffumGDGnqr7FYyy8gFtrEQZKjaEy4kaQ+0ChfztlQ4",
-	"gcJ8PnHrnt5sk5aPYiMHf4UENK1Ed7in033rU2ZHWdrW+fOrrUGY9XsQOScmWxpBkBrsurJdXKELZnNW",
-	"7HK4k234eERQ01sH+RYu6/wvsJfbHAv4aK0XXmM2P1GKTBMlf0E0X7f9h+VSlMxwqcKgAMkH09R2teir",
-	"pd8bYhz5h+2IjqmyM1yWbYXDQ+fc92v+mbrEeSjXBZN4mkWSYYnC06/fnCNzBlbRwfCWAoxHRI9k0cbp",
-	"bbaAXUK61luHwfrRzc/1SGwv6rMBNG0hCB28wTM8/wXWSq93S5FmFv+USmkK1Xl5P3lt0AmWiPFS2er7",
-	"TPyp/GAmqmxvnaPpV7L8X8NQDNuMII8Ls7GzGLYRCFOiJjyqjdIsGT0zv5Y2EBhnX31cNIbco3OT+YWZ",
-	"nYgLls2Ewa21blxTmrRwdAgvMp5rIswiqGKqLSULYac/tlQOvIYB3kWojy3JXllMfYKlZ77YBAv4MkxD",
-	"wbqxxd1NrNr7jW0aM6A6zrcf/S0fDH7OZ16iDmbOUjbB2Jssghiz5XDM2Rm9frJlyhwugVA+jTG7j4j9",
-	"JcVBgkoclVPBcwRrLSf2Asjt8yM9TWLQXrCQGGSjSV2CyQ/vcxeT4GjKmZrE8zx5v3cU5LXfMhgBkw3v",
-	"qq8vqSy3MYKyJvKK1HiYrt/yEtA0MNngo1EhVs2wdJnPwXNJ2JAsCajIn7kLWeminxNBuRljDpPeh9Wz",
-	"wWbO635duVhviL/leYdcJLCqBE8Bqtqf23Xqb1UhZ4WlqQlNtqMNAdg5rsXGx4IgJahW3qaeBZybQE0h",
-	"KMvyOKsrZRs+Lj/h8j3qvgBWhN6DYCgjBaAzHQTRGhfMAKwsgsEVi7/X8vntAbwquNwf7i1Y/J6KWdx9",
-	"R5evxV9d2aW/e+jFCdebcJevXFo21iVj11e2iAxS1JynZrVtWOlHkIiQab274KlFO3HOoAfSVMQHZ9JY",
-	"YAZ1jCUo5UV4KQSq7HGe8KUfeyAvGLSx03KehRJGllvh6CTbQpt+khzgExJKwym+7qeSyBDStiWiDDmw",
-	"GPcgd/AuJgN2wmcAfw2ICKZViQQekscIswuWBTXkgBpeYEMqSdROE9MrBwRj80qr5NEZtH8HpZbNTvz0",
-	"s7P2w8+/6X357Oj1/nffPvr+dO/s/MnhV09fHJysv8pNp+4zLjoHjnF5EwUDcuOeLkOJsUg5K1Bi/s5R",
-	"9m7hndEsPAWCFPyzFYHP+ZPAv/d4zKWbvyPQmfLwoEZbuXidXo0TLNGAEGayztPkviKkrDxaEA8t9+E8",
-	"ORxkWSa4NJP+muJzzOKzTpiVgAXWibsasuCKeA5fLyvYom0Ujsn03GpxPsXikkSQxysIU+Hi3tw6Pn+B",
-	"iHHbJ7e99gFO81f2CumYEKFRG0JCE3hzrxN0ut29zkMHgCoJYUuzPJ2zr+E5SSDlEY9NkOxr/jONY7x7",
-	"0Ak22ZL7tK2D8bCz/48UsZ5xvJfr4C7VLI6VER8vlZZmug+g0L749hxJxZONoLHtdG0QA/KcRb8WZOw7",
-	"jv1wkuhjxH4UwgN+ydiP59o4dt2p5t41Aj/s0xD4gZoZgkpMpXoM9KSwNxkKonZuGRhSLysTCB3QLf+7",
-	"H07a3+P2z0H76P2Hbutw/+YPjYrkg+KyVFitgLCw8BUmab0FsJMtBNxjIEJirAgbUiIR15uK8AdNCP38",
-	"TphnWWi6PAQPrfWkXLBQ8bDlfDCI8dlOy6DymKMSwKRyHhq9Z0lFy+J/cqgd+tg0p7swMUU9BUHDVEHA",
-	"CABUORQrFKqfw1qcizeaBDl67mZAF5tgL6zxFJ2S7zkj8Owiv0V0ahI6kOAzM16PYHlGS4SXZLMYfN/B",
-	"vJjRwtIpVHoEuD5NzobDNzCVRt57iHfZjTJr3Tkox5cuPPRWxozmR89k6B6cB14t74wex3b0nu1zNxgW",
-	"pjJ4t1eJX9EFKAeznFx+j3kNsl4MSARWxCC4axkRaMknroiAPy0uWZDjP5haK2Xsig+N5CBwmSHJ0UH+",
-	"51EG/WBKyvgFIC2dwP7Sq3zut3W4H9imunBCAk3pP28WoDD2H3k74N5+NRqGnmnFS8adN1PqZ71kz59u",
-	"DQAAK71KP33NiF5S4CKxwGCUQaw6F1EGDPA7SIUHUmEgPCBGXSo6XIlTIdOBR/ElJ5LgRStUqShCupX8",
-	"ZIzPUDM08BEhAigUsBMvWJjvQ0LYGus9AYmMh15Rk+uvJoQBRtpO5j7RnC6VdeyVMCwrdMgbb2B3hcFu",
-	"0TBq9lMP20G3HRwUtmATKhUX8+W4oH652DXatMA+l5TpcTIC1kaMmUPjgb8rD07LZ6WSp2Jo8odgH+2V",
-	"pa3roHe8CgVR1vqu/9LaWztv/t4AMOFyOHL99c5vfXXrQa46dFVcJbvWB7Qq7xhn9X3BL4Y2D+s/5yp5",
-	"Zj92ey/y/lEv2Dtan0n0158ah+F2EbbnX5+fFqGobxtlq8lfkzYJH3NeuvsKrvU9gSZsuxn6fQoNRKQb",
-	"OJTlZ7/Hyd4dok8qmKEuH428tarnoHKpmiCYzVZqVgLAVJGGLW4oiUqTcNtF/Jz96tcw+8dawmpCBDFr",
-	"2DGCcuguvy/o+1jQbJ31DMuwfjm/tss5r3RtFihlyIaVGExhF6ReIStCF4MKxq+JRL1gcLBs04ipyiCS",
-	"Q64SPcPHu7shenv2CqLyCimr2pK3NeVthwq14i+Y5rMOOrPF6pr7wdGOhRT2lt5WMfN67b8Bet3WNLej",
-	"7Bvcq3zMQDaXoXoMEbR/xPGYC6om00/ffH7SNXhXkHEgPz00v6iUKRGfuvfMxYQIyqNP9wLz09Dq0y+e",
-	"vPn23d6z0+efn365d/rdafl3A5hP6G1VY+WzGwnN5aVYC3VXf+1gBo7PXEnTeyxcknF09rGmq8pG3Xlg",
-	"55fL7JVEQfhdmsDiqxBIW30FHFfGu2ZW0C5s72zblU72wn6/kzsyp3Vu0rrSSTZ82q8RB+FF9dXhdrzP",
-	"udpKi9/0d5AmMjcLXIXvzt2OaknrZodVPR4Xz8FTJWlEivigAElfCmswTvEI03ieg+7Xf9ueZi9+3BUP",
-	"zkCj3Zehon6n09EGghHgtpK+KQ4OMY0u64ELJKDif+R9MissuPjRDDa7OEzIjMi8TeaoQU3I1GvU+J0W",
-	"W3xrHaN5vFgeUOaldbUyD5BD+yd4CAXOB4Bnpbj3rayFPKpsnQ/nUf1ZXJrmuVJ3pppoNsYtDxvjPN5p",
-	"2RpgWTEPunZ0HLSbhfU7pq4Kj1scyNOqJBzUzPrG4wiiFkzKsM1HMokrHou7I/lqLndHytlyd2dxqGkx",
-	"yQwTaCPC0oGwyHbKZ4PsDG/xO6cOL6T5LRloucR2gLf1RwGJlAG9eaq8tJ/SEGrY9twZ7aZiAxrhoTZ5",
-	"+Cinl0Vd9NoDUbrY1ivKIPqjGmjQ84XaKfMHL3nj5v3N/x8AAP//",
+	"7L1bk+NGti72VzJ4JqJZGpIFsi5dxQ6FdvVNaqlbKlVXj7ql6iGSRJKECsyEkImqono6Yp58djjCL/bZ",
+	"x+E3P9jzemy/7AeH/4wiZuz9Lxy5ViaQAAFe6tK6jCb2nukCgbyuXGvlunzrXWMkZrHgjCvZ6L9rxDSh",
+	"M6ZYAn8dxeEXbP4s0P8OmBwlYaxCwRv9xumUkaPjZ+Scze9JEgadRqsR6h9iqqaNVoPTGWv0G2HQaDUS",
+	"9kMaJixo9FWSslZDjqZsRnWb7IrO4og1+vdbjbFIZlTpb7ja3220GrOQh7N01uh3Ww01jxn+xCYsabx/",
+	"32o8TcRscVwvFU0UEWOipoyocMZIQvmEkWbIR1EqwwvWIidPH5GdnZ3DrWzQP6QsmeejHuumK8fZ6Hm9",
+	"/Xa32+51Tz2vD//3bcMZfEAVa+t+G9mgpUpCPoExPxeTo9FIpFwtjvwrHs3JiEaRJJIlFywgwzlR01CS",
+	"NJYqYXRGKH5bN2zz8wAWvWLwu5sv8nMxeTSlnLNokwGP8JO6cZqfa8fZvd4400SKpJpSfc6u1GAEb/iW",
+	"OuKEXYQilSSmmkDoUDKuyFgk8Os4TKSCn2rJBNurIZSdblcPm149Z3yipo3+Tq+lD4diiW7qz9957cO3",
+	"f/xDHZl8weZLV3xGA0YuQzXFFTdHsZYy4nBwzua1K37/Wiv+PJyFFYT8XEwkiVkCi1c3ogi+dQcTsDFN",
+	"I9Xo73mtfGT6jxm9wpHsed4643ohghX0ipscSjLTr5Km3nA9MNh5/QpLCJXnLNBv1u4/fFyz/ZNYtXdF",
+	"Ww+2SAbd3gHMIfu7hgBO2A8pk6qK98JE7EgdIkjwExIGOCP/ddu00n4W+CRU5JJKQrm8ZAkL4MPauZm2",
+	"aimm4XU/f7z/5uCb3dfdz3a+vP9172Tv9PBP3rdfPLrefF8qqlL5KKJSLt26y6mQzEziniQSPiOhJCE3",
+	"zEc3UTctfH0A7xQm9oeEjRv9xn/azsXhNv4q9aOZ4APz58AdqR78aThj3wrOqlnPs6Mvj1AQ/Sg4IwGd",
+	"6y0IyFSkiSQ0YWSUKhLyuhGrH6tPSePVqV7pfEOOZEi3X04pn0xpieb2d8tb4DKio/a3tP2j1z4c/PHs",
+	"rL1dx5ROxeIEn/CgStayq/VlrRKrJG1vc0n7XisdMhZcMtRjUDJ+KdRTkXI4UiPBFUM5TOM4CkdUz2n7",
+	"e6kn5oxDT1nRMMJvAt0NF2owhnZaDZYkWug0uCAyHU2tiNarMtc7DEt3LTJ7Ai3DXIqL/mWpK32o9WyS",
+	"cJgqK4UZSSVLOo33rcZDGhg2cMN5h/yCRmEwMLzBnT2dsT4xnJngNpAIyE0fze4drII+WxnD0/Iw0pTB",
+	"AiISQsk4ZFGAXAHGDAvxKGEB4yqk0Qkbp5LdlA5GWXuDhH3PRoq5FAF7YDW3BDtErp19RpqfnZ4ek12v",
+	"u9Unz/hIJAkbKSvMSZyIizBgwR2t3srB+RUT9FtW4OQN3JNEXPIzrscT0ZCrrZbeBS6sIkgUPWdFIjXE",
+	"a0UxVXa2yRlv+vbfA33UxHis5ZW/1TnjehufimQYBgHjN9y+cdaOu2mhzA5WKEkQSjqM7m4LJEvcboBM",
+	"75BL0TgEyuJCK7r6t7tjT7qfIYsEn0iiRJElvWRShoKfZBfDG81UYmuD7J6ZT1iGEw6agSCBAP3gAaE8",
+	"O2EjyrlQH2hz4VDkaht1lXhnTJdTljBCiR46C9ohJ2Z+ui3OWMAC0vTLc/a3YGFPhXhOkwm74YoORTAf",
+	"KCEGETSWr6fluPoFPR4lBMF37pbD2/6gL2AYHJYSLp6JPrEsVtIuwQvK50dKsVmMRo0brIRehBnl8wG1",
+	"7TnMQgiifyP2twdEJXNCJzTkJKLK3EhueVWWdUrHiiXEP2EqmbeP9B8+kWwkeAAa8ZTRwFh2nFcqjCj4",
+	"CUm5CiNCuVBTvcjYod4GGkXikoHRp0J1O9j1Kq5meiqvOE3VVCThjzc+9KnbVL4nf/9v/91//I//+z/+",
+	"5//1H//2r//41//693//v/7+v/2f//i3f239f//t3//jP/8P//iv/8f/+7/833//f/7tbhgf6BqODJVE",
+	"X7VInDDJuDL8/RWnFzSMNE+4+RpkLTk8jyUX4YgRvVsioUkYzUnxTedyt/QidzdnOqCKDqlkmpBSnjA6",
+	"mupx4doYleJV/vyma2RaHODy1OhnI5FGAYjFoWY6dDTV+pBWYNjovKQY3bU6tslYFjhOxxmde/X5gs0f",
+	"hjzQ1yO9iEEQ6q5pdJyImCUq1PekMY0kazVi59E713RUcS1n9qJjxZd8QDyS8mGo+Yceq2OzXM/c5FWa",
+	"dXIb8nfukN5mL4uhVlA1DTkztmpUaUq5nXSVebQ8ktbS9dDbqEW4M29N5EM9DL2DTZ5GEWi8XHC0Ky5d",
+	"E/06HgE0nK9aF9f+u94iHSehSEJVYWv8ZsqA68PmBizQZ87V25t+9nAAtlJ/y+o3ckoTFpBYCH2JwL+y",
+	"d0Bi61bRwgprwPW+f9coNaiFi/OtnkZuHVh8t2QDyKb4StIJq5ofVQQFm1bU5D1jX5rSC1DdMsOG3cgm",
+	"rIS45OZFmjA4pPArC2A3i3QG7xVIbKe7Fo39kApFF4f8tX5MUh4qMLEnE7RPEgUmMeitQFKH3d7eWv0p",
+	"cc54hdntOBFa4MdRqi9vulH9A8HXC111D3p73hp9lSgWVygbgJ15JcGCK6riMKMqMghjWX0gBdgOo5Bx",
+	"RWgQJExKJknz2bHU9Pro2eMTLZ/H4RWTW7Dh+gTjLZDFmuTHiZg5R5fyefHkftfoeTsdr9Pt7nS87d6u",
+	"Hn6o2AzGs0CVNWeaJgmdA38x8wHj8rIp4QvZiGcULaTLR+qapW80zFHC4PRRVW+1O+h7extY7UpCsfLA",
+	"OvszFklhco1Hz0iScs6SzIcTiJEkMlSVnbGrOEyYNDNYYH54v5hQxS7pnEglYksSIZ9k43A4OrtgSXG5",
+	"9WLcb3vdtreGs7BmwfPxlqTV/bVOtpYA07DK3Whk1T1pPF2UBySiUgFnoSPFEtnSMithIzHhoVbXikK8",
+	"Ic/b8WT36U9//dvh1deVS6zbG2heupRMDvs7N1sZtCS7zUc0ViKuGhIwmEFU7bnSazITUpEfHE7rHjAZ",
+	"Mx6gPUHRqCDPCbRJhmwuOJrShjSifFQS811P/+casj7X2jP/ca659NYiBnR+rNJZkdGik0N/BfuXSaR8",
+	"Itdi+KCawH45tJmNrNBZecIlciqwoCLrWGCixW0vHP1WQYDUC55H0JljR99Ehb6eiKqTRS1CJakSX4Ye",
+	"NefPfdmrxVWr0fO8bj8YHvT73YJUcFxIu4cFF9KiL/uo/ZS2x/3O2z82t8G3/a7b2nm/9ckfqk7hjF49",
+	"w066+jB8IJm4cmHqpONG7kx3dr2Vs2s1Uh7+kDLzgX5jURCuK+OccYKr/C5lXnEx71z6LeHxSx2dH0IA",
+	"lJbCiII1+X4W3IBv5P8pXok3vArCctVzs+chMrEin8roPfvHajkB14fCcS1zfGirfignQl2bsa6hEq2I",
+	"FinJpvphvmSjhCnDzb8aN/rfrbk65UU+rwrs0XQ31qR0zuYd8lKJRKtbhIvLB/p/0U1BhvpqrS+gYO+p",
+	"VMa+HXbl/VHv/AfvM77zzcH88+B5sqf+dFWtoZUWQA9tcQXelo1VR7mvQokJWgnAiaEPC8xCwmK1zGiB",
+	"Mws+QgtfQb3Qu2cu/3Skwgs9xszlVrjvZz8vXvOhwVdxsAEZzULuPu3+LrF/l9i/S+y7ltgi0lfM36X2",
+	"Te9k7yuk1MOQB6+SaFGop/gw34WpUrHsb29roumYx52RmG3TVE23IzEJ+Sc2/uLjKOTpVSDOUs/r7Q9D",
+	"Hnz8dW928HrkPU92p6f7Fw+7/Ft5+EWw8838/tPv9+jXvZVSRg/obf0MrqcJ2AFXE4f99Z4kMkonRaI3",
+	"U2wU+SNGxL01/ztov33ntXa67/+wcnrZSKrm+GjKRufP+AkbiaTCMbHcqNZre/unXrfv9frezgZGNTqv",
+	"a63cRtXnCbukSVCyYveucfUPgHea5gq395UrdRvqanHpr6+1Zu1ICMMsD8oYfYqmEs9bc8l+sbtlp7Vk",
+	"RXKVrkTU+metS/GBEuXpFdjiUIiIUW6WoUJreEznkpj2SMhbmqXTKCqy7PVsYYyjkrnOYGb0alCxsHvV",
+	"omGxr1nIq77vrvs9fpuvXjkgJKDze5LgW0a4DdlY3yFgrbQmEPKiYKshitXyatkgMASbgW5zT+ZBzwtK",
+	"xgYEDRJ7uSuM0YRj2Ksz3Ura2Nn3dq9xFiyt2Nm3Fmm6tEmFPS8QkCFtO7HK85SHSTrJQqVDFTGayEHI",
+	"VwbvkJEQkV4T1yFNR+ekaaJSUA+/nIYRs+8WaaXSurzMXd9aLci61/AOOdGoNsZjUdTnL92TG/ozPvro",
+	"o4+uDqs9GSVLw5pMhoej80U1eKYVUpqAelrV13q6jE3ncINqtSLbpKD2ijHxnZ8GNjbARORKv6T6i5hx",
+	"SBuoGs7VfGDUyMXxmIbvSSJShZEO8AXGCYtUgVnADYlqslms5n2IgdDj1L+LyxKDakgxOpd7/e1taM1V",
+	"VPtd78CrGilGCywO8xlfDEvQ/A0CFvLQBiUgLKEJCmZxNHWSQWvvbKXmsXCeX8Jn9vtBwqis9njO9S6H",
+	"sLR6pRKhIPCJNH0azELut4g/pmGUJkzqf5utymOn/FY5UBvvG1sPCGwCudRXSLStFJe/an1TsLHc8qlO",
+	"JZ2wwXA+gFiM1TchN6ij0ruUHR/n/GW0schF7CaWNmNxYCWHk7MY6zFx9CBteK9xos5W3WxsCiB5wkfJ",
+	"HGxPVJGESfUAL/vLjYeJ+L690n6YbWlMpbwUVrhlJifvcL9wlT+osgs4TDHPZmosWBkxIU+zNDiV1HhV",
+	"YSPbJu43phOI2ljG1kvstmR32ID7+sgj9UGjXE0TEYcj/ceEaWHog0GBk69ixo+etTXpUhUOI4djQzSR",
+	"PrehVAlVIiGQ2iBJUzJGsqQH6VtFKgqlquPTm9lPljDxI17i3Hl2ZBb65E+Vivvb23q61n4AE/YzNm0S",
+	"Q864n0qW9C2B/IuPPCZUELsOdpnZVr+ca4KxjXqPNaUaG6DghQCsiTiDZU8nU73J5FlJrkBAVk7onTNe",
+	"LVBgfGii/pda4eIsb8/bPSgYB/7wlz83YRU++Qs2Ov1kq7+9/d2fz87k9if/6e0ft6ttqK58MnRvDn0p",
+	"7AqEZqZNV4qtc8Zi/dINxFed4cLlkWvytlu5oC+qve8XDcvZIVnOD2UeqDiinAzZop60eBoDJsMJp4pJ",
+	"rTab1CX9rhanZctzxgIaLXsolwZUrWFucGe33rq/tPpHiVOhRPcfaB0QNHq/D5JA3wPwXuBnN4gsQ4Do",
+	"M0uaCVXMBLOIBE2qWw/OuA/HV4vHVE39vsmgN5ytLoNsEl4wQglnl0RwtvWA+EO9qkHp+zNunT7ugX9A",
+	"fPtYv0/PGV9QhIZzzXNLTDXBPIgznrAYJDaxSpLhCWWXk1kkrTE4kwSzhx7tpk6pVuOqrftoX9BECzGp",
+	"O3N37Mh+5z58lA3CffqlHtCJHY/7y0M7Nvfh42yclfSCXrJb1EGOYG+tO9B6OMwGtjJbjTFHhFofiSM6",
+	"Mr4yEQVkwT5glZHDRQ3E1U/uQBu5ic5wnSuSuQmRhM3EBZMkVFsdoj+4oFFqfb1Ne41yRN3WGdcni+NF",
+	"PuWaV01YAEIBV1YqoYWG880vWRxmozL0VyGpFpjhkxkNo0ciYC9ZlYHE+s2WWUiAW4lArxadS2IShZ1F",
+	"2vdWJyM4HVXx7GMq5XlV3PKaAbTeRpepkpliZy0rRTlK866DMJeEBBZuWIVxLVnb21A+7DZd3y9gWvgK",
+	"iKxCO/mGDY9SNeVE4Buk6R+nwygcYXChOaZwSQwFN818/vKrL/0tknItZP3Yvu8XqPRdI/sBOLtSTKJ4",
+	"hCxgDgs7pVHE+ASQaX7ote9fPunOusGbKy8+qP+vS5h/ydNW6KtSiiCFlL0A2QDKKzOkku3vpknRVrvR",
+	"MFfRWN774taV1eBsfguvark+EW3zcEbj77C7t5TPLQloMfQI2PG6jswSosYVHSmIlwHbmC+iYGDFmw8X",
+	"JJ9pzjfQjMtfzDnJfyzBtez2Drv3G4sQRO/231dyZ84us46LTRmYgvZUJJK1h9DevC0VjaM1bATlcIwq",
+	"oexOeo2+N++0u4pgCrOvO+76xxdMTUWFKxf2oTJkI2GFLQQJJMnEZodd2qAOSB+fUkm4sCFGJVsAjcIR",
+	"+xdHWq/Dp6dUVq9trfcLZljMY/quuEUtl+zcW5DVtJe+vdlVqTB+01QjH2XlXiVszBLGRya4a4PIbWM1",
+	"j500uTWsk1lWXV2GXtZe5XAXxYKWA6v4bVkxd+5hFHWdYSIuJdgKq0RPRwndTXPLJ1q51OooaWa8GRFV",
+	"ShSIEZiNo+Gj4MnY6/Z2dvf27x8cLvm70Wok9PLZNb4ycD7o/AoZV4+porguDTb/3GOvH0bPvhdh0PtT",
+	"+Ob1nzz66W76Zufz6M3rk+gZ9xy6Qg7fNuJ+aUTphoN0OY7Xq7opmMnfaRfOSm0gn0tr6o5wneUtjOyg",
+	"e9ir4rALpI4Pcj7hbE3hou08X0udxGU2rzpLskKkfy8F75zQyxdMon+h1ThhAWOz6wUlLUrh409P2vc/",
+	"+7r3xePDF7uvvzn49njn5PTh/pePnu4dbWjTLWs4RWaaL7GdwMpwlcV7q/nRoEpY207Jvt7dq4uRu15e",
+	"K/TAivewtbsoLYpNJFoWvWKgaJ7xsfhAl7RRmiSMq/qUa4SxWwSJgecG+GUt92QxeLRi+Durs+9W3TEb",
+	"66rkrUYY1/jsC3HUhCrAvmmXvVR5EPT92mRDyRi/UbLhYmhwpuAVB/6ZuDQINAjOg3A9JOSk6WcKe4v4",
+	"UgpwzeL1UP8Tkp31PxI2CaViSdkX76g3Fe5SlgzohJUyABsvxI9hFNHtvY63HotcvGrbtSvlx4Vxo9Bt",
+	"tiQ5JS85V7dxOXeP6PUv6C/B3PS1ZUElPih4KgexnmQdPi/kHzM6mhpggJkm2AzaakTjcuTwWixxROM6",
+	"5isZZt6D6qbHpzuGARiXkHWMzUVacG8oRLoiYzoLo3kxAmrdYW0QX6QZFURZA/QyYpFgOBFEeCRaReeS",
+	"ND282+hnM1qK5F9vVDihugDwgEVmyqRpPQulk4Wu2qpzNU6jaI3phnn8FDWRLTTOpga/lmA91oz7BIBi",
+	"PYglYf4Y3l7Vf35zrBhCIXz4sN/t3SisH7fT4MhkffQODtZLQUZAD+ucW5zsG5EmJAUnhiXzSthAOIPV",
+	"NL5ebJbFfyx2/0qygHBxSZqX+rjj9VtBdMEFgObOWTlFoLe5XmLoGE+/GYq7sovr1KrgUC7R5ATsnt0V",
+	"bPBWeLPDVSvctWbh5gOAu62SooCCy004ElI4okWaoI4LrRCJnNQlU+DGtLgymBlS7KckUF0QlECkiIFl",
+	"RsrT2dAQBA/VEtQJHJoFv6kehW7C9G0uNCWAk8KlJvtteboEh5T10kK2lgi6U6HiR+bqcaPbyu5hz9s5",
+	"XNtmuO6NRI8vT6csDkKomKZqWu9LQ0cVARxr4pvXIRrl1clz0oQ0MfL1CVjVyqEz2ctKqHj7WIhoQhXr",
+	"gxntExpNRBKq6ezjl58ddTHhJQgnoZIf7+NfoZQpSz623+HDmCWhCD7e8fBPHN7Hnz98+c2bncfHTz47",
+	"/mLn+PVx+e9Kd1i2JNXKwE7PTr5ZyqsszXPzzks7Z0bSKuxG1U6+kizJQOCvGaBs/MBMKtQkDJwSiRi9",
+	"MG7iy5AHmiV75Ke//hfNj6f66Lm4Sznk0e7BmgqO4Ki9juYFn9f6kfDlkOC1ug35YByFk6m6xrezalh7",
+	"/yO/BRz0io6UUYM4nTGIB2Xj8OojjNT6KKaJ+sgvxTyPIyqnHzWWCfrBzdcqb8tgehTNybsHrZu1mgNY",
+	"XR9XpTik/eulR8iRiKsCcszVT1+jIGQwEWmM2zKJxJBGpW3R71VnQ9xgnuBKdSdbHOMjrOShlXi8x+ZH",
+	"7zoJNtBbHbDYKTy3CGuj+p5J01wwQk7w4FgRDJkfUoUzqth17hLYfqlmx3S9uzPucisrAGHackjJgTRz",
+	"T095E4rL5LKHyjNTQfJ153SVGpix7ttQAnM5cP3reQkq84hzkfIRm1VGd9A0CJmxW26Av+k2emSbQGGg",
+	"WB1IlmJXijRf0OQ8WMxSOHWyrxMGJAwGLE9fssir00eYuD4UqSKUzEKeKgh3qkpuWW5p7F7D0sh4UJ05",
+	"/hIUCCuAQ5OrVYCzYjyovEZ2273D20cz664LYJWoZTMCqL6qCVFVpSltUmJi5YxUqKKSAv2C6sFzMKIL",
+	"Tl5SlSaYHrZhbsW19r+Kc+Egc4p31zSnl1Z+wDbLeljnvFVEq0aRD9Fu4HNUAmPABWekmVtVgSrVlhGi",
+	"0tfv5RDp8KxFMC0GfywEhUr3Ukbhwgyf6KnCJ6XATnhj8ZDWT+822OgyFnhrjBUxiCs5HSAjI9S6GJtA",
+	"/BnldAJDgCjPJnriWkTfC1q4xi1Y/a0+oUSmMUskswXYznjCZkKxtrVUHh0/uyeJ/+7M4DSfNfrk3RlC",
+	"Mut/nzU6nc5Z4/17TQ80ZqWgxY1qkuhBQQqJqYwEK7UYz5S3uCmQ82P8ciFzGh+vuxWPs/6rr+Nlt75U",
+	"mgu1yIyOpiFn7YTRAKxl+oMHoDrN0H1JhkyGAUTdAqwKRCV1yBNMsBABI5TPz7i9z8L+Yl0lafB8JGSg",
+	"sIBMWcI65FMj6GCFJRnRJEGsY6mXGeNYQg4m6jMeJ0KJkYiwOAhuZwsCmNSlIDORMHIe8kD2IYA7DUJF",
+	"pkKcm9dheNagOYzE6FwSesa1KoiNUF4qP4KfNLVKnUF+6zv5zghT3uDfzN9yAmyK9U8kUixW/7qXVdPq",
+	"nPEz/hdbZ+ovZpp/OeN/abfb8P/6513PI38hfokafdIc0oDkNRWJOV+ajdl3v5cCvEEpl2kcC60DD2Ys",
+	"COlA04/vvIljcJ/oFdO3c8hJQvcZlEwx8DvgfxJpMmKDLJK+RfxZKKXWF0F9dZuzHQZsFM5oNKBDccEG",
+	"M3o1gIhk96chi8TlYBby/CcjqKu+sj+Vv9Lqfa4+YamHGZsNWUJEqgz1ShKIUToDAH2sMGVq0GCqlWYo",
+	"sML+VmkV7S6UHjMexCLk8BwjkbIiGi03NGtglsW67y5FEgxCW6UHPXkqLr8FmNv5IynFABMLSw8DxkMW",
+	"+MSQT1eTj1vTwN0og+XtbpXzKHsrVdNB5lyEsbkTWzVYO5IeErJMx+NwFDKuBsZ9jt07z8HomX23o7/L",
+	"aurY226B8FTIksKYgALLFBvG5Sf5a3ESjgxdT2nCcM4m+yR/6vaJT9CjCQ+A1wyAp+j1b5qcBcN8TH6s",
+	"Hf0sVaaZcr2VFvFHMhm7nWdEAiA6xVFIMUB3bwKRuYNRJMxXKkmlGkTsgkVYckVcQuNTNjofuM3Yhd7V",
+	"C51V9ymuT/YIp114lLCAzWLs3SVv2+6ebhd9u4UNsL8f6t9Hgo+jEMlfMpXGAwMMjpMJWBSCmVo3EDCK",
+	"GwoRZmo+gByeqqHYFSw/d7at/JO7uuXfEoh5MZuUraPgzM6lC8RarHJjf+v18CjGiRhpQTqMkE9hbQ/L",
+	"pcBuge5voBlmpcgWjEdrPTbXfmAOaM5dnAdVJbZI05FuWW4VLTjC8u+2WqS6XpadD+xbolkQZHWZJcv+",
+	"HrCrEVQVysjGujPY1ZSmUrnnCL8wRSngNBkP1WCYShPdUCqYY8axZyWk0mpZ5GNii14rW4vE37Jv4g4U",
+	"Cnf4+bLKOR8NxjR0jpb5y36/Y5ipLXmiX+NikP1tXWhlyWA2LN+oUhuGZcrCc92pc7lYVEhdQQ/ocVVy",
+	"3nkvA0MuS3m4rCwIeX2HK8p4gOdwRLzTlOmqRsA7v5QkNTRRKd6dXxa/qZDG8LRQuqck5ZzR5k8WZRy8",
+	"tiikyo9tCJhb7K0gl+BS7Igla9YrLXFRKBVeQplknbYFkZQ9dHorCCT9d5GLmst3JqEarUIltxKrz9or",
+	"vLPAw/HGD4wb9rjEpMG9XKr4VWCAaGas4GmlPTa/lp5ahQsCM3M2VPgz40K587vEhLKpFniQXi6XBRly",
+	"1CwGzBWl4j+LLATp0SmOVMUosph1t8TcgqIIntKynohQP3HpHUfx0vMqK4nmGeqItgWn71w3AQJaKH/n",
+	"aibuqIqKiemlQi/RXS6qJXptC6IcFrRSqaj4JYtyqBTxFb84w6wT8BaKaVCcVUHmZ1uVk2xVUbdcjGQf",
+	"FOmiivkX8UScIqBVArloYlqUE4tJxHlksmPTrbbfHJFpOqM8NwcYI0CLSDpmYCybiss8Wk1fchd9Tgv2",
+	"kkq/YF487N2yoqwBadJICuvQKVWjxlp0Wy2Sw1DZan5oXyiObmm56eWGT3v2awMSKuo7V+DYjRMxq7fN",
+	"epva5sEFOBjOr1F8Wn6qv30IATY3sjBCYyfisipyR4lbK8fcaqgfSzkPpVrVyzcQVr6FlaKhHHa2dq31",
+	"7Z4wV7C4Vfgjn8LBN47IprH17Hoempq0wrMF+HK2tHjZG6WmFR4J20oXWtn1dq7hpcTQ6IrKaxAovnt1",
+	"VXTNrgcn6Mrg2mH3Dq/RNB7guuHulYbrrVmcyiAAbpjWbGV/7RT3vF4LLgt6e/a8XYQEye5dKAxMIWNr",
+	"wMbafDDNrY3Xp0TWOLEFnchAPZidd+aRLe+61G7ZRCWbDsIZ4xC5nohLBM+BYwVIioWqbOCwmoo0cTze",
+	"jqKHoQoLKTs1fq6qcT6nysaWlCpqMppoeZFQfk5iloy0oI3QyjwLoyi0yCVOACwXeeqEZkdVhdniPa8Y",
+	"7LG7FlZzfLhXdFoeemt+d1hCZPU2r+igx4xDwAbXJYITDHIoV6YbTdngMgkVG3SnTpjGpuzJaWdvdsN2",
+	"gqrvd721A+nLxfbWhdzNK9tVDaDbW3cELBMum4pgI5betxpQiwuHMbieOLeHCYt/VZ99OOh9cIz7AZ2b",
+	"vHJ9xH3MNkhH50zdMzE5VoEzih0LcmRX0ozEiEZnXD9pEf/Nmzdv2i9etB8/Pv3ss/6LF/2XL/2tB9gR",
+	"ehvQQaX/aR47NheIjsKxnLO5j/4YrUZicLB+HSW0hUSBIpolXJMKPaU6WwiW6eaLHEONxErSPbjNvDhT",
+	"77GJoCVlXLje7tpYwlSKUsxcXrj5Okl2aKCxwczF5ag6XOXTXsdFWjVcqmIOrSzTz5zBwv4unKo1WWcq",
+	"H2l9ryJgoXd15aMSkOmMYPvSKuNWi/i7+ndrtx3OSeZiNb6GTMcwidmZzxFQ4VrE39MNoALiiuLe1VWj",
+	"1diF/967uioK3D14vErgAnDmczGpLuZrfXEjg5x87bq5q4VisY7ujcrgturlWQlYT3MzMSYFIiX6M8U4",
+	"xIyQbluzQfMGgXZJ81FE0yDfNnmdeMNaUbnxEPfaGEd2V4MMNhxcwmhgI68KWLPu+K4zGGNqXCNUbA0K",
+	"WSrkD/fXG9Ea6cAbJ5gGqTG9zSpW/IWr5WZrnDmh0JrDeF6sGOI3Cot90O1VA+Abo2xhJtsX3e3RlKrt",
+	"fL1kZbrcgp5SvmIBDUKOQquoq9fNAsuQDueKFSdTVO4VQfIqB/731lPhywBZ3RuF3ud5hzkXJ1SeI8Rk",
+	"KfUQKhXVAGwXNYgyenWcKlNzuYWHCVDz9C1oFKVBKVe+d9slpkv5o9fWMqpZycK5hGI9imQtaI0n5Och",
+	"n2y1rLx0fKPoYiiD/q47SteSeT1bo63gM6iO19IU8tnp6bGNH3LoJGEjFl6Ud8/zqgNfrSVjZc5/5vJY",
+	"SbNg7AXTa7aeqF0i370nyYzGsd4CMbbqewE33GZGJkH5NNq6XD2vtwuM0avNZS8tfu+aNWWdvcwbLmgZ",
+	"BYHSKhbLt2aN0uI5XDLbg59dxXXprSg9Ftjyyio7NcrhcWXF/COA29bEANDoJBIT2SKcXWomjsX8yTGV",
+	"kviQlzpKEyn0fU4S3/7bAoTqF6C1BwRrcRm8ayrx8aLueSM7d6b0Vti5nbGWkkG63dVh3zU4vm6ja607",
+	"q3TpZPcGTdAdgsyZzjABhiaMmCPhFj4rATRlAC8WQ8XVYepwTPSZ7C0UnN7Vj4Sbn2SLl+VAuG6xaKwQ",
+	"bd1KFq9sEXOpFoPmxGa2FOZHXtA5GdMoIhJSZaI5wcvXjywRJmaUt22yEKYWMaUidj1ImdbdgMDU4MOd",
+	"GuC3e5Kwtn4lQ0VxkzM4uw0kOPSi1LnxzCjgparOb54xuV4eWRxRPlirCqIZsQpZolVi+SGL8y/UZi+O",
+	"8VPnXp3bcqQgY5qsrrVTobmIiG3MA1lyoj9bu+hgRQN5VXi9ykvRjmUOYjijc5KEASPNNFIJJT/99/9Z",
+	"3w3hf8cJY1sWk7y01/4D+Bnxpy5pEhSyOPRPKCY039ENlzDDElFTUCoeONW/qiGYbMSERSLSWr3ETCJy",
+	"+tXpMYSBF3auBrq4EEhRsWD6RwI/Eu+nv/5PuxD79/LlV25lD+W8NIpoOGsRmY6mWrI+D3l61QnEPdnS",
+	"2pq+cAFYwsLlPytYubuqdlOx3n/99QD19AoaRr6/XoposggbjFJirWymrAFzIjLKziG/CvMpn9PN9SNz",
+	"hipymKAej0mXkW5V1gfWsI01g4EDhArM3M7bYQJJDOdsXiByI2ih9SJ516UI15/aCgXDx/hmPKaa1MG1",
+	"tjg06/4cpqpQcNbJnAiNcf6MN3e9na0HhDrw/djBiHLCWQgHTHem++LGqO82a9JEoE29IPrPM27CnCRU",
+	"ubUJfTWA/jY0arNa0gjCkCahmr/Uy2fUE0YTlhxV+vgBkcJwiM+/OW0RkVjkXkciGXh8SZq+PG93Oh3E",
+	"CIEtAmYBPeTjmSoV41aK85At6dlAj+F7Wsshw7mLnRZygMzVv1qM7X4jNkrlwHye90tNzfL3AFSAeHgL",
+	"6UeFlDuTemPJQ2+bnWyH6IEzrqA8iQWwKyzXGW/6RyYSFC4xffIQloJg4o5+xWTtYB0rvzx238x9xcLX",
+	"d5Ttx5rKNZCbyfRsFNRz3Vmj1bhgicS18jrdDsCOQnWQONRXio7X2UE8lSnQ1jaNQwDg33YRkSZVMCBP",
+	"qOb4WSUBjDlv2kofrbzSBy61U9+jRYq1O1pZFY7WGc/P6BZsH8AeQcUrzKm8ZzjWlF7APAOs2NYhj+or",
+	"77SA1Z1xPMGlIny4hFr/h50AKNiagjI5cCcsS8/zMDEuS9amcRxp8goF3/5elipvZ1fF7wpoJFrDqrgD",
+	"LVQvW6g26NYH1Jpst+dWjyiXjMjLSOUlm2zBA9QhTe04p/hIsRpco5huWzvQigJqxhe+083sfIfd3l4O",
+	"H9E96O1579+/LZTTqS5p897wKbp5+R7YQ2AmFRBfVaBeLQsEA8aETAo4RX0A6Y5y52uiREcfsl2vWzfC",
+	"jIi2X7mB5/DRzuqPnmaR4+9bjb11vnjlBIi6QgVI0RUn371933pXYPPfvdW7ItPZjCbzRr+h17DkMrTq",
+	"dQn1T/MlOpGIvJQ9bWd8Re9kLKRaVTaThHmJXeAkmq2OpozG+RiwQr8q1p9DoyKULDP1XoADuHVHsTI9",
+	"C7RyAKoDjbKM091eryYbJhMduWvpjGPG5yyOaMgVVk2xHX0vQm4sraaG09JST9YmlRcjytG9llfQfGDz",
+	"ZfoEtH/fFGCpKMulOa19Vx9/n8QpgJjY4Aoo7wW1pkzuO86puC+sXNkPNaPF6n5r8VhTkDBTih+KYL4Z",
+	"g3UrA61fRPD6TPMGzMhM9n3xHmEaLYmZ7sar8MuRJplue9vCxMtkiZcLEu/9DbakSjacutWjLLswDN5b",
+	"zXkf0sBCdX84mbDrHW5GMAsgBk5ujkUvQAzowumnUcJoMHc5RmP99a+EgajcgXU6BoVbSyD7WwF/dsqI",
+	"sTcQxFfUSmMmuJpdz9vCPe2usdanQjyHnCT9Qa+3+oNcMz0xGTAguNf48pURMK/yCro/h9DPj4oLc0Dy",
+	"XKQVgv59q+Jisf0u93i9RyqMmGJLbXguCB8IKHPr1gq+wQcJuVQUHmltrVjqWdMO9gJOzlXy6DEOaIEd",
+	"71Z6BsTFr4Ax7K7+wkz+S6GeQvrez0BvuJr2/jyvU8/X0jAzqAsYxyJlhXCBrCDrzDiQWxfcUWTmDH13",
+	"zo0ZBS9uUa67jHE5eF1mD+1W+Jr1JSmtysDg0dzErbAokFkak4VZwcqI1Xp1FJ7bspj5jb652+ud8WoV",
+	"GKTxZSgZXtKHScgngIBqF09f8LXGmrA2zc0uUCGTjs47mfbpEyw16CrmQ6YuGXPUUN0FUEGuxdpN7pAj",
+	"9/4RhFr9FMq9kJmonV1vdz011NSkvIEaajUhUMJvoJCYkaylI3q/Kh3ROCeurST2TruOi+z6Foc7Uxbd",
+	"GiV4AH+bouG3pmuyCi5Z0ffv2uISbRHo/Rak92q1Uf/cttVMry/pC8aRprjkECW/VaEB3JLU370toY8Y",
+	"uW5FHqqg8rEySGi5TIWCx5TPEayaaf4LgpULY17Xn4HzLFRaPueRan3i+STlw5AHWIQtVKZCbdmqtFUW",
+	"xwJi8sAOxAPj+oAxgoVeQKkQwNtfJqJNk1+w+cOQBzcRzG6M//21uUexf/TM3b5EdpMZdls3Hypy6Goe",
+	"N8R5/BZkUkEYbcqQPzRr1PRTYIyLCq0+Se4b1mXosMvso3pm6SB11nvwQF1x3zQmW464DBnoKbg9FsBN",
+	"SdM8L+KatsBoLDjbKoViLh5rp2sEbL5VF1sOyZwhq2bNNExuip7Bp1CCB70FxnMoLkm25dlKYORZp1EX",
+	"sVjEw82QjnkaRVkAo4MXjM+t5/ZLdmlGUK3yltp///a6qs8CRGwNh7BQYgX6+C07to4KB2GM1kTn0M3Y",
+	"wiFD3WM7EXiLeVfjzjphcURH5o5rKmagIsKuQgl+nXM2b4GvRv8RKknCoIXh8JpCsbBEItEDIyDfX7dy",
+	"xqUSsSSXIjnXHxpj2AMT0XwJfCS0pxqifUCFBTwVXMJKcQtRFyc4qxsI2w0ll9NrJmruQswiANUgjKU9",
+	"hPaROYDm6bK4ZHtDLm50sVCdc/Lvm9RncElNvu7NDl6PvOfJ7vR0/+Jhl38rD78Idr6Z33/6/R5F6ILB",
+	"FDKh7Ac//fVv+FOxNH5dnpfRSrN69whcFWFhFBxWRSj16uDpDTfT1NSp4TBa3URUXyWBWpGof9dJPrSx",
+	"FY6cZkdG1XCYnmFxsob11asWX0CUXMIsXjNsNCWaqjHojA5HwU9//dvl1fxHHzSFC5ZATY0UE32rWNJt",
+	"Kwg/GyconO7dpz/99W/GE/0zH++3Gx7wZQqEJo+yBvjPEBZTDPSrPkvLAl/s8LTghlJUYNYPZwxt+2kU",
+	"Aee0Yv2BketKkimVAJEulUiqHFy4ZzcPsiiS34Ykg91vJOC7vzYBvzLgZH0WgF1sfuC9Vef91mV5Kxfm",
+	"QKS/Eml+B9ZrmieZTLWyThWZCalI1/NyvnA3tmvo2JqrpyY5eTHyAWO/rx/18MEtynBSr6eibL9bI7yg",
+	"In0AuGx9eEEde90gZuCxjUT4bSm8H5o4cBlXEsdCKEDVAPNXDNt7FjSWO9xLznbjIoKSNbnj3Ya0W8nt",
+	"IPG4ySs2haSGtG7ulzZyRDOlTJZkYiJLTdlQMuCwfptX9ttR1AvrvaGy7oAI3/A2Xisz0NqoafP3u/cH",
+	"D3TCwqhml4lICGaCbibrIIynjaVtq28WX/ERIzGkvEWMBzQhAZ3b5CQZKnZP5iB6ffB/a02OkoTyQMxI",
+	"wi5pEriROWdcqz7hJE1YQIzv0iTqgbrRIY9s9UdF7AClFqSCM+gdO3FMlhi9ccYzb+BhZcCObusZd+4x",
+	"N+EtWa5/1/N2AKAxoPNCiXroQs++0dcvrB8yguM8YTKNahVns642scSMxgSPhDe/Mt9Es63AMbcqrt1P",
+	"Lcy4UMSmL9+hVhvKTIxCrK87BDEed25JnS8DtZsJz0WKGWc2Yk4LeqGp2Gjbdzn1uj47P090Bxudg6VO",
+	"JDgch0Fd0ihiqo49bSM2j2s1rDzaJ/CasfYtDes4Mlcr8GnMKJ9rxiIXHY8QsvFDypK5Yz4DEexuWsAA",
+	"7hCjxhxILidZfWd/f3Wkxq0lCVbG6O2fet2+1+t7O6DOrOBWbzfnV9ni17kGLTOvNO/9UpWHD31OjjHL",
+	"1CzV+mckh8KoNKxbPIgC++Mtcmmeq1qm0awS9SaP2YghqGWXCSOAA5cOoELlYcVc/k/ZzS3zZsSa+yJf",
+	"MfFT+khjrGmGkoE/zOjVwBL7HoDnzEKePenCE/zLNogS3vxRPDUG1X1n39vdWMZbFJLq8wIxrb9l4/ep",
+	"Xs97MqdJaVzHy0keGPCS/HKwt8BLJEkjhrFtQENMFuuGAG2HmCDeMjgNEK3RyoJYMNbtp7/+FwBkMlU1",
+	"rV8q07XhBRtDt9VC4SJjNgrH4chmAcM3kJYeSsxA5+JSn7NQyTMuoxAC37EEewtfxJLoEgfhZML3iQWh",
+	"tKWvmU05hpRW9PwHJu0F01fzOvQyEgoAaeQD4mUIeBDeF0r77VaHnBTwUG00AS7NGbcWLQKx2ZI0T1gQ",
+	"yq0WYgOHMjN53ZPkchpGjMALMPk80LRKU4cK7HcQ2eMkzx/uHnjFivbOHb7r1q/XfxkEwsZH44jK6Ue1",
+	"teqze/lCwfv+7kFFzfviPV42+vuercmf46IUXi1W3Qfm5hbe73tZDf9+Y2e6SbxPsY5+3bUjjZh0QE1S",
+	"+dtmUFOGjETmTGRuQlaXhvhEYlLPoAA2ANK+aRSVlKFWniQ+DiOstDvO075JJCbgGifNiMkcmWqrc8Yf",
+	"AUofiekk5AYbJKbmHbwZ39sI0bDqZFr8QedwbmYdfS4mOM6GXvvVLwNFrvku2KrWevMFnOf13n1kCoSs",
+	"93aW5LHW2y44+3pfGP33WbDO+08TMVvnvVPRuM3rx7KA5FqEc68WWNxbQPP2ipDa3UpQ7MP9JXZdx9Za",
+	"QK0+QG3RAkrXoUiXQaNz0QE4zFZcZEjJJWDkXp5ctONVYQx7RUjf5Ti+BdhegN21ILsmWaoMpFuJaZtB",
+	"2PY0KRSwRPXsrmukKACxVgiVHIoVgpZzPNbfb4UFSQQywy1q4N4MYdXKIgjR6CrNJS/YbVy7fpGArNck",
+	"UrbUkPZbV3GKAfpLFRsRBqPtYciDdppE9W6DI4OF4787fvXw+bNHg1cnz99v67XZhsqdn9gcz487nc5Z",
+	"6nm9fd2o/svvExEzjgHNmV80EZcust8Zp6qAdQM6aRTyc6Op2fKeeN/D+1ZCmoIjEmqLdD2CxSfkVocc",
+	"8eyDM65bwcQkynP8MMf92iFfMhZIQjPcuiYXyrkNblWpTs9MBw9DHrxKopuHUzlpslHI06tArH8AzCDu",
+	"0vkK9AEIgLK/va1ZV8eB9a2kBTMNhx6Whzx/3dt4xnXHXG/6L0/kvET6OrE7k/syb+CqcAssWzcFFwjE",
+	"ajENM9q6fe/El8J6ffLDixFHVBEZpZNfR2jREZAMjhoTHCmRIZ9EBhhS8BIPYhWwJ1KKMoO1xXlrhfcx",
+	"vnDbppE1ZffOOoGGG1gd3NnUHE27IkVQvX+moOCMJnLKyR7VkM821sJmyfY45KGc1ovqU3puAtdKCezs",
+	"io5UNLelSowIvieJf5wOo3CEQbnm7Y4Sn7/86svmlk8m4QXkAj9As+OIJWwmOMQvAdshQww7Hk1pFDGI",
+	"dLqOPDWUc2Lm+RSnucrvh8lRSkC5jwkPJYZHm2XTQ2sabx7xzUPEuK3yBBrE5oo87TzkdkavnjM+0du8",
+	"j4jV9s/uImzv25ukKOdoKSI5UoqOpjPMWYwjqsYimWW1WJ9cKayYijEGmncYUPvG0fBR8GTsdXs7u3v7",
+	"9w8Ol/wNBV8vn13jK3NmYNRKMa3rh4J/hWDV/YbofTkbvj45H84O02+/CabBZyenwaddT3w6nQavT8TJ",
+	"p0+9N19ns3lMFdW01+g32Pxzj71+GD37XoRB70/hm9d/8uinu+mbnc+jN69PomccyrcklMtYJApOUlZk",
+	"/21eUyMGAgeAgPU52eKhgFF9IKC+G3DrDXn1Cj7talE30FJMa04Z/hzkIz+vWMVYc4shIxcsCcfhnUWT",
+	"FLE9ZjTSZ8oElRi4FuRn6OE45wAgrJe+RTBWEGowu5eKe5I0/dJM/a3Oz6BU3hUYi90ouD0hp2bBHce+",
+	"LO3z16FdojTLhg9JunZe19ICRIy2y5U3doWOZx7QJCD+uzPDC79g87NGn7zrdDrv3/sEGJCW1KZdMhbJ",
+	"Gfc5vQgnWv508sMiO8itmlt+H9ByJejFpBmEciQuWKLXayuPcEaqhIOTnHE80wYBLE7YmCXwq88FZz5x",
+	"xEerSmMi7MpUlkMQWueInvGJEAFEEYLPJeRkz5oEbkUj+Sq25uKbKenZBpTkJVzbINisIPpfsoiN8Pd3",
+	"Vu6cmEWHRjAGInEf5fIJrWp/clYdCpCYdTfFLHENG/3Gzg+99v3LJ91ZN3hz5cUH9f91qTWzdGjE47HW",
+	"0Wwy5aTRb9+vFL1aHYptRnijbELI9TALX29LcQB1hzKO6PxL1z5odZzsP88cJB60IL7fVBraXa4XGoWD",
+	"8uF5+4dmXS+h0vaNOdeq7JuVB7TueP4WwDk/mF3IilK9uGMDDHQHBiGwPdm+wN9tLLadnxFFdAXZrgER",
+	"at6+J0lYB/u5LvDXzsbAXwvH6lIkwTbmFtWrAcdJhqoJVm8swSGiYGCb8FGJJT4UfgO3o0+acZrEQjKs",
+	"gj9h/laHYBwWKLtZzRu3rAmUNjMB/JyRGQUskhz4EKHCOuRpeMHIZSL4BCBM7DjQDdDNZHaGBdY7vL74",
+	"1g0jDN2N0qXYZbZcoBsnCRup9lQkkrWHWoQn87ZUNIZKT+7i1r292SUtn8VGBv4KDoitBLd4p9NjG4Tc",
+	"zLJ0rXP3V2uDsOt3wHKOMP2OQJAa3LqyW1xhCHg5Kw7Z38oufCJgpOmcg/wKlw3+Z7jLbQ4uebjWBy8o",
+	"nx8pxWaxkj8jPKS9/sNxKXJmeFShUADng21q2+LG1dzvJUND/n47CCehMjtc5m0F56E17rtFpLDQZR7K",
+	"dcYlnWWRZFQS//irl6cEfWAVA/RvyMBEwPRMFnWc3mYH2GY4arm1760f3fxEz8SMoj4bQK8tBKGDNfiS",
+	"zn+Gs9Lr3ZCl4eGfhVJi5SMn7ycvNjelknBRqoN6l4k/lR1mrMqM1hqafiXH/wVMBclmDHlclE+sxnAd",
+	"hjBjaiqC2ijNktJz6RZnhQWmWa8PisqQfXWOmV+Um40449lOIBCiMeNirbuC6xA+5CKXRJQHUBZPa0oG",
+	"E0l3tpQPvIAJ3kaoj6nxW1mdd0qlo76YBAvoGbahoN2YasEYq/Z2Y50GJ1RH+abT37Jj8DNx6STqUG41",
+	"ZQzG3uQQgEWH8RFb4mjO37kNGrJRoXESCpx+jkc6AJfuBkquM/y6umzOFH/LJAE5GiBtEpECJqS7t+sU",
+	"uqiCqPBLW+NjFphxjW71a0FoacKISkLN1BA4GuzJAN4P+OcPsgIOpuF++Q0bB1/XA9ZFV5r8tU4kWXLB",
+	"OgS82GecjcdspBZRV4pVVmvp/OZIGRVU7k73BiR+R6jRtz/Q5WfxV1ff4BePcTQV+nJi8zhLx8ZcVc35",
+	"yg4RnBpAWsfd3gxSH6JwV+S3QI/W3KPP9T1p6s82AzGSGSx/ZxZstQBhAssujuksjObFmoymmTNuyyDq",
+	"4aNleUSjqE8oMYbD5XUOW4Be7xZUvCeJmsegRiEiPiwMamSlJRsJLtMZI6FqkZATP+WhZos+BGODUczH",
+	"8H2/RUzZxZzXIXgLfLL1wBSiFRw3S18ZK/gcQuB3iD+isQ/+qmJjQyqZT+IolcQfCp7KQcwSO2dM52F0",
+	"NC3No1xskyiBYTp23W0ndhx6vIWcxYSB1w4WRIU8FamM5lCcJ8+tjIl+pTxi8+V8MBVpIv2OSUYap1Hk",
+	"g8HEcPbQIMFBBUjS5KneYni+1TrjThakBUZ2EiGRIgBDDTCzTSOYf8i19mxSKknT6xu7Y/VtGsoo30ES",
+	"4sJeQcZxqzGicaO/A//K0xS9VgM3ptFvTABvvNFq6MWBX+/3PJOqoR+Vcv0P+92eCQXJ8g4b/d7BgS2m",
+	"M8grNZsswka/28MYJHejGv29VkOTbqNvquOsLRteQkewkktr6CJj0EwAZ9v5rWdymEOZz9tlfksD8BMW",
+	"MDarN2E9Mgg81kCZsV1zOEuFyaxeRI4ygwz2wHL8QUhP9mf0apBKJn0AAcDy+hGW2LIvCgsWhPnUU3EJ",
+	"6LyAr4GtSpLQEXtAKD/jWYhMDs/ihMloemynMY7KwgqZLOWq43oC7d9CJVi06xx/etK+/9nXvS8eH77Y",
+	"ff3NwbfHOyenD/e/fPR072h9+sdB3WWUfQ5DZLNwTIoM/rnxSJdhDhncpRWYQ79wELAb2Po0Cc9gQQrW",
+	"/oow+vxNoN87dJrq5m8Jwqg8PZAI5dpa+jROqSRDxjjqA2l8V/F2hh8tsIeW7TiHGgBeljEuTaS/pmgv",
+	"PHzGpLcS/sK4BFYDYFwwx33g5Jgb7JaC01XvLSpOyTkLICs8YVz5i2EUxoz+M+QfmDFZI6OLv5h/slNI",
+	"7oV4n9qApDCGL3c6Xqfb3enct/iMkjG+NGfYmo4bjskNEmjpBEOuX4gfwyii23sdb5NsCHdt60BhzO7/",
+	"M+U/ZBTvZM7YRzWHY2X80DO40ukxgED7/JtTIpWIN0LuNdu1QUTREx78WoB7bzmSyHKiDxFJVAg2+Tkj",
+	"iZ5o5dgOp5p61wgjMm9DGBFpZng8USjVA1jPECw6o4SprRuGGdXzyhgCUXTLf/7uqP0tbf/otQ/fvuu2",
+	"9nff/6FRkcpSPJaKqhUGIwOGgjaUFhkJqVoEqAcBZyKqGB+FTIJtgfjf6YXQ72/5ec6OXpf7gOVn7M9n",
+	"3FfCb1nLNeHicquFGE9o5gGEM2vX1neWNGmZ25iA0oYPsDk9hCnWHEwYGaUKwo8A7sxiohFf/ejXoqa8",
+	"1EvwSrIEnSmbwaZsguSxxlvhjH0rOIN3F+ktCGeYHkQScYnzdRYsz48K6JLcKPhiMJwX86N4OoNCdAD+",
+	"qJezYdEysBDCWwc/MfuhTFq3DvHyhQ02vpEyo+nRURm6e6eeU2o4W4++mb2j+9wOIgoWLu72KtFQugAM",
+	"gsfJZovhZ5BDhZAjVDEEmNY8wtOcL7lgCfzToNx5OZoIloIoI6G8a8R7ns0zig/38n8eZkAiWPHCrU9n",
+	"1gn0L33K525b+7ueaap76HmmKf3P9wvAKrsHzg24t1uNraJ3WomScufslPpRH9nTR9eGk4CTXiWfvuJM",
+	"HykwkRiYuZCj6ToJMpiJ3yFPHEMZAsJAxoNU4Wgl6okSKt42N8ZVOa80K1YIt2iyeUj5qVDxY9PZzW1O",
+	"u4c9b+dwfbLTvT9C88L1ojtPvzo9LsIg3zTCUy9/TcoedGbv9HcV2OnaDTBkuOm7Y/IRntBOHGoM899j",
+	"NG8PTSZNOK6uGI+ds6r3oPKoIhTEZic1g5/HkpigEPuSqTT2r3uIn/Bf/Rnm/1xHWE1ZwvAMW0JQFlnk",
+	"9wN9Fwear3Oe4RjWH+cX5jjnZTvxgIacmNAddOPaAOkKXuHb+EdQPTEK8oyDG8qksIYqg+f1hYr1Dve3",
+	"t33y6uQ5uMUL6ZKExrEpkGsGVCh8e8Y1nXXIiam809z1DreMO9k5eteK19Zn/yWs102vHmaWA8RcyucM",
+	"y2azI/sQvfkJjSYiCdV09vHLz466iLUE0e7y4338K5QyZcnH9jt8GLMkFMHHOx7+iWv18ecPX37zZufx",
+	"8ZPPjr/YOX59XP67AcSX6Et/Y+W7GzHN5XXlCkXkfu2J9JbObH22OyyakVF01lnTlpgJrfeg8/NllZq4",
+	"GpLGcPgqGNK1eoFrLt7F8QRtgznAtF1pkit40Tu52WNWZ1Sx3lKRKhkGrIjlCPDhJachmpwCGkbzHCAd",
+	"Y6dmgrN5ZxZsOR0bX9Fi57ZyYAbwa3uGcrqdTkcLVGR4powuVgaFaBwboS4SgtXKA6fLrKrQYqcZxHFx",
+	"mhDFnt3l0JCnpmzmNIq3usUWXxmzgxMglcVMOSk4rcw9bZHZIQgqlGQI2ENKOH1lLeSRbut0nEdgZ3FU",
+	"kjTLw5npRTNxHhmmcyxEtIVjdAovhGtH7EG7WXUSM43KkL3FiTyqSpggzWxsIgrAJ4jpnSZ3BJMM8r4y",
+	"h1c1lVuHTXY8rKWbNA1+FBKBFrpmHRgPzKBcMsgs5Iv9HFtsh+Y3bKjPMd8C2tadAmokh/UWqXJSNEpT",
+	"qCHbU6vkYlAZGdORVhHEOF8vg5DntAesZ7Gt5yEH32o1KJxTisBsmTt5KRrv377//wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -42,7 +42,11 @@ func (h *Handler) AccountTest(ctx context.Context, req adminapi.AccountTestReque
 	}
 	cctx, cancel := context.WithTimeout(ctx, testCallTimeout)
 	defer cancel()
-	r := h.Accounts.TestCall(cctx, ch.Type, ch.BaseURL, cred, model)
+	proxy := a.ProxyURL
+	if proxy == "" {
+		proxy = ch.ProxyURL
+	}
+	r := h.Accounts.TestCall(cctx, ch.Type, ch.BaseURL, cred, proxy, model)
 	return adminapi.AccountTest200JSONResponse{Ok: r.OK, Model: model, Status: r.Status,
 		LatencyMs: r.Latency.Milliseconds(), Answer: r.Answer, Error: r.Error}, nil
 }

@@ -69,6 +69,9 @@ func (h *Handler) accountCreateParams(channel int64, b *adminapi.AccountCreate) 
 		p.Tier = &t
 	}
 	var err error
+	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+		return p, err
+	}
 	if p.MaxConcurrency, err = int32Ptr("max_concurrency", b.MaxConcurrency); err != nil {
 		return p, err
 	}

@@ -71,6 +71,9 @@ func (h *Handler) AccountUpdate(ctx context.Context, req adminapi.AccountUpdateR
 		p.CredentialEnc, p.CredentialTail = h.Box.Seal(*b.Credential), &tail
 	}
 	var err error
+	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+		return nil, err
+	}
 	if p.Weight, err = int32Ptr("weight", b.Weight); err != nil {
 		return nil, err
 	}

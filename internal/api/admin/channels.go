@@ -42,6 +42,9 @@ func (h *Handler) ChannelCreate(ctx context.Context, req adminapi.ChannelCreateR
 	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseURL: b.BaseUrl, Models: b.Models,
 		Priority: defaultPriority, Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive)}
 	var err error
+	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+		return nil, err
+	}
 	if b.Priority != nil {
 		if p.Priority, err = int32Of("priority", *b.Priority); err != nil {
 			return nil, err
@@ -74,7 +77,7 @@ func (h *Handler) ChannelCreate(ctx context.Context, req adminapi.ChannelCreateR
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
 	return adminapi.ChannelCreate201JSONResponse(channelOut(&db.ChannelGetRow{ID: c.ID, Name: c.Name, Type: c.Type,
 		BaseURL: c.BaseURL, Models: c.Models, Priority: c.Priority, Weight: c.Weight, Status: c.Status,
-		MinTier: c.MinTier, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})), nil
+		MinTier: c.MinTier, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ProxyURL: c.ProxyURL})), nil
 }
 
 // ChannelGet reads one channel.
@@ -97,6 +100,9 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateR
 		}
 	}
 	var err error
+	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+		return nil, err
+	}
 	if p.Priority, err = int32Ptr("priority", b.Priority); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/settings"
 )
@@ -87,7 +88,7 @@ func channelOut(c *db.ChannelGetRow) adminapi.Channel {
 	}
 	return adminapi.Channel{Id: c.ID, Name: c.Name, Type: adminapi.ChannelType(c.Type), BaseUrl: c.BaseURL, Models: models,
 		Priority: int(c.Priority), Weight: int(c.Weight), Status: adminapi.ActiveStatus(c.Status), MinTier: adminapi.Tier(c.MinTier),
-		AccountCount: int(c.AccountCount), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		AccountCount: int(c.AccountCount), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ProxyUrl: proxyOut(c.ProxyURL)}
 }
 
 // accountOut converts an account row; the sealed credential never leaves, only whether there is
@@ -98,7 +99,8 @@ func accountOut(a *db.Account) adminapi.Account {
 		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
 		Tier: adminapi.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.APIKeyID, CoolingUntil: a.CoolingUntil,
-		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits), ContributorUserId: a.ContributorUserID}
+		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits), ContributorUserId: a.ContributorUserID,
+		ProxyUrl: proxyOut(a.ProxyURL)}
 }
 
 func modelOut(m *db.Model) adminapi.Model {
@@ -106,4 +108,22 @@ func modelOut(m *db.Model) adminapi.Model {
 		CachedInputPrice: m.CachedInputPrice, CacheWrite5mPrice: m.CacheWrite5mPrice, CacheWrite1hPrice: m.CacheWrite1hPrice,
 		ReasoningPrice: m.ReasoningPrice, PerCallPrice: m.PerCallPrice, ImagePrice: m.ImagePrice,
 		PromptTier: tierOut(m.PromptTier), CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+}
+
+// proxyOut shows an outbound proxy without its credentials.
+func proxyOut(stored string) *string {
+	r := egress.Redact(stored)
+	return &r
+}
+
+// proxyIn checks an outbound proxy given in a body and returns the form stored (nil stays nil).
+func proxyIn(p *string) (*string, error) {
+	if p == nil {
+		return nil, nil
+	}
+	v, err := egress.Normalize(*p)
+	if err != nil {
+		return nil, fault.New(fault.Invalid, err.Error())
+	}
+	return &v, nil
 }

@@ -34,6 +34,9 @@ func (h *Handler) ContributedAccountCreate(ctx context.Context, req userapi.Cont
 	}
 	b := req.Body
 	in := accounts.Input{Provider: b.Provider, Credential: b.Credential}
+	if b.ProxyUrl != nil {
+		in.Proxy = *b.ProxyUrl
+	}
 	if b.Nickname != nil {
 		in.Nickname = *b.Nickname
 	}
@@ -55,7 +58,7 @@ func (h *Handler) ContributedAccountUpdate(ctx context.Context, req userapi.Cont
 	}
 	b := req.Body
 	a, err := h.Accounts.Update(ctx, p.UserID, req.AccountId, accounts.Change{Credential: b.Credential,
-		Nickname: b.Nickname, Shared: b.Shared})
+		Nickname: b.Nickname, Shared: b.Shared, Proxy: b.ProxyUrl})
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +107,7 @@ func contributedOut(a *accounts.Account) userapi.ContributedAccount {
 	out := userapi.ContributedAccount{Id: a.ID, Provider: a.Provider, Nickname: a.Nickname, Shared: a.Shared,
 		CredentialTail: a.CredentialTail, State: userapi.ContributedAccountState(a.State), StateReason: a.StateReason,
 		UsageByOthers: userapi.AccountUsage{Calls: a.UsageByOthers.Calls, Tokens: a.UsageByOthers.Tokens, Quota: a.UsageByOthers.Quota},
-		CreatedAt:     a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		CreatedAt:     a.CreatedAt, UpdatedAt: a.UpdatedAt, ProxyUrl: &a.Proxy}
 	if a.ClearsIn != nil {
 		s := int64((*a.ClearsIn + time.Second - 1) / time.Second) // round up: never "0 s" while cooling
 		out.ClearsIn = &s

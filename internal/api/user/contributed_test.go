@@ -22,6 +22,7 @@ type contribEnv struct {
 	env      *apptest.Env
 	upstream *fakeupstream.Server
 	channel  int64
+	url      string // the fake upstream's root
 }
 
 func newContribEnv(t *testing.T, keys ...string) *contribEnv {
@@ -47,7 +48,7 @@ func newContribEnvWith(t *testing.T, opts []apptest.Option, keys ...string) *con
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
 	require.Equal(t, map[string]int64{"openai": ch.JSON201.Id}, set.JSON200.ContributedAccountChannels)
-	return &contribEnv{env: env, upstream: up, channel: ch.JSON201.Id}
+	return &contribEnv{env: env, upstream: up, channel: ch.JSON201.Id, url: srv.URL}
 }
 
 func (c *contribEnv) contribute(t *testing.T, u *apptest.TestUser, cred string, shared bool) *userclient.ContributedAccount {

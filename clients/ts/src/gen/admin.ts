@@ -1474,9 +1474,14 @@ export interface components {
              * @example null
              */
             owner_user_id: number | null;
+            /**
+             * @description The account's own outbound proxy, without its credentials (empty: the channel's, if any).
+             * @example socks5://proxy.example.com:1080
+             */
+            proxy_url?: string;
             status: components["schemas"]["AccountStatus"];
             /**
-             * @description Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+             * @description Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
              * @example
              */
             status_reason: string;
@@ -1514,6 +1519,13 @@ export interface components {
              * @example null
              */
             owner_user_id?: number | null;
+            /**
+             * @description The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
+             *     when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
+             *     go through it. Its credentials are never shown.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             tier?: components["schemas"]["Tier"];
             /**
@@ -1618,6 +1630,12 @@ export interface components {
              * @example 0
              */
             owner_user_id?: number;
+            /**
+             * @description The account's outbound proxy (empty: the channel's). The value shown (without credentials)
+             *     given back unchanged keeps the stored credentials.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             tier?: components["schemas"]["Tier"];
             /** @example 1 */
@@ -1733,6 +1751,11 @@ export interface components {
              * @example 10
              */
             priority: number;
+            /**
+             * @description The default outbound proxy of the channel's accounts, without its credentials (empty for none).
+             * @example socks5://proxy.example.com:1080
+             */
+            proxy_url?: string;
             status: components["schemas"]["ActiveStatus"];
             type: components["schemas"]["ChannelType"];
             /**
@@ -1767,6 +1790,13 @@ export interface components {
              * @example 10
              */
             priority?: number;
+            /**
+             * @description The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
+             *     `user:password@` when it needs them; empty for none): their calls, probes, test calls and
+             *     token refreshes go through it unless an account names its own. Its credentials are never shown.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             type: components["schemas"]["ChannelType"];
             /**
@@ -1890,6 +1920,12 @@ export interface components {
             name?: string;
             /** @example 10 */
             priority?: number;
+            /**
+             * @description The channel's default outbound proxy (empty removes it). The value shown (without
+             *     credentials) given back unchanged keeps the stored credentials.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             /** @example 1 */
             weight?: number;

@@ -1101,13 +1101,18 @@ export interface components {
              */
             provider: string;
             /**
+             * @description The account's outbound proxy, without its credentials (empty: none of its own).
+             * @example socks5://proxy.example.com:1080
+             */
+            proxy_url?: string;
+            /**
              * @description In the shared pool (true) or dedicated to you (false).
              * @example true
              */
             shared: boolean;
             state: components["schemas"]["ContributedAccountState"];
             /**
-             * @description Why it is out of rotation (`admin`, `failures`, the upstream's status); empty when active.
+             * @description Why it is out of rotation (`admin`, `failures`, `proxy_unreachable`, the upstream's status); empty when active.
              * @example
              */
             state_reason: string;
@@ -1136,6 +1141,13 @@ export interface components {
              * @example openai
              */
             provider: string;
+            /**
+             * @description An outbound proxy for this account (`http://`, `https://` or `socks5://`, with
+             *     `user:password@` when it needs them): the credential check and every call on the account go
+             *     through it. Its credentials are never shown.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             /**
              * @description Put it in the shared pool (true) or keep it dedicated to you (false).
              * @default false
@@ -1172,6 +1184,12 @@ export interface components {
             credential?: string;
             /** @example my spare key */
             nickname?: string;
+            /**
+             * @description The account's outbound proxy (empty removes it). The value shown (without credentials)
+             *     given back unchanged keeps the stored credentials.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             /** @example false */
             shared?: boolean;
         };
