@@ -2355,6 +2355,16 @@ type Settings struct {
 	// Example:
 	ExpiredRedirectUrl string `json:"expired_redirect_url"`
 
+	// FlashLimit Seed 000's built-in limiter: at most this many calls per user in `flash_window` to models whose name contains `flash`; 0 turns the rule off.
+	//
+	// Example: 60
+	FlashLimit int64 `json:"flash_limit"`
+
+	// FlashWindow Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `flash` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `flash_limit` it is the limit rule `{"scope":"user","model":"*flash*","window":..,"requests":flash_limit}` (docs/limits.md); `""` when off.
+	//
+	// Example: 3h
+	FlashWindow string `json:"flash_window"`
+
 	// NewUserBalance Quota units granted to each newly registered user.
 	//
 	// Example: 0
@@ -2375,10 +2385,20 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// ProLimit Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
+	//
+	// Example: 60
+	ProLimit int64 `json:"pro_limit"`
+
 	// ProMinTrustLevel The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
 	//
 	// Example: 0
 	ProMinTrustLevel int `json:"pro_min_trust_level"`
+
+	// ProWindow Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `pro` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `pro_limit` it is the limit rule `{"scope":"user","model":"*pro*","window":..,"requests":pro_limit}` (docs/limits.md); `""` when off.
+	//
+	// Example: 3h
+	ProWindow string `json:"pro_window"`
 
 	// QuotaPerUnit Quota units one unit of the site's currency buys (default 500000). Converts charges to
 	// the site's currency where a third party expects money, e.g. `shareAuth/finish` prices
@@ -2437,6 +2457,16 @@ type Settings struct {
 	// Example: Asia/Shanghai
 	SiteTimeZone string `json:"site_time_zone"`
 
+	// ThinkLimit Seed 000's built-in limiter: at most this many calls per user in `think_window` to models whose name contains `think`; 0 turns the rule off.
+	//
+	// Example: 60
+	ThinkLimit int64 `json:"think_limit"`
+
+	// ThinkWindow Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `think` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `think_limit` it is the limit rule `{"scope":"user","model":"*think*","window":..,"requests":think_limit}` (docs/limits.md); `""` when off.
+	//
+	// Example: 3h
+	ThinkWindow string `json:"think_window"`
+
 	// UltraMinTrustLevel The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
 	//
 	// Example: 0
@@ -2494,6 +2524,16 @@ type SettingsUpdate struct {
 	// Example: https://shop.example.com/renew
 	ExpiredRedirectUrl *string `json:"expired_redirect_url,omitempty"`
 
+	// FlashLimit Seed 000's built-in limiter: at most this many calls per user in `flash_window` to models whose name contains `flash`; 0 turns the rule off.
+	//
+	// Example: 60
+	FlashLimit *int64 `json:"flash_limit,omitempty"`
+
+	// FlashWindow Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `flash` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `flash_limit` it is the limit rule `{"scope":"user","model":"*flash*","window":..,"requests":flash_limit}` (docs/limits.md); `""` when off.
+	//
+	// Example: 3h
+	FlashWindow *string `json:"flash_window,omitempty"`
+
 	// NewUserBalance Example: 0
 	NewUserBalance *int64 `json:"new_user_balance,omitempty"`
 
@@ -2512,8 +2552,18 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// ProLimit Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
+	//
+	// Example: 60
+	ProLimit *int64 `json:"pro_limit,omitempty"`
+
 	// ProMinTrustLevel Example: 2
 	ProMinTrustLevel *int `json:"pro_min_trust_level,omitempty"`
+
+	// ProWindow Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `pro` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `pro_limit` it is the limit rule `{"scope":"user","model":"*pro*","window":..,"requests":pro_limit}` (docs/limits.md); `""` when off.
+	//
+	// Example: 3h
+	ProWindow *string `json:"pro_window,omitempty"`
 
 	// QuotaPerUnit Quota units one unit of the site's currency buys.
 	//
@@ -2562,6 +2612,16 @@ type SettingsUpdate struct {
 	//
 	// Example: Asia/Shanghai
 	SiteTimeZone *string `json:"site_time_zone,omitempty"`
+
+	// ThinkLimit Seed 000's built-in limiter: at most this many calls per user in `think_window` to models whose name contains `think`; 0 turns the rule off.
+	//
+	// Example: 60
+	ThinkLimit *int64 `json:"think_limit,omitempty"`
+
+	// ThinkWindow Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `think` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `think_limit` it is the limit rule `{"scope":"user","model":"*think*","window":..,"requests":think_limit}` (docs/limits.md); `""` when off.
+	//
+	// Example: 3h
+	ThinkWindow *string `json:"think_window,omitempty"`
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`

@@ -3072,6 +3072,17 @@ export interface components {
             expired_redirect_url: string;
             /**
              * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `flash_window` to models whose name contains `flash`; 0 turns the rule off.
+             * @example 60
+             */
+            flash_limit: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `flash` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `flash_limit` it is the limit rule `{"scope":"user","model":"*flash*","window":..,"requests":flash_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            flash_window: string;
+            /**
+             * Format: int64
              * @description Quota units granted to each newly registered user.
              * @example 0
              */
@@ -3092,10 +3103,21 @@ export interface components {
              */
             oidc_only: boolean;
             /**
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
+             * @example 60
+             */
+            pro_limit: number;
+            /**
              * @description The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
              * @example 0
              */
             pro_min_trust_level: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `pro` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `pro_limit` it is the limit rule `{"scope":"user","model":"*pro*","window":..,"requests":pro_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            pro_window: string;
             /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys (default 500000). Converts charges to
@@ -3148,6 +3170,17 @@ export interface components {
              */
             site_time_zone: string;
             /**
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `think_window` to models whose name contains `think`; 0 turns the rule off.
+             * @example 60
+             */
+            think_limit: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `think` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `think_limit` it is the limit rule `{"scope":"user","model":"*think*","window":..,"requests":think_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            think_window: string;
+            /**
              * @description The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
              * @example 0
              */
@@ -3193,6 +3226,17 @@ export interface components {
             expired_redirect_url?: string;
             /**
              * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `flash_window` to models whose name contains `flash`; 0 turns the rule off.
+             * @example 60
+             */
+            flash_limit?: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `flash` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `flash_limit` it is the limit rule `{"scope":"user","model":"*flash*","window":..,"requests":flash_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            flash_window?: string;
+            /**
+             * Format: int64
              * @example 0
              */
             new_user_balance?: number;
@@ -3209,8 +3253,19 @@ export interface components {
             oauth_url?: string;
             /** @example false */
             oidc_only?: boolean;
+            /**
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
+             * @example 60
+             */
+            pro_limit?: number;
             /** @example 2 */
             pro_min_trust_level?: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `pro` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `pro_limit` it is the limit rule `{"scope":"user","model":"*pro*","window":..,"requests":pro_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            pro_window?: string;
             /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys.
@@ -3251,6 +3306,17 @@ export interface components {
              * @example Asia/Shanghai
              */
             site_time_zone?: string;
+            /**
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `think_window` to models whose name contains `think`; 0 turns the rule off.
+             * @example 60
+             */
+            think_limit?: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `think` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `think_limit` it is the limit rule `{"scope":"user","model":"*think*","window":..,"requests":think_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            think_window?: string;
             /** @example 3 */
             ultra_min_trust_level?: number;
         };
@@ -7437,7 +7503,13 @@ export interface operations {
                      *         "*": 100
                      *       },
                      *       "shared_quota_recovery_hours": 5,
-                     *       "shared_quota_unit": "calls"
+                     *       "shared_quota_unit": "calls",
+                     *       "flash_window": "3h",
+                     *       "flash_limit": 60,
+                     *       "think_window": "",
+                     *       "think_limit": 0,
+                     *       "pro_window": "1d",
+                     *       "pro_limit": 20
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -7502,7 +7574,13 @@ export interface operations {
                      *         "*": 100
                      *       },
                      *       "shared_quota_recovery_hours": 5,
-                     *       "shared_quota_unit": "calls"
+                     *       "shared_quota_unit": "calls",
+                     *       "flash_window": "3h",
+                     *       "flash_limit": 60,
+                     *       "think_window": "",
+                     *       "think_limit": 0,
+                     *       "pro_window": "1d",
+                     *       "pro_limit": 20
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
