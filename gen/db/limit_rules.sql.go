@@ -127,6 +127,94 @@ func (q *Queries) LimitRuleList(ctx context.Context, db DBTX) ([]*LimitRule, err
 	return items, nil
 }
 
+const limitRuleSeedDelete = `-- name: LimitRuleSeedDelete :exec
+DELETE FROM limit_rules WHERE source = $1
+`
+
+// LimitRuleSeedDelete turns a seed setting's rule off.
+func (q *Queries) LimitRuleSeedDelete(ctx context.Context, db DBTX, source string) error {
+	_, err := db.Exec(ctx, limitRuleSeedDelete, source)
+	return err
+}
+
+const limitRuleSeedList = `-- name: LimitRuleSeedList :many
+SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at FROM limit_rules WHERE source <> 'admin' ORDER BY source
+`
+
+// LimitRuleSeedList lists the rules standing for seed 000's settings (flash, think, pro).
+func (q *Queries) LimitRuleSeedList(ctx context.Context, db DBTX) ([]*LimitRule, error) {
+	rows, err := db.Query(ctx, limitRuleSeedList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*LimitRule{}
+	for rows.Next() {
+		var i LimitRule
+		if err := rows.Scan(
+			&i.ID,
+			&i.Scope,
+			&i.SubjectID,
+			&i.Model,
+			&i.WindowMs,
+			&i.Requests,
+			&i.Tokens,
+			&i.Concurrency,
+			&i.Source,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const limitRuleSeedSet = `-- name: LimitRuleSeedSet :one
+INSERT INTO limit_rules (scope, model, window_ms, requests, source)
+VALUES ('user', $1, $2, $3, $4)
+ON CONFLICT (source) WHERE source <> 'admin' DO UPDATE SET
+    scope = 'user', subject_id = NULL, model = excluded.model, window_ms = excluded.window_ms,
+    requests = excluded.requests, tokens = NULL, concurrency = NULL, updated_at = now()
+RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at
+`
+
+type LimitRuleSeedSetParams struct {
+	Model    string
+	WindowMs int64
+	Requests *int64
+	Source   string
+}
+
+// LimitRuleSeedSet makes or replaces the per-user rule a seed setting stands for.
+func (q *Queries) LimitRuleSeedSet(ctx context.Context, db DBTX, arg LimitRuleSeedSetParams) (*LimitRule, error) {
+	row := db.QueryRow(ctx, limitRuleSeedSet,
+		arg.Model,
+		arg.WindowMs,
+		arg.Requests,
+		arg.Source,
+	)
+	var i LimitRule
+	err := row.Scan(
+		&i.ID,
+		&i.Scope,
+		&i.SubjectID,
+		&i.Model,
+		&i.WindowMs,
+		&i.Requests,
+		&i.Tokens,
+		&i.Concurrency,
+		&i.Source,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return &i, err
+}
+
 const limitRuleUpdate = `-- name: LimitRuleUpdate :one
 UPDATE limit_rules SET
     scope = $1, subject_id = $2, model = $3, window_ms = $4,

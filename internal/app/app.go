@@ -122,11 +122,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		return nil, err
 	}
 	if cfg.RedisURL != "" {
-		ropt, perr := redis.ParseURL(cfg.RedisURL)
-		if perr != nil {
-			return nil, fmt.Errorf("parse REDIS_URL: %w", perr)
+		if a.Redis, err = redisClient(cfg.RedisURL); err != nil {
+			return nil, err
 		}
-		a.Redis = redis.NewClient(ropt)
 		if err = a.Redis.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("connect to redis: %w", err)
 		}

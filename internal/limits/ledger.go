@@ -28,7 +28,10 @@ type Account struct {
 }
 
 // Hold is the quota a call reserves before its upstream call, against every account (the user's,
-// then the key's when it has a quota): all or none, atomically with the limit counters.
+// then the key's when it has a quota): all or none, atomically with the limit counters. A call
+// starts while every account's balance is above 0; it reserves Amount, or what is left when that
+// is less (Admit sets Amount to what was reserved): at most one call in flight can go past a
+// balance, by its cost beyond what was left.
 type Hold struct {
 	Amount   int64
 	Accounts []Account

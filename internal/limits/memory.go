@@ -69,13 +69,17 @@ func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.nowMs()
+	amount := int64(0)
 	if t.hold != nil { // the balance first: a call nobody can pay for is refused as such
+		amount = t.hold.Amount
 		for i := range t.hold.Accounts {
 			a := &t.hold.Accounts[i]
 			e := m.led.ledger(a)
-			if av := available(a, e.charged, e.held()); av <= 0 || av < t.hold.Amount {
+			av := available(a, e.charged, e.held())
+			if av <= 0 {
 				return &Refusal{Kind: a.Kind}, nil
 			}
+			amount = min(amount, av)
 		}
 	}
 	var ref *Refusal
@@ -103,8 +107,9 @@ func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error)
 	}
 	t.Start = now
 	if t.hold != nil {
+		t.hold.Amount = amount
 		for i := range t.hold.Accounts {
-			m.led.ledger(&t.hold.Accounts[i]).holds[t.ID] = t.hold.Amount
+			m.led.ledger(&t.hold.Accounts[i]).holds[t.ID] = amount
 		}
 	}
 	for i := range t.counters {

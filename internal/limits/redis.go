@@ -57,8 +57,8 @@ end
 // admitScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations);
 // ARGV id, estimate, lease ms, counters n, then per counter window ms, requests, tokens,
 // concurrency, then amount, hold lease ms, ledger ttl ms, init (0/1), then per account limit and
-// used. Returns {1, now}, {0, refused index, kind, clears ms}, {3, account index} (the account
-// does not cover the amount) or {2} (an account's ledger is missing and init is 0).
+// used. Returns {1, now, amount reserved}, {0, refused index, kind, clears ms}, {3, account
+// index} (the account's balance is used up) or {2} (an account's ledger is missing and init is 0).
 var admitScript = redis.NewScript(luaHelpers + `
 local id, est, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local b = 5 + n * 4
@@ -73,7 +73,8 @@ for j = 0, m - 1 do
   c = math.max(tonumber(c) or 0, used)
   charged[j + 1] = c
   local av = limit - c - held(kz)
-  if av <= 0 or av < amount then return {3, j + 1} end
+  if av <= 0 then return {3, j + 1} end
+  if av < amount then amount = av end
 end
 local refused, kind, clears = 0, '', 0
 for i = 0, n - 1 do
@@ -121,10 +122,10 @@ for j = 0, m - 1 do
   local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
   redis.call('HSET', kh, 'c', string.format('%.0f', charged[j + 1]))
   redis.call('PEXPIRE', kh, ttl)
-  redis.call('ZADD', kz, now + hlease, id .. ':' .. ARGV[b])
+  redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount))
   redis.call('PEXPIRE', kz, ttl)
 end
-return {1, now}
+return {1, now, amount}
 `)
 
 // releaseScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations);
@@ -244,8 +245,11 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 		return nil, err
 	}
 	switch {
-	case len(res) == 2 && res[0] == int64(1):
+	case len(res) == 3 && res[0] == int64(1):
 		t.Start, _ = res[1].(int64)
+		if t.hold != nil {
+			t.hold.Amount, _ = res[2].(int64)
+		}
 		return nil, nil
 	case len(res) == 1 && res[0] == int64(2):
 		return nil, errNeedInit

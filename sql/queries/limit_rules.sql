@@ -22,3 +22,20 @@ RETURNING *;
 
 -- name: LimitRuleDelete :execrows
 DELETE FROM limit_rules WHERE id = @id;
+
+-- name: LimitRuleSeedList :many
+-- LimitRuleSeedList lists the rules standing for seed 000's settings (flash, think, pro).
+SELECT * FROM limit_rules WHERE source <> 'admin' ORDER BY source;
+
+-- name: LimitRuleSeedSet :one
+-- LimitRuleSeedSet makes or replaces the per-user rule a seed setting stands for.
+INSERT INTO limit_rules (scope, model, window_ms, requests, source)
+VALUES ('user', @model, @window_ms, @requests, @source)
+ON CONFLICT (source) WHERE source <> 'admin' DO UPDATE SET
+    scope = 'user', subject_id = NULL, model = excluded.model, window_ms = excluded.window_ms,
+    requests = excluded.requests, tokens = NULL, concurrency = NULL, updated_at = now()
+RETURNING *;
+
+-- name: LimitRuleSeedDelete :exec
+-- LimitRuleSeedDelete turns a seed setting's rule off.
+DELETE FROM limit_rules WHERE source = @source;

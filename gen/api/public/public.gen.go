@@ -358,19 +358,6 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
-// PricingList defines model for PricingList.
-type PricingList struct {
-	Items []externalRef0.ModelPrice `json:"items"`
-}
-
-// PublicModelList defines model for PublicModelList.
-type PublicModelList struct {
-	Items []struct {
-		// Name Example: gpt-4o
-		Name string `json:"name"`
-	} `json:"items"`
-}
-
 // PublicSettings defines model for PublicSettings.
 type PublicSettings struct {
 	// EmailVerificationRequired Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
@@ -551,7 +538,7 @@ type CarBadgeGetParams struct {
 
 // LoginTokenGetParams defines parameters for LoginTokenGet.
 type LoginTokenGetParams struct {
-	// AccessToken The user's token (API key, sign-in JWT or redemption code; with a login hook, whatever the hook accepts).
+	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
 	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
 
 	// Account Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`.
@@ -578,15 +565,9 @@ type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// PricingGet Public model prices
-	// (GET /api/pricing)
-	PricingGet(ctx echo.Context) error
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx echo.Context) error
-	// ModelPublicList Public model catalog
-	// (GET /api/public/models)
-	ModelPublicList(ctx echo.Context) error
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx echo.Context) error
@@ -621,30 +602,12 @@ type ServerInterfaceWrapper struct {
 	Handler ServerInterface
 }
 
-// PricingGet converts echo context to params.
-func (w *ServerInterfaceWrapper) PricingGet(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PricingGet(ctx)
-	return err
-}
-
 // AnnouncementPublicList converts echo context to params.
 func (w *ServerInterfaceWrapper) AnnouncementPublicList(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AnnouncementPublicList(ctx)
-	return err
-}
-
-// ModelPublicList converts echo context to params.
-func (w *ServerInterfaceWrapper) ModelPublicList(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ModelPublicList(ctx)
 	return err
 }
 
@@ -828,8 +791,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/setup/status", wrapper.SetupStatusGet, options.OperationMiddlewares["setupStatusGet"]...)
 	router.POST(options.BaseURL+"/api/setup", wrapper.SetupCreate, options.OperationMiddlewares["setupCreate"]...)
 	router.GET(options.BaseURL+"/api/public/settings", wrapper.SettingsPublicGet, options.OperationMiddlewares["settingsPublicGet"]...)
-	router.GET(options.BaseURL+"/api/pricing", wrapper.PricingGet, options.OperationMiddlewares["pricingGet"]...)
-	router.GET(options.BaseURL+"/api/public/models", wrapper.ModelPublicList, options.OperationMiddlewares["modelPublicList"]...)
 	router.GET(options.BaseURL+"/api/public/announcements", wrapper.AnnouncementPublicList, options.OperationMiddlewares["announcementPublicList"]...)
 	router.GET(options.BaseURL+"/logintoken", wrapper.LoginTokenGet, options.OperationMiddlewares["loginTokenGet"]...)
 	router.POST(options.BaseURL+"/carpage", wrapper.CarPageList, options.OperationMiddlewares["carPageList"]...)
@@ -852,55 +813,6 @@ type ShareUnavailableJSONResponse ShareError
 type TooLargeJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
-
-type PricingGetRequestObject struct {
-}
-
-type PricingGetResponseObject interface {
-	VisitPricingGetResponse(w http.ResponseWriter) error
-}
-
-type PricingGet200JSONResponse PricingList
-
-func (response PricingGet200JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PricingGet404JSONResponse externalRef0.Error
-
-func (response PricingGet404JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PricingGet503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response PricingGet503JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
 
 type AnnouncementPublicListRequestObject struct {
 }
@@ -926,41 +838,6 @@ func (response AnnouncementPublicList200JSONResponse) VisitAnnouncementPublicLis
 type AnnouncementPublicList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AnnouncementPublicList503JSONResponse) VisitAnnouncementPublicListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPublicListRequestObject struct {
-}
-
-type ModelPublicListResponseObject interface {
-	VisitModelPublicListResponse(w http.ResponseWriter) error
-}
-
-type ModelPublicList200JSONResponse PublicModelList
-
-func (response ModelPublicList200JSONResponse) VisitModelPublicListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPublicList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ModelPublicList503JSONResponse) VisitModelPublicListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1462,15 +1339,9 @@ func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-	// PricingGet Public model prices
-	// (GET /api/pricing)
-	PricingGet(ctx context.Context, request PricingGetRequestObject) (PricingGetResponseObject, error)
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx context.Context, request AnnouncementPublicListRequestObject) (AnnouncementPublicListResponseObject, error)
-	// ModelPublicList Public model catalog
-	// (GET /api/public/models)
-	ModelPublicList(ctx context.Context, request ModelPublicListRequestObject) (ModelPublicListResponseObject, error)
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx context.Context, request SettingsPublicGetRequestObject) (SettingsPublicGetResponseObject, error)
@@ -1512,29 +1383,6 @@ type strictHandler struct {
 	middlewares []StrictMiddlewareFunc
 }
 
-// PricingGet operation middleware
-func (sh *strictHandler) PricingGet(ctx echo.Context) error {
-	var request PricingGetRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.PricingGet(ctx.Request().Context(), request.(PricingGetRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PricingGet")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(PricingGetResponseObject); ok {
-		return validResponse.VisitPricingGetResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // AnnouncementPublicList operation middleware
 func (sh *strictHandler) AnnouncementPublicList(ctx echo.Context) error {
 	var request AnnouncementPublicListRequestObject
@@ -1552,29 +1400,6 @@ func (sh *strictHandler) AnnouncementPublicList(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(AnnouncementPublicListResponseObject); ok {
 		return validResponse.VisitAnnouncementPublicListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ModelPublicList operation middleware
-func (sh *strictHandler) ModelPublicList(ctx echo.Context) error {
-	var request ModelPublicListRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ModelPublicList(ctx.Request().Context(), request.(ModelPublicListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ModelPublicList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ModelPublicListResponseObject); ok {
-		return validResponse.VisitModelPublicListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1845,145 +1670,132 @@ func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xH3bjiQ3ltivEOEFlIWNzIqsqtaosyCMa1vamZ5pTbe6Wjvr6ZQzmBHMTE5FkiGS0dU5rQL2ZW1gAQM2",
-	"7Ad/gIF9MQy/2g9+8KcMIO9vGOeQjGBcsirrol0BQlcyIng5PHeec/gpyuS2lIIJo6PZp6ikim6ZYQp/",
-	"vaDqZQ5/5ExnipeGSxHNoncbRmiWyUqYzzTheUwE3TIiFRE8u4K/J1EccXj1h4qpXRRH0BjNoowqnkdx",
-	"pNgPFVcsj2ZGVSyOdLZhWwojsY90Wxbw7jSKoy39+IqJtdlEs+nJF3G05aL+HUdmV8KL2igu1tHNzQ10",
-	"rEspNMPp/xXN37IfKqYN/MqkMEzgn7QsC55RWM7xHzWsKRgYVmsoL+w3OYzAxQda8HyhXG9xxJSSKppF",
-	"JdX6Wqp8RrZc8G21JXY2pMBpEq7JFxFMrFnhXyi2imbRvzpuIH9sn2po2kqxcD8XX+MouLD+DrjJwBBb",
-	"Wqyk2rIc9oCSFWdFDu1u3pPoJo5eSLEqePZYUGhmqnIBUy+YYXkACnxCNlQTWihG8x1ZMiZI8+rTg+ES",
-	"h7wOhqxHwzVfbqhiD8UCu+DxNI62eu1RmdQEQuYWm+cRQLpG6IPXiHPbu7KLYCCpiNkwspT5rrup2Mk7",
-	"KV9RtWaPW55HJz+MkZIU2O0TLSnEWT8IDgDLowLXqJn6wBQwF1Ya3SzxO0E/UF7QZfHIVcIAPGPEsG0p",
-	"FVW82JEq6PwJ15pTQ5dUM1hnJRSj2QaGwEU9bMt6xAhgXBgpF3ajGlq8ZTN/Vl50j3198Jb2oBDuX8iO",
-	"bt/p2ANpwfNoFiXT33z1+b/54vdnfzv99envfvHtydtn757/TfKH3774mUC2Hz3q4bwQW7O+DL7cAJPX",
-	"Ey4JE3kpuTBkCa+S31y+/h3I31LJkinDrSzMZAFg+RQxUW2j2ftorRgTURztWFHIawQHcPOCrzdmrdgu",
-	"+j4OhLF/uyNy46igS1a0BfcbKYs1NYxcGmoqPfTVlmlN7bL8fN4C/45ATskC3mpjCPy6EvJatKflP+oN",
-	"YAH4N0xp7hDIDjMNP29UCC4MWzMVWRXC6ybvO9341Tbzjx1cv697kss/ssygwKXqjVtjdyvygQ1NiBRE",
-	"V1nGtIbtq2eZ9GcZR4A9d2Gjm8BX8GoDc90feh65cecRGVlyZTnqdJqYDddOoUh9D+lRa4L+66F9ENLw",
-	"jLXx46e//+8//ad/+Onf/f1P/+N/9b/p7AACK5i8W3rd8y2Qv7Aqan8Dcq4BqQY029eVIXJFlDTIfsjI",
-	"vxqTJRXCKliCsRxUPMXGtDIbJozjVm2wrGihWT27pZQFowKmx/MWPKZxBMobNXaHPz+LhjbcKtAhGJ0G",
-	"PsYnQ6B3uviw/p5zXRZ0ZzX3EduWZkeuN0yQSmhmOhv8//7r//mn//a/f/qP/+Gf/vF/Dg1lG243Ewxn",
-	"Cnt19L5SjFkuFcVRVRhF26RtH9yOHGhLuPXXy3Ufxc0234IjXzk6aiOImzX+zQ3b6gNJzWNcDZKIKkV3",
-	"8Lv07O4W5hNHmv+p89Yg9RtpaNF5LzkAjTrgq5fpe3TTdPO4BWyBQt2GnF9mzla0Kgwus48V8FZMVkpu",
-	"ybSFaVM0+cCOwiXBf2j0uZbbQNaMmPSUabdOUjKFY7fHTNqD3j7gzTBQnKjbh0lWTvUo5KVoWA0VORHS",
-	"kMzKP5LLa9Gap7WU++wkKxhVesHFgJLAMily0C8ML1ARq4CLkmsucnlNFNPMaDJKLOULKRhRldBt6j/9",
-	"/CDcAlHouG17Ei9oUYDVguM3/CCrlGLCtGbUGvfZYaNy/aao9CHcBzStUklg4chvDoKuYXS7uBeIm0Gr",
-	"UhvF6Bb3FPYTVLUQ3vVutyH+i5OHULMDRNzGOb8tIZ70VjVE6b9mtDCbAeHp9NZQd5NXwG572hk294SF",
-	"Yjkf2K/Us+vUQid9+/VXLy8X3719lcLGAbA0M6EEaUZt8/pmAnXrkIZYU2yrv9BEOGAxHwINs341mUwn",
-	"yZ3CS3vtuIaoh03T7dDGvFE842L9ig/x31paHSS2OvbKNzJnBXTP+hKsi2zY/eD0qmXBM+zq0Cm2n/c1",
-	"nXVpxmd3awP44dCUHrWSS2YMF+uBibIt5cXiA1N85RTARdNxF71/v2FmwxRRbM21UZbngyapCRWEjaEv",
-	"AsouGaVvXl++I8egWx57/+IxDjaGF9KYlJUqpWYktb0xlR6oeuKAC/TUtUC89wPJ82whRbHbvyJ4SmgO",
-	"QhMXJpUmW7ojmq8FsP1rbjaEEr+SwyYagmnBxB513U9hEGI1bLzbgQh2TSrNlD6I82tu2KKPjN66HeQp",
-	"Wi5KJT/w3DnQ+yLJrYVoLtYFQyCNpSD1V2SU/uprv5ZCrrn4pX/25bxKktNMF9Ua/2J21w+i9Est37hu",
-	"hrTTx7CxGkx7dq2NdbfzNnTovmUaFbkuvcHW3ZOjfacHBCX2s3f0fZpch3Q6O6sqRq43vGBEyDYxEPaR",
-	"a3MIynXZWTDg4GwbD+Qgpml4PnaeN/SKQVPJwMBNjzOqQBNOY5IeW0mUogqaHnt3UjrkRMrb1DAeVMnR",
-	"1TpgqqIQX8lK5Aeb/Xo9vPYAnQ8QIK+4qD5OcjlIs0XVmW0Bb+d3yxv8Mt4vdiwmfSMFN1LtQ+psw7Ir",
-	"li+oaU/iJDn5fDydjk9O3iXPZ6fJLEn+EAVKYU4NGxtuTd+qcH7UFmI1a9xwbaTaDeNJQbUhJ2dkIyul",
-	"yXKHSiz8iIkscqYNWXGlzQzeYcIoznSM7+CHYDPAD6/Ow4dzMbKdaUMVvFJ3CfLgu3cvjibkQtgGkA6y",
-	"MgThoPH4KLV/z0iSHszfvisBFr+WlUVA+vGl/erkrM/sHuR/KahhItst7FSaj7842Qv/kCICf+cdGmUf",
-	"e1+XTFy8PEyHrZyXNI6Q1/Z1cmzudVQh+BYnZ5s+jrxhKmPCgJUmVyjGwTx1++XMujYOjQAgnZ1tKyjP",
-	"n09O98JNVNvlkH0TOHtq3TnYlpZXtqGq1uIaUthPsMNO260l48N16yHqv0sXrQcZmt07ecXEK9AIGl4y",
-	"wPUZyz/TJP0EHDQmW72+Acaur0FTA8aPOoWBvm5h8F3XNKgpLCdcnJPxlODX/hySoIgrYQlkJEHBXVWa",
-	"5Z6R4HBkI+XV0TkZn5CyAHXXvh8Yc0k8nsbjkxBVD5Qt+ybzWBETcJS+m1g4diZXhBKLjMRt3mfaYfwA",
-	"dLF9wENiaUlVwtMTdN52Up0McKnaTzXoJETmO6gzB/wYX9JkhEy55fNtC6DkVgE0wE/2rtJsqEEuwvLH",
-	"rbBvTivjSV9bBji0rx0N8UIIWYmMbdnQSQGtcs6EPcC4h9oZdnrhu8Cx60POPuUa9tGQ0TdUXQHX7uwG",
-	"vABWxzXdEcXcrlFDkpNZkoBIJSupCF0Cw6Vky0Vl0MvZ25lMMWpu0zem75Iv7rvdTOTa9dg9pZTXovaN",
-	"cU2gBycfYMICTy/3Yd7zdziPR6k+DxL2Fr63rAhd10MLoqDuZOwWWnr0igw3RUdD+IbC5AUVGQNt65Ka",
-	"SuV0N0yZ+VPv/5CctpNsMD6EaYMvcUNgLcxsTfOeRHwRkGzHw0iLIiV6I6814YYYSdgHpnagwY5qAYcH",
-	"fNIcxSRFV0EK79mnYy6s+yAmKZp49mHb9RE6KGlRwFLgE1gqftLWxuwbfSLdv7yfwe3XYoEPd5d1en2h",
-	"WM6E4bSwnDTPOewDLd4EM3f+n27sE4AMDybBIvUOHVJS3haKn+rwu2gWZVIplpnxRirNxktqjI089H0h",
-	"tJ1rs3tm5TsJCWJffzVF1J/dGqb4xRAN1lPqougrBsPomOR8zQ0g2gIs9ImzzcfpOakE/6FiMcmoZmMu",
-	"NBOaG/6BFbs2z7GLbc3t9KQ1tdM4KnFZMPK/fX8x/gMd/ykZP19Mxt//5V/cSef1KuIGFAfgxS0eC+uk",
-	"wBgiubLESbZU0DWiJrl485KMSnTKxoRWZhNb2osRX45moIpVJVOa4SG+2bC5UGwrDRt7B8TFm5eoHM9d",
-	"FNE8mpFPcxszBH/Po8lkMo9ublLrK5nMRRvh7hEaWiNxKzywh31Nj/eNLPrKftndF9fhoVvxVT3+IabA",
-	"BWiMywIsC5ptuGBjxWgOLei8PkfN0tlhZMk0zxnw2i3dkWxDxZpNyNe4r+jqpmI3F3W4EOyvtVS0dRpz",
-	"TQquDcvJhik2Ib9yChBCWJOMKmWNDA1ghh7RIGU028xFqaSRmSw+0wQkNm5njGRkriXZSsXIFRe5nhEq",
-	"CIghg1aKex2nh+dQ3JBlIUFzpXOR0aKwnVBRH++Fn4AFlPoHC+ewRfvAu2xtr3gW648HrcmkLcbCEAys",
-	"CIdRk7mYix+9kfGjW+aPc/HjeDzG/+HxWZKQH0nawcaUjJY0b0JJNXH0BeLNv/tHLQUwmUroqiylArG7",
-	"ZTmnC8CfNHjT+QmDFoDYolJFiiIxV0zrhZBmQYtCXrMcmrWsVMYW9eleTNItRx/CYitzVoTd+QFzlvEt",
-	"LRZ0KT+wxZZ+XHygRdV6tGSFvF5suWgeOQVu6Cv/qPsVGdFArbYxjFu2XYKxXBmHvZrkMquABbGcKEDi",
-	"2OKndcwAQ0EIp0cdKPpd6DTXDtaYpPYMyZNv0wK7vHBggVbPYRdcOMEErUaasvvWFduFTVpL3DfWbcyZ",
-	"4CxPiUOfKaBPJYCtSsX/1N4oWvLFFduFWxU01W9VZrOwngU/t3Bhd03Wz+TEIrKuViuecSbMYkkLUG3t",
-	"8EH7D5U0tP7uFL5bSbXkeW6nABy4hXiGM9WaE2JgF2N52W1pXisVzxxeb6hids3O5dG0hmPaFueUQDoB",
-	"XrNAngLwH7nwbsd8LI159XOxrYzrhmkdnjBCW6bVKhy8RhJ0urRnoeWidTqTFdJ9ZVSlzaJgH1hhY4nl",
-	"NXYOdvQi7MYD+gwADcBAV34bPnWTXXarCRTCbWlHD9Hb9/sM+t0ys5F5awP88+fwPHNpDBYmrVwEyx4K",
-	"DvIFO8gZtRuKiqjZLQx1yNmdiodgtz3Ytu6jELrdZ/Cbbd0m1XCUgvm1TBFZ2+Hb/tnJiSXFUskMBOmy",
-	"sHzKOrg8lwp97kjfXooc4XxA61mAxBWsWDgCbbhL0JDVavpCMdATECcD6VY79CgBY07xJaAkab6DAf0R",
-	"JYJdrlZMNft2gvumgAUVfMvdRjW/F+xjxlgeUottx5hoRzMugmuxrPTOMhO52FKxW4ACuy2NdqM983IQ",
-	"1FpapGSEnDptYr3TI/+mhbOX1ahUpA3w9E5kixXlAQG5X/77U8cyfbwIvCbkov69cLPu8n+3Lc12dPpw",
-	"jFG32mHQwLTsq52hOMc4liFpHrxXu9C7shxN1Z4oBwu+LcnRPRcI8qArH4A5LMaDJx15jF0MCvHgSf+b",
-	"AZlrI3lqYRbM1QmuYLZNS1+S4Wt9UdRtRklkjUMrfpzhGQKrJXxgsK7sgU7LTkNX8sA29ARP3RiM1hI7",
-	"8LuXt9WSQzageuEPZzsMve6v9U6PU1t/j80ygz3usOIo7iestNgcRhAMca7OHrunnVavVkEvAbNp/ax5",
-	"Tb2iFqtpgucsp3FYB5wEfVIhq2gmG3CKTgAZALXPD4CMW2pf3RCKxcCsbpQ+G6lbdt4JtKjIBqG0ND7X",
-	"ZhU+30MwdqNoIJ609QzY00DNCGfV1jLcKANKBgzZ1zEAti25bMPfhjSEgSduLnvk9cCTYJr7pLU/PFi0",
-	"V9US4PVWNZjZE0UOEjVG9Jh8s2260zwgje0pUk+6tv2IfXHQ9t3E0cfxWo77jvthZ8wF2VRbKhrb3ln0",
-	"MdF0xdAjupHX8C+qIWixtr1Pg86PwWDQJgfr021JrjkZ0UJLf0CW/u3YxaCPX+Yp2TCaM3UUk1IxDSqR",
-	"FCSMfGmH39yW7HWX18vTPrpHDvCxBDGVA2BGPou2vpbFB5YT5PLoxUCRQirBXdz6lhcFl8IevmoySkum",
-	"FgB6KxlSfMn6J1K+pWsWtmPD0blN7vCDaDzKoJpcbyimEWcb4Mo5GWXIDQkXZWXQ24EN5Fpxw/DYCbbA",
-	"PsW+YqIY1VJwsfZPZWXqx0cDR6HQ4QI7XEw3dqot/+vJMxf9f0jgedDZs+1TdAYst6zMQFdT29dhoenN",
-	"NrT6OPDrPTO4z2IOj6WNI7tjQ0tOksNHbGPlA5ZdKrktzQK0pYFYFIu5tXfYHv7jKTwMSq43UjNiuyBW",
-	"1muSWl3SEk7qDuv+/Hf/hQiJeQGInt1jt845cNBDezMehqWDKP8seUKUv3dn+1H+Pgi3r4/7TGc/It6n",
-	"l5ojPa6jbspUiAjt5XYmPgjWPRu3Bzn6ixgSOLcuNHnoQt3Jzj/3AnsMpM1F2+zhAPH7nWaD+k196ACK",
-	"yoR8i8KWbm2aGFUg3RAuoRjunD16U3DmySMMrWgd+Qfn6aDnnDRqj0uZOoMmWStOTYDbLKKZ4R+Y1dJz",
-	"Z2eiEDrkZLOeYhcAb0EnRXEdro98Q3dkBXxUYxp4sSNobJM/MSXdaYgYr/AZ8ltNNDOmYJ28rcMZz13B",
-	"KCcPCUbZuvOsvjYJEPtM+2wL5+VohaOIbugGQvZfu9+TTG4PCdFYK1mVe3VaNwt8aWjwHuDuji/tRLmc",
-	"HCZpCyqcxTQc61KHirkZYxKdTWFrZg2CuB/u8otxMh0n0ycId+mQSneO/kzQoqPXYLUkK9o2Sc4OA4ol",
-	"w3snGbyVrnhIHZF7zw5c2sGN9RPdms6o6z3Bc1XFc0ZGmNFI/vwP/x5THOHflWLsyMVepZ29Ts/xMaEr",
-	"w9Q1Vbl+dGq28yvcmatTh3Ng6gsHA+RK29gp8u71uzd4wHlYklDgVRhMydCG4EOS/Pnv/vMZerUvL1/X",
-	"uTaA0cFLWUH5Nia6yjZgFPmcgc90TLa01EQKIwnvpMaHucNnd0Vkhiy8O91vA3NPl+jV7+Ow5fsHYHEY",
-	"YdIPCTkgfisI7kCKCEKuGxdosJ4unbZ4+4Fy+q0sBqO28i0XqQsEsbjvjmzP7SFZalPQLAfg1mAN3uYK",
-	"j+ev2K6F5E7QYu+dEHn75K6orIBqBxSM1J7cWTIFVEejvj81H5myrEy4tDAmgFu7Xs/F6Cw5PTonlATJ",
-	"sjhARgURjCOB+bw7Ie13YbcuAAL7BIDAz7lwPj9NtJGlD2GctM4bajXE+wmHE27r1wZKs3Gxkn1Ife28",
-	"ti4wWGDlERkcL+kZ2WAqcmzzUMaqEsTWGsPoMIwHIpobhsoIF2s9mYuvbYhIpW12ShBFFGZC7QsEiskc",
-	"HTwYCWQB4aIum+I2buCLNy+DnDafNAdWTMkELXk0i04nyeQUfX5mg7hyTEt+XNo0Xvi9ZntCglHpDWKh",
-	"ZA58Ct1tGvcc1jdCRxcG3FNB7A4Q5yK3IMKTg6OYcDEXd7mVvBfJfuldR8AQ0acM3SzZSioM3rE6TDwX",
-	"fjipnFyqCsPLgoNu/RqIsw56cXtEUrf+2m3vJQdme0txPhcS0Pmaa0bOkjO7C6Dcomv5Ze68AVysf8XQ",
-	"5x9W/jtJkvsVlXJxk+/3eaZqG3jY8G4/7pjStcuo5Q9KOsZy3YVT6WtHTdscbiy6rqcl6fhOQLMasA59",
-	"BzffH1zWKsw4H6hm5ZwyS4+gtgDkTRydJWePLO0Vnjf5uLomifDnKcx1IIauVrjGZ8npvsFrjDwOK1nh",
-	"pFlWKW520ez993Gkq+2Wqh1A0vIUC0brpQXWQ9caE1aooYVcR99DF5aH4PvHNAjg1bcylNabzlvmQ7Bh",
-	"VTZEGkjfPsPodlcthIusqHKmiZDXMRHsuk4NJCNqyFZqQ6ZJgvpRm07DAGO7RESlp6PZJk3DRVTXnTw4",
-	"cWLYmG8Hx9dpD/tSFsAsm7bSCfalAnjxsj+SPwzcH57QPSj6rgDzPaThA06c7Gth09NTwws3WhtpYbt8",
-	"3H5AHF7296kDqel2srClzmzMsKU+/Qgxq/E8uk8G9ijo58B/X123oFXOxloKwcz4LLqJP3WkyX2YfqeO",
-	"xwBKfFOze/0z80LP+g5ghjqo1+E2vL0NvqCHHeAplIdbC4E467VVPsC1BcU1XMtw2QtXI7mpRxEWoejU",
-	"nGiwIUh6tznudWL7zfeDGut98KKuinK7ENWE1nZ+iRnEimQFB6pGgPxsaNOyBw5iE43nZr867nIP6hoe",
-	"rcRPF7RujStMiMbIAeQNNgWZyA9M1WnSfQbR5B8/BVY2Gcvv22UG9tUWqKsEvG9SVacndSJpKHSmgegC",
-	"hJ6eAK+566Np56MpIKKTkWF+PSbV1ynzNk/eIXWdC187yDGhPcxff/58cnoPPhckfe/BZQ/IGHi/K7z8",
-	"pDhrpzB244CaUhXG+8QckrnCfDUeb6hiARLXdUlKqc1QwjLYYFJdabTt49trlZwHfkHrULFJGWfJ8wGk",
-	"hZFfoLbUeIH+Stpyd4dja5DJRceFFOsxzmwcZFmF5x3otXmouhOmpt203V/Aam96lDe931p8oZr6+OUe",
-	"h0PTnsc7qc+G7KrvOhxKhiB1ODkEFXj20EMbZa6pJm5xzuhL7qaMoCY7fvL87k/q+vXwwfQA6qtrbD+5",
-	"XoqrRV3Rmj8tgLSFTVV2ibQvaAboyXKEp5ACLb3DYfc9MMEfS+yrvY9OoafniP6wYA+MiTa8KLBYjJFk",
-	"yTwC7oG9q3W0nz32yiXB5Knhy6I+dMFMtJl1YcGbeXMaMxLSkJzlsAssx5Rgm5FI5Gou2pZCLURIislO",
-	"WJy9V6nyPHTwcjymYI0Lzb07F1wT+ciCxZjIgWFi3OWfpQ5aC//A+0MGigQT52a1AmIu0k/ebzoj42lM",
-	"5tFWr+eR96G2Ed2Vkq1NoQcLjrXN67eFYKfJwQjeqWV7kCRIHnL9QNLU624qC78P61A79d8JAM+62wWe",
-	"m3rOe+oxl8qq9j2I1AWDp0nSKgQeVO72hbrb1bnvC8t9V1nY2kF+8YfLie4FHofy/va9GIdyp95VE7ca",
-	"GrCoQXaA1dOTJAmqrB3tUd3qmPV9ZsdQmf/fXL7+HRmlG2NKPTs+5tv1RNev1V3+slLFl5PJJD2akRRr",
-	"waZkhGX8j+K5SF2Z/ZSM7AUARzFJvwvzTUaK5UdEqtjqoUDzWFrKLxTfx5Z0Lkb1tQGx480nSUK0jQ+2",
-	"1xIoJsBCPZoQW3RsyQrP/NBYw2jhvyTzyF0bMI/2MA28EMGKxvC2ovfDu9u8cmxvMwIKeSxR41UK9Z0I",
-	"7gqEgXsPGhvGF+Pt3EswPZjA7DUQezQyhPCjqOrp6eO1CKWaTVGjmlASoLTFjJBg6tzYfRSzqcsSD9LL",
-	"W1ZKZTR5IzWg4+W3r9D+fsty7iYxIRfOnHmWnDZCdc91HOf207lYMl+U24a026QTPLbNJbP1iVfUlYC2",
-	"hj/2bUd2BYwzKVZ8XSmWD+G2rbj8FEpfU6PZGs+u5HJYD7m2IfCFB3uDXJXovV4ge+2LyG0atYcxVYxU",
-	"Zag2PmhtrvazXx2upPELtBIrfoYFXtSJDSRnJXA3keHlN7Zy+220YTv1DuculHxnvHX64xDfUkFTxG2/",
-	"5MCYA6uJEu5KFlFScHFFRu3qs0czgoXgMbGidFxs4aICUpJJecWZDRUAWCuWGVS802NalikZpViWmCSg",
-	"TlJUKFwaOECDklaBhyu2I6NUX41RNMWEzoV3EP7m9+88SGDSsb3MrMnWcRUWXnz1W6z1YfNhsQ1oC3NU",
-	"q9KZAlitAZe+lJVApZybmCBuMXRqjADW9jRcKixLd4RbYGM1zIZtsdxdq7yEfTgXdaMHLl1TLkhBDVNk",
-	"lMtMH2+lYLvJNif/9x/Ji69+a+vgHU0IxtRR+3Ns+cRGyitMv6i5Axmlry++e/drW/3cJojPRSox6a9S",
-	"Ra2UH5FCZrRwcfAekPZ4ctaKkV8Dk3IJOzBgbE/4QN/HzZs2QSojBCGwuzrOTApnhrkhLKgUy6R1EWmS",
-	"rhUVJgUWj5MNQgZ9wYwdwRN9X43QR7jYBN1hy2FGbAmNIEEe2rGUBloVL2TO9IwEFQrJ6DQ5abDz6I6K",
-	"hWfJ1BYmbOIc5wKLFIJ1Wb/m+3QNC08HdjecFKGmNpY4hsbGhBUYvnB6NMTwsZgjlnUcVGf2Ro7a1Ywc",
-	"OcWkRUCqSzHnvgJ3U4oxxpQfQI8aH3yR7KN9VzeGhB0N39ior8bl+uyvk8P+e/7x2059orPk+ecD0Wn9",
-	"JBC2YirQucmIFpwCLqV4JR8mYjtrCdRfWiutw5dVkreIyNChDuNdy+5A6DfNNq1ALSyI66hjZUnVB2w5",
-	"LyvH5CpW8DVHjcIWP8SyuDUPpZqkv3SjfJnesgcuum4I/BlV46FLM+8E6AVAD6uD+oz1u+7v/BcaPrjj",
-	"5zEz6FoAp8nJA816d6mgs6IPVip6pVyH/GsNQ0PRkxzFxHMd62WyqHPu74cMK6u6b8YnllHvYVuWSQGw",
-	"bf4kAuOVtOseiMR04t4y7AZbLftb8w9gWvrZuBHHOCs/7GTPxkHHg3Gpl8yMX6D6sa/aLeooXkVxkMJ4",
-	"0KN9g3UVnC//cPV8MpmckzfUbL48Piff0I/jizX78ovPz5LknPzamPK1KHbn5JJu2SU37MtX9ONQjOND",
-	"vd/Tx91pubcC7pPiI5YotSPpgcHqjW+kTF05BLQti4/TI2elnj5oySd+yTtZWZ0tlNJPv14vB3rqQIu6",
-	"hLyLwJ78wLB9tYbdFpjKWnodj5ZlY1iHxrSp1+5siTsOvlN7r1A6G/BTo36/lB8YZhNMagZu3U0zJ/l4",
-	"/5aruWhdc0VSy/dnPohboE45dEUU3p7kKotj7QYNqlVa32WUgi3TvpKJmrsvvCJp+0qkdDYX+l5XO40o",
-	"UWDk4KS8U3C5a2qMKo5OeG6O5mL/PVBtlzq5r0c9PDj6l/GOtW88s6Erwf1Z9jYxd7T5LGnu73LpP53r",
-	"tn5xktzLob//vKp9H1hzbvVgP/R9g1u7bLt/KcYTXT78O9nxSduDsg2Qoj0P8gG6/zxev9C/50oIDnr3",
-	"sFv1weNrpQpQDRAl3bt97/jwmV3bHB61it7HpOaKk0azDLhiX0G9vONosMR8jtHgpSpx6NQMxvaJGGF8",
-	"RzAfC5T+VF6BlsU0Jm6EbieHz/X3zlvU7+CvOzkUI+8v2XPUGgLJnqkOGGRDORitz1ysWLw/qqod6NcE",
-	"VOqOPyWcj48BvPn+5v8HAAD//w==",
+	"xH3bjiNHltivBNILiIVNspKsao2aDWFc29KOetyabnW1dtbTlJnBzCAZU8mIVERkVXOkBvyyNrCAARt+",
+	"8QcY8Ith+NV+8McsIO9vGOdERGbkhVWsy3gGGKiZGRmXc7/FqZ+iTO5KKZgwOpr/FJVU0R0zTOGvl1S9",
+	"yuEfOdOZ4qXhUkTz6P2WEZplshLmM014HhNBd4xIRQTPruDfkyiOOAz9sWJqH8URPIzmUUYVz6M4UuzH",
+	"iiuWR3OjKhZHOtuyHYWV2Ee6KwsYO43iaEc/vmZiY7bRfDr7Io52XNS/48jsSxiojeJiE3369Akm1qUU",
+	"muH2/4bm79iPFdMGfmVSGCbwn7QsC55ROM7pHzWcKVgYTmsoL+w3OazAxTUteL5UbrY4YkpJFc2jkmp9",
+	"I1U+Jzsu+K7aEbsbUuA2Cdfkiwg21pzwrxRbR/PoX5w2kD+1bzU82kmxdD+XX+MqeLA+BtxmYIkdLdZS",
+	"7VgOOKBkzVmRw3O370n0KY5eSrEuePZYUGhmqnIJWy+YYXkACnxDtlQTWihG8z1ZMSZIM/TpwXCJS94E",
+	"S9ar4Zkvt1Sxh1KBPfB4Gkc7vfGkTGoGIQtLzYsIIF0T9NFnxL0dPNlFsJBUxGwZWcl830UqTvJeytdU",
+	"bdjjjufJyS9jpCQFTvtERwpp1i+CC8DxqMAzaqaumQLhwkqjmyN+L+g15QVdFY88JSzAM0YM25VSUcWL",
+	"PamCyZ/wrDk1dEU1g3NWQjGabWEJPNTDUNZjRgDj0ki5tIhqePEWZP5ZZdE98PpglPagEOIvFEe3Yzr2",
+	"QFryPJpHyfS3X33+r7/4/fnfT785+92vvpu9e/b++d8lf/hXL/9MIDtMHvVyXoltWF8HX25ByOsJl4SJ",
+	"vJRcGLKCoeS3l29+B/q3VLJkynCrCzNZAFh+ipiodtH8Q7RRjIkojvasKOQNggOkecE3W7NRbB/9EAfK",
+	"2I/uqNw4KuiKFW3F/VbKYkMNI5eGmkoPfbVjWlN7LL+fdyC/I9BTsoBRbQqBX1dC3oj2tvxHvQUsAP+O",
+	"Kc0dAdllpuHnjQnBhWEbpiJrQnjb5ENnGn/aZv+xg+sP9Uxy9UeWGVS4VL11Z+yiIh9AaEKkILrKMqY1",
+	"oK/eZdLfZRwB9dxFjW4DX8HQBua6v/QicusuIjKy7MpytOk0MVuunUGR+hnSk9YG/ddDeBDS8Iy16eOX",
+	"f/jvv/ynf/zl3/3DL//jf/W/6WAAgRVs3h29nvkWyF9YE7WPgJxrIKoBy/ZNZYhcEyUNih8y8kNjsqJC",
+	"WANLMJaDiafYmFZmy4Rx0qoNljUtNKt3t5KyYFTA9njegsc0jsB4o8Zi+PPzaAjh1oAOwegs8DG+GQK9",
+	"s8WH7fec67Kge2u5j9iuNHtys2WCVEIz00Hw//0v/+ef/+v//uU//od//m//c2gp++B2N8FwpnBWx+9r",
+	"xZiVUlEcVYVRtM3a9sXtxIG+hDt/fVz3Udyg+RYa+crxUZtA3K7x39ywnT6S1TzF1SCJqFJ0D79LL+5u",
+	"ET5xpPmfOqMGud9IQ4vOuOQIMuqArz6mn9Ft0+3jFrAFBnUbcv6YOVvTqjB4zD5VwKiYrJXckWmL0qbo",
+	"8oEfhUeC/6HT557cBrJmxaRnTLtzkpIpXLu9ZtJe9PYFPw0Dxam6Q5Rk9VSPQ16JRtRQkRMhDcms/iO5",
+	"vBGtfVpPuS9OsoJRpZdcDBgJLJMiB/vC8AINsQqkKLnhIpc3RDHNjCajxHK+kIIRVQnd5v6zz4+iLVCF",
+	"Ttq2N/GSFgV4Lbh+Iw+ySikmTGtHrXWfHbcq12+LSh8jfcDSKpUEEY7y5ijoGkZ3y3uBuFm0KrVRjO4Q",
+	"p4BPMNVCeNfYbkP8V7OHcLMDRNymOY+WkE56pxri9G8YLcx2QHk6uzW03eQViNuedYaPe8pCsZwP4Cv1",
+	"4jq10Enfff3Vq8vl9+9ep4A4AJZmJtQgzaptWd9soH46ZCHWHNuaL3QRjjjMdWBh1kOTyXSS3Km8tLeO",
+	"a4h62DTTDiHmbbUqeHbJjOFiMyBy2I7yYnnNFF87u2TZLNuF+u+3zGyZIoptuDbKiiIwcDShgrAxzEXA",
+	"BiOj9O2by/fkFEyeUx/2OsXFxjAgjUlZqVJqRlI7G1PpkRYRLrjEAFILkgc/kDzPllIU+8MngreE5iDL",
+	"8WBSabKje6L5RoA0uuFmSyjxJzluoyGYlkwcsCL9FgYhVsPGe8NEsBtSaab0UQJJc8OWfWvQO12DpK7l",
+	"slTymucurtuXlO4sRHOxKRgCaSwFqb8io/Q3X/uzFHLDxa/9uy8XVZKcZbqoNvgvZrF+lN10qeVbN82Q",
+	"0fQY7qrBdABrbaq7neUwzviOabQvuvwGqLtnYOB7PSC/cZ6Dqx8yMDqs08Gsqhi52fKCESHbzEDYR67N",
+	"MSTX2Wa44OBum8DYIKVpeD92ASEM1sCjkoHflZ5mVIGBlsYkPbUCMkXLKD31UY50KLaRt7lhPGgpYgRw",
+	"wINC3bKWlciP9kb1ZvjsATn3MdXj2ddcVB8nuRzk2aLq7LaA0fndThF+6dyiwU0iWL+VghupDhF1tmXZ",
+	"FcuX1LQ3MUtmn4+n0/Fs9j55Pj9L5knyhyiwVXJq2Nhw65FVhQvvtQirOeOWayPVfphOCqoNmZ2TrayU",
+	"Jqs92lbwIyayyJk2ZM2VNnMYw4RRnOkYx+CHYMrCD29lwocLMbKTaUMVDKmnBH3w/fuXJxNyIewD0A6y",
+	"MgThoDGrkdp/z0mSHi3fvi8BFt/IyhIg/fjKfjU77wu7B4UFCmqYyPZLu5Xm4y9mB+EfckQQhrvD0OlT",
+	"75uSiYtXx5lWlQvexRHK2r6piI97E1UIvuXsfNunkbdMZUwYcB7kGtU4eE0OX87baNPQCADSwWzbQHn+",
+	"fHJ2EG6i2q2GzO4gBlGbdAFaWsHChqtah2tY4TDDDscSd5aNj49UDHF/T/N2jlgvMrS79/KKiddgETSy",
+	"ZEDqM5Z/pkn6E0jQmOz05hMIdn0DlhoIfrQpDMx1i4DvRkzBTGE54eIFGU8Jfu3TYwRVXAlHICMJBu66",
+	"0iz3ggSXI1spr05ekPGMlAWYu3Z84GMk8Xgaj2chqR6pWw5t5rEqJpAo/eilcOJMrgkllhiJQx543Ejx",
+	"A9DF5wOOu+UlVQnPTzB5O3YyG5BSdfhkMHaFwnfQZg7kMQ7SZIRCuRWKbCug5FYFNCBPDp7SbKlBKcLy",
+	"x52w7+Up41lfWwE4hNeOhXghhKxExnZsKIBNq5wzYePq9zA7w0kv/BS4dp1763OuYR8NGX1L1RVI7Q42",
+	"YAB4HTd0TxRzWKOGJLN5koBKJWupCF2BwKVkx0VlMPjWw0ymGDW32RvT98kX90U3E7l2M3aTZ/JG1CEb",
+	"rgnM4PQDbFhgUu0Q5T1/j/t4lOnzIGVv4XvLiTCiOnQgCuZOxm7hpUefyHBTdCyEbylsXlCRMbC2Lqmp",
+	"VE73w5yZPzX+h/S03WRD8SFMG3qJGwZrUWZrm/dk4ouAZTuBL1oUKdFbeaMJN8RIwq6Z2oMFO6oVHOad",
+	"pDmJSYqhghTG2bdjLmz4ICYpunj2ZTv0EcbNaFHAUeATOCp+0rbG7Ig+kx4+3ms+lA2oLZKjTJPbROBd",
+	"Jopd4AicvFQsZ8JwWlhJmucc8ECLt8HOXfynW5IDIMN8GXikPqBDSsrbSvGnuiosmkeZVIplZryVSrPx",
+	"ihpjC+L8XAhtbuVwN5XiJwkZ4tB8NUfUn91aPffFEA/WW+qS6GsGy+iY5HzDDRDaEjz0ifPNx+kLUgn+",
+	"Y8ViklHNxlxoJjQ3/JoV+7bMsYdt7e1s1traWRyVeCxY+d98uBj/gY7/lIyfLyfjH/76r+7k8/oUcQOK",
+	"I+jiloiFDVJgaYtcW+YkOyroBkmTXLx9RUYlBmVjQiuzjS3vxUgvJ3MwxaqSKc0wt2y2bCEU20nDxj4A",
+	"cfH2FRrHC1fcsojm5KeFLWWBfy+iyWSyiD59Sm2sZLIQbYK7R8ViTcStqrUe9TUz3rfg5Sv7ZRcvbsJj",
+	"UfFVvf4xrsAFWIyrAjwLmm25YGPFaA5PMHj9Ai1L54eRFdM8ZyBrd3RPsi0VGzYhXyNeMdRNxX4h6ioW",
+	"wK/1VLQNGnNNCq4Ny8mWKTYhv3EGEEJYk4wqZZ0MDWCGGdEhZTTbLkSppJGZLD7TBDQ2ojNGNjI3kuyk",
+	"YuSKi1zPCRUE1JBBL8UNx+1heoQbsiokWK50ITJaFHYSKuqsU/gJeECpf7F0AVv0D3zI1s6KKUKftbIu",
+	"k7YUC0sw8CIcRU0WYiF+9k7Gz+6YPy/Ez+PxGP8Pr8+ThPxM0g41pmS0onlT4aiJ4y9Qb37sH7UUIGQq",
+	"oauylArU7o7lnC6BftJgpIsTBk8AYstKFSmqxFwxrZdCmiUtCnnDcnisZaUytqyTTjFJdxxjCMudzFkR",
+	"TucXzFnGd7RY0pW8Zssd/bi8pkXVerVihbxZ7rhoXjkDbugr/6r7FRnRwKy2pXU7tluBs1wZR72a5DKr",
+	"QASxnCgg4tjSpw3MgEBBCKcnHSh6LHQe1wHWmKQ2h+TZt3kCWF46sMBTL2GXXDjFBE+NNGV31BXbh4+0",
+	"log31n2YM8FZnhJHPlMgn0qAWJWK/6mNKFry5RXbh6gKHtWjKrNd2siC31t4sLs263cys4Ssq/WaZ5wJ",
+	"s1zRAkxbu3zw/MdKGlp/dwbfraVa8Ty3WwAJ3CI8w5lq7QkpsEuxvOw+aYaVimeOrrdUMXtmF/JonoZr",
+	"2icuKIF8ArJmiTIF4D9yVcdO+Fge8+bnclcZNw3TOswwwrNMq3W4eE0kGHRp70LLZSs7kxXSfWVUpc2y",
+	"YNessCWu8gYnBz96GU7jAX0OgAZgYCi/DZ/6kT126xEYhLvSrh6St5/3Gcy7Y2Yr8xYC/Pvn8D5z1fUW",
+	"Jq0SeSseCg76BSfIGbUIRUPU7JeGOuLsbsVDsPs8QFv3VQjd7jv4zXYOSTUcpWD+LFMk1nZVsX83m1lW",
+	"LJXMQJGuCiunbIDLS6kw5o787bXICe4HrJ4laFzBiqVj0Ea6BA+y2kxfKgZ2AtJkoN3qgB4l4MwpvgKS",
+	"JM13sKBPUSLY5XrNVIO3GeJNgQgq+I47RDW/l+xjxlgecEtuOXvJPm5ppU3IR/YLLOJ13ORKjparSu+t",
+	"mJHLHRX7JZi2u9Jot49nXkOCwUuLlIxQhqdNcXJ64kdaDHgtjuZG2oBV70W2XFMesJb75b8/c8LUFzjA",
+	"MCGX9e+l23VXMziENYjqzOFEpm49h0UDp7NvkIaKHgsvhvR8MK4Orne1PDqxPSUPvn1bx2PgLlDxwVS+",
+	"YnBYwQdvOpoapxhU78Gb/jcD2tiWntRqLtirU2nBbpsnfR2Hw/pKqvsYKdm6jVYxOZc0BFZLLcFiXa0E",
+	"k5adB12dBGjoqaT6YbBaSyHB795Fo5aGshXAS5+27Yj6er7WmJ4Mt5Egey0KcNwR0lHcv2HREoBYWzAk",
+	"0zo4dm87T73BBbMEYqj1s5ZC/kQ9IVQftSWDmjIwK4IcOYKIwTBWKEOaUwQipFMKBdDuCwrg75alWD8I",
+	"NWngiTd2oq05LTtjAsMrsnUrLSPRPbM2op8hWLuxTZCA2qYJIDuwTMJdtQ0Tt8qAXQJL9s0SgG1LldtC",
+	"riGjYuCN28sBFT/wJtjmIQXv8w3L9qlaOr9GVUOyPR3lIFFTRE/6N2jTnccDCtwmnnoKuR167OuJdrgn",
+	"jj6ON3Lcj/UPx28uyLbaUdGEA1wQICaarhkGUbfyBv6Llgs6ue2A1WC8ZLCssblN9NNt1zVzMqKFlj6n",
+	"lv792FVTj1/lKdkymjN1EpNSMQ1WlBQkLJZpV+zcdm3prkCZ532MqBwRlvne1Tl1AVwHSgBSE/IdiCdC",
+	"d7bimipGnB4kKLhIJXin7OinyCup+TNX8h2mg1ppiiAHAICeNXB31cfn8EjWmGuS8vOIZoZfMysmnBiN",
+	"5tPZs+SYaGy9xS4A3gFTCC42rfORb+merGlREI03qoo9QTOA/Ikp6SI4YrzGd0h2mmhmTME6JdAWHMcU",
+	"X9+VQJs9JIG2czG4PjkDxD7TvkLU2V+tFJroppsQsv/S/Z5kcndMWmmjZFUeZCq3Cxw0tHgPcHfXxHQy",
+	"c7OjoF8WVDiRPZyfq9PbbsdYj26rwZtds2um+im6X42T6TiZPkGKrsMq3T36OKYlx2wLFk9OtCRr2paJ",
+	"58cBxbLhvQsj30l3D7euIrrnBK5U8pO1YG+9GaBrnGAsWPGckRFeDiD/9I//Hm8LwH/XirETly9OO7hO",
+	"X+BrQteGqRuqcv3oW07OsLmzvrhOQWG5LheE6itt873k/Zv3bzEoe1xhc2DWDJaRakPwJUn+6d/+53P0",
+	"xC8v39T1wUDRwaCsoHwXE11lW0I18XWOn+mY7GipiRRGEt65ZRZewzm/q4okFOHd7X7XyGGiS4xE9GnY",
+	"yv0jqDjMivXTWEfknIOEFHJEUCbWOGfBebp82pLtR+rpd7IYzDTnOy5Sl7yytO/CzC9sYC+1ZfNWAnCD",
+	"KYVgNFeYUgBzLyRyp2hx9k5Zn31zVyY54NoBAyO10UbLpkDqmE7pb81n01aVCY8W5jG4smdbiNF5cnby",
+	"glAS3DvBBTIqiGAcGczfFRDSfhdO65I2OCcABH4uhHM6NNFGlr7sYtKKhNRmiHdUhu+u1MMGupxwsZZ9",
+	"SH3t/ElXzCTwEq8MQmJ6DuZlYbaxrZ0dqwqMS1OVNqONOUyiuWFojHCx0ZOF+NqmtSptK2qDzGdYvX0o",
+	"eRmTBVqYmL20gHCVIs09cbfwxdtXQR2+L/T/FEeyZIKWPJpHZ5NkcoZOh9kirZzSkp/a709pUDCALzfs",
+	"QE1TayS52UrNiC/5ADvflmQATOw7rKZxl+a4yIoqZ5oIeRMTwW7qUmQyoobspDZkmiQo28CARP/xVQ6U",
+	"HKxqL/Fg1USnac0sSe7XD8HVVnwIy8JcBUc9yYMLtYYN8XYxTl1mdahECkyqaat86VDpkSeNw5VDYaHQ",
+	"8IY+/fDQfg29gpYDrRt8gNvRbYuasLfFs+Ts0NI1rk/D9gbY84FlleJmH80//BBHutrtqNpH8+ilW61N",
+	"tIAuXycEgKMbjeWG/lrYDzBlyB06uDDmGKNNnv5GmSXN37DHU+atN9GcKdK6v+KeBbe73JPhe1eud1Rz",
+	"ISq8BdW59PTBX8AIb13YSxb1zYpPPwyKn+NoqXMt7wDpeCwQWhttJZawK5IVHNCMAHl6Kno7INyPo5ta",
+	"Lx8Up774pb5E1qo8dlUTVlNiRT7GoVC82hp4Iq+Zquv0+4KzKYB/CqpsSuY/tO+5HLrcUl9T+dDUSk9n",
+	"dSVzKIWmgSwDgp7OPsV3fzTtfDQFQnRCM7zggbc66jsb9qKGI+r6MkYd7cAbFeEFiufPJ2f3kI3BrYMD",
+	"tOwBGZPVnriGVE9Ks3YLY7cO6K2qMN7BcUTmGhbUdLyligVEXF+MK6U2QxXzxZ7cSHWl0VCLb78s9yJw",
+	"8qx1bKuCzpPnA0QLK79E9dmY9H8jbRuA46k1KCWk40KKzRh3Ng7K/MLgFZrgD9V/YW3kp7YvA6L2U4/z",
+	"pvc7i78pWcfS7hHpm/bCF0kd6LOnvivSlwxB6nh2CK6AHuCHNsncUE3c4ZAzzq2cup0zgl51+Mnzuz+p",
+	"+/rBB9MjuK/uPfbkhgqeFp0Eaw+3ANJWNlXZZdK+ohngJysRnkILtOwOR933oAQfYzrUkxDTVk8vEX3k",
+	"5wCMiTa8KPC2opFkxTwBHoC9u2x7WDz27uvC5qnhq6KOoGEp5NyWO2J+sgmtjYQ0JGc5YIHlWJNuS2KJ",
+	"XC+E5VHiUqO1EiEpVtth07peB48XobfOMebEmsJFN3YhuCbykY2csJKIZ/VGFiJ10Fr6F85kGmqeRJzP",
+	"bBXEQoBzbJ3gORlPwSXe6c0i8g5xm9Bdi53aN3yw4tjYiyW2Qc40OZrAOz1+jtIEyUPaMiZNH7Om49KH",
+	"sD+XM/+dAvCiu934qulzdaBPVamsad+DSN1IaZokrQZpQUcz38Cs3bXsvrA81OLTXl71hz9eT3Qbmx4r",
+	"+9v9Qo+VTr0WnLc6GnCoQXGAXeWSJAmu+Z8cMN3q0ohDbsdQ+8PfXr75HRmlW2NKPT895bvNRNfD6il/",
+	"Xaniy8lkkp7MSYo9clIywvaGJ/FCpK79YEpGtjHiSUzS78OyppFi+QmRKrZ2KPA83m32B8Xx+CRdiFHd",
+	"TjF2snmWJETbbLNt16iYAA/1ZELsrfcVK7zwQ2cNc89/TRaRa6e4iA4IDWwUaVVj2MX5wzB2myGntssz",
+	"cMhjmRpbTNa9Il1ryIF+kI0P45sUdfo1To9mMNse84BFhhB+FFc9PX+8EaFWszWSVBNKApK2lBEyTF2c",
+	"fYhjtnW7pkF+ecdKqYwmb6UGcrz87jX63+9Yzt0mJuTCuTPPkrNGqR5oU/rCfroQK+abldkCCVvbhDH4",
+	"XDLbt2lNXWss6/jj3HZl19gpk2LNN5Vi+RBt205UT2H0Nb2rrPPsWlGFfaJqHwIHPDga5LpnHYwC2Xa4",
+	"Ird1/B7GVDFSlaHZ+KCzuZ5Y/nR4kiYu0CrT+TMc8KIukyE5K0G6iQybAtuOdrfxhp3U3ZLqQclPxlkY",
+	"uXKEb7mg6SJwWHNgAslaooS7O7OUFFxckVG7/dHJnGCDPCzTKZ0UW7oUT0oyKa84s3kfgLVimUHDOz2l",
+	"ZZmSUYp9sUgC5iRFg8LdQwBoUNK6YXTF9mSU6qsxqibs474QPkT429+/90CxRTZYTkBtF4Ox5aqtlFcw",
+	"b8NLZJS+ufj+/Te2h5qt51+IVGIlZqWK2oQ9IYXMaOEaKPhFwYper+fuwpt9twGWdsVSsGBsEyRgHeNR",
+	"p01+boS+BwiHOsUuhXNa3BIniFvFMmkDKpqkG0WFSUEg4maDagl/v2lPJLpArnmET+7ZqulhO3tO7I2n",
+	"4D4DPMebT2iDv5Q503MSNJQgo7Nk1uDy5I4GE+fJ1PaRaEo8FgJ7SoAvVg/zc7oHS081FhtO5lJTuxYc",
+	"q4JiwgrNyHlydjIkHrH3BnbhGFT+B4tm7GlGnvikIgG5vfD90ZpGGYBraoAaavT7FmYnh/7eQ0j10fCf",
+	"edBX43Jz/rfJcf97/vG7zu3R8+T55wN5+F67GMXWTAUGKRnRglMgnRT7+GMxvHMlwDaktUU3/BcuyDuk",
+	"W5hQh5U9ZXchDCpm21ZKGtsVOWZYW870qWkXguT4hx1YwTcc1a1tTYFNi2oBQzVJf+1W+TK9BQeujmAI",
+	"/BlV46G/tHEnQC8Aeti7xd8auOuPfvyFlg8aAz9mB13z+CyZPdDndX+JwLmYR2vcXqOdoeBTI7/w3mdy",
+	"EhMvZGwIxpLOC/9HJcK+N+6b8czK5QNSysokALYtVUVgvJb23AM1J04XWvncUKuVdht+DX6X341bcYy7",
+	"8stODiAOJh6swLlkZvwSdfOhXkSowL3+dpDCypeTQ4t1tf+Xf7h6PplMXpC31Gy/PH1BvqUfxxcb9uUX",
+	"n58nyQvyjTHlG1HsX5BLumOX3LAvX9OPQ9UcDw0NTx/3hzAO9id6UnrEBjJ2JT2wWI34RsvU97q48fQ4",
+	"PXEu3NmDjjzzR97LSpGuUn7683o90NP+Le4S8i4Ge/JsWrvxqUULbGUjvUlHy7LxOkNP09Rnd4b2HVnh",
+	"1DYjTucDQVw0flfymmHd5KQW4DYWM3eaj/dbYy9Eqzc2Sa3cn/tyNYEm5FBfaWy57Pq+4TUZDZZUWjdA",
+	"TsHQb/dxpubuLtkkbfdRTucLoe/VD3pEiQIPADflI2arfdMBRnGMUHNzshCHm0e3483kvuHmMKvylwkd",
+	"tduk27qOoOm2bUHu8n7Pkqbptyt07vTo/tUsuVe0+3Ayp91EvEnqPDhIm5w/Tmz3W5Y+0V8s+p3sBGxt",
+	"FmkLrGiTJfhn3f6/hcTC4Jdr8DAY+sJp1bWn10oVYBogSbqx/dDxcEKr7f2OWi0JY1JLxUljWQZSsW+g",
+	"Xt6RNyuxcnU02PI2DiN+wdq+5DQsfgj2Y4HS38prsLKYxhLVMCbj6Ln+3oVS+hP8bada1Pr2roJ4IA8Z",
+	"AskmHAccsqFq09ZnrpDqh0//LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

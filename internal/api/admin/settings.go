@@ -13,8 +13,12 @@ import (
 )
 
 // SettingsGet returns every setting.
-func (h *Handler) SettingsGet(_ context.Context, _ adminapi.SettingsGetRequestObject) (adminapi.SettingsGetResponseObject, error) {
-	return adminapi.SettingsGet200JSONResponse(settingsOut(h.Settings.Get())), nil
+func (h *Handler) SettingsGet(ctx context.Context, _ adminapi.SettingsGetRequestObject) (adminapi.SettingsGetResponseObject, error) {
+	out, err := h.withSeedLimits(ctx, settingsOut(h.Settings.Get()))
+	if err != nil {
+		return nil, err
+	}
+	return adminapi.SettingsGet200JSONResponse(out), nil
 }
 
 // SettingsUpdate changes the settings present in the body; the store tells every instance.
@@ -35,6 +39,10 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 		contributed = *b.ContributedAccountChannels
 	}
 	if err := checkMoneySettings(h.Settings.Get(), b); err != nil {
+		return nil, err
+	}
+	seeds, err := h.seedChanges(ctx, b)
+	if err != nil {
 		return nil, err
 	}
 	quota, err := sharedQuotaPatch(b)
@@ -62,7 +70,14 @@ func (h *Handler) SettingsUpdate(ctx context.Context, req adminapi.SettingsUpdat
 	if err != nil {
 		return nil, err
 	}
-	return adminapi.SettingsUpdate200JSONResponse(settingsOut(v)), nil
+	if err := h.applySeedChanges(ctx, seeds); err != nil {
+		return nil, err
+	}
+	out, err := h.withSeedLimits(ctx, settingsOut(v))
+	if err != nil {
+		return nil, err
+	}
+	return adminapi.SettingsUpdate200JSONResponse(out), nil
 }
 
 // providerName is what a provider of contributed_account_channels may be called.

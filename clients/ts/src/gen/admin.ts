@@ -82,33 +82,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/channel-models/{id}/group-multipliers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel model's id. */
-                id: components["parameters"]["ChannelModelId"];
-            };
-            cookie?: never;
-        };
-        /** List a channel model's group multipliers */
-        get: operations["channelModelGroupMultiplierList"];
-        /**
-         * Set a channel model's group multipliers
-         * @description Replaces the channel-model × group multipliers: a call for this model on this channel by
-         *     a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
-         *     of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
-         *     on every instance at once.
-         */
-        put: operations["channelModelGroupMultiplierSet"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/channel-usage": {
         parameters: {
             query?: never;
@@ -297,33 +270,6 @@ export interface paths {
          *     credential encrypted at rest. Answers the accounts created, by id.
          */
         post: operations["accountImport"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/channels/{id}/group-multipliers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel's id. */
-                id: components["parameters"]["ChannelId"];
-            };
-            cookie?: never;
-        };
-        /** List a channel's group multipliers */
-        get: operations["channelGroupMultiplierList"];
-        /**
-         * Set a channel's group multipliers
-         * @description Replaces the channel × group multipliers: a call of a user of one of these groups served
-         *     by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
-         *     own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
-         *     instance at once.
-         */
-        put: operations["channelGroupMultiplierSet"];
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -799,58 +745,6 @@ export interface paths {
          * @description The identities linked through it are removed too; their users keep their other sign-in methods.
          */
         delete: operations["oidcProviderDelete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/plans": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List plans */
-        get: operations["planList"];
-        put?: never;
-        /**
-         * Create a plan
-         * @description A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
-         *     limit rules counted per user that apply to the users on this plan until it expires.
-         *     `price` is in the smallest currency unit (cents).
-         */
-        post: operations["planCreate"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/plans/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The plan's id. */
-                id: components["parameters"]["PlanId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Change a plan
-         * @description Only the fields present change; `limits`, when present, replaces the plan's limit rules.
-         *     Users on the plan keep their expiry; a changed tier or limits apply to them at once.
-         */
-        put: operations["planUpdate"];
-        post?: never;
-        /**
-         * Delete a plan
-         * @description Users on the plan keep their tier until it expires (without the plan's limit rules).
-         *     A plan that redemption codes grant cannot be deleted (409): disable it instead.
-         */
-        delete: operations["planDelete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1349,57 +1243,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/users/{id}/channel-multipliers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The user's id. */
-                id: components["parameters"]["UserId"];
-            };
-            cookie?: never;
-        };
-        /** List a user's channel multipliers */
-        get: operations["userChannelMultiplierList"];
-        /**
-         * Set a user's channel multipliers
-         * @description Replaces the user × channel multipliers: this user's calls served by one of these
-         *     channels are charged `multiplier_permille` / 1000 times more, on top of every other
-         *     multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
-         */
-        put: operations["userChannelMultiplierSet"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/users/{id}/subscriptions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The user's id. */
-                id: components["parameters"]["UserId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Grant a plan to a user
-         * @description Gives the user the plan now: with no plan running it starts now; a plan of the same tier
-         *     is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
-         *     is refused (409). The plan's quota is credited once.
-         */
-        post: operations["subscriptionGrant"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1474,14 +1317,9 @@ export interface components {
              * @example null
              */
             owner_user_id: number | null;
-            /**
-             * @description The account's own outbound proxy, without its credentials (empty: the channel's, if any).
-             * @example socks5://proxy.example.com:1080
-             */
-            proxy_url?: string;
             status: components["schemas"]["AccountStatus"];
             /**
-             * @description Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
+             * @description Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
              * @example
              */
             status_reason: string;
@@ -1519,13 +1357,6 @@ export interface components {
              * @example null
              */
             owner_user_id?: number | null;
-            /**
-             * @description The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
-             *     when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
-             *     go through it. Its credentials are never shown.
-             * @example socks5://user:secret@proxy.example.com:1080
-             */
-            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             tier?: components["schemas"]["Tier"];
             /**
@@ -1630,12 +1461,6 @@ export interface components {
              * @example 0
              */
             owner_user_id?: number;
-            /**
-             * @description The account's outbound proxy (empty: the channel's). The value shown (without credentials)
-             *     given back unchanged keeps the stored credentials.
-             * @example socks5://user:secret@proxy.example.com:1080
-             */
-            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             tier?: components["schemas"]["Tier"];
             /** @example 1 */
@@ -1751,11 +1576,6 @@ export interface components {
              * @example 10
              */
             priority: number;
-            /**
-             * @description The default outbound proxy of the channel's accounts, without its credentials (empty for none).
-             * @example socks5://proxy.example.com:1080
-             */
-            proxy_url?: string;
             status: components["schemas"]["ActiveStatus"];
             type: components["schemas"]["ChannelType"];
             /**
@@ -1790,13 +1610,6 @@ export interface components {
              * @example 10
              */
             priority?: number;
-            /**
-             * @description The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
-             *     `user:password@` when it needs them; empty for none): their calls, probes, test calls and
-             *     token refreshes go through it unless an account names its own. Its credentials are never shown.
-             * @example socks5://user:secret@proxy.example.com:1080
-             */
-            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             type: components["schemas"]["ChannelType"];
             /**
@@ -1858,22 +1671,6 @@ export interface components {
             /** @example gpt-4o-2024-08-06 */
             upstream_name?: string;
         };
-        ChannelMultiplier: {
-            /**
-             * Format: int64
-             * @example 2
-             */
-            channel_id: number;
-            /**
-             * @description Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
-             * @example 500
-             */
-            multiplier_permille: number;
-        };
-        ChannelMultiplierSet: {
-            /** @description One multiplier per channel (a channel listed twice is refused). */
-            items: components["schemas"]["ChannelMultiplier"][];
-        };
         ChannelSelection: {
             /**
              * @description The channels to work on; absent means all.
@@ -1920,12 +1717,6 @@ export interface components {
             name?: string;
             /** @example 10 */
             priority?: number;
-            /**
-             * @description The channel's default outbound proxy (empty removes it). The value shown (without
-             *     credentials) given back unchanged keeps the stored credentials.
-             * @example socks5://user:secret@proxy.example.com:1080
-             */
-            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             /** @example 1 */
             weight?: number;
@@ -2028,14 +1819,14 @@ export interface components {
              *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
              *     | 413 | `body_too_large` |
              *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
              *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -2099,22 +1890,6 @@ export interface components {
         };
         GroupList: {
             items: components["schemas"]["Group"][];
-        };
-        GroupMultiplier: {
-            /**
-             * Format: int64
-             * @example 1
-             */
-            group_id: number;
-            /**
-             * @description Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
-             * @example 800
-             */
-            multiplier_permille: number;
-        };
-        GroupMultiplierSet: {
-            /** @description One multiplier per group (a group listed twice is refused). */
-            items: components["schemas"]["GroupMultiplier"][];
         };
         GroupUpdate: {
             /**
@@ -2746,137 +2521,6 @@ export interface components {
             token_url?: components["schemas"]["ProviderURL"];
             userinfo_url?: components["schemas"]["ProviderURL"];
         };
-        Plan: {
-            /**
-             * Format: date-time
-             * @example 2026-12-01T08:00:00Z
-             */
-            created_at: string;
-            /** @example Pro accounts for 30 days */
-            description: string;
-            /**
-             * @description Days the tier lasts from the grant (a renewal adds them to the running plan).
-             * @example 30
-             */
-            duration_days: number;
-            /**
-             * @description Offered to users (a disabled plan can still be granted by an administrator or a code).
-             * @example true
-             */
-            enabled: boolean;
-            /**
-             * Format: int64
-             * @example 1
-             */
-            id: number;
-            limits: components["schemas"]["PlanLimit"][];
-            /** @example Pro monthly */
-            name: string;
-            /**
-             * Format: int64
-             * @description Price in the smallest currency unit (cents).
-             * @example 2900
-             */
-            price: number;
-            /**
-             * Format: int64
-             * @description Quota units credited once per grant.
-             * @example 5000000
-             */
-            quota: number;
-            tier: components["schemas"]["PlanTier"];
-            /**
-             * Format: date-time
-             * @example 2026-12-01T08:00:00Z
-             */
-            updated_at: string;
-        };
-        PlanCreate: {
-            /** @example Pro accounts for 30 days */
-            description?: string;
-            /** @example 30 */
-            duration_days: number;
-            /**
-             * @description Offered to users (absent — true).
-             * @example true
-             */
-            enabled?: boolean;
-            limits?: components["schemas"]["PlanLimit"][];
-            /** @example Pro monthly */
-            name: string;
-            /**
-             * Format: int64
-             * @description Price in the smallest currency unit (cents; absent — 0).
-             * @example 2900
-             */
-            price?: number;
-            /**
-             * Format: int64
-             * @description Quota units credited once per grant (absent — 0).
-             * @example 5000000
-             */
-            quota?: number;
-            tier: components["schemas"]["PlanTier"];
-        };
-        /** @description A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency). */
-        PlanLimit: {
-            /**
-             * Format: int64
-             * @example null
-             */
-            concurrency?: number | null;
-            /**
-             * @description `*`, an exact model name, `prefix*` or `*part*`.
-             * @example *
-             */
-            model: string;
-            /**
-             * Format: int64
-             * @example 100
-             */
-            requests?: number | null;
-            /**
-             * Format: int64
-             * @example null
-             */
-            tokens?: number | null;
-            /**
-             * @description A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
-             * @example 3h
-             */
-            window: string;
-        };
-        PlanList: {
-            items: components["schemas"]["Plan"][];
-        };
-        /**
-         * @description The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
-         * @example pro
-         * @enum {string}
-         */
-        PlanTier: "free" | "pro" | "ultra";
-        PlanUpdate: {
-            /** @example Pro accounts for 30 days */
-            description?: string;
-            /** @example 30 */
-            duration_days?: number;
-            /** @example true */
-            enabled?: boolean;
-            limits?: components["schemas"]["PlanLimit"][];
-            /** @example Pro monthly */
-            name?: string;
-            /**
-             * Format: int64
-             * @example 2500
-             */
-            price?: number;
-            /**
-             * Format: int64
-             * @example 5000000
-             */
-            quota?: number;
-            tier?: components["schemas"]["PlanTier"];
-        };
         /**
          * Format: int64
          * @description Quota units per million tokens.
@@ -3021,12 +2665,6 @@ export interface components {
             name: string;
             /**
              * Format: int64
-             * @description The plan each redeem grants (null — the code credits `quota`).
-             * @example null
-             */
-            plan_id: number | null;
-            /**
-             * Format: int64
              * @example 500000
              */
             quota: number;
@@ -3044,7 +2682,6 @@ export interface components {
             /** @example launch-week */
             name: string;
         };
-        /** @description Exactly one of `quota` and `plan_id`. */
         RedemptionCodeCreate: {
             /** @example 2 */
             count: number;
@@ -3067,16 +2704,10 @@ export interface components {
             name: string;
             /**
              * Format: int64
-             * @description The plan each redeem grants (docs/money.md § Plans), instead of quota.
-             * @example 1
-             */
-            plan_id?: number;
-            /**
-             * Format: int64
              * @description Quota units each redeem credits.
              * @example 500000
              */
-            quota?: number;
+            quota: number;
         };
         RedemptionCodePage: {
             items: components["schemas"]["RedemptionCode"][];
@@ -3441,6 +3072,17 @@ export interface components {
             expired_redirect_url: string;
             /**
              * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `flash_window` to models whose name contains `flash`; 0 turns the rule off.
+             * @example 60
+             */
+            flash_limit: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `flash` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `flash_limit` it is the limit rule `{"scope":"user","model":"*flash*","window":..,"requests":flash_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            flash_window: string;
+            /**
+             * Format: int64
              * @description Quota units granted to each newly registered user.
              * @example 0
              */
@@ -3461,15 +3103,21 @@ export interface components {
              */
             oidc_only: boolean;
             /**
-             * @description `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
-             * @example false
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
+             * @example 60
              */
-            pricing_endpoint_enabled: boolean;
+            pro_limit: number;
             /**
              * @description The trust level a user needs to ride `pro` accounts. A user granted `pro` or `ultra` whose trust level is lower is served as the highest tier their level allows (`free` at worst); 0 lets every level through.
              * @example 0
              */
             pro_min_trust_level: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `pro` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `pro_limit` it is the limit rule `{"scope":"user","model":"*pro*","window":..,"requests":pro_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            pro_window: string;
             /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys (default 500000). Converts charges to
@@ -3493,6 +3141,27 @@ export interface components {
              * @example 24
              */
             session_ttl_hours: number;
+            /**
+             * Format: int64
+             * @description The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+             *     calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+             *     Default 100.
+             * @example 100
+             */
+            shared_quota_base: number;
+            shared_quota_bonus_per_account: components["schemas"]["SharedQuotaBonus"];
+            /**
+             * Format: double
+             * @description Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+             * @example 5
+             */
+            shared_quota_recovery_hours: number;
+            /**
+             * @description What the shared quota counts; default `calls`.
+             * @example calls
+             * @enum {string}
+             */
+            shared_quota_unit: "calls" | "tokens";
             /** @example Poolgate */
             site_name: string;
             /**
@@ -3500,6 +3169,17 @@ export interface components {
              * @example Asia/Shanghai
              */
             site_time_zone: string;
+            /**
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `think_window` to models whose name contains `think`; 0 turns the rule off.
+             * @example 60
+             */
+            think_limit: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `think` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `think_limit` it is the limit rule `{"scope":"user","model":"*think*","window":..,"requests":think_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            think_window: string;
             /**
              * @description The trust level a user needs to ride `ultra` accounts (see `pro_min_trust_level`); 0 lets every level through.
              * @example 0
@@ -3546,6 +3226,17 @@ export interface components {
             expired_redirect_url?: string;
             /**
              * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `flash_window` to models whose name contains `flash`; 0 turns the rule off.
+             * @example 60
+             */
+            flash_limit?: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `flash` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `flash_limit` it is the limit rule `{"scope":"user","model":"*flash*","window":..,"requests":flash_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            flash_window?: string;
+            /**
+             * Format: int64
              * @example 0
              */
             new_user_balance?: number;
@@ -3563,12 +3254,18 @@ export interface components {
             /** @example false */
             oidc_only?: boolean;
             /**
-             * @description `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
-             * @example false
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
+             * @example 60
              */
-            pricing_endpoint_enabled?: boolean;
+            pro_limit?: number;
             /** @example 2 */
             pro_min_trust_level?: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `pro` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `pro_limit` it is the limit rule `{"scope":"user","model":"*pro*","window":..,"requests":pro_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            pro_window?: string;
             /**
              * Format: int64
              * @description Quota units one unit of the site's currency buys.
@@ -3581,6 +3278,27 @@ export interface components {
             registration_min_trust_level?: number;
             /** @example 24 */
             session_ttl_hours?: number;
+            /**
+             * Format: int64
+             * @description The shared quota every user has per model family (docs/accounts.md), in `shared_quota_unit`:
+             *     calls served by shared accounts consume it, calls on the user's own dedicated accounts do not.
+             *     Default 100.
+             * @example 100
+             */
+            shared_quota_base?: number;
+            shared_quota_bonus_per_account?: components["schemas"]["SharedQuotaBonus"];
+            /**
+             * Format: double
+             * @description Hours a used-up shared quota takes to recover, continuously, back to its cap. Default 5.
+             * @example 5
+             */
+            shared_quota_recovery_hours?: number;
+            /**
+             * @description What the shared quota counts; default `calls`.
+             * @example calls
+             * @enum {string}
+             */
+            shared_quota_unit?: "calls" | "tokens";
             /** @example Poolgate */
             site_name?: string;
             /**
@@ -3588,8 +3306,31 @@ export interface components {
              * @example Asia/Shanghai
              */
             site_time_zone?: string;
+            /**
+             * Format: int64
+             * @description Seed 000's built-in limiter: at most this many calls per user in `think_window` to models whose name contains `think`; 0 turns the rule off.
+             * @example 60
+             */
+            think_limit?: number;
+            /**
+             * @description Seed 000's built-in limiter: the window of the per-user rule for models whose name contains `think` (`60s`, `1m`, `3h`, `1d`, or a Go duration; 1s to 31d). With `think_limit` it is the limit rule `{"scope":"user","model":"*think*","window":..,"requests":think_limit}` (docs/limits.md); `""` when off.
+             * @example 3h
+             */
+            think_window?: string;
             /** @example 3 */
             ultra_min_trust_level?: number;
+        };
+        /**
+         * @description What each shared account a user contributes adds to their shared quota cap of its family,
+         *     per provider (a key of `contributed_account_channels` or a channel type); `*` is the bonus
+         *     of providers not listed. Default `{"*": 100}`. Replaced whole.
+         * @example {
+         *       "*": 100,
+         *       "gemini": 200
+         *     }
+         */
+        SharedQuotaBonus: {
+            [key: string]: number;
         };
         ShareLink: {
             /**
@@ -3949,61 +3690,6 @@ export interface components {
             name?: string;
             /** @example true */
             public?: boolean;
-        };
-        /** @description One grant of a plan to a user. */
-        Subscription: {
-            /**
-             * Format: date-time
-             * @example 2026-12-06T08:00:00Z
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @example 2027-01-05T08:00:00Z
-             */
-            expires_at: string;
-            /**
-             * Format: int64
-             * @example 4
-             */
-            id: number;
-            /**
-             * @description `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
-             * @example new
-             * @enum {string}
-             */
-            kind: "new" | "renewal" | "upgrade";
-            /**
-             * Format: int64
-             * @description The plan (null once the plan was deleted).
-             * @example 1
-             */
-            plan_id: number | null;
-            /** @example Pro monthly */
-            plan_name: string;
-            /**
-             * Format: int64
-             * @example 5000000
-             */
-            quota: number;
-            /**
-             * @example admin
-             * @enum {string}
-             */
-            source: "admin" | "code" | "payment";
-            /**
-             * Format: date-time
-             * @example 2026-12-06T08:00:00Z
-             */
-            starts_at: string;
-            tier: components["schemas"]["PlanTier"];
-        };
-        SubscriptionGrant: {
-            /**
-             * Format: int64
-             * @example 1
-             */
-            plan_id: number;
         };
         /**
          * @description What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
@@ -4707,8 +4393,6 @@ export interface components {
         Page: number;
         /** @description Items per page. */
         PageSize: number;
-        /** @description The plan's id. */
-        PlanId: number;
         /** @description The remote source's id (12 hex digits). */
         RemoteSourceId: string;
         /** @description The share link's id. */
@@ -4967,97 +4651,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    channelModelGroupMultiplierList: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel model's id. */
-                id: components["parameters"]["ChannelModelId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The channel model's multipliers, by group id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "group_id": 1,
-                     *           "multiplier_permille": 1200
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["GroupMultiplierSet"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    channelModelGroupMultiplierSet: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel model's id. */
-                id: components["parameters"]["ChannelModelId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "items": [
-                 *         {
-                 *           "group_id": 1,
-                 *           "multiplier_permille": 1200
-                 *         }
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["GroupMultiplierSet"];
-            };
-        };
-        responses: {
-            /** @description The channel model's multipliers, by group id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "group_id": 1,
-                     *           "multiplier_permille": 1200
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["GroupMultiplierSet"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5743,97 +5336,6 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["AccountImportResult"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["TooLarge"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    channelGroupMultiplierList: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel's id. */
-                id: components["parameters"]["ChannelId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The channel's multipliers, by group id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "group_id": 1,
-                     *           "multiplier_permille": 800
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["GroupMultiplierSet"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    channelGroupMultiplierSet: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel's id. */
-                id: components["parameters"]["ChannelId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "items": [
-                 *         {
-                 *           "group_id": 1,
-                 *           "multiplier_permille": 800
-                 *         }
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["GroupMultiplierSet"];
-            };
-        };
-        responses: {
-            /** @description The channel's multipliers, by group id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "group_id": 1,
-                     *           "multiplier_permille": 800
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["GroupMultiplierSet"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7325,206 +6827,6 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    planList: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Every plan, cheapest first. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "id": 1,
-                     *           "name": "Pro monthly",
-                     *           "tier": "pro",
-                     *           "duration_days": 30,
-                     *           "quota": 5000000,
-                     *           "price": 2900,
-                     *           "description": "Pro accounts for 30 days",
-                     *           "enabled": true,
-                     *           "limits": [
-                     *             {
-                     *               "model": "*",
-                     *               "window": "3h",
-                     *               "requests": 100,
-                     *               "tokens": null,
-                     *               "concurrency": null
-                     *             }
-                     *           ],
-                     *           "created_at": "2026-12-01T08:00:00Z",
-                     *           "updated_at": "2026-12-01T08:00:00Z"
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["PlanList"];
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    planCreate: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "name": "Pro monthly",
-                 *       "tier": "pro",
-                 *       "duration_days": 30,
-                 *       "quota": 5000000,
-                 *       "price": 2900,
-                 *       "limits": [
-                 *         {
-                 *           "model": "*",
-                 *           "window": "3h",
-                 *           "requests": 100
-                 *         }
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["PlanCreate"];
-            };
-        };
-        responses: {
-            /** @description The plan. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "id": 1,
-                     *       "name": "Pro monthly",
-                     *       "tier": "pro",
-                     *       "duration_days": 30,
-                     *       "quota": 5000000,
-                     *       "price": 2900,
-                     *       "description": "",
-                     *       "enabled": true,
-                     *       "limits": [
-                     *         {
-                     *           "model": "*",
-                     *           "window": "3h",
-                     *           "requests": 100,
-                     *           "tokens": null,
-                     *           "concurrency": null
-                     *         }
-                     *       ],
-                     *       "created_at": "2026-12-01T08:00:00Z",
-                     *       "updated_at": "2026-12-01T08:00:00Z"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Plan"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["TooLarge"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    planUpdate: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The plan's id. */
-                id: components["parameters"]["PlanId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "price": 2500
-                 *     }
-                 */
-                "application/json": components["schemas"]["PlanUpdate"];
-            };
-        };
-        responses: {
-            /** @description The plan. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "id": 1,
-                     *       "name": "Pro monthly",
-                     *       "tier": "pro",
-                     *       "duration_days": 30,
-                     *       "quota": 5000000,
-                     *       "price": 2500,
-                     *       "description": "",
-                     *       "enabled": true,
-                     *       "limits": [],
-                     *       "created_at": "2026-12-01T08:00:00Z",
-                     *       "updated_at": "2026-12-02T08:00:00Z"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Plan"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["TooLarge"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    planDelete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The plan's id. */
-                id: components["parameters"]["PlanId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
     redemptionCodeList: {
         parameters: {
             query?: {
@@ -7557,7 +6859,6 @@ export interface operations {
                      *           "name": "launch-week",
                      *           "code_hint": "PGR-7hQ2…",
                      *           "quota": 500000,
-                     *           "plan_id": null,
                      *           "max_uses": 1,
                      *           "used_count": 0,
                      *           "status": "active",
@@ -7656,7 +6957,6 @@ export interface operations {
                      *       "id": 3,
                      *       "name": "launch-week",
                      *       "code_hint": "PGR-7hQ2…",
-                     *       "plan_id": null,
                      *       "quota": 500000,
                      *       "max_uses": 1,
                      *       "used_count": 0,
@@ -8198,7 +7498,18 @@ export interface operations {
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
                      *       "check_in_max_reward": 0,
-                     *       "pricing_endpoint_enabled": false
+                     *       "shared_quota_base": 100,
+                     *       "shared_quota_bonus_per_account": {
+                     *         "*": 100
+                     *       },
+                     *       "shared_quota_recovery_hours": 5,
+                     *       "shared_quota_unit": "calls",
+                     *       "flash_window": "3h",
+                     *       "flash_limit": 60,
+                     *       "think_window": "",
+                     *       "think_limit": 0,
+                     *       "pro_window": "1d",
+                     *       "pro_limit": 20
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -8258,7 +7569,18 @@ export interface operations {
                      *       "check_in_enabled": false,
                      *       "check_in_min_reward": 0,
                      *       "check_in_max_reward": 0,
-                     *       "pricing_endpoint_enabled": false
+                     *       "shared_quota_base": 100,
+                     *       "shared_quota_bonus_per_account": {
+                     *         "*": 100
+                     *       },
+                     *       "shared_quota_recovery_hours": 5,
+                     *       "shared_quota_unit": "calls",
+                     *       "flash_window": "3h",
+                     *       "flash_limit": 60,
+                     *       "think_window": "",
+                     *       "think_limit": 0,
+                     *       "pro_window": "1d",
+                     *       "pro_limit": 20
                      *     }
                      */
                     "application/json": components["schemas"]["Settings"];
@@ -9310,150 +8632,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    userChannelMultiplierList: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The user's id. */
-                id: components["parameters"]["UserId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The user's multipliers, by channel id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "channel_id": 2,
-                     *           "multiplier_permille": 500
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ChannelMultiplierSet"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    userChannelMultiplierSet: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The user's id. */
-                id: components["parameters"]["UserId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "items": [
-                 *         {
-                 *           "channel_id": 2,
-                 *           "multiplier_permille": 500
-                 *         }
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["ChannelMultiplierSet"];
-            };
-        };
-        responses: {
-            /** @description The user's multipliers, by channel id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "channel_id": 2,
-                     *           "multiplier_permille": 500
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ChannelMultiplierSet"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["TooLarge"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
-    subscriptionGrant: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The user's id. */
-                id: components["parameters"]["UserId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "plan_id": 1
-                 *     }
-                 */
-                "application/json": components["schemas"]["SubscriptionGrant"];
-            };
-        };
-        responses: {
-            /** @description The grant. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "id": 4,
-                     *       "plan_id": 1,
-                     *       "plan_name": "Pro monthly",
-                     *       "tier": "pro",
-                     *       "source": "admin",
-                     *       "kind": "new",
-                     *       "starts_at": "2026-12-06T08:00:00Z",
-                     *       "expires_at": "2027-01-05T08:00:00Z",
-                     *       "quota": 5000000,
-                     *       "created_at": "2026-12-06T08:00:00Z"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Subscription"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };
